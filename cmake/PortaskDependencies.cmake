@@ -1,0 +1,25 @@
+# Every third-party dependency, found once, as imported targets. All are Debian 12 packages
+# installed by tools/setup; nothing is downloaded at build time.
+
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+
+# Runtime and tools (storage/, actors/, tools/).
+find_package(CAF 0.17 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+
+if(PORTASK_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(PORTASK_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

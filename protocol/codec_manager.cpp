@@ -1,0 +1,143 @@
+#include "protocol/codec_manager.hpp"
+
+#include "protocol/codecs/binary_codec.hpp"
+#include "protocol/codecs/structured_codec.hpp"
+#include "protocol/compression/compressors.hpp"
+
+namespace portask::protocol {
+namespace {
+
+// Per-thread scratch for the uncompressed form of a payload: the hot path allocates it once
+// per thread, not once per batch.
+buffer& scratch() {
+  thread_local buffer b;
+  b.clear();
+  return b;
+}
+
+}  // namespace
+
+std::string_view to_string(codec_id id) noexcept {
+  switch (id) {
+    case codec_id::binary: return "binary";
+    case codec_id::json: return "json";
+    case codec_id::cbor: return "cbor";
+    case codec_id::msgpack: return "msgpack";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(compression_id id) noexcept {
+  switch (id) {
+    case compression_id::none: return "none";
+    case compression_id::gzip: return "gzip";
+    case compression_id::snappy: return "snappy";
+    case compression_id::lz4: return "lz4";
+    case compression_id::zstd: return "zstd";
+  }
+  return "unknown";
+}
+
+std::optional<codec_id> parse_codec(std::string_view name) noexcept {
+  for (auto id : {codec_id::binary, codec_id::json, codec_id::cbor, codec_id::msgpack})
+    if (to_string(id) == name) return id;
+  return std::nullopt;
+}
+
+std::optional<compression_id> parse_compression(std::string_view name) noexcept {
+  for (auto id : {compression_id::none, compression_id::gzip, compression_id::snappy,
+                  compression_id::lz4, compression_id::zstd})
+    if (to_string(id) == name) return id;
+  return std::nullopt;
+}
+
+std::uint16_t flags_for(encoding e) noexcept {
+  auto f = static_cast<std::uint16_t>(
+      (static_cast<unsigned>(e.codec) << frame_flags::codec_shift) |
+      (static_cast<unsigned>(e.compression) << frame_flags::compression_shift));
+  if (e.compression != compression_id::none) f |= frame_flags::compressed;
+  return f;
+}
+
+expected<encoding> encoding_of(std::uint16_t flags) noexcept {
+  const unsigned codec = (flags & frame_flags::codec_mask) >> frame_flags::codec_shift;
+  const unsigned comp = (flags & frame_flags::compression_mask) >> frame_flags::compression_shift;
+  if (codec > static_cast<unsigned>(codec_id::msgpack)) return errc::unknown_codec;
+  if (comp > static_cast<unsigned>(compression_id::zstd)) return errc::unknown_compression;
+  const bool compressed = (flags & frame_flags::compressed) != 0;
+  if (compressed != (comp != 0)) return errc::malformed_payload;  // bit and id disagree
+  if (flags & frame_flags::encrypted) return errc::encrypted_unsupported;
+  return encoding{static_cast<codec_id>(codec), static_cast<compression_id>(comp)};
+}
+
+codec_manager::codec_manager(std::size_t max_payload) : max_payload_(max_payload) {
+  codecs_[static_cast<std::size_t>(codec_id::binary)] = std::make_unique<binary_codec>();
+  for (auto id : {codec_id::json, codec_id::cbor, codec_id::msgpack})
+    codecs_[static_cast<std::size_t>(id)] = std::make_unique<structured_codec>(id);
+  compressors_[static_cast<std::size_t>(compression_id::gzip)] = std::make_unique<gzip_compressor>();
+  compressors_[static_cast<std::size_t>(compression_id::snappy)] =
+      std::make_unique<snappy_compressor>();
+  compressors_[static_cast<std::size_t>(compression_id::lz4)] = std::make_unique<lz4_compressor>();
+  compressors_[static_cast<std::size_t>(compression_id::zstd)] = std::make_unique<zstd_compressor>();
+}
+
+codec_manager::~codec_manager() = default;
+
+const codec* codec_manager::find(codec_id id) const noexcept {
+  const auto i = static_cast<std::size_t>(id);
+  return i < codecs_.size() ? codecs_[i].get() : nullptr;
+}
+
+const compressor* codec_manager::find(compression_id id) const noexcept {
+  const auto i = static_cast<std::size_t>(id);
+  return i < compressors_.size() ? compressors_[i].get() : nullptr;
+}
+
+expected<std::uint16_t> codec_manager::encode(const message_batch& batch, encoding e,
+                                              buffer& out) const {
+  const codec* c = find(e.codec);
+  if (c == nullptr) return errc::unknown_codec;
+  const std::uint16_t flags = flags_for(e) | frame_flags::batch;
+  if (e.compression == compression_id::none) {
+    if (auto ec = c->encode(batch, out)) return ec;
+    return flags;
+  }
+  const compressor* z = find(e.compression);
+  if (z == nullptr) return errc::unknown_compression;
+  buffer& plain = scratch();
+  if (auto ec = c->encode(batch, plain)) return ec;
+  if (auto ec = z->compress(plain, out)) return ec;
+  return flags;
+}
+
+expected<message_batch> codec_manager::decode(std::uint16_t flags, byte_view payload) const {
+  auto e = encoding_of(flags);
+  if (!e) return e.error();
+  const codec* c = find(e->codec);
+  if (c == nullptr) return errc::unknown_codec;
+  if (e->compression == compression_id::none) return c->decode(payload);
+  const compressor* z = find(e->compression);
+  if (z == nullptr) return errc::unknown_compression;
+  buffer& plain = scratch();
+  if (auto ec = z->decompress(payload, plain, max_payload_)) return ec;
+  return c->decode(plain);
+}
+
+std::error_code codec_manager::append_batch_frame(const message_batch& batch, encoding e,
+                                                  message_type type, buffer& out) const {
+  const std::size_t start = out.size();
+  const std::size_t pos = begin_frame(out);
+  auto flags = encode(batch, e, out);
+  if (!flags) {
+    out.resize(start);
+    return flags.error();
+  }
+  if (out.size() - pos - frame_header_size > max_payload_) {
+    out.resize(start);
+    return errc::frame_too_large;
+  }
+  finish_frame(out, pos, type, *flags);
+  return {};
+}
+
+}  // namespace portask::protocol

@@ -1,0 +1,55 @@
+#pragma once
+/// CodecManager: the one place that knows every codec and compressor. It turns a batch into
+/// a self-describing payload (codec + compression recorded in the frame flags) and back.
+/// Built once at startup and shared read-only by every thread (no locks: lookups are array
+/// indexing, codecs are stateless).
+
+#include <array>
+#include <memory>
+
+#include "protocol/codec.hpp"
+#include "protocol/frame.hpp"
+
+namespace portask::protocol {
+
+/// How a payload is (to be) encoded.
+struct encoding {
+  codec_id codec = codec_id::binary;
+  compression_id compression = compression_id::none;
+  friend bool operator==(const encoding&, const encoding&) = default;
+};
+
+/// Frame flag bits recording `e` (compressed bit, codec and compression ids).
+std::uint16_t flags_for(encoding e) noexcept;
+/// Reads the encoding back from frame flags; errors for unknown ids or inconsistent bits.
+expected<encoding> encoding_of(std::uint16_t flags) noexcept;
+
+class codec_manager {
+ public:
+  /// Registers the built-in codecs (binary, json, cbor, msgpack) and compressors (gzip,
+  /// snappy, lz4, zstd). `max_payload` bounds every payload: encoded frames and decompressed bodies.
+  explicit codec_manager(std::size_t max_payload = default_max_frame_payload);
+  ~codec_manager();
+  codec_manager(const codec_manager&) = delete;
+  codec_manager& operator=(const codec_manager&) = delete;
+
+  const codec* find(codec_id id) const noexcept;
+  const compressor* find(compression_id id) const noexcept;
+
+  /// Appends the payload for `batch` to `out` and returns the flag bits that describe it
+  /// (the batch bit included).
+  expected<std::uint16_t> encode(const message_batch& batch, encoding e, buffer& out) const;
+  /// Decodes a payload whose encoding is given by the frame flags.
+  expected<message_batch> decode(std::uint16_t flags, byte_view payload) const;
+
+  /// Appends a whole frame (header with CRC32, then the encoded batch) to `out`.
+  std::error_code append_batch_frame(const message_batch& batch, encoding e, message_type type,
+                                     buffer& out) const;
+
+ private:
+  std::array<std::unique_ptr<codec>, 16> codecs_;
+  std::array<std::unique_ptr<compressor>, 16> compressors_;
+  std::size_t max_payload_;
+};
+
+}  // namespace portask::protocol

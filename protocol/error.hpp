@@ -1,0 +1,59 @@
+#pragma once
+/// Portask's error codes: one enum for every failure a protocol layer can report, plugged
+/// into std::error_code. The numeric values are part of the native wire protocol (an Error
+/// frame carries them, see docs/protocol.md), so values are never reused or renumbered.
+
+#include <string_view>
+#include <system_error>
+
+namespace portask {
+
+enum class errc : int {
+  ok = 0,
+  // 1-31: framing. The stream cannot be trusted after these; a connection closes after
+  // reporting one.
+  bad_magic = 1,            ///< the first four bytes are not "PORT"
+  unsupported_version = 2,  ///< frame version other than 1
+  unknown_type = 3,         ///< message type not defined by this protocol version
+  frame_too_large = 4,      ///< payload length over the configured maximum
+  crc_mismatch = 5,         ///< CRC32 of the payload differs from the header's
+  truncated = 6,            ///< input ended inside a frame or a field
+  // 32-63: payload content. The frame was well formed; the request is answered with an error.
+  malformed_payload = 32,    ///< payload bytes do not decode as the type says
+  unknown_codec = 33,        ///< codec id in the flags is not known
+  unknown_compression = 34,  ///< compression id in the flags is not known
+  compression_failed = 35,
+  decompression_failed = 36,  ///< compressed body is corrupt
+  decompressed_too_large = 37,  ///< body expands past the configured maximum
+  encrypted_unsupported = 38,   ///< the encrypted flag is set; this broker has no key
+  invalid_request = 39,         ///< a field has a value the request type does not allow
+  // 64-95: broker state (see docs/protocol.md for which are retriable).
+  unknown_topic = 64,
+  unknown_partition = 65,
+  topic_already_exists = 66,
+  offset_out_of_range = 67,
+  storage_unavailable = 68,  ///< retriable: the store is unreachable or failed
+  timeout = 69,              ///< retriable
+  too_many_connections = 70,
+  backpressure = 71,  ///< retriable: too many bytes in flight on this connection
+  corrupt_stored_data = 72,  ///< a stored frame failed its CRC check; never served
+  internal = 95,
+};
+
+/// The category name is "portask"; messages are short English phrases.
+const std::error_category& error_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+/// A client may retry the same request after one of these.
+bool is_retriable(errc e) noexcept;
+
+/// Symbolic name ("crc_mismatch") used in logs and Error frames.
+std::string_view to_string(errc e) noexcept;
+
+}  // namespace portask
+
+template <>
+struct std::is_error_code_enum<portask::errc> : std::true_type {};

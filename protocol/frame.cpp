@@ -1,0 +1,101 @@
+#include "protocol/frame.hpp"
+
+#include "protocol/crc32.hpp"
+
+namespace portask::protocol {
+
+bool is_known_type(std::uint8_t type) noexcept {
+  return type >= static_cast<std::uint8_t>(message_type::publish) &&
+         type <= static_cast<std::uint8_t>(message_type::list_offsets);
+}
+
+std::string_view to_string(message_type t) noexcept {
+  switch (t) {
+    case message_type::publish: return "publish";
+    case message_type::subscribe: return "subscribe";
+    case message_type::fetch: return "fetch";
+    case message_type::ack: return "ack";
+    case message_type::heartbeat: return "heartbeat";
+    case message_type::error: return "error";
+    case message_type::response: return "response";
+    case message_type::deliver: return "deliver";
+    case message_type::credit: return "credit";
+    case message_type::unsubscribe: return "unsubscribe";
+    case message_type::topic_admin: return "topic_admin";
+    case message_type::metadata: return "metadata";
+    case message_type::offset_fetch: return "offset_fetch";
+    case message_type::list_offsets: return "list_offsets";
+  }
+  return "unknown";
+}
+
+void encode_header(const frame_header& h,
+                   std::span<std::uint8_t, frame_header_size> out) noexcept {
+  std::uint8_t* p = out.data();
+  store_be32(p, frame_magic);
+  p[4] = h.version;
+  p[5] = static_cast<std::uint8_t>(h.type);
+  store_be16(p + 6, h.flags);
+  store_be32(p + 8, h.length);
+  store_be32(p + 12, h.crc);
+}
+
+std::error_code check_header_prefix(byte_view prefix) noexcept {
+  static constexpr std::uint8_t magic[4] = {'P', 'O', 'R', 'T'};
+  const std::size_t n = prefix.size() < 4 ? prefix.size() : 4;
+  for (std::size_t i = 0; i < n; ++i)
+    if (prefix[i] != magic[i]) return errc::bad_magic;
+  if (prefix.size() > 4 && prefix[4] != frame_version) return errc::unsupported_version;
+  if (prefix.size() > 5 && !is_known_type(prefix[5])) return errc::unknown_type;
+  return {};
+}
+
+expected<frame_header> decode_header(byte_view in, const frame_limits& limits) {
+  if (auto ec = check_header_prefix(in.first(in.size() < frame_header_size ? in.size()
+                                                                            : frame_header_size)))
+    return ec;
+  if (in.size() < frame_header_size) return errc::truncated;
+  frame_header h;
+  h.version = in[4];
+  h.type = static_cast<message_type>(in[5]);
+  h.flags = load_be16(in.data() + 6);
+  h.length = load_be32(in.data() + 8);
+  h.crc = load_be32(in.data() + 12);
+  if (h.length > limits.max_payload) return errc::frame_too_large;
+  return h;
+}
+
+expected<frame_view> decode_frame(byte_view in, const frame_limits& limits) {
+  auto h = decode_header(in, limits);
+  if (!h) return h.error();
+  if (in.size() - frame_header_size < h->length) return errc::truncated;
+  byte_view payload = in.subspan(frame_header_size, h->length);
+  if (crc32(payload) != h->crc) return errc::crc_mismatch;
+  return frame_view{*h, payload};
+}
+
+void append_frame(buffer& out, message_type type, std::uint16_t flags, byte_view payload) {
+  const std::size_t pos = begin_frame(out);
+  out.insert(out.end(), payload.begin(), payload.end());
+  finish_frame(out, pos, type, flags);
+}
+
+std::size_t begin_frame(buffer& out) {
+  const std::size_t pos = out.size();
+  out.resize(pos + frame_header_size);
+  return pos;
+}
+
+void finish_frame(buffer& out, std::size_t header_pos, message_type type, std::uint16_t flags) {
+  byte_view payload{out.data() + header_pos + frame_header_size,
+                    out.size() - header_pos - frame_header_size};
+  frame_header h;
+  h.type = type;
+  h.flags = flags;
+  h.length = static_cast<std::uint32_t>(payload.size());
+  h.crc = crc32(payload);
+  encode_header(h, std::span<std::uint8_t, frame_header_size>(out.data() + header_pos,
+                                                              frame_header_size));
+}
+
+}  // namespace portask::protocol

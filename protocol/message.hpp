@@ -1,0 +1,44 @@
+#pragma once
+/// The protocol-neutral message model. Every protocol's records (native publishes, Kafka
+/// records, later AMQP) become these before they reach the bridge, and are rebuilt from
+/// them on the way out, so what one protocol produced another can consume unchanged.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portask::protocol {
+
+/// One header: ordered key/value byte strings, as Kafka has them. The value may be null.
+struct message_header {
+  std::string key;
+  std::optional<std::string> value;
+  friend bool operator==(const message_header&, const message_header&) = default;
+};
+
+inline constexpr std::int64_t no_offset = -1;
+inline constexpr std::int64_t no_expiry = 0;
+
+struct message {
+  std::uint64_t id = 0;           ///< producer-chosen id (0: none); echoed to consumers
+  std::string topic;
+  std::int32_t partition = 0;
+  std::optional<std::string> key;    ///< null and empty are different (Kafka keeps both)
+  std::optional<std::string> value;  ///< null is a tombstone
+  std::vector<message_header> headers;
+  std::int64_t timestamp_ms = 0;     ///< producer or broker time, ms since the epoch
+  std::uint8_t priority = 0;         ///< 0 normal; higher is more urgent
+  std::int64_t expires_at_ms = no_expiry;  ///< absolute expiry (ttl resolved), 0 = never
+  std::int64_t offset = no_offset;   ///< assigned by the partition; -1 before that
+
+  friend bool operator==(const message&, const message&) = default;
+};
+
+/// The unit of work through the pipeline: messages for (usually) one topic-partition.
+struct message_batch {
+  std::vector<message> messages;
+  friend bool operator==(const message_batch&, const message_batch&) = default;
+};
+
+}  // namespace portask::protocol

@@ -1,0 +1,114 @@
+#include "protocol/codec_manager.hpp"
+
+#include <gtest/gtest.h>
+
+#include "protocol/crc32.hpp"
+#include "sample_batches.hpp"
+
+using namespace portask;
+using namespace portask::protocol;
+
+namespace {
+const codec_id all_codecs[] = {codec_id::binary, codec_id::json, codec_id::cbor, codec_id::msgpack};
+const compression_id all_compressions[] = {compression_id::none, compression_id::gzip,
+                                           compression_id::snappy, compression_id::lz4,
+                                           compression_id::zstd};
+}  // namespace
+
+class CodecPair : public ::testing::TestWithParam<std::tuple<codec_id, compression_id>> {
+ protected:
+  encoding enc{std::get<0>(GetParam()), std::get<1>(GetParam())};
+  codec_manager codecs;
+};
+
+TEST_P(CodecPair, RoundTripsEveryCaseThroughAFrame) {
+  for (const auto& [name, batch] : test::codec_cases()) {
+    buffer frame;
+    ASSERT_FALSE(codecs.append_batch_frame(batch, enc, message_type::publish, frame)) << name;
+    auto view = decode_frame(frame);
+    ASSERT_TRUE(view) << name << ": " << view.error().message();
+    // The frame describes itself: the flags alone say how to decode it.
+    auto e = encoding_of(view->header.flags);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(*e, enc);
+    EXPECT_TRUE(view->header.flags & frame_flags::batch);
+    EXPECT_EQ((view->header.flags & frame_flags::compressed) != 0,
+              enc.compression != compression_id::none);
+    auto back = codecs.decode(view->header.flags, view->payload);
+    ASSERT_TRUE(back) << name << ": " << back.error().message();
+    EXPECT_EQ(*back, batch) << name;
+  }
+}
+
+TEST_P(CodecPair, GarbagePayloadIsAnErrorNotACrash) {
+  const std::uint16_t flags = flags_for(enc) | frame_flags::batch;
+  for (std::string_view junk : {std::string_view{}, std::string_view{"\x01"},
+                                std::string_view{"{\"format\":1,\"messages\":[{}]}"},
+                                std::string_view{"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"}}) {
+    auto r = codecs.decode(flags, as_bytes(junk));
+    EXPECT_FALSE(r) << to_string(enc.codec) << "/" << to_string(enc.compression);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllPairs, CodecPair,
+    ::testing::Combine(::testing::ValuesIn(all_codecs), ::testing::ValuesIn(all_compressions)),
+    [](const auto& param_info) {
+      return std::string(to_string(std::get<0>(param_info.param))) + "_" +
+             std::string(to_string(std::get<1>(param_info.param)));
+    });
+
+TEST(CodecManager, FlagsRecordCodecAndCompressionInTheHighByte) {
+  EXPECT_EQ(flags_for({codec_id::binary, compression_id::none}), 0x0000);
+  EXPECT_EQ(flags_for({codec_id::json, compression_id::none}), 0x0100);
+  EXPECT_EQ(flags_for({codec_id::msgpack, compression_id::zstd}), 0x4301);
+}
+
+TEST(CodecManager, InconsistentOrUnknownFlagsAreRejected) {
+  EXPECT_EQ(encoding_of(0x0F00).error(), errc::unknown_codec);
+  EXPECT_EQ(encoding_of(0x9001).error(), errc::unknown_compression);
+  EXPECT_EQ(encoding_of(0x1000).error(), errc::malformed_payload);  // gzip id, bit clear
+  EXPECT_EQ(encoding_of(0x0001).error(), errc::malformed_payload);  // bit set, no id
+  EXPECT_EQ(encoding_of(frame_flags::encrypted).error(), errc::encrypted_unsupported);
+  EXPECT_TRUE(encoding_of(frame_flags::batch | frame_flags::priority));
+}
+
+TEST(CodecManager, NamesParseBothWays) {
+  for (auto c : all_codecs) EXPECT_EQ(parse_codec(to_string(c)), c);
+  for (auto z : all_compressions) EXPECT_EQ(parse_compression(to_string(z)), z);
+  EXPECT_FALSE(parse_codec("xml"));
+  EXPECT_FALSE(parse_compression("brotli"));
+}
+
+TEST(CodecManager, DecompressionIsBoundedByTheConfiguredMaximum) {
+  codec_manager small{64 * 1024};
+  message_batch b;
+  message m;
+  m.topic = "t";
+  m.value = std::string(1 << 20, 'z');
+  b.messages.push_back(m);
+  codec_manager big;
+  buffer payload;
+  auto flags = big.encode(b, {codec_id::binary, compression_id::zstd}, payload);
+  ASSERT_TRUE(flags);
+  EXPECT_LT(payload.size(), 64u * 1024);
+  EXPECT_EQ(small.decode(*flags, payload).error(), errc::decompressed_too_large);
+  EXPECT_TRUE(big.decode(*flags, payload));
+}
+
+TEST(CodecManager, OversizeEncodedBatchIsRefused) {
+  codec_manager small{1024};
+  buffer out{1, 2, 3};
+  EXPECT_EQ(small.append_batch_frame(test::sample_batch(100), {}, message_type::publish, out),
+            errc::frame_too_large);
+  EXPECT_EQ(out, (buffer{1, 2, 3})) << "a failed append leaves the buffer as it was";
+}
+
+TEST(CodecManager, JsonIsReadableText) {
+  codec_manager codecs;
+  buffer out;
+  ASSERT_TRUE(codecs.encode(test::sample_batch(1), {codec_id::json, compression_id::none}, out));
+  const auto text = std::string(as_chars(out));
+  EXPECT_NE(text.find("\"topic\":\"orders\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"partition\":3"), std::string::npos) << text;
+}
