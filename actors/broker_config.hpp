@@ -1,0 +1,38 @@
+#pragma once
+/// Everything a broker process can be configured with. Filled by the server executable
+/// (defaults, then a YAML file, then PORTASK_* environment variables, then flags) and handed
+/// read-only to the runtime.
+
+#include <cstdint>
+#include <string>
+
+namespace portask {
+
+struct listener_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+};
+
+struct broker_config {
+  listener_config native{"127.0.0.1", 7070};
+  listener_config http{"127.0.0.1", 8080};
+  listener_config kafka{"127.0.0.1", 9092};
+  /// Host and port that Kafka Metadata names (clients connect there).
+  std::string kafka_advertised_host = "127.0.0.1";
+
+  /// "memory" for the embedded in-process store, or a RESP server URL
+  /// ("redis://127.0.0.1:6379", Dragonfly or Redis).
+  std::string store = "memory";
+
+  std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
+  std::uint32_t max_connections = 1024;
+  std::uint64_t max_inflight_bytes_per_connection = 64u * 1024 * 1024;
+  std::uint32_t default_partitions = 1;
+  bool auto_create_topics = true;
+  /// How batches are encoded in storage: codec and compression names (see docs/protocol.md).
+  std::string storage_codec = "binary";
+  std::string storage_compression = "none";
+  std::string log_level = "info";
+};
+
+}  // namespace portask

@@ -1,0 +1,135 @@
+// Google Benchmark for the protocol library: frame encode+decode with CRC32, raw CRC32
+// throughput, and every codec's encode and decode for 100-byte and 1 KiB values.
+//   build/release/tools/bench/portask-protocol-bench --benchmark_repetitions=5
+#include <benchmark/benchmark.h>
+
+#include "protocol/codec_manager.hpp"
+#include "protocol/crc32.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/frame_decoder.hpp"
+
+using namespace portask::protocol;
+
+namespace {
+
+constexpr int messages_per_batch = 100;
+
+message_batch make_batch(std::size_t value_size) {
+  message_batch b;
+  for (int i = 0; i < messages_per_batch; ++i) {
+    message m;
+    m.topic = "bench";
+    m.partition = 1;
+    m.key = "key-" + std::to_string(i);
+    m.value = std::string(value_size, static_cast<char>('a' + i % 26));
+    m.timestamp_ms = 1'700'000'000'000 + i;
+    m.offset = i;
+    b.messages.push_back(std::move(m));
+  }
+  return b;
+}
+
+void BM_Crc32(benchmark::State& state) {
+  const buffer data(static_cast<std::size_t>(state.range(0)), 0xA5);
+  for (auto _ : state) benchmark::DoNotOptimize(crc32(data));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_Crc32)->Arg(100)->Arg(1024)->Arg(64 * 1024)->Arg(1 << 20);
+
+// One frame built (header + CRC) and decoded again (header checks + CRC verify).
+void BM_FrameEncodeDecode(benchmark::State& state) {
+  const buffer payload(static_cast<std::size_t>(state.range(0)), 0x5A);
+  buffer out;
+  out.reserve(payload.size() + frame_header_size);
+  for (auto _ : state) {
+    out.clear();
+    append_frame(out, message_type::publish, frame_flags::batch, payload);
+    auto f = decode_frame(out);
+    benchmark::DoNotOptimize(f);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_FrameEncodeDecode)->Arg(100)->Arg(1024)->Arg(64 * 1024);
+
+// A stream of 100-byte frames through the incremental decoder in 64 KiB reads.
+void BM_StreamDecoder(benchmark::State& state) {
+  buffer stream;
+  const buffer payload(100, 0x33);
+  while (stream.size() < 64 * 1024) append_frame(stream, message_type::publish, 0, payload);
+  std::int64_t frames = 0;
+  frame_decoder d;
+  for (auto _ : state) {
+    d.feed(stream);
+    for (;;) {
+      auto r = d.next();
+      if (!r || !*r) break;
+      ++frames;
+    }
+  }
+  state.SetItemsProcessed(frames);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream.size()));
+}
+BENCHMARK(BM_StreamDecoder);
+
+void BM_Encode(benchmark::State& state, codec_id c, compression_id z, std::size_t size) {
+  codec_manager codecs;
+  const auto batch = make_batch(size);
+  buffer out;
+  for (auto _ : state) {
+    out.clear();
+    auto f = codecs.encode(batch, {c, z}, out);
+    benchmark::DoNotOptimize(f);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * messages_per_batch);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * messages_per_batch * size));
+  state.counters["encoded_bytes_per_msg"] = static_cast<double>(out.size()) / messages_per_batch;
+}
+
+void BM_Decode(benchmark::State& state, codec_id c, compression_id z, std::size_t size) {
+  codec_manager codecs;
+  buffer payload;
+  auto flags = codecs.encode(make_batch(size), {c, z}, payload);
+  if (!flags) {
+    state.SkipWithError("encode failed");
+    return;
+  }
+  for (auto _ : state) {
+    auto b = codecs.decode(*flags, payload);
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * messages_per_batch);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * messages_per_batch * size));
+}
+
+void register_codec_benchmarks() {
+  for (auto c : {codec_id::binary, codec_id::json, codec_id::cbor, codec_id::msgpack}) {
+    for (std::size_t size : {std::size_t{100}, std::size_t{1024}}) {
+      const std::string suffix = std::string(to_string(c)) + "/" + std::to_string(size);
+      benchmark::RegisterBenchmark(("BM_Encode/" + suffix).c_str(), BM_Encode, c,
+                                   compression_id::none, size);
+      benchmark::RegisterBenchmark(("BM_Decode/" + suffix).c_str(), BM_Decode, c,
+                                   compression_id::none, size);
+    }
+  }
+  // Compression cost on top of the binary codec, 1 KiB values.
+  for (auto z : {compression_id::gzip, compression_id::snappy, compression_id::lz4,
+                 compression_id::zstd}) {
+    const std::string suffix = "binary+" + std::string(to_string(z)) + "/1024";
+    benchmark::RegisterBenchmark(("BM_Encode/" + suffix).c_str(), BM_Encode, codec_id::binary, z,
+                                 std::size_t{1024});
+    benchmark::RegisterBenchmark(("BM_Decode/" + suffix).c_str(), BM_Decode, codec_id::binary, z,
+                                 std::size_t{1024});
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_codec_benchmarks();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,140 @@
+#include "config_loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string_view>
+
+#include "portask/version.hpp"
+#include "protocol/codec.hpp"
+
+namespace portask {
+namespace {
+
+std::string find_config_path(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if ((a == "--config" || a == "-c") && i + 1 < argc) return argv[i + 1];
+    if (a.starts_with("--config=")) return std::string(a.substr(9));
+  }
+  if (const char* env = std::getenv("PORTASK_CONFIG")) return env;
+  return {};
+}
+
+template <class T>
+void read(const YAML::Node& node, const char* key, T& out) {
+  if (node && node[key]) out = node[key].as<T>();
+}
+
+void read_listener(const YAML::Node& root, const char* key, listener_config& l) {
+  if (!root[key]) return;
+  read(root[key], "host", l.host);
+  read(root[key], "port", l.port);
+}
+
+// YAML layout mirrors broker_config (see docs/configuration in README.md).
+void apply_yaml(const std::string& path, broker_config& c) {
+  const YAML::Node root = YAML::LoadFile(path);
+  read_listener(root, "native", c.native);
+  read_listener(root, "http", c.http);
+  read_listener(root, "kafka", c.kafka);
+  if (root["kafka"]) read(root["kafka"], "advertised_host", c.kafka_advertised_host);
+  read(root, "store", c.store);
+  read(root, "max_frame_bytes", c.max_frame_bytes);
+  read(root, "max_connections", c.max_connections);
+  read(root, "max_inflight_bytes_per_connection", c.max_inflight_bytes_per_connection);
+  read(root, "default_partitions", c.default_partitions);
+  read(root, "auto_create_topics", c.auto_create_topics);
+  read(root, "storage_codec", c.storage_codec);
+  read(root, "storage_compression", c.storage_compression);
+  read(root, "log_level", c.log_level);
+}
+
+}  // namespace
+
+std::variant<broker_config, config_request_exit> load_config(int argc, char** argv) {
+  broker_config c;
+  const std::string path = find_config_path(argc, argv);
+  if (!path.empty()) {
+    try {
+      apply_yaml(path, c);
+    } catch (const YAML::Exception& e) {
+      std::cerr << "portask: cannot read config file " << path << ": " << e.what() << "\n";
+      return config_request_exit{2};
+    }
+  }
+
+  CLI::App app{"Portask message broker: native Portask protocol and Kafka wire protocol, "
+               "stored in Dragonfly/Redis or in memory"};
+  app.set_version_flag("--version", std::string("portask ") + version_string);
+  std::string config_path = path;
+  app.add_option("-c,--config", config_path, "YAML config file")->envname("PORTASK_CONFIG");
+  app.add_option("--store", c.store,
+                 "'memory' (embedded, default) or redis://host:port for Dragonfly/Redis")
+      ->envname("PORTASK_STORE");
+  app.add_option("--host", c.native.host, "native listener address")->envname("PORTASK_HOST");
+  app.add_option("--port", c.native.port, "native protocol port")->envname("PORTASK_PORT");
+  app.add_option("--http-host", c.http.host, "HTTP (metrics, health) address")
+      ->envname("PORTASK_HTTP_HOST");
+  app.add_option("--http-port", c.http.port, "HTTP port (0 disables)")->envname("PORTASK_HTTP_PORT");
+  app.add_option("--kafka-host", c.kafka.host, "Kafka listener address")
+      ->envname("PORTASK_KAFKA_HOST");
+  app.add_option("--kafka-port", c.kafka.port, "Kafka port (0 disables)")
+      ->envname("PORTASK_KAFKA_PORT");
+  app.add_option("--kafka-advertised-host", c.kafka_advertised_host,
+                 "host Kafka clients are told to connect to")
+      ->envname("PORTASK_KAFKA_ADVERTISED_HOST");
+  app.add_option("--max-frame-bytes", c.max_frame_bytes, "largest accepted frame payload")
+      ->envname("PORTASK_MAX_FRAME_BYTES");
+  app.add_option("--max-connections", c.max_connections, "connection limit per listener")
+      ->envname("PORTASK_MAX_CONNECTIONS");
+  app.add_option("--max-inflight-bytes", c.max_inflight_bytes_per_connection,
+                 "bytes of unanswered requests per connection before reads pause")
+      ->envname("PORTASK_MAX_INFLIGHT_BYTES");
+  app.add_option("--default-partitions", c.default_partitions,
+                 "partitions of an auto-created topic")
+      ->envname("PORTASK_DEFAULT_PARTITIONS");
+  app.add_option("--auto-create-topics", c.auto_create_topics, "create unknown topics on use")
+      ->envname("PORTASK_AUTO_CREATE_TOPICS");
+  app.add_option("--storage-codec", c.storage_codec, "binary, json, cbor or msgpack")
+      ->envname("PORTASK_STORAGE_CODEC");
+  app.add_option("--storage-compression", c.storage_compression,
+                 "none, gzip, snappy, lz4 or zstd")
+      ->envname("PORTASK_STORAGE_COMPRESSION");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->envname("PORTASK_LOG_LEVEL");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return config_request_exit{app.exit(e)};
+  }
+  if (!protocol::parse_codec(c.storage_codec)) {
+    std::cerr << "portask: unknown storage codec '" << c.storage_codec << "'\n";
+    return config_request_exit{2};
+  }
+  if (!protocol::parse_compression(c.storage_compression)) {
+    std::cerr << "portask: unknown storage compression '" << c.storage_compression << "'\n";
+    return config_request_exit{2};
+  }
+  if (c.store != "memory" && !c.store.starts_with("redis://")) {
+    std::cerr << "portask: --store must be 'memory' or redis://host:port, got '" << c.store
+              << "'\n";
+    return config_request_exit{2};
+  }
+  return c;
+}
+
+std::string describe(const broker_config& c) {
+  std::ostringstream s;
+  s << "native " << c.native.host << ":" << c.native.port << ", http " << c.http.host << ":"
+    << c.http.port << ", kafka " << c.kafka.host << ":" << c.kafka.port << " (advertised "
+    << c.kafka_advertised_host << "), store " << c.store << ", storage encoding "
+    << c.storage_codec << "/" << c.storage_compression << ", max frame " << c.max_frame_bytes
+    << " B, max connections " << c.max_connections;
+  return s.str();
+}
+
+}  // namespace portask

@@ -1,0 +1,23 @@
+#pragma once
+/// Builds a broker_config from, in rising precedence: defaults, a YAML file (--config or
+/// PORTASK_CONFIG), PORTASK_* environment variables, and command-line flags.
+
+#include <string>
+#include <variant>
+
+#include "actors/broker_config.hpp"
+
+namespace portask {
+
+struct config_request_exit {
+  int code;  ///< --help / --version were answered, or the input was invalid
+};
+
+/// Returns the config, or an exit code when the process should stop (help, version, error;
+/// the message has been printed).
+std::variant<broker_config, config_request_exit> load_config(int argc, char** argv);
+
+/// One line per setting, for the startup log.
+std::string describe(const broker_config& c);
+
+}  // namespace portask
