@@ -3,6 +3,8 @@
 //   build/release/tools/bench/portask-protocol-bench --benchmark_repetitions=5
 #include <benchmark/benchmark.h>
 
+#include <cstring>
+
 #include "protocol/codec_manager.hpp"
 #include "protocol/crc32.hpp"
 #include "protocol/frame.hpp"
@@ -35,6 +37,18 @@ void BM_Crc32(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_Crc32)->Arg(100)->Arg(1024)->Arg(64 * 1024)->Arg(1 << 20);
+
+// Peer for the CRC: copying the same bytes, i.e. what "memory speed" means on this machine.
+void BM_Memcpy(benchmark::State& state) {
+  const buffer data(static_cast<std::size_t>(state.range(0)), 0xA5);
+  buffer copy(data.size());
+  for (auto _ : state) {
+    std::memcpy(copy.data(), data.data(), data.size());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_Memcpy)->Arg(64 * 1024)->Arg(1 << 20);
 
 // One frame built (header + CRC) and decoded again (header checks + CRC verify).
 void BM_FrameEncodeDecode(benchmark::State& state) {
