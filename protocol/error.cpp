@@ -34,6 +34,7 @@ class portask_category final : public std::error_category {
       case errc::too_many_connections: return "too many connections";
       case errc::backpressure: return "too many bytes in flight";
       case errc::corrupt_stored_data: return "stored data failed its integrity check";
+      case errc::offset_conflict: return "the store already holds this offset";
       case errc::internal: return "internal error";
     }
     return "unknown portask error " + std::to_string(code);
@@ -84,6 +85,7 @@ std::string_view to_string(errc e) noexcept {
     case errc::too_many_connections: return "too_many_connections";
     case errc::backpressure: return "backpressure";
     case errc::corrupt_stored_data: return "corrupt_stored_data";
+    case errc::offset_conflict: return "offset_conflict";
     case errc::internal: return "internal";
   }
   return "unknown";

@@ -37,6 +37,7 @@ enum class errc : int {
   too_many_connections = 70,
   backpressure = 71,  ///< retriable: too many bytes in flight on this connection
   corrupt_stored_data = 72,  ///< a stored frame failed its CRC check; never served
+  offset_conflict = 73,  ///< the store already holds this offset (a second writer?)
   internal = 95,
 };
 

@@ -1,0 +1,121 @@
+#pragma once
+/// The log-store interface: where Portask keeps partition logs (stored Portask frames), the
+/// topic registry and committed offsets. Two implementations: `memory_store` (embedded,
+/// in-process) and `redis_store` (Dragonfly or any RESP server, via hiredis).
+///
+/// Calls block. They are made from detached storage actors (writers, readers), never from a
+/// CAF scheduler thread. One instance is used by one thread at a time; a store_factory makes
+/// one instance per actor (for Redis: one connection each).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol/bytes.hpp"
+#include "protocol/expected.hpp"
+
+namespace portask::storage {
+
+struct topic_partition {
+  std::string topic;
+  std::int32_t partition = 0;
+  friend bool operator==(const topic_partition&, const topic_partition&) = default;
+  friend auto operator<=>(const topic_partition&, const topic_partition&) = default;
+};
+
+struct topic_partition_hash {
+  std::size_t operator()(const topic_partition& tp) const noexcept {
+    return std::hash<std::string>{}(tp.topic) * 31 + static_cast<std::size_t>(tp.partition);
+  }
+};
+
+using config_entries = std::vector<std::pair<std::string, std::string>>;
+
+struct topic_info {
+  std::string name;
+  std::int32_t partitions = 1;
+  config_entries configs;
+  friend bool operator==(const topic_info&, const topic_info&) = default;
+};
+
+/// One batch to append: a whole Portask frame whose records get offsets
+/// [base_offset, base_offset + record_count).
+struct append_request {
+  const topic_partition* tp = nullptr;
+  std::int64_t base_offset = 0;
+  std::uint32_t record_count = 0;
+  std::int64_t max_timestamp = 0;
+  protocol::byte_view frame;
+};
+
+/// A batch as read back. The frame is shared: tail caches and many fetch responses hold the
+/// same bytes without copying.
+struct stored_batch {
+  std::int64_t base_offset = 0;
+  std::uint32_t record_count = 0;
+  std::int64_t max_timestamp = 0;
+  std::shared_ptr<const protocol::buffer> frame;
+  std::int64_t next_offset() const noexcept { return base_offset + record_count; }
+};
+
+/// First offset still stored and the offset the next batch gets.
+struct partition_bounds {
+  std::int64_t log_start = 0;
+  std::int64_t next_offset = 0;
+  friend bool operator==(const partition_bounds&, const partition_bounds&) = default;
+};
+
+struct committed_offset {
+  std::int64_t offset = -1;
+  std::string metadata;
+  friend bool operator==(const committed_offset&, const committed_offset&) = default;
+};
+
+class log_store {
+ public:
+  virtual ~log_store() = default;
+
+  /// "memory" or "redis".
+  virtual std::string_view kind() const noexcept = 0;
+  /// Cheap liveness check (Redis: PING).
+  virtual std::error_code ping() = 0;
+
+  /// Appends many batches, of any partitions, in one round trip (Redis: one pipeline, one
+  /// XADD per batch). `results[i]` is request i's outcome; a batch is durable in the store
+  /// exactly when its result is success. The store refuses a base offset at or below a
+  /// partition's last stored one (errc::offset_conflict), which fences a second writer.
+  virtual void append(std::span<const append_request> requests,
+                      std::vector<std::error_code>& results) = 0;
+
+  /// Batches of `tp` in offset order, starting with the one containing `offset` (or the
+  /// first after it), until `max_bytes` of frames are collected (at least one batch).
+  /// Every frame's magic, version and CRC32 are verified; a bad one is
+  /// errc::corrupt_stored_data and is never returned.
+  virtual expected<std::vector<stored_batch>> read(const topic_partition& tp, std::int64_t offset,
+                                                   std::size_t max_bytes) = 0;
+
+  virtual expected<partition_bounds> bounds(const topic_partition& tp) = 0;
+
+  virtual std::error_code put_topic(const topic_info& topic) = 0;
+  /// Removes the topic and its partition logs.
+  virtual std::error_code delete_topic(const topic_info& topic) = 0;
+  virtual expected<std::vector<topic_info>> list_topics() = 0;
+
+  virtual std::error_code commit_offset(const std::string& group, const topic_partition& tp,
+                                        const committed_offset& offset) = 0;
+  virtual expected<std::optional<committed_offset>> fetch_offset(const std::string& group,
+                                                                 const topic_partition& tp) = 0;
+};
+
+/// Makes store instances that all see the same data (one per storage actor).
+using store_factory = std::function<expected<std::unique_ptr<log_store>>()>;
+
+/// Checks a frame read back from a store: whole, magic, version and CRC32.
+std::error_code verify_stored_frame(protocol::byte_view frame) noexcept;
+
+}  // namespace portask::storage

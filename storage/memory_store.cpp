@@ -1,0 +1,105 @@
+#include "storage/memory_store.hpp"
+
+#include <map>
+#include <mutex>
+
+namespace portask::storage {
+
+struct memory_store::state {
+  std::mutex mutex;
+  std::map<topic_partition, std::map<std::int64_t, stored_batch>> logs;
+  std::map<std::string, topic_info> topics;
+  std::map<std::pair<std::string, topic_partition>, committed_offset> offsets;
+};
+
+store_factory memory_store::factory() {
+  auto shared = std::make_shared<state>();
+  return [shared]() -> expected<std::unique_ptr<log_store>> {
+    return std::unique_ptr<log_store>(std::make_unique<memory_store>(shared));
+  };
+}
+
+void memory_store::append(std::span<const append_request> requests,
+                          std::vector<std::error_code>& results) {
+  results.assign(requests.size(), std::error_code{});
+  std::lock_guard lock{state_->mutex};
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    auto& log = state_->logs[*r.tp];
+    // Same rule as a stream's explicit ids: strictly increasing base offsets.
+    if (!log.empty() && log.rbegin()->first >= r.base_offset) {
+      results[i] = errc::offset_conflict;
+      continue;
+    }
+    stored_batch b;
+    b.base_offset = r.base_offset;
+    b.record_count = r.record_count;
+    b.max_timestamp = r.max_timestamp;
+    b.frame = std::make_shared<const protocol::buffer>(r.frame.begin(), r.frame.end());
+    log.emplace(r.base_offset, std::move(b));
+  }
+}
+
+expected<std::vector<stored_batch>> memory_store::read(const topic_partition& tp,
+                                                       std::int64_t offset,
+                                                       std::size_t max_bytes) {
+  std::vector<stored_batch> out;
+  std::lock_guard lock{state_->mutex};
+  auto log = state_->logs.find(tp);
+  if (log == state_->logs.end()) return out;
+  auto it = log->second.upper_bound(offset);
+  if (it != log->second.begin() && std::prev(it)->second.next_offset() > offset) --it;
+  std::size_t bytes = 0;
+  for (; it != log->second.end(); ++it) {
+    if (!out.empty() && bytes + it->second.frame->size() > max_bytes) break;
+    if (auto ec = verify_stored_frame(*it->second.frame)) return ec;
+    bytes += it->second.frame->size();
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+expected<partition_bounds> memory_store::bounds(const topic_partition& tp) {
+  std::lock_guard lock{state_->mutex};
+  auto log = state_->logs.find(tp);
+  if (log == state_->logs.end() || log->second.empty()) return partition_bounds{};
+  return partition_bounds{log->second.begin()->first, log->second.rbegin()->second.next_offset()};
+}
+
+std::error_code memory_store::put_topic(const topic_info& topic) {
+  std::lock_guard lock{state_->mutex};
+  state_->topics[topic.name] = topic;
+  return {};
+}
+
+std::error_code memory_store::delete_topic(const topic_info& topic) {
+  std::lock_guard lock{state_->mutex};
+  state_->topics.erase(topic.name);
+  for (std::int32_t p = 0; p < topic.partitions; ++p)
+    state_->logs.erase(topic_partition{topic.name, p});
+  return {};
+}
+
+expected<std::vector<topic_info>> memory_store::list_topics() {
+  std::lock_guard lock{state_->mutex};
+  std::vector<topic_info> out;
+  for (const auto& [name, info] : state_->topics) out.push_back(info);
+  return out;
+}
+
+std::error_code memory_store::commit_offset(const std::string& group, const topic_partition& tp,
+                                            const committed_offset& offset) {
+  std::lock_guard lock{state_->mutex};
+  state_->offsets[{group, tp}] = offset;
+  return {};
+}
+
+expected<std::optional<committed_offset>> memory_store::fetch_offset(const std::string& group,
+                                                                     const topic_partition& tp) {
+  std::lock_guard lock{state_->mutex};
+  auto it = state_->offsets.find({group, tp});
+  if (it == state_->offsets.end()) return std::optional<committed_offset>{};
+  return std::optional<committed_offset>{it->second};
+}
+
+}  // namespace portask::storage

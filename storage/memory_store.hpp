@@ -1,0 +1,38 @@
+#pragma once
+/// The embedded store: partition logs, topics and offsets in process memory. The default
+/// when no store URL is configured. Nothing survives a restart. All instances made by one
+/// factory share one state, guarded by a mutex (taken once per call, i.e. per batch set, never
+/// per record).
+
+#include "storage/log_store.hpp"
+
+namespace portask::storage {
+
+class memory_store final : public log_store {
+ public:
+  struct state;
+  explicit memory_store(std::shared_ptr<state> s) : state_(std::move(s)) {}
+
+  /// A factory whose stores share one fresh state.
+  static store_factory factory();
+
+  std::string_view kind() const noexcept override { return "memory"; }
+  std::error_code ping() override { return {}; }
+  void append(std::span<const append_request> requests,
+              std::vector<std::error_code>& results) override;
+  expected<std::vector<stored_batch>> read(const topic_partition& tp, std::int64_t offset,
+                                           std::size_t max_bytes) override;
+  expected<partition_bounds> bounds(const topic_partition& tp) override;
+  std::error_code put_topic(const topic_info& topic) override;
+  std::error_code delete_topic(const topic_info& topic) override;
+  expected<std::vector<topic_info>> list_topics() override;
+  std::error_code commit_offset(const std::string& group, const topic_partition& tp,
+                                const committed_offset& offset) override;
+  expected<std::optional<committed_offset>> fetch_offset(const std::string& group,
+                                                         const topic_partition& tp) override;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace portask::storage

@@ -1,0 +1,424 @@
+#include "storage/redis_store.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "protocol/wire.hpp"
+
+namespace portask::storage {
+
+// One RESP command; arguments point at owned strings or at caller bytes (frames are not
+// copied before the socket write).
+class redis_store::command {
+ public:
+  command& arg(std::string_view s) {
+    argv_.push_back(s.data());
+    lens_.push_back(s.size());
+    return *this;
+  }
+  command& arg(protocol::byte_view b) { return arg(protocol::as_chars(b)); }
+  command& own(std::string s) {
+    owned_.push_back(std::make_unique<std::string>(std::move(s)));
+    return arg(std::string_view{*owned_.back()});
+  }
+  int argc() const noexcept { return static_cast<int>(argv_.size()); }
+  const char** argv() const noexcept { return const_cast<const char**>(argv_.data()); }
+  const std::size_t* lens() const noexcept { return lens_.data(); }
+
+ private:
+  // Heap-held so that argv_ stays valid when the command itself is moved (a short string's
+  // bytes live inside the string object).
+  std::vector<std::unique_ptr<std::string>> owned_;
+  std::vector<const char*> argv_;
+  std::vector<std::size_t> lens_;
+};
+
+// Owning handle to a hiredis reply.
+class redis_store::reply {
+ public:
+  explicit reply(redisReply* r) noexcept : r_(r) {}
+  reply(reply&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+  reply& operator=(reply&& o) noexcept {
+    std::swap(r_, o.r_);
+    return *this;
+  }
+  ~reply() {
+    if (r_) freeReplyObject(r_);
+  }
+  const redisReply* operator->() const noexcept { return r_; }
+  const redisReply* get() const noexcept { return r_; }
+  bool is_error() const noexcept { return r_->type == REDIS_REPLY_ERROR; }
+
+ private:
+  redisReply* r_;
+};
+
+namespace {
+
+using protocol::byte_view;
+
+std::string_view str(const redisReply* r) noexcept {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+               r->type == REDIS_REPLY_ERROR)
+             ? std::string_view{r->str, r->len}
+             : std::string_view{};
+}
+
+template <class Int>
+bool parse_int(std::string_view s, Int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+// Stream ids are 0-<base offset + 1>: Redis reserves 0-0, and the shift keeps the order (and
+// so the store's own rejection of an id at or below the last one).
+std::string entry_id(std::int64_t offset) { return "0-" + std::to_string(offset + 1); }
+
+// Parses one stream entry: [id, [field, value, ...]].
+std::error_code parse_entry(const redisReply* e, stored_batch& out) {
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return errc::corrupt_stored_data;
+  auto id = str(e->element[0]);
+  if (!id.starts_with("0-") || !parse_int(id.substr(2), out.base_offset) || out.base_offset < 1)
+    return errc::corrupt_stored_data;
+  out.base_offset -= 1;
+  const redisReply* fields = e->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
+  bool have_frame = false, have_count = false;
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+    auto name = str(fields->element[i]);
+    auto value = str(fields->element[i + 1]);
+    if (name == "f") {
+      auto frame = protocol::as_bytes(value);
+      if (auto ec = verify_stored_frame(frame)) return ec;
+      out.frame = std::make_shared<const protocol::buffer>(frame.begin(), frame.end());
+      have_frame = true;
+    } else if (name == "n") {
+      have_count = parse_int(value, out.record_count);
+    } else if (name == "t") {
+      parse_int(value, out.max_timestamp);
+    }
+  }
+  return have_frame && have_count ? std::error_code{} : make_error_code(errc::corrupt_stored_data);
+}
+
+std::string encode_topic(const topic_info& t) {
+  protocol::buffer b;
+  protocol::wire_writer w{b};
+  w.varint(t.partitions);
+  w.uvarint(t.configs.size());
+  for (const auto& [k, v] : t.configs) {
+    w.bytes(k);
+    w.bytes(v);
+  }
+  return std::string(protocol::as_chars(b));
+}
+
+bool decode_topic(std::string_view name, std::string_view data, topic_info& t) {
+  protocol::wire_reader r{protocol::as_bytes(data)};
+  std::int64_t partitions = 0;
+  std::uint64_t n = 0;
+  if (!r.varint(partitions) || !r.uvarint(n) || n > r.remaining()) return false;
+  t.name = std::string(name);
+  t.partitions = static_cast<std::int32_t>(partitions);
+  t.configs.resize(static_cast<std::size_t>(n));
+  for (auto& [k, v] : t.configs)
+    if (!r.bytes(k) || !r.bytes(v)) return false;
+  return r.at_end();
+}
+
+std::string offset_field(const topic_partition& tp) {
+  return tp.topic + ":" + std::to_string(tp.partition);
+}
+
+}  // namespace
+
+expected<redis_options> parse_redis_url(std::string_view url) {
+  redis_options o;
+  std::string_view rest;
+  for (std::string_view scheme : {"redis://", "dragonfly://"})
+    if (url.starts_with(scheme)) rest = url.substr(scheme.size());
+  if (rest.empty()) return errc::invalid_request;
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    auto auth = rest.substr(0, at);
+    if (auto colon = auth.find(':'); colon != std::string_view::npos) auth = auth.substr(colon + 1);
+    o.password = std::string(auth);
+    rest = rest.substr(at + 1);
+  }
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    auto db = rest.substr(slash + 1);
+    if (!db.empty() && !parse_int(db, o.db)) return errc::invalid_request;
+    rest = rest.substr(0, slash);
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string_view::npos && rest.front() != '[') {
+    if (!parse_int(rest.substr(colon + 1), o.port)) return errc::invalid_request;
+    rest = rest.substr(0, colon);
+  } else if (rest.front() == '[') {  // [::1]:6379
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return errc::invalid_request;
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':' || !parse_int(rest.substr(close + 2), o.port))
+        return errc::invalid_request;
+    }
+    rest = rest.substr(1, close - 1);
+  }
+  if (rest.empty()) return errc::invalid_request;
+  o.host = std::string(rest);
+  return o;
+}
+
+redis_store::redis_store(redis_options options) : options_(std::move(options)) {}
+
+redis_store::~redis_store() { disconnect(); }
+
+store_factory redis_store::factory(redis_options options) {
+  return [options]() -> expected<std::unique_ptr<log_store>> {
+    return std::unique_ptr<log_store>(std::make_unique<redis_store>(options));
+  };
+}
+
+std::string redis_store::log_key(const topic_partition& tp) const {
+  return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) + "}:log";
+}
+
+void redis_store::disconnect() noexcept {
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+}
+
+std::error_code redis_store::connect() {
+  if (ctx_) return {};
+  const auto ms = options_.timeout.count();
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  ctx_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
+  if (ctx_ == nullptr || ctx_->err) {
+    spdlog::debug("redis connect {}:{} failed: {}", options_.host, options_.port,
+                  ctx_ ? ctx_->errstr : "out of memory");
+    disconnect();
+    return errc::storage_unavailable;
+  }
+  redisSetTimeout(ctx_, tv);
+  std::vector<command> setup;
+  if (!options_.password.empty()) setup.emplace_back().arg("AUTH").arg(options_.password);
+  if (options_.db != 0) setup.emplace_back().arg("SELECT").own(std::to_string(options_.db));
+  if (!setup.empty()) {
+    auto replies = pipeline(setup);
+    if (!replies) return replies.error();
+    for (auto& r : *replies)
+      if (r.is_error()) {
+        spdlog::error("redis setup failed: {}", str(r.get()));
+        disconnect();
+        return errc::storage_unavailable;
+      }
+  }
+  return {};
+}
+
+expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const command> commands) {
+  if (auto ec = connect()) return ec;
+  for (const auto& c : commands) {
+    if (redisAppendCommandArgv(ctx_, c.argc(), c.argv(), c.lens()) != REDIS_OK) {
+      disconnect();
+      return errc::storage_unavailable;
+    }
+  }
+  std::vector<reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* r = nullptr;
+    if (redisGetReply(ctx_, &r) != REDIS_OK || r == nullptr) {
+      spdlog::warn("redis {}:{}: {}", options_.host, options_.port,
+                   ctx_ && ctx_->err ? ctx_->errstr : "no reply");
+      disconnect();
+      return errc::storage_unavailable;
+    }
+    replies.emplace_back(static_cast<redisReply*>(r));
+  }
+  return replies;
+}
+
+std::error_code redis_store::ping() {
+  command c;
+  c.arg("PING");
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+}
+
+void redis_store::append(std::span<const append_request> requests,
+                         std::vector<std::error_code>& results) {
+  results.assign(requests.size(), std::error_code{});
+  if (requests.empty()) return;
+  std::vector<command> commands(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    commands[i]
+        .arg("XADD")
+        .own(log_key(*r.tp))
+        .own(entry_id(r.base_offset))
+        .arg("f")
+        .arg(r.frame)
+        .arg("n")
+        .own(std::to_string(r.record_count))
+        .arg("t")
+        .own(std::to_string(r.max_timestamp));
+  }
+  auto replies = pipeline(commands);
+  if (!replies) {
+    results.assign(requests.size(), replies.error());
+    return;
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = (*replies)[i];
+    if (!r.is_error()) continue;
+    auto text = str(r.get());
+    spdlog::warn("XADD {} {} refused: {}", log_key(*requests[i].tp), requests[i].base_offset, text);
+    // "The ID specified in XADD is equal or smaller than the target stream top item".
+    results[i] = text.find("ID") != std::string_view::npos ? errc::offset_conflict
+                                                            : errc::storage_unavailable;
+  }
+}
+
+expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
+                                                      std::int64_t offset,
+                                                      std::size_t max_bytes) {
+  std::vector<stored_batch> out;
+  if (offset < 0) offset = 0;
+  const std::string key = log_key(tp);
+  // One round trip: the batch at or before `offset` (it may contain it) and the batches after.
+  std::size_t count = 16;
+  std::vector<command> commands(2);
+  commands[0].arg("XREVRANGE").arg(key).own(entry_id(offset)).arg("-").arg("COUNT").arg("1");
+  commands[1].arg("XRANGE").arg(key).own(entry_id(offset + 1)).arg("+").arg("COUNT").own(
+      std::to_string(count));
+  std::size_t bytes = 0;
+  bool first_round = true;
+  for (;;) {
+    auto replies = pipeline(commands);
+    if (!replies) return replies.error();
+    std::size_t received = 0;
+    for (std::size_t k = 0; k < replies->size(); ++k) {
+      const auto& r = (*replies)[k];
+      if (r.is_error()) return errc::storage_unavailable;
+      if (r->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        stored_batch b;
+        if (auto ec = parse_entry(r->element[i], b)) {
+          spdlog::error("corrupt entry in {}: {}", key, ec.message());
+          return ec;
+        }
+        if (first_round && k == 0) {
+          if (b.next_offset() <= offset) continue;  // ends before the requested offset
+        } else {
+          ++received;
+        }
+        if (!out.empty() && bytes + b.frame->size() > max_bytes) return out;
+        bytes += b.frame->size();
+        out.push_back(std::move(b));
+      }
+    }
+    if (received < count || bytes >= max_bytes) return out;
+    // More may follow: continue after the last batch read.
+    first_round = false;
+    count *= 4;
+    commands.clear();
+    commands.emplace_back();
+    commands[0].arg("XRANGE").arg(key).own(entry_id(out.back().base_offset + 1)).arg("+").arg(
+        "COUNT").own(std::to_string(count));
+  }
+}
+
+expected<partition_bounds> redis_store::bounds(const topic_partition& tp) {
+  const std::string key = log_key(tp);
+  std::vector<command> commands(2);
+  commands[0].arg("XRANGE").arg(key).arg("-").arg("+").arg("COUNT").arg("1");
+  commands[1].arg("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg("1");
+  auto replies = pipeline(commands);
+  if (!replies) return replies.error();
+  partition_bounds b;
+  stored_batch first, last;
+  const auto& f = (*replies)[0];
+  const auto& l = (*replies)[1];
+  if (f.is_error() || l.is_error()) return errc::storage_unavailable;
+  if (f->type != REDIS_REPLY_ARRAY || l->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
+  if (f->elements == 0 || l->elements == 0) return b;
+  if (auto ec = parse_entry(f->element[0], first)) return ec;
+  if (auto ec = parse_entry(l->element[0], last)) return ec;
+  b.log_start = first.base_offset;
+  b.next_offset = last.next_offset();
+  return b;
+}
+
+std::error_code redis_store::put_topic(const topic_info& topic) {
+  command c;
+  c.arg("HSET").own(options_.key_prefix + ":topics").arg(topic.name).own(encode_topic(topic));
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+}
+
+std::error_code redis_store::delete_topic(const topic_info& topic) {
+  std::vector<command> commands(1);
+  commands[0].arg("HDEL").own(options_.key_prefix + ":topics").arg(topic.name);
+  for (std::int32_t p = 0; p < topic.partitions; ++p)
+    commands.emplace_back().arg("DEL").own(log_key({topic.name, p}));
+  auto r = pipeline(commands);
+  if (!r) return r.error();
+  for (auto& rep : *r)
+    if (rep.is_error()) return errc::storage_unavailable;
+  return {};
+}
+
+expected<std::vector<topic_info>> redis_store::list_topics() {
+  command c;
+  c.arg("HGETALL").own(options_.key_prefix + ":topics");
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_ARRAY) return errc::storage_unavailable;
+  std::vector<topic_info> out;
+  for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
+    topic_info t;
+    if (!decode_topic(str(rep->element[i]), str(rep->element[i + 1]), t)) {
+      spdlog::error("skipping unreadable topic record '{}'", str(rep->element[i]));
+      continue;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::error_code redis_store::commit_offset(const std::string& group, const topic_partition& tp,
+                                           const committed_offset& offset) {
+  protocol::buffer value;
+  protocol::wire_writer w{value};
+  w.varint(offset.offset);
+  w.raw(offset.metadata);
+  command c;
+  c.arg("HSET").own(options_.key_prefix + ":offsets:{" + group + "}").own(offset_field(tp)).arg(
+      byte_view{value});
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+}
+
+expected<std::optional<committed_offset>> redis_store::fetch_offset(const std::string& group,
+                                                                    const topic_partition& tp) {
+  command c;
+  c.arg("HGET").own(options_.key_prefix + ":offsets:{" + group + "}").own(offset_field(tp));
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return errc::storage_unavailable;
+  if (rep->type == REDIS_REPLY_NIL) return std::optional<committed_offset>{};
+  protocol::wire_reader rd{protocol::as_bytes(str(rep.get()))};
+  committed_offset out;
+  if (!rd.varint(out.offset)) return errc::corrupt_stored_data;
+  protocol::byte_view meta;
+  rd.raw(rd.remaining(), meta);
+  out.metadata = std::string(protocol::as_chars(meta));
+  return std::optional<committed_offset>{std::move(out)};
+}
+
+}  // namespace portask::storage

@@ -1,0 +1,79 @@
+#pragma once
+/// The Dragonfly store, spoken to over RESP with hiredis (tested against Debian's
+/// redis-server; only commands Dragonfly supports are used). Layout (the {...} hash tags keep
+/// a partition's keys on one cluster shard):
+///
+///   <prefix>:{<topic>:<partition>}:log   Stream; entry id 0-<base offset + 1> (Redis
+///                                         reserves 0-0); fields
+///                                         f = the Portask frame, n = record count,
+///                                         t = max timestamp
+///   <prefix>:topics                      Hash; topic name -> partitions and configs
+///   <prefix>:offsets:{<group>}           Hash; "<topic>:<partition>" -> offset and metadata
+///
+/// One instance owns one connection, connects lazily and reconnects on the next call after
+/// a failure (the owning actor paces retries). Every call is bounded by a socket timeout:
+/// a dead server yields errc::storage_unavailable, never a hang.
+
+#include <chrono>
+#include <string_view>
+
+#include "storage/log_store.hpp"
+
+struct redisContext;
+
+namespace portask::storage {
+
+struct redis_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  int db = 0;
+  std::string password;
+  std::string key_prefix = "portask";
+  std::chrono::milliseconds timeout{5000};
+};
+
+/// Parses redis://[:password@]host[:port][/db] (also dragonfly://).
+expected<redis_options> parse_redis_url(std::string_view url);
+
+class redis_store final : public log_store {
+ public:
+  explicit redis_store(redis_options options);
+  ~redis_store() override;
+  redis_store(const redis_store&) = delete;
+  redis_store& operator=(const redis_store&) = delete;
+
+  static store_factory factory(redis_options options);
+
+  std::string_view kind() const noexcept override { return "redis"; }
+  std::error_code ping() override;
+  void append(std::span<const append_request> requests,
+              std::vector<std::error_code>& results) override;
+  expected<std::vector<stored_batch>> read(const topic_partition& tp, std::int64_t offset,
+                                           std::size_t max_bytes) override;
+  expected<partition_bounds> bounds(const topic_partition& tp) override;
+  std::error_code put_topic(const topic_info& topic) override;
+  std::error_code delete_topic(const topic_info& topic) override;
+  expected<std::vector<topic_info>> list_topics() override;
+  std::error_code commit_offset(const std::string& group, const topic_partition& tp,
+                                const committed_offset& offset) override;
+  expected<std::optional<committed_offset>> fetch_offset(const std::string& group,
+                                                         const topic_partition& tp) override;
+
+  /// Key of a partition's stream (exposed for tests that inspect the store directly).
+  std::string log_key(const topic_partition& tp) const;
+
+  class command;
+  class reply;
+
+ private:
+  std::error_code connect();
+  void disconnect() noexcept;
+  /// Sends all commands in one write and reads all replies; a transport failure drops the
+  /// connection and fails the whole pipeline with storage_unavailable.
+  expected<std::vector<reply>> pipeline(std::span<const command> commands);
+
+  redis_options options_;
+  redisContext* ctx_ = nullptr;
+};
+
+}  // namespace portask::storage

@@ -1,0 +1,259 @@
+// The log-store contract, run against both implementations: the embedded memory store and
+// redis_store against a real redis-server started for each test.
+#include <gtest/gtest.h>
+
+#include "protocol/codec_manager.hpp"
+#include "protocol/frame.hpp"
+#include "redis_server.hpp"
+#include "storage/memory_store.hpp"
+#include "storage/redis_store.hpp"
+
+using namespace portask;
+using namespace portask::storage;
+using portask::protocol::buffer;
+
+namespace {
+
+buffer make_frame(const std::string& value, int records = 1) {
+  protocol::message_batch b;
+  for (int i = 0; i < records; ++i) {
+    protocol::message m;
+    m.topic = "t";
+    m.value = value + "#" + std::to_string(i);
+    b.messages.push_back(m);
+  }
+  buffer out;
+  protocol::codec_manager codecs;
+  EXPECT_FALSE(codecs.append_batch_frame(b, {}, protocol::message_type::publish, out));
+  return out;
+}
+
+}  // namespace
+
+class LogStore : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") {
+      factory_ = memory_store::factory();
+    } else {
+      redis_ = std::make_unique<test::redis_server>();
+      ASSERT_TRUE(redis_->start()) << "redis-server did not start";
+      auto opts = parse_redis_url(redis_->url());
+      ASSERT_TRUE(opts);
+      opts->timeout = std::chrono::milliseconds(2000);
+      factory_ = redis_store::factory(*opts);
+    }
+    auto s = factory_();
+    ASSERT_TRUE(s);
+    store_ = std::move(*s);
+  }
+
+  std::error_code append_one(const topic_partition& tp, std::int64_t base, const buffer& frame,
+                             std::uint32_t count = 1) {
+    append_request r{&tp, base, count, 1234, frame};
+    std::vector<std::error_code> results;
+    store_->append({&r, 1}, results);
+    return results.at(0);
+  }
+
+  std::unique_ptr<test::redis_server> redis_;
+  store_factory factory_;
+  std::unique_ptr<log_store> store_;
+  topic_partition tp_{"orders", 0};
+};
+
+TEST_P(LogStore, AppendedBatchesReadBackInOrderWithTheirFrames) {
+  const auto a = make_frame("a", 3), b = make_frame("b", 2);
+  ASSERT_FALSE(append_one(tp_, 0, a, 3));
+  ASSERT_FALSE(append_one(tp_, 3, b, 2));
+  auto got = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].base_offset, 0);
+  EXPECT_EQ((*got)[0].record_count, 3u);
+  EXPECT_EQ((*got)[0].max_timestamp, 1234);
+  EXPECT_EQ(*(*got)[0].frame, a);
+  EXPECT_EQ((*got)[1].base_offset, 3);
+  EXPECT_EQ(*(*got)[1].frame, b);
+  auto bounds = store_->bounds(tp_);
+  ASSERT_TRUE(bounds);
+  EXPECT_EQ(*bounds, (partition_bounds{0, 5}));
+}
+
+TEST_P(LogStore, ReadFromTheMiddleOfABatchReturnsTheWholeBatch) {
+  ASSERT_FALSE(append_one(tp_, 0, make_frame("a", 10), 10));
+  ASSERT_FALSE(append_one(tp_, 10, make_frame("b", 10), 10));
+  auto got = store_->read(tp_, 4, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ(got->front().base_offset, 0);
+  got = store_->read(tp_, 10, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->front().base_offset, 10);
+  got = store_->read(tp_, 20, 1 << 20);
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->empty());
+}
+
+TEST_P(LogStore, MaxBytesLimitsTheReadButOneBatchIsAlwaysReturned) {
+  for (int i = 0; i < 100; ++i) ASSERT_FALSE(append_one(tp_, i, make_frame(std::string(100, 'x'))));
+  auto one = store_->read(tp_, 0, 1);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->size(), 1u);
+  const std::size_t frame_size = one->front().frame->size();
+  auto some = store_->read(tp_, 0, frame_size * 10);
+  ASSERT_TRUE(some);
+  EXPECT_EQ(some->size(), 10u);
+  auto all = store_->read(tp_, 0, 1 << 30);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ((*all)[static_cast<std::size_t>(i)].base_offset, i);
+}
+
+TEST_P(LogStore, ABaseOffsetAtOrBelowTheLastIsRefused) {
+  ASSERT_FALSE(append_one(tp_, 5, make_frame("a")));
+  EXPECT_EQ(append_one(tp_, 5, make_frame("dup")), errc::offset_conflict);
+  EXPECT_EQ(append_one(tp_, 2, make_frame("old")), errc::offset_conflict);
+  auto got = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u) << "the refused batches were not stored";
+}
+
+TEST_P(LogStore, OneCallAppendsToManyPartitionsWithPerBatchResults) {
+  topic_partition p0{"multi", 0}, p1{"multi", 1};
+  const auto f = make_frame("x");
+  ASSERT_FALSE(append_one(p1, 7, f));
+  std::vector<append_request> reqs{{&p0, 0, 1, 0, f}, {&p1, 7, 1, 0, f}, {&p1, 8, 1, 0, f}};
+  std::vector<std::error_code> results;
+  store_->append(reqs, results);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results[0]);
+  EXPECT_EQ(results[1], errc::offset_conflict);
+  EXPECT_FALSE(results[2]);
+  EXPECT_EQ(store_->bounds(p1)->next_offset, 9);
+  EXPECT_EQ(store_->bounds(p0)->next_offset, 1);
+}
+
+TEST_P(LogStore, CorruptStoredFrameIsNeverReturned) {
+  auto frame = make_frame("will be corrupted");
+  frame.back() ^= 0x55;  // the CRC no longer matches
+  ASSERT_FALSE(append_one(tp_, 0, frame));
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20).error(), errc::corrupt_stored_data);
+  const buffer garbage{'n', 'o', 't', ' ', 'a', ' ', 'f', 'r', 'a', 'm', 'e'};
+  ASSERT_FALSE(append_one(tp_, 1, garbage));
+  EXPECT_EQ(store_->read(tp_, 1, 1 << 20).error(), errc::corrupt_stored_data);
+}
+
+TEST_P(LogStore, EmptyPartitionHasZeroBounds) {
+  auto b = store_->bounds({"nothing", 3});
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b, (partition_bounds{0, 0}));
+}
+
+TEST_P(LogStore, TopicsArePutListedAndDeletedWithTheirLogs) {
+  topic_info t{"events", 2, {{"retention.ms", "1000"}, {"cleanup.policy", "delete"}}};
+  ASSERT_FALSE(store_->put_topic(t));
+  ASSERT_FALSE(store_->put_topic({"other", 1, {}}));
+  auto list = store_->list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  auto it = std::find_if(list->begin(), list->end(), [](auto& x) { return x.name == "events"; });
+  ASSERT_NE(it, list->end());
+  EXPECT_EQ(*it, t);
+  ASSERT_FALSE(append_one({"events", 1}, 0, make_frame("e")));
+  ASSERT_FALSE(store_->delete_topic(t));
+  list = store_->list_topics();
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->size(), 1u);
+  EXPECT_EQ(store_->bounds({"events", 1})->next_offset, 0) << "the log went with the topic";
+}
+
+TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
+  EXPECT_FALSE(store_->fetch_offset("g1", tp_).value().has_value());
+  ASSERT_FALSE(store_->commit_offset("g1", tp_, {42, "meta"}));
+  ASSERT_FALSE(store_->commit_offset("g2", tp_, {7, ""}));
+  ASSERT_FALSE(store_->commit_offset("g1", tp_, {43, "newer"}));
+  EXPECT_EQ(store_->fetch_offset("g1", tp_).value(), (committed_offset{43, "newer"}));
+  EXPECT_EQ(store_->fetch_offset("g2", tp_).value(), (committed_offset{7, ""}));
+  EXPECT_FALSE(store_->fetch_offset("g1", {"orders", 1}).value().has_value());
+}
+
+TEST_P(LogStore, InstancesFromOneFactoryShareData) {
+  ASSERT_FALSE(append_one(tp_, 0, make_frame("shared")));
+  auto other = factory_();
+  ASSERT_TRUE(other);
+  EXPECT_EQ((*other)->bounds(tp_)->next_offset, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis"),
+                         [](const auto& param_info) { return param_info.param; });
+
+// Redis-only behaviour: the store going away and coming back.
+TEST(RedisStore, UnreachableServerIsStorageUnavailableNotAHang) {
+  redis_options o;
+  o.port = test::free_port();  // nothing listens there
+  o.timeout = std::chrono::milliseconds(500);
+  redis_store s{o};
+  EXPECT_EQ(s.ping(), errc::storage_unavailable);
+  topic_partition tp{"t", 0};
+  const auto f = make_frame("x");
+  append_request r{&tp, 0, 1, 0, f};
+  std::vector<std::error_code> results;
+  s.append({&r, 1}, results);
+  EXPECT_EQ(results.at(0), errc::storage_unavailable);
+}
+
+TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::milliseconds(1000);
+  redis_store s{o};
+  topic_partition tp{"t", 0};
+  const auto f = make_frame("durable");
+  append_request r{&tp, 0, 1, 0, f};
+  std::vector<std::error_code> results;
+  s.append({&r, 1}, results);
+  ASSERT_FALSE(results.at(0));
+  server.kill();
+  EXPECT_EQ(s.ping(), errc::storage_unavailable);
+  ASSERT_TRUE(server.start());
+  EXPECT_FALSE(s.ping()) << "the store reconnects on the next call";
+  auto got = s.read(tp, 0, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(*got->front().frame, f);
+}
+
+TEST(RedisStore, StoredValueIsAPortaskFrame) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{parse_redis_url(server.url()).value()};
+  topic_partition tp{"raw", 2};
+  const auto f = make_frame("inspect me");
+  append_request r{&tp, 0, 1, 0, f};
+  std::vector<std::error_code> results;
+  s.append({&r, 1}, results);
+  ASSERT_FALSE(results.at(0));
+  EXPECT_EQ(s.log_key(tp), "portask:{raw:2}:log");
+}
+
+TEST(RedisUrl, ParsesHostPortDbAndPassword) {
+  auto o = parse_redis_url("redis://:secret@10.0.0.5:6380/2");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->host, "10.0.0.5");
+  EXPECT_EQ(o->port, 6380);
+  EXPECT_EQ(o->db, 2);
+  EXPECT_EQ(o->password, "secret");
+  o = parse_redis_url("redis://localhost");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->port, 6379);
+  o = parse_redis_url("dragonfly://[::1]:7000");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->host, "::1");
+  EXPECT_EQ(o->port, 7000);
+  EXPECT_FALSE(parse_redis_url("http://x"));
+  EXPECT_FALSE(parse_redis_url("redis://host:notaport"));
+  EXPECT_FALSE(parse_redis_url("redis://"));
+}
