@@ -35,6 +35,7 @@ class portask_category final : public std::error_category {
       case errc::backpressure: return "too many bytes in flight";
       case errc::corrupt_stored_data: return "stored data failed its integrity check";
       case errc::offset_conflict: return "the store already holds this offset";
+      case errc::not_ready: return "not ready (restarting or recovering), retry";
       case errc::internal: return "internal error";
     }
     return "unknown portask error " + std::to_string(code);
@@ -53,6 +54,7 @@ bool is_retriable(errc e) noexcept {
     case errc::storage_unavailable:
     case errc::timeout:
     case errc::backpressure:
+    case errc::not_ready:
       return true;
     default:
       return false;
@@ -86,6 +88,7 @@ std::string_view to_string(errc e) noexcept {
     case errc::backpressure: return "backpressure";
     case errc::corrupt_stored_data: return "corrupt_stored_data";
     case errc::offset_conflict: return "offset_conflict";
+    case errc::not_ready: return "not_ready";
     case errc::internal: return "internal";
   }
   return "unknown";

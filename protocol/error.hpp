@@ -38,6 +38,7 @@ enum class errc : int {
   backpressure = 71,  ///< retriable: too many bytes in flight on this connection
   corrupt_stored_data = 72,  ///< a stored frame failed its CRC check; never served
   offset_conflict = 73,  ///< the store already holds this offset (a second writer?)
+  not_ready = 74,        ///< retriable: the owning actor is (re)starting or recovering
   internal = 95,
 };
 

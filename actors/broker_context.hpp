@@ -1,0 +1,67 @@
+#pragma once
+/// What every actor of one broker shares: configuration, the metrics registry, the codec
+/// manager, the store factory, and a directory of the long-lived actors. The supervisor
+/// replaces a restarted actor's handle in the directory; everyone else looks handles up here
+/// (shared lock, uncontended) instead of caching them forever.
+
+#include <atomic>
+#include <shared_mutex>
+#include <vector>
+
+#include "actors/broker_config.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/metrics.hpp"
+#include "protocol/codec_manager.hpp"
+
+namespace portask {
+
+class broker_context {
+ public:
+  broker_context(broker_config config, storage::store_factory factory, std::string store_kind);
+
+  const broker_config config;
+  metrics_registry metrics;
+  const protocol::codec_manager codecs;
+  const protocol::encoding storage_encoding;
+  const storage::store_factory store_factory;
+  const std::string store_kind;
+  /// Tail cache budget per partition.
+  std::size_t partition_tail_bytes = 8u * 1024 * 1024;
+  /// Batches a partition queues while recovering before it refuses more (backpressure).
+  std::size_t partition_queue_limit = 10000;
+
+  /// Subscribers to OnMessage hooks; the bridge skips building events while this is 0.
+  std::atomic<int> message_hook_subscribers{0};
+
+  // -- directory ---------------------------------------------------------------------------
+  storage_writer_actor writer_for(const topic_partition& tp) const;
+  storage_reader_actor reader_for(const topic_partition& tp) const;
+  storage_reader_actor any_reader() const;
+  protocol_bridge_actor bridge_for(const topic_partition& tp) const;
+  topic_registry_actor registry() const;
+  caf::actor hooks() const;
+
+  void set_writers(std::vector<storage_writer_actor> w);
+  void set_writer(std::size_t i, storage_writer_actor w);
+  void set_readers(std::vector<storage_reader_actor> r);
+  void set_reader(std::size_t i, storage_reader_actor r);
+  void set_bridges(std::vector<protocol_bridge_actor> b);
+  void set_bridge(std::size_t i, protocol_bridge_actor b);
+  void set_registry(topic_registry_actor r);
+  void set_hooks(caf::actor h);
+  std::size_t writer_count() const;
+  std::size_t reader_count() const;
+  std::size_t bridge_count() const;
+
+ private:
+  static std::size_t shard(const topic_partition& tp, std::size_t n) noexcept;
+  mutable std::shared_mutex mutex_;
+  std::vector<storage_writer_actor> writers_;
+  std::vector<storage_reader_actor> readers_;
+  std::vector<protocol_bridge_actor> bridges_;
+  topic_registry_actor registry_;
+  caf::actor hooks_;
+  mutable std::atomic<std::size_t> round_robin_{0};
+};
+
+}  // namespace portask

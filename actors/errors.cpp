@@ -1,0 +1,24 @@
+#include "actors/interfaces.hpp"
+
+namespace portask {
+
+caf::error make_caf_error(errc e) {
+  return caf::error{static_cast<std::uint8_t>(e), caf::atom("portask")};
+}
+
+errc to_errc(const caf::error& e) noexcept {
+  if (!e) return errc::ok;
+  if (e.category() == caf::atom("portask")) return static_cast<errc>(e.code());
+  if (e.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(e.code())) {
+      case caf::sec::request_timeout:
+        return errc::timeout;
+      default:
+        // The receiving actor died or is restarting (broken promise, receiver down).
+        return errc::not_ready;
+    }
+  }
+  return errc::internal;
+}
+
+}  // namespace portask

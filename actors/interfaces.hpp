@@ -1,0 +1,113 @@
+#pragma once
+/// Every actor interface of the Portask runtime, on one screen. An actor's contract is its
+/// type: a behavior that misses a handler does not compile.
+///
+///  connection --publish/fetch--> protocol_bridge (sharded by partition)
+///  protocol_bridge --append/fetch--> partition --append_set--> storage_writer --> store
+///  partition --read/bounds--> storage_reader (pool) --> store
+///  topic_registry: topics, partition actors, offsets; hooks: event fan-out.
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+
+namespace portask {
+
+// -- atoms (CAF 0.17: at most 10 characters) -------------------------------------------------
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using bounds_atom = caf::atom_constant<caf::atom("bounds")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using partition_atom = caf::atom_constant<caf::atom("partition")>;
+using topic_atom = caf::atom_constant<caf::atom("topic")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using describe_atom = caf::atom_constant<caf::atom("describe")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using offset_atom = caf::atom_constant<caf::atom("offset")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using frame_atom = caf::atom_constant<caf::atom("frame")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using written_atom = caf::atom_constant<caf::atom("written")>;
+using writer_atom = caf::atom_constant<caf::atom("writer")>;
+using reader_atom = caf::atom_constant<caf::atom("reader")>;
+
+// -- actor interfaces ------------------------------------------------------------------------
+
+/// Stores batches: group-commits every append_set that arrived while the previous round trip
+/// was in flight into one pipelined round trip. Detached (blocking I/O).
+using storage_writer_actor =
+    caf::typed_actor<caf::replies_to<append_atom, append_set>::with<append_outcome>,
+                     caf::reacts_to<flush_atom>>;
+
+/// Reads from the store on behalf of partitions and the registry. Detached.
+using storage_reader_actor = caf::typed_actor<
+    caf::replies_to<read_atom, topic_partition, std::int64_t, std::uint32_t>::with<
+        std::vector<storage::stored_batch>>,
+    caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
+    caf::replies_to<commit_atom, std::string, topic_partition, storage::committed_offset>::with<
+        caf::unit_t>,
+    caf::replies_to<offset_atom, std::string, topic_partition>::with<storage::committed_offset>,
+    caf::replies_to<ping_atom>::with<caf::unit_t>>;
+
+/// Owns one topic-partition: assigns offsets, keeps the high watermark, a bounded tail of
+/// recent batches, and parked long-poll fetches.
+using partition_actor = caf::typed_actor<
+    caf::replies_to<append_atom, framed_batch>::with<publish_result>,
+    caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>,
+    caf::replies_to<bounds_atom>::with<storage::partition_bounds>,
+    caf::reacts_to<recover_atom>, caf::reacts_to<expire_atom, std::uint64_t>>;
+
+/// Topics and their partition actors.
+using topic_registry_actor = caf::typed_actor<
+    // (topic, partition, auto_create) -> the partition's actor
+    caf::replies_to<partition_atom, topic_partition, bool>::with<partition_actor>,
+    // (topic, auto_create) -> partition count
+    caf::replies_to<topic_atom, std::string, bool>::with<std::int32_t>,
+    caf::replies_to<create_atom, storage::topic_info>::with<caf::unit_t>,
+    caf::replies_to<delete_atom, std::string>::with<caf::unit_t>,
+    caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
+    caf::replies_to<describe_atom, std::string>::with<topic_description>>;
+
+/// The single entrance for every protocol's traffic. Frames, counts, notifies hooks,
+/// forwards to partitions.
+using protocol_bridge_actor =
+    caf::typed_actor<caf::replies_to<publish_atom, publish_batch>::with<publish_result>,
+                     caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>>;
+
+// -- errors ----------------------------------------------------------------------------------
+
+/// Portask's errc as a caf::error (category "portask").
+caf::error make_caf_error(errc e);
+/// Any caf::error as a Portask errc: ours keep their code; CAF's own (a dead or restarting
+/// actor, a timeout) become retriable codes.
+errc to_errc(const caf::error& e) noexcept;
+
+}  // namespace portask
+
+// Local-only message types: the runtime is single-node today. Multi-node deployment over the
+// middleman will replace these with inspect() overloads.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::publish_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::publish_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::framed_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::append_set)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::append_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::fetch_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::fetch_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_description)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_partition)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::topic_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::partition_bounds)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::committed_offset)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::stored_batch>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::topic_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::connect_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::disconnect_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::message_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const portask::protocol::buffer>)

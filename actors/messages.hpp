@@ -1,0 +1,94 @@
+#pragma once
+/// The protocol-neutral message vocabulary of the runtime. Connection actors of every
+/// protocol turn requests into these; nothing protocol-specific crosses the bridge.
+/// All are plain structs (no CAF) so state classes can be unit-tested without a scheduler.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/message.hpp"
+#include "storage/log_store.hpp"
+
+namespace portask {
+
+using storage::topic_partition;
+
+/// Which protocol a request came in by; labels metrics and hook events.
+enum class protocol_kind : std::uint8_t { portask = 0, kafka = 1 };
+inline const char* to_string(protocol_kind p) noexcept {
+  return p == protocol_kind::portask ? "portask" : "kafka";
+}
+
+/// Connection -> bridge: append these messages to one partition.
+struct publish_batch {
+  topic_partition tp;
+  protocol::message_batch batch;
+  protocol_kind source = protocol_kind::portask;
+  bool auto_create = true;
+  std::uint64_t wire_bytes = 0;  ///< size on the client's wire, for the bytes-in metric
+};
+
+struct publish_result {
+  std::int32_t partition = 0;
+  std::int64_t base_offset = 0;
+  std::uint32_t count = 0;
+};
+
+/// Bridge -> partition: a batch framed into its stored form.
+struct framed_batch {
+  std::shared_ptr<const protocol::buffer> frame;
+  std::uint32_t record_count = 0;
+  std::int64_t max_timestamp = 0;
+};
+
+/// Partition -> writer: batches with offsets assigned, to store in one round trip.
+struct append_set {
+  topic_partition tp;
+  std::vector<storage::stored_batch> batches;
+};
+
+/// Writer -> partition: one result per batch of the append_set, in order.
+struct append_outcome {
+  std::vector<errc> results;
+};
+
+struct fetch_request {
+  topic_partition tp;
+  std::int64_t offset = 0;
+  std::uint32_t max_bytes = 1024 * 1024;
+  std::uint32_t max_wait_ms = 0;
+  protocol_kind source = protocol_kind::portask;
+};
+
+struct fetch_result {
+  std::int32_t partition = 0;
+  std::int64_t high_watermark = 0;
+  std::int64_t log_start = 0;
+  std::vector<storage::stored_batch> batches;
+};
+
+/// A topic with its current partition bounds.
+struct topic_description {
+  storage::topic_info info;
+  std::vector<storage::partition_bounds> partitions;
+};
+
+/// Hook events, delivered to every subscriber of their kind.
+struct connect_event {
+  protocol_kind protocol;
+  std::string peer;
+};
+struct disconnect_event {
+  protocol_kind protocol;
+  std::string peer;
+};
+struct message_event {
+  protocol_kind protocol;
+  topic_partition tp;
+  std::int64_t base_offset;
+  std::shared_ptr<const protocol::message_batch> batch;
+};
+
+}  // namespace portask

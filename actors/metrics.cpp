@@ -1,0 +1,184 @@
+#include "actors/metrics.hpp"
+
+#include <bit>
+#include <sstream>
+
+namespace portask {
+namespace {
+constexpr auto relaxed = std::memory_order_relaxed;
+std::size_t idx(protocol_kind p) { return static_cast<std::size_t>(p); }
+std::size_t idx(request_kind k) { return static_cast<std::size_t>(k); }
+}  // namespace
+
+const char* to_string(request_kind k) noexcept {
+  switch (k) {
+    case request_kind::publish: return "publish";
+    case request_kind::fetch: return "fetch";
+    case request_kind::subscribe: return "subscribe";
+    case request_kind::commit: return "commit";
+    case request_kind::offset_fetch: return "offset_fetch";
+    case request_kind::list_offsets: return "list_offsets";
+    case request_kind::topic_admin: return "topic_admin";
+    case request_kind::metadata: return "metadata";
+    case request_kind::heartbeat: return "heartbeat";
+    case request_kind::group: return "group";
+    case request_kind::other:
+    case request_kind::count_: break;
+  }
+  return "other";
+}
+
+void latency_histogram::record(std::chrono::nanoseconds d) noexcept {
+  const auto us = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
+  record_value(us);
+}
+
+void latency_histogram::record_value(std::uint64_t v) noexcept {
+  const std::size_t b = std::min<std::size_t>(buckets - 1, static_cast<std::size_t>(std::bit_width(v)));
+  counts_[b].fetch_add(1, relaxed);
+  count_.fetch_add(1, relaxed);
+  sum_.fetch_add(v, relaxed);
+}
+
+std::uint64_t latency_histogram::quantile(double q) const noexcept {
+  const std::uint64_t total = count();
+  if (total == 0) return 0;
+  const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total) + 0.999999);
+  std::uint64_t seen = 0;
+  for (std::size_t b = 0; b < buckets; ++b) {
+    seen += counts_[b].load(relaxed);
+    if (seen >= rank) return b == 0 ? 0 : (std::uint64_t{1} << b) - 1;
+  }
+  return (std::uint64_t{1} << (buckets - 1)) - 1;
+}
+
+void metrics_registry::messages_in(protocol_kind p, std::uint64_t messages,
+                                   std::uint64_t bytes) noexcept {
+  by_protocol_[idx(p)].messages_in.fetch_add(messages, relaxed);
+  by_protocol_[idx(p)].bytes_in.fetch_add(bytes, relaxed);
+}
+
+void metrics_registry::messages_out(protocol_kind p, std::uint64_t messages,
+                                    std::uint64_t bytes) noexcept {
+  by_protocol_[idx(p)].messages_out.fetch_add(messages, relaxed);
+  by_protocol_[idx(p)].bytes_out.fetch_add(bytes, relaxed);
+}
+
+void metrics_registry::request(protocol_kind p, request_kind k, std::chrono::nanoseconds latency,
+                               bool failed) noexcept {
+  auto& s = by_protocol_[idx(p)];
+  s.requests[idx(k)].fetch_add(1, relaxed);
+  if (failed) s.errors[idx(k)].fetch_add(1, relaxed);
+  s.latency[idx(k)].record(latency);
+}
+
+void metrics_registry::connection_opened(protocol_kind p) noexcept {
+  by_protocol_[idx(p)].connections_total.fetch_add(1, relaxed);
+  by_protocol_[idx(p)].connections_open.fetch_add(1, relaxed);
+}
+
+void metrics_registry::connection_closed(protocol_kind p) noexcept {
+  by_protocol_[idx(p)].connections_open.fetch_sub(1, relaxed);
+}
+
+void metrics_registry::storage_round_trip(std::size_t batches, std::size_t records,
+                                          std::chrono::nanoseconds latency, bool failed) noexcept {
+  storage_rtt_.record(latency);
+  storage_batches_.record_value(batches);
+  storage_records_.record_value(records);
+  if (failed) storage_failures_.fetch_add(1, relaxed);
+}
+
+std::uint64_t metrics_registry::messages_in_total(protocol_kind p) const noexcept {
+  return by_protocol_[idx(p)].messages_in.load(relaxed);
+}
+std::uint64_t metrics_registry::bytes_in_total(protocol_kind p) const noexcept {
+  return by_protocol_[idx(p)].bytes_in.load(relaxed);
+}
+std::uint64_t metrics_registry::messages_out_total(protocol_kind p) const noexcept {
+  return by_protocol_[idx(p)].messages_out.load(relaxed);
+}
+std::uint64_t metrics_registry::requests_total(protocol_kind p, request_kind k) const noexcept {
+  return by_protocol_[idx(p)].requests[idx(k)].load(relaxed);
+}
+std::uint64_t metrics_registry::errors_total(protocol_kind p, request_kind k) const noexcept {
+  return by_protocol_[idx(p)].errors[idx(k)].load(relaxed);
+}
+std::int64_t metrics_registry::open_connections(protocol_kind p) const noexcept {
+  return by_protocol_[idx(p)].connections_open.load(relaxed);
+}
+
+std::string metrics_registry::render_prometheus() const {
+  std::ostringstream o;
+  const protocol_kind all[] = {protocol_kind::portask, protocol_kind::kafka};
+  auto counter = [&](const char* name, const char* help, auto get) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n";
+    for (auto p : all) o << name << "{protocol=\"" << to_string(p) << "\"} " << get(p) << "\n";
+  };
+  counter("portask_messages_in_total", "Messages accepted for storage",
+          [&](auto p) { return by_protocol_[idx(p)].messages_in.load(relaxed); });
+  counter("portask_bytes_in_total", "Bytes of messages accepted (client wire size)",
+          [&](auto p) { return by_protocol_[idx(p)].bytes_in.load(relaxed); });
+  counter("portask_messages_out_total", "Messages served to consumers",
+          [&](auto p) { return by_protocol_[idx(p)].messages_out.load(relaxed); });
+  counter("portask_bytes_out_total", "Bytes of stored frames served to consumers",
+          [&](auto p) { return by_protocol_[idx(p)].bytes_out.load(relaxed); });
+  counter("portask_connections_total", "Connections accepted",
+          [&](auto p) { return by_protocol_[idx(p)].connections_total.load(relaxed); });
+  o << "# HELP portask_connections Open connections\n# TYPE portask_connections gauge\n";
+  for (auto p : all)
+    o << "portask_connections{protocol=\"" << to_string(p) << "\"} "
+      << by_protocol_[idx(p)].connections_open.load(relaxed) << "\n";
+
+  o << "# HELP portask_requests_total Requests handled\n# TYPE portask_requests_total counter\n";
+  o << "# HELP portask_request_errors_total Requests answered with an error\n"
+       "# TYPE portask_request_errors_total counter\n";
+  o << "# HELP portask_request_latency_seconds Request latency (bucket upper bounds)\n"
+       "# TYPE portask_request_latency_seconds summary\n";
+  for (auto p : all) {
+    for (std::size_t k = 0; k < kinds; ++k) {
+      const auto& s = by_protocol_[idx(p)];
+      const auto n = s.requests[k].load(relaxed);
+      if (n == 0) continue;
+      const std::string labels = std::string("protocol=\"") + to_string(p) + "\",request=\"" +
+                                 to_string(static_cast<request_kind>(k)) + "\"";
+      o << "portask_requests_total{" << labels << "} " << n << "\n";
+      o << "portask_request_errors_total{" << labels << "} " << s.errors[k].load(relaxed) << "\n";
+      const auto& h = s.latency[k];
+      o << "portask_request_latency_seconds{" << labels << ",quantile=\"0.5\"} "
+        << static_cast<double>(h.quantile(0.5)) / 1e6 << "\n";
+      o << "portask_request_latency_seconds{" << labels << ",quantile=\"0.99\"} "
+        << static_cast<double>(h.quantile(0.99)) / 1e6 << "\n";
+      o << "portask_request_latency_seconds_sum{" << labels << "} "
+        << static_cast<double>(h.sum()) / 1e6 << "\n";
+      o << "portask_request_latency_seconds_count{" << labels << "} " << h.count() << "\n";
+    }
+  }
+  o << "# HELP portask_storage_round_trip_seconds Store round trips (one per writer flush)\n"
+       "# TYPE portask_storage_round_trip_seconds summary\n"
+    << "portask_storage_round_trip_seconds{quantile=\"0.5\"} "
+    << static_cast<double>(storage_rtt_.quantile(0.5)) / 1e6 << "\n"
+    << "portask_storage_round_trip_seconds{quantile=\"0.99\"} "
+    << static_cast<double>(storage_rtt_.quantile(0.99)) / 1e6 << "\n"
+    << "portask_storage_round_trip_seconds_sum " << static_cast<double>(storage_rtt_.sum()) / 1e6
+    << "\n"
+    << "portask_storage_round_trip_seconds_count " << storage_rtt_.count() << "\n";
+  o << "# HELP portask_storage_batches_per_round_trip Batches stored per round trip\n"
+       "# TYPE portask_storage_batches_per_round_trip summary\n"
+    << "portask_storage_batches_per_round_trip_sum " << storage_batches_.sum() << "\n"
+    << "portask_storage_batches_per_round_trip_count " << storage_batches_.count() << "\n";
+  o << "# HELP portask_storage_records_per_round_trip Records stored per round trip\n"
+       "# TYPE portask_storage_records_per_round_trip summary\n"
+    << "portask_storage_records_per_round_trip_sum " << storage_records_.sum() << "\n"
+    << "portask_storage_records_per_round_trip_count " << storage_records_.count() << "\n";
+  o << "# HELP portask_storage_failures_total Failed store round trips\n"
+       "# TYPE portask_storage_failures_total counter\n"
+    << "portask_storage_failures_total " << storage_failures_.load(relaxed) << "\n";
+  o << "# HELP portask_store_up Whether the last store round trip succeeded\n"
+       "# TYPE portask_store_up gauge\n"
+    << "portask_store_up " << (store_up() ? 1 : 0) << "\n";
+  return o.str();
+}
+
+}  // namespace portask

@@ -1,0 +1,94 @@
+#pragma once
+/// The one metrics registry of a broker: every protocol's traffic is counted here, in the
+/// same series, labelled by protocol. Lock-free (relaxed atomics) so any thread can record on
+/// the hot path; rendered as Prometheus text for GET /metrics. Shared by pointer; lives as long
+/// as the broker.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "actors/messages.hpp"
+
+namespace portask {
+
+/// Request kinds, shared by every protocol (a Kafka Produce is a publish, a native Fetch and
+/// a Kafka Fetch are both fetch).
+enum class request_kind : std::uint8_t {
+  publish,
+  fetch,
+  subscribe,
+  commit,
+  offset_fetch,
+  list_offsets,
+  topic_admin,
+  metadata,
+  heartbeat,
+  group,
+  other,
+  count_
+};
+const char* to_string(request_kind k) noexcept;
+
+/// Log2-bucketed latency histogram in microseconds: bucket i counts values < 2^i us.
+class latency_histogram {
+ public:
+  static constexpr std::size_t buckets = 32;
+  void record(std::chrono::nanoseconds d) noexcept;
+  void record_value(std::uint64_t v) noexcept;  ///< unitless values (batch sizes)
+  std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+  std::uint64_t sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
+  /// Upper bound of the bucket holding quantile q (0 < q <= 1), in recorded units.
+  std::uint64_t quantile(double q) const noexcept;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, buckets> counts_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_{0};
+};
+
+class metrics_registry {
+ public:
+  static constexpr std::size_t protocols = 2;
+  static constexpr auto kinds = static_cast<std::size_t>(request_kind::count_);
+
+  void messages_in(protocol_kind p, std::uint64_t messages, std::uint64_t bytes) noexcept;
+  void messages_out(protocol_kind p, std::uint64_t messages, std::uint64_t bytes) noexcept;
+  void request(protocol_kind p, request_kind k, std::chrono::nanoseconds latency,
+               bool failed) noexcept;
+  void connection_opened(protocol_kind p) noexcept;
+  void connection_closed(protocol_kind p) noexcept;
+  void storage_round_trip(std::size_t batches, std::size_t records,
+                          std::chrono::nanoseconds latency, bool failed) noexcept;
+  void store_up(bool up) noexcept { store_up_.store(up, std::memory_order_relaxed); }
+  bool store_up() const noexcept { return store_up_.load(std::memory_order_relaxed); }
+
+  std::uint64_t messages_in_total(protocol_kind p) const noexcept;
+  std::uint64_t bytes_in_total(protocol_kind p) const noexcept;
+  std::uint64_t messages_out_total(protocol_kind p) const noexcept;
+  std::uint64_t requests_total(protocol_kind p, request_kind k) const noexcept;
+  std::uint64_t errors_total(protocol_kind p, request_kind k) const noexcept;
+  std::int64_t open_connections(protocol_kind p) const noexcept;
+
+  /// Prometheus text exposition format 0.0.4.
+  std::string render_prometheus() const;
+
+ private:
+  struct per_protocol {
+    std::atomic<std::uint64_t> messages_in{0}, bytes_in{0}, messages_out{0}, bytes_out{0};
+    std::atomic<std::uint64_t> connections_total{0};
+    std::atomic<std::int64_t> connections_open{0};
+    std::array<std::atomic<std::uint64_t>, kinds> requests{}, errors{};
+    std::array<latency_histogram, kinds> latency;
+  };
+  std::array<per_protocol, protocols> by_protocol_;
+  latency_histogram storage_rtt_;
+  latency_histogram storage_batches_;  ///< batches per round trip
+  latency_histogram storage_records_;  ///< records per round trip
+  std::atomic<std::uint64_t> storage_failures_{0};
+  std::atomic<bool> store_up_{true};
+};
+
+}  // namespace portask

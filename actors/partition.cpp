@@ -1,0 +1,247 @@
+#include "actors/partition.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <unordered_map>
+
+#include "actors/partition_log.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct parked_fetch {
+  fetch_request request;
+  caf::typed_response_promise<fetch_result> promise;
+};
+
+struct partition_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unique_ptr<partition_log> log;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<publish_result>> pending;
+  std::map<std::uint64_t, parked_fetch> parked;
+  std::uint64_t next_park_id = 1;
+  bool recovering = false;
+  /// Requests that arrived while the partition was recovering; run with true once it is
+  /// ready, with false when recovery failed (they then answer not_ready).
+  std::vector<std::function<void(bool)>> on_ready;
+  std::chrono::milliseconds recovery_backoff{0};
+  static inline const char* name = "portask.partition";
+};
+
+using self_ptr = partition_actor::stateful_pointer<partition_state>;
+
+void deliver(self_ptr self, const std::vector<partition_log::completion>& done) {
+  auto& pending = self->state.pending;
+  for (const auto& c : done) {
+    auto it = pending.find(c.ticket);
+    if (it == pending.end()) continue;
+    if (c.error == errc::ok)
+      it->second.deliver(c.result);
+    else
+      it->second.deliver(make_caf_error(c.error));
+    pending.erase(it);
+  }
+}
+
+void serve_parked(self_ptr self) {
+  auto& st = self->state;
+  for (auto it = st.parked.begin(); it != st.parked.end();) {
+    fetch_result out;
+    const auto status = st.log->read(it->second.request.offset, it->second.request.max_bytes, out);
+    if (status == partition_log::read_status::served) {
+      it->second.promise.deliver(std::move(out));
+      it = st.parked.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void recover(self_ptr self);
+
+void try_write(self_ptr self) {
+  auto& st = self->state;
+  auto set = st.log->take_write_set();
+  if (!set) return;
+  auto writer = st.ctx->writer_for(st.log->tp());
+  if (!writer) {
+    deliver(self, st.log->write_failed(errc::not_ready));
+    recover(self);
+    return;
+  }
+  self->request(writer, caf::infinite, append_atom::value, std::move(*set))
+      .then(
+          [=](append_outcome& outcome) {
+            deliver(self, self->state.log->write_completed(outcome));
+            if (!self->state.log->ready()) {
+              recover(self);
+              return;
+            }
+            serve_parked(self);
+            try_write(self);
+          },
+          [=](caf::error& err) {
+            // The writer died mid-request: nothing is known about the set, so re-read the
+            // bounds from the store before assigning more offsets.
+            spdlog::warn("partition {}/{}: writer failed: {}", self->state.log->tp().topic,
+                         self->state.log->tp().partition, self->system().render(err));
+            deliver(self, self->state.log->write_failed(errc::not_ready));
+            recover(self);
+          });
+}
+
+void recover(self_ptr self) {
+  auto& st = self->state;
+  if (st.recovering) return;
+  st.recovering = true;
+  st.log->lost_track();
+  auto reader = st.ctx->reader_for(st.log->tp());
+  auto retry = [=] {
+    auto& s = self->state;
+    s.recovering = false;
+    s.recovery_backoff = std::min<std::chrono::milliseconds>(
+        2000ms, std::max<std::chrono::milliseconds>(50ms, s.recovery_backoff * 2));
+    // Writes queued meanwhile get a retriable error rather than waiting without bound.
+    deliver(self, s.log->fail_queued(errc::storage_unavailable));
+    auto waiters = std::move(s.on_ready);
+    s.on_ready.clear();
+    for (auto& w : waiters) w(false);
+    self->delayed_send(self, s.recovery_backoff, recover_atom::value);
+  };
+  if (!reader) {
+    retry();
+    return;
+  }
+  self->request(reader, 10s, bounds_atom::value, st.log->tp())
+      .then(
+          [=](storage::partition_bounds& b) {
+            auto& s = self->state;
+            s.recovering = false;
+            s.recovery_backoff = 0ms;
+            s.log->recovered(b);
+            auto waiters = std::move(s.on_ready);
+            s.on_ready.clear();
+            for (auto& w : waiters) w(true);
+            try_write(self);
+            serve_parked(self);
+          },
+          [=](caf::error& err) {
+            spdlog::warn("partition {}/{}: recovery failed: {}", self->state.log->tp().topic,
+                         self->state.log->tp().partition, self->system().render(err));
+            retry();
+          });
+}
+
+void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<fetch_result> rp) {
+  auto& st = self->state;
+  fetch_result out;
+  switch (st.log->read(req.offset, req.max_bytes, out)) {
+    case partition_log::read_status::served:
+      rp.deliver(std::move(out));
+      return;
+    case partition_log::read_status::out_of_range:
+      rp.deliver(make_caf_error(errc::offset_out_of_range));
+      return;
+    case partition_log::read_status::wait: {
+      if (req.max_wait_ms == 0) {
+        rp.deliver(std::move(out));
+        return;
+      }
+      const auto id = st.next_park_id++;
+      self->delayed_send(self, std::chrono::milliseconds(req.max_wait_ms), expire_atom::value, id);
+      st.parked.emplace(id, parked_fetch{std::move(req), rp});
+      return;
+    }
+    case partition_log::read_status::needs_store:
+      break;
+  }
+  // Older than the tail: read from the store, never past the high watermark (batches stored
+  // but not yet acknowledged are not visible).
+  auto reader = st.ctx->reader_for(st.log->tp());
+  if (!reader) {
+    rp.deliver(make_caf_error(errc::not_ready));
+    return;
+  }
+  self->request(reader, 10s, read_atom::value, st.log->tp(), req.offset, req.max_bytes)
+      .then(
+          [=](std::vector<storage::stored_batch>& batches) mutable {
+            fetch_result r;
+            r.partition = self->state.log->tp().partition;
+            r.high_watermark = self->state.log->high_watermark();
+            r.log_start = self->state.log->log_start();
+            for (auto& b : batches)
+              if (b.base_offset < r.high_watermark) r.batches.push_back(std::move(b));
+            rp.deliver(std::move(r));
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                              topic_partition tp) {
+  self->state.ctx = ctx;
+  self->state.log = std::make_unique<partition_log>(tp, ctx->partition_tail_bytes);
+  recover(self);
+  return {
+      [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
+        auto& st = self->state;
+        if (st.log->queued() >= st.ctx->partition_queue_limit)
+          return make_caf_error(errc::backpressure);
+        const auto ticket = st.log->enqueue(std::move(b));
+        auto rp = self->make_response_promise<publish_result>();
+        st.pending.emplace(ticket, rp);
+        try_write(self);
+        return rp;
+      },
+      [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
+        auto rp = self->make_response_promise<fetch_result>();
+        if (self->state.log->ready()) {
+          handle_fetch(self, std::move(req), rp);
+        } else {
+          self->state.on_ready.emplace_back([=](bool ready) mutable {
+            if (ready)
+              handle_fetch(self, std::move(req), rp);
+            else
+              rp.deliver(make_caf_error(errc::not_ready));
+          });
+        }
+        return rp;
+      },
+      [=](bounds_atom) -> caf::result<storage::partition_bounds> {
+        if (self->state.log->ready()) return self->state.log->bounds();
+        auto rp = self->make_response_promise<storage::partition_bounds>();
+        self->state.on_ready.emplace_back([=](bool ready) mutable {
+          if (ready)
+            rp.deliver(self->state.log->bounds());
+          else
+            rp.deliver(make_caf_error(errc::not_ready));
+        });
+        return rp;
+      },
+      [=](recover_atom) { recover(self); },
+      [=](expire_atom, std::uint64_t id) {
+        auto& st = self->state;
+        auto it = st.parked.find(id);
+        if (it == st.parked.end()) return;
+        fetch_result out;
+        out.partition = st.log->tp().partition;
+        out.high_watermark = st.log->high_watermark();
+        out.log_start = st.log->log_start();
+        it->second.promise.deliver(std::move(out));
+        st.parked.erase(it);
+      },
+  };
+}
+
+}  // namespace
+
+partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
+                                topic_partition tp) {
+  // Linked to its parent (the registry): a registry restart takes its partitions with it, so
+  // two actors never own one partition.
+  return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(tp));
+}
+
+}  // namespace portask

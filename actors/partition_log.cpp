@@ -1,0 +1,120 @@
+#include "actors/partition_log.hpp"
+
+#include <algorithm>
+
+namespace portask {
+
+void partition_log::recovered(storage::partition_bounds b) {
+  ready_ = true;
+  next_offset_ = b.next_offset;
+  high_watermark_ = b.next_offset;
+  log_start_ = b.log_start;
+  tail_.clear();
+  tail_bytes_ = 0;
+}
+
+void partition_log::lost_track() noexcept {
+  ready_ = false;
+  tail_.clear();
+  tail_bytes_ = 0;
+}
+
+std::uint64_t partition_log::enqueue(framed_batch b) {
+  const auto ticket = next_ticket_++;
+  queue_.push_back({ticket, std::move(b)});
+  return ticket;
+}
+
+std::optional<append_set> partition_log::take_write_set() {
+  if (!ready_ || write_in_flight() || queue_.empty()) return std::nullopt;
+  append_set set;
+  set.tp = tp_;
+  set.batches.reserve(queue_.size());
+  for (auto& q : queue_) {
+    storage::stored_batch b;
+    b.base_offset = next_offset_;
+    b.record_count = q.batch.record_count;
+    b.max_timestamp = q.batch.max_timestamp;
+    b.frame = std::move(q.batch.frame);
+    next_offset_ += q.batch.record_count;
+    in_flight_.emplace_back(q.ticket, b);
+    set.batches.push_back(std::move(b));
+  }
+  queue_.clear();
+  return set;
+}
+
+std::vector<partition_log::completion> partition_log::write_completed(const append_outcome& outcome) {
+  std::vector<completion> done;
+  done.reserve(in_flight_.size());
+  bool failed = false;
+  for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+    const auto& [ticket, b] = in_flight_[i];
+    const errc e = i < outcome.results.size() ? outcome.results[i] : errc::internal;
+    if (e == errc::ok) {
+      // Stored. The high watermark only moves forward; after a failure earlier in this set
+      // the recovery below re-reads it from the store.
+      if (!failed) {
+        high_watermark_ = b.next_offset();
+        add_to_tail(b);
+      }
+      done.push_back({ticket, errc::ok, {tp_.partition, b.base_offset, b.record_count}});
+    } else {
+      failed = true;
+      done.push_back({ticket, e, {}});
+    }
+  }
+  in_flight_.clear();
+  if (failed) lost_track();
+  return done;
+}
+
+std::vector<partition_log::completion> partition_log::write_failed(errc e) {
+  std::vector<completion> done;
+  for (const auto& [ticket, b] : in_flight_) done.push_back({ticket, e, {}});
+  in_flight_.clear();
+  lost_track();
+  return done;
+}
+
+std::vector<partition_log::completion> partition_log::fail_queued(errc e) {
+  std::vector<completion> done;
+  for (const auto& q : queue_) done.push_back({q.ticket, e, {}});
+  queue_.clear();
+  return done;
+}
+
+void partition_log::add_to_tail(const storage::stored_batch& b) {
+  tail_.push_back(b);
+  tail_bytes_ += b.frame->size();
+  // Keep at least the newest batch, however large, so tailing readers are always served.
+  while (tail_bytes_ > tail_budget_ && tail_.size() > 1) {
+    tail_bytes_ -= tail_.front().frame->size();
+    tail_.pop_front();
+  }
+}
+
+partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_t max_bytes,
+                                               fetch_result& out) const {
+  out.partition = tp_.partition;
+  out.high_watermark = high_watermark_;
+  out.log_start = log_start_;
+  out.batches.clear();
+  if (offset < log_start_ || offset > high_watermark_) return read_status::out_of_range;
+  if (offset == high_watermark_) return read_status::wait;
+  if (tail_.empty() || offset < tail_.front().base_offset) return read_status::needs_store;
+  // First batch whose range ends after the offset.
+  auto it = std::upper_bound(tail_.begin(), tail_.end(), offset,
+                             [](std::int64_t o, const storage::stored_batch& b) {
+                               return o < b.next_offset();
+                             });
+  std::size_t bytes = 0;
+  for (; it != tail_.end(); ++it) {
+    if (!out.batches.empty() && bytes + it->frame->size() > max_bytes) break;
+    bytes += it->frame->size();
+    out.batches.push_back(*it);
+  }
+  return out.batches.empty() ? read_status::wait : read_status::served;
+}
+
+}  // namespace portask

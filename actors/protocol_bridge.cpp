@@ -1,0 +1,152 @@
+#include "actors/protocol_bridge.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct bridge_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unordered_map<topic_partition, partition_actor, storage::topic_partition_hash> partitions;
+  static inline const char* name = "portask.protocol_bridge";
+};
+
+using self_ptr = protocol_bridge_actor::stateful_pointer<bridge_state>;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs `f` with the partition's actor. A cache miss asks the registry with await(), which
+// holds back later messages until the answer is in, so batches for one partition reach it
+// in the order they reached the bridge.
+template <class F, class G>
+void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, F f, G on_error) {
+  auto& cache = self->state.partitions;
+  if (auto it = cache.find(tp); it != cache.end()) {
+    f(it->second);
+    return;
+  }
+  auto registry = self->state.ctx->registry();
+  if (!registry) {
+    on_error(make_caf_error(errc::not_ready));
+    return;
+  }
+  self->request(registry, 10s, partition_atom::value, tp, auto_create)
+      .await(
+          [=](partition_actor& p) mutable {
+            self->state.partitions[tp] = p;
+            f(p);
+          },
+          [=](caf::error& err) mutable { on_error(err); });
+}
+
+// A partition that failed with not_ready may have been replaced: drop the cached handle.
+void forget_on_failure(self_ptr self, const topic_partition& tp, const caf::error& err) {
+  if (to_errc(err) == errc::not_ready) self->state.partitions.erase(tp);
+}
+
+}  // namespace
+
+expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
+                                   std::int64_t now) {
+  if (pb.batch.messages.empty()) return errc::invalid_request;
+  std::int64_t max_ts = 0;
+  for (auto& m : pb.batch.messages) {
+    m.topic = pb.tp.topic;
+    m.partition = pb.tp.partition;
+    m.offset = protocol::no_offset;  // offsets are the partition's: base offset + index
+    if (m.timestamp_ms == 0) m.timestamp_ms = now;
+    max_ts = std::max(max_ts, m.timestamp_ms);
+  }
+  auto frame = std::make_shared<protocol::buffer>();
+  if (auto ec = ctx.codecs.append_batch_frame(pb.batch, ctx.storage_encoding,
+                                              protocol::message_type::publish, *frame))
+    return ec;
+  return framed_batch{std::move(frame), static_cast<std::uint32_t>(pb.batch.messages.size()),
+                      max_ts};
+}
+
+namespace {
+
+protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
+                                                 std::shared_ptr<broker_context> ctx) {
+  self->state.ctx = ctx;
+  return {
+      [=](publish_atom, publish_batch& pb) -> caf::result<publish_result> {
+        auto& st = self->state;
+        auto framed = frame_batch(*st.ctx, pb, now_ms());
+        if (!framed) return make_caf_error(static_cast<errc>(framed.error().value()));
+        // OnMessage subscribers get the normalised batch; built only when someone listens.
+        std::shared_ptr<const protocol::message_batch> for_hooks;
+        if (st.ctx->message_hook_subscribers.load(std::memory_order_relaxed) > 0)
+          for_hooks = std::make_shared<const protocol::message_batch>(std::move(pb.batch));
+        auto rp = self->make_response_promise<publish_result>();
+        const auto tp = pb.tp;
+        const auto source = pb.source;
+        const auto wire_bytes = pb.wire_bytes;
+        with_partition(
+            self, tp, pb.auto_create,
+            [=, fb = std::move(*framed)](const partition_actor& p) mutable {
+              const auto records = fb.record_count;
+              self->request(p, caf::infinite, append_atom::value, std::move(fb))
+                  .then(
+                      [=](publish_result& r) mutable {
+                        auto& c = *self->state.ctx;
+                        c.metrics.messages_in(source, records, wire_bytes);
+                        if (for_hooks)
+                          if (auto hooks = c.hooks())
+                            caf::anon_send(hooks, message_event{source, tp, r.base_offset, for_hooks});
+                        rp.deliver(r);
+                      },
+                      [=](caf::error& err) mutable {
+                        forget_on_failure(self, tp, err);
+                        rp.deliver(std::move(err));
+                      });
+            },
+            [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
+        auto rp = self->make_response_promise<fetch_result>();
+        const auto tp = req.tp;
+        const auto source = req.source;
+        with_partition(
+            self, tp, false,
+            [=](const partition_actor& p) mutable {
+              self->request(p, caf::infinite, fetch_atom::value, req)
+                  .then(
+                      [=](fetch_result& r) mutable {
+                        std::uint64_t records = 0, bytes = 0;
+                        for (const auto& b : r.batches) {
+                          records += b.record_count;
+                          bytes += b.frame->size();
+                        }
+                        self->state.ctx->metrics.messages_out(source, records, bytes);
+                        rp.deliver(std::move(r));
+                      },
+                      [=](caf::error& err) mutable {
+                        forget_on_failure(self, tp, err);
+                        rp.deliver(std::move(err));
+                      });
+            },
+            [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+  };
+}
+
+}  // namespace
+
+protocol_bridge_actor spawn_protocol_bridge(caf::actor_system& sys,
+                                            std::shared_ptr<broker_context> ctx) {
+  return sys.spawn(bridge_impl, std::move(ctx));
+}
+
+}  // namespace portask

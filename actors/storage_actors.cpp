@@ -1,0 +1,112 @@
+#include "actors/storage_actors.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/write_batcher.hpp"
+
+namespace portask {
+namespace {
+
+struct writer_state {
+  std::unique_ptr<write_batcher> batcher;
+  std::vector<caf::typed_response_promise<append_outcome>> promises;  // aligned with the queue
+  bool flush_scheduled = false;
+  static inline const char* name = "portask.storage_writer";
+};
+
+storage_writer_actor::behavior_type
+writer_impl(storage_writer_actor::stateful_pointer<writer_state> self,
+            storage::store_factory factory, metrics_registry* metrics) {
+  // Each writer makes its own store instance: one connection per writer.
+  auto store = factory();
+  if (!store) {
+    spdlog::error("storage writer: cannot create store: {}", store.error().message());
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return storage_writer_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.batcher = std::make_unique<write_batcher>(std::move(*store), metrics);
+  return {
+      [=](append_atom, append_set& set) -> caf::result<append_outcome> {
+        auto& st = self->state;
+        st.batcher->enqueue(std::move(set));
+        st.promises.push_back(self->make_response_promise<append_outcome>());
+        // The flush message queues behind every append already in the mailbox, so one flush
+        // writes all of them: group commit without timers.
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+        return st.promises.back();
+      },
+      [=](flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        auto outcomes = st.batcher->flush(write_batcher::clock::now());
+        auto promises = std::move(st.promises);
+        st.promises.clear();
+        for (std::size_t i = 0; i < outcomes.size(); ++i) promises[i].deliver(std::move(outcomes[i]));
+      },
+  };
+}
+
+struct reader_state {
+  std::unique_ptr<storage::log_store> store;
+  static inline const char* name = "portask.storage_reader";
+};
+
+// Converts a store result to a CAF result, logging failures once here.
+template <class T>
+caf::result<T> lift(expected<T>&& r) {
+  if (r) return std::move(*r);
+  return make_caf_error(static_cast<errc>(r.error().value()));
+}
+
+storage_reader_actor::behavior_type
+reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
+            storage::store_factory factory) {
+  auto store = factory();
+  if (!store) {
+    spdlog::error("storage reader: cannot create store: {}", store.error().message());
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return storage_reader_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.store = std::move(*store);
+  return {
+      [=](read_atom, const topic_partition& tp, std::int64_t offset,
+          std::uint32_t max_bytes) -> caf::result<std::vector<storage::stored_batch>> {
+        return lift(self->state.store->read(tp, offset, max_bytes));
+      },
+      [=](bounds_atom, const topic_partition& tp) -> caf::result<storage::partition_bounds> {
+        return lift(self->state.store->bounds(tp));
+      },
+      [=](commit_atom, const std::string& group, const topic_partition& tp,
+          const storage::committed_offset& off) -> caf::result<caf::unit_t> {
+        if (auto ec = self->state.store->commit_offset(group, tp, off))
+          return make_caf_error(static_cast<errc>(ec.value()));
+        return caf::unit;
+      },
+      [=](offset_atom, const std::string& group,
+          const topic_partition& tp) -> caf::result<storage::committed_offset> {
+        auto r = self->state.store->fetch_offset(group, tp);
+        if (!r) return make_caf_error(static_cast<errc>(r.error().value()));
+        return r->value_or(storage::committed_offset{});
+      },
+      [=](ping_atom) -> caf::result<caf::unit_t> {
+        if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));
+        return caf::unit;
+      },
+  };
+}
+
+}  // namespace
+
+storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage::store_factory& f,
+                                          metrics_registry* metrics) {
+  return sys.spawn<caf::detached>(writer_impl, f, metrics);
+}
+
+storage_reader_actor spawn_storage_reader(caf::actor_system& sys, const storage::store_factory& f) {
+  return sys.spawn<caf::detached>(reader_impl, f);
+}
+
+}  // namespace portask

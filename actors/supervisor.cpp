@@ -1,0 +1,151 @@
+#include "actors/supervisor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/hooks.hpp"
+#include "actors/protocol_bridge.hpp"
+#include "actors/storage_actors.hpp"
+#include "actors/topic_registry.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+enum class child_kind : std::uint8_t { writer, reader, bridge, registry, hooks };
+
+const char* to_string(child_kind k) {
+  switch (k) {
+    case child_kind::writer: return "storage writer";
+    case child_kind::reader: return "storage reader";
+    case child_kind::bridge: return "protocol bridge";
+    case child_kind::registry: return "topic registry";
+    case child_kind::hooks: return "hooks";
+  }
+  return "child";
+}
+
+struct child {
+  child_kind kind;
+  std::size_t index;
+  caf::actor_addr addr;
+  std::chrono::milliseconds backoff{0};
+};
+
+struct supervisor_state {
+  std::shared_ptr<broker_context> ctx;
+  std::vector<child> children;
+  bool shutting_down = false;
+  static inline const char* name = "portask.supervisor";
+};
+
+// Spawns (or respawns) one child and records its handle in the directory.
+caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
+                            child_kind kind, std::size_t index) {
+  caf::actor_addr addr;
+  switch (kind) {
+    case child_kind::writer: {
+      auto w = spawn_storage_writer(sys, ctx->store_factory, &ctx->metrics);
+      addr = w.address();
+      ctx->set_writer(index, std::move(w));
+      break;
+    }
+    case child_kind::reader: {
+      auto r = spawn_storage_reader(sys, ctx->store_factory);
+      addr = r.address();
+      ctx->set_reader(index, std::move(r));
+      break;
+    }
+    case child_kind::bridge: {
+      auto b = spawn_protocol_bridge(sys, ctx);
+      addr = b.address();
+      ctx->set_bridge(index, std::move(b));
+      break;
+    }
+    case child_kind::registry: {
+      auto r = spawn_topic_registry(sys, ctx);
+      addr = r.address();
+      ctx->set_registry(std::move(r));
+      break;
+    }
+    case child_kind::hooks: {
+      auto h = spawn_hooks(sys, ctx);
+      addr = h.address();
+      ctx->set_hooks(std::move(h));
+      break;
+    }
+  }
+  return addr;
+}
+
+}  // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                            runtime_sizes sizes) {
+  ctx->set_writers(std::vector<storage_writer_actor>(sizes.writers));
+  ctx->set_readers(std::vector<storage_reader_actor>(sizes.readers));
+  ctx->set_bridges(std::vector<protocol_bridge_actor>(sizes.bridges));
+  // Children are spawned here, before the supervisor runs, so the directory is complete
+  // when this returns (an actor's init runs later, on a scheduler thread).
+  std::vector<child> children;
+  auto add = [&](child_kind k, std::size_t i) {
+    children.push_back({k, i, start_child(sys, ctx, k, i)});
+  };
+  for (std::size_t i = 0; i < sizes.writers; ++i) add(child_kind::writer, i);
+  for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
+  add(child_kind::hooks, 0);
+  add(child_kind::registry, 0);
+  for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
+  return sys.spawn([ctx, children](caf::stateful_actor<supervisor_state>* self) -> caf::behavior {
+    auto& st = self->state;
+    st.ctx = ctx;
+    st.children = children;
+    for (const auto& c : st.children) self->monitor(c.addr);
+
+    self->set_down_handler([=](caf::down_msg& msg) {
+      auto& s = self->state;
+      if (s.shutting_down) return;
+      for (std::size_t k = 0; k < s.children.size(); ++k) {
+        auto& c = s.children[k];
+        if (c.addr != msg.source) continue;
+        c.backoff = std::min<std::chrono::milliseconds>(
+            5000ms, std::max<std::chrono::milliseconds>(100ms, c.backoff * 2));
+        spdlog::error("{} {} exited ({}); restarting in {} ms", to_string(c.kind), c.index,
+                      self->system().render(msg.reason), c.backoff.count());
+        self->delayed_send(self, c.backoff, respawn_atom::value, k);
+        return;
+      }
+    });
+    self->set_exit_handler([=](caf::exit_msg& msg) {
+      // Shutdown: stop restarting, stop every child, then ourselves.
+      self->state.shutting_down = true;
+      for (const auto& c : self->state.children) {
+        if (auto a = caf::actor_cast<caf::actor>(c.addr)) self->send_exit(a, msg.reason);
+      }
+      self->quit(msg.reason);
+    });
+    self->send(self, tick_atom::value);
+    return {
+        [=](respawn_atom, std::size_t k) {
+          auto& c = self->state.children.at(k);
+          if (self->state.shutting_down) return;
+          c.addr = start_child(self->system(), self->state.ctx, c.kind, c.index);
+          self->monitor(c.addr);
+          spdlog::info("{} {} restarted", to_string(c.kind), c.index);
+        },
+        [=](tick_atom) {
+          // Store health, independent of traffic.
+          if (auto reader = self->state.ctx->any_reader()) {
+            self->request(reader, 2s, ping_atom::value)
+                .then([=](caf::unit_t) { self->state.ctx->metrics.store_up(true); },
+                      [=](caf::error&) { self->state.ctx->metrics.store_up(false); });
+          }
+          self->delayed_send(self, 1s, tick_atom::value);
+        },
+    };
+  });
+}
+
+}  // namespace portask
