@@ -30,6 +30,11 @@ class broker_context {
   /// Batches a partition queues while recovering before it refuses more (backpressure).
   std::size_t partition_queue_limit = 10000;
 
+  /// Ports actually bound (a configured port 0 picks a free one); 0 until listening.
+  std::atomic<std::uint16_t> native_port{0};
+  std::atomic<std::uint16_t> kafka_port{0};
+  std::atomic<std::uint16_t> http_port{0};
+
   /// Subscribers to OnMessage hooks; the bridge skips building events while this is 0.
   std::atomic<int> message_hook_subscribers{0};
 

@@ -6,6 +6,14 @@ caf::error make_caf_error(errc e) {
   return caf::error{static_cast<std::uint8_t>(e), caf::atom("portask")};
 }
 
+void configure_actor_system(caf::actor_system_config& cfg) {
+  cfg.add_error_category(caf::atom("portask"),
+                         [](std::uint8_t code, caf::atom_value, const caf::message&) {
+                           return std::string("portask:") +
+                                  std::string(to_string(static_cast<errc>(code)));
+                         });
+}
+
 errc to_errc(const caf::error& e) noexcept {
   if (!e) return errc::ok;
   if (e.category() == caf::atom("portask")) return static_cast<errc>(e.code());

@@ -52,9 +52,9 @@ using storage_reader_actor = caf::typed_actor<
         std::vector<storage::stored_batch>>,
     caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
     caf::replies_to<commit_atom, std::string, topic_partition, storage::committed_offset>::with<
-        caf::unit_t>,
+        bool>,
     caf::replies_to<offset_atom, std::string, topic_partition>::with<storage::committed_offset>,
-    caf::replies_to<ping_atom>::with<caf::unit_t>>;
+    caf::replies_to<ping_atom>::with<bool>>;
 
 /// Owns one topic-partition: assigns offsets, keeps the high watermark, a bounded tail of
 /// recent batches, and parked long-poll fetches.
@@ -70,8 +70,8 @@ using topic_registry_actor = caf::typed_actor<
     caf::replies_to<partition_atom, topic_partition, bool>::with<partition_actor>,
     // (topic, auto_create) -> partition count
     caf::replies_to<topic_atom, std::string, bool>::with<std::int32_t>,
-    caf::replies_to<create_atom, storage::topic_info>::with<caf::unit_t>,
-    caf::replies_to<delete_atom, std::string>::with<caf::unit_t>,
+    caf::replies_to<create_atom, storage::topic_info>::with<bool>,
+    caf::replies_to<delete_atom, std::string>::with<bool>,
     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
     caf::replies_to<describe_atom, std::string>::with<topic_description>>;
 
@@ -82,6 +82,10 @@ using protocol_bridge_actor =
                      caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>>;
 
 // -- errors ----------------------------------------------------------------------------------
+
+/// Registers Portask's error category with an actor system config (so CAF renders our
+/// errors by name) and sets defaults that suit two cores.
+void configure_actor_system(caf::actor_system_config& cfg);
 
 /// Portask's errc as a caf::error (category "portask").
 caf::error make_caf_error(errc e);

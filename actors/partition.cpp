@@ -137,6 +137,9 @@ void recover(self_ptr self) {
 
 void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<fetch_result> rp) {
   auto& st = self->state;
+  // Symbolic offsets resolve once, here: -1 the high watermark, -2 the log start.
+  if (req.offset == -1) req.offset = st.log->high_watermark();
+  if (req.offset == -2) req.offset = st.log->log_start();
   fetch_result out;
   switch (st.log->read(req.offset, req.max_bytes, out)) {
     case partition_log::read_status::served:

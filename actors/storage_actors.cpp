@@ -80,10 +80,10 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         return lift(self->state.store->bounds(tp));
       },
       [=](commit_atom, const std::string& group, const topic_partition& tp,
-          const storage::committed_offset& off) -> caf::result<caf::unit_t> {
+          const storage::committed_offset& off) -> caf::result<bool> {
         if (auto ec = self->state.store->commit_offset(group, tp, off))
           return make_caf_error(static_cast<errc>(ec.value()));
-        return caf::unit;
+        return true;
       },
       [=](offset_atom, const std::string& group,
           const topic_partition& tp) -> caf::result<storage::committed_offset> {
@@ -91,9 +91,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         if (!r) return make_caf_error(static_cast<errc>(r.error().value()));
         return r->value_or(storage::committed_offset{});
       },
-      [=](ping_atom) -> caf::result<caf::unit_t> {
+      [=](ping_atom) -> caf::result<bool> {
         if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));
-        return caf::unit;
+        return true;
       },
   };
 }

@@ -139,7 +139,7 @@ caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_conte
           // Store health, independent of traffic.
           if (auto reader = self->state.ctx->any_reader()) {
             self->request(reader, 2s, ping_atom::value)
-                .then([=](caf::unit_t) { self->state.ctx->metrics.store_up(true); },
+                .then([=](bool) { self->state.ctx->metrics.store_up(true); },
                       [=](caf::error&) { self->state.ctx->metrics.store_up(false); });
           }
           self->delayed_send(self, 1s, tick_atom::value);

@@ -114,11 +114,11 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (!topic) return make_caf_error(e);
         return topic->partitions;
       },
-      [=](create_atom, storage::topic_info& info) -> caf::result<caf::unit_t> {
+      [=](create_atom, storage::topic_info& info) -> caf::result<bool> {
         if (auto e = create_topic(self, std::move(info)); e != errc::ok) return make_caf_error(e);
-        return caf::unit;
+        return true;
       },
-      [=](delete_atom, const std::string& name) -> caf::result<caf::unit_t> {
+      [=](delete_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
         auto it = st.topics.find(name);
@@ -133,7 +133,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         }
         spdlog::info("deleted topic '{}'", name);
         st.topics.erase(it);
-        return caf::unit;
+        return true;
       },
       [=](list_atom) -> caf::result<std::vector<storage::topic_info>> {
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);

@@ -1,6 +1,9 @@
-// The Portask broker executable.
+// The Portask broker executable: loads the configuration, starts a broker, and serves until
+// SIGINT or SIGTERM.
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/broker.hpp"
 #include "config_loader.hpp"
 #include "portask/version.hpp"
 
@@ -10,8 +13,27 @@ int main(int argc, char** argv) {
   const auto& config = std::get<portask::broker_config>(loaded);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::info("portask {} starting: {}", portask::version_string, portask::describe(config));
-  if (config.store == "memory")
-    spdlog::info("no store URL configured: using the embedded in-process memory store");
-  spdlog::warn("the listeners are not part of this build yet; exiting");
+
+  // Block the shutdown signals before any thread starts, then wait for them here.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config cfg;
+  portask::configure_actor_system(cfg);
+  caf::actor_system system{cfg};
+  portask::broker broker{system, config};
+  if (auto ec = broker.start()) {
+    spdlog::critical("cannot start: {}", ec.message());
+    return 1;
+  }
+  spdlog::info("ready: native port {}, http port {}", broker.native_port(), broker.http_port());
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received signal {}; shutting down", received);
+  broker.stop();
   return 0;
 }

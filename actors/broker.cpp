@@ -1,0 +1,94 @@
+#include "actors/broker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+
+#include "actors/network/http_server.hpp"
+#include "actors/network/portask_connection.hpp"
+#include "actors/network/tcp_listener.hpp"
+#include "actors/supervisor.hpp"
+#include "storage/memory_store.hpp"
+#include "storage/redis_store.hpp"
+
+namespace portask {
+
+struct broker::io {
+  boost::asio::io_context context;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+      context.get_executor()};
+  std::vector<std::thread> threads;
+  std::shared_ptr<tcp_listener> native;
+  std::shared_ptr<http_server> http;
+};
+
+expected<std::pair<storage::store_factory, std::string>> make_store_factory(const std::string& url) {
+  if (url.empty() || url == "memory")
+    return std::pair{storage::memory_store::factory(), std::string("memory")};
+  auto opts = storage::parse_redis_url(url);
+  if (!opts) return opts.error();
+  return std::pair{storage::redis_store::factory(*opts), std::string("redis")};
+}
+
+broker::broker(caf::actor_system& sys, broker_config config)
+    : sys_(sys), config_(std::move(config)) {}
+
+broker::~broker() { stop(); }
+
+std::error_code broker::start() {
+  auto factory = make_store_factory(config_.store);
+  if (!factory) {
+    spdlog::error("invalid store '{}'", config_.store);
+    return factory.error();
+  }
+  if (factory->second == "memory")
+    spdlog::info("store: embedded in-process memory store (no store URL configured)");
+  else
+    spdlog::info("store: RESP server at {}", config_.store);
+  ctx_ = std::make_shared<broker_context>(config_, std::move(factory->first), factory->second);
+  supervisor_ = spawn_supervisor(sys_, ctx_, runtime_sizes{});
+
+  io_ = std::make_unique<io>();
+  tcp_listener::options native;
+  native.name = "native";
+  native.address = config_.native;
+  native.max_connections = config_.max_connections;
+  native.max_inflight_bytes = config_.max_inflight_bytes_per_connection;
+  const protocol::frame_limits limits{config_.max_frame_bytes};
+  native.make_framer = [limits] { return std::make_unique<portask_framer>(limits); };
+  native.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
+    return spawn_portask_connection(sys_, ctx, std::move(s));
+  };
+  native.reject_bytes = portask_rejection_frame();
+  io_->native = std::make_shared<tcp_listener>(io_->context, std::move(native));
+  auto port = io_->native->start();
+  if (!port) return port.error();
+  ctx_->native_port = *port;
+
+  if (config_.http.port != 0 || config_.http.host.empty() == false) {
+    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_);
+    auto hp = io_->http->start(config_.http);
+    if (!hp) return hp.error();
+    ctx_->http_port = *hp;
+  }
+  // One Asio thread: sockets only move bytes; logic runs on CAF's threads.
+  io_->threads.emplace_back([ctx = &io_->context] { ctx->run(); });
+  return {};
+}
+
+void broker::stop() {
+  if (io_) {
+    if (io_->native) io_->native->stop();
+    if (io_->http) io_->http->stop();
+    io_->work.reset();
+    io_->context.stop();
+    for (auto& t : io_->threads) t.join();
+    io_.reset();
+  }
+  if (supervisor_) {
+    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    supervisor_ = nullptr;
+  }
+}
+
+}  // namespace portask

@@ -1,0 +1,41 @@
+#pragma once
+/// A whole broker in one object: the store, the supervised actor runtime, and the Asio
+/// side (native listener, HTTP). The server executable and the integration tests both use
+/// it. Start returns once every listener is bound; stop shuts down in reverse order.
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "actors/broker_context.hpp"
+
+namespace portask {
+
+class broker {
+ public:
+  broker(caf::actor_system& sys, broker_config config);
+  ~broker();
+  broker(const broker&) = delete;
+  broker& operator=(const broker&) = delete;
+
+  /// Binds the listeners and starts serving. Errors: invalid store URL, a port in use.
+  std::error_code start();
+  void stop();
+
+  std::uint16_t native_port() const noexcept { return ctx_ ? ctx_->native_port.load() : 0; }
+  std::uint16_t http_port() const noexcept { return ctx_ ? ctx_->http_port.load() : 0; }
+  const std::shared_ptr<broker_context>& context() const noexcept { return ctx_; }
+
+ private:
+  struct io;
+  caf::actor_system& sys_;
+  broker_config config_;
+  std::shared_ptr<broker_context> ctx_;
+  caf::actor supervisor_;
+  std::unique_ptr<io> io_;
+};
+
+/// Makes the store factory for a config's `store` setting ("memory" or a RESP URL).
+expected<std::pair<storage::store_factory, std::string>> make_store_factory(const std::string& url);
+
+}  // namespace portask

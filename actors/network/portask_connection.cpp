@@ -1,0 +1,533 @@
+#include "actors/network/portask_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <map>
+#include <unordered_map>
+
+#include "actors/hooks.hpp"
+#include "portask/version.hpp"
+#include "protocol/native_messages.hpp"
+
+namespace portask {
+
+namespace native = protocol::native;
+using protocol::message_type;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint32_t max_fetch_wait_ms = 60'000;
+constexpr std::uint32_t subscription_poll_ms = 5'000;
+constexpr std::uint32_t max_push_bytes = 1024 * 1024;
+
+// A response waiting for its turn: answers leave in the order their requests arrived.
+struct slot {
+  bool ready = false;
+  protocol::buffer bytes;  ///< empty: nothing to write (acks=0)
+  std::uint64_t release = 0;
+  std::function<void()> on_flushed;
+};
+
+struct subscription {
+  std::uint32_t request_id = 0;
+  topic_partition tp;
+  std::int64_t offset = 0;
+  std::uint64_t credit = 0;
+  bool fetching = false;
+  bool active = true;
+};
+
+struct connection_state {
+  std::shared_ptr<broker_context> ctx;
+  std::shared_ptr<tcp_session> session;
+  std::deque<slot> slots;
+  std::uint64_t first_seq = 0;
+  std::map<std::uint32_t, subscription> subscriptions;
+  std::uint32_t next_subscription = 1;
+  std::unordered_map<std::string, std::uint32_t> round_robin;
+  bool closing = false;  ///< the client closed; quit once pending answers are written
+  static inline const char* name = "portask.portask_connection";
+};
+
+using self_ptr = caf::stateful_actor<connection_state>*;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t reserve(self_ptr self, std::uint64_t release) {
+  auto& st = self->state;
+  st.slots.push_back({});
+  st.slots.back().release = release;
+  return st.first_seq + st.slots.size() - 1;
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  while (!st.slots.empty() && st.slots.front().ready) {
+    auto s = std::move(st.slots.front());
+    st.slots.pop_front();
+    ++st.first_seq;
+    if (s.bytes.empty())
+      st.session->release(s.release);
+    else
+      st.session->send(std::move(s.bytes), s.release);
+    if (s.on_flushed) s.on_flushed();
+  }
+  if (st.closing && st.slots.empty()) self->quit();
+}
+
+void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
+              std::function<void()> on_flushed = {}) {
+  auto& st = self->state;
+  if (seq < st.first_seq) return;
+  auto& s = st.slots[seq - st.first_seq];
+  s.ready = true;
+  s.bytes = std::move(bytes);
+  s.on_flushed = std::move(on_flushed);
+  flush(self);
+}
+
+/// A request in progress: where its answer goes and what to count.
+struct request_ctx {
+  std::uint64_t seq;
+  std::uint32_t request_id;
+  message_type type;
+  request_kind kind;
+  clock_type::time_point start;
+};
+
+void record(self_ptr self, const request_ctx& r, bool failed) {
+  self->state.ctx->metrics.request(protocol_kind::portask, r.kind, clock_type::now() - r.start,
+                                   failed);
+}
+
+void fail(self_ptr self, const request_ctx& r, errc e, std::string_view detail = {}) {
+  record(self, r, true);
+  native::error_response err;
+  err.request_id = r.request_id;
+  err.code = static_cast<std::uint16_t>(e);
+  err.retriable = is_retriable(e);
+  err.message = make_error_code(e).message();
+  if (!detail.empty()) err.message += std::string(": ") + std::string(detail);
+  protocol::buffer out;
+  native::encode(out, err);
+  complete(self, r.seq, std::move(out));
+}
+
+void fail(self_ptr self, const request_ctx& r, const caf::error& e) { fail(self, r, to_errc(e)); }
+
+template <class Body>
+void respond(self_ptr self, const request_ctx& r, Body&& body,
+             std::function<void()> on_flushed = {}) {
+  record(self, r, false);
+  protocol::buffer out;
+  const auto pos = native::begin_response(out, {r.request_id, r.type});
+  body(out);
+  protocol::finish_frame(out, pos, message_type::response, 0);
+  complete(self, r.seq, std::move(out), std::move(on_flushed));
+}
+
+native::fetch_response to_wire(const fetch_result& r) {
+  native::fetch_response f;
+  f.partition = r.partition;
+  f.high_watermark = r.high_watermark;
+  f.log_start = r.log_start;
+  f.batches.reserve(r.batches.size());
+  for (const auto& b : r.batches) f.batches.push_back({b.base_offset, b.record_count, *b.frame});
+  return f;
+}
+
+// -- publish -------------------------------------------------------------------------------
+
+void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
+  auto bridge = self->state.ctx->bridge_for(pb.tp);
+  if (!bridge) return fail(self, r, errc::not_ready);
+  self->request(bridge, 30s, publish_atom::value, std::move(pb))
+      .then(
+          [=](publish_result& res) {
+            if (!acks) {
+              record(self, r, false);
+              complete(self, r.seq, {});
+              return;
+            }
+            respond(self, r, [&](protocol::buffer& out) {
+              native::encode_body(out, native::publish_response{res.partition, res.base_offset,
+                                                                res.count});
+            });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
+                protocol::byte_view payload, std::size_t wire_bytes) {
+  auto req = native::decode_publish(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto batch = self->state.ctx->codecs.decode(h.flags, req->batch);
+  if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
+  if (batch->messages.empty()) return fail(self, r, errc::invalid_request, "empty batch");
+  publish_batch pb{{req->topic, req->partition}, std::move(*batch), protocol_kind::portask, true,
+                   wire_bytes};
+  const bool acks = req->acks != 0;
+  if (req->partition >= 0) return send_publish(self, r, acks, std::move(pb));
+  if (req->partition != -1) return fail(self, r, errc::unknown_partition);
+  // The broker chooses: round-robin over the topic's partitions. await() keeps later
+  // requests behind this lookup, so batches still reach the bridge in arrival order.
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  auto shared = std::make_shared<publish_batch>(std::move(pb));
+  self->request(registry, 10s, topic_atom::value, req->topic, true)
+      .await(
+          [=](std::int32_t partitions) {
+            auto& rr = self->state.round_robin[shared->tp.topic];
+            shared->tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
+            send_publish(self, r, acks, std::move(*shared));
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+// -- fetch and subscriptions ----------------------------------------------------------------
+
+void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_fetch(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  fetch_request f{{req->topic, req->partition},
+                  req->offset,
+                  std::max<std::uint32_t>(1, req->max_bytes),
+                  std::min(req->max_wait_ms, max_fetch_wait_ms),
+                  protocol_kind::portask};
+  auto bridge = self->state.ctx->bridge_for(f.tp);
+  if (!bridge) return fail(self, r, errc::not_ready);
+  self->request(bridge, std::chrono::milliseconds(f.max_wait_ms) + 30s, fetch_atom::value, f)
+      .then(
+          [=](fetch_result& res) {
+            respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, to_wire(res)); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+void end_subscription(self_ptr self, std::uint32_t id, errc e) {
+  auto& subs = self->state.subscriptions;
+  auto it = subs.find(id);
+  if (it == subs.end()) return;
+  native::error_response err;
+  err.request_id = it->second.request_id;
+  err.code = static_cast<std::uint16_t>(e);
+  err.retriable = is_retriable(e);
+  err.message = "subscription " + std::to_string(id) + " ended: " + make_error_code(e).message();
+  protocol::buffer out;
+  native::encode(out, err);
+  self->state.session->send(std::move(out));
+  subs.erase(it);
+}
+
+// Keeps one long-poll fetch in flight per subscription while it has credit.
+void pump(self_ptr self, std::uint32_t id) {
+  auto& subs = self->state.subscriptions;
+  auto it = subs.find(id);
+  if (it == subs.end()) return;
+  auto& s = it->second;
+  if (!s.active || s.fetching || s.credit == 0) return;
+  s.fetching = true;
+  fetch_request f{s.tp, s.offset,
+                  static_cast<std::uint32_t>(std::min<std::uint64_t>(s.credit, max_push_bytes)),
+                  subscription_poll_ms, protocol_kind::portask};
+  auto bridge = self->state.ctx->bridge_for(s.tp);
+  self->request(bridge, 60s, fetch_atom::value, f)
+      .then(
+          [=](fetch_result& res) {
+            auto& all = self->state.subscriptions;
+            auto sub = all.find(id);
+            if (sub == all.end()) return;
+            sub->second.fetching = false;
+            if (!sub->second.active) {
+              all.erase(sub);
+              return;
+            }
+            if (res.batches.empty()) {
+              if (sub->second.offset < 0) sub->second.offset = res.high_watermark;
+            } else {
+              protocol::buffer out;
+              native::encode_deliver(out, id, to_wire(res));
+              sub->second.offset = res.batches.back().next_offset();
+              sub->second.credit -= std::min<std::uint64_t>(sub->second.credit, out.size());
+              self->state.session->send(std::move(out));
+            }
+            pump(self, id);
+          },
+          [=](caf::error& e) {
+            auto& all = self->state.subscriptions;
+            auto sub = all.find(id);
+            if (sub == all.end()) return;
+            sub->second.fetching = false;
+            const auto code = to_errc(e);
+            if (is_retriable(code) && sub->second.active) {
+              self->delayed_send(self, 200ms, subscribe_atom::value, id);  // retry later
+              return;
+            }
+            end_subscription(self, id, code);
+          });
+}
+
+void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_subscribe(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  topic_partition tp{req->topic, req->partition};
+  self->request(registry, 10s, partition_atom::value, tp, false)
+      .then(
+          [=](partition_actor&) {
+            const auto id = self->state.next_subscription++;
+            self->state.subscriptions[id] =
+                subscription{r.request_id, tp, req->offset, req->credit_bytes, false, true};
+            // Pushing starts once the Subscribe response is on its way, so the client sees
+            // the subscription id before the first Deliver frame.
+            respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); },
+                    [=] { pump(self, id); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_credit(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_credit(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto it = self->state.subscriptions.find(req->subscription_id);
+  if (it == self->state.subscriptions.end()) return fail(self, r, errc::invalid_request, "no such subscription");
+  it->second.credit += req->credit_bytes;
+  respond(self, r, [](protocol::buffer&) {});
+  pump(self, req->subscription_id);
+}
+
+void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_unsubscribe(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto& subs = self->state.subscriptions;
+  auto it = subs.find(req->subscription_id);
+  if (it == subs.end()) return fail(self, r, errc::invalid_request, "no such subscription");
+  if (it->second.fetching)
+    it->second.active = false;  // erased when its fetch returns
+  else
+    subs.erase(it);
+  respond(self, r, [](protocol::buffer&) {});
+}
+
+// -- offsets, topics, metadata ---------------------------------------------------------------
+
+void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_ack(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (req->consumer.empty() || req->offset < 0) return fail(self, r, errc::invalid_request);
+  topic_partition tp{req->topic, req->partition};
+  auto reader = self->state.ctx->reader_for(tp);
+  if (!reader) return fail(self, r, errc::not_ready);
+  self->request(reader, 10s, commit_atom::value, req->consumer, tp,
+                storage::committed_offset{req->offset, req->metadata})
+      .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
+            [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_offset_fetch(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  topic_partition tp{req->topic, req->partition};
+  auto reader = self->state.ctx->reader_for(tp);
+  if (!reader) return fail(self, r, errc::not_ready);
+  self->request(reader, 10s, offset_atom::value, req->consumer, tp)
+      .then(
+          [=](storage::committed_offset& off) {
+            respond(self, r, [&](protocol::buffer& out) {
+              native::encode_body(out, native::offset_fetch_response{off.offset, off.metadata});
+            });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+std::vector<native::topic_summary> summaries(const std::vector<storage::topic_info>& topics) {
+  std::vector<native::topic_summary> out;
+  for (const auto& t : topics) out.push_back({t.name, t.partitions});
+  return out;
+}
+
+void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_topic_admin(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  auto on_error = [=](caf::error& e) { fail(self, r, e); };
+  auto empty_ok = [=](bool) { respond(self, r, [](protocol::buffer&) {}); };
+  switch (req->op) {
+    case native::admin_op::create: {
+      storage::topic_info info{req->topic, req->partitions, {}};
+      for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
+      self->request(registry, 10s, create_atom::value, std::move(info)).then(empty_ok, on_error);
+      break;
+    }
+    case native::admin_op::remove:
+      self->request(registry, 10s, delete_atom::value, req->topic).then(empty_ok, on_error);
+      break;
+    case native::admin_op::list:
+      self->request(registry, 10s, list_atom::value)
+          .then(
+              [=](std::vector<storage::topic_info>& topics) {
+                respond(self, r, [&](protocol::buffer& out) {
+                  native::encode_body(out, summaries(topics));
+                });
+              },
+              on_error);
+      break;
+    case native::admin_op::describe:
+      self->request(registry, 10s, describe_atom::value, req->topic)
+          .then(
+              [=](topic_description& d) {
+                native::topic_detail t;
+                t.topic = d.info.name;
+                t.partitions = d.info.partitions;
+                for (std::size_t i = 0; i < d.partitions.size(); ++i)
+                  t.partition_states.push_back({static_cast<std::int32_t>(i),
+                                                d.partitions[i].log_start,
+                                                d.partitions[i].next_offset});
+                for (auto& [k, v] : d.info.configs) t.configs.push_back({k, v});
+                respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, t); });
+              },
+              on_error);
+      break;
+  }
+}
+
+void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  self->request(registry, 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            const auto& c = *self->state.ctx;
+            native::metadata_response m{c.config.native.host, c.native_port.load(),
+                                        std::string("portask ") + version_string,
+                                        summaries(topics)};
+            respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, m); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_list_offsets(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  self->request(registry, 10s, partition_atom::value, topic_partition{req->topic, req->partition},
+                false)
+      .then(
+          [=](partition_actor& p) {
+            self->request(p, 10s, bounds_atom::value)
+                .then(
+                    [=](storage::partition_bounds& b) {
+                      respond(self, r, [&](protocol::buffer& out) {
+                        native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset});
+                      });
+                    },
+                    [=](caf::error& e) { fail(self, r, e); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+request_kind kind_of(message_type t) {
+  switch (t) {
+    case message_type::publish: return request_kind::publish;
+    case message_type::fetch: return request_kind::fetch;
+    case message_type::subscribe:
+    case message_type::credit:
+    case message_type::unsubscribe: return request_kind::subscribe;
+    case message_type::ack: return request_kind::commit;
+    case message_type::offset_fetch: return request_kind::offset_fetch;
+    case message_type::list_offsets: return request_kind::list_offsets;
+    case message_type::topic_admin: return request_kind::topic_admin;
+    case message_type::metadata: return request_kind::metadata;
+    case message_type::heartbeat: return request_kind::heartbeat;
+    default: return request_kind::other;
+  }
+}
+
+void on_frame(self_ptr self, const protocol::buffer& bytes) {
+  // The session's framer already checked magic, version, type, length and CRC.
+  auto h = protocol::decode_header(bytes, protocol::frame_limits{UINT32_MAX});
+  if (!h) return;
+  const protocol::byte_view payload{bytes.data() + protocol::frame_header_size, h->length};
+  request_ctx r{reserve(self, bytes.size()), native::peek_request_id(payload), h->type,
+                kind_of(h->type), clock_type::now()};
+  switch (h->type) {
+    case message_type::publish: return on_publish(self, r, *h, payload, bytes.size());
+    case message_type::fetch: return on_fetch(self, r, payload);
+    case message_type::subscribe: return on_subscribe(self, r, payload);
+    case message_type::credit: return on_credit(self, r, payload);
+    case message_type::unsubscribe: return on_unsubscribe(self, r, payload);
+    case message_type::ack: return on_ack(self, r, payload);
+    case message_type::offset_fetch: return on_offset_fetch(self, r, payload);
+    case message_type::topic_admin: return on_topic_admin(self, r, payload);
+    case message_type::metadata: return on_metadata(self, r, payload);
+    case message_type::list_offsets: return on_list_offsets(self, r, payload);
+    case message_type::heartbeat: {
+      if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
+      return respond(self, r,
+                     [](protocol::buffer& out) { native::encode_i64_body(out, wall_ms()); });
+    }
+    case message_type::error:
+    case message_type::response:
+    case message_type::deliver:
+      return fail(self, r, errc::invalid_request, "a client does not send this message type");
+  }
+}
+
+}  // namespace
+
+caf::actor spawn_portask_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                    std::shared_ptr<tcp_session> session) {
+  return sys.spawn([ctx, session](caf::stateful_actor<connection_state>* self) -> caf::behavior {
+    self->state.ctx = ctx;
+    self->state.session = session;
+    ctx->metrics.connection_opened(protocol_kind::portask);
+    if (auto hooks = ctx->hooks()) caf::anon_send(hooks, connect_event{protocol_kind::portask, session->peer()});
+    self->attach_functor([ctx, session] {
+      ctx->metrics.connection_closed(protocol_kind::portask);
+      if (auto hooks = ctx->hooks())
+        caf::anon_send(hooks, disconnect_event{protocol_kind::portask, session->peer()});
+      session->close_after_writes();
+    });
+    return {
+        [=](frame_atom, const protocol::buffer& bytes) { on_frame(self, bytes); },
+        [=](closed_atom) {
+          self->state.closing = true;
+          self->state.subscriptions.clear();
+          if (self->state.slots.empty()) self->quit();
+        },
+        [=](closed_atom, errc e) {
+          // Framing error: the stream cannot be resynchronised. Answer, then close.
+          native::error_response err{0, static_cast<std::uint16_t>(e), false,
+                                     make_error_code(e).message()};
+          protocol::buffer out;
+          native::encode(out, err);
+          self->state.session->send(std::move(out));
+          self->state.session->close_after_writes();
+          ctx->metrics.request(protocol_kind::portask, request_kind::other, 0ns, true);
+          self->quit();
+        },
+        [=](subscribe_atom, std::uint32_t id) { pump(self, id); },  // retry after an error
+    };
+  });
+}
+
+protocol::buffer portask_rejection_frame() {
+  native::error_response err{0, static_cast<std::uint16_t>(errc::too_many_connections), false,
+                             make_error_code(errc::too_many_connections).message()};
+  protocol::buffer out;
+  native::encode(out, err);
+  return out;
+}
+
+}  // namespace portask
