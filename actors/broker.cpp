@@ -80,6 +80,14 @@ void broker::stop() {
   if (io_) {
     if (io_->native) io_->native->stop();
     if (io_->http) io_->http->stop();
+    // Connection actors live until their socket closes; end them now, and give their
+    // sessions a moment (bounded) to close on the still-running Asio thread.
+    if (io_->native) {
+      io_->native->stop_connections();
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (io_->native->connections() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     io_->work.reset();
     io_->context.stop();
     for (auto& t : io_->threads) t.join();

@@ -1,5 +1,8 @@
 #include "actors/interfaces.hpp"
 
+#include <sstream>
+#include <stdexcept>
+
 namespace portask {
 
 caf::error make_caf_error(errc e) {
@@ -7,6 +10,11 @@ caf::error make_caf_error(errc e) {
 }
 
 void configure_actor_system(caf::actor_system_config& cfg) {
+  // CAF 0.17 fills its defaults (scheduler, streaming intervals) only when parsing; an empty
+  // argument list and an empty INI stream keep the process's own flags and files out of it.
+  std::istringstream no_ini;
+  if (auto err = cfg.parse(caf::actor_system_config::string_list{}, no_ini))
+    throw std::runtime_error("CAF configuration: " + caf::to_string(err));
   cfg.add_error_category(caf::atom("portask"),
                          [](std::uint8_t code, caf::atom_value, const caf::message&) {
                            return std::string("portask:") +

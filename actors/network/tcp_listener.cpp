@@ -1,5 +1,6 @@
 #include "actors/network/tcp_listener.hpp"
 
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 namespace portask {
@@ -40,6 +41,16 @@ void tcp_listener::stop() {
   });
 }
 
+void tcp_listener::stop_connections() {
+  std::vector<caf::actor_addr> live;
+  {
+    std::lock_guard lock{live_mutex_};
+    live.swap(live_);
+  }
+  for (const auto& addr : live)
+    if (auto a = caf::actor_cast<caf::actor>(addr)) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
 void tcp_listener::accept() {
   acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
     if (ec) {
@@ -67,6 +78,12 @@ void tcp_listener::accept() {
         std::move(s), self->opts_.make_framer(), self->opts_.max_inflight_bytes,
         [open = self->open_] { open->fetch_sub(1); });
     auto actor = self->opts_.spawn_connection(session);
+    {
+      std::lock_guard lock{self->live_mutex_};
+      // Prune handles of connections that are gone, then remember this one.
+      std::erase_if(self->live_, [](const caf::actor_addr& a) { return !caf::actor_cast<caf::actor>(a); });
+      self->live_.push_back(actor.address());
+    }
     session->start(std::move(actor));
     self->accept();
   });

@@ -8,6 +8,8 @@
 #include <boost/asio.hpp>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "actors/broker_config.hpp"
 #include "actors/network/tcp_session.hpp"
@@ -31,6 +33,8 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
   /// Binds and starts accepting; returns the bound port (useful with port 0).
   expected<std::uint16_t> start();
   void stop();
+  /// Stops every live connection actor (which closes its socket). For broker shutdown.
+  void stop_connections();
   std::uint32_t connections() const noexcept { return connections_.load(); }
 
  private:
@@ -41,6 +45,8 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<std::atomic<std::uint32_t>> open_ = std::make_shared<std::atomic<std::uint32_t>>(0);
   std::atomic<std::uint32_t>& connections_ = *open_;
+  std::mutex live_mutex_;
+  std::vector<caf::actor_addr> live_;  ///< connection actors, pruned as they exit
 };
 
 }  // namespace portask

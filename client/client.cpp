@@ -1,0 +1,363 @@
+#include "client/client.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace portask::client {
+
+namespace native = protocol::native;
+using protocol::buffer;
+using protocol::message_type;
+
+namespace {
+
+const protocol::codec_manager& codecs() {
+  static const protocol::codec_manager instance;
+  return instance;
+}
+
+failure local(errc e, std::string text = {}) {
+  return failure{e, text.empty() ? make_error_code(e).message() : std::move(text), is_retriable(e)};
+}
+
+}  // namespace
+
+result<connection> connection::open(const options& o) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const auto port = std::to_string(o.port);
+  if (getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
+    return local(errc::invalid_request, "cannot resolve " + o.host);
+  int fd = -1;
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+    ::close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0)
+    return local(errc::storage_unavailable,
+                 "cannot connect to " + o.host + ":" + port + ": " + std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return connection{fd, o};
+}
+
+connection::connection(int fd, options o) : fd_(fd), opts_(std::move(o)) {}
+
+connection::connection(connection&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      opts_(std::move(other.opts_)),
+      last_id_(other.last_id_),
+      decoder_(std::move(other.decoder_)),
+      deliveries_(std::move(other.deliveries_)) {}
+
+connection& connection::operator=(connection&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    opts_ = std::move(other.opts_);
+    last_id_ = other.last_id_;
+    decoder_ = std::move(other.decoder_);
+    deliveries_ = std::move(other.deliveries_);
+  }
+  return *this;
+}
+
+connection::~connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool connection::write_all(protocol::byte_view bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const auto n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool connection::send_raw(protocol::byte_view bytes) { return write_all(bytes); }
+
+result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* timed_out) {
+  if (timed_out) *timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    auto f = decoder_.next();
+    if (!f) return local(static_cast<errc>(f.error().value()), "bad frame from broker");
+    if (*f) {
+      const auto& v = **f;
+      return buffer(v.payload.data() - protocol::frame_header_size,
+                    v.payload.data() + v.payload.size());
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      if (timed_out) *timed_out = true;
+      return local(errc::timeout);
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) continue;  // timeout is handled at the top
+    auto space = decoder_.prepare(64 * 1024);
+    const auto n = ::recv(fd_, space.data(), space.size(), 0);
+    if (n == 0) return local(errc::storage_unavailable, "connection closed by broker");
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return local(errc::storage_unavailable, std::string("read failed: ") + std::strerror(errno));
+    }
+    decoder_.commit(static_cast<std::size_t>(n));
+  }
+}
+
+result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {
+  return read_frame(wait, nullptr);
+}
+
+result<std::pair<native::response_header, buffer>> connection::wait_response() {
+  for (;;) {
+    auto f = read_frame(opts_.timeout, nullptr);
+    if (!ok(f)) return error_of(f);
+    auto bytes = std::move(std::get<0>(f));
+    const auto type = static_cast<message_type>(bytes[5]);
+    const protocol::byte_view payload{bytes.data() + protocol::frame_header_size,
+                                      bytes.size() - protocol::frame_header_size};
+    if (type == message_type::deliver) {
+      deliveries_.push_back(std::move(bytes));
+      continue;
+    }
+    if (type == message_type::error) {
+      auto e = native::decode_error(payload);
+      if (!e) return local(errc::malformed_payload, "malformed error frame");
+      return failure{static_cast<errc>(e->code), e->message, e->retriable};
+    }
+    if (type != message_type::response) return local(errc::malformed_payload, "unexpected frame");
+    protocol::byte_view body;
+    auto h = native::decode_response_header(payload, body);
+    if (!h) return local(errc::malformed_payload, "malformed response");
+    // Keep only the body.
+    buffer out(body.begin(), body.end());
+    return std::pair{*h, std::move(out)};
+  }
+}
+
+template <class T, class Decode>
+result<T> connection::call(buffer request, Decode decode) {
+  if (!write_all(request)) return local(errc::storage_unavailable, "write failed");
+  auto r = wait_response();
+  if (!ok(r)) return error_of(r);
+  auto v = decode(protocol::byte_view{std::get<0>(r).second});
+  if (!v) return local(errc::malformed_payload, "malformed response body");
+  return T(std::move(*v));
+}
+
+namespace {
+expected<bool> empty_body(protocol::byte_view body) {
+  if (!body.empty()) return errc::malformed_payload;
+  return true;
+}
+}  // namespace
+
+result<std::uint32_t> connection::send_publish(const std::string& topic, std::int32_t partition,
+                                               const protocol::message_batch& batch, bool acks) {
+  scratch_.clear();
+  auto flags = codecs().encode(batch, opts_.encoding, scratch_);
+  if (!flags) return local(static_cast<errc>(flags.error().value()));
+  native::publish_request req;
+  req.request_id = next_id();
+  req.acks = acks ? 1 : 0;
+  req.topic = topic;
+  req.partition = partition;
+  req.batch = scratch_;
+  buffer frame;
+  frame.reserve(scratch_.size() + 64 + topic.size());
+  native::encode(frame, req, *flags);
+  if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
+  return req.request_id;
+}
+
+result<native::publish_response> connection::receive_publish() {
+  auto r = wait_response();
+  if (!ok(r)) return error_of(r);
+  auto p = native::decode_publish_response(std::get<0>(r).second);
+  if (!p) return local(errc::malformed_payload);
+  return *p;
+}
+
+result<native::publish_response> connection::publish(const std::string& topic,
+                                                      std::int32_t partition,
+                                                      const protocol::message_batch& batch) {
+  auto id = send_publish(topic, partition, batch, true);
+  if (!ok(id)) return error_of(id);
+  return receive_publish();
+}
+
+result<fetched> connection::decode_fetched(const native::fetch_response& f, std::int64_t from) {
+  fetched out;
+  out.partition = f.partition;
+  out.high_watermark = f.high_watermark;
+  out.log_start = f.log_start;
+  out.next_offset = from;
+  for (const auto& b : f.batches) {
+    // Verify the stored frame end to end (CRC computed by the broker when it was stored).
+    auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
+    if (!frame) return local(errc::corrupt_stored_data, "stored frame failed its check");
+    auto batch = codecs().decode(frame->header.flags, frame->payload);
+    if (!batch) return local(static_cast<errc>(batch.error().value()));
+    for (std::size_t i = 0; i < batch->messages.size(); ++i) {
+      auto& m = batch->messages[i];
+      m.offset = b.base_offset + static_cast<std::int64_t>(i);
+      if (from >= 0 && m.offset < from) continue;  // a batch is returned whole
+      out.messages.push_back(std::move(m));
+    }
+    out.next_offset = b.base_offset + b.record_count;
+  }
+  return out;
+}
+
+result<fetched> connection::fetch(const std::string& topic, std::int32_t partition,
+                                  std::int64_t offset, std::uint32_t max_bytes,
+                                  std::uint32_t max_wait_ms) {
+  native::fetch_request req{next_id(), topic, partition, offset, max_bytes, max_wait_ms};
+  buffer frame;
+  native::encode(frame, req);
+  if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
+  auto r = wait_response();
+  if (!ok(r)) return error_of(r);
+  auto f = native::decode_fetch_response(std::get<0>(r).second);
+  if (!f) return local(errc::malformed_payload);
+  auto out = decode_fetched(*f, offset);
+  if (ok(out) && std::get<0>(out).messages.empty() && offset < 0)
+    std::get<0>(out).next_offset = offset == -1 ? f->high_watermark : f->log_start;
+  return out;
+}
+
+result<bool> connection::create_topic(const std::string& topic, std::int32_t partitions,
+                                      std::vector<native::config_entry> configs) {
+  buffer frame;
+  native::encode(frame, native::topic_admin_request{next_id(), native::admin_op::create, topic,
+                                                    partitions, std::move(configs)});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<bool> connection::delete_topic(const std::string& topic) {
+  buffer frame;
+  native::encode(frame, native::topic_admin_request{next_id(), native::admin_op::remove, topic, 0, {}});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<std::vector<native::topic_summary>> connection::list_topics() {
+  buffer frame;
+  native::encode(frame, native::topic_admin_request{next_id(), native::admin_op::list, {}, 0, {}});
+  return call<std::vector<native::topic_summary>>(std::move(frame), native::decode_topic_list);
+}
+
+result<native::topic_detail> connection::describe_topic(const std::string& topic) {
+  buffer frame;
+  native::encode(frame,
+                 native::topic_admin_request{next_id(), native::admin_op::describe, topic, 0, {}});
+  return call<native::topic_detail>(std::move(frame), native::decode_topic_detail);
+}
+
+result<native::metadata_response> connection::metadata() {
+  buffer frame;
+  native::encode_metadata_request(frame, next_id());
+  return call<native::metadata_response>(std::move(frame), native::decode_metadata_response);
+}
+
+result<bool> connection::commit(const std::string& consumer, const std::string& topic,
+                                std::int32_t partition, std::int64_t offset,
+                                const std::string& metadata) {
+  buffer frame;
+  native::encode(frame, native::ack_request{next_id(), consumer, topic, partition, offset, metadata});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<native::offset_fetch_response> connection::committed(const std::string& consumer,
+                                                            const std::string& topic,
+                                                            std::int32_t partition) {
+  buffer frame;
+  native::encode(frame, native::offset_fetch_request{next_id(), consumer, topic, partition});
+  return call<native::offset_fetch_response>(std::move(frame),
+                                             native::decode_offset_fetch_response);
+}
+
+result<native::list_offsets_response> connection::list_offsets(const std::string& topic,
+                                                               std::int32_t partition) {
+  buffer frame;
+  native::encode(frame, native::list_offsets_request{next_id(), topic, partition});
+  return call<native::list_offsets_response>(std::move(frame),
+                                             native::decode_list_offsets_response);
+}
+
+result<std::int64_t> connection::heartbeat() {
+  buffer frame;
+  native::encode_heartbeat(frame, next_id());
+  return call<std::int64_t>(std::move(frame), native::decode_i64_body);
+}
+
+result<std::uint32_t> connection::subscribe(const std::string& topic, std::int32_t partition,
+                                            std::int64_t offset, std::uint32_t credit_bytes) {
+  buffer frame;
+  native::encode(frame, native::subscribe_request{next_id(), topic, partition, offset, credit_bytes});
+  return call<std::uint32_t>(std::move(frame), native::decode_u32_body);
+}
+
+result<bool> connection::grant_credit(std::uint32_t subscription_id, std::uint32_t bytes) {
+  buffer frame;
+  native::encode(frame, native::credit_request{next_id(), subscription_id, bytes});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
+  buffer frame;
+  native::encode(frame, native::unsubscribe_request{next_id(), subscription_id});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseconds wait) {
+  while (deliveries_.empty()) {
+    bool timed_out = false;
+    auto f = read_frame(wait, &timed_out);
+    if (!ok(f)) {
+      if (timed_out) return std::optional<delivery>{};
+      return error_of(f);
+    }
+    auto bytes = std::move(std::get<0>(f));
+    const auto type = static_cast<message_type>(bytes[5]);
+    if (type == message_type::deliver) {
+      deliveries_.push_back(std::move(bytes));
+    } else if (type == message_type::error) {
+      auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
+      if (!e) return local(errc::malformed_payload);
+      return failure{static_cast<errc>(e->code), e->message, e->retriable};
+    }
+    // Other frames (late responses) are not expected here and are dropped.
+  }
+  auto bytes = std::move(deliveries_.front());
+  deliveries_.pop_front();
+  auto d = native::decode_deliver(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
+  if (!d) return local(errc::malformed_payload, "malformed deliver frame");
+  auto data = decode_fetched(d->second, -1);
+  if (!ok(data)) return error_of(data);
+  return std::optional<delivery>{delivery{d->first, std::move(std::get<0>(data)), bytes.size()}};
+}
+
+}  // namespace portask::client

@@ -1,0 +1,134 @@
+#pragma once
+/// The Portask C++ client library: a blocking connection speaking the native protocol
+/// (docs/protocol.md). One connection is used by one thread. Requests can be pipelined:
+/// send_* returns at once with a request id, and responses are read back in order; the
+/// simple calls (publish, fetch, ...) send and wait. Deliver frames of subscriptions that
+/// arrive while waiting for a response are kept for next_delivery().
+///
+/// Depends only on portask::protocol and POSIX sockets.
+
+#include <chrono>
+#include <variant>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/codec_manager.hpp"
+#include "protocol/frame_decoder.hpp"
+#include "protocol/native_messages.hpp"
+
+namespace portask::client {
+
+struct options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7070;
+  protocol::encoding encoding{};  ///< how published batches are encoded on the wire
+  std::chrono::milliseconds timeout{30000};
+};
+
+/// An error answered by the broker (code, text, retriable) or a local failure.
+struct failure {
+  errc code = errc::internal;
+  std::string message;
+  bool retriable = false;
+};
+
+template <class T>
+using result = std::variant<T, failure>;
+
+template <class T>
+bool ok(const result<T>& r) noexcept {
+  return r.index() == 0;
+}
+template <class T>
+const failure& error_of(const result<T>& r) {
+  return std::get<1>(r);
+}
+
+/// Messages read by fetch or delivered to a subscription, offsets filled in.
+struct fetched {
+  std::int32_t partition = 0;
+  std::int64_t high_watermark = 0;
+  std::int64_t log_start = 0;
+  std::vector<protocol::message> messages;
+  std::int64_t next_offset = 0;  ///< where to continue reading
+};
+
+struct delivery {
+  std::uint32_t subscription_id = 0;
+  fetched data;
+  std::size_t wire_bytes = 0;  ///< the Deliver frame's size (what the credit is charged)
+};
+
+class connection {
+ public:
+  static result<connection> open(const options& o);
+  connection(connection&&) noexcept;
+  connection& operator=(connection&&) noexcept;
+  ~connection();
+
+  // -- synchronous calls ---------------------------------------------------------------------
+  result<protocol::native::publish_response> publish(const std::string& topic,
+                                                     std::int32_t partition,
+                                                     const protocol::message_batch& batch);
+  /// Reads from `offset` (or -1 latest / -2 earliest); messages before `offset` in the first
+  /// batch are skipped. Waits up to max_wait_ms for data.
+  result<fetched> fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                        std::uint32_t max_bytes = 1 << 20, std::uint32_t max_wait_ms = 0);
+  result<bool> create_topic(const std::string& topic, std::int32_t partitions,
+                            std::vector<protocol::native::config_entry> configs = {});
+  result<bool> delete_topic(const std::string& topic);
+  result<std::vector<protocol::native::topic_summary>> list_topics();
+  result<protocol::native::topic_detail> describe_topic(const std::string& topic);
+  result<protocol::native::metadata_response> metadata();
+  result<bool> commit(const std::string& consumer, const std::string& topic,
+                      std::int32_t partition, std::int64_t offset, const std::string& metadata = {});
+  result<protocol::native::offset_fetch_response> committed(const std::string& consumer,
+                                                            const std::string& topic,
+                                                            std::int32_t partition);
+  result<protocol::native::list_offsets_response> list_offsets(const std::string& topic,
+                                                               std::int32_t partition);
+  result<std::int64_t> heartbeat();
+
+  // -- subscriptions -------------------------------------------------------------------------
+  result<std::uint32_t> subscribe(const std::string& topic, std::int32_t partition,
+                                  std::int64_t offset, std::uint32_t credit_bytes);
+  result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
+  result<bool> unsubscribe(std::uint32_t subscription_id);
+  /// The next pushed delivery, waiting up to `wait`; nullopt on timeout.
+  result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
+
+  // -- pipelining ----------------------------------------------------------------------------
+  /// Sends a publish without waiting; returns its request id. acks=false: no response comes.
+  result<std::uint32_t> send_publish(const std::string& topic, std::int32_t partition,
+                                     const protocol::message_batch& batch, bool acks = true);
+  /// Reads the next response (in request order) for a pipelined publish.
+  result<protocol::native::publish_response> receive_publish();
+
+  /// Sends raw bytes (tests use this to send hostile input).
+  bool send_raw(protocol::byte_view bytes);
+  /// Reads the next frame of any type (tests).
+  result<protocol::buffer> receive_frame(std::chrono::milliseconds wait);
+
+ private:
+  connection(int fd, options o);
+  std::uint32_t next_id() noexcept { return ++last_id_; }
+  bool write_all(protocol::byte_view bytes);
+  /// Reads frames until a Response or Error arrives; Deliver frames are queued.
+  result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response();
+  result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);
+  result<fetched> decode_fetched(const protocol::native::fetch_response& f, std::int64_t from);
+
+  template <class T, class Decode>
+  result<T> call(protocol::buffer request, Decode decode);
+
+  int fd_ = -1;
+  options opts_;
+  std::uint32_t last_id_ = 0;
+  protocol::frame_decoder decoder_;
+  std::deque<protocol::buffer> deliveries_;
+  protocol::buffer scratch_;
+};
+
+}  // namespace portask::client
