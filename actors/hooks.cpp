@@ -19,8 +19,10 @@ void fan_out(const std::vector<caf::actor>& subscribers, caf::event_based_actor*
 
 }  // namespace
 
-caf::actor spawn_hooks(caf::actor_system& sys, std::shared_ptr<broker_context> ctx) {
-  return sys.spawn([ctx](caf::stateful_actor<hooks_state>* self) -> caf::behavior {
+namespace {
+// Spawned with its arguments passed through spawn(): CAF 0.17 binds a null argument tuple
+// for a functor without arguments, which UBSan reports.
+caf::behavior hooks_impl(caf::stateful_actor<hooks_state>* self, std::shared_ptr<broker_context> ctx) {
     self->state.ctx = ctx;
     self->set_down_handler([=](caf::down_msg& msg) {
       auto& st = self->state;
@@ -52,7 +54,11 @@ caf::actor spawn_hooks(caf::actor_system& sys, std::shared_ptr<broker_context> c
         [=](const disconnect_event& e) { fan_out(self->state.on_disconnect, self, e); },
         [=](const message_event& e) { fan_out(self->state.on_message, self, e); },
     };
-  });
+}
+}  // namespace
+
+caf::actor spawn_hooks(caf::actor_system& sys, std::shared_ptr<broker_context> ctx) {
+  return sys.spawn(hooks_impl, std::move(ctx));
 }
 
 }  // namespace portask

@@ -24,6 +24,9 @@ struct partition_state {
   std::map<std::uint64_t, parked_fetch> parked;
   std::uint64_t next_park_id = 1;
   bool recovering = false;
+  /// The last recovery attempt failed: the store is down. Requests fail at once (retriable)
+  /// instead of waiting for the next attempt.
+  bool store_down = false;
   /// Requests that arrived while the partition was recovering; run with true once it is
   /// ready, with false when recovery failed (they then answer not_ready).
   std::vector<std::function<void(bool)>> on_ready;
@@ -102,6 +105,7 @@ void recover(self_ptr self) {
   auto retry = [=] {
     auto& s = self->state;
     s.recovering = false;
+    s.store_down = true;
     s.recovery_backoff = std::min<std::chrono::milliseconds>(
         2000ms, std::max<std::chrono::milliseconds>(50ms, s.recovery_backoff * 2));
     // Writes queued meanwhile get a retriable error rather than waiting without bound.
@@ -120,6 +124,7 @@ void recover(self_ptr self) {
           [=](storage::partition_bounds& b) {
             auto& s = self->state;
             s.recovering = false;
+            s.store_down = false;
             s.recovery_backoff = 0ms;
             s.log->recovered(b);
             auto waiters = std::move(s.on_ready);
@@ -192,6 +197,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         auto& st = self->state;
         if (st.log->queued() >= st.ctx->partition_queue_limit)
           return make_caf_error(errc::backpressure);
+        if (!st.log->ready() && st.store_down) return make_caf_error(errc::storage_unavailable);
         const auto ticket = st.log->enqueue(std::move(b));
         auto rp = self->make_response_promise<publish_result>();
         st.pending.emplace(ticket, rp);
@@ -199,6 +205,8 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
+        if (!self->state.log->ready() && self->state.store_down)
+          return make_caf_error(errc::storage_unavailable);
         auto rp = self->make_response_promise<fetch_result>();
         if (self->state.log->ready()) {
           handle_fetch(self, std::move(req), rp);

@@ -80,25 +80,8 @@ caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker
   return addr;
 }
 
-}  // namespace
-
-caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                            runtime_sizes sizes) {
-  ctx->set_writers(std::vector<storage_writer_actor>(sizes.writers));
-  ctx->set_readers(std::vector<storage_reader_actor>(sizes.readers));
-  ctx->set_bridges(std::vector<protocol_bridge_actor>(sizes.bridges));
-  // Children are spawned here, before the supervisor runs, so the directory is complete
-  // when this returns (an actor's init runs later, on a scheduler thread).
-  std::vector<child> children;
-  auto add = [&](child_kind k, std::size_t i) {
-    children.push_back({k, i, start_child(sys, ctx, k, i)});
-  };
-  for (std::size_t i = 0; i < sizes.writers; ++i) add(child_kind::writer, i);
-  for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
-  add(child_kind::hooks, 0);
-  add(child_kind::registry, 0);
-  for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
-  return sys.spawn([ctx, children](caf::stateful_actor<supervisor_state>* self) -> caf::behavior {
+caf::behavior supervisor_impl(caf::stateful_actor<supervisor_state>* self,
+                              std::shared_ptr<broker_context> ctx, std::vector<child> children) {
     auto& st = self->state;
     st.ctx = ctx;
     st.children = children;
@@ -145,7 +128,28 @@ caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_conte
           self->delayed_send(self, 1s, tick_atom::value);
         },
     };
-  });
+
+}
+
+}  // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                            runtime_sizes sizes) {
+  ctx->set_writers(std::vector<storage_writer_actor>(sizes.writers));
+  ctx->set_readers(std::vector<storage_reader_actor>(sizes.readers));
+  ctx->set_bridges(std::vector<protocol_bridge_actor>(sizes.bridges));
+  // Children are spawned here, before the supervisor runs, so the directory is complete
+  // when this returns (an actor's init runs later, on a scheduler thread).
+  std::vector<child> children;
+  auto add = [&](child_kind k, std::size_t i) {
+    children.push_back({k, i, start_child(sys, ctx, k, i)});
+  };
+  for (std::size_t i = 0; i < sizes.writers; ++i) add(child_kind::writer, i);
+  for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
+  add(child_kind::hooks, 0);
+  add(child_kind::registry, 0);
+  for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
+  return sys.spawn(supervisor_impl, ctx, std::move(children));
 }
 
 }  // namespace portask

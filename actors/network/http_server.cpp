@@ -44,6 +44,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void handle() {
     auto res = std::make_shared<http::response<http::string_body>>();
+    handle(res);
+  }
+
+  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
+
+  void handle(response_ptr res) {
     res->version(request_.version());
     res->keep_alive(request_.keep_alive());
     res->set(http::field::server, "portask");
@@ -66,8 +72,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
       // Asked of the registry without blocking this Asio thread: a short-lived actor asks,
       // then posts the answer back to this connection's executor.
       auto registry = ctx_->registry();
-      sys_.spawn([self = shared_from_this(), res, registry](caf::event_based_actor* a) {
-        a->request(registry, std::chrono::seconds(2), list_atom::value)
+      sys_.spawn(
+          [](caf::event_based_actor* a, std::shared_ptr<http_session> self, response_ptr response,
+             topic_registry_actor reg) {
+        a->request(reg, std::chrono::seconds(2), list_atom::value)
             .then(
                 [=](std::vector<storage::topic_info>& topics) {
                   std::ostringstream body;
@@ -76,15 +84,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
                     body << (i ? "," : "") << "{\"name\":\"" << json_escape(topics[i].name)
                          << "\",\"partitions\":" << topics[i].partitions << "}";
                   body << "]\n";
-                  self->finish(res, http::status::ok, body.str());
+                  self->finish(response, http::status::ok, body.str());
                   a->quit();
                 },
                 [=](caf::error&) {
-                  self->finish(res, http::status::service_unavailable,
+                  self->finish(response, http::status::service_unavailable,
                                "{\"error\":\"registry unavailable\"}\n");
                   a->quit();
                 });
-      });
+          },
+          shared_from_this(), res, registry);
       return;
     } else {
       res->result(http::status::not_found);
@@ -92,8 +101,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     write(res);
   }
-
-  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
 
   // Called from an actor: hops back onto the connection's executor before writing.
   void finish(response_ptr res, http::status status, std::string body) {

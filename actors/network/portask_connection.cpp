@@ -484,11 +484,8 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
   }
 }
 
-}  // namespace
-
-caf::actor spawn_portask_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                    std::shared_ptr<tcp_session> session) {
-  return sys.spawn([ctx, session](caf::stateful_actor<connection_state>* self) -> caf::behavior {
+caf::behavior connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                              std::shared_ptr<tcp_session> session) {
     self->state.ctx = ctx;
     self->state.session = session;
     ctx->metrics.connection_opened(protocol_kind::portask);
@@ -519,7 +516,13 @@ caf::actor spawn_portask_connection(caf::actor_system& sys, std::shared_ptr<brok
         },
         [=](subscribe_atom, std::uint32_t id) { pump(self, id); },  // retry after an error
     };
-  });
+}
+
+}  // namespace
+
+caf::actor spawn_portask_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                    std::shared_ptr<tcp_session> session) {
+  return sys.spawn(connection_impl, std::move(ctx), std::move(session));
 }
 
 protocol::buffer portask_rejection_frame() {

@@ -1,0 +1,248 @@
+// Integration tests: the real `portask` executable against a real redis-server, both
+// started by the test on free loopback ports.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "protocol/crc32.hpp"
+#include "protocol/frame.hpp"
+#include "redis_server.hpp"
+#include "server_process.hpp"
+
+using namespace portask;
+using namespace portask::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+template <class T>
+T must(client::result<T> r, const char* what = "call") {
+  if (!client::ok(r)) throw std::runtime_error(std::string(what) + ": " + client::error_of(r).message);
+  return std::move(std::get<0>(r));
+}
+
+protocol::message_batch batch_of(const std::vector<std::string>& values) {
+  protocol::message_batch b;
+  for (const auto& v : values) {
+    protocol::message m;
+    m.key = v.substr(0, v.find('-'));
+    m.value = v;
+    m.headers = {{"origin", std::string("test")}};
+    b.messages.push_back(std::move(m));
+  }
+  return b;
+}
+
+// Reads every message of a partition from `from` up to the high watermark.
+std::vector<protocol::message> read_all(client::connection& c, const std::string& topic,
+                                        std::int32_t partition, std::int64_t from = 0) {
+  std::vector<protocol::message> out;
+  std::int64_t offset = from;
+  for (int guard = 0; guard < 100000; ++guard) {
+    auto f = must(c.fetch(topic, partition, offset, 1 << 20, 0), "fetch");
+    for (auto& m : f.messages) out.push_back(std::move(m));
+    offset = f.next_offset;
+    if (offset >= f.high_watermark) break;
+  }
+  return out;
+}
+
+class NativeServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.start()) << "redis-server did not start";
+    server_ = std::make_unique<server_process>(redis_.url(), dir_.path() + "/portask.log");
+    ASSERT_TRUE(server_->start()) << "portask did not start";
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      std::ifstream log(dir_.path() + "/portask.log");
+      std::cerr << "--- portask log ---\n" << log.rdbuf();
+    }
+  }
+  temp_dir dir_;
+  redis_server redis_;
+  std::unique_ptr<server_process> server_;
+};
+
+}  // namespace
+
+TEST_F(NativeServer, StoredValuesInRedisArePortaskFramesWithValidCrc) {
+  auto c = server_->connect();
+  must(c.create_topic("seed", 1));
+  must(c.publish("seed", 0, batch_of({"a-1", "a-2", "a-3"})));
+  must(c.publish("seed", 0, batch_of({"b-1"})));
+  redisContext* r = redisConnect("127.0.0.1", redis_.port());
+  ASSERT_TRUE(r && !r->err);
+  auto* reply = static_cast<redisReply*>(redisCommand(r, "XRANGE portask:{seed:0}:log - +"));
+  ASSERT_NE(reply, nullptr);
+  ASSERT_EQ(reply->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(reply->elements, 2u);
+  for (std::size_t i = 0; i < reply->elements; ++i) {
+    auto* fields = reply->element[i]->element[1];
+    std::string frame;
+    for (std::size_t k = 0; k + 1 < fields->elements; k += 2)
+      if (std::string(fields->element[k]->str) == "f")
+        frame.assign(fields->element[k + 1]->str, fields->element[k + 1]->len);
+    ASSERT_GE(frame.size(), protocol::frame_header_size);
+    EXPECT_EQ(frame.substr(0, 4), "PORT");
+    EXPECT_EQ(static_cast<int>(frame[4]), 1) << "protocol version";
+    const auto bytes = protocol::as_bytes(frame);
+    const auto length = protocol::load_be32(bytes.data() + 8);
+    ASSERT_EQ(length, frame.size() - protocol::frame_header_size);
+    EXPECT_EQ(protocol::load_be32(bytes.data() + 12), protocol::crc32(bytes.subspan(16)))
+        << "the stored CRC32 matches the stored payload";
+  }
+  freeReplyObject(reply);
+  redisFree(r);
+}
+
+TEST_F(NativeServer, EveryPublishedMessageIncrementsTheUnifiedMetrics) {
+  auto c = server_->connect();
+  for (int i = 0; i < 5; ++i) must(c.publish("metered", 0, batch_of({"x-1", "x-2", "x-3", "x-4"})));
+  auto [status, body] = http_get(server_->http_port(), "/metrics");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(prometheus_value(body, "portask_messages_in_total{protocol=\"portask\"}"), 20);
+  EXPECT_EQ(prometheus_value(body, "portask_requests_total{protocol=\"portask\",request=\"publish\"}"), 5);
+  EXPECT_GE(prometheus_value(body, "portask_storage_round_trip_seconds_count"), 1);
+  auto health = http_get(server_->http_port(), "/health");
+  EXPECT_EQ(health.first, 200);
+  EXPECT_NE(health.second.find("\"store\":\"redis\""), std::string::npos);
+}
+
+TEST_F(NativeServer, ThreeProducersAndThreeConsumersOnThreePartitions) {
+  must(server_->connect().create_topic("load", 3));
+  constexpr int producers = 3, batches = 99, per_batch = 10;  // 99: an even split over 3
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      try {
+        auto c = server_->connect();
+        for (int b = 0; b < batches; ++b) {
+          std::vector<std::string> values;
+          for (int i = 0; i < per_batch; ++i)
+            values.push_back("p" + std::to_string(p) + "-" + std::to_string(b * per_batch + i));
+          must(c.publish("load", b % 3, batch_of(values)), "publish");
+        }
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+        ++failures;
+      }
+    });
+  }
+  // Consumers run at the same time, one per partition, long-polling until they have all.
+  std::mutex seen_mutex;
+  std::map<std::string, int> seen;
+  const int expected_per_partition = producers * batches * per_batch / 3;
+  for (int part = 0; part < 3; ++part) {
+    threads.emplace_back([&, part] {
+      try {
+        auto c = server_->connect();
+        std::int64_t offset = 0;
+        int got = 0;
+        std::map<int, int> last_seq;  // per producer, order within the partition
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (got < expected_per_partition && std::chrono::steady_clock::now() < deadline) {
+          auto f = must(c.fetch("load", part, offset, 256 * 1024, 1000), "fetch");
+          for (auto& m : f.messages) {
+            const int producer = (*m.value)[1] - '0';
+            const int seq = std::stoi(m.value->substr(m.value->find('-') + 1));
+            EXPECT_GT(seq, last_seq.count(producer) ? last_seq[producer] : -1);
+            last_seq[producer] = seq;
+            std::lock_guard lock{seen_mutex};
+            ++seen[*m.value];
+            ++got;
+          }
+          offset = f.next_offset;
+        }
+        EXPECT_EQ(got, expected_per_partition) << "partition " << part << " stopped at offset "
+                                               << offset;
+        if (got != expected_per_partition) {
+          auto again = read_all(c, "load", part, 0);
+          ADD_FAILURE() << "partition " << part << " holds " << again.size()
+                        << " messages on a fresh read; hwm "
+                        << must(c.list_offsets("load", part)).high_watermark;
+        }
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(producers * batches * per_batch));
+  for (const auto& [value, count] : seen) EXPECT_EQ(count, 1) << value;
+}
+
+TEST_F(NativeServer, RestartKeepsEveryAcknowledgedMessageTopicsAndCommits) {
+  std::int64_t hwm = 0;
+  {
+    auto c = server_->connect();
+    must(c.create_topic("durable", 2));
+    for (int i = 0; i < 20; ++i)
+      hwm = must(c.publish("durable", 1, batch_of({"m-" + std::to_string(2 * i),
+                                                    "m-" + std::to_string(2 * i + 1)})))
+                .base_offset + 2;
+    must(c.commit("readers", "durable", 1, 17, "checkpoint"));
+  }
+  // SIGKILL: no orderly shutdown. Only what the store acknowledged may count.
+  server_->stop(SIGKILL);
+  ASSERT_TRUE(server_->start());
+  auto c = server_->connect();
+  auto topics = must(c.list_topics());
+  ASSERT_EQ(topics.size(), 1u);
+  EXPECT_EQ(topics[0].partitions, 2);
+  auto all = read_all(c, "durable", 1);
+  ASSERT_EQ(all.size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(all[static_cast<std::size_t>(i)].offset, i);
+    EXPECT_EQ(all[static_cast<std::size_t>(i)].value, "m-" + std::to_string(i));
+  }
+  auto next = must(c.publish("durable", 1, batch_of({"after-restart"})));
+  EXPECT_EQ(next.base_offset, hwm) << "offsets continue where they were";
+  auto committed = must(c.committed("readers", "durable", 1));
+  EXPECT_EQ(committed.offset, 17);
+  EXPECT_EQ(committed.metadata, "checkpoint");
+}
+
+TEST_F(NativeServer, StoreOutageGivesRetriableErrorsThenRecoversWithoutLosingAcks) {
+  auto c = server_->connect();
+  must(c.create_topic("outage", 1));
+  std::vector<std::string> acked;
+  int n = 0;
+  auto publish = [&] {
+    const std::string v = "o-" + std::to_string(n++);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = c.publish("outage", 0, batch_of({v}));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 12s) << "a failure is answered, not hung";
+    if (client::ok(r)) acked.push_back(v);
+    return r;
+  };
+  // Before: everything is acknowledged.
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(client::ok(publish()));
+  // During the outage: every publish fails, retriably, and none is falsely acknowledged.
+  redis_.kill();
+  for (int i = 0; i < 50; ++i) {
+    auto r = publish();
+    ASSERT_FALSE(client::ok(r)) << "acknowledged while the store was down";
+    EXPECT_TRUE(client::error_of(r).retriable) << client::error_of(r).message;
+  }
+  // After: the broker reconnects on its own (writer and partition back off and retry).
+  ASSERT_TRUE(redis_.start());
+  ASSERT_TRUE(wait_until([&] { return client::ok(publish()); }, 15s))
+      << "publishes did not succeed again after the store came back";
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(client::ok(publish()));
+  // Every acknowledged message is stored, in acknowledgement order, at increasing offsets.
+  auto all = read_all(c, "outage", 0);
+  std::vector<std::string> stored;
+  for (auto& m : all) stored.push_back(*m.value);
+  EXPECT_EQ(stored, acked);
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i].offset, all[i - 1].offset);
+}

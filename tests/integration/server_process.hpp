@@ -1,0 +1,56 @@
+#pragma once
+// The real `portask` executable as a child process on free loopback ports, and a tiny HTTP
+// GET for its /metrics and /health.
+
+#include <string>
+#include <vector>
+
+#include "client/client.hpp"
+#include "process.hpp"
+
+namespace portask::test {
+
+class server_process {
+ public:
+  server_process(std::string store_url, std::string log_path)
+      : store_(std::move(store_url)), log_(std::move(log_path)), port_(free_port()),
+        http_port_(free_port()) {}
+
+  bool start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{PORTASK_SERVER_BINARY,
+                                  "--store", store_,
+                                  "--port", std::to_string(port_),
+                                  "--http-port", std::to_string(http_port_),
+                                  "--kafka-port", "0",
+                                  "--log-level", "info"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process_ = child_process(args, log_);
+    return wait_until([&] { return port_accepts(port_) && port_accepts(http_port_); });
+  }
+  int stop(int sig) { return process_.stop(sig); }
+  bool running() { return process_.running(); }
+  std::uint16_t port() const noexcept { return port_; }
+  std::uint16_t http_port() const noexcept { return http_port_; }
+
+  client::connection connect() const {
+    client::options o;
+    o.port = port_;
+    o.timeout = std::chrono::seconds(15);
+    auto c = client::connection::open(o);
+    if (!client::ok(c)) throw std::runtime_error(client::error_of(c).message);
+    return std::move(std::get<0>(c));
+  }
+
+ private:
+  std::string store_, log_;
+  std::uint16_t port_, http_port_;
+  child_process process_;
+};
+
+/// GET http://127.0.0.1:port/path; returns status code and body ("" on failure).
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path);
+
+/// The value of a Prometheus sample line `name{labels} value`, or -1.
+double prometheus_value(const std::string& text, const std::string& series);
+
+}  // namespace portask::test
