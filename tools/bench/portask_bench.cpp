@@ -1,0 +1,288 @@
+// portask-bench: load tool for a running broker (native protocol), and the raw-XADD reference.
+//
+//   portask-bench --port 7070 --producers 2 --consumers 2 --messages 2000000 --size 100 --batch 1000
+//   portask-bench --port 7070 --rate 10000 --seconds 10          (latency at a fixed rate)
+//   portask-bench --mode xadd --redis-port 6379 --messages 2000000 --size 100 --batch 1000
+//
+// Producers pipeline batches (--inflight per connection) to partitions round-robin.
+// Consumers subscribe (server push with credit) to their share of the partitions. Each
+// message carries its send time, so consumers measure produce->consume latency. Prints
+// msg/s, MB/s and latency p50/p99. Only ever connects to the host given (default 127.0.0.1).
+#include <hiredis/hiredis.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "client/client.hpp"
+#include "protocol/codec_manager.hpp"
+
+using namespace portask;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct settings {
+  std::string mode = "native";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7070;
+  std::uint16_t redis_port = 6379;
+  int producers = 2;
+  int consumers = 1;
+  std::uint64_t messages = 1'000'000;
+  std::size_t size = 100;
+  std::size_t batch = 1000;
+  int partitions = 4;
+  int inflight = 8;
+  double rate = 0;      // messages/s over all producers; 0 = as fast as possible
+  double seconds = 0;   // with --rate: run this long instead of --messages
+  std::string topic;
+  std::string codec = "binary";
+  std::string compression = "none";
+};
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+      .count();
+}
+
+protocol::message_batch make_batch(const settings& s, std::size_t n) {
+  protocol::message_batch b;
+  b.messages.resize(n);
+  for (auto& m : b.messages) m.value = std::string(std::max<std::size_t>(s.size, 8), 'x');
+  return b;
+}
+
+void stamp(protocol::message_batch& b) {
+  const auto t = now_ns();
+  for (auto& m : b.messages) std::memcpy(m.value->data(), &t, sizeof t);
+}
+
+double percentile(std::vector<std::int64_t>& v, double q) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return static_cast<double>(v[k]) / 1e6;  // ms
+}
+
+int run_native(const settings& s) {
+  const std::string topic =
+      s.topic.empty() ? "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count())
+                      : s.topic;
+  client::options o;
+  o.host = s.host;
+  o.port = s.port;
+  o.encoding = {protocol::parse_codec(s.codec).value_or(protocol::codec_id::binary),
+                protocol::parse_compression(s.compression).value_or(protocol::compression_id::none)};
+  {
+    auto admin = client::connection::open(o);
+    if (!client::ok(admin)) {
+      std::cerr << "cannot connect: " << client::error_of(admin).message << "\n";
+      return 1;
+    }
+    auto r = std::get<0>(admin).create_topic(topic, s.partitions);
+    if (!client::ok(r) && client::error_of(r).code != errc::topic_already_exists) {
+      std::cerr << "create topic: " << client::error_of(r).message << "\n";
+      return 1;
+    }
+  }
+  const bool rated = s.rate > 0;
+  const std::uint64_t total =
+      rated && s.seconds > 0 ? static_cast<std::uint64_t>(s.rate * s.seconds) : s.messages;
+  const std::uint64_t batches = (total + s.batch - 1) / s.batch;
+  std::atomic<std::uint64_t> consumed{0}, produced{0};
+  std::atomic<bool> failed{false};
+  std::mutex lat_mutex;
+  std::vector<std::int64_t> latencies;
+  latencies.reserve(total);
+
+  // Consumers first, from the start of the (new) topic, so none misses a message.
+  std::vector<std::thread> threads;
+  std::atomic<int> subscribed{0};
+  for (int ci = 0; ci < s.consumers; ++ci) {
+    threads.emplace_back([&, ci] {
+      auto c = client::connection::open(o);
+      if (!client::ok(c)) {
+        failed = true;
+        return;
+      }
+      auto& conn = std::get<0>(c);
+      for (int p = ci; p < s.partitions; p += s.consumers)
+        if (!client::ok(conn.subscribe(topic, p, 0, 8 << 20))) failed = true;
+      ++subscribed;
+      std::vector<std::int64_t> local;
+      local.reserve(total / static_cast<std::uint64_t>(s.consumers) + 1);
+      while (consumed.load() < batches * s.batch && !failed) {
+        auto d = conn.next_delivery(std::chrono::milliseconds(500));
+        if (!client::ok(d)) {
+          failed = true;
+          break;
+        }
+        auto& got = std::get<0>(d);
+        if (!got) {
+          if (produced.load() >= batches * s.batch && consumed.load() >= produced.load()) break;
+          continue;
+        }
+        const auto t = now_ns();
+        for (const auto& m : got->data.messages) {
+          std::int64_t sent = 0;
+          std::memcpy(&sent, m.value->data(), sizeof sent);
+          local.push_back(t - sent);
+        }
+        consumed += got->data.messages.size();
+        conn.grant_credit(got->subscription_id, static_cast<std::uint32_t>(got->wire_bytes));
+      }
+      std::lock_guard lock{lat_mutex};
+      latencies.insert(latencies.end(), local.begin(), local.end());
+    });
+  }
+  while (subscribed.load() < s.consumers && !failed) std::this_thread::yield();
+
+  const auto start = clock_type::now();
+  std::atomic<std::uint64_t> next_batch{0};
+  std::vector<std::thread> producers;
+  for (int pi = 0; pi < s.producers; ++pi) {
+    producers.emplace_back([&, pi] {
+      auto c = client::connection::open(o);
+      if (!client::ok(c)) {
+        failed = true;
+        return;
+      }
+      auto& conn = std::get<0>(c);
+      auto batch = make_batch(s, s.batch);
+      int in_flight = 0;
+      const double per_producer_rate = s.rate / s.producers;
+      std::uint64_t mine = 0;
+      for (std::uint64_t b; (b = next_batch.fetch_add(1)) < batches && !failed;) {
+        if (rated) {  // pace: batch k of this producer leaves at k * batch / rate
+          const auto due = start + std::chrono::duration_cast<clock_type::duration>(
+                                       std::chrono::duration<double>(
+                                           static_cast<double>(mine * s.batch) / per_producer_rate));
+          std::this_thread::sleep_until(due);
+        }
+        ++mine;
+        stamp(batch);
+        if (!client::ok(conn.send_publish(topic, static_cast<std::int32_t>(b % static_cast<std::uint64_t>(s.partitions)), batch))) {
+          failed = true;
+          break;
+        }
+        if (++in_flight >= s.inflight) {
+          if (!client::ok(conn.receive_publish())) failed = true;
+          --in_flight;
+          produced += s.batch;
+        }
+      }
+      for (; in_flight > 0; --in_flight) {
+        if (!client::ok(conn.receive_publish())) failed = true;
+        produced += s.batch;
+      }
+      (void)pi;
+    });
+  }
+  for (auto& t : producers) t.join();
+  const double produce_secs = std::chrono::duration<double>(clock_type::now() - start).count();
+  for (auto& t : threads) t.join();
+  const double consume_secs = std::chrono::duration<double>(clock_type::now() - start).count();
+  if (failed) {
+    std::cerr << "benchmark failed (a connection or request failed)\n";
+    return 1;
+  }
+  const double n = static_cast<double>(produced.load());
+  std::printf("mode=native producers=%d consumers=%d partitions=%d size=%zu batch=%zu inflight=%d%s\n",
+              s.producers, s.consumers, s.partitions, s.size, s.batch, s.inflight,
+              rated ? (" rate=" + std::to_string(static_cast<long>(s.rate))).c_str() : "");
+  std::printf("produced %.0f msgs in %.3f s: %.0f msg/s, %.1f MB/s\n", n, produce_secs,
+              n / produce_secs, n * static_cast<double>(s.size) / produce_secs / 1e6);
+  std::printf("consumed %llu msgs in %.3f s: %.0f msg/s\n",
+              static_cast<unsigned long long>(consumed.load()), consume_secs,
+              static_cast<double>(consumed.load()) / consume_secs);
+  std::printf("latency produce->consume: p50 %.3f ms, p99 %.3f ms (%zu samples)\n",
+              percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.size());
+  return consumed.load() >= produced.load() ? 0 : 1;
+}
+
+// The reference: the same stored bytes per batch (a Portask frame of `batch` messages),
+// XADDed straight into redis-server with pipelining, no broker in between.
+int run_xadd(const settings& s) {
+  protocol::codec_manager codecs;
+  protocol::buffer frame;
+  auto batch = make_batch(s, s.batch);
+  if (codecs.append_batch_frame(batch, {}, protocol::message_type::publish, frame)) return 1;
+  redisContext* r = redisConnect(s.host.c_str(), s.redis_port);
+  if (!r || r->err) {
+    std::cerr << "cannot connect to redis\n";
+    return 1;
+  }
+  const std::string key = "bench:{xadd}:" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  const std::uint64_t batches = (s.messages + s.batch - 1) / s.batch;
+  const auto start = clock_type::now();
+  std::uint64_t sent = 0;
+  while (sent < batches) {
+    const std::uint64_t round = std::min<std::uint64_t>(static_cast<std::uint64_t>(s.inflight), batches - sent);
+    for (std::uint64_t i = 0; i < round; ++i) {
+      const std::string id = "0-" + std::to_string(sent + i + 1);
+      const std::string count = std::to_string(s.batch);
+      const char* argv[] = {"XADD", key.c_str(), id.c_str(), "f", reinterpret_cast<const char*>(frame.data()),
+                            "n", count.c_str()};
+      const std::size_t lens[] = {4, key.size(), id.size(), 1, frame.size(), 1, count.size()};
+      redisAppendCommandArgv(r, 7, argv, lens);
+    }
+    for (std::uint64_t i = 0; i < round; ++i) {
+      void* reply = nullptr;
+      if (redisGetReply(r, &reply) != REDIS_OK) {
+        std::cerr << "redis error\n";
+        return 1;
+      }
+      freeReplyObject(reply);
+    }
+    sent += round;
+  }
+  const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
+  const double n = static_cast<double>(batches * s.batch);
+  std::printf("mode=xadd size=%zu batch=%zu pipeline=%d frame=%zu bytes\n", s.size, s.batch,
+              s.inflight, frame.size());
+  std::printf("stored %.0f msgs in %.3f s: %.0f msg/s, %.1f MB/s\n", n, secs, n / secs,
+              n * static_cast<double>(s.size) / secs / 1e6);
+  auto* reply = static_cast<redisReply*>(redisCommand(r, "DEL %s", key.c_str()));
+  if (reply) freeReplyObject(reply);
+  redisFree(r);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  settings s;
+  CLI::App app{"portask-bench: load tool for Portask (native protocol) and the raw XADD reference"};
+  app.add_option("--mode", s.mode, "native or xadd");
+  app.add_option("--host", s.host, "broker (or redis) host; loopback only");
+  app.add_option("--port", s.port, "broker native port");
+  app.add_option("--redis-port", s.redis_port, "redis port (xadd mode)");
+  app.add_option("--producers", s.producers);
+  app.add_option("--consumers", s.consumers);
+  app.add_option("--messages", s.messages, "messages in total");
+  app.add_option("--size", s.size, "value bytes per message (>= 8)");
+  app.add_option("--batch", s.batch, "messages per batch");
+  app.add_option("--partitions", s.partitions);
+  app.add_option("--inflight", s.inflight, "pipelined batches per producer connection");
+  app.add_option("--rate", s.rate, "messages/s over all producers (0: unthrottled)");
+  app.add_option("--seconds", s.seconds, "with --rate: how long to run");
+  app.add_option("--topic", s.topic, "topic (default: a new one)");
+  app.add_option("--codec", s.codec);
+  app.add_option("--compression", s.compression);
+  CLI11_PARSE(app, argc, argv);
+  if (s.host != "127.0.0.1" && s.host != "localhost" && s.host != "::1") {
+    std::cerr << "portask-bench only targets loopback\n";
+    return 2;
+  }
+  if (s.consumers < 1 || s.producers < 1 || s.partitions < 1 || s.batch < 1 || s.inflight < 1) {
+    std::cerr << "counts must be at least 1\n";
+    return 2;
+  }
+  return s.mode == "xadd" ? run_xadd(s) : run_native(s);
+}
