@@ -1,5 +1,6 @@
 #include "actors/interfaces.hpp"
 
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,6 +16,13 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   std::istringstream no_ini;
   if (auto err = cfg.parse(caf::actor_system_config::string_list{}, no_ini))
     throw std::runtime_error("CAF configuration: " + caf::to_string(err));
+  // Work stealing polls idle workers with short sleeps (50 us, then 10 ms): on two cores
+  // that costs CPU at high load and milliseconds of latency at low load. The sharing
+  // policy parks idle workers on a condition variable and wakes one per enqueued job.
+  if (const char* policy = std::getenv("PORTASK_CAF_SCHEDULER"))
+    cfg.set("scheduler.policy", caf::atom_from_string(policy));
+  else
+    cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.add_error_category(caf::atom("portask"),
                          [](std::uint8_t code, caf::atom_value, const caf::message&) {
                            return std::string("portask:") +

@@ -148,7 +148,9 @@ native::fetch_response to_wire(const fetch_result& r) {
 void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
   auto bridge = self->state.ctx->bridge_for(pb.tp);
   if (!bridge) return fail(self, r, errc::not_ready);
-  self->request(bridge, 30s, publish_atom::value, std::move(pb))
+  // No timeout on the hot path: a timeout costs a round through CAF's clock thread per
+  // request, and the bridge always answers (or CAF reports it down, a retriable error).
+  self->request(bridge, caf::infinite, publish_atom::value, std::move(pb))
       .then(
           [=](publish_result& res) {
             if (!acks) {
@@ -203,7 +205,7 @@ void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
                   protocol_kind::portask};
   auto bridge = self->state.ctx->bridge_for(f.tp);
   if (!bridge) return fail(self, r, errc::not_ready);
-  self->request(bridge, std::chrono::milliseconds(f.max_wait_ms) + 30s, fetch_atom::value, f)
+  self->request(bridge, caf::infinite, fetch_atom::value, f)
       .then(
           [=](fetch_result& res) {
             respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, to_wire(res)); });
@@ -238,7 +240,7 @@ void pump(self_ptr self, std::uint32_t id) {
                   static_cast<std::uint32_t>(std::min<std::uint64_t>(s.credit, max_push_bytes)),
                   subscription_poll_ms, protocol_kind::portask};
   auto bridge = self->state.ctx->bridge_for(s.tp);
-  self->request(bridge, 60s, fetch_atom::value, f)
+  self->request(bridge, caf::infinite, fetch_atom::value, f)
       .then(
           [=](fetch_result& res) {
             auto& all = self->state.subscriptions;

@@ -7,7 +7,8 @@
 // Producers pipeline batches (--inflight per connection) to partitions round-robin.
 // Consumers subscribe (server push with credit) to their share of the partitions. Each
 // message carries its send time, so consumers measure produce->consume latency. Prints
-// msg/s, MB/s and latency p50/p99. Only ever connects to the host given (default 127.0.0.1).
+// msg/s, MB/s and latency p50/p99. --consumers 0 measures producing (and storing) alone.
+// Only ever connects to loopback.
 #include <hiredis/hiredis.h>
 
 #include <CLI/CLI.hpp>
@@ -198,6 +199,7 @@ int run_native(const settings& s) {
               rated ? (" rate=" + std::to_string(static_cast<long>(s.rate))).c_str() : "");
   std::printf("produced %.0f msgs in %.3f s: %.0f msg/s, %.1f MB/s\n", n, produce_secs,
               n / produce_secs, n * static_cast<double>(s.size) / produce_secs / 1e6);
+  if (s.consumers == 0) return 0;  // producer-only run
   std::printf("consumed %llu msgs in %.3f s: %.0f msg/s\n",
               static_cast<unsigned long long>(consumed.load()), consume_secs,
               static_cast<double>(consumed.load()) / consume_secs);
@@ -280,7 +282,7 @@ int main(int argc, char** argv) {
     std::cerr << "portask-bench only targets loopback\n";
     return 2;
   }
-  if (s.consumers < 1 || s.producers < 1 || s.partitions < 1 || s.batch < 1 || s.inflight < 1) {
+  if (s.consumers < 0 || s.producers < 1 || s.partitions < 1 || s.batch < 1 || s.inflight < 1) {
     std::cerr << "counts must be at least 1\n";
     return 2;
   }

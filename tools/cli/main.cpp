@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
   prod->add_option("values", p.values, "values (default: one per stdin line)");
   prod->add_option("-p,--partition", p.partition, "partition (-1: broker chooses)");
   prod->add_option("-k,--key", p.key, "key for every message");
-  prod->add_option("-H,--header", p.headers, "header key=value (repeatable)");
+  prod->add_option("-H,--header", p.headers, "header key=value (repeatable)")->allow_extra_args(false);
   prod->add_option("--codec", p.codec, "binary, json, cbor, msgpack");
   prod->add_option("--compression", p.compression, "none, gzip, snappy, lz4, zstd");
   prod->add_option("--batch", p.batch, "messages per batch");
@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
   auto* create = topics->add_subcommand("create");
   create->add_option("name", name)->required();
   create->add_option("--partitions", partitions);
-  create->add_option("--config", configs, "key=value (repeatable)");
+  create->add_option("--config", configs, "key=value (repeatable)")->allow_extra_args(false);
   topics->add_subcommand("list");
   auto* describe = topics->add_subcommand("describe");
   describe->add_option("name", name)->required();
