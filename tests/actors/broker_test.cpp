@@ -255,3 +255,26 @@ TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
       caf::after(5s) >> [] {});
   EXPECT_TRUE(seen);
 }
+
+TEST(Broker, AStorageWriterThatDiesIsRestartedAndPublishingContinues) {
+  broker_fixture f;
+  auto c = f.connect();
+  must(c.publish("sup", 0, make_batch(2)));
+  const topic_partition tp{"sup", 0};
+  auto before = f.server->context()->writer_for(tp);
+  caf::anon_send_exit(before, caf::exit_reason::kill);
+  // The supervisor notices the exit and registers a new writer in the directory.
+  ASSERT_TRUE(wait_until([&] {
+    auto now = f.server->context()->writer_for(tp);
+    return now && now != before;
+  }));
+  // Publishing works again (a request caught by the dead writer got a retriable error).
+  client::result<protocol::native::publish_response> r = client::failure{};
+  ASSERT_TRUE(wait_until([&] {
+    r = c.publish("sup", 0, make_batch(1));
+    if (!client::ok(r)) EXPECT_TRUE(client::error_of(r).retriable) << client::error_of(r).message;
+    return client::ok(r);
+  }));
+  auto all = must(c.fetch("sup", 0, 0));
+  EXPECT_EQ(all.messages.size(), 3u);
+}

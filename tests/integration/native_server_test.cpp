@@ -246,3 +246,45 @@ TEST_F(NativeServer, StoreOutageGivesRetriableErrorsThenRecoversWithoutLosingAck
   EXPECT_EQ(stored, acked);
   for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i].offset, all[i - 1].offset);
 }
+
+TEST_F(NativeServer, HealthReportsTheStoreGoingDownAndComingBack) {
+  ASSERT_EQ(http_get(server_->http_port(), "/health").first, 200);
+  redis_.kill();
+  // The supervisor pings the store every second; /health follows within a few seconds.
+  EXPECT_TRUE(wait_until([&] { return http_get(server_->http_port(), "/health").first == 503; }, 10s));
+  ASSERT_TRUE(redis_.start());
+  EXPECT_TRUE(wait_until([&] { return http_get(server_->http_port(), "/health").first == 200; }, 10s));
+}
+
+TEST(ServerConfig, FlagsBeatEnvironmentWhichBeatsTheYamlFile) {
+  temp_dir dir;
+  const auto yaml_port = free_port(), env_port = free_port(), flag_port = free_port();
+  const auto http_port = free_port();
+  {
+    std::ofstream yaml(dir.path() + "/portask.yaml");
+    yaml << "store: memory\nnative: {host: 127.0.0.1, port: " << yaml_port
+         << "}\nhttp: {host: 127.0.0.1, port: " << http_port << "}\nkafka: {port: 0}\n";
+  }
+  // The child inherits this environment.
+  setenv("PORTASK_PORT", std::to_string(env_port).c_str(), 1);
+  {
+    child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml"},
+                    dir.path() + "/a.log");
+    EXPECT_TRUE(wait_until([&] { return port_accepts(env_port); })) << "env beats the file";
+    EXPECT_TRUE(port_accepts(http_port)) << "the file's other settings apply";
+  }
+  {
+    child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml", "--port",
+                     std::to_string(flag_port)},
+                    dir.path() + "/b.log");
+    EXPECT_TRUE(wait_until([&] { return port_accepts(flag_port); })) << "the flag beats env";
+  }
+  unsetenv("PORTASK_PORT");
+  {
+    child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml"},
+                    dir.path() + "/c.log");
+    EXPECT_TRUE(wait_until([&] { return port_accepts(yaml_port); })) << "the file beats defaults";
+  }
+  child_process bad({PORTASK_SERVER_BINARY, "--store", "ftp://nowhere"}, dir.path() + "/d.log");
+  EXPECT_TRUE(wait_until([&] { return !bad.running(); })) << "an invalid store URL stops the server";
+}
