@@ -272,7 +272,9 @@ TEST(Broker, AStorageWriterThatDiesIsRestartedAndPublishingContinues) {
   client::result<protocol::native::publish_response> r = client::failure{};
   ASSERT_TRUE(wait_until([&] {
     r = c.publish("sup", 0, make_batch(1));
-    if (!client::ok(r)) EXPECT_TRUE(client::error_of(r).retriable) << client::error_of(r).message;
+    if (!client::ok(r)) {
+      EXPECT_TRUE(client::error_of(r).retriable) << client::error_of(r).message;
+    }
     return client::ok(r);
   }));
   auto all = must(c.fetch("sup", 0, 0));
