@@ -288,3 +288,25 @@ TEST(ServerConfig, FlagsBeatEnvironmentWhichBeatsTheYamlFile) {
   child_process bad({PORTASK_SERVER_BINARY, "--store", "ftp://nowhere"}, dir.path() + "/d.log");
   EXPECT_TRUE(wait_until([&] { return !bad.running(); })) << "an invalid store URL stops the server";
 }
+
+TEST_F(NativeServer, HostileBytesGetAnErrorAndACloseWhileOthersAreServed) {
+  auto good = server_->connect();
+  must(good.publish("safe", 0, batch_of({"s-1"})));
+  const std::vector<std::string> hostile = {
+      std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),  // a TLS ClientHello
+      std::string("PORT\x01\x01\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00", 16),  // 4 GiB length
+      std::string("PORT\x01\x05\x00\x00\x00\x00\x00\x04\xde\xad\xbe\xef\x00\x00\x00\x01", 20),  // bad CRC
+  };
+  for (const auto& bytes : hostile) {
+    auto c = server_->connect();
+    ASSERT_TRUE(c.send_raw(protocol::as_bytes(bytes)));
+    auto f = c.receive_frame(5s);
+    ASSERT_TRUE(client::ok(f)) << "an Error frame comes back";
+    EXPECT_EQ(static_cast<protocol::message_type>(std::get<0>(f)[5]), protocol::message_type::error);
+    auto closed = c.receive_frame(5s);
+    EXPECT_FALSE(client::ok(closed)) << "then the broker closes the connection";
+  }
+  EXPECT_TRUE(server_->running());
+  auto got = must(good.fetch("safe", 0, 0));
+  EXPECT_EQ(got.messages.size(), 1u) << "the well-behaved client is still served";
+}

@@ -1,0 +1,289 @@
+#include "protocol/kafka/record_batch.hpp"
+
+#include <snappy.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "protocol/compression/compressors.hpp"
+#include "protocol/kafka/crc32c.hpp"
+#include "protocol/wire.hpp"
+
+namespace portask::protocol::kafka {
+namespace {
+
+constexpr std::uint8_t magic_v2 = 2;
+constexpr std::size_t crc_offset = 17;         // baseOffset 8 + length 4 + epoch 4 + magic 1
+constexpr std::size_t attributes_offset = 21;  // crc covers from here to the end
+constexpr std::size_t length_field_end = 12;   // batchLength counts from here
+
+// xerial snappy framing (snappy-java): magic, version, compatible version, then chunks of
+// [i32 BE length][raw snappy block].
+constexpr std::uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+constexpr std::size_t xerial_header = 16;
+constexpr std::size_t xerial_chunk = 32 * 1024;
+
+bool fits_i32(std::int64_t v) {
+  return v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max();
+}
+
+std::error_code snappy_decompress(byte_view in, buffer& out, std::size_t max_out) {
+  const snappy_compressor raw;
+  if (in.size() >= xerial_header && std::memcmp(in.data(), xerial_magic, 8) == 0) {
+    wire_reader r{in.subspan(xerial_header)};
+    while (!r.at_end()) {
+      std::uint32_t len = 0;
+      byte_view chunk;
+      if (!r.u32(len) || !r.raw(len, chunk)) return errc::decompression_failed;
+      const std::size_t room = max_out - std::min(max_out, out.size());
+      if (auto ec = raw.decompress(chunk, out, room)) return ec;
+    }
+    return {};
+  }
+  return raw.decompress(in, out, max_out);
+}
+
+void snappy_compress_xerial(byte_view in, buffer& out) {
+  out.insert(out.end(), std::begin(xerial_magic), std::end(xerial_magic));
+  wire_writer w{out};
+  w.u32(1);  // version
+  w.u32(1);  // minimum compatible version
+  const snappy_compressor raw;
+  for (std::size_t pos = 0; pos < in.size(); pos += xerial_chunk) {
+    const auto chunk = in.subspan(pos, std::min(xerial_chunk, in.size() - pos));
+    const std::size_t len_pos = out.size();
+    out.resize(len_pos + 4);
+    (void)raw.compress(chunk, out);
+    store_be32(out.data() + len_pos, static_cast<std::uint32_t>(out.size() - len_pos - 4));
+  }
+}
+
+std::error_code decompress(compression_type c, byte_view in, buffer& out, std::size_t max_out) {
+  switch (c) {
+    case compression_type::none: out.assign(in.begin(), in.end()); return {};
+    case compression_type::gzip: return gzip_compressor{}.decompress(in, out, max_out);
+    case compression_type::snappy: return snappy_decompress(in, out, max_out);
+    case compression_type::lz4: return lz4_compressor{}.decompress(in, out, max_out);
+    case compression_type::zstd: return zstd_compressor{}.decompress(in, out, max_out);
+  }
+  return errc::unknown_compression;
+}
+
+std::error_code compress(compression_type c, byte_view in, buffer& out) {
+  switch (c) {
+    case compression_type::none: out.insert(out.end(), in.begin(), in.end()); return {};
+    case compression_type::gzip: return gzip_compressor{}.compress(in, out);
+    case compression_type::snappy: snappy_compress_xerial(in, out); return {};
+    case compression_type::lz4: return lz4_compressor{}.compress(in, out);
+    case compression_type::zstd: return zstd_compressor{}.compress(in, out);
+  }
+  return errc::unknown_compression;
+}
+
+// Kafka's nullable bytes in a record: zig-zag varint length, -1 for null.
+bool read_nullable(wire_reader& r, std::optional<std::string>& out) {
+  std::int64_t len = 0;
+  if (!r.varint(len) || len < -1 || !fits_i32(len)) return false;
+  if (len == -1) {
+    out.reset();
+    return true;
+  }
+  byte_view v;
+  if (!r.raw(static_cast<std::size_t>(len), v)) return false;
+  out.emplace(as_chars(v));
+  return true;
+}
+
+void write_nullable(wire_writer& w, const std::optional<std::string>& s) {
+  if (!s) {
+    w.varint(-1);
+    return;
+  }
+  w.varint(static_cast<std::int64_t>(s->size()));
+  w.raw(*s);
+}
+
+bool read_record(wire_reader& r, record& rec) {
+  std::int64_t len = 0;
+  if (!r.varint(len) || len < 0 || static_cast<std::uint64_t>(len) > r.remaining()) return false;
+  byte_view body;
+  r.raw(static_cast<std::size_t>(len), body);
+  wire_reader b{body};
+  std::uint8_t attrs = 0;
+  std::int64_t offset_delta = 0, header_count = 0;
+  if (!b.u8(attrs) || !b.varint(rec.timestamp_delta) || !b.varint(offset_delta) ||
+      !fits_i32(offset_delta) || !read_nullable(b, rec.key) || !read_nullable(b, rec.value) ||
+      !b.varint(header_count) || header_count < 0 ||
+      static_cast<std::uint64_t>(header_count) > b.remaining())
+    return false;
+  rec.attributes = static_cast<std::int8_t>(attrs);
+  rec.offset_delta = static_cast<std::int32_t>(offset_delta);
+  rec.headers.resize(static_cast<std::size_t>(header_count));
+  for (auto& h : rec.headers) {
+    std::optional<std::string> key;
+    if (!read_nullable(b, key) || !key || !read_nullable(b, h.value)) return false;
+    h.key = std::move(*key);
+  }
+  return b.ok() && b.at_end();
+}
+
+void write_record(buffer& out, buffer& scratch, const record& rec) {
+  scratch.clear();
+  wire_writer b{scratch};
+  b.u8(static_cast<std::uint8_t>(rec.attributes));
+  b.varint(rec.timestamp_delta);
+  b.varint(rec.offset_delta);
+  write_nullable(b, rec.key);
+  write_nullable(b, rec.value);
+  b.varint(static_cast<std::int64_t>(rec.headers.size()));
+  for (const auto& h : rec.headers) {
+    b.varint(static_cast<std::int64_t>(h.key.size()));
+    b.raw(h.key);
+    write_nullable(b, h.value);
+  }
+  wire_writer w{out};
+  w.varint(static_cast<std::int64_t>(scratch.size()));
+  w.raw(scratch.data(), scratch.size());
+}
+
+}  // namespace
+
+expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
+                                           std::size_t max_decompressed) {
+  consumed = 0;
+  if (in.size() < record_batch_overhead) return errc::truncated;
+  wire_reader r{in};
+  record_batch b;
+  std::uint64_t base = 0;
+  std::uint32_t length = 0, epoch = 0, crc = 0, last_delta = 0, base_seq = 0;
+  std::uint8_t magic = 0;
+  std::uint16_t attrs = 0, producer_epoch = 0;
+  std::uint64_t base_ts = 0, max_ts = 0, producer_id = 0;
+  std::uint32_t count = 0;
+  r.u64(base) && r.u32(length) && r.u32(epoch) && r.u8(magic);
+  if (magic != magic_v2) return errc::unsupported_version;
+  if (length < record_batch_overhead - length_field_end) return errc::malformed_payload;
+  if (length > in.size() - length_field_end) return errc::truncated;
+  const byte_view whole = in.first(length_field_end + length);
+  r = wire_reader{whole.subspan(crc_offset)};
+  r.u32(crc);
+  if (crc32c(whole.subspan(attributes_offset)) != crc) return errc::crc_mismatch;
+  r.u16(attrs) && r.u32(last_delta) && r.u64(base_ts) && r.u64(max_ts) && r.u64(producer_id) &&
+      r.u16(producer_epoch) && r.u32(base_seq) && r.u32(count);
+  if (!r.ok()) return errc::malformed_payload;
+  b.base_offset = static_cast<std::int64_t>(base);
+  b.partition_leader_epoch = static_cast<std::int32_t>(epoch);
+  b.attributes = static_cast<std::int16_t>(attrs);
+  b.last_offset_delta = static_cast<std::int32_t>(last_delta);
+  b.base_timestamp = static_cast<std::int64_t>(base_ts);
+  b.max_timestamp = static_cast<std::int64_t>(max_ts);
+  b.producer_id = static_cast<std::int64_t>(producer_id);
+  b.producer_epoch = static_cast<std::int16_t>(producer_epoch);
+  b.base_sequence = static_cast<std::int32_t>(base_seq);
+  const auto comp = b.compression();
+  if (static_cast<std::uint8_t>(comp) > 4) return errc::unknown_compression;
+
+  byte_view records_bytes;
+  r.raw(r.remaining(), records_bytes);
+  buffer plain;
+  if (comp != compression_type::none) {
+    if (auto ec = decompress(comp, records_bytes, plain, max_decompressed)) return ec;
+    records_bytes = plain;
+  }
+  // Each record takes at least 7 bytes: a hostile count is refused before any allocation.
+  if (count > records_bytes.size() / 7 + 1) return errc::malformed_payload;
+  wire_reader rr{records_bytes};
+  b.records.resize(count);
+  for (auto& rec : b.records)
+    if (!read_record(rr, rec)) return errc::malformed_payload;
+  if (!rr.at_end()) return errc::malformed_payload;
+  consumed = whole.size();
+  return b;
+}
+
+expected<std::vector<record_batch>> decode_record_batches(byte_view in, std::size_t max) {
+  std::vector<record_batch> out;
+  while (!in.empty()) {
+    std::size_t used = 0;
+    auto b = decode_record_batch(in, used, max);
+    if (!b) return b.error();
+    out.push_back(std::move(*b));
+    in = in.subspan(used);
+  }
+  return out;
+}
+
+std::error_code encode_record_batch(const record_batch& batch, buffer& out) {
+  buffer records, scratch;
+  for (const auto& rec : batch.records) write_record(records, scratch, rec);
+  const std::size_t start = out.size();
+  wire_writer w{out};
+  w.u64(static_cast<std::uint64_t>(batch.base_offset));
+  w.u32(0);  // length, filled below
+  w.u32(static_cast<std::uint32_t>(batch.partition_leader_epoch));
+  w.u8(magic_v2);
+  w.u32(0);  // crc, filled below
+  w.u16(static_cast<std::uint16_t>(batch.attributes));
+  const std::int32_t last_delta =
+      batch.records.empty() ? batch.last_offset_delta : batch.records.back().offset_delta;
+  w.u32(static_cast<std::uint32_t>(last_delta));
+  w.u64(static_cast<std::uint64_t>(batch.base_timestamp));
+  w.u64(static_cast<std::uint64_t>(batch.max_timestamp));
+  w.u64(static_cast<std::uint64_t>(batch.producer_id));
+  w.u16(static_cast<std::uint16_t>(batch.producer_epoch));
+  w.u32(static_cast<std::uint32_t>(batch.base_sequence));
+  w.u32(static_cast<std::uint32_t>(batch.records.size()));
+  if (auto ec = compress(batch.compression(), records, out)) {
+    out.resize(start);
+    return ec;
+  }
+  store_be32(out.data() + start + 8, static_cast<std::uint32_t>(out.size() - start - length_field_end));
+  const byte_view covered{out.data() + start + attributes_offset, out.size() - start - attributes_offset};
+  store_be32(out.data() + start + crc_offset, crc32c(covered));
+  return {};
+}
+
+message_batch to_messages(const record_batch& batch, const std::string& topic,
+                          std::int32_t partition) {
+  message_batch out;
+  out.messages.reserve(batch.records.size());
+  const bool append_time = batch.attributes & batch_attributes::log_append_time;
+  for (const auto& rec : batch.records) {
+    message m;
+    m.topic = topic;
+    m.partition = partition;
+    m.offset = batch.base_offset + rec.offset_delta;
+    m.timestamp_ms = append_time ? batch.max_timestamp : batch.base_timestamp + rec.timestamp_delta;
+    m.key = rec.key;
+    m.value = rec.value;
+    m.headers.reserve(rec.headers.size());
+    for (const auto& h : rec.headers) m.headers.push_back({h.key, h.value});
+    out.messages.push_back(std::move(m));
+  }
+  return out;
+}
+
+record_batch from_messages(const message_batch& messages, std::int64_t base_offset) {
+  record_batch b;
+  b.base_offset = base_offset;
+  if (messages.messages.empty()) return b;
+  b.base_timestamp = messages.messages.front().timestamp_ms;
+  b.max_timestamp = b.base_timestamp;
+  b.records.reserve(messages.messages.size());
+  std::int32_t delta = 0;
+  for (const auto& m : messages.messages) {
+    record r;
+    r.offset_delta = delta++;
+    r.timestamp_delta = m.timestamp_ms - b.base_timestamp;
+    b.max_timestamp = std::max(b.max_timestamp, m.timestamp_ms);
+    r.key = m.key;
+    r.value = m.value;
+    for (const auto& h : m.headers) r.headers.push_back({h.key, h.value});
+    b.records.push_back(std::move(r));
+  }
+  b.last_offset_delta = delta - 1;
+  return b;
+}
+
+}  // namespace portask::protocol::kafka

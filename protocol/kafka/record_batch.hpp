@@ -1,0 +1,95 @@
+#pragma once
+/// Kafka's RecordBatch (message format v2, "magic 2"): decode and encode, CRC-32C, the four
+/// compressions, and the conversion to and from Portask's message model. No I/O.
+///
+///   baseOffset i64 | batchLength i32 | partitionLeaderEpoch i32 | magic i8 (2) | crc u32 |
+///   attributes i16 | lastOffsetDelta i32 | baseTimestamp i64 | maxTimestamp i64 |
+///   producerId i64 | producerEpoch i16 | baseSequence i32 | recordCount i32 | records...
+///
+/// The CRC-32C covers attributes..end; base offset and leader epoch lie outside it so a broker
+/// can set them without recomputing. Attributes: bits 0-2 compression (0 none, 1 gzip,
+/// 2 snappy, 3 lz4, 4 zstd), bit 3 timestamp type (log append time), bit 4 transactional,
+/// bit 5 control batch.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/bytes.hpp"
+#include "protocol/expected.hpp"
+#include "protocol/message.hpp"
+
+namespace portask::protocol::kafka {
+
+enum class compression_type : std::uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
+
+namespace batch_attributes {
+inline constexpr std::int16_t compression_mask = 0x07;
+inline constexpr std::int16_t log_append_time = 0x08;
+inline constexpr std::int16_t transactional = 0x10;
+inline constexpr std::int16_t control = 0x20;
+}  // namespace batch_attributes
+
+inline constexpr std::size_t record_batch_overhead = 61;  ///< header bytes before the records
+
+struct record_header {
+  std::string key;
+  std::optional<std::string> value;
+  friend bool operator==(const record_header&, const record_header&) = default;
+};
+
+struct record {
+  std::int8_t attributes = 0;
+  std::int64_t timestamp_delta = 0;
+  std::int32_t offset_delta = 0;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<record_header> headers;
+  friend bool operator==(const record&, const record&) = default;
+};
+
+struct record_batch {
+  std::int64_t base_offset = 0;
+  std::int32_t partition_leader_epoch = -1;
+  std::int16_t attributes = 0;
+  std::int32_t last_offset_delta = 0;
+  std::int64_t base_timestamp = 0;
+  std::int64_t max_timestamp = 0;
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  std::int32_t base_sequence = -1;
+  std::vector<record> records;
+
+  compression_type compression() const noexcept {
+    return static_cast<compression_type>(attributes & batch_attributes::compression_mask);
+  }
+  bool is_transactional() const noexcept { return attributes & batch_attributes::transactional; }
+  bool is_control() const noexcept { return attributes & batch_attributes::control; }
+  friend bool operator==(const record_batch&, const record_batch&) = default;
+};
+
+/// Decodes the batch at the start of `in`; `consumed` is set to its size. Checks the magic
+/// (unsupported_version), the length (truncated / malformed_payload), the CRC-32C
+/// (crc_mismatch), decompresses with at most `max_decompressed` bytes of output, and parses
+/// every record (malformed_payload on any inconsistency, including a record count that does
+/// not match the records).
+expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
+                                           std::size_t max_decompressed = 16u << 20);
+
+/// Decodes every batch of a Produce request's records field (all must be whole).
+expected<std::vector<record_batch>> decode_record_batches(byte_view in,
+                                                          std::size_t max_decompressed = 16u << 20);
+
+/// Appends the encoding of `batch` (compressed as its attributes say; snappy in the xerial
+/// framing Java clients expect) with length and CRC-32C filled in. `last_offset_delta` and
+/// the record count are taken from the records.
+std::error_code encode_record_batch(const record_batch& batch, buffer& out);
+
+/// Kafka records -> Portask messages (offsets base + delta, absolute timestamps).
+message_batch to_messages(const record_batch& batch, const std::string& topic,
+                          std::int32_t partition);
+/// Portask messages (one stored batch) -> one uncompressed Kafka batch at `base_offset`.
+record_batch from_messages(const message_batch& messages, std::int64_t base_offset);
+
+}  // namespace portask::protocol::kafka

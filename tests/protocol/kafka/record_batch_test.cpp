@@ -1,0 +1,174 @@
+#include "protocol/kafka/record_batch.hpp"
+
+#include <gtest/gtest.h>
+
+#include "protocol/compression/compressors.hpp"
+#include "protocol/kafka/crc32c.hpp"
+
+using namespace portask;
+using namespace portask::protocol;
+using namespace portask::protocol::kafka;
+
+namespace {
+
+record_batch sample(compression_type c, int n = 5) {
+  record_batch b;
+  b.base_offset = 100;
+  b.partition_leader_epoch = 3;
+  b.attributes = static_cast<std::int16_t>(c);
+  b.base_timestamp = 1'700'000'000'000;
+  b.max_timestamp = b.base_timestamp + n - 1;
+  b.producer_id = 42;
+  b.producer_epoch = 1;
+  b.base_sequence = 7;
+  for (int i = 0; i < n; ++i) {
+    record r;
+    r.offset_delta = i;
+    r.timestamp_delta = i;
+    r.key = "key-" + std::to_string(i);
+    r.value = i == 2 ? std::nullopt : std::optional<std::string>(std::string(200, 'a' + static_cast<char>(i)));
+    r.headers = {{"trace", std::string("t") + std::to_string(i)}, {"empty", std::nullopt}};
+    b.records.push_back(r);
+  }
+  b.last_offset_delta = n - 1;
+  return b;
+}
+
+}  // namespace
+
+class RecordBatchCodec : public ::testing::TestWithParam<compression_type> {};
+
+TEST_P(RecordBatchCodec, RoundTripsEveryFieldUnderEveryCompression) {
+  const auto b = sample(GetParam());
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(b, bytes));
+  std::size_t used = 0;
+  auto back = decode_record_batch(bytes, used);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(used, bytes.size());
+  EXPECT_EQ(*back, b);
+  EXPECT_EQ(back->compression(), GetParam());
+}
+
+TEST_P(RecordBatchCodec, CorruptCompressedBodyIsAnErrorNotACrash) {
+  if (GetParam() == compression_type::none) GTEST_SKIP();
+  auto b = sample(GetParam());
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(b, bytes));
+  // Damage the compressed records, then fix the CRC so only the body is wrong.
+  for (std::size_t i = 61 + 4; i < bytes.size(); i += 9) bytes[i] ^= 0x5A;
+  store_be32(bytes.data() + 17, crc32c(byte_view{bytes}.subspan(21)));
+  std::size_t used = 0;
+  auto r = decode_record_batch(bytes, used);
+  EXPECT_FALSE(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, RecordBatchCodec,
+                         ::testing::Values(compression_type::none, compression_type::gzip,
+                                           compression_type::snappy, compression_type::lz4,
+                                           compression_type::zstd));
+
+TEST(RecordBatch, HeaderLayoutAndCrcCoverage) {
+  auto b = sample(compression_type::none, 1);
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(b, bytes));
+  EXPECT_EQ(load_be64(bytes.data()), 100u);                         // base offset
+  EXPECT_EQ(load_be32(bytes.data() + 8), bytes.size() - 12);        // batch length
+  EXPECT_EQ(bytes[16], 2);                                          // magic
+  EXPECT_EQ(load_be32(bytes.data() + 17), crc32c(byte_view{bytes}.subspan(21)));
+  EXPECT_EQ(load_be32(bytes.data() + 57), 1u);                      // record count
+  // The base offset and leader epoch are outside the CRC: a broker may rewrite them.
+  store_be64(bytes.data(), 5000);
+  store_be32(bytes.data() + 12, 9);
+  std::size_t used = 0;
+  auto back = decode_record_batch(bytes, used);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->base_offset, 5000);
+}
+
+TEST(RecordBatch, BadCrcIsCrcMismatch) {
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none), bytes));
+  bytes[70] ^= 1;
+  std::size_t used = 0;
+  EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::crc_mismatch);
+}
+
+TEST(RecordBatch, OlderMagicIsUnsupported) {
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none), bytes));
+  bytes[16] = 1;
+  std::size_t used = 0;
+  EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::unsupported_version);
+}
+
+TEST(RecordBatch, EveryTruncationIsAnError) {
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), bytes));
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    std::size_t used = 0;
+    EXPECT_FALSE(decode_record_batch(byte_view{bytes}.first(n), used)) << n;
+  }
+}
+
+TEST(RecordBatch, LyingRecordCountIsRefused) {
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), bytes));
+  for (std::uint32_t count : {0u, 1u, 3u, 0x7FFFFFFFu}) {
+    store_be32(bytes.data() + 57, count);
+    store_be32(bytes.data() + 17, crc32c(byte_view{bytes}.subspan(21)));
+    std::size_t used = 0;
+    EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::malformed_payload) << count;
+  }
+}
+
+TEST(RecordBatch, LyingLengthIsTruncated) {
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), bytes));
+  store_be32(bytes.data() + 8, static_cast<std::uint32_t>(bytes.size()));  // 12 bytes too long
+  std::size_t used = 0;
+  EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::truncated);
+}
+
+TEST(RecordBatch, SeveralBatchesInOneRecordsField) {
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::lz4, 3), bytes));
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::zstd, 4), bytes));
+  auto all = decode_record_batches(bytes);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].records.size(), 4u);
+  bytes.pop_back();
+  EXPECT_FALSE(decode_record_batches(bytes)) << "a partial batch in a produce request is an error";
+}
+
+TEST(RecordBatch, RawSnappyWithoutXerialFramingIsAccepted) {
+  // librdkafka may send plain snappy blocks; Java clients send xerial framing. Both decode.
+  auto b = sample(compression_type::none, 2);
+  buffer plain_batch;
+  ASSERT_FALSE(encode_record_batch(b, plain_batch));
+  const byte_view records = byte_view{plain_batch}.subspan(61);
+  buffer bytes(plain_batch.begin(), plain_batch.begin() + 61);
+  ASSERT_FALSE(snappy_compressor{}.compress(records, bytes));
+  store_be16(bytes.data() + 21, static_cast<std::uint16_t>(compression_type::snappy));
+  store_be32(bytes.data() + 8, static_cast<std::uint32_t>(bytes.size() - 12));
+  store_be32(bytes.data() + 17, crc32c(byte_view{bytes}.subspan(21)));
+  std::size_t used = 0;
+  auto back = decode_record_batch(bytes, used);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->records, b.records);
+}
+
+TEST(RecordBatch, ConvertsToAndFromPortaskMessagesLosslessly) {
+  auto b = sample(compression_type::none, 4);
+  auto msgs = to_messages(b, "orders", 2);
+  ASSERT_EQ(msgs.messages.size(), 4u);
+  EXPECT_EQ(msgs.messages[1].offset, 101);
+  EXPECT_EQ(msgs.messages[1].timestamp_ms, 1'700'000'000'001);
+  EXPECT_EQ(msgs.messages[2].value, std::nullopt) << "a tombstone stays null";
+  EXPECT_EQ(msgs.messages[3].headers.at(1).value, std::nullopt);
+  auto again = from_messages(msgs, 100);
+  EXPECT_EQ(again.records, b.records);
+  EXPECT_EQ(again.base_timestamp, b.base_timestamp);
+  EXPECT_EQ(again.max_timestamp, b.max_timestamp);
+}
