@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "actors/hooks.hpp"
+#include "actors/network/response_queue.hpp"
 #include "portask/version.hpp"
 #include "protocol/native_messages.hpp"
 
@@ -23,14 +24,6 @@ constexpr std::uint32_t max_fetch_wait_ms = 60'000;
 constexpr std::uint32_t subscription_poll_ms = 5'000;
 constexpr std::uint32_t max_push_bytes = 1024 * 1024;
 
-// A response waiting for its turn: answers leave in the order their requests arrived.
-struct slot {
-  bool ready = false;
-  protocol::buffer bytes;  ///< empty: nothing to write (acks=0)
-  std::uint64_t release = 0;
-  std::function<void()> on_flushed;
-};
-
 struct subscription {
   std::uint32_t request_id = 0;
   topic_partition tp;
@@ -43,8 +36,7 @@ struct subscription {
 struct connection_state {
   std::shared_ptr<broker_context> ctx;
   std::shared_ptr<tcp_session> session;
-  std::deque<slot> slots;
-  std::uint64_t first_seq = 0;
+  std::unique_ptr<response_queue> responses;
   std::map<std::uint32_t, subscription> subscriptions;
   std::uint32_t next_subscription = 1;
   std::unordered_map<std::string, std::uint32_t> round_robin;
@@ -61,36 +53,14 @@ std::int64_t wall_ms() {
 }
 
 std::uint64_t reserve(self_ptr self, std::uint64_t release) {
-  auto& st = self->state;
-  st.slots.push_back({});
-  st.slots.back().release = release;
-  return st.first_seq + st.slots.size() - 1;
-}
-
-void flush(self_ptr self) {
-  auto& st = self->state;
-  while (!st.slots.empty() && st.slots.front().ready) {
-    auto s = std::move(st.slots.front());
-    st.slots.pop_front();
-    ++st.first_seq;
-    if (s.bytes.empty())
-      st.session->release(s.release);
-    else
-      st.session->send(std::move(s.bytes), s.release);
-    if (s.on_flushed) s.on_flushed();
-  }
-  if (st.closing && st.slots.empty()) self->quit();
+  return self->state.responses->reserve(release);
 }
 
 void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
               std::function<void()> on_flushed = {}) {
   auto& st = self->state;
-  if (seq < st.first_seq) return;
-  auto& s = st.slots[seq - st.first_seq];
-  s.ready = true;
-  s.bytes = std::move(bytes);
-  s.on_flushed = std::move(on_flushed);
-  flush(self);
+  st.responses->complete(seq, std::move(bytes), std::move(on_flushed));
+  if (st.closing && st.responses->empty()) self->quit();
 }
 
 /// A request in progress: where its answer goes and what to count.
@@ -490,6 +460,7 @@ caf::behavior connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx
                               std::shared_ptr<tcp_session> session) {
     self->state.ctx = ctx;
     self->state.session = session;
+    self->state.responses = std::make_unique<response_queue>(session);
     ctx->metrics.connection_opened(protocol_kind::portask);
     if (auto hooks = ctx->hooks()) caf::anon_send(hooks, connect_event{protocol_kind::portask, session->peer()});
     self->attach_functor([ctx, session] {
@@ -503,7 +474,7 @@ caf::behavior connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx
         [=](closed_atom) {
           self->state.closing = true;
           self->state.subscriptions.clear();
-          if (self->state.slots.empty()) self->quit();
+          if (self->state.responses->empty()) self->quit();
         },
         [=](closed_atom, errc e) {
           // Framing error: the stream cannot be resynchronised. Answer, then close.

@@ -1,0 +1,42 @@
+#pragma once
+/// Answers leave a connection in the order their requests arrived, even when the work behind
+/// them finishes out of order (clients pipeline). Each request reserves a slot when it is
+/// read; completing a slot writes every ready answer at the head of the queue. Shared by
+/// every protocol's connection actor; lives in the actor's state (one thread).
+
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "actors/network/tcp_session.hpp"
+
+namespace portask {
+
+class response_queue {
+ public:
+  explicit response_queue(std::shared_ptr<tcp_session> session) : session_(std::move(session)) {}
+
+  /// Reserves the next slot. `release` is the request's size: in-flight bytes that the
+  /// session frees once the answer is written (backpressure).
+  std::uint64_t reserve(std::uint64_t release);
+  /// Fills a slot; an empty `bytes` writes nothing (a request that gets no answer).
+  /// `on_flushed` runs once the answer has been handed to the session.
+  void complete(std::uint64_t seq, protocol::buffer bytes, std::function<void()> on_flushed = {});
+  bool empty() const noexcept { return slots_.empty(); }
+  tcp_session& session() noexcept { return *session_; }
+
+ private:
+  struct slot {
+    bool ready = false;
+    protocol::buffer bytes;
+    std::uint64_t release = 0;
+    std::function<void()> on_flushed;
+  };
+  void flush();
+
+  std::shared_ptr<tcp_session> session_;
+  std::deque<slot> slots_;
+  std::uint64_t first_seq_ = 0;
+};
+
+}  // namespace portask
