@@ -4,7 +4,9 @@
 
 #include <boost/asio.hpp>
 
+#include "actors/kafka/kafka_connection.hpp"
 #include "actors/network/http_server.hpp"
+#include "actors/network/kafka_framer.hpp"
 #include "actors/network/portask_connection.hpp"
 #include "actors/network/tcp_listener.hpp"
 #include "actors/supervisor.hpp"
@@ -19,6 +21,7 @@ struct broker::io {
       context.get_executor()};
   std::vector<std::thread> threads;
   std::shared_ptr<tcp_listener> native;
+  std::shared_ptr<tcp_listener> kafka;
   std::shared_ptr<http_server> http;
 };
 
@@ -65,6 +68,23 @@ std::error_code broker::start() {
   if (!port) return port.error();
   ctx_->native_port = *port;
 
+  if (config_.kafka.port != 0) {
+    tcp_listener::options kafka;
+    kafka.name = "kafka";
+    kafka.address = config_.kafka;
+    kafka.max_connections = config_.max_connections;
+    kafka.max_inflight_bytes = config_.max_inflight_bytes_per_connection;
+    const auto max = config_.max_frame_bytes;
+    kafka.make_framer = [max] { return std::make_unique<kafka_framer>(max); };
+    kafka.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
+      return spawn_kafka_connection(sys_, ctx, std::move(s));
+    };
+    io_->kafka = std::make_shared<tcp_listener>(io_->context, std::move(kafka));
+    auto kp = io_->kafka->start();
+    if (!kp) return kp.error();
+    ctx_->kafka_port = *kp;
+  }
+
   if (config_.http.port != 0 || config_.http.host.empty() == false) {
     io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_);
     auto hp = io_->http->start(config_.http);
@@ -79,13 +99,15 @@ std::error_code broker::start() {
 void broker::stop() {
   if (io_) {
     if (io_->native) io_->native->stop();
+    if (io_->kafka) io_->kafka->stop();
     if (io_->http) io_->http->stop();
     // Connection actors live until their socket closes; end them now, and give their
     // sessions a moment (bounded) to close on the still-running Asio thread.
-    if (io_->native) {
-      io_->native->stop_connections();
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (io_->native->connections() > 0 && std::chrono::steady_clock::now() < deadline)
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto* l : {io_->native.get(), io_->kafka.get()}) {
+      if (!l) continue;
+      l->stop_connections();
+      while (l->connections() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     io_->work.reset();

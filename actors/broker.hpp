@@ -23,6 +23,7 @@ class broker {
   void stop();
 
   std::uint16_t native_port() const noexcept { return ctx_ ? ctx_->native_port.load() : 0; }
+  std::uint16_t kafka_port() const noexcept { return ctx_ ? ctx_->kafka_port.load() : 0; }
   std::uint16_t http_port() const noexcept { return ctx_ ? ctx_->http_port.load() : 0; }
   const std::shared_ptr<broker_context>& context() const noexcept { return ctx_; }
 

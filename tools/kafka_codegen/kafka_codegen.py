@@ -64,6 +64,8 @@ class Field:
         self.default = d.get("default")
         self.fields = d.get("fields")
         self.owner = owner
+        # A field may opt out of the message's flexible encoding (RequestHeader's ClientId).
+        self.flexible_override = Versions(d["flexibleVersions"]) if "flexibleVersions" in d else None
 
     @property
     def is_array(self):
@@ -161,14 +163,16 @@ def emit_struct(s, out, indent):
     out.append(f"{pad}}};")
 
 
-def flex(s):
+def flex(s, f=None):
+    if f is not None and f.flexible_override is not None:
+        return f"({f.flexible_override.cond('v')})"
     return f"({s.message.flexible.cond('v')})"
 
 
 def encode_value(f, expr, out, pad, s):
     """Writes `expr` (the field's value, not null) in the field's encoding."""
     e = f.elem
-    fl = flex(s)
+    fl = flex(s, f)
     if f.is_array:
         out.append(f"{pad}w.array_length({expr}.size(), {fl});")
         out.append(f"{pad}for (const auto& x_ : {expr}) {{")
@@ -180,7 +184,7 @@ def encode_value(f, expr, out, pad, s):
 
 def encode_scalar(f, expr, out, pad, s):
     e = f.elem
-    fl = flex(s)
+    fl = flex(s, f)
     if e in INT_TYPES:
         out.append(f"{pad}w.{INT_TYPES[e][1]}({expr});")
     elif e == "string":
@@ -194,7 +198,7 @@ def encode_scalar(f, expr, out, pad, s):
 
 
 def decode_value(f, target, out, pad, s):
-    fl = flex(s)
+    fl = flex(s, f)
     if f.is_array:
         out.append(f"{pad}{{ std::int64_t n_ = 0; if (!r.array_length(n_, {fl})) return false;")
         if f.can_be_null():
@@ -213,7 +217,7 @@ def decode_value(f, target, out, pad, s):
 
 def decode_scalar(f, target, out, pad, s, nullable):
     e = f.elem
-    fl = flex(s)
+    fl = flex(s, f)
     if e in INT_TYPES:
         out.append(f"{pad}if (!r.{INT_TYPES[e][1]}({target})) return false;")
     elif e == "string":
@@ -253,22 +257,22 @@ def emit_encode(s, qual, out):
         if nullable_wrapped:
             out.append(f"    if (!{m} && ({f.nullable.cond('v')})) {{")
             if f.is_array:
-                out.append(f"      w.null_array({flex(s)});")
+                out.append(f"      w.null_array({flex(s, f)});")
             elif f.is_struct_elem():
                 out.append("      w.i8(-1);")
             elif f.type == "string":
-                out.append(f"      w.null_string({flex(s)});")
+                out.append(f"      w.null_string({flex(s, f)});")
             else:
-                out.append(f"      w.null_bytes({flex(s)});")
+                out.append(f"      w.null_bytes({flex(s, f)});")
             out.append(f"    }} else if (!{m}) {{  // null where this version has no null: empty")
             if f.is_array:
-                out.append(f"      w.array_length(0, {flex(s)});")
+                out.append(f"      w.array_length(0, {flex(s, f)});")
             elif f.is_struct_elem():
                 out.append(f"      w.i8(1); {f.cpp_elem()}{{}}.encode(w, v);")
             elif f.type == "string":
-                out.append(f"      w.string(std::string(), {flex(s)});")
+                out.append(f"      w.string(std::string(), {flex(s, f)});")
             else:
-                out.append(f"      w.bytes(std::string(), {flex(s)});")
+                out.append(f"      w.bytes(std::string(), {flex(s, f)});")
             out.append("    } else {")
             if f.is_struct_elem() and not f.is_array:
                 out.append("      w.i8(1);")

@@ -1,0 +1,32 @@
+// The one table of Kafka APIs Portask serves. Adding an API: its schema in
+// protocol/kafka/schema, a handler file, and one line here.
+#include "actors/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+const std::vector<api_entry>& api_table() {
+  static const std::vector<api_entry> table = {
+      {0, 3, 9, request_kind::publish, handle_produce, msg::ProduceRequest_is_flexible},
+      {1, 4, 12, request_kind::fetch, handle_fetch, msg::FetchRequest_is_flexible},
+      {2, 1, 7, request_kind::list_offsets, handle_list_offsets, msg::ListOffsetsRequest_is_flexible},
+      {3, 0, 12, request_kind::metadata, handle_metadata, msg::MetadataRequest_is_flexible},
+      {18, 0, 3, request_kind::metadata, handle_api_versions, msg::ApiVersionsRequest_is_flexible},
+  };
+  return table;
+}
+
+const api_entry* find_api(std::int16_t key) {
+  for (const auto& e : api_table())
+    if (e.key == key) return &e;
+  return nullptr;
+}
+
+void respond_nothing(self_ptr self, const request& r) {
+  auto& st = self->state;
+  st.ctx->metrics.request(protocol_kind::kafka, r.kind, std::chrono::steady_clock::now() - r.start,
+                          false);
+  st.responses->complete(r.seq, {});
+  if (st.closing && st.responses->empty()) self->quit();
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,58 @@
+#pragma once
+/// Kafka error codes (facts from Apache Kafka's protocol: ../shared/kafka-protocol/
+/// error-codes.tsv) that Portask answers with, and the mapping from Portask's errc.
+
+#include <cstdint>
+
+#include "protocol/error.hpp"
+
+namespace portask::kafka {
+
+enum class error_code : std::int16_t {
+  none = 0,
+  offset_out_of_range = 1,         ///< retriable: no
+  corrupt_message = 2,             ///< CRC or format failure
+  unknown_topic_or_partition = 3,  ///< retriable
+  leader_not_available = 5,        ///< retriable
+  request_timed_out = 7,           ///< retriable
+  message_too_large = 10,
+  invalid_topic_exception = 17,
+  unsupported_version = 35,
+  topic_already_exists = 36,
+  invalid_partitions = 37,
+  invalid_request = 42,
+  unknown_server_error = -1,
+  kafka_storage_error = 56,  ///< retriable
+  invalid_record = 87,
+};
+
+inline std::int16_t to_kafka(errc e) noexcept {
+  switch (e) {
+    case errc::ok: return 0;
+    case errc::crc_mismatch:
+    case errc::corrupt_stored_data:
+    case errc::malformed_payload:
+    case errc::decompression_failed:
+    case errc::unknown_compression:
+    case errc::unsupported_version:
+    case errc::truncated:
+      return static_cast<std::int16_t>(error_code::corrupt_message);
+    case errc::unknown_topic:
+    case errc::unknown_partition:
+      return static_cast<std::int16_t>(error_code::unknown_topic_or_partition);
+    case errc::offset_out_of_range: return static_cast<std::int16_t>(error_code::offset_out_of_range);
+    case errc::storage_unavailable: return static_cast<std::int16_t>(error_code::kafka_storage_error);
+    case errc::not_ready: return static_cast<std::int16_t>(error_code::leader_not_available);
+    case errc::timeout:
+    case errc::backpressure:
+      return static_cast<std::int16_t>(error_code::request_timed_out);
+    case errc::frame_too_large:
+    case errc::decompressed_too_large:
+      return static_cast<std::int16_t>(error_code::message_too_large);
+    case errc::topic_already_exists: return static_cast<std::int16_t>(error_code::topic_already_exists);
+    case errc::invalid_request: return static_cast<std::int16_t>(error_code::invalid_request);
+    default: return static_cast<std::int16_t>(error_code::unknown_server_error);
+  }
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,115 @@
+// Fetch (key 1): reads each partition through the ProtocolBridge and turns the stored
+// Portask frames back into Kafka RecordBatches. A stored frame's CRC32 is verified first; a
+// corrupt one is CORRUPT_MESSAGE for that partition and is never served. If nothing is
+// available the request long-polls (max_wait) and answers as soon as any partition has data.
+#include <spdlog/spdlog.h>
+
+#include "actors/kafka/handlers.hpp"
+#include "protocol/kafka/record_batch.hpp"
+
+namespace portask::kafka {
+
+namespace {
+
+using partition_data = msg::FetchResponse::FetchableTopicResponse::PartitionData;
+
+struct fetch_state {
+  msg::FetchResponse response;
+  std::size_t pending = 0;
+  bool answered = false;
+  bool any_data = false;
+};
+
+// Converts stored frames to RecordBatches (uncompressed), within the partition's byte limit.
+void fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
+          std::int32_t max_bytes) {
+  out.highWatermark = res.high_watermark;
+  out.lastStableOffset = res.high_watermark;
+  out.logStartOffset = res.log_start;
+  std::string records;
+  for (const auto& b : res.batches) {
+    auto frame = protocol::decode_frame(*b.frame, protocol::frame_limits{UINT32_MAX});
+    if (!frame) {
+      out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
+      spdlog::error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
+      return;
+    }
+    auto msgs = ctx.codecs.decode(frame->header.flags, frame->payload);
+    if (!msgs) {
+      out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
+      return;
+    }
+    protocol::buffer bytes;
+    if (protocol::kafka::encode_record_batch(protocol::kafka::from_messages(*msgs, b.base_offset), bytes))
+      continue;
+    if (!records.empty() && records.size() + bytes.size() > static_cast<std::size_t>(max_bytes))
+      break;
+    records.append(protocol::as_chars(bytes));
+  }
+  out.records = std::move(records);
+}
+
+}  // namespace
+
+void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::FetchRequest req;
+  if (!decode_body(body, r, req)) {
+    spdlog::warn("kafka: malformed Fetch v{} request; closing", r.api_version);
+    self->quit();
+    return;
+  }
+  auto st = std::make_shared<fetch_state>();
+  const bool flexible = msg::FetchRequest_is_flexible(r.api_version);
+  auto finish = [=] {
+    if (st->answered) return;
+    st->answered = true;
+    respond(self, r, st->response, flexible);
+  };
+  // One pass per partition without waiting; if none has data, a second pass long-polls and
+  // the first partition that gets data answers the request.
+  auto pass = std::make_shared<std::function<void(std::uint32_t)>>();
+  *pass = [=](std::uint32_t wait_ms) {
+    st->pending = 0;
+    for (const auto& t : req.topics) st->pending += t.partitions.size();
+    if (st->pending == 0) return finish();
+    st->response.responses.resize(req.topics.size());
+    for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+      const auto& topic = req.topics[ti];
+      st->response.responses[ti].topic = topic.topic;
+      st->response.responses[ti].partitions.resize(topic.partitions.size());
+      for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
+        const auto& p = topic.partitions[pi];
+        fetch_request f{{topic.topic, p.partition}, p.fetchOffset,
+                        static_cast<std::uint32_t>(std::max(1, p.partitionMaxBytes)), wait_ms,
+                        protocol_kind::kafka};
+        auto bridge = self->state.ctx->bridge_for(f.tp);
+        self->request(bridge, caf::infinite, fetch_atom::value, f)
+            .then(
+                [=](fetch_result& res) {
+                  if (st->answered) return;
+                  auto& out = st->response.responses[ti].partitions[pi];
+                  out.partitionIndex = p.partition;
+                  out.errorCode = 0;
+                  fill(*self->state.ctx, out, res, p.partitionMaxBytes);
+                  if (out.records && !out.records->empty()) st->any_data = true;
+                  if (wait_ms > 0 && st->any_data) return finish();
+                  if (--st->pending == 0) {
+                    if (st->any_data || wait_ms > 0 || req.maxWaitMs <= 0) return finish();
+                    (*pass)(static_cast<std::uint32_t>(std::min(req.maxWaitMs, 60'000)));
+                  }
+                },
+                [=](caf::error& e) {
+                  if (st->answered) return;
+                  auto& out = st->response.responses[ti].partitions[pi];
+                  out.partitionIndex = p.partition;
+                  out.errorCode = to_kafka(to_errc(e));
+                  out.highWatermark = -1;
+                  if (--st->pending == 0) finish();
+                });
+      }
+    }
+  };
+  (*pass)(0);
+}
+
+}  // namespace portask::kafka

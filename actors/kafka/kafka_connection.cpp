@@ -1,0 +1,96 @@
+#include "actors/kafka/kafka_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/hooks.hpp"
+#include "actors/kafka/handlers.hpp"
+
+namespace portask {
+
+namespace {
+
+using kafka::self_ptr;
+
+// Request header v1 (v2 adds tagged fields): api key, api version, correlation id, client id
+// (an INT16-length string even in v2).
+void on_request(self_ptr self, const protocol::buffer& bytes) {
+  protocol::kafka::reader r{protocol::byte_view{bytes}.subspan(4)};
+  kafka::request req;
+  std::optional<std::string> client_id;
+  if (!r.i16(req.api_key) || !r.i16(req.api_version) || !r.i32(req.correlation_id) ||
+      !r.nullable_string(client_id, false)) {
+    spdlog::warn("kafka {}: malformed request header; closing", self->state.session->peer());
+    self->quit();
+    return;
+  }
+  const auto* api = kafka::find_api(req.api_key);
+  if (api == nullptr) {
+    spdlog::warn("kafka {}: unsupported API key {} (v{}); closing", self->state.session->peer(),
+                 req.api_key, req.api_version);
+    self->quit();
+    return;
+  }
+  const bool version_ok = req.api_version >= api->min_version && req.api_version <= api->max_version;
+  if (!version_ok && req.api_key != 18) {
+    spdlog::warn("kafka {}: API {} version {} not supported ({}-{}); closing",
+                 self->state.session->peer(), req.api_key, req.api_version, api->min_version,
+                 api->max_version);
+    self->quit();
+    return;
+  }
+  if (version_ok && api->flexible(req.api_version)) {
+    // Header v2: skip the header's tagged fields.
+    std::uint64_t n = 0;
+    if (!r.uvarint(n) || n > r.remaining()) return self->quit();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::uint64_t tag = 0, size = 0;
+      protocol::byte_view skip;
+      if (!r.uvarint(tag) || !r.uvarint(size) || size > r.remaining() ||
+          !r.raw(static_cast<std::size_t>(size), skip))
+        return self->quit();
+    }
+  }
+  protocol::byte_view body;
+  r.raw(r.remaining(), body);
+  req.seq = self->state.responses->reserve(bytes.size());
+  req.kind = api->kind;
+  req.start = std::chrono::steady_clock::now();
+  api->handle(self, req, body);
+}
+
+caf::behavior kafka_connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                    std::shared_ptr<tcp_session> session) {
+  self->state.ctx = ctx;
+  self->state.session = session;
+  self->state.responses = std::make_unique<response_queue>(session);
+  ctx->metrics.connection_opened(protocol_kind::kafka);
+  if (auto hooks = ctx->hooks()) caf::anon_send(hooks, connect_event{protocol_kind::kafka, session->peer()});
+  self->attach_functor([ctx, session] {
+    ctx->metrics.connection_closed(protocol_kind::kafka);
+    if (auto hooks = ctx->hooks())
+      caf::anon_send(hooks, disconnect_event{protocol_kind::kafka, session->peer()});
+    session->close_after_writes();
+  });
+  return {
+      [=](frame_atom, const protocol::buffer& bytes) { on_request(self, bytes); },
+      [=](closed_atom) {
+        self->state.closing = true;
+        if (self->state.responses->empty()) self->quit();
+      },
+      [=](closed_atom, errc e) {
+        // Framing error (size out of bounds): Kafka has no error frame for it; close.
+        spdlog::warn("kafka {}: {}; closing", self->state.session->peer(), make_error_code(e).message());
+        ctx->metrics.request(protocol_kind::kafka, request_kind::other, std::chrono::nanoseconds{0}, true);
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                  std::shared_ptr<tcp_session> session) {
+  return sys.spawn(kafka_connection_impl, std::move(ctx), std::move(session));
+}
+
+}  // namespace portask

@@ -1,0 +1,88 @@
+// Metadata (key 3): one broker (this one, at the advertised address) leading every
+// partition; topics auto-created when the client allows it and the broker is configured so.
+#include <spdlog/spdlog.h>
+
+#include "actors/kafka/handlers.hpp"
+#include "protocol/topic_name.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+msg::MetadataResponse::MetadataResponseTopic describe(const std::string& name,
+                                                      std::int32_t partitions) {
+  msg::MetadataResponse::MetadataResponseTopic t;
+  t.name = name;
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    msg::MetadataResponse::MetadataResponseTopic::MetadataResponsePartition part;
+    part.partitionIndex = p;
+    part.leaderId = 0;
+    part.leaderEpoch = 0;
+    part.replicaNodes = {0};
+    part.isrNodes = {0};
+    t.partitions.push_back(part);
+  }
+  return t;
+}
+
+}  // namespace
+
+void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::MetadataRequest req;
+  if (!decode_body(body, r, req)) {
+    spdlog::warn("kafka: malformed Metadata v{} request", r.api_version);
+    self->quit();
+    return;
+  }
+  auto& ctx = *self->state.ctx;
+  auto res = std::make_shared<msg::MetadataResponse>();
+  res->brokers.push_back({0, ctx.config.kafka_advertised_host, ctx.kafka_port.load(), std::nullopt});
+  res->clusterId = "portask";
+  res->controllerId = 0;
+  auto registry = ctx.registry();
+  const bool all = !req.topics || (r.api_version == 0 && req.topics->empty());
+  if (all) {
+    self->request(registry, 10s, list_atom::value)
+        .then(
+            [=](std::vector<storage::topic_info>& topics) {
+              for (const auto& t : topics) res->topics.push_back(describe(t.name, t.partitions));
+              respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+            },
+            [=](caf::error&) { respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version), true); });
+    return;
+  }
+  const bool create = (r.api_version < 4 || req.allowAutoTopicCreation) && ctx.config.auto_create_topics;
+  auto pending = std::make_shared<std::size_t>(req.topics->size());
+  res->topics.resize(req.topics->size());
+  if (req.topics->empty()) {
+    respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+    return;
+  }
+  for (std::size_t i = 0; i < req.topics->size(); ++i) {
+    const std::string name = (*req.topics)[i].name.value_or("");
+    auto done = [=] {
+      if (--*pending == 0) respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+    };
+    if (!protocol::is_valid_topic_name(name)) {
+      res->topics[i].name = name;
+      res->topics[i].errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
+      done();
+      continue;
+    }
+    self->request(registry, 10s, topic_atom::value, name, create)
+        .then(
+            [=](std::int32_t partitions) {
+              res->topics[i] = describe(name, partitions);
+              done();
+            },
+            [=](caf::error& e) {
+              res->topics[i].name = name;
+              res->topics[i].errorCode = to_kafka(to_errc(e));
+              done();
+            });
+  }
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,85 @@
+// Produce (key 0): every partition's record batches become one Portask publish_batch and go
+// through the ProtocolBridge like a native publish (framing, CRC32, codec, metrics, hooks,
+// partition, writer). acks=0 gets no response.
+#include <spdlog/spdlog.h>
+
+#include "actors/kafka/handlers.hpp"
+#include "protocol/kafka/record_batch.hpp"
+
+namespace portask::kafka {
+
+void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::ProduceRequest req;
+  if (!decode_body(body, r, req)) {
+    spdlog::warn("kafka: malformed Produce v{} request; closing", r.api_version);
+    self->quit();
+    return;
+  }
+  auto& ctx = *self->state.ctx;
+  const bool acks = req.acks != 0;
+  auto res = std::make_shared<msg::ProduceResponse>();
+  std::size_t parts = 0;
+  for (const auto& t : req.topicData) parts += t.partitionData.size();
+  auto pending = std::make_shared<std::size_t>(parts);
+  auto done = [=] {
+    if (--*pending > 0) return;
+    if (acks)
+      respond(self, r, *res, msg::ProduceRequest_is_flexible(r.api_version));
+    else
+      respond_nothing(self, r);
+  };
+  if (parts == 0) {
+    ++*pending;
+    done();
+    return;
+  }
+  res->responses.resize(req.topicData.size());
+  for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
+    auto& topic = req.topicData[ti];
+    res->responses[ti].name = topic.name;
+    res->responses[ti].partitionResponses.resize(topic.partitionData.size());
+    for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
+      auto& part = topic.partitionData[pi];
+      auto& out = res->responses[ti].partitionResponses[pi];
+      out.index = part.index;
+      const auto records = part.records.value_or(std::string());
+      auto batches = protocol::kafka::decode_record_batches(protocol::as_bytes(records),
+                                                           ctx.config.max_frame_bytes);
+      if (!batches || batches->empty()) {
+        const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
+        spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,
+                     make_error_code(e).message());
+        out.errorCode = to_kafka(e);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      publish_batch pb;
+      pb.tp = {topic.name, part.index};
+      pb.source = protocol_kind::kafka;
+      pb.auto_create = ctx.config.auto_create_topics;
+      pb.wire_bytes = records.size();
+      for (const auto& b : *batches) {
+        auto msgs = protocol::kafka::to_messages(b, topic.name, part.index);
+        for (auto& m : msgs.messages) pb.batch.messages.push_back(std::move(m));
+      }
+      auto bridge = ctx.bridge_for(pb.tp);
+      self->request(bridge, caf::infinite, publish_atom::value, std::move(pb))
+          .then(
+              [=](publish_result& pr) {
+                auto& o = res->responses[ti].partitionResponses[pi];
+                o.baseOffset = pr.base_offset;
+                o.logStartOffset = 0;
+                done();
+              },
+              [=](caf::error& e) {
+                auto& o = res->responses[ti].partitionResponses[pi];
+                o.errorCode = to_kafka(to_errc(e));
+                o.baseOffset = -1;
+                done();
+              });
+    }
+  }
+}
+
+}  // namespace portask::kafka
