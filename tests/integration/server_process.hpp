@@ -14,23 +14,26 @@ class server_process {
  public:
   server_process(std::string store_url, std::string log_path)
       : store_(std::move(store_url)), log_(std::move(log_path)), port_(free_port()),
-        http_port_(free_port()) {}
+        http_port_(free_port()), kafka_port_(free_port()) {}
 
   bool start(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{PORTASK_SERVER_BINARY,
                                   "--store", store_,
                                   "--port", std::to_string(port_),
                                   "--http-port", std::to_string(http_port_),
-                                  "--kafka-port", "0",
+                                  "--kafka-port", std::to_string(kafka_port_),
                                   "--log-level", "info"};
     args.insert(args.end(), extra.begin(), extra.end());
     process_ = child_process(args, log_);
-    return wait_until([&] { return port_accepts(port_) && port_accepts(http_port_); });
+    return wait_until([&] {
+      return port_accepts(port_) && port_accepts(http_port_) && port_accepts(kafka_port_);
+    });
   }
   int stop(int sig) { return process_.stop(sig); }
   bool running() { return process_.running(); }
   std::uint16_t port() const noexcept { return port_; }
   std::uint16_t http_port() const noexcept { return http_port_; }
+  std::uint16_t kafka_port() const noexcept { return kafka_port_; }
 
   client::connection connect() const {
     client::options o;
@@ -43,7 +46,7 @@ class server_process {
 
  private:
   std::string store_, log_;
-  std::uint16_t port_, http_port_;
+  std::uint16_t port_, http_port_, kafka_port_;
   child_process process_;
 };
 

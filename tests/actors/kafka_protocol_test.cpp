@@ -1,0 +1,244 @@
+// The Kafka listener spoken to byte by byte (generated message classes on the client side):
+// version negotiation, produce and fetch through the bridge, and hostile input.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "broker_fixture.hpp"
+#include "portask/kafka/kafka_messages.hpp"
+#include "protocol/kafka/crc32c.hpp"
+#include "protocol/kafka/record_batch.hpp"
+
+using namespace portask;
+using namespace portask::test;
+namespace msg = protocol::kafka::messages;
+namespace kafka = protocol::kafka;
+
+namespace {
+
+// A blocking Kafka client socket with just enough framing for tests.
+class raw_kafka {
+ public:
+  explicit raw_kafka(std::uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("connect");
+  }
+  ~raw_kafka() { close(fd_); }
+
+  template <class Req>
+  void send(std::int16_t key, std::int16_t version, std::int32_t correlation, const Req& body,
+            bool flexible) {
+    protocol::buffer out(4);
+    kafka::writer w{out};
+    w.i16(key);
+    w.i16(version);
+    w.i32(correlation);
+    w.string("test", false);  // client id: INT16 length even in header v2
+    if (flexible) w.uvarint(0);
+    body.encode(w, version);
+    protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
+    send_raw(out);
+  }
+  void send_raw(protocol::byte_view b) { ASSERT_EQ(::send(fd_, b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size())); }
+
+  /// Reads one response; returns its body after the correlation id (and tagged fields).
+  std::optional<protocol::buffer> receive(std::int32_t& correlation, bool flexible_header) {
+    protocol::buffer size(4);
+    if (!read_exact(size)) return std::nullopt;
+    protocol::buffer body(protocol::load_be32(size.data()));
+    if (!read_exact(body)) return std::nullopt;
+    kafka::reader r{body};
+    r.i32(correlation);
+    if (flexible_header) {
+      std::uint64_t tags = 0;
+      r.uvarint(tags);
+    }
+    protocol::byte_view rest;
+    r.raw(r.remaining(), rest);
+    return protocol::buffer(rest.begin(), rest.end());
+  }
+  /// True when the broker closed the connection (end of stream, not a timeout).
+  bool closed() {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 10'000) <= 0) return false;
+    char c = 0;
+    return recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  bool read_exact(protocol::buffer& b) {
+    std::size_t got = 0;
+    while (got < b.size()) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 10'000) <= 0) return false;
+      const auto n = recv(fd_, b.data() + got, b.size() - got, 0);
+      if (n <= 0) return false;
+      got += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  int fd_ = -1;
+};
+
+template <class T>
+T decode_as(const protocol::buffer& b, std::int16_t version) {
+  T out;
+  kafka::reader r{b};
+  EXPECT_TRUE(out.decode(r, version) && r.at_end());
+  return out;
+}
+
+std::string record_batch_bytes(const std::string& prefix, int n, kafka::compression_type z) {
+  protocol::message_batch b;
+  for (int i = 0; i < n; ++i) {
+    protocol::message m;
+    m.key = "k" + std::to_string(i);
+    m.value = prefix + std::to_string(i);
+    m.headers = {{"hk", std::string("hv")}};
+    m.timestamp_ms = 1'700'000'000'000 + i;
+    b.messages.push_back(m);
+  }
+  auto rb = kafka::from_messages(b, 0);
+  rb.attributes = static_cast<std::int16_t>(z);
+  protocol::buffer out;
+  EXPECT_FALSE(kafka::encode_record_batch(rb, out));
+  return std::string(protocol::as_chars(out));
+}
+
+msg::ProduceRequest produce_request(const std::string& topic, std::int32_t partition, std::string records) {
+  msg::ProduceRequest req;
+  req.acks = -1;
+  req.timeoutMs = 5000;
+  req.topicData.push_back({topic, {{partition, std::move(records)}}});
+  return req;
+}
+
+}  // namespace
+
+TEST(KafkaProtocol, ApiVersionsListsTheTableAndDowngradesUnknownVersions) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  c.send(18, 3, 1, msg::ApiVersionsRequest{"portask-test", "1"}, true);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);  // ApiVersions' response header is always v0
+  ASSERT_TRUE(body);
+  EXPECT_EQ(corr, 1);
+  auto res = decode_as<msg::ApiVersionsResponse>(*body, 3);
+  EXPECT_EQ(res.errorCode, 0);
+  std::set<std::int16_t> keys;
+  for (const auto& k : res.apiKeys) keys.insert(k.apiKey);
+  for (std::int16_t k : {0, 1, 2, 3, 18}) EXPECT_TRUE(keys.count(k)) << k;
+  // A version from the future: UNSUPPORTED_VERSION, at v0, with the table.
+  c.send(18, 9, 2, msg::ApiVersionsRequest{}, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto v0 = decode_as<msg::ApiVersionsResponse>(*body, 0);
+  EXPECT_EQ(v0.errorCode, 35);
+  EXPECT_FALSE(v0.apiKeys.empty());
+}
+
+TEST(KafkaProtocol, ProducedRecordsAreStoredAsPortaskFramesAndFetchedBack) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  for (auto z : {kafka::compression_type::none, kafka::compression_type::gzip,
+                 kafka::compression_type::snappy, kafka::compression_type::lz4,
+                 kafka::compression_type::zstd}) {
+    c.send(0, 7, 10, produce_request("kp", 0, record_batch_bytes("z", 3, z)), false);
+    std::int32_t corr = 0;
+    auto body = c.receive(corr, false);
+    ASSERT_TRUE(body);
+    auto res = decode_as<msg::ProduceResponse>(*body, 7);
+    ASSERT_EQ(res.responses.size(), 1u);
+    EXPECT_EQ(res.responses[0].partitionResponses.at(0).errorCode, 0);
+  }
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 15u)
+      << "Kafka messages are counted in the unified metrics";
+  // Natively, the same messages: keys, values, headers, timestamps kept.
+  auto native = f.connect();
+  auto got = must(native.fetch("kp", 0, 0));
+  ASSERT_EQ(got.messages.size(), 15u);
+  EXPECT_EQ(got.messages[4].value, "z1");
+  EXPECT_EQ(got.messages[4].key, "k1");
+  EXPECT_EQ(got.messages[4].headers.at(0).value, "hv");
+  EXPECT_EQ(got.messages[4].timestamp_ms, 1'700'000'000'001);
+  // And over Kafka: Fetch v11 from offset 4 returns the batch holding it.
+  msg::FetchRequest fr;
+  fr.maxWaitMs = 100;
+  fr.minBytes = 1;
+  fr.topics.push_back({"kp", {}, {{0, -1, 4, -1, -1, 1 << 20, {}}}});
+  c.send(1, 11, 11, fr, false);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto fres = decode_as<msg::FetchResponse>(*body, 11);
+  const auto& part = fres.responses.at(0).partitions.at(0);
+  EXPECT_EQ(part.errorCode, 0);
+  EXPECT_EQ(part.highWatermark, 15);
+  auto batches = kafka::decode_record_batches(protocol::as_bytes(*part.records));
+  ASSERT_TRUE(batches);
+  ASSERT_FALSE(batches->empty());
+  EXPECT_LE(batches->front().base_offset, 4);
+  EXPECT_GT(batches->front().base_offset + batches->front().last_offset_delta, 3);
+}
+
+TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto records = record_batch_bytes("bad", 2, kafka::compression_type::none);
+  records[records.size() - 1] ^= 0x01;  // the CRC-32C no longer matches
+  c.send(0, 7, 5, produce_request("crc", 0, records), false);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto res = decode_as<msg::ProduceResponse>(*body, 7);
+  EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 2) << "CORRUPT_MESSAGE";
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+  // A compressed body that does not decompress is refused the same way.
+  auto z = record_batch_bytes("z", 2, kafka::compression_type::gzip);
+  for (std::size_t i = 61 + 10; i < z.size(); ++i) z[i] = 'x';
+  protocol::store_be32(reinterpret_cast<std::uint8_t*>(z.data()) + 17,
+                       kafka::crc32c(protocol::as_bytes(z).subspan(21)));
+  c.send(0, 7, 6, produce_request("crc", 0, z), false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  res = decode_as<msg::ProduceResponse>(*body, 7);
+  EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 2);
+}
+
+TEST(KafkaProtocol, UnknownApiKeyClosesTheConnectionAndOthersAreServed) {
+  broker_fixture f;
+  {
+    raw_kafka c{f.server->kafka_port()};
+    c.send(999, 0, 1, msg::ApiVersionsRequest{}, false);
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    raw_kafka c{f.server->kafka_port()};
+    const std::uint8_t lying[] = {0x7F, 0xFF, 0xFF, 0xFF, 0, 18, 0, 0};  // 2 GiB request
+    c.send_raw(lying);
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    raw_kafka c{f.server->kafka_port()};
+    // A whole frame whose client id claims 100 bytes of the 0 that follow.
+    const std::uint8_t truncated[] = {0, 0, 0, 10, 0, 3, 0, 1, 0, 0, 0, 5, 0, 100};
+    c.send_raw(truncated);
+    EXPECT_TRUE(c.closed());
+  }
+  raw_kafka ok{f.server->kafka_port()};
+  ok.send(18, 0, 3, msg::ApiVersionsRequest{}, false);
+  std::int32_t corr = 0;
+  EXPECT_TRUE(ok.receive(corr, false));
+  EXPECT_EQ(corr, 3);
+}
