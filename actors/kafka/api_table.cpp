@@ -11,6 +11,8 @@ const std::vector<api_entry>& api_table() {
       {2, 1, 7, request_kind::list_offsets, handle_list_offsets, msg::ListOffsetsRequest_is_flexible},
       {3, 0, 12, request_kind::metadata, handle_metadata, msg::MetadataRequest_is_flexible},
       {18, 0, 3, request_kind::metadata, handle_api_versions, msg::ApiVersionsRequest_is_flexible},
+      {19, 0, 5, request_kind::topic_admin, handle_create_topics, msg::CreateTopicsRequest_is_flexible},
+      {20, 0, 4, request_kind::topic_admin, handle_delete_topics, msg::DeleteTopicsRequest_is_flexible},
   };
   return table;
 }

@@ -74,6 +74,8 @@ void handle_metadata(self_ptr, const request&, protocol::byte_view);
 void handle_produce(self_ptr, const request&, protocol::byte_view);
 void handle_fetch(self_ptr, const request&, protocol::byte_view);
 void handle_list_offsets(self_ptr, const request&, protocol::byte_view);
+void handle_create_topics(self_ptr, const request&, protocol::byte_view);
+void handle_delete_topics(self_ptr, const request&, protocol::byte_view);
 
 /// Decodes a request body at the request's version; false (and a log line) on failure.
 template <class T>

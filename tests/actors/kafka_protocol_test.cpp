@@ -242,3 +242,47 @@ TEST(KafkaProtocol, UnknownApiKeyClosesTheConnectionAndOthersAreServed) {
   EXPECT_TRUE(ok.receive(corr, false));
   EXPECT_EQ(corr, 3);
 }
+
+TEST(KafkaProtocol, CreateAndDeleteTopicsThroughTheRegistry) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  msg::CreateTopicsRequest create;
+  create.timeoutMs = 5000;
+  msg::CreateTopicsRequest::CreatableTopic good;
+  good.name = "admin-topic";
+  good.numPartitions = 4;
+  good.replicationFactor = 1;
+  good.configs.push_back({"retention.ms", std::string("1000")});
+  msg::CreateTopicsRequest::CreatableTopic bad = good;
+  bad.name = "bad name";
+  create.topics = {good, bad, good};
+  c.send(19, 4, 1, create, false);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto res = decode_as<msg::CreateTopicsResponse>(*body, 4);
+  ASSERT_EQ(res.topics.size(), 3u);
+  EXPECT_EQ(res.topics[0].errorCode, 0);
+  EXPECT_EQ(res.topics[1].errorCode, 17) << "INVALID_TOPIC_EXCEPTION";
+  EXPECT_EQ(res.topics[2].errorCode, 36) << "TOPIC_ALREADY_EXISTS";
+  auto native = f.connect();
+  auto d = must(native.describe_topic("admin-topic"));
+  EXPECT_EQ(d.partitions, 4);
+  // Flexible version (v5): compact encodings and tagged fields both ways.
+  create.topics = {good};
+  create.topics[0].name = "flexible-topic";
+  c.send(19, 5, 2, create, true);
+  body = c.receive(corr, true);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(decode_as<msg::CreateTopicsResponse>(*body, 5).topics.at(0).errorCode, 0);
+  msg::DeleteTopicsRequest del;
+  del.topicNames = {"admin-topic", "missing"};
+  c.send(20, 1, 3, del, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto dres = decode_as<msg::DeleteTopicsResponse>(*body, 1);
+  ASSERT_EQ(dres.responses.size(), 2u);
+  EXPECT_EQ(dres.responses[0].errorCode, 0);
+  EXPECT_EQ(dres.responses[1].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(must(native.list_topics()).size(), 1u);
+}
