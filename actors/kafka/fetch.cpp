@@ -68,7 +68,11 @@ void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
   // One pass per partition without waiting; if none has data, a second pass long-polls and
   // the first partition that gets data answers the request.
   auto pass = std::make_shared<std::function<void(std::uint32_t)>>();
+  // The function refers to itself weakly (a strong self-capture would be a leak); the pending
+  // callbacks of a pass hold the strong reference while they are outstanding.
+  std::weak_ptr<std::function<void(std::uint32_t)>> weak_pass = pass;
   *pass = [=](std::uint32_t wait_ms) {
+    auto again = weak_pass.lock();
     st->pending = 0;
     for (const auto& t : req.topics) st->pending += t.partitions.size();
     if (st->pending == 0) return finish();
@@ -95,7 +99,7 @@ void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
                   if (wait_ms > 0 && st->any_data) return finish();
                   if (--st->pending == 0) {
                     if (st->any_data || wait_ms > 0 || req.maxWaitMs <= 0) return finish();
-                    (*pass)(static_cast<std::uint32_t>(std::min(req.maxWaitMs, 60'000)));
+                    (*again)(static_cast<std::uint32_t>(std::min(req.maxWaitMs, 60'000)));
                   }
                 },
                 [=](caf::error& e) {

@@ -10,6 +10,8 @@
 // msg/s, MB/s and latency p50/p99. --consumers 0 measures producing (and storing) alone.
 // Only ever connects to loopback.
 #include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -45,6 +47,7 @@ struct settings {
   std::string topic;
   std::string codec = "binary";
   std::string compression = "none";
+  std::uint16_t kafka_port = 9092;
 };
 
 std::int64_t now_ns() {
@@ -256,12 +259,109 @@ int run_xadd(const settings& s) {
   return 0;
 }
 
+// Kafka mode: librdkafka produces (acks=all) and then consumes every message, against a
+// Portask Kafka listener or against librdkafka's in-process mock cluster (the peer).
+rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::string& bootstrap, bool consumer) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::vector<std::pair<const char*, std::string>> settings_list = {
+      {"bootstrap.servers", bootstrap}, {"log_level", "3"}};
+  if (consumer) {
+    settings_list.push_back({"group.id", "portask-bench"});
+    settings_list.push_back({"enable.auto.commit", "false"});
+    settings_list.push_back({"fetch.wait.max.ms", "10"});
+  } else {
+    settings_list.push_back({"acks", "all"});
+    settings_list.push_back({"linger.ms", "5"});
+    settings_list.push_back({"batch.num.messages", "10000"});
+    settings_list.push_back({"queue.buffering.max.messages", "1000000"});
+  }
+  for (const auto& [k, v] : settings_list) rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err);
+  return rd_kafka_new(type, conf, err, sizeof err);
+}
+
+
+int run_kafka(const settings& s, bool mock) {
+  const std::string topic = s.topic.empty() ? "kbench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) : s.topic;
+  rd_kafka_t* mock_host = nullptr;
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+  std::string bootstrap = s.host + ":" + std::to_string(s.kafka_port);
+  if (mock) {
+    mock_host = kafka_client(RD_KAFKA_PRODUCER, "127.0.0.1:1", false);
+    cluster = rd_kafka_mock_cluster_new(mock_host, 1);
+    bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+    rd_kafka_mock_topic_create(cluster, topic.c_str(), s.partitions, 1);
+  } else {
+    client::options o;
+    o.host = s.host;
+    o.port = s.port;
+    auto admin = client::connection::open(o);
+    if (!client::ok(admin) || !client::ok(std::get<0>(admin).create_topic(topic, s.partitions))) {
+      std::cerr << "cannot create the topic over the native port\n";
+      return 1;
+    }
+  }
+  rd_kafka_t* producer = kafka_client(RD_KAFKA_PRODUCER, bootstrap, false);
+  const std::string value(s.size, 'x');
+  const auto start = clock_type::now();
+  for (std::uint64_t i = 0; i < s.messages; ++i) {
+    for (;;) {
+      const auto rc = rd_kafka_producev(
+          producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+          RD_KAFKA_V_PARTITION(static_cast<std::int32_t>(i % static_cast<std::uint64_t>(s.partitions))),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (rc == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        std::cerr << "produce: " << rd_kafka_err2str(rc) << "\n";
+        return 1;
+      }
+      rd_kafka_poll(producer, 5);
+    }
+  }
+  if (rd_kafka_flush(producer, 120'000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::cerr << "flush timed out\n";
+    return 1;
+  }
+  const double produce_secs = std::chrono::duration<double>(clock_type::now() - start).count();
+  rd_kafka_destroy(producer);
+
+  rd_kafka_t* consumer = kafka_client(RD_KAFKA_CONSUMER, bootstrap, true);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(s.partitions);
+  for (int p = 0; p < s.partitions; ++p)
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(consumer, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::uint64_t consumed = 0;
+  const auto cstart = clock_type::now();
+  const auto deadline = cstart + std::chrono::seconds(120);
+  while (consumed < s.messages && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
+    if (!m) continue;
+    if (!m->err) ++consumed;
+    rd_kafka_message_destroy(m);
+  }
+  const double consume_secs = std::chrono::duration<double>(clock_type::now() - cstart).count();
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  if (cluster) rd_kafka_mock_cluster_destroy(cluster);
+  if (mock_host) rd_kafka_destroy(mock_host);
+  const double n = static_cast<double>(s.messages);
+  std::printf("mode=%s partitions=%d size=%zu acks=all\n", mock ? "kafka-mock" : "kafka", s.partitions, s.size);
+  std::printf("produced %.0f msgs in %.3f s: %.0f msg/s, %.1f MB/s\n", n, produce_secs,
+              n / produce_secs, n * static_cast<double>(s.size) / produce_secs / 1e6);
+  std::printf("consumed %llu msgs in %.3f s: %.0f msg/s\n", static_cast<unsigned long long>(consumed),
+              consume_secs, static_cast<double>(consumed) / consume_secs);
+  return consumed == s.messages ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   settings s;
   CLI::App app{"portask-bench: load tool for Portask (native protocol) and the raw XADD reference"};
-  app.add_option("--mode", s.mode, "native or xadd");
+  app.add_option("--mode", s.mode, "native, xadd, kafka (librdkafka to Portask) or kafka-mock");
+  app.add_option("--kafka-port", s.kafka_port, "Portask Kafka port (kafka mode)");
   app.add_option("--host", s.host, "broker (or redis) host; loopback only");
   app.add_option("--port", s.port, "broker native port");
   app.add_option("--redis-port", s.redis_port, "redis port (xadd mode)");
@@ -286,5 +386,8 @@ int main(int argc, char** argv) {
     std::cerr << "counts must be at least 1\n";
     return 2;
   }
-  return s.mode == "xadd" ? run_xadd(s) : run_native(s);
+  if (s.mode == "xadd") return run_xadd(s);
+  if (s.mode == "kafka") return run_kafka(s, false);
+  if (s.mode == "kafka-mock") return run_kafka(s, true);
+  return run_native(s);
 }
