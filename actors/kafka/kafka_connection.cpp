@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/hooks.hpp"
+#include "actors/network/connection_lifecycle.hpp"
 #include "actors/kafka/handlers.hpp"
 
 namespace portask {
@@ -63,14 +63,7 @@ caf::behavior kafka_connection_impl(self_ptr self, std::shared_ptr<broker_contex
   self->state.ctx = ctx;
   self->state.session = session;
   self->state.responses = std::make_unique<response_queue>(session);
-  ctx->metrics.connection_opened(protocol_kind::kafka);
-  if (auto hooks = ctx->hooks()) caf::anon_send(hooks, connect_event{protocol_kind::kafka, session->peer()});
-  self->attach_functor([ctx, session] {
-    ctx->metrics.connection_closed(protocol_kind::kafka);
-    if (auto hooks = ctx->hooks())
-      caf::anon_send(hooks, disconnect_event{protocol_kind::kafka, session->peer()});
-    session->close_after_writes();
-  });
+  track_connection(self, ctx, session, protocol_kind::kafka);
   return {
       [=](frame_atom, const protocol::buffer& bytes) { on_request(self, bytes); },
       [=](closed_atom) {

@@ -6,7 +6,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "actors/hooks.hpp"
+#include "actors/network/connection_lifecycle.hpp"
 #include "actors/network/response_queue.hpp"
 #include "portask/version.hpp"
 #include "protocol/native_messages.hpp"
@@ -461,14 +461,7 @@ caf::behavior connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx
     self->state.ctx = ctx;
     self->state.session = session;
     self->state.responses = std::make_unique<response_queue>(session);
-    ctx->metrics.connection_opened(protocol_kind::portask);
-    if (auto hooks = ctx->hooks()) caf::anon_send(hooks, connect_event{protocol_kind::portask, session->peer()});
-    self->attach_functor([ctx, session] {
-      ctx->metrics.connection_closed(protocol_kind::portask);
-      if (auto hooks = ctx->hooks())
-        caf::anon_send(hooks, disconnect_event{protocol_kind::portask, session->peer()});
-      session->close_after_writes();
-    });
+    track_connection(self, ctx, session, protocol_kind::portask);
     return {
         [=](frame_atom, const protocol::buffer& bytes) { on_frame(self, bytes); },
         [=](closed_atom) {
