@@ -310,3 +310,26 @@ TEST_F(NativeServer, HostileBytesGetAnErrorAndACloseWhileOthersAreServed) {
   auto got = must(good.fetch("safe", 0, 0));
   EXPECT_EQ(got.messages.size(), 1u) << "the well-behaved client is still served";
 }
+
+TEST_F(NativeServer, SubscribePushesNewMessagesFromTheRealBinary) {
+  auto consumer = server_->connect();
+  auto producer = server_->connect();
+  must(producer.create_topic("pushed", 1));
+  must(producer.publish("pushed", 0, batch_of({"before-1", "before-2"})));
+  auto sub = must(consumer.subscribe("pushed", 0, 0, 1 << 20));
+  std::vector<std::string> values;
+  auto collect = [&](std::size_t want) {
+    for (int i = 0; i < 20 && values.size() < want; ++i) {
+      auto d = must(consumer.next_delivery(2s));
+      if (!d) continue;
+      EXPECT_EQ(d->subscription_id, sub);
+      for (auto& m : d->data.messages) values.push_back(*m.value);
+      must(consumer.grant_credit(sub, static_cast<std::uint32_t>(d->wire_bytes)));
+    }
+  };
+  collect(2);
+  must(producer.publish("pushed", 0, batch_of({"after-1"})));
+  collect(3);
+  EXPECT_EQ(values, (std::vector<std::string>{"before-1", "before-2", "after-1"}));
+  must(consumer.unsubscribe(sub));
+}
