@@ -280,3 +280,24 @@ TEST(Broker, AStorageWriterThatDiesIsRestartedAndPublishingContinues) {
   auto all = must(c.fetch("sup", 0, 0));
   EXPECT_EQ(all.messages.size(), 3u);
 }
+
+TEST(Broker, OnDisconnectHooksFireWhenAClientLeaves) {
+  broker_fixture f;
+  caf::scoped_actor listener{*f.system};
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_disconnect_atom::value,
+                 caf::actor{listener});
+  // Subscriptions are processed in order: a message subscription behind it tells us when
+  // the disconnect subscription is in place.
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_message_atom::value,
+                 caf::actor{listener});
+  ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
+  {
+    auto c = f.connect();
+    EXPECT_GT(must(c.heartbeat()), 0);
+  }  // the client closes its socket here
+  bool seen = false;
+  listener->receive([&](const disconnect_event& e) { seen = e.protocol == protocol_kind::portask; },
+                    caf::after(5s) >> [] {});
+  EXPECT_TRUE(seen);
+  EXPECT_TRUE(wait_until([&] { return f.metrics().open_connections(protocol_kind::portask) == 0; }));
+}
