@@ -15,6 +15,13 @@ if(PORTASK_SANITIZE)
   target_link_options(portask_sanitizers INTERFACE -fsanitize=address,undefined)
 endif()
 
+# Fuzz builds instrument the library code for coverage (the targets add the fuzzer main).
+if(PORTASK_FUZZ)
+  target_compile_options(portask_sanitizers INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_link_options(portask_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
 # Every Portask target links both.
 add_library(portask_options INTERFACE)
 add_library(portask::options ALIAS portask_options)
