@@ -34,9 +34,6 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using frame_atom = caf::atom_constant<caf::atom("frame")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
-using written_atom = caf::atom_constant<caf::atom("written")>;
-using writer_atom = caf::atom_constant<caf::atom("writer")>;
-using reader_atom = caf::atom_constant<caf::atom("reader")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -114,4 +111,3 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::topic_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::connect_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::disconnect_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::message_event)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const portask::protocol::buffer>)
