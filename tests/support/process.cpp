@@ -102,15 +102,26 @@ bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds li
   return true;
 }
 
-bool port_accepts(std::uint16_t port) {
+int connect_loopback(std::uint16_t port, int receive_timeout_s) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{receive_timeout_s, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+bool port_accepts(std::uint16_t port) {
+  const int fd = connect_loopback(port);
+  if (fd < 0) return false;
   close(fd);
-  return ok;
+  return true;
 }
 
 temp_dir::temp_dir() {

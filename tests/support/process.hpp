@@ -37,6 +37,9 @@ std::uint16_t free_port();
 bool wait_until(const std::function<bool()>& ready,
                 std::chrono::milliseconds limit = std::chrono::seconds(10));
 
+/// A socket connected to 127.0.0.1:port (receive timeout set), or -1. The caller closes it.
+int connect_loopback(std::uint16_t port, int receive_timeout_s = 10);
+
 /// True when a TCP connect to 127.0.0.1:port succeeds.
 bool port_accepts(std::uint16_t port);
 

@@ -1,7 +1,5 @@
 #include "redis_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,16 +12,10 @@ namespace {
 // True when the server answers PING with +PONG (while it loads its append-only file after a
 // restart it accepts connections but answers -LOADING).
 bool answers_ping(std::uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  timeval tv{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const int fd = connect_loopback(port, 1);
+  if (fd < 0) return false;
   bool ok = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6) {
+  if (send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6) {
     char buf[16] = {};
     ok = recv(fd, buf, sizeof buf - 1, 0) > 0 && std::strncmp(buf, "+PONG", 5) == 0;
   }

@@ -242,16 +242,21 @@ def decode_scalar(f, target, out, pad, s, nullable):
             out.append(f"{pad}if (!{target}.decode(r, v)) return false;")
 
 
+def in_body(f):
+    """C++ condition: the field is written in the struct body (not as a tagged field) at v."""
+    cond = f"({f.versions.cond('v')})"
+    if not f.tagged.empty():
+        cond += f" && !({f.tagged.cond('v')})"
+    return cond
+
+
 def emit_encode(s, qual, out):
     out.append(f"void {qual}::encode(writer& w, std::int16_t v) const {{")
     out.append("  (void)w; (void)v;")
     for f in s.fields:
         if f.versions.empty():
             continue
-        cond = f"({f.versions.cond('v')})"
-        if not f.tagged.empty():
-            cond += f" && !({f.tagged.cond('v')})"
-        out.append(f"  if ({cond}) {{")
+        out.append(f"  if ({in_body(f)}) {{")
         m = f.member()
         nullable_wrapped = f.can_be_null() and (f.is_array or f.type in ("string", "bytes", "records") or f.is_struct_elem())
         if nullable_wrapped:
@@ -322,10 +327,7 @@ def emit_decode(s, qual, out):
     for f in s.fields:
         if f.versions.empty():
             continue
-        cond = f"({f.versions.cond('v')})"
-        if not f.tagged.empty():
-            cond += f" && !({f.tagged.cond('v')})"
-        out.append(f"  if ({cond}) {{")
+        out.append(f"  if ({in_body(f)}) {{")
         decode_value(f, f.member(), out, "    ", s)
         out.append("  }")
     tagged = sorted([f for f in s.fields if not f.tagged.empty()], key=lambda f: f.tag)
