@@ -5,6 +5,7 @@
 /// (shared lock, uncontended) instead of caching them forever.
 
 #include <atomic>
+#include <chrono>
 #include <shared_mutex>
 #include <vector>
 
@@ -34,6 +35,13 @@ class broker_context {
   std::atomic<std::uint16_t> native_port{0};
   std::atomic<std::uint16_t> kafka_port{0};
   std::atomic<std::uint16_t> http_port{0};
+  /// Idempotent producer ids. Seeded from the clock (ms << 10) so ids stay unique across
+  /// restarts, when partitions have forgotten every producer anyway.
+  std::atomic<std::int64_t> next_producer_id{
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count()
+      << 10};
 
   /// Subscribers to OnMessage hooks; the bridge skips building events while this is 0.
   std::atomic<int> message_hook_subscribers{0};

@@ -34,6 +34,7 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using frame_atom = caf::atom_constant<caf::atom("frame")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using grow_atom = caf::atom_constant<caf::atom("grow")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -68,6 +69,8 @@ using topic_registry_actor = caf::typed_actor<
     // (topic, auto_create) -> partition count
     caf::replies_to<topic_atom, std::string, bool>::with<std::int32_t>,
     caf::replies_to<create_atom, storage::topic_info>::with<bool>,
+    // (topic, new partition count): adds partitions, never removes any
+    caf::replies_to<grow_atom, std::string, std::int32_t>::with<bool>,
     caf::replies_to<delete_atom, std::string>::with<bool>,
     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
     caf::replies_to<describe_atom, std::string>::with<topic_description>>;

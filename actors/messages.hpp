@@ -21,6 +21,16 @@ inline const char* to_string(protocol_kind p) noexcept {
   return p == protocol_kind::portask ? "portask" : "kafka";
 }
 
+/// An idempotent producer's claim on a batch: the partition appends it once, in sequence
+/// order, and answers a resent batch with its first result. id -1: no claim.
+struct producer_sequence {
+  std::int64_t id = -1;
+  std::int16_t epoch = -1;
+  std::int32_t first_seq = -1;
+  std::int32_t last_seq = -1;
+  bool present() const noexcept { return id >= 0; }
+};
+
 /// Connection -> bridge: append these messages to one partition.
 struct publish_batch {
   topic_partition tp;
@@ -28,12 +38,14 @@ struct publish_batch {
   protocol_kind source = protocol_kind::portask;
   bool auto_create = true;
   std::uint64_t wire_bytes = 0;  ///< size on the client's wire, for the bytes-in metric
+  producer_sequence producer = {};
 };
 
 struct publish_result {
   std::int32_t partition = 0;
   std::int64_t base_offset = 0;
   std::uint32_t count = 0;
+  bool duplicate = false;  ///< an idempotent producer's resend, answered from memory
 };
 
 /// Bridge -> partition: a batch framed into its stored form.
@@ -41,6 +53,7 @@ struct framed_batch {
   std::shared_ptr<const protocol::buffer> frame;
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
+  producer_sequence producer = {};
 };
 
 /// Partition -> writer: batches with offsets assigned, to store in one round trip.

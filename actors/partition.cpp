@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "actors/partition_log.hpp"
+#include "actors/producer_table.hpp"
 
 namespace portask {
 namespace {
@@ -20,6 +21,7 @@ struct parked_fetch {
 struct partition_state {
   std::shared_ptr<broker_context> ctx;
   std::unique_ptr<partition_log> log;
+  producer_table producers;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<publish_result>> pending;
   std::map<std::uint64_t, parked_fetch> parked;
   std::uint64_t next_park_id = 1;
@@ -39,6 +41,10 @@ using self_ptr = partition_actor::stateful_pointer<partition_state>;
 void deliver(self_ptr self, const std::vector<partition_log::completion>& done) {
   auto& pending = self->state.pending;
   for (const auto& c : done) {
+    if (c.error == errc::ok)
+      self->state.producers.stored(c.ticket, c.result);
+    else
+      self->state.producers.failed(c.ticket);
     auto it = pending.find(c.ticket);
     if (it == pending.end()) continue;
     if (c.error == errc::ok)
@@ -198,7 +204,20 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         if (st.log->queued() >= st.ctx->partition_queue_limit)
           return make_caf_error(errc::backpressure);
         if (!st.log->ready() && st.store_down) return make_caf_error(errc::storage_unavailable);
+        const auto producer = b.producer;
+        switch (auto c = st.producers.check(producer); c.what) {
+          case producer_table::verdict::append: break;
+          case producer_table::verdict::duplicate:
+            c.stored.duplicate = true;
+            return c.stored;
+          case producer_table::verdict::in_flight: return make_caf_error(errc::not_ready);
+          case producer_table::verdict::out_of_order:
+            return make_caf_error(errc::out_of_order_sequence);
+          case producer_table::verdict::stale_epoch:
+            return make_caf_error(errc::invalid_producer_epoch);
+        }
         const auto ticket = st.log->enqueue(std::move(b));
+        st.producers.appended(producer, ticket);
         auto rp = self->make_response_promise<publish_result>();
         st.pending.emplace(ticket, rp);
         try_write(self);

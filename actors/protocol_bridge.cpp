@@ -70,7 +70,7 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
                                               protocol::message_type::publish, *frame))
     return ec;
   return framed_batch{std::move(frame), static_cast<std::uint32_t>(pb.batch.messages.size()),
-                      max_ts};
+                      max_ts, pb.producer};
 }
 
 namespace {
@@ -98,6 +98,10 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
               self->request(p, caf::infinite, append_atom::value, std::move(fb))
                   .then(
                       [=](publish_result& r) mutable {
+                        if (r.duplicate) {  // stored and counted the first time
+                          rp.deliver(r);
+                          return;
+                        }
                         auto& c = *self->state.ctx;
                         c.metrics.messages_in(source, records, wire_bytes);
                         if (for_hooks)

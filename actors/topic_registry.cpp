@@ -118,6 +118,20 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (auto e = create_topic(self, std::move(info)); e != errc::ok) return make_caf_error(e);
         return true;
       },
+      [=](grow_atom, const std::string& name, std::int32_t count) -> caf::result<bool> {
+        auto& st = self->state;
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        auto it = st.topics.find(name);
+        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
+        if (count <= it->second.partitions || count > max_partitions)
+          return make_caf_error(errc::invalid_partition_count);
+        auto grown = it->second;
+        grown.partitions = count;
+        if (st.store->put_topic(grown)) return make_caf_error(errc::storage_unavailable);
+        spdlog::info("topic '{}' grown from {} to {} partitions", name, it->second.partitions, count);
+        it->second = std::move(grown);
+        return true;
+      },
       [=](delete_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);

@@ -36,6 +36,17 @@ class portask_category final : public std::error_category {
       case errc::corrupt_stored_data: return "stored data failed its integrity check";
       case errc::offset_conflict: return "the store already holds this offset";
       case errc::not_ready: return "not ready (restarting or recovering), retry";
+      case errc::invalid_partition_count: return "invalid partition count";
+      case errc::out_of_order_sequence: return "out-of-order producer sequence number";
+      case errc::invalid_producer_epoch: return "stale producer epoch";
+      case errc::unknown_member: return "unknown group member";
+      case errc::illegal_generation: return "illegal group generation";
+      case errc::rebalance_in_progress: return "group rebalance in progress";
+      case errc::fenced_instance: return "fenced static group member";
+      case errc::inconsistent_protocol: return "no protocol in common with the group";
+      case errc::group_not_empty: return "group is not empty";
+      case errc::unknown_group: return "unknown group";
+      case errc::member_id_required: return "member id required";
       case errc::internal: return "internal error";
     }
     return "unknown portask error " + std::to_string(code);
@@ -55,6 +66,7 @@ bool is_retriable(errc e) noexcept {
     case errc::timeout:
     case errc::backpressure:
     case errc::not_ready:
+    case errc::rebalance_in_progress:
       return true;
     default:
       return false;
@@ -89,6 +101,17 @@ std::string_view to_string(errc e) noexcept {
     case errc::corrupt_stored_data: return "corrupt_stored_data";
     case errc::offset_conflict: return "offset_conflict";
     case errc::not_ready: return "not_ready";
+    case errc::invalid_partition_count: return "invalid_partition_count";
+    case errc::out_of_order_sequence: return "out_of_order_sequence";
+    case errc::invalid_producer_epoch: return "invalid_producer_epoch";
+    case errc::unknown_member: return "unknown_member";
+    case errc::illegal_generation: return "illegal_generation";
+    case errc::rebalance_in_progress: return "rebalance_in_progress";
+    case errc::fenced_instance: return "fenced_instance";
+    case errc::inconsistent_protocol: return "inconsistent_protocol";
+    case errc::group_not_empty: return "group_not_empty";
+    case errc::unknown_group: return "unknown_group";
+    case errc::member_id_required: return "member_id_required";
     case errc::internal: return "internal";
   }
   return "unknown";

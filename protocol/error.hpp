@@ -39,6 +39,17 @@ enum class errc : int {
   corrupt_stored_data = 72,  ///< a stored frame failed its CRC check; never served
   offset_conflict = 73,  ///< the store already holds this offset (a second writer?)
   not_ready = 74,        ///< retriable: the owning actor is (re)starting or recovering
+  invalid_partition_count = 75,  ///< the partition count is not larger than the current one (or over the maximum)
+  out_of_order_sequence = 76,  ///< an idempotent producer's batch does not follow its last sequence number
+  invalid_producer_epoch = 77,  ///< the producer epoch is older than the partition has seen (a zombie producer)
+  unknown_member = 78,  ///< the group does not know this member id; rejoin without one
+  illegal_generation = 79,  ///< the generation is not the group's current one (a stale member or commit)
+  rebalance_in_progress = 80,  ///< retriable: the group is rebalancing; rejoin
+  fenced_instance = 81,  ///< another member now uses this static instance id
+  inconsistent_protocol = 82,  ///< the member's protocols share none with the group's
+  group_not_empty = 83,  ///< the group still has members
+  unknown_group = 84,  ///< no such group
+  member_id_required = 85,  ///< first join: rejoin with the member id the error carries
   internal = 95,
 };
 

@@ -13,6 +13,10 @@ const std::vector<api_entry>& api_table() {
       {18, 0, 3, request_kind::metadata, handle_api_versions, msg::ApiVersionsRequest_is_flexible},
       {19, 0, 5, request_kind::topic_admin, handle_create_topics, msg::CreateTopicsRequest_is_flexible},
       {20, 0, 4, request_kind::topic_admin, handle_delete_topics, msg::DeleteTopicsRequest_is_flexible},
+      {22, 0, 4, request_kind::publish, handle_init_producer_id, msg::InitProducerIdRequest_is_flexible},
+      {32, 0, 4, request_kind::topic_admin, handle_describe_configs, msg::DescribeConfigsRequest_is_flexible},
+      {37, 0, 3, request_kind::topic_admin, handle_create_partitions, msg::CreatePartitionsRequest_is_flexible},
+      {60, 0, 1, request_kind::metadata, handle_describe_cluster, msg::DescribeClusterRequest_is_flexible},
   };
   return table;
 }

@@ -15,12 +15,31 @@ enum class error_code : std::int16_t {
   unknown_topic_or_partition = 3,  ///< retriable
   leader_not_available = 5,        ///< retriable
   request_timed_out = 7,           ///< retriable
+  coordinator_load_in_progress = 14,
+  coordinator_not_available = 15,
+  not_coordinator = 16,
+  illegal_generation = 22,
+  inconsistent_group_protocol = 23,
+  invalid_group_id = 24,
+  unknown_member_id = 25,
+  invalid_session_timeout = 26,
+  rebalance_in_progress = 27,
   message_too_large = 10,
   invalid_topic_exception = 17,
   unsupported_version = 35,
   topic_already_exists = 36,
   invalid_partitions = 37,
   invalid_request = 42,
+  out_of_order_sequence_number = 45,
+  invalid_producer_epoch = 47,
+  invalid_config = 40,
+  transactional_id_authorization_failed = 53,
+  unknown_producer_id = 59,
+  non_empty_group = 68,
+  group_id_not_found = 69,
+  member_id_required = 79,
+  fenced_instance_id = 82,
+  unsupported_endpoint_type = 115,
   unknown_server_error = -1,
   kafka_storage_error = 56,  ///< retriable
   invalid_record = 87,
@@ -51,6 +70,21 @@ inline std::int16_t to_kafka(errc e) noexcept {
       return static_cast<std::int16_t>(error_code::message_too_large);
     case errc::topic_already_exists: return static_cast<std::int16_t>(error_code::topic_already_exists);
     case errc::invalid_request: return static_cast<std::int16_t>(error_code::invalid_request);
+    case errc::invalid_partition_count: return static_cast<std::int16_t>(error_code::invalid_partitions);
+    case errc::out_of_order_sequence:
+      return static_cast<std::int16_t>(error_code::out_of_order_sequence_number);
+    case errc::invalid_producer_epoch:
+      return static_cast<std::int16_t>(error_code::invalid_producer_epoch);
+    case errc::unknown_member: return static_cast<std::int16_t>(error_code::unknown_member_id);
+    case errc::illegal_generation: return static_cast<std::int16_t>(error_code::illegal_generation);
+    case errc::rebalance_in_progress:
+      return static_cast<std::int16_t>(error_code::rebalance_in_progress);
+    case errc::fenced_instance: return static_cast<std::int16_t>(error_code::fenced_instance_id);
+    case errc::inconsistent_protocol:
+      return static_cast<std::int16_t>(error_code::inconsistent_group_protocol);
+    case errc::group_not_empty: return static_cast<std::int16_t>(error_code::non_empty_group);
+    case errc::unknown_group: return static_cast<std::int16_t>(error_code::group_id_not_found);
+    case errc::member_id_required: return static_cast<std::int16_t>(error_code::member_id_required);
     default: return static_cast<std::int16_t>(error_code::unknown_server_error);
   }
 }

@@ -14,6 +14,10 @@ namespace portask::kafka {
 
 namespace msg = protocol::kafka::messages;
 
+/// This broker as Kafka clients see it: a one-broker cluster.
+inline constexpr std::int32_t broker_id = 0;
+inline constexpr std::string_view cluster_id = "portask";
+
 struct connection_state {
   std::shared_ptr<broker_context> ctx;
   std::shared_ptr<tcp_session> session;
@@ -76,6 +80,10 @@ void handle_fetch(self_ptr, const request&, protocol::byte_view);
 void handle_list_offsets(self_ptr, const request&, protocol::byte_view);
 void handle_create_topics(self_ptr, const request&, protocol::byte_view);
 void handle_delete_topics(self_ptr, const request&, protocol::byte_view);
+void handle_create_partitions(self_ptr, const request&, protocol::byte_view);
+void handle_describe_configs(self_ptr, const request&, protocol::byte_view);
+void handle_describe_cluster(self_ptr, const request&, protocol::byte_view);
+void handle_init_producer_id(self_ptr, const request&, protocol::byte_view);
 
 /// Decodes a request body at the request's version; false (and a log line) on failure.
 template <class T>

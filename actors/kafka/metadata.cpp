@@ -18,7 +18,7 @@ msg::MetadataResponse::MetadataResponseTopic describe(const std::string& name,
   for (std::int32_t p = 0; p < partitions; ++p) {
     msg::MetadataResponse::MetadataResponseTopic::MetadataResponsePartition part;
     part.partitionIndex = p;
-    part.leaderId = 0;
+    part.leaderId = broker_id;
     part.leaderEpoch = 0;
     part.replicaNodes = {0};
     part.isrNodes = {0};
@@ -38,9 +38,10 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
   }
   auto& ctx = *self->state.ctx;
   auto res = std::make_shared<msg::MetadataResponse>();
-  res->brokers.push_back({0, ctx.config.kafka_advertised_host, ctx.kafka_port.load(), std::nullopt});
-  res->clusterId = "portask";
-  res->controllerId = 0;
+  res->brokers.push_back(
+      {broker_id, ctx.config.kafka_advertised_host, ctx.kafka_port.load(), std::nullopt});
+  res->clusterId = std::string(cluster_id);
+  res->controllerId = broker_id;
   auto registry = ctx.registry();
   const bool all = !req.topics || (r.api_version == 0 && req.topics->empty());
   if (all) {

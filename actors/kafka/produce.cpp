@@ -8,6 +8,37 @@
 
 namespace portask::kafka {
 
+namespace {
+
+// The idempotent-producer claim of one partition's batches: one producer, one epoch,
+// consecutive sequences (a client sends one batch per partition, but the format allows
+// more). Transactional and control batches need a transaction coordinator Portask lacks.
+expected<producer_sequence> producer_claim(
+    const std::vector<protocol::kafka::record_batch>& batches) {
+  producer_sequence claim;
+  for (const auto& b : batches) {
+    if (b.is_transactional() || b.is_control()) return errc::invalid_request;
+    if (b.producer_id < 0) {
+      if (claim.present()) return errc::invalid_request;
+      continue;
+    }
+    const auto last = static_cast<std::int32_t>(
+        (static_cast<std::int64_t>(b.base_sequence) + b.last_offset_delta) % (std::int64_t{1} << 31));
+    if (!claim.present()) {
+      if (&b != &batches.front()) return errc::invalid_request;
+      claim = {b.producer_id, b.producer_epoch, b.base_sequence, last};
+      continue;
+    }
+    if (b.producer_id != claim.id || b.producer_epoch != claim.epoch ||
+        b.base_sequence != claim.last_seq + 1)
+      return errc::out_of_order_sequence;
+    claim.last_seq = last;
+  }
+  return claim;
+}
+
+}  // namespace
+
 void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   msg::ProduceRequest req;
   if (!decode_body(body, r, req)) {
@@ -59,6 +90,16 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       pb.source = protocol_kind::kafka;
       pb.auto_create = ctx.config.auto_create_topics;
       pb.wire_bytes = records.size();
+      auto producer = producer_claim(*batches);
+      if (!producer) {
+        spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,
+                     producer.error().message());
+        out.errorCode = to_kafka(static_cast<errc>(producer.error().value()));
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      pb.producer = *producer;
       for (const auto& b : *batches) {
         auto msgs = protocol::kafka::to_messages(b, topic.name, part.index);
         for (auto& m : msgs.messages) pb.batch.messages.push_back(std::move(m));

@@ -86,3 +86,38 @@ TEST(Librdkafka, ProducesAndConsumesKeyedMessagesWithHeadersOnThreePartitions) {
     EXPECT_EQ(partition, i % 3);
   }
 }
+
+TEST(Librdkafka, IdempotentProducerGetsAnIdAndStoresEveryMessageOnce) {
+  broker_fixture f;
+  must(f.connect().create_topic("rdk-idem", 2));
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(f.server->kafka_port());
+  rd_kafka_t* producer = make_client(
+      RD_KAFKA_PRODUCER, bootstrap,
+      {{"enable.idempotence", "true"}, {"linger.ms", "2"}, {"max.in.flight", "5"}});
+  ASSERT_NE(producer, nullptr);
+  constexpr int n = 2000;
+  for (int i = 0; i < n; ++i) {
+    const std::string value = "v" + std::to_string(i);
+    ASSERT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC("rdk-idem"), RD_KAFKA_V_PARTITION(i % 2),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ASSERT_EQ(rd_kafka_flush(producer, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  char fatal[256] = {};
+  EXPECT_EQ(rd_kafka_fatal_error(producer, fatal, sizeof fatal), RD_KAFKA_RESP_ERR_NO_ERROR) << fatal;
+  rd_kafka_destroy(producer);
+  auto native = f.connect();
+  for (std::int32_t p = 0; p < 2; ++p) {
+    std::vector<std::string> values;
+    for (std::int64_t offset = 0; values.size() < n / 2;) {
+      auto got = must(native.fetch("rdk-idem", p, offset));
+      if (got.messages.empty()) break;
+      for (const auto& m : got.messages) values.push_back(m.value.value_or(""));
+      offset += static_cast<std::int64_t>(got.messages.size());
+    }
+    ASSERT_EQ(values.size(), static_cast<std::size_t>(n / 2)) << "partition " << p;
+    for (std::size_t i = 0; i < values.size(); ++i)
+      EXPECT_EQ(values[i], "v" + std::to_string(2 * i + static_cast<std::size_t>(p))) << "in order, once";
+  }
+}

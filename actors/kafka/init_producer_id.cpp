@@ -1,0 +1,35 @@
+// InitProducerId (key 22): hands an idempotent producer its id. A producer that already has
+// one (v3+, KIP-360: it asks after a fatal sequence error) keeps its id with the epoch
+// bumped, which resets its sequences on every partition. Transactions need a transaction
+// coordinator, which Portask does not have: a transactional id is refused.
+#include <spdlog/spdlog.h>
+
+#include <limits>
+
+#include "actors/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::InitProducerIdRequest req;
+  if (!decode_body(body, r, req)) return self->quit();
+  msg::InitProducerIdResponse res;
+  const bool flexible = msg::InitProducerIdRequest_is_flexible(r.api_version);
+  if (req.transactionalId && !req.transactionalId->empty()) {
+    spdlog::info("kafka: InitProducerId for transactional id '{}' refused (no transactions)",
+                 *req.transactionalId);
+    res.errorCode = static_cast<std::int16_t>(error_code::transactional_id_authorization_failed);
+    return respond(self, r, res, flexible, true);
+  }
+  if (req.producerId >= 0 && req.producerEpoch >= 0 &&
+      req.producerEpoch < std::numeric_limits<std::int16_t>::max() - 1) {
+    res.producerId = req.producerId;
+    res.producerEpoch = static_cast<std::int16_t>(req.producerEpoch + 1);
+  } else {
+    res.producerId = self->state.ctx->next_producer_id.fetch_add(1);
+    res.producerEpoch = 0;
+  }
+  respond(self, r, res, flexible);
+}
+
+}  // namespace portask::kafka
