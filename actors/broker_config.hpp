@@ -33,6 +33,11 @@ struct broker_config {
   std::string storage_codec = "binary";
   std::string storage_compression = "none";
   std::string log_level = "info";
+
+  // Consumer groups (Kafka's group.* broker settings; shorter first delay than Kafka's 3 s).
+  std::uint32_t group_initial_rebalance_delay_ms = 300;
+  std::uint32_t group_min_session_timeout_ms = 1000;
+  std::uint32_t group_max_session_timeout_ms = 1800000;
 };
 
 }  // namespace portask

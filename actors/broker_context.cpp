@@ -48,6 +48,11 @@ topic_registry_actor broker_context::registry() const {
   return registry_;
 }
 
+group_directory_actor broker_context::groups() const {
+  std::shared_lock lock{mutex_};
+  return groups_;
+}
+
 caf::actor broker_context::hooks() const {
   std::shared_lock lock{mutex_};
   return hooks_;
@@ -80,6 +85,10 @@ void broker_context::set_bridge(std::size_t i, protocol_bridge_actor b) {
 void broker_context::set_registry(topic_registry_actor r) {
   std::unique_lock lock{mutex_};
   registry_ = std::move(r);
+}
+void broker_context::set_groups(group_directory_actor g) {
+  std::unique_lock lock{mutex_};
+  groups_ = std::move(g);
 }
 void broker_context::set_hooks(caf::actor h) {
   std::unique_lock lock{mutex_};

@@ -52,6 +52,7 @@ class broker_context {
   storage_reader_actor any_reader() const;
   protocol_bridge_actor bridge_for(const topic_partition& tp) const;
   topic_registry_actor registry() const;
+  group_directory_actor groups() const;
   caf::actor hooks() const;
 
   void set_writers(std::vector<storage_writer_actor> w);
@@ -61,6 +62,7 @@ class broker_context {
   void set_bridges(std::vector<protocol_bridge_actor> b);
   void set_bridge(std::size_t i, protocol_bridge_actor b);
   void set_registry(topic_registry_actor r);
+  void set_groups(group_directory_actor g);
   void set_hooks(caf::actor h);
   std::size_t writer_count() const;
   std::size_t reader_count() const;
@@ -73,6 +75,7 @@ class broker_context {
   std::vector<storage_reader_actor> readers_;
   std::vector<protocol_bridge_actor> bridges_;
   topic_registry_actor registry_;
+  group_directory_actor groups_;
   caf::actor hooks_;
   mutable std::atomic<std::size_t> round_robin_{0};
 };

@@ -5,10 +5,12 @@
 ///  connection --publish/fetch--> protocol_bridge (sharded by partition)
 ///  protocol_bridge --append/fetch--> partition --append_set--> storage_writer --> store
 ///  partition --read/bounds--> storage_reader (pool) --> store
-///  topic_registry: topics, partition actors, offsets; hooks: event fan-out.
+///  topic_registry: topics and partition actors; hooks: event fan-out.
+///  group_directory --> group_coordinator (one per group) --commit/offset--> storage_reader
 
 #include <caf/all.hpp>
 
+#include "actors/groups/group_messages.hpp"
 #include "actors/messages.hpp"
 
 namespace portask {
@@ -35,6 +37,12 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using frame_atom = caf::atom_constant<caf::atom("frame")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using grow_atom = caf::atom_constant<caf::atom("grow")>;
+using group_atom = caf::atom_constant<caf::atom("group")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -49,9 +57,12 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<read_atom, topic_partition, std::int64_t, std::uint32_t>::with<
         std::vector<storage::stored_batch>>,
     caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
-    caf::replies_to<commit_atom, std::string, topic_partition, storage::committed_offset>::with<
-        bool>,
-    caf::replies_to<offset_atom, std::string, topic_partition>::with<storage::committed_offset>,
+    // a group's committed offsets: store some, read all, delete some (none: the group)
+    caf::replies_to<commit_atom, std::string, std::vector<storage::group_offset>>::with<bool>,
+    caf::replies_to<offset_atom, std::string>::with<std::vector<storage::group_offset>>,
+    caf::replies_to<delete_atom, std::string, std::vector<topic_partition>>::with<bool>,
+    // groups with committed offsets
+    caf::replies_to<list_atom>::with<std::vector<std::string>>,
     caf::replies_to<ping_atom>::with<bool>>;
 
 /// Owns one topic-partition: assigns offsets, keeps the high watermark, a bounded tail of
@@ -74,6 +85,28 @@ using topic_registry_actor = caf::typed_actor<
     caf::replies_to<delete_atom, std::string>::with<bool>,
     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
     caf::replies_to<describe_atom, std::string>::with<topic_description>>;
+
+/// One consumer group: membership (joins, syncs, heartbeats, leaves) and its committed
+/// offsets, for Kafka and native members alike. Errors come back as caf::error (errc).
+using group_coordinator_actor = caf::typed_actor<
+    caf::replies_to<join_atom, join_group_request>::with<join_group_result>,
+    caf::replies_to<sync_atom, sync_group_request>::with<sync_group_result>,
+    caf::replies_to<heartbeat_atom, member_ref>::with<bool>,
+    caf::replies_to<leave_atom, std::vector<member_ref>>::with<std::vector<std::int32_t>>,
+    caf::replies_to<commit_atom, commit_offsets_request>::with<bool>,
+    // the offsets of these partitions (none: every committed one); -1 where none is stored
+    caf::replies_to<offset_atom, std::vector<topic_partition>>::with<
+        std::vector<storage::group_offset>>,
+    caf::replies_to<describe_atom>::with<group_description>,
+    // delete the group (it must be empty), or just these partitions' offsets
+    caf::replies_to<delete_atom, std::vector<topic_partition>, bool>::with<bool>,
+    // session and rebalance deadlines (self-sent)
+    caf::reacts_to<tick_atom>>;
+
+/// Finds (spawning on first use) the coordinator of a group; lists groups.
+using group_directory_actor = caf::typed_actor<
+    caf::replies_to<group_atom, std::string>::with<group_coordinator_actor>,
+    caf::replies_to<list_atom>::with<std::vector<group_description>>>;
 
 /// The single entrance for every protocol's traffic. Frames, counts, notifies hooks,
 /// forwards to partitions.
@@ -111,6 +144,17 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::partition_bounds)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::committed_offset)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::stored_batch>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::topic_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::group_offset>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::topic_partition>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::join_group_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::join_group_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::sync_group_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::sync_group_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::member_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::member_ref>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::commit_offsets_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::group_description)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::group_description>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::connect_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::disconnect_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::message_event)

@@ -79,17 +79,24 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       [=](bounds_atom, const topic_partition& tp) -> caf::result<storage::partition_bounds> {
         return lift(self->state.store->bounds(tp));
       },
-      [=](commit_atom, const std::string& group, const topic_partition& tp,
-          const storage::committed_offset& off) -> caf::result<bool> {
-        if (auto ec = self->state.store->commit_offset(group, tp, off))
+      [=](commit_atom, const std::string& group,
+          const std::vector<storage::group_offset>& offsets) -> caf::result<bool> {
+        if (auto ec = self->state.store->commit_offsets(group, offsets))
           return make_caf_error(static_cast<errc>(ec.value()));
         return true;
       },
-      [=](offset_atom, const std::string& group,
-          const topic_partition& tp) -> caf::result<storage::committed_offset> {
-        auto r = self->state.store->fetch_offset(group, tp);
-        if (!r) return make_caf_error(static_cast<errc>(r.error().value()));
-        return r->value_or(storage::committed_offset{});
+      [=](offset_atom,
+          const std::string& group) -> caf::result<std::vector<storage::group_offset>> {
+        return lift(self->state.store->fetch_offsets(group));
+      },
+      [=](delete_atom, const std::string& group,
+          const std::vector<topic_partition>& partitions) -> caf::result<bool> {
+        if (auto ec = self->state.store->delete_offsets(group, partitions))
+          return make_caf_error(static_cast<errc>(ec.value()));
+        return true;
+      },
+      [=](list_atom) -> caf::result<std::vector<std::string>> {
+        return lift(self->state.store->list_groups());
       },
       [=](ping_atom) -> caf::result<bool> {
         if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/groups/group_coordinator.hpp"
 #include "actors/hooks.hpp"
 #include "actors/protocol_bridge.hpp"
 #include "actors/storage_actors.hpp"
@@ -12,9 +13,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
-enum class child_kind : std::uint8_t { writer, reader, bridge, registry, hooks };
+enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks };
 
 const char* to_string(child_kind k) {
   switch (k) {
@@ -22,6 +22,7 @@ const char* to_string(child_kind k) {
     case child_kind::reader: return "storage reader";
     case child_kind::bridge: return "protocol bridge";
     case child_kind::registry: return "topic registry";
+    case child_kind::groups: return "group directory";
     case child_kind::hooks: return "hooks";
   }
   return "child";
@@ -68,6 +69,12 @@ caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker
       auto r = spawn_topic_registry(sys, ctx);
       addr = r.address();
       ctx->set_registry(std::move(r));
+      break;
+    }
+    case child_kind::groups: {
+      auto g = spawn_group_directory(sys, ctx);
+      addr = g.address();
+      ctx->set_groups(std::move(g));
       break;
     }
     case child_kind::hooks: {
@@ -148,6 +155,7 @@ caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_conte
   for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
   add(child_kind::hooks, 0);
   add(child_kind::registry, 0);
+  add(child_kind::groups, 0);
   for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
   return sys.spawn(supervisor_impl, ctx, std::move(children));
 }

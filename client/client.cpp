@@ -284,9 +284,11 @@ result<native::metadata_response> connection::metadata() {
 
 result<bool> connection::commit(const std::string& consumer, const std::string& topic,
                                 std::int32_t partition, std::int64_t offset,
-                                const std::string& metadata) {
+                                const std::string& metadata, const std::string& member_id,
+                                std::int32_t generation) {
   buffer frame;
-  native::encode(frame, native::ack_request{next_id(), consumer, topic, partition, offset, metadata});
+  native::encode(frame, native::ack_request{next_id(), consumer, topic, partition, offset, metadata,
+                                            member_id, generation});
   return call<bool>(std::move(frame), empty_body);
 }
 

@@ -82,8 +82,11 @@ class connection {
   result<std::vector<protocol::native::topic_summary>> list_topics();
   result<protocol::native::topic_detail> describe_topic(const std::string& topic);
   result<protocol::native::metadata_response> metadata();
+  /// Commits `offset` for group `consumer`. Members of a native group pass the member id
+  /// and generation of their latest assignment (a stale generation is refused).
   result<bool> commit(const std::string& consumer, const std::string& topic,
-                      std::int32_t partition, std::int64_t offset, const std::string& metadata = {});
+                      std::int32_t partition, std::int64_t offset, const std::string& metadata = {},
+                      const std::string& member_id = {}, std::int32_t generation = -1);
   result<protocol::native::offset_fetch_response> committed(const std::string& consumer,
                                                             const std::string& topic,
                                                             std::int32_t partition);

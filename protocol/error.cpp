@@ -47,6 +47,7 @@ class portask_category final : public std::error_category {
       case errc::group_not_empty: return "group is not empty";
       case errc::unknown_group: return "unknown group";
       case errc::member_id_required: return "member id required";
+      case errc::invalid_session_timeout: return "session timeout out of range";
       case errc::internal: return "internal error";
     }
     return "unknown portask error " + std::to_string(code);
@@ -112,6 +113,7 @@ std::string_view to_string(errc e) noexcept {
     case errc::group_not_empty: return "group_not_empty";
     case errc::unknown_group: return "unknown_group";
     case errc::member_id_required: return "member_id_required";
+    case errc::invalid_session_timeout: return "invalid_session_timeout";
     case errc::internal: return "internal";
   }
   return "unknown";

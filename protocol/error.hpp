@@ -50,6 +50,7 @@ enum class errc : int {
   group_not_empty = 83,  ///< the group still has members
   unknown_group = 84,  ///< no such group
   member_id_required = 85,  ///< first join: rejoin with the member id the error carries
+  invalid_session_timeout = 86,  ///< the session timeout is outside the broker's allowed range
   internal = 95,
 };
 

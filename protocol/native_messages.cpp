@@ -213,6 +213,10 @@ void encode(buffer& out, const ack_request& a) {
     put_i32(w, a.partition);
     put_i64(w, a.offset);
     put_str(w, a.metadata);
+    if (!a.member_id.empty() || a.generation != -1) {
+      put_str(w, a.member_id);
+      put_i32(w, a.generation);
+    }
   });
 }
 
@@ -220,7 +224,8 @@ expected<ack_request> decode_ack(byte_view payload) {
   wire_reader r{payload};
   ack_request a;
   r.u32(a.request_id) && get_str(r, a.consumer) && get_str(r, a.topic) &&
-      get_i32(r, a.partition) && get_i64(r, a.offset) && get_str(r, a.metadata);
+      get_i32(r, a.partition) && get_i64(r, a.offset) && get_str(r, a.metadata) &&
+      (r.at_end() || (get_str(r, a.member_id) && get_i32(r, a.generation)));
   return done(r, std::move(a));
 }
 

@@ -80,6 +80,9 @@ struct ack_request {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::string metadata;
+  /// A group member's identity (native groups); optional on the wire, empty/-1 otherwise.
+  std::string member_id;
+  std::int32_t generation = -1;
 };
 struct offset_fetch_request {
   std::uint32_t request_id = 0;

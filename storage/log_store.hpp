@@ -76,6 +76,13 @@ struct committed_offset {
   friend bool operator==(const committed_offset&, const committed_offset&) = default;
 };
 
+/// One partition's committed offset within a group.
+struct group_offset {
+  topic_partition tp;
+  committed_offset offset;
+  friend bool operator==(const group_offset&, const group_offset&) = default;
+};
+
 class log_store {
  public:
   virtual ~log_store() = default;
@@ -106,10 +113,17 @@ class log_store {
   virtual std::error_code delete_topic(const topic_info& topic) = 0;
   virtual expected<std::vector<topic_info>> list_topics() = 0;
 
-  virtual std::error_code commit_offset(const std::string& group, const topic_partition& tp,
-                                        const committed_offset& offset) = 0;
-  virtual expected<std::optional<committed_offset>> fetch_offset(const std::string& group,
-                                                                 const topic_partition& tp) = 0;
+  // -- consumer groups: one hash of committed offsets per group, and the set of groups ----
+  /// Stores every offset of `offsets` for `group` in one round trip (all or nothing).
+  virtual std::error_code commit_offsets(const std::string& group,
+                                         std::span<const group_offset> offsets) = 0;
+  /// Every committed offset of `group` (empty for an unknown group).
+  virtual expected<std::vector<group_offset>> fetch_offsets(const std::string& group) = 0;
+  /// Removes the offsets of `partitions`, or the whole group when `partitions` is empty.
+  virtual std::error_code delete_offsets(const std::string& group,
+                                         std::span<const topic_partition> partitions) = 0;
+  /// Groups that have committed offsets.
+  virtual expected<std::vector<std::string>> list_groups() = 0;
 };
 
 /// Makes store instances that all see the same data (one per storage actor).

@@ -9,7 +9,7 @@ struct memory_store::state {
   std::mutex mutex;
   std::map<topic_partition, std::map<std::int64_t, stored_batch>> logs;
   std::map<std::string, topic_info> topics;
-  std::map<std::pair<std::string, topic_partition>, committed_offset> offsets;
+  std::map<std::string, std::map<topic_partition, committed_offset>> offsets;
 };
 
 store_factory memory_store::factory() {
@@ -87,19 +87,38 @@ expected<std::vector<topic_info>> memory_store::list_topics() {
   return out;
 }
 
-std::error_code memory_store::commit_offset(const std::string& group, const topic_partition& tp,
-                                            const committed_offset& offset) {
+std::error_code memory_store::commit_offsets(const std::string& group,
+                                             std::span<const group_offset> offsets) {
   std::lock_guard lock{state_->mutex};
-  state_->offsets[{group, tp}] = offset;
+  auto& g = state_->offsets[group];
+  for (const auto& o : offsets) g[o.tp] = o.offset;
   return {};
 }
 
-expected<std::optional<committed_offset>> memory_store::fetch_offset(const std::string& group,
-                                                                     const topic_partition& tp) {
+expected<std::vector<group_offset>> memory_store::fetch_offsets(const std::string& group) {
   std::lock_guard lock{state_->mutex};
-  auto it = state_->offsets.find({group, tp});
-  if (it == state_->offsets.end()) return std::optional<committed_offset>{};
-  return std::optional<committed_offset>{it->second};
+  std::vector<group_offset> out;
+  auto it = state_->offsets.find(group);
+  if (it == state_->offsets.end()) return out;
+  for (const auto& [tp, o] : it->second) out.push_back({tp, o});
+  return out;
+}
+
+std::error_code memory_store::delete_offsets(const std::string& group,
+                                             std::span<const topic_partition> partitions) {
+  std::lock_guard lock{state_->mutex};
+  auto it = state_->offsets.find(group);
+  if (it == state_->offsets.end()) return {};
+  for (const auto& tp : partitions) it->second.erase(tp);
+  if (partitions.empty() || it->second.empty()) state_->offsets.erase(it);
+  return {};
+}
+
+expected<std::vector<std::string>> memory_store::list_groups() {
+  std::lock_guard lock{state_->mutex};
+  std::vector<std::string> out;
+  for (const auto& [name, offsets] : state_->offsets) out.push_back(name);
+  return out;
 }
 
 }  // namespace portask::storage

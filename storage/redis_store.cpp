@@ -178,6 +178,10 @@ store_factory redis_store::factory(redis_options options) {
   };
 }
 
+std::string redis_store::offsets_key(const std::string& group) const {
+  return options_.key_prefix + ":offsets:{" + group + "}";
+}
+
 std::string redis_store::log_key(const topic_partition& tp) const {
   return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) + "}:log";
 }
@@ -389,36 +393,96 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
   return out;
 }
 
-std::error_code redis_store::commit_offset(const std::string& group, const topic_partition& tp,
-                                           const committed_offset& offset) {
-  protocol::buffer value;
-  protocol::wire_writer w{value};
-  w.varint(offset.offset);
-  w.raw(offset.metadata);
-  command c;
-  c.arg("HSET").own(options_.key_prefix + ":offsets:{" + group + "}").own(offset_field(tp)).arg(
-      byte_view{value});
-  auto r = pipeline({&c, 1});
+std::error_code redis_store::commit_offsets(const std::string& group,
+                                            std::span<const group_offset> offsets) {
+  if (offsets.empty()) return {};
+  command commands[2];
+  commands[0].arg("HSET").own(offsets_key(group));
+  for (const auto& o : offsets) {
+    protocol::buffer value;
+    protocol::wire_writer w{value};
+    w.varint(o.offset.offset);
+    w.raw(o.offset.metadata);
+    commands[0].own(offset_field(o.tp)).own(std::string(protocol::as_chars(value)));
+  }
+  commands[1].arg("SADD").own(options_.key_prefix + ":groups").arg(group);
+  auto r = pipeline(commands);
   if (!r) return r.error();
-  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+  for (const auto& rep : *r)
+    if (rep.is_error()) return make_error_code(errc::storage_unavailable);
+  return {};
 }
 
-expected<std::optional<committed_offset>> redis_store::fetch_offset(const std::string& group,
-                                                                    const topic_partition& tp) {
+expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string& group) {
   command c;
-  c.arg("HGET").own(options_.key_prefix + ":offsets:{" + group + "}").own(offset_field(tp));
+  c.arg("HGETALL").own(offsets_key(group));
   auto r = pipeline({&c, 1});
   if (!r) return r.error();
   const auto& rep = (*r)[0];
   if (rep.is_error()) return errc::storage_unavailable;
-  if (rep->type == REDIS_REPLY_NIL) return std::optional<committed_offset>{};
-  protocol::wire_reader rd{protocol::as_bytes(str(rep.get()))};
-  committed_offset out;
-  if (!rd.varint(out.offset)) return errc::corrupt_stored_data;
-  protocol::byte_view meta;
-  rd.raw(rd.remaining(), meta);
-  out.metadata = std::string(protocol::as_chars(meta));
-  return std::optional<committed_offset>{std::move(out)};
+  if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) return errc::corrupt_stored_data;
+  std::vector<group_offset> out;
+  for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
+    const auto field = str(rep->element[i]);
+    const auto colon = field.rfind(':');
+    group_offset o;
+    o.tp.topic = std::string(field.substr(0, colon == std::string_view::npos ? 0 : colon));
+    const auto part = field.substr(colon == std::string_view::npos ? field.size() : colon + 1);
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), o.tp.partition);
+    protocol::wire_reader rd{protocol::as_bytes(str(rep->element[i + 1]))};
+    if (colon == std::string_view::npos || ec != std::errc{} || end != part.data() + part.size() ||
+        !rd.varint(o.offset.offset)) {
+      spdlog::error("corrupt committed offset '{}' of group '{}'", field, group);
+      return errc::corrupt_stored_data;
+    }
+    protocol::byte_view meta;
+    rd.raw(rd.remaining(), meta);
+    o.offset.metadata = std::string(protocol::as_chars(meta));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::error_code redis_store::delete_offsets(const std::string& group,
+                                            std::span<const topic_partition> partitions) {
+  std::vector<command> commands(1);
+  if (partitions.empty()) {
+    commands[0].arg("DEL").own(offsets_key(group));
+  } else {
+    commands[0].arg("HDEL").own(offsets_key(group));
+    for (const auto& tp : partitions) commands[0].own(offset_field(tp));
+  }
+  auto r = pipeline(commands);
+  if (!r) return r.error();
+  if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
+  // The group leaves the set once it has no offsets left (EXISTS after the delete).
+  commands.clear();
+  commands.emplace_back();
+  commands[0].arg("EXISTS").own(offsets_key(group));
+  r = pipeline(commands);
+  if (!r) return r.error();
+  if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
+  if ((*r)[0]->integer == 0) {
+    commands.clear();
+    commands.emplace_back();
+    commands[0].arg("SREM").own(options_.key_prefix + ":groups").arg(group);
+    r = pipeline(commands);
+    if (!r) return r.error();
+  }
+  return {};
+}
+
+expected<std::vector<std::string>> redis_store::list_groups() {
+  command c;
+  c.arg("SMEMBERS").own(options_.key_prefix + ":groups");
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return errc::storage_unavailable;
+  if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < rep->elements; ++i) out.emplace_back(str(rep->element[i]));
+  return out;
 }
 
 }  // namespace portask::storage

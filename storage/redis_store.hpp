@@ -54,13 +54,16 @@ class redis_store final : public log_store {
   std::error_code put_topic(const topic_info& topic) override;
   std::error_code delete_topic(const topic_info& topic) override;
   expected<std::vector<topic_info>> list_topics() override;
-  std::error_code commit_offset(const std::string& group, const topic_partition& tp,
-                                const committed_offset& offset) override;
-  expected<std::optional<committed_offset>> fetch_offset(const std::string& group,
-                                                         const topic_partition& tp) override;
+  std::error_code commit_offsets(const std::string& group,
+                                 std::span<const group_offset> offsets) override;
+  expected<std::vector<group_offset>> fetch_offsets(const std::string& group) override;
+  std::error_code delete_offsets(const std::string& group,
+                                 std::span<const topic_partition> partitions) override;
+  expected<std::vector<std::string>> list_groups() override;
 
   /// Key of a partition's stream (exposed for tests that inspect the store directly).
   std::string log_key(const topic_partition& tp) const;
+  std::string offsets_key(const std::string& group) const;
 
   class command;
   class reply;

@@ -84,8 +84,23 @@ inline std::int16_t to_kafka(errc e) noexcept {
       return static_cast<std::int16_t>(error_code::inconsistent_group_protocol);
     case errc::group_not_empty: return static_cast<std::int16_t>(error_code::non_empty_group);
     case errc::unknown_group: return static_cast<std::int16_t>(error_code::group_id_not_found);
+    case errc::invalid_session_timeout:
+      return static_cast<std::int16_t>(error_code::invalid_session_timeout);
     case errc::member_id_required: return static_cast<std::int16_t>(error_code::member_id_required);
     default: return static_cast<std::int16_t>(error_code::unknown_server_error);
+  }
+}
+
+/// For group APIs: a coordinator or store that is not there right now is
+/// COORDINATOR_NOT_AVAILABLE, which sends clients to FindCoordinator and back (retriable).
+inline std::int16_t to_kafka_group(errc e) noexcept {
+  switch (e) {
+    case errc::not_ready:
+    case errc::storage_unavailable:
+    case errc::timeout:
+      return static_cast<std::int16_t>(error_code::coordinator_not_available);
+    case errc::invalid_request: return static_cast<std::int16_t>(error_code::invalid_group_id);
+    default: return to_kafka(e);
   }
 }
 

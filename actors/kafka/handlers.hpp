@@ -22,6 +22,7 @@ struct connection_state {
   std::shared_ptr<broker_context> ctx;
   std::shared_ptr<tcp_session> session;
   std::unique_ptr<response_queue> responses;
+  std::string client_id;  ///< from the latest request header (group members' descriptions)
   bool closing = false;
   static inline const char* name = "portask.kafka_connection";
 };
@@ -84,6 +85,29 @@ void handle_create_partitions(self_ptr, const request&, protocol::byte_view);
 void handle_describe_configs(self_ptr, const request&, protocol::byte_view);
 void handle_describe_cluster(self_ptr, const request&, protocol::byte_view);
 void handle_init_producer_id(self_ptr, const request&, protocol::byte_view);
+void handle_find_coordinator(self_ptr, const request&, protocol::byte_view);
+void handle_join_group(self_ptr, const request&, protocol::byte_view);
+void handle_sync_group(self_ptr, const request&, protocol::byte_view);
+void handle_heartbeat(self_ptr, const request&, protocol::byte_view);
+void handle_leave_group(self_ptr, const request&, protocol::byte_view);
+void handle_offset_commit(self_ptr, const request&, protocol::byte_view);
+void handle_offset_fetch(self_ptr, const request&, protocol::byte_view);
+void handle_list_groups(self_ptr, const request&, protocol::byte_view);
+void handle_describe_groups(self_ptr, const request&, protocol::byte_view);
+void handle_delete_groups(self_ptr, const request&, protocol::byte_view);
+void handle_offset_delete(self_ptr, const request&, protocol::byte_view);
+
+/// Runs `f(coordinator)` for `group`, or `fail(errc)` when the group directory cannot be
+/// reached (restarting) or the group id is invalid.
+template <class F, class Fail>
+void with_group(self_ptr self, const std::string& group, F f, Fail fail) {
+  using namespace std::chrono_literals;
+  auto groups = self->state.ctx->groups();
+  if (!groups) return fail(errc::not_ready);
+  self->request(groups, 10s, group_atom::value, group)
+      .then([=](group_coordinator_actor& g) mutable { f(g); },
+            [=](caf::error& e) mutable { fail(to_errc(e)); });
+}
 
 /// Decodes a request body at the request's version; false (and a log line) on failure.
 template <class T>

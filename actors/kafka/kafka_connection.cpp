@@ -23,6 +23,7 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
     self->quit();
     return;
   }
+  if (client_id && *client_id != self->state.client_id) self->state.client_id = *client_id;
   const auto* api = kafka::find_api(req.api_key);
   if (api == nullptr) {
     spdlog::warn("kafka {}: unsupported API key {} (v{}); closing", self->state.session->peer(),

@@ -291,33 +291,47 @@ void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
 
 // -- offsets, topics, metadata ---------------------------------------------------------------
 
+// Ack and OffsetFetch go to the group's coordinator, the one owner of a group's offsets
+// whichever protocol its consumers speak.
+template <class F>
+void with_group(self_ptr self, request_ctx r, const std::string& group, F f) {
+  auto groups = self->state.ctx->groups();
+  if (!groups) return fail(self, r, errc::not_ready);
+  self->request(groups, 10s, group_atom::value, group)
+      .then([=](group_coordinator_actor& g) mutable { f(g); },
+            [=](caf::error& e) { fail(self, r, e); });
+}
+
 void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_ack(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (req->consumer.empty() || req->offset < 0) return fail(self, r, errc::invalid_request);
-  topic_partition tp{req->topic, req->partition};
-  auto reader = self->state.ctx->reader_for(tp);
-  if (!reader) return fail(self, r, errc::not_ready);
-  self->request(reader, 10s, commit_atom::value, req->consumer, tp,
-                storage::committed_offset{req->offset, req->metadata})
-      .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
-            [=](caf::error& e) { fail(self, r, e); });
+  commit_offsets_request commit;
+  commit.member = {req->member_id, std::nullopt, req->generation};
+  commit.offsets.push_back(
+      {{req->topic, req->partition}, storage::committed_offset{req->offset, req->metadata}});
+  with_group(self, r, req->consumer, [=](group_coordinator_actor& g) {
+    self->request(g, 10s, commit_atom::value, commit)
+        .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
+              [=](caf::error& e) { fail(self, r, e); });
+  });
 }
 
 void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_offset_fetch(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
-  topic_partition tp{req->topic, req->partition};
-  auto reader = self->state.ctx->reader_for(tp);
-  if (!reader) return fail(self, r, errc::not_ready);
-  self->request(reader, 10s, offset_atom::value, req->consumer, tp)
-      .then(
-          [=](storage::committed_offset& off) {
-            respond(self, r, [&](protocol::buffer& out) {
-              native::encode_body(out, native::offset_fetch_response{off.offset, off.metadata});
-            });
-          },
-          [=](caf::error& e) { fail(self, r, e); });
+  std::vector<topic_partition> tps{{req->topic, req->partition}};
+  with_group(self, r, req->consumer, [=](group_coordinator_actor& g) {
+    self->request(g, 10s, offset_atom::value, tps)
+        .then(
+            [=](std::vector<storage::group_offset>& offs) {
+              const auto off = offs.empty() ? storage::committed_offset{} : offs.front().offset;
+              respond(self, r, [&](protocol::buffer& out) {
+                native::encode_body(out, native::offset_fetch_response{off.offset, off.metadata});
+              });
+            },
+            [=](caf::error& e) { fail(self, r, e); });
+  });
 }
 
 std::vector<native::topic_summary> summaries(const std::vector<storage::topic_info>& topics) {

@@ -45,11 +45,14 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         ++log->bounds_requests;
         return {0, 5};  // the store already holds offsets 0..4
       },
-      [](commit_atom, const std::string&, const topic_partition&,
-         const storage::committed_offset&) -> bool { return true; },
-      [](offset_atom, const std::string&, const topic_partition&) -> storage::committed_offset {
-        return {};
+      [](commit_atom, const std::string&, const std::vector<storage::group_offset>&) -> bool {
+        return true;
       },
+      [](offset_atom, const std::string&) -> std::vector<storage::group_offset> { return {}; },
+      [](delete_atom, const std::string&, const std::vector<topic_partition>&) -> bool {
+        return true;
+      },
+      [](list_atom) -> std::vector<std::string> { return {}; },
       [](ping_atom) -> bool { return true; },
   };
 }

@@ -22,11 +22,13 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(std::error_code, put_topic, (const storage::topic_info&), (override));
   MOCK_METHOD(std::error_code, delete_topic, (const storage::topic_info&), (override));
   MOCK_METHOD(expected<std::vector<storage::topic_info>>, list_topics, (), (override));
-  MOCK_METHOD(std::error_code, commit_offset,
-              (const std::string&, const topic_partition&, const storage::committed_offset&),
+  MOCK_METHOD(std::error_code, commit_offsets,
+              (const std::string&, std::span<const storage::group_offset>), (override));
+  MOCK_METHOD(expected<std::vector<storage::group_offset>>, fetch_offsets, (const std::string&),
               (override));
-  MOCK_METHOD(expected<std::optional<storage::committed_offset>>, fetch_offset,
-              (const std::string&, const topic_partition&), (override));
+  MOCK_METHOD(std::error_code, delete_offsets,
+              (const std::string&, std::span<const topic_partition>), (override));
+  MOCK_METHOD(expected<std::vector<std::string>>, list_groups, (), (override));
 };
 
 append_set make_set(const std::string& topic, int batches, std::int64_t base = 0) {

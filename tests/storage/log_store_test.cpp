@@ -2,6 +2,8 @@
 // redis_store against a real redis-server started for each test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame.hpp"
 #include "redis_server.hpp"
@@ -170,13 +172,30 @@ TEST_P(LogStore, TopicsArePutListedAndDeletedWithTheirLogs) {
 }
 
 TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
-  EXPECT_FALSE(store_->fetch_offset("g1", tp_).value().has_value());
-  ASSERT_FALSE(store_->commit_offset("g1", tp_, {42, "meta"}));
-  ASSERT_FALSE(store_->commit_offset("g2", tp_, {7, ""}));
-  ASSERT_FALSE(store_->commit_offset("g1", tp_, {43, "newer"}));
-  EXPECT_EQ(store_->fetch_offset("g1", tp_).value(), (committed_offset{43, "newer"}));
-  EXPECT_EQ(store_->fetch_offset("g2", tp_).value(), (committed_offset{7, ""}));
-  EXPECT_FALSE(store_->fetch_offset("g1", {"orders", 1}).value().has_value());
+  EXPECT_TRUE(store_->fetch_offsets("g1").value().empty());
+  const topic_partition other{"orders", 1};
+  const group_offset g1[] = {{tp_, {42, "meta"}}, {other, {5, std::string("\0bin", 4)}}};
+  ASSERT_FALSE(store_->commit_offsets("g1", g1));
+  const group_offset g2[] = {{tp_, {7, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("g2", g2));
+  const group_offset newer[] = {{tp_, {43, "newer"}}};
+  ASSERT_FALSE(store_->commit_offsets("g1", newer));
+  auto got = store_->fetch_offsets("g1").value();
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], (group_offset{other, {5, std::string("\0bin", 4)}}));
+  EXPECT_EQ(got[1], (group_offset{tp_, {43, "newer"}}));
+  EXPECT_EQ(store_->fetch_offsets("g2").value(), std::vector<group_offset>(g2, g2 + 1));
+  auto groups = store_->list_groups().value();
+  std::sort(groups.begin(), groups.end());
+  EXPECT_EQ(groups, (std::vector<std::string>{"g1", "g2"}));
+  // Deleting one partition keeps the group; deleting the rest (or all) removes it.
+  const topic_partition drop[] = {other};
+  ASSERT_FALSE(store_->delete_offsets("g1", drop));
+  EXPECT_EQ(store_->fetch_offsets("g1").value().size(), 1u);
+  ASSERT_FALSE(store_->delete_offsets("g2", {}));
+  EXPECT_TRUE(store_->fetch_offsets("g2").value().empty());
+  EXPECT_EQ(store_->list_groups().value(), std::vector<std::string>{"g1"});
 }
 
 TEST_P(LogStore, InstancesFromOneFactoryShareData) {

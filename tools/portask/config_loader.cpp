@@ -51,6 +51,11 @@ void apply_yaml(const std::string& path, broker_config& c) {
   read(root, "storage_codec", c.storage_codec);
   read(root, "storage_compression", c.storage_compression);
   read(root, "log_level", c.log_level);
+  if (const auto g = root["groups"]) {
+    read(g, "initial_rebalance_delay_ms", c.group_initial_rebalance_delay_ms);
+    read(g, "min_session_timeout_ms", c.group_min_session_timeout_ms);
+    read(g, "max_session_timeout_ms", c.group_max_session_timeout_ms);
+  }
 }
 
 }  // namespace
@@ -106,6 +111,15 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->envname("PORTASK_STORAGE_COMPRESSION");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->envname("PORTASK_LOG_LEVEL");
+  app.add_option("--group-initial-rebalance-delay-ms", c.group_initial_rebalance_delay_ms,
+                 "how long a new group waits for more members before its first generation")
+      ->envname("PORTASK_GROUP_INITIAL_REBALANCE_DELAY_MS");
+  app.add_option("--group-min-session-timeout-ms", c.group_min_session_timeout_ms,
+                 "smallest session timeout a group member may ask for")
+      ->envname("PORTASK_GROUP_MIN_SESSION_TIMEOUT_MS");
+  app.add_option("--group-max-session-timeout-ms", c.group_max_session_timeout_ms,
+                 "largest session timeout a group member may ask for")
+      ->envname("PORTASK_GROUP_MAX_SESSION_TIMEOUT_MS");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,451 @@
+#include "actors/groups/consumer_group.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+namespace portask {
+
+namespace {
+std::uint64_t random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+}  // namespace
+
+const char* consumer_group::state_name() const noexcept {
+  switch (state_) {
+    case state::empty: return "Empty";
+    case state::preparing_rebalance: return "PreparingRebalance";
+    case state::completing_rebalance: return "CompletingRebalance";
+    case state::stable: return "Stable";
+  }
+  return "Dead";
+}
+
+std::string consumer_group::new_member_id(const std::string& client_id) {
+  char suffix[40];
+  std::snprintf(suffix, sizeof suffix, "-%016llx-%llu",
+                static_cast<unsigned long long>(random_suffix()),
+                static_cast<unsigned long long>(++member_counter_));
+  return (client_id.empty() ? std::string("member") : client_id) + suffix;
+}
+
+// Known member, not fenced by a newer holder of its instance id.
+errc consumer_group::check_member(const member_ref& m) const {
+  if (m.instance_id) {
+    auto it = instances_.find(*m.instance_id);
+    if (it != instances_.end() && it->second != m.member_id) return errc::fenced_instance;
+  }
+  if (!members_.count(m.member_id)) return errc::unknown_member;
+  return errc::ok;
+}
+
+bool consumer_group::supports_all(const std::vector<group_protocol>& protocols) const {
+  for (const auto& [id, m] : members_) {
+    bool common = false;
+    for (const auto& p : protocols)
+      for (const auto& q : m.protocols) common |= p.name == q.name;
+    if (!common) return false;
+  }
+  // And one protocol every member (old and new) shares.
+  for (const auto& p : protocols) {
+    bool everyone = true;
+    for (const auto& [id, m] : members_) {
+      bool has = false;
+      for (const auto& q : m.protocols) has |= q.name == p.name;
+      everyone &= has;
+    }
+    if (everyone) return true;
+  }
+  return members_.empty();
+}
+
+void consumer_group::add_member(const join_group_request& req, const std::string& id,
+                                time_point now) {
+  member m;
+  m.id = id;
+  m.instance_id = req.instance_id;
+  m.client_id = req.client_id;
+  m.client_host = req.client_host;
+  m.session_timeout_ms = req.session_timeout_ms;
+  m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  m.protocols = req.protocols;
+  m.deadline = now + std::chrono::milliseconds(req.session_timeout_ms);
+  if (members_.empty()) protocol_type_ = req.protocol_type;
+  if (req.instance_id) instances_[*req.instance_id] = id;
+  members_.emplace(id, std::move(m));
+}
+
+std::optional<join_group_result> consumer_group::join(const join_group_request& req,
+                                                      std::uint64_t ticket, time_point now,
+                                                      deliveries& out) {
+  auto fail = [&](errc e) {
+    join_group_result r;
+    r.error = e;
+    r.member_id = req.member_id;
+    return std::optional<join_group_result>{std::move(r)};
+  };
+  if (req.session_timeout_ms < limits_.min_session_timeout_ms ||
+      req.session_timeout_ms > limits_.max_session_timeout_ms)
+    return fail(errc::invalid_session_timeout);
+  if (req.protocol_type.empty() || req.protocols.empty()) return fail(errc::inconsistent_protocol);
+  if (!members_.empty() && (req.protocol_type != protocol_type_ || !supports_all(req.protocols)))
+    return fail(errc::inconsistent_protocol);
+
+  std::string id = req.member_id;
+  if (id.empty()) {
+    if (req.instance_id) {
+      auto known = instances_.find(*req.instance_id);
+      if (known != instances_.end() && members_.count(known->second)) {
+        // A static member came back (a restart): it takes over its old entry under a new
+        // id, which fences the old one. Unless it led the group or changed its protocols,
+        // the group keeps its generation and the member gets its old assignment back.
+        auto node = members_.extract(known->second);
+        const bool was_leader = leader_ == known->second;
+        const bool same_protocols = node.mapped().protocols == req.protocols;
+        id = new_member_id(req.client_id);
+        node.key() = id;
+        node.mapped().id = id;
+        node.mapped().protocols = req.protocols;
+        node.mapped().client_id = req.client_id;
+        node.mapped().client_host = req.client_host;
+        node.mapped().session_timeout_ms = req.session_timeout_ms;
+        node.mapped().rebalance_timeout_ms = req.rebalance_timeout_ms;
+        node.mapped().deadline = now + std::chrono::milliseconds(req.session_timeout_ms);
+        node.mapped().join_ticket.reset();
+        node.mapped().sync_ticket.reset();
+        members_.insert(std::move(node));
+        known->second = id;
+        if (was_leader) leader_ = id;
+        auto& m = members_.at(id);
+        if (state_ == state::stable && same_protocols && !was_leader) return join_result_for(m);
+        m.join_ticket = ticket;
+        if (state_ != state::preparing_rebalance) prepare_rebalance(now, out);
+        try_complete_join(now, out);
+        return std::nullopt;
+      }
+      id = new_member_id(req.client_id);
+    } else if (req.require_known_member) {
+      id = new_member_id(req.client_id);
+      pending_[id] = now + std::chrono::milliseconds(req.session_timeout_ms);
+      auto r = fail(errc::member_id_required);
+      r->member_id = id;
+      return r;
+    } else {
+      id = new_member_id(req.client_id);
+    }
+    add_member(req, id, now);
+    members_.at(id).join_ticket = ticket;
+    if (state_ != state::preparing_rebalance) prepare_rebalance(now, out);
+    else if (initial_rebalance_)
+      initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
+    try_complete_join(now, out);
+    return std::nullopt;
+  }
+
+  if (auto p = pending_.find(id); p != pending_.end()) {
+    pending_.erase(p);
+    add_member(req, id, now);
+    members_.at(id).join_ticket = ticket;
+    if (state_ != state::preparing_rebalance) prepare_rebalance(now, out);
+    else if (initial_rebalance_)
+      initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
+    try_complete_join(now, out);
+    return std::nullopt;
+  }
+  if (auto e = check_member({id, req.instance_id, -1}); e != errc::ok) return fail(e);
+
+  auto& m = members_.at(id);
+  m.deadline = now + std::chrono::milliseconds(req.session_timeout_ms);
+  m.session_timeout_ms = req.session_timeout_ms;
+  m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  const bool same_protocols = m.protocols == req.protocols;
+  switch (state_) {
+    case state::preparing_rebalance:
+      m.protocols = req.protocols;
+      m.join_ticket = ticket;
+      try_complete_join(now, out);
+      return std::nullopt;
+    case state::completing_rebalance:
+      if (same_protocols) return join_result_for(m);
+      break;
+    case state::stable:
+      if (same_protocols && leader_ != id) return join_result_for(m);
+      break;
+    case state::empty:
+      break;
+  }
+  m.protocols = req.protocols;
+  m.join_ticket = ticket;
+  prepare_rebalance(now, out);
+  try_complete_join(now, out);
+  return std::nullopt;
+}
+
+std::optional<sync_group_result> consumer_group::sync(const sync_group_request& req,
+                                                      std::uint64_t ticket, time_point now,
+                                                      deliveries& out) {
+  sync_group_result r;
+  if (auto e = check_member({req.member_id, req.instance_id, req.generation}); e != errc::ok) {
+    r.error = e;
+    return r;
+  }
+  if (req.generation != generation_) {
+    r.error = errc::illegal_generation;
+    return r;
+  }
+  if ((req.protocol_type && *req.protocol_type != protocol_type_) ||
+      (req.protocol_name && *req.protocol_name != protocol_name_)) {
+    r.error = errc::inconsistent_protocol;
+    return r;
+  }
+  r.protocol_type = protocol_type_;
+  r.protocol_name = protocol_name_;
+  auto& m = members_.at(req.member_id);
+  m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
+  switch (state_) {
+    case state::empty:
+      r.error = errc::unknown_member;
+      return r;
+    case state::preparing_rebalance:
+      r.error = errc::rebalance_in_progress;
+      return r;
+    case state::stable:
+      r.assignment = m.assignment;
+      return r;
+    case state::completing_rebalance:
+      break;
+  }
+  m.sync_ticket = ticket;
+  if (req.member_id != leader_) return std::nullopt;
+  // The leader's assignment ends the rebalance: members it left out get nothing.
+  for (auto& [mid, each] : members_) each.assignment.clear();
+  for (const auto& [mid, bytes] : req.assignments)
+    if (auto it = members_.find(mid); it != members_.end()) it->second.assignment = bytes;
+  state_ = state::stable;
+  spdlog::info("group '{}': generation {} stable with {} members", id_, generation_,
+               members_.size());
+  for (auto& [mid, each] : members_) {
+    if (!each.sync_ticket) continue;
+    sync_group_result s;
+    s.protocol_type = protocol_type_;
+    s.protocol_name = protocol_name_;
+    s.assignment = each.assignment;
+    out.syncs.push_back({*each.sync_ticket, std::move(s)});
+    each.sync_ticket.reset();
+  }
+  return std::nullopt;
+}
+
+errc consumer_group::heartbeat(const member_ref& ref, time_point now) {
+  if (auto e = check_member(ref); e != errc::ok) return e;
+  if (ref.generation != generation_) return errc::illegal_generation;
+  auto& m = members_.at(ref.member_id);
+  m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
+  return state_ == state::preparing_rebalance ? errc::rebalance_in_progress : errc::ok;
+}
+
+std::vector<errc> consumer_group::leave(const std::vector<member_ref>& refs, time_point now,
+                                        deliveries& out) {
+  std::vector<errc> results;
+  bool removed = false;
+  for (auto ref : refs) {
+    if (ref.member_id.empty() && ref.instance_id) {
+      auto it = instances_.find(*ref.instance_id);
+      if (it == instances_.end()) {
+        results.push_back(errc::unknown_member);
+        continue;
+      }
+      ref.member_id = it->second;
+    }
+    if (auto e = check_member(ref); e != errc::ok) {
+      results.push_back(e);
+      continue;
+    }
+    remove_member(ref.member_id, out);
+    removed = true;
+    results.push_back(errc::ok);
+  }
+  if (removed) {
+    if (state_ == state::stable || state_ == state::completing_rebalance)
+      prepare_rebalance(now, out);
+    else
+      try_complete_join(now, out);
+  }
+  return results;
+}
+
+errc consumer_group::may_commit(const member_ref& ref, time_point now) {
+  if (ref.generation < 0 && ref.member_id.empty() && members_.empty()) return errc::ok;
+  if (auto e = check_member(ref); e != errc::ok) return e;
+  if (state_ == state::completing_rebalance) return errc::rebalance_in_progress;
+  if (ref.generation != generation_) return errc::illegal_generation;
+  auto& m = members_.at(ref.member_id);
+  m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
+  return errc::ok;
+}
+
+void consumer_group::tick(time_point now, deliveries& out) {
+  for (auto it = pending_.begin(); it != pending_.end();)
+    it = it->second <= now ? pending_.erase(it) : std::next(it);
+  std::vector<std::string> expired;
+  for (const auto& [id, m] : members_)
+    if (!m.join_ticket && m.deadline <= now) expired.push_back(id);
+  for (const auto& id : expired) {
+    spdlog::info("group '{}': member {} missed its session timeout; removed", id_, id);
+    remove_member(id, out);
+  }
+  if (!expired.empty() && (state_ == state::stable || state_ == state::completing_rebalance))
+    prepare_rebalance(now, out);
+  if (state_ == state::preparing_rebalance && now >= rebalance_deadline_) {
+    complete_join(now, out);
+    return;
+  }
+  try_complete_join(now, out);
+}
+
+void consumer_group::remove_member(const std::string& id, deliveries& out) {
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  auto& m = it->second;
+  if (m.join_ticket) {
+    join_group_result r;
+    r.error = errc::unknown_member;
+    r.member_id = id;
+    out.joins.push_back({*m.join_ticket, std::move(r)});
+  }
+  if (m.sync_ticket) {
+    sync_group_result r;
+    r.error = errc::unknown_member;
+    out.syncs.push_back({*m.sync_ticket, std::move(r)});
+  }
+  if (m.instance_id) {
+    auto inst = instances_.find(*m.instance_id);
+    if (inst != instances_.end() && inst->second == id) instances_.erase(inst);
+  }
+  members_.erase(it);
+  if (leader_ == id) leader_.clear();
+  if (members_.empty() && state_ != state::preparing_rebalance) {
+    state_ = state::empty;
+    protocol_name_.clear();
+  }
+}
+
+void consumer_group::prepare_rebalance(time_point now, deliveries& out) {
+  // Members waiting for their assignment must rejoin: the assignment is obsolete.
+  for (auto& [id, m] : members_) {
+    if (!m.sync_ticket) continue;
+    sync_group_result r;
+    r.error = errc::rebalance_in_progress;
+    out.syncs.push_back({*m.sync_ticket, std::move(r)});
+    m.sync_ticket.reset();
+  }
+  std::int32_t timeout = 0;
+  for (const auto& [id, m] : members_) timeout = std::max(timeout, m.rebalance_timeout_ms);
+  initial_rebalance_ = state_ == state::empty;
+  rebalance_deadline_ = now + std::chrono::milliseconds(timeout);
+  if (initial_rebalance_)
+    initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
+  state_ = state::preparing_rebalance;
+}
+
+void consumer_group::try_complete_join(time_point now, deliveries& out) {
+  if (state_ != state::preparing_rebalance) return;
+  if (initial_rebalance_ && now < initial_join_until_) return;
+  for (const auto& [id, m] : members_)
+    if (!m.join_ticket) return;
+  complete_join(now, out);
+}
+
+void consumer_group::complete_join(time_point now, deliveries& out) {
+  // Members that did not rejoin in time are out.
+  std::vector<std::string> missing;
+  for (const auto& [id, m] : members_)
+    if (!m.join_ticket) missing.push_back(id);
+  for (const auto& id : missing) {
+    spdlog::info("group '{}': member {} did not rejoin in time; removed", id_, id);
+    remove_member(id, out);
+  }
+  ++generation_;
+  initial_rebalance_ = false;
+  if (members_.empty()) {
+    state_ = state::empty;
+    protocol_name_.clear();
+    return;
+  }
+  protocol_name_ = select_protocol();
+  if (leader_.empty() || !members_.count(leader_)) leader_ = members_.begin()->first;
+  state_ = state::completing_rebalance;
+  spdlog::info("group '{}': generation {} with {} members, protocol {}, leader {}", id_,
+               generation_, members_.size(), protocol_name_, leader_);
+  for (auto& [id, m] : members_) {
+    out.joins.push_back({*m.join_ticket, join_result_for(m)});
+    m.join_ticket.reset();
+    m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
+  }
+}
+
+// Kafka's rule: among the protocols every member supports, each member votes for the one
+// it lists first; the most votes win (ties: the first candidate in the leader's order).
+std::string consumer_group::select_protocol() const {
+  std::vector<std::string> candidates;
+  const auto& first = members_.begin()->second;
+  for (const auto& p : first.protocols) {
+    bool everyone = true;
+    for (const auto& [id, m] : members_) {
+      bool has = false;
+      for (const auto& q : m.protocols) has |= q.name == p.name;
+      everyone &= has;
+    }
+    if (everyone) candidates.push_back(p.name);
+  }
+  if (candidates.empty()) return first.protocols.front().name;
+  std::map<std::string, int> votes;
+  for (const auto& [id, m] : members_)
+    for (const auto& p : m.protocols)
+      if (std::find(candidates.begin(), candidates.end(), p.name) != candidates.end()) {
+        ++votes[p.name];
+        break;
+      }
+  std::string best = candidates.front();
+  for (const auto& c : candidates)
+    if (votes[c] > votes[best]) best = c;
+  return best;
+}
+
+const std::string& consumer_group::metadata_for(const member& m) const {
+  for (const auto& p : m.protocols)
+    if (p.name == protocol_name_) return p.metadata;
+  static const std::string none;
+  return none;
+}
+
+join_group_result consumer_group::join_result_for(const member& m) const {
+  join_group_result r;
+  r.generation = generation_;
+  r.protocol_type = protocol_type_;
+  r.protocol_name = protocol_name_;
+  r.leader = leader_;
+  r.member_id = m.id;
+  if (m.id == leader_)
+    for (const auto& [id, other] : members_)
+      r.members.push_back({id, other.instance_id, metadata_for(other)});
+  return r;
+}
+
+group_description consumer_group::describe() const {
+  group_description d;
+  d.group_id = id_;
+  d.state = state_name();
+  d.protocol_type = protocol_type_;
+  d.protocol_name = protocol_name_;
+  d.generation = generation_;
+  for (const auto& [id, m] : members_)
+    d.members.push_back(
+        {id, m.instance_id, m.client_id, m.client_host, metadata_for(m), m.assignment});
+  return d;
+}
+
+}  // namespace portask

@@ -1,0 +1,122 @@
+#pragma once
+/// One consumer group's membership, as Kafka's classic group protocol defines it, without
+/// CAF and with time passed in: members, generations, the rebalance state machine
+///
+///   Empty -> PreparingRebalance -> CompletingRebalance -> Stable -> PreparingRebalance ...
+///
+/// static members (group.instance.id), KIP-394 member ids, session and rebalance timeouts,
+/// and the fencing rules for heartbeats, syncs and commits. JoinGroup and SyncGroup requests
+/// that must wait are parked under a ticket; their answers come back as deliveries when the
+/// group moves on. The coordinator actor maps tickets to response promises.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/groups/group_messages.hpp"
+
+namespace portask {
+
+struct group_limits {
+  std::int32_t min_session_timeout_ms = 1000;
+  std::int32_t max_session_timeout_ms = 30 * 60 * 1000;
+  /// How long a group that was empty waits for more members before its first generation
+  /// (Kafka's group.initial.rebalance.delay.ms); each new member extends it once more, up
+  /// to the rebalance timeout.
+  std::chrono::milliseconds initial_rebalance_delay{300};
+};
+
+class consumer_group {
+ public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+  enum class state { empty, preparing_rebalance, completing_rebalance, stable };
+
+  struct join_delivery {
+    std::uint64_t ticket;
+    join_group_result result;
+  };
+  struct sync_delivery {
+    std::uint64_t ticket;
+    sync_group_result result;
+  };
+  /// Answers for parked requests, produced by any call that moves the group on.
+  struct deliveries {
+    std::vector<join_delivery> joins;
+    std::vector<sync_delivery> syncs;
+    bool empty() const noexcept { return joins.empty() && syncs.empty(); }
+  };
+
+  consumer_group(std::string id, group_limits limits) : id_(std::move(id)), limits_(limits) {}
+
+  /// An answer now, or nullopt when parked under `ticket` (answered through `out` later).
+  std::optional<join_group_result> join(const join_group_request& req, std::uint64_t ticket,
+                                        time_point now, deliveries& out);
+  std::optional<sync_group_result> sync(const sync_group_request& req, std::uint64_t ticket,
+                                        time_point now, deliveries& out);
+  errc heartbeat(const member_ref& m, time_point now);
+  /// One result per member, in order. A member id may be empty when an instance id is given.
+  std::vector<errc> leave(const std::vector<member_ref>& members, time_point now, deliveries& out);
+  /// Whether `m` may commit offsets now (generation -1 and no member id: a consumer that
+  /// assigns itself partitions, allowed while the group has no members).
+  errc may_commit(const member_ref& m, time_point now);
+  /// Expires members and pending ids past their session, ends rebalances whose time is up.
+  void tick(time_point now, deliveries& out);
+
+  state current_state() const noexcept { return state_; }
+  const char* state_name() const noexcept;
+  std::int32_t generation() const noexcept { return generation_; }
+  const std::string& protocol_type() const noexcept { return protocol_type_; }
+  const std::string& protocol_name() const noexcept { return protocol_name_; }
+  const std::string& leader() const noexcept { return leader_; }
+  std::size_t size() const noexcept { return members_.size(); }
+  bool has_member(const std::string& id) const { return members_.count(id) > 0; }
+  group_description describe() const;
+
+ private:
+  struct member {
+    std::string id;
+    std::optional<std::string> instance_id;
+    std::string client_id;
+    std::string client_host;
+    std::int32_t session_timeout_ms = 0;
+    std::int32_t rebalance_timeout_ms = 0;
+    std::vector<group_protocol> protocols;
+    std::string assignment;
+    time_point deadline;
+    std::optional<std::uint64_t> join_ticket;  ///< parked JoinGroup
+    std::optional<std::uint64_t> sync_ticket;  ///< parked SyncGroup
+  };
+
+  std::string new_member_id(const std::string& client_id);
+  errc check_member(const member_ref& m) const;
+  bool supports_all(const std::vector<group_protocol>& protocols) const;
+  void add_member(const join_group_request& req, const std::string& id, time_point now);
+  void remove_member(const std::string& id, deliveries& out);
+  void prepare_rebalance(time_point now, deliveries& out);
+  void try_complete_join(time_point now, deliveries& out);
+  void complete_join(time_point now, deliveries& out);
+  std::string select_protocol() const;
+  join_group_result join_result_for(const member& m) const;
+  const std::string& metadata_for(const member& m) const;
+
+  std::string id_;
+  group_limits limits_;
+  state state_ = state::empty;
+  std::int32_t generation_ = 0;
+  std::string protocol_type_;
+  std::string protocol_name_;
+  std::string leader_;
+  std::map<std::string, member> members_;
+  std::map<std::string, std::string> instances_;  ///< instance id -> member id
+  std::map<std::string, time_point> pending_;      ///< KIP-394 ids handed out, not yet joined
+  time_point rebalance_deadline_{};
+  time_point initial_join_until_{};  ///< the first generation waits until then for more joins
+  bool initial_rebalance_ = false;
+  std::uint64_t member_counter_ = 0;
+};
+
+}  // namespace portask

@@ -1,0 +1,271 @@
+#include "actors/groups/group_coordinator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <unordered_map>
+
+#include "actors/groups/consumer_group.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+// How often a group with members checks sessions and rebalance deadlines.
+constexpr auto tick_interval = 100ms;
+
+struct coordinator_state {
+  std::shared_ptr<broker_context> ctx;
+  std::string group_id;
+  std::unique_ptr<consumer_group> group;
+  std::uint64_t next_ticket = 1;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<join_group_result>> joins;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<sync_group_result>> syncs;
+  bool ticking = false;
+  static inline const char* name = "portask.group_coordinator";
+};
+
+using coordinator_ptr = group_coordinator_actor::stateful_pointer<coordinator_state>;
+
+void deliver(coordinator_ptr self, consumer_group::deliveries& out) {
+  auto& st = self->state;
+  for (auto& j : out.joins) {
+    auto it = st.joins.find(j.ticket);
+    if (it == st.joins.end()) continue;
+    it->second.deliver(std::move(j.result));
+    st.joins.erase(it);
+  }
+  for (auto& s : out.syncs) {
+    auto it = st.syncs.find(s.ticket);
+    if (it == st.syncs.end()) continue;
+    it->second.deliver(std::move(s.result));
+    st.syncs.erase(it);
+  }
+  out = {};
+}
+
+// Ticks while the group has anything with a deadline.
+void ensure_ticking(coordinator_ptr self) {
+  auto& st = self->state;
+  if (st.ticking) return;
+  st.ticking = true;
+  self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
+storage_reader_actor reader_of(coordinator_ptr self) {
+  return self->state.ctx->reader_for({self->state.group_id, 0});
+}
+
+group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
+                                                        std::shared_ptr<broker_context> ctx,
+                                                        std::string group_id) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.group_id = group_id;
+  group_limits limits;
+  limits.initial_rebalance_delay =
+      std::chrono::milliseconds(ctx->config.group_initial_rebalance_delay_ms);
+  limits.min_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_min_session_timeout_ms);
+  limits.max_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_max_session_timeout_ms);
+  st.group = std::make_unique<consumer_group>(group_id, limits);
+  const auto now = [] { return consumer_group::clock::now(); };
+  return {
+      [=](join_atom, join_group_request& req) -> caf::result<join_group_result> {
+        auto& s = self->state;
+        const auto ticket = s.next_ticket++;
+        consumer_group::deliveries out;
+        auto r = s.group->join(req, ticket, now(), out);
+        ensure_ticking(self);
+        if (r) {
+          deliver(self, out);
+          return std::move(*r);
+        }
+        auto rp = self->make_response_promise<join_group_result>();
+        s.joins.emplace(ticket, rp);
+        deliver(self, out);
+        return rp;
+      },
+      [=](sync_atom, sync_group_request& req) -> caf::result<sync_group_result> {
+        auto& s = self->state;
+        const auto ticket = s.next_ticket++;
+        consumer_group::deliveries out;
+        auto r = s.group->sync(req, ticket, now(), out);
+        if (r) {
+          deliver(self, out);
+          return std::move(*r);
+        }
+        auto rp = self->make_response_promise<sync_group_result>();
+        s.syncs.emplace(ticket, rp);
+        deliver(self, out);
+        return rp;
+      },
+      [=](heartbeat_atom, const member_ref& m) -> caf::result<bool> {
+        if (auto e = self->state.group->heartbeat(m, now()); e != errc::ok) return make_caf_error(e);
+        return true;
+      },
+      [=](leave_atom, const std::vector<member_ref>& members) -> std::vector<std::int32_t> {
+        consumer_group::deliveries out;
+        auto results = self->state.group->leave(members, now(), out);
+        deliver(self, out);
+        std::vector<std::int32_t> codes;
+        for (auto e : results) codes.push_back(static_cast<std::int32_t>(e));
+        return codes;
+      },
+      [=](commit_atom, commit_offsets_request& req) -> caf::result<bool> {
+        if (auto e = self->state.group->may_commit(req.member, now()); e != errc::ok)
+          return make_caf_error(e);
+        auto reader = reader_of(self);
+        if (!reader) return make_caf_error(errc::not_ready);
+        auto rp = self->make_response_promise<bool>();
+        self->request(reader, 10s, commit_atom::value, self->state.group_id, std::move(req.offsets))
+            .then([=](bool ok) mutable { rp.deliver(ok); },
+                  [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [=](offset_atom, const std::vector<topic_partition>& tps)
+          -> caf::result<std::vector<storage::group_offset>> {
+        auto reader = reader_of(self);
+        if (!reader) return make_caf_error(errc::not_ready);
+        auto rp = self->make_response_promise<std::vector<storage::group_offset>>();
+        self->request(reader, 10s, offset_atom::value, self->state.group_id)
+            .then(
+                [=](std::vector<storage::group_offset>& all) mutable {
+                  if (tps.empty()) {
+                    rp.deliver(std::move(all));
+                    return;
+                  }
+                  std::vector<storage::group_offset> out;
+                  for (const auto& tp : tps) {
+                    storage::group_offset o{tp, {}};
+                    for (const auto& a : all)
+                      if (a.tp == tp) o.offset = a.offset;
+                    out.push_back(std::move(o));
+                  }
+                  rp.deliver(std::move(out));
+                },
+                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [=](describe_atom) -> group_description { return self->state.group->describe(); },
+      [=](delete_atom, std::vector<topic_partition>& tps, bool whole_group) -> caf::result<bool> {
+        auto& g = *self->state.group;
+        if (whole_group && g.size() > 0) return make_caf_error(errc::group_not_empty);
+        if (!whole_group && tps.empty()) return true;
+        auto reader = reader_of(self);
+        if (!reader) return make_caf_error(errc::not_ready);
+        auto rp = self->make_response_promise<bool>();
+        if (whole_group) tps.clear();
+        self->request(reader, 10s, delete_atom::value, self->state.group_id, std::move(tps))
+            .then(
+                [=](bool ok) mutable {
+                  rp.deliver(ok);
+                  // A deleted group is gone: the directory forgets this coordinator.
+                  if (whole_group && self->state.group->size() == 0) self->quit();
+                },
+                  [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [=](tick_atom) {
+        auto& s = self->state;
+        s.ticking = false;
+        consumer_group::deliveries out;
+        s.group->tick(now(), out);
+        deliver(self, out);
+        if (s.group->current_state() != consumer_group::state::empty || s.group->size() > 0 ||
+            !s.joins.empty())
+          ensure_ticking(self);
+      },
+  };
+}
+
+// -- directory -------------------------------------------------------------------------------
+
+struct directory_state {
+  std::shared_ptr<broker_context> ctx;
+  std::map<std::string, group_coordinator_actor> groups;
+  static inline const char* name = "portask.group_directory";
+};
+
+using directory_ptr = group_directory_actor::stateful_pointer<directory_state>;
+
+group_directory_actor::behavior_type directory_impl(directory_ptr self,
+                                                    std::shared_ptr<broker_context> ctx) {
+  self->state.ctx = ctx;
+  // A coordinator that fails is forgotten: the next request for its group spawns a fresh
+  // one, and members rejoin (their old ids are unknown to it), as after a broker restart.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& groups = self->state.groups;
+    for (auto it = groups.begin(); it != groups.end(); ++it) {
+      if (it->second.address() != msg.source) continue;
+      spdlog::error("coordinator of group '{}' exited ({}); it restarts on next use", it->first,
+                    self->system().render(msg.reason));
+      groups.erase(it);
+      return;
+    }
+    if (msg.reason) self->quit(std::move(msg.reason));
+  });
+  return {
+      [=](group_atom, const std::string& id) -> caf::result<group_coordinator_actor> {
+        if (id.empty()) return make_caf_error(errc::invalid_request);
+        auto& groups = self->state.groups;
+        auto it = groups.find(id);
+        if (it == groups.end())
+          it = groups.emplace(id, self->spawn<caf::linked>(coordinator_impl, self->state.ctx, id))
+                   .first;
+        return it->second;
+      },
+      [=](list_atom) -> caf::result<std::vector<group_description>> {
+        // Live groups as their coordinators describe them, plus groups known only by their
+        // committed offsets (Empty), as Kafka lists groups loaded from its offsets topic.
+        struct pending {
+          std::map<std::string, group_description> found;
+          std::size_t outstanding = 1;
+          caf::typed_response_promise<std::vector<group_description>> rp;
+        };
+        auto p = std::make_shared<pending>();
+        p->rp = self->make_response_promise<std::vector<group_description>>();
+        auto done = [p] {
+          if (--p->outstanding > 0) return;
+          std::vector<group_description> out;
+          for (auto& [id, d] : p->found) out.push_back(std::move(d));
+          p->rp.deliver(std::move(out));
+        };
+        for (const auto& [id, g] : self->state.groups) {
+          ++p->outstanding;
+          self->request(g, 10s, describe_atom::value)
+              .then([=](group_description& d) { p->found[d.group_id] = std::move(d); done(); },
+                    [=](caf::error&) { done(); });
+        }
+        if (auto reader = self->state.ctx->any_reader()) {
+          ++p->outstanding;
+          self->request(reader, 10s, list_atom::value)
+              .then(
+                  [=](std::vector<std::string>& ids) {
+                    for (auto& id : ids)
+                      if (!p->found.count(id)) {
+                        group_description d;
+                        d.group_id = id;
+                        d.state = "Empty";
+                        d.protocol_type = "consumer";
+                        p->found.emplace(std::move(id), std::move(d));
+                      }
+                    done();
+                  },
+                  [=](caf::error&) { done(); });
+        }
+        auto result = p->rp;
+        done();
+        return result;
+      },
+  };
+}
+
+}  // namespace
+
+group_directory_actor spawn_group_directory(caf::actor_system& sys,
+                                            std::shared_ptr<broker_context> ctx) {
+  return sys.spawn(directory_impl, std::move(ctx));
+}
+
+}  // namespace portask

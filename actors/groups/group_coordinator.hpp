@@ -1,0 +1,13 @@
+#pragma once
+/// The actors of consumer groups: a directory that spawns one coordinator per group on first
+/// use (linked to it, so a directory restart takes them along), and the coordinator, which
+/// runs a consumer_group and keeps the group's offsets in the store.
+
+#include "actors/broker_context.hpp"
+
+namespace portask {
+
+group_directory_actor spawn_group_directory(caf::actor_system& sys,
+                                            std::shared_ptr<broker_context> ctx);
+
+}  // namespace portask

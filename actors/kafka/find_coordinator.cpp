@@ -1,0 +1,45 @@
+// FindCoordinator (key 10): this broker coordinates every group. v4 looks up many keys at
+// once. Transactions have no coordinator here (key type 1 is refused).
+#include "actors/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::FindCoordinatorRequest req;
+  if (!decode_body(body, r, req)) return self->quit();
+  const auto& ctx = *self->state.ctx;
+  const auto host = ctx.config.kafka_advertised_host;
+  const std::int32_t port = ctx.kafka_port.load();
+  msg::FindCoordinatorResponse res;
+  auto code_for = [&](const std::string& key) -> std::int16_t {
+    if (req.keyType != 0) return static_cast<std::int16_t>(error_code::invalid_request);
+    if (key.empty()) return static_cast<std::int16_t>(error_code::invalid_group_id);
+    return 0;
+  };
+  if (r.api_version >= 4) {
+    for (const auto& key : req.coordinatorKeys) {
+      msg::FindCoordinatorResponse::Coordinator c;
+      c.key = key;
+      c.errorCode = code_for(key);
+      c.errorMessage = std::nullopt;
+      if (c.errorCode == 0) {
+        c.nodeId = broker_id;
+        c.host = host;
+        c.port = port;
+      } else {
+        c.nodeId = -1;
+        c.port = -1;
+      }
+      res.coordinators.push_back(std::move(c));
+    }
+  } else {
+    res.errorCode = code_for(req.key);
+    res.errorMessage = std::nullopt;
+    res.nodeId = res.errorCode == 0 ? broker_id : -1;
+    res.host = res.errorCode == 0 ? host : "";
+    res.port = res.errorCode == 0 ? port : -1;
+  }
+  respond(self, r, res, msg::FindCoordinatorRequest_is_flexible(r.api_version));
+}
+
+}  // namespace portask::kafka
