@@ -1,0 +1,274 @@
+// The group state machine without actors: time is passed in, parked requests come back as
+// deliveries.
+#include "actors/groups/consumer_group.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace portask;
+using namespace std::chrono_literals;
+using state = consumer_group::state;
+
+namespace {
+
+class ConsumerGroup : public ::testing::Test {
+ protected:
+  ConsumerGroup() : group_("g", limits()) {}
+  static group_limits limits() {
+    group_limits l;
+    l.initial_rebalance_delay = 100ms;
+    return l;
+  }
+  join_group_request request(const std::string& member = {},
+                             std::vector<std::string> protocols = {"range", "roundrobin"}) {
+    join_group_request r;
+    r.member_id = member;
+    r.client_id = "c";
+    r.session_timeout_ms = 10000;
+    r.rebalance_timeout_ms = 5000;
+    r.protocol_type = "consumer";
+    for (auto& p : protocols) r.protocols.push_back({p, "meta-" + p});
+    r.require_known_member = true;
+    return r;
+  }
+  // KIP-394 first join: returns the id handed out.
+  std::string first_join() {
+    consumer_group::deliveries out;
+    auto r = group_.join(request(), ticket_++, now_, out);
+    EXPECT_TRUE(r);
+    EXPECT_EQ(r->error, errc::member_id_required);
+    return r->member_id;
+  }
+  // Joins with `id` (parked), returns the ticket.
+  std::uint64_t join_parked(const std::string& id, consumer_group::deliveries& out) {
+    const auto t = ticket_++;
+    EXPECT_FALSE(group_.join(request(id), t, now_, out));
+    return t;
+  }
+  // Brings up a stable group of `n` members; returns their ids (leader first).
+  std::vector<std::string> stable_group(int n) {
+    std::vector<std::string> ids;
+    consumer_group::deliveries out;
+    for (int i = 0; i < n; ++i) {
+      ids.push_back(first_join());
+      join_parked(ids.back(), out);
+    }
+    now_ += 200ms;  // past the initial delay
+    group_.tick(now_, out);
+    EXPECT_EQ(out.joins.size(), static_cast<std::size_t>(n));
+    std::string leader = group_.leader();
+    sync_group_request s;
+    s.member_id = leader;
+    s.generation = group_.generation();
+    for (const auto& id : ids) s.assignments.emplace_back(id, "for-" + id);
+    consumer_group::deliveries sout;
+    EXPECT_FALSE(group_.sync(s, ticket_++, now_, sout));
+    EXPECT_EQ(sout.syncs.size(), 1u);
+    EXPECT_EQ(group_.current_state(), state::stable);
+    std::erase(ids, leader);
+    ids.insert(ids.begin(), leader);
+    return ids;
+  }
+
+  consumer_group group_;
+  consumer_group::time_point now_ = consumer_group::clock::now();
+  std::uint64_t ticket_ = 1;
+};
+
+}  // namespace
+
+TEST_F(ConsumerGroup, FirstJoinNeedsAMemberIdThenWaitsForTheInitialDelay) {
+  const auto id = first_join();
+  EXPECT_FALSE(id.empty());
+  EXPECT_EQ(group_.size(), 0u) << "a pending id is not a member yet";
+  consumer_group::deliveries out;
+  const auto t = join_parked(id, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+  now_ += 50ms;
+  group_.tick(now_, out);
+  EXPECT_TRUE(out.empty()) << "still within the initial delay";
+  now_ += 60ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 1u);
+  EXPECT_EQ(out.joins[0].ticket, t);
+  const auto& r = out.joins[0].result;
+  EXPECT_EQ(r.error, errc::ok);
+  EXPECT_EQ(r.generation, 1);
+  EXPECT_EQ(r.leader, id);
+  EXPECT_EQ(r.protocol_name, "range");
+  ASSERT_EQ(r.members.size(), 1u) << "the leader sees the members";
+  EXPECT_EQ(r.members[0].metadata, "meta-range");
+  EXPECT_EQ(group_.current_state(), state::completing_rebalance);
+}
+
+TEST_F(ConsumerGroup, LeaderSyncHandsOutAssignmentsToWaitingMembers) {
+  auto ids = stable_group(3);
+  EXPECT_EQ(group_.generation(), 1);
+  // A follower syncing after the leader gets its share at once.
+  sync_group_request s;
+  s.member_id = ids[1];
+  s.generation = 1;
+  consumer_group::deliveries out;
+  auto r = group_.sync(s, ticket_++, now_, out);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->assignment, "for-" + ids[1]);
+}
+
+TEST_F(ConsumerGroup, FencingOfUnknownMembersAndStaleGenerations) {
+  auto ids = stable_group(2);
+  EXPECT_EQ(group_.heartbeat({"nobody", std::nullopt, 1}, now_), errc::unknown_member);
+  EXPECT_EQ(group_.heartbeat({ids[0], std::nullopt, 0}, now_), errc::illegal_generation);
+  EXPECT_EQ(group_.heartbeat({ids[0], std::nullopt, 1}, now_), errc::ok);
+  EXPECT_EQ(group_.may_commit({ids[1], std::nullopt, 0}, now_), errc::illegal_generation);
+  EXPECT_EQ(group_.may_commit({"zombie", std::nullopt, 1}, now_), errc::unknown_member);
+  EXPECT_EQ(group_.may_commit({"", std::nullopt, -1}, now_), errc::unknown_member)
+      << "a group with members takes no anonymous commits";
+  EXPECT_EQ(group_.may_commit({ids[1], std::nullopt, 1}, now_), errc::ok);
+}
+
+TEST_F(ConsumerGroup, ANewMemberTriggersARebalanceAndHeartbeatsSayRejoin) {
+  auto ids = stable_group(2);
+  consumer_group::deliveries out;
+  const auto newcomer = first_join();
+  join_parked(newcomer, out);
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+  EXPECT_EQ(group_.heartbeat({ids[0], std::nullopt, 1}, now_), errc::rebalance_in_progress);
+  EXPECT_EQ(group_.may_commit({ids[1], std::nullopt, 1}, now_), errc::ok)
+      << "the old generation may still commit what it processed";
+  join_parked(ids[0], out);
+  EXPECT_TRUE(out.joins.empty());
+  join_parked(ids[1], out);
+  ASSERT_EQ(out.joins.size(), 3u) << "complete once everyone rejoined";
+  for (const auto& j : out.joins) EXPECT_EQ(j.result.generation, 2);
+}
+
+TEST_F(ConsumerGroup, SessionTimeoutExpiresASilentMember) {
+  auto ids = stable_group(3);
+  consumer_group::deliveries out;
+  // Two members heartbeat, one is silent past its 10 s session.
+  for (int i = 0; i < 12; ++i) {
+    now_ += 1s;
+    EXPECT_NE(group_.heartbeat({ids[0], std::nullopt, group_.generation()}, now_), errc::unknown_member);
+    EXPECT_NE(group_.heartbeat({ids[1], std::nullopt, group_.generation()}, now_), errc::unknown_member);
+    group_.tick(now_, out);
+  }
+  EXPECT_EQ(group_.size(), 2u);
+  EXPECT_FALSE(group_.has_member(ids[2]));
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+  join_parked(ids[0], out);
+  join_parked(ids[1], out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  EXPECT_EQ(out.joins[0].result.generation, 2);
+}
+
+TEST_F(ConsumerGroup, RebalanceTimeoutDropsMembersThatDoNotRejoin) {
+  auto ids = stable_group(2);
+  consumer_group::deliveries out;
+  join_parked(ids[0], out);  // a rejoin starts a rebalance (the leader rejoined)
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+  now_ += 5001ms;  // past the 5 s rebalance timeout; ids[1] never rejoined
+  group_.heartbeat({ids[0], std::nullopt, group_.generation()}, now_);
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 1u);
+  EXPECT_EQ(out.joins[0].result.error, errc::ok);
+  EXPECT_EQ(group_.size(), 1u);
+}
+
+TEST_F(ConsumerGroup, LeaveRebalancesAndAnEmptyGroupIsEmpty) {
+  auto ids = stable_group(2);
+  consumer_group::deliveries out;
+  auto results = group_.leave({{ids[1], std::nullopt, -1}, {"nobody", std::nullopt, -1}}, now_, out);
+  EXPECT_EQ(results, (std::vector<errc>{errc::ok, errc::unknown_member}));
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+  group_.leave({{ids[0], std::nullopt, -1}}, now_, out);
+  EXPECT_EQ(group_.size(), 0u);
+  EXPECT_EQ(group_.current_state(), state::empty);
+  EXPECT_EQ(group_.may_commit({"", std::nullopt, -1}, now_), errc::ok)
+      << "an empty group takes commits from consumers that assign themselves";
+}
+
+TEST_F(ConsumerGroup, JoinsWithNoCommonProtocolOrTypeAreRefused) {
+  stable_group(1);
+  consumer_group::deliveries out;
+  auto r = group_.join(request("", {"cooperative-sticky"}), ticket_++, now_, out);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error, errc::inconsistent_protocol);
+  auto other_type = request();
+  other_type.protocol_type = "connect";
+  r = group_.join(other_type, ticket_++, now_, out);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error, errc::inconsistent_protocol);
+  auto bad_timeout = request();
+  bad_timeout.session_timeout_ms = 10;
+  r = group_.join(bad_timeout, ticket_++, now_, out);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error, errc::invalid_session_timeout);
+  EXPECT_EQ(group_.size(), 1u) << "the group is unharmed";
+}
+
+TEST_F(ConsumerGroup, ProtocolSelectionPrefersWhatMembersListFirst) {
+  consumer_group::deliveries out;
+  auto a = request("", {"roundrobin", "range"});
+  a.require_known_member = false;
+  auto b = a;
+  auto c = request("", {"range", "roundrobin"});
+  c.require_known_member = false;
+  group_.join(a, ticket_++, now_, out);
+  group_.join(b, ticket_++, now_, out);
+  group_.join(c, ticket_++, now_, out);
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 3u);
+  EXPECT_EQ(out.joins[0].result.protocol_name, "roundrobin") << "two votes to one";
+}
+
+TEST_F(ConsumerGroup, AStaticMemberComingBackKeepsItsAssignmentWithoutARebalance) {
+  consumer_group::deliveries out;
+  auto leader = request();
+  leader.require_known_member = false;
+  auto follower = leader;
+  follower.instance_id = "worker-1";
+  group_.join(leader, ticket_++, now_, out);
+  group_.join(follower, ticket_++, now_, out);
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  const auto lead = group_.leader();
+  std::string old_id;
+  for (const auto& j : out.joins)
+    if (j.result.member_id != lead) old_id = j.result.member_id;
+  sync_group_request s{lead, std::nullopt, 1, std::nullopt, std::nullopt, {{old_id, "p0,p1"}}};
+  group_.sync(s, ticket_++, now_, out);
+  ASSERT_EQ(group_.current_state(), state::stable);
+  // The follower restarts: a join with no member id but its instance id.
+  auto r = group_.join(follower, ticket_++, now_, out);
+  ASSERT_TRUE(r) << "answered at once";
+  EXPECT_EQ(r->error, errc::ok);
+  EXPECT_EQ(r->generation, 1) << "no rebalance";
+  EXPECT_NE(r->member_id, old_id);
+  EXPECT_EQ(group_.current_state(), state::stable);
+  sync_group_request again{r->member_id, std::string("worker-1"), 1, std::nullopt, std::nullopt, {}};
+  auto sr = group_.sync(again, ticket_++, now_, out);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->assignment, "p0,p1");
+  // The old incarnation is fenced.
+  EXPECT_EQ(group_.heartbeat({old_id, std::string("worker-1"), 1}, now_), errc::fenced_instance);
+}
+
+TEST_F(ConsumerGroup, AJoinDuringCompletingRebalanceCancelsPendingSyncs) {
+  auto ids = stable_group(2);
+  consumer_group::deliveries out;
+  join_parked(ids[0], out);
+  join_parked(ids[1], out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  ASSERT_EQ(group_.current_state(), state::completing_rebalance);
+  out = {};
+  const auto follower = group_.leader() == ids[0] ? ids[1] : ids[0];
+  sync_group_request s{follower, std::nullopt, group_.generation(), std::nullopt, std::nullopt, {}};
+  EXPECT_FALSE(group_.sync(s, 77, now_, out)) << "waits for the leader";
+  const auto newcomer = first_join();
+  join_parked(newcomer, out);
+  ASSERT_EQ(out.syncs.size(), 1u);
+  EXPECT_EQ(out.syncs[0].ticket, 77u);
+  EXPECT_EQ(out.syncs[0].result.error, errc::rebalance_in_progress);
+}
