@@ -113,8 +113,15 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         return codes;
       },
       [=](commit_atom, commit_offsets_request& req) -> caf::result<bool> {
-        if (auto e = self->state.group->may_commit(req.member, now()); e != errc::ok)
+        if (auto e = self->state.group->may_commit(req.member, now()); e != errc::ok) {
+          spdlog::debug("group '{}': commit by {} (generation {}) refused: {}", self->state.group_id,
+                        req.member.member_id, req.member.generation, to_string(e));
           return make_caf_error(e);
+        }
+        if (spdlog::should_log(spdlog::level::debug))
+          for (const auto& o : req.offsets)
+            spdlog::debug("group '{}': {} commits {}/{} at {}", self->state.group_id,
+                          req.member.member_id, o.tp.topic, o.tp.partition, o.offset.offset);
         auto reader = reader_of(self);
         if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<bool>();
@@ -128,6 +135,8 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         auto reader = reader_of(self);
         if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<std::vector<storage::group_offset>>();
+        spdlog::debug("group '{}': offsets fetched ({} partitions asked)", self->state.group_id,
+                      tps.size());
         self->request(reader, 10s, offset_atom::value, self->state.group_id)
             .then(
                 [=](std::vector<storage::group_offset>& all) mutable {

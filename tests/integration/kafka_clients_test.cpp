@@ -126,3 +126,13 @@ TEST_F(KafkaClients, KafkaPythonProducesAndConsumesKeyedMessagesWithHeaders) {
                        bootstrap_ + " py 2>&1");
   EXPECT_EQ(rc, 0) << out;
 }
+
+TEST_F(KafkaClients, KafkajsProducesAndConsumesKeyedMessagesWithHeadersThroughAGroup) {
+  // kafkajs is installed from its lockfile by `tools/setup --test` (which tools/test runs).
+  std::ifstream installed(PORTASK_KAFKAJS_DIR "/node_modules/kafkajs/package.json");
+  ASSERT_TRUE(installed) << "kafkajs is not installed: run tools/setup --test";
+  auto [rc, out] = run("KAFKAJS_NO_PARTITIONER_WARNING=1 node " PORTASK_KAFKAJS_DIR "/check.js " +
+                       bootstrap_ + " kjs kjs-group 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("60 messages checked"), std::string::npos) << out;
+}

@@ -136,7 +136,20 @@ std::vector<std::string> python_worker(const std::string& bootstrap, const std::
           "orders", "workers", outfile, std::to_string(delay_ms)};
 }
 
+std::vector<std::string> kafkajs_worker(const std::string& bootstrap, const std::string& outfile,
+                                        int delay_ms) {
+  return {"/usr/bin/node", PORTASK_KAFKAJS_DIR "/group_worker.js", bootstrap, "orders", "workers",
+          outfile, std::to_string(delay_ms)};
+}
+
 }  // namespace
+
+TEST_F(KafkaGroupClients, KafkajsMembersSplitPartitionsAndSurviveALeavingMember) {
+  std::ifstream installed(PORTASK_KAFKAJS_DIR "/node_modules/kafkajs/package.json");
+  ASSERT_TRUE(installed) << "kafkajs is not installed: run tools/setup --test";
+  split_then_lose_a_member([&](int i) { return kafkajs_worker(bootstrap_, out(i), 15); }, SIGTERM);
+  EXPECT_TRUE(read_worker_log(out(2)).closed) << "the member left cleanly";
+}
 
 TEST_F(KafkaGroupClients, KafkaPythonMembersSplitPartitionsAndSurviveAKilledMember) {
   split_then_lose_a_member([&](int i) { return python_worker(bootstrap_, out(i), 15); }, SIGKILL);
