@@ -62,7 +62,8 @@ connection::connection(connection&& other) noexcept
       opts_(std::move(other.opts_)),
       last_id_(other.last_id_),
       decoder_(std::move(other.decoder_)),
-      deliveries_(std::move(other.deliveries_)) {}
+      deliveries_(std::move(other.deliveries_)),
+      assignments_(std::move(other.assignments_)) {}
 
 connection& connection::operator=(connection&& other) noexcept {
   if (this != &other) {
@@ -72,6 +73,7 @@ connection& connection::operator=(connection&& other) noexcept {
     last_id_ = other.last_id_;
     decoder_ = std::move(other.decoder_);
     deliveries_ = std::move(other.deliveries_);
+    assignments_ = std::move(other.assignments_);
   }
   return *this;
 }
@@ -139,10 +141,7 @@ result<std::pair<native::response_header, buffer>> connection::wait_response() {
     const auto type = static_cast<message_type>(bytes[5]);
     const protocol::byte_view payload{bytes.data() + protocol::frame_header_size,
                                       bytes.size() - protocol::frame_header_size};
-    if (type == message_type::deliver) {
-      deliveries_.push_back(std::move(bytes));
-      continue;
-    }
+    if (stash_push(bytes)) continue;
     if (type == message_type::error) {
       auto e = native::decode_error(payload);
       if (!e) return local(errc::malformed_payload, "malformed error frame");
@@ -344,8 +343,8 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
     }
     auto bytes = std::move(std::get<0>(f));
     const auto type = static_cast<message_type>(bytes[5]);
-    if (type == message_type::deliver) {
-      deliveries_.push_back(std::move(bytes));
+    if (stash_push(bytes)) {
+      // kept
     } else if (type == message_type::error) {
       auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
       if (!e) return local(errc::malformed_payload);
@@ -360,6 +359,64 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
   auto data = decode_fetched(d->second, -1);
   if (!ok(data)) return error_of(data);
   return std::optional<delivery>{delivery{d->first, std::move(std::get<0>(data)), bytes.size()}};
+}
+
+bool connection::stash_push(buffer& bytes) {
+  const auto type = static_cast<message_type>(bytes[5]);
+  if (type == message_type::deliver) {
+    deliveries_.push_back(std::move(bytes));
+    return true;
+  }
+  if (type == message_type::group_assignment) {
+    auto a = native::decode_group_assignment(
+        protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
+    if (a) assignments_.push_back(std::move(*a));
+    return true;
+  }
+  return false;
+}
+
+result<std::uint32_t> connection::join_group(const std::string& group,
+                                             const std::vector<std::string>& topics,
+                                             protocol::assignment_strategy strategy,
+                                             std::uint32_t session_timeout_ms) {
+  buffer frame;
+  native::encode(frame, native::group_join_request{next_id(), group,
+                                                   static_cast<std::uint8_t>(strategy),
+                                                   session_timeout_ms, topics});
+  return call<std::uint32_t>(std::move(frame), native::decode_u32_body);
+}
+
+result<bool> connection::leave_group(std::uint32_t membership_id) {
+  buffer frame;
+  native::encode(frame, native::group_leave_request{next_id(), membership_id});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<std::optional<native::group_assignment>> connection::next_assignment(
+    std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (assignments_.empty()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::optional<native::group_assignment>{};
+    bool timed_out = false;
+    auto f = read_frame(left, &timed_out);
+    if (!ok(f)) {
+      if (timed_out) return std::optional<native::group_assignment>{};
+      return error_of(f);
+    }
+    auto bytes = std::move(std::get<0>(f));
+    if (stash_push(bytes)) continue;
+    if (static_cast<message_type>(bytes[5]) == message_type::error) {
+      auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
+      if (!e) return local(errc::malformed_payload);
+      return failure{static_cast<errc>(e->code), e->message, e->retriable};
+    }
+  }
+  auto a = std::move(assignments_.front());
+  assignments_.pop_front();
+  return std::optional<native::group_assignment>{std::move(a)};
 }
 
 }  // namespace portask::client

@@ -16,6 +16,7 @@
 
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame_decoder.hpp"
+#include "protocol/group_assignment.hpp"
 #include "protocol/native_messages.hpp"
 
 namespace portask::client {
@@ -84,6 +85,18 @@ class connection {
   result<protocol::native::metadata_response> metadata();
   /// Commits `offset` for group `consumer`. Members of a native group pass the member id
   /// and generation of their latest assignment (a stale generation is refused).
+  // -- consumer groups (the broker assigns partitions and pushes every change) -------------
+  /// Joins `group` subscribed to `topics`; returns the membership id. Assignments follow as
+  /// pushes: read them with next_assignment().
+  result<std::uint32_t> join_group(const std::string& group, const std::vector<std::string>& topics,
+                                   protocol::assignment_strategy strategy =
+                                       protocol::assignment_strategy::range,
+                                   std::uint32_t session_timeout_ms = 10000);
+  result<bool> leave_group(std::uint32_t membership_id);
+  /// The next pushed assignment, waiting up to `wait`; nullopt when none came.
+  result<std::optional<protocol::native::group_assignment>> next_assignment(
+      std::chrono::milliseconds wait);
+
   result<bool> commit(const std::string& consumer, const std::string& topic,
                       std::int32_t partition, std::int64_t offset, const std::string& metadata = {},
                       const std::string& member_id = {}, std::int32_t generation = -1);
@@ -131,6 +144,9 @@ class connection {
   std::uint32_t last_id_ = 0;
   protocol::frame_decoder decoder_;
   std::deque<protocol::buffer> deliveries_;
+  std::deque<protocol::native::group_assignment> assignments_;
+  /// Keeps a pushed frame (Deliver, GroupAssignment) for its reader; false for other types.
+  bool stash_push(protocol::buffer& bytes);
   protocol::buffer scratch_;
 };
 

@@ -6,7 +6,7 @@ namespace portask::protocol {
 
 bool is_known_type(std::uint8_t type) noexcept {
   return type >= static_cast<std::uint8_t>(message_type::publish) &&
-         type <= static_cast<std::uint8_t>(message_type::list_offsets);
+         type <= static_cast<std::uint8_t>(message_type::group_leave);
 }
 
 std::string_view to_string(message_type t) noexcept {
@@ -25,6 +25,9 @@ std::string_view to_string(message_type t) noexcept {
     case message_type::metadata: return "metadata";
     case message_type::offset_fetch: return "offset_fetch";
     case message_type::list_offsets: return "list_offsets";
+    case message_type::group_join: return "group_join";
+    case message_type::group_assignment: return "group_assignment";
+    case message_type::group_leave: return "group_leave";
   }
   return "unknown";
 }

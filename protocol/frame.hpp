@@ -42,6 +42,9 @@ enum class message_type : std::uint8_t {
   metadata = 0x0C,        ///< broker and partition layout
   offset_fetch = 0x0D,    ///< read a consumer's committed offset
   list_offsets = 0x0E,    ///< earliest / latest offset of a partition
+  group_join = 0x0F,        ///< client -> broker: become a member of a consumer group
+  group_assignment = 0x10,  ///< broker -> client: a member's partitions, after each rebalance
+  group_leave = 0x11,       ///< client -> broker: stop being a member
 };
 
 /// True for every type this protocol version defines.

@@ -492,4 +492,72 @@ expected<std::pair<std::uint32_t, fetch_response>> decode_deliver(byte_view payl
   return done(r, std::move(d));
 }
 
+// -- consumer groups --------------------------------------------------------------------------
+
+void encode(buffer& out, const group_join_request& g) {
+  frame(out, message_type::group_join, 0, [&](wire_writer& w) {
+    w.u32(g.request_id);
+    put_str(w, g.group);
+    w.u8(g.strategy);
+    w.u32(g.session_timeout_ms);
+    w.u32(static_cast<std::uint32_t>(g.topics.size()));
+    for (const auto& t : g.topics) put_str(w, t);
+  });
+}
+
+expected<group_join_request> decode_group_join(byte_view payload) {
+  wire_reader r{payload};
+  group_join_request g;
+  std::uint32_t n = 0;
+  if (!r.u32(g.request_id) || !get_str(r, g.group) || !r.u8(g.strategy) ||
+      !r.u32(g.session_timeout_ms) || !r.u32(n) || n > payload.size() / 2)
+    return errc::malformed_payload;
+  g.topics.resize(n);
+  for (auto& t : g.topics)
+    if (!get_str(r, t)) return errc::malformed_payload;
+  if (g.strategy > 1 || g.group.empty() || g.topics.empty()) return errc::invalid_request;
+  return done(r, std::move(g));
+}
+
+void encode(buffer& out, const group_leave_request& g) {
+  frame(out, message_type::group_leave, 0, [&](wire_writer& w) {
+    w.u32(g.request_id);
+    w.u32(g.membership_id);
+  });
+}
+
+expected<group_leave_request> decode_group_leave(byte_view payload) {
+  wire_reader r{payload};
+  group_leave_request g;
+  r.u32(g.request_id) && r.u32(g.membership_id);
+  return done(r, std::move(g));
+}
+
+void encode(buffer& out, const group_assignment& a) {
+  frame(out, message_type::group_assignment, 0, [&](wire_writer& w) {
+    w.u32(a.membership_id);
+    put_str(w, a.group);
+    put_str(w, a.member_id);
+    put_i32(w, a.generation);
+    w.u32(static_cast<std::uint32_t>(a.partitions.size()));
+    for (const auto& [topic, p] : a.partitions) {
+      put_str(w, topic);
+      put_i32(w, p);
+    }
+  });
+}
+
+expected<group_assignment> decode_group_assignment(byte_view payload) {
+  wire_reader r{payload};
+  group_assignment a;
+  std::uint32_t n = 0;
+  if (!r.u32(a.membership_id) || !get_str(r, a.group) || !get_str(r, a.member_id) ||
+      !get_i32(r, a.generation) || !r.u32(n) || n > payload.size() / 6)
+    return errc::malformed_payload;
+  a.partitions.resize(n);
+  for (auto& [topic, p] : a.partitions)
+    if (!get_str(r, topic) || !get_i32(r, p)) return errc::malformed_payload;
+  return done(r, std::move(a));
+}
+
 }  // namespace portask::protocol::native

@@ -141,6 +141,31 @@ struct error_response {
   std::string message;
 };
 
+/// Joins a consumer group; the broker assigns partitions (strategy 0 range, 1 round-robin)
+/// and pushes a GroupAssignment after every rebalance. The response body is a u32
+/// membership id (per connection). Membership ends with GroupLeave or the connection.
+struct group_join_request {
+  std::uint32_t request_id = 0;
+  std::string group;
+  std::uint8_t strategy = 0;
+  std::uint32_t session_timeout_ms = 10000;
+  std::vector<std::string> topics;
+};
+struct group_leave_request {
+  std::uint32_t request_id = 0;
+  std::uint32_t membership_id = 0;
+};
+/// Pushed: the member's partitions in this generation. Commits (Ack) carry member id and
+/// generation; the partitions start from the group's committed offsets (OffsetFetch).
+struct group_assignment {
+  std::uint32_t membership_id = 0;
+  std::string group;
+  std::string member_id;
+  std::int32_t generation = 0;
+  std::vector<std::pair<std::string, std::int32_t>> partitions;
+  friend bool operator==(const group_assignment&, const group_assignment&) = default;
+};
+
 /// The first fields of every Response payload.
 struct response_header {
   std::uint32_t request_id = 0;
@@ -160,6 +185,8 @@ void encode(buffer& out, const ack_request& r);
 void encode(buffer& out, const offset_fetch_request& r);
 void encode(buffer& out, const topic_admin_request& r);
 void encode(buffer& out, const list_offsets_request& r);
+void encode(buffer& out, const group_join_request& r);
+void encode(buffer& out, const group_leave_request& r);
 void encode_heartbeat(buffer& out, std::uint32_t request_id);
 void encode_metadata_request(buffer& out, std::uint32_t request_id);
 
@@ -172,6 +199,8 @@ expected<ack_request> decode_ack(byte_view payload);
 expected<offset_fetch_request> decode_offset_fetch(byte_view payload);
 expected<topic_admin_request> decode_topic_admin(byte_view payload);
 expected<list_offsets_request> decode_list_offsets(byte_view payload);
+expected<group_join_request> decode_group_join(byte_view payload);
+expected<group_leave_request> decode_group_leave(byte_view payload);
 /// Heartbeat and Metadata requests carry only the request id.
 expected<std::uint32_t> decode_id_only(byte_view payload);
 
@@ -192,6 +221,9 @@ void encode_i64_body(buffer& out, std::int64_t v);   ///< heartbeat time
 /// Appends a Deliver frame: subscription id then a fetch response body.
 void encode_deliver(buffer& out, std::uint32_t subscription_id, const fetch_response& r);
 void encode(buffer& out, const error_response& e);
+/// Appends a GroupAssignment frame (pushed).
+void encode(buffer& out, const group_assignment& a);
+expected<group_assignment> decode_group_assignment(byte_view payload);
 
 expected<response_header> decode_response_header(byte_view payload, byte_view& body);
 expected<error_response> decode_error(byte_view payload);

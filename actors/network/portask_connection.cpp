@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
 #include "actors/network/connection_lifecycle.hpp"
+#include "actors/network/native_group_member.hpp"
 #include "actors/network/response_queue.hpp"
 #include "portask/version.hpp"
 #include "protocol/native_messages.hpp"
@@ -40,6 +42,8 @@ struct connection_state {
   std::map<std::uint32_t, subscription> subscriptions;
   std::uint32_t next_subscription = 1;
   std::unordered_map<std::string, std::uint32_t> round_robin;
+  std::map<std::uint32_t, caf::actor> memberships;  ///< native group members of this client
+  std::uint32_t next_membership = 1;
   bool closing = false;  ///< the client closed; quit once pending answers are written
   static inline const char* name = "portask.portask_connection";
 };
@@ -334,6 +338,37 @@ void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) 
   });
 }
 
+// -- consumer groups --------------------------------------------------------------------------
+
+void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_group_join(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto& st = self->state;
+  native_membership m;
+  m.membership_id = st.next_membership++;
+  m.group = req->group;
+  m.strategy = static_cast<protocol::assignment_strategy>(req->strategy);
+  m.session_timeout_ms = static_cast<std::int32_t>(
+      std::min<std::uint32_t>(req->session_timeout_ms, std::numeric_limits<std::int32_t>::max()));
+  m.topics = req->topics;
+  m.client_host = st.session->peer();
+  const auto id = m.membership_id;
+  st.memberships.emplace(id, spawn_native_group_member(self->system(), caf::actor_cast<caf::actor>(self),
+                                                       st.ctx, st.session, std::move(m)));
+  respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); });
+}
+
+void on_group_leave(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_group_leave(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto& all = self->state.memberships;
+  auto it = all.find(req->membership_id);
+  if (it == all.end()) return fail(self, r, errc::invalid_request, "no such membership");
+  self->send(it->second, leave_atom::value);
+  all.erase(it);
+  respond(self, r, [](protocol::buffer&) {});
+}
+
 std::vector<native::topic_summary> summaries(const std::vector<storage::topic_info>& topics) {
   std::vector<native::topic_summary> out;
   for (const auto& t : topics) out.push_back({t.name, t.partitions});
@@ -436,6 +471,8 @@ request_kind kind_of(message_type t) {
     case message_type::topic_admin: return request_kind::topic_admin;
     case message_type::metadata: return request_kind::metadata;
     case message_type::heartbeat: return request_kind::heartbeat;
+    case message_type::group_join:
+    case message_type::group_leave: return request_kind::group;
     default: return request_kind::other;
   }
 }
@@ -458,6 +495,8 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::topic_admin: return on_topic_admin(self, r, payload);
     case message_type::metadata: return on_metadata(self, r, payload);
     case message_type::list_offsets: return on_list_offsets(self, r, payload);
+    case message_type::group_join: return on_group_join(self, r, payload);
+    case message_type::group_leave: return on_group_leave(self, r, payload);
     case message_type::heartbeat: {
       if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,
@@ -466,6 +505,7 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::error:
     case message_type::response:
     case message_type::deliver:
+    case message_type::group_assignment:
       return fail(self, r, errc::invalid_request, "a client does not send this message type");
   }
 }
