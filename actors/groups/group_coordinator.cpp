@@ -23,6 +23,11 @@ struct coordinator_state {
   std::unordered_map<std::uint64_t, caf::typed_response_promise<join_group_result>> joins;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<sync_group_result>> syncs;
   bool ticking = false;
+  /// Commits wait here while one store round trip is in flight; the next round trip takes
+  /// all of them (one HSET however many requests), as the storage writer does for batches.
+  std::vector<std::pair<std::vector<storage::group_offset>, caf::typed_response_promise<bool>>>
+      queued_commits;
+  bool commit_in_flight = false;
   static inline const char* name = "portask.group_coordinator";
 };
 
@@ -55,6 +60,38 @@ void ensure_ticking(coordinator_ptr self) {
 
 storage_reader_actor reader_of(coordinator_ptr self) {
   return self->state.ctx->reader_for({self->state.group_id, 0});
+}
+
+// Stores every queued commit in one round trip; later offsets of a partition win because
+// the store applies them in order.
+void flush_commits(coordinator_ptr self) {
+  auto& st = self->state;
+  if (st.commit_in_flight || st.queued_commits.empty()) return;
+  auto batch = std::move(st.queued_commits);
+  st.queued_commits.clear();
+  auto fail_all = [](auto& b, const caf::error& e) {
+    for (auto& [offsets, rp] : b) rp.deliver(e);
+  };
+  auto reader = reader_of(self);
+  if (!reader) return fail_all(batch, make_caf_error(errc::not_ready));
+  std::vector<storage::group_offset> all;
+  for (auto& [offsets, rp] : batch)
+    all.insert(all.end(), std::make_move_iterator(offsets.begin()),
+               std::make_move_iterator(offsets.end()));
+  st.commit_in_flight = true;
+  auto shared = std::make_shared<decltype(batch)>(std::move(batch));
+  self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all))
+      .then(
+          [=](bool) {
+            for (auto& [offsets, rp] : *shared) rp.deliver(true);
+            self->state.commit_in_flight = false;
+            flush_commits(self);
+          },
+          [=](caf::error& e) {
+            fail_all(*shared, e);
+            self->state.commit_in_flight = false;
+            flush_commits(self);
+          });
 }
 
 group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
@@ -122,12 +159,9 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
           for (const auto& o : req.offsets)
             spdlog::debug("group '{}': {} commits {}/{} at {}", self->state.group_id,
                           req.member.member_id, o.tp.topic, o.tp.partition, o.offset.offset);
-        auto reader = reader_of(self);
-        if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<bool>();
-        self->request(reader, 10s, commit_atom::value, self->state.group_id, std::move(req.offsets))
-            .then([=](bool ok) mutable { rp.deliver(ok); },
-                  [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        self->state.queued_commits.emplace_back(std::move(req.offsets), rp);
+        flush_commits(self);
         return rp;
       },
       [=](offset_atom, const std::vector<topic_partition>& tps)
