@@ -183,8 +183,8 @@ TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   auto got = store_->fetch_offsets("g1").value();
   std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0], (group_offset{other, {5, std::string("\0bin", 4)}}));
-  EXPECT_EQ(got[1], (group_offset{tp_, {43, "newer"}}));
+  EXPECT_EQ(got[0], (group_offset{tp_, {43, "newer"}}));
+  EXPECT_EQ(got[1], (group_offset{other, {5, std::string("\0bin", 4)}}));
   EXPECT_EQ(store_->fetch_offsets("g2").value(), std::vector<group_offset>(g2, g2 + 1));
   auto groups = store_->list_groups().value();
   std::sort(groups.begin(), groups.end());
