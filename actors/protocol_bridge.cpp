@@ -58,14 +58,19 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
                                    std::int64_t now) {
   if (pb.batch.messages.empty()) return errc::invalid_request;
   std::int64_t max_ts = 0;
+  std::size_t estimate = protocol::frame_header_size + 64;
   for (auto& m : pb.batch.messages) {
-    m.topic = pb.tp.topic;
+    estimate += 24 + (m.key ? m.key->size() : 0) + (m.value ? m.value->size() : 0);
+    for (const auto& h : m.headers) estimate += 8 + h.key.size() + (h.value ? h.value->size() : 0);
+    if (m.topic != pb.tp.topic) m.topic = pb.tp.topic;
     m.partition = pb.tp.partition;
     m.offset = protocol::no_offset;  // offsets are the partition's: base offset + index
     if (m.timestamp_ms == 0) m.timestamp_ms = now;
     max_ts = std::max(max_ts, m.timestamp_ms);
   }
   auto frame = std::make_shared<protocol::buffer>();
+  // One allocation of about the right size (the stored frame lives on in tails and stores).
+  if (ctx.storage_encoding.compression == protocol::compression_id::none) frame->reserve(estimate);
   if (auto ec = ctx.codecs.append_batch_frame(pb.batch, ctx.storage_encoding,
                                               protocol::message_type::publish, *frame))
     return ec;

@@ -51,6 +51,9 @@ struct append_request {
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
   protocol::byte_view frame;
+  /// The same bytes, when the caller holds them in an immutable shared buffer: an
+  /// in-process store may keep a reference instead of a copy.
+  std::shared_ptr<const protocol::buffer> shared_frame = nullptr;
 };
 
 /// A batch as read back. The frame is shared: tail caches and many fetch responses hold the

@@ -35,7 +35,10 @@ void memory_store::append(std::span<const append_request> requests,
     b.base_offset = r.base_offset;
     b.record_count = r.record_count;
     b.max_timestamp = r.max_timestamp;
-    b.frame = std::make_shared<const protocol::buffer>(r.frame.begin(), r.frame.end());
+    // Frames are immutable once framed: keep the caller's buffer when it is shared.
+    b.frame = r.shared_frame && r.shared_frame->size() == r.frame.size()
+                  ? r.shared_frame
+                  : std::make_shared<const protocol::buffer>(r.frame.begin(), r.frame.end());
     log.emplace(r.base_offset, std::move(b));
   }
 }

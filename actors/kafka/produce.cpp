@@ -73,7 +73,8 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       auto& part = topic.partitionData[pi];
       auto& out = res->responses[ti].partitionResponses[pi];
       out.index = part.index;
-      const auto records = part.records.value_or(std::string());
+      static const std::string none;
+      const std::string& records = part.records ? *part.records : none;
       auto batches = protocol::kafka::decode_record_batches(protocol::as_bytes(records),
                                                            ctx.config.max_frame_bytes);
       if (!batches || batches->empty()) {
@@ -100,8 +101,12 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         continue;
       }
       pb.producer = *producer;
-      for (const auto& b : *batches) {
-        auto msgs = protocol::kafka::to_messages(b, topic.name, part.index);
+      for (auto& b : *batches) {
+        auto msgs = protocol::kafka::to_messages(std::move(b), topic.name, part.index);
+        if (pb.batch.messages.empty()) {
+          pb.batch = std::move(msgs);
+          continue;
+        }
         for (auto& m : msgs.messages) pb.batch.messages.push_back(std::move(m));
       }
       auto bridge = ctx.bridge_for(pb.tp);

@@ -1,5 +1,7 @@
 #include "protocol/kafka/record_batch.hpp"
 
+#include <type_traits>
+
 #include <snappy.h>
 
 #include <algorithm>
@@ -244,24 +246,43 @@ std::error_code encode_record_batch(const record_batch& batch, buffer& out) {
   return {};
 }
 
-message_batch to_messages(const record_batch& batch, const std::string& topic,
-                          std::int32_t partition) {
+namespace {
+
+// Shared by both overloads: `Batch` is const (records copied) or not (records moved).
+template <class Batch>
+message_batch convert(Batch& batch, const std::string& topic, std::int32_t partition) {
+  constexpr bool move = !std::is_const_v<Batch>;
+  auto take = [](auto& v) -> decltype(auto) {
+    if constexpr (move) return std::move(v);
+    else return static_cast<const std::remove_reference_t<decltype(v)>&>(v);
+  };
   message_batch out;
-  out.messages.reserve(batch.records.size());
+  out.messages.resize(batch.records.size());
   const bool append_time = batch.attributes & batch_attributes::log_append_time;
-  for (const auto& rec : batch.records) {
-    message m;
+  for (std::size_t i = 0; i < batch.records.size(); ++i) {
+    auto& rec = batch.records[i];
+    auto& m = out.messages[i];
     m.topic = topic;
     m.partition = partition;
     m.offset = batch.base_offset + rec.offset_delta;
     m.timestamp_ms = append_time ? batch.max_timestamp : batch.base_timestamp + rec.timestamp_delta;
-    m.key = rec.key;
-    m.value = rec.value;
+    m.key = take(rec.key);
+    m.value = take(rec.value);
     m.headers.reserve(rec.headers.size());
-    for (const auto& h : rec.headers) m.headers.push_back({h.key, h.value});
-    out.messages.push_back(std::move(m));
+    for (auto& h : rec.headers) m.headers.push_back({take(h.key), take(h.value)});
   }
   return out;
+}
+
+}  // namespace
+
+message_batch to_messages(const record_batch& batch, const std::string& topic,
+                          std::int32_t partition) {
+  return convert(batch, topic, partition);
+}
+
+message_batch to_messages(record_batch&& batch, const std::string& topic, std::int32_t partition) {
+  return convert(batch, topic, partition);
 }
 
 record_batch from_messages(const message_batch& messages, std::int64_t base_offset) {

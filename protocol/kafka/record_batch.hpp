@@ -89,6 +89,8 @@ std::error_code encode_record_batch(const record_batch& batch, buffer& out);
 /// Kafka records -> Portask messages (offsets base + delta, absolute timestamps).
 message_batch to_messages(const record_batch& batch, const std::string& topic,
                           std::int32_t partition);
+/// The same, moving keys, values and headers out of `batch` (no copies).
+message_batch to_messages(record_batch&& batch, const std::string& topic, std::int32_t partition);
 /// Portask messages (one stored batch) -> one uncompressed Kafka batch at `base_offset`.
 record_batch from_messages(const message_batch& messages, std::int64_t base_offset);
 
