@@ -100,8 +100,8 @@ using group_coordinator_actor = caf::typed_actor<
     caf::replies_to<describe_atom>::with<group_description>,
     // delete the group (it must be empty), or just these partitions' offsets
     caf::replies_to<delete_atom, std::vector<topic_partition>, bool>::with<bool>,
-    // session and rebalance deadlines (self-sent)
-    caf::reacts_to<tick_atom>>;
+    // session and rebalance deadlines; idle check (both self-sent)
+    caf::reacts_to<tick_atom>, caf::reacts_to<expire_atom>>;
 
 /// Finds (spawning on first use) the coordinator of a group; lists groups.
 using group_directory_actor = caf::typed_actor<

@@ -14,6 +14,10 @@ using namespace std::chrono_literals;
 
 // How often a group with members checks sessions and rebalance deadlines.
 constexpr auto tick_interval = 100ms;
+// A coordinator with no members and no requests for this long stops (its offsets are in the
+// store; the next request spawns a new one), so looking up many group names cannot pile up
+// actors.
+constexpr auto idle_limit = 60s;
 
 struct coordinator_state {
   std::shared_ptr<broker_context> ctx;
@@ -28,6 +32,7 @@ struct coordinator_state {
   std::vector<std::pair<std::vector<storage::group_offset>, caf::typed_response_promise<bool>>>
       queued_commits;
   bool commit_in_flight = false;
+  consumer_group::time_point last_request{};
   static inline const char* name = "portask.group_coordinator";
 };
 
@@ -106,7 +111,14 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
   limits.min_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_min_session_timeout_ms);
   limits.max_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_max_session_timeout_ms);
   st.group = std::make_unique<consumer_group>(group_id, limits);
-  const auto now = [] { return consumer_group::clock::now(); };
+  st.last_request = consumer_group::clock::now();
+  self->delayed_send(self, idle_limit, expire_atom::value);
+  // Every request counts as activity for the idle check.
+  const auto now = [self] {
+    const auto t = consumer_group::clock::now();
+    self->state.last_request = t;
+    return t;
+  };
   return {
       [=](join_atom, join_group_request& req) -> caf::result<join_group_result> {
         auto& s = self->state;
@@ -166,6 +178,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       },
       [=](offset_atom, const std::vector<topic_partition>& tps)
           -> caf::result<std::vector<storage::group_offset>> {
+        now();
         auto reader = reader_of(self);
         if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<std::vector<storage::group_offset>>();
@@ -190,8 +203,12 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                 [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
-      [=](describe_atom) -> group_description { return self->state.group->describe(); },
+      [=](describe_atom) -> group_description {
+        now();
+        return self->state.group->describe();
+      },
       [=](delete_atom, std::vector<topic_partition>& tps, bool whole_group) -> caf::result<bool> {
+        now();
         auto& g = *self->state.group;
         if (whole_group && g.size() > 0) return make_caf_error(errc::group_not_empty);
         if (!whole_group && tps.empty()) return true;
@@ -209,11 +226,19 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                   [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
+      [=](expire_atom) {
+        auto& s = self->state;
+        const bool idle = s.group->size() == 0 && s.joins.empty() && s.syncs.empty() &&
+                          !s.commit_in_flight && s.queued_commits.empty() &&
+                          consumer_group::clock::now() - s.last_request >= idle_limit;
+        if (idle) return self->quit();
+        self->delayed_send(self, idle_limit, expire_atom::value);
+      },
       [=](tick_atom) {
         auto& s = self->state;
         s.ticking = false;
         consumer_group::deliveries out;
-        s.group->tick(now(), out);
+        s.group->tick(consumer_group::clock::now(), out);
         deliver(self, out);
         if (s.group->current_state() != consumer_group::state::empty || s.group->size() > 0 ||
             !s.joins.empty())

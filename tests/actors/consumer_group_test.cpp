@@ -226,7 +226,9 @@ TEST_F(ConsumerGroup, AStaticMemberComingBackKeepsItsAssignmentWithoutARebalance
   consumer_group::deliveries out;
   auto leader = request();
   leader.require_known_member = false;
+  leader.client_id = "a";  // member ids start with the client id: "a-..." is elected leader
   auto follower = leader;
+  follower.client_id = "z";
   follower.instance_id = "worker-1";
   group_.join(leader, ticket_++, now_, out);
   group_.join(follower, ticket_++, now_, out);
@@ -234,6 +236,7 @@ TEST_F(ConsumerGroup, AStaticMemberComingBackKeepsItsAssignmentWithoutARebalance
   group_.tick(now_, out);
   ASSERT_EQ(out.joins.size(), 2u);
   const auto lead = group_.leader();
+  ASSERT_EQ(lead.substr(0, 2), "a-");
   std::string old_id;
   for (const auto& j : out.joins)
     if (j.result.member_id != lead) old_id = j.result.member_id;
