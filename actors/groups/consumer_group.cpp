@@ -42,24 +42,33 @@ errc consumer_group::check_member(const member_ref& m) const {
   return errc::ok;
 }
 
-bool consumer_group::supports_all(const std::vector<group_protocol>& protocols) const {
+bool consumer_group::all_members_support(const std::string& name) const {
   for (const auto& [id, m] : members_) {
-    bool common = false;
-    for (const auto& p : protocols)
-      for (const auto& q : m.protocols) common |= p.name == q.name;
-    if (!common) return false;
+    bool has = false;
+    for (const auto& q : m.protocols) has |= q.name == name;
+    if (!has) return false;
   }
-  // And one protocol every member (old and new) shares.
-  for (const auto& p : protocols) {
-    bool everyone = true;
-    for (const auto& [id, m] : members_) {
-      bool has = false;
-      for (const auto& q : m.protocols) has |= q.name == p.name;
-      everyone &= has;
-    }
-    if (everyone) return true;
-  }
-  return members_.empty();
+  return true;
+}
+
+// A joiner fits when one of its protocols is one every current member supports.
+bool consumer_group::supports_all(const std::vector<group_protocol>& protocols) const {
+  if (members_.empty()) return true;
+  for (const auto& p : protocols)
+    if (all_members_support(p.name)) return true;
+  return false;
+}
+
+// A new member, parked in the rebalance it starts (or, during the first one, extends).
+void consumer_group::admit(const join_group_request& req, const std::string& id,
+                           std::uint64_t ticket, time_point now, deliveries& out) {
+  add_member(req, id, now);
+  members_.at(id).join_ticket = ticket;
+  if (state_ != state::preparing_rebalance)
+    prepare_rebalance(now, out);
+  else if (initial_rebalance_)
+    initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
+  try_complete_join(now, out);
 }
 
 void consumer_group::add_member(const join_group_request& req, const std::string& id,
@@ -136,23 +145,13 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
     } else {
       id = new_member_id(req.client_id);
     }
-    add_member(req, id, now);
-    members_.at(id).join_ticket = ticket;
-    if (state_ != state::preparing_rebalance) prepare_rebalance(now, out);
-    else if (initial_rebalance_)
-      initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
-    try_complete_join(now, out);
+    admit(req, id, ticket, now, out);
     return std::nullopt;
   }
 
   if (auto p = pending_.find(id); p != pending_.end()) {
     pending_.erase(p);
-    add_member(req, id, now);
-    members_.at(id).join_ticket = ticket;
-    if (state_ != state::preparing_rebalance) prepare_rebalance(now, out);
-    else if (initial_rebalance_)
-      initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
-    try_complete_join(now, out);
+    admit(req, id, ticket, now, out);
     return std::nullopt;
   }
   if (auto e = check_member({id, req.instance_id, -1}); e != errc::ok) return fail(e);
@@ -392,15 +391,8 @@ void consumer_group::complete_join(time_point now, deliveries& out) {
 std::string consumer_group::select_protocol() const {
   std::vector<std::string> candidates;
   const auto& first = members_.begin()->second;
-  for (const auto& p : first.protocols) {
-    bool everyone = true;
-    for (const auto& [id, m] : members_) {
-      bool has = false;
-      for (const auto& q : m.protocols) has |= q.name == p.name;
-      everyone &= has;
-    }
-    if (everyone) candidates.push_back(p.name);
-  }
+  for (const auto& p : first.protocols)
+    if (all_members_support(p.name)) candidates.push_back(p.name);
   if (candidates.empty()) return first.protocols.front().name;
   std::map<std::string, int> votes;
   for (const auto& [id, m] : members_)

@@ -93,7 +93,10 @@ class consumer_group {
 
   std::string new_member_id(const std::string& client_id);
   errc check_member(const member_ref& m) const;
+  bool all_members_support(const std::string& protocol_name) const;
   bool supports_all(const std::vector<group_protocol>& protocols) const;
+  void admit(const join_group_request& req, const std::string& id, std::uint64_t ticket,
+             time_point now, deliveries& out);
   void add_member(const join_group_request& req, const std::string& id, time_point now);
   void remove_member(const std::string& id, deliveries& out);
   void prepare_rebalance(time_point now, deliveries& out);

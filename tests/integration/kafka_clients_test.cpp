@@ -21,16 +21,6 @@ using namespace portask::test;
 namespace {
 
 // Runs a shell command (loopback only), returns exit status and stdout.
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::array<char, 4096> buf{};
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, {}};
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 class KafkaClients : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,13 +53,13 @@ TEST_F(KafkaClients, KcatProducesAndConsumesWithEveryCompressionCodec) {
     for (int i = 0; i < 60; ++i) input += "key" + std::to_string(i) + ":value-" + codec + "-" + std::to_string(i) + "\n";
     std::ofstream(dir_.path() + "/in.txt") << input;
     for (int p = 0; p < 3; ++p) {
-      auto [rc, out] = run("kcat -b " + bootstrap_ + " -P -t " + topic + " -p " + std::to_string(p) +
+      auto [rc, out] = run_shell("kcat -b " + bootstrap_ + " -P -t " + topic + " -p " + std::to_string(p) +
                            " -K: -H origin=kcat -z " + codec + " -l " + dir_.path() + "/in.txt 2>&1");
       ASSERT_EQ(rc, 0) << out;
     }
     std::set<std::string> seen;
     for (int p = 0; p < 3; ++p) {
-      auto [rc, out] = run("kcat -b " + bootstrap_ + " -C -t " + topic + " -p " + std::to_string(p) +
+      auto [rc, out] = run_shell("kcat -b " + bootstrap_ + " -C -t " + topic + " -p " + std::to_string(p) +
                            " -o beginning -e -f '%p|%o|%k|%s|%h\\n' 2>/dev/null");
       ASSERT_EQ(rc, 0);
       std::istringstream lines(out);
@@ -90,7 +80,7 @@ TEST_F(KafkaClients, KcatProducesAndConsumesWithEveryCompressionCodec) {
 }
 
 TEST_F(KafkaClients, KafkaMessagesAreStoredAsPortaskFramesAndCountedLikeNativeOnes) {
-  auto [rc, out] = run("printf 'a:1\\nb:2\\nc:3\\n' | kcat -b " + bootstrap_ + " -P -t stored -p 0 -K: 2>&1");
+  auto [rc, out] = run_shell("printf 'a:1\\nb:2\\nc:3\\n' | kcat -b " + bootstrap_ + " -P -t stored -p 0 -K: 2>&1");
   ASSERT_EQ(rc, 0) << out;
   redisContext* r = redisConnect("127.0.0.1", redis_.port());
   ASSERT_TRUE(r && !r->err);
@@ -122,7 +112,7 @@ TEST_F(KafkaClients, KafkaMessagesAreStoredAsPortaskFramesAndCountedLikeNativeOn
 TEST_F(KafkaClients, KafkaPythonProducesAndConsumesKeyedMessagesWithHeaders) {
   auto native = server_->connect();
   ASSERT_TRUE(client::ok(native.create_topic("py", 3)));
-  auto [rc, out] = run("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_check.py " +
+  auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_check.py " +
                        bootstrap_ + " py 2>&1");
   EXPECT_EQ(rc, 0) << out;
 }
@@ -131,7 +121,7 @@ TEST_F(KafkaClients, KafkajsProducesAndConsumesKeyedMessagesWithHeadersThroughAG
   // kafkajs is installed from its lockfile by `tools/setup --test` (which tools/test runs).
   std::ifstream installed(PORTASK_KAFKAJS_DIR "/node_modules/kafkajs/package.json");
   ASSERT_TRUE(installed) << "kafkajs is not installed: run tools/setup --test";
-  auto [rc, out] = run("KAFKAJS_NO_PARTITIONER_WARNING=1 node " PORTASK_KAFKAJS_DIR "/check.js " +
+  auto [rc, out] = run_shell("KAFKAJS_NO_PARTITIONER_WARNING=1 node " PORTASK_KAFKAJS_DIR "/check.js " +
                        bootstrap_ + " kjs kjs-group 2>&1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("60 messages checked"), std::string::npos) << out;

@@ -20,16 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, {}};
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 class KafkaGroupClients : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -184,7 +174,7 @@ TEST_F(KafkaGroupClients, KcatConsumesInAGroupAndCommits) {
   fill_topic("orders", 5);
   const std::string consume = "timeout 60 kcat -b " + bootstrap_ +
                               " -X auto.offset.reset=earliest -G kcat-group orders -e -q -f '%p %o %s\\n' 2>&1";
-  auto [rc, first] = run(consume);
+  auto [rc, first] = run_shell(consume);
   ASSERT_EQ(rc, 0) << first;
   std::set<std::string> lines;
   std::istringstream in(first);
@@ -193,7 +183,7 @@ TEST_F(KafkaGroupClients, KcatConsumesInAGroupAndCommits) {
   EXPECT_EQ(lines.size(), 30u) << first;
   EXPECT_TRUE(lines.count("4 2 m4-2")) << first;
   // The second run starts from the committed offsets: nothing new.
-  auto [rc2, second] = run(consume);
+  auto [rc2, second] = run_shell(consume);
   EXPECT_EQ(rc2, 0);
   EXPECT_EQ(second, "") << "kcat committed its offsets";
 }

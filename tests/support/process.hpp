@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -39,6 +40,10 @@ bool wait_until(const std::function<bool()>& ready,
 
 /// A socket connected to 127.0.0.1:port (receive timeout set), or -1. The caller closes it.
 int connect_loopback(std::uint16_t port, int receive_timeout_s = 10);
+
+/// Runs a shell command (tests only ever point it at loopback); its exit status (-1 when
+/// it did not exit normally) and its standard output.
+std::pair<int, std::string> run_shell(const std::string& command);
 
 /// True when a TCP connect to 127.0.0.1:port succeeds.
 bool port_accepts(std::uint16_t port);
