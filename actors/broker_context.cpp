@@ -16,7 +16,8 @@ broker_context::broker_context(broker_config c, storage::store_factory factory, 
       codecs(config.max_frame_bytes),
       storage_encoding(parse_encoding(config)),
       store_factory(std::move(factory)),
-      store_kind(std::move(kind)) {}
+      store_kind(std::move(kind)),
+      frames_stay_in_process(store_kind == "memory") {}
 
 std::size_t broker_context::shard(const topic_partition& tp, std::size_t n) noexcept {
   return n == 0 ? 0 : storage::topic_partition_hash{}(tp) % n;

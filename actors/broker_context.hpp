@@ -26,6 +26,10 @@ class broker_context {
   const protocol::encoding storage_encoding;
   const storage::store_factory store_factory;
   const std::string store_kind;
+  /// The embedded memory store keeps every frame for the broker's lifetime: frames are then
+  /// carved from pre-faulted slabs (shared_bytes::copy_of). Frames bound for a remote store
+  /// only pass through the tails, and heap memory they release is reused warm.
+  const bool frames_stay_in_process;
   /// Tail cache budget per partition.
   std::size_t partition_tail_bytes = 8u * 1024 * 1024;
   /// Batches a partition queues while recovering before it refuses more (backpressure).

@@ -50,7 +50,7 @@ struct publish_result {
 
 /// Bridge -> partition: a batch framed into its stored form.
 struct framed_batch {
-  std::shared_ptr<const protocol::buffer> frame;
+  protocol::shared_bytes frame;
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
   producer_sequence producer = {};

@@ -86,10 +86,10 @@ std::vector<partition_log::completion> partition_log::fail_queued(errc e) {
 
 void partition_log::add_to_tail(const storage::stored_batch& b) {
   tail_.push_back(b);
-  tail_bytes_ += b.frame->size();
+  tail_bytes_ += b.frame.size();
   // Keep at least the newest batch, however large, so tailing readers are always served.
   while (tail_bytes_ > tail_budget_ && tail_.size() > 1) {
-    tail_bytes_ -= tail_.front().frame->size();
+    tail_bytes_ -= tail_.front().frame.size();
     tail_.pop_front();
   }
 }
@@ -110,8 +110,8 @@ partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_
                              });
   std::size_t bytes = 0;
   for (; it != tail_.end(); ++it) {
-    if (!out.batches.empty() && bytes + it->frame->size() > max_bytes) break;
-    bytes += it->frame->size();
+    if (!out.batches.empty() && bytes + it->frame.size() > max_bytes) break;
+    bytes += it->frame.size();
     out.batches.push_back(*it);
   }
   return out.batches.empty() ? read_status::wait : read_status::served;

@@ -9,6 +9,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A thread keeps a framing buffer up to this size between batches; larger ones are freed.
+constexpr std::size_t max_kept_scratch = std::size_t{32} << 20;
+
 struct bridge_state {
   std::shared_ptr<broker_context> ctx;
   std::unordered_map<topic_partition, partition_actor, storage::topic_partition_hash> partitions;
@@ -59,21 +62,32 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
   if (pb.batch.messages.empty()) return errc::invalid_request;
   std::int64_t max_ts = 0;
   std::size_t estimate = protocol::frame_header_size + 64;
+  // Every message goes to pb.tp: the first names the topic, the others inherit it (empty).
+  if (auto& first = pb.batch.messages.front(); first.topic != pb.tp.topic) first.topic = pb.tp.topic;
   for (auto& m : pb.batch.messages) {
     estimate += 24 + (m.key ? m.key->size() : 0) + (m.value ? m.value->size() : 0);
     for (const auto& h : m.headers) estimate += 8 + h.key.size() + (h.value ? h.value->size() : 0);
-    if (m.topic != pb.tp.topic) m.topic = pb.tp.topic;
+    if (!m.topic.empty() && m.topic != pb.tp.topic) m.topic.clear();
     m.partition = pb.tp.partition;
     m.offset = protocol::no_offset;  // offsets are the partition's: base offset + index
     if (m.timestamp_ms == 0) m.timestamp_ms = now;
     max_ts = std::max(max_ts, m.timestamp_ms);
   }
-  auto frame = std::make_shared<protocol::buffer>();
-  // One allocation of about the right size (the stored frame lives on in tails and stores).
-  if (ctx.storage_encoding.compression == protocol::compression_id::none) frame->reserve(estimate);
-  if (auto ec = ctx.codecs.append_batch_frame(pb.batch, ctx.storage_encoding,
-                                              protocol::message_type::publish, *frame))
-    return ec;
+  // A frame the store keeps is encoded in this thread's reused buffer and copied once into
+  // slab memory; one that passes through to a remote store is encoded into its own buffer.
+  thread_local protocol::buffer scratch;
+  protocol::buffer own;
+  auto& out = ctx.frames_stay_in_process ? scratch : own;
+  out.clear();
+  if (ctx.storage_encoding.compression == protocol::compression_id::none) out.reserve(estimate);
+  auto ec = ctx.codecs.append_batch_frame(pb.batch, ctx.storage_encoding,
+                                          protocol::message_type::publish, out);
+  protocol::shared_bytes frame;
+  if (!ec)
+    frame = &out == &scratch ? protocol::shared_bytes::copy_of(scratch)
+                             : protocol::shared_bytes::adopt(std::move(own));
+  if (scratch.capacity() > max_kept_scratch) protocol::buffer{}.swap(scratch);
+  if (ec) return ec;
   return framed_batch{std::move(frame), static_cast<std::uint32_t>(pb.batch.messages.size()),
                       max_ts, pb.producer};
 }
@@ -90,8 +104,11 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         if (!framed) return make_caf_error(static_cast<errc>(framed.error().value()));
         // OnMessage subscribers get the normalised batch; built only when someone listens.
         std::shared_ptr<const protocol::message_batch> for_hooks;
-        if (st.ctx->message_hook_subscribers.load(std::memory_order_relaxed) > 0)
+        if (st.ctx->message_hook_subscribers.load(std::memory_order_relaxed) > 0) {
+          for (auto& m : pb.batch.messages)
+            if (m.topic.empty()) m.topic = pb.tp.topic;  // subscribers see whole messages
           for_hooks = std::make_shared<const protocol::message_batch>(std::move(pb.batch));
+        }
         auto rp = self->make_response_promise<publish_result>();
         const auto tp = pb.tp;
         const auto source = pb.source;
@@ -135,7 +152,7 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
                         std::uint64_t records = 0, bytes = 0;
                         for (const auto& b : r.batches) {
                           records += b.record_count;
-                          bytes += b.frame->size();
+                          bytes += b.frame.size();
                         }
                         self->state.ctx->metrics.messages_out(source, records, bytes);
                         rp.deliver(std::move(r));

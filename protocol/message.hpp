@@ -36,6 +36,8 @@ struct message {
 };
 
 /// The unit of work through the pipeline: messages for (usually) one topic-partition.
+/// A message with an empty topic belongs to the first message's topic: producers' batches
+/// name it once instead of copying it into every message. Decoding fills every topic.
 struct message_batch {
   std::vector<message> messages;
   friend bool operator==(const message_batch&, const message_batch&) = default;

@@ -18,6 +18,7 @@
 
 #include "protocol/bytes.hpp"
 #include "protocol/expected.hpp"
+#include "protocol/shared_bytes.hpp"
 
 namespace portask::storage {
 
@@ -50,10 +51,8 @@ struct append_request {
   std::int64_t base_offset = 0;
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
-  protocol::byte_view frame;
-  /// The same bytes, when the caller holds them in an immutable shared buffer: an
-  /// in-process store may keep a reference instead of a copy.
-  std::shared_ptr<const protocol::buffer> shared_frame = nullptr;
+  /// Immutable and shared: an in-process store keeps a reference instead of a copy.
+  protocol::shared_bytes frame;
 };
 
 /// A batch as read back. The frame is shared: tail caches and many fetch responses hold the
@@ -62,7 +61,7 @@ struct stored_batch {
   std::int64_t base_offset = 0;
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
-  std::shared_ptr<const protocol::buffer> frame;
+  protocol::shared_bytes frame;
   std::int64_t next_offset() const noexcept { return base_offset + record_count; }
 };
 

@@ -35,10 +35,7 @@ void memory_store::append(std::span<const append_request> requests,
     b.base_offset = r.base_offset;
     b.record_count = r.record_count;
     b.max_timestamp = r.max_timestamp;
-    // Frames are immutable once framed: keep the caller's buffer when it is shared.
-    b.frame = r.shared_frame && r.shared_frame->size() == r.frame.size()
-                  ? r.shared_frame
-                  : std::make_shared<const protocol::buffer>(r.frame.begin(), r.frame.end());
+    b.frame = r.frame;  // immutable once framed: shared, not copied
     log.emplace(r.base_offset, std::move(b));
   }
 }
@@ -54,9 +51,9 @@ expected<std::vector<stored_batch>> memory_store::read(const topic_partition& tp
   if (it != log->second.begin() && std::prev(it)->second.next_offset() > offset) --it;
   std::size_t bytes = 0;
   for (; it != log->second.end(); ++it) {
-    if (!out.empty() && bytes + it->second.frame->size() > max_bytes) break;
-    if (auto ec = verify_stored_frame(*it->second.frame)) return ec;
-    bytes += it->second.frame->size();
+    if (!out.empty() && bytes + it->second.frame.size() > max_bytes) break;
+    if (auto ec = verify_stored_frame(it->second.frame)) return ec;
+    bytes += it->second.frame.size();
     out.push_back(it->second);
   }
   return out;

@@ -92,7 +92,7 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out) {
     if (name == "f") {
       auto frame = protocol::as_bytes(value);
       if (auto ec = verify_stored_frame(frame)) return ec;
-      out.frame = std::make_shared<const protocol::buffer>(frame.begin(), frame.end());
+      out.frame = protocol::shared_bytes::adopt({frame.begin(), frame.end()});  // read, served, released
       have_frame = true;
     } else if (name == "n") {
       have_count = parse_int(value, out.record_count);
@@ -317,8 +317,8 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
         } else {
           ++received;
         }
-        if (!out.empty() && bytes + b.frame->size() > max_bytes) return out;
-        bytes += b.frame->size();
+        if (!out.empty() && bytes + b.frame.size() > max_bytes) return out;
+        bytes += b.frame.size();
         out.push_back(std::move(b));
       }
     }

@@ -28,7 +28,7 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
   out.logStartOffset = res.log_start;
   std::string records;
   for (const auto& b : res.batches) {
-    auto frame = protocol::decode_frame(*b.frame, protocol::frame_limits{UINT32_MAX});
+    auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
     if (!frame) {
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       spdlog::error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);

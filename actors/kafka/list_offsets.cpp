@@ -42,7 +42,7 @@ void scan_for_time(self_ptr self, partition_actor part, std::int64_t target, std
               const bool may_hold = target == max_timestamp ? b.max_timestamp > best.timestamp
                                                             : b.max_timestamp >= target;
               if (!may_hold) continue;
-              auto frame = protocol::decode_frame(*b.frame, protocol::frame_limits{UINT32_MAX});
+              auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
               auto msgs = frame ? ctx.codecs.decode(frame->header.flags, frame->payload)
                                 : expected<protocol::message_batch>(frame.error());
               if (!msgs) {

@@ -113,7 +113,7 @@ native::fetch_response to_wire(const fetch_result& r) {
   f.high_watermark = r.high_watermark;
   f.log_start = r.log_start;
   f.batches.reserve(r.batches.size());
-  for (const auto& b : r.batches) f.batches.push_back({b.base_offset, b.record_count, *b.frame});
+  for (const auto& b : r.batches) f.batches.push_back({b.base_offset, b.record_count, b.frame.view()});
   return f;
 }
 

@@ -53,7 +53,7 @@ std::error_code binary_codec::encode(const message_batch& batch, buffer& out) co
     if (m.key) a |= attr::key;
     if (m.value) a |= attr::value;
     if (m.expires_at_ms != no_expiry) a |= attr::expiry;
-    if (m.topic != first.topic) a |= attr::topic;
+    if (!m.topic.empty() && m.topic != first.topic) a |= attr::topic;
     if (m.partition != first.partition) a |= attr::partition;
     w.u8(a);
     w.uvarint(m.id);

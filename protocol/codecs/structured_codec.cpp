@@ -22,12 +22,13 @@ class document_writer {
 
   json batch(const message_batch& b) const {
     json msgs = json::array();
+    const std::string* batch_topic = b.messages.empty() ? nullptr : &b.messages.front().topic;
     for (const auto& m : b.messages) {
       json headers = json::array();
       for (const auto& h : m.headers)
         headers.push_back(json{{"key", bytes(h.key)}, {"value", nullable(h.value)}});
       msgs.push_back(json{{"id", m.id},
-                          {"topic", m.topic},
+                          {"topic", m.topic.empty() ? *batch_topic : m.topic},
                           {"partition", m.partition},
                           {"key", nullable(m.key)},
                           {"value", nullable(m.value)},

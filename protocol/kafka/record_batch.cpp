@@ -262,7 +262,7 @@ message_batch convert(Batch& batch, const std::string& topic, std::int32_t parti
   for (std::size_t i = 0; i < batch.records.size(); ++i) {
     auto& rec = batch.records[i];
     auto& m = out.messages[i];
-    m.topic = topic;
+    if (i == 0) m.topic = topic;  // the others inherit it (see message_batch)
     m.partition = partition;
     m.offset = batch.base_offset + rec.offset_delta;
     m.timestamp_ms = append_time ? batch.max_timestamp : batch.base_timestamp + rec.timestamp_delta;

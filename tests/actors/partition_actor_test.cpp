@@ -58,7 +58,7 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
 }
 
 framed_batch batch(std::uint32_t records) {
-  return {std::make_shared<const protocol::buffer>(64, 0x42), records, 1000};
+  return {protocol::shared_bytes::copy_of(protocol::buffer(64, 0x42)), records, 1000};
 }
 
 struct partition_fixture {

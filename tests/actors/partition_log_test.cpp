@@ -7,7 +7,7 @@ using namespace portask;
 namespace {
 
 framed_batch batch(std::uint32_t records, std::size_t bytes = 100) {
-  return {std::make_shared<const protocol::buffer>(bytes, 0xAB), records, 1000};
+  return {protocol::shared_bytes::copy_of(protocol::buffer(bytes, 0xAB)), records, 1000};
 }
 
 append_outcome all_ok(std::size_t n) { return {std::vector<errc>(n, errc::ok)}; }

@@ -35,7 +35,7 @@ append_set make_set(const std::string& topic, int batches, std::int64_t base = 0
   append_set s;
   s.tp = {topic, 0};
   for (int i = 0; i < batches; ++i)
-    s.batches.push_back({base + i, 1, 0, std::make_shared<const protocol::buffer>(10, 1)});
+    s.batches.push_back({base + i, 1, 0, protocol::shared_bytes::copy_of(protocol::buffer(10, 1))});
   return s;
 }
 

@@ -40,6 +40,24 @@ TEST_P(CodecPair, RoundTripsEveryCaseThroughAFrame) {
   }
 }
 
+TEST_P(CodecPair, MessagesWithoutATopicDecodeWithTheBatchTopic) {
+  message_batch batch;
+  batch.messages.resize(3);
+  batch.messages[0].topic = "a-topic-name-longer-than-sso";
+  batch.messages[2].topic = "another";  // named: kept
+  for (auto& m : batch.messages) m.value = "v";
+  buffer frame;
+  ASSERT_FALSE(codecs.append_batch_frame(batch, enc, message_type::publish, frame));
+  auto view = decode_frame(frame);
+  ASSERT_TRUE(view);
+  auto back = codecs.decode(view->header.flags, view->payload);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->messages.size(), 3u);
+  EXPECT_EQ(back->messages[0].topic, "a-topic-name-longer-than-sso");
+  EXPECT_EQ(back->messages[1].topic, "a-topic-name-longer-than-sso") << "empty: the batch's topic";
+  EXPECT_EQ(back->messages[2].topic, "another");
+}
+
 TEST_P(CodecPair, GarbagePayloadIsAnErrorNotACrash) {
   const std::uint16_t flags = flags_for(enc) | frame_flags::batch;
   for (std::string_view junk : {std::string_view{}, std::string_view{"\x01"},

@@ -52,7 +52,7 @@ class LogStore : public ::testing::TestWithParam<std::string> {
 
   std::error_code append_one(const topic_partition& tp, std::int64_t base, const buffer& frame,
                              std::uint32_t count = 1) {
-    append_request r{&tp, base, count, 1234, frame};
+    append_request r{&tp, base, count, 1234, protocol::shared_bytes::copy_of(frame)};
     std::vector<std::error_code> results;
     store_->append({&r, 1}, results);
     return results.at(0);
@@ -74,9 +74,9 @@ TEST_P(LogStore, AppendedBatchesReadBackInOrderWithTheirFrames) {
   EXPECT_EQ((*got)[0].base_offset, 0);
   EXPECT_EQ((*got)[0].record_count, 3u);
   EXPECT_EQ((*got)[0].max_timestamp, 1234);
-  EXPECT_EQ(*(*got)[0].frame, a);
+  EXPECT_EQ((*got)[0].frame.to_buffer(), a);
   EXPECT_EQ((*got)[1].base_offset, 3);
-  EXPECT_EQ(*(*got)[1].frame, b);
+  EXPECT_EQ((*got)[1].frame.to_buffer(), b);
   auto bounds = store_->bounds(tp_);
   ASSERT_TRUE(bounds);
   EXPECT_EQ(*bounds, (partition_bounds{0, 5}));
@@ -103,7 +103,7 @@ TEST_P(LogStore, MaxBytesLimitsTheReadButOneBatchIsAlwaysReturned) {
   auto one = store_->read(tp_, 0, 1);
   ASSERT_TRUE(one);
   EXPECT_EQ(one->size(), 1u);
-  const std::size_t frame_size = one->front().frame->size();
+  const std::size_t frame_size = one->front().frame.size();
   auto some = store_->read(tp_, 0, frame_size * 10);
   ASSERT_TRUE(some);
   EXPECT_EQ(some->size(), 10u);
@@ -126,7 +126,8 @@ TEST_P(LogStore, OneCallAppendsToManyPartitionsWithPerBatchResults) {
   topic_partition p0{"multi", 0}, p1{"multi", 1};
   const auto f = make_frame("x");
   ASSERT_FALSE(append_one(p1, 7, f));
-  std::vector<append_request> reqs{{&p0, 0, 1, 0, f}, {&p1, 7, 1, 0, f}, {&p1, 8, 1, 0, f}};
+  const auto sf = protocol::shared_bytes::copy_of(f);
+  std::vector<append_request> reqs{{&p0, 0, 1, 0, sf}, {&p1, 7, 1, 0, sf}, {&p1, 8, 1, 0, sf}};
   std::vector<std::error_code> results;
   store_->append(reqs, results);
   ASSERT_EQ(results.size(), 3u);
@@ -217,7 +218,7 @@ TEST(RedisStore, UnreachableServerIsStorageUnavailableNotAHang) {
   EXPECT_EQ(s.ping(), errc::storage_unavailable);
   topic_partition tp{"t", 0};
   const auto f = make_frame("x");
-  append_request r{&tp, 0, 1, 0, f};
+  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
   std::vector<std::error_code> results;
   s.append({&r, 1}, results);
   EXPECT_EQ(results.at(0), errc::storage_unavailable);
@@ -231,7 +232,7 @@ TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
   redis_store s{o};
   topic_partition tp{"t", 0};
   const auto f = make_frame("durable");
-  append_request r{&tp, 0, 1, 0, f};
+  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
   std::vector<std::error_code> results;
   s.append({&r, 1}, results);
   ASSERT_FALSE(results.at(0));
@@ -242,7 +243,7 @@ TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
   auto got = s.read(tp, 0, 1 << 20);
   ASSERT_TRUE(got);
   ASSERT_EQ(got->size(), 1u);
-  EXPECT_EQ(*got->front().frame, f);
+  EXPECT_EQ(got->front().frame.to_buffer(), f);
 }
 
 TEST(RedisStore, StoredValueIsAPortaskFrame) {
@@ -251,7 +252,7 @@ TEST(RedisStore, StoredValueIsAPortaskFrame) {
   redis_store s{parse_redis_url(server.url()).value()};
   topic_partition tp{"raw", 2};
   const auto f = make_frame("inspect me");
-  append_request r{&tp, 0, 1, 0, f};
+  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
   std::vector<std::error_code> results;
   s.append({&r, 1}, results);
   ASSERT_FALSE(results.at(0));
