@@ -75,10 +75,28 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       out.index = part.index;
       static const std::string none;
       const std::string& records = part.records ? *part.records : none;
-      auto batches = protocol::kafka::decode_record_batches(protocol::as_bytes(records),
-                                                           ctx.config.max_frame_bytes);
-      if (!batches || batches->empty()) {
-        const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
+      publish_batch pb;
+      pb.tp = {topic.name, part.index};
+      pb.source = protocol_kind::kafka;
+      pb.auto_create = ctx.config.auto_create_topics;
+      pb.wire_bytes = records.size();
+      // Records are parsed straight into the messages; the batch headers stay for the
+      // idempotence claim.
+      std::vector<protocol::kafka::record_batch> batches;
+      std::error_code bad;
+      for (auto in = protocol::as_bytes(records); !in.empty() && !bad;) {
+        std::size_t used = 0;
+        auto b = protocol::kafka::decode_record_batch_into(in, used, topic.name, part.index,
+                                                           pb.batch, ctx.config.max_frame_bytes);
+        if (!b) {
+          bad = b.error();
+          break;
+        }
+        batches.push_back(std::move(*b));
+        in = in.subspan(used);
+      }
+      if (bad || batches.empty()) {
+        const auto e = bad ? static_cast<errc>(bad.value()) : errc::invalid_request;
         spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      make_error_code(e).message());
         out.errorCode = to_kafka(e);
@@ -86,12 +104,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
-      publish_batch pb;
-      pb.tp = {topic.name, part.index};
-      pb.source = protocol_kind::kafka;
-      pb.auto_create = ctx.config.auto_create_topics;
-      pb.wire_bytes = records.size();
-      auto producer = producer_claim(*batches);
+      auto producer = producer_claim(batches);
       if (!producer) {
         spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      producer.error().message());
@@ -101,14 +114,6 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         continue;
       }
       pb.producer = *producer;
-      for (auto& b : *batches) {
-        auto msgs = protocol::kafka::to_messages(std::move(b), topic.name, part.index);
-        if (pb.batch.messages.empty()) {
-          pb.batch = std::move(msgs);
-          continue;
-        }
-        for (auto& m : msgs.messages) pb.batch.messages.push_back(std::move(m));
-      }
       auto bridge = ctx.bridge_for(pb.tp);
       self->request(bridge, caf::infinite, publish_atom::value, std::move(pb))
           .then(

@@ -106,7 +106,17 @@ void write_nullable(wire_writer& w, const std::optional<std::string>& s) {
   w.raw(*s);
 }
 
-bool read_record(wire_reader& r, record& rec) {
+// A record's position in its batch.
+struct record_position {
+  std::int8_t attributes = 0;
+  std::int64_t timestamp_delta = 0;
+  std::int32_t offset_delta = 0;
+};
+
+// Parses one record into `out` (a Kafka record or a Portask message: both have key, value
+// and headers of key and nullable value).
+template <class Out>
+bool read_record(wire_reader& r, record_position& pos, Out& out) {
   std::int64_t len = 0;
   if (!r.varint(len) || len < 0 || static_cast<std::uint64_t>(len) > r.remaining()) return false;
   byte_view body;
@@ -114,15 +124,15 @@ bool read_record(wire_reader& r, record& rec) {
   wire_reader b{body};
   std::uint8_t attrs = 0;
   std::int64_t offset_delta = 0, header_count = 0;
-  if (!b.u8(attrs) || !b.varint(rec.timestamp_delta) || !b.varint(offset_delta) ||
-      !fits_i32(offset_delta) || !read_nullable(b, rec.key) || !read_nullable(b, rec.value) ||
+  if (!b.u8(attrs) || !b.varint(pos.timestamp_delta) || !b.varint(offset_delta) ||
+      !fits_i32(offset_delta) || !read_nullable(b, out.key) || !read_nullable(b, out.value) ||
       !b.varint(header_count) || header_count < 0 ||
       static_cast<std::uint64_t>(header_count) > b.remaining())
     return false;
-  rec.attributes = static_cast<std::int8_t>(attrs);
-  rec.offset_delta = static_cast<std::int32_t>(offset_delta);
-  rec.headers.resize(static_cast<std::size_t>(header_count));
-  for (auto& h : rec.headers) {
+  pos.attributes = static_cast<std::int8_t>(attrs);
+  pos.offset_delta = static_cast<std::int32_t>(offset_delta);
+  out.headers.resize(static_cast<std::size_t>(header_count));
+  for (auto& h : out.headers) {
     std::optional<std::string> key;
     if (!read_nullable(b, key) || !key || !read_nullable(b, h.value)) return false;
     h.key = std::move(*key);
@@ -151,23 +161,25 @@ void write_record(buffer& out, buffer& scratch, const record& rec) {
 
 }  // namespace
 
-expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
-                                           std::size_t max_decompressed) {
-  consumed = 0;
+namespace {
+
+// The batch header, CRC and decompression; the (decompressed) records are left in
+// `records_bytes` (pointing into `in` or `plain`) and their count in `count`.
+std::error_code decode_batch_header(byte_view in, std::size_t max_decompressed, record_batch& b,
+                                    byte_view& whole, buffer& plain, byte_view& records_bytes,
+                                    std::uint32_t& count) {
   if (in.size() < record_batch_overhead) return errc::truncated;
   wire_reader r{in};
-  record_batch b;
   std::uint64_t base = 0;
   std::uint32_t length = 0, epoch = 0, crc = 0, last_delta = 0, base_seq = 0;
   std::uint8_t magic = 0;
   std::uint16_t attrs = 0, producer_epoch = 0;
   std::uint64_t base_ts = 0, max_ts = 0, producer_id = 0;
-  std::uint32_t count = 0;
   r.u64(base) && r.u32(length) && r.u32(epoch) && r.u8(magic);
   if (magic != magic_v2) return errc::unsupported_version;
   if (length < record_batch_overhead - length_field_end) return errc::malformed_payload;
   if (length > in.size() - length_field_end) return errc::truncated;
-  const byte_view whole = in.first(length_field_end + length);
+  whole = in.first(length_field_end + length);
   r = wire_reader{whole.subspan(crc_offset)};
   r.u32(crc);
   if (crc32c(whole.subspan(attributes_offset)) != crc) return errc::crc_mismatch;
@@ -185,21 +197,77 @@ expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
   b.base_sequence = static_cast<std::int32_t>(base_seq);
   const auto comp = b.compression();
   if (static_cast<std::uint8_t>(comp) > 4) return errc::unknown_compression;
-
-  byte_view records_bytes;
   r.raw(r.remaining(), records_bytes);
-  buffer plain;
   if (comp != compression_type::none) {
     if (auto ec = decompress(comp, records_bytes, plain, max_decompressed)) return ec;
     records_bytes = plain;
   }
   // Each record takes at least 7 bytes: a hostile count is refused before any allocation.
   if (count > records_bytes.size() / 7 + 1) return errc::malformed_payload;
+  return {};
+}
+
+// A record's message fields that come from its batch: offset and absolute timestamp.
+void place(const record_batch& batch, const record_position& pos, message& m) {
+  m.offset = batch.base_offset + pos.offset_delta;
+  m.timestamp_ms = (batch.attributes & batch_attributes::log_append_time)
+                       ? batch.max_timestamp
+                       : batch.base_timestamp + pos.timestamp_delta;
+}
+
+}  // namespace
+
+expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
+                                           std::size_t max_decompressed) {
+  consumed = 0;
+  record_batch b;
+  byte_view whole, records_bytes;
+  buffer plain;
+  std::uint32_t count = 0;
+  if (auto ec = decode_batch_header(in, max_decompressed, b, whole, plain, records_bytes, count))
+    return ec;
   wire_reader rr{records_bytes};
   b.records.resize(count);
-  for (auto& rec : b.records)
-    if (!read_record(rr, rec)) return errc::malformed_payload;
+  for (auto& rec : b.records) {
+    record_position pos;
+    if (!read_record(rr, pos, rec)) return errc::malformed_payload;
+    rec.attributes = pos.attributes;
+    rec.timestamp_delta = pos.timestamp_delta;
+    rec.offset_delta = pos.offset_delta;
+  }
   if (!rr.at_end()) return errc::malformed_payload;
+  consumed = whole.size();
+  return b;
+}
+
+expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consumed,
+                                                const std::string& topic, std::int32_t partition,
+                                                message_batch& out, std::size_t max_decompressed) {
+  consumed = 0;
+  record_batch b;
+  byte_view whole, records_bytes;
+  buffer plain;
+  std::uint32_t count = 0;
+  if (auto ec = decode_batch_header(in, max_decompressed, b, whole, plain, records_bytes, count))
+    return ec;
+  const std::size_t first = out.messages.size();
+  out.messages.resize(first + count);
+  wire_reader rr{records_bytes};
+  for (std::size_t i = first; i < out.messages.size(); ++i) {
+    auto& m = out.messages[i];
+    record_position pos;
+    if (!read_record(rr, pos, m)) {
+      out.messages.resize(first);
+      return errc::malformed_payload;
+    }
+    place(b, pos, m);
+    m.partition = partition;
+  }
+  if (!rr.at_end()) {
+    out.messages.resize(first);
+    return errc::malformed_payload;
+  }
+  if (first == 0 && count > 0) out.messages.front().topic = topic;  // the others inherit it
   consumed = whole.size();
   return b;
 }
@@ -258,14 +326,12 @@ message_batch convert(Batch& batch, const std::string& topic, std::int32_t parti
   };
   message_batch out;
   out.messages.resize(batch.records.size());
-  const bool append_time = batch.attributes & batch_attributes::log_append_time;
   for (std::size_t i = 0; i < batch.records.size(); ++i) {
     auto& rec = batch.records[i];
     auto& m = out.messages[i];
     if (i == 0) m.topic = topic;  // the others inherit it (see message_batch)
     m.partition = partition;
-    m.offset = batch.base_offset + rec.offset_delta;
-    m.timestamp_ms = append_time ? batch.max_timestamp : batch.base_timestamp + rec.timestamp_delta;
+    place(batch, {rec.attributes, rec.timestamp_delta, rec.offset_delta}, m);
     m.key = take(rec.key);
     m.value = take(rec.value);
     m.headers.reserve(rec.headers.size());

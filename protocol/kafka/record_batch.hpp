@@ -77,6 +77,16 @@ struct record_batch {
 expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
                                            std::size_t max_decompressed = 16u << 20);
 
+/// The produce path's decode: checks and decompresses like decode_record_batch, but parses
+/// the records straight into Portask messages appended to `out` (offsets base + delta,
+/// absolute timestamps; the topic is named on `out`'s first message only, see
+/// message_batch). Returns the batch's header fields with no records; on an error `out` is
+/// left as it was.
+expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consumed,
+                                                const std::string& topic, std::int32_t partition,
+                                                message_batch& out,
+                                                std::size_t max_decompressed = 16u << 20);
+
 /// Decodes every batch of a Produce request's records field (all must be whole).
 expected<std::vector<record_batch>> decode_record_batches(byte_view in,
                                                           std::size_t max_decompressed = 16u << 20);

@@ -27,8 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fixed[16] = 2;  // magic
     store_be32(fixed.data() + 8, static_cast<std::uint32_t>(size - 12));
     store_be32(fixed.data() + 17, kafka::crc32c(byte_view{fixed}.subspan(21)));
-    std::size_t used2 = 0;
-    (void)kafka::decode_record_batch(fixed, used2, 1u << 20);
+    std::size_t used2 = 0, used3 = 0;
+    auto records = kafka::decode_record_batch(fixed, used2, 1u << 20);
+    // The produce path's decode must agree with it: same verdict, one message per record.
+    message_batch msgs;
+    auto into = kafka::decode_record_batch_into(fixed, used3, "t", 0, msgs, 1u << 20);
+    if (records.has_value() != into.has_value()) __builtin_trap();
+    if (records && msgs.messages.size() != records->records.size()) __builtin_trap();
   }
   return 0;
 }

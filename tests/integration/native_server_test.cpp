@@ -271,7 +271,8 @@ TEST(ServerConfig, FlagsBeatEnvironmentWhichBeatsTheYamlFile) {
     child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml"},
                     dir.path() + "/a.log");
     EXPECT_TRUE(wait_until([&] { return port_accepts(env_port); })) << "env beats the file";
-    EXPECT_TRUE(port_accepts(http_port)) << "the file's other settings apply";
+    // The listeners open one after another: the HTTP one may come a moment after the native.
+    EXPECT_TRUE(wait_until([&] { return port_accepts(http_port); })) << "the file's other settings apply";
   }
   {
     child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml", "--port",

@@ -63,6 +63,51 @@ TEST_P(RecordBatchCodec, CorruptCompressedBodyIsAnErrorNotACrash) {
   EXPECT_FALSE(r);
 }
 
+TEST_P(RecordBatchCodec, DecodingIntoMessagesMatchesDecodingThenConverting) {
+  const auto a = sample(GetParam(), 4), b = sample(GetParam(), 3);
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(a, bytes));
+  auto second = b;
+  second.base_offset = 104;
+  ASSERT_FALSE(encode_record_batch(second, bytes));
+  message_batch out;
+  byte_view in{bytes};
+  std::size_t used = 0;
+  auto ha = decode_record_batch_into(in, used, "orders", 2, out);
+  ASSERT_TRUE(ha) << ha.error().message();
+  EXPECT_TRUE(ha->records.empty());
+  EXPECT_EQ(ha->producer_id, 42);
+  in = in.subspan(used);
+  auto hb = decode_record_batch_into(in, used, "orders", 2, out);
+  ASSERT_TRUE(hb);
+  EXPECT_EQ(used, in.size());
+  auto expected = to_messages(a, "orders", 2);
+  for (auto& m : to_messages(second, "orders", 2).messages) expected.messages.push_back(m);
+  expected.messages[4].topic.clear();  // only the batch's first message names the topic
+  EXPECT_EQ(out, expected);
+}
+
+TEST_P(RecordBatchCodec, AFailedDecodeIntoMessagesLeavesTheBatchAsItWas) {
+  buffer good, bad;
+  ASSERT_FALSE(encode_record_batch(sample(GetParam(), 2), good));
+  ASSERT_FALSE(encode_record_batch(sample(GetParam(), 3), bad));
+  bad[bad.size() - 1] ^= 0x01;  // CRC mismatch
+  message_batch out;
+  std::size_t used = 0;
+  ASSERT_TRUE(decode_record_batch_into(good, used, "t", 0, out));
+  const auto before = out;
+  EXPECT_EQ(decode_record_batch_into(bad, used, "t", 0, out).error(), errc::crc_mismatch);
+  EXPECT_EQ(out, before);
+  // A record count that lies about the records: refused after parsing started.
+  auto lying = sample(compression_type::none, 2);
+  buffer l;
+  ASSERT_FALSE(encode_record_batch(lying, l));
+  store_be32(l.data() + 57, 3);
+  store_be32(l.data() + 17, crc32c(byte_view{l}.subspan(21)));
+  EXPECT_FALSE(decode_record_batch_into(l, used, "t", 0, out));
+  EXPECT_EQ(out, before);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, RecordBatchCodec,
                          ::testing::Values(compression_type::none, compression_type::gzip,
                                            compression_type::snappy, compression_type::lz4,
