@@ -215,10 +215,11 @@ void place(const record_batch& batch, const record_position& pos, message& m) {
                        : batch.base_timestamp + pos.timestamp_delta;
 }
 
-}  // namespace
-
-expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
-                                           std::size_t max_decompressed) {
+// The shared decode: header, CRC and decompression, then `prepare(batch, count)` and each
+// record parsed into `slot(batch, i)` and finished by `done(batch, i, position)`.
+template <class Prepare, class Slot, class Done>
+expected<record_batch> decode_batch(byte_view in, std::size_t& consumed, std::size_t max_decompressed,
+                                    Prepare prepare, Slot slot, Done done) {
   consumed = 0;
   record_batch b;
   byte_view whole, records_bytes;
@@ -226,49 +227,51 @@ expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
   std::uint32_t count = 0;
   if (auto ec = decode_batch_header(in, max_decompressed, b, whole, plain, records_bytes, count))
     return ec;
+  prepare(b, count);
   wire_reader rr{records_bytes};
-  b.records.resize(count);
-  for (auto& rec : b.records) {
+  for (std::uint32_t i = 0; i < count; ++i) {
     record_position pos;
-    if (!read_record(rr, pos, rec)) return errc::malformed_payload;
-    rec.attributes = pos.attributes;
-    rec.timestamp_delta = pos.timestamp_delta;
-    rec.offset_delta = pos.offset_delta;
+    if (!read_record(rr, pos, slot(b, i))) return errc::malformed_payload;
+    done(b, i, pos);
   }
   if (!rr.at_end()) return errc::malformed_payload;
   consumed = whole.size();
   return b;
 }
 
+}  // namespace
+
+expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
+                                           std::size_t max_decompressed) {
+  return decode_batch(
+      in, consumed, max_decompressed,
+      [](record_batch& b, std::uint32_t count) { b.records.resize(count); },
+      [](record_batch& b, std::uint32_t i) -> record& { return b.records[i]; },
+      [](record_batch& b, std::uint32_t i, const record_position& pos) {
+        auto& rec = b.records[i];
+        rec.attributes = pos.attributes;
+        rec.timestamp_delta = pos.timestamp_delta;
+        rec.offset_delta = pos.offset_delta;
+      });
+}
+
 expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consumed,
                                                 const std::string& topic, std::int32_t partition,
                                                 message_batch& out, std::size_t max_decompressed) {
-  consumed = 0;
-  record_batch b;
-  byte_view whole, records_bytes;
-  buffer plain;
-  std::uint32_t count = 0;
-  if (auto ec = decode_batch_header(in, max_decompressed, b, whole, plain, records_bytes, count))
-    return ec;
   const std::size_t first = out.messages.size();
-  out.messages.resize(first + count);
-  wire_reader rr{records_bytes};
-  for (std::size_t i = first; i < out.messages.size(); ++i) {
-    auto& m = out.messages[i];
-    record_position pos;
-    if (!read_record(rr, pos, m)) {
-      out.messages.resize(first);
-      return errc::malformed_payload;
-    }
-    place(b, pos, m);
-    m.partition = partition;
-  }
-  if (!rr.at_end()) {
+  auto b = decode_batch(
+      in, consumed, max_decompressed,
+      [&](record_batch&, std::uint32_t count) { out.messages.resize(first + count); },
+      [&](record_batch&, std::uint32_t i) -> message& { return out.messages[first + i]; },
+      [&](record_batch& batch, std::uint32_t i, const record_position& pos) {
+        auto& m = out.messages[first + i];
+        place(batch, pos, m);
+        m.partition = partition;
+      });
+  if (!b)
     out.messages.resize(first);
-    return errc::malformed_payload;
-  }
-  if (first == 0 && count > 0) out.messages.front().topic = topic;  // the others inherit it
-  consumed = whole.size();
+  else if (first == 0 && !out.messages.empty())
+    out.messages.front().topic = topic;  // the others inherit it (see message_batch)
   return b;
 }
 
