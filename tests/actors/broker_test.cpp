@@ -4,6 +4,7 @@
 
 #include "actors/hooks.hpp"
 #include "broker_fixture.hpp"
+#include "raw_kafka.hpp"
 #include "protocol/crc32.hpp"
 
 using namespace portask;
@@ -251,6 +252,38 @@ TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
         EXPECT_EQ(e.base_offset, 0);
         ASSERT_EQ(e.batch->messages.size(), 3u);
         EXPECT_EQ(e.batch->messages[1].value, "v1");
+        for (const auto& m : e.batch->messages) EXPECT_EQ(m.topic, "hooked") << "whole messages";
+      },
+      caf::after(5s) >> [] {});
+  EXPECT_TRUE(seen);
+}
+
+TEST(Broker, OnMessageHooksSeeKafkaBatchesAsWholeMessages) {
+  broker_fixture f;
+  caf::scoped_actor listener{*f.system};
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_message_atom::value,
+                 caf::actor{listener});
+  ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
+  raw_kafka k{f.server->kafka_port()};
+  const std::string topic = "a-kafka-topic-name-longer-than-sso";
+  k.send(0, 7, 1, produce_request(topic, 0, record_batch_bytes("h", 4, kafka::compression_type::lz4)),
+         false);
+  std::int32_t corr = 0;
+  ASSERT_TRUE(k.receive(corr, false));
+  bool seen = false;
+  listener->receive(
+      [&](const message_event& e) {
+        seen = true;
+        EXPECT_EQ(e.protocol, protocol_kind::kafka);
+        EXPECT_EQ(e.tp.topic, topic);
+        ASSERT_EQ(e.batch->messages.size(), 4u);
+        for (std::size_t i = 0; i < 4; ++i) {
+          const auto& m = e.batch->messages[i];
+          EXPECT_EQ(m.topic, topic) << "every message names its topic, not just the first";
+          EXPECT_EQ(m.value, "h" + std::to_string(i));
+          EXPECT_EQ(m.key, "k" + std::to_string(i));
+          EXPECT_EQ(m.headers.at(0).value, "hv");
+        }
       },
       caf::after(5s) >> [] {});
   EXPECT_TRUE(seen);
