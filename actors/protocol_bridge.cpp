@@ -84,8 +84,8 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
                                           protocol::message_type::publish, out);
   protocol::shared_bytes frame;
   if (!ec)
-    frame = &out == &scratch ? protocol::shared_bytes::copy_of(scratch)
-                             : protocol::shared_bytes::adopt(std::move(own));
+    frame = ctx.frames_stay_in_process ? protocol::shared_bytes::copy_of(scratch)
+                                       : protocol::shared_bytes::adopt(std::move(own));
   if (scratch.capacity() > max_kept_scratch) protocol::buffer{}.swap(scratch);
   if (ec) return ec;
   return framed_batch{std::move(frame), static_cast<std::uint32_t>(pb.batch.messages.size()),

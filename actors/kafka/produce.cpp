@@ -82,21 +82,10 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       pb.wire_bytes = records.size();
       // Records are parsed straight into the messages; the batch headers stay for the
       // idempotence claim.
-      std::vector<protocol::kafka::record_batch> batches;
-      std::error_code bad;
-      for (auto in = protocol::as_bytes(records); !in.empty() && !bad;) {
-        std::size_t used = 0;
-        auto b = protocol::kafka::decode_record_batch_into(in, used, topic.name, part.index,
-                                                           pb.batch, ctx.config.max_frame_bytes);
-        if (!b) {
-          bad = b.error();
-          break;
-        }
-        batches.push_back(std::move(*b));
-        in = in.subspan(used);
-      }
-      if (bad || batches.empty()) {
-        const auto e = bad ? static_cast<errc>(bad.value()) : errc::invalid_request;
+      auto batches = protocol::kafka::decode_record_batches_into(
+          protocol::as_bytes(records), topic.name, part.index, pb.batch, ctx.config.max_frame_bytes);
+      if (!batches || batches->empty()) {
+        const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
         spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      make_error_code(e).message());
         out.errorCode = to_kafka(e);
@@ -104,7 +93,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
-      auto producer = producer_claim(batches);
+      auto producer = producer_claim(*batches);
       if (!producer) {
         spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      producer.error().message());

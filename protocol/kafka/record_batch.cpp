@@ -1,7 +1,5 @@
 #include "protocol/kafka/record_batch.hpp"
 
-#include <type_traits>
-
 #include <snappy.h>
 
 #include <algorithm>
@@ -275,16 +273,38 @@ expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consu
   return b;
 }
 
-expected<std::vector<record_batch>> decode_record_batches(byte_view in, std::size_t max) {
+namespace {
+
+// Every batch of a records field, each decoded by `one(in, consumed)`.
+template <class DecodeOne>
+expected<std::vector<record_batch>> decode_each(byte_view in, DecodeOne one) {
   std::vector<record_batch> out;
   while (!in.empty()) {
     std::size_t used = 0;
-    auto b = decode_record_batch(in, used, max);
+    auto b = one(in, used);
     if (!b) return b.error();
     out.push_back(std::move(*b));
     in = in.subspan(used);
   }
   return out;
+}
+
+}  // namespace
+
+expected<std::vector<record_batch>> decode_record_batches(byte_view in, std::size_t max) {
+  return decode_each(in, [&](byte_view b, std::size_t& used) {
+    return decode_record_batch(b, used, max);
+  });
+}
+
+expected<std::vector<record_batch>> decode_record_batches_into(byte_view in,
+                                                               const std::string& topic,
+                                                               std::int32_t partition,
+                                                               message_batch& out,
+                                                               std::size_t max) {
+  return decode_each(in, [&](byte_view b, std::size_t& used) {
+    return decode_record_batch_into(b, used, topic, partition, out, max);
+  });
 }
 
 std::error_code encode_record_batch(const record_batch& batch, buffer& out) {
@@ -317,41 +337,22 @@ std::error_code encode_record_batch(const record_batch& batch, buffer& out) {
   return {};
 }
 
-namespace {
-
-// Shared by both overloads: `Batch` is const (records copied) or not (records moved).
-template <class Batch>
-message_batch convert(Batch& batch, const std::string& topic, std::int32_t partition) {
-  constexpr bool move = !std::is_const_v<Batch>;
-  auto take = [](auto& v) -> decltype(auto) {
-    if constexpr (move) return std::move(v);
-    else return static_cast<const std::remove_reference_t<decltype(v)>&>(v);
-  };
+message_batch to_messages(const record_batch& batch, const std::string& topic,
+                          std::int32_t partition) {
   message_batch out;
   out.messages.resize(batch.records.size());
   for (std::size_t i = 0; i < batch.records.size(); ++i) {
-    auto& rec = batch.records[i];
+    const auto& rec = batch.records[i];
     auto& m = out.messages[i];
     if (i == 0) m.topic = topic;  // the others inherit it (see message_batch)
     m.partition = partition;
     place(batch, {rec.attributes, rec.timestamp_delta, rec.offset_delta}, m);
-    m.key = take(rec.key);
-    m.value = take(rec.value);
+    m.key = rec.key;
+    m.value = rec.value;
     m.headers.reserve(rec.headers.size());
-    for (auto& h : rec.headers) m.headers.push_back({take(h.key), take(h.value)});
+    for (const auto& h : rec.headers) m.headers.push_back({h.key, h.value});
   }
   return out;
-}
-
-}  // namespace
-
-message_batch to_messages(const record_batch& batch, const std::string& topic,
-                          std::int32_t partition) {
-  return convert(batch, topic, partition);
-}
-
-message_batch to_messages(record_batch&& batch, const std::string& topic, std::int32_t partition) {
-  return convert(batch, topic, partition);
 }
 
 record_batch from_messages(const message_batch& messages, std::int64_t base_offset) {

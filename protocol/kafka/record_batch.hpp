@@ -90,6 +90,12 @@ expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consu
 /// Decodes every batch of a Produce request's records field (all must be whole).
 expected<std::vector<record_batch>> decode_record_batches(byte_view in,
                                                           std::size_t max_decompressed = 16u << 20);
+/// The same with decode_record_batch_into: every batch's records appended to `out`, the
+/// batches' header fields returned (no records). On an error `out` keeps what the batches
+/// before the bad one appended.
+expected<std::vector<record_batch>> decode_record_batches_into(
+    byte_view in, const std::string& topic, std::int32_t partition, message_batch& out,
+    std::size_t max_decompressed = 16u << 20);
 
 /// Appends the encoding of `batch` (compressed as its attributes say; snappy in the xerial
 /// framing Java clients expect) with length and CRC-32C filled in. `last_offset_delta` and
@@ -99,8 +105,6 @@ std::error_code encode_record_batch(const record_batch& batch, buffer& out);
 /// Kafka records -> Portask messages (offsets base + delta, absolute timestamps).
 message_batch to_messages(const record_batch& batch, const std::string& topic,
                           std::int32_t partition);
-/// The same, moving keys, values and headers out of `batch` (no copies).
-message_batch to_messages(record_batch&& batch, const std::string& topic, std::int32_t partition);
 /// Portask messages (one stored batch) -> one uncompressed Kafka batch at `base_offset`.
 record_batch from_messages(const message_batch& messages, std::int64_t base_offset);
 
