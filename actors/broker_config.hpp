@@ -38,6 +38,11 @@ struct broker_config {
   std::uint32_t group_initial_rebalance_delay_ms = 300;
   std::uint32_t group_min_session_timeout_ms = 1000;
   std::uint32_t group_max_session_timeout_ms = 1800000;
+
+  /// An idempotent producer that has not written to a partition for this long is forgotten
+  /// there (Kafka's producer.id.expiration.ms, 1 day): its state is bounded, and a batch it
+  /// sends later at a sequence other than 0 gets UNKNOWN_PRODUCER_ID.
+  std::int64_t producer_id_expiration_ms = 86400000;
 };
 
 }  // namespace portask

@@ -108,4 +108,17 @@ std::size_t broker_context::bridge_count() const {
   return bridges_.size();
 }
 
+std::optional<std::int64_t> broker_context::producer_id_pool::take() {
+  std::lock_guard lock{mutex_};
+  if (next_ >= end_) return std::nullopt;
+  return next_++;
+}
+
+void broker_context::producer_id_pool::add_block(std::int64_t first, std::int64_t count) {
+  std::lock_guard lock{mutex_};
+  if (next_ < end_) return;  // another request refilled first; this block goes unused
+  next_ = first;
+  end_ = first + count;
+}
+
 }  // namespace portask

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <vector>
 
@@ -39,13 +41,20 @@ class broker_context {
   std::atomic<std::uint16_t> native_port{0};
   std::atomic<std::uint16_t> kafka_port{0};
   std::atomic<std::uint16_t> http_port{0};
-  /// Idempotent producer ids. Seeded from the clock (ms << 10) so ids stay unique across
-  /// restarts, when partitions have forgotten every producer anyway.
-  std::atomic<std::int64_t> next_producer_id{
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count()
-      << 10};
+  /// Idempotent producer ids, handed out from blocks reserved in the store (INCRBY), so no
+  /// two producers ever share an id, across restarts and across nodes.
+  class producer_id_pool {
+   public:
+    static constexpr std::int64_t block = 1000;
+    std::optional<std::int64_t> take();
+    void add_block(std::int64_t first, std::int64_t count);
+
+   private:
+    std::mutex mutex_;
+    std::int64_t next_ = 0;
+    std::int64_t end_ = 0;
+  };
+  producer_id_pool producer_ids;
 
   /// Subscribers to OnMessage hooks; the bridge skips building events while this is 0.
   std::atomic<int> message_hook_subscribers{0};

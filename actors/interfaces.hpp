@@ -43,6 +43,8 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+using producer_atom = caf::atom_constant<caf::atom("producer")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -57,6 +59,11 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<read_atom, topic_partition, std::int64_t, std::uint32_t>::with<
         std::vector<storage::stored_batch>>,
     caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
+    // bounds and idempotent-producer history, read after any fence (see redis_store)
+    caf::replies_to<recover_atom, topic_partition>::with<partition_recovery>,
+    caf::replies_to<snapshot_atom, topic_partition, storage::producer_snapshot>::with<bool>,
+    // (count) -> the first of `count` producer ids reserved in the store
+    caf::replies_to<producer_atom, std::int64_t>::with<std::int64_t>,
     // a group's committed offsets: store some, read all, delete some (none: the group)
     caf::replies_to<commit_atom, std::string, std::vector<storage::group_offset>>::with<bool>,
     caf::replies_to<offset_atom, std::string>::with<std::vector<storage::group_offset>>,
@@ -141,6 +148,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_description)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_partition)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::topic_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::partition_bounds)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::producer_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::partition_recovery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::committed_offset)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::stored_batch>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::topic_info>)

@@ -67,6 +67,12 @@ struct append_outcome {
   std::vector<errc> results;
 };
 
+/// Reader -> partition: what a partition recovers from the store before it serves.
+struct partition_recovery {
+  storage::partition_bounds bounds;
+  storage::producer_history producers;
+};
+
 struct fetch_request {
   topic_partition tp;
   std::int64_t offset = 0;

@@ -18,10 +18,21 @@ struct parked_fetch {
   caf::typed_response_promise<fetch_result> promise;
 };
 
+/// Stored batches between two producer snapshots: bounds the log a rebuild reads.
+constexpr std::uint64_t snapshot_every_batches = 500;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 struct partition_state {
   std::shared_ptr<broker_context> ctx;
   std::unique_ptr<partition_log> log;
   producer_table producers;
+  std::uint64_t stored_since_snapshot = 0;
+  bool snapshot_in_flight = false;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<publish_result>> pending;
   std::map<std::uint64_t, parked_fetch> parked;
   std::uint64_t next_park_id = 1;
@@ -38,13 +49,38 @@ struct partition_state {
 
 using self_ptr = partition_actor::stateful_pointer<partition_state>;
 
+// Writes the idempotence window's changes to the store now and then (never two at once), so
+// that a rebuild reads only the log written since.
+void maybe_snapshot(self_ptr self, bool now = false) {
+  auto& st = self->state;
+  if (st.snapshot_in_flight || !st.log->ready()) return;
+  if (!now && st.stored_since_snapshot < snapshot_every_batches) return;
+  auto reader = st.ctx->reader_for(st.log->tp());
+  if (!reader) return;
+  st.producers.expire(wall_ms(), st.ctx->config.producer_id_expiration_ms);
+  auto snapshot = st.producers.take_snapshot(st.log->high_watermark());
+  st.stored_since_snapshot = 0;
+  st.snapshot_in_flight = true;
+  self->request(reader, 10s, snapshot_atom::value, st.log->tp(), snapshot)
+      .then([=](bool) { self->state.snapshot_in_flight = false; },
+            [=](caf::error& err) {
+              self->state.snapshot_in_flight = false;
+              self->state.producers.snapshot_failed(snapshot);
+              spdlog::debug("partition {}/{}: producer snapshot not written: {}",
+                            self->state.log->tp().topic, self->state.log->tp().partition,
+                            self->system().render(err));
+            });
+}
+
 void deliver(self_ptr self, const std::vector<partition_log::completion>& done) {
   auto& pending = self->state.pending;
   for (const auto& c : done) {
-    if (c.error == errc::ok)
+    // A failed batch leaves the window alone: the rebuild after the failure says whether
+    // it is stored after all.
+    if (c.error == errc::ok) {
       self->state.producers.stored(c.ticket, c.result);
-    else
-      self->state.producers.failed(c.ticket);
+      ++self->state.stored_since_snapshot;
+    }
     auto it = pending.find(c.ticket);
     if (it == pending.end()) continue;
     if (c.error == errc::ok)
@@ -78,6 +114,7 @@ void try_write(self_ptr self) {
   auto writer = st.ctx->writer_for(st.log->tp());
   if (!writer) {
     deliver(self, st.log->write_failed(errc::not_ready));
+    deliver(self, st.log->fail_queued(errc::not_ready));
     recover(self);
     return;
   }
@@ -86,10 +123,14 @@ void try_write(self_ptr self) {
           [=](append_outcome& outcome) {
             deliver(self, self->state.log->write_completed(outcome));
             if (!self->state.log->ready()) {
+              // Batches queued behind a failed one were checked against a window that may
+              // not hold: they fail too (retriable) rather than be stored after a gap.
+              deliver(self, self->state.log->fail_queued(errc::not_ready));
               recover(self);
               return;
             }
             serve_parked(self);
+            maybe_snapshot(self);
             try_write(self);
           },
           [=](caf::error& err) {
@@ -98,6 +139,7 @@ void try_write(self_ptr self) {
             spdlog::warn("partition {}/{}: writer failed: {}", self->state.log->tp().topic,
                          self->state.log->tp().partition, self->system().render(err));
             deliver(self, self->state.log->write_failed(errc::not_ready));
+            deliver(self, self->state.log->fail_queued(errc::not_ready));
             recover(self);
           });
 }
@@ -125,14 +167,19 @@ void recover(self_ptr self) {
     retry();
     return;
   }
-  self->request(reader, 10s, bounds_atom::value, st.log->tp())
+  // Bounds and the idempotence window both come from the store: after a failed write only a
+  // read says what was stored.
+  self->request(reader, 10s, recover_atom::value, st.log->tp())
       .then(
-          [=](storage::partition_bounds& b) {
+          [=](partition_recovery& r) {
             auto& s = self->state;
             s.recovering = false;
             s.store_down = false;
             s.recovery_backoff = 0ms;
-            s.log->recovered(b);
+            s.log->recovered(r.bounds);
+            s.producers.rebuild(r.producers, s.log->tp().partition, wall_ms());
+            s.stored_since_snapshot = 0;
+            if (r.bounds.next_offset > r.producers.covers) maybe_snapshot(self, true);
             auto waiters = std::move(s.on_ready);
             s.on_ready.clear();
             for (auto& w : waiters) w(true);
@@ -193,6 +240,32 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
+void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<publish_result> rp) {
+  auto& st = self->state;
+  const auto producer = b.producer;
+  switch (auto c = st.producers.check(producer); c.what) {
+    case producer_table::verdict::append: break;
+    case producer_table::verdict::duplicate:
+      c.stored.duplicate = true;
+      rp.deliver(c.stored);
+      return;
+    case producer_table::verdict::in_flight: rp.deliver(make_caf_error(errc::not_ready)); return;
+    case producer_table::verdict::out_of_order:
+      rp.deliver(make_caf_error(errc::out_of_order_sequence));
+      return;
+    case producer_table::verdict::stale_epoch:
+      rp.deliver(make_caf_error(errc::invalid_producer_epoch));
+      return;
+    case producer_table::verdict::unknown_producer:
+      rp.deliver(make_caf_error(errc::unknown_producer_id));
+      return;
+  }
+  const auto ticket = st.log->enqueue(std::move(b));
+  st.producers.appended(producer, ticket, wall_ms());
+  st.pending.emplace(ticket, rp);
+  try_write(self);
+}
+
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
                                               topic_partition tp) {
   self->state.ctx = ctx;
@@ -201,26 +274,21 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
   return {
       [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
         auto& st = self->state;
-        if (st.log->queued() >= st.ctx->partition_queue_limit)
+        if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit)
           return make_caf_error(errc::backpressure);
         if (!st.log->ready() && st.store_down) return make_caf_error(errc::storage_unavailable);
-        const auto producer = b.producer;
-        switch (auto c = st.producers.check(producer); c.what) {
-          case producer_table::verdict::append: break;
-          case producer_table::verdict::duplicate:
-            c.stored.duplicate = true;
-            return c.stored;
-          case producer_table::verdict::in_flight: return make_caf_error(errc::not_ready);
-          case producer_table::verdict::out_of_order:
-            return make_caf_error(errc::out_of_order_sequence);
-          case producer_table::verdict::stale_epoch:
-            return make_caf_error(errc::invalid_producer_epoch);
-        }
-        const auto ticket = st.log->enqueue(std::move(b));
-        st.producers.appended(producer, ticket);
         auto rp = self->make_response_promise<publish_result>();
-        st.pending.emplace(ticket, rp);
-        try_write(self);
+        if (st.log->ready()) {
+          handle_append(self, std::move(b), rp);
+        } else {
+          // The window is being rebuilt: check the batch against it once it is.
+          st.on_ready.emplace_back([=, b = std::move(b)](bool ready) mutable {
+            if (ready)
+              handle_append(self, std::move(b), rp);
+            else
+              rp.deliver(make_caf_error(errc::not_ready));
+          });
+        }
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {

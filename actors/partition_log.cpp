@@ -35,6 +35,7 @@ std::optional<append_set> partition_log::take_write_set() {
     b.base_offset = next_offset_;
     b.record_count = q.batch.record_count;
     b.max_timestamp = q.batch.max_timestamp;
+    b.producer = {q.batch.producer.id, q.batch.producer.epoch, q.batch.producer.first_seq};
     b.frame = std::move(q.batch.frame);
     next_offset_ += q.batch.record_count;
     in_flight_.emplace_back(q.ticket, b);
@@ -50,14 +51,14 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
   bool failed = false;
   for (std::size_t i = 0; i < in_flight_.size(); ++i) {
     const auto& [ticket, b] = in_flight_[i];
-    const errc e = i < outcome.results.size() ? outcome.results[i] : errc::internal;
+    errc e = i < outcome.results.size() ? outcome.results[i] : errc::internal;
+    // After a failure nothing later in the set is acknowledged, even if stored: a producer
+    // told that N+1 is stored takes N as stored too. Its retry finds the stored batch (the
+    // recovery that follows reads it back) and gets its offsets, without a second copy.
+    if (failed && e == errc::ok) e = errc::not_ready;
     if (e == errc::ok) {
-      // Stored. The high watermark only moves forward; after a failure earlier in this set
-      // the recovery below re-reads it from the store.
-      if (!failed) {
-        high_watermark_ = b.next_offset();
-        add_to_tail(b);
-      }
+      high_watermark_ = b.next_offset();
+      add_to_tail(b);
       done.push_back({ticket, errc::ok, {tp_.partition, b.base_offset, b.record_count}});
     } else {
       failed = true;

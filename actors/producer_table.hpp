@@ -1,16 +1,19 @@
 #pragma once
-/// A partition's memory of idempotent producers (KIP-98 semantics, one broker): for each
+/// A partition's idempotence window (KIP-98 rules, as Apache Kafka 3.x applies them): for each
 /// producer id its epoch and its last few batches' sequence ranges. A batch is appended only
 /// when it follows the producer's last sequence; a resent batch gets its first result back
 /// instead of a second copy. Plain logic, no CAF: the partition actor owns one.
 ///
-/// Forgetting is always safe and never loses data: an unknown producer is accepted at any
-/// sequence (as Kafka does once a producer's state has expired), so a failed write, a
-/// restart or the size cap just drops the entry.
+/// The table is never guessed at. It is rebuilt from the store (the producer snapshot plus
+/// the batches logged after it) whenever the partition starts and after every failed or
+/// ambiguous write, because a write that timed out may well be stored: only a read says.
+/// While it is being rebuilt the partition takes no appends.
 
 #include <cstdint>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "actors/messages.hpp"
 
@@ -22,11 +25,12 @@ class producer_table {
   static constexpr std::size_t remembered_batches = 5;
 
   enum class verdict {
-    append,        ///< new and in order: append it
-    duplicate,     ///< already stored: answer with `stored`
-    in_flight,     ///< already appended, not yet stored: retry later
-    out_of_order,  ///< a gap or a sequence from the past
-    stale_epoch,   ///< an older epoch than the producer's current one
+    append,            ///< new and in order: append it
+    duplicate,         ///< already stored: answer with `stored`
+    in_flight,         ///< already appended, not yet stored: retry later
+    out_of_order,      ///< a gap, or a sequence from the past
+    stale_epoch,       ///< an older epoch than the producer's current one
+    unknown_producer,  ///< no state for this producer and the sequence is not 0
   };
   struct check_result {
     verdict what;
@@ -36,12 +40,23 @@ class producer_table {
   explicit producer_table(std::size_t max_producers = 100000) : max_producers_(max_producers) {}
 
   check_result check(const producer_sequence& p) const;
-  /// The batch was queued for writing under `ticket`.
-  void appended(const producer_sequence& p, std::uint64_t ticket);
+  /// The batch was queued for writing under `ticket` at wall-clock `now_ms`.
+  void appended(const producer_sequence& p, std::uint64_t ticket, std::int64_t now_ms);
   /// The batch under `ticket` is stored with `result`.
   void stored(std::uint64_t ticket, const publish_result& result);
-  /// The batch under `ticket` failed: forget its producer (its retry is accepted as new).
-  void failed(std::uint64_t ticket);
+
+  /// Replaces the whole table with what the store holds (`partition` labels the results).
+  void rebuild(const storage::producer_history& history, std::int32_t partition,
+               std::int64_t now_ms);
+
+  /// Forgets producers idle for longer than `ttl_ms` (Kafka's producer id expiration).
+  void expire(std::int64_t now_ms, std::int64_t ttl_ms);
+
+  /// The stored windows of the producers that changed since the last snapshot (and the ids
+  /// forgotten since), for the store's snapshot covering offsets below `covers`.
+  storage::producer_snapshot take_snapshot(std::int64_t covers);
+  /// The snapshot could not be written: its producers count as changed again.
+  void snapshot_failed(const storage::producer_snapshot& s);
 
   std::size_t size() const noexcept { return producers_.size(); }
 
@@ -49,21 +64,24 @@ class producer_table {
   struct batch_record {
     std::int32_t first_seq;
     std::int32_t last_seq;
-    std::uint64_t ticket;
+    std::uint64_t ticket;  ///< 0 once stored
     bool done;
     publish_result result;
   };
   struct entry {
     std::int16_t epoch;
     std::deque<batch_record> recent;
-    std::uint64_t last_use;
+    std::int64_t last_use_ms;
   };
+  entry& touch(std::int64_t id, std::int16_t epoch, std::int64_t now_ms);
+  void forget(std::unordered_map<std::int64_t, entry>::iterator it);
   void evict_one();
 
   std::size_t max_producers_;
-  std::uint64_t clock_ = 0;
   std::unordered_map<std::int64_t, entry> producers_;
   std::unordered_map<std::uint64_t, std::int64_t> by_ticket_;
+  std::unordered_set<std::int64_t> changed_;
+  std::unordered_set<std::int64_t> forgotten_;
 };
 
 }  // namespace portask

@@ -79,6 +79,23 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       [=](bounds_atom, const topic_partition& tp) -> caf::result<storage::partition_bounds> {
         return lift(self->state.store->bounds(tp));
       },
+      [=](recover_atom, const topic_partition& tp) -> caf::result<partition_recovery> {
+        auto& st = *self->state.store;
+        auto bounds = st.bounds(tp);
+        if (!bounds) return make_caf_error(static_cast<errc>(bounds.error().value()));
+        auto producers = st.read_producer_history(tp);
+        if (!producers) return make_caf_error(static_cast<errc>(producers.error().value()));
+        return partition_recovery{*bounds, std::move(*producers)};
+      },
+      [=](snapshot_atom, const topic_partition& tp,
+          const storage::producer_snapshot& snapshot) -> caf::result<bool> {
+        if (auto ec = self->state.store->put_producer_snapshot(tp, snapshot))
+          return make_caf_error(static_cast<errc>(ec.value()));
+        return true;
+      },
+      [=](producer_atom, std::int64_t count) -> caf::result<std::int64_t> {
+        return lift(self->state.store->allocate_producer_ids(count));
+      },
       [=](commit_atom, const std::string& group,
           const std::vector<storage::group_offset>& offsets) -> caf::result<bool> {
         if (auto ec = self->state.store->commit_offsets(group, offsets))

@@ -19,7 +19,7 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
   for (const auto& set : queue_) {
     for (const auto& b : set.batches) {
       requests_.push_back(
-          {&set.tp, b.base_offset, b.record_count, b.max_timestamp, b.frame});
+          {&set.tp, b.base_offset, b.record_count, b.max_timestamp, b.frame, b.producer});
       records += b.record_count;
     }
   }

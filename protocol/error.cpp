@@ -48,6 +48,7 @@ class portask_category final : public std::error_category {
       case errc::unknown_group: return "unknown group";
       case errc::member_id_required: return "member id required";
       case errc::invalid_session_timeout: return "session timeout out of range";
+      case errc::unknown_producer_id: return "no state for this producer id (expired)";
       case errc::internal: return "internal error";
     }
     return "unknown portask error " + std::to_string(code);
@@ -114,6 +115,7 @@ std::string_view to_string(errc e) noexcept {
     case errc::unknown_group: return "unknown_group";
     case errc::member_id_required: return "member_id_required";
     case errc::invalid_session_timeout: return "invalid_session_timeout";
+    case errc::unknown_producer_id: return "unknown_producer_id";
     case errc::internal: return "internal";
   }
   return "unknown";

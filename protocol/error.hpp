@@ -51,6 +51,7 @@ enum class errc : int {
   unknown_group = 84,  ///< no such group
   member_id_required = 85,  ///< first join: rejoin with the member id the error carries
   invalid_session_timeout = 86,  ///< the session timeout is outside the broker's allowed range
+  unknown_producer_id = 87,  ///< the partition holds no state for this producer (expired) and the sequence is not 0
   internal = 95,
 };
 

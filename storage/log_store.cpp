@@ -12,3 +12,13 @@ std::error_code verify_stored_frame(protocol::byte_view frame) noexcept {
 }
 
 }  // namespace portask::storage
+
+namespace portask::storage {
+
+std::int32_t last_sequence(std::int32_t first, std::uint32_t count) noexcept {
+  if (first < 0 || count == 0) return first;
+  const std::int64_t last = static_cast<std::int64_t>(first) + count - 1;
+  return static_cast<std::int32_t>(last % (std::int64_t{1} << 31));
+}
+
+}  // namespace portask::storage

@@ -44,6 +44,18 @@ struct topic_info {
   friend bool operator==(const topic_info&, const topic_info&) = default;
 };
 
+/// The idempotent producer that wrote a batch, as its header named it (Kafka's producer id,
+/// epoch and base sequence; the batch's record count gives its last sequence). Stored with
+/// the batch, so Fetch returns it and the store alone can tell which sequences of a producer
+/// a partition holds. id -1: no producer.
+struct batch_producer {
+  std::int64_t id = -1;
+  std::int16_t epoch = -1;
+  std::int32_t base_sequence = -1;
+  bool present() const noexcept { return id >= 0; }
+  friend bool operator==(const batch_producer&, const batch_producer&) = default;
+};
+
 /// One batch to append: a whole Portask frame whose records get offsets
 /// [base_offset, base_offset + record_count).
 struct append_request {
@@ -53,6 +65,7 @@ struct append_request {
   std::int64_t max_timestamp = 0;
   /// Immutable and shared: an in-process store keeps a reference instead of a copy.
   protocol::shared_bytes frame;
+  batch_producer producer = {};
 };
 
 /// A batch as read back. The frame is shared: tail caches and many fetch responses hold the
@@ -62,6 +75,7 @@ struct stored_batch {
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
   protocol::shared_bytes frame;
+  batch_producer producer = {};
   std::int64_t next_offset() const noexcept { return base_offset + record_count; }
 };
 
@@ -70,6 +84,43 @@ struct partition_bounds {
   std::int64_t log_start = 0;
   std::int64_t next_offset = 0;
   friend bool operator==(const partition_bounds&, const partition_bounds&) = default;
+};
+
+/// One stored batch of an idempotent producer, as the idempotence window remembers it.
+struct producer_batch {
+  std::int64_t producer_id = -1;
+  std::int16_t epoch = -1;
+  std::int32_t first_seq = -1;
+  std::int32_t last_seq = -1;
+  std::int64_t base_offset = 0;
+  std::uint32_t record_count = 0;
+  /// Wall-clock ms of the producer's last write as the snapshot saw it; -1 for a batch read
+  /// from the log after the snapshot (the reader takes "now": it is recent by construction).
+  std::int64_t last_use_ms = -1;
+  friend bool operator==(const producer_batch&, const producer_batch&) = default;
+};
+
+/// The last sequence of a batch of `count` records starting at `first` (sequences wrap from
+/// INT32_MAX to 0, as Kafka's do).
+std::int32_t last_sequence(std::int32_t first, std::uint32_t count) noexcept;
+
+/// A partition's idempotent-producer state as the store keeps it: a snapshot of every
+/// producer's last batches that covers the log below `covers`, taken now and then so that a
+/// rebuild reads only the log written after it (Kafka's producer snapshots, in the store).
+struct producer_snapshot {
+  std::int64_t covers = 0;
+  /// Producers whose windows this snapshot (re)writes, grouped by producer, each one's
+  /// batches in offset order.
+  std::vector<producer_batch> batches;
+  /// Producers to forget (expired).
+  std::vector<std::int64_t> expired;
+};
+
+/// What a partition rebuilds its idempotence window from: the snapshot's batches, then every
+/// producer batch of the log at or after the snapshot's `covers`, in offset order.
+struct producer_history {
+  std::int64_t covers = 0;
+  std::vector<producer_batch> batches;
 };
 
 struct committed_offset {
@@ -126,6 +177,17 @@ class log_store {
                                          std::span<const topic_partition> partitions) = 0;
   /// Groups that have committed offsets.
   virtual expected<std::vector<std::string>> list_groups() = 0;
+
+  // -- idempotent producers ------------------------------------------------------------------
+  /// The partition's producer snapshot plus the producer batches logged after it.
+  virtual expected<producer_history> read_producer_history(const topic_partition& tp) = 0;
+  /// Merges `snapshot` into the stored one: the producers it names are replaced, the expired
+  /// ones removed, and `covers` set. A snapshot only ever names stored batches.
+  virtual std::error_code put_producer_snapshot(const topic_partition& tp,
+                                                const producer_snapshot& snapshot) = 0;
+  /// Reserves `count` producer ids no other call (of any process on the same store) gets;
+  /// returns the first.
+  virtual expected<std::int64_t> allocate_producer_ids(std::int64_t count) = 0;
 };
 
 /// Makes store instances that all see the same data (one per storage actor).

@@ -1,13 +1,20 @@
 #include "storage/memory_store.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
 namespace portask::storage {
 
 struct memory_store::state {
+  struct producer_state {
+    std::int64_t covers = 0;
+    std::map<std::int64_t, std::vector<producer_batch>> windows;  // producer id -> batches
+  };
   std::mutex mutex;
   std::map<topic_partition, std::map<std::int64_t, stored_batch>> logs;
+  std::map<topic_partition, producer_state> producers;
+  std::int64_t next_producer_id = 0;
   std::map<std::string, topic_info> topics;
   std::map<std::string, std::map<topic_partition, committed_offset>> offsets;
 };
@@ -35,6 +42,7 @@ void memory_store::append(std::span<const append_request> requests,
     b.base_offset = r.base_offset;
     b.record_count = r.record_count;
     b.max_timestamp = r.max_timestamp;
+    b.producer = r.producer;
     b.frame = r.frame;  // immutable once framed: shared, not copied
     log.emplace(r.base_offset, std::move(b));
   }
@@ -75,8 +83,10 @@ std::error_code memory_store::put_topic(const topic_info& topic) {
 std::error_code memory_store::delete_topic(const topic_info& topic) {
   std::lock_guard lock{state_->mutex};
   state_->topics.erase(topic.name);
-  for (std::int32_t p = 0; p < topic.partitions; ++p)
+  for (std::int32_t p = 0; p < topic.partitions; ++p) {
     state_->logs.erase(topic_partition{topic.name, p});
+    state_->producers.erase(topic_partition{topic.name, p});
+  }
   return {};
 }
 
@@ -119,6 +129,46 @@ expected<std::vector<std::string>> memory_store::list_groups() {
   std::vector<std::string> out;
   for (const auto& [name, offsets] : state_->offsets) out.push_back(name);
   return out;
+}
+
+expected<producer_history> memory_store::read_producer_history(const topic_partition& tp) {
+  std::lock_guard lock{state_->mutex};
+  producer_history out;
+  if (auto p = state_->producers.find(tp); p != state_->producers.end()) {
+    out.covers = p->second.covers;
+    for (const auto& [id, window] : p->second.windows)
+      out.batches.insert(out.batches.end(), window.begin(), window.end());
+    std::sort(out.batches.begin(), out.batches.end(),
+              [](const auto& a, const auto& b) { return a.base_offset < b.base_offset; });
+  }
+  if (auto log = state_->logs.find(tp); log != state_->logs.end())
+    for (auto it = log->second.lower_bound(out.covers); it != log->second.end(); ++it) {
+      const auto& b = it->second;
+      if (!b.producer.present()) continue;
+      out.batches.push_back({b.producer.id, b.producer.epoch, b.producer.base_sequence,
+                             last_sequence(b.producer.base_sequence, b.record_count),
+                             b.base_offset, b.record_count, -1});
+    }
+  return out;
+}
+
+std::error_code memory_store::put_producer_snapshot(const topic_partition& tp,
+                                                    const producer_snapshot& snapshot) {
+  std::lock_guard lock{state_->mutex};
+  auto& p = state_->producers[tp];
+  for (auto id : snapshot.expired) p.windows.erase(id);
+  std::map<std::int64_t, std::vector<producer_batch>> replaced;
+  for (const auto& b : snapshot.batches) replaced[b.producer_id].push_back(b);
+  for (auto& [id, window] : replaced) p.windows[id] = std::move(window);
+  p.covers = snapshot.covers;
+  return {};
+}
+
+expected<std::int64_t> memory_store::allocate_producer_ids(std::int64_t count) {
+  std::lock_guard lock{state_->mutex};
+  const auto first = state_->next_producer_id;
+  state_->next_producer_id += count;
+  return first;
 }
 
 }  // namespace portask::storage

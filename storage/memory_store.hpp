@@ -32,6 +32,10 @@ class memory_store final : public log_store {
   std::error_code delete_offsets(const std::string& group,
                                  std::span<const topic_partition> partitions) override;
   expected<std::vector<std::string>> list_groups() override;
+  expected<producer_history> read_producer_history(const topic_partition& tp) override;
+  std::error_code put_producer_snapshot(const topic_partition& tp,
+                                        const producer_snapshot& snapshot) override;
+  expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
 
  private:
   std::shared_ptr<state> state_;

@@ -1,8 +1,15 @@
 #include "storage/redis_store.hpp"
 
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
 #include <charconv>
 
 #include "protocol/wire.hpp"
@@ -98,9 +105,105 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out) {
       have_count = parse_int(value, out.record_count);
     } else if (name == "t") {
       parse_int(value, out.max_timestamp);
+    } else if (name == "p") {
+      parse_int(value, out.producer.id);
+    } else if (name == "e") {
+      parse_int(value, out.producer.epoch);
+    } else if (name == "s") {
+      parse_int(value, out.producer.base_sequence);
     }
   }
   return have_frame && have_count ? std::error_code{} : make_error_code(errc::corrupt_stored_data);
+}
+
+// The header fields of one stream entry (no frame check: the history scan never serves data).
+bool parse_entry_header(const redisReply* e, stored_batch& out) {
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return false;
+  auto id = str(e->element[0]);
+  if (!id.starts_with("0-") || !parse_int(id.substr(2), out.base_offset) || out.base_offset < 1)
+    return false;
+  out.base_offset -= 1;
+  const redisReply* fields = e->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) return false;
+  bool have_count = false;
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+    auto name = str(fields->element[i]);
+    auto value = str(fields->element[i + 1]);
+    if (name == "n") have_count = parse_int(value, out.record_count);
+    else if (name == "p") parse_int(value, out.producer.id);
+    else if (name == "e") parse_int(value, out.producer.epoch);
+    else if (name == "s") parse_int(value, out.producer.base_sequence);
+  }
+  return have_count;
+}
+
+// A producer's snapshot field: epoch, then its batches (varints).
+std::string encode_window(const producer_batch* first, std::size_t n) {
+  protocol::buffer b;
+  protocol::wire_writer w{b};
+  w.uvarint(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& p = first[i];
+    w.varint(p.epoch);
+    w.varint(p.first_seq);
+    w.varint(p.last_seq);
+    w.varint(p.base_offset);
+    w.varint(p.record_count);
+    w.varint(p.last_use_ms);
+  }
+  return std::string(protocol::as_chars(b));
+}
+
+bool decode_window(std::int64_t id, std::string_view data, std::vector<producer_batch>& out) {
+  protocol::wire_reader r{protocol::as_bytes(data)};
+  std::uint64_t n = 0;
+  if (!r.uvarint(n) || n > r.remaining()) return false;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::int64_t epoch = 0, first = 0, last = 0, base = 0, count = 0, used = 0;
+    if (!r.varint(epoch) || !r.varint(first) || !r.varint(last) || !r.varint(base) ||
+        !r.varint(count) || !r.varint(used))
+      return false;
+    out.push_back({id, static_cast<std::int16_t>(epoch), static_cast<std::int32_t>(first),
+                   static_cast<std::int32_t>(last), base, static_cast<std::uint32_t>(count), used});
+  }
+  return r.at_end();
+}
+
+// This end of a connection as the server names it in CLIENT LIST: ip:port, [ip6]:port.
+std::string local_address(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return {};
+  char ip[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+    return std::string(ip) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (a.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+    return "[" + std::string(ip) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return {};
+}
+
+// Connections whose last call may still be executed by the server, per server address.
+// A connection is named by its client id and its local address together: a restarted server
+// numbers clients from 1 again, and killing by id alone could close an innocent connection.
+struct stale_connection {
+  long long id;
+  std::string addr;
+  friend bool operator==(const stale_connection&, const stale_connection&) = default;
+};
+struct stale_connections {
+  std::mutex mutex;
+  std::map<std::string, std::vector<stale_connection>> by_server;
+  std::atomic<int> count{0};
+};
+stale_connections& stale() {
+  static stale_connections s;
+  return s;
 }
 
 std::string encode_topic(const topic_info& t) {
@@ -182,6 +285,11 @@ std::string redis_store::offsets_key(const std::string& group) const {
   return options_.key_prefix + ":offsets:{" + group + "}";
 }
 
+std::string redis_store::producers_key(const topic_partition& tp) const {
+  return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) +
+         "}:producers";
+}
+
 std::string redis_store::log_key(const topic_partition& tp) const {
   return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) + "}:log";
 }
@@ -203,24 +311,62 @@ std::error_code redis_store::connect() {
     return errc::storage_unavailable;
   }
   redisSetTimeout(ctx_, tv);
+  client_id_ = -1;
   std::vector<command> setup;
   if (!options_.password.empty()) setup.emplace_back().arg("AUTH").arg(options_.password);
   if (options_.db != 0) setup.emplace_back().arg("SELECT").own(std::to_string(options_.db));
-  if (!setup.empty()) {
-    auto replies = pipeline(setup);
-    if (!replies) return replies.error();
-    for (auto& r : *replies)
-      if (r.is_error()) {
-        spdlog::error("redis setup failed: {}", str(r.get()));
-        disconnect();
-        return errc::storage_unavailable;
-      }
+  setup.emplace_back().arg("CLIENT").arg("ID");
+  no_fence_ = true;  // AUTH first; the fence follows below
+  auto replies = pipeline(setup);
+  no_fence_ = false;
+  if (!replies) return replies.error();
+  for (std::size_t i = 0; i + 1 < replies->size(); ++i)
+    if ((*replies)[i].is_error()) {
+      spdlog::error("redis setup failed: {}", str((*replies)[i].get()));
+      disconnect();
+      return errc::storage_unavailable;
+    }
+  // A server without CLIENT ID cannot be fenced; it still works, with that gap.
+  if (const auto& id = replies->back(); id->type == REDIS_REPLY_INTEGER) client_id_ = id->integer;
+  local_addr_ = local_address(ctx_->fd);
+  return fence_stale_connections();
+}
+
+std::error_code redis_store::fence_stale_connections() {
+  auto& s = stale();
+  if (no_fence_ || s.count.load(std::memory_order_acquire) == 0) return {};
+  const std::string server = options_.host + ":" + std::to_string(options_.port);
+  std::vector<stale_connection> ids;
+  {
+    std::lock_guard lock{s.mutex};
+    auto it = s.by_server.find(server);
+    if (it == s.by_server.end()) return {};
+    ids = it->second;
   }
+  std::vector<command> kills;
+  for (const auto& c : ids)
+    kills.emplace_back().arg("CLIENT").arg("KILL").arg("ID").own(std::to_string(c.id)).arg(
+        "ADDR").arg(c.addr);
+  no_fence_ = true;
+  auto replies = pipeline(kills);
+  no_fence_ = false;
+  if (!replies) return replies.error();
+  // Answered (killed, or "No such client": already gone): the server runs nothing more of it.
+  std::lock_guard lock{s.mutex};
+  auto& list = s.by_server[server];
+  for (const auto& c : ids)
+    if (auto it = std::find(list.begin(), list.end(), c); it != list.end()) {
+      list.erase(it);
+      s.count.fetch_sub(1, std::memory_order_release);
+    }
+  if (list.empty()) s.by_server.erase(server);
+  spdlog::info("redis {}: fenced {} connection(s) whose last call was ambiguous", server, ids.size());
   return {};
 }
 
 expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const command> commands) {
   if (auto ec = connect()) return ec;
+  if (auto ec = fence_stale_connections()) return ec;
   for (const auto& c : commands) {
     if (redisAppendCommandArgv(ctx_, c.argc(), c.argv(), c.lens()) != REDIS_OK) {
       disconnect();
@@ -234,6 +380,14 @@ expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const 
     if (redisGetReply(ctx_, &r) != REDIS_OK || r == nullptr) {
       spdlog::warn("redis {}:{}: {}", options_.host, options_.port,
                    ctx_ && ctx_->err ? ctx_->errstr : "no reply");
+      // Some of the commands may have been sent and may yet run: fence this connection.
+      if (client_id_ >= 0 && !local_addr_.empty()) {
+        auto& s = stale();
+        std::lock_guard lock{s.mutex};
+        s.by_server[options_.host + ":" + std::to_string(options_.port)].push_back(
+            {client_id_, local_addr_});
+        s.count.fetch_add(1, std::memory_order_release);
+      }
       disconnect();
       return errc::storage_unavailable;
     }
@@ -267,6 +421,14 @@ void redis_store::append(std::span<const append_request> requests,
         .own(std::to_string(r.record_count))
         .arg("t")
         .own(std::to_string(r.max_timestamp));
+    if (r.producer.present())
+      commands[i]
+          .arg("p")
+          .own(std::to_string(r.producer.id))
+          .arg("e")
+          .own(std::to_string(r.producer.epoch))
+          .arg("s")
+          .own(std::to_string(r.producer.base_sequence));
   }
   auto replies = pipeline(commands);
   if (!replies) {
@@ -365,8 +527,10 @@ std::error_code redis_store::put_topic(const topic_info& topic) {
 std::error_code redis_store::delete_topic(const topic_info& topic) {
   std::vector<command> commands(1);
   commands[0].arg("HDEL").own(options_.key_prefix + ":topics").arg(topic.name);
-  for (std::int32_t p = 0; p < topic.partitions; ++p)
+  for (std::int32_t p = 0; p < topic.partitions; ++p) {
     commands.emplace_back().arg("DEL").own(log_key({topic.name, p}));
+    commands.emplace_back().arg("DEL").own(producers_key({topic.name, p}));
+  }
   auto r = pipeline(commands);
   if (!r) return r.error();
   for (auto& rep : *r)
@@ -483,6 +647,94 @@ expected<std::vector<std::string>> redis_store::list_groups() {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < rep->elements; ++i) out.emplace_back(str(rep->element[i]));
   return out;
+}
+
+expected<producer_history> redis_store::read_producer_history(const topic_partition& tp) {
+  producer_history out;
+  {
+    command c;
+    c.arg("HGETALL").own(producers_key(tp));
+    auto r = pipeline({&c, 1});
+    if (!r) return r.error();
+    const auto& rep = (*r)[0];
+    if (rep.is_error()) return errc::storage_unavailable;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) return errc::corrupt_stored_data;
+    for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
+      const auto field = str(rep->element[i]);
+      const auto value = str(rep->element[i + 1]);
+      std::int64_t n = 0;
+      const bool ok = field == "@" ? parse_int(value, out.covers)
+                                   : parse_int(field, n) && decode_window(n, value, out.batches);
+      if (!ok) {
+        spdlog::error("corrupt producer snapshot field '{}' in {}", field, producers_key(tp));
+        return errc::corrupt_stored_data;
+      }
+    }
+    std::sort(out.batches.begin(), out.batches.end(),
+              [](const auto& a, const auto& b) { return a.base_offset < b.base_offset; });
+  }
+  // Then the log after the snapshot, page by page; only the headers are kept.
+  const std::string key = log_key(tp);
+  constexpr std::size_t page = 128;
+  std::string from = entry_id(out.covers);
+  for (;;) {
+    command c;
+    c.arg("XRANGE").arg(key).own(from).arg("+").arg("COUNT").own(std::to_string(page));
+    auto r = pipeline({&c, 1});
+    if (!r) return r.error();
+    const auto& rep = (*r)[0];
+    if (rep.is_error()) return errc::storage_unavailable;
+    if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
+    stored_batch b;
+    for (std::size_t i = 0; i < rep->elements; ++i) {
+      b = {};
+      if (!parse_entry_header(rep->element[i], b)) {
+        spdlog::error("corrupt entry header in {}", key);
+        return errc::corrupt_stored_data;
+      }
+      if (!b.producer.present()) continue;
+      out.batches.push_back({b.producer.id, b.producer.epoch, b.producer.base_sequence,
+                             last_sequence(b.producer.base_sequence, b.record_count),
+                             b.base_offset, b.record_count, -1});
+    }
+    if (rep->elements < page) return out;
+    from = entry_id(b.base_offset + 1);
+  }
+}
+
+std::error_code redis_store::put_producer_snapshot(const topic_partition& tp,
+                                                   const producer_snapshot& snapshot) {
+  std::vector<command> commands;
+  const std::string key = producers_key(tp);
+  if (!snapshot.expired.empty()) {
+    auto& del = commands.emplace_back().arg("HDEL").own(key);
+    for (auto id : snapshot.expired) del.own(std::to_string(id));
+  }
+  // One HSET: the windows and the covered offset change together.
+  auto& set = commands.emplace_back().arg("HSET").own(key).arg("@").own(
+      std::to_string(snapshot.covers));
+  const auto& b = snapshot.batches;
+  for (std::size_t i = 0; i < b.size();) {
+    std::size_t j = i;
+    while (j < b.size() && b[j].producer_id == b[i].producer_id) ++j;
+    set.own(std::to_string(b[i].producer_id)).own(encode_window(&b[i], j - i));
+    i = j;
+  }
+  auto r = pipeline(commands);
+  if (!r) return r.error();
+  for (const auto& rep : *r)
+    if (rep.is_error()) return make_error_code(errc::storage_unavailable);
+  return {};
+}
+
+expected<std::int64_t> redis_store::allocate_producer_ids(std::int64_t count) {
+  command c;
+  c.arg("INCRBY").own(options_.key_prefix + ":producer_ids").own(std::to_string(count));
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_INTEGER) return errc::storage_unavailable;
+  return rep->integer - count;
 }
 
 }  // namespace portask::storage

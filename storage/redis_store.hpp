@@ -6,13 +6,26 @@
 ///   <prefix>:{<topic>:<partition>}:log   Stream; entry id 0-<base offset + 1> (Redis
 ///                                         reserves 0-0); fields
 ///                                         f = the Portask frame, n = record count,
-///                                         t = max timestamp
+///                                         t = max timestamp; for an idempotent
+///                                         producer's batch also p = producer id,
+///                                         e = epoch, s = base sequence
+///   <prefix>:{<topic>:<partition>}:producers  Hash; the producer snapshot: "@" -> the
+///                                         offset it covers, "<producer id>" -> epoch and
+///                                         the producer's last batches
+///   <prefix>:producer_ids                String; the last producer id handed out (INCRBY)
 ///   <prefix>:topics                      Hash; topic name -> partitions and configs
 ///   <prefix>:offsets:{<group>}           Hash; "<topic>:<partition>" -> offset and metadata
 ///
 /// One instance owns one connection, connects lazily and reconnects on the next call after
 /// a failure (the owning actor paces retries). Every call is bounded by a socket timeout:
 /// a dead server yields errc::storage_unavailable, never a hang.
+///
+/// A call that timed out or lost its connection after sending may still be executed by the
+/// server later (a paused server reads its socket when it resumes). So the connection is
+/// fenced: its client id goes on a per-server list, and before any instance of this process
+/// sends its next command to that server it has the server close the old connection
+/// (CLIENT KILL ID ... ADDR ...). Once that is answered the server will never run a command of the old
+/// connection, so a read made after it sees every write the failed call will ever make.
 
 #include <chrono>
 #include <string_view>
@@ -60,10 +73,15 @@ class redis_store final : public log_store {
   std::error_code delete_offsets(const std::string& group,
                                  std::span<const topic_partition> partitions) override;
   expected<std::vector<std::string>> list_groups() override;
+  expected<producer_history> read_producer_history(const topic_partition& tp) override;
+  std::error_code put_producer_snapshot(const topic_partition& tp,
+                                        const producer_snapshot& snapshot) override;
+  expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
 
   /// Key of a partition's stream (exposed for tests that inspect the store directly).
   std::string log_key(const topic_partition& tp) const;
   std::string offsets_key(const std::string& group) const;
+  std::string producers_key(const topic_partition& tp) const;
 
   class command;
   class reply;
@@ -76,7 +94,13 @@ class redis_store final : public log_store {
   expected<std::vector<reply>> pipeline(std::span<const command> commands);
 
   redis_options options_;
+  /// Closes, on the server, connections of this process whose last call was ambiguous.
+  std::error_code fence_stale_connections();
+
   redisContext* ctx_ = nullptr;
+  long long client_id_ = -1;  ///< the server's CLIENT ID of ctx_; -1 when unknown
+  std::string local_addr_;    ///< ctx_'s local ip:port, as CLIENT LIST names it
+  bool no_fence_ = false;     ///< set while connecting or fencing (no recursion)
 };
 
 }  // namespace portask::storage

@@ -75,6 +75,7 @@ inline std::int16_t to_kafka(errc e) noexcept {
       return static_cast<std::int16_t>(error_code::out_of_order_sequence_number);
     case errc::invalid_producer_epoch:
       return static_cast<std::int16_t>(error_code::invalid_producer_epoch);
+    case errc::unknown_producer_id: return static_cast<std::int16_t>(error_code::unknown_producer_id);
     case errc::unknown_member: return static_cast<std::int16_t>(error_code::unknown_member_id);
     case errc::illegal_generation: return static_cast<std::int16_t>(error_code::illegal_generation);
     case errc::rebalance_in_progress:

@@ -39,9 +39,15 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       return;
     }
+    auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
+    // The producer's header as it sent it: consumers and tools see who wrote the batch.
+    if (b.producer.present()) {
+      batch.producer_id = b.producer.id;
+      batch.producer_epoch = b.producer.epoch;
+      batch.base_sequence = b.producer.base_sequence;
+    }
     protocol::buffer bytes;
-    if (protocol::kafka::encode_record_batch(protocol::kafka::from_messages(*msgs, b.base_offset), bytes))
-      continue;
+    if (protocol::kafka::encode_record_batch(batch, bytes)) continue;
     if (!records.empty() && records.size() + bytes.size() > static_cast<std::size_t>(max_bytes))
       break;
     records.append(protocol::as_chars(bytes));

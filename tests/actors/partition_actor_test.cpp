@@ -45,6 +45,15 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         ++log->bounds_requests;
         return {0, 5};  // the store already holds offsets 0..4
       },
+      [=](recover_atom, const topic_partition&) -> partition_recovery {
+        std::lock_guard lock{log->mutex};
+        ++log->bounds_requests;
+        return {{0, 5}, {}};  // the store already holds offsets 0..4, of no producer
+      },
+      [](snapshot_atom, const topic_partition&, const storage::producer_snapshot&) -> bool {
+        return true;
+      },
+      [](producer_atom, std::int64_t) -> std::int64_t { return 0; },
       [](commit_atom, const std::string&, const std::vector<storage::group_offset>&) -> bool {
         return true;
       },

@@ -1,5 +1,7 @@
 #include "actors/write_batcher.hpp"
 
+#include "tests/mocks/mock_store.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,27 +11,7 @@ using ::testing::Invoke;
 
 namespace {
 
-class mock_store : public storage::log_store {
- public:
-  std::string_view kind() const noexcept override { return "mock"; }
-  MOCK_METHOD(std::error_code, ping, (), (override));
-  MOCK_METHOD(void, append,
-              (std::span<const storage::append_request>, std::vector<std::error_code>&),
-              (override));
-  MOCK_METHOD(expected<std::vector<storage::stored_batch>>, read,
-              (const topic_partition&, std::int64_t, std::size_t), (override));
-  MOCK_METHOD(expected<storage::partition_bounds>, bounds, (const topic_partition&), (override));
-  MOCK_METHOD(std::error_code, put_topic, (const storage::topic_info&), (override));
-  MOCK_METHOD(std::error_code, delete_topic, (const storage::topic_info&), (override));
-  MOCK_METHOD(expected<std::vector<storage::topic_info>>, list_topics, (), (override));
-  MOCK_METHOD(std::error_code, commit_offsets,
-              (const std::string&, std::span<const storage::group_offset>), (override));
-  MOCK_METHOD(expected<std::vector<storage::group_offset>>, fetch_offsets, (const std::string&),
-              (override));
-  MOCK_METHOD(std::error_code, delete_offsets,
-              (const std::string&, std::span<const topic_partition>), (override));
-  MOCK_METHOD(expected<std::vector<std::string>>, list_groups, (), (override));
-};
+using portask::testing::mock_store;
 
 append_set make_set(const std::string& topic, int batches, std::int64_t base = 0) {
   append_set s;

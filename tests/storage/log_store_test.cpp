@@ -206,6 +206,84 @@ TEST_P(LogStore, InstancesFromOneFactoryShareData) {
   EXPECT_EQ((*other)->bounds(tp_)->next_offset, 1);
 }
 
+TEST_P(LogStore, ABatchKeepsItsProducerHeader) {
+  const auto f = make_frame("p", 3);
+  append_request r{&tp_, 0, 3, 1234, protocol::shared_bytes::copy_of(f), {77, 2, 40}};
+  std::vector<std::error_code> results;
+  store_->append({&r, 1}, results);
+  ASSERT_FALSE(results.at(0));
+  ASSERT_FALSE(append_one(tp_, 3, make_frame("plain")));
+  auto got = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].producer, (batch_producer{77, 2, 40}));
+  EXPECT_FALSE((*got)[1].producer.present());
+}
+
+TEST_P(LogStore, ProducerHistoryIsTheSnapshotThenTheLogAfterIt) {
+  auto h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->covers, 0);
+  EXPECT_TRUE(h->batches.empty());
+  // Producer 5 writes offsets 0-1 (seq 0-1) and 2 (seq 2); producer 6 writes offset 3.
+  std::vector<append_request> reqs{
+      {&tp_, 0, 2, 0, protocol::shared_bytes::copy_of(make_frame("a", 2)), {5, 0, 0}},
+      {&tp_, 2, 1, 0, protocol::shared_bytes::copy_of(make_frame("b")), {5, 0, 2}},
+      {&tp_, 3, 1, 0, protocol::shared_bytes::copy_of(make_frame("c")), {6, 1, 0}},
+  };
+  std::vector<std::error_code> results;
+  store_->append(reqs, results);
+  for (const auto& r : results) ASSERT_FALSE(r);
+  h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->batches.size(), 3u) << "no snapshot yet: the whole log";
+  EXPECT_EQ(h->batches[0], (producer_batch{5, 0, 0, 1, 0, 2, -1}));
+  EXPECT_EQ(h->batches[2], (producer_batch{6, 1, 0, 0, 3, 1, -1}));
+  // A snapshot covering offsets below 3 (producer 5's window); the log after it adds 6's.
+  producer_snapshot snap;
+  snap.covers = 3;
+  snap.batches = {{5, 0, 0, 1, 0, 2, 111}, {5, 0, 2, 2, 2, 1, 111}};
+  ASSERT_FALSE(store_->put_producer_snapshot(tp_, snap));
+  h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->covers, 3);
+  ASSERT_EQ(h->batches.size(), 3u);
+  EXPECT_EQ(h->batches[0].last_use_ms, 111) << "from the snapshot";
+  EXPECT_EQ(h->batches[2].producer_id, 6) << "from the log after it";
+  EXPECT_EQ(h->batches[2].last_use_ms, -1);
+  // A later snapshot that forgets producer 5 and takes 6 in.
+  snap = {};
+  snap.covers = 4;
+  snap.batches = {{6, 1, 0, 0, 3, 1, 222}};
+  snap.expired = {5};
+  ASSERT_FALSE(store_->put_producer_snapshot(tp_, snap));
+  h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->batches.size(), 1u);
+  EXPECT_EQ(h->batches[0], (producer_batch{6, 1, 0, 0, 3, 1, 222}));
+  // Deleting the topic removes the snapshot with the log.
+  ASSERT_FALSE(store_->delete_topic({"orders", 1, {}}));
+  h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->covers, 0);
+  EXPECT_TRUE(h->batches.empty());
+}
+
+TEST_P(LogStore, ProducerIdBlocksNeverOverlapAcrossInstances) {
+  auto other = factory_();
+  ASSERT_TRUE(other);
+  auto a = store_->allocate_producer_ids(1000);
+  auto b = (*other)->allocate_producer_ids(1000);
+  auto c = store_->allocate_producer_ids(10);
+  ASSERT_TRUE(a && b && c);
+  std::vector<std::int64_t> starts{*a, *b, *c};
+  std::sort(starts.begin(), starts.end());
+  EXPECT_GE(starts[0], 0);
+  EXPECT_GE(starts[1] - starts[0], 10);
+  EXPECT_GE(starts[2] - starts[1], 10);
+  EXPECT_EQ(*b - *a, 1000);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis"),
                          [](const auto& param_info) { return param_info.param; });
 
@@ -244,6 +322,54 @@ TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
   ASSERT_TRUE(got);
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ(got->front().frame.to_buffer(), f);
+}
+
+TEST(RedisStore, ProducerIdsSurviveARestart) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  redis_store s{o};
+  auto first = s.allocate_producer_ids(1000);
+  ASSERT_TRUE(first);
+  server.kill();
+  EXPECT_EQ(s.ping(), errc::storage_unavailable);
+  ASSERT_TRUE(server.start());
+  auto second = s.allocate_producer_ids(1000);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second, *first + 1000) << "a restarted store never hands out an id twice";
+}
+
+// A write that timed out on a paused server may still run when the server resumes. The
+// store fences that connection before any later call: once a read is answered, the old
+// connection is gone and nothing it sent can land afterwards.
+TEST(RedisStore, AnAmbiguousWriteIsFencedBeforeTheNextCall) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::milliseconds(300);
+  redis_store writer{o}, reader{o};
+  topic_partition tp{"fence", 0};
+  ASSERT_FALSE(writer.ping());
+  server.pause();
+  const auto f = make_frame("late");
+  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
+  std::vector<std::error_code> results;
+  writer.append({&r, 1}, results);
+  EXPECT_EQ(results.at(0), errc::storage_unavailable) << "timed out";
+  server.resume();
+  // The reader's first call fences the writer's old connection, then reads.
+  auto before = reader.bounds(tp);
+  ASSERT_TRUE(before);
+  auto [status, clients] = test::run_shell("redis-cli -p " + std::to_string(server.port()) +
+                                           " CLIENT LIST");
+  ASSERT_EQ(status, 0);
+  std::size_t connections = 0;
+  for (std::size_t p = clients.find("id="); p != std::string::npos; p = clients.find("id=", p + 1))
+    ++connections;
+  EXPECT_EQ(connections, 2u) << "only the reader and redis-cli remain:\n" << clients;
+  auto after = reader.bounds(tp);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(*before, *after) << "nothing of the fenced connection landed after the fence";
 }
 
 TEST(RedisStore, StoredValueIsAPortaskFrame) {

@@ -38,4 +38,8 @@ bool redis_server::start() {
 
 void redis_server::kill() { process_.stop(SIGKILL); }
 
+void redis_server::pause() { ::kill(process_.pid(), SIGSTOP); }
+
+void redis_server::resume() { ::kill(process_.pid(), SIGCONT); }
+
 }  // namespace portask::test

@@ -18,6 +18,10 @@ class redis_server {
   bool start();
   /// SIGKILL: no shutdown save, what was fsynced survives.
   void kill();
+  /// SIGSTOP / SIGCONT: the server keeps its connections but answers nothing meanwhile.
+  void pause();
+  void resume();
+  pid_t pid() const noexcept { return process_.pid(); }
   std::uint16_t port() const noexcept { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   const std::string& dir() const noexcept { return dir_.path(); }

@@ -51,6 +51,7 @@ void apply_yaml(const std::string& path, broker_config& c) {
   read(root, "storage_codec", c.storage_codec);
   read(root, "storage_compression", c.storage_compression);
   read(root, "log_level", c.log_level);
+  read(root, "producer_id_expiration_ms", c.producer_id_expiration_ms);
   if (const auto g = root["groups"]) {
     read(g, "initial_rebalance_delay_ms", c.group_initial_rebalance_delay_ms);
     read(g, "min_session_timeout_ms", c.group_min_session_timeout_ms);
@@ -120,6 +121,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--group-max-session-timeout-ms", c.group_max_session_timeout_ms,
                  "largest session timeout a group member may ask for")
       ->envname("PORTASK_GROUP_MAX_SESSION_TIMEOUT_MS");
+  app.add_option("--producer-id-expiration-ms", c.producer_id_expiration_ms,
+                 "idle time after which a partition forgets an idempotent producer")
+      ->envname("PORTASK_PRODUCER_ID_EXPIRATION_MS")
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -131,6 +136,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   }
   if (!protocol::parse_compression(c.storage_compression)) {
     std::cerr << "portask: unknown storage compression '" << c.storage_compression << "'\n";
+    return config_request_exit{2};
+  }
+  if (c.producer_id_expiration_ms <= 0) {
+    std::cerr << "portask: producer_id_expiration_ms must be positive\n";
     return config_request_exit{2};
   }
   if (c.store != "memory" && !c.store.starts_with("redis://")) {

@@ -1,0 +1,39 @@
+#pragma once
+/// A gmock log store: tests script what the store does and answers, call by call (e.g. a
+/// write the store executes and then reports as timed out).
+
+#include <gmock/gmock.h>
+
+#include "storage/log_store.hpp"
+
+namespace portask::testing {
+
+class mock_store : public storage::log_store {
+ public:
+  std::string_view kind() const noexcept override { return "mock"; }
+  MOCK_METHOD(std::error_code, ping, (), (override));
+  MOCK_METHOD(void, append,
+              (std::span<const storage::append_request>, std::vector<std::error_code>&),
+              (override));
+  MOCK_METHOD(expected<std::vector<storage::stored_batch>>, read,
+              (const storage::topic_partition&, std::int64_t, std::size_t), (override));
+  MOCK_METHOD(expected<storage::partition_bounds>, bounds, (const storage::topic_partition&),
+              (override));
+  MOCK_METHOD(std::error_code, put_topic, (const storage::topic_info&), (override));
+  MOCK_METHOD(std::error_code, delete_topic, (const storage::topic_info&), (override));
+  MOCK_METHOD(expected<std::vector<storage::topic_info>>, list_topics, (), (override));
+  MOCK_METHOD(std::error_code, commit_offsets,
+              (const std::string&, std::span<const storage::group_offset>), (override));
+  MOCK_METHOD(expected<std::vector<storage::group_offset>>, fetch_offsets, (const std::string&),
+              (override));
+  MOCK_METHOD(std::error_code, delete_offsets,
+              (const std::string&, std::span<const storage::topic_partition>), (override));
+  MOCK_METHOD(expected<std::vector<std::string>>, list_groups, (), (override));
+  MOCK_METHOD(expected<storage::producer_history>, read_producer_history,
+              (const storage::topic_partition&), (override));
+  MOCK_METHOD(std::error_code, put_producer_snapshot,
+              (const storage::topic_partition&, const storage::producer_snapshot&), (override));
+  MOCK_METHOD(expected<std::int64_t>, allocate_producer_ids, (std::int64_t), (override));
+};
+
+}  // namespace portask::testing
