@@ -1,0 +1,95 @@
+#pragma once
+/// A log store that fails on command, around a real one: its appends can be made to fail
+/// without reaching the store, or to reach the store and then report a failure (a write
+/// that timed out after the server executed it). Every other call passes through.
+
+#include <atomic>
+#include <memory>
+
+#include "storage/log_store.hpp"
+
+namespace portask::testing {
+
+class faulty_store : public storage::log_store {
+ public:
+  enum class fault { none, fail_without_executing, execute_then_fail };
+  /// Shared by every instance of one factory: what the next appends do.
+  struct control {
+    std::atomic<fault> next{fault::none};
+    std::atomic<int> faults_left{0};  ///< appends the fault applies to
+    std::atomic<int> appends{0};
+    void arm(fault f, int times = 1) {
+      faults_left = times;
+      next = f;
+    }
+  };
+
+  faulty_store(std::unique_ptr<storage::log_store> inner, std::shared_ptr<control> c)
+      : inner_(std::move(inner)), control_(std::move(c)) {}
+
+  /// Stores over `inner` that all obey one control.
+  static storage::store_factory factory(storage::store_factory inner,
+                                        std::shared_ptr<control> c) {
+    return [inner, c]() -> expected<std::unique_ptr<storage::log_store>> {
+      auto s = inner();
+      if (!s) return s.error();
+      return std::unique_ptr<storage::log_store>(std::make_unique<faulty_store>(std::move(*s), c));
+    };
+  }
+
+  std::string_view kind() const noexcept override { return "faulty"; }
+  std::error_code ping() override { return inner_->ping(); }
+  void append(std::span<const storage::append_request> requests,
+              std::vector<std::error_code>& results) override {
+    ++control_->appends;
+    fault f = fault::none;
+    if (const int left = control_->faults_left.load(); left > 0) {  // one writer at a time
+      control_->faults_left = left - 1;
+      f = control_->next;
+    }
+    if (f != fault::fail_without_executing) inner_->append(requests, results);
+    if (f != fault::none) results.assign(requests.size(), make_error_code(errc::storage_unavailable));
+  }
+  expected<std::vector<storage::stored_batch>> read(const storage::topic_partition& tp,
+                                                    std::int64_t offset,
+                                                    std::size_t max_bytes) override {
+    return inner_->read(tp, offset, max_bytes);
+  }
+  expected<storage::partition_bounds> bounds(const storage::topic_partition& tp) override {
+    return inner_->bounds(tp);
+  }
+  std::error_code put_topic(const storage::topic_info& t) override { return inner_->put_topic(t); }
+  std::error_code delete_topic(const storage::topic_info& t) override {
+    return inner_->delete_topic(t);
+  }
+  expected<std::vector<storage::topic_info>> list_topics() override { return inner_->list_topics(); }
+  std::error_code commit_offsets(const std::string& g,
+                                 std::span<const storage::group_offset> o) override {
+    return inner_->commit_offsets(g, o);
+  }
+  expected<std::vector<storage::group_offset>> fetch_offsets(const std::string& g) override {
+    return inner_->fetch_offsets(g);
+  }
+  std::error_code delete_offsets(const std::string& g,
+                                 std::span<const storage::topic_partition> p) override {
+    return inner_->delete_offsets(g, p);
+  }
+  expected<std::vector<std::string>> list_groups() override { return inner_->list_groups(); }
+  expected<storage::producer_history> read_producer_history(
+      const storage::topic_partition& tp) override {
+    return inner_->read_producer_history(tp);
+  }
+  std::error_code put_producer_snapshot(const storage::topic_partition& tp,
+                                        const storage::producer_snapshot& s) override {
+    return inner_->put_producer_snapshot(tp, s);
+  }
+  expected<std::int64_t> allocate_producer_ids(std::int64_t count) override {
+    return inner_->allocate_producer_ids(count);
+  }
+
+ private:
+  std::unique_ptr<storage::log_store> inner_;
+  std::shared_ptr<control> control_;
+};
+
+}  // namespace portask::testing
