@@ -25,11 +25,13 @@ struct broker::io {
   std::shared_ptr<http_server> http;
 };
 
-expected<std::pair<storage::store_factory, std::string>> make_store_factory(const std::string& url) {
+expected<std::pair<storage::store_factory, std::string>> make_store_factory(
+    const std::string& url, std::chrono::milliseconds timeout) {
   if (url.empty() || url == "memory")
     return std::pair{storage::memory_store::factory(), std::string("memory")};
   auto opts = storage::parse_redis_url(url);
   if (!opts) return opts.error();
+  opts->timeout = timeout;
   return std::pair{storage::redis_store::factory(*opts), std::string("redis")};
 }
 
@@ -39,7 +41,8 @@ broker::broker(caf::actor_system& sys, broker_config config)
 broker::~broker() { stop(); }
 
 std::error_code broker::start() {
-  auto factory = make_store_factory(config_.store);
+  auto factory =
+      make_store_factory(config_.store, std::chrono::milliseconds(config_.store_timeout_ms));
   if (!factory) {
     spdlog::error("invalid store '{}'", config_.store);
     return factory.error();

@@ -3,6 +3,7 @@
 /// side (native listener, HTTP). The server executable and the integration tests both use
 /// it. Start returns once every listener is bound; stop shuts down in reverse order.
 
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -37,6 +38,7 @@ class broker {
 };
 
 /// Makes the store factory for a config's `store` setting ("memory" or a RESP URL).
-expected<std::pair<storage::store_factory, std::string>> make_store_factory(const std::string& url);
+expected<std::pair<storage::store_factory, std::string>> make_store_factory(
+    const std::string& url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
 }  // namespace portask

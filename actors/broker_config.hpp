@@ -23,6 +23,9 @@ struct broker_config {
   /// "memory" for the embedded in-process store, or a RESP server URL
   /// ("redis://127.0.0.1:6379", Dragonfly or Redis).
   std::string store = "memory";
+  /// Bound on every store round trip (connect, write, read): past it the call fails with a
+  /// retriable error and its connection is fenced (see storage/redis_store.hpp).
+  std::uint32_t store_timeout_ms = 5000;
 
   std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
   std::uint32_t max_connections = 1024;

@@ -175,7 +175,8 @@ expected<bool> empty_body(protocol::byte_view body) {
 }  // namespace
 
 result<std::uint32_t> connection::send_publish(const std::string& topic, std::int32_t partition,
-                                               const protocol::message_batch& batch, bool acks) {
+                                               const protocol::message_batch& batch, bool acks,
+                                               const native::publish_producer& producer) {
   scratch_.clear();
   auto flags = codecs().encode(batch, opts_.encoding, scratch_);
   if (!flags) return local(static_cast<errc>(flags.error().value()));
@@ -184,6 +185,7 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
   req.acks = acks ? 1 : 0;
   req.topic = topic;
   req.partition = partition;
+  req.producer = producer;
   req.batch = scratch_;
   buffer frame;
   frame.reserve(scratch_.size() + 64 + topic.size());
@@ -206,6 +208,14 @@ result<native::publish_response> connection::publish(const std::string& topic,
   auto id = send_publish(topic, partition, batch, true);
   if (!ok(id)) return error_of(id);
   return receive_publish();
+}
+
+result<native::init_producer_response> connection::init_producer(std::int64_t id,
+                                                                 std::int16_t epoch) {
+  buffer frame;
+  native::encode(frame, native::init_producer_request{next_id(), id, epoch});
+  return call<native::init_producer_response>(std::move(frame),
+                                              native::decode_init_producer_response);
 }
 
 result<fetched> connection::decode_fetched(const native::fetch_response& f, std::int64_t from) {

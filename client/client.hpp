@@ -106,6 +106,9 @@ class connection {
   result<protocol::native::list_offsets_response> list_offsets(const std::string& topic,
                                                                std::int32_t partition);
   result<std::int64_t> heartbeat();
+  /// A new idempotent producer id (id -1), or the next epoch of `id`.
+  result<protocol::native::init_producer_response> init_producer(std::int64_t id = -1,
+                                                                 std::int16_t epoch = -1);
 
   // -- subscriptions -------------------------------------------------------------------------
   result<std::uint32_t> subscribe(const std::string& topic, std::int32_t partition,
@@ -117,8 +120,11 @@ class connection {
 
   // -- pipelining ----------------------------------------------------------------------------
   /// Sends a publish without waiting; returns its request id. acks=false: no response comes.
+  /// With a producer claim the broker stores the batch once, in sequence order
+  /// (docs/protocol.md, "Idempotent publishing"; idempotent_producer does the bookkeeping).
   result<std::uint32_t> send_publish(const std::string& topic, std::int32_t partition,
-                                     const protocol::message_batch& batch, bool acks = true);
+                                     const protocol::message_batch& batch, bool acks = true,
+                                     const protocol::native::publish_producer& producer = {});
   /// Reads the next response (in request order) for a pipelined publish.
   result<protocol::native::publish_response> receive_publish();
 

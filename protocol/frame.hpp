@@ -45,6 +45,7 @@ enum class message_type : std::uint8_t {
   group_join = 0x0F,        ///< client -> broker: become a member of a consumer group
   group_assignment = 0x10,  ///< broker -> client: a member's partitions, after each rebalance
   group_leave = 0x11,       ///< client -> broker: stop being a member
+  init_producer = 0x12,     ///< client -> broker: an idempotent producer's id and epoch
 };
 
 /// True for every type this protocol version defines.

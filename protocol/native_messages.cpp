@@ -119,12 +119,22 @@ std::uint32_t peek_request_id(byte_view payload) noexcept {
 
 // -- requests --------------------------------------------------------------------------------
 
+// The acks byte: bit 0 respond after storing, bit 1 an idempotent producer's fields follow.
+constexpr std::uint8_t publish_acks = 0x01;
+constexpr std::uint8_t publish_idempotent = 0x02;
+
 void encode(buffer& out, const publish_request& r, std::uint16_t batch_flags) {
   frame(out, message_type::publish, batch_flags, [&](wire_writer& w) {
     w.u32(r.request_id);
-    w.u8(r.acks);
+    w.u8(static_cast<std::uint8_t>((r.acks ? publish_acks : 0) |
+                                   (r.producer.present() ? publish_idempotent : 0)));
     put_str(w, r.topic);
     put_i32(w, r.partition);
+    if (r.producer.present()) {
+      put_i64(w, r.producer.id);
+      w.u16(static_cast<std::uint16_t>(r.producer.epoch));
+      put_i32(w, r.producer.base_sequence);
+    }
     w.raw(r.batch.data(), r.batch.size());
   });
 }
@@ -132,11 +142,58 @@ void encode(buffer& out, const publish_request& r, std::uint16_t batch_flags) {
 expected<publish_request> decode_publish(byte_view payload) {
   wire_reader r{payload};
   publish_request p;
-  if (!r.u32(p.request_id) || !r.u8(p.acks) || !get_str(r, p.topic) || !get_i32(r, p.partition))
+  std::uint8_t flags = 0;
+  if (!r.u32(p.request_id) || !r.u8(flags) || !get_str(r, p.topic) || !get_i32(r, p.partition))
     return errc::malformed_payload;
-  if (p.acks > 1) return errc::invalid_request;
+  if (flags & ~(publish_acks | publish_idempotent)) return errc::invalid_request;
+  p.acks = flags & publish_acks;
+  if (flags & publish_idempotent) {
+    std::uint16_t epoch = 0;
+    if (!get_i64(r, p.producer.id) || !r.u16(epoch) || !get_i32(r, p.producer.base_sequence))
+      return errc::malformed_payload;
+    p.producer.epoch = static_cast<std::int16_t>(epoch);
+    // Sequences are per partition and the broker must be told to respond: an idempotent
+    // publish names its partition and asks for an acknowledgement, as Kafka's acks=all.
+    if (p.producer.id < 0 || p.producer.epoch < 0 || p.producer.base_sequence < 0 ||
+        p.partition < 0 || !p.acks)
+      return errc::invalid_request;
+  }
   r.raw(r.remaining(), p.batch);
   return p;
+}
+
+void encode(buffer& out, const init_producer_request& q) {
+  frame(out, message_type::init_producer, 0, [&](wire_writer& w) {
+    w.u32(q.request_id);
+    put_i64(w, q.producer_id);
+    w.u16(static_cast<std::uint16_t>(q.producer_epoch));
+  });
+}
+
+expected<init_producer_request> decode_init_producer(byte_view payload) {
+  wire_reader r{payload};
+  init_producer_request q;
+  std::uint16_t epoch = 0;
+  r.u32(q.request_id) && get_i64(r, q.producer_id) && r.u16(epoch);
+  q.producer_epoch = static_cast<std::int16_t>(epoch);
+  auto out = done(r, std::move(q));
+  if (out && (out->producer_id < 0) != (out->producer_epoch < 0)) return errc::invalid_request;
+  return out;
+}
+
+void encode_body(buffer& out, const init_producer_response& b) {
+  wire_writer w{out};
+  put_i64(w, b.producer_id);
+  w.u16(static_cast<std::uint16_t>(b.producer_epoch));
+}
+
+expected<init_producer_response> decode_init_producer_response(byte_view body) {
+  wire_reader r{body};
+  init_producer_response b;
+  std::uint16_t epoch = 0;
+  get_i64(r, b.producer_id) && r.u16(epoch);
+  b.producer_epoch = static_cast<std::int16_t>(epoch);
+  return done(r, std::move(b));
 }
 
 void encode(buffer& out, const fetch_request& f) {

@@ -23,12 +23,35 @@ struct config_entry {
   friend bool operator==(const config_entry&, const config_entry&) = default;
 };
 
+/// An idempotent producer's claim on a published batch: the partition stores it once and
+/// in sequence order (see docs/protocol.md, "Idempotent publishing").
+struct publish_producer {
+  std::int64_t id = -1;
+  std::int16_t epoch = -1;
+  std::int32_t base_sequence = -1;
+  bool present() const noexcept { return id >= 0; }
+  friend bool operator==(const publish_producer&, const publish_producer&) = default;
+};
+
 struct publish_request {
   std::uint32_t request_id = 0;
   std::uint8_t acks = 1;
   std::string topic;
   std::int32_t partition = -1;
+  publish_producer producer;  ///< present: sent with the idempotent flag
   byte_view batch;  ///< encoded as the frame flags say
+};
+
+/// InitProducer: a new producer id (id -1), or the next epoch of an existing one.
+struct init_producer_request {
+  std::uint32_t request_id = 0;
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+};
+struct init_producer_response {
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  friend bool operator==(const init_producer_response&, const init_producer_response&) = default;
 };
 struct publish_response {
   std::int32_t partition = 0;
@@ -187,6 +210,7 @@ void encode(buffer& out, const topic_admin_request& r);
 void encode(buffer& out, const list_offsets_request& r);
 void encode(buffer& out, const group_join_request& r);
 void encode(buffer& out, const group_leave_request& r);
+void encode(buffer& out, const init_producer_request& r);
 void encode_heartbeat(buffer& out, std::uint32_t request_id);
 void encode_metadata_request(buffer& out, std::uint32_t request_id);
 
@@ -201,6 +225,7 @@ expected<topic_admin_request> decode_topic_admin(byte_view payload);
 expected<list_offsets_request> decode_list_offsets(byte_view payload);
 expected<group_join_request> decode_group_join(byte_view payload);
 expected<group_leave_request> decode_group_leave(byte_view payload);
+expected<init_producer_request> decode_init_producer(byte_view payload);
 /// Heartbeat and Metadata requests carry only the request id.
 expected<std::uint32_t> decode_id_only(byte_view payload);
 
@@ -215,6 +240,7 @@ void encode_body(buffer& out, const list_offsets_response& r);
 void encode_body(buffer& out, const metadata_response& r);
 void encode_body(buffer& out, const std::vector<topic_summary>& r);
 void encode_body(buffer& out, const topic_detail& r);
+void encode_body(buffer& out, const init_producer_response& r);
 void encode_u32_body(buffer& out, std::uint32_t v);  ///< subscription id
 void encode_i64_body(buffer& out, std::int64_t v);   ///< heartbeat time
 
@@ -234,6 +260,7 @@ expected<list_offsets_response> decode_list_offsets_response(byte_view body);
 expected<metadata_response> decode_metadata_response(byte_view body);
 expected<std::vector<topic_summary>> decode_topic_list(byte_view body);
 expected<topic_detail> decode_topic_detail(byte_view body);
+expected<init_producer_response> decode_init_producer_response(byte_view body);
 expected<std::uint32_t> decode_u32_body(byte_view body);
 expected<std::int64_t> decode_i64_body(byte_view body);
 /// A Deliver payload: subscription id and the fetch body.

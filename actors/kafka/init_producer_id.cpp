@@ -7,10 +7,9 @@
 #include <limits>
 
 #include "actors/kafka/handlers.hpp"
+#include "actors/producer_ids.hpp"
 
 namespace portask::kafka {
-
-using namespace std::chrono_literals;
 
 void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_view body) {
   msg::InitProducerIdRequest req;
@@ -29,37 +28,18 @@ void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_vie
     res.producerEpoch = static_cast<std::int16_t>(req.producerEpoch + 1);
     return respond(self, r, res, flexible);
   }
-  auto& ids = self->state.ctx->producer_ids;
-  res.producerEpoch = 0;
-  if (auto id = ids.take()) {
-    res.producerId = *id;
-    return respond(self, r, res, flexible);
-  }
-  // The pool is empty: reserve the next block in the store.
-  auto reader = self->state.ctx->any_reader();
-  if (!reader) {
-    res.errorCode = to_kafka_group(errc::not_ready);
-    return respond(self, r, res, flexible);
-  }
-  self->request(reader, 10s, producer_atom::value, broker_context::producer_id_pool::block)
-      .then(
-          [=](std::int64_t first) mutable {
-            auto& pool = self->state.ctx->producer_ids;
-            pool.add_block(first, broker_context::producer_id_pool::block);
-            if (auto id = pool.take())
-              res.producerId = *id;
-            else
-              res.errorCode = to_kafka_group(errc::not_ready);
-            respond(self, r, res, flexible);
-          },
-          [=](caf::error& e) mutable {
-            spdlog::warn("kafka: InitProducerId: no producer id block: {}",
-                         self->system().render(e));
-            res.producerId = -1;
-            res.producerEpoch = -1;
-            res.errorCode = to_kafka_group(to_errc(e));
-            respond(self, r, res, flexible);
-          });
+  with_new_producer_id(self, self->state.ctx, [=](expected<std::int64_t> id) mutable {
+    if (id) {
+      res.producerId = *id;
+      res.producerEpoch = 0;
+    } else {
+      spdlog::warn("kafka: InitProducerId: no producer id: {}", id.error().message());
+      res.producerId = -1;
+      res.producerEpoch = -1;
+      res.errorCode = to_kafka_group(static_cast<errc>(id.error().value()));
+    }
+    respond(self, r, res, flexible);
+  });
 }
 
 }  // namespace portask::kafka

@@ -10,6 +10,7 @@
 #include "actors/network/connection_lifecycle.hpp"
 #include "actors/network/native_group_member.hpp"
 #include "actors/network/response_queue.hpp"
+#include "actors/producer_ids.hpp"
 #include "portask/version.hpp"
 #include "protocol/native_messages.hpp"
 
@@ -149,6 +150,11 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   if (batch->messages.empty()) return fail(self, r, errc::invalid_request, "empty batch");
   publish_batch pb{{req->topic, req->partition}, std::move(*batch), protocol_kind::portask, true,
                    wire_bytes};
+  if (req->producer.present()) {
+    const auto count = static_cast<std::uint32_t>(pb.batch.messages.size());
+    pb.producer = {req->producer.id, req->producer.epoch, req->producer.base_sequence,
+                   storage::last_sequence(req->producer.base_sequence, count)};
+  }
   const bool acks = req->acks != 0;
   if (req->partition >= 0) return send_publish(self, r, acks, std::move(pb));
   if (req->partition != -1) return fail(self, r, errc::unknown_partition);
@@ -165,6 +171,27 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
             send_publish(self, r, acks, std::move(*shared));
           },
           [=](caf::error& e) { fail(self, r, e); });
+}
+
+// InitProducer: the same ids as Kafka's InitProducerId; an existing producer gets its next
+// epoch, which fences its older incarnations and restarts its sequences.
+void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_init_producer(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto answer = [=](std::int64_t id, std::int16_t epoch) {
+    respond(self, r, [&](protocol::buffer& out) {
+      native::encode_body(out, native::init_producer_response{id, epoch});
+    });
+  };
+  if (req->producer_id >= 0) {
+    if (req->producer_epoch >= std::numeric_limits<std::int16_t>::max() - 1)
+      return fail(self, r, errc::invalid_producer_epoch, "epochs exhausted; ask for a new id");
+    return answer(req->producer_id, static_cast<std::int16_t>(req->producer_epoch + 1));
+  }
+  with_new_producer_id(self, self->state.ctx, [=](expected<std::int64_t> id) {
+    if (!id) return fail(self, r, static_cast<errc>(id.error().value()));
+    answer(*id, 0);
+  });
 }
 
 // -- fetch and subscriptions ----------------------------------------------------------------
@@ -497,6 +524,7 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::list_offsets: return on_list_offsets(self, r, payload);
     case message_type::group_join: return on_group_join(self, r, payload);
     case message_type::group_leave: return on_group_leave(self, r, payload);
+    case message_type::init_producer: return on_init_producer(self, r, payload);
     case message_type::heartbeat: {
       if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,

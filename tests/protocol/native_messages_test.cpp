@@ -71,3 +71,64 @@ TEST(NativeMessages, AckCarriesAnOptionalMemberIdentity) {
   member.pop_back();  // a member id without the whole generation
   EXPECT_FALSE(decode_ack(payload_of(member)));
 }
+
+TEST(NativeMessages, IdempotentPublishCarriesTheProducerClaim) {
+  const buffer batch_bytes{1, 2, 3};
+  publish_request plain{5, 1, "orders", 2, {}, batch_bytes};
+  buffer p;
+  encode(p, plain, 0);
+  auto d = decode_publish(payload_of(p));
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->producer.present());
+  EXPECT_EQ(buffer(d->batch.begin(), d->batch.end()), batch_bytes);
+
+  publish_request idem{6, 1, "orders", 2, {77, 3, 1000}, batch_bytes};
+  buffer q;
+  encode(q, idem, 0);
+  EXPECT_EQ(q.size(), p.size() + 14) << "i64 id, i16 epoch, i32 sequence";
+  d = decode_publish(payload_of(q));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->producer, (publish_producer{77, 3, 1000}));
+  EXPECT_EQ(d->acks, 1);
+  EXPECT_EQ(buffer(d->batch.begin(), d->batch.end()), batch_bytes);
+
+  // An idempotent publish must name its partition, ask for an answer, and carry sane fields.
+  for (const auto& bad : {publish_request{1, 1, "t", -1, {77, 0, 0}, batch_bytes},
+                          publish_request{1, 0, "t", 0, {77, 0, 0}, batch_bytes},
+                          publish_request{1, 1, "t", 0, {77, -1, 0}, batch_bytes},
+                          publish_request{1, 1, "t", 0, {77, 0, -5}, batch_bytes}}) {
+    buffer b;
+    encode(b, bad, 0);
+    EXPECT_EQ(decode_publish(payload_of(b)).error(), errc::invalid_request);
+  }
+  buffer unknown_bits = p;
+  unknown_bits[frame_header_size + 4] = 0x80;
+  EXPECT_EQ(decode_publish(payload_of(unknown_bits)).error(), errc::invalid_request);
+  buffer cut;
+  encode(cut, idem, 0);
+  cut.resize(frame_header_size + 4 + 1 + 2 + 6 + 4 + 5);  // inside the producer fields
+  EXPECT_EQ(decode_publish(payload_of(cut)).error(), errc::malformed_payload);
+}
+
+TEST(NativeMessages, InitProducerRoundTrips) {
+  buffer f;
+  encode(f, init_producer_request{3, -1, -1});
+  EXPECT_EQ(static_cast<message_type>(f[5]), message_type::init_producer);
+  auto r = decode_init_producer(payload_of(f));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->producer_id, -1);
+  buffer bump;
+  encode(bump, init_producer_request{4, 77, 2});
+  r = decode_init_producer(payload_of(bump));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->producer_id, 77);
+  EXPECT_EQ(r->producer_epoch, 2);
+  buffer half;
+  encode(half, init_producer_request{4, 77, -1});
+  EXPECT_EQ(decode_init_producer(payload_of(half)).error(), errc::invalid_request);
+  buffer body;
+  encode_body(body, init_producer_response{77, 3});
+  EXPECT_EQ(decode_init_producer_response(body).value(), (init_producer_response{77, 3}));
+  body.push_back(0);
+  EXPECT_FALSE(decode_init_producer_response(body));
+}

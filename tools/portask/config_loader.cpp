@@ -43,6 +43,7 @@ void apply_yaml(const std::string& path, broker_config& c) {
   read_listener(root, "kafka", c.kafka);
   if (root["kafka"]) read(root["kafka"], "advertised_host", c.kafka_advertised_host);
   read(root, "store", c.store);
+  read(root, "store_timeout_ms", c.store_timeout_ms);
   read(root, "max_frame_bytes", c.max_frame_bytes);
   read(root, "max_connections", c.max_connections);
   read(root, "max_inflight_bytes_per_connection", c.max_inflight_bytes_per_connection);
@@ -81,6 +82,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--store", c.store,
                  "'memory' (embedded, default) or redis://host:port for Dragonfly/Redis")
       ->envname("PORTASK_STORE");
+  app.add_option("--store-timeout-ms", c.store_timeout_ms,
+                 "bound on every store round trip; past it the call fails (retriable)")
+      ->envname("PORTASK_STORE_TIMEOUT_MS");
   app.add_option("--host", c.native.host, "native listener address")->envname("PORTASK_HOST");
   app.add_option("--port", c.native.port, "native protocol port")->envname("PORTASK_PORT");
   app.add_option("--http-host", c.http.host, "HTTP (metrics, health) address")
@@ -138,6 +142,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     std::cerr << "portask: unknown storage compression '" << c.storage_compression << "'\n";
     return config_request_exit{2};
   }
+  if (c.store_timeout_ms == 0) {
+    std::cerr << "portask: store_timeout_ms must be positive\n";
+    return config_request_exit{2};
+  }
   if (c.producer_id_expiration_ms <= 0) {
     std::cerr << "portask: producer_id_expiration_ms must be positive\n";
     return config_request_exit{2};
@@ -154,7 +162,9 @@ std::string describe(const broker_config& c) {
   std::ostringstream s;
   s << "native " << c.native.host << ":" << c.native.port << ", http " << c.http.host << ":"
     << c.http.port << ", kafka " << c.kafka.host << ":" << c.kafka.port << " (advertised "
-    << c.kafka_advertised_host << "), store " << c.store << ", storage encoding "
+    << c.kafka_advertised_host << "), store " << c.store << " (timeout "
+    << c.store_timeout_ms << " ms), producer id expiration " << c.producer_id_expiration_ms
+    << " ms, storage encoding "
     << c.storage_codec << "/" << c.storage_compression << ", max frame " << c.max_frame_bytes
     << " B, max connections " << c.max_connections;
   return s.str();

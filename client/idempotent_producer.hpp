@@ -1,0 +1,56 @@
+#pragma once
+/// A native producer whose publishes are stored exactly once, whatever happens to the
+/// connection or the broker: each batch carries the producer's id, epoch and a per-partition
+/// sequence, and a batch whose outcome is unknown (a lost connection, a timeout, a retriable
+/// error) is sent again, with the same sequence, on a new connection until the broker
+/// answers. The broker stores it at most once and answers a resend with the first result.
+///
+/// Publishes one batch at a time (no pipelining) and needs an explicit partition.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "client/client.hpp"
+
+namespace portask::client {
+
+class idempotent_producer {
+ public:
+  /// Connects and obtains a producer id. `retry_for` bounds how long one publish keeps
+  /// retrying before it reports failure.
+  static result<idempotent_producer> open(const options& o,
+                                          std::chrono::milliseconds retry_for =
+                                              std::chrono::seconds(60));
+
+  /// Stores `batch` in topic/partition exactly once; the offsets it got.
+  result<protocol::native::publish_response> publish(const std::string& topic,
+                                                     std::int32_t partition,
+                                                     const protocol::message_batch& batch);
+
+  std::int64_t producer_id() const noexcept { return id_; }
+  std::int16_t epoch() const noexcept { return epoch_; }
+  /// Connections opened after the first (for tests and load tools).
+  std::size_t reconnects() const noexcept { return reconnects_; }
+
+ private:
+  idempotent_producer(options o, std::chrono::milliseconds retry_for)
+      : opts_(std::move(o)), retry_for_(retry_for) {}
+  result<bool> reconnect();
+  /// The state of the producer's id was lost on the broker (expired): the next epoch starts
+  /// every partition's sequences at 0 again (KIP-360).
+  result<bool> bump_epoch();
+
+  options opts_;
+  std::chrono::milliseconds retry_for_;
+  std::optional<connection> conn_;
+  std::int64_t id_ = -1;
+  std::int16_t epoch_ = -1;
+  std::map<std::pair<std::string, std::int32_t>, std::int32_t> next_sequence_;
+  std::size_t reconnects_ = 0;
+  bool unsure_ = false;  ///< a publish was given up on while its outcome was unknown
+};
+
+}  // namespace portask::client
