@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "client/idempotent_producer.hpp"
 #include "protocol/crc32.hpp"
 #include "protocol/frame.hpp"
 #include "redis_server.hpp"
@@ -245,6 +246,77 @@ TEST_F(NativeServer, StoreOutageGivesRetriableErrorsThenRecoversWithoutLosingAck
   for (auto& m : all) stored.push_back(*m.value);
   EXPECT_EQ(stored, acked);
   for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i].offset, all[i - 1].offset);
+}
+
+// A native idempotent publish sent again (the same producer, epoch and sequence), before and
+// after a broker SIGKILL, is answered with the first result and stored once.
+TEST_F(NativeServer, AnIdempotentPublishResentAcrossARestartIsStoredOnce) {
+  auto c = server_->connect();
+  must(c.create_topic("idem", 2));
+  auto ids = must(c.init_producer(), "init producer");
+  auto again = must(c.init_producer(), "init producer");
+  EXPECT_NE(ids.producer_id, again.producer_id) << "every producer gets its own id";
+  const protocol::native::publish_producer first{ids.producer_id, ids.producer_epoch, 0};
+  must(c.send_publish("idem", 1, batch_of({"a-0", "a-1"}), true, first));
+  auto r1 = must(c.receive_publish());
+  must(c.send_publish("idem", 1, batch_of({"a-0", "a-1"}), true, first));
+  auto r2 = must(c.receive_publish());
+  EXPECT_EQ(r2.base_offset, r1.base_offset);
+  server_->stop(SIGKILL);
+  ASSERT_TRUE(server_->start());
+  auto d = server_->connect();
+  must(d.send_publish("idem", 1, batch_of({"a-0", "a-1"}), true, first));
+  auto r3 = must(d.receive_publish());
+  EXPECT_EQ(r3.base_offset, r1.base_offset) << "the restarted broker rebuilt the window";
+  // A gap, an older epoch and a stranger at a non-zero sequence are refused.
+  must(d.send_publish("idem", 1, batch_of({"gap"}), true, {ids.producer_id, ids.producer_epoch, 5}));
+  auto gap = d.receive_publish();
+  ASSERT_FALSE(client::ok(gap));
+  EXPECT_EQ(client::error_of(gap).code, errc::out_of_order_sequence);
+  auto bumped = must(d.init_producer(ids.producer_id, ids.producer_epoch));
+  EXPECT_EQ(bumped.producer_id, ids.producer_id);
+  EXPECT_EQ(bumped.producer_epoch, ids.producer_epoch + 1);
+  must(d.send_publish("idem", 1, batch_of({"b-0"}), true, {ids.producer_id, bumped.producer_epoch, 0}));
+  must(d.receive_publish());
+  must(d.send_publish("idem", 1, batch_of({"zombie"}), true, {ids.producer_id, ids.producer_epoch, 2}));
+  auto zombie = d.receive_publish();
+  ASSERT_FALSE(client::ok(zombie));
+  EXPECT_EQ(client::error_of(zombie).code, errc::invalid_producer_epoch);
+  must(d.send_publish("idem", 0, batch_of({"x"}), true, {again.producer_id, 0, 9}));
+  auto stranger = d.receive_publish();
+  ASSERT_FALSE(client::ok(stranger));
+  EXPECT_EQ(client::error_of(stranger).code, errc::unknown_producer_id);
+  std::vector<std::string> stored;
+  for (auto& m : read_all(d, "idem", 1)) stored.push_back(*m.value);
+  EXPECT_EQ(stored, (std::vector<std::string>{"a-0", "a-1", "b-0"}));
+}
+
+// The client library's idempotent producer keeps publishing through broker restarts: every
+// publish it reports as done is stored exactly once, in order.
+TEST_F(NativeServer, TheIdempotentProducerRidesOutBrokerRestarts) {
+  {
+    auto c = server_->connect();
+    must(c.create_topic("ride", 1));
+  }
+  client::options o;
+  o.port = server_->port();
+  o.timeout = 5s;
+  auto p = must(client::idempotent_producer::open(o, 60s), "open producer");
+  std::vector<std::string> acked;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      const std::string v = "r" + std::to_string(round) + "-" + std::to_string(i);
+      must(p.publish("ride", 0, batch_of({v})), "idempotent publish");
+      acked.push_back(v);
+    }
+    server_->stop(SIGKILL);
+    ASSERT_TRUE(server_->start());
+  }
+  EXPECT_GE(p.reconnects(), 2u);
+  auto c = server_->connect();
+  std::vector<std::string> stored;
+  for (auto& m : read_all(c, "ride", 0)) stored.push_back(*m.value);
+  EXPECT_EQ(stored, acked);
 }
 
 TEST_F(NativeServer, HealthReportsTheStoreGoingDownAndComingBack) {
