@@ -178,6 +178,7 @@ void recover(self_ptr self) {
             s.recovery_backoff = 0ms;
             s.log->recovered(r.bounds);
             s.producers.rebuild(r.producers, s.log->tp().partition, wall_ms());
+            s.producers.expire(wall_ms(), s.ctx->config.producer_id_expiration_ms);
             s.stored_since_snapshot = 0;
             if (r.bounds.next_offset > r.producers.covers) maybe_snapshot(self, true);
             auto waiters = std::move(s.on_ready);

@@ -116,8 +116,12 @@ struct producer_snapshot {
   std::vector<std::int64_t> expired;
 };
 
-/// What a partition rebuilds its idempotence window from: the snapshot's batches, then every
-/// producer batch of the log at or after the snapshot's `covers`, in offset order.
+/// What a partition rebuilds its idempotence window from: the snapshot's batches, then the
+/// producer batches of the log at or after the snapshot's `covers` (at most the newest
+/// `producer_history_scan_limit` entries: snapshots are taken far more often, so the limit
+/// only bites on a log written before snapshots existed), in offset order.
+inline constexpr std::size_t producer_history_scan_limit = 4096;
+
 struct producer_history {
   std::int64_t covers = 0;
   std::vector<producer_batch> batches;

@@ -141,14 +141,20 @@ expected<producer_history> memory_store::read_producer_history(const topic_parti
     std::sort(out.batches.begin(), out.batches.end(),
               [](const auto& a, const auto& b) { return a.base_offset < b.base_offset; });
   }
-  if (auto log = state_->logs.find(tp); log != state_->logs.end())
-    for (auto it = log->second.lower_bound(out.covers); it != log->second.end(); ++it) {
+  if (auto log = state_->logs.find(tp); log != state_->logs.end()) {
+    // The newest entries at or after the snapshot, at most the scan limit.
+    auto first = log->second.lower_bound(out.covers);
+    const auto after = static_cast<std::size_t>(std::distance(first, log->second.end()));
+    if (after > producer_history_scan_limit)
+      first = std::prev(log->second.end(), static_cast<std::ptrdiff_t>(producer_history_scan_limit));
+    for (auto it = first; it != log->second.end(); ++it) {
       const auto& b = it->second;
       if (!b.producer.present()) continue;
       out.batches.push_back({b.producer.id, b.producer.epoch, b.producer.base_sequence,
                              last_sequence(b.producer.base_sequence, b.record_count),
                              b.base_offset, b.record_count, -1});
     }
+  }
   return out;
 }
 

@@ -673,33 +673,38 @@ expected<producer_history> redis_store::read_producer_history(const topic_partit
     std::sort(out.batches.begin(), out.batches.end(),
               [](const auto& a, const auto& b) { return a.base_offset < b.base_offset; });
   }
-  // Then the log after the snapshot, page by page; only the headers are kept.
+  // Then the log after the snapshot, newest first, page by page (bounded); only the headers
+  // are kept.
   const std::string key = log_key(tp);
   constexpr std::size_t page = 128;
-  std::string from = entry_id(out.covers);
-  for (;;) {
+  const std::string floor = entry_id(out.covers);
+  std::string from = "+";
+  std::vector<producer_batch> logged;
+  for (std::size_t scanned = 0; scanned < producer_history_scan_limit;) {
     command c;
-    c.arg("XRANGE").arg(key).own(from).arg("+").arg("COUNT").own(std::to_string(page));
+    c.arg("XREVRANGE").arg(key).own(from).arg(floor).arg("COUNT").own(std::to_string(page));
     auto r = pipeline({&c, 1});
     if (!r) return r.error();
     const auto& rep = (*r)[0];
     if (rep.is_error()) return errc::storage_unavailable;
     if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
     stored_batch b;
-    for (std::size_t i = 0; i < rep->elements; ++i) {
+    for (std::size_t i = 0; i < rep->elements; ++i, ++scanned) {
       b = {};
       if (!parse_entry_header(rep->element[i], b)) {
         spdlog::error("corrupt entry header in {}", key);
         return errc::corrupt_stored_data;
       }
       if (!b.producer.present()) continue;
-      out.batches.push_back({b.producer.id, b.producer.epoch, b.producer.base_sequence,
-                             last_sequence(b.producer.base_sequence, b.record_count),
-                             b.base_offset, b.record_count, -1});
+      logged.push_back({b.producer.id, b.producer.epoch, b.producer.base_sequence,
+                        last_sequence(b.producer.base_sequence, b.record_count), b.base_offset,
+                        b.record_count, -1});
     }
-    if (rep->elements < page) return out;
-    from = entry_id(b.base_offset + 1);
+    if (rep->elements < page || b.base_offset <= out.covers) break;
+    from = "(" + entry_id(b.base_offset);  // exclusive: continue below the last one read
   }
+  out.batches.insert(out.batches.end(), logged.rbegin(), logged.rend());
+  return out;
 }
 
 std::error_code redis_store::put_producer_snapshot(const topic_partition& tp,

@@ -45,6 +45,8 @@ struct settings {
   unsigned seed = 1;
   int kafka_producers = 2;
   int native_producers = 1;
+  int kafkajs_producers = 0;  ///< node + kafkajs idempotent producers (child processes)
+  std::string kafkajs_dir = PORTASK_KAFKAJS_DIR;
   int partitions = 4;
   int rate = 1000;  ///< messages per second per producer
   int store_timeout_ms = 1000;
@@ -235,6 +237,48 @@ void run_native_producer(const settings& s, std::uint16_t port, ledger& book, st
   }
 }
 
+// -- kafkajs idempotent producer (a node child process) --------------------------------------
+
+struct kafkajs_producer {
+  std::string out;
+  test::child_process process;
+};
+
+kafkajs_producer start_kafkajs(const settings& s, std::uint16_t port, const std::string& dir,
+                               const std::string& name) {
+  kafkajs_producer p;
+  p.out = dir + "/" + name + ".acks";
+  p.process = test::child_process(
+      {"node", s.kafkajs_dir + "/idempotent_producer.js", "127.0.0.1:" + std::to_string(port),
+       "chaos", std::to_string(s.partitions), name, p.out, std::to_string(s.rate)},
+      dir + "/" + name + ".log");
+  return p;
+}
+
+// SIGTERM lets it finish the send in flight; then its acknowledgements join the ledger.
+void finish_kafkajs(kafkajs_producer& p, ledger& book) {
+  p.process.stop(SIGTERM, 60s);
+  std::ifstream in(p.out);
+  std::string kind;
+  while (in >> kind) {
+    if (kind == "ACK") {
+      ack a;
+      in >> a.partition >> a.offset >> a.value;
+      book.record(std::move(a));
+    } else if (kind == "FAIL") {
+      std::string value, why;
+      in >> value >> why;
+      book.record_failure(value, "kafkajs " + why);
+    } else {
+      std::string rest;
+      std::getline(in, rest);
+      std::lock_guard lock{book.mutex};
+      ++book.fatal;
+      std::cerr << "chaos: kafkajs " << kind << rest << "\n";
+    }
+  }
+}
+
 // -- verdict -----------------------------------------------------------------------------------
 
 struct verdict {
@@ -327,6 +371,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0, 16));
   app.add_option("--native-producers", s.native_producers, "native idempotent producers")
       ->capture_default_str()->check(CLI::Range(0, 16));
+  app.add_option("--kafkajs-producers", s.kafkajs_producers,
+                 "kafkajs idempotent producers (node child processes)")
+      ->capture_default_str()->check(CLI::Range(0, 16));
   app.add_option("--partitions", s.partitions, "partitions of the topic")
       ->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--rate", s.rate, "messages per second per producer")
@@ -336,7 +383,7 @@ int main(int argc, char** argv) {
   app.add_option("--keep-logs", s.keep_logs, "copy the broker's and redis' logs into this folder");
   CLI11_PARSE(app, argc, argv);
   if (s.kafka_producers + s.native_producers == 0) {
-    std::cerr << "chaos: at least one producer\n";
+    std::cerr << "chaos: at least one librdkafka or native producer (they pace the faults)\n";
     return 2;
   }
 
@@ -370,6 +417,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < s.native_producers; ++i)
     producers.emplace_back(run_native_producer, std::cref(s), b.port(), std::ref(book),
                            "n" + std::to_string(i), std::cref(stop));
+  std::vector<kafkajs_producer> node_producers;
+  for (int i = 0; i < s.kafkajs_producers; ++i)
+    node_producers.push_back(start_kafkajs(s, b.kafka_port(), dir.path(), "j" + std::to_string(i)));
 
   // Wait for traffic before the first fault.
   if (!test::wait_until([&] { return book.ack_count.load() > 100; }, 60s)) {
@@ -429,6 +479,7 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
   stop = true;
   for (auto& t : producers) t.join();
+  for (auto& p : node_producers) finish_kafkajs(p, book);
 
   const auto v = check(s, b.port(), book);
   std::ostringstream faults;

@@ -269,6 +269,26 @@ TEST_P(LogStore, ProducerHistoryIsTheSnapshotThenTheLogAfterIt) {
   EXPECT_TRUE(h->batches.empty());
 }
 
+TEST_P(LogStore, AHistoryWithoutASnapshotReadsOnlyTheNewestBatches) {
+  const auto frame = protocol::shared_bytes::copy_of(make_frame("x"));
+  const std::size_t n = producer_history_scan_limit + 500;
+  std::vector<append_request> reqs;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto seq = static_cast<std::int32_t>(i);
+    reqs.push_back({&tp_, static_cast<std::int64_t>(i), 1, 0, frame, {9, 0, seq}});
+  }
+  std::vector<std::error_code> results;
+  store_->append(reqs, results);
+  for (const auto& r : results) ASSERT_FALSE(r);
+  auto h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->batches.size(), producer_history_scan_limit);
+  EXPECT_EQ(h->batches.back().base_offset, static_cast<std::int64_t>(n - 1)) << "the newest";
+  EXPECT_EQ(h->batches.front().base_offset, static_cast<std::int64_t>(n - producer_history_scan_limit));
+  for (std::size_t i = 1; i < h->batches.size(); ++i)
+    ASSERT_LT(h->batches[i - 1].base_offset, h->batches[i].base_offset) << "in log order";
+}
+
 TEST_P(LogStore, ProducerIdBlocksNeverOverlapAcrossInstances) {
   auto other = factory_();
   ASSERT_TRUE(other);

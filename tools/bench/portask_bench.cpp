@@ -49,6 +49,7 @@ struct settings {
   std::string compression = "none";
   std::uint16_t kafka_port = 9092;
   bool produce_only = false;  // kafka modes: skip reading the messages back
+  bool idempotent = false;    // kafka modes: enable.idempotence on the producer
 };
 
 std::int64_t now_ns() {
@@ -262,7 +263,8 @@ int run_xadd(const settings& s) {
 
 // Kafka mode: librdkafka produces (acks=all) and then consumes every message, against a
 // Portask Kafka listener or against librdkafka's in-process mock cluster (the peer).
-rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::string& bootstrap, bool consumer) {
+rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::string& bootstrap, bool consumer,
+                         bool idempotent = false) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::vector<std::pair<const char*, std::string>> settings_list = {
@@ -276,6 +278,7 @@ rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::string& bootstrap, boo
     settings_list.push_back({"linger.ms", "5"});
     settings_list.push_back({"batch.num.messages", "10000"});
     settings_list.push_back({"queue.buffering.max.messages", "1000000"});
+    if (idempotent) settings_list.push_back({"enable.idempotence", "true"});
   }
   for (const auto& [k, v] : settings_list) rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err);
   return rd_kafka_new(type, conf, err, sizeof err);
@@ -302,7 +305,7 @@ int run_kafka(const settings& s, bool mock) {
       return 1;
     }
   }
-  rd_kafka_t* producer = kafka_client(RD_KAFKA_PRODUCER, bootstrap, false);
+  rd_kafka_t* producer = kafka_client(RD_KAFKA_PRODUCER, bootstrap, false, s.idempotent);
   const std::string value(s.size, 'x');
   const auto start = clock_type::now();
   for (std::uint64_t i = 0; i < s.messages; ++i) {
@@ -405,6 +408,7 @@ int main(int argc, char** argv) {
   app.add_option("--codec", s.codec);
   app.add_option("--compression", s.compression);
   app.add_flag("--produce-only", s.produce_only, "kafka modes: do not consume the messages back");
+  app.add_flag("--idempotent", s.idempotent, "kafka modes: an idempotent producer");
   CLI11_PARSE(app, argc, argv);
   if (s.host != "127.0.0.1" && s.host != "localhost" && s.host != "::1") {
     std::cerr << "portask-bench only targets loopback\n";
