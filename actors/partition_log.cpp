@@ -56,6 +56,9 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
     // told that N+1 is stored takes N as stored too. Its retry finds the stored batch (the
     // recovery that follows reads it back) and gets its offsets, without a second copy.
     if (failed && e == errc::ok) e = errc::not_ready;
+    // The store holds that offset already (a write this partition could not see): the
+    // recovery below reads the true bounds, so for the producer it is worth a retry.
+    if (e == errc::offset_conflict) e = errc::not_ready;
     if (e == errc::ok) {
       high_watermark_ = b.next_offset();
       add_to_tail(b);
