@@ -13,6 +13,7 @@ void put_str(wire_writer& w, std::string_view s) {
   w.u16(static_cast<std::uint16_t>(n));
   w.raw(s.substr(0, n));
 }
+void put_i16(wire_writer& w, std::int16_t v) { w.u16(static_cast<std::uint16_t>(v)); }
 void put_i32(wire_writer& w, std::int32_t v) { w.u32(static_cast<std::uint32_t>(v)); }
 void put_i64(wire_writer& w, std::int64_t v) { w.u64(static_cast<std::uint64_t>(v)); }
 
@@ -21,6 +22,12 @@ bool get_str(wire_reader& r, std::string& s) {
   byte_view v;
   if (!r.u16(n) || !r.raw(n, v)) return false;
   s.assign(as_chars(v));
+  return true;
+}
+bool get_i16(wire_reader& r, std::int16_t& v) {
+  std::uint16_t u = 0;
+  if (!r.u16(u)) return false;
+  v = static_cast<std::int16_t>(u);
   return true;
 }
 bool get_i32(wire_reader& r, std::int32_t& v) {
@@ -132,7 +139,7 @@ void encode(buffer& out, const publish_request& r, std::uint16_t batch_flags) {
     put_i32(w, r.partition);
     if (r.producer.present()) {
       put_i64(w, r.producer.id);
-      w.u16(static_cast<std::uint16_t>(r.producer.epoch));
+      put_i16(w, r.producer.epoch);
       put_i32(w, r.producer.base_sequence);
     }
     w.raw(r.batch.data(), r.batch.size());
@@ -148,10 +155,9 @@ expected<publish_request> decode_publish(byte_view payload) {
   if (flags & ~(publish_acks | publish_idempotent)) return errc::invalid_request;
   p.acks = flags & publish_acks;
   if (flags & publish_idempotent) {
-    std::uint16_t epoch = 0;
-    if (!get_i64(r, p.producer.id) || !r.u16(epoch) || !get_i32(r, p.producer.base_sequence))
+    if (!get_i64(r, p.producer.id) || !get_i16(r, p.producer.epoch) ||
+        !get_i32(r, p.producer.base_sequence))
       return errc::malformed_payload;
-    p.producer.epoch = static_cast<std::int16_t>(epoch);
     // Sequences are per partition and the broker must be told to respond: an idempotent
     // publish names its partition and asks for an acknowledgement, as Kafka's acks=all.
     if (p.producer.id < 0 || p.producer.epoch < 0 || p.producer.base_sequence < 0 ||
@@ -166,16 +172,14 @@ void encode(buffer& out, const init_producer_request& q) {
   frame(out, message_type::init_producer, 0, [&](wire_writer& w) {
     w.u32(q.request_id);
     put_i64(w, q.producer_id);
-    w.u16(static_cast<std::uint16_t>(q.producer_epoch));
+    put_i16(w, q.producer_epoch);
   });
 }
 
 expected<init_producer_request> decode_init_producer(byte_view payload) {
   wire_reader r{payload};
   init_producer_request q;
-  std::uint16_t epoch = 0;
-  r.u32(q.request_id) && get_i64(r, q.producer_id) && r.u16(epoch);
-  q.producer_epoch = static_cast<std::int16_t>(epoch);
+  r.u32(q.request_id) && get_i64(r, q.producer_id) && get_i16(r, q.producer_epoch);
   auto out = done(r, std::move(q));
   if (out && (out->producer_id < 0) != (out->producer_epoch < 0)) return errc::invalid_request;
   return out;
@@ -184,15 +188,13 @@ expected<init_producer_request> decode_init_producer(byte_view payload) {
 void encode_body(buffer& out, const init_producer_response& b) {
   wire_writer w{out};
   put_i64(w, b.producer_id);
-  w.u16(static_cast<std::uint16_t>(b.producer_epoch));
+  put_i16(w, b.producer_epoch);
 }
 
 expected<init_producer_response> decode_init_producer_response(byte_view body) {
   wire_reader r{body};
   init_producer_response b;
-  std::uint16_t epoch = 0;
-  get_i64(r, b.producer_id) && r.u16(epoch);
-  b.producer_epoch = static_cast<std::int16_t>(epoch);
+  get_i64(r, b.producer_id) && get_i16(r, b.producer_epoch);
   return done(r, std::move(b));
 }
 
