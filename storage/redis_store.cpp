@@ -315,6 +315,9 @@ std::error_code redis_store::connect() {
   std::vector<command> setup;
   if (!options_.password.empty()) setup.emplace_back().arg("AUTH").arg(options_.password);
   if (options_.db != 0) setup.emplace_back().arg("SELECT").own(std::to_string(options_.db));
+  // PING answers -LOADING while a restarted server still reads its data: such a connection
+  // is not used (commands would start working halfway through a pipeline).
+  setup.emplace_back().arg("PING");
   setup.emplace_back().arg("CLIENT").arg("ID");
   no_fence_ = true;  // AUTH first; the fence follows below
   auto replies = pipeline(setup);
@@ -322,7 +325,8 @@ std::error_code redis_store::connect() {
   if (!replies) return replies.error();
   for (std::size_t i = 0; i + 1 < replies->size(); ++i)
     if ((*replies)[i].is_error()) {
-      spdlog::error("redis setup failed: {}", str((*replies)[i].get()));
+      spdlog::warn("redis {}:{} not usable yet: {}", options_.host, options_.port,
+                   str((*replies)[i].get()));
       disconnect();
       return errc::storage_unavailable;
     }
@@ -408,11 +412,17 @@ void redis_store::append(std::span<const append_request> requests,
                          std::vector<std::error_code>& results) {
   results.assign(requests.size(), std::error_code{});
   if (requests.empty()) return;
-  std::vector<command> commands(requests.size());
+  // One transaction: the server runs every XADD of the round trip or none. A refusal while
+  // queueing (LOADING after a restart, OOM, MISCONF, READONLY) aborts them all, so a
+  // partition never has batch N+1 stored while N was refused; and a connection lost before
+  // EXEC arrived leaves nothing behind.
+  std::vector<command> commands(requests.size() + 2);
+  commands.front().arg("MULTI");
+  commands.back().arg("EXEC");
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
-    commands[i]
-        .arg("XADD")
+    auto& c = commands[i + 1];
+    c.arg("XADD")
         .own(log_key(*r.tp))
         .own(entry_id(r.base_offset))
         .arg("f")
@@ -422,8 +432,7 @@ void redis_store::append(std::span<const append_request> requests,
         .arg("t")
         .own(std::to_string(r.max_timestamp));
     if (r.producer.present())
-      commands[i]
-          .arg("p")
+      c.arg("p")
           .own(std::to_string(r.producer.id))
           .arg("e")
           .own(std::to_string(r.producer.epoch))
@@ -435,10 +444,20 @@ void redis_store::append(std::span<const append_request> requests,
     results.assign(requests.size(), replies.error());
     return;
   }
+  const auto& exec = replies->back();
+  if (exec.is_error() || exec->type != REDIS_REPLY_ARRAY || exec->elements != requests.size()) {
+    // EXECABORT (a command was refused while queueing) or MULTI itself refused: nothing ran.
+    std::string_view why = exec.is_error() ? str(exec.get()) : "no transaction result";
+    for (std::size_t i = 0; i + 1 < replies->size(); ++i)
+      if ((*replies)[i].is_error()) why = str((*replies)[i].get());
+    spdlog::warn("store refused {} appends: {}", requests.size(), why);
+    results.assign(requests.size(), make_error_code(errc::storage_unavailable));
+    return;
+  }
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    const auto& r = (*replies)[i];
-    if (!r.is_error()) continue;
-    auto text = str(r.get());
+    const redisReply* r = exec->element[i];
+    if (r->type != REDIS_REPLY_ERROR) continue;
+    auto text = str(r);
     spdlog::warn("XADD {} {} refused: {}", log_key(*requests[i].tp), requests[i].base_offset, text);
     // "The ID specified in XADD is equal or smaller than the target stream top item".
     results[i] = text.find("ID") != std::string_view::npos ? errc::offset_conflict

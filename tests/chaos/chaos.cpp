@@ -51,6 +51,8 @@ struct settings {
   int rate = 1000;  ///< messages per second per producer
   int store_timeout_ms = 1000;
   std::string keep_logs;  ///< copy the broker and redis logs here
+  std::vector<std::string> kinds{"broker_kill", "redis_kill", "redis_stop", "broker_stop",
+                                 "store_connections_dropped"};
 };
 
 // One acknowledged message: where the broker said it is.
@@ -284,6 +286,10 @@ void finish_kafkajs(kafkajs_producer& p, ledger& book) {
 struct verdict {
   std::uint64_t acked = 0, stored = 0, lost = 0, misplaced = 0, duplicates = 0, gaps = 0,
                 out_of_order = 0;
+  std::vector<std::string> examples;  ///< the first anomalies, for the report
+  void example(std::string e) {
+    if (examples.size() < 40) examples.push_back(std::move(e));
+  }
   bool ok() const { return lost == 0 && misplaced == 0 && duplicates == 0 && gaps == 0 && out_of_order == 0; }
 };
 
@@ -300,7 +306,7 @@ verdict check(const settings& s, std::uint16_t port, ledger& book) {
   auto& conn = std::get<0>(c);
   // (partition, offset) -> value, and value -> how often stored.
   std::map<std::pair<std::int32_t, std::int64_t>, std::string> at;
-  std::map<std::string, int> copies;
+  std::map<std::string, std::vector<std::pair<std::int32_t, std::int64_t>>> copies;
   // producer -> partition -> stored sequence numbers in offset order
   std::map<std::string, std::map<std::int32_t, std::vector<std::uint64_t>>> order;
   for (std::int32_t p = 0; p < s.partitions; ++p) {
@@ -315,7 +321,7 @@ verdict check(const settings& s, std::uint16_t port, ledger& book) {
       for (auto& m : got.messages) {
         const std::string value = m.value ? *m.value : std::string();
         at[{p, m.offset}] = value;
-        ++copies[value];
+        copies[value].emplace_back(p, m.offset);
         ++v.stored;
         const auto dash = value.rfind('-');
         order[value.substr(0, dash)][p].push_back(std::stoull(value.substr(dash + 1)));
@@ -324,14 +330,30 @@ verdict check(const settings& s, std::uint16_t port, ledger& book) {
       offset = got.next_offset;
     }
   }
-  for (const auto& [value, n] : copies)
-    if (n > 1) v.duplicates += static_cast<std::uint64_t>(n - 1);
+  auto where = [&](const std::string& value) {
+    std::string w;
+    for (const auto& [part, off] : copies[value])
+      w += " " + std::to_string(part) + "@" + std::to_string(off);
+    return w.empty() ? std::string(" nowhere") : w;
+  };
+  for (const auto& [value, places] : copies)
+    if (places.size() > 1) {
+      v.duplicates += places.size() - 1;
+      v.example("duplicate " + value + ": stored at" + where(value));
+    }
   std::map<std::string, std::map<std::int32_t, std::uint64_t>> max_acked;
   for (const auto& a : book.acked) {
     ++v.acked;
     auto it = at.find({a.partition, a.offset});
-    if (copies.find(a.value) == copies.end()) ++v.lost;
-    else if (it == at.end() || it->second != a.value) ++v.misplaced;
+    const auto acked_at = std::to_string(a.partition) + "@" + std::to_string(a.offset);
+    if (copies.find(a.value) == copies.end()) {
+      ++v.lost;
+      v.example("lost " + a.value + ": acknowledged at " + acked_at);
+    } else if (it == at.end() || it->second != a.value) {
+      ++v.misplaced;
+      v.example("misplaced " + a.value + ": acknowledged at " + acked_at + ", stored at" +
+                where(a.value) + (it == at.end() ? "" : ", that offset holds " + it->second));
+    }
     const auto dash = a.value.rfind('-');
     auto& m = max_acked[a.value.substr(0, dash)][a.partition];
     m = std::max<std::uint64_t>(m, std::stoull(a.value.substr(dash + 1)));
@@ -339,7 +361,12 @@ verdict check(const settings& s, std::uint16_t port, ledger& book) {
   for (auto& [producer, parts] : order)
     for (auto& [p, seqs] : parts)
       for (std::size_t i = 1; i < seqs.size(); ++i)
-        if (seqs[i] <= seqs[i - 1]) ++v.out_of_order;
+        if (seqs[i] <= seqs[i - 1]) {
+          ++v.out_of_order;
+          v.example("out of order on partition " + std::to_string(p) + ": " + producer + "-" +
+                    std::to_string(seqs[i]) + " after " + producer + "-" +
+                    std::to_string(seqs[i - 1]));
+        }
   // Gaps: a value sent to a partition before that producer's last acknowledged one there,
   // not stored, and not reported as failed.
   for (const auto& [producer, parts] : max_acked)
@@ -347,7 +374,11 @@ verdict check(const settings& s, std::uint16_t port, ledger& book) {
       std::set<std::uint64_t> have(order[producer][p].begin(), order[producer][p].end());
       for (std::uint64_t n = static_cast<std::uint64_t>(p); n <= top;
            n += static_cast<std::uint64_t>(s.partitions))
-        if (!have.count(n) && !book.failed.count(producer + "-" + std::to_string(n))) ++v.gaps;
+        if (!have.count(n) && !book.failed.count(producer + "-" + std::to_string(n))) {
+          ++v.gaps;
+          v.example("gap: " + producer + "-" + std::to_string(n) + " missing on partition " +
+                    std::to_string(p));
+        }
     }
   return v;
 }
@@ -380,6 +411,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--store-timeout-ms", s.store_timeout_ms, "the broker's store timeout")
       ->capture_default_str()->check(CLI::Range(100, 60000));
+  app.add_option("--kinds", s.kinds, "the faults to choose from")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"broker_kill", "redis_kill", "redis_stop", "broker_stop",
+                             "store_connections_dropped"}));
   app.add_option("--keep-logs", s.keep_logs, "copy the broker's and redis' logs into this folder");
   CLI11_PARSE(app, argc, argv);
   if (s.kafka_producers + s.native_producers == 0) {
@@ -433,8 +468,7 @@ int main(int argc, char** argv) {
   auto uniform_ms = [&](int lo, int hi) {
     return std::chrono::milliseconds(std::uniform_int_distribution<int>(lo, hi)(rng));
   };
-  const std::vector<std::string> kinds{"broker_kill", "redis_kill", "redis_stop", "broker_stop",
-                                       "store_connections_dropped"};
+  const auto& kinds = s.kinds;
   std::map<std::string, int> injected;
   std::vector<double> recovery_ms;
   int unrecovered = 0;
@@ -495,6 +529,7 @@ int main(int argc, char** argv) {
             << static_cast<int>(percentile(recovery_ms, 1.0)) << " ms, unrecovered "
             << unrecovered << "\n";
   for (const auto& [e, n] : book.errors) std::cout << "chaos:   " << e << " x" << n << "\n";
+  for (const auto& e : v.examples) std::cout << "chaos: ! " << e << "\n";
   if (!s.keep_logs.empty()) {
     test::run_shell("mkdir -p '" + s.keep_logs + "' && cp '" + dir.path() + "/portask.log' '" +
                     redis.dir() + "/redis.log' '" + s.keep_logs + "/'");
