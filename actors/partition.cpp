@@ -138,7 +138,8 @@ void try_write(self_ptr self) {
             // bounds from the store before assigning more offsets.
             spdlog::warn("partition {}/{}: writer failed: {}", self->state.log->tp().topic,
                          self->state.log->tp().partition, self->system().render(err));
-            deliver(self, self->state.log->write_failed(errc::not_ready));
+            // Whether the set was stored is unknown: its producers hear exactly that.
+            deliver(self, self->state.log->write_failed(errc::timeout));
             deliver(self, self->state.log->fail_queued(errc::not_ready));
             recover(self);
           });
@@ -178,6 +179,10 @@ void recover(self_ptr self) {
             s.recovery_backoff = 0ms;
             s.log->recovered(r.bounds);
             s.producers.rebuild(r.producers, s.log->tp().partition, wall_ms());
+            spdlog::debug("partition {}/{}: offsets {}-{}, {} producer batches read back "
+                          "(snapshot covers {})",
+                          s.log->tp().topic, s.log->tp().partition, r.bounds.log_start,
+                          r.bounds.next_offset, r.producers.batches.size(), r.producers.covers);
             s.producers.expire(wall_ms(), s.ctx->config.producer_id_expiration_ms);
             s.stored_since_snapshot = 0;
             if (r.bounds.next_offset > r.producers.covers) maybe_snapshot(self, true);
@@ -241,6 +246,13 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
+// A refused idempotent batch is rare and always worth a line: it names what the client sent.
+void log_refusal(self_ptr self, const producer_sequence& p, const char* why) {
+  spdlog::info("partition {}/{}: producer {} epoch {} sequences {}-{}: {}; window {}",
+               self->state.log->tp().topic, self->state.log->tp().partition, p.id, p.epoch,
+               p.first_seq, p.last_seq, why, self->state.producers.describe(p.id));
+}
+
 void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<publish_result> rp) {
   auto& st = self->state;
   const auto producer = b.producer;
@@ -250,14 +262,20 @@ void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<pu
       c.stored.duplicate = true;
       rp.deliver(c.stored);
       return;
-    case producer_table::verdict::in_flight: rp.deliver(make_caf_error(errc::not_ready)); return;
+    case producer_table::verdict::in_flight:
+      // The first copy is being written and may be stored: "outcome unknown", retry.
+      rp.deliver(make_caf_error(errc::timeout));
+      return;
     case producer_table::verdict::out_of_order:
+      log_refusal(self, producer, "out of order (a gap, or already past)");
       rp.deliver(make_caf_error(errc::out_of_order_sequence));
       return;
     case producer_table::verdict::stale_epoch:
+      log_refusal(self, producer, "older epoch");
       rp.deliver(make_caf_error(errc::invalid_producer_epoch));
       return;
     case producer_table::verdict::unknown_producer:
+      log_refusal(self, producer, "unknown producer");
       rp.deliver(make_caf_error(errc::unknown_producer_id));
       return;
   }

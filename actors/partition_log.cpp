@@ -53,9 +53,10 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
     const auto& [ticket, b] = in_flight_[i];
     errc e = i < outcome.results.size() ? outcome.results[i] : errc::internal;
     // After a failure nothing later in the set is acknowledged, even if stored: a producer
-    // told that N+1 is stored takes N as stored too. Its retry finds the stored batch (the
-    // recovery that follows reads it back) and gets its offsets, without a second copy.
-    if (failed && e == errc::ok) e = errc::not_ready;
+    // told that N+1 is stored takes N as stored too. It is told "outcome unknown" (timeout):
+    // its retry finds the stored batch (the recovery that follows reads it back) and gets its
+    // offsets. A "not stored" answer could make a client renumber it and store it twice.
+    if (failed && e == errc::ok) e = errc::timeout;
     // The store holds that offset already (a write this partition could not see): the
     // recovery below reads the true bounds, so for the producer it is worth a retry.
     if (e == errc::offset_conflict) e = errc::not_ready;

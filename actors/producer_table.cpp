@@ -130,6 +130,16 @@ void producer_table::snapshot_failed(const storage::producer_snapshot& s) {
     if (!producers_.count(id)) forgotten_.insert(id);
 }
 
+std::string producer_table::describe(std::int64_t id) const {
+  auto it = producers_.find(id);
+  if (it == producers_.end()) return "no state";
+  std::string out = "epoch " + std::to_string(it->second.epoch) + ":";
+  for (const auto& b : it->second.recent)
+    out += " " + std::to_string(b.first_seq) + "-" + std::to_string(b.last_seq) +
+           (b.done ? " stored@" + std::to_string(b.result.base_offset) : " writing");
+  return out;
+}
+
 void producer_table::forget(std::unordered_map<std::int64_t, entry>::iterator it) {
   for (const auto& b : it->second.recent)
     if (!b.done) by_ticket_.erase(b.ticket);

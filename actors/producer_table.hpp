@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -59,6 +60,8 @@ class producer_table {
   void snapshot_failed(const storage::producer_snapshot& s);
 
   std::size_t size() const noexcept { return producers_.size(); }
+  /// The producer's window in words, for log lines ("epoch 0: 5-9 stored, 10-12 writing").
+  std::string describe(std::int64_t id) const;
 
  private:
   struct batch_record {

@@ -37,7 +37,7 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
       errc e = errc::ok;
       if (ec) {
         e = ec.category() == error_category() ? static_cast<errc>(ec.value()) : errc::internal;
-        if (e == errc::storage_unavailable) unavailable = true;
+        if (e == errc::storage_unavailable || e == errc::timeout) unavailable = true;
       }
       results.push_back(e);
     }

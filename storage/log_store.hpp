@@ -151,7 +151,8 @@ class log_store {
 
   /// Appends many batches, of any partitions, in one round trip (Redis: one pipeline, one
   /// XADD per batch). `results[i]` is request i's outcome; a batch is durable in the store
-  /// exactly when its result is success. The store refuses a base offset at or below a
+  /// when its result is success, is not stored after storage_unavailable, and may or may not
+  /// be stored after errc::timeout (the request went out and no answer came back). The store refuses a base offset at or below a
   /// partition's last stored one (errc::offset_conflict), which fences a second writer.
   virtual void append(std::span<const append_request> requests,
                       std::vector<std::error_code>& results) = 0;

@@ -393,7 +393,8 @@ expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const 
         s.count.fetch_add(1, std::memory_order_release);
       }
       disconnect();
-      return errc::storage_unavailable;
+      // The commands were sent: whether they ran is unknown (errc::timeout says so).
+      return errc::timeout;
     }
     replies.emplace_back(static_cast<redisReply*>(r));
   }

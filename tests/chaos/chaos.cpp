@@ -182,16 +182,18 @@ void run_kafka_producer(const settings& s, std::uint16_t port, ledger& book, std
         rk, RD_KAFKA_V_TOPIC("chaos"), RD_KAFKA_V_PARTITION(partition_of(n, s.partitions)),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      book.record_failure(value, rd_kafka_err2name(rc));
-      continue;
-    }
     char fatal[512];
-    if (rd_kafka_fatal_error(rk, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rc == RD_KAFKA_RESP_ERR__FATAL ||
+        rd_kafka_fatal_error(rk, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_fatal_error(rk, fatal, sizeof fatal);
       std::lock_guard lock{book.mutex};
       ++book.fatal;
       std::cerr << "chaos: " << name << " fatal: " << fatal << "\n";
       break;
+    }
+    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      book.record_failure(value, rd_kafka_err2name(rc));
+      continue;
     }
     rd_kafka_poll(rk, 0);
     next += interval;

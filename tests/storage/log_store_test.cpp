@@ -335,7 +335,7 @@ TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
   s.append({&r, 1}, results);
   ASSERT_FALSE(results.at(0));
   server.kill();
-  EXPECT_EQ(s.ping(), errc::storage_unavailable);
+  EXPECT_TRUE(s.ping()) << "a dead server is an error (storage_unavailable or timeout)";
   ASSERT_TRUE(server.start());
   EXPECT_FALSE(s.ping()) << "the store reconnects on the next call";
   auto got = s.read(tp, 0, 1 << 20);
@@ -352,7 +352,7 @@ TEST(RedisStore, ProducerIdsSurviveARestart) {
   auto first = s.allocate_producer_ids(1000);
   ASSERT_TRUE(first);
   server.kill();
-  EXPECT_EQ(s.ping(), errc::storage_unavailable);
+  EXPECT_TRUE(s.ping());
   ASSERT_TRUE(server.start());
   auto second = s.allocate_producer_ids(1000);
   ASSERT_TRUE(second);
@@ -375,7 +375,7 @@ TEST(RedisStore, AnAmbiguousWriteIsFencedBeforeTheNextCall) {
   append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
   std::vector<std::error_code> results;
   writer.append({&r, 1}, results);
-  EXPECT_EQ(results.at(0), errc::storage_unavailable) << "timed out";
+  EXPECT_EQ(results.at(0), errc::timeout) << "sent, unanswered: the outcome is unknown";
   server.resume();
   // The reader's first call fences the writer's old connection, then reads.
   auto before = reader.bounds(tp);
