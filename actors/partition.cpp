@@ -80,6 +80,8 @@ void deliver(self_ptr self, const std::vector<partition_log::completion>& done) 
     if (c.error == errc::ok) {
       self->state.producers.stored(c.ticket, c.result);
       ++self->state.stored_since_snapshot;
+    } else {
+      self->state.producers.refused(c.ticket);
     }
     auto it = pending.find(c.ticket);
     if (it == pending.end()) continue;
@@ -278,6 +280,10 @@ void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<pu
       log_refusal(self, producer, "unknown producer");
       rp.deliver(make_caf_error(errc::unknown_producer_id));
       return;
+    case producer_table::verdict::retry_later:
+      st.producers.refused(producer);
+      rp.deliver(make_caf_error(errc::not_ready));
+      return;
   }
   const auto ticket = st.log->enqueue(std::move(b));
   st.producers.appended(producer, ticket, wall_ms());
@@ -293,19 +299,26 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
   return {
       [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
         auto& st = self->state;
-        if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit)
+        if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
+          st.producers.refused(b.producer);
           return make_caf_error(errc::backpressure);
-        if (!st.log->ready() && st.store_down) return make_caf_error(errc::storage_unavailable);
+        }
+        if (!st.log->ready() && st.store_down) {
+          st.producers.refused(b.producer);
+          return make_caf_error(errc::storage_unavailable);
+        }
         auto rp = self->make_response_promise<publish_result>();
         if (st.log->ready()) {
           handle_append(self, std::move(b), rp);
         } else {
           // The window is being rebuilt: check the batch against it once it is.
           st.on_ready.emplace_back([=, b = std::move(b)](bool ready) mutable {
-            if (ready)
+            if (ready) {
               handle_append(self, std::move(b), rp);
-            else
+            } else {
+              self->state.producers.refused(b.producer);
               rp.deliver(make_caf_error(errc::not_ready));
+            }
           });
         }
         return rp;

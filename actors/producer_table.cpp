@@ -4,25 +4,64 @@
 
 namespace portask {
 
+namespace {
+// True when `seq` lies after `expected` (within half the sequence space: they wrap).
+bool ahead_of(std::int32_t seq, std::int32_t expected) {
+  const auto d = (static_cast<std::int64_t>(seq) - expected + (std::int64_t{1} << 31)) %
+                 (std::int64_t{1} << 31);
+  return d > 0 && d < (std::int64_t{1} << 30);
+}
+}  // namespace
+
 producer_table::check_result producer_table::check(const producer_sequence& p) const {
   if (!p.present()) return {verdict::append, {}};
+  // A batch past `expected` while we ourselves refused `expected`: retry, not a gap.
+  auto gap = [&](std::int32_t expected) {
+    auto a = awaiting_.find(p.id);
+    if (a != awaiting_.end() && a->second.epoch == p.epoch && a->second.seq == expected &&
+        ahead_of(p.first_seq, expected))
+      return check_result{verdict::retry_later, {}};
+    return check_result{verdict::out_of_order, {}};
+  };
   auto it = producers_.find(p.id);
   // A producer's first batch on a partition has sequence 0. Anything else from a producer we
   // hold nothing of means its state is gone (expired): the client resets (KIP-360).
-  if (it == producers_.end())
-    return {p.first_seq == 0 ? verdict::append : verdict::unknown_producer, {}};
+  if (it == producers_.end()) {
+    if (p.first_seq == 0) return {verdict::append, {}};
+    auto g = gap(0);
+    return g.what == verdict::retry_later ? g : check_result{verdict::unknown_producer, {}};
+  }
   const auto& e = it->second;
   if (p.epoch < e.epoch) return {verdict::stale_epoch, {}};
   // A new epoch starts its sequences again at 0.
-  if (p.epoch > e.epoch) return {p.first_seq == 0 ? verdict::append : verdict::out_of_order, {}};
+  if (p.epoch > e.epoch) return p.first_seq == 0 ? check_result{verdict::append, {}} : gap(0);
   for (const auto& b : e.recent)
     if (b.first_seq == p.first_seq && b.last_seq == p.last_seq)
       return b.done ? check_result{verdict::duplicate, b.result}
                     : check_result{verdict::in_flight, {}};
-  if (e.recent.empty()) return {p.first_seq == 0 ? verdict::append : verdict::out_of_order, {}};
+  if (e.recent.empty()) return p.first_seq == 0 ? check_result{verdict::append, {}} : gap(0);
   const auto last = e.recent.back().last_seq;
   const auto expected = last == std::numeric_limits<std::int32_t>::max() ? 0 : last + 1;
-  return {p.first_seq == expected ? verdict::append : verdict::out_of_order, {}};
+  return p.first_seq == expected ? check_result{verdict::append, {}} : gap(expected);
+}
+
+void producer_table::refused(const producer_sequence& p) {
+  if (!p.present()) return;
+  auto a = awaiting_.find(p.id);
+  // Keep the earliest refused sequence of the newest epoch.
+  if (a == awaiting_.end() || p.epoch > a->second.epoch ||
+      (p.epoch == a->second.epoch && ahead_of(a->second.seq, p.first_seq)))
+    awaiting_[p.id] = {p.epoch, p.first_seq};
+}
+
+void producer_table::refused(std::uint64_t ticket) {
+  auto t = by_ticket_.find(ticket);
+  if (t == by_ticket_.end()) return;
+  auto it = producers_.find(t->second);
+  if (it == producers_.end()) return;
+  for (const auto& b : it->second.recent)
+    if (b.ticket == ticket && !b.done)
+      refused(producer_sequence{t->second, it->second.epoch, b.first_seq, b.last_seq});
 }
 
 producer_table::entry& producer_table::touch(std::int64_t id, std::int16_t epoch,
@@ -67,6 +106,9 @@ void producer_table::stored(std::uint64_t ticket, const publish_result& result) 
       b.ticket = 0;
       b.result = result;
       changed_.insert(id);
+      if (auto a = awaiting_.find(id);
+          a != awaiting_.end() && a->second.epoch == it->second.epoch && a->second.seq == b.first_seq)
+        awaiting_.erase(a);
     }
 }
 
@@ -145,6 +187,7 @@ void producer_table::forget(std::unordered_map<std::int64_t, entry>::iterator it
     if (!b.done) by_ticket_.erase(b.ticket);
   changed_.erase(it->first);
   forgotten_.insert(it->first);
+  awaiting_.erase(it->first);
   producers_.erase(it);
 }
 

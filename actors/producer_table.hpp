@@ -32,6 +32,11 @@ class producer_table {
     out_of_order,      ///< a gap, or a sequence from the past
     stale_epoch,       ///< an older epoch than the producer's current one
     unknown_producer,  ///< no state for this producer and the sequence is not 0
+    /// Past the next expected sequence, but the expected batch was refused by us with a
+    /// retriable error and not resent yet: refuse this one retriably too (a pipelined
+    /// successor), as a broker whose partition is unavailable does, rather than call it a
+    /// gap (which librdkafka takes for a lost broker state and fails the producer on).
+    retry_later,
   };
   struct check_result {
     verdict what;
@@ -45,6 +50,10 @@ class producer_table {
   void appended(const producer_sequence& p, std::uint64_t ticket, std::int64_t now_ms);
   /// The batch under `ticket` is stored with `result`.
   void stored(std::uint64_t ticket, const publish_result& result);
+  /// A batch was refused with a retriable error (or failed under `ticket`): its producer's
+  /// later batches wait for its resend (see verdict::retry_later). Survives a rebuild.
+  void refused(const producer_sequence& p);
+  void refused(std::uint64_t ticket);
 
   /// Replaces the whole table with what the store holds (`partition` labels the results).
   void rebuild(const storage::producer_history& history, std::int32_t partition,
@@ -85,6 +94,12 @@ class producer_table {
   std::unordered_map<std::uint64_t, std::int64_t> by_ticket_;
   std::unordered_set<std::int64_t> changed_;
   std::unordered_set<std::int64_t> forgotten_;
+  struct awaited {
+    std::int16_t epoch;
+    std::int32_t seq;
+  };
+  /// Per producer: the earliest sequence we refused retriably and has not been stored since.
+  std::unordered_map<std::int64_t, awaited> awaiting_;
 };
 
 }  // namespace portask

@@ -151,3 +151,27 @@ TEST(ProducerTable, SnapshotsHoldTheStoredWindowsOfChangedProducersOnly) {
   EXPECT_EQ(next.batches[0].producer_id, 2);
   EXPECT_EQ(next.batches[1].first_seq, 2);
 }
+
+TEST(ProducerTable, BatchesBehindOneWeRefusedAreRefusedRetriablyNotCalledAGap) {
+  producer_table t;
+  t.appended(seq(0, 0), 1, 0);
+  t.stored(1, {0, 0, 1, false});
+  EXPECT_EQ(t.check(seq(2, 3)).what, verdict::out_of_order) << "a plain gap";
+  // We refused 1 (the partition was recovering): its pipelined successor is not a gap.
+  t.refused(seq(1, 1));
+  EXPECT_EQ(t.check(seq(2, 3)).what, verdict::retry_later);
+  EXPECT_EQ(t.check(seq(0, 0)).what, verdict::duplicate) << "the past is unaffected";
+  storage::producer_history h;
+  h.batches = {logged(42, 0, 0, 0, 0)};
+  t.rebuild(h, 0, 0);
+  EXPECT_EQ(t.check(seq(2, 3)).what, verdict::retry_later) << "what we told clients survives";
+  t.appended(seq(1, 1), 2, 0);
+  t.stored(2, {0, 1, 1, false});
+  EXPECT_EQ(t.check(seq(2, 3)).what, verdict::append);
+  EXPECT_EQ(t.check(seq(5, 5)).what, verdict::out_of_order) << "resent and stored: gaps again";
+  // A failed write refuses its batch too.
+  t.appended(seq(2, 3), 3, 0);
+  t.refused(std::uint64_t{3});
+  t.rebuild(h, 0, 0);  // the store holds only seq 0: 1 is missing
+  EXPECT_EQ(t.check(seq(4, 4)).what, verdict::out_of_order) << "1 was not the refused one";
+}
