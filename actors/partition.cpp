@@ -281,7 +281,6 @@ void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<pu
       rp.deliver(make_caf_error(errc::unknown_producer_id));
       return;
     case producer_table::verdict::retry_later:
-      st.producers.refused(producer);
       rp.deliver(make_caf_error(errc::not_ready));
       return;
   }

@@ -17,8 +17,8 @@ producer_table::check_result producer_table::check(const producer_sequence& p) c
   if (!p.present()) return {verdict::append, {}};
   // A batch past `expected` while we ourselves refused `expected`: retry, not a gap.
   auto gap = [&](std::int32_t expected) {
-    auto a = awaiting_.find(p.id);
-    if (a != awaiting_.end() && a->second.epoch == p.epoch && a->second.seq == expected &&
+    auto r = refused_.find(p.id);
+    if (r != refused_.end() && r->second.epoch == p.epoch && r->second.contains(expected) &&
         ahead_of(p.first_seq, expected))
       return check_result{verdict::retry_later, {}};
     return check_result{verdict::out_of_order, {}};
@@ -45,13 +45,18 @@ producer_table::check_result producer_table::check(const producer_sequence& p) c
   return p.first_seq == expected ? check_result{verdict::append, {}} : gap(expected);
 }
 
+bool producer_table::refusals::contains(std::int32_t seq) const noexcept {
+  for (std::size_t i = 0; i < std::min(count, first_seqs.size()); ++i)
+    if (first_seqs[i] == seq) return true;
+  return false;
+}
+
 void producer_table::refused(const producer_sequence& p) {
   if (!p.present()) return;
-  auto a = awaiting_.find(p.id);
-  // Keep the earliest refused sequence of the newest epoch.
-  if (a == awaiting_.end() || p.epoch > a->second.epoch ||
-      (p.epoch == a->second.epoch && ahead_of(a->second.seq, p.first_seq)))
-    awaiting_[p.id] = {p.epoch, p.first_seq};
+  auto& r = refused_[p.id];
+  if (r.epoch != p.epoch) r = refusals{p.epoch, {}, 0};
+  if (r.contains(p.first_seq)) return;
+  r.first_seqs[r.count++ % r.first_seqs.size()] = p.first_seq;
 }
 
 void producer_table::refused(std::uint64_t ticket) {
@@ -106,9 +111,6 @@ void producer_table::stored(std::uint64_t ticket, const publish_result& result) 
       b.ticket = 0;
       b.result = result;
       changed_.insert(id);
-      if (auto a = awaiting_.find(id);
-          a != awaiting_.end() && a->second.epoch == it->second.epoch && a->second.seq == b.first_seq)
-        awaiting_.erase(a);
     }
 }
 
@@ -187,7 +189,7 @@ void producer_table::forget(std::unordered_map<std::int64_t, entry>::iterator it
     if (!b.done) by_ticket_.erase(b.ticket);
   changed_.erase(it->first);
   forgotten_.insert(it->first);
-  awaiting_.erase(it->first);
+  refused_.erase(it->first);
   producers_.erase(it);
 }
 

@@ -9,6 +9,7 @@
 /// ambiguous write, because a write that timed out may well be stored: only a read says.
 /// While it is being rebuilt the partition takes no appends.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -94,12 +95,16 @@ class producer_table {
   std::unordered_map<std::uint64_t, std::int64_t> by_ticket_;
   std::unordered_set<std::int64_t> changed_;
   std::unordered_set<std::int64_t> forgotten_;
-  struct awaited {
-    std::int16_t epoch;
-    std::int32_t seq;
+  /// Per producer: the first sequences of its latest batches that we refused retriably.
+  /// One that was stored since (a resend, or an ambiguous failure that was stored after all)
+  /// lies before the expected sequence from then on and so never matches again.
+  struct refusals {
+    std::int16_t epoch = -1;
+    std::array<std::int32_t, 8> first_seqs{};
+    std::size_t count = 0;
+    bool contains(std::int32_t seq) const noexcept;
   };
-  /// Per producer: the earliest sequence we refused retriably and has not been stored since.
-  std::unordered_map<std::int64_t, awaited> awaiting_;
+  std::unordered_map<std::int64_t, refusals> refused_;
 };
 
 }  // namespace portask

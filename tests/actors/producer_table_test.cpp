@@ -169,9 +169,17 @@ TEST(ProducerTable, BatchesBehindOneWeRefusedAreRefusedRetriablyNotCalledAGap) {
   t.stored(2, {0, 1, 1, false});
   EXPECT_EQ(t.check(seq(2, 3)).what, verdict::append);
   EXPECT_EQ(t.check(seq(5, 5)).what, verdict::out_of_order) << "resent and stored: gaps again";
-  // A failed write refuses its batch too.
+  // A failed write refuses its batch too, and a refusal that turned out stored (a duplicate
+  // resend, no new append) does not keep later refusals from counting.
   t.appended(seq(2, 3), 3, 0);
   t.refused(std::uint64_t{3});
-  t.rebuild(h, 0, 0);  // the store holds only seq 0: 1 is missing
-  EXPECT_EQ(t.check(seq(4, 4)).what, verdict::out_of_order) << "1 was not the refused one";
+  storage::producer_history stored_after_all;
+  stored_after_all.batches = {logged(42, 0, 0, 0, 0), logged(42, 0, 1, 1, 1), logged(42, 0, 2, 3, 2)};
+  t.rebuild(stored_after_all, 0, 0);
+  EXPECT_EQ(t.check(seq(2, 3)).what, verdict::duplicate);
+  t.appended(seq(4, 4), 4, 0);
+  t.refused(std::uint64_t{4});
+  t.rebuild(stored_after_all, 0, 0);  // 4 was not stored
+  EXPECT_EQ(t.check(seq(5, 6)).what, verdict::retry_later);
+  EXPECT_EQ(t.check(seq(7, 7)).what, verdict::retry_later);
 }
