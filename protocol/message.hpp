@@ -43,4 +43,15 @@ struct message_batch {
   friend bool operator==(const message_batch&, const message_batch&) = default;
 };
 
+/// An idempotent producer's claim on a batch, as its header names it (Kafka's producer id,
+/// epoch and base sequence; the batch's record count gives its last sequence). Carried by the
+/// native Publish and kept with every stored batch. id -1: no producer.
+struct producer_claim {
+  std::int64_t id = -1;
+  std::int16_t epoch = -1;
+  std::int32_t base_sequence = -1;
+  bool present() const noexcept { return id >= 0; }
+  friend bool operator==(const producer_claim&, const producer_claim&) = default;
+};
+
 }  // namespace portask::protocol

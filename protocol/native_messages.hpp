@@ -11,6 +11,7 @@
 #include "protocol/bytes.hpp"
 #include "protocol/expected.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/message.hpp"
 
 namespace portask::protocol::native {
 
@@ -25,13 +26,7 @@ struct config_entry {
 
 /// An idempotent producer's claim on a published batch: the partition stores it once and
 /// in sequence order (see docs/protocol.md, "Idempotent publishing").
-struct publish_producer {
-  std::int64_t id = -1;
-  std::int16_t epoch = -1;
-  std::int32_t base_sequence = -1;
-  bool present() const noexcept { return id >= 0; }
-  friend bool operator==(const publish_producer&, const publish_producer&) = default;
-};
+using publish_producer = producer_claim;
 
 struct publish_request {
   std::uint32_t request_id = 0;

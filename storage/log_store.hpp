@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "protocol/bytes.hpp"
+#include "protocol/message.hpp"
 #include "protocol/expected.hpp"
 #include "protocol/shared_bytes.hpp"
 
@@ -44,17 +45,9 @@ struct topic_info {
   friend bool operator==(const topic_info&, const topic_info&) = default;
 };
 
-/// The idempotent producer that wrote a batch, as its header named it (Kafka's producer id,
-/// epoch and base sequence; the batch's record count gives its last sequence). Stored with
-/// the batch, so Fetch returns it and the store alone can tell which sequences of a producer
-/// a partition holds. id -1: no producer.
-struct batch_producer {
-  std::int64_t id = -1;
-  std::int16_t epoch = -1;
-  std::int32_t base_sequence = -1;
-  bool present() const noexcept { return id >= 0; }
-  friend bool operator==(const batch_producer&, const batch_producer&) = default;
-};
+/// The idempotent producer that wrote a batch. Stored with the batch, so Fetch returns it and
+/// the store alone can tell which sequences of a producer a partition holds.
+using batch_producer = protocol::producer_claim;
 
 /// One batch to append: a whole Portask frame whose records get offsets
 /// [base_offset, base_offset + record_count).
