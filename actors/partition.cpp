@@ -249,10 +249,12 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
 }
 
 // A refused idempotent batch is rare and always worth a line: it names what the client sent.
-void log_refusal(self_ptr self, const producer_sequence& p, const char* why) {
+void refuse(self_ptr self, caf::typed_response_promise<publish_result>& rp,
+            const producer_sequence& p, errc e, const char* why) {
   spdlog::info("partition {}/{}: producer {} epoch {} sequences {}-{}: {}; window {}",
                self->state.log->tp().topic, self->state.log->tp().partition, p.id, p.epoch,
                p.first_seq, p.last_seq, why, self->state.producers.describe(p.id));
+  rp.deliver(make_caf_error(e));
 }
 
 void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<publish_result> rp) {
@@ -269,23 +271,18 @@ void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<pu
       rp.deliver(make_caf_error(errc::timeout));
       return;
     case producer_table::verdict::out_of_order:
-      log_refusal(self, producer, "out of order (a gap, or already past)");
-      rp.deliver(make_caf_error(errc::out_of_order_sequence));
-      return;
+      return refuse(self, rp, producer, errc::out_of_order_sequence,
+                    "out of order (a gap, or already past)");
     case producer_table::verdict::stale_epoch:
-      log_refusal(self, producer, "older epoch");
-      rp.deliver(make_caf_error(errc::invalid_producer_epoch));
-      return;
+      return refuse(self, rp, producer, errc::invalid_producer_epoch, "older epoch");
     case producer_table::verdict::unknown_producer:
-      log_refusal(self, producer, "unknown producer");
-      rp.deliver(make_caf_error(errc::unknown_producer_id));
-      return;
+      return refuse(self, rp, producer, errc::unknown_producer_id, "unknown producer");
     case producer_table::verdict::retry_later:
       rp.deliver(make_caf_error(errc::not_ready));
       return;
   }
   const auto ticket = st.log->enqueue(std::move(b));
-  st.producers.appended(producer, ticket, wall_ms());
+  if (producer.present()) st.producers.appended(producer, ticket, wall_ms());
   st.pending.emplace(ticket, rp);
   try_write(self);
 }

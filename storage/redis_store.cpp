@@ -597,14 +597,21 @@ std::error_code redis_store::commit_offsets(const std::string& group,
   return {};
 }
 
-expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string& group) {
+expected<redis_store::reply> redis_store::hash_fields(const std::string& key) {
   command c;
-  c.arg("HGETALL").own(offsets_key(group));
+  c.arg("HGETALL").own(key);
   auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  const auto& rep = (*r)[0];
+  auto rep = std::move((*r)[0]);
   if (rep.is_error()) return errc::storage_unavailable;
   if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) return errc::corrupt_stored_data;
+  return rep;
+}
+
+expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string& group) {
+  auto fields = hash_fields(offsets_key(group));
+  if (!fields) return fields.error();
+  const auto& rep = *fields;
   std::vector<group_offset> out;
   for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
     const auto field = str(rep->element[i]);
@@ -672,13 +679,9 @@ expected<std::vector<std::string>> redis_store::list_groups() {
 expected<producer_history> redis_store::read_producer_history(const topic_partition& tp) {
   producer_history out;
   {
-    command c;
-    c.arg("HGETALL").own(producers_key(tp));
-    auto r = pipeline({&c, 1});
-    if (!r) return r.error();
-    const auto& rep = (*r)[0];
-    if (rep.is_error()) return errc::storage_unavailable;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) return errc::corrupt_stored_data;
+    auto fields = hash_fields(producers_key(tp));
+    if (!fields) return fields.error();
+    const auto& rep = *fields;
     for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
       const auto field = str(rep->element[i]);
       const auto value = str(rep->element[i + 1]);

@@ -94,6 +94,8 @@ class redis_store final : public log_store {
   expected<std::vector<reply>> pipeline(std::span<const command> commands);
 
   redis_options options_;
+  /// HGETALL of `key`: an array of field, value pairs (empty for a missing key).
+  expected<reply> hash_fields(const std::string& key);
   /// Closes, on the server, connections of this process whose last call was ambiguous.
   std::error_code fence_stale_connections();
 
