@@ -6,9 +6,9 @@ namespace portask::kafka {
 
 const std::vector<api_entry>& api_table() {
   static const std::vector<api_entry> table = {
-      {0, 3, 9, request_kind::publish, handle_produce, msg::ProduceRequest_is_flexible},
-      {1, 4, 12, request_kind::fetch, handle_fetch, msg::FetchRequest_is_flexible},
-      {2, 1, 7, request_kind::list_offsets, handle_list_offsets, msg::ListOffsetsRequest_is_flexible},
+      {0, 0, 9, request_kind::publish, handle_produce, msg::ProduceRequest_is_flexible},
+      {1, 0, 12, request_kind::fetch, handle_fetch, msg::FetchRequest_is_flexible},
+      {2, 0, 7, request_kind::list_offsets, handle_list_offsets, msg::ListOffsetsRequest_is_flexible},
       {3, 0, 12, request_kind::metadata, handle_metadata, msg::MetadataRequest_is_flexible},
       {8, 0, 8, request_kind::commit, handle_offset_commit, msg::OffsetCommitRequest_is_flexible},
       {9, 0, 8, request_kind::offset_fetch, handle_offset_fetch, msg::OffsetFetchRequest_is_flexible},
@@ -36,6 +36,12 @@ const api_entry* find_api(std::int16_t key) {
   for (const auto& e : api_table())
     if (e.key == key) return &e;
   return nullptr;
+}
+
+bool flexible_response_header(const request& r) {
+  if (r.api_key == msg::ApiVersionsRequest_api_key) return false;
+  const auto* api = find_api(r.api_key);
+  return api != nullptr && api->flexible(r.api_version);
 }
 
 void respond_nothing(self_ptr self, const request& r) {

@@ -17,7 +17,7 @@ void handle_api_versions(self_ptr self, const request& r, protocol::byte_view bo
     return;
   }
   msg::ApiVersionsRequest req;
-  if (!decode_body(body, r, req)) {
+  if (!read_request_body(body, r, req)) {
     res.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
     respond(self, r, res, false, true);
     return;

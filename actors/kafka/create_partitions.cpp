@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 
 void handle_create_partitions(self_ptr self, const request& r, protocol::byte_view body) {
   msg::CreatePartitionsRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(CreatePartitions, body, req)) return;
   auto res = std::make_shared<msg::CreatePartitionsResponse>();
   const bool flexible = msg::CreatePartitionsRequest_is_flexible(r.api_version);
   res->results.resize(req.topics.size());

@@ -10,7 +10,7 @@ using namespace std::chrono_literals;
 
 void handle_create_topics(self_ptr self, const request& r, protocol::byte_view body) {
   msg::CreateTopicsRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(CreateTopics, body, req)) return;
   auto res = std::make_shared<msg::CreateTopicsResponse>();
   const bool flexible = msg::CreateTopicsRequest_is_flexible(r.api_version);
   auto pending = std::make_shared<std::size_t>(req.topics.size());
@@ -55,7 +55,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
 
 void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DeleteTopicsRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(DeleteTopics, body, req)) return;
   std::vector<std::string> names = req.topicNames;
   for (const auto& t : req.topics)
     if (t.name) names.push_back(*t.name);

@@ -9,7 +9,7 @@ using namespace std::chrono_literals;
 
 void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DeleteGroupsRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(DeleteGroups, body, req)) return;
   const bool flexible = msg::DeleteGroupsRequest_is_flexible(r.api_version);
   auto res = std::make_shared<msg::DeleteGroupsResponse>();
   res->results.resize(req.groupsNames.size());
@@ -36,7 +36,7 @@ void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view b
 
 void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view body) {
   msg::OffsetDeleteRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(OffsetDelete, body, req)) return;
   std::vector<topic_partition> tps;
   for (const auto& t : req.topics)
     for (const auto& p : t.partitions) tps.push_back({t.name, p.partitionIndex});

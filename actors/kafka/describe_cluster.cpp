@@ -6,7 +6,7 @@ namespace portask::kafka {
 
 void handle_describe_cluster(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DescribeClusterRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(DescribeCluster, body, req)) return;
   const auto& ctx = *self->state.ctx;
   msg::DescribeClusterResponse res;
   res.endpointType = req.endpointType;

@@ -86,7 +86,7 @@ void fill(result_t& out, const std::vector<config_value>& values,
 
 void handle_describe_configs(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DescribeConfigsRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(DescribeConfigs, body, req)) return;
   auto res = std::make_shared<msg::DescribeConfigsResponse>();
   const bool flexible = msg::DescribeConfigsRequest_is_flexible(r.api_version);
   res->results.resize(req.resources.size());

@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 
 void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DescribeGroupsRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(DescribeGroups, body, req)) return;
   const bool flexible = msg::DescribeGroupsRequest_is_flexible(r.api_version);
   auto res = std::make_shared<msg::DescribeGroupsResponse>();
   res->groups.resize(req.groups.size());

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/kafka/handlers.hpp"
+#include "protocol/kafka/message_set.hpp"
 #include "protocol/kafka/record_batch.hpp"
 
 namespace portask::kafka {
@@ -20,9 +21,11 @@ struct fetch_state {
   bool any_data = false;
 };
 
-// Converts stored frames to RecordBatches (uncompressed), within the partition's byte limit.
+// Converts stored frames to RecordBatches (uncompressed), within the partition's byte limit;
+// Fetch v0-3 get message sets of the magic their version reads (down-conversion: no headers,
+// and no timestamps at magic 0).
 void fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
-          std::int32_t max_bytes) {
+          std::int32_t max_bytes, std::int16_t version) {
   out.highWatermark = res.high_watermark;
   out.lastStableOffset = res.high_watermark;
   out.logStartOffset = res.log_start;
@@ -39,6 +42,15 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       return;
     }
+    protocol::buffer bytes;
+    if (version < 4) {
+      protocol::kafka::encode_message_set(*msgs, b.base_offset,
+                                          protocol::kafka::message_set_magic(version), bytes);
+      if (!records.empty() && records.size() + bytes.size() > static_cast<std::size_t>(max_bytes))
+        break;
+      records.append(protocol::as_chars(bytes));
+      continue;
+    }
     auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
     // The producer's header as it sent it: consumers and tools see who wrote the batch.
     if (b.producer.present()) {
@@ -46,7 +58,6 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
       batch.producer_epoch = b.producer.epoch;
       batch.base_sequence = b.producer.base_sequence;
     }
-    protocol::buffer bytes;
     if (protocol::kafka::encode_record_batch(batch, bytes)) continue;
     if (!records.empty() && records.size() + bytes.size() > static_cast<std::size_t>(max_bytes))
       break;
@@ -59,11 +70,7 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
 
 void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
   msg::FetchRequest req;
-  if (!decode_body(body, r, req)) {
-    spdlog::warn("kafka: malformed Fetch v{} request; closing", r.api_version);
-    self->quit();
-    return;
-  }
+  if (!PORTASK_KAFKA_DECODE(Fetch, body, req)) return;
   auto st = std::make_shared<fetch_state>();
   const bool flexible = msg::FetchRequest_is_flexible(r.api_version);
   auto finish = [=] {
@@ -100,7 +107,7 @@ void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
                   auto& out = st->response.responses[ti].partitions[pi];
                   out.partitionIndex = p.partition;
                   out.errorCode = 0;
-                  fill(*self->state.ctx, out, res, p.partitionMaxBytes);
+                  fill(*self->state.ctx, out, res, p.partitionMaxBytes, r.api_version);
                   if (out.records && !out.records->empty()) st->any_data = true;
                   if (wait_ms > 0 && st->any_data) return finish();
                   if (--st->pending == 0) {

@@ -6,7 +6,7 @@ namespace portask::kafka {
 
 void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_view body) {
   msg::FindCoordinatorRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(FindCoordinator, body, req)) return;
   const auto& ctx = *self->state.ctx;
   const auto host = ctx.config.kafka_advertised_host;
   const std::int32_t port = ctx.kafka_port.load();

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
 #include "actors/broker_context.hpp"
 #include "actors/kafka/error_codes.hpp"
 #include "actors/network/response_queue.hpp"
@@ -109,11 +111,56 @@ void with_group(self_ptr self, const std::string& group, F f, Fail fail) {
             [=](caf::error& e) mutable { fail(to_errc(e)); });
 }
 
-/// Decodes a request body at the request's version; false (and a log line) on failure.
-template <class T>
-bool decode_body(protocol::byte_view body, const request& r, T& out) {
-  protocol::kafka::reader rd{body};
-  return out.decode(rd, r.api_version) && rd.at_end();
+/// Whether the response to `r` uses response header v1 (tagged fields). ApiVersions always
+/// answers with header v0 so that a client of any version can read it.
+bool flexible_response_header(const request& r);
+
+/// A request of a supported version whose body cannot be read: answered with the API's
+/// response carrying INVALID_REQUEST where that response has a top-level error code at this
+/// version, otherwise (nothing to answer with) the connection is closed. One log line.
+template <class Res>
+void refuse_unreadable(self_ptr self, const request& r, bool has_error_code) {
+  spdlog::warn("kafka {}: unreadable API {} v{} request (correlation {}); {}",
+               self->state.session->peer(), r.api_key, r.api_version, r.correlation_id,
+               has_error_code ? "answered INVALID_REQUEST" : "closing");
+  if (!has_error_code) {
+    self->state.closing = true;
+    self->state.responses->complete(r.seq, {});
+    if (self->state.responses->empty()) self->quit();
+    return;
+  }
+  if constexpr (requires(Res x) { x.errorCode; }) {
+    Res res;
+    res.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+    respond(self, r, res, flexible_response_header(r), true);
+  }
 }
+
+/// Reads a request body as Apache Kafka does: the fields of the request's version, unknown
+/// tagged fields skipped, and bytes after the last field ignored (librdkafka >= 2.3 leaves
+/// some behind in Metadata v9+).
+template <class Req>
+bool read_request_body(protocol::byte_view body, const request& r, Req& out) {
+  protocol::kafka::reader rd{body};
+  if (!out.decode(rd, r.api_version)) return false;
+  if (!rd.at_end())
+    spdlog::debug("kafka: API {} v{} request: {} bytes after the last field ignored", r.api_key,
+                  r.api_version, rd.remaining());
+  return true;
+}
+
+/// read_request_body; when the body cannot be read, false, and the request has been answered
+/// or the connection is closing (refuse_unreadable).
+template <class Res, class Req>
+bool decode_request(self_ptr self, const request& r, protocol::byte_view body, Req& out,
+                    bool (*has_error_code)(std::int16_t)) {
+  if (read_request_body(body, r, out)) return true;
+  refuse_unreadable<Res>(self, r, has_error_code(r.api_version));
+  return false;
+}
+
+/// decode_request for API `Name`: PORTASK_KAFKA_DECODE(Heartbeat, body, req).
+#define PORTASK_KAFKA_DECODE(Name, body, req) \
+  decode_request<msg::Name##Response>(self, r, body, req, msg::Name##Response_has_error_code)
 
 }  // namespace portask::kafka

@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 
 void handle_heartbeat(self_ptr self, const request& r, protocol::byte_view body) {
   msg::HeartbeatRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(Heartbeat, body, req)) return;
   const bool flexible = msg::HeartbeatRequest_is_flexible(r.api_version);
   auto answer = [=](errc e) {
     msg::HeartbeatResponse res;

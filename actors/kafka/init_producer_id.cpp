@@ -13,7 +13,7 @@ namespace portask::kafka {
 
 void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_view body) {
   msg::InitProducerIdRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(InitProducerId, body, req)) return;
   msg::InitProducerIdResponse res;
   const bool flexible = msg::InitProducerIdRequest_is_flexible(r.api_version);
   if (req.transactionalId && !req.transactionalId->empty()) {

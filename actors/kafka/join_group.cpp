@@ -6,7 +6,7 @@ namespace portask::kafka {
 
 void handle_join_group(self_ptr self, const request& r, protocol::byte_view body) {
   msg::JoinGroupRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(JoinGroup, body, req)) return;
   const bool flexible = msg::JoinGroupRequest_is_flexible(r.api_version);
   join_group_request j;
   j.member_id = req.memberId;

@@ -14,6 +14,7 @@ using kafka::self_ptr;
 // Request header v1 (v2 adds tagged fields): api key, api version, correlation id, client id
 // (an INT16-length string even in v2).
 void on_request(self_ptr self, const protocol::buffer& bytes) {
+  if (self->state.closing) return;  // answering what came before, then closing
   protocol::kafka::reader r{protocol::byte_view{bytes}.subspan(4)};
   kafka::request req;
   std::optional<std::string> client_id;

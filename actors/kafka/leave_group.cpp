@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 
 void handle_leave_group(self_ptr self, const request& r, protocol::byte_view body) {
   msg::LeaveGroupRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(LeaveGroup, body, req)) return;
   const bool flexible = msg::LeaveGroupRequest_is_flexible(r.api_version);
   std::vector<member_ref> members;
   if (r.api_version < 3)

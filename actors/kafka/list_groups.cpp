@@ -10,7 +10,7 @@ using namespace std::chrono_literals;
 
 void handle_list_groups(self_ptr self, const request& r, protocol::byte_view body) {
   msg::ListGroupsRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(ListGroups, body, req)) return;
   const bool flexible = msg::ListGroupsRequest_is_flexible(r.api_version);
   auto groups = self->state.ctx->groups();
   auto fail = [=](caf::error& e) {

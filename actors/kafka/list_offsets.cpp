@@ -71,11 +71,7 @@ void scan_for_time(self_ptr self, partition_actor part, std::int64_t target, std
 
 void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view body) {
   msg::ListOffsetsRequest req;
-  if (!decode_body(body, r, req)) {
-    spdlog::warn("kafka: malformed ListOffsets v{} request; closing", r.api_version);
-    self->quit();
-    return;
-  }
+  if (!PORTASK_KAFKA_DECODE(ListOffsets, body, req)) return;
   auto res = std::make_shared<msg::ListOffsetsResponse>();
   auto pending = std::make_shared<std::size_t>(1);
   const bool flexible = msg::ListOffsetsRequest_is_flexible(r.api_version);
@@ -100,7 +96,9 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         auto& o = res->topics[ti].partitions[pi];
         o.offset = f.offset;
         o.timestamp = f.timestamp;
-        o.oldStyleOffsets = {f.offset};
+        // v0 answers a list (Kafka's segment starts); empty when no offset qualifies.
+        o.oldStyleOffsets.clear();
+        if (f.offset >= 0) o.oldStyleOffsets.push_back(f.offset);
         done();
       };
       if (p.timestamp < max_timestamp || (p.timestamp == max_timestamp && r.api_version < 7)) {

@@ -31,11 +31,7 @@ msg::MetadataResponse::MetadataResponseTopic describe(const std::string& name,
 
 void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) {
   msg::MetadataRequest req;
-  if (!decode_body(body, r, req)) {
-    spdlog::warn("kafka: malformed Metadata v{} request", r.api_version);
-    self->quit();
-    return;
-  }
+  if (!PORTASK_KAFKA_DECODE(Metadata, body, req)) return;
   auto& ctx = *self->state.ctx;
   auto res = std::make_shared<msg::MetadataResponse>();
   res->brokers.push_back(

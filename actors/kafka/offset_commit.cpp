@@ -9,7 +9,7 @@ using namespace std::chrono_literals;
 
 void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view body) {
   msg::OffsetCommitRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(OffsetCommit, body, req)) return;
   const bool flexible = msg::OffsetCommitRequest_is_flexible(r.api_version);
   commit_offsets_request c;
   c.member = {req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch};

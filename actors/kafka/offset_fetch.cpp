@@ -42,7 +42,7 @@ std::vector<Topic> by_topic(const group_answer& a) {
 
 void handle_offset_fetch(self_ptr self, const request& r, protocol::byte_view body) {
   msg::OffsetFetchRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(OffsetFetch, body, req)) return;
   const bool flexible = msg::OffsetFetchRequest_is_flexible(r.api_version);
   std::vector<group_query> queries;
   if (r.api_version >= 8) {

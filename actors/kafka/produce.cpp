@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/kafka/handlers.hpp"
+#include "protocol/kafka/message_set.hpp"
 #include "protocol/kafka/record_batch.hpp"
 
 namespace portask::kafka {
@@ -37,15 +38,23 @@ expected<producer_sequence> producer_claim(
   return claim;
 }
 
+// A message set of magic 0/1 read into `out`; stands in the batch list as one batch header
+// without a producer, so the rest of the produce path is the same for every version.
+expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
+    const std::string& records, const std::string& topic, std::int32_t partition,
+    protocol::message_batch& out, std::size_t max_decompressed) {
+  auto n = protocol::kafka::decode_message_set_into(protocol::as_bytes(records), topic, partition,
+                                                    out, max_decompressed);
+  if (!n) return n.error();
+  if (*n == 0) return std::vector<protocol::kafka::record_batch>{};
+  return std::vector<protocol::kafka::record_batch>(1);
+}
+
 }  // namespace
 
 void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   msg::ProduceRequest req;
-  if (!decode_body(body, r, req)) {
-    spdlog::warn("kafka: malformed Produce v{} request; closing", r.api_version);
-    self->quit();
-    return;
-  }
+  if (!PORTASK_KAFKA_DECODE(Produce, body, req)) return;
   auto& ctx = *self->state.ctx;
   const bool acks = req.acks != 0;
   auto res = std::make_shared<msg::ProduceResponse>();
@@ -81,9 +90,13 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       pb.auto_create = ctx.config.auto_create_topics;
       pb.wire_bytes = records.size();
       // Records are parsed straight into the messages; the batch headers stay for the
-      // idempotence claim.
-      auto batches = protocol::kafka::decode_record_batches_into(
-          protocol::as_bytes(records), topic.name, part.index, pb.batch, ctx.config.max_frame_bytes);
+      // idempotence claim. Produce v0-2 carry the older message sets (no producer claim).
+      auto batches = r.api_version < 3
+                         ? legacy_message_set(records, topic.name, part.index, pb.batch,
+                                              ctx.config.max_frame_bytes)
+                         : protocol::kafka::decode_record_batches_into(
+                               protocol::as_bytes(records), topic.name, part.index, pb.batch,
+                               ctx.config.max_frame_bytes);
       if (!batches || batches->empty()) {
         const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
         spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,

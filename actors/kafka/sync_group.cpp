@@ -6,7 +6,7 @@ namespace portask::kafka {
 
 void handle_sync_group(self_ptr self, const request& r, protocol::byte_view body) {
   msg::SyncGroupRequest req;
-  if (!decode_body(body, r, req)) return self->quit();
+  if (!PORTASK_KAFKA_DECODE(SyncGroup, body, req)) return;
   const bool flexible = msg::SyncGroupRequest_is_flexible(r.api_version);
   sync_group_request s;
   s.member_id = req.memberId;

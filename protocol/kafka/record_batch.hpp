@@ -18,11 +18,10 @@
 
 #include "protocol/bytes.hpp"
 #include "protocol/expected.hpp"
+#include "protocol/kafka/batch_compression.hpp"
 #include "protocol/message.hpp"
 
 namespace portask::protocol::kafka {
-
-enum class compression_type : std::uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
 
 namespace batch_attributes {
 inline constexpr std::int16_t compression_mask = 0x07;

@@ -1,5 +1,6 @@
 // Real Kafka clients against the real `portask` executable on a real redis-server: kcat
-// (librdkafka) with every compression codec, and kafka-python.
+// (librdkafka) with every compression codec, kafka-python, and the JavaScript clients under
+// tests/clients/ (kafkajs, node-rdkafka with a current librdkafka, @platformatic/kafka).
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -125,4 +126,22 @@ TEST_F(KafkaClients, KafkajsProducesAndConsumesKeyedMessagesWithHeadersThroughAG
                        bootstrap_ + " kjs kjs-group 2>&1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("60 messages checked"), std::string::npos) << out;
+}
+
+TEST_F(KafkaClients, NodeRdkafkaAdministersProducesAndConsumesByPartitionAndThroughAGroup) {
+  // node-rdkafka (and the librdkafka it bundles) is built from its lockfile by `tools/setup --test`.
+  std::ifstream installed(PORTASK_NODE_RDKAFKA_DIR "/node_modules/node-rdkafka/build/Release/node-librdkafka.node");
+  ASSERT_TRUE(installed) << "node-rdkafka is not installed: run tools/setup --test";
+  auto [rc, out] = run_shell("node " PORTASK_NODE_RDKAFKA_DIR "/check.js " + bootstrap_ + " rdk rdk-group 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("node-rdkafka: 60 messages checked"), std::string::npos) << out;
+}
+
+TEST_F(KafkaClients, PlatformaticKafkaAdministersProducesAndConsumesByPartitionAndThroughAGroup) {
+  // @platformatic/kafka is installed from its lockfile by `tools/setup --test`.
+  std::ifstream installed(PORTASK_PLATFORMATIC_KAFKA_DIR "/node_modules/@platformatic/kafka/package.json");
+  ASSERT_TRUE(installed) << "@platformatic/kafka is not installed: run tools/setup --test";
+  auto [rc, out] = run_shell("node " PORTASK_PLATFORMATIC_KAFKA_DIR "/check.js " + bootstrap_ + " plt plt-group 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("platformatic-kafka: 60 messages checked"), std::string::npos) << out;
 }

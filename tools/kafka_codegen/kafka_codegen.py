@@ -441,6 +441,11 @@ def main():
         h.append(f"inline constexpr std::int16_t {m.name}_min_version = {m.valid.lo};")
         h.append(f"inline constexpr std::int16_t {m.name}_max_version = {m.valid.hi if m.valid.hi < 32767 else m.valid.lo};")
         h.append(f"inline constexpr bool {m.name}_is_flexible([[maybe_unused]] std::int16_t v) {{ return {m.flexible.cond('v')}; }}")
+        # Where a response carries a top-level error code, a request that cannot be read is
+        # answered with it; elsewhere there is nothing to answer with.
+        top_error = [f for f in m.root.fields if f.name == "ErrorCode" and f.tagged.empty()]
+        cond = top_error[0].versions.cond('v') if top_error else "false"
+        h.append(f"inline constexpr bool {m.name}_has_error_code([[maybe_unused]] std::int16_t v) {{ return {cond}; }}")
         h.append("")
     h.append("/// Every generated message, for tests that walk all APIs and versions.")
     h.append("template <class F> void for_each_message(F&& f) {")

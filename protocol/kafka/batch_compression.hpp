@@ -1,0 +1,20 @@
+#pragma once
+/// The compressions of Kafka's record batches and message sets (attributes bits 0-2), over
+/// the four compressors. Snappy is written in the xerial framing Java clients expect and read
+/// in either framing. Decompression is bounded by `max_out`.
+
+#include <cstdint>
+#include <system_error>
+
+#include "protocol/bytes.hpp"
+
+namespace portask::protocol::kafka {
+
+enum class compression_type : std::uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
+
+/// Replaces `out` with the decompressed `in` (at most `max_out` bytes).
+std::error_code decompress(compression_type c, byte_view in, buffer& out, std::size_t max_out);
+/// Appends the compressed `in` to `out`.
+std::error_code compress(compression_type c, byte_view in, buffer& out);
+
+}  // namespace portask::protocol::kafka

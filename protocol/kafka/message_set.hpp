@@ -1,0 +1,39 @@
+#pragma once
+/// Kafka's message sets of magic 0 and 1, the formats before RecordBatch: what Produce v0-2
+/// carries and Fetch v0-3 returns (clients of Kafka 0.8-0.10 still speak them).
+///
+///   offset i64 | messageSize i32 | crc u32 | magic i8 | attributes i8 |
+///   [timestamp i64, magic 1 only] | key bytes (i32 length, -1 null) | value bytes
+///
+/// The CRC is CRC-32 (IEEE) over magic..end. Attributes bits 0-2 name a compression (1 gzip,
+/// 2 snappy, 3 lz4); a compressed message's value is a whole message set, the "inner"
+/// messages. Bit 3 (magic 1) says the timestamp is the broker's append time. No headers.
+
+#include <cstdint>
+#include <string>
+
+#include "protocol/bytes.hpp"
+#include "protocol/expected.hpp"
+#include "protocol/message.hpp"
+
+namespace portask::protocol::kafka {
+
+/// The magic a message set carries in Produce/Fetch version `v` (v0-1: 0, v2-3: 1).
+inline constexpr std::int8_t message_set_magic(std::int16_t v) noexcept { return v >= 2 ? 1 : 0; }
+
+/// Appends every message of the set `in` to `out` (topic on the first message only, as in
+/// message_batch), inner messages of compressed ones in order, decompressing at most
+/// `max_decompressed` bytes per wrapper. Timestamps are kept where the message has one of the
+/// producer's (magic 1, create time); otherwise 0, which the broker stamps on append. Every
+/// message must be whole and pass its CRC: truncated / crc_mismatch / malformed_payload /
+/// unsupported_version (magic > 1), and `out` is left as it was. Returns the message count.
+expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
+                                              std::int32_t partition, message_batch& out,
+                                              std::size_t max_decompressed = 16u << 20);
+
+/// Appends `messages` as uncompressed messages of `magic` at offsets base_offset + i:
+/// Fetch v0-3's down-conversion. Magic 0 has no timestamps, neither magic has headers.
+void encode_message_set(const message_batch& messages, std::int64_t base_offset, std::int8_t magic,
+                        buffer& out);
+
+}  // namespace portask::protocol::kafka
