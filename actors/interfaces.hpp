@@ -45,6 +45,7 @@ using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using producer_atom = caf::atom_constant<caf::atom("producer")>;
+using configure_atom = caf::atom_constant<caf::atom("configure")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -78,18 +79,25 @@ using partition_actor = caf::typed_actor<
     caf::replies_to<append_atom, framed_batch>::with<publish_result>,
     caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>,
     caf::replies_to<bounds_atom>::with<storage::partition_bounds>,
+    // the idempotent producers with a stored batch here (DescribeProducers)
+    caf::replies_to<producer_atom>::with<std::vector<producer_summary>>,
     caf::reacts_to<recover_atom>, caf::reacts_to<expire_atom, std::uint64_t>>;
 
 /// Topics and their partition actors.
 using topic_registry_actor = caf::typed_actor<
     // (topic, partition, auto_create) -> the partition's actor
     caf::replies_to<partition_atom, topic_partition, bool>::with<partition_actor>,
-    // (topic, auto_create) -> partition count
-    caf::replies_to<topic_atom, std::string, bool>::with<std::int32_t>,
-    caf::replies_to<create_atom, storage::topic_info>::with<bool>,
+    // (topic, auto_create) -> the topic (name, partition count, configs, id)
+    caf::replies_to<topic_atom, std::string, bool>::with<storage::topic_info>,
+    // (topic id) -> the topic; unknown_topic when no topic has this id
+    caf::replies_to<topic_atom, storage::topic_id>::with<storage::topic_info>,
+    // -> the created topic, with its new id
+    caf::replies_to<create_atom, storage::topic_info>::with<storage::topic_info>,
     // (topic, new partition count): adds partitions, never removes any
     caf::replies_to<grow_atom, std::string, std::int32_t>::with<bool>,
     caf::replies_to<delete_atom, std::string>::with<bool>,
+    // (topic, its whole new set of config overrides) -> the topic, stored
+    caf::replies_to<configure_atom, std::string, storage::config_entries>::with<storage::topic_info>,
     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
     caf::replies_to<describe_atom, std::string>::with<topic_description>>;
 
@@ -147,6 +155,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::fetch_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_description)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_partition)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::topic_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::topic_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::config_entries)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::partition_bounds)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::producer_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::partition_recovery)
@@ -155,6 +165,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::stored_batch>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::topic_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::group_offset>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::topic_partition>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::producer_summary>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::join_group_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::join_group_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::sync_group_request)

@@ -31,6 +31,15 @@ struct producer_sequence {
   bool present() const noexcept { return id >= 0; }
 };
 
+/// An idempotent producer a partition holds state for (Kafka's DescribeProducers): its
+/// epoch, the last sequence of its last stored batch, and when it last wrote (wall clock).
+struct producer_summary {
+  std::int64_t id = -1;
+  std::int16_t epoch = -1;
+  std::int32_t last_sequence = -1;
+  std::int64_t last_timestamp = -1;
+};
+
 /// Connection -> bridge: append these messages to one partition.
 struct publish_batch {
   topic_partition tp;

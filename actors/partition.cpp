@@ -346,6 +346,19 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         });
         return rp;
       },
+      [=](producer_atom) -> caf::result<std::vector<producer_summary>> {
+        // While recovering, the window is being rebuilt: answer from the rebuilt one.
+        if (self->state.log->ready()) return self->state.producers.summaries();
+        if (self->state.store_down) return make_caf_error(errc::storage_unavailable);
+        auto rp = self->make_response_promise<std::vector<producer_summary>>();
+        self->state.on_ready.emplace_back([=](bool ready) mutable {
+          if (ready)
+            rp.deliver(self->state.producers.summaries());
+          else
+            rp.deliver(make_caf_error(errc::not_ready));
+        });
+        return rp;
+      },
       [=](recover_atom) { recover(self); },
       [=](expire_atom, std::uint64_t id) {
         auto& st = self->state;

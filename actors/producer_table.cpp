@@ -1,5 +1,6 @@
 #include "actors/producer_table.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace portask {
@@ -172,6 +173,21 @@ void producer_table::snapshot_failed(const storage::producer_snapshot& s) {
     if (producers_.count(b.producer_id)) changed_.insert(b.producer_id);
   for (auto id : s.expired)
     if (!producers_.count(id)) forgotten_.insert(id);
+}
+
+std::vector<producer_summary> producer_table::summaries() const {
+  std::vector<producer_summary> out;
+  for (const auto& [id, e] : producers_) {
+    // The last stored batch: a batch still being written is not in the log yet.
+    for (auto b = e.recent.rbegin(); b != e.recent.rend(); ++b)
+      if (b->done) {
+        out.push_back({id, e.epoch, b->last_seq, e.last_use_ms});
+        break;
+      }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const producer_summary& a, const producer_summary& b) { return a.id < b.id; });
+  return out;
 }
 
 std::string producer_table::describe(std::int64_t id) const {

@@ -70,6 +70,9 @@ class producer_table {
   void snapshot_failed(const storage::producer_snapshot& s);
 
   std::size_t size() const noexcept { return producers_.size(); }
+  /// The producers with at least one stored batch in their current epoch, by id: the last
+  /// stored batch's last sequence and the producer's last write (wall clock, ms).
+  std::vector<producer_summary> summaries() const;
   /// The producer's window in words, for log lines ("epoch 0: 5-9 stored, 10-12 writing").
   std::string describe(std::int64_t id) const;
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "actors/partition.hpp"
+#include "actors/topic_configs.hpp"
 #include "protocol/topic_name.hpp"
 
 namespace portask {
@@ -43,8 +44,11 @@ errc create_topic(self_ptr self, storage::topic_info info) {
   auto& st = self->state;
   if (!protocol::is_valid_topic_name(info.name)) return errc::invalid_request;
   if (info.partitions < 1 || info.partitions > max_partitions) return errc::invalid_request;
+  for (const auto& [key, value] : info.configs)
+    if (topic_config_problem(key, value)) return errc::invalid_request;
   if (auto e = ensure_loaded(self); e != errc::ok) return e;
   if (st.topics.count(info.name)) return errc::topic_already_exists;
+  if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
   if (auto ec = st.store->put_topic(info)) return errc::storage_unavailable;
   spdlog::info("created topic '{}' with {} partitions", info.name, info.partitions);
   st.topics.emplace(info.name, std::move(info));
@@ -108,15 +112,22 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (it == parts.end()) it = parts.emplace(tp, spawn_partition(self, self->state.ctx, tp)).first;
         return it->second;
       },
-      [=](topic_atom, const std::string& name, bool auto_create) -> caf::result<std::int32_t> {
+      [=](topic_atom, const std::string& name, bool auto_create) -> caf::result<storage::topic_info> {
         errc e = errc::ok;
         const auto* topic = find_topic(self, name, auto_create, e);
         if (!topic) return make_caf_error(e);
-        return topic->partitions;
+        return *topic;
       },
-      [=](create_atom, storage::topic_info& info) -> caf::result<bool> {
+      [=](topic_atom, const storage::topic_id& id) -> caf::result<storage::topic_info> {
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        for (const auto& [name, info] : self->state.topics)
+          if (info.id == id) return info;
+        return make_caf_error(errc::unknown_topic);
+      },
+      [=](create_atom, storage::topic_info& info) -> caf::result<storage::topic_info> {
+        const auto name = info.name;
         if (auto e = create_topic(self, std::move(info)); e != errc::ok) return make_caf_error(e);
-        return true;
+        return self->state.topics.at(name);
       },
       [=](grow_atom, const std::string& name, std::int32_t count) -> caf::result<bool> {
         auto& st = self->state;
@@ -148,6 +159,21 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         spdlog::info("deleted topic '{}'", name);
         st.topics.erase(it);
         return true;
+      },
+      [=](configure_atom, const std::string& name,
+          storage::config_entries& configs) -> caf::result<storage::topic_info> {
+        auto& st = self->state;
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        auto it = st.topics.find(name);
+        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
+        for (const auto& [key, value] : configs)
+          if (topic_config_problem(key, value)) return make_caf_error(errc::invalid_request);
+        auto changed = it->second;
+        changed.configs = std::move(configs);
+        if (st.store->put_topic(changed)) return make_caf_error(errc::storage_unavailable);
+        spdlog::info("topic '{}': {} config overrides", name, changed.configs.size());
+        it->second = std::move(changed);
+        return it->second;
       },
       [=](list_atom) -> caf::result<std::vector<storage::topic_info>> {
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);

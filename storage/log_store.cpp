@@ -1,5 +1,7 @@
 #include "storage/log_store.hpp"
 
+#include <random>
+
 #include "protocol/frame.hpp"
 
 namespace portask::storage {
@@ -19,6 +21,48 @@ std::int32_t last_sequence(std::int32_t first, std::uint32_t count) noexcept {
   if (first < 0 || count == 0) return first;
   const std::int64_t last = static_cast<std::int64_t>(first) + count - 1;
   return static_cast<std::int32_t>(last % (std::int64_t{1} << 31));
+}
+
+}  // namespace portask::storage
+
+namespace portask::storage {
+
+namespace {
+topic_id as_version4(std::uint64_t hi, std::uint64_t lo) {
+  topic_id id{};
+  for (int i = 0; i < 8; ++i) {
+    id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
+    id[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
+  }
+  id[6] = static_cast<std::uint8_t>((id[6] & 0x0F) | 0x40);  // version 4
+  id[8] = static_cast<std::uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  return id;
+}
+
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+}  // namespace
+
+topic_id new_topic_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return as_version4(rng(), rng());
+}
+
+topic_id topic_id_from_name(std::string_view name) {
+  return as_version4(fnv1a(name, 0xcbf29ce484222325ULL), fnv1a(name, 0x84222325cbf29ce4ULL));
+}
+
+std::string to_string(const topic_id& id) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += hex[id[i] >> 4];
+    out += hex[id[i] & 0x0F];
+  }
+  return out;
 }
 
 }  // namespace portask::storage

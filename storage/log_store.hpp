@@ -7,12 +7,14 @@
 /// CAF scheduler thread. One instance is used by one thread at a time; a store_factory makes
 /// one instance per actor (for Redis: one connection each).
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,10 +40,22 @@ struct topic_partition_hash {
 
 using config_entries = std::vector<std::pair<std::string, std::string>>;
 
+/// A topic's identity, distinct from its name: a topic deleted and created again under the
+/// same name gets a new one (Kafka's topic id, a version-4 UUID). All zero: none yet.
+using topic_id = std::array<std::uint8_t, 16>;
+
+/// A random version-4 UUID.
+topic_id new_topic_id();
+/// A stable id made from the name, for topics stored before topics had ids.
+topic_id topic_id_from_name(std::string_view name);
+/// The canonical 8-4-4-4-12 hex form (logs, CLI).
+std::string to_string(const topic_id& id);
+
 struct topic_info {
   std::string name;
   std::int32_t partitions = 1;
   config_entries configs;
+  topic_id id{};
   friend bool operator==(const topic_info&, const topic_info&) = default;
 };
 

@@ -215,6 +215,7 @@ std::string encode_topic(const topic_info& t) {
     w.bytes(k);
     w.bytes(v);
   }
+  w.raw(t.id.data(), t.id.size());
   return std::string(protocol::as_chars(b));
 }
 
@@ -228,6 +229,15 @@ bool decode_topic(std::string_view name, std::string_view data, topic_info& t) {
   t.configs.resize(static_cast<std::size_t>(n));
   for (auto& [k, v] : t.configs)
     if (!r.bytes(k) || !r.bytes(v)) return false;
+  // Records written before topics had ids end here; they get one made from the name, the
+  // same on every broker and every restart.
+  if (r.at_end()) {
+    t.id = topic_id_from_name(name);
+    return true;
+  }
+  protocol::byte_view id;
+  if (!r.raw(t.id.size(), id)) return false;
+  std::copy(id.begin(), id.end(), t.id.begin());
   return r.at_end();
 }
 

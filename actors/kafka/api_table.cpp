@@ -7,7 +7,7 @@ namespace portask::kafka {
 const std::vector<api_entry>& api_table() {
   static const std::vector<api_entry> table = {
       {0, 0, 9, request_kind::publish, handle_produce, msg::ProduceRequest_is_flexible},
-      {1, 0, 12, request_kind::fetch, handle_fetch, msg::FetchRequest_is_flexible},
+      {1, 0, 16, request_kind::fetch, handle_fetch, msg::FetchRequest_is_flexible},
       {2, 0, 7, request_kind::list_offsets, handle_list_offsets, msg::ListOffsetsRequest_is_flexible},
       {3, 0, 12, request_kind::metadata, handle_metadata, msg::MetadataRequest_is_flexible},
       {8, 0, 8, request_kind::commit, handle_offset_commit, msg::OffsetCommitRequest_is_flexible},
@@ -20,14 +20,20 @@ const std::vector<api_entry>& api_table() {
       {15, 0, 5, request_kind::group, handle_describe_groups, msg::DescribeGroupsRequest_is_flexible},
       {16, 0, 5, request_kind::group, handle_list_groups, msg::ListGroupsRequest_is_flexible},
       {18, 0, 3, request_kind::metadata, handle_api_versions, msg::ApiVersionsRequest_is_flexible},
-      {19, 0, 5, request_kind::topic_admin, handle_create_topics, msg::CreateTopicsRequest_is_flexible},
-      {20, 0, 4, request_kind::topic_admin, handle_delete_topics, msg::DeleteTopicsRequest_is_flexible},
+      {19, 0, 7, request_kind::topic_admin, handle_create_topics, msg::CreateTopicsRequest_is_flexible},
+      {20, 0, 6, request_kind::topic_admin, handle_delete_topics, msg::DeleteTopicsRequest_is_flexible},
       {22, 0, 4, request_kind::publish, handle_init_producer_id, msg::InitProducerIdRequest_is_flexible},
+      {23, 0, 4, request_kind::list_offsets, handle_offset_for_leader_epoch, msg::OffsetForLeaderEpochRequest_is_flexible},
       {32, 0, 4, request_kind::topic_admin, handle_describe_configs, msg::DescribeConfigsRequest_is_flexible},
+      {33, 0, 2, request_kind::topic_admin, handle_alter_configs, msg::AlterConfigsRequest_is_flexible},
+      {35, 0, 4, request_kind::topic_admin, handle_describe_log_dirs, msg::DescribeLogDirsRequest_is_flexible},
       {37, 0, 3, request_kind::topic_admin, handle_create_partitions, msg::CreatePartitionsRequest_is_flexible},
       {42, 0, 2, request_kind::group, handle_delete_groups, msg::DeleteGroupsRequest_is_flexible},
+      {43, 0, 2, request_kind::topic_admin, handle_elect_leaders, msg::ElectLeadersRequest_is_flexible},
+      {44, 0, 1, request_kind::topic_admin, handle_incremental_alter_configs, msg::IncrementalAlterConfigsRequest_is_flexible},
       {47, 0, 0, request_kind::commit, handle_offset_delete, msg::OffsetDeleteRequest_is_flexible},
       {60, 0, 1, request_kind::metadata, handle_describe_cluster, msg::DescribeClusterRequest_is_flexible},
+      {61, 0, 0, request_kind::topic_admin, handle_describe_producers, msg::DescribeProducersRequest_is_flexible},
   };
   return table;
 }

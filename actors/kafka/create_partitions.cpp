@@ -30,7 +30,8 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
     if (validate_only) {
       self->request(registry, 10s, topic_atom::value, t.name, false)
           .then(
-              [=](std::int32_t current) {
+              [=](storage::topic_info& info) {
+                const auto current = info.partitions;
                 if (count <= current) {
                   res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_partitions);
                   res->results[i].errorMessage = "topic has " + std::to_string(current) +

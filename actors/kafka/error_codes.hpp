@@ -32,7 +32,10 @@ enum class error_code : std::int16_t {
   invalid_request = 42,
   out_of_order_sequence_number = 45,
   invalid_producer_epoch = 47,
+  invalid_replication_factor = 38,
+  invalid_replica_assignment = 39,
   invalid_config = 40,
+  unknown_topic_id = 100,
   transactional_id_authorization_failed = 53,
   unknown_producer_id = 59,
   non_empty_group = 68,
@@ -42,6 +45,9 @@ enum class error_code : std::int16_t {
   unsupported_endpoint_type = 115,
   unknown_server_error = -1,
   kafka_storage_error = 56,  ///< retriable
+  fenced_leader_epoch = 74,   ///< retriable: the client's leader epoch is older than ours
+  unknown_leader_epoch = 75,  ///< retriable: the client's leader epoch is newer than ours
+  election_not_needed = 84,   ///< the preferred (here: the only) replica already leads
   invalid_record = 87,
 };
 

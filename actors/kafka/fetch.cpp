@@ -66,11 +66,55 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
   out.records = std::move(records);
 }
 
+// Fetch v13+ names topics by id: each id is looked up in the registry (once per connection;
+// a topic's id never changes) and the name written into the request. Ids no topic has are
+// left unnamed and answered UNKNOWN_TOPIC_ID.
+template <class Then>
+void resolve_topic_ids(self_ptr self, std::shared_ptr<msg::FetchRequest> req, Then then) {
+  using namespace std::chrono_literals;
+  auto& names = self->state.topic_names;
+  auto pending = std::make_shared<std::size_t>(1);
+  auto done = [=] {
+    if (--*pending == 0) then(req);
+  };
+  for (auto& t : req->topics) {
+    t.topic.clear();
+    if (auto it = names.find(t.topicId); it != names.end()) {
+      t.topic = it->second;
+      continue;
+    }
+    ++*pending;
+    self->request(self->state.ctx->registry(), 10s, topic_atom::value, t.topicId)
+        .then(
+            [=, &t](storage::topic_info& info) {
+              self->state.topic_names[info.id] = info.name;
+              t.topic = info.name;
+              done();
+            },
+            [=](caf::error&) { done(); });
+  }
+  done();
+}
+
+void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchRequest> req_ptr);
+
 }  // namespace
 
 void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
-  msg::FetchRequest req;
-  if (!PORTASK_KAFKA_DECODE(Fetch, body, req)) return;
+  auto req = std::make_shared<msg::FetchRequest>();
+  if (!PORTASK_KAFKA_DECODE(Fetch, body, *req)) return;
+  if (r.api_version >= 13)
+    resolve_topic_ids(self, req, [=](std::shared_ptr<msg::FetchRequest> named) {
+      fetch_topics(self, r, std::move(named));
+    });
+  else
+    fetch_topics(self, r, std::move(req));
+}
+
+namespace {
+
+void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchRequest> req_ptr) {
+  const auto& req = *req_ptr;
   auto st = std::make_shared<fetch_state>();
   const bool flexible = msg::FetchRequest_is_flexible(r.api_version);
   auto finish = [=] {
@@ -93,9 +137,18 @@ void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
     for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
       const auto& topic = req.topics[ti];
       st->response.responses[ti].topic = topic.topic;
+      st->response.responses[ti].topicId = topic.topicId;
       st->response.responses[ti].partitions.resize(topic.partitions.size());
       for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
         const auto& p = topic.partitions[pi];
+        if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
+          auto& out = st->response.responses[ti].partitions[pi];
+          out.partitionIndex = p.partition;
+          out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+          out.highWatermark = -1;
+          if (--st->pending == 0) finish();
+          continue;
+        }
         fetch_request f{{topic.topic, p.partition}, p.fetchOffset,
                         static_cast<std::uint32_t>(std::max(1, p.partitionMaxBytes)), wait_ms,
                         protocol_kind::kafka};
@@ -128,5 +181,7 @@ void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
   };
   (*pass)(0);
 }
+
+}  // namespace
 
 }  // namespace portask::kafka

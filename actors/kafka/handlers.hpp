@@ -3,6 +3,7 @@
 /// response writer, and the API table every handler is registered in.
 
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -25,6 +26,7 @@ struct connection_state {
   std::shared_ptr<tcp_session> session;
   std::unique_ptr<response_queue> responses;
   std::string client_id;  ///< from the latest request header (group members' descriptions)
+  std::map<storage::topic_id, std::string> topic_names;  ///< Fetch v13+'s ids, looked up once
   bool closing = false;
   static inline const char* name = "portask.kafka_connection";
 };
@@ -85,8 +87,14 @@ void handle_create_topics(self_ptr, const request&, protocol::byte_view);
 void handle_delete_topics(self_ptr, const request&, protocol::byte_view);
 void handle_create_partitions(self_ptr, const request&, protocol::byte_view);
 void handle_describe_configs(self_ptr, const request&, protocol::byte_view);
+void handle_alter_configs(self_ptr, const request&, protocol::byte_view);
+void handle_incremental_alter_configs(self_ptr, const request&, protocol::byte_view);
 void handle_describe_cluster(self_ptr, const request&, protocol::byte_view);
 void handle_init_producer_id(self_ptr, const request&, protocol::byte_view);
+void handle_offset_for_leader_epoch(self_ptr, const request&, protocol::byte_view);
+void handle_describe_log_dirs(self_ptr, const request&, protocol::byte_view);
+void handle_elect_leaders(self_ptr, const request&, protocol::byte_view);
+void handle_describe_producers(self_ptr, const request&, protocol::byte_view);
 void handle_find_coordinator(self_ptr, const request&, protocol::byte_view);
 void handle_join_group(self_ptr, const request&, protocol::byte_view);
 void handle_sync_group(self_ptr, const request&, protocol::byte_view);

@@ -11,11 +11,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-msg::MetadataResponse::MetadataResponseTopic describe(const std::string& name,
-                                                      std::int32_t partitions) {
+msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info& info) {
   msg::MetadataResponse::MetadataResponseTopic t;
-  t.name = name;
-  for (std::int32_t p = 0; p < partitions; ++p) {
+  t.name = info.name;
+  t.topicId = info.id;
+  for (std::int32_t p = 0; p < info.partitions; ++p) {
     msg::MetadataResponse::MetadataResponseTopic::MetadataResponsePartition part;
     part.partitionIndex = p;
     part.leaderId = broker_id;
@@ -44,7 +44,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     self->request(registry, 10s, list_atom::value)
         .then(
             [=](std::vector<storage::topic_info>& topics) {
-              for (const auto& t : topics) res->topics.push_back(describe(t.name, t.partitions));
+              for (const auto& t : topics) res->topics.push_back(describe(t));
               respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
             },
             [=](caf::error&) { respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version), true); });
@@ -58,10 +58,25 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     return;
   }
   for (std::size_t i = 0; i < req.topics->size(); ++i) {
-    const std::string name = (*req.topics)[i].name.value_or("");
+    const auto& wanted = (*req.topics)[i];
+    const std::string name = wanted.name.value_or("");
     auto done = [=] {
       if (--*pending == 0) respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
     };
+    if (!wanted.name && wanted.topicId != storage::topic_id{}) {  // v10+: a topic by its id
+      res->topics[i].topicId = wanted.topicId;
+      self->request(registry, 10s, topic_atom::value, wanted.topicId)
+          .then(
+              [=](storage::topic_info& info) {
+                res->topics[i] = describe(info);
+                done();
+              },
+              [=](caf::error&) {
+                res->topics[i].errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+                done();
+              });
+      continue;
+    }
     if (!protocol::is_valid_topic_name(name)) {
       res->topics[i].name = name;
       res->topics[i].errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
@@ -70,8 +85,8 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     }
     self->request(registry, 10s, topic_atom::value, name, create)
         .then(
-            [=](std::int32_t partitions) {
-              res->topics[i] = describe(name, partitions);
+            [=](storage::topic_info& info) {
+              res->topics[i] = describe(info);
               done();
             },
             [=](caf::error& e) {

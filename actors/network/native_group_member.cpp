@@ -101,7 +101,7 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
       continue;
     }
     self->request(registry, 10s, topic_atom::value, t, false)
-        .then([=](std::int32_t n) { (*counts)[t] = n; done(); },
+        .then([=](storage::topic_info& info) { (*counts)[t] = info.partitions; done(); },
               [=](caf::error&) { done(); });  // unknown topic: nothing to assign
   }
   done();

@@ -165,7 +165,8 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   auto shared = std::make_shared<publish_batch>(std::move(pb));
   self->request(registry, 10s, topic_atom::value, req->topic, true)
       .await(
-          [=](std::int32_t partitions) {
+          [=](storage::topic_info& info) {
+            const auto partitions = info.partitions;
             auto& rr = self->state.round_robin[shared->tp.topic];
             shared->tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
             send_publish(self, r, acks, std::move(*shared));
@@ -413,7 +414,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
     case native::admin_op::create: {
       storage::topic_info info{req->topic, req->partitions, {}};
       for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
-      self->request(registry, 10s, create_atom::value, std::move(info)).then(empty_ok, on_error);
+      self->request(registry, 10s, create_atom::value, std::move(info))
+          .then([=](storage::topic_info&) { empty_ok(true); }, on_error);
       break;
     }
     case native::admin_op::remove:

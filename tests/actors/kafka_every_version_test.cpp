@@ -145,6 +145,7 @@ std::string as_string(const protocol::buffer& b) { return std::string(protocol::
 
 const std::string topic = "ev";      // 3 partitions, created by each test
 const std::string grow = "ev-grow";  // 1 partition, for CreatePartitions
+std::array<std::uint8_t, 16> topic_id{};  // "ev"'s id (Metadata v10+), which Fetch v13+ names
 const std::string group = "ev-group";
 const std::string member = "ev-member";
 std::string v_name(const char* prefix, std::int16_t v) { return prefix + std::to_string(v); }
@@ -197,7 +198,7 @@ void fetch_body(kafka_bytes& b, std::int16_t v) {
   if (v <= 12) {
     b.str(topic);
   } else {
-    b.uuid();  // topic id
+    b.uuid(topic_id);
   }
   b.len(1);
   b.i32(0);                // partition
@@ -402,7 +403,13 @@ void create_topics_body(kafka_bytes& b, std::int16_t v) {
 
 void delete_topics_body(kafka_bytes& b, std::int16_t v) {
   b.len(1);
-  b.str(v_name("ev-new-v", v));  // created by CreateTopics at the same version
+  if (v >= 6) {  // topics by name or id
+    b.nstr(v_name("ev-new-v", v));
+    b.uuid();
+    b.tags();
+  } else {
+    b.str(v_name("ev-new-v", v));  // created by CreateTopics at the same version
+  }
   b.i32(5000);
   b.tags();
 }
@@ -554,6 +561,9 @@ void fetch_check(const protocol::buffer& res, std::int16_t v) {
   const auto& p = r.responses[0].partitions[0];
   EXPECT_EQ(p.errorCode, 0);
   EXPECT_TRUE(p.records && !p.records->empty()) << "what Produce stored at offset 0";
+  if (v >= 13) {
+    EXPECT_EQ(r.responses[0].topicId, topic_id);
+  }
 }
 
 const msg::MetadataResponse::MetadataResponseTopic* find_topic(const msg::MetadataResponse& r,
@@ -575,6 +585,9 @@ void create_topics_check(const protocol::buffer& res, std::int16_t v) {
   auto r = decode_as<msg::CreateTopicsResponse>(res, v);
   ASSERT_EQ(r.topics.size(), 1u);
   EXPECT_EQ(r.topics[0].errorCode, 0) << "a new topic";
+  if (v >= 7) {
+    EXPECT_NE(r.topics[0].topicId, (std::array<std::uint8_t, 16>{}));
+  }
 }
 
 void delete_topics_check(const protocol::buffer& res, std::int16_t v) {
@@ -608,7 +621,7 @@ struct api_case {
 const std::vector<api_case>& served_apis() {
   static const std::vector<api_case> table = {
       {0, "Produce", 0, 9, 9, produce_body, produce_check},
-      {1, "Fetch", 0, 12, 12, fetch_body, fetch_check},
+      {1, "Fetch", 0, 16, 12, fetch_body, fetch_check},
       {2, "ListOffsets", 0, 7, 6, list_offsets_body},
       {3, "Metadata", 0, 12, 9, metadata_body, metadata_check},
       {8, "OffsetCommit", 0, 8, 8, offset_commit_body},
@@ -619,10 +632,10 @@ const std::vector<api_case>& served_apis() {
       {13, "LeaveGroup", 0, 5, 4, leave_group_body},
       {14, "SyncGroup", 0, 5, 4, sync_group_body},
       {15, "DescribeGroups", 0, 5, 5, describe_groups_body},
-      {16, "ListGroups", 0, 4, 3, list_groups_body},
+      {16, "ListGroups", 0, 5, 3, list_groups_body},
       {18, "ApiVersions", 0, 3, 3, api_versions_body, api_versions_check},
-      {19, "CreateTopics", 0, 5, 5, create_topics_body, create_topics_check},
-      {20, "DeleteTopics", 0, 4, 4, delete_topics_body, delete_topics_check},
+      {19, "CreateTopics", 0, 7, 5, create_topics_body, create_topics_check},
+      {20, "DeleteTopics", 0, 6, 4, delete_topics_body, delete_topics_check},
       {22, "InitProducerId", 0, 4, 2, init_producer_id_body},
       {23, "OffsetForLeaderEpoch", 0, 4, 4, offset_for_leader_epoch_body},
       {32, "DescribeConfigs", 0, 4, 4, describe_configs_body, describe_configs_check},
@@ -683,6 +696,18 @@ void create_test_topics(broker_fixture& f) {
   auto native = f.connect();
   must(native.create_topic(topic, 3), "create ev");
   must(native.create_topic(grow, 1), "create ev-grow");
+  // Metadata v12 names the topic's id.
+  raw_kafka c{f.server->kafka_port()};
+  kafka_bytes b{true};
+  metadata_body(b, 12);
+  c.send_raw(frame(3, 12, 1, true, b.out));
+  std::int32_t corr = 0;
+  auto res = c.receive(corr, true);
+  ASSERT_TRUE(res);
+  auto meta = decode_as<msg::MetadataResponse>(*res, 12);
+  ASSERT_EQ(meta.topics.size(), 1u);
+  topic_id = meta.topics[0].topicId;
+  EXPECT_NE(topic_id, (std::array<std::uint8_t, 16>{})) << "every topic has an id";
 }
 
 }  // namespace

@@ -1,0 +1,31 @@
+#pragma once
+/// The topic-level configs Portask accepts (Kafka's names and rules), and their validation:
+/// one place for CreateTopics, AlterConfigs, IncrementalAlterConfigs and the native create,
+/// so a value is refused the same way whichever door it came through. Which of them Portask
+/// acts on is in docs/kafka.md; the rest are stored and reported, as Kafka tools expect.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portask {
+
+enum class config_kind { boolean, integer, long_integer, ratio, enumerated, list };
+
+struct topic_config_spec {
+  std::string_view name;
+  config_kind kind;
+  long long min = 0;                           ///< integers: the smallest value allowed
+  std::vector<std::string_view> choices = {};  ///< enumerated / list: the values allowed
+};
+
+/// Every topic config Portask knows; anything else is refused.
+const std::vector<topic_config_spec>& topic_config_specs();
+const topic_config_spec* find_topic_config(std::string_view name);
+
+/// Why `value` is not acceptable for `name` ("unknown config", "not a number", ...), or
+/// nothing when it is.
+std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value);
+
+}  // namespace portask
