@@ -88,7 +88,7 @@ std::error_code broker::start() {
     ctx_->kafka_port = *kp;
   }
 
-  if (config_.http.port != 0 || config_.http.host.empty() == false) {
+  if (config_.http.port != 0) {  // 0 disables it, as for the Kafka listener
     io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_);
     auto hp = io_->http->start(config_.http);
     if (!hp) return hp.error();

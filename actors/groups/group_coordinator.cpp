@@ -203,9 +203,22 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                 [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
-      [=](describe_atom) -> group_description {
+      [=](describe_atom) -> caf::result<group_description> {
         now();
-        return self->state.group->describe();
+        auto d = self->state.group->describe();
+        // No members in this coordinator's life: Empty when offsets are committed (after a
+        // restart, or standalone commits), Dead when the group has neither, as in Kafka.
+        auto reader = reader_of(self);
+        if (d.state != "Empty" || d.generation != 0 || !reader) return d;
+        auto rp = self->make_response_promise<group_description>();
+        self->request(reader, 10s, offset_atom::value, self->state.group_id)
+            .then(
+                [=](std::vector<storage::group_offset>& offsets) mutable {
+                  if (offsets.empty()) d.state = "Dead";
+                  rp.deliver(std::move(d));
+                },
+                [=](caf::error&) mutable { rp.deliver(std::move(d)); });
+        return rp;
       },
       [=](delete_atom, std::vector<topic_partition>& tps, bool whole_group) -> caf::result<bool> {
         now();
@@ -266,8 +279,12 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
     auto& groups = self->state.groups;
     for (auto it = groups.begin(); it != groups.end(); ++it) {
       if (it->second.address() != msg.source) continue;
-      spdlog::error("coordinator of group '{}' exited ({}); it restarts on next use", it->first,
-                    self->system().render(msg.reason));
+      // An idle coordinator stops normally (its state is in the store); only a failure is news.
+      if (msg.reason)
+        spdlog::error("coordinator of group '{}' exited ({}); it restarts on next use", it->first,
+                      self->system().render(msg.reason));
+      else
+        spdlog::debug("coordinator of group '{}' stopped while idle", it->first);
       groups.erase(it);
       return;
     }

@@ -1,5 +1,5 @@
 // DescribeGroups (key 15): state, protocol, and members with their metadata and assignment.
-// A group nobody has used is described as Dead, as Kafka does.
+// A group with neither members nor committed offsets is Dead, as Kafka describes it.
 #include "actors/kafka/handlers.hpp"
 
 namespace portask::kafka {
@@ -32,7 +32,6 @@ void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view
                   [=](group_description& d) {
                     auto& o = res->groups[i];
                     o.groupState = d.state;
-                    if (d.state == "Empty" && d.generation == 0) o.groupState = "Dead";
                     o.protocolType = d.protocol_type;
                     o.protocolData = d.protocol_name;
                     for (auto& m : d.members)

@@ -16,12 +16,17 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
     if (key.empty()) return static_cast<std::int16_t>(error_code::invalid_group_id);
     return 0;
   };
+  // A non-retriable error at once: a transactional producer fails fast instead of retrying.
+  const std::optional<std::string> why =
+      req.keyType == 1 ? std::optional<std::string>("Portask has no transaction coordinator: "
+                                                    "transactions are not supported")
+                       : std::nullopt;
   if (r.api_version >= 4) {
     for (const auto& key : req.coordinatorKeys) {
       msg::FindCoordinatorResponse::Coordinator c;
       c.key = key;
       c.errorCode = code_for(key);
-      c.errorMessage = std::nullopt;
+      c.errorMessage = c.errorCode != 0 ? why : std::nullopt;
       if (c.errorCode == 0) {
         c.nodeId = broker_id;
         c.host = host;
@@ -34,7 +39,7 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
     }
   } else {
     res.errorCode = code_for(req.key);
-    res.errorMessage = std::nullopt;
+    res.errorMessage = res.errorCode != 0 ? why : std::nullopt;
     res.nodeId = res.errorCode == 0 ? broker_id : -1;
     res.host = res.errorCode == 0 ? host : "";
     res.port = res.errorCode == 0 ? port : -1;

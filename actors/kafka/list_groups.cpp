@@ -34,6 +34,7 @@ void handle_list_groups(self_ptr self, const request& r, protocol::byte_view bod
               });
             };
             for (auto& g : all) {
+              if (g.state == "Dead") continue;  // Kafka lists only groups that exist
               if (!wanted(req.statesFilter, g.state) || !wanted(req.typesFilter, "classic")) continue;
               res.groups.push_back({std::move(g.group_id), std::move(g.protocol_type),
                                     std::move(g.state), "classic"});

@@ -1,6 +1,8 @@
 // OffsetCommit (key 8): the coordinator checks the member and generation (a zombie's commit
 // is fenced) and stores every partition's offset in one store round trip. Kafka reports
 // errors per partition; a group-level refusal applies to all of them.
+#include <map>
+
 #include "actors/kafka/handlers.hpp"
 
 namespace portask::kafka {
@@ -8,39 +10,64 @@ namespace portask::kafka {
 using namespace std::chrono_literals;
 
 void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view body) {
-  msg::OffsetCommitRequest req;
-  if (!PORTASK_KAFKA_DECODE(OffsetCommit, body, req)) return;
+  auto req = std::make_shared<msg::OffsetCommitRequest>();
+  if (!PORTASK_KAFKA_DECODE(OffsetCommit, body, *req)) return;
   const bool flexible = msg::OffsetCommitRequest_is_flexible(r.api_version);
-  commit_offsets_request c;
-  c.member = {req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch};
-  for (const auto& t : req.topics)
-    for (const auto& p : t.partitions)
-      c.offsets.push_back({{t.name, p.partitionIndex},
-                           {p.committedOffset, p.committedMetadata.value_or("")}});
-  auto topics = std::make_shared<std::vector<std::pair<std::string, std::vector<std::int32_t>>>>();
-  for (const auto& t : req.topics) {
-    std::vector<std::int32_t> parts;
-    for (const auto& p : t.partitions) parts.push_back(p.partitionIndex);
-    topics->emplace_back(t.name, std::move(parts));
-  }
+  // Partitions of topics that do not exist are answered UNKNOWN_TOPIC_OR_PARTITION and not
+  // stored, as Kafka does; the rest go to the coordinator. Each topic is looked up once.
+  auto partition_counts = std::make_shared<std::map<std::string, std::int32_t>>();
+  for (const auto& t : req->topics) (*partition_counts)[t.name] = 0;
+  auto exists = [=](const std::string& topic, std::int32_t partition) {
+    return partition >= 0 && partition < partition_counts->at(topic);
+  };
   auto answer = [=](errc e) {
     msg::OffsetCommitResponse res;
     const auto code = to_kafka_group(e);
-    for (const auto& [name, parts] : *topics) {
-      msg::OffsetCommitResponse::OffsetCommitResponseTopic t;
-      t.name = name;
-      for (auto p : parts) t.partitions.push_back({p, code});
-      res.topics.push_back(std::move(t));
+    for (const auto& t : req->topics) {
+      msg::OffsetCommitResponse::OffsetCommitResponseTopic out;
+      out.name = t.name;
+      for (const auto& p : t.partitions)
+        out.partitions.push_back(
+            {p.partitionIndex,
+             exists(t.name, p.partitionIndex)
+                 ? code
+                 : static_cast<std::int16_t>(error_code::unknown_topic_or_partition)});
+      res.topics.push_back(std::move(out));
     }
     respond(self, r, res, flexible, e != errc::ok);
   };
-  with_group(
-      self, req.groupId,
-      [=](group_coordinator_actor& g) {
-        self->request(g, 10s, commit_atom::value, c)
-            .then([=](bool) { answer(errc::ok); }, [=](caf::error& e) { answer(to_errc(e)); });
-      },
-      answer);
+  auto commit = [=] {
+    commit_offsets_request c;
+    c.member = {req->memberId, req->groupInstanceId, req->generationIdOrMemberEpoch};
+    for (const auto& t : req->topics)
+      for (const auto& p : t.partitions)
+        if (exists(t.name, p.partitionIndex))
+          c.offsets.push_back({{t.name, p.partitionIndex},
+                               {p.committedOffset, p.committedMetadata.value_or("")}});
+    with_group(
+        self, req->groupId,
+        [=](group_coordinator_actor& g) {
+          self->request(g, 10s, commit_atom::value, c)
+              .then([=](bool) { answer(errc::ok); }, [=](caf::error& e) { answer(to_errc(e)); });
+        },
+        answer);
+  };
+  auto pending = std::make_shared<std::size_t>(partition_counts->size() + 1);
+  auto looked_up = [=] {
+    if (--*pending == 0) commit();
+  };
+  auto registry = self->state.ctx->registry();
+  for (const auto& [name, count] : *partition_counts) {
+    const auto topic = name;
+    self->request(registry, 10s, topic_atom::value, topic, false)
+        .then(
+            [=](storage::topic_info& info) {
+              (*partition_counts)[topic] = info.partitions;
+              looked_up();
+            },
+            [=](caf::error&) { looked_up(); });
+  }
+  looked_up();
 }
 
 }  // namespace portask::kafka

@@ -21,7 +21,7 @@ struct broker_fixture {
     }
     config = overrides;
     config.native = {"127.0.0.1", 0};
-    config.http = {"127.0.0.1", 0};
+    config.http = {"127.0.0.1", free_port()};  // 0 would disable the HTTP listener
     config.kafka = {"127.0.0.1", free_port()};  // 0 would disable the Kafka listener
     // The actor system keeps a reference to its config: it must outlive the system.
     configure_actor_system(actor_config);

@@ -66,6 +66,7 @@ TEST(KafkaGroups, FindCoordinatorNamesThisBrokerForEveryGroup) {
 
 TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {
   broker_fixture f;
+  must(f.connect().create_topic("orders", 2));  // commits name its partitions 0 and 1
   raw_kafka c{f.server->kafka_port()};
   auto joined = join_new(c, "solo");
   ASSERT_EQ(joined.errorCode, 0);
@@ -141,6 +142,7 @@ TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {
 
 TEST(KafkaGroups, ConfusedClientsGetKafkaErrorsAndTheGroupSurvives) {
   broker_fixture f;
+  must(f.connect().create_topic("orders", 2));  // commits name its partitions 0 and 1
   raw_kafka c{f.server->kafka_port()};
   auto joined = join_new(c, "g");
   ASSERT_EQ(joined.errorCode, 0);

@@ -1,0 +1,215 @@
+// Kafka 3.x's answers where Portask used to differ: unreadable requests answered rather than
+// dropped, CreateTopics' checks, topic configs altered at run time, commits for topics that
+// do not exist, group states that DescribeGroups and ListGroups agree on, and transactions
+// refused at once.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "broker_fixture.hpp"
+#include "raw_kafka.hpp"
+
+using namespace portask;
+using namespace portask::test;
+
+namespace {
+
+using creatable = msg::CreateTopicsRequest::CreatableTopic;
+
+msg::CreateTopicsResponse::CreatableTopicResult create(raw_kafka& c, creatable t,
+                                                       bool validate_only = false) {
+  msg::CreateTopicsRequest req;
+  req.topics.push_back(std::move(t));
+  req.validateOnly = validate_only;
+  auto res = call<msg::CreateTopicsResponse>(c, 19, 7, req, true);
+  EXPECT_EQ(res.topics.size(), 1u);
+  return res.topics.empty() ? msg::CreateTopicsResponse::CreatableTopicResult{} : res.topics[0];
+}
+
+std::map<std::string, std::string> topic_configs(raw_kafka& c, const std::string& topic) {
+  msg::DescribeConfigsRequest req;
+  req.resources.push_back({2, topic, std::nullopt});
+  auto res = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true);
+  std::map<std::string, std::string> out;
+  for (const auto& e : res.results.at(0).configs) out[e.name] = e.value.value_or("<null>");
+  return out;
+}
+
+}  // namespace
+
+TEST(KafkaConformance, AnUnreadableRequestIsAnsweredWithInvalidRequestWhereTheResponseCanSayIt) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  // Heartbeat v4 whose body stops inside the group id: its response has an error code.
+  protocol::buffer out(4);
+  kafka::writer w{out};
+  w.i16(12);
+  w.i16(4);
+  w.i32(77);
+  w.string("test", false);
+  w.uvarint(0);     // header tags
+  w.uvarint(10);    // group id of 9 bytes...
+  w.i16(0x6162);    // ...of which 2 arrive
+  protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
+  c.send_raw(out);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, true);
+  ASSERT_TRUE(body) << "answered, not dropped";
+  EXPECT_EQ(corr, 77);
+  EXPECT_EQ(decode_as<msg::HeartbeatResponse>(*body, 4).errorCode, 42) << "INVALID_REQUEST";
+  // The connection still serves requests.
+  EXPECT_EQ(call<msg::ApiVersionsResponse>(c, 18, 0, msg::ApiVersionsRequest{}, false).errorCode, 0);
+
+  // A Produce response has no error code of its own to carry it: the connection closes.
+  protocol::buffer produce(4);
+  kafka::writer p{produce};
+  p.i16(0);
+  p.i16(7);
+  p.i32(78);
+  p.string("test", false);
+  p.i16(-1);  // transactional id null, then nothing
+  protocol::store_be32(produce.data(), static_cast<std::uint32_t>(produce.size() - 4));
+  c.send_raw(produce);
+  EXPECT_TRUE(c.closed());
+}
+
+TEST(KafkaConformance, CreateTopicsChecksReplicationAssignmentsAndConfigsAsKafkaDoes) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto bad_config = create(c, {"cfg-bad", 1, 1, {}, {{"retention.ms", std::string("notanumber")}}});
+  EXPECT_EQ(bad_config.errorCode, 40) << "INVALID_CONFIG";
+  ASSERT_TRUE(bad_config.errorMessage);
+  EXPECT_NE(bad_config.errorMessage->find("retention.ms"), std::string::npos) << *bad_config.errorMessage;
+  EXPECT_EQ(create(c, {"cfg-unknown", 1, 1, {}, {{"retension.ms", std::string("1")}}}).errorCode, 40);
+  EXPECT_EQ(create(c, {"rf3", 1, 3, {}, {}}).errorCode, 38) << "INVALID_REPLICATION_FACTOR";
+  // Explicit assignments: three partitions on broker 0.
+  auto assigned = create(c, {"assigned", -1, -1, {{0, {0}}, {1, {0}}, {2, {0}}}, {}});
+  EXPECT_EQ(assigned.errorCode, 0);
+  EXPECT_EQ(assigned.numPartitions, 3);
+  EXPECT_NE(assigned.topicId, (kafka::uuid{})) << "v7 names the new topic's id";
+  EXPECT_EQ(create(c, {"two-replicas", -1, -1, {{0, {0, 1}}}, {}}).errorCode, 38);
+  EXPECT_EQ(create(c, {"gap", -1, -1, {{0, {0}}, {2, {0}}}, {}}).errorCode, 39)
+      << "INVALID_REPLICA_ASSIGNMENT";
+  EXPECT_EQ(create(c, {"other-broker", -1, -1, {{0, {5}}}, {}}).errorCode, 39);
+  // validateOnly: checked, answered, not created.
+  EXPECT_EQ(create(c, {"dry", 4, 1, {}, {}}, true).errorCode, 0);
+  msg::MetadataRequest meta;
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("dry")}};
+  meta.allowAutoTopicCreation = false;
+  auto m = call<msg::MetadataResponse>(c, 3, 12, meta, true);
+  EXPECT_EQ(m.topics.at(0).errorCode, 3) << "validateOnly created nothing";
+}
+
+TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  ASSERT_EQ(create(c, {"alter", 1, 1, {}, {{"retention.ms", std::string("60000")}}}).errorCode, 0);
+
+  // Incremental: SET one key, APPEND to a list, DELETE another.
+  msg::IncrementalAlterConfigsRequest inc;
+  inc.resources.push_back({2, "alter", {{"retention.bytes", 0, std::string("1048576")},
+                                        {"cleanup.policy", 2, std::string("compact")},
+                                        {"retention.ms", 1, std::nullopt}}});
+  auto ires = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, inc, true);
+  ASSERT_EQ(ires.responses.size(), 1u);
+  EXPECT_EQ(ires.responses[0].errorCode, 0) << ires.responses[0].errorMessage.value_or("");
+  auto now = topic_configs(c, "alter");
+  EXPECT_EQ(now["retention.bytes"], "1048576");
+  EXPECT_EQ(now["cleanup.policy"], "delete,compact");
+  EXPECT_EQ(now["retention.ms"], "-1") << "deleted: back to the default";
+
+  // Refusals: a bad value, an unknown key, APPEND to a non-list, a broker config.
+  msg::IncrementalAlterConfigsRequest bad;
+  bad.resources.push_back({2, "alter", {{"retention.ms", 0, std::string("soon")}}});
+  bad.resources.push_back({2, "alter", {{"no.such.config", 0, std::string("1")}}});
+  bad.resources.push_back({2, "alter", {{"retention.ms", 2, std::string("5")}}});
+  bad.resources.push_back({4, "0", {{"num.partitions", 0, std::string("5")}}});
+  bad.resources.push_back({2, "missing", {{"retention.ms", 0, std::string("5")}}});
+  auto bres = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, bad, true);
+  ASSERT_EQ(bres.responses.size(), 5u);
+  EXPECT_EQ(bres.responses[0].errorCode, 40);
+  EXPECT_EQ(bres.responses[1].errorCode, 40);
+  EXPECT_EQ(bres.responses[2].errorCode, 40);
+  EXPECT_EQ(bres.responses[3].errorCode, 42) << "broker configs are static";
+  EXPECT_TRUE(bres.responses[3].errorMessage.has_value());
+  EXPECT_EQ(bres.responses[4].errorCode, 3);
+  EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576") << "nothing changed";
+
+  // AlterConfigs replaces the whole set; validateOnly changes nothing.
+  msg::AlterConfigsRequest whole;
+  whole.resources.push_back({2, "alter", {{"segment.ms", std::string("3600000")}}});
+  whole.validateOnly = true;
+  EXPECT_EQ(call<msg::AlterConfigsResponse>(c, 33, 2, whole, true).responses.at(0).errorCode, 0);
+  EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576");
+  whole.validateOnly = false;
+  EXPECT_EQ(call<msg::AlterConfigsResponse>(c, 33, 0, whole, false).responses.at(0).errorCode, 0);
+  now = topic_configs(c, "alter");
+  EXPECT_EQ(now["segment.ms"], "3600000");
+  EXPECT_EQ(now["retention.bytes"], "-1") << "not named: back to the default";
+}
+
+TEST(KafkaConformance, CommitsForTopicsThatDoNotExistAreRefusedPerPartition) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("real", 2));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetCommitRequest req;
+  req.groupId = "standalone";
+  req.generationIdOrMemberEpoch = -1;
+  req.topics.push_back({"real", {{0, 5, -1, -1, std::string("")}, {7, 5, -1, -1, std::string("")}}});
+  req.topics.push_back({"ghost", {{0, 5, -1, -1, std::string("")}}});
+  for (std::int16_t v : {2, 8}) {
+    auto res = call<msg::OffsetCommitResponse>(c, 8, v, req, v >= 8);
+    ASSERT_EQ(res.topics.size(), 2u);
+    EXPECT_EQ(res.topics[0].partitions.at(0).errorCode, 0);
+    EXPECT_EQ(res.topics[0].partitions.at(1).errorCode, 3) << "partition 7 of 2";
+    EXPECT_EQ(res.topics[1].partitions.at(0).errorCode, 3) << "no such topic";
+  }
+  msg::OffsetFetchRequest fetch;
+  fetch.groupId = "standalone";
+  fetch.topics = std::vector<msg::OffsetFetchRequest::OffsetFetchRequestTopic>{{"ghost", {0}}};
+  auto got = call<msg::OffsetFetchResponse>(c, 9, 5, fetch, false);
+  EXPECT_EQ(got.topics.at(0).partitions.at(0).committedOffset, -1) << "nothing stored for it";
+}
+
+TEST(KafkaConformance, DescribeGroupsAndListGroupsAgreeOnEmptyAndDead) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("g", 1));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetCommitRequest commit;
+  commit.groupId = "with-offsets";
+  commit.generationIdOrMemberEpoch = -1;
+  commit.topics.push_back({"g", {{0, 3, -1, -1, std::string("")}}});
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
+
+  msg::DescribeGroupsRequest describe;
+  describe.groups = {"with-offsets", "never-used"};
+  auto d = call<msg::DescribeGroupsResponse>(c, 15, 5, describe, true);
+  ASSERT_EQ(d.groups.size(), 2u);
+  EXPECT_EQ(d.groups[0].groupState, "Empty") << "committed offsets, no members";
+  EXPECT_EQ(d.groups[1].groupState, "Dead") << "neither members nor offsets";
+
+  auto l = call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{}, true);
+  std::map<std::string, std::string> listed;
+  for (const auto& g : l.groups) listed[g.groupId] = g.groupState;
+  EXPECT_EQ(listed["with-offsets"], "Empty");
+  EXPECT_EQ(listed.count("never-used"), 0u) << "a Dead group is not listed";
+}
+
+TEST(KafkaConformance, TransactionsAreRefusedAtOnceWithKafkasErrors) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  msg::FindCoordinatorRequest find;
+  find.keyType = 1;
+  find.coordinatorKeys = {"my-txn"};
+  auto res = call<msg::FindCoordinatorResponse>(c, 10, 4, find, true);
+  ASSERT_EQ(res.coordinators.size(), 1u);
+  EXPECT_EQ(res.coordinators[0].errorCode, 42) << "INVALID_REQUEST: not retriable";
+  EXPECT_TRUE(res.coordinators[0].errorMessage.has_value());
+  msg::InitProducerIdRequest init;
+  init.transactionalId = "my-txn";
+  init.transactionTimeoutMs = 60000;
+  EXPECT_EQ(call<msg::InitProducerIdResponse>(c, 22, 4, init, true).errorCode, 53)
+      << "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
+}

@@ -1,0 +1,146 @@
+// Message sets of magic 0 and 1 (Produce v0-2, Fetch v0-3): what the encoder writes reads
+// back, compressed wrappers are unpacked, and every kind of damage is refused whole.
+#include "protocol/kafka/message_set.hpp"
+
+#include <gtest/gtest.h>
+
+#include "protocol/crc32.hpp"
+#include "protocol/error.hpp"
+#include "protocol/kafka/batch_compression.hpp"
+#include "protocol/wire.hpp"
+
+using namespace portask;
+using namespace portask::protocol;
+using namespace portask::protocol::kafka;
+
+namespace {
+
+message_batch sample(int n) {
+  message_batch b;
+  for (int i = 0; i < n; ++i) {
+    message m;
+    m.key = i == 1 ? std::nullopt : std::optional<std::string>("k" + std::to_string(i));
+    m.value = i == 2 ? std::nullopt : std::optional<std::string>("value-" + std::to_string(i));
+    m.timestamp_ms = 1'700'000'000'000 + i;
+    m.headers = {{"dropped", std::string("by down-conversion")}};
+    b.messages.push_back(m);
+  }
+  return b;
+}
+
+// One message of `magic` with the given attributes and value, written by hand.
+buffer one_message(std::int8_t magic, std::uint8_t attributes, std::int64_t timestamp,
+                   const std::string& value) {
+  buffer body;
+  wire_writer w{body};
+  w.u8(static_cast<std::uint8_t>(magic));
+  w.u8(attributes);
+  if (magic == 1) w.u64(static_cast<std::uint64_t>(timestamp));
+  w.u32(0xFFFFFFFFu);  // null key
+  w.u32(static_cast<std::uint32_t>(value.size()));
+  w.raw(value);
+  buffer out;
+  wire_writer o{out};
+  o.u64(0);
+  o.u32(static_cast<std::uint32_t>(body.size() + 4));
+  o.u32(crc32(body));
+  o.raw(body.data(), body.size());
+  return out;
+}
+
+}  // namespace
+
+TEST(MessageSet, EncodedMessagesOfBothMagicsReadBackWithKeysValuesAndNulls) {
+  for (std::int8_t magic : {0, 1}) {
+    buffer bytes;
+    encode_message_set(sample(4), 10, magic, bytes);
+    message_batch got;
+    auto n = decode_message_set_into(bytes, "t", 3, got);
+    ASSERT_TRUE(n) << n.error().message();
+    ASSERT_EQ(*n, 4u);
+    EXPECT_EQ(got.messages[0].topic, "t");
+    EXPECT_EQ(got.messages[0].partition, 3);
+    EXPECT_EQ(got.messages[0].key, "k0");
+    EXPECT_EQ(got.messages[1].key, std::nullopt);
+    EXPECT_EQ(got.messages[2].value, std::nullopt);
+    EXPECT_EQ(got.messages[3].value, "value-3");
+    EXPECT_TRUE(got.messages[3].headers.empty()) << "neither magic has headers";
+    // Magic 1 carries the producer's timestamp; magic 0 has none, so the broker stamps it.
+    EXPECT_EQ(got.messages[3].timestamp_ms, magic == 1 ? 1'700'000'000'003 : 0);
+  }
+}
+
+TEST(MessageSet, OffsetsAreWrittenFromTheBaseOffset) {
+  buffer bytes;
+  encode_message_set(sample(3), 41, 1, bytes);
+  wire_reader r{bytes};
+  for (std::uint64_t want = 41; want < 44; ++want) {
+    std::uint64_t offset = 0;
+    std::uint32_t size = 0;
+    byte_view skip;
+    ASSERT_TRUE(r.u64(offset) && r.u32(size) && r.raw(size, skip));
+    EXPECT_EQ(offset, want);
+  }
+  EXPECT_TRUE(r.at_end());
+}
+
+TEST(MessageSet, ACompressedWrapperIsUnpackedIntoItsInnerMessages) {
+  for (auto codec : {compression_type::gzip, compression_type::snappy, compression_type::lz4}) {
+    buffer inner;
+    encode_message_set(sample(5), 0, 1, inner);
+    buffer packed;
+    ASSERT_FALSE(compress(codec, inner, packed));
+    const auto wrapper = one_message(1, static_cast<std::uint8_t>(codec), 1'700'000'000'999,
+                                     std::string(as_chars(packed)));
+    message_batch got;
+    auto n = decode_message_set_into(wrapper, "t", 0, got);
+    ASSERT_TRUE(n) << static_cast<int>(codec) << ": " << n.error().message();
+    ASSERT_EQ(*n, 5u);
+    EXPECT_EQ(got.messages[4].value, "value-4");
+    EXPECT_EQ(got.messages[4].timestamp_ms, 1'700'000'000'004);
+  }
+}
+
+TEST(MessageSet, DamageIsRefusedAndLeavesTheOutputAsItWas) {
+  buffer good;
+  encode_message_set(sample(2), 0, 0, good);
+  message_batch out;
+  out.messages.resize(1);  // something already there stays untouched
+
+  auto bad_crc = good;
+  bad_crc.back() ^= 0x01;
+  auto r = decode_message_set_into(bad_crc, "t", 0, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::crc_mismatch));
+
+  buffer truncated(good.begin(), good.end() - 3);
+  r = decode_message_set_into(truncated, "t", 0, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::truncated));
+
+  auto magic2 = one_message(1, 0, 0, "x");
+  magic2[16] = 2;  // offset 8 + size 4 + crc 4: the magic byte
+  r = decode_message_set_into(magic2, "t", 0, out);
+  ASSERT_FALSE(r);
+
+  // A compressed wrapper inside a compressed wrapper: Kafka refuses it, so do we.
+  buffer inner_packed;
+  const auto inner = one_message(1, 0, 0, "x");
+  ASSERT_FALSE(compress(compression_type::gzip, inner, inner_packed));
+  const auto level1 = one_message(1, 1, 0, std::string(as_chars(inner_packed)));
+  buffer outer_packed;
+  ASSERT_FALSE(compress(compression_type::gzip, level1, outer_packed));
+  r = decode_message_set_into(one_message(1, 1, 0, std::string(as_chars(outer_packed))), "t", 0, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::malformed_payload));
+
+  // A bomb: decompression stops at the bound.
+  message_batch big;
+  big.messages.emplace_back().value = std::string(1u << 20, '\0');
+  buffer set, bomb;
+  encode_message_set(big, 0, 1, set);
+  ASSERT_FALSE(compress(compression_type::gzip, set, bomb));
+  r = decode_message_set_into(one_message(1, 1, 0, std::string(as_chars(bomb))), "t", 0, out, 4096);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(out.messages.size(), 1u);
+}
