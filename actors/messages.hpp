@@ -48,6 +48,9 @@ struct publish_batch {
   bool auto_create = true;
   std::uint64_t wire_bytes = 0;  ///< size on the client's wire, for the bytes-in metric
   producer_sequence producer = {};
+  /// Written by the broker itself (the offsets topic); client writes to internal topics are
+  /// refused, and the broker's own are not counted as client traffic.
+  bool internal = false;
 };
 
 struct publish_result {

@@ -4,6 +4,8 @@
 
 #include <unordered_map>
 
+#include "protocol/topic_name.hpp"
+
 namespace portask {
 namespace {
 
@@ -100,6 +102,8 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
   return {
       [=](publish_atom, publish_batch& pb) -> caf::result<publish_result> {
         auto& st = self->state;
+        if (!pb.internal && protocol::is_internal_topic(pb.tp.topic))
+          return make_caf_error(errc::invalid_request);  // clients only read it
         auto framed = frame_batch(*st.ctx, pb, now_ms());
         if (!framed) return make_caf_error(static_cast<errc>(framed.error().value()));
         // OnMessage subscribers get the normalised batch; built only when someone listens.
@@ -113,6 +117,7 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         const auto tp = pb.tp;
         const auto source = pb.source;
         const auto wire_bytes = pb.wire_bytes;
+        const bool internal = pb.internal;
         with_partition(
             self, tp, pb.auto_create,
             [=, fb = std::move(*framed)](const partition_actor& p) mutable {
@@ -125,6 +130,10 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
                           return;
                         }
                         auto& c = *self->state.ctx;
+                        if (internal) {
+                          rp.deliver(r);
+                          return;
+                        }
                         c.metrics.messages_in(source, records, wire_bytes);
                         if (for_hooks)
                           if (auto hooks = c.hooks())

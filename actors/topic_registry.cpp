@@ -131,6 +131,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       },
       [=](grow_atom, const std::string& name, std::int32_t count) -> caf::result<bool> {
         auto& st = self->state;
+        if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
         auto it = st.topics.find(name);
         if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
@@ -145,6 +146,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       },
       [=](delete_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
+        if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
         auto it = st.topics.find(name);
         if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
@@ -163,6 +165,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       [=](configure_atom, const std::string& name,
           storage::config_entries& configs) -> caf::result<storage::topic_info> {
         auto& st = self->state;
+        if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
         auto it = st.topics.find(name);
         if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);

@@ -6,6 +6,11 @@
 
 namespace portask::protocol {
 
+/// The internal topic that mirrors every group's commits and membership in Kafka's record
+/// format (protocol/kafka/offsets_topic.hpp). The broker writes it; clients only read it.
+inline constexpr std::string_view offsets_topic = "__consumer_offsets";
+inline bool is_internal_topic(std::string_view name) noexcept { return name == offsets_topic; }
+
 inline bool is_valid_topic_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
   for (char c : name) {

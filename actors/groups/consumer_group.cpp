@@ -434,9 +434,10 @@ group_description consumer_group::describe() const {
   d.protocol_type = protocol_type_;
   d.protocol_name = protocol_name_;
   d.generation = generation_;
+  d.leader = members_.empty() ? std::string() : leader_;
   for (const auto& [id, m] : members_)
-    d.members.push_back(
-        {id, m.instance_id, m.client_id, m.client_host, metadata_for(m), m.assignment});
+    d.members.push_back({id, m.instance_id, m.client_id, m.client_host, metadata_for(m),
+                         m.assignment, m.session_timeout_ms, m.rebalance_timeout_ms});
   return d;
 }
 

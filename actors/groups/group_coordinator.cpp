@@ -6,6 +6,8 @@
 #include <unordered_map>
 
 #include "actors/groups/consumer_group.hpp"
+#include "actors/groups/offsets_log.hpp"
+#include "protocol/topic_name.hpp"
 
 namespace portask {
 namespace {
@@ -33,10 +35,65 @@ struct coordinator_state {
       queued_commits;
   bool commit_in_flight = false;
   consumer_group::time_point last_request{};
+  // The offsets-topic mirror: whether the topic is known to exist, and the last membership
+  // written to it (a record per new stable generation, and one when the group empties).
+  bool offsets_topic_ready = false;
+  std::int32_t mirrored_generation = -1;
+  bool mirrored_empty = true;
   static inline const char* name = "portask.group_coordinator";
 };
 
 using coordinator_ptr = group_coordinator_actor::stateful_pointer<coordinator_state>;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Writes `pb` to the offsets topic through the bridge, creating the topic on first use.
+// Best effort: the group store holds the truth, so a failure is logged, not returned.
+void mirror(coordinator_ptr self, publish_batch pb) {
+  if (pb.batch.messages.empty()) return;
+  auto warn = [=](const caf::error& e) {
+    spdlog::warn("group '{}': not mirrored to {}: {}", self->state.group_id,
+                 protocol::offsets_topic, self->system().render(e));
+  };
+  auto send = [=](publish_batch b) {
+    auto bridge = self->state.ctx->bridge_for(b.tp);
+    if (!bridge) return warn(make_caf_error(errc::not_ready));
+    self->request(bridge, 10s, publish_atom::value, std::move(b))
+        .then([](publish_result&) {}, [=](caf::error& e) { warn(e); });
+  };
+  if (self->state.offsets_topic_ready) return send(std::move(pb));
+  auto registry = self->state.ctx->registry();
+  if (!registry) return warn(make_caf_error(errc::not_ready));
+  self->request(registry, 10s, create_atom::value, offsets_topic_info())
+      .then(
+          [=](storage::topic_info&) {
+            self->state.offsets_topic_ready = true;
+            send(pb);
+          },
+          [=](caf::error& e) {
+            if (to_errc(e) != errc::topic_already_exists) return warn(e);
+            self->state.offsets_topic_ready = true;
+            send(pb);
+          });
+}
+
+// After any change of membership: a new stable generation, or a group that emptied, is
+// written to the offsets topic.
+void mirror_membership(coordinator_ptr self) {
+  auto& st = self->state;
+  const auto& g = *st.group;
+  const bool stable_new = g.current_state() == consumer_group::state::stable &&
+                          g.generation() != st.mirrored_generation;
+  const bool emptied = g.current_state() == consumer_group::state::empty && !st.mirrored_empty;
+  if (!stable_new && !emptied) return;
+  st.mirrored_generation = g.generation();
+  st.mirrored_empty = emptied;
+  mirror(self, group_record(g.describe(), wall_ms()));
+}
 
 void deliver(coordinator_ptr self, consumer_group::deliveries& out) {
   auto& st = self->state;
@@ -53,6 +110,7 @@ void deliver(coordinator_ptr self, consumer_group::deliveries& out) {
     st.syncs.erase(it);
   }
   out = {};
+  mirror_membership(self);
 }
 
 // Ticks while the group has anything with a deadline.
@@ -85,9 +143,11 @@ void flush_commits(coordinator_ptr self) {
                std::make_move_iterator(offsets.end()));
   st.commit_in_flight = true;
   auto shared = std::make_shared<decltype(batch)>(std::move(batch));
+  auto stored = commit_records(st.group_id, all, wall_ms());
   self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all))
       .then(
-          [=](bool) {
+          [=](bool) mutable {
+            mirror(self, std::move(stored));
             for (auto& [offsets, rp] : *shared) rp.deliver(true);
             self->state.commit_in_flight = false;
             flush_commits(self);
@@ -228,15 +288,31 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         auto reader = reader_of(self);
         if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<bool>();
-        if (whole_group) tps.clear();
-        self->request(reader, 10s, delete_atom::value, self->state.group_id, std::move(tps))
-            .then(
-                [=](bool ok) mutable {
-                  rp.deliver(ok);
-                  // A deleted group is gone: the directory forgets this coordinator.
-                  if (whole_group && self->state.group->size() == 0) self->quit();
-                },
+        auto remove = [=](std::vector<topic_partition> gone) mutable {
+          auto to_delete = whole_group ? std::vector<topic_partition>{} : gone;
+          self->request(reader, 10s, delete_atom::value, self->state.group_id, to_delete)
+              .then(
+                  [=](bool ok) mutable {
+                    mirror(self, tombstones(self->state.group_id, gone, whole_group));
+                    rp.deliver(ok);
+                    // A deleted group is gone: the directory forgets this coordinator.
+                    if (whole_group && self->state.group->size() == 0) self->quit();
+                  },
                   [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        };
+        if (!whole_group) {
+          remove(std::move(tps));
+          return rp;
+        }
+        // The whole group: its committed partitions are read first, for their tombstones.
+        self->request(reader, 10s, offset_atom::value, self->state.group_id)
+            .then(
+                [=](std::vector<storage::group_offset>& offsets) mutable {
+                  std::vector<topic_partition> gone;
+                  for (const auto& o : offsets) gone.push_back(o.tp);
+                  remove(std::move(gone));
+                },
+                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
       [=](expire_atom) {

@@ -82,6 +82,8 @@ struct group_member_description {
   std::string client_host;
   std::string metadata;
   std::string assignment;
+  std::int32_t session_timeout_ms = 0;
+  std::int32_t rebalance_timeout_ms = 0;
 };
 
 struct group_description {
@@ -91,6 +93,7 @@ struct group_description {
   std::string protocol_type;
   std::string protocol_name;
   std::int32_t generation = 0;
+  std::string leader;  ///< member id; empty without members
   std::vector<group_member_description> members;
 };
 

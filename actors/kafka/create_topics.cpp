@@ -26,6 +26,8 @@ struct refusal {
 std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t defaults) {
   if (!protocol::is_valid_topic_name(t.name))
     return refusal{error_code::invalid_topic_exception, "invalid topic name '" + t.name + "'"};
+  if (protocol::is_internal_topic(t.name))
+    return refusal{error_code::invalid_request, "'" + t.name + "' is internal: the broker creates it"};
   std::int32_t partitions = t.numPartitions == -1 ? defaults : t.numPartitions;
   if (!t.assignments.empty()) {
     if (t.numPartitions != -1 || t.replicationFactor != -1)

@@ -1,7 +1,7 @@
-// DescribeConfigs (key 32): topic configs (the topic's own, then the broker's defaults for
-// the keys clients ask about) and the broker's configs. Portask has no per-topic settings
-// that change behaviour yet beyond what is listed here, so every value is what the broker
-// actually does: no retention limit, delete policy, the frame limit as max.message.bytes.
+// DescribeConfigs (key 32): topic configs (the topic's own overrides, then the broker's
+// defaults for the keys clients ask about) and the broker's configs. The defaults are what
+// the broker does (no retention limit, delete policy, the frame limit as max.message.bytes);
+// overrides are reported as stored. Which overrides Portask acts on: docs/kafka.md.
 #include <spdlog/spdlog.h>
 
 #include "actors/kafka/handlers.hpp"

@@ -174,6 +174,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
                   out.partitionIndex = p.partition;
                   out.errorCode = to_kafka(to_errc(e));
                   out.highWatermark = -1;
+                  if (r.api_version >= 13 && to_errc(e) == errc::unknown_topic) {
+                    // The topic behind this id is gone: forget the id, say so as Kafka does.
+                    self->state.topic_names.erase(topic.topicId);
+                    out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+                  }
                   if (--st->pending == 0) finish();
                 });
       }

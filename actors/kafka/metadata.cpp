@@ -15,6 +15,7 @@ msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info&
   msg::MetadataResponse::MetadataResponseTopic t;
   t.name = info.name;
   t.topicId = info.id;
+  t.isInternal = protocol::is_internal_topic(info.name);
   for (std::int32_t p = 0; p < info.partitions; ++p) {
     msg::MetadataResponse::MetadataResponseTopic::MetadataResponsePartition part;
     part.partitionIndex = p;

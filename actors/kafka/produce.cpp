@@ -5,6 +5,7 @@
 
 #include "actors/kafka/handlers.hpp"
 #include "protocol/kafka/message_set.hpp"
+#include "protocol/topic_name.hpp"
 #include "protocol/kafka/record_batch.hpp"
 
 namespace portask::kafka {
@@ -82,6 +83,12 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       auto& part = topic.partitionData[pi];
       auto& out = res->responses[ti].partitionResponses[pi];
       out.index = part.index;
+      if (protocol::is_internal_topic(topic.name)) {  // Kafka: only the broker appends to it
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
       static const std::string none;
       const std::string& records = part.records ? *part.records : none;
       publish_batch pb;

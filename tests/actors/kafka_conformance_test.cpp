@@ -213,3 +213,101 @@ TEST(KafkaConformance, TransactionsAreRefusedAtOnceWithKafkasErrors) {
   EXPECT_EQ(call<msg::InitProducerIdResponse>(c, 22, 4, init, true).errorCode, 53)
       << "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
 }
+
+namespace {
+
+// One record of __consumer_offsets, read back: the key's version, group, topic, partition;
+// the value's offset (-1 for a tombstone) or, for group metadata, its generation.
+struct offsets_record {
+  std::int16_t key_version = -1;
+  std::string group, topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  bool tombstone = false;
+};
+
+std::vector<offsets_record> read_offsets_topic(raw_kafka& c, std::size_t at_least) {
+  std::vector<offsets_record> out;
+  for (int attempt = 0; attempt < 100 && out.size() < at_least; ++attempt) {
+    msg::FetchRequest req;
+    req.maxWaitMs = 500;  // long-polls: answered as soon as records are there
+    req.minBytes = 1;
+    req.maxBytes = 1 << 20;
+    req.topics.push_back({"__consumer_offsets", {}, {}});
+    req.topics[0].partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+    auto res = call<msg::FetchResponse>(c, 1, 11, req, false);
+    out.clear();
+    const auto& p = res.responses.at(0).partitions.at(0);
+    if (p.errorCode != 0 || !p.records) continue;  // not created yet: the first commit creates it
+    auto batches = kafka::decode_record_batches(protocol::as_bytes(*p.records));
+    if (!batches) continue;
+    for (const auto& b : *batches)
+      for (const auto& rec : b.records) {
+        kafka::reader k{protocol::as_bytes(*rec.key)};
+        offsets_record o;
+        k.i16(o.key_version);
+        std::optional<std::string> s;
+        k.nullable_string(s, false);
+        o.group = s.value_or("");
+        if (o.key_version <= 1) {
+          k.nullable_string(s, false);
+          o.topic = s.value_or("");
+          k.i32(o.partition);
+        }
+        o.tombstone = !rec.value;
+        if (rec.value && o.key_version <= 1) {
+          kafka::reader v{protocol::as_bytes(*rec.value)};
+          std::int16_t value_version = 0;
+          v.i16(value_version);
+          EXPECT_EQ(value_version, 3);
+          v.i64(o.offset);
+        }
+        out.push_back(o);
+      }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(KafkaConformance, ConsumerOffsetsTopicMirrorsEveryCommitAndIsReadOnly) {
+  broker_fixture f;
+  must(f.connect().create_topic("mirrored", 2));
+  raw_kafka c{f.server->kafka_port()};
+  for (std::int64_t offset : {5, 9}) {
+    msg::OffsetCommitRequest commit;
+    commit.groupId = "burrow-watched";
+    commit.generationIdOrMemberEpoch = -1;
+    commit.topics.push_back({"mirrored", {{1, offset, -1, -1, std::string("m")}}});
+    ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
+  }
+  msg::OffsetDeleteRequest del;
+  del.groupId = "burrow-watched";
+  del.topics.push_back({"mirrored", {{1}}});
+  ASSERT_EQ(call<msg::OffsetDeleteResponse>(c, 47, 0, del, false).errorCode, 0);
+
+  auto records = read_offsets_topic(c, 3);
+  ASSERT_EQ(records.size(), 3u) << "both commits and the deletion, in order";
+  for (const auto& r : records) {
+    EXPECT_EQ(r.key_version, 1);
+    EXPECT_EQ(r.group, "burrow-watched");
+    EXPECT_EQ(r.topic, "mirrored");
+    EXPECT_EQ(r.partition, 1);
+  }
+  EXPECT_EQ(records[0].offset, 5);
+  EXPECT_EQ(records[1].offset, 9);
+  EXPECT_TRUE(records[2].tombstone);
+
+  // Listed as internal; clients cannot write, delete or reconfigure it.
+  msg::MetadataRequest meta;
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("__consumer_offsets")}};
+  auto m = call<msg::MetadataResponse>(c, 3, 12, meta, true);
+  EXPECT_TRUE(m.topics.at(0).isInternal);
+  auto produced = call<msg::ProduceResponse>(c, 0, 9, produce_request("__consumer_offsets", 0,
+                                                                      record_batch_bytes("x", 1, kafka::compression_type::none)), true);
+  EXPECT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 17) << "INVALID_TOPIC_EXCEPTION";
+  msg::DeleteTopicsRequest drop;
+  drop.topicNames = {"__consumer_offsets"};
+  EXPECT_NE(call<msg::DeleteTopicsResponse>(c, 20, 4, drop, true).responses.at(0).errorCode, 0);
+  EXPECT_EQ(read_offsets_topic(c, 3).size(), 3u) << "nothing else was written to it";
+}
