@@ -121,6 +121,22 @@ TEST_F(KafkaClients, KafkaPythonAsAKafka0100ClientUsesMessageSetsOfMagicOne) {
   EXPECT_NE(out.find("10 magic-1 messages checked"), std::string::npos) << out;
 }
 
+TEST_F(KafkaClients, AGroupsCommitsAreReadFromConsumerOffsetsByAPlainConsumer) {
+  // A librdkafka consumer group reads a topic and commits as it closes; kcat then reads
+  // __consumer_offsets like any topic and finds the commit: key v1 (group, topic,
+  // partition) and a v3 value, bytes as Kafka writes them.
+  auto [rc, out] = run_shell("printf 'a:1\\nb:2\\n' | kcat -b " + bootstrap_ + " -P -t watched -p 0 -K: 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell("kcat -b " + bootstrap_ + " -G watchers watched -o beginning -e -q " +
+                                "-X enable.auto.commit=true -X auto.commit.interval.ms=100 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell("kcat -b " + bootstrap_ + " -C -t __consumer_offsets -o beginning -e " +
+                                "-f '%k|%s\\n' 2>/dev/null | od -An -c | tr -d ' \\n'");
+  ASSERT_EQ(rc, 0);
+  EXPECT_NE(out.find("watchers"), std::string::npos) << "the group's records: " << out;
+  EXPECT_NE(out.find("watched"), std::string::npos) << out;
+}
+
 TEST_F(KafkaClients, KafkaMessagesAreStoredAsPortaskFramesAndCountedLikeNativeOnes) {
   auto [rc, out] = run_shell("printf 'a:1\\nb:2\\nc:3\\n' | kcat -b " + bootstrap_ + " -P -t stored -p 0 -K: 2>&1");
   ASSERT_EQ(rc, 0) << out;

@@ -19,7 +19,11 @@ producer.close(timeout=30)
 consumer = KafkaConsumer(consumer_timeout_ms=10_000, **old)
 consumer.assign([TopicPartition(topic, 0)])
 consumer.seek_to_beginning()
-got = {m.key: (m.value, m.timestamp) for m in consumer}
+got = {}
+for m in consumer:  # ends at the 10th message, or after 10 s without one
+    got[m.key] = (m.value, m.timestamp)
+    if len(got) == len(sent):
+        break
 consumer.close()
 if got != sent:
     print(f"mismatch: sent {sent} got {got}")
