@@ -311,3 +311,68 @@ TEST(KafkaConformance, ConsumerOffsetsTopicMirrorsEveryCommitAndIsReadOnly) {
   EXPECT_NE(call<msg::DeleteTopicsResponse>(c, 20, 4, drop, true).responses.at(0).errorCode, 0);
   EXPECT_EQ(read_offsets_topic(c, 3).size(), 3u) << "nothing else was written to it";
 }
+
+TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode) {
+  broker_fixture f;
+  must(f.connect().create_topic("one-node", 2));
+  raw_kafka c{f.server->kafka_port()};
+  // Three records from an idempotent producer on partition 0.
+  msg::InitProducerIdRequest init;
+  init.transactionTimeoutMs = 60000;
+  init.producerId = -1;
+  init.producerEpoch = -1;
+  auto pid = call<msg::InitProducerIdResponse>(c, 22, 4, init, true);
+  ASSERT_EQ(pid.errorCode, 0);
+  protocol::message_batch b;
+  for (int i = 0; i < 3; ++i) b.messages.emplace_back().value = "r" + std::to_string(i);
+  auto rb = kafka::from_messages(b, 0);
+  rb.producer_id = pid.producerId;
+  rb.producer_epoch = pid.producerEpoch;
+  rb.base_sequence = 0;
+  protocol::buffer bytes;
+  ASSERT_FALSE(kafka::encode_record_batch(rb, bytes));
+  auto produced = call<msg::ProduceResponse>(
+      c, 0, 9, produce_request("one-node", 0, std::string(protocol::as_chars(bytes))), true);
+  ASSERT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 0);
+
+  // Epoch 0 is the only one: it ends at the log end; a later one is unknown to us.
+  msg::OffsetForLeaderEpochRequest epochs;
+  epochs.replicaId = -1;
+  epochs.topics.push_back({"one-node", {{0, 0, 0}, {1, -1, 0}, {5, -1, 0}}});
+  epochs.topics.push_back({"nowhere", {{0, -1, 0}}});
+  auto e = call<msg::OffsetForLeaderEpochResponse>(c, 23, 4, epochs, true);
+  ASSERT_EQ(e.topics.size(), 2u);
+  EXPECT_EQ(e.topics[0].partitions.at(0).leaderEpoch, 0);
+  EXPECT_EQ(e.topics[0].partitions.at(0).endOffset, 3);
+  EXPECT_EQ(e.topics[0].partitions.at(1).endOffset, 0) << "an empty partition ends at 0";
+  EXPECT_EQ(e.topics[0].partitions.at(2).errorCode, 3);
+  EXPECT_EQ(e.topics[1].partitions.at(0).errorCode, 3);
+
+  msg::ElectLeadersRequest elect;
+  elect.electionType = 0;
+  elect.topicPartitions = std::vector<msg::ElectLeadersRequest::TopicPartitions>{{"one-node", {0, 1, 9}}};
+  auto el = call<msg::ElectLeadersResponse>(c, 43, 2, elect, true);
+  EXPECT_EQ(el.errorCode, 0);
+  ASSERT_EQ(el.replicaElectionResults.at(0).partitionResult.size(), 3u);
+  EXPECT_EQ(el.replicaElectionResults[0].partitionResult[0].errorCode, 84) << "ELECTION_NOT_NEEDED";
+  EXPECT_EQ(el.replicaElectionResults[0].partitionResult[2].errorCode, 3);
+
+  msg::DescribeLogDirsRequest dirs;
+  dirs.topics = std::vector<msg::DescribeLogDirsRequest::DescribableLogDirTopic>{{"one-node", {0, 1}}};
+  auto d = call<msg::DescribeLogDirsResponse>(c, 35, 4, dirs, true);
+  ASSERT_EQ(d.results.size(), 1u);
+  EXPECT_EQ(d.results[0].errorCode, 0);
+  ASSERT_EQ(d.results[0].topics.size(), 1u);
+  EXPECT_EQ(d.results[0].topics[0].partitions.size(), 2u);
+
+  msg::DescribeProducersRequest producers;
+  producers.topics.push_back({"one-node", {0, 1}});
+  auto p = call<msg::DescribeProducersResponse>(c, 61, 0, producers, true);
+  const auto& parts = p.topics.at(0).partitions;
+  ASSERT_EQ(parts.size(), 2u);
+  ASSERT_EQ(parts[0].activeProducers.size(), 1u);
+  EXPECT_EQ(parts[0].activeProducers[0].producerId, pid.producerId);
+  EXPECT_EQ(parts[0].activeProducers[0].producerEpoch, pid.producerEpoch);
+  EXPECT_EQ(parts[0].activeProducers[0].lastSequence, 2);
+  EXPECT_TRUE(parts[1].activeProducers.empty());
+}
