@@ -1,7 +1,8 @@
-// libFuzzer target: Kafka request bodies as the broker decodes them. The first two bytes
-// pick the API and version; the rest is the body.
+// libFuzzer target: Kafka message bodies as the broker decodes them, for every generated
+// message. The first two bytes pick the message and its version; the rest is the body.
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "portask/kafka/kafka_messages.hpp"
 
@@ -21,16 +22,15 @@ void decode(byte_view body, std::int16_t version) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   const byte_view body{data + 2, size - 2};
-  const auto version = static_cast<std::int16_t>(data[1] % 16);
-  switch (data[0] % 8) {
-    case 0: decode<msg::ProduceRequest>(body, version); break;
-    case 1: decode<msg::FetchRequest>(body, version); break;
-    case 2: decode<msg::MetadataRequest>(body, version); break;
-    case 3: decode<msg::ApiVersionsRequest>(body, version); break;
-    case 4: decode<msg::ListOffsetsRequest>(body, version); break;
-    case 5: decode<msg::CreateTopicsRequest>(body, version); break;
-    case 6: decode<msg::DeleteTopicsRequest>(body, version); break;
-    default: decode<msg::RequestHeader>(body, version % 3); break;
-  }
+  // Every generated message (requests, responses, the header), at one of its versions.
+  int count = 0;
+  msg::for_each_message([&](const auto&, const char*, std::int16_t, std::int16_t) { ++count; });
+  const int pick = data[0] % count;
+  int index = 0;
+  msg::for_each_message([&](const auto& sample, const char*, std::int16_t lo, std::int16_t hi) {
+    if (index++ != pick) return;
+    const auto version = static_cast<std::int16_t>(lo + data[1] % (hi - lo + 1));
+    decode<std::decay_t<decltype(sample)>>(body, version);
+  });
   return 0;
 }

@@ -1,9 +1,11 @@
 // libFuzzer target: Kafka RecordBatch decoding (length, magic, CRC-32C, decompression,
-// records). Any input must return a value or an error; never crash, hang or over-read.
+// records), and message sets of magic 0/1. Any input must return a value or an error;
+// never crash, hang or over-read.
 #include <cstddef>
 #include <cstdint>
 
 #include "protocol/kafka/crc32c.hpp"
+#include "protocol/kafka/message_set.hpp"
 #include "protocol/kafka/record_batch.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -20,6 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   (void)kafka::decode_record_batches(byte_view{data, size}, 1u << 20);
+  // The same bytes as a message set of magic 0/1 (Produce v0-2): a value or an error.
+  message_batch legacy;
+  (void)kafka::decode_message_set_into(byte_view{data, size}, "t", 0, legacy, 1u << 20);
   // The same bytes with a consistent length and CRC-32C, so the fuzzer reaches the
   // decompression and record parsing behind the checksum.
   if (size >= 61) {
