@@ -52,6 +52,7 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
       continue;
     }
     auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
+    batch.partition_leader_epoch = 0;  // the epoch Metadata and OffsetForLeaderEpoch report
     // The producer's header as it sent it: consumers and tools see who wrote the batch.
     if (b.producer.present()) {
       batch.producer_id = b.producer.id;

@@ -96,6 +96,8 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         auto& o = res->topics[ti].partitions[pi];
         o.offset = f.offset;
         o.timestamp = f.timestamp;
+        // One leader since the partition began: epoch 0, as Metadata and Fetch say.
+        o.leaderEpoch = f.offset >= 0 ? 0 : -1;
         // v0 answers a list (Kafka's segment starts); empty when no offset qualifies.
         o.oldStyleOffsets.clear();
         if (f.offset >= 0) o.oldStyleOffsets.push_back(f.offset);

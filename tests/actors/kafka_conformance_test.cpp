@@ -348,6 +348,23 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   EXPECT_EQ(e.topics[0].partitions.at(2).errorCode, 3);
   EXPECT_EQ(e.topics[1].partitions.at(0).errorCode, 3);
 
+  // ListOffsets and Fetch name the same epoch.
+  msg::ListOffsetsRequest lo;
+  lo.replicaId = -1;
+  lo.topics.push_back({"one-node", {{0, -1, -2, 1}}});  // earliest
+  auto offsets = call<msg::ListOffsetsResponse>(c, 2, 7, lo, true);
+  EXPECT_EQ(offsets.topics.at(0).partitions.at(0).leaderEpoch, 0);
+  msg::FetchRequest fetch;
+  fetch.maxWaitMs = 0;
+  fetch.topics.push_back({"one-node", {}, {}});
+  fetch.topics[0].partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+  auto fetched = call<msg::FetchResponse>(c, 1, 11, fetch, false);
+  const auto& records = fetched.responses.at(0).partitions.at(0).records;
+  ASSERT_TRUE(records);
+  auto batches = kafka::decode_record_batches(protocol::as_bytes(*records));
+  ASSERT_TRUE(batches && !batches->empty());
+  EXPECT_EQ(batches->front().partition_leader_epoch, 0);
+
   msg::ElectLeadersRequest elect;
   elect.electionType = 0;
   elect.topicPartitions = std::vector<msg::ElectLeadersRequest::TopicPartitions>{{"one-node", {0, 1, 9}}};
