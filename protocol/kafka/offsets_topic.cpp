@@ -62,17 +62,22 @@ std::string group_metadata_key(const std::string& group) {
 }
 
 std::string group_metadata_value(const group_metadata& g) {
+  // Without static members, v1 holds everything a reader uses (v2 adds only the state
+  // timestamp, v3 the instance ids) and is what tools written before Kafka 2.1 read:
+  // Burrow 1.2 refuses v2 and v3 group records.
+  bool any_static = false;
+  for (const auto& m : g.members) any_static = any_static || m.instance_id.has_value();
   record_writer w;
-  w.i16(3);
+  w.i16(any_static ? 3 : 1);
   w.string(g.protocol_type);
   w.i32(g.generation);
   w.nullable_string(g.protocol);
   w.nullable_string(g.leader);
-  w.i64(g.state_timestamp_ms);
+  if (any_static) w.i64(g.state_timestamp_ms);
   w.i32(static_cast<std::int32_t>(g.members.size()));
   for (const auto& m : g.members) {
     w.string(m.member_id);
-    w.nullable_string(m.instance_id);
+    if (any_static) w.nullable_string(m.instance_id);
     w.string(m.client_id);
     w.string(m.client_host);
     w.i32(m.rebalance_timeout_ms);

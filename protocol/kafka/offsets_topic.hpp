@@ -12,6 +12,8 @@
 ///                           [member id | instance id (nullable) | client id | client host |
 ///                            rebalance timeout i32 | session timeout i32 |
 ///                            subscription bytes | assignment bytes]
+///                 value v1: the same without the state timestamp and the instance id,
+///                           written when no member is static
 /// A null value (tombstone) removes a key: a deleted offset, a deleted group.
 
 #include <cstdint>
