@@ -27,6 +27,8 @@ struct connection_state {
   std::unique_ptr<response_queue> responses;
   std::string client_id;  ///< from the latest request header (group members' descriptions)
   std::map<storage::topic_id, std::string> topic_names;  ///< Fetch v13+'s ids, looked up once
+  /// OffsetCommit's partition counts, looked up when a topic or partition is not known yet.
+  std::map<std::string, std::int32_t> commit_partition_counts;
   bool closing = false;
   static inline const char* name = "portask.kafka_connection";
 };

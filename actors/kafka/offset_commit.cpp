@@ -1,6 +1,7 @@
 // OffsetCommit (key 8): the coordinator checks the member and generation (a zombie's commit
 // is fenced) and stores every partition's offset in one store round trip. Kafka reports
 // errors per partition; a group-level refusal applies to all of them.
+#include <algorithm>
 #include <map>
 
 #include "actors/kafka/handlers.hpp"
@@ -14,9 +15,20 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
   if (!PORTASK_KAFKA_DECODE(OffsetCommit, body, *req)) return;
   const bool flexible = msg::OffsetCommitRequest_is_flexible(r.api_version);
   // Partitions of topics that do not exist are answered UNKNOWN_TOPIC_OR_PARTITION and not
-  // stored, as Kafka does; the rest go to the coordinator. Each topic is looked up once.
+  // stored, as Kafka does; the rest go to the coordinator. Partition counts are remembered
+  // per connection (a consumer commits the same partitions again and again) and looked up in
+  // the registry only for a topic or partition not seen yet: a topic that grew is seen at
+  // once, one deleted since is not (its commits are stored, as before this check existed).
   auto partition_counts = std::make_shared<std::map<std::string, std::int32_t>>();
-  for (const auto& t : req->topics) (*partition_counts)[t.name] = 0;
+  std::vector<std::string> to_look_up;
+  for (const auto& t : req->topics) {
+    auto known = self->state.commit_partition_counts.find(t.name);
+    std::int32_t count = known == self->state.commit_partition_counts.end() ? -1 : known->second;
+    for (const auto& p : t.partitions)
+      if (p.partitionIndex >= count) count = -1;
+    if (count < 0 && !partition_counts->count(t.name)) to_look_up.push_back(t.name);
+    (*partition_counts)[t.name] = std::max(count, 0);
+  }
   auto exists = [=](const std::string& topic, std::int32_t partition) {
     return partition >= 0 && partition < partition_counts->at(topic);
   };
@@ -52,20 +64,23 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
         },
         answer);
   };
-  auto pending = std::make_shared<std::size_t>(partition_counts->size() + 1);
+  auto pending = std::make_shared<std::size_t>(to_look_up.size() + 1);
   auto looked_up = [=] {
     if (--*pending == 0) commit();
   };
   auto registry = self->state.ctx->registry();
-  for (const auto& [name, count] : *partition_counts) {
-    const auto topic = name;
+  for (const auto& topic : to_look_up) {
     self->request(registry, 10s, topic_atom::value, topic, false)
         .then(
             [=](storage::topic_info& info) {
               (*partition_counts)[topic] = info.partitions;
+              self->state.commit_partition_counts[topic] = info.partitions;
               looked_up();
             },
-            [=](caf::error&) { looked_up(); });
+            [=](caf::error&) {
+              self->state.commit_partition_counts.erase(topic);
+              looked_up();
+            });
   }
   looked_up();
 }
