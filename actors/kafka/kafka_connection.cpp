@@ -42,14 +42,19 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   }
   if (version_ok && api->flexible(req.api_version)) {
     // Header v2: skip the header's tagged fields.
+    auto unreadable = [&] {
+      spdlog::warn("kafka {}: API {} v{}: unreadable request header tags; closing",
+                   self->state.session->peer(), req.api_key, req.api_version);
+      self->quit();
+    };
     std::uint64_t n = 0;
-    if (!r.uvarint(n) || n > r.remaining()) return self->quit();
+    if (!r.uvarint(n) || n > r.remaining()) return unreadable();
     for (std::uint64_t i = 0; i < n; ++i) {
       std::uint64_t tag = 0, size = 0;
       protocol::byte_view skip;
       if (!r.uvarint(tag) || !r.uvarint(size) || size > r.remaining() ||
           !r.raw(static_cast<std::size_t>(size), skip))
-        return self->quit();
+        return unreadable();
     }
   }
   protocol::byte_view body;
