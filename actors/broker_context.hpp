@@ -58,6 +58,9 @@ class broker_context {
 
   /// Subscribers to OnMessage hooks; the bridge skips building events while this is 0.
   std::atomic<int> message_hook_subscribers{0};
+  /// Bumped by the topic registry whenever a topic is created, grown or deleted, so that
+  /// connections' caches of topic facts know when to forget them.
+  std::atomic<std::uint64_t> topic_changes{0};
 
   // -- directory ---------------------------------------------------------------------------
   storage_writer_actor writer_for(const topic_partition& tp) const;

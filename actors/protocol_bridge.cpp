@@ -46,6 +46,9 @@ void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, 
   self->request(registry, 10s, partition_atom::value, tp, auto_create)
       .await(
           [=](partition_actor& p) mutable {
+            // Watched, so that a partition that stops (its topic deleted, or a failure) is
+            // forgotten at once instead of failing the next request sent to it.
+            self->monitor(p);
             self->state.partitions[tp] = p;
             f(p);
           },
@@ -99,6 +102,11 @@ namespace {
 protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
                                                  std::shared_ptr<broker_context> ctx) {
   self->state.ctx = ctx;
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& cache = self->state.partitions;
+    for (auto it = cache.begin(); it != cache.end();)
+      it = it->second.address() == down.source ? cache.erase(it) : std::next(it);
+  });
   return {
       [=](publish_atom, publish_batch& pb) -> caf::result<publish_result> {
         auto& st = self->state;

@@ -51,6 +51,7 @@ errc create_topic(self_ptr self, storage::topic_info info) {
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
   if (auto ec = st.store->put_topic(info)) return errc::storage_unavailable;
   spdlog::info("created topic '{}' with {} partitions", info.name, info.partitions);
+  st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
   st.topics.emplace(info.name, std::move(info));
   return errc::ok;
 }
@@ -141,6 +142,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         grown.partitions = count;
         if (st.store->put_topic(grown)) return make_caf_error(errc::storage_unavailable);
         spdlog::info("topic '{}' grown from {} to {} partitions", name, it->second.partitions, count);
+        st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
         it->second = std::move(grown);
         return true;
       },
@@ -159,6 +161,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
           st.partitions.erase(part);
         }
         spdlog::info("deleted topic '{}'", name);
+        st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
         st.topics.erase(it);
         return true;
       },

@@ -73,7 +73,7 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
 template <class Then>
 void resolve_topic_ids(self_ptr self, std::shared_ptr<msg::FetchRequest> req, Then then) {
   using namespace std::chrono_literals;
-  auto& names = self->state.topic_names;
+  auto& names = topic_caches(self).topic_names;
   auto pending = std::make_shared<std::size_t>(1);
   auto done = [=] {
     if (--*pending == 0) then(req);

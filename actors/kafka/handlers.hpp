@@ -26,9 +26,11 @@ struct connection_state {
   std::shared_ptr<tcp_session> session;
   std::unique_ptr<response_queue> responses;
   std::string client_id;  ///< from the latest request header (group members' descriptions)
-  std::map<storage::topic_id, std::string> topic_names;  ///< Fetch v13+'s ids, looked up once
-  /// OffsetCommit's partition counts, looked up when a topic or partition is not known yet.
-  std::map<std::string, std::int32_t> commit_partition_counts;
+  // Topic facts this connection has looked up, kept while no topic is created, grown or
+  // deleted anywhere (broker_context::topic_changes): see topic_caches().
+  std::map<storage::topic_id, std::string> topic_names;  ///< Fetch v13+'s ids
+  std::map<std::string, std::int32_t> commit_partition_counts;  ///< OffsetCommit's checks
+  std::uint64_t topic_caches_as_of = 0;
   bool closing = false;
   static inline const char* name = "portask.kafka_connection";
 };
@@ -60,6 +62,18 @@ void respond(self_ptr self, const request& r, const Body& body, bool flexible_he
                           failed);
   st.responses->complete(r.seq, std::move(out));
   if (st.closing && st.responses->empty()) self->quit();
+}
+
+/// The connection's topic caches, emptied first when topics changed since they were filled.
+inline connection_state& topic_caches(self_ptr self) {
+  auto& st = self->state;
+  const auto now = st.ctx->topic_changes.load(std::memory_order_relaxed);
+  if (now != st.topic_caches_as_of) {
+    st.topic_names.clear();
+    st.commit_partition_counts.clear();
+    st.topic_caches_as_of = now;
+  }
+  return st;
 }
 
 /// A request that gets no response (acks=0).

@@ -16,14 +16,14 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
   const bool flexible = msg::OffsetCommitRequest_is_flexible(r.api_version);
   // Partitions of topics that do not exist are answered UNKNOWN_TOPIC_OR_PARTITION and not
   // stored, as Kafka does; the rest go to the coordinator. Partition counts are remembered
-  // per connection (a consumer commits the same partitions again and again) and looked up in
-  // the registry only for a topic or partition not seen yet: a topic that grew is seen at
-  // once, one deleted since is not (its commits are stored, as before this check existed).
+  // per connection (a consumer commits the same partitions again and again) until any topic
+  // changes, and looked up in the registry only for a topic or partition not known then.
   auto partition_counts = std::make_shared<std::map<std::string, std::int32_t>>();
   std::vector<std::string> to_look_up;
   for (const auto& t : req->topics) {
-    auto known = self->state.commit_partition_counts.find(t.name);
-    std::int32_t count = known == self->state.commit_partition_counts.end() ? -1 : known->second;
+    auto& cached = topic_caches(self).commit_partition_counts;
+    auto known = cached.find(t.name);
+    std::int32_t count = known == cached.end() ? -1 : known->second;
     for (const auto& p : t.partitions)
       if (p.partitionIndex >= count) count = -1;
     if (count < 0 && !partition_counts->count(t.name)) to_look_up.push_back(t.name);

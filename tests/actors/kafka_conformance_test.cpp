@@ -393,3 +393,36 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   EXPECT_EQ(parts[0].activeProducers[0].lastSequence, 2);
   EXPECT_TRUE(parts[1].activeProducers.empty());
 }
+
+TEST(KafkaConformance, ATopicDeletedAndCreatedAgainIsANewTopicToConnectionsThatKnewIt) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto first = create(c, {"reborn", 1, 1, {}, {}});
+  ASSERT_EQ(first.errorCode, 0);
+  auto fetch_by_id = [&](const kafka::uuid& id) {
+    msg::FetchRequest req;
+    req.maxWaitMs = 0;
+    req.topics.push_back({{}, id, {}});
+    req.topics[0].partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+    return call<msg::FetchResponse>(c, 1, 13, req, true).responses.at(0).partitions.at(0).errorCode;
+  };
+  EXPECT_EQ(fetch_by_id(first.topicId), 0);  // the connection now knows the id
+  auto commit = [&] {
+    msg::OffsetCommitRequest req;
+    req.groupId = "reborn-readers";
+    req.generationIdOrMemberEpoch = -1;
+    req.topics.push_back({"reborn", {{0, 1, -1, -1, std::string("")}}});
+    return call<msg::OffsetCommitResponse>(c, 8, 8, req, true).topics.at(0).partitions.at(0).errorCode;
+  };
+  EXPECT_EQ(commit(), 0);  // and the topic's partition count
+
+  msg::DeleteTopicsRequest drop;
+  drop.topicNames = {"reborn"};
+  ASSERT_EQ(call<msg::DeleteTopicsResponse>(c, 20, 4, drop, true).responses.at(0).errorCode, 0);
+  EXPECT_EQ(commit(), 3) << "a deleted topic's partitions take no commits";
+  auto second = create(c, {"reborn", 1, 1, {}, {}});
+  ASSERT_EQ(second.errorCode, 0);
+  EXPECT_NE(second.topicId, first.topicId) << "a new topic, a new id";
+  EXPECT_EQ(fetch_by_id(first.topicId), 100) << "UNKNOWN_TOPIC_ID: the old id names nothing now";
+  EXPECT_EQ(fetch_by_id(second.topicId), 0);
+}
