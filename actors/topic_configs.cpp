@@ -63,6 +63,21 @@ std::string choices_of(const topic_config_spec& s) {
 
 }  // namespace
 
+std::vector<std::string> config_list_items(std::string_view value) {
+  std::vector<std::string> items;
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    auto comma = value.find(',', pos);
+    if (comma == std::string_view::npos) comma = value.size();
+    auto item = value.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    items.emplace_back(item);
+    pos = comma + 1;
+  }
+  return items;
+}
+
 std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value) {
   const auto* spec = find_topic_config(name);
   if (!spec) return "unknown config '" + std::string(name) + "'";
@@ -87,17 +102,10 @@ std::optional<std::string> topic_config_problem(std::string_view name, std::stri
         return "expected one of " + choices_of(*spec);
       case config_kind::list: {
         if (value.empty()) return "expected one or more of " + choices_of(*spec);
-        std::size_t pos = 0;
-        while (pos <= value.size()) {
-          auto comma = value.find(',', pos);
-          if (comma == std::string_view::npos) comma = value.size();
-          auto item = value.substr(pos, comma - pos);
-          while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-          while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        for (const auto& item : config_list_items(value)) {
           bool ok = false;
           for (auto c : spec->choices) ok = ok || c == item;
           if (!ok) return "expected one or more of " + choices_of(*spec);
-          pos = comma + 1;
         }
         return std::nullopt;
       }

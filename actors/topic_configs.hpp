@@ -24,6 +24,10 @@ struct topic_config_spec {
 const std::vector<topic_config_spec>& topic_config_specs();
 const topic_config_spec* find_topic_config(std::string_view name);
 
+/// The items of a list config's value ("delete, compact" -> delete, compact), spaces trimmed;
+/// an empty item stays (it is not a valid one).
+std::vector<std::string> config_list_items(std::string_view value);
+
 /// Why `value` is not acceptable for `name` ("unknown config", "not a number", ...), or
 /// nothing when it is.
 std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value);

@@ -32,19 +32,11 @@ struct change {
   std::optional<std::string> value;
 };
 
+// A list value's non-empty items (an APPEND or SUBTRACT of "a," means "a").
 std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= s.size() && !s.empty()) {
-    auto comma = s.find(',', pos);
-    if (comma == std::string::npos) comma = s.size();
-    auto item = s.substr(pos, comma - pos);
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) out.push_back(item);
-    pos = comma + 1;
-  }
-  return out;
+  auto items = config_list_items(s);
+  std::erase_if(items, [](const std::string& i) { return i.empty(); });
+  return items;
 }
 
 std::string join_list(const std::vector<std::string>& items) {

@@ -3,6 +3,7 @@
 #include "protocol/crc32.hpp"
 #include "protocol/error.hpp"
 #include "protocol/kafka/batch_compression.hpp"
+#include "protocol/kafka/kafka_wire.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::protocol::kafka {
@@ -11,27 +12,14 @@ namespace {
 constexpr std::uint8_t compression_mask = 0x07;
 constexpr std::uint8_t log_append_time = 0x08;
 
-// Kafka's classic bytes: i32 length, -1 for null.
-bool read_bytes(wire_reader& r, std::optional<std::string>& out) {
-  std::uint32_t len = 0;
-  if (!r.u32(len)) return false;
-  if (static_cast<std::int32_t>(len) == -1) {
-    out.reset();
-    return true;
-  }
-  byte_view b;
-  if (static_cast<std::int32_t>(len) < 0 || !r.raw(len, b)) return false;
-  out = std::string(as_chars(b));
-  return true;
-}
+// Key and value are Kafka's classic nullable bytes (i32 length, -1 for null).
+constexpr bool classic = false;
 
-void write_bytes(wire_writer& w, const std::optional<std::string>& s) {
-  if (!s) {
-    w.u32(0xFFFFFFFFu);
-    return;
-  }
-  w.u32(static_cast<std::uint32_t>(s->size()));
-  w.raw(*s);
+void write_bytes(writer& w, const std::optional<std::string>& s) {
+  if (s)
+    w.bytes(*s, classic);
+  else
+    w.null_bytes(classic);
 }
 
 // Reads the messages of one set into `out`. `nested`: inside a compressed wrapper, where a
@@ -45,16 +33,18 @@ std::error_code read_set(byte_view in, std::size_t max_decompressed, bool nested
     byte_view body;
     if (!r.u64(offset) || !r.u32(size)) return errc::truncated;
     if (!r.raw(size, body)) return errc::truncated;
-    wire_reader m{body};
-    std::uint32_t crc = 0;
-    std::uint8_t magic = 0, attributes = 0;
-    if (!m.u32(crc) || !m.u8(magic) || !m.u8(attributes)) return errc::malformed_payload;
-    if (magic > 1) return errc::unsupported_version;
-    if (protocol::crc32(body.subspan(4)) != crc) return errc::crc_mismatch;
-    std::uint64_t timestamp = 0;
-    if (magic == 1 && !m.u64(timestamp)) return errc::malformed_payload;
+    reader m{body};
+    std::int32_t crc = 0;
+    std::int8_t magic = 0, attributes_byte = 0;
+    if (!m.i32(crc) || !m.i8(magic) || !m.i8(attributes_byte)) return errc::malformed_payload;
+    const auto attributes = static_cast<std::uint8_t>(attributes_byte);
+    if (magic < 0 || magic > 1) return errc::unsupported_version;
+    if (protocol::crc32(body.subspan(4)) != static_cast<std::uint32_t>(crc)) return errc::crc_mismatch;
+    std::int64_t timestamp = 0;
+    if (magic == 1 && !m.i64(timestamp)) return errc::malformed_payload;
     std::optional<std::string> key, value;
-    if (!read_bytes(m, key) || !read_bytes(m, value) || !m.at_end()) return errc::malformed_payload;
+    if (!m.nullable_bytes(key, classic) || !m.nullable_bytes(value, classic) || !m.at_end())
+      return errc::malformed_payload;
     const auto codec = static_cast<compression_type>(attributes & compression_mask);
     if (codec != compression_type::none) {
       if (nested || codec == compression_type::zstd || !value) return errc::malformed_payload;
@@ -72,10 +62,9 @@ std::error_code read_set(byte_view in, std::size_t max_decompressed, bool nested
     msg.partition = partition;
     msg.key = std::move(key);
     msg.value = std::move(value);
-    const auto ts = static_cast<std::int64_t>(timestamp);
     // Only a producer's own timestamp is kept; the rest (magic 0, log append time, -1)
     // are stamped by the broker on append.
-    if (magic == 1 && !(attributes & log_append_time) && ts > 0) msg.timestamp_ms = ts;
+    if (magic == 1 && !(attributes & log_append_time) && timestamp > 0) msg.timestamp_ms = timestamp;
     out.messages.push_back(std::move(msg));
   }
   return {};
@@ -96,17 +85,17 @@ expected<std::size_t> decode_message_set_into(byte_view in, const std::string& t
 
 void encode_message_set(const message_batch& messages, std::int64_t base_offset, std::int8_t magic,
                         buffer& out) {
-  wire_writer w{out};
+  writer w{out};
   std::int64_t offset = base_offset;
   for (const auto& m : messages.messages) {
-    w.u64(static_cast<std::uint64_t>(offset++));
+    w.i64(offset++);
     const auto size_at = out.size();
-    w.u32(0);  // messageSize, filled in below
+    w.i32(0);  // messageSize, filled in below
     const auto crc_at = out.size();
-    w.u32(0);  // crc, filled in below
-    w.u8(static_cast<std::uint8_t>(magic));
-    w.u8(0);  // uncompressed, create time
-    if (magic >= 1) w.u64(static_cast<std::uint64_t>(m.timestamp_ms));
+    w.i32(0);  // crc, filled in below
+    w.i8(magic);
+    w.i8(0);  // uncompressed, create time
+    if (magic >= 1) w.i64(m.timestamp_ms);
     write_bytes(w, m.key);
     write_bytes(w, m.value);
     store_be32(out.data() + size_at, static_cast<std::uint32_t>(out.size() - crc_at));

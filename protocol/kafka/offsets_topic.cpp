@@ -1,64 +1,54 @@
 #include "protocol/kafka/offsets_topic.hpp"
 
 #include "protocol/bytes.hpp"
-#include "protocol/wire.hpp"
+#include "protocol/kafka/kafka_wire.hpp"
 
 namespace portask::protocol::kafka {
 namespace {
 
-// Kafka's classic encodings, as the offsets topic uses them.
-class record_writer {
- public:
-  void i16(std::int16_t v) { w_.u16(static_cast<std::uint16_t>(v)); }
-  void i32(std::int32_t v) { w_.u32(static_cast<std::uint32_t>(v)); }
-  void i64(std::int64_t v) { w_.u64(static_cast<std::uint64_t>(v)); }
-  void string(const std::string& s) {
-    w_.u16(static_cast<std::uint16_t>(s.size()));
-    w_.raw(s);
-  }
-  void nullable_string(const std::optional<std::string>& s) {
-    if (!s) return i16(-1);
-    string(*s);
-  }
-  void bytes(const std::string& s) {
-    w_.u32(static_cast<std::uint32_t>(s.size()));
-    w_.raw(s);
-  }
-  std::string take() { return std::string(as_chars(out_)); }
+// The offsets topic's records use Kafka's classic (non-flexible) encodings.
+constexpr bool classic = false;
 
- private:
-  buffer out_;
-  wire_writer w_{out_};
-};
+void nullable_string(writer& w, const std::optional<std::string>& s) {
+  if (s)
+    w.string(*s, classic);
+  else
+    w.null_string(classic);
+}
+
+std::string as_string(const buffer& b) { return std::string(as_chars(b)); }
 
 }  // namespace
 
 std::string offset_commit_key(const std::string& group, const std::string& topic,
                               std::int32_t partition) {
-  record_writer w;
+  buffer out;
+  writer w{out};
   w.i16(1);
-  w.string(group);
-  w.string(topic);
+  w.string(group, classic);
+  w.string(topic, classic);
   w.i32(partition);
-  return w.take();
+  return as_string(out);
 }
 
 std::string offset_commit_value(std::int64_t offset, std::int32_t leader_epoch,
                                 const std::string& metadata, std::int64_t commit_timestamp_ms) {
-  record_writer w;
+  buffer out;
+  writer w{out};
   w.i16(3);
   w.i64(offset);
   w.i32(leader_epoch);
-  w.string(metadata);
+  w.string(metadata, classic);
   w.i64(commit_timestamp_ms);
-  return w.take();
+  return as_string(out);
 }
 
 std::string group_metadata_key(const std::string& group) {
-  record_writer w;
+  buffer out;
+  writer w{out};
   w.i16(2);
-  w.string(group);
-  return w.take();
+  w.string(group, classic);
+  return as_string(out);
 }
 
 std::string group_metadata_value(const group_metadata& g) {
@@ -67,25 +57,26 @@ std::string group_metadata_value(const group_metadata& g) {
   // Burrow 1.2 refuses v2 and v3 group records.
   bool any_static = false;
   for (const auto& m : g.members) any_static = any_static || m.instance_id.has_value();
-  record_writer w;
+  buffer out;
+  writer w{out};
   w.i16(any_static ? 3 : 1);
-  w.string(g.protocol_type);
+  w.string(g.protocol_type, classic);
   w.i32(g.generation);
-  w.nullable_string(g.protocol);
-  w.nullable_string(g.leader);
+  nullable_string(w, g.protocol);
+  nullable_string(w, g.leader);
   if (any_static) w.i64(g.state_timestamp_ms);
   w.i32(static_cast<std::int32_t>(g.members.size()));
   for (const auto& m : g.members) {
-    w.string(m.member_id);
-    if (any_static) w.nullable_string(m.instance_id);
-    w.string(m.client_id);
-    w.string(m.client_host);
+    w.string(m.member_id, classic);
+    if (any_static) nullable_string(w, m.instance_id);
+    w.string(m.client_id, classic);
+    w.string(m.client_host, classic);
     w.i32(m.rebalance_timeout_ms);
     w.i32(m.session_timeout_ms);
-    w.bytes(m.subscription);
-    w.bytes(m.assignment);
+    w.bytes(m.subscription, classic);
+    w.bytes(m.assignment, classic);
   }
-  return w.take();
+  return as_string(out);
 }
 
 }  // namespace portask::protocol::kafka
