@@ -200,9 +200,9 @@ TEST_F(NativeServer, RestartKeepsEveryAcknowledgedMessageTopicsAndCommits) {
   ASSERT_TRUE(server_->start());
   auto c = server_->connect();
   auto topics = must(c.list_topics());
-  // "durable", and __consumer_offsets, which the commit's mirror created (as `kafka-topics
-  // --list` shows it in Kafka).
-  ASSERT_EQ(topics.size(), 2u);
+  // "durable", and __consumer_offsets if the commit's mirror (written after the commit, best
+  // effort) created it before the kill; nothing else.
+  for (const auto& t : topics) EXPECT_TRUE(t.topic == "durable" || t.topic == "__consumer_offsets") << t.topic;
   auto durable = std::find_if(topics.begin(), topics.end(), [](const auto& t) { return t.topic == "durable"; });
   ASSERT_NE(durable, topics.end());
   EXPECT_EQ(durable->partitions, 2);
