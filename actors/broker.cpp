@@ -55,18 +55,26 @@ std::error_code broker::start() {
   supervisor_ = spawn_supervisor(sys_, ctx_, runtime_sizes{});
 
   io_ = std::make_unique<io>();
+  session_limits limits;
+  limits.request_timeout = std::chrono::milliseconds(config_.request_timeout_ms);
+  limits.idle_timeout = std::chrono::milliseconds(config_.connections_max_idle_ms);
+  limits.max_inflight_bytes = config_.max_inflight_bytes_per_connection;
+  limits.max_inflight_requests = config_.max_inflight_requests_per_connection;
+  limits.max_queued_output = config_.max_queued_output_bytes_per_connection;
   tcp_listener::options native;
   native.name = "native";
+  native.kind = listener_kind::native;
   native.address = config_.native;
   native.max_connections = config_.max_connections;
-  native.max_inflight_bytes = config_.max_inflight_bytes_per_connection;
-  const protocol::frame_limits limits{config_.max_frame_bytes};
-  native.make_framer = [limits] { return std::make_unique<portask_framer>(limits); };
+  native.max_connections_per_address = config_.max_connections_per_address;
+  native.limits = limits;
+  const protocol::frame_limits frame_limits{config_.max_frame_bytes};
+  native.make_framer = [frame_limits] { return std::make_unique<portask_framer>(frame_limits); };
   native.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
     return spawn_portask_connection(sys_, ctx, std::move(s));
   };
   native.reject_bytes = portask_rejection_frame();
-  io_->native = std::make_shared<tcp_listener>(io_->context, std::move(native));
+  io_->native = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(native));
   auto port = io_->native->start();
   if (!port) return port.error();
   ctx_->native_port = *port;
@@ -74,15 +82,17 @@ std::error_code broker::start() {
   if (config_.kafka.port != 0) {
     tcp_listener::options kafka;
     kafka.name = "kafka";
+    kafka.kind = listener_kind::kafka;
     kafka.address = config_.kafka;
     kafka.max_connections = config_.max_connections;
-    kafka.max_inflight_bytes = config_.max_inflight_bytes_per_connection;
+    kafka.max_connections_per_address = config_.max_connections_per_address;
+    kafka.limits = limits;
     const auto max = config_.max_frame_bytes;
     kafka.make_framer = [max] { return std::make_unique<kafka_framer>(max); };
     kafka.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
       return spawn_kafka_connection(sys_, ctx, std::move(s));
     };
-    io_->kafka = std::make_shared<tcp_listener>(io_->context, std::move(kafka));
+    io_->kafka = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(kafka));
     auto kp = io_->kafka->start();
     if (!kp) return kp.error();
     ctx_->kafka_port = *kp;

@@ -28,10 +28,40 @@ struct broker_config {
   std::uint32_t store_timeout_ms = 5000;
 
   std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
+
+  // -- limits: what one client may take of the broker (docs/operations.md, "Limits") ----------
+  /// Connections per listener (native, Kafka, HTTP each). When full, the least recently active
+  /// idle connection is evicted for a new client; with none idle the new client is refused.
   std::uint32_t max_connections = 1024;
+  /// Connections per client address on one listener (0: only the listener's cap), evicting
+  /// the address's own least recently active idle connection first, as above.
+  std::uint32_t max_connections_per_address = 0;
+  /// A frame (or HTTP request) must be complete this long after its first byte (0: no limit).
+  std::uint32_t request_timeout_ms = 30000;
+  /// A connection with nothing in flight and no traffic for this long is closed (Kafka's
+  /// connections.max.idle.ms; 0: never). Native subscriptions and group memberships count
+  /// as activity.
+  std::uint32_t connections_max_idle_ms = 600000;
+  /// Bytes of unanswered requests per connection before the broker stops reading from it.
   std::uint64_t max_inflight_bytes_per_connection = 64u * 1024 * 1024;
+  /// Unanswered requests per connection before the broker stops reading from it.
+  std::uint32_t max_inflight_requests_per_connection = 256;
+  /// Bytes of answers and pushes queued for one connection's socket: past it the connection
+  /// takes no new request, fetches are cut to what fits, and subscriptions stop pushing,
+  /// until the client reads.
+  std::uint64_t max_queued_output_bytes_per_connection = 16u * 1024 * 1024;
+  /// Total decompressed size of one Produce request (all its batches); past it the rest of
+  /// the request is refused with MESSAGE_TOO_LARGE without inflating it.
+  std::uint64_t max_decompressed_bytes_per_request = 64u * 1024 * 1024;
+  /// Largest HTTP request (header and body, each).
+  std::uint32_t http_max_request_bytes = 16 * 1024;
+
   std::uint32_t default_partitions = 1;
   bool auto_create_topics = true;
+  /// Topics one request may auto-create, and the broker may auto-create per minute; past
+  /// either, an unknown topic is UNKNOWN_TOPIC_OR_PARTITION as with auto-creation off.
+  std::uint32_t auto_create_topics_max_per_request = 100;
+  std::uint32_t auto_create_topics_max_per_minute = 1000;
   /// How batches are encoded in storage: codec and compression names (see docs/protocol.md).
   std::string storage_codec = "binary";
   std::string storage_compression = "none";

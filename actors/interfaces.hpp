@@ -36,6 +36,7 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using frame_atom = caf::atom_constant<caf::atom("frame")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using grow_atom = caf::atom_constant<caf::atom("grow")>;
 using group_atom = caf::atom_constant<caf::atom("group")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;

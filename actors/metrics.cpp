@@ -28,6 +28,39 @@ const char* to_string(request_kind k) noexcept {
   return "other";
 }
 
+const char* to_string(listener_kind k) noexcept {
+  switch (k) {
+    case listener_kind::native: return "native";
+    case listener_kind::kafka: return "kafka";
+    case listener_kind::http:
+    case listener_kind::count_: break;
+  }
+  return "http";
+}
+
+const char* to_string(connection_limit l) noexcept {
+  switch (l) {
+    case connection_limit::listener_full: return "listener_full";
+    case connection_limit::address_full: return "address_full";
+    case connection_limit::evicted_idle: return "evicted_idle";
+    case connection_limit::request_timeout: return "request_timeout";
+    case connection_limit::idle_timeout: return "idle_timeout";
+    case connection_limit::accept_backoff:
+    case connection_limit::count_: break;
+  }
+  return "accept_backoff";
+}
+
+const char* to_string(request_limit l) noexcept {
+  switch (l) {
+    case request_limit::decompressed_bytes: return "decompressed_bytes";
+    case request_limit::auto_create_topics: return "auto_create_topics";
+    case request_limit::http_request_size:
+    case request_limit::count_: break;
+  }
+  return "http_request_size";
+}
+
 void latency_histogram::record(std::chrono::nanoseconds d) noexcept {
   const auto us = static_cast<std::uint64_t>(
       std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
@@ -82,6 +115,23 @@ void metrics_registry::connection_closed(protocol_kind p) noexcept {
   by_protocol_[idx(p)].connections_open.fetch_sub(1, relaxed);
 }
 
+void metrics_registry::connection_limited(listener_kind l, connection_limit what) noexcept {
+  connection_limited_[static_cast<std::size_t>(l)][static_cast<std::size_t>(what)].fetch_add(1, relaxed);
+}
+
+void metrics_registry::request_limited(request_limit what) noexcept {
+  request_limited_[static_cast<std::size_t>(what)].fetch_add(1, relaxed);
+}
+
+std::uint64_t metrics_registry::connection_limited_total(listener_kind l,
+                                                         connection_limit what) const noexcept {
+  return connection_limited_[static_cast<std::size_t>(l)][static_cast<std::size_t>(what)].load(relaxed);
+}
+
+std::uint64_t metrics_registry::request_limited_total(request_limit what) const noexcept {
+  return request_limited_[static_cast<std::size_t>(what)].load(relaxed);
+}
+
 void metrics_registry::storage_round_trip(std::size_t batches, std::size_t records,
                                           std::chrono::nanoseconds latency, bool failed) noexcept {
   storage_rtt_.record(latency);
@@ -130,6 +180,34 @@ std::string metrics_registry::render_prometheus() const {
   for (auto p : all)
     o << "portask_connections{protocol=\"" << to_string(p) << "\"} "
       << by_protocol_[idx(p)].connections_open.load(relaxed) << "\n";
+
+  // What the limits did (every series present, zeros included, so dashboards can rely on it).
+  auto by_listener = [&](const char* name, const char* help, const char* type,
+                         std::initializer_list<connection_limit> reasons, bool labelled) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    for (std::size_t l = 0; l < listeners; ++l)
+      for (auto r : reasons) {
+        o << name << "{listener=\"" << to_string(static_cast<listener_kind>(l)) << "\"";
+        if (labelled) o << ",reason=\"" << to_string(r) << "\"";
+        o << "} " << connection_limited_total(static_cast<listener_kind>(l), r) << "\n";
+      }
+  };
+  by_listener("portask_connections_refused_total",
+              "Connections refused by a connection cap (no idle connection to evict)", "counter",
+              {connection_limit::listener_full, connection_limit::address_full}, true);
+  by_listener("portask_connections_closed_by_limit_total",
+              "Connections the broker closed: evicted for a new client, or timed out", "counter",
+              {connection_limit::evicted_idle, connection_limit::request_timeout,
+               connection_limit::idle_timeout},
+              true);
+  by_listener("portask_accept_backoffs_total",
+              "Times accepting paused because the process ran out of file descriptors",
+              "counter", {connection_limit::accept_backoff}, false);
+  o << "# HELP portask_requests_rejected_total Requests refused by a per-request limit\n"
+       "# TYPE portask_requests_rejected_total counter\n";
+  for (std::size_t r = 0; r < request_limited_.size(); ++r)
+    o << "portask_requests_rejected_total{limit=\"" << to_string(static_cast<request_limit>(r))
+      << "\"} " << request_limited_[r].load(relaxed) << "\n";
 
   o << "# HELP portask_requests_total Requests handled\n# TYPE portask_requests_total counter\n";
   o << "# HELP portask_request_errors_total Requests answered with an error\n"

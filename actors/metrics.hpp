@@ -32,6 +32,31 @@ enum class request_kind : std::uint8_t {
 };
 const char* to_string(request_kind k) noexcept;
 
+/// The three listeners, for limits counted per listener.
+enum class listener_kind : std::uint8_t { native, kafka, http, count_ };
+const char* to_string(listener_kind k) noexcept;
+
+/// What a connection limit did to a connection (docs/operations.md, "Limits").
+enum class connection_limit : std::uint8_t {
+  listener_full,    ///< refused: the listener's connection cap is reached, none idle to evict
+  address_full,     ///< refused: the client address's cap is reached, none idle to evict
+  evicted_idle,     ///< closed: the least recently active idle connection, for a new client
+  request_timeout,  ///< closed: a frame (or HTTP request) not completed in time
+  idle_timeout,     ///< closed: nothing sent or received for the idle timeout
+  accept_backoff,   ///< accepting paused: the process ran out of file descriptors (episodes)
+  count_
+};
+const char* to_string(connection_limit l) noexcept;
+
+/// Requests refused by a per-request limit.
+enum class request_limit : std::uint8_t {
+  decompressed_bytes,  ///< a Produce request inflating past its budget
+  auto_create_topics,  ///< a topic not auto-created: per-request or per-window cap
+  http_request_size,   ///< an HTTP request over the header or body limit
+  count_
+};
+const char* to_string(request_limit l) noexcept;
+
 /// Log2-bucketed latency histogram in microseconds: bucket i counts values < 2^i us.
 class latency_histogram {
  public:
@@ -60,6 +85,10 @@ class metrics_registry {
                bool failed) noexcept;
   void connection_opened(protocol_kind p) noexcept;
   void connection_closed(protocol_kind p) noexcept;
+  void connection_limited(listener_kind l, connection_limit what) noexcept;
+  void request_limited(request_limit what) noexcept;
+  std::uint64_t connection_limited_total(listener_kind l, connection_limit what) const noexcept;
+  std::uint64_t request_limited_total(request_limit what) const noexcept;
   void storage_round_trip(std::size_t batches, std::size_t records,
                           std::chrono::nanoseconds latency, bool failed) noexcept;
   void store_up(bool up) noexcept { store_up_.store(up, std::memory_order_relaxed); }
@@ -84,6 +113,11 @@ class metrics_registry {
     std::array<latency_histogram, kinds> latency;
   };
   std::array<per_protocol, protocols> by_protocol_;
+  static constexpr auto listeners = static_cast<std::size_t>(listener_kind::count_);
+  static constexpr auto connection_limits = static_cast<std::size_t>(connection_limit::count_);
+  std::array<std::array<std::atomic<std::uint64_t>, connection_limits>, listeners> connection_limited_{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(request_limit::count_)>
+      request_limited_{};
   latency_histogram storage_rtt_;
   latency_histogram storage_batches_;  ///< batches per round trip
   latency_histogram storage_records_;  ///< records per round trip

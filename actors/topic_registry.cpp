@@ -19,6 +19,10 @@ struct registry_state {
   bool loaded = false;
   std::map<std::string, storage::topic_info> topics;
   std::map<topic_partition, partition_actor> partitions;
+  /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
+  std::chrono::steady_clock::time_point window_start{};
+  std::uint32_t created_in_window = 0;
+  std::uint64_t refused_in_window = 0;
   static inline const char* name = "portask.topic_registry";
 };
 
@@ -68,10 +72,31 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
     error = errc::unknown_topic;
     return nullptr;
   }
+  // Clients choose the names: auto-creation is capped per minute, so no client can fill the
+  // store with topics.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - st.window_start >= 1min) {
+    if (st.refused_in_window > 0)
+      spdlog::warn("topic registry: {} topic auto-creations refused in the last minute (cap {})",
+                   st.refused_in_window, st.ctx->config.auto_create_topics_max_per_minute);
+    st.window_start = now;
+    st.created_in_window = 0;
+    st.refused_in_window = 0;
+  }
+  if (st.created_in_window >= st.ctx->config.auto_create_topics_max_per_minute) {
+    if (st.refused_in_window++ == 0)
+      spdlog::warn("topic registry: auto-creation cap of {} topics per minute reached; unknown "
+                   "topics are refused until the minute is over",
+                   st.ctx->config.auto_create_topics_max_per_minute);
+    st.ctx->metrics.request_limited(request_limit::auto_create_topics);
+    error = errc::unknown_topic;
+    return nullptr;
+  }
   error = create_topic(
       self, {name, static_cast<std::int32_t>(std::max(1u, st.ctx->config.default_partitions)), {}});
   if (error == errc::topic_already_exists) error = errc::ok;
   if (error != errc::ok) return nullptr;
+  ++st.created_in_window;
   return &st.topics.at(name);
 }
 

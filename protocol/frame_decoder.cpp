@@ -7,6 +7,12 @@
 namespace portask::protocol {
 
 std::span<std::uint8_t> frame_decoder::prepare(std::size_t n) {
+  // Once a large frame has been consumed, its buffer goes back: an idle connection that once
+  // sent a big frame does not keep it.
+  if (begin_ == end_ && buf_.size() > idle_buffer_limit) {
+    buffer{}.swap(buf_);
+    begin_ = end_ = 0;
+  }
   if (buf_.size() - end_ < n) {
     // Move the unconsumed tail to the front before growing, so a long-lived connection's
     // buffer stays at about one frame plus one read.

@@ -19,6 +19,8 @@ namespace portask::protocol {
 
 class frame_decoder {
  public:
+  /// A buffer larger than this is freed when it holds nothing.
+  static constexpr std::size_t idle_buffer_limit = 1u << 20;
   explicit frame_decoder(frame_limits limits = {}) : limits_(limits) {}
 
   /// Writable space of at least `n` bytes at the end of the buffered data.

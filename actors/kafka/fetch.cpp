@@ -2,7 +2,16 @@
 // Portask frames back into Kafka RecordBatches. A stored frame's CRC32 is verified first; a
 // corrupt one is CORRUPT_MESSAGE for that partition and is never served. If nothing is
 // available the request long-polls (max_wait) and answers as soon as any partition has data.
+//
+// Bounded as Kafka bounds it (KIP-74): partitions are filled in request order within each
+// partition's max bytes and the request's max_bytes, the first batch of the response coming
+// whole even when it is larger. The connection's output budget (response_queue) cuts the
+// request's limit further, so pipelined fetches cannot pile answers up. A partition named
+// twice is served once, with the last mention's offset and limit (Kafka keeps one entry per
+// partition).
 #include <spdlog/spdlog.h>
+
+#include <map>
 
 #include "actors/kafka/handlers.hpp"
 #include "protocol/kafka/message_set.hpp"
@@ -16,16 +25,21 @@ using partition_data = msg::FetchResponse::FetchableTopicResponse::PartitionData
 
 struct fetch_state {
   msg::FetchResponse response;
+  /// Each partition's read, kept until the answer is built in request order.
+  std::vector<std::vector<std::optional<fetch_result>>> results;
   std::size_t pending = 0;
   bool answered = false;
   bool any_data = false;
+  std::uint64_t promised = 0;  ///< output budget this answer may use
+  bool alone = false;          ///< nothing else pending: the first batch may exceed it
 };
 
-// Converts stored frames to RecordBatches (uncompressed), within the partition's byte limit;
-// Fetch v0-3 get message sets of the magic their version reads (down-conversion: no headers,
-// and no timestamps at magic 0).
-void fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
-          std::int32_t max_bytes, std::int16_t version) {
+// Converts stored frames to RecordBatches (uncompressed) into `out`, stopping before the
+// batch that would take `records` past `max_bytes` unless it is the first batch and
+// `first_may_exceed`. Fetch v0-3 get message sets of the magic their version reads
+// (down-conversion: no headers, and no timestamps at magic 0). Returns the bytes added.
+std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
+                 std::size_t max_bytes, bool first_may_exceed, std::int16_t version) {
   out.highWatermark = res.high_watermark;
   out.lastStableOffset = res.high_watermark;
   out.logStartOffset = res.log_start;
@@ -35,36 +49,55 @@ void fill(const broker_context& ctx, partition_data& out, const fetch_result& re
     if (!frame) {
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       spdlog::error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
-      return;
+      return 0;
     }
     auto msgs = ctx.codecs.decode(frame->header.flags, frame->payload);
     if (!msgs) {
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
-      return;
+      return 0;
     }
     protocol::buffer bytes;
     if (version < 4) {
       protocol::kafka::encode_message_set(*msgs, b.base_offset,
                                           protocol::kafka::message_set_magic(version), bytes);
-      if (!records.empty() && records.size() + bytes.size() > static_cast<std::size_t>(max_bytes))
-        break;
-      records.append(protocol::as_chars(bytes));
-      continue;
+    } else {
+      auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
+      batch.partition_leader_epoch = 0;  // the epoch Metadata and OffsetForLeaderEpoch report
+      // The producer's header as it sent it: consumers and tools see who wrote the batch.
+      if (b.producer.present()) {
+        batch.producer_id = b.producer.id;
+        batch.producer_epoch = b.producer.epoch;
+        batch.base_sequence = b.producer.base_sequence;
+      }
+      if (protocol::kafka::encode_record_batch(batch, bytes)) continue;
     }
-    auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
-    batch.partition_leader_epoch = 0;  // the epoch Metadata and OffsetForLeaderEpoch report
-    // The producer's header as it sent it: consumers and tools see who wrote the batch.
-    if (b.producer.present()) {
-      batch.producer_id = b.producer.id;
-      batch.producer_epoch = b.producer.epoch;
-      batch.base_sequence = b.producer.base_sequence;
-    }
-    if (protocol::kafka::encode_record_batch(batch, bytes)) continue;
-    if (!records.empty() && records.size() + bytes.size() > static_cast<std::size_t>(max_bytes))
-      break;
+    const bool may_exceed = records.empty() && first_may_exceed;
+    if (!may_exceed && records.size() + bytes.size() > max_bytes) break;
     records.append(protocol::as_chars(bytes));
   }
+  const auto added = records.size();
   out.records = std::move(records);
+  return added;
+}
+
+// Kafka keeps one entry per partition: a partition named again replaces the earlier
+// mention's offset and limits, in the earlier mention's place.
+void merge_repeated_partitions(msg::FetchRequest& req) {
+  std::map<std::pair<std::string, std::int32_t>, std::pair<std::size_t, std::size_t>> seen;
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    auto& parts = req.topics[ti].partitions;
+    for (std::size_t pi = 0; pi < parts.size();) {
+      const auto key = std::pair{req.topics[ti].topic, parts[pi].partition};
+      auto [it, fresh] = seen.emplace(key, std::pair{ti, pi});
+      if (fresh || req.topics[ti].topic.empty()) {  // unresolved ids are answered each
+        ++pi;
+        continue;
+      }
+      req.topics[it->second.first].partitions[it->second.second] = parts[pi];
+      parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(pi));
+    }
+  }
+  std::erase_if(req.topics, [](const auto& t) { return t.partitions.empty(); });
 }
 
 // Fetch v13+ names topics by id: each id is looked up in the registry (once per connection;
@@ -115,12 +148,41 @@ void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
 namespace {
 
 void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchRequest> req_ptr) {
+  merge_repeated_partitions(*req_ptr);
   const auto& req = *req_ptr;
   auto st = std::make_shared<fetch_state>();
   const bool flexible = msg::FetchRequest_is_flexible(r.api_version);
+  // The request's limit (v3+; older versions have none), cut to the connection's budget.
+  const std::uint64_t wanted =
+      r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, req.maxBytes)) : UINT32_MAX;
+  st->promised = self->state.responses->promise_output(wanted, st->alone);
+  st->response.responses.resize(req.topics.size());
+  st->results.resize(req.topics.size());
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    st->response.responses[ti].topic = req.topics[ti].topic;
+    st->response.responses[ti].topicId = req.topics[ti].topicId;
+    st->response.responses[ti].partitions.resize(req.topics[ti].partitions.size());
+    st->results[ti].resize(req.topics[ti].partitions.size());
+  }
   auto finish = [=] {
     if (st->answered) return;
     st->answered = true;
+    // Partitions in request order, each within its own limit and what the request has left.
+    std::uint64_t left = st->promised;
+    bool first = st->alone && wanted > 0;
+    for (std::size_t ti = 0; ti < req.topics.size(); ++ti)
+      for (std::size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
+        auto& result = st->results[ti][pi];
+        if (!result) continue;
+        auto& out = st->response.responses[ti].partitions[pi];
+        const auto limit = std::min<std::uint64_t>(
+            left, static_cast<std::uint64_t>(std::max(0, req.topics[ti].partitions[pi].partitionMaxBytes)));
+        const auto used = fill(*self->state.ctx, out, *result, limit, first, r.api_version);
+        if (used > 0) first = false;
+        left -= std::min<std::uint64_t>(left, used);
+        result.reset();
+      }
+    self->state.responses->keep_promise(st->promised);
     respond(self, r, st->response, flexible);
   };
   // One pass per partition without waiting; if none has data, a second pass long-polls and
@@ -134,35 +196,31 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     st->pending = 0;
     for (const auto& t : req.topics) st->pending += t.partitions.size();
     if (st->pending == 0) return finish();
-    st->response.responses.resize(req.topics.size());
     for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
       const auto& topic = req.topics[ti];
-      st->response.responses[ti].topic = topic.topic;
-      st->response.responses[ti].topicId = topic.topicId;
-      st->response.responses[ti].partitions.resize(topic.partitions.size());
       for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
         const auto& p = topic.partitions[pi];
+        auto& out = st->response.responses[ti].partitions[pi];
+        out.partitionIndex = p.partition;
         if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
-          auto& out = st->response.responses[ti].partitions[pi];
-          out.partitionIndex = p.partition;
           out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
           out.highWatermark = -1;
           if (--st->pending == 0) finish();
           continue;
         }
+        const auto limit = std::min<std::uint64_t>(
+            {static_cast<std::uint64_t>(std::max(1, p.partitionMaxBytes)),
+             std::max<std::uint64_t>(1, st->promised), UINT32_MAX});
         fetch_request f{{topic.topic, p.partition}, p.fetchOffset,
-                        static_cast<std::uint32_t>(std::max(1, p.partitionMaxBytes)), wait_ms,
-                        protocol_kind::kafka};
+                        static_cast<std::uint32_t>(limit), wait_ms, protocol_kind::kafka};
         auto bridge = self->state.ctx->bridge_for(f.tp);
         self->request(bridge, caf::infinite, fetch_atom::value, f)
             .then(
                 [=](fetch_result& res) {
                   if (st->answered) return;
-                  auto& out = st->response.responses[ti].partitions[pi];
-                  out.partitionIndex = p.partition;
-                  out.errorCode = 0;
-                  fill(*self->state.ctx, out, res, p.partitionMaxBytes, r.api_version);
-                  if (out.records && !out.records->empty()) st->any_data = true;
+                  st->response.responses[ti].partitions[pi].errorCode = 0;
+                  if (!res.batches.empty()) st->any_data = true;
+                  st->results[ti][pi] = std::move(res);
                   if (wait_ms > 0 && st->any_data) return finish();
                   if (--st->pending == 0) {
                     if (st->any_data || wait_ms > 0 || req.maxWaitMs <= 0) return finish();
@@ -171,14 +229,14 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
                 },
                 [=](caf::error& e) {
                   if (st->answered) return;
-                  auto& out = st->response.responses[ti].partitions[pi];
-                  out.partitionIndex = p.partition;
-                  out.errorCode = to_kafka(to_errc(e));
-                  out.highWatermark = -1;
+                  auto& o = st->response.responses[ti].partitions[pi];
+                  o.errorCode = to_kafka(to_errc(e));
+                  o.highWatermark = -1;
+                  st->results[ti][pi].reset();
                   if (r.api_version >= 13 && to_errc(e) == errc::unknown_topic) {
                     // The topic behind this id is gone: forget the id, say so as Kafka does.
                     self->state.topic_names.erase(topic.topicId);
-                    out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+                    o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
                   }
                   if (--st->pending == 0) finish();
                 });

@@ -53,6 +53,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
   }
   const bool create = (r.api_version < 4 || req.allowAutoTopicCreation) && ctx.config.auto_create_topics;
   auto pending = std::make_shared<std::size_t>(req.topics->size());
+  auto creations = std::make_shared<std::uint32_t>(0);
   res->topics.resize(req.topics->size());
   if (req.topics->empty()) {
     respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
@@ -84,7 +85,8 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
       done();
       continue;
     }
-    self->request(registry, 10s, topic_atom::value, name, create)
+    // Known topics first; an unknown one is created only while the request's cap allows.
+    self->request(registry, 10s, topic_atom::value, name, false)
         .then(
             [=](storage::topic_info& info) {
               res->topics[i] = describe(info);
@@ -93,7 +95,22 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
             [=](caf::error& e) {
               res->topics[i].name = name;
               res->topics[i].errorCode = to_kafka(to_errc(e));
-              done();
+              if (!create || to_errc(e) != errc::unknown_topic) return done();
+              if (*creations >= self->state.ctx->config.auto_create_topics_max_per_request) {
+                self->state.ctx->metrics.request_limited(request_limit::auto_create_topics);
+                return done();
+              }
+              ++*creations;
+              self->request(registry, 10s, topic_atom::value, name, true)
+                  .then(
+                      [=](storage::topic_info& info) {
+                        res->topics[i] = describe(info);
+                        done();
+                      },
+                      [=](caf::error& again) {
+                        res->topics[i].errorCode = to_kafka(to_errc(again));
+                        done();
+                      });
             });
   }
 }

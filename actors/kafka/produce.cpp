@@ -43,9 +43,9 @@ expected<producer_sequence> producer_claim(
 // without a producer, so the rest of the produce path is the same for every version.
 expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
     const std::string& records, const std::string& topic, std::int32_t partition,
-    protocol::message_batch& out, std::size_t max_decompressed) {
+    protocol::message_batch& out, protocol::kafka::decompression_budget& budget) {
   auto n = protocol::kafka::decode_message_set_into(protocol::as_bytes(records), topic, partition,
-                                                    out, max_decompressed);
+                                                    out, budget);
   if (!n) return n.error();
   if (*n == 0) return std::vector<protocol::kafka::record_batch>{};
   return std::vector<protocol::kafka::record_batch>(1);
@@ -75,9 +75,18 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     return;
   }
   res->responses.resize(req.topicData.size());
+  // What the whole request may inflate (every batch of every partition); once it is spent,
+  // the rest of the request is refused without being inflated.
+  protocol::kafka::decompression_budget budget{ctx.config.max_frame_bytes,
+                                               ctx.config.max_decompressed_bytes_per_request};
+  bool over_budget = false;
+  // Only the first auto_create_topics_max_per_request topics named may be auto-created.
+  std::uint32_t topics_named = 0;
   for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
     auto& topic = req.topicData[ti];
     res->responses[ti].name = topic.name;
+    const bool may_create = ctx.config.auto_create_topics &&
+                            topics_named++ < ctx.config.auto_create_topics_max_per_request;
     res->responses[ti].partitionResponses.resize(topic.partitionData.size());
     for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
       auto& part = topic.partitionData[pi];
@@ -94,16 +103,27 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       publish_batch pb;
       pb.tp = {topic.name, part.index};
       pb.source = protocol_kind::kafka;
-      pb.auto_create = ctx.config.auto_create_topics;
+      pb.auto_create = may_create;
       pb.wire_bytes = records.size();
       // Records are parsed straight into the messages; the batch headers stay for the
       // idempotence claim. Produce v0-2 carry the older message sets (no producer claim).
+      if (over_budget) {
+        out.errorCode = static_cast<std::int16_t>(error_code::message_too_large);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
       auto batches = r.api_version < 3
-                         ? legacy_message_set(records, topic.name, part.index, pb.batch,
-                                              ctx.config.max_frame_bytes)
+                         ? legacy_message_set(records, topic.name, part.index, pb.batch, budget)
                          : protocol::kafka::decode_record_batches_into(
                                protocol::as_bytes(records), topic.name, part.index, pb.batch,
-                               ctx.config.max_frame_bytes);
+                               budget);
+      if (!batches && budget.left == 0) {
+        over_budget = true;
+        ctx.metrics.request_limited(request_limit::decompressed_bytes);
+        spdlog::warn("kafka {}: produce request inflates past {} bytes; refusing the rest of it",
+                     self->state.session->peer(), ctx.config.max_decompressed_bytes_per_request);
+      }
       if (!batches || batches->empty()) {
         const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
         spdlog::warn("kafka produce to {}/{}: {}", topic.name, part.index,

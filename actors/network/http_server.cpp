@@ -4,7 +4,10 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <sstream>
+
+#include "actors/network/http_request.hpp"
 
 namespace portask {
 
@@ -24,82 +27,141 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session : public limited_connection,
+                     public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket s, caf::actor_system& sys, std::shared_ptr<broker_context> ctx)
-      : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)) {}
+  http_session(tcp::socket s, caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+               std::shared_ptr<connection_table> table)
+      : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), table_(std::move(table)) {
+    touch();
+  }
+  ~http_session() override { table_->leave(this); }
 
   void start() { read(); }
 
+  bool idle() const noexcept override { return waiting_.load(std::memory_order_relaxed); }
+  std::chrono::steady_clock::time_point last_active() const noexcept override {
+    return std::chrono::steady_clock::time_point{
+        std::chrono::steady_clock::duration{last_active_ns_.load(std::memory_order_relaxed)}};
+  }
+  void evict() override {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->ctx_->metrics.connection_limited(listener_kind::http, connection_limit::evicted_idle);
+      self->close();
+    });
+  }
+
  private:
+  void touch() noexcept {
+    last_active_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                          std::memory_order_relaxed);
+  }
+
   void read() {
-    request_ = {};
-    stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, request_,
+    parser_.emplace();
+    limit_request_parser(*parser_, ctx_->config.http_max_request_bytes);
+    // The request timeout bounds both a request in progress and the wait for the next one.
+    const auto& c = ctx_->config;
+    const auto limit = c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
+    if (limit)
+      stream_.expires_after(std::chrono::milliseconds(limit));
+    else
+      stream_.expires_never();
+    waiting_ = true;
+    http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       if (ec) return self->close();
+                       self->waiting_ = false;
+                       self->touch();
+                       if (ec) return self->on_read_error(ec);
                        self->handle();
                      });
   }
 
-  void handle() {
-    auto res = std::make_shared<http::response<http::string_body>>();
-    handle(res);
+  void on_read_error(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      ctx_->metrics.connection_limited(listener_kind::http, connection_limit::request_timeout);
+      spdlog::info("http connection: no whole request within the request timeout; closing");
+      return close();
+    }
+    if (ec == http::error::header_limit || ec == http::error::body_limit) {
+      ctx_->metrics.request_limited(request_limit::http_request_size);
+      spdlog::warn("http: request over {} bytes; answering {} and closing",
+                   ctx_->config.http_max_request_bytes,
+                   ec == http::error::header_limit ? 431 : 413);
+      auto res = std::make_shared<http::response<http::string_body>>();
+      res->version(11);
+      res->keep_alive(false);
+      res->result(ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                  : http::status::payload_too_large);
+      res->body() = "request too large\n";
+      return write(res);
+    }
+    close();
   }
 
   using response_ptr = std::shared_ptr<http::response<http::string_body>>;
 
-  void handle(response_ptr res) {
-    res->version(request_.version());
-    res->keep_alive(request_.keep_alive());
+  void handle() {
+    const auto& request = parser_->get();
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(request.version());
+    res->keep_alive(request.keep_alive());
     res->set(http::field::server, "portask");
-    const auto target = std::string(request_.target());
-    if (request_.method() != http::verb::get) {
-      res->result(http::status::method_not_allowed);
-      res->body() = "only GET\n";
-    } else if (target == "/metrics") {
-      res->result(http::status::ok);
-      res->set(http::field::content_type, "text/plain; version=0.0.4");
-      res->body() = ctx_->metrics.render_prometheus();
-    } else if (target == "/health") {
-      const bool up = ctx_->metrics.store_up();
-      res->result(up ? http::status::ok : http::status::service_unavailable);
-      res->set(http::field::content_type, "application/json");
-      res->body() = std::string("{\"status\":\"") + (up ? "ok" : "degraded") +
-                    "\",\"store\":\"" + ctx_->store_kind + "\",\"store_up\":" +
-                    (up ? "true" : "false") + "}\n";
-    } else if (target == "/topics") {
-      // Asked of the registry without blocking this Asio thread: a short-lived actor asks,
-      // then posts the answer back to this connection's executor.
-      auto registry = ctx_->registry();
-      sys_.spawn(
-          [](caf::event_based_actor* a, std::shared_ptr<http_session> self, response_ptr response,
-             topic_registry_actor reg) {
-        a->request(reg, std::chrono::seconds(2), list_atom::value)
-            .then(
-                [=](std::vector<storage::topic_info>& topics) {
-                  std::ostringstream body;
-                  body << "[";
-                  for (std::size_t i = 0; i < topics.size(); ++i)
-                    body << (i ? "," : "") << "{\"name\":\"" << json_escape(topics[i].name)
-                         << "\",\"partitions\":" << topics[i].partitions << "}";
-                  body << "]\n";
-                  self->finish(response, http::status::ok, body.str());
-                  a->quit();
-                },
-                [=](caf::error&) {
-                  self->finish(response, http::status::service_unavailable,
-                               "{\"error\":\"registry unavailable\"}\n");
-                  a->quit();
-                });
-          },
-          shared_from_this(), res, registry);
-      return;
-    } else {
-      res->result(http::status::not_found);
-      res->body() = "not found\n";
+    const auto target = request.target();
+    switch (route_of(request.method(), std::string_view(target.data(), target.size()))) {
+      case http_route::method_not_allowed:
+        res->result(http::status::method_not_allowed);
+        res->body() = "only GET\n";
+        break;
+      case http_route::metrics:
+        res->result(http::status::ok);
+        res->set(http::field::content_type, "text/plain; version=0.0.4");
+        res->body() = ctx_->metrics.render_prometheus();
+        break;
+      case http_route::health: {
+        const bool up = ctx_->metrics.store_up();
+        res->result(up ? http::status::ok : http::status::service_unavailable);
+        res->set(http::field::content_type, "application/json");
+        res->body() = std::string("{\"status\":\"") + (up ? "ok" : "degraded") +
+                      "\",\"store\":\"" + ctx_->store_kind + "\",\"store_up\":" +
+                      (up ? "true" : "false") + "}\n";
+        break;
+      }
+      case http_route::topics: return list_topics(res);
+      case http_route::not_found:
+        res->result(http::status::not_found);
+        res->body() = "not found\n";
+        break;
     }
     write(res);
+  }
+
+  // Asked of the registry without blocking this Asio thread: a short-lived actor asks, then
+  // posts the answer back to this connection's executor.
+  void list_topics(response_ptr res) {
+    auto registry = ctx_->registry();
+    sys_.spawn(
+        [](caf::event_based_actor* a, std::shared_ptr<http_session> self, response_ptr response,
+           topic_registry_actor reg) {
+          a->request(reg, std::chrono::seconds(2), list_atom::value)
+              .then(
+                  [=](std::vector<storage::topic_info>& topics) {
+                    std::ostringstream body;
+                    body << "[";
+                    for (std::size_t i = 0; i < topics.size(); ++i)
+                      body << (i ? "," : "") << "{\"name\":\"" << json_escape(topics[i].name)
+                           << "\",\"partitions\":" << topics[i].partitions << "}";
+                    body << "]\n";
+                    self->finish(response, http::status::ok, body.str());
+                    a->quit();
+                  },
+                  [=](caf::error&) {
+                    self->finish(response, http::status::service_unavailable,
+                                 "{\"error\":\"registry unavailable\"}\n");
+                    a->quit();
+                  });
+        },
+        shared_from_this(), res, registry);
   }
 
   // Called from an actor: hops back onto the connection's executor before writing.
@@ -115,8 +177,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void write(response_ptr res) {
     res->prepare_payload();
+    // A client that does not read its answer is bounded by the same timeout.
+    const auto limit = ctx_->config.request_timeout_ms;
+    if (limit) stream_.expires_after(std::chrono::milliseconds(limit));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        self->touch();
                         if (ec || !res->keep_alive()) return self->close();
                         self->read();
                       });
@@ -125,56 +191,60 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
   }
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  http::request<http::string_body> request_;
+  std::optional<http_request_parser> parser_;
   caf::actor_system& sys_;
   std::shared_ptr<broker_context> ctx_;
+  std::shared_ptr<connection_table> table_;
+  std::atomic<bool> waiting_{false};
+  std::atomic<std::int64_t> last_active_ns_{0};
 };
 
 }  // namespace
 
 http_server::http_server(asio::io_context& io, caf::actor_system& sys,
                          std::shared_ptr<broker_context> ctx)
-    : io_(io), sys_(sys), ctx_(std::move(ctx)), acceptor_(io) {}
+    : io_(io), sys_(sys), ctx_(std::move(ctx)),
+      table_(std::make_shared<connection_table>(ctx_->config.max_connections,
+                                                ctx_->config.max_connections_per_address)) {}
 
 expected<std::uint16_t> http_server::start(const listener_config& address) {
-  beast::error_code ec;
-  auto addr = asio::ip::make_address(address.host, ec);
-  if (ec) return errc::invalid_request;
-  tcp::endpoint ep{addr, address.port};
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    spdlog::error("http: cannot listen on {}:{}: {}", address.host, address.port, ec.message());
-    return errc::internal;
-  }
-  const auto port = acceptor_.local_endpoint().port();
-  spdlog::info("http listener on {}:{} (/metrics, /health, /topics)", address.host, port);
-  accept();
+  std::weak_ptr<http_server> weak = shared_from_this();
+  acceptor_ = std::make_shared<accept_loop>(io_, "http", listener_kind::http, ctx_->metrics,
+                                            [weak](tcp::socket s) {
+                                              if (auto self = weak.lock()) self->on_client(std::move(s));
+                                            });
+  auto port = acceptor_->start(address);
+  if (port) spdlog::info("http: /metrics, /health, /topics");
   return port;
 }
 
 void http_server::stop() {
-  asio::post(io_, [self = shared_from_this()] {
-    beast::error_code ec;
-    self->acceptor_.close(ec);
-  });
+  if (acceptor_) acceptor_->stop();
 }
 
-void http_server::accept() {
-  acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted) self->accept();
-      return;
-    }
-    std::make_shared<http_session>(std::move(s), self->sys_, self->ctx_)->start();
-    self->accept();
-  });
+void http_server::on_client(tcp::socket s) {
+  beast::error_code ec;
+  const auto remote = s.remote_endpoint(ec);
+  if (ec) return;
+  const auto verdict = table_->admit(remote.address());
+  if (verdict == connection_table::verdict::listener_full ||
+      verdict == connection_table::verdict::address_full) {
+    ctx_->metrics.connection_limited(listener_kind::http,
+                                     verdict == connection_table::verdict::listener_full
+                                         ? connection_limit::listener_full
+                                         : connection_limit::address_full);
+    spdlog::debug("http: connection cap reached; refusing a client");
+    s.close(ec);  // HTTP has no greeting to refuse with; the client sees the close
+    return;
+  }
+  auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, table_);
+  table_->join(remote.address(), session);
+  session->start();
 }
 
 }  // namespace portask

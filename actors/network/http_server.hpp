@@ -3,12 +3,18 @@
 ///   GET /metrics  Prometheus text from the one metrics registry
 ///   GET /health   200 {"status":"ok",...} while the store answers, 503 otherwise
 ///   GET /topics   the topic list as JSON (small admin API)
-/// Anything else is 404; a malformed request closes the connection.
+/// Another method on these is 405, any other path 404; a request over the size limit gets
+/// 413 (431 for its header) and a close, a malformed one a close. Bounded like the other
+/// listeners: the same connection caps with idle eviction (connection_table), the same
+/// accept back-off (accept_loop), and a request (or the wait for the next one on a
+/// keep-alive connection) must complete within the request timeout.
 
 #include <boost/asio.hpp>
 #include <memory>
 
 #include "actors/broker_context.hpp"
+#include "actors/network/accept_loop.hpp"
+#include "actors/network/connection_table.hpp"
 
 namespace portask {
 
@@ -20,11 +26,12 @@ class http_server : public std::enable_shared_from_this<http_server> {
   void stop();
 
  private:
-  void accept();
+  void on_client(boost::asio::ip::tcp::socket s);
   boost::asio::io_context& io_;
   caf::actor_system& sys_;
   std::shared_ptr<broker_context> ctx_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<accept_loop> acceptor_;
+  std::shared_ptr<connection_table> table_;
 };
 
 }  // namespace portask

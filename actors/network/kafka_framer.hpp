@@ -15,6 +15,10 @@ class kafka_framer final : public stream_framer {
   explicit kafka_framer(std::uint32_t max_size) : max_(max_size) {}
 
   std::span<std::uint8_t> prepare(std::size_t n) override {
+    if (begin_ == end_ && buf_.size() > protocol::frame_decoder::idle_buffer_limit) {
+      protocol::buffer{}.swap(buf_);  // a large request's buffer is not kept while idle
+      begin_ = end_ = 0;
+    }
     if (begin_ > 0 && buf_.size() - end_ < n) {
       std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
       end_ -= begin_;
@@ -24,6 +28,7 @@ class kafka_framer final : public stream_framer {
     return {buf_.data() + end_, n};
   }
   void commit(std::size_t n) override { end_ += n; }
+  std::size_t buffered() const noexcept override { return end_ - begin_; }
   expected<std::optional<protocol::byte_view>> next() override {
     const std::size_t avail = end_ - begin_;
     if (avail == 0) begin_ = end_ = 0;

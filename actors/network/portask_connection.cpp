@@ -46,6 +46,7 @@ struct connection_state {
   std::map<std::uint32_t, caf::actor> memberships;  ///< native group members of this client
   std::uint32_t next_membership = 1;
   bool closing = false;  ///< the client closed; quit once pending answers are written
+  bool drain_requested = false;  ///< pushes wait for the session's drained_atom
   static inline const char* name = "portask.portask_connection";
 };
 
@@ -55,6 +56,13 @@ std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Subscriptions and group memberships keep a connection from being idle: their client
+// waits for the broker, not the other way round.
+void update_hold(self_ptr self) {
+  auto& st = self->state;
+  st.session->hold(!st.subscriptions.empty() || !st.memberships.empty());
 }
 
 std::uint64_t reserve(self_ptr self, std::uint64_t release) {
@@ -197,22 +205,42 @@ void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload)
 
 // -- fetch and subscriptions ----------------------------------------------------------------
 
+// A fetch's answer stays within the connection's output budget (see response_queue).
 void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_fetch(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  bool alone = false;
+  const auto granted =
+      self->state.responses->promise_output(std::max<std::uint32_t>(1, req->max_bytes), alone);
   fetch_request f{{req->topic, req->partition},
                   req->offset,
-                  std::max<std::uint32_t>(1, req->max_bytes),
+                  static_cast<std::uint32_t>(std::max<std::uint64_t>(1, granted)),
                   std::min(req->max_wait_ms, max_fetch_wait_ms),
                   protocol_kind::portask};
   auto bridge = self->state.ctx->bridge_for(f.tp);
-  if (!bridge) return fail(self, r, errc::not_ready);
+  if (!bridge) {
+    self->state.responses->keep_promise(granted);
+    return fail(self, r, errc::not_ready);
+  }
   self->request(bridge, caf::infinite, fetch_atom::value, f)
       .then(
           [=](fetch_result& res) {
+            self->state.responses->keep_promise(granted);
+            if (!alone) {  // only an answer made alone may exceed its room (by one batch)
+              std::uint64_t bytes = 0;
+              std::size_t keep = 0;
+              for (; keep < res.batches.size(); ++keep) {
+                bytes += res.batches[keep].frame.size();
+                if (bytes > granted) break;
+              }
+              res.batches.resize(keep);
+            }
             respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, to_wire(res)); });
           },
-          [=](caf::error& e) { fail(self, r, e); });
+          [=](caf::error& e) {
+            self->state.responses->keep_promise(granted);
+            fail(self, r, e);
+          });
 }
 
 void end_subscription(self_ptr self, std::uint32_t id, errc e) {
@@ -228,29 +256,42 @@ void end_subscription(self_ptr self, std::uint32_t id, errc e) {
   native::encode(out, err);
   self->state.session->send(std::move(out));
   subs.erase(it);
+  update_hold(self);
 }
 
-// Keeps one long-poll fetch in flight per subscription while it has credit.
+// Keeps one long-poll fetch in flight per subscription while it has credit and the
+// connection's output budget has room; with none, waits for the socket to drain.
 void pump(self_ptr self, std::uint32_t id) {
-  auto& subs = self->state.subscriptions;
-  auto it = subs.find(id);
-  if (it == subs.end()) return;
+  auto& st = self->state;
+  auto it = st.subscriptions.find(id);
+  if (it == st.subscriptions.end()) return;
   auto& s = it->second;
   if (!s.active || s.fetching || s.credit == 0) return;
+  bool alone = false;
+  const auto granted =
+      st.responses->promise_output(std::min<std::uint64_t>(s.credit, max_push_bytes), alone);
+  if (granted == 0) {
+    if (!st.drain_requested) {
+      st.drain_requested = true;
+      st.session->notify_when_drained();
+    }
+    return;
+  }
   s.fetching = true;
-  fetch_request f{s.tp, s.offset,
-                  static_cast<std::uint32_t>(std::min<std::uint64_t>(s.credit, max_push_bytes)),
-                  subscription_poll_ms, protocol_kind::portask};
-  auto bridge = self->state.ctx->bridge_for(s.tp);
+  fetch_request f{s.tp, s.offset, static_cast<std::uint32_t>(granted), subscription_poll_ms,
+                  protocol_kind::portask};
+  auto bridge = st.ctx->bridge_for(s.tp);
   self->request(bridge, caf::infinite, fetch_atom::value, f)
       .then(
           [=](fetch_result& res) {
+            self->state.responses->keep_promise(granted);
             auto& all = self->state.subscriptions;
             auto sub = all.find(id);
             if (sub == all.end()) return;
             sub->second.fetching = false;
             if (!sub->second.active) {
               all.erase(sub);
+              update_hold(self);
               return;
             }
             if (res.batches.empty()) {
@@ -265,6 +306,7 @@ void pump(self_ptr self, std::uint32_t id) {
             pump(self, id);
           },
           [=](caf::error& e) {
+            self->state.responses->keep_promise(granted);
             auto& all = self->state.subscriptions;
             auto sub = all.find(id);
             if (sub == all.end()) return;
@@ -290,6 +332,7 @@ void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
             const auto id = self->state.next_subscription++;
             self->state.subscriptions[id] =
                 subscription{r.request_id, tp, req->offset, req->credit_bytes, false, true};
+            update_hold(self);
             // Pushing starts once the Subscribe response is on its way, so the client sees
             // the subscription id before the first Deliver frame.
             respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); },
@@ -318,6 +361,7 @@ void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
     it->second.active = false;  // erased when its fetch returns
   else
     subs.erase(it);
+  update_hold(self);
   respond(self, r, [](protocol::buffer&) {});
 }
 
@@ -383,6 +427,7 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   const auto id = m.membership_id;
   st.memberships.emplace(id, spawn_native_group_member(self->system(), caf::actor_cast<caf::actor>(self),
                                                        st.ctx, st.session, std::move(m)));
+  update_hold(self);
   respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); });
 }
 
@@ -394,6 +439,7 @@ void on_group_leave(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (it == all.end()) return fail(self, r, errc::invalid_request, "no such membership");
   self->send(it->second, leave_atom::value);
   all.erase(it);
+  update_hold(self);
   respond(self, r, [](protocol::buffer&) {});
 }
 
@@ -565,6 +611,12 @@ caf::behavior connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx
           self->quit();
         },
         [=](subscribe_atom, std::uint32_t id) { pump(self, id); },  // retry after an error
+        [=](drained_atom) {  // the socket took the queued output: pushes resume
+          self->state.drain_requested = false;
+          std::vector<std::uint32_t> ids;
+          for (const auto& [id, sub] : self->state.subscriptions) ids.push_back(id);
+          for (auto id : ids) pump(self, id);
+        },
     };
 }
 

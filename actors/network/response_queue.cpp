@@ -14,8 +14,22 @@ void response_queue::complete(std::uint64_t seq, protocol::buffer bytes,
   auto& s = slots_[seq - first_seq_];
   s.ready = true;
   s.bytes = std::move(bytes);
+  held_ += s.bytes.size();
   s.on_flushed = std::move(on_flushed);
   flush();
+}
+
+std::uint64_t response_queue::promise_output(std::uint64_t wanted, bool& alone) {
+  const auto cap = session_->limits().max_queued_output;
+  const auto used = session_->queued_output() + held_ + promised_;
+  alone = used == 0;
+  const auto granted = used >= cap ? 0 : std::min(wanted, cap - used);
+  promised_ += granted;
+  return granted;
+}
+
+void response_queue::keep_promise(std::uint64_t promised) noexcept {
+  promised_ -= std::min(promised, promised_);
 }
 
 void response_queue::flush() {
@@ -23,6 +37,7 @@ void response_queue::flush() {
     auto s = std::move(slots_.front());
     slots_.pop_front();
     ++first_seq_;
+    held_ -= s.bytes.size();
     if (s.bytes.empty())
       session_->release(s.release);
     else

@@ -18,6 +18,8 @@ class stream_framer {
   /// The next whole frame (all its bytes, valid until the next prepare), nothing yet, or a
   /// framing error after which the stream is unusable.
   virtual expected<std::optional<protocol::byte_view>> next() = 0;
+  /// Bytes received and not yet returned by next().
+  virtual std::size_t buffered() const noexcept = 0;
 };
 
 /// Native Portask frames: magic, version, type and length checked as bytes arrive, CRC32
@@ -27,6 +29,7 @@ class portask_framer final : public stream_framer {
   explicit portask_framer(protocol::frame_limits limits) : decoder_(limits) {}
   std::span<std::uint8_t> prepare(std::size_t n) override { return decoder_.prepare(n); }
   void commit(std::size_t n) override { decoder_.commit(n); }
+  std::size_t buffered() const noexcept override { return decoder_.buffered(); }
   expected<std::optional<protocol::byte_view>> next() override {
     auto f = decoder_.next();
     if (!f) return f.error();

@@ -8,37 +8,23 @@ namespace portask {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-tcp_listener::tcp_listener(asio::io_context& io, options opts)
-    : io_(io), opts_(std::move(opts)), acceptor_(io) {}
+tcp_listener::tcp_listener(asio::io_context& io, metrics_registry& metrics, options opts)
+    : io_(io), metrics_(metrics), opts_(std::move(opts)),
+      table_(std::make_shared<connection_table>(opts_.max_connections,
+                                                opts_.max_connections_per_address)) {}
 
 expected<std::uint16_t> tcp_listener::start() {
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(opts_.address.host, ec);
-  if (ec) {
-    spdlog::error("{} listener: bad address '{}': {}", opts_.name, opts_.address.host, ec.message());
-    return errc::invalid_request;
-  }
-  tcp::endpoint ep{addr, opts_.address.port};
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    spdlog::error("{} listener: cannot listen on {}:{}: {}", opts_.name, opts_.address.host,
-                  opts_.address.port, ec.message());
-    return errc::internal;
-  }
-  const auto port = acceptor_.local_endpoint().port();
-  spdlog::info("{} listener on {}:{}", opts_.name, opts_.address.host, port);
-  accept();
-  return port;
+  // The accept loop holds the listener weakly: stopping the broker ends both.
+  std::weak_ptr<tcp_listener> weak = shared_from_this();
+  acceptor_ = std::make_shared<accept_loop>(io_, opts_.name, opts_.kind, metrics_,
+                                            [weak](tcp::socket s) {
+                                              if (auto self = weak.lock()) self->on_client(std::move(s));
+                                            });
+  return acceptor_->start(opts_.address);
 }
 
 void tcp_listener::stop() {
-  asio::post(io_, [self = shared_from_this()] {
-    boost::system::error_code ec;
-    self->acceptor_.close(ec);
-  });
+  if (acceptor_) acceptor_->stop();
 }
 
 void tcp_listener::stop_connections() {
@@ -51,42 +37,61 @@ void tcp_listener::stop_connections() {
     if (auto a = caf::actor_cast<caf::actor>(addr)) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
-void tcp_listener::accept() {
-  acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted) {
-        spdlog::warn("{} listener: accept failed: {}", self->opts_.name, ec.message());
-        self->accept();
-      }
-      return;
-    }
-    if (self->connections_.load() >= self->opts_.max_connections) {
-      spdlog::warn("{} listener: connection limit {} reached; refusing a client",
-                   self->opts_.name, self->opts_.max_connections);
-      auto sock = std::make_shared<tcp::socket>(std::move(s));
-      auto bytes = std::make_shared<protocol::buffer>(self->opts_.reject_bytes);
-      asio::async_write(*sock, asio::buffer(*bytes), [sock, bytes](auto, std::size_t) {
-        boost::system::error_code ignored;
-        sock->shutdown(tcp::socket::shutdown_both, ignored);
-        sock->close(ignored);
-      });
-      self->accept();
-      return;
-    }
-    self->connections_.fetch_add(1);
-    auto session = std::make_shared<tcp_session>(
-        std::move(s), self->opts_.make_framer(), self->opts_.max_inflight_bytes,
-        [open = self->open_] { open->fetch_sub(1); });
-    auto actor = self->opts_.spawn_connection(session);
-    {
-      std::lock_guard lock{self->live_mutex_};
-      // Prune handles of connections that are gone, then remember this one.
-      std::erase_if(self->live_, [](const caf::actor_addr& a) { return !caf::actor_cast<caf::actor>(a); });
-      self->live_.push_back(actor.address());
-    }
-    session->start(std::move(actor));
-    self->accept();
+void tcp_listener::refuse(tcp::socket s, connection_limit why) {
+  metrics_.connection_limited(opts_.kind, why);
+  // One line per second at most, with the count: a flood of refusals must not flood the log.
+  ++refused_since_log_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
+    spdlog::warn("{} listener: refused {} client(s): {} (max {} per listener, {} per address), "
+                 "none idle to evict",
+                 opts_.name, refused_since_log_,
+                 why == connection_limit::address_full ? "address at its connection cap"
+                                                       : "connection cap reached",
+                 opts_.max_connections,
+                 opts_.max_connections_per_address ? opts_.max_connections_per_address
+                                                   : opts_.max_connections);
+    refused_since_log_ = 0;
+    last_refusal_log_ = now;
+  }
+  auto sock = std::make_shared<tcp::socket>(std::move(s));
+  auto bytes = std::make_shared<protocol::buffer>(opts_.reject_bytes);
+  asio::async_write(*sock, asio::buffer(*bytes), [sock, bytes](auto, std::size_t) {
+    boost::system::error_code ignored;
+    sock->shutdown(tcp::socket::shutdown_both, ignored);
+    sock->close(ignored);
   });
+}
+
+void tcp_listener::on_client(tcp::socket s) {
+  boost::system::error_code ec;
+  const auto remote = s.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  switch (table_->admit(remote.address())) {
+    case connection_table::verdict::listener_full: return refuse(std::move(s), connection_limit::listener_full);
+    case connection_table::verdict::address_full: return refuse(std::move(s), connection_limit::address_full);
+    case connection_table::verdict::admitted:
+    case connection_table::verdict::admitted_after_eviction: break;
+  }
+  connections_.fetch_add(1);
+  // The session leaves the table when it is destroyed (its actor has let go of it).
+  auto slot = std::make_shared<const limited_connection*>(nullptr);
+  auto session = std::make_shared<tcp_session>(
+      std::move(s), opts_.make_framer(), opts_.limits, opts_.kind, metrics_,
+      [open = open_, table = table_, slot] {
+        table->leave(*slot);
+        open->fetch_sub(1);
+      });
+  *slot = session.get();
+  table_->join(remote.address(), session);
+  auto actor = opts_.spawn_connection(session);
+  {
+    std::lock_guard lock{live_mutex_};
+    // Prune handles of connections that are gone, then remember this one.
+    std::erase_if(live_, [](const caf::actor_addr& a) { return !caf::actor_cast<caf::actor>(a); });
+    live_.push_back(actor.address());
+  }
+  session->start(std::move(actor));
 }
 
 }  // namespace portask

@@ -60,6 +60,17 @@ std::error_code decompress(compression_type c, byte_view in, buffer& out, std::s
   return errc::unknown_compression;
 }
 
+std::error_code decompress(compression_type c, byte_view in, buffer& out,
+                           decompression_budget& budget) {
+  const auto limit = std::min(budget.per_batch, budget.left);
+  const auto ec = decompress(c, in, out, limit);
+  if (ec == errc::decompressed_too_large && limit == budget.left)
+    budget.left = 0;  // the request's budget, not this batch's limit, ran out
+  else
+    budget.left -= std::min(budget.left, out.size());
+  return ec;
+}
+
 std::error_code compress(compression_type c, byte_view in, buffer& out) {
   switch (c) {
     case compression_type::none: out.insert(out.end(), in.begin(), in.end()); return {};

@@ -14,6 +14,17 @@ enum class compression_type : std::uint8_t { none = 0, gzip = 1, snappy = 2, lz4
 
 /// Replaces `out` with the decompressed `in` (at most `max_out` bytes).
 std::error_code decompress(compression_type c, byte_view in, buffer& out, std::size_t max_out);
+/// What one request may inflate: each decompression at most `per_batch` bytes and at most
+/// what is `left`, which it then uses up. Past either: decompressed_too_large, before
+/// inflating more than the limit.
+struct decompression_budget {
+  std::size_t per_batch;
+  std::size_t left;
+};
+/// decompress() within (and charged to) `budget`.
+std::error_code decompress(compression_type c, byte_view in, buffer& out,
+                           decompression_budget& budget);
+
 /// Appends the compressed `in` to `out`.
 std::error_code compress(compression_type c, byte_view in, buffer& out);
 

@@ -24,7 +24,7 @@ void write_bytes(writer& w, const std::optional<std::string>& s) {
 
 // Reads the messages of one set into `out`. `nested`: inside a compressed wrapper, where a
 // second level of compression is not allowed (as in Kafka).
-std::error_code read_set(byte_view in, std::size_t max_decompressed, bool nested,
+std::error_code read_set(byte_view in, decompression_budget& budget, bool nested,
                          const std::string& topic, std::int32_t partition, message_batch& out) {
   wire_reader r{in};
   while (!r.at_end()) {
@@ -49,9 +49,9 @@ std::error_code read_set(byte_view in, std::size_t max_decompressed, bool nested
     if (codec != compression_type::none) {
       if (nested || codec == compression_type::zstd || !value) return errc::malformed_payload;
       buffer plain;
-      if (auto ec = decompress(codec, as_bytes(*value), plain, max_decompressed)) return ec;
+      if (auto ec = decompress(codec, as_bytes(*value), plain, budget)) return ec;
       const auto first = out.messages.size();
-      if (auto ec = read_set(plain, max_decompressed, true, topic, partition, out)) return ec;
+      if (auto ec = read_set(plain, budget, true, topic, partition, out)) return ec;
       // A wrapper stamped with the broker's time (log append time) stamps its inner messages.
       if (magic == 1 && (attributes & log_append_time))
         for (auto i = first; i < out.messages.size(); ++i) out.messages[i].timestamp_ms = 0;
@@ -75,8 +75,15 @@ std::error_code read_set(byte_view in, std::size_t max_decompressed, bool nested
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
                                               std::int32_t partition, message_batch& out,
                                               std::size_t max_decompressed) {
+  decompression_budget budget{max_decompressed, SIZE_MAX};
+  return decode_message_set_into(in, topic, partition, out, budget);
+}
+
+expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
+                                              std::int32_t partition, message_batch& out,
+                                              decompression_budget& budget) {
   const auto before = out.messages.size();
-  if (auto ec = read_set(in, max_decompressed, false, topic, partition, out)) {
+  if (auto ec = read_set(in, budget, false, topic, partition, out)) {
     out.messages.resize(before);
     return ec;
   }

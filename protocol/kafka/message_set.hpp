@@ -14,6 +14,7 @@
 
 #include "protocol/bytes.hpp"
 #include "protocol/expected.hpp"
+#include "protocol/kafka/batch_compression.hpp"
 #include "protocol/message.hpp"
 
 namespace portask::protocol::kafka {
@@ -30,6 +31,10 @@ inline constexpr std::int8_t message_set_magic(std::int16_t v) noexcept { return
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
                                               std::int32_t partition, message_batch& out,
                                               std::size_t max_decompressed = 16u << 20);
+/// The same, charging what it inflates to `budget` (one request's).
+expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
+                                              std::int32_t partition, message_batch& out,
+                                              decompression_budget& budget);
 
 /// Appends `messages` as uncompressed messages of `magic` at offsets base_offset + i:
 /// Fetch v0-3's down-conversion. Magic 0 has no timestamps, neither magic has headers.

@@ -102,7 +102,7 @@ namespace {
 
 // The batch header, CRC and decompression; the (decompressed) records are left in
 // `records_bytes` (pointing into `in` or `plain`) and their count in `count`.
-std::error_code decode_batch_header(byte_view in, std::size_t max_decompressed, record_batch& b,
+std::error_code decode_batch_header(byte_view in, decompression_budget& budget, record_batch& b,
                                     byte_view& whole, buffer& plain, byte_view& records_bytes,
                                     std::uint32_t& count) {
   if (in.size() < record_batch_overhead) return errc::truncated;
@@ -136,7 +136,7 @@ std::error_code decode_batch_header(byte_view in, std::size_t max_decompressed, 
   if (static_cast<std::uint8_t>(comp) > 4) return errc::unknown_compression;
   r.raw(r.remaining(), records_bytes);
   if (comp != compression_type::none) {
-    if (auto ec = decompress(comp, records_bytes, plain, max_decompressed)) return ec;
+    if (auto ec = decompress(comp, records_bytes, plain, budget)) return ec;
     records_bytes = plain;
   }
   // Each record takes at least 7 bytes: a hostile count is refused before any allocation.
@@ -155,14 +155,14 @@ void place(const record_batch& batch, const record_position& pos, message& m) {
 // The shared decode: header, CRC and decompression, then `prepare(batch, count)` and each
 // record parsed into `slot(batch, i)` and finished by `done(batch, i, position)`.
 template <class Prepare, class Slot, class Done>
-expected<record_batch> decode_batch(byte_view in, std::size_t& consumed, std::size_t max_decompressed,
+expected<record_batch> decode_batch(byte_view in, std::size_t& consumed, decompression_budget& budget,
                                     Prepare prepare, Slot slot, Done done) {
   consumed = 0;
   record_batch b;
   byte_view whole, records_bytes;
   buffer plain;
   std::uint32_t count = 0;
-  if (auto ec = decode_batch_header(in, max_decompressed, b, whole, plain, records_bytes, count))
+  if (auto ec = decode_batch_header(in, budget, b, whole, plain, records_bytes, count))
     return ec;
   prepare(b, count);
   wire_reader rr{records_bytes};
@@ -180,8 +180,9 @@ expected<record_batch> decode_batch(byte_view in, std::size_t& consumed, std::si
 
 expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
                                            std::size_t max_decompressed) {
+  decompression_budget budget{max_decompressed, SIZE_MAX};
   return decode_batch(
-      in, consumed, max_decompressed,
+      in, consumed, budget,
       [](record_batch& b, std::uint32_t count) { b.records.resize(count); },
       [](record_batch& b, std::uint32_t i) -> record& { return b.records[i]; },
       [](record_batch& b, std::uint32_t i, const record_position& pos) {
@@ -195,9 +196,16 @@ expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
 expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consumed,
                                                 const std::string& topic, std::int32_t partition,
                                                 message_batch& out, std::size_t max_decompressed) {
+  decompression_budget budget{max_decompressed, SIZE_MAX};
+  return decode_record_batch_into(in, consumed, topic, partition, out, budget);
+}
+
+expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consumed,
+                                                const std::string& topic, std::int32_t partition,
+                                                message_batch& out, decompression_budget& budget) {
   const std::size_t first = out.messages.size();
   auto b = decode_batch(
-      in, consumed, max_decompressed,
+      in, consumed, budget,
       [&](record_batch&, std::uint32_t count) { out.messages.resize(first + count); },
       [&](record_batch&, std::uint32_t i) -> message& { return out.messages[first + i]; },
       [&](record_batch& batch, std::uint32_t i, const record_position& pos) {
@@ -241,8 +249,17 @@ expected<std::vector<record_batch>> decode_record_batches_into(byte_view in,
                                                                std::int32_t partition,
                                                                message_batch& out,
                                                                std::size_t max) {
+  decompression_budget budget{max, SIZE_MAX};  // each batch may use `max`
+  return decode_record_batches_into(in, topic, partition, out, budget);
+}
+
+expected<std::vector<record_batch>> decode_record_batches_into(byte_view in,
+                                                               const std::string& topic,
+                                                               std::int32_t partition,
+                                                               message_batch& out,
+                                                               decompression_budget& budget) {
   return decode_each(in, [&](byte_view b, std::size_t& used) {
-    return decode_record_batch_into(b, used, topic, partition, out, max);
+    return decode_record_batch_into(b, used, topic, partition, out, budget);
   });
 }
 

@@ -85,6 +85,10 @@ expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consu
                                                 const std::string& topic, std::int32_t partition,
                                                 message_batch& out,
                                                 std::size_t max_decompressed = 16u << 20);
+/// The same, charging what it inflates to `budget` (one request's).
+expected<record_batch> decode_record_batch_into(byte_view in, std::size_t& consumed,
+                                                const std::string& topic, std::int32_t partition,
+                                                message_batch& out, decompression_budget& budget);
 
 /// Decodes every batch of a Produce request's records field (all must be whole).
 expected<std::vector<record_batch>> decode_record_batches(byte_view in,
@@ -95,6 +99,10 @@ expected<std::vector<record_batch>> decode_record_batches(byte_view in,
 expected<std::vector<record_batch>> decode_record_batches_into(
     byte_view in, const std::string& topic, std::int32_t partition, message_batch& out,
     std::size_t max_decompressed = 16u << 20);
+/// The same, charging what it inflates to `budget` (one request's).
+expected<std::vector<record_batch>> decode_record_batches_into(
+    byte_view in, const std::string& topic, std::int32_t partition, message_batch& out,
+    decompression_budget& budget);
 
 /// Appends the encoding of `batch` (compressed as its attributes say; snappy in the xerial
 /// framing Java clients expect) with length and CRC-32C filled in. `last_offset_delta` and

@@ -46,7 +46,16 @@ void apply_yaml(const std::string& path, broker_config& c) {
   read(root, "store_timeout_ms", c.store_timeout_ms);
   read(root, "max_frame_bytes", c.max_frame_bytes);
   read(root, "max_connections", c.max_connections);
+  read(root, "max_connections_per_address", c.max_connections_per_address);
+  read(root, "request_timeout_ms", c.request_timeout_ms);
+  read(root, "connections_max_idle_ms", c.connections_max_idle_ms);
   read(root, "max_inflight_bytes_per_connection", c.max_inflight_bytes_per_connection);
+  read(root, "max_inflight_requests_per_connection", c.max_inflight_requests_per_connection);
+  read(root, "max_queued_output_bytes_per_connection", c.max_queued_output_bytes_per_connection);
+  read(root, "max_decompressed_bytes_per_request", c.max_decompressed_bytes_per_request);
+  read(root, "http_max_request_bytes", c.http_max_request_bytes);
+  read(root, "auto_create_topics_max_per_request", c.auto_create_topics_max_per_request);
+  read(root, "auto_create_topics_max_per_minute", c.auto_create_topics_max_per_minute);
   read(root, "default_partitions", c.default_partitions);
   read(root, "auto_create_topics", c.auto_create_topics);
   read(root, "storage_codec", c.storage_codec);
@@ -101,9 +110,43 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->envname("PORTASK_MAX_FRAME_BYTES");
   app.add_option("--max-connections", c.max_connections, "connection limit per listener")
       ->envname("PORTASK_MAX_CONNECTIONS");
+  app.add_option("--max-connections-per-address", c.max_connections_per_address,
+                 "connection limit per client address on each listener (0: only the listener's)")
+      ->envname("PORTASK_MAX_CONNECTIONS_PER_ADDRESS");
+  app.add_option("--request-timeout-ms", c.request_timeout_ms,
+                 "a frame or HTTP request must be complete this long after its first byte "
+                 "(0: no limit)")
+      ->envname("PORTASK_REQUEST_TIMEOUT_MS");
+  app.add_option("--connections-max-idle-ms", c.connections_max_idle_ms,
+                 "close connections idle this long (0: never)")
+      ->envname("PORTASK_CONNECTIONS_MAX_IDLE_MS");
   app.add_option("--max-inflight-bytes", c.max_inflight_bytes_per_connection,
                  "bytes of unanswered requests per connection before reads pause")
-      ->envname("PORTASK_MAX_INFLIGHT_BYTES");
+      ->envname("PORTASK_MAX_INFLIGHT_BYTES")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-inflight-requests", c.max_inflight_requests_per_connection,
+                 "unanswered requests per connection before reads pause")
+      ->envname("PORTASK_MAX_INFLIGHT_REQUESTS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-queued-output-bytes", c.max_queued_output_bytes_per_connection,
+                 "bytes queued for one connection's socket before it takes no new request and "
+                 "pushes pause")
+      ->envname("PORTASK_MAX_QUEUED_OUTPUT_BYTES")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-decompressed-bytes-per-request", c.max_decompressed_bytes_per_request,
+                 "total decompressed size of one Produce request")
+      ->envname("PORTASK_MAX_DECOMPRESSED_BYTES_PER_REQUEST")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--http-max-request-bytes", c.http_max_request_bytes,
+                 "largest HTTP request header and body")
+      ->envname("PORTASK_HTTP_MAX_REQUEST_BYTES")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--auto-create-topics-max-per-request", c.auto_create_topics_max_per_request,
+                 "topics one request may auto-create")
+      ->envname("PORTASK_AUTO_CREATE_TOPICS_MAX_PER_REQUEST");
+  app.add_option("--auto-create-topics-max-per-minute", c.auto_create_topics_max_per_minute,
+                 "topics the broker may auto-create per minute")
+      ->envname("PORTASK_AUTO_CREATE_TOPICS_MAX_PER_MINUTE");
   app.add_option("--default-partitions", c.default_partitions,
                  "partitions of an auto-created topic")
       ->envname("PORTASK_DEFAULT_PARTITIONS");
@@ -166,7 +209,23 @@ std::string describe(const broker_config& c) {
     << c.store_timeout_ms << " ms), producer id expiration " << c.producer_id_expiration_ms
     << " ms, storage encoding "
     << c.storage_codec << "/" << c.storage_compression << ", max frame " << c.max_frame_bytes
-    << " B, max connections " << c.max_connections;
+    << " B";
+  return s.str();
+}
+
+std::string describe_limits(const broker_config& c) {
+  std::ostringstream s;
+  auto ms = [](std::uint32_t v) { return v == 0 ? std::string("off") : std::to_string(v) + " ms"; };
+  s << "max connections " << c.max_connections << " per listener, "
+    << (c.max_connections_per_address == 0 ? std::string("no separate cap")
+                                           : std::to_string(c.max_connections_per_address))
+    << " per address; request timeout " << ms(c.request_timeout_ms) << ", idle timeout "
+    << ms(c.connections_max_idle_ms) << "; per connection " << c.max_inflight_requests_per_connection
+    << " requests / " << c.max_inflight_bytes_per_connection << " B in flight, "
+    << c.max_queued_output_bytes_per_connection << " B queued output; produce request "
+    << c.max_decompressed_bytes_per_request << " B decompressed; http request "
+    << c.http_max_request_bytes << " B; auto-create " << c.auto_create_topics_max_per_request
+    << " topics per request, " << c.auto_create_topics_max_per_minute << " per minute";
   return s.str();
 }
 

@@ -19,5 +19,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
 
 /// One line per setting, for the startup log.
 std::string describe(const broker_config& c);
+/// The limits of the config, for the startup log.
+std::string describe_limits(const broker_config& c);
 
 }  // namespace portask

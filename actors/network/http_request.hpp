@@ -1,0 +1,28 @@
+#pragma once
+/// The HTTP endpoint's request side, apart from its sockets: how a request is parsed (Beast,
+/// with the broker's size limits) and which route it asks for. Kept separate so the parser
+/// can be fuzzed exactly as the server configures it.
+
+#include <boost/beast/http.hpp>
+#include <cstdint>
+#include <string_view>
+
+namespace portask {
+
+using http_request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+/// Applies the limits: header and body each at most `max_bytes`.
+void limit_request_parser(http_request_parser& parser, std::uint32_t max_bytes);
+
+enum class http_route { metrics, health, topics, not_found, method_not_allowed };
+http_route route_of(boost::beast::http::verb method, std::string_view target) noexcept;
+
+/// Parses `bytes` as one request with the limits: the route if a whole request was read, or
+/// the parser's error (incomplete input is boost::beast::http::error::need_more).
+struct http_parse_outcome {
+  boost::beast::error_code error;
+  http_route route = http_route::not_found;
+};
+http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_bytes);
+
+}  // namespace portask
