@@ -1,6 +1,7 @@
 #include "actors/broker.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio.hpp>
 
@@ -35,6 +36,32 @@ expected<std::pair<storage::store_factory, std::string>> make_store_factory(
   return std::pair{storage::redis_store::factory(*opts), std::string("redis")};
 }
 
+namespace {
+
+// Every connection takes a file descriptor: the listeners' caps must fit in what the process
+// may open, or one listener's clients would starve the others (and the store) of
+// descriptors. The soft limit is raised to the hard one first (as the JVM does for Kafka);
+// a cap that still does not fit is lowered, and the log says so.
+std::uint32_t connections_per_listener(std::uint32_t wanted, std::uint32_t listeners) {
+  constexpr rlim_t reserved = 64;  // store connections, log files, the runtime's own
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return wanted;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return wanted;
+  const auto room = rl.rlim_cur > reserved * 2 ? (rl.rlim_cur - reserved) / listeners : 1;
+  if (room >= wanted) return wanted;
+  spdlog::warn("max_connections {} per listener does not fit the process's limit of {} open "
+               "files; each of the {} listeners takes at most {} connections",
+               wanted, static_cast<std::uint64_t>(rl.rlim_cur), listeners, static_cast<std::uint64_t>(room));
+  return static_cast<std::uint32_t>(room);
+}
+
+}  // namespace
+
 broker::broker(caf::actor_system& sys, broker_config config)
     : sys_(sys), config_(std::move(config)) {}
 
@@ -55,6 +82,9 @@ std::error_code broker::start() {
   supervisor_ = spawn_supervisor(sys_, ctx_, runtime_sizes{});
 
   io_ = std::make_unique<io>();
+  const auto max_connections = connections_per_listener(
+      config_.max_connections,
+      1 + (config_.kafka.port != 0 ? 1 : 0) + (config_.http.port != 0 ? 1 : 0));
   session_limits limits;
   limits.request_timeout = std::chrono::milliseconds(config_.request_timeout_ms);
   limits.idle_timeout = std::chrono::milliseconds(config_.connections_max_idle_ms);
@@ -65,7 +95,7 @@ std::error_code broker::start() {
   native.name = "native";
   native.kind = listener_kind::native;
   native.address = config_.native;
-  native.max_connections = config_.max_connections;
+  native.max_connections = max_connections;
   native.max_connections_per_address = config_.max_connections_per_address;
   native.limits = limits;
   const protocol::frame_limits frame_limits{config_.max_frame_bytes};
@@ -84,7 +114,7 @@ std::error_code broker::start() {
     kafka.name = "kafka";
     kafka.kind = listener_kind::kafka;
     kafka.address = config_.kafka;
-    kafka.max_connections = config_.max_connections;
+    kafka.max_connections = max_connections;
     kafka.max_connections_per_address = config_.max_connections_per_address;
     kafka.limits = limits;
     const auto max = config_.max_frame_bytes;
@@ -99,7 +129,7 @@ std::error_code broker::start() {
   }
 
   if (config_.http.port != 0) {  // 0 disables it, as for the Kafka listener
-    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_);
+    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_, max_connections);
     auto hp = io_->http->start(config_.http);
     if (!hp) return hp.error();
     ctx_->http_port = *hp;

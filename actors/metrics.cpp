@@ -45,6 +45,7 @@ const char* to_string(connection_limit l) noexcept {
     case connection_limit::evicted_idle: return "evicted_idle";
     case connection_limit::request_timeout: return "request_timeout";
     case connection_limit::idle_timeout: return "idle_timeout";
+    case connection_limit::output_full: return "output_full";
     case connection_limit::accept_backoff:
     case connection_limit::count_: break;
   }
@@ -203,6 +204,10 @@ std::string metrics_registry::render_prometheus() const {
   by_listener("portask_accept_backoffs_total",
               "Times accepting paused because the process ran out of file descriptors",
               "counter", {connection_limit::accept_backoff}, false);
+  by_listener("portask_output_pauses_total",
+              "Times a connection stopped taking requests or pushes because its client was not "
+              "reading its answers",
+              "counter", {connection_limit::output_full}, false);
   o << "# HELP portask_requests_rejected_total Requests refused by a per-request limit\n"
        "# TYPE portask_requests_rejected_total counter\n";
   for (std::size_t r = 0; r < request_limited_.size(); ++r)

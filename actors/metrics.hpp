@@ -44,6 +44,7 @@ enum class connection_limit : std::uint8_t {
   request_timeout,  ///< closed: a frame (or HTTP request) not completed in time
   idle_timeout,     ///< closed: nothing sent or received for the idle timeout
   accept_backoff,   ///< accepting paused: the process ran out of file descriptors (episodes)
+  output_full,      ///< a connection stopped taking requests or pushes: its client is not reading
   count_
 };
 const char* to_string(connection_limit l) noexcept;

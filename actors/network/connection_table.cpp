@@ -8,7 +8,8 @@ connection_table::verdict connection_table::admit(const boost::asio::ip::address
   std::lock_guard lock{mutex_};
   bool evicted = false;
   const auto key = address.to_string();
-  if (auto it = by_address_.find(key); it != by_address_.end() && it->second.size() >= max_per_address_) {
+  if (auto it = by_address_.find(key);
+      max_per_address_ > 0 && it != by_address_.end() && it->second.size() >= max_per_address_) {
     if (!evict_one(it->second)) return verdict::address_full;
     evicted = true;
   }

@@ -36,7 +36,7 @@ class connection_table {
   enum class verdict { admitted, admitted_after_eviction, listener_full, address_full };
 
   connection_table(std::uint32_t max_total, std::uint32_t max_per_address)
-      : max_total_(max_total), max_per_address_(max_per_address == 0 ? max_total : max_per_address) {}
+      : max_total_(max_total), max_per_address_(max_per_address) {}
 
   /// Whether a client from `address` may connect now; may evict an idle connection for it.
   verdict admit(const boost::asio::ip::address& address);
@@ -58,7 +58,8 @@ class connection_table {
   bool evict_one(const std::vector<const limited_connection*>& scope);
   void forget(const limited_connection* c);
 
-  std::uint32_t max_total_, max_per_address_;
+  std::uint32_t max_total_;
+  std::uint32_t max_per_address_;  ///< 0: no cap of its own
   mutable std::mutex mutex_;
   std::unordered_map<const limited_connection*, entry> entries_;
   std::unordered_map<std::string, std::vector<const limited_connection*>> by_address_;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "actors/network/http_request.hpp"
+#include "actors/network/log_limiter.hpp"
 
 namespace portask {
 
@@ -80,14 +81,17 @@ class http_session : public limited_connection,
   void on_read_error(beast::error_code ec) {
     if (ec == beast::error::timeout) {
       ctx_->metrics.connection_limited(listener_kind::http, connection_limit::request_timeout);
-      spdlog::info("http connection: no whole request within the request timeout; closing");
+      static log_limiter timeouts;
+      if (const auto n = timeouts.count(); n > 0)
+        spdlog::info("http: {} connection(s) closed: no whole request within the request timeout", n);
       return close();
     }
     if (ec == http::error::header_limit || ec == http::error::body_limit) {
       ctx_->metrics.request_limited(request_limit::http_request_size);
-      spdlog::warn("http: request over {} bytes; answering {} and closing",
-                   ctx_->config.http_max_request_bytes,
-                   ec == http::error::header_limit ? 431 : 413);
+      static log_limiter oversize;
+      if (const auto n = oversize.count(); n > 0)
+        spdlog::warn("http: {} request(s) over {} bytes answered 413/431 and closed", n,
+                     ctx_->config.http_max_request_bytes);
       auto res = std::make_shared<http::response<http::string_body>>();
       res->version(11);
       res->keep_alive(false);
@@ -207,9 +211,9 @@ class http_session : public limited_connection,
 }  // namespace
 
 http_server::http_server(asio::io_context& io, caf::actor_system& sys,
-                         std::shared_ptr<broker_context> ctx)
+                         std::shared_ptr<broker_context> ctx, std::uint32_t max_connections)
     : io_(io), sys_(sys), ctx_(std::move(ctx)),
-      table_(std::make_shared<connection_table>(ctx_->config.max_connections,
+      table_(std::make_shared<connection_table>(max_connections,
                                                 ctx_->config.max_connections_per_address)) {}
 
 expected<std::uint16_t> http_server::start(const listener_config& address) {

@@ -21,7 +21,7 @@ namespace portask {
 class http_server : public std::enable_shared_from_this<http_server> {
  public:
   http_server(boost::asio::io_context& io, caf::actor_system& sys,
-              std::shared_ptr<broker_context> ctx);
+              std::shared_ptr<broker_context> ctx, std::uint32_t max_connections);
   expected<std::uint16_t> start(const listener_config& address);
   void stop();
 

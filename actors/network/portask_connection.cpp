@@ -273,6 +273,7 @@ void pump(self_ptr self, std::uint32_t id) {
   if (granted == 0) {
     if (!st.drain_requested) {
       st.drain_requested = true;
+      st.ctx->metrics.connection_limited(listener_kind::native, connection_limit::output_full);
       st.session->notify_when_drained();
     }
     return;

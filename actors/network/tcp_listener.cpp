@@ -39,20 +39,15 @@ void tcp_listener::stop_connections() {
 
 void tcp_listener::refuse(tcp::socket s, connection_limit why) {
   metrics_.connection_limited(opts_.kind, why);
-  // One line per second at most, with the count: a flood of refusals must not flood the log.
-  ++refused_since_log_;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
+  if (const auto n = refusals_.count(); n > 0) {
     spdlog::warn("{} listener: refused {} client(s): {} (max {} per listener, {} per address), "
                  "none idle to evict",
-                 opts_.name, refused_since_log_,
+                 opts_.name, n,
                  why == connection_limit::address_full ? "address at its connection cap"
                                                        : "connection cap reached",
                  opts_.max_connections,
                  opts_.max_connections_per_address ? opts_.max_connections_per_address
                                                    : opts_.max_connections);
-    refused_since_log_ = 0;
-    last_refusal_log_ = now;
   }
   auto sock = std::make_shared<tcp::socket>(std::move(s));
   auto bytes = std::make_shared<protocol::buffer>(opts_.reject_bytes);

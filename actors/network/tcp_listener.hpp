@@ -15,6 +15,7 @@
 #include "actors/broker_config.hpp"
 #include "actors/network/accept_loop.hpp"
 #include "actors/network/connection_table.hpp"
+#include "actors/network/log_limiter.hpp"
 #include "actors/network/tcp_session.hpp"
 
 namespace portask {
@@ -55,8 +56,7 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
   std::atomic<std::uint32_t>& connections_ = *open_;
   std::mutex live_mutex_;
   std::vector<caf::actor_addr> live_;  ///< connection actors, pruned as they exit
-  std::uint64_t refused_since_log_ = 0;
-  std::chrono::steady_clock::time_point last_refusal_log_{};
+  log_limiter refusals_;
 };
 
 }  // namespace portask

@@ -1,9 +1,12 @@
 #include "actors/network/tcp_session.hpp"
 
 #include <caf/send.hpp>
+
+#include <array>
 #include <spdlog/spdlog.h>
 
 #include "actors/interfaces.hpp"
+#include "actors/network/log_limiter.hpp"
 
 namespace portask {
 
@@ -78,6 +81,7 @@ bool tcp_session::over_limits() const noexcept {
 void tcp_session::read() {
   if (reading_ || read_stopped_ || closed_) return;
   if (over_limits()) {
+    note_output_pause();
     read_paused_ = true;
     partial_since_.reset();  // waiting on the broker, not on the client
     return;
@@ -135,8 +139,16 @@ bool tcp_session::deliver() {
   return true;
 }
 
+// Counts each time the client's unread output (not the broker's own work) holds reading.
+void tcp_session::note_output_pause() {
+  const bool full = queued_output() > limits_.max_queued_output;
+  if (full && !output_paused_) metrics_.connection_limited(kind_, connection_limit::output_full);
+  output_paused_ = full;
+}
+
 void tcp_session::resume() {
-  if (!read_paused_ || closed_ || read_stopped_ || over_limits()) return;
+  if (!read_paused_ || closed_ || read_stopped_) return;
+  if (over_limits()) return note_output_pause();
   read_paused_ = false;
   if (deliver()) read();
 }
@@ -235,7 +247,15 @@ void tcp_session::evict() {
 void tcp_session::close_for(connection_limit why, std::string_view what) {
   if (closed_) return;
   metrics_.connection_limited(kind_, why);
-  spdlog::info("{} connection {}: {}; closing", to_string(kind_), peer_, what);
+  // Per reason, at most one line a second (a slowloris attack is hundreds of these).
+  static std::array<log_limiter, static_cast<std::size_t>(connection_limit::count_)> limiters;
+  if (const auto n = limiters[static_cast<std::size_t>(why)].count(); n > 0) {
+    if (n == 1)
+      spdlog::info("{} connection {}: {}; closing", to_string(kind_), peer_, what);
+    else
+      spdlog::info("{} connection {}: {}; closing (and {} more since the last such line)",
+                   to_string(kind_), peer_, what, n - 1);
+  }
   shutdown();
 }
 

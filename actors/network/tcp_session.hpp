@@ -84,6 +84,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   bool over_limits() const noexcept;
   /// Delivers and reads again once the limits allow.
   void resume();
+  void note_output_pause();
   void write();
   void do_release(std::uint64_t bytes);
   void shutdown();
@@ -115,6 +116,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   bool close_when_flushed_ = false;
   bool closed_ = false;
   bool drain_waiter_ = false;
+  bool output_paused_ = false;
   struct pending_write {
     protocol::buffer bytes;
     std::uint64_t release;

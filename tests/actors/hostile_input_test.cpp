@@ -167,12 +167,30 @@ TEST(HostileInput, ConnectionsOverTheLimitGetAnErrorAndAreClosed) {
   broker_fixture f{false, cfg};
   auto a = f.connect();
   auto b = f.connect();
-  EXPECT_GT(must(a.heartbeat()), 0);  // both are registered before the third arrives
-  EXPECT_GT(must(b.heartbeat()), 0);
+  // Both busy (a subscription keeps its connection from being idle), so nobody is evicted.
+  must(a.create_topic("limit", 1));
+  must(a.subscribe("limit", 0, -1, 1024));
+  must(b.subscribe("limit", 0, -1, 1024));
   auto c = f.connect();
   EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::too_many_connections));
   EXPECT_TRUE(closed_by_broker(c));
   EXPECT_GT(must(a.heartbeat()), 0);
+  EXPECT_EQ(f.metrics().connection_limited_total(listener_kind::native, connection_limit::listener_full), 1u);
+}
+
+TEST(HostileInput, ANewClientOverTheLimitEvictsTheLeastRecentlyActiveIdleConnection) {
+  broker_config cfg;
+  cfg.max_connections = 2;
+  broker_fixture f{false, cfg};
+  auto a = f.connect();
+  auto b = f.connect();
+  EXPECT_GT(must(a.heartbeat()), 0);
+  EXPECT_GT(must(b.heartbeat()), 0);  // b is the more recently active
+  auto c = f.connect();
+  EXPECT_GT(must(c.heartbeat()), 0);
+  EXPECT_TRUE(closed_by_broker(a));
+  EXPECT_GT(must(b.heartbeat()), 0);
+  EXPECT_EQ(f.metrics().connection_limited_total(listener_kind::native, connection_limit::evicted_idle), 1u);
 }
 
 TEST(HostileInput, ManyPipelinedRequestsWithATinyInflightLimitAllComplete) {

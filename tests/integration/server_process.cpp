@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <sstream>
 
 namespace portask::test {
@@ -27,6 +28,14 @@ std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path
   if (response.rfind("HTTP/1.1 ", 0) == 0) status = std::stoi(response.substr(9, 3));
   const auto body = response.find("\r\n\r\n");
   return {status, body == std::string::npos ? std::string{} : response.substr(body + 4)};
+}
+
+long proc_status_kib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  return -1;
 }
 
 double prometheus_value(const std::string& text, const std::string& series) {

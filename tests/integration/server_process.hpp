@@ -16,13 +16,15 @@ class server_process {
       : store_(std::move(store_url)), log_(std::move(log_path)), port_(free_port()),
         http_port_(free_port()), kafka_port_(free_port()) {}
 
-  bool start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{PORTASK_SERVER_BINARY,
+  /// Starts the broker with `extra` flags; `prefix` runs it under another command (prlimit).
+  bool start(std::vector<std::string> extra = {}, std::vector<std::string> prefix = {}) {
+    std::vector<std::string> args = prefix;
+    args.insert(args.end(), {PORTASK_SERVER_BINARY,
                                   "--store", store_,
                                   "--port", std::to_string(port_),
                                   "--http-port", std::to_string(http_port_),
                                   "--kafka-port", std::to_string(kafka_port_),
-                                  "--log-level", "info"};
+                                  "--log-level", "info"});
     args.insert(args.end(), extra.begin(), extra.end());
     process_ = child_process(args, log_);
     return wait_until([&] {
@@ -31,6 +33,8 @@ class server_process {
   }
   int stop(int sig) { return process_.stop(sig); }
   bool running() { return process_.running(); }
+  pid_t pid() const noexcept { return process_.pid(); }
+  const std::string& log_path() const noexcept { return log_; }
   std::uint16_t port() const noexcept { return port_; }
   std::uint16_t http_port() const noexcept { return http_port_; }
   std::uint16_t kafka_port() const noexcept { return kafka_port_; }
@@ -52,6 +56,9 @@ class server_process {
 
 /// GET http://127.0.0.1:port/path; returns status code and body ("" on failure).
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path);
+
+/// A field of /proc/<pid>/status in KiB ("VmRSS", "VmHWM"), or -1.
+long proc_status_kib(pid_t pid, const std::string& field);
 
 /// The value of a Prometheus sample line `name{labels} value`, or -1.
 double prometheus_value(const std::string& text, const std::string& series);
