@@ -91,6 +91,9 @@ struct fetch_request {
   std::uint32_t max_bytes = 1024 * 1024;
   std::uint32_t max_wait_ms = 0;
   protocol_kind source = protocol_kind::portask;
+  /// A first batch larger than max_bytes still comes (Kafka's rule for a fetch's first
+  /// batch); false when the answer must stay within max_bytes even if that means none.
+  bool at_least_one_batch = true;
 };
 
 struct fetch_result {

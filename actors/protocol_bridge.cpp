@@ -167,10 +167,14 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
                   .then(
                       [=](fetch_result& r) mutable {
                         std::uint64_t records = 0, bytes = 0;
-                        for (const auto& b : r.batches) {
+                        std::size_t keep = 0;
+                        for (; keep < r.batches.size(); ++keep) {
+                          const auto& b = r.batches[keep];
+                          if (!req.at_least_one_batch && bytes + b.frame.size() > req.max_bytes) break;
                           records += b.record_count;
                           bytes += b.frame.size();
                         }
+                        r.batches.resize(keep);
                         self->state.ctx->metrics.messages_out(source, records, bytes);
                         rp.deliver(std::move(r));
                       },

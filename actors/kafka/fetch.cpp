@@ -209,10 +209,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
           continue;
         }
         const auto limit = std::min<std::uint64_t>(
-            {static_cast<std::uint64_t>(std::max(1, p.partitionMaxBytes)),
-             std::max<std::uint64_t>(1, st->promised), UINT32_MAX});
+            {static_cast<std::uint64_t>(std::max(0, p.partitionMaxBytes)), st->promised, UINT32_MAX});
+        // Only an answer made alone may bring a first batch over its limit.
         fetch_request f{{topic.topic, p.partition}, p.fetchOffset,
-                        static_cast<std::uint32_t>(limit), wait_ms, protocol_kind::kafka};
+                        static_cast<std::uint32_t>(limit), wait_ms, protocol_kind::kafka,
+                        st->alone};
         auto bridge = self->state.ctx->bridge_for(f.tp);
         self->request(bridge, caf::infinite, fetch_atom::value, f)
             .then(

@@ -5,19 +5,22 @@
 namespace portask {
 
 connection_table::verdict connection_table::admit(const boost::asio::ip::address& address) {
+  // Connections looked at are kept alive until the mutex is released: the last reference
+  // dropping here would run the connection's destructor, which leaves the table (locks).
+  std::vector<std::shared_ptr<limited_connection>> looked_at;
   std::lock_guard lock{mutex_};
   bool evicted = false;
   const auto key = address.to_string();
   if (auto it = by_address_.find(key);
       max_per_address_ > 0 && it != by_address_.end() && it->second.size() >= max_per_address_) {
-    if (!evict_one(it->second)) return verdict::address_full;
+    if (!evict_one(it->second, looked_at)) return verdict::address_full;
     evicted = true;
   }
   if (entries_.size() >= max_total_) {
     std::vector<const limited_connection*> scope;
     scope.reserve(entries_.size());
     for (const auto& [k, e] : entries_) scope.push_back(k);
-    if (!evict_one(scope)) return verdict::listener_full;
+    if (!evict_one(scope, looked_at)) return verdict::listener_full;
     evicted = true;
   }
   return evicted ? verdict::admitted_after_eviction : verdict::admitted;
@@ -45,18 +48,20 @@ void connection_table::forget(const limited_connection* c) {
   if (list.empty()) by_address_.erase(key);
 }
 
-bool connection_table::evict_one(const std::vector<const limited_connection*>& scope) {
-  std::shared_ptr<limited_connection> victim;
+bool connection_table::evict_one(const std::vector<const limited_connection*>& scope,
+                                 std::vector<std::shared_ptr<limited_connection>>& looked_at) {
+  limited_connection* victim = nullptr;
   for (const auto* k : scope) {
     auto it = entries_.find(k);
     if (it == entries_.end()) continue;
     auto c = it->second.connection.lock();
     if (!c || !c->idle()) continue;
-    if (!victim || c->last_active() < victim->last_active()) victim = std::move(c);
+    if (!victim || c->last_active() < victim->last_active()) victim = c.get();
+    looked_at.push_back(std::move(c));
   }
   if (!victim) return false;
   // Forgotten now, so the new client's slot is free at once; the socket closes on its strand.
-  forget(victim.get());
+  forget(victim);
   victim->evict();
   return true;
 }

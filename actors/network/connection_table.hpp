@@ -54,8 +54,10 @@ class connection_table {
     const limited_connection* key;
     boost::asio::ip::address address;
   };
-  /// Evicts the least recently active idle entry among `scope`; false if none is idle.
-  bool evict_one(const std::vector<const limited_connection*>& scope);
+  /// Evicts the least recently active idle entry among `scope`; false if none is idle. The
+  /// connections it looked at are added to `looked_at` (kept alive past the lock).
+  bool evict_one(const std::vector<const limited_connection*>& scope,
+                 std::vector<std::shared_ptr<limited_connection>>& looked_at);
   void forget(const limited_connection* c);
 
   std::uint32_t max_total_;

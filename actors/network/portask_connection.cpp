@@ -212,11 +212,13 @@ void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   bool alone = false;
   const auto granted =
       self->state.responses->promise_output(std::max<std::uint32_t>(1, req->max_bytes), alone);
+  // Only an answer made alone may bring a first batch over its limit.
   fetch_request f{{req->topic, req->partition},
                   req->offset,
-                  static_cast<std::uint32_t>(std::max<std::uint64_t>(1, granted)),
+                  static_cast<std::uint32_t>(granted),
                   std::min(req->max_wait_ms, max_fetch_wait_ms),
-                  protocol_kind::portask};
+                  protocol_kind::portask,
+                  alone};
   auto bridge = self->state.ctx->bridge_for(f.tp);
   if (!bridge) {
     self->state.responses->keep_promise(granted);
@@ -226,15 +228,6 @@ void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
       .then(
           [=](fetch_result& res) {
             self->state.responses->keep_promise(granted);
-            if (!alone) {  // only an answer made alone may exceed its room (by one batch)
-              std::uint64_t bytes = 0;
-              std::size_t keep = 0;
-              for (; keep < res.batches.size(); ++keep) {
-                bytes += res.batches[keep].frame.size();
-                if (bytes > granted) break;
-              }
-              res.batches.resize(keep);
-            }
             respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, to_wire(res)); });
           },
           [=](caf::error& e) {

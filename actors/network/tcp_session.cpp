@@ -195,6 +195,7 @@ void tcp_session::write() {
   }
   // Gather everything queued into one write.
   writing_ = true;
+  write_started_ = clock_type::now();
   in_write_.clear();
   std::vector<asio::const_buffer> buffers;
   while (!writes_.empty() && buffers.size() < 64) {
@@ -275,9 +276,16 @@ void tcp_session::on_tick() {
     return close_for(connection_limit::request_timeout,
                      fmt::format("no whole request within {} ms of its first byte",
                                  limits_.request_timeout.count()));
-  if (limits_.idle_timeout > 0ms && !read_paused_ && idle() && now - last_active() >= limits_.idle_timeout)
-    return close_for(connection_limit::idle_timeout,
-                     fmt::format("idle for {} ms", limits_.idle_timeout.count()));
+  if (limits_.idle_timeout > 0ms && now - last_active() >= limits_.idle_timeout) {
+    // Nothing moved either way for the idle timeout: either nothing is going on, or the
+    // client has stopped reading what is queued for it (Kafka closes both alike).
+    if (writing_ && now - write_started_ >= limits_.idle_timeout)
+      return close_for(connection_limit::idle_timeout,
+                       fmt::format("has not read its answers for {} ms", limits_.idle_timeout.count()));
+    if (!read_paused_ && idle())
+      return close_for(connection_limit::idle_timeout,
+                       fmt::format("idle for {} ms", limits_.idle_timeout.count()));
+  }
   arm_timer();
 }
 

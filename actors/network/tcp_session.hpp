@@ -14,7 +14,8 @@
 ///     without a request (subscriptions) check it and ask to be told when it has drained.
 ///   - Time: a frame not complete `request_timeout` after its first byte (a stalled or
 ///     dribbling client) closes the connection; so does `idle_timeout` with nothing in
-///     flight, nothing held open by the actor, and no bytes moving. One Asio timer per
+///     flight, nothing held open by the actor, and no bytes moving, or with a write that
+///     has not completed for that long (a client that stopped reading). One Asio timer per
 ///     session, ticking at a fraction of the shorter timeout.
 
 #include <atomic>
@@ -109,6 +110,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   std::atomic<bool> partial_{false};  ///< a frame's first bytes are buffered, not the rest
   std::atomic<std::int64_t> last_active_ns_;
   std::optional<std::chrono::steady_clock::time_point> partial_since_;
+  std::chrono::steady_clock::time_point write_started_{};
   bool reading_ = false;
   bool read_paused_ = false;
   bool read_stopped_ = false;
