@@ -196,6 +196,9 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     st->pending = 0;
     for (const auto& t : req.topics) st->pending += t.partitions.size();
     if (st->pending == 0) return finish();
+    constexpr std::uint64_t min_share = 64 * 1024;
+    const std::uint64_t share =
+        std::max(st->promised / st->pending, std::min(st->promised, min_share));
     for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
       const auto& topic = req.topics[ti];
       for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
@@ -208,8 +211,10 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
           if (--st->pending == 0) finish();
           continue;
         }
+        // Each partition reads at most its share of what the answer may hold, so a request
+        // naming many partitions does not read many times its budget before trimming.
         const auto limit = std::min<std::uint64_t>(
-            {static_cast<std::uint64_t>(std::max(0, p.partitionMaxBytes)), st->promised, UINT32_MAX});
+            {static_cast<std::uint64_t>(std::max(0, p.partitionMaxBytes)), share, UINT32_MAX});
         // Only an answer made alone may bring a first batch over its limit.
         fetch_request f{{topic.topic, p.partition}, p.fetchOffset,
                         static_cast<std::uint32_t>(limit), wait_ms, protocol_kind::kafka,

@@ -118,7 +118,8 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
                          : protocol::kafka::decode_record_batches_into(
                                protocol::as_bytes(records), topic.name, part.index, pb.batch,
                                budget);
-      if (!batches && budget.left == 0) {
+      if (!batches && budget.left == 0 &&
+          batches.error() == make_error_code(errc::decompressed_too_large)) {
         over_budget = true;
         ctx.metrics.request_limited(request_limit::decompressed_bytes);
         spdlog::warn("kafka {}: produce request inflates past {} bytes; refusing the rest of it",

@@ -55,9 +55,10 @@ bool connection_table::evict_one(const std::vector<const limited_connection*>& s
     auto it = entries_.find(k);
     if (it == entries_.end()) continue;
     auto c = it->second.connection.lock();
-    if (!c || !c->idle()) continue;
+    if (!c) continue;
+    looked_at.push_back(c);  // released after the lock, whether chosen or not
+    if (!c->idle()) continue;
     if (!victim || c->last_active() < victim->last_active()) victim = c.get();
-    looked_at.push_back(std::move(c));
   }
   if (!victim) return false;
   // Forgotten now, so the new client's slot is free at once; the socket closes on its strand.

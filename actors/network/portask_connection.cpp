@@ -252,33 +252,38 @@ void end_subscription(self_ptr self, std::uint32_t id, errc e) {
   update_hold(self);
 }
 
-// Keeps one long-poll fetch in flight per subscription while it has credit and the
-// connection's output budget has room; with none, waits for the socket to drain.
+// Keeps one long-poll fetch in flight per subscription while it has credit and its client
+// is reading: once the connection has a whole output cap queued and unread, pushes stop until
+// the client has read half of it (an event from the session, not a poll). Memory per
+// connection: the cap plus one push (max_push_bytes, or one larger stored batch) per
+// subscription, and subscriptions per connection are capped (on_subscribe).
 void pump(self_ptr self, std::uint32_t id) {
   auto& st = self->state;
   auto it = st.subscriptions.find(id);
   if (it == st.subscriptions.end()) return;
   auto& s = it->second;
   if (!s.active || s.fetching || s.credit == 0) return;
-  bool alone = false;
-  const auto granted =
-      st.responses->promise_output(std::min<std::uint64_t>(s.credit, max_push_bytes), alone);
-  if (granted == 0) {
+  const auto cap = st.session->limits().max_queued_output;
+  if (st.session->queued_output() >= cap) {
     if (!st.drain_requested) {
       st.drain_requested = true;
       st.ctx->metrics.connection_limited(listener_kind::native, connection_limit::output_full);
-      st.session->notify_when_drained();
+      st.session->notify_when_drained(cap / 2);
     }
     return;
   }
-  s.fetching = true;
-  fetch_request f{s.tp, s.offset, static_cast<std::uint32_t>(granted), subscription_poll_ms,
-                  protocol_kind::portask};
   auto bridge = st.ctx->bridge_for(s.tp);
+  if (!bridge) {  // the runtime is restarting: try again shortly
+    self->delayed_send(self, 200ms, subscribe_atom::value, id);
+    return;
+  }
+  s.fetching = true;
+  fetch_request f{s.tp, s.offset,
+                  static_cast<std::uint32_t>(std::min<std::uint64_t>(s.credit, max_push_bytes)),
+                  subscription_poll_ms, protocol_kind::portask};
   self->request(bridge, caf::infinite, fetch_atom::value, f)
       .then(
           [=](fetch_result& res) {
-            self->state.responses->keep_promise(granted);
             auto& all = self->state.subscriptions;
             auto sub = all.find(id);
             if (sub == all.end()) return;
@@ -300,7 +305,6 @@ void pump(self_ptr self, std::uint32_t id) {
             pump(self, id);
           },
           [=](caf::error& e) {
-            self->state.responses->keep_promise(granted);
             auto& all = self->state.subscriptions;
             auto sub = all.find(id);
             if (sub == all.end()) return;
@@ -319,6 +323,11 @@ void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   auto registry = self->state.ctx->registry();
   if (!registry) return fail(self, r, errc::not_ready);
+  // Each subscription may have one push in flight: their number is capped like requests.
+  const auto max_subscriptions = self->state.ctx->config.max_inflight_requests_per_connection;
+  if (self->state.subscriptions.size() >= max_subscriptions)
+    return fail(self, r, errc::invalid_request,
+                "at most " + std::to_string(max_subscriptions) + " subscriptions per connection");
   topic_partition tp{req->topic, req->partition};
   self->request(registry, 10s, partition_atom::value, tp, false)
       .then(
@@ -419,8 +428,10 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   m.topics = req->topics;
   m.client_host = st.session->peer();
   const auto id = m.membership_id;
-  st.memberships.emplace(id, spawn_native_group_member(self->system(), caf::actor_cast<caf::actor>(self),
-                                                       st.ctx, st.session, std::move(m)));
+  auto member = spawn_native_group_member(self->system(), caf::actor_cast<caf::actor>(self), st.ctx,
+                                          st.session, std::move(m));
+  self->monitor(member);  // a member that ends by itself no longer holds the connection open
+  st.memberships.emplace(id, std::move(member));
   update_hold(self);
   respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); });
 }
@@ -586,6 +597,11 @@ caf::behavior connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx
     self->state.session = session;
     self->state.responses = std::make_unique<response_queue>(session);
     track_connection(self, ctx, session, protocol_kind::portask);
+    self->set_down_handler([=](caf::down_msg& down) {
+      std::erase_if(self->state.memberships,
+                    [&](const auto& m) { return m.second.address() == down.source; });
+      update_hold(self);
+    });
     return {
         [=](frame_atom, const protocol::buffer& bytes) { on_frame(self, bytes); },
         [=](closed_atom) {

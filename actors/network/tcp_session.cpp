@@ -177,13 +177,15 @@ void tcp_session::do_release(std::uint64_t bytes) {
   resume();
 }
 
-void tcp_session::notify_when_drained() {
-  asio::post(strand_, [self = shared_from_this()] {
+void tcp_session::notify_when_drained(std::uint64_t at_most) {
+  asio::post(strand_, [self = shared_from_this(), at_most] {
     if (self->closed_) return;
-    if (self->queued_output() <= self->limits_.max_queued_output / 2)
+    if (self->queued_output() <= at_most) {
       caf::anon_send(self->actor_, drained_atom::value);
-    else
+    } else {
       self->drain_waiter_ = true;
+      self->drain_threshold_ = at_most;
+    }
   });
 }
 
@@ -218,8 +220,7 @@ void tcp_session::write() {
                       for (const auto& w : self->in_write_)
                         if (w.release) self->do_release(w.release);
                       self->in_write_.clear();
-                      if (self->drain_waiter_ &&
-                          self->queued_output() <= self->limits_.max_queued_output / 2) {
+                      if (self->drain_waiter_ && self->queued_output() <= self->drain_threshold_) {
                         self->drain_waiter_ = false;
                         caf::anon_send(self->actor_, drained_atom::value);
                       }

@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "actors/metrics.hpp"
 #include "actors/network/connection_table.hpp"
@@ -65,8 +66,8 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   /// Bytes queued for the socket and not yet written.
   std::uint64_t queued_output() const noexcept { return queued_.load(std::memory_order_relaxed); }
   const session_limits& limits() const noexcept { return limits_; }
-  /// The actor is told (drained_atom) once the queued output is at most half its cap.
-  void notify_when_drained();
+  /// The actor is told (drained_atom) once the queued output is at most `at_most` bytes.
+  void notify_when_drained(std::uint64_t at_most);
   /// While held, the connection is not idle (open subscriptions or group memberships).
   void hold(bool held) noexcept { held_.store(held, std::memory_order_relaxed); }
 
@@ -118,6 +119,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   bool close_when_flushed_ = false;
   bool closed_ = false;
   bool drain_waiter_ = false;
+  std::uint64_t drain_threshold_ = 0;
   bool output_paused_ = false;
   struct pending_write {
     protocol::buffer bytes;

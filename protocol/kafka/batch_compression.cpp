@@ -64,7 +64,7 @@ std::error_code decompress(compression_type c, byte_view in, buffer& out,
                            decompression_budget& budget) {
   const auto limit = std::min(budget.per_batch, budget.left);
   const auto ec = decompress(c, in, out, limit);
-  if (ec == errc::decompressed_too_large && limit == budget.left)
+  if (ec == errc::decompressed_too_large && budget.left < budget.per_batch)
     budget.left = 0;  // the request's budget, not this batch's limit, ran out
   else
     budget.left -= std::min(budget.left, out.size());

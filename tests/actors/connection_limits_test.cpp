@@ -200,6 +200,35 @@ TEST(IdleTimeout, IdleConnectionsCloseButSubscribersStay) {
   EXPECT_GE(f.metrics().connection_limited_total(listener_kind::native, connection_limit::idle_timeout), 1u);
 }
 
+// Twelve subscriptions with unlimited credit share one connection whose output cap (1 MiB) is
+// far smaller than what they have to push (24 MiB): pushes pause and resume with the
+// client's reading, and a client that reads gets everything (no subscription stalls).
+TEST(OutputBudget, ManySubscriptionsOnOneConnectionAllDeliverWithinASmallCap) {
+  broker_config cfg;
+  cfg.max_queued_output_bytes_per_connection = 1 << 20;
+  broker_fixture f{false, cfg};
+  auto producer = f.connect();
+  protocol::message_batch b;
+  for (int i = 0; i < 8; ++i) {
+    b.messages.push_back({});
+    b.messages.back().value = std::string(64 * 1024, static_cast<char>('a' + i));
+  }
+  constexpr int topics = 12, batches = 4;
+  for (int t = 0; t < topics; ++t) {
+    must(producer.create_topic("many-" + std::to_string(t), 1));
+    for (int i = 0; i < batches; ++i) must(producer.publish("many-" + std::to_string(t), 0, b));
+  }
+  auto consumer = f.connect();
+  for (int t = 0; t < topics; ++t) must(consumer.subscribe("many-" + std::to_string(t), 0, 0, 0xFFFFFFFFu));
+  std::size_t received = 0;
+  while (received < topics * batches * b.messages.size()) {
+    auto d = must(consumer.next_delivery(10s));
+    if (!d) break;
+    received += d->data.messages.size();
+  }
+  EXPECT_EQ(received, topics * batches * b.messages.size());
+}
+
 msg::MetadataRequest metadata_for(const std::vector<std::string>& names) {
   msg::MetadataRequest req;
   req.topics.emplace();

@@ -189,6 +189,21 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     std::cerr << "portask: store_timeout_ms must be positive\n";
     return config_request_exit{2};
   }
+  // The flags check these; a YAML file can still set them to 0, which would stop every
+  // connection (or refuse every client) instead of limiting it.
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::uint64_t>{"max_connections", c.max_connections},
+        {"max_frame_bytes", c.max_frame_bytes},
+        {"max_inflight_bytes_per_connection", c.max_inflight_bytes_per_connection},
+        {"max_inflight_requests_per_connection", c.max_inflight_requests_per_connection},
+        {"max_queued_output_bytes_per_connection", c.max_queued_output_bytes_per_connection},
+        {"max_decompressed_bytes_per_request", c.max_decompressed_bytes_per_request},
+        {"http_max_request_bytes", c.http_max_request_bytes}}) {
+    if (value == 0) {
+      std::cerr << "portask: " << name << " must be positive\n";
+      return config_request_exit{2};
+    }
+  }
   if (c.producer_id_expiration_ms <= 0) {
     std::cerr << "portask: producer_id_expiration_ms must be positive\n";
     return config_request_exit{2};
