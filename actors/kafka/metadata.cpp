@@ -65,14 +65,15 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     auto done = [=] {
       if (--*pending == 0) respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
     };
+    auto found = [=](storage::topic_info& info) {
+      res->topics[i] = describe(info);
+      done();
+    };
     if (!wanted.name && wanted.topicId != storage::topic_id{}) {  // v10+: a topic by its id
       res->topics[i].topicId = wanted.topicId;
       self->request(registry, 10s, topic_atom::value, wanted.topicId)
           .then(
-              [=](storage::topic_info& info) {
-                res->topics[i] = describe(info);
-                done();
-              },
+              found,
               [=](caf::error&) {
                 res->topics[i].errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
                 done();
@@ -103,10 +104,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
               ++*creations;
               self->request(registry, 10s, topic_atom::value, name, true)
                   .then(
-                      [=](storage::topic_info& info) {
-                        res->topics[i] = describe(info);
-                        done();
-                      },
+                      found,
                       [=](caf::error& again) {
                         res->topics[i].errorCode = to_kafka(to_errc(again));
                         done();
