@@ -67,14 +67,6 @@ bool connection_table::evict_one(const std::vector<const limited_connection*>& s
   return true;
 }
 
-std::vector<std::shared_ptr<limited_connection>> connection_table::all() const {
-  std::lock_guard lock{mutex_};
-  std::vector<std::shared_ptr<limited_connection>> out;
-  for (const auto& [k, e] : entries_)
-    if (auto c = e.connection.lock()) out.push_back(std::move(c));
-  return out;
-}
-
 std::size_t connection_table::size() const {
   std::lock_guard lock{mutex_};
   return entries_.size();

@@ -44,8 +44,6 @@ class connection_table {
   void join(const boost::asio::ip::address& address, const std::shared_ptr<limited_connection>& c);
   /// Stops tracking (idempotent; a no-op for an evicted connection).
   void leave(const limited_connection* c);
-  /// Every tracked connection (for shutdown).
-  std::vector<std::shared_ptr<limited_connection>> all() const;
   std::size_t size() const;
 
  private:

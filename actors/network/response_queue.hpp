@@ -5,9 +5,8 @@
 /// every protocol's connection actor; lives in the actor's state (one thread).
 ///
 /// It also keeps the connection's output budget (the session's queued-output cap): answers
-/// whose size the broker chooses (fetches) first promise themselves a
-/// share of what is not yet queued, held here, or promised to another answer, and stay
-/// within it. So a client that never reads, or pipelines many fetches, is bounded by the cap
+/// whose size the broker chooses (fetches) first promise themselves a share of what is not
+/// yet queued, held here, or promised to another answer, and stay within it. So a client that never reads, or pipelines many fetches, is bounded by the cap
 /// (plus, for the one answer made while nothing else is pending, one stored batch: Kafka's
 /// rule that a fetch returns at least one batch).
 

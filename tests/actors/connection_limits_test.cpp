@@ -143,30 +143,14 @@ TEST(HttpRequest, TheParserKeepsToTheSizeLimits) {
   EXPECT_EQ(parse_http_request("GET /nothing HTTP/1.1\r\n\r\n", 1024).route, http_route::not_found);
 }
 
-// Sends `request` on a fresh connection; the status line's code, or 0 if closed first.
-int http_status(std::uint16_t port, const std::string& request) {
-  const int fd = connect_loopback(port);
-  if (fd < 0) return -1;
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string got;
-  char buf[1024];
-  for (;;) {
-    const auto n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fd);
-  return got.rfind("HTTP/1.1 ", 0) == 0 ? std::stoi(got.substr(9, 3)) : 0;
-}
-
 TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
   broker_config cfg;
   cfg.http_max_request_bytes = 1024;
   broker_fixture f{false, cfg};
   const auto port = f.config.http.port;
-  EXPECT_EQ(http_status(port, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n"), 200);
-  EXPECT_EQ(http_status(port, "GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n"), 431);
-  EXPECT_EQ(http_status(port, "GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b')), 413);
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").first, 200);
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n").first, 431);
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b')).first, 413);
   EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 2u);
 }
 

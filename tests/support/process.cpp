@@ -128,6 +128,27 @@ int connect_loopback(std::uint16_t port, int receive_timeout_s) {
   return fd;
 }
 
+std::pair<int, std::string> http_exchange(std::uint16_t port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  if (fd < 0) return {0, {}};
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    close(fd);
+    return {0, {}};
+  }
+  std::string response;
+  char buf[4096];
+  for (;;) {
+    const auto n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    response.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  int status = 0;
+  if (response.rfind("HTTP/1.1 ", 0) == 0) status = std::stoi(response.substr(9, 3));
+  const auto body = response.find("\r\n\r\n");
+  return {status, body == std::string::npos ? std::string{} : response.substr(body + 4)};
+}
+
 bool port_accepts(std::uint16_t port) {
   const int fd = connect_loopback(port);
   if (fd < 0) return false;

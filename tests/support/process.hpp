@@ -41,6 +41,10 @@ bool wait_until(const std::function<bool()>& ready,
 /// A socket connected to 127.0.0.1:port (receive timeout set), or -1. The caller closes it.
 int connect_loopback(std::uint16_t port, int receive_timeout_s = 10);
 
+/// Sends `request` (raw HTTP) to 127.0.0.1:port on a fresh connection and returns the status
+/// code (0 if the server closed without a status line) and the body.
+std::pair<int, std::string> http_exchange(std::uint16_t port, const std::string& request);
+
 /// Runs a shell command (tests only ever point it at loopback); its exit status (-1 when
 /// it did not exit normally) and its standard output.
 std::pair<int, std::string> run_shell(const std::string& command);
