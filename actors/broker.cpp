@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <boost/asio.hpp>
 
@@ -26,10 +29,24 @@ struct broker::io {
   std::shared_ptr<http_server> http;
 };
 
+std::uint64_t default_memory_store_bytes() {
+  // Half of what the process may use: the machine's memory, or its cgroup's limit if lower.
+  std::uint64_t total = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                        static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+    unsigned long long limit = 0;
+    if (std::fscanf(f, "%llu", &limit) == 1 && limit > 0 && limit < total) total = limit;
+    std::fclose(f);
+  }
+  return total / 2;
+}
+
 expected<std::pair<storage::store_factory, std::string>> make_store_factory(
-    const std::string& url, std::chrono::milliseconds timeout) {
-  if (url.empty() || url == "memory")
-    return std::pair{storage::memory_store::factory(), std::string("memory")};
+    const std::string& url, std::chrono::milliseconds timeout, std::uint64_t memory_capacity) {
+  if (url.empty() || url == "memory") {
+    if (memory_capacity == 0) memory_capacity = default_memory_store_bytes();
+    return std::pair{storage::memory_store::factory(memory_capacity), std::string("memory")};
+  }
   auto opts = storage::parse_redis_url(url);
   if (!opts) return opts.error();
   opts->timeout = timeout;
@@ -68,8 +85,9 @@ broker::broker(caf::actor_system& sys, broker_config config)
 broker::~broker() { stop(); }
 
 std::error_code broker::start() {
-  auto factory =
-      make_store_factory(config_.store, std::chrono::milliseconds(config_.store_timeout_ms));
+  auto factory = make_store_factory(config_.store,
+                                    std::chrono::milliseconds(config_.store_timeout_ms),
+                                    config_.memory_store_max_bytes);
   if (!factory) {
     spdlog::error("invalid store '{}'", config_.store);
     return factory.error();

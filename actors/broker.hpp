@@ -37,8 +37,10 @@ class broker {
   std::unique_ptr<io> io_;
 };
 
-/// Makes the store factory for a config's `store` setting ("memory" or a RESP URL).
+/// Makes the store factory for a config's `store` setting ("memory" or a RESP URL); a memory
+/// store holds at most `memory_capacity` bytes (0: half the machine's or cgroup's memory).
 expected<std::pair<storage::store_factory, std::string>> make_store_factory(
-    const std::string& url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+    const std::string& url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+    std::uint64_t memory_capacity = 0);
 
 }  // namespace portask

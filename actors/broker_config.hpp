@@ -72,6 +72,24 @@ struct broker_config {
   std::uint32_t group_min_session_timeout_ms = 1000;
   std::uint32_t group_max_session_timeout_ms = 1800000;
 
+  // -- data lifecycle (docs/operations.md, "Retention and memory") ---------------------------
+  /// Topics' default retention (Kafka's log.retention.ms and log.retention.bytes, the latter
+  /// per partition); a topic's retention.ms / retention.bytes override them. -1: unlimited.
+  std::int64_t log_retention_ms = 7LL * 24 * 3600 * 1000;
+  std::int64_t log_retention_bytes = -1;
+  /// How often the retention actor looks for batches to delete.
+  std::uint32_t log_retention_check_interval_ms = 30000;
+  /// Bytes of frames the embedded memory store holds at most (0: half the machine's memory,
+  /// or of the cgroup's limit); when full, produce gets a retriable KAFKA_STORAGE_ERROR
+  /// (native: storage_full) until retention frees room. Memory store only.
+  std::uint64_t memory_store_max_bytes = 0;
+  /// Bytes all partitions' in-memory tails (recent batches served without a store read) may
+  /// hold together; each partition gets an equal share, at most 8 MiB.
+  std::uint64_t partition_tail_budget_bytes = 256u * 1024 * 1024;
+  /// A partition with no request, no parked fetch and no write for this long stops; the
+  /// next request starts it again from the store (0: never).
+  std::uint32_t partition_idle_ms = 300000;
+
   /// An idempotent producer that has not written to a partition for this long is forgotten
   /// there (Kafka's producer.id.expiration.ms, 1 day): its state is bounded, and a batch it
   /// sends later at a sequence other than 0 gets UNKNOWN_PRODUCER_ID.

@@ -17,7 +17,8 @@ broker_context::broker_context(broker_config c, storage::store_factory factory, 
       storage_encoding(parse_encoding(config)),
       store_factory(std::move(factory)),
       store_kind(std::move(kind)),
-      frames_stay_in_process(store_kind == "memory") {}
+      frames_stay_in_process(store_kind == "memory"),
+      tails(config.partition_tail_budget_bytes, max_tail_bytes_per_partition) {}
 
 std::size_t broker_context::shard(const topic_partition& tp, std::size_t n) noexcept {
   return n == 0 ? 0 : storage::topic_partition_hash{}(tp) % n;

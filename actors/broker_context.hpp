@@ -14,6 +14,7 @@
 #include "actors/broker_config.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/metrics.hpp"
+#include "actors/tail_budget.hpp"
 #include "protocol/codec_manager.hpp"
 
 namespace portask {
@@ -32,8 +33,9 @@ class broker_context {
   /// carved from pre-faulted slabs (shared_bytes::copy_of). Frames bound for a remote store
   /// only pass through the tails, and heap memory they release is reused warm.
   const bool frames_stay_in_process;
-  /// Tail cache budget per partition.
-  std::size_t partition_tail_bytes = 8u * 1024 * 1024;
+  /// The partitions' tails share config.partition_tail_budget_bytes, at most 8 MiB each.
+  static constexpr std::size_t max_tail_bytes_per_partition = 8u * 1024 * 1024;
+  tail_budget tails;
   /// Batches a partition queues while recovering before it refuses more (backpressure).
   std::size_t partition_queue_limit = 10000;
 

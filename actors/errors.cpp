@@ -54,4 +54,9 @@ errc to_errc(const caf::error& e) noexcept {
   return errc::internal;
 }
 
+bool receiver_gone(const caf::error& e) noexcept {
+  return e && e.category() == caf::atom("system") &&
+         static_cast<caf::sec>(e.code()) == caf::sec::request_receiver_down;
+}
+
 }  // namespace portask

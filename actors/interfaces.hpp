@@ -6,6 +6,7 @@
 ///  protocol_bridge --append/fetch--> partition --append_set--> storage_writer --> store
 ///  partition --read/bounds--> storage_reader (pool) --> store
 ///  topic_registry: topics and partition actors; hooks: event fan-out.
+///  retention --delete--> partition --delete--> storage_reader --> store
 ///  group_directory --> group_coordinator (one per group) --commit/offset--> storage_reader
 
 #include <caf/all.hpp>
@@ -47,6 +48,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using producer_atom = caf::atom_constant<caf::atom("producer")>;
 using configure_atom = caf::atom_constant<caf::atom("configure")>;
+using retain_atom = caf::atom_constant<caf::atom("retain")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -72,6 +74,8 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<delete_atom, std::string, std::vector<topic_partition>>::with<bool>,
     // groups with committed offsets
     caf::replies_to<list_atom>::with<std::vector<std::string>>,
+    // (partition, offset): advance the log start there, removing the batches below it
+    caf::replies_to<delete_atom, topic_partition, std::int64_t>::with<storage::partition_bounds>,
     caf::replies_to<ping_atom>::with<bool>>;
 
 /// Owns one topic-partition: assigns offsets, keeps the high watermark, a bounded tail of
@@ -82,7 +86,16 @@ using partition_actor = caf::typed_actor<
     caf::replies_to<bounds_atom>::with<storage::partition_bounds>,
     // the idempotent producers with a stored batch here (DescribeProducers)
     caf::replies_to<producer_atom>::with<std::vector<producer_summary>>,
-    caf::reacts_to<recover_atom>, caf::reacts_to<expire_atom, std::uint64_t>>;
+    // (offset; -1: the high watermark) advance the log start (DeleteRecords, retention) ->
+    // the bounds after; offset_out_of_range past the high watermark
+    caf::replies_to<delete_atom, std::int64_t>::with<storage::partition_bounds>,
+    caf::reacts_to<recover_atom>, caf::reacts_to<expire_atom, std::uint64_t>,
+    // idle check (self-sent; see broker_config::partition_idle_ms)
+    caf::reacts_to<tick_atom>>;
+
+/// Applies retention on a timer: finds, per partition, the batches past the topic's
+/// retention and has the partition delete them. Detached (its own store connection).
+using retention_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
 
 /// Topics and their partition actors.
 using topic_registry_actor = caf::typed_actor<
@@ -141,6 +154,9 @@ caf::error make_caf_error(errc e);
 /// Any caf::error as a Portask errc: ours keep their code; CAF's own (a dead or restarting
 /// actor, a timeout) become retriable codes.
 errc to_errc(const caf::error& e) noexcept;
+/// The request never reached a running receiver (it had stopped, e.g. an idle partition):
+/// it was not processed, so sending it again to a fresh handle is safe.
+bool receiver_gone(const caf::error& e) noexcept;
 
 }  // namespace portask
 

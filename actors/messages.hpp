@@ -58,6 +58,7 @@ struct publish_result {
   std::int64_t base_offset = 0;
   std::uint32_t count = 0;
   bool duplicate = false;  ///< an idempotent producer's resend, answered from memory
+  std::int64_t log_start = 0;  ///< the partition's log start offset when it answered
 };
 
 /// Bridge -> partition: a batch framed into its stored form.

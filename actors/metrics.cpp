@@ -8,6 +8,20 @@ namespace {
 constexpr auto relaxed = std::memory_order_relaxed;
 std::size_t idx(protocol_kind p) { return static_cast<std::size_t>(p); }
 std::size_t idx(request_kind k) { return static_cast<std::size_t>(k); }
+// A label value as the exposition format wants it: backslash, quote and newline escaped.
+// (Topic names allow none of them today; escaping keeps the output valid if that changes.)
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
 }  // namespace
 
 const char* to_string(request_kind k) noexcept {
@@ -261,7 +275,44 @@ std::string metrics_registry::render_prometheus() const {
   o << "# HELP portask_store_up Whether the last store round trip succeeded\n"
        "# TYPE portask_store_up gauge\n"
     << "portask_store_up " << (store_up() ? 1 : 0) << "\n";
+
+  // The data lifecycle, as of the retention actor's last pass.
+  const auto d = data();
+  auto gauge = [&](const char* name, const char* help, std::uint64_t v) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
+      << name << " " << v << "\n";
+  };
+  o << "# HELP portask_topic_stored_bytes Bytes of stored frames per topic (as of the last "
+       "retention pass)\n# TYPE portask_topic_stored_bytes gauge\n";
+  for (const auto& [topic, bytes] : d.topic_bytes)
+    o << "portask_topic_stored_bytes{topic=\"" << escape_label(topic) << "\"} " << bytes << "\n";
+  gauge("portask_memory_store_used_bytes", "Bytes of frames the memory store holds",
+        d.store_used);
+  gauge("portask_memory_store_capacity_bytes", "Bytes of frames the memory store may hold",
+        d.store_capacity);
+  gauge("portask_partition_tail_bytes", "Bytes the partitions' in-memory tails hold",
+        d.tail_bytes);
+  gauge("portask_partition_tail_budget_bytes", "Bytes the partitions' tails may hold together",
+        d.tail_budget);
+  gauge("portask_partitions_live", "Partition actors running (idle ones stop)",
+        d.live_partitions);
+  o << "# HELP portask_records_deleted_total Records removed below a log start by retention or "
+       "DeleteRecords\n# TYPE portask_records_deleted_total counter\n"
+    << "portask_records_deleted_total " << records_deleted_total() << "\n";
+  o << "# HELP portask_partitions_passivated_total Idle partition actors stopped\n"
+       "# TYPE portask_partitions_passivated_total counter\n"
+    << "portask_partitions_passivated_total " << passivated_total() << "\n";
   return o.str();
+}
+
+void metrics_registry::data_pass(data_usage usage) {
+  std::lock_guard lock{data_mutex_};
+  data_ = std::move(usage);
+}
+
+metrics_registry::data_usage metrics_registry::data() const {
+  std::lock_guard lock{data_mutex_};
+  return data_;
 }
 
 }  // namespace portask

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "actors/messages.hpp"
@@ -102,6 +104,26 @@ class metrics_registry {
   std::uint64_t errors_total(protocol_kind p, request_kind k) const noexcept;
   std::int64_t open_connections(protocol_kind p) const noexcept;
 
+  /// What the data lifecycle holds, as the retention actor saw it on its last pass.
+  struct data_usage {
+    std::map<std::string, std::uint64_t> topic_bytes;  ///< stored bytes per topic
+    std::uint64_t store_used = 0, store_capacity = 0;  ///< memory store only (else 0)
+    std::uint64_t tail_bytes = 0, tail_budget = 0, live_partitions = 0;
+  };
+  void data_pass(data_usage usage);
+  data_usage data() const;
+  /// Records a retention or DeleteRecords removal (records below the new log start).
+  void records_deleted(std::uint64_t records) noexcept {
+    records_deleted_.fetch_add(records, std::memory_order_relaxed);
+  }
+  void partition_passivated() noexcept { passivated_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t records_deleted_total() const noexcept {
+    return records_deleted_.load(std::memory_order_relaxed);
+  }
+  std::uint64_t passivated_total() const noexcept {
+    return passivated_.load(std::memory_order_relaxed);
+  }
+
   /// Prometheus text exposition format 0.0.4.
   std::string render_prometheus() const;
 
@@ -124,6 +146,10 @@ class metrics_registry {
   latency_histogram storage_records_;  ///< records per round trip
   std::atomic<std::uint64_t> storage_failures_{0};
   std::atomic<bool> store_up_{true};
+  std::atomic<std::uint64_t> records_deleted_{0};
+  std::atomic<std::uint64_t> passivated_{0};
+  mutable std::mutex data_mutex_;  ///< taken once per retention pass and per scrape
+  data_usage data_;
 };
 
 }  // namespace portask

@@ -44,6 +44,9 @@ struct partition_state {
   /// ready, with false when recovery failed (they then answer not_ready).
   std::vector<std::function<void(bool)>> on_ready;
   std::chrono::milliseconds recovery_backoff{0};
+  /// Last request or write: an idle partition stops (partition_idle_ms).
+  std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+  bool delete_in_flight = false;
   static inline const char* name = "portask.partition";
 };
 
@@ -287,13 +290,104 @@ void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<pu
   try_write(self);
 }
 
+// Runs `f` with the partition ready, or answers not_ready through `rp` when recovery fails.
+template <class T, class F>
+caf::result<T> when_ready(self_ptr self, F f) {
+  auto rp = self->make_response_promise<T>();
+  if (self->state.log->ready()) {
+    f(rp);
+  } else {
+    self->state.on_ready.emplace_back([=](bool ready) mutable {
+      if (ready)
+        f(rp);
+      else
+        rp.deliver(make_caf_error(errc::not_ready));
+    });
+  }
+  return rp;
+}
+
+// DeleteRecords and retention: the log start moves at once (reads below it are out of range
+// from now on), then the store removes the batches below it and records the new start.
+void handle_delete(self_ptr self, std::int64_t offset,
+                   caf::typed_response_promise<storage::partition_bounds> rp) {
+  auto& st = self->state;
+  auto& log = *st.log;
+  if (offset == -1) offset = log.high_watermark();
+  if (offset < 0 || offset > log.high_watermark()) {
+    rp.deliver(make_caf_error(errc::offset_out_of_range));
+    return;
+  }
+  if (const auto removed = log.advance_start(offset); removed > 0) {
+    st.ctx->metrics.records_deleted(static_cast<std::uint64_t>(removed));
+    spdlog::debug("partition {}/{}: log start now {}", log.tp().topic, log.tp().partition,
+                  log.log_start());
+  }
+  auto reader = st.ctx->reader_for(log.tp());
+  if (!reader) {
+    rp.deliver(make_caf_error(errc::not_ready));
+    return;
+  }
+  // Always told to the store, even when the start did not move here: an earlier deletion
+  // may not have reached it.
+  st.delete_in_flight = true;
+  self->request(reader, 30s, delete_atom::value, log.tp(), log.log_start())
+      .then(
+          [=](storage::partition_bounds& stored) mutable {
+            self->state.delete_in_flight = false;
+            self->state.log->deleted(stored);
+            rp.deliver(self->state.log->bounds());
+          },
+          [=](caf::error& err) mutable {
+            self->state.delete_in_flight = false;
+            spdlog::warn("partition {}/{}: deleting below {} in the store failed: {}",
+                         self->state.log->tp().topic, self->state.log->tp().partition,
+                         self->state.log->log_start(), self->system().render(err));
+            rp.deliver(std::move(err));
+          });
+}
+
+bool busy(const partition_state& st) {
+  return !st.pending.empty() || !st.parked.empty() || !st.on_ready.empty() || st.recovering ||
+         st.log->write_in_flight() || st.log->queued() > 0 || st.snapshot_in_flight ||
+         st.delete_in_flight;
+}
+
+// The idle check: a partition nobody used for partition_idle_ms stops; the registry forgets
+// it and the next request starts a fresh one, which reads its bounds back from the store.
+void check_idle(self_ptr self) {
+  auto& st = self->state;
+  const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
+  const auto since = std::chrono::steady_clock::now() - st.last_used;
+  if (busy(st) || since < idle) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(idle - since);
+    self->delayed_send(self, std::max<std::chrono::milliseconds>(left, idle / 8), tick_atom::value);
+    return;
+  }
+  // The idempotence window's latest changes go to the store first, so that the respawned
+  // partition rebuilds it from the snapshot rather than from the log.
+  if (st.stored_since_snapshot > 0 && st.log->ready()) {
+    maybe_snapshot(self, true);
+    self->delayed_send(self, idle / 8, tick_atom::value);
+    return;
+  }
+  st.ctx->metrics.partition_passivated();
+  spdlog::debug("partition {}/{}: idle, stopping", st.log->tp().topic, st.log->tp().partition);
+  self->quit();
+}
+
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
                                               topic_partition tp) {
   self->state.ctx = ctx;
-  self->state.log = std::make_unique<partition_log>(tp, ctx->partition_tail_bytes);
+  self->state.log = std::make_unique<partition_log>(tp, ctx->tails);
   recover(self);
+  if (ctx->config.partition_idle_ms > 0)
+    self->delayed_send(self, std::chrono::milliseconds(ctx->config.partition_idle_ms),
+                       tick_atom::value);
+  auto touch = [=] { self->state.last_used = std::chrono::steady_clock::now(); };
   return {
       [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
+        touch();
         auto& st = self->state;
         if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
           st.producers.refused(b.producer);
@@ -320,6 +414,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
+        touch();
         if (!self->state.log->ready() && self->state.store_down)
           return make_caf_error(errc::storage_unavailable);
         auto rp = self->make_response_promise<fetch_result>();
@@ -336,6 +431,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](bounds_atom) -> caf::result<storage::partition_bounds> {
+        touch();
         if (self->state.log->ready()) return self->state.log->bounds();
         auto rp = self->make_response_promise<storage::partition_bounds>();
         self->state.on_ready.emplace_back([=](bool ready) mutable {
@@ -359,6 +455,16 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         });
         return rp;
       },
+      [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {
+        touch();
+        if (!self->state.log->ready() && self->state.store_down)
+          return make_caf_error(errc::storage_unavailable);
+        return when_ready<storage::partition_bounds>(
+            self, [=](caf::typed_response_promise<storage::partition_bounds>& rp) {
+              handle_delete(self, offset, rp);
+            });
+      },
+      [=](tick_atom) { check_idle(self); },
       [=](recover_atom) { recover(self); },
       [=](expire_atom, std::uint64_t id) {
         auto& st = self->state;

@@ -8,15 +8,35 @@ void partition_log::recovered(storage::partition_bounds b) {
   ready_ = true;
   next_offset_ = b.next_offset;
   high_watermark_ = b.next_offset;
-  log_start_ = b.log_start;
-  tail_.clear();
-  tail_bytes_ = 0;
+  log_start_ = std::min(std::max(log_start_, b.log_start), b.next_offset);
+  end_bytes_ = acked_end_bytes_ = b.end_bytes;
+  end_timestamp_ = acked_end_timestamp_ = b.end_timestamp;
+  start_bytes_ = b.start_bytes;
+  while (!tail_.empty()) drop_tail_front();
 }
 
 void partition_log::lost_track() noexcept {
   ready_ = false;
-  tail_.clear();
-  tail_bytes_ = 0;
+  while (!tail_.empty()) drop_tail_front();
+}
+
+void partition_log::drop_tail_front() {
+  tail_bytes_ -= tail_.front().frame.size();
+  tails_.used(-static_cast<std::ptrdiff_t>(tail_.front().frame.size()));
+  tail_.pop_front();
+}
+
+std::int64_t partition_log::advance_start(std::int64_t offset) {
+  offset = std::min(offset, high_watermark_);
+  if (offset <= log_start_) return 0;
+  const auto removed = offset - log_start_;
+  log_start_ = offset;
+  while (!tail_.empty() && tail_.front().next_offset() <= offset) drop_tail_front();
+  return removed;
+}
+
+void partition_log::deleted(const storage::partition_bounds& stored) noexcept {
+  start_bytes_ = std::max(start_bytes_, stored.start_bytes);
 }
 
 std::uint64_t partition_log::enqueue(framed_batch b) {
@@ -37,6 +57,10 @@ std::optional<append_set> partition_log::take_write_set() {
     b.max_timestamp = q.batch.max_timestamp;
     b.producer = {q.batch.producer.id, q.batch.producer.epoch, q.batch.producer.first_seq};
     b.frame = std::move(q.batch.frame);
+    end_bytes_ += b.frame.size();
+    end_timestamp_ = std::max(end_timestamp_, b.max_timestamp);
+    b.end_bytes = end_bytes_;
+    b.end_timestamp = end_timestamp_;
     next_offset_ += q.batch.record_count;
     in_flight_.emplace_back(q.ticket, b);
     set.batches.push_back(std::move(b));
@@ -62,8 +86,11 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
     if (e == errc::offset_conflict) e = errc::not_ready;
     if (e == errc::ok) {
       high_watermark_ = b.next_offset();
+      acked_end_bytes_ = b.end_bytes;
+      acked_end_timestamp_ = b.end_timestamp;
       add_to_tail(b);
-      done.push_back({ticket, errc::ok, {tp_.partition, b.base_offset, b.record_count}});
+      done.push_back(
+          {ticket, errc::ok, {tp_.partition, b.base_offset, b.record_count, false, log_start_}});
     } else {
       failed = true;
       done.push_back({ticket, e, {}});
@@ -92,11 +119,10 @@ std::vector<partition_log::completion> partition_log::fail_queued(errc e) {
 void partition_log::add_to_tail(const storage::stored_batch& b) {
   tail_.push_back(b);
   tail_bytes_ += b.frame.size();
+  tails_.used(static_cast<std::ptrdiff_t>(b.frame.size()));
   // Keep at least the newest batch, however large, so tailing readers are always served.
-  while (tail_bytes_ > tail_budget_ && tail_.size() > 1) {
-    tail_bytes_ -= tail_.front().frame.size();
-    tail_.pop_front();
-  }
+  const auto share = tails_.share();
+  while (tail_bytes_ > share && tail_.size() > 1) drop_tail_front();
 }
 
 partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_t max_bytes,

@@ -12,22 +12,41 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/tail_budget.hpp"
 
 namespace portask {
 
 class partition_log {
  public:
-  partition_log(topic_partition tp, std::size_t tail_budget_bytes)
-      : tp_(std::move(tp)), tail_budget_(tail_budget_bytes) {}
+  /// The tail takes its share of `tails` (which must outlive the log).
+  partition_log(topic_partition tp, tail_budget& tails) : tp_(std::move(tp)), tails_(tails) {
+    tails_.join();
+  }
+  ~partition_log() {
+    tails_.used(-static_cast<std::ptrdiff_t>(tail_bytes_));
+    tails_.leave();
+  }
+  partition_log(const partition_log&) = delete;
+  partition_log& operator=(const partition_log&) = delete;
 
   const topic_partition& tp() const noexcept { return tp_; }
   bool ready() const noexcept { return ready_; }
   std::int64_t high_watermark() const noexcept { return high_watermark_; }
   std::int64_t log_start() const noexcept { return log_start_; }
-  storage::partition_bounds bounds() const noexcept { return {log_start_, high_watermark_}; }
+  /// The acknowledged bounds, with the running totals of the stored log.
+  storage::partition_bounds bounds() const noexcept {
+    return {log_start_, high_watermark_, start_bytes_, acked_end_bytes_, acked_end_timestamp_};
+  }
 
-  /// Installs bounds read from the store (at start and after a failed write).
+  /// Installs bounds read from the store (at start and after a failed write). The log start
+  /// never moves back: a deletion this partition made may not have reached the store yet.
   void recovered(storage::partition_bounds b);
+  /// Moves the log start up to `offset` (at most the high watermark): reads below it are out
+  /// of range from now on, and the tail forgets what lies wholly below it. Returns the number
+  /// of records below the new start that were above the old one.
+  std::int64_t advance_start(std::int64_t offset);
+  /// The store's bounds after a deletion: its running bytes at the start.
+  void deleted(const storage::partition_bounds& stored) noexcept;
   /// Marks the partition as needing recovery (drops the tail).
   void lost_track() noexcept;
 
@@ -67,12 +86,21 @@ class partition_log {
   };
   void add_to_tail(const storage::stored_batch& b);
 
+  void drop_tail_front();
+
   topic_partition tp_;
-  std::size_t tail_budget_;
+  tail_budget& tails_;
   bool ready_ = false;
   std::int64_t next_offset_ = 0;
   std::int64_t high_watermark_ = 0;
   std::int64_t log_start_ = 0;
+  // Running totals (storage::stored_batch): as assigned to batches sent to the store, and as
+  // of the last acknowledged one; the bytes before the first stored batch.
+  std::uint64_t end_bytes_ = 0;
+  std::int64_t end_timestamp_ = -1;
+  std::uint64_t acked_end_bytes_ = 0;
+  std::int64_t acked_end_timestamp_ = -1;
+  std::uint64_t start_bytes_ = 0;
   std::uint64_t next_ticket_ = 1;
   std::deque<queued_batch> queue_;
   std::vector<std::pair<std::uint64_t, storage::stored_batch>> in_flight_;

@@ -99,6 +99,86 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
 
 namespace {
 
+// How often a request is sent again to a fresh handle when the partition had stopped (idle)
+// before it arrived: a bounced request was never processed, so resending it is safe.
+constexpr int partition_attempts = 3;
+
+struct publish_context {
+  protocol_kind source;
+  std::uint64_t wire_bytes;
+  bool internal;
+  std::shared_ptr<const protocol::message_batch> for_hooks;
+};
+
+void append_to_partition(self_ptr self, topic_partition tp, bool auto_create, framed_batch fb,
+                         publish_context pc, caf::typed_response_promise<publish_result> rp,
+                         int attempts_left) {
+  with_partition(
+      self, tp, auto_create,
+      [=](const partition_actor& p) mutable {
+        const auto records = fb.record_count;
+        self->request(p, caf::infinite, append_atom::value, fb)
+            .then(
+                [=](publish_result& r) mutable {
+                  if (r.duplicate || pc.internal) {  // counted the first time / not client traffic
+                    rp.deliver(r);
+                    return;
+                  }
+                  auto& c = *self->state.ctx;
+                  c.metrics.messages_in(pc.source, records, pc.wire_bytes);
+                  if (pc.for_hooks)
+                    if (auto hooks = c.hooks())
+                      caf::anon_send(hooks, message_event{pc.source, tp, r.base_offset, pc.for_hooks});
+                  rp.deliver(r);
+                },
+                [=](caf::error& err) mutable {
+                  if (receiver_gone(err) && attempts_left > 1) {
+                    self->state.partitions.erase(tp);
+                    append_to_partition(self, tp, auto_create, std::move(fb), std::move(pc), rp,
+                                        attempts_left - 1);
+                    return;
+                  }
+                  forget_on_failure(self, tp, err);
+                  rp.deliver(std::move(err));
+                });
+      },
+      [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+}
+
+void fetch_from_partition(self_ptr self, fetch_request req,
+                          caf::typed_response_promise<fetch_result> rp, int attempts_left) {
+  const auto tp = req.tp;
+  with_partition(
+      self, tp, false,
+      [=](const partition_actor& p) mutable {
+        self->request(p, caf::infinite, fetch_atom::value, req)
+            .then(
+                [=](fetch_result& r) mutable {
+                  std::uint64_t records = 0, bytes = 0;
+                  std::size_t keep = 0;
+                  for (; keep < r.batches.size(); ++keep) {
+                    const auto& b = r.batches[keep];
+                    if (!req.at_least_one_batch && bytes + b.frame.size() > req.max_bytes) break;
+                    records += b.record_count;
+                    bytes += b.frame.size();
+                  }
+                  r.batches.resize(keep);
+                  self->state.ctx->metrics.messages_out(req.source, records, bytes);
+                  rp.deliver(std::move(r));
+                },
+                [=](caf::error& err) mutable {
+                  if (receiver_gone(err) && attempts_left > 1) {
+                    self->state.partitions.erase(tp);
+                    fetch_from_partition(self, std::move(req), rp, attempts_left - 1);
+                    return;
+                  }
+                  forget_on_failure(self, tp, err);
+                  rp.deliver(std::move(err));
+                });
+      },
+      [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+}
+
 protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
                                                  std::shared_ptr<broker_context> ctx) {
   self->state.ctx = ctx;
@@ -122,68 +202,14 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
           for_hooks = std::make_shared<const protocol::message_batch>(std::move(pb.batch));
         }
         auto rp = self->make_response_promise<publish_result>();
-        const auto tp = pb.tp;
-        const auto source = pb.source;
-        const auto wire_bytes = pb.wire_bytes;
-        const bool internal = pb.internal;
-        with_partition(
-            self, tp, pb.auto_create,
-            [=, fb = std::move(*framed)](const partition_actor& p) mutable {
-              const auto records = fb.record_count;
-              self->request(p, caf::infinite, append_atom::value, std::move(fb))
-                  .then(
-                      [=](publish_result& r) mutable {
-                        if (r.duplicate) {  // stored and counted the first time
-                          rp.deliver(r);
-                          return;
-                        }
-                        auto& c = *self->state.ctx;
-                        if (internal) {
-                          rp.deliver(r);
-                          return;
-                        }
-                        c.metrics.messages_in(source, records, wire_bytes);
-                        if (for_hooks)
-                          if (auto hooks = c.hooks())
-                            caf::anon_send(hooks, message_event{source, tp, r.base_offset, for_hooks});
-                        rp.deliver(r);
-                      },
-                      [=](caf::error& err) mutable {
-                        forget_on_failure(self, tp, err);
-                        rp.deliver(std::move(err));
-                      });
-            },
-            [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+        append_to_partition(self, pb.tp, pb.auto_create, std::move(*framed),
+                            {pb.source, pb.wire_bytes, pb.internal, std::move(for_hooks)}, rp,
+                            partition_attempts);
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
         auto rp = self->make_response_promise<fetch_result>();
-        const auto tp = req.tp;
-        const auto source = req.source;
-        with_partition(
-            self, tp, false,
-            [=](const partition_actor& p) mutable {
-              self->request(p, caf::infinite, fetch_atom::value, req)
-                  .then(
-                      [=](fetch_result& r) mutable {
-                        std::uint64_t records = 0, bytes = 0;
-                        std::size_t keep = 0;
-                        for (; keep < r.batches.size(); ++keep) {
-                          const auto& b = r.batches[keep];
-                          if (!req.at_least_one_batch && bytes + b.frame.size() > req.max_bytes) break;
-                          records += b.record_count;
-                          bytes += b.frame.size();
-                        }
-                        r.batches.resize(keep);
-                        self->state.ctx->metrics.messages_out(source, records, bytes);
-                        rp.deliver(std::move(r));
-                      },
-                      [=](caf::error& err) mutable {
-                        forget_on_failure(self, tp, err);
-                        rp.deliver(std::move(err));
-                      });
-            },
-            [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+        fetch_from_partition(self, std::move(req), rp, partition_attempts);
         return rp;
       },
   };

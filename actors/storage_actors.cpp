@@ -1,6 +1,7 @@
 #include "actors/storage_actors.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 
 #include "actors/write_batcher.hpp"
 
@@ -114,6 +115,12 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       },
       [=](list_atom) -> caf::result<std::vector<std::string>> {
         return lift(self->state.store->list_groups());
+      },
+      [=](delete_atom, const topic_partition& tp,
+          std::int64_t offset) -> caf::result<storage::partition_bounds> {
+        // Named so that /proc (and the soak benchmark) can count deletion's CPU time.
+        ::prctl(PR_SET_NAME, "portask-delete");
+        return lift(self->state.store->delete_records(tp, offset));
       },
       [=](ping_atom) -> caf::result<bool> {
         if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));

@@ -5,6 +5,7 @@
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/hooks.hpp"
 #include "actors/protocol_bridge.hpp"
+#include "actors/retention.hpp"
 #include "actors/storage_actors.hpp"
 #include "actors/topic_registry.hpp"
 
@@ -14,7 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 
-enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks };
+enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks, retention };
 
 const char* to_string(child_kind k) {
   switch (k) {
@@ -24,6 +25,7 @@ const char* to_string(child_kind k) {
     case child_kind::registry: return "topic registry";
     case child_kind::groups: return "group directory";
     case child_kind::hooks: return "hooks";
+    case child_kind::retention: return "retention";
   }
   return "child";
 }
@@ -81,6 +83,10 @@ caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker
       auto h = spawn_hooks(sys, ctx);
       addr = h.address();
       ctx->set_hooks(std::move(h));
+      break;
+    }
+    case child_kind::retention: {
+      addr = spawn_retention(sys, ctx).address();  // found by nobody: it only sends
       break;
     }
   }
@@ -157,6 +163,7 @@ caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_conte
   add(child_kind::registry, 0);
   add(child_kind::groups, 0);
   for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
+  add(child_kind::retention, 0);
   return sys.spawn(supervisor_impl, ctx, std::move(children));
 }
 

@@ -111,14 +111,15 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
   self->state.store = std::move(*store);
   if (ensure_loaded(self) != errc::ok)
     spdlog::warn("topic registry: store unavailable at startup; will retry on first use");
-  // A partition that dies abnormally is forgotten; the next lookup spawns a fresh one that
-  // recovers from the store.
+  // A partition that stops (idle, or a failure) is forgotten; the next lookup spawns a fresh
+  // one that recovers from the store.
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& parts = self->state.partitions;
     for (auto it = parts.begin(); it != parts.end(); ++it) {
       if (it->second.address() == msg.source) {
-        spdlog::error("partition {}/{} exited ({}); it restarts on next use", it->first.topic,
-                      it->first.partition, self->system().render(msg.reason));
+        if (msg.reason)
+          spdlog::error("partition {}/{} exited ({}); it restarts on next use", it->first.topic,
+                        it->first.partition, self->system().render(msg.reason));
         parts.erase(it);
         return;
       }

@@ -19,7 +19,8 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
   for (const auto& set : queue_) {
     for (const auto& b : set.batches) {
       requests_.push_back(
-          {&set.tp, b.base_offset, b.record_count, b.max_timestamp, b.frame, b.producer});
+          {&set.tp, b.base_offset, b.record_count, b.max_timestamp, b.frame, b.producer,
+           b.end_bytes, b.end_timestamp});
       records += b.record_count;
     }
   }

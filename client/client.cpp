@@ -318,6 +318,15 @@ result<native::list_offsets_response> connection::list_offsets(const std::string
                                              native::decode_list_offsets_response);
 }
 
+result<native::list_offsets_response> connection::delete_records(const std::string& topic,
+                                                                 std::int32_t partition,
+                                                                 std::int64_t offset) {
+  buffer frame;
+  native::encode(frame, native::delete_records_request{next_id(), topic, partition, offset});
+  return call<native::list_offsets_response>(std::move(frame),
+                                             native::decode_list_offsets_response);
+}
+
 result<std::int64_t> connection::heartbeat() {
   buffer frame;
   native::encode_heartbeat(frame, next_id());

@@ -103,6 +103,11 @@ class connection {
   result<protocol::native::offset_fetch_response> committed(const std::string& consumer,
                                                             const std::string& topic,
                                                             std::int32_t partition);
+  /// Advances the partition's log start offset to `offset` (-1: the high watermark); the
+  /// records below it are deleted. Returns the bounds after.
+  result<protocol::native::list_offsets_response> delete_records(const std::string& topic,
+                                                                 std::int32_t partition,
+                                                                 std::int64_t offset);
   result<protocol::native::list_offsets_response> list_offsets(const std::string& topic,
                                                                std::int32_t partition);
   result<std::int64_t> heartbeat();

@@ -49,6 +49,7 @@ class portask_category final : public std::error_category {
       case errc::member_id_required: return "member id required";
       case errc::invalid_session_timeout: return "session timeout out of range";
       case errc::unknown_producer_id: return "no state for this producer id (expired)";
+      case errc::storage_full: return "the store is full; retry once retention has freed room";
       case errc::internal: return "internal error";
     }
     return "unknown portask error " + std::to_string(code);
@@ -69,6 +70,7 @@ bool is_retriable(errc e) noexcept {
     case errc::backpressure:
     case errc::not_ready:
     case errc::rebalance_in_progress:
+    case errc::storage_full:
       return true;
     default:
       return false;
@@ -116,6 +118,7 @@ std::string_view to_string(errc e) noexcept {
     case errc::member_id_required: return "member_id_required";
     case errc::invalid_session_timeout: return "invalid_session_timeout";
     case errc::unknown_producer_id: return "unknown_producer_id";
+    case errc::storage_full: return "storage_full";
     case errc::internal: return "internal";
   }
   return "unknown";

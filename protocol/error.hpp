@@ -52,6 +52,7 @@ enum class errc : int {
   member_id_required = 85,  ///< first join: rejoin with the member id the error carries
   invalid_session_timeout = 86,  ///< the session timeout is outside the broker's allowed range
   unknown_producer_id = 87,  ///< the partition holds no state for this producer (expired) and the sequence is not 0
+  storage_full = 88,  ///< retriable: the store is at its capacity until retention frees room
   internal = 95,
 };
 

@@ -46,6 +46,7 @@ enum class message_type : std::uint8_t {
   group_assignment = 0x10,  ///< broker -> client: a member's partitions, after each rebalance
   group_leave = 0x11,       ///< client -> broker: stop being a member
   init_producer = 0x12,     ///< client -> broker: an idempotent producer's id and epoch
+  delete_records = 0x13,    ///< client -> broker: advance a partition's log start offset
 };
 
 /// True for every type this protocol version defines.

@@ -361,6 +361,22 @@ expected<list_offsets_request> decode_list_offsets(byte_view payload) {
   return done(r, std::move(l));
 }
 
+void encode(buffer& out, const delete_records_request& d) {
+  frame(out, message_type::delete_records, 0, [&](wire_writer& w) {
+    w.u32(d.request_id);
+    put_str(w, d.topic);
+    put_i32(w, d.partition);
+    put_i64(w, d.offset);
+  });
+}
+
+expected<delete_records_request> decode_delete_records(byte_view payload) {
+  wire_reader r{payload};
+  delete_records_request d;
+  r.u32(d.request_id) && get_str(r, d.topic) && get_i32(r, d.partition) && get_i64(r, d.offset);
+  return done(r, std::move(d));
+}
+
 void encode_heartbeat(buffer& out, std::uint32_t request_id) {
   frame(out, message_type::heartbeat, 0, [&](wire_writer& w) { w.u32(request_id); });
 }

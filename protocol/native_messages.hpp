@@ -151,6 +151,14 @@ struct list_offsets_response {
   std::int64_t log_start = 0;
   std::int64_t high_watermark = 0;
 };
+/// Moves a partition's log start up to `offset` (-1: the high watermark); answered with a
+/// list_offsets_response (the bounds after).
+struct delete_records_request {
+  std::uint32_t request_id = 0;
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = -1;
+};
 
 struct error_response {
   std::uint32_t request_id = 0;
@@ -203,6 +211,7 @@ void encode(buffer& out, const ack_request& r);
 void encode(buffer& out, const offset_fetch_request& r);
 void encode(buffer& out, const topic_admin_request& r);
 void encode(buffer& out, const list_offsets_request& r);
+void encode(buffer& out, const delete_records_request& r);
 void encode(buffer& out, const group_join_request& r);
 void encode(buffer& out, const group_leave_request& r);
 void encode(buffer& out, const init_producer_request& r);
@@ -218,6 +227,7 @@ expected<ack_request> decode_ack(byte_view payload);
 expected<offset_fetch_request> decode_offset_fetch(byte_view payload);
 expected<topic_admin_request> decode_topic_admin(byte_view payload);
 expected<list_offsets_request> decode_list_offsets(byte_view payload);
+expected<delete_records_request> decode_delete_records(byte_view payload);
 expected<group_join_request> decode_group_join(byte_view payload);
 expected<group_leave_request> decode_group_leave(byte_view payload);
 expected<init_producer_request> decode_init_producer(byte_view payload);

@@ -7,6 +7,7 @@
 /// CAF scheduler thread. One instance is used by one thread at a time; a store_factory makes
 /// one instance per actor (for Redis: one connection each).
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -73,6 +74,9 @@ struct append_request {
   /// Immutable and shared: an in-process store keeps a reference instead of a copy.
   protocol::shared_bytes frame;
   batch_producer producer = {};
+  /// Running totals (see stored_batch): what retention searches by.
+  std::uint64_t end_bytes = 0;
+  std::int64_t end_timestamp = 0;
 };
 
 /// A batch as read back. The frame is shared: tail caches and many fetch responses hold the
@@ -83,14 +87,58 @@ struct stored_batch {
   std::int64_t max_timestamp = 0;
   protocol::shared_bytes frame;
   batch_producer producer = {};
+  /// Bytes of frames the partition has stored up to and including this batch, counted from
+  /// its first batch ever (deletion does not lower it), and the largest timestamp of this
+  /// batch and every earlier one. Both never decrease along the log, so retention finds the
+  /// first batch to keep by a binary search, without reading the log (log_store::retention_point).
+  std::uint64_t end_bytes = 0;
+  std::int64_t end_timestamp = 0;
   std::int64_t next_offset() const noexcept { return base_offset + record_count; }
+  /// Running bytes before this batch.
+  std::uint64_t start_bytes() const noexcept {
+    return end_bytes >= frame.size() ? end_bytes - frame.size() : 0;
+  }
 };
 
-/// First offset still stored and the offset the next batch gets.
+/// First offset still stored and the offset the next batch gets, with the running totals
+/// at both ends (see stored_batch). The log start may lie inside a batch (DeleteRecords):
+/// that batch stays stored, and readers skip its records below the start.
 struct partition_bounds {
   std::int64_t log_start = 0;
   std::int64_t next_offset = 0;
+  /// Running bytes before the first stored batch and after the last one: their difference
+  /// is the partition's stored size.
+  std::uint64_t start_bytes = 0;
+  std::uint64_t end_bytes = 0;
+  /// Largest timestamp stored so far (-1: none).
+  std::int64_t end_timestamp = -1;
+  std::uint64_t stored_bytes() const noexcept {
+    return end_bytes > start_bytes ? end_bytes - start_bytes : 0;
+  }
   friend bool operator==(const partition_bounds&, const partition_bounds&) = default;
+};
+
+/// What retention removes from one partition: every batch that is wholly older than
+/// `older_than_ms` together with every batch before it, and the oldest batches for as long
+/// as the batches after them still hold at least `keep_bytes` (Kafka's rule for segments,
+/// applied to batches). -1 disables either.
+struct retention_limits {
+  std::int64_t older_than_ms = -1;
+  std::int64_t keep_bytes = -1;
+  bool any() const noexcept { return older_than_ms >= 0 || keep_bytes >= 0; }
+  /// Whether `b` (and so every batch before it) goes, in a log whose running bytes end at
+  /// `end_bytes`.
+  bool removes(const stored_batch& b, std::uint64_t end_bytes) const noexcept {
+    if (older_than_ms >= 0 && b.end_timestamp < older_than_ms) return true;
+    return keep_bytes >= 0 && end_bytes - std::min(end_bytes, b.end_bytes) >=
+                                  static_cast<std::uint64_t>(keep_bytes);
+  }
+};
+
+/// How much an in-process store holds and may hold (bytes of frames).
+struct store_usage {
+  std::uint64_t used = 0;
+  std::uint64_t capacity = 0;
 };
 
 /// One stored batch of an idempotent producer, as the idempotence window remembers it.
@@ -172,6 +220,20 @@ class log_store {
                                                    std::size_t max_bytes) = 0;
 
   virtual expected<partition_bounds> bounds(const topic_partition& tp) = 0;
+
+  /// The log start that `limits` leave (the base offset of the first batch to keep, or the
+  /// next offset when every batch goes); the current log start when nothing goes. Reads
+  /// batch headers only where the store allows (Redis: a binary search by offset).
+  virtual expected<std::int64_t> retention_point(const topic_partition& tp,
+                                                 const retention_limits& limits) = 0;
+  /// Advances the log start to `offset` (never back; at most the next offset): removes every
+  /// batch that ends at or below it, keeps the one containing it, and records the new start
+  /// so that it survives a restart. Returns the bounds after.
+  virtual expected<partition_bounds> delete_records(const topic_partition& tp,
+                                                    std::int64_t offset) = 0;
+  /// Bytes held and allowed, for a store with a capacity of its own (the memory store);
+  /// nothing for one that manages its own (Redis).
+  virtual std::optional<store_usage> usage() { return std::nullopt; }
 
   virtual std::error_code put_topic(const topic_info& topic) = 0;
   /// Removes the topic and its partition logs.

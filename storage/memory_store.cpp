@@ -4,23 +4,58 @@
 #include <map>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
 namespace portask::storage {
 
 struct memory_store::state {
+  /// One partition's log: its batches by base offset, and the bounds that outlive them (a
+  /// log whose batches all went keeps its next offset and running totals).
+  struct partition_log {
+    std::map<std::int64_t, stored_batch> batches;
+    std::int64_t log_start = 0;
+    std::int64_t next_offset = 0;
+    std::uint64_t end_bytes = 0;
+    std::int64_t end_timestamp = -1;
+  };
   struct producer_state {
     std::int64_t covers = 0;
     std::map<std::int64_t, std::vector<producer_batch>> windows;  // producer id -> batches
   };
   std::mutex mutex;
-  std::map<topic_partition, std::map<std::int64_t, stored_batch>> logs;
+  std::uint64_t capacity = 0;  ///< 0: no limit
+  std::uint64_t used = 0;      ///< bytes of frames held
+  bool full_logged = false;    ///< "full" is logged once per episode
+  std::map<topic_partition, partition_log> logs;
   std::map<topic_partition, producer_state> producers;
   std::int64_t next_producer_id = 0;
   std::map<std::string, topic_info> topics;
   std::map<std::string, std::map<topic_partition, committed_offset>> offsets;
 };
 
-store_factory memory_store::factory() {
+namespace {
+
+partition_bounds bounds_of(const memory_store::state::partition_log& log) {
+  partition_bounds b;
+  b.next_offset = log.next_offset;
+  b.end_bytes = log.end_bytes;
+  b.end_timestamp = log.end_timestamp;
+  if (log.batches.empty()) {
+    b.log_start = log.next_offset;
+    b.start_bytes = log.end_bytes;
+  } else {
+    const auto& first = log.batches.begin()->second;
+    b.log_start = std::max(log.log_start, first.base_offset);
+    b.start_bytes = first.start_bytes();
+  }
+  return b;
+}
+
+}  // namespace
+
+store_factory memory_store::factory(std::uint64_t capacity) {
   auto shared = std::make_shared<state>();
+  shared->capacity = capacity;
   return [shared]() -> expected<std::unique_ptr<log_store>> {
     return std::unique_ptr<log_store>(std::make_unique<memory_store>(shared));
   };
@@ -30,11 +65,29 @@ void memory_store::append(std::span<const append_request> requests,
                           std::vector<std::error_code>& results) {
   results.assign(requests.size(), std::error_code{});
   std::lock_guard lock{state_->mutex};
+  auto& st = *state_;
+  // All or nothing, as a Redis transaction: refusing only some would store a partition's
+  // batch N+1 without N.
+  std::uint64_t adding = 0;
+  for (const auto& r : requests) adding += r.frame.size();
+  if (st.capacity != 0 && st.used + adding > st.capacity) {
+    if (!st.full_logged)
+      spdlog::warn("memory store full ({} of {} bytes): appends are refused (retriable) until "
+                   "retention or DeleteRecords free room",
+                   st.used, st.capacity);
+    st.full_logged = true;
+    results.assign(requests.size(), make_error_code(errc::storage_full));
+    return;
+  }
+  if (st.full_logged) spdlog::info("memory store has room again ({} of {} bytes)", st.used, st.capacity);
+  st.full_logged = false;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
-    auto& log = state_->logs[*r.tp];
-    // Same rule as a stream's explicit ids: strictly increasing base offsets.
-    if (!log.empty() && log.rbegin()->first >= r.base_offset) {
+    auto& log = st.logs[*r.tp];
+    // Same rule as a stream's explicit ids: strictly increasing base offsets, never below
+    // what was ever stored.
+    if (r.base_offset < log.next_offset ||
+        (!log.batches.empty() && log.batches.rbegin()->first >= r.base_offset)) {
       results[i] = errc::offset_conflict;
       continue;
     }
@@ -44,7 +97,13 @@ void memory_store::append(std::span<const append_request> requests,
     b.max_timestamp = r.max_timestamp;
     b.producer = r.producer;
     b.frame = r.frame;  // immutable once framed: shared, not copied
-    log.emplace(r.base_offset, std::move(b));
+    b.end_bytes = r.end_bytes;
+    b.end_timestamp = r.end_timestamp;
+    log.next_offset = b.next_offset();
+    log.end_bytes = b.end_bytes;
+    log.end_timestamp = std::max(log.end_timestamp, b.end_timestamp);
+    st.used += b.frame.size();
+    log.batches.emplace(r.base_offset, std::move(b));
   }
 }
 
@@ -53,12 +112,13 @@ expected<std::vector<stored_batch>> memory_store::read(const topic_partition& tp
                                                        std::size_t max_bytes) {
   std::vector<stored_batch> out;
   std::lock_guard lock{state_->mutex};
-  auto log = state_->logs.find(tp);
-  if (log == state_->logs.end()) return out;
-  auto it = log->second.upper_bound(offset);
-  if (it != log->second.begin() && std::prev(it)->second.next_offset() > offset) --it;
+  auto found = state_->logs.find(tp);
+  if (found == state_->logs.end()) return out;
+  const auto& log = found->second.batches;
+  auto it = log.upper_bound(offset);
+  if (it != log.begin() && std::prev(it)->second.next_offset() > offset) --it;
   std::size_t bytes = 0;
-  for (; it != log->second.end(); ++it) {
+  for (; it != log.end(); ++it) {
     if (!out.empty() && bytes + it->second.frame.size() > max_bytes) break;
     if (auto ec = verify_stored_frame(it->second.frame)) return ec;
     bytes += it->second.frame.size();
@@ -70,8 +130,41 @@ expected<std::vector<stored_batch>> memory_store::read(const topic_partition& tp
 expected<partition_bounds> memory_store::bounds(const topic_partition& tp) {
   std::lock_guard lock{state_->mutex};
   auto log = state_->logs.find(tp);
-  if (log == state_->logs.end() || log->second.empty()) return partition_bounds{};
-  return partition_bounds{log->second.begin()->first, log->second.rbegin()->second.next_offset()};
+  if (log == state_->logs.end()) return partition_bounds{};
+  return bounds_of(log->second);
+}
+
+expected<std::int64_t> memory_store::retention_point(const topic_partition& tp,
+                                                     const retention_limits& limits) {
+  std::lock_guard lock{state_->mutex};
+  auto found = state_->logs.find(tp);
+  if (found == state_->logs.end()) return std::int64_t{0};
+  const auto& log = found->second;
+  auto point = bounds_of(log).log_start;
+  for (const auto& [base, b] : log.batches) {
+    if (!limits.removes(b, log.end_bytes)) break;
+    point = std::max(point, b.next_offset());
+  }
+  return point;
+}
+
+expected<partition_bounds> memory_store::delete_records(const topic_partition& tp,
+                                                        std::int64_t offset) {
+  std::lock_guard lock{state_->mutex};
+  auto& log = state_->logs[tp];
+  offset = std::min(offset, log.next_offset);
+  if (offset <= log.log_start) return bounds_of(log);
+  log.log_start = offset;
+  for (auto it = log.batches.begin(); it != log.batches.end() && it->second.next_offset() <= offset;) {
+    state_->used -= it->second.frame.size();
+    it = log.batches.erase(it);
+  }
+  return bounds_of(log);
+}
+
+std::optional<store_usage> memory_store::usage() {
+  std::lock_guard lock{state_->mutex};
+  return store_usage{state_->used, state_->capacity};
 }
 
 std::error_code memory_store::put_topic(const topic_info& topic) {
@@ -84,7 +177,10 @@ std::error_code memory_store::delete_topic(const topic_info& topic) {
   std::lock_guard lock{state_->mutex};
   state_->topics.erase(topic.name);
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
-    state_->logs.erase(topic_partition{topic.name, p});
+    if (auto log = state_->logs.find(topic_partition{topic.name, p}); log != state_->logs.end()) {
+      for (const auto& [base, b] : log->second.batches) state_->used -= b.frame.size();
+      state_->logs.erase(log);
+    }
     state_->producers.erase(topic_partition{topic.name, p});
   }
   return {};
@@ -141,13 +237,14 @@ expected<producer_history> memory_store::read_producer_history(const topic_parti
     std::sort(out.batches.begin(), out.batches.end(),
               [](const auto& a, const auto& b) { return a.base_offset < b.base_offset; });
   }
-  if (auto log = state_->logs.find(tp); log != state_->logs.end()) {
+  if (auto found = state_->logs.find(tp); found != state_->logs.end()) {
+    const auto& log = found->second.batches;
     // The newest entries at or after the snapshot, at most the scan limit.
-    auto first = log->second.lower_bound(out.covers);
-    const auto after = static_cast<std::size_t>(std::distance(first, log->second.end()));
+    auto first = log.lower_bound(out.covers);
+    const auto after = static_cast<std::size_t>(std::distance(first, log.end()));
     if (after > producer_history_scan_limit)
-      first = std::prev(log->second.end(), static_cast<std::ptrdiff_t>(producer_history_scan_limit));
-    for (auto it = first; it != log->second.end(); ++it) {
+      first = std::prev(log.end(), static_cast<std::ptrdiff_t>(producer_history_scan_limit));
+    for (auto it = first; it != log.end(); ++it) {
       const auto& b = it->second;
       if (!b.producer.present()) continue;
       out.batches.push_back({b.producer.id, b.producer.epoch, b.producer.base_sequence,

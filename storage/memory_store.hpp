@@ -2,7 +2,8 @@
 /// The embedded store: partition logs, topics and offsets in process memory. The default
 /// when no store URL is configured. Nothing survives a restart. All instances made by one
 /// factory share one state, guarded by a mutex (taken once per call, i.e. per batch set, never
-/// per record).
+/// per record). It holds at most `capacity` bytes of frames: an append past that is refused
+/// (storage_full, retriable) until retention or DeleteRecords free room.
 
 #include "storage/log_store.hpp"
 
@@ -13,8 +14,9 @@ class memory_store final : public log_store {
   struct state;
   explicit memory_store(std::shared_ptr<state> s) : state_(std::move(s)) {}
 
-  /// A factory whose stores share one fresh state.
-  static store_factory factory();
+  /// A factory whose stores share one fresh state of at most `capacity` bytes of frames
+  /// (0: no limit).
+  static store_factory factory(std::uint64_t capacity = 0);
 
   std::string_view kind() const noexcept override { return "memory"; }
   std::error_code ping() override { return {}; }
@@ -23,6 +25,11 @@ class memory_store final : public log_store {
   expected<std::vector<stored_batch>> read(const topic_partition& tp, std::int64_t offset,
                                            std::size_t max_bytes) override;
   expected<partition_bounds> bounds(const topic_partition& tp) override;
+  expected<std::int64_t> retention_point(const topic_partition& tp,
+                                         const retention_limits& limits) override;
+  expected<partition_bounds> delete_records(const topic_partition& tp,
+                                            std::int64_t offset) override;
+  std::optional<store_usage> usage() override;
   std::error_code put_topic(const topic_info& topic) override;
   std::error_code delete_topic(const topic_info& topic) override;
   expected<std::vector<topic_info>> list_topics() override;

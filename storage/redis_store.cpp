@@ -92,7 +92,7 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out) {
   out.base_offset -= 1;
   const redisReply* fields = e->element[1];
   if (fields->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-  bool have_frame = false, have_count = false;
+  bool have_frame = false, have_count = false, have_running_ts = false;
   for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
     auto name = str(fields->element[i]);
     auto value = str(fields->element[i + 1]);
@@ -111,9 +111,38 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out) {
       parse_int(value, out.producer.epoch);
     } else if (name == "s") {
       parse_int(value, out.producer.base_sequence);
+    } else if (name == "c") {
+      parse_int(value, out.end_bytes);
+    } else if (name == "T") {
+      have_running_ts = parse_int(value, out.end_timestamp);
     }
   }
+  // Entries written before running totals existed: their own timestamp, no bytes.
+  if (!have_running_ts) out.end_timestamp = out.max_timestamp;
   return have_frame && have_count ? std::error_code{} : make_error_code(errc::corrupt_stored_data);
+}
+
+// The running totals of one entry, without checking or copying its frame: what retention's
+// search needs (a probe per step, so the frame is only skipped over).
+bool parse_entry_totals(const redisReply* e, stored_batch& out) {
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return false;
+  auto id = str(e->element[0]);
+  if (!id.starts_with("0-") || !parse_int(id.substr(2), out.base_offset) || out.base_offset < 1)
+    return false;
+  out.base_offset -= 1;
+  const redisReply* fields = e->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) return false;
+  bool have_count = false, have_running_ts = false;
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+    auto name = str(fields->element[i]);
+    auto value = str(fields->element[i + 1]);
+    if (name == "n") have_count = parse_int(value, out.record_count);
+    else if (name == "t") parse_int(value, out.max_timestamp);
+    else if (name == "c") parse_int(value, out.end_bytes);
+    else if (name == "T") have_running_ts = parse_int(value, out.end_timestamp);
+  }
+  if (!have_running_ts) out.end_timestamp = out.max_timestamp;
+  return have_count;
 }
 
 // The header fields of one stream entry (no frame check: the history scan never serves data).
@@ -300,6 +329,10 @@ std::string redis_store::producers_key(const topic_partition& tp) const {
          "}:producers";
 }
 
+std::string redis_store::start_key(const topic_partition& tp) const {
+  return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) + "}:start";
+}
+
 std::string redis_store::log_key(const topic_partition& tp) const {
   return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) + "}:log";
 }
@@ -441,7 +474,11 @@ void redis_store::append(std::span<const append_request> requests,
         .arg("n")
         .own(std::to_string(r.record_count))
         .arg("t")
-        .own(std::to_string(r.max_timestamp));
+        .own(std::to_string(r.max_timestamp))
+        .arg("c")
+        .own(std::to_string(r.end_bytes))
+        .arg("T")
+        .own(std::to_string(r.end_timestamp));
     if (r.producer.present())
       c.arg("p")
           .own(std::to_string(r.producer.id))
@@ -525,25 +562,150 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
   }
 }
 
+namespace {
+
+// The log start record: the start offset, and the bounds a log whose entries all went keeps
+// (next offset, running bytes and timestamp).
+struct start_record {
+  std::int64_t log_start = 0;
+  std::int64_t next_offset = 0;
+  std::uint64_t end_bytes = 0;
+  std::int64_t end_timestamp = -1;
+};
+
+bool parse_start_record(const redisReply* r, start_record& out) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) return false;
+  std::string_view v[4];
+  for (std::size_t i = 0; i < 4; ++i) v[i] = str(r->element[i]);
+  if (v[0].empty()) return true;  // no record: nothing was ever deleted
+  return parse_int(v[0], out.log_start) && parse_int(v[1], out.next_offset) &&
+         parse_int(v[2], out.end_bytes) && parse_int(v[3], out.end_timestamp);
+}
+
+}  // namespace
+
 expected<partition_bounds> redis_store::bounds(const topic_partition& tp) {
   const std::string key = log_key(tp);
-  std::vector<command> commands(2);
+  std::vector<command> commands(3);
   commands[0].arg("XRANGE").arg(key).arg("-").arg("+").arg("COUNT").arg("1");
   commands[1].arg("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg("1");
+  commands[2].arg("HMGET").own(start_key(tp)).arg("s").arg("n").arg("c").arg("T");
   auto replies = pipeline(commands);
   if (!replies) return replies.error();
   partition_bounds b;
   stored_batch first, last;
+  start_record start;
   const auto& f = (*replies)[0];
   const auto& l = (*replies)[1];
-  if (f.is_error() || l.is_error()) return errc::storage_unavailable;
+  const auto& s = (*replies)[2];
+  if (f.is_error() || l.is_error() || s.is_error()) return errc::storage_unavailable;
   if (f->type != REDIS_REPLY_ARRAY || l->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-  if (f->elements == 0 || l->elements == 0) return b;
+  if (!parse_start_record(s.get(), start)) {
+    spdlog::error("corrupt log start record {}", start_key(tp));
+    return errc::corrupt_stored_data;
+  }
+  if (f->elements == 0 || l->elements == 0) {
+    // Empty: never written, or every batch deleted (the record keeps where it ended).
+    b.log_start = b.next_offset = start.next_offset;
+    b.start_bytes = b.end_bytes = start.end_bytes;
+    b.end_timestamp = start.end_timestamp;
+    return b;
+  }
   if (auto ec = parse_entry(f->element[0], first)) return ec;
   if (auto ec = parse_entry(l->element[0], last)) return ec;
-  b.log_start = first.base_offset;
+  b.log_start = std::max(first.base_offset, start.log_start);
   b.next_offset = last.next_offset();
+  b.start_bytes = first.start_bytes();
+  b.end_bytes = last.end_bytes;
+  b.end_timestamp = last.end_timestamp;
   return b;
+}
+
+expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
+                                                    const retention_limits& limits) {
+  auto b = bounds(tp);
+  if (!b) return b.error();
+  const std::string key = log_key(tp);
+  // The entry at or after `offset` (its totals only); nothing past the last one.
+  auto probe = [&](std::int64_t offset) -> expected<std::optional<stored_batch>> {
+    command c;
+    c.arg("XRANGE").arg(key).own(entry_id(offset)).arg("+").arg("COUNT").arg("1");
+    auto r = pipeline({&c, 1});
+    if (!r) return r.error();
+    const auto& rep = (*r)[0];
+    if (rep.is_error()) return errc::storage_unavailable;
+    if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
+    if (rep->elements == 0) return std::optional<stored_batch>{};
+    stored_batch e;
+    if (!parse_entry_totals(rep->element[0], e)) return errc::corrupt_stored_data;
+    return std::optional<stored_batch>{e};
+  };
+  // Binary search for the first entry retention keeps: the running totals never decrease
+  // along the log, so "removed" holds for a prefix of it. About log2(next offset) probes.
+  // The search starts at 0, not at the log start: that may lie inside the first entry.
+  std::int64_t lo = 0, hi = b->next_offset;
+  while (lo < hi) {
+    const auto mid = lo + (hi - lo) / 2;
+    auto e = probe(mid);
+    if (!e) return e.error();
+    if (!*e || (*e)->base_offset >= hi) {
+      hi = mid;  // nothing stored in [mid, hi): the answer is below mid, or hi itself
+    } else if (limits.removes(**e, b->end_bytes)) {
+      lo = (*e)->next_offset();
+    } else {
+      hi = (*e)->base_offset;
+    }
+  }
+  return std::max(lo, b->log_start);
+}
+
+expected<partition_bounds> redis_store::delete_records(const topic_partition& tp,
+                                                       std::int64_t offset) {
+  auto before = bounds(tp);
+  if (!before) return before.error();
+  offset = std::min(offset, before->next_offset);
+  if (offset <= before->log_start) return before;
+  const std::string key = log_key(tp);
+  // The entry containing `offset` stays: trim below its id (or below `offset` when none does).
+  std::string min_id = entry_id(offset);
+  {
+    command c;
+    c.arg("XREVRANGE").arg(key).own(entry_id(offset)).arg("-").arg("COUNT").arg("1");
+    auto r = pipeline({&c, 1});
+    if (!r) return r.error();
+    const auto& rep = (*r)[0];
+    if (rep.is_error()) return errc::storage_unavailable;
+    stored_batch e;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+        parse_entry_totals(rep->element[0], e) && e.next_offset() > offset)
+      min_id = entry_id(e.base_offset);
+  }
+  // The start record first, in the same transaction as the trim: a restart sees both or
+  // neither.
+  std::vector<command> commands(4);
+  commands[0].arg("MULTI");
+  commands[1]
+      .arg("HSET")
+      .own(start_key(tp))
+      .arg("s")
+      .own(std::to_string(offset))
+      .arg("n")
+      .own(std::to_string(before->next_offset))
+      .arg("c")
+      .own(std::to_string(before->end_bytes))
+      .arg("T")
+      .own(std::to_string(before->end_timestamp));
+  commands[2].arg("XTRIM").arg(key).arg("MINID").own(min_id);
+  commands[3].arg("EXEC");
+  auto replies = pipeline(commands);
+  if (!replies) return replies.error();
+  const auto& exec = replies->back();
+  if (exec.is_error() || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2 ||
+      exec->element[0]->type == REDIS_REPLY_ERROR || exec->element[1]->type == REDIS_REPLY_ERROR) {
+    spdlog::warn("store refused deleting {} below {}", key, offset);
+    return errc::storage_unavailable;
+  }
+  return bounds(tp);
 }
 
 std::error_code redis_store::put_topic(const topic_info& topic) {
@@ -560,6 +722,7 @@ std::error_code redis_store::delete_topic(const topic_info& topic) {
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
     commands.emplace_back().arg("DEL").own(log_key({topic.name, p}));
     commands.emplace_back().arg("DEL").own(producers_key({topic.name, p}));
+    commands.emplace_back().arg("DEL").own(start_key({topic.name, p}));
   }
   auto r = pipeline(commands);
   if (!r) return r.error();

@@ -6,9 +6,14 @@
 ///   <prefix>:{<topic>:<partition>}:log   Stream; entry id 0-<base offset + 1> (Redis
 ///                                         reserves 0-0); fields
 ///                                         f = the Portask frame, n = record count,
-///                                         t = max timestamp; for an idempotent
-///                                         producer's batch also p = producer id,
-///                                         e = epoch, s = base sequence
+///                                         t = max timestamp, c = running bytes
+///                                         (through this batch), T = running max
+///                                         timestamp; for an idempotent producer's
+///                                         batch also p = producer id, e = epoch,
+///                                         s = base sequence
+///   <prefix>:{<topic>:<partition>}:start Hash; s = log start offset, and n, c, T:
+///                                         next offset and running totals when the
+///                                         start last moved (an emptied log keeps them)
 ///   <prefix>:{<topic>:<partition>}:producers  Hash; the producer snapshot: "@" -> the
 ///                                         offset it covers, "<producer id>" -> epoch and
 ///                                         the producer's last batches
@@ -64,6 +69,10 @@ class redis_store final : public log_store {
   expected<std::vector<stored_batch>> read(const topic_partition& tp, std::int64_t offset,
                                            std::size_t max_bytes) override;
   expected<partition_bounds> bounds(const topic_partition& tp) override;
+  expected<std::int64_t> retention_point(const topic_partition& tp,
+                                         const retention_limits& limits) override;
+  expected<partition_bounds> delete_records(const topic_partition& tp,
+                                            std::int64_t offset) override;
   std::error_code put_topic(const topic_info& topic) override;
   std::error_code delete_topic(const topic_info& topic) override;
   expected<std::vector<topic_info>> list_topics() override;
@@ -82,6 +91,7 @@ class redis_store final : public log_store {
   std::string log_key(const topic_partition& tp) const;
   std::string offsets_key(const std::string& group) const;
   std::string producers_key(const topic_partition& tp) const;
+  std::string start_key(const topic_partition& tp) const;
 
   class command;
   class reply;

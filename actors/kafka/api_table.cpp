@@ -22,6 +22,7 @@ const std::vector<api_entry>& api_table() {
       {18, 0, 3, request_kind::metadata, handle_api_versions, msg::ApiVersionsRequest_is_flexible},
       {19, 0, 7, request_kind::topic_admin, handle_create_topics, msg::CreateTopicsRequest_is_flexible},
       {20, 0, 6, request_kind::topic_admin, handle_delete_topics, msg::DeleteTopicsRequest_is_flexible},
+      {21, 0, 2, request_kind::topic_admin, handle_delete_records, msg::DeleteRecordsRequest_is_flexible},
       {22, 0, 4, request_kind::publish, handle_init_producer_id, msg::InitProducerIdRequest_is_flexible},
       {23, 0, 4, request_kind::list_offsets, handle_offset_for_leader_epoch, msg::OffsetForLeaderEpochRequest_is_flexible},
       {32, 0, 4, request_kind::topic_admin, handle_describe_configs, msg::DescribeConfigsRequest_is_flexible},

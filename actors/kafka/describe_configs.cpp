@@ -1,10 +1,12 @@
 // DescribeConfigs (key 32): topic configs (the topic's own overrides, then the broker's
 // defaults for the keys clients ask about) and the broker's configs. The defaults are what
-// the broker does (no retention limit, delete policy, the frame limit as max.message.bytes);
-// overrides are reported as stored. Which overrides Portask acts on: docs/kafka.md.
+// the broker does (its log_retention_ms / log_retention_bytes, delete policy, the frame limit
+// as max.message.bytes), each with its source: the topic, the broker's config, or Portask's
+// built-in default. Which overrides Portask acts on: docs/kafka.md.
 #include <spdlog/spdlog.h>
 
 #include "actors/kafka/handlers.hpp"
+#include "actors/topic_configs.hpp"
 
 namespace portask::kafka {
 
@@ -30,13 +32,22 @@ struct config_value {
   config_type type;
 };
 
+// A broker setting is a static broker config when the config file or flags changed it, and a
+// default otherwise.
+template <class T>
+config_value broker_value(const char* name, T value, T built_in, config_type type) {
+  return {name, std::to_string(value), value == built_in ? source_default : source_static, type};
+}
+
 std::vector<config_value> topic_defaults(const broker_context& ctx) {
   const auto max = std::to_string(ctx.config.max_frame_bytes);
+  const broker_config built_in;
   return {
       {"cleanup.policy", "delete", source_default, t_list},
       {"compression.type", "producer", source_default, t_string},
-      {"retention.ms", "-1", source_default, t_long},
-      {"retention.bytes", "-1", source_default, t_long},
+      broker_value("retention.ms", ctx.config.log_retention_ms, built_in.log_retention_ms, t_long),
+      broker_value("retention.bytes", ctx.config.log_retention_bytes,
+                   built_in.log_retention_bytes, t_long),
       {"max.message.bytes", max, source_static, t_int},
       {"message.timestamp.type", "CreateTime", source_default, t_string},
       {"min.insync.replicas", "1", source_default, t_int},
@@ -57,8 +68,29 @@ std::vector<config_value> broker_configs(const broker_context& ctx) {
        source_static, t_list},
       {"default.replication.factor", "1", source_default, t_int},
       {"offsets.topic.replication.factor", "1", source_default, t_int},
-      {"log.retention.ms", "-1", source_default, t_long},
+      broker_value("log.retention.ms", c.log_retention_ms, broker_config{}.log_retention_ms,
+                   t_long),
+      broker_value("log.retention.bytes", c.log_retention_bytes,
+                   broker_config{}.log_retention_bytes, t_long),
+      broker_value("log.retention.check.interval.ms",
+                   static_cast<std::int64_t>(c.log_retention_check_interval_ms),
+                   static_cast<std::int64_t>(broker_config{}.log_retention_check_interval_ms),
+                   t_long),
   };
+}
+
+config_type type_of(const std::string& name) {
+  const auto* spec = find_topic_config(name);
+  if (!spec) return t_string;
+  switch (spec->kind) {
+    case config_kind::boolean: return t_boolean;
+    case config_kind::integer: return t_int;
+    case config_kind::long_integer: return t_long;
+    case config_kind::list: return t_list;
+    case config_kind::ratio: return static_cast<config_type>(6);  // DOUBLE
+    case config_kind::enumerated: return t_string;
+  }
+  return t_string;
 }
 
 void fill(result_t& out, const std::vector<config_value>& values,
@@ -124,7 +156,7 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
               auto& o = res->results[i];
               std::vector<config_value> values;
               for (const auto& [k, v] : d.info.configs)
-                values.push_back({k, v, source_topic, t_string});
+                values.push_back({k, v, source_topic, type_of(k)});
               for (auto& def : topic_defaults(*self->state.ctx)) {
                 bool overridden = false;
                 for (const auto& own : values) overridden |= own.name == def.name;

@@ -66,7 +66,9 @@ inline std::int16_t to_kafka(errc e) noexcept {
     case errc::unknown_partition:
       return static_cast<std::int16_t>(error_code::unknown_topic_or_partition);
     case errc::offset_out_of_range: return static_cast<std::int16_t>(error_code::offset_out_of_range);
-    case errc::storage_unavailable: return static_cast<std::int16_t>(error_code::kafka_storage_error);
+    case errc::storage_unavailable:
+    case errc::storage_full:
+      return static_cast<std::int16_t>(error_code::kafka_storage_error);
     case errc::not_ready: return static_cast<std::int16_t>(error_code::leader_not_available);
     case errc::timeout:
     case errc::backpressure:

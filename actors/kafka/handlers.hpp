@@ -101,6 +101,7 @@ void handle_fetch(self_ptr, const request&, protocol::byte_view);
 void handle_list_offsets(self_ptr, const request&, protocol::byte_view);
 void handle_create_topics(self_ptr, const request&, protocol::byte_view);
 void handle_delete_topics(self_ptr, const request&, protocol::byte_view);
+void handle_delete_records(self_ptr, const request&, protocol::byte_view);
 void handle_create_partitions(self_ptr, const request&, protocol::byte_view);
 void handle_describe_configs(self_ptr, const request&, protocol::byte_view);
 void handle_alter_configs(self_ptr, const request&, protocol::byte_view);

@@ -150,7 +150,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
               [=](publish_result& pr) {
                 auto& o = res->responses[ti].partitionResponses[pi];
                 o.baseOffset = pr.base_offset;
-                o.logStartOffset = 0;
+                o.logStartOffset = pr.log_start;
                 done();
               },
               [=](caf::error& e) {

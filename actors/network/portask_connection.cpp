@@ -10,6 +10,7 @@
 #include "actors/network/connection_lifecycle.hpp"
 #include "actors/network/native_group_member.hpp"
 #include "actors/network/response_queue.hpp"
+#include "actors/partition.hpp"
 #include "actors/producer_ids.hpp"
 #include "portask/version.hpp"
 #include "protocol/native_messages.hpp"
@@ -538,6 +539,22 @@ void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) 
           [=](caf::error& e) { fail(self, r, e); });
 }
 
+void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_delete_records(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (req->offset < -1) return fail(self, r, errc::offset_out_of_range);
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  ask_partition(
+      self, registry, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(30000),
+      [=](storage::partition_bounds& b) {
+        respond(self, r, [&](protocol::buffer& out) {
+          native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset});
+        });
+      },
+      [=](caf::error& e) { fail(self, r, e); }, 3, delete_atom::value, req->offset);
+}
+
 request_kind kind_of(message_type t) {
   switch (t) {
     case message_type::publish: return request_kind::publish;
@@ -548,7 +565,8 @@ request_kind kind_of(message_type t) {
     case message_type::ack: return request_kind::commit;
     case message_type::offset_fetch: return request_kind::offset_fetch;
     case message_type::list_offsets: return request_kind::list_offsets;
-    case message_type::topic_admin: return request_kind::topic_admin;
+    case message_type::topic_admin:
+    case message_type::delete_records: return request_kind::topic_admin;
     case message_type::metadata: return request_kind::metadata;
     case message_type::heartbeat: return request_kind::heartbeat;
     case message_type::group_join:
@@ -578,6 +596,7 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::group_join: return on_group_join(self, r, payload);
     case message_type::group_leave: return on_group_leave(self, r, payload);
     case message_type::init_producer: return on_init_producer(self, r, payload);
+    case message_type::delete_records: return on_delete_records(self, r, payload);
     case message_type::heartbeat: {
       if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,

@@ -77,6 +77,19 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
     std::map<std::string, std::string> values;
     for (const auto& e : all.configs) values[e.name] = e.value.value_or("<null>");
     EXPECT_EQ(values["retention.ms"], "60000") << "the topic's own setting wins";
+    EXPECT_EQ(values["retention.bytes"], "-1") << "the broker's log_retention_bytes";
+    for (const auto& e : all.configs) {
+      if (e.name == "retention.ms") {
+        EXPECT_EQ(e.configSource, 1) << "DYNAMIC_TOPIC_CONFIG";
+      }
+      if (e.name == "retention.bytes") {
+        EXPECT_EQ(e.configSource, 5) << "DEFAULT_CONFIG";
+      }
+      if (e.name == "retention.ms" && v >= 3) {
+        EXPECT_EQ(e.configType, 5) << "LONG";
+      }
+      EXPECT_FALSE(e.readOnly) << e.name << ": topic configs can be altered";
+    }
     EXPECT_EQ(values["cleanup.policy"], "delete");
     EXPECT_EQ(values["max.message.bytes"], std::to_string(16u << 20));
     ASSERT_EQ(res.results[1].configs.size(), 1u) << "only the keys asked for";

@@ -414,6 +414,18 @@ void delete_topics_body(kafka_bytes& b, std::int16_t v) {
   b.tags();
 }
 
+void delete_records_body(kafka_bytes& b, std::int16_t) {
+  b.len(1);
+  b.str(topic);
+  b.len(1);
+  b.i32(0);  // partition
+  b.i64(0);  // the log start already: nothing is deleted
+  b.tags();
+  b.tags();
+  b.i32(5000);
+  b.tags();
+}
+
 void init_producer_id_body(kafka_bytes& b, std::int16_t v) {
   b.nstr(std::nullopt);  // transactional id: an idempotent producer
   b.i32(60000);          // transaction timeout
@@ -596,6 +608,14 @@ void delete_topics_check(const protocol::buffer& res, std::int16_t v) {
   EXPECT_EQ(r.responses[0].errorCode, 0) << "the topic CreateTopics made at this version";
 }
 
+void delete_records_check(const protocol::buffer& res, std::int16_t v) {
+  auto r = decode_as<msg::DeleteRecordsResponse>(res, v);
+  ASSERT_EQ(r.topics.size(), 1u);
+  ASSERT_EQ(r.topics[0].partitions.size(), 1u);
+  EXPECT_EQ(r.topics[0].partitions[0].errorCode, 0);
+  EXPECT_EQ(r.topics[0].partitions[0].lowWatermark, 0);
+}
+
 void describe_configs_check(const protocol::buffer& res, std::int16_t v) {
   auto r = decode_as<msg::DescribeConfigsResponse>(res, v);
   ASSERT_EQ(r.results.size(), 1u);
@@ -636,6 +656,7 @@ const std::vector<api_case>& served_apis() {
       {18, "ApiVersions", 0, 3, 3, api_versions_body, api_versions_check},
       {19, "CreateTopics", 0, 7, 5, create_topics_body, create_topics_check},
       {20, "DeleteTopics", 0, 6, 4, delete_topics_body, delete_topics_check},
+      {21, "DeleteRecords", 0, 2, 2, delete_records_body, delete_records_check},
       {22, "InitProducerId", 0, 4, 2, init_producer_id_body},
       {23, "OffsetForLeaderEpoch", 0, 4, 4, offset_for_leader_epoch_body},
       {32, "DescribeConfigs", 0, 4, 4, describe_configs_body, describe_configs_check},

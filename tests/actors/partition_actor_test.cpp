@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <set>
+#include <variant>
 
 #include "actors/broker_context.hpp"
 #include "actors/partition.hpp"
@@ -20,6 +21,7 @@ struct mock_log {
   std::vector<append_set> sets;
   int bounds_requests = 0;
   errc write_result = errc::ok;
+  std::vector<std::int64_t> deletions;  ///< log starts the partition asked the store for
 };
 
 storage_writer_actor::behavior_type mock_writer(storage_writer_actor::pointer,
@@ -62,6 +64,11 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         return true;
       },
       [](list_atom) -> std::vector<std::string> { return {}; },
+      [=](delete_atom, const topic_partition&, std::int64_t offset) -> storage::partition_bounds {
+        std::lock_guard lock{log->mutex};
+        log->deletions.push_back(offset);
+        return {offset, 5};
+      },
       [](ping_atom) -> bool { return true; },
   };
 }
@@ -177,4 +184,72 @@ TEST(PartitionActor, ParkedFetchIsAnsweredByTheNextAppend) {
   EXPECT_TRUE(appended);
   self->unlink_from(p);
   self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, DeletingRecordsMovesTheLogStartAndTellsTheStore) {
+  partition_fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  auto del = [&](std::int64_t offset) {
+    std::variant<storage::partition_bounds, errc> out = errc::internal;
+    self->request(p, 5s, delete_atom::value, offset)
+        .receive([&](storage::partition_bounds& b) { out = b; },
+                 [&](caf::error& e) { out = to_errc(e); });
+    return out;
+  };
+  auto b = del(3);
+  ASSERT_TRUE(std::holds_alternative<storage::partition_bounds>(b));
+  EXPECT_EQ(std::get<storage::partition_bounds>(b).log_start, 3);
+  EXPECT_EQ(std::get<errc>(del(6)), errc::offset_out_of_range) << "past the high watermark (5)";
+  EXPECT_EQ(std::get<errc>(del(-2)), errc::offset_out_of_range);
+  fetch_request below;
+  below.tp = {"t", 0};
+  below.offset = 2;
+  self->request(p, 5s, fetch_atom::value, below)
+      .receive([&](fetch_result&) { ADD_FAILURE() << "a read below the log start is served"; },
+               [&](caf::error& e) { EXPECT_EQ(to_errc(e), errc::offset_out_of_range); });
+  b = del(-1);
+  ASSERT_TRUE(std::holds_alternative<storage::partition_bounds>(b));
+  EXPECT_EQ(std::get<storage::partition_bounds>(b).log_start, 5) << "-1: the high watermark";
+  {
+    std::lock_guard lock{f.log->mutex};
+    EXPECT_EQ(f.log->deletions, (std::vector<std::int64_t>{3, 5}));
+  }
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, AnIdlePartitionStopsAndAnsweredRequestsKeepItAlive) {
+  caf::actor_system_config cfg;
+  configure_actor_system(cfg);
+  caf::actor_system sys{cfg};
+  auto log = std::make_shared<mock_log>();
+  broker_config config;
+  config.partition_idle_ms = 50;
+  auto ctx = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
+  ctx->set_writers({sys.spawn(mock_writer, log)});
+  ctx->set_readers({sys.spawn(mock_reader, log)});
+  caf::scoped_actor self{sys};
+  auto p = spawn_partition(self.ptr(), ctx, {"t", 0});
+  self->unlink_from(p);
+  self->monitor(p);
+  // A parked long poll is activity: the partition stays until it has answered.
+  fetch_request waiting;
+  waiting.tp = {"t", 0};
+  waiting.offset = 5;
+  waiting.max_wait_ms = 200;
+  bool answered = false;
+  self->request(p, 5s, fetch_atom::value, waiting)
+      .receive([&](fetch_result& r) { answered = r.batches.empty(); },
+               [&](caf::error& e) { ADD_FAILURE() << sys.render(e); });
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(ctx->tails.partitions(), 1u);
+  // Then, idle, it stops by itself (a normal exit) and gives back its share of the tails.
+  bool stopped = false;
+  self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(ctx->tails.partitions(), 0u);
+  EXPECT_EQ(ctx->metrics.passivated_total(), 1u);
+  caf::anon_send_exit(ctx->writer_for({}), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->reader_for({}), caf::exit_reason::user_shutdown);
 }

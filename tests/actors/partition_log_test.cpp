@@ -15,7 +15,8 @@ append_outcome all_ok(std::size_t n) { return {std::vector<errc>(n, errc::ok)}; 
 }  // namespace
 
 TEST(PartitionLog, NothingIsWrittenBeforeRecovery) {
-  partition_log log{{"t", 0}, 1 << 20};
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
   log.enqueue(batch(1));
   EXPECT_FALSE(log.take_write_set());
   log.recovered({0, 0});
@@ -23,7 +24,8 @@ TEST(PartitionLog, NothingIsWrittenBeforeRecovery) {
 }
 
 TEST(PartitionLog, OffsetsContinueFromTheRecoveredBounds) {
-  partition_log log{{"t", 3}, 1 << 20};
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 3}, tails};
   log.recovered({10, 42});
   log.enqueue(batch(5));
   log.enqueue(batch(2));
@@ -43,7 +45,8 @@ TEST(PartitionLog, OffsetsContinueFromTheRecoveredBounds) {
 }
 
 TEST(PartitionLog, OneSetInFlightAndTheRestGroupedIntoTheNext) {
-  partition_log log{{"t", 0}, 1 << 20};
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
   log.recovered({0, 0});
   log.enqueue(batch(1));
   ASSERT_TRUE(log.take_write_set());
@@ -58,7 +61,8 @@ TEST(PartitionLog, OneSetInFlightAndTheRestGroupedIntoTheNext) {
 }
 
 TEST(PartitionLog, AFailedWriteIsReportedAndForcesRecovery) {
-  partition_log log{{"t", 0}, 1 << 20};
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
   log.recovered({0, 0});
   log.enqueue(batch(2));
   log.enqueue(batch(2));
@@ -77,7 +81,8 @@ TEST(PartitionLog, AFailedWriteIsReportedAndForcesRecovery) {
 }
 
 TEST(PartitionLog, WriterLossFailsTheWholeSetRetriably) {
-  partition_log log{{"t", 0}, 1 << 20};
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
   log.recovered({0, 0});
   log.enqueue(batch(1));
   ASSERT_TRUE(log.take_write_set());
@@ -89,7 +94,8 @@ TEST(PartitionLog, WriterLossFailsTheWholeSetRetriably) {
 }
 
 TEST(PartitionLog, TailServesReadsFromAnyOffsetInItsRange) {
-  partition_log log{{"t", 0}, 1 << 20};
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
   log.recovered({0, 0});
   for (int i = 0; i < 3; ++i) log.enqueue(batch(10));
   log.take_write_set();
@@ -106,7 +112,8 @@ TEST(PartitionLog, TailServesReadsFromAnyOffsetInItsRange) {
 }
 
 TEST(PartitionLog, TailIsBoundedAndOlderReadsGoToTheStore) {
-  partition_log log{{"t", 0}, 1000};
+  tail_budget tails{1000, 1000};
+  partition_log log{{"t", 0}, tails};
   log.recovered({0, 0});
   for (int i = 0; i < 50; ++i) log.enqueue(batch(1, 100));
   log.take_write_set();
@@ -119,9 +126,72 @@ TEST(PartitionLog, TailIsBoundedAndOlderReadsGoToTheStore) {
 }
 
 TEST(PartitionLog, OutOfRangeBelowTheLogStart) {
-  partition_log log{{"t", 0}, 1 << 20};
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
   log.recovered({100, 120});
   fetch_result out;
   EXPECT_EQ(log.read(99, 1 << 20, out), partition_log::read_status::out_of_range);
   EXPECT_EQ(log.read(100, 1 << 20, out), partition_log::read_status::needs_store);
+}
+
+TEST(PartitionLog, BatchesCarryRunningTotalsFromTheRecoveredBounds) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({5, 10, 400, 1000, 2000});
+  log.enqueue({protocol::shared_bytes::copy_of(protocol::buffer(100, 1)), 2, 1500});
+  log.enqueue({protocol::shared_bytes::copy_of(protocol::buffer(50, 1)), 1, 3000});
+  auto set = log.take_write_set();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->batches[0].end_bytes, 1100u);
+  EXPECT_EQ(set->batches[0].end_timestamp, 2000) << "the running maximum, not the batch's own";
+  EXPECT_EQ(set->batches[1].end_bytes, 1150u);
+  EXPECT_EQ(set->batches[1].end_timestamp, 3000);
+  EXPECT_EQ(log.bounds().end_bytes, 1000u) << "nothing counts before the store acknowledges";
+  log.write_completed(all_ok(2));
+  const auto b = log.bounds();
+  EXPECT_EQ(b.end_bytes, 1150u);
+  EXPECT_EQ(b.end_timestamp, 3000);
+  EXPECT_EQ(b.stored_bytes(), 750u);
+}
+
+TEST(PartitionLog, AdvancingTheStartRefusesOlderReadsAndTrimsTheTail) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  for (int i = 0; i < 5; ++i) log.enqueue(batch(10));
+  log.take_write_set();
+  log.write_completed(all_ok(5));
+  EXPECT_EQ(log.advance_start(25), 25);
+  EXPECT_EQ(log.log_start(), 25);
+  EXPECT_EQ(log.tail_batches(), 3u) << "the batch containing the start stays";
+  fetch_result out;
+  EXPECT_EQ(log.read(24, 1 << 20, out), partition_log::read_status::out_of_range);
+  EXPECT_EQ(log.read(25, 1 << 20, out), partition_log::read_status::served);
+  EXPECT_EQ(out.log_start, 25);
+  EXPECT_EQ(log.advance_start(20), 0) << "the start never moves back";
+  EXPECT_EQ(log.advance_start(1000), 25) << "at most to the high watermark";
+  EXPECT_EQ(log.log_start(), 50);
+  EXPECT_EQ(log.tail_batches(), 0u);
+  log.recovered({0, 50});
+  EXPECT_EQ(log.log_start(), 50) << "a store that has not caught up does not move it back";
+}
+
+TEST(PartitionLog, TailsShareOneBudget) {
+  tail_budget tails{1000, 800};
+  auto fill = [](partition_log& log) {
+    log.recovered({0, 0});
+    for (int i = 0; i < 20; ++i) log.enqueue(batch(1, 100));
+    log.take_write_set();
+    log.write_completed(all_ok(20));
+  };
+  auto one = std::make_unique<partition_log>(topic_partition{"t", 0}, tails);
+  fill(*one);
+  EXPECT_EQ(one->tail_bytes(), 800u) << "one partition: at most the per-partition cap";
+  partition_log two{{"t", 1}, tails};
+  fill(two);
+  EXPECT_EQ(two.tail_bytes(), 500u) << "two partitions: half the budget each";
+  EXPECT_EQ(tails.bytes(), 1300u) << "the first trims to its new share when it next adds";
+  one.reset();
+  EXPECT_EQ(tails.bytes(), 500u);
+  EXPECT_EQ(tails.partitions(), 1u);
 }

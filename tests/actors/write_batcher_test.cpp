@@ -43,6 +43,33 @@ TEST(WriteBatcher, EverythingQueuedGoesOutInOneStoreCall) {
   EXPECT_TRUE(metrics.store_up());
 }
 
+TEST(WriteBatcher, EveryBatchFieldReachesTheStore) {
+  auto store = std::make_unique<mock_store>();
+  std::vector<storage::append_request> seen;
+  EXPECT_CALL(*store, append(_, _)).WillOnce(Invoke([&](auto reqs, auto& results) {
+    seen.assign(reqs.begin(), reqs.end());
+    results.assign(reqs.size(), std::error_code{});
+  }));
+  write_batcher w{std::move(store), nullptr};
+  auto set = make_set("a", 1, 7);
+  auto& b = set.batches[0];
+  b.record_count = 3;
+  b.max_timestamp = 1234;
+  b.producer = {42, 1, 9};
+  b.end_bytes = 5000;
+  b.end_timestamp = 2000;
+  w.enqueue(std::move(set));
+  w.flush(write_batcher::clock::now());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].base_offset, 7);
+  EXPECT_EQ(seen[0].record_count, 3u);
+  EXPECT_EQ(seen[0].max_timestamp, 1234);
+  EXPECT_EQ(seen[0].producer.id, 42);
+  EXPECT_EQ(seen[0].end_bytes, 5000u) << "retention searches by the running totals";
+  EXPECT_EQ(seen[0].end_timestamp, 2000);
+  EXPECT_EQ(seen[0].frame.size(), 10u);
+}
+
 TEST(WriteBatcher, PerBatchResultsGoBackToTheirSets) {
   auto store = std::make_unique<mock_store>();
   EXPECT_CALL(*store, append(_, _)).WillOnce(Invoke([](auto reqs, auto& results) {

@@ -58,6 +58,15 @@ class faulty_store : public storage::log_store {
   expected<storage::partition_bounds> bounds(const storage::topic_partition& tp) override {
     return inner_->bounds(tp);
   }
+  expected<std::int64_t> retention_point(const storage::topic_partition& tp,
+                                         const storage::retention_limits& limits) override {
+    return inner_->retention_point(tp, limits);
+  }
+  expected<storage::partition_bounds> delete_records(const storage::topic_partition& tp,
+                                                     std::int64_t offset) override {
+    return inner_->delete_records(tp, offset);
+  }
+  std::optional<storage::store_usage> usage() override { return inner_->usage(); }
   std::error_code put_topic(const storage::topic_info& t) override { return inner_->put_topic(t); }
   std::error_code delete_topic(const storage::topic_info& t) override {
     return inner_->delete_topic(t);

@@ -132,3 +132,17 @@ TEST(NativeMessages, InitProducerRoundTrips) {
   body.push_back(0);
   EXPECT_FALSE(decode_init_producer_response(body));
 }
+
+TEST(NativeMessages, DeleteRecordsRoundTripsAndRefusesTruncation) {
+  buffer f;
+  encode(f, delete_records_request{9, "orders", 2, 1234});
+  EXPECT_EQ(static_cast<message_type>(f[5]), message_type::delete_records);
+  auto r = decode_delete_records(payload_of(f));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->request_id, 9u);
+  EXPECT_EQ(r->topic, "orders");
+  EXPECT_EQ(r->partition, 2);
+  EXPECT_EQ(r->offset, 1234);
+  auto payload = payload_of(f);
+  EXPECT_FALSE(decode_delete_records(payload.first(payload.size() - 1)));
+}

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame.hpp"
@@ -58,6 +59,30 @@ class LogStore : public ::testing::TestWithParam<std::string> {
     return results.at(0);
   }
 
+  // Appends one batch of `count` records with the running totals a partition gives it.
+  std::error_code append_running(const topic_partition& tp, std::uint32_t count,
+                                 std::int64_t timestamp, std::size_t bytes = 100) {
+    auto& run = running_[tp.partition];
+    const auto frame = make_frame(std::string(bytes, 'v'), static_cast<int>(count));
+    run.end_bytes += frame.size();
+    run.end_timestamp = std::max(run.end_timestamp, timestamp);
+    append_request r{&tp, run.next, count, timestamp, protocol::shared_bytes::copy_of(frame)};
+    r.end_bytes = run.end_bytes;
+    r.end_timestamp = run.end_timestamp;
+    std::vector<std::error_code> results;
+    store_->append({&r, 1}, results);
+    if (!results.at(0)) run.next += count;
+    last_frame_size_ = frame.size();
+    return results.at(0);
+  }
+
+  struct running {
+    std::int64_t next = 0;
+    std::uint64_t end_bytes = 0;
+    std::int64_t end_timestamp = -1;
+  };
+  std::map<std::int32_t, running> running_;
+  std::size_t last_frame_size_ = 0;
   std::unique_ptr<test::redis_server> redis_;
   store_factory factory_;
   std::unique_ptr<log_store> store_;
@@ -79,7 +104,8 @@ TEST_P(LogStore, AppendedBatchesReadBackInOrderWithTheirFrames) {
   EXPECT_EQ((*got)[1].frame.to_buffer(), b);
   auto bounds = store_->bounds(tp_);
   ASSERT_TRUE(bounds);
-  EXPECT_EQ(*bounds, (partition_bounds{0, 5}));
+  EXPECT_EQ(bounds->log_start, 0);
+  EXPECT_EQ(bounds->next_offset, 5);
 }
 
 TEST_P(LogStore, ReadFromTheMiddleOfABatchReturnsTheWholeBatch) {
@@ -308,6 +334,143 @@ INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis"),
                          [](const auto& param_info) { return param_info.param; });
 
 // Redis-only behaviour: the store going away and coming back.
+TEST_P(LogStore, BoundsCarryTheRunningTotals) {
+  ASSERT_FALSE(append_running(tp_, 3, 500));
+  ASSERT_FALSE(append_running(tp_, 2, 400));
+  const auto size = last_frame_size_;
+  auto b = store_->bounds(tp_);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->next_offset, 5);
+  EXPECT_EQ(b->end_timestamp, 500) << "the largest so far, not the last batch's";
+  EXPECT_EQ(b->stored_bytes(), running_[0].end_bytes);
+  EXPECT_GE(b->stored_bytes(), 2 * size);
+}
+
+TEST_P(LogStore, RetentionByTimeRemovesTheExpiredPrefixOnly) {
+  for (std::int64_t ts : {100, 200, 300, 400, 500}) ASSERT_FALSE(append_running(tp_, 2, ts));
+  retention_limits limits;
+  limits.older_than_ms = 350;
+  auto point = store_->retention_point(tp_, limits);
+  ASSERT_TRUE(point) << point.error().message();
+  EXPECT_EQ(*point, 6) << "batches at 100, 200 and 300 go; the one at 400 starts the log";
+  limits.older_than_ms = 50;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 0);
+  limits.older_than_ms = 1000;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 10) << "everything is past it";
+  EXPECT_EQ(store_->retention_point(tp_, retention_limits{}).value(), 0) << "no limits";
+}
+
+TEST_P(LogStore, ABatchWithAFutureTimestampHoldsBackEverythingAfterIt) {
+  for (std::int64_t ts : {100, 900, 200, 300}) ASSERT_FALSE(append_running(tp_, 1, ts));
+  retention_limits limits;
+  limits.older_than_ms = 350;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 1)
+      << "as Kafka's segments: a batch goes only when it and every one before it are old";
+}
+
+TEST_P(LogStore, RetentionBySizeKeepsAtLeastTheLimit) {
+  for (int i = 0; i < 10; ++i) ASSERT_FALSE(append_running(tp_, 1, 1000 + i));
+  const auto size = static_cast<std::int64_t>(last_frame_size_);
+  retention_limits limits;
+  limits.keep_bytes = 3 * size;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 7) << "the newest three stay";
+  limits.keep_bytes = 3 * size + 1;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 6) << "never below the limit";
+  limits.keep_bytes = 100 * size;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 0);
+  limits.older_than_ms = 1002;  // both: whichever removes more
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 2);
+}
+
+TEST_P(LogStore, DeleteRecordsKeepsTheBatchContainingTheNewStart) {
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(append_running(tp_, 10, 100));
+  auto b = store_->delete_records(tp_, 25);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(b->log_start, 25);
+  EXPECT_EQ(b->next_offset, 40);
+  EXPECT_EQ(b->stored_bytes(), 2 * last_frame_size_) << "batches 20-29 and 30-39 stay";
+  auto got = store_->read(tp_, 25, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ(got->front().base_offset, 20);
+  got = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_FALSE(got->empty());
+  EXPECT_EQ(got->front().base_offset, 20) << "nothing below it is stored";
+  EXPECT_EQ(store_->delete_records(tp_, 10)->log_start, 25) << "the start never moves back";
+  // A second instance (another connection) sees the same start.
+  auto other = factory_();
+  ASSERT_TRUE(other);
+  EXPECT_EQ((*other)->bounds(tp_)->log_start, 25);
+  retention_limits limits;
+  limits.older_than_ms = 50;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 25) << "nothing more to remove";
+  limits.older_than_ms = 200;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 40)
+      << "a start inside a batch does not hide that batch from retention";
+}
+
+TEST_P(LogStore, AnEmptiedLogKeepsItsNextOffsetAndRefusesOlderOffsets) {
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(append_running(tp_, 5, 100));
+  const auto end = running_[0].end_bytes;
+  auto b = store_->delete_records(tp_, 1000);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->log_start, 15) << "at most the next offset";
+  EXPECT_EQ(b->next_offset, 15);
+  EXPECT_EQ(b->stored_bytes(), 0u);
+  EXPECT_EQ(b->end_bytes, end);
+  auto again = factory_();
+  ASSERT_TRUE(again);
+  auto reread = (*again)->bounds(tp_);
+  ASSERT_TRUE(reread);
+  EXPECT_EQ(reread->next_offset, 15) << "offsets are never handed out twice";
+  EXPECT_EQ(reread->end_bytes, end);
+  EXPECT_EQ(reread->end_timestamp, 100);
+  EXPECT_EQ(append_one(tp_, 10, make_frame("old")), errc::offset_conflict);
+  ASSERT_FALSE(append_running(tp_, 1, 200));
+  EXPECT_EQ(store_->bounds(tp_)->log_start, 15);
+  EXPECT_EQ(store_->bounds(tp_)->next_offset, 16);
+}
+
+TEST_P(LogStore, DeletingATopicRemovesItsLogStartToo) {
+  topic_info t{"orders", 1, {}};
+  ASSERT_FALSE(store_->put_topic(t));
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(append_running(tp_, 5, 100));
+  ASSERT_TRUE(store_->delete_records(tp_, 7));
+  ASSERT_FALSE(store_->delete_topic(t));
+  auto b = store_->bounds(tp_);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->log_start, 0);
+  EXPECT_EQ(b->next_offset, 0);
+}
+
+TEST(MemoryStore, AFullStoreRefusesAppendsUntilRoomIsFreed) {
+  const auto frame = make_frame(std::string(1000, 'x'));
+  auto store = memory_store::factory(frame.size() * 3)().value();
+  topic_partition tp{"t", 0};
+  std::vector<std::error_code> results;
+  auto append = [&](std::int64_t base) {
+    append_request r{&tp, base, 1, 0, protocol::shared_bytes::copy_of(frame)};
+    store->append({&r, 1}, results);
+    return results.at(0);
+  };
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(append(i));
+  EXPECT_EQ(store->usage()->used, frame.size() * 3);
+  EXPECT_EQ(append(3), errc::storage_full);
+  EXPECT_TRUE(is_retriable(errc::storage_full));
+  EXPECT_EQ(store->bounds(tp)->next_offset, 3) << "nothing of a refused append is stored";
+  // All or nothing: a call that does not fit stores none of its batches.
+  ASSERT_TRUE(store->delete_records(tp, 1));
+  append_request two[2] = {{&tp, 3, 1, 0, protocol::shared_bytes::copy_of(frame)},
+                           {&tp, 4, 1, 0, protocol::shared_bytes::copy_of(frame)}};
+  store->append(two, results);
+  EXPECT_EQ(results.at(0), errc::storage_full);
+  EXPECT_EQ(results.at(1), errc::storage_full);
+  EXPECT_FALSE(append(3)) << "room freed by deletion is usable again";
+  EXPECT_EQ(store->usage()->used, frame.size() * 3);
+  EXPECT_EQ(store->usage()->capacity, frame.size() * 3);
+}
+
 TEST(RedisStore, UnreachableServerIsStorageUnavailableNotAHang) {
   redis_options o;
   o.port = test::free_port();  // nothing listens there

@@ -2,6 +2,7 @@
 //   portask-cli produce orders "hello" "world"        (or lines from stdin)
 //   portask-cli consume orders --from earliest --follow
 //   portask-cli topics create orders --partitions 3
+//   portask-cli topics delete-records orders --partition 0 --offset 1000
 //   portask-cli stats
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "client/client.hpp"
@@ -243,6 +245,19 @@ int main(int argc, char** argv) {
   describe->add_option("name", name)->required();
   auto* remove = topics->add_subcommand("delete");
   remove->add_option("name", name)->required();
+  std::vector<std::int32_t> record_partitions;
+  std::int64_t before = -1;
+  auto* delete_records = topics->add_subcommand(
+      "delete-records", "delete the records below an offset (the new log start offset)");
+  delete_records->add_option("name", name)->required();
+  delete_records
+      ->add_option("-p,--partition", record_partitions,
+                   "partition (repeatable; default: every partition)")
+      ->allow_extra_args(false);
+  delete_records
+      ->add_option("--offset", before, "the new log start offset (-1: the high watermark)")
+      ->required()
+      ->check(CLI::Range(std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()));
 
   app.add_subcommand("stats", "metrics and metadata of the broker");
 
@@ -273,6 +288,16 @@ int main(int argc, char** argv) {
   } else if (remove->parsed()) {
     check(c.delete_topic(name), "delete");
     std::cout << "deleted " << name << '\n';
+  } else if (delete_records->parsed()) {
+    if (record_partitions.empty()) {
+      const auto d = check(c.describe_topic(name), "delete-records");
+      for (std::int32_t i = 0; i < d.partitions; ++i) record_partitions.push_back(i);
+    }
+    for (auto partition : record_partitions) {
+      const auto b = check(c.delete_records(name, partition, before), "delete-records");
+      std::cout << name << " partition " << partition << ": log start " << b.log_start
+                << ", high watermark " << b.high_watermark << '\n';
+    }
   }
   return 0;
 }

@@ -62,6 +62,12 @@ void apply_yaml(const std::string& path, broker_config& c) {
   read(root, "storage_compression", c.storage_compression);
   read(root, "log_level", c.log_level);
   read(root, "producer_id_expiration_ms", c.producer_id_expiration_ms);
+  read(root, "log_retention_ms", c.log_retention_ms);
+  read(root, "log_retention_bytes", c.log_retention_bytes);
+  read(root, "log_retention_check_interval_ms", c.log_retention_check_interval_ms);
+  read(root, "memory_store_max_bytes", c.memory_store_max_bytes);
+  read(root, "partition_tail_budget_bytes", c.partition_tail_budget_bytes);
+  read(root, "partition_idle_ms", c.partition_idle_ms);
   if (const auto g = root["groups"]) {
     read(g, "initial_rebalance_delay_ms", c.group_initial_rebalance_delay_ms);
     read(g, "min_session_timeout_ms", c.group_min_session_timeout_ms);
@@ -172,6 +178,27 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "idle time after which a partition forgets an idempotent producer")
       ->envname("PORTASK_PRODUCER_ID_EXPIRATION_MS")
       ->check(CLI::PositiveNumber);
+  app.add_option("--log-retention-ms", c.log_retention_ms,
+                 "default retention by age for topics without retention.ms (-1: unlimited)")
+      ->envname("PORTASK_LOG_RETENTION_MS");
+  app.add_option("--log-retention-bytes", c.log_retention_bytes,
+                 "default retention by size per partition for topics without retention.bytes "
+                 "(-1: unlimited)")
+      ->envname("PORTASK_LOG_RETENTION_BYTES");
+  app.add_option("--log-retention-check-interval-ms", c.log_retention_check_interval_ms,
+                 "how often retention looks for batches to delete")
+      ->envname("PORTASK_LOG_RETENTION_CHECK_INTERVAL_MS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--memory-store-max-bytes", c.memory_store_max_bytes,
+                 "bytes the memory store holds at most (0: half the machine's memory)")
+      ->envname("PORTASK_MEMORY_STORE_MAX_BYTES");
+  app.add_option("--partition-tail-budget-bytes", c.partition_tail_budget_bytes,
+                 "bytes all partitions' in-memory tails may hold together")
+      ->envname("PORTASK_PARTITION_TAIL_BUDGET_BYTES")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--partition-idle-ms", c.partition_idle_ms,
+                 "an unused partition stops after this long and restarts on demand (0: never)")
+      ->envname("PORTASK_PARTITION_IDLE_MS");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -198,7 +225,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
         {"max_inflight_requests_per_connection", c.max_inflight_requests_per_connection},
         {"max_queued_output_bytes_per_connection", c.max_queued_output_bytes_per_connection},
         {"max_decompressed_bytes_per_request", c.max_decompressed_bytes_per_request},
-        {"http_max_request_bytes", c.http_max_request_bytes}}) {
+        {"http_max_request_bytes", c.http_max_request_bytes},
+        {"log_retention_check_interval_ms", c.log_retention_check_interval_ms},
+        {"partition_tail_budget_bytes", c.partition_tail_budget_bytes}}) {
     if (value == 0) {
       std::cerr << "portask: " << name << " must be positive\n";
       return config_request_exit{2};
@@ -206,6 +235,19 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   }
   if (c.producer_id_expiration_ms <= 0) {
     std::cerr << "portask: producer_id_expiration_ms must be positive\n";
+    return config_request_exit{2};
+  }
+  for (const auto& [name, value] : {std::pair<const char*, std::int64_t>{"log_retention_ms", c.log_retention_ms},
+                                    {"log_retention_bytes", c.log_retention_bytes}}) {
+    if (value < -1) {
+      std::cerr << "portask: " << name << " must be -1 (unlimited) or at least 0\n";
+      return config_request_exit{2};
+    }
+  }
+  if (c.memory_store_max_bytes != 0 && c.store != "memory") {
+    std::cerr << "portask: memory_store_max_bytes applies to the memory store only (the store "
+                 "is "
+              << c.store << ")\n";
     return config_request_exit{2};
   }
   if (c.store != "memory" && !c.store.starts_with("redis://")) {
@@ -241,6 +283,24 @@ std::string describe_limits(const broker_config& c) {
     << c.max_decompressed_bytes_per_request << " B decompressed; http request "
     << c.http_max_request_bytes << " B; auto-create " << c.auto_create_topics_max_per_request
     << " topics per request, " << c.auto_create_topics_max_per_minute << " per minute";
+  return s.str();
+}
+
+std::string describe_lifecycle(const broker_config& c) {
+  std::ostringstream s;
+  auto limit = [](std::int64_t v, const char* unit) {
+    return v < 0 ? std::string("unlimited") : std::to_string(v) + unit;
+  };
+  s << "retention " << limit(c.log_retention_ms, " ms") << " / "
+    << limit(c.log_retention_bytes, " B per partition") << " by default, checked every "
+    << c.log_retention_check_interval_ms << " ms; memory store "
+    << (c.store != "memory" ? std::string("unused")
+                            : c.memory_store_max_bytes == 0
+                                  ? std::string("at most half the memory")
+                                  : "at most " + std::to_string(c.memory_store_max_bytes) + " B")
+    << "; partition tails " << c.partition_tail_budget_bytes << " B together; idle partitions "
+    << (c.partition_idle_ms == 0 ? std::string("kept")
+                                 : "stop after " + std::to_string(c.partition_idle_ms) + " ms");
   return s.str();
 }
 

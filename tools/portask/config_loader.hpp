@@ -21,5 +21,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
 std::string describe(const broker_config& c);
 /// The limits of the config, for the startup log.
 std::string describe_limits(const broker_config& c);
+/// One line: retention defaults, memory bounds and passivation, for the startup log.
+std::string describe_lifecycle(const broker_config& c);
 
 }  // namespace portask

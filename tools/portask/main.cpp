@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::info("portask {} starting: {}", portask::version_string, portask::describe(config));
   spdlog::info("limits: {}", portask::describe_limits(config));
+  spdlog::info("data: {}", portask::describe_lifecycle(config));
 
   // Block the shutdown signals before any thread starts, then wait for them here.
   sigset_t signals;

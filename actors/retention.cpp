@@ -1,0 +1,174 @@
+#include "actors/retention.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+
+#include <charconv>
+#include <deque>
+
+#include "actors/topic_configs.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Partitions asked to delete at once: a pass over thousands of partitions must not start
+/// thousands of partition actors together.
+constexpr std::size_t deletions_in_flight = 16;
+
+struct deletion {
+  topic_partition tp;
+  std::int64_t from;  ///< log start when planned
+  std::int64_t to;    ///< new log start
+};
+
+struct retention_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unique_ptr<storage::log_store> store;
+  std::deque<deletion> planned;
+  std::size_t running = 0;
+  bool store_warned = false;
+  static inline const char* name = "portask.retention";
+};
+
+using self_ptr = retention_actor::stateful_pointer<retention_state>;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<std::int64_t> config_number(const storage::config_entries& configs,
+                                          std::string_view key) {
+  for (const auto& [k, v] : configs) {
+    if (k != key) continue;
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc{} && end == v.data() + v.size()) return n;
+  }
+  return std::nullopt;
+}
+
+void start_deletions(self_ptr self) {
+  auto& st = self->state;
+  while (st.running < deletions_in_flight && !st.planned.empty()) {
+    auto d = st.planned.front();
+    st.planned.pop_front();
+    auto registry = st.ctx->registry();
+    if (!registry) {
+      st.planned.clear();
+      return;
+    }
+    ++st.running;
+    auto finished = [=](const char* what, const caf::error* err) {
+      --self->state.running;
+      if (err)
+        spdlog::warn("retention: {}/{}: {}: {}", d.tp.topic, d.tp.partition, what,
+                     self->system().render(*err));
+      start_deletions(self);
+    };
+    self->request(registry, 10s, partition_atom::value, d.tp, false)
+        .then(
+            [=](partition_actor& p) {
+              self->request(p, 60s, delete_atom::value, d.to)
+                  .then(
+                      [=](storage::partition_bounds& b) {
+                        spdlog::info("retention: {}/{}: log start {} -> {} ({} bytes stored)",
+                                     d.tp.topic, d.tp.partition, d.from, b.log_start,
+                                     b.stored_bytes());
+                        finished("", nullptr);
+                      },
+                      [=](caf::error& e) { finished("deleting failed", &e); });
+            },
+            [=](caf::error& e) { finished("partition unavailable", &e); });
+  }
+}
+
+// One pass: plan from the store (blocking calls, on this detached actor's own thread and
+// connection), then have the partitions delete.
+void run_pass(self_ptr self) {
+  auto& st = self->state;
+  if (st.running > 0 || !st.planned.empty()) return;  // the last pass is still deleting
+  auto topics = st.store->list_topics();
+  if (!topics) {
+    if (!st.store_warned)
+      spdlog::warn("retention: store unavailable ({}); retrying next pass",
+                   topics.error().message());
+    st.store_warned = true;
+    return;
+  }
+  st.store_warned = false;
+  metrics_registry::data_usage usage;
+  const auto now = wall_ms();
+  for (const auto& topic : *topics) {
+    const auto limits = retention_of(topic.configs, st.ctx->config, now);
+    auto& topic_bytes = usage.topic_bytes[topic.name];
+    for (std::int32_t p = 0; p < topic.partitions; ++p) {
+      const topic_partition tp{topic.name, p};
+      auto b = st.store->bounds(tp);
+      if (!b) continue;
+      topic_bytes += b->stored_bytes();
+      if (!limits.any() || b->log_start >= b->next_offset) continue;
+      auto point = st.store->retention_point(tp, limits);
+      if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
+    }
+  }
+  if (auto u = st.store->usage()) {
+    usage.store_used = u->used;
+    usage.store_capacity = u->capacity;
+  }
+  usage.tail_bytes = st.ctx->tails.bytes();
+  usage.tail_budget = st.ctx->tails.total();
+  usage.live_partitions = st.ctx->tails.partitions();
+  st.ctx->metrics.data_pass(std::move(usage));
+  start_deletions(self);
+}
+
+retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<broker_context> ctx) {
+  self->state.ctx = ctx;
+  auto store = ctx->store_factory();
+  if (!store) {
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return retention_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.store = std::move(*store);
+  self->send(self, tick_atom::value);
+  return {
+      [=](tick_atom) {
+        // Named so that /proc (and the soak benchmark) can tell retention's CPU time apart.
+        ::prctl(PR_SET_NAME, "portask-retain");
+        run_pass(self);
+        self->delayed_send(
+            self, std::chrono::milliseconds(self->state.ctx->config.log_retention_check_interval_ms),
+            tick_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+storage::retention_limits retention_of(const storage::config_entries& topic_configs,
+                                       const broker_config& config, std::int64_t now_ms) {
+  storage::retention_limits out;
+  bool deletes = true;
+  for (const auto& [k, v] : topic_configs) {
+    if (k != "cleanup.policy") continue;
+    deletes = false;
+    for (const auto& item : config_list_items(v)) deletes = deletes || item == "delete";
+  }
+  if (!deletes) return out;
+  const auto ms = config_number(topic_configs, "retention.ms").value_or(config.log_retention_ms);
+  const auto bytes =
+      config_number(topic_configs, "retention.bytes").value_or(config.log_retention_bytes);
+  if (ms >= 0) out.older_than_ms = ms > now_ms ? 0 : now_ms - ms;
+  if (bytes >= 0) out.keep_bytes = bytes;
+  return out;
+}
+
+retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx) {
+  return sys.spawn<caf::detached>(retention_impl, std::move(ctx));
+}
+
+}  // namespace portask

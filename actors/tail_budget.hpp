@@ -1,0 +1,46 @@
+#pragma once
+/// The memory that partitions' tails (recent batches kept to serve tailing readers without a
+/// store read) may take together: one budget, shared equally by the live partitions, so
+/// that 10,000 partitions cost what 30 do. A partition trims its tail to its share whenever
+/// it adds to it; idle partitions stop (partition_idle_ms) and give theirs back.
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace portask {
+
+class tail_budget {
+ public:
+  /// `total` for all tails together; no partition's share exceeds `per_partition_max`.
+  tail_budget(std::size_t total, std::size_t per_partition_max) noexcept
+      : total_(total), per_partition_max_(per_partition_max) {}
+
+  void join() noexcept { partitions_.fetch_add(1, std::memory_order_relaxed); }
+  void leave() noexcept { partitions_.fetch_sub(1, std::memory_order_relaxed); }
+  /// What one tail may hold now.
+  std::size_t share() const noexcept {
+    const auto n = std::max<std::size_t>(1, partitions_.load(std::memory_order_relaxed));
+    return std::min(per_partition_max_, total_ / n);
+  }
+  void used(std::ptrdiff_t delta) noexcept {
+    used_.fetch_add(static_cast<std::int64_t>(delta), std::memory_order_relaxed);
+  }
+
+  std::size_t total() const noexcept { return total_; }
+  std::uint64_t bytes() const noexcept {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, used_.load(std::memory_order_relaxed)));
+  }
+  std::uint64_t partitions() const noexcept {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, partitions_.load(std::memory_order_relaxed)));
+  }
+
+ private:
+  const std::size_t total_;
+  const std::size_t per_partition_max_;
+  std::atomic<std::int64_t> partitions_{0};
+  std::atomic<std::int64_t> used_{0};
+};
+
+}  // namespace portask
