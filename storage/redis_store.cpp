@@ -83,8 +83,10 @@ bool parse_int(std::string_view s, Int& out) {
 // so the store's own rejection of an id at or below the last one).
 std::string entry_id(std::int64_t offset) { return "0-" + std::to_string(offset + 1); }
 
-// Parses one stream entry: [id, [field, value, ...]].
-std::error_code parse_entry(const redisReply* e, stored_batch& out) {
+// Parses one stream entry: [id, [field, value, ...]]. With `frame`, the frame too, checked
+// (magic, version, CRC32) and copied; without it, only the header fields (the producer
+// history scan and retention's search never serve data, so they skip over the frame).
+std::error_code parse_entry(const redisReply* e, stored_batch& out, bool frame = true) {
   if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return errc::corrupt_stored_data;
   auto id = str(e->element[0]);
   if (!id.starts_with("0-") || !parse_int(id.substr(2), out.base_offset) || out.base_offset < 1)
@@ -92,14 +94,15 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out) {
   out.base_offset -= 1;
   const redisReply* fields = e->element[1];
   if (fields->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-  bool have_frame = false, have_count = false, have_running_ts = false;
+  bool have_frame = !frame, have_count = false, have_running_ts = false;
   for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
     auto name = str(fields->element[i]);
     auto value = str(fields->element[i + 1]);
     if (name == "f") {
-      auto frame = protocol::as_bytes(value);
-      if (auto ec = verify_stored_frame(frame)) return ec;
-      out.frame = protocol::shared_bytes::adopt({frame.begin(), frame.end()});  // read, served, released
+      if (!frame) continue;
+      auto bytes = protocol::as_bytes(value);
+      if (auto ec = verify_stored_frame(bytes)) return ec;
+      out.frame = protocol::shared_bytes::adopt({bytes.begin(), bytes.end()});  // read, served, released
       have_frame = true;
     } else if (name == "n") {
       have_count = parse_int(value, out.record_count);
@@ -120,50 +123,6 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out) {
   // Entries written before running totals existed: their own timestamp, no bytes.
   if (!have_running_ts) out.end_timestamp = out.max_timestamp;
   return have_frame && have_count ? std::error_code{} : make_error_code(errc::corrupt_stored_data);
-}
-
-// The running totals of one entry, without checking or copying its frame: what retention's
-// search needs (a probe per step, so the frame is only skipped over).
-bool parse_entry_totals(const redisReply* e, stored_batch& out) {
-  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return false;
-  auto id = str(e->element[0]);
-  if (!id.starts_with("0-") || !parse_int(id.substr(2), out.base_offset) || out.base_offset < 1)
-    return false;
-  out.base_offset -= 1;
-  const redisReply* fields = e->element[1];
-  if (fields->type != REDIS_REPLY_ARRAY) return false;
-  bool have_count = false, have_running_ts = false;
-  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
-    auto name = str(fields->element[i]);
-    auto value = str(fields->element[i + 1]);
-    if (name == "n") have_count = parse_int(value, out.record_count);
-    else if (name == "t") parse_int(value, out.max_timestamp);
-    else if (name == "c") parse_int(value, out.end_bytes);
-    else if (name == "T") have_running_ts = parse_int(value, out.end_timestamp);
-  }
-  if (!have_running_ts) out.end_timestamp = out.max_timestamp;
-  return have_count;
-}
-
-// The header fields of one stream entry (no frame check: the history scan never serves data).
-bool parse_entry_header(const redisReply* e, stored_batch& out) {
-  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return false;
-  auto id = str(e->element[0]);
-  if (!id.starts_with("0-") || !parse_int(id.substr(2), out.base_offset) || out.base_offset < 1)
-    return false;
-  out.base_offset -= 1;
-  const redisReply* fields = e->element[1];
-  if (fields->type != REDIS_REPLY_ARRAY) return false;
-  bool have_count = false;
-  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
-    auto name = str(fields->element[i]);
-    auto value = str(fields->element[i + 1]);
-    if (name == "n") have_count = parse_int(value, out.record_count);
-    else if (name == "p") parse_int(value, out.producer.id);
-    else if (name == "e") parse_int(value, out.producer.epoch);
-    else if (name == "s") parse_int(value, out.producer.base_sequence);
-  }
-  return have_count;
 }
 
 // A producer's snapshot field: epoch, then its batches (varints).
@@ -637,7 +596,7 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
     if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
     if (rep->elements == 0) return std::optional<stored_batch>{};
     stored_batch e;
-    if (!parse_entry_totals(rep->element[0], e)) return errc::corrupt_stored_data;
+    if (parse_entry(rep->element[0], e, false)) return errc::corrupt_stored_data;
     return std::optional<stored_batch>{e};
   };
   // Binary search for the first entry retention keeps: the running totals never decrease
@@ -677,7 +636,7 @@ expected<partition_bounds> redis_store::delete_records(const topic_partition& tp
     if (rep.is_error()) return errc::storage_unavailable;
     stored_batch e;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-        parse_entry_totals(rep->element[0], e) && e.next_offset() > offset)
+        !parse_entry(rep->element[0], e, false) && e.next_offset() > offset)
       min_id = entry_id(e.base_offset);
   }
   // The start record first, in the same transaction as the trim: a restart sees both or
@@ -887,7 +846,7 @@ expected<producer_history> redis_store::read_producer_history(const topic_partit
     stored_batch b;
     for (std::size_t i = 0; i < rep->elements; ++i, ++scanned) {
       b = {};
-      if (!parse_entry_header(rep->element[i], b)) {
+      if (parse_entry(rep->element[i], b, false)) {
         spdlog::error("corrupt entry header in {}", key);
         return errc::corrupt_stored_data;
       }

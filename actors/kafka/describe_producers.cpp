@@ -3,6 +3,7 @@
 // producer has a coordinator epoch or an open transaction (-1 both). lastTimestamp is when
 // the producer last wrote here (broker clock), not the max timestamp of its last batch.
 #include "actors/kafka/handlers.hpp"
+#include "actors/partition.hpp"
 
 namespace portask::kafka {
 
@@ -35,28 +36,23 @@ void handle_describe_producers(self_ptr self, const request& r, protocol::byte_v
         done();
       };
       ++*pending;
-      self->request(registry, 10s, partition_atom::value, topic_partition{t.name, p}, false)
-          .then(
-              [=](partition_actor& part) {
-                self->request(part, 10s, producer_atom::value)
-                    .then(
-                        [=](std::vector<producer_summary>& producers) {
-                          auto& out = res->topics[ti].partitions[pi];
-                          for (const auto& s : producers) {
-                            partition_t::ProducerState ps;
-                            ps.producerId = s.id;
-                            ps.producerEpoch = s.epoch;
-                            ps.lastSequence = s.last_sequence;
-                            ps.lastTimestamp = s.last_timestamp;
-                            ps.coordinatorEpoch = -1;
-                            ps.currentTxnStartOffset = -1;
-                            out.activeProducers.push_back(ps);
-                          }
-                          done();
-                        },
-                        fail);
-              },
-              fail);
+      ask_partition(
+          self, registry, topic_partition{t.name, p}, 10s,
+          [=](std::vector<producer_summary>& producers) {
+            auto& out = res->topics[ti].partitions[pi];
+            for (const auto& s : producers) {
+              partition_t::ProducerState ps;
+              ps.producerId = s.id;
+              ps.producerEpoch = s.epoch;
+              ps.lastSequence = s.last_sequence;
+              ps.lastTimestamp = s.last_timestamp;
+              ps.coordinatorEpoch = -1;
+              ps.currentTxnStartOffset = -1;
+              out.activeProducers.push_back(ps);
+            }
+            done();
+          },
+          fail, 3, producer_atom::value);
     }
   }
   done();

@@ -523,20 +523,14 @@ void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) 
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   auto registry = self->state.ctx->registry();
   if (!registry) return fail(self, r, errc::not_ready);
-  self->request(registry, 10s, partition_atom::value, topic_partition{req->topic, req->partition},
-                false)
-      .then(
-          [=](partition_actor& p) {
-            self->request(p, 10s, bounds_atom::value)
-                .then(
-                    [=](storage::partition_bounds& b) {
-                      respond(self, r, [&](protocol::buffer& out) {
-                        native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset});
-                      });
-                    },
-                    [=](caf::error& e) { fail(self, r, e); });
-          },
-          [=](caf::error& e) { fail(self, r, e); });
+  ask_partition(
+      self, registry, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(10000),
+      [=](storage::partition_bounds& b) {
+        respond(self, r, [&](protocol::buffer& out) {
+          native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset});
+        });
+      },
+      [=](caf::error& e) { fail(self, r, e); }, 3, bounds_atom::value);
 }
 
 void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload) {

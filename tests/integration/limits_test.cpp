@@ -20,14 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The broker's RSS must mean live memory: AddressSanitizer's quarantine keeps freed blocks
-// (256 MiB by default), so the child runs with a small one.
-void small_asan_quarantine() {
-  std::string opts = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-  if (opts.find("quarantine_size_mb") == std::string::npos)
-    setenv("ASAN_OPTIONS", (opts.empty() ? "" : opts + ":") .append("quarantine_size_mb=4").c_str(), 1);
-}
-
 // Waits (bounded) for the peer to close: end of stream or a reset. Data is read and dropped.
 bool closed_by_peer(int fd, std::chrono::seconds limit = 60s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;

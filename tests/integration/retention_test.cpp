@@ -16,14 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// RSS must mean live memory: AddressSanitizer's quarantine keeps freed blocks (256 MiB by
-// default), so the broker runs with a small one.
-void small_asan_quarantine() {
-  std::string opts = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-  if (opts.find("quarantine_size_mb") == std::string::npos)
-    setenv("ASAN_OPTIONS", (opts.empty() ? "" : opts + ":").append("quarantine_size_mb=4").c_str(), 1);
-}
-
 protocol::message_batch values(const std::string& prefix, int n, std::size_t size = 0) {
   protocol::message_batch b;
   for (int i = 0; i < n; ++i) {

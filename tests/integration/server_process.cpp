@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,12 @@ namespace portask::test {
 
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) {
   return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+}
+
+void small_asan_quarantine() {
+  std::string opts = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+  if (opts.find("quarantine_size_mb") == std::string::npos)
+    setenv("ASAN_OPTIONS", (opts.empty() ? "" : opts + ":").append("quarantine_size_mb=4").c_str(), 1);
 }
 
 long proc_status_kib(pid_t pid, const std::string& field) {
