@@ -1,6 +1,7 @@
 #include "actors/retention.hpp"
 
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 
 #include <charconv>
@@ -29,6 +30,7 @@ struct retention_state {
   std::deque<deletion> planned;
   std::size_t running = 0;
   bool store_warned = false;
+  std::uint64_t passivated_seen = 0;
   static inline const char* name = "portask.retention";
 };
 
@@ -123,6 +125,13 @@ void run_pass(self_ptr self) {
   usage.tail_budget = st.ctx->tails.total();
   usage.live_partitions = st.ctx->tails.partitions();
   st.ctx->metrics.data_pass(std::move(usage));
+  // Partitions that stopped since the last pass freed their memory into the allocator's free
+  // lists, where glibc keeps it; hand the free pages back to the system (off the hot path,
+  // and only after passivations: trimming walks the heap).
+  if (const auto stopped = st.ctx->metrics.passivated_total(); stopped != st.passivated_seen) {
+    st.passivated_seen = stopped;
+    ::malloc_trim(0);
+  }
   start_deletions(self);
 }
 

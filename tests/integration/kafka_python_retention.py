@@ -73,6 +73,12 @@ check(code == 40, "AlterConfigs refuses an unknown key")
 # -- retention by time: batches an hour older than retention.ms go, fresh ones stay -----------
 producer = KafkaProducer(acks="all", linger_ms=0, **common)
 old = int(time.time() * 1000) - 2 * 3600 * 1000
+# A compacted topic with the same retention, written first: exempt, as in Kafka.
+admin.create_topics([NewTopic("compacted", 1, 1, topic_configs={
+    "cleanup.policy": "compact", "retention.ms": "3600000"})])
+for i in range(5):
+    producer.send("compacted", key=b"k%d" % i, value=b"old-%d" % i, partition=0, timestamp_ms=old)
+producer.flush(timeout=30)
 for i in range(20):
     producer.send("aged", value=b"old-%d" % i, partition=0, timestamp_ms=old)
     if i % 5 == 4:
@@ -85,6 +91,8 @@ tp = TopicPartition("aged", 0)
 watcher = KafkaConsumer(enable_auto_commit=False, **common)
 wait_for(lambda: bounds(watcher, tp)[0] == 20, "retention.ms moves the log start past the old batches")
 check(bounds(watcher, tp) == (20, 30), "only the old batches went (log 20-30)")
+check(bounds(watcher, TopicPartition("compacted", 0)) == (0, 5),
+      "a compacted topic keeps its old batches (cleanup.policy=compact)")
 
 behind = KafkaConsumer(enable_auto_commit=False, auto_offset_reset="none",
                        consumer_timeout_ms=5000, **common)
