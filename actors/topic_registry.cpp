@@ -100,6 +100,26 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
   return &st.topics.at(name);
 }
 
+// A partition's bounds, from its actor (spawned if it is not running). One that stopped
+// (idle) just before the request reached it is forgotten here as its exit message would,
+// and a fresh one is asked.
+template <class Ok, class Fail>
+void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail, int attempts) {
+  auto& parts = self->state.partitions;
+  auto it = parts.find(tp);
+  if (it == parts.end()) it = parts.emplace(tp, spawn_partition(self, self->state.ctx, tp)).first;
+  const auto asked = it->second;
+  self->request(asked, 10s, bounds_atom::value)
+      .then(ok, [=](caf::error& err) {
+        if (receiver_gone(err) && attempts > 1) {
+          auto& now = self->state.partitions;
+          if (auto same = now.find(tp); same != now.end() && same->second == asked) now.erase(same);
+          return bounds_of(self, tp, ok, fail, attempts - 1);
+        }
+        fail(err);
+      });
+}
+
 topic_registry_actor::behavior_type registry_impl(self_ptr self,
                                                   std::shared_ptr<broker_context> ctx) {
   self->state.ctx = ctx;
@@ -214,7 +234,6 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return out;
       },
       [=](describe_atom, const std::string& name) -> caf::result<topic_description> {
-        auto& st = self->state;
         errc e = errc::ok;
         const auto* topic = find_topic(self, name, false, e);
         if (!topic) return make_caf_error(e);
@@ -231,22 +250,16 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         p->outstanding = p->desc.partitions.size();
         p->rp = self->make_response_promise<topic_description>();
         auto result = p->rp;
-        for (std::int32_t i = 0; i < topic->partitions; ++i) {
-          topic_partition tp{name, i};
-          auto it = st.partitions.find(tp);
-          if (it == st.partitions.end())
-            it = st.partitions.emplace(tp, spawn_partition(self, st.ctx, tp)).first;
-          self->request(it->second, 10s, bounds_atom::value)
-              .then(
-                  [=](storage::partition_bounds& b) {
-                    p->desc.partitions[static_cast<std::size_t>(i)] = b;
-                    if (--p->outstanding == 0 && !p->failed) p->rp.deliver(p->desc);
-                  },
-                  [=](caf::error& err) {
-                    if (!p->failed) p->rp.deliver(std::move(err));
-                    p->failed = true;
-                  });
-        }
+        auto ok = [=](std::int32_t i, const storage::partition_bounds& b) {
+          p->desc.partitions[static_cast<std::size_t>(i)] = b;
+          if (--p->outstanding == 0 && !p->failed) p->rp.deliver(p->desc);
+        };
+        auto failed = [=](caf::error& err) {
+          if (!p->failed) p->rp.deliver(std::move(err));
+          p->failed = true;
+        };
+        for (std::int32_t i = 0; i < topic->partitions; ++i)
+          bounds_of(self, {name, i}, [=](storage::partition_bounds& b) { ok(i, b); }, failed, 3);
         return result;
       },
   };

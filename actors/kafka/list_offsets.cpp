@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/kafka/handlers.hpp"
+#include "actors/partition.hpp"
 
 namespace portask::kafka {
 
@@ -108,22 +109,21 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         done();
         continue;
       }
-      self->request(registry, 10s, partition_atom::value,
-                    topic_partition{req.topics[ti].name, p.partitionIndex}, false)
-          .then(
-              [=](partition_actor& part) {
-                self->request(part, 10s, bounds_atom::value)
-                    .then(
-                        [=](storage::partition_bounds& b) {
-                          if (p.timestamp == earliest) return answer({b.log_start, -1});
-                          if (p.timestamp == latest) return answer({b.next_offset, -1});
-                          if (b.log_start >= b.next_offset) return answer({-1, -1});
-                          scan_for_time(self, part, p.timestamp, b.log_start, found{}, answer,
-                                        fail);
-                        },
-                        fail);
-              },
-              fail);
+      const topic_partition tp{req.topics[ti].name, p.partitionIndex};
+      ask_partition(
+          self, registry, tp, 10s,
+          [=](storage::partition_bounds& b) {
+            if (p.timestamp == earliest) return answer({b.log_start, -1});
+            if (p.timestamp == latest) return answer({b.next_offset, -1});
+            if (b.log_start >= b.next_offset) return answer({-1, -1});
+            self->request(registry, 10s, partition_atom::value, tp, false)
+                .then(
+                    [=](partition_actor& part) {
+                      scan_for_time(self, part, p.timestamp, b.log_start, found{}, answer, fail);
+                    },
+                    fail);
+          },
+          fail, 3, bounds_atom::value);
     }
   }
   done();

@@ -3,6 +3,7 @@
 // had one leader epoch, 0, starting at the log start: epoch 0 ends at the log end offset,
 // any later epoch is unknown (-1/-1), as Kafka's epoch cache answers.
 #include "actors/kafka/handlers.hpp"
+#include "actors/partition.hpp"
 
 namespace portask::kafka {
 
@@ -63,24 +64,19 @@ void handle_offset_for_leader_epoch(self_ptr self, const request& r, protocol::b
         done();
       };
       ++*pending;
-      self->request(registry, 10s, partition_atom::value, topic_partition{t.topic, p.partition},
-                    false)
-          .then(
-              [=](partition_actor& part) {
-                // The partition exists; its epoch is checked before its log is read (Kafka).
-                if (auto err = check_current_epoch(p.currentLeaderEpoch); err != 0) {
-                  res->topics[ti].partitions[pi].errorCode = err;
-                  return done();
-                }
-                self->request(part, 10s, bounds_atom::value)
-                    .then(
-                        [=](storage::partition_bounds& b) {
-                          answer_for(res->topics[ti].partitions[pi], p.leaderEpoch, b);
-                          done();
-                        },
-                        fail);
-              },
-              fail);
+      // The partition must exist before its epoch is checked (Kafka): both come after
+      // its bounds are known.
+      ask_partition(
+          self, registry, topic_partition{t.topic, p.partition}, 10s,
+          [=](storage::partition_bounds& b) {
+            if (auto err = check_current_epoch(p.currentLeaderEpoch); err != 0) {
+              res->topics[ti].partitions[pi].errorCode = err;
+              return done();
+            }
+            answer_for(res->topics[ti].partitions[pi], p.leaderEpoch, b);
+            done();
+          },
+          fail, 3, bounds_atom::value);
     }
   }
   done();

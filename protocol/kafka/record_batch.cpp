@@ -144,12 +144,22 @@ std::error_code decode_batch_header(byte_view in, decompression_budget& budget, 
   return {};
 }
 
+// Two's-complement addition and subtraction, as Java's long arithmetic: a hostile base and delta wrap
+// instead of overflowing (undefined behaviour in C++).
+std::int64_t wrapping_add(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+
 // A record's message fields that come from its batch: offset and absolute timestamp.
 void place(const record_batch& batch, const record_position& pos, message& m) {
-  m.offset = batch.base_offset + pos.offset_delta;
+  m.offset = wrapping_add(batch.base_offset, pos.offset_delta);
   m.timestamp_ms = (batch.attributes & batch_attributes::log_append_time)
                        ? batch.max_timestamp
-                       : batch.base_timestamp + pos.timestamp_delta;
+                       : wrapping_add(batch.base_timestamp, pos.timestamp_delta);
 }
 
 // The shared decode: header, CRC and decompression, then `prepare(batch, count)` and each
@@ -322,7 +332,7 @@ record_batch from_messages(const message_batch& messages, std::int64_t base_offs
   for (const auto& m : messages.messages) {
     record r;
     r.offset_delta = delta++;
-    r.timestamp_delta = m.timestamp_ms - b.base_timestamp;
+    r.timestamp_delta = wrapping_sub(m.timestamp_ms, b.base_timestamp);
     b.max_timestamp = std::max(b.max_timestamp, m.timestamp_ms);
     r.key = m.key;
     r.value = m.value;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "protocol/compression/compressors.hpp"
 #include "protocol/kafka/crc32c.hpp"
 
@@ -216,4 +218,30 @@ TEST(RecordBatch, ConvertsToAndFromPortaskMessagesLosslessly) {
   EXPECT_EQ(again.records, b.records);
   EXPECT_EQ(again.base_timestamp, b.base_timestamp);
   EXPECT_EQ(again.max_timestamp, b.max_timestamp);
+}
+
+// Found by record_batch_fuzz: a base timestamp near INT64_MAX plus a record's delta
+// overflowed (undefined behaviour). It wraps, as Java's long arithmetic does.
+TEST(RecordBatchCodec, HostileBaseTimestampsAndDeltasWrapInsteadOfOverflowing) {
+  record_batch b;
+  b.base_timestamp = std::numeric_limits<std::int64_t>::max();
+  b.max_timestamp = b.base_timestamp;
+  record r0;
+  r0.value = "a";
+  record r1;
+  r1.offset_delta = 1;
+  r1.timestamp_delta = 1000;
+  r1.value = "b";
+  b.records = {r0, r1};
+  buffer bytes;
+  ASSERT_FALSE(encode_record_batch(b, bytes));
+  std::size_t used = 0;
+  message_batch msgs;
+  auto decoded = decode_record_batch_into(bytes, used, "t", 0, msgs, 1u << 20);
+  ASSERT_TRUE(decoded);
+  ASSERT_EQ(msgs.messages.size(), 2u);
+  EXPECT_EQ(msgs.messages[1].timestamp_ms, std::numeric_limits<std::int64_t>::min() + 999);
+  // And back: the deltas between such timestamps wrap too.
+  auto again = from_messages(msgs, 0);
+  EXPECT_EQ(again.records.at(1).timestamp_delta, 1000);
 }
