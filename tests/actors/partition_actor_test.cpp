@@ -242,8 +242,7 @@ TEST(PartitionActor, AnIdlePartitionStopsAndAnsweredRequestsKeepItAlive) {
   self->request(p, 5s, fetch_atom::value, waiting)
       .receive([&](fetch_result& r) { answered = r.batches.empty(); },
                [&](caf::error& e) { ADD_FAILURE() << sys.render(e); });
-  EXPECT_TRUE(answered);
-  EXPECT_EQ(ctx->tails.partitions(), 1u);
+  EXPECT_TRUE(answered) << "alive and answering 200 ms in, four times its idle time";
   // Then, idle, it stops by itself (a normal exit) and gives back its share of the tails.
   bool stopped = false;
   self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
