@@ -170,6 +170,7 @@ TEST_F(Retention, TheMemoryStoreStaysBoundedWhileTakingTenTimesItsRetention) {
   const long warm = rss_kib();
   ASSERT_TRUE(send(1024));  // 256 MiB more: 32 times the retention
   const long after = rss_kib();
+  std::printf("RSS: %ld KiB after 32 MiB, %ld KiB after 256 MiB more\n", warm, after);
   auto b = c.list_offsets("flow", 0);
   ASSERT_TRUE(client::ok(b));
   EXPECT_GT(std::get<0>(b).log_start, 0);
@@ -250,6 +251,43 @@ TEST_F(Retention, IdlePartitionsStopAndAreServedAgainOnDemand) {
   EXPECT_LT(retouched, touched + touched / 4)
       << "a second round over 10,000 partitions reuses what the first gave back (" << touched
       << " KiB, then " << retouched << " KiB)";
+}
+
+}  // namespace
+}  // namespace portask::test
+
+namespace portask::test {
+namespace {
+
+// Accepted means done: a lifecycle setting the broker cannot honour stops it at startup
+// with a message naming the setting (exit status 2), before it binds anything.
+TEST(RetentionConfig, SettingsTheBrokerCannotHonourAreRefusedAtStartup) {
+  temp_dir dir;
+  const std::string broker = PORTASK_SERVER_BINARY;
+  struct refusal {
+    std::string args;
+    std::string says;
+  };
+  const std::vector<refusal> cases = {
+      {"--log-retention-ms -5", "log_retention_ms must be -1"},
+      {"--log-retention-bytes -2", "log_retention_bytes must be -1"},
+      {"--store redis://127.0.0.1:1 --memory-store-max-bytes 1048576",
+       "memory_store_max_bytes applies to the memory store only"},
+      {"--log-retention-check-interval-ms 0", "log-retention-check-interval-ms"},
+      {"--partition-tail-budget-bytes 0", "partition-tail-budget-bytes"},
+      {"--config " + dir.path() + "/bad.yaml", "log_retention_bytes must be -1"},
+  };
+  {
+    std::ofstream yaml(dir.path() + "/bad.yaml");
+    yaml << "log_retention_bytes: -3\n";
+  }
+  for (const auto& c : cases) {
+    // Bounded: a broker that wrongly accepted the setting would run until killed.
+    auto [rc, out] = run_shell("timeout 20 " + broker + " " + c.args +
+                               " --port 0 --kafka-port 0 --http-port 0 2>&1");
+    EXPECT_NE(rc, 0) << c.args << ": " << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << c.args << ": " << out;
+  }
 }
 
 }  // namespace
