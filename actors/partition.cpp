@@ -359,16 +359,18 @@ void check_idle(self_ptr self) {
   auto& st = self->state;
   const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
   const auto since = std::chrono::steady_clock::now() - st.last_used;
+  // Checked again at least every eighth of the idle time (and never in a tight loop).
+  const auto step = std::max<std::chrono::milliseconds>(idle / 8, 10ms);
   if (busy(st) || since < idle) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(idle - since);
-    self->delayed_send(self, std::max<std::chrono::milliseconds>(left, idle / 8), tick_atom::value);
+    self->delayed_send(self, std::max(left, step), tick_atom::value);
     return;
   }
   // The idempotence window's latest changes go to the store first, so that the respawned
   // partition rebuilds it from the snapshot rather than from the log.
   if (st.stored_since_snapshot > 0 && st.log->ready()) {
     maybe_snapshot(self, true);
-    self->delayed_send(self, idle / 8, tick_atom::value);
+    self->delayed_send(self, step, tick_atom::value);
     return;
   }
   st.ctx->metrics.partition_passivated();

@@ -31,6 +31,9 @@ struct retention_state {
   std::size_t running = 0;
   bool store_warned = false;
   std::uint64_t passivated_seen = 0;
+  /// What the current pass deleted, logged once when its last deletion is done.
+  std::size_t pass_partitions = 0;
+  std::int64_t pass_records = 0;
   static inline const char* name = "portask.retention";
 };
 
@@ -55,6 +58,12 @@ std::optional<std::int64_t> config_number(const storage::config_entries& configs
 
 void start_deletions(self_ptr self) {
   auto& st = self->state;
+  if (st.running == 0 && st.planned.empty() && st.pass_partitions > 0) {
+    spdlog::info("retention: {} records deleted from {} partitions", st.pass_records,
+                 st.pass_partitions);
+    st.pass_partitions = 0;
+    st.pass_records = 0;
+  }
   while (st.running < deletions_in_flight && !st.planned.empty()) {
     auto d = st.planned.front();
     st.planned.pop_front();
@@ -77,9 +86,11 @@ void start_deletions(self_ptr self) {
               self->request(p, 60s, delete_atom::value, d.to)
                   .then(
                       [=](storage::partition_bounds& b) {
-                        spdlog::info("retention: {}/{}: log start {} -> {} ({} bytes stored)",
-                                     d.tp.topic, d.tp.partition, d.from, b.log_start,
-                                     b.stored_bytes());
+                        spdlog::debug("retention: {}/{}: log start {} -> {} ({} bytes stored)",
+                                      d.tp.topic, d.tp.partition, d.from, b.log_start,
+                                      b.stored_bytes());
+                        ++self->state.pass_partitions;
+                        self->state.pass_records += std::max<std::int64_t>(0, b.log_start - d.from);
                         finished("", nullptr);
                       },
                       [=](caf::error& e) { finished("deleting failed", &e); });
