@@ -1,10 +1,14 @@
 #include "config_loader.hpp"
 
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <set>
+#include <vector>
 #include <sstream>
 #include <string_view>
 
@@ -35,9 +39,55 @@ void read_listener(const YAML::Node& root, const char* key, listener_config& l) 
   read(root[key], "port", l.port);
 }
 
+// The keys a config file may hold: a misspelt key must not silently leave a default in
+// place. Sections (native, http, kafka, groups) list their own keys.
+const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
+  static const std::map<std::string, std::set<std::string>> keys = {
+      {"native", {"host", "port"}},
+      {"http", {"host", "port"}},
+      {"kafka", {"host", "port", "advertised_host"}},
+      {"groups", {"initial_rebalance_delay_ms", "min_session_timeout_ms", "max_session_timeout_ms"}},
+      {"store", {}}, {"store_timeout_ms", {}}, {"max_frame_bytes", {}}, {"max_connections", {}},
+      {"max_connections_per_address", {}}, {"request_timeout_ms", {}},
+      {"connections_max_idle_ms", {}}, {"max_inflight_bytes_per_connection", {}},
+      {"max_inflight_requests_per_connection", {}}, {"max_queued_output_bytes_per_connection", {}},
+      {"max_decompressed_bytes_per_request", {}}, {"http_max_request_bytes", {}},
+      {"auto_create_topics_max_per_request", {}}, {"auto_create_topics_max_per_minute", {}},
+      {"default_partitions", {}}, {"auto_create_topics", {}}, {"storage_codec", {}},
+      {"storage_compression", {}}, {"log_level", {}}, {"producer_id_expiration_ms", {}},
+      {"log_retention_ms", {}}, {"log_retention_bytes", {}}, {"log_retention_check_interval_ms", {}},
+      {"memory_store_max_bytes", {}}, {"partition_tail_budget_bytes", {}}, {"partition_idle_ms", {}},
+  };
+  return keys;
+}
+
+// Every key of `root` that known_yaml_keys() does not name ("kafka.adverstised_host").
+std::vector<std::string> unknown_yaml_keys(const YAML::Node& root) {
+  std::vector<std::string> unknown;
+  if (!root.IsMap()) return unknown;
+  const auto& known = known_yaml_keys();
+  for (const auto& kv : root) {
+    const auto key = kv.first.as<std::string>();
+    const auto it = known.find(key);
+    if (it == known.end()) {
+      unknown.push_back(key);
+    } else if (!it->second.empty() && kv.second.IsMap()) {
+      for (const auto& sub : kv.second)
+        if (!it->second.count(sub.first.as<std::string>()))
+          unknown.push_back(key + "." + sub.first.as<std::string>());
+    }
+  }
+  return unknown;
+}
+
 // YAML layout mirrors broker_config (see docs/configuration in README.md).
 void apply_yaml(const std::string& path, broker_config& c) {
   const YAML::Node root = YAML::LoadFile(path);
+  if (auto unknown = unknown_yaml_keys(root); !unknown.empty()) {
+    std::string names;
+    for (const auto& k : unknown) names += (names.empty() ? "" : ", ") + k;
+    throw YAML::Exception(YAML::Mark::null_mark(), "unknown key(s): " + names);
+  }
   read_listener(root, "native", c.native);
   read_listener(root, "http", c.http);
   read_listener(root, "kafka", c.kafka);
@@ -203,6 +253,11 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return config_request_exit{app.exit(e)};
+  }
+  if (spdlog::level::from_str(c.log_level) == spdlog::level::off && c.log_level != "off") {
+    std::cerr << "portask: unknown log level '" << c.log_level
+              << "' (trace, debug, info, warn, error, critical or off)\n";
+    return config_request_exit{2};
   }
   if (!protocol::parse_codec(c.storage_codec)) {
     std::cerr << "portask: unknown storage codec '" << c.storage_codec << "'\n";

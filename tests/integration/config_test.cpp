@@ -1,0 +1,53 @@
+// The server's configuration, as a user writes it: a misspelt YAML key or an unknown log level
+// stops the broker at startup with a message naming it (exit status 2), instead of leaving a
+// default silently in place.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "server_process.hpp"
+
+namespace portask::test {
+namespace {
+
+std::pair<int, std::string> start_with(const std::string& args) {
+  // Bounded: a broker that wrongly accepted the setting would run until killed.
+  return run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) + " " + args +
+                   " --port 0 --kafka-port 0 --http-port 0 2>&1");
+}
+
+TEST(ServerConfig, UnknownYamlKeysAreRefusedByName) {
+  temp_dir dir;
+  const auto path = dir.path() + "/portask.yaml";
+  {
+    std::ofstream yaml(path);
+    yaml << "max_conections: 10\nkafka: {host: 127.0.0.1, adverstised_host: example}\n"
+            "groups: {min_session_timeout_ms: 1000}\n";
+  }
+  auto [rc, out] = start_with("--config " + path);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("max_conections"), std::string::npos) << out;
+  EXPECT_NE(out.find("kafka.adverstised_host"), std::string::npos) << out;
+  EXPECT_EQ(out.find("groups."), std::string::npos) << "known section keys pass: " << out;
+}
+
+TEST(ServerConfig, AnUnknownLogLevelIsRefusedRatherThanSilencingTheLog) {
+  auto [rc, out] = start_with("--log-level verbose");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("unknown log level 'verbose'"), std::string::npos) << out;
+}
+
+TEST(ServerConfig, AKnownFileStartsTheBroker) {
+  temp_dir dir;
+  const auto path = dir.path() + "/portask.yaml";
+  {
+    std::ofstream yaml(path);
+    yaml << "log_level: warn\nlog_retention_ms: 3600000\ngroups: {initial_rebalance_delay_ms: 100}\n";
+  }
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--config", path}));
+  EXPECT_TRUE(server.running());
+}
+
+}  // namespace
+}  // namespace portask::test
