@@ -31,7 +31,7 @@ expected<std::uint16_t> accept_loop::start(const listener_config& address) {
   auto addr = asio::ip::make_address(address.host, ec);
   if (ec) {
     spdlog::error("{} listener: bad address '{}': {}", name_, address.host, ec.message());
-    return errc::invalid_request;
+    return std::error_code(ec);  // the cause itself, for the "cannot start" line
   }
   tcp::endpoint ep{addr, address.port};
   acceptor_.open(ep.protocol(), ec);
@@ -41,7 +41,7 @@ expected<std::uint16_t> accept_loop::start(const listener_config& address) {
   if (ec) {
     spdlog::error("{} listener: cannot listen on {}:{}: {}", name_, address.host, address.port,
                   ec.message());
-    return errc::internal;
+    return std::error_code(ec);  // e.g. "Address already in use", not "internal error"
   }
   const auto port = acceptor_.local_endpoint().port();
   spdlog::info("{} listener on {}:{}", name_, address.host, port);

@@ -1,6 +1,11 @@
 // The server's configuration, as a user writes it: a misspelt YAML key or an unknown log level
 // stops the broker at startup with a message naming it (exit status 2), instead of leaving a
 // default silently in place.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -35,6 +40,25 @@ TEST(ServerConfig, AnUnknownLogLevelIsRefusedRatherThanSilencingTheLog) {
   auto [rc, out] = start_with("--log-level verbose");
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("unknown log level 'verbose'"), std::string::npos) << out;
+}
+
+TEST(ServerConfig, APortInUseIsNamedAsTheReasonItCannotStart) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const auto taken = std::to_string(ntohs(a.sin_port));
+  auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) + " --port " + taken +
+                             " --kafka-port 0 --http-port 0 2>&1");
+  ::close(fd);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("native listener: cannot listen on 127.0.0.1:" + taken), std::string::npos) << out;
+  EXPECT_NE(out.find("cannot start: Address already in use"), std::string::npos) << out;
 }
 
 TEST(ServerConfig, AKnownFileStartsTheBroker) {
