@@ -1,6 +1,6 @@
-// The server's configuration, as a user writes it: a misspelt YAML key or an unknown log level
-// stops the broker at startup with a message naming it (exit status 2), instead of leaving a
-// default silently in place.
+// The server's configuration, as a user writes it: a misspelt YAML key, an unknown log level
+// or a setting the broker cannot honour stops it at startup with a message naming it, instead
+// of leaving a default silently in place.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "server_process.hpp"
 
@@ -59,6 +61,34 @@ TEST(ServerConfig, APortInUseIsNamedAsTheReasonItCannotStart) {
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("native listener: cannot listen on 127.0.0.1:" + taken), std::string::npos) << out;
   EXPECT_NE(out.find("cannot start: Address already in use"), std::string::npos) << out;
+}
+
+// Accepted means done: a lifecycle setting the broker cannot honour stops it at startup
+// with a message naming the setting, before it binds anything.
+TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
+  temp_dir dir;
+  struct refusal {
+    std::string args;
+    std::string says;
+  };
+  const std::vector<refusal> cases = {
+      {"--log-retention-ms -5", "log_retention_ms must be -1"},
+      {"--log-retention-bytes -2", "log_retention_bytes must be -1"},
+      {"--store redis://127.0.0.1:1 --memory-store-max-bytes 1048576",
+       "memory_store_max_bytes applies to the memory store only"},
+      {"--log-retention-check-interval-ms 0", "log-retention-check-interval-ms"},
+      {"--partition-tail-budget-bytes 0", "partition-tail-budget-bytes"},
+      {"--config " + dir.path() + "/bad.yaml", "log_retention_bytes must be -1"},
+  };
+  {
+    std::ofstream yaml(dir.path() + "/bad.yaml");
+    yaml << "log_retention_bytes: -3\n";
+  }
+  for (const auto& c : cases) {
+    auto [rc, out] = start_with(c.args);
+    EXPECT_NE(rc, 0) << c.args << ": " << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << c.args << ": " << out;
+  }
 }
 
 TEST(ServerConfig, AKnownFileStartsTheBroker) {
