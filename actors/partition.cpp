@@ -7,6 +7,7 @@
 
 #include "actors/partition_log.hpp"
 #include "actors/producer_table.hpp"
+#include "actors/wall_clock.hpp"
 
 namespace portask {
 namespace {
@@ -20,12 +21,6 @@ struct parked_fetch {
 
 /// Stored batches between two producer snapshots: bounds the log a rebuild reads.
 constexpr std::uint64_t snapshot_every_batches = 500;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct partition_state {
   std::shared_ptr<broker_context> ctx;
@@ -60,7 +55,7 @@ void maybe_snapshot(self_ptr self, bool now = false) {
   if (!now && st.stored_since_snapshot < snapshot_every_batches) return;
   auto reader = st.ctx->reader_for(st.log->tp());
   if (!reader) return;
-  st.producers.expire(wall_ms(), st.ctx->config.producer_id_expiration_ms);
+  st.producers.expire(wall_clock_ms(), st.ctx->config.producer_id_expiration_ms);
   auto snapshot = st.producers.take_snapshot(st.log->high_watermark());
   st.stored_since_snapshot = 0;
   st.snapshot_in_flight = true;
@@ -183,12 +178,12 @@ void recover(self_ptr self) {
             s.store_down = false;
             s.recovery_backoff = 0ms;
             s.log->recovered(r.bounds);
-            s.producers.rebuild(r.producers, s.log->tp().partition, wall_ms());
+            s.producers.rebuild(r.producers, s.log->tp().partition, wall_clock_ms());
             spdlog::debug("partition {}/{}: offsets {}-{}, {} producer batches read back "
                           "(snapshot covers {})",
                           s.log->tp().topic, s.log->tp().partition, r.bounds.log_start,
                           r.bounds.next_offset, r.producers.batches.size(), r.producers.covers);
-            s.producers.expire(wall_ms(), s.ctx->config.producer_id_expiration_ms);
+            s.producers.expire(wall_clock_ms(), s.ctx->config.producer_id_expiration_ms);
             s.stored_since_snapshot = 0;
             if (r.bounds.next_offset > r.producers.covers) maybe_snapshot(self, true);
             auto waiters = std::move(s.on_ready);
@@ -285,7 +280,7 @@ void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<pu
       return;
   }
   const auto ticket = st.log->enqueue(std::move(b));
-  if (producer.present()) st.producers.appended(producer, ticket, wall_ms());
+  if (producer.present()) st.producers.appended(producer, ticket, wall_clock_ms());
   st.pending.emplace(ticket, rp);
   try_write(self);
 }

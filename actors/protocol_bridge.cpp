@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "protocol/topic_name.hpp"
+#include "actors/wall_clock.hpp"
 
 namespace portask {
 namespace {
@@ -21,12 +22,6 @@ struct bridge_state {
 };
 
 using self_ptr = protocol_bridge_actor::stateful_pointer<bridge_state>;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Runs `f` with the partition's actor. A cache miss asks the registry with await(), which
 // holds back later messages until the answer is in, so batches for one partition reach it
@@ -192,7 +187,7 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         auto& st = self->state;
         if (!pb.internal && protocol::is_internal_topic(pb.tp.topic))
           return make_caf_error(errc::invalid_request);  // clients only read it
-        auto framed = frame_batch(*st.ctx, pb, now_ms());
+        auto framed = frame_batch(*st.ctx, pb, wall_clock_ms());
         if (!framed) return make_caf_error(static_cast<errc>(framed.error().value()));
         // OnMessage subscribers get the normalised batch; built only when someone listens.
         std::shared_ptr<const protocol::message_batch> for_hooks;

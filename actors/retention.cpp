@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "actors/topic_configs.hpp"
+#include "actors/wall_clock.hpp"
 
 namespace portask {
 namespace {
@@ -38,12 +39,6 @@ struct retention_state {
 };
 
 using self_ptr = retention_actor::stateful_pointer<retention_state>;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::optional<std::int64_t> config_number(const storage::config_entries& configs,
                                           std::string_view key) {
@@ -114,7 +109,7 @@ void run_pass(self_ptr self) {
   }
   st.store_warned = false;
   metrics_registry::data_usage usage;
-  const auto now = wall_ms();
+  const auto now = wall_clock_ms();
   for (const auto& topic : *topics) {
     const auto limits = retention_of(topic.configs, st.ctx->config, now);
     auto& topic_bytes = usage.topic_bytes[topic.name];

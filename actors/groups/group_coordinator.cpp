@@ -8,6 +8,7 @@
 #include "actors/groups/consumer_group.hpp"
 #include "actors/groups/offsets_log.hpp"
 #include "protocol/topic_name.hpp"
+#include "actors/wall_clock.hpp"
 
 namespace portask {
 namespace {
@@ -44,12 +45,6 @@ struct coordinator_state {
 };
 
 using coordinator_ptr = group_coordinator_actor::stateful_pointer<coordinator_state>;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Writes `pb` to the offsets topic through the bridge, creating the topic on first use.
 // Best effort: the group store holds the truth, so a failure is logged, not returned.
@@ -92,7 +87,7 @@ void mirror_membership(coordinator_ptr self) {
   if (!stable_new && !emptied) return;
   st.mirrored_generation = g.generation();
   st.mirrored_empty = emptied;
-  mirror(self, group_record(g.describe(), wall_ms()));
+  mirror(self, group_record(g.describe(), wall_clock_ms()));
 }
 
 void deliver(coordinator_ptr self, consumer_group::deliveries& out) {
@@ -143,7 +138,7 @@ void flush_commits(coordinator_ptr self) {
                std::make_move_iterator(offsets.end()));
   st.commit_in_flight = true;
   auto shared = std::make_shared<decltype(batch)>(std::move(batch));
-  auto stored = commit_records(st.group_id, all, wall_ms());
+  auto stored = commit_records(st.group_id, all, wall_clock_ms());
   self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all))
       .then(
           [=](bool) mutable {

@@ -14,6 +14,7 @@
 #include "actors/producer_ids.hpp"
 #include "portask/version.hpp"
 #include "protocol/native_messages.hpp"
+#include "actors/wall_clock.hpp"
 
 namespace portask {
 
@@ -52,12 +53,6 @@ struct connection_state {
 };
 
 using self_ptr = caf::stateful_actor<connection_state>*;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Subscriptions and group memberships keep a connection from being idle: their client
 // waits for the broker, not the other way round.
@@ -594,7 +589,7 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::heartbeat: {
       if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,
-                     [](protocol::buffer& out) { native::encode_i64_body(out, wall_ms()); });
+                     [](protocol::buffer& out) { native::encode_i64_body(out, wall_clock_ms()); });
     }
     case message_type::error:
     case message_type::response:
