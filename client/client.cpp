@@ -285,6 +285,39 @@ result<native::topic_detail> connection::describe_topic(const std::string& topic
   return call<native::topic_detail>(std::move(frame), native::decode_topic_detail);
 }
 
+result<bool> connection::alter_topic_config(const std::string& topic,
+                                            std::vector<native::config_entry> configs) {
+  buffer frame;
+  native::encode(frame, native::topic_admin_request{next_id(), native::admin_op::alter_config,
+                                                    topic, 0, std::move(configs)});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<bool> connection::add_partitions(const std::string& topic, std::int32_t total) {
+  buffer frame;
+  native::encode(frame, native::topic_admin_request{next_id(), native::admin_op::add_partitions,
+                                                    topic, total, {}});
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<std::vector<native::group_summary>> connection::list_groups() {
+  buffer frame;
+  native::encode(frame, native::group_admin_request{next_id(), native::group_op::list, {}});
+  return call<std::vector<native::group_summary>>(std::move(frame), native::decode_group_list);
+}
+
+result<native::group_detail> connection::describe_group(const std::string& group) {
+  buffer frame;
+  native::encode(frame, native::group_admin_request{next_id(), native::group_op::describe, group});
+  return call<native::group_detail>(std::move(frame), native::decode_group_detail);
+}
+
+result<bool> connection::delete_group(const std::string& group) {
+  buffer frame;
+  native::encode(frame, native::group_admin_request{next_id(), native::group_op::remove, group});
+  return call<bool>(std::move(frame), empty_body);
+}
+
 result<native::metadata_response> connection::metadata() {
   buffer frame;
   native::encode_metadata_request(frame, next_id());
@@ -313,7 +346,16 @@ result<native::offset_fetch_response> connection::committed(const std::string& c
 result<native::list_offsets_response> connection::list_offsets(const std::string& topic,
                                                                std::int32_t partition) {
   buffer frame;
-  native::encode(frame, native::list_offsets_request{next_id(), topic, partition});
+  native::encode(frame, native::list_offsets_request{next_id(), topic, partition, std::nullopt});
+  return call<native::list_offsets_response>(std::move(frame),
+                                             native::decode_list_offsets_response);
+}
+
+result<native::list_offsets_response> connection::offset_for_time(const std::string& topic,
+                                                                  std::int32_t partition,
+                                                                  std::int64_t timestamp_ms) {
+  buffer frame;
+  native::encode(frame, native::list_offsets_request{next_id(), topic, partition, timestamp_ms});
   return call<native::list_offsets_response>(std::move(frame),
                                              native::decode_list_offsets_response);
 }

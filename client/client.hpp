@@ -82,7 +82,21 @@ class connection {
   result<bool> delete_topic(const std::string& topic);
   result<std::vector<protocol::native::topic_summary>> list_topics();
   result<protocol::native::topic_detail> describe_topic(const std::string& topic);
+  /// Sets each config (an empty value removes the topic's override); others stay.
+  result<bool> alter_topic_config(const std::string& topic,
+                                  std::vector<protocol::native::config_entry> configs);
+  /// Grows `topic` to `total` partitions.
+  result<bool> add_partitions(const std::string& topic, std::int32_t total);
   result<protocol::native::metadata_response> metadata();
+
+  // -- consumer groups, as an administrator sees them (both protocols' groups) --------------
+  result<std::vector<protocol::native::group_summary>> list_groups();
+  /// State, members with their partitions, and every committed offset; unknown_group when
+  /// the group has neither members nor offsets.
+  result<protocol::native::group_detail> describe_group(const std::string& group);
+  /// Deletes a group's committed offsets; group_not_empty while it has members.
+  result<bool> delete_group(const std::string& group);
+
   /// Commits `offset` for group `consumer`. Members of a native group pass the member id
   /// and generation of their latest assignment (a stale generation is refused).
   // -- consumer groups (the broker assigns partitions and pushes every change) -------------
@@ -110,6 +124,11 @@ class connection {
                                                                  std::int64_t offset);
   result<protocol::native::list_offsets_response> list_offsets(const std::string& topic,
                                                                std::int32_t partition);
+  /// The bounds, and in at_time the first offset stamped at or after `timestamp_ms` (offset
+  /// -1 when none is).
+  result<protocol::native::list_offsets_response> offset_for_time(const std::string& topic,
+                                                                  std::int32_t partition,
+                                                                  std::int64_t timestamp_ms);
   result<std::int64_t> heartbeat();
   /// A new idempotent producer id (id -1), or the next epoch of `id`.
   result<protocol::native::init_producer_response> init_producer(std::int64_t id = -1,

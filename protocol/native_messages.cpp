@@ -118,6 +118,17 @@ bool get_topic_list(wire_reader& r, std::vector<topic_summary>& topics) {
   return true;
 }
 
+void put_group_summary(wire_writer& w, const group_summary& g) {
+  put_str(w, g.group);
+  put_str(w, g.state);
+  put_str(w, g.protocol_type);
+  put_i32(w, g.members);
+}
+bool get_group_summary(wire_reader& r, group_summary& g) {
+  return get_str(r, g.group) && get_str(r, g.state) && get_str(r, g.protocol_type) &&
+         get_i32(r, g.members);
+}
+
 }  // namespace
 
 std::uint32_t peek_request_id(byte_view payload) noexcept {
@@ -314,6 +325,14 @@ void encode(buffer& out, const topic_admin_request& t) {
         put_i32(w, t.partitions);
         put_configs(w, t.configs);
         break;
+      case admin_op::alter_config:
+        put_str(w, t.topic);
+        put_configs(w, t.configs);
+        break;
+      case admin_op::add_partitions:
+        put_str(w, t.topic);
+        put_i32(w, t.partitions);
+        break;
       case admin_op::remove:
       case admin_op::describe:
         put_str(w, t.topic);
@@ -339,6 +358,12 @@ expected<topic_admin_request> decode_topic_admin(byte_view payload) {
       break;
     case 3:
       break;
+    case 5:
+      get_str(r, t.topic) && get_configs(r, t.configs);
+      break;
+    case 6:
+      get_str(r, t.topic) && get_i32(r, t.partitions);
+      break;
     default:
       return errc::invalid_request;
   }
@@ -351,13 +376,17 @@ void encode(buffer& out, const list_offsets_request& l) {
     w.u32(l.request_id);
     put_str(w, l.topic);
     put_i32(w, l.partition);
+    if (l.timestamp) put_i64(w, *l.timestamp);
   });
 }
 
 expected<list_offsets_request> decode_list_offsets(byte_view payload) {
   wire_reader r{payload};
   list_offsets_request l;
-  r.u32(l.request_id) && get_str(r, l.topic) && get_i32(r, l.partition);
+  if (r.u32(l.request_id) && get_str(r, l.topic) && get_i32(r, l.partition) && !r.at_end()) {
+    std::int64_t ts = 0;
+    if (get_i64(r, ts)) l.timestamp = ts;
+  }
   return done(r, std::move(l));
 }
 
@@ -375,6 +404,25 @@ expected<delete_records_request> decode_delete_records(byte_view payload) {
   delete_records_request d;
   r.u32(d.request_id) && get_str(r, d.topic) && get_i32(r, d.partition) && get_i64(r, d.offset);
   return done(r, std::move(d));
+}
+
+void encode(buffer& out, const group_admin_request& g) {
+  frame(out, message_type::group_admin, 0, [&](wire_writer& w) {
+    w.u32(g.request_id);
+    w.u8(static_cast<std::uint8_t>(g.op));
+    if (g.op != group_op::list) put_str(w, g.group);
+  });
+}
+
+expected<group_admin_request> decode_group_admin(byte_view payload) {
+  wire_reader r{payload};
+  group_admin_request g;
+  std::uint8_t op = 0;
+  if (!r.u32(g.request_id) || !r.u8(op)) return errc::malformed_payload;
+  if (op < 1 || op > 3) return errc::invalid_request;
+  g.op = static_cast<group_op>(op);
+  if (g.op != group_op::list) get_str(r, g.group);
+  return done(r, std::move(g));
 }
 
 void encode_heartbeat(buffer& out, std::uint32_t request_id) {
@@ -424,6 +472,10 @@ void encode_body(buffer& out, const list_offsets_response& l) {
   wire_writer w{out};
   put_i64(w, l.log_start);
   put_i64(w, l.high_watermark);
+  if (l.at_time) {
+    put_i64(w, l.at_time->offset);
+    put_i64(w, l.at_time->timestamp);
+  }
 }
 
 void encode_body(buffer& out, const metadata_response& m) {
@@ -449,6 +501,8 @@ void encode_body(buffer& out, const topic_detail& t) {
     put_i64(w, p.high_watermark);
   }
   put_configs(w, t.configs);
+  // Appended later: the bytes each partition holds, in partition order.
+  for (const auto& p : t.partition_states) put_i64(w, p.stored_bytes);
 }
 
 void encode_u32_body(buffer& out, std::uint32_t v) { wire_writer{out}.u32(v); }
@@ -513,7 +567,10 @@ expected<offset_fetch_response> decode_offset_fetch_response(byte_view body) {
 expected<list_offsets_response> decode_list_offsets_response(byte_view body) {
   wire_reader r{body};
   list_offsets_response l;
-  get_i64(r, l.log_start) && get_i64(r, l.high_watermark);
+  if (get_i64(r, l.log_start) && get_i64(r, l.high_watermark) && !r.at_end()) {
+    offset_at_time t;
+    if (get_i64(r, t.offset) && get_i64(r, t.timestamp)) l.at_time = t;
+  }
   return done(r, std::move(l));
 }
 
@@ -542,8 +599,78 @@ expected<topic_detail> decode_topic_detail(byte_view body) {
   for (auto& p : t.partition_states)
     if (!get_i32(r, p.id) || !get_i64(r, p.log_start) || !get_i64(r, p.high_watermark))
       return errc::malformed_payload;
-  get_configs(r, t.configs);
+  if (get_configs(r, t.configs) && !r.at_end())
+    for (auto& p : t.partition_states) get_i64(r, p.stored_bytes);
   return done(r, std::move(t));
+}
+
+void encode_body(buffer& out, const std::vector<group_summary>& groups) {
+  wire_writer w{out};
+  w.u32(static_cast<std::uint32_t>(groups.size()));
+  for (const auto& g : groups) put_group_summary(w, g);
+}
+
+expected<std::vector<group_summary>> decode_group_list(byte_view body) {
+  wire_reader r{body};
+  std::vector<group_summary> groups;
+  std::uint32_t n = 0;
+  if (!r.u32(n) || n > r.remaining() / 10) return errc::malformed_payload;
+  groups.resize(n);
+  for (auto& g : groups)
+    if (!get_group_summary(r, g)) return errc::malformed_payload;
+  return done(r, std::move(groups));
+}
+
+void encode_body(buffer& out, const group_detail& g) {
+  wire_writer w{out};
+  put_group_summary(w, g.summary);
+  put_str(w, g.protocol_name);
+  put_i32(w, g.generation);
+  put_str(w, g.leader);
+  w.u32(static_cast<std::uint32_t>(g.members.size()));
+  for (const auto& m : g.members) {
+    put_str(w, m.member_id);
+    put_str(w, m.client_id);
+    put_str(w, m.client_host);
+    w.u32(static_cast<std::uint32_t>(m.partitions.size()));
+    for (const auto& [topic, partition] : m.partitions) {
+      put_str(w, topic);
+      put_i32(w, partition);
+    }
+  }
+  w.u32(static_cast<std::uint32_t>(g.offsets.size()));
+  for (const auto& o : g.offsets) {
+    put_str(w, o.topic);
+    put_i32(w, o.partition);
+    put_i64(w, o.offset);
+    put_str(w, o.metadata);
+  }
+}
+
+expected<group_detail> decode_group_detail(byte_view body) {
+  wire_reader r{body};
+  group_detail g;
+  std::uint32_t n = 0;
+  if (!get_group_summary(r, g.summary) || !get_str(r, g.protocol_name) ||
+      !get_i32(r, g.generation) || !get_str(r, g.leader) || !r.u32(n) || n > r.remaining() / 10)
+    return errc::malformed_payload;
+  g.members.resize(n);
+  for (auto& m : g.members) {
+    std::uint32_t parts = 0;
+    if (!get_str(r, m.member_id) || !get_str(r, m.client_id) || !get_str(r, m.client_host) ||
+        !r.u32(parts) || parts > r.remaining() / 6)
+      return errc::malformed_payload;
+    m.partitions.resize(parts);
+    for (auto& [topic, partition] : m.partitions)
+      if (!get_str(r, topic) || !get_i32(r, partition)) return errc::malformed_payload;
+  }
+  if (!r.u32(n) || n > r.remaining() / 16) return errc::malformed_payload;
+  g.offsets.resize(n);
+  for (auto& o : g.offsets)
+    if (!get_str(r, o.topic) || !get_i32(r, o.partition) || !get_i64(r, o.offset) ||
+        !get_str(r, o.metadata))
+      return errc::malformed_payload;
+  return done(r, std::move(g));
 }
 
 expected<std::uint32_t> decode_u32_body(byte_view body) {

@@ -5,6 +5,7 @@
 /// Decoders borrow from the payload (views) and never read past it.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -113,7 +114,16 @@ struct offset_fetch_response {
   std::string metadata;
 };
 
-enum class admin_op : std::uint8_t { create = 1, remove = 2, list = 3, describe = 4 };
+/// TopicAdmin operations. alter_config sets the listed configs (an empty value removes one);
+/// add_partitions grows the topic to `partitions` in total.
+enum class admin_op : std::uint8_t {
+  create = 1,
+  remove = 2,
+  list = 3,
+  describe = 4,
+  alter_config = 5,
+  add_partitions = 6,
+};
 struct topic_admin_request {
   std::uint32_t request_id = 0;
   admin_op op = admin_op::list;
@@ -129,6 +139,7 @@ struct partition_summary {
   std::int32_t id = 0;
   std::int64_t log_start = 0;
   std::int64_t high_watermark = 0;
+  std::int64_t stored_bytes = -1;  ///< bytes the partition's log holds (-1: not reported)
 };
 struct topic_detail {
   std::string topic;
@@ -142,14 +153,23 @@ struct metadata_response {
   std::string broker_version;
   std::vector<topic_summary> topics;
 };
+/// The bounds of a partition; with a timestamp also the first offset whose message is
+/// stamped at or after it (Kafka's ListOffsets by time).
 struct list_offsets_request {
   std::uint32_t request_id = 0;
   std::string topic;
   std::int32_t partition = 0;
+  std::optional<std::int64_t> timestamp;  ///< ms since the epoch; sent as a trailing field
+};
+struct offset_at_time {
+  std::int64_t offset = -1;     ///< -1: no message is stamped that late
+  std::int64_t timestamp = -1;  ///< that message's timestamp
+  friend bool operator==(const offset_at_time&, const offset_at_time&) = default;
 };
 struct list_offsets_response {
   std::int64_t log_start = 0;
   std::int64_t high_watermark = 0;
+  std::optional<offset_at_time> at_time;  ///< present when the request had a timestamp
 };
 /// Moves a partition's log start up to `offset` (-1: the high watermark); answered with a
 /// list_offsets_response (the bounds after).
@@ -192,6 +212,44 @@ struct group_assignment {
   friend bool operator==(const group_assignment&, const group_assignment&) = default;
 };
 
+/// GroupAdmin: the consumer groups of both protocols (one coordinator serves both).
+enum class group_op : std::uint8_t { list = 1, describe = 2, remove = 3 };
+struct group_admin_request {
+  std::uint32_t request_id = 0;
+  group_op op = group_op::list;
+  std::string group;  ///< describe, remove
+};
+struct group_summary {
+  std::string group;
+  std::string state;          ///< Kafka's names: Empty, Stable, PreparingRebalance, ...
+  std::string protocol_type;  ///< "consumer" (Kafka clients), "portask" (native members)
+  std::int32_t members = 0;
+  friend bool operator==(const group_summary&, const group_summary&) = default;
+};
+struct group_member_detail {
+  std::string member_id;
+  std::string client_id;
+  std::string client_host;
+  std::vector<std::pair<std::string, std::int32_t>> partitions;  ///< its assignment
+  friend bool operator==(const group_member_detail&, const group_member_detail&) = default;
+};
+struct group_offset_detail {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = -1;
+  std::string metadata;
+  friend bool operator==(const group_offset_detail&, const group_offset_detail&) = default;
+};
+struct group_detail {
+  group_summary summary;
+  std::string protocol_name;  ///< the assignor, e.g. "range"
+  std::int32_t generation = 0;
+  std::string leader;
+  std::vector<group_member_detail> members;
+  std::vector<group_offset_detail> offsets;  ///< every committed offset of the group
+  friend bool operator==(const group_detail&, const group_detail&) = default;
+};
+
 /// The first fields of every Response payload.
 struct response_header {
   std::uint32_t request_id = 0;
@@ -215,6 +273,7 @@ void encode(buffer& out, const delete_records_request& r);
 void encode(buffer& out, const group_join_request& r);
 void encode(buffer& out, const group_leave_request& r);
 void encode(buffer& out, const init_producer_request& r);
+void encode(buffer& out, const group_admin_request& r);
 void encode_heartbeat(buffer& out, std::uint32_t request_id);
 void encode_metadata_request(buffer& out, std::uint32_t request_id);
 
@@ -231,6 +290,7 @@ expected<delete_records_request> decode_delete_records(byte_view payload);
 expected<group_join_request> decode_group_join(byte_view payload);
 expected<group_leave_request> decode_group_leave(byte_view payload);
 expected<init_producer_request> decode_init_producer(byte_view payload);
+expected<group_admin_request> decode_group_admin(byte_view payload);
 /// Heartbeat and Metadata requests carry only the request id.
 expected<std::uint32_t> decode_id_only(byte_view payload);
 
@@ -246,6 +306,8 @@ void encode_body(buffer& out, const metadata_response& r);
 void encode_body(buffer& out, const std::vector<topic_summary>& r);
 void encode_body(buffer& out, const topic_detail& r);
 void encode_body(buffer& out, const init_producer_response& r);
+void encode_body(buffer& out, const std::vector<group_summary>& r);
+void encode_body(buffer& out, const group_detail& r);
 void encode_u32_body(buffer& out, std::uint32_t v);  ///< subscription id
 void encode_i64_body(buffer& out, std::int64_t v);   ///< heartbeat time
 
@@ -266,6 +328,8 @@ expected<metadata_response> decode_metadata_response(byte_view body);
 expected<std::vector<topic_summary>> decode_topic_list(byte_view body);
 expected<topic_detail> decode_topic_detail(byte_view body);
 expected<init_producer_response> decode_init_producer_response(byte_view body);
+expected<std::vector<group_summary>> decode_group_list(byte_view body);
+expected<group_detail> decode_group_detail(byte_view body);
 expected<std::uint32_t> decode_u32_body(byte_view body);
 expected<std::int64_t> decode_i64_body(byte_view body);
 /// A Deliver payload: subscription id and the fetch body.

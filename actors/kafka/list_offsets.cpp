@@ -1,11 +1,8 @@
 // ListOffsets (key 2): earliest (-2) and latest (-1) from the partition's bounds; a
 // timestamp finds the first record stamped at or after it, and -3 (v7) the record with the
-// largest timestamp. Time lookups scan the partition's batches from the log start, skipping
-// every batch whose max timestamp rules it out without decoding it (there is no time index
-// yet: the cost is one read per megabyte of log).
-#include <spdlog/spdlog.h>
-
+// largest timestamp (actors/offset_for_time.hpp).
 #include "actors/kafka/handlers.hpp"
+#include "actors/offset_for_time.hpp"
 #include "actors/partition.hpp"
 
 namespace portask::kafka {
@@ -16,57 +13,8 @@ namespace {
 
 constexpr std::int64_t latest = -1;
 constexpr std::int64_t earliest = -2;
-constexpr std::int64_t max_timestamp = -3;
-
-struct found {
-  std::int64_t offset = -1;
-  std::int64_t timestamp = -1;
-};
-
-// Scans [cursor, high watermark) of `part` for `target` and calls `done(found)`, or
-// `fail(error)`. One partition read per step; each step continues from the last batch seen.
-template <class Done, class Fail>
-void scan_for_time(self_ptr self, partition_actor part, std::int64_t target, std::int64_t cursor,
-                   found best, Done done, Fail fail) {
-  fetch_request fr;
-  fr.offset = cursor;
-  fr.max_bytes = 1u << 20;
-  fr.max_wait_ms = 0;
-  fr.source = protocol_kind::kafka;
-  self->request(part, 10s, fetch_atom::value, fr)
-      .then(
-          [=](fetch_result& res) mutable {
-            const auto& ctx = *self->state.ctx;
-            std::int64_t next = cursor;
-            for (const auto& b : res.batches) {
-              next = b.next_offset();
-              const bool may_hold = target == max_timestamp ? b.max_timestamp > best.timestamp
-                                                            : b.max_timestamp >= target;
-              if (!may_hold) continue;
-              auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
-              auto msgs = frame ? ctx.codecs.decode(frame->header.flags, frame->payload)
-                                : expected<protocol::message_batch>(frame.error());
-              if (!msgs) {
-                spdlog::error("kafka list offsets: stored frame at offset {} failed its check",
-                              b.base_offset);
-                auto err = make_caf_error(errc::corrupt_stored_data);
-                return fail(err);
-              }
-              for (std::size_t i = 0; i < msgs->messages.size(); ++i) {
-                const auto ts = msgs->messages[i].timestamp_ms;
-                const auto offset = b.base_offset + static_cast<std::int64_t>(i);
-                if (target == max_timestamp) {
-                  if (ts > best.timestamp) best = {offset, ts};
-                } else if (ts >= target) {
-                  return done(found{offset, ts});
-                }
-              }
-            }
-            if (res.batches.empty() || next >= res.high_watermark) return done(best);
-            scan_for_time(self, part, target, next, best, done, fail);
-          },
-          [=](caf::error& e) mutable { fail(e); });
-}
+constexpr std::int64_t max_timestamp = max_timestamp_target;
+using found = offset_found;
 
 }  // namespace
 
@@ -119,7 +67,8 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
             self->request(registry, 10s, partition_atom::value, tp, false)
                 .then(
                     [=](partition_actor& part) {
-                      scan_for_time(self, part, p.timestamp, b.log_start, found{}, answer, fail);
+                      scan_for_time(self, part, &self->state.ctx->codecs, protocol_kind::kafka,
+                                    p.timestamp, b.log_start, found{}, answer, fail);
                     },
                     fail);
           },

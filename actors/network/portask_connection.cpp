@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <limits>
 #include <map>
@@ -10,11 +11,15 @@
 #include "actors/network/connection_lifecycle.hpp"
 #include "actors/network/native_group_member.hpp"
 #include "actors/network/response_queue.hpp"
+#include "actors/offset_for_time.hpp"
 #include "actors/partition.hpp"
+#include "actors/topic_configs.hpp"
 #include "actors/producer_ids.hpp"
 #include "portask/version.hpp"
-#include "protocol/native_messages.hpp"
 #include "actors/wall_clock.hpp"
+#include "protocol/group_assignment.hpp"
+#include "protocol/kafka/consumer_protocol.hpp"
+#include "protocol/native_messages.hpp"
 
 namespace portask {
 
@@ -450,6 +455,37 @@ std::vector<native::topic_summary> summaries(const std::vector<storage::topic_in
   return out;
 }
 
+// Sets each listed config (an empty value removes the override), validated as CreateTopics
+// and AlterConfigs validate; the topic's other overrides stay.
+void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor registry,
+                        const std::string& topic, const std::vector<native::config_entry>& changes) {
+  for (const auto& c : changes) {
+    if (c.value.empty() && find_topic_config(c.key)) continue;
+    if (auto problem = topic_config_problem(c.key, c.value))
+      return fail(self, r, errc::invalid_request, *problem);
+  }
+  self->request(registry, 10s, topic_atom::value, topic, false)
+      .then(
+          [=](storage::topic_info& info) {
+            auto configs = info.configs;
+            for (const auto& c : changes) {
+              auto it = std::find_if(configs.begin(), configs.end(),
+                                     [&](const auto& kv) { return kv.first == c.key; });
+              if (c.value.empty()) {
+                if (it != configs.end()) configs.erase(it);
+              } else if (it != configs.end()) {
+                it->second = c.value;
+              } else {
+                configs.emplace_back(c.key, c.value);
+              }
+            }
+            self->request(registry, 10s, configure_atom::value, topic, std::move(configs))
+                .then([=](storage::topic_info&) { respond(self, r, [](protocol::buffer&) {}); },
+                      [=](caf::error& e) { fail(self, r, e); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
 void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_topic_admin(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
@@ -459,7 +495,10 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto empty_ok = [=](bool) { respond(self, r, [](protocol::buffer&) {}); };
   switch (req->op) {
     case native::admin_op::create: {
-      storage::topic_info info{req->topic, req->partitions, {}};
+      // -1: the broker's default partition count, as Kafka's CreateTopics (KIP-464).
+      const auto defaults =
+          static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
+      storage::topic_info info{req->topic, req->partitions == -1 ? defaults : req->partitions, {}};
       for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
       self->request(registry, 10s, create_atom::value, std::move(info))
           .then([=](storage::topic_info&) { empty_ok(true); }, on_error);
@@ -489,10 +528,20 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
                   t.partition_states.push_back({static_cast<std::int32_t>(i),
                                                 d.partitions[i].log_start,
                                                 d.partitions[i].next_offset});
+                for (std::size_t i = 0; i < d.partitions.size(); ++i)
+                  t.partition_states[i].stored_bytes =
+                      static_cast<std::int64_t>(d.partitions[i].stored_bytes());
                 for (auto& [k, v] : d.info.configs) t.configs.push_back({k, v});
                 respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, t); });
               },
               on_error);
+      break;
+    case native::admin_op::add_partitions:
+      self->request(registry, 10s, grow_atom::value, req->topic, req->partitions)
+          .then(empty_ok, on_error);
+      break;
+    case native::admin_op::alter_config:
+      alter_topic_config(self, r, registry, req->topic, req->configs);
       break;
   }
 }
@@ -518,14 +567,122 @@ void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) 
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   auto registry = self->state.ctx->registry();
   if (!registry) return fail(self, r, errc::not_ready);
+  const topic_partition tp{req->topic, req->partition};
+  const auto timestamp = req->timestamp;
+  auto on_error = [=](caf::error& e) { fail(self, r, e); };
   ask_partition(
-      self, registry, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(10000),
+      self, registry, tp, std::chrono::milliseconds(10000),
       [=](storage::partition_bounds& b) {
-        respond(self, r, [&](protocol::buffer& out) {
-          native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset});
-        });
+        auto answer = [=](std::optional<native::offset_at_time> at) {
+          respond(self, r, [&](protocol::buffer& out) {
+            native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset, at});
+          });
+        };
+        if (!timestamp) return answer(std::nullopt);
+        if (*timestamp < 0) return fail(self, r, errc::invalid_request, "negative timestamp");
+        if (b.log_start >= b.next_offset) return answer(native::offset_at_time{});
+        self->request(registry, 10s, partition_atom::value, tp, false)
+            .then(
+                [=](partition_actor& part) {
+                  scan_for_time(self, part, &self->state.ctx->codecs, protocol_kind::portask,
+                                *timestamp, b.log_start, offset_found{},
+                                [=](offset_found f) {
+                                  answer(native::offset_at_time{f.offset, f.timestamp});
+                                },
+                                on_error);
+                },
+                on_error);
       },
-      [=](caf::error& e) { fail(self, r, e); }, 3, bounds_atom::value);
+      on_error, 3, bounds_atom::value);
+}
+
+// -- group admin ------------------------------------------------------------------------------
+
+// A member's partitions from its assignment bytes: Kafka consumers carry the consumer
+// protocol's assignment, native members Portask's own form; anything else shows none.
+std::vector<std::pair<std::string, std::int32_t>> assigned_partitions(
+    const std::string& protocol_type, const std::string& bytes) {
+  const auto view = protocol::as_bytes(bytes);
+  if (protocol_type == "consumer")
+    if (auto a = protocol::kafka::decode_consumer_assignment(view)) return std::move(*a);
+  if (protocol_type == "portask")
+    if (auto a = protocol::decode_assignment(view)) return std::move(*a);
+  return {};
+}
+
+native::group_summary summary_of(const group_description& d) {
+  return {d.group_id, d.state, d.protocol_type, static_cast<std::int32_t>(d.members.size())};
+}
+
+void describe_group(self_ptr self, request_ctx r, const std::string& group) {
+  with_group(self, r, group, [=](group_coordinator_actor& g) {
+    self->request(g, 10s, describe_atom::value)
+        .then(
+            [=](group_description& d) {
+              if (d.state == "Dead")
+                return fail(self, r, errc::unknown_group, "no group '" + group + "'");
+              native::group_detail out;
+              out.summary = summary_of(d);
+              out.summary.group = group;
+              out.protocol_name = d.protocol_name;
+              out.generation = d.generation;
+              out.leader = d.leader;
+              for (const auto& m : d.members)
+                out.members.push_back({m.member_id, m.client_id, m.client_host,
+                                       assigned_partitions(d.protocol_type, m.assignment)});
+              self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
+                  .then(
+                      [=](std::vector<storage::group_offset>& offsets) mutable {
+                        for (auto& o : offsets)
+                          out.offsets.push_back({o.tp.topic, o.tp.partition, o.offset.offset,
+                                                 o.offset.metadata});
+                        std::sort(out.offsets.begin(), out.offsets.end(),
+                                  [](const auto& a, const auto& b) {
+                                    return std::tie(a.topic, a.partition) <
+                                           std::tie(b.topic, b.partition);
+                                  });
+                        respond(self, r,
+                                [&](protocol::buffer& buf) { native::encode_body(buf, out); });
+                      },
+                      [=](caf::error& e) { fail(self, r, e); });
+            },
+            [=](caf::error& e) { fail(self, r, e); });
+  });
+}
+
+void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_group_admin(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (req->op != native::group_op::list && req->group.empty())
+    return fail(self, r, errc::invalid_request, "empty group name");
+  switch (req->op) {
+    case native::group_op::list: {
+      auto groups = self->state.ctx->groups();
+      if (!groups) return fail(self, r, errc::not_ready);
+      self->request(groups, 10s, list_atom::value)
+          .then(
+              [=](std::vector<group_description>& all) {
+                std::vector<native::group_summary> out;
+                for (const auto& d : all)
+                  if (d.state != "Dead") out.push_back(summary_of(d));
+                std::sort(out.begin(), out.end(),
+                          [](const auto& a, const auto& b) { return a.group < b.group; });
+                respond(self, r, [&](protocol::buffer& buf) { native::encode_body(buf, out); });
+              },
+              [=](caf::error& e) { fail(self, r, e); });
+      break;
+    }
+    case native::group_op::describe:
+      describe_group(self, r, req->group);
+      break;
+    case native::group_op::remove:
+      with_group(self, r, req->group, [=](group_coordinator_actor& g) {
+        self->request(g, 10s, delete_atom::value, std::vector<topic_partition>{}, true)
+            .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
+                  [=](caf::error& e) { fail(self, r, e); });
+      });
+      break;
+  }
 }
 
 void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload) {
@@ -538,7 +695,7 @@ void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload
       self, registry, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(30000),
       [=](storage::partition_bounds& b) {
         respond(self, r, [&](protocol::buffer& out) {
-          native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset});
+          native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset, std::nullopt});
         });
       },
       [=](caf::error& e) { fail(self, r, e); }, 3, delete_atom::value, req->offset);
@@ -556,6 +713,7 @@ request_kind kind_of(message_type t) {
     case message_type::list_offsets: return request_kind::list_offsets;
     case message_type::topic_admin:
     case message_type::delete_records: return request_kind::topic_admin;
+    case message_type::group_admin: return request_kind::group;
     case message_type::metadata: return request_kind::metadata;
     case message_type::heartbeat: return request_kind::heartbeat;
     case message_type::group_join:
@@ -586,6 +744,7 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::group_leave: return on_group_leave(self, r, payload);
     case message_type::init_producer: return on_init_producer(self, r, payload);
     case message_type::delete_records: return on_delete_records(self, r, payload);
+    case message_type::group_admin: return on_group_admin(self, r, payload);
     case message_type::heartbeat: {
       if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,

@@ -146,3 +146,97 @@ TEST(NativeMessages, DeleteRecordsRoundTripsAndRefusesTruncation) {
   auto payload = payload_of(f);
   EXPECT_FALSE(decode_delete_records(payload.first(payload.size() - 1)));
 }
+
+TEST(NativeMessages, GroupAdminRequestsRoundTripAndRefuseUnknownOps) {
+  for (auto op : {group_op::list, group_op::describe, group_op::remove}) {
+    buffer f;
+    encode(f, group_admin_request{5, op, op == group_op::list ? "" : "billing"});
+    EXPECT_EQ(static_cast<message_type>(f[5]), message_type::group_admin);
+    auto r = decode_group_admin(payload_of(f));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->request_id, 5u);
+    EXPECT_EQ(r->op, op);
+    EXPECT_EQ(r->group, op == group_op::list ? "" : "billing");
+  }
+  buffer f;
+  encode(f, group_admin_request{5, group_op::describe, "billing"});
+  auto payload = payload_of(f);
+  EXPECT_FALSE(decode_group_admin(payload.first(payload.size() - 1)));
+  buffer bad(payload.begin(), payload.end());
+  bad[4] = 9;  // no such operation
+  EXPECT_EQ(decode_group_admin(bad).error(), errc::invalid_request);
+}
+
+TEST(NativeMessages, GroupDetailAndListBodiesRoundTrip) {
+  group_detail d;
+  d.summary = {"billing", "Stable", "consumer", 2};
+  d.protocol_name = "range";
+  d.generation = 7;
+  d.leader = "m-1";
+  d.members = {{"m-1", "rdkafka", "/127.0.0.1", {{"orders", 0}, {"orders", 1}}},
+               {"m-2", "rdkafka", "/127.0.0.1", {}}};
+  d.offsets = {{"orders", 0, 42, ""}, {"orders", 1, 7, "meta"}};
+  buffer body;
+  encode_body(body, d);
+  EXPECT_EQ(decode_group_detail(body).value(), d);
+  for (std::size_t cut = 0; cut < body.size(); ++cut)
+    EXPECT_FALSE(decode_group_detail(byte_view(body).first(cut))) << cut;
+
+  std::vector<group_summary> groups{{"a", "Empty", "consumer", 0}, {"b", "Stable", "portask", 3}};
+  buffer list;
+  encode_body(list, groups);
+  EXPECT_EQ(decode_group_list(list).value(), groups);
+  list[3] = 200;  // a count the bytes cannot hold
+  EXPECT_FALSE(decode_group_list(list));
+}
+
+TEST(NativeMessages, ListOffsetsByTimeIsATrailingFieldBothWays) {
+  buffer plain;
+  encode(plain, list_offsets_request{1, "orders", 0, std::nullopt});
+  auto r = decode_list_offsets(payload_of(plain));
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->timestamp);
+  buffer timed;
+  encode(timed, list_offsets_request{1, "orders", 0, 1700000000000});
+  r = decode_list_offsets(payload_of(timed));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->timestamp, 1700000000000);
+  auto payload = payload_of(timed);
+  EXPECT_FALSE(decode_list_offsets(payload.first(payload.size() - 3)));
+
+  buffer bounds;
+  encode_body(bounds, list_offsets_response{3, 9, std::nullopt});
+  auto b = decode_list_offsets_response(bounds);
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->at_time);
+  buffer found;
+  encode_body(found, list_offsets_response{3, 9, offset_at_time{5, 1700000000123}});
+  b = decode_list_offsets_response(found);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->at_time, (offset_at_time{5, 1700000000123}));
+}
+
+TEST(NativeMessages, TopicAdminAlterAndGrowRoundTrip) {
+  buffer alter;
+  encode(alter, topic_admin_request{3, admin_op::alter_config, "orders", 0,
+                                    {{"retention.ms", "1000"}, {"cleanup.policy", ""}}});
+  auto a = decode_topic_admin(payload_of(alter));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->op, admin_op::alter_config);
+  EXPECT_EQ(a->configs.size(), 2u);
+  EXPECT_EQ(a->configs[1].value, "");
+  buffer grow;
+  encode(grow, topic_admin_request{3, admin_op::add_partitions, "orders", 6, {}});
+  auto g = decode_topic_admin(payload_of(grow));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->op, admin_op::add_partitions);
+  EXPECT_EQ(g->partitions, 6);
+
+  topic_detail t{"orders", 2, {{0, 1, 5, 300}, {1, 0, 0, 0}}, {{"retention.ms", "1000"}}};
+  buffer body;
+  encode_body(body, t);
+  auto d = decode_topic_detail(body);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->partition_states[0].stored_bytes, 300);
+  EXPECT_EQ(d->partition_states[1].stored_bytes, 0);
+}

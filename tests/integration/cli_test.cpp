@@ -1,0 +1,301 @@
+// portask-cli against the real `portask` executable: every command with valid and invalid
+// input (exit codes 0 / 1 / 2 and their messages), JSON output that parses, consumption from
+// every kind of start position, a consumer group that commits and resumes, group lag, and
+// keys landing on the partitions librdkafka's murmur2_random partitioner picks (kcat).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "protocol/partitioner.hpp"
+#include "server_process.hpp"
+
+namespace portask::test {
+namespace {
+
+using json = nlohmann::json;
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server.start({"--default-partitions", "1"})); }
+
+  // Runs portask-cli with `args` against the broker; exit status and stdout (+ stderr when
+  // `with_stderr`).
+  std::pair<int, std::string> cli(const std::string& args, bool with_stderr = true) {
+    return run_shell(std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server.port()) +
+                     " --http-port " + std::to_string(server.http_port()) + " " + args +
+                     (with_stderr ? " 2>&1" : " 2>/dev/null") + " </dev/null");
+  }
+  std::pair<int, std::string> cli_stdin(const std::string& input, const std::string& args) {
+    return run_shell("printf '" + input + "' | " + std::string(PORTASK_CLI_BINARY) + " --port " +
+                     std::to_string(server.port()) + " " + args + " 2>&1");
+  }
+  // Every stdout line parsed as JSON (a line that is not JSON fails the test).
+  std::vector<json> json_lines(const std::string& args) {
+    auto [rc, out] = cli(args, false);
+    EXPECT_EQ(rc, 0) << args;
+    std::vector<json> lines;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      auto j = json::parse(line, nullptr, false);
+      EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
+      lines.push_back(std::move(j));
+    }
+    return lines;
+  }
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(server.kafka_port()); }
+
+  temp_dir dir;
+  server_process server{"memory", dir.path() + "/broker.log"};
+};
+
+TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
+  struct bad {
+    const char* args;
+    const char* says;
+  };
+  for (const auto& b : {bad{"", "A subcommand is required"},
+                        bad{"consume t --from beginningx", "--from 'beginningx'"},
+                        bad{"consume t --from committed", "needs --group"},
+                        bad{"consume t --from @yesterday", "--from '@yesterday'"},
+                        bad{"consume t --format xml", "--format 'xml'"},
+                        bad{"consume t -p -1", "-p"},
+                        bad{"produce t --codec nope v", "unknown codec"},
+                        bad{"produce t --compression lzma v", "unknown compression"},
+                        bad{"topics", "A subcommand is required"},
+                        bad{"topics list --format yaml", "--format"},
+                        bad{"topics create t --partitions -5", "--partitions"},
+                        bad{"topics add-partitions t 0", "total"},
+                        bad{"topics alter-config t", "nothing to change"},
+                        bad{"topics create t --config nokey", "expected key=value"},
+                        bad{"groups reset-offsets g --topic t --to committed", "--to 'committed'"},
+                        bad{"groups reset-offsets g --topic t", "--to"},
+                        bad{"frobnicate", "unknown command 'frobnicate'"},
+                        bad{"--port 1 frobnicate", "unknown command 'frobnicate'"},
+                        bad{"--timeout 0 topics list", "--timeout"}}) {
+    auto [rc, out] = cli(b.args);
+    EXPECT_EQ(rc, 2) << b.args << "\n" << out;
+    EXPECT_NE(out.find(b.says), std::string::npos) << b.args << "\n" << out;
+  }
+  auto [rc, help] = cli("--help");
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(help.find("7070"), std::string::npos) << "defaults shown: " << help;
+  std::tie(rc, help) = cli("consume --help");
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(help.find("earliest"), std::string::npos) << help;
+}
+
+TEST_F(Cli, RuntimeErrorsExitOneNamingTheCause) {
+  auto [rc, out] = cli("topics describe missing");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("describe missing"), std::string::npos) << out;
+  std::tie(rc, out) = cli("groups describe nobody");
+  EXPECT_EQ(rc, 1) << out;
+  std::tie(rc, out) = run_shell(std::string(PORTASK_CLI_BINARY) + " --port " +
+                                std::to_string(free_port()) + " topics list 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("cannot connect"), std::string::npos) << out;
+  // stats asks the host it is given, not the local broker.
+  std::tie(rc, out) = cli("--host no-such-host.invalid stats");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("no-such-host.invalid"), std::string::npos) << out;
+  std::tie(rc, out) = cli("produce keyless-unknown -k user1 v");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("topics create"), std::string::npos) << out;
+}
+
+TEST_F(Cli, ConsumesEveryPartitionWithEveryFieldAsJsonLines) {
+  ASSERT_EQ(cli("topics create orders --partitions 3").first, 0);
+  std::string input;
+  for (int i = 0; i < 30; ++i) input += "user" + std::to_string(i % 7) + ":v" + std::to_string(i) + "\\n";
+  auto [rc, out] = cli_stdin(input, "produce orders -K: -H trace=abc");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.find("\r"), std::string::npos) << "no progress line without a TTY: " << out;
+  const auto lines = json_lines("consume orders --format json");
+  ASSERT_EQ(lines.size(), 30u);
+  std::set<int> partitions;
+  for (const auto& j : lines) {
+    const std::string key = j["key"];
+    EXPECT_EQ(j["partition"], protocol::partition_for_key(key, 3)) << key;
+    partitions.insert(j["partition"].get<int>());
+    EXPECT_EQ(j["topic"], "orders");
+    EXPECT_GT(j["timestamp"].get<std::int64_t>(), 1'600'000'000'000);
+    EXPECT_EQ(j["headers"][0]["key"], "trace");
+    EXPECT_EQ(j["headers"][0]["value"], "abc");
+    EXPECT_EQ(j["value"].get<std::string>().substr(0, 1), "v");
+  }
+  EXPECT_EQ(partitions.size(), 3u) << "seven keys over three partitions";
+
+  // Text: one line per record, tab-separated, newlines in values escaped.
+  ASSERT_EQ(cli("produce notes -p 0 'two\nlines'").first, 0);
+  std::tie(rc, out) = cli("consume notes", false);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("\ttwo\\nlines\n"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(0, 4), "0\t0\t");
+  std::tie(rc, out) = cli("consume notes --format '%t:%p:%o:%s\\n'", false);
+  EXPECT_EQ(out, "notes:0:0:two\\nlines\n");
+}
+
+TEST_F(Cli, StartsFromEveryKindOfPosition) {
+  ASSERT_EQ(cli("topics create log --partitions 2").first, 0);
+  for (int p = 0; p < 2; ++p) {
+    std::string values;
+    for (int i = 0; i < 10; ++i) values += " p" + std::to_string(p) + "-" + std::to_string(i);
+    ASSERT_EQ(cli("produce log -p " + std::to_string(p) + values).first, 0);
+  }
+  EXPECT_EQ(json_lines("consume log --format json --from earliest").size(), 20u);
+  EXPECT_EQ(json_lines("consume log --format json --from latest").size(), 0u);
+  const auto tail = json_lines("consume log --format json --from -3");
+  ASSERT_EQ(tail.size(), 6u) << "three per partition";
+  for (const auto& j : tail) EXPECT_GE(j["offset"].get<int>(), 7);
+  const auto from7 = json_lines("consume log -p 1 --format json --from 7");
+  ASSERT_EQ(from7.size(), 3u);
+  EXPECT_EQ(from7[0]["value"], "p1-7");
+  EXPECT_EQ(json_lines("consume log -p 0 --format json -n 4").size(), 4u);
+  // By time: everything is stamped after a minute ago, nothing after an hour from now.
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  EXPECT_EQ(json_lines("consume log --format json --from @" + std::to_string(now_ms - 60000)).size(),
+            20u);
+  EXPECT_EQ(json_lines("consume log --format json --from @" + std::to_string(now_ms + 3600000)).size(),
+            0u);
+}
+
+TEST_F(Cli, AGroupCommitsResumesShowsLagAndResets) {
+  ASSERT_EQ(cli("topics create jobs --partitions 2").first, 0);
+  // Two keys on different partitions.
+  const std::string a = "a";
+  std::string b = "b";
+  while (protocol::partition_for_key(b, 2) == protocol::partition_for_key(a, 2)) b += "b";
+  ASSERT_EQ(cli("produce jobs -k " + a + " j1 j2 j3").first, 0);
+  ASSERT_EQ(cli("produce jobs -k " + b + " j4 j5").first, 0);
+  EXPECT_EQ(json_lines("consume jobs --group billing --format json").size(), 5u);
+  ASSERT_EQ(cli("produce jobs -k " + a + " j6").first, 0);
+  // The second run resumes from what the first committed.
+  const auto resumed = json_lines("consume jobs --group billing --format json --from committed");
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0]["value"], "j6");
+  ASSERT_EQ(cli("produce jobs -k " + b + " j7 j8").first, 0);
+
+  auto described = json_lines("groups describe billing --format json");
+  ASSERT_EQ(described.size(), 1u);
+  const auto& d = described[0];
+  EXPECT_EQ(d["state"], "Empty");
+  EXPECT_EQ(d["lag"], 2);
+  ASSERT_EQ(d["partitions"].size(), 2u);
+  for (const auto& p : d["partitions"]) {
+    EXPECT_EQ(p["lag"].get<int>(),
+              protocol::partition_for_key(b, 2) == p["partition"].get<int>() ? 2 : 0)
+        << p.dump();
+  }
+  auto [rc, table] = cli("groups describe billing", false);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(table.find("LAG"), std::string::npos) << table;
+
+  const auto groups = json_lines("groups list --format json");
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_TRUE(groups[0].is_array());
+  bool listed = false;
+  for (const auto& g : groups[0]) listed = listed || g["group"] == "billing";
+  EXPECT_TRUE(listed) << groups[0].dump();
+
+  auto [reset_rc, reset_out] = cli("groups reset-offsets billing --topic jobs --to earliest");
+  EXPECT_EQ(reset_rc, 0) << reset_out;
+  EXPECT_EQ(json_lines("groups describe billing --format json")[0]["lag"], 8);
+  EXPECT_EQ(json_lines("consume jobs --group billing --format json").size(), 8u);
+
+  auto [del_rc, del_out] = cli("groups delete billing");
+  EXPECT_EQ(del_rc, 0) << del_out;
+  EXPECT_EQ(cli("groups describe billing").first, 1);
+}
+
+// A following group member gets messages produced while it waits, and stops at --max.
+TEST_F(Cli, AFollowingGroupMemberReceivesNewMessages) {
+  ASSERT_EQ(cli("topics create live --partitions 3").first, 0);
+  const std::string cli_bin = std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server.port());
+  const std::string out_file = dir.path() + "/followed.jsonl";
+  // The member exits by itself after six messages; the shell waits for that exit.
+  auto [rc, out] = run_shell("timeout 60 " + cli_bin +
+                             " consume live --group watchers --follow -n 6 --format json > " +
+                             out_file + " & member=$!; " + cli_bin + " produce live -k k1 a b c && " +
+                             cli_bin + " produce live -k k2 d e f && wait $member && cat " + out_file);
+  EXPECT_EQ(rc, 0) << out;
+  std::istringstream lines(out);
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n)
+    EXPECT_FALSE(json::parse(line, nullptr, false).is_discarded()) << line;
+  EXPECT_EQ(n, 6) << out;
+  // Everything it printed was committed.
+  EXPECT_EQ(json_lines("groups describe watchers --format json")[0]["lag"], 0);
+}
+
+TEST_F(Cli, TopicsAdministrationWithTablesAndJson) {
+  auto [rc, out] = cli("topics create admin --partitions 2 --config retention.ms=60000");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = cli("topics create defaulted");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("(1 partitions)"), std::string::npos) << "the broker's default: " << out;
+  ASSERT_EQ(cli("produce admin -p 1 hello world").first, 0);
+  std::tie(rc, out) = cli("topics list", false);
+  EXPECT_EQ(out.substr(0, 5), "TOPIC") << out;
+  auto list = json_lines("topics list --format json");
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].size(), 2u);
+
+  EXPECT_EQ(cli("topics alter-config admin --set retention.ms=1000 --set cleanup.policy=compact").first, 0);
+  std::tie(rc, out) = cli("topics alter-config admin --set retention.ms=soon");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("retention.ms"), std::string::npos) << out;
+  EXPECT_EQ(cli("topics alter-config admin --delete cleanup.policy").first, 0);
+  EXPECT_EQ(cli("topics add-partitions admin 4").first, 0);
+  std::tie(rc, out) = cli("topics add-partitions admin 3");
+  EXPECT_EQ(rc, 1) << "cannot shrink: " << out;
+
+  auto d = json_lines("topics describe admin --format json");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0]["partitions"].size(), 4u);
+  EXPECT_EQ(d[0]["partitions"][1]["messages"], 2);
+  EXPECT_GT(d[0]["partitions"][1]["bytes"].get<int>(), 0);
+  EXPECT_EQ(d[0]["configs"]["retention.ms"], "1000");
+  EXPECT_FALSE(d[0]["configs"].contains("cleanup.policy"));
+
+  EXPECT_EQ(cli("topics delete-records admin -p 1 --offset 1").first, 0);
+  EXPECT_EQ(json_lines("consume admin -p 1 --format json").size(), 1u);
+  EXPECT_EQ(cli("topics delete admin").first, 0);
+  EXPECT_EQ(cli("topics describe admin").first, 1);
+
+  auto info = json_lines("cluster info --format json");
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0]["broker"]["port"], server.port());
+  EXPECT_EQ(info[0]["health"]["status"], "ok");
+}
+
+// The same keys, produced by kcat with librdkafka's murmur2_random partitioner and by the
+// CLI, land on the same partitions.
+TEST_F(Cli, KeysLandWhereLibrdkafkasMurmur2RandomPutsThem) {
+  ASSERT_EQ(cli("topics create by-kcat --partitions 6").first, 0);
+  ASSERT_EQ(cli("topics create by-cli --partitions 6").first, 0);
+  std::string lines;
+  for (int i = 0; i < 60; ++i) lines += "key-" + std::to_string(i * 7919) + ":v\\n";
+  auto [rc, out] = run_shell("printf '" + lines + "' | kcat -b " + bootstrap() +
+                             " -P -t by-kcat -K: -X partitioner=murmur2_random 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = cli_stdin(lines, "produce by-cli -K:");
+  ASSERT_EQ(rc, 0) << out;
+  std::map<std::string, int> kcat_partition, cli_partition;
+  for (const auto& j : json_lines("consume by-kcat --format json"))
+    kcat_partition[j["key"]] = j["partition"];
+  for (const auto& j : json_lines("consume by-cli --format json"))
+    cli_partition[j["key"]] = j["partition"];
+  ASSERT_EQ(kcat_partition.size(), 60u);
+  EXPECT_EQ(cli_partition, kcat_partition);
+  std::set<int> used;
+  for (const auto& [k, p] : cli_partition) used.insert(p);
+  EXPECT_EQ(used.size(), 6u);
+}
+
+}  // namespace
+}  // namespace portask::test

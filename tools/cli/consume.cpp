@@ -1,0 +1,207 @@
+// portask-cli consume: every partition of a topic (or those named with -p) from a start
+// position, printed in a chosen format. Without --follow it stops at the high watermarks it
+// found when it started; with --follow it subscribes to every partition and waits.
+// With --group it is a member of that consumer group: the broker assigns its partitions, each
+// starts at the group's committed offset (else at --from), and every batch printed is
+// committed, so the next run resumes where this one stopped.
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <utility>
+
+#include "tools/cli/cli.hpp"
+#include "tools/cli/record_format.hpp"
+#include "tools/cli/start_position.hpp"
+
+namespace portask::cli {
+namespace {
+
+namespace native = protocol::native;
+
+struct consume_options {
+  std::string topic;
+  std::vector<std::int32_t> partitions;
+  std::string from = "earliest";
+  bool follow = false;
+  std::uint64_t max = 0;
+  std::string group;
+  std::string format = "text";
+};
+
+struct membership {
+  std::uint32_t id = 0;
+  std::string member_id;
+  std::int32_t generation = -1;
+};
+
+class consumer {
+ public:
+  consumer(const common_options& o, const consume_options& q, start_position from,
+           record_format format)
+      : c_(open(o)), q_(q), from_(from), format_(std::move(format)) {}
+
+  int run() {
+    if (q_.group.empty()) {
+      consume(chosen_partitions());
+      return 0;
+    }
+    // A group member: wait for the first assignment, then consume it until it changes.
+    member_.id = check(c_.join_group(q_.group, {q_.topic}), "join group " + q_.group);
+    auto a = check(c_.next_assignment(std::chrono::seconds(30)), "group " + q_.group);
+    if (!a) throw runtime_error("group " + q_.group + ": no assignment within 30 s");
+    while (take(*a)) a = std::exchange(next_assignment_, std::nullopt);
+    check(c_.leave_group(member_.id), "leave group " + q_.group);
+    return 0;
+  }
+
+ private:
+  // Applies an assignment and consumes it; true when a newer one arrived (next_assignment_).
+  bool take(const native::group_assignment& a) {
+    member_.member_id = a.member_id;
+    member_.generation = a.generation;
+    std::vector<std::int32_t> mine;
+    for (const auto& [topic, partition] : a.partitions)
+      if (topic == q_.topic) mine.push_back(partition);
+    if (!q_.partitions.empty())
+      std::erase_if(mine, [&](std::int32_t p) {
+        return std::find(q_.partitions.begin(), q_.partitions.end(), p) == q_.partitions.end();
+      });
+    return consume(mine);
+  }
+
+  std::vector<std::int32_t> chosen_partitions() {
+    if (!q_.partitions.empty()) return q_.partitions;
+    const auto d = check(c_.describe_topic(q_.topic), "describe " + q_.topic);
+    std::vector<std::int32_t> all;
+    for (std::int32_t p = 0; p < d.partitions; ++p) all.push_back(p);
+    return all;
+  }
+
+  std::int64_t start_of(std::int32_t partition) {
+    using k = start_position::kind;
+    if (!q_.group.empty()) {
+      const auto committed = check(c_.committed(q_.group, q_.topic, partition),
+                                   "committed offset of " + q_.group);
+      if (committed.offset >= 0) return committed.offset;
+    }
+    const auto b = check(c_.list_offsets(q_.topic, partition),
+                         "offsets of " + q_.topic + "/" + std::to_string(partition));
+    if (from_.what == k::timestamp) {
+      const auto t = check(c_.offset_for_time(q_.topic, partition, from_.value),
+                           "offset by time in " + q_.topic);
+      return t.at_time && t.at_time->offset >= 0 ? t.at_time->offset : b.high_watermark;
+    }
+    return resolve_offset(from_, b.log_start, b.high_watermark);
+  }
+
+  // Prints the messages of `f` at or after `from` and below `end`; false once --max is met.
+  bool print(const client::fetched& f, std::int64_t from, std::int64_t end) {
+    for (auto m : f.messages) {
+      if (m.offset < from || m.offset >= end) continue;
+      m.partition = f.partition;
+      std::cout << format_.render(q_.topic, m);
+      if (q_.max && ++printed_ >= q_.max) return false;
+    }
+    std::cout.flush();
+    return true;
+  }
+
+  void commit(std::int32_t partition, std::int64_t next) {
+    if (q_.group.empty()) return;
+    auto r = c_.commit(q_.group, q_.topic, partition, next, {}, member_.member_id,
+                       member_.generation);
+    // A rebalance moved the partition: the next assignment says where to go on.
+    if (!client::ok(r)) std::cerr << "portask-cli: commit: " << client::error_of(r).message << "\n";
+  }
+
+  // Consumes `partitions`; true when a new group assignment interrupted it.
+  bool consume(const std::vector<std::int32_t>& partitions) {
+    std::map<std::int32_t, std::int64_t> next;
+    for (auto p : partitions) next[p] = start_of(p);
+    if (!q_.follow) {
+      for (auto& [p, offset] : next) {
+        const auto end = check(c_.list_offsets(q_.topic, p), "offsets").high_watermark;
+        while (offset < end) {
+          auto f = check(c_.fetch(q_.topic, p, offset, 1 << 20, 0), "fetch " + q_.topic);
+          if (f.messages.empty() && f.next_offset <= offset) break;
+          const bool more = print(f, offset, end);
+          offset = std::min(f.next_offset, end);
+          commit(p, offset);
+          if (!more) return false;
+        }
+      }
+      return false;
+    }
+    constexpr std::uint32_t credit = 1 << 20;
+    std::map<std::uint32_t, std::int32_t> subscriptions;
+    for (const auto& [p, offset] : next)
+      subscriptions[check(c_.subscribe(q_.topic, p, offset, credit), "subscribe")] = p;
+    for (;;) {
+      if (!q_.group.empty()) {
+        auto a = check(c_.next_assignment(std::chrono::milliseconds(0)), "group " + q_.group);
+        if (a) {
+          for (const auto& [id, p] : subscriptions) check(c_.unsubscribe(id), "unsubscribe");
+          next_assignment_ = std::move(a);
+          return true;
+        }
+      }
+      auto d = check(c_.next_delivery(std::chrono::milliseconds(500)), "subscription");
+      if (!d || !subscriptions.contains(d->subscription_id)) continue;  // an ended one's
+      const auto p = d->data.partition;
+      const bool more = print(d->data, next[p], INT64_MAX);
+      next[p] = std::max(next[p], d->data.next_offset);
+      commit(p, next[p]);
+      if (!more) return false;
+      check(c_.grant_credit(d->subscription_id, static_cast<std::uint32_t>(d->wire_bytes)),
+            "credit");
+    }
+  }
+
+  client::connection c_;
+  const consume_options& q_;
+  start_position from_;
+  record_format format_;
+  membership member_;
+  std::optional<native::group_assignment> next_assignment_;  ///< arrived while consuming
+  std::uint64_t printed_ = 0;
+};
+
+int consume(const common_options& o, const consume_options& q) {
+  auto from = parse_start_position(q.from);
+  if (!from)
+    throw usage_error("--from '" + q.from +
+                      "': expected earliest, latest, committed, an offset, -N or @timestamp_ms");
+  if (from->what == start_position::kind::committed && q.group.empty())
+    throw usage_error("--from committed needs --group");
+  auto format = record_format::parse(q.format);
+  if (!format)
+    throw usage_error("--format '" + q.format +
+                      "': expected text, json or a template with %t %p %o %T %k %K %s %S %h");
+  consumer c(o, q, *from, std::move(*format));
+  return c.run();
+}
+
+}  // namespace
+
+void add_consume_command(CLI::App& app, const common_options& o) {
+  auto q = std::make_shared<consume_options>();
+  auto* cmd = app.add_subcommand(
+      "consume", "print messages: partition, offset, timestamp, key, headers, value");
+  cmd->add_option("topic", q->topic, "topic")->required();
+  cmd->add_option("-p,--partition", q->partitions, "partition (repeatable; default: all)")
+      ->allow_extra_args(false)
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--from", q->from,
+                  "earliest, latest, committed, <offset>, -N (N before the end), "
+                  "@<timestamp ms>; with --group only where nothing is committed");
+  cmd->add_flag("-f,--follow", q->follow, "keep waiting for new messages");
+  cmd->add_option("-n,--max", q->max, "stop after this many messages (0: no limit)");
+  cmd->add_option("-g,--group", q->group,
+                  "consume as a member of this group: assigned partitions, committed offsets");
+  cmd->add_option("--format", q->format,
+                  "text, json (JSON Lines) or a template: %t topic %p partition %o offset "
+                  "%T timestamp %k key %s value %h headers %K/%S lengths");
+  cmd->callback([q, &o] { consume(o, *q); });
+}
+
+}  // namespace portask::cli

@@ -1,0 +1,212 @@
+// portask-cli groups: list, describe (members, assignments, committed offsets and lag per
+// partition), delete, reset-offsets. Groups of Kafka clients and of native members alike.
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "tools/cli/cli.hpp"
+#include "tools/cli/start_position.hpp"
+
+namespace portask::cli {
+namespace {
+
+namespace native = protocol::native;
+
+struct group_options {
+  std::string group;
+  std::string topic;
+  std::vector<std::int32_t> partitions;
+  std::string to;
+  bool dry_run = false;
+  listing format = listing::text;
+};
+
+void list(const common_options& o, const group_options& g) {
+  auto c = open(o);
+  const auto groups = check(c.list_groups(), "list groups");
+  if (g.format == listing::json) {
+    auto out = nlohmann::json::array();
+    for (const auto& s : groups)
+      out.push_back({{"group", s.group},
+                     {"state", s.state},
+                     {"protocol_type", s.protocol_type},
+                     {"members", s.members}});
+    std::cout << out.dump() << '\n';
+    return;
+  }
+  std::vector<std::vector<std::string>> rows{{"GROUP", "STATE", "TYPE", "MEMBERS"}};
+  for (const auto& s : groups)
+    rows.push_back({s.group, s.state, s.protocol_type.empty() ? "-" : s.protocol_type,
+                    std::to_string(s.members)});
+  print_table(rows);
+}
+
+// One row per partition the group has a committed offset for or a member holds.
+struct partition_row {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t committed = -1;
+  std::int64_t log_start = -1;
+  std::int64_t high_watermark = -1;
+  std::string member;
+  std::int64_t lag() const {
+    if (high_watermark < 0) return -1;
+    return committed >= 0 ? std::max<std::int64_t>(0, high_watermark - committed)
+                          : high_watermark - log_start;
+  }
+};
+
+void describe(const common_options& o, const group_options& g) {
+  auto c = open(o);
+  const auto d = check(c.describe_group(g.group), "describe group " + g.group);
+  std::map<std::pair<std::string, std::int32_t>, partition_row> rows;
+  for (const auto& off : d.offsets) {
+    auto& r = rows[{off.topic, off.partition}];
+    r.topic = off.topic;
+    r.partition = off.partition;
+    r.committed = off.offset;
+  }
+  for (const auto& m : d.members)
+    for (const auto& [topic, partition] : m.partitions) {
+      auto& r = rows[{topic, partition}];
+      r.topic = topic;
+      r.partition = partition;
+      r.member = m.member_id;
+    }
+  for (auto& [key, r] : rows) {
+    // A deleted topic's offsets stay committed: their lag is unknown, not an error.
+    auto b = c.list_offsets(r.topic, r.partition);
+    if (!client::ok(b)) continue;
+    r.log_start = std::get<0>(b).log_start;
+    r.high_watermark = std::get<0>(b).high_watermark;
+  }
+  std::int64_t total_lag = 0;
+  for (const auto& [key, r] : rows) total_lag += std::max<std::int64_t>(0, r.lag());
+  if (g.format == listing::json) {
+    nlohmann::json out{{"group", d.summary.group},
+                       {"state", d.summary.state},
+                       {"protocol_type", d.summary.protocol_type},
+                       {"protocol", d.protocol_name},
+                       {"generation", d.generation},
+                       {"leader", d.leader},
+                       {"members", nlohmann::json::array()},
+                       {"partitions", nlohmann::json::array()},
+                       {"lag", total_lag}};
+    for (const auto& m : d.members) {
+      auto parts = nlohmann::json::array();
+      for (const auto& [topic, partition] : m.partitions)
+        parts.push_back({{"topic", topic}, {"partition", partition}});
+      out["members"].push_back({{"member_id", m.member_id},
+                                {"client_id", m.client_id},
+                                {"host", m.client_host},
+                                {"assignment", parts}});
+    }
+    for (const auto& [key, r] : rows) {
+      nlohmann::json row{{"topic", r.topic}, {"partition", r.partition}};
+      row["committed"] = r.committed >= 0 ? nlohmann::json(r.committed) : nlohmann::json();
+      row["high_watermark"] =
+          r.high_watermark >= 0 ? nlohmann::json(r.high_watermark) : nlohmann::json();
+      row["lag"] = r.lag() >= 0 ? nlohmann::json(r.lag()) : nlohmann::json();
+      row["member"] = r.member.empty() ? nlohmann::json() : nlohmann::json(r.member);
+      out["partitions"].push_back(std::move(row));
+    }
+    std::cout << out.dump() << '\n';
+    return;
+  }
+  std::cout << "group " << d.summary.group << ": " << d.summary.state << ", "
+            << d.members.size() << " members";
+  if (!d.protocol_name.empty())
+    std::cout << ", " << d.summary.protocol_type << "/" << d.protocol_name << " generation "
+              << d.generation;
+  std::cout << ", total lag " << total_lag << '\n';
+  if (!d.members.empty()) {
+    std::vector<std::vector<std::string>> members{{"MEMBER", "CLIENT-ID", "HOST", "PARTITIONS"}};
+    for (const auto& m : d.members)
+      members.push_back({m.member_id, m.client_id.empty() ? "-" : m.client_id,
+                         m.client_host.empty() ? "-" : m.client_host,
+                         std::to_string(m.partitions.size())});
+    print_table(members);
+  }
+  std::vector<std::vector<std::string>> table{
+      {"TOPIC", "PARTITION", "COMMITTED", "HIGH-WATERMARK", "LAG", "MEMBER"}};
+  auto or_dash = [](std::int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
+  for (const auto& [key, r] : rows)
+    table.push_back({r.topic, std::to_string(r.partition), or_dash(r.committed),
+                     or_dash(r.high_watermark), or_dash(r.lag()),
+                     r.member.empty() ? "-" : r.member});
+  print_table(table);
+}
+
+// Moves the group's committed offsets (the group must have no members, as in Kafka).
+void reset_offsets(const common_options& o, const group_options& g) {
+  auto to = parse_start_position(g.to);
+  if (!to || to->what == start_position::kind::committed)
+    throw usage_error("--to '" + g.to + "': expected earliest, latest, an offset, -N or @timestamp_ms");
+  auto c = open(o);
+  auto d = c.describe_group(g.group);
+  if (client::ok(d) && !std::get<0>(d).members.empty())
+    throw runtime_error("group " + g.group + " has " +
+                        std::to_string(std::get<0>(d).members.size()) +
+                        " active members; stop them before resetting its offsets");
+  if (!client::ok(d) && client::error_of(d).code != errc::unknown_group)
+    check(std::move(d), "describe group " + g.group);
+  auto partitions = g.partitions;
+  if (partitions.empty()) {
+    const auto t = check(c.describe_topic(g.topic), "describe " + g.topic);
+    for (std::int32_t p = 0; p < t.partitions; ++p) partitions.push_back(p);
+  }
+  std::vector<std::vector<std::string>> rows{{"TOPIC", "PARTITION", "NEW-OFFSET"}};
+  for (auto p : partitions) {
+    const auto b = check(c.list_offsets(g.topic, p),
+                         "offsets of " + g.topic + "/" + std::to_string(p));
+    std::int64_t offset = resolve_offset(*to, b.log_start, b.high_watermark);
+    if (to->what == start_position::kind::timestamp) {
+      const auto t = check(c.offset_for_time(g.topic, p, to->value), "offset by time");
+      offset = t.at_time && t.at_time->offset >= 0 ? t.at_time->offset : b.high_watermark;
+    }
+    offset = std::clamp(offset, b.log_start, b.high_watermark);
+    if (!g.dry_run) check(c.commit(g.group, g.topic, p, offset), "commit");
+    rows.push_back({g.topic, std::to_string(p), std::to_string(offset)});
+  }
+  print_table(rows);
+  if (g.dry_run) std::cout << "(dry run: nothing committed)\n";
+}
+
+}  // namespace
+
+void add_groups_commands(CLI::App& app, const common_options& o) {
+  auto g = std::make_shared<group_options>();
+  auto* groups = app.add_subcommand("groups", "consumer groups: list, describe with lag, delete, reset offsets");
+  groups->require_subcommand(1);
+
+  auto* ls = groups->add_subcommand("list", "every group with its state and member count");
+  add_listing_format(ls, g->format);
+  ls->callback([g, &o] { list(o, *g); });
+
+  auto* describe_cmd = groups->add_subcommand(
+      "describe", "members, assignments, committed offsets and lag per partition");
+  describe_cmd->add_option("group", g->group, "group id")->required();
+  add_listing_format(describe_cmd, g->format);
+  describe_cmd->callback([g, &o] { describe(o, *g); });
+
+  auto* remove = groups->add_subcommand("delete", "delete a group without members and its offsets");
+  remove->add_option("group", g->group, "group id")->required();
+  remove->callback([g, &o] {
+    auto c = open(o);
+    check(c.delete_group(g->group), "delete group " + g->group);
+    std::cout << "deleted group " << g->group << '\n';
+  });
+
+  auto* reset = groups->add_subcommand(
+      "reset-offsets", "move a group's committed offsets of a topic (the group must be empty)");
+  reset->add_option("group", g->group, "group id")->required();
+  reset->add_option("--topic", g->topic, "topic")->required();
+  reset->add_option("-p,--partition", g->partitions, "partition (repeatable; default: all)")
+      ->allow_extra_args(false)
+      ->check(CLI::NonNegativeNumber);
+  reset->add_option("--to", g->to, "earliest, latest, <offset>, -N, @<timestamp ms>")->required();
+  reset->add_flag("--dry-run", g->dry_run, "show the new offsets without committing them");
+  reset->callback([g, &o] { reset_offsets(o, *g); });
+}
+
+}  // namespace portask::cli

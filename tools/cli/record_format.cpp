@@ -1,0 +1,183 @@
+#include "tools/cli/record_format.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/base64.hpp"
+
+namespace portask::cli {
+namespace {
+
+void append_escaped(std::string& out, std::string_view bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (const char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        // Bytes of UTF-8 sequences (>= 0x80) are kept: text in any language stays readable.
+        if (u < 0x20 || u == 0x7f) {
+          out += "\\x";
+          out += hex[u >> 4];
+          out += hex[u & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+}
+
+std::string headers_text(const protocol::message& m) {
+  std::string out;
+  for (const auto& h : m.headers) {
+    if (!out.empty()) out += ',';
+    append_escaped(out, h.key);
+    out += '=';
+    if (h.value) append_escaped(out, *h.value);
+  }
+  return out;
+}
+
+// A byte string as JSON: a string when it is UTF-8, else base64 with a marker field.
+void put_bytes(nlohmann::json& obj, const char* name, const std::optional<std::string>& bytes) {
+  if (!bytes) {
+    obj[name] = nullptr;
+  } else if (is_utf8(*bytes)) {
+    obj[name] = *bytes;
+  } else {
+    obj[name] = protocol::base64_encode(*bytes);
+    obj[std::string(name) + "_encoding"] = "base64";
+  }
+}
+
+std::string unescape_template(std::string_view spec) {
+  std::string out;
+  for (std::size_t i = 0; i < spec.size(); ++i) {
+    if (spec[i] == '\\' && i + 1 < spec.size()) {
+      const char n = spec[++i];
+      out += n == 'n' ? '\n' : n == 't' ? '\t' : n == 'r' ? '\r' : n;
+    } else {
+      out += spec[i];
+    }
+  }
+  return out;
+}
+
+bool valid_template(std::string_view pattern) {
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '%') continue;
+    if (++i == pattern.size()) return false;
+    if (std::string_view("tpoTkKsSh%").find(pattern[i]) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string escape_bytes(std::string_view bytes) {
+  std::string out;
+  append_escaped(out, bytes);
+  return out;
+}
+
+bool is_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // the sequence is cut short
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+std::optional<record_format> record_format::parse(std::string_view spec) {
+  if (spec == "text") return record_format(kind::text);
+  if (spec == "json") return record_format(kind::json);
+  if (spec.find('%') == std::string_view::npos) return std::nullopt;
+  auto pattern = unescape_template(spec);
+  if (!valid_template(pattern)) return std::nullopt;
+  return record_format(kind::pattern, std::move(pattern));
+}
+
+std::string record_format::render(const std::string& topic, const protocol::message& m) const {
+  std::string out;
+  switch (kind_) {
+    case kind::text:
+      out += std::to_string(m.partition) + '\t' + std::to_string(m.offset) + '\t' +
+             std::to_string(m.timestamp_ms) + '\t';
+      if (m.key) append_escaped(out, *m.key);
+      out += '\t' + headers_text(m) + '\t';
+      if (m.value) append_escaped(out, *m.value);
+      out += '\n';
+      return out;
+    case kind::json: {
+      nlohmann::json j;
+      j["topic"] = topic;
+      j["partition"] = m.partition;
+      j["offset"] = m.offset;
+      j["timestamp"] = m.timestamp_ms;
+      put_bytes(j, "key", m.key);
+      auto headers = nlohmann::json::array();
+      for (const auto& h : m.headers) {
+        nlohmann::json hj;
+        put_bytes(hj, "key", std::optional<std::string>(h.key));
+        put_bytes(hj, "value", h.value);
+        headers.push_back(std::move(hj));
+      }
+      j["headers"] = std::move(headers);
+      put_bytes(j, "value", m.value);
+      return j.dump() + '\n';
+    }
+    case kind::pattern:
+      for (std::size_t i = 0; i < pattern_.size(); ++i) {
+        if (pattern_[i] != '%') {
+          out += pattern_[i];
+          continue;
+        }
+        switch (pattern_[++i]) {
+          case 't': append_escaped(out, topic); break;
+          case 'p': out += std::to_string(m.partition); break;
+          case 'o': out += std::to_string(m.offset); break;
+          case 'T': out += std::to_string(m.timestamp_ms); break;
+          case 'k': if (m.key) append_escaped(out, *m.key); break;
+          case 'K': out += m.key ? std::to_string(m.key->size()) : "-1"; break;
+          case 's': if (m.value) append_escaped(out, *m.value); break;
+          case 'S': out += m.value ? std::to_string(m.value->size()) : "-1"; break;
+          case 'h': out += headers_text(m); break;
+          default: out += '%'; break;
+        }
+      }
+      return out;
+  }
+  return out;
+}
+
+}  // namespace portask::cli

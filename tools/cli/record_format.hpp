@@ -1,0 +1,41 @@
+#pragma once
+/// How `portask-cli consume` prints a record: one line per record whatever its bytes.
+///   text      partition, offset, timestamp, key, headers, value, tab-separated
+///   json      one JSON object per line (JSON Lines)
+///   template  kcat's -f tokens: %t topic, %p partition, %o offset, %T timestamp (ms),
+///             %k key, %K key length, %s value, %S value length, %h headers (k=v,k=v),
+///             %% a percent sign; \n, \t, \\ in the template are a newline, a tab, a backslash
+/// In text and template output, bytes that are not printable (and the separators \t, \n,
+/// \\) are escaped as \t, \n, \\ or \xHH, so a record never spans lines. A null key or value
+/// prints as nothing in text and template, and as null in JSON.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/message.hpp"
+
+namespace portask::cli {
+
+class record_format {
+ public:
+  /// "text", "json", or a template (anything containing '%'); nothing for other input.
+  static std::optional<record_format> parse(std::string_view spec);
+
+  /// The record as one output line, newline included (templates add their own).
+  std::string render(const std::string& topic, const protocol::message& m) const;
+
+ private:
+  enum class kind { text, json, pattern };
+  explicit record_format(kind k, std::string pattern = {}) : kind_(k), pattern_(std::move(pattern)) {}
+  kind kind_;
+  std::string pattern_;
+};
+
+/// `bytes` with non-printable bytes, tabs, newlines and backslashes escaped.
+std::string escape_bytes(std::string_view bytes);
+
+/// True when `bytes` is well-formed UTF-8 (JSON strings must be).
+bool is_utf8(std::string_view bytes);
+
+}  // namespace portask::cli

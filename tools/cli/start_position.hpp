@@ -1,0 +1,31 @@
+#pragma once
+/// Where `portask-cli consume --from` starts reading, parsed from what the user typed:
+///   earliest | beginning   the log start
+///   latest | end           the high watermark (only new messages)
+///   committed              the group's committed offset (needs --group)
+///   <offset>               an absolute offset
+///   -<N>                   N messages before the high watermark, per partition
+///   @<timestamp>           the first message stamped at or after it (ms since the epoch)
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace portask::cli {
+
+struct start_position {
+  enum class kind { earliest, latest, committed, absolute, from_end, timestamp };
+  kind what = kind::earliest;
+  std::int64_t value = 0;  ///< the offset, N, or the timestamp
+};
+
+/// The position `text` names, or nothing when it names none (a usage error).
+std::optional<start_position> parse_start_position(std::string_view text);
+
+/// Where to start in a partition whose log spans [log_start, high_watermark), for the kinds
+/// that need no lookup (earliest, latest, absolute, from_end).
+std::int64_t resolve_offset(const start_position& p, std::int64_t log_start,
+                            std::int64_t high_watermark);
+
+}  // namespace portask::cli
