@@ -1,27 +1,17 @@
 #include "actors/metrics.hpp"
 
 #include <bit>
-#include <sstream>
+
+#include "actors/process_stats.hpp"
+#include "actors/prometheus_text.hpp"
+#include "portask/version.hpp"
 
 namespace portask {
 namespace {
 constexpr auto relaxed = std::memory_order_relaxed;
 std::size_t idx(protocol_kind p) { return static_cast<std::size_t>(p); }
 std::size_t idx(request_kind k) { return static_cast<std::size_t>(k); }
-// A label value as the exposition format wants it: backslash, quote and newline escaped.
-// (Topic names allow none of them today; escaping keeps the output valid if that changes.)
-std::string escape_label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
+enum class kind_of_counter { counter, gauge };
 }  // namespace
 
 const char* to_string(request_kind k) noexcept {
@@ -175,117 +165,108 @@ std::int64_t metrics_registry::open_connections(protocol_kind p) const noexcept 
 }
 
 std::string metrics_registry::render_prometheus() const {
-  std::ostringstream o;
+  using k = prometheus_text::kind;
+  prometheus_text o;
   const protocol_kind all[] = {protocol_kind::portask, protocol_kind::kafka};
-  auto counter = [&](const char* name, const char* help, auto get) {
-    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n";
-    for (auto p : all) o << name << "{protocol=\"" << to_string(p) << "\"} " << get(p) << "\n";
+  auto by_protocol = [&](const char* name, const char* help, kind_of_counter type, auto get) {
+    o.family(name, help, type == kind_of_counter::counter ? k::counter : k::gauge);
+    for (auto p : all) o.sample({{"protocol", to_string(p)}}, get(by_protocol_[idx(p)]));
   };
-  counter("portask_messages_in_total", "Messages accepted for storage",
-          [&](auto p) { return by_protocol_[idx(p)].messages_in.load(relaxed); });
-  counter("portask_bytes_in_total", "Bytes of messages accepted (client wire size)",
-          [&](auto p) { return by_protocol_[idx(p)].bytes_in.load(relaxed); });
-  counter("portask_messages_out_total", "Messages served to consumers",
-          [&](auto p) { return by_protocol_[idx(p)].messages_out.load(relaxed); });
-  counter("portask_bytes_out_total", "Bytes of stored frames served to consumers",
-          [&](auto p) { return by_protocol_[idx(p)].bytes_out.load(relaxed); });
-  counter("portask_connections_total", "Connections accepted",
-          [&](auto p) { return by_protocol_[idx(p)].connections_total.load(relaxed); });
-  o << "# HELP portask_connections Open connections\n# TYPE portask_connections gauge\n";
-  for (auto p : all)
-    o << "portask_connections{protocol=\"" << to_string(p) << "\"} "
-      << by_protocol_[idx(p)].connections_open.load(relaxed) << "\n";
+  o.family("portask_build_info", "The running Portask build (always 1)", k::info);
+  o.sample({{"version", version_string}}, std::uint64_t{1});
+  by_protocol("portask_messages_in_total", "Messages accepted for storage",
+               kind_of_counter::counter, [](const auto& s) { return s.messages_in.load(relaxed); });
+  by_protocol("portask_bytes_in_total", "Bytes of messages accepted (client wire size)",
+               kind_of_counter::counter, [](const auto& s) { return s.bytes_in.load(relaxed); });
+  by_protocol("portask_messages_out_total", "Messages served to consumers",
+               kind_of_counter::counter, [](const auto& s) { return s.messages_out.load(relaxed); });
+  by_protocol("portask_bytes_out_total", "Bytes of stored frames served to consumers",
+               kind_of_counter::counter, [](const auto& s) { return s.bytes_out.load(relaxed); });
+  by_protocol("portask_connections_total", "Connections accepted", kind_of_counter::counter,
+               [](const auto& s) { return s.connections_total.load(relaxed); });
+  by_protocol("portask_open_connections", "Connections open now", kind_of_counter::gauge,
+               [](const auto& s) { return s.connections_open.load(relaxed); });
 
   // What the limits did (every series present, zeros included, so dashboards can rely on it).
-  auto by_listener = [&](const char* name, const char* help, const char* type,
+  auto by_listener = [&](const char* name, const char* help,
                          std::initializer_list<connection_limit> reasons, bool labelled) {
-    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    o.family(name, help, k::counter);
     for (std::size_t l = 0; l < listeners; ++l)
       for (auto r : reasons) {
-        o << name << "{listener=\"" << to_string(static_cast<listener_kind>(l)) << "\"";
-        if (labelled) o << ",reason=\"" << to_string(r) << "\"";
-        o << "} " << connection_limited_total(static_cast<listener_kind>(l), r) << "\n";
+        prometheus_text::labels labels{{"listener", to_string(static_cast<listener_kind>(l))}};
+        if (labelled) labels.emplace_back("reason", to_string(r));
+        o.sample(labels, connection_limited_total(static_cast<listener_kind>(l), r));
       }
   };
   by_listener("portask_connections_refused_total",
-              "Connections refused by a connection cap (no idle connection to evict)", "counter",
+              "Connections refused by a connection cap (no idle connection to evict)",
               {connection_limit::listener_full, connection_limit::address_full}, true);
   by_listener("portask_connections_closed_by_limit_total",
-              "Connections the broker closed: evicted for a new client, or timed out", "counter",
+              "Connections the broker closed: evicted for a new client, or timed out",
               {connection_limit::evicted_idle, connection_limit::request_timeout,
                connection_limit::idle_timeout},
               true);
   by_listener("portask_accept_backoffs_total",
               "Times accepting paused because the process ran out of file descriptors",
-              "counter", {connection_limit::accept_backoff}, false);
+              {connection_limit::accept_backoff}, false);
   by_listener("portask_output_pauses_total",
               "Times a connection stopped taking requests or pushes because its client was not "
               "reading its answers",
-              "counter", {connection_limit::output_full}, false);
-  o << "# HELP portask_requests_rejected_total Requests refused by a per-request limit\n"
-       "# TYPE portask_requests_rejected_total counter\n";
+              {connection_limit::output_full}, false);
+  o.family("portask_requests_rejected_total", "Requests refused by a per-request limit",
+           k::counter);
   for (std::size_t r = 0; r < request_limited_.size(); ++r)
-    o << "portask_requests_rejected_total{limit=\"" << to_string(static_cast<request_limit>(r))
-      << "\"} " << request_limited_[r].load(relaxed) << "\n";
+    o.sample({{"limit", to_string(static_cast<request_limit>(r))}},
+             request_limited_[r].load(relaxed));
 
-  o << "# HELP portask_requests_total Requests handled\n# TYPE portask_requests_total counter\n";
-  o << "# HELP portask_request_errors_total Requests answered with an error\n"
-       "# TYPE portask_request_errors_total counter\n";
-  o << "# HELP portask_request_latency_seconds Request latency (bucket upper bounds)\n"
-       "# TYPE portask_request_latency_seconds summary\n";
-  for (auto p : all) {
-    for (std::size_t k = 0; k < kinds; ++k) {
-      const auto& s = by_protocol_[idx(p)];
-      const auto n = s.requests[k].load(relaxed);
-      if (n == 0) continue;
-      const std::string labels = std::string("protocol=\"") + to_string(p) + "\",request=\"" +
-                                 to_string(static_cast<request_kind>(k)) + "\"";
-      o << "portask_requests_total{" << labels << "} " << n << "\n";
-      o << "portask_request_errors_total{" << labels << "} " << s.errors[k].load(relaxed) << "\n";
-      const auto& h = s.latency[k];
-      o << "portask_request_latency_seconds{" << labels << ",quantile=\"0.5\"} "
-        << static_cast<double>(h.quantile(0.5)) / 1e6 << "\n";
-      o << "portask_request_latency_seconds{" << labels << ",quantile=\"0.99\"} "
-        << static_cast<double>(h.quantile(0.99)) / 1e6 << "\n";
-      o << "portask_request_latency_seconds_sum{" << labels << "} "
-        << static_cast<double>(h.sum()) / 1e6 << "\n";
-      o << "portask_request_latency_seconds_count{" << labels << "} " << h.count() << "\n";
-    }
-  }
-  o << "# HELP portask_storage_round_trip_seconds Store round trips (one per writer flush)\n"
-       "# TYPE portask_storage_round_trip_seconds summary\n"
-    << "portask_storage_round_trip_seconds{quantile=\"0.5\"} "
-    << static_cast<double>(storage_rtt_.quantile(0.5)) / 1e6 << "\n"
-    << "portask_storage_round_trip_seconds{quantile=\"0.99\"} "
-    << static_cast<double>(storage_rtt_.quantile(0.99)) / 1e6 << "\n"
-    << "portask_storage_round_trip_seconds_sum " << static_cast<double>(storage_rtt_.sum()) / 1e6
-    << "\n"
-    << "portask_storage_round_trip_seconds_count " << storage_rtt_.count() << "\n";
-  o << "# HELP portask_storage_batches_per_round_trip Batches stored per round trip\n"
-       "# TYPE portask_storage_batches_per_round_trip summary\n"
-    << "portask_storage_batches_per_round_trip_sum " << storage_batches_.sum() << "\n"
-    << "portask_storage_batches_per_round_trip_count " << storage_batches_.count() << "\n";
-  o << "# HELP portask_storage_records_per_round_trip Records stored per round trip\n"
-       "# TYPE portask_storage_records_per_round_trip summary\n"
-    << "portask_storage_records_per_round_trip_sum " << storage_records_.sum() << "\n"
-    << "portask_storage_records_per_round_trip_count " << storage_records_.count() << "\n";
-  o << "# HELP portask_storage_failures_total Failed store round trips\n"
-       "# TYPE portask_storage_failures_total counter\n"
-    << "portask_storage_failures_total " << storage_failures_.load(relaxed) << "\n";
-  o << "# HELP portask_store_up Whether the last store round trip succeeded\n"
-       "# TYPE portask_store_up gauge\n"
-    << "portask_store_up " << (store_up() ? 1 : 0) << "\n";
+  // Requests by protocol and kind; kinds never requested are left out.
+  auto each_request = [&](auto write) {
+    for (auto p : all)
+      for (std::size_t kind = 0; kind < kinds; ++kind) {
+        const auto& s = by_protocol_[idx(p)];
+        if (s.requests[kind].load(relaxed) == 0) continue;
+        write(prometheus_text::labels{{"protocol", to_string(p)},
+                                      {"request", to_string(static_cast<request_kind>(kind))}},
+              s, kind);
+      }
+  };
+  o.family("portask_requests_total", "Requests handled", k::counter);
+  each_request([&](const auto& l, const auto& s, std::size_t kind) {
+    o.sample(l, s.requests[kind].load(relaxed));
+  });
+  o.family("portask_request_errors_total", "Requests answered with an error", k::counter);
+  each_request([&](const auto& l, const auto& s, std::size_t kind) {
+    o.sample(l, s.errors[kind].load(relaxed));
+  });
+  // Microsecond buckets from 16 us to 67 s.
+  o.family("portask_request_duration_seconds", "Time from a request's arrival to its answer",
+           k::histogram);
+  each_request([&](const auto& l, const auto& s, std::size_t kind) {
+    o.histogram(l, s.latency[kind], 1e-6, 4, 26);
+  });
+  o.family("portask_store_command_duration_seconds",
+           "Store round trips (one per writer flush, whatever it holds)", k::histogram);
+  o.histogram({}, storage_rtt_, 1e-6, 4, 26);
+  o.family("portask_store_batches_per_command", "Batches stored per store round trip",
+           k::histogram);
+  o.histogram({}, storage_batches_, 1, 0, 16, true);
+  o.family("portask_store_records_per_command", "Records stored per store round trip",
+           k::histogram);
+  o.histogram({}, storage_records_, 1, 0, 20, true);
+  o.family("portask_store_failures_total", "Failed store round trips", k::counter);
+  o.sample({}, storage_failures_.load(relaxed));
+  o.family("portask_store_up", "Whether the last store round trip succeeded", k::gauge);
+  o.sample({}, std::uint64_t{store_up() ? 1u : 0u});
 
   // The data lifecycle, as of the retention actor's last pass.
   const auto d = data();
   auto gauge = [&](const char* name, const char* help, std::uint64_t v) {
-    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
-      << name << " " << v << "\n";
+    o.family(name, help, k::gauge);
+    o.sample({}, v);
   };
-  o << "# HELP portask_topic_stored_bytes Bytes of stored frames per topic (as of the last "
-       "retention pass)\n# TYPE portask_topic_stored_bytes gauge\n";
-  for (const auto& [topic, bytes] : d.topic_bytes)
-    o << "portask_topic_stored_bytes{topic=\"" << escape_label(topic) << "\"} " << bytes << "\n";
+  o.family("portask_topic_stored_bytes",
+           "Bytes of stored frames per topic (as of the last retention pass)", k::gauge);
+  for (const auto& [topic, bytes] : d.topic_bytes) o.sample({{"topic", topic}}, bytes);
   gauge("portask_memory_store_used_bytes", "Bytes of frames the memory store holds",
         d.store_used);
   gauge("portask_memory_store_capacity_bytes", "Bytes of frames the memory store may hold",
@@ -296,13 +277,30 @@ std::string metrics_registry::render_prometheus() const {
         d.tail_budget);
   gauge("portask_partitions_live", "Partition actors running (idle ones stop)",
         d.live_partitions);
-  o << "# HELP portask_records_deleted_total Records removed below a log start by retention or "
-       "DeleteRecords\n# TYPE portask_records_deleted_total counter\n"
-    << "portask_records_deleted_total " << records_deleted_total() << "\n";
-  o << "# HELP portask_partitions_passivated_total Idle partition actors stopped\n"
-       "# TYPE portask_partitions_passivated_total counter\n"
-    << "portask_partitions_passivated_total " << passivated_total() << "\n";
-  return o.str();
+  o.family("portask_records_deleted_total",
+           "Records removed below a log start by retention or DeleteRecords", k::counter);
+  o.sample({}, records_deleted_total());
+  o.family("portask_partitions_passivated_total", "Idle partition actors stopped", k::counter);
+  o.sample({}, passivated_total());
+
+  // The process, with the names and units of the official clients' process collector.
+  if (const auto ps = read_process_stats(); ps.valid) {
+    o.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
+             k::counter);
+    o.sample({}, ps.cpu_seconds);
+    o.family("process_resident_memory_bytes", "Resident memory size in bytes", k::gauge);
+    o.sample({}, ps.resident_bytes);
+    o.family("process_virtual_memory_bytes", "Virtual memory size in bytes", k::gauge);
+    o.sample({}, ps.virtual_bytes);
+    o.family("process_open_fds", "Number of open file descriptors", k::gauge);
+    o.sample({}, ps.open_fds);
+    o.family("process_max_fds", "Maximum number of open file descriptors", k::gauge);
+    o.sample({}, ps.max_fds);
+    o.family("process_start_time_seconds", "Start time of the process since the Unix epoch",
+             k::gauge);
+    o.sample({}, ps.start_time_seconds);
+  }
+  return std::move(o).str();
 }
 
 void metrics_registry::data_pass(data_usage usage) {

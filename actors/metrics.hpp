@@ -68,6 +68,9 @@ class latency_histogram {
   void record_value(std::uint64_t v) noexcept;  ///< unitless values (batch sizes)
   std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
   std::uint64_t sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
+  std::uint64_t bucket(std::size_t i) const noexcept {
+    return counts_[i].load(std::memory_order_relaxed);
+  }
   /// Upper bound of the bucket holding quantile q (0 < q <= 1), in recorded units.
   std::uint64_t quantile(double q) const noexcept;
 

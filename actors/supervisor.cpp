@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/hooks.hpp"
 #include "actors/protocol_bridge.hpp"
@@ -41,8 +43,25 @@ struct supervisor_state {
   std::shared_ptr<broker_context> ctx;
   std::vector<child> children;
   bool shutting_down = false;
+  std::optional<bool> store_reachable;  ///< as of the last health ping; unknown at first
   static inline const char* name = "portask.supervisor";
 };
+
+using supervisor_ptr = caf::stateful_actor<supervisor_state>*;
+
+// Logs the store's reachability when it changes: an unreachable store at start is a warning
+// an operator sees, not a detail at debug level.
+void note_store(supervisor_ptr self, bool up, const std::string& why) {
+  auto& st = self->state;
+  st.ctx->metrics.store_up(up);
+  if (st.store_reachable == up) return;
+  if (!up)
+    spdlog::warn("store {} is unreachable ({}); requests that need it fail until it answers",
+                 st.ctx->config.store, why);
+  else if (st.store_reachable.has_value())
+    spdlog::info("store {} is reachable again", st.ctx->config.store);
+  st.store_reachable = up;
+}
 
 // Spawns (or respawns) one child and records its handle in the directory.
 caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
@@ -135,8 +154,8 @@ caf::behavior supervisor_impl(caf::stateful_actor<supervisor_state>* self,
           // Store health, independent of traffic.
           if (auto reader = self->state.ctx->any_reader()) {
             self->request(reader, 2s, ping_atom::value)
-                .then([=](bool) { self->state.ctx->metrics.store_up(true); },
-                      [=](caf::error&) { self->state.ctx->metrics.store_up(false); });
+                .then([=](bool) { note_store(self, true, {}); },
+                      [=](caf::error& e) { note_store(self, false, self->system().render(e)); });
           }
           self->delayed_send(self, 1s, tick_atom::value);
         },

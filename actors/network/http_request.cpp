@@ -12,8 +12,12 @@ void limit_request_parser(http_request_parser& parser, std::uint32_t max_bytes) 
 http_route route_of(http::verb method, std::string_view target) noexcept {
   // A query string does not change the route (Prometheus scrapers may add one).
   target = target.substr(0, target.find('?'));
-  if (target != "/metrics" && target != "/health" && target != "/topics") return http_route::not_found;
+  if (target == "/api" || target.starts_with("/api/")) return http_route::api;
+  const bool console = target == "/" || target.starts_with("/console/");
+  if (!console && target != "/metrics" && target != "/health" && target != "/topics")
+    return http_route::not_found;
   if (method != http::verb::get) return http_route::method_not_allowed;
+  if (console) return http_route::console;
   if (target == "/metrics") return http_route::metrics;
   if (target == "/health") return http_route::health;
   return http_route::topics;

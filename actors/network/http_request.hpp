@@ -14,7 +14,9 @@ using http_request_parser = boost::beast::http::request_parser<boost::beast::htt
 /// Applies the limits: header and body each at most `max_bytes`.
 void limit_request_parser(http_request_parser& parser, std::uint32_t max_bytes);
 
-enum class http_route { metrics, health, topics, not_found, method_not_allowed };
+/// Which handler a request goes to: the fixed GET endpoints, the web console's pages (GET / and
+/// /console/...), and the JSON API (/api/..., any method: the API answers 405 itself).
+enum class http_route { metrics, health, topics, console, api, not_found, method_not_allowed };
 http_route route_of(boost::beast::http::verb method, std::string_view target) noexcept;
 
 /// Parses `bytes` as one request with the limits: the route if a whole request was read, or

@@ -7,7 +7,9 @@
 #include <optional>
 #include <sstream>
 
+#include "actors/network/http_api.hpp"
 #include "actors/network/http_request.hpp"
+#include "console/console_assets.hpp"
 #include "actors/network/log_limiter.hpp"
 
 namespace portask {
@@ -132,10 +134,35 @@ class http_session : public limited_connection,
         break;
       }
       case http_route::topics: return list_topics(res);
+      case http_route::console: return serve_console(res, std::string_view(target.data(), target.size()));
+      case http_route::api:
+        return serve_api(sys_, ctx_, request.method(), std::string(target), request.body(),
+                         [self = shared_from_this(), res](unsigned status, std::string body) {
+                           self->finish(res, static_cast<http::status>(status), std::move(body));
+                         });
       case http_route::not_found:
         res->result(http::status::not_found);
         res->body() = "not found\n";
         break;
+    }
+    write(res);
+  }
+
+  // The console's files, embedded in the binary; only names the build embedded are served.
+  void serve_console(response_ptr res, std::string_view target) {
+    target = target.substr(0, target.find('?'));
+    const auto name = target == "/" ? std::string_view("index.html") : target.substr(9);
+    if (auto asset = find_console_asset(name)) {
+      res->result(http::status::ok);
+      res->set(http::field::content_type, std::string(asset->content_type));
+      res->set(http::field::cache_control, "no-cache");
+      res->set("X-Content-Type-Options", "nosniff");
+      res->set("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'");
+      res->body() = std::string(asset->body);
+    } else {
+      res->result(http::status::not_found);
+      res->body() = "not found\n";
     }
     write(res);
   }
@@ -223,7 +250,7 @@ expected<std::uint16_t> http_server::start(const listener_config& address) {
                                               if (auto self = weak.lock()) self->on_client(std::move(s));
                                             });
   auto port = acceptor_->start(address);
-  if (port) spdlog::info("http: /metrics, /health, /topics");
+  if (port) spdlog::info("http: console at /, JSON API at /api/, /metrics, /health, /topics");
   return port;
 }
 

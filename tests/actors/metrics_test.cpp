@@ -45,7 +45,7 @@ TEST(Metrics, PrometheusTextHasTypesAndConnections) {
   m.connection_closed(protocol_kind::portask);
   const auto text = m.render_prometheus();
   EXPECT_NE(text.find("# TYPE portask_messages_in_total counter"), std::string::npos);
-  EXPECT_NE(text.find("portask_connections{protocol=\"portask\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("portask_open_connections{protocol=\"portask\"} 1"), std::string::npos);
   EXPECT_NE(text.find("portask_connections_total{protocol=\"portask\"} 2"), std::string::npos);
   EXPECT_NE(text.find("portask_store_up 1"), std::string::npos) << text.substr(text.size() > 600 ? text.size() - 600 : 0);
 }

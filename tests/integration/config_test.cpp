@@ -103,5 +103,28 @@ TEST(ServerConfig, AKnownFileStartsTheBroker) {
   EXPECT_TRUE(server.running());
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every effective setting is on the startup lines, and a store that does not answer at start
+// is a warning naming it (the broker keeps serving what needs no store and retries).
+TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
+  temp_dir dir;
+  const std::string store = "redis://127.0.0.1:" + std::to_string(free_port());
+  server_process server{store, dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--default-partitions", "3"}));
+  ASSERT_TRUE(wait_until([&] { return read_file(server.log_path()).find("unreachable") != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << read_file(server.log_path());
+  const auto log = read_file(server.log_path());
+  EXPECT_NE(log.find("[warning]"), std::string::npos) << log;
+  EXPECT_NE(log.find("store " + store + " is unreachable"), std::string::npos) << log;
+  for (const char* setting : {"3 partitions by default", "auto-create on", "log level info",
+                              "session timeouts", "max connections", "retention"})
+    EXPECT_NE(log.find(setting), std::string::npos) << setting << "\n" << log;
+}
+
 }  // namespace
 }  // namespace portask::test

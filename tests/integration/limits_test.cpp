@@ -147,8 +147,8 @@ TEST_F(Limits, WithTheCapFilledByIdleClientsNewClientsAreStillServed) {
   // cap is checked by /metrics answering below).
   ASSERT_TRUE(wait_until([&] {
     auto text = http_get(server.http_port(), "/metrics").second;
-    return prometheus_value(text, "portask_connections{protocol=\"kafka\"}") == 12 &&
-           prometheus_value(text, "portask_connections{protocol=\"portask\"}") == 12;
+    return prometheus_value(text, "portask_open_connections{protocol=\"kafka\"}") == 12 &&
+           prometheus_value(text, "portask_open_connections{protocol=\"portask\"}") == 12;
   }, 30s));
 
   const std::string bootstrap = "127.0.0.1:" + std::to_string(server.kafka_port());
@@ -188,7 +188,7 @@ TEST_F(Limits, WithNoIdleConnectionANewClientIsRefusedWithAnErrorFrame) {
     ASSERT_EQ(send(fd, "PORT", 4, MSG_NOSIGNAL), 4);  // a frame begun, not finished
     busy.push_back(fd);
   }
-  ASSERT_TRUE(wait_until([&] { return metric("portask_connections{protocol=\"portask\"}") == 4; }));
+  ASSERT_TRUE(wait_until([&] { return metric("portask_open_connections{protocol=\"portask\"}") == 4; }));
   const int late = connect_loopback(server.port());
   ASSERT_GE(late, 0);
   std::array<std::uint8_t, 512> reply{};

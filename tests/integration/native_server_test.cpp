@@ -113,7 +113,7 @@ TEST_F(NativeServer, EveryPublishedMessageIncrementsTheUnifiedMetrics) {
   ASSERT_EQ(status, 200);
   EXPECT_EQ(prometheus_value(body, "portask_messages_in_total{protocol=\"portask\"}"), 20);
   EXPECT_EQ(prometheus_value(body, "portask_requests_total{protocol=\"portask\",request=\"publish\"}"), 5);
-  EXPECT_GE(prometheus_value(body, "portask_storage_round_trip_seconds_count"), 1);
+  EXPECT_GE(prometheus_value(body, "portask_store_command_duration_seconds_count"), 1);
   auto health = http_get(server_->http_port(), "/health");
   EXPECT_EQ(health.first, 200);
   EXPECT_NE(health.second.find("\"store\":\"redis\""), std::string::npos);

@@ -11,12 +11,15 @@
 
 #include "tools/cli/cli.hpp"
 #include "tools/cli/record_format.hpp"
-#include "tools/cli/start_position.hpp"
+#include "protocol/start_position.hpp"
 
 namespace portask::cli {
 namespace {
 
 namespace native = protocol::native;
+using protocol::parse_start_position;
+using protocol::resolve_offset;
+using protocol::start_position;
 
 struct consume_options {
   std::string topic;

@@ -321,7 +321,11 @@ std::string describe(const broker_config& c) {
     << c.store_timeout_ms << " ms), producer id expiration " << c.producer_id_expiration_ms
     << " ms, storage encoding "
     << c.storage_codec << "/" << c.storage_compression << ", max frame " << c.max_frame_bytes
-    << " B";
+    << " B; topics: " << c.default_partitions << " partitions by default, auto-create "
+    << (c.auto_create_topics ? "on" : "off") << "; groups: initial rebalance delay "
+    << c.group_initial_rebalance_delay_ms << " ms, session timeouts "
+    << c.group_min_session_timeout_ms << "-" << c.group_max_session_timeout_ms
+    << " ms; log level " << c.log_level;
   return s.str();
 }
 

@@ -1,8 +1,8 @@
-#include "tools/cli/start_position.hpp"
+#include "protocol/start_position.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace portask::cli;
+using namespace portask::protocol;
 using kind = start_position::kind;
 
 TEST(StartPosition, ParsesEveryDocumentedForm) {

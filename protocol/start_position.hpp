@@ -1,5 +1,6 @@
 #pragma once
-/// Where `portask-cli consume --from` starts reading, parsed from what the user typed:
+/// Where a reader starts in a partition, as a user names it (portask-cli --from, the console
+/// and /api/ `from`):
 ///   earliest | beginning   the log start
 ///   latest | end           the high watermark (only new messages)
 ///   committed              the group's committed offset (needs --group)
@@ -12,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace portask::cli {
+namespace portask::protocol {
 
 struct start_position {
   enum class kind { earliest, latest, committed, absolute, from_end, timestamp };
@@ -28,4 +29,4 @@ std::optional<start_position> parse_start_position(std::string_view text);
 std::int64_t resolve_offset(const start_position& p, std::int64_t log_start,
                             std::int64_t high_watermark);
 
-}  // namespace portask::cli
+}  // namespace portask::protocol

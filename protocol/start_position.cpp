@@ -1,9 +1,9 @@
-#include "tools/cli/start_position.hpp"
+#include "protocol/start_position.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-namespace portask::cli {
+namespace portask::protocol {
 namespace {
 
 std::optional<std::int64_t> parse_number(std::string_view s) {
@@ -50,4 +50,4 @@ std::int64_t resolve_offset(const start_position& p, std::int64_t log_start,
   return log_start;
 }
 
-}  // namespace portask::cli
+}  // namespace portask::protocol

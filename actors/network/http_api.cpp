@@ -1,0 +1,531 @@
+#include "actors/network/http_api.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "actors/offset_for_time.hpp"
+#include "actors/partition.hpp"
+#include "actors/topic_configs.hpp"
+#include "portask/version.hpp"
+#include "protocol/base64.hpp"
+#include "protocol/group_assignment.hpp"
+#include "protocol/kafka/consumer_protocol.hpp"
+#include "protocol/start_position.hpp"
+#include "protocol/topic_name.hpp"
+
+namespace portask {
+
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using self_ptr = caf::event_based_actor*;
+
+namespace {
+
+constexpr std::size_t max_browse = 500;  ///< messages one browse request may ask for
+
+// -- the target: /api/<segments>?<query> -------------------------------------------------------
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
+        return std::nullopt;
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+struct api_target {
+  std::vector<std::string> path;  ///< the segments after /api/
+  std::map<std::string, std::string> query;
+};
+
+std::optional<api_target> parse_target(std::string_view target) {
+  const auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (!path.starts_with("/api/") && path != "/api") return std::nullopt;
+  path.remove_prefix(std::min<std::size_t>(path.size(), 5));
+  api_target out;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    auto seg = percent_decode(path.substr(0, slash));
+    if (!seg) return std::nullopt;
+    if (!seg->empty()) out.path.push_back(std::move(*seg));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  if (q != std::string_view::npos) {
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto pair = query.substr(0, amp);
+      const auto eq = pair.find('=');
+      auto key = percent_decode(pair.substr(0, eq));
+      auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+      if (!key || !value) return std::nullopt;
+      out.query[*key] = *value;
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+  }
+  return out;
+}
+
+// -- answers --------------------------------------------------------------------------------
+
+unsigned status_of(errc e) {
+  switch (e) {
+    case errc::unknown_topic:
+    case errc::unknown_partition:
+    case errc::unknown_group: return 404;
+    case errc::topic_already_exists:
+    case errc::group_not_empty: return 409;
+    case errc::invalid_request:
+    case errc::invalid_partition_count:
+    case errc::offset_out_of_range: return 400;
+    case errc::not_ready:
+    case errc::storage_unavailable:
+    case errc::timeout: return 503;
+    default: return 500;
+  }
+}
+
+std::string error_json(std::string_view message) {
+  return json{{"error", message}}.dump() + "\n";
+}
+
+// One request in progress: answered once, then its actor quits.
+struct exchange {
+  self_ptr self;
+  std::shared_ptr<broker_context> ctx;
+  api_reply reply;
+  void ok(const json& body, unsigned status = 200) const {
+    reply(status, body.dump() + "\n");
+    self->quit();
+  }
+  void fail(unsigned status, std::string_view message) const {
+    reply(status, error_json(message));
+    self->quit();
+  }
+  void fail(errc e, std::string_view what = {}) const {
+    fail(status_of(e), what.empty() ? std::string(to_string(e)) : std::string(what) + ": " + std::string(to_string(e)));
+  }
+  void fail(const caf::error& e, std::string_view what = {}) const { fail(to_errc(e), what); }
+};
+
+json bytes_json(const std::optional<std::string>& b) {
+  return b ? json(protocol::base64_encode(*b)) : json();
+}
+
+// -- overview and topics ----------------------------------------------------------------------
+
+void overview(const exchange& x) {
+  auto registry = x.ctx->registry();
+  auto groups = x.ctx->groups();
+  if (!registry || !groups) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            x.self->request(groups, 10s, list_atom::value)
+                .then(
+                    [=](std::vector<group_description>& all) {
+                      const auto& m = x.ctx->metrics;
+                      std::int64_t partitions = 0;
+                      for (const auto& t : topics) partitions += t.partitions;
+                      std::size_t live_groups = 0;
+                      for (const auto& g : all) live_groups += g.state != "Dead";
+                      std::uint64_t in = 0, out = 0, bytes_in = 0;
+                      std::int64_t connections = 0;
+                      for (auto p : {protocol_kind::portask, protocol_kind::kafka}) {
+                        in += m.messages_in_total(p);
+                        out += m.messages_out_total(p);
+                        bytes_in += m.bytes_in_total(p);
+                        connections += m.open_connections(p);
+                      }
+                      x.ok({{"version", std::string("portask ") + version_string},
+                            {"store", x.ctx->store_kind},
+                            {"store_up", m.store_up()},
+                            {"ports",
+                             {{"native", x.ctx->native_port.load()},
+                              {"kafka", x.ctx->kafka_port.load()},
+                              {"http", x.ctx->http_port.load()}}},
+                            {"topics", topics.size()},
+                            {"partitions", partitions},
+                            {"groups", live_groups},
+                            {"connections", connections},
+                            {"messages_in", in},
+                            {"messages_out", out},
+                            {"bytes_in", bytes_in}});
+                    },
+                    [=](caf::error& e) { x.fail(e, "groups"); });
+          },
+          [=](caf::error& e) { x.fail(e, "topics"); });
+}
+
+json partitions_json(const topic_description& d) {
+  auto out = json::array();
+  for (std::size_t i = 0; i < d.partitions.size(); ++i) {
+    const auto& b = d.partitions[i];
+    out.push_back({{"partition", i},
+                   {"log_start", b.log_start},
+                   {"high_watermark", b.next_offset},
+                   {"messages", b.next_offset - b.log_start},
+                   {"bytes", b.stored_bytes()}});
+  }
+  return out;
+}
+
+void list_topics(const exchange& x) {
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            std::sort(topics.begin(), topics.end(),
+                      [](const auto& a, const auto& b) { return a.name < b.name; });
+            auto out = std::make_shared<json>(json::array());
+            auto pending = std::make_shared<std::size_t>(topics.size() + 1);
+            auto done = [=] {
+              if (--*pending == 0) x.ok(*out);
+            };
+            for (std::size_t i = 0; i < topics.size(); ++i) {
+              out->push_back({{"name", topics[i].name},
+                              {"partitions", topics[i].partitions},
+                              {"messages", nullptr},
+                              {"bytes", nullptr}});
+              x.self->request(registry, 10s, describe_atom::value, topics[i].name)
+                  .then(
+                      [=](topic_description& d) {
+                        std::int64_t messages = 0;
+                        std::uint64_t bytes = 0;
+                        for (const auto& b : d.partitions) {
+                          messages += b.next_offset - b.log_start;
+                          bytes += b.stored_bytes();
+                        }
+                        (*out)[i]["messages"] = messages;
+                        (*out)[i]["bytes"] = bytes;
+                        done();
+                      },
+                      [=](caf::error&) { done(); });  // deleted meanwhile: shown without sizes
+            }
+            done();
+          },
+          [=](caf::error& e) { x.fail(e, "topics"); });
+}
+
+void describe_topic(const exchange& x, const std::string& name) {
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, describe_atom::value, name)
+      .then(
+          [=](topic_description& d) {
+            json configs = json::object();
+            for (const auto& [k, v] : d.info.configs) configs[k] = v;
+            x.ok({{"name", d.info.name}, {"partitions", partitions_json(d)}, {"configs", configs}});
+          },
+          [=](caf::error& e) { x.fail(e, "topic '" + name + "'"); });
+}
+
+void create_topic(const exchange& x, const std::string& body) {
+  auto req = json::parse(body, nullptr, false);
+  if (req.is_discarded() || !req.is_object() || !req.contains("name") || !req["name"].is_string())
+    return x.fail(400, "expected a JSON object with \"name\" (and \"partitions\", \"configs\")");
+  const std::string name = req["name"];
+  if (!protocol::is_valid_topic_name(name)) return x.fail(400, "invalid topic name '" + name + "'");
+  std::int64_t partitions = x.ctx->config.default_partitions;
+  if (req.contains("partitions")) {
+    if (!req["partitions"].is_number_integer() || req["partitions"].get<std::int64_t>() < 1 ||
+        req["partitions"].get<std::int64_t>() > 100000)
+      return x.fail(400, "\"partitions\" must be a whole number from 1");
+    partitions = req["partitions"];
+  }
+  storage::topic_info info{name, static_cast<std::int32_t>(partitions), {}};
+  if (req.contains("configs")) {
+    if (!req["configs"].is_object()) return x.fail(400, "\"configs\" must be an object");
+    for (const auto& [k, v] : req["configs"].items()) {
+      if (!v.is_string()) return x.fail(400, "config '" + k + "' must be a string");
+      if (auto problem = topic_config_problem(k, v.get<std::string>())) return x.fail(400, *problem);
+      info.configs.emplace_back(k, v.get<std::string>());
+    }
+  }
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, create_atom::value, std::move(info))
+      .then([=](storage::topic_info& t) { x.ok({{"name", t.name}, {"partitions", t.partitions}}, 201); },
+            [=](caf::error& e) { x.fail(e, "create '" + name + "'"); });
+}
+
+void delete_topic(const exchange& x, const std::string& name) {
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, delete_atom::value, name)
+      .then([=](bool) { x.ok({{"deleted", name}}); },
+            [=](caf::error& e) { x.fail(e, "delete '" + name + "'"); });
+}
+
+// -- browsing messages ----------------------------------------------------------------------
+
+void read_messages(const exchange& x, partition_actor part, topic_partition tp, std::int64_t from,
+                   std::size_t limit) {
+  fetch_request fr;
+  fr.tp = tp;
+  fr.offset = from;
+  fr.max_bytes = 1u << 20;
+  fr.max_wait_ms = 0;
+  x.self->request(part, 10s, fetch_atom::value, fr)
+      .then(
+          [=](fetch_result& res) {
+            auto messages = json::array();
+            std::int64_t next = from;
+            for (const auto& b : res.batches) {
+              auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
+              auto batch = frame ? x.ctx->codecs.decode(frame->header.flags, frame->payload)
+                                 : expected<protocol::message_batch>(frame.error());
+              if (!batch) return x.fail(errc::corrupt_stored_data, "stored batch");
+              for (std::size_t i = 0; i < batch->messages.size(); ++i) {
+                const auto offset = b.base_offset + static_cast<std::int64_t>(i);
+                if (offset < from) continue;
+                if (messages.size() >= limit) break;
+                const auto& m = batch->messages[i];
+                auto headers = json::array();
+                for (const auto& h : m.headers)
+                  headers.push_back({{"key", protocol::base64_encode(h.key)}, {"value", bytes_json(h.value)}});
+                messages.push_back({{"offset", offset},
+                                    {"timestamp", m.timestamp_ms},
+                                    {"key", bytes_json(m.key)},
+                                    {"value", bytes_json(m.value)},
+                                    {"headers", headers}});
+                next = offset + 1;
+              }
+              if (messages.size() >= limit) break;
+            }
+            x.ok({{"topic", tp.topic},
+                  {"partition", tp.partition},
+                  {"log_start", res.log_start},
+                  {"high_watermark", res.high_watermark},
+                  {"next_offset", std::max(next, std::min(from, res.high_watermark))},
+                  {"encoding", "base64"},
+                  {"messages", messages}});
+          },
+          [=](caf::error& e) { x.fail(e, "read"); });
+}
+
+void browse(const exchange& x, const std::string& topic, const std::map<std::string, std::string>& q) {
+  std::int32_t partition = 0;
+  std::size_t limit = 50;
+  try {
+    if (q.contains("partition")) partition = std::stoi(q.at("partition"));
+    if (q.contains("limit")) limit = std::stoul(q.at("limit"));
+  } catch (const std::exception&) {
+    return x.fail(400, "partition and limit must be numbers");
+  }
+  if (partition < 0 || limit == 0 || limit > max_browse)
+    return x.fail(400, "partition must be at least 0 and limit from 1 to 500");
+  const auto from_text = q.contains("from") ? q.at("from") : std::string("earliest");
+  const auto from = protocol::parse_start_position(from_text);
+  if (!from || from->what == protocol::start_position::kind::committed)
+    return x.fail(400, "from must be earliest, latest, an offset, -N or @timestamp_ms");
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  const topic_partition tp{topic, partition};
+  auto on_error = [=](caf::error& e) { x.fail(e, topic + "/" + std::to_string(partition)); };
+  ask_partition(
+      x.self, registry, tp, 10000ms,
+      [=](storage::partition_bounds& b) {
+        x.self->request(registry, 10s, partition_atom::value, tp, false)
+            .then(
+                [=](partition_actor& part) {
+                  if (from->what != protocol::start_position::kind::timestamp)
+                    return read_messages(x, part, tp,
+                                         std::max(b.log_start, protocol::resolve_offset(*from, b.log_start, b.next_offset)),
+                                         limit);
+                  scan_for_time(x.self, part, &x.ctx->codecs, protocol_kind::portask, from->value,
+                                b.log_start, offset_found{},
+                                [=](offset_found f) {
+                                  read_messages(x, part, tp, f.offset >= 0 ? f.offset : b.next_offset, limit);
+                                },
+                                on_error);
+                },
+                on_error);
+      },
+      on_error, 3, bounds_atom::value);
+}
+
+// -- groups ---------------------------------------------------------------------------------
+
+std::vector<std::pair<std::string, std::int32_t>> assigned(const std::string& protocol_type,
+                                                           const std::string& bytes) {
+  const auto view = protocol::as_bytes(bytes);
+  if (protocol_type == "consumer")
+    if (auto a = protocol::kafka::decode_consumer_assignment(view)) return std::move(*a);
+  if (protocol_type == "portask")
+    if (auto a = protocol::decode_assignment(view)) return std::move(*a);
+  return {};
+}
+
+// A group as the console shows it: members with their partitions, and every partition it
+// commits or holds with committed offset, high watermark and lag. Calls done(json) or fail.
+template <class Done, class Fail>
+void group_view(const exchange& x, const std::string& id, Done done, Fail fail) {
+  auto groups = x.ctx->groups();
+  auto registry = x.ctx->registry();
+  if (!groups || !registry) return fail(errc::not_ready);
+  x.self->request(groups, 10s, group_atom::value, id)
+      .then(
+          [=](group_coordinator_actor& g) {
+            x.self->request(g, 10s, describe_atom::value)
+                .then(
+                    [=](group_description& d) {
+                      if (d.state == "Dead") return fail(errc::unknown_group);
+                      x.self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
+                          .then(
+                              [=](std::vector<storage::group_offset>& offsets) {
+                                struct row {
+                                  std::int64_t committed = -1, high_watermark = -1, log_start = -1;
+                                  std::string member;
+                                };
+                                auto rows = std::make_shared<std::map<topic_partition, row>>();
+                                for (const auto& o : offsets) (*rows)[o.tp].committed = o.offset.offset;
+                                auto members = json::array();
+                                for (const auto& m : d.members) {
+                                  auto parts = json::array();
+                                  for (const auto& [t, p] : assigned(d.protocol_type, m.assignment)) {
+                                    parts.push_back({{"topic", t}, {"partition", p}});
+                                    (*rows)[topic_partition{t, p}].member = m.member_id;
+                                  }
+                                  members.push_back({{"member_id", m.member_id},
+                                                     {"client_id", m.client_id},
+                                                     {"host", m.client_host},
+                                                     {"assignment", parts}});
+                                }
+                                auto pending = std::make_shared<std::size_t>(rows->size() + 1);
+                                auto finish = [=] {
+                                  if (--*pending != 0) return;
+                                  auto partitions = json::array();
+                                  std::int64_t total = 0;
+                                  for (const auto& [tp, r] : *rows) {
+                                    json lag;
+                                    if (r.high_watermark >= 0) {
+                                      const auto l = r.committed >= 0
+                                                         ? std::max<std::int64_t>(0, r.high_watermark - r.committed)
+                                                         : r.high_watermark - r.log_start;
+                                      lag = l;
+                                      total += l;
+                                    }
+                                    partitions.push_back(
+                                        {{"topic", tp.topic},
+                                         {"partition", tp.partition},
+                                         {"committed", r.committed >= 0 ? json(r.committed) : json()},
+                                         {"high_watermark", r.high_watermark >= 0 ? json(r.high_watermark) : json()},
+                                         {"lag", lag},
+                                         {"member", r.member.empty() ? json() : json(r.member)}});
+                                  }
+                                  done(json{{"group", id},
+                                            {"state", d.state},
+                                            {"protocol_type", d.protocol_type},
+                                            {"protocol", d.protocol_name},
+                                            {"generation", d.generation},
+                                            {"members", members},
+                                            {"partitions", partitions},
+                                            {"lag", total}});
+                                };
+                                for (const auto& [tp, r] : *rows) {
+                                  const auto key = tp;
+                                  ask_partition(
+                                      x.self, registry, key, 10000ms,
+                                      [=](storage::partition_bounds& b) {
+                                        (*rows)[key].high_watermark = b.next_offset;
+                                        (*rows)[key].log_start = b.log_start;
+                                        finish();
+                                      },
+                                      [=](caf::error&) { finish(); },  // a deleted topic: lag unknown
+                                      3, bounds_atom::value);
+                                }
+                                finish();
+                              },
+                              [=](caf::error& e) { fail(to_errc(e)); });
+                    },
+                    [=](caf::error& e) { fail(to_errc(e)); });
+          },
+          [=](caf::error& e) { fail(to_errc(e)); });
+}
+
+void list_groups(const exchange& x) {
+  auto groups = x.ctx->groups();
+  if (!groups) return x.fail(errc::not_ready);
+  x.self->request(groups, 10s, list_atom::value)
+      .then(
+          [=](std::vector<group_description>& all) {
+            std::erase_if(all, [](const auto& g) { return g.state == "Dead"; });
+            std::sort(all.begin(), all.end(),
+                      [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
+            auto out = std::make_shared<json>(json::array());
+            auto pending = std::make_shared<std::size_t>(all.size() + 1);
+            auto done = [=] {
+              if (--*pending == 0) x.ok(*out);
+            };
+            for (std::size_t i = 0; i < all.size(); ++i) {
+              out->push_back({{"group", all[i].group_id},
+                              {"state", all[i].state},
+                              {"protocol_type", all[i].protocol_type},
+                              {"members", all[i].members.size()},
+                              {"lag", nullptr}});
+              group_view(
+                  x, all[i].group_id,
+                  [=](json view) {
+                    (*out)[i]["lag"] = view["lag"];
+                    done();
+                  },
+                  [=](errc) { done(); });
+            }
+            done();
+          },
+          [=](caf::error& e) { x.fail(e, "groups"); });
+}
+
+void route(const exchange& x, http::verb method, const api_target& t, const std::string& body) {
+  const auto& p = t.path;
+  const bool get = method == http::verb::get;
+  if (p.size() == 1 && p[0] == "overview" && get) return overview(x);
+  if (p.size() == 1 && p[0] == "topics" && get) return list_topics(x);
+  if (p.size() == 1 && p[0] == "topics" && method == http::verb::post) return create_topic(x, body);
+  if (p.size() == 2 && p[0] == "topics" && get) return describe_topic(x, p[1]);
+  if (p.size() == 2 && p[0] == "topics" && method == http::verb::delete_) return delete_topic(x, p[1]);
+  if (p.size() == 3 && p[0] == "topics" && p[2] == "messages" && get) return browse(x, p[1], t.query);
+  if (p.size() == 1 && p[0] == "groups" && get) return list_groups(x);
+  if (p.size() == 2 && p[0] == "groups" && get)
+    return group_view(
+        x, p[1], [=](json view) { x.ok(view); },
+        [=](errc e) { x.fail(e, "group '" + p[1] + "'"); });
+  const bool known = !p.empty() && (p[0] == "overview" || p[0] == "topics" || p[0] == "groups");
+  x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");
+}
+
+}  // namespace
+
+void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx, http::verb method,
+               std::string target, std::string body, api_reply reply) {
+  auto parsed = parse_target(target);
+  if (!parsed) return reply(400, error_json("malformed request target"));
+  // The request travels as spawn arguments (CAF 0.17 mishandles a capturing lambda spawned
+  // without arguments).
+  sys.spawn(
+      [](caf::event_based_actor* self, std::shared_ptr<broker_context> c, http::verb m,
+         api_target t, std::string b, api_reply r) { route(exchange{self, c, r}, m, t, b); },
+      std::move(ctx), method, std::move(*parsed), std::move(body), std::move(reply));
+}
+
+}  // namespace portask

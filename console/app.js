@@ -1,0 +1,242 @@
+// The Portask console: a page per hash route, each drawn from the broker's JSON API
+// (/api/...). No framework and nothing fetched from elsewhere: the broker serves this file.
+"use strict";
+
+const main = document.getElementById("main");
+let timer = null;  // the current page's refresh, cancelled when the page changes
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) el.append(c instanceof Node ? c : String(c ?? ""));
+  return el;
+}
+
+async function api(path, options) {
+  const res = await fetch("/api" + path, options);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
+  return body;
+}
+
+function table(headers, rows, numeric = []) {
+  return h("table", {},
+    h("thead", {}, h("tr", {}, headers.map((t, i) => h("th", { class: numeric.includes(i) ? "num" : null }, t)))),
+    h("tbody", {}, rows.map(r => h("tr", {}, r.map((c, i) =>
+      c instanceof Node && c.tagName === "TD" ? c : h("td", { class: numeric.includes(i) ? "num" : null }, c))))));
+}
+
+function fmt(n) { return n === null || n === undefined ? "–" : Number(n).toLocaleString("en"); }
+function bytes(n) {
+  if (n === null || n === undefined || n < 0) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : n) + " " + units[i];
+}
+function link(href, text) { return h("a", { href }, text); }
+function show(...nodes) { main.replaceChildren(...nodes); }
+function failure(e) { return h("p", { class: "error", role: "alert" }, "Error: " + e.message); }
+
+// A line chart of rates on a canvas: one series per colour, the last `points` samples.
+function chart(canvas, series) {
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width = canvas.clientWidth * devicePixelRatio;
+  const ht = canvas.height = canvas.clientHeight * devicePixelRatio;
+  ctx.clearRect(0, 0, w, ht);
+  const all = series.flatMap(s => s.values);
+  const max = Math.max(1, ...all);
+  ctx.font = `${12 * devicePixelRatio}px system-ui`;
+  ctx.fillStyle = "#5c6b7a";
+  ctx.fillText(fmt(Math.round(max)) + "/s", 4, 14 * devicePixelRatio);
+  series.forEach((s, si) => {
+    ctx.strokeStyle = s.colour;
+    ctx.lineWidth = 2 * devicePixelRatio;
+    ctx.beginPath();
+    s.values.forEach((v, i) => {
+      const x = (i / Math.max(1, s.values.length - 1)) * w;
+      const y = ht - (v / max) * (ht - 20 * devicePixelRatio);
+      i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+    });
+    ctx.stroke();
+    ctx.fillStyle = s.colour;
+    ctx.fillText(s.name, w - 160 * devicePixelRatio, (16 + 14 * si) * devicePixelRatio);
+  });
+}
+
+// -- pages ----------------------------------------------------------------------------------
+
+async function overview() {
+  const history = { in: [], out: [] };
+  let last = null;
+  const cards = h("div", { class: "cards" });
+  const canvas = h("canvas", { id: "rates", "aria-label": "messages per second" });
+  show(h("section", {}, h("h2", {}, "Broker"), cards),
+       h("section", {}, h("h2", {}, "Throughput (messages per second)"), canvas));
+  async function refresh() {
+    const o = await api("/overview");
+    const now = performance.now();
+    if (last) {
+      const secs = (now - last.at) / 1000;
+      history.in.push(Math.max(0, (o.messages_in - last.o.messages_in) / secs));
+      history.out.push(Math.max(0, (o.messages_out - last.o.messages_out) / secs));
+      for (const k of ["in", "out"]) if (history[k].length > 60) history[k].shift();
+    }
+    last = { o, at: now };
+    cards.replaceChildren(...[
+      [o.version, "version"], [o.store, "store"], [fmt(o.topics), "topics"],
+      [fmt(o.partitions), "partitions"], [fmt(o.groups), "consumer groups"],
+      [fmt(o.connections), "connections"], [fmt(o.messages_in), "messages in"],
+      [fmt(o.messages_out), "messages out"],
+    ].map(([n, l]) => h("div", { class: "card" }, h("div", { class: "n" }, n), h("div", { class: "l" }, l))));
+    chart(canvas, [{ name: "produced", colour: "#1f6feb", values: history.in },
+                   { name: "consumed", colour: "#1a7f37", values: history.out }]);
+  }
+  await refresh();
+  timer = setInterval(() => refresh().catch(e => cards.replaceChildren(failure(e))), 2000);
+}
+
+async function topics() {
+  const list = await api("/topics");
+  const name = h("input", { name: "name", required: "", pattern: "[a-zA-Z0-9._-]+", "aria-label": "topic name" });
+  const parts = h("input", { name: "partitions", type: "number", min: "1", value: "1", "aria-label": "partitions" });
+  const status = h("span", { class: "muted" });
+  const form = h("form", {
+    onsubmit: async ev => {
+      ev.preventDefault();
+      try {
+        await api("/topics", { method: "POST", headers: { "content-type": "application/json" },
+                               body: JSON.stringify({ name: name.value, partitions: Number(parts.value) }) });
+        route();
+      } catch (e) { status.replaceChildren(failure(e)); }
+    }
+  }, h("label", {}, "Name", name), h("label", {}, "Partitions", parts), h("button", {}, "Create topic"), status);
+  const rows = list.map(t => [
+    link("#/topics/" + encodeURIComponent(t.name), t.name), fmt(t.partitions), fmt(t.messages), bytes(t.bytes),
+    h("td", {}, h("button", { class: "danger", onclick: async () => {
+      if (!confirm(`Delete topic ${t.name} and all its messages?`)) return;
+      try { await api("/topics/" + encodeURIComponent(t.name), { method: "DELETE" }); route(); }
+      catch (e) { status.replaceChildren(failure(e)); }
+    } }, "Delete")),
+  ]);
+  show(h("section", {}, h("h2", {}, `Topics (${list.length})`),
+         table(["Topic", "Partitions", "Messages", "Stored", ""], rows, [1, 2, 3])),
+       h("section", {}, h("h2", {}, "New topic"), form));
+}
+
+function render_bytes(v, as) {
+  if (v === null || v === undefined) return h("span", { class: "muted" }, "null");
+  if (as === "hex") return Array.from(v.bytes).map(b => b.toString(16).padStart(2, "0")).join(" ");
+  if (as === "json") {
+    try { return JSON.stringify(JSON.parse(v.text), null, 2); } catch { return v.text; }
+  }
+  return v.text;
+}
+
+function decode(field) {
+  if (field === null || field === undefined) return null;
+  const bin = atob(field);
+  const bytes = Uint8Array.from(bin, c => c.charCodeAt(0));
+  return { bytes, text: new TextDecoder("utf-8", { fatal: false }).decode(bytes) };
+}
+
+async function topic(name) {
+  const t = await api("/topics/" + encodeURIComponent(name));
+  const partition = h("select", { name: "partition", "aria-label": "partition" },
+                      t.partitions.map(p => h("option", { value: p.partition }, p.partition)));
+  const from = h("input", { name: "from", value: "earliest", "aria-label": "from",
+                            title: "earliest, latest, an offset, -N or @timestamp (ms)" });
+  const limit = h("input", { name: "limit", type: "number", value: "50", min: "1", max: "500", "aria-label": "limit" });
+  const as = h("select", { name: "as", "aria-label": "show as" }, ["text", "json", "hex"].map(f => h("option", { value: f }, f)));
+  const out = h("div", { id: "messages" });
+  async function browse(ev) {
+    ev?.preventDefault();
+    try {
+      const q = new URLSearchParams({ partition: partition.value, from: from.value, limit: limit.value });
+      const r = await api(`/topics/${encodeURIComponent(name)}/messages?${q}`);
+      out.replaceChildren(table(["Offset", "Timestamp", "Key", "Headers", "Value"],
+        r.messages.map(m => [fmt(m.offset), new Date(m.timestamp).toISOString(),
+          h("td", { class: "value" }, render_bytes(decode(m.key), as.value)),
+          h("td", { class: "value" }, m.headers.map(x => `${atob(x.key)}=${x.value === null ? "" : atob(x.value)}`).join("\n")),
+          h("td", { class: "value" }, render_bytes(decode(m.value), as.value))]), [0]),
+        h("p", { class: "muted" }, `${r.messages.length} messages; next offset ${r.next_offset}, high watermark ${r.high_watermark}`));
+    } catch (e) { out.replaceChildren(failure(e)); }
+  }
+  show(h("section", {}, h("h2", {}, "Topic " + t.name),
+         table(["Partition", "Log start", "High watermark", "Messages", "Stored"],
+               t.partitions.map(p => [p.partition, fmt(p.log_start), fmt(p.high_watermark), fmt(p.messages), bytes(p.bytes)]),
+               [0, 1, 2, 3, 4])),
+       h("section", {}, h("h2", {}, "Configs"),
+         Object.keys(t.configs).length
+           ? table(["Config", "Value"], Object.entries(t.configs))
+           : h("p", { class: "muted" }, "Broker defaults")),
+       h("section", {}, h("h2", {}, "Messages"),
+         h("form", { onsubmit: browse }, h("label", {}, "Partition", partition), h("label", {}, "From", from),
+           h("label", {}, "Limit", limit), h("label", {}, "Show as", as), h("button", {}, "Browse")), out));
+  await browse();
+}
+
+async function groups() {
+  const list = await api("/groups");
+  show(h("section", {}, h("h2", {}, `Consumer groups (${list.length})`),
+    table(["Group", "State", "Type", "Members", "Lag"],
+      list.map(g => [link("#/groups/" + encodeURIComponent(g.group), g.group), g.state, g.protocol_type || "–",
+                     fmt(g.members), fmt(g.lag)]), [3, 4])));
+}
+
+async function group(id) {
+  const g = await api("/groups/" + encodeURIComponent(id));
+  show(h("section", {}, h("h2", {}, `Group ${g.group}`),
+         h("p", {}, `${g.state}, ${g.members.length} members, ${g.protocol_type || "no protocol"} ${g.protocol || ""}, generation ${g.generation}; total lag `,
+           h("strong", { id: "total-lag" }, fmt(g.lag)))),
+       h("section", {}, h("h2", {}, "Members"),
+         g.members.length ? table(["Member", "Client", "Host", "Partitions"],
+           g.members.map(m => [m.member_id, m.client_id || "–", m.host || "–",
+                               m.assignment.map(a => `${a.topic}/${a.partition}`).join(", ")]))
+           : h("p", { class: "muted" }, "No members")),
+       h("section", {}, h("h2", {}, "Offsets and lag"),
+         table(["Topic", "Partition", "Committed", "High watermark", "Lag", "Member"],
+           g.partitions.map(p => [p.topic, p.partition, fmt(p.committed), fmt(p.high_watermark), fmt(p.lag), p.member || "–"]),
+           [1, 2, 3, 4])));
+}
+
+// -- routing --------------------------------------------------------------------------------
+
+async function route() {
+  clearInterval(timer);
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const page = parts[0] || "overview";
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.page === page);
+  main.dataset.page = page;
+  try {
+    if (page === "topics" && parts[1]) await topic(parts[1]);
+    else if (page === "topics") await topics();
+    else if (page === "groups" && parts[1]) await group(parts[1]);
+    else if (page === "groups") await groups();
+    else await overview();
+    main.dataset.ready = "true";
+  } catch (e) {
+    show(failure(e));
+  }
+}
+
+async function health() {
+  const badge = document.getElementById("health");
+  try {
+    const res = await fetch("/health");
+    const body = await res.json();
+    badge.textContent = `${body.status} · store ${body.store}`;
+    badge.className = "badge " + (res.ok ? "ok" : "bad");
+  } catch (e) {
+    badge.textContent = "unreachable";
+    badge.className = "badge bad";
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();
+health();
+setInterval(health, 5000);

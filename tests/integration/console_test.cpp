@@ -1,0 +1,190 @@
+// The JSON API under /api/ and the web console served by the real `portask` executable:
+// every endpoint with valid and invalid input, then the console's pages in headless Chromium
+// (Debian's package) showing a topic kcat produced to, its messages, and a group's lag, with
+// no console errors. Screenshots go to PORTASK_TEST_ARTIFACT_DIR.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "protocol/base64.hpp"
+#include "server_process.hpp"
+
+namespace portask::test {
+namespace {
+
+using json = nlohmann::json;
+
+class Console : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server.start());
+    // kcat produces five keyed messages with a header; a kcat group member reads the first
+    // three and commits, so the group lags by two.
+    auto [rc, out] = run_shell("printf 'k1:first\\nk2:{\"n\":2}\\nk3:third\\n' | kcat -b " + bootstrap() +
+                               " -P -t orders -p 0 -K: -H trace=abc 2>&1");
+    ASSERT_EQ(rc, 0) << out;
+    std::tie(rc, out) = run_shell("kcat -b " + bootstrap() +
+                                  " -G billing orders -o beginning -c 3 -q -X auto.commit.interval.ms=100 2>&1");
+    ASSERT_EQ(rc, 0) << out;
+    std::tie(rc, out) = run_shell("printf 'k4:fourth\\nk5:fifth\\n' | kcat -b " + bootstrap() +
+                                  " -P -t orders -p 0 -K: 2>&1");
+    ASSERT_EQ(rc, 0) << out;
+  }
+
+  std::pair<int, json> api(const std::string& method, const std::string& path,
+                           const std::string& body = {}) {
+    auto [status, text] = http_exchange(
+        server.http_port(), method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                                (body.empty() ? std::string()
+                                              : "Content-Type: application/json\r\nContent-Length: " +
+                                                    std::to_string(body.size()) + "\r\n") +
+                                "\r\n" + body);
+    auto j = json::parse(text, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << method << " " << path << ": not JSON: " << text;
+    return {status, j};
+  }
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(server.kafka_port()); }
+
+  temp_dir dir;
+  server_process server{"memory", dir.path() + "/broker.log"};
+};
+
+std::string decoded(const json& v) { return *protocol::base64_decode(v.get<std::string>()); }
+
+TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
+  auto [status, o] = api("GET", "/api/overview");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(o["store"], "memory");
+  EXPECT_EQ(o["ports"]["kafka"], server.kafka_port());
+  EXPECT_GE(o["messages_in"].get<int>(), 5);
+
+  auto [ts, topics] = api("GET", "/api/topics");
+  ASSERT_EQ(ts, 200);
+  ASSERT_TRUE(topics.is_array());
+  bool found = false;
+  for (const auto& t : topics)
+    if (t["name"] == "orders") {
+      found = true;
+      EXPECT_EQ(t["messages"], 5);
+      EXPECT_GT(t["bytes"].get<int>(), 0);
+    }
+  EXPECT_TRUE(found) << topics.dump();
+
+  auto [ds, d] = api("GET", "/api/topics/orders");
+  EXPECT_EQ(ds, 200);
+  EXPECT_EQ(d["partitions"][0]["high_watermark"], 5);
+
+  auto [ms, m] = api("GET", "/api/topics/orders/messages?partition=0&from=1&limit=3");
+  ASSERT_EQ(ms, 200) << m.dump();
+  ASSERT_EQ(m["messages"].size(), 3u);
+  EXPECT_EQ(m["messages"][0]["offset"], 1);
+  EXPECT_EQ(decoded(m["messages"][0]["key"]), "k2");
+  EXPECT_EQ(decoded(m["messages"][0]["value"]), "{\"n\":2}");
+  EXPECT_EQ(decoded(m["messages"][0]["headers"][0]["key"]), "trace");
+  EXPECT_EQ(m["next_offset"], 4);
+  EXPECT_EQ(api("GET", "/api/topics/orders/messages?from=-2").second["messages"].size(), 2u);
+  EXPECT_EQ(api("GET", "/api/topics/orders/messages?from=%4099999999999999").second["messages"].size(), 0u);
+  EXPECT_EQ(api("GET", "/api/topics/orders/messages?from=@0").second["messages"].size(), 5u);
+
+  auto [gs, groups] = api("GET", "/api/groups");
+  ASSERT_EQ(gs, 200);
+  ASSERT_EQ(groups.size(), 1u) << groups.dump();
+  EXPECT_EQ(groups[0]["group"], "billing");
+  EXPECT_EQ(groups[0]["lag"], 2);
+  auto [g1, g] = api("GET", "/api/groups/billing");
+  EXPECT_EQ(g1, 200);
+  EXPECT_EQ(g["partitions"][0]["committed"], 3);
+  EXPECT_EQ(g["partitions"][0]["lag"], 2);
+
+  EXPECT_EQ(api("POST", "/api/topics", R"({"name":"made","partitions":2})").first, 201);
+  EXPECT_EQ(api("GET", "/api/topics/made").second["partitions"].size(), 2u);
+  EXPECT_EQ(api("POST", "/api/topics", R"({"name":"made"})").first, 409);
+  EXPECT_EQ(api("DELETE", "/api/topics/made").first, 200);
+  EXPECT_EQ(api("GET", "/api/topics/made").first, 404);
+
+  // Bad input: a clear status and an error message, never a crash.
+  for (const auto& [method, path, body, want] :
+       std::vector<std::tuple<std::string, std::string, std::string, int>>{
+           {"POST", "/api/topics", "not json", 400},
+           {"POST", "/api/topics", R"({"name":"bad name!"})", 400},
+           {"POST", "/api/topics", R"({"name":"x","partitions":0})", 400},
+           {"POST", "/api/topics", R"({"name":"x","configs":{"retention.ms":"soon"}})", 400},
+           {"GET", "/api/topics/orders/messages?from=yesterday", "", 400},
+           {"GET", "/api/topics/orders/messages?limit=100000", "", 400},
+           {"GET", "/api/topics/orders/messages?partition=x", "", 400},
+           {"GET", "/api/topics/missing/messages", "", 404},
+           {"GET", "/api/groups/nobody", "", 404},
+           {"GET", "/api/topics/%zz", "", 400},
+           {"GET", "/api/nothing", "", 404},
+           {"PUT", "/api/topics", "", 405}}) {
+    auto [s, e] = api(method, path, body);
+    EXPECT_EQ(s, want) << method << " " << path << " " << body << ": " << e.dump();
+    EXPECT_TRUE(e.contains("error")) << e.dump();
+  }
+}
+
+TEST_F(Console, ServesItsEmbeddedAssets) {
+  auto [s, index] = http_get(server.http_port(), "/");
+  EXPECT_EQ(s, 200);
+  EXPECT_NE(index.find("<title>Portask console</title>"), std::string::npos);
+  EXPECT_EQ(http_get(server.http_port(), "/console/app.js").first, 200);
+  EXPECT_EQ(http_get(server.http_port(), "/console/style.css").first, 200);
+  EXPECT_EQ(http_get(server.http_port(), "/console/missing.js").first, 404);
+  EXPECT_EQ(http_get(server.http_port(), "/console/../CMakeLists.txt").first, 404);
+}
+
+// The page as Chromium renders it after its scripts ran (virtual time lets the fetches
+// finish); returns the DOM and Chromium's log, and saves a screenshot.
+struct rendered {
+  std::string dom, log;
+};
+
+TEST_F(Console, PagesRenderInHeadlessChromiumWithoutErrors) {
+  ASSERT_EQ(run_shell("command -v chromium").first, 0) << "chromium is not installed: run tools/setup --test";
+  const std::string artifacts = PORTASK_TEST_ARTIFACT_DIR;
+  std::filesystem::create_directories(artifacts);
+  auto render = [&](const std::string& page, const std::string& shot) {
+    const std::string url = "http://127.0.0.1:" + std::to_string(server.http_port()) + "/" + page;
+    const std::string flags = " --headless=new --no-sandbox --disable-gpu --no-first-run "
+                              "--disable-dev-shm-usage --user-data-dir=" + dir.path() + "/chromium "
+                              "--virtual-time-budget=15000 --window-size=1280,900 ";
+    rendered r;
+    auto [rc, dom] = run_shell("timeout 120 chromium" + flags + "--dump-dom '" + url + "' 2>" + dir.path() + "/chromium.log");
+    EXPECT_EQ(rc, 0) << page;
+    r.dom = dom;
+    std::ifstream log(dir.path() + "/chromium.log");
+    r.log.assign(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
+    run_shell("timeout 120 chromium" + flags + "--screenshot=" + artifacts + "/" + shot + " '" + url +
+              "' >/dev/null 2>&1");
+    EXPECT_TRUE(std::filesystem::exists(artifacts + "/" + shot)) << shot;
+    return r;
+  };
+  auto no_errors = [](const rendered& r, const std::string& page) {
+    EXPECT_EQ(r.log.find("Uncaught"), std::string::npos) << page << "\n" << r.log;
+    EXPECT_EQ(r.log.find(":ERROR:CONSOLE"), std::string::npos) << page << "\n" << r.log;
+    EXPECT_EQ(r.dom.find("class=\"error\""), std::string::npos) << page << "\n" << r.dom;
+    EXPECT_NE(r.dom.find("data-ready=\"true\""), std::string::npos) << page << "\n" << r.dom;
+  };
+
+  const auto overview = render("#/", "console-overview.png");
+  no_errors(overview, "overview");
+  EXPECT_NE(overview.dom.find("messages in"), std::string::npos);
+
+  const auto topics = render("#/topics", "console-topics.png");
+  no_errors(topics, "topics");
+  EXPECT_NE(topics.dom.find("#/topics/orders"), std::string::npos) << topics.dom;
+
+  const auto topic = render("#/topics/orders", "console-topic-orders.png");
+  no_errors(topic, "topic");
+  for (const char* shown : {"first", "{\"n\":2}", "fifth", "k3", "trace=abc"})
+    EXPECT_NE(topic.dom.find(shown), std::string::npos) << shown << "\n" << topic.dom;
+
+  const auto group = render("#/groups/billing", "console-group-billing.png");
+  no_errors(group, "group");
+  EXPECT_NE(group.dom.find("<strong id=\"total-lag\">2</strong>"), std::string::npos) << group.dom;
+}
+
+}  // namespace
+}  // namespace portask::test
