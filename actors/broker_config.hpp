@@ -90,6 +90,12 @@ struct broker_config {
   /// next request starts it again from the store (0: never).
   std::uint32_t partition_idle_ms = 300000;
 
+  /// The cardinality guard of /metrics: at most this many topics get per-topic (and
+  /// per-group) series, and this many partitions per-partition (and per-group-partition)
+  /// series; the rest are counted in portask_metrics_series_omitted.
+  std::uint32_t metrics_max_topics = 1000;
+  std::uint32_t metrics_max_partitions = 10000;
+
   /// An idempotent producer that has not written to a partition for this long is forgotten
   /// there (Kafka's producer.id.expiration.ms, 1 day): its state is bounded, and a batch it
   /// sends later at a sequence other than 0 gets UNKNOWN_PRODUCER_ID.

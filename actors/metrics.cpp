@@ -95,6 +95,7 @@ void metrics_registry::messages_in(protocol_kind p, std::uint64_t messages,
                                    std::uint64_t bytes) noexcept {
   by_protocol_[idx(p)].messages_in.fetch_add(messages, relaxed);
   by_protocol_[idx(p)].bytes_in.fetch_add(bytes, relaxed);
+  by_protocol_[idx(p)].batch_records.record_value(messages);
 }
 
 void metrics_registry::messages_out(protocol_kind p, std::uint64_t messages,
@@ -244,6 +245,9 @@ std::string metrics_registry::render_prometheus() const {
   each_request([&](const auto& l, const auto& s, std::size_t kind) {
     o.histogram(l, s.latency[kind], 1e-6, 4, 26);
   });
+  o.family("portask_produce_batch_records", "Records per produced batch", k::histogram);
+  for (auto p : all)
+    o.histogram({{"protocol", to_string(p)}}, by_protocol_[idx(p)].batch_records, 1, 0, 20, true);
   o.family("portask_store_command_duration_seconds",
            "Store round trips (one per writer flush, whatever it holds)", k::histogram);
   o.histogram({}, storage_rtt_, 1e-6, 4, 26);
@@ -264,9 +268,48 @@ std::string metrics_registry::render_prometheus() const {
     o.family(name, help, k::gauge);
     o.sample({}, v);
   };
-  o.family("portask_topic_stored_bytes",
-           "Bytes of stored frames per topic (as of the last retention pass)", k::gauge);
-  for (const auto& [topic, bytes] : d.topic_bytes) o.sample({{"topic", topic}}, bytes);
+  o.family("portask_topic_stored_bytes", "Bytes of stored frames per topic", k::gauge);
+  for (const auto& [topic, t] : d.topics) o.sample({{"topic", topic}}, t.stored_bytes);
+  o.family("portask_topic_appended_messages_total",
+           "Messages ever appended to a topic (its partitions' log end offsets)", k::counter);
+  for (const auto& [topic, t] : d.topics) o.sample({{"topic", topic}}, t.appended_messages);
+  o.family("portask_topic_appended_bytes_total", "Bytes of frames ever appended to a topic",
+           k::counter);
+  for (const auto& [topic, t] : d.topics) o.sample({{"topic", topic}}, t.appended_bytes);
+  auto per_partition = [&](const char* name, const char* help, prometheus_text::kind kind,
+                           auto get) {
+    o.family(name, help, kind);
+    for (const auto& p : d.partitions)
+      o.sample({{"topic", p.topic}, {"partition", std::to_string(p.partition)}}, get(p));
+  };
+  per_partition("portask_partition_log_start_offset", "A partition's log start offset",
+                k::gauge, [](const auto& p) { return p.log_start; });
+  per_partition("portask_partition_log_end_offset",
+                "A partition's log end offset (high watermark): messages ever appended",
+                k::gauge, [](const auto& p) { return p.log_end; });
+  per_partition("portask_partition_stored_bytes", "Bytes of frames a partition holds", k::gauge,
+                [](const auto& p) { return p.stored_bytes; });
+  per_partition("portask_partition_appended_bytes_total", "Bytes of frames ever appended",
+                k::counter, [](const auto& p) { return p.appended_bytes; });
+  o.family("portask_consumer_group_committed_offset",
+           "A group's committed offset of a partition", k::gauge);
+  for (const auto& l : d.lags)
+    o.sample({{"group", l.group}, {"topic", l.topic}, {"partition", std::to_string(l.partition)}},
+             l.committed);
+  o.family("portask_consumer_group_lag",
+           "Messages between a group's committed offset and the partition's end", k::gauge);
+  for (const auto& l : d.lags)
+    o.sample({{"group", l.group}, {"topic", l.topic}, {"partition", std::to_string(l.partition)}},
+             l.lag);
+  o.family("portask_consumer_group_lag_sum", "A group's lag over all its committed partitions",
+           k::gauge);
+  for (const auto& [group, lag] : d.group_lag_sums) o.sample({{"group", group}}, lag);
+  o.family("portask_metrics_series_omitted",
+           "Topics or partitions left out of the series above by the cardinality guard "
+           "(metrics_max_topics, metrics_max_partitions)",
+           k::gauge);
+  o.sample({{"level", "topic"}}, d.omitted_topics);
+  o.sample({{"level", "partition"}}, d.omitted_partitions);
   gauge("portask_memory_store_used_bytes", "Bytes of frames the memory store holds",
         d.store_used);
   gauge("portask_memory_store_capacity_bytes", "Bytes of frames the memory store may hold",

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "actors/messages.hpp"
 
@@ -85,6 +86,7 @@ class metrics_registry {
   static constexpr std::size_t protocols = 2;
   static constexpr auto kinds = static_cast<std::size_t>(request_kind::count_);
 
+  /// One produced batch accepted (also recorded in the produce batch size histogram).
   void messages_in(protocol_kind p, std::uint64_t messages, std::uint64_t bytes) noexcept;
   void messages_out(protocol_kind p, std::uint64_t messages, std::uint64_t bytes) noexcept;
   void request(protocol_kind p, request_kind k, std::chrono::nanoseconds latency,
@@ -107,9 +109,29 @@ class metrics_registry {
   std::uint64_t errors_total(protocol_kind p, request_kind k) const noexcept;
   std::int64_t open_connections(protocol_kind p) const noexcept;
 
-  /// What the data lifecycle holds, as the retention actor saw it on its last pass.
+  /// What the data holds, as the retention actor saw it on its last pass, already cut to
+  /// the cardinality guard (metrics_max_topics / metrics_max_partitions).
+  struct partition_usage {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t log_start = 0, log_end = 0;
+    std::uint64_t stored_bytes = 0, appended_bytes = 0;
+  };
+  struct topic_usage {
+    std::uint64_t stored_bytes = 0, appended_bytes = 0;
+    std::int64_t appended_messages = 0;  ///< the sum of its partitions' log end offsets
+  };
+  struct group_lag {
+    std::string group, topic;
+    std::int32_t partition = 0;
+    std::int64_t committed = 0, lag = 0;
+  };
   struct data_usage {
-    std::map<std::string, std::uint64_t> topic_bytes;  ///< stored bytes per topic
+    std::map<std::string, topic_usage> topics;
+    std::vector<partition_usage> partitions;
+    std::vector<group_lag> lags;              ///< per group, topic and partition
+    std::map<std::string, std::int64_t> group_lag_sums;  ///< per group, over all its partitions
+    std::uint64_t omitted_topics = 0, omitted_partitions = 0;  ///< cut by the guard
     std::uint64_t store_used = 0, store_capacity = 0;  ///< memory store only (else 0)
     std::uint64_t tail_bytes = 0, tail_budget = 0, live_partitions = 0;
   };
@@ -137,6 +159,7 @@ class metrics_registry {
     std::atomic<std::int64_t> connections_open{0};
     std::array<std::atomic<std::uint64_t>, kinds> requests{}, errors{};
     std::array<latency_histogram, kinds> latency;
+    latency_histogram batch_records;  ///< records per produced batch
   };
   std::array<per_protocol, protocols> by_protocol_;
   static constexpr auto listeners = static_cast<std::size_t>(listener_kind::count_);

@@ -4,11 +4,14 @@
 #include <malloc.h>
 #include <sys/prctl.h>
 
+#include <algorithm>
 #include <charconv>
 #include <deque>
+#include <map>
 
 #include "actors/topic_configs.hpp"
 #include "actors/wall_clock.hpp"
+#include "protocol/topic_name.hpp"
 
 namespace portask {
 namespace {
@@ -94,6 +97,35 @@ void start_deletions(self_ptr self) {
   }
 }
 
+// Each group's committed offsets against the partitions' log ends (read on this pass), cut
+// to the cardinality guard as the partitions are.
+void measure_lag(retention_state& st, const std::map<topic_partition, std::int64_t>& log_ends,
+                 metrics_registry::data_usage& usage) {
+  auto groups = st.store->list_groups();
+  if (!groups) return;
+  std::sort(groups->begin(), groups->end());
+  const auto& config = st.ctx->config;
+  for (const auto& group : *groups) {
+    auto offsets = st.store->fetch_offsets(group);
+    if (!offsets || offsets->empty()) continue;
+    std::int64_t sum = 0;
+    for (const auto& o : *offsets) {
+      auto end = log_ends.find(o.tp);
+      if (end == log_ends.end() || o.offset.offset < 0) continue;  // a deleted topic's offset
+      const auto lag = std::max<std::int64_t>(0, end->second - o.offset.offset);
+      sum += lag;
+      if (usage.lags.size() < config.metrics_max_partitions)
+        usage.lags.push_back({group, o.tp.topic, o.tp.partition, o.offset.offset, lag});
+      else
+        ++usage.omitted_partitions;
+    }
+    if (usage.group_lag_sums.size() < config.metrics_max_topics)
+      usage.group_lag_sums[group] = sum;
+    else
+      ++usage.omitted_topics;
+  }
+}
+
 // One pass: plan from the store (blocking calls, on this detached actor's own thread and
 // connection), then have the partitions delete.
 void run_pass(self_ptr self) {
@@ -110,19 +142,40 @@ void run_pass(self_ptr self) {
   st.store_warned = false;
   metrics_registry::data_usage usage;
   const auto now = wall_clock_ms();
+  const auto& config = st.ctx->config;
+  std::map<topic_partition, std::int64_t> log_ends;  // for the groups' lag below
+  // By name, internal topics last: the cardinality guard keeps users' topics first.
+  std::sort(topics->begin(), topics->end(), [](const auto& a, const auto& b) {
+    const bool ai = protocol::is_internal_topic(a.name), bi = protocol::is_internal_topic(b.name);
+    return ai != bi ? bi : a.name < b.name;
+  });
   for (const auto& topic : *topics) {
-    const auto limits = retention_of(topic.configs, st.ctx->config, now);
-    auto& topic_bytes = usage.topic_bytes[topic.name];
+    const auto limits = retention_of(topic.configs, config, now);
+    metrics_registry::topic_usage measured;
     for (std::int32_t p = 0; p < topic.partitions; ++p) {
       const topic_partition tp{topic.name, p};
       auto b = st.store->bounds(tp);
       if (!b) continue;
-      topic_bytes += b->stored_bytes();
+      measured.stored_bytes += b->stored_bytes();
+      measured.appended_bytes += b->end_bytes;
+      measured.appended_messages += b->next_offset;
+      log_ends[tp] = b->next_offset;
+      // The cardinality guard: series for the first partitions only (by topic name).
+      if (usage.partitions.size() < config.metrics_max_partitions)
+        usage.partitions.push_back({topic.name, p, b->log_start, b->next_offset,
+                                    b->stored_bytes(), b->end_bytes});
+      else
+        ++usage.omitted_partitions;
       if (!limits.any() || b->log_start >= b->next_offset) continue;
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
     }
+    if (usage.topics.size() < config.metrics_max_topics)
+      usage.topics.emplace(topic.name, measured);
+    else
+      ++usage.omitted_topics;
   }
+  measure_lag(st, log_ends, usage);
   if (auto u = st.store->usage()) {
     usage.store_used = u->used;
     usage.store_capacity = u->capacity;

@@ -136,6 +136,15 @@ TEST_F(Cli, ConsumesEveryPartitionWithEveryFieldAsJsonLines) {
   EXPECT_EQ(out.substr(0, 4), "0\t0\t");
   std::tie(rc, out) = cli("consume notes --format '%t:%p:%o:%s\\n'", false);
   EXPECT_EQ(out, "notes:0:0:two\\nlines\n");
+
+  // Every codec and compression the broker has: the consumer sees the same values.
+  ASSERT_EQ(cli("produce packed -p 0 --codec json --compression zstd --batch 2 a b c").first, 0);
+  ASSERT_EQ(cli("produce packed -p 0 --codec msgpack --compression lz4 d").first, 0);
+  std::tie(rc, out) = cli("consume packed --format '%s '", false);
+  EXPECT_EQ(out, "a b c d ");
+  std::tie(rc, out) = cli("stats", false);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("portask_messages_in_total{protocol=\"portask\"}"), std::string::npos) << out;
 }
 
 TEST_F(Cli, StartsFromEveryKindOfPosition) {

@@ -57,6 +57,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
       {"storage_compression", {}}, {"log_level", {}}, {"producer_id_expiration_ms", {}},
       {"log_retention_ms", {}}, {"log_retention_bytes", {}}, {"log_retention_check_interval_ms", {}},
       {"memory_store_max_bytes", {}}, {"partition_tail_budget_bytes", {}}, {"partition_idle_ms", {}},
+      {"metrics_max_topics", {}}, {"metrics_max_partitions", {}},
   };
   return keys;
 }
@@ -118,6 +119,8 @@ void apply_yaml(const std::string& path, broker_config& c) {
   read(root, "memory_store_max_bytes", c.memory_store_max_bytes);
   read(root, "partition_tail_budget_bytes", c.partition_tail_budget_bytes);
   read(root, "partition_idle_ms", c.partition_idle_ms);
+  read(root, "metrics_max_topics", c.metrics_max_topics);
+  read(root, "metrics_max_partitions", c.metrics_max_partitions);
   if (const auto g = root["groups"]) {
     read(g, "initial_rebalance_delay_ms", c.group_initial_rebalance_delay_ms);
     read(g, "min_session_timeout_ms", c.group_min_session_timeout_ms);
@@ -249,6 +252,12 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--partition-idle-ms", c.partition_idle_ms,
                  "an unused partition stops after this long and restarts on demand (0: never)")
       ->envname("PORTASK_PARTITION_IDLE_MS");
+  app.add_option("--metrics-max-topics", c.metrics_max_topics,
+                 "topics (and groups) with their own /metrics series at most")
+      ->envname("PORTASK_METRICS_MAX_TOPICS");
+  app.add_option("--metrics-max-partitions", c.metrics_max_partitions,
+                 "partitions (and group partitions) with their own /metrics series at most")
+      ->envname("PORTASK_METRICS_MAX_PARTITIONS");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -325,7 +334,8 @@ std::string describe(const broker_config& c) {
     << (c.auto_create_topics ? "on" : "off") << "; groups: initial rebalance delay "
     << c.group_initial_rebalance_delay_ms << " ms, session timeouts "
     << c.group_min_session_timeout_ms << "-" << c.group_max_session_timeout_ms
-    << " ms; log level " << c.log_level;
+    << " ms; log level " << c.log_level << "; metrics series for at most "
+    << c.metrics_max_topics << " topics and " << c.metrics_max_partitions << " partitions";
   return s.str();
 }
 
