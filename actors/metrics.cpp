@@ -146,6 +146,16 @@ void metrics_registry::storage_round_trip(std::size_t batches, std::size_t recor
   if (failed) storage_failures_.fetch_add(1, relaxed);
 }
 
+void metrics_registry::kafka_request(std::int16_t api_key, const char* api_name,
+                                     std::chrono::nanoseconds latency, bool failed) noexcept {
+  if (api_key < 0 || static_cast<std::size_t>(api_key) >= kafka_api_slots || !api_name) return;
+  auto& slot = kafka_apis_[static_cast<std::size_t>(api_key)];
+  slot.name.store(api_name, relaxed);
+  slot.requests.fetch_add(1, relaxed);
+  if (failed) slot.errors.fetch_add(1, relaxed);
+  slot.latency.record(latency);
+}
+
 std::uint64_t metrics_registry::messages_in_total(protocol_kind p) const noexcept {
   return by_protocol_[idx(p)].messages_in.load(relaxed);
 }
@@ -187,6 +197,11 @@ std::string metrics_registry::render_prometheus() const {
                [](const auto& s) { return s.connections_total.load(relaxed); });
   by_protocol("portask_open_connections", "Connections open now", kind_of_counter::gauge,
                [](const auto& s) { return s.connections_open.load(relaxed); });
+
+  o.family("portask_listener_connections", "Connections open now, by listener", k::gauge);
+  for (std::size_t l = 0; l < listeners; ++l)
+    o.sample({{"listener", to_string(static_cast<listener_kind>(l))}},
+             listener_open_[l].load(relaxed));
 
   // What the limits did (every series present, zeros included, so dashboards can rely on it).
   auto by_listener = [&](const char* name, const char* help,
@@ -248,6 +263,24 @@ std::string metrics_registry::render_prometheus() const {
   o.family("portask_produce_batch_records", "Records per produced batch", k::histogram);
   for (auto p : all)
     o.histogram({{"protocol", to_string(p)}}, by_protocol_[idx(p)].batch_records, 1, 0, 20, true);
+  o.family("portask_fetch_wait_seconds",
+           "Time a fetch (Kafka Fetch, native Fetch, subscription poll) waited for data",
+           k::histogram);
+  o.histogram({}, fetch_wait_, 1e-6, 4, 26);
+  // Kafka requests by API, for the APIs clients used.
+  auto each_api = [&](auto write) {
+    for (const auto& a : kafka_apis_)
+      if (const char* name = a.name.load(relaxed); name && a.requests.load(relaxed) > 0)
+        write(prometheus_text::labels{{"api", name}}, a);
+  };
+  o.family("portask_kafka_requests_total", "Kafka requests handled, by API", k::counter);
+  each_api([&](const auto& l, const auto& a) { o.sample(l, a.requests.load(relaxed)); });
+  o.family("portask_kafka_request_errors_total", "Kafka requests answered with an error, by API",
+           k::counter);
+  each_api([&](const auto& l, const auto& a) { o.sample(l, a.errors.load(relaxed)); });
+  o.family("portask_kafka_request_duration_seconds",
+           "Time from a Kafka request's arrival to its answer, by API", k::histogram);
+  each_api([&](const auto& l, const auto& a) { o.histogram(l, a.latency, 1e-6, 4, 26); });
   o.family("portask_store_command_duration_seconds",
            "Store round trips (one per writer flush, whatever it holds)", k::histogram);
   o.histogram({}, storage_rtt_, 1e-6, 4, 26);

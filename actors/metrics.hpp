@@ -91,9 +91,19 @@ class metrics_registry {
   void messages_out(protocol_kind p, std::uint64_t messages, std::uint64_t bytes) noexcept;
   void request(protocol_kind p, request_kind k, std::chrono::nanoseconds latency,
                bool failed) noexcept;
+  /// A Kafka request by API (key and Kafka's name, a string that lives forever), for the
+  /// per-API series; `request` counts it by kind as well.
+  void kafka_request(std::int16_t api_key, const char* api_name, std::chrono::nanoseconds latency,
+                     bool failed) noexcept;
   void connection_opened(protocol_kind p) noexcept;
   void connection_closed(protocol_kind p) noexcept;
   void connection_limited(listener_kind l, connection_limit what) noexcept;
+  /// A listener's connection admitted (+1) or gone (-1).
+  void listener_connection(listener_kind l, int delta) noexcept {
+    listener_open_[static_cast<std::size_t>(l)].fetch_add(delta, std::memory_order_relaxed);
+  }
+  /// How long a fetch waited parked for data (answered by data or by its max wait).
+  void fetch_wait(std::chrono::nanoseconds waited) noexcept { fetch_wait_.record(waited); }
   void request_limited(request_limit what) noexcept;
   std::uint64_t connection_limited_total(listener_kind l, connection_limit what) const noexcept;
   std::uint64_t request_limited_total(request_limit what) const noexcept;
@@ -162,11 +172,20 @@ class metrics_registry {
     latency_histogram batch_records;  ///< records per produced batch
   };
   std::array<per_protocol, protocols> by_protocol_;
+  struct per_kafka_api {
+    std::atomic<const char*> name{nullptr};
+    std::atomic<std::uint64_t> requests{0}, errors{0};
+    latency_histogram latency;
+  };
+  static constexpr std::size_t kafka_api_slots = 128;  ///< API keys 0..127
+  std::array<per_kafka_api, kafka_api_slots> kafka_apis_;
   static constexpr auto listeners = static_cast<std::size_t>(listener_kind::count_);
   static constexpr auto connection_limits = static_cast<std::size_t>(connection_limit::count_);
   std::array<std::array<std::atomic<std::uint64_t>, connection_limits>, listeners> connection_limited_{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(request_limit::count_)>
       request_limited_{};
+  std::array<std::atomic<std::int64_t>, listeners> listener_open_{};
+  latency_histogram fetch_wait_;
   latency_histogram storage_rtt_;
   latency_histogram storage_batches_;  ///< batches per round trip
   latency_histogram storage_records_;  ///< records per round trip

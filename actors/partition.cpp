@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 struct parked_fetch {
   fetch_request request;
   caf::typed_response_promise<fetch_result> promise;
+  std::chrono::steady_clock::time_point since;  ///< when it was parked (fetch wait metric)
 };
 
 /// Stored batches between two producer snapshots: bounds the log a rebuild reads.
@@ -97,6 +98,7 @@ void serve_parked(self_ptr self) {
     fetch_result out;
     const auto status = st.log->read(it->second.request.offset, it->second.request.max_bytes, out);
     if (status == partition_log::read_status::served) {
+      st.ctx->metrics.fetch_wait(std::chrono::steady_clock::now() - it->second.since);
       it->second.promise.deliver(std::move(out));
       it = st.parked.erase(it);
     } else {
@@ -219,7 +221,7 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
       }
       const auto id = st.next_park_id++;
       self->delayed_send(self, std::chrono::milliseconds(req.max_wait_ms), expire_atom::value, id);
-      st.parked.emplace(id, parked_fetch{std::move(req), rp});
+      st.parked.emplace(id, parked_fetch{std::move(req), rp, std::chrono::steady_clock::now()});
       return;
     }
     case partition_log::read_status::needs_store:
@@ -471,6 +473,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         out.partition = st.log->tp().partition;
         out.high_watermark = st.log->high_watermark();
         out.log_start = st.log->log_start();
+        st.ctx->metrics.fetch_wait(std::chrono::steady_clock::now() - it->second.since);
         it->second.promise.deliver(std::move(out));
         st.parked.erase(it);
       },

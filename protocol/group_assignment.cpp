@@ -4,6 +4,7 @@
 #include <limits>
 #include <set>
 
+#include "protocol/kafka/consumer_protocol.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::protocol {
@@ -131,6 +132,14 @@ expected<std::vector<partition_ref>> decode_assignment(byte_view bytes) {
   }
   if (!r.at_end()) return errc::malformed_payload;
   return out;
+}
+
+std::vector<partition_ref> member_partitions(std::string_view protocol_type, byte_view bytes) {
+  if (protocol_type == "consumer")
+    if (auto a = kafka::decode_consumer_assignment(bytes)) return std::move(*a);
+  if (protocol_type == "portask")
+    if (auto a = decode_assignment(bytes)) return std::move(*a);
+  return {};
 }
 
 }  // namespace portask::protocol

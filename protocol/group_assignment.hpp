@@ -43,4 +43,9 @@ expected<std::vector<std::string>> decode_subscription(byte_view bytes);
 std::string encode_assignment(const std::vector<partition_ref>& partitions);
 expected<std::vector<partition_ref>> decode_assignment(byte_view bytes);
 
+/// A group member's partitions from the assignment bytes the coordinator holds: Kafka
+/// consumers (protocol type "consumer") carry the consumer protocol's assignment, native
+/// members ("portask") the form above; other types and malformed bytes give none.
+std::vector<partition_ref> member_partitions(std::string_view protocol_type, byte_view bytes);
+
 }  // namespace portask::protocol

@@ -42,6 +42,7 @@ struct request {
   std::int32_t correlation_id = 0;
   std::uint64_t seq = 0;
   request_kind kind = request_kind::other;
+  const char* api_name = nullptr;  ///< Kafka's name of the API ("Produce"), for /metrics
   std::chrono::steady_clock::time_point start;
 };
 
@@ -58,8 +59,9 @@ void respond(self_ptr self, const request& r, const Body& body, bool flexible_he
   body.encode(w, r.api_version);
   protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
   auto& st = self->state;
-  st.ctx->metrics.request(protocol_kind::kafka, r.kind, std::chrono::steady_clock::now() - r.start,
-                          failed);
+  const auto latency = std::chrono::steady_clock::now() - r.start;
+  st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, failed);
+  st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, failed);
   st.responses->complete(r.seq, std::move(out));
   if (st.closing && st.responses->empty()) self->quit();
 }
@@ -83,6 +85,7 @@ using handler = void (*)(self_ptr, const request&, protocol::byte_view body);
 
 struct api_entry {
   std::int16_t key;
+  const char* name;  ///< Kafka's name of the API
   std::int16_t min_version;
   std::int16_t max_version;
   request_kind kind;

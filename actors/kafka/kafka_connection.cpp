@@ -61,6 +61,7 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   r.raw(r.remaining(), body);
   req.seq = self->state.responses->reserve(bytes.size());
   req.kind = api->kind;
+  req.api_name = api->name;
   req.start = std::chrono::steady_clock::now();
   api->handle(self, req, body);
 }

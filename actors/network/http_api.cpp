@@ -13,7 +13,6 @@
 #include "portask/version.hpp"
 #include "protocol/base64.hpp"
 #include "protocol/group_assignment.hpp"
-#include "protocol/kafka/consumer_protocol.hpp"
 #include "protocol/start_position.hpp"
 #include "protocol/topic_name.hpp"
 
@@ -366,15 +365,6 @@ void browse(const exchange& x, const std::string& topic, const std::map<std::str
 
 // -- groups ---------------------------------------------------------------------------------
 
-std::vector<std::pair<std::string, std::int32_t>> assigned(const std::string& protocol_type,
-                                                           const std::string& bytes) {
-  const auto view = protocol::as_bytes(bytes);
-  if (protocol_type == "consumer")
-    if (auto a = protocol::kafka::decode_consumer_assignment(view)) return std::move(*a);
-  if (protocol_type == "portask")
-    if (auto a = protocol::decode_assignment(view)) return std::move(*a);
-  return {};
-}
 
 // A group as the console shows it: members with their partitions, and every partition it
 // commits or holds with committed offset, high watermark and lag. Calls done(json) or fail.
@@ -402,7 +392,9 @@ void group_view(const exchange& x, const std::string& id, Done done, Fail fail) 
                                 auto members = json::array();
                                 for (const auto& m : d.members) {
                                   auto parts = json::array();
-                                  for (const auto& [t, p] : assigned(d.protocol_type, m.assignment)) {
+                                  const auto held = protocol::member_partitions(
+                                      d.protocol_type, protocol::as_bytes(m.assignment));
+                                  for (const auto& [t, p] : held) {
                                     parts.push_back({{"topic", t}, {"partition", p}});
                                     (*rows)[topic_partition{t, p}].member = m.member_id;
                                   }

@@ -38,7 +38,10 @@ class http_session : public limited_connection,
       : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), table_(std::move(table)) {
     touch();
   }
-  ~http_session() override { table_->leave(this); }
+  ~http_session() override {
+    table_->leave(this);
+    ctx_->metrics.listener_connection(listener_kind::http, -1);
+  }
 
   void start() { read(); }
 
@@ -275,6 +278,7 @@ void http_server::on_client(tcp::socket s) {
   }
   auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, table_);
   table_->join(remote.address(), session);
+  ctx_->metrics.listener_connection(listener_kind::http, +1);
   session->start();
 }
 

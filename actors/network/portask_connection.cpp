@@ -18,7 +18,6 @@
 #include "portask/version.hpp"
 #include "actors/wall_clock.hpp"
 #include "protocol/group_assignment.hpp"
-#include "protocol/kafka/consumer_protocol.hpp"
 #include "protocol/native_messages.hpp"
 
 namespace portask {
@@ -598,17 +597,6 @@ void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) 
 
 // -- group admin ------------------------------------------------------------------------------
 
-// A member's partitions from its assignment bytes: Kafka consumers carry the consumer
-// protocol's assignment, native members Portask's own form; anything else shows none.
-std::vector<std::pair<std::string, std::int32_t>> assigned_partitions(
-    const std::string& protocol_type, const std::string& bytes) {
-  const auto view = protocol::as_bytes(bytes);
-  if (protocol_type == "consumer")
-    if (auto a = protocol::kafka::decode_consumer_assignment(view)) return std::move(*a);
-  if (protocol_type == "portask")
-    if (auto a = protocol::decode_assignment(view)) return std::move(*a);
-  return {};
-}
 
 native::group_summary summary_of(const group_description& d) {
   return {d.group_id, d.state, d.protocol_type, static_cast<std::int32_t>(d.members.size())};
@@ -628,8 +616,9 @@ void describe_group(self_ptr self, request_ctx r, const std::string& group) {
               out.generation = d.generation;
               out.leader = d.leader;
               for (const auto& m : d.members)
-                out.members.push_back({m.member_id, m.client_id, m.client_host,
-                                       assigned_partitions(d.protocol_type, m.assignment)});
+                out.members.push_back(
+                    {m.member_id, m.client_id, m.client_host,
+                     protocol::member_partitions(d.protocol_type, protocol::as_bytes(m.assignment))});
               self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
                   .then(
                       [=](std::vector<storage::group_offset>& offsets) mutable {

@@ -69,13 +69,15 @@ void tcp_listener::on_client(tcp::socket s) {
     case connection_table::verdict::admitted_after_eviction: break;
   }
   connections_.fetch_add(1);
+  metrics_.listener_connection(opts_.kind, +1);
   // The session leaves the table when it is destroyed (its actor has let go of it).
   auto slot = std::make_shared<const limited_connection*>(nullptr);
   auto session = std::make_shared<tcp_session>(
       std::move(s), opts_.make_framer(), opts_.limits, opts_.kind, metrics_,
-      [open = open_, table = table_, slot] {
+      [open = open_, table = table_, slot, metrics = &metrics_, kind = opts_.kind] {
         table->leave(*slot);
         open->fetch_sub(1);
+        metrics->listener_connection(kind, -1);
       });
   *slot = session.get();
   table_->join(remote.address(), session);

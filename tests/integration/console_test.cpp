@@ -60,6 +60,11 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
   EXPECT_EQ(o["ports"]["kafka"], server.kafka_port());
   EXPECT_GE(o["messages_in"].get<int>(), 5);
 
+  // kcat's requests are counted by Kafka API as well.
+  const auto metrics = http_get(server.http_port(), "/metrics").second;
+  EXPECT_GE(prometheus_value(metrics, "portask_kafka_requests_total{api=\"Produce\"}"), 2);
+  EXPECT_GE(prometheus_value(metrics, "portask_kafka_request_duration_seconds_count{api=\"JoinGroup\"}"), 1);
+
   auto [ts, topics] = api("GET", "/api/topics");
   ASSERT_EQ(ts, 200);
   ASSERT_TRUE(topics.is_array());

@@ -23,8 +23,12 @@ TEST(MetricsExposition, PromtoolAndThePythonParserAcceptIt) {
   }
   ASSERT_TRUE(client::ok(c.publish("metered", 0, batch)));
   ASSERT_TRUE(client::ok(c.fetch("metered", 0, 0)));
+  ASSERT_TRUE(client::ok(c.fetch("metered", 0, 10, 1 << 20, 20)));  // waits for data, in vain
   const auto [status, body] = http_get(server.http_port(), "/metrics");
   ASSERT_EQ(status, 200);
+  EXPECT_GE(prometheus_value(body, "portask_fetch_wait_seconds_count"), 1);
+  EXPECT_EQ(prometheus_value(body, "portask_listener_connections{listener=\"native\"}"), 1);
+  EXPECT_EQ(prometheus_value(body, "portask_listener_connections{listener=\"http\"}"), 1);
   const auto file = dir.path() + "/metrics.txt";
   std::ofstream(file) << body;
 

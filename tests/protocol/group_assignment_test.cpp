@@ -71,3 +71,15 @@ TEST(GroupAssignment, ProtocolNamesAreKafkas) {
   EXPECT_STREQ(to_protocol_name(assignment_strategy::range), "range");
   EXPECT_FALSE(parse_protocol_name("sticky", s));
 }
+
+TEST(GroupAssignment, MemberPartitionsReadsBothProtocolsAssignments) {
+  const std::vector<partition_ref> mine{{"orders", 1}, {"audit", 0}};
+  const auto native = encode_assignment(mine);
+  EXPECT_EQ(member_partitions("portask", as_bytes(native)), mine);
+  // Kafka's ConsumerProtocolAssignment v0: topics with partitions, then null user data.
+  const std::string kafka("\x00\x00" "\x00\x00\x00\x01" "\x00\x06orders" "\x00\x00\x00\x01"
+                          "\x00\x00\x00\x02" "\xff\xff\xff\xff", 26);
+  EXPECT_EQ(member_partitions("consumer", as_bytes(kafka)), (std::vector<partition_ref>{{"orders", 2}}));
+  EXPECT_TRUE(member_partitions("connect", as_bytes(kafka)).empty());
+  EXPECT_TRUE(member_partitions("portask", as_bytes(std::string("\x01", 1))).empty());
+}
