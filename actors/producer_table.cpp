@@ -193,10 +193,22 @@ std::vector<producer_summary> producer_table::summaries() const {
 std::string producer_table::describe(std::int64_t id) const {
   auto it = producers_.find(id);
   if (it == producers_.end()) return "no state";
-  std::string out = "epoch " + std::to_string(it->second.epoch) + ":";
-  for (const auto& b : it->second.recent)
-    out += " " + std::to_string(b.first_seq) + "-" + std::to_string(b.last_seq) +
-           (b.done ? " stored@" + std::to_string(b.result.base_offset) : " writing");
+  // Appended piece by piece: `"literal" + std::string` trips GCC 12's -Wrestrict at -O3.
+  std::string out = "epoch ";
+  out += std::to_string(it->second.epoch);
+  out += ':';
+  for (const auto& b : it->second.recent) {
+    out += ' ';
+    out += std::to_string(b.first_seq);
+    out += '-';
+    out += std::to_string(b.last_seq);
+    if (b.done) {
+      out += " stored@";
+      out += std::to_string(b.result.base_offset);
+    } else {
+      out += " writing";
+    }
+  }
   return out;
 }
 
