@@ -7,6 +7,7 @@
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/hooks.hpp"
 #include "actors/protocol_bridge.hpp"
+#include "actors/restart_backoff.hpp"
 #include "actors/retention.hpp"
 #include "actors/storage_actors.hpp"
 #include "actors/topic_registry.hpp"
@@ -37,6 +38,7 @@ struct child {
   std::size_t index;
   caf::actor_addr addr;
   std::chrono::milliseconds backoff{0};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 struct supervisor_state {
@@ -125,8 +127,8 @@ caf::behavior supervisor_impl(caf::stateful_actor<supervisor_state>* self,
       for (std::size_t k = 0; k < s.children.size(); ++k) {
         auto& c = s.children[k];
         if (c.addr != msg.source) continue;
-        c.backoff = std::min<std::chrono::milliseconds>(
-            5000ms, std::max<std::chrono::milliseconds>(100ms, c.backoff * 2));
+        c.backoff =
+            restart_backoff::next(c.backoff, std::chrono::steady_clock::now() - c.started);
         spdlog::error("{} {} exited ({}); restarting in {} ms", to_string(c.kind), c.index,
                       self->system().render(msg.reason), c.backoff.count());
         self->delayed_send(self, c.backoff, respawn_atom::value, k);
@@ -147,6 +149,7 @@ caf::behavior supervisor_impl(caf::stateful_actor<supervisor_state>* self,
           auto& c = self->state.children.at(k);
           if (self->state.shutting_down) return;
           c.addr = start_child(self->system(), self->state.ctx, c.kind, c.index);
+          c.started = std::chrono::steady_clock::now();
           self->monitor(c.addr);
           spdlog::info("{} {} restarted", to_string(c.kind), c.index);
         },
