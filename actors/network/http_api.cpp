@@ -366,13 +366,103 @@ void browse(const exchange& x, const std::string& topic, const std::map<std::str
 // -- groups ---------------------------------------------------------------------------------
 
 
+// One partition a group commits or holds: its committed offset, bounds and holder.
+struct group_row {
+  std::int64_t committed = -1, high_watermark = -1, log_start = -1;
+  std::string member;
+  /// Messages behind: after the commit, or (nothing committed) every message held; -1 unknown.
+  std::int64_t lag() const {
+    if (high_watermark < 0) return -1;
+    return committed >= 0 ? std::max<std::int64_t>(0, high_watermark - committed)
+                          : high_watermark - log_start;
+  }
+};
+using group_rows = std::map<topic_partition, group_row>;
+
+// The rows of every committed partition, and the members (as JSON) with the partitions they
+// hold marked in the rows.
+json members_and_rows(const group_description& d, const std::vector<storage::group_offset>& offsets,
+                      group_rows& rows) {
+  for (const auto& o : offsets) rows[o.tp].committed = o.offset.offset;
+  auto members = json::array();
+  for (const auto& m : d.members) {
+    auto parts = json::array();
+    const auto held = protocol::member_partitions(d.protocol_type, protocol::as_bytes(m.assignment));
+    for (const auto& [t, p] : held) {
+      parts.push_back({{"topic", t}, {"partition", p}});
+      rows[topic_partition{t, p}].member = m.member_id;
+    }
+    members.push_back({{"member_id", m.member_id},
+                       {"client_id", m.client_id},
+                       {"host", m.client_host},
+                       {"assignment", parts}});
+  }
+  return members;
+}
+
+json group_json(const std::string& id, const group_description& d, json members,
+                const group_rows& rows) {
+  auto or_null = [](std::int64_t v) { return v >= 0 ? json(v) : json(); };
+  auto partitions = json::array();
+  std::int64_t total = 0;
+  for (const auto& [tp, r] : rows) {
+    total += std::max<std::int64_t>(0, r.lag());
+    partitions.push_back({{"topic", tp.topic},
+                          {"partition", tp.partition},
+                          {"committed", or_null(r.committed)},
+                          {"high_watermark", or_null(r.high_watermark)},
+                          {"lag", or_null(r.lag())},
+                          {"member", r.member.empty() ? json() : json(r.member)}});
+  }
+  return {{"group", id},
+          {"state", d.state},
+          {"protocol_type", d.protocol_type},
+          {"protocol", d.protocol_name},
+          {"generation", d.generation},
+          {"members", std::move(members)},
+          {"partitions", std::move(partitions)},
+          {"lag", total}};
+}
+
+// Fills each row's bounds (a deleted topic's stay unknown), then calls done().
+template <class Done>
+void read_bounds(const exchange& x, std::shared_ptr<group_rows> rows, Done done) {
+  auto registry = x.ctx->registry();
+  auto pending = std::make_shared<std::size_t>(rows->size() + 1);
+  auto one_done = [=] {
+    if (--*pending == 0) done();
+  };
+  for (const auto& entry : *rows) {
+    const auto tp = entry.first;
+    ask_partition(
+        x.self, registry, tp, 10000ms,
+        [=](storage::partition_bounds& b) {
+          (*rows)[tp].high_watermark = b.next_offset;
+          (*rows)[tp].log_start = b.log_start;
+          one_done();
+        },
+        [=](caf::error&) { one_done(); }, 3, bounds_atom::value);
+  }
+  one_done();
+}
+
 // A group as the console shows it: members with their partitions, and every partition it
 // commits or holds with committed offset, high watermark and lag. Calls done(json) or fail.
 template <class Done, class Fail>
 void group_view(const exchange& x, const std::string& id, Done done, Fail fail) {
   auto groups = x.ctx->groups();
-  auto registry = x.ctx->registry();
-  if (!groups || !registry) return fail(errc::not_ready);
+  if (!groups || !x.ctx->registry()) return fail(errc::not_ready);
+  auto on_error = [=](caf::error& e) { fail(to_errc(e)); };
+  auto with_offsets = [=](group_coordinator_actor g, group_description d) {
+    x.self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
+        .then(
+            [=](std::vector<storage::group_offset>& offsets) {
+              auto rows = std::make_shared<group_rows>();
+              auto members = members_and_rows(d, offsets, *rows);
+              read_bounds(x, rows, [=] { done(group_json(id, d, members, *rows)); });
+            },
+            on_error);
+  };
   x.self->request(groups, 10s, group_atom::value, id)
       .then(
           [=](group_coordinator_actor& g) {
@@ -380,79 +470,11 @@ void group_view(const exchange& x, const std::string& id, Done done, Fail fail) 
                 .then(
                     [=](group_description& d) {
                       if (d.state == "Dead") return fail(errc::unknown_group);
-                      x.self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
-                          .then(
-                              [=](std::vector<storage::group_offset>& offsets) {
-                                struct row {
-                                  std::int64_t committed = -1, high_watermark = -1, log_start = -1;
-                                  std::string member;
-                                };
-                                auto rows = std::make_shared<std::map<topic_partition, row>>();
-                                for (const auto& o : offsets) (*rows)[o.tp].committed = o.offset.offset;
-                                auto members = json::array();
-                                for (const auto& m : d.members) {
-                                  auto parts = json::array();
-                                  const auto held = protocol::member_partitions(
-                                      d.protocol_type, protocol::as_bytes(m.assignment));
-                                  for (const auto& [t, p] : held) {
-                                    parts.push_back({{"topic", t}, {"partition", p}});
-                                    (*rows)[topic_partition{t, p}].member = m.member_id;
-                                  }
-                                  members.push_back({{"member_id", m.member_id},
-                                                     {"client_id", m.client_id},
-                                                     {"host", m.client_host},
-                                                     {"assignment", parts}});
-                                }
-                                auto pending = std::make_shared<std::size_t>(rows->size() + 1);
-                                auto finish = [=] {
-                                  if (--*pending != 0) return;
-                                  auto partitions = json::array();
-                                  std::int64_t total = 0;
-                                  for (const auto& [tp, r] : *rows) {
-                                    json lag;
-                                    if (r.high_watermark >= 0) {
-                                      const auto l = r.committed >= 0
-                                                         ? std::max<std::int64_t>(0, r.high_watermark - r.committed)
-                                                         : r.high_watermark - r.log_start;
-                                      lag = l;
-                                      total += l;
-                                    }
-                                    partitions.push_back(
-                                        {{"topic", tp.topic},
-                                         {"partition", tp.partition},
-                                         {"committed", r.committed >= 0 ? json(r.committed) : json()},
-                                         {"high_watermark", r.high_watermark >= 0 ? json(r.high_watermark) : json()},
-                                         {"lag", lag},
-                                         {"member", r.member.empty() ? json() : json(r.member)}});
-                                  }
-                                  done(json{{"group", id},
-                                            {"state", d.state},
-                                            {"protocol_type", d.protocol_type},
-                                            {"protocol", d.protocol_name},
-                                            {"generation", d.generation},
-                                            {"members", members},
-                                            {"partitions", partitions},
-                                            {"lag", total}});
-                                };
-                                for (const auto& [tp, r] : *rows) {
-                                  const auto key = tp;
-                                  ask_partition(
-                                      x.self, registry, key, 10000ms,
-                                      [=](storage::partition_bounds& b) {
-                                        (*rows)[key].high_watermark = b.next_offset;
-                                        (*rows)[key].log_start = b.log_start;
-                                        finish();
-                                      },
-                                      [=](caf::error&) { finish(); },  // a deleted topic: lag unknown
-                                      3, bounds_atom::value);
-                                }
-                                finish();
-                              },
-                              [=](caf::error& e) { fail(to_errc(e)); });
+                      with_offsets(g, std::move(d));
                     },
-                    [=](caf::error& e) { fail(to_errc(e)); });
+                    on_error);
           },
-          [=](caf::error& e) { fail(to_errc(e)); });
+          on_error);
 }
 
 void list_groups(const exchange& x) {

@@ -87,13 +87,13 @@ class consumer {
                                    "committed offset of " + q_.group);
       if (committed.offset >= 0) return committed.offset;
     }
-    const auto b = check(c_.list_offsets(q_.topic, partition),
-                         "offsets of " + q_.topic + "/" + std::to_string(partition));
-    if (from_.what == k::timestamp) {
+    if (from_.what == k::timestamp) {  // the answer carries the bounds too
       const auto t = check(c_.offset_for_time(q_.topic, partition, from_.value),
                            "offset by time in " + q_.topic);
-      return t.at_time && t.at_time->offset >= 0 ? t.at_time->offset : b.high_watermark;
+      return t.at_time && t.at_time->offset >= 0 ? t.at_time->offset : t.high_watermark;
     }
+    const auto b = check(c_.list_offsets(q_.topic, partition),
+                         "offsets of " + q_.topic + "/" + std::to_string(partition));
     return resolve_offset(from_, b.log_start, b.high_watermark);
   }
 

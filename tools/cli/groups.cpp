@@ -160,13 +160,14 @@ void reset_offsets(const common_options& o, const group_options& g) {
   }
   std::vector<std::vector<std::string>> rows{{"TOPIC", "PARTITION", "NEW-OFFSET"}};
   for (auto p : partitions) {
-    const auto b = check(c.list_offsets(g.topic, p),
+    const bool by_time = to->what == start_position::kind::timestamp;
+    // A lookup by time answers the bounds too.
+    const auto b = check(by_time ? c.offset_for_time(g.topic, p, to->value)
+                                 : c.list_offsets(g.topic, p),
                          "offsets of " + g.topic + "/" + std::to_string(p));
     std::int64_t offset = resolve_offset(*to, b.log_start, b.high_watermark);
-    if (to->what == start_position::kind::timestamp) {
-      const auto t = check(c.offset_for_time(g.topic, p, to->value), "offset by time");
-      offset = t.at_time && t.at_time->offset >= 0 ? t.at_time->offset : b.high_watermark;
-    }
+    if (by_time)
+      offset = b.at_time && b.at_time->offset >= 0 ? b.at_time->offset : b.high_watermark;
     offset = std::clamp(offset, b.log_start, b.high_watermark);
     if (!g.dry_run) check(c.commit(g.group, g.topic, p, offset), "commit");
     rows.push_back({g.topic, std::to_string(p), std::to_string(offset)});
