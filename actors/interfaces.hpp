@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 
 #include "actors/groups/group_messages.hpp"
+#include "actors/message_inspect.hpp"
 #include "actors/messages.hpp"
 
 namespace portask {
@@ -49,6 +50,12 @@ using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using producer_atom = caf::atom_constant<caf::atom("producer")>;
 using configure_atom = caf::atom_constant<caf::atom("configure")>;
 using retain_atom = caf::atom_constant<caf::atom("retain")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using on_connect_atom = caf::atom_constant<caf::atom("onconnect")>;
+using on_disconnect_atom = caf::atom_constant<caf::atom("ondisconn")>;
+using on_message_atom = caf::atom_constant<caf::atom("onmessage")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -90,6 +97,8 @@ using partition_actor = caf::typed_actor<
     // the bounds after; offset_out_of_range past the high watermark
     caf::replies_to<delete_atom, std::int64_t>::with<storage::partition_bounds>,
     caf::reacts_to<recover_atom>, caf::reacts_to<expire_atom, std::uint64_t>,
+    // (poll id) answer that parked long poll now, empty: nobody waits for it any more
+    caf::reacts_to<cancel_atom, std::uint64_t>,
     // idle check (self-sent; see broker_config::partition_idle_ms)
     caf::reacts_to<tick_atom>>;
 
@@ -135,13 +144,56 @@ using group_coordinator_actor = caf::typed_actor<
 /// Finds (spawning on first use) the coordinator of a group; lists groups.
 using group_directory_actor = caf::typed_actor<
     caf::replies_to<group_atom, std::string>::with<group_coordinator_actor>,
-    caf::replies_to<list_atom>::with<std::vector<group_description>>>;
+    caf::replies_to<list_atom>::with<std::vector<group_description>>,
+    // (group) from its coordinator: forget me, the next lookup spawns my successor
+    caf::reacts_to<retire_atom, std::string>>;
 
-/// The single entrance for every protocol's traffic. Frames, counts, notifies hooks,
-/// forwards to partitions.
-using protocol_bridge_actor =
-    caf::typed_actor<caf::replies_to<publish_atom, publish_batch>::with<publish_result>,
-                     caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>>;
+/// The single entrance to the partitions, for every protocol: frames and publishes, fetches,
+/// and the partition questions of admin requests (bounds, DeleteRecords, producers). Counts,
+/// notifies hooks; a request that reached a partition which had stopped is sent again to its
+/// successor. Never creates a topic except for a publish that asks for it.
+using protocol_bridge_actor = caf::typed_actor<
+    caf::replies_to<publish_atom, publish_batch>::with<publish_result>,
+    caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>,
+    // (partition, poll id): cancel a long poll (see fetch_request::poll_id)
+    caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>,
+    caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
+    // (partition, offset; -1: the high watermark) advance its log start -> the bounds after
+    caf::replies_to<delete_atom, topic_partition, std::int64_t>::with<storage::partition_bounds>,
+    caf::replies_to<producer_atom, topic_partition>::with<std::vector<producer_summary>>>;
+
+/// A connection actor as its socket's session (connections/transport/tcp_session) sees it:
+/// a request frame, the peer closed (with a code: the stream could not be framed), queued
+/// output taken by the socket.
+using connection_actor =
+    caf::typed_actor<caf::reacts_to<frame_atom, protocol::buffer>, caf::reacts_to<closed_atom>,
+                     caf::reacts_to<closed_atom, errc>, caf::reacts_to<drained_atom>>;
+/// A Kafka client's connection (connections/kafka).
+using kafka_connection_actor = connection_actor;
+/// A native client's connection (connections/native); it also resumes a subscription's
+/// pushes after a retriable error (subscribe, the subscription's id; self-sent).
+using native_connection_actor =
+    connection_actor::extend<caf::reacts_to<subscribe_atom, std::uint32_t>>;
+/// A native client's membership in a consumer group, played by the broker
+/// (connections/native/native_group_member): join again, leave, heartbeat tick (self-sent).
+using native_group_member_actor = caf::typed_actor<caf::reacts_to<join_atom>,
+                                                   caf::reacts_to<leave_atom>,
+                                                   caf::reacts_to<tick_atom>>;
+
+/// Event fan-out: connect, disconnect and message events to the actors subscribed to each
+/// kind (pipeline/hooks.hpp). A subscriber is any actor that takes the events it asked for.
+using hooks_actor =
+    caf::typed_actor<caf::reacts_to<subscribe_atom, on_connect_atom, caf::actor>,
+                     caf::reacts_to<subscribe_atom, on_disconnect_atom, caf::actor>,
+                     caf::reacts_to<subscribe_atom, on_message_atom, caf::actor>,
+                     caf::reacts_to<connect_event>, caf::reacts_to<disconnect_event>,
+                     caf::reacts_to<message_event>>;
+
+/// Spawns and restarts the long-lived actors above; the store's health ping (tick), a
+/// child's delayed restart (respawn, the child's index). The broker watches it: when it
+/// gives up (too many restarts) the node stops.
+using supervisor_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<respawn_atom, std::size_t>>;
 
 // -- errors ----------------------------------------------------------------------------------
 
@@ -160,38 +212,6 @@ bool receiver_gone(const caf::error& e) noexcept;
 
 }  // namespace portask
 
-// Local-only message types: the runtime is single-node today. Multi-node deployment over the
-// middleman will replace these with inspect() overloads.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::publish_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::publish_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::framed_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::append_set)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::append_outcome)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::fetch_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::fetch_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_description)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::topic_partition)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::topic_info)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::topic_id)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::config_entries)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::partition_bounds)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::producer_snapshot)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::partition_recovery)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::storage::committed_offset)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::stored_batch>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::topic_info>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::storage::group_offset>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::topic_partition>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::producer_summary>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::join_group_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::join_group_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::sync_group_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::sync_group_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::member_ref)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::member_ref>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::commit_offsets_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::group_description)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<portask::group_description>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::connect_event)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::disconnect_event)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(portask::message_event)
+// Every type the interfaces above carry (and a session's frames and framing errors) is
+// serialisable, with inspect() in message_inspect.hpp, and registered by name in
+// configure_actor_system, so the cluster work can send them between nodes.

@@ -29,6 +29,7 @@ struct producer_sequence {
   std::int32_t first_seq = -1;
   std::int32_t last_seq = -1;
   bool present() const noexcept { return id >= 0; }
+  friend bool operator==(const producer_sequence&, const producer_sequence&) = default;
 };
 
 /// An idempotent producer a partition holds state for (Kafka's DescribeProducers): its
@@ -38,6 +39,7 @@ struct producer_summary {
   std::int16_t epoch = -1;
   std::int32_t last_sequence = -1;
   std::int64_t last_timestamp = -1;
+  friend bool operator==(const producer_summary&, const producer_summary&) = default;
 };
 
 /// Connection -> bridge: append these messages to one partition.
@@ -51,6 +53,7 @@ struct publish_batch {
   /// Written by the broker itself (the offsets topic); client writes to internal topics are
   /// refused, and the broker's own are not counted as client traffic.
   bool internal = false;
+  friend bool operator==(const publish_batch&, const publish_batch&) = default;
 };
 
 struct publish_result {
@@ -59,6 +62,7 @@ struct publish_result {
   std::uint32_t count = 0;
   bool duplicate = false;  ///< an idempotent producer's resend, answered from memory
   std::int64_t log_start = 0;  ///< the partition's log start offset when it answered
+  friend bool operator==(const publish_result&, const publish_result&) = default;
 };
 
 /// Bridge -> partition: a batch framed into its stored form.
@@ -67,23 +71,27 @@ struct framed_batch {
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
   producer_sequence producer = {};
+  friend bool operator==(const framed_batch&, const framed_batch&) = default;
 };
 
 /// Partition -> writer: batches with offsets assigned, to store in one round trip.
 struct append_set {
   topic_partition tp;
   std::vector<storage::stored_batch> batches;
+  friend bool operator==(const append_set&, const append_set&) = default;
 };
 
 /// Writer -> partition: one result per batch of the append_set, in order.
 struct append_outcome {
   std::vector<errc> results;
+  friend bool operator==(const append_outcome&, const append_outcome&) = default;
 };
 
 /// Reader -> partition: what a partition recovers from the store before it serves.
 struct partition_recovery {
   storage::partition_bounds bounds;
   storage::producer_history producers;
+  friend bool operator==(const partition_recovery&, const partition_recovery&) = default;
 };
 
 struct fetch_request {
@@ -95,6 +103,10 @@ struct fetch_request {
   /// A first batch larger than max_bytes still comes (Kafka's rule for a fetch's first
   /// batch); false when the answer must stay within max_bytes even if that means none.
   bool at_least_one_batch = true;
+  /// A long poll's id (broker_context::next_poll_id), so that its connection can cancel it
+  /// (cancel_atom) when the request is answered otherwise or the connection ends; 0: none.
+  std::uint64_t poll_id = 0;
+  friend bool operator==(const fetch_request&, const fetch_request&) = default;
 };
 
 struct fetch_result {
@@ -102,28 +114,37 @@ struct fetch_result {
   std::int64_t high_watermark = 0;
   std::int64_t log_start = 0;
   std::vector<storage::stored_batch> batches;
+  friend bool operator==(const fetch_result&, const fetch_result&) = default;
 };
 
 /// A topic with its current partition bounds.
 struct topic_description {
   storage::topic_info info;
   std::vector<storage::partition_bounds> partitions;
+  friend bool operator==(const topic_description&, const topic_description&) = default;
 };
 
 /// Hook events, delivered to every subscriber of their kind.
 struct connect_event {
   protocol_kind protocol;
   std::string peer;
+  friend bool operator==(const connect_event&, const connect_event&) = default;
 };
 struct disconnect_event {
   protocol_kind protocol;
   std::string peer;
+  friend bool operator==(const disconnect_event&, const disconnect_event&) = default;
 };
 struct message_event {
   protocol_kind protocol;
   topic_partition tp;
   std::int64_t base_offset;
   std::shared_ptr<const protocol::message_batch> batch;
+  /// The batch by value: one received from another node is an equal copy, not the same one.
+  friend bool operator==(const message_event& a, const message_event& b) {
+    return a.protocol == b.protocol && a.tp == b.tp && a.base_offset == b.base_offset &&
+           (a.batch == b.batch || (a.batch && b.batch && *a.batch == *b.batch));
+  }
 };
 
 }  // namespace portask

@@ -98,6 +98,7 @@ struct stored_batch {
   std::uint64_t start_bytes() const noexcept {
     return end_bytes >= frame.size() ? end_bytes - frame.size() : 0;
   }
+  friend bool operator==(const stored_batch&, const stored_batch&) = default;
 };
 
 /// First offset still stored and the offset the next batch gets, with the running totals
@@ -169,6 +170,7 @@ struct producer_snapshot {
   std::vector<producer_batch> batches;
   /// Producers to forget (expired).
   std::vector<std::int64_t> expired;
+  friend bool operator==(const producer_snapshot&, const producer_snapshot&) = default;
 };
 
 /// What a partition rebuilds its idempotence window from: the snapshot's batches, then the
@@ -180,6 +182,7 @@ inline constexpr std::size_t producer_history_scan_limit = 4096;
 struct producer_history {
   std::int64_t covers = 0;
   std::vector<producer_batch> batches;
+  friend bool operator==(const producer_history&, const producer_history&) = default;
 };
 
 struct committed_offset {

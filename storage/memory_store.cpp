@@ -4,7 +4,7 @@
 #include <map>
 #include <mutex>
 
-#include <spdlog/spdlog.h>
+#include "logging/loggers.hpp"
 
 namespace portask::storage {
 
@@ -72,14 +72,14 @@ void memory_store::append(std::span<const append_request> requests,
   for (const auto& r : requests) adding += r.frame.size();
   if (st.capacity != 0 && st.used + adding > st.capacity) {
     if (!st.full_logged)
-      spdlog::warn("memory store full ({} of {} bytes): appends are refused (retriable) until "
+      logging::storage().warn("memory store full ({} of {} bytes): appends are refused (retriable) until "
                    "retention or DeleteRecords free room",
                    st.used, st.capacity);
     st.full_logged = true;
     results.assign(requests.size(), make_error_code(errc::storage_full));
     return;
   }
-  if (st.full_logged) spdlog::info("memory store has room again ({} of {} bytes)", st.used, st.capacity);
+  if (st.full_logged) logging::storage().info("memory store has room again ({} of {} bytes)", st.used, st.capacity);
   st.full_logged = false;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];

@@ -4,7 +4,6 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +11,7 @@
 #include <mutex>
 #include <charconv>
 
+#include "logging/loggers.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::storage {
@@ -307,7 +307,7 @@ std::error_code redis_store::connect() {
   timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
   ctx_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
   if (ctx_ == nullptr || ctx_->err) {
-    spdlog::debug("redis connect {}:{} failed: {}", options_.host, options_.port,
+    logging::storage().debug("redis connect {}:{} failed: {}", options_.host, options_.port,
                   ctx_ ? ctx_->errstr : "out of memory");
     disconnect();
     return errc::storage_unavailable;
@@ -327,7 +327,7 @@ std::error_code redis_store::connect() {
   if (!replies) return replies.error();
   for (std::size_t i = 0; i + 1 < replies->size(); ++i)
     if ((*replies)[i].is_error()) {
-      spdlog::warn("redis {}:{} not usable yet: {}", options_.host, options_.port,
+      logging::storage().warn("redis {}:{} not usable yet: {}", options_.host, options_.port,
                    str((*replies)[i].get()));
       disconnect();
       return errc::storage_unavailable;
@@ -366,7 +366,7 @@ std::error_code redis_store::fence_stale_connections() {
       s.count.fetch_sub(1, std::memory_order_release);
     }
   if (list.empty()) s.by_server.erase(server);
-  spdlog::info("redis {}: fenced {} connection(s) whose last call was ambiguous", server, ids.size());
+  logging::storage().info("redis {}: fenced {} connection(s) whose last call was ambiguous", server, ids.size());
   return {};
 }
 
@@ -384,7 +384,7 @@ expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const 
   for (std::size_t i = 0; i < commands.size(); ++i) {
     void* r = nullptr;
     if (redisGetReply(ctx_, &r) != REDIS_OK || r == nullptr) {
-      spdlog::warn("redis {}:{}: {}", options_.host, options_.port,
+      logging::storage().warn("redis {}:{}: {}", options_.host, options_.port,
                    ctx_ && ctx_->err ? ctx_->errstr : "no reply");
       // Some of the commands may have been sent and may yet run: fence this connection.
       if (client_id_ >= 0 && !local_addr_.empty()) {
@@ -457,7 +457,7 @@ void redis_store::append(std::span<const append_request> requests,
     std::string_view why = exec.is_error() ? str(exec.get()) : "no transaction result";
     for (std::size_t i = 0; i + 1 < replies->size(); ++i)
       if ((*replies)[i].is_error()) why = str((*replies)[i].get());
-    spdlog::warn("store refused {} appends: {}", requests.size(), why);
+    logging::storage().warn("store refused {} appends: {}", requests.size(), why);
     results.assign(requests.size(), make_error_code(errc::storage_unavailable));
     return;
   }
@@ -465,7 +465,7 @@ void redis_store::append(std::span<const append_request> requests,
     const redisReply* r = exec->element[i];
     if (r->type != REDIS_REPLY_ERROR) continue;
     auto text = str(r);
-    spdlog::warn("XADD {} {} refused: {}", log_key(*requests[i].tp), requests[i].base_offset, text);
+    logging::storage().warn("XADD {} {} refused: {}", log_key(*requests[i].tp), requests[i].base_offset, text);
     // "The ID specified in XADD is equal or smaller than the target stream top item".
     results[i] = text.find("ID") != std::string_view::npos ? errc::offset_conflict
                                                             : errc::storage_unavailable;
@@ -497,7 +497,7 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
       for (std::size_t i = 0; i < r->elements; ++i) {
         stored_batch b;
         if (auto ec = parse_entry(r->element[i], b)) {
-          spdlog::error("corrupt entry in {}: {}", key, ec.message());
+          logging::storage().error("corrupt entry in {}: {}", key, ec.message());
           return ec;
         }
         if (first_round && k == 0) {
@@ -560,7 +560,7 @@ expected<partition_bounds> redis_store::bounds(const topic_partition& tp) {
   if (f.is_error() || l.is_error() || s.is_error()) return errc::storage_unavailable;
   if (f->type != REDIS_REPLY_ARRAY || l->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
   if (!parse_start_record(s.get(), start)) {
-    spdlog::error("corrupt log start record {}", start_key(tp));
+    logging::storage().error("corrupt log start record {}", start_key(tp));
     return errc::corrupt_stored_data;
   }
   if (f->elements == 0 || l->elements == 0) {
@@ -661,7 +661,7 @@ expected<partition_bounds> redis_store::delete_records(const topic_partition& tp
   const auto& exec = replies->back();
   if (exec.is_error() || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2 ||
       exec->element[0]->type == REDIS_REPLY_ERROR || exec->element[1]->type == REDIS_REPLY_ERROR) {
-    spdlog::warn("store refused deleting {} below {}", key, offset);
+    logging::storage().warn("store refused deleting {} below {}", key, offset);
     return errc::storage_unavailable;
   }
   return bounds(tp);
@@ -701,7 +701,7 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
   for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
     topic_info t;
     if (!decode_topic(str(rep->element[i]), str(rep->element[i + 1]), t)) {
-      spdlog::error("skipping unreadable topic record '{}'", str(rep->element[i]));
+      logging::storage().error("skipping unreadable topic record '{}'", str(rep->element[i]));
       continue;
     }
     out.push_back(std::move(t));
@@ -755,7 +755,7 @@ expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string
     protocol::wire_reader rd{protocol::as_bytes(str(rep->element[i + 1]))};
     if (colon == std::string_view::npos || ec != std::errc{} || end != part.data() + part.size() ||
         !rd.varint(o.offset.offset)) {
-      spdlog::error("corrupt committed offset '{}' of group '{}'", field, group);
+      logging::storage().error("corrupt committed offset '{}' of group '{}'", field, group);
       return errc::corrupt_stored_data;
     }
     protocol::byte_view meta;
@@ -821,7 +821,7 @@ expected<producer_history> redis_store::read_producer_history(const topic_partit
       const bool ok = field == "@" ? parse_int(value, out.covers)
                                    : parse_int(field, n) && decode_window(n, value, out.batches);
       if (!ok) {
-        spdlog::error("corrupt producer snapshot field '{}' in {}", field, producers_key(tp));
+        logging::storage().error("corrupt producer snapshot field '{}' in {}", field, producers_key(tp));
         return errc::corrupt_stored_data;
       }
     }
@@ -847,7 +847,7 @@ expected<producer_history> redis_store::read_producer_history(const topic_partit
     for (std::size_t i = 0; i < rep->elements; ++i, ++scanned) {
       b = {};
       if (parse_entry(rep->element[i], b, false)) {
-        spdlog::error("corrupt entry header in {}", key);
+        logging::storage().error("corrupt entry header in {}", key);
         return errc::corrupt_stored_data;
       }
       if (!b.producer.present()) continue;

@@ -1,9 +1,9 @@
 #include "actors/groups/consumer_group.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <random>
+
+#include "logging/loggers.hpp"
 
 namespace portask {
 
@@ -224,7 +224,7 @@ std::optional<sync_group_result> consumer_group::sync(const sync_group_request& 
   for (const auto& [mid, bytes] : req.assignments)
     if (auto it = members_.find(mid); it != members_.end()) it->second.assignment = bytes;
   state_ = state::stable;
-  spdlog::info("group '{}': generation {} stable with {} members", id_, generation_,
+  logging::groups().info("group '{}': generation {} stable with {} members", id_, generation_,
                members_.size());
   for (auto& [mid, each] : members_) {
     if (!each.sync_ticket) continue;
@@ -293,7 +293,7 @@ void consumer_group::tick(time_point now, deliveries& out) {
   for (const auto& [id, m] : members_)
     if (!m.join_ticket && m.deadline <= now) expired.push_back(id);
   for (const auto& id : expired) {
-    spdlog::info("group '{}': member {} missed its session timeout; removed", id_, id);
+    logging::groups().info("group '{}': member {} missed its session timeout; removed", id_, id);
     remove_member(id, out);
   }
   if (!expired.empty() && (state_ == state::stable || state_ == state::completing_rebalance))
@@ -364,7 +364,7 @@ void consumer_group::complete_join(time_point now, deliveries& out) {
   for (const auto& [id, m] : members_)
     if (!m.join_ticket) missing.push_back(id);
   for (const auto& id : missing) {
-    spdlog::info("group '{}': member {} did not rejoin in time; removed", id_, id);
+    logging::groups().info("group '{}': member {} did not rejoin in time; removed", id_, id);
     remove_member(id, out);
   }
   ++generation_;
@@ -377,7 +377,7 @@ void consumer_group::complete_join(time_point now, deliveries& out) {
   protocol_name_ = select_protocol();
   if (leader_.empty() || !members_.count(leader_)) leader_ = members_.begin()->first;
   state_ = state::completing_rebalance;
-  spdlog::info("group '{}': generation {} with {} members, protocol {}, leader {}", id_,
+  logging::groups().info("group '{}': generation {} with {} members, protocol {}, leader {}", id_,
                generation_, members_.size(), protocol_name_, leader_);
   for (auto& [id, m] : members_) {
     out.joins.push_back({*m.join_ticket, join_result_for(m)});

@@ -1,21 +1,21 @@
 #include "actors/groups/group_coordinator.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <map>
 #include <unordered_map>
 
 #include "actors/groups/consumer_group.hpp"
 #include "actors/groups/offsets_log.hpp"
+#include "logging/loggers.hpp"
 #include "protocol/topic_name.hpp"
-#include "actors/wall_clock.hpp"
+#include "actors/pipeline/wall_clock.hpp"
 
 namespace portask {
 namespace {
 
 using namespace std::chrono_literals;
 
-// How often a group with members checks sessions and rebalance deadlines.
+// Time is the actor clock's (steady_clock in a running broker), so that deterministic tests
+// move it by hand. How often a group with members checks sessions and rebalance deadlines.
 constexpr auto tick_interval = 100ms;
 // A coordinator with no members and no requests for this long stops (its offsets are in the
 // store; the next request spawns a new one), so looking up many group names cannot pile up
@@ -24,6 +24,7 @@ constexpr auto idle_limit = 60s;
 
 struct coordinator_state {
   std::shared_ptr<broker_context> ctx;
+  group_directory_actor directory;
   std::string group_id;
   std::unique_ptr<consumer_group> group;
   std::uint64_t next_ticket = 1;
@@ -51,7 +52,7 @@ using coordinator_ptr = group_coordinator_actor::stateful_pointer<coordinator_st
 void mirror(coordinator_ptr self, publish_batch pb) {
   if (pb.batch.messages.empty()) return;
   auto warn = [=](const caf::error& e) {
-    spdlog::warn("group '{}': not mirrored to {}: {}", self->state.group_id,
+    logging::groups().warn("group '{}': not mirrored to {}: {}", self->state.group_id,
                  protocol::offsets_topic, self->system().render(e));
   };
   auto send = [=](publish_batch b) {
@@ -154,11 +155,79 @@ void flush_commits(coordinator_ptr self) {
           });
 }
 
+// -- handover --------------------------------------------------------------------------------
+// A coordinator that stops by design (idle, or its group deleted) must leave no moment in which
+// a request sent to its handle is refused: it tells the directory to forget it (the next lookup
+// spawns a successor, which reads the group's offsets from the store) and from then on forwards
+// whatever still reaches it through an old handle to that successor. Its retire message goes
+// out before any of its lookups, so the directory never hands it back to itself. It holds no
+// group state any more; CAF terminates it once nobody holds its handle.
+
+template <class R, class... Ts>
+caf::result<R> forward_to_successor(coordinator_ptr self, Ts... xs) {
+  auto rp = self->make_response_promise<R>();
+  // The current directory: the one it retired from (then the retire went first), or one
+  // restarted since, which never knew this actor.
+  auto directory = self->state.ctx->groups();
+  if (!directory) {
+    rp.deliver(make_caf_error(errc::not_ready));
+    return rp;
+  }
+  self->request(directory, caf::infinite, group_atom::value, self->state.group_id)
+      .then([=](group_coordinator_actor& successor) mutable { rp.delegate(successor, xs...); },
+            [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
+group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
+  return {
+      [=](join_atom a, join_group_request& r) {
+        return forward_to_successor<join_group_result>(self, a, std::move(r));
+      },
+      [=](sync_atom a, sync_group_request& r) {
+        return forward_to_successor<sync_group_result>(self, a, std::move(r));
+      },
+      [=](heartbeat_atom a, const member_ref& m) {
+        return forward_to_successor<bool>(self, a, m);
+      },
+      [=](leave_atom a, const std::vector<member_ref>& ms) {
+        return forward_to_successor<std::vector<std::int32_t>>(self, a, ms);
+      },
+      [=](commit_atom a, commit_offsets_request& r) {
+        return forward_to_successor<bool>(self, a, std::move(r));
+      },
+      [=](offset_atom a, const std::vector<topic_partition>& tps) {
+        return forward_to_successor<std::vector<storage::group_offset>>(self, a, tps);
+      },
+      [=](describe_atom a) { return forward_to_successor<group_description>(self, a); },
+      [=](delete_atom a, std::vector<topic_partition>& tps, bool whole_group) {
+        return forward_to_successor<bool>(self, a, std::move(tps), whole_group);
+      },
+      [](tick_atom) {},
+      [](expire_atom) {},
+  };
+}
+
+// Nothing a successor would have to take over: no member, no request or commit in flight.
+bool at_rest(const coordinator_state& s) {
+  return s.group->size() == 0 && s.joins.empty() && s.syncs.empty() && !s.commit_in_flight &&
+         s.queued_commits.empty();
+}
+
+void retire(coordinator_ptr self) {
+  auto& s = self->state;
+  logging::groups().debug("group '{}': coordinator retires (no members, nothing pending)", s.group_id);
+  self->send(s.directory, retire_atom::value, s.group_id);
+  self->become(forwarding(self));
+}
+
 group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                                                         std::shared_ptr<broker_context> ctx,
-                                                        std::string group_id) {
+                                                        std::string group_id,
+                                                        group_directory_actor directory) {
   auto& st = self->state;
   st.ctx = ctx;
+  st.directory = std::move(directory);
   st.group_id = group_id;
   group_limits limits;
   limits.initial_rebalance_delay =
@@ -166,11 +235,11 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
   limits.min_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_min_session_timeout_ms);
   limits.max_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_max_session_timeout_ms);
   st.group = std::make_unique<consumer_group>(group_id, limits);
-  st.last_request = consumer_group::clock::now();
+  st.last_request = self->clock().now();
   self->delayed_send(self, idle_limit, expire_atom::value);
   // Every request counts as activity for the idle check.
   const auto now = [self] {
-    const auto t = consumer_group::clock::now();
+    const auto t = self->clock().now();
     self->state.last_request = t;
     return t;
   };
@@ -218,13 +287,13 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       },
       [=](commit_atom, commit_offsets_request& req) -> caf::result<bool> {
         if (auto e = self->state.group->may_commit(req.member, now()); e != errc::ok) {
-          spdlog::debug("group '{}': commit by {} (generation {}) refused: {}", self->state.group_id,
+          logging::groups().debug("group '{}': commit by {} (generation {}) refused: {}", self->state.group_id,
                         req.member.member_id, req.member.generation, to_string(e));
           return make_caf_error(e);
         }
-        if (spdlog::should_log(spdlog::level::debug))
+        if (logging::groups().should_log(spdlog::level::debug))
           for (const auto& o : req.offsets)
-            spdlog::debug("group '{}': {} commits {}/{} at {}", self->state.group_id,
+            logging::groups().debug("group '{}': {} commits {}/{} at {}", self->state.group_id,
                           req.member.member_id, o.tp.topic, o.tp.partition, o.offset.offset);
         auto rp = self->make_response_promise<bool>();
         self->state.queued_commits.emplace_back(std::move(req.offsets), rp);
@@ -237,7 +306,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         auto reader = reader_of(self);
         if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<std::vector<storage::group_offset>>();
-        spdlog::debug("group '{}': offsets fetched ({} partitions asked)", self->state.group_id,
+        logging::groups().debug("group '{}': offsets fetched ({} partitions asked)", self->state.group_id,
                       tps.size());
         self->request(reader, 10s, offset_atom::value, self->state.group_id)
             .then(
@@ -290,8 +359,8 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                   [=](bool ok) mutable {
                     mirror(self, tombstones(self->state.group_id, gone, whole_group));
                     rp.deliver(ok);
-                    // A deleted group is gone: the directory forgets this coordinator.
-                    if (whole_group && self->state.group->size() == 0) self->quit();
+                    // A deleted group is gone: a successor starts from the store.
+                    if (whole_group && at_rest(self->state)) retire(self);
                   },
                   [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         };
@@ -312,17 +381,15 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       },
       [=](expire_atom) {
         auto& s = self->state;
-        const bool idle = s.group->size() == 0 && s.joins.empty() && s.syncs.empty() &&
-                          !s.commit_in_flight && s.queued_commits.empty() &&
-                          consumer_group::clock::now() - s.last_request >= idle_limit;
-        if (idle) return self->quit();
+        const bool idle = at_rest(s) && self->clock().now() - s.last_request >= idle_limit;
+        if (idle) return retire(self);
         self->delayed_send(self, idle_limit, expire_atom::value);
       },
       [=](tick_atom) {
         auto& s = self->state;
         s.ticking = false;
         consumer_group::deliveries out;
-        s.group->tick(consumer_group::clock::now(), out);
+        s.group->tick(self->clock().now(), out);
         deliver(self, out);
         if (s.group->current_state() != consumer_group::state::empty || s.group->size() > 0 ||
             !s.joins.empty())
@@ -350,12 +417,12 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
     auto& groups = self->state.groups;
     for (auto it = groups.begin(); it != groups.end(); ++it) {
       if (it->second.address() != msg.source) continue;
-      // An idle coordinator stops normally (its state is in the store); only a failure is news.
+      // Idle and deleted groups' coordinators retire (unlinked first), so an exit is a failure.
       if (msg.reason)
-        spdlog::error("coordinator of group '{}' exited ({}); it restarts on next use", it->first,
+        logging::groups().error("coordinator of group '{}' exited ({}); it restarts on next use", it->first,
                       self->system().render(msg.reason));
       else
-        spdlog::debug("coordinator of group '{}' stopped while idle", it->first);
+        logging::groups().debug("coordinator of group '{}' stopped", it->first);
       groups.erase(it);
       return;
     }
@@ -367,9 +434,22 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         auto& groups = self->state.groups;
         auto it = groups.find(id);
         if (it == groups.end())
-          it = groups.emplace(id, self->spawn<caf::linked>(coordinator_impl, self->state.ctx, id))
+          it = groups
+                   .emplace(id, self->spawn<caf::linked>(
+                                    coordinator_impl, self->state.ctx, id,
+                                    caf::actor_cast<group_directory_actor>(self)))
                    .first;
         return it->second;
+      },
+      [=](retire_atom, const std::string& id) {
+        auto& groups = self->state.groups;
+        auto it = groups.find(id);
+        if (it == groups.end() ||
+            it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+          return;
+        // It only forwards from now on: its end is no longer a coordinator's failure.
+        self->unlink_from(it->second);
+        groups.erase(it);
       },
       [=](list_atom) -> caf::result<std::vector<group_description>> {
         // Live groups as their coordinators describe them, plus groups known only by their

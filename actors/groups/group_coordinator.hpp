@@ -3,7 +3,7 @@
 /// use (linked to it, so a directory restart takes them along), and the coordinator, which
 /// runs a consumer_group and keeps the group's offsets in the store.
 
-#include "actors/broker_context.hpp"
+#include "actors/runtime/broker_context.hpp"
 
 namespace portask {
 

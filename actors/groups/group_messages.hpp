@@ -29,12 +29,14 @@ struct join_group_request {
   std::vector<group_protocol> protocols;
   /// KIP-394 (JoinGroup v4+): a first join gets MEMBER_ID_REQUIRED and an id to rejoin with.
   bool require_known_member = false;
+  friend bool operator==(const join_group_request&, const join_group_request&) = default;
 };
 
 struct group_member_info {
   std::string member_id;
   std::optional<std::string> instance_id;
   std::string metadata;
+  friend bool operator==(const group_member_info&, const group_member_info&) = default;
 };
 
 struct join_group_result {
@@ -45,6 +47,7 @@ struct join_group_result {
   std::string leader;
   std::string member_id;
   std::vector<group_member_info> members;  ///< the leader's answer only
+  friend bool operator==(const join_group_result&, const join_group_result&) = default;
 };
 
 struct sync_group_request {
@@ -54,6 +57,7 @@ struct sync_group_request {
   std::optional<std::string> protocol_type;
   std::optional<std::string> protocol_name;
   std::vector<std::pair<std::string, std::string>> assignments;  ///< member id -> bytes
+  friend bool operator==(const sync_group_request&, const sync_group_request&) = default;
 };
 
 struct sync_group_result {
@@ -61,6 +65,7 @@ struct sync_group_result {
   std::string protocol_type;
   std::string protocol_name;
   std::string assignment;
+  friend bool operator==(const sync_group_result&, const sync_group_result&) = default;
 };
 
 /// Identifies a member in heartbeats, leaves and commits.
@@ -68,11 +73,13 @@ struct member_ref {
   std::string member_id;
   std::optional<std::string> instance_id;
   std::int32_t generation = -1;
+  friend bool operator==(const member_ref&, const member_ref&) = default;
 };
 
 struct commit_offsets_request {
   member_ref member;
   std::vector<storage::group_offset> offsets;
+  friend bool operator==(const commit_offsets_request&, const commit_offsets_request&) = default;
 };
 
 struct group_member_description {
@@ -84,6 +91,8 @@ struct group_member_description {
   std::string assignment;
   std::int32_t session_timeout_ms = 0;
   std::int32_t rebalance_timeout_ms = 0;
+  friend bool operator==(const group_member_description&,
+                         const group_member_description&) = default;
 };
 
 struct group_description {
@@ -95,6 +104,7 @@ struct group_description {
   std::int32_t generation = 0;
   std::string leader;  ///< member id; empty without members
   std::vector<group_member_description> members;
+  friend bool operator==(const group_description&, const group_description&) = default;
 };
 
 }  // namespace portask

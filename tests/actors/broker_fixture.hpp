@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "actors/broker.hpp"
+#include "actors/runtime/broker.hpp"
 #include "client/client.hpp"
 #include "redis_server.hpp"
 

@@ -130,6 +130,34 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
   }
 }
 
+TEST_F(Console, EachModulesLogLevelChangesWhileTheBrokerRuns) {
+  auto [s, l] = api("GET", "/api/loggers");
+  ASSERT_EQ(s, 200);
+  for (const char* m : {"portask.kafka", "portask.native", "portask.groups", "portask.storage",
+                        "portask.runtime"})
+    EXPECT_EQ(l["loggers"][m], "info") << m << ": " << l.dump();
+  EXPECT_EQ(api("PUT", "/api/loggers/portask.groups", R"({"level":"debug"})").first, 200);
+  EXPECT_EQ(api("GET", "/api/loggers").second["loggers"]["portask.groups"], "debug");
+  EXPECT_EQ(api("GET", "/api/loggers").second["loggers"]["portask.kafka"], "info");
+  // A group's offsets fetched is a debug line of portask.groups: it now reaches the log.
+  auto [rc, out] = run_shell("kcat -b " + bootstrap() +
+                             " -G billing orders -o beginning -c 1 -q 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream log(dir.path() + "/broker.log");
+  const std::string text{std::istreambuf_iterator<char>(log), {}};
+  EXPECT_NE(text.find("[portask.groups] [debug]"), std::string::npos);
+  EXPECT_EQ(text.find("[portask.kafka] [debug]"), std::string::npos);
+  EXPECT_EQ(api("PUT", "/api/loggers/all", R"({"level":"warn"})").first, 200);
+  EXPECT_EQ(api("GET", "/api/loggers").second["loggers"]["portask.groups"], "warning");
+  for (const auto& [path, body, want] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"/api/loggers/portask.nothing", R"({"level":"debug"})", 404},
+           {"/api/loggers/portask.kafka", R"({"level":"loud"})", 400},
+           {"/api/loggers/portask.kafka", "debug", 400}}) {
+    auto [st, e] = api("PUT", path, body);
+    EXPECT_EQ(st, want) << path << " " << body << ": " << e.dump();
+  }
+}
+
 TEST_F(Console, ServesItsEmbeddedAssets) {
   auto [s, index] = http_get(server.http_port(), "/");
   EXPECT_EQ(s, 200);

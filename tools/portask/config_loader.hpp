@@ -5,7 +5,7 @@
 #include <string>
 #include <variant>
 
-#include "actors/broker_config.hpp"
+#include "actors/runtime/broker_config.hpp"
 
 namespace portask {
 

@@ -2,9 +2,12 @@
 // SIGINT or SIGTERM.
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <spdlog/spdlog.h>
 
-#include "actors/broker.hpp"
+#include "actors/runtime/broker.hpp"
 #include "config_loader.hpp"
 #include "portask/version.hpp"
 
@@ -35,6 +38,12 @@ int main(int argc, char** argv) {
   portask::configure_actor_system(cfg);
   caf::actor_system system{cfg};
   portask::broker broker{system, config};
+  // A failed supervisor ends the process as a signal would, with exit status 1.
+  static std::atomic<bool> fatal{false};
+  broker.on_fatal([](const std::string&) {
+    fatal = true;
+    kill(getpid(), SIGTERM);
+  });
   if (auto ec = broker.start()) {
     spdlog::critical("cannot start: {}", ec.message());
     return 1;
@@ -42,7 +51,10 @@ int main(int argc, char** argv) {
   spdlog::info("ready: native port {}, http port {}", broker.native_port(), broker.http_port());
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("received signal {}; shutting down", received);
+  if (fatal)
+    spdlog::critical("shutting down after the supervisor's failure");
+  else
+    spdlog::info("received signal {}; shutting down", received);
   broker.stop();
-  return 0;
+  return fatal ? 1 : 0;
 }

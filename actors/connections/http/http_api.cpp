@@ -1,0 +1,581 @@
+#include "actors/connections/http/http_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "actors/pipeline/offset_for_time.hpp"
+#include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/topic_configs.hpp"
+#include "logging/loggers.hpp"
+#include "portask/version.hpp"
+#include "protocol/base64.hpp"
+#include "protocol/group_assignment.hpp"
+#include "protocol/start_position.hpp"
+#include "protocol/topic_name.hpp"
+
+namespace portask {
+
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using self_ptr = caf::event_based_actor*;
+
+namespace {
+
+constexpr std::size_t max_browse = 500;  ///< messages one browse request may ask for
+
+// -- the target: /api/<segments>?<query> -------------------------------------------------------
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
+        return std::nullopt;
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+struct api_target {
+  std::vector<std::string> path;  ///< the segments after /api/
+  std::map<std::string, std::string> query;
+};
+
+std::optional<api_target> parse_target(std::string_view target) {
+  const auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (!path.starts_with("/api/") && path != "/api") return std::nullopt;
+  path.remove_prefix(std::min<std::size_t>(path.size(), 5));
+  api_target out;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    auto seg = percent_decode(path.substr(0, slash));
+    if (!seg) return std::nullopt;
+    if (!seg->empty()) out.path.push_back(std::move(*seg));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  if (q != std::string_view::npos) {
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto pair = query.substr(0, amp);
+      const auto eq = pair.find('=');
+      auto key = percent_decode(pair.substr(0, eq));
+      auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+      if (!key || !value) return std::nullopt;
+      out.query[*key] = *value;
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+  }
+  return out;
+}
+
+// -- answers --------------------------------------------------------------------------------
+
+unsigned status_of(errc e) {
+  switch (e) {
+    case errc::unknown_topic:
+    case errc::unknown_partition:
+    case errc::unknown_group: return 404;
+    case errc::topic_already_exists:
+    case errc::group_not_empty: return 409;
+    case errc::invalid_request:
+    case errc::invalid_partition_count:
+    case errc::offset_out_of_range: return 400;
+    case errc::not_ready:
+    case errc::storage_unavailable:
+    case errc::timeout: return 503;
+    default: return 500;
+  }
+}
+
+std::string error_json(std::string_view message) {
+  return json{{"error", message}}.dump() + "\n";
+}
+
+// One request in progress: answered once, then its actor quits.
+struct exchange {
+  self_ptr self;
+  std::shared_ptr<broker_context> ctx;
+  api_reply reply;
+  void ok(const json& body, unsigned status = 200) const {
+    reply(status, body.dump() + "\n");
+    self->quit();
+  }
+  void fail(unsigned status, std::string_view message) const {
+    reply(status, error_json(message));
+    self->quit();
+  }
+  void fail(errc e, std::string_view what = {}) const {
+    fail(status_of(e), what.empty() ? std::string(to_string(e)) : std::string(what) + ": " + std::string(to_string(e)));
+  }
+  void fail(const caf::error& e, std::string_view what = {}) const { fail(to_errc(e), what); }
+};
+
+json bytes_json(const std::optional<std::string>& b) {
+  return b ? json(protocol::base64_encode(*b)) : json();
+}
+
+// -- overview and topics ----------------------------------------------------------------------
+
+void overview(const exchange& x) {
+  auto registry = x.ctx->registry();
+  auto groups = x.ctx->groups();
+  if (!registry || !groups) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            x.self->request(groups, 10s, list_atom::value)
+                .then(
+                    [=](std::vector<group_description>& all) {
+                      const auto& m = x.ctx->metrics;
+                      std::int64_t partitions = 0;
+                      for (const auto& t : topics) partitions += t.partitions;
+                      std::size_t live_groups = 0;
+                      for (const auto& g : all) live_groups += g.state != "Dead";
+                      std::uint64_t in = 0, out = 0, bytes_in = 0;
+                      std::int64_t connections = 0;
+                      for (auto p : {protocol_kind::portask, protocol_kind::kafka}) {
+                        in += m.messages_in_total(p);
+                        out += m.messages_out_total(p);
+                        bytes_in += m.bytes_in_total(p);
+                        connections += m.open_connections(p);
+                      }
+                      x.ok({{"version", std::string("portask ") + version_string},
+                            {"store", x.ctx->store_kind},
+                            {"store_up", m.store_up()},
+                            {"ports",
+                             {{"native", x.ctx->native_port.load()},
+                              {"kafka", x.ctx->kafka_port.load()},
+                              {"http", x.ctx->http_port.load()}}},
+                            {"topics", topics.size()},
+                            {"partitions", partitions},
+                            {"groups", live_groups},
+                            {"connections", connections},
+                            {"messages_in", in},
+                            {"messages_out", out},
+                            {"bytes_in", bytes_in}});
+                    },
+                    [=](caf::error& e) { x.fail(e, "groups"); });
+          },
+          [=](caf::error& e) { x.fail(e, "topics"); });
+}
+
+json partitions_json(const topic_description& d) {
+  auto out = json::array();
+  for (std::size_t i = 0; i < d.partitions.size(); ++i) {
+    const auto& b = d.partitions[i];
+    out.push_back({{"partition", i},
+                   {"log_start", b.log_start},
+                   {"high_watermark", b.next_offset},
+                   {"messages", b.next_offset - b.log_start},
+                   {"bytes", b.stored_bytes()}});
+  }
+  return out;
+}
+
+void list_topics(const exchange& x) {
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            std::sort(topics.begin(), topics.end(),
+                      [](const auto& a, const auto& b) { return a.name < b.name; });
+            auto out = std::make_shared<json>(json::array());
+            auto pending = std::make_shared<std::size_t>(topics.size() + 1);
+            auto done = [=] {
+              if (--*pending == 0) x.ok(*out);
+            };
+            for (std::size_t i = 0; i < topics.size(); ++i) {
+              out->push_back({{"name", topics[i].name},
+                              {"partitions", topics[i].partitions},
+                              {"messages", nullptr},
+                              {"bytes", nullptr}});
+              x.self->request(registry, 10s, describe_atom::value, topics[i].name)
+                  .then(
+                      [=](topic_description& d) {
+                        std::int64_t messages = 0;
+                        std::uint64_t bytes = 0;
+                        for (const auto& b : d.partitions) {
+                          messages += b.next_offset - b.log_start;
+                          bytes += b.stored_bytes();
+                        }
+                        (*out)[i]["messages"] = messages;
+                        (*out)[i]["bytes"] = bytes;
+                        done();
+                      },
+                      [=](caf::error&) { done(); });  // deleted meanwhile: shown without sizes
+            }
+            done();
+          },
+          [=](caf::error& e) { x.fail(e, "topics"); });
+}
+
+void describe_topic(const exchange& x, const std::string& name) {
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, describe_atom::value, name)
+      .then(
+          [=](topic_description& d) {
+            json configs = json::object();
+            for (const auto& [k, v] : d.info.configs) configs[k] = v;
+            x.ok({{"name", d.info.name}, {"partitions", partitions_json(d)}, {"configs", configs}});
+          },
+          [=](caf::error& e) { x.fail(e, "topic '" + name + "'"); });
+}
+
+void create_topic(const exchange& x, const std::string& body) {
+  auto req = json::parse(body, nullptr, false);
+  if (req.is_discarded() || !req.is_object() || !req.contains("name") || !req["name"].is_string())
+    return x.fail(400, "expected a JSON object with \"name\" (and \"partitions\", \"configs\")");
+  const std::string name = req["name"];
+  if (!protocol::is_valid_topic_name(name)) return x.fail(400, "invalid topic name '" + name + "'");
+  std::int64_t partitions = x.ctx->config.default_partitions;
+  if (req.contains("partitions")) {
+    if (!req["partitions"].is_number_integer() || req["partitions"].get<std::int64_t>() < 1 ||
+        req["partitions"].get<std::int64_t>() > 100000)
+      return x.fail(400, "\"partitions\" must be a whole number from 1");
+    partitions = req["partitions"];
+  }
+  storage::topic_info info{name, static_cast<std::int32_t>(partitions), {}};
+  if (req.contains("configs")) {
+    if (!req["configs"].is_object()) return x.fail(400, "\"configs\" must be an object");
+    for (const auto& [k, v] : req["configs"].items()) {
+      if (!v.is_string()) return x.fail(400, "config '" + k + "' must be a string");
+      if (auto problem = topic_config_problem(k, v.get<std::string>())) return x.fail(400, *problem);
+      info.configs.emplace_back(k, v.get<std::string>());
+    }
+  }
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, create_atom::value, std::move(info))
+      .then([=](storage::topic_info& t) { x.ok({{"name", t.name}, {"partitions", t.partitions}}, 201); },
+            [=](caf::error& e) { x.fail(e, "create '" + name + "'"); });
+}
+
+void delete_topic(const exchange& x, const std::string& name) {
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, delete_atom::value, name)
+      .then([=](bool) { x.ok({{"deleted", name}}); },
+            [=](caf::error& e) { x.fail(e, "delete '" + name + "'"); });
+}
+
+// -- browsing messages ----------------------------------------------------------------------
+
+void read_messages(const exchange& x, protocol_bridge_actor bridge, topic_partition tp,
+                   std::int64_t from, std::size_t limit) {
+  fetch_request fr;
+  fr.tp = tp;
+  fr.offset = from;
+  fr.max_bytes = 1u << 20;
+  fr.max_wait_ms = 0;
+  x.self->request(bridge, 10s, fetch_atom::value, fr)
+      .then(
+          [=](fetch_result& res) {
+            auto messages = json::array();
+            std::int64_t next = from;
+            for (const auto& b : res.batches) {
+              auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
+              auto batch = frame ? x.ctx->codecs.decode(frame->header.flags, frame->payload)
+                                 : expected<protocol::message_batch>(frame.error());
+              if (!batch) return x.fail(errc::corrupt_stored_data, "stored batch");
+              for (std::size_t i = 0; i < batch->messages.size(); ++i) {
+                const auto offset = b.base_offset + static_cast<std::int64_t>(i);
+                if (offset < from) continue;
+                if (messages.size() >= limit) break;
+                const auto& m = batch->messages[i];
+                auto headers = json::array();
+                for (const auto& h : m.headers)
+                  headers.push_back({{"key", protocol::base64_encode(h.key)}, {"value", bytes_json(h.value)}});
+                messages.push_back({{"offset", offset},
+                                    {"timestamp", m.timestamp_ms},
+                                    {"key", bytes_json(m.key)},
+                                    {"value", bytes_json(m.value)},
+                                    {"headers", headers}});
+                next = offset + 1;
+              }
+              if (messages.size() >= limit) break;
+            }
+            x.ok({{"topic", tp.topic},
+                  {"partition", tp.partition},
+                  {"log_start", res.log_start},
+                  {"high_watermark", res.high_watermark},
+                  {"next_offset", std::max(next, std::min(from, res.high_watermark))},
+                  {"encoding", "base64"},
+                  {"messages", messages}});
+          },
+          [=](caf::error& e) { x.fail(e, "read"); });
+}
+
+void browse(const exchange& x, const std::string& topic, const std::map<std::string, std::string>& q) {
+  std::int32_t partition = 0;
+  std::size_t limit = 50;
+  try {
+    if (q.contains("partition")) partition = std::stoi(q.at("partition"));
+    if (q.contains("limit")) limit = std::stoul(q.at("limit"));
+  } catch (const std::exception&) {
+    return x.fail(400, "partition and limit must be numbers");
+  }
+  if (partition < 0 || limit == 0 || limit > max_browse)
+    return x.fail(400, "partition must be at least 0 and limit from 1 to 500");
+  const auto from_text = q.contains("from") ? q.at("from") : std::string("earliest");
+  const auto from = protocol::parse_start_position(from_text);
+  if (!from || from->what == protocol::start_position::kind::committed)
+    return x.fail(400, "from must be earliest, latest, an offset, -N or @timestamp_ms");
+  const topic_partition tp{topic, partition};
+  auto bridge = x.ctx->bridge_for(tp);
+  if (!bridge) return x.fail(errc::not_ready);
+  auto on_error = [=](caf::error& e) { x.fail(e, topic + "/" + std::to_string(partition)); };
+  ask_partition(
+      x.self, *x.ctx, tp, 10000ms,
+      [=](storage::partition_bounds& b) {
+        if (from->what != protocol::start_position::kind::timestamp)
+          return read_messages(
+              x, bridge, tp,
+              std::max(b.log_start, protocol::resolve_offset(*from, b.log_start, b.next_offset)),
+              limit);
+        scan_for_time(x.self, bridge, tp, &x.ctx->codecs, protocol_kind::portask, from->value,
+                      b.log_start, offset_found{},
+                      [=](offset_found f) {
+                        read_messages(x, bridge, tp, f.offset >= 0 ? f.offset : b.next_offset,
+                                      limit);
+                      },
+                      on_error);
+      },
+      on_error, bounds_atom::value);
+}
+
+// -- groups ---------------------------------------------------------------------------------
+
+
+// One partition a group commits or holds: its committed offset, bounds and holder.
+struct group_row {
+  std::int64_t committed = -1, high_watermark = -1, log_start = -1;
+  std::string member;
+  /// Messages behind: after the commit, or (nothing committed) every message held; -1 unknown.
+  std::int64_t lag() const {
+    if (high_watermark < 0) return -1;
+    return committed >= 0 ? std::max<std::int64_t>(0, high_watermark - committed)
+                          : high_watermark - log_start;
+  }
+};
+using group_rows = std::map<topic_partition, group_row>;
+
+// The rows of every committed partition, and the members (as JSON) with the partitions they
+// hold marked in the rows.
+json members_and_rows(const group_description& d, const std::vector<storage::group_offset>& offsets,
+                      group_rows& rows) {
+  for (const auto& o : offsets) rows[o.tp].committed = o.offset.offset;
+  auto members = json::array();
+  for (const auto& m : d.members) {
+    auto parts = json::array();
+    const auto held = protocol::member_partitions(d.protocol_type, protocol::as_bytes(m.assignment));
+    for (const auto& [t, p] : held) {
+      parts.push_back({{"topic", t}, {"partition", p}});
+      rows[topic_partition{t, p}].member = m.member_id;
+    }
+    members.push_back({{"member_id", m.member_id},
+                       {"client_id", m.client_id},
+                       {"host", m.client_host},
+                       {"assignment", parts}});
+  }
+  return members;
+}
+
+json group_json(const std::string& id, const group_description& d, json members,
+                const group_rows& rows) {
+  auto or_null = [](std::int64_t v) { return v >= 0 ? json(v) : json(); };
+  auto partitions = json::array();
+  std::int64_t total = 0;
+  for (const auto& [tp, r] : rows) {
+    total += std::max<std::int64_t>(0, r.lag());
+    partitions.push_back({{"topic", tp.topic},
+                          {"partition", tp.partition},
+                          {"committed", or_null(r.committed)},
+                          {"high_watermark", or_null(r.high_watermark)},
+                          {"lag", or_null(r.lag())},
+                          {"member", r.member.empty() ? json() : json(r.member)}});
+  }
+  return {{"group", id},
+          {"state", d.state},
+          {"protocol_type", d.protocol_type},
+          {"protocol", d.protocol_name},
+          {"generation", d.generation},
+          {"members", std::move(members)},
+          {"partitions", std::move(partitions)},
+          {"lag", total}};
+}
+
+// Fills each row's bounds (a deleted topic's stay unknown), then calls done().
+template <class Done>
+void read_bounds(const exchange& x, std::shared_ptr<group_rows> rows, Done done) {
+  auto pending = std::make_shared<std::size_t>(rows->size() + 1);
+  auto one_done = [=] {
+    if (--*pending == 0) done();
+  };
+  for (const auto& entry : *rows) {
+    const auto tp = entry.first;
+    ask_partition(
+        x.self, *x.ctx, tp, 10000ms,
+        [=](storage::partition_bounds& b) {
+          (*rows)[tp].high_watermark = b.next_offset;
+          (*rows)[tp].log_start = b.log_start;
+          one_done();
+        },
+        [=](caf::error&) { one_done(); }, bounds_atom::value);
+  }
+  one_done();
+}
+
+// A group as the console shows it: members with their partitions, and every partition it
+// commits or holds with committed offset, high watermark and lag. Calls done(json) or fail.
+template <class Done, class Fail>
+void group_view(const exchange& x, const std::string& id, Done done, Fail fail) {
+  auto groups = x.ctx->groups();
+  if (!groups || !x.ctx->registry()) return fail(errc::not_ready);
+  auto on_error = [=](caf::error& e) { fail(to_errc(e)); };
+  auto with_offsets = [=](group_coordinator_actor g, group_description d) {
+    x.self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
+        .then(
+            [=](std::vector<storage::group_offset>& offsets) {
+              auto rows = std::make_shared<group_rows>();
+              auto members = members_and_rows(d, offsets, *rows);
+              read_bounds(x, rows, [=] { done(group_json(id, d, members, *rows)); });
+            },
+            on_error);
+  };
+  x.self->request(groups, 10s, group_atom::value, id)
+      .then(
+          [=](group_coordinator_actor& g) {
+            x.self->request(g, 10s, describe_atom::value)
+                .then(
+                    [=](group_description& d) {
+                      if (d.state == "Dead") return fail(errc::unknown_group);
+                      with_offsets(g, std::move(d));
+                    },
+                    on_error);
+          },
+          on_error);
+}
+
+void list_groups(const exchange& x) {
+  auto groups = x.ctx->groups();
+  if (!groups) return x.fail(errc::not_ready);
+  x.self->request(groups, 10s, list_atom::value)
+      .then(
+          [=](std::vector<group_description>& all) {
+            std::erase_if(all, [](const auto& g) { return g.state == "Dead"; });
+            std::sort(all.begin(), all.end(),
+                      [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
+            auto out = std::make_shared<json>(json::array());
+            auto pending = std::make_shared<std::size_t>(all.size() + 1);
+            auto done = [=] {
+              if (--*pending == 0) x.ok(*out);
+            };
+            for (std::size_t i = 0; i < all.size(); ++i) {
+              out->push_back({{"group", all[i].group_id},
+                              {"state", all[i].state},
+                              {"protocol_type", all[i].protocol_type},
+                              {"members", all[i].members.size()},
+                              {"lag", nullptr}});
+              group_view(
+                  x, all[i].group_id,
+                  [=](json view) {
+                    (*out)[i]["lag"] = view["lag"];
+                    done();
+                  },
+                  [=](errc) { done(); });
+            }
+            done();
+          },
+          [=](caf::error& e) { x.fail(e, "groups"); });
+}
+
+// -- loggers --------------------------------------------------------------------------------
+
+std::string level_name(spdlog::level::level_enum l) {
+  const auto sv = spdlog::level::to_string_view(l);
+  return std::string(sv.data(), sv.size());
+}
+
+void list_loggers(const exchange& x) {
+  json out = json::object();
+  for (auto m : logging::modules) out[std::string(m)] = level_name(logging::named(m)->level());
+  x.ok({{"loggers", std::move(out)}});
+}
+
+// PUT /api/loggers/<module or "all"> {"level": "debug"}: takes effect at once, until the
+// broker restarts (log_level sets the start).
+void set_logger_level(const exchange& x, const std::string& name, const std::string& body) {
+  const bool all = name == "all";
+  if (!all && std::find(logging::modules.begin(), logging::modules.end(), name) ==
+                  logging::modules.end())
+    return x.fail(404, "no logger '" + name + "' (GET /api/loggers lists them)");
+  auto req = json::parse(body, nullptr, false);
+  static constexpr std::array<std::string_view, 8> levels = {
+      "trace", "debug", "info", "warn", "warning", "error", "critical", "off"};
+  if (req.is_discarded() || !req.is_object() || !req.contains("level") || !req["level"].is_string() ||
+      std::find(levels.begin(), levels.end(), req["level"].get<std::string>()) == levels.end())
+    return x.fail(400, "expected {\"level\": \"trace|debug|info|warn|error|critical|off\"}");
+  const auto l = spdlog::level::from_str(req["level"].get<std::string>());
+  const auto level = level_name(l);  // as GET lists it ("warn" is "warning")
+  for (auto m : logging::modules)
+    if (all || m == name) logging::named(m)->set_level(l);
+  logging::runtime().info("log level of {} set to {}", name, level);
+  x.ok({{"logger", name}, {"level", level}});
+}
+
+void route(const exchange& x, http::verb method, const api_target& t, const std::string& body) {
+  const auto& p = t.path;
+  const bool get = method == http::verb::get;
+  if (p.size() == 1 && p[0] == "overview" && get) return overview(x);
+  if (p.size() == 1 && p[0] == "topics" && get) return list_topics(x);
+  if (p.size() == 1 && p[0] == "topics" && method == http::verb::post) return create_topic(x, body);
+  if (p.size() == 2 && p[0] == "topics" && get) return describe_topic(x, p[1]);
+  if (p.size() == 2 && p[0] == "topics" && method == http::verb::delete_) return delete_topic(x, p[1]);
+  if (p.size() == 3 && p[0] == "topics" && p[2] == "messages" && get) return browse(x, p[1], t.query);
+  if (p.size() == 1 && p[0] == "groups" && get) return list_groups(x);
+  if (p.size() == 2 && p[0] == "groups" && get)
+    return group_view(
+        x, p[1], [=](json view) { x.ok(view); },
+        [=](errc e) { x.fail(e, "group '" + p[1] + "'"); });
+  if (p.size() == 1 && p[0] == "loggers" && get) return list_loggers(x);
+  if (p.size() == 2 && p[0] == "loggers" && method == http::verb::put)
+    return set_logger_level(x, p[1], body);
+  const bool known = !p.empty() && (p[0] == "overview" || p[0] == "topics" ||
+                                    p[0] == "groups" || p[0] == "loggers");
+  x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");
+}
+
+}  // namespace
+
+void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx, http::verb method,
+               std::string target, std::string body, api_reply reply) {
+  auto parsed = parse_target(target);
+  if (!parsed) return reply(400, error_json("malformed request target"));
+  // The request travels as spawn arguments (CAF 0.17 mishandles a capturing lambda spawned
+  // without arguments).
+  sys.spawn(
+      [](caf::event_based_actor* self, std::shared_ptr<broker_context> c, http::verb m,
+         api_target t, std::string b, api_reply r) { route(exchange{self, c, r}, m, t, b); },
+      std::move(ctx), method, std::move(*parsed), std::move(body), std::move(reply));
+}
+
+}  // namespace portask

@@ -1,0 +1,24 @@
+#pragma once
+/// The JSON API under /api/ that the web console and scripts use (docs/operations.md,
+/// "Console and JSON API"). Read endpoints: overview, topics, a topic, a partition's messages,
+/// groups, a group with lag. Write endpoints: create and delete a topic. Each request is
+/// answered by a short-lived actor that asks the registry, partitions and group coordinators,
+/// so no Asio thread ever waits on an actor.
+
+#include <boost/beast/http/verb.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/runtime/broker_context.hpp"
+
+namespace portask {
+
+/// Calls `reply(status, json)` exactly once, from any thread.
+using api_reply = std::function<void(unsigned status, std::string json)>;
+
+void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+               boost::beast::http::verb method, std::string target, std::string body,
+               api_reply reply);
+
+}  // namespace portask

@@ -1,0 +1,48 @@
+#include "actors/connections/http/http_request.hpp"
+
+namespace portask {
+
+namespace http = boost::beast::http;
+
+void limit_request_parser(http_request_parser& parser, std::uint32_t max_bytes) {
+  parser.header_limit(max_bytes);
+  parser.body_limit(max_bytes);
+}
+
+http_route route_of(http::verb method, std::string_view target) noexcept {
+  // A query string does not change the route (Prometheus scrapers may add one).
+  target = target.substr(0, target.find('?'));
+  if (target == "/api" || target.starts_with("/api/")) return http_route::api;
+  const bool console = target == "/" || target.starts_with("/console/");
+  if (!console && target != "/metrics" && target != "/health" && target != "/topics")
+    return http_route::not_found;
+  if (method != http::verb::get) return http_route::method_not_allowed;
+  if (console) return http_route::console;
+  if (target == "/metrics") return http_route::metrics;
+  if (target == "/health") return http_route::health;
+  return http_route::topics;
+}
+
+http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_bytes) {
+  http_request_parser parser;
+  limit_request_parser(parser, max_bytes);
+  parser.eager(true);
+  http_parse_outcome out;
+  boost::asio::const_buffer in{bytes.data(), bytes.size()};
+  while (in.size() > 0 && !parser.is_done()) {
+    const auto used = parser.put(in, out.error);
+    if (out.error) return out;
+    if (used == 0) break;
+    in += used;
+  }
+  if (!parser.is_done()) {
+    out.error = http::error::need_more;
+    return out;
+  }
+  const auto& req = parser.get();
+  const auto target = req.target();
+  out.route = route_of(req.method(), std::string_view(target.data(), target.size()));
+  return out;
+}
+
+}  // namespace portask

@@ -1,0 +1,285 @@
+#include "actors/connections/http/http_server.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+#include <sstream>
+
+#include "actors/connections/http/http_api.hpp"
+#include "actors/connections/http/http_request.hpp"
+#include "console/console_assets.hpp"
+#include "actors/connections/transport/log_limiter.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+class http_session : public limited_connection,
+                     public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket s, caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+               std::shared_ptr<connection_table> table)
+      : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), table_(std::move(table)) {
+    touch();
+  }
+  ~http_session() override {
+    table_->leave(this);
+    ctx_->metrics.listener_connection(listener_kind::http, -1);
+  }
+
+  void start() { read(); }
+
+  bool idle() const noexcept override { return waiting_.load(std::memory_order_relaxed); }
+  std::chrono::steady_clock::time_point last_active() const noexcept override {
+    return std::chrono::steady_clock::time_point{
+        std::chrono::steady_clock::duration{last_active_ns_.load(std::memory_order_relaxed)}};
+  }
+  void evict() override {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->ctx_->metrics.connection_limited(listener_kind::http, connection_limit::evicted_idle);
+      self->close();
+    });
+  }
+
+ private:
+  void touch() noexcept {
+    last_active_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                          std::memory_order_relaxed);
+  }
+
+  void read() {
+    parser_.emplace();
+    limit_request_parser(*parser_, ctx_->config.http_max_request_bytes);
+    // The request timeout bounds both a request in progress and the wait for the next one.
+    const auto& c = ctx_->config;
+    const auto limit = c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
+    if (limit)
+      stream_.expires_after(std::chrono::milliseconds(limit));
+    else
+      stream_.expires_never();
+    waiting_ = true;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->waiting_ = false;
+                       self->touch();
+                       if (ec) return self->on_read_error(ec);
+                       self->handle();
+                     });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      ctx_->metrics.connection_limited(listener_kind::http, connection_limit::request_timeout);
+      static log_limiter timeouts;
+      if (const auto n = timeouts.count(); n > 0)
+        logging::http().info("http: {} connection(s) closed: no whole request within the request timeout", n);
+      return close();
+    }
+    if (ec == http::error::header_limit || ec == http::error::body_limit) {
+      ctx_->metrics.request_limited(request_limit::http_request_size);
+      static log_limiter oversize;
+      if (const auto n = oversize.count(); n > 0)
+        logging::http().warn("http: {} request(s) over {} bytes answered 413/431 and closed", n,
+                     ctx_->config.http_max_request_bytes);
+      auto res = std::make_shared<http::response<http::string_body>>();
+      res->version(11);
+      res->keep_alive(false);
+      res->result(ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                  : http::status::payload_too_large);
+      res->body() = "request too large\n";
+      return write(res);
+    }
+    close();
+  }
+
+  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
+
+  void handle() {
+    const auto& request = parser_->get();
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(request.version());
+    res->keep_alive(request.keep_alive());
+    res->set(http::field::server, "portask");
+    const auto target = request.target();
+    switch (route_of(request.method(), std::string_view(target.data(), target.size()))) {
+      case http_route::method_not_allowed:
+        res->result(http::status::method_not_allowed);
+        res->body() = "only GET\n";
+        break;
+      case http_route::metrics:
+        res->result(http::status::ok);
+        res->set(http::field::content_type, "text/plain; version=0.0.4");
+        res->body() = ctx_->metrics.render_prometheus();
+        break;
+      case http_route::health: {
+        const bool up = ctx_->metrics.store_up();
+        res->result(up ? http::status::ok : http::status::service_unavailable);
+        res->set(http::field::content_type, "application/json");
+        res->body() = std::string("{\"status\":\"") + (up ? "ok" : "degraded") +
+                      "\",\"store\":\"" + ctx_->store_kind + "\",\"store_up\":" +
+                      (up ? "true" : "false") + "}\n";
+        break;
+      }
+      case http_route::topics: return list_topics(res);
+      case http_route::console: return serve_console(res, std::string_view(target.data(), target.size()));
+      case http_route::api:
+        return serve_api(sys_, ctx_, request.method(), std::string(target), request.body(),
+                         [self = shared_from_this(), res](unsigned status, std::string body) {
+                           self->finish(res, static_cast<http::status>(status), std::move(body));
+                         });
+      case http_route::not_found:
+        res->result(http::status::not_found);
+        res->body() = "not found\n";
+        break;
+    }
+    write(res);
+  }
+
+  // The console's files, embedded in the binary; only names the build embedded are served.
+  void serve_console(response_ptr res, std::string_view target) {
+    target = target.substr(0, target.find('?'));
+    const auto name = target == "/" ? std::string_view("index.html") : target.substr(9);
+    if (auto asset = find_console_asset(name)) {
+      res->result(http::status::ok);
+      res->set(http::field::content_type, std::string(asset->content_type));
+      res->set(http::field::cache_control, "no-cache");
+      res->set("X-Content-Type-Options", "nosniff");
+      res->set("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'");
+      res->body() = std::string(asset->body);
+    } else {
+      res->result(http::status::not_found);
+      res->body() = "not found\n";
+    }
+    write(res);
+  }
+
+  // Asked of the registry without blocking this Asio thread: a short-lived actor asks, then
+  // posts the answer back to this connection's executor.
+  void list_topics(response_ptr res) {
+    auto registry = ctx_->registry();
+    sys_.spawn(
+        [](caf::event_based_actor* a, std::shared_ptr<http_session> self, response_ptr response,
+           topic_registry_actor reg) {
+          a->request(reg, std::chrono::seconds(2), list_atom::value)
+              .then(
+                  [=](std::vector<storage::topic_info>& topics) {
+                    std::ostringstream body;
+                    body << "[";
+                    for (std::size_t i = 0; i < topics.size(); ++i)
+                      body << (i ? "," : "") << "{\"name\":\"" << json_escape(topics[i].name)
+                           << "\",\"partitions\":" << topics[i].partitions << "}";
+                    body << "]\n";
+                    self->finish(response, http::status::ok, body.str());
+                    a->quit();
+                  },
+                  [=](caf::error&) {
+                    self->finish(response, http::status::service_unavailable,
+                                 "{\"error\":\"registry unavailable\"}\n");
+                    a->quit();
+                  });
+        },
+        shared_from_this(), res, registry);
+  }
+
+  // Called from an actor: hops back onto the connection's executor before writing.
+  void finish(response_ptr res, http::status status, std::string body) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), res, status,
+                                        body = std::move(body)]() mutable {
+      res->result(status);
+      res->set(http::field::content_type, "application/json");
+      res->body() = std::move(body);
+      self->write(res);
+    });
+  }
+
+  void write(response_ptr res) {
+    res->prepare_payload();
+    // A client that does not read its answer is bounded by the same timeout.
+    const auto limit = ctx_->config.request_timeout_ms;
+    if (limit) stream_.expires_after(std::chrono::milliseconds(limit));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        self->touch();
+                        if (ec || !res->keep_alive()) return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http_request_parser> parser_;
+  caf::actor_system& sys_;
+  std::shared_ptr<broker_context> ctx_;
+  std::shared_ptr<connection_table> table_;
+  std::atomic<bool> waiting_{false};
+  std::atomic<std::int64_t> last_active_ns_{0};
+};
+
+}  // namespace
+
+http_server::http_server(asio::io_context& io, caf::actor_system& sys,
+                         std::shared_ptr<broker_context> ctx, std::uint32_t max_connections)
+    : io_(io), sys_(sys), ctx_(std::move(ctx)),
+      table_(std::make_shared<connection_table>(max_connections,
+                                                ctx_->config.max_connections_per_address)) {}
+
+expected<std::uint16_t> http_server::start(const listener_config& address) {
+  std::weak_ptr<http_server> weak = shared_from_this();
+  acceptor_ = std::make_shared<accept_loop>(io_, "http", listener_kind::http, ctx_->metrics,
+                                            [weak](tcp::socket s) {
+                                              if (auto self = weak.lock()) self->on_client(std::move(s));
+                                            });
+  auto port = acceptor_->start(address);
+  if (port) logging::http().info("http: console at /, JSON API at /api/, /metrics, /health, /topics");
+  return port;
+}
+
+void http_server::stop() {
+  if (acceptor_) acceptor_->stop();
+}
+
+void http_server::on_client(tcp::socket s) {
+  beast::error_code ec;
+  const auto remote = s.remote_endpoint(ec);
+  if (ec) return;
+  const auto verdict = table_->admit(remote.address());
+  if (verdict == connection_table::verdict::listener_full ||
+      verdict == connection_table::verdict::address_full) {
+    ctx_->metrics.connection_limited(listener_kind::http,
+                                     verdict == connection_table::verdict::listener_full
+                                         ? connection_limit::listener_full
+                                         : connection_limit::address_full);
+    logging::http().debug("http: connection cap reached; refusing a client");
+    s.close(ec);  // HTTP has no greeting to refuse with; the client sees the close
+    return;
+  }
+  auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, table_);
+  table_->join(remote.address(), session);
+  ctx_->metrics.listener_connection(listener_kind::http, +1);
+  session->start();
+}
+
+}  // namespace portask

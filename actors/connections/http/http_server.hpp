@@ -1,0 +1,37 @@
+#pragma once
+/// The HTTP endpoint (Boost.Beast) on the broker's Asio context:
+///   GET /metrics  Prometheus text from the one metrics registry
+///   GET /health   200 {"status":"ok",...} while the store answers, 503 otherwise
+///   GET /topics   the topic list as JSON (small admin API)
+/// Another method on these is 405, any other path 404; a request over the size limit gets
+/// 413 (431 for its header) and a close, a malformed one a close. Bounded like the other
+/// listeners: the same connection caps with idle eviction (connection_table), the same
+/// accept back-off (accept_loop), and a request (or the wait for the next one on a
+/// keep-alive connection) must complete within the request timeout.
+
+#include <boost/asio.hpp>
+#include <memory>
+
+#include "actors/runtime/broker_context.hpp"
+#include "actors/connections/transport/accept_loop.hpp"
+#include "actors/connections/transport/connection_table.hpp"
+
+namespace portask {
+
+class http_server : public std::enable_shared_from_this<http_server> {
+ public:
+  http_server(boost::asio::io_context& io, caf::actor_system& sys,
+              std::shared_ptr<broker_context> ctx, std::uint32_t max_connections);
+  expected<std::uint16_t> start(const listener_config& address);
+  void stop();
+
+ private:
+  void on_client(boost::asio::ip::tcp::socket s);
+  boost::asio::io_context& io_;
+  caf::actor_system& sys_;
+  std::shared_ptr<broker_context> ctx_;
+  std::shared_ptr<accept_loop> acceptor_;
+  std::shared_ptr<connection_table> table_;
+};
+
+}  // namespace portask

@@ -1,0 +1,182 @@
+// AlterConfigs (key 33) and IncrementalAlterConfigs (key 44): a topic's config overrides,
+// changed at run time and stored with the topic. AlterConfigs replaces the whole set (keys it
+// does not name go back to their defaults); the incremental form SETs, DELETEs, and APPENDs
+// to or SUBTRACTs from list configs. Every value is validated as CreateTopics validates it
+// (topic_configs). Broker configs come from Portask's config file and flags and cannot be
+// changed at run time: such requests are refused with a message saying so.
+#include <algorithm>
+#include <variant>
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/topic_configs.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int8_t resource_topic = 2;
+constexpr std::int8_t resource_broker = 4;
+enum class op : std::int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
+
+struct refusal {
+  error_code code;
+  std::string message;
+};
+
+// One requested change of one key.
+struct change {
+  std::string name;
+  op operation = op::set;
+  std::optional<std::string> value;
+};
+
+// A list value's non-empty items (an APPEND or SUBTRACT of "a," means "a").
+std::vector<std::string> split_list(const std::string& s) {
+  auto items = config_list_items(s);
+  std::erase_if(items, [](const std::string& i) { return i.empty(); });
+  return items;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+// The topic's new overrides: `current` with `changes` applied (replace: start from nothing).
+std::variant<storage::config_entries, refusal> apply(storage::config_entries current,
+                                                     const std::vector<change>& changes,
+                                                     bool replace) {
+  if (replace) current.clear();
+  std::vector<std::string> named;
+  for (const auto& c : changes) {
+    if (std::find(named.begin(), named.end(), c.name) != named.end())
+      return refusal{error_code::invalid_request, "config '" + c.name + "' is named twice"};
+    named.push_back(c.name);
+    const auto* spec = find_topic_config(c.name);
+    if (!spec) return refusal{error_code::invalid_config, "unknown config '" + c.name + "'"};
+    auto it = std::find_if(current.begin(), current.end(),
+                           [&](const auto& kv) { return kv.first == c.name; });
+    if (c.operation == op::remove) {
+      if (it != current.end()) current.erase(it);
+      continue;
+    }
+    if (!c.value)
+      return refusal{error_code::invalid_request, "null value for '" + c.name + "'"};
+    std::string value = *c.value;
+    if (c.operation == op::append || c.operation == op::subtract) {
+      if (spec->kind != config_kind::list)
+        return refusal{error_code::invalid_config,
+                       "'" + c.name + "' is not a list: APPEND and SUBTRACT do not apply"};
+      // The list as it stands: the override, else the default (delete for cleanup.policy).
+      auto items = split_list(it != current.end() ? it->second : std::string("delete"));
+      for (const auto& v : split_list(value)) {
+        auto found = std::find(items.begin(), items.end(), v);
+        if (c.operation == op::append && found == items.end()) items.push_back(v);
+        if (c.operation == op::subtract && found != items.end()) items.erase(found);
+      }
+      value = join_list(items);
+    } else if (c.operation != op::set) {
+      return refusal{error_code::invalid_request,
+                     "unknown config operation " + std::to_string(static_cast<int>(c.operation))};
+    }
+    if (auto problem = topic_config_problem(c.name, value))
+      return refusal{error_code::invalid_config, *problem};
+    if (it != current.end())
+      it->second = value;
+    else
+      current.emplace_back(c.name, value);
+  }
+  return current;
+}
+
+// Alters one resource and calls `done(refusal or none)`.
+template <class Done>
+void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
+                    std::vector<change> changes, bool replace, bool validate_only, Done done) {
+  if (type == resource_broker) {
+    return done(refusal{error_code::invalid_request,
+                        "broker configs are set by Portask's config file and flags and cannot "
+                        "be changed at run time"});
+  }
+  if (type != resource_topic) {
+    return done(refusal{error_code::invalid_request,
+                        "unsupported resource type " + std::to_string(type)});
+  }
+  auto registry = self->state.ctx->registry();
+  self->request(registry, 10s, topic_atom::value, name, false)
+      .then(
+          [=](storage::topic_info& topic) {
+            auto next = apply(topic.configs, changes, replace);
+            if (auto* no = std::get_if<refusal>(&next)) return done(*no);
+            if (validate_only) return done(std::nullopt);
+            self->request(registry, 10s, configure_atom::value, name,
+                          std::get<storage::config_entries>(next))
+                .then([=](storage::topic_info&) { done(std::nullopt); },
+                      [=](caf::error& e) {
+                        done(refusal{static_cast<error_code>(to_kafka(to_errc(e))),
+                                     self->system().render(e)});
+                      });
+          },
+          [=](caf::error& e) {
+            done(refusal{static_cast<error_code>(to_kafka(to_errc(e))),
+                         "topic '" + name + "': " + self->system().render(e)});
+          });
+}
+
+// Both APIs: one answer per resource, in request order, once every resource is done.
+template <class Res, class Req, class ChangesOf>
+void alter_all(self_ptr self, const request& r, const Req& req, bool replace, bool flexible,
+               ChangesOf changes_of) {
+  auto res = std::make_shared<Res>();
+  res->responses.resize(req.resources.size());
+  auto pending = std::make_shared<std::size_t>(req.resources.size() + 1);
+  auto finish = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  for (std::size_t i = 0; i < req.resources.size(); ++i) {
+    const auto& rs = req.resources[i];
+    res->responses[i].resourceType = rs.resourceType;
+    res->responses[i].resourceName = rs.resourceName;
+    alter_resource(self, rs.resourceType, rs.resourceName, changes_of(rs), replace,
+                   req.validateOnly, [=](std::optional<refusal> no) {
+                     if (no) {
+                       res->responses[i].errorCode = static_cast<std::int16_t>(no->code);
+                       res->responses[i].errorMessage = no->message;
+                     }
+                     finish();
+                   });
+  }
+  finish();
+}
+
+}  // namespace
+
+void handle_alter_configs(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::AlterConfigsRequest req;
+  if (!PORTASK_KAFKA_DECODE(AlterConfigs, body, req)) return;
+  alter_all<msg::AlterConfigsResponse>(
+      self, r, req, true, msg::AlterConfigsRequest_is_flexible(r.api_version),
+      [](const auto& rs) {
+        std::vector<change> out;
+        for (const auto& c : rs.configs) out.push_back({c.name, op::set, c.value});
+        return out;
+      });
+}
+
+void handle_incremental_alter_configs(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::IncrementalAlterConfigsRequest req;
+  if (!PORTASK_KAFKA_DECODE(IncrementalAlterConfigs, body, req)) return;
+  alter_all<msg::IncrementalAlterConfigsResponse>(
+      self, r, req, false, msg::IncrementalAlterConfigsRequest_is_flexible(r.api_version),
+      [](const auto& rs) {
+        std::vector<change> out;
+        for (const auto& c : rs.configs)
+          out.push_back({c.name, static_cast<op>(c.configOperation), c.value});
+        return out;
+      });
+}
+
+}  // namespace portask::kafka

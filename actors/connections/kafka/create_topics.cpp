@@ -1,0 +1,174 @@
+// CreateTopics (key 19) and DeleteTopics (key 20): each topic through the registry (the same
+// path as the native TopicAdmin create and delete). numPartitions -1 means the broker's
+// default; explicit replica assignments define the partition count. One broker: a
+// replication factor other than 1 (or -1, the default) cannot be honoured and is refused, as
+// Kafka refuses one larger than its broker count. validateOnly checks without creating.
+#include <variant>
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/topic_configs.hpp"
+#include "protocol/topic_name.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using creatable_topic = msg::CreateTopicsRequest::CreatableTopic;
+
+struct refusal {
+  error_code code;
+  std::string message;
+};
+
+// Kafka's checks of one topic, in Kafka's order; the partition count it asks for otherwise.
+std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t defaults) {
+  if (!protocol::is_valid_topic_name(t.name))
+    return refusal{error_code::invalid_topic_exception, "invalid topic name '" + t.name + "'"};
+  if (protocol::is_internal_topic(t.name))
+    return refusal{error_code::invalid_request, "'" + t.name + "' is internal: the broker creates it"};
+  std::int32_t partitions = t.numPartitions == -1 ? defaults : t.numPartitions;
+  if (!t.assignments.empty()) {
+    if (t.numPartitions != -1 || t.replicationFactor != -1)
+      return refusal{error_code::invalid_request,
+                     "both numPartitions or replicationFactor and replica assignments were given"};
+    std::vector<bool> seen(t.assignments.size());
+    for (const auto& a : t.assignments) {
+      if (a.partitionIndex < 0 || static_cast<std::size_t>(a.partitionIndex) >= seen.size() ||
+          seen[static_cast<std::size_t>(a.partitionIndex)])
+        return refusal{error_code::invalid_replica_assignment,
+                       "partitions must be numbered 0.." + std::to_string(seen.size() - 1)};
+      seen[static_cast<std::size_t>(a.partitionIndex)] = true;
+      if (a.brokerIds.size() != 1)
+        return refusal{error_code::invalid_replication_factor,
+                       "replication factor " + std::to_string(a.brokerIds.size()) +
+                           " is larger than the 1 available broker"};
+      if (a.brokerIds[0] != broker_id)
+        return refusal{error_code::invalid_replica_assignment,
+                       "unknown broker id " + std::to_string(a.brokerIds[0])};
+    }
+    partitions = static_cast<std::int32_t>(t.assignments.size());
+  }
+  if (partitions < 1)
+    return refusal{error_code::invalid_partitions, "number of partitions must be at least 1"};
+  if (t.replicationFactor != -1 && t.replicationFactor != 1)
+    return refusal{error_code::invalid_replication_factor,
+                   t.replicationFactor < 1
+                       ? "replication factor must be at least 1"
+                       : "replication factor " + std::to_string(t.replicationFactor) +
+                             " is larger than the 1 available broker"};
+  for (const auto& c : t.configs) {
+    if (!c.value) return refusal{error_code::invalid_config, "null value for '" + c.name + "'"};
+    if (auto problem = topic_config_problem(c.name, *c.value))
+      return refusal{error_code::invalid_config, *problem};
+  }
+  return partitions;
+}
+
+}  // namespace
+
+void handle_create_topics(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::CreateTopicsRequest req;
+  if (!PORTASK_KAFKA_DECODE(CreateTopics, body, req)) return;
+  auto res = std::make_shared<msg::CreateTopicsResponse>();
+  const bool flexible = msg::CreateTopicsRequest_is_flexible(r.api_version);
+  auto pending = std::make_shared<std::size_t>(req.topics.size());
+  if (req.topics.empty()) return respond(self, r, *res, flexible);
+  auto done = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  res->topics.resize(req.topics.size());
+  const auto defaults = static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
+  for (std::size_t i = 0; i < req.topics.size(); ++i) {
+    const auto& t = req.topics[i];
+    auto& out = res->topics[i];
+    out.name = t.name;
+    out.replicationFactor = 1;
+    auto checked = check(t, defaults);
+    if (auto* no = std::get_if<refusal>(&checked)) {
+      out.errorCode = static_cast<std::int16_t>(no->code);
+      out.errorMessage = no->message;
+      out.numPartitions = -1;
+      out.replicationFactor = -1;
+      done();
+      continue;
+    }
+    const auto partitions = std::get<std::int32_t>(checked);
+    out.numPartitions = partitions;
+    if (req.validateOnly) {
+      done();
+      continue;
+    }
+    storage::topic_info info{t.name, partitions, {}, {}};
+    for (const auto& c : t.configs) info.configs.emplace_back(c.name, c.value.value_or(""));
+    self->request(self->state.ctx->registry(), 10s, create_atom::value, std::move(info))
+        .then(
+            [=](storage::topic_info& created) {
+              res->topics[i].topicId = created.id;
+              done();
+            },
+            [=](caf::error& e) {
+              res->topics[i].errorCode = to_kafka(to_errc(e));
+              res->topics[i].errorMessage = self->system().render(e);
+              res->topics[i].numPartitions = -1;
+              res->topics[i].replicationFactor = -1;
+              done();
+            });
+  }
+}
+
+void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::DeleteTopicsRequest req;
+  if (!PORTASK_KAFKA_DECODE(DeleteTopics, body, req)) return;
+  // v0-5 name topics; v6 names them or gives their ids.
+  struct target {
+    std::optional<std::string> name;
+    storage::topic_id id{};
+  };
+  std::vector<target> targets;
+  for (const auto& n : req.topicNames) targets.push_back({n, {}});
+  for (const auto& t : req.topics) targets.push_back({t.name, t.topicId});
+  auto res = std::make_shared<msg::DeleteTopicsResponse>();
+  const bool flexible = msg::DeleteTopicsRequest_is_flexible(r.api_version);
+  auto pending = std::make_shared<std::size_t>(targets.size());
+  if (targets.empty()) return respond(self, r, *res, flexible);
+  res->responses.resize(targets.size());
+  auto registry = self->state.ctx->registry();
+  auto done = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto fail = [=](error_code code) {
+      res->responses[i].errorCode = static_cast<std::int16_t>(code);
+      done();
+    };
+    auto remove = [=](const storage::topic_info& topic) {
+      res->responses[i].name = topic.name;
+      res->responses[i].topicId = topic.id;
+      self->request(registry, 10s, delete_atom::value, topic.name)
+          .then([=](bool) { done(); },
+                [=](caf::error& e) {
+                  res->responses[i].errorCode = to_kafka(to_errc(e));
+                  done();
+                });
+    };
+    const auto& t = targets[i];
+    res->responses[i].name = t.name;
+    res->responses[i].topicId = t.id;
+    if (t.name && t.id != storage::topic_id{}) {
+      fail(error_code::invalid_request);  // one or the other, as Kafka requires
+    } else if (t.name) {
+      self->request(registry, 10s, topic_atom::value, *t.name, false)
+          .then(remove, [=](caf::error& e) {
+            res->responses[i].errorCode = to_kafka(to_errc(e));
+            done();
+          });
+    } else {
+      self->request(registry, 10s, topic_atom::value, t.id)
+          .then(remove, [=](caf::error&) { fail(error_code::unknown_topic_id); });
+    }
+  }
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,55 @@
+// DeleteRecords (key 21): moves a partition's log start offset up (-1: to the high
+// watermark); the batches wholly below it leave the store, and reads below it are
+// OFFSET_OUT_OF_RANGE from then on. Each partition answers with its new low watermark; an
+// offset past the high watermark is OFFSET_OUT_OF_RANGE, as in Kafka.
+#include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/partition.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+void handle_delete_records(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::DeleteRecordsRequest req;
+  if (!PORTASK_KAFKA_DECODE(DeleteRecords, body, req)) return;
+  auto res = std::make_shared<msg::DeleteRecordsResponse>();
+  auto pending = std::make_shared<std::size_t>(1);
+  const bool flexible = msg::DeleteRecordsRequest_is_flexible(r.api_version);
+  auto done = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  // The client's timeout bounds the wait for the store (within reason).
+  const auto timeout =
+      std::chrono::milliseconds(std::clamp<std::int32_t>(req.timeoutMs, 1, 300000));
+  res->topics.resize(req.topics.size());
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    const auto& t = req.topics[ti];
+    res->topics[ti].name = t.name;
+    res->topics[ti].partitions.resize(t.partitions.size());
+    for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      const auto& p = t.partitions[pi];
+      auto& out = res->topics[ti].partitions[pi];
+      out.partitionIndex = p.partitionIndex;
+      out.lowWatermark = -1;
+      if (p.offset < -1) {
+        out.errorCode = static_cast<std::int16_t>(error_code::offset_out_of_range);
+        continue;
+      }
+      ++*pending;
+      ask_partition(
+          self, *self->state.ctx, topic_partition{t.name, p.partitionIndex}, timeout,
+          [=](storage::partition_bounds& b) {
+            res->topics[ti].partitions[pi].lowWatermark = b.log_start;
+            done();
+          },
+          [=](caf::error& e) {
+            res->topics[ti].partitions[pi].errorCode = to_kafka(to_errc(e));
+            done();
+          },
+          delete_atom::value, p.offset);
+    }
+  }
+  done();
+}
+
+}  // namespace portask::kafka

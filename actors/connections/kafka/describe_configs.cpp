@@ -1,0 +1,177 @@
+// DescribeConfigs (key 32): topic configs (the topic's own overrides, then the broker's
+// defaults for the keys clients ask about) and the broker's configs. The defaults are what
+// the broker does (its log_retention_ms / log_retention_bytes, delete policy, the frame limit
+// as max.message.bytes), each with its source: the topic, the broker's config, or Portask's
+// built-in default. Which overrides Portask acts on: docs/kafka.md.
+#include <spdlog/spdlog.h>
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/topic_configs.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using result_t = msg::DescribeConfigsResponse::DescribeConfigsResult;
+using entry_t = result_t::DescribeConfigsResourceResult;
+
+// Resource types and config sources/types, from Kafka's protocol.
+constexpr std::int8_t resource_topic = 2;
+constexpr std::int8_t resource_broker = 4;
+constexpr std::int8_t source_topic = 1;    // DYNAMIC_TOPIC_CONFIG
+constexpr std::int8_t source_static = 4;   // STATIC_BROKER_CONFIG
+constexpr std::int8_t source_default = 5;  // DEFAULT_CONFIG
+enum config_type : std::int8_t { t_boolean = 1, t_string = 2, t_int = 3, t_long = 5, t_list = 7 };
+
+struct config_value {
+  std::string name;
+  std::string value;
+  std::int8_t source;
+  config_type type;
+};
+
+// A broker setting is a static broker config when the config file or flags changed it, and a
+// default otherwise.
+template <class T>
+config_value broker_value(const char* name, T value, T built_in, config_type type) {
+  return {name, std::to_string(value), value == built_in ? source_default : source_static, type};
+}
+
+std::vector<config_value> topic_defaults(const broker_context& ctx) {
+  const auto max = std::to_string(ctx.config.max_frame_bytes);
+  const broker_config built_in;
+  return {
+      {"cleanup.policy", "delete", source_default, t_list},
+      {"compression.type", "producer", source_default, t_string},
+      broker_value("retention.ms", ctx.config.log_retention_ms, built_in.log_retention_ms, t_long),
+      broker_value("retention.bytes", ctx.config.log_retention_bytes,
+                   built_in.log_retention_bytes, t_long),
+      {"max.message.bytes", max, source_static, t_int},
+      {"message.timestamp.type", "CreateTime", source_default, t_string},
+      {"min.insync.replicas", "1", source_default, t_int},
+      {"segment.bytes", "1073741824", source_default, t_int},
+  };
+}
+
+std::vector<config_value> broker_configs(const broker_context& ctx) {
+  const auto& c = ctx.config;
+  return {
+      {"broker.id", std::to_string(broker_id), source_static, t_int},
+      {"num.partitions", std::to_string(std::max(1u, c.default_partitions)), source_static, t_int},
+      {"auto.create.topics.enable", c.auto_create_topics ? "true" : "false", source_static,
+       t_boolean},
+      {"message.max.bytes", std::to_string(c.max_frame_bytes), source_static, t_int},
+      {"advertised.listeners",
+       "PLAINTEXT://" + c.kafka_advertised_host + ":" + std::to_string(ctx.kafka_port.load()),
+       source_static, t_list},
+      {"default.replication.factor", "1", source_default, t_int},
+      {"offsets.topic.replication.factor", "1", source_default, t_int},
+      broker_value("log.retention.ms", c.log_retention_ms, broker_config{}.log_retention_ms,
+                   t_long),
+      broker_value("log.retention.bytes", c.log_retention_bytes,
+                   broker_config{}.log_retention_bytes, t_long),
+      broker_value("log.retention.check.interval.ms",
+                   static_cast<std::int64_t>(c.log_retention_check_interval_ms),
+                   static_cast<std::int64_t>(broker_config{}.log_retention_check_interval_ms),
+                   t_long),
+  };
+}
+
+config_type type_of(const std::string& name) {
+  const auto* spec = find_topic_config(name);
+  if (!spec) return t_string;
+  switch (spec->kind) {
+    case config_kind::boolean: return t_boolean;
+    case config_kind::integer: return t_int;
+    case config_kind::long_integer: return t_long;
+    case config_kind::list: return t_list;
+    case config_kind::ratio: return static_cast<config_type>(6);  // DOUBLE
+    case config_kind::enumerated: return t_string;
+  }
+  return t_string;
+}
+
+void fill(result_t& out, const std::vector<config_value>& values,
+          const std::optional<std::vector<std::string>>& keys, std::int16_t version,
+          bool include_synonyms) {
+  for (const auto& v : values) {
+    if (keys && !keys->empty() &&
+        std::find(keys->begin(), keys->end(), v.name) == keys->end())
+      continue;
+    entry_t e;
+    e.name = v.name;
+    e.value = v.value;
+    e.readOnly = out.resourceType == resource_broker;
+    e.isDefault = v.source == source_default;
+    e.configSource = v.source;
+    e.isSensitive = false;
+    if (version >= 3) e.configType = v.type;
+    if (include_synonyms) e.synonyms.push_back({v.name, v.value, v.source});
+    e.documentation = std::nullopt;
+    out.configs.push_back(std::move(e));
+  }
+}
+
+}  // namespace
+
+void handle_describe_configs(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::DescribeConfigsRequest req;
+  if (!PORTASK_KAFKA_DECODE(DescribeConfigs, body, req)) return;
+  auto res = std::make_shared<msg::DescribeConfigsResponse>();
+  const bool flexible = msg::DescribeConfigsRequest_is_flexible(r.api_version);
+  res->results.resize(req.resources.size());
+  auto pending = std::make_shared<std::size_t>(1);
+  auto done = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  const auto& ctx = *self->state.ctx;
+  for (std::size_t i = 0; i < req.resources.size(); ++i) {
+    const auto& rq = req.resources[i];
+    auto& out = res->results[i];
+    out.resourceType = rq.resourceType;
+    out.resourceName = rq.resourceName;
+    out.errorMessage = std::nullopt;
+    if (rq.resourceType == resource_broker) {
+      if (!rq.resourceName.empty() && rq.resourceName != std::to_string(broker_id)) {
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+        out.errorMessage = "unknown broker id " + rq.resourceName;
+      } else {
+        fill(out, broker_configs(ctx), rq.configurationKeys, r.api_version, req.includeSynonyms);
+      }
+      continue;
+    }
+    if (rq.resourceType != resource_topic) {
+      out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+      out.errorMessage = "unsupported resource type " + std::to_string(rq.resourceType);
+      continue;
+    }
+    ++*pending;
+    const auto keys = rq.configurationKeys;
+    const bool synonyms = req.includeSynonyms;
+    self->request(ctx.registry(), 10s, describe_atom::value, rq.resourceName)
+        .then(
+            [=](topic_description& d) {
+              auto& o = res->results[i];
+              std::vector<config_value> values;
+              for (const auto& [k, v] : d.info.configs)
+                values.push_back({k, v, source_topic, type_of(k)});
+              for (auto& def : topic_defaults(*self->state.ctx)) {
+                bool overridden = false;
+                for (const auto& own : values) overridden |= own.name == def.name;
+                if (!overridden) values.push_back(std::move(def));
+              }
+              fill(o, values, keys, r.api_version, synonyms);
+              done();
+            },
+            [=](caf::error& e) {
+              res->results[i].errorCode = to_kafka(to_errc(e));
+              res->results[i].errorMessage = self->system().render(e);
+              done();
+            });
+  }
+  done();
+}
+
+}  // namespace portask::kafka

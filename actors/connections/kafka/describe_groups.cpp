@@ -1,0 +1,50 @@
+// DescribeGroups (key 15): state, protocol, and members with their metadata and assignment.
+// A group with neither members nor committed offsets is Dead, as Kafka describes it.
+#include "actors/connections/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::DescribeGroupsRequest req;
+  if (!PORTASK_KAFKA_DECODE(DescribeGroups, body, req)) return;
+  const bool flexible = msg::DescribeGroupsRequest_is_flexible(r.api_version);
+  auto res = std::make_shared<msg::DescribeGroupsResponse>();
+  res->groups.resize(req.groups.size());
+  auto pending = std::make_shared<std::size_t>(req.groups.size() + 1);
+  auto done = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  for (std::size_t i = 0; i < req.groups.size(); ++i) {
+    auto& out = res->groups[i];
+    out.groupId = req.groups[i];
+    auto fail = [=](errc e) {
+      res->groups[i].errorCode = to_kafka_group(e);
+      res->groups[i].groupState = "Dead";
+      done();
+    };
+    with_group(
+        self, req.groups[i],
+        [=](group_coordinator_actor& g) {
+          self->request(g, 10s, describe_atom::value)
+              .then(
+                  [=](group_description& d) {
+                    auto& o = res->groups[i];
+                    o.groupState = d.state;
+                    o.protocolType = d.protocol_type;
+                    o.protocolData = d.protocol_name;
+                    for (auto& m : d.members)
+                      o.members.push_back({std::move(m.member_id), std::move(m.instance_id),
+                                           std::move(m.client_id), std::move(m.client_host),
+                                           std::move(m.metadata), std::move(m.assignment)});
+                    done();
+                  },
+                  [=](caf::error& e) { fail(to_errc(e)); });
+        },
+        fail);
+  }
+  done();
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,91 @@
+// DescribeLogDirs (key 35): Portask's one "log dir" is its store, named after it ("memory",
+// or the store URL without its password), holding every partition. Sizes are not tracked per
+// partition (the store keeps frames, not segment files): partitionSize is 0, and the dir's
+// total and usable bytes are -1 (unknown, Kafka's convention). No replica lags: offsetLag 0.
+#include <algorithm>
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using result_t = msg::DescribeLogDirsResponse::DescribeLogDirsResult;
+using topic_t = result_t::DescribeLogDirsTopic;
+
+// The store as a log dir name: its URL with any password (user info) left out.
+std::string log_dir_name(const broker_context& ctx) {
+  if (ctx.store_kind == "memory") return "memory";
+  std::string url = ctx.config.store;
+  const auto scheme = url.find("://");
+  const auto from = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = url.find('@', from);
+  if (at != std::string::npos && url.find('/', from) > at) url.erase(from, at + 1 - from);
+  return url;
+}
+
+topic_t describe(const std::string& name, const std::vector<std::int32_t>& partitions) {
+  topic_t t;
+  t.name = name;
+  for (auto p : partitions) {
+    topic_t::DescribeLogDirsPartition out;
+    out.partitionIndex = p;
+    out.partitionSize = 0;
+    out.offsetLag = 0;
+    out.isFutureKey = false;
+    t.partitions.push_back(out);
+  }
+  return t;
+}
+
+}  // namespace
+
+void handle_describe_log_dirs(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::DescribeLogDirsRequest req;
+  if (!PORTASK_KAFKA_DECODE(DescribeLogDirs, body, req)) return;
+  const bool flexible = msg::DescribeLogDirsRequest_is_flexible(r.api_version);
+  auto wanted = std::make_shared<msg::DescribeLogDirsRequest>(std::move(req));
+  result_t dir;
+  dir.logDir = log_dir_name(*self->state.ctx);
+  dir.totalBytes = -1;
+  dir.usableBytes = -1;
+  self->request(self->state.ctx->registry(), 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) mutable {
+            std::sort(topics.begin(), topics.end(),
+                      [](const auto& a, const auto& b) { return a.name < b.name; });
+            for (const auto& info : topics) {
+              std::vector<std::int32_t> parts;
+              if (!wanted->topics) {  // null: every partition of every topic
+                for (std::int32_t p = 0; p < info.partitions; ++p) parts.push_back(p);
+              } else {
+                // As Kafka: requested partitions this dir holds; others are left out.
+                for (const auto& t : *wanted->topics)
+                  if (t.topic == info.name)
+                    for (auto p : t.partitions)
+                      if (p >= 0 && p < info.partitions &&
+                          std::find(parts.begin(), parts.end(), p) == parts.end())
+                        parts.push_back(p);
+                if (parts.empty()) continue;
+              }
+              dir.topics.push_back(describe(info.name, parts));
+            }
+            msg::DescribeLogDirsResponse res;
+            res.results.push_back(std::move(dir));
+            respond(self, r, res, flexible);
+          },
+          [=](caf::error& e) mutable {
+            // The topics cannot be listed: the dir is unavailable, as a failed disk is in
+            // Kafka (KAFKA_STORAGE_ERROR, retriable).
+            logging::kafka().debug("kafka describe log dirs: {}", self->system().render(e));
+            dir.errorCode = static_cast<std::int16_t>(error_code::kafka_storage_error);
+            msg::DescribeLogDirsResponse res;
+            res.results.push_back(std::move(dir));
+            respond(self, r, res, flexible, true);
+          });
+}
+
+}  // namespace portask::kafka

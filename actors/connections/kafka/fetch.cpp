@@ -1,0 +1,281 @@
+// Fetch (key 1): reads each partition through the ProtocolBridge and turns the stored
+// Portask frames back into Kafka RecordBatches. A stored frame's CRC32 is verified first; a
+// corrupt one is CORRUPT_MESSAGE for that partition and is never served. If nothing is
+// available the request long-polls (max_wait) and answers as soon as any partition has data.
+//
+// Bounded as Kafka bounds it (KIP-74): partitions are filled in request order within each
+// partition's max bytes and the request's max_bytes, the first batch of the response coming
+// whole even when it is larger. The connection's output budget (response_queue) cuts the
+// request's limit further, so pipelined fetches cannot pile answers up. A partition named
+// twice is served once, with the last mention's offset and limit (Kafka keeps one entry per
+// partition).
+
+#include <map>
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "logging/loggers.hpp"
+#include "protocol/kafka/message_set.hpp"
+#include "protocol/kafka/record_batch.hpp"
+
+namespace portask::kafka {
+
+namespace {
+
+using partition_data = msg::FetchResponse::FetchableTopicResponse::PartitionData;
+
+struct fetch_state {
+  msg::FetchResponse response;
+  /// Each partition's read, kept until the answer is built in request order.
+  std::vector<std::vector<std::optional<fetch_result>>> results;
+  std::size_t pending = 0;
+  bool answered = false;
+  bool any_data = false;
+  std::uint64_t promised = 0;  ///< output budget this answer may use
+  bool alone = false;          ///< nothing else pending: the first batch may exceed it
+  std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
+};
+
+// Converts stored frames to RecordBatches (uncompressed) into `out`, stopping before the
+// batch that would take `records` past `max_bytes` unless it is the first batch and
+// `first_may_exceed`. Fetch v0-3 get message sets of the magic their version reads
+// (down-conversion: no headers, and no timestamps at magic 0). Returns the bytes added.
+// `served` adds up the messages and stored bytes that go into the answer (messages_out).
+struct served_count {
+  std::uint64_t messages = 0;
+  std::uint64_t stored_bytes = 0;
+};
+
+std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
+                 std::size_t max_bytes, bool first_may_exceed, std::int16_t version,
+                 served_count& served) {
+  out.highWatermark = res.high_watermark;
+  out.lastStableOffset = res.high_watermark;
+  out.logStartOffset = res.log_start;
+  std::string records;
+  for (const auto& b : res.batches) {
+    auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
+    if (!frame) {
+      out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
+      logging::kafka().error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
+      return 0;
+    }
+    auto msgs = ctx.codecs.decode(frame->header.flags, frame->payload);
+    if (!msgs) {
+      out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
+      return 0;
+    }
+    protocol::buffer bytes;
+    if (version < 4) {
+      protocol::kafka::encode_message_set(*msgs, b.base_offset,
+                                          protocol::kafka::message_set_magic(version), bytes);
+    } else {
+      auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
+      batch.partition_leader_epoch = 0;  // the epoch Metadata and OffsetForLeaderEpoch report
+      // The producer's header as it sent it: consumers and tools see who wrote the batch.
+      if (b.producer.present()) {
+        batch.producer_id = b.producer.id;
+        batch.producer_epoch = b.producer.epoch;
+        batch.base_sequence = b.producer.base_sequence;
+      }
+      if (protocol::kafka::encode_record_batch(batch, bytes)) continue;
+    }
+    const bool may_exceed = records.empty() && first_may_exceed;
+    if (!may_exceed && records.size() + bytes.size() > max_bytes) break;
+    records.append(protocol::as_chars(bytes));
+    served.messages += msgs->messages.size();
+    served.stored_bytes += b.frame.size();
+  }
+  const auto added = records.size();
+  out.records = std::move(records);
+  return added;
+}
+
+// Kafka keeps one entry per partition: a partition named again replaces the earlier
+// mention's offset and limits, in the earlier mention's place.
+void merge_repeated_partitions(msg::FetchRequest& req) {
+  std::map<std::pair<std::string, std::int32_t>, std::pair<std::size_t, std::size_t>> seen;
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    auto& parts = req.topics[ti].partitions;
+    for (std::size_t pi = 0; pi < parts.size();) {
+      const auto key = std::pair{req.topics[ti].topic, parts[pi].partition};
+      auto [it, fresh] = seen.emplace(key, std::pair{ti, pi});
+      if (fresh || req.topics[ti].topic.empty()) {  // unresolved ids are answered each
+        ++pi;
+        continue;
+      }
+      req.topics[it->second.first].partitions[it->second.second] = parts[pi];
+      parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(pi));
+    }
+  }
+  std::erase_if(req.topics, [](const auto& t) { return t.partitions.empty(); });
+}
+
+// Fetch v13+ names topics by id: each id is looked up in the registry (once per connection;
+// a topic's id never changes) and the name written into the request. Ids no topic has are
+// left unnamed and answered UNKNOWN_TOPIC_ID.
+template <class Then>
+void resolve_topic_ids(self_ptr self, std::shared_ptr<msg::FetchRequest> req, Then then) {
+  using namespace std::chrono_literals;
+  auto& names = topic_caches(self).topic_names;
+  auto pending = std::make_shared<std::size_t>(1);
+  auto done = [=] {
+    if (--*pending == 0) then(req);
+  };
+  for (auto& t : req->topics) {
+    t.topic.clear();
+    if (auto it = names.find(t.topicId); it != names.end()) {
+      t.topic = it->second;
+      continue;
+    }
+    ++*pending;
+    self->request(self->state.ctx->registry(), 10s, topic_atom::value, t.topicId)
+        .then(
+            [=, &t](storage::topic_info& info) {
+              self->state.topic_names[info.id] = info.name;
+              t.topic = info.name;
+              done();
+            },
+            [=](caf::error&) { done(); });
+  }
+  done();
+}
+
+void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchRequest> req_ptr);
+
+}  // namespace
+
+void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
+  auto req = std::make_shared<msg::FetchRequest>();
+  if (!PORTASK_KAFKA_DECODE(Fetch, body, *req)) return;
+  if (r.api_version >= 13)
+    resolve_topic_ids(self, req, [=](std::shared_ptr<msg::FetchRequest> named) {
+      fetch_topics(self, r, std::move(named));
+    });
+  else
+    fetch_topics(self, r, std::move(req));
+}
+
+namespace {
+
+void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchRequest> req_ptr) {
+  merge_repeated_partitions(*req_ptr);
+  const auto& req = *req_ptr;
+  auto st = std::make_shared<fetch_state>();
+  const bool flexible = msg::FetchRequest_is_flexible(r.api_version);
+  // The request's limit (v3+; older versions have none), cut to the connection's budget.
+  const std::uint64_t wanted =
+      r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, req.maxBytes)) : UINT32_MAX;
+  st->promised = self->state.responses->promise_output(wanted, st->alone);
+  st->response.responses.resize(req.topics.size());
+  st->results.resize(req.topics.size());
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    st->response.responses[ti].topic = req.topics[ti].topic;
+    st->response.responses[ti].topicId = req.topics[ti].topicId;
+    st->response.responses[ti].partitions.resize(req.topics[ti].partitions.size());
+    st->results[ti].resize(req.topics[ti].partitions.size());
+  }
+  auto finish = [=] {
+    if (st->answered) return;
+    st->answered = true;
+    // Partitions in request order, each within its own limit and what the request has left.
+    std::uint64_t left = st->promised;
+    bool first = st->alone && wanted > 0;
+    served_count served;
+    for (std::size_t ti = 0; ti < req.topics.size(); ++ti)
+      for (std::size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
+        auto& result = st->results[ti][pi];
+        if (!result) continue;
+        auto& out = st->response.responses[ti].partitions[pi];
+        const auto limit = std::min<std::uint64_t>(
+            left, static_cast<std::uint64_t>(std::max(0, req.topics[ti].partitions[pi].partitionMaxBytes)));
+        const auto used =
+            fill(*self->state.ctx, out, *result, limit, first, r.api_version, served);
+        if (used > 0) first = false;
+        left -= std::min<std::uint64_t>(left, used);
+        result.reset();
+      }
+    self->state.responses->keep_promise(st->promised);
+    // Long polls of partitions that had nothing are not waited for any more.
+    for (auto id : st->polls) self->state.polls->cancel(id);
+    st->polls.clear();
+    self->state.ctx->metrics.messages_out(protocol_kind::kafka, served.messages, served.stored_bytes);
+    respond(self, r, st->response, flexible);
+  };
+  // One pass per partition without waiting; if none has data, a second pass long-polls and
+  // the first partition that gets data answers the request.
+  auto pass = std::make_shared<std::function<void(std::uint32_t)>>();
+  // The function refers to itself weakly (a strong self-capture would be a leak); the pending
+  // callbacks of a pass hold the strong reference while they are outstanding.
+  std::weak_ptr<std::function<void(std::uint32_t)>> weak_pass = pass;
+  *pass = [=](std::uint32_t wait_ms) {
+    auto again = weak_pass.lock();
+    st->pending = 0;
+    for (const auto& t : req.topics) st->pending += t.partitions.size();
+    if (st->pending == 0) return finish();
+    constexpr std::uint64_t min_share = 64 * 1024;
+    const std::uint64_t share =
+        std::max(st->promised / st->pending, std::min(st->promised, min_share));
+    for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+      const auto& topic = req.topics[ti];
+      for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
+        const auto& p = topic.partitions[pi];
+        auto& out = st->response.responses[ti].partitions[pi];
+        out.partitionIndex = p.partition;
+        if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
+          out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+          out.highWatermark = -1;
+          if (--st->pending == 0) finish();
+          continue;
+        }
+        // Each partition reads at most its share of what the answer may hold, so a request
+        // naming many partitions does not read many times its budget before trimming.
+        const auto limit = std::min<std::uint64_t>(
+            {static_cast<std::uint64_t>(std::max(0, p.partitionMaxBytes)), share, UINT32_MAX});
+        // Only an answer made alone may bring a first batch over its limit.
+        fetch_request f{{topic.topic, p.partition}, p.fetchOffset,
+                        static_cast<std::uint32_t>(limit), wait_ms, protocol_kind::kafka,
+                        st->alone};
+        if (wait_ms > 0) {
+          f.poll_id = self->state.polls->open(f.tp);
+          st->polls.push_back(f.poll_id);
+        }
+        auto bridge = self->state.ctx->bridge_for(f.tp);
+        self->request(bridge, caf::infinite, fetch_atom::value, f)
+            .then(
+                [=](fetch_result& res) {
+                  if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
+                  if (st->answered) return;
+                  st->response.responses[ti].partitions[pi].errorCode = 0;
+                  if (!res.batches.empty()) st->any_data = true;
+                  st->results[ti][pi] = std::move(res);
+                  if (wait_ms > 0 && st->any_data) return finish();
+                  if (--st->pending == 0) {
+                    // A closing connection answers now rather than start polls nobody waits for.
+                    if (st->any_data || wait_ms > 0 || req.maxWaitMs <= 0 || self->state.closing)
+                      return finish();
+                    (*again)(static_cast<std::uint32_t>(std::min(req.maxWaitMs, 60'000)));
+                  }
+                },
+                [=](caf::error& e) {
+                  if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
+                  if (st->answered) return;
+                  auto& o = st->response.responses[ti].partitions[pi];
+                  o.errorCode = to_kafka(to_errc(e));
+                  o.highWatermark = -1;
+                  st->results[ti][pi].reset();
+                  if (r.api_version >= 13 && to_errc(e) == errc::unknown_topic) {
+                    // The topic behind this id is gone: forget the id, say so as Kafka does.
+                    self->state.topic_names.erase(topic.topicId);
+                    o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+                  }
+                  if (--st->pending == 0) finish();
+                });
+      }
+    }
+  };
+  (*pass)(0);
+}
+
+}  // namespace
+
+}  // namespace portask::kafka

@@ -1,0 +1,50 @@
+// FindCoordinator (key 10): this broker coordinates every group. v4 looks up many keys at
+// once. Transactions have no coordinator here (key type 1 is refused).
+#include "actors/connections/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::FindCoordinatorRequest req;
+  if (!PORTASK_KAFKA_DECODE(FindCoordinator, body, req)) return;
+  const auto& ctx = *self->state.ctx;
+  const auto host = ctx.config.kafka_advertised_host;
+  const std::int32_t port = ctx.kafka_port.load();
+  msg::FindCoordinatorResponse res;
+  auto code_for = [&](const std::string& key) -> std::int16_t {
+    if (req.keyType != 0) return static_cast<std::int16_t>(error_code::invalid_request);
+    if (key.empty()) return static_cast<std::int16_t>(error_code::invalid_group_id);
+    return 0;
+  };
+  // A non-retriable error at once: a transactional producer fails fast instead of retrying.
+  const std::optional<std::string> why =
+      req.keyType == 1 ? std::optional<std::string>("Portask has no transaction coordinator: "
+                                                    "transactions are not supported")
+                       : std::nullopt;
+  if (r.api_version >= 4) {
+    for (const auto& key : req.coordinatorKeys) {
+      msg::FindCoordinatorResponse::Coordinator c;
+      c.key = key;
+      c.errorCode = code_for(key);
+      c.errorMessage = c.errorCode != 0 ? why : std::nullopt;
+      if (c.errorCode == 0) {
+        c.nodeId = broker_id;
+        c.host = host;
+        c.port = port;
+      } else {
+        c.nodeId = -1;
+        c.port = -1;
+      }
+      res.coordinators.push_back(std::move(c));
+    }
+  } else {
+    res.errorCode = code_for(req.key);
+    res.errorMessage = res.errorCode != 0 ? why : std::nullopt;
+    res.nodeId = res.errorCode == 0 ? broker_id : -1;
+    res.host = res.errorCode == 0 ? host : "";
+    res.port = res.errorCode == 0 ? port : -1;
+  }
+  respond(self, r, res, msg::FindCoordinatorRequest_is_flexible(r.api_version));
+}
+
+}  // namespace portask::kafka

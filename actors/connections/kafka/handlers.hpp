@@ -1,0 +1,195 @@
+#pragma once
+/// Shared by the Kafka API handlers: the connection actor's state, the parsed request, the
+/// response writer, and the API table every handler is registered in.
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "actors/runtime/broker_context.hpp"
+#include "actors/connections/kafka/error_codes.hpp"
+#include "actors/connections/transport/long_polls.hpp"
+#include "actors/connections/transport/response_queue.hpp"
+#include "logging/loggers.hpp"
+#include "portask/kafka/kafka_messages.hpp"
+
+namespace portask::kafka {
+
+namespace msg = protocol::kafka::messages;
+
+/// This broker as Kafka clients see it: a one-broker cluster.
+inline constexpr std::int32_t broker_id = 0;
+inline constexpr std::string_view cluster_id = "portask";
+
+struct connection_state {
+  std::shared_ptr<broker_context> ctx;
+  std::shared_ptr<tcp_session> session;
+  std::unique_ptr<response_queue> responses;
+  std::unique_ptr<long_polls> polls;  ///< cancelled when answered otherwise or on close
+  std::string client_id;  ///< from the latest request header (group members' descriptions)
+  // Topic facts this connection has looked up, kept while no topic is created, grown or
+  // deleted anywhere (broker_context::topic_changes): see topic_caches().
+  std::map<storage::topic_id, std::string> topic_names;  ///< Fetch v13+'s ids
+  std::map<std::string, std::int32_t> commit_partition_counts;  ///< OffsetCommit's checks
+  std::uint64_t topic_caches_as_of = 0;
+  bool closing = false;
+  static inline const char* name = "portask.kafka_connection";
+};
+using self_ptr = kafka_connection_actor::stateful_pointer<connection_state>;
+
+struct request {
+  std::int16_t api_key = 0;
+  std::int16_t api_version = 0;
+  std::int32_t correlation_id = 0;
+  std::uint64_t seq = 0;
+  request_kind kind = request_kind::other;
+  const char* api_name = nullptr;  ///< Kafka's name of the API ("Produce"), for /metrics
+  std::chrono::steady_clock::time_point start;
+};
+
+/// Writes the response for `r`: size, header (v0, or v1 with tagged fields when
+/// `flexible_header`), then the body encoded at the request's version.
+template <class Body>
+void respond(self_ptr self, const request& r, const Body& body, bool flexible_header,
+             bool failed = false) {
+  protocol::buffer out;
+  out.resize(4);
+  protocol::kafka::writer w{out};
+  w.i32(r.correlation_id);
+  if (flexible_header) w.uvarint(0);
+  body.encode(w, r.api_version);
+  protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
+  auto& st = self->state;
+  const auto latency = std::chrono::steady_clock::now() - r.start;
+  st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, failed);
+  st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, failed);
+  st.responses->complete(r.seq, std::move(out));
+  if (st.closing && st.responses->empty()) self->quit();
+}
+
+/// The connection's topic caches, emptied first when topics changed since they were filled.
+inline connection_state& topic_caches(self_ptr self) {
+  auto& st = self->state;
+  const auto now = st.ctx->topic_changes.load(std::memory_order_relaxed);
+  if (now != st.topic_caches_as_of) {
+    st.topic_names.clear();
+    st.commit_partition_counts.clear();
+    st.topic_caches_as_of = now;
+  }
+  return st;
+}
+
+/// A request that gets no response (acks=0).
+void respond_nothing(self_ptr self, const request& r);
+
+using handler = void (*)(self_ptr, const request&, protocol::byte_view body);
+
+struct api_entry {
+  std::int16_t key;
+  const char* name;  ///< Kafka's name of the API
+  std::int16_t min_version;
+  std::int16_t max_version;
+  request_kind kind;
+  handler handle;
+  bool (*flexible)(std::int16_t);  ///< whether a version uses header v2 / v1
+};
+
+/// Every supported API; ApiVersions reports from this table.
+const std::vector<api_entry>& api_table();
+const api_entry* find_api(std::int16_t key);
+
+void handle_api_versions(self_ptr, const request&, protocol::byte_view);
+void handle_metadata(self_ptr, const request&, protocol::byte_view);
+void handle_produce(self_ptr, const request&, protocol::byte_view);
+void handle_fetch(self_ptr, const request&, protocol::byte_view);
+void handle_list_offsets(self_ptr, const request&, protocol::byte_view);
+void handle_create_topics(self_ptr, const request&, protocol::byte_view);
+void handle_delete_topics(self_ptr, const request&, protocol::byte_view);
+void handle_delete_records(self_ptr, const request&, protocol::byte_view);
+void handle_create_partitions(self_ptr, const request&, protocol::byte_view);
+void handle_describe_configs(self_ptr, const request&, protocol::byte_view);
+void handle_alter_configs(self_ptr, const request&, protocol::byte_view);
+void handle_incremental_alter_configs(self_ptr, const request&, protocol::byte_view);
+void handle_describe_cluster(self_ptr, const request&, protocol::byte_view);
+void handle_init_producer_id(self_ptr, const request&, protocol::byte_view);
+void handle_offset_for_leader_epoch(self_ptr, const request&, protocol::byte_view);
+void handle_describe_log_dirs(self_ptr, const request&, protocol::byte_view);
+void handle_elect_leaders(self_ptr, const request&, protocol::byte_view);
+void handle_describe_producers(self_ptr, const request&, protocol::byte_view);
+void handle_find_coordinator(self_ptr, const request&, protocol::byte_view);
+void handle_join_group(self_ptr, const request&, protocol::byte_view);
+void handle_sync_group(self_ptr, const request&, protocol::byte_view);
+void handle_heartbeat(self_ptr, const request&, protocol::byte_view);
+void handle_leave_group(self_ptr, const request&, protocol::byte_view);
+void handle_offset_commit(self_ptr, const request&, protocol::byte_view);
+void handle_offset_fetch(self_ptr, const request&, protocol::byte_view);
+void handle_list_groups(self_ptr, const request&, protocol::byte_view);
+void handle_describe_groups(self_ptr, const request&, protocol::byte_view);
+void handle_delete_groups(self_ptr, const request&, protocol::byte_view);
+void handle_offset_delete(self_ptr, const request&, protocol::byte_view);
+
+/// Runs `f(coordinator)` for `group`, or `fail(errc)` when the group directory cannot be
+/// reached (restarting) or the group id is invalid.
+template <class F, class Fail>
+void with_group(self_ptr self, const std::string& group, F f, Fail fail) {
+  using namespace std::chrono_literals;
+  auto groups = self->state.ctx->groups();
+  if (!groups) return fail(errc::not_ready);
+  self->request(groups, 10s, group_atom::value, group)
+      .then([=](group_coordinator_actor& g) mutable { f(g); },
+            [=](caf::error& e) mutable { fail(to_errc(e)); });
+}
+
+/// Whether the response to `r` uses response header v1 (tagged fields). ApiVersions always
+/// answers with header v0 so that a client of any version can read it.
+bool flexible_response_header(const request& r);
+
+/// A request of a supported version whose body cannot be read: answered with the API's
+/// response carrying INVALID_REQUEST where that response has a top-level error code at this
+/// version, otherwise (nothing to answer with) the connection is closed. One log line.
+template <class Res>
+void refuse_unreadable(self_ptr self, const request& r, bool has_error_code) {
+  logging::kafka().warn("kafka {}: unreadable API {} v{} request (correlation {}); {}",
+               self->state.session->peer(), r.api_key, r.api_version, r.correlation_id,
+               has_error_code ? "answered INVALID_REQUEST" : "closing");
+  if (!has_error_code) {
+    self->state.closing = true;
+    self->state.responses->complete(r.seq, {});
+    if (self->state.responses->empty()) self->quit();
+    return;
+  }
+  if constexpr (requires(Res x) { x.errorCode; }) {
+    Res res;
+    res.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+    respond(self, r, res, flexible_response_header(r), true);
+  }
+}
+
+/// Reads a request body as Apache Kafka does: the fields of the request's version, unknown
+/// tagged fields skipped, and bytes after the last field ignored (librdkafka >= 2.3 leaves
+/// some behind in Metadata v9+).
+template <class Req>
+bool read_request_body(protocol::byte_view body, const request& r, Req& out) {
+  protocol::kafka::reader rd{body};
+  if (!out.decode(rd, r.api_version)) return false;
+  if (!rd.at_end())
+    logging::kafka().debug("kafka: API {} v{} request: {} bytes after the last field ignored", r.api_key,
+                  r.api_version, rd.remaining());
+  return true;
+}
+
+/// read_request_body; when the body cannot be read, false, and the request has been answered
+/// or the connection is closing (refuse_unreadable).
+template <class Res, class Req>
+bool decode_request(self_ptr self, const request& r, protocol::byte_view body, Req& out,
+                    bool (*has_error_code)(std::int16_t)) {
+  if (read_request_body(body, r, out)) return true;
+  refuse_unreadable<Res>(self, r, has_error_code(r.api_version));
+  return false;
+}
+
+/// decode_request for API `Name`: PORTASK_KAFKA_DECODE(Heartbeat, body, req).
+#define PORTASK_KAFKA_DECODE(Name, body, req) \
+  decode_request<msg::Name##Response>(self, r, body, req, msg::Name##Response_has_error_code)
+
+}  // namespace portask::kafka

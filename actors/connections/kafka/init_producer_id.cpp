@@ -1,0 +1,45 @@
+// InitProducerId (key 22): hands an idempotent producer its id. A producer that already has
+// one (v3+, KIP-360: it asks after a fatal sequence error) keeps its id with the epoch
+// bumped, which resets its sequences on every partition. Transactions need a transaction
+// coordinator, which Portask does not have: a transactional id is refused.
+
+#include <limits>
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/producer_ids.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask::kafka {
+
+void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::InitProducerIdRequest req;
+  if (!PORTASK_KAFKA_DECODE(InitProducerId, body, req)) return;
+  msg::InitProducerIdResponse res;
+  const bool flexible = msg::InitProducerIdRequest_is_flexible(r.api_version);
+  if (req.transactionalId && !req.transactionalId->empty()) {
+    logging::kafka().info("kafka: InitProducerId for transactional id '{}' refused (no transactions)",
+                 *req.transactionalId);
+    res.errorCode = static_cast<std::int16_t>(error_code::transactional_id_authorization_failed);
+    return respond(self, r, res, flexible, true);
+  }
+  if (req.producerId >= 0 && req.producerEpoch >= 0 &&
+      req.producerEpoch < std::numeric_limits<std::int16_t>::max() - 1) {
+    res.producerId = req.producerId;
+    res.producerEpoch = static_cast<std::int16_t>(req.producerEpoch + 1);
+    return respond(self, r, res, flexible);
+  }
+  with_new_producer_id(self, self->state.ctx, [=](expected<std::int64_t> id) mutable {
+    if (id) {
+      res.producerId = *id;
+      res.producerEpoch = 0;
+    } else {
+      logging::kafka().warn("kafka: InitProducerId: no producer id: {}", id.error().message());
+      res.producerId = -1;
+      res.producerEpoch = -1;
+      res.errorCode = to_kafka_group(static_cast<errc>(id.error().value()));
+    }
+    respond(self, r, res, flexible);
+  });
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,57 @@
+// JoinGroup (key 11): to the group's coordinator, which parks the request until the
+// rebalance completes. v4+ first joins get MEMBER_ID_REQUIRED with an id (KIP-394).
+#include "actors/connections/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+void handle_join_group(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::JoinGroupRequest req;
+  if (!PORTASK_KAFKA_DECODE(JoinGroup, body, req)) return;
+  const bool flexible = msg::JoinGroupRequest_is_flexible(r.api_version);
+  join_group_request j;
+  j.member_id = req.memberId;
+  j.instance_id = req.groupInstanceId;
+  j.client_id = self->state.client_id;
+  j.client_host = "/" + self->state.session->peer();
+  j.session_timeout_ms = req.sessionTimeoutMs;
+  j.rebalance_timeout_ms = r.api_version >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
+  j.protocol_type = req.protocolType;
+  for (auto& p : req.protocols) j.protocols.push_back({std::move(p.name), std::move(p.metadata)});
+  j.require_known_member = r.api_version >= 4;
+  const auto member = req.memberId;
+  auto fail = [=](errc e) {
+    msg::JoinGroupResponse res;
+    res.errorCode = to_kafka_group(e);
+    res.memberId = member;
+    res.protocolName = r.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
+    respond(self, r, res, flexible, true);
+  };
+  with_group(
+      self, req.groupId,
+      [=](group_coordinator_actor& g) {
+        // No timeout: a join waits for the rebalance, bounded by the rebalance timeout.
+        self->request(g, caf::infinite, join_atom::value, j)
+            .then(
+                [=](join_group_result& jr) {
+                  msg::JoinGroupResponse res;
+                  res.errorCode = to_kafka_group(jr.error);
+                  res.memberId = jr.member_id;
+                  res.generationId = jr.error == errc::ok ? jr.generation : -1;
+                  if (jr.error == errc::ok) {
+                    res.protocolType = jr.protocol_type;
+                    res.protocolName = jr.protocol_name;
+                  } else {
+                    res.protocolName = r.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
+                  }
+                  res.leader = jr.leader;
+                  for (auto& m : jr.members)
+                    res.members.push_back({std::move(m.member_id), std::move(m.instance_id),
+                                           std::move(m.metadata)});
+                  respond(self, r, res, flexible, jr.error != errc::ok);
+                },
+                [=](caf::error& e) { fail(to_errc(e)); });
+      },
+      fail);
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,101 @@
+#include "actors/connections/kafka/kafka_connection.hpp"
+
+#include "actors/connections/transport/connection_lifecycle.hpp"
+#include "actors/connections/kafka/handlers.hpp"
+
+#include "logging/loggers.hpp"
+
+namespace portask {
+
+namespace {
+
+using kafka::self_ptr;
+
+// Request header v1 (v2 adds tagged fields): api key, api version, correlation id, client id
+// (an INT16-length string even in v2).
+void on_request(self_ptr self, const protocol::buffer& bytes) {
+  if (self->state.closing) return;  // answering what came before, then closing
+  protocol::kafka::reader r{protocol::byte_view{bytes}.subspan(4)};
+  kafka::request req;
+  std::optional<std::string> client_id;
+  if (!r.i16(req.api_key) || !r.i16(req.api_version) || !r.i32(req.correlation_id) ||
+      !r.nullable_string(client_id, false)) {
+    logging::kafka().warn("kafka {}: malformed request header; closing", self->state.session->peer());
+    self->quit();
+    return;
+  }
+  if (client_id && *client_id != self->state.client_id) self->state.client_id = *client_id;
+  const auto* api = kafka::find_api(req.api_key);
+  if (api == nullptr) {
+    logging::kafka().warn("kafka {}: unsupported API key {} (v{}); closing", self->state.session->peer(),
+                 req.api_key, req.api_version);
+    self->quit();
+    return;
+  }
+  const bool version_ok = req.api_version >= api->min_version && req.api_version <= api->max_version;
+  if (!version_ok && req.api_key != 18) {
+    logging::kafka().warn("kafka {}: API {} version {} not supported ({}-{}); closing",
+                 self->state.session->peer(), req.api_key, req.api_version, api->min_version,
+                 api->max_version);
+    self->quit();
+    return;
+  }
+  if (version_ok && api->flexible(req.api_version)) {
+    // Header v2: skip the header's tagged fields.
+    auto unreadable = [&] {
+      logging::kafka().warn("kafka {}: API {} v{}: unreadable request header tags; closing",
+                   self->state.session->peer(), req.api_key, req.api_version);
+      self->quit();
+    };
+    std::uint64_t n = 0;
+    if (!r.uvarint(n) || n > r.remaining()) return unreadable();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::uint64_t tag = 0, size = 0;
+      protocol::byte_view skip;
+      if (!r.uvarint(tag) || !r.uvarint(size) || size > r.remaining() ||
+          !r.raw(static_cast<std::size_t>(size), skip))
+        return unreadable();
+    }
+  }
+  protocol::byte_view body;
+  r.raw(r.remaining(), body);
+  req.seq = self->state.responses->reserve(bytes.size());
+  req.kind = api->kind;
+  req.api_name = api->name;
+  req.start = std::chrono::steady_clock::now();
+  api->handle(self, req, body);
+}
+
+kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                    std::shared_ptr<tcp_session> session) {
+  self->state.ctx = ctx;
+  self->state.session = session;
+  self->state.responses = std::make_unique<response_queue>(session);
+  self->state.polls = std::make_unique<long_polls>(ctx);
+  track_connection(self, ctx, session, protocol_kind::kafka);
+  return {
+      [=](frame_atom, const protocol::buffer& bytes) { on_request(self, bytes); },
+      [=](closed_atom) {
+        self->state.closing = true;
+        // Parked fetches answer now, so the pending answers complete and we can go.
+        self->state.polls->cancel_all();
+        if (self->state.responses->empty()) self->quit();
+      },
+      [](drained_atom) {},  // a Kafka connection never asks its session for it
+      [=](closed_atom, errc e) {
+        // Framing error (size out of bounds): Kafka has no error frame for it; close.
+        logging::kafka().warn("kafka {}: {}; closing", self->state.session->peer(), make_error_code(e).message());
+        ctx->metrics.request(protocol_kind::kafka, request_kind::other, std::chrono::nanoseconds{0}, true);
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+kafka_connection_actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                  std::shared_ptr<tcp_session> session) {
+  return sys.spawn(kafka_connection_impl, std::move(ctx), std::move(session));
+}
+
+}  // namespace portask

@@ -1,0 +1,17 @@
+#pragma once
+/// The Kafka wire protocol's connection actor: one per Kafka client connection. Parses
+/// request headers (v1/v2), dispatches through one API table (actors/connections/kafka/api_table.cpp,
+/// one file per API), answers in request order, and sends all produce and fetch traffic
+/// through the ProtocolBridge, exactly as the native connection does.
+
+#include <memory>
+
+#include "actors/runtime/broker_context.hpp"
+#include "actors/connections/transport/tcp_session.hpp"
+
+namespace portask {
+
+kafka_connection_actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                  std::shared_ptr<tcp_session> session);
+
+}  // namespace portask

@@ -1,0 +1,80 @@
+// ListOffsets (key 2): earliest (-2) and latest (-1) from the partition's bounds; a
+// timestamp finds the first record stamped at or after it, and -3 (v7) the record with the
+// largest timestamp (actors/pipeline/offset_for_time.hpp).
+#include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/offset_for_time.hpp"
+#include "actors/pipeline/partition.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t latest = -1;
+constexpr std::int64_t earliest = -2;
+constexpr std::int64_t max_timestamp = max_timestamp_target;
+using found = offset_found;
+
+}  // namespace
+
+void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::ListOffsetsRequest req;
+  if (!PORTASK_KAFKA_DECODE(ListOffsets, body, req)) return;
+  auto res = std::make_shared<msg::ListOffsetsResponse>();
+  auto pending = std::make_shared<std::size_t>(1);
+  const bool flexible = msg::ListOffsetsRequest_is_flexible(r.api_version);
+  auto done = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  res->topics.resize(req.topics.size());
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    res->topics[ti].name = req.topics[ti].name;
+    res->topics[ti].partitions.resize(req.topics[ti].partitions.size());
+    for (std::size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
+      ++*pending;
+      const auto p = req.topics[ti].partitions[pi];
+      auto& out = res->topics[ti].partitions[pi];
+      out.partitionIndex = p.partitionIndex;
+      auto fail = [=](caf::error& e) {
+        res->topics[ti].partitions[pi].errorCode = to_kafka(to_errc(e));
+        done();
+      };
+      auto answer = [=](found f) {
+        auto& o = res->topics[ti].partitions[pi];
+        o.offset = f.offset;
+        o.timestamp = f.timestamp;
+        // One leader since the partition began: epoch 0, as Metadata and Fetch say.
+        o.leaderEpoch = f.offset >= 0 ? 0 : -1;
+        // v0 answers a list (Kafka's segment starts); empty when no offset qualifies.
+        o.oldStyleOffsets.clear();
+        if (f.offset >= 0) o.oldStyleOffsets.push_back(f.offset);
+        done();
+      };
+      if (p.timestamp < max_timestamp || (p.timestamp == max_timestamp && r.api_version < 7)) {
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+        done();
+        continue;
+      }
+      const topic_partition tp{req.topics[ti].name, p.partitionIndex};
+      ask_partition(
+          self, *self->state.ctx, tp, 10s,
+          [=](storage::partition_bounds& b) {
+            if (p.timestamp == earliest) return answer({b.log_start, -1});
+            if (p.timestamp == latest) return answer({b.next_offset, -1});
+            if (b.log_start >= b.next_offset) return answer({-1, -1});
+            auto bridge = self->state.ctx->bridge_for(tp);
+            if (!bridge) {
+              auto e = make_caf_error(errc::not_ready);
+              return fail(e);
+            }
+            scan_for_time(self, bridge, tp, &self->state.ctx->codecs, protocol_kind::kafka,
+                          p.timestamp, b.log_start, found{}, answer, fail);
+          },
+          fail, bounds_atom::value);
+    }
+  }
+  done();
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,116 @@
+// Metadata (key 3): one broker (this one, at the advertised address) leading every
+// partition; topics auto-created when the client allows it and the broker is configured so.
+#include <spdlog/spdlog.h>
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "protocol/topic_name.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info& info) {
+  msg::MetadataResponse::MetadataResponseTopic t;
+  t.name = info.name;
+  t.topicId = info.id;
+  t.isInternal = protocol::is_internal_topic(info.name);
+  for (std::int32_t p = 0; p < info.partitions; ++p) {
+    msg::MetadataResponse::MetadataResponseTopic::MetadataResponsePartition part;
+    part.partitionIndex = p;
+    part.leaderId = broker_id;
+    part.leaderEpoch = 0;
+    part.replicaNodes = {0};
+    part.isrNodes = {0};
+    t.partitions.push_back(part);
+  }
+  return t;
+}
+
+}  // namespace
+
+void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::MetadataRequest req;
+  if (!PORTASK_KAFKA_DECODE(Metadata, body, req)) return;
+  auto& ctx = *self->state.ctx;
+  auto res = std::make_shared<msg::MetadataResponse>();
+  res->brokers.push_back(
+      {broker_id, ctx.config.kafka_advertised_host, ctx.kafka_port.load(), std::nullopt});
+  res->clusterId = std::string(cluster_id);
+  res->controllerId = broker_id;
+  auto registry = ctx.registry();
+  const bool all = !req.topics || (r.api_version == 0 && req.topics->empty());
+  if (all) {
+    self->request(registry, 10s, list_atom::value)
+        .then(
+            [=](std::vector<storage::topic_info>& topics) {
+              for (const auto& t : topics) res->topics.push_back(describe(t));
+              respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+            },
+            [=](caf::error&) { respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version), true); });
+    return;
+  }
+  const bool create = (r.api_version < 4 || req.allowAutoTopicCreation) && ctx.config.auto_create_topics;
+  auto pending = std::make_shared<std::size_t>(req.topics->size());
+  auto creations = std::make_shared<std::uint32_t>(0);
+  res->topics.resize(req.topics->size());
+  if (req.topics->empty()) {
+    respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+    return;
+  }
+  for (std::size_t i = 0; i < req.topics->size(); ++i) {
+    const auto& wanted = (*req.topics)[i];
+    const std::string name = wanted.name.value_or("");
+    auto done = [=] {
+      if (--*pending == 0) respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+    };
+    auto found = [=](storage::topic_info& info) {
+      res->topics[i] = describe(info);
+      done();
+    };
+    if (!wanted.name && wanted.topicId != storage::topic_id{}) {  // v10+: a topic by its id
+      res->topics[i].topicId = wanted.topicId;
+      self->request(registry, 10s, topic_atom::value, wanted.topicId)
+          .then(
+              found,
+              [=](caf::error&) {
+                res->topics[i].errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+                done();
+              });
+      continue;
+    }
+    if (!protocol::is_valid_topic_name(name)) {
+      res->topics[i].name = name;
+      res->topics[i].errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
+      done();
+      continue;
+    }
+    // Known topics first; an unknown one is created only while the request's cap allows.
+    self->request(registry, 10s, topic_atom::value, name, false)
+        .then(
+            [=](storage::topic_info& info) {
+              res->topics[i] = describe(info);
+              done();
+            },
+            [=](caf::error& e) {
+              res->topics[i].name = name;
+              res->topics[i].errorCode = to_kafka(to_errc(e));
+              if (!create || to_errc(e) != errc::unknown_topic) return done();
+              if (*creations >= self->state.ctx->config.auto_create_topics_max_per_request) {
+                self->state.ctx->metrics.request_limited(request_limit::auto_create_topics);
+                return done();
+              }
+              ++*creations;
+              self->request(registry, 10s, topic_atom::value, name, true)
+                  .then(
+                      found,
+                      [=](caf::error& again) {
+                        res->topics[i].errorCode = to_kafka(to_errc(again));
+                        done();
+                      });
+            });
+  }
+}
+
+}  // namespace portask::kafka

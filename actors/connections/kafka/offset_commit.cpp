@@ -1,0 +1,88 @@
+// OffsetCommit (key 8): the coordinator checks the member and generation (a zombie's commit
+// is fenced) and stores every partition's offset in one store round trip. Kafka reports
+// errors per partition; a group-level refusal applies to all of them.
+#include <algorithm>
+#include <map>
+
+#include "actors/connections/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view body) {
+  auto req = std::make_shared<msg::OffsetCommitRequest>();
+  if (!PORTASK_KAFKA_DECODE(OffsetCommit, body, *req)) return;
+  const bool flexible = msg::OffsetCommitRequest_is_flexible(r.api_version);
+  // Partitions of topics that do not exist are answered UNKNOWN_TOPIC_OR_PARTITION and not
+  // stored, as Kafka does; the rest go to the coordinator. Partition counts are remembered
+  // per connection (a consumer commits the same partitions again and again) until any topic
+  // changes, and looked up in the registry only for a topic or partition not known then.
+  auto partition_counts = std::make_shared<std::map<std::string, std::int32_t>>();
+  std::vector<std::string> to_look_up;
+  for (const auto& t : req->topics) {
+    auto& cached = topic_caches(self).commit_partition_counts;
+    auto known = cached.find(t.name);
+    std::int32_t count = known == cached.end() ? -1 : known->second;
+    for (const auto& p : t.partitions)
+      if (p.partitionIndex >= count) count = -1;
+    if (count < 0 && !partition_counts->count(t.name)) to_look_up.push_back(t.name);
+    (*partition_counts)[t.name] = std::max(count, 0);
+  }
+  auto exists = [=](const std::string& topic, std::int32_t partition) {
+    return partition >= 0 && partition < partition_counts->at(topic);
+  };
+  auto answer = [=](errc e) {
+    msg::OffsetCommitResponse res;
+    const auto code = to_kafka_group(e);
+    for (const auto& t : req->topics) {
+      msg::OffsetCommitResponse::OffsetCommitResponseTopic out;
+      out.name = t.name;
+      for (const auto& p : t.partitions)
+        out.partitions.push_back(
+            {p.partitionIndex,
+             exists(t.name, p.partitionIndex)
+                 ? code
+                 : static_cast<std::int16_t>(error_code::unknown_topic_or_partition)});
+      res.topics.push_back(std::move(out));
+    }
+    respond(self, r, res, flexible, e != errc::ok);
+  };
+  auto commit = [=] {
+    commit_offsets_request c;
+    c.member = {req->memberId, req->groupInstanceId, req->generationIdOrMemberEpoch};
+    for (const auto& t : req->topics)
+      for (const auto& p : t.partitions)
+        if (exists(t.name, p.partitionIndex))
+          c.offsets.push_back({{t.name, p.partitionIndex},
+                               {p.committedOffset, p.committedMetadata.value_or("")}});
+    with_group(
+        self, req->groupId,
+        [=](group_coordinator_actor& g) {
+          self->request(g, 10s, commit_atom::value, c)
+              .then([=](bool) { answer(errc::ok); }, [=](caf::error& e) { answer(to_errc(e)); });
+        },
+        answer);
+  };
+  auto pending = std::make_shared<std::size_t>(to_look_up.size() + 1);
+  auto looked_up = [=] {
+    if (--*pending == 0) commit();
+  };
+  auto registry = self->state.ctx->registry();
+  for (const auto& topic : to_look_up) {
+    self->request(registry, 10s, topic_atom::value, topic, false)
+        .then(
+            [=](storage::topic_info& info) {
+              (*partition_counts)[topic] = info.partitions;
+              self->state.commit_partition_counts[topic] = info.partitions;
+              looked_up();
+            },
+            [=](caf::error&) {
+              self->state.commit_partition_counts.erase(topic);
+              looked_up();
+            });
+  }
+  looked_up();
+}
+
+}  // namespace portask::kafka

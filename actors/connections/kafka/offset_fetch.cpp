@@ -1,0 +1,118 @@
+// OffsetFetch (key 9): committed offsets of the named partitions (v2+: all of the group's
+// when topics is null); v8 asks for many groups at once. -1 where nothing is committed.
+#include "actors/connections/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct group_query {
+  std::string group;
+  std::optional<std::vector<std::pair<std::string, std::vector<std::int32_t>>>> topics;
+};
+
+struct group_answer {
+  errc error = errc::ok;
+  std::vector<storage::group_offset> offsets;
+};
+
+// Offsets by topic, in the order they were asked for (or stored, when all were asked for).
+template <class Topic>
+std::vector<Topic> by_topic(const group_answer& a) {
+  std::vector<Topic> out;
+  for (const auto& o : a.offsets) {
+    if (out.empty() || out.back().name != o.tp.topic) {
+      out.emplace_back();
+      out.back().name = o.tp.topic;
+    }
+    typename decltype(out.back().partitions)::value_type p;
+    p.partitionIndex = o.tp.partition;
+    p.committedOffset = o.offset.offset;
+    p.committedLeaderEpoch = -1;
+    p.metadata = o.offset.metadata;
+    p.errorCode = to_kafka_group(a.error);
+    out.back().partitions.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+void handle_offset_fetch(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::OffsetFetchRequest req;
+  if (!PORTASK_KAFKA_DECODE(OffsetFetch, body, req)) return;
+  const bool flexible = msg::OffsetFetchRequest_is_flexible(r.api_version);
+  std::vector<group_query> queries;
+  if (r.api_version >= 8) {
+    for (const auto& g : req.groups) {
+      group_query q{g.groupId, std::nullopt};
+      if (g.topics) {
+        q.topics.emplace();
+        for (const auto& t : *g.topics) q.topics->emplace_back(t.name, t.partitionIndexes);
+      }
+      queries.push_back(std::move(q));
+    }
+  } else {
+    group_query q{req.groupId, std::nullopt};
+    if (req.topics) {
+      q.topics.emplace();
+      for (const auto& t : *req.topics) q.topics->emplace_back(t.name, t.partitionIndexes);
+    }
+    queries.push_back(std::move(q));
+  }
+  auto answers = std::make_shared<std::vector<group_answer>>(queries.size());
+  auto pending = std::make_shared<std::size_t>(queries.size() + 1);
+  auto done = [=] {
+    if (--*pending > 0) return;
+    msg::OffsetFetchResponse res;
+    if (r.api_version >= 8) {
+      for (std::size_t i = 0; i < queries.size(); ++i) {
+        msg::OffsetFetchResponse::OffsetFetchResponseGroup g;
+        g.groupId = queries[i].group;
+        g.errorCode = to_kafka_group((*answers)[i].error);
+        if ((*answers)[i].error == errc::ok)
+          g.topics = by_topic<msg::OffsetFetchResponse::OffsetFetchResponseGroup::OffsetFetchResponseTopics>((*answers)[i]);
+        res.groups.push_back(std::move(g));
+      }
+    } else {
+      const auto& a = answers->front();
+      res.topics = by_topic<msg::OffsetFetchResponse::OffsetFetchResponseTopic>(a);
+      res.errorCode = to_kafka_group(a.error);
+    }
+    respond(self, r, res, flexible);
+  };
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    std::vector<topic_partition> tps;
+    if (queries[i].topics)
+      for (const auto& [name, parts] : *queries[i].topics)
+        for (auto p : parts) tps.push_back({name, p});
+    // Asked for nothing (an empty list, not null): nothing to look up.
+    if (queries[i].topics && tps.empty()) {
+      done();
+      continue;
+    }
+    auto fail = [=](errc e) {
+      (*answers)[i].error = e;
+      // Pre-v2 clients only read per-partition errors: report it on each partition asked for.
+      for (const auto& tp : tps) (*answers)[i].offsets.push_back({tp, {}});
+      done();
+    };
+    with_group(
+        self, queries[i].group,
+        [=](group_coordinator_actor& g) {
+          self->request(g, 10s, offset_atom::value, tps)
+              .then(
+                  [=](std::vector<storage::group_offset>& offs) {
+                    (*answers)[i].offsets = std::move(offs);
+                    done();
+                  },
+                  [=](caf::error& e) { fail(to_errc(e)); });
+        },
+        fail);
+  }
+  done();
+}
+
+}  // namespace portask::kafka

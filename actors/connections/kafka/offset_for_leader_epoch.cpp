@@ -1,0 +1,84 @@
+// OffsetForLeaderEpoch (key 23): consumers check after a leader change whether their position
+// survived log truncation. Portask has one node and never truncates, so every partition has
+// had one leader epoch, 0, starting at the log start: epoch 0 ends at the log end offset,
+// any later epoch is unknown (-1/-1), as Kafka's epoch cache answers.
+#include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/partition.hpp"
+
+namespace portask::kafka {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int32_t current_epoch = 0;   // Metadata reports leaderEpoch 0 too
+constexpr std::int32_t undefined_epoch = -1;  // Kafka's UNDEFINED_EPOCH / NO_PARTITION_LEADER_EPOCH
+
+using end_offset = msg::OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult::EpochEndOffset;
+
+// Kafka's Partition.checkCurrentLeaderEpoch: -1 skips the check.
+std::int16_t check_current_epoch(std::int32_t theirs) {
+  if (theirs == undefined_epoch || theirs == current_epoch) return 0;
+  return static_cast<std::int16_t>(theirs < current_epoch ? error_code::fenced_leader_epoch
+                                                          : error_code::unknown_leader_epoch);
+}
+
+// Kafka's LeaderEpochFileCache.endOffsetFor with the one entry {epoch 0, log start}.
+void answer_for(end_offset& o, std::int32_t requested, const storage::partition_bounds& b) {
+  if (requested == current_epoch) {
+    o.leaderEpoch = current_epoch;
+    o.endOffset = b.next_offset;
+  } else if (requested < undefined_epoch) {
+    // Older than any epoch we know: the start of the first one (Kafka answers the same).
+    o.leaderEpoch = requested;
+    o.endOffset = b.log_start;
+  } else {
+    // -1 (undefined) or an epoch newer than ours: UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET.
+    o.leaderEpoch = undefined_epoch;
+    o.endOffset = -1;
+  }
+}
+
+}  // namespace
+
+void handle_offset_for_leader_epoch(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::OffsetForLeaderEpochRequest req;
+  if (!PORTASK_KAFKA_DECODE(OffsetForLeaderEpoch, body, req)) return;
+  auto res = std::make_shared<msg::OffsetForLeaderEpochResponse>();
+  auto pending = std::make_shared<std::size_t>(1);
+  const bool flexible = msg::OffsetForLeaderEpochRequest_is_flexible(r.api_version);
+  auto done = [=] {
+    if (--*pending == 0) respond(self, r, *res, flexible);
+  };
+  res->topics.resize(req.topics.size());
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    const auto& t = req.topics[ti];
+    res->topics[ti].topic = t.topic;
+    res->topics[ti].partitions.resize(t.partitions.size());
+    for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      const auto p = t.partitions[pi];
+      res->topics[ti].partitions[pi].partition = p.partition;
+      auto fail = [=](caf::error& e) {
+        res->topics[ti].partitions[pi].errorCode = to_kafka(to_errc(e));
+        done();
+      };
+      ++*pending;
+      // The partition must exist before its epoch is checked (Kafka): both come after
+      // its bounds are known.
+      ask_partition(
+          self, *self->state.ctx, topic_partition{t.topic, p.partition}, 10s,
+          [=](storage::partition_bounds& b) {
+            if (auto err = check_current_epoch(p.currentLeaderEpoch); err != 0) {
+              res->topics[ti].partitions[pi].errorCode = err;
+              return done();
+            }
+            answer_for(res->topics[ti].partitions[pi], p.leaderEpoch, b);
+            done();
+          },
+          fail, bounds_atom::value);
+    }
+  }
+  done();
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,167 @@
+// Produce (key 0): every partition's record batches become one Portask publish_batch and go
+// through the ProtocolBridge like a native publish (framing, CRC32, codec, metrics, hooks,
+// partition, writer). acks=0 gets no response.
+
+#include "actors/connections/kafka/handlers.hpp"
+#include "protocol/kafka/message_set.hpp"
+#include "protocol/topic_name.hpp"
+#include "protocol/kafka/record_batch.hpp"
+
+#include "logging/loggers.hpp"
+
+namespace portask::kafka {
+
+namespace {
+
+// The idempotent-producer claim of one partition's batches: one producer, one epoch,
+// consecutive sequences (a client sends one batch per partition, but the format allows
+// more). Transactional and control batches need a transaction coordinator Portask lacks.
+expected<producer_sequence> producer_claim(
+    const std::vector<protocol::kafka::record_batch>& batches) {
+  producer_sequence claim;
+  for (const auto& b : batches) {
+    if (b.is_transactional() || b.is_control()) return errc::invalid_request;
+    if (b.producer_id < 0) {
+      if (claim.present()) return errc::invalid_request;
+      continue;
+    }
+    const auto last = static_cast<std::int32_t>(
+        (static_cast<std::int64_t>(b.base_sequence) + b.last_offset_delta) % (std::int64_t{1} << 31));
+    if (!claim.present()) {
+      if (&b != &batches.front()) return errc::invalid_request;
+      claim = {b.producer_id, b.producer_epoch, b.base_sequence, last};
+      continue;
+    }
+    if (b.producer_id != claim.id || b.producer_epoch != claim.epoch ||
+        b.base_sequence != claim.last_seq + 1)
+      return errc::out_of_order_sequence;
+    claim.last_seq = last;
+  }
+  return claim;
+}
+
+// A message set of magic 0/1 read into `out`; stands in the batch list as one batch header
+// without a producer, so the rest of the produce path is the same for every version.
+expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
+    const std::string& records, const std::string& topic, std::int32_t partition,
+    protocol::message_batch& out, protocol::kafka::decompression_budget& budget) {
+  auto n = protocol::kafka::decode_message_set_into(protocol::as_bytes(records), topic, partition,
+                                                    out, budget);
+  if (!n) return n.error();
+  if (*n == 0) return std::vector<protocol::kafka::record_batch>{};
+  return std::vector<protocol::kafka::record_batch>(1);
+}
+
+}  // namespace
+
+void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::ProduceRequest req;
+  if (!PORTASK_KAFKA_DECODE(Produce, body, req)) return;
+  auto& ctx = *self->state.ctx;
+  const bool acks = req.acks != 0;
+  auto res = std::make_shared<msg::ProduceResponse>();
+  std::size_t parts = 0;
+  for (const auto& t : req.topicData) parts += t.partitionData.size();
+  auto pending = std::make_shared<std::size_t>(parts);
+  auto done = [=] {
+    if (--*pending > 0) return;
+    if (acks)
+      respond(self, r, *res, msg::ProduceRequest_is_flexible(r.api_version));
+    else
+      respond_nothing(self, r);
+  };
+  if (parts == 0) {
+    ++*pending;
+    done();
+    return;
+  }
+  res->responses.resize(req.topicData.size());
+  // What the whole request may inflate (every batch of every partition); once it is spent,
+  // the rest of the request is refused without being inflated.
+  protocol::kafka::decompression_budget budget{ctx.config.max_frame_bytes,
+                                               ctx.config.max_decompressed_bytes_per_request};
+  bool over_budget = false;
+  // Only the first auto_create_topics_max_per_request topics named may be auto-created.
+  std::uint32_t topics_named = 0;
+  for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
+    auto& topic = req.topicData[ti];
+    res->responses[ti].name = topic.name;
+    const bool may_create = ctx.config.auto_create_topics &&
+                            topics_named++ < ctx.config.auto_create_topics_max_per_request;
+    res->responses[ti].partitionResponses.resize(topic.partitionData.size());
+    for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
+      auto& part = topic.partitionData[pi];
+      auto& out = res->responses[ti].partitionResponses[pi];
+      out.index = part.index;
+      if (protocol::is_internal_topic(topic.name)) {  // Kafka: only the broker appends to it
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      static const std::string none;
+      const std::string& records = part.records ? *part.records : none;
+      publish_batch pb;
+      pb.tp = {topic.name, part.index};
+      pb.source = protocol_kind::kafka;
+      pb.auto_create = may_create;
+      pb.wire_bytes = records.size();
+      // Records are parsed straight into the messages; the batch headers stay for the
+      // idempotence claim. Produce v0-2 carry the older message sets (no producer claim).
+      if (over_budget) {
+        out.errorCode = static_cast<std::int16_t>(error_code::message_too_large);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      auto batches = r.api_version < 3
+                         ? legacy_message_set(records, topic.name, part.index, pb.batch, budget)
+                         : protocol::kafka::decode_record_batches_into(
+                               protocol::as_bytes(records), topic.name, part.index, pb.batch,
+                               budget);
+      if (!batches && budget.left == 0 &&
+          batches.error() == make_error_code(errc::decompressed_too_large)) {
+        over_budget = true;
+        ctx.metrics.request_limited(request_limit::decompressed_bytes);
+        logging::kafka().warn("kafka {}: produce request inflates past {} bytes; refusing the rest of it",
+                     self->state.session->peer(), ctx.config.max_decompressed_bytes_per_request);
+      }
+      if (!batches || batches->empty()) {
+        const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
+        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
+                     make_error_code(e).message());
+        out.errorCode = to_kafka(e);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      auto producer = producer_claim(*batches);
+      if (!producer) {
+        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
+                     producer.error().message());
+        out.errorCode = to_kafka(static_cast<errc>(producer.error().value()));
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      pb.producer = *producer;
+      auto bridge = ctx.bridge_for(pb.tp);
+      self->request(bridge, caf::infinite, publish_atom::value, std::move(pb))
+          .then(
+              [=](publish_result& pr) {
+                auto& o = res->responses[ti].partitionResponses[pi];
+                o.baseOffset = pr.base_offset;
+                o.logStartOffset = pr.log_start;
+                done();
+              },
+              [=](caf::error& e) {
+                auto& o = res->responses[ti].partitionResponses[pi];
+                o.errorCode = to_kafka(to_errc(e));
+                o.baseOffset = -1;
+                done();
+              });
+    }
+  }
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,39 @@
+// SyncGroup (key 14): the leader's assignment ends the rebalance; every member gets its
+// share (members wait for the leader).
+#include "actors/connections/kafka/handlers.hpp"
+
+namespace portask::kafka {
+
+void handle_sync_group(self_ptr self, const request& r, protocol::byte_view body) {
+  msg::SyncGroupRequest req;
+  if (!PORTASK_KAFKA_DECODE(SyncGroup, body, req)) return;
+  const bool flexible = msg::SyncGroupRequest_is_flexible(r.api_version);
+  sync_group_request s;
+  s.member_id = req.memberId;
+  s.instance_id = req.groupInstanceId;
+  s.generation = req.generationId;
+  s.protocol_type = req.protocolType;
+  s.protocol_name = req.protocolName;
+  for (auto& a : req.assignments) s.assignments.emplace_back(std::move(a.memberId), std::move(a.assignment));
+  auto answer = [=](const sync_group_result& sr) {
+    msg::SyncGroupResponse res;
+    res.errorCode = to_kafka_group(sr.error);
+    if (sr.error == errc::ok) {
+      res.protocolType = sr.protocol_type;
+      res.protocolName = sr.protocol_name;
+      res.assignment = sr.assignment;
+    }
+    respond(self, r, res, flexible, sr.error != errc::ok);
+  };
+  auto fail = [=](errc e) { answer(sync_group_result{e, {}, {}, {}}); };
+  with_group(
+      self, req.groupId,
+      [=](group_coordinator_actor& g) {
+        self->request(g, caf::infinite, sync_atom::value, s)
+            .then([=](sync_group_result& sr) { answer(sr); },
+                  [=](caf::error& e) { fail(to_errc(e)); });
+      },
+      fail);
+}
+
+}  // namespace portask::kafka

@@ -1,0 +1,838 @@
+#include "actors/connections/native/portask_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include "actors/connections/transport/connection_lifecycle.hpp"
+#include "actors/connections/transport/long_polls.hpp"
+#include "actors/connections/native/native_group_member.hpp"
+#include "actors/connections/transport/response_queue.hpp"
+#include "actors/pipeline/offset_for_time.hpp"
+#include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/topic_configs.hpp"
+#include "actors/pipeline/producer_ids.hpp"
+#include "portask/version.hpp"
+#include "actors/pipeline/wall_clock.hpp"
+#include "protocol/group_assignment.hpp"
+#include "protocol/native_messages.hpp"
+
+namespace portask {
+
+namespace native = protocol::native;
+using protocol::message_type;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint32_t max_fetch_wait_ms = 60'000;
+constexpr std::uint32_t subscription_poll_ms = 5'000;
+constexpr std::uint32_t max_push_bytes = 1024 * 1024;
+
+struct subscription {
+  std::uint32_t request_id = 0;
+  topic_partition tp;
+  std::int64_t offset = 0;
+  std::uint64_t credit = 0;
+  bool fetching = false;
+  bool active = true;
+  std::uint64_t poll_id = 0;  ///< its fetch in flight, to cancel when it ends
+};
+
+struct connection_state {
+  std::shared_ptr<broker_context> ctx;
+  std::shared_ptr<tcp_session> session;
+  std::unique_ptr<response_queue> responses;
+  std::unique_ptr<long_polls> polls;  ///< cancelled when answered otherwise or on close
+  std::map<std::uint32_t, subscription> subscriptions;
+  std::uint32_t next_subscription = 1;
+  std::unordered_map<std::string, std::uint32_t> round_robin;
+  /// Partition counts of the topics published to with partition -1, kept while no topic is
+  /// created, grown or deleted anywhere (broker_context::topic_changes), so the broker's
+  /// choice of partition costs no registry round trip.
+  std::unordered_map<std::string, std::int32_t> partition_counts;
+  std::uint64_t partition_counts_as_of = 0;
+  std::map<std::uint32_t, native_group_member_actor> memberships;  ///< native group members of this client
+  std::uint32_t next_membership = 1;
+  bool closing = false;  ///< the client closed; quit once pending answers are written
+  bool drain_requested = false;  ///< pushes wait for the session's drained_atom
+  static inline const char* name = "portask.portask_connection";
+};
+
+using self_ptr = native_connection_actor::stateful_pointer<connection_state>;
+
+// Subscriptions and group memberships keep a connection from being idle: their client
+// waits for the broker, not the other way round.
+void update_hold(self_ptr self) {
+  auto& st = self->state;
+  st.session->hold(!st.subscriptions.empty() || !st.memberships.empty());
+}
+
+std::uint64_t reserve(self_ptr self, std::uint64_t release) {
+  return self->state.responses->reserve(release);
+}
+
+void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
+              std::function<void()> on_flushed = {}) {
+  auto& st = self->state;
+  st.responses->complete(seq, std::move(bytes), std::move(on_flushed));
+  if (st.closing && st.responses->empty()) self->quit();
+}
+
+/// A request in progress: where its answer goes and what to count.
+struct request_ctx {
+  std::uint64_t seq;
+  std::uint32_t request_id;
+  message_type type;
+  request_kind kind;
+  clock_type::time_point start;
+};
+
+void record(self_ptr self, const request_ctx& r, bool failed) {
+  self->state.ctx->metrics.request(protocol_kind::portask, r.kind, clock_type::now() - r.start,
+                                   failed);
+}
+
+void fail(self_ptr self, const request_ctx& r, errc e, std::string_view detail = {}) {
+  record(self, r, true);
+  native::error_response err;
+  err.request_id = r.request_id;
+  err.code = static_cast<std::uint16_t>(e);
+  err.retriable = is_retriable(e);
+  err.message = make_error_code(e).message();
+  if (!detail.empty()) err.message += std::string(": ") + std::string(detail);
+  protocol::buffer out;
+  native::encode(out, err);
+  complete(self, r.seq, std::move(out));
+}
+
+void fail(self_ptr self, const request_ctx& r, const caf::error& e) { fail(self, r, to_errc(e)); }
+
+template <class Body>
+void respond(self_ptr self, const request_ctx& r, Body&& body,
+             std::function<void()> on_flushed = {}) {
+  record(self, r, false);
+  protocol::buffer out;
+  const auto pos = native::begin_response(out, {r.request_id, r.type});
+  body(out);
+  protocol::finish_frame(out, pos, message_type::response, 0);
+  complete(self, r.seq, std::move(out), std::move(on_flushed));
+}
+
+native::fetch_response to_wire(const fetch_result& r) {
+  native::fetch_response f;
+  f.partition = r.partition;
+  f.high_watermark = r.high_watermark;
+  f.log_start = r.log_start;
+  f.batches.reserve(r.batches.size());
+  for (const auto& b : r.batches) f.batches.push_back({b.base_offset, b.record_count, b.frame.view()});
+  return f;
+}
+
+// -- publish -------------------------------------------------------------------------------
+
+void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
+  auto bridge = self->state.ctx->bridge_for(pb.tp);
+  if (!bridge) return fail(self, r, errc::not_ready);
+  // No timeout on the hot path: a timeout costs a round through CAF's clock thread per
+  // request, and the bridge always answers (or CAF reports it down, a retriable error).
+  self->request(bridge, caf::infinite, publish_atom::value, std::move(pb))
+      .then(
+          [=](publish_result& res) {
+            if (!acks) {
+              record(self, r, false);
+              complete(self, r.seq, {});
+              return;
+            }
+            respond(self, r, [&](protocol::buffer& out) {
+              native::encode_body(out, native::publish_response{res.partition, res.base_offset,
+                                                                res.count});
+            });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
+                protocol::byte_view payload, std::size_t wire_bytes) {
+  auto req = native::decode_publish(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto batch = self->state.ctx->codecs.decode(h.flags, req->batch);
+  if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
+  if (batch->messages.empty()) return fail(self, r, errc::invalid_request, "empty batch");
+  publish_batch pb{{req->topic, req->partition}, std::move(*batch), protocol_kind::portask, true,
+                   wire_bytes};
+  if (req->producer.present()) {
+    const auto count = static_cast<std::uint32_t>(pb.batch.messages.size());
+    pb.producer = {req->producer.id, req->producer.epoch, req->producer.base_sequence,
+                   storage::last_sequence(req->producer.base_sequence, count)};
+  }
+  const bool acks = req->acks != 0;
+  if (req->partition >= 0) return send_publish(self, r, acks, std::move(pb));
+  if (req->partition != -1) return fail(self, r, errc::unknown_partition);
+  // The broker chooses: round-robin over the topic's partitions.
+  auto& st = self->state;
+  const auto changes = st.ctx->topic_changes.load(std::memory_order_acquire);
+  if (changes != st.partition_counts_as_of) {
+    st.partition_counts.clear();
+    st.partition_counts_as_of = changes;
+  }
+  auto pick = [self](std::int32_t partitions, publish_batch& b) {
+    auto& rr = self->state.round_robin[b.tp.topic];
+    b.tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
+  };
+  if (auto it = st.partition_counts.find(req->topic); it != st.partition_counts.end()) {
+    pick(it->second, pb);
+    return send_publish(self, r, acks, std::move(pb));
+  }
+  // First publish to this topic (since a topic change): await() keeps later requests
+  // behind this one lookup, so batches still reach the bridge in arrival order.
+  auto registry = st.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  auto shared = std::make_shared<publish_batch>(std::move(pb));
+  self->request(registry, 10s, topic_atom::value, req->topic, true)
+      .await(
+          [=](storage::topic_info& info) {
+            self->state.partition_counts[shared->tp.topic] = info.partitions;
+            pick(info.partitions, *shared);
+            send_publish(self, r, acks, std::move(*shared));
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+// InitProducer: the same ids as Kafka's InitProducerId; an existing producer gets its next
+// epoch, which fences its older incarnations and restarts its sequences.
+void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_init_producer(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto answer = [=](std::int64_t id, std::int16_t epoch) {
+    respond(self, r, [&](protocol::buffer& out) {
+      native::encode_body(out, native::init_producer_response{id, epoch});
+    });
+  };
+  if (req->producer_id >= 0) {
+    if (req->producer_epoch >= std::numeric_limits<std::int16_t>::max() - 1)
+      return fail(self, r, errc::invalid_producer_epoch, "epochs exhausted; ask for a new id");
+    return answer(req->producer_id, static_cast<std::int16_t>(req->producer_epoch + 1));
+  }
+  with_new_producer_id(self, self->state.ctx, [=](expected<std::int64_t> id) {
+    if (!id) return fail(self, r, static_cast<errc>(id.error().value()));
+    answer(*id, 0);
+  });
+}
+
+// -- fetch and subscriptions ----------------------------------------------------------------
+
+// What a fetch or a push sends to the client (messages_out counts what is sent, nothing else).
+void count_out(self_ptr self, const fetch_result& res) {
+  std::uint64_t messages = 0, bytes = 0;
+  for (const auto& b : res.batches) {
+    messages += b.record_count;
+    bytes += b.frame.size();
+  }
+  self->state.ctx->metrics.messages_out(protocol_kind::portask, messages, bytes);
+}
+
+// A fetch's answer stays within the connection's output budget (see response_queue).
+void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_fetch(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  bool alone = false;
+  const auto granted =
+      self->state.responses->promise_output(std::max<std::uint32_t>(1, req->max_bytes), alone);
+  // Only an answer made alone may bring a first batch over its limit.
+  fetch_request f{{req->topic, req->partition},
+                  req->offset,
+                  static_cast<std::uint32_t>(granted),
+                  std::min(req->max_wait_ms, max_fetch_wait_ms),
+                  protocol_kind::portask,
+                  alone};
+  auto bridge = self->state.ctx->bridge_for(f.tp);
+  if (!bridge) {
+    self->state.responses->keep_promise(granted);
+    return fail(self, r, errc::not_ready);
+  }
+  if (f.max_wait_ms > 0) f.poll_id = self->state.polls->open(f.tp);
+  self->request(bridge, caf::infinite, fetch_atom::value, f)
+      .then(
+          [=](fetch_result& res) {
+            self->state.polls->answered(f.poll_id);
+            self->state.responses->keep_promise(granted);
+            count_out(self, res);
+            respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, to_wire(res)); });
+          },
+          [=](caf::error& e) {
+            self->state.polls->answered(f.poll_id);
+            self->state.responses->keep_promise(granted);
+            fail(self, r, e);
+          });
+}
+
+void end_subscription(self_ptr self, std::uint32_t id, errc e) {
+  auto& subs = self->state.subscriptions;
+  auto it = subs.find(id);
+  if (it == subs.end()) return;
+  native::error_response err;
+  err.request_id = it->second.request_id;
+  err.code = static_cast<std::uint16_t>(e);
+  err.retriable = is_retriable(e);
+  err.message = "subscription " + std::to_string(id) + " ended: " + make_error_code(e).message();
+  protocol::buffer out;
+  native::encode(out, err);
+  self->state.session->send(std::move(out));
+  subs.erase(it);
+  update_hold(self);
+}
+
+// Keeps one long-poll fetch in flight per subscription while it has credit and its client
+// is reading: once the connection has a whole output cap queued and unread, pushes stop until
+// the client has read half of it (an event from the session, not a poll). Memory per
+// connection: the cap plus one push (max_push_bytes, or one larger stored batch) per
+// subscription, and subscriptions per connection are capped (on_subscribe).
+void pump(self_ptr self, std::uint32_t id) {
+  auto& st = self->state;
+  auto it = st.subscriptions.find(id);
+  if (it == st.subscriptions.end()) return;
+  auto& s = it->second;
+  if (!s.active || s.fetching || s.credit == 0) return;
+  const auto cap = st.session->limits().max_queued_output;
+  if (st.session->queued_output() >= cap) {
+    if (!st.drain_requested) {
+      st.drain_requested = true;
+      st.ctx->metrics.connection_limited(listener_kind::native, connection_limit::output_full);
+      st.session->notify_when_drained(cap / 2);
+    }
+    return;
+  }
+  auto bridge = st.ctx->bridge_for(s.tp);
+  if (!bridge) {  // the runtime is restarting: try again shortly
+    self->delayed_send(self, 200ms, subscribe_atom::value, id);
+    return;
+  }
+  s.fetching = true;
+  fetch_request f{s.tp, s.offset,
+                  static_cast<std::uint32_t>(std::min<std::uint64_t>(s.credit, max_push_bytes)),
+                  subscription_poll_ms, protocol_kind::portask};
+  f.poll_id = s.poll_id = st.polls->open(s.tp);
+  self->request(bridge, caf::infinite, fetch_atom::value, f)
+      .then(
+          [=](fetch_result& res) {
+            self->state.polls->answered(f.poll_id);
+            auto& all = self->state.subscriptions;
+            auto sub = all.find(id);
+            if (sub == all.end()) return;
+            sub->second.fetching = false;
+            if (!sub->second.active) {
+              all.erase(sub);
+              update_hold(self);
+              return;
+            }
+            if (res.batches.empty()) {
+              if (sub->second.offset < 0) sub->second.offset = res.high_watermark;
+            } else {
+              protocol::buffer out;
+              native::encode_deliver(out, id, to_wire(res));
+              sub->second.offset = res.batches.back().next_offset();
+              sub->second.credit -= std::min<std::uint64_t>(sub->second.credit, out.size());
+              count_out(self, res);
+              self->state.session->send(std::move(out));
+            }
+            pump(self, id);
+          },
+          [=](caf::error& e) {
+            self->state.polls->answered(f.poll_id);
+            auto& all = self->state.subscriptions;
+            auto sub = all.find(id);
+            if (sub == all.end()) return;
+            sub->second.fetching = false;
+            const auto code = to_errc(e);
+            if (is_retriable(code) && sub->second.active) {
+              self->delayed_send(self, 200ms, subscribe_atom::value, id);  // retry later
+              return;
+            }
+            end_subscription(self, id, code);
+          });
+}
+
+void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_subscribe(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  // Each subscription may have one push in flight: their number is capped like requests.
+  const auto max_subscriptions = self->state.ctx->config.max_inflight_requests_per_connection;
+  if (self->state.subscriptions.size() >= max_subscriptions)
+    return fail(self, r, errc::invalid_request,
+                "at most " + std::to_string(max_subscriptions) + " subscriptions per connection");
+  topic_partition tp{req->topic, req->partition};
+  // The partition must exist: asking its bounds says so.
+  ask_partition(
+      self, *self->state.ctx, tp, std::chrono::milliseconds(10000),
+      [=](storage::partition_bounds&) {
+            const auto id = self->state.next_subscription++;
+            self->state.subscriptions[id] =
+                subscription{r.request_id, tp, req->offset, req->credit_bytes, false, true};
+            update_hold(self);
+            // Pushing starts once the Subscribe response is on its way, so the client sees
+            // the subscription id before the first Deliver frame.
+            respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); },
+                    [=] { pump(self, id); });
+      },
+      [=](caf::error& e) { fail(self, r, e); }, bounds_atom::value);
+}
+
+void on_credit(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_credit(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto it = self->state.subscriptions.find(req->subscription_id);
+  if (it == self->state.subscriptions.end()) return fail(self, r, errc::invalid_request, "no such subscription");
+  it->second.credit += req->credit_bytes;
+  respond(self, r, [](protocol::buffer&) {});
+  pump(self, req->subscription_id);
+}
+
+void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_unsubscribe(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto& subs = self->state.subscriptions;
+  auto it = subs.find(req->subscription_id);
+  if (it == subs.end()) return fail(self, r, errc::invalid_request, "no such subscription");
+  if (it->second.fetching) {
+    it->second.active = false;  // erased when its fetch returns, which the cancel hastens
+    self->state.polls->cancel(it->second.poll_id);
+  } else
+    subs.erase(it);
+  update_hold(self);
+  respond(self, r, [](protocol::buffer&) {});
+}
+
+// -- offsets, topics, metadata ---------------------------------------------------------------
+
+// Ack and OffsetFetch go to the group's coordinator, the one owner of a group's offsets
+// whichever protocol its consumers speak.
+template <class F>
+void with_group(self_ptr self, request_ctx r, const std::string& group, F f) {
+  auto groups = self->state.ctx->groups();
+  if (!groups) return fail(self, r, errc::not_ready);
+  self->request(groups, 10s, group_atom::value, group)
+      .then([=](group_coordinator_actor& g) mutable { f(g); },
+            [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_ack(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (req->consumer.empty() || req->offset < 0) return fail(self, r, errc::invalid_request);
+  commit_offsets_request commit;
+  commit.member = {req->member_id, std::nullopt, req->generation};
+  commit.offsets.push_back(
+      {{req->topic, req->partition}, storage::committed_offset{req->offset, req->metadata}});
+  with_group(self, r, req->consumer, [=](group_coordinator_actor& g) {
+    self->request(g, 10s, commit_atom::value, commit)
+        .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
+              [=](caf::error& e) { fail(self, r, e); });
+  });
+}
+
+void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_offset_fetch(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  std::vector<topic_partition> tps{{req->topic, req->partition}};
+  with_group(self, r, req->consumer, [=](group_coordinator_actor& g) {
+    self->request(g, 10s, offset_atom::value, tps)
+        .then(
+            [=](std::vector<storage::group_offset>& offs) {
+              const auto off = offs.empty() ? storage::committed_offset{} : offs.front().offset;
+              respond(self, r, [&](protocol::buffer& out) {
+                native::encode_body(out, native::offset_fetch_response{off.offset, off.metadata});
+              });
+            },
+            [=](caf::error& e) { fail(self, r, e); });
+  });
+}
+
+// -- consumer groups --------------------------------------------------------------------------
+
+void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_group_join(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto& st = self->state;
+  native_membership m;
+  m.membership_id = st.next_membership++;
+  m.group = req->group;
+  m.strategy = static_cast<protocol::assignment_strategy>(req->strategy);
+  m.session_timeout_ms = static_cast<std::int32_t>(
+      std::min<std::uint32_t>(req->session_timeout_ms, std::numeric_limits<std::int32_t>::max()));
+  m.topics = req->topics;
+  m.client_host = st.session->peer();
+  const auto id = m.membership_id;
+  auto member = spawn_native_group_member(self->system(), caf::actor_cast<caf::actor>(self), st.ctx,
+                                          st.session, std::move(m));
+  self->monitor(member);  // a member that ends by itself no longer holds the connection open
+  st.memberships.emplace(id, std::move(member));
+  update_hold(self);
+  respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); });
+}
+
+void on_group_leave(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_group_leave(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto& all = self->state.memberships;
+  auto it = all.find(req->membership_id);
+  if (it == all.end()) return fail(self, r, errc::invalid_request, "no such membership");
+  self->send(it->second, leave_atom::value);
+  all.erase(it);
+  update_hold(self);
+  respond(self, r, [](protocol::buffer&) {});
+}
+
+std::vector<native::topic_summary> summaries(const std::vector<storage::topic_info>& topics) {
+  std::vector<native::topic_summary> out;
+  for (const auto& t : topics) out.push_back({t.name, t.partitions});
+  return out;
+}
+
+// Sets each listed config (an empty value removes the override), validated as CreateTopics
+// and AlterConfigs validate; the topic's other overrides stay.
+void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor registry,
+                        const std::string& topic, const std::vector<native::config_entry>& changes) {
+  for (const auto& c : changes) {
+    if (c.value.empty() && find_topic_config(c.key)) continue;
+    if (auto problem = topic_config_problem(c.key, c.value))
+      return fail(self, r, errc::invalid_request, *problem);
+  }
+  self->request(registry, 10s, topic_atom::value, topic, false)
+      .then(
+          [=](storage::topic_info& info) {
+            auto configs = info.configs;
+            for (const auto& c : changes) {
+              auto it = std::find_if(configs.begin(), configs.end(),
+                                     [&](const auto& kv) { return kv.first == c.key; });
+              if (c.value.empty()) {
+                if (it != configs.end()) configs.erase(it);
+              } else if (it != configs.end()) {
+                it->second = c.value;
+              } else {
+                configs.emplace_back(c.key, c.value);
+              }
+            }
+            self->request(registry, 10s, configure_atom::value, topic, std::move(configs))
+                .then([=](storage::topic_info&) { respond(self, r, [](protocol::buffer&) {}); },
+                      [=](caf::error& e) { fail(self, r, e); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_topic_admin(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  auto on_error = [=](caf::error& e) { fail(self, r, e); };
+  auto empty_ok = [=](bool) { respond(self, r, [](protocol::buffer&) {}); };
+  switch (req->op) {
+    case native::admin_op::create: {
+      // -1: the broker's default partition count, as Kafka's CreateTopics (KIP-464).
+      const auto defaults =
+          static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
+      storage::topic_info info{req->topic, req->partitions == -1 ? defaults : req->partitions, {}};
+      for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
+      self->request(registry, 10s, create_atom::value, std::move(info))
+          .then([=](storage::topic_info&) { empty_ok(true); }, on_error);
+      break;
+    }
+    case native::admin_op::remove:
+      self->request(registry, 10s, delete_atom::value, req->topic).then(empty_ok, on_error);
+      break;
+    case native::admin_op::list:
+      self->request(registry, 10s, list_atom::value)
+          .then(
+              [=](std::vector<storage::topic_info>& topics) {
+                respond(self, r, [&](protocol::buffer& out) {
+                  native::encode_body(out, summaries(topics));
+                });
+              },
+              on_error);
+      break;
+    case native::admin_op::describe:
+      self->request(registry, 10s, describe_atom::value, req->topic)
+          .then(
+              [=](topic_description& d) {
+                native::topic_detail t;
+                t.topic = d.info.name;
+                t.partitions = d.info.partitions;
+                for (std::size_t i = 0; i < d.partitions.size(); ++i)
+                  t.partition_states.push_back({static_cast<std::int32_t>(i),
+                                                d.partitions[i].log_start,
+                                                d.partitions[i].next_offset});
+                for (std::size_t i = 0; i < d.partitions.size(); ++i)
+                  t.partition_states[i].stored_bytes =
+                      static_cast<std::int64_t>(d.partitions[i].stored_bytes());
+                for (auto& [k, v] : d.info.configs) t.configs.push_back({k, v});
+                respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, t); });
+              },
+              on_error);
+      break;
+    case native::admin_op::add_partitions:
+      self->request(registry, 10s, grow_atom::value, req->topic, req->partitions)
+          .then(empty_ok, on_error);
+      break;
+    case native::admin_op::alter_config:
+      alter_topic_config(self, r, registry, req->topic, req->configs);
+      break;
+  }
+}
+
+void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
+  auto registry = self->state.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  self->request(registry, 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            const auto& c = *self->state.ctx;
+            native::metadata_response m{c.config.native.host, c.native_port.load(),
+                                        std::string("portask ") + version_string,
+                                        summaries(topics)};
+            respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, m); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
+void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_list_offsets(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  const topic_partition tp{req->topic, req->partition};
+  auto bridge = self->state.ctx->bridge_for(tp);
+  if (!bridge) return fail(self, r, errc::not_ready);
+  const auto timestamp = req->timestamp;
+  auto on_error = [=](caf::error& e) { fail(self, r, e); };
+  ask_partition(
+      self, *self->state.ctx, tp, std::chrono::milliseconds(10000),
+      [=](storage::partition_bounds& b) {
+        auto answer = [=](std::optional<native::offset_at_time> at) {
+          respond(self, r, [&](protocol::buffer& out) {
+            native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset, at});
+          });
+        };
+        if (!timestamp) return answer(std::nullopt);
+        if (*timestamp < 0) return fail(self, r, errc::invalid_request, "negative timestamp");
+        if (b.log_start >= b.next_offset) return answer(native::offset_at_time{});
+        scan_for_time(self, bridge, tp, &self->state.ctx->codecs, protocol_kind::portask,
+                      *timestamp, b.log_start, offset_found{},
+                      [=](offset_found f) { answer(native::offset_at_time{f.offset, f.timestamp}); },
+                      on_error);
+      },
+      on_error, bounds_atom::value);
+}
+
+// -- group admin ------------------------------------------------------------------------------
+
+
+native::group_summary summary_of(const group_description& d) {
+  return {d.group_id, d.state, d.protocol_type, static_cast<std::int32_t>(d.members.size())};
+}
+
+void describe_group(self_ptr self, request_ctx r, const std::string& group) {
+  with_group(self, r, group, [=](group_coordinator_actor& g) {
+    self->request(g, 10s, describe_atom::value)
+        .then(
+            [=](group_description& d) {
+              if (d.state == "Dead")
+                return fail(self, r, errc::unknown_group, "no group '" + group + "'");
+              native::group_detail out;
+              out.summary = summary_of(d);
+              out.summary.group = group;
+              out.protocol_name = d.protocol_name;
+              out.generation = d.generation;
+              out.leader = d.leader;
+              for (const auto& m : d.members)
+                out.members.push_back(
+                    {m.member_id, m.client_id, m.client_host,
+                     protocol::member_partitions(d.protocol_type, protocol::as_bytes(m.assignment))});
+              self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
+                  .then(
+                      [=](std::vector<storage::group_offset>& offsets) mutable {
+                        for (auto& o : offsets)
+                          out.offsets.push_back({o.tp.topic, o.tp.partition, o.offset.offset,
+                                                 o.offset.metadata});
+                        std::sort(out.offsets.begin(), out.offsets.end(),
+                                  [](const auto& a, const auto& b) {
+                                    return std::tie(a.topic, a.partition) <
+                                           std::tie(b.topic, b.partition);
+                                  });
+                        respond(self, r,
+                                [&](protocol::buffer& buf) { native::encode_body(buf, out); });
+                      },
+                      [=](caf::error& e) { fail(self, r, e); });
+            },
+            [=](caf::error& e) { fail(self, r, e); });
+  });
+}
+
+void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_group_admin(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (req->op != native::group_op::list && req->group.empty())
+    return fail(self, r, errc::invalid_request, "empty group name");
+  switch (req->op) {
+    case native::group_op::list: {
+      auto groups = self->state.ctx->groups();
+      if (!groups) return fail(self, r, errc::not_ready);
+      self->request(groups, 10s, list_atom::value)
+          .then(
+              [=](std::vector<group_description>& all) {
+                std::vector<native::group_summary> out;
+                for (const auto& d : all)
+                  if (d.state != "Dead") out.push_back(summary_of(d));
+                std::sort(out.begin(), out.end(),
+                          [](const auto& a, const auto& b) { return a.group < b.group; });
+                respond(self, r, [&](protocol::buffer& buf) { native::encode_body(buf, out); });
+              },
+              [=](caf::error& e) { fail(self, r, e); });
+      break;
+    }
+    case native::group_op::describe:
+      describe_group(self, r, req->group);
+      break;
+    case native::group_op::remove:
+      with_group(self, r, req->group, [=](group_coordinator_actor& g) {
+        self->request(g, 10s, delete_atom::value, std::vector<topic_partition>{}, true)
+            .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
+                  [=](caf::error& e) { fail(self, r, e); });
+      });
+      break;
+  }
+}
+
+void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_delete_records(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (req->offset < -1) return fail(self, r, errc::offset_out_of_range);
+  ask_partition(
+      self, *self->state.ctx, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(30000),
+      [=](storage::partition_bounds& b) {
+        respond(self, r, [&](protocol::buffer& out) {
+          native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset, std::nullopt});
+        });
+      },
+      [=](caf::error& e) { fail(self, r, e); }, delete_atom::value, req->offset);
+}
+
+request_kind kind_of(message_type t) {
+  switch (t) {
+    case message_type::publish: return request_kind::publish;
+    case message_type::fetch: return request_kind::fetch;
+    case message_type::subscribe:
+    case message_type::credit:
+    case message_type::unsubscribe: return request_kind::subscribe;
+    case message_type::ack: return request_kind::commit;
+    case message_type::offset_fetch: return request_kind::offset_fetch;
+    case message_type::list_offsets: return request_kind::list_offsets;
+    case message_type::topic_admin:
+    case message_type::delete_records: return request_kind::topic_admin;
+    case message_type::group_admin: return request_kind::group;
+    case message_type::metadata: return request_kind::metadata;
+    case message_type::heartbeat: return request_kind::heartbeat;
+    case message_type::group_join:
+    case message_type::group_leave: return request_kind::group;
+    default: return request_kind::other;
+  }
+}
+
+void on_frame(self_ptr self, const protocol::buffer& bytes) {
+  // The session's framer already checked magic, version, type, length and CRC.
+  auto h = protocol::decode_header(bytes, protocol::frame_limits{UINT32_MAX});
+  if (!h) return;
+  const protocol::byte_view payload{bytes.data() + protocol::frame_header_size, h->length};
+  request_ctx r{reserve(self, bytes.size()), native::peek_request_id(payload), h->type,
+                kind_of(h->type), clock_type::now()};
+  switch (h->type) {
+    case message_type::publish: return on_publish(self, r, *h, payload, bytes.size());
+    case message_type::fetch: return on_fetch(self, r, payload);
+    case message_type::subscribe: return on_subscribe(self, r, payload);
+    case message_type::credit: return on_credit(self, r, payload);
+    case message_type::unsubscribe: return on_unsubscribe(self, r, payload);
+    case message_type::ack: return on_ack(self, r, payload);
+    case message_type::offset_fetch: return on_offset_fetch(self, r, payload);
+    case message_type::topic_admin: return on_topic_admin(self, r, payload);
+    case message_type::metadata: return on_metadata(self, r, payload);
+    case message_type::list_offsets: return on_list_offsets(self, r, payload);
+    case message_type::group_join: return on_group_join(self, r, payload);
+    case message_type::group_leave: return on_group_leave(self, r, payload);
+    case message_type::init_producer: return on_init_producer(self, r, payload);
+    case message_type::delete_records: return on_delete_records(self, r, payload);
+    case message_type::group_admin: return on_group_admin(self, r, payload);
+    case message_type::heartbeat: {
+      if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
+      return respond(self, r,
+                     [](protocol::buffer& out) { native::encode_i64_body(out, wall_clock_ms()); });
+    }
+    case message_type::error:
+    case message_type::response:
+    case message_type::deliver:
+    case message_type::group_assignment:
+      return fail(self, r, errc::invalid_request, "a client does not send this message type");
+  }
+}
+
+native_connection_actor::behavior_type connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                              std::shared_ptr<tcp_session> session) {
+    self->state.ctx = ctx;
+    self->state.session = session;
+    self->state.responses = std::make_unique<response_queue>(session);
+    self->state.polls = std::make_unique<long_polls>(ctx);
+    track_connection(self, ctx, session, protocol_kind::portask);
+    self->set_down_handler([=](caf::down_msg& down) {
+      std::erase_if(self->state.memberships,
+                    [&](const auto& m) { return m.second.address() == down.source; });
+      update_hold(self);
+    });
+    return {
+        [=](frame_atom, const protocol::buffer& bytes) { on_frame(self, bytes); },
+        [=](closed_atom) {
+          self->state.closing = true;
+          self->state.subscriptions.clear();
+          // Parked fetches answer now, so the pending answers complete and we can go.
+          self->state.polls->cancel_all();
+          if (self->state.responses->empty()) self->quit();
+        },
+        [=](closed_atom, errc e) {
+          // Framing error: the stream cannot be resynchronised. Answer, then close.
+          native::error_response err{0, static_cast<std::uint16_t>(e), false,
+                                     make_error_code(e).message()};
+          protocol::buffer out;
+          native::encode(out, err);
+          self->state.session->send(std::move(out));
+          self->state.session->close_after_writes();
+          ctx->metrics.request(protocol_kind::portask, request_kind::other, 0ns, true);
+          self->quit();
+        },
+        [=](subscribe_atom, std::uint32_t id) { pump(self, id); },  // retry after an error
+        [=](drained_atom) {  // the socket took the queued output: pushes resume
+          self->state.drain_requested = false;
+          std::vector<std::uint32_t> ids;
+          for (const auto& [id, sub] : self->state.subscriptions) ids.push_back(id);
+          for (auto id : ids) pump(self, id);
+        },
+    };
+}
+
+}  // namespace
+
+native_connection_actor spawn_portask_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                    std::shared_ptr<tcp_session> session) {
+  return sys.spawn(connection_impl, std::move(ctx), std::move(session));
+}
+
+protocol::buffer portask_rejection_frame() {
+  native::error_response err{0, static_cast<std::uint16_t>(errc::too_many_connections), false,
+                             make_error_code(errc::too_many_connections).message()};
+  protocol::buffer out;
+  native::encode(out, err);
+  return out;
+}
+
+}  // namespace portask

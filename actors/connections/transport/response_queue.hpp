@@ -1,0 +1,56 @@
+#pragma once
+/// Answers leave a connection in the order their requests arrived, even when the work behind
+/// them finishes out of order (clients pipeline). Each request reserves a slot when it is
+/// read; completing a slot writes every ready answer at the head of the queue. Shared by
+/// every protocol's connection actor; lives in the actor's state (one thread).
+///
+/// It also keeps the connection's output budget (the session's queued-output cap): answers
+/// whose size the broker chooses (fetches) first promise themselves a share of what is not
+/// yet queued, held here, or promised to another answer, and stay within it. So a client that never reads, or pipelines many fetches, is bounded by the cap
+/// (plus, for the one answer made while nothing else is pending, one stored batch: Kafka's
+/// rule that a fetch returns at least one batch).
+
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "actors/connections/transport/tcp_session.hpp"
+
+namespace portask {
+
+class response_queue {
+ public:
+  explicit response_queue(std::shared_ptr<tcp_session> session) : session_(std::move(session)) {}
+
+  /// Reserves the next slot. `release` is the request's size: in-flight bytes that the
+  /// session frees once the answer is written (backpressure).
+  std::uint64_t reserve(std::uint64_t release);
+  /// Fills a slot; an empty `bytes` writes nothing (a request that gets no answer).
+  /// `on_flushed` runs once the answer has been handed to the session.
+  void complete(std::uint64_t seq, protocol::buffer bytes, std::function<void()> on_flushed = {});
+  bool empty() const noexcept { return slots_.empty(); }
+
+  /// Up to `wanted` bytes of output room, held until keep_promise(). `alone` says nothing
+  /// else is queued, held or promised: the answer may then exceed the room by one batch.
+  std::uint64_t promise_output(std::uint64_t wanted, bool& alone);
+  /// The promised bytes are being handed over (or not needed).
+  void keep_promise(std::uint64_t promised) noexcept;
+  tcp_session& session() noexcept { return *session_; }
+
+ private:
+  struct slot {
+    bool ready = false;
+    protocol::buffer bytes;
+    std::uint64_t release = 0;
+    std::function<void()> on_flushed;
+  };
+  void flush();
+
+  std::shared_ptr<tcp_session> session_;
+  std::deque<slot> slots_;
+  std::uint64_t first_seq_ = 0;
+  std::uint64_t held_ = 0;      ///< bytes of answers ready behind an unfinished one
+  std::uint64_t promised_ = 0;  ///< output room promised to answers being made
+};
+
+}  // namespace portask

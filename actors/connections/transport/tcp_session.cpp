@@ -1,0 +1,312 @@
+#include "actors/connections/transport/tcp_session.hpp"
+
+#include <caf/send.hpp>
+
+#include <array>
+
+#include "actors/interfaces.hpp"
+#include "actors/connections/transport/log_limiter.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask {
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+constexpr std::size_t read_chunk = 64 * 1024;
+
+namespace {
+
+// How often a session checks its deadlines: an eighth of the shorter timeout (a timeout
+// fires at most 12.5% late), between 10 ms and 5 s.
+std::chrono::milliseconds tick_of(const session_limits& l) {
+  std::chrono::milliseconds shortest = 0ms;
+  for (auto t : {l.request_timeout, l.idle_timeout})
+    if (t > 0ms && (shortest == 0ms || t < shortest)) shortest = t;
+  if (shortest == 0ms) return 0ms;
+  return std::clamp<std::chrono::milliseconds>(shortest / 8, 10ms, 5000ms);
+}
+
+}  // namespace
+
+tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> framer,
+                         session_limits limits, listener_kind kind, metrics_registry& metrics,
+                         std::function<void()> on_destroy)
+    : socket_(std::move(socket)),
+      strand_(asio::make_strand(socket_.get_executor())),
+      timer_(strand_),
+      framer_(std::move(framer)),
+      limits_(limits),
+      kind_(kind),
+      metrics_(metrics),
+      on_destroy_(std::move(on_destroy)) {
+  touch();
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+tcp_session::~tcp_session() {
+  if (on_destroy_) on_destroy_();
+}
+
+void tcp_session::start(connection_actor actor) {
+  asio::post(strand_, [self = shared_from_this(), actor = std::move(actor)]() mutable {
+    self->actor_ = std::move(actor);
+    self->arm_timer();
+    self->read();
+  });
+}
+
+void tcp_session::touch() noexcept {
+  last_active_ns_.store(clock_type::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+clock_type::time_point tcp_session::last_active() const noexcept {
+  return clock_type::time_point{clock_type::duration{last_active_ns_.load(std::memory_order_relaxed)}};
+}
+
+bool tcp_session::idle() const noexcept {
+  return inflight_requests_.load(std::memory_order_relaxed) == 0 && queued_output() == 0 &&
+         !held_.load(std::memory_order_relaxed) && !partial_.load(std::memory_order_relaxed);
+}
+
+bool tcp_session::over_limits() const noexcept {
+  return inflight_bytes_ > limits_.max_inflight_bytes ||
+         inflight_requests_.load(std::memory_order_relaxed) >= limits_.max_inflight_requests ||
+         queued_output() > limits_.max_queued_output;
+}
+
+void tcp_session::read() {
+  if (reading_ || read_stopped_ || closed_) return;
+  if (over_limits()) {
+    note_output_pause();
+    read_paused_ = true;
+    partial_since_.reset();  // waiting on the broker, not on the client
+    return;
+  }
+  reading_ = true;
+  auto space = framer_->prepare(read_chunk);
+  socket_.async_read_some(
+      asio::buffer(space.data(), space.size()),
+      asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t n) {
+        self->on_read(ec, n);
+      }));
+}
+
+void tcp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (ec) {
+    if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
+        ec != asio::error::connection_reset)
+      logging::net().debug("{}: read error: {}", peer_, ec.message());
+    read_stopped_ = true;
+    caf::anon_send(actor_, closed_atom::value);
+    return;
+  }
+  touch();
+  framer_->commit(n);
+  if (!deliver()) return;
+  read();
+}
+
+bool tcp_session::deliver() {
+  bool completed = false;
+  while (!over_limits()) {
+    auto f = framer_->next();
+    if (!f) {
+      logging::net().warn("{}: closing after framing error: {}", peer_, f.error().message());
+      read_stopped_ = true;
+      partial_.store(false, std::memory_order_relaxed);
+      caf::anon_send(actor_, closed_atom::value, static_cast<errc>(f.error().value()));
+      return false;
+    }
+    if (!*f) break;
+    const auto bytes = **f;
+    inflight_bytes_ += bytes.size();
+    inflight_requests_.fetch_add(1, std::memory_order_relaxed);
+    completed = true;
+    caf::anon_send(actor_, frame_atom::value, protocol::buffer(bytes.begin(), bytes.end()));
+  }
+  // The request timeout runs from the first byte of a frame the client has not finished.
+  const bool partial = framer_->buffered() > 0 && !over_limits();
+  partial_.store(framer_->buffered() > 0, std::memory_order_relaxed);
+  if (!partial)
+    partial_since_.reset();
+  else if (completed || !partial_since_)
+    partial_since_ = clock_type::now();
+  return true;
+}
+
+// Counts each time the client's unread output (not the broker's own work) holds reading.
+void tcp_session::note_output_pause() {
+  const bool full = queued_output() > limits_.max_queued_output;
+  if (full && !output_paused_) metrics_.connection_limited(kind_, connection_limit::output_full);
+  output_paused_ = full;
+}
+
+void tcp_session::resume() {
+  if (!read_paused_ || closed_ || read_stopped_) return;
+  if (over_limits()) return note_output_pause();
+  read_paused_ = false;
+  if (deliver()) read();
+}
+
+void tcp_session::send(protocol::buffer bytes, std::uint64_t release) {
+  // Counted now, on the caller's thread, so an actor deciding how much more to queue sees it.
+  queued_.fetch_add(bytes.size(), std::memory_order_relaxed);
+  asio::post(strand_, [self = shared_from_this(), b = std::move(bytes), release]() mutable {
+    if (self->closed_) {
+      self->queued_.fetch_sub(b.size(), std::memory_order_relaxed);
+      return;
+    }
+    self->writes_.push_back({std::move(b), release});
+    self->write();
+  });
+}
+
+void tcp_session::release(std::uint64_t bytes) {
+  asio::post(strand_, [self = shared_from_this(), bytes] { self->do_release(bytes); });
+}
+
+void tcp_session::do_release(std::uint64_t bytes) {
+  inflight_bytes_ = bytes > inflight_bytes_ ? 0 : inflight_bytes_ - bytes;
+  if (bytes > 0 && inflight_requests_.load(std::memory_order_relaxed) > 0)
+    inflight_requests_.fetch_sub(1, std::memory_order_relaxed);
+  resume();
+}
+
+void tcp_session::notify_when_drained(std::uint64_t at_most) {
+  asio::post(strand_, [self = shared_from_this(), at_most] {
+    if (self->closed_) return;
+    if (self->queued_output() <= at_most) {
+      caf::anon_send(self->actor_, drained_atom::value);
+    } else {
+      self->drain_waiter_ = true;
+      self->drain_threshold_ = at_most;
+    }
+  });
+}
+
+void tcp_session::write() {
+  if (writing_ || closed_) return;
+  if (writes_.empty()) {
+    if (close_when_flushed_) shutdown();
+    return;
+  }
+  // Gather everything queued into one write.
+  writing_ = true;
+  write_started_ = clock_type::now();
+  in_write_.clear();
+  std::vector<asio::const_buffer> buffers;
+  while (!writes_.empty() && buffers.size() < 64) {
+    in_write_.push_back(std::move(writes_.front()));
+    writes_.pop_front();
+    buffers.emplace_back(in_write_.back().bytes.data(), in_write_.back().bytes.size());
+  }
+  asio::async_write(socket_, buffers,
+                    asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t) {
+                      self->writing_ = false;
+                      std::uint64_t written = 0;
+                      for (const auto& w : self->in_write_) written += w.bytes.size();
+                      self->queued_.fetch_sub(written, std::memory_order_relaxed);
+                      if (ec) {
+                        logging::net().debug("{}: write error: {}", self->peer_, ec.message());
+                        self->shutdown();
+                        return;
+                      }
+                      self->touch();
+                      for (const auto& w : self->in_write_)
+                        if (w.release) self->do_release(w.release);
+                      self->in_write_.clear();
+                      if (self->drain_waiter_ && self->queued_output() <= self->drain_threshold_) {
+                        self->drain_waiter_ = false;
+                        caf::anon_send(self->actor_, drained_atom::value);
+                      }
+                      self->resume();
+                      self->write();
+                    }));
+}
+
+void tcp_session::close_after_writes() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->close_when_flushed_ = true;
+    if (!self->writing_) self->write();
+  });
+}
+
+void tcp_session::close() {
+  asio::post(strand_, [self = shared_from_this()] { self->shutdown(); });
+}
+
+void tcp_session::evict() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->close_for(connection_limit::evicted_idle, "idle; evicted to admit a new client");
+  });
+}
+
+void tcp_session::close_for(connection_limit why, std::string_view what) {
+  if (closed_) return;
+  metrics_.connection_limited(kind_, why);
+  // Per reason, at most one line a second (a slowloris attack is hundreds of these).
+  static std::array<log_limiter, static_cast<std::size_t>(connection_limit::count_)> limiters;
+  if (const auto n = limiters[static_cast<std::size_t>(why)].count(); n > 0) {
+    if (n == 1)
+      logging::net().info("{} connection {}: {}; closing", to_string(kind_), peer_, what);
+    else
+      logging::net().info("{} connection {}: {}; closing (and {} more since the last such line)",
+                   to_string(kind_), peer_, what, n - 1);
+  }
+  shutdown();
+}
+
+void tcp_session::arm_timer() {
+  const auto tick = tick_of(limits_);
+  if (tick == 0ms || closed_) return;
+  timer_.expires_after(tick);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->on_tick();
+  });
+}
+
+void tcp_session::on_tick() {
+  if (closed_) return;
+  const auto now = clock_type::now();
+  if (limits_.request_timeout > 0ms && partial_since_ && now - *partial_since_ >= limits_.request_timeout)
+    return close_for(connection_limit::request_timeout,
+                     fmt::format("no whole request within {} ms of its first byte",
+                                 limits_.request_timeout.count()));
+  if (limits_.idle_timeout > 0ms && now - last_active() >= limits_.idle_timeout) {
+    // Nothing moved either way for the idle timeout: either nothing is going on, or the
+    // client has stopped reading what is queued for it (Kafka closes both alike).
+    if (writing_ && now - write_started_ >= limits_.idle_timeout)
+      return close_for(connection_limit::idle_timeout,
+                       fmt::format("has not read its answers for {} ms", limits_.idle_timeout.count()));
+    if (!read_paused_ && idle())
+      return close_for(connection_limit::idle_timeout,
+                       fmt::format("idle for {} ms", limits_.idle_timeout.count()));
+  }
+  arm_timer();
+}
+
+void tcp_session::shutdown() {
+  if (closed_) return;
+  closed_ = true;
+  timer_.cancel();
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  std::uint64_t dropped = 0;
+  for (const auto& w : writes_) dropped += w.bytes.size();
+  queued_.fetch_sub(dropped, std::memory_order_relaxed);
+  writes_.clear();
+  if (!read_stopped_) {
+    read_stopped_ = true;
+    // A pending read completes with operation_aborted and reports closed; if none is
+    // pending, report here.
+    if (!reading_) caf::anon_send(actor_, closed_atom::value);
+  }
+}
+
+}  // namespace portask

@@ -1,0 +1,133 @@
+#pragma once
+/// One TCP connection on the Asio side. It only moves bytes: reads into its framer, sends
+/// each whole frame to its connection actor (anon_send), and writes what the actor posts
+/// back, in order. All socket work runs on the session's strand; the actor never touches
+/// the socket, and the session never blocks a CAF thread.
+///
+/// Bounded whatever the client does (the limits in session_limits):
+///   - In: every frame handed to the actor is in flight until the answer to it is written.
+///     Past the in-flight requests or bytes, or while the queued output is over its cap, the
+///     session hands over no more frames and stops reading: the rest waits in the socket, so
+///     a client that pipelines faster than the broker answers, or than it reads its own
+///     answers, is slowed down instead of growing broker memory.
+///   - Out: bytes queued for the socket are counted (queued_output()); actors that push
+///     without a request (subscriptions) check it and ask to be told when it has drained.
+///   - Time: a frame not complete `request_timeout` after its first byte (a stalled or
+///     dribbling client) closes the connection; so does `idle_timeout` with nothing in
+///     flight, nothing held open by the actor, and no bytes moving, or with a write that
+///     has not completed for that long (a client that stopped reading). One Asio timer per
+///     session, ticking at a fraction of the shorter timeout.
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "actors/interfaces.hpp"
+#include "actors/metrics/metrics.hpp"
+#include "actors/connections/transport/connection_table.hpp"
+#include "actors/connections/transport/stream_framer.hpp"
+
+namespace portask {
+
+struct session_limits {
+  std::chrono::milliseconds request_timeout{30000};  ///< 0: none
+  std::chrono::milliseconds idle_timeout{600000};    ///< 0: none
+  std::uint64_t max_inflight_bytes = 64u << 20;
+  std::uint32_t max_inflight_requests = 256;
+  std::uint64_t max_queued_output = 16u << 20;
+};
+
+class tcp_session : public limited_connection, public std::enable_shared_from_this<tcp_session> {
+ public:
+  using tcp = boost::asio::ip::tcp;
+
+  tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> framer, session_limits limits,
+              listener_kind kind, metrics_registry& metrics, std::function<void()> on_destroy);
+  ~tcp_session() override;
+
+  /// Starts reading; frames go to `actor` as (frame_atom, buffer); end of stream or a socket
+  /// error as (closed_atom); a framing error as (closed_atom, errc) after which reading
+  /// stops (the actor answers and calls close_after_writes).
+  void start(connection_actor actor);
+
+  // -- called from any thread (posted to the strand) -----------------------------------------
+  /// Queues bytes; once written, the request of `release` bytes is no longer in flight (0:
+  /// a push that answers no request).
+  void send(protocol::buffer bytes, std::uint64_t release = 0);
+  /// Ends a request without writing anything (acks=0 requests).
+  void release(std::uint64_t bytes);
+  /// Closes once everything queued is written.
+  void close_after_writes();
+  /// Closes now.
+  void close();
+  /// Bytes queued for the socket and not yet written.
+  std::uint64_t queued_output() const noexcept { return queued_.load(std::memory_order_relaxed); }
+  const session_limits& limits() const noexcept { return limits_; }
+  /// The actor is told (drained_atom) once the queued output is at most `at_most` bytes.
+  void notify_when_drained(std::uint64_t at_most);
+  /// While held, the connection is not idle (open subscriptions or group memberships).
+  void hold(bool held) noexcept { held_.store(held, std::memory_order_relaxed); }
+
+  const std::string& peer() const noexcept { return peer_; }
+
+  // -- limited_connection ------------------------------------------------------------------
+  bool idle() const noexcept override;
+  std::chrono::steady_clock::time_point last_active() const noexcept override;
+  void evict() override;
+
+ private:
+  void read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  /// Hands whole frames to the actor while the limits allow; false after a framing error.
+  bool deliver();
+  bool over_limits() const noexcept;
+  /// Delivers and reads again once the limits allow.
+  void resume();
+  void note_output_pause();
+  void write();
+  void do_release(std::uint64_t bytes);
+  void shutdown();
+  void touch() noexcept;
+  void arm_timer();
+  void on_tick();
+  void close_for(connection_limit why, std::string_view what);
+
+  tcp::socket socket_;
+  boost::asio::strand<tcp::socket::executor_type> strand_;
+  boost::asio::steady_timer timer_;
+  std::unique_ptr<stream_framer> framer_;
+  connection_actor actor_;
+  std::string peer_;
+  session_limits limits_;
+  listener_kind kind_;
+  metrics_registry& metrics_;
+  std::uint64_t inflight_bytes_ = 0;
+  std::atomic<std::uint32_t> inflight_requests_{0};
+  std::atomic<std::uint64_t> queued_{0};
+  std::atomic<bool> held_{false};
+  std::atomic<bool> partial_{false};  ///< a frame's first bytes are buffered, not the rest
+  std::atomic<std::int64_t> last_active_ns_;
+  std::optional<std::chrono::steady_clock::time_point> partial_since_;
+  std::chrono::steady_clock::time_point write_started_{};
+  bool reading_ = false;
+  bool read_paused_ = false;
+  bool read_stopped_ = false;
+  bool writing_ = false;
+  bool close_when_flushed_ = false;
+  bool closed_ = false;
+  bool drain_waiter_ = false;
+  std::uint64_t drain_threshold_ = 0;
+  bool output_paused_ = false;
+  struct pending_write {
+    protocol::buffer bytes;
+    std::uint64_t release;
+  };
+  std::deque<pending_write> writes_;
+  std::vector<pending_write> in_write_;
+  std::function<void()> on_destroy_;
+};
+
+}  // namespace portask

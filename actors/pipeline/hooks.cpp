@@ -1,0 +1,80 @@
+#include "actors/pipeline/hooks.hpp"
+
+#include <algorithm>
+
+#include "logging/loggers.hpp"
+
+namespace portask {
+namespace {
+
+struct hooks_state {
+  std::shared_ptr<broker_context> ctx;
+  std::shared_ptr<hook_subscriptions> subs;
+  static inline const char* name = "portask.hooks";
+};
+
+using hooks_ptr = hooks_actor::stateful_pointer<hooks_state>;
+
+// Subscribers are any actors (untyped), which a typed actor may only reach anonymously.
+template <class Event>
+void fan_out(const std::vector<caf::actor>& subscribers, const Event& e) {
+  for (const auto& s : subscribers) caf::anon_send(s, e);
+}
+
+void subscribe(hooks_ptr self, std::vector<caf::actor>& list, caf::actor subscriber) {
+  if (!subscriber) return;
+  self->monitor(subscriber);
+  list.push_back(std::move(subscriber));
+  self->state.ctx->message_hook_subscribers.store(
+      static_cast<int>(self->state.subs->on_message.size()));
+}
+
+// Spawned with its arguments passed through spawn(): CAF 0.17 binds a null argument tuple
+// for a functor without arguments, which UBSan reports.
+hooks_actor::behavior_type hooks_impl(hooks_ptr self, std::shared_ptr<broker_context> ctx,
+                                      std::shared_ptr<hook_subscriptions> subs) {
+  self->state.ctx = ctx;
+  self->state.subs = subs;
+  // A restarted incarnation watches the subscriptions it inherited, and the bridge's count of
+  // message subscribers is set from them, not from what the previous incarnation had added.
+  const auto inherited = subs->on_connect.size() + subs->on_disconnect.size() + subs->on_message.size();
+  for (auto* list : {&subs->on_connect, &subs->on_disconnect, &subs->on_message})
+    for (const auto& s : *list) self->monitor(s);
+  ctx->message_hook_subscribers.store(static_cast<int>(subs->on_message.size()));
+  if (inherited > 0) logging::pipeline().info("hooks: {} subscriptions carried over", inherited);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto drop = [&](std::vector<caf::actor>& v) {
+      v.erase(std::remove_if(v.begin(), v.end(),
+                             [&](const caf::actor& a) { return a.address() == msg.source; }),
+              v.end());
+    };
+    drop(st.subs->on_connect);
+    drop(st.subs->on_disconnect);
+    drop(st.subs->on_message);
+    st.ctx->message_hook_subscribers.store(static_cast<int>(st.subs->on_message.size()));
+  });
+  return {
+      [=](subscribe_atom, on_connect_atom, caf::actor subscriber) {
+        subscribe(self, self->state.subs->on_connect, std::move(subscriber));
+      },
+      [=](subscribe_atom, on_disconnect_atom, caf::actor subscriber) {
+        subscribe(self, self->state.subs->on_disconnect, std::move(subscriber));
+      },
+      [=](subscribe_atom, on_message_atom, caf::actor subscriber) {
+        subscribe(self, self->state.subs->on_message, std::move(subscriber));
+      },
+      [=](const connect_event& e) { fan_out(self->state.subs->on_connect, e); },
+      [=](const disconnect_event& e) { fan_out(self->state.subs->on_disconnect, e); },
+      [=](const message_event& e) { fan_out(self->state.subs->on_message, e); },
+  };
+}
+
+}  // namespace
+
+hooks_actor spawn_hooks(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                        std::shared_ptr<hook_subscriptions> subscriptions) {
+  return sys.spawn(hooks_impl, std::move(ctx), std::move(subscriptions));
+}
+
+}  // namespace portask

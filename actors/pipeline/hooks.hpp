@@ -1,0 +1,22 @@
+#pragma once
+/// Event hooks: OnConnect, OnDisconnect and OnMessage as actor subscriptions. Any component
+/// (or test) subscribes an actor to a kind of event and receives connect_event,
+/// disconnect_event or message_event messages. Subscribers that exit are dropped.
+///
+///   anon_send(hooks, subscribe_atom::value, on_message_atom::value, subscriber)
+
+#include "actors/runtime/broker_context.hpp"
+
+namespace portask {
+
+/// The subscriptions outlive the hooks actor that serves them: the supervisor keeps them and
+/// hands them to every incarnation (one runs at a time, so they need no lock), so a restart
+/// of the hooks loses no subscriber.
+struct hook_subscriptions {
+  std::vector<caf::actor> on_connect, on_disconnect, on_message;
+};
+
+hooks_actor spawn_hooks(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                        std::shared_ptr<hook_subscriptions> subscriptions);
+
+}  // namespace portask

@@ -1,0 +1,603 @@
+#include "actors/pipeline/partition.hpp"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "actors/pipeline/partition_log.hpp"
+#include "actors/pipeline/producer_table.hpp"
+#include "actors/pipeline/wall_clock.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct parked_fetch {
+  fetch_request request;
+  caf::typed_response_promise<fetch_result> promise;
+  std::chrono::steady_clock::time_point since;  ///< when it was parked (fetch wait metric)
+};
+
+/// Long-poll fetches waiting for data, indexed by the offset they wait at (an append serves
+/// exactly those below the new high watermark, without looking at the others) and by the
+/// poll id their connection gave them (to cancel one when its request was answered by
+/// another partition or its connection closed).
+class parked_fetches {
+ public:
+  parked_fetches() = default;
+  parked_fetches(const parked_fetches&) = delete;
+  parked_fetches& operator=(const parked_fetches&) = delete;
+  /// Counts into the fetches_waiting gauge (also what a stopping partition drops).
+  void count_in(metrics_registry* m) noexcept { metrics_ = m; }
+  /// A partition that fails with fetches parked answers them (retriable) rather than leave
+  /// their requests, and the connections that wait for them, hanging.
+  ~parked_fetches() {
+    if (metrics_ != nullptr) metrics_->fetches_waiting(-static_cast<int>(waiting_.size()));
+    for (auto& [id, p] : waiting_) p.promise.deliver(make_caf_error(errc::not_ready));
+  }
+
+  std::uint64_t park(fetch_request req, caf::typed_response_promise<fetch_result> rp,
+                     std::chrono::steady_clock::time_point now) {
+    if (metrics_ != nullptr) metrics_->fetches_waiting(+1);
+    const auto id = next_id_++;
+    by_offset_.emplace(req.offset, id);
+    if (req.poll_id != 0) by_poll_.emplace(req.poll_id, id);
+    waiting_.emplace(id, parked_fetch{std::move(req), std::move(rp), now});
+    return id;
+  }
+  /// Removes and returns the fetch parked as `id` (none if answered already).
+  std::optional<parked_fetch> take(std::uint64_t id) {
+    auto it = waiting_.find(id);
+    if (it == waiting_.end()) return std::nullopt;
+    auto out = std::move(it->second);
+    waiting_.erase(it);
+    if (metrics_ != nullptr) metrics_->fetches_waiting(-1);
+    erase_index(by_offset_, out.request.offset, id);
+    if (out.request.poll_id != 0) erase_index(by_poll_, out.request.poll_id, id);
+    return out;
+  }
+  std::optional<parked_fetch> take_poll(std::uint64_t poll_id) {
+    auto it = by_poll_.find(poll_id);
+    if (it == by_poll_.end()) return std::nullopt;
+    return take(it->second);
+  }
+  /// The ids of the fetches waiting below `offset`, lowest offset first.
+  std::vector<std::uint64_t> waiting_below(std::int64_t offset) const {
+    std::vector<std::uint64_t> ids;
+    for (auto it = by_offset_.begin(); it != by_offset_.end() && it->first < offset; ++it)
+      ids.push_back(it->second);
+    return ids;
+  }
+  bool empty() const noexcept { return waiting_.empty(); }
+
+ private:
+  template <class Index, class Key>
+  static void erase_index(Index& index, const Key& key, std::uint64_t id) {
+    auto [first, last] = index.equal_range(key);
+    for (auto it = first; it != last; ++it)
+      if (it->second == id) {
+        index.erase(it);
+        return;
+      }
+  }
+  metrics_registry* metrics_ = nullptr;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, parked_fetch> waiting_;
+  std::multimap<std::int64_t, std::uint64_t> by_offset_;
+  std::unordered_multimap<std::uint64_t, std::uint64_t> by_poll_;
+};
+
+/// Stored batches between two producer snapshots: bounds the log a rebuild reads.
+constexpr std::uint64_t snapshot_every_batches = 500;
+
+struct partition_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unique_ptr<partition_log> log;
+  producer_table producers;
+  std::uint64_t stored_since_snapshot = 0;
+  bool snapshot_in_flight = false;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<publish_result>> pending;
+  parked_fetches parked;
+  bool recovering = false;
+  /// The last recovery attempt failed: the store is down. Requests fail at once (retriable)
+  /// instead of waiting for the next attempt.
+  bool store_down = false;
+  /// Requests that arrived while the partition was recovering; run with true once it is
+  /// ready, with false when recovery failed (they then answer not_ready).
+  std::vector<std::function<void(bool)>> on_ready;
+  std::chrono::milliseconds recovery_backoff{0};
+  /// Poll ids cancelled lately, for a fetch whose cancel overtook it (it was still waiting
+  /// for recovery when the cancel came): it is answered at once instead of parking. Bounded.
+  std::array<std::uint64_t, 64> cancelled{};
+  std::size_t next_cancelled = 0;
+  /// Last request or write: an idle partition stops (partition_idle_ms).
+  std::chrono::steady_clock::time_point last_used;
+  bool delete_in_flight = false;
+  /// A partition that stops with requests in hand (a failure, its topic deleted) answers
+  /// them, retriably: a destroyed promise sends nothing in CAF 0.17, and the bridge waits
+  /// without a timeout. Writes may have been stored (timeout: the producer resends, an
+  /// idempotent one is deduplicated); queued ones were not (not_ready).
+  ~partition_state() {
+    for (auto& [ticket, rp] : pending) rp.deliver(make_caf_error(errc::timeout));
+    auto waiters = std::move(on_ready);
+    for (auto& w : waiters) w(false);
+  }
+  static inline const char* name = "portask.partition";
+};
+
+using self_ptr = partition_actor::stateful_pointer<partition_state>;
+
+// Writes the idempotence window's changes to the store now and then (never two at once), so
+// that a rebuild reads only the log written since.
+void maybe_snapshot(self_ptr self, bool now = false) {
+  auto& st = self->state;
+  if (st.snapshot_in_flight || !st.log->ready()) return;
+  if (!now && st.stored_since_snapshot < snapshot_every_batches) return;
+  auto reader = st.ctx->reader_for(st.log->tp());
+  if (!reader) return;
+  st.producers.expire(wall_clock_ms(), st.ctx->config.producer_id_expiration_ms);
+  auto snapshot = st.producers.take_snapshot(st.log->high_watermark());
+  st.stored_since_snapshot = 0;
+  st.snapshot_in_flight = true;
+  self->request(reader, 10s, snapshot_atom::value, st.log->tp(), snapshot)
+      .then([=](bool) { self->state.snapshot_in_flight = false; },
+            [=](caf::error& err) {
+              self->state.snapshot_in_flight = false;
+              self->state.producers.snapshot_failed(snapshot);
+              logging::pipeline().debug("partition {}/{}: producer snapshot not written: {}",
+                            self->state.log->tp().topic, self->state.log->tp().partition,
+                            self->system().render(err));
+            });
+}
+
+void deliver(self_ptr self, const std::vector<partition_log::completion>& done) {
+  auto& pending = self->state.pending;
+  for (const auto& c : done) {
+    // A failed batch leaves the window alone: the rebuild after the failure says whether
+    // it is stored after all.
+    if (c.error == errc::ok) {
+      self->state.producers.stored(c.ticket, c.result);
+      ++self->state.stored_since_snapshot;
+    } else {
+      self->state.producers.refused(c.ticket);
+    }
+    auto it = pending.find(c.ticket);
+    if (it == pending.end()) continue;
+    if (c.error == errc::ok)
+      it->second.deliver(c.result);
+    else
+      it->second.deliver(make_caf_error(c.error));
+    pending.erase(it);
+  }
+}
+
+void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<fetch_result> rp);
+
+// Answers the parked fetches that the high watermark has passed: only those, found through
+// the offset index.
+void serve_parked(self_ptr self) {
+  auto& st = self->state;
+  for (auto id : st.parked.waiting_below(st.log->high_watermark())) {
+    auto p = st.parked.take(id);
+    fetch_result out;
+    const auto status = st.log->read(p->request.offset, p->request.max_bytes, out);
+    if (status != partition_log::read_status::served && status != partition_log::read_status::needs_store) {
+      // Out of range now (records deleted meanwhile): the fetch hears it, as a new one would.
+      p->promise.deliver(make_caf_error(errc::offset_out_of_range));
+      continue;
+    }
+    if (status == partition_log::read_status::needs_store) {
+      // Older than the tail (it grew past the tail's share meanwhile): read like a new fetch.
+      p->request.max_wait_ms = 0;
+      handle_fetch(self, std::move(p->request), std::move(p->promise));
+      continue;
+    }
+    st.ctx->metrics.fetch_wait(self->clock().now() - p->since);
+    p->promise.deliver(std::move(out));
+  }
+}
+
+// Answers a parked fetch now with what it has (nothing new), as its wait ran out.
+void answer_empty(self_ptr self, parked_fetch& p) {
+  auto& st = self->state;
+  fetch_result out;
+  out.partition = st.log->tp().partition;
+  out.high_watermark = st.log->high_watermark();
+  out.log_start = st.log->log_start();
+  st.ctx->metrics.fetch_wait(self->clock().now() - p.since);
+  p.promise.deliver(std::move(out));
+}
+
+void recover(self_ptr self);
+
+void try_write(self_ptr self) {
+  auto& st = self->state;
+  auto set = st.log->take_write_set();
+  if (!set) return;
+  auto writer = st.ctx->writer_for(st.log->tp());
+  if (!writer) {
+    deliver(self, st.log->write_failed(errc::not_ready));
+    deliver(self, st.log->fail_queued(errc::not_ready));
+    recover(self);
+    return;
+  }
+  self->request(writer, caf::infinite, append_atom::value, std::move(*set))
+      .then(
+          [=](append_outcome& outcome) {
+            deliver(self, self->state.log->write_completed(outcome));
+            if (!self->state.log->ready()) {
+              // Batches queued behind a failed one were checked against a window that may
+              // not hold: they fail too (retriable) rather than be stored after a gap.
+              deliver(self, self->state.log->fail_queued(errc::not_ready));
+              recover(self);
+              return;
+            }
+            serve_parked(self);
+            maybe_snapshot(self);
+            try_write(self);
+          },
+          [=](caf::error& err) {
+            // The writer died mid-request: nothing is known about the set, so re-read the
+            // bounds from the store before assigning more offsets.
+            logging::pipeline().warn("partition {}/{}: writer failed: {}", self->state.log->tp().topic,
+                         self->state.log->tp().partition, self->system().render(err));
+            // Whether the set was stored is unknown: its producers hear exactly that.
+            deliver(self, self->state.log->write_failed(errc::timeout));
+            deliver(self, self->state.log->fail_queued(errc::not_ready));
+            recover(self);
+          });
+}
+
+void recover(self_ptr self) {
+  auto& st = self->state;
+  if (st.recovering) return;
+  st.recovering = true;
+  st.log->lost_track();
+  auto reader = st.ctx->reader_for(st.log->tp());
+  auto retry = [=] {
+    auto& s = self->state;
+    s.recovering = false;
+    s.store_down = true;
+    s.recovery_backoff = std::min<std::chrono::milliseconds>(
+        2000ms, std::max<std::chrono::milliseconds>(50ms, s.recovery_backoff * 2));
+    // Writes queued meanwhile get a retriable error rather than waiting without bound.
+    deliver(self, s.log->fail_queued(errc::storage_unavailable));
+    auto waiters = std::move(s.on_ready);
+    s.on_ready.clear();
+    for (auto& w : waiters) w(false);
+    self->delayed_send(self, s.recovery_backoff, recover_atom::value);
+  };
+  if (!reader) {
+    retry();
+    return;
+  }
+  // Bounds and the idempotence window both come from the store: after a failed write only a
+  // read says what was stored.
+  self->request(reader, 10s, recover_atom::value, st.log->tp())
+      .then(
+          [=](partition_recovery& r) {
+            auto& s = self->state;
+            s.recovering = false;
+            s.store_down = false;
+            s.recovery_backoff = 0ms;
+            s.log->recovered(r.bounds);
+            s.producers.rebuild(r.producers, s.log->tp().partition, wall_clock_ms());
+            logging::pipeline().debug("partition {}/{}: offsets {}-{}, {} producer batches read back "
+                          "(snapshot covers {})",
+                          s.log->tp().topic, s.log->tp().partition, r.bounds.log_start,
+                          r.bounds.next_offset, r.producers.batches.size(), r.producers.covers);
+            s.producers.expire(wall_clock_ms(), s.ctx->config.producer_id_expiration_ms);
+            s.stored_since_snapshot = 0;
+            if (r.bounds.next_offset > r.producers.covers) maybe_snapshot(self, true);
+            auto waiters = std::move(s.on_ready);
+            s.on_ready.clear();
+            for (auto& w : waiters) w(true);
+            try_write(self);
+            serve_parked(self);
+          },
+          [=](caf::error& err) {
+            logging::pipeline().warn("partition {}/{}: recovery failed: {}", self->state.log->tp().topic,
+                         self->state.log->tp().partition, self->system().render(err));
+            retry();
+          });
+}
+
+void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<fetch_result> rp) {
+  auto& st = self->state;
+  // Symbolic offsets resolve once, here: -1 the high watermark, -2 the log start.
+  if (req.offset == -1) req.offset = st.log->high_watermark();
+  if (req.offset == -2) req.offset = st.log->log_start();
+  fetch_result out;
+  switch (st.log->read(req.offset, req.max_bytes, out)) {
+    case partition_log::read_status::served:
+      rp.deliver(std::move(out));
+      return;
+    case partition_log::read_status::out_of_range:
+      rp.deliver(make_caf_error(errc::offset_out_of_range));
+      return;
+    case partition_log::read_status::wait: {
+      if (req.max_wait_ms == 0) {
+        rp.deliver(std::move(out));
+        return;
+      }
+      if (req.poll_id != 0 &&
+          std::find(st.cancelled.begin(), st.cancelled.end(), req.poll_id) != st.cancelled.end()) {
+        rp.deliver(std::move(out));  // cancelled before it got here: nothing to wait for
+        return;
+      }
+      const auto wait = std::chrono::milliseconds(req.max_wait_ms);
+      const auto id = st.parked.park(std::move(req), rp, self->clock().now());
+      self->delayed_send(self, wait, expire_atom::value, id);
+      return;
+    }
+    case partition_log::read_status::needs_store:
+      break;
+  }
+  // Older than the tail: read from the store, never past the high watermark (batches stored
+  // but not yet acknowledged are not visible).
+  auto reader = st.ctx->reader_for(st.log->tp());
+  if (!reader) {
+    rp.deliver(make_caf_error(errc::not_ready));
+    return;
+  }
+  self->request(reader, 10s, read_atom::value, st.log->tp(), req.offset, req.max_bytes)
+      .then(
+          [=](std::vector<storage::stored_batch>& batches) mutable {
+            fetch_result r;
+            r.partition = self->state.log->tp().partition;
+            r.high_watermark = self->state.log->high_watermark();
+            r.log_start = self->state.log->log_start();
+            for (auto& b : batches)
+              if (b.base_offset < r.high_watermark) r.batches.push_back(std::move(b));
+            rp.deliver(std::move(r));
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+// A refused idempotent batch is rare and always worth a line: it names what the client sent.
+void refuse(self_ptr self, caf::typed_response_promise<publish_result>& rp,
+            const producer_sequence& p, errc e, const char* why) {
+  logging::pipeline().info("partition {}/{}: producer {} epoch {} sequences {}-{}: {}; window {}",
+               self->state.log->tp().topic, self->state.log->tp().partition, p.id, p.epoch,
+               p.first_seq, p.last_seq, why, self->state.producers.describe(p.id));
+  rp.deliver(make_caf_error(e));
+}
+
+void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<publish_result> rp) {
+  auto& st = self->state;
+  const auto producer = b.producer;
+  switch (auto c = st.producers.check(producer); c.what) {
+    case producer_table::verdict::append: break;
+    case producer_table::verdict::duplicate:
+      c.stored.duplicate = true;
+      rp.deliver(c.stored);
+      return;
+    case producer_table::verdict::in_flight:
+      // The first copy is being written and may be stored: "outcome unknown", retry.
+      rp.deliver(make_caf_error(errc::timeout));
+      return;
+    case producer_table::verdict::out_of_order:
+      return refuse(self, rp, producer, errc::out_of_order_sequence,
+                    "out of order (a gap, or already past)");
+    case producer_table::verdict::stale_epoch:
+      return refuse(self, rp, producer, errc::invalid_producer_epoch, "older epoch");
+    case producer_table::verdict::unknown_producer:
+      return refuse(self, rp, producer, errc::unknown_producer_id, "unknown producer");
+    case producer_table::verdict::retry_later:
+      rp.deliver(make_caf_error(errc::not_ready));
+      return;
+  }
+  const auto ticket = st.log->enqueue(std::move(b));
+  if (producer.present()) st.producers.appended(producer, ticket, wall_clock_ms());
+  st.pending.emplace(ticket, rp);
+  try_write(self);
+}
+
+// Runs `f` with the partition ready, or answers not_ready through `rp` when recovery fails.
+template <class T, class F>
+caf::result<T> when_ready(self_ptr self, F f) {
+  auto rp = self->make_response_promise<T>();
+  if (self->state.log->ready()) {
+    f(rp);
+  } else {
+    self->state.on_ready.emplace_back([=](bool ready) mutable {
+      if (ready)
+        f(rp);
+      else
+        rp.deliver(make_caf_error(errc::not_ready));
+    });
+  }
+  return rp;
+}
+
+// DeleteRecords and retention: the log start moves at once (reads below it are out of range
+// from now on), then the store removes the batches below it and records the new start.
+void handle_delete(self_ptr self, std::int64_t offset,
+                   caf::typed_response_promise<storage::partition_bounds> rp) {
+  auto& st = self->state;
+  auto& log = *st.log;
+  if (offset == -1) offset = log.high_watermark();
+  if (offset < 0 || offset > log.high_watermark()) {
+    rp.deliver(make_caf_error(errc::offset_out_of_range));
+    return;
+  }
+  if (const auto removed = log.advance_start(offset); removed > 0) {
+    st.ctx->metrics.records_deleted(static_cast<std::uint64_t>(removed));
+    logging::pipeline().debug("partition {}/{}: log start now {}", log.tp().topic, log.tp().partition,
+                  log.log_start());
+  }
+  auto reader = st.ctx->reader_for(log.tp());
+  if (!reader) {
+    rp.deliver(make_caf_error(errc::not_ready));
+    return;
+  }
+  // Always told to the store, even when the start did not move here: an earlier deletion
+  // may not have reached it.
+  st.delete_in_flight = true;
+  self->request(reader, 30s, delete_atom::value, log.tp(), log.log_start())
+      .then(
+          [=](storage::partition_bounds& stored) mutable {
+            self->state.delete_in_flight = false;
+            self->state.log->deleted(stored);
+            rp.deliver(self->state.log->bounds());
+          },
+          [=](caf::error& err) mutable {
+            self->state.delete_in_flight = false;
+            logging::pipeline().warn("partition {}/{}: deleting below {} in the store failed: {}",
+                         self->state.log->tp().topic, self->state.log->tp().partition,
+                         self->state.log->log_start(), self->system().render(err));
+            rp.deliver(std::move(err));
+          });
+}
+
+bool busy(const partition_state& st) {
+  return !st.pending.empty() || !st.parked.empty() || !st.on_ready.empty() || st.recovering ||
+         st.log->write_in_flight() || st.log->queued() > 0 || st.snapshot_in_flight ||
+         st.delete_in_flight;
+}
+
+// The idle check: a partition nobody used for partition_idle_ms stops; the registry forgets
+// it and the next request starts a fresh one, which reads its bounds back from the store.
+void check_idle(self_ptr self) {
+  auto& st = self->state;
+  const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
+  const auto since = self->clock().now() - st.last_used;
+  // Checked again at least every eighth of the idle time (and never in a tight loop).
+  const auto step = std::max<std::chrono::milliseconds>(idle / 8, 10ms);
+  if (busy(st) || since < idle) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(idle - since);
+    self->delayed_send(self, std::max(left, step), tick_atom::value);
+    return;
+  }
+  // The idempotence window's latest changes go to the store first, so that the respawned
+  // partition rebuilds it from the snapshot rather than from the log.
+  if (st.stored_since_snapshot > 0 && st.log->ready()) {
+    maybe_snapshot(self, true);
+    self->delayed_send(self, step, tick_atom::value);
+    return;
+  }
+  st.ctx->metrics.partition_passivated();
+  logging::pipeline().debug("partition {}/{}: idle, stopping", st.log->tp().topic, st.log->tp().partition);
+  self->quit();
+}
+
+partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                              topic_partition tp) {
+  self->state.ctx = ctx;
+  self->state.parked.count_in(&ctx->metrics);
+  // Times come from the actor clock (steady_clock in a running broker; the test scheduler's
+  // in deterministic tests).
+  self->state.last_used = self->clock().now();
+  self->state.log = std::make_unique<partition_log>(tp, ctx->tails);
+  recover(self);
+  if (ctx->config.partition_idle_ms > 0)
+    self->delayed_send(self, std::chrono::milliseconds(ctx->config.partition_idle_ms),
+                       tick_atom::value);
+  auto touch = [=] { self->state.last_used = self->clock().now(); };
+  return {
+      [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
+        touch();
+        auto& st = self->state;
+        if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
+          st.producers.refused(b.producer);
+          return make_caf_error(errc::backpressure);
+        }
+        if (!st.log->ready() && st.store_down) {
+          st.producers.refused(b.producer);
+          return make_caf_error(errc::storage_unavailable);
+        }
+        auto rp = self->make_response_promise<publish_result>();
+        if (st.log->ready()) {
+          handle_append(self, std::move(b), rp);
+        } else {
+          // The window is being rebuilt: check the batch against it once it is.
+          st.on_ready.emplace_back([=, b = std::move(b)](bool ready) mutable {
+            if (ready) {
+              handle_append(self, std::move(b), rp);
+            } else {
+              self->state.producers.refused(b.producer);
+              rp.deliver(make_caf_error(errc::not_ready));
+            }
+          });
+        }
+        return rp;
+      },
+      [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
+        touch();
+        if (!self->state.log->ready() && self->state.store_down)
+          return make_caf_error(errc::storage_unavailable);
+        auto rp = self->make_response_promise<fetch_result>();
+        if (self->state.log->ready()) {
+          handle_fetch(self, std::move(req), rp);
+        } else {
+          self->state.on_ready.emplace_back([=](bool ready) mutable {
+            if (ready)
+              handle_fetch(self, std::move(req), rp);
+            else
+              rp.deliver(make_caf_error(errc::not_ready));
+          });
+        }
+        return rp;
+      },
+      [=](bounds_atom) -> caf::result<storage::partition_bounds> {
+        touch();
+        if (self->state.log->ready()) return self->state.log->bounds();
+        auto rp = self->make_response_promise<storage::partition_bounds>();
+        self->state.on_ready.emplace_back([=](bool ready) mutable {
+          if (ready)
+            rp.deliver(self->state.log->bounds());
+          else
+            rp.deliver(make_caf_error(errc::not_ready));
+        });
+        return rp;
+      },
+      [=](producer_atom) -> caf::result<std::vector<producer_summary>> {
+        // While recovering, the window is being rebuilt: answer from the rebuilt one.
+        if (self->state.log->ready()) return self->state.producers.summaries();
+        if (self->state.store_down) return make_caf_error(errc::storage_unavailable);
+        auto rp = self->make_response_promise<std::vector<producer_summary>>();
+        self->state.on_ready.emplace_back([=](bool ready) mutable {
+          if (ready)
+            rp.deliver(self->state.producers.summaries());
+          else
+            rp.deliver(make_caf_error(errc::not_ready));
+        });
+        return rp;
+      },
+      [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {
+        touch();
+        if (!self->state.log->ready() && self->state.store_down)
+          return make_caf_error(errc::storage_unavailable);
+        return when_ready<storage::partition_bounds>(
+            self, [=](caf::typed_response_promise<storage::partition_bounds>& rp) {
+              handle_delete(self, offset, rp);
+            });
+      },
+      [=](tick_atom) { check_idle(self); },
+      [=](recover_atom) { recover(self); },
+      [=](expire_atom, std::uint64_t id) {
+        if (auto p = self->state.parked.take(id)) answer_empty(self, *p);
+      },
+      [=](cancel_atom, std::uint64_t poll_id) {
+        // Its request was answered (another partition had data) or its connection closed.
+        auto& st = self->state;
+        if (auto p = st.parked.take_poll(poll_id)) return answer_empty(self, *p);
+        st.cancelled[st.next_cancelled++ % st.cancelled.size()] = poll_id;
+      },
+  };
+}
+
+}  // namespace
+
+partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
+                                topic_partition tp) {
+  // Linked to its parent (the registry): a registry restart takes its partitions with it, so
+  // two actors never own one partition.
+  return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(tp));
+}
+
+}  // namespace portask

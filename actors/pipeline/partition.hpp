@@ -1,0 +1,29 @@
+#pragma once
+/// The partition actor: a thin shell around partition_log. Runs on the CAF scheduler and
+/// never blocks: store reads go to a storage_reader, writes to a storage_writer.
+
+#include <memory>
+
+#include "actors/runtime/broker_context.hpp"
+
+namespace portask {
+
+partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
+                                topic_partition tp);
+
+/// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:
+/// sends (atom, tp, args...) and calls `ok` with the answer or `fail` with the error. The
+/// bridge never creates a topic for it, and resends a request that reached a partition which
+/// had stopped (idle) to its successor.
+template <class Self, class Ok, class Fail, class Atom, class... Ts>
+void ask_partition(Self* self, const broker_context& ctx, const topic_partition& tp,
+                   std::chrono::milliseconds timeout, Ok ok, Fail fail, Atom atom, Ts... args) {
+  auto bridge = ctx.bridge_for(tp);
+  if (!bridge) {
+    auto e = make_caf_error(errc::not_ready);
+    return fail(e);
+  }
+  self->request(bridge, timeout, atom, tp, args...).then(ok, fail);
+}
+
+}  // namespace portask

@@ -1,0 +1,111 @@
+#pragma once
+/// A partition's logic, without CAF: offset assignment, the high watermark, the bounded tail
+/// of recent batches that tailing consumers read without touching the store, and the write
+/// queue (at most one append_set in flight; everything arriving meanwhile goes in the next).
+///
+/// After any failed write the partition re-reads its bounds from the store before it accepts
+/// more: the store is the truth, so no offset is ever handed out twice.
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "actors/pipeline/tail_budget.hpp"
+
+namespace portask {
+
+class partition_log {
+ public:
+  /// The tail takes its share of `tails` (which must outlive the log).
+  partition_log(topic_partition tp, tail_budget& tails) : tp_(std::move(tp)), tails_(tails) {
+    tails_.join();
+  }
+  ~partition_log() {
+    tails_.used(-static_cast<std::ptrdiff_t>(tail_bytes_));
+    tails_.leave();
+  }
+  partition_log(const partition_log&) = delete;
+  partition_log& operator=(const partition_log&) = delete;
+
+  const topic_partition& tp() const noexcept { return tp_; }
+  bool ready() const noexcept { return ready_; }
+  std::int64_t high_watermark() const noexcept { return high_watermark_; }
+  std::int64_t log_start() const noexcept { return log_start_; }
+  /// The acknowledged bounds, with the running totals of the stored log.
+  storage::partition_bounds bounds() const noexcept {
+    return {log_start_, high_watermark_, start_bytes_, acked_end_bytes_, acked_end_timestamp_};
+  }
+
+  /// Installs bounds read from the store (at start and after a failed write). The log start
+  /// never moves back: a deletion this partition made may not have reached the store yet.
+  void recovered(storage::partition_bounds b);
+  /// Moves the log start up to `offset` (at most the high watermark): reads below it are out
+  /// of range from now on, and the tail forgets what lies wholly below it. Returns the number
+  /// of records below the new start that were above the old one.
+  std::int64_t advance_start(std::int64_t offset);
+  /// The store's bounds after a deletion: its running bytes at the start.
+  void deleted(const storage::partition_bounds& stored) noexcept;
+  /// Marks the partition as needing recovery (drops the tail).
+  void lost_track() noexcept;
+
+  // -- write path ------------------------------------------------------------------------
+  /// Queues a batch; returns a ticket that its completion will carry.
+  std::uint64_t enqueue(framed_batch b);
+  std::size_t queued() const noexcept { return queue_.size(); }
+  bool write_in_flight() const noexcept { return !in_flight_.empty(); }
+  /// When ready, nothing is in flight and batches are queued: assigns their offsets and
+  /// returns them as one append_set (now in flight).
+  std::optional<append_set> take_write_set();
+
+  struct completion {
+    std::uint64_t ticket;
+    errc error;  ///< ok: stored, result is valid
+    publish_result result;
+  };
+  /// Applies the writer's outcome for the in-flight set.
+  std::vector<completion> write_completed(const append_outcome& outcome);
+  /// The in-flight set failed as a whole (the writer is gone): every batch gets `e`.
+  std::vector<completion> write_failed(errc e);
+  /// Fails everything queued (not yet in flight), e.g. when recovery keeps failing.
+  std::vector<completion> fail_queued(errc e);
+
+  // -- read path -------------------------------------------------------------------------
+  enum class read_status { served, needs_store, wait, out_of_range };
+  /// Serves `offset` from the tail when it can. `served` fills `out`; `needs_store` means the
+  /// offset lies before the tail; `wait` means nothing at or after it yet (offset == HWM).
+  read_status read(std::int64_t offset, std::uint32_t max_bytes, fetch_result& out) const;
+  std::size_t tail_bytes() const noexcept { return tail_bytes_; }
+  std::size_t tail_batches() const noexcept { return tail_.size(); }
+
+ private:
+  struct queued_batch {
+    std::uint64_t ticket;
+    framed_batch batch;
+  };
+  void add_to_tail(const storage::stored_batch& b);
+
+  void drop_tail_front();
+
+  topic_partition tp_;
+  tail_budget& tails_;
+  bool ready_ = false;
+  std::int64_t next_offset_ = 0;
+  std::int64_t high_watermark_ = 0;
+  std::int64_t log_start_ = 0;
+  // Running totals (storage::stored_batch): as assigned to batches sent to the store, and as
+  // of the last acknowledged one; the bytes before the first stored batch.
+  std::uint64_t end_bytes_ = 0;
+  std::int64_t end_timestamp_ = -1;
+  std::uint64_t acked_end_bytes_ = 0;
+  std::int64_t acked_end_timestamp_ = -1;
+  std::uint64_t start_bytes_ = 0;
+  std::uint64_t next_ticket_ = 1;
+  std::deque<queued_batch> queue_;
+  std::vector<std::pair<std::uint64_t, storage::stored_batch>> in_flight_;
+  std::deque<storage::stored_batch> tail_;
+  std::size_t tail_bytes_ = 0;
+};
+
+}  // namespace portask

@@ -1,0 +1,313 @@
+#include "actors/pipeline/protocol_bridge.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/topic_name.hpp"
+#include "actors/pipeline/wall_clock.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A thread keeps a framing buffer up to this size between batches; larger ones are freed.
+constexpr std::size_t max_kept_scratch = std::size_t{32} << 20;
+
+// A request waiting for its partition's handle: called with it, or with the lookup's error
+// and whether that lookup would have created the topic.
+using waiting_for_partition =
+    std::function<void(const partition_actor*, const caf::error*, bool lookup_created)>;
+
+struct bridge_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unordered_map<topic_partition, partition_actor, storage::topic_partition_hash> partitions;
+  /// Requests for partitions whose handle is being looked up (the registry may be creating
+  /// the topic, a store write): parked per partition, in arrival order, while every other
+  /// partition's traffic goes on.
+  std::unordered_map<topic_partition, std::vector<waiting_for_partition>,
+                     storage::topic_partition_hash>
+      resolving;
+  /// A bridge that fails answers what it holds (retriable), as a mailbox it dies with would
+  /// be bounced: nobody waits forever for a lookup that will never come back.
+  ~bridge_state() {
+    const auto gone = make_caf_error(errc::not_ready);
+    auto waiting = std::move(resolving);
+    for (auto& [tp, ws] : waiting)
+      for (auto& w : ws) w(nullptr, &gone, true);
+  }
+  static inline const char* name = "portask.protocol_bridge";
+};
+
+using self_ptr = protocol_bridge_actor::stateful_pointer<bridge_state>;
+
+// Runs `f` with the partition's actor, or `on_error`. On a cache miss the request waits for
+// the registry's answer together with any later ones for the same partition (so batches for
+// one partition reach it in the order they reached the bridge); nothing else waits.
+template <class F, class G>
+void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, F f, G on_error) {
+  auto& st = self->state;
+  if (auto it = st.partitions.find(tp); it != st.partitions.end()) {
+    f(it->second);
+    return;
+  }
+  auto waiter = [self, tp, auto_create, f, on_error](const partition_actor* p,
+                                                     const caf::error* err,
+                                                     bool lookup_created) mutable {
+    if (p != nullptr)
+      f(*p);
+    else if (auto_create && !lookup_created)
+      with_partition(self, tp, true, f, on_error);  // it joined a fetch's lookup: ask again
+    else
+      on_error(*err);
+  };
+  if (auto it = st.resolving.find(tp); it != st.resolving.end()) {
+    it->second.emplace_back(std::move(waiter));
+    return;
+  }
+  auto registry = st.ctx->registry();
+  if (!registry) {
+    on_error(make_caf_error(errc::not_ready));
+    return;
+  }
+  st.resolving[tp].emplace_back(std::move(waiter));
+  auto release = [self, tp, auto_create](const partition_actor* p, const caf::error* err) {
+    auto node = self->state.resolving.extract(tp);
+    if (node.empty()) return;
+    for (auto& w : node.mapped()) w(p, err, auto_create);
+  };
+  self->request(registry, 10s, partition_atom::value, tp, auto_create)
+      .then(
+          [=](partition_actor& p) {
+            // Watched, so that a partition that stops (its topic deleted, or a failure) is
+            // forgotten at once instead of failing the next request sent to it.
+            self->monitor(p);
+            self->state.partitions[tp] = p;
+            release(&p, nullptr);
+          },
+          [=](caf::error& err) { release(nullptr, &err); });
+}
+
+// A partition that failed with not_ready may have been replaced: drop the cached handle.
+void forget_on_failure(self_ptr self, const topic_partition& tp, const caf::error& err) {
+  if (to_errc(err) == errc::not_ready) self->state.partitions.erase(tp);
+}
+
+}  // namespace
+
+expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
+                                   std::int64_t now) {
+  if (pb.batch.messages.empty()) return errc::invalid_request;
+  std::int64_t max_ts = 0;
+  std::size_t estimate = protocol::frame_header_size + 64;
+  // Every message goes to pb.tp: the first names the topic, the others inherit it (empty).
+  if (auto& first = pb.batch.messages.front(); first.topic != pb.tp.topic) first.topic = pb.tp.topic;
+  for (auto& m : pb.batch.messages) {
+    estimate += 24 + (m.key ? m.key->size() : 0) + (m.value ? m.value->size() : 0);
+    for (const auto& h : m.headers) estimate += 8 + h.key.size() + (h.value ? h.value->size() : 0);
+    if (!m.topic.empty() && m.topic != pb.tp.topic) m.topic.clear();
+    m.partition = pb.tp.partition;
+    m.offset = protocol::no_offset;  // offsets are the partition's: base offset + index
+    if (m.timestamp_ms == 0) m.timestamp_ms = now;
+    max_ts = std::max(max_ts, m.timestamp_ms);
+  }
+  // A frame the store keeps is encoded in this thread's reused buffer and copied once into
+  // slab memory; one that passes through to a remote store is encoded into its own buffer.
+  thread_local protocol::buffer scratch;
+  protocol::buffer own;
+  auto& out = ctx.frames_stay_in_process ? scratch : own;
+  out.clear();
+  if (ctx.storage_encoding.compression == protocol::compression_id::none) out.reserve(estimate);
+  auto ec = ctx.codecs.append_batch_frame(pb.batch, ctx.storage_encoding,
+                                          protocol::message_type::publish, out);
+  protocol::shared_bytes frame;
+  if (!ec)
+    frame = ctx.frames_stay_in_process ? protocol::shared_bytes::copy_of(scratch)
+                                       : protocol::shared_bytes::adopt(std::move(own));
+  if (scratch.capacity() > max_kept_scratch) protocol::buffer{}.swap(scratch);
+  if (ec) return ec;
+  return framed_batch{std::move(frame), static_cast<std::uint32_t>(pb.batch.messages.size()),
+                      max_ts, pb.producer};
+}
+
+namespace {
+
+// How often a request is sent again to a fresh handle when the partition had stopped (idle)
+// before it arrived: a bounced request was never processed, so resending it is safe.
+constexpr int partition_attempts = 3;
+
+struct publish_context {
+  protocol_kind source;
+  std::uint64_t wire_bytes;
+  bool internal;
+  std::shared_ptr<const protocol::message_batch> for_hooks;
+};
+
+void append_to_partition(self_ptr self, topic_partition tp, bool auto_create, framed_batch fb,
+                         publish_context pc, caf::typed_response_promise<publish_result> rp,
+                         int attempts_left) {
+  with_partition(
+      self, tp, auto_create,
+      [=](const partition_actor& p) mutable {
+        const auto records = fb.record_count;
+        self->request(p, caf::infinite, append_atom::value, fb)
+            .then(
+                [=](publish_result& r) mutable {
+                  if (r.duplicate || pc.internal) {  // counted the first time / not client traffic
+                    rp.deliver(r);
+                    return;
+                  }
+                  auto& c = *self->state.ctx;
+                  c.metrics.messages_in(pc.source, records, pc.wire_bytes);
+                  if (pc.for_hooks)
+                    if (auto hooks = c.hooks())
+                      caf::anon_send(hooks, message_event{pc.source, tp, r.base_offset, pc.for_hooks});
+                  rp.deliver(r);
+                },
+                [=](caf::error& err) mutable {
+                  if (receiver_gone(err) && attempts_left > 1) {
+                    self->state.partitions.erase(tp);
+                    append_to_partition(self, tp, auto_create, std::move(fb), std::move(pc), rp,
+                                        attempts_left - 1);
+                    return;
+                  }
+                  forget_on_failure(self, tp, err);
+                  rp.deliver(std::move(err));
+                });
+      },
+      [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+}
+
+void fetch_from_partition(self_ptr self, fetch_request req,
+                          caf::typed_response_promise<fetch_result> rp, int attempts_left) {
+  const auto tp = req.tp;
+  with_partition(
+      self, tp, false,
+      [=](const partition_actor& p) mutable {
+        self->request(p, caf::infinite, fetch_atom::value, req)
+            .then(
+                [=](fetch_result& r) mutable {
+                  // What goes out is counted by the connection that sends it (messages_out):
+                  // a long poll answered after its request was, is never sent.
+                  std::uint64_t bytes = 0;
+                  std::size_t keep = 0;
+                  for (; keep < r.batches.size(); ++keep) {
+                    const auto& b = r.batches[keep];
+                    if (!req.at_least_one_batch && bytes + b.frame.size() > req.max_bytes) break;
+                    bytes += b.frame.size();
+                  }
+                  r.batches.resize(keep);
+                  rp.deliver(std::move(r));
+                },
+                [=](caf::error& err) mutable {
+                  if (receiver_gone(err) && attempts_left > 1) {
+                    self->state.partitions.erase(tp);
+                    fetch_from_partition(self, std::move(req), rp, attempts_left - 1);
+                    return;
+                  }
+                  forget_on_failure(self, tp, err);
+                  rp.deliver(std::move(err));
+                });
+      },
+      [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+}
+
+// An admin question to a partition: (atom, args...) to the partition of `tp`, its answer to
+// `rp`; resent to a fresh handle when the partition had stopped before it arrived.
+template <class R, class... Ts>
+void ask(self_ptr self, topic_partition tp, caf::typed_response_promise<R> rp, int attempts_left,
+         Ts... msg) {
+  with_partition(
+      self, tp, false,
+      [=](const partition_actor& p) mutable {
+        self->request(p, caf::infinite, msg...)
+            .then([=](R& r) mutable { rp.deliver(std::move(r)); },
+                  [=](caf::error& err) mutable {
+                    if (receiver_gone(err) && attempts_left > 1) {
+                      self->state.partitions.erase(tp);
+                      ask(self, tp, rp, attempts_left - 1, msg...);
+                      return;
+                    }
+                    forget_on_failure(self, tp, err);
+                    rp.deliver(std::move(err));
+                  });
+      },
+      [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+}
+
+protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
+                                                 std::shared_ptr<broker_context> ctx) {
+  self->state.ctx = ctx;
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& cache = self->state.partitions;
+    for (auto it = cache.begin(); it != cache.end();)
+      it = it->second.address() == down.source ? cache.erase(it) : std::next(it);
+  });
+  return {
+      [=](publish_atom, publish_batch& pb) -> caf::result<publish_result> {
+        auto& st = self->state;
+        if (!pb.internal && protocol::is_internal_topic(pb.tp.topic))
+          return make_caf_error(errc::invalid_request);  // clients only read it
+        auto framed = frame_batch(*st.ctx, pb, wall_clock_ms());
+        if (!framed) return make_caf_error(static_cast<errc>(framed.error().value()));
+        // OnMessage subscribers get the normalised batch; built only when someone listens.
+        std::shared_ptr<const protocol::message_batch> for_hooks;
+        if (st.ctx->message_hook_subscribers.load(std::memory_order_relaxed) > 0) {
+          for (auto& m : pb.batch.messages)
+            if (m.topic.empty()) m.topic = pb.tp.topic;  // subscribers see whole messages
+          for_hooks = std::make_shared<const protocol::message_batch>(std::move(pb.batch));
+        }
+        auto rp = self->make_response_promise<publish_result>();
+        append_to_partition(self, pb.tp, pb.auto_create, std::move(*framed),
+                            {pb.source, pb.wire_bytes, pb.internal, std::move(for_hooks)}, rp,
+                            partition_attempts);
+        return rp;
+      },
+      [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
+        auto rp = self->make_response_promise<fetch_result>();
+        fetch_from_partition(self, std::move(req), rp, partition_attempts);
+        return rp;
+      },
+      [=](bounds_atom a, const topic_partition& tp) -> caf::result<storage::partition_bounds> {
+        auto rp = self->make_response_promise<storage::partition_bounds>();
+        ask(self, tp, rp, partition_attempts, a);
+        return rp;
+      },
+      [=](delete_atom a, const topic_partition& tp,
+          std::int64_t offset) -> caf::result<storage::partition_bounds> {
+        auto rp = self->make_response_promise<storage::partition_bounds>();
+        ask(self, tp, rp, partition_attempts, a, offset);
+        return rp;
+      },
+      [=](producer_atom a,
+          const topic_partition& tp) -> caf::result<std::vector<producer_summary>> {
+        auto rp = self->make_response_promise<std::vector<producer_summary>>();
+        ask(self, tp, rp, partition_attempts, a);
+        return rp;
+      },
+      [=](cancel_atom, const topic_partition& tp, std::uint64_t poll_id) {
+        // The poll went through this shard: its partition is cached, or still being looked
+        // up (then the cancel waits behind the fetch), or it stopped, and the poll with it.
+        auto& st = self->state;
+        if (auto it = st.partitions.find(tp); it != st.partitions.end()) {
+          self->send(it->second, cancel_atom::value, poll_id);
+        } else if (auto r = st.resolving.find(tp); r != st.resolving.end()) {
+          r->second.emplace_back([=](const partition_actor* p, const caf::error*, bool) {
+            if (p != nullptr) self->send(*p, cancel_atom::value, poll_id);
+          });
+        }
+      },
+  };
+}
+
+}  // namespace
+
+protocol_bridge_actor spawn_protocol_bridge(caf::actor_system& sys,
+                                            std::shared_ptr<broker_context> ctx) {
+  return sys.spawn(bridge_impl, std::move(ctx));
+}
+
+}  // namespace portask

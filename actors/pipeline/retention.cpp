@@ -1,0 +1,237 @@
+#include "actors/pipeline/retention.hpp"
+
+#include <malloc.h>
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <map>
+
+#include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/topic_configs.hpp"
+#include "actors/pipeline/wall_clock.hpp"
+#include "logging/loggers.hpp"
+#include "protocol/topic_name.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Partitions asked to delete at once: a pass over thousands of partitions must not start
+/// thousands of partition actors together.
+constexpr std::size_t deletions_in_flight = 16;
+
+struct deletion {
+  topic_partition tp;
+  std::int64_t from;  ///< log start when planned
+  std::int64_t to;    ///< new log start
+};
+
+struct retention_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unique_ptr<storage::log_store> store;
+  std::deque<deletion> planned;
+  std::size_t running = 0;
+  bool store_warned = false;
+  std::uint64_t passivated_seen = 0;
+  /// What the current pass deleted, logged once when its last deletion is done.
+  std::size_t pass_partitions = 0;
+  std::int64_t pass_records = 0;
+  static inline const char* name = "portask.retention";
+};
+
+using self_ptr = retention_actor::stateful_pointer<retention_state>;
+
+std::optional<std::int64_t> config_number(const storage::config_entries& configs,
+                                          std::string_view key) {
+  for (const auto& [k, v] : configs) {
+    if (k != key) continue;
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc{} && end == v.data() + v.size()) return n;
+  }
+  return std::nullopt;
+}
+
+void start_deletions(self_ptr self) {
+  auto& st = self->state;
+  if (st.running == 0 && st.planned.empty() && st.pass_partitions > 0) {
+    logging::retention().info("retention: {} records deleted from {} partitions", st.pass_records,
+                 st.pass_partitions);
+    st.pass_partitions = 0;
+    st.pass_records = 0;
+  }
+  while (st.running < deletions_in_flight && !st.planned.empty()) {
+    auto d = st.planned.front();
+    st.planned.pop_front();
+    auto registry = st.ctx->registry();
+    if (!registry) {
+      st.planned.clear();
+      return;
+    }
+    ++st.running;
+    auto finished = [=](const char* what, const caf::error* err) {
+      --self->state.running;
+      if (err)
+        logging::retention().warn("retention: {}/{}: {}: {}", d.tp.topic, d.tp.partition, what,
+                     self->system().render(*err));
+      start_deletions(self);
+    };
+    ask_partition(
+        self, *self->state.ctx, d.tp, 60s,
+        [=](storage::partition_bounds& b) {
+          logging::retention().debug("retention: {}/{}: log start {} -> {} ({} bytes stored)", d.tp.topic,
+                        d.tp.partition, d.from, b.log_start, b.stored_bytes());
+          ++self->state.pass_partitions;
+          self->state.pass_records += std::max<std::int64_t>(0, b.log_start - d.from);
+          finished("", nullptr);
+        },
+        [=](caf::error& e) { finished("deleting failed", &e); }, delete_atom::value, d.to);
+  }
+}
+
+// Each group's committed offsets against the partitions' log ends (read on this pass), cut
+// to the cardinality guard as the partitions are.
+void measure_lag(retention_state& st, const std::map<topic_partition, std::int64_t>& log_ends,
+                 metrics_registry::data_usage& usage) {
+  auto groups = st.store->list_groups();
+  if (!groups) return;
+  std::sort(groups->begin(), groups->end());
+  const auto& config = st.ctx->config;
+  for (const auto& group : *groups) {
+    auto offsets = st.store->fetch_offsets(group);
+    if (!offsets || offsets->empty()) continue;
+    std::int64_t sum = 0;
+    for (const auto& o : *offsets) {
+      auto end = log_ends.find(o.tp);
+      if (end == log_ends.end() || o.offset.offset < 0) continue;  // a deleted topic's offset
+      const auto lag = std::max<std::int64_t>(0, end->second - o.offset.offset);
+      sum += lag;
+      if (usage.lags.size() < config.metrics_max_partitions)
+        usage.lags.push_back({group, o.tp.topic, o.tp.partition, o.offset.offset, lag});
+      else
+        ++usage.omitted_partitions;
+    }
+    if (usage.group_lag_sums.size() < config.metrics_max_topics)
+      usage.group_lag_sums[group] = sum;
+    else
+      ++usage.omitted_topics;
+  }
+}
+
+// One pass: plan from the store (blocking calls, on this detached actor's own thread and
+// connection), then have the partitions delete.
+void run_pass(self_ptr self) {
+  auto& st = self->state;
+  if (st.running > 0 || !st.planned.empty()) return;  // the last pass is still deleting
+  auto topics = st.store->list_topics();
+  if (!topics) {
+    if (!st.store_warned)
+      logging::retention().warn("retention: store unavailable ({}); retrying next pass",
+                   topics.error().message());
+    st.store_warned = true;
+    return;
+  }
+  st.store_warned = false;
+  metrics_registry::data_usage usage;
+  const auto now = wall_clock_ms();
+  const auto& config = st.ctx->config;
+  std::map<topic_partition, std::int64_t> log_ends;  // for the groups' lag below
+  // By name, internal topics last: the cardinality guard keeps users' topics first.
+  std::sort(topics->begin(), topics->end(), [](const auto& a, const auto& b) {
+    const bool ai = protocol::is_internal_topic(a.name), bi = protocol::is_internal_topic(b.name);
+    return ai != bi ? bi : a.name < b.name;
+  });
+  for (const auto& topic : *topics) {
+    const auto limits = retention_of(topic.configs, config, now);
+    metrics_registry::topic_usage measured;
+    for (std::int32_t p = 0; p < topic.partitions; ++p) {
+      const topic_partition tp{topic.name, p};
+      auto b = st.store->bounds(tp);
+      if (!b) continue;
+      measured.stored_bytes += b->stored_bytes();
+      measured.appended_bytes += b->end_bytes;
+      measured.appended_messages += b->next_offset;
+      log_ends[tp] = b->next_offset;
+      // The cardinality guard: series for the first partitions only (by topic name).
+      if (usage.partitions.size() < config.metrics_max_partitions)
+        usage.partitions.push_back({topic.name, p, b->log_start, b->next_offset,
+                                    b->stored_bytes(), b->end_bytes});
+      else
+        ++usage.omitted_partitions;
+      if (!limits.any() || b->log_start >= b->next_offset) continue;
+      auto point = st.store->retention_point(tp, limits);
+      if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
+    }
+    if (usage.topics.size() < config.metrics_max_topics)
+      usage.topics.emplace(topic.name, measured);
+    else
+      ++usage.omitted_topics;
+  }
+  measure_lag(st, log_ends, usage);
+  if (auto u = st.store->usage()) {
+    usage.store_used = u->used;
+    usage.store_capacity = u->capacity;
+  }
+  usage.tail_bytes = st.ctx->tails.bytes();
+  usage.tail_budget = st.ctx->tails.total();
+  usage.live_partitions = st.ctx->tails.partitions();
+  st.ctx->metrics.data_pass(std::move(usage));
+  // Partitions that stopped since the last pass freed their memory into the allocator's free
+  // lists, where glibc keeps it; hand the free pages back to the system (off the hot path,
+  // and only after passivations: trimming walks the heap).
+  if (const auto stopped = st.ctx->metrics.passivated_total(); stopped != st.passivated_seen) {
+    st.passivated_seen = stopped;
+    ::malloc_trim(0);
+  }
+  start_deletions(self);
+}
+
+retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<broker_context> ctx) {
+  self->state.ctx = ctx;
+  auto store = ctx->store_factory();
+  if (!store) {
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return retention_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.store = std::move(*store);
+  self->send(self, tick_atom::value);
+  return {
+      [=](tick_atom) {
+        // Named so that /proc (and the soak benchmark) can tell retention's CPU time apart.
+        ::prctl(PR_SET_NAME, "portask-retain");
+        run_pass(self);
+        self->delayed_send(
+            self, std::chrono::milliseconds(self->state.ctx->config.log_retention_check_interval_ms),
+            tick_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+storage::retention_limits retention_of(const storage::config_entries& topic_configs,
+                                       const broker_config& config, std::int64_t now_ms) {
+  storage::retention_limits out;
+  bool deletes = true;
+  for (const auto& [k, v] : topic_configs) {
+    if (k != "cleanup.policy") continue;
+    deletes = false;
+    for (const auto& item : config_list_items(v)) deletes = deletes || item == "delete";
+  }
+  if (!deletes) return out;
+  const auto ms = config_number(topic_configs, "retention.ms").value_or(config.log_retention_ms);
+  const auto bytes =
+      config_number(topic_configs, "retention.bytes").value_or(config.log_retention_bytes);
+  if (ms >= 0) out.older_than_ms = ms > now_ms ? 0 : now_ms - ms;
+  if (bytes >= 0) out.keep_bytes = bytes;
+  return out;
+}
+
+retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx) {
+  return sys.spawn<caf::detached>(retention_impl, std::move(ctx));
+}
+
+}  // namespace portask

@@ -1,0 +1,22 @@
+#pragma once
+/// The retention actor: every log_retention_check_interval_ms it finds, per partition, the
+/// batches past the topic's retention.ms / retention.bytes (or the broker's defaults) and has
+/// the partition delete them (the same path as DeleteRecords). It runs detached with its own
+/// store connection and reads only batch totals, so produce and fetch never wait on it. Each
+/// pass also publishes what is stored (per topic) and the memory budgets' use to /metrics.
+
+#include <memory>
+
+#include "actors/runtime/broker_context.hpp"
+
+namespace portask {
+
+/// The retention a topic's configs give, at `now_ms`, on a broker with `config`: nothing
+/// for a topic whose cleanup.policy does not include "delete" (compacted topics keep
+/// everything, as in Kafka).
+storage::retention_limits retention_of(const storage::config_entries& topic_configs,
+                                       const broker_config& config, std::int64_t now_ms);
+
+retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx);
+
+}  // namespace portask

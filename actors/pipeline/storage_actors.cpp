@@ -1,0 +1,143 @@
+#include "actors/pipeline/storage_actors.hpp"
+
+#include <sys/prctl.h>
+
+#include "actors/pipeline/write_batcher.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask {
+namespace {
+
+struct writer_state {
+  std::unique_ptr<write_batcher> batcher;
+  std::vector<caf::typed_response_promise<append_outcome>> promises;  // aligned with the queue
+  bool flush_scheduled = false;
+  static inline const char* name = "portask.storage_writer";
+};
+
+storage_writer_actor::behavior_type
+writer_impl(storage_writer_actor::stateful_pointer<writer_state> self,
+            storage::store_factory factory, metrics_registry* metrics) {
+  // Each writer makes its own store instance: one connection per writer.
+  auto store = factory();
+  if (!store) {
+    logging::storage().error("storage writer: cannot create store: {}", store.error().message());
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return storage_writer_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.batcher = std::make_unique<write_batcher>(std::move(*store), metrics);
+  return {
+      [=](append_atom, append_set& set) -> caf::result<append_outcome> {
+        auto& st = self->state;
+        st.batcher->enqueue(std::move(set));
+        st.promises.push_back(self->make_response_promise<append_outcome>());
+        // The flush message queues behind every append already in the mailbox, so one flush
+        // writes all of them: group commit without timers.
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+        return st.promises.back();
+      },
+      [=](flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        auto outcomes = st.batcher->flush(write_batcher::clock::now());
+        auto promises = std::move(st.promises);
+        st.promises.clear();
+        for (std::size_t i = 0; i < outcomes.size(); ++i) promises[i].deliver(std::move(outcomes[i]));
+      },
+  };
+}
+
+struct reader_state {
+  std::unique_ptr<storage::log_store> store;
+  static inline const char* name = "portask.storage_reader";
+};
+
+// Converts a store result to a CAF result, logging failures once here.
+template <class T>
+caf::result<T> lift(expected<T>&& r) {
+  if (r) return std::move(*r);
+  return make_caf_error(static_cast<errc>(r.error().value()));
+}
+
+storage_reader_actor::behavior_type
+reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
+            storage::store_factory factory) {
+  auto store = factory();
+  if (!store) {
+    logging::storage().error("storage reader: cannot create store: {}", store.error().message());
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return storage_reader_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.store = std::move(*store);
+  return {
+      [=](read_atom, const topic_partition& tp, std::int64_t offset,
+          std::uint32_t max_bytes) -> caf::result<std::vector<storage::stored_batch>> {
+        return lift(self->state.store->read(tp, offset, max_bytes));
+      },
+      [=](bounds_atom, const topic_partition& tp) -> caf::result<storage::partition_bounds> {
+        return lift(self->state.store->bounds(tp));
+      },
+      [=](recover_atom, const topic_partition& tp) -> caf::result<partition_recovery> {
+        auto& st = *self->state.store;
+        auto bounds = st.bounds(tp);
+        if (!bounds) return make_caf_error(static_cast<errc>(bounds.error().value()));
+        auto producers = st.read_producer_history(tp);
+        if (!producers) return make_caf_error(static_cast<errc>(producers.error().value()));
+        return partition_recovery{*bounds, std::move(*producers)};
+      },
+      [=](snapshot_atom, const topic_partition& tp,
+          const storage::producer_snapshot& snapshot) -> caf::result<bool> {
+        if (auto ec = self->state.store->put_producer_snapshot(tp, snapshot))
+          return make_caf_error(static_cast<errc>(ec.value()));
+        return true;
+      },
+      [=](producer_atom, std::int64_t count) -> caf::result<std::int64_t> {
+        return lift(self->state.store->allocate_producer_ids(count));
+      },
+      [=](commit_atom, const std::string& group,
+          const std::vector<storage::group_offset>& offsets) -> caf::result<bool> {
+        if (auto ec = self->state.store->commit_offsets(group, offsets))
+          return make_caf_error(static_cast<errc>(ec.value()));
+        return true;
+      },
+      [=](offset_atom,
+          const std::string& group) -> caf::result<std::vector<storage::group_offset>> {
+        return lift(self->state.store->fetch_offsets(group));
+      },
+      [=](delete_atom, const std::string& group,
+          const std::vector<topic_partition>& partitions) -> caf::result<bool> {
+        if (auto ec = self->state.store->delete_offsets(group, partitions))
+          return make_caf_error(static_cast<errc>(ec.value()));
+        return true;
+      },
+      [=](list_atom) -> caf::result<std::vector<std::string>> {
+        return lift(self->state.store->list_groups());
+      },
+      [=](delete_atom, const topic_partition& tp,
+          std::int64_t offset) -> caf::result<storage::partition_bounds> {
+        // Named so that /proc (and the soak benchmark) can count deletion's CPU time.
+        ::prctl(PR_SET_NAME, "portask-delete");
+        return lift(self->state.store->delete_records(tp, offset));
+      },
+      [=](ping_atom) -> caf::result<bool> {
+        if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage::store_factory& f,
+                                          metrics_registry* metrics) {
+  return sys.spawn<caf::detached>(writer_impl, f, metrics);
+}
+
+storage_reader_actor spawn_storage_reader(caf::actor_system& sys, const storage::store_factory& f) {
+  return sys.spawn<caf::detached>(reader_impl, f);
+}
+
+}  // namespace portask

@@ -1,0 +1,119 @@
+#include "actors/pipeline/topic_configs.hpp"
+
+#include <charconv>
+
+namespace portask {
+
+const std::vector<topic_config_spec>& topic_config_specs() {
+  using k = config_kind;
+  static const std::vector<topic_config_spec> specs = {
+      {"cleanup.policy", k::list, 0, {"delete", "compact"}},
+      {"compression.type", k::enumerated, 0,
+       {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"}},
+      {"delete.retention.ms", k::long_integer, 0},
+      {"file.delete.delay.ms", k::long_integer, 0},
+      {"flush.messages", k::long_integer, 1},
+      {"flush.ms", k::long_integer, 0},
+      {"index.interval.bytes", k::integer, 0},
+      {"max.compaction.lag.ms", k::long_integer, 1},
+      {"max.message.bytes", k::integer, 0},
+      {"message.downconversion.enable", k::boolean},
+      {"message.timestamp.after.max.ms", k::long_integer, 0},
+      {"message.timestamp.before.max.ms", k::long_integer, 0},
+      {"message.timestamp.difference.max.ms", k::long_integer, 0},
+      {"message.timestamp.type", k::enumerated, 0, {"CreateTime", "LogAppendTime"}},
+      {"min.cleanable.dirty.ratio", k::ratio},
+      {"min.compaction.lag.ms", k::long_integer, 0},
+      {"min.insync.replicas", k::integer, 1},
+      {"preallocate", k::boolean},
+      {"retention.bytes", k::long_integer, -1},
+      {"retention.ms", k::long_integer, -1},
+      {"segment.bytes", k::integer, 14},
+      {"segment.index.bytes", k::integer, 4},
+      {"segment.jitter.ms", k::long_integer, 0},
+      {"segment.ms", k::long_integer, 1},
+      {"unclean.leader.election.enable", k::boolean},
+  };
+  return specs;
+}
+
+const topic_config_spec* find_topic_config(std::string_view name) {
+  for (const auto& s : topic_config_specs())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+namespace {
+
+std::optional<std::string> integer_problem(std::string_view v, long long min, long long max) {
+  long long n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc::result_out_of_range || (ec == std::errc{} && n > max))
+    return "out of range";
+  if (ec != std::errc{} || end != v.data() + v.size()) return "not a number";
+  if (n < min) return "must be at least " + std::to_string(min);
+  return std::nullopt;
+}
+
+std::string choices_of(const topic_config_spec& s) {
+  std::string out;
+  for (auto c : s.choices) out += (out.empty() ? "" : ", ") + std::string(c);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> config_list_items(std::string_view value) {
+  std::vector<std::string> items;
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    auto comma = value.find(',', pos);
+    if (comma == std::string_view::npos) comma = value.size();
+    auto item = value.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    items.emplace_back(item);
+    pos = comma + 1;
+  }
+  return items;
+}
+
+std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value) {
+  const auto* spec = find_topic_config(name);
+  if (!spec) return "unknown config '" + std::string(name) + "'";
+  auto problem = [&]() -> std::optional<std::string> {
+    switch (spec->kind) {
+      case config_kind::boolean:
+        if (value == "true" || value == "false") return std::nullopt;
+        return "expected true or false";
+      case config_kind::integer: return integer_problem(value, spec->min, 2147483647LL);
+      case config_kind::long_integer:
+        return integer_problem(value, spec->min, 9223372036854775807LL);
+      case config_kind::ratio: {
+        double d = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), d);
+        if (ec != std::errc{} || end != value.data() + value.size() || d < 0 || d > 1)
+          return "expected a number from 0 to 1";
+        return std::nullopt;
+      }
+      case config_kind::enumerated:
+        for (auto c : spec->choices)
+          if (c == value) return std::nullopt;
+        return "expected one of " + choices_of(*spec);
+      case config_kind::list: {
+        if (value.empty()) return "expected one or more of " + choices_of(*spec);
+        for (const auto& item : config_list_items(value)) {
+          bool ok = false;
+          for (auto c : spec->choices) ok = ok || c == item;
+          if (!ok) return "expected one or more of " + choices_of(*spec);
+        }
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }();
+  if (!problem) return std::nullopt;
+  return "invalid value '" + std::string(value) + "' for '" + std::string(name) + "': " + *problem;
+}
+
+}  // namespace portask

@@ -1,0 +1,274 @@
+#include "actors/pipeline/topic_registry.hpp"
+
+#include <map>
+
+#include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/topic_configs.hpp"
+#include "logging/loggers.hpp"
+#include "protocol/topic_name.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct registry_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unique_ptr<storage::log_store> store;
+  bool loaded = false;
+  std::map<std::string, storage::topic_info> topics;
+  std::map<topic_partition, partition_actor> partitions;
+  /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
+  std::chrono::steady_clock::time_point window_start{};
+  std::uint32_t created_in_window = 0;
+  std::uint64_t refused_in_window = 0;
+  static inline const char* name = "portask.topic_registry";
+};
+
+using self_ptr = topic_registry_actor::stateful_pointer<registry_state>;
+
+constexpr std::int32_t max_partitions = 10000;
+
+// Loads the topic registry from the store once; retried on later requests if the store
+// was down at startup.
+errc ensure_loaded(self_ptr self) {
+  auto& st = self->state;
+  if (st.loaded) return errc::ok;
+  auto list = st.store->list_topics();
+  if (!list) return errc::storage_unavailable;
+  for (auto& t : *list) st.topics[t.name] = std::move(t);
+  st.loaded = true;
+  logging::pipeline().info("topic registry: {} topics recovered from the {} store", st.topics.size(),
+               st.ctx->store_kind);
+  return errc::ok;
+}
+
+errc create_topic(self_ptr self, storage::topic_info info) {
+  auto& st = self->state;
+  if (!protocol::is_valid_topic_name(info.name)) return errc::invalid_request;
+  if (info.partitions < 1 || info.partitions > max_partitions) return errc::invalid_request;
+  for (const auto& [key, value] : info.configs)
+    if (topic_config_problem(key, value)) return errc::invalid_request;
+  if (auto e = ensure_loaded(self); e != errc::ok) return e;
+  if (st.topics.count(info.name)) return errc::topic_already_exists;
+  if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
+  if (auto ec = st.store->put_topic(info)) return errc::storage_unavailable;
+  logging::pipeline().info("created topic '{}' with {} partitions", info.name, info.partitions);
+  st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+  st.topics.emplace(info.name, std::move(info));
+  return errc::ok;
+}
+
+// Finds a topic, creating it with the default partition count when allowed.
+const storage::topic_info* find_topic(self_ptr self, const std::string& name, bool auto_create,
+                                      errc& error) {
+  auto& st = self->state;
+  error = ensure_loaded(self);
+  if (error != errc::ok) return nullptr;
+  auto it = st.topics.find(name);
+  if (it != st.topics.end()) return &it->second;
+  if (!auto_create || !st.ctx->config.auto_create_topics) {
+    error = errc::unknown_topic;
+    return nullptr;
+  }
+  // Clients choose the names: auto-creation is capped per minute, so no client can fill the
+  // store with topics.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - st.window_start >= 1min) {
+    if (st.refused_in_window > 0)
+      logging::pipeline().warn("topic registry: {} topic auto-creations refused in the last minute (cap {})",
+                   st.refused_in_window, st.ctx->config.auto_create_topics_max_per_minute);
+    st.window_start = now;
+    st.created_in_window = 0;
+    st.refused_in_window = 0;
+  }
+  if (st.created_in_window >= st.ctx->config.auto_create_topics_max_per_minute) {
+    if (st.refused_in_window++ == 0)
+      logging::pipeline().warn("topic registry: auto-creation cap of {} topics per minute reached; unknown "
+                   "topics are refused until the minute is over",
+                   st.ctx->config.auto_create_topics_max_per_minute);
+    st.ctx->metrics.request_limited(request_limit::auto_create_topics);
+    error = errc::unknown_topic;
+    return nullptr;
+  }
+  error = create_topic(
+      self, {name, static_cast<std::int32_t>(std::max(1u, st.ctx->config.default_partitions)), {}});
+  if (error == errc::topic_already_exists) error = errc::ok;
+  if (error != errc::ok) return nullptr;
+  ++st.created_in_window;
+  return &st.topics.at(name);
+}
+
+// A partition's bounds, from its actor (spawned if it is not running). One that stopped
+// (idle) just before the request reached it is forgotten here as its exit message would,
+// and a fresh one is asked.
+template <class Ok, class Fail>
+void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail, int attempts) {
+  auto& parts = self->state.partitions;
+  auto it = parts.find(tp);
+  if (it == parts.end()) it = parts.emplace(tp, spawn_partition(self, self->state.ctx, tp)).first;
+  const auto asked = it->second;
+  self->request(asked, 10s, bounds_atom::value)
+      .then(ok, [=](caf::error& err) {
+        if (receiver_gone(err) && attempts > 1) {
+          auto& now = self->state.partitions;
+          if (auto same = now.find(tp); same != now.end() && same->second == asked) now.erase(same);
+          return bounds_of(self, tp, ok, fail, attempts - 1);
+        }
+        fail(err);
+      });
+}
+
+topic_registry_actor::behavior_type registry_impl(self_ptr self,
+                                                  std::shared_ptr<broker_context> ctx) {
+  self->state.ctx = ctx;
+  auto store = ctx->store_factory();
+  if (!store) {
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return topic_registry_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.store = std::move(*store);
+  if (ensure_loaded(self) != errc::ok)
+    logging::pipeline().warn("topic registry: store unavailable at startup; will retry on first use");
+  // A partition that stops (idle, or a failure) is forgotten; the next lookup spawns a fresh
+  // one that recovers from the store.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& parts = self->state.partitions;
+    for (auto it = parts.begin(); it != parts.end(); ++it) {
+      if (it->second.address() == msg.source) {
+        if (msg.reason)
+          logging::pipeline().error("partition {}/{} exited ({}); it restarts on next use", it->first.topic,
+                        it->first.partition, self->system().render(msg.reason));
+        parts.erase(it);
+        return;
+      }
+    }
+    if (msg.reason) self->quit(std::move(msg.reason));
+  });
+  return {
+      [=](partition_atom, const topic_partition& tp,
+          bool auto_create) -> caf::result<partition_actor> {
+        errc e = errc::ok;
+        const auto* topic = find_topic(self, tp.topic, auto_create, e);
+        if (!topic) return make_caf_error(e);
+        if (tp.partition < 0 || tp.partition >= topic->partitions)
+          return make_caf_error(errc::unknown_partition);
+        auto& parts = self->state.partitions;
+        auto it = parts.find(tp);
+        if (it == parts.end()) it = parts.emplace(tp, spawn_partition(self, self->state.ctx, tp)).first;
+        return it->second;
+      },
+      [=](topic_atom, const std::string& name, bool auto_create) -> caf::result<storage::topic_info> {
+        errc e = errc::ok;
+        const auto* topic = find_topic(self, name, auto_create, e);
+        if (!topic) return make_caf_error(e);
+        return *topic;
+      },
+      [=](topic_atom, const storage::topic_id& id) -> caf::result<storage::topic_info> {
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        for (const auto& [name, info] : self->state.topics)
+          if (info.id == id) return info;
+        return make_caf_error(errc::unknown_topic);
+      },
+      [=](create_atom, storage::topic_info& info) -> caf::result<storage::topic_info> {
+        const auto name = info.name;
+        if (auto e = create_topic(self, std::move(info)); e != errc::ok) return make_caf_error(e);
+        return self->state.topics.at(name);
+      },
+      [=](grow_atom, const std::string& name, std::int32_t count) -> caf::result<bool> {
+        auto& st = self->state;
+        if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        auto it = st.topics.find(name);
+        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
+        if (count <= it->second.partitions || count > max_partitions)
+          return make_caf_error(errc::invalid_partition_count);
+        auto grown = it->second;
+        grown.partitions = count;
+        if (st.store->put_topic(grown)) return make_caf_error(errc::storage_unavailable);
+        logging::pipeline().info("topic '{}' grown from {} to {} partitions", name, it->second.partitions, count);
+        st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+        it->second = std::move(grown);
+        return true;
+      },
+      [=](delete_atom, const std::string& name) -> caf::result<bool> {
+        auto& st = self->state;
+        if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        auto it = st.topics.find(name);
+        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
+        if (st.store->delete_topic(it->second)) return make_caf_error(errc::storage_unavailable);
+        for (std::int32_t p = 0; p < it->second.partitions; ++p) {
+          auto part = st.partitions.find({name, p});
+          if (part == st.partitions.end()) continue;
+          self->unlink_from(part->second);
+          self->send_exit(part->second, caf::exit_reason::user_shutdown);
+          st.partitions.erase(part);
+        }
+        logging::pipeline().info("deleted topic '{}'", name);
+        st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+        st.topics.erase(it);
+        return true;
+      },
+      [=](configure_atom, const std::string& name,
+          storage::config_entries& configs) -> caf::result<storage::topic_info> {
+        auto& st = self->state;
+        if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        auto it = st.topics.find(name);
+        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
+        for (const auto& [key, value] : configs)
+          if (topic_config_problem(key, value)) return make_caf_error(errc::invalid_request);
+        auto changed = it->second;
+        changed.configs = std::move(configs);
+        if (st.store->put_topic(changed)) return make_caf_error(errc::storage_unavailable);
+        logging::pipeline().info("topic '{}': {} config overrides", name, changed.configs.size());
+        it->second = std::move(changed);
+        return it->second;
+      },
+      [=](list_atom) -> caf::result<std::vector<storage::topic_info>> {
+        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
+        std::vector<storage::topic_info> out;
+        for (const auto& [name, info] : self->state.topics) out.push_back(info);
+        return out;
+      },
+      [=](describe_atom, const std::string& name) -> caf::result<topic_description> {
+        errc e = errc::ok;
+        const auto* topic = find_topic(self, name, false, e);
+        if (!topic) return make_caf_error(e);
+        // Ask every partition for its bounds and answer when all have replied.
+        struct pending {
+          topic_description desc;
+          std::size_t outstanding;
+          caf::typed_response_promise<topic_description> rp;
+          bool failed = false;
+        };
+        auto p = std::make_shared<pending>();
+        p->desc.info = *topic;
+        p->desc.partitions.resize(static_cast<std::size_t>(topic->partitions));
+        p->outstanding = p->desc.partitions.size();
+        p->rp = self->make_response_promise<topic_description>();
+        auto result = p->rp;
+        auto ok = [=](std::int32_t i, const storage::partition_bounds& b) {
+          p->desc.partitions[static_cast<std::size_t>(i)] = b;
+          if (--p->outstanding == 0 && !p->failed) p->rp.deliver(p->desc);
+        };
+        auto failed = [=](caf::error& err) {
+          if (!p->failed) p->rp.deliver(std::move(err));
+          p->failed = true;
+        };
+        for (std::int32_t i = 0; i < topic->partitions; ++i)
+          bounds_of(self, {name, i}, [=](storage::partition_bounds& b) { ok(i, b); }, failed, 3);
+        return result;
+      },
+  };
+}
+
+}  // namespace
+
+topic_registry_actor spawn_topic_registry(caf::actor_system& sys,
+                                          std::shared_ptr<broker_context> ctx) {
+  return sys.spawn<caf::detached>(registry_impl, std::move(ctx));
+}
+
+}  // namespace portask

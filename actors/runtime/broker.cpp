@@ -1,0 +1,210 @@
+#include "actors/runtime/broker.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <boost/asio.hpp>
+
+#include "actors/connections/kafka/kafka_connection.hpp"
+#include "actors/connections/http/http_server.hpp"
+#include "actors/connections/transport/kafka_framer.hpp"
+#include "actors/connections/native/portask_connection.hpp"
+#include "actors/connections/transport/tcp_listener.hpp"
+#include "actors/runtime/supervisor.hpp"
+#include "logging/loggers.hpp"
+#include "storage/memory_store.hpp"
+#include "storage/redis_store.hpp"
+
+namespace portask {
+
+struct broker::io {
+  boost::asio::io_context context;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+      context.get_executor()};
+  std::vector<std::thread> threads;
+  std::shared_ptr<tcp_listener> native;
+  std::shared_ptr<tcp_listener> kafka;
+  std::shared_ptr<http_server> http;
+};
+
+std::uint64_t default_memory_store_bytes() {
+  // Half of what the process may use: the machine's memory, or its cgroup's limit if lower.
+  std::uint64_t total = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                        static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+    unsigned long long limit = 0;
+    if (std::fscanf(f, "%llu", &limit) == 1 && limit > 0 && limit < total) total = limit;
+    std::fclose(f);
+  }
+  return total / 2;
+}
+
+expected<std::pair<storage::store_factory, std::string>> make_store_factory(
+    const std::string& url, std::chrono::milliseconds timeout, std::uint64_t memory_capacity) {
+  if (url.empty() || url == "memory") {
+    if (memory_capacity == 0) memory_capacity = default_memory_store_bytes();
+    return std::pair{storage::memory_store::factory(memory_capacity), std::string("memory")};
+  }
+  auto opts = storage::parse_redis_url(url);
+  if (!opts) return opts.error();
+  opts->timeout = timeout;
+  return std::pair{storage::redis_store::factory(*opts), std::string("redis")};
+}
+
+namespace {
+
+// Every connection takes a file descriptor: the listeners' caps must fit in what the process
+// may open, or one listener's clients would starve the others (and the store) of
+// descriptors. The soft limit is raised to the hard one first (as the JVM does for Kafka);
+// a cap that still does not fit is lowered, and the log says so.
+std::uint32_t connections_per_listener(std::uint32_t wanted, std::uint32_t listeners) {
+  constexpr rlim_t reserved = 64;  // store connections, log files, the runtime's own
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return wanted;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return wanted;
+  const auto room = rl.rlim_cur > reserved * 2 ? (rl.rlim_cur - reserved) / listeners : 1;
+  if (room >= wanted) return wanted;
+  logging::runtime().warn("max_connections {} per listener does not fit the process's limit of {} open "
+               "files; each of the {} listeners takes at most {} connections",
+               wanted, static_cast<std::uint64_t>(rl.rlim_cur), listeners, static_cast<std::uint64_t>(room));
+  return static_cast<std::uint32_t>(room);
+}
+
+// Nobody restarts the supervisor: when it fails (it gave up on a child that restarts did not
+// mend), the node stops with the reason rather than serving without that child.
+caf::behavior watch_supervisor(caf::event_based_actor* self, supervisor_actor supervisor,
+                               std::function<void(const std::string&)> on_fatal) {
+  self->monitor(supervisor);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    if (msg.reason && msg.reason != caf::exit_reason::user_shutdown) {
+      const auto why = self->system().render(msg.reason);
+      logging::runtime().critical("the supervisor failed ({}); this node cannot serve correctly and stops",
+                       why);
+      if (on_fatal) on_fatal(why);
+    }
+    self->quit();
+  });
+  return {[](ping_atom) {}};
+}
+
+}  // namespace
+
+broker::broker(caf::actor_system& sys, broker_config config)
+    : sys_(sys), config_(std::move(config)) {}
+
+broker::~broker() { stop(); }
+
+std::error_code broker::start() {
+  logging::create_all();  // every module's logger exists (and is listed) from the start
+  auto factory = make_store_factory(config_.store,
+                                    std::chrono::milliseconds(config_.store_timeout_ms),
+                                    config_.memory_store_max_bytes);
+  if (!factory) {
+    logging::runtime().error("invalid store '{}'", config_.store);
+    return factory.error();
+  }
+  if (factory->second == "memory")
+    logging::runtime().info("store: embedded in-process memory store (no store URL configured)");
+  else
+    logging::runtime().info("store: RESP server at {}", config_.store);
+  ctx_ = std::make_shared<broker_context>(config_, std::move(factory->first), factory->second);
+  // One bridge per scheduler worker: framing (codec, compression, CRC) runs in the bridges,
+  // so that many can frame at once, whatever the core count.
+  runtime_sizes sizes;
+  sizes.bridges = std::max<std::size_t>(
+      1, caf::get_or(sys_.config(), "scheduler.max-threads", caf::defaults::scheduler::max_threads));
+  supervisor_ = spawn_supervisor(sys_, ctx_, sizes);
+  supervisor_watch_ = sys_.spawn(watch_supervisor, supervisor_, on_fatal_);
+
+  io_ = std::make_unique<io>();
+  const auto max_connections = connections_per_listener(
+      config_.max_connections,
+      1 + (config_.kafka.port != 0 ? 1 : 0) + (config_.http.port != 0 ? 1 : 0));
+  session_limits limits;
+  limits.request_timeout = std::chrono::milliseconds(config_.request_timeout_ms);
+  limits.idle_timeout = std::chrono::milliseconds(config_.connections_max_idle_ms);
+  limits.max_inflight_bytes = config_.max_inflight_bytes_per_connection;
+  limits.max_inflight_requests = config_.max_inflight_requests_per_connection;
+  limits.max_queued_output = config_.max_queued_output_bytes_per_connection;
+  tcp_listener::options native;
+  native.name = "native";
+  native.kind = listener_kind::native;
+  native.address = config_.native;
+  native.max_connections = max_connections;
+  native.max_connections_per_address = config_.max_connections_per_address;
+  native.limits = limits;
+  const protocol::frame_limits frame_limits{config_.max_frame_bytes};
+  native.make_framer = [frame_limits] { return std::make_unique<portask_framer>(frame_limits); };
+  native.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
+    return spawn_portask_connection(sys_, ctx, std::move(s));
+  };
+  native.reject_bytes = portask_rejection_frame();
+  io_->native = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(native));
+  auto port = io_->native->start();
+  if (!port) return port.error();
+  ctx_->native_port = *port;
+
+  if (config_.kafka.port != 0) {
+    tcp_listener::options kafka;
+    kafka.name = "kafka";
+    kafka.kind = listener_kind::kafka;
+    kafka.address = config_.kafka;
+    kafka.max_connections = max_connections;
+    kafka.max_connections_per_address = config_.max_connections_per_address;
+    kafka.limits = limits;
+    const auto max = config_.max_frame_bytes;
+    kafka.make_framer = [max] { return std::make_unique<kafka_framer>(max); };
+    kafka.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
+      return spawn_kafka_connection(sys_, ctx, std::move(s));
+    };
+    io_->kafka = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(kafka));
+    auto kp = io_->kafka->start();
+    if (!kp) return kp.error();
+    ctx_->kafka_port = *kp;
+  }
+
+  if (config_.http.port != 0) {  // 0 disables it, as for the Kafka listener
+    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_, max_connections);
+    auto hp = io_->http->start(config_.http);
+    if (!hp) return hp.error();
+    ctx_->http_port = *hp;
+  }
+  // One Asio thread: sockets only move bytes; logic runs on CAF's threads.
+  io_->threads.emplace_back([ctx = &io_->context] { ctx->run(); });
+  return {};
+}
+
+void broker::stop() {
+  if (io_) {
+    if (io_->native) io_->native->stop();
+    if (io_->kafka) io_->kafka->stop();
+    if (io_->http) io_->http->stop();
+    // Connection actors live until their socket closes; end them now, and give their
+    // sessions a moment (bounded) to close on the still-running Asio thread.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto* l : {io_->native.get(), io_->kafka.get()}) {
+      if (!l) continue;
+      l->stop_connections();
+      while (l->connections() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    io_->work.reset();
+    io_->context.stop();
+    for (auto& t : io_->threads) t.join();
+    io_.reset();
+  }
+  if (supervisor_) {
+    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    supervisor_ = nullptr;
+    supervisor_watch_ = nullptr;
+  }
+}
+
+}  // namespace portask

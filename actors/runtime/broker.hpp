@@ -1,0 +1,55 @@
+#pragma once
+/// A whole broker in one object: the store, the supervised actor runtime, and the Asio
+/// side (native listener, HTTP). The server executable and the integration tests both use
+/// it. Start returns once every listener is bound; stop shuts down in reverse order.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "actors/runtime/broker_context.hpp"
+
+namespace portask {
+
+class broker {
+ public:
+  broker(caf::actor_system& sys, broker_config config);
+  ~broker();
+  broker(const broker&) = delete;
+  broker& operator=(const broker&) = delete;
+
+  /// Called (once, on a runtime thread) when the supervisor itself fails, i.e. it gave up
+  /// restarting a child: the node can no longer serve correctly. The executable stops the
+  /// process with this reason; set it before start(). The failure is logged either way.
+  void on_fatal(std::function<void(const std::string& reason)> f) { on_fatal_ = std::move(f); }
+
+  /// Binds the listeners and starts serving. Errors: invalid store URL, a port in use.
+  std::error_code start();
+  void stop();
+
+  std::uint16_t native_port() const noexcept { return ctx_ ? ctx_->native_port.load() : 0; }
+  std::uint16_t kafka_port() const noexcept { return ctx_ ? ctx_->kafka_port.load() : 0; }
+  std::uint16_t http_port() const noexcept { return ctx_ ? ctx_->http_port.load() : 0; }
+  const std::shared_ptr<broker_context>& context() const noexcept { return ctx_; }
+  const supervisor_actor& supervisor() const noexcept { return supervisor_; }
+
+ private:
+  struct io;
+  caf::actor_system& sys_;
+  broker_config config_;
+  std::shared_ptr<broker_context> ctx_;
+  supervisor_actor supervisor_;
+  caf::actor supervisor_watch_;
+  std::function<void(const std::string&)> on_fatal_;
+  std::unique_ptr<io> io_;
+};
+
+/// Makes the store factory for a config's `store` setting ("memory" or a RESP URL); a memory
+/// store holds at most `memory_capacity` bytes (0: half the machine's or cgroup's memory).
+expected<std::pair<storage::store_factory, std::string>> make_store_factory(
+    const std::string& url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+    std::uint64_t memory_capacity = 0);
+
+}  // namespace portask

@@ -1,0 +1,103 @@
+#pragma once
+/// What every actor of one broker shares: configuration, the metrics registry, the codec
+/// manager, the store factory, and a directory of the long-lived actors. The supervisor
+/// replaces a restarted actor's handle in the directory; everyone else looks handles up here
+/// (shared lock, uncontended) instead of caching them forever.
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <vector>
+
+#include "actors/runtime/broker_config.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/metrics/metrics.hpp"
+#include "actors/pipeline/tail_budget.hpp"
+#include "protocol/codec_manager.hpp"
+
+namespace portask {
+
+class broker_context {
+ public:
+  broker_context(broker_config config, storage::store_factory factory, std::string store_kind);
+
+  const broker_config config;
+  metrics_registry metrics;
+  const protocol::codec_manager codecs;
+  const protocol::encoding storage_encoding;
+  const storage::store_factory store_factory;
+  const std::string store_kind;
+  /// The embedded memory store keeps every frame for the broker's lifetime: frames are then
+  /// carved from pre-faulted slabs (shared_bytes::copy_of). Frames bound for a remote store
+  /// only pass through the tails, and heap memory they release is reused warm.
+  const bool frames_stay_in_process;
+  /// The partitions' tails share config.partition_tail_budget_bytes, at most 8 MiB each.
+  static constexpr std::size_t max_tail_bytes_per_partition = 8u * 1024 * 1024;
+  tail_budget tails;
+  /// Batches a partition queues while recovering before it refuses more (backpressure).
+  std::size_t partition_queue_limit = 10000;
+
+  /// Ports actually bound (a configured port 0 picks a free one); 0 until listening.
+  std::atomic<std::uint16_t> native_port{0};
+  std::atomic<std::uint16_t> kafka_port{0};
+  std::atomic<std::uint16_t> http_port{0};
+  /// Idempotent producer ids, handed out from blocks reserved in the store (INCRBY), so no
+  /// two producers ever share an id, across restarts and across nodes.
+  class producer_id_pool {
+   public:
+    static constexpr std::int64_t block = 1000;
+    std::optional<std::int64_t> take();
+    void add_block(std::int64_t first, std::int64_t count);
+
+   private:
+    std::mutex mutex_;
+    std::int64_t next_ = 0;
+    std::int64_t end_ = 0;
+  };
+  producer_id_pool producer_ids;
+
+  /// Subscribers to OnMessage hooks; the bridge skips building events while this is 0.
+  std::atomic<int> message_hook_subscribers{0};
+  /// Ids for cancellable long polls (fetch_request::poll_id), unique within this node.
+  std::atomic<std::uint64_t> next_poll_id{1};
+  /// Bumped by the topic registry whenever a topic is created, grown or deleted, so that
+  /// connections' caches of topic facts know when to forget them.
+  std::atomic<std::uint64_t> topic_changes{0};
+
+  // -- directory ---------------------------------------------------------------------------
+  storage_writer_actor writer_for(const topic_partition& tp) const;
+  storage_reader_actor reader_for(const topic_partition& tp) const;
+  storage_reader_actor any_reader() const;
+  protocol_bridge_actor bridge_for(const topic_partition& tp) const;
+  topic_registry_actor registry() const;
+  group_directory_actor groups() const;
+  hooks_actor hooks() const;
+
+  void set_writers(std::vector<storage_writer_actor> w);
+  void set_writer(std::size_t i, storage_writer_actor w);
+  void set_readers(std::vector<storage_reader_actor> r);
+  void set_reader(std::size_t i, storage_reader_actor r);
+  void set_bridges(std::vector<protocol_bridge_actor> b);
+  void set_bridge(std::size_t i, protocol_bridge_actor b);
+  void set_registry(topic_registry_actor r);
+  void set_groups(group_directory_actor g);
+  void set_hooks(hooks_actor h);
+  std::size_t writer_count() const;
+  std::size_t reader_count() const;
+  std::size_t bridge_count() const;
+
+ private:
+  static std::size_t shard(const topic_partition& tp, std::size_t n) noexcept;
+  mutable std::shared_mutex mutex_;
+  std::vector<storage_writer_actor> writers_;
+  std::vector<storage_reader_actor> readers_;
+  std::vector<protocol_bridge_actor> bridges_;
+  topic_registry_actor registry_;
+  group_directory_actor groups_;
+  hooks_actor hooks_;
+  mutable std::atomic<std::size_t> round_robin_{0};
+};
+
+}  // namespace portask

@@ -1,0 +1,219 @@
+#include "actors/runtime/supervisor.hpp"
+
+#include <optional>
+
+#include "actors/groups/group_coordinator.hpp"
+#include "actors/pipeline/hooks.hpp"
+#include "actors/pipeline/protocol_bridge.hpp"
+#include "actors/runtime/restart_backoff.hpp"
+#include "actors/runtime/restart_intensity.hpp"
+#include "actors/pipeline/retention.hpp"
+#include "actors/pipeline/storage_actors.hpp"
+#include "actors/pipeline/topic_registry.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+
+enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks, retention };
+
+const char* to_string(child_kind k) {
+  switch (k) {
+    case child_kind::writer: return "storage writer";
+    case child_kind::reader: return "storage reader";
+    case child_kind::bridge: return "protocol bridge";
+    case child_kind::registry: return "topic registry";
+    case child_kind::groups: return "group directory";
+    case child_kind::hooks: return "hooks";
+    case child_kind::retention: return "retention";
+  }
+  return "child";
+}
+
+struct child {
+  child_kind kind;
+  std::size_t index;
+  caf::actor_addr addr;
+  std::chrono::milliseconds backoff{0};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+/// What a child held that must survive its restart, kept here and handed to the new
+/// incarnation. (Partitions and coordinators recover theirs from the store instead.)
+struct kept_state {
+  std::shared_ptr<hook_subscriptions> hooks = std::make_shared<hook_subscriptions>();
+};
+
+struct supervisor_state {
+  std::shared_ptr<broker_context> ctx;
+  /// Shared with the functor that ends the children when the supervisor ends.
+  std::shared_ptr<std::vector<child>> children;
+  kept_state kept;
+  restart_intensity intensity;
+  bool shutting_down = false;
+  std::optional<bool> store_reachable;  ///< as of the last health ping; unknown at first
+  static inline const char* name = "portask.supervisor";
+};
+
+using supervisor_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+// Logs the store's reachability when it changes: an unreachable store at start is a warning
+// an operator sees, not a detail at debug level.
+void note_store(supervisor_ptr self, bool up, const std::string& why) {
+  auto& st = self->state;
+  st.ctx->metrics.store_up(up);
+  if (st.store_reachable == up) return;
+  if (!up)
+    logging::runtime().warn("store {} is unreachable ({}); requests that need it fail until it answers",
+                 st.ctx->config.store, why);
+  else if (st.store_reachable.has_value())
+    logging::runtime().info("store {} is reachable again", st.ctx->config.store);
+  st.store_reachable = up;
+}
+
+// Spawns (or respawns) one child and records its handle in the directory.
+caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
+                            const kept_state& kept, child_kind kind, std::size_t index) {
+  caf::actor_addr addr;
+  switch (kind) {
+    case child_kind::writer: {
+      auto w = spawn_storage_writer(sys, ctx->store_factory, &ctx->metrics);
+      addr = w.address();
+      ctx->set_writer(index, std::move(w));
+      break;
+    }
+    case child_kind::reader: {
+      auto r = spawn_storage_reader(sys, ctx->store_factory);
+      addr = r.address();
+      ctx->set_reader(index, std::move(r));
+      break;
+    }
+    case child_kind::bridge: {
+      auto b = spawn_protocol_bridge(sys, ctx);
+      addr = b.address();
+      ctx->set_bridge(index, std::move(b));
+      break;
+    }
+    case child_kind::registry: {
+      auto r = spawn_topic_registry(sys, ctx);
+      addr = r.address();
+      ctx->set_registry(std::move(r));
+      break;
+    }
+    case child_kind::groups: {
+      auto g = spawn_group_directory(sys, ctx);
+      addr = g.address();
+      ctx->set_groups(std::move(g));
+      break;
+    }
+    case child_kind::hooks: {
+      auto h = spawn_hooks(sys, ctx, kept.hooks);
+      addr = h.address();
+      ctx->set_hooks(std::move(h));
+      break;
+    }
+    case child_kind::retention: {
+      addr = spawn_retention(sys, ctx).address();  // found by nobody: it only sends
+      break;
+    }
+  }
+  return addr;
+}
+
+supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
+                                                std::shared_ptr<broker_context> ctx,
+                                                std::vector<child> children, kept_state kept) {
+    auto& st = self->state;
+    st.ctx = ctx;
+    st.children = std::make_shared<std::vector<child>>(std::move(children));
+    st.kept = std::move(kept);
+    for (const auto& c : *st.children) self->monitor(c.addr);
+    // However the supervisor ends (shutdown, giving up, or killed), its children end with
+    // it: nothing would restart them any more, and the node must not limp on without it.
+    self->attach_functor([all = st.children](const caf::error& reason) {
+      // A shutdown ends them as one; a failure of the supervisor kills them.
+      const bool shutdown = !reason || reason == caf::exit_reason::user_shutdown;
+      for (const auto& c : *all)
+        if (auto a = caf::actor_cast<caf::actor>(c.addr))
+          caf::anon_send_exit(a, shutdown ? caf::exit_reason::user_shutdown : caf::exit_reason::kill);
+    });
+
+    self->set_down_handler([=](caf::down_msg& msg) {
+      auto& s = self->state;
+      if (s.shutting_down) return;
+      for (std::size_t k = 0; k < s.children->size(); ++k) {
+        auto& c = (*s.children)[k];
+        if (c.addr != msg.source) continue;
+        const auto now = std::chrono::steady_clock::now();
+        if (!s.intensity.allow(now)) {
+          // Restarts are not mending it: fail, so the broker stops (see broker.cpp) rather
+          // than serving without this child.
+          logging::runtime().critical("{} {} exited ({}): {} restarts within {} s; the supervisor gives up",
+                           to_string(c.kind), c.index, self->system().render(msg.reason),
+                           s.intensity.recent(), restart_intensity::window.count());
+          s.shutting_down = true;
+          self->quit(caf::make_error(caf::sec::runtime_error, "too many restarts"));
+          return;
+        }
+        c.backoff = restart_backoff::next(c.backoff, now - c.started);
+        logging::runtime().error("{} {} exited ({}); restarting in {} ms", to_string(c.kind), c.index,
+                      self->system().render(msg.reason), c.backoff.count());
+        self->delayed_send(self, c.backoff, respawn_atom::value, k);
+        return;
+      }
+    });
+    self->set_exit_handler([=](caf::exit_msg& msg) {
+      // Shutdown: stop restarting; the children end with us (attach_functor above).
+      self->state.shutting_down = true;
+      self->quit(msg.reason);
+    });
+    self->send(self, tick_atom::value);
+    return {
+        [=](respawn_atom, std::size_t k) {
+          auto& c = self->state.children->at(k);
+          if (self->state.shutting_down) return;
+          c.addr = start_child(self->system(), self->state.ctx, self->state.kept, c.kind, c.index);
+          c.started = std::chrono::steady_clock::now();
+          self->monitor(c.addr);
+          logging::runtime().info("{} {} restarted", to_string(c.kind), c.index);
+        },
+        [=](tick_atom) {
+          // Store health, independent of traffic.
+          if (auto reader = self->state.ctx->any_reader()) {
+            self->request(reader, 2s, ping_atom::value)
+                .then([=](bool) { note_store(self, true, {}); },
+                      [=](caf::error& e) { note_store(self, false, self->system().render(e)); });
+          }
+          self->delayed_send(self, 1s, tick_atom::value);
+        },
+    };
+
+}
+
+}  // namespace
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                  runtime_sizes sizes) {
+  ctx->set_writers(std::vector<storage_writer_actor>(sizes.writers));
+  ctx->set_readers(std::vector<storage_reader_actor>(sizes.readers));
+  ctx->set_bridges(std::vector<protocol_bridge_actor>(sizes.bridges));
+  // Children are spawned here, before the supervisor runs, so the directory is complete
+  // when this returns (an actor's init runs later, on a scheduler thread).
+  std::vector<child> children;
+  kept_state kept;
+  auto add = [&](child_kind k, std::size_t i) {
+    children.push_back({k, i, start_child(sys, ctx, kept, k, i)});
+  };
+  for (std::size_t i = 0; i < sizes.writers; ++i) add(child_kind::writer, i);
+  for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
+  add(child_kind::hooks, 0);
+  add(child_kind::registry, 0);
+  add(child_kind::groups, 0);
+  for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
+  add(child_kind::retention, 0);
+  return sys.spawn(supervisor_impl, ctx, std::move(children), std::move(kept));
+}
+
+}  // namespace portask

@@ -1,0 +1,254 @@
+// The limits' mechanisms on their own and in an in-process broker: the connection table's
+// eviction, the accept loop's back-off when descriptors run out, idle timeouts, auto-create
+// caps, and the HTTP request limits (tests/integration/limits_test.cpp attacks the binary).
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "actors/connections/transport/accept_loop.hpp"
+#include "actors/connections/transport/connection_table.hpp"
+#include "actors/connections/http/http_request.hpp"
+#include "tests/actors/broker_fixture.hpp"
+#include "raw_kafka.hpp"
+
+namespace portask::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+struct fake_connection : limited_connection {
+  bool is_idle = true;
+  std::chrono::steady_clock::time_point active;
+  bool evicted = false;
+  bool idle() const noexcept override { return is_idle; }
+  std::chrono::steady_clock::time_point last_active() const noexcept override { return active; }
+  void evict() override { evicted = true; }
+};
+
+std::shared_ptr<fake_connection> fake(int age_s, bool idle = true) {
+  auto c = std::make_shared<fake_connection>();
+  c->active = std::chrono::steady_clock::time_point{} + std::chrono::seconds(1000 - age_s);
+  c->is_idle = idle;
+  return c;
+}
+
+const auto here = asio::ip::make_address("127.0.0.1");
+const auto there = asio::ip::make_address("127.0.0.2");
+
+TEST(ConnectionTable, AFullListenerEvictsItsLeastRecentlyActiveIdleConnection) {
+  connection_table t{3, 0};
+  auto busy_oldest = fake(30, false), idle_old = fake(20), idle_new = fake(10);
+  for (auto& c : {busy_oldest, idle_old, idle_new}) {
+    ASSERT_EQ(t.admit(here), connection_table::verdict::admitted);
+    t.join(here, c);
+  }
+  EXPECT_EQ(t.admit(there), connection_table::verdict::admitted_after_eviction);
+  EXPECT_FALSE(busy_oldest->evicted);  // busy connections are never evicted
+  EXPECT_TRUE(idle_old->evicted);
+  EXPECT_FALSE(idle_new->evicted);
+  EXPECT_EQ(t.size(), 2u);  // the evicted one no longer counts
+  t.leave(idle_old.get());  // its later leave is harmless
+  EXPECT_EQ(t.size(), 2u);
+}
+
+TEST(ConnectionTable, WithNobodyIdleTheNewClientIsRefused) {
+  connection_table t{2, 0};
+  auto a = fake(2, false), b = fake(1, false);
+  t.join(here, a);
+  t.join(here, b);
+  EXPECT_EQ(t.admit(there), connection_table::verdict::listener_full);
+  b->is_idle = true;
+  EXPECT_EQ(t.admit(there), connection_table::verdict::admitted_after_eviction);
+  EXPECT_TRUE(b->evicted);
+}
+
+TEST(ConnectionTable, AnAddressAtItsCapEvictsOnlyItsOwnConnections) {
+  connection_table t{10, 2};
+  auto other = fake(100);  // the oldest idle connection, but another address's
+  t.join(there, other);
+  auto a = fake(5, false), b = fake(4, false);
+  t.join(here, a);
+  t.join(here, b);
+  EXPECT_EQ(t.admit(here), connection_table::verdict::address_full);
+  EXPECT_FALSE(other->evicted);
+  EXPECT_EQ(t.admit(there), connection_table::verdict::admitted);  // others are not limited
+  a->is_idle = true;
+  EXPECT_EQ(t.admit(here), connection_table::verdict::admitted_after_eviction);
+  EXPECT_TRUE(a->evicted);
+  EXPECT_FALSE(other->evicted);
+}
+
+// Runs in a child process (death-test style) because it lowers the file limit: once the
+// descriptors run out, accepting pauses (one back-off episode, not a spin), and resumes when
+// descriptors are free again.
+TEST(AcceptLoopDeathTest, RunningOutOfDescriptorsBacksOffOnceAndRecovers) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // death tests run first, before any thread
+  EXPECT_EXIT(
+      {
+        asio::io_context io;
+        metrics_registry metrics;
+        std::vector<asio::ip::tcp::socket> accepted;
+        auto loop = std::make_shared<accept_loop>(io, "test", listener_kind::native, metrics,
+                                                  [&](asio::ip::tcp::socket s) { accepted.push_back(std::move(s)); });
+        auto port = loop->start({"127.0.0.1", 0});
+        if (!port) _exit(10);
+        // Leave a handful of descriptors free, then connect more clients than that.
+        rlimit rl{};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        int probe = dup(0);
+        rl.rlim_cur = static_cast<rlim_t>(probe + 16);
+        close(probe);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(11);
+        std::vector<int> clients;
+        for (int i = 0; i < 12; ++i) {
+          const int fd = connect_loopback(*port, 1);
+          if (fd >= 0) clients.push_back(fd);
+        }
+        // Run until accepting has run out and backed off (bounded).
+        for (int i = 0; i < 400 && metrics.connection_limited_total(listener_kind::native,
+                                                                    connection_limit::accept_backoff) == 0; ++i)
+          io.run_for(10ms);
+        if (metrics.connection_limited_total(listener_kind::native, connection_limit::accept_backoff) != 1)
+          _exit(12);
+        if (accepted.empty() || accepted.size() >= clients.size()) _exit(15);
+        io.run_for(300ms);  // still out: the same episode, a few retries, no spin
+        if (metrics.connection_limited_total(listener_kind::native, connection_limit::accept_backoff) != 1)
+          _exit(13);
+        accepted.clear();  // descriptors free again: the waiting clients are taken
+        for (int i = 0; i < 400 && accepted.empty(); ++i) io.run_for(10ms);
+        if (accepted.empty()) _exit(14);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(HttpRequest, TheParserKeepsToTheSizeLimits) {
+  const std::string ok = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto r = parse_http_request(ok, 1024);
+  EXPECT_FALSE(r.error) << r.error.message();
+  EXPECT_EQ(r.route, http_route::metrics);
+  const std::string big_header = "GET /health HTTP/1.1\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse_http_request(big_header, 1024).error, boost::beast::http::error::header_limit);
+  const std::string big_body =
+      "GET /health HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'b');
+  EXPECT_EQ(parse_http_request(big_body, 1024).error, boost::beast::http::error::body_limit);
+  EXPECT_EQ(parse_http_request("GET /health HTTP/1.1\r\n", 1024).error, boost::beast::http::error::need_more);
+  EXPECT_EQ(parse_http_request("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 1024).route,
+            http_route::method_not_allowed);
+  EXPECT_EQ(parse_http_request("GET /metrics?x=1 HTTP/1.1\r\n\r\n", 1024).route, http_route::metrics);
+  EXPECT_EQ(parse_http_request("GET /nothing HTTP/1.1\r\n\r\n", 1024).route, http_route::not_found);
+}
+
+TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
+  broker_config cfg;
+  cfg.http_max_request_bytes = 1024;
+  broker_fixture f{false, cfg};
+  const auto port = f.config.http.port;
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").first, 200);
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n").first, 431);
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b')).first, 413);
+  EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 2u);
+}
+
+bool closed_within(int fd, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  char c = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const auto n = recv(fd, &c, 1, 0);
+    if (n <= 0) return true;
+  }
+  return false;
+}
+
+// A connection with nothing to do is closed after the idle timeout; one holding a
+// subscription is waiting for the broker and is left alone.
+TEST(IdleTimeout, IdleConnectionsCloseButSubscribersStay) {
+  broker_config cfg;
+  cfg.connections_max_idle_ms = 300;
+  broker_fixture f{false, cfg};
+  auto subscriber = f.connect();
+  must(subscriber.create_topic("quiet", 1));
+  must(subscriber.subscribe("quiet", 0, -1, 1024));
+  const int idle = connect_loopback(f.server->native_port());
+  ASSERT_GE(idle, 0);
+  EXPECT_TRUE(closed_within(idle, 30s));
+  close(idle);
+  // The subscriber was idle on the wire for longer than the one just closed.
+  EXPECT_GT(must(subscriber.heartbeat()), 0);
+  EXPECT_GE(f.metrics().connection_limited_total(listener_kind::native, connection_limit::idle_timeout), 1u);
+}
+
+// Twelve subscriptions with unlimited credit share one connection whose output cap (1 MiB) is
+// far smaller than what they have to push (24 MiB): pushes pause and resume with the
+// client's reading, and a client that reads gets everything (no subscription stalls).
+TEST(OutputBudget, ManySubscriptionsOnOneConnectionAllDeliverWithinASmallCap) {
+  broker_config cfg;
+  cfg.max_queued_output_bytes_per_connection = 1 << 20;
+  broker_fixture f{false, cfg};
+  auto producer = f.connect();
+  protocol::message_batch b;
+  for (int i = 0; i < 8; ++i) {
+    b.messages.push_back({});
+    b.messages.back().value = std::string(64 * 1024, static_cast<char>('a' + i));
+  }
+  constexpr int topics = 12, batches = 4;
+  for (int t = 0; t < topics; ++t) {
+    must(producer.create_topic("many-" + std::to_string(t), 1));
+    for (int i = 0; i < batches; ++i) must(producer.publish("many-" + std::to_string(t), 0, b));
+  }
+  auto consumer = f.connect();
+  for (int t = 0; t < topics; ++t) must(consumer.subscribe("many-" + std::to_string(t), 0, 0, 0xFFFFFFFFu));
+  std::size_t received = 0;
+  while (received < topics * batches * b.messages.size()) {
+    auto d = must(consumer.next_delivery(10s));
+    if (!d) break;
+    received += d->data.messages.size();
+  }
+  EXPECT_EQ(received, topics * batches * b.messages.size());
+}
+
+msg::MetadataRequest metadata_for(const std::vector<std::string>& names) {
+  msg::MetadataRequest req;
+  req.topics.emplace();
+  for (const auto& n : names) {
+    msg::MetadataRequest::MetadataRequestTopic t;
+    t.name = n;
+    req.topics->push_back(t);
+  }
+  req.allowAutoTopicCreation = true;
+  return req;
+}
+
+TEST(AutoCreateLimits, CappedPerRequestAndPerMinute) {
+  broker_config cfg;
+  cfg.auto_create_topics_max_per_request = 3;
+  cfg.auto_create_topics_max_per_minute = 4;
+  broker_fixture f{false, cfg};
+  raw_kafka k{f.config.kafka.port};
+  auto first = call<msg::MetadataResponse>(
+      k, 3, 9, metadata_for({"ac-1", "ac-2", "ac-3", "ac-4", "ac-5"}), true);
+  ASSERT_EQ(first.topics.size(), 5u);
+  int created = 0, refused = 0;
+  for (const auto& t : first.topics) {
+    if (t.errorCode == 0) ++created;
+    if (t.errorCode == 3) ++refused;  // UNKNOWN_TOPIC_OR_PARTITION
+  }
+  EXPECT_EQ(created, 3);
+  EXPECT_EQ(refused, 2);
+  // One more fits the minute's 4; the next does not. Known topics are unaffected.
+  auto second = call<msg::MetadataResponse>(k, 3, 9, metadata_for({"ac-6", "ac-7", "ac-1"}), true);
+  ASSERT_EQ(second.topics.size(), 3u);
+  EXPECT_EQ(second.topics[0].errorCode, 0);
+  EXPECT_EQ(second.topics[1].errorCode, 3);
+  EXPECT_EQ(second.topics[2].errorCode, 0);
+  EXPECT_EQ(f.metrics().request_limited_total(request_limit::auto_create_topics), 3u);
+}
+
+}  // namespace
+}  // namespace portask::test

@@ -1,0 +1,214 @@
+// Malformed and hostile input on the native port: each gets an Error frame with a code,
+// a clean close where the stream cannot be resynchronised, and the broker keeps serving.
+#include <gtest/gtest.h>
+
+#include "tests/actors/broker_fixture.hpp"
+#include "protocol/native_messages.hpp"
+
+using namespace portask;
+using namespace portask::test;
+using namespace std::chrono_literals;
+namespace native = protocol::native;
+
+namespace {
+
+// Reads frames until an Error arrives; returns it (or fails the test).
+native::error_response expect_error(client::connection& c) {
+  for (int i = 0; i < 10; ++i) {
+    auto f = c.receive_frame(5s);
+    if (!client::ok(f)) {
+      ADD_FAILURE() << "no error frame: " << client::error_of(f).message;
+      return {};
+    }
+    const auto& bytes = std::get<0>(f);
+    if (static_cast<protocol::message_type>(bytes[5]) != protocol::message_type::error) continue;
+    auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
+    if (!e) ADD_FAILURE() << "malformed error frame";
+    return e ? *e : native::error_response{};
+  }
+  ADD_FAILURE() << "no error frame";
+  return {};
+}
+
+// True when the broker closed the connection (reads hit end of stream).
+bool closed_by_broker(client::connection& c) {
+  auto f = c.receive_frame(5s);
+  return !client::ok(f) && client::error_of(f).message.find("closed") != std::string::npos;
+}
+
+void still_serving(broker_fixture& f) {
+  auto other = f.connect();
+  EXPECT_GT(must(other.heartbeat(), "heartbeat after hostile input"), 0);
+}
+
+protocol::buffer valid_frame() {
+  protocol::buffer out;
+  native::encode_heartbeat(out, 7);
+  return out;
+}
+
+}  // namespace
+
+TEST(HostileInput, GarbageBytesAreBadMagicThenClose) {
+  broker_fixture f;
+  auto c = f.connect();
+  const std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(c.send_raw(protocol::as_bytes(junk)));
+  auto e = expect_error(c);
+  EXPECT_EQ(e.code, static_cast<std::uint16_t>(errc::bad_magic));
+  EXPECT_EQ(e.request_id, 0u);
+  EXPECT_TRUE(closed_by_broker(c));
+  still_serving(f);
+}
+
+TEST(HostileInput, WrongCrcIsRejectedAndClosed) {
+  broker_fixture f;
+  auto c = f.connect();
+  auto frame = valid_frame();
+  frame.back() ^= 0xFF;
+  ASSERT_TRUE(c.send_raw(frame));
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::crc_mismatch));
+  EXPECT_TRUE(closed_by_broker(c));
+  still_serving(f);
+}
+
+TEST(HostileInput, OversizeLengthIsRejectedBeforeThePayload) {
+  broker_config cfg;
+  cfg.max_frame_bytes = 4096;
+  broker_fixture f{false, cfg};
+  auto c = f.connect();
+  protocol::buffer header(protocol::frame_header_size);
+  protocol::frame_header h;
+  h.type = protocol::message_type::publish;
+  h.length = 1u << 30;  // a 1 GiB promise, never sent
+  protocol::encode_header(h, std::span<std::uint8_t, protocol::frame_header_size>(header.data(), 16));
+  ASSERT_TRUE(c.send_raw(header));
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::frame_too_large));
+  EXPECT_TRUE(closed_by_broker(c));
+  still_serving(f);
+}
+
+TEST(HostileInput, UnknownTypeAndVersionAreRejected) {
+  broker_fixture f;
+  {
+    auto c = f.connect();
+    auto frame = valid_frame();
+    frame[5] = 0x3F;
+    ASSERT_TRUE(c.send_raw(frame));
+    EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::unknown_type));
+  }
+  {
+    auto c = f.connect();
+    auto frame = valid_frame();
+    frame[4] = 9;
+    ASSERT_TRUE(c.send_raw(frame));
+    EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::unsupported_version));
+  }
+  still_serving(f);
+}
+
+TEST(HostileInput, TruncatedRequestPayloadIsAnErrorButTheConnectionStays) {
+  broker_fixture f;
+  auto c = f.connect();
+  // A well-framed Fetch whose payload stops after the request id and half a topic.
+  protocol::buffer frame;
+  const std::uint8_t body[] = {0, 0, 0, 42, 0, 10, 'a', 'b'};
+  protocol::append_frame(frame, protocol::message_type::fetch, 0, body);
+  ASSERT_TRUE(c.send_raw(frame));
+  auto e = expect_error(c);
+  EXPECT_EQ(e.code, static_cast<std::uint16_t>(errc::malformed_payload));
+  EXPECT_EQ(e.request_id, 42u) << "the error is correlated with the request";
+  EXPECT_GT(must(c.heartbeat()), 0) << "the same connection keeps working";
+}
+
+TEST(HostileInput, CorruptBatchAndUnknownCompressionAreErrors) {
+  broker_fixture f;
+  auto c = f.connect();
+  native::publish_request p;
+  p.request_id = 5;
+  p.topic = "t";
+  p.partition = 0;
+  const std::uint8_t junk[] = {1, 200, 200, 200, 200, 200};
+  p.batch = junk;
+  protocol::buffer frame;
+  native::encode(frame, p, protocol::flags_for({}));
+  ASSERT_TRUE(c.send_raw(frame));
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::malformed_payload));
+  frame.clear();
+  native::encode(frame, p, 0xF001);  // compressed with id 15
+  ASSERT_TRUE(c.send_raw(frame));
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::unknown_compression));
+  frame.clear();
+  protocol::buffer gz;  // gzip flags over bytes that are not gzip
+  native::encode(frame, p, protocol::flags_for({protocol::codec_id::binary, protocol::compression_id::gzip}));
+  ASSERT_TRUE(c.send_raw(frame));
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::decompression_failed));
+  EXPECT_GT(must(c.heartbeat()), 0);
+  // Nothing of it was stored.
+  auto topics = must(c.list_topics());
+  EXPECT_TRUE(topics.empty());
+}
+
+TEST(HostileInput, ServerOnlyMessageTypesFromAClientAreRefused) {
+  broker_fixture f;
+  auto c = f.connect();
+  protocol::buffer frame;
+  const std::uint8_t body[] = {0, 0, 0, 9};
+  protocol::append_frame(frame, protocol::message_type::deliver, 0, body);
+  ASSERT_TRUE(c.send_raw(frame));
+  auto e = expect_error(c);
+  EXPECT_EQ(e.code, static_cast<std::uint16_t>(errc::invalid_request));
+  EXPECT_EQ(e.request_id, 9u);
+}
+
+TEST(HostileInput, ConnectionsOverTheLimitGetAnErrorAndAreClosed) {
+  broker_config cfg;
+  cfg.max_connections = 2;
+  broker_fixture f{false, cfg};
+  auto a = f.connect();
+  auto b = f.connect();
+  // Both busy (a subscription keeps its connection from being idle), so nobody is evicted.
+  must(a.create_topic("limit", 1));
+  must(a.subscribe("limit", 0, -1, 1024));
+  must(b.subscribe("limit", 0, -1, 1024));
+  auto c = f.connect();
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::too_many_connections));
+  EXPECT_TRUE(closed_by_broker(c));
+  EXPECT_GT(must(a.heartbeat()), 0);
+  EXPECT_EQ(f.metrics().connection_limited_total(listener_kind::native, connection_limit::listener_full), 1u);
+}
+
+TEST(HostileInput, ANewClientOverTheLimitEvictsTheLeastRecentlyActiveIdleConnection) {
+  broker_config cfg;
+  cfg.max_connections = 2;
+  broker_fixture f{false, cfg};
+  auto a = f.connect();
+  auto b = f.connect();
+  EXPECT_GT(must(a.heartbeat()), 0);
+  EXPECT_GT(must(b.heartbeat()), 0);  // b is the more recently active
+  auto c = f.connect();
+  EXPECT_GT(must(c.heartbeat()), 0);
+  EXPECT_TRUE(closed_by_broker(a));
+  EXPECT_GT(must(b.heartbeat()), 0);
+  EXPECT_EQ(f.metrics().connection_limited_total(listener_kind::native, connection_limit::evicted_idle), 1u);
+}
+
+TEST(HostileInput, ManyPipelinedRequestsWithATinyInflightLimitAllComplete) {
+  broker_config cfg;
+  cfg.max_inflight_bytes_per_connection = 8 * 1024;  // reading pauses often
+  broker_fixture f{false, cfg};
+  auto c = f.connect();
+  constexpr int n = 300;
+  // 300 requests of ~700 bytes against an 8 KiB in-flight limit: the broker stops reading
+  // again and again and resumes as answers are written. The answers are small enough to wait
+  // in the socket buffer until they are read below.
+  for (int i = 0; i < n; ++i) must(c.send_publish("bp", 0, make_batch(20)));
+  auto reader = f.connect();
+  std::int64_t expected_base = 0;
+  for (int i = 0; i < n; ++i) {
+    auto r = must(c.receive_publish());
+    EXPECT_EQ(r.base_offset, expected_base);
+    expected_base += 20;
+  }
+  EXPECT_EQ(must(reader.list_offsets("bp", 0)).high_watermark, n * 20);
+}

@@ -1,0 +1,197 @@
+// Kafka administration and idempotent production, byte by byte: DescribeCluster,
+// DescribeConfigs, CreatePartitions, ListOffsets by timestamp, InitProducerId and the
+// sequence rules of idempotent producers.
+#include <gtest/gtest.h>
+
+#include "tests/actors/broker_fixture.hpp"
+#include "raw_kafka.hpp"
+
+using namespace portask;
+using namespace portask::test;
+
+namespace {
+
+// `n` records stamped ts0, ts0 + 10, ... from an idempotent producer.
+std::string idempotent_batch(std::int64_t producer, std::int16_t epoch, std::int32_t seq, int n,
+                             std::int64_t ts0 = 1'700'000'000'000) {
+  protocol::message_batch b;
+  for (int i = 0; i < n; ++i) {
+    protocol::message m;
+    m.key = "k";
+    m.value = "s" + std::to_string(seq + i);
+    m.timestamp_ms = ts0 + 10 * i;
+    b.messages.push_back(m);
+  }
+  auto rb = kafka::from_messages(b, 0);
+  rb.producer_id = producer;
+  rb.producer_epoch = epoch;
+  rb.base_sequence = seq;
+  protocol::buffer out;
+  EXPECT_FALSE(kafka::encode_record_batch(rb, out));
+  return std::string(protocol::as_chars(out));
+}
+
+msg::ProduceResponse::TopicProduceResponse::PartitionProduceResponse produce(raw_kafka& c, const std::string& topic,
+                                                       std::string records) {
+  auto res = call<msg::ProduceResponse>(c, 0, 9, produce_request(topic, 0, std::move(records)), true);
+  EXPECT_EQ(res.responses.size(), 1u);
+  if (res.responses.empty() || res.responses[0].partitionResponses.empty()) return {};
+  return res.responses[0].partitionResponses[0];
+}
+
+}  // namespace
+
+TEST(KafkaAdmin, DescribeClusterNamesThisBrokerAsController) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto res = call<msg::DescribeClusterResponse>(c, 60, 1, msg::DescribeClusterRequest{}, true);
+  EXPECT_EQ(res.errorCode, 0);
+  EXPECT_EQ(res.clusterId, "portask");
+  ASSERT_EQ(res.brokers.size(), 1u);
+  EXPECT_EQ(res.brokers[0].host, "127.0.0.1");
+  EXPECT_EQ(res.brokers[0].port, f.server->kafka_port());
+  EXPECT_EQ(res.controllerId, res.brokers[0].brokerId);
+  msg::DescribeClusterRequest controllers;
+  controllers.endpointType = 2;
+  EXPECT_EQ(call<msg::DescribeClusterResponse>(c, 60, 1, controllers, true).errorCode, 115)
+      << "UNSUPPORTED_ENDPOINT_TYPE";
+}
+
+TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  msg::CreateTopicsRequest create;
+  create.topics.push_back({"cfg", 2, 1, {}, {{"retention.ms", std::string("60000")}}});
+  ASSERT_EQ(call<msg::CreateTopicsResponse>(c, 19, 4, create, false).topics.at(0).errorCode, 0);
+
+  msg::DescribeConfigsRequest req;
+  req.resources.push_back({2, "cfg", std::nullopt});
+  req.resources.push_back({2, "cfg", std::vector<std::string>{"max.message.bytes"}});
+  req.resources.push_back({2, "missing", std::nullopt});
+  req.resources.push_back({4, "0", std::vector<std::string>{"auto.create.topics.enable"}});
+  for (std::int16_t v : {1, 4}) {
+    auto res = call<msg::DescribeConfigsResponse>(c, 32, v, req, v >= 4);
+    ASSERT_EQ(res.results.size(), 4u);
+    const auto& all = res.results[0];
+    EXPECT_EQ(all.errorCode, 0);
+    std::map<std::string, std::string> values;
+    for (const auto& e : all.configs) values[e.name] = e.value.value_or("<null>");
+    EXPECT_EQ(values["retention.ms"], "60000") << "the topic's own setting wins";
+    EXPECT_EQ(values["retention.bytes"], "-1") << "the broker's log_retention_bytes";
+    for (const auto& e : all.configs) {
+      if (e.name == "retention.ms") {
+        EXPECT_EQ(e.configSource, 1) << "DYNAMIC_TOPIC_CONFIG";
+      }
+      if (e.name == "retention.bytes") {
+        EXPECT_EQ(e.configSource, 5) << "DEFAULT_CONFIG";
+      }
+      if (e.name == "retention.ms" && v >= 3) {
+        EXPECT_EQ(e.configType, 5) << "LONG";
+      }
+      EXPECT_FALSE(e.readOnly) << e.name << ": topic configs can be altered";
+    }
+    EXPECT_EQ(values["cleanup.policy"], "delete");
+    EXPECT_EQ(values["max.message.bytes"], std::to_string(16u << 20));
+    ASSERT_EQ(res.results[1].configs.size(), 1u) << "only the keys asked for";
+    EXPECT_EQ(res.results[1].configs[0].name, "max.message.bytes");
+    EXPECT_EQ(res.results[2].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+    ASSERT_EQ(res.results[3].configs.size(), 1u);
+    EXPECT_EQ(res.results[3].configs[0].value, "true");
+  }
+}
+
+TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto native = f.connect();
+  must(native.create_topic("grow", 2));
+  msg::CreatePartitionsRequest req;
+  req.timeoutMs = 5000;
+  req.topics.push_back({"grow", 5, std::nullopt});
+  req.topics.push_back({"missing", 3, std::nullopt});
+  auto res = call<msg::CreatePartitionsResponse>(c, 37, 3, req, true);
+  ASSERT_EQ(res.results.size(), 2u);
+  EXPECT_EQ(res.results[0].errorCode, 0);
+  EXPECT_EQ(res.results[1].errorCode, 3);
+  EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5);
+  // Partition 4 now takes records.
+  auto p = call<msg::ProduceResponse>(c, 0, 7, produce_request("grow", 4, record_batch_bytes("v", 2, kafka::compression_type::none)), false);
+  EXPECT_EQ(p.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  req.topics = {{"grow", 3, std::nullopt}};
+  res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
+  EXPECT_EQ(res.results.at(0).errorCode, 37) << "INVALID_PARTITIONS";
+  req.topics = {{"grow", 9, std::nullopt}};
+  req.validateOnly = true;
+  res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
+  EXPECT_EQ(res.results.at(0).errorCode, 0);
+  EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5) << "validateOnly changes nothing";
+}
+
+TEST(KafkaAdmin, ListOffsetsByTimestamp) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  // Three batches of 4 records: timestamps 1000..1030, 2000..2030, 3000..3030.
+  for (int b = 0; b < 3; ++b)
+    ASSERT_EQ(produce(c, "times", idempotent_batch(-1, -1, -1, 4, 1000 * (b + 1))).errorCode, 0);
+  auto lookup = [&](std::int64_t ts, std::int16_t version = 7) {
+    msg::ListOffsetsRequest req;
+    req.replicaId = -1;
+    req.topics.push_back({"times", {{0, -1, ts, 1}}});
+    auto res = call<msg::ListOffsetsResponse>(c, 2, version, req, version >= 6);
+    return res.topics.at(0).partitions.at(0);
+  };
+  EXPECT_EQ(lookup(0).offset, 0);
+  EXPECT_EQ(lookup(1000).offset, 0);
+  EXPECT_EQ(lookup(1001).offset, 1);
+  EXPECT_EQ(lookup(2015).offset, 6);
+  EXPECT_EQ(lookup(2015).timestamp, 2020);
+  EXPECT_EQ(lookup(3030).offset, 11);
+  EXPECT_EQ(lookup(3031).offset, -1) << "after every record: -1";
+  EXPECT_EQ(lookup(-3).offset, 11) << "v7: the record with the largest timestamp";
+  EXPECT_EQ(lookup(-3).timestamp, 3030);
+  EXPECT_EQ(lookup(-1, 1).offset, 12);
+  EXPECT_EQ(lookup(-2, 1).offset, 0);
+  EXPECT_EQ(lookup(-3, 6).errorCode, 42) << "-3 needs v7";
+}
+
+TEST(KafkaAdmin, IdempotentProducerDuplicatesAndGaps) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto init = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::nullopt, 60000, -1, -1}, true);
+  ASSERT_EQ(init.errorCode, 0);
+  ASSERT_GE(init.producerId, 0);
+  EXPECT_EQ(init.producerEpoch, 0);
+  const auto pid = init.producerId;
+
+  auto first = produce(c, "idem", idempotent_batch(pid, 0, 0, 3));
+  ASSERT_EQ(first.errorCode, 0);
+  EXPECT_EQ(first.baseOffset, 0);
+  auto second = produce(c, "idem", idempotent_batch(pid, 0, 3, 2));
+  ASSERT_EQ(second.errorCode, 0);
+  EXPECT_EQ(second.baseOffset, 3);
+  // The first batch again (a retry after a lost response): same offsets, no second copy.
+  auto again = produce(c, "idem", idempotent_batch(pid, 0, 0, 3));
+  EXPECT_EQ(again.errorCode, 0);
+  EXPECT_EQ(again.baseOffset, 0);
+  // A gap: sequence 7 when 5 is next.
+  EXPECT_EQ(produce(c, "idem", idempotent_batch(pid, 0, 7, 1)).errorCode, 45)
+      << "OUT_OF_ORDER_SEQUENCE_NUMBER";
+  // The epoch bumped by InitProducerId (KIP-360) fences the old epoch and restarts at 0.
+  auto bumped = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::nullopt, 60000, pid, 0}, true);
+  EXPECT_EQ(bumped.producerId, pid);
+  EXPECT_EQ(bumped.producerEpoch, 1);
+  EXPECT_EQ(produce(c, "idem", idempotent_batch(pid, 1, 0, 1)).baseOffset, 5);
+  EXPECT_EQ(produce(c, "idem", idempotent_batch(pid, 0, 5, 1)).errorCode, 47)
+      << "INVALID_PRODUCER_EPOCH";
+
+  auto native = f.connect();
+  auto stored = must(native.fetch("idem", 0, 0));
+  ASSERT_EQ(stored.messages.size(), 6u) << "the duplicate was not stored twice";
+  EXPECT_EQ(stored.messages[0].value, "s0");
+  EXPECT_EQ(stored.messages[3].value, "s3");
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 6u)
+      << "a duplicate is not counted twice";
+  // Transactions are refused plainly.
+  auto tx = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::string("tx"), 60000, -1, -1}, true);
+  EXPECT_EQ(tx.errorCode, 53);
+}

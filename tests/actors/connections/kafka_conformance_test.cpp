@@ -1,0 +1,428 @@
+// Kafka 3.x's answers where Portask used to differ: unreadable requests answered rather than
+// dropped, CreateTopics' checks, topic configs altered at run time, commits for topics that
+// do not exist, group states that DescribeGroups and ListGroups agree on, and transactions
+// refused at once.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tests/actors/broker_fixture.hpp"
+#include "raw_kafka.hpp"
+
+using namespace portask;
+using namespace portask::test;
+
+namespace {
+
+using creatable = msg::CreateTopicsRequest::CreatableTopic;
+
+msg::CreateTopicsResponse::CreatableTopicResult create(raw_kafka& c, creatable t,
+                                                       bool validate_only = false) {
+  msg::CreateTopicsRequest req;
+  req.topics.push_back(std::move(t));
+  req.validateOnly = validate_only;
+  auto res = call<msg::CreateTopicsResponse>(c, 19, 7, req, true);
+  EXPECT_EQ(res.topics.size(), 1u);
+  return res.topics.empty() ? msg::CreateTopicsResponse::CreatableTopicResult{} : res.topics[0];
+}
+
+std::map<std::string, std::string> topic_configs(raw_kafka& c, const std::string& topic) {
+  msg::DescribeConfigsRequest req;
+  req.resources.push_back({2, topic, std::nullopt});
+  auto res = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true);
+  std::map<std::string, std::string> out;
+  for (const auto& e : res.results.at(0).configs) out[e.name] = e.value.value_or("<null>");
+  return out;
+}
+
+}  // namespace
+
+TEST(KafkaConformance, AnUnreadableRequestIsAnsweredWithInvalidRequestWhereTheResponseCanSayIt) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  // Heartbeat v4 whose body stops inside the group id: its response has an error code.
+  protocol::buffer out(4);
+  kafka::writer w{out};
+  w.i16(12);
+  w.i16(4);
+  w.i32(77);
+  w.string("test", false);
+  w.uvarint(0);     // header tags
+  w.uvarint(10);    // group id of 9 bytes...
+  w.i16(0x6162);    // ...of which 2 arrive
+  protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
+  c.send_raw(out);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, true);
+  ASSERT_TRUE(body) << "answered, not dropped";
+  EXPECT_EQ(corr, 77);
+  EXPECT_EQ(decode_as<msg::HeartbeatResponse>(*body, 4).errorCode, 42) << "INVALID_REQUEST";
+  // The connection still serves requests.
+  EXPECT_EQ(call<msg::ApiVersionsResponse>(c, 18, 0, msg::ApiVersionsRequest{}, false).errorCode, 0);
+
+  // A Produce response has no error code of its own to carry it: the connection closes.
+  protocol::buffer produce(4);
+  kafka::writer p{produce};
+  p.i16(0);
+  p.i16(7);
+  p.i32(78);
+  p.string("test", false);
+  p.i16(-1);  // transactional id null, then nothing
+  protocol::store_be32(produce.data(), static_cast<std::uint32_t>(produce.size() - 4));
+  c.send_raw(produce);
+  EXPECT_TRUE(c.closed());
+}
+
+TEST(KafkaConformance, CreateTopicsChecksReplicationAssignmentsAndConfigsAsKafkaDoes) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto bad_config = create(c, {"cfg-bad", 1, 1, {}, {{"retention.ms", std::string("notanumber")}}});
+  EXPECT_EQ(bad_config.errorCode, 40) << "INVALID_CONFIG";
+  ASSERT_TRUE(bad_config.errorMessage);
+  EXPECT_NE(bad_config.errorMessage->find("retention.ms"), std::string::npos) << *bad_config.errorMessage;
+  EXPECT_EQ(create(c, {"cfg-unknown", 1, 1, {}, {{"retension.ms", std::string("1")}}}).errorCode, 40);
+  EXPECT_EQ(create(c, {"rf3", 1, 3, {}, {}}).errorCode, 38) << "INVALID_REPLICATION_FACTOR";
+  // Explicit assignments: three partitions on broker 0.
+  auto assigned = create(c, {"assigned", -1, -1, {{0, {0}}, {1, {0}}, {2, {0}}}, {}});
+  EXPECT_EQ(assigned.errorCode, 0);
+  EXPECT_EQ(assigned.numPartitions, 3);
+  EXPECT_NE(assigned.topicId, (kafka::uuid{})) << "v7 names the new topic's id";
+  EXPECT_EQ(create(c, {"two-replicas", -1, -1, {{0, {0, 1}}}, {}}).errorCode, 38);
+  EXPECT_EQ(create(c, {"gap", -1, -1, {{0, {0}}, {2, {0}}}, {}}).errorCode, 39)
+      << "INVALID_REPLICA_ASSIGNMENT";
+  EXPECT_EQ(create(c, {"other-broker", -1, -1, {{0, {5}}}, {}}).errorCode, 39);
+  // validateOnly: checked, answered, not created.
+  EXPECT_EQ(create(c, {"dry", 4, 1, {}, {}}, true).errorCode, 0);
+  msg::MetadataRequest meta;
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("dry")}};
+  meta.allowAutoTopicCreation = false;
+  auto m = call<msg::MetadataResponse>(c, 3, 12, meta, true);
+  EXPECT_EQ(m.topics.at(0).errorCode, 3) << "validateOnly created nothing";
+}
+
+TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  ASSERT_EQ(create(c, {"alter", 1, 1, {}, {{"retention.ms", std::string("60000")}}}).errorCode, 0);
+
+  // Incremental: SET one key, APPEND to a list, DELETE another.
+  msg::IncrementalAlterConfigsRequest inc;
+  inc.resources.push_back({2, "alter", {{"retention.bytes", 0, std::string("1048576")},
+                                        {"cleanup.policy", 2, std::string("compact")},
+                                        {"retention.ms", 1, std::nullopt}}});
+  auto ires = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, inc, true);
+  ASSERT_EQ(ires.responses.size(), 1u);
+  EXPECT_EQ(ires.responses[0].errorCode, 0) << ires.responses[0].errorMessage.value_or("");
+  auto now = topic_configs(c, "alter");
+  EXPECT_EQ(now["retention.bytes"], "1048576");
+  EXPECT_EQ(now["cleanup.policy"], "delete,compact");
+  EXPECT_EQ(now["retention.ms"], "604800000") << "deleted: back to the broker default (7 days)";
+
+  // Refusals: a bad value, an unknown key, APPEND to a non-list, a broker config.
+  msg::IncrementalAlterConfigsRequest bad;
+  bad.resources.push_back({2, "alter", {{"retention.ms", 0, std::string("soon")}}});
+  bad.resources.push_back({2, "alter", {{"no.such.config", 0, std::string("1")}}});
+  bad.resources.push_back({2, "alter", {{"retention.ms", 2, std::string("5")}}});
+  bad.resources.push_back({4, "0", {{"num.partitions", 0, std::string("5")}}});
+  bad.resources.push_back({2, "missing", {{"retention.ms", 0, std::string("5")}}});
+  auto bres = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, bad, true);
+  ASSERT_EQ(bres.responses.size(), 5u);
+  EXPECT_EQ(bres.responses[0].errorCode, 40);
+  EXPECT_EQ(bres.responses[1].errorCode, 40);
+  EXPECT_EQ(bres.responses[2].errorCode, 40);
+  EXPECT_EQ(bres.responses[3].errorCode, 42) << "broker configs are static";
+  EXPECT_TRUE(bres.responses[3].errorMessage.has_value());
+  EXPECT_EQ(bres.responses[4].errorCode, 3);
+  EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576") << "nothing changed";
+
+  // AlterConfigs replaces the whole set; validateOnly changes nothing.
+  msg::AlterConfigsRequest whole;
+  whole.resources.push_back({2, "alter", {{"segment.ms", std::string("3600000")}}});
+  whole.validateOnly = true;
+  EXPECT_EQ(call<msg::AlterConfigsResponse>(c, 33, 2, whole, true).responses.at(0).errorCode, 0);
+  EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576");
+  whole.validateOnly = false;
+  EXPECT_EQ(call<msg::AlterConfigsResponse>(c, 33, 0, whole, false).responses.at(0).errorCode, 0);
+  now = topic_configs(c, "alter");
+  EXPECT_EQ(now["segment.ms"], "3600000");
+  EXPECT_EQ(now["retention.bytes"], "-1") << "not named: back to the default";
+}
+
+TEST(KafkaConformance, CommitsForTopicsThatDoNotExistAreRefusedPerPartition) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("real", 2));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetCommitRequest req;
+  req.groupId = "standalone";
+  req.generationIdOrMemberEpoch = -1;
+  req.topics.push_back({"real", {{0, 5, -1, -1, std::string("")}, {7, 5, -1, -1, std::string("")}}});
+  req.topics.push_back({"ghost", {{0, 5, -1, -1, std::string("")}}});
+  for (std::int16_t v : {2, 8}) {
+    auto res = call<msg::OffsetCommitResponse>(c, 8, v, req, v >= 8);
+    ASSERT_EQ(res.topics.size(), 2u);
+    EXPECT_EQ(res.topics[0].partitions.at(0).errorCode, 0);
+    EXPECT_EQ(res.topics[0].partitions.at(1).errorCode, 3) << "partition 7 of 2";
+    EXPECT_EQ(res.topics[1].partitions.at(0).errorCode, 3) << "no such topic";
+  }
+  msg::OffsetFetchRequest fetch;
+  fetch.groupId = "standalone";
+  fetch.topics = std::vector<msg::OffsetFetchRequest::OffsetFetchRequestTopic>{{"ghost", {0}}};
+  auto got = call<msg::OffsetFetchResponse>(c, 9, 5, fetch, false);
+  EXPECT_EQ(got.topics.at(0).partitions.at(0).committedOffset, -1) << "nothing stored for it";
+}
+
+TEST(KafkaConformance, DescribeGroupsAndListGroupsAgreeOnEmptyAndDead) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("g", 1));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetCommitRequest commit;
+  commit.groupId = "with-offsets";
+  commit.generationIdOrMemberEpoch = -1;
+  commit.topics.push_back({"g", {{0, 3, -1, -1, std::string("")}}});
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
+
+  msg::DescribeGroupsRequest describe;
+  describe.groups = {"with-offsets", "never-used"};
+  auto d = call<msg::DescribeGroupsResponse>(c, 15, 5, describe, true);
+  ASSERT_EQ(d.groups.size(), 2u);
+  EXPECT_EQ(d.groups[0].groupState, "Empty") << "committed offsets, no members";
+  EXPECT_EQ(d.groups[1].groupState, "Dead") << "neither members nor offsets";
+
+  auto l = call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{}, true);
+  std::map<std::string, std::string> listed;
+  for (const auto& g : l.groups) listed[g.groupId] = g.groupState;
+  EXPECT_EQ(listed["with-offsets"], "Empty");
+  EXPECT_EQ(listed.count("never-used"), 0u) << "a Dead group is not listed";
+}
+
+TEST(KafkaConformance, TransactionsAreRefusedAtOnceWithKafkasErrors) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  msg::FindCoordinatorRequest find;
+  find.keyType = 1;
+  find.coordinatorKeys = {"my-txn"};
+  auto res = call<msg::FindCoordinatorResponse>(c, 10, 4, find, true);
+  ASSERT_EQ(res.coordinators.size(), 1u);
+  EXPECT_EQ(res.coordinators[0].errorCode, 42) << "INVALID_REQUEST: not retriable";
+  EXPECT_TRUE(res.coordinators[0].errorMessage.has_value());
+  msg::InitProducerIdRequest init;
+  init.transactionalId = "my-txn";
+  init.transactionTimeoutMs = 60000;
+  EXPECT_EQ(call<msg::InitProducerIdResponse>(c, 22, 4, init, true).errorCode, 53)
+      << "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
+}
+
+namespace {
+
+// One record of __consumer_offsets, read back: the key's version, group, topic, partition;
+// the value's offset (-1 for a tombstone) or, for group metadata, its generation.
+struct offsets_record {
+  std::int16_t key_version = -1;
+  std::string group, topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  bool tombstone = false;
+};
+
+std::vector<offsets_record> read_offsets_topic(raw_kafka& c, std::size_t at_least) {
+  std::vector<offsets_record> out;
+  for (int attempt = 0; attempt < 100 && out.size() < at_least; ++attempt) {
+    msg::FetchRequest req;
+    req.maxWaitMs = 500;  // long-polls: answered as soon as records are there
+    req.minBytes = 1;
+    req.maxBytes = 1 << 20;
+    req.topics.push_back({"__consumer_offsets", {}, {}});
+    req.topics[0].partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+    auto res = call<msg::FetchResponse>(c, 1, 11, req, false);
+    out.clear();
+    const auto& p = res.responses.at(0).partitions.at(0);
+    if (p.errorCode != 0 || !p.records) continue;  // not created yet: the first commit creates it
+    auto batches = kafka::decode_record_batches(protocol::as_bytes(*p.records));
+    if (!batches) continue;
+    for (const auto& b : *batches)
+      for (const auto& rec : b.records) {
+        kafka::reader k{protocol::as_bytes(*rec.key)};
+        offsets_record o;
+        k.i16(o.key_version);
+        std::optional<std::string> s;
+        k.nullable_string(s, false);
+        o.group = s.value_or("");
+        if (o.key_version <= 1) {
+          k.nullable_string(s, false);
+          o.topic = s.value_or("");
+          k.i32(o.partition);
+        }
+        o.tombstone = !rec.value;
+        if (rec.value && o.key_version <= 1) {
+          kafka::reader v{protocol::as_bytes(*rec.value)};
+          std::int16_t value_version = 0;
+          v.i16(value_version);
+          EXPECT_EQ(value_version, 3);
+          v.i64(o.offset);
+        }
+        out.push_back(o);
+      }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(KafkaConformance, ConsumerOffsetsTopicMirrorsEveryCommitAndIsReadOnly) {
+  broker_fixture f;
+  must(f.connect().create_topic("mirrored", 2));
+  raw_kafka c{f.server->kafka_port()};
+  for (std::int64_t offset : {5, 9}) {
+    msg::OffsetCommitRequest commit;
+    commit.groupId = "burrow-watched";
+    commit.generationIdOrMemberEpoch = -1;
+    commit.topics.push_back({"mirrored", {{1, offset, -1, -1, std::string("m")}}});
+    ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
+  }
+  msg::OffsetDeleteRequest del;
+  del.groupId = "burrow-watched";
+  del.topics.push_back({"mirrored", {{1}}});
+  ASSERT_EQ(call<msg::OffsetDeleteResponse>(c, 47, 0, del, false).errorCode, 0);
+
+  auto records = read_offsets_topic(c, 3);
+  ASSERT_EQ(records.size(), 3u) << "both commits and the deletion, in order";
+  for (const auto& r : records) {
+    EXPECT_EQ(r.key_version, 1);
+    EXPECT_EQ(r.group, "burrow-watched");
+    EXPECT_EQ(r.topic, "mirrored");
+    EXPECT_EQ(r.partition, 1);
+  }
+  EXPECT_EQ(records[0].offset, 5);
+  EXPECT_EQ(records[1].offset, 9);
+  EXPECT_TRUE(records[2].tombstone);
+
+  // Listed as internal; clients cannot write, delete or reconfigure it.
+  msg::MetadataRequest meta;
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("__consumer_offsets")}};
+  auto m = call<msg::MetadataResponse>(c, 3, 12, meta, true);
+  EXPECT_TRUE(m.topics.at(0).isInternal);
+  auto produced = call<msg::ProduceResponse>(c, 0, 9, produce_request("__consumer_offsets", 0,
+                                                                      record_batch_bytes("x", 1, kafka::compression_type::none)), true);
+  EXPECT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 17) << "INVALID_TOPIC_EXCEPTION";
+  msg::DeleteTopicsRequest drop;
+  drop.topicNames = {"__consumer_offsets"};
+  EXPECT_NE(call<msg::DeleteTopicsResponse>(c, 20, 4, drop, true).responses.at(0).errorCode, 0);
+  EXPECT_EQ(read_offsets_topic(c, 3).size(), 3u) << "nothing else was written to it";
+}
+
+TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode) {
+  broker_fixture f;
+  must(f.connect().create_topic("one-node", 2));
+  raw_kafka c{f.server->kafka_port()};
+  // Three records from an idempotent producer on partition 0.
+  msg::InitProducerIdRequest init;
+  init.transactionTimeoutMs = 60000;
+  init.producerId = -1;
+  init.producerEpoch = -1;
+  auto pid = call<msg::InitProducerIdResponse>(c, 22, 4, init, true);
+  ASSERT_EQ(pid.errorCode, 0);
+  protocol::message_batch b;
+  for (int i = 0; i < 3; ++i) b.messages.emplace_back().value = "r" + std::to_string(i);
+  auto rb = kafka::from_messages(b, 0);
+  rb.producer_id = pid.producerId;
+  rb.producer_epoch = pid.producerEpoch;
+  rb.base_sequence = 0;
+  protocol::buffer bytes;
+  ASSERT_FALSE(kafka::encode_record_batch(rb, bytes));
+  auto produced = call<msg::ProduceResponse>(
+      c, 0, 9, produce_request("one-node", 0, std::string(protocol::as_chars(bytes))), true);
+  ASSERT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 0);
+
+  // Epoch 0 is the only one: it ends at the log end; a later one is unknown to us.
+  msg::OffsetForLeaderEpochRequest epochs;
+  epochs.replicaId = -1;
+  epochs.topics.push_back({"one-node", {{0, 0, 0}, {1, -1, 0}, {5, -1, 0}}});
+  epochs.topics.push_back({"nowhere", {{0, -1, 0}}});
+  auto e = call<msg::OffsetForLeaderEpochResponse>(c, 23, 4, epochs, true);
+  ASSERT_EQ(e.topics.size(), 2u);
+  EXPECT_EQ(e.topics[0].partitions.at(0).leaderEpoch, 0);
+  EXPECT_EQ(e.topics[0].partitions.at(0).endOffset, 3);
+  EXPECT_EQ(e.topics[0].partitions.at(1).endOffset, 0) << "an empty partition ends at 0";
+  EXPECT_EQ(e.topics[0].partitions.at(2).errorCode, 3);
+  EXPECT_EQ(e.topics[1].partitions.at(0).errorCode, 3);
+
+  // ListOffsets and Fetch name the same epoch.
+  msg::ListOffsetsRequest lo;
+  lo.replicaId = -1;
+  lo.topics.push_back({"one-node", {{0, -1, -2, 1}}});  // earliest
+  auto offsets = call<msg::ListOffsetsResponse>(c, 2, 7, lo, true);
+  EXPECT_EQ(offsets.topics.at(0).partitions.at(0).leaderEpoch, 0);
+  msg::FetchRequest fetch;
+  fetch.maxWaitMs = 0;
+  fetch.topics.push_back({"one-node", {}, {}});
+  fetch.topics[0].partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+  auto fetched = call<msg::FetchResponse>(c, 1, 11, fetch, false);
+  const auto& records = fetched.responses.at(0).partitions.at(0).records;
+  ASSERT_TRUE(records);
+  auto batches = kafka::decode_record_batches(protocol::as_bytes(*records));
+  ASSERT_TRUE(batches && !batches->empty());
+  EXPECT_EQ(batches->front().partition_leader_epoch, 0);
+
+  msg::ElectLeadersRequest elect;
+  elect.electionType = 0;
+  elect.topicPartitions = std::vector<msg::ElectLeadersRequest::TopicPartitions>{{"one-node", {0, 1, 9}}};
+  auto el = call<msg::ElectLeadersResponse>(c, 43, 2, elect, true);
+  EXPECT_EQ(el.errorCode, 0);
+  ASSERT_EQ(el.replicaElectionResults.at(0).partitionResult.size(), 3u);
+  EXPECT_EQ(el.replicaElectionResults[0].partitionResult[0].errorCode, 84) << "ELECTION_NOT_NEEDED";
+  EXPECT_EQ(el.replicaElectionResults[0].partitionResult[2].errorCode, 3);
+
+  msg::DescribeLogDirsRequest dirs;
+  dirs.topics = std::vector<msg::DescribeLogDirsRequest::DescribableLogDirTopic>{{"one-node", {0, 1}}};
+  auto d = call<msg::DescribeLogDirsResponse>(c, 35, 4, dirs, true);
+  ASSERT_EQ(d.results.size(), 1u);
+  EXPECT_EQ(d.results[0].errorCode, 0);
+  ASSERT_EQ(d.results[0].topics.size(), 1u);
+  EXPECT_EQ(d.results[0].topics[0].partitions.size(), 2u);
+
+  msg::DescribeProducersRequest producers;
+  producers.topics.push_back({"one-node", {0, 1}});
+  auto p = call<msg::DescribeProducersResponse>(c, 61, 0, producers, true);
+  const auto& parts = p.topics.at(0).partitions;
+  ASSERT_EQ(parts.size(), 2u);
+  ASSERT_EQ(parts[0].activeProducers.size(), 1u);
+  EXPECT_EQ(parts[0].activeProducers[0].producerId, pid.producerId);
+  EXPECT_EQ(parts[0].activeProducers[0].producerEpoch, pid.producerEpoch);
+  EXPECT_EQ(parts[0].activeProducers[0].lastSequence, 2);
+  EXPECT_TRUE(parts[1].activeProducers.empty());
+}
+
+TEST(KafkaConformance, ATopicDeletedAndCreatedAgainIsANewTopicToConnectionsThatKnewIt) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto first = create(c, {"reborn", 1, 1, {}, {}});
+  ASSERT_EQ(first.errorCode, 0);
+  auto fetch_by_id = [&](const kafka::uuid& id) {
+    msg::FetchRequest req;
+    req.maxWaitMs = 0;
+    req.topics.push_back({{}, id, {}});
+    req.topics[0].partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+    return call<msg::FetchResponse>(c, 1, 13, req, true).responses.at(0).partitions.at(0).errorCode;
+  };
+  EXPECT_EQ(fetch_by_id(first.topicId), 0);  // the connection now knows the id
+  auto commit = [&] {
+    msg::OffsetCommitRequest req;
+    req.groupId = "reborn-readers";
+    req.generationIdOrMemberEpoch = -1;
+    req.topics.push_back({"reborn", {{0, 1, -1, -1, std::string("")}}});
+    return call<msg::OffsetCommitResponse>(c, 8, 8, req, true).topics.at(0).partitions.at(0).errorCode;
+  };
+  EXPECT_EQ(commit(), 0);  // and the topic's partition count
+
+  msg::DeleteTopicsRequest drop;
+  drop.topicNames = {"reborn"};
+  ASSERT_EQ(call<msg::DeleteTopicsResponse>(c, 20, 4, drop, true).responses.at(0).errorCode, 0);
+  EXPECT_EQ(commit(), 3) << "a deleted topic's partitions take no commits";
+  auto second = create(c, {"reborn", 1, 1, {}, {}});
+  ASSERT_EQ(second.errorCode, 0);
+  EXPECT_NE(second.topicId, first.topicId) << "a new topic, a new id";
+  EXPECT_EQ(fetch_by_id(first.topicId), 100) << "UNKNOWN_TOPIC_ID: the old id names nothing now";
+  EXPECT_EQ(fetch_by_id(second.topicId), 0);
+}

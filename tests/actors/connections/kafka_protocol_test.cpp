@@ -1,0 +1,173 @@
+// The Kafka listener spoken to byte by byte (generated message classes on the client side):
+// version negotiation, produce and fetch through the bridge, and hostile input.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/actors/broker_fixture.hpp"
+#include "raw_kafka.hpp"
+
+using namespace portask;
+using namespace portask::test;
+
+
+TEST(KafkaProtocol, ApiVersionsListsTheTableAndDowngradesUnknownVersions) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  c.send(18, 3, 1, msg::ApiVersionsRequest{"portask-test", "1"}, true);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);  // ApiVersions' response header is always v0
+  ASSERT_TRUE(body);
+  EXPECT_EQ(corr, 1);
+  auto res = decode_as<msg::ApiVersionsResponse>(*body, 3);
+  EXPECT_EQ(res.errorCode, 0);
+  std::set<std::int16_t> keys;
+  for (const auto& k : res.apiKeys) keys.insert(k.apiKey);
+  for (std::int16_t k : {0, 1, 2, 3, 18}) EXPECT_TRUE(keys.count(k)) << k;
+  // A version from the future: UNSUPPORTED_VERSION, at v0, with the table.
+  c.send(18, 9, 2, msg::ApiVersionsRequest{}, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto v0 = decode_as<msg::ApiVersionsResponse>(*body, 0);
+  EXPECT_EQ(v0.errorCode, 35);
+  EXPECT_FALSE(v0.apiKeys.empty());
+}
+
+TEST(KafkaProtocol, ProducedRecordsAreStoredAsPortaskFramesAndFetchedBack) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  for (auto z : {kafka::compression_type::none, kafka::compression_type::gzip,
+                 kafka::compression_type::snappy, kafka::compression_type::lz4,
+                 kafka::compression_type::zstd}) {
+    c.send(0, 7, 10, produce_request("kp", 0, record_batch_bytes("z", 3, z)), false);
+    std::int32_t corr = 0;
+    auto body = c.receive(corr, false);
+    ASSERT_TRUE(body);
+    auto res = decode_as<msg::ProduceResponse>(*body, 7);
+    ASSERT_EQ(res.responses.size(), 1u);
+    EXPECT_EQ(res.responses[0].partitionResponses.at(0).errorCode, 0);
+  }
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 15u)
+      << "Kafka messages are counted in the unified metrics";
+  // Natively, the same messages: keys, values, headers, timestamps kept.
+  auto native = f.connect();
+  auto got = must(native.fetch("kp", 0, 0));
+  ASSERT_EQ(got.messages.size(), 15u);
+  EXPECT_EQ(got.messages[4].value, "z1");
+  EXPECT_EQ(got.messages[4].key, "k1");
+  EXPECT_EQ(got.messages[4].headers.at(0).value, "hv");
+  EXPECT_EQ(got.messages[4].timestamp_ms, 1'700'000'000'001);
+  // And over Kafka: Fetch v11 from offset 4 returns the batch holding it.
+  msg::FetchRequest fr;
+  fr.maxWaitMs = 100;
+  fr.minBytes = 1;
+  fr.topics.push_back({"kp", {}, {{0, -1, 4, -1, -1, 1 << 20, {}}}});
+  c.send(1, 11, 11, fr, false);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto fres = decode_as<msg::FetchResponse>(*body, 11);
+  const auto& part = fres.responses.at(0).partitions.at(0);
+  EXPECT_EQ(part.errorCode, 0);
+  EXPECT_EQ(part.highWatermark, 15);
+  auto batches = kafka::decode_record_batches(protocol::as_bytes(*part.records));
+  ASSERT_TRUE(batches);
+  ASSERT_FALSE(batches->empty());
+  EXPECT_LE(batches->front().base_offset, 4);
+  EXPECT_GT(batches->front().base_offset + batches->front().last_offset_delta, 3);
+}
+
+TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto records = record_batch_bytes("bad", 2, kafka::compression_type::none);
+  records[records.size() - 1] ^= 0x01;  // the CRC-32C no longer matches
+  c.send(0, 7, 5, produce_request("crc", 0, records), false);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto res = decode_as<msg::ProduceResponse>(*body, 7);
+  EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 2) << "CORRUPT_MESSAGE";
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+  // A compressed body that does not decompress is refused the same way.
+  auto z = record_batch_bytes("z", 2, kafka::compression_type::gzip);
+  for (std::size_t i = 61 + 10; i < z.size(); ++i) z[i] = 'x';
+  protocol::store_be32(reinterpret_cast<std::uint8_t*>(z.data()) + 17,
+                       kafka::crc32c(protocol::as_bytes(z).subspan(21)));
+  c.send(0, 7, 6, produce_request("crc", 0, z), false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  res = decode_as<msg::ProduceResponse>(*body, 7);
+  EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 2);
+}
+
+TEST(KafkaProtocol, UnknownApiKeyClosesTheConnectionAndOthersAreServed) {
+  broker_fixture f;
+  {
+    raw_kafka c{f.server->kafka_port()};
+    c.send(999, 0, 1, msg::ApiVersionsRequest{}, false);
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    raw_kafka c{f.server->kafka_port()};
+    const std::uint8_t lying[] = {0x7F, 0xFF, 0xFF, 0xFF, 0, 18, 0, 0};  // 2 GiB request
+    c.send_raw(lying);
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    raw_kafka c{f.server->kafka_port()};
+    // A whole frame whose client id claims 100 bytes of the 0 that follow.
+    const std::uint8_t truncated[] = {0, 0, 0, 10, 0, 3, 0, 1, 0, 0, 0, 5, 0, 100};
+    c.send_raw(truncated);
+    EXPECT_TRUE(c.closed());
+  }
+  raw_kafka ok{f.server->kafka_port()};
+  ok.send(18, 0, 3, msg::ApiVersionsRequest{}, false);
+  std::int32_t corr = 0;
+  EXPECT_TRUE(ok.receive(corr, false));
+  EXPECT_EQ(corr, 3);
+}
+
+TEST(KafkaProtocol, CreateAndDeleteTopicsThroughTheRegistry) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  msg::CreateTopicsRequest create;
+  create.timeoutMs = 5000;
+  msg::CreateTopicsRequest::CreatableTopic good;
+  good.name = "admin-topic";
+  good.numPartitions = 4;
+  good.replicationFactor = 1;
+  good.configs.push_back({"retention.ms", std::string("1000")});
+  msg::CreateTopicsRequest::CreatableTopic bad = good;
+  bad.name = "bad name";
+  create.topics = {good, bad, good};
+  c.send(19, 4, 1, create, false);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto res = decode_as<msg::CreateTopicsResponse>(*body, 4);
+  ASSERT_EQ(res.topics.size(), 3u);
+  EXPECT_EQ(res.topics[0].errorCode, 0);
+  EXPECT_EQ(res.topics[1].errorCode, 17) << "INVALID_TOPIC_EXCEPTION";
+  EXPECT_EQ(res.topics[2].errorCode, 36) << "TOPIC_ALREADY_EXISTS";
+  auto native = f.connect();
+  auto d = must(native.describe_topic("admin-topic"));
+  EXPECT_EQ(d.partitions, 4);
+  // Flexible version (v5): compact encodings and tagged fields both ways.
+  create.topics = {good};
+  create.topics[0].name = "flexible-topic";
+  c.send(19, 5, 2, create, true);
+  body = c.receive(corr, true);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(decode_as<msg::CreateTopicsResponse>(*body, 5).topics.at(0).errorCode, 0);
+  msg::DeleteTopicsRequest del;
+  del.topicNames = {"admin-topic", "missing"};
+  c.send(20, 1, 3, del, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  auto dres = decode_as<msg::DeleteTopicsResponse>(*body, 1);
+  ASSERT_EQ(dres.responses.size(), 2u);
+  EXPECT_EQ(dres.responses[0].errorCode, 0);
+  EXPECT_EQ(dres.responses[1].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(must(native.list_topics()).size(), 1u);
+}

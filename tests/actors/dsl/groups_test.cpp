@@ -1,0 +1,220 @@
+// Consumer groups, message by message on the deterministic scheduler: the real group
+// directory and coordinator in front of a mock storage reader (committed offsets) and a mock
+// registry and bridge (the __consumer_offsets mirror).
+#define CAF_SUITE dsl.groups
+
+#include "actors/groups/group_coordinator.hpp"
+#include "actors/groups/offsets_log.hpp"
+#include "protocol/topic_name.hpp"
+#include "tests/actors/dsl/dsl_fixture.hpp"
+
+using namespace portask;
+using namespace portask::testing;
+
+namespace {
+
+join_group_request join_as(const std::string& client, const std::string& member_id = {}) {
+  join_group_request r;
+  r.member_id = member_id;
+  r.client_id = client;
+  r.client_host = "/127.0.0.1";
+  r.protocol_type = "consumer";
+  r.protocols = {{"range", "subscription of " + client}};
+  return r;
+}
+
+sync_group_request sync_as(const std::string& member_id, std::int32_t generation,
+                           std::vector<std::pair<std::string, std::string>> assignments = {}) {
+  sync_group_request r;
+  r.member_id = member_id;
+  r.generation = generation;
+  r.assignments = std::move(assignments);
+  return r;
+}
+
+commit_offsets_request commit_as(const std::string& member_id, std::int32_t generation,
+                                 std::vector<storage::group_offset> offsets) {
+  return {{member_id, std::nullopt, generation}, std::move(offsets)};
+}
+
+storage::group_offset at(std::int32_t partition, std::int64_t offset) {
+  return {{"orders", partition}, {offset, ""}};
+}
+
+struct group_fixture : dsl_fixture {
+  group_fixture() {
+    directory = track(spawn_group_directory(sys, ctx));
+    ctx->set_groups(directory);  // retired coordinators find their successor through it
+    sched.run();
+  }
+
+  // Looks the group's coordinator up as a connection does; the directory spawns it.
+  group_coordinator_actor coordinator_of(const std::string& group_id) {
+    self->request(directory, caf::infinite, group_atom::value, group_id);
+    expect((group_atom, std::string), from(self).to(directory).with(_, group_id));
+    group_coordinator_actor c;
+    expect((group_coordinator_actor), from(directory).to(self).with(captured(c)));
+    CAF_REQUIRE(c);
+    return c;
+  }
+
+  group_directory_actor directory;
+  // The two consumers' connections.
+  caf::scoped_actor member_a{sys, true};
+  caf::scoped_actor member_b{sys, true};
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(group_tests, group_fixture)
+
+CAF_TEST(two members join and both get the leader assignment and commits are coalesced) {
+  auto coord = coordinator_of("g");
+
+  // A joins the empty group: with no initial delay generation 1 forms at once, A leading.
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result),
+         from(coord).to(member_a).with(WHERE(join_group_result, r,
+                                             r.error == errc::ok && r.generation == 1 &&
+                                                 r.leader == r.member_id && r.members.size() == 1)
+                                           .into(a1)));
+  const auto a = a1.member_id;
+
+  // B joins: a rebalance starts, and B waits until every member has rejoined.
+  member_b->request(coord, caf::infinite, join_atom::value, join_as("consumer-b"));
+  expect((join_atom, join_group_request), from(member_b).to(coord).with(_, _));
+  disallow((join_group_result), from(coord).to(member_b));
+
+  // A rejoins (a client does after a heartbeat answered rebalance_in_progress): generation 2
+  // answers both joins; only the leader's answer lists the members.
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a", a));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  expect((join_group_result),
+         from(coord).to(member_a).with(WHERE(
+             join_group_result, r,
+             r.generation == 2 && r.member_id == a && r.leader == a && r.members.size() == 2)));
+  join_group_result b2;
+  expect((join_group_result),
+         from(coord).to(member_b).with(
+             WHERE(join_group_result, r,
+                   r.error == errc::ok && r.generation == 2 && r.leader == a && r.members.empty())
+                 .into(b2)));
+  const auto b = b2.member_id;
+  CAF_CHECK_NOT_EQUAL(a, b);
+
+  // B syncs first and waits; the leader's sync carries the assignments and answers both.
+  member_b->request(coord, caf::infinite, sync_atom::value, sync_as(b, 2));
+  expect((sync_atom, sync_group_request), from(member_b).to(coord).with(_, _));
+  disallow((sync_group_result), from(coord).to(member_b));
+  member_a->request(coord, caf::infinite, sync_atom::value,
+                    sync_as(a, 2, {{a, "orders-0"}, {b, "orders-1"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result),
+         from(coord).to(member_a).with(WHERE(
+             sync_group_result, r,
+             r.error == errc::ok && r.protocol_name == "range" && r.assignment == "orders-0")));
+  expect((sync_group_result),
+         from(coord).to(member_b).with(
+             WHERE(sync_group_result, r, r.error == errc::ok && r.assignment == "orders-1")));
+
+  // The new stable generation is mirrored to __consumer_offsets: the topic is created on
+  // first use, then the group's record goes through the bridge.
+  expect((create_atom, storage::topic_info),
+         from(coord).to(registry).with(_, offsets_topic_info()));
+  expect((storage::topic_info), from(registry).to(coord).with(offsets_topic_info()));
+  expect((publish_atom, publish_batch),
+         from(coord)
+             .to(bridge_mock)
+             .with(_, WHERE(publish_batch, pb,
+                            pb.internal && pb.tp.topic == protocol::offsets_topic &&
+                                pb.batch.messages.size() == 1)));
+  expect((publish_result), from(bridge_mock).to(coord).with(_));
+  CAF_CHECK(!sched.has_job());
+
+  // A commit of two partitions is one message to the store.
+  member_a->request(coord, caf::infinite, commit_atom::value,
+                    commit_as(a, 2, {at(0, 42), at(1, 7)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  // While that round trip is in flight, B and A commit again: both wait.
+  member_b->request(coord, caf::infinite, commit_atom::value, commit_as(b, 2, {at(2, 5)}));
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as(a, 2, {at(0, 50)}));
+  expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  CAF_CHECK_EQUAL(reader_script->commit.count(), 0u);
+  expect((commit_atom, std::string, std::vector<storage::group_offset>),
+         from(coord).to(reader).with(_, "g", std::vector{at(0, 42), at(1, 7)}));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  expect((publish_atom, publish_batch),
+         from(coord)
+             .to(bridge_mock)
+             .with(_, WHERE(publish_batch, pb, pb.internal && pb.batch.messages.size() == 2)));
+  expect((publish_result), from(bridge_mock).to(coord).with(_));
+  // The next round trip takes both waiting commits, in arrival order: one message.
+  expect((commit_atom, std::string, std::vector<storage::group_offset>),
+         from(coord).to(reader).with(_, "g", std::vector{at(2, 5), at(0, 50)}));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_b).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  expect(
+      (publish_atom, publish_batch),
+      from(coord).to(bridge_mock).with(_, WHERE(publish_batch, pb, pb.batch.messages.size() == 2)));
+  expect((publish_result), from(bridge_mock).to(coord).with(_));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(reader_script->commit.count(), 2u);
+}
+
+CAF_TEST(a commit from a stale generation never reaches the store) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value,
+                    sync_as(a1.member_id, 1, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result),
+         from(coord).to(member_a).with(WHERE(sync_group_result, r, r.assignment == "orders-0")));
+  allow((create_atom, storage::topic_info), from(coord).to(registry));  // the mirror, as above
+  allow((storage::topic_info), from(registry).to(coord));
+  allow((publish_atom, publish_batch), from(coord).to(bridge_mock));
+  allow((publish_result), from(bridge_mock).to(coord));
+  member_a->request(coord, caf::infinite, commit_atom::value,
+                    commit_as(a1.member_id, 0, {at(0, 1)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  expect((caf::error), from(coord).to(member_a).with(make_caf_error(errc::illegal_generation)));
+  disallow((commit_atom, std::string, std::vector<storage::group_offset>), from(coord).to(reader));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(reader_script->commit.count(), 0u);
+}
+
+CAF_TEST(an idle coordinator hands over and a request to its old handle is served) {
+  auto coord = coordinator_of("idle");
+  sched.run();  // it starts: its idle check is armed
+  // A minute without members or requests (on the test clock): its expire timer fires and it
+  // retires: the directory forgets it first.
+  sched.advance_time(std::chrono::seconds(61));
+  expect((expire_atom), from(coord).to(coord));
+  expect((retire_atom, std::string), from(coord).to(directory).with(_, "idle"));
+  // A connection that looked it up before still holds the old handle and asks for offsets.
+  member_a->request(coord, caf::infinite, offset_atom::value, std::vector<topic_partition>{});
+  expect((offset_atom, std::vector<topic_partition>), from(member_a).to(coord).with(_, _));
+  // The retired coordinator asks the directory, which spawns the successor ...
+  expect((group_atom, std::string), from(coord).to(directory).with(_, "idle"));
+  group_coordinator_actor successor;
+  expect((group_coordinator_actor), from(directory).to(coord).with(captured(successor)));
+  CAF_REQUIRE(successor);
+  CAF_CHECK(successor.address() != coord.address());
+  // ... and hands it the request: the successor reads the store and answers the connection,
+  // never not_ready.
+  expect((offset_atom, std::vector<topic_partition>), from(member_a).to(successor).with(_, _));
+  expect((offset_atom, std::string), from(successor).to(reader).with(_, "idle"));
+  expect((std::vector<storage::group_offset>), from(reader).to(successor).with(_));
+  expect((std::vector<storage::group_offset>), from(successor).to(member_a).with(_));
+  // Later lookups get the successor straight away.
+  CAF_CHECK(coordinator_of("idle").address() == successor.address());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

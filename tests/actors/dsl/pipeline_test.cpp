@@ -1,0 +1,206 @@
+// The publish and fetch paths, message by message on the deterministic scheduler: the real
+// protocol_bridge and partition between mock registry, writer and reader (tests/mocks).
+#define CAF_SUITE dsl.pipeline
+
+#include "actors/pipeline/hooks.hpp"
+#include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/protocol_bridge.hpp"
+#include "tests/actors/dsl/dsl_fixture.hpp"
+#include "tests/mocks/mock_hooks.hpp"
+#include "tests/mocks/mock_partition.hpp"
+
+using namespace portask;
+using namespace portask::testing;
+
+namespace {
+
+const topic_partition orders{"orders", 0};
+
+// `n` messages for `tp`, with timestamps (the bridge stamps a 0 with the wall clock).
+publish_batch records(const topic_partition& tp, int n) {
+  publish_batch pb;
+  pb.tp = tp;
+  for (int i = 0; i < n; ++i) {
+    protocol::message m;
+    m.value = "v" + std::to_string(i);
+    m.timestamp_ms = 1000 + i;
+    pb.batch.messages.push_back(std::move(m));
+  }
+  return pb;
+}
+
+// The base offsets of an append_set's batches.
+std::vector<std::int64_t> base_offsets(const append_set& set) {
+  std::vector<std::int64_t> out;
+  for (const auto& b : set.batches) out.push_back(b.base_offset);
+  return out;
+}
+
+struct pipeline_fixture : dsl_fixture {
+  pipeline_fixture() {
+    bridge = track(spawn_protocol_bridge(sys, ctx));
+    sched.run();
+  }
+
+  // Spawns the partition of `tp` and walks it through its start: it asks the reader to
+  // recover, and the reader answers that the store ends at `next_offset`. The producer
+  // history covers the whole log, so the partition writes no snapshot.
+  partition_actor start_partition(const topic_partition& tp, std::int64_t next_offset) {
+    reader_script->recover.reply({{0, next_offset}, {next_offset, {}}});
+    auto p = spawn_partition(self.ptr(), ctx, tp);
+    self->unlink_from(p);  // its life is the test's, not the scoped actor's
+    track(p);
+    registry_script->partitions[tp] = p;
+    CAF_REQUIRE(sched.prioritize(p));
+    sched.run_once();  // initialization: the partition asks for its bounds
+    expect((recover_atom, topic_partition), from(p).to(reader).with(_, tp));
+    expect((partition_recovery), from(reader).to(p).with(_));
+    CAF_REQUIRE(!sched.has_job());
+    return p;
+  }
+
+  protocol_bridge_actor bridge;
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(pipeline_tests, pipeline_fixture)
+
+CAF_TEST(a publish goes bridge to partition to writer and its offsets back to the sender) {
+  auto p = start_partition(orders, 5);
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 3));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  // First publish to this partition: the bridge asks the registry for its actor.
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch),
+         from(bridge).to(p).with(
+             _, WHERE(framed_batch, b, b.record_count == 3 && b.frame.size() > 0)));
+  expect((append_atom, append_set),
+         from(p).to(writer).with(
+             _, WHERE(append_set, s,
+                      s.tp == orders && base_offsets(s) == std::vector<std::int64_t>{5})));
+  expect((append_outcome), from(writer).to(p).with(_));
+  expect((publish_result),
+         from(p).to(bridge).with(
+             WHERE(publish_result, r, r.partition == 0 && r.base_offset == 5 && r.count == 3)));
+  expect((publish_result),
+         from(bridge).to(self).with(
+             WHERE(publish_result, r, r.base_offset == 5 && r.count == 3 && !r.duplicate)));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
+}
+
+CAF_TEST(a failed write is a retriable error and the partition recovers from the store) {
+  auto p = start_partition(orders, 5);
+  writer_script->append.fail(errc::storage_unavailable);
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 3));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  expect((append_atom, append_set), from(p).to(writer).with(_, _));
+  expect((caf::error), from(writer).to(p).with(make_caf_error(errc::storage_unavailable)));
+  // Whether the writer stored the set is unknown: the producer hears "timeout" (retry), and
+  // the partition re-reads its bounds before it hands out another offset.
+  expect((caf::error), from(p).to(bridge).with(make_caf_error(errc::timeout)));
+  expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
+  CAF_CHECK(is_retriable(errc::timeout));
+  // The store did keep the batch (offsets 5-7): the partition continues after it.
+  reader_script->recover.reply({{0, 8}, {8, {}}});
+  expect((recover_atom, topic_partition), from(p).to(reader).with(_, orders));
+  expect((partition_recovery), from(reader).to(p).with(_));
+  CAF_CHECK(!sched.has_job());
+  // The next publish succeeds; the bridge still knows the partition (no registry lookup).
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  expect((append_atom, append_set),
+         from(p).to(writer).with(
+             _, WHERE(append_set, s, base_offsets(s) == std::vector<std::int64_t>{8})));
+  expect((append_outcome), from(writer).to(p).with(_));
+  expect((publish_result), from(p).to(bridge).with(WHERE(publish_result, r, r.base_offset == 8)));
+  expect((publish_result),
+         from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 8 && r.count == 2)));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(reader_script->recover.count(), 2u);
+}
+
+CAF_TEST(a long poll parks in the partition until an append wakes it) {
+  auto p = start_partition(orders, 5);
+  fetch_request req;
+  req.tp = orders;
+  req.offset = 5;  // the high watermark: nothing to read yet
+  req.max_wait_ms = 500;
+  self->request(bridge, caf::infinite, fetch_atom::value, req);
+  expect((fetch_atom, fetch_request), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, false));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect(
+      (fetch_atom, fetch_request),
+      from(bridge).to(p).with(_, WHERE(fetch_request, f, f.offset == 5 && f.max_wait_ms == 500)));
+  // Parked: no answer, nothing in flight, only its timer (and request timeouts) pending.
+  disallow((fetch_result), from(p).to(bridge));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK(sched.has_pending_timeout());
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  expect((append_atom, append_set), from(p).to(writer).with(_, _));
+  const auto stored = writer_script->append.arg(0).batches.at(0).frame;
+  expect((append_outcome), from(writer).to(p).with(_));
+  // The acknowledged write answers its producer, then the parked fetch, with the new batch.
+  expect((publish_result), from(p).to(bridge).with(WHERE(publish_result, r, r.base_offset == 5)));
+  auto has_new_batch =
+      WHERE(fetch_result, r,
+            r.high_watermark == 7 && r.batches.size() == 1 && r.batches[0].base_offset == 5 &&
+                r.batches[0].record_count == 2 && r.batches[0].frame == stored);
+  expect((fetch_result), from(p).to(bridge).with(has_new_batch));
+  expect((publish_result),
+         from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 5)));
+  expect((fetch_result), from(bridge).to(self).with(has_new_batch));
+  CAF_CHECK(!sched.has_job());
+  // The fetch's timer still fires (the earliest timer), and finds nothing parked.
+  CAF_REQUIRE(sched.trigger_timeout());
+  expect((expire_atom, std::uint64_t), from(p).to(p).with(_, _));
+  disallow((fetch_result), from(p).to(bridge));
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
+  // The bridge alone: a mock partition behind the registry, the real hooks actor.
+  auto partition_mock_script = std::make_shared<partition_script>();
+  partition_mock_script->next_offset = 41;
+  auto p = track(spawn_mock_partition(sys, partition_mock_script));
+  registry_script->partitions[orders] = p;
+  auto hooks = track(spawn_hooks(sys, ctx, std::make_shared<hook_subscriptions>()));
+  ctx->set_hooks(hooks);
+  auto subscriber_script = std::make_shared<hooks_subscriber_script>();
+  auto subscriber = track(spawn_mock_hooks_subscriber(sys, subscriber_script));
+  sched.run();
+  const auto subscriber_handle = caf::actor_cast<caf::actor>(subscriber);
+  caf::anon_send(hooks, subscribe_atom::value, on_message_atom::value, subscriber_handle);
+  expect((subscribe_atom, on_message_atom, caf::actor),
+         from(_).to(hooks).with(_, _, subscriber_handle));
+  CAF_CHECK_EQUAL(ctx->message_hook_subscribers.load(), 1);
+
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  expect((publish_result), from(p).to(bridge).with(WHERE(publish_result, r, r.base_offset == 41)));
+  // The bridge tells the hooks (anonymously) and answers the producer.
+  auto event = WHERE(message_event, e,
+                     e.tp == orders && e.base_offset == 41 && e.batch &&
+                         e.batch->messages.size() == 2 && e.batch->messages[0].topic == "orders");
+  expect((message_event), from(_).to(hooks).with(event));
+  expect((message_event), from(_).to(subscriber).with(event));
+  expect((publish_result),
+         from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 41)));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(subscriber_script->messages.count(), 1u);
+  CAF_CHECK_EQUAL(partition_mock_script->append.count(), 1u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,203 @@
+// The Kafka group APIs byte by byte: the happy path of one member, and confused or hostile
+// clients (unknown members, stale generations, no common protocol), each answered with
+// Kafka's error code while the group keeps working. Offsets are shared with the native
+// protocol.
+#include <gtest/gtest.h>
+
+#include "tests/actors/broker_fixture.hpp"
+#include "raw_kafka.hpp"
+
+using namespace portask;
+using namespace portask::test;
+
+namespace {
+
+msg::JoinGroupRequest join_request(const std::string& group, const std::string& member,
+                                   const std::string& protocol = "range") {
+  msg::JoinGroupRequest j;
+  j.groupId = group;
+  j.sessionTimeoutMs = 10000;
+  j.rebalanceTimeoutMs = 10000;
+  j.memberId = member;
+  j.protocolType = "consumer";
+  j.protocols.push_back({protocol, "subscription"});
+  return j;
+}
+
+// Joins `group` as a new member through KIP-394; returns the join response.
+msg::JoinGroupResponse join_new(raw_kafka& c, const std::string& group,
+                                const std::string& protocol = "range") {
+  auto first = call<msg::JoinGroupResponse>(c, 11, 5, join_request(group, "", protocol), false);
+  EXPECT_EQ(first.errorCode, 79) << "MEMBER_ID_REQUIRED";
+  EXPECT_FALSE(first.memberId.empty());
+  return call<msg::JoinGroupResponse>(c, 11, 5, join_request(group, first.memberId, protocol), false);
+}
+
+msg::OffsetCommitRequest commit_request(const std::string& group, std::int32_t generation,
+                                        const std::string& member, std::int64_t offset) {
+  msg::OffsetCommitRequest req;
+  req.groupId = group;
+  req.generationIdOrMemberEpoch = generation;
+  req.memberId = member;
+  req.topics.push_back({"orders", {{0, offset, -1, -1, std::string("meta")}, {1, offset + 1, -1, -1, std::string("")}}});
+  return req;
+}
+
+}  // namespace
+
+TEST(KafkaGroups, FindCoordinatorNamesThisBrokerForEveryGroup) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  msg::FindCoordinatorRequest req;
+  req.key = "g";
+  auto v1 = call<msg::FindCoordinatorResponse>(c, 10, 1, req, false);
+  EXPECT_EQ(v1.errorCode, 0);
+  EXPECT_EQ(v1.host, "127.0.0.1");
+  EXPECT_EQ(v1.port, f.server->kafka_port());
+  req.coordinatorKeys = {"a", "b", ""};
+  auto v4 = call<msg::FindCoordinatorResponse>(c, 10, 4, req, true);
+  ASSERT_EQ(v4.coordinators.size(), 3u);
+  EXPECT_EQ(v4.coordinators[1].key, "b");
+  EXPECT_EQ(v4.coordinators[1].port, f.server->kafka_port());
+  EXPECT_EQ(v4.coordinators[2].errorCode, 24) << "INVALID_GROUP_ID";
+  req.keyType = 1;  // transactions
+  EXPECT_NE(call<msg::FindCoordinatorResponse>(c, 10, 3, req, true).errorCode, 0);
+}
+
+TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {
+  broker_fixture f;
+  must(f.connect().create_topic("orders", 2));  // commits name its partitions 0 and 1
+  raw_kafka c{f.server->kafka_port()};
+  auto joined = join_new(c, "solo");
+  ASSERT_EQ(joined.errorCode, 0);
+  EXPECT_EQ(joined.generationId, 1);
+  EXPECT_EQ(joined.leader, joined.memberId);
+  EXPECT_EQ(joined.protocolName, "range");
+  ASSERT_EQ(joined.members.size(), 1u);
+  EXPECT_EQ(joined.members[0].metadata, "subscription");
+
+  msg::SyncGroupRequest sync;
+  sync.groupId = "solo";
+  sync.generationId = 1;
+  sync.memberId = joined.memberId;
+  sync.assignments.push_back({joined.memberId, "my-partitions"});
+  auto synced = call<msg::SyncGroupResponse>(c, 14, 5, sync, true);
+  EXPECT_EQ(synced.errorCode, 0);
+  EXPECT_EQ(synced.assignment, "my-partitions");
+  EXPECT_EQ(synced.protocolName, "range");
+
+  EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 4, msg::HeartbeatRequest{"solo", 1, joined.memberId, std::nullopt}, true).errorCode, 0);
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit_request("solo", 1, joined.memberId, 42), true)
+                .topics.at(0).partitions.at(0).errorCode, 0);
+
+  // Fetched by Kafka (v1 and the v8 multi-group form) and natively.
+  msg::OffsetFetchRequest fetch;
+  fetch.groupId = "solo";
+  fetch.topics = std::vector<msg::OffsetFetchRequest::OffsetFetchRequestTopic>{{"orders", {0, 1, 2}}};
+  auto v1 = call<msg::OffsetFetchResponse>(c, 9, 1, fetch, false);
+  ASSERT_EQ(v1.topics.size(), 1u);
+  ASSERT_EQ(v1.topics[0].partitions.size(), 3u);
+  EXPECT_EQ(v1.topics[0].partitions[0].committedOffset, 42);
+  EXPECT_EQ(v1.topics[0].partitions[0].metadata, "meta");
+  EXPECT_EQ(v1.topics[0].partitions[1].committedOffset, 43);
+  EXPECT_EQ(v1.topics[0].partitions[2].committedOffset, -1) << "nothing committed";
+  msg::OffsetFetchRequest v8req;
+  v8req.groups.push_back({"solo", std::nullopt, -1, std::nullopt});
+  v8req.groups.push_back({"other", std::nullopt, -1, std::nullopt});
+  auto v8 = call<msg::OffsetFetchResponse>(c, 9, 8, v8req, true);
+  ASSERT_EQ(v8.groups.size(), 2u);
+  ASSERT_EQ(v8.groups[0].topics.size(), 1u);
+  EXPECT_EQ(v8.groups[0].topics[0].partitions.size(), 2u) << "null topics: every committed offset";
+  EXPECT_TRUE(v8.groups[1].topics.empty());
+  auto native = f.connect();
+  EXPECT_EQ(must(native.committed("solo", "orders", 0)).offset, 42);
+
+  // Described and listed while Stable.
+  auto described = call<msg::DescribeGroupsResponse>(c, 15, 5, msg::DescribeGroupsRequest{{"solo"}, false}, true);
+  ASSERT_EQ(described.groups.size(), 1u);
+  EXPECT_EQ(described.groups[0].groupState, "Stable");
+  ASSERT_EQ(described.groups[0].members.size(), 1u);
+  EXPECT_EQ(described.groups[0].members[0].memberAssignment, "my-partitions");
+  EXPECT_EQ(described.groups[0].members[0].clientId, "test");
+  auto listed = call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{{"Stable"}, {}}, true);
+  ASSERT_EQ(listed.groups.size(), 1u);
+  EXPECT_EQ(listed.groups[0].groupId, "solo");
+
+  // Deleting a group with members is refused; after leaving it works.
+  auto del = call<msg::DeleteGroupsResponse>(c, 42, 2, msg::DeleteGroupsRequest{{"solo"}}, true);
+  EXPECT_EQ(del.results.at(0).errorCode, 68) << "NON_EMPTY_GROUP";
+  msg::LeaveGroupRequest leave;
+  leave.groupId = "solo";
+  leave.members.push_back({joined.memberId, std::nullopt, std::nullopt});
+  leave.members.push_back({"ghost", std::nullopt, std::nullopt});
+  auto left = call<msg::LeaveGroupResponse>(c, 13, 4, leave, true);
+  EXPECT_EQ(left.errorCode, 0);
+  ASSERT_EQ(left.members.size(), 2u);
+  EXPECT_EQ(left.members[0].errorCode, 0);
+  EXPECT_EQ(left.members[1].errorCode, 25) << "UNKNOWN_MEMBER_ID";
+  del = call<msg::DeleteGroupsResponse>(c, 42, 2, msg::DeleteGroupsRequest{{"solo"}}, true);
+  EXPECT_EQ(del.results.at(0).errorCode, 0);
+  EXPECT_EQ(must(native.committed("solo", "orders", 0)).offset, -1) << "offsets went with the group";
+}
+
+TEST(KafkaGroups, ConfusedClientsGetKafkaErrorsAndTheGroupSurvives) {
+  broker_fixture f;
+  must(f.connect().create_topic("orders", 2));  // commits name its partitions 0 and 1
+  raw_kafka c{f.server->kafka_port()};
+  auto joined = join_new(c, "g");
+  ASSERT_EQ(joined.errorCode, 0);
+  msg::SyncGroupRequest sync;
+  sync.groupId = "g";
+  sync.generationId = joined.generationId;
+  sync.memberId = joined.memberId;
+  sync.assignments.push_back({joined.memberId, "a"});
+  ASSERT_EQ(call<msg::SyncGroupResponse>(c, 14, 3, sync, false).errorCode, 0);
+
+  // A heartbeat from a member the group never had.
+  EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 3, msg::HeartbeatRequest{"g", 1, "stranger", std::nullopt}, false).errorCode, 25);
+  // A heartbeat and a commit from a stale generation (a zombie).
+  EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 3, msg::HeartbeatRequest{"g", 0, joined.memberId, std::nullopt}, false).errorCode, 22);
+  auto zombie = call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("g", 0, joined.memberId, 99), false);
+  EXPECT_EQ(zombie.topics.at(0).partitions.at(0).errorCode, 22) << "ILLEGAL_GENERATION";
+  auto stranger = call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("g", 1, "stranger", 99), false);
+  EXPECT_EQ(stranger.topics.at(0).partitions.at(0).errorCode, 25);
+  auto native = f.connect();
+  EXPECT_EQ(must(native.committed("g", "orders", 0)).offset, -1) << "fenced commits store nothing";
+  // A join with no protocol in common, and one of another protocol type.
+  raw_kafka other{f.server->kafka_port()};
+  auto odd = call<msg::JoinGroupResponse>(other, 11, 2, join_request("g", "", "cooperative-sticky"), false);
+  EXPECT_EQ(odd.errorCode, 23) << "INCONSISTENT_GROUP_PROTOCOL";
+  auto connect_type = join_request("g", "");
+  connect_type.protocolType = "connect";
+  EXPECT_EQ(call<msg::JoinGroupResponse>(other, 11, 2, connect_type, false).errorCode, 23);
+  auto tiny = join_request("g", "");
+  tiny.sessionTimeoutMs = 1;
+  EXPECT_EQ(call<msg::JoinGroupResponse>(other, 11, 2, tiny, false).errorCode, 26)
+      << "INVALID_SESSION_TIMEOUT";
+  // A sync for a generation that does not exist.
+  sync.generationId = 7;
+  EXPECT_EQ(call<msg::SyncGroupResponse>(c, 14, 3, sync, false).errorCode, 22);
+  // An empty group id.
+  EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 3, msg::HeartbeatRequest{"", 1, "x", std::nullopt}, false).errorCode, 24);
+  // The real member is unaffected.
+  EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 3, msg::HeartbeatRequest{"g", 1, joined.memberId, std::nullopt}, false).errorCode, 0);
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("g", 1, joined.memberId, 5), false)
+                .topics.at(0).partitions.at(0).errorCode, 0);
+  EXPECT_EQ(must(native.committed("g", "orders", 0)).offset, 5);
+}
+
+TEST(KafkaGroups, ANativeCommitIsSeenByKafkaOffsetFetch) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.commit("shared", "orders", 3, 77, "from-native"));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetFetchRequest fetch;
+  fetch.groupId = "shared";
+  fetch.topics = std::nullopt;
+  auto res = call<msg::OffsetFetchResponse>(c, 9, 7, fetch, true);
+  ASSERT_EQ(res.topics.size(), 1u);
+  EXPECT_EQ(res.topics[0].name, "orders");
+  EXPECT_EQ(res.topics[0].partitions.at(0).partitionIndex, 3);
+  EXPECT_EQ(res.topics[0].partitions.at(0).committedOffset, 77);
+  EXPECT_EQ(res.topics[0].partitions.at(0).metadata, "from-native");
+}

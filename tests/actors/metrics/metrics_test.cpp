@@ -1,0 +1,51 @@
+#include "actors/metrics/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace portask;
+using namespace std::chrono_literals;
+
+TEST(Metrics, CountsPerProtocolInOneRegistry) {
+  metrics_registry m;
+  m.messages_in(protocol_kind::portask, 10, 1000);
+  m.messages_in(protocol_kind::kafka, 3, 300);
+  m.messages_in(protocol_kind::portask, 5, 500);
+  EXPECT_EQ(m.messages_in_total(protocol_kind::portask), 15u);
+  EXPECT_EQ(m.messages_in_total(protocol_kind::kafka), 3u);
+  EXPECT_EQ(m.bytes_in_total(protocol_kind::portask), 1500u);
+}
+
+TEST(Metrics, RequestLatencyQuantilesAndErrors) {
+  metrics_registry m;
+  for (int i = 0; i < 99; ++i) m.request(protocol_kind::portask, request_kind::publish, 100us, false);
+  m.request(protocol_kind::portask, request_kind::publish, 50ms, true);
+  EXPECT_EQ(m.requests_total(protocol_kind::portask, request_kind::publish), 100u);
+  EXPECT_EQ(m.errors_total(protocol_kind::portask, request_kind::publish), 1u);
+  const auto text = m.render_prometheus();
+  EXPECT_NE(text.find("portask_requests_total{protocol=\"portask\",request=\"publish\"} 100"),
+            std::string::npos);
+  EXPECT_NE(text.find("portask_request_errors_total{protocol=\"portask\",request=\"publish\"} 1"),
+            std::string::npos);
+}
+
+TEST(Metrics, HistogramQuantileIsTheBucketBound) {
+  latency_histogram h;
+  for (int i = 0; i < 990; ++i) h.record(3us);
+  for (int i = 0; i < 10; ++i) h.record(5000us);
+  EXPECT_EQ(h.quantile(0.5), 3u);      // bucket [2,4)
+  EXPECT_EQ(h.quantile(0.99), 3u);
+  EXPECT_EQ(h.quantile(0.999), 8191u);  // bucket [4096, 8192)
+  EXPECT_EQ(h.count(), 1000u);
+}
+
+TEST(Metrics, PrometheusTextHasTypesAndConnections) {
+  metrics_registry m;
+  m.connection_opened(protocol_kind::portask);
+  m.connection_opened(protocol_kind::portask);
+  m.connection_closed(protocol_kind::portask);
+  const auto text = m.render_prometheus();
+  EXPECT_NE(text.find("# TYPE portask_messages_in_total counter"), std::string::npos);
+  EXPECT_NE(text.find("portask_open_connections{protocol=\"portask\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("portask_connections_total{protocol=\"portask\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("portask_store_up 1"), std::string::npos) << text.substr(text.size() > 600 ? text.size() - 600 : 0);
+}

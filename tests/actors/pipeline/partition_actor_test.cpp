@@ -1,0 +1,254 @@
+// The partition actor against mock storage actors: what it sends the writer, what it answers,
+// and how it recovers. Runs on a real actor system; every wait is on a message, not on time.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <variant>
+
+#include "actors/runtime/broker_context.hpp"
+#include "actors/pipeline/partition.hpp"
+#include "storage/memory_store.hpp"
+
+using namespace portask;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What the mocks saw, shared with the test thread.
+struct mock_log {
+  std::mutex mutex;
+  std::vector<append_set> sets;
+  int bounds_requests = 0;
+  errc write_result = errc::ok;
+  std::vector<std::int64_t> deletions;  ///< log starts the partition asked the store for
+};
+
+storage_writer_actor::behavior_type mock_writer(storage_writer_actor::pointer,
+                                                std::shared_ptr<mock_log> log) {
+  return {
+      [=](append_atom, append_set& set) -> append_outcome {
+        std::lock_guard lock{log->mutex};
+        append_outcome out{std::vector<errc>(set.batches.size(), log->write_result)};
+        log->sets.push_back(std::move(set));
+        return out;
+      },
+      [](flush_atom) {},
+  };
+}
+
+storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
+                                                std::shared_ptr<mock_log> log) {
+  return {
+      [](read_atom, const topic_partition&, std::int64_t,
+         std::uint32_t) -> std::vector<storage::stored_batch> { return {}; },
+      [=](bounds_atom, const topic_partition&) -> storage::partition_bounds {
+        std::lock_guard lock{log->mutex};
+        ++log->bounds_requests;
+        return {0, 5};  // the store already holds offsets 0..4
+      },
+      [=](recover_atom, const topic_partition&) -> partition_recovery {
+        std::lock_guard lock{log->mutex};
+        ++log->bounds_requests;
+        return {{0, 5}, {}};  // the store already holds offsets 0..4, of no producer
+      },
+      [](snapshot_atom, const topic_partition&, const storage::producer_snapshot&) -> bool {
+        return true;
+      },
+      [](producer_atom, std::int64_t) -> std::int64_t { return 0; },
+      [](commit_atom, const std::string&, const std::vector<storage::group_offset>&) -> bool {
+        return true;
+      },
+      [](offset_atom, const std::string&) -> std::vector<storage::group_offset> { return {}; },
+      [](delete_atom, const std::string&, const std::vector<topic_partition>&) -> bool {
+        return true;
+      },
+      [](list_atom) -> std::vector<std::string> { return {}; },
+      [=](delete_atom, const topic_partition&, std::int64_t offset) -> storage::partition_bounds {
+        std::lock_guard lock{log->mutex};
+        log->deletions.push_back(offset);
+        return {offset, 5};
+      },
+      [](ping_atom) -> bool { return true; },
+  };
+}
+
+framed_batch batch(std::uint32_t records) {
+  return {protocol::shared_bytes::copy_of(protocol::buffer(64, 0x42)), records, 1000};
+}
+
+struct partition_fixture {
+  partition_fixture() {
+    configure_actor_system(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    ctx = std::make_shared<broker_context>(broker_config{}, storage::memory_store::factory(), "mock");
+    ctx->set_writers({sys->spawn(mock_writer, log)});
+    ctx->set_readers({sys->spawn(mock_reader, log)});
+  }
+  ~partition_fixture() {
+    caf::anon_send_exit(ctx->writer_for({}), caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(ctx->reader_for({}), caf::exit_reason::user_shutdown);
+  }
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<mock_log> log = std::make_shared<mock_log>();
+  std::shared_ptr<broker_context> ctx;
+};
+
+}  // namespace
+
+TEST(PartitionActor, AssignsOffsetsAfterTheRecoveredBoundsAndAnswersAfterTheWriter) {
+  partition_fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  std::vector<publish_result> results;
+  for (std::uint32_t n : {3u, 2u, 1u}) {
+    self->request(p, 5s, append_atom::value, batch(n))
+        .receive([&](publish_result& r) { results.push_back(r); },
+                 [&](caf::error& e) { FAIL() << f.sys->render(e); });
+  }
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].base_offset, 5);
+  EXPECT_EQ(results[1].base_offset, 8);
+  EXPECT_EQ(results[2].base_offset, 10);
+  std::lock_guard lock{f.log->mutex};
+  ASSERT_EQ(f.log->sets.size(), 3u) << "one append_set per write round";
+  EXPECT_EQ(f.log->sets[1].batches.at(0).base_offset, 8);
+  EXPECT_EQ(f.log->sets[1].tp, (topic_partition{"t", 0}));
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, BatchesArrivingDuringAWriteShareTheNextRound) {
+  partition_fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  // Fire 50 appends without waiting, then collect the 50 answers.
+  for (int i = 0; i < 50; ++i) self->send(p, append_atom::value, batch(1));
+  int answered = 0;
+  std::set<std::int64_t> offsets;
+  self->receive_for(answered, 50)([&](publish_result& r) { offsets.insert(r.base_offset); });
+  EXPECT_EQ(offsets.size(), 50u);
+  EXPECT_EQ(*offsets.begin(), 5);
+  EXPECT_EQ(*offsets.rbegin(), 54);
+  std::lock_guard lock{f.log->mutex};
+  std::size_t batches = 0;
+  for (const auto& s : f.log->sets) batches += s.batches.size();
+  EXPECT_EQ(batches, 50u);
+  EXPECT_LT(f.log->sets.size(), 50u) << "appends queued behind an in-flight write are grouped";
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, AStoreFailureIsARetriableErrorAndTriggersRecovery) {
+  partition_fixture f;
+  f.log->write_result = errc::storage_unavailable;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  errc got = errc::ok;
+  self->request(p, 5s, append_atom::value, batch(1))
+      .receive([&](publish_result&) { FAIL() << "acknowledged a failed write"; },
+               [&](caf::error& e) { got = to_errc(e); });
+  EXPECT_EQ(got, errc::storage_unavailable);
+  EXPECT_TRUE(is_retriable(got));
+  // After the failure the partition re-reads its bounds before it accepts more writes.
+  f.log->write_result = errc::ok;
+  self->request(p, 5s, append_atom::value, batch(1))
+      .receive([&](publish_result& r) { EXPECT_EQ(r.base_offset, 5); },
+               [&](caf::error& e) { FAIL() << f.sys->render(e); });
+  std::lock_guard lock{f.log->mutex};
+  EXPECT_GE(f.log->bounds_requests, 2);
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, ParkedFetchIsAnsweredByTheNextAppend) {
+  partition_fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  fetch_request req{{"t", 0}, 5, 1 << 20, 30'000, protocol_kind::portask};
+  // The fetch at the high watermark parks; the append then answers both.
+  self->send(p, fetch_atom::value, req);
+  self->send(p, append_atom::value, batch(4));
+  bool fetched = false, appended = false;
+  for (int i = 0; i < 2; ++i) {
+    self->receive([&](fetch_result& r) {
+                    fetched = true;
+                    ASSERT_EQ(r.batches.size(), 1u);
+                    EXPECT_EQ(r.batches[0].base_offset, 5);
+                    EXPECT_EQ(r.high_watermark, 9);
+                  },
+                  [&](publish_result&) { appended = true; }, caf::after(10s) >> [] {});
+  }
+  EXPECT_TRUE(fetched);
+  EXPECT_TRUE(appended);
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, DeletingRecordsMovesTheLogStartAndTellsTheStore) {
+  partition_fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  auto del = [&](std::int64_t offset) {
+    std::variant<storage::partition_bounds, errc> out = errc::internal;
+    self->request(p, 5s, delete_atom::value, offset)
+        .receive([&](storage::partition_bounds& b) { out = b; },
+                 [&](caf::error& e) { out = to_errc(e); });
+    return out;
+  };
+  auto b = del(3);
+  ASSERT_TRUE(std::holds_alternative<storage::partition_bounds>(b));
+  EXPECT_EQ(std::get<storage::partition_bounds>(b).log_start, 3);
+  EXPECT_EQ(std::get<errc>(del(6)), errc::offset_out_of_range) << "past the high watermark (5)";
+  EXPECT_EQ(std::get<errc>(del(-2)), errc::offset_out_of_range);
+  fetch_request below;
+  below.tp = {"t", 0};
+  below.offset = 2;
+  self->request(p, 5s, fetch_atom::value, below)
+      .receive([&](fetch_result&) { ADD_FAILURE() << "a read below the log start is served"; },
+               [&](caf::error& e) { EXPECT_EQ(to_errc(e), errc::offset_out_of_range); });
+  b = del(-1);
+  ASSERT_TRUE(std::holds_alternative<storage::partition_bounds>(b));
+  EXPECT_EQ(std::get<storage::partition_bounds>(b).log_start, 5) << "-1: the high watermark";
+  {
+    std::lock_guard lock{f.log->mutex};
+    EXPECT_EQ(f.log->deletions, (std::vector<std::int64_t>{3, 5}));
+  }
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, AnIdlePartitionStopsAndAnsweredRequestsKeepItAlive) {
+  caf::actor_system_config cfg;
+  configure_actor_system(cfg);
+  caf::actor_system sys{cfg};
+  auto log = std::make_shared<mock_log>();
+  broker_config config;
+  config.partition_idle_ms = 50;
+  auto ctx = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
+  ctx->set_writers({sys.spawn(mock_writer, log)});
+  ctx->set_readers({sys.spawn(mock_reader, log)});
+  caf::scoped_actor self{sys};
+  auto p = spawn_partition(self.ptr(), ctx, {"t", 0});
+  self->unlink_from(p);
+  self->monitor(p);
+  // A parked long poll is activity: the partition stays until it has answered.
+  fetch_request waiting;
+  waiting.tp = {"t", 0};
+  waiting.offset = 5;
+  waiting.max_wait_ms = 200;
+  bool answered = false;
+  self->request(p, 5s, fetch_atom::value, waiting)
+      .receive([&](fetch_result& r) { answered = r.batches.empty(); },
+               [&](caf::error& e) { ADD_FAILURE() << sys.render(e); });
+  EXPECT_TRUE(answered) << "alive and answering 200 ms in, four times its idle time";
+  // Then, idle, it stops by itself (a normal exit) and gives back its share of the tails.
+  bool stopped = false;
+  self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(ctx->tails.partitions(), 0u);
+  EXPECT_EQ(ctx->metrics.passivated_total(), 1u);
+  caf::anon_send_exit(ctx->writer_for({}), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->reader_for({}), caf::exit_reason::user_shutdown);
+}

@@ -1,0 +1,197 @@
+#include "actors/pipeline/partition_log.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace portask;
+
+namespace {
+
+framed_batch batch(std::uint32_t records, std::size_t bytes = 100) {
+  return {protocol::shared_bytes::copy_of(protocol::buffer(bytes, 0xAB)), records, 1000};
+}
+
+append_outcome all_ok(std::size_t n) { return {std::vector<errc>(n, errc::ok)}; }
+
+}  // namespace
+
+TEST(PartitionLog, NothingIsWrittenBeforeRecovery) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.enqueue(batch(1));
+  EXPECT_FALSE(log.take_write_set());
+  log.recovered({0, 0});
+  EXPECT_TRUE(log.take_write_set());
+}
+
+TEST(PartitionLog, OffsetsContinueFromTheRecoveredBounds) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 3}, tails};
+  log.recovered({10, 42});
+  log.enqueue(batch(5));
+  log.enqueue(batch(2));
+  auto set = log.take_write_set();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->tp, (topic_partition{"t", 3}));
+  ASSERT_EQ(set->batches.size(), 2u);
+  EXPECT_EQ(set->batches[0].base_offset, 42);
+  EXPECT_EQ(set->batches[1].base_offset, 47);
+  EXPECT_EQ(log.high_watermark(), 42) << "nothing is visible before the store acknowledges";
+  auto done = log.write_completed(all_ok(2));
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].result.base_offset, 42);
+  EXPECT_EQ(done[1].result.base_offset, 47);
+  EXPECT_EQ(done[1].result.count, 2u);
+  EXPECT_EQ(log.high_watermark(), 49);
+}
+
+TEST(PartitionLog, OneSetInFlightAndTheRestGroupedIntoTheNext) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  log.enqueue(batch(1));
+  ASSERT_TRUE(log.take_write_set());
+  log.enqueue(batch(1));
+  log.enqueue(batch(1));
+  log.enqueue(batch(1));
+  EXPECT_FALSE(log.take_write_set()) << "at most one append_set in flight";
+  log.write_completed(all_ok(1));
+  auto next = log.take_write_set();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->batches.size(), 3u);
+}
+
+TEST(PartitionLog, AFailedWriteIsReportedAndForcesRecovery) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  log.enqueue(batch(2));
+  log.enqueue(batch(2));
+  ASSERT_TRUE(log.take_write_set());
+  auto done = log.write_completed({{errc::ok, errc::storage_unavailable}});
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].error, errc::ok);
+  EXPECT_EQ(done[1].error, errc::storage_unavailable);
+  EXPECT_FALSE(log.ready()) << "offsets are re-read from the store before more are assigned";
+  log.enqueue(batch(1));
+  EXPECT_FALSE(log.take_write_set());
+  log.recovered({0, 2});  // the store holds only the first batch
+  auto set = log.take_write_set();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->batches[0].base_offset, 2) << "the failed batch's offsets are reused";
+}
+
+TEST(PartitionLog, WriterLossFailsTheWholeSetRetriably) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  log.enqueue(batch(1));
+  ASSERT_TRUE(log.take_write_set());
+  auto done = log.write_failed(errc::not_ready);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].error, errc::not_ready);
+  EXPECT_TRUE(is_retriable(done[0].error));
+  EXPECT_FALSE(log.ready());
+}
+
+TEST(PartitionLog, TailServesReadsFromAnyOffsetInItsRange) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  for (int i = 0; i < 3; ++i) log.enqueue(batch(10));
+  log.take_write_set();
+  log.write_completed(all_ok(3));
+  fetch_result out;
+  EXPECT_EQ(log.read(15, 1 << 20, out), partition_log::read_status::served);
+  ASSERT_EQ(out.batches.size(), 2u);
+  EXPECT_EQ(out.batches[0].base_offset, 10) << "the batch containing the offset, whole";
+  EXPECT_EQ(out.high_watermark, 30);
+  EXPECT_EQ(log.read(30, 1 << 20, out), partition_log::read_status::wait);
+  EXPECT_EQ(log.read(31, 1 << 20, out), partition_log::read_status::out_of_range);
+  EXPECT_EQ(log.read(0, 150, out), partition_log::read_status::served);
+  EXPECT_EQ(out.batches.size(), 1u) << "max_bytes limits, but one batch always comes";
+}
+
+TEST(PartitionLog, TailIsBoundedAndOlderReadsGoToTheStore) {
+  tail_budget tails{1000, 1000};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  for (int i = 0; i < 50; ++i) log.enqueue(batch(1, 100));
+  log.take_write_set();
+  log.write_completed(all_ok(50));
+  EXPECT_LE(log.tail_bytes(), 1000u);
+  EXPECT_EQ(log.tail_batches(), 10u);
+  fetch_result out;
+  EXPECT_EQ(log.read(0, 1 << 20, out), partition_log::read_status::needs_store);
+  EXPECT_EQ(log.read(45, 1 << 20, out), partition_log::read_status::served);
+}
+
+TEST(PartitionLog, OutOfRangeBelowTheLogStart) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({100, 120});
+  fetch_result out;
+  EXPECT_EQ(log.read(99, 1 << 20, out), partition_log::read_status::out_of_range);
+  EXPECT_EQ(log.read(100, 1 << 20, out), partition_log::read_status::needs_store);
+}
+
+TEST(PartitionLog, BatchesCarryRunningTotalsFromTheRecoveredBounds) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({5, 10, 400, 1000, 2000});
+  log.enqueue({protocol::shared_bytes::copy_of(protocol::buffer(100, 1)), 2, 1500});
+  log.enqueue({protocol::shared_bytes::copy_of(protocol::buffer(50, 1)), 1, 3000});
+  auto set = log.take_write_set();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->batches[0].end_bytes, 1100u);
+  EXPECT_EQ(set->batches[0].end_timestamp, 2000) << "the running maximum, not the batch's own";
+  EXPECT_EQ(set->batches[1].end_bytes, 1150u);
+  EXPECT_EQ(set->batches[1].end_timestamp, 3000);
+  EXPECT_EQ(log.bounds().end_bytes, 1000u) << "nothing counts before the store acknowledges";
+  log.write_completed(all_ok(2));
+  const auto b = log.bounds();
+  EXPECT_EQ(b.end_bytes, 1150u);
+  EXPECT_EQ(b.end_timestamp, 3000);
+  EXPECT_EQ(b.stored_bytes(), 750u);
+}
+
+TEST(PartitionLog, AdvancingTheStartRefusesOlderReadsAndTrimsTheTail) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  for (int i = 0; i < 5; ++i) log.enqueue(batch(10));
+  log.take_write_set();
+  log.write_completed(all_ok(5));
+  EXPECT_EQ(log.advance_start(25), 25);
+  EXPECT_EQ(log.log_start(), 25);
+  EXPECT_EQ(log.tail_batches(), 3u) << "the batch containing the start stays";
+  fetch_result out;
+  EXPECT_EQ(log.read(24, 1 << 20, out), partition_log::read_status::out_of_range);
+  EXPECT_EQ(log.read(25, 1 << 20, out), partition_log::read_status::served);
+  EXPECT_EQ(out.log_start, 25);
+  EXPECT_EQ(log.advance_start(20), 0) << "the start never moves back";
+  EXPECT_EQ(log.advance_start(1000), 25) << "at most to the high watermark";
+  EXPECT_EQ(log.log_start(), 50);
+  EXPECT_EQ(log.tail_batches(), 0u);
+  log.recovered({0, 50});
+  EXPECT_EQ(log.log_start(), 50) << "a store that has not caught up does not move it back";
+}
+
+TEST(PartitionLog, TailsShareOneBudget) {
+  tail_budget tails{1000, 800};
+  auto fill = [](partition_log& log) {
+    log.recovered({0, 0});
+    for (int i = 0; i < 20; ++i) log.enqueue(batch(1, 100));
+    log.take_write_set();
+    log.write_completed(all_ok(20));
+  };
+  auto one = std::make_unique<partition_log>(topic_partition{"t", 0}, tails);
+  fill(*one);
+  EXPECT_EQ(one->tail_bytes(), 800u) << "one partition: at most the per-partition cap";
+  partition_log two{{"t", 1}, tails};
+  fill(two);
+  EXPECT_EQ(two.tail_bytes(), 500u) << "two partitions: half the budget each";
+  EXPECT_EQ(tails.bytes(), 1300u) << "the first trims to its new share when it next adds";
+  one.reset();
+  EXPECT_EQ(tails.bytes(), 500u);
+  EXPECT_EQ(tails.partitions(), 1u);
+}

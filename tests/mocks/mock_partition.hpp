@@ -1,0 +1,66 @@
+#pragma once
+/// A scripted partition_actor. Unscripted appends are stored at `next_offset` (which then
+/// moves on); unscripted fetches find nothing new; deletions must be scripted.
+
+#include <memory>
+
+#include "tests/mocks/mock_script.hpp"
+
+namespace portask::testing {
+
+struct partition_script {
+  scripted<publish_result, framed_batch> append;
+  scripted<fetch_result, fetch_request> fetch;
+  scripted<storage::partition_bounds> bounds;
+  scripted<std::vector<producer_summary>> producers;
+  scripted<storage::partition_bounds, std::int64_t> delete_records;
+  heard<> recover;
+  heard<std::uint64_t> expire;
+  heard<std::uint64_t> cancel;
+  heard<> tick;
+
+  std::int32_t partition = 0;
+  std::int64_t next_offset = 0;
+
+  partition_script() {
+    append.otherwise = [this](const framed_batch& b) -> caf::expected<publish_result> {
+      publish_result r{partition, next_offset, b.record_count, false, 0};
+      next_offset += b.record_count;
+      return r;
+    };
+    fetch.otherwise = [this](const fetch_request&) -> caf::expected<fetch_result> {
+      return fetch_result{partition, next_offset, 0, {}};
+    };
+    bounds.otherwise = [this]() -> caf::expected<storage::partition_bounds> {
+      return storage::partition_bounds{0, next_offset};
+    };
+    producers.otherwise = []() -> caf::expected<std::vector<producer_summary>> {
+      return std::vector<producer_summary>{};
+    };
+  }
+  // The defaults point at this script: it stays where make_shared put it.
+  partition_script(const partition_script&) = delete;
+  partition_script& operator=(const partition_script&) = delete;
+};
+
+inline partition_actor::behavior_type mock_partition(partition_actor::pointer,
+                                                     std::shared_ptr<partition_script> s) {
+  return {
+      [s](append_atom, const framed_batch& b) { return s->append(b); },
+      [s](fetch_atom, const fetch_request& req) { return s->fetch(req); },
+      [s](bounds_atom) { return s->bounds(); },
+      [s](producer_atom) { return s->producers(); },
+      [s](delete_atom, std::int64_t offset) { return s->delete_records(offset); },
+      [s](recover_atom) { s->recover(); },
+      [s](expire_atom, std::uint64_t id) { s->expire(id); },
+      [s](cancel_atom, std::uint64_t poll_id) { s->cancel(poll_id); },
+      [s](tick_atom) { s->tick(); },
+  };
+}
+
+inline partition_actor spawn_mock_partition(caf::actor_system& sys,
+                                            std::shared_ptr<partition_script> s) {
+  return sys.spawn(mock_partition, std::move(s));
+}
+
+}  // namespace portask::testing

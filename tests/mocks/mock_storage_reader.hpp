@@ -1,0 +1,90 @@
+#pragma once
+/// A scripted storage_reader_actor. Unscripted requests get what an empty, healthy store
+/// answers (no batches, empty bounds, writes succeed); producer-id blocks and record
+/// deletions have no default and must be scripted.
+
+#include <memory>
+
+#include "tests/mocks/mock_script.hpp"
+
+namespace portask::testing {
+
+struct storage_reader_script {
+  scripted<std::vector<storage::stored_batch>, topic_partition, std::int64_t, std::uint32_t> read;
+  scripted<storage::partition_bounds, topic_partition> bounds;
+  scripted<partition_recovery, topic_partition> recover;
+  scripted<bool, topic_partition, storage::producer_snapshot> snapshot;
+  scripted<std::int64_t, std::int64_t> producer_ids;
+  scripted<bool, std::string, std::vector<storage::group_offset>> commit;
+  scripted<std::vector<storage::group_offset>, std::string> offsets;
+  scripted<bool, std::string, std::vector<topic_partition>> delete_offsets;
+  scripted<std::vector<std::string>> list_groups;
+  scripted<storage::partition_bounds, topic_partition, std::int64_t> delete_records;
+  scripted<bool> ping;
+
+  storage_reader_script() {
+    read.otherwise = [](const topic_partition&, std::int64_t,
+                        std::uint32_t) -> caf::expected<std::vector<storage::stored_batch>> {
+      return std::vector<storage::stored_batch>{};
+    };
+    bounds.otherwise = [](const topic_partition&) -> caf::expected<storage::partition_bounds> {
+      return storage::partition_bounds{};
+    };
+    recover.otherwise = [](const topic_partition&) -> caf::expected<partition_recovery> {
+      return partition_recovery{};
+    };
+    snapshot.otherwise = [](const topic_partition&,
+                            const storage::producer_snapshot&) -> caf::expected<bool> {
+      return true;
+    };
+    commit.otherwise = [](const std::string&,
+                          const std::vector<storage::group_offset>&) -> caf::expected<bool> {
+      return true;
+    };
+    offsets.otherwise =
+        [](const std::string&) -> caf::expected<std::vector<storage::group_offset>> {
+      return std::vector<storage::group_offset>{};
+    };
+    delete_offsets.otherwise = [](const std::string&,
+                                  const std::vector<topic_partition>&) -> caf::expected<bool> {
+      return true;
+    };
+    list_groups.otherwise = []() -> caf::expected<std::vector<std::string>> {
+      return std::vector<std::string>{};
+    };
+    ping.otherwise = []() -> caf::expected<bool> { return true; };
+  }
+};
+
+inline storage_reader_actor::behavior_type mock_storage_reader(
+    storage_reader_actor::pointer, std::shared_ptr<storage_reader_script> s) {
+  return {
+      [s](read_atom, const topic_partition& tp, std::int64_t offset, std::uint32_t max_bytes) {
+        return s->read(tp, offset, max_bytes);
+      },
+      [s](bounds_atom, const topic_partition& tp) { return s->bounds(tp); },
+      [s](recover_atom, const topic_partition& tp) { return s->recover(tp); },
+      [s](snapshot_atom, const topic_partition& tp, const storage::producer_snapshot& snap) {
+        return s->snapshot(tp, snap);
+      },
+      [s](producer_atom, std::int64_t count) { return s->producer_ids(count); },
+      [s](commit_atom, const std::string& group,
+          const std::vector<storage::group_offset>& offsets) { return s->commit(group, offsets); },
+      [s](offset_atom, const std::string& group) { return s->offsets(group); },
+      [s](delete_atom, const std::string& group, const std::vector<topic_partition>& tps) {
+        return s->delete_offsets(group, tps);
+      },
+      [s](list_atom) { return s->list_groups(); },
+      [s](delete_atom, const topic_partition& tp, std::int64_t offset) {
+        return s->delete_records(tp, offset);
+      },
+      [s](ping_atom) { return s->ping(); },
+  };
+}
+
+inline storage_reader_actor spawn_mock_storage_reader(caf::actor_system& sys,
+                                                      std::shared_ptr<storage_reader_script> s) {
+  return sys.spawn(mock_storage_reader, std::move(s));
+}
+
+}  // namespace portask::testing
