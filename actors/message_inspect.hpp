@@ -14,10 +14,12 @@
 #include <caf/none.hpp>
 #include <caf/serializer.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "actors/groups/group_messages.hpp"
 #include "actors/messages.hpp"
@@ -221,7 +223,19 @@ typename Inspector::result_type inspect(Inspector& f, append_set& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_outcome& x) {
-  return f(caf::meta::type_name("portask.append_outcome"), x.results);
+  // The codes travel as integers: CAF's own loop over a vector of enums leaves a local
+  // uninitialised before reading it, which GCC 12 -O3 reports (-Wmaybe-uninitialized).
+  std::vector<std::int32_t> codes;
+  if constexpr (Inspector::reads_state) {
+    codes.reserve(x.results.size());
+    for (auto e : x.results) codes.push_back(static_cast<std::int32_t>(e));
+    return f(caf::meta::type_name("portask.append_outcome"), codes);
+  } else {
+    if (auto err = f(caf::meta::type_name("portask.append_outcome"), codes)) return err;
+    x.results.clear();
+    for (auto c : codes) x.results.push_back(static_cast<errc>(c));
+    return {};
+  }
 }
 
 template <class Inspector>

@@ -184,7 +184,7 @@ native_group_member_actor::behavior_type member_impl(self_ptr self, caf::actor c
   });
   // Heartbeats are how a member learns of a rebalance: often enough to react within a second.
   const auto beat = std::chrono::milliseconds(std::clamp(st.m.session_timeout_ms / 10, 100, 1000));
-  join(self);
+  // The first join waits for join_atom from the connection (its response goes out first).
   self->delayed_send(self, beat, tick_atom::value);
   return {
       [=](join_atom) {

@@ -25,8 +25,9 @@ struct native_membership {
   std::string client_host;
 };
 
-/// Spawns the member; it monitors `connection` and leaves when it goes down.
-/// Send it `leave_atom` to leave early.
+/// Spawns the member; it monitors `connection` and leaves when it goes down. It joins when
+/// sent `join_atom` (the connection does so once its GroupJoin response is on its way);
+/// send it `leave_atom` to leave early.
 native_group_member_actor spawn_native_group_member(caf::actor_system& sys, caf::actor connection,
                                      std::shared_ptr<broker_context> ctx,
                                      std::shared_ptr<tcp_session> session, native_membership m);

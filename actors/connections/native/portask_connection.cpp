@@ -471,9 +471,12 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto member = spawn_native_group_member(self->system(), caf::actor_cast<caf::actor>(self), st.ctx,
                                           st.session, std::move(m));
   self->monitor(member);  // a member that ends by itself no longer holds the connection open
-  st.memberships.emplace(id, std::move(member));
+  st.memberships.emplace(id, member);
   update_hold(self);
-  respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); });
+  // The member joins once the GroupJoin response is on its way, so the client sees its
+  // membership id before any assignment or error the member pushes.
+  respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); },
+          [=] { self->send(member, join_atom::value); });
 }
 
 void on_group_leave(self_ptr self, request_ctx r, protocol::byte_view payload) {

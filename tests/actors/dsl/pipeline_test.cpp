@@ -167,6 +167,39 @@ CAF_TEST(a long poll parks in the partition until an append wakes it) {
   CAF_CHECK(!sched.has_job());
 }
 
+CAF_TEST(a cancelled long poll is answered at once and empty) {
+  auto p = start_partition(orders, 5);
+  fetch_request req;
+  req.tp = orders;
+  req.offset = 5;
+  req.max_wait_ms = 30000;
+  req.poll_id = 77;
+  self->request(bridge, caf::infinite, fetch_atom::value, req);
+  expect((fetch_atom, fetch_request), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, false));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((fetch_atom, fetch_request), from(bridge).to(p).with(_, _));
+  CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 1);
+  // Its connection no longer wants it (answered by another partition, or closed).
+  caf::anon_send(bridge, cancel_atom::value, orders, std::uint64_t{77});
+  expect((cancel_atom, topic_partition, std::uint64_t), from(_).to(bridge).with(_, orders, 77u));
+  expect((cancel_atom, std::uint64_t), from(bridge).to(p).with(_, 77u));
+  auto empty = WHERE(fetch_result, r, r.batches.empty() && r.high_watermark == 5);
+  expect((fetch_result), from(p).to(bridge).with(empty));
+  expect((fetch_result), from(bridge).to(self).with(empty));
+  CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 0);
+  // Data arriving later wakes nobody: the append is answered to its producer only.
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  expect((append_atom, append_set), from(p).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(p).with(_));
+  expect((publish_result), from(p).to(bridge).with(_));
+  expect((publish_result), from(bridge).to(self).with(_));
+  disallow((fetch_result), from(p).to(bridge));
+  CAF_CHECK(!sched.has_job());
+}
+
 CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
   // The bridge alone: a mock partition behind the registry, the real hooks actor.
   auto partition_mock_script = std::make_shared<partition_script>();
