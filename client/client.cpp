@@ -372,14 +372,14 @@ result<native::list_offsets_response> connection::delete_records(const std::stri
 result<std::int64_t> connection::heartbeat() {
   buffer frame;
   native::encode_heartbeat(frame, next_id());
-  return call<std::int64_t>(std::move(frame), native::decode_i64_body);
+  return call<std::int64_t>(std::move(frame), native::decode_heartbeat_response);
 }
 
 result<std::uint32_t> connection::subscribe(const std::string& topic, std::int32_t partition,
                                             std::int64_t offset, std::uint32_t credit_bytes) {
   buffer frame;
   native::encode(frame, native::subscribe_request{next_id(), topic, partition, offset, credit_bytes});
-  return call<std::uint32_t>(std::move(frame), native::decode_u32_body);
+  return call<std::uint32_t>(std::move(frame), native::decode_subscribe_response);
 }
 
 result<bool> connection::grant_credit(std::uint32_t subscription_id, std::uint32_t bytes) {
@@ -417,9 +417,9 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
   deliveries_.pop_front();
   auto d = native::decode_deliver(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
   if (!d) return local(errc::malformed_payload, "malformed deliver frame");
-  auto data = decode_fetched(d->second, -1);
+  auto data = decode_fetched(d->body, -1);
   if (!ok(data)) return error_of(data);
-  return std::optional<delivery>{delivery{d->first, std::move(std::get<0>(data)), bytes.size()}};
+  return std::optional<delivery>{delivery{d->subscription_id, std::move(std::get<0>(data)), bytes.size()}};
 }
 
 bool connection::stash_push(buffer& bytes) {
@@ -445,7 +445,7 @@ result<std::uint32_t> connection::join_group(const std::string& group,
   native::encode(frame, native::group_join_request{next_id(), group,
                                                    static_cast<std::uint8_t>(strategy),
                                                    session_timeout_ms, topics});
-  return call<std::uint32_t>(std::move(frame), native::decode_u32_body);
+  return call<std::uint32_t>(std::move(frame), native::decode_group_join_response);
 }
 
 result<bool> connection::leave_group(std::uint32_t membership_id) {

@@ -11,20 +11,6 @@ namespace portask::protocol {
 
 namespace {
 
-void put_string(wire_writer& w, std::string_view s) {
-  const auto n = std::min<std::size_t>(s.size(), std::numeric_limits<std::uint16_t>::max());
-  w.u16(static_cast<std::uint16_t>(n));
-  w.raw(s.substr(0, n));
-}
-
-bool get_string(wire_reader& r, std::string& s) {
-  std::uint16_t n = 0;
-  byte_view v;
-  if (!r.u16(n) || !r.raw(n, v)) return false;
-  s.assign(as_chars(v));
-  return true;
-}
-
 std::string as_string(const buffer& b) { return std::string(as_chars(b)); }
 
 }  // namespace
@@ -94,7 +80,7 @@ std::string encode_subscription(const std::vector<std::string>& topics) {
   buffer b;
   wire_writer w{b};
   w.u32(static_cast<std::uint32_t>(topics.size()));
-  for (const auto& t : topics) put_string(w, t);
+  for (const auto& t : topics) w.str16(t);
   return as_string(b);
 }
 
@@ -104,7 +90,7 @@ expected<std::vector<std::string>> decode_subscription(byte_view bytes) {
   if (!r.u32(n) || n > bytes.size() / 2) return errc::malformed_payload;
   std::vector<std::string> topics(n);
   for (auto& t : topics)
-    if (!get_string(r, t)) return errc::malformed_payload;
+    if (!r.str16(t)) return errc::malformed_payload;
   if (!r.at_end()) return errc::malformed_payload;
   return topics;
 }
@@ -114,7 +100,7 @@ std::string encode_assignment(const std::vector<partition_ref>& partitions) {
   wire_writer w{b};
   w.u32(static_cast<std::uint32_t>(partitions.size()));
   for (const auto& [topic, p] : partitions) {
-    put_string(w, topic);
+    w.str16(topic);
     w.u32(static_cast<std::uint32_t>(p));
   }
   return as_string(b);
@@ -127,7 +113,7 @@ expected<std::vector<partition_ref>> decode_assignment(byte_view bytes) {
   std::vector<partition_ref> out(n);
   for (auto& [topic, p] : out) {
     std::uint32_t u = 0;
-    if (!get_string(r, topic) || !r.u32(u)) return errc::malformed_payload;
+    if (!r.str16(topic) || !r.u32(u)) return errc::malformed_payload;
     p = static_cast<std::int32_t>(u);
   }
   if (!r.at_end()) return errc::malformed_payload;

@@ -5,6 +5,7 @@
 /// `wire_reader` never reads past its view: every getter returns false once the input runs
 /// out (and stays failed), so a decoder can read a whole structure and check once at the end.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -47,6 +48,12 @@ class wire_writer {
     out_->insert(out_->end(), b, b + n);
   }
   void raw(std::string_view s) { raw(s.data(), s.size()); }
+  /// A u16 length, then the bytes (the native protocol's strings); cut at 65535 bytes.
+  void str16(std::string_view s) {
+    const auto n = std::min<std::size_t>(s.size(), 0xFFFF);
+    u16(static_cast<std::uint16_t>(n));
+    raw(s.substr(0, n));
+  }
   /// Length (uvarint) then bytes.
   void bytes(std::string_view s) {
     uvarint(s.size());
@@ -138,6 +145,14 @@ class wire_reader {
     if (!need(n)) return false;
     out = {p_, n};
     p_ += n;
+    return true;
+  }
+  /// A u16 length, then the bytes.
+  bool str16(std::string& out) {
+    std::uint16_t n = 0;
+    byte_view v;
+    if (!u16(n) || !raw(n, v)) return false;
+    out.assign(reinterpret_cast<const char*>(v.data()), v.size());
     return true;
   }
   bool bytes(std::string& out) {

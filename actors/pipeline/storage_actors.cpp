@@ -9,6 +9,7 @@ namespace portask {
 namespace {
 
 struct writer_state {
+  std::shared_ptr<metrics_registry> metrics;  // outlives the batcher, which records into it
   std::unique_ptr<write_batcher> batcher;
   std::vector<caf::typed_response_promise<append_outcome>> promises;  // aligned with the queue
   bool flush_scheduled = false;
@@ -17,7 +18,7 @@ struct writer_state {
 
 storage_writer_actor::behavior_type
 writer_impl(storage_writer_actor::stateful_pointer<writer_state> self,
-            storage::store_factory factory, metrics_registry* metrics) {
+            storage::store_factory factory, std::shared_ptr<metrics_registry> metrics) {
   // Each writer makes its own store instance: one connection per writer.
   auto store = factory();
   if (!store) {
@@ -25,7 +26,8 @@ writer_impl(storage_writer_actor::stateful_pointer<writer_state> self,
     self->quit(make_caf_error(errc::storage_unavailable));
     return storage_writer_actor::behavior_type::make_empty_behavior();
   }
-  self->state.batcher = std::make_unique<write_batcher>(std::move(*store), metrics);
+  self->state.metrics = metrics;
+  self->state.batcher = std::make_unique<write_batcher>(std::move(*store), metrics.get());
   return {
       [=](append_atom, append_set& set) -> caf::result<append_outcome> {
         auto& st = self->state;
@@ -132,7 +134,7 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
 }  // namespace
 
 storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage::store_factory& f,
-                                          metrics_registry* metrics) {
+                                          std::shared_ptr<metrics_registry> metrics) {
   return sys.spawn<caf::detached>(writer_impl, f, metrics);
 }
 

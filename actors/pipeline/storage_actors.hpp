@@ -7,9 +7,11 @@
 
 namespace portask {
 
-/// Spawns a writer with its own store instance (own connection).
+/// Spawns a writer with its own store instance (own connection). The writer keeps the
+/// metrics it records into alive: it runs on its own thread and may finish a flush after the
+/// rest of the broker is gone.
 storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage::store_factory& f,
-                                          metrics_registry* metrics);
+                                          std::shared_ptr<metrics_registry> metrics);
 
 /// Spawns a reader with its own store instance.
 storage_reader_actor spawn_storage_reader(caf::actor_system& sys, const storage::store_factory& f);

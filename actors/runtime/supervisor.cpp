@@ -79,7 +79,8 @@ caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker
   caf::actor_addr addr;
   switch (kind) {
     case child_kind::writer: {
-      auto w = spawn_storage_writer(sys, ctx->store_factory, &ctx->metrics);
+      auto w = spawn_storage_writer(sys, ctx->store_factory,
+                                    std::shared_ptr<metrics_registry>(ctx, &ctx->metrics));
       addr = w.address();
       ctx->set_writer(index, std::move(w));
       break;

@@ -105,3 +105,22 @@ TEST(Wire, BigEndianIntegers) {
   EXPECT_EQ(c, 0x03040506u);
   EXPECT_EQ(d, 0x0708090A0B0C0D0EULL);
 }
+
+TEST(Wire, Str16IsALengthAndTheBytesCutAtTheU16Maximum) {
+  buffer b;
+  wire_writer w{b};
+  w.str16("abc");
+  w.str16(std::string(70000, 'x'));
+  ASSERT_EQ(b.size(), 2u + 3u + 2u + 65535u);
+  wire_reader r{b};
+  std::string s;
+  ASSERT_TRUE(r.str16(s));
+  EXPECT_EQ(s, "abc");
+  ASSERT_TRUE(r.str16(s));
+  EXPECT_EQ(s.size(), 65535u);
+  EXPECT_TRUE(r.at_end());
+  const std::uint8_t short_input[] = {0, 5, 'a', 'b'};
+  wire_reader t{byte_view{short_input}};
+  EXPECT_FALSE(t.str16(s));
+  EXPECT_FALSE(t.ok());
+}

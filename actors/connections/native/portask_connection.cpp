@@ -335,7 +335,7 @@ void pump(self_ptr self, std::uint32_t id) {
               if (sub->second.offset < 0) sub->second.offset = res.high_watermark;
             } else {
               protocol::buffer out;
-              native::encode_deliver(out, id, to_wire(res));
+              native::encode(out, native::deliver{id, to_wire(res)});
               sub->second.offset = res.batches.back().next_offset();
               sub->second.credit -= std::min<std::uint64_t>(sub->second.credit, out.size());
               count_out(self, res);
@@ -377,7 +377,7 @@ void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
             update_hold(self);
             // Pushing starts once the Subscribe response is on its way, so the client sees
             // the subscription id before the first Deliver frame.
-            respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); },
+            respond(self, r, [&](protocol::buffer& out) { native::encode_subscribe_response(out, id); },
                     [=] { pump(self, id); });
       },
       [=](caf::error& e) { fail(self, r, e); }, bounds_atom::value);
@@ -475,7 +475,7 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   update_hold(self);
   // The member joins once the GroupJoin response is on its way, so the client sees its
   // membership id before any assignment or error the member pushes.
-  respond(self, r, [&](protocol::buffer& out) { native::encode_u32_body(out, id); },
+  respond(self, r, [&](protocol::buffer& out) { native::encode_group_join_response(out, id); },
           [=] { self->send(member, join_atom::value); });
 }
 
@@ -589,7 +589,7 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
 }
 
 void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
-  if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
+  if (!native::decode_metadata_request(payload)) return fail(self, r, errc::malformed_payload);
   auto registry = self->state.ctx->registry();
   if (!registry) return fail(self, r, errc::not_ready);
   self->request(registry, 10s, list_atom::value)
@@ -769,9 +769,9 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::delete_records: return on_delete_records(self, r, payload);
     case message_type::group_admin: return on_group_admin(self, r, payload);
     case message_type::heartbeat: {
-      if (!native::decode_id_only(payload)) return fail(self, r, errc::malformed_payload);
+      if (!native::decode_heartbeat(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,
-                     [](protocol::buffer& out) { native::encode_i64_body(out, wall_clock_ms()); });
+                     [](protocol::buffer& out) { native::encode_heartbeat_response(out, wall_clock_ms()); });
     }
     case message_type::error:
     case message_type::response:

@@ -43,7 +43,8 @@ struct fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
     auto factory = faulty_store::factory(memory_factory, control);
     ctx = std::make_shared<broker_context>(broker_config{}, factory, "memory");
-    ctx->set_writers({spawn_storage_writer(*sys, factory, &ctx->metrics)});
+    ctx->set_writers(
+        {spawn_storage_writer(*sys, factory, std::shared_ptr<metrics_registry>(ctx, &ctx->metrics))});
     ctx->set_readers({spawn_storage_reader(*sys, factory)});
     store = std::move(*memory_factory());
   }
