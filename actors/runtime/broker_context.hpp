@@ -2,13 +2,19 @@
 /// What every actor of one broker shares: configuration, the metrics registry, the codec
 /// manager, the store factory, and a directory of the long-lived actors. The supervisor
 /// replaces a restarted actor's handle in the directory; everyone else looks handles up here
-/// (shared lock, uncontended) instead of caching them forever.
+/// instead of caching them forever.
+///
+/// The directory is an immutable snapshot: a change (a restart) builds a new one and bumps
+/// a version. Lookups take no lock: each thread keeps a weak reference to the snapshot it
+/// last saw and the version it had, and goes to the (mutex-guarded) current snapshot only
+/// when the version moved. The thread's reference is weak so that no actor handle outlives
+/// the broker in a thread-local.
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <vector>
 
 #include "actors/runtime/broker_config.hpp"
@@ -18,6 +24,16 @@
 #include "protocol/codec_manager.hpp"
 
 namespace portask {
+
+/// The long-lived actors' handles at one moment (see broker_context::directory()).
+struct actor_directory {
+  std::vector<storage_writer_actor> writers;
+  std::vector<storage_reader_actor> readers;
+  std::vector<protocol_bridge_actor> bridges;
+  topic_registry_actor registry;
+  group_directory_actor groups;
+  hooks_actor hooks;
+};
 
 class broker_context {
  public:
@@ -87,16 +103,19 @@ class broker_context {
   std::size_t writer_count() const;
   std::size_t reader_count() const;
   std::size_t bridge_count() const;
+  /// The current snapshot; without a lock while it has not changed since this thread last
+  /// looked.
+  std::shared_ptr<const actor_directory> directory() const;
 
  private:
   static std::size_t shard(const topic_partition& tp, std::size_t n) noexcept;
-  mutable std::shared_mutex mutex_;
-  std::vector<storage_writer_actor> writers_;
-  std::vector<storage_reader_actor> readers_;
-  std::vector<protocol_bridge_actor> bridges_;
-  topic_registry_actor registry_;
-  group_directory_actor groups_;
-  hooks_actor hooks_;
+  /// Replaces the snapshot with a changed copy.
+  template <class F>
+  void change_directory(F&& change);
+  const std::uint64_t id_;  ///< tells thread-local caches of two contexts apart
+  mutable std::mutex directory_mutex_;  ///< guards directory_; taken only when it changed
+  std::shared_ptr<const actor_directory> directory_;
+  std::atomic<std::uint64_t> directory_version_{1};
   mutable std::atomic<std::size_t> round_robin_{0};
 };
 
