@@ -1,6 +1,7 @@
 #include "actors/groups/group_coordinator.hpp"
 
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "actors/groups/consumer_group.hpp"
@@ -161,7 +162,8 @@ void flush_commits(coordinator_ptr self) {
 // spawns a successor, which reads the group's offsets from the store) and from then on forwards
 // whatever still reaches it through an old handle to that successor. Its retire message goes
 // out before any of its lookups, so the directory never hands it back to itself. It holds no
-// group state any more; CAF terminates it once nobody holds its handle.
+// group state any more; CAF terminates it once nobody holds its handle, and the directory's
+// end (a broker stopping) ends it too.
 
 template <class R, class... Ts>
 caf::result<R> forward_to_successor(coordinator_ptr self, Ts... xs) {
@@ -403,6 +405,9 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
 struct directory_state {
   std::shared_ptr<broker_context> ctx;
   std::map<std::string, group_coordinator_actor> groups;
+  /// Retired coordinators, still linked: they forward until nobody holds their handle, and
+  /// end with the directory (a broker stopping does not wait for their timers).
+  std::set<caf::actor_addr> retired;
   static inline const char* name = "portask.group_directory";
 };
 
@@ -414,10 +419,12 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
   // A coordinator that fails is forgotten: the next request for its group spawns a fresh
   // one, and members rejoin (their old ids are unknown to it), as after a broker restart.
   self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (self->state.retired.erase(msg.source) > 0) return;  // a forwarder's end is no failure
     auto& groups = self->state.groups;
     for (auto it = groups.begin(); it != groups.end(); ++it) {
       if (it->second.address() != msg.source) continue;
-      // Idle and deleted groups' coordinators retire (unlinked first), so an exit is a failure.
+      // Idle and deleted groups' coordinators retire (moved to `retired` first), so an exit
+      // of one still in the map is a failure.
       if (msg.reason)
         logging::groups().error("coordinator of group '{}' exited ({}); it restarts on next use", it->first,
                       self->system().render(msg.reason));
@@ -447,8 +454,10 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         if (it == groups.end() ||
             it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
           return;
-        // It only forwards from now on: its end is no longer a coordinator's failure.
-        self->unlink_from(it->second);
+        // It only forwards from now on: its end is no longer a coordinator's failure. It stays
+        // linked, so that it ends with the directory instead of outliving the broker's stop
+        // (its pending timers would keep it alive up to a minute).
+        self->state.retired.insert(it->second.address());
         groups.erase(it);
       },
       [=](list_atom) -> caf::result<std::vector<group_description>> {

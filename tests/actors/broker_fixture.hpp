@@ -67,7 +67,7 @@ inline protocol::message_batch make_batch(int n, const std::string& prefix = "v"
   protocol::message_batch b;
   for (int i = 0; i < n; ++i) {
     protocol::message m;
-    m.key = "k" + std::to_string(i);
+    m.key = std::string("k").append(std::to_string(i));  // not "k" + ...: GCC 12 -O3 -Wrestrict
     m.value = prefix + std::to_string(i);
     m.headers = {{"h", std::string("x")}};
     m.timestamp_ms = 1'700'000'000'000 + i;
