@@ -53,9 +53,6 @@ using retain_atom = caf::atom_constant<caf::atom("retain")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
-using on_connect_atom = caf::atom_constant<caf::atom("onconnect")>;
-using on_disconnect_atom = caf::atom_constant<caf::atom("ondisconn")>;
-using on_message_atom = caf::atom_constant<caf::atom("onmessage")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -180,12 +177,18 @@ using native_group_member_actor = caf::typed_actor<caf::reacts_to<join_atom>,
                                                    caf::reacts_to<leave_atom>,
                                                    caf::reacts_to<tick_atom>>;
 
+/// Hook subscribers, one interface per kind of event: an actor that takes several kinds
+/// subscribes its handle once per kind (a handle converts to each interface it covers).
+using connect_subscriber_actor = caf::typed_actor<caf::reacts_to<connect_event>>;
+using disconnect_subscriber_actor = caf::typed_actor<caf::reacts_to<disconnect_event>>;
+using message_subscriber_actor = caf::typed_actor<caf::reacts_to<message_event>>;
+
 /// Event fan-out: connect, disconnect and message events to the actors subscribed to each
-/// kind (pipeline/hooks.hpp). A subscriber is any actor that takes the events it asked for.
+/// kind (pipeline/hooks.hpp); the subscriber's interface says which kind it wants.
 using hooks_actor =
-    caf::typed_actor<caf::reacts_to<subscribe_atom, on_connect_atom, caf::actor>,
-                     caf::reacts_to<subscribe_atom, on_disconnect_atom, caf::actor>,
-                     caf::reacts_to<subscribe_atom, on_message_atom, caf::actor>,
+    caf::typed_actor<caf::reacts_to<subscribe_atom, connect_subscriber_actor>,
+                     caf::reacts_to<subscribe_atom, disconnect_subscriber_actor>,
+                     caf::reacts_to<subscribe_atom, message_subscriber_actor>,
                      caf::reacts_to<connect_event>, caf::reacts_to<disconnect_event>,
                      caf::reacts_to<message_event>>;
 

@@ -15,13 +15,14 @@ struct hooks_state {
 
 using hooks_ptr = hooks_actor::stateful_pointer<hooks_state>;
 
-// Subscribers are any actors (untyped), which a typed actor may only reach anonymously.
-template <class Event>
-void fan_out(const std::vector<caf::actor>& subscribers, const Event& e) {
+// Events go out anonymously: a subscriber has no use for the hooks actor as a sender.
+template <class Subscriber, class Event>
+void fan_out(const std::vector<Subscriber>& subscribers, const Event& e) {
   for (const auto& s : subscribers) caf::anon_send(s, e);
 }
 
-void subscribe(hooks_ptr self, std::vector<caf::actor>& list, caf::actor subscriber) {
+template <class Subscriber>
+void subscribe(hooks_ptr self, std::vector<Subscriber>& list, Subscriber subscriber) {
   if (!subscriber) return;
   self->monitor(subscriber);
   list.push_back(std::move(subscriber));
@@ -38,16 +39,18 @@ hooks_actor::behavior_type hooks_impl(hooks_ptr self, std::shared_ptr<broker_con
   // A restarted incarnation watches the subscriptions it inherited, and the bridge's count of
   // message subscribers is set from them, not from what the previous incarnation had added.
   const auto inherited = subs->on_connect.size() + subs->on_disconnect.size() + subs->on_message.size();
-  for (auto* list : {&subs->on_connect, &subs->on_disconnect, &subs->on_message})
-    for (const auto& s : *list) self->monitor(s);
+  auto watch = [self](const auto& list) {
+    for (const auto& s : list) self->monitor(s);
+  };
+  watch(subs->on_connect);
+  watch(subs->on_disconnect);
+  watch(subs->on_message);
   ctx->message_hook_subscribers.store(static_cast<int>(subs->on_message.size()));
   if (inherited > 0) logging::pipeline().info("hooks: {} subscriptions carried over", inherited);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
-    auto drop = [&](std::vector<caf::actor>& v) {
-      v.erase(std::remove_if(v.begin(), v.end(),
-                             [&](const caf::actor& a) { return a.address() == msg.source; }),
-              v.end());
+    auto drop = [&](auto& v) {
+      std::erase_if(v, [&](const auto& a) { return a.address() == msg.source; });
     };
     drop(st.subs->on_connect);
     drop(st.subs->on_disconnect);
@@ -55,13 +58,13 @@ hooks_actor::behavior_type hooks_impl(hooks_ptr self, std::shared_ptr<broker_con
     st.ctx->message_hook_subscribers.store(static_cast<int>(st.subs->on_message.size()));
   });
   return {
-      [=](subscribe_atom, on_connect_atom, caf::actor subscriber) {
+      [=](subscribe_atom, connect_subscriber_actor subscriber) {
         subscribe(self, self->state.subs->on_connect, std::move(subscriber));
       },
-      [=](subscribe_atom, on_disconnect_atom, caf::actor subscriber) {
+      [=](subscribe_atom, disconnect_subscriber_actor subscriber) {
         subscribe(self, self->state.subs->on_disconnect, std::move(subscriber));
       },
-      [=](subscribe_atom, on_message_atom, caf::actor subscriber) {
+      [=](subscribe_atom, message_subscriber_actor subscriber) {
         subscribe(self, self->state.subs->on_message, std::move(subscriber));
       },
       [=](const connect_event& e) { fan_out(self->state.subs->on_connect, e); },

@@ -1,9 +1,10 @@
 #pragma once
 /// Event hooks: OnConnect, OnDisconnect and OnMessage as actor subscriptions. Any component
-/// (or test) subscribes an actor to a kind of event and receives connect_event,
-/// disconnect_event or message_event messages. Subscribers that exit are dropped.
+/// (or test) subscribes an actor to a kind of event by the interface of its handle and
+/// receives connect_event, disconnect_event or message_event messages. Subscribers that exit
+/// are dropped.
 ///
-///   anon_send(hooks, subscribe_atom::value, on_message_atom::value, subscriber)
+///   anon_send(hooks, subscribe_atom::value, message_subscriber_actor{subscriber})
 
 #include "actors/runtime/broker_context.hpp"
 
@@ -13,7 +14,9 @@ namespace portask {
 /// hands them to every incarnation (one runs at a time, so they need no lock), so a restart
 /// of the hooks loses no subscriber.
 struct hook_subscriptions {
-  std::vector<caf::actor> on_connect, on_disconnect, on_message;
+  std::vector<connect_subscriber_actor> on_connect;
+  std::vector<disconnect_subscriber_actor> on_disconnect;
+  std::vector<message_subscriber_actor> on_message;
 };
 
 hooks_actor spawn_hooks(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,

@@ -45,6 +45,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<commit_offsets_request>("portask.commit_offsets_request");
   cfg.add_message_type<group_description>("portask.group_description");
   cfg.add_message_type<group_coordinator_actor>("portask.group_coordinator_actor");
+  // hook subscriptions
+  cfg.add_message_type<connect_subscriber_actor>("portask.connect_subscriber_actor");
+  cfg.add_message_type<disconnect_subscriber_actor>("portask.disconnect_subscriber_actor");
+  cfg.add_message_type<message_subscriber_actor>("portask.message_subscriber_actor");
   // a leave's per-member error codes: CAF has no name of its own for this vector
   cfg.add_message_type<std::vector<std::int32_t>>("portask.int32_vector");
   // hook events

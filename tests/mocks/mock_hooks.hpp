@@ -1,10 +1,8 @@
 #pragma once
 /// Hooks: a scripted hooks_actor (records subscriptions and events, fans out nothing), and a
-/// subscriber that records the events it gets. interfaces.hpp has no type for subscribers
-/// (the hooks actor keeps them as caf::actor), so theirs is spelled out here from what
-/// actors/pipeline/hooks.cpp sends them. Subscribe one with
-///   anon_send(hooks, subscribe_atom::value, on_message_atom::value,
-///             caf::actor_cast<caf::actor>(subscriber))
+/// subscriber to every kind of event that records the events it gets. Its handle converts to
+/// each subscriber interface of interfaces.hpp; subscribe it to one kind with
+///   anon_send(hooks, subscribe_atom::value, message_subscriber_actor{subscriber})
 
 #include <memory>
 
@@ -13,7 +11,7 @@
 namespace portask::testing {
 
 struct hooks_script {
-  heard<caf::atom_value, caf::actor> subscribe;
+  heard<std::string, caf::actor_addr> subscribe;  ///< the kind ("connect", ...), who
   heard<connect_event> connects;
   heard<disconnect_event> disconnects;
   heard<message_event> messages;
@@ -22,14 +20,14 @@ struct hooks_script {
 inline hooks_actor::behavior_type mock_hooks(hooks_actor::pointer,
                                              std::shared_ptr<hooks_script> s) {
   return {
-      [s](subscribe_atom, on_connect_atom, const caf::actor& subscriber) {
-        s->subscribe(on_connect_atom::value, subscriber);
+      [s](subscribe_atom, const connect_subscriber_actor& subscriber) {
+        s->subscribe("connect", subscriber.address());
       },
-      [s](subscribe_atom, on_disconnect_atom, const caf::actor& subscriber) {
-        s->subscribe(on_disconnect_atom::value, subscriber);
+      [s](subscribe_atom, const disconnect_subscriber_actor& subscriber) {
+        s->subscribe("disconnect", subscriber.address());
       },
-      [s](subscribe_atom, on_message_atom, const caf::actor& subscriber) {
-        s->subscribe(on_message_atom::value, subscriber);
+      [s](subscribe_atom, const message_subscriber_actor& subscriber) {
+        s->subscribe("message", subscriber.address());
       },
       [s](const connect_event& e) { s->connects(e); },
       [s](const disconnect_event& e) { s->disconnects(e); },

@@ -64,12 +64,11 @@ CAF_TEST(the mock group directory hands out scripted coordinators) {
 CAF_TEST(the mock hooks record subscriptions and events) {
   auto script = std::make_shared<hooks_script>();
   auto hooks = track(spawn_mock_hooks(sys, script));
-  auto subscriber = caf::actor_cast<caf::actor>(
-      track(spawn_mock_hooks_subscriber(sys, std::make_shared<hooks_subscriber_script>())));
+  const connect_subscriber_actor subscriber =
+      track(spawn_mock_hooks_subscriber(sys, std::make_shared<hooks_subscriber_script>()));
   sched.run();
-  caf::anon_send(hooks, subscribe_atom::value, on_connect_atom::value, subscriber);
-  expect((subscribe_atom, on_connect_atom, caf::actor),
-         from(_).to(hooks).with(_, _, subscriber));
+  caf::anon_send(hooks, subscribe_atom::value, subscriber);
+  expect((subscribe_atom, connect_subscriber_actor), from(_).to(hooks).with(_, subscriber));
   caf::anon_send(hooks, connect_event{protocol_kind::kafka, "10.0.0.1:4000"});
   expect((connect_event),
          from(_).to(hooks).with(WHERE(connect_event, e, e.peer == "10.0.0.1:4000")));

@@ -211,10 +211,10 @@ CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
   auto subscriber_script = std::make_shared<hooks_subscriber_script>();
   auto subscriber = track(spawn_mock_hooks_subscriber(sys, subscriber_script));
   sched.run();
-  const auto subscriber_handle = caf::actor_cast<caf::actor>(subscriber);
-  caf::anon_send(hooks, subscribe_atom::value, on_message_atom::value, subscriber_handle);
-  expect((subscribe_atom, on_message_atom, caf::actor),
-         from(_).to(hooks).with(_, _, subscriber_handle));
+  const message_subscriber_actor subscriber_handle = subscriber;
+  caf::anon_send(hooks, subscribe_atom::value, subscriber_handle);
+  expect((subscribe_atom, message_subscriber_actor),
+         from(_).to(hooks).with(_, subscriber_handle));
   CAF_CHECK_EQUAL(ctx->message_hook_subscribers.load(), 1);
 
   self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));

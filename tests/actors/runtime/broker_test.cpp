@@ -233,10 +233,10 @@ TEST(Broker, EveryPublishIsCountedInTheUnifiedMetrics) {
 TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_message_atom::value,
-                 caf::actor{listener});
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_connect_atom::value,
-                 caf::actor{listener});
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+                 caf::actor_cast<message_subscriber_actor>(listener));
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+                 caf::actor_cast<connect_subscriber_actor>(listener));
   // The subscriptions are in place once the hooks actor has processed them: wait on the
   // counter it maintains rather than on time.
   ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
@@ -263,8 +263,8 @@ TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
 TEST(Broker, OnMessageHooksSeeKafkaBatchesAsWholeMessages) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_message_atom::value,
-                 caf::actor{listener});
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+                 caf::actor_cast<message_subscriber_actor>(listener));
   ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
   raw_kafka k{f.server->kafka_port()};
   const std::string topic = "a-kafka-topic-name-longer-than-sso";
@@ -319,12 +319,12 @@ TEST(Broker, AStorageWriterThatDiesIsRestartedAndPublishingContinues) {
 TEST(Broker, OnDisconnectHooksFireWhenAClientLeaves) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_disconnect_atom::value,
-                 caf::actor{listener});
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+                 caf::actor_cast<disconnect_subscriber_actor>(listener));
   // Subscriptions are processed in order: a message subscription behind it tells us when
   // the disconnect subscription is in place.
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value, on_message_atom::value,
-                 caf::actor{listener});
+  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+                 caf::actor_cast<message_subscriber_actor>(listener));
   ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
   {
     auto c = f.connect();
@@ -342,7 +342,8 @@ TEST(Broker, HookSubscriptionsSurviveARestartOfTheHooks) {
   auto ctx = f.server->context();
   caf::scoped_actor listener{*f.system};
   const auto before = ctx->hooks();
-  caf::anon_send(before, subscribe_atom::value, on_message_atom::value, caf::actor{listener});
+  caf::anon_send(before, subscribe_atom::value,
+                 caf::actor_cast<message_subscriber_actor>(listener));
   ASSERT_TRUE(wait_until([&] { return ctx->message_hook_subscribers.load() == 1; }));
   caf::anon_send_exit(before, caf::exit_reason::kill);
   ASSERT_TRUE(wait_until([&] {

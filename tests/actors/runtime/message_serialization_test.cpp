@@ -46,8 +46,9 @@ using message_types = caf::detail::type_list<
     join_group_request, join_group_result, sync_group_request, sync_group_result, member_ref,
     std::vector<member_ref>, commit_offsets_request, group_description,
     std::vector<group_description>, group_coordinator_actor, std::vector<std::int32_t>,
-    // hook events
-    connect_event, disconnect_event, message_event,
+    // hook events and subscriptions
+    connect_event, disconnect_event, message_event, connect_subscriber_actor,
+    disconnect_subscriber_actor, message_subscriber_actor,
     // a session's frames and framing errors
     protocol::buffer, errc>;
 
@@ -181,6 +182,16 @@ named<topic_description> sample(tag<topic_description>) {
 }
 named<partition_actor> sample(tag<partition_actor>, caf::actor_system* sys) {
   return {"portask.partition_actor", idle_handle<partition_actor>(sys)};
+}
+named<connect_subscriber_actor> sample(tag<connect_subscriber_actor>, caf::actor_system* sys) {
+  return {"portask.connect_subscriber_actor", idle_handle<connect_subscriber_actor>(sys)};
+}
+named<disconnect_subscriber_actor> sample(tag<disconnect_subscriber_actor>,
+                                          caf::actor_system* sys) {
+  return {"portask.disconnect_subscriber_actor", idle_handle<disconnect_subscriber_actor>(sys)};
+}
+named<message_subscriber_actor> sample(tag<message_subscriber_actor>, caf::actor_system* sys) {
+  return {"portask.message_subscriber_actor", idle_handle<message_subscriber_actor>(sys)};
 }
 named<topic_partition> sample(tag<topic_partition>) {
   return {"portask.topic_partition", partition()};
