@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 
 #include "actors/runtime/broker.hpp"
@@ -63,14 +64,19 @@ T must(client::result<T> r, const char* what = "call") {
   return std::move(std::get<0>(r));
 }
 
+/// Messages stamped now: a fixed old stamp would be fair game for the broker's retention
+/// (7 days by default), which could delete them between a test's publish and its fetch.
 inline protocol::message_batch make_batch(int n, const std::string& prefix = "v") {
   protocol::message_batch b;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
   for (int i = 0; i < n; ++i) {
     protocol::message m;
     m.key = std::string("k").append(std::to_string(i));  // not "k" + ...: GCC 12 -O3 -Wrestrict
     m.value = prefix + std::to_string(i);
     m.headers = {{"h", std::string("x")}};
-    m.timestamp_ms = 1'700'000'000'000 + i;
+    m.timestamp_ms = now + i;
     b.messages.push_back(std::move(m));
   }
   return b;
