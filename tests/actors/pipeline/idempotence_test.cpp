@@ -81,6 +81,11 @@ struct fixture {
     self->unlink_from(p);
     self->send_exit(p, caf::exit_reason::user_shutdown);
     self->wait_for(p);
+    // What the partition asked the reader before it stopped (a producer snapshot) is done
+    // once the reader answers a question sent after it.
+    if (auto reader = ctx->reader_for(tp))
+      self->request(reader, caf::infinite, ping_atom::value)
+          .receive([](bool) {}, [](const caf::error&) {});
   }
 
   caf::actor_system_config cfg;
