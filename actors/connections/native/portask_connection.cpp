@@ -370,10 +370,13 @@ void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
   // The partition must exist: asking its bounds says so.
   ask_partition(
       self, *self->state.ctx, tp, std::chrono::milliseconds(10000),
-      [=](storage::partition_bounds&) {
+      [=](storage::partition_bounds& b) {
+            // "Latest" is where the log ends now, when the partition answered: a publish
+            // acknowledged after the Subscribe response is always delivered.
+            const auto from = req->offset == native::latest_offset ? b.next_offset : req->offset;
             const auto id = self->state.next_subscription++;
             self->state.subscriptions[id] =
-                subscription{r.request_id, tp, req->offset, req->credit_bytes, false, true};
+                subscription{r.request_id, tp, from, req->credit_bytes, false, true};
             update_hold(self);
             // Pushing starts once the Subscribe response is on its way, so the client sees
             // the subscription id before the first Deliver frame.
