@@ -245,7 +245,7 @@ class Body:
             conds.append(f"bit_{b['name']}" if reading else bit_value(b, "m"))
         return " && ".join(f"({c})" for c in conds)
 
-    def put_value(self, t, expr, o, pad, f=None):
+    def put_value(self, t, expr, o, pad):
         if t in ("u8", "u16", "u32"):
             o.append(f"{pad}w.{t}({expr});")
         elif t in ("i16", "i32", "i64"):
@@ -270,7 +270,6 @@ class Body:
         if t in ("u8", "u16", "u32"):
             o.append(f"{pad}if (!in.r.{t}({target})) return false;")
         elif t in ("i16", "i32", "i64"):
-            u = {"i16": "u16", "i32": "u32", "i64": "u64"}[t]
             o.append(f"{pad}if (!get_signed(in.r, {target})) return false;")
         elif t == "bool":
             o.append(f"{pad}if (!get_bool(in.r, {target})) return false;")
@@ -301,7 +300,6 @@ class Body:
             o.append(f"{pad}w.u8(static_cast<std::uint8_t>({parts}));")
             return
         if f.get("column"):
-            elem = self.schema.all[self.array_field(f['column'])['type'][2:]]
             o.append(f"{pad}for (const auto& e : m.{f['column']}) {{")
             self.put_value(t, f"e.{f['name']}", o, pad + "  ")
             o.append(f"{pad}}}")
@@ -321,7 +319,7 @@ class Body:
             return
         if f.get("optional"):
             expr = f"*{expr}"
-        self.put_value(t, expr, o, pad, f)
+        self.put_value(t, expr, o, pad)
 
     def array_field(self, name):
         return next(f for f in self.s["fields"] if f["name"] == name)
@@ -406,7 +404,7 @@ class Body:
 
     def emit(self, o):
         cpp = self.schema.cpp_name(self.name)
-        fields = [f for f in self.s["fields"]]
+        fields = self.s["fields"]
         plain = [f for f in fields if not f.get("trailing")]
         trailing = [f for f in fields if f.get("trailing")]
         # put
