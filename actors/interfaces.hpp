@@ -86,6 +86,9 @@ using storage_reader_actor = caf::typed_actor<
 /// recent batches, and parked long-poll fetches.
 using partition_actor = caf::typed_actor<
     caf::replies_to<append_atom, framed_batch>::with<publish_result>,
+    // a group of batches (a connection's burst), one reply each, in order: the same as
+    // appending them one by one, with one message and one answer
+    caf::replies_to<append_atom, std::vector<framed_batch>>::with<std::vector<publish_reply>>,
     caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>,
     caf::replies_to<bounds_atom>::with<storage::partition_bounds>,
     // the idempotent producers with a stored batch here (DescribeProducers)
@@ -151,6 +154,9 @@ using group_directory_actor = caf::typed_actor<
 /// successor. Never creates a topic except for a publish that asks for it.
 using protocol_bridge_actor = caf::typed_actor<
     caf::replies_to<publish_atom, publish_batch>::with<publish_result>,
+    // a connection's burst of pipelined publishes, one reply each, in order; the batches for
+    // one partition reach it as one group
+    caf::replies_to<publish_atom, std::vector<publish_batch>>::with<std::vector<publish_reply>>,
     caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>,
     // (partition, poll id): cancel a long poll (see fetch_request::poll_id)
     caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>,
@@ -168,9 +174,11 @@ using connection_actor =
 /// A Kafka client's connection (connections/kafka).
 using kafka_connection_actor = connection_actor;
 /// A native client's connection (connections/native); it also resumes a subscription's
-/// pushes after a retriable error (subscribe, the subscription's id; self-sent).
+/// pushes after a retriable error (subscribe, the subscription's id; self-sent) and sends
+/// the publishes gathered from a burst of requests (flush; self-sent after the burst).
 using native_connection_actor =
-    connection_actor::extend<caf::reacts_to<subscribe_atom, std::uint32_t>>;
+    connection_actor::extend<caf::reacts_to<subscribe_atom, std::uint32_t>,
+                             caf::reacts_to<flush_atom>>;
 /// A native client's membership in a consumer group, played by the broker
 /// (connections/native/native_group_member): join again, leave, heartbeat tick (self-sent).
 using native_group_member_actor = caf::typed_actor<caf::reacts_to<join_atom>,

@@ -211,6 +211,11 @@ typename Inspector::result_type inspect(Inspector& f, publish_result& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_reply& x) {
+  return f(caf::meta::type_name("portask.publish_reply"), x.error, x.result);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, framed_batch& x) {
   return f(caf::meta::type_name("portask.framed_batch"), x.frame, x.record_count, x.max_timestamp,
            x.producer);

@@ -65,6 +65,14 @@ struct publish_result {
   friend bool operator==(const publish_result&, const publish_result&) = default;
 };
 
+/// One publish of a group (several batches sent in one message, see the bridge's and the
+/// partition's interfaces): its result, or the error it failed with.
+struct publish_reply {
+  errc error = errc::ok;
+  publish_result result;
+  friend bool operator==(const publish_reply&, const publish_reply&) = default;
+};
+
 /// Bridge -> partition: a batch framed into its stored form.
 struct framed_batch {
   protocol::shared_bytes frame;

@@ -8,6 +8,7 @@
 
 #include "actors/pipeline/partition_log.hpp"
 #include "actors/pipeline/producer_table.hpp"
+#include "actors/pipeline/publish_answer.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 #include "logging/loggers.hpp"
 
@@ -100,7 +101,7 @@ struct partition_state {
   producer_table producers;
   std::uint64_t stored_since_snapshot = 0;
   bool snapshot_in_flight = false;
-  std::unordered_map<std::uint64_t, caf::typed_response_promise<publish_result>> pending;
+  std::unordered_map<std::uint64_t, publish_answer> pending;
   parked_fetches parked;
   bool recovering = false;
   /// The last recovery attempt failed: the store is down. Requests fail at once (retriable)
@@ -122,7 +123,7 @@ struct partition_state {
   /// without a timeout. Writes may have been stored (timeout: the producer resends, an
   /// idempotent one is deduplicated); queued ones were not (not_ready).
   ~partition_state() {
-    for (auto& [ticket, rp] : pending) rp.deliver(make_caf_error(errc::timeout));
+    for (auto& [ticket, answer] : pending) answer.deliver(errc::timeout);
     auto waiters = std::move(on_ready);
     for (auto& w : waiters) w(false);
   }
@@ -170,7 +171,7 @@ void deliver(self_ptr self, const std::vector<partition_log::completion>& done) 
     if (c.error == errc::ok)
       it->second.deliver(c.result);
     else
-      it->second.deliver(make_caf_error(c.error));
+      it->second.deliver(c.error);
     pending.erase(it);
   }
 }
@@ -359,42 +360,66 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
 }
 
 // A refused idempotent batch is rare and always worth a line: it names what the client sent.
-void refuse(self_ptr self, caf::typed_response_promise<publish_result>& rp,
-            const producer_sequence& p, errc e, const char* why) {
+void refuse(self_ptr self, publish_answer& answer, const producer_sequence& p, errc e,
+            const char* why) {
   logging::pipeline().info("partition {}/{}: producer {} epoch {} sequences {}-{}: {}; window {}",
                self->state.log->tp().topic, self->state.log->tp().partition, p.id, p.epoch,
                p.first_seq, p.last_seq, why, self->state.producers.describe(p.id));
-  rp.deliver(make_caf_error(e));
+  answer.deliver(e);
 }
 
-void handle_append(self_ptr self, framed_batch b, caf::typed_response_promise<publish_result> rp) {
+void handle_append(self_ptr self, framed_batch b, publish_answer answer) {
   auto& st = self->state;
   const auto producer = b.producer;
   switch (auto c = st.producers.check(producer); c.what) {
     case producer_table::verdict::append: break;
     case producer_table::verdict::duplicate:
       c.stored.duplicate = true;
-      rp.deliver(c.stored);
+      answer.deliver(c.stored);
       return;
     case producer_table::verdict::in_flight:
       // The first copy is being written and may be stored: "outcome unknown", retry.
-      rp.deliver(make_caf_error(errc::timeout));
+      answer.deliver(errc::timeout);
       return;
     case producer_table::verdict::out_of_order:
-      return refuse(self, rp, producer, errc::out_of_order_sequence,
+      return refuse(self, answer, producer, errc::out_of_order_sequence,
                     "out of order (a gap, or already past)");
     case producer_table::verdict::stale_epoch:
-      return refuse(self, rp, producer, errc::invalid_producer_epoch, "older epoch");
+      return refuse(self, answer, producer, errc::invalid_producer_epoch, "older epoch");
     case producer_table::verdict::unknown_producer:
-      return refuse(self, rp, producer, errc::unknown_producer_id, "unknown producer");
+      return refuse(self, answer, producer, errc::unknown_producer_id, "unknown producer");
     case producer_table::verdict::retry_later:
-      rp.deliver(make_caf_error(errc::not_ready));
+      answer.deliver(errc::not_ready);
       return;
   }
   const auto ticket = st.log->enqueue(std::move(b));
   if (producer.present()) st.producers.appended(producer, ticket, wall_clock_ms());
-  st.pending.emplace(ticket, rp);
+  st.pending.emplace(ticket, std::move(answer));
   try_write(self);
+}
+
+// An append as it arrives: refused when the queue is full or the store is down, checked
+// against the idempotence window now, or once the window is rebuilt.
+void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
+  auto& st = self->state;
+  if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
+    st.producers.refused(b.producer);
+    return answer.deliver(errc::backpressure);
+  }
+  if (!st.log->ready() && st.store_down) {
+    st.producers.refused(b.producer);
+    return answer.deliver(errc::storage_unavailable);
+  }
+  if (st.log->ready()) return handle_append(self, std::move(b), std::move(answer));
+  // The window is being rebuilt: check the batch against it once it is.
+  st.on_ready.emplace_back([=, b = std::move(b)](bool ready) mutable {
+    if (ready) {
+      handle_append(self, std::move(b), std::move(answer));
+    } else {
+      self->state.producers.refused(b.producer);
+      answer.deliver(errc::not_ready);
+    }
+  });
 }
 
 // Runs `f` with the partition ready, or answers not_ready through `rp` when recovery fails.
@@ -501,29 +526,17 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
   return {
       [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
         touch();
-        auto& st = self->state;
-        if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
-          st.producers.refused(b.producer);
-          return make_caf_error(errc::backpressure);
-        }
-        if (!st.log->ready() && st.store_down) {
-          st.producers.refused(b.producer);
-          return make_caf_error(errc::storage_unavailable);
-        }
         auto rp = self->make_response_promise<publish_result>();
-        if (st.log->ready()) {
-          handle_append(self, std::move(b), rp);
-        } else {
-          // The window is being rebuilt: check the batch against it once it is.
-          st.on_ready.emplace_back([=, b = std::move(b)](bool ready) mutable {
-            if (ready) {
-              handle_append(self, std::move(b), rp);
-            } else {
-              self->state.producers.refused(b.producer);
-              rp.deliver(make_caf_error(errc::not_ready));
-            }
-          });
-        }
+        accept_append(self, std::move(b), rp);
+        return rp;
+      },
+      [=](append_atom,
+          std::vector<framed_batch>& group) -> caf::result<std::vector<publish_reply>> {
+        touch();
+        auto rp = self->make_response_promise<std::vector<publish_reply>>();
+        auto answers = std::make_shared<group_answer>(rp, group.size());
+        for (std::size_t i = 0; i < group.size(); ++i)
+          accept_append(self, std::move(group[i]), {answers, i});
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {

@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <functional>
 #include <unordered_map>
 #include <vector>
 
 #include "protocol/topic_name.hpp"
+#include "actors/pipeline/publish_answer.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 
 namespace portask {
@@ -146,39 +148,89 @@ struct publish_context {
   std::shared_ptr<const protocol::message_batch> for_hooks;
 };
 
-void append_to_partition(self_ptr self, topic_partition tp, bool auto_create, framed_batch fb,
-                         publish_context pc, caf::typed_response_promise<publish_result> rp,
-                         int attempts_left) {
+/// One framed publish on its way to its partition, and where its answer goes.
+struct pending_append {
+  framed_batch batch;
+  publish_context pc;
+  publish_answer answer;
+};
+
+// A stored batch counts as client traffic (unless it was a resend or the broker's own) and
+// goes to the OnMessage hooks; then its publisher hears the result.
+void stored(self_ptr self, const topic_partition& tp, pending_append& a, const publish_result& r) {
+  if (!r.duplicate && !a.pc.internal) {
+    auto& c = *self->state.ctx;
+    c.metrics.messages_in(a.pc.source, a.batch.record_count, a.pc.wire_bytes);
+    if (a.pc.for_hooks)
+      if (auto hooks = c.hooks())
+        caf::anon_send(hooks, message_event{a.pc.source, tp, r.base_offset, a.pc.for_hooks});
+  }
+  a.answer.deliver(r);
+}
+
+// Sends the publishes for one partition, in order, as one message: a lone batch as itself,
+// a burst as a group with one reply each.
+void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
+                         std::shared_ptr<std::vector<pending_append>> items, int attempts_left) {
+  auto failed = [=](const caf::error& err) {
+    if (receiver_gone(err) && attempts_left > 1) {
+      self->state.partitions.erase(tp);
+      append_to_partition(self, tp, auto_create, items, attempts_left - 1);
+      return;
+    }
+    forget_on_failure(self, tp, err);
+    for (auto& a : *items) a.answer.deliver(to_errc(err));
+  };
   with_partition(
       self, tp, auto_create,
-      [=](const partition_actor& p) mutable {
-        const auto records = fb.record_count;
-        self->request(p, caf::infinite, append_atom::value, fb)
+      [=](const partition_actor& p) {
+        if (items->size() == 1) {
+          self->request(p, caf::infinite, append_atom::value, items->front().batch)
+              .then([=](publish_result& r) { stored(self, tp, items->front(), r); }, failed);
+          return;
+        }
+        std::vector<framed_batch> group;
+        group.reserve(items->size());
+        for (const auto& a : *items) group.push_back(a.batch);
+        self->request(p, caf::infinite, append_atom::value, std::move(group))
             .then(
-                [=](publish_result& r) mutable {
-                  if (r.duplicate || pc.internal) {  // counted the first time / not client traffic
-                    rp.deliver(r);
+                [=](std::vector<publish_reply>& replies) {
+                  if (replies.size() != items->size()) {  // a partition never does this
+                    for (auto& a : *items) a.answer.deliver(errc::not_ready);
                     return;
                   }
-                  auto& c = *self->state.ctx;
-                  c.metrics.messages_in(pc.source, records, pc.wire_bytes);
-                  if (pc.for_hooks)
-                    if (auto hooks = c.hooks())
-                      caf::anon_send(hooks, message_event{pc.source, tp, r.base_offset, pc.for_hooks});
-                  rp.deliver(r);
+                  for (std::size_t i = 0; i < replies.size(); ++i) {
+                    if (replies[i].error == errc::ok) {
+                      stored(self, tp, (*items)[i], replies[i].result);
+                    } else {
+                      forget_on_failure(self, tp, make_caf_error(replies[i].error));
+                      (*items)[i].answer.deliver(replies[i].error);
+                    }
+                  }
                 },
-                [=](caf::error& err) mutable {
-                  if (receiver_gone(err) && attempts_left > 1) {
-                    self->state.partitions.erase(tp);
-                    append_to_partition(self, tp, auto_create, std::move(fb), std::move(pc), rp,
-                                        attempts_left - 1);
-                    return;
-                  }
-                  forget_on_failure(self, tp, err);
-                  rp.deliver(std::move(err));
-                });
+                failed);
       },
-      [=](caf::error err) mutable { rp.deliver(std::move(err)); });
+      failed);
+}
+
+// Frames a publish for its partition, or says why it cannot be stored.
+expected<pending_append> prepare(self_ptr self, publish_batch& pb, std::int64_t now,
+                                 publish_answer answer) {
+  auto& st = self->state;
+  if (!pb.internal && protocol::is_internal_topic(pb.tp.topic))
+    return errc::invalid_request;  // clients only read it
+  auto framed = frame_batch(*st.ctx, pb, now);
+  if (!framed) return framed.error();
+  // OnMessage subscribers get the normalised batch; built only when someone listens.
+  std::shared_ptr<const protocol::message_batch> for_hooks;
+  if (st.ctx->message_hook_subscribers.load(std::memory_order_relaxed) > 0) {
+    for (auto& m : pb.batch.messages)
+      if (m.topic.empty()) m.topic = pb.tp.topic;  // subscribers see whole messages
+    for_hooks = std::make_shared<const protocol::message_batch>(std::move(pb.batch));
+  }
+  return pending_append{std::move(*framed),
+                        {pb.source, pb.wire_bytes, pb.internal, std::move(for_hooks)},
+                        std::move(answer)};
 }
 
 void fetch_from_partition(self_ptr self, fetch_request req,
@@ -248,22 +300,43 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
   });
   return {
       [=](publish_atom, publish_batch& pb) -> caf::result<publish_result> {
-        auto& st = self->state;
-        if (!pb.internal && protocol::is_internal_topic(pb.tp.topic))
-          return make_caf_error(errc::invalid_request);  // clients only read it
-        auto framed = frame_batch(*st.ctx, pb, wall_clock_ms());
-        if (!framed) return make_caf_error(static_cast<errc>(framed.error().value()));
-        // OnMessage subscribers get the normalised batch; built only when someone listens.
-        std::shared_ptr<const protocol::message_batch> for_hooks;
-        if (st.ctx->message_hook_subscribers.load(std::memory_order_relaxed) > 0) {
-          for (auto& m : pb.batch.messages)
-            if (m.topic.empty()) m.topic = pb.tp.topic;  // subscribers see whole messages
-          for_hooks = std::make_shared<const protocol::message_batch>(std::move(pb.batch));
-        }
         auto rp = self->make_response_promise<publish_result>();
-        append_to_partition(self, pb.tp, pb.auto_create, std::move(*framed),
-                            {pb.source, pb.wire_bytes, pb.internal, std::move(for_hooks)}, rp,
-                            partition_attempts);
+        auto item = prepare(self, pb, wall_clock_ms(), rp);
+        if (!item) {
+          rp.deliver(make_caf_error(static_cast<errc>(item.error().value())));
+          return rp;
+        }
+        auto items = std::make_shared<std::vector<pending_append>>();
+        items->push_back(std::move(*item));
+        append_to_partition(self, pb.tp, pb.auto_create, std::move(items), partition_attempts);
+        return rp;
+      },
+      [=](publish_atom,
+          std::vector<publish_batch>& burst) -> caf::result<std::vector<publish_reply>> {
+        auto rp = self->make_response_promise<std::vector<publish_reply>>();
+        auto answers = std::make_shared<group_answer>(rp, burst.size());
+        const auto now = wall_clock_ms();
+        // One group per partition, in arrival order (bursts name few partitions).
+        std::vector<std::pair<std::size_t, std::shared_ptr<std::vector<pending_append>>>> groups;
+        for (std::size_t i = 0; i < burst.size(); ++i) {
+          auto& pb = burst[i];
+          auto item = prepare(self, pb, now, {answers, i});
+          if (!item) {
+            answers->fill(i, {static_cast<errc>(item.error().value()), {}});
+            continue;
+          }
+          auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) {
+            const auto& first = burst[x.first];
+            return first.tp == pb.tp && first.auto_create == pb.auto_create;
+          });
+          if (g == groups.end())
+            g = groups.insert(groups.end(),
+                              {i, std::make_shared<std::vector<pending_append>>()});
+          g->second->push_back(std::move(*item));
+        }
+        for (auto& [first, items] : groups)
+          append_to_partition(self, burst[first].tp, burst[first].auto_create, std::move(items),
+                              partition_attempts);
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {

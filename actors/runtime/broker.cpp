@@ -126,7 +126,7 @@ std::error_code broker::start() {
   io_ = std::make_unique<io>();
   const auto max_connections = connections_per_listener(
       config_.max_connections,
-      1 + (config_.kafka.port != 0 ? 1 : 0) + (config_.http.port != 0 ? 1 : 0));
+      1 + (config_.kafka.enabled ? 1 : 0) + (config_.http.enabled ? 1 : 0));
   session_limits limits;
   limits.request_timeout = std::chrono::milliseconds(config_.request_timeout_ms);
   limits.idle_timeout = std::chrono::milliseconds(config_.connections_max_idle_ms);
@@ -151,7 +151,7 @@ std::error_code broker::start() {
   if (!port) return port.error();
   ctx_->native_port = *port;
 
-  if (config_.kafka.port != 0) {
+  if (config_.kafka.enabled) {
     tcp_listener::options kafka;
     kafka.name = "kafka";
     kafka.kind = listener_kind::kafka;
@@ -170,7 +170,7 @@ std::error_code broker::start() {
     ctx_->kafka_port = *kp;
   }
 
-  if (config_.http.port != 0) {  // 0 disables it, as for the Kafka listener
+  if (config_.http.enabled) {
     io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_, max_connections);
     auto hp = io_->http->start(config_.http);
     if (!hp) return hp.error();

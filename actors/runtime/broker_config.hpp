@@ -10,7 +10,11 @@ namespace portask {
 
 struct listener_config {
   std::string host = "127.0.0.1";
+  /// 0: a free port the operating system picks (the broker reports the one it bound).
   std::uint16_t port = 0;
+  /// The native listener is always on; the Kafka and HTTP ones can be switched off (the
+  /// executable's "--kafka-port 0" / "--http-port 0").
+  bool enabled = true;
 };
 
 struct broker_config {

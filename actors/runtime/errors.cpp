@@ -17,6 +17,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   // the pipeline
   cfg.add_message_type<publish_batch>("portask.publish_batch");
   cfg.add_message_type<publish_result>("portask.publish_result");
+  cfg.add_message_type<publish_reply>("portask.publish_reply");
   cfg.add_message_type<framed_batch>("portask.framed_batch");
   cfg.add_message_type<append_set>("portask.append_set");
   cfg.add_message_type<append_outcome>("portask.append_outcome");

@@ -22,8 +22,10 @@ struct broker_fixture {
     }
     config = overrides;
     config.native = {"127.0.0.1", 0};
-    config.http = {"127.0.0.1", free_port()};  // 0 would disable the HTTP listener
-    config.kafka = {"127.0.0.1", free_port()};  // 0 would disable the Kafka listener
+    // Port 0: the listeners bind ports the system picks and report them (a port probed free
+    // beforehand could be taken by a parallel test before the bind).
+    config.http = {"127.0.0.1", 0};
+    config.kafka = {"127.0.0.1", 0};
     // The actor system keeps a reference to its config: it must outlive the system.
     configure_actor_system(actor_config);
     system = std::make_unique<caf::actor_system>(actor_config);

@@ -1,6 +1,7 @@
 #pragma once
 /// A scripted partition_actor. Unscripted appends are stored at `next_offset` (which then
-/// moves on); unscripted fetches find nothing new; deletions must be scripted.
+/// moves on); a group of appends is answered batch by batch from the same script;
+/// unscripted fetches find nothing new; deletions must be scripted.
 
 #include <memory>
 
@@ -47,6 +48,9 @@ inline partition_actor::behavior_type mock_partition(partition_actor::pointer,
                                                      std::shared_ptr<partition_script> s) {
   return {
       [s](append_atom, const framed_batch& b) { return s->append(b); },
+      [s](append_atom, const std::vector<framed_batch>& group) {
+        return answer_each(s->append, group);
+      },
       [s](fetch_atom, const fetch_request& req) { return s->fetch(req); },
       [s](bounds_atom) { return s->bounds(); },
       [s](producer_atom) { return s->producers(); },

@@ -1,8 +1,8 @@
 #pragma once
 /// A scripted protocol_bridge_actor (e.g. where a group coordinator mirrors to the offsets
-/// topic). Unscripted publishes are stored at `next_offset` (which then moves on); unscripted
-/// fetches find nothing, bounds end at `next_offset`, producers are none; deletions must be
-/// scripted.
+/// topic). Unscripted publishes are stored at `next_offset` (which then moves on), a burst's
+/// one by one from the same script; unscripted fetches find nothing, bounds end at
+/// `next_offset`, producers are none; deletions must be scripted.
 
 #include <memory>
 
@@ -47,6 +47,9 @@ inline protocol_bridge_actor::behavior_type mock_protocol_bridge(
     protocol_bridge_actor::pointer, std::shared_ptr<protocol_bridge_script> s) {
   return {
       [s](publish_atom, const publish_batch& pb) { return s->publish(pb); },
+      [s](publish_atom, const std::vector<publish_batch>& burst) {
+        return answer_each(s->publish, burst);
+      },
       [s](fetch_atom, const fetch_request& req) { return s->fetch(req); },
       [s](cancel_atom, const topic_partition& tp, std::uint64_t poll_id) {
         s->cancel(tp, poll_id);

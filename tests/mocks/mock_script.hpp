@@ -40,7 +40,8 @@ struct scripted {
   /// The first argument of the n-th request (most kinds have one).
   const auto& arg(std::size_t n) const { return std::get<0>(received.at(n)); }
 
-  caf::result<R> operator()(const Args&... xs) {
+  /// Records the request and takes its answer.
+  caf::expected<R> answer(const Args&... xs) {
     received.emplace_back(xs...);
     caf::expected<R> next = make_caf_error(errc::internal);
     if (!answers.empty()) {
@@ -49,11 +50,29 @@ struct scripted {
     } else if (otherwise) {
       next = otherwise(xs...);
     }
+    return next;
+  }
+
+  caf::result<R> operator()(const Args&... xs) {
+    auto next = answer(xs...);
     // Two branches, not one conversion: result<bool> would take an expected<bool> as a bool.
     if (!next) return std::move(next.error());
     return std::move(*next);
   }
 };
+
+/// A group of publishes (a burst) answered element by element from a publish script, as if
+/// each had come alone: the script records each batch and answers each in turn.
+template <class Batch>
+std::vector<publish_reply> answer_each(scripted<publish_result, Batch>& script,
+                                       const std::vector<Batch>& group) {
+  std::vector<publish_reply> replies;
+  for (const auto& b : group) {
+    auto r = script.answer(b);
+    replies.push_back(r ? publish_reply{errc::ok, *r} : publish_reply{to_errc(r.error()), {}});
+  }
+  return replies;
+}
 
 /// One message kind that gets no answer (reacts_to): what arrived, in order.
 template <class... Args>

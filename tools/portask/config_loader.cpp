@@ -263,6 +263,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   } catch (const CLI::ParseError& e) {
     return config_request_exit{app.exit(e)};
   }
+  // For the executable (flags, environment, YAML alike) port 0 switches these two off.
+  c.http.enabled = c.http.port != 0;
+  c.kafka.enabled = c.kafka.port != 0;
   if (spdlog::level::from_str(c.log_level) == spdlog::level::off && c.log_level != "off") {
     std::cerr << "portask: unknown log level '" << c.log_level
               << "' (trace, debug, info, warn, error, critical or off)\n";

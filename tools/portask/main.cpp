@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", ec.message());
     return 1;
   }
-  spdlog::info("ready: native port {}, http port {}", broker.native_port(), broker.http_port());
+  spdlog::info("ready: native port {}, kafka port {}, http port {}", broker.native_port(),
+               broker.kafka_port(), broker.http_port());
   int received = 0;
   sigwait(&signals, &received);
   if (fatal)

@@ -44,6 +44,22 @@ struct subscription {
   std::uint64_t poll_id = 0;  ///< its fetch in flight, to cancel when it ends
 };
 
+/// A request in progress: where its answer goes and what to count.
+struct request_ctx {
+  std::uint64_t seq;
+  std::uint32_t request_id;
+  message_type type;
+  request_kind kind;
+  clock_type::time_point start;
+};
+
+/// Publishes for one bridge, waiting for the end of the burst.
+struct publish_burst {
+  protocol_bridge_actor bridge;
+  std::vector<publish_batch> batches;
+  std::vector<std::pair<request_ctx, bool>> requests;  ///< and whether each wants an answer
+};
+
 struct connection_state {
   std::shared_ptr<broker_context> ctx;
   std::shared_ptr<tcp_session> session;
@@ -59,6 +75,11 @@ struct connection_state {
   std::uint64_t partition_counts_as_of = 0;
   std::map<std::uint32_t, native_group_member_actor> memberships;  ///< native group members of this client
   std::uint32_t next_membership = 1;
+  /// Publishes gathered from the requests of one burst (the frames that were already in the
+  /// mailbox), per bridge: sent as one message each when the self-sent flush comes, or
+  /// before any other request, which must not overtake them.
+  std::vector<publish_burst> bursts;
+  bool flush_scheduled = false;
   bool closing = false;  ///< the client closed; quit once pending answers are written
   bool drain_requested = false;  ///< pushes wait for the session's drained_atom
   static inline const char* name = "portask.portask_connection";
@@ -83,15 +104,6 @@ void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
   st.responses->complete(seq, std::move(bytes), std::move(on_flushed));
   if (st.closing && st.responses->empty()) self->quit();
 }
-
-/// A request in progress: where its answer goes and what to count.
-struct request_ctx {
-  std::uint64_t seq;
-  std::uint32_t request_id;
-  message_type type;
-  request_kind kind;
-  clock_type::time_point start;
-};
 
 void record(self_ptr self, const request_ctx& r, bool failed) {
   self->state.ctx->metrics.request(protocol_kind::portask, r.kind, clock_type::now() - r.start,
@@ -136,25 +148,67 @@ native::fetch_response to_wire(const fetch_result& r) {
 
 // -- publish -------------------------------------------------------------------------------
 
-void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
-  auto bridge = self->state.ctx->bridge_for(pb.tp);
-  if (!bridge) return fail(self, r, errc::not_ready);
-  // No timeout on the hot path: a timeout costs a round through CAF's clock thread per
-  // request, and the bridge always answers (or CAF reports it down, a retriable error).
-  self->request(bridge, caf::infinite, publish_atom::value, std::move(pb))
-      .then(
-          [=](publish_result& res) {
-            if (!acks) {
-              record(self, r, false);
-              complete(self, r.seq, {});
-              return;
-            }
-            respond(self, r, [&](protocol::buffer& out) {
-              native::encode_body(out, native::publish_response{res.partition, res.base_offset,
-                                                                res.count});
+void answer_publish(self_ptr self, const request_ctx& r, bool acks, const publish_result& res) {
+  if (!acks) {
+    record(self, r, false);
+    complete(self, r.seq, {});
+    return;
+  }
+  respond(self, r, [&](protocol::buffer& out) {
+    native::encode_body(out, native::publish_response{res.partition, res.base_offset, res.count});
+  });
+}
+
+// Sends the gathered publishes: one message per bridge (a lone publish as itself). No
+// timeout on the hot path: a timeout costs a round through CAF's clock thread per request,
+// and the bridge always answers (or CAF reports it down, a retriable error).
+void flush_publishes(self_ptr self) {
+  auto bursts = std::move(self->state.bursts);
+  self->state.bursts.clear();
+  for (auto& b : bursts) {
+    if (b.batches.size() == 1) {
+      const auto [r, acks] = b.requests.front();
+      self->request(b.bridge, caf::infinite, publish_atom::value, std::move(b.batches.front()))
+          .then([=](publish_result& res) { answer_publish(self, r, acks, res); },
+                [=](caf::error& e) { fail(self, r, e); });
+      continue;
+    }
+    auto requests = std::make_shared<std::vector<std::pair<request_ctx, bool>>>(
+        std::move(b.requests));
+    self->request(b.bridge, caf::infinite, publish_atom::value, std::move(b.batches))
+        .then(
+            [=](std::vector<publish_reply>& replies) {
+              for (std::size_t i = 0; i < requests->size(); ++i) {
+                const auto& [r, acks] = (*requests)[i];
+                if (i >= replies.size())
+                  fail(self, r, errc::not_ready);
+                else if (replies[i].error != errc::ok)
+                  fail(self, r, replies[i].error);
+                else
+                  answer_publish(self, r, acks, replies[i].result);
+              }
+            },
+            [=](caf::error& e) {
+              for (const auto& [r, acks] : *requests) fail(self, r, e);
             });
-          },
-          [=](caf::error& e) { fail(self, r, e); });
+  }
+}
+
+// Gathers a publish into its bridge's burst; the burst goes when the mailbox's requests
+// have been read (a flush sent to ourselves arrives after them).
+void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
+  auto& st = self->state;
+  auto bridge = st.ctx->bridge_for(pb.tp);
+  if (!bridge) return fail(self, r, errc::not_ready);
+  auto b = std::find_if(st.bursts.begin(), st.bursts.end(),
+                        [&](const publish_burst& x) { return x.bridge == bridge; });
+  if (b == st.bursts.end()) b = st.bursts.insert(st.bursts.end(), publish_burst{bridge, {}, {}});
+  b->batches.push_back(std::move(pb));
+  b->requests.emplace_back(r, acks);
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
 }
 
 void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
@@ -191,6 +245,7 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   }
   // First publish to this topic (since a topic change): await() keeps later requests
   // behind this one lookup, so batches still reach the bridge in arrival order.
+  flush_publishes(self);
   auto registry = st.ctx->registry();
   if (!registry) return fail(self, r, errc::not_ready);
   auto shared = std::make_shared<publish_batch>(std::move(pb));
@@ -755,6 +810,8 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
   const protocol::byte_view payload{bytes.data() + protocol::frame_header_size, h->length};
   request_ctx r{reserve(self, bytes.size()), native::peek_request_id(payload), h->type,
                 kind_of(h->type), clock_type::now()};
+  // Any other request goes after the publishes before it (its bridge, or another actor).
+  if (h->type != message_type::publish && !self->state.bursts.empty()) flush_publishes(self);
   switch (h->type) {
     case message_type::publish: return on_publish(self, r, *h, payload, bytes.size());
     case message_type::fetch: return on_fetch(self, r, payload);
@@ -798,7 +855,12 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
     });
     return {
         [=](frame_atom, const protocol::buffer& bytes) { on_frame(self, bytes); },
+        [=](flush_atom) {
+          self->state.flush_scheduled = false;
+          flush_publishes(self);
+        },
         [=](closed_atom) {
+          flush_publishes(self);  // requests read before the close are answered as ever
           self->state.closing = true;
           self->state.subscriptions.clear();
           // Parked fetches answer now, so the pending answers complete and we can go.

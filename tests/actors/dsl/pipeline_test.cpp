@@ -2,6 +2,8 @@
 // protocol_bridge and partition between mock registry, writer and reader (tests/mocks).
 #define CAF_SUITE dsl.pipeline
 
+#include <algorithm>
+
 #include "actors/pipeline/hooks.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/protocol_bridge.hpp"
@@ -89,6 +91,46 @@ CAF_TEST(a publish goes bridge to partition to writer and its offsets back to th
              WHERE(publish_result, r, r.base_offset == 5 && r.count == 3 && !r.duplicate)));
   CAF_CHECK(!sched.has_job());
   CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
+}
+
+CAF_TEST(a burst of publishes reaches each partition as one group and is answered in order) {
+  const topic_partition orders1{"orders", 1};
+  auto p0 = start_partition(orders, 5);
+  auto p1 = start_partition(orders1, 0);
+  auto internal = records({"__consumer_offsets", 0}, 1);  // clients may not write it
+  std::vector<publish_batch> burst{records(orders, 2), records(orders1, 1), records(orders, 1),
+                                   internal};
+  self->request(bridge, caf::infinite, publish_atom::value, burst);
+  expect((publish_atom, std::vector<publish_batch>), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders1, true));
+  expect((partition_actor), from(registry).to(bridge).with(p0));
+  // orders/0's two batches travel together, in the order they came.
+  expect((append_atom, std::vector<framed_batch>),
+         from(bridge).to(p0).with(_, WHERE(std::vector<framed_batch>, g,
+                                           g.size() == 2 && g[0].record_count == 2 &&
+                                               g[1].record_count == 1)));
+  expect((partition_actor), from(registry).to(bridge).with(p1));
+  expect((append_atom, framed_batch),
+         from(bridge).to(p1).with(_, WHERE(framed_batch, b, b.record_count == 1)));
+  // The partitions write as always (the first batch at once, what queued behind it in the
+  // next round); orders/0 answers its group when both are stored.
+  sched.run();
+  CAF_REQUIRE_EQUAL(writer_script->append.count(), 3u);
+  std::vector<std::vector<std::int64_t>> writes;
+  for (std::size_t i = 0; i < 3; ++i) writes.push_back(base_offsets(writer_script->append.arg(i)));
+  std::sort(writes.begin(), writes.end());
+  CAF_CHECK_EQUAL(writes, (std::vector<std::vector<std::int64_t>>{{0}, {5}, {7}}));
+  expect((std::vector<publish_reply>),
+         from(bridge).to(self).with(WHERE(
+             std::vector<publish_reply>, r,
+             r.size() == 4 && r[0].error == errc::ok && r[0].result.base_offset == 5 &&
+                 r[0].result.count == 2 && r[1].error == errc::ok && r[1].result.partition == 1 &&
+                 r[1].result.base_offset == 0 && r[2].error == errc::ok &&
+                 r[2].result.base_offset == 7 && r[2].result.count == 1 &&
+                 r[3].error == errc::invalid_request)));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(ctx->metrics.messages_in_total(protocol_kind::portask), 4u);
 }
 
 CAF_TEST(a failed write is a retriable error and the partition recovers from the store) {

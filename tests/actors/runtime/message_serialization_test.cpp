@@ -33,7 +33,9 @@ using interfaces =
 /// (registering T registers std::vector<T>).
 using message_types = caf::detail::type_list<
     // the pipeline
-    publish_batch, publish_result, framed_batch, append_set, append_outcome, fetch_request,
+    publish_batch, std::vector<publish_batch>, publish_result, publish_reply,
+    std::vector<publish_reply>, framed_batch, std::vector<framed_batch>, append_set,
+    append_outcome, fetch_request,
     fetch_result, partition_recovery, producer_summary, std::vector<producer_summary>,
     topic_description, partition_actor,
     // the store's types
@@ -155,6 +157,9 @@ named<publish_batch> sample(tag<publish_batch>) {
 }
 named<publish_result> sample(tag<publish_result>) {
   return {"portask.publish_result", {3, 100, 3, true, 10}};
+}
+named<publish_reply> sample(tag<publish_reply>) {
+  return {"portask.publish_reply", {errc::backpressure, {3, 100, 3, true, 10}}};
 }
 named<framed_batch> sample(tag<framed_batch>) {
   return {"portask.framed_batch", {frame(), 3, 1'700'000'000'000, sequence()}};
