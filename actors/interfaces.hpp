@@ -166,19 +166,18 @@ using protocol_bridge_actor = caf::typed_actor<
     caf::replies_to<producer_atom, topic_partition>::with<std::vector<producer_summary>>>;
 
 /// A connection actor as its socket's session (connections/transport/tcp_session) sees it:
-/// a request frame, the peer closed (with a code: the stream could not be framed), queued
-/// output taken by the socket.
+/// the request frames one read completed (in order), the peer closed (with a code: the
+/// stream could not be framed), queued output taken by the socket.
 using connection_actor =
-    caf::typed_actor<caf::reacts_to<frame_atom, protocol::buffer>, caf::reacts_to<closed_atom>,
+    caf::typed_actor<caf::reacts_to<frame_atom, std::vector<protocol::buffer>>,
+                     caf::reacts_to<closed_atom>,
                      caf::reacts_to<closed_atom, errc>, caf::reacts_to<drained_atom>>;
 /// A Kafka client's connection (connections/kafka).
 using kafka_connection_actor = connection_actor;
 /// A native client's connection (connections/native); it also resumes a subscription's
-/// pushes after a retriable error (subscribe, the subscription's id; self-sent) and sends
-/// the publishes gathered from a burst of requests (flush; self-sent after the burst).
+/// pushes after a retriable error (subscribe, the subscription's id; self-sent).
 using native_connection_actor =
-    connection_actor::extend<caf::reacts_to<subscribe_atom, std::uint32_t>,
-                             caf::reacts_to<flush_atom>>;
+    connection_actor::extend<caf::reacts_to<subscribe_atom, std::uint32_t>>;
 /// A native client's membership in a consumer group, played by the broker
 /// (connections/native/native_group_member): join again, leave, heartbeat tick (self-sent).
 using native_group_member_actor = caf::typed_actor<caf::reacts_to<join_atom>,

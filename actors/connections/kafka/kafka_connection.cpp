@@ -74,7 +74,9 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
   self->state.polls = std::make_unique<long_polls>(ctx);
   track_connection(self, ctx, session, protocol_kind::kafka);
   return {
-      [=](frame_atom, const protocol::buffer& bytes) { on_request(self, bytes); },
+      [=](frame_atom, const std::vector<protocol::buffer>& frames) {
+        for (const auto& bytes : frames) on_request(self, bytes);
+      },
       [=](closed_atom) {
         self->state.closing = true;
         // Parked fetches answer now, so the pending answers complete and we can go.

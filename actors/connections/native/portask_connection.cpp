@@ -75,11 +75,13 @@ struct connection_state {
   std::uint64_t partition_counts_as_of = 0;
   std::map<std::uint32_t, native_group_member_actor> memberships;  ///< native group members of this client
   std::uint32_t next_membership = 1;
-  /// Publishes gathered from the requests of one burst (the frames that were already in the
-  /// mailbox), per bridge: sent as one message each when the self-sent flush comes, or
-  /// before any other request, which must not overtake them.
+  /// Publishes gathered from the frames of one read, per bridge: sent as one message each
+  /// after the last frame, or before any other request, which must not overtake them.
   std::vector<publish_burst> bursts;
-  bool flush_scheduled = false;
+  /// A publish waits for its topic's partition count (await): the frames read after it wait
+  /// here, in order (later messages wait in the mailbox), and are served once it is sent.
+  bool awaiting_topic = false;
+  std::vector<protocol::buffer> held_frames;
   bool closing = false;  ///< the client closed; quit once pending answers are written
   bool drain_requested = false;  ///< pushes wait for the session's drained_atom
   static inline const char* name = "portask.portask_connection";
@@ -194,8 +196,7 @@ void flush_publishes(self_ptr self) {
   }
 }
 
-// Gathers a publish into its bridge's burst; the burst goes when the mailbox's requests
-// have been read (a flush sent to ourselves arrives after them).
+// Gathers a publish into its bridge's burst; the burst goes after the read's last frame.
 void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
   auto& st = self->state;
   auto bridge = st.ctx->bridge_for(pb.tp);
@@ -205,11 +206,9 @@ void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
   if (b == st.bursts.end()) b = st.bursts.insert(st.bursts.end(), publish_burst{bridge, {}, {}});
   b->batches.push_back(std::move(pb));
   b->requests.emplace_back(r, acks);
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
-  }
 }
+
+void resume_frames(self_ptr self);
 
 void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
                 protocol::byte_view payload, std::size_t wire_bytes) {
@@ -243,20 +242,26 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
     pick(it->second, pb);
     return send_publish(self, r, acks, std::move(pb));
   }
-  // First publish to this topic (since a topic change): await() keeps later requests
-  // behind this one lookup, so batches still reach the bridge in arrival order.
+  // First publish to this topic (since a topic change): await() keeps later messages, and
+  // awaiting_topic the rest of this read's frames, behind this one lookup, so batches still
+  // reach the bridge in arrival order.
   flush_publishes(self);
   auto registry = st.ctx->registry();
   if (!registry) return fail(self, r, errc::not_ready);
   auto shared = std::make_shared<publish_batch>(std::move(pb));
+  st.awaiting_topic = true;
   self->request(registry, 10s, topic_atom::value, req->topic, true)
       .await(
           [=](storage::topic_info& info) {
             self->state.partition_counts[shared->tp.topic] = info.partitions;
             pick(info.partitions, *shared);
             send_publish(self, r, acks, std::move(*shared));
+            resume_frames(self);
           },
-          [=](caf::error& e) { fail(self, r, e); });
+          [=](caf::error& e) {
+            fail(self, r, e);
+            resume_frames(self);
+          });
 }
 
 // InitProducer: the same ids as Kafka's InitProducerId; an existing producer gets its next
@@ -841,6 +846,29 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
   }
 }
 
+// Serves a read's frames in order, then sends the publishes gathered from them; stops where
+// a publish waits for its topic (the rest is served when it is sent).
+void serve_frames(self_ptr self, std::vector<protocol::buffer> frames) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    on_frame(self, frames[i]);
+    if (st.awaiting_topic) {
+      st.held_frames.assign(std::make_move_iterator(frames.begin() + static_cast<std::ptrdiff_t>(i) + 1),
+                            std::make_move_iterator(frames.end()));
+      return;
+    }
+  }
+  flush_publishes(self);
+}
+
+void resume_frames(self_ptr self) {
+  auto& st = self->state;
+  st.awaiting_topic = false;
+  auto held = std::move(st.held_frames);
+  st.held_frames.clear();
+  serve_frames(self, std::move(held));
+}
+
 native_connection_actor::behavior_type connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
                               std::shared_ptr<tcp_session> session) {
     self->state.ctx = ctx;
@@ -854,13 +882,10 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
       update_hold(self);
     });
     return {
-        [=](frame_atom, const protocol::buffer& bytes) { on_frame(self, bytes); },
-        [=](flush_atom) {
-          self->state.flush_scheduled = false;
-          flush_publishes(self);
+        [=](frame_atom, std::vector<protocol::buffer>& frames) {
+          serve_frames(self, std::move(frames));
         },
         [=](closed_atom) {
-          flush_publishes(self);  // requests read before the close are answered as ever
           self->state.closing = true;
           self->state.subscriptions.clear();
           // Parked fetches answer now, so the pending answers complete and we can go.

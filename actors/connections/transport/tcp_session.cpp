@@ -112,13 +112,17 @@ void tcp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
 }
 
 bool tcp_session::deliver() {
-  bool completed = false;
+  std::vector<protocol::buffer> frames;
+  auto send_frames = [&] {
+    if (!frames.empty()) caf::anon_send(actor_, frame_atom::value, std::move(frames));
+  };
   while (!over_limits()) {
     auto f = framer_->next();
     if (!f) {
       logging::net().warn("{}: closing after framing error: {}", peer_, f.error().message());
       read_stopped_ = true;
       partial_.store(false, std::memory_order_relaxed);
+      send_frames();  // the requests before the bad bytes are served
       caf::anon_send(actor_, closed_atom::value, static_cast<errc>(f.error().value()));
       return false;
     }
@@ -126,9 +130,10 @@ bool tcp_session::deliver() {
     const auto bytes = **f;
     inflight_bytes_ += bytes.size();
     inflight_requests_.fetch_add(1, std::memory_order_relaxed);
-    completed = true;
-    caf::anon_send(actor_, frame_atom::value, protocol::buffer(bytes.begin(), bytes.end()));
+    frames.emplace_back(bytes.begin(), bytes.end());
   }
+  const bool completed = !frames.empty();
+  send_frames();
   // The request timeout runs from the first byte of a frame the client has not finished.
   const bool partial = framer_->buffered() > 0 && !over_limits();
   partial_.store(framer_->buffered() > 0, std::memory_order_relaxed);

@@ -48,7 +48,9 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
               listener_kind kind, metrics_registry& metrics, std::function<void()> on_destroy);
   ~tcp_session() override;
 
-  /// Starts reading; frames go to `actor` as (frame_atom, buffer); end of stream or a socket
+  /// Starts reading; the frames completed by one read go to `actor` together, in order, as
+  /// (frame_atom, vector of buffers): one message and one wake-up for a client's pipelined
+  /// requests, which the actor can then serve as a burst. End of stream or a socket
   /// error as (closed_atom); a framing error as (closed_atom, errc) after which reading
   /// stops (the actor answers and calls close_after_writes).
   void start(connection_actor actor);

@@ -147,7 +147,7 @@ TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
   broker_config cfg;
   cfg.http_max_request_bytes = 1024;
   broker_fixture f{false, cfg};
-  const auto port = f.config.http.port;
+  const auto port = f.server->http_port();
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").first, 200);
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n").first, 431);
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b')).first, 413);
@@ -230,7 +230,7 @@ TEST(AutoCreateLimits, CappedPerRequestAndPerMinute) {
   cfg.auto_create_topics_max_per_request = 3;
   cfg.auto_create_topics_max_per_minute = 4;
   broker_fixture f{false, cfg};
-  raw_kafka k{f.config.kafka.port};
+  raw_kafka k{f.server->kafka_port()};
   auto first = call<msg::MetadataResponse>(
       k, 3, 9, metadata_for({"ac-1", "ac-2", "ac-3", "ac-4", "ac-5"}), true);
   ASSERT_EQ(first.topics.size(), 5u);

@@ -100,6 +100,23 @@ TEST(Broker, AutoCreatesTopicsAndChoosesPartitionsRoundRobin) {
   EXPECT_EQ(client::error_of(bad).code, errc::unknown_partition);
 }
 
+// Pipelined publishes arrive in a few reads, served as bursts; the first names partition -1 of
+// a topic not created yet, so the broker looks the topic up before it can place it. The
+// publishes behind it, in the same read or later ones, still land in the order sent.
+TEST(Broker, PipelinedPublishesBehindATopicLookupKeepTheirOrder) {
+  broker_config cfg;
+  cfg.default_partitions = 1;
+  broker_fixture f{false, cfg};
+  auto c = f.connect();
+  constexpr int n = 40;
+  for (int i = 0; i < n; ++i) must(c.send_publish("burst", i % 2 == 0 ? -1 : 0, make_batch(1)));
+  for (int i = 0; i < n; ++i) {
+    auto r = must(c.receive_publish());
+    EXPECT_EQ(r.partition, 0);
+    EXPECT_EQ(r.base_offset, i) << "publish " << i << " stored out of order";
+  }
+}
+
 TEST(Broker, LongPollFetchWakesWhenDataArrives) {
   broker_fixture f;
   auto consumer = f.connect();

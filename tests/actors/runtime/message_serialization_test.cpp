@@ -52,7 +52,7 @@ using message_types = caf::detail::type_list<
     connect_event, disconnect_event, message_event, connect_subscriber_actor,
     disconnect_subscriber_actor, message_subscriber_actor,
     // a session's frames and framing errors
-    protocol::buffer, errc>;
+    protocol::buffer, std::vector<protocol::buffer>, errc>;
 
 template <class T, class List>
 struct contains;
