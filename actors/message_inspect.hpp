@@ -201,7 +201,7 @@ typename Inspector::result_type inspect(Inspector& f, producer_summary& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_batch& x) {
   return f(caf::meta::type_name("portask.publish_batch"), x.tp, x.batch, x.source, x.auto_create,
-           x.wire_bytes, x.producer, x.internal);
+           x.wire_bytes, x.producer, x.internal, x.kafka_view);
 }
 
 template <class Inspector>
@@ -218,7 +218,7 @@ typename Inspector::result_type inspect(Inspector& f, publish_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, framed_batch& x) {
   return f(caf::meta::type_name("portask.framed_batch"), x.frame, x.record_count, x.max_timestamp,
-           x.producer);
+           x.producer, x.kafka_view);
 }
 
 template <class Inspector>
@@ -257,7 +257,7 @@ typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_result& x) {
   return f(caf::meta::type_name("portask.fetch_result"), x.partition, x.high_watermark,
-           x.log_start, x.batches);
+           x.log_start, x.batches, x.kafka_views);
 }
 
 template <class Inspector>

@@ -53,6 +53,11 @@ struct publish_batch {
   /// Written by the broker itself (the offsets topic); client writes to internal topics are
   /// refused, and the broker's own are not counted as client traffic.
   bool internal = false;
+  /// The batch as a Kafka producer sent it (RecordBatch v2 bytes, offsets contiguous from
+  /// 0), when its records are stored exactly as sent: the partition's tail keeps it so that
+  /// Kafka fetches serve it as it came (compressed if it came compressed) instead of
+  /// re-encoding the stored frame. Never stored; empty for everything else.
+  protocol::shared_bytes kafka_view = {};
   friend bool operator==(const publish_batch&, const publish_batch&) = default;
 };
 
@@ -79,6 +84,7 @@ struct framed_batch {
   std::uint32_t record_count = 0;
   std::int64_t max_timestamp = 0;
   producer_sequence producer = {};
+  protocol::shared_bytes kafka_view = {};  ///< see publish_batch::kafka_view
   friend bool operator==(const framed_batch&, const framed_batch&) = default;
 };
 
@@ -122,6 +128,9 @@ struct fetch_result {
   std::int64_t high_watermark = 0;
   std::int64_t log_start = 0;
   std::vector<storage::stored_batch> batches;
+  /// For the first batches read from the tail: each one's publish_batch::kafka_view (may be
+  /// empty); shorter than `batches` (or empty) when the rest have none.
+  std::vector<protocol::shared_bytes> kafka_views = {};
   friend bool operator==(const fetch_result&, const fetch_result&) = default;
 };
 

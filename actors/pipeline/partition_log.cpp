@@ -21,8 +21,9 @@ void partition_log::lost_track() noexcept {
 }
 
 void partition_log::drop_tail_front() {
-  tail_bytes_ -= tail_.front().frame.size();
-  tails_.used(-static_cast<std::ptrdiff_t>(tail_.front().frame.size()));
+  const auto cost = tail_.front().cost();
+  tail_bytes_ -= cost;
+  tails_.used(-static_cast<std::ptrdiff_t>(cost));
   tail_.pop_front();
 }
 
@@ -31,7 +32,7 @@ std::int64_t partition_log::advance_start(std::int64_t offset) {
   if (offset <= log_start_) return 0;
   const auto removed = offset - log_start_;
   log_start_ = offset;
-  while (!tail_.empty() && tail_.front().next_offset() <= offset) drop_tail_front();
+  while (!tail_.empty() && tail_.front().batch.next_offset() <= offset) drop_tail_front();
   return removed;
 }
 
@@ -62,7 +63,7 @@ std::optional<append_set> partition_log::take_write_set() {
     b.end_bytes = end_bytes_;
     b.end_timestamp = end_timestamp_;
     next_offset_ += q.batch.record_count;
-    in_flight_.emplace_back(q.ticket, b);
+    in_flight_.emplace_back(q.ticket, tail_batch{b, std::move(q.batch.kafka_view)});
     set.batches.push_back(std::move(b));
   }
   queue_.clear();
@@ -74,7 +75,8 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
   done.reserve(in_flight_.size());
   bool failed = false;
   for (std::size_t i = 0; i < in_flight_.size(); ++i) {
-    const auto& [ticket, b] = in_flight_[i];
+    auto& [ticket, entry] = in_flight_[i];
+    const auto& b = entry.batch;
     errc e = i < outcome.results.size() ? outcome.results[i] : errc::internal;
     // After a failure nothing later in the set is acknowledged, even if stored: a producer
     // told that N+1 is stored takes N as stored too. It is told "outcome unknown" (timeout):
@@ -88,9 +90,9 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
       high_watermark_ = b.next_offset();
       acked_end_bytes_ = b.end_bytes;
       acked_end_timestamp_ = b.end_timestamp;
-      add_to_tail(b);
       done.push_back(
           {ticket, errc::ok, {tp_.partition, b.base_offset, b.record_count, false, log_start_}});
+      add_to_tail(std::move(entry));
     } else {
       failed = true;
       done.push_back({ticket, e, {}});
@@ -103,7 +105,7 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
 
 std::vector<partition_log::completion> partition_log::write_failed(errc e) {
   std::vector<completion> done;
-  for (const auto& [ticket, b] : in_flight_) done.push_back({ticket, e, {}});
+  for (const auto& [ticket, entry] : in_flight_) done.push_back({ticket, e, {}});
   in_flight_.clear();
   lost_track();
   return done;
@@ -116,10 +118,11 @@ std::vector<partition_log::completion> partition_log::fail_queued(errc e) {
   return done;
 }
 
-void partition_log::add_to_tail(const storage::stored_batch& b) {
-  tail_.push_back(b);
-  tail_bytes_ += b.frame.size();
-  tails_.used(static_cast<std::ptrdiff_t>(b.frame.size()));
+void partition_log::add_to_tail(tail_batch b) {
+  const auto cost = b.cost();
+  tail_.push_back(std::move(b));
+  tail_bytes_ += cost;
+  tails_.used(static_cast<std::ptrdiff_t>(cost));
   // Keep at least the newest batch, however large, so tailing readers are always served.
   const auto share = tails_.share();
   while (tail_bytes_ > share && tail_.size() > 1) drop_tail_front();
@@ -131,20 +134,25 @@ partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_
   out.high_watermark = high_watermark_;
   out.log_start = log_start_;
   out.batches.clear();
+  out.kafka_views.clear();
   if (offset < log_start_ || offset > high_watermark_) return read_status::out_of_range;
   if (offset == high_watermark_) return read_status::wait;
-  if (tail_.empty() || offset < tail_.front().base_offset) return read_status::needs_store;
+  if (tail_.empty() || offset < tail_.front().batch.base_offset) return read_status::needs_store;
   // First batch whose range ends after the offset.
   auto it = std::upper_bound(tail_.begin(), tail_.end(), offset,
-                             [](std::int64_t o, const storage::stored_batch& b) {
-                               return o < b.next_offset();
+                             [](std::int64_t o, const tail_batch& b) {
+                               return o < b.batch.next_offset();
                              });
   std::size_t bytes = 0;
+  bool views = false;
   for (; it != tail_.end(); ++it) {
-    if (!out.batches.empty() && bytes + it->frame.size() > max_bytes) break;
-    bytes += it->frame.size();
-    out.batches.push_back(*it);
+    if (!out.batches.empty() && bytes + it->batch.frame.size() > max_bytes) break;
+    bytes += it->batch.frame.size();
+    out.batches.push_back(it->batch);
+    views = views || it->kafka_view;
+    out.kafka_views.push_back(it->kafka_view);
   }
+  if (!views) out.kafka_views.clear();  // nobody produced these with Kafka
   return out.batches.empty() ? read_status::wait : read_status::served;
 }
 

@@ -84,7 +84,13 @@ class partition_log {
     std::uint64_t ticket;
     framed_batch batch;
   };
-  void add_to_tail(const storage::stored_batch& b);
+  /// A batch sent to the store or in the tail, with the Kafka view it came with.
+  struct tail_batch {
+    storage::stored_batch batch;
+    protocol::shared_bytes kafka_view;
+    std::size_t cost() const noexcept { return batch.frame.size() + kafka_view.size(); }
+  };
+  void add_to_tail(tail_batch b);
 
   void drop_tail_front();
 
@@ -103,8 +109,8 @@ class partition_log {
   std::uint64_t start_bytes_ = 0;
   std::uint64_t next_ticket_ = 1;
   std::deque<queued_batch> queue_;
-  std::vector<std::pair<std::uint64_t, storage::stored_batch>> in_flight_;
-  std::deque<storage::stored_batch> tail_;
+  std::vector<std::pair<std::uint64_t, tail_batch>> in_flight_;
+  std::deque<tail_batch> tail_;
   std::size_t tail_bytes_ = 0;
 };
 

@@ -132,7 +132,7 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
   if (scratch.capacity() > max_kept_scratch) protocol::buffer{}.swap(scratch);
   if (ec) return ec;
   return framed_batch{std::move(frame), static_cast<std::uint32_t>(pb.batch.messages.size()),
-                      max_ts, pb.producer};
+                      max_ts, pb.producer, pb.kafka_view};
 }
 
 namespace {
@@ -252,6 +252,7 @@ void fetch_from_partition(self_ptr self, fetch_request req,
                     bytes += b.frame.size();
                   }
                   r.batches.resize(keep);
+                  if (r.kafka_views.size() > keep) r.kafka_views.resize(keep);
                   rp.deliver(std::move(r));
                 },
                 [=](caf::error& err) mutable {

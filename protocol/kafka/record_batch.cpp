@@ -273,6 +273,32 @@ expected<std::vector<record_batch>> decode_record_batches_into(byte_view in,
   });
 }
 
+bool append_rebased(byte_view batches, std::int64_t base_offset, std::int32_t leader_epoch,
+                    buffer& out) {
+  constexpr std::size_t last_offset_delta_at = 23;  // attributes 21 + 2
+  constexpr std::size_t header = 61;                // a v2 batch's fixed part
+  const auto start = out.size();
+  for (std::size_t pos = 0; pos < batches.size();) {
+    const auto left = batches.size() - pos;
+    if (left < header) break;
+    const auto* b = batches.data() + pos;
+    const auto length = static_cast<std::int32_t>(load_be32(b + 8));
+    if (length < static_cast<std::int32_t>(header - length_field_end) ||
+        static_cast<std::size_t>(length) > left - length_field_end || b[16] != magic_v2)
+      break;
+    const auto size = length_field_end + static_cast<std::size_t>(length);
+    const auto at = out.size();
+    out.insert(out.end(), b, b + size);
+    store_be64(out.data() + at, static_cast<std::uint64_t>(base_offset));
+    store_be32(out.data() + at + length_field_end, static_cast<std::uint32_t>(leader_epoch));
+    base_offset += static_cast<std::int64_t>(load_be32(b + last_offset_delta_at)) + 1;
+    pos += size;
+    if (pos == batches.size()) return true;
+  }
+  out.resize(start);
+  return false;
+}
+
 std::error_code encode_record_batch(const record_batch& batch, buffer& out) {
   buffer records, scratch;
   for (const auto& rec : batch.records) write_record(records, scratch, rec);

@@ -104,6 +104,14 @@ expected<std::vector<record_batch>> decode_record_batches_into(
     byte_view in, const std::string& topic, std::int32_t partition, message_batch& out,
     decompression_budget& budget);
 
+/// Appends `batches` (v2 RecordBatches as a producer sent them, one after another) with
+/// their offsets starting at `base_offset` (each batch's baseOffset is the previous one's
+/// plus its lastOffsetDelta + 1) and partitionLeaderEpoch `leader_epoch`: fields outside
+/// the CRC-32C, so nothing is re-encoded. False (and nothing appended) if the bytes are not
+/// whole v2 batches.
+bool append_rebased(byte_view batches, std::int64_t base_offset, std::int32_t leader_epoch,
+                    buffer& out);
+
 /// Appends the encoding of `batch` (compressed as its attributes say; snappy in the xerial
 /// framing Java clients expect) with length and CRC-32C filled in. `last_offset_delta` and
 /// the record count are taken from the records.

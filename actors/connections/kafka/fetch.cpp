@@ -52,7 +52,20 @@ std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_res
   out.lastStableOffset = res.high_watermark;
   out.logStartOffset = res.log_start;
   std::string records;
-  for (const auto& b : res.batches) {
+  for (std::size_t i = 0; i < res.batches.size(); ++i) {
+    const auto& b = res.batches[i];
+    // A batch produced by a Kafka client and still in the tail goes out as it came in,
+    // with its offsets set (fields outside its CRC): no decode, no re-encode.
+    protocol::buffer bytes;
+    if (version >= 4 && i < res.kafka_views.size() && res.kafka_views[i] &&
+        protocol::kafka::append_rebased(res.kafka_views[i].view(), b.base_offset, 0, bytes)) {
+      const bool may_exceed = records.empty() && first_may_exceed;
+      if (!may_exceed && records.size() + bytes.size() > max_bytes) break;
+      records.append(protocol::as_chars(bytes));
+      served.messages += b.record_count;
+      served.stored_bytes += b.frame.size();
+      continue;
+    }
     auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
     if (!frame) {
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
@@ -64,7 +77,6 @@ std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_res
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       return 0;
     }
-    protocol::buffer bytes;
     if (version < 4) {
       protocol::kafka::encode_message_set(*msgs, b.base_offset,
                                           protocol::kafka::message_set_magic(version), bytes);

@@ -43,6 +43,25 @@ expected<producer_sequence> producer_claim(
   return claim;
 }
 
+// Whether the producer's bytes say exactly what is stored, so that the partition's tail can
+// serve them to Kafka consumers as they came (publish_batch::kafka_view): every batch's
+// records at consecutive offsets from its base, every timestamp a real one (the broker
+// stamps a 0 with its clock), and no zstd (a Fetch older than v10 may not receive it).
+bool stored_as_sent(const std::vector<protocol::kafka::record_batch>& batches,
+                    const protocol::message_batch& msgs) {
+  std::size_t i = 0;
+  for (const auto& b : batches) {
+    if (b.compression() == protocol::kafka::compression_type::zstd) return false;
+    const auto n = static_cast<std::int64_t>(b.last_offset_delta) + 1;
+    for (std::int64_t k = 0; k < n; ++k, ++i) {
+      if (i >= msgs.messages.size()) return false;
+      const auto& m = msgs.messages[i];
+      if (m.offset != b.base_offset + k || m.timestamp_ms <= 0) return false;
+    }
+  }
+  return i == msgs.messages.size();
+}
+
 // A message set of magic 0/1 read into `out`; stands in the batch list as one batch header
 // without a producer, so the rest of the produce path is the same for every version.
 expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
@@ -155,6 +174,8 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         continue;
       }
       pb.producer = *producer;
+      if (r.api_version >= 3 && stored_as_sent(*batches, pb.batch))
+        pb.kafka_view = protocol::shared_bytes::copy_of(protocol::as_bytes(records));
       auto bridge = ctx.bridge_for(pb.tp);
       auto g = std::find_if(groups.begin(), groups.end(),
                             [&](const bridge_group& x) { return x.bridge == bridge; });

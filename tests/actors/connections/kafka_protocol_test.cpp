@@ -2,6 +2,7 @@
 // version negotiation, produce and fetch through the bridge, and hostile input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "tests/actors/broker_fixture.hpp"
@@ -75,6 +76,49 @@ TEST(KafkaProtocol, ProducedRecordsAreStoredAsPortaskFramesAndFetchedBack) {
   ASSERT_FALSE(batches->empty());
   EXPECT_LE(batches->front().base_offset, 4);
   EXPECT_GT(batches->front().base_offset + batches->front().last_offset_delta, 3);
+}
+
+// A batch a Kafka producer sent, still in the partition's tail, is served as it came:
+// compressed if it came compressed, its bytes unchanged but for the base offset and leader
+// epoch. A zstd batch (old consumers may not read zstd) and a native publish are encoded
+// from the stored frame, as ever.
+TEST(KafkaProtocol, ATailBatchFromAKafkaProducerIsServedAsItCame) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  const auto lz4 = record_batch_bytes("l", 3, kafka::compression_type::lz4);
+  const auto zstd = record_batch_bytes("z", 2, kafka::compression_type::zstd);
+  for (const auto* records : {&lz4, &zstd}) {
+    auto res = call<msg::ProduceResponse>(c, 0, 7, produce_request("as-sent", 0, *records), false);
+    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  }
+  auto native = f.connect();
+  must(native.publish("as-sent", 0, make_batch(2)));
+
+  msg::FetchRequest fr;
+  fr.maxWaitMs = 100;
+  fr.minBytes = 1;
+  fr.topics.push_back({"as-sent", {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
+  auto fres = call<msg::FetchResponse>(c, 1, 11, fr, false);
+  const auto& part = fres.responses.at(0).partitions.at(0);
+  ASSERT_EQ(part.errorCode, 0);
+  ASSERT_TRUE(part.records);
+  const auto served = protocol::as_bytes(*part.records);
+  ASSERT_GE(served.size(), lz4.size());
+  // The first batch: the producer's bytes from the magic byte on (CRC, compression, records).
+  EXPECT_TRUE(std::equal(served.begin() + 16, served.begin() + static_cast<std::ptrdiff_t>(lz4.size()),
+                         protocol::as_bytes(lz4).begin() + 16));
+  auto batches = kafka::decode_record_batches(served);
+  ASSERT_TRUE(batches) << batches.error().message();
+  ASSERT_EQ(batches->size(), 3u);
+  EXPECT_EQ((*batches)[0].base_offset, 0);
+  EXPECT_EQ((*batches)[0].compression(), kafka::compression_type::lz4);
+  EXPECT_EQ((*batches)[0].partition_leader_epoch, 0);
+  EXPECT_EQ((*batches)[1].base_offset, 3);
+  EXPECT_EQ((*batches)[1].compression(), kafka::compression_type::none) << "zstd is re-encoded";
+  EXPECT_EQ((*batches)[1].records.at(1).value, "z1");
+  EXPECT_EQ((*batches)[2].base_offset, 5);
+  EXPECT_EQ((*batches)[2].records.size(), 2u);
+  EXPECT_EQ(f.metrics().messages_out_total(protocol_kind::kafka), 7u);
 }
 
 TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {

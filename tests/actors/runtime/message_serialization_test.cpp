@@ -153,7 +153,7 @@ Handle idle_handle(caf::actor_system* sys) {
 
 named<publish_batch> sample(tag<publish_batch>) {
   return {"portask.publish_batch",
-          {partition(), messages(), protocol_kind::kafka, false, 1234, sequence(), true}};
+          {partition(), messages(), protocol_kind::kafka, false, 1234, sequence(), true, frame()}};
 }
 named<publish_result> sample(tag<publish_result>) {
   return {"portask.publish_result", {3, 100, 3, true, 10}};
@@ -162,7 +162,7 @@ named<publish_reply> sample(tag<publish_reply>) {
   return {"portask.publish_reply", {errc::backpressure, {3, 100, 3, true, 10}}};
 }
 named<framed_batch> sample(tag<framed_batch>) {
-  return {"portask.framed_batch", {frame(), 3, 1'700'000'000'000, sequence()}};
+  return {"portask.framed_batch", {frame(), 3, 1'700'000'000'000, sequence(), frame()}};
 }
 named<append_set> sample(tag<append_set>) {
   return {"portask.append_set", {partition(), {stored()}}};
@@ -174,7 +174,7 @@ named<fetch_request> sample(tag<fetch_request>) {
   return {"portask.fetch_request", {partition(), 100, 4096, 500, protocol_kind::kafka, false, 9}};
 }
 named<fetch_result> sample(tag<fetch_result>) {
-  return {"portask.fetch_result", {3, 103, 10, {stored()}}};
+  return {"portask.fetch_result", {3, 103, 10, {stored()}, {frame()}}};
 }
 named<partition_recovery> sample(tag<partition_recovery>) {
   return {"portask.partition_recovery", {bounds(), {90, {producer_batch()}}}};

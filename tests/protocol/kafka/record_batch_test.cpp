@@ -245,3 +245,43 @@ TEST(RecordBatchCodec, HostileBaseTimestampsAndDeltasWrapInsteadOfOverflowing) {
   auto again = from_messages(msgs, 0);
   EXPECT_EQ(again.records.at(1).timestamp_delta, 1000);
 }
+
+// A producer's batches served again from memory: only the fields outside the CRC-32C change
+// (base offset, leader epoch), so each still decodes, checksum and all, at its new offset.
+TEST(RecordBatchRebase, SetsConsecutiveBaseOffsetsAndKeepsTheChecksumValid) {
+  auto first = sample(compression_type::none, 3);
+  auto second = sample(compression_type::lz4, 2);
+  first.base_offset = second.base_offset = 0;  // as producers send them
+  buffer sent;
+  ASSERT_FALSE(encode_record_batch(first, sent));
+  ASSERT_FALSE(encode_record_batch(second, sent));
+
+  buffer out{std::uint8_t{9}};  // appended after what is there
+  ASSERT_TRUE(append_rebased(sent, 500, 0, out));
+  ASSERT_EQ(out.size(), sent.size() + 1);
+  std::size_t used = 0;
+  auto a = decode_record_batch(byte_view{out}.subspan(1), used);
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_EQ(a->base_offset, 500);
+  EXPECT_EQ(a->partition_leader_epoch, 0);
+  EXPECT_EQ(a->records, first.records);
+  std::size_t used2 = 0;
+  auto b = decode_record_batch(byte_view{out}.subspan(1 + used), used2);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(b->base_offset, 503);
+  EXPECT_EQ(b->compression(), compression_type::lz4);
+  EXPECT_EQ(b->records, second.records);
+}
+
+TEST(RecordBatchRebase, RefusesWhatIsNotWholeV2Batches) {
+  buffer sent;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), sent));
+  buffer out{std::uint8_t{7}};
+  EXPECT_FALSE(append_rebased(byte_view{sent}.first(sent.size() - 1), 0, 0, out));
+  EXPECT_FALSE(append_rebased(byte_view{sent}.first(30), 0, 0, out));
+  EXPECT_FALSE(append_rebased({}, 0, 0, out));
+  auto wrong_magic = sent;
+  wrong_magic[16] = 1;
+  EXPECT_FALSE(append_rebased(wrong_magic, 0, 0, out));
+  EXPECT_EQ(out, buffer{std::uint8_t{7}}) << "nothing is appended on refusal";
+}
