@@ -174,8 +174,12 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         continue;
       }
       pb.producer = *producer;
-      if (r.api_version >= 3 && stored_as_sent(*batches, pb.batch))
-        pb.kafka_view = protocol::shared_bytes::copy_of(protocol::as_bytes(records));
+      // Its own heap buffer, not slab memory (copy_of): a view leaves with the tail, and a
+      // slab lives as long as any stored frame in it.
+      if (r.api_version >= 3 && stored_as_sent(*batches, pb.batch)) {
+        const auto bytes = protocol::as_bytes(records);
+        pb.kafka_view = protocol::shared_bytes::adopt(protocol::buffer(bytes.begin(), bytes.end()));
+      }
       auto bridge = ctx.bridge_for(pb.tp);
       auto g = std::find_if(groups.begin(), groups.end(),
                             [&](const bridge_group& x) { return x.bridge == bridge; });
