@@ -11,6 +11,7 @@
 // partition).
 
 #include <map>
+#include <optional>
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "logging/loggers.hpp"
@@ -45,56 +46,62 @@ struct served_count {
   std::uint64_t stored_bytes = 0;
 };
 
+// One stored batch in the form `version` reads, appended to `bytes`; the messages it holds,
+// or nullopt when the stored frame fails its check (or does not decode). A batch produced by
+// a Kafka client and still in the tail (`view`) goes out as it came in, with only its offsets
+// set (fields outside its CRC): no decode, no re-encode.
+std::optional<std::size_t> encode_stored(const broker_context& ctx,
+                                         const storage::stored_batch& b,
+                                         const protocol::shared_bytes& view, std::int16_t version,
+                                         protocol::buffer& bytes) {
+  if (version >= 4 && view && protocol::kafka::append_rebased(view, b.base_offset, 0, bytes))
+    return b.record_count;
+  auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
+  if (!frame) {
+    logging::kafka().error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
+    return std::nullopt;
+  }
+  auto msgs = ctx.codecs.decode(frame->header.flags, frame->payload);
+  if (!msgs) return std::nullopt;
+  if (version < 4) {
+    protocol::kafka::encode_message_set(*msgs, b.base_offset,
+                                        protocol::kafka::message_set_magic(version), bytes);
+  } else {
+    auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
+    batch.partition_leader_epoch = 0;  // the epoch Metadata and OffsetForLeaderEpoch report
+    // The producer's header as it sent it: consumers and tools see who wrote the batch.
+    if (b.producer.present()) {
+      batch.producer_id = b.producer.id;
+      batch.producer_epoch = b.producer.epoch;
+      batch.base_sequence = b.producer.base_sequence;
+    }
+    if (protocol::kafka::encode_record_batch(batch, bytes)) bytes.clear();  // left out
+  }
+  return msgs->messages.size();
+}
+
 std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
                  std::size_t max_bytes, bool first_may_exceed, std::int16_t version,
                  served_count& served) {
   out.highWatermark = res.high_watermark;
   out.lastStableOffset = res.high_watermark;
   out.logStartOffset = res.log_start;
+  static const protocol::shared_bytes no_view;
   std::string records;
   for (std::size_t i = 0; i < res.batches.size(); ++i) {
     const auto& b = res.batches[i];
-    // A batch produced by a Kafka client and still in the tail goes out as it came in,
-    // with its offsets set (fields outside its CRC): no decode, no re-encode.
     protocol::buffer bytes;
-    if (version >= 4 && i < res.kafka_views.size() && res.kafka_views[i] &&
-        protocol::kafka::append_rebased(res.kafka_views[i].view(), b.base_offset, 0, bytes)) {
-      const bool may_exceed = records.empty() && first_may_exceed;
-      if (!may_exceed && records.size() + bytes.size() > max_bytes) break;
-      records.append(protocol::as_chars(bytes));
-      served.messages += b.record_count;
-      served.stored_bytes += b.frame.size();
-      continue;
-    }
-    auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
-    if (!frame) {
-      out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
-      logging::kafka().error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
-      return 0;
-    }
-    auto msgs = ctx.codecs.decode(frame->header.flags, frame->payload);
-    if (!msgs) {
+    const auto messages = encode_stored(
+        ctx, b, i < res.kafka_views.size() ? res.kafka_views[i] : no_view, version, bytes);
+    if (!messages) {
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       return 0;
     }
-    if (version < 4) {
-      protocol::kafka::encode_message_set(*msgs, b.base_offset,
-                                          protocol::kafka::message_set_magic(version), bytes);
-    } else {
-      auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
-      batch.partition_leader_epoch = 0;  // the epoch Metadata and OffsetForLeaderEpoch report
-      // The producer's header as it sent it: consumers and tools see who wrote the batch.
-      if (b.producer.present()) {
-        batch.producer_id = b.producer.id;
-        batch.producer_epoch = b.producer.epoch;
-        batch.base_sequence = b.producer.base_sequence;
-      }
-      if (protocol::kafka::encode_record_batch(batch, bytes)) continue;
-    }
+    if (bytes.empty()) continue;
     const bool may_exceed = records.empty() && first_may_exceed;
     if (!may_exceed && records.size() + bytes.size() > max_bytes) break;
     records.append(protocol::as_chars(bytes));
-    served.messages += msgs->messages.size();
+    served.messages += *messages;
     served.stored_bytes += b.frame.size();
   }
   const auto added = records.size();

@@ -3,9 +3,8 @@
 // partition, writer), the request's batches as one group per bridge. acks=0 gets no
 // response.
 
-#include <algorithm>
-
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/transport/publish_bursts.hpp"
 #include "protocol/kafka/message_set.hpp"
 #include "protocol/topic_name.hpp"
 #include "protocol/kafka/record_batch.hpp"
@@ -105,13 +104,8 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   bool over_budget = false;
   // Only the first auto_create_topics_max_per_request topics named may be auto-created.
   std::uint32_t topics_named = 0;
-  // The partitions' batches gathered per bridge, and where each one's answer goes.
-  struct bridge_group {
-    protocol_bridge_actor bridge;
-    std::vector<publish_batch> batches;
-    std::vector<std::pair<std::size_t, std::size_t>> slots;  ///< (topic, partition) index
-  };
-  std::vector<bridge_group> groups;
+  // The partitions' batches gathered per bridge, each with its (topic, partition) index.
+  publish_bursts<std::pair<std::size_t, std::size_t>> bursts;
   for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
     auto& topic = req.topicData[ti];
     res->responses[ti].name = topic.name;
@@ -180,54 +174,22 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         const auto bytes = protocol::as_bytes(records);
         pb.kafka_view = protocol::shared_bytes::adopt(protocol::buffer(bytes.begin(), bytes.end()));
       }
-      auto bridge = ctx.bridge_for(pb.tp);
-      auto g = std::find_if(groups.begin(), groups.end(),
-                            [&](const bridge_group& x) { return x.bridge == bridge; });
-      if (g == groups.end()) g = groups.insert(groups.end(), bridge_group{bridge, {}, {}});
-      g->batches.push_back(std::move(pb));
-      g->slots.emplace_back(ti, pi);
+      bursts.add(ctx.bridge_for(pb.tp), std::move(pb), {ti, pi});
     }
   }
-  // One message per bridge for the whole request (a lone partition as itself).
-  auto stored = [=](std::size_t ti, std::size_t pi, const publish_result& pr) {
-    auto& o = res->responses[ti].partitionResponses[pi];
-    o.baseOffset = pr.base_offset;
-    o.logStartOffset = pr.log_start;
-    done();
-  };
-  auto failed = [=](std::size_t ti, std::size_t pi, errc e) {
-    auto& o = res->responses[ti].partitionResponses[pi];
-    o.errorCode = to_kafka(e);
-    o.baseOffset = -1;
-    done();
-  };
-  for (auto& g : groups) {
-    if (g.batches.size() == 1) {
-      const auto [ti, pi] = g.slots.front();
-      self->request(g.bridge, caf::infinite, publish_atom::value, std::move(g.batches.front()))
-          .then([=](publish_result& pr) { stored(ti, pi, pr); },
-                [=](caf::error& e) { failed(ti, pi, to_errc(e)); });
-      continue;
+  // One message per bridge for the whole request.
+  using slot = std::pair<std::size_t, std::size_t>;
+  bursts.send(self, [=](slot where, errc e, const publish_result& pr) {
+    auto& o = res->responses[where.first].partitionResponses[where.second];
+    if (e == errc::ok) {
+      o.baseOffset = pr.base_offset;
+      o.logStartOffset = pr.log_start;
+    } else {
+      o.errorCode = to_kafka(e);
+      o.baseOffset = -1;
     }
-    auto slots = std::make_shared<std::vector<std::pair<std::size_t, std::size_t>>>(
-        std::move(g.slots));
-    self->request(g.bridge, caf::infinite, publish_atom::value, std::move(g.batches))
-        .then(
-            [=](std::vector<publish_reply>& replies) {
-              for (std::size_t i = 0; i < slots->size(); ++i) {
-                const auto [ti, pi] = (*slots)[i];
-                if (i >= replies.size())
-                  failed(ti, pi, errc::not_ready);
-                else if (replies[i].error != errc::ok)
-                  failed(ti, pi, replies[i].error);
-                else
-                  stored(ti, pi, replies[i].result);
-              }
-            },
-            [=](caf::error& e) {
-              for (const auto& [ti, pi] : *slots) failed(ti, pi, to_errc(e));
-            });
-  }
+    done();
+  });
 }
 
 }  // namespace portask::kafka

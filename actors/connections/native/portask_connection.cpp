@@ -10,6 +10,7 @@
 
 #include "actors/connections/transport/connection_lifecycle.hpp"
 #include "actors/connections/transport/long_polls.hpp"
+#include "actors/connections/transport/publish_bursts.hpp"
 #include "actors/connections/native/native_group_member.hpp"
 #include "actors/connections/transport/response_queue.hpp"
 #include "actors/pipeline/offset_for_time.hpp"
@@ -53,12 +54,8 @@ struct request_ctx {
   clock_type::time_point start;
 };
 
-/// Publishes for one bridge, waiting for the end of the burst.
-struct publish_burst {
-  protocol_bridge_actor bridge;
-  std::vector<publish_batch> batches;
-  std::vector<std::pair<request_ctx, bool>> requests;  ///< and whether each wants an answer
-};
+/// A gathered publish's request, and whether it wants an answer.
+using publish_slot = std::pair<request_ctx, bool>;
 
 struct connection_state {
   std::shared_ptr<broker_context> ctx;
@@ -77,7 +74,7 @@ struct connection_state {
   std::uint32_t next_membership = 1;
   /// Publishes gathered from the frames of one read, per bridge: sent as one message each
   /// after the last frame, or before any other request, which must not overtake them.
-  std::vector<publish_burst> bursts;
+  publish_bursts<publish_slot> bursts;
   /// A publish waits for its topic's partition count (await): the frames read after it wait
   /// here, in order (later messages wait in the mailbox), and are served once it is sent.
   bool awaiting_topic = false;
@@ -161,51 +158,21 @@ void answer_publish(self_ptr self, const request_ctx& r, bool acks, const publis
   });
 }
 
-// Sends the gathered publishes: one message per bridge (a lone publish as itself). No
-// timeout on the hot path: a timeout costs a round through CAF's clock thread per request,
-// and the bridge always answers (or CAF reports it down, a retriable error).
+// Sends the gathered publishes: one message per bridge.
 void flush_publishes(self_ptr self) {
-  auto bursts = std::move(self->state.bursts);
-  self->state.bursts.clear();
-  for (auto& b : bursts) {
-    if (b.batches.size() == 1) {
-      const auto [r, acks] = b.requests.front();
-      self->request(b.bridge, caf::infinite, publish_atom::value, std::move(b.batches.front()))
-          .then([=](publish_result& res) { answer_publish(self, r, acks, res); },
-                [=](caf::error& e) { fail(self, r, e); });
-      continue;
-    }
-    auto requests = std::make_shared<std::vector<std::pair<request_ctx, bool>>>(
-        std::move(b.requests));
-    self->request(b.bridge, caf::infinite, publish_atom::value, std::move(b.batches))
-        .then(
-            [=](std::vector<publish_reply>& replies) {
-              for (std::size_t i = 0; i < requests->size(); ++i) {
-                const auto& [r, acks] = (*requests)[i];
-                if (i >= replies.size())
-                  fail(self, r, errc::not_ready);
-                else if (replies[i].error != errc::ok)
-                  fail(self, r, replies[i].error);
-                else
-                  answer_publish(self, r, acks, replies[i].result);
-              }
-            },
-            [=](caf::error& e) {
-              for (const auto& [r, acks] : *requests) fail(self, r, e);
-            });
-  }
+  auto answer = [self](const publish_slot& slot, errc e, const publish_result& res) {
+    const auto& [r, acks] = slot;
+    if (e != errc::ok) return fail(self, r, e);
+    answer_publish(self, r, acks, res);
+  };
+  self->state.bursts.send(self, answer);
 }
 
 // Gathers a publish into its bridge's burst; the burst goes after the read's last frame.
 void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
-  auto& st = self->state;
-  auto bridge = st.ctx->bridge_for(pb.tp);
+  auto bridge = self->state.ctx->bridge_for(pb.tp);
   if (!bridge) return fail(self, r, errc::not_ready);
-  auto b = std::find_if(st.bursts.begin(), st.bursts.end(),
-                        [&](const publish_burst& x) { return x.bridge == bridge; });
-  if (b == st.bursts.end()) b = st.bursts.insert(st.bursts.end(), publish_burst{bridge, {}, {}});
-  b->batches.push_back(std::move(pb));
-  b->requests.emplace_back(r, acks);
+  self->state.bursts.add(std::move(bridge), std::move(pb), {r, acks});
 }
 
 void resume_frames(self_ptr self);
