@@ -51,6 +51,9 @@ class portask_category final : public std::error_category {
       case errc::unknown_producer_id: return "no state for this producer id (expired)";
       case errc::storage_full: return "the store is full; retry once retention has freed room";
       case errc::internal: return "internal error";
+      case errc::authentication_failed: return "authentication failed";
+      case errc::authentication_required: return "authentication required";
+      case errc::authorization_failed: return "not authorized";
     }
     return "unknown portask error " + std::to_string(code);
   }
@@ -120,6 +123,9 @@ std::string_view to_string(errc e) noexcept {
     case errc::unknown_producer_id: return "unknown_producer_id";
     case errc::storage_full: return "storage_full";
     case errc::internal: return "internal";
+    case errc::authentication_failed: return "authentication_failed";
+    case errc::authentication_required: return "authentication_required";
+    case errc::authorization_failed: return "authorization_failed";
   }
   return "unknown";
 }

@@ -54,6 +54,10 @@ enum class errc : int {
   unknown_producer_id = 87,  ///< the partition holds no state for this producer (expired) and the sequence is not 0
   storage_full = 88,  ///< retriable: the store is at its capacity until retention frees room
   internal = 95,
+  // 96-111: security. After authentication_failed the connection closes.
+  authentication_failed = 96,  ///< wrong credentials, a malformed exchange, or an unknown mechanism
+  authentication_required = 97,  ///< the listener serves only authentication until the client has authenticated
+  authorization_failed = 98,  ///< the principal may not do this (ACLs)
 };
 
 /// The category name is "portask"; messages are short English phrases.
