@@ -3,6 +3,7 @@
 #include <random>
 
 #include "protocol/frame.hpp"
+#include "protocol/wire.hpp"
 
 namespace portask::storage {
 
@@ -63,6 +64,67 @@ std::string to_string(const topic_id& id) {
     out += hex[id[i] & 0x0F];
   }
   return out;
+}
+
+}  // namespace portask::storage
+
+namespace portask::storage {
+
+namespace sec = protocol::security;
+
+// A version byte first, so that a later layout can be told apart.
+std::string encode_credential(const sec::scram_credential& c) {
+  protocol::buffer out;
+  protocol::wire_writer w{out};
+  w.u8(1);
+  w.uvarint(static_cast<std::uint64_t>(c.iterations));
+  w.bytes(c.salt);
+  w.bytes(c.stored_key);
+  w.bytes(c.server_key);
+  return std::string(protocol::as_chars(protocol::byte_view{out}));
+}
+
+std::optional<sec::scram_credential> decode_credential(sec::scram_mechanism m, std::string_view bytes) {
+  protocol::wire_reader r{protocol::as_bytes(bytes)};
+  std::uint8_t version = 0;
+  std::uint64_t iterations = 0;
+  sec::scram_credential c;
+  c.mechanism = m;
+  if (!r.u8(version) || version != 1 || !r.uvarint(iterations) || iterations > INT32_MAX ||
+      !r.bytes(c.salt) || !r.bytes(c.stored_key) || !r.bytes(c.server_key) || !r.at_end() ||
+      c.stored_key.size() != sec::digest_size(sec::hash_of(m)))
+    return std::nullopt;
+  c.iterations = static_cast<std::int32_t>(iterations);
+  return c;
+}
+
+std::string encode_acl(const sec::acl_binding& b) {
+  protocol::buffer out;
+  protocol::wire_writer w{out};
+  w.u8(1);
+  w.u8(static_cast<std::uint8_t>(b.resource));
+  w.bytes(b.name);
+  w.u8(static_cast<std::uint8_t>(b.pattern));
+  w.bytes(b.principal);
+  w.bytes(b.host);
+  w.u8(static_cast<std::uint8_t>(b.operation));
+  w.u8(static_cast<std::uint8_t>(b.permission));
+  return std::string(protocol::as_chars(protocol::byte_view{out}));
+}
+
+std::optional<sec::acl_binding> decode_acl(std::string_view bytes) {
+  protocol::wire_reader r{protocol::as_bytes(bytes)};
+  std::uint8_t version = 0, resource = 0, pattern = 0, operation = 0, permission = 0;
+  sec::acl_binding b;
+  if (!r.u8(version) || version != 1 || !r.u8(resource) || !r.bytes(b.name) || !r.u8(pattern) ||
+      !r.bytes(b.principal) || !r.bytes(b.host) || !r.u8(operation) || !r.u8(permission) || !r.at_end())
+    return std::nullopt;
+  b.resource = static_cast<sec::resource_type>(resource);
+  b.pattern = static_cast<sec::pattern_type>(pattern);
+  b.operation = static_cast<sec::acl_operation>(operation);
+  b.permission = static_cast<sec::acl_permission>(permission);
+  if (!sec::invalid_binding(b).empty()) return std::nullopt;
+  return b;
 }
 
 }  // namespace portask::storage

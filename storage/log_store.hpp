@@ -23,6 +23,8 @@
 #include "protocol/message.hpp"
 #include "protocol/expected.hpp"
 #include "protocol/shared_bytes.hpp"
+#include "protocol/security/acl.hpp"
+#include "protocol/security/scram.hpp"
 
 namespace portask::storage {
 
@@ -198,6 +200,13 @@ struct group_offset {
   friend bool operator==(const group_offset&, const group_offset&) = default;
 };
 
+/// One user's credential for one SCRAM mechanism (the store never holds a password).
+struct user_credential {
+  std::string user;
+  protocol::security::scram_credential credential;
+  friend bool operator==(const user_credential&, const user_credential&) = default;
+};
+
 class log_store {
  public:
   virtual ~log_store() = default;
@@ -265,7 +274,26 @@ class log_store {
   /// Reserves `count` producer ids no other call (of any process on the same store) gets;
   /// returns the first.
   virtual expected<std::int64_t> allocate_producer_ids(std::int64_t count) = 0;
+
+  // -- security: SCRAM credentials and ACL bindings (docs/security.md) ----------------------
+  /// Creates or replaces `user`'s credential for the credential's mechanism.
+  virtual std::error_code put_credential(const user_credential& c) = 0;
+  /// Removes `user`'s credential for `m`; false when there was none.
+  virtual expected<bool> delete_credential(const std::string& user,
+                                           protocol::security::scram_mechanism m) = 0;
+  virtual expected<std::vector<user_credential>> list_credentials() = 0;
+  /// Adds bindings (one already stored is kept once) / removes them, each in one round trip.
+  virtual std::error_code put_acls(std::span<const protocol::security::acl_binding> bindings) = 0;
+  virtual std::error_code delete_acls(std::span<const protocol::security::acl_binding> bindings) = 0;
+  virtual expected<std::vector<protocol::security::acl_binding>> list_acls() = 0;
 };
+
+/// How a credential and an ACL binding are kept as bytes (Redis values and hash fields).
+std::string encode_credential(const protocol::security::scram_credential& c);
+std::optional<protocol::security::scram_credential> decode_credential(
+    protocol::security::scram_mechanism m, std::string_view bytes);
+std::string encode_acl(const protocol::security::acl_binding& b);
+std::optional<protocol::security::acl_binding> decode_acl(std::string_view bytes);
 
 /// Makes store instances that all see the same data (one per storage actor).
 using store_factory = std::function<expected<std::unique_ptr<log_store>>()>;

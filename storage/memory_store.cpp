@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <mutex>
 
 #include "logging/loggers.hpp"
@@ -31,6 +32,9 @@ struct memory_store::state {
   std::int64_t next_producer_id = 0;
   std::map<std::string, topic_info> topics;
   std::map<std::string, std::map<topic_partition, committed_offset>> offsets;
+  std::map<std::pair<std::string, protocol::security::scram_mechanism>, protocol::security::scram_credential>
+      credentials;
+  std::set<protocol::security::acl_binding> acls;
 };
 
 namespace {
@@ -272,6 +276,42 @@ expected<std::int64_t> memory_store::allocate_producer_ids(std::int64_t count) {
   const auto first = state_->next_producer_id;
   state_->next_producer_id += count;
   return first;
+}
+
+std::error_code memory_store::put_credential(const user_credential& c) {
+  std::lock_guard lock(state_->mutex);
+  state_->credentials[{c.user, c.credential.mechanism}] = c.credential;
+  return {};
+}
+
+expected<bool> memory_store::delete_credential(const std::string& user,
+                                               protocol::security::scram_mechanism m) {
+  std::lock_guard lock(state_->mutex);
+  return state_->credentials.erase({user, m}) > 0;
+}
+
+expected<std::vector<user_credential>> memory_store::list_credentials() {
+  std::lock_guard lock(state_->mutex);
+  std::vector<user_credential> out;
+  for (const auto& [key, c] : state_->credentials) out.push_back({key.first, c});
+  return out;
+}
+
+std::error_code memory_store::put_acls(std::span<const protocol::security::acl_binding> bindings) {
+  std::lock_guard lock(state_->mutex);
+  state_->acls.insert(bindings.begin(), bindings.end());
+  return {};
+}
+
+std::error_code memory_store::delete_acls(std::span<const protocol::security::acl_binding> bindings) {
+  std::lock_guard lock(state_->mutex);
+  for (const auto& b : bindings) state_->acls.erase(b);
+  return {};
+}
+
+expected<std::vector<protocol::security::acl_binding>> memory_store::list_acls() {
+  std::lock_guard lock(state_->mutex);
+  return std::vector<protocol::security::acl_binding>(state_->acls.begin(), state_->acls.end());
 }
 
 }  // namespace portask::storage

@@ -897,4 +897,84 @@ expected<std::int64_t> redis_store::allocate_producer_ids(std::int64_t count) {
   return rep->integer - count;
 }
 
+// Credentials: one hash per mechanism (user -> encoded credential). ACLs: one hash whose
+// fields are the encoded bindings.
+std::string redis_store::credentials_key(protocol::security::scram_mechanism m) const {
+  return options_.key_prefix + ":credentials:" + std::string(protocol::security::mechanism_name(m));
+}
+
+std::error_code redis_store::put_credential(const user_credential& c) {
+  command cmd;
+  cmd.arg("HSET").own(credentials_key(c.credential.mechanism)).arg(c.user).own(encode_credential(c.credential));
+  auto r = pipeline({&cmd, 1});
+  if (!r) return r.error();
+  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+}
+
+expected<bool> redis_store::delete_credential(const std::string& user, protocol::security::scram_mechanism m) {
+  command cmd;
+  cmd.arg("HDEL").own(credentials_key(m)).arg(user);
+  auto r = pipeline({&cmd, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_INTEGER) return errc::storage_unavailable;
+  return rep->integer > 0;
+}
+
+expected<std::vector<user_credential>> redis_store::list_credentials() {
+  std::vector<user_credential> out;
+  for (auto m : {protocol::security::scram_mechanism::sha256, protocol::security::scram_mechanism::sha512}) {
+    auto fields = hash_fields(credentials_key(m));
+    if (!fields) return fields.error();
+    const auto& rep = *fields;
+    for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
+      auto c = decode_credential(m, str(rep->element[i + 1]));
+      if (!c) {
+        logging::storage().error("skipping unreadable {} credential of user '{}'",
+                                 protocol::security::mechanism_name(m), str(rep->element[i]));
+        continue;
+      }
+      out.push_back({std::string(str(rep->element[i])), std::move(*c)});
+    }
+  }
+  return out;
+}
+
+std::error_code redis_store::put_acls(std::span<const protocol::security::acl_binding> bindings) {
+  if (bindings.empty()) return {};
+  command cmd;
+  cmd.arg("HSET").own(options_.key_prefix + ":acls");
+  for (const auto& b : bindings) cmd.own(encode_acl(b)).arg("1");
+  auto r = pipeline({&cmd, 1});
+  if (!r) return r.error();
+  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+}
+
+std::error_code redis_store::delete_acls(std::span<const protocol::security::acl_binding> bindings) {
+  if (bindings.empty()) return {};
+  command cmd;
+  cmd.arg("HDEL").own(options_.key_prefix + ":acls");
+  for (const auto& b : bindings) cmd.own(encode_acl(b));
+  auto r = pipeline({&cmd, 1});
+  if (!r) return r.error();
+  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+}
+
+expected<std::vector<protocol::security::acl_binding>> redis_store::list_acls() {
+  auto fields = hash_fields(options_.key_prefix + ":acls");
+  if (!fields) return fields.error();
+  const auto& rep = *fields;
+  std::vector<protocol::security::acl_binding> out;
+  for (std::size_t i = 0; i + 1 < rep->elements; i += 2) {
+    auto b = decode_acl(str(rep->element[i]));
+    if (!b) {
+      logging::storage().error("skipping an unreadable ACL binding");
+      continue;
+    }
+    out.push_back(std::move(*b));
+  }
+  return out;
+}
+
 }  // namespace portask::storage
+

@@ -86,10 +86,18 @@ class redis_store final : public log_store {
   std::error_code put_producer_snapshot(const topic_partition& tp,
                                         const producer_snapshot& snapshot) override;
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
+  std::error_code put_credential(const user_credential& c) override;
+  expected<bool> delete_credential(const std::string& user,
+                                   protocol::security::scram_mechanism m) override;
+  expected<std::vector<user_credential>> list_credentials() override;
+  std::error_code put_acls(std::span<const protocol::security::acl_binding> bindings) override;
+  std::error_code delete_acls(std::span<const protocol::security::acl_binding> bindings) override;
+  expected<std::vector<protocol::security::acl_binding>> list_acls() override;
 
   /// Key of a partition's stream (exposed for tests that inspect the store directly).
   std::string log_key(const topic_partition& tp) const;
   std::string offsets_key(const std::string& group) const;
+  std::string credentials_key(protocol::security::scram_mechanism m) const;
   std::string producers_key(const topic_partition& tp) const;
   std::string start_key(const topic_partition& tp) const;
 

@@ -95,6 +95,25 @@ class faulty_store : public storage::log_store {
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override {
     return inner_->allocate_producer_ids(count);
   }
+  std::error_code put_credential(const storage::user_credential& c) override {
+    return inner_->put_credential(c);
+  }
+  expected<bool> delete_credential(const std::string& user,
+                                   protocol::security::scram_mechanism m) override {
+    return inner_->delete_credential(user, m);
+  }
+  expected<std::vector<storage::user_credential>> list_credentials() override {
+    return inner_->list_credentials();
+  }
+  std::error_code put_acls(std::span<const protocol::security::acl_binding> b) override {
+    return inner_->put_acls(b);
+  }
+  std::error_code delete_acls(std::span<const protocol::security::acl_binding> b) override {
+    return inner_->delete_acls(b);
+  }
+  expected<std::vector<protocol::security::acl_binding>> list_acls() override {
+    return inner_->list_acls();
+  }
 
  private:
   std::unique_ptr<storage::log_store> inner_;

@@ -38,6 +38,13 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(std::error_code, put_producer_snapshot,
               (const storage::topic_partition&, const storage::producer_snapshot&), (override));
   MOCK_METHOD(expected<std::int64_t>, allocate_producer_ids, (std::int64_t), (override));
+  MOCK_METHOD(std::error_code, put_credential, (const storage::user_credential&), (override));
+  MOCK_METHOD(expected<bool>, delete_credential,
+              (const std::string&, protocol::security::scram_mechanism), (override));
+  MOCK_METHOD(expected<std::vector<storage::user_credential>>, list_credentials, (), (override));
+  MOCK_METHOD(std::error_code, put_acls, (std::span<const protocol::security::acl_binding>), (override));
+  MOCK_METHOD(std::error_code, delete_acls, (std::span<const protocol::security::acl_binding>), (override));
+  MOCK_METHOD(expected<std::vector<protocol::security::acl_binding>>, list_acls, (), (override));
 };
 
 }  // namespace portask::testing

@@ -330,6 +330,79 @@ TEST_P(LogStore, ProducerIdBlocksNeverOverlapAcrossInstances) {
   EXPECT_EQ(*b - *a, 1000);
 }
 
+TEST_P(LogStore, CredentialsAreKeptPerUserAndMechanismWithoutThePassword) {
+  namespace sec = protocol::security;
+  const auto a256 = sec::scram_credential_from_password(sec::scram_mechanism::sha256, "alice-pw");
+  const auto a512 = sec::scram_credential_from_password(sec::scram_mechanism::sha512, "alice-pw", 8192);
+  const auto b256 = sec::scram_credential_from_password(sec::scram_mechanism::sha256, "bob-pw");
+  ASSERT_FALSE(store_->put_credential({"alice", a256}));
+  ASSERT_FALSE(store_->put_credential({"alice", a512}));
+  ASSERT_FALSE(store_->put_credential({"bob,=x", b256}));
+  auto other = factory_();
+  ASSERT_TRUE(other);
+  auto all = (*other)->list_credentials();
+  ASSERT_TRUE(all);
+  std::vector<user_credential> expected{{"alice", a256}, {"bob,=x", b256}, {"alice", a512}};
+  auto by_key = [](const user_credential& x, const user_credential& y) {
+    return std::tie(x.user, x.credential.mechanism) < std::tie(y.user, y.credential.mechanism);
+  };
+  std::sort(all->begin(), all->end(), by_key);
+  std::sort(expected.begin(), expected.end(), by_key);
+  EXPECT_EQ(*all, expected);
+  // Replacing keeps one credential per user and mechanism.
+  const auto a256b = sec::scram_credential_from_password(sec::scram_mechanism::sha256, "new");
+  ASSERT_FALSE(store_->put_credential({"alice", a256b}));
+  auto del = store_->delete_credential("alice", sec::scram_mechanism::sha512);
+  ASSERT_TRUE(del);
+  EXPECT_TRUE(*del);
+  del = store_->delete_credential("alice", sec::scram_mechanism::sha512);
+  ASSERT_TRUE(del);
+  EXPECT_FALSE(*del);
+  all = store_->list_credentials();
+  ASSERT_TRUE(all);
+  std::sort(all->begin(), all->end(), by_key);
+  expected = {{"alice", a256b}, {"bob,=x", b256}};
+  EXPECT_EQ(*all, expected);
+}
+
+TEST_P(LogStore, AclBindingsArePutOnceListedAndDeleted) {
+  namespace sec = protocol::security;
+  std::vector<sec::acl_binding> bindings(3);
+  bindings[0] = {sec::resource_type::topic, "orders", sec::pattern_type::literal, "User:alice", "*",
+                 sec::acl_operation::read, sec::acl_permission::allow};
+  bindings[1] = {sec::resource_type::group, "g-", sec::pattern_type::prefixed, "User:*", "10.0.0.1",
+                 sec::acl_operation::all, sec::acl_permission::deny};
+  bindings[2] = bindings[0];
+  ASSERT_FALSE(store_->put_acls(bindings));
+  auto listed = store_->list_acls();
+  ASSERT_TRUE(listed);
+  std::sort(listed->begin(), listed->end());
+  std::vector<sec::acl_binding> expected{bindings[0], bindings[1]};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*listed, expected);
+  ASSERT_FALSE(store_->delete_acls({&bindings[0], 1}));
+  listed = store_->list_acls();
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(*listed, std::vector<sec::acl_binding>{bindings[1]});
+}
+
+TEST(StoredSecurityRecords, UnreadableBytesAreRefused) {
+  namespace sec = protocol::security;
+  const auto c = sec::scram_credential_from_password(sec::scram_mechanism::sha512, "pw");
+  const auto bytes = encode_credential(c);
+  ASSERT_EQ(decode_credential(sec::scram_mechanism::sha512, bytes), c);
+  EXPECT_FALSE(decode_credential(sec::scram_mechanism::sha256, bytes));  // key size of SHA-512
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_credential(sec::scram_mechanism::sha512, bytes.substr(0, n))) << n;
+  sec::acl_binding b{sec::resource_type::cluster, "kafka-cluster", sec::pattern_type::literal,
+                     "User:x", "*", sec::acl_operation::alter, sec::acl_permission::allow};
+  const auto acl = encode_acl(b);
+  ASSERT_EQ(decode_acl(acl), b);
+  for (std::size_t n = 0; n < acl.size(); ++n) EXPECT_FALSE(decode_acl(acl.substr(0, n))) << n;
+  b.pattern = sec::pattern_type::any;  // never a stored binding
+  EXPECT_FALSE(decode_acl(encode_acl(b)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis"),
                          [](const auto& param_info) { return param_info.param; });
 

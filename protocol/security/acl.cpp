@@ -1,0 +1,165 @@
+#include "protocol/security/acl.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace portask::protocol::security {
+
+namespace {
+
+bool resource_matches(const acl_binding& b, resource_type type, std::string_view name) {
+  if (b.resource != type) return false;
+  if (b.pattern == pattern_type::literal) return b.name == wildcard || b.name == name;
+  if (b.pattern == pattern_type::prefixed) return name.starts_with(b.name);
+  return false;
+}
+
+bool principal_matches(const acl_binding& b, std::string_view principal) {
+  return b.principal == "User:*" || b.principal == principal;
+}
+
+bool host_matches(const acl_binding& b, std::string_view host) {
+  return b.host == wildcard || b.host == host;
+}
+
+// The operations whose ALLOW also allows `op` (Kafka: describe is implied by read, write,
+// delete and alter; describe_configs by alter_configs).
+bool implies(acl_operation granted, acl_operation op) {
+  if (granted == op || granted == acl_operation::all) return true;
+  if (op == acl_operation::describe)
+    return granted == acl_operation::read || granted == acl_operation::write ||
+           granted == acl_operation::remove || granted == acl_operation::alter;
+  if (op == acl_operation::describe_configs) return granted == acl_operation::alter_configs;
+  return false;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+template <class E, std::size_t N>
+std::optional<E> named(std::string_view s, const std::array<std::pair<E, std::string_view>, N>& names) {
+  std::string squashed;  // "DESCRIBE_CONFIGS", "DescribeConfigs" and "describe-configs" alike
+  for (char c : s)
+    if (c != '_' && c != '-') squashed += c;
+  for (const auto& [e, n] : names) {
+    std::string m;
+    for (char c : n)
+      if (c != '_') m += c;
+    if (iequals(squashed, m)) return e;
+  }
+  return std::nullopt;
+}
+
+template <class E, std::size_t N>
+std::string_view name_of(E e, const std::array<std::pair<E, std::string_view>, N>& names) {
+  for (const auto& [v, n] : names)
+    if (v == e) return n;
+  return "UNKNOWN";
+}
+
+constexpr std::array<std::pair<resource_type, std::string_view>, 8> resource_names{{
+    {resource_type::unknown, "UNKNOWN"}, {resource_type::any, "ANY"}, {resource_type::topic, "TOPIC"},
+    {resource_type::group, "GROUP"}, {resource_type::cluster, "CLUSTER"},
+    {resource_type::transactional_id, "TRANSACTIONAL_ID"},
+    {resource_type::delegation_token, "DELEGATION_TOKEN"}, {resource_type::user, "USER"}}};
+constexpr std::array<std::pair<acl_operation, std::string_view>, 15> operation_names{{
+    {acl_operation::unknown, "UNKNOWN"}, {acl_operation::any, "ANY"}, {acl_operation::all, "ALL"},
+    {acl_operation::read, "READ"}, {acl_operation::write, "WRITE"}, {acl_operation::create, "CREATE"},
+    {acl_operation::remove, "DELETE"}, {acl_operation::alter, "ALTER"},
+    {acl_operation::describe, "DESCRIBE"}, {acl_operation::cluster_action, "CLUSTER_ACTION"},
+    {acl_operation::describe_configs, "DESCRIBE_CONFIGS"},
+    {acl_operation::alter_configs, "ALTER_CONFIGS"},
+    {acl_operation::idempotent_write, "IDEMPOTENT_WRITE"},
+    {acl_operation::create_tokens, "CREATE_TOKENS"}, {acl_operation::describe_tokens, "DESCRIBE_TOKENS"}}};
+constexpr std::array<std::pair<pattern_type, std::string_view>, 5> pattern_names{{
+    {pattern_type::unknown, "UNKNOWN"}, {pattern_type::any, "ANY"}, {pattern_type::match, "MATCH"},
+    {pattern_type::literal, "LITERAL"}, {pattern_type::prefixed, "PREFIXED"}}};
+constexpr std::array<std::pair<acl_permission, std::string_view>, 4> permission_names{{
+    {acl_permission::unknown, "UNKNOWN"}, {acl_permission::any, "ANY"},
+    {acl_permission::deny, "DENY"}, {acl_permission::allow, "ALLOW"}}};
+
+}  // namespace
+
+std::string invalid_binding(const acl_binding& b) {
+  const auto r = static_cast<int>(b.resource);
+  if (r < static_cast<int>(resource_type::topic) || r > static_cast<int>(resource_type::user))
+    return "unknown or non-specific resource type";
+  if (b.pattern != pattern_type::literal && b.pattern != pattern_type::prefixed)
+    return "pattern type must be LITERAL or PREFIXED";
+  const auto o = static_cast<int>(b.operation);
+  if (o < static_cast<int>(acl_operation::all) || o > static_cast<int>(acl_operation::describe_tokens))
+    return "unknown or non-specific operation";
+  if (b.permission != acl_permission::allow && b.permission != acl_permission::deny)
+    return "permission must be ALLOW or DENY";
+  if (!b.principal.starts_with("User:") || b.principal.size() == 5)
+    return "principal must be User:<name> or User:*";
+  if (b.name.empty()) return "resource name is empty";
+  if (b.host.empty()) return "host is empty (use * for any host)";
+  if (b.resource == resource_type::cluster && b.name != cluster_resource_name)
+    return "the cluster resource is named kafka-cluster";
+  if (b.pattern == pattern_type::prefixed && b.name == wildcard)
+    return "a prefixed pattern cannot be *";
+  return {};
+}
+
+bool matches(const acl_filter& f, const acl_binding& b) {
+  if (f.resource != resource_type::any && f.resource != b.resource) return false;
+  if (f.principal && *f.principal != b.principal) return false;
+  if (f.host && *f.host != b.host) return false;
+  if (f.operation != acl_operation::any && f.operation != b.operation) return false;
+  if (f.permission != acl_permission::any && f.permission != b.permission) return false;
+  switch (f.pattern) {
+    case pattern_type::any:
+      return !f.name || *f.name == b.name;
+    case pattern_type::match:
+      // Every binding that would apply to a resource of this name.
+      if (!f.name) return true;
+      if (b.pattern == pattern_type::literal) return b.name == *f.name || b.name == wildcard;
+      return b.pattern == pattern_type::prefixed && f.name->starts_with(b.name);
+    case pattern_type::literal:
+    case pattern_type::prefixed:
+      return b.pattern == f.pattern && (!f.name || *f.name == b.name);
+    default:
+      return false;
+  }
+}
+
+authorizer::authorizer(std::vector<acl_binding> bindings, std::set<std::string> super_users,
+                       bool allow_if_no_acl)
+    : bindings_(std::move(bindings)),
+      super_users_(super_users.begin(), super_users.end()),
+      allow_if_no_acl_(allow_if_no_acl) {}
+
+bool authorizer::is_super_user(std::string_view principal) const {
+  return super_users_.find(principal) != super_users_.end();
+}
+
+bool authorizer::allowed(std::string_view principal, std::string_view host, acl_operation op,
+                         resource_type type, std::string_view name) const {
+  if (is_super_user(principal)) return true;
+  bool any_for_resource = false, allow = false;
+  for (const auto& b : bindings_) {
+    if (!resource_matches(b, type, name)) continue;
+    any_for_resource = true;
+    if (!principal_matches(b, principal) || !host_matches(b, host)) continue;
+    if (b.permission == acl_permission::deny && (b.operation == op || b.operation == acl_operation::all))
+      return false;
+    if (b.permission == acl_permission::allow && implies(b.operation, op)) allow = true;
+  }
+  return allow || (!any_for_resource && allow_if_no_acl_);
+}
+
+std::string_view to_string(resource_type t) noexcept { return name_of(t, resource_names); }
+std::string_view to_string(acl_operation o) noexcept { return name_of(o, operation_names); }
+std::string_view to_string(pattern_type p) noexcept { return name_of(p, pattern_names); }
+std::string_view to_string(acl_permission p) noexcept { return name_of(p, permission_names); }
+std::optional<resource_type> resource_type_named(std::string_view s) { return named(s, resource_names); }
+std::optional<acl_operation> acl_operation_named(std::string_view s) { return named(s, operation_names); }
+std::optional<pattern_type> pattern_type_named(std::string_view s) { return named(s, pattern_names); }
+std::optional<acl_permission> acl_permission_named(std::string_view s) { return named(s, permission_names); }
+
+}  // namespace portask::protocol::security

@@ -1,0 +1,91 @@
+#pragma once
+/// Access control lists with Kafka's model (facts from Apache Kafka's CreateAcls,
+/// DescribeAcls and DeleteAcls definitions; enum values are Kafka's): a binding allows or
+/// denies one principal, from one host or any, one operation on a resource pattern (a
+/// literal name, "*" for every name, or a prefix). The decision rules are Kafka's
+/// authorizer's: super users may do anything; any matching DENY wins; otherwise a matching
+/// ALLOW for the operation (or ALL, or one that implies it: READ, WRITE, DELETE or ALTER
+/// imply DESCRIBE; ALTER_CONFIGS implies DESCRIBE_CONFIGS) allows; otherwise a resource no
+/// binding names is allowed only when `allow_if_no_acl` says so.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portask::protocol::security {
+
+enum class resource_type : std::int8_t {
+  unknown = 0, any = 1, topic = 2, group = 3, cluster = 4, transactional_id = 5,
+  delegation_token = 6, user = 7,
+};
+enum class pattern_type : std::int8_t { unknown = 0, any = 1, match = 2, literal = 3, prefixed = 4 };
+enum class acl_operation : std::int8_t {
+  unknown = 0, any = 1, all = 2, read = 3, write = 4, create = 5, remove = 6, alter = 7,
+  describe = 8, cluster_action = 9, describe_configs = 10, alter_configs = 11,
+  idempotent_write = 12, create_tokens = 13, describe_tokens = 14,
+};
+enum class acl_permission : std::int8_t { unknown = 0, any = 1, deny = 2, allow = 3 };
+
+/// The one cluster resource's name, as Kafka names it.
+inline constexpr std::string_view cluster_resource_name = "kafka-cluster";
+inline constexpr std::string_view wildcard = "*";
+
+struct acl_binding {
+  resource_type resource = resource_type::topic;
+  std::string name;
+  pattern_type pattern = pattern_type::literal;
+  std::string principal;  ///< "User:alice", or "User:*"
+  std::string host = "*";
+  acl_operation operation = acl_operation::all;
+  acl_permission permission = acl_permission::allow;
+  auto operator<=>(const acl_binding&) const = default;
+};
+
+/// What Describe/DeleteAcls select by; a field left empty matches anything.
+struct acl_filter {
+  resource_type resource = resource_type::any;
+  std::optional<std::string> name;
+  pattern_type pattern = pattern_type::any;
+  std::optional<std::string> principal;
+  std::optional<std::string> host;
+  acl_operation operation = acl_operation::any;
+  acl_permission permission = acl_permission::any;
+};
+
+/// Why a binding cannot be created (empty: it can): an unknown or ANY/MATCH value, a
+/// principal not of the form "User:<name>", an empty name, a cluster resource not named
+/// "kafka-cluster", or a prefixed wildcard.
+std::string invalid_binding(const acl_binding& b);
+bool matches(const acl_filter& f, const acl_binding& b);
+
+/// The decisions for one set of bindings; immutable once built, so connections share it.
+class authorizer {
+ public:
+  authorizer(std::vector<acl_binding> bindings, std::set<std::string> super_users, bool allow_if_no_acl);
+
+  /// Whether `principal` ("User:alice") connecting from `host` may do `op` on the resource.
+  bool allowed(std::string_view principal, std::string_view host, acl_operation op,
+               resource_type type, std::string_view name) const;
+  bool is_super_user(std::string_view principal) const;
+  const std::vector<acl_binding>& bindings() const noexcept { return bindings_; }
+
+ private:
+  std::vector<acl_binding> bindings_;
+  std::set<std::string, std::less<>> super_users_;
+  bool allow_if_no_acl_;
+};
+
+std::string_view to_string(resource_type t) noexcept;
+std::string_view to_string(acl_operation o) noexcept;
+std::string_view to_string(pattern_type p) noexcept;
+std::string_view to_string(acl_permission p) noexcept;
+/// Case-insensitive names as Kafka's tools write them ("topic", "Read", "prefixed", ...).
+std::optional<resource_type> resource_type_named(std::string_view s);
+std::optional<acl_operation> acl_operation_named(std::string_view s);
+std::optional<pattern_type> pattern_type_named(std::string_view s);
+std::optional<acl_permission> acl_permission_named(std::string_view s);
+
+}  // namespace portask::protocol::security

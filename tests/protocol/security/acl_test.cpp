@@ -1,0 +1,143 @@
+// Kafka's authorization rules over a set of bindings: literal, wildcard and prefixed
+// patterns, deny beats allow, implied DESCRIBE, super users, hosts, the no-ACL default; and
+// the filters DescribeAcls and DeleteAcls select by.
+#include <gtest/gtest.h>
+
+#include "protocol/security/acl.hpp"
+
+using namespace portask::protocol::security;
+
+namespace {
+
+acl_binding bind(resource_type r, std::string name, pattern_type p, std::string principal,
+                 acl_operation op, acl_permission perm = acl_permission::allow, std::string host = "*") {
+  return {r, std::move(name), p, std::move(principal), std::move(host), op, perm};
+}
+
+constexpr auto topic = resource_type::topic;
+constexpr auto group = resource_type::group;
+constexpr auto literal = pattern_type::literal;
+constexpr auto prefixed = pattern_type::prefixed;
+
+}  // namespace
+
+TEST(Acl, ALiteralAllowGrantsThatOperationOnThatResourceOnly) {
+  authorizer a({bind(topic, "A", literal, "User:alice", acl_operation::read)}, {}, false);
+  EXPECT_TRUE(a.allowed("User:alice", "1.2.3.4", acl_operation::read, topic, "A"));
+  EXPECT_FALSE(a.allowed("User:alice", "1.2.3.4", acl_operation::read, topic, "B"));
+  EXPECT_FALSE(a.allowed("User:alice", "1.2.3.4", acl_operation::write, topic, "A"));
+  EXPECT_FALSE(a.allowed("User:bob", "1.2.3.4", acl_operation::read, topic, "A"));
+  EXPECT_FALSE(a.allowed("User:alice", "1.2.3.4", acl_operation::read, group, "A"));
+  // READ implies DESCRIBE, not the reverse.
+  EXPECT_TRUE(a.allowed("User:alice", "h", acl_operation::describe, topic, "A"));
+}
+
+TEST(Acl, PrefixedAndWildcardPatterns) {
+  authorizer a({bind(topic, "logs-", prefixed, "User:alice", acl_operation::write),
+                bind(group, "*", literal, "User:*", acl_operation::read)},
+               {}, false);
+  EXPECT_TRUE(a.allowed("User:alice", "h", acl_operation::write, topic, "logs-app"));
+  EXPECT_TRUE(a.allowed("User:alice", "h", acl_operation::write, topic, "logs-"));
+  EXPECT_FALSE(a.allowed("User:alice", "h", acl_operation::write, topic, "log"));
+  EXPECT_TRUE(a.allowed("User:anyone", "h", acl_operation::read, group, "g1"));
+}
+
+TEST(Acl, DenyBeatsAllowAndDenyAllDeniesEverything) {
+  authorizer a({bind(topic, "*", literal, "User:*", acl_operation::all),
+                bind(topic, "secret", literal, "User:eve", acl_operation::read, acl_permission::deny),
+                bind(topic, "vault-", prefixed, "User:eve", acl_operation::all, acl_permission::deny)},
+               {}, false);
+  EXPECT_TRUE(a.allowed("User:eve", "h", acl_operation::read, topic, "public"));
+  EXPECT_FALSE(a.allowed("User:eve", "h", acl_operation::read, topic, "secret"));
+  EXPECT_TRUE(a.allowed("User:eve", "h", acl_operation::write, topic, "secret"));
+  EXPECT_FALSE(a.allowed("User:eve", "h", acl_operation::describe, topic, "vault-1"));
+  EXPECT_TRUE(a.allowed("User:bob", "h", acl_operation::read, topic, "secret"));
+}
+
+TEST(Acl, HostsSuperUsersAndTheNoAclDefault) {
+  const std::vector<acl_binding> bs{bind(topic, "A", literal, "User:alice", acl_operation::read,
+                                         acl_permission::allow, "10.0.0.1")};
+  authorizer deny_default(bs, {"User:admin"}, false);
+  EXPECT_TRUE(deny_default.allowed("User:alice", "10.0.0.1", acl_operation::read, topic, "A"));
+  EXPECT_FALSE(deny_default.allowed("User:alice", "10.0.0.2", acl_operation::read, topic, "A"));
+  EXPECT_TRUE(deny_default.allowed("User:admin", "x", acl_operation::alter, resource_type::cluster,
+                                   cluster_resource_name));
+  EXPECT_FALSE(deny_default.allowed("User:alice", "10.0.0.1", acl_operation::read, topic, "unnamed"));
+  authorizer allow_default(bs, {}, true);
+  EXPECT_TRUE(allow_default.allowed("User:bob", "h", acl_operation::write, topic, "unnamed"));
+  // A resource some binding names is governed by its bindings even then.
+  EXPECT_FALSE(allow_default.allowed("User:bob", "h", acl_operation::read, topic, "A"));
+}
+
+TEST(Acl, AlterConfigsImpliesDescribeConfigs) {
+  authorizer a({bind(topic, "t", literal, "User:o", acl_operation::alter_configs)}, {}, false);
+  EXPECT_TRUE(a.allowed("User:o", "h", acl_operation::describe_configs, topic, "t"));
+  EXPECT_FALSE(a.allowed("User:o", "h", acl_operation::alter, topic, "t"));
+}
+
+TEST(Acl, InvalidBindingsAreNamed) {
+  auto good = bind(topic, "t", literal, "User:x", acl_operation::read);
+  EXPECT_EQ(invalid_binding(good), "");
+  auto b = good;
+  b.pattern = pattern_type::match;
+  EXPECT_NE(invalid_binding(b), "");
+  b = good;
+  b.principal = "Group:x";
+  EXPECT_NE(invalid_binding(b), "");
+  b = good;
+  b.resource = resource_type::cluster;
+  EXPECT_NE(invalid_binding(b), "");
+  b.name = "kafka-cluster";
+  EXPECT_EQ(invalid_binding(b), "");
+  b = good;
+  b.operation = acl_operation::any;
+  EXPECT_NE(invalid_binding(b), "");
+  b = good;
+  b.permission = acl_permission::any;
+  EXPECT_NE(invalid_binding(b), "");
+  b = good;
+  b.pattern = prefixed;
+  b.name = "*";
+  EXPECT_NE(invalid_binding(b), "");
+}
+
+TEST(Acl, FiltersSelectAsDescribeAclsDoes) {
+  const auto lit = bind(topic, "orders", literal, "User:a", acl_operation::read);
+  const auto wild = bind(topic, "*", literal, "User:a", acl_operation::read);
+  const auto pre = bind(topic, "ord", prefixed, "User:b", acl_operation::write, acl_permission::deny);
+  acl_filter any;
+  EXPECT_TRUE(matches(any, lit) && matches(any, wild) && matches(any, pre));
+  acl_filter m;
+  m.pattern = pattern_type::match;
+  m.name = "orders";
+  EXPECT_TRUE(matches(m, lit) && matches(m, wild) && matches(m, pre));
+  m.name = "other";
+  EXPECT_FALSE(matches(m, lit));
+  EXPECT_TRUE(matches(m, wild));
+  EXPECT_FALSE(matches(m, pre));
+  acl_filter l;
+  l.pattern = literal;
+  l.name = "orders";
+  EXPECT_TRUE(matches(l, lit));
+  EXPECT_FALSE(matches(l, wild));
+  acl_filter by_principal;
+  by_principal.principal = "User:b";
+  EXPECT_FALSE(matches(by_principal, lit));
+  EXPECT_TRUE(matches(by_principal, pre));
+  acl_filter perm;
+  perm.permission = acl_permission::deny;
+  EXPECT_TRUE(matches(perm, pre));
+  EXPECT_FALSE(matches(perm, lit));
+}
+
+TEST(Acl, NamesReadAsKafkaToolsWriteThem) {
+  EXPECT_EQ(acl_operation_named("Read"), acl_operation::read);
+  EXPECT_EQ(acl_operation_named("DESCRIBE_CONFIGS"), acl_operation::describe_configs);
+  EXPECT_EQ(acl_operation_named("describe-configs"), acl_operation::describe_configs);
+  EXPECT_EQ(acl_operation_named("Delete"), acl_operation::remove);
+  EXPECT_EQ(resource_type_named("topic"), resource_type::topic);
+  EXPECT_EQ(pattern_type_named("Prefixed"), pattern_type::prefixed);
+  EXPECT_EQ(acl_permission_named("deny"), acl_permission::deny);
+  EXPECT_FALSE(acl_operation_named("fly"));
+  EXPECT_EQ(to_string(acl_operation::idempotent_write), "IDEMPOTENT_WRITE");
+}
