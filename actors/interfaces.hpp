@@ -199,6 +199,18 @@ using hooks_actor =
                      caf::reacts_to<connect_event>, caf::reacts_to<disconnect_event>,
                      caf::reacts_to<message_event>>;
 
+/// Users' SCRAM credentials and the ACLs (security/security_actor): stores a change, then
+/// publishes the new access-control snapshot; (recover) reads everything from the store again.
+using security_actor = caf::typed_actor<
+    caf::replies_to<create_atom, storage::user_credential>::with<bool>,
+    // (user, mechanism) -> whether there was such a credential
+    caf::replies_to<delete_atom, std::string, protocol::security::scram_mechanism>::with<bool>,
+    caf::replies_to<create_atom, std::vector<protocol::security::acl_binding>>::with<bool>,
+    // every binding any filter matches goes; -> the bindings removed
+    caf::replies_to<delete_atom, std::vector<protocol::security::acl_filter>>::with<
+        std::vector<protocol::security::acl_binding>>,
+    caf::reacts_to<recover_atom>>;
+
 /// Spawns and restarts the long-lived actors above; the store's health ping (tick), a
 /// child's delayed restart (respawn, the child's index). The broker watches it: when it
 /// gives up (too many restarts) the node stops.

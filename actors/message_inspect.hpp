@@ -181,7 +181,34 @@ typename Inspector::result_type inspect(Inspector& f, group_offset& x) {
   return f(caf::meta::type_name("portask.group_offset"), x.tp, x.offset);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_credential& x) {
+  return f(caf::meta::type_name("portask.user_credential"), x.user, x.credential);
+}
+
 }  // namespace portask::storage
+
+namespace portask::protocol::security {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scram_credential& x) {
+  return f(caf::meta::type_name("portask.scram_credential"), x.mechanism, x.salt, x.iterations,
+           x.stored_key, x.server_key);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, acl_binding& x) {
+  return f(caf::meta::type_name("portask.acl_binding"), x.resource, x.name, x.pattern, x.principal,
+           x.host, x.operation, x.permission);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, acl_filter& x) {
+  return f(caf::meta::type_name("portask.acl_filter"), x.resource, x.name, x.pattern, x.principal,
+           x.host, x.operation, x.permission);
+}
+
+}  // namespace portask::protocol::security
 
 // Enums (errc, protocol_kind) need nothing: CAF 0.17 writes an enum as its underlying type.
 namespace portask {

@@ -14,9 +14,9 @@
 namespace portask::logging {
 
 /// Every module's logger name, as /api/loggers lists them.
-inline constexpr std::array<std::string_view, 9> modules = {
+inline constexpr std::array<std::string_view, 10> modules = {
     "portask.kafka",   "portask.native",    "portask.http",    "portask.net",    "portask.groups",
-    "portask.pipeline", "portask.retention", "portask.storage", "portask.runtime"};
+    "portask.pipeline", "portask.retention", "portask.storage", "portask.runtime", "portask.security"};
 
 /// The logger named `name`, created on first use from the default logger at the global level.
 inline std::shared_ptr<spdlog::logger> named(std::string_view name) {
@@ -43,6 +43,7 @@ PORTASK_MODULE_LOGGER(native, "portask.native")
 PORTASK_MODULE_LOGGER(http, "portask.http")
 PORTASK_MODULE_LOGGER(net, "portask.net")
 PORTASK_MODULE_LOGGER(groups, "portask.groups")
+PORTASK_MODULE_LOGGER(security, "portask.security")
 PORTASK_MODULE_LOGGER(pipeline, "portask.pipeline")
 PORTASK_MODULE_LOGGER(retention, "portask.retention")
 PORTASK_MODULE_LOGGER(storage, "portask.storage")

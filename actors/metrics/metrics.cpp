@@ -26,6 +26,8 @@ const char* to_string(request_kind k) noexcept {
     case request_kind::metadata: return "metadata";
     case request_kind::heartbeat: return "heartbeat";
     case request_kind::group: return "group";
+    case request_kind::authenticate: return "authenticate";
+    case request_kind::security_admin: return "security_admin";
     case request_kind::other:
     case request_kind::count_: break;
   }

@@ -30,6 +30,8 @@ enum class request_kind : std::uint8_t {
   metadata,
   heartbeat,
   group,
+  authenticate,    ///< SASL handshakes and tokens
+  security_admin,  ///< users' credentials and ACLs
   other,
   count_
 };

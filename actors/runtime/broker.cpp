@@ -12,6 +12,7 @@
 #include "actors/connections/transport/kafka_framer.hpp"
 #include "actors/connections/native/portask_connection.hpp"
 #include "actors/connections/transport/tcp_listener.hpp"
+#include "actors/security/security_actor.hpp"
 #include "actors/runtime/supervisor.hpp"
 #include "logging/loggers.hpp"
 #include "storage/memory_store.hpp"
@@ -115,6 +116,12 @@ std::error_code broker::start() {
   else
     logging::runtime().info("store: RESP server at {}", config_.store);
   ctx_ = std::make_shared<broker_context>(config_, std::move(factory->first), factory->second);
+  // Credentials and ACLs are in force before the first client connects; when the store
+  // cannot be read now, the security actor keeps trying (and nobody authenticates until).
+  if (auto store = ctx_->store_factory()) {
+    auto loaded = load_security(**store, config_.security, ctx_->access);
+    if (loaded) ctx_->access.publish(std::move(*loaded));
+  }
   // One bridge per scheduler worker: framing (codec, compression, CRC) runs in the bridges,
   // so that many can frame at once, whatever the core count.
   runtime_sizes sizes;

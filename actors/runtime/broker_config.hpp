@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace portask {
 
@@ -15,6 +16,33 @@ struct listener_config {
   /// The native listener is always on; the Kafka and HTTP ones can be switched off (the
   /// executable's "--kafka-port 0" / "--http-port 0").
   bool enabled = true;
+  /// Clients must authenticate (SASL) before anything but the handshake is served: Kafka's
+  /// SASL_PLAINTEXT, the native protocol's authenticate exchange (docs/security.md).
+  bool sasl = false;
+};
+
+/// Authentication and authorization (docs/security.md).
+struct security_config {
+  /// What SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.
+  std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-512", "SCRAM-SHA-256"};
+  /// Principals ("User:admin") that every ACL check allows.
+  std::vector<std::string> super_users;
+  /// Created at start with SCRAM-SHA-256 and -512 credentials when the store has none for
+  /// it, with `admin_password` (from PORTASK_ADMIN_PASSWORD; never from a file or flag), and
+  /// made a super user.
+  std::string admin_user;
+  std::string admin_password;
+  /// ACLs are checked on every request. Off by default with no SASL listener, on with one;
+  /// an unauthenticated client is then User:ANONYMOUS.
+  bool authorization = false;
+  /// A resource no ACL names is open to everyone (Kafka's allow.everyone.if.no.acl.found).
+  bool allow_everyone_if_no_acl = false;
+  /// An authenticated Kafka session must re-authenticate (KIP-368) within this long, or its
+  /// connection is closed at its next request (Kafka's connections.max.reauth.ms; 0: never).
+  std::uint32_t sasl_session_lifetime_ms = 0;
+  /// Failed authentications one client address may have in a minute; past it, its further
+  /// attempts fail at once, without a password check, until the minute is over.
+  std::uint32_t max_failed_authentications_per_minute = 10;
 };
 
 struct broker_config {
@@ -104,6 +132,8 @@ struct broker_config {
   /// there (Kafka's producer.id.expiration.ms, 1 day): its state is bounded, and a batch it
   /// sends later at a sequence other than 0 gets UNKNOWN_PRODUCER_ID.
   std::int64_t producer_id_expiration_ms = 86400000;
+
+  security_config security;
 };
 
 }  // namespace portask

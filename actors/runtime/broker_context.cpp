@@ -23,6 +23,7 @@ broker_context::broker_context(broker_config c, storage::store_factory factory, 
       store_kind(std::move(kind)),
       frames_stay_in_process(store_kind == "memory"),
       tails(config.partition_tail_budget_bytes, max_tail_bytes_per_partition),
+      access(config.security),
       id_(next_context_id.fetch_add(1, std::memory_order_relaxed)),
       directory_(std::make_shared<const actor_directory>()) {}
 
@@ -77,6 +78,7 @@ protocol_bridge_actor broker_context::bridge_for(const topic_partition& tp) cons
 topic_registry_actor broker_context::registry() const { return directory()->registry; }
 group_directory_actor broker_context::groups() const { return directory()->groups; }
 hooks_actor broker_context::hooks() const { return directory()->hooks; }
+security_actor broker_context::security() const { return directory()->security; }
 
 void broker_context::set_writers(std::vector<storage_writer_actor> w) {
   change_directory([&](actor_directory& d) { d.writers = std::move(w); });
@@ -104,6 +106,9 @@ void broker_context::set_groups(group_directory_actor g) {
 }
 void broker_context::set_hooks(hooks_actor h) {
   change_directory([&](actor_directory& d) { d.hooks = std::move(h); });
+}
+void broker_context::set_security(security_actor s) {
+  change_directory([&](actor_directory& d) { d.security = std::move(s); });
 }
 std::size_t broker_context::writer_count() const { return directory()->writers.size(); }
 std::size_t broker_context::reader_count() const { return directory()->readers.size(); }

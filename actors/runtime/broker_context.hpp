@@ -21,6 +21,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/pipeline/tail_budget.hpp"
+#include "actors/security/access_control.hpp"
 #include "protocol/codec_manager.hpp"
 
 namespace portask {
@@ -33,6 +34,7 @@ struct actor_directory {
   topic_registry_actor registry;
   group_directory_actor groups;
   hooks_actor hooks;
+  security_actor security;
 };
 
 class broker_context {
@@ -74,6 +76,9 @@ class broker_context {
   };
   producer_id_pool producer_ids;
 
+  /// Credentials and ACLs as connections read them (security/access_control.hpp).
+  access_control access;
+
   /// Subscribers to OnMessage hooks; the bridge skips building events while this is 0.
   std::atomic<int> message_hook_subscribers{0};
   /// Ids for cancellable long polls (fetch_request::poll_id), unique within this node.
@@ -90,6 +95,7 @@ class broker_context {
   topic_registry_actor registry() const;
   group_directory_actor groups() const;
   hooks_actor hooks() const;
+  security_actor security() const;
 
   void set_writers(std::vector<storage_writer_actor> w);
   void set_writer(std::size_t i, storage_writer_actor w);
@@ -100,6 +106,7 @@ class broker_context {
   void set_registry(topic_registry_actor r);
   void set_groups(group_directory_actor g);
   void set_hooks(hooks_actor h);
+  void set_security(security_actor s);
   std::size_t writer_count() const;
   std::size_t reader_count() const;
   std::size_t bridge_count() const;

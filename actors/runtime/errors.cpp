@@ -56,6 +56,12 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<connect_event>("portask.connect_event");
   cfg.add_message_type<disconnect_event>("portask.disconnect_event");
   cfg.add_message_type<message_event>("portask.message_event");
+  // credentials and ACLs
+  cfg.add_message_type<storage::user_credential>("portask.user_credential");
+  cfg.add_message_type<protocol::security::scram_credential>("portask.scram_credential");
+  cfg.add_message_type<protocol::security::acl_binding>("portask.acl_binding");
+  cfg.add_message_type<protocol::security::acl_filter>("portask.acl_filter");
+  cfg.add_message_type<protocol::security::scram_mechanism>("portask.scram_mechanism");
   // a session's frames and framing errors (frame_atom, closed_atom)
   cfg.add_message_type<protocol::buffer>("portask.buffer");
   cfg.add_message_type<errc>("portask.errc");

@@ -4,6 +4,7 @@
 
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/pipeline/hooks.hpp"
+#include "actors/security/security_actor.hpp"
 #include "actors/pipeline/protocol_bridge.hpp"
 #include "actors/runtime/restart_backoff.hpp"
 #include "actors/runtime/restart_intensity.hpp"
@@ -17,7 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks, retention };
+enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks, retention, security };
 
 const char* to_string(child_kind k) {
   switch (k) {
@@ -28,6 +29,7 @@ const char* to_string(child_kind k) {
     case child_kind::groups: return "group directory";
     case child_kind::hooks: return "hooks";
     case child_kind::retention: return "retention";
+    case child_kind::security: return "security";
   }
   return "child";
 }
@@ -113,6 +115,12 @@ caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker
       auto h = spawn_hooks(sys, ctx, kept.hooks);
       addr = h.address();
       ctx->set_hooks(std::move(h));
+      break;
+    }
+    case child_kind::security: {
+      auto s = spawn_security(sys, ctx);
+      addr = s.address();
+      ctx->set_security(std::move(s));
       break;
     }
     case child_kind::retention: {
@@ -214,6 +222,7 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker
   add(child_kind::groups, 0);
   for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
   add(child_kind::retention, 0);
+  add(child_kind::security, 0);
   return sys.spawn(supervisor_impl, ctx, std::move(children), std::move(kept));
 }
 

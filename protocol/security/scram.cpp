@@ -152,6 +152,7 @@ std::error_code scram_server::read_client_first(std::string_view message) {
   ++i;
   if (!attribute(parts[i], 'r', v) || !printable_nonce(v)) return fail("malformed client nonce");
   nonce_ = std::string(v);
+  client_nonce_size_ = nonce_.size();
   for (++i; i < parts.size(); ++i) {
     // Extensions: Kafka's "tokenauth=true" asks for a delegation token, which Portask has not.
     if (parts[i] == "tokenauth=true") return fail("delegation tokens are not supported");
@@ -194,7 +195,14 @@ expected<std::string> scram_server::read_client_final(std::string_view message) 
   if (parts.size() < 2 || !attribute(parts[0], 'c', v)) return fail("malformed channel binding");
   const auto binding = base64_decode(v);
   if (!binding || *binding != gs2_header_) return fail("channel binding does not match");
-  if (!attribute(parts[1], 'r', v) || v != nonce_) return fail("nonce does not match");
+  // librdkafka before 2.6.1 puts its own nonce in front of the whole nonce once more
+  // (librdkafka#4895); Apache Kafka 3.x accepts that, and so does Portask, in exactly that
+  // form.
+  const bool nonce_ok = attribute(parts[1], 'r', v) &&
+                        (v == nonce_ || (v.size() == client_nonce_size_ + nonce_.size() &&
+                                         v.substr(0, client_nonce_size_) == nonce_.substr(0, client_nonce_size_) &&
+                                         v.substr(client_nonce_size_) == nonce_));
+  if (!nonce_ok) return fail("nonce does not match");
   const auto proof = base64_decode(message.substr(proof_at + 3));
   const auto h = hash_of(mechanism_);
   if (!proof || proof->size() != digest_size(h)) return fail("malformed proof");

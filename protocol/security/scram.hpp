@@ -87,6 +87,7 @@ class scram_server {
   std::optional<scram_credential> credential_;  ///< nullopt: unknown user
   std::string failure_;
   std::string server_nonce_;
+  std::size_t client_nonce_size_ = 0;
 };
 
 }  // namespace portask::protocol::security

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 #include <sstream>
@@ -45,7 +46,10 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
       {"native", {"host", "port"}},
       {"http", {"host", "port"}},
-      {"kafka", {"host", "port", "advertised_host"}},
+      {"kafka", {"host", "port", "advertised_host", "security_protocol"}},
+      {"security", {"sasl_mechanisms", "super_users", "admin_user", "authorization",
+                    "allow_everyone_if_no_acl", "sasl_session_lifetime_ms",
+                    "max_failed_authentications_per_minute"}},
       {"groups", {"initial_rebalance_delay_ms", "min_session_timeout_ms", "max_session_timeout_ms"}},
       {"store", {}}, {"store_timeout_ms", {}}, {"max_frame_bytes", {}}, {"max_connections", {}},
       {"max_connections_per_address", {}}, {"request_timeout_ms", {}},
@@ -81,8 +85,14 @@ std::vector<std::string> unknown_yaml_keys(const YAML::Node& root) {
   return unknown;
 }
 
+// Settings given as words and resolved after every source is read.
+struct security_words {
+  std::string kafka_protocol = "PLAINTEXT";
+  std::string authorization = "auto";
+};
+
 // YAML layout mirrors broker_config (see docs/configuration in README.md).
-void apply_yaml(const std::string& path, broker_config& c) {
+void apply_yaml(const std::string& path, broker_config& c, security_words& security) {
   const YAML::Node root = YAML::LoadFile(path);
   if (auto unknown = unknown_yaml_keys(root); !unknown.empty()) {
     std::string names;
@@ -93,6 +103,16 @@ void apply_yaml(const std::string& path, broker_config& c) {
   read_listener(root, "http", c.http);
   read_listener(root, "kafka", c.kafka);
   if (root["kafka"]) read(root["kafka"], "advertised_host", c.kafka_advertised_host);
+  if (root["kafka"]) read(root["kafka"], "security_protocol", security.kafka_protocol);
+  if (const auto s = root["security"]) {
+    read(s, "sasl_mechanisms", c.security.sasl_mechanisms);
+    read(s, "super_users", c.security.super_users);
+    read(s, "admin_user", c.security.admin_user);
+    read(s, "authorization", security.authorization);
+    read(s, "allow_everyone_if_no_acl", c.security.allow_everyone_if_no_acl);
+    read(s, "sasl_session_lifetime_ms", c.security.sasl_session_lifetime_ms);
+    read(s, "max_failed_authentications_per_minute", c.security.max_failed_authentications_per_minute);
+  }
   read(root, "store", c.store);
   read(root, "store_timeout_ms", c.store_timeout_ms);
   read(root, "max_frame_bytes", c.max_frame_bytes);
@@ -130,12 +150,39 @@ void apply_yaml(const std::string& path, broker_config& c) {
 
 }  // namespace
 
+// Kafka's security protocol names; the SSL ones once TLS exists.
+std::optional<std::string> apply_security(broker_config& c, const security_words& w) {
+  if (w.kafka_protocol == "PLAINTEXT") c.kafka.sasl = false;
+  else if (w.kafka_protocol == "SASL_PLAINTEXT") c.kafka.sasl = true;
+  else if (w.kafka_protocol == "SSL" || w.kafka_protocol == "SASL_SSL")
+    return "kafka security protocol " + w.kafka_protocol + " needs TLS, which this build does not offer yet";
+  else
+    return "unknown kafka security protocol '" + w.kafka_protocol + "' (PLAINTEXT or SASL_PLAINTEXT)";
+  for (const auto& m : c.security.sasl_mechanisms)
+    if (m != "PLAIN" && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512")
+      return "unknown SASL mechanism '" + m + "' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
+  if (c.kafka.sasl && c.security.sasl_mechanisms.empty()) return "a SASL listener needs at least one sasl_mechanisms entry";
+  for (const auto& u : c.security.super_users)
+    if (!u.starts_with("User:") || u.size() == 5) return "super user '" + u + "' is not of the form User:<name>";
+  if (const char* pw = std::getenv("PORTASK_ADMIN_PASSWORD")) c.security.admin_password = pw;
+  if (!c.security.admin_user.empty() && c.security.admin_password.empty())
+    return "admin user '" + c.security.admin_user + "' needs its password in PORTASK_ADMIN_PASSWORD";
+  if (w.authorization == "auto") c.security.authorization = c.kafka.sasl;
+  else if (w.authorization == "on") c.security.authorization = true;
+  else if (w.authorization == "off") c.security.authorization = false;
+  else return "authorization must be auto, on or off, got '" + w.authorization + "'";
+  if (c.security.max_failed_authentications_per_minute == 0)
+    return "max_failed_authentications_per_minute must be positive";
+  return std::nullopt;
+}
+
 std::variant<broker_config, config_request_exit> load_config(int argc, char** argv) {
   broker_config c;
+  security_words security;
   const std::string path = find_config_path(argc, argv);
   if (!path.empty()) {
     try {
-      apply_yaml(path, c);
+      apply_yaml(path, c, security);
     } catch (const YAML::Exception& e) {
       std::cerr << "portask: cannot read config file " << path << ": " << e.what() << "\n";
       return config_request_exit{2};
@@ -258,10 +305,43 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--metrics-max-partitions", c.metrics_max_partitions,
                  "partitions (and group partitions) with their own /metrics series at most")
       ->envname("PORTASK_METRICS_MAX_PARTITIONS");
+  app.add_option("--kafka-security-protocol", security.kafka_protocol,
+                 "PLAINTEXT, or SASL_PLAINTEXT: clients authenticate before anything else")
+      ->envname("PORTASK_KAFKA_SECURITY_PROTOCOL");
+  app.add_option("--sasl-mechanisms", c.security.sasl_mechanisms,
+                 "what SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (comma-separated)")
+      ->delimiter(',')
+      ->envname("PORTASK_SASL_MECHANISMS");
+  app.add_option("--super-users", c.security.super_users,
+                 "principals every ACL check allows (User:name, comma-separated)")
+      ->delimiter(',')
+      ->envname("PORTASK_SUPER_USERS");
+  app.add_option("--admin-user", c.security.admin_user,
+                 "a super user created at start when the store has no credentials for it; its "
+                 "password comes from PORTASK_ADMIN_PASSWORD")
+      ->envname("PORTASK_ADMIN_USER");
+  app.add_option("--authorization", security.authorization,
+                 "check ACLs on every request: on, off, or auto (on with a SASL listener)")
+      ->envname("PORTASK_AUTHORIZATION");
+  app.add_option("--allow-everyone-if-no-acl", c.security.allow_everyone_if_no_acl,
+                 "a resource no ACL names is open to everyone")
+      ->envname("PORTASK_ALLOW_EVERYONE_IF_NO_ACL");
+  app.add_option("--sasl-session-lifetime-ms", c.security.sasl_session_lifetime_ms,
+                 "Kafka sessions must re-authenticate within this long (0: never)")
+      ->envname("PORTASK_SASL_SESSION_LIFETIME_MS");
+  app.add_option("--max-failed-authentications-per-minute",
+                 c.security.max_failed_authentications_per_minute,
+                 "failed authentications per client address and minute before further attempts "
+                 "fail at once")
+      ->envname("PORTASK_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return config_request_exit{app.exit(e)};
+  }
+  if (auto why = apply_security(c, security)) {
+    std::cerr << "portask: " << *why << "\n";
+    return config_request_exit{2};
   }
   // For the executable (flags, environment, YAML alike) port 0 switches these two off.
   c.http.enabled = c.http.port != 0;
@@ -373,6 +453,25 @@ std::string describe_lifecycle(const broker_config& c) {
     << "; partition tails " << c.partition_tail_budget_bytes << " B together; idle partitions "
     << (c.partition_idle_ms == 0 ? std::string("kept")
                                  : "stop after " + std::to_string(c.partition_idle_ms) + " ms");
+  return s.str();
+}
+
+std::string describe_security(const broker_config& c) {
+  std::ostringstream s;
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
+    return out.empty() ? std::string("none") : out;
+  };
+  s << "kafka " << (c.kafka.sasl ? "SASL_PLAINTEXT" : "PLAINTEXT") << "; SASL mechanisms "
+    << list(c.security.sasl_mechanisms) << "; authorization "
+    << (c.security.authorization ? "on" : "off") << " (no-ACL resources "
+    << (c.security.allow_everyone_if_no_acl ? "open" : "denied") << "), super users "
+    << list(c.security.super_users) << (c.security.admin_user.empty() ? "" : ", admin user " + c.security.admin_user)
+    << "; session lifetime "
+    << (c.security.sasl_session_lifetime_ms == 0 ? std::string("unlimited")
+                                                 : std::to_string(c.security.sasl_session_lifetime_ms) + " ms")
+    << "; " << c.security.max_failed_authentications_per_minute << " failed authentications per address and minute";
   return s.str();
 }
 

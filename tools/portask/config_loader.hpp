@@ -23,5 +23,7 @@ std::string describe(const broker_config& c);
 std::string describe_limits(const broker_config& c);
 /// One line: retention defaults, memory bounds and passivation, for the startup log.
 std::string describe_lifecycle(const broker_config& c);
+/// Authentication and authorization settings, one line (never the admin password).
+std::string describe_security(const broker_config& c);
 
 }  // namespace portask

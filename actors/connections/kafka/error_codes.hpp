@@ -49,6 +49,16 @@ enum class error_code : std::int16_t {
   unknown_leader_epoch = 75,  ///< retriable: the client's leader epoch is newer than ours
   election_not_needed = 84,   ///< the preferred (here: the only) replica already leads
   invalid_record = 87,
+  topic_authorization_failed = 29,
+  group_authorization_failed = 30,
+  cluster_authorization_failed = 31,
+  unsupported_sasl_mechanism = 33,
+  illegal_sasl_state = 34,
+  sasl_authentication_failed = 58,
+  security_disabled = 54,
+  resource_not_found = 91,
+  duplicate_resource = 92,
+  unacceptable_credential = 93,
 };
 
 inline std::int16_t to_kafka(errc e) noexcept {

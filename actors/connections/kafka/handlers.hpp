@@ -10,6 +10,7 @@
 #include "actors/connections/kafka/error_codes.hpp"
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/response_queue.hpp"
+#include "actors/security/sasl_session.hpp"
 #include "logging/loggers.hpp"
 #include "portask/kafka/kafka_messages.hpp"
 
@@ -32,6 +33,16 @@ struct connection_state {
   std::map<storage::topic_id, std::string> topic_names;  ///< Fetch v13+'s ids
   std::map<std::string, std::int32_t> commit_partition_counts;  ///< OffsetCommit's checks
   std::uint64_t topic_caches_as_of = 0;
+  // -- security (docs/security.md) -------------------------------------------------------
+  /// Where authentication stands. `open`: the listener does not authenticate.
+  enum class sasl_phase { open, handshake, authenticate, raw_token, authenticated };
+  sasl_phase phase = sasl_phase::open;
+  std::unique_ptr<sasl_session> sasl;  ///< on a SASL listener
+  std::string principal{anonymous_principal};
+  std::string host;  ///< the client's address, as ACLs name hosts
+  std::unique_ptr<authorization_cache> acl;
+  /// When the authenticated session ends without a re-authentication (KIP-368); none: never.
+  std::optional<std::chrono::steady_clock::time_point> session_expiry;
   bool closing = false;
   static inline const char* name = "portask.kafka_connection";
 };
@@ -127,6 +138,35 @@ void handle_list_groups(self_ptr, const request&, protocol::byte_view);
 void handle_describe_groups(self_ptr, const request&, protocol::byte_view);
 void handle_delete_groups(self_ptr, const request&, protocol::byte_view);
 void handle_offset_delete(self_ptr, const request&, protocol::byte_view);
+void handle_sasl_handshake(self_ptr, const request&, protocol::byte_view);
+void handle_sasl_authenticate(self_ptr, const request&, protocol::byte_view);
+void handle_describe_user_scram_credentials(self_ptr, const request&, protocol::byte_view);
+void handle_alter_user_scram_credentials(self_ptr, const request&, protocol::byte_view);
+void handle_create_acls(self_ptr, const request&, protocol::byte_view);
+void handle_describe_acls(self_ptr, const request&, protocol::byte_view);
+void handle_delete_acls(self_ptr, const request&, protocol::byte_view);
+
+/// A SASL token that came without a Kafka header, after SaslHandshake v0 (the legacy flow):
+/// answered the same way, without a header; a failure closes the connection.
+void on_raw_sasl_token(self_ptr self, const protocol::buffer& frame);
+
+/// Whether this connection's principal may do `op` on the resource (always, with
+/// authorization off).
+inline bool allowed(self_ptr self, protocol::security::acl_operation op,
+                    protocol::security::resource_type type, std::string_view name) {
+  auto& st = self->state;
+  return st.acl->allowed(st.principal, st.host, op, type, name);
+}
+inline bool allowed_on_cluster(self_ptr self, protocol::security::acl_operation op) {
+  return allowed(self, op, protocol::security::resource_type::cluster,
+                 protocol::security::cluster_resource_name);
+}
+
+/// Ends the connection once what is queued is written (after an authentication failure).
+inline void close_after_answers(self_ptr self) {
+  self->state.closing = true;
+  if (self->state.responses->empty()) self->quit();
+}
 
 /// Runs `f(coordinator)` for `group`, or `fail(errc)` when the group directory cannot be
 /// reached (restarting) or the group id is invalid.

@@ -13,8 +13,29 @@ using kafka::self_ptr;
 
 // Request header v1 (v2 adds tagged fields): api key, api version, correlation id, client id
 // (an INT16-length string even in v2).
+// On a SASL listener, before authentication only ApiVersions and the SASL exchange are
+// served (Kafka closes the connection on anything else), and an expired session serves
+// nothing but a re-authentication.
+bool admitted(self_ptr self, const kafka::request& req) {
+  using phase = kafka::connection_state::sasl_phase;
+  auto& st = self->state;
+  const bool sasl_api = req.api_key == 17 || req.api_key == 36;
+  if (st.phase == phase::open || req.api_key == 18) return true;
+  if (st.phase == phase::authenticated) {
+    if (sasl_api || !st.session_expiry || std::chrono::steady_clock::now() < *st.session_expiry) return true;
+    logging::kafka().info("kafka {}: session of {} expired without re-authentication; closing",
+                          st.session->peer(), st.principal);
+    return false;
+  }
+  if (sasl_api) return true;
+  logging::kafka().warn("kafka {}: API {} before authentication; closing", st.session->peer(), req.api_key);
+  return false;
+}
+
 void on_request(self_ptr self, const protocol::buffer& bytes) {
   if (self->state.closing) return;  // answering what came before, then closing
+  if (self->state.phase == kafka::connection_state::sasl_phase::raw_token)
+    return kafka::on_raw_sasl_token(self, bytes);
   protocol::kafka::reader r{protocol::byte_view{bytes}.subspan(4)};
   kafka::request req;
   std::optional<std::string> client_id;
@@ -29,6 +50,10 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   if (api == nullptr) {
     logging::kafka().warn("kafka {}: unsupported API key {} (v{}); closing", self->state.session->peer(),
                  req.api_key, req.api_version);
+    self->quit();
+    return;
+  }
+  if (!admitted(self, req)) {
     self->quit();
     return;
   }
@@ -72,6 +97,14 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
   self->state.session = session;
   self->state.responses = std::make_unique<response_queue>(session);
   self->state.polls = std::make_unique<long_polls>(ctx);
+  self->state.acl = std::make_unique<authorization_cache>(ctx->access);
+  const auto& peer = session->peer();
+  self->state.host = peer.substr(0, peer.rfind(':'));
+  if (ctx->config.kafka.sasl) {
+    self->state.sasl = std::make_unique<sasl_session>(ctx->access, ctx->config.security.sasl_mechanisms,
+                                                      self->state.host);
+    self->state.phase = kafka::connection_state::sasl_phase::handshake;
+  }
   track_connection(self, ctx, session, protocol_kind::kafka);
   return {
       [=](frame_atom, const std::vector<protocol::buffer>& frames) {

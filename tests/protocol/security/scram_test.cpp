@@ -169,6 +169,34 @@ TEST(Scram, MalformedClientFinalMessagesAreRefused) {
   }
 }
 
+TEST(Scram, TheNonceOfLibrdkafkaBefore261IsAcceptedInExactlyItsForm) {
+  // librdkafka < 2.6.1 sends r=<client nonce><whole nonce>; nothing else longer passes.
+  const auto cred = scram_credential_from_password(scram_mechanism::sha256, "pencil", 4096,
+                                                   *protocol::base64_decode("W22ZaJ0SNY7soEsUEjb6gQ=="));
+  const std::string cnonce = "rOprNGfwEbeRWgbNEkqO";
+  const std::string full = cnonce + std::string(rfc_server_nonce);
+  auto final_with = [&](const std::string& nonce) {
+    scram_server server(scram_mechanism::sha256, std::string(rfc_server_nonce));
+    EXPECT_FALSE(server.read_client_first(rfc_client_first));
+    const auto first = server.server_first(&cred);
+    // The client's proof over its own final message, as librdkafka computes it.
+    const auto h = hash_algorithm::sha256;
+    const auto salted = pbkdf2(h, "pencil", cred.salt, 4096);
+    const auto client_key = hmac(h, salted, "Client Key");
+    const std::string without_proof = "c=biws,r=" + nonce;
+    const auto auth = std::string(rfc_client_first.substr(3)) + "," + first + "," + without_proof;
+    const auto sig = hmac(h, digest(h, client_key), auth);
+    std::string proof = client_key;
+    for (std::size_t i = 0; i < proof.size(); ++i) proof[i] = static_cast<char>(proof[i] ^ sig[i]);
+    return static_cast<bool>(server.read_client_final(without_proof + ",p=" + protocol::base64_encode(proof)));
+  };
+  EXPECT_TRUE(final_with(full));
+  EXPECT_TRUE(final_with(cnonce + full));
+  EXPECT_FALSE(final_with("x" + full));
+  EXPECT_FALSE(final_with(cnonce.substr(1) + "x" + full));
+  EXPECT_FALSE(final_with(full + full));
+}
+
 TEST(Scram, TheClientRefusesAServerThatDoesNotContinueItsNonceOrIteratesTooLittle) {
   scram_client c(scram_mechanism::sha256, "u", "p", "abc");
   EXPECT_FALSE(c.client_final("r=xyz123,s=QUJD,i=4096"));

@@ -1,0 +1,91 @@
+#pragma once
+/// Who may connect and what they may do, as every connection reads it: the users' SCRAM
+/// credentials and the ACLs, as one immutable snapshot that the security actor replaces on
+/// every change (and on start, from the store). A connection keeps the snapshot it last
+/// used and looks again only when the version moved (one atomic load per request), so
+/// authorization never consults the store or takes a lock on the hot path.
+///
+/// Also the per-address count of failed authentications (a brute-force brake).
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "actors/runtime/broker_config.hpp"
+#include "protocol/security/acl.hpp"
+#include "protocol/security/scram.hpp"
+
+namespace portask {
+
+struct security_snapshot {
+  using credential_key = std::pair<std::string, protocol::security::scram_mechanism>;
+  /// False until the store has been read: nobody authenticates before.
+  bool loaded = false;
+  std::map<credential_key, protocol::security::scram_credential> credentials;
+  protocol::security::authorizer acls{{}, {}, false};
+
+  const protocol::security::scram_credential* credential(
+      const std::string& user, protocol::security::scram_mechanism m) const;
+  /// Whether PLAIN's password is `user`'s (checked against any of its SCRAM credentials).
+  bool password_matches(const std::string& user, std::string_view password) const;
+};
+
+class access_control {
+ public:
+  explicit access_control(const security_config& config);
+
+  /// The current snapshot (a mutex-guarded copy of the pointer: for authentication, which
+  /// is rare; per-request checks go through an authorization_cache).
+  std::shared_ptr<const security_snapshot> snapshot() const;
+  std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
+  void publish(std::shared_ptr<const security_snapshot> s);
+
+  /// Whether ACLs are checked at all (security_config::authorization).
+  bool authorization() const noexcept { return authorization_; }
+  const std::set<std::string>& super_users() const noexcept { return super_users_; }
+  bool allow_everyone_if_no_acl() const noexcept { return allow_if_no_acl_; }
+
+  /// False while `address` has used up its failed authentications for this minute.
+  bool may_authenticate(const std::string& address);
+  void authentication_failed(const std::string& address);
+
+ private:
+  const bool authorization_;
+  const bool allow_if_no_acl_;
+  const std::set<std::string> super_users_;
+  const std::uint32_t max_failures_per_minute_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const security_snapshot> snapshot_;
+  std::atomic<std::uint64_t> version_{1};
+  struct failures {
+    std::chrono::steady_clock::time_point window_start;
+    std::uint32_t count = 0;
+  };
+  std::mutex failures_mutex_;
+  std::map<std::string, failures, std::less<>> failures_;
+};
+
+/// One connection's view of the ACLs: the snapshot it last saw, refreshed when the version
+/// moved. Unauthenticated clients are User:ANONYMOUS, as in Kafka.
+class authorization_cache {
+ public:
+  explicit authorization_cache(access_control& access) : access_(&access) {}
+
+  bool allowed(std::string_view principal, std::string_view host, protocol::security::acl_operation op,
+               protocol::security::resource_type type, std::string_view name);
+
+ private:
+  access_control* access_;
+  std::shared_ptr<const security_snapshot> snapshot_;
+  std::uint64_t version_ = 0;
+};
+
+inline constexpr std::string_view anonymous_principal = "User:ANONYMOUS";
+
+}  // namespace portask

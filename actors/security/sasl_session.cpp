@@ -1,0 +1,66 @@
+#include "actors/security/sasl_session.hpp"
+
+#include <algorithm>
+
+#include "protocol/security/plain.hpp"
+
+namespace portask {
+
+namespace sec = protocol::security;
+
+sasl_session::sasl_session(access_control& access, std::vector<std::string> mechanisms, std::string address)
+    : access_(&access), mechanisms_(std::move(mechanisms)), address_(std::move(address)) {}
+
+bool sasl_session::start(std::string_view mechanism) {
+  if (std::find(mechanisms_.begin(), mechanisms_.end(), mechanism) == mechanisms_.end()) return false;
+  mechanism_ = std::string(mechanism);
+  scram_.reset();
+  if (auto m = sec::scram_mechanism_named(mechanism)) scram_.emplace(*m);
+  in_exchange_ = true;
+  return true;
+}
+
+sasl_session::step sasl_session::fail(std::string why) {
+  in_exchange_ = false;
+  scram_.reset();
+  access_->authentication_failed(address_);
+  return {step::outcome::failed, {}, std::move(why)};
+}
+
+sasl_session::step sasl_session::succeed(const std::string& user, std::string token) {
+  in_exchange_ = false;
+  scram_.reset();
+  const auto principal = "User:" + user;
+  if (!principal_.empty() && principal_ != principal)
+    return fail("re-authentication must name the same user (" + principal_ + ")");
+  principal_ = principal;
+  return {step::outcome::authenticated, std::move(token), {}};
+}
+
+sasl_session::step sasl_session::respond(std::string_view token) {
+  if (!in_exchange_) return fail("no authentication exchange in progress");
+  const bool first = !scram_ || scram_->username().empty();
+  if (first) {
+    if (!access_->may_authenticate(address_))
+      return fail("too many failed authentications from " + address_ + "; try again later");
+    snapshot_ = access_->snapshot();
+    if (!snapshot_->loaded) return fail("credentials are not loaded yet (the store is unreachable)");
+  }
+  if (!scram_) {  // PLAIN: one message
+    auto plain = sec::parse_plain(token);
+    if (!plain) return fail("malformed PLAIN message");
+    if (!snapshot_->password_matches(plain->username, plain->password))
+      return fail("invalid credentials for user " + plain->username);
+    return succeed(plain->username, {});
+  }
+  if (first) {
+    if (auto ec = scram_->read_client_first(token)) return fail(scram_->failure());
+    return {step::outcome::challenge,
+            scram_->server_first(snapshot_->credential(scram_->username(), scram_->mechanism())), {}};
+  }
+  auto final = scram_->read_client_final(token);
+  if (!final) return fail(scram_->failure() + " for user " + scram_->username());
+  return succeed(scram_->username(), std::move(*final));
+}
+
+}  // namespace portask

@@ -1,0 +1,56 @@
+#pragma once
+/// One connection's SASL authentication, whatever the protocol carries it (Kafka's
+/// SaslHandshake/SaslAuthenticate, the native Authenticate frame): the mechanism the client
+/// chose, then its tokens, until it is authenticated or refused. PLAIN checks the password
+/// against the user's SCRAM credentials; SCRAM runs protocol/security's exchange against
+/// the credentials in the access-control snapshot. Failures are counted per client address
+/// (access_control::may_authenticate).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actors/security/access_control.hpp"
+#include "protocol/security/scram.hpp"
+
+namespace portask {
+
+class sasl_session {
+ public:
+  sasl_session(access_control& access, std::vector<std::string> mechanisms, std::string address);
+
+  /// Starts an exchange with `mechanism`; false when this listener does not offer it.
+  bool start(std::string_view mechanism);
+  const std::vector<std::string>& mechanisms() const noexcept { return mechanisms_; }
+
+  struct step {
+    enum class outcome { challenge, authenticated, failed } result = outcome::failed;
+    std::string token;  ///< to the client (challenge; the server-final on success)
+    std::string error;  ///< why, when failed (for the client's error message and the log)
+  };
+  /// The client's next token.
+  step respond(std::string_view token);
+
+  /// "User:<name>" once authenticated (kept across a re-authentication, which must name the
+  /// same user).
+  const std::string& principal() const noexcept { return principal_; }
+  bool authenticated() const noexcept { return !principal_.empty(); }
+  const std::string& mechanism() const noexcept { return mechanism_; }
+
+ private:
+  step fail(std::string why);
+  step succeed(const std::string& user, std::string token);
+
+  access_control* access_;
+  std::vector<std::string> mechanisms_;
+  std::string address_;
+  std::string mechanism_;
+  std::optional<protocol::security::scram_server> scram_;
+  std::shared_ptr<const security_snapshot> snapshot_;
+  std::string principal_;
+  bool in_exchange_ = false;
+};
+
+}  // namespace portask

@@ -1,0 +1,156 @@
+#include "actors/security/security_actor.hpp"
+
+#include "logging/loggers.hpp"
+
+namespace portask {
+
+namespace sec = protocol::security;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::set<std::string> super_users_of(const security_config& config, const access_control& access) {
+  auto users = access.super_users();
+  if (!config.admin_user.empty()) users.insert("User:" + config.admin_user);
+  return users;
+}
+
+std::shared_ptr<security_snapshot> build(const std::vector<storage::user_credential>& credentials,
+                                         std::vector<sec::acl_binding> acls, const security_config& config,
+                                         const access_control& access) {
+  auto s = std::make_shared<security_snapshot>();
+  s->loaded = true;
+  for (const auto& c : credentials) s->credentials[{c.user, c.credential.mechanism}] = c.credential;
+  s->acls = sec::authorizer(std::move(acls), super_users_of(config, access), access.allow_everyone_if_no_acl());
+  return s;
+}
+
+struct security_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unique_ptr<storage::log_store> store;
+  bool retrying = false;
+  static inline const char* name = "portask.security";
+};
+
+using self_ptr = security_actor::stateful_pointer<security_state>;
+
+// Reads everything again and publishes it; on failure, tries again in a second.
+void reload(self_ptr self) {
+  auto& st = self->state;
+  auto loaded = load_security(*st.store, st.ctx->config.security, st.ctx->access);
+  if (!loaded) {
+    if (!st.retrying)
+      logging::security().warn("cannot read credentials and ACLs from the store ({}); retrying",
+                               loaded.error().message());
+    st.retrying = true;
+    self->delayed_send(self, 1s, recover_atom::value);
+    return;
+  }
+  if (st.retrying) logging::security().info("credentials and ACLs read from the store");
+  st.retrying = false;
+  st.ctx->access.publish(std::move(*loaded));
+}
+
+// The current snapshot with `change` applied, published.
+template <class F>
+void republish(self_ptr self, F change) {
+  auto& access = self->state.ctx->access;
+  auto next = std::make_shared<security_snapshot>(*access.snapshot());
+  change(*next);
+  access.publish(std::move(next));
+}
+
+caf::error store_error(std::error_code ec) {
+  return make_caf_error(ec.category() == error_category() ? static_cast<errc>(ec.value())
+                                                          : errc::storage_unavailable);
+}
+
+security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broker_context> ctx) {
+  self->state.ctx = ctx;
+  auto store = ctx->store_factory();
+  if (!store) {
+    logging::security().error("security: cannot create store: {}", store.error().message());
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return security_actor::behavior_type::make_empty_behavior();
+  }
+  self->state.store = std::move(*store);
+  if (!ctx->access.snapshot()->loaded) reload(self);
+  return {
+      [=](create_atom, const storage::user_credential& c) -> caf::result<bool> {
+        if (auto ec = self->state.store->put_credential(c)) return store_error(ec);
+        republish(self, [&](security_snapshot& s) { s.credentials[{c.user, c.credential.mechanism}] = c.credential; });
+        logging::security().info("{} credential of user {} stored", sec::mechanism_name(c.credential.mechanism),
+                                 c.user);
+        return true;
+      },
+      [=](delete_atom, const std::string& user, sec::scram_mechanism m) -> caf::result<bool> {
+        auto existed = self->state.store->delete_credential(user, m);
+        if (!existed) return store_error(existed.error());
+        if (*existed) {
+          republish(self, [&](security_snapshot& s) { s.credentials.erase({user, m}); });
+          logging::security().info("{} credential of user {} deleted", sec::mechanism_name(m), user);
+        }
+        return *existed;
+      },
+      [=](create_atom, const std::vector<sec::acl_binding>& bindings) -> caf::result<bool> {
+        for (const auto& b : bindings)
+          if (auto why = sec::invalid_binding(b); !why.empty()) return make_caf_error(errc::invalid_request);
+        if (auto ec = self->state.store->put_acls(bindings)) return store_error(ec);
+        const auto& cfg = self->state.ctx->config.security;
+        republish(self, [&](security_snapshot& s) {
+          std::set<sec::acl_binding> all(s.acls.bindings().begin(), s.acls.bindings().end());
+          all.insert(bindings.begin(), bindings.end());
+          s.acls = sec::authorizer({all.begin(), all.end()}, super_users_of(cfg, self->state.ctx->access),
+                                   self->state.ctx->access.allow_everyone_if_no_acl());
+        });
+        logging::security().info("{} ACL binding(s) created", bindings.size());
+        return true;
+      },
+      [=](delete_atom, const std::vector<sec::acl_filter>& filters)
+          -> caf::result<std::vector<sec::acl_binding>> {
+        const auto current = self->state.ctx->access.snapshot();
+        std::vector<sec::acl_binding> doomed, kept;
+        for (const auto& b : current->acls.bindings()) {
+          const bool hit = std::any_of(filters.begin(), filters.end(), [&](const auto& f) { return sec::matches(f, b); });
+          (hit ? doomed : kept).push_back(b);
+        }
+        if (auto ec = self->state.store->delete_acls(doomed)) return store_error(ec);
+        const auto& cfg = self->state.ctx->config.security;
+        republish(self, [&](security_snapshot& s) {
+          s.acls = sec::authorizer(kept, super_users_of(cfg, self->state.ctx->access),
+                                   self->state.ctx->access.allow_everyone_if_no_acl());
+        });
+        if (!doomed.empty()) logging::security().info("{} ACL binding(s) deleted", doomed.size());
+        return doomed;
+      },
+      [=](recover_atom) { reload(self); },
+  };
+}
+
+}  // namespace
+
+expected<std::shared_ptr<const security_snapshot>> load_security(storage::log_store& store,
+                                                                  const security_config& config,
+                                                                  const access_control& access) {
+  auto credentials = store.list_credentials();
+  if (!credentials) return credentials.error();
+  if (!config.admin_user.empty() && !config.admin_password.empty() &&
+      std::none_of(credentials->begin(), credentials->end(),
+                   [&](const auto& c) { return c.user == config.admin_user; })) {
+    for (auto m : {sec::scram_mechanism::sha256, sec::scram_mechanism::sha512}) {
+      storage::user_credential c{config.admin_user, sec::scram_credential_from_password(m, config.admin_password)};
+      if (auto ec = store.put_credential(c)) return ec;
+      credentials->push_back(std::move(c));
+    }
+    logging::security().info("admin user {} created (SCRAM-SHA-256 and SCRAM-SHA-512)", config.admin_user);
+  }
+  auto acls = store.list_acls();
+  if (!acls) return acls.error();
+  return std::shared_ptr<const security_snapshot>(build(*credentials, std::move(*acls), config, access));
+}
+
+security_actor spawn_security(caf::actor_system& sys, std::shared_ptr<broker_context> ctx) {
+  return sys.spawn<caf::detached>(security_impl, std::move(ctx));
+}
+
+}  // namespace portask
