@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "protocol/security/scram_client.hpp"
+
 namespace portask::client {
 
 namespace native = protocol::native;
@@ -52,7 +54,49 @@ result<connection> connection::open(const options& o) {
                  "cannot connect to " + o.host + ":" + port + ": " + std::strerror(errno));
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return connection{fd, o};
+  connection c{fd, o};
+  if (!o.user.empty()) {
+    auto authenticated = c.authenticate(o.mechanism, o.user, o.password);
+    if (!ok(authenticated)) return error_of(authenticated);
+  }
+  return c;
+}
+
+result<bool> connection::authenticate(const std::string& mechanism, const std::string& user,
+                                      const std::string& password) {
+  namespace sec = protocol::security;
+  struct answer {
+    std::string token;
+    bool done = false;
+  };
+  // The response's token is a view into the frame: copied out before the frame goes.
+  auto step = [&](const std::string& token) -> result<answer> {
+    buffer frame;
+    native::encode(frame, native::authenticate_request{next_id(), mechanism, protocol::as_bytes(token)});
+    return call<answer>(std::move(frame), [](protocol::byte_view body) -> expected<answer> {
+      auto r = native::decode_authenticate_response(body);
+      if (!r) return r.error();
+      return answer{std::string(protocol::as_chars(r->token)), r->done};
+    });
+  };
+  if (mechanism == "PLAIN") {
+    auto r = step(std::string(1, '\0') + user + std::string(1, '\0') + password);
+    if (!ok(r)) return error_of(r);
+    if (!std::get<0>(r).done) return local(errc::authentication_failed, "the broker wants more than PLAIN's one step");
+    return true;
+  }
+  const auto m = sec::scram_mechanism_named(mechanism);
+  if (!m) return local(errc::invalid_request, "unknown SASL mechanism " + mechanism);
+  sec::scram_client scram(*m, user, password);
+  auto first = step(scram.client_first());
+  if (!ok(first)) return error_of(first);
+  auto final = scram.client_final(std::get<0>(first).token);
+  if (!final) return local(errc::authentication_failed, "the broker's SCRAM message is malformed or does not continue our nonce");
+  auto last = step(*final);
+  if (!ok(last)) return error_of(last);
+  if (!std::get<0>(last).done || scram.check_server_final(std::get<0>(last).token))
+    return local(errc::authentication_failed, "the broker did not prove it knows the credential");
+  return true;
 }
 
 connection::connection(int fd, options o) : fd_(fd), opts_(std::move(o)) {}

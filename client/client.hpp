@@ -26,6 +26,11 @@ struct options {
   std::uint16_t port = 7070;
   protocol::encoding encoding{};  ///< how published batches are encoded on the wire
   std::chrono::milliseconds timeout{30000};
+  /// When set, open() authenticates as this user (docs/protocol.md, Authenticate) with
+  /// `mechanism`: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.
+  std::string user;
+  std::string password;
+  std::string mechanism = "SCRAM-SHA-512";
 };
 
 /// An error answered by the broker (code, text, retriable) or a local failure.
@@ -77,6 +82,10 @@ class connection {
   /// batch are skipped. Waits up to max_wait_ms for data.
   result<fetched> fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
                         std::uint32_t max_bytes = 1 << 20, std::uint32_t max_wait_ms = 0);
+  /// One SASL exchange on this connection (open() runs it when options::user is set); a
+  /// SCRAM server's final signature is checked too. After a failure the broker closes the
+  /// connection.
+  result<bool> authenticate(const std::string& mechanism, const std::string& user, const std::string& password);
   result<bool> create_topic(const std::string& topic, std::int32_t partitions,
                             std::vector<protocol::native::config_entry> configs = {});
   result<bool> delete_topic(const std::string& topic);

@@ -6,7 +6,7 @@ namespace portask::protocol {
 
 bool is_known_type(std::uint8_t type) noexcept {
   return type >= static_cast<std::uint8_t>(message_type::publish) &&
-         type <= static_cast<std::uint8_t>(message_type::group_admin);
+         type <= static_cast<std::uint8_t>(message_type::authenticate);
 }
 
 std::string_view to_string(message_type t) noexcept {
@@ -31,6 +31,7 @@ std::string_view to_string(message_type t) noexcept {
     case message_type::init_producer: return "init_producer";
     case message_type::delete_records: return "delete_records";
     case message_type::group_admin: return "group_admin";
+    case message_type::authenticate: return "authenticate";
   }
   return "unknown";
 }

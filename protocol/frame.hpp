@@ -48,6 +48,7 @@ enum class message_type : std::uint8_t {
   init_producer = 0x12,     ///< client -> broker: an idempotent producer's id and epoch
   delete_records = 0x13,    ///< client -> broker: advance a partition's log start offset
   group_admin = 0x14,       ///< client -> broker: list / describe / delete consumer groups
+  authenticate = 0x15,      ///< client -> broker: one step of a SASL exchange
 };
 
 /// True for every type this protocol version defines.

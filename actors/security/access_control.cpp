@@ -62,13 +62,21 @@ void access_control::authentication_failed(const std::string& address) {
 
 bool authorization_cache::allowed(std::string_view principal, std::string_view host, sec::acl_operation op,
                                   sec::resource_type type, std::string_view name) {
-  if (!access_->authorization()) return true;
+  return !access_->authorization() || current().acls.allowed(principal, host, op, type, name);
+}
+
+bool authorization_cache::allowed_on_some(std::string_view principal, std::string_view host,
+                                          sec::acl_operation op, sec::resource_type type) {
+  return !access_->authorization() || current().acls.allowed_on_some(principal, host, op, type);
+}
+
+const security_snapshot& authorization_cache::current() {
   const auto v = access_->version();
   if (v != version_ || !snapshot_) {
     snapshot_ = access_->snapshot();
     version_ = v;
   }
-  return snapshot_->acls.allowed(principal, host, op, type, name);
+  return *snapshot_;
 }
 
 }  // namespace portask

@@ -79,8 +79,11 @@ class authorization_cache {
 
   bool allowed(std::string_view principal, std::string_view host, protocol::security::acl_operation op,
                protocol::security::resource_type type, std::string_view name);
+  bool allowed_on_some(std::string_view principal, std::string_view host, protocol::security::acl_operation op,
+                       protocol::security::resource_type type);
 
  private:
+  const security_snapshot& current();
   access_control* access_;
   std::shared_ptr<const security_snapshot> snapshot_;
   std::uint64_t version_ = 0;

@@ -37,6 +37,8 @@ class sasl_session {
   /// same user).
   const std::string& principal() const noexcept { return principal_; }
   bool authenticated() const noexcept { return !principal_.empty(); }
+  /// Between start() and the exchange's end (success or failure).
+  bool in_exchange() const noexcept { return in_exchange_; }
   const std::string& mechanism() const noexcept { return mechanism_; }
 
  private:

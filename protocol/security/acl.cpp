@@ -153,6 +153,20 @@ bool authorizer::allowed(std::string_view principal, std::string_view host, acl_
   return allow || (!any_for_resource && allow_if_no_acl_);
 }
 
+bool authorizer::allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
+                                 resource_type type) const {
+  if (is_super_user(principal)) return true;
+  bool allow = allow_if_no_acl_;
+  for (const auto& b : bindings_) {
+    if (b.resource != type || !principal_matches(b, principal) || !host_matches(b, host)) continue;
+    if (b.permission == acl_permission::deny && b.pattern == pattern_type::literal && b.name == wildcard &&
+        (b.operation == op || b.operation == acl_operation::all))
+      return false;
+    if (b.permission == acl_permission::allow && implies(b.operation, op)) allow = true;
+  }
+  return allow;
+}
+
 std::string_view to_string(resource_type t) noexcept { return name_of(t, resource_names); }
 std::string_view to_string(acl_operation o) noexcept { return name_of(o, operation_names); }
 std::string_view to_string(pattern_type p) noexcept { return name_of(p, pattern_names); }

@@ -53,6 +53,7 @@ struct acl_filter {
   std::optional<std::string> host;
   acl_operation operation = acl_operation::any;
   acl_permission permission = acl_permission::any;
+  friend bool operator==(const acl_filter&, const acl_filter&) = default;
 };
 
 /// Why a binding cannot be created (empty: it can): an unknown or ANY/MATCH value, a
@@ -69,6 +70,11 @@ class authorizer {
   /// Whether `principal` ("User:alice") connecting from `host` may do `op` on the resource.
   bool allowed(std::string_view principal, std::string_view host, acl_operation op,
                resource_type type, std::string_view name) const;
+  /// Whether some resource of `type` allows `op` (Kafka's check by resource type, used where
+  /// any topic will do: an idempotent producer needs WRITE on some topic): an ALLOW that
+  /// applies, and no DENY of the operation on every resource of the type ("*").
+  bool allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
+                       resource_type type) const;
   bool is_super_user(std::string_view principal) const;
   const std::vector<acl_binding>& bindings() const noexcept { return bindings_; }
 

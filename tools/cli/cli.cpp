@@ -1,9 +1,36 @@
 #include "tools/cli/cli.hpp"
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 
 namespace portask::cli {
+
+namespace {
+
+// PORTASK_PASSWORD, or a line read from the terminal with echo off. Never a flag: a flag
+// shows in `ps` and in shell history.
+std::string password_for(const std::string& user) {
+  if (const char* pw = std::getenv("PORTASK_PASSWORD")) return pw;
+  if (!isatty(STDIN_FILENO))
+    throw usage_error("--user " + user + " needs PORTASK_PASSWORD (stdin is not a terminal to ask on)");
+  std::cerr << "password for " << user << ": " << std::flush;
+  termios old{};
+  tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string line;
+  std::getline(std::cin, line);
+  tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  std::cerr << "\n";
+  return line;
+}
+
+}  // namespace
 
 client::connection open(const common_options& o, protocol::encoding e) {
   client::options opts;
@@ -11,6 +38,11 @@ client::connection open(const common_options& o, protocol::encoding e) {
   opts.port = o.port;
   opts.encoding = e;
   opts.timeout = std::chrono::milliseconds(o.timeout_ms);
+  if (!o.user.empty()) {
+    opts.user = o.user;
+    opts.password = password_for(o.user);
+    opts.mechanism = o.sasl_mechanism;
+  }
   return check(client::connection::open(opts),
                "cannot connect to " + o.host + ":" + std::to_string(o.port));
 }

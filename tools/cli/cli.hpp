@@ -18,6 +18,10 @@ struct common_options {
   std::uint16_t port = 7070;
   std::uint16_t http_port = 8080;
   std::uint32_t timeout_ms = 30000;
+  /// Authenticate as this user (docs/security.md); the password comes from PORTASK_PASSWORD,
+  /// or is asked for on the terminal.
+  std::string user;
+  std::string sasl_mechanism = "SCRAM-SHA-512";
 };
 
 /// The request failed or the broker could not be reached: exit 1.

@@ -20,7 +20,8 @@ std::string_view command_word(int argc, char** argv) {
     const std::string_view a = argv[i];
     if (!a.starts_with("-")) return a;
     if (a.find('=') == std::string_view::npos &&
-        (a == "--host" || a == "--port" || a == "--http-port" || a == "--timeout"))
+        (a == "--host" || a == "--port" || a == "--http-port" || a == "--timeout" || a == "--user" ||
+         a == "--sasl-mechanism"))
       ++i;
   }
   return {};
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
       ->envname("PORTASK_HTTP_PORT");
   app.add_option("--timeout", common.timeout_ms, "request timeout in ms")
       ->check(CLI::PositiveNumber);
+  app.add_option("--user", common.user,
+                 "authenticate as this user; the password comes from PORTASK_PASSWORD or a prompt")
+      ->envname("PORTASK_USER");
+  app.add_option("--sasl-mechanism", common.sasl_mechanism, "SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
+      ->check(CLI::IsMember({"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}));
   add_produce_command(app, common);
   add_consume_command(app, common);
   add_topics_commands(app, common);

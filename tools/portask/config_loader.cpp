@@ -44,7 +44,7 @@ void read_listener(const YAML::Node& root, const char* key, listener_config& l) 
 // place. Sections (native, http, kafka, groups) list their own keys.
 const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
-      {"native", {"host", "port"}},
+      {"native", {"host", "port", "security_protocol"}},
       {"http", {"host", "port"}},
       {"kafka", {"host", "port", "advertised_host", "security_protocol"}},
       {"security", {"sasl_mechanisms", "super_users", "admin_user", "authorization",
@@ -88,6 +88,7 @@ std::vector<std::string> unknown_yaml_keys(const YAML::Node& root) {
 // Settings given as words and resolved after every source is read.
 struct security_words {
   std::string kafka_protocol = "PLAINTEXT";
+  std::string native_protocol = "PLAINTEXT";
   std::string authorization = "auto";
 };
 
@@ -104,6 +105,7 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
   read_listener(root, "kafka", c.kafka);
   if (root["kafka"]) read(root["kafka"], "advertised_host", c.kafka_advertised_host);
   if (root["kafka"]) read(root["kafka"], "security_protocol", security.kafka_protocol);
+  if (root["native"]) read(root["native"], "security_protocol", security.native_protocol);
   if (const auto s = root["security"]) {
     read(s, "sasl_mechanisms", c.security.sasl_mechanisms);
     read(s, "super_users", c.security.super_users);
@@ -152,22 +154,26 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
 
 // Kafka's security protocol names; the SSL ones once TLS exists.
 std::optional<std::string> apply_security(broker_config& c, const security_words& w) {
-  if (w.kafka_protocol == "PLAINTEXT") c.kafka.sasl = false;
-  else if (w.kafka_protocol == "SASL_PLAINTEXT") c.kafka.sasl = true;
-  else if (w.kafka_protocol == "SSL" || w.kafka_protocol == "SASL_SSL")
-    return "kafka security protocol " + w.kafka_protocol + " needs TLS, which this build does not offer yet";
-  else
-    return "unknown kafka security protocol '" + w.kafka_protocol + "' (PLAINTEXT or SASL_PLAINTEXT)";
+  for (auto [name, word, listener] : {std::tuple{"kafka", &w.kafka_protocol, &c.kafka},
+                                      std::tuple{"native", &w.native_protocol, &c.native}}) {
+    if (*word == "PLAINTEXT") listener->sasl = false;
+    else if (*word == "SASL_PLAINTEXT") listener->sasl = true;
+    else if (*word == "SSL" || *word == "SASL_SSL")
+      return std::string(name) + " security protocol " + *word + " needs TLS, which this build does not offer yet";
+    else
+      return "unknown " + std::string(name) + " security protocol '" + *word + "' (PLAINTEXT or SASL_PLAINTEXT)";
+  }
   for (const auto& m : c.security.sasl_mechanisms)
     if (m != "PLAIN" && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512")
       return "unknown SASL mechanism '" + m + "' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
-  if (c.kafka.sasl && c.security.sasl_mechanisms.empty()) return "a SASL listener needs at least one sasl_mechanisms entry";
+  const bool any_sasl = c.kafka.sasl || c.native.sasl;
+  if (any_sasl && c.security.sasl_mechanisms.empty()) return "a SASL listener needs at least one sasl_mechanisms entry";
   for (const auto& u : c.security.super_users)
     if (!u.starts_with("User:") || u.size() == 5) return "super user '" + u + "' is not of the form User:<name>";
   if (const char* pw = std::getenv("PORTASK_ADMIN_PASSWORD")) c.security.admin_password = pw;
   if (!c.security.admin_user.empty() && c.security.admin_password.empty())
     return "admin user '" + c.security.admin_user + "' needs its password in PORTASK_ADMIN_PASSWORD";
-  if (w.authorization == "auto") c.security.authorization = c.kafka.sasl;
+  if (w.authorization == "auto") c.security.authorization = any_sasl;
   else if (w.authorization == "on") c.security.authorization = true;
   else if (w.authorization == "off") c.security.authorization = false;
   else return "authorization must be auto, on or off, got '" + w.authorization + "'";
@@ -308,6 +314,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--kafka-security-protocol", security.kafka_protocol,
                  "PLAINTEXT, or SASL_PLAINTEXT: clients authenticate before anything else")
       ->envname("PORTASK_KAFKA_SECURITY_PROTOCOL");
+  app.add_option("--native-security-protocol", security.native_protocol,
+                 "PLAINTEXT, or SASL_PLAINTEXT: native clients authenticate before anything else")
+      ->envname("PORTASK_NATIVE_SECURITY_PROTOCOL");
   app.add_option("--sasl-mechanisms", c.security.sasl_mechanisms,
                  "what SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (comma-separated)")
       ->delimiter(',')
@@ -463,7 +472,8 @@ std::string describe_security(const broker_config& c) {
     for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
     return out.empty() ? std::string("none") : out;
   };
-  s << "kafka " << (c.kafka.sasl ? "SASL_PLAINTEXT" : "PLAINTEXT") << "; SASL mechanisms "
+  s << "kafka " << (c.kafka.sasl ? "SASL_PLAINTEXT" : "PLAINTEXT") << ", native "
+    << (c.native.sasl ? "SASL_PLAINTEXT" : "PLAINTEXT") << "; SASL mechanisms "
     << list(c.security.sasl_mechanisms) << "; authorization "
     << (c.security.authorization ? "on" : "off") << " (no-ACL resources "
     << (c.security.allow_everyone_if_no_acl ? "open" : "denied") << "), super users "

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   spdlog::info("data: {}", portask::describe_lifecycle(config));
   spdlog::info("security: {}", portask::describe_security(config));
   for (const auto& m : config.security.sasl_mechanisms)
-    if (m == "PLAIN" && config.kafka.sasl)
+    if (m == "PLAIN" && (config.kafka.sasl || config.native.sasl))
       spdlog::warn("SASL PLAIN sends passwords in clear text over a listener without TLS");
 
   // Block the shutdown signals before any thread starts, then wait for them here.

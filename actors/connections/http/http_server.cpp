@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "actors/connections/http/http_api.hpp"
+#include "actors/connections/http/http_auth.hpp"
 #include "actors/connections/http/http_request.hpp"
 #include "console/console_assets.hpp"
 #include "actors/connections/transport/log_limiter.hpp"
@@ -117,7 +118,20 @@ class http_session : public limited_connection,
     res->keep_alive(request.keep_alive());
     res->set(http::field::server, "portask");
     const auto target = request.target();
-    switch (route_of(request.method(), std::string_view(target.data(), target.size()))) {
+    const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
+    if (route == http_route::topics || route == http_route::console || route == http_route::api) {
+      const auto header = request[http::field::authorization];
+      boost::system::error_code ec;
+      const auto peer = stream_.socket().remote_endpoint(ec);
+      const auto verdict = check_http_caller(ctx_->access, std::string_view(header.data(), header.size()),
+                                             ec ? std::string("unknown") : peer.address().to_string());
+      if (verdict.status != 200) {
+        logging::http().info("http: {} refused: {}", std::string_view(target.data(), target.size()), verdict.why);
+        if (verdict.status == 401) res->set(http::field::www_authenticate, "Basic realm=\"portask\"");
+        return finish(res, static_cast<http::status>(verdict.status), verdict.why + "\n");
+      }
+    }
+    switch (route) {
       case http_route::method_not_allowed:
         res->result(http::status::method_not_allowed);
         res->body() = "only GET\n";

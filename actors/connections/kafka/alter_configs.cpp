@@ -4,7 +4,9 @@
 // to or SUBTRACTs from list configs. Every value is validated as CreateTopics validates it
 // (topic_configs). Broker configs come from Portask's config file and flags and cannot be
 // changed at run time: such requests are refused with a message saying so.
+// ACLs: ALTER_CONFIGS on the topic, or on the cluster for the broker (and its loggers).
 #include <algorithm>
+#include <type_traits>
 #include <variant>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -12,12 +14,14 @@
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr std::int8_t resource_topic = 2;
 constexpr std::int8_t resource_broker = 4;
+constexpr std::int8_t resource_broker_logger = 8;
 enum class op : std::int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
 
 struct refusal {
@@ -126,10 +130,27 @@ void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
           });
 }
 
+// Kafka's check, before anything else about the resource: ALTER_CONFIGS on the topic, or on
+// the cluster for the broker and, where the API takes them (`loggers`), its loggers. The
+// error when refused (Kafka gives no message).
+std::optional<error_code> unauthorized(self_ptr self, std::int8_t type, const std::string& name,
+                                       bool loggers) {
+  constexpr auto needed = sec::acl_operation::alter_configs;
+  if (type == resource_topic && !allowed(self, needed, sec::resource_type::topic, name))
+    return error_code::topic_authorization_failed;
+  if ((type == resource_broker || (loggers && type == resource_broker_logger)) &&
+      !allowed_on_cluster(self, needed))
+    return error_code::cluster_authorization_failed;
+  return std::nullopt;
+}
+
 // Both APIs: one answer per resource, in request order, once every resource is done.
 template <class Res, class Req, class ChangesOf>
 void alter_all(self_ptr self, const request& r, const Req& req, bool replace, bool flexible,
                ChangesOf changes_of) {
+  // Only IncrementalAlterConfigs takes broker loggers; AlterConfigs refuses them as invalid,
+  // before authorizing, as Kafka does.
+  constexpr bool loggers = std::is_same_v<Req, msg::IncrementalAlterConfigsRequest>;
   auto res = std::make_shared<Res>();
   res->responses.resize(req.resources.size());
   auto pending = std::make_shared<std::size_t>(req.resources.size() + 1);
@@ -140,6 +161,12 @@ void alter_all(self_ptr self, const request& r, const Req& req, bool replace, bo
     const auto& rs = req.resources[i];
     res->responses[i].resourceType = rs.resourceType;
     res->responses[i].resourceName = rs.resourceName;
+    if (auto no = unauthorized(self, rs.resourceType, rs.resourceName, loggers)) {
+      res->responses[i].errorCode = static_cast<std::int16_t>(*no);
+      res->responses[i].errorMessage = std::nullopt;
+      finish();
+      continue;
+    }
     alter_resource(self, rs.resourceType, rs.resourceName, changes_of(rs), replace,
                    req.validateOnly, [=](std::optional<refusal> no) {
                      if (no) {

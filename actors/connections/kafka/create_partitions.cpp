@@ -1,9 +1,11 @@
 // CreatePartitions (key 37): grows a topic through the registry. Assignments name brokers,
 // and there is one, so they are accepted and ignored. validateOnly checks the count only.
+// ACLs: ALTER on the topic, else TOPIC_AUTHORIZATION_FAILED for it.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_create_partitions(self_ptr self, const request& r, protocol::byte_view body) {
@@ -27,6 +29,12 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
       res->results[i].errorMessage = self->system().render(e);
       done();
     };
+    if (!allowed(self, sec::acl_operation::alter, sec::resource_type::topic, t.name)) {
+      res->results[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+      res->results[i].errorMessage = "The topic authorization is failed.";  // Kafka's
+      done();
+      continue;
+    }
     if (validate_only) {
       self->request(registry, 10s, topic_atom::value, t.name, false)
           .then(

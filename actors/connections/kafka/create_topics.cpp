@@ -3,6 +3,7 @@
 // default; explicit replica assignments define the partition count. One broker: a
 // replication factor other than 1 (or -1, the default) cannot be honoured and is refused, as
 // Kafka refuses one larger than its broker count. validateOnly checks without creating.
+// ACLs: CREATE on the cluster or the topic to create; DESCRIBE and DELETE on the topic to delete.
 #include <variant>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -11,6 +12,7 @@
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
@@ -80,17 +82,34 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
   };
   res->topics.resize(req.topics.size());
   const auto defaults = static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
+  // As Kafka: CREATE on the cluster covers every topic; otherwise each topic needs its own.
+  const bool create_any = allowed_on_cluster(self, sec::acl_operation::create);
+  constexpr auto unauthorized = static_cast<std::int16_t>(error_code::topic_authorization_failed);
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
     auto& out = res->topics[i];
     out.name = t.name;
     out.replicationFactor = 1;
+    // Kafka withholds a topic's configs from who may not describe them (v5+: the configs'
+    // own error code), whether or not the topic is created; a failed creation clears it.
+    if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name))
+      out.topicConfigErrorCode = unauthorized;
+    if (!create_any &&
+        !allowed(self, sec::acl_operation::create, sec::resource_type::topic, t.name)) {
+      out.errorCode = unauthorized;
+      out.errorMessage = "Authorization failed.";  // Kafka's
+      out.numPartitions = -1;
+      out.replicationFactor = -1;
+      done();
+      continue;
+    }
     auto checked = check(t, defaults);
     if (auto* no = std::get_if<refusal>(&checked)) {
       out.errorCode = static_cast<std::int16_t>(no->code);
       out.errorMessage = no->message;
       out.numPartitions = -1;
       out.replicationFactor = -1;
+      out.topicConfigErrorCode = 0;
       done();
       continue;
     }
@@ -113,6 +132,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
               res->topics[i].errorMessage = self->system().render(e);
               res->topics[i].numPartitions = -1;
               res->topics[i].replicationFactor = -1;
+              res->topics[i].topicConfigErrorCode = 0;
               done();
             });
   }
@@ -153,20 +173,39 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
                   done();
                 });
     };
+    // As Kafka: DESCRIBE, then DELETE, on the topic; both before whether it exists.
+    auto may_delete = [=](const std::string& name) {
+      return allowed(self, sec::acl_operation::describe, sec::resource_type::topic, name) &&
+             allowed(self, sec::acl_operation::remove, sec::resource_type::topic, name);
+    };
     const auto& t = targets[i];
     res->responses[i].name = t.name;
     res->responses[i].topicId = t.id;
     if (t.name && t.id != storage::topic_id{}) {
       fail(error_code::invalid_request);  // one or the other, as Kafka requires
     } else if (t.name) {
+      if (!may_delete(*t.name)) {
+        fail(error_code::topic_authorization_failed);
+        continue;
+      }
       self->request(registry, 10s, topic_atom::value, *t.name, false)
           .then(remove, [=](caf::error& e) {
             res->responses[i].errorCode = to_kafka(to_errc(e));
             done();
           });
     } else {
+      // By id, the name is known once the id is: an unknown id is UNKNOWN_TOPIC_ID first.
       self->request(registry, 10s, topic_atom::value, t.id)
-          .then(remove, [=](caf::error&) { fail(error_code::unknown_topic_id); });
+          .then(
+              [=](storage::topic_info& topic) {
+                if (may_delete(topic.name)) return remove(topic);
+                // Kafka names the topic only to who may describe it; to others, the id only.
+                const bool named = allowed(self, sec::acl_operation::describe,
+                                           sec::resource_type::topic, topic.name);
+                if (named) res->responses[i].name = topic.name;  // else null, as it came
+                fail(error_code::topic_authorization_failed);
+              },
+              [=](caf::error&) { fail(error_code::unknown_topic_id); });
     }
   }
 }

@@ -1,10 +1,14 @@
 // DeleteGroups (key 42) and OffsetDelete (key 47): a group's offsets go from the store; a
 // group with members is NON_EMPTY_GROUP. OffsetDelete is refused as a whole for a group
 // with members (Kafka would check each topic against the members' subscriptions).
+// ACLs: DeleteGroups DELETE on each group; OffsetDelete DELETE on the group, READ on each topic.
+#include <set>
+
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view body) {
@@ -19,6 +23,11 @@ void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view b
   };
   for (std::size_t i = 0; i < req.groupsNames.size(); ++i) {
     res->results[i].groupId = req.groupsNames[i];
+    if (!allowed(self, sec::acl_operation::remove, sec::resource_type::group, req.groupsNames[i])) {
+      res->results[i].errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
+      done();
+      continue;
+    }
     auto fail = [=](errc e) {
       res->results[i].errorCode = to_kafka_group(e);
       done();
@@ -37,9 +46,23 @@ void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view b
 void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view body) {
   msg::OffsetDeleteRequest req;
   if (!PORTASK_KAFKA_DECODE(OffsetDelete, body, req)) return;
+  // Kafka needs DELETE on the group (not READ) and refuses the request as a whole without it.
+  if (!allowed(self, sec::acl_operation::remove, sec::resource_type::group, req.groupId)) {
+    msg::OffsetDeleteResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
+    return respond(self, r, res, false, true);
+  }
+  // Partitions of topics the principal may not READ are answered TOPIC_AUTHORIZATION_FAILED
+  // and keep their offsets.
+  std::set<std::string> refused;
   std::vector<topic_partition> tps;
-  for (const auto& t : req.topics)
+  for (const auto& t : req.topics) {
+    if (!allowed(self, sec::acl_operation::read, sec::resource_type::topic, t.name)) {
+      refused.insert(t.name);
+      continue;
+    }
     for (const auto& p : t.partitions) tps.push_back({t.name, p.partitionIndex});
+  }
   auto answer = [=](errc group_error) {
     msg::OffsetDeleteResponse res;
     res.errorCode = to_kafka_group(group_error);
@@ -47,7 +70,9 @@ void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view b
       for (const auto& t : req.topics) {
         msg::OffsetDeleteResponse::OffsetDeleteResponseTopic out;
         out.name = t.name;
-        for (const auto& p : t.partitions) out.partitions.push_back({p.partitionIndex, 0});
+        const std::int16_t code =
+            refused.count(t.name) ? static_cast<std::int16_t>(error_code::topic_authorization_failed) : 0;
+        for (const auto& p : t.partitions) out.partitions.push_back({p.partitionIndex, code});
         res.topics.push_back(std::move(out));
       }
     respond(self, r, res, false, group_error != errc::ok);

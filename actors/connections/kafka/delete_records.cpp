@@ -2,11 +2,13 @@
 // watermark); the batches wholly below it leave the store, and reads below it are
 // OFFSET_OUT_OF_RANGE from then on. Each partition answers with its new low watermark; an
 // offset past the high watermark is OFFSET_OUT_OF_RANGE, as in Kafka.
+// ACLs: DELETE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/partition.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_delete_records(self_ptr self, const request& r, protocol::byte_view body) {
@@ -26,11 +28,18 @@ void handle_delete_records(self_ptr self, const request& r, protocol::byte_view 
     const auto& t = req.topics[ti];
     res->topics[ti].name = t.name;
     res->topics[ti].partitions.resize(t.partitions.size());
+    // As Kafka: authorized before anything about the partitions is looked at.
+    const bool authorized =
+        allowed(self, sec::acl_operation::remove, sec::resource_type::topic, t.name);
     for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
       const auto& p = t.partitions[pi];
       auto& out = res->topics[ti].partitions[pi];
       out.partitionIndex = p.partitionIndex;
       out.lowWatermark = -1;
+      if (!authorized) {
+        out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        continue;
+      }
       if (p.offset < -1) {
         out.errorCode = static_cast<std::int16_t>(error_code::offset_out_of_range);
         continue;

@@ -3,6 +3,7 @@
 // the broker does (its log_retention_ms / log_retention_bytes, delete policy, the frame limit
 // as max.message.bytes), each with its source: the topic, the broker's config, or Portask's
 // built-in default. Which overrides Portask acts on: docs/kafka.md.
+// ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for the broker and its loggers.
 #include <spdlog/spdlog.h>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -10,6 +11,7 @@
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
@@ -20,6 +22,7 @@ using entry_t = result_t::DescribeConfigsResourceResult;
 // Resource types and config sources/types, from Kafka's protocol.
 constexpr std::int8_t resource_topic = 2;
 constexpr std::int8_t resource_broker = 4;
+constexpr std::int8_t resource_broker_logger = 8;
 constexpr std::int8_t source_topic = 1;    // DYNAMIC_TOPIC_CONFIG
 constexpr std::int8_t source_static = 4;   // STATIC_BROKER_CONFIG
 constexpr std::int8_t source_default = 5;  // DEFAULT_CONFIG
@@ -114,6 +117,23 @@ void fill(result_t& out, const std::vector<config_value>& values,
   }
 }
 
+struct refusal {
+  error_code code;
+  const char* message;  ///< Kafka's
+};
+
+// Kafka's check, before the resource is looked at: DESCRIBE_CONFIGS on the topic, or on the
+// cluster for the broker and its loggers. A refused resource answers with no configs.
+std::optional<refusal> unauthorized(self_ptr self, std::int8_t type, const std::string& name) {
+  constexpr auto needed = sec::acl_operation::describe_configs;
+  if (type == resource_topic && !allowed(self, needed, sec::resource_type::topic, name))
+    return refusal{error_code::topic_authorization_failed, "Topic authorization failed."};
+  if ((type == resource_broker || type == resource_broker_logger) &&
+      !allowed_on_cluster(self, needed))
+    return refusal{error_code::cluster_authorization_failed, "Cluster authorization failed."};
+  return std::nullopt;
+}
+
 }  // namespace
 
 void handle_describe_configs(self_ptr self, const request& r, protocol::byte_view body) {
@@ -133,6 +153,11 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
     out.resourceType = rq.resourceType;
     out.resourceName = rq.resourceName;
     out.errorMessage = std::nullopt;
+    if (auto no = unauthorized(self, rq.resourceType, rq.resourceName)) {
+      out.errorCode = static_cast<std::int16_t>(no->code);
+      out.errorMessage = no->message;
+      continue;
+    }
     if (rq.resourceType == resource_broker) {
       if (!rq.resourceName.empty() && rq.resourceName != std::to_string(broker_id)) {
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);

@@ -1,9 +1,11 @@
 // DescribeGroups (key 15): state, protocol, and members with their metadata and assignment.
 // A group with neither members nor committed offsets is Dead, as Kafka describes it.
+// ACLs: DESCRIBE on each group.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view body) {
@@ -19,6 +21,13 @@ void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view
   for (std::size_t i = 0; i < req.groups.size(); ++i) {
     auto& out = res->groups[i];
     out.groupId = req.groups[i];
+    // A group the principal may not DESCRIBE is not asked about: Kafka answers only its id and
+    // the error, with an empty state.
+    if (!allowed(self, sec::acl_operation::describe, sec::resource_type::group, req.groups[i])) {
+      out.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
+      done();
+      continue;
+    }
     auto fail = [=](errc e) {
       res->groups[i].errorCode = to_kafka_group(e);
       res->groups[i].groupState = "Dead";

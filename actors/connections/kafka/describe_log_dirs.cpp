@@ -2,6 +2,7 @@
 // or the store URL without its password), holding every partition. Sizes are not tracked per
 // partition (the store keeps frames, not segment files): partitionSize is 0, and the dir's
 // total and usable bytes are -1 (unknown, Kafka's convention). No replica lags: offsetLag 0.
+// ACLs: DESCRIBE on the cluster, else no results (and CLUSTER_AUTHORIZATION_FAILED at v3+).
 #include <algorithm>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -9,6 +10,7 @@
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
@@ -47,6 +49,12 @@ void handle_describe_log_dirs(self_ptr self, const request& r, protocol::byte_vi
   msg::DescribeLogDirsRequest req;
   if (!PORTASK_KAFKA_DECODE(DescribeLogDirs, body, req)) return;
   const bool flexible = msg::DescribeLogDirsRequest_is_flexible(r.api_version);
+  if (!allowed_on_cluster(self, sec::acl_operation::describe)) {
+    // Kafka answers with no dirs; the error code is there from v3 on (older clients see none).
+    msg::DescribeLogDirsResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::cluster_authorization_failed);
+    return respond(self, r, res, flexible, true);
+  }
   auto wanted = std::make_shared<msg::DescribeLogDirsRequest>(std::move(req));
   result_t dir;
   dir.logDir = log_dir_name(*self->state.ctx);

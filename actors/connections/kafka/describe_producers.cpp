@@ -2,11 +2,13 @@
 // each with its epoch and the last sequence it stored. Portask has no transactions, so no
 // producer has a coordinator epoch or an open transaction (-1 both). lastTimestamp is when
 // the producer last wrote here (broker clock), not the max timestamp of its last batch.
+// ACLs: READ on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/partition.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_describe_producers(self_ptr self, const request& r, protocol::byte_view body) {
@@ -23,9 +25,18 @@ void handle_describe_producers(self_ptr self, const request& r, protocol::byte_v
     const auto& t = req.topics[ti];
     res->topics[ti].name = t.name;
     res->topics[ti].partitions.resize(t.partitionIndexes.size());
+    // As Kafka: authorized before the partitions are asked about.
+    const bool authorized =
+        allowed(self, sec::acl_operation::read, sec::resource_type::topic, t.name);
     for (std::size_t pi = 0; pi < t.partitionIndexes.size(); ++pi) {
       const auto p = t.partitionIndexes[pi];
       res->topics[ti].partitions[pi].partitionIndex = p;
+      if (!authorized) {
+        auto& out = res->topics[ti].partitions[pi];
+        out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        out.errorMessage = "Topic authorization failed.";  // Kafka's
+        continue;
+      }
       auto fail = [=](caf::error& e) {
         auto& out = res->topics[ti].partitions[pi];
         const auto err = to_errc(e);

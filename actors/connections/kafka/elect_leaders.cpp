@@ -2,12 +2,14 @@
 // election (preferred or unclean) is ever needed: each existing partition answers
 // ELECTION_NOT_NEEDED, an unknown one UNKNOWN_TOPIC_OR_PARTITION. Null partitions means all;
 // as Kafka's controller does, those answers leave out the partitions needing no election.
+// ACLs: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED (top level and per partition).
 #include <map>
 
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
@@ -15,7 +17,8 @@ namespace {
 using result_t = msg::ElectLeadersResponse::ReplicaElectionResult;
 using partition_t = result_t::PartitionResult;
 
-partition_t partition_result(std::int32_t id, std::int16_t code, std::string message) {
+partition_t partition_result(std::int32_t id, std::int16_t code,
+                             std::optional<std::string> message) {
   partition_t out;
   out.partitionId = id;
   out.errorCode = code;
@@ -26,7 +29,7 @@ partition_t partition_result(std::int32_t id, std::int16_t code, std::string mes
 // Kafka's ElectLeadersRequest.getErrorResponse: the error at the top (v1+) and for every
 // requested partition.
 msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, std::int16_t code,
-                                         const std::string& message) {
+                                         const std::optional<std::string>& message) {
   msg::ElectLeadersResponse res;
   res.errorCode = code;
   if (req.topicPartitions)
@@ -45,6 +48,13 @@ void handle_elect_leaders(self_ptr self, const request& r, protocol::byte_view b
   msg::ElectLeadersRequest req;
   if (!PORTASK_KAFKA_DECODE(ElectLeaders, body, req)) return;
   const bool flexible = msg::ElectLeadersRequest_is_flexible(r.api_version);
+  if (!allowed_on_cluster(self, sec::acl_operation::alter)) {
+    // As Kafka: before anything else; each named partition too (no message), none when the
+    // request names none (all).
+    auto res = error_response(
+        req, static_cast<std::int16_t>(error_code::cluster_authorization_failed), std::nullopt);
+    return respond(self, r, res, flexible, true);
+  }
   // 0: preferred, 1: unclean (v1+; v0 is always preferred).
   if (req.electionType != 0 && req.electionType != 1) {
     auto res = error_response(req, static_cast<std::int16_t>(error_code::invalid_request),

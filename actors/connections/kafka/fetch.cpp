@@ -8,7 +8,7 @@
 // whole even when it is larger. The connection's output budget (response_queue) cuts the
 // request's limit further, so pipelined fetches cannot pile answers up. A partition named
 // twice is served once, with the last mention's offset and limit (Kafka keeps one entry per
-// partition).
+// partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
 
 #include <map>
 #include <optional>
@@ -193,6 +193,12 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     st->response.responses[ti].partitions.resize(req.topics[ti].partitions.size());
     st->results[ti].resize(req.topics[ti].partitions.size());
   }
+  // Decided once per request: a change of the ACLs applies from the next fetch.
+  std::vector<bool> readable(req.topics.size());
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti)
+    readable[ti] = req.topics[ti].topic.empty() ||
+                   allowed(self, protocol::security::acl_operation::read, protocol::security::resource_type::topic,
+                           req.topics[ti].topic);
   auto finish = [=] {
     if (st->answered) return;
     st->answered = true;
@@ -242,6 +248,12 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
         out.partitionIndex = p.partition;
         if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
           out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+          out.highWatermark = -1;
+          if (--st->pending == 0) finish();
+          continue;
+        }
+        if (!readable[ti]) {
+          out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
           out.highWatermark = -1;
           if (--st->pending == 0) finish();
           continue;

@@ -1,8 +1,11 @@
 // FindCoordinator (key 10): this broker coordinates every group. v4 looks up many keys at
 // once. Transactions have no coordinator here (key type 1 is refused).
+// ACLs: DESCRIBE on the group (key type 0) or on the transactional id (key type 1).
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
+
+namespace sec = protocol::security;
 
 void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_view body) {
   msg::FindCoordinatorRequest req;
@@ -11,7 +14,17 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
   const auto host = ctx.config.kafka_advertised_host;
   const std::int32_t port = ctx.kafka_port.load();
   msg::FindCoordinatorResponse res;
+  constexpr auto group_refused = static_cast<std::int16_t>(error_code::group_authorization_failed);
+  constexpr auto transaction_refused =
+      static_cast<std::int16_t>(error_code::transactional_id_authorization_failed);
   auto code_for = [&](const std::string& key) -> std::int16_t {
+    // Checked first, as Kafka does: a refused key learns nothing else about itself.
+    if (req.keyType == 0 &&
+        !allowed(self, sec::acl_operation::describe, sec::resource_type::group, key))
+      return group_refused;
+    if (req.keyType == 1 &&
+        !allowed(self, sec::acl_operation::describe, sec::resource_type::transactional_id, key))
+      return transaction_refused;
     if (req.keyType != 0) return static_cast<std::int16_t>(error_code::invalid_request);
     if (key.empty()) return static_cast<std::int16_t>(error_code::invalid_group_id);
     return 0;
@@ -21,12 +34,17 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
       req.keyType == 1 ? std::optional<std::string>("Portask has no transaction coordinator: "
                                                     "transactions are not supported")
                        : std::nullopt;
+  auto message_for = [&](std::int16_t code) -> std::optional<std::string> {
+    if (code == group_refused) return "DESCRIBE on the group is required";
+    if (code == transaction_refused) return "DESCRIBE on the transactional id is required";
+    return code != 0 ? why : std::nullopt;
+  };
   if (r.api_version >= 4) {
     for (const auto& key : req.coordinatorKeys) {
       msg::FindCoordinatorResponse::Coordinator c;
       c.key = key;
       c.errorCode = code_for(key);
-      c.errorMessage = c.errorCode != 0 ? why : std::nullopt;
+      c.errorMessage = message_for(c.errorCode);
       if (c.errorCode == 0) {
         c.nodeId = broker_id;
         c.host = host;
@@ -39,7 +57,7 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
     }
   } else {
     res.errorCode = code_for(req.key);
-    res.errorMessage = res.errorCode != 0 ? why : std::nullopt;
+    res.errorMessage = message_for(res.errorCode);
     res.nodeId = res.errorCode == 0 ? broker_id : -1;
     res.host = res.errorCode == 0 ? host : "";
     res.port = res.errorCode == 0 ? port : -1;

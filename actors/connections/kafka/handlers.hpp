@@ -157,6 +157,11 @@ inline bool allowed(self_ptr self, protocol::security::acl_operation op,
   auto& st = self->state;
   return st.acl->allowed(st.principal, st.host, op, type, name);
 }
+inline bool allowed_on_some(self_ptr self, protocol::security::acl_operation op,
+                            protocol::security::resource_type type) {
+  auto& st = self->state;
+  return st.acl->allowed_on_some(st.principal, st.host, op, type);
+}
 inline bool allowed_on_cluster(self_ptr self, protocol::security::acl_operation op) {
   return allowed(self, op, protocol::security::resource_type::cluster,
                  protocol::security::cluster_resource_name);

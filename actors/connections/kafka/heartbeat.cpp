@@ -1,15 +1,23 @@
 // Heartbeat (key 12): keeps a member's session alive; REBALANCE_IN_PROGRESS tells it to
 // rejoin, ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID that it is out.
+// ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_heartbeat(self_ptr self, const request& r, protocol::byte_view body) {
   msg::HeartbeatRequest req;
   if (!PORTASK_KAFKA_DECODE(Heartbeat, body, req)) return;
   const bool flexible = msg::HeartbeatRequest_is_flexible(r.api_version);
+  // Refused before the coordinator hears of it: the member's session is not kept alive.
+  if (!allowed(self, sec::acl_operation::read, sec::resource_type::group, req.groupId)) {
+    msg::HeartbeatResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
+    return respond(self, r, res, flexible, true);
+  }
   auto answer = [=](errc e) {
     msg::HeartbeatResponse res;
     res.errorCode = to_kafka_group(e);

@@ -1,7 +1,8 @@
 // InitProducerId (key 22): hands an idempotent producer its id. A producer that already has
 // one (v3+, KIP-360: it asks after a fatal sequence error) keeps its id with the epoch
 // bumped, which resets its sequences on every partition. Transactions need a transaction
-// coordinator, which Portask does not have: a transactional id is refused.
+// coordinator, which Portask does not have: a transactional id is refused. ACLs (Kafka 3.x,
+// KIP-679): IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
 
 #include <limits>
 
@@ -20,6 +21,14 @@ void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_vie
     logging::kafka().info("kafka: InitProducerId for transactional id '{}' refused (no transactions)",
                  *req.transactionalId);
     res.errorCode = static_cast<std::int16_t>(error_code::transactional_id_authorization_failed);
+    return respond(self, r, res, flexible, true);
+  }
+  namespace sec = protocol::security;
+  if (!allowed_on_cluster(self, sec::acl_operation::idempotent_write) &&
+      !allowed_on_some(self, sec::acl_operation::write, sec::resource_type::topic)) {
+    res.errorCode = static_cast<std::int16_t>(error_code::cluster_authorization_failed);
+    res.producerId = -1;
+    res.producerEpoch = -1;
     return respond(self, r, res, flexible, true);
   }
   if (req.producerId >= 0 && req.producerEpoch >= 0 &&

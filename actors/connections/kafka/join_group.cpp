@@ -1,13 +1,23 @@
 // JoinGroup (key 11): to the group's coordinator, which parks the request until the
 // rebalance completes. v4+ first joins get MEMBER_ID_REQUIRED with an id (KIP-394).
+// ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
+
+namespace sec = protocol::security;
 
 void handle_join_group(self_ptr self, const request& r, protocol::byte_view body) {
   msg::JoinGroupRequest req;
   if (!PORTASK_KAFKA_DECODE(JoinGroup, body, req)) return;
   const bool flexible = msg::JoinGroupRequest_is_flexible(r.api_version);
+  // Refused before the coordinator hears of it; Kafka's bare error response echoes no member id.
+  if (!allowed(self, sec::acl_operation::read, sec::resource_type::group, req.groupId)) {
+    msg::JoinGroupResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
+    res.protocolName = r.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
+    return respond(self, r, res, flexible, true);
+  }
   join_group_request j;
   j.member_id = req.memberId;
   j.instance_id = req.groupInstanceId;

@@ -1,15 +1,23 @@
 // LeaveGroup (key 13): one member (v0-2) or a batch identified by member or instance id
 // (v3+, KIP-345), each with its own error.
+// ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_leave_group(self_ptr self, const request& r, protocol::byte_view body) {
   msg::LeaveGroupRequest req;
   if (!PORTASK_KAFKA_DECODE(LeaveGroup, body, req)) return;
   const bool flexible = msg::LeaveGroupRequest_is_flexible(r.api_version);
+  // Refused as a whole before the coordinator hears of it: the top-level error, no members.
+  if (!allowed(self, sec::acl_operation::read, sec::resource_type::group, req.groupId)) {
+    msg::LeaveGroupResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
+    return respond(self, r, res, flexible, true);
+  }
   std::vector<member_ref> members;
   if (r.api_version < 3)
     members.push_back({req.memberId, std::nullopt, -1});

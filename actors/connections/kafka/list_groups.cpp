@@ -1,17 +1,21 @@
 // ListGroups (key 16): live groups and groups known by their committed offsets; v4 filters
 // by state, v5 by type (only "classic" groups exist here).
+// ACLs: DESCRIBE on the cluster lists every group; otherwise those the principal may DESCRIBE.
 #include <algorithm>
 
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_list_groups(self_ptr self, const request& r, protocol::byte_view body) {
   msg::ListGroupsRequest req;
   if (!PORTASK_KAFKA_DECODE(ListGroups, body, req)) return;
   const bool flexible = msg::ListGroupsRequest_is_flexible(r.api_version);
+  // Decided when the request comes, as Kafka does; groups are checked one by one in the answer.
+  const bool lists_all = allowed_on_cluster(self, sec::acl_operation::describe);
   auto groups = self->state.ctx->groups();
   auto fail = [=](caf::error& e) {
     msg::ListGroupsResponse res;
@@ -36,6 +40,9 @@ void handle_list_groups(self_ptr self, const request& r, protocol::byte_view bod
             for (auto& g : all) {
               if (g.state == "Dead") continue;  // Kafka lists only groups that exist
               if (!wanted(req.statesFilter, g.state) || !wanted(req.typesFilter, "classic")) continue;
+              if (!lists_all &&
+                  !allowed(self, sec::acl_operation::describe, sec::resource_type::group, g.group_id))
+                continue;
               res.groups.push_back({std::move(g.group_id), std::move(g.protocol_type),
                                     std::move(g.state), "classic"});
             }

@@ -1,12 +1,14 @@
 // ListOffsets (key 2): earliest (-2) and latest (-1) from the partition's bounds; a
 // timestamp finds the first record stamped at or after it, and -3 (v7) the record with the
 // largest timestamp (actors/pipeline/offset_for_time.hpp).
+// ACLs: DESCRIBE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/offset_for_time.hpp"
 #include "actors/pipeline/partition.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
@@ -31,11 +33,19 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
   for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
     res->topics[ti].name = req.topics[ti].name;
     res->topics[ti].partitions.resize(req.topics[ti].partitions.size());
+    // As Kafka: authorized before anything else; a refused partition keeps offset and
+    // timestamp -1, and the bridge is not asked.
+    const bool authorized =
+        allowed(self, sec::acl_operation::describe, sec::resource_type::topic, req.topics[ti].name);
     for (std::size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
-      ++*pending;
       const auto p = req.topics[ti].partitions[pi];
       auto& out = res->topics[ti].partitions[pi];
       out.partitionIndex = p.partitionIndex;
+      if (!authorized) {
+        out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        continue;
+      }
+      ++*pending;
       auto fail = [=](caf::error& e) {
         res->topics[ti].partitions[pi].errorCode = to_kafka(to_errc(e));
         done();

@@ -1,5 +1,8 @@
 // Metadata (key 3): one broker (this one, at the advertised address) leading every
 // partition; topics auto-created when the client allows it and the broker is configured so.
+// ACLs, as Kafka: a listing of every topic hides those the client may not DESCRIBE; a topic
+// named is TOPIC_AUTHORIZATION_FAILED without DESCRIBE, and auto-creating one needs CREATE on
+// the cluster or the topic.
 #include <spdlog/spdlog.h>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -8,8 +11,13 @@
 namespace portask::kafka {
 
 using namespace std::chrono_literals;
+namespace sec = protocol::security;
 
 namespace {
+
+bool may_describe(self_ptr self, const std::string& topic) {
+  return allowed(self, sec::acl_operation::describe, sec::resource_type::topic, topic);
+}
 
 msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info& info) {
   msg::MetadataResponse::MetadataResponseTopic t;
@@ -45,7 +53,8 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     self->request(registry, 10s, list_atom::value)
         .then(
             [=](std::vector<storage::topic_info>& topics) {
-              for (const auto& t : topics) res->topics.push_back(describe(t));
+              for (const auto& t : topics)
+                if (may_describe(self, t.name)) res->topics.push_back(describe(t));
               respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
             },
             [=](caf::error&) { respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version), true); });
@@ -66,7 +75,12 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
       if (--*pending == 0) respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
     };
     auto found = [=](storage::topic_info& info) {
-      res->topics[i] = describe(info);
+      if (may_describe(self, info.name)) {
+        res->topics[i] = describe(info);
+      } else {
+        res->topics[i].name = wanted.name;  // not the name behind an id the client gave
+        res->topics[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+      }
       done();
     };
     if (!wanted.name && wanted.topicId != storage::topic_id{}) {  // v10+: a topic by its id
@@ -86,6 +100,14 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
       done();
       continue;
     }
+    if (!may_describe(self, name)) {
+      res->topics[i].name = name;
+      res->topics[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+      done();
+      continue;
+    }
+    const bool may_create = create && (allowed_on_cluster(self, sec::acl_operation::create) ||
+                                       allowed(self, sec::acl_operation::create, sec::resource_type::topic, name));
     // Known topics first; an unknown one is created only while the request's cap allows.
     self->request(registry, 10s, topic_atom::value, name, false)
         .then(
@@ -96,7 +118,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
             [=](caf::error& e) {
               res->topics[i].name = name;
               res->topics[i].errorCode = to_kafka(to_errc(e));
-              if (!create || to_errc(e) != errc::unknown_topic) return done();
+              if (!may_create || to_errc(e) != errc::unknown_topic) return done();
               if (*creations >= self->state.ctx->config.auto_create_topics_max_per_request) {
                 self->state.ctx->metrics.request_limited(request_limit::auto_create_topics);
                 return done();

@@ -1,19 +1,42 @@
 // OffsetCommit (key 8): the coordinator checks the member and generation (a zombie's commit
 // is fenced) and stores every partition's offset in one store round trip. Kafka reports
 // errors per partition; a group-level refusal applies to all of them.
+// ACLs: READ on the group, and READ on each topic committed to.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view body) {
   auto req = std::make_shared<msg::OffsetCommitRequest>();
   if (!PORTASK_KAFKA_DECODE(OffsetCommit, body, *req)) return;
   const bool flexible = msg::OffsetCommitRequest_is_flexible(r.api_version);
+  // Without READ on the group nothing is stored and, as in Kafka, every partition asked for
+  // carries the error, whether its topic exists or not.
+  if (!allowed(self, sec::acl_operation::read, sec::resource_type::group, req->groupId)) {
+    msg::OffsetCommitResponse res;
+    for (const auto& t : req->topics) {
+      msg::OffsetCommitResponse::OffsetCommitResponseTopic out;
+      out.name = t.name;
+      for (const auto& p : t.partitions)
+        out.partitions.push_back(
+            {p.partitionIndex, static_cast<std::int16_t>(error_code::group_authorization_failed)});
+      res.topics.push_back(std::move(out));
+    }
+    return respond(self, r, res, flexible, true);
+  }
+  // Topics the principal may not READ are answered TOPIC_AUTHORIZATION_FAILED and not stored.
+  // Kafka checks this before existence, so they are not looked up either.
+  auto refused = std::make_shared<std::set<std::string>>();
+  for (const auto& t : req->topics)
+    if (!allowed(self, sec::acl_operation::read, sec::resource_type::topic, t.name))
+      refused->insert(t.name);
   // Partitions of topics that do not exist are answered UNKNOWN_TOPIC_OR_PARTITION and not
   // stored, as Kafka does; the rest go to the coordinator. Partition counts are remembered
   // per connection (a consumer commits the same partitions again and again) until any topic
@@ -21,6 +44,7 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
   auto partition_counts = std::make_shared<std::map<std::string, std::int32_t>>();
   std::vector<std::string> to_look_up;
   for (const auto& t : req->topics) {
+    if (refused->count(t.name)) continue;
     auto& cached = topic_caches(self).commit_partition_counts;
     auto known = cached.find(t.name);
     std::int32_t count = known == cached.end() ? -1 : known->second;
@@ -29,9 +53,11 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
     if (count < 0 && !partition_counts->count(t.name)) to_look_up.push_back(t.name);
     (*partition_counts)[t.name] = std::max(count, 0);
   }
+  // Only for topics not refused: the others have no partition count.
   auto exists = [=](const std::string& topic, std::int32_t partition) {
     return partition >= 0 && partition < partition_counts->at(topic);
   };
+  constexpr auto topic_refused = static_cast<std::int16_t>(error_code::topic_authorization_failed);
   auto answer = [=](errc e) {
     msg::OffsetCommitResponse res;
     const auto code = to_kafka_group(e);
@@ -41,9 +67,10 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
       for (const auto& p : t.partitions)
         out.partitions.push_back(
             {p.partitionIndex,
-             exists(t.name, p.partitionIndex)
-                 ? code
-                 : static_cast<std::int16_t>(error_code::unknown_topic_or_partition)});
+             refused->count(t.name)             ? topic_refused
+             : exists(t.name, p.partitionIndex) ? code
+                                                : static_cast<std::int16_t>(
+                                                      error_code::unknown_topic_or_partition)});
       res.topics.push_back(std::move(out));
     }
     respond(self, r, res, flexible, e != errc::ok);
@@ -53,7 +80,7 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
     c.member = {req->memberId, req->groupInstanceId, req->generationIdOrMemberEpoch};
     for (const auto& t : req->topics)
       for (const auto& p : t.partitions)
-        if (exists(t.name, p.partitionIndex))
+        if (!refused->count(t.name) && exists(t.name, p.partitionIndex))
           c.offsets.push_back({{t.name, p.partitionIndex},
                                {p.committedOffset, p.committedMetadata.value_or("")}});
     with_group(

@@ -1,9 +1,11 @@
 // OffsetFetch (key 9): committed offsets of the named partitions (v2+: all of the group's
 // when topics is null); v8 asks for many groups at once. -1 where nothing is committed.
+// ACLs: DESCRIBE on the group, and DESCRIBE on each topic whose offsets are shown.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
@@ -14,11 +16,14 @@ struct group_query {
 };
 
 struct group_answer {
-  errc error = errc::ok;
+  std::int16_t error = 0;  ///< Kafka's error code for the group
   std::vector<storage::group_offset> offsets;
+  /// Topics asked for that the principal may not DESCRIBE, with their partitions.
+  std::vector<std::pair<std::string, std::vector<std::int32_t>>> refused;
 };
 
-// Offsets by topic, in the order they were asked for (or stored, when all were asked for).
+// Offsets by topic, in the order they were asked for (or stored, when all were asked for),
+// then the refused topics, as Kafka lists them.
 template <class Topic>
 std::vector<Topic> by_topic(const group_answer& a) {
   std::vector<Topic> out;
@@ -32,8 +37,21 @@ std::vector<Topic> by_topic(const group_answer& a) {
     p.committedOffset = o.offset.offset;
     p.committedLeaderEpoch = -1;
     p.metadata = o.offset.metadata;
-    p.errorCode = to_kafka_group(a.error);
+    p.errorCode = a.error;
     out.back().partitions.push_back(std::move(p));
+  }
+  for (const auto& [name, partitions] : a.refused) {
+    out.emplace_back();
+    out.back().name = name;
+    for (auto partition : partitions) {
+      typename decltype(out.back().partitions)::value_type p;
+      p.partitionIndex = partition;
+      p.committedOffset = -1;
+      p.committedLeaderEpoch = -1;
+      p.metadata = "";
+      p.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+      out.back().partitions.push_back(std::move(p));
+    }
   }
   return out;
 }
@@ -71,40 +89,70 @@ void handle_offset_fetch(self_ptr self, const request& r, protocol::byte_view bo
       for (std::size_t i = 0; i < queries.size(); ++i) {
         msg::OffsetFetchResponse::OffsetFetchResponseGroup g;
         g.groupId = queries[i].group;
-        g.errorCode = to_kafka_group((*answers)[i].error);
-        if ((*answers)[i].error == errc::ok)
+        g.errorCode = (*answers)[i].error;
+        if ((*answers)[i].error == 0)
           g.topics = by_topic<msg::OffsetFetchResponse::OffsetFetchResponseGroup::OffsetFetchResponseTopics>((*answers)[i]);
         res.groups.push_back(std::move(g));
       }
     } else {
       const auto& a = answers->front();
       res.topics = by_topic<msg::OffsetFetchResponse::OffsetFetchResponseTopic>(a);
-      res.errorCode = to_kafka_group(a.error);
+      res.errorCode = a.error;
     }
     respond(self, r, res, flexible);
   };
   for (std::size_t i = 0; i < queries.size(); ++i) {
-    std::vector<topic_partition> tps;
+    std::vector<topic_partition> asked;
     if (queries[i].topics)
       for (const auto& [name, parts] : *queries[i].topics)
+        for (auto p : parts) asked.push_back({name, p});
+    // Without DESCRIBE on the group nothing is looked up. Kafka reports it on the group and,
+    // before v2 (no group error code), on each partition asked for.
+    if (!allowed(self, sec::acl_operation::describe, sec::resource_type::group, queries[i].group)) {
+      (*answers)[i].error = static_cast<std::int16_t>(error_code::group_authorization_failed);
+      if (r.api_version < 2)
+        for (const auto& tp : asked) (*answers)[i].offsets.push_back({tp, {}});
+      done();
+      continue;
+    }
+    // Topics the principal may not DESCRIBE are not looked up (see by_topic).
+    std::vector<topic_partition> tps;
+    if (queries[i].topics)
+      for (const auto& [name, parts] : *queries[i].topics) {
+        if (!allowed(self, sec::acl_operation::describe, sec::resource_type::topic, name)) {
+          (*answers)[i].refused.emplace_back(name, parts);
+          continue;
+        }
         for (auto p : parts) tps.push_back({name, p});
-    // Asked for nothing (an empty list, not null): nothing to look up.
+      }
+    // Asked for nothing (an empty list, not null) or only for refused topics: nothing to
+    // look up.
     if (queries[i].topics && tps.empty()) {
       done();
       continue;
     }
     auto fail = [=](errc e) {
-      (*answers)[i].error = e;
-      // Pre-v2 clients only read per-partition errors: report it on each partition asked for.
-      for (const auto& tp : tps) (*answers)[i].offsets.push_back({tp, {}});
+      (*answers)[i].error = to_kafka_group(e);
+      // Pre-v2 clients only read per-partition errors: report it on each partition asked for
+      // (refused topics' too, as Kafka does).
+      (*answers)[i].refused.clear();
+      for (const auto& tp : asked) (*answers)[i].offsets.push_back({tp, {}});
       done();
     };
+    const bool all_offsets = !queries[i].topics;
     with_group(
         self, queries[i].group,
         [=](group_coordinator_actor& g) {
           self->request(g, 10s, offset_atom::value, tps)
               .then(
                   [=](std::vector<storage::group_offset>& offs) {
+                    // All of the group's offsets: topics the principal may not DESCRIBE are
+                    // left out, as if nothing were committed for them.
+                    if (all_offsets)
+                      std::erase_if(offs, [&](const storage::group_offset& o) {
+                        return !allowed(self, sec::acl_operation::describe,
+                                        sec::resource_type::topic, o.tp.topic);
+                      });
                     (*answers)[i].offsets = std::move(offs);
                     done();
                   },

@@ -2,11 +2,13 @@
 // survived log truncation. Portask has one node and never truncates, so every partition has
 // had one leader epoch, 0, starting at the log start: epoch 0 ends at the log end offset,
 // any later epoch is unknown (-1/-1), as Kafka's epoch cache answers.
+// ACLs: CLUSTER_ACTION on the cluster or DESCRIBE on the topic, else TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/partition.hpp"
 
 namespace portask::kafka {
 
+namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
@@ -51,13 +53,23 @@ void handle_offset_for_leader_epoch(self_ptr self, const request& r, protocol::b
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
   res->topics.resize(req.topics.size());
+  // As Kafka: replicas (CLUSTER_ACTION) may ask about any topic, consumers about the topics
+  // they may describe (KIP-320); the epochs stay -1 for a refused partition.
+  const bool any_topic = allowed_on_cluster(self, sec::acl_operation::cluster_action);
   for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
     const auto& t = req.topics[ti];
     res->topics[ti].topic = t.topic;
     res->topics[ti].partitions.resize(t.partitions.size());
+    const bool authorized = any_topic || allowed(self, sec::acl_operation::describe,
+                                                 sec::resource_type::topic, t.topic);
     for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
       const auto p = t.partitions[pi];
       res->topics[ti].partitions[pi].partition = p.partition;
+      if (!authorized) {
+        res->topics[ti].partitions[pi].errorCode =
+            static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        continue;
+      }
       auto fail = [=](caf::error& e) {
         res->topics[ti].partitions[pi].errorCode = to_kafka(to_errc(e));
         done();

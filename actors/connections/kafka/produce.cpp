@@ -1,7 +1,7 @@
 // Produce (key 0): every partition's record batches become one Portask publish_batch and go
 // through the ProtocolBridge like a native publish (framing, CRC32, codec, metrics, hooks,
 // partition, writer), the request's batches as one group per bridge. acks=0 gets no
-// response.
+// response. ACLs: WRITE on the topic; auto-creating it also needs CREATE (cluster or topic).
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/transport/publish_bursts.hpp"
@@ -109,13 +109,23 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
     auto& topic = req.topicData[ti];
     res->responses[ti].name = topic.name;
+    namespace sec = protocol::security;
+    const bool may_write = allowed(self, sec::acl_operation::write, sec::resource_type::topic, topic.name);
     const bool may_create = ctx.config.auto_create_topics &&
-                            topics_named++ < ctx.config.auto_create_topics_max_per_request;
+                            topics_named++ < ctx.config.auto_create_topics_max_per_request &&
+                            (allowed_on_cluster(self, sec::acl_operation::create) ||
+                             allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic.name));
     res->responses[ti].partitionResponses.resize(topic.partitionData.size());
     for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
       auto& part = topic.partitionData[pi];
       auto& out = res->responses[ti].partitionResponses[pi];
       out.index = part.index;
+      if (!may_write) {
+        out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
       if (protocol::is_internal_topic(topic.name)) {  // Kafka: only the broker appends to it
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
         out.baseOffset = -1;

@@ -74,8 +74,12 @@ void handle_sasl_authenticate(self_ptr self, const request& r, protocol::byte_vi
   if (!expecting) {
     res.errorCode = static_cast<std::int16_t>(error_code::illegal_sasl_state);
     res.errorMessage = "SaslAuthenticate without a SaslHandshake v1 first";
-    logging::kafka().warn("kafka {}: {}; closing", st.session->peer(), *res.errorMessage);
-    st.closing = true;
+    // On a SASL listener that is a client out of step: it goes. Elsewhere it is only a
+    // request this listener does not serve (Kafka answers it and carries on).
+    if (st.sasl) {
+      logging::kafka().warn("kafka {}: {}; closing", st.session->peer(), *res.errorMessage);
+      st.closing = true;
+    }
     return respond(self, r, res, flexible, true);
   }
   auto step = st.sasl->respond(req.authBytes);

@@ -1,13 +1,22 @@
 // SyncGroup (key 14): the leader's assignment ends the rebalance; every member gets its
 // share (members wait for the leader).
+// ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
+
+namespace sec = protocol::security;
 
 void handle_sync_group(self_ptr self, const request& r, protocol::byte_view body) {
   msg::SyncGroupRequest req;
   if (!PORTASK_KAFKA_DECODE(SyncGroup, body, req)) return;
   const bool flexible = msg::SyncGroupRequest_is_flexible(r.api_version);
+  // Refused before the coordinator hears of it (a member that may not read cannot sync).
+  if (!allowed(self, sec::acl_operation::read, sec::resource_type::group, req.groupId)) {
+    msg::SyncGroupResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
+    return respond(self, r, res, flexible, true);
+  }
   sync_group_request s;
   s.member_id = req.memberId;
   s.instance_id = req.groupInstanceId;

@@ -19,6 +19,8 @@
 #include "actors/pipeline/producer_ids.hpp"
 #include "portask/version.hpp"
 #include "actors/pipeline/wall_clock.hpp"
+#include "actors/security/sasl_session.hpp"
+#include "logging/loggers.hpp"
 #include "protocol/group_assignment.hpp"
 #include "protocol/native_messages.hpp"
 
@@ -28,6 +30,7 @@ namespace native = protocol::native;
 using protocol::message_type;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
+namespace sec = protocol::security;
 
 namespace {
 
@@ -79,6 +82,11 @@ struct connection_state {
   /// here, in order (later messages wait in the mailbox), and are served once it is sent.
   bool awaiting_topic = false;
   std::vector<protocol::buffer> held_frames;
+  // -- security (docs/security.md) -------------------------------------------------------
+  std::unique_ptr<sasl_session> sasl;  ///< on a listener that authenticates
+  std::string principal{anonymous_principal};
+  std::string host;  ///< the client's address, as ACLs name hosts
+  std::unique_ptr<authorization_cache> acl;
   bool closing = false;  ///< the client closed; quit once pending answers are written
   bool drain_requested = false;  ///< pushes wait for the session's drained_atom
   static inline const char* name = "portask.portask_connection";
@@ -123,6 +131,36 @@ void fail(self_ptr self, const request_ctx& r, errc e, std::string_view detail =
 }
 
 void fail(self_ptr self, const request_ctx& r, const caf::error& e) { fail(self, r, to_errc(e)); }
+
+// -- authorization: the same ACLs, decisions and cache as Kafka's (security/access_control) --
+
+bool allowed(self_ptr self, sec::acl_operation op, sec::resource_type type, std::string_view name) {
+  auto& st = self->state;
+  return st.acl->allowed(st.principal, st.host, op, type, name);
+}
+
+/// Whether the client may do `op` on `topic`; if not, the request is answered
+/// authorization_failed (naming what was missing) and false returned.
+bool check_topic(self_ptr self, const request_ctx& r, sec::acl_operation op, const std::string& topic) {
+  if (allowed(self, op, sec::resource_type::topic, topic)) return true;
+  fail(self, r, errc::authorization_failed, std::string(sec::to_string(op)) + " on topic " + topic);
+  return false;
+}
+bool check_group(self_ptr self, const request_ctx& r, sec::acl_operation op, const std::string& group) {
+  if (allowed(self, op, sec::resource_type::group, group)) return true;
+  fail(self, r, errc::authorization_failed, std::string(sec::to_string(op)) + " on group " + group);
+  return false;
+}
+bool may_create_topic(self_ptr self, const std::string& topic) {
+  return allowed(self, sec::acl_operation::create, sec::resource_type::cluster, sec::cluster_resource_name) ||
+         allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic);
+}
+std::vector<storage::topic_info> describable(self_ptr self, std::vector<storage::topic_info> topics) {
+  std::erase_if(topics, [&](const auto& t) {
+    return !allowed(self, sec::acl_operation::describe, sec::resource_type::topic, t.name);
+  });
+  return topics;
+}
 
 template <class Body>
 void respond(self_ptr self, const request_ctx& r, Body&& body,
@@ -184,8 +222,9 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   auto batch = self->state.ctx->codecs.decode(h.flags, req->batch);
   if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
   if (batch->messages.empty()) return fail(self, r, errc::invalid_request, "empty batch");
-  publish_batch pb{{req->topic, req->partition}, std::move(*batch), protocol_kind::portask, true,
-                   wire_bytes};
+  if (!check_topic(self, r, sec::acl_operation::write, req->topic)) return;
+  publish_batch pb{{req->topic, req->partition}, std::move(*batch), protocol_kind::portask,
+                   may_create_topic(self, req->topic), wire_bytes};
   if (req->producer.present()) {
     const auto count = static_cast<std::uint32_t>(pb.batch.messages.size());
     pb.producer = {req->producer.id, req->producer.epoch, req->producer.base_sequence,
@@ -236,6 +275,12 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
 void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_init_producer(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  {  // as Kafka's InitProducerId: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic
+    auto& st = self->state;
+    if (!allowed(self, sec::acl_operation::idempotent_write, sec::resource_type::cluster, sec::cluster_resource_name) &&
+        !st.acl->allowed_on_some(st.principal, st.host, sec::acl_operation::write, sec::resource_type::topic))
+      return fail(self, r, errc::authorization_failed, "IDEMPOTENT_WRITE on the cluster or WRITE on a topic");
+  }
   auto answer = [=](std::int64_t id, std::int16_t epoch) {
     respond(self, r, [&](protocol::buffer& out) {
       native::encode_body(out, native::init_producer_response{id, epoch});
@@ -268,6 +313,7 @@ void count_out(self_ptr self, const fetch_result& res) {
 void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_fetch(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!check_topic(self, r, sec::acl_operation::read, req->topic)) return;
   bool alone = false;
   const auto granted =
       self->state.responses->promise_output(std::max<std::uint32_t>(1, req->max_bytes), alone);
@@ -388,6 +434,7 @@ void pump(self_ptr self, std::uint32_t id) {
 void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_subscribe(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!check_topic(self, r, sec::acl_operation::read, req->topic)) return;
   // Each subscription may have one push in flight: their number is capped like requests.
   const auto max_subscriptions = self->state.ctx->config.max_inflight_requests_per_connection;
   if (self->state.subscriptions.size() >= max_subscriptions)
@@ -455,6 +502,9 @@ void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_ack(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (req->consumer.empty() || req->offset < 0) return fail(self, r, errc::invalid_request);
+  if (!check_group(self, r, sec::acl_operation::read, req->consumer) ||
+      !check_topic(self, r, sec::acl_operation::read, req->topic))
+    return;
   commit_offsets_request commit;
   commit.member = {req->member_id, std::nullopt, req->generation};
   commit.offsets.push_back(
@@ -469,6 +519,9 @@ void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
 void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_offset_fetch(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!check_group(self, r, sec::acl_operation::describe, req->consumer) ||
+      !check_topic(self, r, sec::acl_operation::describe, req->topic))
+    return;
   std::vector<topic_partition> tps{{req->topic, req->partition}};
   with_group(self, r, req->consumer, [=](group_coordinator_actor& g) {
     self->request(g, 10s, offset_atom::value, tps)
@@ -488,6 +541,7 @@ void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) 
 void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_group_join(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!check_group(self, r, sec::acl_operation::read, req->group)) return;
   auto& st = self->state;
   native_membership m;
   m.membership_id = st.next_membership++;
@@ -565,6 +619,28 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!registry) return fail(self, r, errc::not_ready);
   auto on_error = [=](caf::error& e) { fail(self, r, e); };
   auto empty_ok = [=](bool) { respond(self, r, [](protocol::buffer&) {}); };
+  // The ACLs Kafka's CreateTopics, DeleteTopics, Metadata, CreatePartitions and
+  // (Incremental)AlterConfigs check for the same operations.
+  switch (req->op) {
+    case native::admin_op::create:
+      if (!may_create_topic(self, req->topic))
+        return fail(self, r, errc::authorization_failed, "CREATE on the cluster or topic " + req->topic);
+      break;
+    case native::admin_op::remove:
+      if (!check_topic(self, r, sec::acl_operation::remove, req->topic)) return;
+      break;
+    case native::admin_op::describe:
+      if (!check_topic(self, r, sec::acl_operation::describe, req->topic)) return;
+      break;
+    case native::admin_op::add_partitions:
+      if (!check_topic(self, r, sec::acl_operation::alter, req->topic)) return;
+      break;
+    case native::admin_op::alter_config:
+      if (!check_topic(self, r, sec::acl_operation::alter_configs, req->topic)) return;
+      break;
+    case native::admin_op::list:
+      break;  // lists what the client may describe
+  }
   switch (req->op) {
     case native::admin_op::create: {
       // -1: the broker's default partition count, as Kafka's CreateTopics (KIP-464).
@@ -584,7 +660,7 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           .then(
               [=](std::vector<storage::topic_info>& topics) {
                 respond(self, r, [&](protocol::buffer& out) {
-                  native::encode_body(out, summaries(topics));
+                  native::encode_body(out, summaries(describable(self, std::move(topics))));
                 });
               },
               on_error);
@@ -628,7 +704,7 @@ void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
             const auto& c = *self->state.ctx;
             native::metadata_response m{c.config.native.host, c.native_port.load(),
                                         std::string("portask ") + version_string,
-                                        summaries(topics)};
+                                        summaries(describable(self, std::move(topics)))};
             respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, m); });
           },
           [=](caf::error& e) { fail(self, r, e); });
@@ -637,6 +713,7 @@ void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
 void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_list_offsets(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!check_topic(self, r, sec::acl_operation::describe, req->topic)) return;
   const topic_partition tp{req->topic, req->partition};
   auto bridge = self->state.ctx->bridge_for(tp);
   if (!bridge) return fail(self, r, errc::not_ready);
@@ -710,6 +787,10 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (req->op != native::group_op::list && req->group.empty())
     return fail(self, r, errc::invalid_request, "empty group name");
+  if (req->op == native::group_op::describe && !check_group(self, r, sec::acl_operation::describe, req->group))
+    return;
+  if (req->op == native::group_op::remove && !check_group(self, r, sec::acl_operation::remove, req->group))
+    return;
   switch (req->op) {
     case native::group_op::list: {
       auto groups = self->state.ctx->groups();
@@ -719,7 +800,9 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
               [=](std::vector<group_description>& all) {
                 std::vector<native::group_summary> out;
                 for (const auto& d : all)
-                  if (d.state != "Dead") out.push_back(summary_of(d));
+                  if (d.state != "Dead" &&
+                      allowed(self, sec::acl_operation::describe, sec::resource_type::group, d.group_id))
+                    out.push_back(summary_of(d));
                 std::sort(out.begin(), out.end(),
                           [](const auto& a, const auto& b) { return a.group < b.group; });
                 respond(self, r, [&](protocol::buffer& buf) { native::encode_body(buf, out); });
@@ -744,6 +827,7 @@ void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload
   auto req = native::decode_delete_records(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (req->offset < -1) return fail(self, r, errc::offset_out_of_range);
+  if (!check_topic(self, r, sec::acl_operation::remove, req->topic)) return;
   ask_partition(
       self, *self->state.ctx, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(30000),
       [=](storage::partition_bounds& b) {
@@ -767,6 +851,7 @@ request_kind kind_of(message_type t) {
     case message_type::topic_admin:
     case message_type::delete_records: return request_kind::topic_admin;
     case message_type::group_admin: return request_kind::group;
+    case message_type::authenticate: return request_kind::authenticate;
     case message_type::metadata: return request_kind::metadata;
     case message_type::heartbeat: return request_kind::heartbeat;
     case message_type::group_join:
@@ -775,7 +860,41 @@ request_kind kind_of(message_type t) {
   }
 }
 
+// One step of a SASL exchange (docs/protocol.md, Authenticate). A failure closes the
+// connection once the error is written.
+void on_authenticate(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto& st = self->state;
+  auto req = native::decode_authenticate(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!st.sasl) return fail(self, r, errc::invalid_request, "this listener does not authenticate");
+  auto close_after = [&](std::string why) {
+    logging::native().warn("native {}: authentication with {} failed: {}; closing", st.session->peer(),
+                           req->mechanism, why);
+    st.closing = true;
+    fail(self, r, errc::authentication_failed, why);
+  };
+  // A new exchange starts with a mechanism different from the one in progress, or after
+  // the previous one ended.
+  if (req->mechanism != st.sasl->mechanism() || !st.sasl->in_exchange()) {
+    if (!st.sasl->start(req->mechanism))
+      return close_after("mechanism " + req->mechanism + " is not offered here");
+  }
+  auto step = st.sasl->respond(protocol::as_chars(req->token));
+  using outcome = sasl_session::step::outcome;
+  if (step.result == outcome::failed) return close_after(step.error);
+  const bool done = step.result == outcome::authenticated;
+  if (done) {
+    st.principal = st.sasl->principal();
+    logging::native().info("native {}: authenticated as {} ({})", st.session->peer(), st.principal,
+                           req->mechanism);
+  }
+  respond(self, r, [&](protocol::buffer& out) {
+    native::encode_body(out, native::authenticate_response{protocol::as_bytes(step.token), done});
+  });
+}
+
 void on_frame(self_ptr self, const protocol::buffer& bytes) {
+  if (self->state.closing) return;  // answering what came before, then closing
   // The session's framer already checked magic, version, type, length and CRC.
   auto h = protocol::decode_header(bytes, protocol::frame_limits{UINT32_MAX});
   if (!h) return;
@@ -784,6 +903,14 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
                 kind_of(h->type), clock_type::now()};
   // Any other request goes after the publishes before it (its bridge, or another actor).
   if (h->type != message_type::publish && !self->state.bursts.empty()) flush_publishes(self);
+  auto& st = self->state;
+  if (st.sasl && !st.sasl->authenticated() && h->type != message_type::authenticate &&
+      h->type != message_type::heartbeat) {
+    logging::native().warn("native {}: {} before authentication; closing", st.session->peer(),
+                           protocol::to_string(h->type));
+    st.closing = true;
+    return fail(self, r, errc::authentication_required, "send Authenticate first");
+  }
   switch (h->type) {
     case message_type::publish: return on_publish(self, r, *h, payload, bytes.size());
     case message_type::fetch: return on_fetch(self, r, payload);
@@ -800,6 +927,7 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::init_producer: return on_init_producer(self, r, payload);
     case message_type::delete_records: return on_delete_records(self, r, payload);
     case message_type::group_admin: return on_group_admin(self, r, payload);
+    case message_type::authenticate: return on_authenticate(self, r, payload);
     case message_type::heartbeat: {
       if (!native::decode_heartbeat(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,
@@ -843,6 +971,12 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
     self->state.responses = std::make_unique<response_queue>(session);
     self->state.polls = std::make_unique<long_polls>(ctx);
     track_connection(self, ctx, session, protocol_kind::portask);
+    self->state.acl = std::make_unique<authorization_cache>(ctx->access);
+    const auto& peer = session->peer();
+    self->state.host = peer.substr(0, peer.rfind(':'));
+    if (ctx->config.native.sasl)
+      self->state.sasl = std::make_unique<sasl_session>(ctx->access, ctx->config.security.sasl_mechanisms,
+                                                        self->state.host);
     self->set_down_handler([=](caf::down_msg& down) {
       std::erase_if(self->state.memberships,
                     [&](const auto& m) { return m.second.address() == down.source; });

@@ -550,7 +550,91 @@ void describe_producers_body(kafka_bytes& b, std::int16_t) {
   b.tags();
 }
 
+// The SASL APIs on this (PLAINTEXT) listener: answered ILLEGAL_SASL_STATE, as Kafka does.
+void sasl_handshake_body(kafka_bytes& b, std::int16_t) { b.str("SCRAM-SHA-256"); }
+
+void sasl_authenticate_body(kafka_bytes& b, std::int16_t) {
+  b.blob("n,,n=someone,r=nonce");
+  b.tags();
+}
+
+// An ACL filter (DescribeAcls' fields; each of DeleteAcls' filters): topic `ev-acl`, any
+// pattern from v1 (v0 has literal ones only), any principal, host, operation and permission.
+void acl_filter_fields(kafka_bytes& b, std::int16_t v) {
+  b.i8(2);  // topic
+  b.nstr(std::string("ev-acl"));
+  if (v >= 1) b.i8(1);  // pattern type filter: any
+  b.nstr(std::nullopt);
+  b.nstr(std::nullopt);
+  b.i8(1);  // operation: any
+  b.i8(1);  // permission: any
+}
+
+void describe_acls_body(kafka_bytes& b, std::int16_t v) {
+  acl_filter_fields(b, v);
+  b.tags();
+}
+
+void create_acls_body(kafka_bytes& b, std::int16_t v) {
+  b.len(1);
+  b.i8(2);  // topic
+  b.str("ev-acl");
+  if (v >= 1) b.i8(3);  // literal
+  b.str("User:ev");
+  b.str("*");
+  b.i8(3);  // read
+  b.i8(3);  // allow
+  b.tags();
+  b.tags();
+}
+
+void delete_acls_body(kafka_bytes& b, std::int16_t v) {
+  b.len(1);
+  acl_filter_fields(b, v);
+  b.tags();
+  b.tags();
+}
+
+void describe_user_scram_credentials_body(kafka_bytes& b, std::int16_t) {
+  b.len(1);
+  b.str("ev-user");
+  b.tags();
+  b.tags();
+}
+
+void alter_user_scram_credentials_body(kafka_bytes& b, std::int16_t) {
+  b.len(0);  // deletions
+  b.len(1);  // upsertions
+  b.str("ev-user");
+  b.i8(1);  // SCRAM-SHA-256
+  b.i32(4096);
+  b.blob("ev-salt");
+  b.blob(std::string(32, 'p'));  // a SHA-256 salted password
+  b.tags();
+  b.tags();
+}
+
 // -- response checks (only some APIs: the others need only answer) --------------------------
+
+void sasl_handshake_check(const protocol::buffer& res, std::int16_t v) {
+  EXPECT_EQ(decode_as<msg::SaslHandshakeResponse>(res, v).errorCode, 34);
+}
+
+void sasl_authenticate_check(const protocol::buffer& res, std::int16_t v) {
+  EXPECT_EQ(decode_as<msg::SaslAuthenticateResponse>(res, v).errorCode, 34);
+}
+
+void create_acls_check(const protocol::buffer& res, std::int16_t v) {
+  auto r = decode_as<msg::CreateAclsResponse>(res, v);
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].errorCode, 0);
+}
+
+void alter_user_scram_credentials_check(const protocol::buffer& res, std::int16_t v) {
+  auto r = decode_as<msg::AlterUserScramCredentialsResponse>(res, v);
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].errorCode, 0);
+}
 
 void api_versions_check(const protocol::buffer& res, std::int16_t v) {
   auto r = decode_as<msg::ApiVersionsResponse>(res, v);
@@ -653,20 +737,28 @@ const std::vector<api_case>& served_apis() {
       {14, "SyncGroup", 0, 5, 4, sync_group_body},
       {15, "DescribeGroups", 0, 5, 5, describe_groups_body},
       {16, "ListGroups", 0, 5, 3, list_groups_body},
+      {17, "SaslHandshake", 0, 1, never, sasl_handshake_body, sasl_handshake_check},
       {18, "ApiVersions", 0, 3, 3, api_versions_body, api_versions_check},
       {19, "CreateTopics", 0, 7, 5, create_topics_body, create_topics_check},
       {20, "DeleteTopics", 0, 6, 4, delete_topics_body, delete_topics_check},
       {21, "DeleteRecords", 0, 2, 2, delete_records_body, delete_records_check},
       {22, "InitProducerId", 0, 4, 2, init_producer_id_body},
       {23, "OffsetForLeaderEpoch", 0, 4, 4, offset_for_leader_epoch_body},
+      {29, "DescribeAcls", 0, 3, 2, describe_acls_body},
+      {30, "CreateAcls", 0, 3, 2, create_acls_body, create_acls_check},
+      {31, "DeleteAcls", 0, 3, 2, delete_acls_body},
       {32, "DescribeConfigs", 0, 4, 4, describe_configs_body, describe_configs_check},
       {33, "AlterConfigs", 0, 2, 2, alter_configs_body},
       {35, "DescribeLogDirs", 0, 4, 2, describe_log_dirs_body},
+      {36, "SaslAuthenticate", 0, 2, 2, sasl_authenticate_body, sasl_authenticate_check},
       {37, "CreatePartitions", 0, 3, 2, create_partitions_body},
       {42, "DeleteGroups", 0, 2, 2, delete_groups_body},
       {43, "ElectLeaders", 0, 2, 2, elect_leaders_body},
       {44, "IncrementalAlterConfigs", 0, 1, 1, incremental_alter_configs_body},
       {47, "OffsetDelete", 0, 0, never, offset_delete_body},
+      {50, "DescribeUserScramCredentials", 0, 0, 0, describe_user_scram_credentials_body},
+      {51, "AlterUserScramCredentials", 0, 0, 0, alter_user_scram_credentials_body,
+       alter_user_scram_credentials_check},
       {60, "DescribeCluster", 0, 1, 0, describe_cluster_body},
       {61, "DescribeProducers", 0, 0, 0, describe_producers_body},
   };

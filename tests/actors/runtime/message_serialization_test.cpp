@@ -51,6 +51,10 @@ using message_types = caf::detail::type_list<
     // hook events and subscriptions
     connect_event, disconnect_event, message_event, connect_subscriber_actor,
     disconnect_subscriber_actor, message_subscriber_actor,
+    // credentials and ACLs
+    storage::user_credential, protocol::security::scram_credential, protocol::security::scram_mechanism,
+    protocol::security::acl_binding, std::vector<protocol::security::acl_binding>,
+    protocol::security::acl_filter, std::vector<protocol::security::acl_filter>,
     // a session's frames and framing errors
     protocol::buffer, std::vector<protocol::buffer>, errc>;
 
@@ -271,6 +275,30 @@ named<message_event> sample(tag<message_event>) {
 }
 named<protocol::buffer> sample(tag<protocol::buffer>) { return {"portask.buffer", {1, 2, 3}}; }
 named<errc> sample(tag<errc>) { return {"portask.errc", errc::storage_unavailable}; }
+protocol::security::scram_credential scram_credential() {
+  return {protocol::security::scram_mechanism::sha512, "salt", 8192, std::string(64, 's'), std::string(64, 'k')};
+}
+named<protocol::security::scram_credential> sample(tag<protocol::security::scram_credential>) {
+  return {"portask.scram_credential", scram_credential()};
+}
+named<storage::user_credential> sample(tag<storage::user_credential>) {
+  return {"portask.user_credential", {"alice", scram_credential()}};
+}
+named<protocol::security::scram_mechanism> sample(tag<protocol::security::scram_mechanism>) {
+  return {"portask.scram_mechanism", protocol::security::scram_mechanism::sha512};
+}
+named<protocol::security::acl_binding> sample(tag<protocol::security::acl_binding>) {
+  namespace sec = protocol::security;
+  return {"portask.acl_binding",
+          {sec::resource_type::group, "g-", sec::pattern_type::prefixed, "User:alice", "10.0.0.1",
+           sec::acl_operation::read, sec::acl_permission::deny}};
+}
+named<protocol::security::acl_filter> sample(tag<protocol::security::acl_filter>) {
+  namespace sec = protocol::security;
+  return {"portask.acl_filter",
+          {sec::resource_type::topic, "orders", sec::pattern_type::match, "User:bob", "10.0.0.2",
+           sec::acl_operation::write, sec::acl_permission::allow}};
+}
 
 // A vector registered with its element type: one element.
 template <class T>

@@ -75,6 +75,17 @@ TEST(Acl, AlterConfigsImpliesDescribeConfigs) {
   EXPECT_FALSE(a.allowed("User:o", "h", acl_operation::alter, topic, "t"));
 }
 
+TEST(Acl, AllowedOnSomeResourceOfAType) {
+  authorizer a({bind(topic, "A", literal, "User:p", acl_operation::write),
+                bind(topic, "*", literal, "User:q", acl_operation::write, acl_permission::deny),
+                bind(topic, "B", literal, "User:q", acl_operation::write)},
+               {}, false);
+  EXPECT_TRUE(a.allowed_on_some("User:p", "h", acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:p", "h", acl_operation::read, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:q", "h", acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:r", "h", acl_operation::write, topic));
+}
+
 TEST(Acl, InvalidBindingsAreNamed) {
   auto good = bind(topic, "t", literal, "User:x", acl_operation::read);
   EXPECT_EQ(invalid_binding(good), "");

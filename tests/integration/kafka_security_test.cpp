@@ -1,0 +1,281 @@
+// SASL and ACLs on the Kafka listener, against the real `portask` executable on a real
+// redis-server: kcat (librdkafka) with SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN, kafka-python
+// (the legacy unframed handshake) managing ACLs as a real admin client, and a raw socket for
+// what clients never do on purpose (a proof wrong in one byte, a replayed final message,
+// requests before authentication).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "protocol/base64.hpp"
+#include "protocol/security/scram_client.hpp"
+#include "raw_kafka.hpp"
+#include "redis_server.hpp"
+#include "server_process.hpp"
+
+using namespace portask;
+using namespace portask::test;
+namespace sec = portask::protocol::security;
+
+namespace {
+
+constexpr const char* admin_password = "admin-secret";
+
+class KafkaSecurity : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.start()); }
+  void start(std::vector<std::string> extra = {}) {
+    setenv("PORTASK_ADMIN_PASSWORD", admin_password, 1);
+    std::vector<std::string> args{"--kafka-security-protocol", "SASL_PLAINTEXT", "--sasl-mechanisms",
+                                  "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN", "--admin-user", "admin"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<server_process>(redis_.url(), dir_.path() + "/portask.log");
+    ASSERT_TRUE(server_->start(args));
+    unsetenv("PORTASK_ADMIN_PASSWORD");
+    bootstrap_ = "127.0.0.1:" + std::to_string(server_->kafka_port());
+  }
+  void TearDown() override {
+    if (HasFailure() && server_) {
+      std::ifstream log(dir_.path() + "/portask.log");
+      std::cerr << "--- portask log ---\n" << log.rdbuf();
+    }
+  }
+  std::string kcat(const std::string& mechanism, const std::string& user, const std::string& password) const {
+    return "kcat -b " + bootstrap_ + " -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=" + mechanism +
+           " -X sasl.username=" + user + " -X sasl.password=" + password;
+  }
+  std::string log() const {
+    std::ifstream in(dir_.path() + "/portask.log");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+  temp_dir dir_;
+  redis_server redis_;
+  std::unique_ptr<server_process> server_;
+  std::string bootstrap_;
+};
+
+msg::SaslHandshakeResponse handshake(raw_kafka& c, const std::string& mechanism) {
+  msg::SaslHandshakeRequest req;
+  req.mechanism = mechanism;
+  return call<msg::SaslHandshakeResponse>(c, 17, 1, req, false);
+}
+
+msg::SaslAuthenticateResponse authenticate(raw_kafka& c, const std::string& token) {
+  msg::SaslAuthenticateRequest req;
+  req.authBytes = token;
+  return call<msg::SaslAuthenticateResponse>(c, 36, 1, req, false);
+}
+
+// A whole SCRAM exchange; the final message sent (for replays) in `final_sent`.
+bool scram_login(raw_kafka& c, sec::scram_mechanism m, const std::string& user, const std::string& password,
+                 std::string* final_sent = nullptr) {
+  if (handshake(c, std::string(sec::mechanism_name(m))).errorCode != 0) return false;
+  sec::scram_client client(m, user, password);
+  auto first = authenticate(c, client.client_first());
+  if (first.errorCode != 0) return false;
+  auto final = client.client_final(first.authBytes);
+  if (!final) return false;
+  if (final_sent) *final_sent = *final;
+  auto last = authenticate(c, *final);
+  return last.errorCode == 0 && !client.check_server_final(last.authBytes);
+}
+
+// AlterUserScramCredentials as a Kafka admin client sends it: the salted password, not the password.
+msg::AlterUserScramCredentialsResponse set_password(raw_kafka& c, const std::string& user, sec::scram_mechanism m,
+                                                    const std::string& password, std::int32_t iterations = 4096) {
+  msg::AlterUserScramCredentialsRequest req;
+  msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
+  u.name = user;
+  u.mechanism = static_cast<std::int8_t>(m);
+  u.iterations = iterations;
+  u.salt = "salt-of-" + user;
+  u.saltedPassword = sec::pbkdf2(sec::hash_of(m), password, u.salt, iterations);
+  req.upsertions.push_back(u);
+  return call<msg::AlterUserScramCredentialsResponse>(c, 51, 0, req, true);
+}
+
+}  // namespace
+
+TEST_F(KafkaSecurity, KcatAuthenticatesWithEveryMechanismAndWrongCredentialsAreRefused) {
+  start();
+  for (const std::string mechanism : {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}) {
+    auto [rc, out] = run_shell("printf 'k:" + mechanism + "\\n' | " + kcat(mechanism, "admin", admin_password) +
+                               " -P -t secured -p 0 -K: 2>&1");
+    EXPECT_EQ(rc, 0) << mechanism << ": " << out;
+  }
+  auto [rc, out] = run_shell(kcat("SCRAM-SHA-256", "admin", admin_password) +
+                             " -C -t secured -p 0 -o beginning -e -f '%s\\n' 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  for (const std::string mechanism : {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"})
+    EXPECT_NE(out.find(mechanism + "\n"), std::string::npos) << out;
+  // A wrong password, an unknown user, and a mechanism the listener does not offer.
+  for (const auto& [mechanism, user, password] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"SCRAM-SHA-512", "admin", "wrong"},
+                                                                    {"SCRAM-SHA-256", "nobody", admin_password},
+                                                                    {"PLAIN", "admin", "wrong"}}) {
+    std::tie(rc, out) = run_shell("printf 'x\\n' | " + kcat(mechanism, user, password) +
+                                  " -X message.timeout.ms=3000 -P -t secured -p 0 2>&1");
+    EXPECT_NE(rc, 0) << mechanism << " " << user;
+    EXPECT_NE(out.find("Authentication failed"), std::string::npos) << out;
+  }
+  std::tie(rc, out) = run_shell("printf 'x\\n' | " + kcat("GSSAPI", "admin", admin_password) +
+                                " -X message.timeout.ms=3000 -P -t secured -p 0 2>&1");
+  EXPECT_NE(rc, 0);
+  // Nothing was stored for the refused clients.
+  std::tie(rc, out) = run_shell(kcat("PLAIN", "admin", admin_password) + " -C -t secured -p 0 -o beginning -e -q 2>&1");
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
+}
+
+TEST_F(KafkaSecurity, BeforeAuthenticationOnlyApiVersionsAndTheHandshakeAreServed) {
+  start();
+  {
+    raw_kafka c(server_->kafka_port());
+    msg::ApiVersionsRequest versions;
+    auto v = call<msg::ApiVersionsResponse>(c, 18, 0, versions, false);
+    EXPECT_EQ(v.errorCode, 0);
+    bool sasl_listed = false;
+    for (const auto& k : v.apiKeys) sasl_listed |= k.apiKey == 36 && k.maxVersion == 2;
+    EXPECT_TRUE(sasl_listed);
+    msg::MetadataRequest md;
+    c.send(3, 1, 7, md, false);
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    raw_kafka c(server_->kafka_port());  // SaslAuthenticate before a handshake
+    auto res = authenticate(c, "n,,n=admin,r=abc");
+    EXPECT_EQ(res.errorCode, 34);  // ILLEGAL_SASL_STATE
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    raw_kafka c(server_->kafka_port());
+    auto res = handshake(c, "GSSAPI");
+    EXPECT_EQ(res.errorCode, 33);  // UNSUPPORTED_SASL_MECHANISM, with what is offered
+    EXPECT_EQ(res.mechanisms, (std::vector<std::string>{"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}));
+    EXPECT_TRUE(c.closed());
+  }
+  raw_kafka c(server_->kafka_port());
+  ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
+  msg::MetadataRequest md;
+  auto res = call<msg::MetadataResponse>(c, 3, 1, md, false);
+  EXPECT_EQ(res.brokers.size(), 1u);
+}
+
+TEST_F(KafkaSecurity, AProofWrongInOneByteAndAReplayedFinalMessageAreRefused) {
+  start();
+  std::string recorded;
+  {
+    raw_kafka c(server_->kafka_port());
+    ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha256, "admin", admin_password, &recorded));
+  }
+  {
+    raw_kafka c(server_->kafka_port());
+    ASSERT_EQ(handshake(c, "SCRAM-SHA-256").errorCode, 0);
+    sec::scram_client client(sec::scram_mechanism::sha256, "admin", admin_password);
+    auto first = authenticate(c, client.client_first());
+    ASSERT_EQ(first.errorCode, 0);
+    auto final = *client.client_final(first.authBytes);
+    auto proof = *protocol::base64_decode(final.substr(final.rfind(",p=") + 3));
+    proof[7] = static_cast<char>(proof[7] ^ 0x20);
+    auto res = authenticate(c, final.substr(0, final.rfind(",p=") + 3) + protocol::base64_encode(proof));
+    EXPECT_EQ(res.errorCode, 58);  // SASL_AUTHENTICATION_FAILED
+    ASSERT_TRUE(res.errorMessage);
+    EXPECT_NE(res.errorMessage->find("invalid credentials"), std::string::npos) << *res.errorMessage;
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    // The recorded final belongs to another exchange's nonce: refused, nothing served.
+    raw_kafka c(server_->kafka_port());
+    ASSERT_EQ(handshake(c, "SCRAM-SHA-256").errorCode, 0);
+    sec::scram_client client(sec::scram_mechanism::sha256, "admin", admin_password);
+    ASSERT_EQ(authenticate(c, client.client_first()).errorCode, 0);
+    auto res = authenticate(c, recorded);
+    EXPECT_EQ(res.errorCode, 58);
+    EXPECT_TRUE(c.closed());
+  }
+}
+
+TEST_F(KafkaSecurity, UsersAreManagedWithAlterAndDescribeUserScramCredentials) {
+  start();
+  raw_kafka admin(server_->kafka_port());
+  ASSERT_TRUE(scram_login(admin, sec::scram_mechanism::sha512, "admin", admin_password));
+  auto set = set_password(admin, "alice", sec::scram_mechanism::sha256, "alice-pw", 8192);
+  ASSERT_EQ(set.results.size(), 1u);
+  EXPECT_EQ(set.results[0].errorCode, 0);
+  // Too few iterations, an unknown mechanism: refused, with a reason.
+  auto bad = set_password(admin, "bob", sec::scram_mechanism::sha256, "pw", 100);
+  EXPECT_EQ(bad.results.at(0).errorCode, 93);  // UNACCEPTABLE_CREDENTIAL
+  msg::DescribeUserScramCredentialsRequest describe;
+  describe.users = std::vector<msg::DescribeUserScramCredentialsRequest::UserName>{{"alice"}, {"bob"}};
+  auto d = call<msg::DescribeUserScramCredentialsResponse>(admin, 50, 0, describe, true);
+  ASSERT_EQ(d.results.size(), 2u);
+  EXPECT_EQ(d.results[0].user, "alice");
+  ASSERT_EQ(d.results[0].credentialInfos.size(), 1u);
+  EXPECT_EQ(d.results[0].credentialInfos[0].mechanism, 1);
+  EXPECT_EQ(d.results[0].credentialInfos[0].iterations, 8192);
+  EXPECT_EQ(d.results[1].errorCode, 91);  // RESOURCE_NOT_FOUND
+  // alice authenticates with the new credential, from kcat too, but may not manage users.
+  raw_kafka as_alice(server_->kafka_port());
+  ASSERT_TRUE(scram_login(as_alice, sec::scram_mechanism::sha256, "alice", "alice-pw"));
+  EXPECT_EQ(set_password(as_alice, "alice", sec::scram_mechanism::sha512, "x").results.at(0).errorCode, 31);
+  auto [rc, out] = run_shell(kcat("SCRAM-SHA-256", "alice", "alice-pw") + " -L 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  // Deleted: alice is refused from then on.
+  msg::AlterUserScramCredentialsRequest del;
+  del.deletions.push_back({"alice", 1});
+  auto gone = call<msg::AlterUserScramCredentialsResponse>(admin, 51, 0, del, true);
+  EXPECT_EQ(gone.results.at(0).errorCode, 0);
+  raw_kafka again(server_->kafka_port());
+  EXPECT_FALSE(scram_login(again, sec::scram_mechanism::sha256, "alice", "alice-pw"));
+  // The store holds salted keys only: no password anywhere in it.
+  for (const std::string key : {"portask:credentials:SCRAM-SHA-512", "portask:credentials:SCRAM-SHA-256"}) {
+    std::tie(rc, out) = run_shell("redis-cli -p " + std::to_string(redis_.port()) + " HGETALL " + key + " 2>&1");
+    EXPECT_NE(out.find("admin"), std::string::npos) << out;
+    EXPECT_EQ(out.find(admin_password), std::string::npos);
+  }
+}
+
+TEST_F(KafkaSecurity, KafkaPythonManagesAclsThatTheBrokerEnforces) {
+  start();
+  raw_kafka admin(server_->kafka_port());
+  ASSERT_TRUE(scram_login(admin, sec::scram_mechanism::sha512, "admin", admin_password));
+  ASSERT_EQ(set_password(admin, "alice", sec::scram_mechanism::sha256, "alice-pw").results.at(0).errorCode, 0);
+  auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_acls.py " + bootstrap_ + " " +
+                             admin_password + " alice-pw 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+}
+
+TEST_F(KafkaSecurity, FailedAuthenticationsFromOneAddressAreBraked) {
+  start({"--max-failed-authentications-per-minute", "3"});
+  for (int i = 0; i < 3; ++i) {
+    raw_kafka c(server_->kafka_port());
+    EXPECT_FALSE(scram_login(c, sec::scram_mechanism::sha256, "admin", "guess-" + std::to_string(i)));
+  }
+  // Even the right password is refused now, without a check, until the minute is over.
+  raw_kafka c(server_->kafka_port());
+  ASSERT_EQ(handshake(c, "PLAIN").errorCode, 0);
+  auto res = authenticate(c, std::string("\0admin\0", 7) + admin_password);
+  EXPECT_EQ(res.errorCode, 58);
+  ASSERT_TRUE(res.errorMessage);
+  EXPECT_NE(res.errorMessage->find("too many failed authentications"), std::string::npos) << *res.errorMessage;
+}
+
+TEST_F(KafkaSecurity, AnExpiredSessionServesNothingButReAuthentication) {
+  start({"--sasl-session-lifetime-ms", "1500"});
+  raw_kafka c(server_->kafka_port());
+  ASSERT_EQ(handshake(c, "PLAIN").errorCode, 0);
+  auto res = authenticate(c, std::string("\0admin\0", 7) + admin_password);
+  ASSERT_EQ(res.errorCode, 0);
+  EXPECT_EQ(res.sessionLifetimeMs, 1500);
+  // Re-authenticating within the lifetime starts it again (KIP-368).
+  ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
+  msg::MetadataRequest md;
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 1, md, false).brokers.size(), 1u);
+  // The lifetime itself is what is tested here: wait it out, then any request closes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  c.send(3, 1, 9, md, false);
+  EXPECT_TRUE(c.closed());
+  EXPECT_NE(log().find("expired without re-authentication"), std::string::npos);
+}

@@ -1,0 +1,202 @@
+// Authentication and ACLs on the native listener, against the real `portask` executable: the
+// C++ client with each SASL mechanism, requests before authentication, a wrong password,
+// ACLs created through Kafka's CreateAcls applying to native requests, and portask-cli
+// --user. (The exchanges themselves are tested in tests/protocol/security.)
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "protocol/base64.hpp"
+#include "protocol/security/scram_client.hpp"
+#include "raw_kafka.hpp"
+#include "redis_server.hpp"
+#include "server_process.hpp"
+
+using namespace portask;
+using namespace portask::test;
+namespace sec = portask::protocol::security;
+
+namespace {
+
+constexpr const char* admin_password = "admin-secret";
+
+class NativeSecurity : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.start());
+    setenv("PORTASK_ADMIN_PASSWORD", admin_password, 1);
+    server_ = std::make_unique<server_process>(redis_.url(), dir_.path() + "/portask.log");
+    ASSERT_TRUE(server_->start({"--native-security-protocol", "SASL_PLAINTEXT", "--kafka-security-protocol",
+                                "SASL_PLAINTEXT", "--sasl-mechanisms", "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN",
+                                "--admin-user", "admin"}));
+    unsetenv("PORTASK_ADMIN_PASSWORD");
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      std::ifstream log(dir_.path() + "/portask.log");
+      std::cerr << "--- portask log ---\n" << log.rdbuf();
+    }
+  }
+  client::result<client::connection> open(const std::string& user, const std::string& password,
+                                          const std::string& mechanism = "SCRAM-SHA-512") const {
+    client::options o;
+    o.port = server_->port();
+    o.timeout = std::chrono::seconds(15);
+    o.user = user;
+    o.password = password;
+    o.mechanism = mechanism;
+    return client::connection::open(o);
+  }
+  // A Kafka admin connection, authenticated as admin (for users and ACLs).
+  std::unique_ptr<raw_kafka> kafka_admin() const {
+    auto c = std::make_unique<raw_kafka>(server_->kafka_port());
+    msg::SaslHandshakeRequest hs;
+    hs.mechanism = "PLAIN";
+    EXPECT_EQ(call<msg::SaslHandshakeResponse>(*c, 17, 1, hs, false).errorCode, 0);
+    msg::SaslAuthenticateRequest auth;
+    auth.authBytes = std::string("\0admin\0", 7) + admin_password;
+    EXPECT_EQ(call<msg::SaslAuthenticateResponse>(*c, 36, 1, auth, false).errorCode, 0);
+    return c;
+  }
+
+  temp_dir dir_;
+  redis_server redis_;
+  std::unique_ptr<server_process> server_;
+};
+
+protocol::message_batch one(const std::string& value) {
+  protocol::message_batch b;
+  protocol::message m;
+  m.value = value;
+  b.messages.push_back(m);
+  return b;
+}
+
+}  // namespace
+
+TEST_F(NativeSecurity, EveryMechanismAuthenticatesAndNothingIsServedBefore) {
+  {
+    client::options o;
+    o.port = server_->port();
+    auto c = client::connection::open(o);
+    ASSERT_TRUE(client::ok(c));
+    auto r = std::get<0>(c).create_topic("early", 1);
+    ASSERT_FALSE(client::ok(r));
+    EXPECT_EQ(client::error_of(r).code, errc::authentication_required);
+    EXPECT_FALSE(client::ok(std::get<0>(c).list_topics()));  // closed
+  }
+  for (const std::string mechanism : {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}) {
+    auto c = open("admin", admin_password, mechanism);
+    ASSERT_TRUE(client::ok(c)) << mechanism << ": " << client::error_of(c).message;
+    auto& conn = std::get<0>(c);
+    ASSERT_TRUE(client::ok(conn.publish("native-secured", 0, one(mechanism)))) << mechanism;
+  }
+  auto c = open("admin", admin_password);
+  ASSERT_TRUE(client::ok(c));
+  auto got = std::get<0>(c).fetch("native-secured", 0, 0);
+  ASSERT_TRUE(client::ok(got));
+  EXPECT_EQ(std::get<0>(got).messages.size(), 3u);
+  for (const std::string mechanism : {"SCRAM-SHA-512", "PLAIN"}) {
+    auto bad = open("admin", "wrong", mechanism);
+    ASSERT_FALSE(client::ok(bad)) << mechanism;
+    EXPECT_EQ(client::error_of(bad).code, errc::authentication_failed) << client::error_of(bad).message;
+  }
+  auto unknown = open("admin", admin_password, "GSSAPI");
+  EXPECT_FALSE(client::ok(unknown));
+}
+
+TEST_F(NativeSecurity, KafkaAclsApplyToNativeRequests) {
+  auto admin = kafka_admin();
+  msg::AlterUserScramCredentialsRequest user;
+  msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
+  u.name = "bob";
+  u.mechanism = 2;  // SCRAM-SHA-512
+  u.iterations = 4096;
+  u.salt = "bob-salt";
+  u.saltedPassword = sec::pbkdf2(sec::hash_algorithm::sha512, "bob-pw", u.salt, 4096);
+  user.upsertions.push_back(u);
+  ASSERT_EQ(call<msg::AlterUserScramCredentialsResponse>(*admin, 51, 0, user, true).results.at(0).errorCode, 0);
+  // bob: READ on topic "open", nothing else.
+  msg::CreateAclsRequest acls;
+  acls.creations.push_back({2, "open", 3, "User:bob", "*", 3, 3});
+  auto created = call<msg::CreateAclsResponse>(*admin, 30, 1, acls, false);
+  ASSERT_EQ(created.results.at(0).errorCode, 0);
+  {
+    auto c = open("admin", admin_password);
+    ASSERT_TRUE(client::ok(c));
+    ASSERT_TRUE(client::ok(std::get<0>(c).create_topic("open", 1)));
+    ASSERT_TRUE(client::ok(std::get<0>(c).create_topic("closed", 1)));
+    ASSERT_TRUE(client::ok(std::get<0>(c).publish("open", 0, one("hello"))));
+  }
+  auto c = open("bob", "bob-pw");
+  ASSERT_TRUE(client::ok(c)) << client::error_of(c).message;
+  auto& bob = std::get<0>(c);
+  auto got = bob.fetch("open", 0, 0);
+  ASSERT_TRUE(client::ok(got));
+  EXPECT_EQ(std::get<0>(got).messages.at(0).value, "hello");
+  auto write = bob.publish("open", 0, one("nope"));
+  ASSERT_FALSE(client::ok(write));
+  EXPECT_EQ(client::error_of(write).code, errc::authorization_failed);
+  EXPECT_NE(client::error_of(write).message.find("WRITE on topic open"), std::string::npos);
+  auto other = bob.fetch("closed", 0, 0);
+  ASSERT_FALSE(client::ok(other));
+  EXPECT_EQ(client::error_of(other).code, errc::authorization_failed);
+  EXPECT_FALSE(client::ok(bob.create_topic("mine", 1)));
+  // Listings show what bob may describe (READ implies DESCRIBE): "open" only.
+  auto listed = bob.list_topics();
+  ASSERT_TRUE(client::ok(listed));
+  ASSERT_EQ(std::get<0>(listed).size(), 1u);
+  EXPECT_EQ(std::get<0>(listed)[0].topic, "open");
+}
+
+TEST_F(NativeSecurity, TheCliAuthenticatesWithAPasswordFromTheEnvironment) {
+  const std::string cli = std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server_->port());
+  auto [rc, out] = run_shell("PORTASK_PASSWORD=" + std::string(admin_password) + " " + cli +
+                             " --user admin topics create from-cli --partitions 2 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell("PORTASK_PASSWORD=" + std::string(admin_password) + " " + cli +
+                                " --user admin --sasl-mechanism SCRAM-SHA-256 topics list 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("from-cli"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell("PORTASK_PASSWORD=wrong " + cli + " --user admin topics list 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("authentication failed"), std::string::npos) << out;
+  // No password and no terminal to ask on: a usage error, nothing sent.
+  std::tie(rc, out) = run_shell("env -u PORTASK_PASSWORD " + cli + " --user admin topics list < /dev/null 2>&1");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("PORTASK_PASSWORD"), std::string::npos) << out;
+  // Without --user the listener serves nothing.
+  std::tie(rc, out) = run_shell(cli + " topics list 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("authentication required"), std::string::npos) << out;
+}
+
+TEST_F(NativeSecurity, TheHttpApiAdmitsSuperUsersOnlyAndProbesStayOpen) {
+  const auto port = server_->http_port();
+  auto get = [&](const std::string& path, const std::string& credentials) {
+    std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    if (!credentials.empty()) request += "Authorization: Basic " + protocol::base64_encode(credentials) + "\r\n";
+    return http_exchange(port, request + "\r\n");
+  };
+  EXPECT_EQ(get("/health", "").first, 200);
+  EXPECT_EQ(get("/metrics", "").first, 200);
+  auto [status, body] = get("/api/topics", "");
+  EXPECT_EQ(status, 401) << body;
+  EXPECT_EQ(get("/api/topics", "admin:wrong").first, 401);
+  EXPECT_EQ(get("/", "").first, 401);  // the console too
+  std::tie(status, body) = get("/api/topics", std::string("admin:") + admin_password);
+  EXPECT_EQ(status, 200) << body;
+  // An authenticated user who is not a super user: 403.
+  auto admin = kafka_admin();
+  msg::AlterUserScramCredentialsRequest user;
+  msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
+  u.name = "carol";
+  u.mechanism = 1;
+  u.iterations = 4096;
+  u.salt = "carol-salt";
+  u.saltedPassword = sec::pbkdf2(sec::hash_algorithm::sha256, "carol-pw", u.salt, 4096);
+  user.upsertions.push_back(u);
+  ASSERT_EQ(call<msg::AlterUserScramCredentialsResponse>(*admin, 51, 0, user, true).results.at(0).errorCode, 0);
+  EXPECT_EQ(get("/api/topics", "carol:carol-pw").first, 403);
+}
