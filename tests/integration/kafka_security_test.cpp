@@ -129,6 +129,24 @@ TEST_F(KafkaSecurity, KcatAuthenticatesWithEveryMechanismAndWrongCredentialsAreR
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
 }
 
+TEST_F(KafkaSecurity, KafkajsAuthenticatesWithScramAndPlainAndIsRefusedAWrongPassword) {
+  std::ifstream installed(PORTASK_KAFKAJS_DIR "/node_modules/kafkajs/package.json");
+  ASSERT_TRUE(installed) << "kafkajs is not installed: run tools/setup --test";
+  start();
+  for (const std::string mechanism : {"scram-sha-512", "scram-sha-256", "plain"}) {
+    auto [rc, out] = run_shell("KAFKAJS_NO_PARTITIONER_WARNING=1 SASL_MECHANISM=" + mechanism +
+                               " SASL_USER=admin SASL_PASSWORD=" + admin_password + " node " PORTASK_KAFKAJS_DIR
+                               "/check.js " + bootstrap_ + " kjs-" + mechanism + " kjs-group-" + mechanism + " 2>&1");
+    EXPECT_EQ(rc, 0) << mechanism << ": " << out;
+    EXPECT_NE(out.find("60 messages checked"), std::string::npos) << out;
+  }
+  auto [rc, out] = run_shell("KAFKAJS_NO_PARTITIONER_WARNING=1 SASL_MECHANISM=scram-sha-512 SASL_USER=admin "
+                             "SASL_PASSWORD=wrong timeout 120 node " PORTASK_KAFKAJS_DIR "/check.js " + bootstrap_ +
+                             " kjs-wrong kjs-wrong-group 2>&1");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("SASL"), std::string::npos) << out;
+}
+
 TEST_F(KafkaSecurity, BeforeAuthenticationOnlyApiVersionsAndTheHandshakeAreServed) {
   start();
   {

@@ -1,11 +1,16 @@
 // kafkajs against Portask: produce keyed messages with headers to a 3-partition topic, then
 // consume them through a consumer group and check every one (key, value, header, partition).
 // Usage: node check.js BOOTSTRAP TOPIC GROUP. Exit status 0 when every message matched.
+// With SASL_MECHANISM (plain, scram-sha-256, scram-sha-512), SASL_USER and SASL_PASSWORD in
+// the environment it authenticates first.
 'use strict';
 const { Kafka, logLevel } = require('kafkajs');
 
 const [bootstrap, topic, group] = process.argv.slice(2);
-const kafka = new Kafka({ clientId: 'portask-kafkajs', brokers: [bootstrap], logLevel: logLevel.WARN });
+const sasl = process.env.SASL_MECHANISM
+  ? { mechanism: process.env.SASL_MECHANISM, username: process.env.SASL_USER, password: process.env.SASL_PASSWORD }
+  : undefined;
+const kafka = new Kafka({ clientId: 'portask-kafkajs', brokers: [bootstrap], logLevel: logLevel.WARN, sasl });
 
 async function main() {
   const admin = kafka.admin();
