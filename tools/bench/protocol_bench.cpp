@@ -9,6 +9,7 @@
 #include "protocol/crc32.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/frame_decoder.hpp"
+#include "protocol/security/acl.hpp"
 
 using namespace portask::protocol;
 
@@ -85,6 +86,21 @@ void BM_StreamDecoder(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream.size()));
 }
 BENCHMARK(BM_StreamDecoder);
+
+// One ACL decision (what every request pays per resource with authorization on) over N
+// bindings, none of which names the resource: the whole list is scanned, the worst case.
+static void BM_AclDecision(benchmark::State& state) {
+  namespace sec = portask::protocol::security;
+  std::vector<sec::acl_binding> bindings;
+  for (int i = 0; i < state.range(0); ++i)
+    bindings.push_back({sec::resource_type::topic, "other-" + std::to_string(i), sec::pattern_type::literal,
+                        "User:u" + std::to_string(i), "*", sec::acl_operation::write, sec::acl_permission::allow});
+  const sec::authorizer acls(std::move(bindings), {}, true);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(acls.allowed("User:bench", "127.0.0.1", sec::acl_operation::write,
+                                          sec::resource_type::topic, "orders"));
+}
+BENCHMARK(BM_AclDecision)->Arg(10)->Arg(100)->Arg(1000);
 
 void BM_Encode(benchmark::State& state, codec_id c, compression_id z, std::size_t size) {
   codec_manager codecs;
