@@ -235,6 +235,15 @@ std::string offset_field(const topic_partition& tp) {
 
 }  // namespace
 
+std::string url_without_credentials(std::string_view url) {
+  std::string out(url);
+  const auto scheme = out.find("://");
+  const auto from = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = out.find('@', from);
+  if (at != std::string::npos && out.find('/', from) > at) out.erase(from, at + 1 - from);
+  return out;
+}
+
 expected<redis_options> parse_redis_url(std::string_view url) {
   redis_options o;
   std::string_view rest;
@@ -243,7 +252,10 @@ expected<redis_options> parse_redis_url(std::string_view url) {
   if (rest.empty()) return errc::invalid_request;
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     auto auth = rest.substr(0, at);
-    if (auto colon = auth.find(':'); colon != std::string_view::npos) auth = auth.substr(colon + 1);
+    if (auto colon = auth.find(':'); colon != std::string_view::npos) {
+      o.username = std::string(auth.substr(0, colon));
+      auth = auth.substr(colon + 1);
+    }
     o.password = std::string(auth);
     rest = rest.substr(at + 1);
   }
@@ -315,7 +327,10 @@ std::error_code redis_store::connect() {
   redisSetTimeout(ctx_, tv);
   client_id_ = -1;
   std::vector<command> setup;
-  if (!options_.password.empty()) setup.emplace_back().arg("AUTH").arg(options_.password);
+  if (!options_.username.empty())
+    setup.emplace_back().arg("AUTH").arg(options_.username).arg(options_.password);
+  else if (!options_.password.empty())
+    setup.emplace_back().arg("AUTH").arg(options_.password);
   if (options_.db != 0) setup.emplace_back().arg("SELECT").own(std::to_string(options_.db));
   // PING answers -LOADING while a restarted server still reads its data: such a connection
   // is not used (commands would start working halfway through a pipeline).

@@ -45,12 +45,16 @@ struct redis_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   int db = 0;
+  std::string username;  ///< a Redis 6+ ACL user (AUTH user password); empty: the default user
   std::string password;
   std::string key_prefix = "portask";
   std::chrono::milliseconds timeout{5000};
 };
 
-/// Parses redis://[:password@]host[:port][/db] (also dragonfly://).
+/// A store URL as logs and answers may show it: user and password left out.
+std::string url_without_credentials(std::string_view url);
+
+/// Parses redis://[[user]:password@]host[:port][/db] (also dragonfly://).
 expected<redis_options> parse_redis_url(std::string_view url);
 
 class redis_store final : public log_store {

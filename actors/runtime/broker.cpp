@@ -108,13 +108,13 @@ std::error_code broker::start() {
                                     std::chrono::milliseconds(config_.store_timeout_ms),
                                     config_.memory_store_max_bytes);
   if (!factory) {
-    logging::runtime().error("invalid store '{}'", config_.store);
+    logging::runtime().error("invalid store '{}'", storage::url_without_credentials(config_.store));
     return factory.error();
   }
   if (factory->second == "memory")
     logging::runtime().info("store: embedded in-process memory store (no store URL configured)");
   else
-    logging::runtime().info("store: RESP server at {}", config_.store);
+    logging::runtime().info("store: RESP server at {}", storage::url_without_credentials(config_.store));
   ctx_ = std::make_shared<broker_context>(config_, std::move(factory->first), factory->second);
   // Credentials and ACLs are in force before the first client connects; when the store
   // cannot be read now, the security actor keeps trying (and nobody authenticates until).

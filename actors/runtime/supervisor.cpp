@@ -10,6 +10,7 @@
 #include "actors/runtime/restart_intensity.hpp"
 #include "actors/pipeline/retention.hpp"
 #include "actors/pipeline/storage_actors.hpp"
+#include "storage/redis_store.hpp"
 #include "actors/pipeline/topic_registry.hpp"
 #include "logging/loggers.hpp"
 
@@ -69,9 +70,9 @@ void note_store(supervisor_ptr self, bool up, const std::string& why) {
   if (st.store_reachable == up) return;
   if (!up)
     logging::runtime().warn("store {} is unreachable ({}); requests that need it fail until it answers",
-                 st.ctx->config.store, why);
+                 storage::url_without_credentials(st.ctx->config.store), why);
   else if (st.store_reachable.has_value())
-    logging::runtime().info("store {} is reachable again", st.ctx->config.store);
+    logging::runtime().info("store {} is reachable again", storage::url_without_credentials(st.ctx->config.store));
   st.store_reachable = up;
 }
 

@@ -641,6 +641,26 @@ TEST(RedisStore, StoredValueIsAPortaskFrame) {
   EXPECT_EQ(s.log_key(tp), "portask:{raw:2}:log");
 }
 
+TEST(RedisStore, AuthenticatesWithAPasswordOrAnAclUserAndIsRefusedWithoutOne) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start({"--requirepass", "topsecret", "--user", "broker", "on", ">broker-pw", "~*", "&*",
+                            "+@all"}));
+  const std::string where = "127.0.0.1:" + std::to_string(server.port());
+  auto put = [&](const std::string& url) {
+    auto o = parse_redis_url(url).value();
+    o.timeout = std::chrono::milliseconds(2000);
+    redis_store s{o};
+    storage::topic_info t;
+    t.name = "t";
+    return s.put_topic(t);
+  };
+  EXPECT_EQ(put("redis://" + where), errc::storage_unavailable);
+  EXPECT_EQ(put("redis://:wrong@" + where), errc::storage_unavailable);
+  EXPECT_EQ(put("redis://broker:wrong@" + where), errc::storage_unavailable);
+  EXPECT_FALSE(put("redis://:topsecret@" + where));
+  EXPECT_FALSE(put("redis://broker:broker-pw@" + where));
+}
+
 TEST(RedisUrl, ParsesHostPortDbAndPassword) {
   auto o = parse_redis_url("redis://:secret@10.0.0.5:6380/2");
   ASSERT_TRUE(o);
@@ -648,6 +668,11 @@ TEST(RedisUrl, ParsesHostPortDbAndPassword) {
   EXPECT_EQ(o->port, 6380);
   EXPECT_EQ(o->db, 2);
   EXPECT_EQ(o->password, "secret");
+  EXPECT_EQ(o->username, "");
+  o = parse_redis_url("redis://portask:p%w@10.0.0.5");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->username, "portask");
+  EXPECT_EQ(o->password, "p%w");
   o = parse_redis_url("redis://localhost");
   ASSERT_TRUE(o);
   EXPECT_EQ(o->port, 6379);

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "process.hpp"
 
@@ -13,9 +14,9 @@ namespace portask::test {
 class redis_server {
  public:
   redis_server();
-  /// Starts (or restarts, on the same port and data dir) the server; false if it did not
-  /// come up.
-  bool start();
+  /// Starts (or restarts, on the same port and data dir) the server with `extra` flags
+  /// (e.g. --requirepass); false if it did not come up.
+  bool start(std::vector<std::string> extra = {});
   /// SIGKILL: no shutdown save, what was fsynced survives.
   void kill();
   /// SIGSTOP / SIGCONT: the server keeps its connections but answers nothing meanwhile.

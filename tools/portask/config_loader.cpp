@@ -15,6 +15,7 @@
 
 #include "portask/version.hpp"
 #include "protocol/codec.hpp"
+#include "storage/redis_store.hpp"
 
 namespace portask {
 namespace {
@@ -403,11 +404,11 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   if (c.memory_store_max_bytes != 0 && c.store != "memory") {
     std::cerr << "portask: memory_store_max_bytes applies to the memory store only (the store "
                  "is "
-              << c.store << ")\n";
+              << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
   }
   if (c.store != "memory" && !c.store.starts_with("redis://")) {
-    std::cerr << "portask: --store must be 'memory' or redis://host:port, got '" << c.store
+    std::cerr << "portask: --store must be 'memory' or redis://host:port, got '" << storage::url_without_credentials(c.store)
               << "'\n";
     return config_request_exit{2};
   }
@@ -418,7 +419,7 @@ std::string describe(const broker_config& c) {
   std::ostringstream s;
   s << "native " << c.native.host << ":" << c.native.port << ", http " << c.http.host << ":"
     << c.http.port << ", kafka " << c.kafka.host << ":" << c.kafka.port << " (advertised "
-    << c.kafka_advertised_host << "), store " << c.store << " (timeout "
+    << c.kafka_advertised_host << "), store " << storage::url_without_credentials(c.store) << " (timeout "
     << c.store_timeout_ms << " ms), producer id expiration " << c.producer_id_expiration_ms
     << " ms, storage encoding "
     << c.storage_codec << "/" << c.storage_compression << ", max frame " << c.max_frame_bytes

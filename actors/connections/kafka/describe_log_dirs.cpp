@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "storage/redis_store.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask::kafka {
@@ -21,12 +22,7 @@ using topic_t = result_t::DescribeLogDirsTopic;
 // The store as a log dir name: its URL with any password (user info) left out.
 std::string log_dir_name(const broker_context& ctx) {
   if (ctx.store_kind == "memory") return "memory";
-  std::string url = ctx.config.store;
-  const auto scheme = url.find("://");
-  const auto from = scheme == std::string::npos ? 0 : scheme + 3;
-  const auto at = url.find('@', from);
-  if (at != std::string::npos && url.find('/', from) > at) url.erase(from, at + 1 - from);
-  return url;
+  return storage::url_without_credentials(ctx.config.store);
 }
 
 topic_t describe(const std::string& name, const std::vector<std::int32_t>& partitions) {
