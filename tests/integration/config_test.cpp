@@ -91,6 +91,35 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
   }
 }
 
+TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
+  temp_dir dir;
+  struct refusal {
+    std::string args;
+    std::string says;
+  };
+  const std::vector<refusal> cases = {
+      {"--kafka-security-protocol SASL_SSL", "needs TLS, which this build does not offer yet"},
+      {"--native-security-protocol SSL", "needs TLS"},
+      {"--kafka-security-protocol KERBEROS", "unknown kafka security protocol 'KERBEROS'"},
+      {"--kafka-security-protocol SASL_PLAINTEXT --sasl-mechanisms GSSAPI", "unknown SASL mechanism 'GSSAPI'"},
+      {"--super-users bob", "super user 'bob' is not of the form User:<name>"},
+      {"--admin-user admin", "needs its password in PORTASK_ADMIN_PASSWORD"},
+      {"--authorization maybe", "authorization must be auto, on or off"},
+      {"--max-failed-authentications-per-minute 0", "max_failed_authentications_per_minute must be positive"},
+      {"--config " + dir.path() + "/bad.yaml", "unknown key(s): security.sasl_mechanism"},
+  };
+  {
+    std::ofstream yaml(dir.path() + "/bad.yaml");
+    yaml << "security: {sasl_mechanism: PLAIN}\n";
+  }
+  for (const auto& c : cases) {
+    auto [rc, out] = run_shell("env -u PORTASK_ADMIN_PASSWORD timeout 20 " + std::string(PORTASK_SERVER_BINARY) +
+                               " " + c.args + " --port 0 --kafka-port 0 --http-port 0 2>&1");
+    EXPECT_EQ(rc, 2) << c.args << ": " << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << c.args << ": " << out;
+  }
+}
+
 TEST(ServerConfig, AKnownFileStartsTheBroker) {
   temp_dir dir;
   const auto path = dir.path() + "/portask.yaml";
