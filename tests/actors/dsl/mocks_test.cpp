@@ -5,6 +5,7 @@
 #include "tests/mocks/mock_group_coordinator.hpp"
 #include "tests/mocks/mock_hooks.hpp"
 #include "tests/mocks/mock_partition.hpp"
+#include "tests/mocks/mock_security.hpp"
 
 using namespace portask;
 using namespace portask::testing;
@@ -74,6 +75,23 @@ CAF_TEST(the mock hooks record subscriptions and events) {
          from(_).to(hooks).with(WHERE(connect_event, e, e.peer == "10.0.0.1:4000")));
   CAF_CHECK_EQUAL(script->subscribe.count(), 1u);
   CAF_CHECK_EQUAL(script->connects.arg(0).peer, "10.0.0.1:4000");
+}
+
+CAF_TEST(the mock security actor records changes and answers from its script) {
+  namespace sec = protocol::security;
+  auto script = std::make_shared<security_script>();
+  auto security = track(spawn_mock_security(sys, script));
+  sched.run();
+  script->put_credential.fail(errc::storage_unavailable);
+  const storage::user_credential cred{"alice", sec::scram_credential_from_password(sec::scram_mechanism::sha256, "pw")};
+  caf::anon_send(security, create_atom::value, cred);
+  expect((create_atom, storage::user_credential), from(_).to(security).with(_, cred));
+  caf::anon_send(security, delete_atom::value, std::string("alice"), sec::scram_mechanism::sha512);
+  expect((delete_atom, std::string, sec::scram_mechanism), from(_).to(security).with(_, "alice", _));
+  CAF_CHECK_EQUAL(script->put_credential.count(), 1u);
+  CAF_CHECK_EQUAL(script->put_credential.arg(0).user, "alice");
+  CAF_CHECK_EQUAL(script->delete_credential.count(), 1u);
+  CAF_CHECK(script->put_credential.answers.empty());  // the scripted failure was used
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
