@@ -15,13 +15,18 @@ std::set<std::string> super_users_of(const security_config& config, const access
   return users;
 }
 
+sec::authorizer authorizer_of(std::vector<sec::acl_binding> acls, const security_config& config,
+                              const access_control& access) {
+  return sec::authorizer(std::move(acls), super_users_of(config, access), access.allow_everyone_if_no_acl());
+}
+
 std::shared_ptr<security_snapshot> build(const std::vector<storage::user_credential>& credentials,
                                          std::vector<sec::acl_binding> acls, const security_config& config,
                                          const access_control& access) {
   auto s = std::make_shared<security_snapshot>();
   s->loaded = true;
   for (const auto& c : credentials) s->credentials[{c.user, c.credential.mechanism}] = c.credential;
-  s->acls = sec::authorizer(std::move(acls), super_users_of(config, access), access.allow_everyone_if_no_acl());
+  s->acls = authorizer_of(std::move(acls), config, access);
   return s;
 }
 
@@ -96,12 +101,10 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
         for (const auto& b : bindings)
           if (auto why = sec::invalid_binding(b); !why.empty()) return make_caf_error(errc::invalid_request);
         if (auto ec = self->state.store->put_acls(bindings)) return store_error(ec);
-        const auto& cfg = self->state.ctx->config.security;
         republish(self, [&](security_snapshot& s) {
           std::set<sec::acl_binding> all(s.acls.bindings().begin(), s.acls.bindings().end());
           all.insert(bindings.begin(), bindings.end());
-          s.acls = sec::authorizer({all.begin(), all.end()}, super_users_of(cfg, self->state.ctx->access),
-                                   self->state.ctx->access.allow_everyone_if_no_acl());
+          s.acls = authorizer_of({all.begin(), all.end()}, ctx->config.security, ctx->access);
         });
         logging::security().info("{} ACL binding(s) created", bindings.size());
         return true;
@@ -115,11 +118,7 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
           (hit ? doomed : kept).push_back(b);
         }
         if (auto ec = self->state.store->delete_acls(doomed)) return store_error(ec);
-        const auto& cfg = self->state.ctx->config.security;
-        republish(self, [&](security_snapshot& s) {
-          s.acls = sec::authorizer(kept, super_users_of(cfg, self->state.ctx->access),
-                                   self->state.ctx->access.allow_everyone_if_no_acl());
-        });
+        republish(self, [&](security_snapshot& s) { s.acls = authorizer_of(kept, ctx->config.security, ctx->access); });
         if (!doomed.empty()) logging::security().info("{} ACL binding(s) deleted", doomed.size());
         return doomed;
       },

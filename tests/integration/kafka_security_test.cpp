@@ -83,20 +83,6 @@ bool scram_login(raw_kafka& c, sec::scram_mechanism m, const std::string& user, 
   return last.errorCode == 0 && !client.check_server_final(last.authBytes);
 }
 
-// AlterUserScramCredentials as a Kafka admin client sends it: the salted password, not the password.
-msg::AlterUserScramCredentialsResponse set_password(raw_kafka& c, const std::string& user, sec::scram_mechanism m,
-                                                    const std::string& password, std::int32_t iterations = 4096) {
-  msg::AlterUserScramCredentialsRequest req;
-  msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
-  u.name = user;
-  u.mechanism = static_cast<std::int8_t>(m);
-  u.iterations = iterations;
-  u.salt = "salt-of-" + user;
-  u.saltedPassword = sec::pbkdf2(sec::hash_of(m), password, u.salt, iterations);
-  req.upsertions.push_back(u);
-  return call<msg::AlterUserScramCredentialsResponse>(c, 51, 0, req, true);
-}
-
 }  // namespace
 
 TEST_F(KafkaSecurity, KcatAuthenticatesWithEveryMechanismAndWrongCredentialsAreRefused) {
@@ -219,11 +205,11 @@ TEST_F(KafkaSecurity, UsersAreManagedWithAlterAndDescribeUserScramCredentials) {
   start();
   raw_kafka admin(server_->kafka_port());
   ASSERT_TRUE(scram_login(admin, sec::scram_mechanism::sha512, "admin", admin_password));
-  auto set = set_password(admin, "alice", sec::scram_mechanism::sha256, "alice-pw", 8192);
+  auto set = set_scram_password(admin, "alice", sec::scram_mechanism::sha256, "alice-pw", 8192);
   ASSERT_EQ(set.results.size(), 1u);
   EXPECT_EQ(set.results[0].errorCode, 0);
   // Too few iterations, an unknown mechanism: refused, with a reason.
-  auto bad = set_password(admin, "bob", sec::scram_mechanism::sha256, "pw", 100);
+  auto bad = set_scram_password(admin, "bob", sec::scram_mechanism::sha256, "pw", 100);
   EXPECT_EQ(bad.results.at(0).errorCode, 93);  // UNACCEPTABLE_CREDENTIAL
   msg::DescribeUserScramCredentialsRequest describe;
   describe.users = std::vector<msg::DescribeUserScramCredentialsRequest::UserName>{{"alice"}, {"bob"}};
@@ -237,7 +223,7 @@ TEST_F(KafkaSecurity, UsersAreManagedWithAlterAndDescribeUserScramCredentials) {
   // alice authenticates with the new credential, from kcat too, but may not manage users.
   raw_kafka as_alice(server_->kafka_port());
   ASSERT_TRUE(scram_login(as_alice, sec::scram_mechanism::sha256, "alice", "alice-pw"));
-  EXPECT_EQ(set_password(as_alice, "alice", sec::scram_mechanism::sha512, "x").results.at(0).errorCode, 31);
+  EXPECT_EQ(set_scram_password(as_alice, "alice", sec::scram_mechanism::sha512, "x").results.at(0).errorCode, 31);
   auto [rc, out] = run_shell(kcat("SCRAM-SHA-256", "alice", "alice-pw") + " -L 2>&1");
   EXPECT_EQ(rc, 0) << out;
   // Deleted: alice is refused from then on.
@@ -259,7 +245,7 @@ TEST_F(KafkaSecurity, KafkaPythonManagesAclsThatTheBrokerEnforces) {
   start();
   raw_kafka admin(server_->kafka_port());
   ASSERT_TRUE(scram_login(admin, sec::scram_mechanism::sha512, "admin", admin_password));
-  ASSERT_EQ(set_password(admin, "alice", sec::scram_mechanism::sha256, "alice-pw").results.at(0).errorCode, 0);
+  ASSERT_EQ(set_scram_password(admin, "alice", sec::scram_mechanism::sha256, "alice-pw").results.at(0).errorCode, 0);
   auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_acls.py " + bootstrap_ + " " +
                              admin_password + " alice-pw 2>&1");
   EXPECT_EQ(rc, 0) << out;

@@ -108,15 +108,7 @@ TEST_F(NativeSecurity, EveryMechanismAuthenticatesAndNothingIsServedBefore) {
 
 TEST_F(NativeSecurity, KafkaAclsApplyToNativeRequests) {
   auto admin = kafka_admin();
-  msg::AlterUserScramCredentialsRequest user;
-  msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
-  u.name = "bob";
-  u.mechanism = 2;  // SCRAM-SHA-512
-  u.iterations = 4096;
-  u.salt = "bob-salt";
-  u.saltedPassword = sec::pbkdf2(sec::hash_algorithm::sha512, "bob-pw", u.salt, 4096);
-  user.upsertions.push_back(u);
-  ASSERT_EQ(call<msg::AlterUserScramCredentialsResponse>(*admin, 51, 0, user, true).results.at(0).errorCode, 0);
+  ASSERT_EQ(set_scram_password(*admin, "bob", sec::scram_mechanism::sha512, "bob-pw").results.at(0).errorCode, 0);
   // bob: READ on topic "open", nothing else.
   msg::CreateAclsRequest acls;
   acls.creations.push_back({2, "open", 3, "User:bob", "*", 3, 3});
@@ -189,14 +181,6 @@ TEST_F(NativeSecurity, TheHttpApiAdmitsSuperUsersOnlyAndProbesStayOpen) {
   EXPECT_EQ(status, 200) << body;
   // An authenticated user who is not a super user: 403.
   auto admin = kafka_admin();
-  msg::AlterUserScramCredentialsRequest user;
-  msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
-  u.name = "carol";
-  u.mechanism = 1;
-  u.iterations = 4096;
-  u.salt = "carol-salt";
-  u.saltedPassword = sec::pbkdf2(sec::hash_algorithm::sha256, "carol-pw", u.salt, 4096);
-  user.upsertions.push_back(u);
-  ASSERT_EQ(call<msg::AlterUserScramCredentialsResponse>(*admin, 51, 0, user, true).results.at(0).errorCode, 0);
+  ASSERT_EQ(set_scram_password(*admin, "carol", sec::scram_mechanism::sha256, "carol-pw").results.at(0).errorCode, 0);
   EXPECT_EQ(get("/api/topics", "carol:carol-pw").first, 403);
 }

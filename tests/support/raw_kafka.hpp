@@ -16,6 +16,7 @@
 #include "portask/kafka/kafka_messages.hpp"
 #include "protocol/kafka/crc32c.hpp"
 #include "protocol/kafka/record_batch.hpp"
+#include "protocol/security/scram.hpp"
 
 namespace portask::test {
 
@@ -138,6 +139,23 @@ Res call(raw_kafka& c, std::int16_t key, std::int16_t version, const Req& body, 
   EXPECT_EQ(got, corr);
   if (!bytes) return Res{};
   return decode_as<Res>(*bytes, version);
+}
+
+/// AlterUserScramCredentials as a Kafka admin client sends it: the salted password, not the
+/// password (the connection must be authenticated as a user allowed to alter them).
+inline msg::AlterUserScramCredentialsResponse set_scram_password(raw_kafka& c, const std::string& user,
+                                                                 protocol::security::scram_mechanism m,
+                                                                 const std::string& password,
+                                                                 std::int32_t iterations = 4096) {
+  msg::AlterUserScramCredentialsRequest req;
+  msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
+  u.name = user;
+  u.mechanism = static_cast<std::int8_t>(m);
+  u.iterations = iterations;
+  u.salt = "salt-of-" + user;
+  u.saltedPassword = protocol::security::pbkdf2(protocol::security::hash_of(m), password, u.salt, iterations);
+  req.upsertions.push_back(u);
+  return call<msg::AlterUserScramCredentialsResponse>(c, 51, 0, req, true);
 }
 
 }  // namespace portask::test

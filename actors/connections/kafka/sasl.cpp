@@ -19,7 +19,7 @@ std::int64_t session_lifetime_ms(self_ptr self) {
 
 void authenticated(self_ptr self) {
   auto& st = self->state;
-  const bool again = st.phase == phase::authenticated || st.principal == st.sasl->principal();
+  const bool again = st.phase == phase::authenticated;
   st.principal = st.sasl->principal();
   st.phase = phase::authenticated;
   if (const auto ms = session_lifetime_ms(self); ms > 0)
