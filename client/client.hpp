@@ -5,11 +5,12 @@
 /// simple calls (publish, fetch, ...) send and wait. Deliver frames of subscriptions that
 /// arrive while waiting for a response are kept for next_delivery().
 ///
-/// Depends only on portask::protocol and POSIX sockets.
+/// Depends only on portask::protocol, POSIX sockets and OpenSSL (for TLS listeners).
 
 #include <chrono>
 #include <variant>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@ struct options {
   std::string user;
   std::string password;
   std::string mechanism = "SCRAM-SHA-512";
+  /// TLS, for a listener whose security protocol is SSL or SASL_SSL. The broker's
+  /// certificate must chain to `tls_ca_file` (empty: the system's CAs) and name
+  /// `tls_server_name` (empty: `host`; an IP address is matched as one).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_cert_file;  ///< a client certificate (PEM), for listeners that ask for one
+  std::string tls_key_file;
+  std::string tls_server_name;
 };
 
 /// An error answered by the broker (code, text, retriable) or a local failure.
@@ -178,7 +187,14 @@ class connection {
   template <class T, class Decode>
   result<T> call(protocol::buffer request, Decode decode);
 
+  /// Sets up TLS on fd_ and runs the handshake; a failure says why.
+  std::optional<failure> start_tls();
+  /// Waits up to the request timeout for the socket to be readable or writable.
+  bool wait_socket(bool for_write);
+
+  struct tls_state;
   int fd_ = -1;
+  std::unique_ptr<tls_state> tls_;
   options opts_;
   std::uint32_t last_id_ = 0;
   protocol::frame_decoder decoder_;

@@ -52,6 +52,7 @@ const char* to_string(connection_limit l) noexcept {
     case connection_limit::request_timeout: return "request_timeout";
     case connection_limit::idle_timeout: return "idle_timeout";
     case connection_limit::output_full: return "output_full";
+    case connection_limit::tls_handshake: return "tls_handshake";
     case connection_limit::accept_backoff:
     case connection_limit::count_: break;
   }
@@ -231,6 +232,9 @@ std::string metrics_registry::render_prometheus() const {
               "Times a connection stopped taking requests or pushes because its client was not "
               "reading its answers",
               {connection_limit::output_full}, false);
+  by_listener("portask_tls_handshake_failures_total",
+              "TLS handshakes that failed (not TLS, refused certificate, too slow); the connection closed",
+              {connection_limit::tls_handshake}, false);
   o.family("portask_requests_rejected_total", "Requests refused by a per-request limit",
            k::counter);
   for (std::size_t r = 0; r < request_limited_.size(); ++r)

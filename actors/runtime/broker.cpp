@@ -28,6 +28,7 @@ struct broker::io {
   std::shared_ptr<tcp_listener> native;
   std::shared_ptr<tcp_listener> kafka;
   std::shared_ptr<http_server> http;
+  std::vector<std::shared_ptr<tls_server_context>> tls;  ///< one per TLS listener
 };
 
 std::uint64_t default_memory_store_bytes() {
@@ -131,6 +132,22 @@ std::error_code broker::start() {
   supervisor_watch_ = sys_.spawn(watch_supervisor, supervisor_, on_fatal_);
 
   io_ = std::make_unique<io>();
+  // A TLS listener whose files cannot be used does not start (and neither does the broker).
+  auto tls_for = [this](const char* name, const listener_config& l) -> expected<std::shared_ptr<tls_server_context>> {
+    if (!l.enabled || !l.tls.enabled) return std::shared_ptr<tls_server_context>{};
+    auto c = std::make_shared<tls_server_context>(name, l.tls);
+    if (auto why = c->reload()) {
+      logging::net().error("{} listener: TLS: {}", name, *why);
+      return make_error_code(std::errc::invalid_argument);
+    }
+    io_->tls.push_back(c);
+    return c;
+  };
+  auto native_tls = tls_for("native", config_.native);
+  auto kafka_tls = tls_for("kafka", config_.kafka);
+  auto http_tls = tls_for("http", config_.http);
+  for (const auto* t : {&native_tls, &kafka_tls, &http_tls})
+    if (!*t) return t->error();
   const auto max_connections = connections_per_listener(
       config_.max_connections,
       1 + (config_.kafka.enabled ? 1 : 0) + (config_.http.enabled ? 1 : 0));
@@ -153,6 +170,7 @@ std::error_code broker::start() {
     return spawn_portask_connection(sys_, ctx, std::move(s));
   };
   native.reject_bytes = portask_rejection_frame();
+  native.tls = *native_tls;
   io_->native = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(native));
   auto port = io_->native->start();
   if (!port) return port.error();
@@ -171,6 +189,7 @@ std::error_code broker::start() {
     kafka.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
       return spawn_kafka_connection(sys_, ctx, std::move(s));
     };
+    kafka.tls = *kafka_tls;
     io_->kafka = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(kafka));
     auto kp = io_->kafka->start();
     if (!kp) return kp.error();
@@ -178,7 +197,7 @@ std::error_code broker::start() {
   }
 
   if (config_.http.enabled) {
-    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_, max_connections);
+    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_, max_connections, *http_tls);
     auto hp = io_->http->start(config_.http);
     if (!hp) return hp.error();
     ctx_->http_port = *hp;
@@ -186,6 +205,22 @@ std::error_code broker::start() {
   // One Asio thread: sockets only move bytes; logic runs on CAF's threads.
   io_->threads.emplace_back([ctx = &io_->context] { ctx->run(); });
   return {};
+}
+
+std::size_t broker::reload_tls() {
+  if (!io_) return 0;
+  std::size_t failures = 0;
+  for (const auto& c : io_->tls) {
+    if (auto why = c->reload()) {
+      ++failures;
+      logging::net().error("{} listener: TLS reload failed, keeping the certificate in use: {}",
+                           c->listener(), *why);
+    } else {
+      logging::net().info("{} listener: TLS certificate, key and CA reloaded; new connections use them",
+                          c->listener());
+    }
+  }
+  return failures;
 }
 
 void broker::stop() {

@@ -28,6 +28,9 @@ class broker {
   /// Binds the listeners and starts serving. Errors: invalid store URL, a port in use.
   std::error_code start();
   void stop();
+  /// Reads every TLS listener's certificate, key and CA files again (SIGHUP); a listener
+  /// whose files fail keeps what it has. Returns the number of listeners that failed.
+  std::size_t reload_tls();
 
   std::uint16_t native_port() const noexcept { return ctx_ ? ctx_->native_port.load() : 0; }
   std::uint16_t kafka_port() const noexcept { return ctx_ ? ctx_->kafka_port.load() : 0; }

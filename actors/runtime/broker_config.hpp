@@ -9,6 +9,20 @@
 
 namespace portask {
 
+/// Whether a TLS listener asks its clients for a certificate (Kafka's ssl.client.auth).
+enum class tls_client_auth { none, requested, required };
+
+/// TLS on one listener (docs/security.md). Files are PEM and are read again on SIGHUP.
+struct tls_config {
+  bool enabled = false;
+  std::string certificate_file;  ///< the listener's certificate, then its chain
+  std::string key_file;          ///< its private key (unencrypted)
+  /// Client certificates are checked against these CAs; a verified client certificate makes
+  /// the connection's principal "User:" + its subject (RFC 2253), as Kafka's default does.
+  std::string ca_file;
+  tls_client_auth client_auth = tls_client_auth::none;
+};
+
 struct listener_config {
   std::string host = "127.0.0.1";
   /// 0: a free port the operating system picks (the broker reports the one it bound).
@@ -19,6 +33,7 @@ struct listener_config {
   /// Clients must authenticate (SASL) before anything but the handshake is served: Kafka's
   /// SASL_PLAINTEXT, the native protocol's authenticate exchange (docs/security.md).
   bool sasl = false;
+  tls_config tls = {};
 };
 
 /// Authentication and authorization (docs/security.md).

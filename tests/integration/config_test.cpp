@@ -98,8 +98,12 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
     std::string says;
   };
   const std::vector<refusal> cases = {
-      {"--kafka-security-protocol SASL_SSL", "needs TLS, which this build does not offer yet"},
-      {"--native-security-protocol SSL", "needs TLS"},
+      {"--native-security-protocol SSL", "native listener TLS: no certificate file"},
+      {"--native-security-protocol SASL_SSL --native-tls-cert-file /nonexistent/c.pem --native-tls-key-file /nonexistent/k.pem",
+       "cannot use certificate chain '/nonexistent/c.pem'"},
+      {"--native-tls-cert-file c.pem", "native TLS settings are given but its security protocol is PLAINTEXT"},
+      {"--native-security-protocol SSL --native-tls-client-auth sometimes", "client auth must be none, requested or required"},
+      {"--http-security-protocol SASL_SSL", "unknown http security protocol 'SASL_SSL'"},
       {"--kafka-security-protocol KERBEROS", "unknown kafka security protocol 'KERBEROS'"},
       {"--kafka-security-protocol SASL_PLAINTEXT --sasl-mechanisms GSSAPI", "unknown SASL mechanism 'GSSAPI'"},
       {"--super-users bob", "super user 'bob' is not of the form User:<name>"},

@@ -32,6 +32,7 @@ namespace {
 
 struct settings {
   std::string mode = "native";
+  std::string tls_ca_file;  ///< non-empty: TLS to the broker (its listener is SSL)
   std::string host = "127.0.0.1";
   std::uint16_t port = 7070;
   std::uint16_t redis_port = 6379;
@@ -83,6 +84,8 @@ int run_native(const settings& s) {
   client::options o;
   o.host = s.host;
   o.port = s.port;
+  o.tls = !s.tls_ca_file.empty();
+  o.tls_ca_file = s.tls_ca_file;
   o.encoding = {protocol::parse_codec(s.codec).value_or(protocol::codec_id::binary),
                 protocol::parse_compression(s.compression).value_or(protocol::compression_id::none)};
   {
@@ -264,7 +267,7 @@ int run_xadd(const settings& s) {
 // Kafka mode: librdkafka produces (acks=all) and then consumes every message, against a
 // Portask Kafka listener or against librdkafka's in-process mock cluster (the peer).
 rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::string& bootstrap, bool consumer,
-                         bool idempotent = false) {
+                         bool idempotent = false, const std::string& tls_ca_file = {}) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::vector<std::pair<const char*, std::string>> settings_list = {
@@ -279,6 +282,10 @@ rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::string& bootstrap, boo
     settings_list.push_back({"batch.num.messages", "10000"});
     settings_list.push_back({"queue.buffering.max.messages", "1000000"});
     if (idempotent) settings_list.push_back({"enable.idempotence", "true"});
+  }
+  if (!tls_ca_file.empty()) {
+    settings_list.push_back({"security.protocol", "SSL"});
+    settings_list.push_back({"ssl.ca.location", tls_ca_file});
   }
   for (const auto& [k, v] : settings_list) rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err);
   return rd_kafka_new(type, conf, err, sizeof err);
@@ -312,7 +319,7 @@ int run_kafka(const settings& s, bool mock) {
       return 1;
     }
   }
-  rd_kafka_t* producer = kafka_client(RD_KAFKA_PRODUCER, bootstrap, false, s.idempotent);
+  rd_kafka_t* producer = kafka_client(RD_KAFKA_PRODUCER, bootstrap, false, s.idempotent, s.tls_ca_file);
   const std::string value(s.size, 'x');
   const auto start = clock_type::now();
   for (std::uint64_t i = 0; i < s.messages; ++i) {
@@ -351,7 +358,7 @@ int run_kafka(const settings& s, bool mock) {
   // cluster keeps only the newest few MB of each partition (its log is capped), so the
   // expected count comes from the watermarks and the rate is timed from the first message
   // to the last (connection setup and offset lookups excluded for both targets).
-  rd_kafka_t* consumer = kafka_client(RD_KAFKA_CONSUMER, bootstrap, true);
+  rd_kafka_t* consumer = kafka_client(RD_KAFKA_CONSUMER, bootstrap, true, false, s.tls_ca_file);
   std::uint64_t retained = 0;
   for (int p = 0; p < s.partitions; ++p) {
     std::int64_t lo = 0, hi = 0;
@@ -413,6 +420,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", s.seconds, "with --rate: how long to run");
   app.add_option("--topic", s.topic, "topic (default: a new one)");
   app.add_option("--codec", s.codec);
+  app.add_option("--tls-ca-file", s.tls_ca_file,
+                 "connect with TLS (native: the client; kafka: security.protocol=SSL), trusting these CAs");
   app.add_option("--compression", s.compression);
   app.add_flag("--produce-only", s.produce_only, "kafka modes: do not consume the messages back");
   app.add_flag("--idempotent", s.idempotent, "kafka modes: an idempotent producer");

@@ -38,6 +38,10 @@ client::connection open(const common_options& o, protocol::encoding e) {
   opts.port = o.port;
   opts.encoding = e;
   opts.timeout = std::chrono::milliseconds(o.timeout_ms);
+  opts.tls = o.tls || !o.tls_ca_file.empty() || !o.tls_cert_file.empty();
+  opts.tls_ca_file = o.tls_ca_file;
+  opts.tls_cert_file = o.tls_cert_file;
+  opts.tls_key_file = o.tls_key_file;
   if (!o.user.empty()) {
     opts.user = o.user;
     opts.password = password_for(o.user);

@@ -22,6 +22,11 @@ struct common_options {
   /// or is asked for on the terminal.
   std::string user;
   std::string sasl_mechanism = "SCRAM-SHA-512";
+  /// TLS to an SSL / SASL_SSL native listener.
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 /// The request failed or the broker could not be reached: exit 1.

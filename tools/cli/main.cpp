@@ -21,7 +21,7 @@ std::string_view command_word(int argc, char** argv) {
     if (!a.starts_with("-")) return a;
     if (a.find('=') == std::string_view::npos &&
         (a == "--host" || a == "--port" || a == "--http-port" || a == "--timeout" || a == "--user" ||
-         a == "--sasl-mechanism"))
+         a == "--sasl-mechanism" || a == "--tls-ca-file" || a == "--tls-cert-file" || a == "--tls-key-file"))
       ++i;
   }
   return {};
@@ -47,6 +47,16 @@ int main(int argc, char** argv) {
       ->envname("PORTASK_USER");
   app.add_option("--sasl-mechanism", common.sasl_mechanism, "SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
       ->check(CLI::IsMember({"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}));
+  app.add_flag("--tls", common.tls, "connect with TLS (the listener is SSL or SASL_SSL)")
+      ->envname("PORTASK_TLS");
+  app.add_option("--tls-ca-file", common.tls_ca_file,
+                 "CAs the broker's certificate must chain to (PEM; implies --tls; default: the system's)")
+      ->envname("PORTASK_TLS_CA_FILE");
+  app.add_option("--tls-cert-file", common.tls_cert_file,
+                 "client certificate for listeners that ask for one (PEM; implies --tls)")
+      ->envname("PORTASK_TLS_CERT_FILE");
+  app.add_option("--tls-key-file", common.tls_key_file, "the client certificate's private key (PEM)")
+      ->envname("PORTASK_TLS_KEY_FILE");
   add_produce_command(app, common);
   add_consume_command(app, common);
   add_topics_commands(app, common);

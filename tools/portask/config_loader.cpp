@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "actors/connections/transport/tls_context.hpp"
 #include "portask/version.hpp"
 #include "protocol/codec.hpp"
 #include "storage/redis_store.hpp"
@@ -45,9 +47,9 @@ void read_listener(const YAML::Node& root, const char* key, listener_config& l) 
 // place. Sections (native, http, kafka, groups) list their own keys.
 const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
-      {"native", {"host", "port", "security_protocol"}},
-      {"http", {"host", "port"}},
-      {"kafka", {"host", "port", "advertised_host", "security_protocol"}},
+      {"native", {"host", "port", "security_protocol", "tls"}},
+      {"http", {"host", "port", "security_protocol", "tls"}},
+      {"kafka", {"host", "port", "advertised_host", "security_protocol", "tls"}},
       {"security", {"sasl_mechanisms", "super_users", "admin_user", "authorization",
                     "allow_everyone_if_no_acl", "sasl_session_lifetime_ms",
                     "max_failed_authentications_per_minute"}},
@@ -90,8 +92,46 @@ std::vector<std::string> unknown_yaml_keys(const YAML::Node& root) {
 struct security_words {
   std::string kafka_protocol = "PLAINTEXT";
   std::string native_protocol = "PLAINTEXT";
+  std::string http_protocol = "PLAINTEXT";
   std::string authorization = "auto";
+  // Per listener (native, kafka, http): none, requested or required.
+  std::string client_auth[3] = {"none", "none", "none"};
 };
+
+// "User:a;User:b", "User:a,User:b" and "User:CN=a,O=b" alike: entries are split at ';' and
+// at a ',' that starts another "User:" (a certificate subject holds commas of its own).
+std::vector<std::string> split_principals(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const auto& g : given) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= g.size(); ++i) {
+      const bool end = i == g.size() || g[i] == ';' ||
+                       (g[i] == ',' && std::string_view(g).substr(i + 1).starts_with("User:"));
+      if (!end) continue;
+      auto piece = g.substr(start, i - start);
+      while (!piece.empty() && piece.front() == ' ') piece.erase(0, 1);
+      while (!piece.empty() && piece.back() == ' ') piece.pop_back();
+      if (!piece.empty()) out.push_back(std::move(piece));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+// A listener's `tls:` section: cert_file, key_file, ca_file, client_auth.
+void read_tls(const YAML::Node& root, const char* key, listener_config& l, std::string& client_auth) {
+  if (!root[key] || !root[key]["tls"]) return;
+  const auto t = root[key]["tls"];
+  for (const auto& kv : t) {
+    const auto k = kv.first.as<std::string>();
+    if (k != "cert_file" && k != "key_file" && k != "ca_file" && k != "client_auth")
+      throw YAML::Exception(YAML::Mark::null_mark(), "unknown key(s): " + std::string(key) + ".tls." + k);
+  }
+  read(t, "cert_file", l.tls.certificate_file);
+  read(t, "key_file", l.tls.key_file);
+  read(t, "ca_file", l.tls.ca_file);
+  read(t, "client_auth", client_auth);
+}
 
 // YAML layout mirrors broker_config (see docs/configuration in README.md).
 void apply_yaml(const std::string& path, broker_config& c, security_words& security) {
@@ -107,6 +147,10 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
   if (root["kafka"]) read(root["kafka"], "advertised_host", c.kafka_advertised_host);
   if (root["kafka"]) read(root["kafka"], "security_protocol", security.kafka_protocol);
   if (root["native"]) read(root["native"], "security_protocol", security.native_protocol);
+  if (root["http"]) read(root["http"], "security_protocol", security.http_protocol);
+  read_tls(root, "native", c.native, security.client_auth[0]);
+  read_tls(root, "kafka", c.kafka, security.client_auth[1]);
+  read_tls(root, "http", c.http, security.client_auth[2]);
   if (const auto s = root["security"]) {
     read(s, "sasl_mechanisms", c.security.sasl_mechanisms);
     read(s, "super_users", c.security.super_users);
@@ -153,28 +197,51 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
 
 }  // namespace
 
-// Kafka's security protocol names; the SSL ones once TLS exists.
+// Kafka's security protocol names: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL (HTTP: PLAINTEXT
+// or SSL). TLS files are checked here, so a bad one stops the broker with its reason.
 std::optional<std::string> apply_security(broker_config& c, const security_words& w) {
-  for (auto [name, word, listener] : {std::tuple{"kafka", &w.kafka_protocol, &c.kafka},
-                                      std::tuple{"native", &w.native_protocol, &c.native}}) {
-    if (*word == "PLAINTEXT") listener->sasl = false;
-    else if (*word == "SASL_PLAINTEXT") listener->sasl = true;
-    else if (*word == "SSL" || *word == "SASL_SSL")
-      return std::string(name) + " security protocol " + *word + " needs TLS, which this build does not offer yet";
-    else
-      return "unknown " + std::string(name) + " security protocol '" + *word + "' (PLAINTEXT or SASL_PLAINTEXT)";
+  for (auto [name, word, listener, auth] :
+       {std::tuple{"native", &w.native_protocol, &c.native, &w.client_auth[0]},
+        std::tuple{"kafka", &w.kafka_protocol, &c.kafka, &w.client_auth[1]},
+        std::tuple{"http", &w.http_protocol, &c.http, &w.client_auth[2]}}) {
+    const bool http = std::string_view(name) == "http";
+    if (*word == "PLAINTEXT" || *word == "SSL" || (!http && (*word == "SASL_PLAINTEXT" || *word == "SASL_SSL"))) {
+      listener->sasl = word->starts_with("SASL_");
+      listener->tls.enabled = word->ends_with("SSL");
+    } else {
+      return "unknown " + std::string(name) + " security protocol '" + *word + "' (" +
+             (http ? "PLAINTEXT or SSL" : "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL") + ")";
+    }
+    if (*auth == "none") listener->tls.client_auth = tls_client_auth::none;
+    else if (*auth == "requested") listener->tls.client_auth = tls_client_auth::requested;
+    else if (*auth == "required") listener->tls.client_auth = tls_client_auth::required;
+    else return std::string(name) + " TLS client auth must be none, requested or required, got '" + *auth + "'";
+    const auto& t = listener->tls;
+    if (!t.enabled) {
+      if (!t.certificate_file.empty() || !t.key_file.empty() || !t.ca_file.empty() ||
+          t.client_auth != tls_client_auth::none)
+        return std::string(name) + " TLS settings are given but its security protocol is " + *word +
+               " (use SSL or SASL_SSL)";
+      continue;
+    }
+    if (!listener->enabled) continue;  // switched off (port 0): nothing to load
+    if (auto why = tls_server_context(name, t).reload()) return std::string(name) + " listener TLS: " + *why;
   }
   for (const auto& m : c.security.sasl_mechanisms)
     if (m != "PLAIN" && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512")
       return "unknown SASL mechanism '" + m + "' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
   const bool any_sasl = c.kafka.sasl || c.native.sasl;
+  // Clients that must show a certificate are authenticated as well.
+  const bool any_authenticated = any_sasl || c.kafka.tls.client_auth == tls_client_auth::required ||
+                                 c.native.tls.client_auth == tls_client_auth::required;
   if (any_sasl && c.security.sasl_mechanisms.empty()) return "a SASL listener needs at least one sasl_mechanisms entry";
+  c.security.super_users = split_principals(c.security.super_users);
   for (const auto& u : c.security.super_users)
     if (!u.starts_with("User:") || u.size() == 5) return "super user '" + u + "' is not of the form User:<name>";
   if (const char* pw = std::getenv("PORTASK_ADMIN_PASSWORD")) c.security.admin_password = pw;
   if (!c.security.admin_user.empty() && c.security.admin_password.empty())
     return "admin user '" + c.security.admin_user + "' needs its password in PORTASK_ADMIN_PASSWORD";
-  if (w.authorization == "auto") c.security.authorization = any_sasl;
+  if (w.authorization == "auto") c.security.authorization = any_authenticated;
   else if (w.authorization == "on") c.security.authorization = true;
   else if (w.authorization == "off") c.security.authorization = false;
   else return "authorization must be auto, on or off, got '" + w.authorization + "'";
@@ -313,18 +380,41 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "partitions (and group partitions) with their own /metrics series at most")
       ->envname("PORTASK_METRICS_MAX_PARTITIONS");
   app.add_option("--kafka-security-protocol", security.kafka_protocol,
-                 "PLAINTEXT, or SASL_PLAINTEXT: clients authenticate before anything else")
+                 "PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL: with SASL clients "
+                 "authenticate before anything else")
       ->envname("PORTASK_KAFKA_SECURITY_PROTOCOL");
   app.add_option("--native-security-protocol", security.native_protocol,
-                 "PLAINTEXT, or SASL_PLAINTEXT: native clients authenticate before anything else")
+                 "PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL for the native listener")
       ->envname("PORTASK_NATIVE_SECURITY_PROTOCOL");
+  app.add_option("--http-security-protocol", security.http_protocol,
+                 "PLAINTEXT, or SSL: the HTTP listener serves HTTPS only")
+      ->envname("PORTASK_HTTP_SECURITY_PROTOCOL");
+  // TLS files per listener (PEM; read again on SIGHUP).
+  for (auto [name, listener, auth] : {std::tuple{"native", &c.native, &security.client_auth[0]},
+                                      std::tuple{"kafka", &c.kafka, &security.client_auth[1]},
+                                      std::tuple{"http", &c.http, &security.client_auth[2]}}) {
+    const std::string flag = std::string("--") + name + "-tls-";
+    std::string env = std::string("PORTASK_") + name + "_TLS_";
+    for (auto& ch : env) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    app.add_option(flag + "cert-file", listener->tls.certificate_file,
+                   std::string(name) + " listener's certificate chain (PEM)")
+        ->envname(env + "CERT_FILE");
+    app.add_option(flag + "key-file", listener->tls.key_file, std::string(name) + " listener's private key (PEM)")
+        ->envname(env + "KEY_FILE");
+    app.add_option(flag + "ca-file", listener->tls.ca_file,
+                   std::string(name) + " listener's CAs for client certificates (PEM)")
+        ->envname(env + "CA_FILE");
+    app.add_option(flag + "client-auth", *auth,
+                   std::string(name) + " listener asks clients for a certificate: none, requested, required")
+        ->envname(env + "CLIENT_AUTH");
+  }
   app.add_option("--sasl-mechanisms", c.security.sasl_mechanisms,
                  "what SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (comma-separated)")
       ->delimiter(',')
       ->envname("PORTASK_SASL_MECHANISMS");
   app.add_option("--super-users", c.security.super_users,
-                 "principals every ACL check allows (User:name, comma-separated)")
-      ->delimiter(',')
+                 "principals every ACL check allows (User:name; separated by ';' as in Kafka, or "
+                 "by ',' before each User:, since certificate subjects hold commas)")
       ->envname("PORTASK_SUPER_USERS");
   app.add_option("--admin-user", c.security.admin_user,
                  "a super user created at start when the store has no credentials for it; its "
@@ -349,13 +439,13 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   } catch (const CLI::ParseError& e) {
     return config_request_exit{app.exit(e)};
   }
+  // For the executable (flags, environment, YAML alike) port 0 switches these two off.
+  c.http.enabled = c.http.port != 0;
+  c.kafka.enabled = c.kafka.port != 0;
   if (auto why = apply_security(c, security)) {
     std::cerr << "portask: " << *why << "\n";
     return config_request_exit{2};
   }
-  // For the executable (flags, environment, YAML alike) port 0 switches these two off.
-  c.http.enabled = c.http.port != 0;
-  c.kafka.enabled = c.kafka.port != 0;
   if (spdlog::level::from_str(c.log_level) == spdlog::level::off && c.log_level != "off") {
     std::cerr << "portask: unknown log level '" << c.log_level
               << "' (trace, debug, info, warn, error, critical or off)\n";
@@ -473,8 +563,15 @@ std::string describe_security(const broker_config& c) {
     for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
     return out.empty() ? std::string("none") : out;
   };
-  s << "kafka " << (c.kafka.sasl ? "SASL_PLAINTEXT" : "PLAINTEXT") << ", native "
-    << (c.native.sasl ? "SASL_PLAINTEXT" : "PLAINTEXT") << "; SASL mechanisms "
+  auto protocol = [](const listener_config& l) {
+    std::string p = l.sasl ? (l.tls.enabled ? "SASL_SSL" : "SASL_PLAINTEXT") : (l.tls.enabled ? "SSL" : "PLAINTEXT");
+    if (l.tls.enabled && l.tls.client_auth != tls_client_auth::none)
+      p += l.tls.client_auth == tls_client_auth::required ? " (client certificate required)"
+                                                          : " (client certificate requested)";
+    return p;
+  };
+  s << "kafka " << protocol(c.kafka) << ", native " << protocol(c.native) << ", http "
+    << (c.http.tls.enabled ? "HTTPS" : "HTTP") << "; SASL mechanisms "
     << list(c.security.sasl_mechanisms) << "; authorization "
     << (c.security.authorization ? "on" : "off") << " (no-ACL resources "
     << (c.security.allow_everyone_if_no_acl ? "open" : "denied") << "), super users "

@@ -1,5 +1,5 @@
 // The Portask broker executable: loads the configuration, starts a broker, and serves until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM. SIGHUP reloads the TLS listeners' certificates, keys and CAs.
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   spdlog::info("data: {}", portask::describe_lifecycle(config));
   spdlog::info("security: {}", portask::describe_security(config));
   for (const auto& m : config.security.sasl_mechanisms)
-    if (m == "PLAIN" && (config.kafka.sasl || config.native.sasl))
+    if (m == "PLAIN" && ((config.kafka.sasl && !config.kafka.tls.enabled) ||
+                         (config.native.sasl && !config.native.tls.enabled)))
       spdlog::warn("SASL PLAIN sends passwords in clear text over a listener without TLS");
 
   // Block the shutdown signals before any thread starts, then wait for them here.
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -55,7 +57,8 @@ int main(int argc, char** argv) {
   spdlog::info("ready: native port {}, kafka port {}, http port {}", broker.native_port(),
                broker.kafka_port(), broker.http_port());
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP && !fatal)
+    spdlog::info("SIGHUP: reloading TLS files ({} listener(s) failed)", broker.reload_tls());
   if (fatal)
     spdlog::critical("shutting down after the supervisor's failure");
   else

@@ -2,6 +2,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include <optional>
 #include <sstream>
@@ -35,16 +36,35 @@ class http_session : public limited_connection,
                      public std::enable_shared_from_this<http_session> {
  public:
   http_session(tcp::socket s, caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-               std::shared_ptr<connection_table> table)
-      : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), table_(std::move(table)) {
+               std::shared_ptr<connection_table> table, std::shared_ptr<asio::ssl::context> tls)
+      : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), table_(std::move(table)),
+        tls_context_(std::move(tls)) {
     touch();
+    if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream_, *tls_context_);
   }
   ~http_session() override {
     table_->leave(this);
     ctx_->metrics.listener_connection(listener_kind::http, -1);
   }
 
-  void start() { read(); }
+  void start() {
+    if (!tls_) return read();
+    // The handshake is bounded like a request.
+    const auto& c = ctx_->config;
+    const auto limit = c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
+    if (limit) stream_.expires_after(std::chrono::milliseconds(limit));
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            if (!ec) return self->read();
+                            self->ctx_->metrics.connection_limited(listener_kind::http,
+                                                                   connection_limit::tls_handshake);
+                            static log_limiter failures;
+                            if (const auto n = failures.count(); n > 0)
+                              logging::http().info("http: {} TLS handshake(s) failed; the last: {}", n,
+                                                   ec.message());
+                            self->close();
+                          });
+  }
 
   bool idle() const noexcept override { return waiting_.load(std::memory_order_relaxed); }
   std::chrono::steady_clock::time_point last_active() const noexcept override {
@@ -75,13 +95,16 @@ class http_session : public limited_connection,
     else
       stream_.expires_never();
     waiting_ = true;
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->waiting_ = false;
-                       self->touch();
-                       if (ec) return self->on_read_error(ec);
-                       self->handle();
-                     });
+    auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->waiting_ = false;
+      self->touch();
+      if (ec) return self->on_read_error(ec);
+      self->handle();
+    };
+    if (tls_)
+      http::async_read(*tls_, buffer_, *parser_, std::move(done));
+    else
+      http::async_read(stream_, buffer_, *parser_, std::move(done));
   }
 
   void on_read_error(beast::error_code ec) {
@@ -228,12 +251,15 @@ class http_session : public limited_connection,
     // A client that does not read its answer is bounded by the same timeout.
     const auto limit = ctx_->config.request_timeout_ms;
     if (limit) stream_.expires_after(std::chrono::milliseconds(limit));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-                        self->touch();
-                        if (ec || !res->keep_alive()) return self->close();
-                        self->read();
-                      });
+    auto done = [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      self->touch();
+      if (ec || !res->keep_alive()) return self->close();
+      self->read();
+    };
+    if (tls_)
+      http::async_write(*tls_, *res, std::move(done));
+    else
+      http::async_write(stream_, *res, std::move(done));
   }
 
   void close() {
@@ -248,6 +274,8 @@ class http_session : public limited_connection,
   caf::actor_system& sys_;
   std::shared_ptr<broker_context> ctx_;
   std::shared_ptr<connection_table> table_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  ///< kept alive for tls_; null: plaintext
+  std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls_;
   std::atomic<bool> waiting_{false};
   std::atomic<std::int64_t> last_active_ns_{0};
 };
@@ -255,8 +283,9 @@ class http_session : public limited_connection,
 }  // namespace
 
 http_server::http_server(asio::io_context& io, caf::actor_system& sys,
-                         std::shared_ptr<broker_context> ctx, std::uint32_t max_connections)
-    : io_(io), sys_(sys), ctx_(std::move(ctx)),
+                         std::shared_ptr<broker_context> ctx, std::uint32_t max_connections,
+                         std::shared_ptr<tls_server_context> tls)
+    : io_(io), sys_(sys), ctx_(std::move(ctx)), tls_(std::move(tls)),
       table_(std::make_shared<connection_table>(max_connections,
                                                 ctx_->config.max_connections_per_address)) {}
 
@@ -290,7 +319,8 @@ void http_server::on_client(tcp::socket s) {
     s.close(ec);  // HTTP has no greeting to refuse with; the client sees the close
     return;
   }
-  auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, table_);
+  auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, table_,
+                                                tls_ ? tls_->current() : nullptr);
   table_->join(remote.address(), session);
   ctx_->metrics.listener_connection(listener_kind::http, +1);
   session->start();

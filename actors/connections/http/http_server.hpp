@@ -7,7 +7,8 @@
 /// 413 (431 for its header) and a close, a malformed one a close. Bounded like the other
 /// listeners: the same connection caps with idle eviction (connection_table), the same
 /// accept back-off (accept_loop), and a request (or the wait for the next one on a
-/// keep-alive connection) must complete within the request timeout.
+/// keep-alive connection) must complete within the request timeout. With a TLS context it
+/// serves HTTPS only (the handshake bounded by the request timeout too).
 
 #include <boost/asio.hpp>
 #include <memory>
@@ -15,13 +16,15 @@
 #include "actors/runtime/broker_context.hpp"
 #include "actors/connections/transport/accept_loop.hpp"
 #include "actors/connections/transport/connection_table.hpp"
+#include "actors/connections/transport/tls_context.hpp"
 
 namespace portask {
 
 class http_server : public std::enable_shared_from_this<http_server> {
  public:
   http_server(boost::asio::io_context& io, caf::actor_system& sys,
-              std::shared_ptr<broker_context> ctx, std::uint32_t max_connections);
+              std::shared_ptr<broker_context> ctx, std::uint32_t max_connections,
+              std::shared_ptr<tls_server_context> tls = nullptr);
   expected<std::uint16_t> start(const listener_config& address);
   void stop();
 
@@ -30,6 +33,7 @@ class http_server : public std::enable_shared_from_this<http_server> {
   boost::asio::io_context& io_;
   caf::actor_system& sys_;
   std::shared_ptr<broker_context> ctx_;
+  std::shared_ptr<tls_server_context> tls_;
   std::shared_ptr<accept_loop> acceptor_;
   std::shared_ptr<connection_table> table_;
 };

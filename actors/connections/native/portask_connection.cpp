@@ -974,6 +974,8 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
     self->state.acl = std::make_unique<authorization_cache>(ctx->access);
     const auto& peer = session->peer();
     self->state.host = peer.substr(0, peer.rfind(':'));
+    // A verified client certificate names the principal (SASL, if also required, replaces it).
+    if (!session->tls_principal().empty()) self->state.principal = session->tls_principal();
     if (ctx->config.native.sasl)
       self->state.sasl = std::make_unique<sasl_session>(ctx->access, ctx->config.security.sasl_mechanisms,
                                                         self->state.host);

@@ -51,7 +51,8 @@ void tcp_listener::refuse(tcp::socket s, connection_limit why) {
                                                    : opts_.max_connections);
   }
   auto sock = std::make_shared<tcp::socket>(std::move(s));
-  auto bytes = std::make_shared<protocol::buffer>(opts_.reject_bytes);
+  // Over TLS the client could not read a plaintext rejection: it just sees the close.
+  auto bytes = std::make_shared<protocol::buffer>(opts_.tls ? protocol::buffer{} : opts_.reject_bytes);
   asio::async_write(*sock, asio::buffer(*bytes), [sock, bytes](auto, std::size_t) {
     boost::system::error_code ignored;
     sock->shutdown(tcp::socket::shutdown_both, ignored);
@@ -79,9 +80,20 @@ void tcp_listener::on_client(tcp::socket s) {
         table->leave(*slot);
         open->fetch_sub(1);
         metrics->listener_connection(kind, -1);
-      });
+      },
+      opts_.tls ? opts_.tls->current() : nullptr);
   *slot = session.get();
   table_->join(remote.address(), session);
+  if (!opts_.tls) return launch(std::move(session));
+  std::weak_ptr<tcp_listener> weak = shared_from_this();
+  // The handshake's callback holds the session; after a failure it lets go and the session ends.
+  session->handshake([weak, session](bool ok) mutable {
+    auto self = weak.lock();
+    if (ok && self) self->launch(std::move(session));
+  });
+}
+
+void tcp_listener::launch(std::shared_ptr<tcp_session> session) {
   auto actor = opts_.spawn_connection(session);
   {
     std::lock_guard lock{live_mutex_};

@@ -3,7 +3,8 @@
 /// listener's connection_table (caps per listener and per address, evicting the least
 /// recently active idle connection before refusing); an admitted one gets a tcp_session with
 /// the protocol's framer and that protocol's connection actor. A refused one gets the
-/// protocol's rejection bytes (if any) and is closed.
+/// protocol's rejection bytes (if any) and is closed. On a TLS listener the connection actor
+/// is spawned once the session's handshake has succeeded.
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -17,6 +18,7 @@
 #include "actors/connections/transport/connection_table.hpp"
 #include "actors/connections/transport/log_limiter.hpp"
 #include "actors/connections/transport/tcp_session.hpp"
+#include "actors/connections/transport/tls_context.hpp"
 
 namespace portask {
 
@@ -32,6 +34,7 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
     std::function<std::unique_ptr<stream_framer>()> make_framer;
     std::function<connection_actor(std::shared_ptr<tcp_session>)> spawn_connection;
     protocol::buffer reject_bytes;  ///< written before closing a connection over the limit
+    std::shared_ptr<tls_server_context> tls;  ///< null: plaintext
   };
 
   tcp_listener(boost::asio::io_context& io, metrics_registry& metrics, options opts);
@@ -46,6 +49,7 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
  private:
   void on_client(boost::asio::ip::tcp::socket s);
   void refuse(boost::asio::ip::tcp::socket s, connection_limit why);
+  void launch(std::shared_ptr<tcp_session> session);
 
   boost::asio::io_context& io_;
   metrics_registry& metrics_;

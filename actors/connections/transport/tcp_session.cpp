@@ -6,6 +6,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/connections/transport/log_limiter.hpp"
+#include "actors/connections/transport/tls_context.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask {
@@ -31,8 +32,10 @@ std::chrono::milliseconds tick_of(const session_limits& l) {
 
 tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> framer,
                          session_limits limits, listener_kind kind, metrics_registry& metrics,
-                         std::function<void()> on_destroy)
+                         std::function<void()> on_destroy,
+                         std::shared_ptr<asio::ssl::context> tls)
     : socket_(std::move(socket)),
+      tls_context_(std::move(tls)),
       strand_(asio::make_strand(socket_.get_executor())),
       timer_(strand_),
       framer_(std::move(framer)),
@@ -45,15 +48,51 @@ tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> fram
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
   socket_.set_option(tcp::no_delay(true), ec);
+  if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
 }
 
 tcp_session::~tcp_session() {
   if (on_destroy_) on_destroy_();
 }
 
+void tcp_session::handshake(std::function<void(bool)> done) {
+  asio::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
+    // A client that connects and never finishes its handshake is a partial request.
+    self->partial_.store(true, std::memory_order_relaxed);
+    self->partial_since_ = clock_type::now();
+    self->arm_timer();
+    self->tls_->async_handshake(
+        asio::ssl::stream_base::server,
+        asio::bind_executor(self->strand_, [self, done = std::move(done)](const boost::system::error_code& ec) {
+          self->partial_.store(false, std::memory_order_relaxed);
+          self->partial_since_.reset();
+          if (ec || self->closed_) {
+            if (!self->closed_) {
+              static std::array<log_limiter, 3> limiters;
+              if (const auto n = limiters[static_cast<std::size_t>(self->kind_)].count(); n > 0)
+                logging::net().info("{} connection {}: TLS handshake failed: {}; closing{}",
+                                    to_string(self->kind_), self->peer_, ec.message(),
+                                    n > 1 ? fmt::format(" (and {} more since the last such line)", n - 1) : "");
+              self->metrics_.connection_limited(self->kind_, connection_limit::tls_handshake);
+            }
+            self->read_stopped_ = true;  // no actor to tell
+            self->shutdown();
+            return done(false);
+          }
+          self->touch();
+          self->tls_principal_ = tls_peer_principal(self->tls_->native_handle());
+          done(true);
+        }));
+  });
+}
+
 void tcp_session::start(connection_actor actor) {
   asio::post(strand_, [self = shared_from_this(), actor = std::move(actor)]() mutable {
     self->actor_ = std::move(actor);
+    if (self->closed_) {
+      caf::anon_send(self->actor_, closed_atom::value);
+      return;
+    }
     self->arm_timer();
     self->read();
   });
@@ -88,18 +127,20 @@ void tcp_session::read() {
   }
   reading_ = true;
   auto space = framer_->prepare(read_chunk);
-  socket_.async_read_some(
-      asio::buffer(space.data(), space.size()),
-      asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t n) {
-        self->on_read(ec, n);
-      }));
+  on_stream([&](auto& stream) {
+    stream.async_read_some(
+        asio::buffer(space.data(), space.size()),
+        asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t n) {
+          self->on_read(ec, n);
+        }));
+  });
 }
 
 void tcp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
   reading_ = false;
   if (ec) {
     if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
-        ec != asio::error::connection_reset)
+        ec != asio::error::connection_reset && ec != asio::ssl::error::stream_truncated)
       logging::net().debug("{}: read error: {}", peer_, ec.message());
     read_stopped_ = true;
     caf::anon_send(actor_, closed_atom::value);
@@ -210,7 +251,8 @@ void tcp_session::write() {
     writes_.pop_front();
     buffers.emplace_back(in_write_.back().bytes.data(), in_write_.back().bytes.size());
   }
-  asio::async_write(socket_, buffers,
+  on_stream([&](auto& stream) {
+  asio::async_write(stream, buffers,
                     asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t) {
                       self->writing_ = false;
                       std::uint64_t written = 0;
@@ -232,6 +274,7 @@ void tcp_session::write() {
                       self->resume();
                       self->write();
                     }));
+  });
 }
 
 void tcp_session::close_after_writes() {
@@ -268,9 +311,11 @@ void tcp_session::close_for(connection_limit why, std::string_view what) {
 
 void tcp_session::arm_timer() {
   const auto tick = tick_of(limits_);
-  if (tick == 0ms || closed_) return;
+  if (tick == 0ms || closed_ || timer_armed_) return;
+  timer_armed_ = true;
   timer_.expires_after(tick);
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->timer_armed_ = false;
     if (!ec) self->on_tick();
   });
 }
@@ -309,8 +354,8 @@ void tcp_session::shutdown() {
   if (!read_stopped_) {
     read_stopped_ = true;
     // A pending read completes with operation_aborted and reports closed; if none is
-    // pending, report here.
-    if (!reading_) caf::anon_send(actor_, closed_atom::value);
+    // pending, report here (a session whose handshake is running has no actor yet).
+    if (!reading_ && actor_) caf::anon_send(actor_, closed_atom::value);
   }
 }
 

@@ -17,9 +17,16 @@
 ///     flight, nothing held open by the actor, and no bytes moving, or with a write that
 ///     has not completed for that long (a client that stopped reading). One Asio timer per
 ///     session, ticking at a fraction of the shorter timeout.
+///
+/// On a TLS listener the session first completes the TLS handshake (handshake(); bounded by
+/// the request timeout, failures logged at most once a second per reason), then works as
+/// above over the encrypted stream; the connection actor is spawned only after a handshake
+/// that succeeded, and finds the principal of a verified client certificate in
+/// tls_principal().
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -44,9 +51,17 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
  public:
   using tcp = boost::asio::ip::tcp;
 
+  /// `tls`: the listener's TLS context, or null for plaintext.
   tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> framer, session_limits limits,
-              listener_kind kind, metrics_registry& metrics, std::function<void()> on_destroy);
+              listener_kind kind, metrics_registry& metrics, std::function<void()> on_destroy,
+              std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~tcp_session() override;
+
+  /// TLS sessions only, before start(): runs the server handshake, then calls `done`
+  /// (on the session's strand) with whether it succeeded; a failed one has closed.
+  void handshake(std::function<void(bool)> done);
+  /// "User:<subject>" of a verified client certificate, or empty.
+  const std::string& tls_principal() const noexcept { return tls_principal_; }
 
   /// Starts reading; the frames completed by one read go to `actor` together, in order, as
   /// (frame_atom, vector of buffers): one message and one wake-up for a client's pipelined
@@ -96,8 +111,19 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   void arm_timer();
   void on_tick();
   void close_for(connection_limit why, std::string_view what);
+  /// Runs `f` with the stream that carries the protocol: the TLS stream or the socket.
+  template <class F>
+  void on_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(socket_);
+  }
 
   tcp::socket socket_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  ///< kept alive for tls_
+  std::unique_ptr<boost::asio::ssl::stream<tcp::socket&>> tls_;
+  std::string tls_principal_;
   boost::asio::strand<tcp::socket::executor_type> strand_;
   boost::asio::steady_timer timer_;
   std::unique_ptr<stream_framer> framer_;
@@ -121,6 +147,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   bool close_when_flushed_ = false;
   bool closed_ = false;
   bool drain_waiter_ = false;
+  bool timer_armed_ = false;
   std::uint64_t drain_threshold_ = 0;
   bool output_paused_ = false;
   struct pending_write {

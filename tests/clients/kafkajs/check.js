@@ -2,15 +2,24 @@
 // consume them through a consumer group and check every one (key, value, header, partition).
 // Usage: node check.js BOOTSTRAP TOPIC GROUP. Exit status 0 when every message matched.
 // With SASL_MECHANISM (plain, scram-sha-256, scram-sha-512), SASL_USER and SASL_PASSWORD in
-// the environment it authenticates first.
+// the environment it authenticates first; with SSL_CA (a PEM file) it connects with TLS,
+// presenting SSL_CERT / SSL_KEY when those are set.
 'use strict';
+const fs = require('fs');
 const { Kafka, logLevel } = require('kafkajs');
 
 const [bootstrap, topic, group] = process.argv.slice(2);
 const sasl = process.env.SASL_MECHANISM
   ? { mechanism: process.env.SASL_MECHANISM, username: process.env.SASL_USER, password: process.env.SASL_PASSWORD }
   : undefined;
-const kafka = new Kafka({ clientId: 'portask-kafkajs', brokers: [bootstrap], logLevel: logLevel.WARN, sasl });
+const ssl = process.env.SSL_CA
+  ? {
+      ca: [fs.readFileSync(process.env.SSL_CA)],
+      cert: process.env.SSL_CERT ? fs.readFileSync(process.env.SSL_CERT) : undefined,
+      key: process.env.SSL_KEY ? fs.readFileSync(process.env.SSL_KEY) : undefined,
+    }
+  : undefined;
+const kafka = new Kafka({ clientId: 'portask-kafkajs', brokers: [bootstrap], logLevel: logLevel.WARN, sasl, ssl });
 
 async function main() {
   const admin = kafka.admin();

@@ -1,0 +1,93 @@
+#include "actors/connections/transport/tls_context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+namespace portask {
+
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+std::string failed(const std::string& what, const std::string& file, const boost::system::error_code& ec) {
+  return what + " '" + file + "': " + ec.message();
+}
+
+}  // namespace
+
+std::string tls_error_text() {
+  std::string text;
+  while (const auto e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!text.empty()) text += "; ";
+    text += buf;
+  }
+  return text.empty() ? "unknown TLS error" : text;
+}
+
+tls_server_context::tls_server_context(std::string listener, tls_config config)
+    : listener_(std::move(listener)), config_(std::move(config)) {}
+
+std::shared_ptr<ssl::context> tls_server_context::current() const {
+  std::lock_guard lock{mutex_};
+  return current_;
+}
+
+std::optional<std::string> tls_server_context::reload() {
+  auto c = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = c->native_handle();
+  // TLS 1.2 and 1.3 only; a client cannot renegotiate (a classic way to burn server CPU).
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                  SSL_OP_NO_COMPRESSION);
+  boost::system::error_code ec;
+  if (config_.certificate_file.empty()) return "no certificate file (tls cert_file)";
+  if (config_.key_file.empty()) return "no private key file (tls key_file)";
+  c->use_certificate_chain_file(config_.certificate_file, ec);
+  if (ec) return failed("cannot use certificate chain", config_.certificate_file, ec);
+  c->use_private_key_file(config_.key_file, ssl::context::pem, ec);
+  if (ec) return failed("cannot use private key", config_.key_file, ec);
+  if (SSL_CTX_check_private_key(native) != 1)
+    return "private key '" + config_.key_file + "' does not match certificate '" +
+           config_.certificate_file + "'";
+  if (config_.client_auth != tls_client_auth::none) {
+    if (config_.ca_file.empty()) return "client authentication needs a CA file (tls ca_file)";
+    c->load_verify_file(config_.ca_file, ec);
+    if (ec) return failed("cannot load CA file", config_.ca_file, ec);
+    // Tells clients which CAs their certificate must come from.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config_.ca_file.c_str()))
+      SSL_CTX_set_client_CA_list(native, names);
+    c->set_verify_mode(config_.client_auth == tls_client_auth::required
+                           ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
+                           : ssl::verify_peer,
+                       ec);
+    // Session resumption with client certificates needs a context id.
+    static constexpr unsigned char id[] = "portask";
+    SSL_CTX_set_session_id_context(native, id, sizeof id - 1);
+  } else if (!config_.ca_file.empty()) {
+    return "a CA file is set but client authentication is none (set client_auth)";
+  }
+  std::lock_guard lock{mutex_};
+  current_ = std::move(c);
+  return std::nullopt;
+}
+
+std::string tls_peer_principal(SSL* ssl) {
+  if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return {};
+  std::string subject;
+  if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) subject.assign(data, static_cast<std::size_t>(n));
+  }
+  BIO_free(bio);
+  return subject.empty() ? std::string{} : "User:" + subject;
+}
+
+}  // namespace portask

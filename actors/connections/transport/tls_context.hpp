@@ -1,0 +1,42 @@
+#pragma once
+/// The TLS side of one listener: an OpenSSL server context built from its tls_config
+/// (certificate chain, key, CA, client authentication; TLS 1.2 at least, no renegotiation),
+/// replaced whole on reload. A session takes the context current when it is accepted, so a
+/// reload never touches a handshake in progress, and a reload that fails (a missing or
+/// mismatched file) keeps the context in use.
+
+#include <boost/asio/ssl.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "actors/runtime/broker_config.hpp"
+
+namespace portask {
+
+class tls_server_context {
+ public:
+  tls_server_context(std::string listener, tls_config config);
+
+  /// Reads the files (again). On failure the reason, with the file and OpenSSL's words,
+  /// and the context in use (if any) stays.
+  std::optional<std::string> reload();
+  /// The context new connections use; null before the first successful load.
+  std::shared_ptr<boost::asio::ssl::context> current() const;
+  const std::string& listener() const noexcept { return listener_; }
+
+ private:
+  std::string listener_;
+  tls_config config_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<boost::asio::ssl::context> current_;
+};
+
+/// "User:" + the subject (RFC 2253) of the peer's verified certificate; empty without one.
+std::string tls_peer_principal(SSL* ssl);
+
+/// OpenSSL's reason for the last failure on this thread (and clears its error queue).
+std::string tls_error_text();
+
+}  // namespace portask

@@ -1,0 +1,47 @@
+#include "tls_files.hpp"
+
+#include <iostream>
+
+#include "process.hpp"
+
+namespace portask::test {
+
+namespace {
+
+// A key and a certificate signed by `ca` (or self-signed when `ca` is empty).
+bool issue(const std::string& dir, const std::string& name, const std::string& subject, const std::string& ca,
+           const std::string& extensions = {}) {
+  const std::string base = dir + "/" + name;
+  std::string cmd = "cd '" + dir + "' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '" +
+                    base + ".key' -subj '" + subject + "' ";
+  if (ca.empty()) {
+    cmd += "-x509 -days 2 -out '" + base + ".pem'";
+  } else {
+    cmd += "-out '" + base + ".csr' && ";
+    if (!extensions.empty()) cmd += "printf '" + extensions + "\\n' > '" + base + ".ext' && ";
+    cmd += "openssl x509 -req -in '" + base + ".csr' -CA '" + dir + "/" + ca + ".pem' -CAkey '" + dir + "/" + ca +
+           ".key' -CAcreateserial -days 2 -out '" + base + ".pem'";
+    if (!extensions.empty()) cmd += " -extfile '" + base + ".ext'";
+  }
+  auto [rc, out] = run_shell("(" + cmd + ") 2>&1");
+  if (rc != 0) std::cerr << "openssl failed for " << name << ": " << out << "\n";
+  return rc == 0;
+}
+
+}  // namespace
+
+tls_files make_tls_files(const std::string& dir) {
+  const std::string server_ext = "subjectAltName=IP:127.0.0.1,DNS:localhost";
+  if (!issue(dir, "ca", "/CN=Portask Test CA", "") || !issue(dir, "rogue-ca", "/CN=Rogue CA", "") ||
+      !issue(dir, "server", "/CN=localhost", "ca", server_ext) ||
+      !issue(dir, "reloaded", "/CN=reloaded", "ca", server_ext) ||
+      !issue(dir, "alice", "/O=Portask/CN=alice", "ca") || !issue(dir, "bob", "/O=Portask/CN=bob", "ca") ||
+      !issue(dir, "mallory", "/O=Portask/CN=mallory", "rogue-ca"))
+    return {};
+  auto f = [&](const char* n, const char* ext) { return dir + "/" + n + ext; };
+  return {f("ca", ".pem"),      f("server", ".pem"),  f("server", ".key"),   f("alice", ".pem"),
+          f("alice", ".key"),   f("bob", ".pem"),     f("bob", ".key"),      f("mallory", ".pem"),
+          f("mallory", ".key"), f("reloaded", ".pem"), f("reloaded", ".key")};
+}
+
+}  // namespace portask::test

@@ -1,0 +1,27 @@
+#pragma once
+// Test support: a throw-away PKI made with the openssl command line in a directory: a CA, a
+// server certificate for 127.0.0.1 / localhost, client certificates issued by the CA
+// (alice, bob) and one from a CA nobody trusts (mallory). EC P-256 keys: quick to make.
+
+#include <string>
+
+namespace portask::test {
+
+struct tls_files {
+  std::string ca;            ///< the trusted CA's certificate
+  std::string server_cert;   ///< CN=localhost, SAN IP:127.0.0.1, DNS:localhost
+  std::string server_key;
+  std::string alice_cert;    ///< subject O=Portask, CN=alice -> "User:CN=alice,O=Portask"
+  std::string alice_key;
+  std::string bob_cert;      ///< subject O=Portask, CN=bob
+  std::string bob_key;
+  std::string mallory_cert;  ///< issued by an untrusted CA
+  std::string mallory_key;
+  std::string other_server_cert;  ///< a second server certificate (CN=reloaded), for reloads
+  std::string other_server_key;
+};
+
+/// Makes every file in `dir`; empty paths (and a message on stderr) when openssl fails.
+tls_files make_tls_files(const std::string& dir);
+
+}  // namespace portask::test
