@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "protocol/security/crypto.hpp"
+#include "protocol/security/scram.hpp"
 #include "protocol/security/scram_client.hpp"
 
 namespace portask::client {
@@ -485,6 +487,67 @@ result<bool> connection::delete_group(const std::string& group) {
   buffer frame;
   native::encode(frame, native::group_admin_request{next_id(), native::group_op::remove, group});
   return call<bool>(std::move(frame), empty_body);
+}
+
+result<std::vector<native::user_credential_info>> connection::list_users() {
+  buffer frame;
+  native::user_admin_request req{};
+  req.request_id = next_id();
+  req.op = native::user_op::list;
+  native::encode(frame, req);
+  return call<std::vector<native::user_credential_info>>(std::move(frame), native::decode_user_list);
+}
+
+result<bool> connection::upsert_user(const std::string& user, const std::string& password,
+                                     const std::string& mechanism, std::int32_t iterations) {
+  namespace sec = protocol::security;
+  const auto m = sec::scram_mechanism_named(mechanism);
+  if (!m) return local(errc::invalid_request, "unknown SCRAM mechanism " + mechanism);
+  // Hi(password, salt, i) as RFC 5802 defines it: the broker derives its keys from this.
+  const auto salt = sec::random_bytes(24);
+  const auto salted = sec::pbkdf2(sec::hash_of(*m), password, salt, iterations);
+  buffer frame;
+  native::user_admin_request req{};
+  req.request_id = next_id();
+  req.op = native::user_op::upsert;
+  req.user = user;
+  req.mechanism = mechanism;
+  req.iterations = iterations;
+  req.salt = protocol::as_bytes(salt);
+  req.salted_password = protocol::as_bytes(salted);
+  native::encode(frame, req);
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<bool> connection::delete_user(const std::string& user, const std::string& mechanism) {
+  buffer frame;
+  native::user_admin_request req{};
+  req.request_id = next_id();
+  req.op = native::user_op::remove;
+  req.user = user;
+  req.mechanism = mechanism;
+  native::encode(frame, req);
+  return call<bool>(std::move(frame), empty_body);
+}
+
+result<std::vector<native::acl_entry>> connection::acl_call(native::acl_op op, std::vector<native::acl_entry> entries) {
+  buffer frame;
+  native::encode(frame, native::acl_admin_request{next_id(), op, std::move(entries)});
+  return call<std::vector<native::acl_entry>>(std::move(frame), native::decode_acl_list);
+}
+
+result<std::vector<native::acl_entry>> connection::list_acls(std::vector<native::acl_entry> filters) {
+  return acl_call(native::acl_op::list, std::move(filters));
+}
+
+result<bool> connection::create_acls(std::vector<native::acl_entry> bindings) {
+  auto r = acl_call(native::acl_op::create, std::move(bindings));
+  if (!ok(r)) return error_of(r);
+  return true;
+}
+
+result<std::vector<native::acl_entry>> connection::delete_acls(std::vector<native::acl_entry> filters) {
+  return acl_call(native::acl_op::remove, std::move(filters));
 }
 
 result<native::metadata_response> connection::metadata() {

@@ -115,6 +115,19 @@ class connection {
   /// Deletes a group's committed offsets; group_not_empty while it has members.
   result<bool> delete_group(const std::string& group);
 
+  // -- users and ACLs (docs/security.md): DESCRIBE on the cluster to list, ALTER to change --
+  result<std::vector<protocol::native::user_credential_info>> list_users();
+  /// Sets `user`'s credential for `mechanism` (SCRAM-SHA-512 or -256): salted here with a
+  /// fresh random salt; only the salted password is sent.
+  result<bool> upsert_user(const std::string& user, const std::string& password,
+                           const std::string& mechanism = "SCRAM-SHA-512", std::int32_t iterations = 4096);
+  result<bool> delete_user(const std::string& user, const std::string& mechanism);
+  /// The bindings any filter matches (no filter: all). Kafka's codes (protocol/security/acl.hpp).
+  result<std::vector<protocol::native::acl_entry>> list_acls(std::vector<protocol::native::acl_entry> filters = {});
+  result<bool> create_acls(std::vector<protocol::native::acl_entry> bindings);
+  /// Deletes what the filters match; returns the bindings deleted.
+  result<std::vector<protocol::native::acl_entry>> delete_acls(std::vector<protocol::native::acl_entry> filters);
+
   /// Commits `offset` for group `consumer`. Members of a native group pass the member id
   /// and generation of their latest assignment (a stale generation is refused).
   // -- consumer groups (the broker assigns partitions and pushes every change) -------------
@@ -179,6 +192,8 @@ class connection {
   connection(int fd, options o);
   std::uint32_t next_id() noexcept { return ++last_id_; }
   bool write_all(protocol::byte_view bytes);
+  result<std::vector<protocol::native::acl_entry>> acl_call(protocol::native::acl_op op,
+                                                            std::vector<protocol::native::acl_entry> entries);
   /// Reads frames until a Response or Error arrives; Deliver frames are queued.
   result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response();
   result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);

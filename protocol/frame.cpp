@@ -6,7 +6,7 @@ namespace portask::protocol {
 
 bool is_known_type(std::uint8_t type) noexcept {
   return type >= static_cast<std::uint8_t>(message_type::publish) &&
-         type <= static_cast<std::uint8_t>(message_type::authenticate);
+         type <= static_cast<std::uint8_t>(message_type::acl_admin);
 }
 
 std::string_view to_string(message_type t) noexcept {
@@ -32,6 +32,8 @@ std::string_view to_string(message_type t) noexcept {
     case message_type::delete_records: return "delete_records";
     case message_type::group_admin: return "group_admin";
     case message_type::authenticate: return "authenticate";
+    case message_type::user_admin: return "user_admin";
+    case message_type::acl_admin: return "acl_admin";
   }
   return "unknown";
 }

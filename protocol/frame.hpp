@@ -49,6 +49,8 @@ enum class message_type : std::uint8_t {
   delete_records = 0x13,    ///< client -> broker: advance a partition's log start offset
   group_admin = 0x14,       ///< client -> broker: list / describe / delete consumer groups
   authenticate = 0x15,      ///< client -> broker: one step of a SASL exchange
+  user_admin = 0x16,        ///< client -> broker: list / set / delete users' SCRAM credentials
+  acl_admin = 0x17,         ///< client -> broker: list / create / delete ACL bindings
 };
 
 /// True for every type this protocol version defines.

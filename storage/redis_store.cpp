@@ -247,9 +247,29 @@ std::string url_without_credentials(std::string_view url) {
 expected<redis_options> parse_redis_url(std::string_view url) {
   redis_options o;
   std::string_view rest;
-  for (std::string_view scheme : {"redis://", "dragonfly://"})
+  for (std::string_view scheme : {"redis://", "dragonfly://", "rediss://"})
     if (url.starts_with(scheme)) rest = url.substr(scheme.size());
   if (rest.empty()) return errc::invalid_request;
+  o.tls.enabled = url.starts_with("rediss://");
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    if (!o.tls.enabled) return errc::invalid_request;  // the parameters are TLS settings
+    auto params = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+    while (!params.empty()) {
+      const auto amp = params.find('&');
+      const auto param = params.substr(0, amp);
+      params = amp == std::string_view::npos ? std::string_view{} : params.substr(amp + 1);
+      const auto eq = param.find('=');
+      if (eq == std::string_view::npos) return errc::invalid_request;
+      const auto key = param.substr(0, eq);
+      std::string value(param.substr(eq + 1));
+      if (key == "tls_ca_file") o.tls.ca_file = value;
+      else if (key == "tls_cert_file") o.tls.cert_file = value;
+      else if (key == "tls_key_file") o.tls.key_file = value;
+      else if (key == "tls_server_name") o.tls.server_name = value;
+      else return errc::invalid_request;
+    }
+  }
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     auto auth = rest.substr(0, at);
     if (auto colon = auth.find(':'); colon != std::string_view::npos) {
@@ -308,23 +328,20 @@ std::string redis_store::log_key(const topic_partition& tp) const {
   return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) + "}:log";
 }
 
-void redis_store::disconnect() noexcept {
-  if (ctx_) redisFree(ctx_);
-  ctx_ = nullptr;
-}
+void redis_store::disconnect() noexcept { conn_.reset(); }
 
 std::error_code redis_store::connect() {
-  if (ctx_) return {};
-  const auto ms = options_.timeout.count();
-  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-  ctx_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
-  if (ctx_ == nullptr || ctx_->err) {
-    logging::storage().debug("redis connect {}:{} failed: {}", options_.host, options_.port,
-                  ctx_ ? ctx_->errstr : "out of memory");
-    disconnect();
+  if (conn_) return {};
+  std::string why;
+  conn_ = resp_connection::open(options_.host, options_.port, options_.tls, options_.timeout, why);
+  if (!conn_) {
+    // A TLS failure (an untrusted certificate) does not go away by retrying: say so louder.
+    if (why.starts_with("TLS"))
+      logging::storage().warn("redis connect {}:{} failed: {}", options_.host, options_.port, why);
+    else
+      logging::storage().debug("redis connect {}:{} failed: {}", options_.host, options_.port, why);
     return errc::storage_unavailable;
   }
-  redisSetTimeout(ctx_, tv);
   client_id_ = -1;
   std::vector<command> setup;
   if (!options_.username.empty())
@@ -349,7 +366,7 @@ std::error_code redis_store::connect() {
     }
   // A server without CLIENT ID cannot be fenced; it still works, with that gap.
   if (const auto& id = replies->back(); id->type == REDIS_REPLY_INTEGER) client_id_ = id->integer;
-  local_addr_ = local_address(ctx_->fd);
+  local_addr_ = local_address(conn_->fd());
   return fence_stale_connections();
 }
 
@@ -388,19 +405,13 @@ std::error_code redis_store::fence_stale_connections() {
 expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const command> commands) {
   if (auto ec = connect()) return ec;
   if (auto ec = fence_stale_connections()) return ec;
-  for (const auto& c : commands) {
-    if (redisAppendCommandArgv(ctx_, c.argc(), c.argv(), c.lens()) != REDIS_OK) {
-      disconnect();
-      return errc::storage_unavailable;
-    }
-  }
+  for (const auto& c : commands) conn_->append(c.argc(), c.argv(), c.lens());
   std::vector<reply> replies;
   replies.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {
-    void* r = nullptr;
-    if (redisGetReply(ctx_, &r) != REDIS_OK || r == nullptr) {
-      logging::storage().warn("redis {}:{}: {}", options_.host, options_.port,
-                   ctx_ && ctx_->err ? ctx_->errstr : "no reply");
+    void* r = conn_->read_reply();
+    if (r == nullptr) {
+      logging::storage().warn("redis {}:{}: {}", options_.host, options_.port, conn_->error());
       // Some of the commands may have been sent and may yet run: fence this connection.
       if (client_id_ >= 0 && !local_addr_.empty()) {
         auto& s = stale();

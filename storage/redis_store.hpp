@@ -36,8 +36,7 @@
 #include <string_view>
 
 #include "storage/log_store.hpp"
-
-struct redisContext;
+#include "storage/resp_connection.hpp"
 
 namespace portask::storage {
 
@@ -49,12 +48,15 @@ struct redis_options {
   std::string password;
   std::string key_prefix = "portask";
   std::chrono::milliseconds timeout{5000};
+  resp_tls_options tls;  ///< rediss://
 };
 
 /// A store URL as logs and answers may show it: user and password left out.
 std::string url_without_credentials(std::string_view url);
 
-/// Parses redis://[[user]:password@]host[:port][/db] (also dragonfly://).
+/// Parses redis://[[user]:password@]host[:port][/db] (also dragonfly://), and rediss:// for
+/// TLS, which may end in ?tls_ca_file=F&tls_cert_file=F&tls_key_file=F&tls_server_name=N
+/// (any other parameter is an error).
 expected<redis_options> parse_redis_url(std::string_view url);
 
 class redis_store final : public log_store {
@@ -121,9 +123,9 @@ class redis_store final : public log_store {
   /// Closes, on the server, connections of this process whose last call was ambiguous.
   std::error_code fence_stale_connections();
 
-  redisContext* ctx_ = nullptr;
-  long long client_id_ = -1;  ///< the server's CLIENT ID of ctx_; -1 when unknown
-  std::string local_addr_;    ///< ctx_'s local ip:port, as CLIENT LIST names it
+  std::unique_ptr<resp_connection> conn_;
+  long long client_id_ = -1;  ///< the server's CLIENT ID of conn_; -1 when unknown
+  std::string local_addr_;    ///< conn_'s local ip:port, as CLIENT LIST names it
   bool no_fence_ = false;     ///< set while connecting or fencing (no recursion)
 };
 

@@ -26,7 +26,7 @@ struct broker::io {
       context.get_executor()};
   std::vector<std::thread> threads;
   std::shared_ptr<tcp_listener> native;
-  std::shared_ptr<tcp_listener> kafka;
+  std::vector<std::shared_ptr<tcp_listener>> kafka;  ///< the first Kafka listener first
   std::shared_ptr<http_server> http;
   std::vector<std::shared_ptr<tls_server_context>> tls;  ///< one per TLS listener
 };
@@ -144,13 +144,24 @@ std::error_code broker::start() {
     return c;
   };
   auto native_tls = tls_for("native", config_.native);
-  auto kafka_tls = tls_for("kafka", config_.kafka);
+  // Every Kafka listener: the first (config.kafka), then config.kafka_listeners.
+  std::vector<kafka_listener_config> kafka_listeners;
+  if (config_.kafka.enabled)
+    kafka_listeners.push_back({config_.kafka_listener_name, config_.kafka, config_.kafka_advertised_host, 0});
+  kafka_listeners.insert(kafka_listeners.end(), config_.kafka_listeners.begin(), config_.kafka_listeners.end());
+  std::vector<std::shared_ptr<tls_server_context>> kafka_tls;
+  for (std::size_t i = 0; i < kafka_listeners.size(); ++i) {
+    const auto name = i == 0 && config_.kafka.enabled ? std::string("kafka") : "kafka " + kafka_listeners[i].name;
+    auto t = tls_for(name.c_str(), kafka_listeners[i].listener);
+    if (!t) return t.error();
+    kafka_tls.push_back(*t);
+  }
   auto http_tls = tls_for("http", config_.http);
-  for (const auto* t : {&native_tls, &kafka_tls, &http_tls})
+  for (const auto* t : {&native_tls, &http_tls})
     if (!*t) return t->error();
   const auto max_connections = connections_per_listener(
       config_.max_connections,
-      1 + (config_.kafka.enabled ? 1 : 0) + (config_.http.enabled ? 1 : 0));
+      1 + kafka_listeners.size() + (config_.http.enabled ? 1 : 0));
   session_limits limits;
   limits.request_timeout = std::chrono::milliseconds(config_.request_timeout_ms);
   limits.idle_timeout = std::chrono::milliseconds(config_.connections_max_idle_ms);
@@ -176,24 +187,32 @@ std::error_code broker::start() {
   if (!port) return port.error();
   ctx_->native_port = *port;
 
-  if (config_.kafka.enabled) {
+  for (std::size_t i = 0; i < kafka_listeners.size(); ++i) {
+    const auto& l = kafka_listeners[i];
+    auto endpoint = std::make_shared<kafka_endpoint>();
+    endpoint->name = l.name;
+    endpoint->advertised_host = l.advertised_host.empty() ? l.listener.host : l.advertised_host;
+    endpoint->sasl = l.listener.sasl;
     tcp_listener::options kafka;
-    kafka.name = "kafka";
+    kafka.name = i == 0 && config_.kafka.enabled ? std::string("kafka") : "kafka " + l.name;
     kafka.kind = listener_kind::kafka;
-    kafka.address = config_.kafka;
+    kafka.address = l.listener;
     kafka.max_connections = max_connections;
     kafka.max_connections_per_address = config_.max_connections_per_address;
     kafka.limits = limits;
     const auto max = config_.max_frame_bytes;
     kafka.make_framer = [max] { return std::make_unique<kafka_framer>(max); };
-    kafka.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
-      return spawn_kafka_connection(sys_, ctx, std::move(s));
+    kafka.spawn_connection = [this, ctx = ctx_, endpoint](std::shared_ptr<tcp_session> s) {
+      return spawn_kafka_connection(sys_, ctx, std::move(s), endpoint);
     };
-    kafka.tls = *kafka_tls;
-    io_->kafka = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(kafka));
-    auto kp = io_->kafka->start();
+    kafka.tls = kafka_tls[i];
+    auto listener = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(kafka));
+    auto kp = listener->start();
     if (!kp) return kp.error();
-    ctx_->kafka_port = *kp;
+    io_->kafka.push_back(std::move(listener));
+    endpoint->advertised_port = l.advertised_port ? l.advertised_port : *kp;
+    ctx_->kafka_endpoints.push_back(std::move(endpoint));
+    if (i == 0) ctx_->kafka_port = *kp;
   }
 
   if (config_.http.enabled) {
@@ -226,12 +245,14 @@ std::size_t broker::reload_tls() {
 void broker::stop() {
   if (io_) {
     if (io_->native) io_->native->stop();
-    if (io_->kafka) io_->kafka->stop();
+    for (const auto& l : io_->kafka) l->stop();
     if (io_->http) io_->http->stop();
     // Connection actors live until their socket closes; end them now, and give their
     // sessions a moment (bounded) to close on the still-running Asio thread.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    for (auto* l : {io_->native.get(), io_->kafka.get()}) {
+    std::vector<tcp_listener*> listeners{io_->native.get()};
+    for (const auto& l : io_->kafka) listeners.push_back(l.get());
+    for (auto* l : listeners) {
       if (!l) continue;
       l->stop_connections();
       while (l->connections() > 0 && std::chrono::steady_clock::now() < deadline)

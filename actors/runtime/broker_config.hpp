@@ -36,6 +36,16 @@ struct listener_config {
   tls_config tls = {};
 };
 
+/// A Kafka listener beyond the first (Kafka's `listeners` / `advertised.listeners`): its own
+/// address, security protocol and TLS files, and the address Metadata names to the clients
+/// that came in on it.
+struct kafka_listener_config {
+  std::string name;  ///< unique among the Kafka listeners ("INTERNAL", "EXTERNAL")
+  listener_config listener;
+  std::string advertised_host;  ///< empty: the listener's host
+  std::uint16_t advertised_port = 0;  ///< 0: the port it is bound to
+};
+
 /// Authentication and authorization (docs/security.md).
 struct security_config {
   /// What SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.
@@ -66,6 +76,10 @@ struct broker_config {
   listener_config kafka{"127.0.0.1", 9092};
   /// Host and port that Kafka Metadata names (clients connect there).
   std::string kafka_advertised_host = "127.0.0.1";
+  /// The first Kafka listener's name (Kafka's default: its security protocol's).
+  std::string kafka_listener_name = "PLAINTEXT";
+  /// More Kafka listeners; Metadata answers each client with the listener it came in on.
+  std::vector<kafka_listener_config> kafka_listeners;
 
   /// "memory" for the embedded in-process store, or a RESP server URL
   /// ("redis://127.0.0.1:6379", Dragonfly or Redis).

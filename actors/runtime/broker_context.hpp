@@ -37,6 +37,15 @@ struct actor_directory {
   security_actor security;
 };
 
+/// One Kafka listener as its clients see it: what Metadata, FindCoordinator and
+/// DescribeCluster name, and whether it authenticates.
+struct kafka_endpoint {
+  std::string name;
+  std::string advertised_host;
+  std::atomic<std::uint16_t> advertised_port{0};  ///< set once bound, before any client
+  bool sasl = false;
+};
+
 class broker_context {
  public:
   broker_context(broker_config config, storage::store_factory factory, std::string store_kind);
@@ -61,6 +70,9 @@ class broker_context {
   std::atomic<std::uint16_t> native_port{0};
   std::atomic<std::uint16_t> kafka_port{0};
   std::atomic<std::uint16_t> http_port{0};
+  /// Every Kafka listener (the first one first); filled while the broker starts, before any
+  /// client connects, and not changed after.
+  std::vector<std::shared_ptr<kafka_endpoint>> kafka_endpoints;
   /// Idempotent producer ids, handed out from blocks reserved in the store (INCRBY), so no
   /// two producers ever share an id, across restarts and across nodes.
   class producer_id_pool {

@@ -184,3 +184,60 @@ TEST_F(NativeSecurity, TheHttpApiAdmitsSuperUsersOnlyAndProbesStayOpen) {
   ASSERT_EQ(set_scram_password(*admin, "carol", sec::scram_mechanism::sha256, "carol-pw").results.at(0).errorCode, 0);
   EXPECT_EQ(get("/api/topics", "carol:carol-pw").first, 403);
 }
+
+namespace {
+
+TEST_F(NativeSecurity, TheCliManagesUsersAndAcls) {
+  const std::string cli = std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server_->port());
+  const std::string admin = "PORTASK_PASSWORD=" + std::string(admin_password) + " " + cli + " --user admin ";
+  const std::string alice = "PORTASK_PASSWORD=alice-pw " + cli + " --user alice ";
+  auto [rc, out] = run_shell("PORTASK_NEW_PASSWORD=alice-pw " + admin + "users create alice 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell(admin + "users list 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("alice  SCRAM-SHA-256  8192"), std::string::npos) << out;
+  EXPECT_NE(out.find("alice  SCRAM-SHA-512  8192"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell(admin + "topics create cli-acl 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  // alice authenticates (both mechanisms were set) but sees nothing yet.
+  std::tie(rc, out) = run_shell(alice + "--sasl-mechanism SCRAM-SHA-256 topics list 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.find("cli-acl"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell(admin + "acls create --principal User:alice --operation describe --topic cli-acl 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell(alice + "topics list 2>&1");
+  EXPECT_NE(out.find("cli-acl"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell(admin + "acls list --principal User:alice --format json 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find(R"("operation":"DESCRIBE")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("resource_name":"cli-acl")"), std::string::npos) << out;
+  // alice may not manage ACLs or users.
+  std::tie(rc, out) = run_shell(alice + "acls list 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("not authorized: DESCRIBE on the cluster"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell("PORTASK_NEW_PASSWORD=x " + alice + "users create mallory 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  // Deleting prints what went; then alice sees nothing again.
+  std::tie(rc, out) = run_shell(admin + "acls delete --principal User:alice 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("cli-acl"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell(alice + "topics list 2>&1");
+  EXPECT_EQ(out.find("cli-acl"), std::string::npos) << out;
+  // Usage errors: nothing sent.
+  std::tie(rc, out) = run_shell(admin + "acls create --principal User:alice --topic cli-acl 2>&1");
+  EXPECT_EQ(rc, 2) << out;
+  std::tie(rc, out) = run_shell(admin + "acls delete 2>&1");
+  EXPECT_EQ(rc, 2) << out;
+  std::tie(rc, out) = run_shell("env -u PORTASK_NEW_PASSWORD " + admin + "users create bob < /dev/null 2>&1");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("PORTASK_NEW_PASSWORD"), std::string::npos) << out;
+  // Deleting alice's credentials ends her logins.
+  std::tie(rc, out) = run_shell(admin + "users delete alice 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell(alice + "topics list 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  std::tie(rc, out) = run_shell(admin + "users delete alice 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+}
+
+}  // namespace

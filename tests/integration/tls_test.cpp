@@ -137,6 +137,12 @@ TEST_F(Tls, KafkaSaslSslServesKcatKafkaPythonAndKafkajsWithScram) {
                                 bootstrap_ + " kafka-python-tls 2>&1");
   EXPECT_EQ(rc, 0) << out;
 
+  std::tie(rc, out) = run_shell("SECURITY_PROTOCOL=SASL_SSL SSL_CA=" + files_.ca +
+                                " SASL_MECHANISM=SCRAM-SHA-256 SASL_USER=admin SASL_PASSWORD=" + admin_password +
+                                " timeout 120 /usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/confluent_kafka_check.py " +
+                                bootstrap_ + " confluent-tls confluent-tls-group 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+
   std::ifstream installed(PORTASK_KAFKAJS_DIR "/node_modules/kafkajs/package.json");
   ASSERT_TRUE(installed) << "kafkajs is not installed: run tools/setup --test";
   std::tie(rc, out) = run_shell("SSL_CA=" + files_.ca + " SASL_MECHANISM=scram-sha-256 SASL_USER=admin SASL_PASSWORD=" +
@@ -171,6 +177,10 @@ TEST_F(Tls, KafkaClientCertificateNamesThePrincipalThatAclsSee) {
   std::tie(rc, out) = run_shell("SECURITY_PROTOCOL=SSL SSL_CA=" + files_.ca + " SSL_CERT=" + files_.alice_cert +
                                 " SSL_KEY=" + files_.alice_key + " timeout 120 /usr/bin/python3 " PORTASK_TEST_SOURCE_DIR
                                 "/kafka_python_check.py " + bootstrap_ + " kafka-python-mtls 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell("SECURITY_PROTOCOL=SSL SSL_CA=" + files_.ca + " SSL_CERT=" + files_.alice_cert +
+                                " SSL_KEY=" + files_.alice_key + " timeout 120 /usr/bin/python3 " PORTASK_TEST_SOURCE_DIR
+                                "/confluent_kafka_check.py " + bootstrap_ + " confluent-mtls confluent-mtls-group 2>&1");
   EXPECT_EQ(rc, 0) << out;
   std::tie(rc, out) = run_shell("SSL_CA=" + files_.ca + " SSL_CERT=" + files_.alice_cert + " SSL_KEY=" +
                                 files_.alice_key + " timeout 120 node " PORTASK_KAFKAJS_DIR "/check.js " + bootstrap_ +

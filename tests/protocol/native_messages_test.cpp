@@ -240,3 +240,61 @@ TEST(NativeMessages, TopicAdminAlterAndGrowRoundTrip) {
   EXPECT_EQ(d->partition_states[0].stored_bytes, 300);
   EXPECT_EQ(d->partition_states[1].stored_bytes, 0);
 }
+
+TEST(NativeMessages, UserAdminCarriesASaltedPasswordOnlyForUpserts) {
+  const std::string salt = "0123456789abcdef", salted(64, 's');
+  buffer f;
+  user_admin_request up{};
+  up.request_id = 9;
+  up.op = user_op::upsert;
+  up.user = "alice";
+  up.mechanism = "SCRAM-SHA-512";
+  up.iterations = 8192;
+  up.salt = as_bytes(salt);
+  up.salted_password = as_bytes(salted);
+  encode(f, up);
+  EXPECT_EQ(static_cast<message_type>(f[5]), message_type::user_admin);
+  auto r = decode_user_admin(payload_of(f));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->user, "alice");
+  EXPECT_EQ(r->mechanism, "SCRAM-SHA-512");
+  EXPECT_EQ(r->iterations, 8192);
+  EXPECT_EQ(std::string(as_chars(r->salt)), salt);
+  EXPECT_EQ(std::string(as_chars(r->salted_password)), salted);
+  auto payload = payload_of(f);
+  for (std::size_t cut = 0; cut < payload.size(); ++cut)
+    EXPECT_FALSE(decode_user_admin(payload.first(cut))) << cut;
+  // A list carries nothing after the operation; a remove no salt.
+  buffer l;
+  user_admin_request list{};
+  list.request_id = 1;
+  list.op = user_op::list;
+  encode(l, list);
+  EXPECT_EQ(payload_of(l).size(), 5u);
+  buffer bad(payload_of(l).begin(), payload_of(l).end());
+  bad[4] = 7;
+  EXPECT_EQ(decode_user_admin(bad).error(), errc::invalid_request);
+  std::vector<user_credential_info> creds{{"alice", "SCRAM-SHA-256", 4096}, {"bob", "SCRAM-SHA-512", 8192}};
+  buffer body;
+  encode_body(body, creds);
+  EXPECT_EQ(decode_user_list(body).value(), creds);
+}
+
+TEST(NativeMessages, AclAdminRoundTripsBindingsAndFilters) {
+  std::vector<acl_entry> entries{{2, "orders", 3, "User:alice", "*", 3, 3}, {1, "", 1, "", "", 1, 1}};
+  for (auto op : {acl_op::list, acl_op::create, acl_op::remove}) {
+    buffer f;
+    encode(f, acl_admin_request{4, op, entries});
+    EXPECT_EQ(static_cast<message_type>(f[5]), message_type::acl_admin);
+    auto r = decode_acl_admin(payload_of(f));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->op, op);
+    EXPECT_EQ(r->entries, entries);
+    auto payload = payload_of(f);
+    for (std::size_t cut = 0; cut < payload.size(); ++cut)
+      EXPECT_FALSE(decode_acl_admin(payload.first(cut))) << cut;
+  }
+  buffer body;
+  encode_body(body, entries);
+  EXPECT_EQ(decode_acl_list(body).value(), entries);
+}

@@ -8,6 +8,7 @@
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame.hpp"
 #include "redis_server.hpp"
+#include "tls_files.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/redis_store.hpp"
 
@@ -40,8 +41,22 @@ class LogStore : public ::testing::TestWithParam<std::string> {
       factory_ = memory_store::factory();
     } else {
       redis_ = std::make_unique<test::redis_server>();
-      ASSERT_TRUE(redis_->start()) << "redis-server did not start";
-      auto opts = parse_redis_url(redis_->url());
+      std::string url = redis_->url();
+      if (GetParam() == "rediss") {
+        // The same contract over TLS (rediss://), to the server's TLS port.
+        tls_dir_ = std::make_unique<test::temp_dir>();
+        const auto files = test::make_tls_files(tls_dir_->path());
+        ASSERT_FALSE(files.ca.empty());
+        const auto tls_port = test::free_port();
+        ASSERT_TRUE(redis_->start({"--tls-port", std::to_string(tls_port), "--tls-cert-file", files.server_cert,
+                                   "--tls-key-file", files.server_key, "--tls-ca-cert-file", files.ca,
+                                   "--tls-auth-clients", "no"}))
+            << "redis-server did not start";
+        url = "rediss://127.0.0.1:" + std::to_string(tls_port) + "?tls_ca_file=" + files.ca;
+      } else {
+        ASSERT_TRUE(redis_->start()) << "redis-server did not start";
+      }
+      auto opts = parse_redis_url(url);
       ASSERT_TRUE(opts);
       opts->timeout = std::chrono::milliseconds(2000);
       factory_ = redis_store::factory(*opts);
@@ -83,6 +98,7 @@ class LogStore : public ::testing::TestWithParam<std::string> {
   };
   std::map<std::int32_t, running> running_;
   std::size_t last_frame_size_ = 0;
+  std::unique_ptr<test::temp_dir> tls_dir_;  // before redis_: the server reads its files
   std::unique_ptr<test::redis_server> redis_;
   store_factory factory_;
   std::unique_ptr<log_store> store_;
@@ -403,7 +419,7 @@ TEST(StoredSecurityRecords, UnreadableBytesAreRefused) {
   EXPECT_FALSE(decode_acl(encode_acl(b)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis"),
+INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis", "rediss"),
                          [](const auto& param_info) { return param_info.param; });
 
 // Redis-only behaviour: the store going away and coming back.
@@ -659,6 +675,63 @@ TEST(RedisStore, AuthenticatesWithAPasswordOrAnAclUserAndIsRefusedWithoutOne) {
   EXPECT_EQ(put("redis://broker:wrong@" + where), errc::storage_unavailable);
   EXPECT_FALSE(put("redis://:topsecret@" + where));
   EXPECT_FALSE(put("redis://broker:broker-pw@" + where));
+}
+
+TEST(RedisStore, SpeaksTlsToARedissUrlAndRefusesServersItCannotTrust) {
+  test::temp_dir dir;
+  const auto files = test::make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty());
+  test::redis_server server;
+  const auto tls_port = test::free_port();
+  // Client certificates required: the store must present one.
+  ASSERT_TRUE(server.start({"--tls-port", std::to_string(tls_port), "--tls-cert-file", files.server_cert,
+                            "--tls-key-file", files.server_key, "--tls-ca-cert-file", files.ca,
+                            "--tls-auth-clients", "yes"}));
+  const std::string where = "127.0.0.1:" + std::to_string(tls_port);
+  auto put = [&](const std::string& url) {
+    auto o = parse_redis_url(url).value();
+    o.timeout = std::chrono::milliseconds(2000);
+    redis_store s{o};
+    storage::topic_info t;
+    t.name = "over-tls";
+    return s.put_topic(t);
+  };
+  const std::string client = "&tls_cert_file=" + files.alice_cert + "&tls_key_file=" + files.alice_key;
+  // Refused: at the handshake (storage_unavailable), or, with TLS 1.3, once the server has
+  // checked the client's certificate after the client finished (the command was sent: timeout).
+  auto refused = [](std::error_code ec) { return ec == errc::storage_unavailable || ec == errc::timeout; };
+  EXPECT_FALSE(put("rediss://" + where + "?tls_ca_file=" + files.ca + client));
+  EXPECT_TRUE(refused(put("rediss://" + where + "?tls_ca_file=" + files.ca)));  // no certificate
+  EXPECT_TRUE(refused(put("rediss://" + where + "?tls_cert_file=" + files.alice_cert + "&tls_key_file=" +
+                          files.alice_key)));  // the system's CAs do not know the server's
+  EXPECT_TRUE(refused(put("rediss://" + where + "?tls_ca_file=" + files.ca + client +
+                          "&tls_server_name=elsewhere.example")));
+  EXPECT_TRUE(refused(put("redis://" + where)));  // plaintext to the TLS port
+  auto o = parse_redis_url("rediss://" + where + "?tls_ca_file=" + files.ca + client).value();
+  redis_store reader{o};
+  auto topics = reader.list_topics();
+  ASSERT_TRUE(topics);
+  ASSERT_EQ(topics->size(), 1u);
+  EXPECT_EQ(topics->front().name, "over-tls");
+}
+
+TEST(RedisUrl, ParsesRedissWithItsTlsFilesAndRefusesOtherParameters) {
+  auto o = parse_redis_url("rediss://u:p@db.example:6380/1?tls_ca_file=/ca.pem&tls_cert_file=/c.pem&tls_key_file=/k.pem"
+                           "&tls_server_name=redis.internal");
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->tls.enabled);
+  EXPECT_EQ(o->host, "db.example");
+  EXPECT_EQ(o->port, 6380);
+  EXPECT_EQ(o->db, 1);
+  EXPECT_EQ(o->password, "p");
+  EXPECT_EQ(o->tls.ca_file, "/ca.pem");
+  EXPECT_EQ(o->tls.cert_file, "/c.pem");
+  EXPECT_EQ(o->tls.key_file, "/k.pem");
+  EXPECT_EQ(o->tls.server_name, "redis.internal");
+  EXPECT_FALSE(parse_redis_url("redis://host?tls_ca_file=/ca.pem"));  // TLS settings without TLS
+  EXPECT_FALSE(parse_redis_url("rediss://host?tls_verify=no"));
+  EXPECT_FALSE(parse_redis_url("rediss://host?tls_ca_file"));
+  EXPECT_FALSE(parse_redis_url("redis://host")->tls.enabled);
 }
 
 TEST(RedisUrl, ParsesHostPortDbAndPassword) {

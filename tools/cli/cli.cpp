@@ -9,15 +9,11 @@
 
 namespace portask::cli {
 
-namespace {
-
-// PORTASK_PASSWORD, or a line read from the terminal with echo off. Never a flag: a flag
-// shows in `ps` and in shell history.
-std::string password_for(const std::string& user) {
-  if (const char* pw = std::getenv("PORTASK_PASSWORD")) return pw;
+std::string read_secret(const char* env, const std::string& prompt) {
+  if (const char* pw = std::getenv(env)) return pw;
   if (!isatty(STDIN_FILENO))
-    throw usage_error("--user " + user + " needs PORTASK_PASSWORD (stdin is not a terminal to ask on)");
-  std::cerr << "password for " << user << ": " << std::flush;
+    throw usage_error(prompt + ": needs " + env + " (stdin is not a terminal to ask on)");
+  std::cerr << prompt << ": " << std::flush;
   termios old{};
   tcgetattr(STDIN_FILENO, &old);
   termios quiet = old;
@@ -28,6 +24,12 @@ std::string password_for(const std::string& user) {
   tcsetattr(STDIN_FILENO, TCSANOW, &old);
   std::cerr << "\n";
   return line;
+}
+
+namespace {
+
+std::string password_for(const std::string& user) {
+  return read_secret("PORTASK_PASSWORD", "password for " + user);
 }
 
 }  // namespace

@@ -66,5 +66,10 @@ void add_consume_command(CLI::App& app, const common_options& o);
 void add_topics_commands(CLI::App& app, const common_options& o);
 void add_groups_commands(CLI::App& app, const common_options& o);
 void add_cluster_commands(CLI::App& app, const common_options& o);
+void add_security_commands(CLI::App& app, const common_options& o);
+
+/// A secret from the environment variable `env`, or read from the terminal with echo off
+/// (a usage error when neither is possible). Never a flag: flags show in `ps`.
+std::string read_secret(const char* env, const std::string& prompt);
 
 }  // namespace portask::cli

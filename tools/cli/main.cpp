@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   add_topics_commands(app, common);
   add_groups_commands(app, common);
   add_cluster_commands(app, common);
+  add_security_commands(app, common);
   for (auto* sub : app.get_subcommands({})) {
     sub->fallthrough();
     for (auto* leaf : sub->get_subcommands({})) leaf->fallthrough();
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
     for (const auto* sub : app.get_subcommands({})) known = known || sub->check_name(std::string(word));
     if (!known) {
       std::cerr << "portask-cli: unknown command '" << word
-                << "' (commands: produce, consume, topics, groups, cluster, stats; see --help)\n";
+                << "' (commands: produce, consume, topics, groups, users, acls, cluster, stats; see --help)\n";
       return 2;
     }
   }

@@ -49,7 +49,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
       {"native", {"host", "port", "security_protocol", "tls"}},
       {"http", {"host", "port", "security_protocol", "tls"}},
-      {"kafka", {"host", "port", "advertised_host", "security_protocol", "tls"}},
+      {"kafka", {"host", "port", "advertised_host", "security_protocol", "tls", "listeners"}},
       {"security", {"sasl_mechanisms", "super_users", "admin_user", "authorization",
                     "allow_everyone_if_no_acl", "sasl_session_lifetime_ms",
                     "max_failed_authentications_per_minute"}},
@@ -96,7 +96,56 @@ struct security_words {
   std::string authorization = "auto";
   // Per listener (native, kafka, http): none, requested or required.
   std::string client_auth[3] = {"none", "none", "none"};
+  // More Kafka listeners: YAML kafka.listeners or --kafka-listener.
+  struct kafka_listener {
+    std::string name;
+    std::string protocol = "PLAINTEXT";
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;
+    std::string advertised_host;
+    std::uint16_t advertised_port = 0;
+    bool own_tls = false;  ///< its own tls: section; otherwise the first Kafka listener's files
+    tls_config tls;
+    std::string client_auth = "none";
+  };
+  std::vector<kafka_listener> kafka_listeners;
+  std::vector<std::string> kafka_listener_specs;  ///< --kafka-listener
 };
+
+// "host:port" or "[v6]:port".
+bool split_host_port(const std::string& s, std::string& host, std::uint16_t& port) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = s.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    const auto p = std::stoul(s.substr(colon + 1));
+    if (p > 65535 || s.substr(colon + 1).find_first_not_of("0123456789") != std::string::npos) return false;
+    port = static_cast<std::uint16_t>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !host.empty();
+}
+
+// --kafka-listener NAME,PROTOCOL,HOST:PORT[,ADVERTISED_HOST:PORT]
+std::optional<std::string> parse_kafka_listener(const std::string& spec, security_words::kafka_listener& l) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= spec.size(); ++i)
+    if (i == spec.size() || spec[i] == ',') {
+      parts.push_back(spec.substr(start, i - start));
+      start = i + 1;
+    }
+  const std::string form = " (NAME,PROTOCOL,HOST:PORT[,ADVERTISED_HOST:PORT])";
+  if (parts.size() < 3 || parts.size() > 4) return "Kafka listener '" + spec + "' is not of the form" + form;
+  l.name = parts[0];
+  l.protocol = parts[1];
+  if (!split_host_port(parts[2], l.host, l.port)) return "Kafka listener '" + spec + "': bad HOST:PORT" + form;
+  if (parts.size() == 4 && !split_host_port(parts[3], l.advertised_host, l.advertised_port))
+    return "Kafka listener '" + spec + "': bad ADVERTISED_HOST:PORT" + form;
+  return std::nullopt;
+}
 
 // "User:a;User:b", "User:a,User:b" and "User:CN=a,O=b" alike: entries are split at ';' and
 // at a ',' that starts another "User:" (a certificate subject holds commas of its own).
@@ -151,6 +200,32 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
   read_tls(root, "native", c.native, security.client_auth[0]);
   read_tls(root, "kafka", c.kafka, security.client_auth[1]);
   read_tls(root, "http", c.http, security.client_auth[2]);
+  if (root["kafka"] && root["kafka"]["listeners"]) {
+    for (const auto& n : root["kafka"]["listeners"]) {
+      security_words::kafka_listener l;
+      for (const auto& kv : n) {
+        const auto k = kv.first.as<std::string>();
+        if (k != "name" && k != "security_protocol" && k != "host" && k != "port" && k != "advertised_host" &&
+            k != "advertised_port" && k != "tls")
+          throw YAML::Exception(YAML::Mark::null_mark(), "unknown key(s): kafka.listeners." + k);
+      }
+      read(n, "name", l.name);
+      read(n, "security_protocol", l.protocol);
+      read(n, "host", l.host);
+      read(n, "port", l.port);
+      read(n, "advertised_host", l.advertised_host);
+      read(n, "advertised_port", l.advertised_port);
+      if (n["tls"]) {
+        YAML::Node wrapper;
+        wrapper["l"] = static_cast<const YAML::Node&>(n);
+        listener_config tmp;
+        read_tls(wrapper, "l", tmp, l.client_auth);
+        l.tls = tmp.tls;
+        l.own_tls = true;
+      }
+      security.kafka_listeners.push_back(std::move(l));
+    }
+  }
   if (const auto s = root["security"]) {
     read(s, "sasl_mechanisms", c.security.sasl_mechanisms);
     read(s, "super_users", c.security.super_users);
@@ -199,41 +274,95 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
 
 // Kafka's security protocol names: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL (HTTP: PLAINTEXT
 // or SSL). TLS files are checked here, so a bad one stops the broker with its reason.
-std::optional<std::string> apply_security(broker_config& c, const security_words& w) {
+std::optional<std::string> apply_listener_security(const std::string& name, const std::string& word,
+                                                   listener_config& listener, const std::string& auth, bool http,
+                                                   bool files_may_be_for_others = false) {
+  if (word == "PLAINTEXT" || word == "SSL" || (!http && (word == "SASL_PLAINTEXT" || word == "SASL_SSL"))) {
+    listener.sasl = word.starts_with("SASL_");
+    listener.tls.enabled = word.ends_with("SSL");
+  } else {
+    return "unknown " + name + " security protocol '" + word + "' (" +
+           (http ? "PLAINTEXT or SSL" : "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL") + ")";
+  }
+  if (auth == "none") listener.tls.client_auth = tls_client_auth::none;
+  else if (auth == "requested") listener.tls.client_auth = tls_client_auth::requested;
+  else if (auth == "required") listener.tls.client_auth = tls_client_auth::required;
+  else return name + " TLS client auth must be none, requested or required, got '" + auth + "'";
+  const auto& t = listener.tls;
+  if (!t.enabled) {
+    if (!files_may_be_for_others &&
+        (!t.certificate_file.empty() || !t.key_file.empty() || !t.ca_file.empty() ||
+         t.client_auth != tls_client_auth::none))
+      return name + " TLS settings are given but its security protocol is " + word + " (use SSL or SASL_SSL)";
+    return std::nullopt;
+  }
+  if (!listener.enabled) return std::nullopt;  // switched off (port 0): nothing to load
+  if (auto why = tls_server_context(name, t).reload()) return name + " listener TLS: " + *why;
+  return std::nullopt;
+}
+
+std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   for (auto [name, word, listener, auth] :
        {std::tuple{"native", &w.native_protocol, &c.native, &w.client_auth[0]},
         std::tuple{"kafka", &w.kafka_protocol, &c.kafka, &w.client_auth[1]},
-        std::tuple{"http", &w.http_protocol, &c.http, &w.client_auth[2]}}) {
-    const bool http = std::string_view(name) == "http";
-    if (*word == "PLAINTEXT" || *word == "SSL" || (!http && (*word == "SASL_PLAINTEXT" || *word == "SASL_SSL"))) {
-      listener->sasl = word->starts_with("SASL_");
-      listener->tls.enabled = word->ends_with("SSL");
-    } else {
-      return "unknown " + std::string(name) + " security protocol '" + *word + "' (" +
-             (http ? "PLAINTEXT or SSL" : "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL") + ")";
-    }
-    if (*auth == "none") listener->tls.client_auth = tls_client_auth::none;
-    else if (*auth == "requested") listener->tls.client_auth = tls_client_auth::requested;
-    else if (*auth == "required") listener->tls.client_auth = tls_client_auth::required;
-    else return std::string(name) + " TLS client auth must be none, requested or required, got '" + *auth + "'";
-    const auto& t = listener->tls;
-    if (!t.enabled) {
-      if (!t.certificate_file.empty() || !t.key_file.empty() || !t.ca_file.empty() ||
-          t.client_auth != tls_client_auth::none)
-        return std::string(name) + " TLS settings are given but its security protocol is " + *word +
-               " (use SSL or SASL_SSL)";
-      continue;
-    }
-    if (!listener->enabled) continue;  // switched off (port 0): nothing to load
-    if (auto why = tls_server_context(name, t).reload()) return std::string(name) + " listener TLS: " + *why;
+        std::tuple{"http", &w.http_protocol, &c.http, &w.client_auth[2]}})
+    // The first Kafka listener's files also serve the other Kafka listeners (checked below).
+    if (auto why = apply_listener_security(name, *word, *listener, *auth, std::string_view(name) == "http",
+                                           std::string_view(name) == "kafka"))
+      return why;
+  // Kafka's default listener name is its security protocol's.
+  c.kafka_listener_name = w.kafka_protocol;
+  for (const auto& spec : w.kafka_listener_specs) {
+    security_words::kafka_listener l;
+    if (auto why = parse_kafka_listener(spec, l)) return why;
+    w.kafka_listeners.push_back(std::move(l));
+  }
+  std::set<std::string> names;
+  if (c.kafka.enabled) names.insert(c.kafka_listener_name);
+  for (auto& l : w.kafka_listeners) {
+    if (l.name.empty() || l.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
+                              std::string::npos)
+      return "Kafka listener name '" + l.name + "' must be letters, digits, '_' or '-'";
+    if (!names.insert(l.name).second)
+      return "Kafka listener name '" + l.name + "' is used twice (the first Kafka listener is named after its "
+             "security protocol, " + c.kafka_listener_name + ")";
+    if (l.port == 0) return "Kafka listener " + l.name + " needs a port";
+    kafka_listener_config k;
+    k.name = l.name;
+    k.listener.host = l.host;
+    k.listener.port = l.port;
+    // Without a tls: section of its own it uses the first Kafka listener's files.
+    k.listener.tls = l.own_tls ? l.tls : c.kafka.tls;
+    const auto auth = l.own_tls ? l.client_auth : w.client_auth[1];
+    k.advertised_host = l.advertised_host;
+    k.advertised_port = l.advertised_port;
+    if (auto why = apply_listener_security("kafka listener " + l.name, l.protocol, k.listener, auth, false, !l.own_tls))
+      return why;
+    c.kafka_listeners.push_back(std::move(k));
+  }
+  {
+    const auto& t = c.kafka.tls;
+    const bool files_given = !t.certificate_file.empty() || !t.key_file.empty() || !t.ca_file.empty() ||
+                             w.client_auth[1] != "none";
+    bool used = t.enabled;
+    for (std::size_t i = 0; i < w.kafka_listeners.size(); ++i)
+      used = used || (!w.kafka_listeners[i].own_tls && c.kafka_listeners[i].listener.tls.enabled);
+    if (files_given && !used)
+      return "kafka TLS settings are given but no Kafka listener uses TLS (security protocol SSL or SASL_SSL)";
   }
   for (const auto& m : c.security.sasl_mechanisms)
     if (m != "PLAIN" && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512")
       return "unknown SASL mechanism '" + m + "' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
-  const bool any_sasl = c.kafka.sasl || c.native.sasl;
+  bool any_sasl = c.kafka.sasl || c.native.sasl;
   // Clients that must show a certificate are authenticated as well.
-  const bool any_authenticated = any_sasl || c.kafka.tls.client_auth == tls_client_auth::required ||
-                                 c.native.tls.client_auth == tls_client_auth::required;
+  auto requires_certificate = [](const listener_config& l) {
+    return l.tls.enabled && l.tls.client_auth == tls_client_auth::required;
+  };
+  bool any_authenticated = any_sasl || requires_certificate(c.kafka) || requires_certificate(c.native);
+  for (const auto& l : c.kafka_listeners) {
+    any_sasl = any_sasl || l.listener.sasl;
+    any_authenticated = any_authenticated || l.listener.sasl || requires_certificate(l.listener);
+  }
   if (any_sasl && c.security.sasl_mechanisms.empty()) return "a SASL listener needs at least one sasl_mechanisms entry";
   c.security.super_users = split_principals(c.security.super_users);
   for (const auto& u : c.security.super_users)
@@ -386,6 +515,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--native-security-protocol", security.native_protocol,
                  "PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL for the native listener")
       ->envname("PORTASK_NATIVE_SECURITY_PROTOCOL");
+  app.add_option("--kafka-listener", security.kafka_listener_specs,
+                 "another Kafka listener: NAME,PROTOCOL,HOST:PORT[,ADVERTISED_HOST:PORT] (repeatable; "
+                 "TLS ones use the --kafka-tls-* files); Metadata answers each client with the "
+                 "listener it came in on");
   app.add_option("--http-security-protocol", security.http_protocol,
                  "PLAINTEXT, or SSL: the HTTP listener serves HTTPS only")
       ->envname("PORTASK_HTTP_SECURITY_PROTOCOL");
@@ -570,7 +703,12 @@ std::string describe_security(const broker_config& c) {
                                                           : " (client certificate requested)";
     return p;
   };
-  s << "kafka " << protocol(c.kafka) << ", native " << protocol(c.native) << ", http "
+  s << "kafka " << protocol(c.kafka);
+  for (const auto& l : c.kafka_listeners)
+    s << ", kafka listener " << l.name << " " << protocol(l.listener) << " on " << l.listener.host << ":"
+      << l.listener.port << " (advertised " << (l.advertised_host.empty() ? l.listener.host : l.advertised_host)
+      << ":" << (l.advertised_port ? l.advertised_port : l.listener.port) << ")";
+  s << ", native " << protocol(c.native) << ", http "
     << (c.http.tls.enabled ? "HTTPS" : "HTTP") << "; SASL mechanisms "
     << list(c.security.sasl_mechanisms) << "; authorization "
     << (c.security.authorization ? "on" : "off") << " (no-ACL resources "

@@ -26,9 +26,11 @@ int main(int argc, char** argv) {
   spdlog::info("limits: {}", portask::describe_limits(config));
   spdlog::info("data: {}", portask::describe_lifecycle(config));
   spdlog::info("security: {}", portask::describe_security(config));
+  bool sasl_in_clear = (config.kafka.sasl && !config.kafka.tls.enabled) ||
+                       (config.native.sasl && !config.native.tls.enabled);
+  for (const auto& l : config.kafka_listeners) sasl_in_clear = sasl_in_clear || (l.listener.sasl && !l.listener.tls.enabled);
   for (const auto& m : config.security.sasl_mechanisms)
-    if (m == "PLAIN" && ((config.kafka.sasl && !config.kafka.tls.enabled) ||
-                         (config.native.sasl && !config.native.tls.enabled)))
+    if (m == "PLAIN" && sasl_in_clear)
       spdlog::warn("SASL PLAIN sends passwords in clear text over a listener without TLS");
 
   // Block the shutdown signals before any thread starts, then wait for them here.

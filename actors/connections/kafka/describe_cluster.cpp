@@ -30,7 +30,6 @@ std::int32_t cluster_operations(self_ptr self) {
 void handle_describe_cluster(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DescribeClusterRequest req;
   if (!PORTASK_KAFKA_DECODE(DescribeCluster, body, req)) return;
-  const auto& ctx = *self->state.ctx;
   msg::DescribeClusterResponse res;
   res.endpointType = req.endpointType;
   if (req.endpointType != 1) {  // 1: brokers; 2 (controllers) is for KRaft controller clients
@@ -39,8 +38,8 @@ void handle_describe_cluster(self_ptr self, const request& r, protocol::byte_vie
   } else {
     res.clusterId = std::string(cluster_id);
     res.controllerId = broker_id;
-    res.brokers.push_back({broker_id, ctx.config.kafka_advertised_host, ctx.kafka_port.load(),
-                           std::nullopt});
+    const auto& endpoint = *self->state.endpoint;  // the listener the client came in on
+    res.brokers.push_back({broker_id, endpoint.advertised_host, endpoint.advertised_port.load(), std::nullopt});
     // Kafka refuses no one the cluster's description; only these need DESCRIBE.
     if (req.includeClusterAuthorizedOperations)
       res.clusterAuthorizedOperations = cluster_operations(self);

@@ -58,6 +58,15 @@ std::vector<config_value> topic_defaults(const broker_context& ctx) {
   };
 }
 
+// Kafka's form: NAME://host:port for each listener, comma-separated.
+std::string advertised_listeners(const broker_context& ctx) {
+  std::string out;
+  for (const auto& e : ctx.kafka_endpoints)
+    out += (out.empty() ? "" : ",") + e->name + "://" + e->advertised_host + ":" +
+           std::to_string(e->advertised_port.load());
+  return out;
+}
+
 std::vector<config_value> broker_configs(const broker_context& ctx) {
   const auto& c = ctx.config;
   return {
@@ -66,9 +75,7 @@ std::vector<config_value> broker_configs(const broker_context& ctx) {
       {"auto.create.topics.enable", c.auto_create_topics ? "true" : "false", source_static,
        t_boolean},
       {"message.max.bytes", std::to_string(c.max_frame_bytes), source_static, t_int},
-      {"advertised.listeners",
-       "PLAINTEXT://" + c.kafka_advertised_host + ":" + std::to_string(ctx.kafka_port.load()),
-       source_static, t_list},
+      {"advertised.listeners", advertised_listeners(ctx), source_static, t_list},
       {"default.replication.factor", "1", source_default, t_int},
       {"offsets.topic.replication.factor", "1", source_default, t_int},
       broker_value("log.retention.ms", c.log_retention_ms, broker_config{}.log_retention_ms,

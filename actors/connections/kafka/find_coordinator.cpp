@@ -10,9 +10,8 @@ namespace sec = protocol::security;
 void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_view body) {
   msg::FindCoordinatorRequest req;
   if (!PORTASK_KAFKA_DECODE(FindCoordinator, body, req)) return;
-  const auto& ctx = *self->state.ctx;
-  const auto host = ctx.config.kafka_advertised_host;
-  const std::int32_t port = ctx.kafka_port.load();
+  const auto host = self->state.endpoint->advertised_host;
+  const std::int32_t port = self->state.endpoint->advertised_port.load();
   msg::FindCoordinatorResponse res;
   constexpr auto group_refused = static_cast<std::int16_t>(error_code::group_authorization_failed);
   constexpr auto transaction_refused =

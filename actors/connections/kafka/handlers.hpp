@@ -24,6 +24,7 @@ inline constexpr std::string_view cluster_id = "portask";
 
 struct connection_state {
   std::shared_ptr<broker_context> ctx;
+  std::shared_ptr<const kafka_endpoint> endpoint;  ///< the listener the client came in on
   std::shared_ptr<tcp_session> session;
   std::unique_ptr<response_queue> responses;
   std::unique_ptr<long_polls> polls;  ///< cancelled when answered otherwise or on close

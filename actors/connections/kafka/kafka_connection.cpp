@@ -92,8 +92,10 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
 }
 
 kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
-                                    std::shared_ptr<tcp_session> session) {
+                                                           std::shared_ptr<tcp_session> session,
+                                                           std::shared_ptr<const kafka_endpoint> endpoint) {
   self->state.ctx = ctx;
+  self->state.endpoint = endpoint;
   self->state.session = session;
   self->state.responses = std::make_unique<response_queue>(session);
   self->state.polls = std::make_unique<long_polls>(ctx);
@@ -102,7 +104,7 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
   self->state.host = peer.substr(0, peer.rfind(':'));
   // A verified client certificate names the principal (SASL, if also required, replaces it).
   if (!session->tls_principal().empty()) self->state.principal = session->tls_principal();
-  if (ctx->config.kafka.sasl) {
+  if (endpoint->sasl) {
     self->state.sasl = std::make_unique<sasl_session>(ctx->access, ctx->config.security.sasl_mechanisms,
                                                       self->state.host);
     self->state.phase = kafka::connection_state::sasl_phase::handshake;
@@ -131,8 +133,9 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
 }  // namespace
 
 kafka_connection_actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                  std::shared_ptr<tcp_session> session) {
-  return sys.spawn(kafka_connection_impl, std::move(ctx), std::move(session));
+                                              std::shared_ptr<tcp_session> session,
+                                              std::shared_ptr<const kafka_endpoint> endpoint) {
+  return sys.spawn(kafka_connection_impl, std::move(ctx), std::move(session), std::move(endpoint));
 }
 
 }  // namespace portask

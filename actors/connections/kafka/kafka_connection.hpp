@@ -11,7 +11,10 @@
 
 namespace portask {
 
+/// `endpoint`: the Kafka listener the client came in on (what Metadata advertises to it,
+/// whether it must authenticate).
 kafka_connection_actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                  std::shared_ptr<tcp_session> session);
+                                              std::shared_ptr<tcp_session> session,
+                                              std::shared_ptr<const kafka_endpoint> endpoint);
 
 }  // namespace portask

@@ -43,8 +43,9 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
   if (!PORTASK_KAFKA_DECODE(Metadata, body, req)) return;
   auto& ctx = *self->state.ctx;
   auto res = std::make_shared<msg::MetadataResponse>();
-  res->brokers.push_back(
-      {broker_id, ctx.config.kafka_advertised_host, ctx.kafka_port.load(), std::nullopt});
+  // This broker as the listener the client came in on advertises it.
+  const auto& endpoint = *self->state.endpoint;
+  res->brokers.push_back({broker_id, endpoint.advertised_host, endpoint.advertised_port.load(), std::nullopt});
   res->clusterId = std::string(cluster_id);
   res->controllerId = broker_id;
   auto registry = ctx.registry();

@@ -838,6 +838,124 @@ void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload
       [=](caf::error& e) { fail(self, r, e); }, delete_atom::value, req->offset);
 }
 
+// -- users and ACLs (docs/protocol.md, UserAdmin and AclAdmin): what Kafka's
+// Describe/AlterUserScramCredentials and Create/Describe/DeleteAcls do, with their checks ---
+
+bool check_cluster(self_ptr self, const request_ctx& r, sec::acl_operation op) {
+  if (allowed(self, op, sec::resource_type::cluster, sec::cluster_resource_name)) return true;
+  fail(self, r, errc::authorization_failed, std::string(sec::to_string(op)) + " on the cluster");
+  return false;
+}
+
+void on_user_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_user_admin(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (req->op == native::user_op::list) {
+    if (!check_cluster(self, r, sec::acl_operation::describe)) return;
+    std::vector<native::user_credential_info> out;
+    for (const auto& [key, c] : self->state.ctx->access.snapshot()->credentials)
+      out.push_back({key.first, std::string(sec::mechanism_name(key.second)), c.iterations});
+    return respond(self, r, [&](protocol::buffer& buf) { native::encode_body(buf, out); });
+  }
+  if (!check_cluster(self, r, sec::acl_operation::alter)) return;
+  if (req->user.empty()) return fail(self, r, errc::invalid_request, "empty user name");
+  const auto m = sec::scram_mechanism_named(req->mechanism);
+  if (!m) return fail(self, r, errc::invalid_request, "unknown SCRAM mechanism " + req->mechanism);
+  auto security = self->state.ctx->security();
+  if (!security) return fail(self, r, errc::not_ready);
+  if (req->op == native::user_op::remove) {
+    self->request(security, 10s, delete_atom::value, req->user, *m)
+        .then(
+            [=, user = req->user](bool existed) {
+              if (!existed) return fail(self, r, errc::invalid_request, "no such credential of user " + user);
+              respond(self, r, [](protocol::buffer&) {});
+            },
+            [=](caf::error& e) { fail(self, r, e); });
+    return;
+  }
+  if (req->iterations < sec::scram_min_iterations || req->iterations > sec::scram_max_iterations)
+    return fail(self, r, errc::invalid_request,
+                "iterations must be between " + std::to_string(sec::scram_min_iterations) + " and " +
+                    std::to_string(sec::scram_max_iterations));
+  const std::string salt(protocol::as_chars(req->salt));
+  const std::string salted(protocol::as_chars(req->salted_password));
+  if (salt.empty() || salted.size() != sec::digest_size(sec::hash_of(*m)))
+    return fail(self, r, errc::invalid_request, "salt or salted password is empty or of the wrong size");
+  storage::user_credential c{req->user, sec::scram_credential_from_salted(*m, salted, salt, req->iterations)};
+  self->request(security, 10s, create_atom::value, std::move(c))
+      .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); }, [=](caf::error& e) { fail(self, r, e); });
+}
+
+native::acl_entry entry_of(const sec::acl_binding& b) {
+  return {static_cast<std::uint8_t>(b.resource), b.name, static_cast<std::uint8_t>(b.pattern), b.principal, b.host,
+          static_cast<std::uint8_t>(b.operation), static_cast<std::uint8_t>(b.permission)};
+}
+
+sec::acl_filter filter_of(const native::acl_entry& e) {
+  auto text = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
+  return {static_cast<sec::resource_type>(e.resource_type), text(e.resource_name),
+          static_cast<sec::pattern_type>(e.pattern_type),   text(e.principal),
+          text(e.host),                                     static_cast<sec::acl_operation>(e.operation),
+          static_cast<sec::acl_permission>(e.permission)};
+}
+
+// A filter names only values Kafka's filters may hold (unknown codes and out-of-range values are refused).
+std::string invalid_filter(const sec::acl_filter& f) {
+  const auto resource = static_cast<int>(f.resource), pattern = static_cast<int>(f.pattern);
+  const auto op = static_cast<int>(f.operation), perm = static_cast<int>(f.permission);
+  if (resource < 1 || resource > 7) return "unknown resource type " + std::to_string(resource);
+  if (pattern < 1 || pattern > 4) return "unknown pattern type " + std::to_string(pattern);
+  if (op < 1 || op > 14) return "unknown operation " + std::to_string(op);
+  if (perm < 1 || perm > 3) return "unknown permission " + std::to_string(perm);
+  return {};
+}
+
+void on_acl_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
+  auto req = native::decode_acl_admin(payload);
+  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  const bool listing = req->op == native::acl_op::list;
+  if (!check_cluster(self, r, listing ? sec::acl_operation::describe : sec::acl_operation::alter)) return;
+  auto security = self->state.ctx->security();
+  if (req->op == native::acl_op::create) {
+    std::vector<sec::acl_binding> bindings;
+    for (const auto& e : req->entries) {
+      sec::acl_binding b{static_cast<sec::resource_type>(e.resource_type), e.resource_name,
+                         static_cast<sec::pattern_type>(e.pattern_type), e.principal, e.host,
+                         static_cast<sec::acl_operation>(e.operation), static_cast<sec::acl_permission>(e.permission)};
+      if (auto why = sec::invalid_binding(b); !why.empty()) return fail(self, r, errc::invalid_request, why);
+      bindings.push_back(std::move(b));
+    }
+    if (bindings.empty()) return fail(self, r, errc::invalid_request, "no binding to create");
+    if (!security) return fail(self, r, errc::not_ready);
+    self->request(security, 10s, create_atom::value, std::move(bindings))
+        .then([=](bool) { respond(self, r, [](protocol::buffer& buf) { native::encode_body(buf, std::vector<native::acl_entry>{}); }); },
+              [=](caf::error& e) { fail(self, r, e); });
+    return;
+  }
+  std::vector<sec::acl_filter> filters;
+  for (const auto& e : req->entries) {
+    filters.push_back(filter_of(e));
+    if (auto why = invalid_filter(filters.back()); !why.empty()) return fail(self, r, errc::invalid_request, why);
+  }
+  if (listing) {
+    std::vector<native::acl_entry> out;
+    for (const auto& b : self->state.ctx->access.snapshot()->acls.bindings())
+      if (filters.empty() || std::any_of(filters.begin(), filters.end(), [&](const auto& f) { return sec::matches(f, b); }))
+        out.push_back(entry_of(b));
+    return respond(self, r, [&](protocol::buffer& buf) { native::encode_body(buf, out); });
+  }
+  if (filters.empty()) return fail(self, r, errc::invalid_request, "no filter: name what to delete");
+  if (!security) return fail(self, r, errc::not_ready);
+  self->request(security, 10s, delete_atom::value, std::move(filters))
+      .then(
+          [=](const std::vector<sec::acl_binding>& removed) {
+            std::vector<native::acl_entry> out;
+            for (const auto& b : removed) out.push_back(entry_of(b));
+            respond(self, r, [&](protocol::buffer& buf) { native::encode_body(buf, out); });
+          },
+          [=](caf::error& e) { fail(self, r, e); });
+}
+
 request_kind kind_of(message_type t) {
   switch (t) {
     case message_type::publish: return request_kind::publish;
@@ -851,7 +969,9 @@ request_kind kind_of(message_type t) {
     case message_type::topic_admin:
     case message_type::delete_records: return request_kind::topic_admin;
     case message_type::group_admin: return request_kind::group;
-    case message_type::authenticate: return request_kind::authenticate;
+    case message_type::authenticate:
+    case message_type::user_admin:
+    case message_type::acl_admin: return request_kind::authenticate;
     case message_type::metadata: return request_kind::metadata;
     case message_type::heartbeat: return request_kind::heartbeat;
     case message_type::group_join:
@@ -928,6 +1048,8 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     case message_type::delete_records: return on_delete_records(self, r, payload);
     case message_type::group_admin: return on_group_admin(self, r, payload);
     case message_type::authenticate: return on_authenticate(self, r, payload);
+    case message_type::user_admin: return on_user_admin(self, r, payload);
+    case message_type::acl_admin: return on_acl_admin(self, r, payload);
     case message_type::heartbeat: {
       if (!native::decode_heartbeat(payload)) return fail(self, r, errc::malformed_payload);
       return respond(self, r,

@@ -1,0 +1,56 @@
+#pragma once
+/// One blocking connection to a RESP server, plaintext or TLS (rediss://), for redis_store.
+/// hiredis 0.14 (Debian 12's) formats the commands and parses the replies; the socket and
+/// TLS (OpenSSL) are ours, because that hiredis has no TLS. Every wait (connect, handshake,
+/// write, read) is bounded by the timeout, so a dead or paused server yields an error,
+/// never a hang.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "protocol/expected.hpp"
+
+namespace portask::storage {
+
+/// TLS to the store: the server's certificate must chain to `ca_file` (empty: the system's
+/// CAs) and name `server_name` (empty: the host); `cert_file`/`key_file` for servers that
+/// ask for a client certificate (redis-server's tls-auth-clients).
+struct resp_tls_options {
+  bool enabled = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+};
+
+class resp_connection {
+ public:
+  /// Connects (and runs the TLS handshake); on failure the reason in `error`.
+  static std::unique_ptr<resp_connection> open(const std::string& host, std::uint16_t port,
+                                               const resp_tls_options& tls,
+                                               std::chrono::milliseconds timeout, std::string& error);
+  ~resp_connection();
+  resp_connection(const resp_connection&) = delete;
+  resp_connection& operator=(const resp_connection&) = delete;
+
+  /// Queues one command (sent by the next read_reply).
+  void append(int argc, const char** argv, const std::size_t* lens);
+  /// Sends what is queued, then reads one reply (a redisReply*, freed by the caller with
+  /// freeReplyObject); null on a transport failure or timeout, with the reason in error().
+  void* read_reply();
+  int fd() const noexcept { return fd_; }
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  resp_connection() = default;
+  bool flush();
+  struct tls_state;
+  int fd_ = -1;
+  std::unique_ptr<tls_state> tls_;
+  void* reader_ = nullptr;  ///< redisReader
+  std::string out_;
+  std::string error_;
+};
+
+}  // namespace portask::storage
