@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <cerrno>
 #include <cstring>
@@ -19,6 +18,7 @@
 #include "protocol/security/crypto.hpp"
 #include "protocol/security/scram.hpp"
 #include "protocol/security/scram_client.hpp"
+#include "protocol/security/tls_client.hpp"
 
 namespace portask::client {
 
@@ -35,22 +35,6 @@ const protocol::codec_manager& codecs() {
 
 failure local(errc e, std::string text = {}) {
   return failure{e, text.empty() ? make_error_code(e).message() : std::move(text), is_retriable(e)};
-}
-
-std::string openssl_errors() {
-  std::string text;
-  while (const auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    text += (text.empty() ? "" : "; ") + std::string(buf);
-  }
-  return text;
-}
-
-bool is_ip_address(const std::string& s) {
-  in6_addr a6{};
-  in_addr a4{};
-  return inet_pton(AF_INET, s.c_str(), &a4) == 1 || inet_pton(AF_INET6, s.c_str(), &a6) == 1;
 }
 
 }  // namespace
@@ -124,62 +108,21 @@ result<bool> connection::authenticate(const std::string& mechanism, const std::s
   return true;
 }
 
-struct connection::tls_state {
-  SSL_CTX* ctx = nullptr;
-  SSL* ssl = nullptr;
-  ~tls_state() {
-    if (ssl) SSL_free(ssl);
-    if (ctx) SSL_CTX_free(ctx);
-  }
-};
-
 std::optional<failure> connection::start_tls() {
-  auto fail = [&](const std::string& what) {
-    return local(errc::authentication_failed, "TLS: " + what + [] {
-      auto e = openssl_errors();
-      return e.empty() ? std::string{} : ": " + e;
-    }());
-  };
-  tls_ = std::make_unique<tls_state>();
-  tls_->ctx = SSL_CTX_new(TLS_client_method());
-  if (!tls_->ctx) return fail("no context");
-  SSL_CTX_set_min_proto_version(tls_->ctx, TLS1_2_VERSION);
-  SSL_CTX_set_verify(tls_->ctx, SSL_VERIFY_PEER, nullptr);
-  if (!opts_.tls_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(tls_->ctx, opts_.tls_ca_file.c_str(), nullptr) != 1)
-      return fail("cannot load CA file '" + opts_.tls_ca_file + "'");
-  } else if (SSL_CTX_set_default_verify_paths(tls_->ctx) != 1) {
-    return fail("no system CAs");
-  }
-  if (!opts_.tls_cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(tls_->ctx, opts_.tls_cert_file.c_str()) != 1)
-      return fail("cannot use certificate '" + opts_.tls_cert_file + "'");
-    const auto& key = opts_.tls_key_file.empty() ? opts_.tls_cert_file : opts_.tls_key_file;
-    if (SSL_CTX_use_PrivateKey_file(tls_->ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(tls_->ctx) != 1)
-      return fail("cannot use private key '" + key + "'");
-  }
-  tls_->ssl = SSL_new(tls_->ctx);
-  if (!tls_->ssl || SSL_set_fd(tls_->ssl, fd_) != 1) return fail("no connection state");
-  const auto& name = opts_.tls_server_name.empty() ? opts_.host : opts_.tls_server_name;
-  if (is_ip_address(name)) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls_->ssl), name.c_str());
-  } else {
-    SSL_set_tlsext_host_name(tls_->ssl, name.c_str());
-    SSL_set1_host(tls_->ssl, name.c_str());
-  }
+  std::string why;
+  tls_ = protocol::security::tls_client::create(
+      {opts_.tls_ca_file, opts_.tls_cert_file, opts_.tls_key_file, opts_.tls_server_name}, opts_.host, fd_, why);
+  if (!tls_) return local(errc::authentication_failed, why);
   // Non-blocking from here: every wait is bounded by the request timeout.
   fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
   for (;;) {
-    const int rc = SSL_connect(tls_->ssl);
+    const int rc = SSL_connect(tls_->ssl());
     if (rc == 1) return std::nullopt;
-    const int e = SSL_get_error(tls_->ssl, rc);
+    const int e = SSL_get_error(tls_->ssl(), rc);
     if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE)) continue;
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return fail("handshake timed out");
-    const long verify = SSL_get_verify_result(tls_->ssl);
-    if (verify != X509_V_OK)
-      return fail(std::string("broker certificate refused: ") + X509_verify_cert_error_string(verify));
-    return fail("handshake failed");
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+      return local(errc::authentication_failed, "TLS: handshake timed out");
+    return local(errc::authentication_failed, tls_->handshake_failure());
   }
 }
 
@@ -227,12 +170,12 @@ bool connection::write_all(protocol::byte_view bytes) {
   std::size_t done = 0;
   if (tls_) {
     while (done < bytes.size()) {
-      const int n = SSL_write(tls_->ssl, bytes.data() + done, static_cast<int>(bytes.size() - done));
+      const int n = SSL_write(tls_->ssl(), bytes.data() + done, static_cast<int>(bytes.size() - done));
       if (n > 0) {
         done += static_cast<std::size_t>(n);
         continue;
       }
-      const int e = SSL_get_error(tls_->ssl, n);
+      const int e = SSL_get_error(tls_->ssl(), n);
       if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE)) continue;
       return false;
     }
@@ -269,7 +212,7 @@ result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* time
       return local(errc::timeout);
     }
     // Decrypted bytes already buffered by OpenSSL do not show on the socket.
-    if (!tls_ || SSL_pending(tls_->ssl) == 0) {
+    if (!tls_ || SSL_pending(tls_->ssl()) == 0) {
       pollfd p{fd_, POLLIN, 0};
       const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
       if (rc < 0 && errno == EINTR) continue;
@@ -277,12 +220,12 @@ result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* time
     }
     auto space = decoder_.prepare(64 * 1024);
     if (tls_) {
-      const int n = SSL_read(tls_->ssl, space.data(), static_cast<int>(space.size()));
+      const int n = SSL_read(tls_->ssl(), space.data(), static_cast<int>(space.size()));
       if (n > 0) {
         decoder_.commit(static_cast<std::size_t>(n));
         continue;
       }
-      const int e = SSL_get_error(tls_->ssl, n);
+      const int e = SSL_get_error(tls_->ssl(), n);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;  // e.g. a session ticket
       if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && n == 0) || e == SSL_ERROR_SSL) {
         ERR_clear_error();

@@ -19,6 +19,7 @@
 #include "protocol/frame_decoder.hpp"
 #include "protocol/group_assignment.hpp"
 #include "protocol/native_messages.hpp"
+#include "protocol/security/tls_client.hpp"
 
 namespace portask::client {
 
@@ -207,9 +208,8 @@ class connection {
   /// Waits up to the request timeout for the socket to be readable or writable.
   bool wait_socket(bool for_write);
 
-  struct tls_state;
   int fd_ = -1;
-  std::unique_ptr<tls_state> tls_;
+  std::unique_ptr<protocol::security::tls_client> tls_;
   options opts_;
   std::uint32_t last_id_ = 0;
   protocol::frame_decoder decoder_;

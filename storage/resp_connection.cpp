@@ -1,6 +1,7 @@
 #include "storage/resp_connection.hpp"
 
-#include <arpa/inet.h>
+#include "protocol/security/tls_client.hpp"
+
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netdb.h>
@@ -8,7 +9,6 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,22 +19,6 @@
 namespace portask::storage {
 
 namespace {
-
-std::string openssl_errors() {
-  std::string text;
-  while (const auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    text += (text.empty() ? "" : "; ") + std::string(buf);
-  }
-  return text;
-}
-
-bool is_ip_address(const std::string& s) {
-  in6_addr a6{};
-  in_addr a4{};
-  return inet_pton(AF_INET, s.c_str(), &a4) == 1 || inet_pton(AF_INET6, s.c_str(), &a6) == 1;
-}
 
 // A connect bounded by `timeout`: non-blocking connect, then wait for writability.
 int connect_with_timeout(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
@@ -90,15 +74,6 @@ int connect_with_timeout(const std::string& host, std::uint16_t port, std::chron
 
 }  // namespace
 
-struct resp_connection::tls_state {
-  SSL_CTX* ctx = nullptr;
-  SSL* ssl = nullptr;
-  ~tls_state() {
-    if (ssl) SSL_free(ssl);
-    if (ctx) SSL_CTX_free(ctx);
-  }
-};
-
 std::unique_ptr<resp_connection> resp_connection::open(const std::string& host, std::uint16_t port,
                                                        const resp_tls_options& tls,
                                                        std::chrono::milliseconds timeout, std::string& error) {
@@ -111,42 +86,13 @@ std::unique_ptr<resp_connection> resp_connection::open(const std::string& host, 
     return nullptr;
   }
   if (!tls.enabled) return c;
-  auto fail = [&](const std::string& what) -> std::unique_ptr<resp_connection> {
-    const auto reasons = openssl_errors();
-    error = "TLS: " + what + (reasons.empty() ? "" : ": " + reasons);
-    return nullptr;
-  };
-  c->tls_ = std::make_unique<tls_state>();
-  auto& t = *c->tls_;
-  t.ctx = SSL_CTX_new(TLS_client_method());
-  if (t.ctx == nullptr) return fail("no context");
-  SSL_CTX_set_min_proto_version(t.ctx, TLS1_2_VERSION);
-  SSL_CTX_set_verify(t.ctx, SSL_VERIFY_PEER, nullptr);
-  if (!tls.ca_file.empty() ? SSL_CTX_load_verify_locations(t.ctx, tls.ca_file.c_str(), nullptr) != 1
-                           : SSL_CTX_set_default_verify_paths(t.ctx) != 1)
-    return fail("cannot load CA file '" + tls.ca_file + "'");
-  if (!tls.cert_file.empty()) {
-    const auto& key = tls.key_file.empty() ? tls.cert_file : tls.key_file;
-    if (SSL_CTX_use_certificate_chain_file(t.ctx, tls.cert_file.c_str()) != 1)
-      return fail("cannot use certificate '" + tls.cert_file + "'");
-    if (SSL_CTX_use_PrivateKey_file(t.ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
-      return fail("cannot use private key '" + key + "'");
-  }
-  t.ssl = SSL_new(t.ctx);
-  if (t.ssl == nullptr || SSL_set_fd(t.ssl, c->fd_) != 1) return fail("no connection state");
-  const auto& name = tls.server_name.empty() ? host : tls.server_name;
-  if (is_ip_address(name)) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t.ssl), name.c_str());
-  } else {
-    SSL_set_tlsext_host_name(t.ssl, name.c_str());
-    SSL_set1_host(t.ssl, name.c_str());
-  }
+  c->tls_ = protocol::security::tls_client::create({tls.ca_file, tls.cert_file, tls.key_file, tls.server_name},
+                                                   host, c->fd_, error);
+  if (!c->tls_) return nullptr;
   // Blocking with the socket timeouts: a stalled handshake fails instead of hanging.
-  if (SSL_connect(t.ssl) != 1) {
-    const long verify = SSL_get_verify_result(t.ssl);
-    if (verify != X509_V_OK)
-      return fail(std::string("server certificate refused: ") + X509_verify_cert_error_string(verify));
-    return fail("handshake failed");
+  if (SSL_connect(c->tls_->ssl()) != 1) {
+    error = c->tls_->handshake_failure();
+    return nullptr;
   }
   return c;
 }
@@ -170,10 +116,10 @@ bool resp_connection::flush() {
     const auto left = out_.size() - done;
     long n = 0;
     if (tls_) {
-      n = SSL_write(tls_->ssl, out_.data() + done, static_cast<int>(left));
+      n = SSL_write(tls_->ssl(), out_.data() + done, static_cast<int>(left));
       if (n <= 0) {
-        const int e = SSL_get_error(tls_->ssl, static_cast<int>(n));
-        const auto reasons = openssl_errors();
+        const int e = SSL_get_error(tls_->ssl(), static_cast<int>(n));
+        const auto reasons = protocol::security::openssl_error_text();
         error_ = "write failed: " + (e == SSL_ERROR_WANT_WRITE ? std::string("timed out")
                                      : !reasons.empty()        ? reasons
                                                                : std::string(std::strerror(errno)));
@@ -206,10 +152,10 @@ void* resp_connection::read_reply() {
     if (reply != nullptr) return reply;
     long n = 0;
     if (tls_) {
-      n = SSL_read(tls_->ssl, buf, sizeof buf);
+      n = SSL_read(tls_->ssl(), buf, sizeof buf);
       if (n <= 0) {
-        const int e = SSL_get_error(tls_->ssl, static_cast<int>(n));
-        const auto reasons = openssl_errors();
+        const int e = SSL_get_error(tls_->ssl(), static_cast<int>(n));
+        const auto reasons = protocol::security::openssl_error_text();
         error_ = e == SSL_ERROR_WANT_READ     ? "read timed out"
                  : e == SSL_ERROR_ZERO_RETURN ? "server closed the connection"
                                               : "read failed: " + (reasons.empty() ? std::string(std::strerror(errno)) : reasons);

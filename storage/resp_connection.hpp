@@ -10,6 +10,7 @@
 #include <string>
 
 #include "protocol/expected.hpp"
+#include "protocol/security/tls_client.hpp"
 
 namespace portask::storage {
 
@@ -45,9 +46,8 @@ class resp_connection {
  private:
   resp_connection() = default;
   bool flush();
-  struct tls_state;
   int fd_ = -1;
-  std::unique_ptr<tls_state> tls_;
+  std::unique_ptr<protocol::security::tls_client> tls_;
   void* reader_ = nullptr;  ///< redisReader
   std::string out_;
   std::string error_;

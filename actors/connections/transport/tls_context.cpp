@@ -16,17 +16,6 @@ std::string failed(const std::string& what, const std::string& file, const boost
 
 }  // namespace
 
-std::string tls_error_text() {
-  std::string text;
-  while (const auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!text.empty()) text += "; ";
-    text += buf;
-  }
-  return text.empty() ? "unknown TLS error" : text;
-}
-
 tls_server_context::tls_server_context(std::string listener, tls_config config)
     : listener_(std::move(listener)), config_(std::move(config)) {}
 

@@ -36,7 +36,4 @@ class tls_server_context {
 /// "User:" + the subject (RFC 2253) of the peer's verified certificate; empty without one.
 std::string tls_peer_principal(SSL* ssl);
 
-/// OpenSSL's reason for the last failure on this thread (and clears its error queue).
-std::string tls_error_text();
-
 }  // namespace portask
