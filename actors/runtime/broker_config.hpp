@@ -68,6 +68,9 @@ struct security_config {
   /// Failed authentications one client address may have in a minute; past it, its further
   /// attempts fail at once, without a password check, until the minute is over.
   std::uint32_t max_failed_authentications_per_minute = 10;
+  /// /health and /metrics answer anyone; false: like the other HTTP endpoints they need a
+  /// super user's credentials (needs authorization on).
+  bool http_open_probes = true;
 };
 
 struct broker_config {

@@ -104,6 +104,7 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
       {"--native-tls-cert-file c.pem", "native TLS settings are given but its security protocol is PLAINTEXT"},
       {"--native-security-protocol SSL --native-tls-client-auth sometimes", "client auth must be none, requested or required"},
       {"--http-security-protocol SASL_SSL", "unknown http security protocol 'SASL_SSL'"},
+      {"--http-open-probes false", "http_open_probes false needs authorization on"},
       {"--kafka-security-protocol KERBEROS", "unknown kafka security protocol 'KERBEROS'"},
       {"--kafka-security-protocol SASL_PLAINTEXT --sasl-mechanisms GSSAPI", "unknown SASL mechanism 'GSSAPI'"},
       {"--super-users bob", "super user 'bob' is not of the form User:<name>"},

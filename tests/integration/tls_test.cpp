@@ -296,6 +296,20 @@ TEST_F(Tls, HttpsServesTheProbesAndPlainHttpGetsNothing) {
   EXPECT_NE(rc, 0) << "curl trusted a certificate from an unknown CA: " << out;
 }
 
+TEST_F(Tls, ProbesCanBeClosedToAllButSuperUsers) {
+  auto args = listener_tls("http", files_.server_cert, files_.server_key);
+  args.insert(args.end(), {"--http-security-protocol", "SSL", "--authorization", "on", "--admin-user", "admin",
+                           "--http-open-probes", "false"});
+  start(args);
+  const auto url = "https://127.0.0.1:" + std::to_string(server_->http_port());
+  const auto curl = "timeout 20 curl -s -o /dev/null -w '%{http_code}' --cacert " + files_.ca + " ";
+  for (const std::string path : {"/health", "/metrics", "/api/topics"}) {
+    EXPECT_EQ(run_shell(curl + url + path).second, "401") << path;
+    EXPECT_EQ(run_shell(curl + "-u admin:wrong " + url + path).second, "401") << path;
+    EXPECT_EQ(run_shell(curl + "-u admin:" + admin_password + " " + url + path).second, "200") << path;
+  }
+}
+
 TEST_F(Tls, SighupReloadsTheCertificateAndABrokenFileKeepsTheOldOne) {
   const auto cert = dir_.path() + "/live.pem", key = dir_.path() + "/live.key";
   auto copy = [](const std::string& from, const std::string& to) {

@@ -306,6 +306,8 @@ int run_kafka(const settings& s, bool mock) {
     client::options o;
     o.host = s.host;
     o.port = s.port;
+    o.tls = !s.tls_ca_file.empty();
+    o.tls_ca_file = s.tls_ca_file;
     auto admin = client::connection::open(o);
     if (!client::ok(admin)) {
       std::cerr << "cannot connect to the native port\n";

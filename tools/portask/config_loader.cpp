@@ -52,7 +52,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
       {"kafka", {"host", "port", "advertised_host", "security_protocol", "tls", "listeners"}},
       {"security", {"sasl_mechanisms", "super_users", "admin_user", "authorization",
                     "allow_everyone_if_no_acl", "sasl_session_lifetime_ms",
-                    "max_failed_authentications_per_minute"}},
+                    "max_failed_authentications_per_minute", "http_open_probes"}},
       {"groups", {"initial_rebalance_delay_ms", "min_session_timeout_ms", "max_session_timeout_ms"}},
       {"store", {}}, {"store_timeout_ms", {}}, {"max_frame_bytes", {}}, {"max_connections", {}},
       {"max_connections_per_address", {}}, {"request_timeout_ms", {}},
@@ -234,6 +234,7 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
     read(s, "allow_everyone_if_no_acl", c.security.allow_everyone_if_no_acl);
     read(s, "sasl_session_lifetime_ms", c.security.sasl_session_lifetime_ms);
     read(s, "max_failed_authentications_per_minute", c.security.max_failed_authentications_per_minute);
+    read(s, "http_open_probes", c.security.http_open_probes);
   }
   read(root, "store", c.store);
   read(root, "store_timeout_ms", c.store_timeout_ms);
@@ -376,6 +377,8 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   else return "authorization must be auto, on or off, got '" + w.authorization + "'";
   if (c.security.max_failed_authentications_per_minute == 0)
     return "max_failed_authentications_per_minute must be positive";
+  if (!c.security.http_open_probes && !c.security.authorization)
+    return "http_open_probes false needs authorization on (no one could be admitted otherwise)";
   return std::nullopt;
 }
 
@@ -562,6 +565,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--sasl-session-lifetime-ms", c.security.sasl_session_lifetime_ms,
                  "Kafka sessions must re-authenticate within this long (0: never)")
       ->envname("PORTASK_SASL_SESSION_LIFETIME_MS");
+  app.add_option("--http-open-probes", c.security.http_open_probes,
+                 "/health and /metrics answer anyone (false: only super users, like the rest of HTTP)")
+      ->envname("PORTASK_HTTP_OPEN_PROBES");
   app.add_option("--max-failed-authentications-per-minute",
                  c.security.max_failed_authentications_per_minute,
                  "failed authentications per client address and minute before further attempts "
@@ -717,7 +723,8 @@ std::string describe_security(const broker_config& c) {
     << "; session lifetime "
     << (c.security.sasl_session_lifetime_ms == 0 ? std::string("unlimited")
                                                  : std::to_string(c.security.sasl_session_lifetime_ms) + " ms")
-    << "; " << c.security.max_failed_authentications_per_minute << " failed authentications per address and minute";
+    << "; " << c.security.max_failed_authentications_per_minute << " failed authentications per address and minute"
+    << "; HTTP probes " << (c.security.http_open_probes ? "open" : "for super users only");
   return s.str();
 }
 

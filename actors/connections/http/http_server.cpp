@@ -142,7 +142,9 @@ class http_session : public limited_connection,
     res->set(http::field::server, "portask");
     const auto target = request.target();
     const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
-    if (route == http_route::topics || route == http_route::console || route == http_route::api) {
+    const bool probe = route == http_route::health || route == http_route::metrics;
+    if (route == http_route::topics || route == http_route::console || route == http_route::api ||
+        (probe && !ctx_->config.security.http_open_probes)) {
       const auto header = request[http::field::authorization];
       boost::system::error_code ec;
       const auto peer = stream_.socket().remote_endpoint(ec);
