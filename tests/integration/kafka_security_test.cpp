@@ -115,6 +115,23 @@ TEST_F(KafkaSecurity, KcatAuthenticatesWithEveryMechanismAndWrongCredentialsAreR
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
 }
 
+TEST_F(KafkaSecurity, ThePythonClientsAuthenticateWithPlain) {
+  start();
+  const std::string env = "SECURITY_PROTOCOL=SASL_PLAINTEXT SASL_MECHANISM=PLAIN SASL_USER=admin SASL_PASSWORD=" +
+                          std::string(admin_password);
+  auto [rc, out] = run_shell(env + " timeout 120 /usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_check.py " +
+                             bootstrap_ + " py-plain 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = run_shell(env + " timeout 120 /usr/bin/python3 " PORTASK_TEST_SOURCE_DIR
+                                      "/confluent_kafka_check.py " + bootstrap_ + " confluent-plain confluent-plain-group 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  // A wrong password: refused, nothing produced.
+  std::tie(rc, out) = run_shell("SECURITY_PROTOCOL=SASL_PLAINTEXT SASL_MECHANISM=PLAIN SASL_USER=admin SASL_PASSWORD=wrong"
+                                " timeout 120 /usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/confluent_kafka_check.py " +
+                                bootstrap_ + " confluent-wrong confluent-wrong-group 2>&1");
+  EXPECT_NE(rc, 0) << out;
+}
+
 TEST_F(KafkaSecurity, KafkajsAuthenticatesWithScramAndPlainAndIsRefusedAWrongPassword) {
   std::ifstream installed(PORTASK_KAFKAJS_DIR "/node_modules/kafkajs/package.json");
   ASSERT_TRUE(installed) << "kafkajs is not installed: run tools/setup --test";
