@@ -116,7 +116,7 @@ std::optional<failure> connection::start_tls() {
   // Non-blocking from here: every wait is bounded by the request timeout.
   fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
   for (;;) {
-    const int rc = SSL_connect(tls_->ssl());
+    const int rc = tls_->connect();
     if (rc == 1) return std::nullopt;
     const int e = SSL_get_error(tls_->ssl(), rc);
     if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE)) continue;
@@ -170,7 +170,7 @@ bool connection::write_all(protocol::byte_view bytes) {
   std::size_t done = 0;
   if (tls_) {
     while (done < bytes.size()) {
-      const int n = SSL_write(tls_->ssl(), bytes.data() + done, static_cast<int>(bytes.size() - done));
+      const int n = tls_->write(bytes.data() + done, static_cast<int>(bytes.size() - done));
       if (n > 0) {
         done += static_cast<std::size_t>(n);
         continue;
@@ -220,7 +220,7 @@ result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* time
     }
     auto space = decoder_.prepare(64 * 1024);
     if (tls_) {
-      const int n = SSL_read(tls_->ssl(), space.data(), static_cast<int>(space.size()));
+      const int n = tls_->read(space.data(), static_cast<int>(space.size()));
       if (n > 0) {
         decoder_.commit(static_cast<std::size_t>(n));
         continue;

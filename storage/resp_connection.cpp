@@ -90,7 +90,7 @@ std::unique_ptr<resp_connection> resp_connection::open(const std::string& host, 
                                                    host, c->fd_, error);
   if (!c->tls_) return nullptr;
   // Blocking with the socket timeouts: a stalled handshake fails instead of hanging.
-  if (SSL_connect(c->tls_->ssl()) != 1) {
+  if (c->tls_->connect() != 1) {
     error = c->tls_->handshake_failure();
     return nullptr;
   }
@@ -106,7 +106,10 @@ resp_connection::~resp_connection() {
 void resp_connection::append(int argc, const char** argv, const std::size_t* lens) {
   char* cmd = nullptr;
   const int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
-  if (n > 0) out_.append(cmd, static_cast<std::size_t>(n));
+  if (n > 0)
+    out_.append(cmd, static_cast<std::size_t>(n));
+  else
+    format_failed_ = true;  // out of memory: the pipeline fails rather than lose a reply
   if (cmd) redisFreeCommand(cmd);
 }
 
@@ -116,7 +119,7 @@ bool resp_connection::flush() {
     const auto left = out_.size() - done;
     long n = 0;
     if (tls_) {
-      n = SSL_write(tls_->ssl(), out_.data() + done, static_cast<int>(left));
+      n = tls_->write(out_.data() + done, static_cast<int>(left));
       if (n <= 0) {
         const int e = SSL_get_error(tls_->ssl(), static_cast<int>(n));
         const auto reasons = protocol::security::openssl_error_text();
@@ -140,6 +143,10 @@ bool resp_connection::flush() {
 }
 
 void* resp_connection::read_reply() {
+  if (format_failed_) {
+    error_ = "cannot format a command (out of memory)";
+    return nullptr;
+  }
   if (!out_.empty() && !flush()) return nullptr;
   auto* reader = static_cast<redisReader*>(reader_);
   char buf[16 * 1024];
@@ -152,7 +159,7 @@ void* resp_connection::read_reply() {
     if (reply != nullptr) return reply;
     long n = 0;
     if (tls_) {
-      n = SSL_read(tls_->ssl(), buf, sizeof buf);
+      n = tls_->read(buf, sizeof buf);
       if (n <= 0) {
         const int e = SSL_get_error(tls_->ssl(), static_cast<int>(n));
         const auto reasons = protocol::security::openssl_error_text();

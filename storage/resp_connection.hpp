@@ -51,6 +51,7 @@ class resp_connection {
   void* reader_ = nullptr;  ///< redisReader
   std::string out_;
   std::string error_;
+  bool format_failed_ = false;
 };
 
 }  // namespace portask::storage

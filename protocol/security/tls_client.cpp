@@ -1,6 +1,7 @@
 #include "protocol/security/tls_client.hpp"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -15,7 +16,55 @@ bool is_ip_address(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), &a4) == 1 || inet_pton(AF_INET6, s.c_str(), &a6) == 1;
 }
 
+// Blocks SIGPIPE on this thread while alive; one raised meanwhile is taken before unblocking
+// (unless it was pending already), so a write to a closed socket fails with EPIPE instead.
+class sigpipe_guard {
+ public:
+  sigpipe_guard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~sigpipe_guard() {
+    sigset_t pending;
+    sigpending(&pending);
+    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+      const timespec none{};
+      sigtimedwait(&pipe_, nullptr, &none);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
 }  // namespace
+
+int tls_client::connect() {
+  ERR_clear_error();
+  sigpipe_guard guard;
+  return SSL_connect(ssl_);
+}
+
+int tls_client::read(void* data, int size) {
+  ERR_clear_error();
+  sigpipe_guard guard;
+  return SSL_read(ssl_, data, size);
+}
+
+int tls_client::write(const void* data, int size) {
+  ERR_clear_error();
+  sigpipe_guard guard;
+  return SSL_write(ssl_, data, size);
+}
 
 std::string openssl_error_text() {
   std::string text;

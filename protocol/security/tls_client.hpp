@@ -29,6 +29,13 @@ class tls_client {
   tls_client& operator=(const tls_client&) = delete;
 
   SSL* ssl() const noexcept { return ssl_; }
+  /// SSL_connect, SSL_read and SSL_write with the thread's OpenSSL error queue cleared first
+  /// (a stale entry would turn SSL_get_error's answer into SSL_ERROR_SSL) and SIGPIPE kept
+  /// from killing the process when the peer has gone (OpenSSL writes without MSG_NOSIGNAL).
+  /// The results are OpenSSL's, for SSL_get_error.
+  int connect();
+  int read(void* data, int size);
+  int write(const void* data, int size);
   /// Why the handshake failed: the refused certificate's reason, else OpenSSL's errors.
   std::string handshake_failure() const;
 

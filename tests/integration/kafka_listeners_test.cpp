@@ -77,6 +77,7 @@ TEST(KafkaListeners, ListenerSpecsTheBrokerCannotHonourAreRefused) {
       {"--kafka-listener A,PLAINTEXT,127.0.0.1:1 --kafka-listener A,PLAINTEXT,127.0.0.1:2", "is used twice"},
       {"--kafka-listener 'bad name,PLAINTEXT,127.0.0.1:1'", "must be letters, digits"},
       {"--kafka-listener TLS,SSL,127.0.0.1:1", "kafka listener TLS listener TLS: no certificate file"},
+      {"--kafka-listener ALL,PLAINTEXT,0.0.0.0:1", "it needs an advertised host clients can reach"},
   };
   for (const auto& c : cases) {
     auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) +

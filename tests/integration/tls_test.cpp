@@ -286,6 +286,17 @@ TEST_F(Tls, HostileClientsOfATlsPortAreClosedAndCounted) {
   }
 }
 
+TEST_F(Tls, AHandshakeIsBoundedByTheIdleTimeoutWithoutARequestTimeout) {
+  auto args = listener_tls("native", files_.server_cert, files_.server_key);
+  args.insert(args.end(), {"--native-security-protocol", "SSL", "--request-timeout-ms", "0",
+                           "--connections-max-idle-ms", "1500"});
+  start(args);
+  EXPECT_TRUE(closed_after_sending(server_->port(), "", 20)) << "silence";
+  EXPECT_TRUE(closed_after_sending(server_->port(), std::string("\x16\x03\x01\x02\x00\x01", 6), 20))
+      << "half a handshake";
+  EXPECT_NE(log().find("no TLS handshake within 1500 ms"), std::string::npos);
+}
+
 TEST_F(Tls, HttpsServesTheProbesAndPlainHttpGetsNothing) {
   auto args = listener_tls("http", files_.server_cert, files_.server_key);
   args.insert(args.end(), {"--http-security-protocol", "SSL"});

@@ -15,6 +15,10 @@ namespace {
 
 // GET `path` from the broker's HTTP port; the response body, or a runtime_error.
 std::string http_get(const common_options& o, const std::string& path) {
+  // This reads the HTTP listener in the clear and without credentials; it cannot honour TLS.
+  if (o.tls || !o.tls_ca_file.empty() || !o.tls_cert_file.empty())
+    throw usage_error("stats and cluster info read the HTTP listener over plain HTTP; --tls applies to the "
+                      "native listener only (use curl for HTTPS)");
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

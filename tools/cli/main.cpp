@@ -6,6 +6,7 @@
 //   portask-cli topics describe orders
 //   portask-cli groups describe billing             (members, offsets, lag)
 // Exit codes: 0 done, 1 runtime error (unreachable broker, refused request), 2 usage error.
+#include <csignal>
 #include <iostream>
 #include <string_view>
 
@@ -31,6 +32,8 @@ std::string_view command_word(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace portask::cli;
+  // A broker that closed the connection is an error to report, not a signal to die of.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"portask-cli: talk to a Portask broker over the native protocol"};
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();

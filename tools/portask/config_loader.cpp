@@ -328,6 +328,9 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
       return "Kafka listener name '" + l.name + "' is used twice (the first Kafka listener is named after its "
              "security protocol, " + c.kafka_listener_name + ")";
     if (l.port == 0) return "Kafka listener " + l.name + " needs a port";
+    if (l.advertised_host.empty() && (l.host == "0.0.0.0" || l.host == "::" || l.host.empty()))
+      return "Kafka listener " + l.name + " binds " + (l.host.empty() ? "every address" : l.host) +
+             ": it needs an advertised host clients can reach";
     kafka_listener_config k;
     k.name = l.name;
     k.listener.host = l.host;
@@ -636,8 +639,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
               << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
   }
-  if (c.store != "memory" && !c.store.starts_with("redis://")) {
-    std::cerr << "portask: --store must be 'memory' or redis://host:port, got '" << storage::url_without_credentials(c.store)
+  if (c.store != "memory" && !c.store.starts_with("redis://") && !c.store.starts_with("rediss://") &&
+      !c.store.starts_with("dragonfly://")) {
+    std::cerr << "portask: --store must be 'memory', redis://host:port or rediss://host:port, got '"
+              << storage::url_without_credentials(c.store)
               << "'\n";
     return config_request_exit{2};
   }

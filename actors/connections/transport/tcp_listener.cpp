@@ -33,6 +33,7 @@ void tcp_listener::stop_connections() {
   {
     std::lock_guard lock{live_mutex_};
     live.swap(live_);
+    stopping_ = true;
   }
   for (const auto& addr : live)
     if (auto a = caf::actor_cast<caf::actor>(addr)) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -94,13 +95,18 @@ void tcp_listener::on_client(tcp::socket s) {
 }
 
 void tcp_listener::launch(std::shared_ptr<tcp_session> session) {
-  auto actor = opts_.spawn_connection(session);
-  {
-    std::lock_guard lock{live_mutex_};
-    // Prune handles of connections that are gone, then remember this one.
-    std::erase_if(live_, [](const caf::actor_addr& a) { return !caf::actor_cast<caf::actor>(a); });
-    live_.push_back(actor.address());
+  std::unique_lock lock{live_mutex_};
+  // A TLS handshake that ends while the broker stops gets no actor: nothing would stop it.
+  if (stopping_) {
+    lock.unlock();
+    session->close();
+    return;
   }
+  auto actor = opts_.spawn_connection(session);
+  // Prune handles of connections that are gone, then remember this one.
+  std::erase_if(live_, [](const caf::actor_addr& a) { return !caf::actor_cast<caf::actor>(a); });
+  live_.push_back(actor.address());
+  lock.unlock();
   session->start(std::move(actor));
 }
 

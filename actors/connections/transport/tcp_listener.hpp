@@ -60,6 +60,7 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
   std::atomic<std::uint32_t>& connections_ = *open_;
   std::mutex live_mutex_;
   std::vector<caf::actor_addr> live_;  ///< connection actors, pruned as they exit
+  bool stopping_ = false;              ///< under live_mutex_: no more actors (handshakes ending)
   log_limiter refusals_;
 };
 

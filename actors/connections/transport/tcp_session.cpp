@@ -323,10 +323,15 @@ void tcp_session::arm_timer() {
 void tcp_session::on_tick() {
   if (closed_) return;
   const auto now = clock_type::now();
-  if (limits_.request_timeout > 0ms && partial_since_ && now - *partial_since_ >= limits_.request_timeout)
+  // A TLS handshake (the only time a session has no actor yet) is bounded even without a
+  // request timeout: by the idle timeout then.
+  const auto partial_limit = limits_.request_timeout > 0ms ? limits_.request_timeout
+                             : !actor_                     ? limits_.idle_timeout
+                                                           : 0ms;
+  if (partial_limit > 0ms && partial_since_ && now - *partial_since_ >= partial_limit)
     return close_for(connection_limit::request_timeout,
-                     fmt::format("no whole request within {} ms of its first byte",
-                                 limits_.request_timeout.count()));
+                     fmt::format("{} within {} ms of its first byte",
+                                 actor_ ? "no whole request" : "no TLS handshake", partial_limit.count()));
   if (limits_.idle_timeout > 0ms && now - last_active() >= limits_.idle_timeout) {
     // Nothing moved either way for the idle timeout: either nothing is going on, or the
     // client has stopped reading what is queued for it (Kafka closes both alike).

@@ -25,6 +25,11 @@ std::shared_ptr<ssl::context> tls_server_context::current() const {
 }
 
 std::optional<std::string> tls_server_context::reload() {
+  // Whatever this leaves in the thread's OpenSSL error queue would misreport a later call.
+  struct clear_errors {
+    ~clear_errors() { ERR_clear_error(); }
+  } clear_on_return;
+  ERR_clear_error();
   auto c = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = c->native_handle();
   // TLS 1.2 and 1.3 only; a client cannot renegotiate (a classic way to burn server CPU).
@@ -70,7 +75,10 @@ std::string tls_peer_principal(SSL* ssl) {
   BIO* bio = BIO_new(BIO_s_mem());
   if (bio == nullptr) return {};
   std::string subject;
-  if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+  // RFC 2253 as Java's X500Principal.getName() writes it (Kafka's principal): UTF-8 kept,
+  // not escaped as \XX bytes.
+  constexpr unsigned long flags = (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+  if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, flags) >= 0) {
     char* data = nullptr;
     const long n = BIO_get_mem_data(bio, &data);
     if (n > 0) subject.assign(data, static_cast<std::size_t>(n));
