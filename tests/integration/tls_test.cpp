@@ -14,6 +14,7 @@
 
 #include "client/client.hpp"
 #include "process.hpp"
+#include "redis_server.hpp"
 #include "server_process.hpp"
 #include "tls_files.hpp"
 
@@ -295,6 +296,30 @@ TEST_F(Tls, AHandshakeIsBoundedByTheIdleTimeoutWithoutARequestTimeout) {
   EXPECT_TRUE(closed_after_sending(server_->port(), std::string("\x16\x03\x01\x02\x00\x01", 6), 20))
       << "half a handshake";
   EXPECT_NE(log().find("no TLS handshake within 1500 ms"), std::string::npos);
+}
+
+TEST_F(Tls, TheBrokerKeepsItsDataInARedisReachedOverTls) {
+  redis_server redis;
+  const auto tls_port = free_port();
+  ASSERT_TRUE(redis.start({"--tls-port", std::to_string(tls_port), "--tls-cert-file", files_.server_cert,
+                           "--tls-key-file", files_.server_key, "--tls-ca-cert-file", files_.ca,
+                           "--tls-auth-clients", "no"}));
+  const auto store = "rediss://127.0.0.1:" + std::to_string(tls_port) + "?tls_ca_file=" + files_.ca;
+  server_ = std::make_unique<server_process>(store, dir_.path() + "/portask.log");
+  ASSERT_TRUE(server_->start());
+  auto c = server_->connect();
+  protocol::message_batch batch;
+  batch.messages.push_back(protocol::message{});
+  batch.messages.back().value = "stored over TLS";
+  ASSERT_TRUE(client::ok(c.publish("tls-store", 0, batch)));
+  auto [status, body] = http_get(server_->http_port(), "/health");
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_NE(body.find("\"store_up\":true"), std::string::npos) << body;
+  // The batch is in redis, as redis-cli (over TLS) sees it.
+  auto [rc, out] = run_shell("redis-cli --tls --cacert " + files_.ca + " -p " + std::to_string(tls_port) +
+                             " XLEN 'portask:{tls-store:0}:log' 2>&1");
+  EXPECT_EQ(out, "1\n");
+  EXPECT_NE(log().find("rediss://127.0.0.1:" + std::to_string(tls_port)), std::string::npos);
 }
 
 TEST_F(Tls, HttpsServesTheProbesAndPlainHttpGetsNothing) {
