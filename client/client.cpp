@@ -432,12 +432,19 @@ result<bool> connection::delete_group(const std::string& group) {
   return call<bool>(std::move(frame), empty_body);
 }
 
-result<std::vector<native::user_credential_info>> connection::list_users() {
-  buffer frame;
+native::user_admin_request connection::user_admin(native::user_op op, const std::string& user,
+                                                  const std::string& mechanism) {
   native::user_admin_request req{};
   req.request_id = next_id();
-  req.op = native::user_op::list;
-  native::encode(frame, req);
+  req.op = op;
+  req.user = user;
+  req.mechanism = mechanism;
+  return req;
+}
+
+result<std::vector<native::user_credential_info>> connection::list_users() {
+  buffer frame;
+  native::encode(frame, user_admin(native::user_op::list, {}, {}));
   return call<std::vector<native::user_credential_info>>(std::move(frame), native::decode_user_list);
 }
 
@@ -450,11 +457,7 @@ result<bool> connection::upsert_user(const std::string& user, const std::string&
   const auto salt = sec::random_bytes(24);
   const auto salted = sec::pbkdf2(sec::hash_of(*m), password, salt, iterations);
   buffer frame;
-  native::user_admin_request req{};
-  req.request_id = next_id();
-  req.op = native::user_op::upsert;
-  req.user = user;
-  req.mechanism = mechanism;
+  auto req = user_admin(native::user_op::upsert, user, mechanism);
   req.iterations = iterations;
   req.salt = protocol::as_bytes(salt);
   req.salted_password = protocol::as_bytes(salted);
@@ -464,12 +467,7 @@ result<bool> connection::upsert_user(const std::string& user, const std::string&
 
 result<bool> connection::delete_user(const std::string& user, const std::string& mechanism) {
   buffer frame;
-  native::user_admin_request req{};
-  req.request_id = next_id();
-  req.op = native::user_op::remove;
-  req.user = user;
-  req.mechanism = mechanism;
-  native::encode(frame, req);
+  native::encode(frame, user_admin(native::user_op::remove, user, mechanism));
   return call<bool>(std::move(frame), empty_body);
 }
 

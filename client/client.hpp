@@ -193,6 +193,9 @@ class connection {
   connection(int fd, options o);
   std::uint32_t next_id() noexcept { return ++last_id_; }
   bool write_all(protocol::byte_view bytes);
+  /// A UserAdmin request with the next id; upserts add their salted password.
+  protocol::native::user_admin_request user_admin(protocol::native::user_op op, const std::string& user,
+                                                  const std::string& mechanism);
   result<std::vector<protocol::native::acl_entry>> acl_call(protocol::native::acl_op op,
                                                             std::vector<protocol::native::acl_entry> entries);
   /// Reads frames until a Response or Error arrives; Deliver frames are queued.

@@ -86,8 +86,7 @@ std::unique_ptr<resp_connection> resp_connection::open(const std::string& host, 
     return nullptr;
   }
   if (!tls.enabled) return c;
-  c->tls_ = protocol::security::tls_client::create({tls.ca_file, tls.cert_file, tls.key_file, tls.server_name},
-                                                   host, c->fd_, error);
+  c->tls_ = protocol::security::tls_client::create(tls, host, c->fd_, error);
   if (!c->tls_) return nullptr;
   // Blocking with the socket timeouts: a stalled handshake fails instead of hanging.
   if (c->tls_->connect() != 1) {

@@ -14,15 +14,10 @@
 
 namespace portask::storage {
 
-/// TLS to the store: the server's certificate must chain to `ca_file` (empty: the system's
-/// CAs) and name `server_name` (empty: the host); `cert_file`/`key_file` for servers that
-/// ask for a client certificate (redis-server's tls-auth-clients).
-struct resp_tls_options {
+/// TLS to the store (rediss://): the shared client settings (CA, client certificate, the name
+/// to check; protocol/security/tls_client.hpp), and whether to use TLS at all.
+struct resp_tls_options : protocol::security::tls_client_settings {
   bool enabled = false;
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
-  std::string server_name;
 };
 
 class resp_connection {

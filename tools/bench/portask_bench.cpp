@@ -77,15 +77,21 @@ double percentile(std::vector<std::int64_t>& v, double q) {
   return static_cast<double>(v[k]) / 1e6;  // ms
 }
 
-int run_native(const settings& s) {
-  const std::string topic =
-      s.topic.empty() ? "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count())
-                      : s.topic;
+// The native client's options for the broker the settings name (TLS with --tls-ca-file).
+client::options native_options(const settings& s) {
   client::options o;
   o.host = s.host;
   o.port = s.port;
   o.tls = !s.tls_ca_file.empty();
   o.tls_ca_file = s.tls_ca_file;
+  return o;
+}
+
+int run_native(const settings& s) {
+  const std::string topic =
+      s.topic.empty() ? "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count())
+                      : s.topic;
+  auto o = native_options(s);
   o.encoding = {protocol::parse_codec(s.codec).value_or(protocol::codec_id::binary),
                 protocol::parse_compression(s.compression).value_or(protocol::compression_id::none)};
   {
@@ -303,12 +309,7 @@ int run_kafka(const settings& s, bool mock) {
     bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
     rd_kafka_mock_topic_create(cluster, topic.c_str(), s.partitions, 1);
   } else {
-    client::options o;
-    o.host = s.host;
-    o.port = s.port;
-    o.tls = !s.tls_ca_file.empty();
-    o.tls_ca_file = s.tls_ca_file;
-    auto admin = client::connection::open(o);
+    auto admin = client::connection::open(native_options(s));
     if (!client::ok(admin)) {
       std::cerr << "cannot connect to the native port\n";
       return 1;
