@@ -50,6 +50,8 @@ class portask_category final : public std::error_category {
       case errc::invalid_session_timeout: return "session timeout out of range";
       case errc::unknown_producer_id: return "no state for this producer id (expired)";
       case errc::storage_full: return "the store is full; retry once retention has freed room";
+      case errc::not_leader: return "another node owns this partition";
+      case errc::not_coordinator: return "another node coordinates this group";
       case errc::internal: return "internal error";
       case errc::authentication_failed: return "authentication failed";
       case errc::authentication_required: return "authentication required";
@@ -74,6 +76,8 @@ bool is_retriable(errc e) noexcept {
     case errc::not_ready:
     case errc::rebalance_in_progress:
     case errc::storage_full:
+    case errc::not_leader:
+    case errc::not_coordinator:
       return true;
     default:
       return false;
@@ -122,6 +126,8 @@ std::string_view to_string(errc e) noexcept {
     case errc::invalid_session_timeout: return "invalid_session_timeout";
     case errc::unknown_producer_id: return "unknown_producer_id";
     case errc::storage_full: return "storage_full";
+    case errc::not_leader: return "not_leader";
+    case errc::not_coordinator: return "not_coordinator";
     case errc::internal: return "internal";
     case errc::authentication_failed: return "authentication_failed";
     case errc::authentication_required: return "authentication_required";

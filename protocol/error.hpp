@@ -53,6 +53,8 @@ enum class errc : int {
   invalid_session_timeout = 86,  ///< the session timeout is outside the broker's allowed range
   unknown_producer_id = 87,  ///< the partition holds no state for this producer (expired) and the sequence is not 0
   storage_full = 88,  ///< retriable: the store is at its capacity until retention frees room
+  not_leader = 89,  ///< retriable: another node of the cluster owns this partition (ask metadata)
+  not_coordinator = 90,  ///< retriable: another node of the cluster coordinates this group
   internal = 95,
   // 96-111: security. After authentication_failed the connection closes.
   authentication_failed = 96,  ///< wrong credentials, a malformed exchange, or an unknown mechanism

@@ -1,5 +1,6 @@
 #include "storage/log_store.hpp"
 
+#include <charconv>
 #include <random>
 
 #include "protocol/frame.hpp"
@@ -126,5 +127,40 @@ std::optional<sec::acl_binding> decode_acl(std::string_view bytes) {
   if (!sec::invalid_binding(b).empty()) return std::nullopt;
   return b;
 }
+
+}  // namespace portask::storage
+
+namespace portask::storage {
+
+std::string lease_value(const lease_holder& h) {
+  return std::to_string(h.node) + ":" + std::to_string(h.epoch) + ":" + h.token;
+}
+
+lease_holder parse_lease_value(std::string_view value) {
+  lease_holder h;
+  const auto first = value.find(':');
+  const auto second = first == std::string_view::npos ? first : value.find(':', first + 1);
+  if (second == std::string_view::npos) return h;
+  std::int32_t node = -1;
+  std::int64_t epoch = 0;
+  const auto n = value.substr(0, first);
+  const auto e = value.substr(first + 1, second - first - 1);
+  if (std::from_chars(n.data(), n.data() + n.size(), node).ptr != n.data() + n.size() || node < 0)
+    return h;
+  if (std::from_chars(e.data(), e.data() + e.size(), epoch).ptr != e.data() + e.size() || epoch < 1)
+    return h;
+  h.node = node;
+  h.epoch = epoch;
+  h.token = std::string(value.substr(second + 1));
+  return h;
+}
+
+// Topic names hold no ':', so "partition:<topic>:<n>" is unambiguous; the prefix keeps
+// partitions and groups (any string) apart.
+std::string partition_lease(const topic_partition& tp) {
+  return "partition:" + tp.topic + ":" + std::to_string(tp.partition);
+}
+
+std::string group_lease(std::string_view group) { return "group:" + std::string(group); }
 
 }  // namespace portask::storage

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -79,6 +80,11 @@ struct append_request {
   /// Running totals (see stored_batch): what retention searches by.
   std::uint64_t end_bytes = 0;
   std::int64_t end_timestamp = 0;
+  /// In a cluster: the partition's lease as its writer holds it (see lease_value). The store
+  /// appends only while the partition's lease still has this value, checked in the same
+  /// atomic step as the append, and refuses otherwise (errc::not_leader): a node that lost
+  /// its lease (paused, cut off) never appends again. Empty: not fenced (a single node).
+  std::string_view fence = {};
 };
 
 /// A batch as read back. The frame is shared: tail caches and many fetch responses hold the
@@ -200,6 +206,43 @@ struct group_offset {
   friend bool operator==(const group_offset&, const group_offset&) = default;
 };
 
+/// A lease on a resource that one node at a time may own (a partition, a group), kept in
+/// the store with a time to live measured by the store's clock. Its value names the holder:
+/// "<node id>:<epoch>:<token>"; the epoch grows by one each time the lease changes hands
+/// (the fencing token, Kafka's leader epoch), the token tells two runs of one node id apart.
+struct lease_holder {
+  std::int32_t node = -1;
+  std::int64_t epoch = 0;
+  std::string token;
+  bool held() const noexcept { return node >= 0; }
+  friend bool operator==(const lease_holder&, const lease_holder&) = default;
+};
+std::string lease_value(const lease_holder& h);
+/// Nothing held (node -1) for an empty or malformed value.
+lease_holder parse_lease_value(std::string_view value);
+/// The lease names of a partition and of a consumer group.
+std::string partition_lease(const topic_partition& tp);
+std::string group_lease(std::string_view group);
+
+/// What a node wants done with one lease in a lease round (log_store::lease_round).
+enum class lease_intent : char {
+  want = 'w',  ///< take it if nobody holds it, renew it if I do
+  drop = 'd',  ///< release it if I hold it
+  look = 'l',  ///< only say who holds it
+};
+struct lease_claim {
+  std::string name;
+  lease_intent intent = lease_intent::look;
+};
+
+/// A live node as it registered itself: its id and what it advertises (cluster/node_info).
+struct node_registration {
+  std::int32_t node = -1;
+  std::string token;
+  std::string endpoints;
+  friend bool operator==(const node_registration&, const node_registration&) = default;
+};
+
 /// One user's credential for one SCRAM mechanism (the store never holds a password).
 struct user_credential {
   std::string user;
@@ -274,6 +317,22 @@ class log_store {
   /// Reserves `count` producer ids no other call (of any process on the same store) gets;
   /// returns the first.
   virtual expected<std::int64_t> allocate_producer_ids(std::int64_t count) = 0;
+
+  // -- cluster: membership and leases, timed by the store's clock ---------------------------
+  /// Registers (or renews) node `r.node` for `ttl`. False, and nothing changed, when the id is
+  /// held by a live registration with another token (a second node with a live node's id).
+  virtual expected<bool> register_node(const node_registration& r, std::chrono::milliseconds ttl) = 0;
+  /// Removes the registration if it is still `r`'s (a node stopping on purpose).
+  virtual std::error_code deregister_node(const node_registration& r) = 0;
+  /// Every node whose registration has not expired, by id.
+  virtual expected<std::vector<node_registration>> live_nodes() = 0;
+  /// One atomic step over many leases for node `me`: each claim's intent is carried out
+  /// (a wanted lease nobody holds is taken with the next epoch; one `me` holds is renewed for
+  /// `ttl`; a dropped one `me` holds is released) and the holder after is returned, one per
+  /// claim (node -1: nobody).
+  virtual expected<std::vector<lease_holder>> lease_round(const lease_holder& me,
+                                                          std::chrono::milliseconds ttl,
+                                                          std::span<const lease_claim> claims) = 0;
 
   // -- security: SCRAM credentials and ACL bindings (docs/security.md) ----------------------
   /// Creates or replaces `user`'s credential for the credential's mechanism.

@@ -35,6 +35,25 @@ struct memory_store::state {
   std::map<std::pair<std::string, protocol::security::scram_mechanism>, protocol::security::scram_credential>
       credentials;
   std::set<protocol::security::acl_binding> acls;
+  // Cluster membership and leases (only ever used by one process's nodes: tests).
+  using clock = std::chrono::steady_clock;
+  struct timed_value {
+    std::string value;
+    clock::time_point expires;
+  };
+  std::map<std::int32_t, std::pair<node_registration, clock::time_point>> nodes;
+  std::map<std::string, timed_value> leases;
+  std::map<std::string, std::int64_t> lease_epochs;
+  /// The lease's current value, forgetting it once expired.
+  const std::string* live_lease(const std::string& name, clock::time_point now) {
+    auto it = leases.find(name);
+    if (it == leases.end()) return nullptr;
+    if (it->second.expires <= now) {
+      leases.erase(it);
+      return nullptr;
+    }
+    return &it->second.value;
+  }
 };
 
 namespace {
@@ -85,14 +104,27 @@ void memory_store::append(std::span<const append_request> requests,
   }
   if (st.full_logged) logging::storage().info("memory store has room again ({} of {} bytes)", st.used, st.capacity);
   st.full_logged = false;
+  // A partition's batches after a refused one are refused too: nothing after a gap.
+  std::map<topic_partition, std::error_code> refused;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
+    if (auto it = refused.find(*r.tp); it != refused.end()) {
+      results[i] = it->second;
+      continue;
+    }
+    if (!r.fence.empty()) {
+      const auto* lease = st.live_lease(partition_lease(*r.tp), state::clock::now());
+      if (lease == nullptr || *lease != r.fence) {
+        results[i] = refused[*r.tp] = errc::not_leader;
+        continue;
+      }
+    }
     auto& log = st.logs[*r.tp];
     // Same rule as a stream's explicit ids: strictly increasing base offsets, never below
     // what was ever stored.
     if (r.base_offset < log.next_offset ||
         (!log.batches.empty() && log.batches.rbegin()->first >= r.base_offset)) {
-      results[i] = errc::offset_conflict;
+      results[i] = refused[*r.tp] = errc::offset_conflict;
       continue;
     }
     stored_batch b;
@@ -276,6 +308,58 @@ expected<std::int64_t> memory_store::allocate_producer_ids(std::int64_t count) {
   const auto first = state_->next_producer_id;
   state_->next_producer_id += count;
   return first;
+}
+
+expected<bool> memory_store::register_node(const node_registration& r,
+                                           std::chrono::milliseconds ttl) {
+  std::lock_guard lock{state_->mutex};
+  const auto now = state::clock::now();
+  auto it = state_->nodes.find(r.node);
+  if (it != state_->nodes.end() && it->second.second > now && it->second.first.token != r.token)
+    return false;
+  state_->nodes[r.node] = {r, now + ttl};
+  return true;
+}
+
+std::error_code memory_store::deregister_node(const node_registration& r) {
+  std::lock_guard lock{state_->mutex};
+  auto it = state_->nodes.find(r.node);
+  if (it != state_->nodes.end() && it->second.first.token == r.token) state_->nodes.erase(it);
+  return {};
+}
+
+expected<std::vector<node_registration>> memory_store::live_nodes() {
+  std::lock_guard lock{state_->mutex};
+  const auto now = state::clock::now();
+  std::vector<node_registration> out;
+  for (const auto& [id, entry] : state_->nodes)
+    if (entry.second > now) out.push_back(entry.first);
+  return out;
+}
+
+expected<std::vector<lease_holder>> memory_store::lease_round(const lease_holder& me,
+                                                              std::chrono::milliseconds ttl,
+                                                              std::span<const lease_claim> claims) {
+  std::lock_guard lock{state_->mutex};
+  const auto now = state::clock::now();
+  std::vector<lease_holder> out;
+  out.reserve(claims.size());
+  for (const auto& c : claims) {
+    const auto* current = state_->live_lease(c.name, now);
+    auto holder = current ? parse_lease_value(*current) : lease_holder{};
+    const bool mine = holder.node == me.node && holder.token == me.token;
+    if (mine && c.intent == lease_intent::want) {
+      state_->leases[c.name].expires = now + ttl;
+    } else if (mine && c.intent == lease_intent::drop) {
+      state_->leases.erase(c.name);
+      holder = {};
+    } else if (!holder.held() && c.intent == lease_intent::want) {
+      holder = {me.node, ++state_->lease_epochs[c.name], me.token};
+      state_->leases[c.name] = {lease_value(holder), now + ttl};
+    }
+    out.push_back(std::move(holder));
+  }
+  return out;
 }
 
 std::error_code memory_store::put_credential(const user_credential& c) {

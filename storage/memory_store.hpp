@@ -43,6 +43,12 @@ class memory_store final : public log_store {
   std::error_code put_producer_snapshot(const topic_partition& tp,
                                         const producer_snapshot& snapshot) override;
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
+  expected<bool> register_node(const node_registration& r, std::chrono::milliseconds ttl) override;
+  std::error_code deregister_node(const node_registration& r) override;
+  expected<std::vector<node_registration>> live_nodes() override;
+  expected<std::vector<lease_holder>> lease_round(const lease_holder& me,
+                                                  std::chrono::milliseconds ttl,
+                                                  std::span<const lease_claim> claims) override;
   std::error_code put_credential(const user_credential& c) override;
   expected<bool> delete_credential(const std::string& user,
                                    protocol::security::scram_mechanism m) override;

@@ -437,10 +437,41 @@ std::error_code redis_store::ping() {
   return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
 }
 
+namespace {
+
+// How many arguments add_entry_fields adds.
+int entry_field_args(const append_request& r) noexcept { return r.producer.present() ? 16 : 10; }
+
+// The stream entry fields of a batch (see the layout in redis_store.hpp).
+template <class Command>
+void add_entry_fields(Command& c, const append_request& r) {
+  c.arg("f")
+      .arg(r.frame)
+      .arg("n")
+      .own(std::to_string(r.record_count))
+      .arg("t")
+      .own(std::to_string(r.max_timestamp))
+      .arg("c")
+      .own(std::to_string(r.end_bytes))
+      .arg("T")
+      .own(std::to_string(r.end_timestamp));
+  if (r.producer.present())
+    c.arg("p")
+        .own(std::to_string(r.producer.id))
+        .arg("e")
+        .own(std::to_string(r.producer.epoch))
+        .arg("s")
+        .own(std::to_string(r.producer.base_sequence));
+}
+
+}  // namespace
+
 void redis_store::append(std::span<const append_request> requests,
                          std::vector<std::error_code>& results) {
   results.assign(requests.size(), std::error_code{});
   if (requests.empty()) return;
+  if (std::any_of(requests.begin(), requests.end(), [](const auto& r) { return !r.fence.empty(); }))
+    return append_fenced(requests, results);
   // One transaction: the server runs every XADD of the round trip or none. A refusal while
   // queueing (LOADING after a restart, OOM, MISCONF, READONLY) aborts them all, so a
   // partition never has batch N+1 stored while N was refused; and a connection lost before
@@ -451,26 +482,8 @@ void redis_store::append(std::span<const append_request> requests,
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
     auto& c = commands[i + 1];
-    c.arg("XADD")
-        .own(log_key(*r.tp))
-        .own(entry_id(r.base_offset))
-        .arg("f")
-        .arg(r.frame)
-        .arg("n")
-        .own(std::to_string(r.record_count))
-        .arg("t")
-        .own(std::to_string(r.max_timestamp))
-        .arg("c")
-        .own(std::to_string(r.end_bytes))
-        .arg("T")
-        .own(std::to_string(r.end_timestamp));
-    if (r.producer.present())
-      c.arg("p")
-          .own(std::to_string(r.producer.id))
-          .arg("e")
-          .own(std::to_string(r.producer.epoch))
-          .arg("s")
-          .own(std::to_string(r.producer.base_sequence));
+    c.arg("XADD").own(log_key(*r.tp)).own(entry_id(r.base_offset));
+    add_entry_fields(c, r);
   }
   auto replies = pipeline(commands);
   if (!replies) {
@@ -495,6 +508,74 @@ void redis_store::append(std::span<const append_request> requests,
     // "The ID specified in XADD is equal or smaller than the target stream top item".
     results[i] = text.find("ID") != std::string_view::npos ? errc::offset_conflict
                                                             : errc::storage_unavailable;
+  }
+}
+
+namespace {
+
+// Appends with each partition's lease checked in the same atomic step (a script runs
+// alone on the server): KEYS are (log, lease) per batch; ARGV per batch its fence (the
+// lease value its writer holds; "" none), entry id, field count and fields. A partition's
+// batches after a refused one are refused too, so nothing is stored after a gap.
+constexpr std::string_view fenced_append_script = R"lua(
+local out, failed, a = {}, {}, 1
+for i = 1, #KEYS / 2 do
+  local log, lease = KEYS[2 * i - 1], KEYS[2 * i]
+  local fence, id, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  if failed[log] then
+    out[i] = failed[log]
+  elseif fence ~= '' and redis.call('GET', lease) ~= fence then
+    out[i] = 'FENCED'
+    failed[log] = out[i]
+  else
+    local fields = {}
+    for j = 1, n do fields[j] = ARGV[a + 2 + j] end
+    local r = redis.pcall('XADD', log, id, unpack(fields))
+    if type(r) == 'table' and r.err then
+      out[i] = 'ERR ' .. r.err
+      failed[log] = out[i]
+    else
+      out[i] = 'OK'
+    end
+  end
+  a = a + 3 + n
+end
+return out
+)lua";
+
+}  // namespace
+
+void redis_store::append_fenced(std::span<const append_request> requests,
+                                std::vector<std::error_code>& results) {
+  command c;
+  c.arg("EVAL").arg(fenced_append_script).own(std::to_string(requests.size() * 2));
+  for (const auto& r : requests) c.own(log_key(*r.tp)).own(lease_key(partition_lease(*r.tp)));
+  for (const auto& r : requests) {
+    c.arg(r.fence).own(entry_id(r.base_offset)).own(std::to_string(entry_field_args(r)));
+    add_entry_fields(c, r);
+  }
+  auto replies = pipeline({&c, 1});
+  if (!replies) {
+    results.assign(requests.size(), replies.error());
+    return;
+  }
+  const auto& out = (*replies)[0];
+  if (out.is_error() || out->type != REDIS_REPLY_ARRAY || out->elements != requests.size()) {
+    logging::storage().warn("store refused {} fenced appends: {}", requests.size(),
+                            out.is_error() ? str(out.get()) : "no script result");
+    results.assign(requests.size(), make_error_code(errc::storage_unavailable));
+    return;
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto status = str(out->element[i]);
+    if (status == "OK") continue;
+    if (status == "FENCED") {
+      results[i] = errc::not_leader;
+      continue;
+    }
+    logging::storage().warn("XADD {} {} refused: {}", log_key(*requests[i].tp), requests[i].base_offset, status);
+    results[i] = status.find("ID") != std::string_view::npos ? errc::offset_conflict
+                                                              : errc::storage_unavailable;
   }
 }
 
@@ -911,6 +992,143 @@ std::error_code redis_store::put_producer_snapshot(const topic_partition& tp,
   for (const auto& rep : *r)
     if (rep.is_error()) return make_error_code(errc::storage_unavailable);
   return {};
+}
+
+// -- cluster ----------------------------------------------------------------------------------
+
+std::string redis_store::lease_key(const std::string& name) const {
+  return options_.key_prefix + ":lease:{" + name + "}";
+}
+
+std::string redis_store::node_key(std::int32_t node) const {
+  return options_.key_prefix + ":node:" + std::to_string(node);
+}
+
+namespace {
+
+// KEYS: the node's key, the set of node ids. ARGV: token, value ("<token>\n<endpoints>"),
+// ttl ms, node id. Refused (0) while another token's registration lives.
+constexpr std::string_view register_node_script = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, #ARGV[1] + 1) ~= ARGV[1] .. '\n' then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1
+)lua";
+
+constexpr std::string_view deregister_node_script = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, #ARGV[1] + 1) == ARGV[1] .. '\n' then redis.call('DEL', KEYS[1]) end
+return 1
+)lua";
+
+// KEYS: (lease, epoch counter) per claim. ARGV: node id, token, ttl ms, then one intent per
+// claim. Returns each lease's value after ('' for none).
+constexpr std::string_view lease_round_script = R"lua(
+local node, token, ttl = ARGV[1], ARGV[2], ARGV[3]
+local out = {}
+for i = 1, #KEYS / 2 do
+  local lease, epoch, intent = KEYS[2 * i - 1], KEYS[2 * i], ARGV[3 + i]
+  local cur = redis.call('GET', lease)
+  local mine = false
+  if cur then
+    local n, t = string.match(cur, '^(%d+):%d+:(.*)$')
+    mine = n == node and t == token
+  end
+  if mine and intent == 'w' then
+    redis.call('PEXPIRE', lease, ttl)
+  elseif mine and intent == 'd' then
+    redis.call('DEL', lease)
+    cur = false
+  elseif not cur and intent == 'w' then
+    cur = node .. ':' .. redis.call('INCR', epoch) .. ':' .. token
+    redis.call('SET', lease, cur, 'PX', ttl)
+  end
+  out[i] = cur or ''
+end
+return out
+)lua";
+
+}  // namespace
+
+expected<bool> redis_store::register_node(const node_registration& r, std::chrono::milliseconds ttl) {
+  command c;
+  c.arg("EVAL").arg(register_node_script).arg("2").own(node_key(r.node)).own(options_.key_prefix + ":nodes");
+  c.arg(r.token).own(r.token + "\n" + r.endpoints).own(std::to_string(ttl.count())).own(std::to_string(r.node));
+  auto replies = pipeline({&c, 1});
+  if (!replies) return replies.error();
+  const auto& rep = (*replies)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_INTEGER) {
+    logging::storage().warn("registering node {} failed: {}", r.node, str(rep.get()));
+    return errc::storage_unavailable;
+  }
+  return rep->integer == 1;
+}
+
+std::error_code redis_store::deregister_node(const node_registration& r) {
+  command c;
+  c.arg("EVAL").arg(deregister_node_script).arg("1").own(node_key(r.node)).arg(r.token);
+  auto replies = pipeline({&c, 1});
+  if (!replies) return replies.error();
+  return (*replies)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+}
+
+expected<std::vector<node_registration>> redis_store::live_nodes() {
+  command members;
+  members.arg("SMEMBERS").own(options_.key_prefix + ":nodes");
+  auto ids = pipeline({&members, 1});
+  if (!ids) return ids.error();
+  const auto& set = (*ids)[0];
+  if (set.is_error() || (set->type != REDIS_REPLY_ARRAY))
+    return errc::storage_unavailable;
+  std::vector<std::int32_t> known;
+  for (std::size_t i = 0; i < set->elements; ++i) {
+    std::int32_t id = -1;
+    if (parse_int(str(set->element[i]), id) && id >= 0) known.push_back(id);
+  }
+  std::vector<node_registration> out;
+  if (known.empty()) return out;
+  command get;
+  get.arg("MGET");
+  for (auto id : known) get.own(node_key(id));
+  auto values = pipeline({&get, 1});
+  if (!values) return values.error();
+  const auto& v = (*values)[0];
+  if (v.is_error() || v->type != REDIS_REPLY_ARRAY || v->elements != known.size())
+    return errc::storage_unavailable;
+  for (std::size_t i = 0; i < known.size(); ++i) {
+    const auto value = str(v->element[i]);
+    const auto nl = value.find('\n');
+    if (nl == std::string_view::npos) continue;  // expired (nil)
+    out.push_back({known[i], std::string(value.substr(0, nl)), std::string(value.substr(nl + 1))});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
+  return out;
+}
+
+expected<std::vector<lease_holder>> redis_store::lease_round(const lease_holder& me,
+                                                             std::chrono::milliseconds ttl,
+                                                             std::span<const lease_claim> claims) {
+  std::vector<lease_holder> out;
+  if (claims.empty()) return out;
+  command c;
+  c.arg("EVAL").arg(lease_round_script).own(std::to_string(claims.size() * 2));
+  for (const auto& claim : claims) {
+    const auto key = lease_key(claim.name);
+    c.own(key).own(key + ":epoch");
+  }
+  c.own(std::to_string(me.node)).arg(me.token).own(std::to_string(ttl.count()));
+  for (const auto& claim : claims) c.own(std::string(1, static_cast<char>(claim.intent)));
+  auto replies = pipeline({&c, 1});
+  if (!replies) return replies.error();
+  const auto& rep = (*replies)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_ARRAY || rep->elements != claims.size()) {
+    logging::storage().warn("lease round failed: {}", str(rep.get()));
+    return errc::storage_unavailable;
+  }
+  out.reserve(claims.size());
+  for (std::size_t i = 0; i < claims.size(); ++i) out.push_back(parse_lease_value(str(rep->element[i])));
+  return out;
 }
 
 expected<std::int64_t> redis_store::allocate_producer_ids(std::int64_t count) {

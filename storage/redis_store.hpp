@@ -20,6 +20,12 @@
 ///   <prefix>:producer_ids                String; the last producer id handed out (INCRBY)
 ///   <prefix>:topics                      Hash; topic name -> partitions and configs
 ///   <prefix>:offsets:{<group>}           Hash; "<topic>:<partition>" -> offset and metadata
+///   <prefix>:nodes                       Set; ids of cluster nodes ever registered
+///   <prefix>:node:<id>                   String with a TTL; "<token>\n<endpoints>" of a live
+///                                         node (cluster/node_info.hpp)
+///   <prefix>:lease:{<lease name>}        String with a TTL; "<node>:<epoch>:<token>" of the
+///                                         lease's holder (log_store.hpp, lease_holder)
+///   <prefix>:lease:{<lease name>}:epoch  String; the lease's last epoch (INCR)
 ///
 /// One instance owns one connection, connects lazily and reconnects on the next call after
 /// a failure (the owning actor paces retries). Every call is bounded by a socket timeout:
@@ -92,6 +98,12 @@ class redis_store final : public log_store {
   std::error_code put_producer_snapshot(const topic_partition& tp,
                                         const producer_snapshot& snapshot) override;
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
+  expected<bool> register_node(const node_registration& r, std::chrono::milliseconds ttl) override;
+  std::error_code deregister_node(const node_registration& r) override;
+  expected<std::vector<node_registration>> live_nodes() override;
+  expected<std::vector<lease_holder>> lease_round(const lease_holder& me,
+                                                  std::chrono::milliseconds ttl,
+                                                  std::span<const lease_claim> claims) override;
   std::error_code put_credential(const user_credential& c) override;
   expected<bool> delete_credential(const std::string& user,
                                    protocol::security::scram_mechanism m) override;
@@ -106,12 +118,16 @@ class redis_store final : public log_store {
   std::string credentials_key(protocol::security::scram_mechanism m) const;
   std::string producers_key(const topic_partition& tp) const;
   std::string start_key(const topic_partition& tp) const;
+  std::string lease_key(const std::string& name) const;
+  std::string node_key(std::int32_t node) const;
 
   class command;
   class reply;
 
  private:
   std::error_code connect();
+  /// append() when any batch is fenced: one script checks the leases and appends.
+  void append_fenced(std::span<const append_request> requests, std::vector<std::error_code>& results);
   void disconnect() noexcept;
   /// Sends all commands in one write and reads all replies; a transport failure drops the
   /// connection and fails the whole pipeline with storage_unavailable.

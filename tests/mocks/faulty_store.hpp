@@ -95,6 +95,21 @@ class faulty_store : public storage::log_store {
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override {
     return inner_->allocate_producer_ids(count);
   }
+  expected<bool> register_node(const storage::node_registration& r,
+                               std::chrono::milliseconds ttl) override {
+    return inner_->register_node(r, ttl);
+  }
+  std::error_code deregister_node(const storage::node_registration& r) override {
+    return inner_->deregister_node(r);
+  }
+  expected<std::vector<storage::node_registration>> live_nodes() override {
+    return inner_->live_nodes();
+  }
+  expected<std::vector<storage::lease_holder>> lease_round(
+      const storage::lease_holder& me, std::chrono::milliseconds ttl,
+      std::span<const storage::lease_claim> claims) override {
+    return inner_->lease_round(me, ttl, claims);
+  }
   std::error_code put_credential(const storage::user_credential& c) override {
     return inner_->put_credential(c);
   }

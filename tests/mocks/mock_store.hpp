@@ -38,6 +38,14 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(std::error_code, put_producer_snapshot,
               (const storage::topic_partition&, const storage::producer_snapshot&), (override));
   MOCK_METHOD(expected<std::int64_t>, allocate_producer_ids, (std::int64_t), (override));
+  MOCK_METHOD(expected<bool>, register_node,
+              (const storage::node_registration&, std::chrono::milliseconds), (override));
+  MOCK_METHOD(std::error_code, deregister_node, (const storage::node_registration&), (override));
+  MOCK_METHOD(expected<std::vector<storage::node_registration>>, live_nodes, (), (override));
+  MOCK_METHOD(expected<std::vector<storage::lease_holder>>, lease_round,
+              (const storage::lease_holder&, std::chrono::milliseconds,
+               std::span<const storage::lease_claim>),
+              (override));
   MOCK_METHOD(std::error_code, put_credential, (const storage::user_credential&), (override));
   MOCK_METHOD(expected<bool>, delete_credential,
               (const std::string&, protocol::security::scram_mechanism), (override));

@@ -419,6 +419,106 @@ TEST(StoredSecurityRecords, UnreadableBytesAreRefused) {
   EXPECT_FALSE(decode_acl(encode_acl(b)));
 }
 
+// -- cluster: membership and fenced leases ---------------------------------------------------
+
+TEST_P(LogStore, ANodeIdIsRefusedToASecondRunWhileTheFirstIsRegistered) {
+  using namespace std::chrono_literals;
+  const node_registration first{3, "aaaa", "kafka=127.0.0.1:9092"};
+  const node_registration second{3, "bbbb", "kafka=127.0.0.1:9093"};
+  ASSERT_EQ(*store_->register_node(first, 10s), true);
+  EXPECT_EQ(*store_->register_node(second, 10s), false);
+  EXPECT_EQ(*store_->register_node(first, 10s), true);  // renewal
+  ASSERT_EQ(*store_->register_node({5, "cccc", "x"}, 10s), true);
+  auto live = store_->live_nodes();
+  ASSERT_TRUE(live);
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0], first);
+  EXPECT_EQ((*live)[1].node, 5);
+  // A node stopping removes only its own registration.
+  EXPECT_FALSE(store_->deregister_node(second));
+  EXPECT_EQ(store_->live_nodes()->size(), 2u);
+  EXPECT_FALSE(store_->deregister_node(first));
+  EXPECT_EQ(store_->live_nodes()->size(), 1u);
+  EXPECT_EQ(*store_->register_node(second, 10s), true);
+}
+
+TEST_P(LogStore, ARegistrationExpiresWithoutRenewal) {
+  using namespace std::chrono_literals;
+  ASSERT_EQ(*store_->register_node({1, "aaaa", "x"}, 150ms), true);
+  EXPECT_EQ(*store_->register_node({1, "bbbb", "y"}, 10s), false);
+  // Expiry is the store's clock passing the TTL; nothing else to wait on.
+  ASSERT_TRUE(test::wait_until([&] { return store_->live_nodes()->empty(); }, 10s));
+  EXPECT_EQ(*store_->register_node({1, "bbbb", "y"}, 10s), true);
+}
+
+TEST_P(LogStore, ALeaseHasOneHolderAndANewEpochEachTimeItChangesHands) {
+  using namespace std::chrono_literals;
+  const lease_holder one{1, 0, "t1"}, two{2, 0, "t2"};
+  const std::vector<lease_claim> want{{"partition:a:0", lease_intent::want},
+                                      {"partition:a:1", lease_intent::look}};
+  auto r = store_->lease_round(one, 10s, want);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0], (lease_holder{1, 1, "t1"}));
+  EXPECT_FALSE((*r)[1].held());
+  // Held: another node only sees the holder, renewing keeps the epoch.
+  EXPECT_EQ(store_->lease_round(two, 10s, want)->at(0), (lease_holder{1, 1, "t1"}));
+  EXPECT_EQ(store_->lease_round(one, 10s, want)->at(0), (lease_holder{1, 1, "t1"}));
+  // Another node cannot drop it; its holder can.
+  const std::vector<lease_claim> drop{{"partition:a:0", lease_intent::drop}};
+  EXPECT_TRUE(store_->lease_round(two, 10s, drop)->at(0).held());
+  EXPECT_FALSE(store_->lease_round(one, 10s, drop)->at(0).held());
+  EXPECT_EQ(store_->lease_round(two, 10s, want)->at(0), (lease_holder{2, 2, "t2"}));
+  // A second run of node 2 (another token) is another holder.
+  EXPECT_EQ(store_->lease_round({2, 0, "t3"}, 10s, want)->at(0), (lease_holder{2, 2, "t2"}));
+}
+
+TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {
+  using namespace std::chrono_literals;
+  const topic_partition a{"a", 0}, b{"b", 0};
+  const auto frame = protocol::shared_bytes::copy_of(make_frame("x"));
+  const std::vector<lease_claim> want{{partition_lease(a), lease_intent::want},
+                                      {partition_lease(b), lease_intent::want}};
+  // Node 1 holds a's lease for a short while; node 2 holds b's.
+  const auto mine = store_->lease_round({1, 0, "t1"}, 300ms, {want.data(), 1})->at(0);
+  const auto other = store_->lease_round({2, 0, "t2"}, 10s, {want.data() + 1, 1})->at(0);
+  const auto fence = lease_value(mine);
+  std::vector<append_request> batch{{&a, 0, 1, 1, frame}, {&a, 1, 1, 1, frame}, {&b, 0, 1, 1, frame}};
+  for (auto& r : batch) r.fence = fence;
+  std::vector<std::error_code> results;
+  store_->append(batch, results);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results[0]);
+  EXPECT_FALSE(results[1]);
+  EXPECT_EQ(results[2], errc::not_leader);  // b is node 2's
+  EXPECT_EQ(store_->bounds(b)->next_offset, 0);
+  // Node 1's lease runs out (it was paused); node 2 takes it with a new epoch. Node 1's next
+  // append is refused in the store, whatever node 1 believes.
+  ASSERT_TRUE(test::wait_until([&] {
+    return store_->lease_round({2, 0, "t2"}, 10s, {want.data(), 1})->at(0).node == 2;
+  }, 10s));
+  EXPECT_EQ(store_->lease_round({2, 0, "t2"}, 10s, want)->at(0).epoch, mine.epoch + 1);
+  std::vector<append_request> late{{&a, 2, 1, 1, frame}, {&a, 3, 1, 1, frame}};
+  for (auto& r : late) r.fence = fence;
+  store_->append(late, results);
+  EXPECT_EQ(results.at(0), errc::not_leader);
+  EXPECT_EQ(results.at(1), errc::not_leader);
+  EXPECT_EQ(store_->bounds(a)->next_offset, 2);
+  // The new holder appends; a fenced batch refused for an offset conflict stops its
+  // partition's later batches in the same call, other partitions go on.
+  std::vector<append_request> next{{&a, 1, 1, 1, frame}, {&a, 2, 1, 1, frame}, {&b, 0, 1, 1, frame}};
+  const auto taken = lease_value(store_->lease_round({2, 0, "t2"}, 10s, want)->at(0));
+  const auto b_fence = lease_value(other);
+  next[0].fence = next[1].fence = taken;
+  next[2].fence = b_fence;
+  store_->append(next, results);
+  EXPECT_EQ(results.at(0), errc::offset_conflict);
+  EXPECT_TRUE(results.at(1));
+  EXPECT_FALSE(results.at(2));
+  EXPECT_EQ(store_->bounds(a)->next_offset, 2);
+  EXPECT_EQ(store_->bounds(b)->next_offset, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis", "rediss"),
                          [](const auto& param_info) { return param_info.param; });
 

@@ -18,6 +18,7 @@ enum class error_code : std::int16_t {
   coordinator_load_in_progress = 14,
   coordinator_not_available = 15,
   not_coordinator = 16,
+  not_leader_or_follower = 6,  ///< retriable: another broker leads the partition
   illegal_generation = 22,
   inconsistent_group_protocol = 23,
   invalid_group_id = 24,
@@ -80,6 +81,8 @@ inline std::int16_t to_kafka(errc e) noexcept {
     case errc::storage_full:
       return static_cast<std::int16_t>(error_code::kafka_storage_error);
     case errc::not_ready: return static_cast<std::int16_t>(error_code::leader_not_available);
+    case errc::not_leader: return static_cast<std::int16_t>(error_code::not_leader_or_follower);
+    case errc::not_coordinator: return static_cast<std::int16_t>(error_code::not_coordinator);
     case errc::timeout:
     case errc::backpressure:
       return static_cast<std::int16_t>(error_code::request_timed_out);
