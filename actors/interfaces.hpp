@@ -122,7 +122,11 @@ using topic_registry_actor = caf::typed_actor<
     // (topic, its whole new set of config overrides) -> the topic, stored
     caf::replies_to<configure_atom, std::string, storage::config_entries>::with<storage::topic_info>,
     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
-    caf::replies_to<describe_atom, std::string>::with<topic_description>>;
+    caf::replies_to<describe_atom, std::string>::with<topic_description>,
+    // (cluster) this node no longer owns these partitions: stop their actors
+    caf::reacts_to<retire_atom, std::vector<topic_partition>>,
+    // (cluster) topics changed in the store (another node): read them again
+    caf::reacts_to<recover_atom>>;
 
 /// One consumer group: membership (joins, syncs, heartbeats, leaves) and its committed
 /// offsets, for Kafka and native members alike. Errors come back as caf::error (errc).
@@ -210,6 +214,14 @@ using security_actor = caf::typed_actor<
     caf::replies_to<delete_atom, std::vector<protocol::security::acl_filter>>::with<
         std::vector<protocol::security::acl_binding>>,
     caf::reacts_to<recover_atom>>;
+
+/// A cluster node's membership and leases (cluster/cluster_actor): registers the node,
+/// renews and takes partition leases on a timer (tick with the round's number, self-sent),
+/// publishes the cluster view; (topic) topics were created or grown here: a round now;
+/// (leave) releases every lease and the registration at once, then stops (SIGTERM).
+using cluster_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<topic_atom>,
+                     caf::replies_to<leave_atom>::with<bool>>;
 
 /// Spawns and restarts the long-lived actors above; the store's health ping (tick), a
 /// child's delayed restart (respawn, the child's index). The broker watches it: when it

@@ -92,6 +92,8 @@ struct framed_batch {
 struct append_set {
   topic_partition tp;
   std::vector<storage::stored_batch> batches;
+  /// In a cluster, the partition's lease as its writer holds it (storage::append_request).
+  std::string fence = {};
   friend bool operator==(const append_set&, const append_set&) = default;
 };
 

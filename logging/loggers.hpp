@@ -14,9 +14,10 @@
 namespace portask::logging {
 
 /// Every module's logger name, as /api/loggers lists them.
-inline constexpr std::array<std::string_view, 10> modules = {
-    "portask.kafka",   "portask.native",    "portask.http",    "portask.net",    "portask.groups",
-    "portask.pipeline", "portask.retention", "portask.storage", "portask.runtime", "portask.security"};
+inline constexpr std::array<std::string_view, 11> modules = {
+    "portask.kafka",   "portask.native",    "portask.http",    "portask.net",     "portask.groups",
+    "portask.pipeline", "portask.retention", "portask.storage", "portask.runtime", "portask.security",
+    "portask.cluster"};
 
 /// The logger named `name`, created on first use from the default logger at the global level.
 inline std::shared_ptr<spdlog::logger> named(std::string_view name) {
@@ -48,6 +49,7 @@ PORTASK_MODULE_LOGGER(pipeline, "portask.pipeline")
 PORTASK_MODULE_LOGGER(retention, "portask.retention")
 PORTASK_MODULE_LOGGER(storage, "portask.storage")
 PORTASK_MODULE_LOGGER(runtime, "portask.runtime")
+PORTASK_MODULE_LOGGER(cluster, "portask.cluster")
 #undef PORTASK_MODULE_LOGGER
 
 }  // namespace portask::logging

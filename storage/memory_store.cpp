@@ -104,18 +104,21 @@ void memory_store::append(std::span<const append_request> requests,
   }
   if (st.full_logged) logging::storage().info("memory store has room again ({} of {} bytes)", st.used, st.capacity);
   st.full_logged = false;
-  // A partition's batches after a refused one are refused too: nothing after a gap.
-  std::map<topic_partition, std::error_code> refused;
+  // A writer's batches of a partition after a refused one are refused too: nothing after a
+  // gap. (A writer: a partition under one lease; a stale one's refusal does not stop the
+  // current one's batches.)
+  std::map<std::pair<topic_partition, std::string_view>, std::error_code> refused;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
-    if (auto it = refused.find(*r.tp); it != refused.end()) {
+    const auto writer = std::pair{*r.tp, r.fence};
+    if (auto it = refused.find(writer); it != refused.end()) {
       results[i] = it->second;
       continue;
     }
     if (!r.fence.empty()) {
       const auto* lease = st.live_lease(partition_lease(*r.tp), state::clock::now());
       if (lease == nullptr || *lease != r.fence) {
-        results[i] = refused[*r.tp] = errc::not_leader;
+        results[i] = refused[writer] = errc::not_leader;
         continue;
       }
     }
@@ -124,7 +127,7 @@ void memory_store::append(std::span<const append_request> requests,
     // what was ever stored.
     if (r.base_offset < log.next_offset ||
         (!log.batches.empty() && log.batches.rbegin()->first >= r.base_offset)) {
-      results[i] = refused[*r.tp] = errc::offset_conflict;
+      results[i] = refused[writer] = errc::offset_conflict;
       continue;
     }
     stored_batch b;
@@ -218,6 +221,7 @@ std::error_code memory_store::delete_topic(const topic_info& topic) {
       state_->logs.erase(log);
     }
     state_->producers.erase(topic_partition{topic.name, p});
+    state_->leases.erase(partition_lease({topic.name, p}));
   }
   return {};
 }

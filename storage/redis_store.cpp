@@ -515,25 +515,26 @@ namespace {
 
 // Appends with each partition's lease checked in the same atomic step (a script runs
 // alone on the server): KEYS are (log, lease) per batch; ARGV per batch its fence (the
-// lease value its writer holds; "" none), entry id, field count and fields. A partition's
-// batches after a refused one are refused too, so nothing is stored after a gap.
+// lease value its writer holds; "" none), entry id, field count and fields. A writer's batches
+// of a partition after a refused one are refused too, so nothing is stored after a gap.
 constexpr std::string_view fenced_append_script = R"lua(
 local out, failed, a = {}, {}, 1
 for i = 1, #KEYS / 2 do
   local log, lease = KEYS[2 * i - 1], KEYS[2 * i]
   local fence, id, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  if failed[log] then
-    out[i] = failed[log]
+  local writer = log .. '\n' .. fence
+  if failed[writer] then
+    out[i] = failed[writer]
   elseif fence ~= '' and redis.call('GET', lease) ~= fence then
     out[i] = 'FENCED'
-    failed[log] = out[i]
+    failed[writer] = out[i]
   else
     local fields = {}
     for j = 1, n do fields[j] = ARGV[a + 2 + j] end
     local r = redis.pcall('XADD', log, id, unpack(fields))
     if type(r) == 'table' and r.err then
       out[i] = 'ERR ' .. r.err
-      failed[log] = out[i]
+      failed[writer] = out[i]
     else
       out[i] = 'OK'
     end
@@ -789,6 +790,9 @@ std::error_code redis_store::delete_topic(const topic_info& topic) {
     commands.emplace_back().arg("DEL").own(log_key({topic.name, p}));
     commands.emplace_back().arg("DEL").own(producers_key({topic.name, p}));
     commands.emplace_back().arg("DEL").own(start_key({topic.name, p}));
+    // A cluster node that owned a partition may never append to it again (its epoch key
+    // stays: a topic created again under this name gets new, higher epochs).
+    commands.emplace_back().arg("DEL").own(lease_key(partition_lease({topic.name, p})));
   }
   auto r = pipeline(commands);
   if (!r) return r.error();

@@ -48,11 +48,18 @@ struct coordinator_state {
 
 using coordinator_ptr = group_coordinator_actor::stateful_pointer<coordinator_state>;
 
+// In a cluster: the group now hashes to another node (membership changed). Members that kept
+// this coordinator's handle are sent to the new one rather than served here in parallel.
+bool moved(coordinator_ptr self) {
+  return !self->state.ctx->cluster()->coordinates(self->state.group_id);
+}
+
 // Writes `pb` to the offsets topic through the bridge, creating the topic on first use.
 // Best effort: the group store holds the truth, so a failure is logged, not returned.
 void mirror(coordinator_ptr self, publish_batch pb) {
   if (pb.batch.messages.empty()) return;
   auto warn = [=](const caf::error& e) {
+    if (to_errc(e) == errc::not_leader) return;  // another node owns that partition of it
     logging::groups().warn("group '{}': not mirrored to {}: {}", self->state.group_id,
                  protocol::offsets_topic, self->system().render(e));
   };
@@ -247,6 +254,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
   };
   return {
       [=](join_atom, join_group_request& req) -> caf::result<join_group_result> {
+        if (moved(self)) return make_caf_error(errc::not_coordinator);
         auto& s = self->state;
         const auto ticket = s.next_ticket++;
         consumer_group::deliveries out;
@@ -262,6 +270,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         return rp;
       },
       [=](sync_atom, sync_group_request& req) -> caf::result<sync_group_result> {
+        if (moved(self)) return make_caf_error(errc::not_coordinator);
         auto& s = self->state;
         const auto ticket = s.next_ticket++;
         consumer_group::deliveries out;
@@ -276,6 +285,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         return rp;
       },
       [=](heartbeat_atom, const member_ref& m) -> caf::result<bool> {
+        if (moved(self)) return make_caf_error(errc::not_coordinator);
         if (auto e = self->state.group->heartbeat(m, now()); e != errc::ok) return make_caf_error(e);
         return true;
       },
@@ -288,6 +298,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         return codes;
       },
       [=](commit_atom, commit_offsets_request& req) -> caf::result<bool> {
+        if (moved(self)) return make_caf_error(errc::not_coordinator);
         if (auto e = self->state.group->may_commit(req.member, now()); e != errc::ok) {
           logging::groups().debug("group '{}': commit by {} (generation {}) refused: {}", self->state.group_id,
                         req.member.member_id, req.member.generation, to_string(e));
@@ -438,6 +449,8 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
   return {
       [=](group_atom, const std::string& id) -> caf::result<group_coordinator_actor> {
         if (id.empty()) return make_caf_error(errc::invalid_request);
+        // In a cluster, the group is coordinated by the node it hashes to among the live ones.
+        if (!self->state.ctx->cluster()->coordinates(id)) return make_caf_error(errc::not_coordinator);
         auto& groups = self->state.groups;
         auto it = groups.find(id);
         if (it == groups.end())

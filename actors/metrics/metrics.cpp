@@ -304,6 +304,35 @@ std::string metrics_registry::render_prometheus() const {
   o.family("portask_store_up", "Whether the last store round trip succeeded", k::gauge);
   o.sample({}, std::uint64_t{store_up() ? 1u : 0u});
 
+  // Cluster membership and leases (only in a cluster: a single node has no node id).
+  if (const auto node = cluster_node_id_.load(relaxed); node >= 0) {
+    o.family("portask_cluster_node_id", "This node's id (Kafka broker id)", k::gauge);
+    o.sample({}, static_cast<std::uint64_t>(node));
+    o.family("portask_cluster_live_nodes", "Live nodes of the cluster as this node saw them last",
+             k::gauge);
+    o.sample({}, cluster_live_nodes_.load(relaxed));
+    o.family("portask_cluster_owned_partitions", "Partitions whose lease this node holds",
+             k::gauge);
+    o.sample({}, cluster_owned_.load(relaxed));
+    o.family("portask_cluster_lease_renewals_total", "Partition leases renewed by this node",
+             k::counter);
+    o.sample({}, cluster_renewed_.load(relaxed));
+    o.family("portask_cluster_leases_acquired_total", "Partition leases this node took",
+             k::counter);
+    o.sample({}, cluster_acquired_.load(relaxed));
+    o.family("portask_cluster_failovers_total",
+             "Partition leases this node took over from another node (it died, stopped or moved them)",
+             k::counter);
+    o.sample({}, cluster_takeovers_.load(relaxed));
+    o.family("portask_cluster_leases_lost_total",
+             "Partition leases this node held and lost (another node holds them, or they could not be renewed in time)",
+             k::counter);
+    o.sample({}, cluster_lost_.load(relaxed));
+    o.family("portask_cluster_failed_rounds_total",
+             "Lease rounds that could not reach the store", k::counter);
+    o.sample({}, cluster_failed_rounds_.load(relaxed));
+  }
+
   // The data lifecycle, as of the retention actor's last pass.
   const auto d = data();
   auto gauge = [&](const char* name, const char* help, std::uint64_t v) {

@@ -169,6 +169,29 @@ class metrics_registry {
     return passivated_.load(std::memory_order_relaxed);
   }
 
+  /// A cluster node's view after a lease round (actors/cluster): its id, the live nodes and
+  /// the partitions it owns; leases renewed, taken (a `takeover` from a node that held it
+  /// before: a failover or a move) and lost.
+  struct cluster_round {
+    std::int64_t node_id = -1;
+    std::uint64_t live_nodes = 0, owned_partitions = 0;
+    std::uint64_t renewed = 0, acquired = 0, takeovers = 0, lost = 0;
+    bool ok = true;
+  };
+  void cluster_round_done(const cluster_round& r) noexcept {
+    cluster_node_id_.store(r.node_id, std::memory_order_relaxed);
+    cluster_live_nodes_.store(r.live_nodes, std::memory_order_relaxed);
+    cluster_owned_.store(r.owned_partitions, std::memory_order_relaxed);
+    cluster_renewed_.fetch_add(r.renewed, std::memory_order_relaxed);
+    cluster_acquired_.fetch_add(r.acquired, std::memory_order_relaxed);
+    cluster_takeovers_.fetch_add(r.takeovers, std::memory_order_relaxed);
+    cluster_lost_.fetch_add(r.lost, std::memory_order_relaxed);
+    if (!r.ok) cluster_failed_rounds_.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::uint64_t cluster_takeovers_total() const noexcept {
+    return cluster_takeovers_.load(std::memory_order_relaxed);
+  }
+
   /// Prometheus text exposition format 0.0.4.
   std::string render_prometheus() const;
 
@@ -204,6 +227,9 @@ class metrics_registry {
   std::atomic<bool> store_up_{true};
   std::atomic<std::uint64_t> records_deleted_{0};
   std::atomic<std::uint64_t> passivated_{0};
+  std::atomic<std::int64_t> cluster_node_id_{-1};
+  std::atomic<std::uint64_t> cluster_live_nodes_{0}, cluster_owned_{0}, cluster_renewed_{0},
+      cluster_acquired_{0}, cluster_takeovers_{0}, cluster_lost_{0}, cluster_failed_rounds_{0};
   mutable std::mutex data_mutex_;  ///< taken once per retention pass and per scrape
   data_usage data_;
 };

@@ -97,6 +97,7 @@ constexpr std::uint64_t snapshot_every_batches = 500;
 
 struct partition_state {
   std::shared_ptr<broker_context> ctx;
+  std::string fence;  ///< the lease this node holds on the partition (in a cluster)
   std::unique_ptr<partition_log> log;
   producer_table producers;
   std::uint64_t stored_since_snapshot = 0;
@@ -219,6 +220,7 @@ void try_write(self_ptr self) {
   auto& st = self->state;
   auto set = st.log->take_write_set();
   if (!set) return;
+  set->fence = st.fence;
   auto writer = st.ctx->writer_for(st.log->tp());
   if (!writer) {
     deliver(self, st.log->write_failed(errc::not_ready));
@@ -229,7 +231,20 @@ void try_write(self_ptr self) {
   self->request(writer, caf::infinite, append_atom::value, std::move(*set))
       .then(
           [=](append_outcome& outcome) {
+            const bool fenced = std::find(outcome.results.begin(), outcome.results.end(),
+                                          errc::not_leader) != outcome.results.end();
             deliver(self, self->state.log->write_completed(outcome));
+            if (fenced) {
+              // Another node holds the partition's lease now: this one may never write to it
+              // again. Everything queued goes back to its producers (who ask for metadata
+              // and find the new owner), and the partition stops.
+              deliver(self, self->state.log->fail_queued(errc::not_leader));
+              logging::cluster().warn("partition {}/{}: the store refused a write under this node's "
+                                      "lease; another node owns the partition now",
+                                      self->state.log->tp().topic, self->state.log->tp().partition);
+              self->quit();
+              return;
+            }
             if (!self->state.log->ready()) {
               // Batches queued behind a failed one were checked against a window that may
               // not hold: they fail too (retriable) rather than be stored after a gap.
@@ -511,8 +526,9 @@ void check_idle(self_ptr self) {
 }
 
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
-                                              topic_partition tp) {
+                                              topic_partition tp, std::string fence) {
   self->state.ctx = ctx;
+  self->state.fence = std::move(fence);
   self->state.parked.count_in(&ctx->metrics);
   // Times come from the actor clock (steady_clock in a running broker; the test scheduler's
   // in deterministic tests).
@@ -607,10 +623,10 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
 }  // namespace
 
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
-                                topic_partition tp) {
+                                topic_partition tp, std::string fence) {
   // Linked to its parent (the registry): a registry restart takes its partitions with it, so
   // two actors never own one partition.
-  return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(tp));
+  return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(tp), std::move(fence));
 }
 
 }  // namespace portask

@@ -8,8 +8,11 @@
 
 namespace portask {
 
+/// `fence`: in a cluster, the partition's lease as this node holds it; every write carries
+/// it, and the first one the store refuses for it (another node owns the partition now)
+/// stops the partition.
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
-                                topic_partition tp);
+                                topic_partition tp, std::string fence = {});
 
 /// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:
 /// sends (atom, tp, args...) and calls `ok` with the answer or `fail` with the error. The

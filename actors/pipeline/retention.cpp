@@ -162,6 +162,8 @@ void run_pass(self_ptr self) {
       else
         ++usage.omitted_partitions;
       if (!limits.any() || b->log_start >= b->next_offset) continue;
+      // In a cluster, each node applies retention to the partitions it owns.
+      if (!st.ctx->cluster()->owns(tp)) continue;
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
     }

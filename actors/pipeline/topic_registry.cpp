@@ -1,6 +1,7 @@
 #include "actors/pipeline/topic_registry.hpp"
 
 #include <map>
+#include <optional>
 
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/topic_configs.hpp"
@@ -18,6 +19,8 @@ struct registry_state {
   bool loaded = false;
   std::map<std::string, storage::topic_info> topics;
   std::map<topic_partition, partition_actor> partitions;
+  /// In a cluster: the lease each running partition actor was started under.
+  std::map<topic_partition, std::string> fences;
   /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
   std::chrono::steady_clock::time_point window_start{};
   std::uint32_t created_in_window = 0;
@@ -43,6 +46,8 @@ errc ensure_loaded(self_ptr self) {
   return errc::ok;
 }
 
+std::optional<bool> reload_topics(self_ptr self);
+
 errc create_topic(self_ptr self, storage::topic_info info) {
   auto& st = self->state;
   if (!protocol::is_valid_topic_name(info.name)) return errc::invalid_request;
@@ -50,13 +55,82 @@ errc create_topic(self_ptr self, storage::topic_info info) {
   for (const auto& [key, value] : info.configs)
     if (topic_config_problem(key, value)) return errc::invalid_request;
   if (auto e = ensure_loaded(self); e != errc::ok) return e;
+  // Another node of the cluster may have created it since this one last looked.
+  if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) && !reload_topics(self))
+    return errc::storage_unavailable;
   if (st.topics.count(info.name)) return errc::topic_already_exists;
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
   if (auto ec = st.store->put_topic(info)) return errc::storage_unavailable;
   logging::pipeline().info("created topic '{}' with {} partitions", info.name, info.partitions);
   st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
   st.topics.emplace(info.name, std::move(info));
+  // In a cluster, the new partitions get owners at the next lease round: run it now.
+  if (auto node = st.ctx->cluster_node()) self->send(node, topic_atom::value);
   return errc::ok;
+}
+
+// Reads the topics again (in a cluster, other nodes create, grow and delete them): stops the
+// partitions of topics that went away. Whether anything changed; none when the store could
+// not be read.
+std::optional<bool> reload_topics(self_ptr self) {
+  auto& st = self->state;
+  auto list = st.store->list_topics();
+  if (!list) return std::nullopt;
+  std::map<std::string, storage::topic_info> now;
+  for (auto& t : *list) now[t.name] = std::move(t);
+  if (now == st.topics && st.loaded) return false;
+  for (auto it = st.partitions.begin(); it != st.partitions.end();) {
+    auto topic = now.find(it->first.topic);
+    auto was = st.topics.find(it->first.topic);
+    if (topic != now.end() && was != st.topics.end() &&
+        it->first.partition < topic->second.partitions && topic->second.id == was->second.id) {
+      ++it;
+      continue;
+    }
+    self->unlink_from(it->second);
+    self->send_exit(it->second, caf::exit_reason::user_shutdown);
+    st.fences.erase(it->first);
+    it = st.partitions.erase(it);
+  }
+  st.topics = std::move(now);
+  st.loaded = true;
+  st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+// Stops a running partition actor (its successor, if any, recovers from the store).
+void stop_partition(self_ptr self, const topic_partition& tp) {
+  auto& st = self->state;
+  auto it = st.partitions.find(tp);
+  if (it == st.partitions.end()) return;
+  self->unlink_from(it->second);
+  self->send_exit(it->second, caf::exit_reason::user_shutdown);
+  st.partitions.erase(it);
+  st.fences.erase(tp);
+}
+
+// The partition's actor on this node, spawned if needed. In a cluster only while this node
+// holds the partition's lease (not_leader otherwise), and started under that very lease: an
+// actor started under an older one (lost, then taken again) is replaced.
+partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& error) {
+  auto& st = self->state;
+  const auto view = st.ctx->cluster();
+  const storage::lease_holder* lease = nullptr;
+  if (!view->owns(tp, &lease)) {
+    error = errc::not_leader;
+    return {};
+  }
+  auto fence = lease != nullptr ? storage::lease_value(*lease) : std::string{};
+  auto it = st.partitions.find(tp);
+  if (it != st.partitions.end() && st.fences[tp] != fence) {
+    stop_partition(self, tp);
+    it = st.partitions.end();
+  }
+  if (it == st.partitions.end()) {
+    it = st.partitions.emplace(tp, spawn_partition(self, st.ctx, tp, fence)).first;
+    st.fences[tp] = std::move(fence);
+  }
+  return it->second;
 }
 
 // Finds a topic, creating it with the default partition count when allowed.
@@ -67,6 +141,11 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
   if (error != errc::ok) return nullptr;
   auto it = st.topics.find(name);
   if (it != st.topics.end()) return &it->second;
+  // Another node of the cluster may have created it since the last look.
+  if (st.ctx->config.cluster.enabled() && reload_topics(self).value_or(false)) {
+    it = st.topics.find(name);
+    if (it != st.topics.end()) return &it->second;
+  }
   if (!auto_create || !st.ctx->config.auto_create_topics) {
     error = errc::unknown_topic;
     return nullptr;
@@ -104,15 +183,30 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
 // and a fresh one is asked.
 template <class Ok, class Fail>
 void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail, int attempts) {
-  auto& parts = self->state.partitions;
-  auto it = parts.find(tp);
-  if (it == parts.end()) it = parts.emplace(tp, spawn_partition(self, self->state.ctx, tp)).first;
-  const auto asked = it->second;
+  if (!self->state.ctx->cluster()->owns(tp)) {
+    // Another node's partition: what is stored is what it acknowledged.
+    auto reader = self->state.ctx->any_reader();
+    if (!reader) {
+      auto err = make_caf_error(errc::not_ready);
+      return fail(err);
+    }
+    self->request(reader, 10s, bounds_atom::value, tp).then(ok, fail);
+    return;
+  }
+  errc e = errc::ok;
+  const auto asked = partition_for(self, tp, e);
+  if (!asked) {
+    auto err = make_caf_error(e);
+    return fail(err);
+  }
   self->request(asked, 10s, bounds_atom::value)
       .then(ok, [=](caf::error& err) {
         if (receiver_gone(err) && attempts > 1) {
           auto& now = self->state.partitions;
-          if (auto same = now.find(tp); same != now.end() && same->second == asked) now.erase(same);
+          if (auto same = now.find(tp); same != now.end() && same->second == asked) {
+            now.erase(same);
+            self->state.fences.erase(tp);
+          }
           return bounds_of(self, tp, ok, fail, attempts - 1);
         }
         fail(err);
@@ -139,6 +233,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (msg.reason)
           logging::pipeline().error("partition {}/{} exited ({}); it restarts on next use", it->first.topic,
                         it->first.partition, self->system().render(msg.reason));
+        self->state.fences.erase(it->first);
         parts.erase(it);
         return;
       }
@@ -153,10 +248,9 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (!topic) return make_caf_error(e);
         if (tp.partition < 0 || tp.partition >= topic->partitions)
           return make_caf_error(errc::unknown_partition);
-        auto& parts = self->state.partitions;
-        auto it = parts.find(tp);
-        if (it == parts.end()) it = parts.emplace(tp, spawn_partition(self, self->state.ctx, tp)).first;
-        return it->second;
+        auto part = partition_for(self, tp, e);
+        if (!part) return make_caf_error(e);
+        return part;
       },
       [=](topic_atom, const std::string& name, bool auto_create) -> caf::result<storage::topic_info> {
         errc e = errc::ok;
@@ -189,6 +283,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         logging::pipeline().info("topic '{}' grown from {} to {} partitions", name, it->second.partitions, count);
         st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
         it->second = std::move(grown);
+        if (auto node = st.ctx->cluster_node()) self->send(node, topic_atom::value);
         return true;
       },
       [=](delete_atom, const std::string& name) -> caf::result<bool> {
@@ -198,13 +293,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         auto it = st.topics.find(name);
         if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
         if (st.store->delete_topic(it->second)) return make_caf_error(errc::storage_unavailable);
-        for (std::int32_t p = 0; p < it->second.partitions; ++p) {
-          auto part = st.partitions.find({name, p});
-          if (part == st.partitions.end()) continue;
-          self->unlink_from(part->second);
-          self->send_exit(part->second, caf::exit_reason::user_shutdown);
-          st.partitions.erase(part);
-        }
+        for (std::int32_t p = 0; p < it->second.partitions; ++p) stop_partition(self, {name, p});
         logging::pipeline().info("deleted topic '{}'", name);
         st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
         st.topics.erase(it);
@@ -260,6 +349,29 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         for (std::int32_t i = 0; i < topic->partitions; ++i)
           bounds_of(self, {name, i}, [=](storage::partition_bounds& b) { ok(i, b); }, failed, 3);
         return result;
+      },
+      [=](retire_atom, const std::vector<topic_partition>& lost) {
+        // Stopped unless started again meanwhile under the lease this node holds now.
+        const auto view = self->state.ctx->cluster();
+        for (const auto& tp : lost) {
+          const storage::lease_holder* lease = nullptr;
+          auto fence = self->state.fences.find(tp);
+          if (fence != self->state.fences.end() && view->owns(tp, &lease) &&
+              storage::lease_value(*lease) == fence->second)
+            continue;
+          stop_partition(self, tp);
+        }
+      },
+      [=](recover_atom) {
+        const auto changed = reload_topics(self);
+        if (!changed) {
+          // The store did not answer: the change is still to be read.
+          self->delayed_send(self, 1s, recover_atom::value);
+          return;
+        }
+        if (*changed)
+          logging::pipeline().info("topic registry: topics changed in the store; {} topics now",
+                                   self->state.topics.size());
       },
   };
 }

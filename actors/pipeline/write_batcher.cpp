@@ -20,7 +20,7 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
     for (const auto& b : set.batches) {
       requests_.push_back(
           {&set.tp, b.base_offset, b.record_count, b.max_timestamp, b.frame, b.producer,
-           b.end_bytes, b.end_timestamp});
+           b.end_bytes, b.end_timestamp, set.fence});
       records += b.record_count;
     }
   }

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <random>
 
 #include <boost/asio.hpp>
 
+#include "actors/cluster/cluster_actor.hpp"
 #include "actors/connections/kafka/kafka_connection.hpp"
 #include "actors/connections/http/http_server.hpp"
 #include "actors/connections/transport/kafka_framer.hpp"
@@ -80,20 +82,45 @@ std::uint32_t connections_per_listener(std::uint32_t wanted, std::uint32_t liste
 }
 
 // Nobody restarts the supervisor: when it fails (it gave up on a child that restarts did not
-// mend), the node stops with the reason rather than serving without that child.
-caf::behavior watch_supervisor(caf::event_based_actor* self, supervisor_actor supervisor,
-                               std::function<void(const std::string&)> on_fatal) {
-  self->monitor(supervisor);
+// mend), the node stops with the reason rather than serving without that child. The same for
+// a cluster node's membership: without it the node cannot hold leases.
+caf::behavior watch_critical(caf::event_based_actor* self, caf::actor watched, std::string what,
+                             std::function<void(const std::string&)> on_fatal) {
+  self->monitor(watched);
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.reason && msg.reason != caf::exit_reason::user_shutdown) {
       const auto why = self->system().render(msg.reason);
-      logging::runtime().critical("the supervisor failed ({}); this node cannot serve correctly and stops",
-                       why);
+      logging::runtime().critical("the {} failed ({}); this node cannot serve correctly and stops",
+                                  what, why);
       if (on_fatal) on_fatal(why);
     }
     self->quit();
   });
   return {[](ping_atom) {}};
+}
+
+// This node's endpoints as other nodes advertise them to their clients.
+node_info advertised_endpoints(const broker_context& ctx) {
+  node_info n;
+  n.id = ctx.config.cluster.node_id;
+  for (const auto& e : ctx.kafka_endpoints)
+    n.kafka[e->name] = {e->advertised_host, e->advertised_port.load()};
+  const auto& host = ctx.config.cluster.advertised_host;
+  n.native = host_port{host.empty() ? ctx.config.native.host : host, ctx.native_port.load()};
+  if (ctx.http_port.load() != 0)
+    n.http = host_port{host.empty() ? ctx.config.http.host : host, ctx.http_port.load()};
+  return n;
+}
+
+// A token that tells two runs of one node id apart (in leases and the registration).
+std::string run_token() {
+  std::random_device rd;
+  std::uniform_int_distribution<std::uint64_t> dist;
+  std::uint64_t a = dist(rd), b = dist(rd);
+  char out[33];
+  std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b));
+  return out;
 }
 
 }  // namespace
@@ -117,6 +144,30 @@ std::error_code broker::start() {
   else
     logging::runtime().info("store: RESP server at {}", storage::url_without_credentials(config_.store));
   ctx_ = std::make_shared<broker_context>(config_, std::move(factory->first), factory->second);
+  if (config_.cluster.enabled()) {
+    // A live node with this id: refused before binding anything (the registration after
+    // binding checks again, atomically).
+    auto store = ctx_->store_factory();
+    auto live = store ? (*store)->live_nodes() : expected<std::vector<storage::node_registration>>(store.error());
+    if (!live) {
+      logging::cluster().error("cannot join the cluster: the store is unreachable ({})", live.error().message());
+      return live.error();
+    }
+    for (const auto& n : *live)
+      if (n.node == config_.cluster.node_id) {
+        logging::cluster().error("cannot join the cluster: node id {} is in use by a live node (its "
+                                 "registration expires {} ms after that node stops)",
+                                 n.node, config_.cluster.lease_ms);
+        return make_error_code(std::errc::address_in_use);
+      }
+    // From the first client on, this node owns only what its leases say: nothing until its
+    // first lease round.
+    auto joining = std::make_shared<cluster_view>();
+    joining->self = config_.cluster.node_id;
+    joining->token = run_token();
+    joining->clustered = true;
+    ctx_->publish_cluster(std::move(joining));
+  }
   // Credentials and ACLs are in force before the first client connects; when the store
   // cannot be read now, the security actor keeps trying (and nobody authenticates until).
   if (auto store = ctx_->store_factory()) {
@@ -129,7 +180,8 @@ std::error_code broker::start() {
   sizes.bridges = std::max<std::size_t>(
       1, caf::get_or(sys_.config(), "scheduler.max-threads", caf::defaults::scheduler::max_threads));
   supervisor_ = spawn_supervisor(sys_, ctx_, sizes);
-  supervisor_watch_ = sys_.spawn(watch_supervisor, supervisor_, on_fatal_);
+  supervisor_watch_ = sys_.spawn(watch_critical, caf::actor_cast<caf::actor>(supervisor_),
+                                 std::string("supervisor"), on_fatal_);
 
   io_ = std::make_unique<io>();
   // A TLS listener whose files cannot be used does not start (and neither does the broker).
@@ -223,6 +275,24 @@ std::error_code broker::start() {
   }
   // One Asio thread: sockets only move bytes; logic runs on CAF's threads.
   io_->threads.emplace_back([ctx = &io_->context] { ctx->run(); });
+  if (config_.cluster.enabled()) {
+    // Joins once every listener is bound (the registration names their ports); refused
+    // while another live node has this id. Partitions get owners at the first lease round:
+    // until then this node answers their requests NOT_LEADER_OR_FOLLOWER.
+    storage::node_registration me{config_.cluster.node_id, ctx_->cluster()->token,
+                                  encode_endpoints(advertised_endpoints(*ctx_))};
+    auto store = ctx_->store_factory();
+    if (!store || !register_cluster_node(**store, config_.cluster, me))
+      return make_error_code(std::errc::address_in_use);
+    logging::cluster().info("node {} joined the cluster (leases {} ms, renewed every {} ms)",
+                            me.node, config_.cluster.lease_ms, config_.cluster.renew_ms);
+    auto cluster_store = make_store_factory(config_.store, cluster_round_timeout(config_));
+    if (!cluster_store) return cluster_store.error();
+    cluster_ = spawn_cluster_actor(sys_, ctx_, std::move(me), std::move(cluster_store->first));
+    ctx_->set_cluster_node(cluster_);
+    cluster_watch_ = sys_.spawn(watch_critical, caf::actor_cast<caf::actor>(cluster_),
+                                std::string("cluster membership"), on_fatal_);
+  }
   return {};
 }
 
@@ -243,6 +313,18 @@ std::size_t broker::reload_tls() {
 }
 
 void broker::stop() {
+  if (cluster_) {
+    // Leaving first: the other nodes take this node's partitions at their next round while
+    // its listeners still answer (NOT_LEADER_OR_FOLLOWER sends clients to the new owners).
+    caf::scoped_actor self{sys_};
+    self->request(cluster_, std::chrono::seconds(5), leave_atom::value)
+        .receive([](bool) {},
+                 [](caf::error& e) {
+                   logging::cluster().warn("leaving the cluster: {}", to_string(to_errc(e)));
+                 });
+    cluster_ = nullptr;
+    cluster_watch_ = nullptr;
+  }
   if (io_) {
     if (io_->native) io_->native->stop();
     for (const auto& l : io_->kafka) l->stop();

@@ -73,6 +73,22 @@ struct security_config {
   bool http_open_probes = true;
 };
 
+/// Several nodes on one store (docs/cluster.md). Off (one node, Kafka broker id 0) unless a
+/// node id is given; needs a RESP store, which every node of the cluster shares.
+struct cluster_config {
+  /// This node's id (Kafka's broker id), unique among live nodes; -1: not in a cluster.
+  std::int32_t node_id = -1;
+  /// A lease (a node's registration, a partition's or group's ownership) lives this long
+  /// after its last renewal: how long a dead node's partitions wait for a new owner.
+  std::uint32_t lease_ms = 3000;
+  /// How often a node renews its leases and looks at the others' (well below lease_ms).
+  std::uint32_t renew_ms = 1000;
+  /// The host other nodes' clients are told to reach this node's native and HTTP listeners
+  /// at (Kafka listeners advertise their own); empty: the listener's host.
+  std::string advertised_host;
+  bool enabled() const noexcept { return node_id >= 0; }
+};
+
 struct broker_config {
   listener_config native{"127.0.0.1", 7070};
   listener_config http{"127.0.0.1", 8080};
@@ -166,6 +182,7 @@ struct broker_config {
   std::int64_t producer_id_expiration_ms = 86400000;
 
   security_config security;
+  cluster_config cluster;
 };
 
 }  // namespace portask

@@ -79,6 +79,7 @@ topic_registry_actor broker_context::registry() const { return directory()->regi
 group_directory_actor broker_context::groups() const { return directory()->groups; }
 hooks_actor broker_context::hooks() const { return directory()->hooks; }
 security_actor broker_context::security() const { return directory()->security; }
+cluster_actor broker_context::cluster_node() const { return directory()->cluster; }
 
 void broker_context::set_writers(std::vector<storage_writer_actor> w) {
   change_directory([&](actor_directory& d) { d.writers = std::move(w); });
@@ -106,6 +107,9 @@ void broker_context::set_groups(group_directory_actor g) {
 }
 void broker_context::set_hooks(hooks_actor h) {
   change_directory([&](actor_directory& d) { d.hooks = std::move(h); });
+}
+void broker_context::set_cluster_node(cluster_actor c) {
+  change_directory([&](actor_directory& d) { d.cluster = std::move(c); });
 }
 void broker_context::set_security(security_actor s) {
   change_directory([&](actor_directory& d) { d.security = std::move(s); });

@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "actors/cluster/cluster_view.hpp"
 #include "actors/runtime/broker_config.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -35,6 +36,7 @@ struct actor_directory {
   group_directory_actor groups;
   hooks_actor hooks;
   security_actor security;
+  cluster_actor cluster;  ///< in a cluster only
 };
 
 /// One Kafka listener as its clients see it: what Metadata, FindCoordinator and
@@ -99,6 +101,13 @@ class broker_context {
   /// connections' caches of topic facts know when to forget them.
   std::atomic<std::uint64_t> topic_changes{0};
 
+  /// The cluster as this node sees it (cluster/cluster_view.hpp): replaced after every lease
+  /// round by the cluster actor; a single node's view outside a cluster.
+  std::shared_ptr<const cluster_view> cluster() const { return cluster_.load(std::memory_order_acquire); }
+  void publish_cluster(std::shared_ptr<const cluster_view> v) {
+    cluster_.store(std::move(v), std::memory_order_release);
+  }
+
   // -- directory ---------------------------------------------------------------------------
   storage_writer_actor writer_for(const topic_partition& tp) const;
   storage_reader_actor reader_for(const topic_partition& tp) const;
@@ -108,6 +117,7 @@ class broker_context {
   group_directory_actor groups() const;
   hooks_actor hooks() const;
   security_actor security() const;
+  cluster_actor cluster_node() const;
 
   void set_writers(std::vector<storage_writer_actor> w);
   void set_writer(std::size_t i, storage_writer_actor w);
@@ -119,6 +129,7 @@ class broker_context {
   void set_groups(group_directory_actor g);
   void set_hooks(hooks_actor h);
   void set_security(security_actor s);
+  void set_cluster_node(cluster_actor c);
   std::size_t writer_count() const;
   std::size_t reader_count() const;
   std::size_t bridge_count() const;
@@ -136,6 +147,7 @@ class broker_context {
   std::shared_ptr<const actor_directory> directory_;
   std::atomic<std::uint64_t> directory_version_{1};
   mutable std::atomic<std::size_t> round_robin_{0};
+  std::atomic<std::shared_ptr<const cluster_view>> cluster_{single_node_view()};
 };
 
 }  // namespace portask

@@ -1,7 +1,8 @@
 #pragma once
 /// A scripted topic_registry_actor. Unscripted partition lookups answer from `partitions`
 /// (unknown_topic when absent); creation echoes the topic; growing, deleting and listing
-/// succeed with nothing; the other requests must be scripted.
+/// succeed with nothing; the other requests must be scripted; retire and recover (cluster) are
+/// recorded.
 
 #include <map>
 #include <memory>
@@ -23,6 +24,9 @@ struct topic_registry_script {
   scripted<storage::topic_info, std::string, storage::config_entries> configure;
   scripted<std::vector<storage::topic_info>> list;
   scripted<topic_description, std::string> describe;
+  /// (cluster) partitions the registry was told to stop, and how often to read topics again.
+  std::vector<std::vector<topic_partition>> retired;
+  int recovers = 0;
 
   topic_registry_script() {
     partition.otherwise = [this](const topic_partition& tp,
@@ -63,6 +67,8 @@ inline topic_registry_actor::behavior_type mock_topic_registry(
       },
       [s](list_atom) { return s->list(); },
       [s](describe_atom, const std::string& name) { return s->describe(name); },
+      [s](retire_atom, const std::vector<topic_partition>& tps) { s->retired.push_back(tps); },
+      [s](recover_atom) { ++s->recovers; },
   };
 }
 

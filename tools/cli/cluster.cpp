@@ -1,5 +1,6 @@
-// portask-cli cluster info (the broker, its topics and groups, its health) and stats (the
-// broker's /metrics samples). Both ask the broker named by --host.
+// portask-cli cluster info (the broker, its topics and groups, its health), cluster nodes
+// (the cluster's live nodes and who owns what) and stats (the broker's /metrics samples). All
+// ask the broker named by --host.
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -91,6 +92,32 @@ void info(const common_options& o, listing format) {
   std::cout << "health: " << health << '\n';
 }
 
+// The cluster's nodes and who owns what, as the broker named by --host sees it (/api/cluster).
+void nodes(const common_options& o, listing format) {
+  const auto body = http_get(o, "/api/cluster");
+  const auto view = nlohmann::json::parse(body, nullptr, false);
+  if (view.is_discarded() || !view.contains("nodes")) throw runtime_error("GET /api/cluster: not the expected JSON");
+  if (format == listing::json) {
+    std::cout << view.dump() << '\n';
+    return;
+  }
+  std::vector<std::vector<std::string>> rows{{"NODE", "KAFKA", "NATIVE", "HTTP", "PARTITIONS"}};
+  for (const auto& n : view["nodes"]) {
+    std::string kafka;
+    for (const auto& [name, address] : n["kafka"].items())
+      kafka += (kafka.empty() ? "" : " ") + name + "=" + address.get<std::string>();
+    auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : std::string("-"); };
+    rows.push_back({std::to_string(n["id"].get<int>()) + (n["self"].get<bool>() ? " (this)" : ""), kafka,
+                    text(n.value("native", nlohmann::json())), text(n.value("http", nlohmann::json())),
+                    std::to_string(n.value("partitions", 0))});
+  }
+  print_table(rows);
+  std::size_t unowned = 0;
+  for (const auto& p : view["partitions"]) unowned += !p["held"].get<bool>();
+  std::cout << (view["clustered"].get<bool>() ? "cluster" : "single node") << ", "
+            << view["partitions"].size() << " partitions, " << unowned << " without an owner right now\n";
+}
+
 }  // namespace
 
 void add_cluster_commands(CLI::App& app, const common_options& o) {
@@ -100,6 +127,9 @@ void add_cluster_commands(CLI::App& app, const common_options& o) {
   auto* info_cmd = cluster->add_subcommand("info", "brokers, topic, partition and group counts, health");
   add_listing_format(info_cmd, *format);
   info_cmd->callback([format, &o] { info(o, *format); });
+  auto* nodes_cmd = cluster->add_subcommand("nodes", "the live nodes, their endpoints and the partitions each owns");
+  add_listing_format(nodes_cmd, *format);
+  nodes_cmd->callback([format, &o] { nodes(o, *format); });
   app.add_subcommand("stats", "the broker's metrics (/metrics samples)")->callback([&o] {
     stats(o);
   });

@@ -54,6 +54,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
                     "allow_everyone_if_no_acl", "sasl_session_lifetime_ms",
                     "max_failed_authentications_per_minute", "http_open_probes"}},
       {"groups", {"initial_rebalance_delay_ms", "min_session_timeout_ms", "max_session_timeout_ms"}},
+      {"cluster", {"node_id", "lease_ms", "renew_ms", "advertised_host"}},
       {"store", {}}, {"store_timeout_ms", {}}, {"max_frame_bytes", {}}, {"max_connections", {}},
       {"max_connections_per_address", {}}, {"request_timeout_ms", {}},
       {"connections_max_idle_ms", {}}, {"max_inflight_bytes_per_connection", {}},
@@ -264,6 +265,12 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
   read(root, "partition_idle_ms", c.partition_idle_ms);
   read(root, "metrics_max_topics", c.metrics_max_topics);
   read(root, "metrics_max_partitions", c.metrics_max_partitions);
+  if (const auto k = root["cluster"]) {
+    read(k, "node_id", c.cluster.node_id);
+    read(k, "lease_ms", c.cluster.lease_ms);
+    read(k, "renew_ms", c.cluster.renew_ms);
+    read(k, "advertised_host", c.cluster.advertised_host);
+  }
   if (const auto g = root["groups"]) {
     read(g, "initial_rebalance_delay_ms", c.group_initial_rebalance_delay_ms);
     read(g, "min_session_timeout_ms", c.group_min_session_timeout_ms);
@@ -421,6 +428,22 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--kafka-advertised-host", c.kafka_advertised_host,
                  "host Kafka clients are told to connect to")
       ->envname("PORTASK_KAFKA_ADVERTISED_HOST");
+  app.add_option("--node-id", c.cluster.node_id,
+                 "join a cluster of nodes sharing the store as this node id (Kafka broker id; "
+                 "-1: a single node, the default)")
+      ->envname("PORTASK_NODE_ID")
+      ->check(CLI::Range(-1, 1 << 30));
+  app.add_option("--cluster-lease-ms", c.cluster.lease_ms,
+                 "how long a node's partitions stay its own after its last lease renewal")
+      ->envname("PORTASK_CLUSTER_LEASE_MS")
+      ->check(CLI::Range(100u, 600000u));
+  app.add_option("--cluster-renew-ms", c.cluster.renew_ms, "how often a node renews its leases")
+      ->envname("PORTASK_CLUSTER_RENEW_MS")
+      ->check(CLI::Range(20u, 300000u));
+  app.add_option("--advertised-host", c.cluster.advertised_host,
+                 "host other nodes' clients are told to reach this node's native and HTTP "
+                 "listeners at (default: the listener's host)")
+      ->envname("PORTASK_ADVERTISED_HOST");
   app.add_option("--max-frame-bytes", c.max_frame_bytes, "largest accepted frame payload")
       ->envname("PORTASK_MAX_FRAME_BYTES");
   app.add_option("--max-connections", c.max_connections, "connection limit per listener")
@@ -639,6 +662,33 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
               << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
   }
+  if (c.cluster.enabled()) {
+    if (c.store == "memory") {
+      std::cerr << "portask: a cluster node (node_id " << c.cluster.node_id
+                << ") needs the store every node shares: --store redis://host:port (the memory "
+                   "store is this process's alone)\n";
+      return config_request_exit{2};
+    }
+    auto wildcard = [](const std::string& h) { return h.empty() || h == "0.0.0.0" || h == "::" || h == "[::]"; };
+    if (c.cluster.advertised_host.empty() && (wildcard(c.native.host) || (c.http.enabled && wildcard(c.http.host)))) {
+      std::cerr << "portask: a cluster node listening on a wildcard address needs --advertised-host "
+                   "(the host other nodes' clients reach its native and HTTP listeners at)\n";
+      return config_request_exit{2};
+    }
+    if (c.cluster.renew_ms < 20) {
+      std::cerr << "portask: cluster renew_ms must be at least 20\n";
+      return config_request_exit{2};
+    }
+    if (c.cluster.renew_ms * 2 > c.cluster.lease_ms) {
+      std::cerr << "portask: cluster renew_ms (" << c.cluster.renew_ms
+                << ") must be at most half of lease_ms (" << c.cluster.lease_ms
+                << "), or leases expire between renewals\n";
+      return config_request_exit{2};
+    }
+  } else if (c.cluster.node_id < -1) {
+    std::cerr << "portask: node_id must be -1 (no cluster) or at least 0\n";
+    return config_request_exit{2};
+  }
   if (c.store != "memory" && !c.store.starts_with("redis://") && !c.store.starts_with("rediss://") &&
       !c.store.starts_with("dragonfly://")) {
     std::cerr << "portask: --store must be 'memory', redis://host:port or rediss://host:port, got '"
@@ -663,6 +713,11 @@ std::string describe(const broker_config& c) {
     << c.group_min_session_timeout_ms << "-" << c.group_max_session_timeout_ms
     << " ms; log level " << c.log_level << "; metrics series for at most "
     << c.metrics_max_topics << " topics and " << c.metrics_max_partitions << " partitions";
+  if (c.cluster.enabled())
+    s << "; cluster node " << c.cluster.node_id << " (leases " << c.cluster.lease_ms
+      << " ms, renewed every " << c.cluster.renew_ms << " ms)";
+  else
+    s << "; single node";
   return s.str();
 }
 

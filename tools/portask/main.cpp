@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   portask::configure_actor_system(cfg);
   caf::actor_system system{cfg};
   portask::broker broker{system, config};
-  // A failed supervisor ends the process as a signal would, with exit status 1.
+  // A failed supervisor (or cluster membership) ends the process as a signal would, with
+  // exit status 1.
   static std::atomic<bool> fatal{false};
   broker.on_fatal([](const std::string&) {
     fatal = true;
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   while (sigwait(&signals, &received) == 0 && received == SIGHUP && !fatal)
     spdlog::info("SIGHUP: reloading TLS files ({} listener(s) failed)", broker.reload_tls());
   if (fatal)
-    spdlog::critical("shutting down after the supervisor's failure");
+    spdlog::critical("shutting down: the supervisor or the cluster membership failed");
   else
     spdlog::info("received signal {}; shutting down", received);
   broker.stop();

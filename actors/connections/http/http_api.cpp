@@ -189,6 +189,58 @@ json partitions_json(const topic_description& d) {
   return out;
 }
 
+// GET /api/cluster: the live nodes with their endpoints, and every partition's owner and
+// lease epoch as this node sees them (a single node: itself, owning everything).
+void cluster_info(const exchange& x) {
+  auto registry = x.ctx->registry();
+  if (!registry) return x.fail(errc::not_ready);
+  x.self->request(registry, 10s, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            const auto view = x.ctx->cluster();
+            json nodes = json::array();
+            auto endpoints = [](const node_info& n) {
+              json kafka = json::object();
+              for (const auto& [name, hp] : n.kafka) kafka[name] = to_string(hp);
+              return json{{"kafka", kafka},
+                          {"native", n.native ? json(to_string(*n.native)) : json(nullptr)},
+                          {"http", n.http ? json(to_string(*n.http)) : json(nullptr)}};
+            };
+            if (!view->clustered) {
+              json self{{"id", view->self}, {"self", true}};
+              json kafka = json::object();
+              for (const auto& e : x.ctx->kafka_endpoints)
+                kafka[e->name] = e->advertised_host + ":" + std::to_string(e->advertised_port.load());
+              self["kafka"] = kafka;
+              nodes.push_back(self);
+            }
+            for (const auto& [id, n] : view->nodes) {
+              auto j = endpoints(n);
+              j["id"] = id;
+              j["self"] = id == view->self;
+              nodes.push_back(j);
+            }
+            json partitions = json::array();
+            std::map<std::int32_t, std::size_t> owned;
+            for (const auto& t : topics)
+              for (std::int32_t p = 0; p < t.partitions; ++p) {
+                const storage::topic_partition tp{t.name, p};
+                const auto leader = view->leader(tp);
+                const bool held = !view->clustered || view->holder(tp) != nullptr;
+                if (held) ++owned[leader];
+                partitions.push_back({{"topic", t.name}, {"partition", p}, {"leader", leader},
+                                      {"epoch", view->leader_epoch(tp)}, {"held", held}});
+              }
+            for (auto& n : nodes) n["partitions"] = owned[n["id"].get<std::int32_t>()];
+            x.ok({{"clustered", view->clustered},
+                  {"node_id", view->self},
+                  {"nodes", nodes},
+                  {"partitions", partitions},
+                  {"failovers", x.ctx->metrics.cluster_takeovers_total()}});
+          },
+          [=](caf::error& e) { x.fail(to_errc(e)); });
+}
+
 void list_topics(const exchange& x) {
   auto registry = x.ctx->registry();
   if (!registry) return x.fail(errc::not_ready);
@@ -557,10 +609,11 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
         x, p[1], [=](json view) { x.ok(view); },
         [=](errc e) { x.fail(e, "group '" + p[1] + "'"); });
   if (p.size() == 1 && p[0] == "loggers" && get) return list_loggers(x);
+  if (p.size() == 1 && p[0] == "cluster" && get) return cluster_info(x);
   if (p.size() == 2 && p[0] == "loggers" && method == http::verb::put)
     return set_logger_level(x, p[1], body);
   const bool known = !p.empty() && (p[0] == "overview" || p[0] == "topics" ||
-                                    p[0] == "groups" || p[0] == "loggers");
+                                    p[0] == "groups" || p[0] == "loggers" || p[0] == "cluster");
   x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");
 }
 

@@ -170,9 +170,16 @@ class http_session : public limited_connection,
         const bool up = ctx_->metrics.store_up();
         res->result(up ? http::status::ok : http::status::service_unavailable);
         res->set(http::field::content_type, "application/json");
+        std::string cluster;
+        if (const auto view = ctx_->cluster(); view->clustered) {
+          std::size_t owned = 0;
+          for (const auto& [tp, h] : view->holders) owned += view->owns(tp);
+          cluster = ",\"node_id\":" + std::to_string(view->self) + ",\"live_nodes\":" +
+                    std::to_string(view->live.size()) + ",\"owned_partitions\":" + std::to_string(owned);
+        }
         res->body() = std::string("{\"status\":\"") + (up ? "ok" : "degraded") +
                       "\",\"store\":\"" + ctx_->store_kind + "\",\"store_up\":" +
-                      (up ? "true" : "false") + "}\n";
+                      (up ? "true" : "false") + cluster + "}\n";
         break;
       }
       case http_route::topics: return list_topics(res);

@@ -25,7 +25,8 @@ struct refusal {
 };
 
 // Kafka's checks of one topic, in Kafka's order; the partition count it asks for otherwise.
-std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t defaults) {
+std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t defaults,
+                                          const cluster_view& cluster) {
   if (!protocol::is_valid_topic_name(t.name))
     return refusal{error_code::invalid_topic_exception, "invalid topic name '" + t.name + "'"};
   if (protocol::is_internal_topic(t.name))
@@ -46,7 +47,10 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
         return refusal{error_code::invalid_replication_factor,
                        "replication factor " + std::to_string(a.brokerIds.size()) +
                            " is larger than the 1 available broker"};
-      if (a.brokerIds[0] != broker_id)
+      if (cluster.clustered)
+        return refusal{error_code::invalid_replica_assignment,
+                       "in a Portask cluster partitions are placed by leases, not by assignment"};
+      if (a.brokerIds[0] != cluster.self)
         return refusal{error_code::invalid_replica_assignment,
                        "unknown broker id " + std::to_string(a.brokerIds[0])};
     }
@@ -103,7 +107,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
       done();
       continue;
     }
-    auto checked = check(t, defaults);
+    auto checked = check(t, defaults, *self->state.ctx->cluster());
     if (auto* no = std::get_if<refusal>(&checked)) {
       out.errorCode = static_cast<std::int16_t>(no->code);
       out.errorMessage = no->message;

@@ -37,9 +37,11 @@ void handle_describe_cluster(self_ptr self, const request& r, protocol::byte_vie
     res.errorMessage = "Portask serves broker endpoints only";
   } else {
     res.clusterId = std::string(cluster_id);
-    res.controllerId = broker_id;
-    const auto& endpoint = *self->state.endpoint;  // the listener the client came in on
-    res.brokers.push_back({broker_id, endpoint.advertised_host, endpoint.advertised_port.load(), std::nullopt});
+    // Every live node, as the listener the client came in on reaches it.
+    const auto view = self->state.ctx->cluster();
+    auto brokers = brokers_of(self, *view);
+    res.controllerId = brokers.front().id;  // the lowest listed id (this node is always listed)
+    for (auto& b : brokers) res.brokers.push_back({b.id, std::move(b.host), b.port, std::nullopt});
     // Kafka refuses no one the cluster's description; only these need DESCRIBE.
     if (req.includeClusterAuthorizedOperations)
       res.clusterAuthorizedOperations = cluster_operations(self);

@@ -70,7 +70,7 @@ std::string advertised_listeners(const broker_context& ctx) {
 std::vector<config_value> broker_configs(const broker_context& ctx) {
   const auto& c = ctx.config;
   return {
-      {"broker.id", std::to_string(broker_id), source_static, t_int},
+      {"broker.id", std::to_string(ctx.cluster()->self), source_static, t_int},
       {"num.partitions", std::to_string(std::max(1u, c.default_partitions)), source_static, t_int},
       {"auto.create.topics.enable", c.auto_create_topics ? "true" : "false", source_static,
        t_boolean},
@@ -166,7 +166,7 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
       continue;
     }
     if (rq.resourceType == resource_broker) {
-      if (!rq.resourceName.empty() && rq.resourceName != std::to_string(broker_id)) {
+      if (!rq.resourceName.empty() && rq.resourceName != std::to_string(broker_id(self))) {
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
         out.errorMessage = "unknown broker id " + rq.resourceName;
       } else {

@@ -68,7 +68,9 @@ std::optional<std::size_t> encode_stored(const broker_context& ctx,
                                         protocol::kafka::message_set_magic(version), bytes);
   } else {
     auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
-    batch.partition_leader_epoch = 0;  // the epoch Metadata and OffsetForLeaderEpoch report
+    // Batches do not record the lease epoch they were written under: 0 is the oldest, and
+    // OffsetForLeaderEpoch ends every epoch at the log end (the log is never truncated).
+    batch.partition_leader_epoch = 0;
     // The producer's header as it sent it: consumers and tools see who wrote the batch.
     if (b.producer.present()) {
       batch.producer_id = b.producer.id;
@@ -111,6 +113,23 @@ std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_res
 
 // Kafka keeps one entry per partition: a partition named again replaces the earlier
 // mention's offset and limits, in the earlier mention's place.
+// KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and that
+// node's endpoint (v16 carries them; earlier versions leave them out), so the client can go
+// there without asking Metadata first.
+void note_current_leader(self_ptr self, msg::FetchResponse& res,
+                         msg::FetchResponse::FetchableTopicResponse::PartitionData& o,
+                         const topic_partition& tp) {
+  const auto view = self->state.ctx->cluster();
+  const auto leader = view->leader(tp);
+  const auto address = leader >= 0 ? address_of(self, *view, leader) : std::nullopt;
+  if (!address) return;
+  o.currentLeader.leaderId = leader;
+  o.currentLeader.leaderEpoch = view->leader_epoch(tp);
+  for (const auto& n : res.nodeEndpoints)
+    if (n.nodeId == leader) return;
+  res.nodeEndpoints.push_back({leader, address->host, address->port, std::nullopt});
+}
+
 void merge_repeated_partitions(msg::FetchRequest& req) {
   std::map<std::pair<std::string, std::int32_t>, std::pair<std::size_t, std::size_t>> seen;
   for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
@@ -294,6 +313,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
                   o.errorCode = to_kafka(to_errc(e));
                   o.highWatermark = -1;
                   st->results[ti][pi].reset();
+                  if (to_errc(e) == errc::not_leader) note_current_leader(self, st->response, o, f.tp);
                   if (r.api_version >= 13 && to_errc(e) == errc::unknown_topic) {
                     // The topic behind this id is gone: forget the id, say so as Kafka does.
                     self->state.topic_names.erase(topic.topicId);

@@ -1,4 +1,5 @@
-// FindCoordinator (key 10): this broker coordinates every group. v4 looks up many keys at
+// FindCoordinator (key 10): this broker coordinates every group (in a cluster, the node the
+// group hashes to among the live nodes). v4 looks up many keys at
 // once. Transactions have no coordinator here (key type 1 is refused).
 // ACLs: DESCRIBE on the group (key type 0) or on the transactional id (key type 1).
 #include "actors/connections/kafka/handlers.hpp"
@@ -10,8 +11,9 @@ namespace sec = protocol::security;
 void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_view body) {
   msg::FindCoordinatorRequest req;
   if (!PORTASK_KAFKA_DECODE(FindCoordinator, body, req)) return;
-  const auto host = self->state.endpoint->advertised_host;
-  const std::int32_t port = self->state.endpoint->advertised_port.load();
+  // The group's coordinator: this node, or in a cluster the node the group hashes to.
+  const auto view = self->state.ctx->cluster();
+  auto coordinator_of = [&](const std::string& group) { return address_of(self, *view, view->coordinator(group)); };
   msg::FindCoordinatorResponse res;
   constexpr auto group_refused = static_cast<std::int16_t>(error_code::group_authorization_failed);
   constexpr auto transaction_refused =
@@ -26,6 +28,7 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
       return transaction_refused;
     if (req.keyType != 0) return static_cast<std::int16_t>(error_code::invalid_request);
     if (key.empty()) return static_cast<std::int16_t>(error_code::invalid_group_id);
+    if (!coordinator_of(key)) return static_cast<std::int16_t>(error_code::coordinator_not_available);
     return 0;
   };
   // A non-retriable error at once: a transactional producer fails fast instead of retrying.
@@ -45,9 +48,10 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
       c.errorCode = code_for(key);
       c.errorMessage = message_for(c.errorCode);
       if (c.errorCode == 0) {
-        c.nodeId = broker_id;
-        c.host = host;
-        c.port = port;
+        auto a = *coordinator_of(key);
+        c.nodeId = a.id;
+        c.host = std::move(a.host);
+        c.port = a.port;
       } else {
         c.nodeId = -1;
         c.port = -1;
@@ -57,9 +61,10 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
   } else {
     res.errorCode = code_for(req.key);
     res.errorMessage = message_for(res.errorCode);
-    res.nodeId = res.errorCode == 0 ? broker_id : -1;
-    res.host = res.errorCode == 0 ? host : "";
-    res.port = res.errorCode == 0 ? port : -1;
+    const auto a = res.errorCode == 0 ? coordinator_of(req.key) : std::nullopt;
+    res.nodeId = a ? a->id : -1;
+    res.host = a ? a->host : "";
+    res.port = a ? a->port : -1;
   }
   respond(self, r, res, msg::FindCoordinatorRequest_is_flexible(r.api_version));
 }

@@ -18,8 +18,6 @@ namespace portask::kafka {
 
 namespace msg = protocol::kafka::messages;
 
-/// This broker as Kafka clients see it: a one-broker cluster.
-inline constexpr std::int32_t broker_id = 0;
 inline constexpr std::string_view cluster_id = "portask";
 
 struct connection_state {
@@ -166,6 +164,41 @@ inline bool allowed_on_some(self_ptr self, protocol::security::acl_operation op,
 inline bool allowed_on_cluster(self_ptr self, protocol::security::acl_operation op) {
   return allowed(self, op, protocol::security::resource_type::cluster,
                  protocol::security::cluster_resource_name);
+}
+
+/// This node's broker id: its cluster node id, 0 outside a cluster.
+inline std::int32_t broker_id(self_ptr self) { return self->state.ctx->cluster()->self; }
+
+/// A broker as the clients of this connection's listener reach it.
+struct broker_address {
+  std::int32_t id = -1;
+  std::string host;
+  std::int32_t port = -1;
+};
+/// Broker `id` on the listener this client came in on (this node: as the listener
+/// advertises itself; another live node: as it registered that listener); none for a node
+/// that is not live or has no listener of that name.
+inline std::optional<broker_address> address_of(self_ptr self, const cluster_view& v, std::int32_t id) {
+  const auto& endpoint = *self->state.endpoint;
+  if (id == v.self) return broker_address{id, endpoint.advertised_host, endpoint.advertised_port.load()};
+  const auto* n = v.node(id);
+  const auto* hp = n != nullptr ? n->kafka_listener(endpoint.name) : nullptr;
+  if (hp == nullptr) return std::nullopt;
+  return broker_address{id, hp->host, hp->port};
+}
+/// Every live broker with this listener, by id (this node always).
+inline std::vector<broker_address> brokers_of(self_ptr self, const cluster_view& v) {
+  std::vector<broker_address> out;
+  bool self_listed = false;
+  for (const auto& [id, n] : v.nodes) {
+    if (auto a = address_of(self, v, id)) out.push_back(std::move(*a));
+    self_listed = self_listed || id == v.self;
+  }
+  if (!self_listed) {
+    out.push_back(*address_of(self, v, v.self));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  }
+  return out;
 }
 
 /// Ends the connection once what is queued is written (after an authentication failure).

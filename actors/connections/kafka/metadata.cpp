@@ -1,9 +1,11 @@
-// Metadata (key 3): one broker (this one, at the advertised address) leading every
-// partition; topics auto-created when the client allows it and the broker is configured so.
+// Metadata (key 3): the live brokers (this one alone outside a cluster) as the client's
+// listener reaches them, each partition led by its lease holder; topics auto-created when the client allows it and the broker is configured so.
 // ACLs, as Kafka: a listing of every topic hides those the client may not DESCRIBE; a topic
 // named is TOPIC_AUTHORIZATION_FAILED without DESCRIBE, and auto-creating one needs CREATE on
 // the cluster or the topic.
 #include <spdlog/spdlog.h>
+
+#include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "protocol/topic_name.hpp"
@@ -19,7 +21,9 @@ bool may_describe(self_ptr self, const std::string& topic) {
   return allowed(self, sec::acl_operation::describe, sec::resource_type::topic, topic);
 }
 
-msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info& info) {
+msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info& info,
+                                                      const cluster_view& cluster,
+                                                      const std::set<std::int32_t>& listed) {
   msg::MetadataResponse::MetadataResponseTopic t;
   t.name = info.name;
   t.topicId = info.id;
@@ -27,10 +31,21 @@ msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info&
   for (std::int32_t p = 0; p < info.partitions; ++p) {
     msg::MetadataResponse::MetadataResponseTopic::MetadataResponsePartition part;
     part.partitionIndex = p;
-    part.leaderId = broker_id;
-    part.leaderEpoch = 0;
-    part.replicaNodes = {0};
-    part.isrNodes = {0};
+    // Its lease holder (in a cluster); none while nobody holds it, or the holder is not
+    // among the brokers this client is told about (it died and its lease has not expired
+    // yet; it has no listener of this name): the client asks again.
+    const storage::topic_partition tp{info.name, p};
+    const auto leader = cluster.leader(tp);
+    if (!listed.count(leader)) {
+      part.errorCode = static_cast<std::int16_t>(error_code::leader_not_available);
+      part.leaderId = -1;
+      part.leaderEpoch = -1;
+    } else {
+      part.leaderId = leader;
+      part.leaderEpoch = cluster.leader_epoch(tp);
+      part.replicaNodes = {leader};
+      part.isrNodes = {leader};
+    }
     t.partitions.push_back(part);
   }
   return t;
@@ -43,11 +58,15 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
   if (!PORTASK_KAFKA_DECODE(Metadata, body, req)) return;
   auto& ctx = *self->state.ctx;
   auto res = std::make_shared<msg::MetadataResponse>();
-  // This broker as the listener the client came in on advertises it.
-  const auto& endpoint = *self->state.endpoint;
-  res->brokers.push_back({broker_id, endpoint.advertised_host, endpoint.advertised_port.load(), std::nullopt});
+  // Every live node, as the listener the client came in on reaches it.
+  const auto view = ctx.cluster();
+  std::set<std::int32_t> listed;
+  for (auto& b : brokers_of(self, *view)) {
+    listed.insert(b.id);
+    res->brokers.push_back({b.id, std::move(b.host), b.port, std::nullopt});
+  }
   res->clusterId = std::string(cluster_id);
-  res->controllerId = broker_id;
+  res->controllerId = *listed.begin();  // the lowest listed id (this node is always listed)
   auto registry = ctx.registry();
   const bool all = !req.topics || (r.api_version == 0 && req.topics->empty());
   if (all) {
@@ -55,7 +74,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
         .then(
             [=](std::vector<storage::topic_info>& topics) {
               for (const auto& t : topics)
-                if (may_describe(self, t.name)) res->topics.push_back(describe(t));
+                if (may_describe(self, t.name)) res->topics.push_back(describe(t, *view, listed));
               respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
             },
             [=](caf::error&) { respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version), true); });
@@ -77,7 +96,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     };
     auto found = [=](storage::topic_info& info) {
       if (may_describe(self, info.name)) {
-        res->topics[i] = describe(info);
+        res->topics[i] = describe(info, *view, listed);
       } else {
         res->topics[i].name = wanted.name;  // not the name behind an id the client gave
         res->topics[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
@@ -113,7 +132,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     self->request(registry, 10s, topic_atom::value, name, false)
         .then(
             [=](storage::topic_info& info) {
-              res->topics[i] = describe(info);
+              res->topics[i] = describe(info, *view, listed);
               done();
             },
             [=](caf::error& e) {

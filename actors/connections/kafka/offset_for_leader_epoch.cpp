@@ -1,7 +1,9 @@
 // OffsetForLeaderEpoch (key 23): consumers check after a leader change whether their position
-// survived log truncation. Portask has one node and never truncates, so every partition has
-// had one leader epoch, 0, starting at the log start: epoch 0 ends at the log end offset,
-// any later epoch is unknown (-1/-1), as Kafka's epoch cache answers.
+// survived log truncation. Portask never truncates: every node appends to the one log in the
+// store, fenced by the partition's lease, so no epoch ever lost an acknowledged record. The
+// current epoch is the lease's (0 on a single node); every epoch up to it ends at the log
+// end offset (nothing after it was ever truncated); a later epoch is unknown (-1/-1), as
+// Kafka's epoch cache answers.
 // ACLs: CLUSTER_ACTION on the cluster or DESCRIBE on the topic, else TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/partition.hpp"
@@ -13,22 +15,22 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int32_t current_epoch = 0;   // Metadata reports leaderEpoch 0 too
 constexpr std::int32_t undefined_epoch = -1;  // Kafka's UNDEFINED_EPOCH / NO_PARTITION_LEADER_EPOCH
 
 using end_offset = msg::OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult::EpochEndOffset;
 
 // Kafka's Partition.checkCurrentLeaderEpoch: -1 skips the check.
-std::int16_t check_current_epoch(std::int32_t theirs) {
-  if (theirs == undefined_epoch || theirs == current_epoch) return 0;
-  return static_cast<std::int16_t>(theirs < current_epoch ? error_code::fenced_leader_epoch
-                                                          : error_code::unknown_leader_epoch);
+std::int16_t check_current_epoch(std::int32_t theirs, std::int32_t current) {
+  if (theirs == undefined_epoch || theirs == current) return 0;
+  return static_cast<std::int16_t>(theirs < current ? error_code::fenced_leader_epoch
+                                                    : error_code::unknown_leader_epoch);
 }
 
-// Kafka's LeaderEpochFileCache.endOffsetFor with the one entry {epoch 0, log start}.
-void answer_for(end_offset& o, std::int32_t requested, const storage::partition_bounds& b) {
-  if (requested == current_epoch) {
-    o.leaderEpoch = current_epoch;
+// Kafka's LeaderEpochFileCache.endOffsetFor, for a log that was never truncated.
+void answer_for(end_offset& o, std::int32_t requested, std::int32_t current,
+                const storage::partition_bounds& b) {
+  if (requested >= 0 && requested <= current) {
+    o.leaderEpoch = requested;
     o.endOffset = b.next_offset;
   } else if (requested < undefined_epoch) {
     // Older than any epoch we know: the start of the first one (Kafka answers the same).
@@ -80,11 +82,12 @@ void handle_offset_for_leader_epoch(self_ptr self, const request& r, protocol::b
       ask_partition(
           self, *self->state.ctx, topic_partition{t.topic, p.partition}, 10s,
           [=](storage::partition_bounds& b) {
-            if (auto err = check_current_epoch(p.currentLeaderEpoch); err != 0) {
+            const auto current = self->state.ctx->cluster()->leader_epoch({t.topic, p.partition});
+            if (auto err = check_current_epoch(p.currentLeaderEpoch, current); err != 0) {
               res->topics[ti].partitions[pi].errorCode = err;
               return done();
             }
-            answer_for(res->topics[ti].partitions[pi], p.leaderEpoch, b);
+            answer_for(res->topics[ti].partitions[pi], p.leaderEpoch, current, b);
             done();
           },
           fail, bounds_atom::value);

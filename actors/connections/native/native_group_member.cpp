@@ -106,6 +106,20 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
   done();
 }
 
+// The member cannot be in the group through this connection: the client hears why, and the
+// membership ends.
+void give_up(self_ptr self, errc why) {
+  auto& s = self->state;
+  logging::native().warn("group '{}': native member cannot join: {}", s.m.group, make_error_code(why).message());
+  native::error_response err{0, static_cast<std::uint16_t>(why), false,
+                             "group " + s.m.group + ": " + make_error_code(why).message()};
+  protocol::buffer out;
+  native::encode(out, err);
+  s.session->send(std::move(out));
+  s.left = true;
+  self->quit();
+}
+
 void send_join(self_ptr self) {
   auto& st = self->state;
   join_group_request req;
@@ -123,18 +137,12 @@ void send_join(self_ptr self) {
             auto& s = self->state;
             if (s.left) return;
             if (r.error != errc::ok) {
-              if (r.error == errc::unknown_member || is_retriable(r.error))
+              if (r.error != errc::not_coordinator &&
+                  (r.error == errc::unknown_member || is_retriable(r.error)))
                 return rejoin(self, r.error, 200ms);
-              // Not joinable (another protocol type, a bad timeout): say so and stop.
-              logging::native().warn("group '{}': native member cannot join: {}", s.m.group,
-                           make_error_code(r.error).message());
-              native::error_response err{0, static_cast<std::uint16_t>(r.error), false,
-                                         "group " + s.m.group + ": " + make_error_code(r.error).message()};
-              protocol::buffer out;
-              native::encode(out, err);
-              s.session->send(std::move(out));
-              s.left = true;
-              return self->quit();
+              // Not joinable (another protocol type, a bad timeout, another node of the
+              // cluster coordinates the group): say so and stop.
+              return give_up(self, r.error);
             }
             s.member_id = r.member_id;
             s.generation = r.generation;
@@ -143,7 +151,10 @@ void send_join(self_ptr self) {
             else
               sync(self, {});
           },
-          [=](caf::error& e) { rejoin(self, to_errc(e), 500ms); });
+          [=](caf::error& e) {
+            if (to_errc(e) == errc::not_coordinator) return give_up(self, errc::not_coordinator);
+            rejoin(self, to_errc(e), 500ms);
+          });
 }
 
 // Every join looks the coordinator up afresh: one that failed or retired since the last join
@@ -167,6 +178,8 @@ void join(self_ptr self) {
           },
           [=](caf::error& e) {
             self->state.joining = false;
+            // In a cluster, a native client joins a group on the node that coordinates it.
+            if (to_errc(e) == errc::not_coordinator) return give_up(self, errc::not_coordinator);
             rejoin(self, to_errc(e), 500ms);
           });
 }

@@ -1,0 +1,260 @@
+#include "actors/cluster/cluster_actor.hpp"
+
+#include <algorithm>
+
+#include "actors/cluster/rendezvous.hpp"
+#include "logging/loggers.hpp"
+
+namespace portask {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+struct cluster_state {
+  std::shared_ptr<broker_context> ctx;
+  std::unique_ptr<storage::log_store> store;
+  storage::node_registration me;
+  std::shared_ptr<const cluster_view> view;
+  /// When the last successful lease round started: the store keeps this node's leases at
+  /// least lease_ms past it, and this node acts on them until shortly before that.
+  clock::time_point renewed_at{};
+  bool registered = true;
+  bool store_lost_logged = false;
+  bool leaving = false;
+  /// The number of the round the pending tick runs; an earlier tick (overtaken by a round
+  /// run on demand) is ignored.
+  std::uint64_t round = 0;
+  std::vector<storage::topic_info> topics;
+  static inline const char* name = "portask.cluster";
+};
+
+using self_ptr = cluster_actor::stateful_pointer<cluster_state>;
+
+// After a failed round the next comes sooner: a store that is back gets the leases renewed
+// before they expire.
+std::chrono::milliseconds retry_after_failure(const broker_config& c) {
+  return std::max<std::chrono::milliseconds>(20ms, std::chrono::milliseconds(c.cluster.renew_ms / 4));
+}
+
+std::chrono::milliseconds lease_ttl(const cluster_state& st) {
+  return std::chrono::milliseconds(st.ctx->config.cluster.lease_ms);
+}
+
+// Publishes `next`, stops the partitions this node no longer owns, counts.
+void publish(self_ptr self, std::shared_ptr<cluster_view> next, metrics_registry::cluster_round counts) {
+  auto& st = self->state;
+  const auto& before = *st.view;
+  next->version = before.version + 1;
+  std::vector<topic_partition> lost;
+  for (const auto& [tp, h] : before.holders) {
+    if (h.node != before.self || h.token != before.token) continue;
+    const storage::lease_holder* now = nullptr;
+    if (!next->owns(tp, &now) || now->epoch != h.epoch) lost.push_back(tp);
+  }
+  for (const auto& [tp, h] : next->holders) {
+    if (h.node != next->self || h.token != next->token) continue;
+    ++counts.owned_partitions;
+    const auto* was = before.holder(tp);
+    if (was != nullptr && was->node == h.node && was->token == h.token && was->epoch == h.epoch) {
+      ++counts.renewed;
+      continue;
+    }
+    ++counts.acquired;
+    if (h.epoch > 1) ++counts.takeovers;  // someone held it before this node
+    logging::cluster().info("took partition {}/{} (epoch {})", tp.topic, tp.partition, h.epoch);
+  }
+  counts.lost = lost.size();
+  counts.node_id = next->self;
+  counts.live_nodes = next->live.size();
+  for (const auto& tp : lost)
+    logging::cluster().info("no longer owns partition {}/{}", tp.topic, tp.partition);
+  st.view = next;
+  st.ctx->publish_cluster(std::move(next));
+  st.ctx->metrics.cluster_round_done(counts);
+  if (!lost.empty())
+    if (auto registry = st.ctx->registry()) self->send(registry, retire_atom::value, std::move(lost));
+}
+
+// The store could not be reached: keep the view while the next round could still renew the
+// leases before they expire in the store; otherwise give them up locally now.
+void store_unreachable(self_ptr self, const char* what) {
+  auto& st = self->state;
+  const auto& config = st.ctx->config;
+  const auto next_chance = clock::now() + retry_after_failure(config) + cluster_round_timeout(config);
+  const bool expiring = next_chance >= st.renewed_at + lease_ttl(st);
+  if (!st.store_lost_logged) {
+    logging::cluster().warn("cluster round: {} failed (store unreachable); partitions are given up "
+                            "if the leases cannot be renewed in time",
+                            what);
+    st.store_lost_logged = true;
+  }
+  metrics_registry::cluster_round counts;
+  counts.ok = false;
+  auto next = std::make_shared<cluster_view>(*st.view);
+  if (expiring) {
+    for (auto it = next->holders.begin(); it != next->holders.end();)
+      it = it->second.node == next->self ? next->holders.erase(it) : std::next(it);
+  }
+  publish(self, std::move(next), counts);
+}
+
+// One round; returns how long until the next.
+std::chrono::milliseconds run_round(self_ptr self) {
+  auto& st = self->state;
+  const auto& cfg = st.ctx->config.cluster;
+  const auto renew = std::chrono::milliseconds(cfg.renew_ms);
+  const auto started = clock::now();
+  auto registered = st.store->register_node(st.me, lease_ttl(st));
+  if (!registered) {
+    store_unreachable(self, "renewing the node's registration");
+    return retry_after_failure(st.ctx->config);
+  }
+  if (!*registered) {
+    // Another run took this id while this one's registration had expired (it was paused):
+    // it may not act as this node any more.
+    if (st.registered)
+      logging::cluster().error("node id {} is now registered by another process; this one gives up "
+                               "its partitions",
+                               st.me.node);
+    st.registered = false;
+    auto next = std::make_shared<cluster_view>(*st.view);
+    next->holders.clear();
+    next->nodes.clear();  // and coordinates no group
+    next->live.clear();
+    publish(self, std::move(next), {});
+    return renew;
+  }
+  st.registered = true;
+  auto nodes = st.store->live_nodes();
+  auto topics = st.store->list_topics();
+  if (!nodes || !topics) {
+    store_unreachable(self, "reading the nodes and topics");
+    return retry_after_failure(st.ctx->config);
+  }
+  // Topics created, grown or deleted by another node: the registry reads them again.
+  std::sort(topics->begin(), topics->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  if (*topics != st.topics) {
+    st.topics = *topics;
+    if (auto registry = st.ctx->registry()) self->send(registry, recover_atom::value);
+  }
+  auto next = std::make_shared<cluster_view>();
+  next->self = st.me.node;
+  next->token = st.me.token;
+  next->clustered = true;
+  for (const auto& n : *nodes) {
+    next->nodes[n.node] = decode_endpoints(n.node, n.endpoints);
+    next->live.push_back(n.node);
+  }
+  std::vector<storage::lease_claim> claims;
+  std::vector<topic_partition> partitions;
+  for (const auto& t : st.topics) {
+    for (std::int32_t p = 0; p < t.partitions; ++p) {
+      topic_partition tp{t.name, p};
+      auto name = storage::partition_lease(tp);
+      const bool mine = rendezvous_owner(next->live, name) == st.me.node;
+      auto intent = storage::lease_intent::look;
+      if (mine && !st.leaving)
+        intent = storage::lease_intent::want;
+      else if (st.view->owns(tp))
+        intent = storage::lease_intent::drop;
+      claims.push_back({std::move(name), intent});
+      partitions.push_back(std::move(tp));
+    }
+  }
+  auto holders = st.store->lease_round({st.me.node, 0, st.me.token}, lease_ttl(st), claims);
+  if (!holders) {
+    store_unreachable(self, "the lease round");
+    return retry_after_failure(st.ctx->config);
+  }
+  st.renewed_at = started;
+  next->owned_until = started + lease_ttl(st) - cluster_round_timeout(st.ctx->config);
+  if (st.store_lost_logged) logging::cluster().info("cluster round: the store is reachable again");
+  st.store_lost_logged = false;
+  bool waiting = false;  // a partition this node should own is still someone else's
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    auto& h = (*holders)[i];
+    if (claims[i].intent == storage::lease_intent::want && (h.node != st.me.node || h.token != st.me.token))
+      waiting = true;
+    if (h.held()) next->holders.emplace(std::move(partitions[i]), std::move(h));
+  }
+  publish(self, std::move(next), {});
+  // Waiting for a dead node's lease to expire: look again soon, so that the failover takes
+  // little more than the lease time.
+  return waiting ? std::max<std::chrono::milliseconds>(20ms, renew / 8) : renew;
+}
+
+cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                          storage::node_registration me, storage::store_factory factory) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.me = std::move(me);
+  st.view = ctx->cluster();  // clustered, owning nothing (published by the broker)
+  auto store = factory();
+  if (!store) {
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return cluster_actor::behavior_type::make_empty_behavior();
+  }
+  st.store = std::move(*store);
+  // Runs a round and schedules the next; a tick of an earlier schedule is dropped.
+  auto round_now = [=] {
+    auto& s = self->state;
+    if (s.leaving) return;
+    const auto next = run_round(self);
+    self->delayed_send(self, next, tick_atom::value, ++s.round);
+  };
+  self->send(self, tick_atom::value, st.round);
+  return {
+      [=](tick_atom, std::uint64_t round) {
+        if (round == self->state.round) round_now();
+      },
+      [=](topic_atom) { round_now(); },
+      [=](leave_atom) -> bool {
+        // SIGTERM: release every lease now (the other nodes take them at their next round)
+        // and the registration, instead of making them wait for the leases to expire.
+        auto& s = self->state;
+        s.leaving = true;
+        std::vector<storage::lease_claim> drops;
+        for (const auto& [tp, h] : s.view->holders)
+          if (h.node == s.me.node && h.token == s.me.token)
+            drops.push_back({storage::partition_lease(tp), storage::lease_intent::drop});
+        auto released = s.store->lease_round({s.me.node, 0, s.me.token}, lease_ttl(s), drops);
+        const bool ok = released && !s.store->deregister_node(s.me);
+        if (ok)
+          logging::cluster().info("left the cluster: {} partition leases released", drops.size());
+        else
+          logging::cluster().warn("leaving the cluster: the store could not be told; other nodes "
+                                  "take over when the leases expire");
+        auto next = std::make_shared<cluster_view>(*s.view);
+        next->holders.clear();
+        publish(self, std::move(next), {});
+        self->quit();
+        return ok;
+      },
+  };
+}
+
+}  // namespace
+
+bool register_cluster_node(storage::log_store& store, const cluster_config& config,
+                           const storage::node_registration& self) {
+  auto r = store.register_node(self, std::chrono::milliseconds(config.lease_ms));
+  if (!r) {
+    logging::cluster().error("cannot join the cluster: the store is unreachable ({})", r.error().message());
+    return false;
+  }
+  if (!*r) {
+    logging::cluster().error("cannot join the cluster: node id {} is in use by a live node (its "
+                             "registration expires {} ms after that node stops)",
+                             self.node, config.lease_ms);
+    return false;
+  }
+  return true;
+}
+
+cluster_actor spawn_cluster_actor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                  storage::node_registration self, storage::store_factory store) {
+  return sys.spawn<caf::detached>(cluster_impl, std::move(ctx), std::move(self), std::move(store));
+}
+
+}  // namespace portask

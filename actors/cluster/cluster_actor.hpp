@@ -1,0 +1,33 @@
+#pragma once
+/// A cluster node's membership and partition leases (docs/cluster.md). Detached: it calls
+/// the store synchronously, once per round, with its own connection.
+///
+/// Every round (cluster.renew_ms; sooner while a partition this node should own is still
+/// held by another) it renews the node's registration, reads the live nodes and the topics,
+/// and runs one lease round: it wants the partitions that rendezvous hashing gives it among
+/// the live nodes, drops those it holds but no longer should (a node joined), and looks at
+/// the rest. The new view is published to broker_context::cluster(); partitions it lost are
+/// stopped through the registry. When the store cannot be reached, the node gives its leases
+/// up locally before they could expire in the store (it stops acknowledging rather than act
+/// on leases it can no longer renew); its appends are fenced in the store either way.
+
+#include "actors/runtime/broker_context.hpp"
+
+namespace portask {
+
+/// Registers this node once, synchronously: false (and a logged reason) when its id is in
+/// use by a live node or the store cannot be reached. `self` is what registered.
+bool register_cluster_node(storage::log_store& store, const cluster_config& config,
+                           const storage::node_registration& self);
+
+/// The bound on each store call of a lease round: well below the lease.
+inline std::chrono::milliseconds cluster_round_timeout(const broker_config& c) {
+  return std::chrono::milliseconds(std::min(c.store_timeout_ms, std::max(10u, c.cluster.lease_ms / 4)));
+}
+
+/// `store`: its own connection, with calls bounded well below the lease (a round that waits
+/// on a store that does not answer must not outlast the leases it means to renew).
+cluster_actor spawn_cluster_actor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                  storage::node_registration self, storage::store_factory store);
+
+}  // namespace portask

@@ -1,0 +1,29 @@
+#include "actors/cluster/cluster_view.hpp"
+
+#include "actors/cluster/rendezvous.hpp"
+
+namespace portask {
+
+std::int32_t cluster_view::leader(const storage::topic_partition& tp) const {
+  if (!clustered) return self;
+  const auto* h = holder(tp);
+  return h == nullptr ? -1 : h->node;
+}
+
+std::int32_t cluster_view::leader_epoch(const storage::topic_partition& tp) const {
+  if (!clustered) return 0;
+  const auto* h = holder(tp);
+  return h == nullptr ? -1 : static_cast<std::int32_t>(h->epoch);
+}
+
+std::int32_t cluster_view::coordinator(const std::string& group) const {
+  if (!clustered) return self;
+  return rendezvous_owner(live, storage::group_lease(group));
+}
+
+std::shared_ptr<const cluster_view> single_node_view() {
+  static const auto view = std::make_shared<const cluster_view>();
+  return view;
+}
+
+}  // namespace portask

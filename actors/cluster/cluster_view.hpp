@@ -1,0 +1,73 @@
+#pragma once
+/// What one node knows of its cluster at one moment: the live nodes and who holds each
+/// partition's lease. Immutable; the cluster actor publishes a new one after every lease
+/// round (broker_context::cluster()), and whoever routes or answers metadata reads the
+/// current one without a lock. A node outside a cluster has a view of itself alone, owning
+/// everything, so that callers need no second code path.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/cluster/node_info.hpp"
+#include "storage/log_store.hpp"
+
+namespace portask {
+
+struct cluster_view {
+  /// This node; `clustered` false: a single node (id 0) that owns every partition and group.
+  std::int32_t self = 0;
+  std::string token;
+  bool clustered = false;
+  /// Live nodes by id (this one included once registered), and their ids in order.
+  std::map<std::int32_t, node_info> nodes;
+  std::vector<std::int32_t> live;
+  /// Partition lease holders as the last lease round saw them (held ones only).
+  std::map<storage::topic_partition, storage::lease_holder> holders;
+  /// Bumped by each published view.
+  std::uint64_t version = 0;
+  /// This node acts on the leases it holds until then: the store keeps them at least until
+  /// the lease time after the round that renewed them began, and this node stops a margin
+  /// before, whether or not its next round has come back.
+  std::chrono::steady_clock::time_point owned_until = std::chrono::steady_clock::time_point::max();
+
+  /// The partition's lease holder, or null when nobody holds it (as far as this node knows).
+  const storage::lease_holder* holder(const storage::topic_partition& tp) const {
+    auto it = holders.find(tp);
+    return it == holders.end() ? nullptr : &it->second;
+  }
+  /// Whether this node may serve the partition: outside a cluster always; in one while it
+  /// holds the lease (then `lease` says which).
+  bool owns(const storage::topic_partition& tp, const storage::lease_holder** lease = nullptr) const {
+    if (!clustered) return true;
+    const auto* h = holder(tp);
+    if (h == nullptr || h->node != self || h->token != token) return false;
+    if (std::chrono::steady_clock::now() >= owned_until) return false;
+    if (lease != nullptr) *lease = h;
+    return true;
+  }
+  /// The node clients should send the partition's requests to: its lease holder; -1 while
+  /// nobody holds it (Kafka's LEADER_NOT_AVAILABLE: the client asks again).
+  std::int32_t leader(const storage::topic_partition& tp) const;
+  /// The partition's leader epoch as Kafka clients see it: its lease's epoch (0 outside a
+  /// cluster; -1 while nobody holds it).
+  std::int32_t leader_epoch(const storage::topic_partition& tp) const;
+  /// The node that coordinates `group` (the same on every node with the same live set).
+  std::int32_t coordinator(const std::string& group) const;
+  bool coordinates(const std::string& group) const {
+    return !clustered || coordinator(group) == self;
+  }
+  /// A node's advertised endpoints; null for a node not (or no longer) live.
+  const node_info* node(std::int32_t id) const {
+    auto it = nodes.find(id);
+    return it == nodes.end() ? nullptr : &it->second;
+  }
+};
+
+/// The view of a node outside any cluster.
+std::shared_ptr<const cluster_view> single_node_view();
+
+}  // namespace portask
