@@ -104,9 +104,10 @@ void memory_store::append(std::span<const append_request> requests,
   }
   if (st.full_logged) logging::storage().info("memory store has room again ({} of {} bytes)", st.used, st.capacity);
   st.full_logged = false;
-  // A writer's batches of a partition after a refused one are refused too: nothing after a
-  // gap. (A writer: a partition under one lease; a stale one's refusal does not stop the
-  // current one's batches.)
+  // A fenced writer's batches of a partition after a refused one are refused too: nothing
+  // after a gap, as the store's script does. (A writer: a partition under one lease; a stale
+  // one's refusal does not stop the current one's batches.) Unfenced ones each stand alone,
+  // as in a Redis transaction.
   std::map<std::pair<topic_partition, std::string_view>, std::error_code> refused;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
@@ -118,7 +119,7 @@ void memory_store::append(std::span<const append_request> requests,
     if (!r.fence.empty()) {
       const auto* lease = st.live_lease(partition_lease(*r.tp), state::clock::now());
       if (lease == nullptr || *lease != r.fence) {
-        results[i] = refused[writer] = errc::not_leader;
+        results[i] = refused[writer] = errc::not_leader;  // fenced: recorded
         continue;
       }
     }
@@ -127,7 +128,8 @@ void memory_store::append(std::span<const append_request> requests,
     // what was ever stored.
     if (r.base_offset < log.next_offset ||
         (!log.batches.empty() && log.batches.rbegin()->first >= r.base_offset)) {
-      results[i] = refused[writer] = errc::offset_conflict;
+      results[i] = errc::offset_conflict;
+      if (!r.fence.empty()) refused[writer] = errc::offset_conflict;
       continue;
     }
     stored_batch b;

@@ -306,31 +306,29 @@ std::string metrics_registry::render_prometheus() const {
 
   // Cluster membership and leases (only in a cluster: a single node has no node id).
   if (const auto node = cluster_node_id_.load(relaxed); node >= 0) {
-    o.family("portask_cluster_node_id", "This node's id (Kafka broker id)", k::gauge);
-    o.sample({}, static_cast<std::uint64_t>(node));
-    o.family("portask_cluster_live_nodes", "Live nodes of the cluster as this node saw them last",
-             k::gauge);
-    o.sample({}, cluster_live_nodes_.load(relaxed));
-    o.family("portask_cluster_owned_partitions", "Partitions whose lease this node holds",
-             k::gauge);
-    o.sample({}, cluster_owned_.load(relaxed));
-    o.family("portask_cluster_lease_renewals_total", "Partition leases renewed by this node",
-             k::counter);
-    o.sample({}, cluster_renewed_.load(relaxed));
-    o.family("portask_cluster_leases_acquired_total", "Partition leases this node took",
-             k::counter);
-    o.sample({}, cluster_acquired_.load(relaxed));
-    o.family("portask_cluster_failovers_total",
-             "Partition leases this node took over from another node (it died, stopped or moved them)",
-             k::counter);
-    o.sample({}, cluster_takeovers_.load(relaxed));
-    o.family("portask_cluster_leases_lost_total",
-             "Partition leases this node held and lost (another node holds them, or they could not be renewed in time)",
-             k::counter);
-    o.sample({}, cluster_lost_.load(relaxed));
-    o.family("portask_cluster_failed_rounds_total",
-             "Lease rounds that could not reach the store", k::counter);
-    o.sample({}, cluster_failed_rounds_.load(relaxed));
+    auto one = [&](const char* name, const char* help, prometheus_text::kind kind, std::uint64_t v) {
+      o.family(name, help, kind);
+      o.sample({}, v);
+    };
+    one("portask_cluster_node_id", "This node's id (Kafka broker id)", k::gauge,
+        static_cast<std::uint64_t>(node));
+    one("portask_cluster_live_nodes", "Live nodes of the cluster as this node saw them last",
+        k::gauge, cluster_live_nodes_.load(relaxed));
+    one("portask_cluster_owned_partitions", "Partitions whose lease this node holds", k::gauge,
+        cluster_owned_.load(relaxed));
+    one("portask_cluster_lease_renewals_total", "Partition leases renewed by this node",
+        k::counter, cluster_renewed_.load(relaxed));
+    one("portask_cluster_leases_acquired_total", "Partition leases this node took", k::counter,
+        cluster_acquired_.load(relaxed));
+    one("portask_cluster_failovers_total",
+        "Partition leases this node took over from another node (it died, stopped or moved them)",
+        k::counter, cluster_takeovers_.load(relaxed));
+    one("portask_cluster_leases_lost_total",
+        "Partition leases this node held and lost (another node holds them, or they could not be "
+        "renewed in time)",
+        k::counter, cluster_lost_.load(relaxed));
+    one("portask_cluster_failed_rounds_total", "Lease rounds that could not reach the store",
+        k::counter, cluster_failed_rounds_.load(relaxed));
   }
 
   // The data lifecycle, as of the retention actor's last pass.

@@ -171,6 +171,13 @@ TEST_F(Cluster, EveryNodeListsEveryBrokerAndThePartitionsAreSpreadOverThem) {
   }
   const auto [hs, health] = http_get(nodes_[3]->http_port(), "/health");
   EXPECT_NE(health.find("\"node_id\":3"), std::string::npos) << health;
+  // The CLI's table of the same.
+  std::tie(rc, out) = run_shell(std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(nodes_[1]->port()) +
+                                " --http-port " + std::to_string(nodes_[1]->http_port()) + " cluster nodes 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("1 (this)"), std::string::npos) << out;
+  EXPECT_NE(out.find("PLAINTEXT=127.0.0.1:" + std::to_string(nodes_[3]->kafka_port())), std::string::npos) << out;
+  EXPECT_NE(out.find("cluster, 12 partitions, 0 without an owner"), std::string::npos) << out;
 }
 
 TEST_F(Cluster, ASecondNodeWithALiveNodesIdDoesNotStart) {
