@@ -66,19 +66,33 @@ for f in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
     f.result(timeout=60)
 
 
-def leaders():
-    md = admin.list_topics(topic, timeout=10)
+per_node = {i: AdminClient({"bootstrap.servers": "127.0.0.1:%d" % ports[i][1]}) for i in ports}
+
+
+def leaders(client=None):
+    md = (client or admin).list_topics(topic, timeout=10)
     live = set(md.brokers)
     return {p: (m.leader if m.leader in live else -1) for p, m in md.topics[topic].partitions.items()}
 
 
+def agreed():
+    seen = [leaders(c) for c in per_node.values()]
+    first = seen[0]
+    return first if all(l > 0 for l in first.values()) and all(s == first for s in seen) else None
+
+
 def settle():
+    # Every node names the same live leader for every partition, and still does a while later
+    # (a restarted node takes its partitions back over a round or two).
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if all(l > 0 for l in leaders().values()):
-            return
+        first = agreed()
+        if first is not None:
+            time.sleep(2.0)
+            if agreed() == first:
+                return
         time.sleep(0.1)
-    raise SystemExit("partitions did not all get a leader")
+    raise SystemExit("partitions did not all get a stable leader")
 
 
 last_ack = {}
@@ -88,8 +102,10 @@ producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
 
 
 def on_delivery(err, msg):
+    # (when produced, when its acknowledgement was seen): delivery reports run in poll(), so
+    # one the killed node sent just before it died can be seen after the kill.
     if err is None:
-        last_ack.setdefault(msg.partition(), []).append(time.monotonic())
+        last_ack.setdefault(msg.partition(), []).append((float(msg.key()), time.monotonic()))
 
 
 counter = 0
@@ -100,7 +116,8 @@ def produce_until(done, limit):
     end = time.monotonic() + limit
     while time.monotonic() < end:
         try:
-            producer.produce(topic, value=b"x" * 100, partition=counter % partitions, on_delivery=on_delivery)
+            producer.produce(topic, key=repr(time.monotonic()).encode(), value=b"x" * 100,
+                             partition=counter % partitions, on_delivery=on_delivery)
             counter += 1
         except BufferError:
             pass
@@ -115,7 +132,7 @@ produce_until(lambda: False, 1.0)
 times = []
 for k in range(kills):
     settle()
-    now_leaders = leaders()
+    now_leaders = agreed()
     victim = now_leaders[k % partitions]
     moved = [p for p, l in now_leaders.items() if l == victim]
     for p in moved:
@@ -123,9 +140,10 @@ for k in range(kills):
     procs[victim].send_signal(signal.SIGKILL)
     procs[victim].wait()
     killed = time.monotonic()
-    if not produce_until(lambda: any(t > killed for p in moved for t in last_ack.get(p, [])), 60):
+    # Only a message produced after the kill proves a new owner acknowledged it.
+    if not produce_until(lambda: any(sent > killed for p in moved for sent, _ in last_ack.get(p, [])), 60):
         raise SystemExit("no acknowledgement on a moved partition within 60 s")
-    first = min(t for p in moved for t in last_ack[p] if t > killed) - killed
+    first = min(seen for p in moved for sent, seen in last_ack[p] if sent > killed) - killed
     times.append(first)
     print("kill %2d: node %d (%d partitions) -> first acknowledgement after %.3f s" % (k + 1, victim, len(moved), first),
           flush=True)
