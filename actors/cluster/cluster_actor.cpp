@@ -1,8 +1,10 @@
 #include "actors/cluster/cluster_actor.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "actors/cluster/rendezvous.hpp"
+#include "actors/pipeline/wall_clock.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask {
@@ -105,7 +107,11 @@ std::chrono::milliseconds run_round(self_ptr self) {
   const auto& cfg = st.ctx->config.cluster;
   const auto renew = std::chrono::milliseconds(cfg.renew_ms);
   const auto started = clock::now();
-  auto registered = st.store->register_node(st.me, lease_ttl(st));
+  // The registration says when it runs out (wall clock): the other nodes look again right
+  // then, rather than up to a round later, when a node stops renewing (see run_round's end).
+  auto me = st.me;
+  me.endpoints += "expires=" + std::to_string(wall_clock_ms() + cfg.lease_ms) + "\n";
+  auto registered = st.store->register_node(me, lease_ttl(st));
   if (!registered) {
     store_unreachable(self, "renewing the node's registration");
     return retry_after_failure(st.ctx->config);
@@ -181,7 +187,25 @@ std::chrono::milliseconds run_round(self_ptr self) {
   publish(self, std::move(next), {});
   // Waiting for a dead node's lease to expire: look again soon, so that the failover takes
   // little more than the lease time.
-  return waiting ? std::max<std::chrono::milliseconds>(20ms, renew / 8) : renew;
+  if (waiting) return std::max<std::chrono::milliseconds>(20ms, renew / 20);
+  // A node whose registration runs out before the next round is likely gone (a live one
+  // renews every round): look again just after it expires, so that its partitions move
+  // with the lease time, not up to a round later. (Clocks of different machines may differ
+  // a little: that only moves this extra round, ownership is decided by the store.)
+  auto next_round = renew;
+  const auto now_ms = wall_clock_ms();
+  for (const auto& n : *nodes) {
+    if (n.node == st.me.node) continue;
+    const auto at = n.endpoints.rfind("expires=");
+    std::int64_t expires = 0;
+    if (at == std::string::npos ||
+        std::from_chars(n.endpoints.data() + at + 8, n.endpoints.data() + n.endpoints.size(), expires).ec !=
+            std::errc{})
+      continue;
+    const auto left = std::chrono::milliseconds(expires - now_ms) + 20ms;
+    if (left > 0ms && left < next_round) next_round = left;
+  }
+  return std::max<std::chrono::milliseconds>(20ms, next_round);
 }
 
 cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
