@@ -3,7 +3,8 @@
 /// the store synchronously, once per round, with its own connection.
 ///
 /// Every round (cluster.renew_ms; sooner while a partition this node should own is still
-/// held by another) it renews the node's registration, reads the live nodes and the topics,
+/// held by another, or when another node's registration is about to run out without having
+/// been renewed) it renews the node's registration, reads the live nodes and the topics,
 /// and runs one lease round: it wants the partitions that rendezvous hashing gives it among
 /// the live nodes, drops those it holds but no longer should (a node joined), and looks at
 /// the rest. The new view is published to broker_context::cluster(); partitions it lost are
