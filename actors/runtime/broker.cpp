@@ -158,7 +158,7 @@ std::error_code broker::start() {
         logging::cluster().error("cannot join the cluster: node id {} is in use by a live node (its "
                                  "registration expires {} ms after that node stops)",
                                  n.node, config_.cluster.lease_ms);
-        return make_error_code(std::errc::address_in_use);
+        return make_error_code(std::errc::device_or_resource_busy);  // the id is taken
       }
     // From the first client on, this node owns only what its leases say: nothing until its
     // first lease round.
@@ -283,7 +283,7 @@ std::error_code broker::start() {
                                   encode_endpoints(advertised_endpoints(*ctx_))};
     auto store = ctx_->store_factory();
     if (!store || !register_cluster_node(**store, config_.cluster, me))
-      return make_error_code(std::errc::address_in_use);
+      return make_error_code(std::errc::device_or_resource_busy);  // the id is taken
     logging::cluster().info("node {} joined the cluster (leases {} ms, renewed every {} ms)",
                             me.node, config_.cluster.lease_ms, config_.cluster.renew_ms);
     auto cluster_store = make_store_factory(config_.store, cluster_round_timeout(config_));

@@ -2,6 +2,8 @@
 // The real `portask` executable as a child process on free loopback ports, and a tiny HTTP
 // GET for its /metrics and /health.
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -17,19 +19,38 @@ class server_process {
         http_port_(free_port()), kafka_port_(free_port()) {}
 
   /// Starts the broker with `extra` flags; `prefix` runs it under another command (prlimit).
+  /// True once this very process logged that it is ready (its ports are bound: another
+  /// process on a probed port does not count). The ports were free a moment ago, which is all
+  /// a probe can say: when another process took one meanwhile, the broker does not start,
+  /// and it is started again on other free ports.
   bool start(std::vector<std::string> extra = {}, std::vector<std::string> prefix = {}) {
-    std::vector<std::string> args = prefix;
-    args.insert(args.end(), {PORTASK_SERVER_BINARY,
-                                  "--store", store_,
-                                  "--port", std::to_string(port_),
-                                  "--http-port", std::to_string(http_port_),
-                                  "--kafka-port", std::to_string(kafka_port_),
-                                  "--log-level", "info"});
-    args.insert(args.end(), extra.begin(), extra.end());
-    process_ = child_process(args, log_);
-    return wait_until([&] {
-      return port_accepts(port_) && port_accepts(http_port_) && port_accepts(kafka_port_);
-    });
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt > 0) {
+        port_ = free_port();
+        http_port_ = free_port();
+        kafka_port_ = free_port();
+      }
+      std::vector<std::string> args = prefix;
+      args.insert(args.end(), {PORTASK_SERVER_BINARY,
+                                    "--store", store_,
+                                    "--port", std::to_string(port_),
+                                    "--http-port", std::to_string(http_port_),
+                                    "--kafka-port", std::to_string(kafka_port_),
+                                    "--log-level", "info"});
+      args.insert(args.end(), extra.begin(), extra.end());
+      const auto logged_before = log_text().size();  // the log is appended to across starts
+      process_ = child_process(args, log_);
+      bool exited = false;
+      const bool ready = wait_until([&] {
+        if (log_text().find("] ready: ", logged_before) != std::string::npos) return true;
+        exited = !process_.running();
+        return exited;
+      }, std::chrono::seconds(60));
+      if (ready && !exited) return true;
+      if (!exited || log_text().find("Address already in use", logged_before) == std::string::npos)
+        return false;
+    }
+    return false;
   }
   int stop(int sig) { return process_.stop(sig); }
   bool running() { return process_.running(); }
@@ -49,6 +70,10 @@ class server_process {
   }
 
  private:
+  std::string log_text() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
   std::string store_, log_;
   std::uint16_t port_, http_port_, kafka_port_;
   child_process process_;
