@@ -108,18 +108,29 @@ void memory_store::append(std::span<const append_request> requests,
   // after a gap, as the store's script does. (A writer: a partition under one lease; a stale
   // one's refusal does not stop the current one's batches.) Unfenced ones each stand alone,
   // as in a Redis transaction.
-  std::map<std::pair<topic_partition, std::string_view>, std::error_code> refused;
+  // Empty unless a fenced batch was refused (rare): no work or allocation per batch otherwise.
+  struct refusal {
+    const append_request* writer;
+    std::error_code error;
+  };
+  std::vector<refusal> refused;
+  auto refuse = [&](std::size_t i, errc e) {
+    results[i] = e;
+    if (!requests[i].fence.empty()) refused.push_back({&requests[i], results[i]});
+  };
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
-    const auto writer = std::pair{*r.tp, r.fence};
-    if (auto it = refused.find(writer); it != refused.end()) {
-      results[i] = it->second;
-      continue;
-    }
     if (!r.fence.empty()) {
+      auto earlier = std::find_if(refused.begin(), refused.end(), [&](const refusal& x) {
+        return x.writer->fence == r.fence && *x.writer->tp == *r.tp;
+      });
+      if (earlier != refused.end()) {
+        results[i] = earlier->error;
+        continue;
+      }
       const auto* lease = st.live_lease(partition_lease(*r.tp), state::clock::now());
       if (lease == nullptr || *lease != r.fence) {
-        results[i] = refused[writer] = errc::not_leader;  // fenced: recorded
+        refuse(i, errc::not_leader);
         continue;
       }
     }
@@ -128,8 +139,7 @@ void memory_store::append(std::span<const append_request> requests,
     // what was ever stored.
     if (r.base_offset < log.next_offset ||
         (!log.batches.empty() && log.batches.rbegin()->first >= r.base_offset)) {
-      results[i] = errc::offset_conflict;
-      if (!r.fence.empty()) refused[writer] = errc::offset_conflict;
+      refuse(i, errc::offset_conflict);
       continue;
     }
     stored_batch b;

@@ -268,12 +268,16 @@ bool register_cluster_node(storage::log_store& store, const cluster_config& conf
     return false;
   }
   if (!*r) {
-    logging::cluster().error("cannot join the cluster: node id {} is in use by a live node (its "
-                             "registration expires {} ms after that node stops)",
-                             self.node, config.lease_ms);
+    log_node_id_taken(self.node, config);
     return false;
   }
   return true;
+}
+
+void log_node_id_taken(std::int32_t node, const cluster_config& config) {
+  logging::cluster().error("cannot join the cluster: node id {} is in use by a live node (its "
+                           "registration expires {} ms after that node stops)",
+                           node, config.lease_ms);
 }
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,

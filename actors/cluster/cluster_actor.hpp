@@ -20,6 +20,8 @@ namespace portask {
 /// use by a live node or the store cannot be reached. `self` is what registered.
 bool register_cluster_node(storage::log_store& store, const cluster_config& config,
                            const storage::node_registration& self);
+/// The reason a node does not start when its id is taken.
+void log_node_id_taken(std::int32_t node, const cluster_config& config);
 
 /// The bound on each store call of a lease round: well below the lease.
 inline std::chrono::milliseconds cluster_round_timeout(const broker_config& c) {

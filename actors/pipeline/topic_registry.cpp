@@ -47,6 +47,7 @@ errc ensure_loaded(self_ptr self) {
 }
 
 std::optional<bool> reload_topics(self_ptr self);
+void stop_partition(self_ptr self, const topic_partition& tp);
 
 errc create_topic(self_ptr self, storage::topic_info info) {
   auto& st = self->state;
@@ -79,19 +80,15 @@ std::optional<bool> reload_topics(self_ptr self) {
   std::map<std::string, storage::topic_info> now;
   for (auto& t : *list) now[t.name] = std::move(t);
   if (now == st.topics && st.loaded) return false;
-  for (auto it = st.partitions.begin(); it != st.partitions.end();) {
-    auto topic = now.find(it->first.topic);
-    auto was = st.topics.find(it->first.topic);
-    if (topic != now.end() && was != st.topics.end() &&
-        it->first.partition < topic->second.partitions && topic->second.id == was->second.id) {
-      ++it;
-      continue;
-    }
-    self->unlink_from(it->second);
-    self->send_exit(it->second, caf::exit_reason::user_shutdown);
-    st.fences.erase(it->first);
-    it = st.partitions.erase(it);
+  std::vector<topic_partition> gone;
+  for (const auto& [tp, actor] : st.partitions) {
+    auto topic = now.find(tp.topic);
+    auto was = st.topics.find(tp.topic);
+    if (topic == now.end() || was == st.topics.end() || tp.partition >= topic->second.partitions ||
+        topic->second.id != was->second.id)
+      gone.push_back(tp);
   }
+  for (const auto& tp : gone) stop_partition(self, tp);
   st.topics = std::move(now);
   st.loaded = true;
   st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);

@@ -155,9 +155,7 @@ std::error_code broker::start() {
     }
     for (const auto& n : *live)
       if (n.node == config_.cluster.node_id) {
-        logging::cluster().error("cannot join the cluster: node id {} is in use by a live node (its "
-                                 "registration expires {} ms after that node stops)",
-                                 n.node, config_.cluster.lease_ms);
+        log_node_id_taken(n.node, config_.cluster);
         return make_error_code(std::errc::device_or_resource_busy);  // the id is taken
       }
     // From the first client on, this node owns only what its leases say: nothing until its
