@@ -139,6 +139,8 @@ connection::connection(int fd, options o) : fd_(fd), opts_(std::move(o)) {}
 
 connection::connection(connection&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
+      broken_(other.broken_),
+      subscribed_by_request_(std::move(other.subscribed_by_request_)),
       tls_(std::move(other.tls_)),
       opts_(std::move(other.opts_)),
       last_id_(other.last_id_),
@@ -151,6 +153,8 @@ connection& connection::operator=(connection&& other) noexcept {
     if (fd_ >= 0) ::close(fd_);
     tls_.reset();
     fd_ = std::exchange(other.fd_, -1);
+    broken_ = other.broken_;
+    subscribed_by_request_ = std::move(other.subscribed_by_request_);
     tls_ = std::move(other.tls_);
     opts_ = std::move(other.opts_);
     last_id_ = other.last_id_;
@@ -177,6 +181,7 @@ bool connection::write_all(protocol::byte_view bytes) {
       }
       const int e = SSL_get_error(tls_->ssl(), n);
       if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE)) continue;
+      broken_ = true;
       return false;
     }
     return true;
@@ -185,6 +190,7 @@ bool connection::write_all(protocol::byte_view bytes) {
     const auto n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
+      broken_ = true;
       return false;
     }
     done += static_cast<std::size_t>(n);
@@ -195,8 +201,22 @@ bool connection::write_all(protocol::byte_view bytes) {
 bool connection::send_raw(protocol::byte_view bytes) { return write_all(bytes); }
 
 result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* timed_out) {
+  bool waited_out = false;
+  auto f = read_frame_once(wait, &waited_out);
+  if (timed_out) *timed_out = waited_out;
+  if (!ok(f) && !waited_out) broken_ = true;
+  return f;
+}
+
+bool connection::has_pending() const {
+  return !deliveries_.empty() || !assignments_.empty() || decoder_.buffered() > 0 ||
+         (tls_ && SSL_pending(tls_->ssl()) > 0);
+}
+
+result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool* timed_out) {
   if (timed_out) *timed_out = false;
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  bool looked_last = false;
   for (;;) {
     auto f = decoder_.next();
     if (!f) return local(static_cast<errc>(f.error().value()), "bad frame from broker");
@@ -205,11 +225,17 @@ result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* time
       return buffer(v.payload.data() - protocol::frame_header_size,
                     v.payload.data() + v.payload.size());
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      if (timed_out) *timed_out = true;
-      return local(errc::timeout);
+      // Time is up, but what has already arrived is still read (one look without waiting):
+      // a short or zero wait must not miss a frame sitting in the socket.
+      if (looked_last) {
+        if (timed_out) *timed_out = true;
+        return local(errc::timeout);
+      }
+      looked_last = true;
+      left = std::chrono::milliseconds(0);
     }
     // Decrypted bytes already buffered by OpenSSL do not show on the socket.
     if (!tls_ || SSL_pending(tls_->ssl()) == 0) {
@@ -250,7 +276,10 @@ result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {
 result<std::pair<native::response_header, buffer>> connection::wait_response() {
   for (;;) {
     auto f = read_frame(opts_.timeout, nullptr);
-    if (!ok(f)) return error_of(f);
+    if (!ok(f)) {
+      broken_ = true;  // a late answer would be taken for the next request's
+      return error_of(f);
+    }
     auto bytes = std::move(std::get<0>(f));
     const auto type = static_cast<message_type>(bytes[5]);
     const protocol::byte_view payload{bytes.data() + protocol::frame_header_size,
@@ -491,9 +520,10 @@ result<std::vector<native::acl_entry>> connection::delete_acls(std::vector<nativ
   return acl_call(native::acl_op::remove, std::move(filters));
 }
 
-result<native::metadata_response> connection::metadata() {
+result<native::metadata_response> connection::metadata(std::vector<std::string> groups) {
   buffer frame;
-  native::encode_metadata_request(frame, next_id());
+  if (groups.size() > UINT16_MAX) groups.resize(UINT16_MAX);
+  native::encode_metadata_request(frame, native::metadata_request{next_id(), std::move(groups)});
   return call<native::metadata_response>(std::move(frame), native::decode_metadata_response);
 }
 
@@ -551,8 +581,11 @@ result<std::int64_t> connection::heartbeat() {
 result<std::uint32_t> connection::subscribe(const std::string& topic, std::int32_t partition,
                                             std::int64_t offset, std::uint32_t credit_bytes) {
   buffer frame;
-  native::encode(frame, native::subscribe_request{next_id(), topic, partition, offset, credit_bytes});
-  return call<std::uint32_t>(std::move(frame), native::decode_subscribe_response);
+  const auto request_id = next_id();
+  native::encode(frame, native::subscribe_request{request_id, topic, partition, offset, credit_bytes});
+  auto id = call<std::uint32_t>(std::move(frame), native::decode_subscribe_response);
+  if (ok(id)) subscribed_by_request_[request_id] = std::get<0>(id);
+  return id;
 }
 
 result<bool> connection::grant_credit(std::uint32_t subscription_id, std::uint32_t bytes) {
@@ -564,6 +597,7 @@ result<bool> connection::grant_credit(std::uint32_t subscription_id, std::uint32
 result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
   buffer frame;
   native::encode(frame, native::unsubscribe_request{next_id(), subscription_id});
+  std::erase_if(subscribed_by_request_, [&](const auto& e) { return e.second == subscription_id; });
   return call<bool>(std::move(frame), empty_body);
 }
 
@@ -582,7 +616,12 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
     } else if (type == message_type::error) {
       auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
       if (!e) return local(errc::malformed_payload);
-      return failure{static_cast<errc>(e->code), e->message, e->retriable};
+      failure ended{static_cast<errc>(e->code), e->message, e->retriable};
+      if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
+        ended.subscription_id = it->second;
+        subscribed_by_request_.erase(it);
+      }
+      return ended;
     }
     // Other frames (late responses) are not expected here and are dropped.
   }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <variant>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,8 @@ struct failure {
   errc code = errc::internal;
   std::string message;
   bool retriable = false;
+  /// From next_delivery: the subscription the broker ended (0: none).
+  std::uint32_t subscription_id = 0;
 };
 
 template <class T>
@@ -106,7 +109,9 @@ class connection {
                                   std::vector<protocol::native::config_entry> configs);
   /// Grows `topic` to `total` partitions.
   result<bool> add_partitions(const std::string& topic, std::int32_t total);
-  result<protocol::native::metadata_response> metadata();
+  /// The broker's topics; in a cluster also the live nodes, every listed partition's leader
+  /// and the coordinator of each of `groups` (cluster_client follows them).
+  result<protocol::native::metadata_response> metadata(std::vector<std::string> groups = {});
 
   // -- consumer groups, as an administrator sees them (both protocols' groups) --------------
   result<std::vector<protocol::native::group_summary>> list_groups();
@@ -189,6 +194,15 @@ class connection {
   /// Reads the next frame of any type (tests).
   result<protocol::buffer> receive_frame(std::chrono::milliseconds wait);
 
+  /// False once the connection failed or a response did not come in time: what it carries
+  /// is unknown from then on, and a new connection is needed.
+  bool usable() const noexcept { return fd_ >= 0 && !broken_; }
+  /// The socket, to wait on several connections at once (poll for reading); a TLS
+  /// connection may hold decrypted bytes the socket does not show (has_pending()).
+  int native_handle() const noexcept { return fd_; }
+  /// Whether frames or decrypted bytes are already here to be read without waiting.
+  bool has_pending() const;
+
  private:
   connection(int fd, options o);
   std::uint32_t next_id() noexcept { return ++last_id_; }
@@ -200,7 +214,9 @@ class connection {
                                                             std::vector<protocol::native::acl_entry> entries);
   /// Reads frames until a Response or Error arrives; Deliver frames are queued.
   result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response();
+  /// A failure other than a timeout leaves the connection unusable.
   result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);
+  result<protocol::buffer> read_frame_once(std::chrono::milliseconds wait, bool* timed_out);
   result<fetched> decode_fetched(const protocol::native::fetch_response& f, std::int64_t from);
 
   template <class T, class Decode>
@@ -212,6 +228,10 @@ class connection {
   bool wait_socket(bool for_write);
 
   int fd_ = -1;
+  bool broken_ = false;
+  /// Subscribe request id -> subscription id: an Error frame ending a subscription names
+  /// the Subscribe's request.
+  std::map<std::uint32_t, std::uint32_t> subscribed_by_request_;
   std::unique_ptr<protocol::security::tls_client> tls_;
   options opts_;
   std::uint32_t last_id_ = 0;

@@ -13,8 +13,9 @@ result<idempotent_producer> idempotent_producer::open(const options& o,
   idempotent_producer p{o, retry_for};
   auto c = p.reconnect();
   if (!ok(c)) return error_of(c);
-  p.reconnects_ = 0;
-  auto init = p.conn_->init_producer();
+  auto any = p.conn_->any();
+  if (!ok(any)) return error_of(any);
+  auto init = std::get<0>(any)->init_producer();
   if (!ok(init)) return error_of(init);
   p.id_ = std::get<0>(init).producer_id;
   p.epoch_ = std::get<0>(init).producer_epoch;
@@ -22,16 +23,27 @@ result<idempotent_producer> idempotent_producer::open(const options& o,
 }
 
 result<bool> idempotent_producer::reconnect() {
-  conn_.reset();
-  auto c = connection::open(opts_);
+  forget_connections();
+  auto c = cluster_client::open(opts_);
   if (!ok(c)) return error_of(c);
   conn_.emplace(std::move(std::get<0>(c)));
-  ++reconnects_;
   return true;
 }
 
+void idempotent_producer::forget_connections() {
+  if (conn_) reconnects_ += conn_->connections_opened();
+  conn_.reset();
+}
+
+std::size_t idempotent_producer::reconnects() const noexcept {
+  const auto opened = reconnects_ + (conn_ ? conn_->connections_opened() : 0);
+  return opened > 0 ? opened - 1 : 0;
+}
+
 result<bool> idempotent_producer::bump_epoch() {
-  auto init = conn_->init_producer(id_, epoch_);
+  auto any = conn_->any();
+  if (!ok(any)) return error_of(any);
+  auto init = std::get<0>(any)->init_producer(id_, epoch_);
   if (!ok(init)) return error_of(init);
   id_ = std::get<0>(init).producer_id;
   epoch_ = std::get<0>(init).producer_epoch;
@@ -62,13 +74,19 @@ result<native::publish_response> idempotent_producer::publish(
         continue;
       }
       f = error_of(b);
-      if (f.retriable) conn_.reset();
+      if (f.retriable) conn_->refresh();
     } else {
       auto& seq = next_sequence_[{topic, partition}];
       const native::publish_producer claim{id_, epoch_, seq};
-      auto sent = conn_->send_publish(topic, partition, batch, true, claim);
-      result<native::publish_response> r =
-          ok(sent) ? conn_->receive_publish() : result<native::publish_response>{error_of(sent)};
+      // To the partition's leader now (a connection that failed, or timed out with an answer
+      // still owed, is never used again: cluster_client opens a new one).
+      auto leader = conn_->leader(topic, partition);
+      result<native::publish_response> r = ok(leader) ? failure{} : error_of(leader);
+      if (ok(leader)) {
+        auto& c = *std::get<0>(leader);
+        auto sent = c.send_publish(topic, partition, batch, true, claim);
+        r = ok(sent) ? c.receive_publish() : result<native::publish_response>{error_of(sent)};
+      }
       if (ok(r)) {
         const auto n = static_cast<std::int64_t>(batch.messages.size());
         seq = static_cast<std::int32_t>((static_cast<std::int64_t>(seq) + n) % (std::int64_t{1} << 31));
@@ -83,9 +101,8 @@ result<native::publish_response> idempotent_producer::publish(
         if (ok(b)) continue;
         f = error_of(b);
       }
-      // Whatever the connection still carries is stale now: a late answer would be taken
-      // for the next request's. Start over on a new one.
-      if (f.retriable) conn_.reset();
+      // The leader may have moved or gone: ask where the partition is now.
+      if (f.retriable) conn_->refresh();
     }
     if (f.retriable && clock_type::now() + pause > deadline) unsure_ = true;
     if (!f.retriable || clock_type::now() + pause > deadline) return f;

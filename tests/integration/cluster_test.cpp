@@ -1,7 +1,7 @@
 // Several Portask nodes on one redis-server (append-only, fsync always): membership, partition
 // leases spread over the nodes, failover when a node is killed, fencing of a paused owner,
-// handover on SIGTERM. Against the real `portask` executable, with kcat, raw Kafka requests
-// and confluent-kafka (librdkafka).
+// handover on SIGTERM. Against the real `portask` executable, with kcat, raw Kafka requests,
+// confluent-kafka (librdkafka), the native C++ client and portask-cli.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client/cluster_client.hpp"
+#include "client/idempotent_producer.hpp"
 #include "process.hpp"
 #include "raw_kafka.hpp"
 #include "redis_server.hpp"
@@ -62,6 +64,34 @@ void create_topic(std::uint16_t kafka_port, const std::string& name, std::int32_
   create.topics.push_back({name, partitions, 1, {}, {}});
   create.timeoutMs = 10000;
   ASSERT_EQ(call<msg::CreateTopicsResponse>(c, 19, 4, create, false).topics.at(0).errorCode, 0);
+}
+
+protocol::message_batch one_message(const std::string& value) {
+  protocol::message_batch b;
+  protocol::message m;
+  m.value = value;
+  b.messages.push_back(std::move(m));
+  return b;
+}
+
+template <class T>
+T must(client::result<T> r, const std::string& what) {
+  if (!client::ok(r)) ADD_FAILURE() << what << ": " << client::error_of(r).message;
+  if (!client::ok(r)) throw std::runtime_error(what);
+  return std::move(std::get<0>(r));
+}
+
+// Every value stored in topic/partition, read through the partition's leader.
+std::vector<std::string> stored_values(client::cluster_client& c, const std::string& topic, std::int32_t partition) {
+  std::vector<std::string> out;
+  std::int64_t offset = 0;
+  for (int reads = 0; reads < 1000; ++reads) {
+    auto f = must(c.fetch(topic, partition, offset), "fetch");
+    for (const auto& m : f.messages) out.push_back(m.value.value_or(""));
+    if (f.next_offset <= offset) break;
+    offset = f.next_offset;
+  }
+  return out;
 }
 
 class Cluster : public ::testing::Test {
@@ -325,3 +355,98 @@ TEST_F(Cluster, ANodeThatLosesTheStoreStopsAcknowledgingAndGivesItsLeasesUp) {
 }
 
 }  // namespace
+
+// The native protocol names each partition's leader and each group's coordinator; the C++
+// client and portask-cli, given any one node, send every request where it belongs and follow
+// a partition to its new leader when its owner is killed: an idempotent producer loses and
+// repeats nothing, and subscriptions move with their partitions.
+TEST_F(Cluster, NativeClientsAndTheCliFollowLeadersThroughAFailover) {
+  for (int id : {1, 2, 3}) start_node(id);
+  create_topic(nodes_[1]->kafka_port(), "native", 6);
+  const auto m = settled("native", 6, {1, 2, 3});
+
+  client::options o;
+  o.port = nodes_[1]->port();
+  o.timeout = std::chrono::seconds(60);
+  auto c = must(client::cluster_client::open(o), "open");
+  ASSERT_TRUE(c.clustered());
+  EXPECT_EQ(c.metadata().node_id, 1);
+  EXPECT_EQ(c.metadata().nodes.size(), 3u);
+  std::map<int, int> named;
+  for (const auto& owner : c.metadata().owners)
+    if (owner.topic == "native") {
+      named[owner.partition] = owner.leader;
+      EXPECT_GT(owner.leader_epoch, 0);
+    }
+  EXPECT_EQ(named, m.leaders);  // the same leaders as the Kafka Metadata names
+  // A node that does not lead a partition refuses it (the client's cue to look again).
+  for (const auto& [p, leader] : m.leaders)
+    if (leader != 1) {
+      auto plain = nodes_[1]->connect();
+      auto refused = plain.publish("native", p, one_message("wrong node"));
+      ASSERT_FALSE(client::ok(refused));
+      EXPECT_EQ(client::error_of(refused).code, errc::not_leader);
+      break;
+    }
+
+  // portask-cli through node 1 writes keyed lines to every partition, whoever leads it, and
+  // reads them all back through node 2.
+  const std::string cli = std::string(PORTASK_CLI_BINARY) + " --timeout 60000 --port ";
+  auto run_cli = [&](int node, const std::string& args) {
+    return run_shell("timeout 120 " + cli + std::to_string(nodes_[node]->port()) + " " + args + " 2>&1");
+  };
+  auto [made, made_out] = run_cli(1, "topics create viacli --partitions 6");
+  ASSERT_EQ(made, 0) << made_out;
+  auto cli_count = [&](int node) {
+    auto [rc, out] = run_cli(node, "consume viacli --format '%s\\n'");
+    EXPECT_EQ(rc, 0) << out;
+    return std::count(out.begin(), out.end(), '\n');
+  };
+  auto [produced, produced_out] = run_shell("seq 1 60 | sed 's/.*/k&:v&/' | timeout 120 " + cli +
+                                            std::to_string(nodes_[1]->port()) + " produce viacli -K : 2>&1");
+  ASSERT_EQ(produced, 0) << produced_out;
+  EXPECT_EQ(cli_count(2), 60);
+
+  // Subscriptions to every partition, then an idempotent producer through node 1.
+  std::map<std::uint32_t, std::int32_t> subscription_partition;
+  for (std::int32_t p = 0; p < 6; ++p)
+    subscription_partition[must(c.subscribe("native", p, 0, 1 << 20), "subscribe")] = p;
+  auto producer = must(client::idempotent_producer::open(o, std::chrono::seconds(90)), "producer");
+  std::map<std::int32_t, std::vector<std::string>> acked;
+  auto produce_round = [&](const std::string& prefix) {
+    for (int i = 0; i < 30; ++i) {
+      const std::int32_t p = i % 6;
+      const auto value = prefix + std::to_string(i);
+      must(producer.publish("native", p, one_message(value)), "idempotent publish " + value);
+      acked[p].push_back(value);
+    }
+  };
+  produce_round("a-");
+  // Kill a node other than the bootstrap one that leads something.
+  int victim = -1;
+  for (const auto& [p, leader] : m.leaders)
+    if (leader != 1) victim = leader;
+  ASSERT_GE(victim, 0);
+  nodes_[victim]->stop(SIGKILL);
+  produce_round("b-");  // each batch to the victim's partitions waits for their new leader
+
+  // Every acknowledged value is stored once, in order, whoever leads the partition now.
+  for (const auto& [p, values] : acked) EXPECT_EQ(stored_values(c, "native", p), values) << "partition " << p;
+  // The subscriptions followed their partitions.
+  std::map<std::int32_t, std::vector<std::string>> delivered;
+  auto complete = [&] {
+    for (const auto& [p, values] : acked)
+      if (delivered[p].size() < values.size()) return false;
+    return true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!complete() && std::chrono::steady_clock::now() < deadline) {
+    auto d = must(c.next_delivery(std::chrono::milliseconds(500)), "next delivery");
+    if (!d) continue;
+    for (const auto& msg : d->data.messages) delivered[subscription_partition.at(d->subscription_id)].push_back(msg.value.value_or(""));
+    must(c.grant_credit(d->subscription_id, static_cast<std::uint32_t>(d->wire_bytes)), "credit");
+  }
+  for (const auto& [p, values] : acked) EXPECT_EQ(delivered[p], values) << "partition " << p;
+  // portask-cli still reads every partition through node 1, the moved ones from their new leader.
+  EXPECT_EQ(cli_count(1), 60);
+}

@@ -32,9 +32,7 @@ std::string password_for(const std::string& user) {
   return read_secret("PORTASK_PASSWORD", "password for " + user);
 }
 
-}  // namespace
-
-client::connection open(const common_options& o, protocol::encoding e) {
+client::options options_of(const common_options& o, protocol::encoding e) {
   client::options opts;
   opts.host = o.host;
   opts.port = o.port;
@@ -49,7 +47,18 @@ client::connection open(const common_options& o, protocol::encoding e) {
     opts.password = password_for(o.user);
     opts.mechanism = o.sasl_mechanism;
   }
-  return check(client::connection::open(opts),
+  return opts;
+}
+
+}  // namespace
+
+client::connection open(const common_options& o, protocol::encoding e) {
+  return check(client::connection::open(options_of(o, e)),
+               "cannot connect to " + o.host + ":" + std::to_string(o.port));
+}
+
+client::cluster_client open_cluster(const common_options& o, protocol::encoding e) {
+  return check(client::cluster_client::open(options_of(o, e)),
                "cannot connect to " + o.host + ":" + std::to_string(o.port));
 }
 

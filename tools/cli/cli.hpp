@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client/client.hpp"
+#include "client/cluster_client.hpp"
 
 namespace portask::cli {
 
@@ -38,7 +39,11 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// One connection to the broker named by --host/--port: for requests any node answers.
 client::connection open(const common_options& o, protocol::encoding e = {});
+/// A client that sends each partition's requests to its leader and each group's to its
+/// coordinator, following them when they move (the named broker is where it starts).
+client::cluster_client open_cluster(const common_options& o, protocol::encoding e = {});
 
 /// The value of `r`, or a runtime_error naming `what` and the broker's answer.
 template <class T>

@@ -4,7 +4,10 @@
 // With --group it is a member of that consumer group: the broker assigns its partitions, each
 // starts at the group's committed offset (else at --from), and every batch printed is
 // committed, so the next run resumes where this one stopped.
+// In a cluster every partition is read from its leader and the group's requests go to its
+// coordinator, following them when they move (client/cluster_client.hpp).
 #include <algorithm>
+#include <thread>
 #include <iostream>
 #include <map>
 #include <utility>
@@ -41,7 +44,8 @@ class consumer {
  public:
   consumer(const common_options& o, const consume_options& q, start_position from,
            record_format format)
-      : c_(open(o)), q_(q), from_(from), format_(std::move(format)) {}
+      : c_(open_cluster(o)), q_(q), from_(from), format_(std::move(format)),
+        timeout_(std::chrono::milliseconds(o.timeout_ms)) {}
 
   int run() {
     if (q_.group.empty()) {
@@ -49,15 +53,42 @@ class consumer {
       return 0;
     }
     // A group member: wait for the first assignment, then consume it until it changes.
-    member_.id = check(c_.join_group(q_.group, {q_.topic}), "join group " + q_.group);
-    auto a = check(c_.next_assignment(std::chrono::seconds(30)), "group " + q_.group);
-    if (!a) throw runtime_error("group " + q_.group + ": no assignment within 30 s");
+    auto a = join();
     while (take(*a)) a = std::exchange(next_assignment_, std::nullopt);
-    check(c_.leave_group(member_.id), "leave group " + q_.group);
+    check(member_connection_->leave_group(member_.id), "leave group " + q_.group);
     return 0;
   }
 
  private:
+  // Joins the group on its coordinator (again, after the coordinator moved or its connection
+  // failed) and waits for the first assignment.
+  std::optional<native::group_assignment> join() {
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      member_connection_.reset();
+      auto conn = c_.open_to_coordinator(q_.group);
+      client::failure f;
+      if (client::ok(conn)) {
+        member_connection_.emplace(std::move(std::get<0>(conn)));
+        auto id = member_connection_->join_group(q_.group, {q_.topic});
+        if (client::ok(id)) {
+          member_.id = std::get<0>(id);
+          auto a = member_connection_->next_assignment(std::chrono::seconds(30));
+          if (client::ok(a) && std::get<0>(a)) return std::move(std::get<0>(a));
+          if (client::ok(a)) throw runtime_error("group " + q_.group + ": no assignment within 30 s");
+          f = client::error_of(a);
+        } else {
+          f = client::error_of(id);
+        }
+      } else {
+        f = client::error_of(conn);
+      }
+      if (!f.retriable || std::chrono::steady_clock::now() > deadline)
+        throw runtime_error("join group " + q_.group + ": " + f.message);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
   // Applies an assignment and consumes it; true when a newer one arrived (next_assignment_).
   bool take(const native::group_assignment& a) {
     member_.member_id = a.member_id;
@@ -74,7 +105,7 @@ class consumer {
 
   std::vector<std::int32_t> chosen_partitions() {
     if (!q_.partitions.empty()) return q_.partitions;
-    const auto d = check(c_.describe_topic(q_.topic), "describe " + q_.topic);
+    const auto d = check(check(c_.any(), "connect")->describe_topic(q_.topic), "describe " + q_.topic);
     std::vector<std::int32_t> all;
     for (std::int32_t p = 0; p < d.partitions; ++p) all.push_back(p);
     return all;
@@ -141,10 +172,13 @@ class consumer {
       subscriptions[check(c_.subscribe(q_.topic, p, offset, credit), "subscribe")] = p;
     for (;;) {
       if (!q_.group.empty()) {
-        auto a = check(c_.next_assignment(std::chrono::milliseconds(0)), "group " + q_.group);
-        if (a) {
+        auto a = member_connection_->next_assignment(std::chrono::milliseconds(0));
+        const bool lost = !client::ok(a);  // the coordinator moved or went away: join again
+        if (lost && !client::error_of(a).retriable && member_connection_->usable())
+          check(std::move(a), "group " + q_.group);
+        if (lost || std::get<0>(a)) {
           for (const auto& [id, p] : subscriptions) check(c_.unsubscribe(id), "unsubscribe");
-          next_assignment_ = std::move(a);
+          next_assignment_ = lost ? join() : std::move(std::get<0>(a));
           return true;
         }
       }
@@ -160,10 +194,12 @@ class consumer {
     }
   }
 
-  client::connection c_;
+  client::cluster_client c_;
+  std::optional<client::connection> member_connection_;  ///< the group membership's
   const consume_options& q_;
   start_position from_;
   record_format format_;
+  std::chrono::milliseconds timeout_;
   membership member_;
   std::optional<native::group_assignment> next_assignment_;  ///< arrived while consuming
   std::uint64_t printed_ = 0;

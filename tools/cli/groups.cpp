@@ -60,7 +60,7 @@ struct partition_row {
 };
 
 void describe(const common_options& o, const group_options& g) {
-  auto c = open(o);
+  auto c = open_cluster(o);
   const auto d = check(c.describe_group(g.group), "describe group " + g.group);
   std::map<std::pair<std::string, std::int32_t>, partition_row> rows;
   for (const auto& off : d.offsets) {
@@ -145,7 +145,7 @@ void reset_offsets(const common_options& o, const group_options& g) {
   auto to = parse_start_position(g.to);
   if (!to || to->what == start_position::kind::committed)
     throw usage_error("--to '" + g.to + "': expected earliest, latest, an offset, -N or @timestamp_ms");
-  auto c = open(o);
+  auto c = open_cluster(o);
   auto d = c.describe_group(g.group);
   if (client::ok(d) && !std::get<0>(d).members.empty())
     throw runtime_error("group " + g.group + " has " +
@@ -155,7 +155,7 @@ void reset_offsets(const common_options& o, const group_options& g) {
     check(std::move(d), "describe group " + g.group);
   auto partitions = g.partitions;
   if (partitions.empty()) {
-    const auto t = check(c.describe_topic(g.topic), "describe " + g.topic);
+    const auto t = check(check(c.any(), "connect")->describe_topic(g.topic), "describe " + g.topic);
     for (std::int32_t p = 0; p < t.partitions; ++p) partitions.push_back(p);
   }
   std::vector<std::vector<std::string>> rows{{"TOPIC", "PARTITION", "NEW-OFFSET"}};
@@ -196,7 +196,7 @@ void add_groups_commands(CLI::App& app, const common_options& o) {
   auto* remove = groups->add_subcommand("delete", "delete a group without members and its offsets");
   remove->add_option("group", g->group, "group id")->required();
   remove->callback([g, &o] {
-    auto c = open(o);
+    auto c = open_cluster(o);
     check(c.delete_group(g->group), "delete group " + g->group);
     std::cout << "deleted group " << g->group << '\n';
   });

@@ -1,7 +1,8 @@
 // portask-cli produce: values from arguments or stdin lines. A keyed message goes to the
 // partition Kafka's default partitioner picks for its key (murmur2), so the CLI, the Java
-// client and librdkafka put a key on the same partition; unkeyed batches are spread by the
-// broker. Up to 16 batches are in flight.
+// client and librdkafka put a key on the same partition; unkeyed batches are spread over the
+// partitions. Up to 16 batches are in flight; in a cluster each goes to its partition's leader
+// and follows it when it moves (client/cluster_client.hpp).
 #include <unistd.h>
 
 #include <chrono>
@@ -30,7 +31,7 @@ struct produce_options {
 
 class producer {
  public:
-  producer(client::connection c, const produce_options& p) : c_(std::move(c)), p_(p) {
+  producer(client::cluster_client c, const produce_options& p) : c_(std::move(c)), p_(p) {
     for (const auto& h : p.headers) {
       auto [k, v] = split_pair(h);
       headers_.push_back({k, v});
@@ -62,7 +63,9 @@ class producer {
   // The topic's partition count, asked once (keys need it).
   std::int32_t partitions() {
     if (partitions_ > 0) return partitions_;
-    auto d = c_.describe_topic(p_.topic);
+    if ((partitions_ = c_.partitions_of(p_.topic)) > 0) return partitions_;
+    drain(0);  // a connection with publishes in flight takes no other request
+    auto d = check(c_.any(), "connect")->describe_topic(p_.topic);
     if (!client::ok(d) && client::error_of(d).code == errc::unknown_topic)
       throw runtime_error("topic '" + p_.topic +
                           "' does not exist; keyed messages need its partition count (create it "
@@ -75,23 +78,22 @@ class producer {
     auto it = pending_.find(partition);
     if (it == pending_.end()) return;
     sent_ += it->second.messages.size();
-    check(c_.send_publish(p_.topic, partition, it->second), "publish to " + p_.topic);
+    check(c_.send_publish(p_.topic, partition, std::move(it->second)), "publish to " + p_.topic);
     pending_.erase(it);
-    ++in_flight_;
     drain(max_in_flight);
   }
 
-  void drain(std::uint64_t keep) {
-    for (; in_flight_ > keep; --in_flight_) check(c_.receive_publish(), "publish to " + p_.topic);
+  void drain(std::size_t keep) {
+    while (c_.in_flight() > keep) check(c_.receive_publish(), "publish to " + p_.topic);
   }
 
-  static constexpr std::uint64_t max_in_flight = 16;
-  client::connection c_;
+  static constexpr std::size_t max_in_flight = 16;
+  client::cluster_client c_;
   const produce_options& p_;
   std::vector<protocol::message_header> headers_;
   std::map<std::int32_t, protocol::message_batch> pending_;
   std::int32_t partitions_ = 0;
-  std::uint64_t sent_ = 0, bytes_ = 0, in_flight_ = 0;
+  std::uint64_t sent_ = 0, bytes_ = 0;
 };
 
 int produce(const common_options& o, const produce_options& p) {
@@ -102,7 +104,7 @@ int produce(const common_options& o, const produce_options& p) {
     throw usage_error("unknown compression '" + p.compression +
                       "' (none, gzip, snappy, lz4, zstd)");
   if (p.batch == 0) throw usage_error("--batch must be at least 1");
-  producer out(open(o, {*codec, *compression}), p);
+  producer out(open_cluster(o, {*codec, *compression}), p);
   const bool from_stdin = p.values.empty();
   const bool progress = from_stdin && isatty(STDERR_FILENO);
   const auto start = clock_type::now();

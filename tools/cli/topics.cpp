@@ -102,9 +102,9 @@ void add_partitions(const common_options& o, const topic_options& t) {
 }
 
 void delete_records(const common_options& o, topic_options t) {
-  auto c = open(o);
+  auto c = open_cluster(o);
   if (t.record_partitions.empty()) {
-    const auto d = check(c.describe_topic(t.name), "describe " + t.name);
+    const auto d = check(check(c.any(), "connect")->describe_topic(t.name), "describe " + t.name);
     for (std::int32_t i = 0; i < d.partitions; ++i) t.record_partitions.push_back(i);
   }
   for (auto partition : t.record_partitions) {

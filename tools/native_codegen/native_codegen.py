@@ -378,6 +378,8 @@ class Body:
                 default = next(d for _, n, d, _ in struct_members(self.schema, elem) if n == f["name"])
                 conds.append(f"std::any_of(m.{f['column']}.begin(), m.{f['column']}.end(), "
                              f"[](const auto& e) {{ return e.{f['name']} != {default}; }})")
+            elif f["type"].startswith("[]"):
+                conds.append(f"!{self.acc(f)}.empty()")
             elif f["type"] == "string" and "default" not in f:
                 conds.append(f"!{self.acc(f)}.empty()")
             else:

@@ -233,7 +233,8 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   const bool acks = req->acks != 0;
   if (req->partition >= 0) return send_publish(self, r, acks, std::move(pb));
   if (req->partition != -1) return fail(self, r, errc::unknown_partition);
-  // The broker chooses: round-robin over the topic's partitions.
+  // The broker chooses: round-robin over the topic's partitions (in a cluster, over those this
+  // node leads, so that a client may send any node its unkeyed batches).
   auto& st = self->state;
   const auto changes = st.ctx->topic_changes.load(std::memory_order_acquire);
   if (changes != st.partition_counts_as_of) {
@@ -242,7 +243,12 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   }
   auto pick = [self](std::int32_t partitions, publish_batch& b) {
     auto& rr = self->state.round_robin[b.tp.topic];
-    b.tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
+    const auto view = self->state.ctx->cluster();
+    for (std::int32_t tries = 0; tries < partitions; ++tries) {
+      b.tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
+      if (view->owns(b.tp)) return;
+    }
+    // Leading none of them: the batch is answered NOT_LEADER, and the client looks again.
   };
   if (auto it = st.partition_counts.find(req->topic); it != st.partition_counts.end()) {
     pick(it->second, pb);
@@ -423,7 +429,9 @@ void pump(self_ptr self, std::uint32_t id) {
             if (sub == all.end()) return;
             sub->second.fetching = false;
             const auto code = to_errc(e);
-            if (is_retriable(code) && sub->second.active) {
+            // Another node leads the partition now: the subscription ends (retriable), and
+            // the client makes it again there (client/cluster_client.hpp).
+            if (is_retriable(code) && code != errc::not_leader && sub->second.active) {
               self->delayed_send(self, 200ms, subscribe_atom::value, id);  // retry later
               return;
             }
@@ -694,17 +702,38 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   }
 }
 
+// In a cluster, who serves what (docs/cluster.md): the live nodes' native endpoints, every
+// listed partition's leader, and the requested groups' coordinators. Outside one the answer
+// stays as before: everything is served here.
+void describe_cluster(native::metadata_response& m, const cluster_view& view,
+                      const std::vector<std::string>& groups) {
+  if (!view.clustered) return;
+  m.node_id = view.self;
+  for (const auto& [id, n] : view.nodes)
+    if (n.native) m.nodes.push_back({id, n.native->host, n.native->port});
+  for (const auto& t : m.topics)
+    for (std::int32_t p = 0; p < t.partitions; ++p) {
+      const topic_partition tp{t.topic, p};
+      m.owners.push_back({t.topic, p, view.leader(tp), view.leader_epoch(tp)});
+    }
+  for (const auto& g : groups) m.coordinators.push_back({g, view.coordinator(g)});
+}
+
 void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
-  if (!native::decode_metadata_request(payload)) return fail(self, r, errc::malformed_payload);
+  auto req = native::decode_metadata_request(payload);
+  if (!req) return fail(self, r, errc::malformed_payload);
   auto registry = self->state.ctx->registry();
   if (!registry) return fail(self, r, errc::not_ready);
   self->request(registry, 10s, list_atom::value)
       .then(
-          [=](std::vector<storage::topic_info>& topics) {
+          [=, groups = std::move(req->groups)](std::vector<storage::topic_info>& topics) {
             const auto& c = *self->state.ctx;
-            native::metadata_response m{c.config.native.host, c.native_port.load(),
-                                        std::string("portask ") + version_string,
-                                        summaries(describable(self, std::move(topics)))};
+            native::metadata_response m;
+            m.broker_host = c.config.native.host;
+            m.broker_port = c.native_port.load();
+            m.broker_version = std::string("portask ") + version_string;
+            m.topics = summaries(describable(self, std::move(topics)));
+            describe_cluster(m, *c.cluster(), groups);
             respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, m); });
           },
           [=](caf::error& e) { fail(self, r, e); });

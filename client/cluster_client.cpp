@@ -1,0 +1,504 @@
+#include "client/cluster_client.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace portask::client {
+
+namespace native = protocol::native;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+failure no_leader(const std::string& topic, std::int32_t partition) {
+  return failure{errc::not_leader,
+                 "partition " + topic + "/" + std::to_string(partition) + " has no leader at the moment", true};
+}
+
+}  // namespace
+
+result<cluster_client> cluster_client::open(const options& o) {
+  cluster_client c{o};
+  auto first = c.open_to(o.host, o.port);
+  if (!ok(first)) return error_of(first);
+  auto conn = std::make_unique<connection>(std::move(std::get<0>(first)));
+  auto m = conn->metadata();
+  if (!ok(m)) return error_of(m);
+  c.take(std::move(std::get<0>(m)), std::move(conn));
+  return c;
+}
+
+result<connection> cluster_client::open_to(const std::string& host, std::uint16_t port) const {
+  auto o = opts_;
+  o.host = host;
+  o.port = port;
+  // The certificate names the address we were given first, unless told otherwise.
+  if (o.tls && o.tls_server_name.empty()) o.tls_server_name = opts_.host;
+  auto c = connection::open(o);
+  if (ok(c)) ++opened_;
+  return c;
+}
+
+void cluster_client::take(native::metadata_response m, std::unique_ptr<connection> answered_on) {
+  const std::int32_t answered_by = m.node_id >= 0 ? m.node_id : -1;
+  if (answered_on) {
+    auto it = nodes_.find(answered_by);
+    if (it == nodes_.end() || !it->second->usable()) install(answered_by, std::move(answered_on));
+  }
+  partition_counts_.clear();
+  for (const auto& t : m.topics) partition_counts_[t.topic] = t.partitions;
+  leaders_.clear();
+  for (const auto& o : m.owners) leaders_[{o.topic, o.partition}] = o.leader;
+  for (const auto& g : m.coordinators) coordinators_[g.group] = g.node;
+  meta_ = std::move(m);
+}
+
+result<bool> cluster_client::refresh(const std::vector<std::string>& groups) {
+  std::vector<std::string> wanted = groups;
+  for (const auto& [g, node] : coordinators_)
+    if (std::find(wanted.begin(), wanted.end(), g) == wanted.end()) wanted.push_back(g);
+  drop_broken();
+  failure last{errc::storage_unavailable, "no node answered", true};
+  // Nodes already connected first, then the bootstrap address, then every node last listed.
+  for (auto& [id, c] : nodes_) {
+    if (busy(id)) continue;  // its next answers belong to pipelined publishes
+    auto m = c->metadata(wanted);
+    if (ok(m)) {
+      take(std::move(std::get<0>(m)), nullptr);
+      return true;
+    }
+    last = error_of(m);
+  }
+  std::vector<std::pair<std::string, std::uint16_t>> addresses{{opts_.host, opts_.port}};
+  for (const auto& n : meta_.nodes)
+    if (!nodes_.contains(n.id)) addresses.emplace_back(n.host, n.port);
+  for (const auto& [host, port] : addresses) {
+    auto c = open_to(host, port);
+    if (!ok(c)) {
+      last = error_of(c);
+      continue;
+    }
+    auto conn = std::make_unique<connection>(std::move(std::get<0>(c)));
+    auto m = conn->metadata(wanted);
+    if (ok(m)) {
+      take(std::move(std::get<0>(m)), std::move(conn));
+      return true;
+    }
+    last = error_of(m);
+  }
+  return last;
+}
+
+void cluster_client::drop_broken() {
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    if (it->second->usable()) {
+      ++it;
+      continue;
+    }
+    for (auto& [id, s] : subscriptions_)
+      if (s.node == it->first) s.node = -2;
+    it = nodes_.erase(it);
+  }
+}
+
+bool cluster_client::back_off(std::chrono::milliseconds& pause, clock_type::time_point deadline,
+                              const std::vector<std::string>& groups) {
+  if (clock_type::now() + pause > deadline) return false;
+  std::this_thread::sleep_for(pause);
+  pause = std::min(pause * 2, std::chrono::milliseconds(500));
+  refresh(groups);  // when nobody answers, the next attempt says so
+  return true;
+}
+
+std::int32_t cluster_client::partitions_of(const std::string& topic) const {
+  auto it = partition_counts_.find(topic);
+  return it == partition_counts_.end() ? 0 : it->second;
+}
+
+result<std::int32_t> cluster_client::leader_id(const std::string& topic, std::int32_t partition) {
+  if (!clustered()) return -1;
+  if (auto it = leaders_.find({topic, partition}); it != leaders_.end()) {
+    if (it->second < 0) return no_leader(topic, partition);
+    return it->second;
+  }
+  // A topic (or partition) the Metadata did not list: any node answers for it (creating the
+  // topic where brokers do; the next Metadata then names its leaders).
+  for (const auto& [id, c] : nodes_)
+    if (c->usable()) return id;
+  if (!meta_.nodes.empty()) return meta_.nodes.front().id;
+  return no_leader(topic, partition);
+}
+
+result<connection*> cluster_client::node(std::int32_t id) {
+  if (!clustered()) id = -1;
+  if (auto it = nodes_.find(id); it != nodes_.end()) {
+    if (it->second->usable()) return it->second.get();
+    nodes_.erase(it);
+  }
+  std::optional<result<connection>> c;
+  if (id == -1) {
+    c = open_to(opts_.host, opts_.port);
+  } else {
+    auto n = std::find_if(meta_.nodes.begin(), meta_.nodes.end(), [&](const auto& e) { return e.id == id; });
+    if (n == meta_.nodes.end())
+      return failure{errc::not_leader, "node " + std::to_string(id) + " is not live", true};
+    c = open_to(n->host, n->port);
+  }
+  if (!ok(*c)) {
+    auto f = error_of(*c);
+    f.retriable = true;  // the node may be gone: the Metadata will say
+    return f;
+  }
+  return install(id, std::make_unique<connection>(std::move(std::get<0>(*c))));
+}
+
+connection* cluster_client::install(std::int32_t node, std::unique_ptr<connection> c) {
+  auto& slot = nodes_[node];
+  slot = std::move(c);
+  serials_[node] = opened_;
+  return slot.get();
+}
+
+connection* cluster_client::current(std::int32_t node, std::uint64_t serial) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end() || serials_[node] != serial || !it->second->usable()) return nullptr;
+  return it->second.get();
+}
+
+bool cluster_client::busy(std::int32_t node) const {
+  return std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& p) { return p.node == node; });
+}
+
+result<connection*> cluster_client::leader(const std::string& topic, std::int32_t partition) {
+  auto id = leader_id(topic, partition);
+  if (!ok(id)) return error_of(id);
+  return node(std::get<0>(id));
+}
+
+result<connection*> cluster_client::coordinator(const std::string& group) {
+  if (!clustered()) return node(-1);
+  if (!coordinators_.contains(group)) {
+    auto r = refresh({group});
+    if (!ok(r)) return error_of(r);
+  }
+  auto it = coordinators_.find(group);
+  if (it == coordinators_.end() || it->second < 0)
+    return failure{errc::not_coordinator, "group " + group + " has no coordinator at the moment", true};
+  return node(it->second);
+}
+
+result<connection> cluster_client::open_to_coordinator(const std::string& group) {
+  if (!clustered()) return open_to(opts_.host, opts_.port);
+  auto r = refresh({group});
+  if (!ok(r)) return error_of(r);
+  auto it = coordinators_.find(group);
+  const auto id = it == coordinators_.end() ? -1 : it->second;
+  auto n = std::find_if(meta_.nodes.begin(), meta_.nodes.end(), [&](const auto& e) { return e.id == id; });
+  if (n == meta_.nodes.end())
+    return failure{errc::not_coordinator, "group " + group + " has no coordinator at the moment", true};
+  auto c = open_to(n->host, n->port);
+  if (!ok(c)) {
+    auto f = error_of(c);
+    f.retriable = true;  // the node may be gone: the Metadata will say
+    return f;
+  }
+  return c;
+}
+
+result<connection*> cluster_client::any() {
+  for (auto& [id, c] : nodes_)
+    if (c->usable()) return c.get();
+  if (!clustered()) return node(-1);
+  for (const auto& n : meta_.nodes) {
+    auto c = node(n.id);
+    if (ok(c)) return c;
+  }
+  auto r = refresh();
+  if (!ok(r)) return error_of(r);
+  return any();
+}
+
+// -- partition calls --------------------------------------------------------------------------
+
+result<native::publish_response> cluster_client::publish(const std::string& topic, std::int32_t partition,
+                                                         const protocol::message_batch& batch,
+                                                         const native::publish_producer& producer) {
+  std::int32_t chosen = partition;
+  // For partition -1 each attempt picks again.
+  auto pick = [&]() -> result<connection*> {
+    if (partition < 0) chosen = pick_partition(topic);
+    if (chosen < 0 && clustered()) return any();
+    return leader(topic, chosen);
+  };
+  return follow<native::publish_response>(pick, [&](connection& c) -> result<native::publish_response> {
+    auto sent = c.send_publish(topic, chosen, batch, true, producer);
+    if (!ok(sent)) return error_of(sent);
+    return c.receive_publish();
+  });
+}
+
+std::int32_t cluster_client::pick_partition(const std::string& topic) {
+  const auto n = clustered() ? partitions_of(topic) : 0;
+  if (n == 0) return -1;
+  std::int32_t chosen = 0;
+  for (std::int32_t tries = 0; tries < n; ++tries) {
+    chosen = static_cast<std::int32_t>(round_robin_++ % static_cast<std::uint32_t>(n));
+    if (auto it = leaders_.find({topic, chosen}); it != leaders_.end() && it->second >= 0) break;
+  }
+  return chosen;
+}
+
+result<bool> cluster_client::send_pending(pending_publish& p) {
+  const auto target = p.partition >= 0 ? p.partition : pick_partition(p.topic);
+  std::int32_t node_id = -1;
+  if (clustered()) {
+    if (target >= 0) {
+      auto id = leader_id(p.topic, target);
+      if (!ok(id)) return error_of(id);
+      node_id = std::get<0>(id);
+    } else {
+      auto c = any();
+      if (!ok(c)) return error_of(c);
+      for (const auto& [id, conn] : nodes_)
+        if (conn.get() == std::get<0>(c)) node_id = id;
+    }
+  }
+  auto c = node(node_id);
+  if (!ok(c)) return error_of(c);
+  auto sent = std::get<0>(c)->send_publish(p.topic, target, p.batch, true, p.producer);
+  if (!ok(sent)) return error_of(sent);
+  p.node = clustered() ? node_id : -1;
+  p.serial = serials_[p.node];
+  return true;
+}
+
+result<bool> cluster_client::send_publish(const std::string& topic, std::int32_t partition,
+                                          protocol::message_batch batch,
+                                          const native::publish_producer& producer) {
+  pending_publish p{topic, partition, std::move(batch), producer, clock_type::now() + opts_.timeout, -1, 0};
+  auto pause = std::chrono::milliseconds(20);
+  for (;;) {
+    auto sent = send_pending(p);
+    if (ok(sent)) break;
+    if (!error_of(sent).retriable || !back_off(pause, p.deadline, {})) return sent;
+  }
+  in_flight_.push_back(std::move(p));
+  return true;
+}
+
+result<native::publish_response> cluster_client::receive_publish() {
+  while (!in_flight_.empty()) {
+    auto p = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    failure f{errc::storage_unavailable, "the connection was lost before the answer came", true};
+    if (auto* c = current(p.node, p.serial)) {
+      auto r = c->receive_publish();
+      if (ok(r)) return r;
+      f = error_of(r);
+      if (!f.retriable && c->usable()) return r;
+    }
+    // Not stored there: sent again to where the partition is led now, behind the others.
+    auto pause = std::chrono::milliseconds(20);
+    for (;;) {
+      if (clock_type::now() >= p.deadline) return f;
+      auto sent = send_pending(p);
+      if (ok(sent)) break;
+      f = error_of(sent);
+      if (!f.retriable || !back_off(pause, p.deadline, {})) return f;
+    }
+    ++retries_;
+    in_flight_.push_back(std::move(p));
+  }
+  return failure{errc::invalid_request, "no publish in flight", false};
+}
+
+result<fetched> cluster_client::fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                                      std::uint32_t max_bytes, std::uint32_t max_wait_ms) {
+  return follow<fetched>([&] { return leader(topic, partition); },
+                         [&](connection& c) { return c.fetch(topic, partition, offset, max_bytes, max_wait_ms); });
+}
+
+result<native::list_offsets_response> cluster_client::list_offsets(const std::string& topic,
+                                                                   std::int32_t partition) {
+  return follow<native::list_offsets_response>([&] { return leader(topic, partition); },
+                                               [&](connection& c) { return c.list_offsets(topic, partition); });
+}
+
+result<native::list_offsets_response> cluster_client::offset_for_time(const std::string& topic,
+                                                                      std::int32_t partition,
+                                                                      std::int64_t timestamp_ms) {
+  return follow<native::list_offsets_response>(
+      [&] { return leader(topic, partition); },
+      [&](connection& c) { return c.offset_for_time(topic, partition, timestamp_ms); });
+}
+
+result<native::list_offsets_response> cluster_client::delete_records(const std::string& topic,
+                                                                     std::int32_t partition,
+                                                                     std::int64_t offset) {
+  return follow<native::list_offsets_response>(
+      [&] { return leader(topic, partition); },
+      [&](connection& c) { return c.delete_records(topic, partition, offset); });
+}
+
+// -- group calls ----------------------------------------------------------------------------
+
+result<bool> cluster_client::commit(const std::string& group, const std::string& topic, std::int32_t partition,
+                                    std::int64_t offset, const std::string& metadata,
+                                    const std::string& member_id, std::int32_t generation) {
+  return follow<bool>(
+      [&] { return coordinator(group); },
+      [&](connection& c) { return c.commit(group, topic, partition, offset, metadata, member_id, generation); },
+      {group});
+}
+
+result<native::offset_fetch_response> cluster_client::committed(const std::string& group,
+                                                                const std::string& topic,
+                                                                std::int32_t partition) {
+  return follow<native::offset_fetch_response>([&] { return coordinator(group); },
+                                               [&](connection& c) { return c.committed(group, topic, partition); },
+                                               {group});
+}
+
+result<native::group_detail> cluster_client::describe_group(const std::string& group) {
+  return follow<native::group_detail>([&] { return coordinator(group); },
+                                      [&](connection& c) { return c.describe_group(group); }, {group});
+}
+
+result<bool> cluster_client::delete_group(const std::string& group) {
+  return follow<bool>([&] { return coordinator(group); }, [&](connection& c) { return c.delete_group(group); },
+                      {group});
+}
+
+// -- subscriptions ----------------------------------------------------------------------------
+
+bool cluster_client::place(subscription& s) {
+  auto id = leader_id(s.topic, s.partition);
+  if (!ok(id)) return false;
+  auto c = node(std::get<0>(id));
+  if (!ok(c)) return false;
+  auto made = std::get<0>(c)->subscribe(s.topic, s.partition, s.next_offset, std::max<std::uint32_t>(s.credit, 1));
+  if (!ok(made)) return false;
+  s.node = clustered() ? std::get<0>(id) : -1;
+  s.node_id = std::get<0>(made);
+  return true;
+}
+
+result<std::uint32_t> cluster_client::subscribe(const std::string& topic, std::int32_t partition,
+                                                std::int64_t offset, std::uint32_t credit_bytes) {
+  subscription s{topic, partition, offset, credit_bytes, -2, 0};
+  auto made = follow<bool>([&] { return leader(topic, partition); }, [&](connection&) -> result<bool> {
+    if (place(s)) return true;
+    return failure{errc::not_leader, "subscribe to " + topic + "/" + std::to_string(partition) + " failed", true};
+  });
+  if (!ok(made)) return error_of(made);
+  subscriptions_[++last_subscription_] = std::move(s);
+  return last_subscription_;
+}
+
+result<bool> cluster_client::grant_credit(std::uint32_t subscription_id, std::uint32_t bytes) {
+  auto it = subscriptions_.find(subscription_id);
+  if (it == subscriptions_.end()) return failure{errc::invalid_request, "no such subscription", false};
+  auto& s = it->second;
+  s.credit += bytes;
+  if (s.node == -2) return true;  // carried to where it is made again
+  auto c = nodes_.find(s.node);
+  if (c == nodes_.end()) {
+    s.node = -2;
+    return true;
+  }
+  auto r = c->second->grant_credit(s.node_id, bytes);
+  if (!ok(r)) s.node = -2;  // ended or cut off meanwhile: made again
+  return true;
+}
+
+result<bool> cluster_client::unsubscribe(std::uint32_t subscription_id) {
+  auto it = subscriptions_.find(subscription_id);
+  if (it == subscriptions_.end()) return failure{errc::invalid_request, "no such subscription", false};
+  const auto s = std::move(it->second);
+  subscriptions_.erase(it);
+  if (s.node == -2) return true;
+  auto c = nodes_.find(s.node);
+  if (c == nodes_.end() || !c->second->usable()) return true;
+  auto r = c->second->unsubscribe(s.node_id);
+  if (!ok(r) && !c->second->usable()) return true;  // gone with its connection
+  return r;
+}
+
+result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milliseconds wait) {
+  const auto deadline = clock_type::now() + wait;
+  auto last_refresh = clock_type::time_point{};
+  // What one connection had for us: a delivery, nothing, or a subscription ended for good.
+  auto read_one = [&](std::int32_t node_key, connection& c,
+                      std::chrono::milliseconds w) -> std::optional<result<std::optional<delivery>>> {
+    auto r = c.next_delivery(w);
+    auto mine = [&](std::uint32_t on_node) {
+      return std::find_if(subscriptions_.begin(), subscriptions_.end(), [&](const auto& e) {
+        return e.second.node == node_key && e.second.node_id == on_node;
+      });
+    };
+    if (ok(r)) {
+      auto& d = std::get<0>(r);
+      if (!d) return std::nullopt;
+      auto it = mine(d->subscription_id);
+      if (it == subscriptions_.end()) return std::nullopt;  // one given up meanwhile
+      auto& s = it->second;
+      s.next_offset = std::max(s.next_offset, d->data.next_offset);
+      s.credit -= std::min<std::uint32_t>(s.credit, static_cast<std::uint32_t>(d->wire_bytes));
+      d->subscription_id = it->first;
+      return r;
+    }
+    auto f = error_of(r);
+    if (f.subscription_id != 0) {
+      auto it = mine(f.subscription_id);
+      if (it == subscriptions_.end()) return std::nullopt;
+      if (f.retriable) {  // e.g. the leader moved: made again where it is now
+        it->second.node = -2;
+        return std::nullopt;
+      }
+      f.subscription_id = it->first;
+      subscriptions_.erase(it);
+      return result<std::optional<delivery>>{f};
+    }
+    if (!c.usable())  // the node went away: its subscriptions are made again elsewhere
+      for (auto& [id, s] : subscriptions_)
+        if (s.node == node_key) s.node = -2;
+    return std::nullopt;
+  };
+  for (;;) {
+    // Subscriptions without a home are made again on their partition's leader.
+    bool homeless = false;
+    for (auto& [id, s] : subscriptions_)
+      if (s.node == -2 && !place(s)) homeless = true;
+    if (homeless && clock_type::now() - last_refresh > std::chrono::milliseconds(200)) {
+      drop_broken();
+      refresh();
+      last_refresh = clock_type::now();
+    }
+    std::vector<std::pair<std::int32_t, connection*>> live;
+    for (auto& [id, c] : nodes_)
+      if (c->usable()) live.emplace_back(id, c.get());
+    for (auto& [id, c] : live)
+      if (c->has_pending())
+        if (auto r = read_one(id, *c, std::chrono::milliseconds(1)); r && (!ok(*r) || std::get<0>(*r))) return *r;
+    const auto now = clock_type::now();
+    if (now >= deadline) return std::optional<delivery>{};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (homeless) left = std::min(left, std::chrono::milliseconds(100));
+    std::vector<pollfd> fds;
+    for (auto& [id, c] : live) fds.push_back(pollfd{c->native_handle(), POLLIN, 0});
+    if (fds.empty()) {
+      std::this_thread::sleep_for(std::max(left, std::chrono::milliseconds(1)));
+      continue;
+    }
+    if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<std::int64_t>(left.count(), 1))) <= 0) continue;
+    for (std::size_t i = 0; i < fds.size(); ++i)
+      if (fds[i].revents != 0)
+        if (auto r = read_one(live[i].first, *live[i].second, std::chrono::milliseconds(1));
+            r && (!ok(*r) || std::get<0>(*r)))
+          return *r;
+  }
+}
+
+}  // namespace portask::client

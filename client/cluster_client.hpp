@@ -1,0 +1,190 @@
+#pragma once
+/// A client of a Portask cluster (docs/cluster.md), built on `connection`: one connection per
+/// node, opened when first needed. Each partition's requests go to its leader and each
+/// group's to its coordinator, as the nodes' Metadata names them. When a node answers
+/// NOT_LEADER or NOT_COORDINATOR, a connection fails, or a partition has no leader for the
+/// moment, the client reads the Metadata again (from any node that answers) and retries,
+/// backing off, until options::timeout has passed since the call began. Against a single
+/// broker (a Metadata answer without nodes) everything goes to that broker, unchanged.
+///
+/// A publish resent after its connection failed may be stored twice (the first send may have
+/// been stored before the node died); a batch with a producer claim is stored once
+/// (idempotent_producer sends through this class).
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "client/client.hpp"
+
+namespace portask::client {
+
+class cluster_client {
+ public:
+  /// Connects to the bootstrap address in `o` and reads the Metadata. The options (TLS,
+  /// credentials, encoding, timeout) are used for every node's connection.
+  static result<cluster_client> open(const options& o);
+
+  // -- calls routed to a partition's leader ------------------------------------------------
+  /// Partition -1: this client picks one of the topic's partitions that has a leader, in
+  /// turn (outside a cluster, or for a topic it does not know yet, the broker picks).
+  result<protocol::native::publish_response> publish(const std::string& topic, std::int32_t partition,
+                                                     const protocol::message_batch& batch,
+                                                     const protocol::native::publish_producer& producer = {});
+  /// Pipelining across nodes: sends a publish to the partition's leader (partition -1 as
+  /// above) without waiting for its answer; receive_publish() returns the answers, one per
+  /// send. A batch answered with a retriable error or cut off with its connection is sent
+  /// again to where its partition is led then, behind the batches already in flight, so
+  /// batches of one partition may be reordered across a move (as a Kafka producer's without
+  /// idempotence). While publishes are in flight, make no other call on their connections.
+  result<bool> send_publish(const std::string& topic, std::int32_t partition, protocol::message_batch batch,
+                            const protocol::native::publish_producer& producer = {});
+  result<protocol::native::publish_response> receive_publish();
+  std::size_t in_flight() const noexcept { return in_flight_.size(); }
+  /// For partition -1: a partition of `topic` that has a leader now, in turn; -1 outside a
+  /// cluster or for a topic not known yet (the node picks).
+  std::int32_t pick_partition(const std::string& topic);
+
+  result<fetched> fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                        std::uint32_t max_bytes = 1 << 20, std::uint32_t max_wait_ms = 0);
+  result<protocol::native::list_offsets_response> list_offsets(const std::string& topic,
+                                                               std::int32_t partition);
+  result<protocol::native::list_offsets_response> offset_for_time(const std::string& topic,
+                                                                  std::int32_t partition,
+                                                                  std::int64_t timestamp_ms);
+  result<protocol::native::list_offsets_response> delete_records(const std::string& topic,
+                                                                 std::int32_t partition,
+                                                                 std::int64_t offset);
+
+  // -- calls routed to a group's coordinator -------------------------------------------------
+  result<bool> commit(const std::string& group, const std::string& topic, std::int32_t partition,
+                      std::int64_t offset, const std::string& metadata = {},
+                      const std::string& member_id = {}, std::int32_t generation = -1);
+  result<protocol::native::offset_fetch_response> committed(const std::string& group,
+                                                            const std::string& topic,
+                                                            std::int32_t partition);
+  result<protocol::native::group_detail> describe_group(const std::string& group);
+  result<bool> delete_group(const std::string& group);
+
+  // -- subscriptions that follow their partition's leader -------------------------------------
+  /// Ids are this client's own. When the leader moves (the node ends the subscription with
+  /// NOT_LEADER, or its connection fails) the subscription is made again on the new leader
+  /// from the offset after the last delivery, with the credit it had.
+  result<std::uint32_t> subscribe(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                                  std::uint32_t credit_bytes);
+  result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
+  result<bool> unsubscribe(std::uint32_t subscription_id);
+  /// The next delivery on any subscription, waiting up to `wait`; nullopt on timeout. A
+  /// subscription the broker ended for good (e.g. its topic was deleted) is reported as a
+  /// failure naming it (failure::subscription_id) and forgotten.
+  result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
+
+  // -- connections, for everything else ------------------------------------------------------
+  /// The connection to the partition's leader (not_leader, retriable, while it has none).
+  result<connection*> leader(const std::string& topic, std::int32_t partition);
+  /// The connection to the group's coordinator.
+  result<connection*> coordinator(const std::string& group);
+  /// A connection to some live node (administration goes to any node).
+  result<connection*> any();
+  /// A new connection of the caller's own to the group's coordinator now: for a group
+  /// membership, whose assignments are pushed on the connection that joined.
+  result<connection> open_to_coordinator(const std::string& group);
+
+  /// Reads the Metadata again, asking also for the coordinators of `groups`.
+  result<bool> refresh(const std::vector<std::string>& groups = {});
+  const protocol::native::metadata_response& metadata() const noexcept { return meta_; }
+  /// Whether the broker said it is one node of a cluster.
+  bool clustered() const noexcept { return meta_.node_id >= 0; }
+  /// The topic's partition count as last read (0: not known).
+  std::int32_t partitions_of(const std::string& topic) const;
+  /// Calls that were retried after a move or a failure (for tests and load tools).
+  std::size_t retries() const noexcept { return retries_; }
+  /// Connections opened so far, the bootstrap one included.
+  std::size_t connections_opened() const noexcept { return opened_; }
+
+  /// Runs `call` on the connection `route` gives, following moves as described above:
+  /// retried while the failure is retriable or the connection failed.
+  template <class T>
+  result<T> follow(const std::function<result<connection*>()>& route,
+                   const std::function<result<T>(connection&)>& call,
+                   const std::vector<std::string>& groups = {}) {
+    const auto deadline = std::chrono::steady_clock::now() + opts_.timeout;
+    auto pause = std::chrono::milliseconds(20);
+    for (;;) {
+      auto c = route();
+      if (ok(c)) {
+        auto r = call(*std::get<0>(c));
+        if (ok(r)) return r;
+        const bool lost = !std::get<0>(c)->usable();
+        if (!lost && !error_of(r).retriable) return r;
+        if (!back_off(pause, deadline, groups)) return r;
+      } else if (!error_of(c).retriable || !back_off(pause, deadline, groups)) {
+        return error_of(c);
+      }
+      ++retries_;
+    }
+  }
+
+ private:
+  /// The node serving the partition now (-1 outside a cluster); not_leader while none does.
+  result<std::int32_t> leader_id(const std::string& topic, std::int32_t partition);
+  explicit cluster_client(options o) : opts_(std::move(o)) {}
+  /// The connection to node `id` (opening it from the Metadata's endpoint).
+  result<connection*> node(std::int32_t id);
+  result<connection> open_to(const std::string& host, std::uint16_t port) const;
+  void take(protocol::native::metadata_response m, std::unique_ptr<connection> answered_on);
+  /// Sleeps `pause` and reads the Metadata again; false when `deadline` would pass first.
+  bool back_off(std::chrono::milliseconds& pause, std::chrono::steady_clock::time_point deadline,
+                const std::vector<std::string>& groups);
+  void drop_broken();
+
+  struct subscription {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t next_offset = -1;
+    std::uint32_t credit = 0;    ///< granted and not yet charged by a delivery
+    std::int32_t node = -2;      ///< where it lives now (-2: nowhere; made again on next_delivery)
+    std::uint32_t node_id = 0;   ///< its id on that node's connection
+  };
+  /// Makes `s` on its partition's current leader; false when that fails for now.
+  bool place(subscription& s);
+
+  struct pending_publish {
+    std::string topic;
+    std::int32_t partition = -1;  ///< as asked (-1: picked again on a resend)
+    protocol::message_batch batch;
+    protocol::native::publish_producer producer;
+    std::chrono::steady_clock::time_point deadline;
+    std::int32_t node = -1;       ///< sent to this node
+    std::uint64_t serial = 0;     ///< on this connection of it
+  };
+  /// Sends `p` to its partition's leader now and records where.
+  result<bool> send_pending(pending_publish& p);
+  /// The connection `serial` to `node` if it is still the one in use, else null.
+  connection* current(std::int32_t node, std::uint64_t serial);
+  bool busy(std::int32_t node) const;
+  connection* install(std::int32_t node, std::unique_ptr<connection> c);
+
+  options opts_;
+  /// Node id -> connection; outside a cluster the one broker's is under -1.
+  std::map<std::int32_t, std::unique_ptr<connection>> nodes_;
+  std::map<std::int32_t, std::uint64_t> serials_;  ///< which connection each slot holds
+  std::deque<pending_publish> in_flight_;
+  protocol::native::metadata_response meta_;
+  std::map<std::pair<std::string, std::int32_t>, std::int32_t> leaders_;
+  std::map<std::string, std::int32_t> coordinators_;
+  std::map<std::string, std::int32_t> partition_counts_;
+  std::map<std::uint32_t, subscription> subscriptions_;
+  std::uint32_t last_subscription_ = 0;
+  std::uint32_t round_robin_ = 0;
+  std::size_t retries_ = 0;
+  mutable std::size_t opened_ = 0;
+};
+
+}  // namespace portask::client
