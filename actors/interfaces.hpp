@@ -72,8 +72,9 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<snapshot_atom, topic_partition, storage::producer_snapshot>::with<bool>,
     // (count) -> the first of `count` producer ids reserved in the store
     caf::replies_to<producer_atom, std::int64_t>::with<std::int64_t>,
-    // a group's committed offsets: store some, read all, delete some (none: the group)
-    caf::replies_to<commit_atom, std::string, std::vector<storage::group_offset>>::with<bool>,
+    // a group's committed offsets: store some (fenced by the group lease in a cluster, else ""),
+    // read all, delete some (none: the group)
+    caf::replies_to<commit_atom, std::string, std::vector<storage::group_offset>, std::string>::with<bool>,
     caf::replies_to<offset_atom, std::string>::with<std::vector<storage::group_offset>>,
     caf::replies_to<delete_atom, std::string, std::vector<topic_partition>>::with<bool>,
     // groups with committed offsets
@@ -218,10 +219,12 @@ using security_actor = caf::typed_actor<
 /// A cluster node's membership and leases (cluster/cluster_actor): registers the node,
 /// renews and takes partition leases on a timer (tick with the round's number, self-sent),
 /// publishes the cluster view; (topic) topics were created or grown here: a round now;
+/// (group, id, true) the group directory wants the group's lease (a round now when it is new),
+/// (group, id, false) no longer: it is released at the next round;
 /// (leave) releases every lease and the registration at once, then stops (SIGTERM).
 using cluster_actor =
     caf::typed_actor<caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<topic_atom>,
-                     caf::replies_to<leave_atom>::with<bool>>;
+                     caf::reacts_to<group_atom, std::string, bool>, caf::replies_to<leave_atom>::with<bool>>;
 
 /// Spawns and restarts the long-lived actors above; the store's health ping (tick), a
 /// child's delayed restart (respawn, the child's index). The broker watches it: when it

@@ -296,9 +296,12 @@ class log_store {
   virtual expected<std::vector<topic_info>> list_topics() = 0;
 
   // -- consumer groups: one hash of committed offsets per group, and the set of groups ----
-  /// Stores every offset of `offsets` for `group` in one round trip (all or nothing).
-  virtual std::error_code commit_offsets(const std::string& group,
-                                         std::span<const group_offset> offsets) = 0;
+  /// Stores every offset of `offsets` for `group` in one round trip (all or nothing). In a
+  /// cluster `fence` is the group's lease as its coordinator holds it (lease_value of
+  /// group_lease): the offsets are stored only while the lease still has that value, checked
+  /// in the same atomic step, else errc::not_coordinator. Empty: unfenced (a single node).
+  virtual std::error_code commit_offsets(const std::string& group, std::span<const group_offset> offsets,
+                                         const std::string& fence) = 0;
   /// Every committed offset of `group` (empty for an unknown group).
   virtual expected<std::vector<group_offset>> fetch_offsets(const std::string& group) = 0;
   /// Removes the offsets of `partitions`, or the whole group when `partitions` is empty.

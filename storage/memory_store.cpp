@@ -245,9 +245,13 @@ expected<std::vector<topic_info>> memory_store::list_topics() {
   return out;
 }
 
-std::error_code memory_store::commit_offsets(const std::string& group,
-                                             std::span<const group_offset> offsets) {
+std::error_code memory_store::commit_offsets(const std::string& group, std::span<const group_offset> offsets,
+                                             const std::string& fence) {
   std::lock_guard lock{state_->mutex};
+  if (!fence.empty()) {
+    const auto* lease = state_->live_lease(group_lease(group), state::clock::now());
+    if (lease == nullptr || *lease != fence) return make_error_code(errc::not_coordinator);
+  }
   auto& g = state_->offsets[group];
   for (const auto& o : offsets) g[o.tp] = o.offset;
   return {};

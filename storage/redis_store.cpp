@@ -820,11 +820,27 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
   return out;
 }
 
-std::error_code redis_store::commit_offsets(const std::string& group,
-                                            std::span<const group_offset> offsets) {
+// A coordinator's commit in a cluster: stored only while the group's lease is still the one
+// it acts under, in the same atomic step. KEYS: offsets hash, groups set, lease; ARGV: the
+// fence, the group id, then field/value pairs.
+constexpr std::string_view fenced_commit_script = R"lua(
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('SADD', KEYS[2], ARGV[2])
+return 'OK'
+)lua";
+
+std::error_code redis_store::commit_offsets(const std::string& group, std::span<const group_offset> offsets,
+                                            const std::string& fence) {
   if (offsets.empty()) return {};
   command commands[2];
-  commands[0].arg("HSET").own(offsets_key(group));
+  const auto groups_key = options_.key_prefix + ":groups";
+  if (fence.empty()) {
+    commands[0].arg("HSET").own(offsets_key(group));
+  } else {
+    commands[0].arg("EVAL").arg(fenced_commit_script).arg("3").own(offsets_key(group)).own(groups_key);
+    commands[0].own(lease_key(group_lease(group))).own(fence).own(group);
+  }
   for (const auto& o : offsets) {
     protocol::buffer value;
     protocol::wire_writer w{value};
@@ -832,11 +848,12 @@ std::error_code redis_store::commit_offsets(const std::string& group,
     w.raw(o.offset.metadata);
     commands[0].own(offset_field(o.tp)).own(std::string(protocol::as_chars(value)));
   }
-  commands[1].arg("SADD").own(options_.key_prefix + ":groups").arg(group);
-  auto r = pipeline(commands);
+  commands[1].arg("SADD").own(groups_key).arg(group);
+  auto r = pipeline({commands, fence.empty() ? 2u : 1u});
   if (!r) return r.error();
   for (const auto& rep : *r)
     if (rep.is_error()) return make_error_code(errc::storage_unavailable);
+  if (!fence.empty() && str((*r)[0].get()) == "FENCED") return make_error_code(errc::not_coordinator);
   return {};
 }
 

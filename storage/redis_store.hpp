@@ -88,8 +88,8 @@ class redis_store final : public log_store {
   std::error_code put_topic(const topic_info& topic) override;
   std::error_code delete_topic(const topic_info& topic) override;
   expected<std::vector<topic_info>> list_topics() override;
-  std::error_code commit_offsets(const std::string& group,
-                                 std::span<const group_offset> offsets) override;
+  std::error_code commit_offsets(const std::string& group, std::span<const group_offset> offsets,
+                                 const std::string& fence) override;
   expected<std::vector<group_offset>> fetch_offsets(const std::string& group) override;
   std::error_code delete_offsets(const std::string& group,
                                  std::span<const topic_partition> partitions) override;

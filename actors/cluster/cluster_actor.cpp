@@ -28,8 +28,18 @@ struct cluster_state {
   /// run on demand) is ignored.
   std::uint64_t round = 0;
   std::vector<storage::topic_info> topics;
+  /// Groups the group directory asked for: true while it wants the lease (it coordinates or
+  /// was asked to), false once it let the group go (the lease is dropped at the next round).
+  std::map<std::string, bool> groups;
   static inline const char* name = "portask.cluster";
 };
+
+bool held_by(const storage::lease_holder& h, std::int32_t node, const std::string& token) {
+  return h.node == node && h.token == token;
+}
+bool held_by(const storage::lease_holder& h, const storage::node_registration& me) {
+  return held_by(h, me.node, me.token);
+}
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state>;
 
@@ -66,6 +76,15 @@ void publish(self_ptr self, std::shared_ptr<cluster_view> next, metrics_registry
     if (h.epoch > 1) ++counts.takeovers;  // someone held it before this node
     logging::cluster().info("took partition {}/{} (epoch {})", tp.topic, tp.partition, h.epoch);
   }
+  for (const auto& [g, h] : next->group_holders) {
+    if (!held_by(h, next->self, next->token)) continue;
+    auto was = before.group_holders.find(g);
+    if (was == before.group_holders.end() || was->second.epoch != h.epoch || was->second.token != h.token)
+      logging::cluster().info("coordinates group '{}' (epoch {})", g, h.epoch);
+  }
+  for (const auto& [g, h] : before.group_holders)
+    if (held_by(h, before.self, before.token) && next->group_lease(g) == nullptr)
+      logging::cluster().info("no longer coordinates group '{}'", g);
   counts.lost = lost.size();
   counts.node_id = next->self;
   counts.live_nodes = next->live.size();
@@ -97,6 +116,8 @@ void store_unreachable(self_ptr self, const char* what) {
   if (expiring) {
     for (auto it = next->holders.begin(); it != next->holders.end();)
       it = it->second.node == next->self ? next->holders.erase(it) : std::next(it);
+    for (auto it = next->group_holders.begin(); it != next->group_holders.end();)
+      it = it->second.node == next->self ? next->group_holders.erase(it) : std::next(it);
   }
   publish(self, std::move(next), counts);
 }
@@ -126,7 +147,8 @@ std::chrono::milliseconds run_round(self_ptr self) {
     st.registered = false;
     auto next = std::make_shared<cluster_view>(*st.view);
     next->holders.clear();
-    next->nodes.clear();  // and coordinates no group
+    next->group_holders.clear();
+    next->nodes.clear();
     next->live.clear();
     publish(self, std::move(next), {});
     return renew;
@@ -168,6 +190,19 @@ std::chrono::milliseconds run_round(self_ptr self) {
       partitions.push_back(std::move(tp));
     }
   }
+  // Groups: the same, for those the directory asked about (it coordinates no others).
+  std::vector<std::string> groups;
+  for (const auto& [g, wanted] : st.groups) {
+    auto name = storage::group_lease(g);
+    const bool mine = rendezvous_owner(next->live, name) == st.me.node;
+    auto intent = storage::lease_intent::look;
+    if (mine && wanted && !st.leaving)
+      intent = storage::lease_intent::want;
+    else if (auto it = st.view->group_holders.find(g); it != st.view->group_holders.end() && held_by(it->second, st.me))
+      intent = storage::lease_intent::drop;
+    claims.push_back({std::move(name), intent});
+    groups.push_back(g);
+  }
   auto holders = st.store->lease_round({st.me.node, 0, st.me.token}, lease_ttl(st), claims);
   if (!holders) {
     store_unreachable(self, "the lease round");
@@ -183,6 +218,15 @@ std::chrono::milliseconds run_round(self_ptr self) {
     if (claims[i].intent == storage::lease_intent::want && (h.node != st.me.node || h.token != st.me.token))
       waiting = true;
     if (h.held()) next->holders.emplace(std::move(partitions[i]), std::move(h));
+  }
+  for (std::size_t j = 0; j < groups.size(); ++j) {
+    const auto i = partitions.size() + j;
+    auto& h = (*holders)[i];
+    const bool wanted = claims[i].intent == storage::lease_intent::want;
+    if (wanted && !held_by(h, st.me)) waiting = true;
+    // A group neither wanted nor held any more is forgotten (asked for again, it comes back).
+    if (!wanted && !held_by(h, st.me)) st.groups.erase(groups[j]);
+    if (h.held()) next->group_holders.emplace(groups[j], std::move(h));
   }
   publish(self, std::move(next), {});
   // Waiting for a dead node's lease to expire: look again soon, so that the failover takes
@@ -233,6 +277,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
         if (round == self->state.round) round_now();
       },
       [=](topic_atom) { round_now(); },
+      [=](group_atom, const std::string& group, bool want) {
+        auto& s = self->state;
+        auto [it, added] = s.groups.try_emplace(group, want);
+        const bool newly_wanted = want && (added || !it->second);
+        it->second = want;
+        if (newly_wanted) round_now();  // a client waits for it: take the lease now
+      },
       [=](leave_atom) -> bool {
         // SIGTERM: release every lease now (the other nodes take them at their next round)
         // and the registration, instead of making them wait for the leases to expire.
@@ -240,17 +291,21 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
         s.leaving = true;
         std::vector<storage::lease_claim> drops;
         for (const auto& [tp, h] : s.view->holders)
-          if (h.node == s.me.node && h.token == s.me.token)
-            drops.push_back({storage::partition_lease(tp), storage::lease_intent::drop});
+          if (held_by(h, s.me)) drops.push_back({storage::partition_lease(tp), storage::lease_intent::drop});
+        const auto partitions = drops.size();
+        for (const auto& [g, h] : s.view->group_holders)
+          if (held_by(h, s.me)) drops.push_back({storage::group_lease(g), storage::lease_intent::drop});
         auto released = s.store->lease_round({s.me.node, 0, s.me.token}, lease_ttl(s), drops);
         const bool ok = released && !s.store->deregister_node(s.me);
         if (ok)
-          logging::cluster().info("left the cluster: {} partition leases released", drops.size());
+          logging::cluster().info("left the cluster: {} partition and {} group leases released", partitions,
+                                  drops.size() - partitions);
         else
           logging::cluster().warn("leaving the cluster: the store could not be told; other nodes "
                                   "take over when the leases expire");
         auto next = std::make_shared<cluster_view>(*s.view);
         next->holders.clear();
+        next->group_holders.clear();
         publish(self, std::move(next), {});
         self->quit();
         return ok;

@@ -27,6 +27,8 @@ struct cluster_view {
   std::vector<std::int32_t> live;
   /// Partition lease holders as the last lease round saw them (held ones only).
   std::map<storage::topic_partition, storage::lease_holder> holders;
+  /// Group lease holders, for the groups this node coordinates or has been asked to.
+  std::map<std::string, storage::lease_holder> group_holders;
   /// Bumped by each published view.
   std::uint64_t version = 0;
   /// This node acts on the leases it holds until then: the store keeps them at least until
@@ -55,11 +57,18 @@ struct cluster_view {
   /// The partition's leader epoch as Kafka clients see it: its lease's epoch (0 outside a
   /// cluster; -1 while nobody holds it).
   std::int32_t leader_epoch(const storage::topic_partition& tp) const;
-  /// The node that coordinates `group` (the same on every node with the same live set).
+  /// The node that should coordinate `group`, where FindCoordinator sends clients (the same
+  /// on every node with the same live set). It takes the group's lease before it serves.
   std::int32_t coordinator(const std::string& group) const;
-  bool coordinates(const std::string& group) const {
-    return !clustered || coordinator(group) == self;
+  /// The group's lease while this node holds it (then it coordinates the group); null
+  /// otherwise. Outside a cluster a node coordinates every group, with no lease (null).
+  const storage::lease_holder* group_lease(const std::string& group) const {
+    auto it = group_holders.find(group);
+    if (it == group_holders.end() || it->second.node != self || it->second.token != token) return nullptr;
+    if (std::chrono::steady_clock::now() >= owned_until) return nullptr;
+    return &it->second;
   }
+  bool coordinates(const std::string& group) const { return !clustered || group_lease(group) != nullptr; }
   /// A node's advertised endpoints; null for a node not (or no longer) live.
   const node_info* node(std::int32_t id) const {
     auto it = nodes.find(id);

@@ -50,7 +50,11 @@ class consumer_group {
     bool empty() const noexcept { return joins.empty() && syncs.empty(); }
   };
 
-  consumer_group(std::string id, group_limits limits) : id_(std::move(id)), limits_(limits) {}
+  /// `generation` is the one before the first rebalance: 0 on a single node; in a cluster
+  /// it grows with the group lease's epoch, so that a group's generations keep increasing
+  /// when its coordinator moves (group_coordinator.cpp).
+  consumer_group(std::string id, group_limits limits, std::int32_t generation = 0)
+      : id_(std::move(id)), limits_(limits), generation_(generation) {}
 
   /// An answer now, or nullopt when parked under `ticket` (answered through `out` later).
   std::optional<join_group_result> join(const join_group_request& req, std::uint64_t ticket,

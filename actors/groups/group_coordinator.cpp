@@ -27,6 +27,10 @@ struct coordinator_state {
   std::shared_ptr<broker_context> ctx;
   group_directory_actor directory;
   std::string group_id;
+  /// In a cluster: the group lease this coordinator acts under (its commits are fenced by
+  /// it) and that lease's epoch; empty and 0 on a single node.
+  std::string fence;
+  std::int64_t epoch = 0;
   std::unique_ptr<consumer_group> group;
   std::uint64_t next_ticket = 1;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<join_group_result>> joins;
@@ -48,10 +52,21 @@ struct coordinator_state {
 
 using coordinator_ptr = group_coordinator_actor::stateful_pointer<coordinator_state>;
 
-// In a cluster: the group now hashes to another node (membership changed). Members that kept
-// this coordinator's handle are sent to the new one rather than served here in parallel.
+// In a cluster: this node no longer holds the group lease this coordinator was started under
+// (the group moved to another node, or came back under a new lease). Members that kept this
+// coordinator's handle are sent to find the current one rather than served here in parallel.
 bool moved(coordinator_ptr self) {
-  return !self->state.ctx->cluster()->coordinates(self->state.group_id);
+  const auto view = self->state.ctx->cluster();
+  if (!view->clustered) return false;
+  const auto* lease = view->group_lease(self->state.group_id);
+  return lease == nullptr || lease->epoch != self->state.epoch;
+}
+
+// A group's generations grow with its lease's epoch (the high 16 bits), so they keep
+// increasing when the group moves to another coordinator, which knows nothing of the old
+// one's: a member of an earlier generation is never taken for a current one.
+std::int32_t first_generation(std::int64_t epoch) {
+  return static_cast<std::int32_t>((epoch % 32768) << 16);
 }
 
 // Writes `pb` to the offsets topic through the bridge, creating the topic on first use.
@@ -148,7 +163,7 @@ void flush_commits(coordinator_ptr self) {
   st.commit_in_flight = true;
   auto shared = std::make_shared<decltype(batch)>(std::move(batch));
   auto stored = commit_records(st.group_id, all, wall_clock_ms());
-  self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all))
+  self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all), st.fence)
       .then(
           [=](bool) mutable {
             mirror(self, std::move(stored));
@@ -233,17 +248,20 @@ void retire(coordinator_ptr self) {
 group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                                                         std::shared_ptr<broker_context> ctx,
                                                         std::string group_id,
-                                                        group_directory_actor directory) {
+                                                        group_directory_actor directory,
+                                                        std::string fence, std::int64_t epoch) {
   auto& st = self->state;
   st.ctx = ctx;
   st.directory = std::move(directory);
   st.group_id = group_id;
+  st.fence = std::move(fence);
+  st.epoch = epoch;
   group_limits limits;
   limits.initial_rebalance_delay =
       std::chrono::milliseconds(ctx->config.group_initial_rebalance_delay_ms);
   limits.min_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_min_session_timeout_ms);
   limits.max_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_max_session_timeout_ms);
-  st.group = std::make_unique<consumer_group>(group_id, limits);
+  st.group = std::make_unique<consumer_group>(group_id, limits, first_generation(epoch));
   st.last_request = self->clock().now();
   self->delayed_send(self, idle_limit, expire_atom::value);
   // Every request counts as activity for the idle check.
@@ -415,7 +433,11 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
 
 struct directory_state {
   std::shared_ptr<broker_context> ctx;
-  std::map<std::string, group_coordinator_actor> groups;
+  struct coordinator_entry {
+    group_coordinator_actor actor;
+    std::int64_t epoch = 0;  ///< of the group lease it was started under (0: no cluster)
+  };
+  std::map<std::string, coordinator_entry> groups;
   /// Retired coordinators, still linked: they forward until nobody holds their handle, and
   /// end with the directory (a broker stopping does not wait for their timers).
   std::set<caf::actor_addr> retired;
@@ -433,7 +455,7 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
     if (self->state.retired.erase(msg.source) > 0) return;  // a forwarder's end is no failure
     auto& groups = self->state.groups;
     for (auto it = groups.begin(); it != groups.end(); ++it) {
-      if (it->second.address() != msg.source) continue;
+      if (it->second.actor.address() != msg.source) continue;
       // Idle and deleted groups' coordinators retire (moved to `retired` first), so an exit
       // of one still in the map is a failure.
       if (msg.reason)
@@ -449,28 +471,49 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
   return {
       [=](group_atom, const std::string& id) -> caf::result<group_coordinator_actor> {
         if (id.empty()) return make_caf_error(errc::invalid_request);
-        // In a cluster, the group is coordinated by the node it hashes to among the live ones.
-        if (!self->state.ctx->cluster()->coordinates(id)) return make_caf_error(errc::not_coordinator);
+        // In a cluster, the group is coordinated by the node it hashes to among the live ones,
+        // once that node holds the group's lease (so that two nodes that briefly disagree
+        // about who is alive never both coordinate it).
+        const auto view = self->state.ctx->cluster();
+        const auto* lease = view->group_lease(id);
+        const auto cluster = self->state.ctx->cluster_node();
+        if (view->clustered && lease == nullptr) {
+          if (view->coordinator(id) != view->self) return make_caf_error(errc::not_coordinator);
+          if (cluster) self->send(cluster, group_atom::value, id, true);
+          return make_caf_error(errc::not_ready);  // Kafka: COORDINATOR_NOT_AVAILABLE, retried
+        }
+        const std::int64_t epoch = lease != nullptr ? lease->epoch : 0;
         auto& groups = self->state.groups;
         auto it = groups.find(id);
-        if (it == groups.end())
-          it = groups
-                   .emplace(id, self->spawn<caf::linked>(
-                                    coordinator_impl, self->state.ctx, id,
-                                    caf::actor_cast<group_directory_actor>(self)))
-                   .first;
-        return it->second;
+        if (it != groups.end() && it->second.epoch != epoch) {
+          // Started under an earlier lease of the group: it answers NOT_COORDINATOR from now on.
+          self->state.retired.insert(it->second.actor.address());
+          groups.erase(it);
+          it = groups.end();
+        }
+        if (it == groups.end()) {
+          auto fence = lease != nullptr ? storage::lease_value(*lease) : std::string{};
+          auto actor = self->spawn<caf::linked>(coordinator_impl, self->state.ctx, id,
+                                                caf::actor_cast<group_directory_actor>(self), std::move(fence),
+                                                epoch);
+          it = groups.emplace(id, directory_state::coordinator_entry{actor, epoch}).first;
+          if (view->clustered && cluster) self->send(cluster, group_atom::value, id, true);  // keep it
+        }
+        return it->second.actor;
       },
       [=](retire_atom, const std::string& id) {
         auto& groups = self->state.groups;
         auto it = groups.find(id);
         if (it == groups.end() ||
-            it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+            it->second.actor.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
           return;
+        // Its lease is let go at the cluster's next round (a new request takes it again).
+        if (auto cluster = self->state.ctx->cluster_node(); cluster && self->state.ctx->cluster()->clustered)
+          self->send(cluster, group_atom::value, id, false);
         // It only forwards from now on: its end is no longer a coordinator's failure. It stays
         // linked, so that it ends with the directory instead of outliving the broker's stop
         // (its pending timers would keep it alive up to a minute).
-        self->state.retired.insert(it->second.address());
+        self->state.retired.insert(it->second.actor.address());
         groups.erase(it);
       },
       [=](list_atom) -> caf::result<std::vector<group_description>> {
@@ -491,7 +534,7 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         };
         for (const auto& [id, g] : self->state.groups) {
           ++p->outstanding;
-          self->request(g, 10s, describe_atom::value)
+          self->request(g.actor, 10s, describe_atom::value)
               .then([=](group_description& d) { p->found[d.group_id] = std::move(d); done(); },
                     [=](caf::error&) { done(); });
         }

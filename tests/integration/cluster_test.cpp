@@ -146,6 +146,18 @@ class Cluster : public ::testing::Test {
     std::smatch match;
     ASSERT_TRUE(std::regex_search(out, match, commit)) << out;
     EXPECT_LT(std::stod(match[1]), 60.0) << out;
+    // The new coordinator took the group's lease with a later epoch, the high part of its
+    // generations: they went on growing rather than starting again from 1.
+    for (const auto& [id, n] : nodes_) {
+      if (!n->running()) continue;
+      auto [described, json] = run_shell("timeout 60 " + std::string(PORTASK_CLI_BINARY) + " --port " +
+                                         std::to_string(n->port()) + " groups describe group --format json 2>&1");
+      ASSERT_EQ(described, 0) << json;
+      const auto group = nlohmann::json::parse(json, nullptr, false);
+      ASSERT_FALSE(group.is_discarded()) << json;
+      EXPECT_GE(group.value("generation", 0), 2 << 16) << json;
+      break;
+    }
   }
 
   temp_dir dir_;

@@ -72,9 +72,9 @@ class faulty_store : public storage::log_store {
     return inner_->delete_topic(t);
   }
   expected<std::vector<storage::topic_info>> list_topics() override { return inner_->list_topics(); }
-  std::error_code commit_offsets(const std::string& g,
-                                 std::span<const storage::group_offset> o) override {
-    return inner_->commit_offsets(g, o);
+  std::error_code commit_offsets(const std::string& g, std::span<const storage::group_offset> o,
+                                 const std::string& fence) override {
+    return inner_->commit_offsets(g, o, fence);
   }
   expected<std::vector<storage::group_offset>> fetch_offsets(const std::string& g) override {
     return inner_->fetch_offsets(g);

@@ -68,8 +68,8 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
         return s->snapshot(tp, snap);
       },
       [s](producer_atom, std::int64_t count) { return s->producer_ids(count); },
-      [s](commit_atom, const std::string& group,
-          const std::vector<storage::group_offset>& offsets) { return s->commit(group, offsets); },
+      [s](commit_atom, const std::string& group, const std::vector<storage::group_offset>& offsets,
+          const std::string&) { return s->commit(group, offsets); },
       [s](offset_atom, const std::string& group) { return s->offsets(group); },
       [s](delete_atom, const std::string& group, const std::vector<topic_partition>& tps) {
         return s->delete_offsets(group, tps);

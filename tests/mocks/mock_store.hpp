@@ -27,7 +27,7 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(std::error_code, delete_topic, (const storage::topic_info&), (override));
   MOCK_METHOD(expected<std::vector<storage::topic_info>>, list_topics, (), (override));
   MOCK_METHOD(std::error_code, commit_offsets,
-              (const std::string&, std::span<const storage::group_offset>), (override));
+              (const std::string&, std::span<const storage::group_offset>, const std::string&), (override));
   MOCK_METHOD(expected<std::vector<storage::group_offset>>, fetch_offsets, (const std::string&),
               (override));
   MOCK_METHOD(std::error_code, delete_offsets,

@@ -218,11 +218,11 @@ TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   EXPECT_TRUE(store_->fetch_offsets("g1").value().empty());
   const topic_partition other{"orders", 1};
   const group_offset g1[] = {{tp_, {42, "meta"}}, {other, {5, std::string("\0bin", 4)}}};
-  ASSERT_FALSE(store_->commit_offsets("g1", g1));
+  ASSERT_FALSE(store_->commit_offsets("g1", g1, ""));
   const group_offset g2[] = {{tp_, {7, ""}}};
-  ASSERT_FALSE(store_->commit_offsets("g2", g2));
+  ASSERT_FALSE(store_->commit_offsets("g2", g2, ""));
   const group_offset newer[] = {{tp_, {43, "newer"}}};
-  ASSERT_FALSE(store_->commit_offsets("g1", newer));
+  ASSERT_FALSE(store_->commit_offsets("g1", newer, ""));
   auto got = store_->fetch_offsets("g1").value();
   std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
   ASSERT_EQ(got.size(), 2u);
@@ -471,6 +471,33 @@ TEST_P(LogStore, ALeaseHasOneHolderAndANewEpochEachTimeItChangesHands) {
   EXPECT_EQ(store_->lease_round(two, 10s, want)->at(0), (lease_holder{2, 2, "t2"}));
   // A second run of node 2 (another token) is another holder.
   EXPECT_EQ(store_->lease_round({2, 0, "t3"}, 10s, want)->at(0), (lease_holder{2, 2, "t2"}));
+}
+
+TEST_P(LogStore, AGroupsOffsetsAreCommittedOnlyUnderItsCurrentLease) {
+  using namespace std::chrono_literals;
+  const std::vector<lease_claim> want{{group_lease("g"), lease_intent::want}};
+  const std::vector<lease_claim> drop{{group_lease("g"), lease_intent::drop}};
+  const auto mine = store_->lease_round({1, 0, "t1"}, 10s, want)->at(0);
+  const group_offset first[] = {{tp_, {5, "m"}}};
+  EXPECT_FALSE(store_->commit_offsets("g", first, lease_value(mine)));
+  // Not the lease's value (an earlier epoch): refused, nothing stored.
+  const group_offset stale[] = {{tp_, {9, ""}}};
+  const auto earlier = lease_value({1, mine.epoch - 1, "t1"});
+  EXPECT_EQ(store_->commit_offsets("g", stale, earlier), errc::not_coordinator);
+  // Node 1 lets the group go and node 2 takes it: node 1's commits are refused from then on.
+  EXPECT_FALSE(store_->lease_round({1, 0, "t1"}, 10s, drop)->at(0).held());
+  EXPECT_EQ(store_->commit_offsets("g", stale, lease_value(mine)), errc::not_coordinator);
+  const auto theirs = store_->lease_round({2, 0, "t2"}, 10s, want)->at(0);
+  EXPECT_EQ(theirs.epoch, mine.epoch + 1);
+  EXPECT_EQ(store_->commit_offsets("g", stale, lease_value(mine)), errc::not_coordinator);
+  const auto got = store_->fetch_offsets("g").value();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].offset, (committed_offset{5, "m"}));
+  const group_offset next[] = {{tp_, {7, ""}}};
+  EXPECT_FALSE(store_->commit_offsets("g", next, lease_value(theirs)));
+  EXPECT_EQ(store_->fetch_offsets("g").value().at(0).offset.offset, 7);
+  const auto groups = store_->list_groups().value();
+  EXPECT_NE(std::find(groups.begin(), groups.end(), "g"), groups.end());
 }
 
 TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {

@@ -87,6 +87,15 @@ TEST(ClusterView, ASingleNodeOwnsEverythingAClusterNodeOnlyWhatItsLeasesSay) {
   EXPECT_FALSE(v.owns({"t", 1}));  // this id, another run
   EXPECT_FALSE(v.owns({"t", 2}));
   EXPECT_FALSE(v.owns({"t", 3}));  // nobody holds it
+  // A group is coordinated here only while this run holds its lease.
+  v.group_holders["mine"] = {2, 5, "me"};
+  v.group_holders["earlier-run"] = {2, 6, "an-earlier-run"};
+  v.group_holders["theirs"] = {3, 2, "y"};
+  EXPECT_TRUE(v.coordinates("mine"));
+  EXPECT_EQ(v.group_lease("mine")->epoch, 5);
+  EXPECT_FALSE(v.coordinates("earlier-run"));
+  EXPECT_FALSE(v.coordinates("theirs"));
+  EXPECT_FALSE(v.coordinates("unasked"));
   EXPECT_EQ(v.leader({"t", 2}), 1);
   EXPECT_EQ(v.leader_epoch({"t", 2}), 4);
   EXPECT_EQ(v.leader({"t", 3}), -1);

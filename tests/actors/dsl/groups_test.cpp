@@ -143,8 +143,8 @@ CAF_TEST(two members join and both get the leader assignment and commits are coa
   expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
   expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
   CAF_CHECK_EQUAL(reader_script->commit.count(), 0u);
-  expect((commit_atom, std::string, std::vector<storage::group_offset>),
-         from(coord).to(reader).with(_, "g", std::vector{at(0, 42), at(1, 7)}));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector{at(0, 42), at(1, 7)}, ""));
   expect((bool), from(reader).to(coord).with(true));
   expect((bool), from(coord).to(member_a).with(true));
   expect((publish_atom, publish_batch),
@@ -153,8 +153,8 @@ CAF_TEST(two members join and both get the leader assignment and commits are coa
              .with(_, WHERE(publish_batch, pb, pb.internal && pb.batch.messages.size() == 2)));
   expect((publish_result), from(bridge_mock).to(coord).with(_));
   // The next round trip takes both waiting commits, in arrival order: one message.
-  expect((commit_atom, std::string, std::vector<storage::group_offset>),
-         from(coord).to(reader).with(_, "g", std::vector{at(2, 5), at(0, 50)}));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector{at(2, 5), at(0, 50)}, ""));
   expect((bool), from(reader).to(coord).with(true));
   expect((bool), from(coord).to(member_b).with(true));
   expect((bool), from(coord).to(member_a).with(true));
@@ -185,7 +185,7 @@ CAF_TEST(a commit from a stale generation never reaches the store) {
                     commit_as(a1.member_id, 0, {at(0, 1)}));
   expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
   expect((caf::error), from(coord).to(member_a).with(make_caf_error(errc::illegal_generation)));
-  disallow((commit_atom, std::string, std::vector<storage::group_offset>), from(coord).to(reader));
+  disallow((commit_atom, std::string, std::vector<storage::group_offset>, std::string), from(coord).to(reader));
   CAF_CHECK(!sched.has_job());
   CAF_CHECK_EQUAL(reader_script->commit.count(), 0u);
 }

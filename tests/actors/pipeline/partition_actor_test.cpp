@@ -68,7 +68,7 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         return true;
       },
       [](producer_atom, std::int64_t) -> std::int64_t { return 0; },
-      [](commit_atom, const std::string&, const std::vector<storage::group_offset>&) -> bool {
+      [](commit_atom, const std::string&, const std::vector<storage::group_offset>&, const std::string&) -> bool {
         return true;
       },
       [](offset_atom, const std::string&) -> std::vector<storage::group_offset> { return {}; },
