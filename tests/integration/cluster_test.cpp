@@ -222,6 +222,49 @@ TEST_F(Cluster, EveryNodeListsEveryBrokerAndThePartitionsAreSpreadOverThem) {
   EXPECT_NE(out.find("cluster, 12 partitions, 0 without an owner"), std::string::npos) << out;
 }
 
+// KIP-951: a node that does not lead a partition answers Produce v10 and Fetch v12+ with
+// NOT_LEADER_OR_FOLLOWER, the current leader and its epoch, and (Produce v10, Fetch v16)
+// that leader's endpoint, so the client goes there without asking Metadata first.
+TEST_F(Cluster, APartitionsRequestsToAnotherNodeNameItsCurrentLeader) {
+  for (int id : {1, 2, 3}) start_node(id);
+  create_topic(nodes_[1]->kafka_port(), "kip951", 6);
+  const auto m = settled("kip951", 6, {1, 2, 3});
+  const auto [partition, leader] = *m.leaders.begin();
+  const int other = leader == 1 ? 2 : 1;
+  raw_kafka c(nodes_[other]->kafka_port());
+  const auto produced = call<msg::ProduceResponse>(
+      c, 0, 10, produce_request("kip951", partition, record_batch_bytes("x", 1, kafka::compression_type::none)), true);
+  ASSERT_EQ(produced.responses.size(), 1u);
+  const auto& p = produced.responses[0].partitionResponses.at(0);
+  EXPECT_EQ(p.errorCode, 6);  // NOT_LEADER_OR_FOLLOWER
+  EXPECT_EQ(p.currentLeader.leaderId, leader);
+  EXPECT_GT(p.currentLeader.leaderEpoch, 0);
+  ASSERT_EQ(produced.nodeEndpoints.size(), 1u);
+  EXPECT_EQ(produced.nodeEndpoints[0].nodeId, leader);
+  EXPECT_EQ(produced.nodeEndpoints[0].port, nodes_[leader]->kafka_port());
+  msg::FetchRequest f;
+  f.replicaId = -1;
+  f.maxBytes = 1 << 20;
+  msg::FetchRequest::FetchTopic t;
+  t.topic = "kip951";
+  msg::FetchRequest::FetchTopic::FetchPartition fp;
+  fp.partition = partition;
+  fp.partitionMaxBytes = 1 << 20;
+  t.partitions.push_back(fp);
+  f.topics.push_back(t);
+  const auto fetched = call<msg::FetchResponse>(c, 1, 12, f, true);
+  const auto& fpart = fetched.responses.at(0).partitions.at(0);
+  EXPECT_EQ(fpart.errorCode, 6);
+  EXPECT_EQ(fpart.currentLeader.leaderId, leader);
+  EXPECT_EQ(fpart.currentLeader.leaderEpoch, p.currentLeader.leaderEpoch);
+  // The leader itself takes the write.
+  raw_kafka l(nodes_[leader]->kafka_port());
+  const auto stored = call<msg::ProduceResponse>(
+      l, 0, 10, produce_request("kip951", partition, record_batch_bytes("x", 1, kafka::compression_type::none)), true);
+  EXPECT_EQ(stored.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  EXPECT_TRUE(stored.nodeEndpoints.empty());
+}
+
 TEST_F(Cluster, ASecondNodeWithALiveNodesIdDoesNotStart) {
   start_node(7);
   server_process twin{redis_.url(), log_path(70)};

@@ -6,7 +6,7 @@ namespace portask::kafka {
 
 const std::vector<api_entry>& api_table() {
   static const std::vector<api_entry> table = {
-      {0, "Produce", 0, 9, request_kind::publish, handle_produce, msg::ProduceRequest_is_flexible},
+      {0, "Produce", 0, 10, request_kind::publish, handle_produce, msg::ProduceRequest_is_flexible},
       {1, "Fetch", 0, 16, request_kind::fetch, handle_fetch, msg::FetchRequest_is_flexible},
       {2, "ListOffsets", 0, 7, request_kind::list_offsets, handle_list_offsets, msg::ListOffsetsRequest_is_flexible},
       {3, "Metadata", 0, 12, request_kind::metadata, handle_metadata, msg::MetadataRequest_is_flexible},

@@ -113,23 +113,6 @@ std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_res
 
 // Kafka keeps one entry per partition: a partition named again replaces the earlier
 // mention's offset and limits, in the earlier mention's place.
-// KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and that
-// node's endpoint (v16 carries them; earlier versions leave them out), so the client can go
-// there without asking Metadata first.
-void note_current_leader(self_ptr self, msg::FetchResponse& res,
-                         msg::FetchResponse::FetchableTopicResponse::PartitionData& o,
-                         const topic_partition& tp) {
-  const auto view = self->state.ctx->cluster();
-  const auto leader = view->leader(tp);
-  const auto address = leader >= 0 ? address_of(self, *view, leader) : std::nullopt;
-  if (!address) return;
-  o.currentLeader.leaderId = leader;
-  o.currentLeader.leaderEpoch = view->leader_epoch(tp);
-  for (const auto& n : res.nodeEndpoints)
-    if (n.nodeId == leader) return;
-  res.nodeEndpoints.push_back({leader, address->host, address->port, std::nullopt});
-}
-
 void merge_repeated_partitions(msg::FetchRequest& req) {
   std::map<std::pair<std::string, std::int32_t>, std::pair<std::size_t, std::size_t>> seen;
   for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {

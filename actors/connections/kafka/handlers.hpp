@@ -201,6 +201,22 @@ inline std::vector<broker_address> brokers_of(self_ptr self, const cluster_view&
   return out;
 }
 
+/// KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and that
+/// node's endpoint (Fetch v16 and Produce v10 carry them; earlier versions leave them out),
+/// so the client can go there without asking Metadata first.
+template <class Response, class Partition>
+void note_current_leader(self_ptr self, Response& res, Partition& o, const topic_partition& tp) {
+  const auto view = self->state.ctx->cluster();
+  const auto leader = view->leader(tp);
+  const auto address = leader >= 0 ? address_of(self, *view, leader) : std::nullopt;
+  if (!address) return;
+  o.currentLeader.leaderId = leader;
+  o.currentLeader.leaderEpoch = view->leader_epoch(tp);
+  for (const auto& n : res.nodeEndpoints)
+    if (n.nodeId == leader) return;
+  res.nodeEndpoints.push_back({leader, address->host, address->port, std::nullopt});
+}
+
 /// Ends the connection once what is queued is written (after an authentication failure).
 inline void close_after_answers(self_ptr self) {
   self->state.closing = true;

@@ -197,6 +197,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     } else {
       o.errorCode = to_kafka(e);
       o.baseOffset = -1;
+      if (e == errc::not_leader) note_current_leader(self, *res, o, {res->responses[where.first].name, o.index});
     }
     done();
   });

@@ -724,7 +724,7 @@ struct api_case {
 /// TheBrokerAdvertisesExactlyTheVersionsTestedHere keeps it in step with ApiVersions.
 const std::vector<api_case>& served_apis() {
   static const std::vector<api_case> table = {
-      {0, "Produce", 0, 9, 9, produce_body, produce_check},
+      {0, "Produce", 0, 10, 9, produce_body, produce_check},
       {1, "Fetch", 0, 16, 12, fetch_body, fetch_check},
       {2, "ListOffsets", 0, 7, 6, list_offsets_body},
       {3, "Metadata", 0, 12, 9, metadata_body, metadata_check},
