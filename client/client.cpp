@@ -146,7 +146,8 @@ connection::connection(connection&& other) noexcept
       last_id_(other.last_id_),
       decoder_(std::move(other.decoder_)),
       deliveries_(std::move(other.deliveries_)),
-      assignments_(std::move(other.assignments_)) {}
+      assignments_(std::move(other.assignments_)),
+      ended_(std::move(other.ended_)) {}
 
 connection& connection::operator=(connection&& other) noexcept {
   if (this != &other) {
@@ -161,6 +162,7 @@ connection& connection::operator=(connection&& other) noexcept {
     decoder_ = std::move(other.decoder_);
     deliveries_ = std::move(other.deliveries_);
     assignments_ = std::move(other.assignments_);
+    ended_ = std::move(other.ended_);
   }
   return *this;
 }
@@ -209,7 +211,7 @@ result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* time
 }
 
 bool connection::has_pending() const {
-  return !deliveries_.empty() || !assignments_.empty() || decoder_.buffered() > 0 ||
+  return !deliveries_.empty() || !assignments_.empty() || !ended_.empty() || decoder_.buffered() > 0 ||
          (tls_ && SSL_pending(tls_->ssl()) > 0);
 }
 
@@ -288,7 +290,16 @@ result<std::pair<native::response_header, buffer>> connection::wait_response() {
     if (type == message_type::error) {
       auto e = native::decode_error(payload);
       if (!e) return local(errc::malformed_payload, "malformed error frame");
-      return failure{static_cast<errc>(e->code), e->message, e->retriable};
+      failure answer{static_cast<errc>(e->code), e->message, e->retriable};
+      // The end of a subscription (an Error naming its Subscribe) is no answer to this call:
+      // it is kept for next_delivery.
+      if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
+        answer.subscription_id = it->second;
+        subscribed_by_request_.erase(it);
+        ended_.push_back(std::move(answer));
+        continue;
+      }
+      return answer;
     }
     if (type != message_type::response) return local(errc::malformed_payload, "unexpected frame");
     protocol::byte_view body;
@@ -523,7 +534,7 @@ result<std::vector<native::acl_entry>> connection::delete_acls(std::vector<nativ
 result<native::metadata_response> connection::metadata(std::vector<std::string> groups) {
   buffer frame;
   if (groups.size() > UINT16_MAX) groups.resize(UINT16_MAX);
-  native::encode_metadata_request(frame, native::metadata_request{next_id(), std::move(groups)});
+  native::encode_metadata_request(frame, native::metadata_request{next_id(), true, std::move(groups)});
   return call<native::metadata_response>(std::move(frame), native::decode_metadata_response);
 }
 
@@ -602,6 +613,11 @@ result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
 }
 
 result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseconds wait) {
+  if (!ended_.empty()) {
+    auto f = std::move(ended_.front());
+    ended_.pop_front();
+    return f;
+  }
   while (deliveries_.empty()) {
     bool timed_out = false;
     auto f = read_frame(wait, &timed_out);
@@ -670,9 +686,9 @@ result<std::optional<native::group_assignment>> connection::next_assignment(
     std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (assignments_.empty()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::optional<native::group_assignment>{};
+    // With no time left, what has already arrived is still read (read_frame looks once).
+    const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                  deadline - std::chrono::steady_clock::now()));
     bool timed_out = false;
     auto f = read_frame(left, &timed_out);
     if (!ok(f)) {

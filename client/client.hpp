@@ -110,7 +110,8 @@ class connection {
   /// Grows `topic` to `total` partitions.
   result<bool> add_partitions(const std::string& topic, std::int32_t total);
   /// The broker's topics; in a cluster also the live nodes, every listed partition's leader
-  /// and the coordinator of each of `groups` (cluster_client follows them).
+  /// and the coordinator of each of `groups` (cluster_client follows them). Asks for the
+  /// cluster fields, which a broker sends only to clients that ask (older ones reject them).
   result<protocol::native::metadata_response> metadata(std::vector<std::string> groups = {});
 
   // -- consumer groups, as an administrator sees them (both protocols' groups) --------------
@@ -238,6 +239,8 @@ class connection {
   protocol::frame_decoder decoder_;
   std::deque<protocol::buffer> deliveries_;
   std::deque<protocol::native::group_assignment> assignments_;
+  /// Subscriptions the broker ended while a call waited for its answer (next_delivery).
+  std::deque<failure> ended_;
   /// Keeps a pushed frame (Deliver, GroupAssignment) for its reader; false for other types.
   bool stash_push(protocol::buffer& bytes);
   protocol::buffer scratch_;

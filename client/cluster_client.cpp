@@ -92,15 +92,17 @@ result<bool> cluster_client::refresh(const std::vector<std::string>& groups) {
 }
 
 void cluster_client::drop_broken() {
-  for (auto it = nodes_.begin(); it != nodes_.end();) {
-    if (it->second->usable()) {
-      ++it;
-      continue;
-    }
-    for (auto& [id, s] : subscriptions_)
-      if (s.node == it->first) s.node = -2;
-    it = nodes_.erase(it);
-  }
+  std::vector<std::int32_t> broken;
+  for (const auto& [id, c] : nodes_)
+    if (!c->usable()) broken.push_back(id);
+  for (auto id : broken) forget(id);
+}
+
+void cluster_client::forget(std::int32_t node) {
+  nodes_.erase(node);
+  // Its subscriptions went with it: they are made again where their partitions are led.
+  for (auto& [id, s] : subscriptions_)
+    if (s.node == node) s.node = -2;
 }
 
 bool cluster_client::back_off(std::chrono::milliseconds& pause, clock_type::time_point deadline,
@@ -135,7 +137,7 @@ result<connection*> cluster_client::node(std::int32_t id) {
   if (!clustered()) id = -1;
   if (auto it = nodes_.find(id); it != nodes_.end()) {
     if (it->second->usable()) return it->second.get();
-    nodes_.erase(it);
+    forget(id);
   }
   std::optional<result<connection>> c;
   if (id == -1) {
@@ -155,6 +157,7 @@ result<connection*> cluster_client::node(std::int32_t id) {
 }
 
 connection* cluster_client::install(std::int32_t node, std::unique_ptr<connection> c) {
+  if (nodes_.contains(node)) forget(node);
   auto& slot = nodes_[node];
   slot = std::move(c);
   serials_[node] = opened_;
@@ -293,14 +296,19 @@ result<native::publish_response> cluster_client::receive_publish() {
     auto p = std::move(in_flight_.front());
     in_flight_.pop_front();
     failure f{errc::storage_unavailable, "the connection was lost before the answer came", true};
+    bool answered = false;
     if (auto* c = current(p.node, p.serial)) {
       auto r = c->receive_publish();
       if (ok(r)) return r;
       f = error_of(r);
       if (!f.retriable && c->usable()) return r;
+      answered = c->usable();
     }
-    // Not stored there: sent again to where the partition is led now, behind the others.
+    // Not stored there: sent again to where the partition is led now, behind the others. A
+    // node that answered (NOT_LEADER, a full store) is asked again only after a pause and a
+    // fresh look at the Metadata, or the batch would go straight back to it.
     auto pause = std::chrono::milliseconds(20);
+    if (answered && !back_off(pause, p.deadline, {})) return f;
     for (;;) {
       if (clock_type::now() >= p.deadline) return f;
       auto sent = send_pending(p);
@@ -373,13 +381,13 @@ result<bool> cluster_client::delete_group(const std::string& group) {
 
 // -- subscriptions ----------------------------------------------------------------------------
 
-bool cluster_client::place(subscription& s) {
+result<bool> cluster_client::place(subscription& s) {
   auto id = leader_id(s.topic, s.partition);
-  if (!ok(id)) return false;
+  if (!ok(id)) return error_of(id);
   auto c = node(std::get<0>(id));
-  if (!ok(c)) return false;
+  if (!ok(c)) return error_of(c);
   auto made = std::get<0>(c)->subscribe(s.topic, s.partition, s.next_offset, std::max<std::uint32_t>(s.credit, 1));
-  if (!ok(made)) return false;
+  if (!ok(made)) return error_of(made);
   s.node = clustered() ? std::get<0>(id) : -1;
   s.node_id = std::get<0>(made);
   return true;
@@ -388,10 +396,7 @@ bool cluster_client::place(subscription& s) {
 result<std::uint32_t> cluster_client::subscribe(const std::string& topic, std::int32_t partition,
                                                 std::int64_t offset, std::uint32_t credit_bytes) {
   subscription s{topic, partition, offset, credit_bytes, -2, 0};
-  auto made = follow<bool>([&] { return leader(topic, partition); }, [&](connection&) -> result<bool> {
-    if (place(s)) return true;
-    return failure{errc::not_leader, "subscribe to " + topic + "/" + std::to_string(partition) + " failed", true};
-  });
+  auto made = follow<bool>([&] { return leader(topic, partition); }, [&](connection&) { return place(s); });
   if (!ok(made)) return error_of(made);
   subscriptions_[++last_subscription_] = std::move(s);
   return last_subscription_;
@@ -467,10 +472,22 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     return std::nullopt;
   };
   for (;;) {
-    // Subscriptions without a home are made again on their partition's leader.
+    // Subscriptions without a home are made again on their partition's leader; one that
+    // cannot be made any more (its topic was deleted) is reported and forgotten.
     bool homeless = false;
-    for (auto& [id, s] : subscriptions_)
-      if (s.node == -2 && !place(s)) homeless = true;
+    for (auto it = subscriptions_.begin(); it != subscriptions_.end(); ++it) {
+      if (it->second.node != -2) continue;
+      auto placed = place(it->second);
+      if (ok(placed)) continue;
+      auto f = error_of(placed);
+      if (f.retriable) {
+        homeless = true;
+        continue;
+      }
+      f.subscription_id = it->first;
+      subscriptions_.erase(it);
+      return f;
+    }
     if (homeless && clock_type::now() - last_refresh > std::chrono::milliseconds(200)) {
       drop_broken();
       refresh();

@@ -122,7 +122,8 @@ class cluster_client {
         auto r = call(*std::get<0>(c));
         if (ok(r)) return r;
         const bool lost = !std::get<0>(c)->usable();
-        if (!lost && !error_of(r).retriable) return r;
+        // A rebalance is the group member's to handle (rejoin), not a reason to wait here.
+        if (!lost && (!error_of(r).retriable || error_of(r).code == errc::rebalance_in_progress)) return r;
         if (!back_off(pause, deadline, groups)) return r;
       } else if (!error_of(c).retriable || !back_off(pause, deadline, groups)) {
         return error_of(c);
@@ -152,8 +153,10 @@ class cluster_client {
     std::int32_t node = -2;      ///< where it lives now (-2: nowhere; made again on next_delivery)
     std::uint32_t node_id = 0;   ///< its id on that node's connection
   };
-  /// Makes `s` on its partition's current leader; false when that fails for now.
-  bool place(subscription& s);
+  /// Makes `s` on its partition's current leader.
+  result<bool> place(subscription& s);
+  /// Forgets node `node`'s connection; its subscriptions are to be made again.
+  void forget(std::int32_t node);
 
   struct pending_publish {
     std::string topic;

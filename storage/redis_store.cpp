@@ -825,7 +825,9 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
 // fence, the group id, then field/value pairs.
 constexpr std::string_view fenced_commit_script = R"lua(
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+for i = 3, #ARGV, 1000 do  -- field/value pairs, in chunks within Lua's unpack limit
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
 redis.call('SADD', KEYS[2], ARGV[2])
 return 'OK'
 )lua";

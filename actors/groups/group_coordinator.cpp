@@ -65,8 +65,9 @@ bool moved(coordinator_ptr self) {
 // A group's generations grow with its lease's epoch (the high 16 bits), so they keep
 // increasing when the group moves to another coordinator, which knows nothing of the old
 // one's: a member of an earlier generation is never taken for a current one.
+// (Epochs wrap after 32766, so that the last tenure's 65535 rebalances stay within int32.)
 std::int32_t first_generation(std::int64_t epoch) {
-  return static_cast<std::int32_t>((epoch % 32768) << 16);
+  return static_cast<std::int32_t>((epoch % 32767) << 16);
 }
 
 // Writes `pb` to the offsets topic through the bridge, creating the topic on first use.
@@ -364,7 +365,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         // No members in this coordinator's life: Empty when offsets are committed (after a
         // restart, or standalone commits), Dead when the group has neither, as in Kafka.
         auto reader = reader_of(self);
-        if (d.state != "Empty" || d.generation != 0 || !reader) return d;
+        if (d.state != "Empty" || d.generation != first_generation(self->state.epoch) || !reader) return d;
         auto rp = self->make_response_promise<group_description>();
         self->request(reader, 10s, offset_atom::value, self->state.group_id)
             .then(

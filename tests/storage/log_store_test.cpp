@@ -498,6 +498,11 @@ TEST_P(LogStore, AGroupsOffsetsAreCommittedOnlyUnderItsCurrentLease) {
   EXPECT_EQ(store_->fetch_offsets("g").value().at(0).offset.offset, 7);
   const auto groups = store_->list_groups().value();
   EXPECT_NE(std::find(groups.begin(), groups.end(), "g"), groups.end());
+  // A large commit (more values than one Lua unpack takes) is stored whole.
+  std::vector<group_offset> many;
+  for (std::int32_t p = 0; p < 5000; ++p) many.push_back({{"wide", p}, {p, ""}});
+  EXPECT_FALSE(store_->commit_offsets("g", many, lease_value(theirs)));
+  EXPECT_EQ(store_->fetch_offsets("g").value().size(), 5001u);
 }
 
 TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {

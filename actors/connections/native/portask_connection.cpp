@@ -726,14 +726,14 @@ void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!registry) return fail(self, r, errc::not_ready);
   self->request(registry, 10s, list_atom::value)
       .then(
-          [=, groups = std::move(req->groups)](std::vector<storage::topic_info>& topics) {
+          [=, asked = req->cluster, groups = std::move(req->groups)](std::vector<storage::topic_info>& topics) {
             const auto& c = *self->state.ctx;
             native::metadata_response m;
             m.broker_host = c.config.native.host;
             m.broker_port = c.native_port.load();
             m.broker_version = std::string("portask ") + version_string;
             m.topics = summaries(describable(self, std::move(topics)));
-            describe_cluster(m, *c.cluster(), groups);
+            if (asked) describe_cluster(m, *c.cluster(), groups);  // older clients read no more
             respond(self, r, [&](protocol::buffer& out) { native::encode_body(out, m); });
           },
           [=](caf::error& e) { fail(self, r, e); });

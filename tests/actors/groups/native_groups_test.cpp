@@ -2,6 +2,7 @@
 // Three members split a topic; one disconnects abruptly, one leaves; the rest take over,
 // commits are fenced by generation, and no message is lost.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <map>
 #include <set>
@@ -186,4 +187,27 @@ TEST(NativeGroups, ARequestRightAfterDeleteGroupsIsServedByTheSuccessorNeverNotR
     ASSERT_TRUE(client::ok(after)) << i << ": " << client::error_of(after).message;
     EXPECT_EQ(std::get<0>(after).offset, -1) << "its offsets went with it";
   }
+}
+
+// A pushed assignment already on the socket is read by a zero wait (as a consumer polling
+// between batches does), not only by a waiting call.
+TEST(NativeGroups, AZeroWaitReadsAnAssignmentThatHasArrived) {
+  broker_fixture f;
+  auto first = f.connect();
+  must(first.join_group("zero-wait", {"zw"}));
+  ASSERT_TRUE(client::ok(first.next_assignment(5s)));
+  // A second member joins: the first gets a new assignment pushed.
+  auto second = f.connect();
+  must(second.join_group("zero-wait", {"zw"}));
+  auto got = first.next_assignment(0ms);
+  ASSERT_TRUE(client::ok(got));
+  // Not here yet: wait for the socket to have bytes, then look again without waiting.
+  for (int looks = 0; looks < 100 && !std::get<0>(got); ++looks) {
+    pollfd p{first.native_handle(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1);
+    got = first.next_assignment(0ms);
+    ASSERT_TRUE(client::ok(got));
+  }
+  ASSERT_TRUE(std::get<0>(got).has_value());
+  EXPECT_GT(std::get<0>(got)->generation, 1);
 }

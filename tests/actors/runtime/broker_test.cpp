@@ -2,6 +2,8 @@
 // partition -> writer -> store, and back.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include <future>
 
 #include "actors/pipeline/hooks.hpp"
@@ -168,6 +170,29 @@ TEST(Broker, SubscriptionPushesWithCreditFlowControl) {
   EXPECT_EQ(second->data.messages[0].offset, 10);
   EXPECT_EQ(second->data.messages[0].value, "later0");
   must(consumer.unsubscribe(sub));
+}
+
+// The broker ends a subscription with an Error frame naming its Subscribe. One that arrives
+// while the client waits for another call's answer is no answer to that call: the call gets
+// its own, and next_delivery reports the ended subscription.
+TEST(Broker, ASubscriptionsEndIsNotTakenForAnotherCallsAnswer) {
+  broker_fixture f;
+  auto consumer = f.connect();
+  auto admin = f.connect();
+  must(admin.create_topic("ending", 1));
+  must(admin.publish("ending", 0, make_batch(1)));
+  const auto sub = must(consumer.subscribe("ending", 0, 0, 1 << 20));
+  ASSERT_TRUE(must(consumer.next_delivery(5s)));
+  must(admin.delete_topic("ending"));
+  // Wait until the end is on the consumer's socket, then make a call.
+  pollfd p{consumer.native_handle(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1);
+  auto topics = consumer.list_topics();
+  ASSERT_TRUE(client::ok(topics)) << client::error_of(topics).message;
+  auto ended = consumer.next_delivery(5s);
+  ASSERT_FALSE(client::ok(ended));
+  EXPECT_EQ(client::error_of(ended).subscription_id, sub);
+  EXPECT_TRUE(client::ok(consumer.heartbeat()));
 }
 
 TEST(Broker, SubscribeFromLatestSeesOnlyNewMessages) {
