@@ -125,8 +125,9 @@ result<std::int32_t> cluster_client::leader_id(const std::string& topic, std::in
     if (it->second < 0) return no_leader(topic, partition);
     return it->second;
   }
-  // A topic (or partition) the Metadata did not list: any node answers for it (creating the
-  // topic where brokers do; the next Metadata then names its leaders).
+  // A topic (or partition) the Metadata did not list, or partition -1 of a topic it did not
+  // list: any node answers for it (creating the topic where brokers do, picking the
+  // partition for -1; the next Metadata then names its leaders).
   for (const auto& [id, c] : nodes_)
     if (c->usable()) return id;
   if (!meta_.nodes.empty()) return meta_.nodes.front().id;
@@ -232,7 +233,6 @@ result<native::publish_response> cluster_client::publish(const std::string& topi
   // For partition -1 each attempt picks again.
   auto pick = [&]() -> result<connection*> {
     if (partition < 0) chosen = pick_partition(topic);
-    if (chosen < 0 && clustered()) return any();
     return leader(topic, chosen);
   };
   return follow<native::publish_response>(pick, [&](connection& c) -> result<native::publish_response> {
@@ -255,24 +255,13 @@ std::int32_t cluster_client::pick_partition(const std::string& topic) {
 
 result<bool> cluster_client::send_pending(pending_publish& p) {
   const auto target = p.partition >= 0 ? p.partition : pick_partition(p.topic);
-  std::int32_t node_id = -1;
-  if (clustered()) {
-    if (target >= 0) {
-      auto id = leader_id(p.topic, target);
-      if (!ok(id)) return error_of(id);
-      node_id = std::get<0>(id);
-    } else {
-      auto c = any();
-      if (!ok(c)) return error_of(c);
-      for (const auto& [id, conn] : nodes_)
-        if (conn.get() == std::get<0>(c)) node_id = id;
-    }
-  }
-  auto c = node(node_id);
+  auto id = leader_id(p.topic, target);
+  if (!ok(id)) return error_of(id);
+  auto c = node(std::get<0>(id));
   if (!ok(c)) return error_of(c);
   auto sent = std::get<0>(c)->send_publish(p.topic, target, p.batch, true, p.producer);
   if (!ok(sent)) return error_of(sent);
-  p.node = clustered() ? node_id : -1;
+  p.node = std::get<0>(id);
   p.serial = serials_[p.node];
   return true;
 }
