@@ -83,20 +83,19 @@ std::uint32_t connections_per_listener(std::uint32_t wanted, std::uint32_t liste
 
 // Nobody restarts the supervisor: when it fails (it gave up on a child that restarts did not
 // mend), the node stops with the reason rather than serving without that child. The same for
-// a cluster node's membership: without it the node cannot hold leases.
-caf::behavior watch_critical(caf::event_based_actor* self, caf::actor watched, std::string what,
-                             std::function<void(const std::string&)> on_fatal) {
-  self->monitor(watched);
-  self->set_down_handler([=](caf::down_msg& msg) {
-    if (msg.reason && msg.reason != caf::exit_reason::user_shutdown) {
-      const auto why = self->system().render(msg.reason);
-      logging::runtime().critical("the {} failed ({}); this node cannot serve correctly and stops",
-                                  what, why);
-      if (on_fatal) on_fatal(why);
-    }
-    self->quit();
-  });
-  return {[](ping_atom) {}};
+// a cluster node's membership: without it the node cannot hold leases. The check runs as the
+// watched actor ends (attached to it), so no watcher actor is needed.
+template <class Handle>
+void stop_node_if_it_fails(caf::actor_system& sys, const Handle& watched, std::string what,
+                           std::function<void(const std::string&)> on_fatal) {
+  caf::actor_cast<caf::actor>(watched)->attach_functor(
+      [&sys, what = std::move(what), on_fatal = std::move(on_fatal)](const caf::error& reason) {
+        if (!reason || reason == caf::exit_reason::user_shutdown) return;
+        const auto why = sys.render(reason);
+        logging::runtime().critical(
+            "the {} failed ({}); this node cannot serve correctly and stops", what, why);
+        if (on_fatal) on_fatal(why);
+      });
 }
 
 // This node's endpoints as other nodes advertise them to their clients.
@@ -178,8 +177,7 @@ std::error_code broker::start() {
   sizes.bridges = std::max<std::size_t>(
       1, caf::get_or(sys_.config(), "scheduler.max-threads", caf::defaults::scheduler::max_threads));
   supervisor_ = spawn_supervisor(sys_, ctx_, sizes);
-  supervisor_watch_ = sys_.spawn(watch_critical, caf::actor_cast<caf::actor>(supervisor_),
-                                 std::string("supervisor"), on_fatal_);
+  stop_node_if_it_fails(sys_, supervisor_, "supervisor", on_fatal_);
 
   io_ = std::make_unique<io>();
   // A TLS listener whose files cannot be used does not start (and neither does the broker).
@@ -288,8 +286,7 @@ std::error_code broker::start() {
     if (!cluster_store) return cluster_store.error();
     cluster_ = spawn_cluster_actor(sys_, ctx_, std::move(me), std::move(cluster_store->first));
     ctx_->set_cluster_node(cluster_);
-    cluster_watch_ = sys_.spawn(watch_critical, caf::actor_cast<caf::actor>(cluster_),
-                                std::string("cluster membership"), on_fatal_);
+    stop_node_if_it_fails(sys_, cluster_, "cluster membership", on_fatal_);
   }
   return {};
 }
@@ -321,7 +318,6 @@ void broker::stop() {
                    logging::cluster().warn("leaving the cluster: {}", to_string(to_errc(e)));
                  });
     cluster_ = nullptr;
-    cluster_watch_ = nullptr;
   }
   if (io_) {
     if (io_->native) io_->native->stop();
@@ -346,7 +342,6 @@ void broker::stop() {
   if (supervisor_) {
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
     supervisor_ = nullptr;
-    supervisor_watch_ = nullptr;
   }
 }
 

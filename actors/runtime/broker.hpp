@@ -44,9 +44,7 @@ class broker {
   broker_config config_;
   std::shared_ptr<broker_context> ctx_;
   supervisor_actor supervisor_;
-  caf::actor supervisor_watch_;
   cluster_actor cluster_;  ///< in a cluster only
-  caf::actor cluster_watch_;
   std::function<void(const std::string&)> on_fatal_;
   std::unique_ptr<io> io_;
 };

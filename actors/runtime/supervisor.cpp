@@ -19,7 +19,29 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks, retention, security };
+struct child {
+  child_kind kind;
+  std::size_t index;
+  caf::actor_addr addr;
+  std::chrono::milliseconds backoff{0};
+  caf::actor_clock::time_point started{};  ///< by the actor's clock (a test's is virtual)
+};
+
+struct supervisor_state {
+  std::shared_ptr<broker_context> ctx;
+  child_factory make;
+  /// Shared with the functor that ends the children when the supervisor ends.
+  std::shared_ptr<std::vector<child>> children;
+  kept_state kept;
+  restart_intensity intensity;
+  bool shutting_down = false;
+  std::optional<bool> store_reachable;  ///< as of the last health ping; unknown at first
+  static inline const char* name = "portask.supervisor";
+};
+
+using supervisor_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+}  // namespace
 
 const char* to_string(child_kind k) {
   switch (k) {
@@ -35,32 +57,7 @@ const char* to_string(child_kind k) {
   return "child";
 }
 
-struct child {
-  child_kind kind;
-  std::size_t index;
-  caf::actor_addr addr;
-  std::chrono::milliseconds backoff{0};
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-};
-
-/// What a child held that must survive its restart, kept here and handed to the new
-/// incarnation. (Partitions and coordinators recover theirs from the store instead.)
-struct kept_state {
-  std::shared_ptr<hook_subscriptions> hooks = std::make_shared<hook_subscriptions>();
-};
-
-struct supervisor_state {
-  std::shared_ptr<broker_context> ctx;
-  /// Shared with the functor that ends the children when the supervisor ends.
-  std::shared_ptr<std::vector<child>> children;
-  kept_state kept;
-  restart_intensity intensity;
-  bool shutting_down = false;
-  std::optional<bool> store_reachable;  ///< as of the last health ping; unknown at first
-  static inline const char* name = "portask.supervisor";
-};
-
-using supervisor_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+namespace {
 
 // Logs the store's reachability when it changes: an unreachable store at start is a warning
 // an operator sees, not a detail at debug level.
@@ -134,12 +131,17 @@ caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker
 
 supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
                                                 std::shared_ptr<broker_context> ctx,
-                                                std::vector<child> children, kept_state kept) {
+                                                child_factory make, std::vector<child> children,
+                                                kept_state kept) {
     auto& st = self->state;
     st.ctx = ctx;
+    st.make = std::move(make);
     st.children = std::make_shared<std::vector<child>>(std::move(children));
     st.kept = std::move(kept);
-    for (const auto& c : *st.children) self->monitor(c.addr);
+    for (auto& c : *st.children) {
+      c.started = self->clock().now();
+      self->monitor(c.addr);
+    }
     // However the supervisor ends (shutdown, giving up, or killed), its children end with
     // it: nothing would restart them any more, and the node must not limp on without it.
     self->attach_functor([all = st.children](const caf::error& reason) {
@@ -156,7 +158,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
       for (std::size_t k = 0; k < s.children->size(); ++k) {
         auto& c = (*s.children)[k];
         if (c.addr != msg.source) continue;
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = self->clock().now();
         if (!s.intensity.allow(now)) {
           // Restarts are not mending it: fail, so the broker stops (see broker.cpp) rather
           // than serving without this child.
@@ -184,8 +186,9 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
         [=](respawn_atom, std::size_t k) {
           auto& c = self->state.children->at(k);
           if (self->state.shutting_down) return;
-          c.addr = start_child(self->system(), self->state.ctx, self->state.kept, c.kind, c.index);
-          c.started = std::chrono::steady_clock::now();
+          c.addr = self->state.make(self->system(), self->state.ctx, self->state.kept, c.kind,
+                                    c.index);
+          c.started = self->clock().now();
           self->monitor(c.addr);
           logging::runtime().info("{} {} restarted", to_string(c.kind), c.index);
         },
@@ -204,8 +207,10 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
 
 }  // namespace
 
+child_factory broker_children() { return start_child; }
+
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                  runtime_sizes sizes) {
+                                  runtime_sizes sizes, child_factory make) {
   ctx->set_writers(std::vector<storage_writer_actor>(sizes.writers));
   ctx->set_readers(std::vector<storage_reader_actor>(sizes.readers));
   ctx->set_bridges(std::vector<protocol_bridge_actor>(sizes.bridges));
@@ -214,7 +219,7 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker
   std::vector<child> children;
   kept_state kept;
   auto add = [&](child_kind k, std::size_t i) {
-    children.push_back({k, i, start_child(sys, ctx, kept, k, i)});
+    children.push_back({k, i, make(sys, ctx, kept, k, i)});
   };
   for (std::size_t i = 0; i < sizes.writers; ++i) add(child_kind::writer, i);
   for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
@@ -224,7 +229,7 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker
   for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
   add(child_kind::retention, 0);
   add(child_kind::security, 0);
-  return sys.spawn(supervisor_impl, ctx, std::move(children), std::move(kept));
+  return sys.spawn(supervisor_impl, ctx, std::move(make), std::move(children), std::move(kept));
 }
 
 }  // namespace portask

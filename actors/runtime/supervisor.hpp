@@ -8,9 +8,35 @@
 /// dropped.
 /// It also pings the store every second so /health reflects the store's state.
 
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "actors/pipeline/hooks.hpp"
 #include "actors/runtime/broker_context.hpp"
 
 namespace portask {
+
+/// The long-lived actors the supervisor keeps running.
+enum class child_kind : std::uint8_t { writer, reader, bridge, registry, groups, hooks, retention, security };
+
+const char* to_string(child_kind k);
+
+/// What a child held that must survive its restart, kept by the supervisor and handed to the
+/// new incarnation. (Partitions and coordinators recover theirs from the store instead.)
+struct kept_state {
+  std::shared_ptr<hook_subscriptions> hooks = std::make_shared<hook_subscriptions>();
+};
+
+/// Spawns (or respawns) child `index` of a kind, records its handle in `ctx`'s directory and
+/// returns its address, which the supervisor monitors. The broker's factory spawns the real
+/// actors; actor tests pass one that spawns mocks on the deterministic scheduler.
+using child_factory = std::function<caf::actor_addr(
+    caf::actor_system&, const std::shared_ptr<broker_context>&, const kept_state&, child_kind,
+    std::size_t)>;
+
+/// The real actors (storage_actors, protocol_bridge, topic_registry, ...).
+child_factory broker_children();
 
 struct runtime_sizes {
   std::size_t writers = 2;
@@ -20,6 +46,6 @@ struct runtime_sizes {
 
 /// Spawns the supervisor; returns once every child is spawned and registered in `ctx`.
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                  runtime_sizes sizes);
+                                  runtime_sizes sizes, child_factory make = broker_children());
 
 }  // namespace portask

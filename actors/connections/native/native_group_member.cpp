@@ -184,7 +184,7 @@ void join(self_ptr self) {
           });
 }
 
-native_group_member_actor::behavior_type member_impl(self_ptr self, caf::actor connection, std::shared_ptr<broker_context> ctx,
+native_group_member_actor::behavior_type member_impl(self_ptr self, native_connection_actor connection, std::shared_ptr<broker_context> ctx,
                           std::shared_ptr<tcp_session> session, native_membership m) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
@@ -227,7 +227,7 @@ native_group_member_actor::behavior_type member_impl(self_ptr self, caf::actor c
 
 }  // namespace
 
-native_group_member_actor spawn_native_group_member(caf::actor_system& sys, caf::actor connection,
+native_group_member_actor spawn_native_group_member(caf::actor_system& sys, native_connection_actor connection,
                                      std::shared_ptr<broker_context> ctx,
                                      std::shared_ptr<tcp_session> session, native_membership m) {
   return sys.spawn(member_impl, std::move(connection), std::move(ctx), std::move(session),

@@ -560,7 +560,7 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   m.topics = req->topics;
   m.client_host = st.session->peer();
   const auto id = m.membership_id;
-  auto member = spawn_native_group_member(self->system(), caf::actor_cast<caf::actor>(self), st.ctx,
+  auto member = spawn_native_group_member(self->system(), caf::actor_cast<native_connection_actor>(self), st.ctx,
                                           st.session, std::move(m));
   self->monitor(member);  // a member that ends by itself no longer holds the connection open
   st.memberships.emplace(id, member);
