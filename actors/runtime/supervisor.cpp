@@ -22,7 +22,9 @@ using namespace std::chrono_literals;
 struct child {
   child_kind kind;
   std::size_t index;
-  caf::actor_addr addr;
+  /// Held, not only addressed: a child that ends at once (before it is monitored) stays
+  /// monitorable, and one that nobody else holds (retention) lives as long as it should.
+  caf::actor handle;
   std::chrono::milliseconds backoff{0};
   caf::actor_clock::time_point started{};  ///< by the actor's clock (a test's is virtual)
 };
@@ -74,55 +76,55 @@ void note_store(supervisor_ptr self, bool up, const std::string& why) {
 }
 
 // Spawns (or respawns) one child and records its handle in the directory.
-caf::actor_addr start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
-                            const kept_state& kept, child_kind kind, std::size_t index) {
-  caf::actor_addr addr;
+caf::actor start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
+                       const kept_state& kept, child_kind kind, std::size_t index) {
+  caf::actor addr;
   switch (kind) {
     case child_kind::writer: {
       auto w = spawn_storage_writer(sys, ctx->store_factory,
                                     std::shared_ptr<metrics_registry>(ctx, &ctx->metrics));
-      addr = w.address();
+      addr = caf::actor_cast<caf::actor>(w);
       ctx->set_writer(index, std::move(w));
       break;
     }
     case child_kind::reader: {
       auto r = spawn_storage_reader(sys, ctx->store_factory);
-      addr = r.address();
+      addr = caf::actor_cast<caf::actor>(r);
       ctx->set_reader(index, std::move(r));
       break;
     }
     case child_kind::bridge: {
       auto b = spawn_protocol_bridge(sys, ctx);
-      addr = b.address();
+      addr = caf::actor_cast<caf::actor>(b);
       ctx->set_bridge(index, std::move(b));
       break;
     }
     case child_kind::registry: {
       auto r = spawn_topic_registry(sys, ctx);
-      addr = r.address();
+      addr = caf::actor_cast<caf::actor>(r);
       ctx->set_registry(std::move(r));
       break;
     }
     case child_kind::groups: {
       auto g = spawn_group_directory(sys, ctx);
-      addr = g.address();
+      addr = caf::actor_cast<caf::actor>(g);
       ctx->set_groups(std::move(g));
       break;
     }
     case child_kind::hooks: {
       auto h = spawn_hooks(sys, ctx, kept.hooks);
-      addr = h.address();
+      addr = caf::actor_cast<caf::actor>(h);
       ctx->set_hooks(std::move(h));
       break;
     }
     case child_kind::security: {
       auto s = spawn_security(sys, ctx);
-      addr = s.address();
+      addr = caf::actor_cast<caf::actor>(s);
       ctx->set_security(std::move(s));
       break;
     }
     case child_kind::retention: {
-      addr = spawn_retention(sys, ctx).address();  // found by nobody: it only sends
+      addr = caf::actor_cast<caf::actor>(spawn_retention(sys, ctx));  // found by nobody: it only sends
       break;
     }
   }
@@ -140,7 +142,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
     st.kept = std::move(kept);
     for (auto& c : *st.children) {
       c.started = self->clock().now();
-      self->monitor(c.addr);
+      self->monitor(c.handle);
     }
     // However the supervisor ends (shutdown, giving up, or killed), its children end with
     // it: nothing would restart them any more, and the node must not limp on without it.
@@ -148,8 +150,8 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
       // A shutdown ends them as one; a failure of the supervisor kills them.
       const bool shutdown = !reason || reason == caf::exit_reason::user_shutdown;
       for (const auto& c : *all)
-        if (auto a = caf::actor_cast<caf::actor>(c.addr))
-          caf::anon_send_exit(a, shutdown ? caf::exit_reason::user_shutdown : caf::exit_reason::kill);
+        if (c.handle)
+          caf::anon_send_exit(c.handle, shutdown ? caf::exit_reason::user_shutdown : caf::exit_reason::kill);
     });
 
     self->set_down_handler([=](caf::down_msg& msg) {
@@ -157,7 +159,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
       if (s.shutting_down) return;
       for (std::size_t k = 0; k < s.children->size(); ++k) {
         auto& c = (*s.children)[k];
-        if (c.addr != msg.source) continue;
+        if (c.handle.address() != msg.source) continue;
         const auto now = self->clock().now();
         if (!s.intensity.allow(now)) {
           // Restarts are not mending it: fail, so the broker stops (see broker.cpp) rather
@@ -186,10 +188,10 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
         [=](respawn_atom, std::size_t k) {
           auto& c = self->state.children->at(k);
           if (self->state.shutting_down) return;
-          c.addr = self->state.make(self->system(), self->state.ctx, self->state.kept, c.kind,
+          c.handle = self->state.make(self->system(), self->state.ctx, self->state.kept, c.kind,
                                     c.index);
           c.started = self->clock().now();
-          self->monitor(c.addr);
+          self->monitor(c.handle);
           logging::runtime().info("{} {} restarted", to_string(c.kind), c.index);
         },
         [=](tick_atom) {

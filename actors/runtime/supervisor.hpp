@@ -29,9 +29,9 @@ struct kept_state {
 };
 
 /// Spawns (or respawns) child `index` of a kind, records its handle in `ctx`'s directory and
-/// returns its address, which the supervisor monitors. The broker's factory spawns the real
+/// returns its handle, which the supervisor holds and monitors. The broker's factory spawns the real
 /// actors; actor tests pass one that spawns mocks on the deterministic scheduler.
-using child_factory = std::function<caf::actor_addr(
+using child_factory = std::function<caf::actor(
     caf::actor_system&, const std::shared_ptr<broker_context>&, const kept_state&, child_kind,
     std::size_t)>;
 

@@ -38,47 +38,37 @@ struct supervisor_fixture : dsl_fixture {
     // factory for the hooks, so what a restarted hooks actor inherits is the real thing.
     auto factory = [this](caf::actor_system& s, const std::shared_ptr<broker_context>& c,
                           const kept_state& kept, child_kind kind,
-                          std::size_t index) -> caf::actor_addr {
+                          std::size_t index) -> caf::actor {
       ++spawned[kind];
       switch (kind) {
         case child_kind::writer: {
           auto w = spawn_mock_storage_writer(s, writer_script);
           c->set_writer(index, w);
-          return w.address();
+          return caf::actor_cast<caf::actor>(w);
         }
         case child_kind::reader: {
           auto r = spawn_mock_storage_reader(s, reader_script);
           c->set_reader(index, r);
-          return r.address();
+          return caf::actor_cast<caf::actor>(r);
         }
         case child_kind::registry: {
           auto r = spawn_mock_topic_registry(s, registry_script);
           c->set_registry(r);
-          return r.address();
+          return caf::actor_cast<caf::actor>(r);
         }
         case child_kind::bridge: {
           auto b = spawn_mock_protocol_bridge(s, bridge_script);
           c->set_bridge(index, b);
-          return b.address();
+          return caf::actor_cast<caf::actor>(b);
         }
         case child_kind::hooks:
           return broker_children()(s, c, kept, kind, index);
-        default: {
-          // Held here as the directory holds the others (an actor nobody holds ends).
-          auto idle = s.spawn(idle_child, kind);
-          idle_children.push_back(idle);
-          return idle.address();
-        }
+        default:  // held by the supervisor alone, as retention is
+          return caf::actor_cast<caf::actor>(s.spawn(idle_child, kind));
       }
     };
     supervisor = track(spawn_supervisor(sys, ctx, sizes, factory));
     sched.run();  // the supervisor starts, its first store ping goes to the mock reader
-  }
-
-  // The supervisor ends first, while the idle children are still held.
-  ~supervisor_fixture() override {
-    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
-    sched.run();
   }
 
   caf::actor_addr child(child_kind kind) const {
@@ -123,7 +113,6 @@ struct supervisor_fixture : dsl_fixture {
   }
 
   std::map<child_kind, int> spawned;
-  std::vector<idle_child_actor> idle_children;
   supervisor_actor supervisor;
 };
 
