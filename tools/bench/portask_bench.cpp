@@ -363,6 +363,7 @@ int run_kafka(const settings& s, bool mock) {
   // to the last (connection setup and offset lookups excluded for both targets).
   rd_kafka_t* consumer = kafka_client(RD_KAFKA_CONSUMER, bootstrap, true, false, s.tls_ca_file);
   std::uint64_t retained = 0;
+  std::vector<std::int64_t> starts(static_cast<std::size_t>(s.partitions), 0);
   for (int p = 0; p < s.partitions; ++p) {
     std::int64_t lo = 0, hi = 0;
     if (rd_kafka_query_watermark_offsets(consumer, topic.c_str(), p, &lo, &hi, 10'000) !=
@@ -371,10 +372,14 @@ int run_kafka(const settings& s, bool mock) {
       return 1;
     }
     retained += static_cast<std::uint64_t>(hi - lo);
+    starts[static_cast<std::size_t>(p)] = lo;
   }
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(s.partitions);
   for (int p = 0; p < s.partitions; ++p)
-    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    // From the low watermark just read: a logical offset (BEGINNING) would make librdkafka
+    // look it up again, and a lookup it retries waits 500 ms.
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
+        starts[static_cast<std::size_t>(p)];
   rd_kafka_assign(consumer, parts);
   rd_kafka_topic_partition_list_destroy(parts);
   std::uint64_t consumed = 0;
