@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 #include <random>
 
 #include <boost/asio.hpp>
@@ -94,7 +95,12 @@ void stop_node_if_it_fails(caf::actor_system& sys, const Handle& watched, std::s
         const auto why = sys.render(reason);
         logging::runtime().critical(
             "the {} failed ({}); this node cannot serve correctly and stops", what, why);
-        if (on_fatal) on_fatal(why);
+        // An exception must not escape into CAF's cleanup of the ended actor.
+        try {
+          if (on_fatal) on_fatal(why);
+        } catch (const std::exception& e) {
+          logging::runtime().error("stopping after the {} failed: {}", what, e.what());
+        }
       });
 }
 

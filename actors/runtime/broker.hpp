@@ -20,9 +20,12 @@ class broker {
   broker(const broker&) = delete;
   broker& operator=(const broker&) = delete;
 
-  /// Called (once, on a runtime thread) when the supervisor itself fails, i.e. it gave up
-  /// restarting a child: the node can no longer serve correctly. The executable stops the
-  /// process with this reason; set it before start(). The failure is logged either way.
+  /// Called when the supervisor itself fails (it gave up restarting a child) or a cluster
+  /// node's membership actor does: the node can no longer serve correctly. The executable
+  /// stops the process with this reason; set it before start(). It runs as the failed
+  /// actor ends, on that actor's thread (or on the thread calling start(), had it ended
+  /// already), so it must not block; what it throws is logged, not propagated. The failure
+  /// is logged either way.
   void on_fatal(std::function<void(const std::string& reason)> f) { on_fatal_ = std::move(f); }
 
   /// Binds the listeners and starts serving. Errors: invalid store URL, a port in use.

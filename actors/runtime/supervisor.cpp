@@ -1,6 +1,7 @@
 #include "actors/runtime/supervisor.hpp"
 
 #include <optional>
+#include <type_traits>
 
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/pipeline/hooks.hpp"
@@ -18,6 +19,10 @@ namespace portask {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Restart times come from the actor clock (virtual under the test coordinator) and go to
+// restart_backoff and restart_intensity, which count in steady_clock.
+static_assert(std::is_same_v<caf::actor_clock::time_point, restart_intensity::clock::time_point>);
 
 struct child {
   child_kind kind;

@@ -282,6 +282,9 @@ rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::string& bootstrap, boo
     settings_list.push_back({"group.id", "portask-bench"});
     settings_list.push_back({"enable.auto.commit", "false"});
     settings_list.push_back({"fetch.wait.max.ms", "10"});
+    // The bench starts at the low watermarks it read; should the log start move meanwhile,
+    // it reads from the new start instead of waiting for new messages.
+    settings_list.push_back({"auto.offset.reset", "earliest"});
   } else {
     settings_list.push_back({"acks", "all"});
     settings_list.push_back({"linger.ms", "5"});
