@@ -52,6 +52,7 @@ using configure_atom = caf::atom_constant<caf::atom("configure")>;
 using retain_atom = caf::atom_constant<caf::atom("retain")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
+using http_atom = caf::atom_constant<caf::atom("http")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 // -- actor interfaces ------------------------------------------------------------------------
@@ -188,6 +189,11 @@ using native_connection_actor =
 using native_group_member_actor = caf::typed_actor<caf::reacts_to<join_atom>,
                                                    caf::reacts_to<leave_atom>,
                                                    caf::reacts_to<tick_atom>>;
+
+/// One HTTP request while it is answered (connections/http): spawned with where its answer
+/// goes and sent the request, it asks the registry, partitions and group coordinators,
+/// answers once and quits, so no Asio thread waits on an actor.
+using http_request_actor = caf::typed_actor<caf::reacts_to<http_atom, http_request>>;
 
 /// Hook subscribers, one interface per kind of event: an actor that takes several kinds
 /// subscribes its handle once per kind (a handle converts to each interface it covers).

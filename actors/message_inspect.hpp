@@ -308,6 +308,11 @@ typename Inspector::result_type inspect(Inspector& f, message_event& x) {
            x.batch);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_request& x) {
+  return f(caf::meta::type_name("portask.http_request"), x.method, x.target, x.body);
+}
+
 // -- consumer groups -------------------------------------------------------------------------
 
 template <class Inspector>

@@ -154,6 +154,14 @@ struct disconnect_event {
   std::string peer;
   friend bool operator==(const disconnect_event&, const disconnect_event&) = default;
 };
+/// An HTTP request for the actor that answers it: the method's name ("GET", ...), the
+/// target (path and query) and the body.
+struct http_request {
+  std::string method;
+  std::string target;
+  std::string body;
+  friend bool operator==(const http_request&, const http_request&) = default;
+};
 struct message_event {
   protocol_kind protocol;
   topic_partition tp;

@@ -56,6 +56,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<connect_event>("portask.connect_event");
   cfg.add_message_type<disconnect_event>("portask.disconnect_event");
   cfg.add_message_type<message_event>("portask.message_event");
+  // an HTTP request for the actor that answers it
+  cfg.add_message_type<http_request>("portask.http_request");
   // credentials and ACLs
   cfg.add_message_type<storage::user_credential>("portask.user_credential");
   cfg.add_message_type<protocol::security::scram_credential>("portask.scram_credential");

@@ -61,6 +61,10 @@ TEST(MetricsExposition, PartitionsTopicsAndGroupLagWithinTheGuard) {
     ASSERT_TRUE(client::ok(c.publish("alpha", p, batch)));
   }
   ASSERT_TRUE(client::ok(c.commit("billing", "alpha", 2, 1)));
+  // The plain topic list next to /metrics (an HTTP request actor asks the registry).
+  const auto [topics_status, topics] = http_get(server.http_port(), "/topics");
+  EXPECT_EQ(topics_status, 200);
+  EXPECT_NE(topics.find("{\"name\":\"alpha\",\"partitions\":"), std::string::npos) << topics;
   auto metrics = [&] { return http_get(server.http_port(), "/metrics").second; };
   const std::string lag = "portask_consumer_group_lag{group=\"billing\",topic=\"alpha\",partition=\"2\"}";
   ASSERT_TRUE(wait_until([&] { return prometheus_value(metrics(), lag) == 2; }, std::chrono::seconds(30)))

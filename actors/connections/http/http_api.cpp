@@ -23,7 +23,7 @@ namespace portask {
 namespace http = boost::beast::http;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-using self_ptr = caf::event_based_actor*;
+using self_ptr = http_request_actor::pointer;
 
 namespace {
 
@@ -617,18 +617,28 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
   x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");
 }
 
+// Serves the one request it is sent; where the answer goes is its spawn argument (a
+// function, which no message could carry).
+http_request_actor::behavior_type api_request_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                                   api_reply reply) {
+  return {
+      [=](http_atom, const http_request& req) {
+        const exchange x{self, ctx, reply};
+        auto target = parse_target(req.target);
+        if (!target) return x.fail(400, "malformed request target");
+        route(x, http::string_to_verb(req.method), *target, req.body);
+      },
+  };
+}
+
 }  // namespace
 
 void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx, http::verb method,
                std::string target, std::string body, api_reply reply) {
-  auto parsed = parse_target(target);
-  if (!parsed) return reply(400, error_json("malformed request target"));
-  // The request travels as spawn arguments (CAF 0.17 mishandles a capturing lambda spawned
-  // without arguments).
-  sys.spawn(
-      [](caf::event_based_actor* self, std::shared_ptr<broker_context> c, http::verb m,
-         api_target t, std::string b, api_reply r) { route(exchange{self, c, r}, m, t, b); },
-      std::move(ctx), method, std::move(*parsed), std::move(body), std::move(reply));
+  auto a = sys.spawn(api_request_impl, std::move(ctx), std::move(reply));
+  caf::anon_send(a, http_atom::value,
+                 http_request{std::string(http::to_string(method)), std::move(target),
+                              std::move(body)});
 }
 
 }  // namespace portask

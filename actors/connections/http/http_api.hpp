@@ -2,8 +2,8 @@
 /// The JSON API under /api/ that the web console and scripts use (docs/operations.md,
 /// "Console and JSON API"). Read endpoints: overview, topics, a topic, a partition's messages,
 /// groups, a group with lag. Write endpoints: create and delete a topic. Each request is
-/// answered by a short-lived actor that asks the registry, partitions and group coordinators,
-/// so no Asio thread ever waits on an actor.
+/// answered by a short-lived http_request_actor (interfaces.hpp), sent the request, that asks
+/// the registry, partitions and group coordinators, so no Asio thread ever waits on an actor.
 
 #include <boost/beast/http/verb.hpp>
 #include <functional>

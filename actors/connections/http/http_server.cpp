@@ -216,32 +216,36 @@ class http_session : public limited_connection,
     write(res);
   }
 
-  // Asked of the registry without blocking this Asio thread: a short-lived actor asks, then
-  // posts the answer back to this connection's executor.
+  // Asked of the registry without blocking this Asio thread: a short-lived actor is sent the
+  // request, asks, then posts the answer back to this connection's executor.
   void list_topics(response_ptr res) {
-    auto registry = ctx_->registry();
-    sys_.spawn(
-        [](caf::event_based_actor* a, std::shared_ptr<http_session> self, response_ptr response,
-           topic_registry_actor reg) {
-          a->request(reg, std::chrono::seconds(2), list_atom::value)
-              .then(
-                  [=](std::vector<storage::topic_info>& topics) {
-                    std::ostringstream body;
-                    body << "[";
-                    for (std::size_t i = 0; i < topics.size(); ++i)
-                      body << (i ? "," : "") << "{\"name\":\"" << json_escape(topics[i].name)
-                           << "\",\"partitions\":" << topics[i].partitions << "}";
-                    body << "]\n";
-                    self->finish(response, http::status::ok, body.str());
-                    a->quit();
-                  },
-                  [=](caf::error&) {
-                    self->finish(response, http::status::service_unavailable,
-                                 "{\"error\":\"registry unavailable\"}\n");
-                    a->quit();
-                  });
+    auto asker = sys_.spawn(
+        [](http_request_actor::pointer a, std::shared_ptr<http_session> self,
+           response_ptr response, topic_registry_actor reg) -> http_request_actor::behavior_type {
+          return {[=](http_atom, const http_request&) {
+            auto unavailable = [=] {
+              self->finish(response, http::status::service_unavailable,
+                           "{\"error\":\"registry unavailable\"}\n");
+              a->quit();
+            };
+            if (!reg) return unavailable();
+            a->request(reg, std::chrono::seconds(2), list_atom::value)
+                .then(
+                    [=](std::vector<storage::topic_info>& topics) {
+                      std::ostringstream body;
+                      body << "[";
+                      for (std::size_t i = 0; i < topics.size(); ++i)
+                        body << (i ? "," : "") << "{\"name\":\"" << json_escape(topics[i].name)
+                             << "\",\"partitions\":" << topics[i].partitions << "}";
+                      body << "]\n";
+                      self->finish(response, http::status::ok, body.str());
+                      a->quit();
+                    },
+                    [=](caf::error&) { unavailable(); });
+          }};
         },
-        shared_from_this(), res, registry);
+        shared_from_this(), res, ctx_->registry());
+    caf::anon_send(asker, http_atom::value, http_request{"GET", "/topics", {}});
   }
 
   // Called from an actor: hops back onto the connection's executor before writing.

@@ -26,7 +26,10 @@ using interfaces =
     caf::detail::type_list<storage_writer_actor, storage_reader_actor, partition_actor,
                            retention_actor, topic_registry_actor, group_coordinator_actor,
                            group_directory_actor, protocol_bridge_actor, hooks_actor,
-                           supervisor_actor>;
+                           supervisor_actor, connection_actor, native_connection_actor,
+                           native_group_member_actor, connect_subscriber_actor,
+                           disconnect_subscriber_actor, message_subscriber_actor,
+                           security_actor, cluster_actor, http_request_actor>;
 
 /// Every type tested: what the interfaces carry, what untyped actors receive (a session's
 /// frames and framing errors: frame_atom, closed_atom), and the element types of the vectors
@@ -51,6 +54,8 @@ using message_types = caf::detail::type_list<
     // hook events and subscriptions
     connect_event, disconnect_event, message_event, connect_subscriber_actor,
     disconnect_subscriber_actor, message_subscriber_actor,
+    // an HTTP request
+    http_request,
     // credentials and ACLs
     storage::user_credential, protocol::security::scram_credential, protocol::security::scram_mechanism,
     protocol::security::acl_binding, std::vector<protocol::security::acl_binding>,
@@ -272,6 +277,9 @@ named<message_event> sample(tag<message_event>) {
   return {"portask.message_event",
           {protocol_kind::kafka, partition(), 100,
            std::make_shared<const protocol::message_batch>(messages())}};
+}
+named<http_request> sample(tag<http_request>) {
+  return {"portask.http_request", {"POST", "/api/topics?x=1", R"({"name":"orders"})"}};
 }
 named<protocol::buffer> sample(tag<protocol::buffer>) { return {"portask.buffer", {1, 2, 3}}; }
 named<errc> sample(tag<errc>) { return {"portask.errc", errc::storage_unavailable}; }
