@@ -83,57 +83,57 @@ void note_store(supervisor_ptr self, bool up, const std::string& why) {
 // Spawns (or respawns) one child and records its handle in the directory.
 caf::actor start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
                        const kept_state& kept, child_kind kind, std::size_t index) {
-  caf::actor addr;
+  caf::actor handle;
   switch (kind) {
     case child_kind::writer: {
       auto w = spawn_storage_writer(sys, ctx->store_factory,
                                     std::shared_ptr<metrics_registry>(ctx, &ctx->metrics));
-      addr = caf::actor_cast<caf::actor>(w);
+      handle = caf::actor_cast<caf::actor>(w);
       ctx->set_writer(index, std::move(w));
       break;
     }
     case child_kind::reader: {
       auto r = spawn_storage_reader(sys, ctx->store_factory);
-      addr = caf::actor_cast<caf::actor>(r);
+      handle = caf::actor_cast<caf::actor>(r);
       ctx->set_reader(index, std::move(r));
       break;
     }
     case child_kind::bridge: {
       auto b = spawn_protocol_bridge(sys, ctx);
-      addr = caf::actor_cast<caf::actor>(b);
+      handle = caf::actor_cast<caf::actor>(b);
       ctx->set_bridge(index, std::move(b));
       break;
     }
     case child_kind::registry: {
       auto r = spawn_topic_registry(sys, ctx);
-      addr = caf::actor_cast<caf::actor>(r);
+      handle = caf::actor_cast<caf::actor>(r);
       ctx->set_registry(std::move(r));
       break;
     }
     case child_kind::groups: {
       auto g = spawn_group_directory(sys, ctx);
-      addr = caf::actor_cast<caf::actor>(g);
+      handle = caf::actor_cast<caf::actor>(g);
       ctx->set_groups(std::move(g));
       break;
     }
     case child_kind::hooks: {
       auto h = spawn_hooks(sys, ctx, kept.hooks);
-      addr = caf::actor_cast<caf::actor>(h);
+      handle = caf::actor_cast<caf::actor>(h);
       ctx->set_hooks(std::move(h));
       break;
     }
     case child_kind::security: {
       auto s = spawn_security(sys, ctx);
-      addr = caf::actor_cast<caf::actor>(s);
+      handle = caf::actor_cast<caf::actor>(s);
       ctx->set_security(std::move(s));
       break;
     }
     case child_kind::retention: {
-      addr = caf::actor_cast<caf::actor>(spawn_retention(sys, ctx));  // found by nobody: it only sends
+      handle = caf::actor_cast<caf::actor>(spawn_retention(sys, ctx));  // found by nobody: it only sends
       break;
     }
   }
-  return addr;
+  return handle;
 }
 
 supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
