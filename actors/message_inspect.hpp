@@ -129,6 +129,12 @@ typename Inspector::result_type inspect(Inspector& f, std::shared_ptr<const mess
   }
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, binary_batch_scan& x) {
+  return f(caf::meta::type_name("portask.binary_batch_scan"), x.count, x.messages_at,
+           x.base_timestamp_ms, x.max_timestamp_ms, x.timestamps_unset, x.rebasable);
+}
+
 }  // namespace portask::protocol
 
 namespace portask::storage {
@@ -228,7 +234,8 @@ typename Inspector::result_type inspect(Inspector& f, producer_summary& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_batch& x) {
   return f(caf::meta::type_name("portask.publish_batch"), x.tp, x.batch, x.source, x.auto_create,
-           x.wire_bytes, x.producer, x.internal, x.kafka_view);
+           x.wire_bytes, x.producer, x.internal, x.kafka_view, x.encoded, x.encoded_at,
+           x.encoded_scan);
 }
 
 template <class Inspector>

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/codecs/binary_codec.hpp"
 #include "protocol/message.hpp"
 #include "storage/log_store.hpp"
 
@@ -58,6 +59,19 @@ struct publish_batch {
   /// Kafka fetches serve it as it came (compressed if it came compressed) instead of
   /// re-encoding the stored frame. Never stored; empty for everything else.
   protocol::shared_bytes kafka_view = {};
+  /// A native batch that came in the store's own encoding (binary, uncompressed), checked
+  /// and measured (encoded_scan) but not decoded: `batch` stays empty and the bridge frames
+  /// these bytes under its own header instead of decoding and encoding every message again.
+  /// `encoded` is the client's whole request frame, the batch from `encoded_at` to its end:
+  /// the bytes before it are room in which the bridge writes the stored frame's headers.
+  /// Empty for everything else.
+  protocol::buffer encoded = {};
+  std::size_t encoded_at = 0;
+  protocol::binary_batch_scan encoded_scan = {};
+  bool kept_encoded() const noexcept { return !encoded.empty(); }
+  std::uint32_t record_count() const noexcept {
+    return kept_encoded() ? encoded_scan.count : static_cast<std::uint32_t>(batch.messages.size());
+  }
   friend bool operator==(const publish_batch&, const publish_batch&) = default;
 };
 

@@ -9,6 +9,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+# CRC32 of frames (zlib's values at carry-less-multiplication speed)
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 
 # Runtime and tools (storage/, actors/, tools/).
 find_package(CAF 0.17 REQUIRED)

@@ -4,6 +4,8 @@
 #include "protocol/codecs/structured_codec.hpp"
 #include "protocol/compression/compressors.hpp"
 
+#include <algorithm>
+
 namespace portask::protocol {
 namespace {
 
@@ -138,6 +140,44 @@ std::error_code codec_manager::append_batch_frame(const message_batch& batch, en
   }
   finish_frame(out, pos, type, *flags);
   return {};
+}
+
+std::error_code codec_manager::append_rebased_frame(byte_view payload, const binary_batch_scan& s,
+                                                    std::string_view topic,
+                                                    std::int32_t partition,
+                                                    std::int64_t base_offset,
+                                                    std::int64_t base_timestamp_ms,
+                                                    message_type type, buffer& out) const {
+  if (!s.rebasable || s.messages_at > payload.size()) return errc::invalid_request;
+  const std::size_t start = out.size();
+  const std::size_t pos = begin_frame(out);
+  binary_codec::rebase(payload, s, topic, partition, base_offset, base_timestamp_ms, out);
+  if (out.size() - pos - frame_header_size > max_payload_) {  // a longer topic than it had
+    out.resize(start);
+    return errc::frame_too_large;
+  }
+  finish_frame(out, pos, type, flags_for(encoding{}) | frame_flags::batch);
+  return {};
+}
+
+expected<std::optional<std::size_t>> codec_manager::rebase_frame_in_place(
+    buffer& bytes, std::size_t payload_at, const binary_batch_scan& s, std::string_view topic,
+    std::int32_t partition, std::int64_t base_offset, std::int64_t base_timestamp_ms,
+    message_type type) const {
+  if (!s.rebasable || payload_at > bytes.size() || s.messages_at > bytes.size() - payload_at)
+    return errc::invalid_request;
+  buffer header;
+  binary_codec::write_header(s, topic, partition, base_offset, base_timestamp_ms, header);
+  const std::size_t messages_at = payload_at + s.messages_at;
+  const std::size_t needed = frame_header_size + header.size();
+  if (messages_at < needed) return std::optional<std::size_t>{};
+  const std::size_t start = messages_at - needed;
+  if (bytes.size() - start - frame_header_size > max_payload_) return errc::frame_too_large;
+  std::copy(header.begin(), header.end(),
+            bytes.begin() + static_cast<std::ptrdiff_t>(start + frame_header_size));
+  // finish_frame takes the payload to run to the buffer's end, which it does.
+  finish_frame(bytes, start, type, flags_for(encoding{}) | frame_flags::batch);
+  return std::optional<std::size_t>{start};
 }
 
 }  // namespace portask::protocol

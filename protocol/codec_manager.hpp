@@ -6,8 +6,11 @@
 
 #include <array>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "protocol/codec.hpp"
+#include "protocol/codecs/binary_codec.hpp"
 #include "protocol/frame.hpp"
 
 namespace portask::protocol {
@@ -45,6 +48,20 @@ class codec_manager {
   /// Appends a whole frame (header with CRC32, then the encoded batch) to `out`.
   std::error_code append_batch_frame(const message_batch& batch, encoding e, message_type type,
                                      buffer& out) const;
+  /// Appends a whole frame (binary, uncompressed) holding the binary payload `payload`,
+  /// scanned as `s` (rebasable), under a new header: binary_codec::rebase.
+  std::error_code append_rebased_frame(byte_view payload, const binary_batch_scan& s,
+                                       std::string_view topic, std::int32_t partition,
+                                       std::int64_t base_offset, std::int64_t base_timestamp_ms,
+                                       message_type type, buffer& out) const;
+  /// The same frame built in place: `bytes` holds the scanned payload from `payload_at` to
+  /// its end, and the frame's header and the payload's new header are written into the bytes
+  /// just before the messages. Returns where the frame starts in `bytes` (it runs to the
+  /// end), or nothing when those bytes are too few (the caller copies instead).
+  expected<std::optional<std::size_t>> rebase_frame_in_place(
+      buffer& bytes, std::size_t payload_at, const binary_batch_scan& s, std::string_view topic,
+      std::int32_t partition, std::int64_t base_offset, std::int64_t base_timestamp_ms,
+      message_type type) const;
 
  private:
   std::array<std::unique_ptr<codec>, 16> codecs_;

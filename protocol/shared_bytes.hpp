@@ -9,6 +9,7 @@
 /// costs one system call for thousands of pages, and keeps growth out of the heap, whose
 /// short-lived request buffers then reuse warm memory.
 
+#include <algorithm>
 #include <memory>
 
 #include "protocol/bytes.hpp"
@@ -33,6 +34,11 @@ class shared_bytes {
   /// False for a default-constructed value (no bytes were ever attached).
   explicit operator bool() const noexcept { return owner_ != nullptr; }
   buffer to_buffer() const { return {view_.begin(), view_.end()}; }
+  /// `n` bytes from `offset` (clamped to these bytes), sharing their owner: no copy.
+  shared_bytes slice(std::size_t offset, std::size_t n) const noexcept {
+    offset = std::min(offset, view_.size());
+    return {owner_, view_.subspan(offset, std::min(n, view_.size() - offset))};
+  }
 
   friend bool operator==(const shared_bytes& a, const shared_bytes& b) noexcept;
 

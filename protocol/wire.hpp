@@ -128,6 +128,7 @@ class wire_reader {
       if (shift == 63 && b > 1) return fail_false();
       result |= std::uint64_t{b & 0x7Fu} << shift;
       if ((b & 0x80) == 0) {
+        if (b == 0 && shift > 0) overlong_ = true;  // a 0 last byte: longer than needed
         v = result;
         return true;
       }
@@ -174,6 +175,23 @@ class wire_reader {
     out.emplace(reinterpret_cast<const char*>(v.data()), v.size());
     return true;
   }
+  /// Consumes a length-prefixed byte string without copying it (as bytes() would read it).
+  bool skip_bytes() noexcept {
+    std::uint64_t n;
+    byte_view v;
+    return uvarint(n) && raw_checked(n, v);
+  }
+  /// Consumes a nullable byte string without copying it (as nullable_bytes() would read it).
+  bool skip_nullable_bytes() noexcept {
+    std::uint64_t n;
+    byte_view v;
+    return uvarint(n) && (n == 0 || raw_checked(n - 1, v));
+  }
+  /// Whether a varint read so far was longer than its value needs (valid, but not how
+  /// wire_writer writes it).
+  bool read_overlong_varint() const noexcept { return overlong_; }
+  /// Where the next byte would be read from.
+  const std::uint8_t* position() const noexcept { return p_; }
 
  private:
   bool need(std::size_t n) noexcept {
@@ -191,6 +209,7 @@ class wire_reader {
   const std::uint8_t* p_;
   const std::uint8_t* end_;
   bool ok_ = true;
+  bool overlong_ = false;
 };
 
 }  // namespace portask::protocol

@@ -11,10 +11,16 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <climits>
 #include <cstring>
+#include <iterator>
+#include <new>
 
 namespace portask::storage {
 
@@ -103,16 +109,74 @@ resp_connection::~resp_connection() {
 }
 
 void resp_connection::append(int argc, const char** argv, const std::size_t* lens) {
-  char* cmd = nullptr;
-  const int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
-  if (n > 0)
-    out_.append(cmd, static_cast<std::size_t>(n));
-  else
-    format_failed_ = true;  // out of memory: the pipeline fails rather than lose a reply
-  if (cmd) redisFreeCommand(cmd);
+  // A command is an array of bulk strings: *<argc>\r\n, then $<len>\r\n<bytes>\r\n each.
+  auto put_count = [this](char kind, std::size_t n) {
+    char digits[24];
+    const auto end = std::to_chars(std::begin(digits), std::end(digits), n).ptr;
+    out_ += kind;
+    out_.append(digits, end);
+    out_ += "\r\n";
+  };
+  try {
+    put_count('*', static_cast<std::size_t>(argc));
+    for (int i = 0; i < argc; ++i) {
+      put_count('$', lens[i]);
+      if (lens[i] >= referenced_arg_bytes && !tls_)
+        referenced_.push_back({out_.size(), argv[i], lens[i]});
+      else
+        out_.append(argv[i], lens[i]);
+      out_ += "\r\n";
+    }
+  } catch (const std::bad_alloc&) {
+    format_failed_ = true;  // the pipeline fails rather than lose a reply
+  }
+}
+
+// Sends out_ with the referenced arguments in their places, in as few system calls as the
+// kernel takes them.
+bool resp_connection::flush_gathered() {
+  std::vector<iovec> pieces;
+  try {
+    pieces.reserve(referenced_.size() * 2 + 1);
+  } catch (const std::bad_alloc&) {
+    error_ = "cannot send the commands (out of memory)";
+    return false;
+  }
+  std::size_t from = 0;
+  auto add = [&](const char* p, std::size_t n) {
+    if (n > 0) pieces.push_back({const_cast<char*>(p), n});
+  };
+  for (const auto& r : referenced_) {
+    add(out_.data() + from, r.at - from);
+    add(r.data, r.size);
+    from = r.at;
+  }
+  add(out_.data() + from, out_.size() - from);
+  std::size_t next = 0;
+  while (next < pieces.size()) {
+    msghdr m{};
+    m.msg_iov = pieces.data() + next;
+    m.msg_iovlen = std::min<std::size_t>(pieces.size() - next, IOV_MAX);
+    const long n = ::sendmsg(fd_, &m, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_ = errno == EAGAIN ? "write timed out" : std::string("write failed: ") + std::strerror(errno);
+      return false;
+    }
+    auto sent = static_cast<std::size_t>(n);
+    while (sent > 0 && sent >= pieces[next].iov_len) sent -= pieces[next++].iov_len;
+    if (sent > 0) {
+      pieces[next].iov_base = static_cast<char*>(pieces[next].iov_base) + sent;
+      pieces[next].iov_len -= sent;
+    }
+  }
+  out_.clear();
+  referenced_.clear();
+  return true;
 }
 
 bool resp_connection::flush() {
+  if (!referenced_.empty()) return flush_gathered();
   std::size_t done = 0;
   while (done < out_.size()) {
     const auto left = out_.size() - done;

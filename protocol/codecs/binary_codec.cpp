@@ -2,6 +2,9 @@
 
 #include "protocol/wire.hpp"
 
+#include <algorithm>
+#include <climits>
+
 namespace portask::protocol {
 namespace {
 
@@ -120,6 +123,82 @@ expected<message_batch> binary_codec::decode(byte_view in) const {
   }
   if (!r.ok() || !r.at_end()) return errc::malformed_payload;
   return batch;
+}
+
+expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
+  wire_reader r{in};
+  std::uint8_t version = 0;
+  std::uint64_t count = 0;
+  std::int64_t partition = 0, base_offset = 0, base_ts = 0;
+  if (!r.u8(version)) return errc::malformed_payload;
+  if (version != format_version) return errc::malformed_payload;
+  if (!r.uvarint(count) || !r.skip_bytes() || !r.varint(partition) || !r.varint(base_offset) ||
+      !r.varint(base_ts))
+    return errc::malformed_payload;
+  if (partition < INT32_MIN || partition > INT32_MAX) return errc::malformed_payload;
+  if (count > r.remaining() / min_message_size) return errc::malformed_payload;
+  // count <= payload size / 6, and payloads are bounded far below 4 GiB by the frame limit.
+  if (count > UINT32_MAX) return errc::malformed_payload;
+
+  binary_batch_scan s;
+  s.count = static_cast<std::uint32_t>(count);
+  s.messages_at = static_cast<std::size_t>(r.position() - in.data());
+  s.base_timestamp_ms = base_ts;
+  // The messages' bytes are kept only where encode() would write the same bytes for them.
+  bool canonical = true, inherits = true, some_set = false, some_unset = false;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint8_t a = 0, priority = 0;
+    std::uint64_t id = 0;
+    std::int64_t off_delta = 0, ts_delta = 0, expiry = 0;
+    if (!r.u8(a) || (a & ~attr::all) != 0) return errc::malformed_payload;
+    if (!r.uvarint(id) || !r.varint(off_delta) || !r.varint(ts_delta) || !r.u8(priority))
+      return errc::malformed_payload;
+    if (i == 0 && ts_delta != 0) canonical = false;  // encode()'s base is the first's
+    const std::int64_t ts = wrapping_add(base_ts, ts_delta);
+    (ts == 0 ? some_unset : some_set) = true;
+    s.max_timestamp_ms = std::max(s.max_timestamp_ms, ts);
+    if (off_delta != 0 || (a & (attr::topic | attr::partition)) != 0) inherits = false;
+    if ((a & attr::expiry) && !r.varint(expiry)) return errc::malformed_payload;
+    if ((a & attr::expiry) && expiry == no_expiry) canonical = false;  // encode() omits it
+    if ((a & attr::topic) && !r.skip_bytes()) return errc::malformed_payload;
+    if (a & attr::partition) {
+      std::int64_t p = 0;
+      if (!r.varint(p) || p < INT32_MIN || p > INT32_MAX) return errc::malformed_payload;
+    }
+    if ((a & attr::key) && !r.skip_bytes()) return errc::malformed_payload;
+    if ((a & attr::value) && !r.skip_bytes()) return errc::malformed_payload;
+    std::uint64_t nheaders = 0;
+    if (!r.uvarint(nheaders) || nheaders > r.remaining() / 2) return errc::malformed_payload;
+    for (std::uint64_t h = 0; h < nheaders; ++h)
+      if (!r.skip_bytes() || !r.skip_nullable_bytes()) return errc::malformed_payload;
+  }
+  if (!r.ok() || !r.at_end()) return errc::malformed_payload;
+  s.timestamps_unset = some_unset && !some_set;
+  // All unset: base and deltas are 0, so a new base sets every timestamp at once.
+  s.rebasable = count > 0 && canonical && !r.read_overlong_varint() && inherits &&
+                !(some_set && some_unset) && (!s.timestamps_unset || base_ts == 0);
+  return s;
+}
+
+void binary_codec::rebase(byte_view in, const binary_batch_scan& s, std::string_view topic,
+                          std::int32_t partition, std::int64_t base_offset,
+                          std::int64_t base_timestamp_ms, buffer& out) {
+  const auto messages = in.subspan(s.messages_at);
+  out.reserve(out.size() + 32 + topic.size() + messages.size());
+  write_header(s, topic, partition, base_offset, base_timestamp_ms, out);
+  out.insert(out.end(), messages.begin(), messages.end());
+}
+
+void binary_codec::write_header(const binary_batch_scan& s, std::string_view topic,
+                                std::int32_t partition, std::int64_t base_offset,
+                                std::int64_t base_timestamp_ms, buffer& out) {
+  wire_writer w{out};
+  w.u8(format_version);
+  w.uvarint(s.count);
+  w.bytes(topic);
+  w.varint(partition);
+  w.varint(base_offset);
+  w.varint(base_timestamp_ms);
 }
 
 }  // namespace portask::protocol

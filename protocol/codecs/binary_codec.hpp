@@ -7,12 +7,43 @@
 
 namespace portask::protocol {
 
+/// What a look over a binary payload found, without building its messages: enough for a
+/// broker to store the batch as it came under a header of its own (binary_codec::rebase).
+struct binary_batch_scan {
+  std::uint32_t count = 0;
+  std::size_t messages_at = 0;  ///< offset of the first message in the payload
+  std::int64_t base_timestamp_ms = 0;
+  /// The largest message timestamp, and 0 when every timestamp is negative.
+  std::int64_t max_timestamp_ms = 0;
+  bool timestamps_unset = false;  ///< every message's timestamp is 0
+  /// There are messages; each inherits the header's topic and partition and has the base
+  /// offset; every timestamp is set (not 0) or none is; and the bytes are as encode() writes
+  /// them (shortest varints, the first message's timestamp as the base). The messages'
+  /// bytes under a new header are then exactly what encoding the normalised batch gives.
+  bool rebasable = false;
+  friend bool operator==(const binary_batch_scan&, const binary_batch_scan&) = default;
+};
+
 class binary_codec final : public codec {
  public:
   static constexpr std::uint8_t format_version = 1;
   codec_id id() const noexcept override { return codec_id::binary; }
   std::error_code encode(const message_batch& batch, buffer& out) const override;
   expected<message_batch> decode(byte_view in) const override;
+
+  /// Checks a payload as decode() does (a payload scans without error exactly when it
+  /// decodes) and measures it, copying nothing.
+  static expected<binary_batch_scan> scan(byte_view in) noexcept;
+  /// Appends `in` (scanned as `s`, which must be rebasable) with a new header: the same
+  /// messages, now of `topic`/`partition`, at `base_offset`, and with `base_timestamp_ms`
+  /// as the base the timestamps' deltas apply to.
+  static void rebase(byte_view in, const binary_batch_scan& s, std::string_view topic,
+                     std::int32_t partition, std::int64_t base_offset,
+                     std::int64_t base_timestamp_ms, buffer& out);
+  /// Appends just the new header rebase() writes (the messages would follow it).
+  static void write_header(const binary_batch_scan& s, std::string_view topic,
+                           std::int32_t partition, std::int64_t base_offset,
+                           std::int64_t base_timestamp_ms, buffer& out);
 };
 
 }  // namespace portask::protocol

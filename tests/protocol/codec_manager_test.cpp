@@ -130,3 +130,69 @@ TEST(CodecManager, JsonIsReadableText) {
   EXPECT_NE(text.find("\"topic\":\"orders\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"partition\":3"), std::string::npos) << text;
 }
+
+// A client's batch stored as it came: the frame written in place, in the bytes before its
+// messages (a native request's own headers), equals the frame built by copying.
+TEST(CodecManager, ARebasedFrameBuiltInPlaceEqualsTheCopiedOne) {
+  codec_manager codecs;
+  message_batch b = test::sample_batch(5);
+  for (auto& m : b.messages) {
+    m.topic.clear();
+    m.partition = 0;
+    m.offset = no_offset;
+  }
+  buffer payload;
+  ASSERT_FALSE(codecs.find(codec_id::binary)->encode(b, payload));
+  auto s = binary_codec::scan(payload);
+  ASSERT_TRUE(s && s->rebasable);
+
+  buffer copied;
+  ASSERT_FALSE(codecs.append_rebased_frame(payload, *s, "orders", 3, no_offset, 77,
+                                           message_type::publish, copied));
+  auto frame = decode_frame(copied);
+  ASSERT_TRUE(frame) << "header and CRC check out";
+  auto back = codecs.decode(frame->header.flags, frame->payload);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->messages.size(), 5u);
+  EXPECT_EQ(back->messages[0].topic, "orders");
+  EXPECT_EQ(back->messages[4].partition, 3);
+
+  buffer request(40, 0xEE);  // a request's own headers, then the payload
+  request.insert(request.end(), payload.begin(), payload.end());
+  auto at = codecs.rebase_frame_in_place(request, 40, *s, "orders", 3, no_offset, 77,
+                                         message_type::publish);
+  ASSERT_TRUE(at);
+  ASSERT_TRUE(*at);
+  EXPECT_EQ(buffer(request.begin() + static_cast<std::ptrdiff_t>(**at), request.end()), copied);
+
+  buffer cramped(4, 0xEE);  // too few bytes before the messages: the caller copies
+  cramped.insert(cramped.end(), payload.begin(), payload.end());
+  auto none = codecs.rebase_frame_in_place(cramped, 4, *s, "orders", 3, no_offset, 77,
+                                           message_type::publish);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  EXPECT_EQ(buffer(cramped.begin() + 4, cramped.end()), payload) << "left as it was";
+}
+
+TEST(CodecManager, ARebasedFrameOverTheLimitIsRefused) {
+  codec_manager codecs{200};
+  message_batch b;
+  message m;
+  m.value = std::string(150, 'x');
+  b.messages.push_back(m);
+  buffer payload;
+  ASSERT_FALSE(codecs.find(codec_id::binary)->encode(b, payload));
+  auto s = binary_codec::scan(payload);
+  ASSERT_TRUE(s && s->rebasable);
+  const std::string long_topic(100, 't');  // the new header outgrows the limit
+  buffer out;
+  EXPECT_EQ(codecs.append_rebased_frame(payload, *s, long_topic, 0, no_offset, 1,
+                                        message_type::publish, out),
+            errc::frame_too_large);
+  EXPECT_TRUE(out.empty());
+  buffer request(200, 0);
+  request.insert(request.end(), payload.begin(), payload.end());
+  EXPECT_EQ(codecs.rebase_frame_in_place(request, 200, *s, long_topic, 0, no_offset, 1,
+                                         message_type::publish).error(),
+            errc::frame_too_large);
+}

@@ -76,3 +76,19 @@ TEST(SharedBytes, ThreadsCopyConcurrentlyAndHandCopiesToEachOther) {
       ASSERT_EQ(out[static_cast<std::size_t>(t * 500 + i)].to_buffer(),
                 pattern(64 + static_cast<std::size_t>(i) * 13, static_cast<std::uint8_t>(t)));
 }
+
+TEST(SharedBytes, ASliceSharesTheBytesAndOutlivesTheWhole) {
+  auto b = pattern(1000, 3);
+  const auto* data = b.data();
+  shared_bytes part;
+  {
+    auto whole = shared_bytes::adopt(std::move(b));
+    part = whole.slice(100, 50);
+    EXPECT_EQ(part.data(), data + 100) << "a view, not a copy";
+    EXPECT_EQ(whole.slice(990, 50).size(), 10u) << "clamped to the bytes there are";
+    EXPECT_TRUE(whole.slice(2000, 5).empty());
+  }
+  ASSERT_EQ(part.size(), 50u);
+  const auto expected = pattern(1000, 3);
+  EXPECT_TRUE(std::equal(part.view().begin(), part.view().end(), expected.begin() + 100));
+}

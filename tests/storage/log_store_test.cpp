@@ -124,6 +124,36 @@ TEST_P(LogStore, AppendedBatchesReadBackInOrderWithTheirFrames) {
   EXPECT_EQ(bounds->next_offset, 5);
 }
 
+// One call with more large frames than one system call takes (the redis store sends frames
+// of 4 KiB and more from where they are, in pieces of at most IOV_MAX; megabytes make the
+// kernel take them in partial writes), mixed with small ones, over several partitions.
+TEST_P(LogStore, ManyLargeBatchesInOneCallAreStoredIntact) {
+  std::vector<topic_partition> tps;
+  for (int p = 0; p < 3; ++p) tps.push_back({"bulk", p});
+  std::vector<buffer> frames;
+  std::vector<append_request> requests;
+  std::vector<std::int64_t> next(tps.size(), 0);
+  for (int i = 0; i < 700; ++i) {
+    const auto size = i % 5 == 0 ? std::size_t{10} : std::size_t{4096 + 37 * static_cast<std::size_t>(i)};
+    frames.push_back(make_frame(std::string(size, static_cast<char>('a' + i % 26))));
+  }
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const auto p = i % tps.size();
+    requests.push_back({&tps[p], next[p]++, 1, 1234, protocol::shared_bytes::copy_of(frames[i])});
+  }
+  std::vector<std::error_code> results;
+  store_->append(requests, results);
+  ASSERT_EQ(results.size(), requests.size());
+  for (const auto& r : results) ASSERT_FALSE(r) << r.message();
+  for (std::size_t p = 0; p < tps.size(); ++p) {
+    auto got = store_->read(tps[p], 0, std::size_t{1} << 30);
+    ASSERT_TRUE(got) << got.error().message();
+    ASSERT_EQ(got->size(), static_cast<std::size_t>(next[p]));
+    for (std::size_t k = 0; k < got->size(); ++k)
+      ASSERT_EQ((*got)[k].frame.to_buffer(), frames[k * tps.size() + p]) << p << " " << k;
+  }
+}
+
 TEST_P(LogStore, ReadFromTheMiddleOfABatchReturnsTheWholeBatch) {
   ASSERT_FALSE(append_one(tp_, 0, make_frame("a", 10), 10));
   ASSERT_FALSE(append_one(tp_, 10, make_frame("b", 10), 10));

@@ -216,17 +216,37 @@ void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
 void resume_frames(self_ptr self);
 
 void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
-                protocol::byte_view payload, std::size_t wire_bytes) {
+                protocol::buffer& frame, protocol::byte_view payload) {
+  const auto wire_bytes = frame.size();
   auto req = native::decode_publish(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
-  auto batch = self->state.ctx->codecs.decode(h.flags, req->batch);
-  if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
-  if (batch->messages.empty()) return fail(self, r, errc::invalid_request, "empty batch");
+  auto& ctx = *self->state.ctx;
+  publish_batch pb{{req->topic, req->partition}, {}, protocol_kind::portask, false, wire_bytes};
+  // A batch already in the store's encoding is checked and kept as it came (the bridge
+  // frames its bytes under the broker's header), unless its messages would need rewriting;
+  // any other is decoded.
+  const protocol::encoding stored_as{};
+  auto sent_as = protocol::encoding_of(h.flags);
+  expected<protocol::binary_batch_scan> scan = errc::invalid_request;
+  if (sent_as && *sent_as == stored_as && ctx.storage_encoding == stored_as) {
+    scan = protocol::binary_codec::scan(req->batch);
+    if (!scan) return fail(self, r, static_cast<errc>(scan.error().value()));
+  }
+  if (scan && scan->rebasable) {
+    // The frame's bytes move on as they are (no copy; req->batch still points into them).
+    pb.encoded_at = static_cast<std::size_t>(req->batch.data() - frame.data());
+    pb.encoded_scan = *scan;
+    pb.encoded = std::move(frame);
+  } else {
+    auto batch = ctx.codecs.decode(h.flags, req->batch);
+    if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
+    pb.batch = std::move(*batch);
+  }
+  if (pb.record_count() == 0) return fail(self, r, errc::invalid_request, "empty batch");
   if (!check_topic(self, r, sec::acl_operation::write, req->topic)) return;
-  publish_batch pb{{req->topic, req->partition}, std::move(*batch), protocol_kind::portask,
-                   may_create_topic(self, req->topic), wire_bytes};
+  pb.auto_create = may_create_topic(self, req->topic);
   if (req->producer.present()) {
-    const auto count = static_cast<std::uint32_t>(pb.batch.messages.size());
+    const auto count = pb.record_count();
     pb.producer = {req->producer.id, req->producer.epoch, req->producer.base_sequence,
                    storage::last_sequence(req->producer.base_sequence, count)};
   }
@@ -1042,7 +1062,7 @@ void on_authenticate(self_ptr self, request_ctx r, protocol::byte_view payload) 
   });
 }
 
-void on_frame(self_ptr self, const protocol::buffer& bytes) {
+void on_frame(self_ptr self, protocol::buffer& bytes) {
   if (self->state.closing) return;  // answering what came before, then closing
   // The session's framer already checked magic, version, type, length and CRC.
   auto h = protocol::decode_header(bytes, protocol::frame_limits{UINT32_MAX});
@@ -1061,7 +1081,7 @@ void on_frame(self_ptr self, const protocol::buffer& bytes) {
     return fail(self, r, errc::authentication_required, "send Authenticate first");
   }
   switch (h->type) {
-    case message_type::publish: return on_publish(self, r, *h, payload, bytes.size());
+    case message_type::publish: return on_publish(self, r, *h, bytes, payload);
     case message_type::fetch: return on_fetch(self, r, payload);
     case message_type::subscribe: return on_subscribe(self, r, payload);
     case message_type::credit: return on_credit(self, r, payload);

@@ -9,11 +9,12 @@
 using namespace portask;
 
 namespace {
-std::shared_ptr<broker_context> context(const std::string& codec, const std::string& compression) {
+std::shared_ptr<broker_context> context(const std::string& codec, const std::string& compression,
+                                        const std::string& store_kind = "memory") {
   broker_config cfg;
   cfg.storage_codec = codec;
   cfg.storage_compression = compression;
-  return std::make_shared<broker_context>(cfg, storage::memory_store::factory(), "memory");
+  return std::make_shared<broker_context>(cfg, storage::memory_store::factory(), store_kind);
 }
 
 publish_batch sample(protocol_kind source) {
@@ -89,4 +90,74 @@ TEST(ProtocolBridge, AnEmptyBatchIsRefused) {
   publish_batch pb;
   pb.tp = {"t", 0};
   EXPECT_EQ(frame_batch(*ctx, pb, 1).error(), errc::invalid_request);
+}
+
+// A native batch in the store's own encoding is kept as it came and framed without being
+// decoded: the stored frame must be byte for byte the one the decoded batch gives, whether it
+// is copied (the memory store keeps it) or written in place into the request's bytes (it
+// passes through to a remote store).
+TEST(ProtocolBridge, AKeptEncodedBatchIsStoredAsTheDecodedOneWouldBe) {
+  for (const char* kind : {"memory", "redis"}) {
+    for (bool stamped : {true, false}) {
+      auto ctx = context("binary", "none", kind);
+      publish_batch decoded;
+      decoded.tp = {"orders", 2};
+      for (int i = 0; i < 4; ++i) {
+        protocol::message m;
+        m.key = "k" + std::to_string(i);
+        m.value = std::string(30, static_cast<char>('a' + i));
+        m.timestamp_ms = stamped ? 1000 + i : 0;
+        decoded.batch.messages.push_back(m);
+      }
+      // The request as a client frames it: its own headers, then the encoded batch.
+      publish_batch kept = decoded;
+      kept.batch = {};
+      kept.encoded.assign(48, 0xEE);
+      kept.encoded_at = kept.encoded.size();
+      ASSERT_FALSE(ctx->codecs.find(protocol::codec_id::binary)->encode(decoded.batch, kept.encoded));
+      auto scan = protocol::binary_codec::scan(protocol::byte_view{kept.encoded}.subspan(kept.encoded_at));
+      ASSERT_TRUE(scan && scan->rebasable);
+      kept.encoded_scan = *scan;
+      EXPECT_EQ(kept.record_count(), 4u);
+
+      auto from_decoded = frame_batch(*ctx, decoded, 5000);
+      const auto* request_bytes = kept.encoded.data();
+      const auto request_size = kept.encoded.size();
+      auto from_kept = frame_batch(*ctx, kept, 5000);
+      ASSERT_TRUE(from_decoded && from_kept) << kind;
+      // Passing through to a remote store, the frame is the request's own bytes (no copy).
+      const bool in_place = from_kept->frame.data() >= request_bytes &&
+                            from_kept->frame.data() < request_bytes + request_size;
+      EXPECT_EQ(in_place, std::string(kind) == "redis") << kind;
+      EXPECT_EQ(from_kept->frame.to_buffer(), from_decoded->frame.to_buffer()) << kind << stamped;
+      EXPECT_EQ(from_kept->record_count, 4u);
+      EXPECT_EQ(from_kept->max_timestamp, from_decoded->max_timestamp) << kind << stamped;
+    }
+  }
+}
+
+TEST(ProtocolBridge, AKeptEncodedBatchWithoutRoomForTheHeadersIsCopied) {
+  auto ctx = context("binary", "none", "redis");
+  publish_batch kept;
+  kept.tp = {std::string(200, 't'), 0};  // a header longer than the request's own
+  protocol::message_batch b;
+  protocol::message m;
+  m.value = "v";
+  m.timestamp_ms = 9;
+  b.messages.push_back(m);
+  ASSERT_FALSE(ctx->codecs.find(protocol::codec_id::binary)->encode(b, kept.encoded));
+  kept.encoded_scan = *protocol::binary_codec::scan(kept.encoded);
+  publish_batch decoded;
+  decoded.tp = kept.tp;
+  decoded.batch = b;
+  auto framed = frame_batch(*ctx, kept, 1);
+  auto expected = frame_batch(*ctx, decoded, 1);
+  ASSERT_TRUE(framed && expected);
+  EXPECT_EQ(framed->frame.to_buffer(), expected->frame.to_buffer());
+  auto frame = protocol::decode_frame(framed->frame);
+  ASSERT_TRUE(frame);
+  auto back = ctx->codecs.decode(frame->header.flags, frame->payload);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->messages.size(), 1u);
+  EXPECT_EQ(back->messages[0].topic, kept.tp.topic);
 }
