@@ -98,14 +98,14 @@ void forget_on_failure(self_ptr self, const topic_partition& tp, const caf::erro
   if (to_errc(err) == errc::not_ready) self->state.partitions.erase(tp);
 }
 
-// Frames a batch with `append` (which appends one frame to the buffer it is given). A frame
-// the store keeps is built in this thread's reused buffer and copied once into slab memory;
-// one that passes through to a remote store is built in its own buffer.
 protocol::buffer& frame_scratch() {
   thread_local protocol::buffer scratch;  // one per thread, whatever builds the frame
   return scratch;
 }
 
+// Frames a batch with `append` (which appends one frame to the buffer it is given). A frame
+// the store keeps is built in this thread's reused buffer and copied once into slab memory;
+// one that passes through to a remote store is built in its own buffer.
 template <class Append>
 expected<protocol::shared_bytes> build_frame(const broker_context& ctx, std::size_t estimate,
                                              Append append) {

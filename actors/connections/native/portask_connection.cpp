@@ -227,17 +227,17 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   // any other is decoded.
   const protocol::encoding stored_as{};
   auto sent_as = protocol::encoding_of(h.flags);
-  expected<protocol::binary_batch_scan> scan = errc::invalid_request;
   if (sent_as && *sent_as == stored_as && ctx.storage_encoding == stored_as) {
-    scan = protocol::binary_codec::scan(req->batch);
+    auto scan = protocol::binary_codec::scan(req->batch);
     if (!scan) return fail(self, r, static_cast<errc>(scan.error().value()));
+    if (scan->rebasable) {
+      // The frame's bytes move on as they are (no copy; req->batch still points into them).
+      pb.encoded_at = static_cast<std::size_t>(req->batch.data() - frame.data());
+      pb.encoded_scan = *scan;
+      pb.encoded = std::move(frame);
+    }
   }
-  if (scan && scan->rebasable) {
-    // The frame's bytes move on as they are (no copy; req->batch still points into them).
-    pb.encoded_at = static_cast<std::size_t>(req->batch.data() - frame.data());
-    pb.encoded_scan = *scan;
-    pb.encoded = std::move(frame);
-  } else {
+  if (!pb.kept_encoded()) {
     auto batch = ctx.codecs.decode(h.flags, req->batch);
     if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
     pb.batch = std::move(*batch);
