@@ -3,6 +3,8 @@
 /// (compact) strings, bytes and arrays, UUIDs, unsigned varints for flexible versions.
 /// Compact lengths are unsigned varints of N+1 (0 = null); classic ones are INT16 (strings)
 /// or INT32 (bytes, arrays) with -1 for null. The reader never reads past its input.
+/// Record fields (RecordBatches) are gather_bytes: a writer into a gather_bytes keeps their
+/// shared pieces shared; a writer into a plain buffer copies them.
 
 #include <array>
 #include <bit>
@@ -10,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "protocol/gather_bytes.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::protocol::kafka {
@@ -19,6 +22,7 @@ using uuid = std::array<std::uint8_t, 16>;
 class writer {
  public:
   explicit writer(buffer& out) : w_(out) {}
+  explicit writer(gather_bytes& out) : w_(out.owned()), gather_(&out) {}
   void i8(std::int8_t v) { w_.u8(static_cast<std::uint8_t>(v)); }
   void i16(std::int16_t v) { w_.u16(static_cast<std::uint16_t>(v)); }
   void u16(std::uint16_t v) { w_.u16(v); }
@@ -56,6 +60,17 @@ class writer {
     else
       i32(-1);
   }
+  void records(const gather_bytes& r, bool flexible) {
+    if (flexible)
+      w_.uvarint(r.size() + 1);
+    else
+      w_.u32(static_cast<std::uint32_t>(r.size()));
+    if (!gather_) {
+      r.for_each_segment([&](byte_view s) { w_.raw(s.data(), s.size()); });
+      return;
+    }
+    gather_->append_gathered(r);
+  }
   void array_length(std::size_t n, bool flexible) {
     if (flexible)
       w_.uvarint(n + 1);
@@ -66,6 +81,7 @@ class writer {
 
  private:
   wire_writer w_;
+  gather_bytes* gather_ = nullptr;  ///< where shared pieces go; null: copy them
 };
 
 class reader {
@@ -138,6 +154,24 @@ class reader {
     std::optional<std::string> o;
     if (!nullable(o, flexible, true) || !o) return fail();
     s = std::move(*o);
+    return true;
+  }
+  bool nullable_records(std::optional<gather_bytes>& g, bool flexible) {
+    std::int64_t n = 0;
+    if (!length(n, flexible, true)) return false;
+    if (n < 0) {
+      g.reset();
+      return true;
+    }
+    byte_view b;
+    if (!r_.raw(static_cast<std::size_t>(n), b)) return false;
+    g.emplace(buffer(b.begin(), b.end()));
+    return true;
+  }
+  bool records(gather_bytes& g, bool flexible) {
+    std::optional<gather_bytes> o;
+    if (!nullable_records(o, flexible) || !o) return fail();
+    g = std::move(*o);
     return true;
   }
 

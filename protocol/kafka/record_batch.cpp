@@ -273,30 +273,37 @@ expected<std::vector<record_batch>> decode_record_batches_into(byte_view in,
   });
 }
 
-bool append_rebased(byte_view batches, std::int64_t base_offset, std::int32_t leader_epoch,
-                    buffer& out) {
+bool append_rebased(const shared_bytes& batches, std::int64_t base_offset,
+                    std::int32_t leader_epoch, gather_bytes& out) {
   constexpr std::size_t last_offset_delta_at = 23;  // attributes 21 + 2
   constexpr std::size_t header = 61;                // a v2 batch's fixed part
-  const auto start = out.size();
-  for (std::size_t pos = 0; pos < batches.size();) {
+  constexpr std::size_t rewritten = 16;             // baseOffset, batchLength, leader epoch
+  // Checked whole first: nothing is appended unless every batch is.
+  std::size_t pos = 0;
+  while (pos < batches.size()) {
     const auto left = batches.size() - pos;
-    if (left < header) break;
+    if (left < header) return false;
     const auto* b = batches.data() + pos;
     const auto length = static_cast<std::int32_t>(load_be32(b + 8));
     if (length < static_cast<std::int32_t>(header - length_field_end) ||
         static_cast<std::size_t>(length) > left - length_field_end || b[16] != magic_v2)
-      break;
-    const auto size = length_field_end + static_cast<std::size_t>(length);
-    const auto at = out.size();
-    out.insert(out.end(), b, b + size);
-    store_be64(out.data() + at, static_cast<std::uint64_t>(base_offset));
-    store_be32(out.data() + at + length_field_end, static_cast<std::uint32_t>(leader_epoch));
+      return false;
+    pos += length_field_end + static_cast<std::size_t>(length);
+  }
+  if (pos == 0) return false;
+  for (pos = 0; pos < batches.size();) {
+    const auto* b = batches.data() + pos;
+    const auto size = length_field_end + load_be32(b + 8);
+    std::uint8_t head[rewritten];
+    std::memcpy(head, b, rewritten);
+    store_be64(head, static_cast<std::uint64_t>(base_offset));
+    store_be32(head + length_field_end, static_cast<std::uint32_t>(leader_epoch));
+    out.append(byte_view{head});
+    out.append_shared(batches.slice(pos + rewritten, size - rewritten));
     base_offset += static_cast<std::int64_t>(load_be32(b + last_offset_delta_at)) + 1;
     pos += size;
-    if (pos == batches.size()) return true;
   }
-  out.resize(start);
-  return false;
+  return true;
 }
 
 std::error_code encode_record_batch(const record_batch& batch, buffer& out) {

@@ -18,6 +18,7 @@
 
 #include "protocol/bytes.hpp"
 #include "protocol/expected.hpp"
+#include "protocol/gather_bytes.hpp"
 #include "protocol/kafka/batch_compression.hpp"
 #include "protocol/message.hpp"
 
@@ -107,10 +108,11 @@ expected<std::vector<record_batch>> decode_record_batches_into(
 /// Appends `batches` (v2 RecordBatches as a producer sent them, one after another) with
 /// their offsets starting at `base_offset` (each batch's baseOffset is the previous one's
 /// plus its lastOffsetDelta + 1) and partitionLeaderEpoch `leader_epoch`: fields outside
-/// the CRC-32C, so nothing is re-encoded. False (and nothing appended) if the bytes are not
-/// whole v2 batches.
-bool append_rebased(byte_view batches, std::int64_t base_offset, std::int32_t leader_epoch,
-                    buffer& out);
+/// the CRC-32C, so nothing is re-encoded. Only each batch's first 16 bytes are written;
+/// the rest is shared with `batches`, not copied (gather_bytes copies short batches). False
+/// (and nothing appended) if the bytes are not whole v2 batches.
+bool append_rebased(const shared_bytes& batches, std::int64_t base_offset,
+                    std::int32_t leader_epoch, gather_bytes& out);
 
 /// Appends the encoding of `batch` (compressed as its attributes say; snappy in the xerial
 /// framing Java clients expect) with length and CRC-32C filled in. `last_offset_delta` and

@@ -251,7 +251,7 @@ TEST_F(Limits, AMultiBatchDecompressionBombIsRefusedWithinTheRequestBudget) {
   std::string records;
   for (int i = 0; i < 64; ++i) records.append(protocol::as_chars(batch));
   auto req = produce_request("bomb", 0, records);
-  req.topicData.push_back({"bomb-too", {{0, records}}});
+  req.topicData.push_back({"bomb-too", {{0, protocol::gather_bytes(records)}}});
 
   raw_kafka k{server.kafka_port()};
   // The topics exist first, so the measurement is of the request alone.
@@ -292,9 +292,9 @@ msg::FetchRequest fetch_request(const std::string& topic, std::int32_t max_bytes
   return f;
 }
 
-std::size_t batches_in(const std::optional<std::string>& records) {
+std::size_t batches_in(const std::optional<protocol::gather_bytes>& records) {
   if (!records) return 0;
-  auto b = kafka::decode_record_batches(protocol::as_bytes(*records));
+  auto b = kafka::decode_record_batches(records->owned());
   return b ? b->size() : 0;
 }
 

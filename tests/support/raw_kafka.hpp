@@ -122,7 +122,7 @@ inline msg::ProduceRequest produce_request(const std::string& topic, std::int32_
   msg::ProduceRequest req;
   req.acks = -1;
   req.timeoutMs = 5000;
-  req.topicData.push_back({topic, {{partition, std::move(records)}}});
+  req.topicData.push_back({topic, {{partition, protocol::gather_bytes(records)}}});
   return req;
 }
 

@@ -112,7 +112,7 @@ msg::ProduceRequest produce_of(const std::string& topic, std::string records) {
   msg::ProduceRequest req;
   req.acks = -1;
   req.timeoutMs = 30000;
-  req.topicData.push_back({topic, {{0, std::move(records)}}});
+  req.topicData.push_back({topic, {{0, portask::protocol::gather_bytes(records)}}});
   return req;
 }
 

@@ -90,8 +90,10 @@ class Field:
             return INT_TYPES[e][0]
         if e == "string":
             return "std::string"
-        if e in ("bytes", "records"):
+        if e == "bytes":
             return "std::string"
+        if e == "records":
+            return "gather_bytes"
         if e == "uuid":
             return "uuid"
         return e
@@ -129,9 +131,13 @@ class Field:
                     return "std::nullopt"
                 return f"std::string({json.dumps(str(d))})" if d not in (None, "") else "std::string()"
             return json.dumps(str(d)) if d not in (None, "null") else "{}"
-        if self.type in ("bytes", "records"):
+        if self.type == "bytes":
             if self.can_be_null():
                 return "std::nullopt" if explicit_null else "std::string()"
+            return "{}"
+        if self.type == "records":
+            if self.can_be_null():
+                return "std::nullopt" if explicit_null else "gather_bytes()"
             return "{}"
         if self.is_struct_elem() and self.can_be_null():
             return "std::nullopt" if explicit_null else f"{self.cpp_elem()}{{}}"
@@ -189,8 +195,10 @@ def encode_scalar(f, expr, out, pad, s):
         out.append(f"{pad}w.{INT_TYPES[e][1]}({expr});")
     elif e == "string":
         out.append(f"{pad}w.string({expr}, {fl});")
-    elif e in ("bytes", "records"):
+    elif e == "bytes":
         out.append(f"{pad}w.bytes({expr}, {fl});")
+    elif e == "records":
+        out.append(f"{pad}w.records({expr}, {fl});")
     elif e == "uuid":
         out.append(f"{pad}w.uuid_value({expr});")
     else:
@@ -227,11 +235,12 @@ def decode_scalar(f, target, out, pad, s, nullable):
         else:
             out.append(f"{pad}if (!r.string({target}, {fl})) return false;")
     elif e in ("bytes", "records"):
+        kind = "bytes" if e == "bytes" else "records"
         if nullable:
-            out.append(f"{pad}if (!r.nullable_bytes({target}, {fl})) return false;")
+            out.append(f"{pad}if (!r.nullable_{kind}({target}, {fl})) return false;")
             out.append(f"{pad}if (!{target} && !({f.nullable.cond('v')})) return false;")
         else:
-            out.append(f"{pad}if (!r.bytes({target}, {fl})) return false;")
+            out.append(f"{pad}if (!r.{kind}({target}, {fl})) return false;")
     elif e == "uuid":
         out.append(f"{pad}if (!r.uuid_value({target})) return false;")
     else:
@@ -364,8 +373,10 @@ def sample_value(f, seed_expr):
         return f"static_cast<{INT_TYPES[e][0]}>(1 + ({seed_expr}) % 100)"
     if e == "string":
         return f'std::string("{f.name[:6]}") + std::to_string({seed_expr})'
-    if e in ("bytes", "records"):
+    if e == "bytes":
         return f'std::string("\\x01\\x02\\x00") + std::to_string({seed_expr})'
+    if e == "records":
+        return f'gather_bytes(std::string("\\x01\\x02\\x00") + std::to_string({seed_expr}))'
     if e == "uuid":
         return f"uuid{{static_cast<std::uint8_t>({seed_expr}), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}}"
     return None

@@ -36,26 +36,17 @@ struct fetch_state {
   std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
 };
 
-// Converts stored frames to RecordBatches (uncompressed) into `out`, stopping before the
-// batch that would take `records` past `max_bytes` unless it is the first batch and
-// `first_may_exceed`. Fetch v0-3 get message sets of the magic their version reads
-// (down-conversion: no headers, and no timestamps at magic 0). Returns the bytes added.
-// `served` adds up the messages and stored bytes that go into the answer (messages_out).
+// What an answer serves, for messages_out.
 struct served_count {
   std::uint64_t messages = 0;
   std::uint64_t stored_bytes = 0;
 };
 
 // One stored batch in the form `version` reads, appended to `bytes`; the messages it holds,
-// or nullopt when the stored frame fails its check (or does not decode). A batch produced by
-// a Kafka client and still in the tail (`view`) goes out as it came in, with only its offsets
-// set (fields outside its CRC): no decode, no re-encode.
+// or nullopt when the stored frame fails its check (or does not decode).
 std::optional<std::size_t> encode_stored(const broker_context& ctx,
-                                         const storage::stored_batch& b,
-                                         const protocol::shared_bytes& view, std::int16_t version,
+                                         const storage::stored_batch& b, std::int16_t version,
                                          protocol::buffer& bytes) {
-  if (version >= 4 && view && protocol::kafka::append_rebased(view, b.base_offset, 0, bytes))
-    return b.record_count;
   auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
   if (!frame) {
     logging::kafka().error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
@@ -82,27 +73,42 @@ std::optional<std::size_t> encode_stored(const broker_context& ctx,
   return msgs->messages.size();
 }
 
+// Converts stored frames to RecordBatches into `out`, stopping before the
+// batch that would take `records` past `max_bytes` unless it is the first batch and
+// `first_may_exceed`. Fetch v0-3 get message sets of the magic their version reads
+// (down-conversion: no headers, and no timestamps at magic 0). Returns the bytes added.
+// `served` adds up the messages and stored bytes that go into the answer (messages_out).
 std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
                  std::size_t max_bytes, bool first_may_exceed, std::int16_t version,
                  served_count& served) {
   out.highWatermark = res.high_watermark;
   out.lastStableOffset = res.high_watermark;
   out.logStartOffset = res.log_start;
-  static const protocol::shared_bytes no_view;
-  std::string records;
+  protocol::gather_bytes records;
   for (std::size_t i = 0; i < res.batches.size(); ++i) {
     const auto& b = res.batches[i];
+    const bool may_exceed = records.empty() && first_may_exceed;
+    // A batch produced by a Kafka client and still in the tail goes out as it came in, with
+    // only its offsets set (fields outside its CRC): no decode, no re-encode, and no copy
+    // (the answer refers to the tail's bytes until the socket has them).
+    if (version >= 4 && i < res.kafka_views.size() && res.kafka_views[i]) {
+      const auto& view = res.kafka_views[i];
+      if (!may_exceed && records.size() + view.size() > max_bytes) break;
+      if (protocol::kafka::append_rebased(view, b.base_offset, 0, records)) {
+        served.messages += b.record_count;
+        served.stored_bytes += b.frame.size();
+        continue;
+      }
+    }
     protocol::buffer bytes;
-    const auto messages = encode_stored(
-        ctx, b, i < res.kafka_views.size() ? res.kafka_views[i] : no_view, version, bytes);
+    const auto messages = encode_stored(ctx, b, version, bytes);
     if (!messages) {
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       return 0;
     }
     if (bytes.empty()) continue;
-    const bool may_exceed = records.empty() && first_may_exceed;
     if (!may_exceed && records.size() + bytes.size() > max_bytes) break;
-    records.append(protocol::as_chars(bytes));
+    records.append(bytes);
     served.messages += *messages;
     served.stored_bytes += b.frame.size();
   }

@@ -58,17 +58,18 @@ struct request {
 };
 
 /// Writes the response for `r`: size, header (v0, or v1 with tagged fields when
-/// `flexible_header`), then the body encoded at the request's version.
+/// `flexible_header`), then the body encoded at the request's version. Record fields that
+/// share stored bytes (Fetch) stay shared up to the socket.
 template <class Body>
 void respond(self_ptr self, const request& r, const Body& body, bool flexible_header,
              bool failed = false) {
-  protocol::buffer out;
-  out.resize(4);
+  protocol::gather_bytes out;
+  out.owned().resize(4);
   protocol::kafka::writer w{out};
   w.i32(r.correlation_id);
   if (flexible_header) w.uvarint(0);
   body.encode(w, r.api_version);
-  protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
+  protocol::store_be32(out.owned().data(), static_cast<std::uint32_t>(out.size() - 4));
   auto& st = self->state;
   const auto latency = std::chrono::steady_clock::now() - r.start;
   st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, failed);

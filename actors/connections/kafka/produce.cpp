@@ -64,10 +64,9 @@ bool stored_as_sent(const std::vector<protocol::kafka::record_batch>& batches,
 // A message set of magic 0/1 read into `out`; stands in the batch list as one batch header
 // without a producer, so the rest of the produce path is the same for every version.
 expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
-    const std::string& records, const std::string& topic, std::int32_t partition,
+    protocol::byte_view records, const std::string& topic, std::int32_t partition,
     protocol::message_batch& out, protocol::kafka::decompression_budget& budget) {
-  auto n = protocol::kafka::decode_message_set_into(protocol::as_bytes(records), topic, partition,
-                                                    out, budget);
+  auto n = protocol::kafka::decode_message_set_into(records, topic, partition, out, budget);
   if (!n) return n.error();
   if (*n == 0) return std::vector<protocol::kafka::record_batch>{};
   return std::vector<protocol::kafka::record_batch>(1);
@@ -132,8 +131,9 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
-      static const std::string none;
-      const std::string& records = part.records ? *part.records : none;
+      // As decoded: all owned, no shared pieces.
+      const protocol::byte_view records =
+          part.records ? protocol::byte_view{part.records->owned()} : protocol::byte_view{};
       publish_batch pb;
       pb.tp = {topic.name, part.index};
       pb.source = protocol_kind::kafka;
@@ -150,8 +150,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       auto batches = r.api_version < 3
                          ? legacy_message_set(records, topic.name, part.index, pb.batch, budget)
                          : protocol::kafka::decode_record_batches_into(
-                               protocol::as_bytes(records), topic.name, part.index, pb.batch,
-                               budget);
+                               records, topic.name, part.index, pb.batch, budget);
       if (!batches && budget.left == 0 &&
           batches.error() == make_error_code(errc::decompressed_too_large)) {
         over_budget = true;
@@ -178,12 +177,11 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         continue;
       }
       pb.producer = *producer;
-      // Its own heap buffer, not slab memory (copy_of): a view leaves with the tail, and a
-      // slab lives as long as any stored frame in it.
-      if (r.api_version >= 3 && stored_as_sent(*batches, pb.batch)) {
-        const auto bytes = protocol::as_bytes(records);
-        pb.kafka_view = protocol::shared_bytes::adopt(protocol::buffer(bytes.begin(), bytes.end()));
-      }
+      // The request's own buffer, taken over (nothing reads the records after this), not
+      // slab memory (copy_of): a view leaves with the tail, and a slab lives as long as any
+      // stored frame in it.
+      if (r.api_version >= 3 && stored_as_sent(*batches, pb.batch))
+        pb.kafka_view = protocol::shared_bytes::adopt(std::move(part.records->owned()));
       bursts.add(ctx.bridge_for(pb.tp), std::move(pb), {ti, pi});
     }
   }

@@ -8,7 +8,7 @@ std::uint64_t response_queue::reserve(std::uint64_t release) {
   return first_seq_ + slots_.size() - 1;
 }
 
-void response_queue::complete(std::uint64_t seq, protocol::buffer bytes,
+void response_queue::complete(std::uint64_t seq, protocol::gather_bytes bytes,
                               std::function<void()> on_flushed) {
   if (seq < first_seq_ || seq - first_seq_ >= slots_.size()) return;
   auto& s = slots_[seq - first_seq_];

@@ -27,7 +27,8 @@ class response_queue {
   std::uint64_t reserve(std::uint64_t release);
   /// Fills a slot; an empty `bytes` writes nothing (a request that gets no answer).
   /// `on_flushed` runs once the answer has been handed to the session.
-  void complete(std::uint64_t seq, protocol::buffer bytes, std::function<void()> on_flushed = {});
+  void complete(std::uint64_t seq, protocol::gather_bytes bytes,
+                std::function<void()> on_flushed = {});
   bool empty() const noexcept { return slots_.empty(); }
 
   /// Up to `wanted` bytes of output room, held until keep_promise(). `alone` says nothing
@@ -40,7 +41,7 @@ class response_queue {
  private:
   struct slot {
     bool ready = false;
-    protocol::buffer bytes;
+    protocol::gather_bytes bytes;
     std::uint64_t release = 0;
     std::function<void()> on_flushed;
   };

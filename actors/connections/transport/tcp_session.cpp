@@ -199,7 +199,7 @@ void tcp_session::resume() {
   if (deliver()) read();
 }
 
-void tcp_session::send(protocol::buffer bytes, std::uint64_t release) {
+void tcp_session::send(protocol::gather_bytes bytes, std::uint64_t release) {
   // Counted now, on the caller's thread, so an actor deciding how much more to queue sees it.
   queued_.fetch_add(bytes.size(), std::memory_order_relaxed);
   asio::post(strand_, [self = shared_from_this(), b = std::move(bytes), release]() mutable {
@@ -249,7 +249,8 @@ void tcp_session::write() {
   while (!writes_.empty() && buffers.size() < 64) {
     in_write_.push_back(std::move(writes_.front()));
     writes_.pop_front();
-    buffers.emplace_back(in_write_.back().bytes.data(), in_write_.back().bytes.size());
+    in_write_.back().bytes.for_each_segment(
+        [&](protocol::byte_view s) { buffers.emplace_back(s.data(), s.size()); });
   }
   on_stream([&](auto& stream) {
   asio::async_write(stream, buffers,

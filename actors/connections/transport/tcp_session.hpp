@@ -36,6 +36,7 @@
 #include "actors/metrics/metrics.hpp"
 #include "actors/connections/transport/connection_table.hpp"
 #include "actors/connections/transport/stream_framer.hpp"
+#include "protocol/gather_bytes.hpp"
 
 namespace portask {
 
@@ -72,8 +73,8 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
 
   // -- called from any thread (posted to the strand) -----------------------------------------
   /// Queues bytes; once written, the request of `release` bytes is no longer in flight (0:
-  /// a push that answers no request).
-  void send(protocol::buffer bytes, std::uint64_t release = 0);
+  /// a push that answers no request). Shared pieces are written from where they are.
+  void send(protocol::gather_bytes bytes, std::uint64_t release = 0);
   /// Ends a request without writing anything (acks=0 requests).
   void release(std::uint64_t bytes);
   /// Closes once everything queued is written.
@@ -151,7 +152,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   std::uint64_t drain_threshold_ = 0;
   bool output_paused_ = false;
   struct pending_write {
-    protocol::buffer bytes;
+    protocol::gather_bytes bytes;
     std::uint64_t release;
   };
   std::deque<pending_write> writes_;

@@ -239,7 +239,7 @@ std::vector<offsets_record> read_offsets_topic(raw_kafka& c, std::size_t at_leas
     out.clear();
     const auto& p = res.responses.at(0).partitions.at(0);
     if (p.errorCode != 0 || !p.records) continue;  // not created yet: the first commit creates it
-    auto batches = kafka::decode_record_batches(protocol::as_bytes(*p.records));
+    auto batches = kafka::decode_record_batches(p.records->owned());
     if (!batches) continue;
     for (const auto& b : *batches)
       for (const auto& rec : b.records) {
@@ -361,7 +361,7 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   auto fetched = call<msg::FetchResponse>(c, 1, 11, fetch, false);
   const auto& records = fetched.responses.at(0).partitions.at(0).records;
   ASSERT_TRUE(records);
-  auto batches = kafka::decode_record_batches(protocol::as_bytes(*records));
+  auto batches = kafka::decode_record_batches(records->owned());
   ASSERT_TRUE(batches && !batches->empty());
   EXPECT_EQ(batches->front().partition_leader_epoch, 0);
 

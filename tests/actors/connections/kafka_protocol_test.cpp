@@ -71,7 +71,7 @@ TEST(KafkaProtocol, ProducedRecordsAreStoredAsPortaskFramesAndFetchedBack) {
   const auto& part = fres.responses.at(0).partitions.at(0);
   EXPECT_EQ(part.errorCode, 0);
   EXPECT_EQ(part.highWatermark, 15);
-  auto batches = kafka::decode_record_batches(protocol::as_bytes(*part.records));
+  auto batches = kafka::decode_record_batches(part.records->owned());
   ASSERT_TRUE(batches);
   ASSERT_FALSE(batches->empty());
   EXPECT_LE(batches->front().base_offset, 4);
@@ -102,7 +102,7 @@ TEST(KafkaProtocol, ATailBatchFromAKafkaProducerIsServedAsItCame) {
   const auto& part = fres.responses.at(0).partitions.at(0);
   ASSERT_EQ(part.errorCode, 0);
   ASSERT_TRUE(part.records);
-  const auto served = protocol::as_bytes(*part.records);
+  const protocol::byte_view served = part.records->owned();
   ASSERT_GE(served.size(), lz4.size());
   // The first batch: the producer's bytes from the magic byte on (CRC, compression, records).
   EXPECT_TRUE(std::equal(served.begin() + 16, served.begin() + static_cast<std::ptrdiff_t>(lz4.size()),
@@ -119,6 +119,53 @@ TEST(KafkaProtocol, ATailBatchFromAKafkaProducerIsServedAsItCame) {
   EXPECT_EQ((*batches)[2].base_offset, 5);
   EXPECT_EQ((*batches)[2].records.size(), 2u);
   EXPECT_EQ(f.metrics().messages_out_total(protocol_kind::kafka), 7u);
+}
+
+// Large tail batches go out by reference (a gathered write from the tail's bytes), short
+// ones copied; either way every byte past a batch's offset and leader epoch is the
+// producer's, in order, with consecutive offsets.
+TEST(KafkaProtocol, LargeAndSmallTailBatchesAreServedByteForByte) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  const std::vector<std::string> sent = {
+      record_batch_bytes(std::string(30'000, 'a'), 2, kafka::compression_type::none),
+      record_batch_bytes("s", 1, kafka::compression_type::none),
+      record_batch_bytes(std::string(70'000, 'b'), 3, kafka::compression_type::lz4),
+      record_batch_bytes(std::string(5'000, 'c'), 1, kafka::compression_type::none)};
+  for (const auto& records : sent) {
+    auto res = call<msg::ProduceResponse>(c, 0, 7, produce_request("gathered", 0, records), false);
+    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  }
+  for (std::int16_t version : {std::int16_t{4}, std::int16_t{11}, std::int16_t{12}}) {
+    msg::FetchRequest fr;
+    fr.maxWaitMs = 0;
+    fr.maxBytes = 1 << 20;
+    fr.topics.push_back({"gathered", {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
+    auto fres = call<msg::FetchResponse>(c, 1, version, fr, msg::FetchRequest_is_flexible(version));
+    const auto& part = fres.responses.at(0).partitions.at(0);
+    ASSERT_EQ(part.errorCode, 0);
+    ASSERT_TRUE(part.records);
+    const protocol::byte_view served = part.records->owned();
+    std::size_t total = 0;
+    for (const auto& b : sent) total += b.size();
+    ASSERT_EQ(served.size(), total) << "v" << version;
+    std::size_t at = 0;
+    std::int64_t offset = 0;
+    const std::int64_t counts[] = {2, 1, 3, 1};
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      const auto b = protocol::as_bytes(sent[i]);
+      EXPECT_EQ(static_cast<std::int64_t>(protocol::load_be64(served.data() + at)), offset);
+      EXPECT_TRUE(std::equal(b.begin() + 8, b.begin() + 12, served.begin() + static_cast<std::ptrdiff_t>(at) + 8));
+      EXPECT_TRUE(std::equal(b.begin() + 16, b.end(), served.begin() + static_cast<std::ptrdiff_t>(at) + 16))
+          << "batch " << i << " at v" << version;
+      at += b.size();
+      offset += counts[i];
+    }
+    auto batches = kafka::decode_record_batches(served);
+    ASSERT_TRUE(batches) << batches.error().message();
+    ASSERT_EQ(batches->size(), 4u);
+    EXPECT_EQ((*batches)[2].records.at(2).value, std::string(70'000, 'b') + "2");
+  }
 }
 
 TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {

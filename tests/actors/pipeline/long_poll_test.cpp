@@ -78,7 +78,7 @@ TEST(LongPolls, AnAppendWakesOnlyThePollsItsOffsetsReach) {
   auto res = decode_as<msg::FetchResponse>(*body, 11);
   const auto& p = res.responses.at(0).partitions.at(0);
   ASSERT_TRUE(p.records);
-  auto batches = kafka::decode_record_batches(protocol::as_bytes(*p.records));
+  auto batches = kafka::decode_record_batches(p.records->owned());
   ASSERT_TRUE(batches && batches->size() == 1u);
   EXPECT_EQ(batches->front().base_offset, 2);
   EXPECT_EQ(f.metrics().fetches_waiting(), 0);

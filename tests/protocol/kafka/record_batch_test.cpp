@@ -256,32 +256,71 @@ TEST(RecordBatchRebase, SetsConsecutiveBaseOffsetsAndKeepsTheChecksumValid) {
   ASSERT_FALSE(encode_record_batch(first, sent));
   ASSERT_FALSE(encode_record_batch(second, sent));
 
-  buffer out{std::uint8_t{9}};  // appended after what is there
-  ASSERT_TRUE(append_rebased(sent, 500, 0, out));
+  gather_bytes out{buffer{std::uint8_t{9}}};  // appended after what is there
+  ASSERT_TRUE(append_rebased(shared_bytes::adopt(buffer(sent)), 500, 0, out));
   ASSERT_EQ(out.size(), sent.size() + 1);
+  const auto flat = out.flat();
   std::size_t used = 0;
-  auto a = decode_record_batch(byte_view{out}.subspan(1), used);
+  auto a = decode_record_batch(byte_view{flat}.subspan(1), used);
   ASSERT_TRUE(a) << a.error().message();
   EXPECT_EQ(a->base_offset, 500);
   EXPECT_EQ(a->partition_leader_epoch, 0);
   EXPECT_EQ(a->records, first.records);
   std::size_t used2 = 0;
-  auto b = decode_record_batch(byte_view{out}.subspan(1 + used), used2);
+  auto b = decode_record_batch(byte_view{flat}.subspan(1 + used), used2);
   ASSERT_TRUE(b) << b.error().message();
   EXPECT_EQ(b->base_offset, 503);
   EXPECT_EQ(b->compression(), compression_type::lz4);
   EXPECT_EQ(b->records, second.records);
 }
 
+// A large batch is not copied: past its first 16 bytes (offset, length, leader epoch) the
+// answer refers to the stored bytes themselves; a short one is copied whole.
+TEST(RecordBatchRebase, SharesTheBytesOfLargeBatchesAndCopiesShortOnes) {
+  auto big = sample(compression_type::none, 2);
+  big.records[0].value = std::string(10'000, 'v');
+  auto small = sample(compression_type::none, 1);
+  big.base_offset = small.base_offset = 0;
+  buffer sent;
+  ASSERT_FALSE(encode_record_batch(small, sent));
+  const auto small_size = sent.size();
+  ASSERT_FALSE(encode_record_batch(big, sent));
+  ASSERT_FALSE(encode_record_batch(small, sent));
+  const auto stored = shared_bytes::adopt(buffer(sent));
+
+  gather_bytes out;
+  ASSERT_TRUE(append_rebased(stored, 10, 4, out));
+  ASSERT_EQ(out.pieces().size(), 1u) << "the big batch only";
+  const auto& piece = out.pieces()[0];
+  EXPECT_EQ(piece.bytes.data(), stored.data() + small_size + 16) << "the stored bytes, not a copy";
+  EXPECT_EQ(piece.at, small_size + 16);
+  EXPECT_EQ(out.owned().size(), 2 * small_size + 16);
+  auto batches = decode_record_batches(out.flat());
+  ASSERT_TRUE(batches) << batches.error().message();
+  ASSERT_EQ(batches->size(), 3u);
+  EXPECT_EQ((*batches)[0].base_offset, 10);
+  EXPECT_EQ((*batches)[1].base_offset, 11);
+  EXPECT_EQ((*batches)[1].partition_leader_epoch, 4);
+  EXPECT_EQ((*batches)[1].records, big.records);
+  EXPECT_EQ((*batches)[2].base_offset, 13);
+  EXPECT_EQ(load_be64(sent.data() + small_size), 0u) << "the stored batch itself is unchanged";
+}
+
 TEST(RecordBatchRebase, RefusesWhatIsNotWholeV2Batches) {
   buffer sent;
   ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), sent));
-  buffer out{std::uint8_t{7}};
-  EXPECT_FALSE(append_rebased(byte_view{sent}.first(sent.size() - 1), 0, 0, out));
-  EXPECT_FALSE(append_rebased(byte_view{sent}.first(30), 0, 0, out));
-  EXPECT_FALSE(append_rebased({}, 0, 0, out));
+  const auto stored = shared_bytes::adopt(buffer(sent));
+  gather_bytes out{buffer{std::uint8_t{7}}};
+  EXPECT_FALSE(append_rebased(stored.slice(0, sent.size() - 1), 0, 0, out));
+  EXPECT_FALSE(append_rebased(stored.slice(0, 30), 0, 0, out));
+  EXPECT_FALSE(append_rebased(shared_bytes{}, 0, 0, out));
   auto wrong_magic = sent;
   wrong_magic[16] = 1;
-  EXPECT_FALSE(append_rebased(wrong_magic, 0, 0, out));
-  EXPECT_EQ(out, buffer{std::uint8_t{7}}) << "nothing is appended on refusal";
+  EXPECT_FALSE(append_rebased(shared_bytes::adopt(std::move(wrong_magic)), 0, 0, out));
+  // A good batch followed by a bad one: refused whole.
+  auto good_then_bad = sent;
+  good_then_bad.insert(good_then_bad.end(), sent.begin(), sent.begin() + 40);
+  EXPECT_FALSE(append_rebased(shared_bytes::adopt(std::move(good_then_bad)), 0, 0, out));
+  EXPECT_EQ(out, gather_bytes{buffer{std::uint8_t{7}}}) << "nothing is appended on refusal";
+  EXPECT_TRUE(out.pieces().empty());
 }
