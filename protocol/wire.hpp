@@ -23,6 +23,15 @@ inline constexpr std::int64_t zigzag_decode(std::uint64_t v) noexcept {
   return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
 }
 
+/// Two's-complement addition and subtraction, as Java's long arithmetic: deltas from hostile
+/// input wrap instead of overflowing (undefined behaviour in C++), and any pair round-trips.
+inline constexpr std::int64_t wrapping_add(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+inline constexpr std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+
 /// Appends to a buffer. Growth is the buffer's own; callers reserve when they know sizes.
 class wire_writer {
  public:

@@ -21,14 +21,6 @@ constexpr std::uint8_t all = 0x1F;
 // header count, one byte each. Bounds a hostile count before anything is reserved.
 constexpr std::size_t min_message_size = 6;
 
-// Deltas wrap instead of overflowing: any int64 pair round-trips.
-std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-}
-std::int64_t wrapping_add(std::int64_t a, std::int64_t b) noexcept {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-}
-
 std::size_t estimate_size(const message_batch& batch) {
   std::size_t n = 32;
   for (const auto& m : batch.messages) {

@@ -98,13 +98,9 @@ void write_record(buffer& out, buffer& scratch, const record& rec) {
 
 }  // namespace
 
-namespace {
-
-// The batch header, CRC and decompression; the (decompressed) records are left in
-// `records_bytes` (pointing into `in` or `plain`) and their count in `count`.
-std::error_code decode_batch_header(byte_view in, decompression_budget& budget, record_batch& b,
-                                    byte_view& whole, buffer& plain, byte_view& records_bytes,
-                                    std::uint32_t& count) {
+std::error_code read_batch_header(byte_view in, decompression_budget& budget, record_batch& b,
+                                  byte_view& whole, buffer& plain, byte_view& records_bytes,
+                                  std::uint32_t& count) {
   if (in.size() < record_batch_overhead) return errc::truncated;
   wire_reader r{in};
   std::uint64_t base = 0;
@@ -144,15 +140,7 @@ std::error_code decode_batch_header(byte_view in, decompression_budget& budget, 
   return {};
 }
 
-// Two's-complement addition and subtraction, as Java's long arithmetic: a hostile base and delta wrap
-// instead of overflowing (undefined behaviour in C++).
-std::int64_t wrapping_add(std::int64_t a, std::int64_t b) noexcept {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-}
-
-std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-}
+namespace {
 
 // A record's message fields that come from its batch: offset and absolute timestamp.
 void place(const record_batch& batch, const record_position& pos, message& m) {
@@ -172,7 +160,7 @@ expected<record_batch> decode_batch(byte_view in, std::size_t& consumed, decompr
   byte_view whole, records_bytes;
   buffer plain;
   std::uint32_t count = 0;
-  if (auto ec = decode_batch_header(in, budget, b, whole, plain, records_bytes, count))
+  if (auto ec = read_batch_header(in, budget, b, whole, plain, records_bytes, count))
     return ec;
   prepare(b, count);
   wire_reader rr{records_bytes};

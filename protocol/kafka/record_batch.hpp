@@ -105,6 +105,14 @@ expected<std::vector<record_batch>> decode_record_batches_into(
     byte_view in, const std::string& topic, std::int32_t partition, message_batch& out,
     decompression_budget& budget);
 
+/// A batch's fixed part read into `header` (its records left empty) after checking magic,
+/// length and CRC-32C; its records, inflated within `budget` if compressed (into `plain`),
+/// are left in `records` and their count in `count`, and the batch's own bytes in `whole`.
+/// What every reader of batches shares.
+std::error_code read_batch_header(byte_view in, decompression_budget& budget,
+                                  record_batch& header, byte_view& whole, buffer& plain,
+                                  byte_view& records, std::uint32_t& count);
+
 /// Appends `batches` (v2 RecordBatches as a producer sent them, one after another) with
 /// their offsets starting at `base_offset` (each batch's baseOffset is the previous one's
 /// plus its lastOffsetDelta + 1) and partitionLeaderEpoch `leader_epoch`: fields outside

@@ -1,9 +1,11 @@
 // libFuzzer target: Kafka RecordBatch decoding (length, magic, CRC-32C, decompression,
-// records), and message sets of magic 0/1. Any input must return a value or an error;
+// records), Produce's transcoding of batches into the binary codec, and message sets of
+// magic 0/1. Any input must return a value or an error;
 // never crash, hang or over-read.
 #include <cstddef>
 #include <cstdint>
 
+#include "protocol/kafka/binary_transcode.hpp"
 #include "protocol/kafka/crc32c.hpp"
 #include "protocol/kafka/message_set.hpp"
 #include "protocol/kafka/record_batch.hpp"
@@ -39,6 +41,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto into = kafka::decode_record_batch_into(fixed, used3, "t", 0, msgs, 1u << 20);
     if (records.has_value() != into.has_value()) __builtin_trap();
     if (records && msgs.messages.size() != records->records.size()) __builtin_trap();
+    // Produce's binary transcoding takes a plain batch exactly when the decoder does (with
+    // records, timestamps all set or all 0), and then stores what encoding the decoded
+    // messages stores.
+    buffer out;
+    auto t = kafka::transcode_to_binary(fixed, 8, out);
+    bool zero = false, set = false;
+    for (const auto& m : msgs.messages) (m.timestamp_ms == 0 ? zero : set) = true;
+    const bool plain = (load_be16(fixed.data() + 21) & 0x07) == 0;
+    if (t.has_value() != (into && plain && !msgs.messages.empty() && !(zero && set)))
+      __builtin_trap();
+    if (t) {
+      for (auto& m : msgs.messages) {
+        m.topic.clear();
+        m.offset = no_offset;
+      }
+      msgs.messages.front().topic = "t";
+      const std::int64_t now = 1;
+      for (auto& m : msgs.messages)
+        if (m.timestamp_ms == 0) m.timestamp_ms = now;
+      buffer encoded, rebased;
+      (void)binary_codec{}.encode(msgs, encoded);
+      binary_codec::rebase(byte_view{out}.subspan(t->payload_at), t->scan, "t", 0, no_offset,
+                           t->scan.timestamps_unset ? now : t->scan.base_timestamp_ms, rebased);
+      if (encoded != rebased) __builtin_trap();
+    }
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/transport/publish_bursts.hpp"
+#include "protocol/kafka/binary_transcode.hpp"
 #include "protocol/kafka/message_set.hpp"
 #include "protocol/topic_name.hpp"
 #include "protocol/kafka/record_batch.hpp"
@@ -44,10 +45,19 @@ expected<producer_sequence> producer_claim(
 
 // Whether the producer's bytes say exactly what is stored, so that the partition's tail can
 // serve them to Kafka consumers as they came (publish_batch::kafka_view): every batch's
-// records at consecutive offsets from its base, every timestamp a real one (the broker
-// stamps a 0 with its clock), and no zstd (a Fetch older than v10 may not receive it).
-bool stored_as_sent(const std::vector<protocol::kafka::record_batch>& batches,
+// records at consecutive offsets from its base and as many as its offset range (a reader
+// places each batch after the previous one's last offset), every timestamp a real one (the
+// broker stamps a 0 with its clock), and no zstd (a Fetch older than v10 may not receive it).
+// `records` decoded without error into `batches` and `msgs`.
+bool stored_as_sent(protocol::byte_view records,
+                    const std::vector<protocol::kafka::record_batch>& batches,
                     const protocol::message_batch& msgs) {
+  constexpr std::size_t last_offset_delta_at = 23, count_at = 57;
+  for (std::size_t at = 0; at + protocol::kafka::record_batch_overhead <= records.size();
+       at += 12 + protocol::load_be32(records.data() + at + 8))
+    if (protocol::load_be32(records.data() + at + count_at) !=
+        protocol::load_be32(records.data() + at + last_offset_delta_at) + 1)
+      return false;
   std::size_t i = 0;
   for (const auto& b : batches) {
     if (b.compression() == protocol::kafka::compression_type::zstd) return false;
@@ -70,6 +80,34 @@ expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
   if (!n) return n.error();
   if (*n == 0) return std::vector<protocol::kafka::record_batch>{};
   return std::vector<protocol::kafka::record_batch>(1);
+}
+
+// One partition's records read into `pb`, and their batches' headers (the idempotence
+// claim) returned. Written straight in the binary encoding (no message built per record)
+// when the store keeps that encoding and the batches allow it; parsed into messages
+// otherwise, and always for Produce v0-2 (the older message sets, no producer claim).
+// `as_sent`: the tail may serve the producer's bytes as they came (publish_batch::kafka_view).
+expected<std::vector<protocol::kafka::record_batch>> read_records(
+    const broker_context& ctx, std::int16_t version, protocol::byte_view records,
+    publish_batch& pb, protocol::kafka::decompression_budget& budget, bool& as_sent) {
+  as_sent = false;
+  if (version < 3) return legacy_message_set(records, pb.tp.topic, pb.tp.partition, pb.batch, budget);
+  if (ctx.storage_encoding == protocol::encoding{}) {
+    // Room for the stored frame's headers, written in place by the bridge for a remote store.
+    const std::size_t room = protocol::frame_header_size + 32 + pb.tp.topic.size();
+    protocol::buffer bytes;
+    if (auto t = protocol::kafka::transcode_to_binary(records, room, bytes)) {
+      pb.encoded = std::move(bytes);
+      pb.encoded_at = t->payload_at;
+      pb.encoded_scan = t->scan;
+      as_sent = t->stored_as_sent;
+      return std::move(t->batches);
+    }
+  }
+  auto batches = protocol::kafka::decode_record_batches_into(records, pb.tp.topic,
+                                                             pb.tp.partition, pb.batch, budget);
+  as_sent = batches && stored_as_sent(records, *batches, pb.batch);
+  return batches;
 }
 
 }  // namespace
@@ -139,18 +177,14 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       pb.source = protocol_kind::kafka;
       pb.auto_create = may_create;
       pb.wire_bytes = records.size();
-      // Records are parsed straight into the messages; the batch headers stay for the
-      // idempotence claim. Produce v0-2 carry the older message sets (no producer claim).
       if (over_budget) {
         out.errorCode = static_cast<std::int16_t>(error_code::message_too_large);
         out.baseOffset = -1;
         done();
         continue;
       }
-      auto batches = r.api_version < 3
-                         ? legacy_message_set(records, topic.name, part.index, pb.batch, budget)
-                         : protocol::kafka::decode_record_batches_into(
-                               records, topic.name, part.index, pb.batch, budget);
+      bool as_sent = false;
+      auto batches = read_records(ctx, r.api_version, records, pb, budget, as_sent);
       if (!batches && budget.left == 0 &&
           batches.error() == make_error_code(errc::decompressed_too_large)) {
         over_budget = true;
@@ -180,7 +214,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       // The request's own buffer, taken over (nothing reads the records after this), not
       // slab memory (copy_of): a view leaves with the tail, and a slab lives as long as any
       // stored frame in it.
-      if (r.api_version >= 3 && stored_as_sent(*batches, pb.batch))
+      if (as_sent)
         pb.kafka_view = protocol::shared_bytes::adopt(std::move(part.records->owned()));
       bursts.add(ctx.bridge_for(pb.tp), std::move(pb), {ti, pi});
     }

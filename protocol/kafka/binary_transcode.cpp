@@ -1,0 +1,164 @@
+#include "protocol/kafka/binary_transcode.hpp"
+
+#include <limits>
+
+#include "protocol/wire.hpp"
+
+namespace portask::protocol::kafka {
+namespace {
+
+// Binary codec message attributes (docs/protocol.md, "Binary codec").
+constexpr std::uint8_t key_present = 0x01;
+constexpr std::uint8_t value_present = 0x02;
+// The binary batch header's largest size: format, count, empty topic, partition 0, base
+// offset, base timestamp.
+constexpr std::size_t max_binary_header = 1 + 10 + 1 + 1 + 10 + 10;
+
+bool fits_i32(std::int64_t v) {
+  return v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max();
+}
+
+// A Kafka record's nullable bytes (zig-zag varint length, -1 for null); `null_allowed`
+// false for header keys.
+bool read_nullable(wire_reader& r, byte_view& bytes, bool& present, bool null_allowed = true) {
+  std::int64_t len = 0;
+  if (!r.varint(len) || len < -1 || !fits_i32(len)) return false;
+  present = len >= 0;
+  if (!present) return null_allowed;
+  return r.raw(static_cast<std::size_t>(len), bytes);
+}
+
+struct batch_records {
+  record_batch header;
+  byte_view records;
+  std::uint32_t count = 0;
+};
+
+// One record of `b` (checked exactly as the decoding path checks it) appended to `w` as a
+// binary message whose timestamp is relative to `base_ts`; `ts` is set to its absolute
+// timestamp and `offset_delta` to its offset in the batch.
+bool transcode_record(wire_reader& r, const record_batch& b, bool first, std::int64_t& base_ts,
+                      std::int64_t& ts, std::int64_t& offset_delta, wire_writer& w) {
+  std::int64_t len = 0;
+  if (!r.varint(len) || len < 0 || static_cast<std::uint64_t>(len) > r.remaining()) return false;
+  byte_view body;
+  r.raw(static_cast<std::size_t>(len), body);
+  wire_reader in{body};
+  std::uint8_t attrs = 0;
+  std::int64_t ts_delta = 0, header_count = 0;
+  byte_view key, value;
+  bool has_key = false, has_value = false;
+  if (!in.u8(attrs) || !in.varint(ts_delta) || !in.varint(offset_delta) ||
+      !fits_i32(offset_delta) || !read_nullable(in, key, has_key) ||
+      !read_nullable(in, value, has_value) || !in.varint(header_count) || header_count < 0 ||
+      static_cast<std::uint64_t>(header_count) > in.remaining())
+    return false;
+  ts = (b.attributes & batch_attributes::log_append_time) ? b.max_timestamp
+                                                          : wrapping_add(b.base_timestamp, ts_delta);
+  if (first) base_ts = ts;
+  w.u8(static_cast<std::uint8_t>((has_key ? key_present : 0) | (has_value ? value_present : 0)));
+  w.uvarint(0);  // id
+  w.varint(0);   // offset: the partition's, base offset + index
+  w.varint(wrapping_sub(ts, base_ts));
+  w.u8(0);  // priority
+  if (has_key) w.bytes(as_chars(key));
+  if (has_value) w.bytes(as_chars(value));
+  w.uvarint(static_cast<std::uint64_t>(header_count));
+  for (std::int64_t h = 0; h < header_count; ++h) {
+    byte_view hkey, hvalue;
+    bool key_there = false, value_there = false;
+    if (!read_nullable(in, hkey, key_there, false) || !read_nullable(in, hvalue, value_there))
+      return false;
+    w.bytes(as_chars(hkey));
+    if (value_there) {
+      w.uvarint(hvalue.size() + 1);
+      w.raw(hvalue.data(), hvalue.size());
+    } else {
+      w.uvarint(0);
+    }
+  }
+  return in.ok() && in.at_end();
+}
+
+}  // namespace
+
+std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::size_t room,
+                                                     buffer& out) {
+  // The batches' headers first (CRC-32C checked): the payload's header needs the count.
+  std::vector<batch_records> parts;
+  std::uint64_t total = 0;
+  decompression_budget unused{0, 0};  // nothing is inflated: compressed batches are declined
+  buffer no_plain;
+  for (byte_view rest = batches; !rest.empty();) {
+    batch_records p;
+    byte_view whole;
+    if (rest.size() < record_batch_overhead) return std::nullopt;
+    // The attributes (offset 21, low 3 bits: compression) before anything is inflated.
+    if ((load_be16(rest.data() + 21) & 0x07) != 0) return std::nullopt;
+    if (read_batch_header(rest, unused, p.header, whole, no_plain, p.records, p.count))
+      return std::nullopt;
+    total += p.count;
+    rest = rest.subspan(whole.size());
+    parts.push_back(std::move(p));
+  }
+  if (total == 0) return std::nullopt;
+
+  const auto start = out.size();
+  out.resize(start + room + max_binary_header);
+  const auto messages_at = out.size();
+  out.reserve(messages_at + batches.size() + total * 4);
+  wire_writer w{out};
+  binary_transcoded t;
+  t.stored_as_sent = true;
+  std::int64_t base_ts = 0, max_ts = 0;
+  std::uint64_t zero_ts = 0;
+  bool first = true;
+  for (const auto& p : parts) {
+    if (p.header.compression() == compression_type::zstd) t.stored_as_sent = false;
+    wire_reader r{p.records};
+    for (std::uint32_t i = 0; i < p.count; ++i) {
+      std::int64_t ts = 0, offset_delta = 0;
+      if (!transcode_record(r, p.header, first, base_ts, ts, offset_delta, w)) {
+        out.resize(start);
+        return std::nullopt;
+      }
+      first = false;
+      if (ts == 0) ++zero_ts;
+      max_ts = std::max(max_ts, ts);
+      if (offset_delta != static_cast<std::int64_t>(i) || ts <= 0) t.stored_as_sent = false;
+    }
+    if (!r.at_end()) {
+      out.resize(start);
+      return std::nullopt;
+    }
+    // The decoding path's check: the batch's records fill exactly its offset range.
+    if (static_cast<std::int64_t>(p.header.last_offset_delta) + 1 != p.count)
+      t.stored_as_sent = false;
+  }
+  if (zero_ts != 0 && zero_ts != total) {  // the broker stamps only the zero ones
+    out.resize(start);
+    return std::nullopt;
+  }
+  // The payload's header, right before the messages; what is before it is room.
+  buffer header;
+  wire_writer h{header};
+  h.u8(binary_codec::format_version);
+  h.uvarint(total);
+  h.bytes({});
+  h.varint(0);
+  h.varint(no_offset);
+  h.varint(base_ts);
+  t.payload_at = messages_at - header.size();
+  std::copy(header.begin(), header.end(), out.begin() + static_cast<std::ptrdiff_t>(t.payload_at));
+  t.scan.count = static_cast<std::uint32_t>(total);
+  t.scan.messages_at = header.size();
+  t.scan.base_timestamp_ms = base_ts;
+  t.scan.max_timestamp_ms = max_ts;
+  t.scan.timestamps_unset = zero_ts == total;
+  t.scan.rebasable = true;
+  t.batches.reserve(parts.size());
+  for (auto& p : parts) t.batches.push_back(std::move(p.header));
+  return t;
+}
+
+}  // namespace portask::protocol::kafka

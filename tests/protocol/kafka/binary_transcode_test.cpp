@@ -1,0 +1,200 @@
+// Kafka RecordBatches written straight into the binary encoding must give exactly the stored
+// frame the decoding path gives (decode into messages, normalise as the bridge does, encode),
+// and must decline everything that path has to take.
+#include "protocol/kafka/binary_transcode.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "protocol/kafka/crc32c.hpp"
+
+using namespace portask;
+using namespace portask::protocol;
+using namespace portask::protocol::kafka;
+
+namespace {
+
+constexpr std::int64_t now = 1'800'000'000'000;
+const std::string topic = "orders";
+constexpr std::int32_t partition = 3;
+
+record_batch batch_of(int n, std::int64_t base_ts, std::uint32_t seed, std::int16_t attributes = 0) {
+  std::mt19937 rng{seed};
+  record_batch b;
+  b.base_offset = 0;
+  b.attributes = attributes;
+  b.base_timestamp = base_ts;
+  b.max_timestamp = base_ts + n;
+  b.producer_id = seed % 2 ? 77 : -1;
+  b.producer_epoch = seed % 2 ? 2 : -1;
+  b.base_sequence = seed % 2 ? 10 : -1;
+  for (int i = 0; i < n; ++i) {
+    record r;
+    r.offset_delta = i;
+    r.timestamp_delta = base_ts == 0 ? 0 : static_cast<std::int64_t>(rng() % 1000) - 200;
+    if (rng() % 4 != 0) r.key = std::string(rng() % 20, 'k');
+    if (rng() % 5 != 0) r.value = std::string(rng() % 300, static_cast<char>('a' + rng() % 26));
+    for (unsigned h = rng() % 3; h > 0; --h)
+      r.headers.push_back({std::string(rng() % 6, 'h'),
+                           rng() % 3 ? std::optional<std::string>(std::string(rng() % 140, 'v'))
+                                     : std::nullopt});
+    b.records.push_back(std::move(r));
+  }
+  return b;
+}
+
+buffer encoded(const std::vector<record_batch>& batches) {
+  buffer out;
+  for (const auto& b : batches) EXPECT_FALSE(encode_record_batch(b, out));
+  return out;
+}
+
+// The bridge's normalisation of decoded messages (protocol_bridge.cpp, frame_batch).
+buffer frame_by_decoding(byte_view records) {
+  message_batch msgs;
+  auto batches = decode_record_batches_into(records, topic, partition, msgs);
+  EXPECT_TRUE(batches) << batches.error().message();
+  msgs.messages.front().topic = topic;
+  for (auto& m : msgs.messages) {
+    if (m.topic != topic) m.topic.clear();
+    m.partition = partition;
+    m.offset = no_offset;
+    if (m.timestamp_ms == 0) m.timestamp_ms = now;
+  }
+  buffer out;
+  EXPECT_FALSE(binary_codec{}.encode(msgs, out));
+  return out;
+}
+
+buffer frame_by_transcoding(const binary_transcoded& t, const buffer& out) {
+  const auto payload = byte_view{out}.subspan(t.payload_at);
+  buffer rebased;
+  binary_codec::rebase(payload, t.scan, topic, partition, no_offset,
+                       t.scan.timestamps_unset ? now : t.scan.base_timestamp_ms, rebased);
+  return rebased;
+}
+
+// What produce.cpp's stored_as_sent decides on the decoded messages.
+bool decoded_as_sent(byte_view records) {
+  message_batch msgs;
+  auto batches = decode_record_batches_into(records, topic, partition, msgs);
+  if (!batches) return false;
+  auto whole = decode_record_batches(records);
+  for (const auto& b : *whole)
+    if (static_cast<std::int64_t>(b.records.size()) != std::int64_t{b.last_offset_delta} + 1) return false;
+  std::size_t i = 0;
+  for (const auto& b : *batches) {
+    if (b.compression() == compression_type::zstd) return false;
+    for (std::int64_t k = 0; k <= b.last_offset_delta; ++k, ++i)
+      if (i >= msgs.messages.size() || msgs.messages[i].offset != b.base_offset + k ||
+          msgs.messages[i].timestamp_ms <= 0)
+        return false;
+  }
+  return i == msgs.messages.size();
+}
+
+void fix_crc(buffer& b, std::size_t at = 0) {
+  store_be32(b.data() + at + 17, crc32c(byte_view{b}.subspan(at + 21, 12 + load_be32(b.data() + at + 8) - 21)));
+}
+
+}  // namespace
+
+TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
+  int checked = 0;
+  for (std::uint32_t seed = 1; seed <= 60; ++seed) {
+    std::vector<record_batch> batches{batch_of(1 + static_cast<int>(seed % 17), 1'700'000'000'000, seed)};
+    if (seed % 3 == 0) batches.push_back(batch_of(5, 1'700'000'100'000, seed + 1000));
+    if (seed % 5 == 0) batches[0] = batch_of(4, 0, seed);  // every timestamp 0: stamped now
+    if (seed % 7 == 0) batches[0].attributes = batch_attributes::log_append_time;
+    if (seed % 11 == 0 && batches.size() == 1) batches.push_back(batch_of(2, 0, seed));  // mixed
+    const auto records = encoded(batches);
+    buffer out{std::uint8_t{0xEE}};  // appended after what is there
+    auto t = transcode_to_binary(records, 40, out);
+    message_batch msgs;
+    ASSERT_TRUE(decode_record_batches_into(records, topic, partition, msgs));
+    bool some_zero = false, some_set = false;
+    for (const auto& m : msgs.messages) (m.timestamp_ms == 0 ? some_zero : some_set) = true;
+    if (some_zero && some_set) {
+      EXPECT_FALSE(t) << "timestamps partly 0 are the decoding path's";
+      EXPECT_EQ(out, buffer{std::uint8_t{0xEE}});
+      continue;
+    }
+    ASSERT_TRUE(t) << "seed " << seed;
+    EXPECT_EQ(out[0], 0xEE);
+    EXPECT_GE(t->payload_at, 41u);
+    const auto payload = byte_view{out}.subspan(t->payload_at);
+    auto scanned = binary_codec::scan(payload);
+    ASSERT_TRUE(scanned);
+    EXPECT_EQ(t->scan, *scanned) << "seed " << seed;
+    EXPECT_TRUE(t->scan.rebasable);
+    EXPECT_EQ(frame_by_transcoding(*t, out), frame_by_decoding(records)) << "seed " << seed;
+    EXPECT_EQ(t->stored_as_sent, decoded_as_sent(records)) << "seed " << seed;
+    message_batch ignored;
+    auto headers = decode_record_batches_into(records, topic, partition, ignored);
+    ASSERT_TRUE(headers);
+    EXPECT_EQ(t->batches, *headers);
+    ++checked;
+  }
+  EXPECT_GT(checked, 50);
+}
+
+TEST(BinaryTranscode, DeclinesWhatTheDecodingPathMustTake) {
+  const auto plain = encoded({batch_of(6, 1'700'000'000'000, 4)});
+  for (auto z : {compression_type::gzip, compression_type::snappy, compression_type::lz4,
+                 compression_type::zstd}) {
+    auto b = batch_of(6, 1'700'000'000'000, 4, static_cast<std::int16_t>(z));
+    buffer out;
+    EXPECT_FALSE(transcode_to_binary(encoded({b}), 16, out)) << static_cast<int>(z);
+    // A compressed batch after a plain one: the whole request takes the decoding path.
+    auto two = plain;
+    const auto c = encoded({b});
+    two.insert(two.end(), c.begin(), c.end());
+    EXPECT_FALSE(transcode_to_binary(two, 16, out));
+    EXPECT_TRUE(out.empty());
+  }
+  buffer out;
+  EXPECT_FALSE(transcode_to_binary({}, 16, out)) << "no batches";
+  EXPECT_FALSE(transcode_to_binary(encoded({batch_of(0, 1, 1)}), 16, out)) << "no records";
+  for (std::size_t cut = 1; cut < plain.size(); ++cut)
+    EXPECT_FALSE(transcode_to_binary(byte_view{plain}.first(cut), 16, out)) << cut;
+  auto bad_crc = plain;
+  bad_crc.back() ^= 1;
+  EXPECT_FALSE(transcode_to_binary(bad_crc, 16, out));
+  EXPECT_TRUE(out.empty()) << "nothing appended when declining";
+}
+
+// Mutated records (CRC fixed up so the record parser is reached): the transcoder takes a
+// batch exactly when the decoding path accepts it (and it is plain, with records, and its
+// timestamps are all set or all 0), and then stores the same frame.
+TEST(BinaryTranscode, AgreesWithTheDecoderOnMutatedRecords) {
+  std::mt19937 rng{2026};
+  const auto good = encoded({batch_of(8, 1'700'000'000'000, 9)});
+  int taken = 0, declined = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    auto b = good;
+    for (int k = 1 + static_cast<int>(rng() % 3); k > 0; --k)
+      b[record_batch_overhead + rng() % (b.size() - record_batch_overhead)] = static_cast<std::uint8_t>(rng());
+    if (rng() % 8 == 0) store_be32(b.data() + 57, static_cast<std::uint32_t>(rng() % 12));  // count
+    if (rng() % 8 == 0) store_be32(b.data() + 23, static_cast<std::uint32_t>(rng() % 12));  // last delta
+    fix_crc(b);
+    message_batch msgs;
+    auto decoded = decode_record_batches_into(b, topic, partition, msgs);
+    bool some_zero = false, some_set = false;
+    for (const auto& m : msgs.messages) (m.timestamp_ms == 0 ? some_zero : some_set) = true;
+    const bool expect = decoded && !msgs.messages.empty() && !(some_zero && some_set);
+    buffer out;
+    auto t = transcode_to_binary(b, 24, out);
+    ASSERT_EQ(t.has_value(), expect) << "mutation " << i;
+    if (!t) {
+      ++declined;
+      continue;
+    }
+    ++taken;
+    ASSERT_EQ(frame_by_transcoding(*t, out), frame_by_decoding(b)) << "mutation " << i;
+    ASSERT_EQ(t->scan, *binary_codec::scan(byte_view{out}.subspan(t->payload_at)));
+    ASSERT_EQ(t->stored_as_sent, decoded_as_sent(b)) << "mutation " << i;
+  }
+  EXPECT_GT(taken, 100);
+  EXPECT_GT(declined, 100);
+}
