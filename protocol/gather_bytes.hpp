@@ -8,6 +8,7 @@
 /// Pieces shorter than `min_shared_piece` are copied: an iovec per hundred bytes would cost
 /// more than the copy it saves.
 
+#include <cassert>
 #include <string_view>
 #include <vector>
 
@@ -30,7 +31,8 @@ class gather_bytes {
   gather_bytes(buffer owned) noexcept : owned_(std::move(owned)) {}  // NOLINT: all owned
   explicit gather_bytes(std::string_view s) : owned_(s.begin(), s.end()) {}
 
-  /// The owned bytes; writing to their end appends to the whole.
+  /// The owned bytes; writing to their end appends to the whole. While there are pieces
+  /// they may only grow (a piece is placed by its offset in them).
   buffer& owned() noexcept { return owned_; }
   const buffer& owned() const noexcept { return owned_; }
   const std::vector<piece>& pieces() const noexcept { return pieces_; }
@@ -49,6 +51,7 @@ class gather_bytes {
   template <class F>
   void for_each_segment(F&& f) const {
     std::size_t from = 0;
+    assert(pieces_.empty() || pieces_.back().at <= owned_.size());
     for (const auto& p : pieces_) {
       if (p.at > from) f(byte_view{owned_}.subspan(from, p.at - from));
       f(p.bytes.view());

@@ -114,7 +114,6 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   std::uint64_t zero_ts = 0;
   bool first = true;
   for (const auto& p : parts) {
-    if (p.header.compression() == compression_type::zstd) t.stored_as_sent = false;
     wire_reader r{p.records};
     for (std::uint32_t i = 0; i < p.count; ++i) {
       std::int64_t ts = 0, offset_delta = 0;
@@ -131,8 +130,9 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
       out.resize(start);
       return std::nullopt;
     }
-    // The decoding path's check: the batch's records fill exactly its offset range.
-    if (static_cast<std::int64_t>(p.header.last_offset_delta) + 1 != p.count)
+    // The records fill exactly the batch's offset range (an empty batch has none): a
+    // reader of the producer's bytes places each batch after the previous one's range.
+    if (p.count == 0 || static_cast<std::int64_t>(p.header.last_offset_delta) + 1 != p.count)
       t.stored_as_sent = false;
   }
   if (zero_ts != 0 && zero_ts != total) {  // the broker stamps only the zero ones

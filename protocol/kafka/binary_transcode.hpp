@@ -29,7 +29,8 @@ struct binary_transcoded {
   /// Where the binary payload starts in the buffer; it runs to the end.
   std::size_t payload_at = 0;
   /// The producer's bytes say exactly what is stored: every batch's records at consecutive
-  /// offsets from its base, no timestamp 0 or below, no zstd (see publish_batch::kafka_view).
+  /// offsets from its base and filling its offset range, no timestamp 0 or below (see
+  /// publish_batch::kafka_view; a zstd batch, never served as sent, is never transcoded).
   bool stored_as_sent = false;
 };
 

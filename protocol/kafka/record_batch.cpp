@@ -288,7 +288,7 @@ bool append_rebased(const shared_bytes& batches, std::int64_t base_offset,
     store_be32(head + length_field_end, static_cast<std::uint32_t>(leader_epoch));
     out.append(byte_view{head});
     out.append_shared(batches.slice(pos + rewritten, size - rewritten));
-    base_offset += static_cast<std::int64_t>(load_be32(b + last_offset_delta_at)) + 1;
+    base_offset += std::int64_t{static_cast<std::int32_t>(load_be32(b + last_offset_delta_at))} + 1;
     pos += size;
   }
   return true;

@@ -52,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (t.has_value() != (into && plain && !msgs.messages.empty() && !(zero && set)))
       __builtin_trap();
     if (t) {
+      const auto payload = byte_view{out}.subspan(t->payload_at);
+      auto scanned = binary_codec::scan(payload);
+      if (!scanned || !(*scanned == t->scan)) __builtin_trap();
       for (auto& m : msgs.messages) {
         m.topic.clear();
         m.offset = no_offset;
@@ -62,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (m.timestamp_ms == 0) m.timestamp_ms = now;
       buffer encoded, rebased;
       (void)binary_codec{}.encode(msgs, encoded);
-      binary_codec::rebase(byte_view{out}.subspan(t->payload_at), t->scan, "t", 0, no_offset,
+      binary_codec::rebase(payload, t->scan, "t", 0, no_offset,
                            t->scan.timestamps_unset ? now : t->scan.base_timestamp_ms, rebased);
       if (encoded != rebased) __builtin_trap();
     }

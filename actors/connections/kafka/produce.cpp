@@ -46,7 +46,7 @@ expected<producer_sequence> producer_claim(
 // Whether the producer's bytes say exactly what is stored, so that the partition's tail can
 // serve them to Kafka consumers as they came (publish_batch::kafka_view): every batch's
 // records at consecutive offsets from its base and as many as its offset range (a reader
-// places each batch after the previous one's last offset), every timestamp a real one (the
+// places each batch after the previous one's last offset; an empty batch has none), every timestamp a real one (the
 // broker stamps a 0 with its clock), and no zstd (a Fetch older than v10 may not receive it).
 // `records` decoded without error into `batches` and `msgs`.
 bool stored_as_sent(protocol::byte_view records,
@@ -54,10 +54,11 @@ bool stored_as_sent(protocol::byte_view records,
                     const protocol::message_batch& msgs) {
   constexpr std::size_t last_offset_delta_at = 23, count_at = 57;
   for (std::size_t at = 0; at + protocol::kafka::record_batch_overhead <= records.size();
-       at += 12 + protocol::load_be32(records.data() + at + 8))
-    if (protocol::load_be32(records.data() + at + count_at) !=
-        protocol::load_be32(records.data() + at + last_offset_delta_at) + 1)
+       at += 12 + protocol::load_be32(records.data() + at + 8)) {
+    const auto count = protocol::load_be32(records.data() + at + count_at);
+    if (count == 0 || count != protocol::load_be32(records.data() + at + last_offset_delta_at) + 1)
       return false;
+  }
   std::size_t i = 0;
   for (const auto& b : batches) {
     if (b.compression() == protocol::kafka::compression_type::zstd) return false;

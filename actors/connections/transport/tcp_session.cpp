@@ -261,6 +261,7 @@ void tcp_session::write() {
                       self->queued_.fetch_sub(written, std::memory_order_relaxed);
                       if (ec) {
                         logging::net().debug("{}: write error: {}", self->peer_, ec.message());
+                        self->in_write_.clear();  // nor hold the tail memory they share
                         self->shutdown();
                         return;
                       }

@@ -82,7 +82,9 @@ bool decoded_as_sent(byte_view records) {
   if (!batches) return false;
   auto whole = decode_record_batches(records);
   for (const auto& b : *whole)
-    if (static_cast<std::int64_t>(b.records.size()) != std::int64_t{b.last_offset_delta} + 1) return false;
+    if (b.records.empty() ||
+        static_cast<std::int64_t>(b.records.size()) != std::int64_t{b.last_offset_delta} + 1)
+      return false;
   std::size_t i = 0;
   for (const auto& b : *batches) {
     if (b.compression() == compression_type::zstd) return false;
@@ -108,6 +110,10 @@ TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
     if (seed % 5 == 0) batches[0] = batch_of(4, 0, seed);  // every timestamp 0: stamped now
     if (seed % 7 == 0) batches[0].attributes = batch_attributes::log_append_time;
     if (seed % 11 == 0 && batches.size() == 1) batches.push_back(batch_of(2, 0, seed));  // mixed
+    if (seed % 13 == 0) {  // an empty batch first: stored, but not served as sent
+      batches.insert(batches.begin(), batch_of(0, 1'700'000'000'000, seed));
+      batches.front().last_offset_delta = -1;
+    }
     const auto records = encoded(batches);
     buffer out{std::uint8_t{0xEE}};  // appended after what is there
     auto t = transcode_to_binary(records, 40, out);
@@ -176,7 +182,8 @@ TEST(BinaryTranscode, AgreesWithTheDecoderOnMutatedRecords) {
     for (int k = 1 + static_cast<int>(rng() % 3); k > 0; --k)
       b[record_batch_overhead + rng() % (b.size() - record_batch_overhead)] = static_cast<std::uint8_t>(rng());
     if (rng() % 8 == 0) store_be32(b.data() + 57, static_cast<std::uint32_t>(rng() % 12));  // count
-    if (rng() % 8 == 0) store_be32(b.data() + 23, static_cast<std::uint32_t>(rng() % 12));  // last delta
+    if (rng() % 8 == 0)  // last offset delta, -1 (an empty batch's) included
+      store_be32(b.data() + 23, static_cast<std::uint32_t>(rng() % 13) - 1);
     fix_crc(b);
     message_batch msgs;
     auto decoded = decode_record_batches_into(b, topic, partition, msgs);

@@ -303,7 +303,8 @@ TEST(RecordBatchRebase, SharesTheBytesOfLargeBatchesAndCopiesShortOnes) {
   EXPECT_EQ((*batches)[1].partition_leader_epoch, 4);
   EXPECT_EQ((*batches)[1].records, big.records);
   EXPECT_EQ((*batches)[2].base_offset, 13);
-  EXPECT_EQ(load_be64(sent.data() + small_size), 0u) << "the stored batch itself is unchanged";
+  EXPECT_EQ(load_be64(stored.data() + small_size), 0u) << "the stored batch itself is unchanged";
+  EXPECT_EQ(load_be64(out.flat().data() + small_size), 11u) << "the answer's copy is rebased";
 }
 
 TEST(RecordBatchRebase, RefusesWhatIsNotWholeV2Batches) {
