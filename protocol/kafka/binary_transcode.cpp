@@ -94,7 +94,7 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
     byte_view whole;
     if (rest.size() < record_batch_overhead) return std::nullopt;
     // The attributes (offset 21, low 3 bits: compression) before anything is inflated.
-    if ((load_be16(rest.data() + 21) & 0x07) != 0) return std::nullopt;
+    if ((load_be16(rest.data() + 21) & batch_attributes::compression_mask) != 0) return std::nullopt;
     if (read_batch_header(rest, unused, p.header, whole, no_plain, p.records, p.count))
       return std::nullopt;
     total += p.count;

@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto t = kafka::transcode_to_binary(fixed, 8, out);
     bool zero = false, set = false;
     for (const auto& m : msgs.messages) (m.timestamp_ms == 0 ? zero : set) = true;
-    const bool plain = (load_be16(fixed.data() + 21) & 0x07) == 0;
+    const bool plain = (load_be16(fixed.data() + 21) & kafka::batch_attributes::compression_mask) == 0;
     if (t.has_value() != (into && plain && !msgs.messages.empty() && !(zero && set)))
       __builtin_trap();
     if (t) {
