@@ -134,7 +134,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
 }  // namespace
 
 storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage::store_factory& f,
-                                          std::shared_ptr<metrics_registry> metrics) {
+                                          std::shared_ptr<metrics_registry> metrics,
+                                          bool own_thread) {
+  if (!own_thread) return sys.spawn(writer_impl, f, metrics);
   return sys.spawn<caf::detached>(writer_impl, f, metrics);
 }
 

@@ -62,6 +62,10 @@ class broker_context {
   /// carved from pre-faulted slabs (shared_bytes::copy_of). Frames bound for a remote store
   /// only pass through the tails, and heap memory they release is reused warm.
   const bool frames_stay_in_process;
+  /// A remote store's writes wait on the network: its writers get threads of their own. The
+  /// memory store's writes only copy under a mutex held briefly: its writers run on the
+  /// scheduler, which saves two thread hand-overs per write.
+  const bool writes_wait_on_io;
   /// The partitions' tails share config.partition_tail_budget_bytes, at most 8 MiB each.
   static constexpr std::size_t max_tail_bytes_per_partition = 8u * 1024 * 1024;
   tail_budget tails;

@@ -1,10 +1,20 @@
 #include "actors/interfaces.hpp"
 
+#include <caf/policy/work_sharing.hpp>
+#include <caf/policy/work_stealing.hpp>
+#include <caf/scheduler/coordinator.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <thread>
+
+#include "actors/runtime/backlog_sharing.hpp"
 
 namespace portask {
 namespace {
@@ -69,6 +79,32 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<errc>("portask.errc");
 }
 
+// A positive count from the environment, or the default when the variable is unset.
+std::size_t env_count(const char* name, std::size_t fallback) {
+  const char* text = std::getenv(name);
+  if (!text) return fallback;
+  std::size_t value = 0;
+  const auto end = text + std::strlen(text);
+  const auto [ptr, ec] = std::from_chars(text, end, value);
+  // At most 2^32: CAF's settings hold signed 64-bit integers.
+  if (ec != std::errc{} || ptr != end || value == 0 || value > (std::size_t{1} << 32))
+    throw std::runtime_error(std::string(name) + "=" + text + ": expected a count from 1 to 2^32");
+  return value;
+}
+
+// The scheduler the policy setting names, read when the actor system is built (after a
+// test fixture has had its say: CAF's deterministic test scheduler is "testing"). CAF builds
+// its own only when no module factory supplied one.
+caf::actor_system::module* make_scheduler(caf::actor_system& sys) {
+  const auto policy = caf::get_or(sys.config(), "scheduler.policy", caf::atom("backlog"));
+  if (policy == caf::atom("testing")) return new caf::scheduler::test_coordinator(sys);
+  if (policy == caf::atom("sharing"))
+    return new caf::scheduler::coordinator<caf::policy::work_sharing>(sys);
+  if (policy == caf::atom("stealing"))
+    return new caf::scheduler::coordinator<caf::policy::work_stealing>(sys);
+  return new caf::scheduler::coordinator<backlog_sharing>(sys);
+}
+
 }  // namespace
 
 caf::error make_caf_error(errc e) {
@@ -81,20 +117,26 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   std::istringstream no_ini;
   if (auto err = cfg.parse(caf::actor_system_config::string_list{}, no_ini))
     throw std::runtime_error("CAF configuration: " + caf::to_string(err));
-  // Work stealing polls idle workers with short sleeps (50 us, then 10 ms): on two cores
-  // that costs CPU at high load and milliseconds of latency at low load. The sharing
-  // policy parks idle workers on a condition variable and wakes one per enqueued job.
-  if (const char* policy = std::getenv("PORTASK_CAF_SCHEDULER"))
-    cfg.set("scheduler.policy", caf::atom_from_string(policy));
-  else
-    cfg.set("scheduler.policy", caf::atom("sharing"));
+  // The scheduling policy: ours (backlog_sharing.hpp) unless PORTASK_CAF_SCHEDULER names one
+  // of CAF's. Work stealing polls idle workers with short sleeps (50 us, then 10 ms): on two
+  // cores that costs CPU at high load and milliseconds of latency at low load. CAF's sharing
+  // parks idle workers on a condition variable and wakes one per queued job.
+  std::string policy = "backlog";
+  if (const char* p = std::getenv("PORTASK_CAF_SCHEDULER")) policy = p;
+  if (policy != "backlog" && policy != "sharing" && policy != "stealing")
+    throw std::runtime_error("PORTASK_CAF_SCHEDULER=" + policy +
+                             ": expected backlog, sharing or stealing");
+  cfg.set("scheduler.policy", caf::atom_from_string(policy));
+  // A job a worker queued waits at most for the job that worker is running: an actor with a
+  // full mailbox yields after this many messages (CAF's default: never).
+  cfg.set("scheduler.max-throughput", env_count("PORTASK_CAF_MAX_THROUGHPUT", 64));
+  cfg.module_factories.push_back(make_scheduler);
   // One worker per core (CAF's default is at least four): on our two-core machines the extra
   // workers only added context switches (about 5% of the broker's CPU under a Kafka produce
-  // load). Store I/O and the registry run on detached actors, never on these workers.
-  std::size_t workers = std::max(2u, std::thread::hardware_concurrency());
-  if (const char* threads = std::getenv("PORTASK_CAF_THREADS"))
-    workers = std::max<std::size_t>(1, std::strtoul(threads, nullptr, 10));
-  cfg.set("scheduler.max-threads", workers);
+  // load). Store I/O and the registry run on detached actors, never on these workers (the
+  // memory store's writes excepted: they wait on no I/O).
+  cfg.set("scheduler.max-threads",
+          env_count("PORTASK_CAF_THREADS", std::max(2u, std::thread::hardware_concurrency())));
   cfg.add_error_category(caf::atom("portask"),
                          [](std::uint8_t code, caf::atom_value, const caf::message&) {
                            return std::string("portask:") +

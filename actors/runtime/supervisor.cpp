@@ -87,7 +87,8 @@ caf::actor start_child(caf::actor_system& sys, const std::shared_ptr<broker_cont
   switch (kind) {
     case child_kind::writer: {
       auto w = spawn_storage_writer(sys, ctx->store_factory,
-                                    std::shared_ptr<metrics_registry>(ctx, &ctx->metrics));
+                                    std::shared_ptr<metrics_registry>(ctx, &ctx->metrics),
+                                    ctx->writes_wait_on_io);
       handle = caf::actor_cast<caf::actor>(w);
       ctx->set_writer(index, std::move(w));
       break;

@@ -182,7 +182,13 @@ TEST_F(Retention, TheMemoryStoreStaysBoundedWhileTakingTenTimesItsRetention) {
   EXPECT_LT(after - warm, 96L * 1024) << "RSS warm " << warm << " KiB, after " << after
                                       << " KiB; without retention it grows by 256 MiB";
   ASSERT_TRUE(wait_until([&] { return metric("portask_memory_store_used_bytes") > 0; }, 30s));
-  EXPECT_LT(metric("portask_memory_store_used_bytes"), 24.0 * (1 << 20));
+  // Retention runs every 100 ms: what arrived since the last pass (tens of MiB at full speed)
+  // is on top of the 8 MiB kept until the next pass trims it.
+  double used = 0;
+  EXPECT_TRUE(wait_until([&] {
+    used = metric("portask_memory_store_used_bytes");
+    return used < 24.0 * (1 << 20);
+  }, 30s)) << "memory store used bytes " << used;
   EXPECT_GT(metric("portask_topic_stored_bytes{topic=\"flow\"}"), 0);
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <exception>
 #include <spdlog/spdlog.h>
 
 #include "actors/runtime/broker.hpp"
@@ -43,7 +44,12 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   caf::actor_system_config cfg;
-  portask::configure_actor_system(cfg);
+  try {
+    portask::configure_actor_system(cfg);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
   caf::actor_system system{cfg};
   portask::broker broker{system, config};
   // A failed supervisor (or cluster membership) ends the process as a signal would, with
