@@ -4,9 +4,10 @@
 /// in-process) and `redis_store` (Dragonfly or any RESP server, via hiredis).
 ///
 /// Calls block. They are made from detached storage actors (writers, readers), never from a
-/// CAF scheduler thread, except the memory store's writes: they wait on no I/O, only on a
-/// mutex held for a copy, and its writers run on the scheduler. One instance is used by one thread at a time; a store_factory makes
-/// one instance per actor (for Redis: one connection each).
+/// CAF scheduler thread, except the memory store's writes: they wait on no I/O, only on the
+/// store's mutex, which no call holds for long (frees and CRC checks happen outside it), so
+/// its writers run on the scheduler. One instance is used by one thread at a time; a
+/// store_factory makes one instance per actor (for Redis: one connection each).
 
 #include <algorithm>
 #include <array>

@@ -162,19 +162,24 @@ expected<std::vector<stored_batch>> memory_store::read(const topic_partition& tp
                                                        std::int64_t offset,
                                                        std::size_t max_bytes) {
   std::vector<stored_batch> out;
-  std::lock_guard lock{state_->mutex};
-  auto found = state_->logs.find(tp);
-  if (found == state_->logs.end()) return out;
-  const auto& log = found->second.batches;
-  auto it = log.upper_bound(offset);
-  if (it != log.begin() && std::prev(it)->second.next_offset() > offset) --it;
-  std::size_t bytes = 0;
-  for (; it != log.end(); ++it) {
-    if (!out.empty() && bytes + it->second.frame.size() > max_bytes) break;
-    if (auto ec = verify_stored_frame(it->second.frame)) return ec;
-    bytes += it->second.frame.size();
-    out.push_back(it->second);
+  {
+    std::lock_guard lock{state_->mutex};
+    auto found = state_->logs.find(tp);
+    if (found == state_->logs.end()) return out;
+    const auto& log = found->second.batches;
+    auto it = log.upper_bound(offset);
+    if (it != log.begin() && std::prev(it)->second.next_offset() > offset) --it;
+    std::size_t bytes = 0;
+    for (; it != log.end(); ++it) {
+      if (!out.empty() && bytes + it->second.frame.size() > max_bytes) break;
+      bytes += it->second.frame.size();
+      out.push_back(it->second);  // the frame is shared, not copied
+    }
   }
+  // Frames never change once stored: their CRCs are checked without holding the store, whose
+  // mutex the writers (on the scheduler's threads) take for every append.
+  for (const auto& b : out)
+    if (auto ec = verify_stored_frame(b.frame)) return ec;
   return out;
 }
 
@@ -201,6 +206,9 @@ expected<std::int64_t> memory_store::retention_point(const topic_partition& tp,
 
 expected<partition_bounds> memory_store::delete_records(const topic_partition& tp,
                                                         std::int64_t offset) {
+  // Declared before the lock, so the deleted batches are freed after it is released: freeing
+  // a large range takes a while, and the writers take this mutex for every append.
+  std::vector<decltype(state::partition_log::batches)::node_type> deleted;
   std::lock_guard lock{state_->mutex};
   auto& log = state_->logs[tp];
   offset = std::min(offset, log.next_offset);
@@ -208,7 +216,7 @@ expected<partition_bounds> memory_store::delete_records(const topic_partition& t
   log.log_start = offset;
   for (auto it = log.batches.begin(); it != log.batches.end() && it->second.next_offset() <= offset;) {
     state_->used -= it->second.frame.size();
-    it = log.batches.erase(it);
+    deleted.push_back(log.batches.extract(it++));
   }
   return bounds_of(log);
 }
@@ -225,12 +233,14 @@ std::error_code memory_store::put_topic(const topic_info& topic) {
 }
 
 std::error_code memory_store::delete_topic(const topic_info& topic) {
+  // Freed after the lock is released, as in delete_records.
+  std::vector<decltype(state::logs)::node_type> deleted;
   std::lock_guard lock{state_->mutex};
   state_->topics.erase(topic.name);
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
     if (auto log = state_->logs.find(topic_partition{topic.name, p}); log != state_->logs.end()) {
       for (const auto& [base, b] : log->second.batches) state_->used -= b.frame.size();
-      state_->logs.erase(log);
+      deleted.push_back(state_->logs.extract(log));
     }
     state_->producers.erase(topic_partition{topic.name, p});
     state_->leases.erase(partition_lease({topic.name, p}));

@@ -15,10 +15,12 @@
 ///    thread, a timer), as CAF does;
 ///  - when jobs wait behind the one just queued or just taken: that backlog is work for a
 ///    second core.
-/// A job a worker queued waits at most for the job that worker is running, which the
-/// scheduler's max-throughput bounds (configure_actor_system sets it). The price: an actor on
-/// the scheduler must never block waiting for another scheduled actor (none of ours does;
-/// store I/O and the registry run on detached actors of their own).
+/// A job a worker queued waits for the rest of the job that worker is running: at most
+/// max-throughput messages of one actor (configure_actor_system sets it), so handlers must
+/// stay short, as they must anyway. The price: an actor on the scheduler must never block
+/// waiting for another scheduled actor. None of ours does: the registry, store reads and
+/// writes to a remote store run on detached actors; the memory store's writers, which run
+/// here, wait only on its mutex, which no call holds for long or while waiting on an actor.
 #include <caf/policy/unprofiled.hpp>
 #include <caf/resumable.hpp>
 

@@ -63,8 +63,9 @@ class broker_context {
   /// only pass through the tails, and heap memory they release is reused warm.
   const bool frames_stay_in_process;
   /// A remote store's writes wait on the network: its writers get threads of their own. The
-  /// memory store's writes only copy under a mutex held briefly: its writers run on the
-  /// scheduler, which saves two thread hand-overs per write.
+  /// memory store's writes wait on no I/O, only on its mutex (held for map updates; frees and
+  /// CRC checks happen outside it): its writers run on the scheduler, which saves two thread
+  /// hand-overs per write.
   const bool writes_wait_on_io;
   /// The partitions' tails share config.partition_tail_budget_bytes, at most 8 MiB each.
   static constexpr std::size_t max_tail_bytes_per_partition = 8u * 1024 * 1024;

@@ -94,7 +94,8 @@ std::size_t env_count(const char* name, std::size_t fallback) {
 
 // The scheduler the policy setting names, read when the actor system is built (after a
 // test fixture has had its say: CAF's deterministic test scheduler is "testing"). CAF builds
-// its own only when no module factory supplied one.
+// its own only when no module factory supplied one. CAF's profiled coordinators are not
+// offered: nothing here sets scheduler.enable-profiling (no CAF flags or INI are parsed).
 caf::actor_system::module* make_scheduler(caf::actor_system& sys) {
   const auto policy = caf::get_or(sys.config(), "scheduler.policy", caf::atom("backlog"));
   if (policy == caf::atom("testing")) return new caf::scheduler::test_coordinator(sys);
