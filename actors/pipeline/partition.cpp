@@ -20,13 +20,15 @@ using namespace std::chrono_literals;
 struct parked_fetch {
   fetch_request request;
   caf::typed_response_promise<fetch_result> promise;
-  std::chrono::steady_clock::time_point since;  ///< when it was parked (fetch wait metric)
+  std::chrono::steady_clock::time_point since;     ///< when it was parked (fetch wait metric)
+  std::chrono::steady_clock::time_point deadline;  ///< when its wait runs out
 };
 
 /// Long-poll fetches waiting for data, indexed by the offset they wait at (an append serves
-/// exactly those below the new high watermark, without looking at the others) and by the
+/// exactly those below the new high watermark, without looking at the others), by the
 /// poll id their connection gave them (to cancel one when its request was answered by
-/// another partition or its connection closed).
+/// another partition or its connection closed) and by deadline (to answer those whose wait
+/// ran out).
 class parked_fetches {
  public:
   parked_fetches() = default;
@@ -41,14 +43,15 @@ class parked_fetches {
     for (auto& [id, p] : waiting_) p.promise.deliver(make_caf_error(errc::not_ready));
   }
 
-  std::uint64_t park(fetch_request req, caf::typed_response_promise<fetch_result> rp,
-                     std::chrono::steady_clock::time_point now) {
+  void park(fetch_request req, caf::typed_response_promise<fetch_result> rp,
+            std::chrono::steady_clock::time_point now,
+            std::chrono::steady_clock::time_point deadline) {
     if (metrics_ != nullptr) metrics_->fetches_waiting(+1);
     const auto id = next_id_++;
     by_offset_.emplace(req.offset, id);
     if (req.poll_id != 0) by_poll_.emplace(req.poll_id, id);
-    waiting_.emplace(id, parked_fetch{std::move(req), std::move(rp), now});
-    return id;
+    by_deadline_.emplace(deadline, id);
+    waiting_.emplace(id, parked_fetch{std::move(req), std::move(rp), now, deadline});
   }
   /// Removes and returns the fetch parked as `id` (none if answered already).
   std::optional<parked_fetch> take(std::uint64_t id) {
@@ -59,6 +62,7 @@ class parked_fetches {
     if (metrics_ != nullptr) metrics_->fetches_waiting(-1);
     erase_index(by_offset_, out.request.offset, id);
     if (out.request.poll_id != 0) erase_index(by_poll_, out.request.poll_id, id);
+    erase_index(by_deadline_, out.deadline, id);
     return out;
   }
   std::optional<parked_fetch> take_poll(std::uint64_t poll_id) {
@@ -72,6 +76,18 @@ class parked_fetches {
     for (auto it = by_offset_.begin(); it != by_offset_.end() && it->first < offset; ++it)
       ids.push_back(it->second);
     return ids;
+  }
+  /// The ids of the fetches whose wait has run out at `now`.
+  std::vector<std::uint64_t> due(std::chrono::steady_clock::time_point now) const {
+    std::vector<std::uint64_t> ids;
+    for (auto it = by_deadline_.begin(); it != by_deadline_.end() && it->first <= now; ++it)
+      ids.push_back(it->second);
+    return ids;
+  }
+  /// The earliest deadline of a fetch still waiting.
+  std::optional<std::chrono::steady_clock::time_point> next_deadline() const {
+    if (by_deadline_.empty()) return std::nullopt;
+    return by_deadline_.begin()->first;
   }
   bool empty() const noexcept { return waiting_.empty(); }
 
@@ -90,6 +106,7 @@ class parked_fetches {
   std::unordered_map<std::uint64_t, parked_fetch> waiting_;
   std::multimap<std::int64_t, std::uint64_t> by_offset_;
   std::unordered_multimap<std::uint64_t, std::uint64_t> by_poll_;
+  std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> by_deadline_;
 };
 
 /// Stored batches between two producer snapshots: bounds the log a rebuild reads.
@@ -104,6 +121,8 @@ struct partition_state {
   bool snapshot_in_flight = false;
   std::unordered_map<std::uint64_t, publish_answer> pending;
   parked_fetches parked;
+  /// The deadline the partition's one expiry timer is set for, if one is pending.
+  std::optional<std::chrono::steady_clock::time_point> expiry_at;
   bool recovering = false;
   /// The last recovery attempt failed: the store is down. Requests fail at once (retriable)
   /// instead of waiting for the next attempt.
@@ -212,6 +231,31 @@ void answer_empty(self_ptr self, parked_fetch& p) {
   out.log_start = st.log->log_start();
   st.ctx->metrics.fetch_wait(self->clock().now() - p.since);
   p.promise.deliver(std::move(out));
+}
+
+// A timer's message carries the deadline it was set for, as steady-clock ticks.
+std::uint64_t timer_tag(std::chrono::steady_clock::time_point t) {
+  return static_cast<std::uint64_t>(t.time_since_epoch().count());
+}
+
+// One timer per partition, for the earliest deadline of its parked fetches. Most parked
+// fetches are answered by an append long before their wait runs out; a timer for each one
+// cost a wake-up of CAF's clock thread, and a message to this actor, per fetch.
+void arm_expiry(self_ptr self, std::chrono::steady_clock::time_point deadline) {
+  auto& st = self->state;
+  if (st.expiry_at && *st.expiry_at <= deadline) return;
+  st.expiry_at = deadline;
+  self->delayed_send(self, deadline - self->clock().now(), expire_atom::value,
+                     timer_tag(deadline));
+}
+
+// A timer fired: answers the fetches whose wait ran out, and sets the timer for the next.
+void expire_parked(self_ptr self, std::uint64_t set_for) {
+  auto& st = self->state;
+  if (st.expiry_at && timer_tag(*st.expiry_at) == set_for) st.expiry_at.reset();
+  for (auto id : st.parked.due(self->clock().now()))
+    if (auto p = st.parked.take(id)) answer_empty(self, *p);
+  if (auto next = st.parked.next_deadline()) arm_expiry(self, *next);
 }
 
 void recover(self_ptr self);
@@ -345,9 +389,10 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
         rp.deliver(std::move(out));  // cancelled before it got here: nothing to wait for
         return;
       }
-      const auto wait = std::chrono::milliseconds(req.max_wait_ms);
-      const auto id = st.parked.park(std::move(req), rp, self->clock().now());
-      self->delayed_send(self, wait, expire_atom::value, id);
+      const auto now = self->clock().now();
+      const auto deadline = now + std::chrono::milliseconds(req.max_wait_ms);
+      st.parked.park(std::move(req), rp, now, deadline);
+      arm_expiry(self, deadline);
       return;
     }
     case partition_log::read_status::needs_store:
@@ -608,9 +653,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
       },
       [=](tick_atom) { check_idle(self); },
       [=](recover_atom) { recover(self); },
-      [=](expire_atom, std::uint64_t id) {
-        if (auto p = self->state.parked.take(id)) answer_empty(self, *p);
-      },
+      [=](expire_atom, std::uint64_t set_for) { expire_parked(self, set_for); },
       [=](cancel_atom, std::uint64_t poll_id) {
         // Its request was answered (another partition had data) or its connection closed.
         auto& st = self->state;
