@@ -20,8 +20,11 @@ using namespace std::chrono_literals;
 struct parked_fetch {
   fetch_request request;
   caf::typed_response_promise<fetch_result> promise;
-  std::chrono::steady_clock::time_point since;     ///< when it was parked (fetch wait metric)
-  std::chrono::steady_clock::time_point deadline;  ///< when its wait runs out
+  std::chrono::steady_clock::time_point since;  ///< when it was parked (fetch wait metric)
+  /// When its wait runs out.
+  std::chrono::steady_clock::time_point deadline() const {
+    return since + std::chrono::milliseconds(request.max_wait_ms);
+  }
 };
 
 /// Long-poll fetches waiting for data, indexed by the offset they wait at (an append serves
@@ -43,15 +46,18 @@ class parked_fetches {
     for (auto& [id, p] : waiting_) p.promise.deliver(make_caf_error(errc::not_ready));
   }
 
-  void park(fetch_request req, caf::typed_response_promise<fetch_result> rp,
-            std::chrono::steady_clock::time_point now,
-            std::chrono::steady_clock::time_point deadline) {
+  /// Parks a fetch; returns its deadline.
+  std::chrono::steady_clock::time_point park(fetch_request req,
+                                             caf::typed_response_promise<fetch_result> rp,
+                                             std::chrono::steady_clock::time_point now) {
     if (metrics_ != nullptr) metrics_->fetches_waiting(+1);
     const auto id = next_id_++;
     by_offset_.emplace(req.offset, id);
     if (req.poll_id != 0) by_poll_.emplace(req.poll_id, id);
-    by_deadline_.emplace(deadline, id);
-    waiting_.emplace(id, parked_fetch{std::move(req), std::move(rp), now, deadline});
+    const auto& p =
+        waiting_.emplace(id, parked_fetch{std::move(req), std::move(rp), now}).first->second;
+    by_deadline_.emplace(p.deadline(), id);
+    return p.deadline();
   }
   /// Removes and returns the fetch parked as `id` (none if answered already).
   std::optional<parked_fetch> take(std::uint64_t id) {
@@ -62,7 +68,7 @@ class parked_fetches {
     if (metrics_ != nullptr) metrics_->fetches_waiting(-1);
     erase_index(by_offset_, out.request.offset, id);
     if (out.request.poll_id != 0) erase_index(by_poll_, out.request.poll_id, id);
-    erase_index(by_deadline_, out.deadline, id);
+    erase_index(by_deadline_, out.deadline(), id);
     return out;
   }
   std::optional<parked_fetch> take_poll(std::uint64_t poll_id) {
@@ -389,10 +395,7 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
         rp.deliver(std::move(out));  // cancelled before it got here: nothing to wait for
         return;
       }
-      const auto now = self->clock().now();
-      const auto deadline = now + std::chrono::milliseconds(req.max_wait_ms);
-      st.parked.park(std::move(req), rp, now, deadline);
-      arm_expiry(self, deadline);
+      arm_expiry(self, st.parked.park(std::move(req), rp, self->clock().now()));
       return;
     }
     case partition_log::read_status::needs_store:

@@ -1,13 +1,13 @@
 #pragma once
 /// The broker's CAF scheduling policy: CAF's work sharing (one central job queue, idle
-/// workers parked on a condition variable) except in when it wakes a parked worker.
+/// workers parked on a condition variable), differing only in when it wakes a parked worker.
 ///
 /// Work sharing wakes a parked worker for every job it queues. Most of our jobs are one
 /// actor handing a message to the next (connection → bridge → partition → connection), sent
 /// by a worker that is about to look for its next job anyway: waking the other worker for
 /// it moves the work to another core through a futex wake and a context switch, which on our
-/// two-core machines cost more than the hand-off itself (a third of the broker's CPU under a
-/// batched produce load went to workers being put to sleep and woken).
+/// two-core machines cost more than the hand-off itself (measured in docs/benchmarks.md,
+/// "Fewer wake-ups": 6-10% of the broker's CPU per single-message publish).
 ///
 /// So a job a worker queues into an empty queue wakes nobody: the worker takes it itself when
 /// it is done. A parked worker is woken
