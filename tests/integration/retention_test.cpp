@@ -226,6 +226,7 @@ TEST_F(Retention, IdlePartitionsStopAndAreServedAgainOnDemand) {
   small_asan_quarantine();
   ASSERT_TRUE(server.start({"--partition-idle-ms", "500", "--log-retention-check-interval-ms", "200"}));
   auto c = server.connect();
+  const long started = rss_kib();
   constexpr int partitions = 10000;
   ASSERT_TRUE(client::ok(c.create_topic("wide", partitions)));
   auto touch_all = [&] {
@@ -257,11 +258,16 @@ TEST_F(Retention, IdlePartitionsStopAndAreServedAgainOnDemand) {
   ASSERT_TRUE(client::ok(again));
   EXPECT_EQ(std::get<0>(again).high_watermark, 2);
   const long retouched = rss_kib();
-  std::printf("RSS: %ld KiB after touching 10,000 partitions, %ld KiB after touching them again\n",
-              touched, retouched);
-  EXPECT_LT(retouched, touched + touched / 4)
-      << "a second round over 10,000 partitions reuses what the first gave back (" << touched
-      << " KiB, then " << retouched << " KiB)";
+  std::printf("RSS: %ld KiB at start, %ld KiB after touching 10,000 partitions, %ld KiB after "
+              "touching them again\n", started, touched, retouched);
+  // Had the stopped partitions kept their memory, the second round would cost at least what
+  // the first did. Measured against the first round's cost, not the total: on a busy machine
+  // the allocator spreads the second round over more of its per-thread arenas (up to half the
+  // first round's cost was seen, 35 of 68 MB, with another process spinning on one of two
+  // cores; about a fifth when idle), and the store keeps the new messages.
+  EXPECT_LT(retouched - touched, (touched - started) * 3 / 4)
+      << "a second round over 10,000 partitions reuses what the first gave back (" << started
+      << " KiB at start, " << touched << " KiB, then " << retouched << " KiB)";
 }
 
 }  // namespace
