@@ -320,6 +320,9 @@ TEST_F(Cluster, APausedOwnerIsFencedOutByTheStoreAndAppendsNothing) {
   const auto first = call<msg::ProduceResponse>(c, 0, 7, produce_request("fenced", 0, record_batch_bytes("before-", 1, kafka::compression_type::none)), false);
   ASSERT_EQ(first.responses.at(0).partitionResponses.at(0).errorCode, 0);
   ASSERT_EQ(::kill(paused.pid(), SIGSTOP), 0);
+  // Until all its threads have stopped, the node may still serve the request below, as the
+  // lease holder it still is (seen on a loaded machine: the write stored and acknowledged).
+  ASSERT_TRUE(wait_until([&] { return all_threads_stopped(paused.pid()); }, std::chrono::seconds(30)));
   // A produce request waits in the paused node's socket.
   c.send(0, 7, 4242, produce_request("fenced", 0, record_batch_bytes("zombie-", 1, kafka::compression_type::none)), false);
   // Its lease expires; a survivor takes the partition and acknowledges a write.

@@ -89,6 +89,11 @@ void small_asan_quarantine();
 /// A field of /proc/<pid>/status in KiB ("VmRSS", "VmHWM"), or -1.
 long proc_status_kib(pid_t pid, const std::string& field);
 
+/// Whether every thread of `pid` is stopped (SIGSTOP). kill() returns before that: one thread
+/// takes the signal and then stops the others, which meanwhile may still run, so a test that
+/// needs the process frozen waits for this.
+bool all_threads_stopped(pid_t pid);
+
 /// The value of a Prometheus sample line `name{labels} value`, or -1.
 double prometheus_value(const std::string& text, const std::string& series);
 
