@@ -224,11 +224,21 @@ TEST_F(Retention, AFullMemoryStoreGivesRetriableErrorsNotACrash) {
 
 TEST_F(Retention, IdlePartitionsStopAndAreServedAgainOnDemand) {
   small_asan_quarantine();
-  ASSERT_TRUE(server.start({"--partition-idle-ms", "500", "--log-retention-check-interval-ms", "200"}));
+  // One malloc arena in the broker: with one per thread, what a round of partitions frees in
+  // one thread's arena is not reused by allocations landing in another's, and how the
+  // allocations spread over the threads varies with the machine's load (RSS after a second
+  // round ranged from 1.05 to 1.43 times the first with glibc's default, one core busy).
+  // This test is about what the broker gives back, not about that spread.
+  ::setenv("MALLOC_ARENA_MAX", "1", 1);
+  const bool started_ok =
+      server.start({"--partition-idle-ms", "500", "--log-retention-check-interval-ms", "200"});
+  ::unsetenv("MALLOC_ARENA_MAX");
+  ASSERT_TRUE(started_ok);
   auto c = server.connect();
-  const long started = rss_kib();
   constexpr int partitions = 10000;
   ASSERT_TRUE(client::ok(c.create_topic("wide", partitions)));
+  const long created = rss_kib();
+  ASSERT_GT(created, 0);
   auto touch_all = [&] {
     for (int p = 0; p < partitions; ++p)
       if (!client::ok(c.publish("wide", p, values("p" + std::to_string(p) + "-", 1)))) return false;
@@ -236,6 +246,7 @@ TEST_F(Retention, IdlePartitionsStopAndAreServedAgainOnDemand) {
   };
   ASSERT_TRUE(touch_all());
   const long touched = rss_kib();
+  ASSERT_GT(touched, 0);
   ASSERT_TRUE(wait_until([&] { return metric("portask_partitions_passivated_total") >= partitions; }, 120s))
       << metric("portask_partitions_passivated_total");
   ASSERT_TRUE(wait_until([&] { return metric("portask_partitions_live") < 10; }, 30s))
@@ -258,16 +269,14 @@ TEST_F(Retention, IdlePartitionsStopAndAreServedAgainOnDemand) {
   ASSERT_TRUE(client::ok(again));
   EXPECT_EQ(std::get<0>(again).high_watermark, 2);
   const long retouched = rss_kib();
-  std::printf("RSS: %ld KiB at start, %ld KiB after touching 10,000 partitions, %ld KiB after "
-              "touching them again\n", started, touched, retouched);
-  // Had the stopped partitions kept their memory, the second round would cost at least what
-  // the first did. Measured against the first round's cost, not the total: on a busy machine
-  // the allocator spreads the second round over more of its per-thread arenas (up to half the
-  // first round's cost was seen, 35 of 68 MB, with another process spinning on one of two
-  // cores; about a fifth when idle), and the store keeps the new messages.
-  EXPECT_LT(retouched - touched, (touched - started) * 3 / 4)
-      << "a second round over 10,000 partitions reuses what the first gave back (" << started
-      << " KiB at start, " << touched << " KiB, then " << retouched << " KiB)";
+  ASSERT_GT(retouched, 0);
+  std::printf("RSS: %ld KiB with the topic created, %ld KiB after touching 10,000 partitions, "
+              "%ld KiB after touching them again\n", created, touched, retouched);
+  // Had the stopped partitions kept their memory, the second round would cost what the first
+  // did. It may cost a little: the store keeps the second round's messages.
+  EXPECT_LT(retouched - touched, (touched - created) / 2)
+      << "a second round over 10,000 partitions reuses what the first gave back (" << created
+      << " KiB with the topic created, " << touched << " KiB, then " << retouched << " KiB)";
 }
 
 }  // namespace

@@ -31,9 +31,11 @@ long proc_status_kib(pid_t pid, const std::string& field) {
 bool all_threads_stopped(pid_t pid) {
   std::error_code ec;
   std::size_t threads = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream in(task.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/task", ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::ifstream in(it->path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
     // "tid (comm) S ...": the state follows the last ')', since comm may hold one.
     const auto close = stat.rfind(')');
     if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'T') return false;

@@ -98,8 +98,8 @@ void BM_BinaryScan(benchmark::State& state) {
     b.messages.push_back(std::move(m));
   }
   buffer payload;
-  if (binary_codec{}.encode(b, payload)) {
-    state.SkipWithError("encode failed");
+  if (binary_codec{}.encode(b, payload) || !binary_codec::scan(payload)) {
+    state.SkipWithError("the batch does not encode and scan");
     return;
   }
   for (auto _ : state) {
