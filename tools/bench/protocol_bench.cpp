@@ -1,6 +1,7 @@
 // Google Benchmark for the protocol library: frame encode+decode with CRC32, raw CRC32
-// throughput, and every codec's encode and decode for 100-byte and 1 KiB values.
-//   build/release/tools/bench/portask-protocol-bench --benchmark_repetitions=5
+// throughput, every codec's encode and decode for 100-byte and 1 KiB values, the binary
+// codec's scan of a batch kept as it came, and ACL decisions.
+//   build/release/bin/portask-protocol-bench --benchmark_repetitions=5
 #include <benchmark/benchmark.h>
 
 #include <cstring>
