@@ -1,6 +1,7 @@
 // Real Kafka clients against the real `portask` executable on a real redis-server: kcat
-// (librdkafka) with every compression codec, kafka-python, and the JavaScript clients under
-// tests/clients/ (kafkajs, node-rdkafka with a current librdkafka, @platformatic/kafka).
+// (librdkafka) with every compression codec, kafka-python, the JavaScript clients under
+// tests/clients/ (kafkajs, node-rdkafka with a current librdkafka, @platformatic/kafka) and the
+// Go clients Debian packages (sarama, told each Kafka version from 0.8.2 to 2.1; kafka-go).
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -201,4 +202,41 @@ TEST_F(KafkaClients, PlatformaticKafkaAdministersProducesAndConsumesByPartitionA
   auto [rc, out] = run_shell("node " PORTASK_PLATFORMATIC_KAFKA_DIR "/check.js " + bootstrap_ + " plt plt-group 2>&1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("platformatic-kafka: 60 messages checked"), std::string::npos) << out;
+}
+
+namespace {
+
+// Builds one of the Go checks under tests/clients/go/ with Debian's Go and the client library
+// Debian packages (GOPATH mode: nothing is downloaded), into the test artifact directory.
+// Returns the binary's path, or the build's output prefixed by "error: ".
+std::string build_go_check(const std::string& name) {
+  const std::string artifacts = PORTASK_TEST_ARTIFACT_DIR;
+  const std::string binary = artifacts + "/" + name;
+  auto [rc, out] = run_shell("mkdir -p " + artifacts + " && cd " PORTASK_GO_CLIENTS_DIR "/" + name +
+                             " && GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= GOENV=off"
+                             " GOCACHE=" + artifacts + "/go-cache go build -o " + binary + " . 2>&1");
+  return rc == 0 ? binary : "error: " + out;
+}
+
+}  // namespace
+
+TEST_F(KafkaClients, SaramaAsEveryKafkaVersionFrom082To21AdministersProducesConsumesAndCommits) {
+  const auto check = build_go_check("sarama_check");
+  ASSERT_EQ(check.rfind("error: ", 0), std::string::npos) << check;
+  // Each version changes what sarama sends: 0.8.2 message sets of magic 0 and no admin or
+  // groups; 0.10.0 magic 1; 0.10.2 consumer groups and CreateTopics; 0.11 record batches with
+  // headers and DescribeConfigs; 1.0 and 2.1 newer request versions (2.1: zstd).
+  for (const std::string args : {"0.8.2.0 gzip", "0.10.0.0 snappy", "0.10.2.0 lz4", "1.0.0 none", "2.1.0 zstd"}) {
+    auto [rc, out] = run_shell(check + " " + bootstrap_ + " " + args + " 2>&1");
+    EXPECT_EQ(rc, 0) << args << ": " << out;
+    EXPECT_NE(out.find("400 messages checked"), std::string::npos) << args << ": " << out;
+  }
+}
+
+TEST_F(KafkaClients, KafkaGoCreatesATopicWritesBatchesAndReadsThemThroughAGroup) {
+  const auto check = build_go_check("kafka_go_check");
+  ASSERT_EQ(check.rfind("error: ", 0), std::string::npos) << check;
+  auto [rc, out] = run_shell(check + " " + bootstrap_ + " 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("kafka-go: 500 messages checked"), std::string::npos) << out;
 }
