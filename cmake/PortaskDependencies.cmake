@@ -19,6 +19,12 @@ find_package(Boost 1.74 REQUIRED)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
+# The broker's allocator (tools/portask): memory a connection's thread allocates is often freed
+# on a CAF worker and the other way round, which glibc's per-thread caches serve poorly
+# (docs/benchmarks.md). Not with the sanitizers, whose own allocator must see every call.
+if(PORTASK_JEMALLOC AND NOT PORTASK_SANITIZE)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+endif()
 
 if(PORTASK_BUILD_TESTS)
   find_package(GTest REQUIRED)

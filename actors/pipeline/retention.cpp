@@ -183,7 +183,8 @@ void run_pass(self_ptr self) {
   st.ctx->metrics.data_pass(std::move(usage));
   // Partitions that stopped since the last pass freed their memory into the allocator's free
   // lists, where glibc keeps it; hand the free pages back to the system (off the hot path,
-  // and only after passivations: trimming walks the heap).
+  // and only after passivations: trimming walks the heap). A broker on jemalloc has next to
+  // nothing in glibc's heap; jemalloc's background thread returns its pages on time.
   if (const auto stopped = st.ctx->metrics.passivated_total(); stopped != st.passivated_seen) {
     st.passivated_seen = stopped;
     ::malloc_trim(0);

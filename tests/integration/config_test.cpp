@@ -160,5 +160,24 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
     EXPECT_NE(log.find(setting), std::string::npos) << setting << "\n" << log;
 }
 
+// The broker runs on the allocator its build chose, and says which (jemalloc unless built
+// with the sanitizers or -DPORTASK_JEMALLOC=OFF).
+TEST(ServerConfig, TheBrokerRunsOnTheAllocatorItWasBuiltWithAndLogsIt) {
+  temp_dir dir;
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start());
+  const auto maps = read_file("/proc/" + std::to_string(server.pid()) + "/maps");
+  ASSERT_FALSE(maps.empty());
+  const auto log = read_file(server.log_path());
+#ifdef PORTASK_WITH_JEMALLOC
+  EXPECT_NE(maps.find("libjemalloc"), std::string::npos);
+  EXPECT_NE(log.find("allocator: jemalloc 5."), std::string::npos) << log;
+  EXPECT_NE(log.find("background purging"), std::string::npos) << log;
+#else
+  EXPECT_EQ(maps.find("libjemalloc"), std::string::npos);
+  EXPECT_NE(log.find("allocator: glibc malloc"), std::string::npos) << log;
+#endif
+}
+
 }  // namespace
 }  // namespace portask::test
