@@ -21,8 +21,9 @@ find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 # The broker's allocator (tools/portask): memory a connection's thread allocates is often freed
 # on a CAF worker and the other way round, which glibc's per-thread caches serve poorly
-# (docs/benchmarks.md). Not with the sanitizers, whose own allocator must see every call.
-if(PORTASK_JEMALLOC AND NOT PORTASK_SANITIZE)
+# (docs/benchmarks.md). Not with the sanitizers, whose own allocator must see every call, nor
+# in the fuzz build, which builds no broker.
+if(PORTASK_JEMALLOC AND NOT PORTASK_SANITIZE AND NOT PORTASK_FUZZ)
   pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
 endif()
 

@@ -1,6 +1,7 @@
 """What idle partitions cost and give back: a release broker (memory store) with a short
 partition_idle_ms; kafka-python writes one 100-byte message to each of 10,000 partitions,
-twice; the broker's RSS is read after each round and once the partitions have stopped.
+twice; the broker's RSS is read after each round, once the partitions have stopped, and
+12 s after that.
 Usage: python3 tools/bench/passivation_rss.py [BROKER_BINARY] [IDLE_MS]
 (default build/release/bin/portask, 10000 ms). Loopback only; the broker is stopped at the end."""
 import os
@@ -67,6 +68,10 @@ try:
         time.sleep(1)
         print("round %d: all stopped: %d MiB, %d stopped so far"
               % (round_, rss_mib(), metric("portask_partitions_passivated_total")))
+        # jemalloc returns freed pages over its decay time (10 s), glibc at the retention
+        # pass's malloc_trim: a second look once both have had their time.
+        time.sleep(12)
+        print("round %d: 12 s later: %d MiB" % (round_, rss_mib()))
 finally:
     broker.terminate()
     broker.wait()

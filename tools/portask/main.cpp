@@ -32,6 +32,8 @@ std::string describe_allocator() {
   if (mallctl("version", &version, &size, nullptr, 0) != 0) version = "(version unknown)";
   if (mallctl("background_thread", &background, &bool_size, nullptr, 0) != 0) background = false;
   return std::string("jemalloc ") + version + (background ? ", background purging" : "");
+#elif defined(__SANITIZE_ADDRESS__)
+  return "AddressSanitizer's (a sanitizer build)";
 #else
   return "glibc malloc";
 #endif

@@ -55,9 +55,13 @@ func (c *counter) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.Consu
 	for m := range claim.Messages() {
 		s.MarkMessage(m, "")
 		c.mu.Lock()
-		c.seen[string(m.Value)] = true
-		if len(c.seen) == c.want {
-			close(c.done)
+		value := string(m.Value)
+		// A message may come again after a rebalance: done closes once, on the last new one.
+		if !c.seen[value] {
+			c.seen[value] = true
+			if len(c.seen) == c.want {
+				close(c.done)
+			}
 		}
 		c.mu.Unlock()
 	}
@@ -233,11 +237,14 @@ func main() {
 		select {
 		case <-c.done:
 		case <-time.After(60 * time.Second):
-			fail("group: %d of %d messages after 60 s", len(c.seen), keyed+batched)
+			c.mu.Lock()
+			got := len(c.seen)
+			c.mu.Unlock()
+			fail("group: %d of %d messages after 60 s", got, keyed+batched)
 		}
 		cancel()
-		wg.Wait()
-		if err := g.Close(); err != nil { // commits what was marked
+		wg.Wait() // Consume returns once the session has committed what was marked
+		if err := g.Close(); err != nil {
 			fail("group close: %v", err)
 		}
 		offsets, err := sarama.NewOffsetManagerFromClient(group, client)
