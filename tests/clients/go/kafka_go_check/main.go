@@ -1,6 +1,7 @@
 // segmentio/kafka-go (Debian's golang-github-segmentio-kafka-go-dev, 0.2) against Portask:
 // create a topic, write keyed messages in batches, read each partition's bounds from its
-// leader, then read everything through a consumer group that commits every message.
+// leader, read everything through a consumer group that commits every message, then check
+// that a new member of the group starts after those commits.
 // Usage: kafka_go_check BOOTSTRAP. Exit status 0 when every message came back.
 package main
 
@@ -79,6 +80,24 @@ func main() {
 		if err := r.CommitMessages(ctx, m); err != nil {
 			fail("commit: %v", err)
 		}
+	}
+	r.Close()
+	// The group's commits hold: a new member of the group starts after them, so the first
+	// message it reads is one written after they were made (without them it would start at
+	// the first offset and read v0).
+	w = kafka.NewWriter(kafka.WriterConfig{Brokers: []string{bootstrap}, Topic: topic})
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("after"), Value: []byte("after")}); err != nil {
+		fail("write after the commits: %v", err)
+	}
+	w.Close()
+	r = kafka.NewReader(kafka.ReaderConfig{Brokers: []string{bootstrap}, GroupID: "group-" + topic, Topic: topic,
+		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond})
+	next, err := r.FetchMessage(ctx)
+	if err != nil {
+		fail("fetch after the commits: %v", err)
+	}
+	if string(next.Value) != "after" {
+		fail("a new member of the group read %q first, not the message after the commits", next.Value)
 	}
 	r.Close()
 	for i := 0; i < messages; i++ {
