@@ -44,6 +44,10 @@ struct producer_summary {
 };
 
 /// Connection -> bridge: append these messages to one partition.
+/// The partition of a publish whose client lets the broker choose (native unkeyed batches):
+/// the bridge picks one, round-robin.
+inline constexpr std::int32_t any_partition = -1;
+
 struct publish_batch {
   topic_partition tp;
   protocol::message_batch batch;

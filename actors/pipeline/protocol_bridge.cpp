@@ -1,7 +1,5 @@
 #include "actors/pipeline/protocol_bridge.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <functional>
 #include <unordered_map>
@@ -10,6 +8,7 @@
 #include "protocol/topic_name.hpp"
 #include "actors/pipeline/publish_answer.hpp"
 #include "actors/pipeline/wall_clock.hpp"
+#include "logging/loggers.hpp"
 
 namespace portask {
 namespace {
@@ -296,7 +295,7 @@ expected<pending_append> prepare(self_ptr self, publish_batch& pb, std::int64_t 
       if (decoded)
         pb.batch = std::move(*decoded);
       else  // never: the bridge framed these bytes a moment ago
-        spdlog::error("bridge: a framed batch for {}/{} does not decode ({}); hooks skip it",
+        logging::pipeline().error("bridge: a framed batch for {}/{} does not decode ({}); hooks skip it",
                       pb.tp.topic, pb.tp.partition, decoded.error().message());
     }
     for (auto& m : pb.batch.messages)
@@ -439,15 +438,13 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
       },
       [=](cancel_atom, const topic_partition& tp, std::uint64_t poll_id) {
         // The poll went through this shard: its partition is cached, or still being looked
-        // up (then the cancel waits behind the fetch), or it stopped, and the poll with it.
-        auto& st = self->state;
-        if (auto it = st.partitions.find(tp); it != st.partitions.end()) {
-          self->send(it->second, cancel_atom::value, poll_id);
-        } else if (auto r = st.resolving.find(tp); r != st.resolving.end()) {
-          r->second.emplace_back([=](const partition_actor* p, const caf::error*, bool) {
-            if (p != nullptr) self->send(*p, cancel_atom::value, poll_id);
-          });
-        }
+        // up (then the cancel waits behind the fetch). Neither when this bridge is a restarted
+        // one (its cache starts empty) or the partition stopped: the cancel goes to whatever
+        // actor serves the partition now; one that never had the poll ignores it.
+        with_partition(
+            self, tp, false,
+            [=](const partition_actor& p) { self->send(p, cancel_atom::value, poll_id); },
+            [](const caf::error&) {});  // no such partition any more: no poll to cancel
       },
   };
 }

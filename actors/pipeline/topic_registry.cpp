@@ -175,14 +175,15 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
   return &st.topics.at(name);
 }
 
-// A partition's bounds, from its actor (spawned if it is not running). One that stopped
-// (idle) just before the request reached it is forgotten here as its exit message would,
-// and a fresh one is asked.
+// A partition's bounds. This node's partitions answer through the bridge, the single
+// entrance to partitions (it spawns one that is not running and asks again one that stopped
+// as the request reached it); another node's, from the store.
 template <class Ok, class Fail>
-void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail, int attempts) {
-  if (!self->state.ctx->cluster()->owns(tp)) {
+void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
+  const auto& ctx = *self->state.ctx;
+  if (!ctx.cluster()->owns(tp)) {
     // Another node's partition: what is stored is what it acknowledged.
-    auto reader = self->state.ctx->any_reader();
+    auto reader = ctx.any_reader();
     if (!reader) {
       auto err = make_caf_error(errc::not_ready);
       return fail(err);
@@ -190,24 +191,12 @@ void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail, int a
     self->request(reader, 10s, bounds_atom::value, tp).then(ok, fail);
     return;
   }
-  errc e = errc::ok;
-  const auto asked = partition_for(self, tp, e);
-  if (!asked) {
-    auto err = make_caf_error(e);
+  auto bridge = ctx.bridge_for(tp);
+  if (!bridge) {
+    auto err = make_caf_error(errc::not_ready);
     return fail(err);
   }
-  self->request(asked, 10s, bounds_atom::value)
-      .then(ok, [=](caf::error& err) {
-        if (receiver_gone(err) && attempts > 1) {
-          auto& now = self->state.partitions;
-          if (auto same = now.find(tp); same != now.end() && same->second == asked) {
-            now.erase(same);
-            self->state.fences.erase(tp);
-          }
-          return bounds_of(self, tp, ok, fail, attempts - 1);
-        }
-        fail(err);
-      });
+  self->request(bridge, 10s, bounds_atom::value, tp).then(ok, fail);
 }
 
 topic_registry_actor::behavior_type registry_impl(self_ptr self,
@@ -344,7 +333,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
           p->failed = true;
         };
         for (std::int32_t i = 0; i < topic->partitions; ++i)
-          bounds_of(self, {name, i}, [=](storage::partition_bounds& b) { ok(i, b); }, failed, 3);
+          bounds_of(self, {name, i}, [=](storage::partition_bounds& b) { ok(i, b); }, failed);
         return result;
       },
       [=](retire_atom, const std::vector<topic_partition>& lost) {

@@ -11,6 +11,7 @@
 
 #include "actors/runtime/broker.hpp"
 #include "config_loader.hpp"
+#include "logging/loggers.hpp"
 #include "portask/version.hpp"
 
 #ifdef PORTASK_WITH_JEMALLOC
@@ -55,17 +56,17 @@ int main(int argc, char** argv) {
   if (auto* stop = std::get_if<portask::config_request_exit>(&loaded)) return stop->code;
   const auto& config = std::get<portask::broker_config>(loaded);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
-  spdlog::info("portask {} starting: {}", portask::version_string, portask::describe(config));
-  spdlog::info("limits: {}", portask::describe_limits(config));
-  spdlog::info("data: {}", portask::describe_lifecycle(config));
-  spdlog::info("security: {}", portask::describe_security(config));
-  spdlog::info("allocator: {}", describe_allocator());
+  portask::logging::runtime().info("portask {} starting: {}", portask::version_string, portask::describe(config));
+  portask::logging::runtime().info("limits: {}", portask::describe_limits(config));
+  portask::logging::runtime().info("data: {}", portask::describe_lifecycle(config));
+  portask::logging::runtime().info("security: {}", portask::describe_security(config));
+  portask::logging::runtime().info("allocator: {}", describe_allocator());
   bool sasl_in_clear = (config.kafka.sasl && !config.kafka.tls.enabled) ||
                        (config.native.sasl && !config.native.tls.enabled);
   for (const auto& l : config.kafka_listeners) sasl_in_clear = sasl_in_clear || (l.listener.sasl && !l.listener.tls.enabled);
   for (const auto& m : config.security.sasl_mechanisms)
     if (m == "PLAIN" && sasl_in_clear)
-      spdlog::warn("SASL PLAIN sends passwords in clear text over a listener without TLS");
+      portask::logging::runtime().warn("SASL PLAIN sends passwords in clear text over a listener without TLS");
 
   // Block the shutdown signals before any thread starts, then wait for them here.
   sigset_t signals;
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   try {
     portask::configure_actor_system(cfg);
   } catch (const std::exception& e) {
-    spdlog::critical("cannot start: {}", e.what());
+    portask::logging::runtime().critical("cannot start: {}", e.what());
     return 1;
   }
   caf::actor_system system{cfg};
@@ -93,18 +94,18 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGTERM);
   });
   if (auto ec = broker.start()) {
-    spdlog::critical("cannot start: {}", ec.message());
+    portask::logging::runtime().critical("cannot start: {}", ec.message());
     return 1;
   }
-  spdlog::info("ready: native port {}, kafka port {}, http port {}", broker.native_port(),
+  portask::logging::runtime().info("ready: native port {}, kafka port {}, http port {}", broker.native_port(),
                broker.kafka_port(), broker.http_port());
   int received = 0;
   while (sigwait(&signals, &received) == 0 && received == SIGHUP && !fatal)
-    spdlog::info("SIGHUP: reloading TLS files ({} listener(s) failed)", broker.reload_tls());
+    portask::logging::runtime().info("SIGHUP: reloading TLS files ({} listener(s) failed)", broker.reload_tls());
   if (fatal)
-    spdlog::critical("shutting down: the supervisor or the cluster membership failed");
+    portask::logging::runtime().critical("shutting down: the supervisor or the cluster membership failed");
   else
-    spdlog::info("received signal {}; shutting down", received);
+    portask::logging::runtime().info("received signal {}; shutting down", received);
   broker.stop();
   return fatal ? 1 : 0;
 }

@@ -588,8 +588,10 @@ void set_logger_level(const exchange& x, const std::string& name, const std::str
     return x.fail(400, "expected {\"level\": \"trace|debug|info|warn|error|critical|off\"}");
   const auto l = spdlog::level::from_str(req["level"].get<std::string>());
   const auto level = level_name(l);  // as GET lists it ("warn" is "warning")
-  for (auto m : logging::modules)
-    if (all || m == name) logging::named(m)->set_level(l);
+  if (all)
+    spdlog::set_level(l);  // every registered logger, the default one included, and new ones
+  else
+    logging::named(name)->set_level(l);
   logging::runtime().info("log level of {} set to {}", name, level);
   x.ok({{"logger", name}, {"level", level}});
 }

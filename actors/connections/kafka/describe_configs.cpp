@@ -182,12 +182,13 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
     ++*pending;
     const auto keys = rq.configurationKeys;
     const bool synonyms = req.includeSynonyms;
-    self->request(ctx.registry(), 10s, describe_atom::value, rq.resourceName)
+    // The topic's configs only: no partition is asked (or started) for its bounds.
+    self->request(ctx.registry(), 10s, topic_atom::value, rq.resourceName, false)
         .then(
-            [=](topic_description& d) {
+            [=](storage::topic_info& info) {
               auto& o = res->results[i];
               std::vector<config_value> values;
-              for (const auto& [k, v] : d.info.configs)
+              for (const auto& [k, v] : info.configs)
                 values.push_back({k, v, source_topic, type_of(k)});
               for (auto& def : topic_defaults(*self->state.ctx)) {
                 bool overridden = false;

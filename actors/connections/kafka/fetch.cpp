@@ -231,7 +231,8 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     // Long polls of partitions that had nothing are not waited for any more.
     for (auto id : st->polls) self->state.polls->cancel(id);
     st->polls.clear();
-    self->state.ctx->metrics.messages_out(protocol_kind::kafka, served.messages, served.stored_bytes);
+    if (!self->state.peer_closed)  // messages_out counts what a client is sent
+      self->state.ctx->metrics.messages_out(protocol_kind::kafka, served.messages, served.stored_bytes);
     respond(self, r, st->response, flexible);
   };
   // One pass per partition without waiting; if none has data, a second pass long-polls and

@@ -43,6 +43,8 @@ struct connection_state {
   /// When the authenticated session ends without a re-authentication (KIP-368); none: never.
   std::optional<std::chrono::steady_clock::time_point> session_expiry;
   bool closing = false;
+  /// The client closed: answers still being made are never sent, so not counted as sent.
+  bool peer_closed = false;
   static inline const char* name = "portask.kafka_connection";
 };
 using self_ptr = kafka_connection_actor::stateful_pointer<connection_state>;

@@ -116,6 +116,7 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
       },
       [=](closed_atom) {
         self->state.closing = true;
+        self->state.peer_closed = true;
         // Parked fetches answer now, so the pending answers complete and we can go.
         self->state.polls->cancel_all();
         if (self->state.responses->empty()) self->quit();

@@ -170,6 +170,12 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
+      if (part.index < 0) {  // Kafka clients choose the partition; -1 is the native protocol's "any"
+        out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_or_partition);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
       // As decoded: all owned, no shared pieces.
       const protocol::byte_view records =
           part.records ? protocol::byte_view{part.records->owned()} : protocol::byte_view{};

@@ -6,6 +6,8 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <optional>
+#include <tuple>
 #include <unordered_map>
 
 #include "actors/connections/transport/connection_lifecycle.hpp"
@@ -67,27 +69,30 @@ struct connection_state {
   std::unique_ptr<long_polls> polls;  ///< cancelled when answered otherwise or on close
   std::map<std::uint32_t, subscription> subscriptions;
   std::uint32_t next_subscription = 1;
-  std::unordered_map<std::string, std::uint32_t> round_robin;
-  /// Partition counts of the topics published to with partition -1, kept while no topic is
-  /// created, grown or deleted anywhere (broker_context::topic_changes), so the broker's
-  /// choice of partition costs no registry round trip.
+  /// Publishes to partition -1 (the broker chooses, round-robin): the partition counts of
+  /// their topics, kept while no topic is created, grown or deleted anywhere
+  /// (broker_context::topic_changes), and where each topic's round-robin stands.
   std::unordered_map<std::string, std::int32_t> partition_counts;
   std::uint64_t partition_counts_as_of = 0;
+  std::unordered_map<std::string, std::uint32_t> round_robin;
+  /// Topics whose partition count is being looked up (the registry may be creating the
+  /// topic): every publish to them waits here, in arrival order, whatever its partition, so
+  /// that one client's batches for a partition are stored in the order sent. Nothing else
+  /// waits: other topics' publishes and every other request go on.
+  std::unordered_map<std::string, std::vector<std::tuple<request_ctx, bool, publish_batch>>>
+      awaiting_count;
   std::map<std::uint32_t, native_group_member_actor> memberships;  ///< native group members of this client
   std::uint32_t next_membership = 1;
   /// Publishes gathered from the frames of one read, per bridge: sent as one message each
   /// after the last frame, or before any other request, which must not overtake them.
   publish_bursts<publish_slot> bursts;
-  /// A publish waits for its topic's partition count (await): the frames read after it wait
-  /// here, in order (later messages wait in the mailbox), and are served once it is sent.
-  bool awaiting_topic = false;
-  std::vector<protocol::buffer> held_frames;
   // -- security (docs/security.md) -------------------------------------------------------
   std::unique_ptr<sasl_session> sasl;  ///< on a listener that authenticates
   std::string principal{anonymous_principal};
   std::string host;  ///< the client's address, as ACLs name hosts
   std::unique_ptr<authorization_cache> acl;
   bool closing = false;  ///< the client closed; quit once pending answers are written
+  bool peer_closed = false;  ///< the client is gone: answers made now are never sent
   bool drain_requested = false;  ///< pushes wait for the session's drained_atom
   static inline const char* name = "portask.portask_connection";
 };
@@ -213,7 +218,69 @@ void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
   self->state.bursts.add(std::move(bridge), std::move(pb), {r, acks});
 }
 
-void resume_frames(self_ptr self);
+// The partition for the next publish to partition -1 of a topic of `partitions`: round-robin
+// over them (in a cluster, over those this node leads, so that a client may send any node its
+// unkeyed batches; leading none, the last one tried, which answers NOT_LEADER, and the client
+// looks again).
+std::int32_t pick_partition(self_ptr self, const std::string& topic, std::int32_t partitions) {
+  auto& rr = self->state.round_robin[topic];
+  const auto view = self->state.ctx->cluster();
+  topic_partition tp{topic, 0};
+  partitions = std::max<std::int32_t>(1, partitions);
+  for (std::int32_t tries = 0; tries < partitions; ++tries) {
+    tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
+    if (view->owns(tp)) break;
+  }
+  return tp.partition;
+}
+
+// pick_partition, when the topic's partition count is known and no topic changed since.
+std::optional<std::int32_t> chosen_partition(self_ptr self, const std::string& topic) {
+  auto& st = self->state;
+  const auto changes = st.ctx->topic_changes.load(std::memory_order_acquire);
+  if (changes != st.partition_counts_as_of) {
+    st.partition_counts.clear();
+    st.partition_counts_as_of = changes;
+  }
+  auto it = st.partition_counts.find(topic);
+  if (it == st.partition_counts.end()) return std::nullopt;
+  return pick_partition(self, topic, it->second);
+}
+
+// The first publish to partition -1 of a topic (since a topic changed): asks the registry
+// for the topic's partition count, creating the topic if the publish may. Until it answers,
+// the topic's later publishes wait behind this one (awaiting_count); the connection serves
+// everything else meanwhile.
+void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
+  auto& st = self->state;
+  auto registry = st.ctx->registry();
+  if (!registry) return fail(self, r, errc::not_ready);
+  const auto topic = pb.tp.topic;
+  const bool auto_create = pb.auto_create;
+  st.awaiting_count[topic].emplace_back(r, acks, std::move(pb));
+  auto release = [self, topic](const storage::topic_info* info, const caf::error* err) {
+    auto node = self->state.awaiting_count.extract(topic);
+    if (node.empty()) return;
+    if (info) {
+      chosen_partition(self, topic);  // forgets counts a topic change made stale meanwhile
+      self->state.partition_counts[topic] = info->partitions;
+    }
+    for (auto& [req, wants_ack, batch] : node.mapped()) {
+      if (batch.tp.partition == any_partition) {
+        if (!info) {
+          fail(self, req, *err);
+          continue;
+        }
+        batch.tp.partition = pick_partition(self, topic, info->partitions);
+      }
+      send_publish(self, req, wants_ack, std::move(batch));
+    }
+    flush_publishes(self);
+  };
+  self->request(registry, 10s, topic_atom::value, topic, auto_create)
+      .then([=](storage::topic_info& info) { release(&info, nullptr); },
+            [=](caf::error& e) { release(nullptr, &e); });
+}
 
 void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
                 protocol::buffer& frame, protocol::byte_view payload) {
@@ -250,50 +317,19 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
     pb.producer = {req->producer.id, req->producer.epoch, req->producer.base_sequence,
                    storage::last_sequence(req->producer.base_sequence, count)};
   }
+  if (req->partition < any_partition) return fail(self, r, errc::unknown_partition);
   const bool acks = req->acks != 0;
-  if (req->partition >= 0) return send_publish(self, r, acks, std::move(pb));
-  if (req->partition != -1) return fail(self, r, errc::unknown_partition);
-  // The broker chooses: round-robin over the topic's partitions (in a cluster, over those this
-  // node leads, so that a client may send any node its unkeyed batches).
   auto& st = self->state;
-  const auto changes = st.ctx->topic_changes.load(std::memory_order_acquire);
-  if (changes != st.partition_counts_as_of) {
-    st.partition_counts.clear();
-    st.partition_counts_as_of = changes;
+  if (auto waiting = st.awaiting_count.find(req->topic); waiting != st.awaiting_count.end()) {
+    waiting->second.emplace_back(r, acks, std::move(pb));  // behind the lookup, in order
+    return;
   }
-  auto pick = [self](std::int32_t partitions, publish_batch& b) {
-    auto& rr = self->state.round_robin[b.tp.topic];
-    const auto view = self->state.ctx->cluster();
-    for (std::int32_t tries = 0; tries < partitions; ++tries) {
-      b.tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
-      if (view->owns(b.tp)) return;
-    }
-    // Leading none of them: the batch is answered NOT_LEADER, and the client looks again.
-  };
-  if (auto it = st.partition_counts.find(req->topic); it != st.partition_counts.end()) {
-    pick(it->second, pb);
+  if (req->partition != any_partition) return send_publish(self, r, acks, std::move(pb));
+  if (auto chosen = chosen_partition(self, req->topic)) {
+    pb.tp.partition = *chosen;
     return send_publish(self, r, acks, std::move(pb));
   }
-  // First publish to this topic (since a topic change): await() keeps later messages, and
-  // awaiting_topic the rest of this read's frames, behind this one lookup, so batches still
-  // reach the bridge in arrival order.
-  flush_publishes(self);
-  auto registry = st.ctx->registry();
-  if (!registry) return fail(self, r, errc::not_ready);
-  auto shared = std::make_shared<publish_batch>(std::move(pb));
-  st.awaiting_topic = true;
-  self->request(registry, 10s, topic_atom::value, req->topic, true)
-      .await(
-          [=](storage::topic_info& info) {
-            self->state.partition_counts[shared->tp.topic] = info.partitions;
-            pick(info.partitions, *shared);
-            send_publish(self, r, acks, std::move(*shared));
-            resume_frames(self);
-          },
-          [=](caf::error& e) {
-            fail(self, r, e);
-            resume_frames(self);
-          });
+  look_up_partition_count(self, r, acks, std::move(pb));
 }
 
 // InitProducer: the same ids as Kafka's InitProducerId; an existing producer gets its next
@@ -327,6 +363,7 @@ void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload)
 
 // What a fetch or a push sends to the client (messages_out counts what is sent, nothing else).
 void count_out(self_ptr self, const fetch_result& res) {
+  if (self->state.peer_closed) return;
   std::uint64_t messages = 0, bytes = 0;
   for (const auto& b : res.batches) {
     messages += b.record_count;
@@ -1112,27 +1149,10 @@ void on_frame(self_ptr self, protocol::buffer& bytes) {
   }
 }
 
-// Serves a read's frames in order, then sends the publishes gathered from them; stops where
-// a publish waits for its topic (the rest is served when it is sent).
+// Serves a read's frames in order, then sends the publishes gathered from them.
 void serve_frames(self_ptr self, std::vector<protocol::buffer> frames) {
-  auto& st = self->state;
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    on_frame(self, frames[i]);
-    if (st.awaiting_topic) {
-      st.held_frames.assign(std::make_move_iterator(frames.begin() + static_cast<std::ptrdiff_t>(i) + 1),
-                            std::make_move_iterator(frames.end()));
-      return;
-    }
-  }
+  for (auto& frame : frames) on_frame(self, frame);
   flush_publishes(self);
-}
-
-void resume_frames(self_ptr self) {
-  auto& st = self->state;
-  st.awaiting_topic = false;
-  auto held = std::move(st.held_frames);
-  st.held_frames.clear();
-  serve_frames(self, std::move(held));
 }
 
 native_connection_actor::behavior_type connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
@@ -1161,6 +1181,7 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
         },
         [=](closed_atom) {
           self->state.closing = true;
+          self->state.peer_closed = true;
           self->state.subscriptions.clear();
           // Parked fetches answer now, so the pending answers complete and we can go.
           self->state.polls->cancel_all();

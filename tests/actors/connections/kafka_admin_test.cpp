@@ -195,3 +195,20 @@ TEST(KafkaAdmin, IdempotentProducerDuplicatesAndGaps) {
   auto tx = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::string("tx"), 60000, -1, -1}, true);
   EXPECT_EQ(tx.errorCode, 53);
 }
+
+// Kafka clients always choose the partition: -1 (the native protocol's "broker chooses") or
+// any negative index is an unknown partition, and nothing is stored or created.
+TEST(KafkaAdmin, ProduceToANegativePartitionIsUnknownTopicOrPartition) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  for (std::int32_t index : {-1, -2}) {
+    auto res = call<msg::ProduceResponse>(
+        c, 0, 9, produce_request("negative", index, idempotent_batch(-1, -1, -1, 2)), true);
+    ASSERT_EQ(res.responses.size(), 1u);
+    ASSERT_EQ(res.responses[0].partitionResponses.size(), 1u);
+    EXPECT_EQ(res.responses[0].partitionResponses[0].index, index);
+    EXPECT_EQ(res.responses[0].partitionResponses[0].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  }
+  auto native = f.connect();
+  for (const auto& t : must(native.list_topics())) EXPECT_NE(t.topic, "negative");
+}

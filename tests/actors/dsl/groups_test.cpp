@@ -7,6 +7,7 @@
 #include "actors/groups/offsets_log.hpp"
 #include "protocol/topic_name.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
+#include "tests/mocks/mock_cluster.hpp"
 
 using namespace portask;
 using namespace portask::testing;
@@ -215,6 +216,38 @@ CAF_TEST(an idle coordinator hands over and a request to its old handle is serve
   expect((std::vector<storage::group_offset>), from(successor).to(member_a).with(_));
   // Later lookups get the successor straight away.
   CAF_CHECK(coordinator_of("idle").address() == successor.address());
+}
+
+CAF_TEST(in a cluster a group is coordinated only under its lease and let go when idle) {
+  auto node_script = std::make_shared<cluster_script>();
+  auto cluster = track(spawn_mock_cluster(sys, node_script));
+  ctx->set_cluster_node(cluster);
+  sched.run();
+  auto view = std::make_shared<cluster_view>();
+  view->self = 1;
+  view->token = "node-1";
+  view->clustered = true;
+  view->live = {1};  // alone: every group hashes to this node
+  ctx->publish_cluster(view);
+  // Without the group's lease the directory asks the cluster actor for it and the client
+  // retries (Kafka's COORDINATOR_NOT_AVAILABLE).
+  self->request(directory, caf::infinite, group_atom::value, std::string{"leased"});
+  expect((group_atom, std::string), from(self).to(directory).with(_, "leased"));
+  expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", true));
+  expect((caf::error), from(directory).to(self).with(make_caf_error(errc::not_ready)));
+  // The next lease round took it: the group gets its coordinator, and the lease is kept.
+  auto leased = std::make_shared<cluster_view>(*view);
+  leased->group_holders["leased"] = {1, 7, "node-1"};
+  ctx->publish_cluster(leased);
+  auto coord = coordinator_of("leased");
+  expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", true));
+  sched.run();  // it starts: its idle check is armed
+  // Idle for a minute: it retires, and the directory lets the lease go.
+  sched.advance_time(std::chrono::seconds(61));
+  expect((expire_atom), from(coord).to(coord));
+  expect((retire_atom, std::string), from(coord).to(directory).with(_, "leased"));
+  expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", false));
+  CAF_CHECK_EQUAL(node_script->groups.count(), 3u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "actors/connections/transport/long_polls.hpp"
 #include "actors/pipeline/hooks.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/protocol_bridge.hpp"
@@ -59,6 +60,22 @@ struct pipeline_fixture : dsl_fixture {
     expect((partition_recovery), from(reader).to(p).with(_));
     CAF_REQUIRE(!sched.has_job());
     return p;
+  }
+
+  // Sends a long poll of `tp` at `offset` through the bridge, which looks the partition `p`
+  // up (the first request for it) and parks the poll there.
+  void park_fetch(const topic_partition& tp, const partition_actor& p, std::int64_t offset,
+                  std::uint64_t poll_id) {
+    fetch_request req;
+    req.tp = tp;
+    req.offset = offset;
+    req.max_wait_ms = 30000;
+    req.poll_id = poll_id;
+    self->request(bridge, caf::infinite, fetch_atom::value, req);
+    expect((fetch_atom, fetch_request), from(self).to(bridge).with(_, _));
+    expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, tp, false));
+    expect((partition_actor), from(registry).to(bridge).with(p));
+    expect((fetch_atom, fetch_request), from(bridge).to(p).with(_, _));
   }
 
   protocol_bridge_actor bridge;
@@ -211,16 +228,7 @@ CAF_TEST(a long poll parks in the partition until an append wakes it) {
 
 CAF_TEST(a cancelled long poll is answered at once and empty) {
   auto p = start_partition(orders, 5);
-  fetch_request req;
-  req.tp = orders;
-  req.offset = 5;
-  req.max_wait_ms = 30000;
-  req.poll_id = 77;
-  self->request(bridge, caf::infinite, fetch_atom::value, req);
-  expect((fetch_atom, fetch_request), from(self).to(bridge).with(_, _));
-  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, false));
-  expect((partition_actor), from(registry).to(bridge).with(p));
-  expect((fetch_atom, fetch_request), from(bridge).to(p).with(_, _));
+  park_fetch(orders, p, 5, 77);
   CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 1);
   // Its connection no longer wants it (answered by another partition, or closed).
   caf::anon_send(bridge, cancel_atom::value, orders, std::uint64_t{77});
@@ -240,6 +248,47 @@ CAF_TEST(a cancelled long poll is answered at once and empty) {
   expect((publish_result), from(bridge).to(self).with(_));
   disallow((fetch_result), from(p).to(bridge));
   CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a restarted bridge forwards a cancel for a poll parked through its predecessor) {
+  auto p = start_partition(orders, 5);
+  park_fetch(orders, p, 5, 78);
+  // The supervisor replaced the bridge: the new one has never seen this partition.
+  auto restarted = track(spawn_protocol_bridge(sys, ctx));
+  sched.run();
+  caf::anon_send(restarted, cancel_atom::value, orders, std::uint64_t{78});
+  expect((cancel_atom, topic_partition, std::uint64_t), from(_).to(restarted).with(_, orders, 78u));
+  expect((partition_atom, topic_partition, bool),
+         from(restarted).to(registry).with(_, orders, false));
+  expect((partition_actor), from(registry).to(restarted).with(p));
+  expect((cancel_atom, std::uint64_t), from(restarted).to(p).with(_, 78u));
+  auto empty = WHERE(fetch_result, r, r.batches.empty() && r.high_watermark == 5);
+  expect((fetch_result), from(p).to(bridge).with(empty));
+  expect((fetch_result), from(bridge).to(self).with(empty));
+  CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 0);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a connection that closes cancels every poll it parked and each is answered empty) {
+  const topic_partition other{"orders", 1};
+  auto p = start_partition(orders, 5);
+  auto q = start_partition(other, 3);
+  ctx->set_bridges({bridge});  // the connection's polls go through the real bridge
+  long_polls polls(ctx);       // what a Kafka or native connection keeps; closed_atom cancels all
+  park_fetch(orders, p, 5, polls.open(orders));
+  park_fetch(other, q, 3, polls.open(other));
+  CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 2);
+  CAF_CHECK(!sched.has_job());
+  polls.cancel_all();  // the client went away
+  CAF_CHECK_EQUAL(polls.size(), 0u);
+  sched.run();  // cancels to the bridge, on to both partitions, their answers back
+  CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 0);
+  auto empty = WHERE(fetch_result, r, r.batches.empty());
+  expect((fetch_result), from(bridge).to(self).with(empty));
+  expect((fetch_result), from(bridge).to(self).with(empty));
+  // Their timers later find nothing parked (bounded: other timers may re-arm).
+  for (int i = 0; i < 8 && sched.trigger_timeout(); ++i) sched.run();
+  disallow((fetch_result), from(bridge).to(self));
 }
 
 CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
