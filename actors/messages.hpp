@@ -43,11 +43,11 @@ struct producer_summary {
   friend bool operator==(const producer_summary&, const producer_summary&) = default;
 };
 
-/// Connection -> bridge: append these messages to one partition.
-/// The partition of a publish whose client lets the broker choose (native unkeyed batches):
-/// the bridge picks one, round-robin.
+/// The partition a native client names to let the broker choose (unkeyed batches): its
+/// connection picks one, round-robin, before the batch goes to a bridge.
 inline constexpr std::int32_t any_partition = -1;
 
+/// Connection -> bridge: append these messages to one partition.
 struct publish_batch {
   topic_partition tp;
   protocol::message_batch batch;

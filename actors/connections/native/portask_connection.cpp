@@ -81,6 +81,10 @@ struct connection_state {
   /// waits: other topics' publishes and every other request go on.
   std::unordered_map<std::string, std::vector<std::tuple<request_ctx, bool, publish_batch>>>
       awaiting_count;
+  /// Frames read while a lookup is pending, from the first that is not a publish on: other
+  /// requests may depend on the publishes before them (a topic deleted, fetched, a producer
+  /// fenced), so they and everything after them wait, in order, until no lookup is left.
+  std::vector<protocol::buffer> held_frames;
   std::map<std::uint32_t, native_group_member_actor> memberships;  ///< native group members of this client
   std::uint32_t next_membership = 1;
   /// Publishes gathered from the frames of one read, per bridge: sent as one message each
@@ -234,14 +238,20 @@ std::int32_t pick_partition(self_ptr self, const std::string& topic, std::int32_
   return tp.partition;
 }
 
-// pick_partition, when the topic's partition count is known and no topic changed since.
-std::optional<std::int32_t> chosen_partition(self_ptr self, const std::string& topic) {
+// Forgets the cached partition counts once any topic was created, grown or deleted.
+void forget_stale_counts(self_ptr self) {
   auto& st = self->state;
   const auto changes = st.ctx->topic_changes.load(std::memory_order_acquire);
   if (changes != st.partition_counts_as_of) {
     st.partition_counts.clear();
     st.partition_counts_as_of = changes;
   }
+}
+
+// pick_partition, when the topic's partition count is known and no topic changed since.
+std::optional<std::int32_t> chosen_partition(self_ptr self, const std::string& topic) {
+  forget_stale_counts(self);
+  auto& st = self->state;
   auto it = st.partition_counts.find(topic);
   if (it == st.partition_counts.end()) return std::nullopt;
   return pick_partition(self, topic, it->second);
@@ -251,6 +261,8 @@ std::optional<std::int32_t> chosen_partition(self_ptr self, const std::string& t
 // for the topic's partition count, creating the topic if the publish may. Until it answers,
 // the topic's later publishes wait behind this one (awaiting_count); the connection serves
 // everything else meanwhile.
+void serve_frames(self_ptr self, std::vector<protocol::buffer> frames);
+
 void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
   auto& st = self->state;
   auto registry = st.ctx->registry();
@@ -258,13 +270,15 @@ void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_ba
   const auto topic = pb.tp.topic;
   const bool auto_create = pb.auto_create;
   st.awaiting_count[topic].emplace_back(r, acks, std::move(pb));
-  auto release = [self, topic](const storage::topic_info* info, const caf::error* err) {
+  // The answer is cached only if no topic changed while it was on its way (a grow or delete
+  // meanwhile may have made it stale; creating this topic costs one more lookup later).
+  const auto asked_at = st.ctx->topic_changes.load(std::memory_order_acquire);
+  auto release = [self, topic, asked_at](const storage::topic_info* info, const caf::error* err) {
     auto node = self->state.awaiting_count.extract(topic);
     if (node.empty()) return;
-    if (info) {
-      chosen_partition(self, topic);  // forgets counts a topic change made stale meanwhile
+    forget_stale_counts(self);
+    if (info && self->state.partition_counts_as_of == asked_at)
       self->state.partition_counts[topic] = info->partitions;
-    }
     for (auto& [req, wants_ack, batch] : node.mapped()) {
       if (batch.tp.partition == any_partition) {
         if (!info) {
@@ -276,6 +290,13 @@ void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_ba
       send_publish(self, req, wants_ack, std::move(batch));
     }
     flush_publishes(self);
+    // Requests held behind the lookups go on once none is left.
+    auto& st = self->state;
+    if (st.awaiting_count.empty() && !st.held_frames.empty()) {
+      auto held = std::move(st.held_frames);
+      st.held_frames.clear();
+      serve_frames(self, std::move(held));
+    }
   };
   self->request(registry, 10s, topic_atom::value, topic, auto_create)
       .then([=](storage::topic_info& info) { release(&info, nullptr); },
@@ -1149,9 +1170,23 @@ void on_frame(self_ptr self, protocol::buffer& bytes) {
   }
 }
 
-// Serves a read's frames in order, then sends the publishes gathered from them.
+// Serves a read's frames in order, then sends the publishes gathered from them. While
+// publishes wait for a topic lookup, only further publishes go on (those of that topic wait
+// with them, in order); the first other request and everything after it are held until the
+// lookups are done (look_up_partition_count), so that no request overtakes a publish.
 void serve_frames(self_ptr self, std::vector<protocol::buffer> frames) {
-  for (auto& frame : frames) on_frame(self, frame);
+  auto& st = self->state;
+  auto is_publish = [](const protocol::buffer& frame) {
+    auto h = protocol::decode_header(frame, protocol::frame_limits{UINT32_MAX});
+    return h && h->type == message_type::publish;
+  };
+  for (auto& frame : frames) {
+    const bool hold = !st.held_frames.empty() || (!st.awaiting_count.empty() && !is_publish(frame));
+    if (hold)
+      st.held_frames.emplace_back(std::move(frame));
+    else
+      on_frame(self, frame);
+  }
   flush_publishes(self);
 }
 

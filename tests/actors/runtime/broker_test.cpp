@@ -119,6 +119,33 @@ TEST(Broker, PipelinedPublishesBehindATopicLookupKeepTheirOrder) {
   }
 }
 
+// A topic lookup that fails (no such topic, and no auto-creation) fails the publishes to
+// partition -1 waiting on it, and the publishes that named a partition of the topic behind
+// it get their own answer; a publish to another topic sent meanwhile is stored.
+TEST(Broker, PublishesBehindAFailedTopicLookupAreEachAnswered) {
+  broker_config cfg;
+  cfg.auto_create_topics = false;
+  broker_fixture f{false, cfg};
+  auto c = f.connect();
+  must(c.create_topic("exists", 1));
+  must(c.send_publish("missing", -1, make_batch(1)));
+  must(c.send_publish("missing", 0, make_batch(1)));
+  must(c.send_publish("exists", -1, make_batch(2)));
+  must(c.send_publish("missing", -1, make_batch(1)));
+  for (int i = 0; i < 4; ++i) {
+    auto r = c.receive_publish();
+    if (i == 2) {
+      ASSERT_TRUE(client::ok(r)) << client::error_of(r).message;
+      EXPECT_EQ(std::get<0>(r).partition, 0);
+      EXPECT_EQ(std::get<0>(r).count, 2u);
+      continue;
+    }
+    ASSERT_FALSE(client::ok(r)) << "publish " << i << " to a topic that does not exist";
+    EXPECT_EQ(client::error_of(r).code, errc::unknown_topic) << "publish " << i;
+  }
+  EXPECT_EQ(must(c.fetch("exists", 0, 0)).messages.size(), 2u);
+}
+
 TEST(Broker, LongPollFetchWakesWhenDataArrives) {
   broker_fixture f;
   auto consumer = f.connect();
