@@ -291,10 +291,10 @@ void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_ba
     }
     flush_publishes(self);
     // Requests held behind the lookups go on once none is left.
-    auto& st = self->state;
-    if (st.awaiting_count.empty() && !st.held_frames.empty()) {
-      auto held = std::move(st.held_frames);
-      st.held_frames.clear();
+    auto& state = self->state;
+    if (state.awaiting_count.empty() && !state.held_frames.empty()) {
+      auto held = std::move(state.held_frames);
+      state.held_frames.clear();
       serve_frames(self, std::move(held));
     }
   };
