@@ -128,7 +128,10 @@ using topic_registry_actor = caf::typed_actor<
     // (cluster) this node no longer owns these partitions: stop their actors
     caf::reacts_to<retire_atom, std::vector<topic_partition>>,
     // (cluster) topics changed in the store (another node): read them again
-    caf::reacts_to<recover_atom>>;
+    caf::reacts_to<recover_atom>,
+    // a long poll's cancel from a bridge that does not know the partition (restarted): to
+    // the partition's actor if one runs (one that never had the poll ignores it), else dropped
+    caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>>;
 
 /// One consumer group: membership (joins, syncs, heartbeats, leaves) and its committed
 /// offsets, for Kafka and native members alike. Errors come back as caf::error (errc).

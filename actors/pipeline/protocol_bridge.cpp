@@ -439,12 +439,18 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
       [=](cancel_atom, const topic_partition& tp, std::uint64_t poll_id) {
         // The poll went through this shard: its partition is cached, or still being looked
         // up (then the cancel waits behind the fetch). Neither when this bridge is a restarted
-        // one (its cache starts empty) or the partition stopped: the cancel goes to whatever
-        // actor serves the partition now; one that never had the poll ignores it.
-        with_partition(
-            self, tp, false,
-            [=](const partition_actor& p) { self->send(p, cancel_atom::value, poll_id); },
-            [](const caf::error&) {});  // no such partition any more: no poll to cancel
+        // one (its cache starts empty) or the partition stopped: the registry passes the
+        // cancel to the partition's actor if one runs, without starting one.
+        auto& st = self->state;
+        if (auto it = st.partitions.find(tp); it != st.partitions.end()) {
+          self->send(it->second, cancel_atom::value, poll_id);
+        } else if (auto r = st.resolving.find(tp); r != st.resolving.end()) {
+          r->second.emplace_back([=](const partition_actor* p, const caf::error*, bool) {
+            if (p != nullptr) self->send(*p, cancel_atom::value, poll_id);
+          });
+        } else if (auto registry = st.ctx->registry()) {
+          self->send(registry, cancel_atom::value, tp, poll_id);
+        }
       },
   };
 }

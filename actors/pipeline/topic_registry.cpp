@@ -348,6 +348,11 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
           stop_partition(self, tp);
         }
       },
+      [=](cancel_atom a, const topic_partition& tp, std::uint64_t poll_id) {
+        // Never starts a partition: one that is not running holds no poll.
+        auto& running = self->state.partitions;
+        if (auto it = running.find(tp); it != running.end()) self->send(it->second, a, poll_id);
+      },
       [=](recover_atom) {
         const auto changed = reload_topics(self);
         if (!changed) {

@@ -27,6 +27,8 @@ struct topic_registry_script {
   /// (cluster) partitions the registry was told to stop, and how often to read topics again.
   std::vector<std::vector<topic_partition>> retired;
   int recovers = 0;
+  /// Cancels passed on by bridges; each goes to `partitions[tp]` when there is one.
+  heard<topic_partition, std::uint64_t> cancels;
 
   topic_registry_script() {
     partition.otherwise = [this](const topic_partition& tp,
@@ -50,7 +52,7 @@ struct topic_registry_script {
 };
 
 inline topic_registry_actor::behavior_type mock_topic_registry(
-    topic_registry_actor::pointer, std::shared_ptr<topic_registry_script> s) {
+    topic_registry_actor::pointer self, std::shared_ptr<topic_registry_script> s) {
   return {
       [s](partition_atom, const topic_partition& tp, bool auto_create) {
         return s->partition(tp, auto_create);
@@ -69,6 +71,10 @@ inline topic_registry_actor::behavior_type mock_topic_registry(
       [s](describe_atom, const std::string& name) { return s->describe(name); },
       [s](retire_atom, const std::vector<topic_partition>& tps) { s->retired.push_back(tps); },
       [s](recover_atom) { ++s->recovers; },
+      [self, s](cancel_atom a, const topic_partition& tp, std::uint64_t poll_id) {
+        s->cancels(tp, poll_id);
+        if (auto it = s->partitions.find(tp); it != s->partitions.end()) self->send(it->second, a, poll_id);
+      },
   };
 }
 
