@@ -54,6 +54,16 @@ using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using http_atom = caf::atom_constant<caf::atom("http")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using directory_atom = caf::atom_constant<caf::atom("directory")>;
+using node_atom = caf::atom_constant<caf::atom("node")>;
+
+/// The long-lived actors' current handles (defined below the interfaces, which carry it):
+/// how actors find their collaborators. The supervisor owns it and sends every change to
+/// whoever holds a copy.
+struct actor_directory;
+/// (directory, the new directory): a long-lived actor was (re)spawned; the receiver keeps
+/// the copy and passes it on to the actors it spawned.
+using directory_update = caf::reacts_to<directory_atom, actor_directory>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -102,11 +112,11 @@ using partition_actor = caf::typed_actor<
     // (poll id) answer that parked long poll now, empty: nobody waits for it any more
     caf::reacts_to<cancel_atom, std::uint64_t>,
     // idle check (self-sent; see broker_config::partition_idle_ms)
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>, directory_update>;
 
 /// Applies retention on a timer: finds, per partition, the batches past the topic's
 /// retention and has the partition delete them. Detached (its own store connection).
-using retention_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
+using retention_actor = caf::typed_actor<caf::reacts_to<tick_atom>, directory_update>;
 
 /// Topics and their partition actors.
 using topic_registry_actor = caf::typed_actor<
@@ -131,7 +141,7 @@ using topic_registry_actor = caf::typed_actor<
     caf::reacts_to<recover_atom>,
     // a long poll's cancel from a bridge that does not know the partition (restarted): to
     // the partition's actor if one runs (one that never had the poll ignores it), else dropped
-    caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>>;
+    caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>, directory_update>;
 
 /// One consumer group: membership (joins, syncs, heartbeats, leaves) and its committed
 /// offsets, for Kafka and native members alike. Errors come back as caf::error (errc).
@@ -148,14 +158,14 @@ using group_coordinator_actor = caf::typed_actor<
     // delete the group (it must be empty), or just these partitions' offsets
     caf::replies_to<delete_atom, std::vector<topic_partition>, bool>::with<bool>,
     // session and rebalance deadlines; idle check (both self-sent)
-    caf::reacts_to<tick_atom>, caf::reacts_to<expire_atom>>;
+    caf::reacts_to<tick_atom>, caf::reacts_to<expire_atom>, directory_update>;
 
 /// Finds (spawning on first use) the coordinator of a group; lists groups.
 using group_directory_actor = caf::typed_actor<
     caf::replies_to<group_atom, std::string>::with<group_coordinator_actor>,
     caf::replies_to<list_atom>::with<std::vector<group_description>>,
     // (group) from its coordinator: forget me, the next lookup spawns my successor
-    caf::reacts_to<retire_atom, std::string>>;
+    caf::reacts_to<retire_atom, std::string>, directory_update>;
 
 /// The single entrance to the partitions, for every protocol: frames and publishes, fetches,
 /// and the partition questions of admin requests (bounds, DeleteRecords, producers). Counts,
@@ -172,7 +182,8 @@ using protocol_bridge_actor = caf::typed_actor<
     caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
     // (partition, offset; -1: the high watermark) advance its log start -> the bounds after
     caf::replies_to<delete_atom, topic_partition, std::int64_t>::with<storage::partition_bounds>,
-    caf::replies_to<producer_atom, topic_partition>::with<std::vector<producer_summary>>>;
+    caf::replies_to<producer_atom, topic_partition>::with<std::vector<producer_summary>>,
+    directory_update>;
 
 /// A connection actor as its socket's session (connections/transport/tcp_session) sees it:
 /// the request frames one read completed (in order), the peer closed (with a code: the
@@ -180,7 +191,8 @@ using protocol_bridge_actor = caf::typed_actor<
 using connection_actor =
     caf::typed_actor<caf::reacts_to<frame_atom, std::vector<protocol::buffer>>,
                      caf::reacts_to<closed_atom>,
-                     caf::reacts_to<closed_atom, errc>, caf::reacts_to<drained_atom>>;
+                     caf::reacts_to<closed_atom, errc>, caf::reacts_to<drained_atom>,
+                     directory_update>;
 /// A Kafka client's connection (connections/kafka).
 using kafka_connection_actor = connection_actor;
 /// A native client's connection (connections/native); it also resumes a subscription's
@@ -191,7 +203,7 @@ using native_connection_actor =
 /// (connections/native/native_group_member): join again, leave, heartbeat tick (self-sent).
 using native_group_member_actor = caf::typed_actor<caf::reacts_to<join_atom>,
                                                    caf::reacts_to<leave_atom>,
-                                                   caf::reacts_to<tick_atom>>;
+                                                   caf::reacts_to<tick_atom>, directory_update>;
 
 /// One HTTP request while it is answered (connections/http): spawned with where its answer
 /// goes and sent the request, it asks the registry, partitions and group coordinators,
@@ -233,13 +245,55 @@ using security_actor = caf::typed_actor<
 /// (leave) releases every lease and the registration at once, then stops (SIGTERM).
 using cluster_actor =
     caf::typed_actor<caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<topic_atom>,
-                     caf::reacts_to<group_atom, std::string, bool>, caf::replies_to<leave_atom>::with<bool>>;
+                     caf::reacts_to<group_atom, std::string, bool>, caf::replies_to<leave_atom>::with<bool>,
+                     directory_update>;
 
-/// Spawns and restarts the long-lived actors above; the store's health ping (tick), a
-/// child's delayed restart (respawn, the child's index). The broker watches it: when it
-/// gives up (too many restarts) the node stops.
-using supervisor_actor =
-    caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<respawn_atom, std::size_t>>;
+/// Spawns and restarts the long-lived actors above and owns the directory of their handles;
+/// the store's health ping (tick), a child's delayed restart (respawn, the child's index).
+/// The broker watches it: when it gives up (too many restarts) the node stops.
+using supervisor_actor = caf::typed_actor<
+    caf::reacts_to<tick_atom>, caf::reacts_to<respawn_atom, std::size_t>,
+    // -> the directory now (an actor that lives for one request)
+    caf::replies_to<directory_atom>::with<actor_directory>,
+    // -> the directory now; every later change is sent to the asker (directory_update)
+    // until it ends
+    caf::replies_to<subscribe_atom, directory_atom>::with<actor_directory>,
+    // (the cluster) this node's cluster actor, spawned after the supervisor
+    caf::reacts_to<node_atom, cluster_actor>>;
+
+/// The long-lived actors' handles as the supervisor last (re)spawned them. Each actor that
+/// needs collaborators holds its own copy: given at spawn, replaced by directory_update.
+/// There is no shared, global one.
+struct actor_directory {
+  std::vector<storage_writer_actor> writers;
+  std::vector<storage_reader_actor> readers;
+  std::vector<protocol_bridge_actor> bridges;
+  topic_registry_actor registry;
+  group_directory_actor groups;
+  hooks_actor hooks;
+  security_actor security;
+  cluster_actor cluster;  ///< in a cluster only
+
+  /// A partition's writer, reader and bridge: the same shard for as long as the counts
+  /// stay (a partition's batches keep their order through one writer).
+  storage_writer_actor writer_for(const topic_partition& tp) const;
+  storage_reader_actor reader_for(const topic_partition& tp) const;
+  protocol_bridge_actor bridge_for(const topic_partition& tp) const;
+  /// Any reader, in turn (reads that belong to no partition).
+  storage_reader_actor any_reader() const;
+
+  friend bool operator==(const actor_directory& a, const actor_directory& b) {
+    return a.writers == b.writers && a.readers == b.readers && a.bridges == b.bridges &&
+           a.registry == b.registry && a.groups == b.groups && a.hooks == b.hooks &&
+           a.security == b.security && a.cluster == b.cluster;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_directory& x) {
+  return f(caf::meta::type_name("portask.actor_directory"), x.writers, x.readers, x.bridges,
+           x.registry, x.groups, x.hooks, x.security, x.cluster);
+}
 
 // -- errors ----------------------------------------------------------------------------------
 

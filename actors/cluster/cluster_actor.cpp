@@ -5,6 +5,7 @@
 
 #include "actors/cluster/rendezvous.hpp"
 #include "actors/pipeline/wall_clock.hpp"
+#include "actors/runtime/follow_directory.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask {
@@ -15,6 +16,7 @@ using clock = std::chrono::steady_clock;
 
 struct cluster_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< the registry
   std::unique_ptr<storage::log_store> store;
   storage::node_registration me;
   std::shared_ptr<const cluster_view> view;
@@ -94,7 +96,7 @@ void publish(self_ptr self, std::shared_ptr<cluster_view> next, metrics_registry
   st.ctx->publish_cluster(std::move(next));
   st.ctx->metrics.cluster_round_done(counts);
   if (!lost.empty())
-    if (auto registry = st.ctx->registry()) self->send(registry, retire_atom::value, std::move(lost));
+    if (auto registry = st.dir.registry) self->send(registry, retire_atom::value, std::move(lost));
 }
 
 // The store could not be reached: keep the view while the next round could still renew the
@@ -164,7 +166,7 @@ std::chrono::milliseconds run_round(self_ptr self) {
   std::sort(topics->begin(), topics->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   if (*topics != st.topics) {
     st.topics = *topics;
-    if (auto registry = st.ctx->registry()) self->send(registry, recover_atom::value);
+    if (auto registry = st.dir.registry) self->send(registry, recover_atom::value);
   }
   auto next = std::make_shared<cluster_view>();
   next->self = st.me.node;
@@ -253,6 +255,7 @@ std::chrono::milliseconds run_round(self_ptr self) {
 }
 
 cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                          supervisor_actor supervisor,
                                           storage::node_registration me, storage::store_factory factory) {
   auto& st = self->state;
   st.ctx = ctx;
@@ -264,6 +267,10 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
     return cluster_actor::behavior_type::make_empty_behavior();
   }
   st.store = std::move(*store);
+  // The registry is found through the directory; the group directory and the registry find
+  // this actor there once the supervisor has it.
+  follow_directory(self, supervisor);
+  self->send(supervisor, node_atom::value, caf::actor_cast<cluster_actor>(self));
   // Runs a round and schedules the next; a tick of an earlier schedule is dropped.
   auto round_now = [=] {
     auto& s = self->state;
@@ -310,6 +317,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
         self->quit();
         return ok;
       },
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
@@ -336,8 +344,10 @@ void log_node_id_taken(std::int32_t node, const cluster_config& config) {
 }
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                  storage::node_registration self, storage::store_factory store) {
-  return sys.spawn<caf::detached>(cluster_impl, std::move(ctx), std::move(self), std::move(store));
+                                  supervisor_actor supervisor, storage::node_registration self,
+                                  storage::store_factory store) {
+  return sys.spawn<caf::detached>(cluster_impl, std::move(ctx), std::move(supervisor),
+                                  std::move(self), std::move(store));
 }
 
 }  // namespace portask

@@ -30,7 +30,9 @@ inline std::chrono::milliseconds cluster_round_timeout(const broker_config& c) {
 
 /// `store`: its own connection, with calls bounded well below the lease (a round that waits
 /// on a store that does not answer must not outlast the leases it means to renew).
+/// `supervisor`: where it finds the registry (and registers itself for the others).
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                  storage::node_registration self, storage::store_factory store);
+                                  supervisor_actor supervisor, storage::node_registration self,
+                                  storage::store_factory store);
 
 }  // namespace portask

@@ -25,6 +25,7 @@ constexpr auto idle_limit = 60s;
 
 struct coordinator_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< bridges, registry, readers; its own directory's handle
   group_directory_actor directory;
   std::string group_id;
   /// In a cluster: the group lease this coordinator acts under (its commits are fenced by
@@ -80,13 +81,13 @@ void mirror(coordinator_ptr self, publish_batch pb) {
                  protocol::offsets_topic, self->system().render(e));
   };
   auto send = [=](publish_batch b) {
-    auto bridge = self->state.ctx->bridge_for(b.tp);
+    auto bridge = self->state.dir.bridge_for(b.tp);
     if (!bridge) return warn(make_caf_error(errc::not_ready));
     self->request(bridge, 10s, publish_atom::value, std::move(b))
         .then([](publish_result&) {}, [=](caf::error& e) { warn(e); });
   };
   if (self->state.offsets_topic_ready) return send(std::move(pb));
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   if (!registry) return warn(make_caf_error(errc::not_ready));
   self->request(registry, 10s, create_atom::value, offsets_topic_info())
       .then(
@@ -142,7 +143,7 @@ void ensure_ticking(coordinator_ptr self) {
 }
 
 storage_reader_actor reader_of(coordinator_ptr self) {
-  return self->state.ctx->reader_for({self->state.group_id, 0});
+  return self->state.dir.reader_for({self->state.group_id, 0});
 }
 
 // Stores every queued commit in one round trip; later offsets of a partition win because
@@ -191,9 +192,9 @@ void flush_commits(coordinator_ptr self) {
 template <class R, class... Ts>
 caf::result<R> forward_to_successor(coordinator_ptr self, Ts... xs) {
   auto rp = self->make_response_promise<R>();
-  // The current directory: the one it retired from (then the retire went first), or one
-  // restarted since, which never knew this actor.
-  auto directory = self->state.ctx->groups();
+  // The directory it retired from (the retire went first). A restarted directory never
+  // knew this actor, which is linked to the old one and ends with it.
+  auto directory = self->state.directory;
   if (!directory) {
     rp.deliver(make_caf_error(errc::not_ready));
     return rp;
@@ -230,6 +231,7 @@ group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
       },
       [](tick_atom) {},
       [](expire_atom) {},
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
@@ -248,11 +250,13 @@ void retire(coordinator_ptr self) {
 
 group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                                                         std::shared_ptr<broker_context> ctx,
+                                                        actor_directory dir,
                                                         std::string group_id,
                                                         group_directory_actor directory,
                                                         std::string fence, std::int64_t epoch) {
   auto& st = self->state;
   st.ctx = ctx;
+  st.dir = std::move(dir);
   st.directory = std::move(directory);
   st.group_id = group_id;
   st.fence = std::move(fence);
@@ -427,6 +431,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
             !s.joins.empty())
           ensure_ticking(self);
       },
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
@@ -434,6 +439,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
 
 struct directory_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< handed to its coordinators, and every update after
   struct coordinator_entry {
     group_coordinator_actor actor;
     std::int64_t epoch = 0;  ///< of the group lease it was started under (0: no cluster)
@@ -448,8 +454,10 @@ struct directory_state {
 using directory_ptr = group_directory_actor::stateful_pointer<directory_state>;
 
 group_directory_actor::behavior_type directory_impl(directory_ptr self,
-                                                    std::shared_ptr<broker_context> ctx) {
+                                                    std::shared_ptr<broker_context> ctx,
+                                                    actor_directory dir) {
   self->state.ctx = ctx;
+  self->state.dir = std::move(dir);
   // A coordinator that fails is forgotten: the next request for its group spawns a fresh
   // one, and members rejoin (their old ids are unknown to it), as after a broker restart.
   self->set_exit_handler([=](caf::exit_msg& msg) {
@@ -477,7 +485,7 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         // about who is alive never both coordinate it).
         const auto view = self->state.ctx->cluster();
         const auto* lease = view->group_lease(id);
-        const auto cluster = self->state.ctx->cluster_node();
+        const auto cluster = self->state.dir.cluster;
         if (view->clustered && lease == nullptr) {
           if (view->coordinator(id) != view->self) return make_caf_error(errc::not_coordinator);
           if (cluster) self->send(cluster, group_atom::value, id, true);
@@ -494,7 +502,7 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         }
         if (it == groups.end()) {
           auto fence = lease != nullptr ? storage::lease_value(*lease) : std::string{};
-          auto actor = self->spawn<caf::linked>(coordinator_impl, self->state.ctx, id,
+          auto actor = self->spawn<caf::linked>(coordinator_impl, self->state.ctx, self->state.dir, id,
                                                 caf::actor_cast<group_directory_actor>(self), std::move(fence),
                                                 epoch);
           it = groups.emplace(id, directory_state::coordinator_entry{actor, epoch}).first;
@@ -509,7 +517,7 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
             it->second.actor.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
           return;
         // Its lease is let go at the cluster's next round (a new request takes it again).
-        if (auto cluster = self->state.ctx->cluster_node(); cluster && self->state.ctx->cluster()->clustered)
+        if (auto cluster = self->state.dir.cluster; cluster && self->state.ctx->cluster()->clustered)
           self->send(cluster, group_atom::value, id, false);
         // It only forwards from now on: its end is no longer a coordinator's failure. It stays
         // linked, so that it ends with the directory instead of outliving the broker's stop
@@ -539,7 +547,7 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
               .then([=](group_description& d) { p->found[d.group_id] = std::move(d); done(); },
                     [=](caf::error&) { done(); });
         }
-        if (auto reader = self->state.ctx->any_reader()) {
+        if (auto reader = self->state.dir.any_reader()) {
           ++p->outstanding;
           self->request(reader, 10s, list_atom::value)
               .then(
@@ -560,14 +568,20 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         done();
         return result;
       },
+      [=](directory_atom a, actor_directory& dir) {
+        auto& st = self->state;
+        st.dir = std::move(dir);
+        for (const auto& [id, g] : st.groups) self->send(g.actor, a, st.dir);
+      },
   };
 }
 
 }  // namespace
 
 group_directory_actor spawn_group_directory(caf::actor_system& sys,
-                                            std::shared_ptr<broker_context> ctx) {
-  return sys.spawn(directory_impl, std::move(ctx));
+                                            std::shared_ptr<broker_context> ctx,
+                                            actor_directory dir) {
+  return sys.spawn(directory_impl, std::move(ctx), std::move(dir));
 }
 
 }  // namespace portask

@@ -7,7 +7,10 @@
 
 namespace portask {
 
+/// `dir`: the readers, bridges, registry and cluster actor (passed on to its coordinators;
+/// replaced by directory updates).
 group_directory_actor spawn_group_directory(caf::actor_system& sys,
-                                            std::shared_ptr<broker_context> ctx);
+                                            std::shared_ptr<broker_context> ctx,
+                                            actor_directory dir);
 
 }  // namespace portask

@@ -120,6 +120,7 @@ constexpr std::uint64_t snapshot_every_batches = 500;
 
 struct partition_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< its writer and readers
   std::string fence;  ///< the lease this node holds on the partition (in a cluster)
   std::unique_ptr<partition_log> log;
   producer_table producers;
@@ -164,7 +165,7 @@ void maybe_snapshot(self_ptr self, bool now = false) {
   auto& st = self->state;
   if (st.snapshot_in_flight || !st.log->ready()) return;
   if (!now && st.stored_since_snapshot < snapshot_every_batches) return;
-  auto reader = st.ctx->reader_for(st.log->tp());
+  auto reader = st.dir.reader_for(st.log->tp());
   if (!reader) return;
   st.producers.expire(wall_clock_ms(), st.ctx->config.producer_id_expiration_ms);
   auto snapshot = st.producers.take_snapshot(st.log->high_watermark());
@@ -271,7 +272,7 @@ void try_write(self_ptr self) {
   auto set = st.log->take_write_set();
   if (!set) return;
   set->fence = st.fence;
-  auto writer = st.ctx->writer_for(st.log->tp());
+  auto writer = st.dir.writer_for(st.log->tp());
   if (!writer) {
     deliver(self, st.log->write_failed(errc::not_ready));
     deliver(self, st.log->fail_queued(errc::not_ready));
@@ -323,7 +324,7 @@ void recover(self_ptr self) {
   if (st.recovering) return;
   st.recovering = true;
   st.log->lost_track();
-  auto reader = st.ctx->reader_for(st.log->tp());
+  auto reader = st.dir.reader_for(st.log->tp());
   auto retry = [=] {
     auto& s = self->state;
     s.recovering = false;
@@ -403,7 +404,7 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
   }
   // Older than the tail: read from the store, never past the high watermark (batches stored
   // but not yet acknowledged are not visible).
-  auto reader = st.ctx->reader_for(st.log->tp());
+  auto reader = st.dir.reader_for(st.log->tp());
   if (!reader) {
     rp.deliver(make_caf_error(errc::not_ready));
     return;
@@ -518,7 +519,7 @@ void handle_delete(self_ptr self, std::int64_t offset,
     logging::pipeline().debug("partition {}/{}: log start now {}", log.tp().topic, log.tp().partition,
                   log.log_start());
   }
-  auto reader = st.ctx->reader_for(log.tp());
+  auto reader = st.dir.reader_for(log.tp());
   if (!reader) {
     rp.deliver(make_caf_error(errc::not_ready));
     return;
@@ -574,8 +575,10 @@ void check_idle(self_ptr self) {
 }
 
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
-                                              topic_partition tp, std::string fence) {
+                                              actor_directory dir, topic_partition tp,
+                                              std::string fence) {
   self->state.ctx = ctx;
+  self->state.dir = std::move(dir);
   self->state.fence = std::move(fence);
   self->state.parked.count_in(&ctx->metrics);
   // Times come from the actor clock (steady_clock in a running broker; the test scheduler's
@@ -663,16 +666,18 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         if (auto p = st.parked.take_poll(poll_id)) return answer_empty(self, *p);
         st.cancelled[st.next_cancelled++ % st.cancelled.size()] = poll_id;
       },
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
 }  // namespace
 
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
-                                topic_partition tp, std::string fence) {
+                                actor_directory dir, topic_partition tp, std::string fence) {
   // Linked to its parent (the registry): a registry restart takes its partitions with it, so
   // two actors never own one partition.
-  return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(tp), std::move(fence));
+  return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(dir), std::move(tp),
+                                    std::move(fence));
 }
 
 }  // namespace portask

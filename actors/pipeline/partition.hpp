@@ -10,18 +10,19 @@ namespace portask {
 
 /// `fence`: in a cluster, the partition's lease as this node holds it; every write carries
 /// it, and the first one the store refuses for it (another node owns the partition now)
-/// stops the partition.
+/// stops the partition. `dir`: its storage writer and readers (replaced by directory
+/// updates, which its parent passes on).
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
-                                topic_partition tp, std::string fence = {});
+                                actor_directory dir, topic_partition tp, std::string fence = {});
 
 /// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:
 /// sends (atom, tp, args...) and calls `ok` with the answer or `fail` with the error. The
 /// bridge never creates a topic for it, and resends a request that reached a partition which
 /// had stopped (idle) to its successor.
 template <class Self, class Ok, class Fail, class Atom, class... Ts>
-void ask_partition(Self* self, const broker_context& ctx, const topic_partition& tp,
+void ask_partition(Self* self, const actor_directory& dir, const topic_partition& tp,
                    std::chrono::milliseconds timeout, Ok ok, Fail fail, Atom atom, Ts... args) {
-  auto bridge = ctx.bridge_for(tp);
+  auto bridge = dir.bridge_for(tp);
   if (!bridge) {
     auto e = make_caf_error(errc::not_ready);
     return fail(e);

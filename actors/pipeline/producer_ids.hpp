@@ -11,11 +11,12 @@
 
 namespace portask {
 
-/// Calls `done(expected<std::int64_t>)` on `self` with a fresh producer id.
+/// Calls `done(expected<std::int64_t>)` on `self` with a fresh producer id; a block is
+/// reserved through `reader` when the pool is empty.
 template <class Self, class F>
-void with_new_producer_id(Self* self, std::shared_ptr<broker_context> ctx, F done) {
+void with_new_producer_id(Self* self, std::shared_ptr<broker_context> ctx,
+                          storage_reader_actor reader, F done) {
   if (auto id = ctx->producer_ids.take()) return done(expected<std::int64_t>{*id});
-  auto reader = ctx->any_reader();
   if (!reader) return done(expected<std::int64_t>{errc::not_ready});
   constexpr auto block = broker_context::producer_id_pool::block;
   self->request(reader, std::chrono::seconds(10), producer_atom::value, block)

@@ -25,6 +25,7 @@ using waiting_for_partition =
 
 struct bridge_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;
   std::unordered_map<topic_partition, partition_actor, storage::topic_partition_hash> partitions;
   /// Requests for partitions whose handle is being looked up (the registry may be creating
   /// the topic, a store write): parked per partition, in arrival order, while every other
@@ -69,7 +70,7 @@ void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, 
     it->second.emplace_back(std::move(waiter));
     return;
   }
-  auto registry = st.ctx->registry();
+  auto registry = st.dir.registry;
   if (!registry) {
     on_error(make_caf_error(errc::not_ready));
     return;
@@ -226,7 +227,7 @@ void stored(self_ptr self, const topic_partition& tp, pending_append& a, const p
     auto& c = *self->state.ctx;
     c.metrics.messages_in(a.pc.source, a.batch.record_count, a.pc.wire_bytes);
     if (a.pc.for_hooks)
-      if (auto hooks = c.hooks())
+      if (auto hooks = self->state.dir.hooks)
         caf::anon_send(hooks, message_event{a.pc.source, tp, r.base_offset, a.pc.for_hooks});
   }
   a.answer.deliver(r);
@@ -366,8 +367,10 @@ void ask(self_ptr self, topic_partition tp, caf::typed_response_promise<R> rp, i
 }
 
 protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
-                                                 std::shared_ptr<broker_context> ctx) {
+                                                 std::shared_ptr<broker_context> ctx,
+                                                 actor_directory dir) {
   self->state.ctx = ctx;
+  self->state.dir = std::move(dir);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& cache = self->state.partitions;
     for (auto it = cache.begin(); it != cache.end();)
@@ -448,18 +451,20 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
           r->second.emplace_back([=](const partition_actor* p, const caf::error*, bool) {
             if (p != nullptr) self->send(*p, cancel_atom::value, poll_id);
           });
-        } else if (auto registry = st.ctx->registry()) {
+        } else if (auto registry = st.dir.registry) {
           self->send(registry, cancel_atom::value, tp, poll_id);
         }
       },
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
 }  // namespace
 
 protocol_bridge_actor spawn_protocol_bridge(caf::actor_system& sys,
-                                            std::shared_ptr<broker_context> ctx) {
-  return sys.spawn(bridge_impl, std::move(ctx));
+                                            std::shared_ptr<broker_context> ctx,
+                                            actor_directory dir) {
+  return sys.spawn(bridge_impl, std::move(ctx), std::move(dir));
 }
 
 }  // namespace portask

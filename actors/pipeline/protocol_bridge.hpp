@@ -9,8 +9,10 @@
 
 namespace portask {
 
+/// `dir`: the registry to look partitions up in (replaced by directory updates).
 protocol_bridge_actor spawn_protocol_bridge(caf::actor_system& sys,
-                                            std::shared_ptr<broker_context> ctx);
+                                            std::shared_ptr<broker_context> ctx,
+                                            actor_directory dir);
 
 /// The framing step on its own (tested without actors): normalises the batch (topic,
 /// partition, broker timestamp for 0, no offsets) and encodes it as a stored frame.

@@ -31,6 +31,7 @@ struct deletion {
 
 struct retention_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< the registry and the bridges
   std::unique_ptr<storage::log_store> store;
   std::deque<deletion> planned;
   std::size_t running = 0;
@@ -66,7 +67,7 @@ void start_deletions(self_ptr self) {
   while (st.running < deletions_in_flight && !st.planned.empty()) {
     auto d = st.planned.front();
     st.planned.pop_front();
-    auto registry = st.ctx->registry();
+    auto registry = st.dir.registry;
     if (!registry) {
       st.planned.clear();
       return;
@@ -80,7 +81,7 @@ void start_deletions(self_ptr self) {
       start_deletions(self);
     };
     ask_partition(
-        self, *self->state.ctx, d.tp, 60s,
+        self, self->state.dir, d.tp, 60s,
         [=](storage::partition_bounds& b) {
           logging::retention().debug("retention: {}/{}: log start {} -> {} ({} bytes stored)", d.tp.topic,
                         d.tp.partition, d.from, b.log_start, b.stored_bytes());
@@ -192,8 +193,10 @@ void run_pass(self_ptr self) {
   start_deletions(self);
 }
 
-retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<broker_context> ctx) {
+retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                              actor_directory dir) {
   self->state.ctx = ctx;
+  self->state.dir = std::move(dir);
   auto store = ctx->store_factory();
   if (!store) {
     self->quit(make_caf_error(errc::storage_unavailable));
@@ -210,6 +213,7 @@ retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<bro
             self, std::chrono::milliseconds(self->state.ctx->config.log_retention_check_interval_ms),
             tick_atom::value);
       },
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
@@ -233,8 +237,9 @@ storage::retention_limits retention_of(const storage::config_entries& topic_conf
   return out;
 }
 
-retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx) {
-  return sys.spawn<caf::detached>(retention_impl, std::move(ctx));
+retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                actor_directory dir) {
+  return sys.spawn<caf::detached>(retention_impl, std::move(ctx), std::move(dir));
 }
 
 }  // namespace portask

@@ -17,6 +17,8 @@ namespace portask {
 storage::retention_limits retention_of(const storage::config_entries& topic_configs,
                                        const broker_config& config, std::int64_t now_ms);
 
-retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx);
+/// `dir`: the registry and the bridges (replaced by directory updates).
+retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                actor_directory dir);
 
 }  // namespace portask

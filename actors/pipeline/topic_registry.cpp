@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 
 struct registry_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< handed to the partitions it spawns, and every update after
   std::unique_ptr<storage::log_store> store;
   bool loaded = false;
   std::map<std::string, storage::topic_info> topics;
@@ -66,7 +67,7 @@ errc create_topic(self_ptr self, storage::topic_info info) {
   st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
   st.topics.emplace(info.name, std::move(info));
   // In a cluster, the new partitions get owners at the next lease round: run it now.
-  if (auto node = st.ctx->cluster_node()) self->send(node, topic_atom::value);
+  if (auto node = st.dir.cluster) self->send(node, topic_atom::value);
   return errc::ok;
 }
 
@@ -124,7 +125,7 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
     it = st.partitions.end();
   }
   if (it == st.partitions.end()) {
-    it = st.partitions.emplace(tp, spawn_partition(self, st.ctx, tp, fence)).first;
+    it = st.partitions.emplace(tp, spawn_partition(self, st.ctx, st.dir, tp, fence)).first;
     st.fences[tp] = std::move(fence);
   }
   return it->second;
@@ -180,10 +181,10 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
 // as the request reached it); another node's, from the store.
 template <class Ok, class Fail>
 void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
-  const auto& ctx = *self->state.ctx;
-  if (!ctx.cluster()->owns(tp)) {
+  const auto& st = self->state;
+  if (!st.ctx->cluster()->owns(tp)) {
     // Another node's partition: what is stored is what it acknowledged.
-    auto reader = ctx.any_reader();
+    auto reader = st.dir.any_reader();
     if (!reader) {
       auto err = make_caf_error(errc::not_ready);
       return fail(err);
@@ -191,7 +192,7 @@ void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
     self->request(reader, 10s, bounds_atom::value, tp).then(ok, fail);
     return;
   }
-  auto bridge = ctx.bridge_for(tp);
+  auto bridge = st.dir.bridge_for(tp);
   if (!bridge) {
     auto err = make_caf_error(errc::not_ready);
     return fail(err);
@@ -200,8 +201,10 @@ void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
 }
 
 topic_registry_actor::behavior_type registry_impl(self_ptr self,
-                                                  std::shared_ptr<broker_context> ctx) {
+                                                  std::shared_ptr<broker_context> ctx,
+                                                  actor_directory dir) {
   self->state.ctx = ctx;
+  self->state.dir = std::move(dir);
   auto store = ctx->store_factory();
   if (!store) {
     self->quit(make_caf_error(errc::storage_unavailable));
@@ -269,7 +272,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         logging::pipeline().info("topic '{}' grown from {} to {} partitions", name, it->second.partitions, count);
         st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
         it->second = std::move(grown);
-        if (auto node = st.ctx->cluster_node()) self->send(node, topic_atom::value);
+        if (auto node = st.dir.cluster) self->send(node, topic_atom::value);
         return true;
       },
       [=](delete_atom, const std::string& name) -> caf::result<bool> {
@@ -364,14 +367,20 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
           logging::pipeline().info("topic registry: topics changed in the store; {} topics now",
                                    self->state.topics.size());
       },
+      [=](directory_atom a, actor_directory& dir) {
+        auto& st = self->state;
+        st.dir = std::move(dir);
+        for (const auto& [tp, partition] : st.partitions) self->send(partition, a, st.dir);
+      },
   };
 }
 
 }  // namespace
 
 topic_registry_actor spawn_topic_registry(caf::actor_system& sys,
-                                          std::shared_ptr<broker_context> ctx) {
-  return sys.spawn<caf::detached>(registry_impl, std::move(ctx));
+                                          std::shared_ptr<broker_context> ctx,
+                                          actor_directory dir) {
+  return sys.spawn<caf::detached>(registry_impl, std::move(ctx), std::move(dir));
 }
 
 }  // namespace portask

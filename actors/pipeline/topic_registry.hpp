@@ -7,7 +7,10 @@
 
 namespace portask {
 
+/// `dir`: the bridges, readers and writers (passed on to its partitions) and the cluster
+/// actor; replaced by directory updates.
 topic_registry_actor spawn_topic_registry(caf::actor_system& sys,
-                                          std::shared_ptr<broker_context> ctx);
+                                          std::shared_ptr<broker_context> ctx,
+                                          actor_directory dir);
 
 }  // namespace portask

@@ -232,7 +232,7 @@ std::error_code broker::start() {
   const protocol::frame_limits frame_limits{config_.max_frame_bytes};
   native.make_framer = [frame_limits] { return std::make_unique<portask_framer>(frame_limits); };
   native.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
-    return spawn_portask_connection(sys_, ctx, std::move(s));
+    return spawn_portask_connection(sys_, ctx, supervisor_, std::move(s));
   };
   native.reject_bytes = portask_rejection_frame();
   native.tls = *native_tls;
@@ -257,7 +257,7 @@ std::error_code broker::start() {
     const auto max = config_.max_frame_bytes;
     kafka.make_framer = [max] { return std::make_unique<kafka_framer>(max); };
     kafka.spawn_connection = [this, ctx = ctx_, endpoint](std::shared_ptr<tcp_session> s) {
-      return spawn_kafka_connection(sys_, ctx, std::move(s), endpoint);
+      return spawn_kafka_connection(sys_, ctx, supervisor_, std::move(s), endpoint);
     };
     kafka.tls = kafka_tls[i];
     auto listener = std::make_shared<tcp_listener>(io_->context, ctx_->metrics, std::move(kafka));
@@ -270,7 +270,8 @@ std::error_code broker::start() {
   }
 
   if (config_.http.enabled) {
-    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_, max_connections, *http_tls);
+    io_->http = std::make_shared<http_server>(io_->context, sys_, ctx_, supervisor_, max_connections,
+                                             *http_tls);
     auto hp = io_->http->start(config_.http);
     if (!hp) return hp.error();
     ctx_->http_port = *hp;
@@ -290,11 +291,20 @@ std::error_code broker::start() {
                             me.node, config_.cluster.lease_ms, config_.cluster.renew_ms);
     auto cluster_store = make_store_factory(config_.store, cluster_round_timeout(config_));
     if (!cluster_store) return cluster_store.error();
-    cluster_ = spawn_cluster_actor(sys_, ctx_, std::move(me), std::move(cluster_store->first));
-    ctx_->set_cluster_node(cluster_);
+    cluster_ = spawn_cluster_actor(sys_, ctx_, supervisor_, std::move(me),
+                                   std::move(cluster_store->first));
     stop_node_if_it_fails(sys_, cluster_, "cluster membership", on_fatal_);
   }
   return {};
+}
+
+actor_directory broker::directory() const {
+  actor_directory out;
+  if (!supervisor_) return out;
+  caf::scoped_actor self{sys_};
+  self->request(supervisor_, std::chrono::seconds(5), directory_atom::value)
+      .receive([&](actor_directory& d) { out = std::move(d); }, [](const caf::error&) {});
+  return out;
 }
 
 std::size_t broker::reload_tls() {

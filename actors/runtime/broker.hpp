@@ -40,6 +40,9 @@ class broker {
   std::uint16_t http_port() const noexcept { return ctx_ ? ctx_->http_port.load() : 0; }
   const std::shared_ptr<broker_context>& context() const noexcept { return ctx_; }
   const supervisor_actor& supervisor() const noexcept { return supervisor_; }
+  /// The long-lived actors as the supervisor has them now (asks it and waits up to 5 s; an
+  /// empty directory when it does not answer). For tests and tools: actors ask by message.
+  actor_directory directory() const;
 
  private:
   struct io;

@@ -1,14 +1,9 @@
 #pragma once
 /// What every actor of one broker shares: configuration, the metrics registry, the codec
-/// manager, the store factory, and a directory of the long-lived actors. The supervisor
-/// replaces a restarted actor's handle in the directory; everyone else looks handles up here
-/// instead of caching them forever.
-///
-/// The directory is an immutable snapshot: a change (a restart) builds a new one and bumps
-/// a version. Lookups take no lock: each thread keeps a weak reference to the snapshot it
-/// last saw and the version it had, and goes to the (mutex-guarded) current snapshot only
-/// when the version moved. The thread's reference is weak so that no actor handle outlives
-/// the broker in a thread-local.
+/// manager, the store factory, the listeners' ports, and published snapshots (the cluster
+/// view, the access rules). No actor handles: an actor finds its collaborators in its own
+/// copy of the supervisor's actor_directory (interfaces.hpp), given at spawn and updated by
+/// message when one restarts.
 
 #include <atomic>
 #include <chrono>
@@ -26,18 +21,6 @@
 #include "protocol/codec_manager.hpp"
 
 namespace portask {
-
-/// The long-lived actors' handles at one moment (see broker_context::directory()).
-struct actor_directory {
-  std::vector<storage_writer_actor> writers;
-  std::vector<storage_reader_actor> readers;
-  std::vector<protocol_bridge_actor> bridges;
-  topic_registry_actor registry;
-  group_directory_actor groups;
-  hooks_actor hooks;
-  security_actor security;
-  cluster_actor cluster;  ///< in a cluster only
-};
 
 /// One Kafka listener as its clients see it: what Metadata, FindCoordinator and
 /// DescribeCluster name, and whether it authenticates.
@@ -113,45 +96,7 @@ class broker_context {
     cluster_.store(std::move(v), std::memory_order_release);
   }
 
-  // -- directory ---------------------------------------------------------------------------
-  storage_writer_actor writer_for(const topic_partition& tp) const;
-  storage_reader_actor reader_for(const topic_partition& tp) const;
-  storage_reader_actor any_reader() const;
-  protocol_bridge_actor bridge_for(const topic_partition& tp) const;
-  topic_registry_actor registry() const;
-  group_directory_actor groups() const;
-  hooks_actor hooks() const;
-  security_actor security() const;
-  cluster_actor cluster_node() const;
-
-  void set_writers(std::vector<storage_writer_actor> w);
-  void set_writer(std::size_t i, storage_writer_actor w);
-  void set_readers(std::vector<storage_reader_actor> r);
-  void set_reader(std::size_t i, storage_reader_actor r);
-  void set_bridges(std::vector<protocol_bridge_actor> b);
-  void set_bridge(std::size_t i, protocol_bridge_actor b);
-  void set_registry(topic_registry_actor r);
-  void set_groups(group_directory_actor g);
-  void set_hooks(hooks_actor h);
-  void set_security(security_actor s);
-  void set_cluster_node(cluster_actor c);
-  std::size_t writer_count() const;
-  std::size_t reader_count() const;
-  std::size_t bridge_count() const;
-  /// The current snapshot; without a lock while it has not changed since this thread last
-  /// looked.
-  std::shared_ptr<const actor_directory> directory() const;
-
  private:
-  static std::size_t shard(const topic_partition& tp, std::size_t n) noexcept;
-  /// Replaces the snapshot with a changed copy.
-  template <class F>
-  void change_directory(F&& change);
-  const std::uint64_t id_;  ///< tells thread-local caches of two contexts apart
-  mutable std::mutex directory_mutex_;  ///< guards directory_; taken only when it changed
-  std::shared_ptr<const actor_directory> directory_;
-  std::atomic<std::uint64_t> directory_version_{1};
-  mutable std::atomic<std::size_t> round_robin_{0};
   std::atomic<std::shared_ptr<const cluster_view>> cluster_{single_node_view()};
 };
 

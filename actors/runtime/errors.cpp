@@ -66,6 +66,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<connect_event>("portask.connect_event");
   cfg.add_message_type<disconnect_event>("portask.disconnect_event");
   cfg.add_message_type<message_event>("portask.message_event");
+  // the supervisor's directory of the long-lived actors, and the cluster actor it is told of
+  cfg.add_message_type<actor_directory>("portask.actor_directory");
+  cfg.add_message_type<cluster_actor>("portask.cluster_actor");
   // an HTTP request for the actor that answers it
   cfg.add_message_type<http_request>("portask.http_request");
   // credentials and ACLs

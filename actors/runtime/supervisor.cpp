@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <type_traits>
+#include <unordered_map>
 
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/pipeline/hooks.hpp"
@@ -37,6 +38,10 @@ struct child {
 struct supervisor_state {
   std::shared_ptr<broker_context> ctx;
   child_factory make;
+  actor_directory dir;
+  /// Actors spawned after the supervisor that hold a copy of the directory (connections,
+  /// the cluster actor), monitored: a down one is forgotten.
+  std::unordered_map<caf::actor_addr, caf::actor> subscribers;
   /// Shared with the functor that ends the children when the supervisor ends.
   std::shared_ptr<std::vector<child>> children;
   kept_state kept;
@@ -80,76 +85,72 @@ void note_store(supervisor_ptr self, bool up, const std::string& why) {
   st.store_reachable = up;
 }
 
-// Spawns (or respawns) one child and records its handle in the directory.
+// Spawns (or respawns) one child with the directory as it is.
 caf::actor start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
-                       const kept_state& kept, child_kind kind, std::size_t index) {
-  caf::actor handle;
+                       const actor_directory& dir, const kept_state& kept, child_kind kind,
+                       std::size_t) {
   switch (kind) {
-    case child_kind::writer: {
-      auto w = spawn_storage_writer(sys, ctx->store_factory,
-                                    std::shared_ptr<metrics_registry>(ctx, &ctx->metrics),
-                                    ctx->writes_wait_on_io);
-      handle = caf::actor_cast<caf::actor>(w);
-      ctx->set_writer(index, std::move(w));
-      break;
-    }
-    case child_kind::reader: {
-      auto r = spawn_storage_reader(sys, ctx->store_factory);
-      handle = caf::actor_cast<caf::actor>(r);
-      ctx->set_reader(index, std::move(r));
-      break;
-    }
-    case child_kind::bridge: {
-      auto b = spawn_protocol_bridge(sys, ctx);
-      handle = caf::actor_cast<caf::actor>(b);
-      ctx->set_bridge(index, std::move(b));
-      break;
-    }
-    case child_kind::registry: {
-      auto r = spawn_topic_registry(sys, ctx);
-      handle = caf::actor_cast<caf::actor>(r);
-      ctx->set_registry(std::move(r));
-      break;
-    }
-    case child_kind::groups: {
-      auto g = spawn_group_directory(sys, ctx);
-      handle = caf::actor_cast<caf::actor>(g);
-      ctx->set_groups(std::move(g));
-      break;
-    }
-    case child_kind::hooks: {
-      auto h = spawn_hooks(sys, ctx, kept.hooks);
-      handle = caf::actor_cast<caf::actor>(h);
-      ctx->set_hooks(std::move(h));
-      break;
-    }
-    case child_kind::security: {
-      auto s = spawn_security(sys, ctx);
-      handle = caf::actor_cast<caf::actor>(s);
-      ctx->set_security(std::move(s));
-      break;
-    }
-    case child_kind::retention: {
-      handle = caf::actor_cast<caf::actor>(spawn_retention(sys, ctx));  // found by nobody: it only sends
-      break;
-    }
+    case child_kind::writer:
+      return caf::actor_cast<caf::actor>(spawn_storage_writer(
+          sys, ctx->store_factory, std::shared_ptr<metrics_registry>(ctx, &ctx->metrics),
+          ctx->writes_wait_on_io));
+    case child_kind::reader:
+      return caf::actor_cast<caf::actor>(spawn_storage_reader(sys, ctx->store_factory));
+    case child_kind::bridge:
+      return caf::actor_cast<caf::actor>(spawn_protocol_bridge(sys, ctx, dir));
+    case child_kind::registry:
+      return caf::actor_cast<caf::actor>(spawn_topic_registry(sys, ctx, dir));
+    case child_kind::groups:
+      return caf::actor_cast<caf::actor>(spawn_group_directory(sys, ctx, dir));
+    case child_kind::hooks:
+      return caf::actor_cast<caf::actor>(spawn_hooks(sys, ctx, kept.hooks));
+    case child_kind::security:
+      return caf::actor_cast<caf::actor>(spawn_security(sys, ctx));
+    case child_kind::retention:
+      return caf::actor_cast<caf::actor>(spawn_retention(sys, ctx, dir));
   }
-  return handle;
+  return {};
+}
+
+// Puts a (re)spawned child's handle in its place in the directory.
+void record(actor_directory& dir, child_kind kind, std::size_t index, const caf::actor& h) {
+  switch (kind) {
+    case child_kind::writer: dir.writers.at(index) = caf::actor_cast<storage_writer_actor>(h); break;
+    case child_kind::reader: dir.readers.at(index) = caf::actor_cast<storage_reader_actor>(h); break;
+    case child_kind::bridge: dir.bridges.at(index) = caf::actor_cast<protocol_bridge_actor>(h); break;
+    case child_kind::registry: dir.registry = caf::actor_cast<topic_registry_actor>(h); break;
+    case child_kind::groups: dir.groups = caf::actor_cast<group_directory_actor>(h); break;
+    case child_kind::hooks: dir.hooks = caf::actor_cast<hooks_actor>(h); break;
+    case child_kind::security: dir.security = caf::actor_cast<security_actor>(h); break;
+    case child_kind::retention: break;  // found by nobody: it only sends
+  }
+}
+
+// Sends the directory to everyone who holds a copy.
+void publish_directory(supervisor_ptr self) {
+  auto& st = self->state;
+  for (const auto& c : *st.children)
+    if (c.handle && follows_directory(c.kind)) caf::anon_send(c.handle, directory_atom::value, st.dir);
+  for (const auto& [addr, subscriber] : st.subscribers)
+    caf::anon_send(subscriber, directory_atom::value, st.dir);
 }
 
 supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
                                                 std::shared_ptr<broker_context> ctx,
-                                                child_factory make, std::vector<child> children,
-                                                kept_state kept) {
+                                                child_factory make, actor_directory dir,
+                                                std::vector<child> children, kept_state kept) {
     auto& st = self->state;
     st.ctx = ctx;
     st.make = std::move(make);
+    st.dir = std::move(dir);
     st.children = std::make_shared<std::vector<child>>(std::move(children));
     st.kept = std::move(kept);
     for (auto& c : *st.children) {
       c.started = self->clock().now();
       self->monitor(c.handle);
     }
+    // Children spawned early got the directory without those spawned after them.
+    publish_directory(self);
     // However the supervisor ends (shutdown, giving up, or killed), its children end with
     // it: nothing would restart them any more, and the node must not limp on without it.
     self->attach_functor([all = st.children](const caf::error& reason) {
@@ -162,6 +163,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
 
     self->set_down_handler([=](caf::down_msg& msg) {
       auto& s = self->state;
+      if (s.subscribers.erase(msg.source) > 0) return;
       if (s.shutting_down) return;
       for (std::size_t k = 0; k < s.children->size(); ++k) {
         auto& c = (*s.children)[k];
@@ -194,15 +196,28 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
         [=](respawn_atom, std::size_t k) {
           auto& c = self->state.children->at(k);
           if (self->state.shutting_down) return;
-          c.handle = self->state.make(self->system(), self->state.ctx, self->state.kept, c.kind,
-                                    c.index);
+          auto& s = self->state;
+          c.handle = s.make(self->system(), s.ctx, s.dir, s.kept, c.kind, c.index);
           c.started = self->clock().now();
           self->monitor(c.handle);
+          record(s.dir, c.kind, c.index, c.handle);
+          publish_directory(self);
           logging::runtime().info("{} {} restarted", to_string(c.kind), c.index);
+        },
+        [=](directory_atom) { return self->state.dir; },
+        [=](subscribe_atom, directory_atom) {
+          auto& s = self->state;
+          if (auto asker = caf::actor_cast<caf::actor>(self->current_sender()))
+            if (s.subscribers.emplace(asker.address(), asker).second) self->monitor(asker);
+          return s.dir;
+        },
+        [=](node_atom, cluster_actor node) {
+          self->state.dir.cluster = std::move(node);
+          publish_directory(self);
         },
         [=](tick_atom) {
           // Store health, independent of traffic.
-          if (auto reader = self->state.ctx->any_reader()) {
+          if (auto reader = self->state.dir.any_reader()) {
             self->request(reader, 2s, ping_atom::value)
                 .then([=](bool) { note_store(self, true, {}); },
                       [=](caf::error& e) { note_store(self, false, self->system().render(e)); });
@@ -217,17 +232,34 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
 
 child_factory broker_children() { return start_child; }
 
+bool follows_directory(child_kind k) {
+  switch (k) {
+    case child_kind::bridge:
+    case child_kind::registry:
+    case child_kind::groups:
+    case child_kind::retention: return true;
+    case child_kind::writer:
+    case child_kind::reader:
+    case child_kind::hooks:
+    case child_kind::security: return false;
+  }
+  return false;
+}
+
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
                                   runtime_sizes sizes, child_factory make) {
-  ctx->set_writers(std::vector<storage_writer_actor>(sizes.writers));
-  ctx->set_readers(std::vector<storage_reader_actor>(sizes.readers));
-  ctx->set_bridges(std::vector<protocol_bridge_actor>(sizes.bridges));
-  // Children are spawned here, before the supervisor runs, so the directory is complete
-  // when this returns (an actor's init runs later, on a scheduler thread).
+  actor_directory dir;
+  dir.writers.resize(sizes.writers);
+  dir.readers.resize(sizes.readers);
+  dir.bridges.resize(sizes.bridges);
+  // Children are spawned here, before the supervisor runs, each with the directory so far;
+  // the supervisor sends the whole one to them first thing.
   std::vector<child> children;
   kept_state kept;
   auto add = [&](child_kind k, std::size_t i) {
-    children.push_back({k, i, make(sys, ctx, kept, k, i)});
+    auto handle = make(sys, ctx, dir, kept, k, i);
+    record(dir, k, i, handle);
+    children.push_back({k, i, std::move(handle)});
   };
   for (std::size_t i = 0; i < sizes.writers; ++i) add(child_kind::writer, i);
   for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
@@ -237,7 +269,8 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker
   for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
   add(child_kind::retention, 0);
   add(child_kind::security, 0);
-  return sys.spawn(supervisor_impl, ctx, std::move(make), std::move(children), std::move(kept));
+  return sys.spawn(supervisor_impl, ctx, std::move(make), std::move(dir), std::move(children),
+                   std::move(kept));
 }
 
 }  // namespace portask

@@ -1,8 +1,11 @@
 #pragma once
 /// The supervisor: spawns the broker's long-lived actors (storage writers and readers,
 /// bridge shards, the topic registry, hooks), monitors them, and restarts any that exits
-/// abnormally, with backoff (restart_backoff.hpp), updating the broker_context directory, and
-/// hands a restarted child what it must keep (the hooks' subscriptions). Too many restarts in
+/// abnormally, with backoff (restart_backoff.hpp), and hands a restarted child what it must
+/// keep (the hooks' subscriptions). It owns the actor_directory (interfaces.hpp): after every
+/// (re)spawn it sends the new directory to the children that find others through it and to
+/// every actor that subscribed (connections, the cluster actor); they pass it on to the
+/// actors they spawned (partitions, coordinators, native group members). Too many restarts in
 /// a short time (restart_intensity.hpp) and it fails itself: the broker then stops. Requests
 /// in flight to a dead actor fail with a retriable error (not_ready); nothing is silently
 /// dropped.
@@ -28,12 +31,17 @@ struct kept_state {
   std::shared_ptr<hook_subscriptions> hooks = std::make_shared<hook_subscriptions>();
 };
 
-/// Spawns (or respawns) child `index` of a kind, records its handle in `ctx`'s directory and
-/// returns its handle, which the supervisor holds and monitors. The broker's factory spawns the real
-/// actors; actor tests pass one that spawns mocks on the deterministic scheduler.
+/// Spawns (or respawns) child `index` of a kind, given the directory as it is (without this
+/// child, or with its predecessor), and returns its handle, which the supervisor records in
+/// the directory, holds and monitors. The broker's factory spawns the real actors; actor
+/// tests pass one that spawns mocks on the deterministic scheduler.
 using child_factory = std::function<caf::actor(
-    caf::actor_system&, const std::shared_ptr<broker_context>&, const kept_state&, child_kind,
-    std::size_t)>;
+    caf::actor_system&, const std::shared_ptr<broker_context>&, const actor_directory&,
+    const kept_state&, child_kind, std::size_t)>;
+
+/// Whether a child of this kind finds others through the directory (and so is sent every
+/// change of it): bridges, the registry, the group directory, retention.
+bool follows_directory(child_kind k);
 
 /// The real actors (storage_actors, protocol_bridge, topic_registry, ...).
 child_factory broker_children();
@@ -44,7 +52,8 @@ struct runtime_sizes {
   std::size_t bridges = 2;  ///< the broker makes it the scheduler's worker count
 };
 
-/// Spawns the supervisor; returns once every child is spawned and registered in `ctx`.
+/// Spawns the supervisor; returns once every child is spawned. Actors spawned later ask it
+/// for the directory (directory or subscribe, directory).
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
                                   runtime_sizes sizes, child_factory make = broker_children());
 

@@ -12,6 +12,7 @@
 namespace portask::testing {
 
 struct cluster_script {
+  heard<actor_directory> directory;  ///< the directory updates it was sent
   heard<std::uint64_t> ticks;
   std::size_t topic_rounds = 0;  ///< (topic): topics were created or grown here
   heard<std::string, bool> groups;  ///< (group, wanted)
@@ -25,6 +26,7 @@ inline cluster_actor::behavior_type mock_cluster(cluster_actor::pointer,
       [s](topic_atom) { ++s->topic_rounds; },
       [s](group_atom, const std::string& group, bool wanted) { s->groups(group, wanted); },
       [s](leave_atom) -> caf::result<bool> { return s->leave(); },
+      [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }
 

@@ -12,6 +12,7 @@
 namespace portask::testing {
 
 struct group_coordinator_script {
+  heard<actor_directory> directory;  ///< the directory updates it was sent
   scripted<join_group_result, join_group_request> join;
   scripted<sync_group_result, sync_group_request> sync;
   scripted<bool, member_ref> heartbeat;
@@ -56,6 +57,7 @@ inline group_coordinator_actor::behavior_type mock_group_coordinator(
       },
       [s](tick_atom) { s->tick(); },
       [s](expire_atom) { s->expire(); },
+      [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }
 
@@ -65,6 +67,7 @@ inline group_coordinator_actor spawn_mock_group_coordinator(
 }
 
 struct group_directory_script {
+  heard<actor_directory> directory;  ///< the directory updates it was sent
   /// What unscripted lookups find.
   std::map<std::string, group_coordinator_actor> groups;
 
@@ -93,6 +96,7 @@ inline group_directory_actor::behavior_type mock_group_directory(
       [s](group_atom, const std::string& id) { return s->group(id); },
       [s](list_atom) { return s->list(); },
       [s](retire_atom, const std::string& id) { s->retire(id); },
+      [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }
 

@@ -10,6 +10,7 @@
 namespace portask::testing {
 
 struct partition_script {
+  heard<actor_directory> directory;  ///< the directory updates it was sent
   scripted<publish_result, framed_batch> append;
   scripted<fetch_result, fetch_request> fetch;
   scripted<storage::partition_bounds> bounds;
@@ -59,6 +60,7 @@ inline partition_actor::behavior_type mock_partition(partition_actor::pointer,
       [s](expire_atom, std::uint64_t id) { s->expire(id); },
       [s](cancel_atom, std::uint64_t poll_id) { s->cancel(poll_id); },
       [s](tick_atom) { s->tick(); },
+      [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }
 

@@ -11,6 +11,7 @@
 namespace portask::testing {
 
 struct protocol_bridge_script {
+  heard<actor_directory> directory;  ///< the directory updates it was sent
   scripted<publish_result, publish_batch> publish;
   scripted<fetch_result, fetch_request> fetch;
   heard<topic_partition, std::uint64_t> cancel;
@@ -59,6 +60,7 @@ inline protocol_bridge_actor::behavior_type mock_protocol_bridge(
         return s->delete_records(tp, offset);
       },
       [s](producer_atom, const topic_partition& tp) { return s->producers(tp); },
+      [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }
 

@@ -12,6 +12,7 @@
 namespace portask::testing {
 
 struct topic_registry_script {
+  heard<actor_directory> directory;  ///< the directory updates it was sent
   /// What unscripted partition lookups find.
   std::map<topic_partition, partition_actor> partitions;
 
@@ -75,6 +76,7 @@ inline topic_registry_actor::behavior_type mock_topic_registry(
         s->cancels(tp, poll_id);
         if (auto it = s->partitions.find(tp); it != s->partitions.end()) self->send(it->second, a, poll_id);
       },
+      [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }
 

@@ -112,6 +112,7 @@ std::string error_json(std::string_view message) {
 struct exchange {
   self_ptr self;
   std::shared_ptr<broker_context> ctx;
+  std::shared_ptr<const actor_directory> dir;  ///< as the supervisor had it for this request
   api_reply reply;
   void ok(const json& body, unsigned status = 200) const {
     reply(status, body.dump() + "\n");
@@ -134,8 +135,8 @@ json bytes_json(const std::optional<std::string>& b) {
 // -- overview and topics ----------------------------------------------------------------------
 
 void overview(const exchange& x) {
-  auto registry = x.ctx->registry();
-  auto groups = x.ctx->groups();
+  auto registry = x.dir->registry;
+  auto groups = x.dir->groups;
   if (!registry || !groups) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, list_atom::value)
       .then(
@@ -192,7 +193,7 @@ json partitions_json(const topic_description& d) {
 // GET /api/cluster: the live nodes with their endpoints, and every partition's owner and
 // lease epoch as this node sees them (a single node: itself, owning everything).
 void cluster_info(const exchange& x) {
-  auto registry = x.ctx->registry();
+  auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, list_atom::value)
       .then(
@@ -242,7 +243,7 @@ void cluster_info(const exchange& x) {
 }
 
 void list_topics(const exchange& x) {
-  auto registry = x.ctx->registry();
+  auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, list_atom::value)
       .then(
@@ -280,7 +281,7 @@ void list_topics(const exchange& x) {
 }
 
 void describe_topic(const exchange& x, const std::string& name) {
-  auto registry = x.ctx->registry();
+  auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, describe_atom::value, name)
       .then(
@@ -314,7 +315,7 @@ void create_topic(const exchange& x, const std::string& body) {
       info.configs.emplace_back(k, v.get<std::string>());
     }
   }
-  auto registry = x.ctx->registry();
+  auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, create_atom::value, std::move(info))
       .then([=](storage::topic_info& t) { x.ok({{"name", t.name}, {"partitions", t.partitions}}, 201); },
@@ -322,7 +323,7 @@ void create_topic(const exchange& x, const std::string& body) {
 }
 
 void delete_topic(const exchange& x, const std::string& name) {
-  auto registry = x.ctx->registry();
+  auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, delete_atom::value, name)
       .then([=](bool) { x.ok({{"deleted", name}}); },
@@ -392,11 +393,11 @@ void browse(const exchange& x, const std::string& topic, const std::map<std::str
   if (!from || from->what == protocol::start_position::kind::committed)
     return x.fail(400, "from must be earliest, latest, an offset, -N or @timestamp_ms");
   const topic_partition tp{topic, partition};
-  auto bridge = x.ctx->bridge_for(tp);
+  auto bridge = x.dir->bridge_for(tp);
   if (!bridge) return x.fail(errc::not_ready);
   auto on_error = [=](caf::error& e) { x.fail(e, topic + "/" + std::to_string(partition)); };
   ask_partition(
-      x.self, *x.ctx, tp, 10000ms,
+      x.self, *x.dir, tp, 10000ms,
       [=](storage::partition_bounds& b) {
         if (from->what != protocol::start_position::kind::timestamp)
           return read_messages(
@@ -485,7 +486,7 @@ void read_bounds(const exchange& x, std::shared_ptr<group_rows> rows, Done done)
   for (const auto& entry : *rows) {
     const auto tp = entry.first;
     ask_partition(
-        x.self, *x.ctx, tp, 10000ms,
+        x.self, *x.dir, tp, 10000ms,
         [=](storage::partition_bounds& b) {
           (*rows)[tp].high_watermark = b.next_offset;
           (*rows)[tp].log_start = b.log_start;
@@ -500,8 +501,8 @@ void read_bounds(const exchange& x, std::shared_ptr<group_rows> rows, Done done)
 // commits or holds with committed offset, high watermark and lag. Calls done(json) or fail.
 template <class Done, class Fail>
 void group_view(const exchange& x, const std::string& id, Done done, Fail fail) {
-  auto groups = x.ctx->groups();
-  if (!groups || !x.ctx->registry()) return fail(errc::not_ready);
+  auto groups = x.dir->groups;
+  if (!groups || !x.dir->registry) return fail(errc::not_ready);
   auto on_error = [=](caf::error& e) { fail(to_errc(e)); };
   auto with_offsets = [=](group_coordinator_actor g, group_description d) {
     x.self->request(g, 10s, offset_atom::value, std::vector<topic_partition>{})
@@ -528,7 +529,7 @@ void group_view(const exchange& x, const std::string& id, Done done, Fail fail) 
 }
 
 void list_groups(const exchange& x) {
-  auto groups = x.ctx->groups();
+  auto groups = x.dir->groups;
   if (!groups) return x.fail(errc::not_ready);
   x.self->request(groups, 10s, list_atom::value)
       .then(
@@ -622,22 +623,30 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
 // Serves the one request it is sent; where the answer goes is its spawn argument (a
 // function, which no message could carry).
 http_request_actor::behavior_type api_request_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
-                                                   api_reply reply) {
+                                                   supervisor_actor supervisor, api_reply reply) {
   return {
       [=](http_atom, const http_request& req) {
-        const exchange x{self, ctx, reply};
         auto target = parse_target(req.target);
-        if (!target) return x.fail(400, "malformed request target");
-        route(x, http::string_to_verb(req.method), *target, req.body);
+        if (!target) return exchange{self, ctx, nullptr, reply}.fail(400, "malformed request target");
+        // The actors it asks, as they are now.
+        self->request(supervisor, 10s, directory_atom::value)
+            .then(
+                [=](actor_directory& dir) {
+                  const exchange x{self, ctx, std::make_shared<const actor_directory>(std::move(dir)),
+                                   reply};
+                  route(x, http::string_to_verb(req.method), *target, req.body);
+                },
+                [=](caf::error& e) { exchange{self, ctx, nullptr, reply}.fail(e, "broker"); });
       },
   };
 }
 
 }  // namespace
 
-void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx, http::verb method,
-               std::string target, std::string body, api_reply reply) {
-  auto a = sys.spawn(api_request_impl, std::move(ctx), std::move(reply));
+void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+               supervisor_actor supervisor, http::verb method, std::string target,
+               std::string body, api_reply reply) {
+  auto a = sys.spawn(api_request_impl, std::move(ctx), std::move(supervisor), std::move(reply));
   caf::anon_send(a, http_atom::value,
                  http_request{std::string(http::to_string(method)), std::move(target),
                               std::move(body)});

@@ -17,8 +17,9 @@ namespace portask {
 /// Calls `reply(status, json)` exactly once, from any thread.
 using api_reply = std::function<void(unsigned status, std::string json)>;
 
+/// `supervisor`: where the request's actor finds the registry, bridges and groups.
 void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-               boost::beast::http::verb method, std::string target, std::string body,
-               api_reply reply);
+               supervisor_actor supervisor, boost::beast::http::verb method, std::string target,
+               std::string body, api_reply reply);
 
 }  // namespace portask

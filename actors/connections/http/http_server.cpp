@@ -36,8 +36,10 @@ class http_session : public limited_connection,
                      public std::enable_shared_from_this<http_session> {
  public:
   http_session(tcp::socket s, caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-               std::shared_ptr<connection_table> table, std::shared_ptr<asio::ssl::context> tls)
-      : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), table_(std::move(table)),
+               supervisor_actor supervisor, std::shared_ptr<connection_table> table,
+               std::shared_ptr<asio::ssl::context> tls)
+      : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), supervisor_(std::move(supervisor)),
+        table_(std::move(table)),
         tls_context_(std::move(tls)) {
     touch();
     if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream_, *tls_context_);
@@ -185,7 +187,7 @@ class http_session : public limited_connection,
       case http_route::topics: return list_topics(res);
       case http_route::console: return serve_console(res, std::string_view(target.data(), target.size()));
       case http_route::api:
-        return serve_api(sys_, ctx_, request.method(), std::string(target), request.body(),
+        return serve_api(sys_, ctx_, supervisor_, request.method(), std::string(target), request.body(),
                          [self = shared_from_this(), res](unsigned status, std::string body) {
                            self->finish(res, static_cast<http::status>(status), std::move(body));
                          });
@@ -221,15 +223,17 @@ class http_session : public limited_connection,
   void list_topics(response_ptr res) {
     auto asker = sys_.spawn(
         [](http_request_actor::pointer a, std::shared_ptr<http_session> self,
-           response_ptr response, topic_registry_actor reg) -> http_request_actor::behavior_type {
+           response_ptr response, supervisor_actor supervisor) -> http_request_actor::behavior_type {
           return {[=](http_atom, const http_request&) {
             auto unavailable = [=] {
               self->finish(response, http::status::service_unavailable,
                            "{\"error\":\"registry unavailable\"}\n");
               a->quit();
             };
-            if (!reg) return unavailable();
-            a->request(reg, std::chrono::seconds(2), list_atom::value)
+            a->request(supervisor, std::chrono::seconds(2), directory_atom::value)
+                .then([=](actor_directory& dir) {
+            if (!dir.registry) return unavailable();
+            a->request(dir.registry, std::chrono::seconds(2), list_atom::value)
                 .then(
                     [=](std::vector<storage::topic_info>& topics) {
                       std::ostringstream body;
@@ -242,9 +246,10 @@ class http_session : public limited_connection,
                       a->quit();
                     },
                     [=](caf::error&) { unavailable(); });
+                }, [=](caf::error&) { unavailable(); });
           }};
         },
-        shared_from_this(), res, ctx_->registry());
+        shared_from_this(), res, supervisor_);
     caf::anon_send(asker, http_atom::value, http_request{"GET", "/topics", {}});
   }
 
@@ -286,6 +291,7 @@ class http_session : public limited_connection,
   std::optional<http_request_parser> parser_;
   caf::actor_system& sys_;
   std::shared_ptr<broker_context> ctx_;
+  supervisor_actor supervisor_;  ///< where its requests find the actors they ask
   std::shared_ptr<connection_table> table_;
   std::shared_ptr<asio::ssl::context> tls_context_;  ///< kept alive for tls_; null: plaintext
   std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls_;
@@ -296,9 +302,9 @@ class http_session : public limited_connection,
 }  // namespace
 
 http_server::http_server(asio::io_context& io, caf::actor_system& sys,
-                         std::shared_ptr<broker_context> ctx, std::uint32_t max_connections,
-                         std::shared_ptr<tls_server_context> tls)
-    : io_(io), sys_(sys), ctx_(std::move(ctx)), tls_(std::move(tls)),
+                         std::shared_ptr<broker_context> ctx, supervisor_actor supervisor,
+                         std::uint32_t max_connections, std::shared_ptr<tls_server_context> tls)
+    : io_(io), sys_(sys), ctx_(std::move(ctx)), supervisor_(std::move(supervisor)), tls_(std::move(tls)),
       table_(std::make_shared<connection_table>(max_connections,
                                                 ctx_->config.max_connections_per_address)) {}
 
@@ -332,7 +338,7 @@ void http_server::on_client(tcp::socket s) {
     s.close(ec);  // HTTP has no greeting to refuse with; the client sees the close
     return;
   }
-  auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, table_,
+  auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, supervisor_, table_,
                                                 tls_ ? tls_->current() : nullptr);
   table_->join(remote.address(), session);
   ctx_->metrics.listener_connection(listener_kind::http, +1);

@@ -22,8 +22,10 @@ namespace portask {
 
 class http_server : public std::enable_shared_from_this<http_server> {
  public:
+  /// `supervisor`: where requests find the registry, bridges and groups.
   http_server(boost::asio::io_context& io, caf::actor_system& sys,
-              std::shared_ptr<broker_context> ctx, std::uint32_t max_connections,
+              std::shared_ptr<broker_context> ctx, supervisor_actor supervisor,
+              std::uint32_t max_connections,
               std::shared_ptr<tls_server_context> tls = nullptr);
   expected<std::uint16_t> start(const listener_config& address);
   void stop();
@@ -33,6 +35,7 @@ class http_server : public std::enable_shared_from_this<http_server> {
   boost::asio::io_context& io_;
   caf::actor_system& sys_;
   std::shared_ptr<broker_context> ctx_;
+  supervisor_actor supervisor_;
   std::shared_ptr<tls_server_context> tls_;
   std::shared_ptr<accept_loop> acceptor_;
   std::shared_ptr<connection_table> table_;

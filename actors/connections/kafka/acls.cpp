@@ -62,7 +62,7 @@ void handle_create_acls(self_ptr self, const request& r, protocol::byte_view bod
     bindings.push_back(std::move(b));
     slots.push_back(i);
   }
-  auto security = self->state.ctx->security();
+  auto security = self->state.dir.security;
   if (bindings.empty()) return respond(self, r, *res, flexible);
   auto fail = [=](errc e) {
     for (auto i : slots) {
@@ -146,7 +146,7 @@ void handle_delete_acls(self_ptr self, const request& r, protocol::byte_view bod
     }
     respond(self, r, *res, flexible, true);
   };
-  auto security = self->state.ctx->security();
+  auto security = self->state.dir.security;
   if (!security) return fail(errc::not_ready);
   self->request(security, 10s, delete_atom::value, filters)
       .then(

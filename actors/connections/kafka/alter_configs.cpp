@@ -109,7 +109,7 @@ void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
     return done(refusal{error_code::invalid_request,
                         "unsupported resource type " + std::to_string(type)});
   }
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   self->request(registry, 10s, topic_atom::value, name, false)
       .then(
           [=](storage::topic_info& topic) {

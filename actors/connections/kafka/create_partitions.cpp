@@ -18,7 +18,7 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
   auto done = [=] {
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   const bool validate_only = req.validateOnly;
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];

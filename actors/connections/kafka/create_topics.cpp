@@ -125,7 +125,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
     }
     storage::topic_info info{t.name, partitions, {}, {}};
     for (const auto& c : t.configs) info.configs.emplace_back(c.name, c.value.value_or(""));
-    self->request(self->state.ctx->registry(), 10s, create_atom::value, std::move(info))
+    self->request(self->state.dir.registry, 10s, create_atom::value, std::move(info))
         .then(
             [=](storage::topic_info& created) {
               res->topics[i].topicId = created.id;
@@ -158,7 +158,7 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
   auto pending = std::make_shared<std::size_t>(targets.size());
   if (targets.empty()) return respond(self, r, *res, flexible);
   res->responses.resize(targets.size());
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   auto done = [=] {
     if (--*pending == 0) respond(self, r, *res, flexible);
   };

@@ -46,7 +46,7 @@ void handle_delete_records(self_ptr self, const request& r, protocol::byte_view 
       }
       ++*pending;
       ask_partition(
-          self, *self->state.ctx, topic_partition{t.name, p.partitionIndex}, timeout,
+          self, self->state.dir, topic_partition{t.name, p.partitionIndex}, timeout,
           [=](storage::partition_bounds& b) {
             res->topics[ti].partitions[pi].lowWatermark = b.log_start;
             done();

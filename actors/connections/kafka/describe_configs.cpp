@@ -183,7 +183,7 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
     const auto keys = rq.configurationKeys;
     const bool synonyms = req.includeSynonyms;
     // The topic's configs only: no partition is asked (or started) for its bounds.
-    self->request(ctx.registry(), 10s, topic_atom::value, rq.resourceName, false)
+    self->request(self->state.dir.registry, 10s, topic_atom::value, rq.resourceName, false)
         .then(
             [=](storage::topic_info& info) {
               auto& o = res->results[i];

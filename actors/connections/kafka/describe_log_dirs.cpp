@@ -56,7 +56,7 @@ void handle_describe_log_dirs(self_ptr self, const request& r, protocol::byte_vi
   dir.logDir = log_dir_name(*self->state.ctx);
   dir.totalBytes = -1;
   dir.usableBytes = -1;
-  self->request(self->state.ctx->registry(), 10s, list_atom::value)
+  self->request(self->state.dir.registry, 10s, list_atom::value)
       .then(
           [=](std::vector<storage::topic_info>& topics) mutable {
             std::sort(topics.begin(), topics.end(),

@@ -47,7 +47,7 @@ void handle_describe_producers(self_ptr self, const request& r, protocol::byte_v
       };
       ++*pending;
       ask_partition(
-          self, *self->state.ctx, topic_partition{t.name, p}, 10s,
+          self, self->state.dir, topic_partition{t.name, p}, 10s,
           [=](std::vector<producer_summary>& producers) {
             auto& out = res->topics[ti].partitions[pi];
             for (const auto& s : producers) {

@@ -62,7 +62,7 @@ void handle_elect_leaders(self_ptr self, const request& r, protocol::byte_view b
     return respond(self, r, res, flexible, true);
   }
   auto wanted = std::make_shared<msg::ElectLeadersRequest>(std::move(req));
-  self->request(self->state.ctx->registry(), 10s, list_atom::value)
+  self->request(self->state.dir.registry, 10s, list_atom::value)
       .then(
           [=](std::vector<storage::topic_info>& topics) {
             std::map<std::string, std::int32_t> partitions;

@@ -155,7 +155,7 @@ void resolve_topic_ids(self_ptr self, std::shared_ptr<msg::FetchRequest> req, Th
       continue;
     }
     ++*pending;
-    self->request(self->state.ctx->registry(), 10s, topic_atom::value, t.topicId)
+    self->request(self->state.dir.registry, 10s, topic_atom::value, t.topicId)
         .then(
             [=, &t](storage::topic_info& info) {
               self->state.topic_names[info.id] = info.name;
@@ -279,7 +279,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
           f.poll_id = self->state.polls->open(f.tp);
           st->polls.push_back(f.poll_id);
         }
-        auto bridge = self->state.ctx->bridge_for(f.tp);
+        auto bridge = self->state.dir.bridge_for(f.tp);
         self->request(bridge, caf::infinite, fetch_atom::value, f)
             .then(
                 [=](fetch_result& res) {

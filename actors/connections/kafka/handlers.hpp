@@ -8,6 +8,7 @@
 
 #include "actors/runtime/broker_context.hpp"
 #include "actors/connections/kafka/error_codes.hpp"
+#include "actors/connections/transport/connection_lifecycle.hpp"
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/response_queue.hpp"
 #include "actors/security/sasl_session.hpp"
@@ -22,6 +23,10 @@ inline constexpr std::string_view cluster_id = "portask";
 
 struct connection_state {
   std::shared_ptr<broker_context> ctx;
+  /// Where the bridges, registry, groups and security actors are (from the supervisor);
+  /// declared before the members that use it as they go (presence, polls).
+  actor_directory dir;
+  hook_presence presence;
   std::shared_ptr<const kafka_endpoint> endpoint;  ///< the listener the client came in on
   std::shared_ptr<tcp_session> session;
   std::unique_ptr<response_queue> responses;
@@ -231,7 +236,7 @@ inline void close_after_answers(self_ptr self) {
 template <class F, class Fail>
 void with_group(self_ptr self, const std::string& group, F f, Fail fail) {
   using namespace std::chrono_literals;
-  auto groups = self->state.ctx->groups();
+  auto groups = self->state.dir.groups;
   if (!groups) return fail(errc::not_ready);
   self->request(groups, 10s, group_atom::value, group)
       .then([=](group_coordinator_actor& g) mutable { f(g); },

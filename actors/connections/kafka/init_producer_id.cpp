@@ -37,7 +37,7 @@ void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_vie
     res.producerEpoch = static_cast<std::int16_t>(req.producerEpoch + 1);
     return respond(self, r, res, flexible);
   }
-  with_new_producer_id(self, self->state.ctx, [=](expected<std::int64_t> id) mutable {
+  with_new_producer_id(self, self->state.ctx, self->state.dir.any_reader(), [=](expected<std::int64_t> id) mutable {
     if (id) {
       res.producerId = *id;
       res.producerEpoch = 0;

@@ -92,13 +92,14 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
 }
 
 kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
+                                                           supervisor_actor supervisor,
                                                            std::shared_ptr<tcp_session> session,
                                                            std::shared_ptr<const kafka_endpoint> endpoint) {
   self->state.ctx = ctx;
   self->state.endpoint = endpoint;
   self->state.session = session;
   self->state.responses = std::make_unique<response_queue>(session);
-  self->state.polls = std::make_unique<long_polls>(ctx);
+  self->state.polls = std::make_unique<long_polls>(ctx, self->state.dir);
   self->state.acl = std::make_unique<authorization_cache>(ctx->access);
   const auto& peer = session->peer();
   self->state.host = peer.substr(0, peer.rfind(':'));
@@ -109,7 +110,7 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
                                                       self->state.host);
     self->state.phase = kafka::connection_state::sasl_phase::handshake;
   }
-  track_connection(self, ctx, session, protocol_kind::kafka);
+  track_connection(self, ctx, supervisor, session, protocol_kind::kafka);
   return {
       [=](frame_atom, const std::vector<protocol::buffer>& frames) {
         for (const auto& bytes : frames) on_request(self, bytes);
@@ -128,15 +129,18 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
         ctx->metrics.request(protocol_kind::kafka, request_kind::other, std::chrono::nanoseconds{0}, true);
         self->quit();
       },
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
 }  // namespace
 
 kafka_connection_actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                              supervisor_actor supervisor,
                                               std::shared_ptr<tcp_session> session,
                                               std::shared_ptr<const kafka_endpoint> endpoint) {
-  return sys.spawn(kafka_connection_impl, std::move(ctx), std::move(session), std::move(endpoint));
+  return sys.spawn(kafka_connection_impl, std::move(ctx), std::move(supervisor), std::move(session),
+                   std::move(endpoint));
 }
 
 }  // namespace portask

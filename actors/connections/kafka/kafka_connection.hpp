@@ -12,8 +12,9 @@
 namespace portask {
 
 /// `endpoint`: the Kafka listener the client came in on (what Metadata advertises to it,
-/// whether it must authenticate).
+/// whether it must authenticate). `supervisor`: where it gets its actor directory.
 kafka_connection_actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
+                                              supervisor_actor supervisor,
                                               std::shared_ptr<tcp_session> session,
                                               std::shared_ptr<const kafka_endpoint> endpoint);
 

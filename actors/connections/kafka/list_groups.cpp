@@ -16,7 +16,7 @@ void handle_list_groups(self_ptr self, const request& r, protocol::byte_view bod
   const bool flexible = msg::ListGroupsRequest_is_flexible(r.api_version);
   // Decided when the request comes, as Kafka does; groups are checked one by one in the answer.
   const bool lists_all = allowed_on_cluster(self, sec::acl_operation::describe);
-  auto groups = self->state.ctx->groups();
+  auto groups = self->state.dir.groups;
   auto fail = [=](caf::error& e) {
     msg::ListGroupsResponse res;
     res.errorCode = to_kafka_group(to_errc(e));

@@ -68,12 +68,12 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
       }
       const topic_partition tp{req.topics[ti].name, p.partitionIndex};
       ask_partition(
-          self, *self->state.ctx, tp, 10s,
+          self, self->state.dir, tp, 10s,
           [=](storage::partition_bounds& b) {
             if (p.timestamp == earliest) return answer({b.log_start, -1});
             if (p.timestamp == latest) return answer({b.next_offset, -1});
             if (b.log_start >= b.next_offset) return answer({-1, -1});
-            auto bridge = self->state.ctx->bridge_for(tp);
+            auto bridge = self->state.dir.bridge_for(tp);
             if (!bridge) {
               auto e = make_caf_error(errc::not_ready);
               return fail(e);

@@ -67,7 +67,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
   }
   res->clusterId = std::string(cluster_id);
   res->controllerId = *listed.begin();  // the lowest listed id (this node is always listed)
-  auto registry = ctx.registry();
+  auto registry = self->state.dir.registry;
   const bool all = !req.topics || (r.api_version == 0 && req.topics->empty());
   if (all) {
     self->request(registry, 10s, list_atom::value)

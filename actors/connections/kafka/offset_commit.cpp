@@ -95,7 +95,7 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
   auto looked_up = [=] {
     if (--*pending == 0) commit();
   };
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   for (const auto& topic : to_look_up) {
     self->request(registry, 10s, topic_atom::value, topic, false)
         .then(

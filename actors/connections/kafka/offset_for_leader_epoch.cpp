@@ -80,7 +80,7 @@ void handle_offset_for_leader_epoch(self_ptr self, const request& r, protocol::b
       // The partition must exist before its epoch is checked (Kafka): both come after
       // its bounds are known.
       ask_partition(
-          self, *self->state.ctx, topic_partition{t.topic, p.partition}, 10s,
+          self, self->state.dir, topic_partition{t.topic, p.partition}, 10s,
           [=](storage::partition_bounds& b) {
             const auto current = self->state.ctx->cluster()->leader_epoch({t.topic, p.partition});
             if (auto err = check_current_epoch(p.currentLeaderEpoch, current); err != 0) {

@@ -223,7 +223,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       // stored frame in it.
       if (as_sent)
         pb.kafka_view = protocol::shared_bytes::adopt(std::move(part.records->owned()));
-      bursts.add(ctx.bridge_for(pb.tp), std::move(pb), {ti, pi});
+      bursts.add(self->state.dir.bridge_for(pb.tp), std::move(pb), {ti, pi});
     }
   }
   // One message per bridge for the whole request.

@@ -117,7 +117,7 @@ void handle_alter_user_scram_credentials(self_ptr self, const request& r, protoc
     else
       upserts.push_back({u.name, sec::scram_credential_from_salted(*m, u.saltedPassword, u.salt, u.iterations)});
   }
-  auto security = self->state.ctx->security();
+  auto security = self->state.dir.security;
   auto pending = std::make_shared<std::size_t>(1);
   auto done = [=] {
     if (--*pending == 0) respond(self, r, *res, true, false);

@@ -15,6 +15,7 @@ namespace native = protocol::native;
 
 struct member_state {
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< the registry and groups; its connection passes on every update
   std::shared_ptr<tcp_session> session;
   native_membership m;
   group_coordinator_actor coordinator;
@@ -93,7 +94,7 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
     for (const auto& [id, parts] : plan) out.emplace_back(id, protocol::encode_assignment(parts));
     sync(self, std::move(out));
   };
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   for (const auto& t : topics) {
     if (!registry) {
       done();
@@ -164,7 +165,7 @@ void join(self_ptr self) {
   auto& st = self->state;
   if (st.left || st.joining) return;
   st.joining = true;
-  auto groups = st.ctx->groups();
+  auto groups = st.dir.groups;
   if (!groups) {
     st.joining = false;
     return rejoin(self, errc::not_ready, 500ms);
@@ -185,9 +186,10 @@ void join(self_ptr self) {
 }
 
 native_group_member_actor::behavior_type member_impl(self_ptr self, native_connection_actor connection, std::shared_ptr<broker_context> ctx,
-                          std::shared_ptr<tcp_session> session, native_membership m) {
+                          actor_directory dir, std::shared_ptr<tcp_session> session, native_membership m) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
+  st.dir = std::move(dir);
   st.session = std::move(session);
   st.m = std::move(m);
   self->monitor(connection);
@@ -222,16 +224,17 @@ native_group_member_actor::behavior_type member_impl(self_ptr self, native_conne
                     rejoin(self, code, is_retriable(code) && code != errc::rebalance_in_progress ? 200ms : 0ms);
                   });
       },
+      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
   };
 }
 
 }  // namespace
 
 native_group_member_actor spawn_native_group_member(caf::actor_system& sys, native_connection_actor connection,
-                                     std::shared_ptr<broker_context> ctx,
+                                     std::shared_ptr<broker_context> ctx, actor_directory dir,
                                      std::shared_ptr<tcp_session> session, native_membership m) {
-  return sys.spawn(member_impl, std::move(connection), std::move(ctx), std::move(session),
-                   std::move(m));
+  return sys.spawn(member_impl, std::move(connection), std::move(ctx), std::move(dir),
+                   std::move(session), std::move(m));
 }
 
 }  // namespace portask

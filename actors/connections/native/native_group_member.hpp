@@ -27,9 +27,10 @@ struct native_membership {
 
 /// Spawns the member; it monitors `connection` and leaves when it goes down. It joins when
 /// sent `join_atom` (the connection does so once its GroupJoin response is on its way);
-/// send it `leave_atom` to leave early.
+/// send it `leave_atom` to leave early. `dir`: its connection's directory (the connection
+/// passes on every update).
 native_group_member_actor spawn_native_group_member(caf::actor_system& sys, native_connection_actor connection,
-                                     std::shared_ptr<broker_context> ctx,
+                                     std::shared_ptr<broker_context> ctx, actor_directory dir,
                                      std::shared_ptr<tcp_session> session, native_membership m);
 
 }  // namespace portask

@@ -64,6 +64,10 @@ using publish_slot = std::pair<request_ctx, bool>;
 
 struct connection_state {
   std::shared_ptr<broker_context> ctx;
+  /// Where the bridges, registry, groups and security actors are (from the supervisor);
+  /// declared before the members that use it as they go (presence, polls).
+  actor_directory dir;
+  hook_presence presence;
   std::shared_ptr<tcp_session> session;
   std::unique_ptr<response_queue> responses;
   std::unique_ptr<long_polls> polls;  ///< cancelled when answered otherwise or on close
@@ -217,7 +221,7 @@ void flush_publishes(self_ptr self) {
 
 // Gathers a publish into its bridge's burst; the burst goes after the read's last frame.
 void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
-  auto bridge = self->state.ctx->bridge_for(pb.tp);
+  auto bridge = self->state.dir.bridge_for(pb.tp);
   if (!bridge) return fail(self, r, errc::not_ready);
   self->state.bursts.add(std::move(bridge), std::move(pb), {r, acks});
 }
@@ -265,7 +269,7 @@ void serve_frames(self_ptr self, std::vector<protocol::buffer> frames);
 
 void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
   auto& st = self->state;
-  auto registry = st.ctx->registry();
+  auto registry = st.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   const auto topic = pb.tp.topic;
   const bool auto_create = pb.auto_create;
@@ -374,7 +378,7 @@ void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload)
       return fail(self, r, errc::invalid_producer_epoch, "epochs exhausted; ask for a new id");
     return answer(req->producer_id, static_cast<std::int16_t>(req->producer_epoch + 1));
   }
-  with_new_producer_id(self, self->state.ctx, [=](expected<std::int64_t> id) {
+  with_new_producer_id(self, self->state.ctx, self->state.dir.any_reader(), [=](expected<std::int64_t> id) {
     if (!id) return fail(self, r, static_cast<errc>(id.error().value()));
     answer(*id, 0);
   });
@@ -408,7 +412,7 @@ void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
                   std::min(req->max_wait_ms, max_fetch_wait_ms),
                   protocol_kind::portask,
                   alone};
-  auto bridge = self->state.ctx->bridge_for(f.tp);
+  auto bridge = self->state.dir.bridge_for(f.tp);
   if (!bridge) {
     self->state.responses->keep_promise(granted);
     return fail(self, r, errc::not_ready);
@@ -465,7 +469,7 @@ void pump(self_ptr self, std::uint32_t id) {
     }
     return;
   }
-  auto bridge = st.ctx->bridge_for(s.tp);
+  auto bridge = st.dir.bridge_for(s.tp);
   if (!bridge) {  // the runtime is restarting: try again shortly
     self->delayed_send(self, 200ms, subscribe_atom::value, id);
     return;
@@ -529,7 +533,7 @@ void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
   topic_partition tp{req->topic, req->partition};
   // The partition must exist: asking its bounds says so.
   ask_partition(
-      self, *self->state.ctx, tp, std::chrono::milliseconds(10000),
+      self, self->state.dir, tp, std::chrono::milliseconds(10000),
       [=](storage::partition_bounds& b) {
             // "Latest" is where the log ends now, when the partition answered: a publish
             // acknowledged after the Subscribe response is always delivered.
@@ -577,7 +581,7 @@ void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
 // whichever protocol its consumers speak.
 template <class F>
 void with_group(self_ptr self, request_ctx r, const std::string& group, F f) {
-  auto groups = self->state.ctx->groups();
+  auto groups = self->state.dir.groups;
   if (!groups) return fail(self, r, errc::not_ready);
   self->request(groups, 10s, group_atom::value, group)
       .then([=](group_coordinator_actor& g) mutable { f(g); },
@@ -639,7 +643,7 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   m.client_host = st.session->peer();
   const auto id = m.membership_id;
   auto member = spawn_native_group_member(self->system(), caf::actor_cast<native_connection_actor>(self), st.ctx,
-                                          st.session, std::move(m));
+                                          st.dir, st.session, std::move(m));
   self->monitor(member);  // a member that ends by itself no longer holds the connection open
   st.memberships.emplace(id, member);
   update_hold(self);
@@ -701,7 +705,7 @@ void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor regis
 void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_topic_admin(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   auto on_error = [=](caf::error& e) { fail(self, r, e); };
   auto empty_ok = [=](bool) { respond(self, r, [](protocol::buffer&) {}); };
@@ -800,7 +804,7 @@ void describe_cluster(native::metadata_response& m, const cluster_view& view,
 void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_metadata_request(payload);
   if (!req) return fail(self, r, errc::malformed_payload);
-  auto registry = self->state.ctx->registry();
+  auto registry = self->state.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   self->request(registry, 10s, list_atom::value)
       .then(
@@ -822,12 +826,12 @@ void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) 
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (!check_topic(self, r, sec::acl_operation::describe, req->topic)) return;
   const topic_partition tp{req->topic, req->partition};
-  auto bridge = self->state.ctx->bridge_for(tp);
+  auto bridge = self->state.dir.bridge_for(tp);
   if (!bridge) return fail(self, r, errc::not_ready);
   const auto timestamp = req->timestamp;
   auto on_error = [=](caf::error& e) { fail(self, r, e); };
   ask_partition(
-      self, *self->state.ctx, tp, std::chrono::milliseconds(10000),
+      self, self->state.dir, tp, std::chrono::milliseconds(10000),
       [=](storage::partition_bounds& b) {
         auto answer = [=](std::optional<native::offset_at_time> at) {
           respond(self, r, [&](protocol::buffer& out) {
@@ -900,7 +904,7 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
     return;
   switch (req->op) {
     case native::group_op::list: {
-      auto groups = self->state.ctx->groups();
+      auto groups = self->state.dir.groups;
       if (!groups) return fail(self, r, errc::not_ready);
       self->request(groups, 10s, list_atom::value)
           .then(
@@ -936,7 +940,7 @@ void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload
   if (req->offset < -1) return fail(self, r, errc::offset_out_of_range);
   if (!check_topic(self, r, sec::acl_operation::remove, req->topic)) return;
   ask_partition(
-      self, *self->state.ctx, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(30000),
+      self, self->state.dir, topic_partition{req->topic, req->partition}, std::chrono::milliseconds(30000),
       [=](storage::partition_bounds& b) {
         respond(self, r, [&](protocol::buffer& out) {
           native::encode_body(out, native::list_offsets_response{b.log_start, b.next_offset, std::nullopt});
@@ -968,7 +972,7 @@ void on_user_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (req->user.empty()) return fail(self, r, errc::invalid_request, "empty user name");
   const auto m = sec::scram_mechanism_named(req->mechanism);
   if (!m) return fail(self, r, errc::invalid_request, "unknown SCRAM mechanism " + req->mechanism);
-  auto security = self->state.ctx->security();
+  auto security = self->state.dir.security;
   if (!security) return fail(self, r, errc::not_ready);
   if (req->op == native::user_op::remove) {
     self->request(security, 10s, delete_atom::value, req->user, *m)
@@ -1022,7 +1026,7 @@ void on_acl_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   const bool listing = req->op == native::acl_op::list;
   if (!check_cluster(self, r, listing ? sec::acl_operation::describe : sec::acl_operation::alter)) return;
-  auto security = self->state.ctx->security();
+  auto security = self->state.dir.security;
   if (req->op == native::acl_op::create) {
     std::vector<sec::acl_binding> bindings;
     for (const auto& e : req->entries) {
@@ -1191,12 +1195,12 @@ void serve_frames(self_ptr self, std::vector<protocol::buffer> frames) {
 }
 
 native_connection_actor::behavior_type connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
-                              std::shared_ptr<tcp_session> session) {
+                              supervisor_actor supervisor, std::shared_ptr<tcp_session> session) {
     self->state.ctx = ctx;
     self->state.session = session;
     self->state.responses = std::make_unique<response_queue>(session);
-    self->state.polls = std::make_unique<long_polls>(ctx);
-    track_connection(self, ctx, session, protocol_kind::portask);
+    self->state.polls = std::make_unique<long_polls>(ctx, self->state.dir);
+    track_connection(self, ctx, supervisor, session, protocol_kind::portask);
     self->state.acl = std::make_unique<authorization_cache>(ctx->access);
     const auto& peer = session->peer();
     self->state.host = peer.substr(0, peer.rfind(':'));
@@ -1240,14 +1244,20 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
           for (const auto& [id, sub] : self->state.subscriptions) ids.push_back(id);
           for (auto id : ids) pump(self, id);
         },
+        [=](directory_atom a, actor_directory& dir) {
+          auto& st = self->state;
+          st.dir = std::move(dir);
+          for (const auto& [id, member] : st.memberships) self->send(member, a, st.dir);
+        },
     };
 }
 
 }  // namespace
 
 native_connection_actor spawn_portask_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                    std::shared_ptr<tcp_session> session) {
-  return sys.spawn(connection_impl, std::move(ctx), std::move(session));
+                                                 supervisor_actor supervisor,
+                                                 std::shared_ptr<tcp_session> session) {
+  return sys.spawn(connection_impl, std::move(ctx), std::move(supervisor), std::move(session));
 }
 
 protocol::buffer portask_rejection_frame() {

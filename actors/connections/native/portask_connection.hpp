@@ -11,8 +11,10 @@
 
 namespace portask {
 
+/// `supervisor`: where it gets its actor directory.
 native_connection_actor spawn_portask_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                    std::shared_ptr<tcp_session> session);
+                                                 supervisor_actor supervisor,
+                                                 std::shared_ptr<tcp_session> session);
 
 /// The bytes written to a client refused for being over the connection limit.
 protocol::buffer portask_rejection_frame();

@@ -3,7 +3,9 @@
 /// cancelled when the request it served no longer needs it (another partition answered it,
 /// a subscription ended) and all of them when the connection ends, so partitions do not keep
 /// answering clients that are gone, or hold a closing connection open until max_wait.
-/// Used by one connection actor only (and by its cleanup, on the same actor).
+/// Used by one connection actor only (and by its cleanup, on the same actor). The cancels go
+/// through the bridges of the connection's directory (`dir`, a member of the same state
+/// that outlives this one).
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +17,8 @@ namespace portask {
 
 class long_polls {
  public:
-  explicit long_polls(std::shared_ptr<broker_context> ctx) : ctx_(std::move(ctx)) {}
+  long_polls(std::shared_ptr<broker_context> ctx, const actor_directory& dir)
+      : ctx_(std::move(ctx)), dir_(&dir) {}
   long_polls(const long_polls&) = delete;
   long_polls& operator=(const long_polls&) = delete;
   ~long_polls() { cancel_all(); }
@@ -32,7 +35,7 @@ class long_polls {
   void cancel(std::uint64_t id) {
     auto it = open_.find(id);
     if (it == open_.end()) return;
-    if (auto bridge = ctx_->bridge_for(it->second))
+    if (auto bridge = dir_->bridge_for(it->second))
       caf::anon_send(bridge, cancel_atom::value, it->second, id);
     open_.erase(it);
   }
@@ -43,6 +46,7 @@ class long_polls {
 
  private:
   std::shared_ptr<broker_context> ctx_;
+  const actor_directory* dir_;
   std::unordered_map<std::uint64_t, topic_partition> open_;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 /// What the DSL tests share: an actor system on CAF's deterministic test scheduler
-/// (caf/test/dsl.hpp: expect/allow/disallow, sched.run()), a broker_context whose directory
-/// holds mock collaborators, and matchers for expect(...).with(...).
+/// (caf/test/dsl.hpp: expect/allow/disallow, sched.run()), a broker_context, an actor
+/// directory of mock collaborators, and matchers for expect(...).with(...).
 ///
 /// Nothing runs unless the test lets it: expect() runs exactly the one message it names.
 /// Timers (delayed_send, request timeouts) fire only through sched.trigger_timeout();
@@ -82,8 +82,8 @@ inline broker_config dsl_broker_config() {
   return c;
 }
 
-/// A broker_context whose directory holds a mock writer, reader, registry and bridge (one
-/// each). Tests spawn the real actors they test and track() them.
+/// A broker_context and an actor directory holding a mock writer, reader, registry and
+/// bridge (one each), which tests hand to the real actors they spawn (and track()).
 class dsl_fixture : public test_coordinator_fixture<dsl_config> {
  public:
   dsl_fixture()
@@ -93,10 +93,10 @@ class dsl_fixture : public test_coordinator_fixture<dsl_config> {
     reader = track(spawn_mock_storage_reader(sys, reader_script));
     registry = track(spawn_mock_topic_registry(sys, registry_script));
     bridge_mock = track(spawn_mock_protocol_bridge(sys, bridge_script));
-    ctx->set_writers({writer});
-    ctx->set_readers({reader});
-    ctx->set_registry(registry);
-    ctx->set_bridges({bridge_mock});
+    dir.writers = {writer};
+    dir.readers = {reader};
+    dir.registry = registry;
+    dir.bridges = {bridge_mock};
     sched.run();  // the mocks start; none has a message yet
   }
 
@@ -115,6 +115,7 @@ class dsl_fixture : public test_coordinator_fixture<dsl_config> {
   }
 
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;
 
   std::shared_ptr<storage_writer_script> writer_script = std::make_shared<storage_writer_script>();
   std::shared_ptr<storage_reader_script> reader_script = std::make_shared<storage_reader_script>();

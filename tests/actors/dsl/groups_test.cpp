@@ -44,8 +44,7 @@ storage::group_offset at(std::int32_t partition, std::int64_t offset) {
 
 struct group_fixture : dsl_fixture {
   group_fixture() {
-    directory = track(spawn_group_directory(sys, ctx));
-    ctx->set_groups(directory);  // retired coordinators find their successor through it
+    directory = track(spawn_group_directory(sys, ctx, dir));
     sched.run();
   }
 
@@ -221,7 +220,9 @@ CAF_TEST(an idle coordinator hands over and a request to its old handle is serve
 CAF_TEST(in a cluster a group is coordinated only under its lease and let go when idle) {
   auto node_script = std::make_shared<cluster_script>();
   auto cluster = track(spawn_mock_cluster(sys, node_script));
-  ctx->set_cluster_node(cluster);
+  // The supervisor tells the directory of the cluster actor.
+  dir.cluster = cluster;
+  caf::anon_send(directory, directory_atom::value, dir);
   sched.run();
   auto view = std::make_shared<cluster_view>();
   view->self = 1;

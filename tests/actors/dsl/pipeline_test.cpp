@@ -41,7 +41,7 @@ std::vector<std::int64_t> base_offsets(const append_set& set) {
 
 struct pipeline_fixture : dsl_fixture {
   pipeline_fixture() {
-    bridge = track(spawn_protocol_bridge(sys, ctx));
+    bridge = track(spawn_protocol_bridge(sys, ctx, dir));
     sched.run();
   }
 
@@ -50,7 +50,7 @@ struct pipeline_fixture : dsl_fixture {
   // history covers the whole log, so the partition writes no snapshot.
   partition_actor start_partition(const topic_partition& tp, std::int64_t next_offset) {
     reader_script->recover.reply({{0, next_offset}, {next_offset, {}}});
-    auto p = spawn_partition(self.ptr(), ctx, tp);
+    auto p = spawn_partition(self.ptr(), ctx, dir, tp);
     self->unlink_from(p);  // its life is the test's, not the scoped actor's
     track(p);
     registry_script->partitions[tp] = p;
@@ -254,7 +254,7 @@ CAF_TEST(a restarted bridge forwards a cancel for a poll parked through its pred
   auto p = start_partition(orders, 5);
   park_fetch(orders, p, 5, 78);
   // The supervisor replaced the bridge: the new one has never seen this partition.
-  auto restarted = track(spawn_protocol_bridge(sys, ctx));
+  auto restarted = track(spawn_protocol_bridge(sys, ctx, dir));
   sched.run();
   caf::anon_send(restarted, cancel_atom::value, orders, std::uint64_t{78});
   expect((cancel_atom, topic_partition, std::uint64_t), from(_).to(restarted).with(_, orders, 78u));
@@ -274,8 +274,8 @@ CAF_TEST(a connection that closes cancels every poll it parked and each is answe
   const topic_partition other{"orders", 1};
   auto p = start_partition(orders, 5);
   auto q = start_partition(other, 3);
-  ctx->set_bridges({bridge});  // the connection's polls go through the real bridge
-  long_polls polls(ctx);       // what a Kafka or native connection keeps; closed_atom cancels all
+  dir.bridges = {bridge};    // the connection's polls go through the real bridge
+  long_polls polls(ctx, dir);  // what a Kafka or native connection keeps; closed_atom cancels all
   park_fetch(orders, p, 5, polls.open(orders));
   park_fetch(other, q, 3, polls.open(other));
   CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 2);
@@ -299,7 +299,9 @@ CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
   auto p = track(spawn_mock_partition(sys, partition_mock_script));
   registry_script->partitions[orders] = p;
   auto hooks = track(spawn_hooks(sys, ctx, std::make_shared<hook_subscriptions>()));
-  ctx->set_hooks(hooks);
+  // The supervisor sends the bridge the directory with the hooks in it.
+  dir.hooks = hooks;
+  caf::anon_send(bridge, directory_atom::value, dir);
   auto subscriber_script = std::make_shared<hooks_subscriber_script>();
   auto subscriber = track(spawn_mock_hooks_subscriber(sys, subscriber_script));
   sched.run();

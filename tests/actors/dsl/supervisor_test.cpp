@@ -9,6 +9,7 @@
 
 #include "actors/runtime/restart_backoff.hpp"
 #include "actors/runtime/restart_intensity.hpp"
+#include "actors/runtime/follow_directory.hpp"
 #include "actors/runtime/supervisor.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
 #include "tests/mocks/mock_hooks.hpp"
@@ -20,19 +21,48 @@ using namespace std::chrono_literals;
 namespace {
 
 // A child the tests only count (group directory, retention, security): it answers nothing
-// and is found by nobody. (Spawned with an argument: CAF 0.17 binds a null argument tuple
+// and is found by nobody; it takes the directory updates the supervisor sends the group
+// directory and retention. (Spawned with an argument: CAF 0.17 binds a null argument tuple
 // for a function without any, which UBSan reports.)
-using idle_child_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
+using idle_child_actor = caf::typed_actor<caf::reacts_to<tick_atom>, directory_update>;
 
 idle_child_actor::behavior_type idle_child(idle_child_actor::pointer, child_kind) {
-  return {[](tick_atom) {}};
+  return {[](tick_atom) {}, [](directory_atom, const actor_directory&) {}};
 }
 
 // A child that fails as it starts, before the supervisor (spawned after its children) has
 // begun to watch it.
 idle_child_actor::behavior_type failing_child(idle_child_actor::pointer self, child_kind) {
   self->quit(caf::make_error(caf::sec::runtime_error, "failed at start"));
-  return {[](tick_atom) {}};
+  return {[](tick_atom) {}, [](directory_atom, const actor_directory&) {}};
+}
+
+// An actor spawned after the supervisor that finds others through the directory, as a
+// connection does: what it holds and how many updates it was sent.
+struct follower_log {
+  actor_directory dir;
+  int updates = 0;
+};
+struct follower_state {
+  actor_directory dir;
+};
+using follower_actor = caf::typed_actor<directory_update>;
+
+follower_actor::behavior_type follower(follower_actor::stateful_pointer<follower_state> self,
+                                       supervisor_actor supervisor,
+                                       std::shared_ptr<follower_log> log) {
+  follow_directory(self, supervisor);
+  // Runs once the directory is in: await holds every other message back until then.
+  self->send(self, directory_atom::value, actor_directory{});
+  return {[=](directory_atom, actor_directory& d) {
+    if (!d.registry) {  // the marker it sent itself
+      log->dir = self->state.dir;
+      return;
+    }
+    ++log->updates;
+    self->state.dir = d;
+    log->dir = std::move(d);
+  }};
 }
 
 struct supervisor_fixture : dsl_fixture {
@@ -44,33 +74,22 @@ struct supervisor_fixture : dsl_fixture {
     sizes.bridges = 1;
     // Mocks for the pipeline's children (scripted like the fixture's), the broker's own
     // factory for the hooks, so what a restarted hooks actor inherits is the real thing.
-    auto factory = [this, retention_fails_at_start](caf::actor_system& s, const std::shared_ptr<broker_context>& c,
-                          const kept_state& kept, child_kind kind,
-                          std::size_t index) -> caf::actor {
+    auto factory = [this, retention_fails_at_start](
+                       caf::actor_system& s, const std::shared_ptr<broker_context>& c,
+                       const actor_directory& d, const kept_state& kept, child_kind kind,
+                       std::size_t index) -> caf::actor {
       ++spawned[kind];
       switch (kind) {
-        case child_kind::writer: {
-          auto w = spawn_mock_storage_writer(s, writer_script);
-          c->set_writer(index, w);
-          return caf::actor_cast<caf::actor>(w);
-        }
-        case child_kind::reader: {
-          auto r = spawn_mock_storage_reader(s, reader_script);
-          c->set_reader(index, r);
-          return caf::actor_cast<caf::actor>(r);
-        }
-        case child_kind::registry: {
-          auto r = spawn_mock_topic_registry(s, registry_script);
-          c->set_registry(r);
-          return caf::actor_cast<caf::actor>(r);
-        }
-        case child_kind::bridge: {
-          auto b = spawn_mock_protocol_bridge(s, bridge_script);
-          c->set_bridge(index, b);
-          return caf::actor_cast<caf::actor>(b);
-        }
+        case child_kind::writer:
+          return caf::actor_cast<caf::actor>(spawn_mock_storage_writer(s, writer_script));
+        case child_kind::reader:
+          return caf::actor_cast<caf::actor>(spawn_mock_storage_reader(s, reader_script));
+        case child_kind::registry:
+          return caf::actor_cast<caf::actor>(spawn_mock_topic_registry(s, registry_script));
+        case child_kind::bridge:
+          return caf::actor_cast<caf::actor>(spawn_mock_protocol_bridge(s, bridge_script));
         case child_kind::hooks:
-          return broker_children()(s, c, kept, kind, index);
+          return broker_children()(s, c, d, kept, kind, index);
         default:  // held by the supervisor alone, as retention is
           if (kind == child_kind::retention && retention_fails_at_start &&
               spawned[kind] == 1)
@@ -88,14 +107,24 @@ struct supervisor_fixture : dsl_fixture {
     sched.run();
   }
 
-  caf::actor_addr child(child_kind kind) const {
-    auto d = ctx->directory();
+  // The directory as the supervisor has it, asked as an HTTP request's actor asks.
+  actor_directory directory() {
+    auto answer = self->request(supervisor, caf::infinite, directory_atom::value);
+    expect((directory_atom), from(self).to(supervisor));
+    actor_directory out;
+    answer.receive([&](actor_directory& d) { out = std::move(d); },
+                   [](caf::error& e) { CAF_FAIL("no directory: " << to_string(to_errc(e))); });
+    return out;
+  }
+
+  caf::actor_addr child(child_kind kind) {
+    auto d = directory();
     switch (kind) {
-      case child_kind::writer: return d->writers.at(0).address();
-      case child_kind::reader: return d->readers.at(0).address();
-      case child_kind::registry: return d->registry.address();
-      case child_kind::bridge: return d->bridges.at(0).address();
-      case child_kind::hooks: return d->hooks.address();
+      case child_kind::writer: return d.writers.at(0).address();
+      case child_kind::reader: return d.readers.at(0).address();
+      case child_kind::registry: return d.registry.address();
+      case child_kind::bridge: return d.bridges.at(0).address();
+      case child_kind::hooks: return d.hooks.address();
       default: return {};
     }
   }
@@ -148,7 +177,7 @@ CAF_TEST(every child is spawned once and a crashed one is restarted after its ba
     crash_and_expect_restart(kind, restart_backoff::first);
   }
   // A restarted child is in service: the directory's writer answers an append.
-  auto w = ctx->writer_for({"orders", 0});
+  auto w = directory().writer_for({"orders", 0});
   self->request(w, caf::infinite, append_atom::value, append_set{});
   expect((append_atom, append_set), from(self).to(w).with(_, _));
   expect((append_outcome), from(w).to(self).with(_));
@@ -159,13 +188,13 @@ CAF_TEST(a restarted hooks actor keeps its subscribers) {
   auto subscriber_script = std::make_shared<hooks_subscriber_script>();
   auto subscriber = track(spawn_mock_hooks_subscriber(sys, subscriber_script));
   const message_subscriber_actor handle = subscriber;
-  auto hooks = ctx->hooks();
+  auto hooks = directory().hooks;
   caf::anon_send(hooks, subscribe_atom::value, handle);
   expect((subscribe_atom, message_subscriber_actor), from(_).to(hooks).with(_, handle));
   CAF_CHECK_EQUAL(ctx->message_hook_subscribers.load(), 1);
 
   crash_and_expect_restart(child_kind::hooks, restart_backoff::first);
-  auto restarted = ctx->hooks();
+  auto restarted = directory().hooks;
   CAF_REQUIRE(restarted != hooks);
   // The bridge still builds events (the count is the inherited subscriptions'), and the new
   // incarnation delivers them to the subscriber made before the crash.
@@ -178,6 +207,58 @@ CAF_TEST(a restarted hooks actor keeps its subscribers) {
   expect((message_event),
          from(_).to(subscriber).with(WHERE(message_event, e, e.base_offset == 7)));
   CAF_CHECK_EQUAL(subscriber_script->messages.count(), 1u);
+}
+
+CAF_TEST(a restart sends the new directory to the children that follow it and to subscribers) {
+  // A connection subscribes as it starts (track_connection) and gets the directory now.
+  auto first = self->request(supervisor, caf::infinite, subscribe_atom::value, directory_atom::value);
+  expect((subscribe_atom, directory_atom), from(self).to(supervisor));
+  actor_directory seen;
+  first.receive([&](actor_directory& d) { seen = std::move(d); },
+                [](caf::error& e) { CAF_FAIL("no directory: " << to_string(to_errc(e))); });
+  const auto old_registry = child(child_kind::registry);
+  CAF_CHECK(seen.registry.address() == old_registry);
+  // At start the bridge, spawned with the directory so far, was sent the whole one.
+  CAF_REQUIRE(bridge_script->directory.count() > 0u);
+  const auto sent_before = bridge_script->directory.count();
+  CAF_CHECK(bridge_script->directory.arg(sent_before - 1).registry.address() == old_registry);
+
+  const auto new_registry = crash_and_expect_restart(child_kind::registry, restart_backoff::first);
+  // The bridge (it looks partitions up in the registry) has the new registry's handle...
+  CAF_REQUIRE_EQUAL(bridge_script->directory.count(), sent_before + 1);
+  CAF_CHECK(bridge_script->directory.arg(sent_before).registry.address() == new_registry);
+  // ...and so has the subscriber, once.
+  int updates = 0;
+  bool has_new_registry = false;
+  for (bool more = true; more;)
+    self->receive(
+        [&](directory_atom, actor_directory& d) {
+          ++updates;
+          has_new_registry = d.registry.address() == new_registry;
+        },
+        caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+  CAF_CHECK_EQUAL(updates, 1);
+  CAF_CHECK(has_new_registry);
+}
+
+CAF_TEST(an actor spawned later follows the directory from its first message on) {
+  auto seen = std::make_shared<follower_log>();
+  auto follower_handle = sys.spawn(follower, supervisor, seen);
+  sched.run();
+  // It asked before anything else and holds the directory as it was.
+  CAF_CHECK(seen->dir.registry.address() == child(child_kind::registry));
+  CAF_CHECK_EQUAL(seen->updates, 0);
+  const auto new_registry = crash_and_expect_restart(child_kind::registry, restart_backoff::first);
+  CAF_CHECK_EQUAL(seen->updates, 1);
+  CAF_CHECK(seen->dir.registry.address() == new_registry);
+  // Once it ends the supervisor forgets it (its end is no child's crash: nothing restarts).
+  const auto spawns = spawned;
+  caf::anon_send_exit(follower_handle, caf::exit_reason::user_shutdown);
+  sched.run();
+  advance(restart_backoff::first);
+  CAF_CHECK(spawned == spawns);
+  crash_and_expect_restart(child_kind::writer, restart_backoff::first);
+  CAF_CHECK_EQUAL(seen->updates, 1);
 }
 
 CAF_TEST(the backoff doubles while a child keeps crashing and resets after a healthy run) {

@@ -161,7 +161,7 @@ TEST(NativeGroups, AMemberFollowsItsGroupToANewCoordinatorWhenTheOldOneFails) {
   const auto first_id = m.current.member_id;
   caf::scoped_actor self{*f.system};
   group_coordinator_actor coordinator;
-  self->request(f.server->context()->groups(), 5s, group_atom::value, std::string("movers"))
+  self->request(f.server->directory().groups, 5s, group_atom::value, std::string("movers"))
       .receive([&](group_coordinator_actor& g) { coordinator = g; },
                [&](caf::error& e) { FAIL() << f.system->render(e); });
   ASSERT_TRUE(coordinator);

@@ -43,14 +43,14 @@ struct fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
     auto factory = faulty_store::factory(memory_factory, control);
     ctx = std::make_shared<broker_context>(broker_config{}, factory, "memory");
-    ctx->set_writers(
-        {spawn_storage_writer(*sys, factory, std::shared_ptr<metrics_registry>(ctx, &ctx->metrics))});
-    ctx->set_readers({spawn_storage_reader(*sys, factory)});
+    dir.writers = {
+        spawn_storage_writer(*sys, factory, std::shared_ptr<metrics_registry>(ctx, &ctx->metrics))};
+    dir.readers = {spawn_storage_reader(*sys, factory)};
     store = std::move(*memory_factory());
   }
   ~fixture() {
-    caf::anon_send_exit(ctx->writer_for({}), caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(ctx->reader_for({}), caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dir.writer_for({}), caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dir.reader_for({}), caf::exit_reason::user_shutdown);
   }
 
   /// What a client does: sends the batch, and sends it again after each retriable error
@@ -83,7 +83,7 @@ struct fixture {
     self->wait_for(p);
     // What the partition asked the reader before it stopped (a producer snapshot) is done
     // once the reader answers a question sent after it.
-    if (auto reader = ctx->reader_for(tp))
+    if (auto reader = dir.reader_for(tp))
       self->request(reader, caf::infinite, ping_atom::value)
           .receive([](bool) {}, [](const caf::error&) {});
   }
@@ -93,6 +93,7 @@ struct fixture {
   std::shared_ptr<faulty_store::control> control = std::make_shared<faulty_store::control>();
   storage::store_factory memory_factory = storage::memory_store::factory();
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< the partitions' writer and reader
   std::unique_ptr<storage::log_store> store;
   topic_partition tp{"t", 0};
 };
@@ -107,7 +108,7 @@ publish_result ok(const std::variant<publish_result, errc>& r) {
 TEST(Idempotence, AWriteTheStoreExecutedButReportedAsFailedIsNotStoredTwice) {
   fixture f;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, f.tp);
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, f.tp);
   ok(f.publish(self, p, batch(0, 3)));
   f.control->arm(faulty_store::fault::execute_then_fail);
   // The client sees a retriable error, retries, and gets the offsets of the stored copy.
@@ -123,7 +124,7 @@ TEST(Idempotence, AWriteTheStoreExecutedButReportedAsFailedIsNotStoredTwice) {
 TEST(Idempotence, AWriteThatNeverReachedTheStoreIsStoredByItsRetry) {
   fixture f;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, f.tp);
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, f.tp);
   ok(f.publish(self, p, batch(0, 1)));
   f.control->arm(faulty_store::fault::fail_without_executing, 3);
   auto r = ok(f.publish(self, p, batch(1, 4)));
@@ -137,7 +138,7 @@ TEST(Idempotence, AWriteThatNeverReachedTheStoreIsStoredByItsRetry) {
 TEST(Idempotence, NothingIsStoredAfterAFailedBatchUntilItIsStored) {
   fixture f;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, f.tp);
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, f.tp);
   ok(f.publish(self, p, batch(0, 1)));
   f.control->arm(faulty_store::fault::fail_without_executing);
   // Five batches pipelined as a client does; the first write fails. Whatever the timing,
@@ -159,7 +160,7 @@ TEST(Idempotence, NothingIsStoredAfterAFailedBatchUntilItIsStored) {
 TEST(Idempotence, ARestartedPartitionRebuildsTheWindowFromTheStore) {
   fixture f;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, f.tp);
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, f.tp);
   // Enough batches for a producer snapshot, and some logged after it.
   const std::int32_t n = 620;
   for (std::int32_t s = 0; s < n; ++s) ok(f.publish(self, p, batch(s, 1)));
@@ -169,7 +170,7 @@ TEST(Idempotence, ARestartedPartitionRebuildsTheWindowFromTheStore) {
   EXPECT_GT(history->covers, 0) << "a snapshot was written";
   EXPECT_LT(history->batches.size(), static_cast<std::size_t>(n)) << "a rebuild reads less";
 
-  auto q = spawn_partition(self.ptr(), f.ctx, f.tp);
+  auto q = spawn_partition(self.ptr(), f.ctx, f.dir, f.tp);
   auto r = ok(f.publish(self, q, batch(n - 1, 1)));
   EXPECT_TRUE(r.duplicate) << "the retry of the last stored batch after a restart";
   EXPECT_EQ(r.base_offset, n - 1);

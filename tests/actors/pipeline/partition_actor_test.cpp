@@ -94,17 +94,18 @@ struct partition_fixture {
     configure_actor_system(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     ctx = std::make_shared<broker_context>(broker_config{}, storage::memory_store::factory(), "mock");
-    ctx->set_writers({sys->spawn(mock_writer, log)});
-    ctx->set_readers({sys->spawn(mock_reader, log)});
+    dir.writers = {sys->spawn(mock_writer, log)};
+    dir.readers = {sys->spawn(mock_reader, log)};
   }
   ~partition_fixture() {
-    caf::anon_send_exit(ctx->writer_for({}), caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(ctx->reader_for({}), caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dir.writer_for({}), caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dir.reader_for({}), caf::exit_reason::user_shutdown);
   }
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<mock_log> log = std::make_shared<mock_log>();
   std::shared_ptr<broker_context> ctx;
+  actor_directory dir;  ///< the partition's writer and reader
 };
 
 }  // namespace
@@ -112,7 +113,7 @@ struct partition_fixture {
 TEST(PartitionActor, AssignsOffsetsAfterTheRecoveredBoundsAndAnswersAfterTheWriter) {
   partition_fixture f;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
   std::vector<publish_result> results;
   for (std::uint32_t n : {3u, 2u, 1u}) {
     self->request(p, 5s, append_atom::value, batch(n))
@@ -139,7 +140,7 @@ TEST(PartitionActor, BatchesArrivingDuringAWriteShareTheNextRound) {
     f.log->hold_writes = true;
     f.log->on_held = caf::actor_cast<caf::actor>(self);
   }
-  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
   // Fire 50 appends without waiting. The first write round is held until all of them are in
   // the partition's mailbox, so the rest queue behind it however fast the machine is.
   for (int i = 0; i < 50; ++i) self->send(p, append_atom::value, batch(1));
@@ -149,7 +150,7 @@ TEST(PartitionActor, BatchesArrivingDuringAWriteShareTheNextRound) {
     std::lock_guard lock{f.log->mutex};
     f.log->hold_writes = false;
   }
-  caf::anon_send(f.ctx->writer_for({}), flush_atom::value);
+  caf::anon_send(f.dir.writer_for({}), flush_atom::value);
   int answered = 0;
   std::set<std::int64_t> offsets;
   self->receive_for(answered, 50)([&](publish_result& r) { offsets.insert(r.base_offset); });
@@ -169,7 +170,7 @@ TEST(PartitionActor, AStoreFailureIsARetriableErrorAndTriggersRecovery) {
   partition_fixture f;
   f.log->write_result = errc::storage_unavailable;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
   errc got = errc::ok;
   self->request(p, 5s, append_atom::value, batch(1))
       .receive([&](publish_result&) { FAIL() << "acknowledged a failed write"; },
@@ -190,7 +191,7 @@ TEST(PartitionActor, AStoreFailureIsARetriableErrorAndTriggersRecovery) {
 TEST(PartitionActor, ParkedFetchIsAnsweredByTheNextAppend) {
   partition_fixture f;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
   fetch_request req{{"t", 0}, 5, 1 << 20, 30'000, protocol_kind::portask};
   // The fetch at the high watermark parks; the append then answers both.
   self->send(p, fetch_atom::value, req);
@@ -214,7 +215,7 @@ TEST(PartitionActor, ParkedFetchIsAnsweredByTheNextAppend) {
 TEST(PartitionActor, DeletingRecordsMovesTheLogStartAndTellsTheStore) {
   partition_fixture f;
   caf::scoped_actor self{*f.sys};
-  auto p = spawn_partition(self.ptr(), f.ctx, {"t", 0});
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
   auto del = [&](std::int64_t offset) {
     std::variant<storage::partition_bounds, errc> out = errc::internal;
     self->request(p, 5s, delete_atom::value, offset)
@@ -252,10 +253,11 @@ TEST(PartitionActor, AnIdlePartitionStopsAndAnsweredRequestsKeepItAlive) {
   broker_config config;
   config.partition_idle_ms = 50;
   auto ctx = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
-  ctx->set_writers({sys.spawn(mock_writer, log)});
-  ctx->set_readers({sys.spawn(mock_reader, log)});
+  actor_directory dir;
+  dir.writers = {sys.spawn(mock_writer, log)};
+  dir.readers = {sys.spawn(mock_reader, log)};
   caf::scoped_actor self{sys};
-  auto p = spawn_partition(self.ptr(), ctx, {"t", 0});
+  auto p = spawn_partition(self.ptr(), ctx, dir, {"t", 0});
   self->unlink_from(p);
   self->monitor(p);
   // A parked long poll is activity: the partition stays until it has answered.
@@ -274,6 +276,6 @@ TEST(PartitionActor, AnIdlePartitionStopsAndAnsweredRequestsKeepItAlive) {
   EXPECT_TRUE(stopped);
   EXPECT_EQ(ctx->tails.partitions(), 0u);
   EXPECT_EQ(ctx->metrics.passivated_total(), 1u);
-  caf::anon_send_exit(ctx->writer_for({}), caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(ctx->reader_for({}), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dir.writer_for({}), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dir.reader_for({}), caf::exit_reason::user_shutdown);
 }

@@ -303,9 +303,9 @@ TEST(Broker, EveryPublishIsCountedInTheUnifiedMetrics) {
 TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
                  caf::actor_cast<message_subscriber_actor>(listener));
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
                  caf::actor_cast<connect_subscriber_actor>(listener));
   // The subscriptions are in place once the hooks actor has processed them: wait on the
   // counter it maintains rather than on time.
@@ -333,7 +333,7 @@ TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
 TEST(Broker, OnMessageHooksSeeKafkaBatchesAsWholeMessages) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
                  caf::actor_cast<message_subscriber_actor>(listener));
   ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
   raw_kafka k{f.server->kafka_port()};
@@ -366,11 +366,11 @@ TEST(Broker, AStorageWriterThatDiesIsRestartedAndPublishingContinues) {
   auto c = f.connect();
   must(c.publish("sup", 0, make_batch(2)));
   const topic_partition tp{"sup", 0};
-  auto before = f.server->context()->writer_for(tp);
+  auto before = f.server->directory().writer_for(tp);
   caf::anon_send_exit(before, caf::exit_reason::kill);
   // The supervisor notices the exit and registers a new writer in the directory.
   ASSERT_TRUE(wait_until([&] {
-    auto now = f.server->context()->writer_for(tp);
+    auto now = f.server->directory().writer_for(tp);
     return now && now != before;
   }));
   // Publishing works again (a request caught by the dead writer got a retriable error).
@@ -389,11 +389,11 @@ TEST(Broker, AStorageWriterThatDiesIsRestartedAndPublishingContinues) {
 TEST(Broker, OnDisconnectHooksFireWhenAClientLeaves) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
                  caf::actor_cast<disconnect_subscriber_actor>(listener));
   // Subscriptions are processed in order: a message subscription behind it tells us when
   // the disconnect subscription is in place.
-  caf::anon_send(f.server->context()->hooks(), subscribe_atom::value,
+  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
                  caf::actor_cast<message_subscriber_actor>(listener));
   ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
   {
@@ -414,13 +414,13 @@ TEST(Broker, HookSubscriptionsSurviveARestartOfTheHooks) {
   broker_fixture f;
   auto ctx = f.server->context();
   caf::scoped_actor listener{*f.system};
-  const auto before = ctx->hooks();
+  const auto before = f.server->directory().hooks;
   caf::anon_send(before, subscribe_atom::value,
                  caf::actor_cast<message_subscriber_actor>(listener));
   ASSERT_TRUE(wait_until([&] { return ctx->message_hook_subscribers.load() == 1; }));
   caf::anon_send_exit(before, caf::exit_reason::kill);
   ASSERT_TRUE(wait_until([&] {
-    auto now = ctx->hooks();
+    auto now = f.server->directory().hooks;
     return now && now != before;
   }));
   // The count is the inherited subscriptions', not the dead incarnation's leftovers.
@@ -461,11 +461,11 @@ TEST(Broker, AfterARegistryRestartPartitionsComeBackWithTheirIdempotentProducers
   must(c.send_publish("kept", 0, make_batch(3), true, first));
   const auto stored = must(c.receive_publish());
   auto ctx = f.server->context();
-  const auto before = ctx->registry();
+  const auto before = f.server->directory().registry;
   // The registry takes its partitions with it; the supervisor starts a new one.
   caf::anon_send_exit(before, caf::exit_reason::kill);
   ASSERT_TRUE(wait_until([&] {
-    auto now = ctx->registry();
+    auto now = f.server->directory().registry;
     return now && now != before;
   }));
   // The producer's resend of its batch is recognised by the new partition (it read the

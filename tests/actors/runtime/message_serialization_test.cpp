@@ -51,6 +51,8 @@ using message_types = caf::detail::type_list<
     join_group_request, join_group_result, sync_group_request, sync_group_result, member_ref,
     std::vector<member_ref>, commit_offsets_request, group_description,
     std::vector<group_description>, group_coordinator_actor, std::vector<std::int32_t>,
+    // the supervisor's directory, and the cluster actor it is told of
+    actor_directory, cluster_actor,
     // hook events and subscriptions
     connect_event, disconnect_event, message_event, connect_subscriber_actor,
     disconnect_subscriber_actor, message_subscriber_actor,
@@ -309,6 +311,21 @@ named<protocol::security::acl_filter> sample(tag<protocol::security::acl_filter>
            sec::acl_operation::write, sec::acl_permission::allow}};
 }
 
+named<cluster_actor> sample(tag<cluster_actor>, caf::actor_system* sys) {
+  return {"portask.cluster_actor", idle_handle<cluster_actor>(sys)};
+}
+named<actor_directory> sample(tag<actor_directory>, caf::actor_system* sys) {
+  return {"portask.actor_directory",
+          {{idle_handle<storage_writer_actor>(sys)},
+           {idle_handle<storage_reader_actor>(sys), idle_handle<storage_reader_actor>(sys)},
+           {idle_handle<protocol_bridge_actor>(sys)},
+           idle_handle<topic_registry_actor>(sys),
+           idle_handle<group_directory_actor>(sys),
+           idle_handle<hooks_actor>(sys),
+           idle_handle<security_actor>(sys),
+           idle_handle<cluster_actor>(sys)}};
+}
+
 // A vector registered with its element type: one element.
 template <class T>
 named<std::vector<T>> sample(tag<std::vector<T>>) {
@@ -318,7 +335,7 @@ named<std::vector<T>> sample(tag<std::vector<T>>) {
 
 template <class T>
 named<T> make_sample(caf::actor_system* sys) {
-  if constexpr (caf::is_typed_actor<T>::value)
+  if constexpr (requires { sample(tag<T>{}, sys); })
     return sample(tag<T>{}, sys);
   else
     return sample(tag<T>{});
@@ -468,9 +485,25 @@ class MessageSerialization : public ::testing::Test {
     sys = std::make_unique<caf::actor_system>(cfg);
     sampled = make_sample<T>(sys.get());
   }
+  // Serialising a handle registers its actor with the system, which then holds it: each
+  // sampled actor is stopped, or the system's shutdown would wait for it forever.
   ~MessageSerialization() override {
-    if constexpr (caf::is_typed_actor<T>::value)
-      caf::anon_send_exit(sampled.value, caf::exit_reason::user_shutdown);
+    auto stop = [](const auto& handle) {
+      if (handle) caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    };
+    if constexpr (caf::is_typed_actor<T>::value) {
+      stop(sampled.value);
+    } else if constexpr (std::is_same_v<T, actor_directory>) {
+      const auto& d = sampled.value;
+      for (const auto& h : d.writers) stop(h);
+      for (const auto& h : d.readers) stop(h);
+      for (const auto& h : d.bridges) stop(h);
+      stop(d.registry);
+      stop(d.groups);
+      stop(d.hooks);
+      stop(d.security);
+      stop(d.cluster);
+    }
   }
 
   caf::actor_system_config cfg;
