@@ -317,7 +317,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
         self->quit();
         return ok;
       },
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 

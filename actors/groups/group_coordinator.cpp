@@ -231,7 +231,7 @@ group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
       },
       [](tick_atom) {},
       [](expire_atom) {},
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 
@@ -431,7 +431,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
             !s.joins.empty())
           ensure_ticking(self);
       },
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 
@@ -568,9 +568,9 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         done();
         return result;
       },
-      [=](directory_atom a, actor_directory& dir) {
+      [=](directory_atom a, actor_directory& next) {
         auto& st = self->state;
-        st.dir = std::move(dir);
+        st.dir = std::move(next);
         for (const auto& [id, g] : st.groups) self->send(g.actor, a, st.dir);
       },
   };

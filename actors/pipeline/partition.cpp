@@ -666,7 +666,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         if (auto p = st.parked.take_poll(poll_id)) return answer_empty(self, *p);
         st.cancelled[st.next_cancelled++ % st.cancelled.size()] = poll_id;
       },
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 

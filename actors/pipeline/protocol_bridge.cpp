@@ -455,7 +455,7 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
           self->send(registry, cancel_atom::value, tp, poll_id);
         }
       },
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 

@@ -213,7 +213,7 @@ retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<bro
             self, std::chrono::milliseconds(self->state.ctx->config.log_retention_check_interval_ms),
             tick_atom::value);
       },
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 

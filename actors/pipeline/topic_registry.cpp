@@ -367,9 +367,9 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
           logging::pipeline().info("topic registry: topics changed in the store; {} topics now",
                                    self->state.topics.size());
       },
-      [=](directory_atom a, actor_directory& dir) {
+      [=](directory_atom a, actor_directory& next) {
         auto& st = self->state;
-        st.dir = std::move(dir);
+        st.dir = std::move(next);
         for (const auto& [tp, partition] : st.partitions) self->send(partition, a, st.dir);
       },
   };

@@ -631,8 +631,9 @@ http_request_actor::behavior_type api_request_impl(self_ptr self, std::shared_pt
         // The actors it asks, as they are now.
         self->request(supervisor, 10s, directory_atom::value)
             .then(
-                [=](actor_directory& dir) {
-                  const exchange x{self, ctx, std::make_shared<const actor_directory>(std::move(dir)),
+                [=](actor_directory& current) {
+                  const exchange x{self, ctx,
+                                   std::make_shared<const actor_directory>(std::move(current)),
                                    reply};
                   route(x, http::string_to_verb(req.method), *target, req.body);
                 },

@@ -129,7 +129,7 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
         ctx->metrics.request(protocol_kind::kafka, request_kind::other, std::chrono::nanoseconds{0}, true);
         self->quit();
       },
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 

@@ -224,7 +224,7 @@ native_group_member_actor::behavior_type member_impl(self_ptr self, native_conne
                     rejoin(self, code, is_retriable(code) && code != errc::rebalance_in_progress ? 200ms : 0ms);
                   });
       },
-      [=](directory_atom, actor_directory& dir) { self->state.dir = std::move(dir); },
+      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
 

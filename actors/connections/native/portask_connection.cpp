@@ -1244,9 +1244,9 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
           for (const auto& [id, sub] : self->state.subscriptions) ids.push_back(id);
           for (auto id : ids) pump(self, id);
         },
-        [=](directory_atom a, actor_directory& dir) {
+        [=](directory_atom a, actor_directory& next) {
           auto& st = self->state;
-          st.dir = std::move(dir);
+          st.dir = std::move(next);
           for (const auto& [id, member] : st.memberships) self->send(member, a, st.dir);
         },
     };

@@ -43,12 +43,9 @@ void track_connection(Self* self, const std::shared_ptr<broker_context>& ctx,
                       const supervisor_actor& supervisor,
                       const std::shared_ptr<tcp_session>& session, protocol_kind protocol) {
   count_connection(self, ctx, session, protocol);
-  self->request(supervisor, caf::infinite, subscribe_atom::value, directory_atom::value)
-      .await([=](actor_directory& dir) {
-        auto& st = self->state;
-        st.dir = std::move(dir);
-        st.presence.announce(st.dir, protocol, session->peer());
-      });
+  follow_directory(self, supervisor, [=] {
+    self->state.presence.announce(self->state.dir, protocol, session->peer());
+  });
 }
 
 }  // namespace portask
