@@ -112,7 +112,11 @@ using partition_actor = caf::typed_actor<
     // (poll id) answer that parked long poll now, empty: nobody waits for it any more
     caf::reacts_to<cancel_atom, std::uint64_t>,
     // idle check (self-sent; see broker_config::partition_idle_ms)
-    caf::reacts_to<tick_atom>, directory_update>;
+    caf::reacts_to<tick_atom>,
+    // (why) from the registry: stop taking requests, answer everything waiting with `why`
+    // (not_leader: the lease is gone; unknown_topic: the topic was deleted), and stop once
+    // the write in flight, if any, is answered
+    caf::reacts_to<retire_atom, errc>, directory_update>;
 
 /// Applies retention on a timer: finds, per partition, the batches past the topic's
 /// retention and has the partition delete them. Detached (its own store connection).

@@ -96,6 +96,11 @@ class parked_fetches {
     return by_deadline_.begin()->first;
   }
   bool empty() const noexcept { return waiting_.empty(); }
+  /// Answers every parked fetch with `e` now.
+  void fail_all(errc e) {
+    for (auto id : due(std::chrono::steady_clock::time_point::max()))
+      if (auto p = take(id)) p->promise.deliver(make_caf_error(e));
+  }
 
  private:
   template <class Index, class Key>
@@ -134,9 +139,12 @@ struct partition_state {
   /// The last recovery attempt failed: the store is down. Requests fail at once (retriable)
   /// instead of waiting for the next attempt.
   bool store_down = false;
-  /// Requests that arrived while the partition was recovering; run with true once it is
-  /// ready, with false when recovery failed (they then answer not_ready).
-  std::vector<std::function<void(bool)>> on_ready;
+  /// Requests that arrived while the partition was recovering; run with errc::ok once it is
+  /// ready, with the error to answer when recovery failed or the partition retires.
+  std::vector<std::function<void(errc)>> on_ready;
+  /// Set once the registry retired the partition: everything is refused with this error,
+  /// and the partition stops as soon as no write is in flight.
+  std::optional<errc> retiring;
   std::chrono::milliseconds recovery_backoff{0};
   /// Poll ids cancelled lately, for a fetch whose cancel overtook it (it was still waiting
   /// for recovery when the cancel came): it is answered at once instead of parking. Bounded.
@@ -152,7 +160,7 @@ struct partition_state {
   ~partition_state() {
     for (auto& [ticket, answer] : pending) answer.deliver(errc::timeout);
     auto waiters = std::move(on_ready);
-    for (auto& w : waiters) w(false);
+    for (auto& w : waiters) w(errc::not_ready);
   }
   static inline const char* name = "portask.partition";
 };
@@ -285,6 +293,11 @@ void try_write(self_ptr self) {
             const bool fenced = std::find(outcome.results.begin(), outcome.results.end(),
                                           errc::not_leader) != outcome.results.end();
             deliver(self, self->state.log->write_completed(outcome));
+            if (auto why = self->state.retiring) {
+              deliver(self, self->state.log->fail_queued(*why));
+              self->quit();
+              return;
+            }
             if (fenced) {
               // Another node holds the partition's lease now: this one may never write to it
               // again. Everything queued goes back to its producers (who ask for metadata
@@ -314,14 +327,38 @@ void try_write(self_ptr self) {
                          self->state.log->tp().partition, self->system().render(err));
             // Whether the set was stored is unknown: its producers hear exactly that.
             deliver(self, self->state.log->write_failed(errc::timeout));
+            if (auto why = self->state.retiring) {
+              deliver(self, self->state.log->fail_queued(*why));
+              self->quit();
+              return;
+            }
             deliver(self, self->state.log->fail_queued(errc::not_ready));
             recover(self);
           });
 }
 
+// The registry retired the partition: its lease went to another node or was replaced by a
+// newer one, or its topic was deleted. It takes nothing new and answers everything waiting
+// with `why`. A write already sent to the store is waited for (the writer always answers),
+// so that its producers hear what became of it, stored or refused by the store's fence,
+// rather than "unknown whether stored"; then the partition stops.
+void retire(self_ptr self, errc why) {
+  auto& st = self->state;
+  if (st.retiring) return;
+  st.retiring = why;
+  logging::pipeline().debug("partition {}/{}: retires ({})", st.log->tp().topic, st.log->tp().partition,
+                            to_string(why));
+  deliver(self, st.log->fail_queued(why));
+  auto waiters = std::move(st.on_ready);
+  st.on_ready.clear();
+  for (auto& w : waiters) w(why);
+  st.parked.fail_all(why);
+  if (!st.log->write_in_flight()) self->quit();
+}
+
 void recover(self_ptr self) {
   auto& st = self->state;
-  if (st.recovering) return;
+  if (st.recovering || st.retiring) return;
   st.recovering = true;
   st.log->lost_track();
   auto reader = st.dir.reader_for(st.log->tp());
@@ -335,7 +372,7 @@ void recover(self_ptr self) {
     deliver(self, s.log->fail_queued(errc::storage_unavailable));
     auto waiters = std::move(s.on_ready);
     s.on_ready.clear();
-    for (auto& w : waiters) w(false);
+    for (auto& w : waiters) w(errc::not_ready);
     self->delayed_send(self, s.recovery_backoff, recover_atom::value);
   };
   if (!reader) {
@@ -362,7 +399,7 @@ void recover(self_ptr self) {
             if (r.bounds.next_offset > r.producers.covers) maybe_snapshot(self, true);
             auto waiters = std::move(s.on_ready);
             s.on_ready.clear();
-            for (auto& w : waiters) w(true);
+            for (auto& w : waiters) w(errc::ok);
             try_write(self);
             serve_parked(self);
           },
@@ -466,6 +503,10 @@ void handle_append(self_ptr self, framed_batch b, publish_answer answer) {
 // against the idempotence window now, or once the window is rebuilt.
 void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
   auto& st = self->state;
+  if (st.retiring) {
+    st.producers.refused(b.producer);
+    return answer.deliver(*st.retiring);
+  }
   if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
     st.producers.refused(b.producer);
     return answer.deliver(errc::backpressure);
@@ -476,12 +517,12 @@ void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
   }
   if (st.log->ready()) return handle_append(self, std::move(b), std::move(answer));
   // The window is being rebuilt: check the batch against it once it is.
-  st.on_ready.emplace_back([=, b = std::move(b)](bool ready) mutable {
-    if (ready) {
+  st.on_ready.emplace_back([=, b = std::move(b)](errc e) mutable {
+    if (e == errc::ok) {
       handle_append(self, std::move(b), std::move(answer));
     } else {
       self->state.producers.refused(b.producer);
-      answer.deliver(errc::not_ready);
+      answer.deliver(e);
     }
   });
 }
@@ -493,11 +534,11 @@ caf::result<T> when_ready(self_ptr self, F f) {
   if (self->state.log->ready()) {
     f(rp);
   } else {
-    self->state.on_ready.emplace_back([=](bool ready) mutable {
-      if (ready)
+    self->state.on_ready.emplace_back([=](errc e) mutable {
+      if (e == errc::ok)
         f(rp);
       else
-        rp.deliver(make_caf_error(errc::not_ready));
+        rp.deliver(make_caf_error(e));
     });
   }
   return rp;
@@ -553,6 +594,7 @@ bool busy(const partition_state& st) {
 // it and the next request starts a fresh one, which reads its bounds back from the store.
 void check_idle(self_ptr self) {
   auto& st = self->state;
+  if (st.retiring) return;  // stops once its write is answered
   const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
   const auto since = self->clock().now() - st.last_used;
   // Checked again at least every eighth of the idle time (and never in a tight loop).
@@ -608,48 +650,52 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
         touch();
+        if (auto why = self->state.retiring) return make_caf_error(*why);
         if (!self->state.log->ready() && self->state.store_down)
           return make_caf_error(errc::storage_unavailable);
         auto rp = self->make_response_promise<fetch_result>();
         if (self->state.log->ready()) {
           handle_fetch(self, std::move(req), rp);
         } else {
-          self->state.on_ready.emplace_back([=](bool ready) mutable {
-            if (ready)
+          self->state.on_ready.emplace_back([=](errc e) mutable {
+            if (e == errc::ok)
               handle_fetch(self, std::move(req), rp);
             else
-              rp.deliver(make_caf_error(errc::not_ready));
+              rp.deliver(make_caf_error(e));
           });
         }
         return rp;
       },
       [=](bounds_atom) -> caf::result<storage::partition_bounds> {
         touch();
+        if (auto why = self->state.retiring) return make_caf_error(*why);
         if (self->state.log->ready()) return self->state.log->bounds();
         auto rp = self->make_response_promise<storage::partition_bounds>();
-        self->state.on_ready.emplace_back([=](bool ready) mutable {
-          if (ready)
+        self->state.on_ready.emplace_back([=](errc e) mutable {
+          if (e == errc::ok)
             rp.deliver(self->state.log->bounds());
           else
-            rp.deliver(make_caf_error(errc::not_ready));
+            rp.deliver(make_caf_error(e));
         });
         return rp;
       },
       [=](producer_atom) -> caf::result<std::vector<producer_summary>> {
+        if (auto why = self->state.retiring) return make_caf_error(*why);
         // While recovering, the window is being rebuilt: answer from the rebuilt one.
         if (self->state.log->ready()) return self->state.producers.summaries();
         if (self->state.store_down) return make_caf_error(errc::storage_unavailable);
         auto rp = self->make_response_promise<std::vector<producer_summary>>();
-        self->state.on_ready.emplace_back([=](bool ready) mutable {
-          if (ready)
+        self->state.on_ready.emplace_back([=](errc e) mutable {
+          if (e == errc::ok)
             rp.deliver(self->state.producers.summaries());
           else
-            rp.deliver(make_caf_error(errc::not_ready));
+            rp.deliver(make_caf_error(e));
         });
         return rp;
       },
       [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {
         touch();
+        if (auto why = self->state.retiring) return make_caf_error(*why);
         if (!self->state.log->ready() && self->state.store_down)
           return make_caf_error(errc::storage_unavailable);
         return when_ready<storage::partition_bounds>(
@@ -666,6 +712,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         if (auto p = st.parked.take_poll(poll_id)) return answer_empty(self, *p);
         st.cancelled[st.next_cancelled++ % st.cancelled.size()] = poll_id;
       },
+      [=](retire_atom, errc why) { retire(self, why); },
       [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }

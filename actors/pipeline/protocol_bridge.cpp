@@ -93,9 +93,13 @@ void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, 
           [=](caf::error& err) { release(nullptr, &err); });
 }
 
-// A partition that failed with not_ready may have been replaced: drop the cached handle.
+// A partition that failed with not_ready may have been replaced, and one that answers
+// not_leader or unknown_topic is retiring: drop the cached handle, the next request asks
+// the registry again.
 void forget_on_failure(self_ptr self, const topic_partition& tp, const caf::error& err) {
-  if (to_errc(err) == errc::not_ready) self->state.partitions.erase(tp);
+  const auto e = to_errc(err);
+  if (e == errc::not_ready || e == errc::not_leader || e == errc::unknown_topic)
+    self->state.partitions.erase(tp);
 }
 
 protocol::buffer& frame_scratch() {

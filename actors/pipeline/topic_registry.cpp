@@ -48,7 +48,7 @@ errc ensure_loaded(self_ptr self) {
 }
 
 std::optional<bool> reload_topics(self_ptr self);
-void stop_partition(self_ptr self, const topic_partition& tp);
+void stop_partition(self_ptr self, const topic_partition& tp, errc why);
 
 errc create_topic(self_ptr self, storage::topic_info info) {
   auto& st = self->state;
@@ -89,20 +89,22 @@ std::optional<bool> reload_topics(self_ptr self) {
         topic->second.id != was->second.id)
       gone.push_back(tp);
   }
-  for (const auto& tp : gone) stop_partition(self, tp);
+  for (const auto& tp : gone) stop_partition(self, tp, errc::unknown_topic);
   st.topics = std::move(now);
   st.loaded = true;
   st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
-// Stops a running partition actor (its successor, if any, recovers from the store).
-void stop_partition(self_ptr self, const topic_partition& tp) {
+// Retires a running partition actor: it answers what waits with `why`, lets its write in
+// flight finish and stops. Its successor, if any, starts at once and recovers from the store
+// (a write of the old one that lands after it was fenced with the old lease).
+void stop_partition(self_ptr self, const topic_partition& tp, errc why) {
   auto& st = self->state;
   auto it = st.partitions.find(tp);
   if (it == st.partitions.end()) return;
   self->unlink_from(it->second);
-  self->send_exit(it->second, caf::exit_reason::user_shutdown);
+  self->send(it->second, retire_atom::value, why);
   st.partitions.erase(it);
   st.fences.erase(tp);
 }
@@ -121,7 +123,7 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
   auto fence = lease != nullptr ? storage::lease_value(*lease) : std::string{};
   auto it = st.partitions.find(tp);
   if (it != st.partitions.end() && st.fences[tp] != fence) {
-    stop_partition(self, tp);
+    stop_partition(self, tp, errc::not_leader);
     it = st.partitions.end();
   }
   if (it == st.partitions.end()) {
@@ -282,7 +284,8 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         auto it = st.topics.find(name);
         if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
         if (st.store->delete_topic(it->second)) return make_caf_error(errc::storage_unavailable);
-        for (std::int32_t p = 0; p < it->second.partitions; ++p) stop_partition(self, {name, p});
+        for (std::int32_t p = 0; p < it->second.partitions; ++p)
+          stop_partition(self, {name, p}, errc::unknown_topic);
         logging::pipeline().info("deleted topic '{}'", name);
         st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
         st.topics.erase(it);
@@ -348,7 +351,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
           if (fence != self->state.fences.end() && view->owns(tp, &lease) &&
               storage::lease_value(*lease) == fence->second)
             continue;
-          stop_partition(self, tp);
+          stop_partition(self, tp, errc::not_leader);
         }
       },
       [=](cancel_atom a, const topic_partition& tp, std::uint64_t poll_id) {

@@ -292,6 +292,77 @@ CAF_TEST(a connection that closes cancels every poll it parked and each is answe
   disallow((fetch_result), from(bridge).to(self));
 }
 
+CAF_TEST(a retired partition finishes the write it has in flight then refuses the rest and stops) {
+  auto p = start_partition(orders, 5);
+  park_fetch(orders, p, 5, 91);
+  // Publish A is in flight to the store; publish B waits in the partition behind it.
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 3));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  // The registry retires the partition: this node's lease on it is gone.
+  caf::anon_send(p, retire_atom::value, errc::not_leader);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
+  // B, never sent to the store, and the parked fetch hear it at once.
+  const auto not_leader = make_caf_error(errc::not_leader);
+  expect((caf::error), from(p).to(bridge).with(not_leader));
+  expect((caf::error), from(p).to(bridge).with(not_leader));
+  expect((caf::error), from(bridge).to(self).with(not_leader));
+  expect((caf::error), from(bridge).to(self).with(not_leader));
+  CAF_CHECK_EQUAL(ctx->metrics.fetches_waiting(), 0);
+  // The bridge forgot the retiring partition: publish C asks the registry, which says who
+  // leads now (not this node).
+  registry_script->partition.fail(errc::not_leader);
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((caf::error), from(registry).to(bridge).with(not_leader));
+  expect((caf::error), from(bridge).to(self).with(not_leader));
+  // A's write reaches the store while the lease there is still this node's: it is stored,
+  // and its producer hears so (not "unknown whether stored"). Then the partition stops.
+  expect((append_atom, append_set),
+         from(p).to(writer).with(
+             _, WHERE(append_set, s, base_offsets(s) == std::vector<std::int64_t>{5})));
+  expect((append_outcome), from(writer).to(p).with(_));
+  expect((publish_result), from(p).to(bridge).with(WHERE(publish_result, r, r.base_offset == 5)));
+  expect((publish_result),
+         from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 5 && r.count == 3)));
+  expect((caf::down_msg),
+         from(_).to(bridge).with(WHERE(caf::down_msg, d, d.source == p.address())));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a fenced write answers not_leader and a retired partition with nothing in flight stops at once) {
+  auto p = start_partition(orders, 5);
+  // The store refuses the write: another node holds the lease there.
+  writer_script->append.reply(append_outcome{{errc::not_leader}});
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  caf::anon_send(p, retire_atom::value, errc::not_leader);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
+  expect((append_atom, append_set), from(p).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(p).with(_));
+  const auto not_leader = make_caf_error(errc::not_leader);
+  expect((caf::error), from(p).to(bridge).with(not_leader));
+  expect((caf::error), from(bridge).to(self).with(not_leader));
+  expect((caf::down_msg),
+         from(_).to(bridge).with(WHERE(caf::down_msg, d, d.source == p.address())));
+  CAF_CHECK(!sched.has_job());
+  // A partition with nothing in flight stops on the retire itself.
+  auto q = start_partition({"orders", 1}, 0);
+  self->monitor(q);
+  caf::anon_send(q, retire_atom::value, errc::unknown_topic);
+  expect((retire_atom, errc), from(_).to(q).with(_, errc::unknown_topic));
+  expect((caf::down_msg), from(_).to(self).with(WHERE(caf::down_msg, d, d.source == q.address())));
+  CAF_CHECK(!sched.has_job());
+}
+
 CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
   // The bridge alone: a mock partition behind the registry, the real hooks actor.
   auto partition_mock_script = std::make_shared<partition_script>();
