@@ -143,8 +143,14 @@ struct partition_state {
   /// ready, with the error to answer when recovery failed or the partition retires.
   std::vector<std::function<void(errc)>> on_ready;
   /// Set once the registry retired the partition: everything is refused with this error,
-  /// and the partition stops as soon as no write is in flight.
+  /// and the partition stops as soon as nothing is in flight to the store (or at
+  /// `retire_by`, if the store never answers).
   std::optional<errc> retiring;
+  std::chrono::steady_clock::time_point retire_by;
+  /// Requests waiting on a store read or delete, by ticket: the reply answers them, or, if
+  /// the partition stops first, the state's destructor does (not_ready).
+  std::unordered_map<std::uint64_t, std::function<void(errc)>> awaiting_store;
+  std::uint64_t next_store_ticket = 1;
   std::chrono::milliseconds recovery_backoff{0};
   /// Poll ids cancelled lately, for a fetch whose cancel overtook it (it was still waiting
   /// for recovery when the cancel came): it is answered at once instead of parking. Bounded.
@@ -152,13 +158,13 @@ struct partition_state {
   std::size_t next_cancelled = 0;
   /// Last request or write: an idle partition stops (partition_idle_ms).
   std::chrono::steady_clock::time_point last_used;
-  bool delete_in_flight = false;
   /// A partition that stops with requests in hand (a failure, its topic deleted) answers
   /// them, retriably: a destroyed promise sends nothing in CAF 0.17, and the bridge waits
   /// without a timeout. Writes may have been stored (timeout: the producer resends, an
   /// idempotent one is deduplicated); queued ones were not (not_ready).
   ~partition_state() {
     for (auto& [ticket, answer] : pending) answer.deliver(errc::timeout);
+    for (auto& [ticket, answer] : awaiting_store) answer(errc::not_ready);
     auto waiters = std::move(on_ready);
     for (auto& w : waiters) w(errc::not_ready);
   }
@@ -274,6 +280,27 @@ void expire_parked(self_ptr self, std::uint64_t set_for) {
 }
 
 void recover(self_ptr self);
+void retire(self_ptr self, errc why);
+
+// A retiring partition stops once nothing it asked of the store is still out: its write's
+// producers and its readers' fetches hear what the store did.
+void maybe_stop(self_ptr self) {
+  auto& st = self->state;
+  if (st.retiring && !st.log->write_in_flight() && st.awaiting_store.empty()) self->quit();
+}
+
+// Registers a request that waits on the store (answered by `answer` if the partition stops
+// first); returns its ticket, which the store's reply passes to `store_answered`.
+std::uint64_t await_store(self_ptr self, std::function<void(errc)> answer) {
+  auto& st = self->state;
+  const auto ticket = st.next_store_ticket++;
+  st.awaiting_store.emplace(ticket, std::move(answer));
+  return ticket;
+}
+void store_answered(self_ptr self, std::uint64_t ticket) {
+  self->state.awaiting_store.erase(ticket);
+  maybe_stop(self);
+}
 
 void try_write(self_ptr self) {
   auto& st = self->state;
@@ -293,20 +320,15 @@ void try_write(self_ptr self) {
             const bool fenced = std::find(outcome.results.begin(), outcome.results.end(),
                                           errc::not_leader) != outcome.results.end();
             deliver(self, self->state.log->write_completed(outcome));
-            if (auto why = self->state.retiring) {
-              deliver(self, self->state.log->fail_queued(*why));
-              self->quit();
-              return;
-            }
+            if (self->state.retiring) return maybe_stop(self);
             if (fenced) {
               // Another node holds the partition's lease now: this one may never write to it
-              // again. Everything queued goes back to its producers (who ask for metadata
-              // and find the new owner), and the partition stops.
-              deliver(self, self->state.log->fail_queued(errc::not_leader));
+              // again. Everything waiting goes back to its producers and consumers (who ask
+              // for metadata and find the new owner), and the partition stops.
               logging::cluster().warn("partition {}/{}: the store refused a write under this node's "
                                       "lease; another node owns the partition now",
                                       self->state.log->tp().topic, self->state.log->tp().partition);
-              self->quit();
+              retire(self, errc::not_leader);
               return;
             }
             if (!self->state.log->ready()) {
@@ -327,21 +349,22 @@ void try_write(self_ptr self) {
                          self->state.log->tp().partition, self->system().render(err));
             // Whether the set was stored is unknown: its producers hear exactly that.
             deliver(self, self->state.log->write_failed(errc::timeout));
-            if (auto why = self->state.retiring) {
-              deliver(self, self->state.log->fail_queued(*why));
-              self->quit();
-              return;
-            }
+            if (self->state.retiring) return maybe_stop(self);
             deliver(self, self->state.log->fail_queued(errc::not_ready));
             recover(self);
           });
 }
 
-// The registry retired the partition: its lease went to another node or was replaced by a
-// newer one, or its topic was deleted. It takes nothing new and answers everything waiting
-// with `why`. A write already sent to the store is waited for (the writer always answers),
-// so that its producers hear what became of it, stored or refused by the store's fence,
-// rather than "unknown whether stored"; then the partition stops.
+// How long a retiring partition waits for the store's answers before it stops anyway
+// (its producers then hear "unknown whether stored", its readers not_ready).
+constexpr auto retire_grace = 30s;
+
+// The partition stops: the registry retired it (its lease went to another node or was
+// replaced by a newer one, or its topic was deleted), or the store refused a write under
+// its lease. It takes nothing new and answers everything waiting with `why`. What is
+// already out to the store (a write, a read, a delete) is waited for, so that its requests
+// hear what the store did (a write stored, or refused by the store's fence) rather than
+// "unknown whether stored"; then the partition stops.
 void retire(self_ptr self, errc why) {
   auto& st = self->state;
   if (st.retiring) return;
@@ -353,7 +376,9 @@ void retire(self_ptr self, errc why) {
   st.on_ready.clear();
   for (auto& w : waiters) w(why);
   st.parked.fail_all(why);
-  if (!st.log->write_in_flight()) self->quit();
+  st.retire_by = self->clock().now() + retire_grace;
+  self->delayed_send(self, retire_grace, tick_atom::value);
+  maybe_stop(self);
 }
 
 void recover(self_ptr self) {
@@ -446,6 +471,7 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
     rp.deliver(make_caf_error(errc::not_ready));
     return;
   }
+  const auto ticket = await_store(self, [rp](errc e) mutable { rp.deliver(make_caf_error(e)); });
   self->request(reader, 10s, read_atom::value, st.log->tp(), req.offset, req.max_bytes)
       .then(
           [=](std::vector<storage::stored_batch>& batches) mutable {
@@ -456,8 +482,12 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
             for (auto& b : batches)
               if (b.base_offset < r.high_watermark) r.batches.push_back(std::move(b));
             rp.deliver(std::move(r));
+            store_answered(self, ticket);
           },
-          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          [=](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+            store_answered(self, ticket);
+          });
 }
 
 // A refused idempotent batch is rare and always worth a line: it names what the client sent.
@@ -567,34 +597,43 @@ void handle_delete(self_ptr self, std::int64_t offset,
   }
   // Always told to the store, even when the start did not move here: an earlier deletion
   // may not have reached it.
-  st.delete_in_flight = true;
+  const auto ticket = await_store(self, [rp](errc e) mutable { rp.deliver(make_caf_error(e)); });
   self->request(reader, 30s, delete_atom::value, log.tp(), log.log_start())
       .then(
           [=](storage::partition_bounds& stored) mutable {
-            self->state.delete_in_flight = false;
             self->state.log->deleted(stored);
             rp.deliver(self->state.log->bounds());
+            store_answered(self, ticket);
           },
           [=](caf::error& err) mutable {
-            self->state.delete_in_flight = false;
             logging::pipeline().warn("partition {}/{}: deleting below {} in the store failed: {}",
                          self->state.log->tp().topic, self->state.log->tp().partition,
                          self->state.log->log_start(), self->system().render(err));
             rp.deliver(std::move(err));
+            store_answered(self, ticket);
           });
 }
 
 bool busy(const partition_state& st) {
   return !st.pending.empty() || !st.parked.empty() || !st.on_ready.empty() || st.recovering ||
          st.log->write_in_flight() || st.log->queued() > 0 || st.snapshot_in_flight ||
-         st.delete_in_flight;
+         !st.awaiting_store.empty();
 }
 
 // The idle check: a partition nobody used for partition_idle_ms stops; the registry forgets
 // it and the next request starts a fresh one, which reads its bounds back from the store.
 void check_idle(self_ptr self) {
   auto& st = self->state;
-  if (st.retiring) return;  // stops once its write is answered
+  if (st.retiring) {
+    // Stops once the store answered; this tick only ends a wait that ran out.
+    if (self->clock().now() >= st.retire_by) {
+      logging::pipeline().warn("partition {}/{}: stops without the store's answer to what it "
+                               "asked while retiring",
+                               st.log->tp().topic, st.log->tp().partition);
+      self->quit();
+    }
+    return;
+  }
   const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
   const auto since = self->clock().now() - st.last_used;
   // Checked again at least every eighth of the idle time (and never in a tight loop).

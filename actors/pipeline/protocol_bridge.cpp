@@ -94,12 +94,14 @@ void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, 
 }
 
 // A partition that failed with not_ready may have been replaced, and one that answers
-// not_leader or unknown_topic is retiring: drop the cached handle, the next request asks
-// the registry again.
-void forget_on_failure(self_ptr self, const topic_partition& tp, const caf::error& err) {
+// not_leader or unknown_topic is retiring: the bridge drops its handle (if it still holds
+// that one, not a successor's), and the next request asks the registry again.
+void forget_on_failure(self_ptr self, const topic_partition& tp, const partition_actor& p,
+                       const caf::error& err) {
   const auto e = to_errc(err);
-  if (e == errc::not_ready || e == errc::not_leader || e == errc::unknown_topic)
-    self->state.partitions.erase(tp);
+  if (e != errc::not_ready && e != errc::not_leader && e != errc::unknown_topic) return;
+  auto& cache = self->state.partitions;
+  if (auto it = cache.find(tp); it != cache.end() && it->second == p) cache.erase(it);
 }
 
 protocol::buffer& frame_scratch() {
@@ -241,21 +243,24 @@ void stored(self_ptr self, const topic_partition& tp, pending_append& a, const p
 // a burst as a group with one reply each.
 void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
                          std::shared_ptr<std::vector<pending_append>> items, int attempts_left) {
-  auto failed = [=](const caf::error& err) {
+  // `p`: the partition that answered the error (none: the registry did).
+  auto failed = [=](const partition_actor& p, const caf::error& err) {
     if (receiver_gone(err) && attempts_left > 1) {
       self->state.partitions.erase(tp);
       append_to_partition(self, tp, auto_create, items, attempts_left - 1);
       return;
     }
-    forget_on_failure(self, tp, err);
+    forget_on_failure(self, tp, p, err);
     for (auto& a : *items) a.answer.deliver(to_errc(err));
   };
   with_partition(
       self, tp, auto_create,
       [=](const partition_actor& p) {
+        auto partition_failed = [=](const caf::error& err) { failed(p, err); };
         if (items->size() == 1) {
           self->request(p, caf::infinite, append_atom::value, items->front().batch)
-              .then([=](publish_result& r) { stored(self, tp, items->front(), r); }, failed);
+              .then([=](publish_result& r) { stored(self, tp, items->front(), r); },
+                    partition_failed);
           return;
         }
         std::vector<framed_batch> group;
@@ -272,14 +277,14 @@ void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
                     if (replies[i].error == errc::ok) {
                       stored(self, tp, (*items)[i], replies[i].result);
                     } else {
-                      forget_on_failure(self, tp, make_caf_error(replies[i].error));
+                      forget_on_failure(self, tp, p, make_caf_error(replies[i].error));
                       (*items)[i].answer.deliver(replies[i].error);
                     }
                   }
                 },
-                failed);
+                partition_failed);
       },
-      failed);
+      [=](const caf::error& err) { failed(partition_actor{}, err); });
 }
 
 // Frames a publish for its partition, or says why it cannot be stored.
@@ -340,7 +345,7 @@ void fetch_from_partition(self_ptr self, fetch_request req,
                     fetch_from_partition(self, std::move(req), rp, attempts_left - 1);
                     return;
                   }
-                  forget_on_failure(self, tp, err);
+                  forget_on_failure(self, tp, p, err);
                   rp.deliver(std::move(err));
                 });
       },
@@ -363,7 +368,7 @@ void ask(self_ptr self, topic_partition tp, caf::typed_response_promise<R> rp, i
                       ask(self, tp, rp, attempts_left - 1, msg...);
                       return;
                     }
-                    forget_on_failure(self, tp, err);
+                    forget_on_failure(self, tp, p, err);
                     rp.deliver(std::move(err));
                   });
       },

@@ -13,6 +13,12 @@ struct writer_state {
   std::unique_ptr<write_batcher> batcher;
   std::vector<caf::typed_response_promise<append_outcome>> promises;  // aligned with the queue
   bool flush_scheduled = false;
+  /// A writer that stops before its flush ran answers the appends it holds (never sent to
+  /// the store): a destroyed promise sends nothing in CAF 0.17, and partitions wait for
+  /// their writes without a timeout.
+  ~writer_state() {
+    for (auto& p : promises) p.deliver(make_caf_error(errc::not_ready));
+  }
   static inline const char* name = "portask.storage_writer";
 };
 

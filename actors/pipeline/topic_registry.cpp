@@ -22,6 +22,14 @@ struct registry_state {
   std::map<topic_partition, partition_actor> partitions;
   /// In a cluster: the lease each running partition actor was started under.
   std::map<topic_partition, std::string> fences;
+  /// Retired partition actors still waiting for the store's answers (partition.cpp's
+  /// retire). A successor starts only once its predecessor stopped: until then both could
+  /// write under one lease value, or into a topic deleted and created again.
+  std::multimap<topic_partition, caf::actor_addr> retiring;
+  /// Lookups of a partition whose predecessor is retiring: answered when it stopped.
+  std::map<topic_partition,
+           std::vector<std::pair<caf::typed_response_promise<partition_actor>, bool>>>
+      awaiting_successor;
   /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
   std::chrono::steady_clock::time_point window_start{};
   std::uint32_t created_in_window = 0;
@@ -104,6 +112,8 @@ void stop_partition(self_ptr self, const topic_partition& tp, errc why) {
   auto it = st.partitions.find(tp);
   if (it == st.partitions.end()) return;
   self->unlink_from(it->second);
+  self->monitor(it->second);
+  st.retiring.emplace(tp, it->second.address());
   self->send(it->second, retire_atom::value, why);
   st.partitions.erase(it);
   st.fences.erase(tp);
@@ -126,11 +136,37 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
     stop_partition(self, tp, errc::not_leader);
     it = st.partitions.end();
   }
+  if (it == st.partitions.end() && st.retiring.count(tp) > 0) {
+    error = errc::not_ready;  // its predecessor is retiring: the lookup waits for it
+    return {};
+  }
   if (it == st.partitions.end()) {
     it = st.partitions.emplace(tp, spawn_partition(self, st.ctx, st.dir, tp, fence)).first;
     st.fences[tp] = std::move(fence);
   }
   return it->second;
+}
+
+// Answers a partition lookup through `rp`: the partition's actor (started if needed), or
+// why not. While the partition's predecessor is retiring, the lookup waits for it to stop.
+const storage::topic_info* find_topic(self_ptr self, const std::string& name, bool auto_create,
+                                      errc& error);
+
+void answer_lookup(self_ptr self, const topic_partition& tp, bool auto_create,
+                   caf::typed_response_promise<partition_actor> rp) {
+  errc e = errc::ok;
+  const auto* topic = find_topic(self, tp.topic, auto_create, e);
+  if (!topic) {
+    rp.deliver(make_caf_error(e));
+  } else if (tp.partition < 0 || tp.partition >= topic->partitions) {
+    rp.deliver(make_caf_error(errc::unknown_partition));
+  } else if (auto part = partition_for(self, tp, e)) {
+    rp.deliver(part);
+  } else if (e == errc::not_ready && self->state.retiring.count(tp) > 0) {
+    self->state.awaiting_successor[tp].emplace_back(std::move(rp), auto_create);
+  } else {
+    rp.deliver(make_caf_error(e));
+  }
 }
 
 // Finds a topic, creating it with the default partition count when allowed.
@@ -217,6 +253,20 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
     logging::pipeline().warn("topic registry: store unavailable at startup; will retry on first use");
   // A partition that stops (idle, or a failure) is forgotten; the next lookup spawns a fresh
   // one that recovers from the store.
+  // A retired partition stopped: the lookups waiting for its successor go on.
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& st = self->state;
+    for (auto it = st.retiring.begin(); it != st.retiring.end(); ++it) {
+      if (it->second != down.source) continue;
+      const auto tp = it->first;
+      st.retiring.erase(it);
+      if (st.retiring.count(tp) > 0) return;
+      auto waiting = st.awaiting_successor.extract(tp);
+      if (waiting.empty()) return;
+      for (auto& [rp, auto_create] : waiting.mapped()) answer_lookup(self, tp, auto_create, rp);
+      return;
+    }
+  });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& parts = self->state.partitions;
     for (auto it = parts.begin(); it != parts.end(); ++it) {
@@ -234,14 +284,9 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
   return {
       [=](partition_atom, const topic_partition& tp,
           bool auto_create) -> caf::result<partition_actor> {
-        errc e = errc::ok;
-        const auto* topic = find_topic(self, tp.topic, auto_create, e);
-        if (!topic) return make_caf_error(e);
-        if (tp.partition < 0 || tp.partition >= topic->partitions)
-          return make_caf_error(errc::unknown_partition);
-        auto part = partition_for(self, tp, e);
-        if (!part) return make_caf_error(e);
-        return part;
+        auto rp = self->make_response_promise<partition_actor>();
+        answer_lookup(self, tp, auto_create, rp);
+        return rp;
       },
       [=](topic_atom, const std::string& name, bool auto_create) -> caf::result<storage::topic_info> {
         errc e = errc::ok;

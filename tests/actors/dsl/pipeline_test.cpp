@@ -335,7 +335,7 @@ CAF_TEST(a retired partition finishes the write it has in flight then refuses th
   CAF_CHECK(!sched.has_job());
 }
 
-CAF_TEST(a fenced write answers not_leader and a retired partition with nothing in flight stops at once) {
+CAF_TEST(a write in flight when its topic is deleted answers what the store did and a retired partition with nothing in flight stops at once) {
   auto p = start_partition(orders, 5);
   // The store refuses the write: another node holds the lease there.
   writer_script->append.reply(append_outcome{{errc::not_leader}});
@@ -344,8 +344,9 @@ CAF_TEST(a fenced write answers not_leader and a retired partition with nothing 
   expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
   expect((partition_actor), from(registry).to(bridge).with(p));
   expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
-  caf::anon_send(p, retire_atom::value, errc::not_leader);
-  expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
+  // Retired because its topic was deleted; the write's producer hears the store's answer.
+  caf::anon_send(p, retire_atom::value, errc::unknown_topic);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::unknown_topic));
   expect((append_atom, append_set), from(p).to(writer).with(_, _));
   expect((append_outcome), from(writer).to(p).with(_));
   const auto not_leader = make_caf_error(errc::not_leader);
@@ -361,6 +362,58 @@ CAF_TEST(a fenced write answers not_leader and a retired partition with nothing 
   expect((retire_atom, errc), from(_).to(q).with(_, errc::unknown_topic));
   expect((caf::down_msg), from(_).to(self).with(WHERE(caf::down_msg, d, d.source == q.address())));
   CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a retired partition answers the fetch whose store read is out and then stops) {
+  auto p = start_partition(orders, 5);
+  // Offset 0 is older than anything in the tail: the partition reads it from the store.
+  storage::stored_batch old;
+  old.base_offset = 0;
+  old.record_count = 5;
+  reader_script->read.reply({old});
+  fetch_request req;
+  req.tp = orders;
+  req.offset = 0;
+  req.max_bytes = 1 << 20;
+  self->request(bridge, caf::infinite, fetch_atom::value, req);
+  expect((fetch_atom, fetch_request), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, false));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((fetch_atom, fetch_request), from(bridge).to(p).with(_, _));
+  // Retired while its read is at the store: it waits for the answer, and passes it on.
+  caf::anon_send(p, retire_atom::value, errc::not_leader);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
+  expect((read_atom, topic_partition, std::int64_t, std::uint32_t),
+         from(p).to(reader).with(_, orders, 0, _));
+  expect((std::vector<storage::stored_batch>), from(reader).to(p).with(_));
+  auto the_old_batch = WHERE(fetch_result, r, r.batches.size() == 1 && r.batches[0].record_count == 5);
+  expect((fetch_result), from(p).to(bridge).with(the_old_batch));
+  expect((fetch_result), from(bridge).to(self).with(the_old_batch));
+  expect((caf::down_msg),
+         from(_).to(bridge).with(WHERE(caf::down_msg, d, d.source == p.address())));
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a retired partition whose store never answers stops when its wait runs out) {
+  auto p = start_partition(orders, 5);
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  caf::anon_send(p, retire_atom::value, errc::not_leader);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
+  // The writer never gets to the set (its job is not run): 30 s later the partition stops,
+  // and the write's producer hears "unknown whether stored".
+  sched.advance_time(std::chrono::seconds(31));
+  // The partition handles what the clock sent it (its tick, stale request timeouts) and
+  // stops; the bridge passes the answer on.
+  for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
+  for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
+  expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
+  sched.run();  // the writer's late answer goes nowhere
+  CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
 }
 
 CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
