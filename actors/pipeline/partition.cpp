@@ -761,7 +761,8 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
                                 actor_directory dir, topic_partition tp, std::string fence) {
   // Linked to its parent (the registry): a registry restart takes its partitions with it, so
-  // two actors never own one partition.
+  // the restarted registry's partitions are the only ones (a retiring one is unlinked and
+  // stopped by the registry's state instead).
   return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(dir), std::move(tp),
                                     std::move(fence));
 }

@@ -25,11 +25,19 @@ struct registry_state {
   /// Retired partition actors still waiting for the store's answers (partition.cpp's
   /// retire). A successor starts only once its predecessor stopped: until then both could
   /// write under one lease value, or into a topic deleted and created again.
-  std::multimap<topic_partition, caf::actor_addr> retiring;
+  std::multimap<topic_partition, partition_actor> retiring;
   /// Lookups of a partition whose predecessor is retiring: answered when it stopped.
   std::map<topic_partition,
            std::vector<std::pair<caf::typed_response_promise<partition_actor>, bool>>>
       awaiting_successor;
+  /// A registry that stops answers the lookups still waiting (retriable): a destroyed
+  /// promise sends nothing in CAF 0.17.
+  /// The retiring partitions stop with it, as the running ones do through their links.
+  ~registry_state() {
+    for (auto& [tp, waiting] : awaiting_successor)
+      for (auto& [rp, auto_create] : waiting) rp.deliver(make_caf_error(errc::not_ready));
+    for (auto& [tp, partition] : retiring) caf::anon_send_exit(partition, caf::exit_reason::kill);
+  }
   /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
   std::chrono::steady_clock::time_point window_start{};
   std::uint32_t created_in_window = 0;
@@ -104,16 +112,18 @@ std::optional<bool> reload_topics(self_ptr self) {
   return true;
 }
 
-// Retires a running partition actor: it answers what waits with `why`, lets its write in
-// flight finish and stops. Its successor, if any, starts at once and recovers from the store
-// (a write of the old one that lands after it was fenced with the old lease).
+// Retires a running partition actor: it answers what waits with `why`, waits for what it
+// has out at the store and stops (partition.cpp, retire). Its successor starts once it has
+// stopped (answer_lookup) and recovers from the store. Unlinked and monitored instead (its
+// exit, whatever the reason, is only news to the down handler); a registry that stops
+// takes it along all the same (~registry_state).
 void stop_partition(self_ptr self, const topic_partition& tp, errc why) {
   auto& st = self->state;
   auto it = st.partitions.find(tp);
   if (it == st.partitions.end()) return;
   self->unlink_from(it->second);
   self->monitor(it->second);
-  st.retiring.emplace(tp, it->second.address());
+  st.retiring.emplace(tp, it->second);
   self->send(it->second, retire_atom::value, why);
   st.partitions.erase(it);
   st.fences.erase(tp);
@@ -147,11 +157,11 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
   return it->second;
 }
 
-// Answers a partition lookup through `rp`: the partition's actor (started if needed), or
-// why not. While the partition's predecessor is retiring, the lookup waits for it to stop.
 const storage::topic_info* find_topic(self_ptr self, const std::string& name, bool auto_create,
                                       errc& error);
 
+// Answers a partition lookup through `rp`: the partition's actor (started if needed), or
+// why not. While the partition's predecessor is retiring, the lookup waits for it to stop.
 void answer_lookup(self_ptr self, const topic_partition& tp, bool auto_create,
                    caf::typed_response_promise<partition_actor> rp) {
   errc e = errc::ok;
@@ -251,22 +261,27 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
   self->state.store = std::move(*store);
   if (ensure_loaded(self) != errc::ok)
     logging::pipeline().warn("topic registry: store unavailable at startup; will retry on first use");
-  // A partition that stops (idle, or a failure) is forgotten; the next lookup spawns a fresh
-  // one that recovers from the store.
   // A retired partition stopped: the lookups waiting for its successor go on.
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
-    for (auto it = st.retiring.begin(); it != st.retiring.end(); ++it) {
-      if (it->second != down.source) continue;
-      const auto tp = it->first;
-      st.retiring.erase(it);
-      if (st.retiring.count(tp) > 0) return;
+    std::vector<topic_partition> freed;
+    for (auto it = st.retiring.begin(); it != st.retiring.end();) {
+      if (it->second.address() != down.source) {
+        ++it;
+        continue;
+      }
+      freed.push_back(it->first);
+      it = st.retiring.erase(it);
+    }
+    for (const auto& tp : freed) {
+      if (st.retiring.count(tp) > 0) continue;
       auto waiting = st.awaiting_successor.extract(tp);
-      if (waiting.empty()) return;
+      if (waiting.empty()) continue;
       for (auto& [rp, auto_create] : waiting.mapped()) answer_lookup(self, tp, auto_create, rp);
-      return;
     }
   });
+  // A partition that stops (idle, or a failure) is forgotten; the next lookup spawns a fresh
+  // one that recovers from the store.
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& parts = self->state.partitions;
     for (auto it = parts.begin(); it != parts.end(); ++it) {
