@@ -30,12 +30,19 @@ struct registry_state {
   std::map<topic_partition,
            std::vector<std::pair<caf::typed_response_promise<partition_actor>, bool>>>
       awaiting_successor;
-  /// A registry that stops answers the lookups still waiting (retriable): a destroyed
-  /// promise sends nothing in CAF 0.17.
+  /// Topics being deleted, with the requests that asked for it: each is deleted in the store
+  /// once its partitions have stopped (a write they still had out lands before the delete,
+  /// never after it, where a topic created again under the name would find it). Meanwhile
+  /// the topic is unknown to lookups, and creating it again is refused as existing.
+  std::map<std::string, std::vector<caf::typed_response_promise<bool>>> deleting;
+  /// A registry that stops answers the lookups and deletions still waiting (retriable): a
+  /// destroyed promise sends nothing in CAF 0.17.
   /// The retiring partitions stop with it, as the running ones do through their links.
   ~registry_state() {
     for (auto& [tp, waiting] : awaiting_successor)
       for (auto& [rp, auto_create] : waiting) rp.deliver(make_caf_error(errc::not_ready));
+    for (auto& [name, waiting] : deleting)
+      for (auto& rp : waiting) rp.deliver(make_caf_error(errc::not_ready));
     for (auto& [tp, partition] : retiring) caf::anon_send_exit(partition, caf::exit_reason::kill);
   }
   /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
@@ -76,7 +83,7 @@ errc create_topic(self_ptr self, storage::topic_info info) {
   // Another node of the cluster may have created it since this one last looked.
   if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) && !reload_topics(self))
     return errc::storage_unavailable;
-  if (st.topics.count(info.name)) return errc::topic_already_exists;
+  if (st.topics.count(info.name)) return errc::topic_already_exists;  // or being deleted
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
   if (auto ec = st.store->put_topic(info)) return errc::storage_unavailable;
   logging::pipeline().info("created topic '{}' with {} partitions", info.name, info.partitions);
@@ -185,6 +192,10 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
   auto& st = self->state;
   error = ensure_loaded(self);
   if (error != errc::ok) return nullptr;
+  if (st.deleting.count(name) > 0) {
+    error = errc::unknown_topic;  // nor created again until the deletion is done
+    return nullptr;
+  }
   auto it = st.topics.find(name);
   if (it != st.topics.end()) return &it->second;
   // Another node of the cluster may have created it since the last look.
@@ -248,6 +259,34 @@ void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
   self->request(bridge, 10s, bounds_atom::value, tp).then(ok, fail);
 }
 
+// Deletes a topic in the store once none of its partitions is still retiring, and answers
+// the requests that asked for it.
+void finish_deletion(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  for (const auto& [tp, partition] : st.retiring)
+    if (tp.topic == name) return;
+  auto waiting = st.deleting.extract(name);
+  if (waiting.empty()) return;
+  auto it = st.topics.find(name);
+  caf::error outcome;
+  if (it == st.topics.end()) {
+    outcome = make_caf_error(errc::unknown_topic);  // a reload found it gone meanwhile
+  } else if (st.store->delete_topic(it->second)) {
+    // Still there: its partitions start again on the next request.
+    outcome = make_caf_error(errc::storage_unavailable);
+  } else {
+    logging::pipeline().info("deleted topic '{}'", name);
+    st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+    st.topics.erase(it);
+  }
+  for (auto& rp : waiting.mapped()) {
+    if (outcome)
+      rp.deliver(outcome);
+    else
+      rp.deliver(true);
+  }
+}
+
 topic_registry_actor::behavior_type registry_impl(self_ptr self,
                                                   std::shared_ptr<broker_context> ctx,
                                                   actor_directory dir) {
@@ -275,6 +314,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
     }
     for (const auto& tp : freed) {
       if (st.retiring.count(tp) > 0) continue;
+      if (st.deleting.count(tp.topic) > 0) finish_deletion(self, tp.topic);
       auto waiting = st.awaiting_successor.extract(tp);
       if (waiting.empty()) continue;
       for (auto& [rp, auto_create] : waiting.mapped()) answer_lookup(self, tp, auto_create, rp);
@@ -343,13 +383,16 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
         auto it = st.topics.find(name);
         if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
-        if (st.store->delete_topic(it->second)) return make_caf_error(errc::storage_unavailable);
-        for (std::int32_t p = 0; p < it->second.partitions; ++p)
-          stop_partition(self, {name, p}, errc::unknown_topic);
-        logging::pipeline().info("deleted topic '{}'", name);
-        st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-        st.topics.erase(it);
-        return true;
+        // Its partitions retire first; the store forgets the topic once they have stopped.
+        auto rp = self->make_response_promise<bool>();
+        auto [entry, first] = st.deleting.try_emplace(name);
+        entry->second.push_back(rp);
+        if (first) {
+          for (std::int32_t p = 0; p < it->second.partitions; ++p)
+            stop_partition(self, {name, p}, errc::unknown_topic);
+          finish_deletion(self, name);
+        }
+        return rp;
       },
       [=](configure_atom, const std::string& name,
           storage::config_entries& configs) -> caf::result<storage::topic_info> {

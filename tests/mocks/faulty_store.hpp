@@ -4,7 +4,10 @@
 /// that timed out after the server executed it). Every other call passes through.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "storage/log_store.hpp"
 
@@ -22,6 +25,38 @@ class faulty_store : public storage::log_store {
       faults_left = times;
       next = f;
     }
+
+    /// Holds appends at the store (each waits, before it reaches the inner store) until
+    /// released: a write in flight for as long as a test needs one.
+    void hold_appends() {
+      std::lock_guard lock{gate};
+      held = true;
+    }
+    void release_appends() {
+      {
+        std::lock_guard lock{gate};
+        held = false;
+      }
+      changed.notify_all();
+    }
+    /// Waits until an append is being held; false if none came within `limit`.
+    bool wait_for_held_append(std::chrono::milliseconds limit) {
+      std::unique_lock lock{gate};
+      return changed.wait_for(lock, limit, [&] { return holding > 0; });
+    }
+    /// Called by every append: waits while appends are held.
+    void pass_gate() {
+      std::unique_lock lock{gate};
+      if (!held) return;
+      ++holding;
+      changed.notify_all();
+      changed.wait(lock, [&] { return !held; });
+      --holding;
+    }
+    std::mutex gate;
+    std::condition_variable changed;
+    bool held = false;
+    int holding = 0;  ///< appends waiting at the gate
   };
 
   faulty_store(std::unique_ptr<storage::log_store> inner, std::shared_ptr<control> c)
@@ -42,6 +77,7 @@ class faulty_store : public storage::log_store {
   void append(std::span<const storage::append_request> requests,
               std::vector<std::error_code>& results) override {
     ++control_->appends;
+    control_->pass_gate();
     fault f = fault::none;
     if (const int left = control_->faults_left.load(); left > 0) {  // one writer at a time
       control_->faults_left = left - 1;
