@@ -41,7 +41,7 @@ struct registry_state {
   ~registry_state() {
     for (auto& [tp, waiting] : awaiting_successor)
       for (auto& [rp, auto_create] : waiting) rp.deliver(make_caf_error(errc::not_ready));
-    for (auto& [name, waiting] : deleting)
+    for (auto& [topic_name, waiting] : deleting)
       for (auto& rp : waiting) rp.deliver(make_caf_error(errc::not_ready));
     for (auto& [tp, partition] : retiring) caf::anon_send_exit(partition, caf::exit_reason::kill);
   }
