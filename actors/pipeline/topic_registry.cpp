@@ -34,15 +34,19 @@ struct registry_state {
   /// once its partitions have stopped (a write they still had out lands before the delete,
   /// never after it, where a topic created again under the name would find it). Meanwhile
   /// the topic is unknown to lookups, and creating it again is refused as existing.
-  std::map<std::string, std::vector<caf::typed_response_promise<bool>>> deleting;
+  struct deletion {
+    storage::topic_id id;  ///< of the topic asked for (another may take the name meanwhile)
+    std::vector<caf::typed_response_promise<bool>> asked;
+  };
+  std::map<std::string, deletion> deleting;
   /// A registry that stops answers the lookups and deletions still waiting (retriable): a
   /// destroyed promise sends nothing in CAF 0.17.
   /// The retiring partitions stop with it, as the running ones do through their links.
   ~registry_state() {
     for (auto& [tp, waiting] : awaiting_successor)
       for (auto& [rp, auto_create] : waiting) rp.deliver(make_caf_error(errc::not_ready));
-    for (auto& [topic_name, waiting] : deleting)
-      for (auto& rp : waiting) rp.deliver(make_caf_error(errc::not_ready));
+    for (auto& [topic_name, d] : deleting)
+      for (auto& rp : d.asked) rp.deliver(make_caf_error(errc::not_ready));
     for (auto& [tp, partition] : retiring) caf::anon_send_exit(partition, caf::exit_reason::kill);
   }
   /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
@@ -73,6 +77,13 @@ errc ensure_loaded(self_ptr self) {
 std::optional<bool> reload_topics(self_ptr self);
 void stop_partition(self_ptr self, const topic_partition& tp, errc why);
 
+// A topic that exists and is not being deleted (the registry's own view), or none.
+storage::topic_info* live_topic(registry_state& st, const std::string& name) {
+  if (st.deleting.count(name) > 0) return nullptr;
+  auto it = st.topics.find(name);
+  return it == st.topics.end() ? nullptr : &it->second;
+}
+
 errc create_topic(self_ptr self, storage::topic_info info) {
   auto& st = self->state;
   if (!protocol::is_valid_topic_name(info.name)) return errc::invalid_request;
@@ -83,7 +94,8 @@ errc create_topic(self_ptr self, storage::topic_info info) {
   // Another node of the cluster may have created it since this one last looked.
   if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) && !reload_topics(self))
     return errc::storage_unavailable;
-  if (st.topics.count(info.name)) return errc::topic_already_exists;  // or being deleted
+  if (st.topics.count(info.name) || st.deleting.count(info.name))
+    return errc::topic_already_exists;  // being deleted counts as existing, as in Kafka
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
   if (auto ec = st.store->put_topic(info)) return errc::storage_unavailable;
   logging::pipeline().info("created topic '{}' with {} partitions", info.name, info.partitions);
@@ -269,8 +281,10 @@ void finish_deletion(self_ptr self, const std::string& name) {
   if (waiting.empty()) return;
   auto it = st.topics.find(name);
   caf::error outcome;
-  if (it == st.topics.end()) {
-    outcome = make_caf_error(errc::unknown_topic);  // a reload found it gone meanwhile
+  if (it == st.topics.end() || it->second.id != waiting.mapped().id) {
+    // In a cluster, another node deleted it meanwhile (and may have created a new topic
+    // under the name, which stays): done.
+    logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
   } else if (st.store->delete_topic(it->second)) {
     // Still there: its partitions start again on the next request.
     outcome = make_caf_error(errc::storage_unavailable);
@@ -279,7 +293,7 @@ void finish_deletion(self_ptr self, const std::string& name) {
     st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
     st.topics.erase(it);
   }
-  for (auto& rp : waiting.mapped()) {
+  for (auto& rp : waiting.mapped().asked) {
     if (outcome)
       rp.deliver(outcome);
     else
@@ -323,6 +337,9 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
   // A partition that stops (idle, or a failure) is forgotten; the next lookup spawns a fresh
   // one that recovers from the store.
   self->set_exit_handler([=](caf::exit_msg& msg) {
+    // A partition that failed just before it was retired: the down handler has it.
+    for (const auto& [tp, partition] : self->state.retiring)
+      if (partition.address() == msg.source) return;
     auto& parts = self->state.partitions;
     for (auto it = parts.begin(); it != parts.end(); ++it) {
       if (it->second.address() == msg.source) {
@@ -352,7 +369,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       [=](topic_atom, const storage::topic_id& id) -> caf::result<storage::topic_info> {
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
         for (const auto& [name, info] : self->state.topics)
-          if (info.id == id) return info;
+          if (info.id == id && self->state.deleting.count(name) == 0) return info;
         return make_caf_error(errc::unknown_topic);
       },
       [=](create_atom, storage::topic_info& info) -> caf::result<storage::topic_info> {
@@ -364,16 +381,16 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        auto it = st.topics.find(name);
-        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
-        if (count <= it->second.partitions || count > max_partitions)
+        auto* topic = live_topic(st, name);
+        if (topic == nullptr) return make_caf_error(errc::unknown_topic);
+        if (count <= topic->partitions || count > max_partitions)
           return make_caf_error(errc::invalid_partition_count);
-        auto grown = it->second;
+        auto grown = *topic;
         grown.partitions = count;
         if (st.store->put_topic(grown)) return make_caf_error(errc::storage_unavailable);
-        logging::pipeline().info("topic '{}' grown from {} to {} partitions", name, it->second.partitions, count);
+        logging::pipeline().info("topic '{}' grown from {} to {} partitions", name, topic->partitions, count);
         st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-        it->second = std::move(grown);
+        *topic = std::move(grown);
         if (auto node = st.dir.cluster) self->send(node, topic_atom::value);
         return true;
       },
@@ -381,17 +398,14 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        auto it = st.topics.find(name);
-        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
+        const auto* topic = live_topic(st, name);
+        if (topic == nullptr) return make_caf_error(errc::unknown_topic);
         // Its partitions retire first; the store forgets the topic once they have stopped.
         auto rp = self->make_response_promise<bool>();
-        auto [entry, first] = st.deleting.try_emplace(name);
-        entry->second.push_back(rp);
-        if (first) {
-          for (std::int32_t p = 0; p < it->second.partitions; ++p)
-            stop_partition(self, {name, p}, errc::unknown_topic);
-          finish_deletion(self, name);
-        }
+        st.deleting[name] = {topic->id, {rp}};
+        for (std::int32_t p = 0; p < topic->partitions; ++p)
+          stop_partition(self, {name, p}, errc::unknown_topic);
+        finish_deletion(self, name);
         return rp;
       },
       [=](configure_atom, const std::string& name,
@@ -399,21 +413,22 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        auto it = st.topics.find(name);
-        if (it == st.topics.end()) return make_caf_error(errc::unknown_topic);
+        auto* topic = live_topic(st, name);
+        if (topic == nullptr) return make_caf_error(errc::unknown_topic);
         for (const auto& [key, value] : configs)
           if (topic_config_problem(key, value)) return make_caf_error(errc::invalid_request);
-        auto changed = it->second;
+        auto changed = *topic;
         changed.configs = std::move(configs);
         if (st.store->put_topic(changed)) return make_caf_error(errc::storage_unavailable);
         logging::pipeline().info("topic '{}': {} config overrides", name, changed.configs.size());
-        it->second = std::move(changed);
-        return it->second;
+        *topic = std::move(changed);
+        return *topic;
       },
       [=](list_atom) -> caf::result<std::vector<storage::topic_info>> {
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
         std::vector<storage::topic_info> out;
-        for (const auto& [name, info] : self->state.topics) out.push_back(info);
+        for (const auto& [name, info] : self->state.topics)
+          if (self->state.deleting.count(name) == 0) out.push_back(info);
         return out;
       },
       [=](describe_atom, const std::string& name) -> caf::result<topic_description> {

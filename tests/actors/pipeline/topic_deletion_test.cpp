@@ -110,6 +110,12 @@ TEST(TopicDeletion, AWriteOutAtTheStoreLandsBeforeTheDeletionAndNeverInTheTopicC
   auto lookup = f.ask<partition_actor>(other, partition_atom::value, tp, true);
   ASSERT_EQ(lookup.index(), 1u);
   EXPECT_EQ(std::get<errc>(lookup), errc::unknown_topic);
+  auto listed = f.ask<std::vector<storage::topic_info>>(other, list_atom::value);
+  ASSERT_EQ(listed.index(), 0u);
+  EXPECT_TRUE(std::get<0>(listed).empty()) << "a topic being deleted is not listed";
+  auto grown = f.ask<bool>(other, grow_atom::value, std::string{"t"}, std::int32_t{2});
+  ASSERT_EQ(grown.index(), 1u);
+  EXPECT_EQ(std::get<errc>(grown), errc::unknown_topic);
   std::optional<errc> refused;
   other->request(p, 30s, append_atom::value, one_message("late"))
       .receive([&](publish_result&) { refused = errc::ok; },
