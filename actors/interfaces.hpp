@@ -115,7 +115,7 @@ using partition_actor = caf::typed_actor<
     caf::reacts_to<tick_atom>,
     // (why) from the registry: stop taking requests, answer everything waiting with `why`
     // (not_leader: the lease is gone; unknown_topic: the topic was deleted), and stop once
-    // what is out at the store (a write, reads, deletes) is answered, or after 30 s
+    // what is out at the store (a write, reads, deletes) is answered, or after 8 s
     caf::reacts_to<retire_atom, errc>, directory_update>;
 
 /// Applies retention on a timer: finds, per partition, the batches past the topic's

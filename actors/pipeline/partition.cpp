@@ -355,9 +355,15 @@ void try_write(self_ptr self) {
           });
 }
 
-// How long a retiring partition waits for the store's answers before it stops anyway
-// (its producers then hear "unknown whether stored", its readers not_ready).
-constexpr auto retire_grace = 30s;
+// How long a retiring partition waits for the store's answers before it stops anyway (its
+// producers then hear "unknown whether stored", its readers not_ready): 8 s, shorter than
+// the 10 s that a bridge's lookup of the successor and a client's topic deletion wait for
+// the registry, unless the store's own command timeout (store_timeout_ms, 5 s by default)
+// is longer; then just past it, so that the store's answer still comes in.
+std::chrono::milliseconds retire_grace(const broker_config& config) {
+  return std::max<std::chrono::milliseconds>(
+      8s, std::chrono::milliseconds(config.store_timeout_ms) + 1s);
+}
 
 // The partition stops: the registry retired it (its lease went to another node or was
 // replaced by a newer one, or its topic was deleted), or the store refused a write under
@@ -376,8 +382,9 @@ void retire(self_ptr self, errc why) {
   st.on_ready.clear();
   for (auto& w : waiters) w(why);
   st.parked.fail_all(why);
-  st.retire_by = self->clock().now() + retire_grace;
-  self->delayed_send(self, retire_grace, tick_atom::value);
+  const auto grace = retire_grace(st.ctx->config);
+  st.retire_by = self->clock().now() + grace;
+  self->delayed_send(self, grace, tick_atom::value);
   maybe_stop(self);
 }
 

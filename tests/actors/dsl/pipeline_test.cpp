@@ -403,7 +403,7 @@ CAF_TEST(a retired partition whose store never answers stops when its wait runs 
   expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
   caf::anon_send(p, retire_atom::value, errc::not_leader);
   expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
-  // The writer never gets to the set (its job is not run): 30 s later the partition stops,
+  // The writer never gets to the set (its job is not run): 8 s later the partition stops,
   // and the write's producer hears "unknown whether stored".
   // The partition and the bridge handle what the clock sends them (ticks, stale request
   // timeouts); the writer's job is never run.
@@ -411,7 +411,7 @@ CAF_TEST(a retired partition whose store never answers stops when its wait runs 
     for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
     for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
   };
-  sched.advance_time(std::chrono::seconds(29));
+  sched.advance_time(std::chrono::seconds(7));
   run_partition_and_bridge();
   CAF_CHECK(self->mailbox().empty());  // still waiting for the store
   sched.advance_time(std::chrono::seconds(2));
