@@ -165,8 +165,14 @@ struct partition_state {
   ~partition_state() {
     for (auto& [ticket, answer] : pending) answer.deliver(errc::timeout);
     for (auto& [ticket, answer] : awaiting_store) answer(errc::not_ready);
+    run_waiters(errc::not_ready);
+  }
+  /// Runs the requests waiting for recovery with `e` (ok: the partition is ready); they may
+  /// queue new waiters, which wait for the next outcome.
+  void run_waiters(errc e) {
     auto waiters = std::move(on_ready);
-    for (auto& w : waiters) w(errc::not_ready);
+    on_ready.clear();
+    for (auto& w : waiters) w(e);
   }
   static inline const char* name = "portask.partition";
 };
@@ -378,9 +384,7 @@ void retire(self_ptr self, errc why) {
   logging::pipeline().debug("partition {}/{}: retires ({})", st.log->tp().topic, st.log->tp().partition,
                             to_string(why));
   deliver(self, st.log->fail_queued(why));
-  auto waiters = std::move(st.on_ready);
-  st.on_ready.clear();
-  for (auto& w : waiters) w(why);
+  st.run_waiters(why);
   st.parked.fail_all(why);
   const auto grace = retire_grace(st.ctx->config);
   st.retire_by = self->clock().now() + grace;
@@ -402,9 +406,7 @@ void recover(self_ptr self) {
         2000ms, std::max<std::chrono::milliseconds>(50ms, s.recovery_backoff * 2));
     // Writes queued meanwhile get a retriable error rather than waiting without bound.
     deliver(self, s.log->fail_queued(errc::storage_unavailable));
-    auto waiters = std::move(s.on_ready);
-    s.on_ready.clear();
-    for (auto& w : waiters) w(errc::not_ready);
+    s.run_waiters(errc::not_ready);
     self->delayed_send(self, s.recovery_backoff, recover_atom::value);
   };
   if (!reader) {
@@ -429,9 +431,7 @@ void recover(self_ptr self) {
             s.producers.expire(wall_clock_ms(), s.ctx->config.producer_id_expiration_ms);
             s.stored_since_snapshot = 0;
             if (r.bounds.next_offset > r.producers.covers) maybe_snapshot(self, true);
-            auto waiters = std::move(s.on_ready);
-            s.on_ready.clear();
-            for (auto& w : waiters) w(errc::ok);
+            s.run_waiters(errc::ok);
             try_write(self);
             serve_parked(self);
           },
