@@ -19,6 +19,9 @@ struct broker_fixture {
       redis = std::make_unique<redis_server>();
       if (!redis->start()) throw std::runtime_error("redis-server did not start");
       overrides.store = redis->url();
+      // The test server fsyncs every write: on a loaded machine the default 5 s can pass
+      // while the broker does nothing wrong.
+      if (overrides.store_timeout_ms == broker_config{}.store_timeout_ms) overrides.store_timeout_ms = 30000;
     }
     config = overrides;
     config.native = {"127.0.0.1", 0};

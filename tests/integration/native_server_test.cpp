@@ -348,24 +348,24 @@ TEST(ServerConfig, FlagsBeatEnvironmentWhichBeatsTheYamlFile) {
   {
     child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml"},
                     dir.path() + "/a.log");
-    EXPECT_TRUE(wait_until([&] { return port_accepts(env_port); })) << "env beats the file";
+    EXPECT_TRUE(wait_until([&] { return port_accepts(env_port); }, 60s)) << "env beats the file";
     // The listeners open one after another: the HTTP one may come a moment after the native.
-    EXPECT_TRUE(wait_until([&] { return port_accepts(http_port); })) << "the file's other settings apply";
+    EXPECT_TRUE(wait_until([&] { return port_accepts(http_port); }, 60s)) << "the file's other settings apply";
   }
   {
     child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml", "--port",
                      std::to_string(flag_port)},
                     dir.path() + "/b.log");
-    EXPECT_TRUE(wait_until([&] { return port_accepts(flag_port); })) << "the flag beats env";
+    EXPECT_TRUE(wait_until([&] { return port_accepts(flag_port); }, 60s)) << "the flag beats env";
   }
   unsetenv("PORTASK_PORT");
   {
     child_process p({PORTASK_SERVER_BINARY, "--config", dir.path() + "/portask.yaml"},
                     dir.path() + "/c.log");
-    EXPECT_TRUE(wait_until([&] { return port_accepts(yaml_port); })) << "the file beats defaults";
+    EXPECT_TRUE(wait_until([&] { return port_accepts(yaml_port); }, 60s)) << "the file beats defaults";
   }
   child_process bad({PORTASK_SERVER_BINARY, "--store", "ftp://nowhere"}, dir.path() + "/d.log");
-  EXPECT_TRUE(wait_until([&] { return !bad.running(); })) << "an invalid store URL stops the server";
+  EXPECT_TRUE(wait_until([&] { return !bad.running(); }, 60s)) << "an invalid store URL stops the server";
 }
 
 TEST_F(NativeServer, HostileBytesGetAnErrorAndACloseWhileOthersAreServed) {

@@ -276,7 +276,7 @@ TEST_F(Tls, HostileClientsOfATlsPortAreClosedAndCounted) {
   auto kafka = listener_tls("kafka", files_.server_cert, files_.server_key);
   args.insert(args.end(), kafka.begin(), kafka.end());
   args.insert(args.end(), {"--native-security-protocol", "SSL", "--kafka-security-protocol", "SSL",
-                           "--request-timeout-ms", "1500"});
+                           "--request-timeout-ms", "4000"});
   start(args);
   for (const auto port : {server_->port(), server_->kafka_port()}) {
     EXPECT_TRUE(closed_after_sending(port, std::string(300, '\x7f'), 20)) << "garbage, port " << port;
@@ -292,7 +292,7 @@ TEST_F(Tls, HostileClientsOfATlsPortAreClosedAndCounted) {
                                " " + version + " -CAfile " + files_.ca + " < /dev/null 2>&1");
     EXPECT_NE(out.find("Verify return code: 0 (ok)"), std::string::npos) << version << ": " << out;
   }
-  auto [rc, out] = run_shell("(printf 'R\\n'; sleep 2) | timeout 20 openssl s_client -connect 127.0.0.1:" +
+  auto [rc, out] = run_shell("(printf 'R\\n'; sleep 5) | timeout 20 openssl s_client -connect 127.0.0.1:" +
                              std::to_string(server_->port()) + " -tls1_2 -CAfile " + files_.ca + " 2>&1");
   EXPECT_NE(out.find("RENEGOTIATING"), std::string::npos) << out;
   EXPECT_NE(out.find("no renegotiation"), std::string::npos) << out;

@@ -476,11 +476,11 @@ TEST_P(LogStore, ANodeIdIsRefusedToASecondRunWhileTheFirstIsRegistered) {
 
 TEST_P(LogStore, ARegistrationExpiresWithoutRenewal) {
   using namespace std::chrono_literals;
-  ASSERT_EQ(*store_->register_node({1, "aaaa", "x"}, 2s), true);
+  ASSERT_EQ(*store_->register_node({1, "aaaa", "x"}, 6s), true);
   EXPECT_EQ(*store_->register_node({1, "bbbb", "y"}, 10s), false);
-  // Expiry is the store's clock passing the TTL; nothing else to wait on. (2 s: the refusal
-  // above must come before it, however slow the machine.)
-  ASSERT_TRUE(test::wait_until([&] { return store_->live_nodes()->empty(); }, 10s));
+  // Expiry is the store's clock passing the TTL; nothing else to wait on. (6 s: the refusal
+  // above, a write the test server fsyncs, must come before it on a loaded machine too.)
+  ASSERT_TRUE(test::wait_until([&] { return store_->live_nodes()->empty(); }, 60s));
   EXPECT_EQ(*store_->register_node({1, "bbbb", "y"}, 10s), true);
 }
 
@@ -546,7 +546,7 @@ TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {
                                       {partition_lease(b), lease_intent::want}};
   // Node 1 holds a's lease for a short while (long enough for the two calls below on a slow
   // machine); node 2 holds b's.
-  const auto mine = store_->lease_round({1, 0, "t1"}, 2s, {want.data(), 1})->at(0);
+  const auto mine = store_->lease_round({1, 0, "t1"}, 6s, {want.data(), 1})->at(0);
   const auto other = store_->lease_round({2, 0, "t2"}, 10s, {want.data() + 1, 1})->at(0);
   const auto fence = lease_value(mine);
   std::vector<append_request> batch{{&a, 0, 1, 1, frame}, {&a, 1, 1, 1, frame}, {&b, 0, 1, 1, frame}};
@@ -562,7 +562,7 @@ TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {
   // append is refused in the store, whatever node 1 believes.
   ASSERT_TRUE(test::wait_until([&] {
     return store_->lease_round({2, 0, "t2"}, 10s, {want.data(), 1})->at(0).node == 2;
-  }, 30s));
+  }, 60s));
   EXPECT_EQ(store_->lease_round({2, 0, "t2"}, 10s, want)->at(0).epoch, mine.epoch + 1);
   std::vector<append_request> late{{&a, 2, 1, 1, frame}, {&a, 3, 1, 1, frame}};
   for (auto& r : late) r.fence = fence;
@@ -766,6 +766,7 @@ TEST(RedisStore, ProducerIdsSurviveARestart) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
   auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);  // a killed server is an error at once, not a timeout
   redis_store s{o};
   auto first = s.allocate_producer_ids(1000);
   ASSERT_TRUE(first);
@@ -784,8 +785,10 @@ TEST(RedisStore, AnAmbiguousWriteIsFencedBeforeTheNextCall) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
   auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::milliseconds(300);
-  redis_store writer{o}, reader{o};
+  o.timeout = std::chrono::seconds(30);  // the reader's calls must succeed, however slow the machine
+  redis_store reader{o};
+  o.timeout = std::chrono::seconds(2);  // the writer's append must time out on the paused server
+  redis_store writer{o};
   topic_partition tp{"fence", 0};
   ASSERT_FALSE(writer.ping());
   server.pause();
@@ -813,7 +816,9 @@ TEST(RedisStore, AnAmbiguousWriteIsFencedBeforeTheNextCall) {
 TEST(RedisStore, StoredValueIsAPortaskFrame) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  redis_store s{parse_redis_url(server.url()).value()};
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store s{o};
   topic_partition tp{"raw", 2};
   const auto f = make_frame("inspect me");
   append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
@@ -874,6 +879,7 @@ TEST(RedisStore, SpeaksTlsToARedissUrlAndRefusesServersItCannotTrust) {
                           "&tls_server_name=elsewhere.example")));
   EXPECT_TRUE(refused(put("redis://" + where)));  // plaintext to the TLS port
   auto o = parse_redis_url("rediss://" + where + "?tls_ca_file=" + files.ca + client).value();
+  o.timeout = std::chrono::seconds(30);
   redis_store reader{o};
   auto topics = reader.list_topics();
   ASSERT_TRUE(topics);

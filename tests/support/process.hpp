@@ -24,7 +24,7 @@ class child_process {
   pid_t pid() const noexcept { return pid_; }
   bool running();
   /// Sends a signal and waits for exit (bounded); returns the exit status or -1.
-  int stop(int signal_number, std::chrono::milliseconds limit = std::chrono::seconds(10));
+  int stop(int signal_number, std::chrono::milliseconds limit = std::chrono::seconds(60));
 
  private:
   pid_t pid_ = -1;

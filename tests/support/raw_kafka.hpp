@@ -121,7 +121,7 @@ inline std::string record_batch_bytes(const std::string& prefix, int n, kafka::c
 inline msg::ProduceRequest produce_request(const std::string& topic, std::int32_t partition, std::string records) {
   msg::ProduceRequest req;
   req.acks = -1;
-  req.timeoutMs = 5000;
+  req.timeoutMs = 30000;
   req.topicData.push_back({topic, {{partition, protocol::gather_bytes(records)}}});
   return req;
 }

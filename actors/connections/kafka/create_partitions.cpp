@@ -1,6 +1,7 @@
 // CreatePartitions (key 37): grows a topic through the registry. Assignments name brokers,
 // and there is one, so they are accepted and ignored. validateOnly checks the count only.
 // ACLs: ALTER on the topic, else TOPIC_AUTHORIZATION_FAILED for it.
+// timeoutMs bounds the wait (REQUEST_TIMED_OUT after it; the growth goes on).
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
@@ -20,6 +21,7 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
   };
   auto registry = self->state.dir.registry;
   const bool validate_only = req.validateOnly;
+  const admin_deadline deadline{r, req.timeoutMs};
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
     res->results[i].name = t.name;
@@ -36,7 +38,7 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
       continue;
     }
     if (validate_only) {
-      self->request(registry, 10s, topic_atom::value, t.name, false)
+      self->request(registry, deadline.left(), topic_atom::value, t.name, false)
           .then(
               [=](storage::topic_info& info) {
                 const auto current = info.partitions;
@@ -50,7 +52,7 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
               fail);
       continue;
     }
-    self->request(registry, 10s, grow_atom::value, t.name, count).then([=](bool) { done(); }, fail);
+    self->request(registry, deadline.left(), grow_atom::value, t.name, count).then([=](bool) { done(); }, fail);
   }
   done();
 }

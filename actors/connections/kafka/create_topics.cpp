@@ -4,6 +4,7 @@
 // replication factor other than 1 (or -1, the default) cannot be honoured and is refused, as
 // Kafka refuses one larger than its broker count. validateOnly checks without creating.
 // ACLs: CREATE on the cluster or the topic to create; DESCRIBE and DELETE on the topic to delete.
+// timeoutMs bounds the wait for each topic (REQUEST_TIMED_OUT after it; the change goes on).
 #include <variant>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -88,6 +89,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
   const auto defaults = static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
   // As Kafka: CREATE on the cluster covers every topic; otherwise each topic needs its own.
   const bool create_any = allowed_on_cluster(self, sec::acl_operation::create);
+  const admin_deadline deadline{r, req.timeoutMs};
   constexpr auto unauthorized = static_cast<std::int16_t>(error_code::topic_authorization_failed);
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
@@ -125,7 +127,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
     }
     storage::topic_info info{t.name, partitions, {}, {}};
     for (const auto& c : t.configs) info.configs.emplace_back(c.name, c.value.value_or(""));
-    self->request(self->state.dir.registry, 10s, create_atom::value, std::move(info))
+    self->request(self->state.dir.registry, deadline.left(), create_atom::value, std::move(info))
         .then(
             [=](storage::topic_info& created) {
               res->topics[i].topicId = created.id;
@@ -162,6 +164,7 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
   auto done = [=] {
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
+  const admin_deadline deadline{r, req.timeoutMs};
   for (std::size_t i = 0; i < targets.size(); ++i) {
     auto fail = [=](error_code code) {
       res->responses[i].errorCode = static_cast<std::int16_t>(code);
@@ -170,7 +173,7 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
     auto remove = [=](const storage::topic_info& topic) {
       res->responses[i].name = topic.name;
       res->responses[i].topicId = topic.id;
-      self->request(registry, 10s, delete_atom::value, topic.name)
+      self->request(registry, deadline.left(), delete_atom::value, topic.name)
           .then([=](bool) { done(); },
                 [=](caf::error& e) {
                   res->responses[i].errorCode = to_kafka(to_errc(e));
@@ -192,14 +195,14 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
         fail(error_code::topic_authorization_failed);
         continue;
       }
-      self->request(registry, 10s, topic_atom::value, *t.name, false)
+      self->request(registry, deadline.left(), topic_atom::value, *t.name, false)
           .then(remove, [=](caf::error& e) {
             res->responses[i].errorCode = to_kafka(to_errc(e));
             done();
           });
     } else {
       // By id, the name is known once the id is: an unknown id is UNKNOWN_TOPIC_ID first.
-      self->request(registry, 10s, topic_atom::value, t.id)
+      self->request(registry, deadline.left(), topic_atom::value, t.id)
           .then(
               [=](storage::topic_info& topic) {
                 if (may_delete(topic.name)) return remove(topic);
@@ -209,7 +212,11 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
                 if (named) res->responses[i].name = topic.name;  // else null, as it came
                 fail(error_code::topic_authorization_failed);
               },
-              [=](caf::error&) { fail(error_code::unknown_topic_id); });
+              [=](caf::error& e) {
+                // Not answered in time is REQUEST_TIMED_OUT, not an unknown id.
+                fail(to_errc(e) == errc::timeout ? error_code::request_timed_out
+                                                 : error_code::unknown_topic_id);
+              });
     }
   }
 }

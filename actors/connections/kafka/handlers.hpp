@@ -2,6 +2,7 @@
 /// Shared by the Kafka API handlers: the connection actor's state, the parsed request, the
 /// response writer, and the API table every handler is registered in.
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -96,6 +97,28 @@ inline connection_state& topic_caches(self_ptr self) {
   }
   return st;
 }
+
+/// How long an admin request (CreateTopics, DeleteTopics, CreatePartitions) waits for the
+/// registry: until its `timeoutMs` has passed since it arrived, as in Kafka, where what is
+/// not done by then is answered REQUEST_TIMED_OUT and still completes. Zero or less asks
+/// only that the change be started; the registry answers once it has made it, so that is
+/// waited for as long as the registry takes (its own limits end it in seconds).
+class admin_deadline {
+ public:
+  admin_deadline(const request& r, std::int32_t timeout_ms)
+      : at_(r.start + (timeout_ms > 0 ? std::chrono::milliseconds(std::min(timeout_ms, 300000))
+                                      : std::chrono::milliseconds(10000))) {}
+  /// What is left of it, at least 1 ms (a request with no time left still gets its answer:
+  /// REQUEST_TIMED_OUT unless the registry is quicker).
+  std::chrono::milliseconds left() const {
+    const auto rest = std::chrono::duration_cast<std::chrono::milliseconds>(
+        at_ - std::chrono::steady_clock::now());
+    return std::max(rest, std::chrono::milliseconds(1));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point at_;
+};
 
 /// A request that gets no response (acks=0).
 void respond_nothing(self_ptr self, const request& r);

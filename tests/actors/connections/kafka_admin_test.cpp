@@ -106,7 +106,7 @@ TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
   auto native = f.connect();
   must(native.create_topic("grow", 2));
   msg::CreatePartitionsRequest req;
-  req.timeoutMs = 5000;
+  req.timeoutMs = 30000;
   req.topics.push_back({"grow", 5, std::nullopt});
   req.topics.push_back({"missing", 3, std::nullopt});
   auto res = call<msg::CreatePartitionsResponse>(c, 37, 3, req, true);

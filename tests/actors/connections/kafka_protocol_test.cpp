@@ -237,7 +237,7 @@ TEST(KafkaProtocol, CreateAndDeleteTopicsThroughTheRegistry) {
   broker_fixture f;
   raw_kafka c{f.server->kafka_port()};
   msg::CreateTopicsRequest create;
-  create.timeoutMs = 5000;
+  create.timeoutMs = 30000;
   msg::CreateTopicsRequest::CreatableTopic good;
   good.name = "admin-topic";
   good.numPartitions = 4;
@@ -275,4 +275,67 @@ TEST(KafkaProtocol, CreateAndDeleteTopicsThroughTheRegistry) {
   EXPECT_EQ(dres.responses[0].errorCode, 0);
   EXPECT_EQ(dres.responses[1].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
   EXPECT_EQ(must(native.list_topics()).size(), 1u);
+}
+
+// timeoutMs of the admin requests bounds their wait, as in Kafka: with the store stalled
+// (redis-server stopped by SIGSTOP) a deletion and a creation cannot finish, and each topic is
+// answered REQUEST_TIMED_OUT once its timeout passes; both changes still complete once the
+// store answers again.
+TEST(KafkaProtocol, AdminRequestsAnswerRequestTimedOutAfterTheirTimeoutAndTheChangesStillComplete) {
+  broker_config cfg;
+  cfg.store_timeout_ms = 60000;  // the store stalls for as long as the test pauses it
+  broker_fixture f{true, cfg};
+  raw_kafka c{f.server->kafka_port()};
+  std::int32_t corr = 0;
+  msg::CreateTopicsRequest create;
+  create.timeoutMs = 30000;
+  msg::CreateTopicsRequest::CreatableTopic t;
+  t.name = "doomed";
+  t.numPartitions = 2;
+  t.replicationFactor = 1;
+  create.topics = {t};
+  c.send(19, 4, 1, create, false);
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  ASSERT_EQ(decode_as<msg::CreateTopicsResponse>(*body, 4).topics.at(0).errorCode, 0);
+
+  f.redis->pause();
+  struct resume_at_exit {
+    redis_server& r;
+    ~resume_at_exit() { r.resume(); }
+  } resume{*f.redis};
+  msg::DeleteTopicsRequest del;
+  del.topicNames = {"doomed"};
+  del.timeoutMs = 300;
+  c.send(20, 4, 2, del, true);
+  create.topics[0].name = "late";
+  create.timeoutMs = 300;
+  c.send(19, 4, 3, create, false);
+  // The registry is held in the store's delete, so neither can be done before its timeout.
+  body = c.receive(corr, true);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(corr, 2);
+  auto deleted = decode_as<msg::DeleteTopicsResponse>(*body, 4);
+  ASSERT_EQ(deleted.responses.size(), 1u);
+  EXPECT_EQ(deleted.responses[0].errorCode, 7) << "REQUEST_TIMED_OUT";
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(corr, 3);
+  EXPECT_EQ(decode_as<msg::CreateTopicsResponse>(*body, 4).topics.at(0).errorCode, 7)
+      << "REQUEST_TIMED_OUT";
+
+  f.redis->resume();
+  // The registry serves its mailbox in order: the two changes are made before these.
+  create.timeoutMs = 30000;
+  c.send(19, 4, 4, create, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(decode_as<msg::CreateTopicsResponse>(*body, 4).topics.at(0).errorCode, 36)
+      << "TOPIC_ALREADY_EXISTS: the timed-out creation was made";
+  del.timeoutMs = 30000;
+  c.send(20, 4, 5, del, true);
+  body = c.receive(corr, true);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(decode_as<msg::DeleteTopicsResponse>(*body, 4).responses.at(0).errorCode, 3)
+      << "UNKNOWN_TOPIC_OR_PARTITION: the timed-out deletion was made";
 }

@@ -251,7 +251,7 @@ TEST(PartitionActor, AnIdlePartitionStopsAndAnsweredRequestsKeepItAlive) {
   caf::actor_system sys{cfg};
   auto log = std::make_shared<mock_log>();
   broker_config config;
-  config.partition_idle_ms = 50;
+  config.partition_idle_ms = 500;  // the fetch below must come before it, on a slow machine too
   auto ctx = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
   actor_directory dir;
   dir.writers = {sys.spawn(mock_writer, log)};
@@ -264,12 +264,12 @@ TEST(PartitionActor, AnIdlePartitionStopsAndAnsweredRequestsKeepItAlive) {
   fetch_request waiting;
   waiting.tp = {"t", 0};
   waiting.offset = 5;
-  waiting.max_wait_ms = 200;
+  waiting.max_wait_ms = 2000;
   bool answered = false;
   self->request(p, 5s, fetch_atom::value, waiting)
       .receive([&](fetch_result& r) { answered = r.batches.empty(); },
                [&](caf::error& e) { ADD_FAILURE() << sys.render(e); });
-  EXPECT_TRUE(answered) << "alive and answering 200 ms in, four times its idle time";
+  EXPECT_TRUE(answered) << "alive and answering 2 s in, four times its idle time";
   // Then, idle, it stops by itself (a normal exit) and gives back its share of the tails.
   bool stopped = false;
   self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
