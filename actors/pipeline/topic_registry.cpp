@@ -461,12 +461,13 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return result;
       },
       [=](retire_atom, const std::vector<topic_partition>& lost) {
-        // Stopped unless started again meanwhile under the lease this node holds now.
+        // Stopped unless started again meanwhile under the lease this node holds now (outside
+        // a cluster there is no lease: stopped).
         const auto view = self->state.ctx->cluster();
         for (const auto& tp : lost) {
           const storage::lease_holder* lease = nullptr;
           auto fence = self->state.fences.find(tp);
-          if (fence != self->state.fences.end() && view->owns(tp, &lease) &&
+          if (fence != self->state.fences.end() && view->owns(tp, &lease) && lease != nullptr &&
               storage::lease_value(*lease) == fence->second)
             continue;
           stop_partition(self, tp, errc::not_leader);
@@ -500,7 +501,8 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
 
 topic_registry_actor spawn_topic_registry(caf::actor_system& sys,
                                           std::shared_ptr<broker_context> ctx,
-                                          actor_directory dir) {
+                                          actor_directory dir, bool own_thread) {
+  if (!own_thread) return sys.spawn(registry_impl, std::move(ctx), std::move(dir));
   return sys.spawn<caf::detached>(registry_impl, std::move(ctx), std::move(dir));
 }
 

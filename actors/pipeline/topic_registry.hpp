@@ -8,9 +8,10 @@
 namespace portask {
 
 /// `dir`: the bridges, readers and writers (passed on to its partitions) and the cluster
-/// actor; replaced by directory updates.
+/// actor; replaced by directory updates. `own_thread` false runs it on the scheduler, for
+/// tests on CAF's deterministic one (its store calls then block a worker).
 topic_registry_actor spawn_topic_registry(caf::actor_system& sys,
                                           std::shared_ptr<broker_context> ctx,
-                                          actor_directory dir);
+                                          actor_directory dir, bool own_thread = true);
 
 }  // namespace portask

@@ -74,6 +74,19 @@ struct dsl_config : caf::actor_system_config {
   dsl_config() { configure_actor_system(*this); }
 };
 
+/// `n` messages for `tp`, with timestamps (the bridge stamps a 0 with the wall clock).
+inline publish_batch records(const topic_partition& tp, int n) {
+  publish_batch pb;
+  pb.tp = tp;
+  for (int i = 0; i < n; ++i) {
+    protocol::message m;
+    m.value = "v" + std::to_string(i);
+    m.timestamp_ms = 1000 + i;
+    pb.batch.messages.push_back(std::move(m));
+  }
+  return pb;
+}
+
 /// No timer that needs wall-clock time: partitions never idle out, groups form at once.
 inline broker_config dsl_broker_config() {
   broker_config c;

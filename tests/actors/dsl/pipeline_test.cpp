@@ -19,19 +19,6 @@ namespace {
 
 const topic_partition orders{"orders", 0};
 
-// `n` messages for `tp`, with timestamps (the bridge stamps a 0 with the wall clock).
-publish_batch records(const topic_partition& tp, int n) {
-  publish_batch pb;
-  pb.tp = tp;
-  for (int i = 0; i < n; ++i) {
-    protocol::message m;
-    m.value = "v" + std::to_string(i);
-    m.timestamp_ms = 1000 + i;
-    pb.batch.messages.push_back(std::move(m));
-  }
-  return pb;
-}
-
 // The base offsets of an append_set's batches.
 std::vector<std::int64_t> base_offsets(const append_set& set) {
   std::vector<std::int64_t> out;

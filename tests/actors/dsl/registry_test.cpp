@@ -1,0 +1,118 @@
+// The topic registry message by message on the deterministic scheduler: the real registry
+// (over the memory store) starts real partitions, which write through the mock writer and
+// recover through the mock reader; the real bridge looks them up. What is checked is the
+// hand-over: a partition that retires with a write out at the store is replaced only once it
+// has stopped, and a lookup in between waits for the successor instead of being refused.
+#define CAF_SUITE dsl.registry
+
+#include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/protocol_bridge.hpp"
+#include "actors/pipeline/topic_registry.hpp"
+#include "tests/actors/dsl/dsl_fixture.hpp"
+
+using namespace portask;
+using namespace portask::testing;
+
+namespace {
+
+const topic_partition orders{"orders", 0};
+
+struct registry_fixture : dsl_fixture {
+  registry_fixture() {
+    // On the test scheduler, not a thread of its own; it uses the memory store in place.
+    topics = track(spawn_topic_registry(sys, ctx, dir, false));
+    dir.registry = topics;
+    bridge = track(spawn_protocol_bridge(sys, ctx, dir));
+    sched.run();
+    self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"orders", 1, {}, {}});
+    expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+    expect((storage::topic_info), from(topics).to(self).with(_));
+  }
+
+  // Asks the registry for the partition of `tp` as a fetch would, and walks the partition it
+  // starts through its recovery (the mock reader: an empty log).
+  partition_actor look_up(const topic_partition& tp) {
+    self->request(topics, caf::infinite, partition_atom::value, tp, false);
+    expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, tp, false));
+    return started(tp);
+  }
+
+  // The partition the registry answered `self` with, through its start.
+  partition_actor started(const topic_partition& tp) {
+    partition_actor p;
+    expect((partition_actor), from(topics).to(self).with(captured(p)));
+    CAF_REQUIRE(p);
+    CAF_REQUIRE(sched.prioritize(p));
+    sched.run_once();  // initialization: the partition asks for its bounds
+    expect((recover_atom, topic_partition), from(p).to(reader).with(_, tp));
+    expect((partition_recovery), from(reader).to(p).with(_));
+    return p;
+  }
+
+  // A publish of `n` records through the bridge to `p`, which sends it to the writer; the
+  // writer's job is left to the test.
+  void publish_to(const partition_actor& p, int n) {
+    self->request(bridge, caf::infinite, publish_atom::value, records(orders, n));
+    expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+    expect((partition_atom, topic_partition, bool), from(bridge).to(topics).with(_, orders, true));
+    expect((partition_actor), from(topics).to(bridge).with(p));
+    expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  }
+
+  // The registry retires the partition (as when this node's lease on it moved).
+  void retire(const partition_actor& p) {
+    self->send(topics, retire_atom::value, std::vector<topic_partition>{orders});
+    expect((retire_atom, std::vector<topic_partition>), from(self).to(topics).with(_, _));
+    expect((retire_atom, errc), from(topics).to(p).with(_, errc::not_leader));
+  }
+
+  topic_registry_actor topics;
+  protocol_bridge_actor bridge;
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(registry_tests, registry_fixture)
+
+CAF_TEST(a lookup while a partition retires waits for it to stop and gets its successor) {
+  auto first = look_up(orders);
+  publish_to(first, 3);  // its write is out at the store
+  retire(first);
+  // A lookup now is held by the registry: the predecessor still has a write out.
+  self->request(topics, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, orders, false));
+  CAF_CHECK(self->mailbox().empty());
+  // The store answers the write; its producer hears it stored; the partition stops.
+  expect((append_atom, append_set), from(first).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(first).with(_));
+  expect((publish_result), from(first).to(bridge).with(WHERE(publish_result, r, r.base_offset == 0)));
+  expect((publish_result),
+         from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 0 && r.count == 3)));
+  expect((caf::down_msg),
+         from(_).to(topics).with(WHERE(caf::down_msg, d, d.source == first.address())));
+  // Only then is the successor started, and the held lookup answered with it.
+  auto second = started(orders);
+  CAF_CHECK(second != first);
+  allow((caf::down_msg), from(_).to(bridge));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
+}
+
+CAF_TEST(a registry that stops answers the lookups it holds and takes the retiring partition along) {
+  auto first = look_up(orders);
+  publish_to(first, 1);
+  retire(first);
+  self->request(topics, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, orders, false));
+  caf::anon_send_exit(topics, caf::exit_reason::user_shutdown);
+  // The held lookup hears "not ready" (retriable: a restarted registry answers it) ...
+  expect((caf::exit_msg), from(_).to(topics).with(_));
+  expect((caf::error), from(_).to(self).with(make_caf_error(errc::not_ready)));
+  // ... and the retired partition is stopped with it; its write's producer hears "unknown
+  // whether stored", since the store's answer will reach nobody.
+  expect((caf::exit_msg), from(_).to(first).with(_));
+  expect((caf::error), from(first).to(bridge).with(make_caf_error(errc::timeout)));
+  expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
