@@ -361,16 +361,6 @@ void try_write(self_ptr self) {
           });
 }
 
-// How long a retiring partition waits for the store's answers before it stops anyway (its
-// producers then hear "unknown whether stored", its readers not_ready): 8 s, shorter than
-// the 10 s that a bridge's lookup of the successor and a client's topic deletion wait for
-// the registry, unless the store's own command timeout (store_timeout_ms, 5 s by default)
-// is longer; then just past it, so that the store's answer still comes in.
-std::chrono::milliseconds retire_grace(const broker_config& config) {
-  return std::max<std::chrono::milliseconds>(
-      8s, std::chrono::milliseconds(config.store_timeout_ms) + 1s);
-}
-
 // The partition stops: the registry retired it (its lease went to another node or was
 // replaced by a newer one, or its topic was deleted), or the store refused a write under
 // its lease. It takes nothing new and answers everything waiting with `why`. What is
@@ -772,6 +762,15 @@ partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker
   // stopped by the registry's state instead).
   return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(dir), std::move(tp),
                                     std::move(fence));
+}
+
+std::chrono::milliseconds retire_grace(const broker_config& config) {
+  return std::max<std::chrono::milliseconds>(
+      8s, std::chrono::milliseconds(config.store_timeout_ms) + 1s);
+}
+
+std::chrono::milliseconds registry_wait(const broker_config& config) {
+  return retire_grace(config) + 2s;
 }
 
 }  // namespace portask

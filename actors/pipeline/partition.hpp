@@ -15,6 +15,17 @@ namespace portask {
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
                                 actor_directory dir, topic_partition tp, std::string fence = {});
 
+/// How long a retiring partition waits for the store's answers before it stops anyway (its
+/// producers then hear "unknown whether stored", its readers not_ready): 8 s, or just past
+/// the store's own command timeout (store_timeout_ms) when that is longer, so that the
+/// store's answer still comes in.
+std::chrono::milliseconds retire_grace(const broker_config& config);
+
+/// How long a partition lookup, or a topic's deletion, waits for the registry: 2 s past the
+/// grace of a retiring predecessor (10 s by default), so that the registry's answer (the
+/// successor, the deletion done) comes before the wait runs out.
+std::chrono::milliseconds registry_wait(const broker_config& config);
+
 /// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:
 /// sends (atom, tp, args...) and calls `ok` with the answer or `fail` with the error. The
 /// bridge never creates a topic for it, and resends a request that reached a partition which

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "protocol/topic_name.hpp"
+#include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/publish_answer.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 #include "logging/loggers.hpp"
@@ -81,7 +82,7 @@ void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, 
     if (node.empty()) return;
     for (auto& w : node.mapped()) w(p, err, auto_create);
   };
-  self->request(registry, 10s, partition_atom::value, tp, auto_create)
+  self->request(registry, registry_wait(st.ctx->config), partition_atom::value, tp, auto_create)
       .then(
           [=](partition_actor& p) {
             // Watched, so that a partition that stops (its topic deleted, or a failure) is

@@ -325,7 +325,7 @@ void create_topic(const exchange& x, const std::string& body) {
 void delete_topic(const exchange& x, const std::string& name) {
   auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
-  x.self->request(registry, 10s, delete_atom::value, name)
+  x.self->request(registry, registry_wait(x.ctx->config), delete_atom::value, name)
       .then([=](bool) { x.ok({{"deleted", name}}); },
             [=](caf::error& e) { x.fail(e, "delete '" + name + "'"); });
 }

@@ -21,7 +21,7 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
   };
   auto registry = self->state.dir.registry;
   const bool validate_only = req.validateOnly;
-  const admin_deadline deadline{r, req.timeoutMs};
+  const admin_deadline deadline{r, req.timeoutMs, self->state.ctx->config};
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
     res->results[i].name = t.name;

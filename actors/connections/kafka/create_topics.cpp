@@ -89,7 +89,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
   const auto defaults = static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
   // As Kafka: CREATE on the cluster covers every topic; otherwise each topic needs its own.
   const bool create_any = allowed_on_cluster(self, sec::acl_operation::create);
-  const admin_deadline deadline{r, req.timeoutMs};
+  const admin_deadline deadline{r, req.timeoutMs, self->state.ctx->config};
   constexpr auto unauthorized = static_cast<std::int16_t>(error_code::topic_authorization_failed);
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
@@ -164,7 +164,7 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
   auto done = [=] {
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
-  const admin_deadline deadline{r, req.timeoutMs};
+  const admin_deadline deadline{r, req.timeoutMs, self->state.ctx->config};
   for (std::size_t i = 0; i < targets.size(); ++i) {
     auto fail = [=](error_code code) {
       res->responses[i].errorCode = static_cast<std::int16_t>(code);

@@ -12,6 +12,7 @@
 #include "actors/connections/transport/connection_lifecycle.hpp"
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/response_queue.hpp"
+#include "actors/pipeline/partition.hpp"
 #include "actors/security/sasl_session.hpp"
 #include "logging/loggers.hpp"
 #include "portask/kafka/kafka_messages.hpp"
@@ -102,12 +103,12 @@ inline connection_state& topic_caches(self_ptr self) {
 /// registry: until its `timeoutMs` has passed since it arrived, as in Kafka, where what is
 /// not done by then is answered REQUEST_TIMED_OUT and still completes. Zero or less asks
 /// only that the change be started; the registry answers once it has made it, so that is
-/// waited for as long as the registry takes (its own limits end it in seconds).
+/// waited for as long as the registry may take (registry_wait: 10 s by default).
 class admin_deadline {
  public:
-  admin_deadline(const request& r, std::int32_t timeout_ms)
+  admin_deadline(const request& r, std::int32_t timeout_ms, const broker_config& config)
       : at_(r.start + (timeout_ms > 0 ? std::chrono::milliseconds(std::min(timeout_ms, 300000))
-                                      : std::chrono::milliseconds(10000))) {}
+                                      : registry_wait(config))) {}
   /// What is left of it, at least 1 ms (a request with no time left still gets its answer:
   /// REQUEST_TIMED_OUT unless the registry is quicker).
   std::chrono::milliseconds left() const {

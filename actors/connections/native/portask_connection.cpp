@@ -743,7 +743,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
       break;
     }
     case native::admin_op::remove:
-      self->request(registry, 10s, delete_atom::value, req->topic).then(empty_ok, on_error);
+      self->request(registry, registry_wait(self->state.ctx->config), delete_atom::value, req->topic)
+          .then(empty_ok, on_error);
       break;
     case native::admin_op::list:
       self->request(registry, 10s, list_atom::value)
