@@ -770,7 +770,7 @@ std::chrono::milliseconds retire_grace(const broker_config& config) {
 }
 
 std::chrono::milliseconds registry_wait(const broker_config& config) {
-  return retire_grace(config) + 2s;
+  return retire_grace(config) + std::chrono::milliseconds(config.store_timeout_ms) + 2s;
 }
 
 }  // namespace portask

@@ -21,9 +21,10 @@ partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker
 /// store's answer still comes in.
 std::chrono::milliseconds retire_grace(const broker_config& config);
 
-/// How long a partition lookup, or a topic's deletion, waits for the registry: 2 s past the
-/// grace of a retiring predecessor (10 s by default), so that the registry's answer (the
-/// successor, the deletion done) comes before the wait runs out.
+/// How long a partition lookup, or a topic's deletion, waits for the registry: the grace of a
+/// retiring predecessor, then one store call of the registry's (the deletion itself, or
+/// another it is making: it calls the store synchronously), then 2 s (15 s by default), so
+/// that the registry's answer (the successor, the deletion done) comes before it runs out.
 std::chrono::milliseconds registry_wait(const broker_config& config);
 
 /// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:

@@ -73,7 +73,7 @@ class raw_kafka {
   /// True when the broker closed the connection (end of stream, not a timeout).
   bool closed() {
     pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 10'000) <= 0) return false;
+    if (poll(&p, 1, 30'000) <= 0) return false;
     char c = 0;
     return recv(fd_, &c, 1, 0) == 0;
   }
@@ -83,7 +83,7 @@ class raw_kafka {
     std::size_t got = 0;
     while (got < b.size()) {
       pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 10'000) <= 0) return false;
+      if (poll(&p, 1, 60'000) <= 0) return false;  // above the admin timeouts tests use
       const auto n = recv(fd_, b.data() + got, b.size() - got, 0);
       if (n <= 0) return false;
       got += static_cast<std::size_t>(n);

@@ -195,14 +195,16 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
         fail(error_code::topic_authorization_failed);
         continue;
       }
-      self->request(registry, deadline.left(), topic_atom::value, *t.name, false)
+      // The lookup is not bound by the deadline: once the name is known the deletion is
+      // asked for, and goes on even when the client hears REQUEST_TIMED_OUT.
+      self->request(registry, registry_wait(self->state.ctx->config), topic_atom::value, *t.name, false)
           .then(remove, [=](caf::error& e) {
             res->responses[i].errorCode = to_kafka(to_errc(e));
             done();
           });
     } else {
       // By id, the name is known once the id is: an unknown id is UNKNOWN_TOPIC_ID first.
-      self->request(registry, deadline.left(), topic_atom::value, t.id)
+      self->request(registry, registry_wait(self->state.ctx->config), topic_atom::value, t.id)
           .then(
               [=](storage::topic_info& topic) {
                 if (may_delete(topic.name)) return remove(topic);

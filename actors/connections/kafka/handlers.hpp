@@ -100,10 +100,12 @@ inline connection_state& topic_caches(self_ptr self) {
 }
 
 /// How long an admin request (CreateTopics, DeleteTopics, CreatePartitions) waits for the
-/// registry: until its `timeoutMs` has passed since it arrived, as in Kafka, where what is
-/// not done by then is answered REQUEST_TIMED_OUT and still completes. Zero or less asks
-/// only that the change be started; the registry answers once it has made it, so that is
-/// waited for as long as the registry may take (registry_wait: 10 s by default).
+/// registry to make its change: until its `timeoutMs` has passed since it was taken up, as in
+/// Kafka, where what is not done by then is answered REQUEST_TIMED_OUT and still completes.
+/// Zero or less asks only that the change be started. Kafka then answers REQUEST_TIMED_OUT at
+/// once for what it started (librdkafka hides that code); Portask waits for the change
+/// itself, which the registry makes in milliseconds, as long as registry_wait allows, and
+/// answers what happened: a client is never told of a failure that did not happen.
 class admin_deadline {
  public:
   admin_deadline(const request& r, std::int32_t timeout_ms, const broker_config& config)
