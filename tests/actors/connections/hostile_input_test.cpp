@@ -15,7 +15,7 @@ namespace {
 // Reads frames until an Error arrives; returns it (or fails the test).
 native::error_response expect_error(client::connection& c) {
   for (int i = 0; i < 10; ++i) {
-    auto f = c.receive_frame(5s);
+    auto f = c.receive_frame(30s);
     if (!client::ok(f)) {
       ADD_FAILURE() << "no error frame: " << client::error_of(f).message;
       return {};
@@ -32,7 +32,7 @@ native::error_response expect_error(client::connection& c) {
 
 // True when the broker closed the connection (reads hit end of stream).
 bool closed_by_broker(client::connection& c) {
-  auto f = c.receive_frame(5s);
+  auto f = c.receive_frame(30s);
   return !client::ok(f) && client::error_of(f).message.find("closed") != std::string::npos;
 }
 

@@ -184,7 +184,7 @@ TEST(Broker, SubscriptionPushesWithCreditFlowControl) {
   must(producer.publish("push", 0, make_batch(10)));
   // Credit for about one batch: the broker pushes one, then waits for more credit.
   auto sub = must(consumer.subscribe("push", 0, 0, 1));
-  auto first = must(consumer.next_delivery(5s));
+  auto first = must(consumer.next_delivery(30s));
   ASSERT_TRUE(first);
   EXPECT_EQ(first->subscription_id, sub);
   EXPECT_EQ(first->data.messages.size(), 10u);
@@ -192,7 +192,7 @@ TEST(Broker, SubscriptionPushesWithCreditFlowControl) {
   auto none = must(consumer.next_delivery(300ms));
   EXPECT_FALSE(none) << "no credit left: nothing is pushed";
   must(consumer.grant_credit(sub, 1 << 20));
-  auto second = must(consumer.next_delivery(5s));
+  auto second = must(consumer.next_delivery(30s));
   ASSERT_TRUE(second);
   ASSERT_EQ(second->data.messages.size(), 5u);
   EXPECT_EQ(second->data.messages[0].offset, 10);
@@ -210,7 +210,7 @@ TEST(Broker, ASubscriptionsEndIsNotTakenForAnotherCallsAnswer) {
   must(admin.create_topic("ending", 1));
   must(admin.publish("ending", 0, make_batch(1)));
   const auto sub = must(consumer.subscribe("ending", 0, 0, 1 << 20));
-  ASSERT_TRUE(must(consumer.next_delivery(5s)));
+  ASSERT_TRUE(must(consumer.next_delivery(30s)));
   must(admin.delete_topic("ending"));
   // Wait until the end is on the consumer's socket, then make a call.
   pollfd p{consumer.native_handle(), POLLIN, 0};
@@ -230,7 +230,7 @@ TEST(Broker, SubscribeFromLatestSeesOnlyNewMessages) {
   must(producer.publish("latest", 0, make_batch(3, "old")));
   must(consumer.subscribe("latest", 0, -1, 1 << 20));
   must(producer.publish("latest", 0, make_batch(2, "new")));
-  auto d = must(consumer.next_delivery(5s));
+  auto d = must(consumer.next_delivery(30s));
   ASSERT_TRUE(d);
   ASSERT_EQ(d->data.messages.size(), 2u);
   EXPECT_EQ(d->data.messages[0].value, "new0");
@@ -314,7 +314,7 @@ TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
   auto c = f.connect();
   bool connected = false;
   listener->receive([&](const connect_event& e) { connected = e.protocol == protocol_kind::portask; },
-                    caf::after(5s) >> [] {});
+                    caf::after(30s) >> [] {});
   EXPECT_TRUE(connected);
   must(c.publish("hooked", 0, make_batch(3)));
   bool seen = false;
@@ -327,7 +327,7 @@ TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
         EXPECT_EQ(e.batch->messages[1].value, "v1");
         for (const auto& m : e.batch->messages) EXPECT_EQ(m.topic, "hooked") << "whole messages";
       },
-      caf::after(5s) >> [] {});
+      caf::after(30s) >> [] {});
   EXPECT_TRUE(seen);
 }
 
@@ -358,7 +358,7 @@ TEST(Broker, OnMessageHooksSeeKafkaBatchesAsWholeMessages) {
           EXPECT_EQ(m.headers.at(0).value, "hv");
         }
       },
-      caf::after(5s) >> [] {});
+      caf::after(30s) >> [] {});
   EXPECT_TRUE(seen);
 }
 
@@ -406,7 +406,7 @@ TEST(Broker, OnDisconnectHooksFireWhenAClientLeaves) {
   for (bool waiting = true; waiting && !seen;)
     listener->receive(
         [&](const disconnect_event& e) { seen = e.protocol == protocol_kind::portask; },
-        caf::after(5s) >> [&] { waiting = false; });
+        caf::after(30s) >> [&] { waiting = false; });
   EXPECT_TRUE(seen);
   EXPECT_TRUE(wait_until([&] { return f.metrics().open_connections(protocol_kind::portask) == 0; }));
 }
