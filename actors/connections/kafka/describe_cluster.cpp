@@ -1,5 +1,5 @@
-// DescribeCluster (key 60): the one broker, at the advertised address, is also the
-// controller. Metadata names the same broker id and cluster id.
+// DescribeCluster (key 60): every live node (on a single node, this broker) at its advertised
+// address; the controller is the lowest id. Metadata names the same brokers and cluster id.
 // ACLs: none needed (as Kafka); DESCRIBE on the cluster to learn its authorized operations.
 #include <array>
 
