@@ -1,0 +1,153 @@
+// The native connection message by message on the deterministic scheduler: the real
+// connection actor between the mock registry and bridge, fed frames as its session would
+// send them. Its session is a real tcp_session over a loopback socket whose I/O never runs:
+// what the connection writes stays queued, and the test checks what it sends to other actors
+// and what it counts.
+#define CAF_SUITE dsl.connections
+
+#include <boost/asio.hpp>
+
+#include "actors/connections/native/portask_connection.hpp"
+#include "protocol/codec_manager.hpp"
+#include "protocol/native_messages.hpp"
+#include "tests/actors/dsl/dsl_fixture.hpp"
+
+using namespace portask;
+using namespace portask::testing;
+
+namespace {
+
+namespace native = protocol::native;
+using boost::asio::ip::tcp;
+
+// A supervisor that only hands out the directory (what a connection asks it at start).
+supervisor_actor::behavior_type directory_only(supervisor_actor::pointer, actor_directory dir) {
+  return {
+      [](tick_atom) {},
+      [](respawn_atom, std::size_t) {},
+      [dir](directory_atom) { return dir; },
+      [dir](subscribe_atom, directory_atom) { return dir; },
+      [](node_atom, const cluster_actor&) {},
+  };
+}
+
+// `n` messages as a batch the broker stores.
+protocol::message_batch messages(int n) {
+  protocol::message_batch b;
+  for (int i = 0; i < n; ++i) {
+    protocol::message m;
+    m.value = "v" + std::to_string(i);
+    m.timestamp_ms = 1000 + i;
+    b.messages.push_back(std::move(m));
+  }
+  return b;
+}
+
+protocol::buffer publish_frame(std::uint32_t id, const std::string& topic, std::int32_t partition) {
+  protocol::codec_manager codecs;
+  protocol::buffer batch;
+  const auto flags = codecs.encode(messages(2), {}, batch);
+  CAF_REQUIRE(flags);
+  native::publish_request req;
+  req.request_id = id;
+  req.topic = topic;
+  req.partition = partition;
+  req.batch = batch;
+  protocol::buffer frame;
+  native::encode(frame, req, *flags);
+  return frame;
+}
+
+protocol::buffer fetch_frame(std::uint32_t id, const std::string& topic, std::int32_t partition) {
+  protocol::buffer frame;
+  native::encode(frame, native::fetch_request{id, topic, partition, 0, 1 << 20, 0});
+  return frame;
+}
+
+struct connection_fixture : dsl_fixture {
+  connection_fixture() {
+    tcp::acceptor acceptor{io, tcp::endpoint{boost::asio::ip::address_v4::loopback(), 0}};
+    client.connect(acceptor.local_endpoint());
+    session = std::make_shared<tcp_session>(
+        acceptor.accept(), std::make_unique<portask_framer>(protocol::frame_limits{}), session_limits{},
+        listener_kind::native, ctx->metrics, [] {});
+    supervisor = sys.spawn(directory_only, dir);
+    sched.run();
+    conn = spawn_portask_connection(sys, ctx, supervisor, session);
+    CAF_REQUIRE(sched.prioritize(conn));
+    sched.run_once();
+    // Its start: it asks the supervisor for the directory and handles nothing before.
+    expect((subscribe_atom, directory_atom), from(conn).to(supervisor).with(_, _));
+    expect((actor_directory), from(supervisor).to(conn).with(_));
+  }
+
+  ~connection_fixture() override {
+    // Before the socket's io_context goes: the connection holds the session.
+    caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    sched.run();
+    session.reset();
+    io.restart();
+    io.poll();  // the session's close, posted to its strand
+  }
+
+  void receive_frames(std::vector<protocol::buffer> frames) {
+    self->send(conn, frame_atom::value, std::move(frames));
+    expect((frame_atom, std::vector<protocol::buffer>), from(self).to(conn).with(_, _));
+  }
+
+  boost::asio::io_context io;
+  tcp::socket client{io};
+  std::shared_ptr<tcp_session> session;
+  supervisor_actor supervisor;
+  native_connection_actor conn;
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(connection_tests, connection_fixture)
+
+CAF_TEST(a request after a publish that waits for its topic waits behind it) {
+  // A publish to partition -1 of a topic the connection does not know yet, then a fetch.
+  registry_script->topic.reply(storage::topic_info{"t", 2, {}, {}});
+  receive_frames({publish_frame(1, "t", -1), fetch_frame(2, "t", 0)});
+  expect((topic_atom, std::string, bool), from(conn).to(registry).with(_, "t", _));
+  // The fetch is held: nothing has gone to the bridge while the lookup is out.
+  CAF_CHECK(!sched.prioritize(bridge_mock));
+  expect((storage::topic_info), from(registry).to(conn).with(_));
+  // The answer releases the publish to a partition, then the fetch, in that order.
+  expect((publish_atom, publish_batch),
+         from(conn).to(bridge_mock)
+             .with(_, WHERE(publish_batch, b, b.tp.topic == "t" && b.tp.partition >= 0)));
+  expect((fetch_atom, portask::fetch_request),
+         from(conn).to(bridge_mock).with(_, WHERE(portask::fetch_request, f, f.tp.topic == "t")));
+}
+
+CAF_TEST(a fetch answered after its client has gone is not counted as sent) {
+  protocol::buffer frame;
+  protocol::codec_manager codecs;
+  CAF_REQUIRE(!codecs.append_batch_frame(messages(3), {}, protocol::message_type::publish, frame));
+  storage::stored_batch stored;
+  stored.record_count = 3;
+  stored.frame = protocol::shared_bytes::copy_of(frame);
+  fetch_result three;
+  three.high_watermark = 3;
+  three.batches = {stored};
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::portask);
+  // Answered while the client is there: counted.
+  bridge_script->fetch.reply(three);
+  receive_frames({fetch_frame(1, "t", 0)});
+  expect((fetch_atom, portask::fetch_request), from(conn).to(bridge_mock).with(_, _));
+  expect((fetch_result), from(bridge_mock).to(conn).with(_));
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::portask), out_before + 3);
+  // The client goes while its fetch is out; the answer then reaches nobody.
+  bridge_script->fetch.reply(three);
+  receive_frames({fetch_frame(2, "t", 0)});
+  self->send(conn, closed_atom::value);
+  expect((closed_atom), from(self).to(conn).with(_));
+  expect((fetch_atom, portask::fetch_request), from(conn).to(bridge_mock).with(_, _));
+  expect((fetch_result), from(bridge_mock).to(conn).with(_));
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::portask), out_before + 3);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
