@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
 
 #include "tests/actors/broker_fixture.hpp"
 #include "raw_kafka.hpp"
@@ -228,7 +229,11 @@ struct offsets_record {
 
 std::vector<offsets_record> read_offsets_topic(raw_kafka& c, std::size_t at_least) {
   std::vector<offsets_record> out;
-  for (int attempt = 0; attempt < 100 && out.size() < at_least; ++attempt) {
+  // Bounded by time, not by a count of attempts: until the coordinator's first mirror write
+  // has created the topic, a fetch is answered at once (unknown topic), so a count of
+  // attempts runs out sooner the faster the machine answers and the slower it mirrors.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (out.size() < at_least && std::chrono::steady_clock::now() < deadline) {
     msg::FetchRequest req;
     req.maxWaitMs = 500;  // long-polls: answered as soon as records are there
     req.minBytes = 1;
@@ -238,7 +243,10 @@ std::vector<offsets_record> read_offsets_topic(raw_kafka& c, std::size_t at_leas
     auto res = call<msg::FetchResponse>(c, 1, 11, req, false);
     out.clear();
     const auto& p = res.responses.at(0).partitions.at(0);
-    if (p.errorCode != 0 || !p.records) continue;  // not created yet: the first commit creates it
+    if (p.errorCode != 0 || !p.records) {  // not created yet: the first commit's mirror creates it
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polled, not awaited: no event to wait on
+      continue;
+    }
     auto batches = kafka::decode_record_batches(p.records->owned());
     if (!batches) continue;
     for (const auto& b : *batches)
