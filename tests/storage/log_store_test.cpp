@@ -40,22 +40,26 @@ class LogStore : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "memory") {
       factory_ = memory_store::factory();
     } else {
-      redis_ = std::make_unique<test::redis_server>();
-      std::string url = redis_->url();
-      if (GetParam() == "rediss") {
-        // The same contract over TLS (rediss://), to the server's TLS port.
-        tls_dir_ = std::make_unique<test::temp_dir>();
-        const auto files = test::make_tls_files(tls_dir_->path());
-        ASSERT_FALSE(files.ca.empty());
-        const auto tls_port = test::free_port();
-        ASSERT_TRUE(redis_->start({"--tls-port", std::to_string(tls_port), "--tls-cert-file", files.server_cert,
-                                   "--tls-key-file", files.server_key, "--tls-ca-cert-file", files.ca,
-                                   "--tls-auth-clients", "no"}))
-            << "redis-server did not start";
-        url = "rediss://127.0.0.1:" + std::to_string(tls_port) + "?tls_ca_file=" + files.ca;
-      } else {
-        ASSERT_TRUE(redis_->start()) << "redis-server did not start";
+      // Ports probed free can be taken by a parallel test before the server binds them: the
+      // server then exits, and is started again on other ports.
+      std::string url;
+      for (int attempt = 0; attempt < 3 && url.empty(); ++attempt) {
+        redis_ = std::make_unique<test::redis_server>();
+        if (GetParam() == "rediss") {
+          // The same contract over TLS (rediss://), to the server's TLS port.
+          tls_dir_ = std::make_unique<test::temp_dir>();
+          const auto files = test::make_tls_files(tls_dir_->path());
+          ASSERT_FALSE(files.ca.empty());
+          const auto tls_port = test::free_port();
+          if (redis_->start({"--tls-port", std::to_string(tls_port), "--tls-cert-file", files.server_cert,
+                             "--tls-key-file", files.server_key, "--tls-ca-cert-file", files.ca,
+                             "--tls-auth-clients", "no"}))
+            url = "rediss://127.0.0.1:" + std::to_string(tls_port) + "?tls_ca_file=" + files.ca;
+        } else if (redis_->start()) {
+          url = redis_->url();
+        }
       }
+      ASSERT_FALSE(url.empty()) << "redis-server did not start";
       auto opts = parse_redis_url(url);
       ASSERT_TRUE(opts);
       // Generous: these tests check what the store does, not how fast a loaded machine's

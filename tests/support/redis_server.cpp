@@ -36,7 +36,10 @@ bool redis_server::start(std::vector<std::string> extra) {
                                 "--daemonize", "no"};
   args.insert(args.end(), extra.begin(), extra.end());
   process_ = child_process(args, dir_.path() + "/redis.log");
-  return wait_until([&] { return answers_ping(port_); });
+  // Up when it answers, down when it exited (a port it was given taken meanwhile by a
+  // parallel test: free_port() can only say a port was free a moment ago).
+  return wait_until([&] { return answers_ping(port_) || !process_.running(); }, std::chrono::seconds(60)) &&
+         process_.running();
 }
 
 void redis_server::kill() { process_.stop(SIGKILL); }

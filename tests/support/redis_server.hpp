@@ -15,7 +15,8 @@ class redis_server {
  public:
   redis_server();
   /// Starts (or restarts, on the same port and data dir) the server with `extra` flags
-  /// (e.g. --requirepass); false if it did not come up.
+  /// (e.g. --requirepass); false if it did not come up (it exited, for instance because a
+  /// port was taken meanwhile, or gave no answer within 60 s).
   bool start(std::vector<std::string> extra = {});
   /// SIGKILL: no shutdown save, what was fsynced survives.
   void kill();
