@@ -31,17 +31,8 @@ supervisor_actor::behavior_type directory_only(supervisor_actor::pointer, actor_
   };
 }
 
-// `n` messages as a batch the broker stores.
-protocol::message_batch messages(int n) {
-  protocol::message_batch b;
-  for (int i = 0; i < n; ++i) {
-    protocol::message m;
-    m.value = "v" + std::to_string(i);
-    m.timestamp_ms = 1000 + i;
-    b.messages.push_back(std::move(m));
-  }
-  return b;
-}
+// `n` messages as a batch the broker stores (the fixture's records, without a partition).
+protocol::message_batch messages(int n) { return records({"t", 0}, n).batch; }
 
 protocol::buffer publish_frame(std::uint32_t id, const std::string& topic, std::int32_t partition) {
   protocol::codec_manager codecs;
