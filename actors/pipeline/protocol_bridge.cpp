@@ -24,6 +24,13 @@ constexpr std::size_t max_kept_scratch = std::size_t{32} << 20;
 using waiting_for_partition =
     std::function<void(const partition_actor*, const caf::error*, bool lookup_created)>;
 
+// A publish held back while its partition's stopped actor still owes answers: resumed with
+// nullptr to go on, or failed with an error.
+struct held_publish {
+  std::uint64_t arrival;  ///< the order in which the bridge took the publishes up
+  std::function<void(const caf::error*)> resume;
+};
+
 struct bridge_state {
   std::shared_ptr<broker_context> ctx;
   actor_directory dir;
@@ -34,6 +41,15 @@ struct bridge_state {
   std::unordered_map<topic_partition, std::vector<waiting_for_partition>,
                      storage::topic_partition_hash>
       resolving;
+  /// Publishes sent to each partition's actor and not answered yet.
+  std::unordered_map<topic_partition, std::size_t, storage::topic_partition_hash> appends_out;
+  /// Partitions whose actor stopped while publishes were out to it. CAF bounces those one by
+  /// one, and the bridge may take up newer publishes for the partition before the last
+  /// bounce reaches it: every publish for the partition waits here, in arrival order, until
+  /// all that were out have come back, so a later one never overtakes one sent again.
+  std::unordered_map<topic_partition, std::vector<held_publish>, storage::topic_partition_hash>
+      draining;
+  std::uint64_t arrivals = 0;  ///< publishes taken up so far (held_publish::arrival)
   /// A bridge that fails answers what it holds (retriable), as a mailbox it dies with would
   /// be bounced: nobody waits forever for a lookup that will never come back.
   ~bridge_state() {
@@ -41,6 +57,9 @@ struct bridge_state {
     auto waiting = std::move(resolving);
     for (auto& [tp, ws] : waiting)
       for (auto& w : ws) w(nullptr, &gone, true);
+    auto held = std::move(draining);
+    for (auto& [tp, hs] : held)
+      for (auto& h : hs) h.resume(&gone);
   }
   static inline const char* name = "portask.protocol_bridge";
 };
@@ -227,6 +246,31 @@ struct pending_append {
   publish_answer answer;
 };
 
+// Holds a publish for `tp` until the publishes out to its stopped actor are all back.
+void hold(self_ptr self, const topic_partition& tp, std::uint64_t arrival,
+          std::function<void(const caf::error*)> resume) {
+  auto& held = self->state.draining[tp];
+  auto at = std::upper_bound(held.begin(), held.end(), arrival,
+                             [](std::uint64_t a, const held_publish& h) { return a < h.arrival; });
+  held.insert(at, {arrival, std::move(resume)});
+}
+
+// Sends on, in arrival order, what waits for `tp` once nothing is out to its actor.
+void release_if_drained(self_ptr self, const topic_partition& tp) {
+  auto& st = self->state;
+  if (st.appends_out.count(tp) > 0) return;
+  auto held = st.draining.extract(tp);
+  if (held.empty()) return;
+  for (auto& h : held.mapped()) h.resume(nullptr);
+}
+
+// One publish (or group) sent to the actor of `tp` has come back, answered or bounced.
+void append_returned(self_ptr self, const topic_partition& tp) {
+  auto& out = self->state.appends_out;
+  if (auto it = out.find(tp); it != out.end() && --it->second == 0) out.erase(it);
+  release_if_drained(self, tp);
+}
+
 // A stored batch counts as client traffic (unless it was a resend or the broker's own) and
 // goes to the OnMessage hooks; then its publisher hears the result.
 void stored(self_ptr self, const topic_partition& tp, pending_append& a, const publish_result& r) {
@@ -241,14 +285,32 @@ void stored(self_ptr self, const topic_partition& tp, pending_append& a, const p
 }
 
 // Sends the publishes for one partition, in order, as one message: a lone batch as itself,
-// a burst as a group with one reply each.
+// a burst as a group with one reply each. `arrival` orders them against the partition's
+// other publishes when its actor stops under them (bridge_state::draining).
 void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
-                         std::shared_ptr<std::vector<pending_append>> items, int attempts_left) {
+                         std::shared_ptr<std::vector<pending_append>> items, int attempts_left,
+                         std::uint64_t arrival) {
+  auto resume = [=](int attempts) {
+    return [=](const caf::error* err) {
+      if (err == nullptr)
+        append_to_partition(self, tp, auto_create, items, attempts, arrival);
+      else
+        for (auto& a : *items) a.answer.deliver(to_errc(*err));
+    };
+  };
+  if (self->state.draining.count(tp) > 0) {
+    hold(self, tp, arrival, resume(attempts_left));
+    return;
+  }
   // `p`: the partition that answered the error (none: the registry did).
   auto failed = [=](const partition_actor& p, const caf::error& err) {
     if (receiver_gone(err) && attempts_left > 1) {
-      self->state.partitions.erase(tp);
-      append_to_partition(self, tp, auto_create, items, attempts_left - 1);
+      // Never processed: sent again, to a fresh actor, once everything else that was out
+      // to the stopped one is back.
+      auto& cache = self->state.partitions;
+      if (auto it = cache.find(tp); it != cache.end() && (!p || it->second == p)) cache.erase(it);
+      hold(self, tp, arrival, resume(attempts_left - 1));
+      if (!p) release_if_drained(self, tp);
       return;
     }
     forget_on_failure(self, tp, p, err);
@@ -257,11 +319,19 @@ void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
   with_partition(
       self, tp, auto_create,
       [=](const partition_actor& p) {
-        auto partition_failed = [=](const caf::error& err) { failed(p, err); };
+        ++self->state.appends_out[tp];
+        auto partition_failed = [=](const caf::error& err) {
+          failed(p, err);
+          append_returned(self, tp);
+        };
         if (items->size() == 1) {
           self->request(p, caf::infinite, append_atom::value, items->front().batch)
-              .then([=](publish_result& r) { stored(self, tp, items->front(), r); },
-                    partition_failed);
+              .then(
+                  [=](publish_result& r) {
+                    append_returned(self, tp);
+                    stored(self, tp, items->front(), r);
+                  },
+                  partition_failed);
           return;
         }
         std::vector<framed_batch> group;
@@ -270,6 +340,7 @@ void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
         self->request(p, caf::infinite, append_atom::value, std::move(group))
             .then(
                 [=](std::vector<publish_reply>& replies) {
+                  append_returned(self, tp);
                   if (replies.size() != items->size()) {  // a partition never does this
                     for (auto& a : *items) a.answer.deliver(errc::not_ready);
                     return;
@@ -382,9 +453,16 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
   self->state.ctx = ctx;
   self->state.dir = std::move(dir);
   self->set_down_handler([=](caf::down_msg& down) {
-    auto& cache = self->state.partitions;
-    for (auto it = cache.begin(); it != cache.end();)
-      it = it->second.address() == down.source ? cache.erase(it) : std::next(it);
+    auto& st = self->state;
+    for (auto it = st.partitions.begin(); it != st.partitions.end();) {
+      if (it->second.address() != down.source) {
+        ++it;
+        continue;
+      }
+      // Publishes still out to it come back bounced (or answered); newer ones wait for them.
+      if (st.appends_out.count(it->first) > 0) st.draining.try_emplace(it->first);
+      it = st.partitions.erase(it);
+    }
   });
   return {
       [=](publish_atom, publish_batch& pb) -> caf::result<publish_result> {
@@ -396,7 +474,8 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         }
         auto items = std::make_shared<std::vector<pending_append>>();
         items->push_back(std::move(*item));
-        append_to_partition(self, pb.tp, pb.auto_create, std::move(items), partition_attempts);
+        append_to_partition(self, pb.tp, pb.auto_create, std::move(items), partition_attempts,
+                            ++self->state.arrivals);
         return rp;
       },
       [=](publish_atom,
@@ -424,7 +503,7 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         }
         for (auto& [first, items] : groups)
           append_to_partition(self, burst[first].tp, burst[first].auto_create, std::move(items),
-                              partition_attempts);
+                              partition_attempts, ++self->state.arrivals);
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {

@@ -465,4 +465,43 @@ CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
   CAF_CHECK_EQUAL(partition_mock_script->append.count(), 1u);
 }
 
+CAF_TEST(publishes bounced by a stopped partition reach its successor before later ones) {
+  // The bridge alone, between the mock registry and two mock partitions of orders/0.
+  auto first_script = std::make_shared<partition_script>();
+  auto first = track(spawn_mock_partition(sys, first_script));
+  auto successor_script = std::make_shared<partition_script>();
+  successor_script->next_offset = 10;
+  auto successor = track(spawn_mock_partition(sys, successor_script));
+  registry_script->partitions[orders] = first;
+  sched.run();
+  // B (1 record) goes to the first actor, which has not read it yet.
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(first));
+  // C (2 records) waits in the bridge's mailbox while the first actor stops: B bounces and
+  // the bridge's monitor reports the stop, behind C. Then D (3 records) arrives.
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));
+  registry_script->partitions[orders] = successor;
+  // Ahead of B: B stays unread and bounces.
+  caf::anon_send<caf::message_priority::high>(
+      caf::actor_cast<caf::actor>(first), caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill});
+  CAF_REQUIRE(sched.prioritize(first));
+  sched.run_once();
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 3));
+  // The bridge sends C to the stopped actor (it has not read the stop yet), so C bounces
+  // only after D has arrived; B's bounce and the stop come before D.
+  sched.run();
+  CAF_CHECK_EQUAL(first_script->append.count(), 0u);
+  CAF_CHECK_EQUAL(registry_script->partition.count(), 2u);  // one lookup for all three
+  std::vector<std::uint32_t> order;
+  for (std::size_t i = 0; i < successor_script->append.count(); ++i)
+    order.push_back(successor_script->append.arg(i).record_count);
+  CAF_CHECK_EQUAL(order, (std::vector<std::uint32_t>{1, 2, 3}));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 10)));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 11)));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 13)));
+  CAF_CHECK(!sched.has_job());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
