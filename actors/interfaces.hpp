@@ -265,6 +265,17 @@ using supervisor_actor = caf::typed_actor<
     // (the cluster) this node's cluster actor, spawned after the supervisor
     caf::reacts_to<node_atom, cluster_actor>>;
 
+/// Every interface above, in one list: the serialisation test checks each element of each,
+/// and that this list names every interface this file defines. A new interface goes here.
+using all_interfaces =
+    caf::detail::type_list<storage_writer_actor, storage_reader_actor, partition_actor,
+                           retention_actor, topic_registry_actor, group_coordinator_actor,
+                           group_directory_actor, protocol_bridge_actor, hooks_actor,
+                           supervisor_actor, connection_actor, native_connection_actor,
+                           native_group_member_actor, connect_subscriber_actor,
+                           disconnect_subscriber_actor, message_subscriber_actor,
+                           security_actor, cluster_actor, http_request_actor>;
+
 /// The long-lived actors' handles as the supervisor last (re)spawned them. Each actor that
 /// needs collaborators holds its own copy: given at spawn, replaced by directory_update.
 /// There is no shared, global one.

@@ -8,6 +8,8 @@
 #include <boost/asio.hpp>
 
 #include "actors/connections/native/portask_connection.hpp"
+#include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/protocol_bridge.hpp"
 #include "protocol/codec_manager.hpp"
 #include "protocol/native_messages.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
@@ -49,9 +51,10 @@ protocol::buffer publish_frame(std::uint32_t id, const std::string& topic, std::
   return frame;
 }
 
-protocol::buffer fetch_frame(std::uint32_t id, const std::string& topic, std::int32_t partition) {
+protocol::buffer fetch_frame(std::uint32_t id, const std::string& topic, std::int32_t partition,
+                             std::int64_t offset = 0, std::uint32_t max_wait_ms = 0) {
   protocol::buffer frame;
-  native::encode(frame, native::fetch_request{id, topic, partition, 0, 1 << 20, 0});
+  native::encode(frame, native::fetch_request{id, topic, partition, offset, 1 << 20, max_wait_ms});
   return frame;
 }
 
@@ -139,6 +142,58 @@ CAF_TEST(a fetch answered after its client has gone is not counted as sent) {
   expect((fetch_atom, portask::fetch_request), from(conn).to(bridge_mock).with(_, _));
   expect((fetch_result), from(bridge_mock).to(conn).with(_));
   CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::portask), out_before + 3);
+}
+
+CAF_TEST(a long poll parks in its partition until an append wakes it and is cancelled when its client goes) {
+  // The real bridge and partition of t/0 behind the connection, which the supervisor's
+  // update points at them.
+  const topic_partition t0{"t", 0};
+  auto bridge = track(spawn_protocol_bridge(sys, ctx, dir));
+  reader_script->recover.reply({{0, 0}, {0, {}}});
+  auto partition = spawn_partition(self.ptr(), ctx, dir, t0);
+  self->unlink_from(partition);
+  track(partition);
+  registry_script->partitions[t0] = partition;
+  sched.run();  // the partition has recovered: its log is empty
+  auto routed = dir;
+  routed.bridges = {bridge};
+  self->send(conn, directory_atom::value, routed);
+  expect((directory_atom, actor_directory), from(self).to(conn).with(_, _));
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::portask);
+
+  // A fetch at the end of the log waits in the partition; nothing answers it.
+  receive_frames({fetch_frame(1, "t", 0, 0, 30000)});
+  portask::fetch_request first;
+  expect((fetch_atom, portask::fetch_request), from(conn).to(bridge).with(_, captured(first)));
+  CAF_CHECK(first.poll_id != 0 && first.max_wait_ms == 30000);
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, t0, false));
+  expect((partition_actor), from(registry).to(bridge).with(partition));
+  expect((fetch_atom, portask::fetch_request),
+         from(bridge).to(partition).with(_, WHERE(portask::fetch_request, f, f.poll_id == first.poll_id)));
+  CAF_CHECK(!sched.has_job());
+  // An append wakes it: the stored records go back to the connection and out to its client.
+  self->request(bridge, caf::infinite, publish_atom::value, records(t0, 2));
+  sched.run();
+  CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::portask), out_before + 2);
+
+  // The next fetch waits at offset 2; then the client goes.
+  receive_frames({fetch_frame(2, "t", 0, 2, 30000)});
+  portask::fetch_request second;
+  expect((fetch_atom, portask::fetch_request), from(conn).to(bridge).with(_, captured(second)));
+  expect((fetch_atom, portask::fetch_request),
+         from(bridge).to(partition).with(_, WHERE(portask::fetch_request, f, f.offset == 2)));
+  CAF_CHECK(!sched.has_job());
+  self->send(conn, closed_atom::value);
+  expect((closed_atom), from(self).to(conn).with(_));
+  // The connection cancels its poll through the bridge; the partition answers it at once,
+  // empty, and the answer reaches nobody.
+  expect((cancel_atom, topic_partition, std::uint64_t),
+         from(_).to(bridge).with(_, t0, second.poll_id));
+  expect((cancel_atom, std::uint64_t), from(bridge).to(partition).with(_, second.poll_id));
+  expect((fetch_result), from(partition).to(bridge).with(WHERE(fetch_result, r, r.batches.empty())));
+  expect((fetch_result), from(bridge).to(conn).with(_));
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::portask), out_before + 2);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
