@@ -147,6 +147,12 @@ using topic_registry_actor = caf::typed_actor<
     // the partition's actor if one runs (one that never had the poll ignores it), else dropped
     caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>, directory_update>;
 
+/// The topic registry's topic creations, written to the store in the order asked, on a
+/// thread (and store connection) of their own, so that the registry answers lookups of the
+/// topics it knows while a creation waits for the store (pipeline/topic_registry).
+using topic_store_actor =
+    caf::typed_actor<caf::replies_to<create_atom, storage::topic_info>::with<bool>>;
+
 /// One consumer group: membership (joins, syncs, heartbeats, leaves) and its committed
 /// offsets, for Kafka and native members alike. Errors come back as caf::error (errc).
 using group_coordinator_actor = caf::typed_actor<
@@ -269,7 +275,8 @@ using supervisor_actor = caf::typed_actor<
 /// and that this list names every interface this file defines. A new interface goes here.
 using all_interfaces =
     caf::detail::type_list<storage_writer_actor, storage_reader_actor, partition_actor,
-                           retention_actor, topic_registry_actor, group_coordinator_actor,
+                           retention_actor, topic_registry_actor, topic_store_actor,
+                           group_coordinator_actor,
                            group_directory_actor, protocol_bridge_actor, hooks_actor,
                            supervisor_actor, connection_actor, native_connection_actor,
                            native_group_member_actor, connect_subscriber_actor,

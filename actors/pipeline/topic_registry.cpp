@@ -1,5 +1,6 @@
 #include "actors/pipeline/topic_registry.hpp"
 
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -17,8 +18,13 @@ struct registry_state {
   std::shared_ptr<broker_context> ctx;
   actor_directory dir;  ///< handed to the partitions it spawns, and every update after
   std::unique_ptr<storage::log_store> store;
+  topic_store_actor topic_store;  ///< writes creations (linked: it stops with the registry)
   bool loaded = false;
   std::map<std::string, storage::topic_info> topics;
+  /// Topics whose creation is out at the store, with what waits for the outcome (errc::ok:
+  /// created): the creator, and lookups of the name, which then look again. Meanwhile the
+  /// name is neither known nor free.
+  std::map<std::string, std::vector<std::function<void(errc)>>> creating;
   std::map<topic_partition, partition_actor> partitions;
   /// In a cluster: the lease each running partition actor was started under.
   std::map<topic_partition, std::string> fences;
@@ -43,6 +49,9 @@ struct registry_state {
   /// destroyed promise sends nothing in CAF 0.17.
   /// The retiring partitions stop with it, as the running ones do through their links.
   ~registry_state() {
+    auto created = std::move(creating);
+    for (auto& [topic_name, waiting] : created)
+      for (auto& w : waiting) w(errc::not_ready);
     for (auto& [tp, waiting] : awaiting_successor)
       for (auto& [rp, auto_create] : waiting) rp.deliver(make_caf_error(errc::not_ready));
     for (auto& [topic_name, d] : deleting)
@@ -84,26 +93,45 @@ storage::topic_info* live_topic(registry_state& st, const std::string& name) {
   return it == st.topics.end() ? nullptr : &it->second;
 }
 
-errc create_topic(self_ptr self, storage::topic_info info) {
+// Creates a topic: checks it, has the topic store write it and tells `done` the outcome once
+// the store has answered (at once when the topic is refused). Lookups of the name meanwhile
+// wait for the outcome (creating).
+void create_topic(self_ptr self, storage::topic_info info, std::function<void(errc)> done) {
   auto& st = self->state;
-  if (!protocol::is_valid_topic_name(info.name)) return errc::invalid_request;
-  if (info.partitions < 1 || info.partitions > max_partitions) return errc::invalid_request;
+  if (!protocol::is_valid_topic_name(info.name)) return done(errc::invalid_request);
+  if (info.partitions < 1 || info.partitions > max_partitions) return done(errc::invalid_request);
   for (const auto& [key, value] : info.configs)
-    if (topic_config_problem(key, value)) return errc::invalid_request;
-  if (auto e = ensure_loaded(self); e != errc::ok) return e;
+    if (topic_config_problem(key, value)) return done(errc::invalid_request);
+  if (auto e = ensure_loaded(self); e != errc::ok) return done(e);
   // Another node of the cluster may have created it since this one last looked.
-  if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) && !reload_topics(self))
-    return errc::storage_unavailable;
-  if (st.topics.count(info.name) || st.deleting.count(info.name))
-    return errc::topic_already_exists;  // being deleted counts as existing, as in Kafka
+  if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) &&
+      !st.creating.count(info.name) && !reload_topics(self))
+    return done(errc::storage_unavailable);
+  if (st.topics.count(info.name) || st.deleting.count(info.name) || st.creating.count(info.name))
+    return done(errc::topic_already_exists);  // being deleted counts as existing, as in Kafka
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
-  if (auto ec = st.store->put_topic(info)) return errc::storage_unavailable;
-  logging::pipeline().info("created topic '{}' with {} partitions", info.name, info.partitions);
-  st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-  st.topics.emplace(info.name, std::move(info));
-  // In a cluster, the new partitions get owners at the next lease round: run it now.
-  if (auto node = st.dir.cluster) self->send(node, topic_atom::value);
-  return errc::ok;
+  st.creating[info.name].push_back(std::move(done));
+  // No timeout of its own: the store's bounds the write, and a creation given up while the
+  // write could still land would let a second one overwrite it under another id.
+  self->request(st.topic_store, caf::infinite, create_atom::value, info)
+      .then(
+          [=](bool) {
+            auto& s = self->state;
+            logging::pipeline().info("created topic '{}' with {} partitions", info.name,
+                                     info.partitions);
+            s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+            s.topics.emplace(info.name, info);
+            // In a cluster, the new partitions get owners at the next lease round: run it now.
+            if (auto node = s.dir.cluster) self->send(node, topic_atom::value);
+            auto waiting = s.creating.extract(info.name);
+            for (auto& w : waiting.mapped()) w(errc::ok);
+          },
+          [=](caf::error& err) {
+            logging::pipeline().warn("creating topic '{}' failed: {}", info.name,
+                                     self->system().render(err));
+            auto waiting = self->state.creating.extract(info.name);
+            for (auto& w : waiting.mapped()) w(errc::storage_unavailable);
+          });
 }
 
 // Reads the topics again (in a cluster, other nodes create, grow and delete them): stops the
@@ -176,49 +204,55 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
   return it->second;
 }
 
-const storage::topic_info* find_topic(self_ptr self, const std::string& name, bool auto_create,
-                                      errc& error);
+// What a topic lookup is answered with: the topic (valid during the call), or why none.
+using topic_found = std::function<void(const storage::topic_info*, errc)>;
+
+void find_topic(self_ptr self, const std::string& name, bool auto_create, topic_found found);
 
 // Answers a partition lookup through `rp`: the partition's actor (started if needed), or
 // why not. While the partition's predecessor is retiring, the lookup waits for it to stop.
 void answer_lookup(self_ptr self, const topic_partition& tp, bool auto_create,
                    caf::typed_response_promise<partition_actor> rp) {
-  errc e = errc::ok;
-  const auto* topic = find_topic(self, tp.topic, auto_create, e);
-  if (!topic) {
-    rp.deliver(make_caf_error(e));
-  } else if (tp.partition < 0 || tp.partition >= topic->partitions) {
-    rp.deliver(make_caf_error(errc::unknown_partition));
-  } else if (auto part = partition_for(self, tp, e)) {
-    rp.deliver(part);
-  } else if (e == errc::not_ready && self->state.retiring.count(tp) > 0) {
-    self->state.awaiting_successor[tp].emplace_back(std::move(rp), auto_create);
-  } else {
-    rp.deliver(make_caf_error(e));
-  }
+  find_topic(self, tp.topic, auto_create,
+             [=](const storage::topic_info* topic, errc e) mutable {
+               if (!topic) {
+                 rp.deliver(make_caf_error(e));
+               } else if (tp.partition < 0 || tp.partition >= topic->partitions) {
+                 rp.deliver(make_caf_error(errc::unknown_partition));
+               } else if (auto part = partition_for(self, tp, e)) {
+                 rp.deliver(part);
+               } else if (e == errc::not_ready && self->state.retiring.count(tp) > 0) {
+                 self->state.awaiting_successor[tp].emplace_back(std::move(rp), auto_create);
+               } else {
+                 rp.deliver(make_caf_error(e));
+               }
+             });
 }
 
-// Finds a topic, creating it with the default partition count when allowed.
-const storage::topic_info* find_topic(self_ptr self, const std::string& name, bool auto_create,
-                                      errc& error) {
+// Finds a topic, creating it with the default partition count when allowed. A topic whose
+// creation is out at the store is waited for.
+void find_topic(self_ptr self, const std::string& name, bool auto_create, topic_found found) {
   auto& st = self->state;
-  error = ensure_loaded(self);
-  if (error != errc::ok) return nullptr;
-  if (st.deleting.count(name) > 0) {
-    error = errc::unknown_topic;  // nor created again until the deletion is done
-    return nullptr;
+  if (auto e = ensure_loaded(self); e != errc::ok) return found(nullptr, e);
+  if (st.deleting.count(name) > 0)
+    return found(nullptr, errc::unknown_topic);  // nor created again until the deletion is done
+  if (auto c = st.creating.find(name); c != st.creating.end()) {
+    c->second.push_back([=](errc outcome) {
+      if (outcome == errc::ok)
+        find_topic(self, name, auto_create, found);
+      else
+        found(nullptr, outcome);
+    });
+    return;
   }
   auto it = st.topics.find(name);
-  if (it != st.topics.end()) return &it->second;
+  if (it != st.topics.end()) return found(&it->second, errc::ok);
   // Another node of the cluster may have created it since the last look.
   if (st.ctx->config.cluster.enabled() && reload_topics(self).value_or(false)) {
     it = st.topics.find(name);
-    if (it != st.topics.end()) return &it->second;
+    if (it != st.topics.end()) return found(&it->second, errc::ok);
   }
-  if (!auto_create || !st.ctx->config.auto_create_topics) {
-    error = errc::unknown_topic;
-    return nullptr;
-  }
+  if (!auto_create || !st.ctx->config.auto_create_topics) return found(nullptr, errc::unknown_topic);
   // Clients choose the names: auto-creation is capped per minute, so no client can fill the
   // store with topics.
   const auto now = std::chrono::steady_clock::now();
@@ -236,15 +270,17 @@ const storage::topic_info* find_topic(self_ptr self, const std::string& name, bo
                    "topics are refused until the minute is over",
                    st.ctx->config.auto_create_topics_max_per_minute);
     st.ctx->metrics.request_limited(request_limit::auto_create_topics);
-    error = errc::unknown_topic;
-    return nullptr;
+    return found(nullptr, errc::unknown_topic);
   }
-  error = create_topic(
-      self, {name, static_cast<std::int32_t>(std::max(1u, st.ctx->config.default_partitions)), {}});
-  if (error == errc::topic_already_exists) error = errc::ok;
-  if (error != errc::ok) return nullptr;
-  ++st.created_in_window;
-  return &st.topics.at(name);
+  ++st.created_in_window;  // counted when asked: creations out at once count against the cap
+  create_topic(
+      self, {name, static_cast<std::int32_t>(std::max(1u, st.ctx->config.default_partitions)), {}},
+      [=](errc e) {
+        if (e != errc::ok && e != errc::topic_already_exists) return found(nullptr, e);
+        // Created, or by someone else meanwhile (another node): look again.
+        auto* topic = live_topic(self->state, name);
+        found(topic, topic ? errc::ok : errc::unknown_topic);
+      });
 }
 
 // A partition's bounds. This node's partitions answer through the bridge, the single
@@ -301,9 +337,27 @@ void finish_deletion(self_ptr self, const std::string& name) {
   }
 }
 
+// Writes topic creations with a store connection of its own, one after the other.
+topic_store_actor::behavior_type topic_store_impl(topic_store_actor::pointer self,
+                                                  storage::store_factory factory) {
+  auto made = factory();
+  if (!made) {
+    logging::pipeline().error("topic store: cannot create store: {}", made.error().message());
+    self->quit(make_caf_error(errc::storage_unavailable));
+    return topic_store_actor::behavior_type::make_empty_behavior();
+  }
+  std::shared_ptr<storage::log_store> store = std::move(*made);
+  return {
+      [store](create_atom, const storage::topic_info& info) -> caf::result<bool> {
+        if (store->put_topic(info)) return make_caf_error(errc::storage_unavailable);
+        return true;
+      },
+  };
+}
+
 topic_registry_actor::behavior_type registry_impl(self_ptr self,
                                                   std::shared_ptr<broker_context> ctx,
-                                                  actor_directory dir) {
+                                                  actor_directory dir, bool own_thread) {
   self->state.ctx = ctx;
   self->state.dir = std::move(dir);
   auto store = ctx->store_factory();
@@ -312,6 +366,10 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
     return topic_registry_actor::behavior_type::make_empty_behavior();
   }
   self->state.store = std::move(*store);
+  // Linked both ways: a registry that stops takes it along, and one that fails is restarted.
+  self->state.topic_store =
+      own_thread ? self->spawn<caf::detached + caf::linked>(topic_store_impl, ctx->store_factory)
+                 : self->spawn<caf::linked>(topic_store_impl, ctx->store_factory);
   if (ensure_loaded(self) != errc::ok)
     logging::pipeline().warn("topic registry: store unavailable at startup; will retry on first use");
   // A retired partition stopped: the lookups waiting for its successor go on.
@@ -361,10 +419,15 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return rp;
       },
       [=](topic_atom, const std::string& name, bool auto_create) -> caf::result<storage::topic_info> {
-        errc e = errc::ok;
-        const auto* topic = find_topic(self, name, auto_create, e);
-        if (!topic) return make_caf_error(e);
-        return *topic;
+        auto rp = self->make_response_promise<storage::topic_info>();
+        find_topic(self, name, auto_create,
+                   [=](const storage::topic_info* topic, errc e) mutable {
+                     if (!topic)
+                       rp.deliver(make_caf_error(e));
+                     else
+                       rp.deliver(*topic);
+                   });
+        return rp;
       },
       [=](topic_atom, const storage::topic_id& id) -> caf::result<storage::topic_info> {
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
@@ -373,9 +436,15 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return make_caf_error(errc::unknown_topic);
       },
       [=](create_atom, storage::topic_info& info) -> caf::result<storage::topic_info> {
+        auto rp = self->make_response_promise<storage::topic_info>();
         const auto name = info.name;
-        if (auto e = create_topic(self, std::move(info)); e != errc::ok) return make_caf_error(e);
-        return self->state.topics.at(name);
+        create_topic(self, std::move(info), [=](errc e) mutable {
+          if (e != errc::ok)
+            rp.deliver(make_caf_error(e));
+          else
+            rp.deliver(self->state.topics.at(name));
+        });
+        return rp;
       },
       [=](grow_atom, const std::string& name, std::int32_t count) -> caf::result<bool> {
         auto& st = self->state;
@@ -432,32 +501,35 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return out;
       },
       [=](describe_atom, const std::string& name) -> caf::result<topic_description> {
-        errc e = errc::ok;
-        const auto* topic = find_topic(self, name, false, e);
-        if (!topic) return make_caf_error(e);
-        // Ask every partition for its bounds and answer when all have replied.
-        struct pending {
-          topic_description desc;
-          std::size_t outstanding;
-          caf::typed_response_promise<topic_description> rp;
-          bool failed = false;
-        };
-        auto p = std::make_shared<pending>();
-        p->desc.info = *topic;
-        p->desc.partitions.resize(static_cast<std::size_t>(topic->partitions));
-        p->outstanding = p->desc.partitions.size();
-        p->rp = self->make_response_promise<topic_description>();
-        auto result = p->rp;
-        auto ok = [=](std::int32_t i, const storage::partition_bounds& b) {
-          p->desc.partitions[static_cast<std::size_t>(i)] = b;
-          if (--p->outstanding == 0 && !p->failed) p->rp.deliver(p->desc);
-        };
-        auto failed = [=](caf::error& err) {
-          if (!p->failed) p->rp.deliver(std::move(err));
-          p->failed = true;
-        };
-        for (std::int32_t i = 0; i < topic->partitions; ++i)
-          bounds_of(self, {name, i}, [=](storage::partition_bounds& b) { ok(i, b); }, failed);
+        auto result = self->make_response_promise<topic_description>();
+        find_topic(self, name, false, [=](const storage::topic_info* topic, errc e) mutable {
+          if (!topic) {
+            result.deliver(make_caf_error(e));
+            return;
+          }
+          // Ask every partition for its bounds and answer when all have replied.
+          struct pending {
+            topic_description desc;
+            std::size_t outstanding;
+            caf::typed_response_promise<topic_description> rp;
+            bool failed = false;
+          };
+          auto p = std::make_shared<pending>();
+          p->desc.info = *topic;
+          p->desc.partitions.resize(static_cast<std::size_t>(topic->partitions));
+          p->outstanding = p->desc.partitions.size();
+          p->rp = result;
+          auto ok = [=](std::int32_t i, const storage::partition_bounds& b) {
+            p->desc.partitions[static_cast<std::size_t>(i)] = b;
+            if (--p->outstanding == 0 && !p->failed) p->rp.deliver(p->desc);
+          };
+          auto failed = [=](caf::error& err) {
+            if (!p->failed) p->rp.deliver(std::move(err));
+            p->failed = true;
+          };
+          for (std::int32_t i = 0; i < topic->partitions; ++i)
+            bounds_of(self, {name, i}, [=](storage::partition_bounds& b) { ok(i, b); }, failed);
+        });
         return result;
       },
       [=](retire_atom, const std::vector<topic_partition>& lost) {
@@ -502,8 +574,8 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
 topic_registry_actor spawn_topic_registry(caf::actor_system& sys,
                                           std::shared_ptr<broker_context> ctx,
                                           actor_directory dir, bool own_thread) {
-  if (!own_thread) return sys.spawn(registry_impl, std::move(ctx), std::move(dir));
-  return sys.spawn<caf::detached>(registry_impl, std::move(ctx), std::move(dir));
+  if (!own_thread) return sys.spawn(registry_impl, std::move(ctx), std::move(dir), false);
+  return sys.spawn<caf::detached>(registry_impl, std::move(ctx), std::move(dir), true);
 }
 
 }  // namespace portask

@@ -26,6 +26,7 @@ struct registry_fixture : dsl_fixture {
     sched.run();
     self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"orders", 1, {}, {}});
     expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+    sched.run();  // its topic store writes the topic
     expect((storage::topic_info), from(topics).to(self).with(_));
   }
 
@@ -113,6 +114,27 @@ CAF_TEST(a registry that stops answers the lookups it holds and takes the retiri
   expect((caf::exit_msg), from(_).to(first).with(_));
   expect((caf::error), from(first).to(bridge).with(make_caf_error(errc::timeout)));
   expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
+}
+
+CAF_TEST(a creation out at the store holds the lookups of its own topic and no other) {
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"slow", 1, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  // The registry's topic store has the write and has not run; a lookup of the topic waits.
+  self->request(topics, caf::infinite, partition_atom::value, topic_partition{"slow", 0}, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, _, false));
+  // A known topic's lookup is answered meanwhile (look_up expects the answer at once).
+  auto known = look_up(orders);
+  // The store answers: the creator hears its topic, the held lookup gets the new partition.
+  sched.run();
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t, t.name == "slow" && t.partitions == 1)));
+  partition_actor slow;
+  expect((partition_actor), from(topics).to(self).with(captured(slow)));
+  CAF_CHECK(slow && slow != known);
+  // Creating it again is refused: it exists.
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"slow", 1, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::topic_already_exists)));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
