@@ -113,15 +113,24 @@ void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, 
           [=](caf::error& err) { release(nullptr, &err); });
 }
 
+// Drops the bridge's handle of `tp` if it is still `p` (not a successor's): the next request
+// asks the registry again. Publishes still out to `p` may come back bounced, to be sent
+// again: until they are all back, later ones wait behind them (bridge_state::draining).
+void forget_partition(self_ptr self, const topic_partition& tp, const partition_actor& p) {
+  auto& st = self->state;
+  auto it = st.partitions.find(tp);
+  if (it == st.partitions.end() || it->second != p) return;
+  st.partitions.erase(it);
+  if (st.appends_out.count(tp) > 0) st.draining.try_emplace(tp);
+}
+
 // A partition that failed with not_ready may have been replaced, and one that answers
-// not_leader or unknown_topic is retiring: the bridge drops its handle (if it still holds
-// that one, not a successor's), and the next request asks the registry again.
+// not_leader or unknown_topic is retiring: the bridge forgets its handle.
 void forget_on_failure(self_ptr self, const topic_partition& tp, const partition_actor& p,
                        const caf::error& err) {
   const auto e = to_errc(err);
   if (e != errc::not_ready && e != errc::not_leader && e != errc::unknown_topic) return;
-  auto& cache = self->state.partitions;
-  if (auto it = cache.find(tp); it != cache.end() && it->second == p) cache.erase(it);
+  forget_partition(self, tp, p);
 }
 
 protocol::buffer& frame_scratch() {
@@ -307,8 +316,7 @@ void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
     if (receiver_gone(err) && attempts_left > 1) {
       // Never processed: sent again, to a fresh actor, once everything else that was out
       // to the stopped one is back.
-      auto& cache = self->state.partitions;
-      if (auto it = cache.find(tp); it != cache.end() && (!p || it->second == p)) cache.erase(it);
+      if (p) forget_partition(self, tp, p);
       hold(self, tp, arrival, resume(attempts_left - 1));
       if (!p) release_if_drained(self, tp);
       return;
@@ -413,7 +421,7 @@ void fetch_from_partition(self_ptr self, fetch_request req,
                 },
                 [=](caf::error& err) mutable {
                   if (receiver_gone(err) && attempts_left > 1) {
-                    self->state.partitions.erase(tp);
+                    forget_partition(self, tp, p);
                     fetch_from_partition(self, std::move(req), rp, attempts_left - 1);
                     return;
                   }
@@ -436,7 +444,7 @@ void ask(self_ptr self, topic_partition tp, caf::typed_response_promise<R> rp, i
             .then([=](R& r) mutable { rp.deliver(std::move(r)); },
                   [=](caf::error& err) mutable {
                     if (receiver_gone(err) && attempts_left > 1) {
-                      self->state.partitions.erase(tp);
+                      forget_partition(self, tp, p);
                       ask(self, tp, rp, attempts_left - 1, msg...);
                       return;
                     }
@@ -453,16 +461,10 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
   self->state.ctx = ctx;
   self->state.dir = std::move(dir);
   self->set_down_handler([=](caf::down_msg& down) {
-    auto& st = self->state;
-    for (auto it = st.partitions.begin(); it != st.partitions.end();) {
-      if (it->second.address() != down.source) {
-        ++it;
-        continue;
-      }
-      // Publishes still out to it come back bounced (or answered); newer ones wait for them.
-      if (st.appends_out.count(it->first) > 0) st.draining.try_emplace(it->first);
-      it = st.partitions.erase(it);
-    }
+    std::vector<std::pair<topic_partition, partition_actor>> stopped;
+    for (const auto& [tp, p] : self->state.partitions)
+      if (p.address() == down.source) stopped.emplace_back(tp, p);
+    for (const auto& [tp, p] : stopped) forget_partition(self, tp, p);
   });
   return {
       [=](publish_atom, publish_batch& pb) -> caf::result<publish_result> {

@@ -103,11 +103,23 @@ void create_topic(self_ptr self, storage::topic_info info, std::function<void(er
   for (const auto& [key, value] : info.configs)
     if (topic_config_problem(key, value)) return done(errc::invalid_request);
   if (auto e = ensure_loaded(self); e != errc::ok) return done(e);
+  if (auto c = st.creating.find(info.name); c != st.creating.end()) {
+    // Another creation of the name is out: it exists once that one is stored, and if that
+    // one fails, this one tries.
+    c->second.push_back([=](errc outcome) {
+      if (outcome == errc::ok)
+        done(errc::topic_already_exists);
+      else if (outcome == errc::not_ready)  // the registry is stopping
+        done(outcome);
+      else
+        create_topic(self, info, done);
+    });
+    return;
+  }
   // Another node of the cluster may have created it since this one last looked.
-  if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) &&
-      !st.creating.count(info.name) && !reload_topics(self))
+  if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) && !reload_topics(self))
     return done(errc::storage_unavailable);
-  if (st.topics.count(info.name) || st.deleting.count(info.name) || st.creating.count(info.name))
+  if (st.topics.count(info.name) || st.deleting.count(info.name))
     return done(errc::topic_already_exists);  // being deleted counts as existing, as in Kafka
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
   st.creating[info.name].push_back(std::move(done));
@@ -120,7 +132,7 @@ void create_topic(self_ptr self, storage::topic_info info, std::function<void(er
             logging::pipeline().info("created topic '{}' with {} partitions", info.name,
                                      info.partitions);
             s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-            s.topics.emplace(info.name, info);
+            s.topics.insert_or_assign(info.name, info);
             // In a cluster, the new partitions get owners at the next lease round: run it now.
             if (auto node = s.dir.cluster) self->send(node, topic_atom::value);
             auto waiting = s.creating.extract(info.name);
@@ -142,7 +154,10 @@ std::optional<bool> reload_topics(self_ptr self) {
   auto list = st.store->list_topics();
   if (!list) return std::nullopt;
   std::map<std::string, storage::topic_info> now;
-  for (auto& t : *list) now[t.name] = std::move(t);
+  // A topic whose creation is out stays unknown until the store has answered this node (its
+  // write may be what the list shows).
+  for (auto& t : *list)
+    if (!st.creating.count(t.name)) now[t.name] = std::move(t);
   if (now == st.topics && st.loaded) return false;
   std::vector<topic_partition> gone;
   for (const auto& [tp, actor] : st.partitions) {
@@ -272,11 +287,17 @@ void find_topic(self_ptr self, const std::string& name, bool auto_create, topic_
     st.ctx->metrics.request_limited(request_limit::auto_create_topics);
     return found(nullptr, errc::unknown_topic);
   }
-  ++st.created_in_window;  // counted when asked: creations out at once count against the cap
+  // Counted when asked, so creations out at once count against the cap; given back when
+  // the creation is refused or fails.
+  ++st.created_in_window;
   create_topic(
       self, {name, static_cast<std::int32_t>(std::max(1u, st.ctx->config.default_partitions)), {}},
       [=](errc e) {
-        if (e != errc::ok && e != errc::topic_already_exists) return found(nullptr, e);
+        if (e != errc::ok && e != errc::topic_already_exists) {
+          if (e != errc::not_ready && self->state.created_in_window > 0)
+            --self->state.created_in_window;
+          return found(nullptr, e);
+        }
         // Created, or by someone else meanwhile (another node): look again.
         auto* topic = live_topic(self->state, name);
         found(topic, topic ? errc::ok : errc::unknown_topic);
