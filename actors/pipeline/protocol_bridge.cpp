@@ -267,7 +267,8 @@ void hold(self_ptr self, const topic_partition& tp, std::uint64_t arrival,
 // Sends on, in arrival order, what waits for `tp` once nothing is out to its actor.
 void release_if_drained(self_ptr self, const topic_partition& tp) {
   auto& st = self->state;
-  if (st.appends_out.count(tp) > 0) return;
+  // Nearly always nothing is held: no lookups on the publish path then.
+  if (st.draining.empty() || st.appends_out.count(tp) > 0) return;
   auto held = st.draining.extract(tp);
   if (held.empty()) return;
   for (auto& h : held.mapped()) h.resume(nullptr);
@@ -307,7 +308,7 @@ void append_to_partition(self_ptr self, topic_partition tp, bool auto_create,
         for (auto& a : *items) a.answer.deliver(to_errc(*err));
     };
   };
-  if (self->state.draining.count(tp) > 0) {
+  if (const auto& draining = self->state.draining; !draining.empty() && draining.count(tp) > 0) {
     hold(self, tp, arrival, resume(attempts_left));
     return;
   }
