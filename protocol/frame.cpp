@@ -4,38 +4,12 @@
 
 namespace portask::protocol {
 
-bool is_known_type(std::uint8_t type) noexcept {
-  return type >= static_cast<std::uint8_t>(message_type::publish) &&
-         type <= static_cast<std::uint8_t>(message_type::acl_admin);
-}
+// The switch over every type is generated with the enum (portask/native/native_types.hpp).
+bool is_known_type(std::uint8_t type) noexcept { return schema_tables::known_type(type); }
 
 std::string_view to_string(message_type t) noexcept {
-  switch (t) {
-    case message_type::publish: return "publish";
-    case message_type::subscribe: return "subscribe";
-    case message_type::fetch: return "fetch";
-    case message_type::ack: return "ack";
-    case message_type::heartbeat: return "heartbeat";
-    case message_type::error: return "error";
-    case message_type::response: return "response";
-    case message_type::deliver: return "deliver";
-    case message_type::credit: return "credit";
-    case message_type::unsubscribe: return "unsubscribe";
-    case message_type::topic_admin: return "topic_admin";
-    case message_type::metadata: return "metadata";
-    case message_type::offset_fetch: return "offset_fetch";
-    case message_type::list_offsets: return "list_offsets";
-    case message_type::group_join: return "group_join";
-    case message_type::group_assignment: return "group_assignment";
-    case message_type::group_leave: return "group_leave";
-    case message_type::init_producer: return "init_producer";
-    case message_type::delete_records: return "delete_records";
-    case message_type::group_admin: return "group_admin";
-    case message_type::authenticate: return "authenticate";
-    case message_type::user_admin: return "user_admin";
-    case message_type::acl_admin: return "acl_admin";
-  }
-  return "unknown";
+  const std::string_view name = schema_tables::type_name(t);
+  return name.empty() ? "unknown" : name;
 }
 
 void encode_header(const frame_header& h,

@@ -16,6 +16,7 @@
 #include <span>
 #include <string_view>
 
+#include "portask/native/native_types.hpp"
 #include "protocol/bytes.hpp"
 #include "protocol/expected.hpp"
 
@@ -26,50 +27,13 @@ inline constexpr std::uint8_t frame_version = 1;
 inline constexpr std::size_t frame_header_size = 16;
 inline constexpr std::uint32_t default_max_frame_payload = 16u * 1024 * 1024;
 
-/// Native message types. Values are wire constants; new ones are appended, never renumbered.
-enum class message_type : std::uint8_t {
-  publish = 0x01,    ///< client -> broker: a batch of messages for one partition
-  subscribe = 0x02,  ///< client -> broker: start server push from an offset
-  fetch = 0x03,      ///< client -> broker: read batches from an offset (long poll)
-  ack = 0x04,        ///< client -> broker: commit a consumer's offset
-  heartbeat = 0x05,  ///< either way: liveness
-  error = 0x06,      ///< broker -> client: a request failed (code + text)
-  response = 0x07,   ///< broker -> client: a request succeeded
-  deliver = 0x08,    ///< broker -> client: pushed batch for a subscription
-  credit = 0x09,     ///< client -> broker: grant push credit to a subscription
-  unsubscribe = 0x0A,
-  topic_admin = 0x0B,     ///< create / delete / list / describe topics
-  metadata = 0x0C,        ///< broker and partition layout
-  offset_fetch = 0x0D,    ///< read a consumer's committed offset
-  list_offsets = 0x0E,    ///< earliest / latest offset of a partition
-  group_join = 0x0F,        ///< client -> broker: become a member of a consumer group
-  group_assignment = 0x10,  ///< broker -> client: a member's partitions, after each rebalance
-  group_leave = 0x11,       ///< client -> broker: stop being a member
-  init_producer = 0x12,     ///< client -> broker: an idempotent producer's id and epoch
-  delete_records = 0x13,    ///< client -> broker: advance a partition's log start offset
-  group_admin = 0x14,       ///< client -> broker: list / describe / delete consumer groups
-  authenticate = 0x15,      ///< client -> broker: one step of a SASL exchange
-  user_admin = 0x16,        ///< client -> broker: list / set / delete users' SCRAM credentials
-  acl_admin = 0x17,         ///< client -> broker: list / create / delete ACL bindings
-};
+// The message types (`enum class message_type`) and the flag bits (namespace frame_flags) are
+// generated from protocol/native_schema.json, like the tables of docs/protocol.md sections 2
+// and 3, into portask/native/native_types.hpp (tools/native_codegen).
 
 /// True for every type this protocol version defines.
 bool is_known_type(std::uint8_t type) noexcept;
 std::string_view to_string(message_type t) noexcept;
-
-/// Flag bits. The low byte holds boolean properties; the high byte records how the payload
-/// is encoded so that a stored frame describes itself.
-namespace frame_flags {
-inline constexpr std::uint16_t compressed = 0x0001;
-inline constexpr std::uint16_t encrypted = 0x0002;
-inline constexpr std::uint16_t batch = 0x0004;
-inline constexpr std::uint16_t priority = 0x0008;
-inline constexpr std::uint16_t known_bits = 0x000F;
-inline constexpr int codec_shift = 8;         ///< bits 8-11: codec id
-inline constexpr std::uint16_t codec_mask = 0x0F00;
-inline constexpr int compression_shift = 12;  ///< bits 12-15: compression id
-inline constexpr std::uint16_t compression_mask = 0xF000;
-}  // namespace frame_flags
 
 /// Limits applied while decoding untrusted input.
 struct frame_limits {

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Generates the native protocol's payload code and documentation from protocol/native_schema.json.
+"""Generates the native protocol's code and documentation from protocol/native_schema.json.
 
 Usage:
-  native_codegen.py SCHEMA --cpp OUT_HPP OUT_CPP OUT_SAMPLES_HPP
+  native_codegen.py SCHEMA --cpp OUT_HPP OUT_CPP OUT_SAMPLES_HPP OUT_TYPES_HPP
   native_codegen.py SCHEMA --docs DOC.md [--check]
 
---cpp writes the structs, encoders and decoders (namespace portask::protocol::native) and a
+--cpp writes the structs, encoders and decoders (namespace portask::protocol::native), a
 test-only header with sample values and traits for every message (every variant: each value
-of a switching enum, each optional flag bit on and off, trailing groups present and absent).
---docs rewrites the field tables between `<!-- schema: SECTION -->` and `<!-- /schema -->` in
-DOC.md; with --check it only reports (exit 1) when DOC.md is not what the schema says.
+of a switching enum, each optional flag bit on and off, trailing groups present and absent),
+and the header of message types, frame flags and error codes (message_type, frame_flags, errc
+and the names, messages and retriable flags behind is_known_type, to_string and is_retriable).
+--docs rewrites the tables between `<!-- schema: SECTION -->` and `<!-- /schema -->` in DOC.md
+(SECTION: a message's section, or message_types, flags or errors); with --check it only
+reports (exit 1) when DOC.md is not what the schema says.
 """
 import json
 import sys
+import textwrap
 
 SCALARS = {  # wire type -> (C++ type, writer expression, reader, min bytes)
     "u8": ("std::uint8_t", 1), "u16": ("std::uint16_t", 2), "u32": ("std::uint32_t", 4),
@@ -20,6 +24,8 @@ SCALARS = {  # wire type -> (C++ type, writer expression, reader, min bytes)
     "bool": ("bool", 1), "string": ("std::string", 2), "bytes32": ("byte_view", 4),
     "rest": ("byte_view", 0),
 }
+
+DIRECTIONS = {"to_broker": "client → broker", "to_client": "broker → client", "both": "both"}
 
 
 class Schema:
@@ -34,6 +40,46 @@ class Schema:
             self.all[m["name"]] = m
         for s in self.all.values():
             self.check(s)
+        self.types = d["message_types"]["types"]
+        self.type_doc = d["message_types"]["doc"]
+        self.flags = d["flags"]["bits"]
+        self.flags_doc = d["flags"]["doc"]
+        self.error_groups = d["errors"]["groups"]
+        self.errors = d["errors"]["codes"]
+        self.errors_doc = d["errors"]["doc"]
+        self.check_tables()
+
+    def check_tables(self):
+        # The values are wire constants that clients hard-code: a duplicate or a typo here would
+        # be a protocol change, so the generator refuses rather than trusts.
+        codes = [int(t["code"], 16) for t in self.types]
+        assert [t["code"] for t in self.types] == [f"0x{c:02X}" for c in codes], \
+            "message_types: codes are written 0xNN"
+        assert codes == sorted(set(codes)) and 0 < codes[0] and codes[-1] <= 0xFF, \
+            "message_types: codes must be distinct u8 values, in order"
+        assert len({t["name"] for t in self.types}) == len(self.types), "message_types: a name twice"
+        for t in self.types:
+            assert t["direction"] in DIRECTIONS, f"message type {t['name']}: bad direction"
+        names = {t["name"] for t in self.types}
+        for m in self.messages:
+            if m["kind"] != "body":
+                assert m["frame_type"] in names, f"{m['name']}: unknown frame_type"
+            assert m.get("section") not in DOC_TABLES, f"{m['name']}: section name taken"
+        used = 0
+        for b in self.flags:  # in bit order, each bit described once
+            first, last = (b["bit"], b["bit"]) if "bit" in b else (b["first"], b["last"])
+            mask = ((1 << (last + 1)) - 1) & ~((1 << first) - 1)
+            assert 0 <= first <= last < 16 and mask > used and not mask & used, \
+                f"flags: bits {first}-{last} overlap or are out of order"
+            assert ("bit" in b) == ("name" in b), f"flags: bits {first}-{last}: a name is for one bit"
+            used |= mask
+        codes = [e["code"] for e in self.errors]
+        assert codes == sorted(set(codes)) and codes[0] == 0, "errors: codes must be distinct, in order"
+        assert len({e["name"] for e in self.errors}) == len(self.errors), "errors: a name twice"
+        for e in self.errors:
+            groups = [g for g in self.error_groups if g["first"] <= e["code"] <= g["last"]]
+            assert e["code"] == 0 or len(groups) == 1, f"errors: {e['name']} is not in exactly one group"
+            assert e["message"] and e["message"].isascii(), f"errors: {e['name']} needs a message"
 
     def check(self, s):
         names = set()
@@ -742,6 +788,135 @@ def emit_samples(schema, header_name):
     return "\n".join(o) + "\n"
 
 
+# -- message types, frame flags, error codes ---------------------------------------------------
+def comment_block(text, lead, width=100):
+    """`text` (a string or a list of lines, as JSON has no multi-line strings) as comment lines."""
+    text = " ".join(text) if isinstance(text, list) else text
+    return textwrap.wrap(text, width - len(lead), initial_indent=lead, subsequent_indent=lead)
+
+
+def aligned(rows):
+    """Declarations with their trailing `///<` comments in one column; a row (None, text) is a
+    comment line of its own and starts a new column."""
+    out, run = [], []
+
+    def flush():
+        width = max((len(d) for d, c in run if c), default=0)
+        out.extend(f"{d.ljust(width)}  ///< {c}" if c else d for d, c in run)
+        run.clear()
+
+    for decl, comment in rows:
+        if decl is None:
+            flush()
+            out.extend(comment_block(comment, "  // "))
+        else:
+            run.append((decl, comment))
+    flush()
+    return out
+
+
+def cpp_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def error_comment(e):
+    comment = e.get("comment", e.get("meaning"))
+    if e.get("retriable"):  # said in the comment too, where a reader of the enum looks
+        comment = f"retriable: {comment}" if comment else "retriable"
+    return comment
+
+
+def emit_types(schema):
+    o = ["#pragma once",
+         "// Generated by tools/native_codegen/native_codegen.py from protocol/native_schema.json.",
+         "// Do not edit: change the schema. Included by protocol/frame.hpp and protocol/error.hpp,",
+         "// which declare the functions built on these tables (is_known_type, to_string,",
+         "// is_retriable, the error category).", "",
+         "#include <cstdint>", "#include <string_view>", "",
+         "namespace portask::protocol {", ""]
+    o += comment_block(schema.type_doc, "/// ")
+    o.append("enum class message_type : std::uint8_t {")
+    o += aligned([(f"  {t['name']} = {t['code']},", t.get("comment")) for t in schema.types])
+    o.append("};")
+    o.append("")
+    o += comment_block(schema.flags_doc, "/// ")
+    o.append("namespace frame_flags {")
+    rows, known = [], 0
+    for b in schema.flags:
+        if "bit" in b:
+            known |= 1 << b["bit"]
+            rows.append((f"inline constexpr std::uint16_t {b['name']} = 0x{1 << b['bit']:04X};", b["meaning"]))
+    rows.append((f"inline constexpr std::uint16_t known_bits = 0x{known:04X};", "every boolean bit above"))
+    for b in schema.flags:
+        if "bit" in b:
+            continue
+        what = f"bits {b['first']}-{b['last']}: {b['meaning']}"
+        if "field" not in b:
+            rows.append((None, what))
+            continue
+        mask = ((1 << (b["last"] + 1)) - 1) & ~((1 << b["first"]) - 1)
+        rows.append((f"inline constexpr int {b['field']}_shift = {b['first']};", what))
+        rows.append((f"inline constexpr std::uint16_t {b['field']}_mask = 0x{mask:04X};", None))
+    o += [r[2:] if r.startswith("  //") else r for r in aligned(rows)]
+    o.append("}  // namespace frame_flags")
+    o.append("")
+    o.append("}  // namespace portask::protocol")
+    o.append("")
+    o.append("namespace portask {")
+    o.append("")
+    o += comment_block(schema.errors_doc, "/// ")
+    o.append("enum class errc : int {")
+    rows, group = [], None
+    for e in schema.errors:  # each group's comment above its first code
+        g = next((g for g in schema.error_groups if g["first"] <= e["code"] <= g["last"]), None)
+        if g is not group:
+            group = g
+            rows.append((None, f"{g['first']}-{g['last']}: {g['comment']}"))
+        rows.append((f"  {e['name']} = {e['code']},", error_comment(e)))
+    o += aligned(rows)
+    o.append("};")
+    o.append("")
+    o.append("}  // namespace portask")
+    o.append("")
+    o.append("// The switches behind the hand-written functions of protocol/frame.cpp and")
+    o.append("// protocol/error.cpp: generated with the enums, so that they cannot miss a value.")
+    o.append("namespace portask::schema_tables {")
+    o.append("")
+    o.append("/// The name of `t` (\"topic_admin\"); empty for a value this protocol version does not define.")
+    o.append("constexpr std::string_view type_name(protocol::message_type t) noexcept {")
+    o.append("  switch (t) {")
+    for t in schema.types:
+        o.append(f"    case protocol::message_type::{t['name']}: return \"{t['name']}\";")
+    o.append("  }")
+    o.append("  return {};")
+    o.append("}")
+    o.append("")
+    o.append("/// Whether this protocol version defines message type `v`.")
+    o.append("constexpr bool known_type(std::uint8_t v) noexcept {")
+    o.append("  return !type_name(static_cast<protocol::message_type>(v)).empty();")
+    o.append("}")
+    o.append("")
+    o.append("/// An error code's symbolic name (\"crc_mismatch\"), its message (short English) and whether")
+    o.append("/// a client may send the same request again; all empty for a code the schema does not define.")
+    o.append("struct error_info {")
+    o.append("  std::string_view name;")
+    o.append("  std::string_view message;")
+    o.append("  bool retriable = false;")
+    o.append("};")
+    o.append("")
+    o.append("constexpr error_info describe(errc e) noexcept {")
+    o.append("  switch (e) {")
+    for e in schema.errors:
+        retriable = "true" if e.get("retriable") else "false"
+        o.append(f"    case errc::{e['name']}: return {{\"{e['name']}\", {cpp_string(e['message'])}, {retriable}}};")
+    o.append("  }")
+    o.append("  return {};")
+    o.append("}")
+    o.append("")
+    o.append("}  // namespace portask::schema_tables")
+    return "\n".join(o) + "\n"
+
+
 # -- documentation ----------------------------------------------------------------------------
 def doc_type(schema, f):
     t = f["type"]
@@ -834,6 +1009,41 @@ def doc_section(schema, section):
     return out
 
 
+def doc_row(cells):
+    return ("| " + " | ".join(cells)).rstrip() + " |"  # an empty last cell is "| |"
+
+
+def doc_message_types(schema):
+    rows = ["| value | name | direction | purpose |", "|---|---|---|---|"]
+    for t in schema.types:
+        rows.append(doc_row([f"`{t['code']}`", t["doc_name"], DIRECTIONS[t["direction"]], t["purpose"]]))
+    return rows
+
+
+def doc_flags(schema):
+    rows = ["| bits | meaning |", "|---|---|"]
+    for b in schema.flags:
+        if "bit" in b:
+            rows.append(doc_row([f"{b['bit']} (`0x{1 << b['bit']:04X}`)", f"{b['name']}: {b['meaning']}"]))
+        else:
+            rows.append(doc_row([f"{b['first']}–{b['last']}", b["meaning"]]))
+    return rows
+
+
+def doc_errors(schema):
+    rows = ["| code | name | retriable | meaning |", "|---|---|---|---|"]
+    for e in schema.errors:
+        if e["code"] == 0:  # ok is std::error_code's "no error"; no Error frame carries it
+            continue
+        retriable = "**yes**" if e.get("retriable") else "no"
+        rows.append(doc_row([str(e["code"]), e["name"], retriable, e.get("meaning", "")]))
+    return rows
+
+
+# The sections that are a table of the protocol's constants rather than payload layouts.
+DOC_TABLES = {"message_types": doc_message_types, "flags": doc_flags, "errors": doc_errors}
+
+
 def render_docs(schema, text):
     lines = text.split("\n")
     out, i = [], 0
@@ -850,13 +1060,13 @@ def render_docs(schema, text):
             if j == len(lines):
                 raise SystemExit(f"docs: <!-- schema: {section} --> has no <!-- /schema -->")
             out.append("")
-            out.extend(doc_section(schema, section))
+            out.extend(DOC_TABLES[section](schema) if section in DOC_TABLES else doc_section(schema, section))
             out.append("")
             out.append(lines[j])
             i = j + 1
             continue
         i += 1
-    missing = {m["section"] for m in schema.messages} - seen
+    missing = ({m["section"] for m in schema.messages} | set(DOC_TABLES)) - seen
     if missing:
         raise SystemExit("docs: no table for section(s) " + ", ".join(sorted(missing)))
     return "\n".join(out)
@@ -867,10 +1077,12 @@ def main(argv):
         raise SystemExit(__doc__)
     schema = Schema(argv[1])
     if argv[2] == "--cpp":
-        hpp, cpp, samples = argv[3:6]
+        if len(argv) != 7:
+            raise SystemExit(__doc__)
+        hpp, cpp, samples, types = argv[3:7]
         header_name = "portask/native/native_messages.hpp"
         for path, text in ((hpp, emit_header(schema)), (cpp, emit_source(schema, header_name)),
-                           (samples, emit_samples(schema, header_name))):
+                           (samples, emit_samples(schema, header_name)), (types, emit_types(schema))):
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
         return 0
