@@ -64,6 +64,9 @@ struct actor_directory;
 /// (directory, the new directory): a long-lived actor was (re)spawned; the receiver keeps
 /// the copy and passes it on to the actors it spawned.
 using directory_update = caf::reacts_to<directory_atom, actor_directory>;
+/// Whoever holds a copy of the directory, as the supervisor sees it: a child whose interface
+/// takes directory_update, or an actor spawned later that subscribed (follow_directory.hpp).
+using directory_follower_actor = caf::typed_actor<directory_update>;
 
 // -- actor interfaces ------------------------------------------------------------------------
 
@@ -147,11 +150,15 @@ using topic_registry_actor = caf::typed_actor<
     // the partition's actor if one runs (one that never had the poll ignores it), else dropped
     caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>, directory_update>;
 
-/// The topic registry's topic creations, written to the store in the order asked, on a
-/// thread (and store connection) of their own, so that the registry answers lookups of the
-/// topics it knows while a creation waits for the store (pipeline/topic_registry).
+/// The topic registry's writes of topic records, to the store in the order asked, on a thread
+/// (and store connection) of their own, so that the registry answers lookups while a write
+/// waits for the store (pipeline/topic_registry): (create) only if the name is free, else
+/// topic_already_exists; (configure) the record as given (grown or reconfigured); (delete)
+/// the record and the topic's logs.
 using topic_store_actor =
-    caf::typed_actor<caf::replies_to<create_atom, storage::topic_info>::with<bool>>;
+    caf::typed_actor<caf::replies_to<create_atom, storage::topic_info>::with<bool>,
+                     caf::replies_to<configure_atom, storage::topic_info>::with<bool>,
+                     caf::replies_to<delete_atom, storage::topic_info>::with<bool>>;
 
 /// One consumer group: membership (joins, syncs, heartbeats, leaves) and its committed
 /// offsets, for Kafka and native members alike. Errors come back as caf::error (errc).
@@ -227,11 +234,14 @@ using disconnect_subscriber_actor = caf::typed_actor<caf::reacts_to<disconnect_e
 using message_subscriber_actor = caf::typed_actor<caf::reacts_to<message_event>>;
 
 /// Event fan-out: connect, disconnect and message events to the actors subscribed to each
-/// kind (pipeline/hooks.hpp); the subscriber's interface says which kind it wants.
+/// kind (pipeline/hooks.hpp); the subscriber's interface says which kind it wants. A
+/// subscription is answered (true: in place; false: a null handle), so a subscriber that
+/// asks while the hooks actor is down between restarts gets an error instead of losing the
+/// subscription silently, and can ask the current handle again.
 using hooks_actor =
-    caf::typed_actor<caf::reacts_to<subscribe_atom, connect_subscriber_actor>,
-                     caf::reacts_to<subscribe_atom, disconnect_subscriber_actor>,
-                     caf::reacts_to<subscribe_atom, message_subscriber_actor>,
+    caf::typed_actor<caf::replies_to<subscribe_atom, connect_subscriber_actor>::with<bool>,
+                     caf::replies_to<subscribe_atom, disconnect_subscriber_actor>::with<bool>,
+                     caf::replies_to<subscribe_atom, message_subscriber_actor>::with<bool>,
                      caf::reacts_to<connect_event>, caf::reacts_to<disconnect_event>,
                      caf::reacts_to<message_event>>;
 
@@ -265,9 +275,8 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<tick_atom>, caf::reacts_to<respawn_atom, std::size_t>,
     // -> the directory now (an actor that lives for one request)
     caf::replies_to<directory_atom>::with<actor_directory>,
-    // -> the directory now; every later change is sent to the asker (directory_update)
-    // until it ends
-    caf::replies_to<subscribe_atom, directory_atom>::with<actor_directory>,
+    // -> the directory now; every later change is sent to the follower until it ends
+    caf::replies_to<subscribe_atom, directory_follower_actor>::with<actor_directory>,
     // (the cluster) this node's cluster actor, spawned after the supervisor
     caf::reacts_to<node_atom, cluster_actor>>;
 
@@ -281,7 +290,8 @@ using all_interfaces =
                            supervisor_actor, connection_actor, native_connection_actor,
                            native_group_member_actor, connect_subscriber_actor,
                            disconnect_subscriber_actor, message_subscriber_actor,
-                           security_actor, cluster_actor, http_request_actor>;
+                           security_actor, cluster_actor, http_request_actor,
+                           directory_follower_actor>;
 
 /// The long-lived actors' handles as the supervisor last (re)spawned them. Each actor that
 /// needs collaborators holds its own copy: given at spawn, replaced by directory_update.

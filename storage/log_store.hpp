@@ -292,6 +292,12 @@ class log_store {
   /// nothing for one that manages its own (Redis).
   virtual std::optional<store_usage> usage() { return std::nullopt; }
 
+  /// Stores a new topic unless one of that name is stored already (then
+  /// errc::topic_already_exists and nothing changes), in one atomic step: two nodes creating
+  /// a name at once, or a creation whose write lands late (its registry failed meanwhile and
+  /// the name was created again), never overwrite a topic of another id.
+  virtual std::error_code create_topic(const topic_info& topic) = 0;
+  /// Stores a topic's record as it is now (a grown or reconfigured topic), whatever was there.
   virtual std::error_code put_topic(const topic_info& topic) = 0;
   /// Removes the topic and its partition logs.
   virtual std::error_code delete_topic(const topic_info& topic) = 0;

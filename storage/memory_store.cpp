@@ -226,6 +226,12 @@ std::optional<store_usage> memory_store::usage() {
   return store_usage{state_->used, state_->capacity};
 }
 
+std::error_code memory_store::create_topic(const topic_info& topic) {
+  std::lock_guard lock{state_->mutex};
+  if (!state_->topics.emplace(topic.name, topic).second) return errc::topic_already_exists;
+  return {};
+}
+
 std::error_code memory_store::put_topic(const topic_info& topic) {
   std::lock_guard lock{state_->mutex};
   state_->topics[topic.name] = topic;

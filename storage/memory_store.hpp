@@ -30,6 +30,7 @@ class memory_store final : public log_store {
   expected<partition_bounds> delete_records(const topic_partition& tp,
                                             std::int64_t offset) override;
   std::optional<store_usage> usage() override;
+  std::error_code create_topic(const topic_info& topic) override;
   std::error_code put_topic(const topic_info& topic) override;
   std::error_code delete_topic(const topic_info& topic) override;
   expected<std::vector<topic_info>> list_topics() override;

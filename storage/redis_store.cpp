@@ -775,6 +775,16 @@ expected<partition_bounds> redis_store::delete_records(const topic_partition& tp
   return bounds(tp);
 }
 
+std::error_code redis_store::create_topic(const topic_info& topic) {
+  command c;
+  c.arg("HSETNX").own(options_.key_prefix + ":topics").arg(topic.name).own(encode_topic(topic));
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_INTEGER) return errc::storage_unavailable;
+  return rep->integer == 1 ? std::error_code{} : make_error_code(errc::topic_already_exists);
+}
+
 std::error_code redis_store::put_topic(const topic_info& topic) {
   command c;
   c.arg("HSET").own(options_.key_prefix + ":topics").arg(topic.name).own(encode_topic(topic));

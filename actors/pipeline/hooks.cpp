@@ -22,12 +22,16 @@ void fan_out(const std::vector<Subscriber>& subscribers, const Event& e) {
 }
 
 template <class Subscriber>
-void subscribe(hooks_ptr self, std::vector<Subscriber>& list, Subscriber subscriber) {
-  if (!subscriber) return;
+bool subscribe(hooks_ptr self, std::vector<Subscriber>& list, Subscriber subscriber) {
+  if (!subscriber) return false;
+  // A subscriber that asks again (its first answer was lost to a timeout) is listed once.
+  if (std::any_of(list.begin(), list.end(), [&](const auto& s) { return s == subscriber; }))
+    return true;
   self->monitor(subscriber);
   list.push_back(std::move(subscriber));
   self->state.ctx->message_hook_subscribers.store(
       static_cast<int>(self->state.subs->on_message.size()));
+  return true;
 }
 
 // Spawned with its arguments passed through spawn(): CAF 0.17 binds a null argument tuple
@@ -59,13 +63,13 @@ hooks_actor::behavior_type hooks_impl(hooks_ptr self, std::shared_ptr<broker_con
   });
   return {
       [=](subscribe_atom, connect_subscriber_actor subscriber) {
-        subscribe(self, self->state.subs->on_connect, std::move(subscriber));
+        return subscribe(self, self->state.subs->on_connect, std::move(subscriber));
       },
       [=](subscribe_atom, disconnect_subscriber_actor subscriber) {
-        subscribe(self, self->state.subs->on_disconnect, std::move(subscriber));
+        return subscribe(self, self->state.subs->on_disconnect, std::move(subscriber));
       },
       [=](subscribe_atom, message_subscriber_actor subscriber) {
-        subscribe(self, self->state.subs->on_message, std::move(subscriber));
+        return subscribe(self, self->state.subs->on_message, std::move(subscriber));
       },
       [=](const connect_event& e) { fan_out(self->state.subs->on_connect, e); },
       [=](const disconnect_event& e) { fan_out(self->state.subs->on_disconnect, e); },

@@ -2,9 +2,10 @@
 /// Event hooks: OnConnect, OnDisconnect and OnMessage as actor subscriptions. Any component
 /// (or test) subscribes an actor to a kind of event by the interface of its handle and
 /// receives connect_event, disconnect_event or message_event messages. Subscribers that exit
-/// are dropped.
+/// are dropped. A subscription is answered once it is in place; an error answer (the hooks
+/// actor was between restarts) means: ask the directory's current hooks handle again.
 ///
-///   anon_send(hooks, subscribe_atom::value, message_subscriber_actor{subscriber})
+///   self->request(hooks, timeout, subscribe_atom::value, message_subscriber_actor{subscriber})
 
 #include "actors/runtime/broker_context.hpp"
 

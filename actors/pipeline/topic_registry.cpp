@@ -1,5 +1,6 @@
 #include "actors/pipeline/topic_registry.hpp"
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -25,6 +26,16 @@ struct registry_state {
   /// created): the creator, and lookups of the name, which then look again. Meanwhile the
   /// name is neither known nor free.
   std::map<std::string, std::vector<std::function<void(errc)>>> creating;
+  /// Changes of a topic's record (grow, configure, the store's part of a deletion), one at a
+  /// time per topic: the front one is out at the topic store, the others wait for it, so
+  /// that each is computed from the outcome of the one before and a deletion never lands
+  /// before a change that would write the record back. Lookups do not wait for them.
+  struct topic_change {
+    std::function<void()> start;
+    std::function<void(errc)> abandon;  ///< the registry stops first: answer the asker
+  };
+  std::map<std::string, std::deque<topic_change>> changing;
+  bool starting_changes = false;  ///< start_front's loop runs
   std::map<topic_partition, partition_actor> partitions;
   /// In a cluster: the lease each running partition actor was started under.
   std::map<topic_partition, std::string> fences;
@@ -43,6 +54,7 @@ struct registry_state {
   struct deletion {
     storage::topic_id id;  ///< of the topic asked for (another may take the name meanwhile)
     std::vector<caf::typed_response_promise<bool>> asked;
+    bool at_store = false;  ///< its partitions have stopped; the store's delete is asked for
   };
   std::map<std::string, deletion> deleting;
   /// A registry that stops answers the lookups and deletions still waiting (retriable): a
@@ -56,6 +68,10 @@ struct registry_state {
       for (auto& [rp, auto_create] : waiting) rp.deliver(make_caf_error(errc::not_ready));
     for (auto& [topic_name, d] : deleting)
       for (auto& rp : d.asked) rp.deliver(make_caf_error(errc::not_ready));
+    auto changes = std::move(changing);
+    for (auto& [topic_name, queue] : changes)
+      for (auto& c : queue)
+        if (c.abandon) c.abandon(errc::not_ready);
     for (auto& [tp, partition] : retiring) caf::anon_send_exit(partition, caf::exit_reason::kill);
   }
   /// Auto-creations in the current minute (auto_create_topics_max_per_minute).
@@ -74,6 +90,9 @@ constexpr std::int32_t max_partitions = 10000;
 errc ensure_loaded(self_ptr self) {
   auto& st = self->state;
   if (st.loaded) return errc::ok;
+  // Before the first read, no write of this registry's own is out: one in flight is a
+  // predecessor's, which lands within the store's timeout (retriable meanwhile).
+  if (st.ctx->topic_writes_in_flight.load() > 0) return errc::not_ready;
   auto list = st.store->list_topics();
   if (!list) return errc::storage_unavailable;
   for (auto& t : *list) st.topics[t.name] = std::move(t);
@@ -107,7 +126,7 @@ void create_topic(self_ptr self, storage::topic_info info, std::function<void(er
     // Another creation of the name is out: it exists once that one is stored, and if that
     // one fails, this one tries.
     c->second.push_back([=](errc outcome) {
-      if (outcome == errc::ok)
+      if (outcome == errc::ok || outcome == errc::topic_already_exists)
         done(errc::topic_already_exists);
       else if (outcome == errc::not_ready)  // the registry is stopping
         done(outcome);
@@ -139,10 +158,18 @@ void create_topic(self_ptr self, storage::topic_info info, std::function<void(er
             for (auto& w : waiting.mapped()) w(errc::ok);
           },
           [=](caf::error& err) {
-            logging::pipeline().warn("creating topic '{}' failed: {}", info.name,
-                                     self->system().render(err));
             auto waiting = self->state.creating.extract(info.name);
-            for (auto& w : waiting.mapped()) w(errc::storage_unavailable);
+            auto outcome = errc::storage_unavailable;
+            if (to_errc(err) == errc::topic_already_exists) {
+              // The store has a topic of that name this registry did not know (created by
+              // another node, or written late): learn it, and every waiter finds that one.
+              logging::pipeline().info("topic '{}' was created meanwhile elsewhere", info.name);
+              if (reload_topics(self)) outcome = errc::topic_already_exists;
+            } else {
+              logging::pipeline().warn("creating topic '{}' failed: {}", info.name,
+                                       self->system().render(err));
+            }
+            for (auto& w : waiting.mapped()) w(outcome);
           });
 }
 
@@ -253,7 +280,7 @@ void find_topic(self_ptr self, const std::string& name, bool auto_create, topic_
     return found(nullptr, errc::unknown_topic);  // nor created again until the deletion is done
   if (auto c = st.creating.find(name); c != st.creating.end()) {
     c->second.push_back([=](errc outcome) {
-      if (outcome == errc::ok)
+      if (outcome == errc::ok || outcome == errc::topic_already_exists)  // it is there now
         find_topic(self, name, auto_create, found);
       else
         found(nullptr, outcome);
@@ -328,29 +355,48 @@ void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
   self->request(bridge, 10s, bounds_atom::value, tp).then(ok, fail);
 }
 
-// Deletes a topic in the store once none of its partitions is still retiring, and answers
-// the requests that asked for it.
-void finish_deletion(self_ptr self, const std::string& name) {
+// Runs `change` once no other change of the topic is out (at once when none is). The change
+// calls change_done when its answer is in.
+// Starts the topic's front change. Its start runs from here, not from the queue: it may end
+// the change at once (change_done), which pops the entry it came from.
+// A change that ends at once (refused) starts the next from this loop, not by recursion.
+void start_front(self_ptr self, const std::string& name) {
   auto& st = self->state;
-  for (const auto& [tp, partition] : st.retiring)
-    if (tp.topic == name) return;
-  auto waiting = st.deleting.extract(name);
-  if (waiting.empty()) return;
-  auto it = st.topics.find(name);
-  caf::error outcome;
-  if (it == st.topics.end() || it->second.id != waiting.mapped().id) {
-    // In a cluster, another node deleted it meanwhile (and may have created a new topic
-    // under the name, which stays): done.
-    logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
-  } else if (st.store->delete_topic(it->second)) {
-    // Still there: its partitions start again on the next request.
-    outcome = make_caf_error(errc::storage_unavailable);
-  } else {
-    logging::pipeline().info("deleted topic '{}'", name);
-    st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-    st.topics.erase(it);
+  if (st.starting_changes) return;  // the loop below, further up the stack, goes on
+  st.starting_changes = true;
+  for (;;) {
+    auto it = st.changing.find(name);
+    // An empty start: the front change is out at the store.
+    if (it == st.changing.end() || it->second.empty() || !it->second.front().start) break;
+    auto start = std::move(it->second.front().start);
+    it->second.front().start = nullptr;
+    start();
   }
-  for (auto& rp : waiting.mapped().asked) {
+  st.starting_changes = false;
+}
+
+void when_unchanged(self_ptr self, const std::string& name, registry_state::topic_change change) {
+  auto& queue = self->state.changing[name];
+  queue.push_back(std::move(change));
+  if (queue.size() == 1) start_front(self, name);
+}
+
+// The topic's change out at the store is answered: the next one, if any, starts.
+void change_done(self_ptr self, std::string name) {
+  auto& st = self->state;
+  auto it = st.changing.find(name);
+  if (it == st.changing.end()) return;
+  it->second.pop_front();
+  if (it->second.empty()) {
+    st.changing.erase(it);
+    return;
+  }
+  start_front(self, name);
+}
+
+// Answers the requests that asked for a topic's deletion.
+void answer_deletion(std::vector<caf::typed_response_promise<bool>>& asked, const caf::error& outcome) {
+  for (auto& rp : asked) {
     if (outcome)
       rp.deliver(outcome);
     else
@@ -358,20 +404,139 @@ void finish_deletion(self_ptr self, const std::string& name) {
   }
 }
 
-// Writes topic creations with a store connection of its own, one after the other.
+// Deletes a topic in the store once none of its partitions is still retiring (through the
+// topic store, after any change of the topic still out), and answers the requests that asked
+// for it. Until the store has answered, the name stays neither known nor free (deleting).
+void finish_deletion(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  for (const auto& [tp, partition] : st.retiring)
+    if (tp.topic == name) return;
+  auto d = st.deleting.find(name);
+  if (d == st.deleting.end() || d->second.at_store) return;
+  d->second.at_store = true;
+  auto it = st.topics.find(name);
+  if (it == st.topics.end() || it->second.id != d->second.id) {
+    // In a cluster, another node deleted it meanwhile (and may have created a new topic
+    // under the name, which stays): done.
+    logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
+    auto waiting = st.deleting.extract(d);
+    answer_deletion(waiting.mapped().asked, {});
+    return;
+  }
+  const auto id = d->second.id;
+  when_unchanged(self, name, {[=] {
+    auto& s = self->state;
+    auto topic = s.topics.find(name);
+    if (topic == s.topics.end() || topic->second.id != id) {
+      // A cluster reload meanwhile found it gone: done.
+      auto waiting = s.deleting.extract(name);
+      if (!waiting.empty()) answer_deletion(waiting.mapped().asked, {});
+      return change_done(self, name);
+    }
+    self->request(s.topic_store, caf::infinite, delete_atom::value, topic->second)
+        .then(
+            [=](bool) {
+              auto& s2 = self->state;
+              logging::pipeline().info("deleted topic '{}'", name);
+              s2.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+              if (auto gone = s2.topics.find(name); gone != s2.topics.end() && gone->second.id == id)
+                s2.topics.erase(gone);
+              auto waiting = s2.deleting.extract(name);
+              if (!waiting.empty()) answer_deletion(waiting.mapped().asked, {});
+              change_done(self, name);
+            },
+            [=](caf::error& err) {
+              // Still there: its partitions start again on the next request.
+              logging::pipeline().warn("deleting topic '{}' failed: {}", name,
+                                       self->system().render(err));
+              auto waiting = self->state.deleting.extract(name);
+              if (!waiting.empty())
+                answer_deletion(waiting.mapped().asked, make_caf_error(errc::storage_unavailable));
+              change_done(self, name);
+            });
+  }, {}});  // a registry that stops answers the deletion's askers itself (deleting)
+}
+
+// Stores a changed record of a live topic (grown, or configured) through the topic store,
+// after any change of it still out: `change` makes the new record from the current one, or
+// refuses (an error). `rp` gets the record as stored.
+template <class Result>
+void change_topic(self_ptr self, const std::string& name, caf::typed_response_promise<Result> rp,
+                  std::function<expected<storage::topic_info>(const storage::topic_info&)> change,
+                  std::function<Result(const storage::topic_info&)> answer) {
+  when_unchanged(self, name, {[=]() mutable {
+    auto* topic = live_topic(self->state, name);
+    if (topic == nullptr) {
+      rp.deliver(make_caf_error(errc::unknown_topic));
+      return change_done(self, name);
+    }
+    auto changed = change(*topic);
+    if (!changed) {
+      rp.deliver(make_caf_error(static_cast<errc>(changed.error().value())));
+      return change_done(self, name);
+    }
+    self->request(self->state.topic_store, caf::infinite, configure_atom::value, *changed)
+        .then(
+            [=](bool) mutable {
+              auto& s = self->state;
+              // The record is this now, even when a deletion waits behind the change (it
+              // deletes what the change stored), unless another node deleted it meanwhile.
+              if (auto now = s.topics.find(name); now != s.topics.end() && now->second.id == changed->id)
+                now->second = *changed;
+              s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+              rp.deliver(answer(*changed));
+              change_done(self, name);
+            },
+            [=](caf::error&) mutable {
+              rp.deliver(make_caf_error(errc::storage_unavailable));
+              change_done(self, name);
+            });
+  }, [=](errc e) mutable { rp.deliver(make_caf_error(e)); }});
+}
+
+// Counts a topic store's write while it is inside it (broker_context::topic_writes_in_flight).
+class topic_write {
+ public:
+  explicit topic_write(std::atomic<int>& count) : count_(count) { count_.fetch_add(1); }
+  ~topic_write() { count_.fetch_sub(1); }
+  topic_write(const topic_write&) = delete;
+  topic_write& operator=(const topic_write&) = delete;
+
+ private:
+  std::atomic<int>& count_;
+};
+
+// Writes topic records with a store connection of its own, one after the other.
 topic_store_actor::behavior_type topic_store_impl(topic_store_actor::pointer self,
-                                                  storage::store_factory factory) {
-  auto made = factory();
+                                                  std::shared_ptr<broker_context> ctx) {
+  auto made = ctx->store_factory();
   if (!made) {
     logging::pipeline().error("topic store: cannot create store: {}", made.error().message());
     self->quit(make_caf_error(errc::storage_unavailable));
     return topic_store_actor::behavior_type::make_empty_behavior();
   }
   std::shared_ptr<storage::log_store> store = std::move(*made);
+  auto stored = [](std::error_code e) -> caf::result<bool> {
+    if (e) return make_caf_error(errc::storage_unavailable);
+    return true;
+  };
   return {
-      [store](create_atom, const storage::topic_info& info) -> caf::result<bool> {
-        if (store->put_topic(info)) return make_caf_error(errc::storage_unavailable);
+      [store, ctx](create_atom, const storage::topic_info& info) -> caf::result<bool> {
+        topic_write counted{ctx->topic_writes_in_flight};
+        if (auto e = store->create_topic(info)) {
+          // Stored meanwhile by another node, or by a creation whose registry failed.
+          if (e == errc::topic_already_exists) return make_caf_error(errc::topic_already_exists);
+          return make_caf_error(errc::storage_unavailable);
+        }
         return true;
+      },
+      [store, stored, ctx](configure_atom, const storage::topic_info& info) {
+        topic_write counted{ctx->topic_writes_in_flight};
+        return stored(store->put_topic(info));
+      },
+      [store, stored, ctx](delete_atom, const storage::topic_info& info) {
+        topic_write counted{ctx->topic_writes_in_flight};
+        return stored(store->delete_topic(info));
       },
   };
 }
@@ -389,9 +554,11 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
   self->state.store = std::move(*store);
   // Linked both ways: a registry that stops takes it along, and one that fails is restarted.
   self->state.topic_store =
-      own_thread ? self->spawn<caf::detached + caf::linked>(topic_store_impl, ctx->store_factory)
-                 : self->spawn<caf::linked>(topic_store_impl, ctx->store_factory);
-  if (ensure_loaded(self) != errc::ok)
+      own_thread ? self->spawn<caf::detached + caf::linked>(topic_store_impl, ctx)
+                 : self->spawn<caf::linked>(topic_store_impl, ctx);
+  if (auto e = ensure_loaded(self); e == errc::not_ready)
+    logging::pipeline().info("topic registry: a predecessor's topic write is still landing; the topics are read on first use after it");
+  else if (e != errc::ok)
     logging::pipeline().warn("topic registry: store unavailable at startup; will retry on first use");
   // A retired partition stopped: the lookups waiting for its successor go on.
   self->set_down_handler([=](caf::down_msg& down) {
@@ -471,18 +638,24 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        auto* topic = live_topic(st, name);
-        if (topic == nullptr) return make_caf_error(errc::unknown_topic);
-        if (count <= topic->partitions || count > max_partitions)
-          return make_caf_error(errc::invalid_partition_count);
-        auto grown = *topic;
-        grown.partitions = count;
-        if (st.store->put_topic(grown)) return make_caf_error(errc::storage_unavailable);
-        logging::pipeline().info("topic '{}' grown from {} to {} partitions", name, topic->partitions, count);
-        st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-        *topic = std::move(grown);
-        if (auto node = st.dir.cluster) self->send(node, topic_atom::value);
-        return true;
+        if (live_topic(st, name) == nullptr) return make_caf_error(errc::unknown_topic);
+        auto rp = self->make_response_promise<bool>();
+        change_topic<bool>(
+            self, name, rp,
+            [=](const storage::topic_info& topic) -> expected<storage::topic_info> {
+              if (count <= topic.partitions || count > max_partitions)
+                return make_error_code(errc::invalid_partition_count);
+              auto grown = topic;
+              grown.partitions = count;
+              return grown;
+            },
+            [=](const storage::topic_info& grown) {
+              logging::pipeline().info("topic '{}' grown to {} partitions", name, grown.partitions);
+              // In a cluster, the new partitions get owners at the next lease round: run it now.
+              if (auto node = self->state.dir.cluster) self->send(node, topic_atom::value);
+              return true;
+            });
+        return rp;
       },
       [=](delete_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
@@ -503,16 +676,22 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        auto* topic = live_topic(st, name);
-        if (topic == nullptr) return make_caf_error(errc::unknown_topic);
+        if (live_topic(st, name) == nullptr) return make_caf_error(errc::unknown_topic);
         for (const auto& [key, value] : configs)
           if (topic_config_problem(key, value)) return make_caf_error(errc::invalid_request);
-        auto changed = *topic;
-        changed.configs = std::move(configs);
-        if (st.store->put_topic(changed)) return make_caf_error(errc::storage_unavailable);
-        logging::pipeline().info("topic '{}': {} config overrides", name, changed.configs.size());
-        *topic = std::move(changed);
-        return *topic;
+        auto rp = self->make_response_promise<storage::topic_info>();
+        change_topic<storage::topic_info>(
+            self, name, rp,
+            [configs = std::move(configs)](const storage::topic_info& topic) -> expected<storage::topic_info> {
+              auto changed = topic;
+              changed.configs = configs;
+              return changed;
+            },
+            [=](const storage::topic_info& changed) {
+              logging::pipeline().info("topic '{}': {} config overrides", name, changed.configs.size());
+              return changed;
+            });
+        return rp;
       },
       [=](list_atom) -> caf::result<std::vector<storage::topic_info>> {
         if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);

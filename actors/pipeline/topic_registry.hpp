@@ -1,10 +1,11 @@
 #pragma once
 /// The topic registry: topic metadata (persisted in the store) and the partition actors,
-/// spawned on first use and linked to the registry. A topic's creation (auto-created by a
-/// publish, or asked for) is written by a linked topic_store_actor while the registry goes on
-/// answering; lookups of the topic being created wait for it. Growing, configuring and
-/// deleting topics, and reading them (at start; in a cluster, on a miss), call the store
-/// from the registry's own thread: admin requests, off the publish path.
+/// spawned on first use and linked to the registry. Every write of a topic's record (its
+/// creation, auto-created by a publish or asked for; growing, configuring and deleting it)
+/// goes to a linked topic_store_actor while the registry goes on answering: lookups of a
+/// topic being created wait for it, and changes of one topic go one at a time, nothing else
+/// waits. Reading the topic list (at start, and in a cluster on a miss) still calls the store
+/// from the registry's own thread.
 
 #include "actors/runtime/broker_context.hpp"
 

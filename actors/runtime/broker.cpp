@@ -137,6 +137,13 @@ broker::~broker() { stop(); }
 
 std::error_code broker::start() {
   logging::create_all();  // every module's logger exists (and is listed) from the start
+  for (const auto& [what, count] : {std::pair{"storage_writers", config_.storage_writers},
+                                    std::pair{"storage_readers", config_.storage_readers}}) {
+    if (count < 1 || count > 64) {
+      logging::runtime().error("{} must be between 1 and 64 (got {})", what, count);
+      return make_error_code(std::errc::invalid_argument);
+    }
+  }
   auto factory = make_store_factory(config_.store,
                                     std::chrono::milliseconds(config_.store_timeout_ms),
                                     config_.memory_store_max_bytes);
@@ -180,6 +187,8 @@ std::error_code broker::start() {
   // One bridge per scheduler worker: framing (codec, compression, CRC) runs in the bridges,
   // so that many can frame at once, whatever the core count.
   runtime_sizes sizes;
+  sizes.writers = config_.storage_writers;
+  sizes.readers = config_.storage_readers;
   sizes.bridges = std::max<std::size_t>(
       1, caf::get_or(sys_.config(), "scheduler.max-threads", caf::defaults::scheduler::max_threads));
   supervisor_ = spawn_supervisor(sys_, ctx_, sizes);

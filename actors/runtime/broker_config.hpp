@@ -106,6 +106,12 @@ struct broker_config {
   /// Bound on every store round trip (connect, write, read): past it the call fails with a
   /// retriable error and its connection is fenced (see storage/redis_store.hpp).
   std::uint32_t store_timeout_ms = 5000;
+  /// Storage writer and reader actors (1 to 64 each). Each is a thread with its own store
+  /// connection; partitions are spread over them by hash, so one partition's writes keep
+  /// their order on one writer. Measured: more than 2 does not raise throughput on two cores
+  /// (docs/benchmarks.md), but a store far away or a machine with many cores can use more.
+  std::uint32_t storage_writers = 2;
+  std::uint32_t storage_readers = 2;
 
   std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
 

@@ -88,6 +88,11 @@ class broker_context {
   /// Bumped by the topic registry whenever a topic is created, grown or deleted, so that
   /// connections' caches of topic facts know when to forget them.
   std::atomic<std::uint64_t> topic_changes{0};
+  /// Topic-record writes a topic store (topic_registry.cpp) is inside. A registry restarted
+  /// while its predecessor's topic store is still inside one (it finishes the blocking call
+  /// before it hears of the exit) waits with its first read of the topics until the write
+  /// has landed, so that it never starts from a list the write then changes.
+  std::atomic<int> topic_writes_in_flight{0};
 
   /// The cluster as this node sees it (cluster/cluster_view.hpp): replaced after every lease
   /// round by the cluster actor; a single node's view outside a cluster.

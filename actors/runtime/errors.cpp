@@ -69,6 +69,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   // the supervisor's directory of the long-lived actors, and the cluster actor it is told of
   cfg.add_message_type<actor_directory>("portask.actor_directory");
   cfg.add_message_type<cluster_actor>("portask.cluster_actor");
+  // who subscribes to the directory's changes
+  cfg.add_message_type<directory_follower_actor>("portask.directory_follower_actor");
   // an HTTP request for the actor that answers it
   cfg.add_message_type<http_request>("portask.http_request");
   // credentials and ACLs

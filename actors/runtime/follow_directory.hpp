@@ -14,12 +14,12 @@ struct nothing_more {
   void operator()() const {}
 };
 
-/// Subscribes `self` to the directory's changes (sent as directory_update until `self`
-/// ends), stores the current one in `self->state.dir` and then runs `then`. A supervisor
+/// Subscribes `self` (whose interface must take directory_update: the compiler checks) to
+/// the directory's changes (sent as directory_update until `self` ends), stores the current one in `self->state.dir` and then runs `then`. A supervisor
 /// that is gone (the broker is stopping) ends `self`.
 template <class Self, class Then = nothing_more>
 void follow_directory(Self* self, const supervisor_actor& supervisor, Then then = {}) {
-  self->request(supervisor, caf::infinite, subscribe_atom::value, directory_atom::value)
+  self->request(supervisor, caf::infinite, subscribe_atom::value, directory_follower_actor{self})
       .await([=](actor_directory& current) {
         self->state.dir = std::move(current);
         then();

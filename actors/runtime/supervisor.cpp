@@ -1,6 +1,7 @@
 #include "actors/runtime/supervisor.hpp"
 
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
 
@@ -30,7 +31,10 @@ struct child {
   std::size_t index;
   /// Held, not only addressed: a child that ends at once (before it is monitored) stays
   /// monitorable, and one that nobody else holds (retention) lives as long as it should.
+  /// Untyped because it only serves the lifecycle (monitor, exit); messages go through the
+  /// typed handles in the directory and `follower`.
   caf::actor handle;
+  directory_follower_actor follower;  ///< null: a child that does not follow the directory
   std::chrono::milliseconds backoff{0};
   caf::actor_clock::time_point started{};  ///< by the actor's clock (a test's is virtual)
 };
@@ -41,7 +45,7 @@ struct supervisor_state {
   actor_directory dir;
   /// Actors spawned after the supervisor that hold a copy of the directory (connections,
   /// the cluster actor), monitored: a down one is forgotten.
-  std::unordered_map<caf::actor_addr, caf::actor> subscribers;
+  std::unordered_map<caf::actor_addr, directory_follower_actor> subscribers;
   /// Shared with the functor that ends the children when the supervisor ends.
   std::shared_ptr<std::vector<child>> children;
   kept_state kept;
@@ -86,51 +90,73 @@ void note_store(supervisor_ptr self, bool up, const std::string& why) {
 }
 
 // Spawns (or respawns) one child with the directory as it is.
-caf::actor start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
-                       const actor_directory& dir, const kept_state& kept, child_kind kind,
-                       std::size_t) {
+child_handle start_child(caf::actor_system& sys, const std::shared_ptr<broker_context>& ctx,
+                         const actor_directory& dir, const kept_state& kept, child_kind kind,
+                         std::size_t) {
   switch (kind) {
     case child_kind::writer:
-      return caf::actor_cast<caf::actor>(spawn_storage_writer(
-          sys, ctx->store_factory, std::shared_ptr<metrics_registry>(ctx, &ctx->metrics),
-          ctx->writes_wait_on_io));
-    case child_kind::reader:
-      return caf::actor_cast<caf::actor>(spawn_storage_reader(sys, ctx->store_factory));
-    case child_kind::bridge:
-      return caf::actor_cast<caf::actor>(spawn_protocol_bridge(sys, ctx, dir));
-    case child_kind::registry:
-      return caf::actor_cast<caf::actor>(spawn_topic_registry(sys, ctx, dir));
-    case child_kind::groups:
-      return caf::actor_cast<caf::actor>(spawn_group_directory(sys, ctx, dir));
-    case child_kind::hooks:
-      return caf::actor_cast<caf::actor>(spawn_hooks(sys, ctx, kept.hooks));
-    case child_kind::security:
-      return caf::actor_cast<caf::actor>(spawn_security(sys, ctx));
-    case child_kind::retention:
-      return caf::actor_cast<caf::actor>(spawn_retention(sys, ctx, dir));
+      return spawn_storage_writer(sys, ctx->store_factory,
+                                  std::shared_ptr<metrics_registry>(ctx, &ctx->metrics),
+                                  ctx->writes_wait_on_io);
+    case child_kind::reader: return spawn_storage_reader(sys, ctx->store_factory);
+    case child_kind::bridge: return spawn_protocol_bridge(sys, ctx, dir);
+    case child_kind::registry: return spawn_topic_registry(sys, ctx, dir);
+    case child_kind::groups: return spawn_group_directory(sys, ctx, dir);
+    case child_kind::hooks: return spawn_hooks(sys, ctx, kept.hooks);
+    case child_kind::security: return spawn_security(sys, ctx);
+    case child_kind::retention: return spawn_retention(sys, ctx, dir);
   }
   return {};
 }
 
-// Puts a (re)spawned child's handle in its place in the directory.
-void record(actor_directory& dir, child_kind kind, std::size_t index, const caf::actor& h) {
+// The interface a child of each kind must have: its slot in child_handle.
+constexpr std::size_t interface_of(child_kind kind) {
   switch (kind) {
-    case child_kind::writer: dir.writers.at(index) = caf::actor_cast<storage_writer_actor>(h); break;
-    case child_kind::reader: dir.readers.at(index) = caf::actor_cast<storage_reader_actor>(h); break;
-    case child_kind::bridge: dir.bridges.at(index) = caf::actor_cast<protocol_bridge_actor>(h); break;
-    case child_kind::registry: dir.registry = caf::actor_cast<topic_registry_actor>(h); break;
-    case child_kind::groups: dir.groups = caf::actor_cast<group_directory_actor>(h); break;
-    case child_kind::hooks: dir.hooks = caf::actor_cast<hooks_actor>(h); break;
-    case child_kind::security: dir.security = caf::actor_cast<security_actor>(h); break;
-    case child_kind::retention: break;  // found by nobody: it only sends
+    case child_kind::writer: return 0;
+    case child_kind::reader: return 1;
+    case child_kind::bridge: return 2;
+    case child_kind::registry: return 3;
+    case child_kind::groups: return 4;
+    case child_kind::hooks: return 5;
+    case child_kind::retention: return 6;
+    case child_kind::security: return 7;
   }
+  return std::variant_npos;
+}
+
+// Puts a (re)spawned child's handle in its place in the directory; false when the factory
+// gave a handle of another interface than the kind's.
+bool record(actor_directory& dir, child_kind kind, std::size_t index, const child_handle& h) {
+  if (h.index() != interface_of(kind)) return false;
+  std::visit(
+      [&](const auto& a) {
+        using handle = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<handle, storage_writer_actor>) dir.writers.at(index) = a;
+        else if constexpr (std::is_same_v<handle, storage_reader_actor>) dir.readers.at(index) = a;
+        else if constexpr (std::is_same_v<handle, protocol_bridge_actor>) dir.bridges.at(index) = a;
+        else if constexpr (std::is_same_v<handle, topic_registry_actor>) dir.registry = a;
+        else if constexpr (std::is_same_v<handle, group_directory_actor>) dir.groups = a;
+        else if constexpr (std::is_same_v<handle, hooks_actor>) dir.hooks = a;
+        else if constexpr (std::is_same_v<handle, security_actor>) dir.security = a;
+        // retention: found by nobody, it only sends
+      },
+      h);
+  return true;
+}
+
+// A child as the supervisor holds it: its lifecycle handle and, if it follows the directory,
+// its follower handle.
+child make_child(child_kind kind, std::size_t index, const child_handle& h) {
+  child c{kind, index, {}, follower_of(h)};
+  c.handle = std::visit([](const auto& a) { return caf::actor_cast<caf::actor>(a); }, h);
+  return c;
 }
 
 // Sends the directory to everyone who holds a copy.
 void publish_directory(supervisor_ptr self) {
   auto& st = self->state;
   for (const auto& c : *st.children)
-    if (c.handle && follows_directory(c.kind)) caf::anon_send(c.handle, directory_atom::value, st.dir);
+    if (c.follower) caf::anon_send(c.follower, directory_atom::value, st.dir);
   for (const auto& [addr, subscriber] : st.subscribers)
     caf::anon_send(subscriber, directory_atom::value, st.dir);
 }
@@ -197,18 +223,28 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
           auto& c = self->state.children->at(k);
           if (self->state.shutting_down) return;
           auto& s = self->state;
-          c.handle = s.make(self->system(), s.ctx, s.dir, s.kept, c.kind, c.index);
+          const auto spawned = s.make(self->system(), s.ctx, s.dir, s.kept, c.kind, c.index);
+          if (!record(s.dir, c.kind, c.index, spawned)) {
+            std::visit([](const auto& a) { caf::anon_send_exit(a, caf::exit_reason::kill); }, spawned);
+            logging::runtime().critical("{} {}: the factory gave a handle of another interface",
+                                        to_string(c.kind), c.index);
+            s.shutting_down = true;
+            self->quit(caf::make_error(caf::sec::runtime_error, "child of the wrong interface"));
+            return;
+          }
+          const auto backoff = c.backoff;
+          c = make_child(c.kind, c.index, spawned);
+          c.backoff = backoff;
           c.started = self->clock().now();
           self->monitor(c.handle);
-          record(s.dir, c.kind, c.index, c.handle);
           publish_directory(self);
           logging::runtime().info("{} {} restarted", to_string(c.kind), c.index);
         },
         [=](directory_atom) { return self->state.dir; },
-        [=](subscribe_atom, directory_atom) {
+        [=](subscribe_atom, directory_follower_actor follower) {
           auto& s = self->state;
-          if (auto asker = caf::actor_cast<caf::actor>(self->current_sender()))
-            if (s.subscribers.emplace(asker.address(), asker).second) self->monitor(asker);
+          if (follower && s.subscribers.emplace(follower.address(), follower).second)
+            self->monitor(follower);
           return s.dir;
         },
         [=](node_atom, cluster_actor node) {
@@ -232,18 +268,17 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
 
 child_factory broker_children() { return start_child; }
 
-bool follows_directory(child_kind k) {
-  switch (k) {
-    case child_kind::bridge:
-    case child_kind::registry:
-    case child_kind::groups:
-    case child_kind::retention: return true;
-    case child_kind::writer:
-    case child_kind::reader:
-    case child_kind::hooks:
-    case child_kind::security: return false;
-  }
-  return false;
+directory_follower_actor follower_of(const child_handle& h) {
+  return std::visit(
+      [](const auto& a) -> directory_follower_actor {
+        using signatures = typename std::decay_t<decltype(a)>::signatures;
+        if constexpr (caf::detail::tl_subset_of<directory_follower_actor::signatures,
+                                                signatures>::value)
+          return a;
+        else
+          return {};
+      },
+      h);
 }
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
@@ -256,10 +291,11 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker
   // the supervisor sends the whole one to them first thing.
   std::vector<child> children;
   kept_state kept;
+  bool well_typed = true;
   auto add = [&](child_kind k, std::size_t i) {
-    auto handle = make(sys, ctx, dir, kept, k, i);
-    record(dir, k, i, handle);
-    children.push_back({k, i, std::move(handle)});
+    const auto handle = make(sys, ctx, dir, kept, k, i);
+    well_typed = record(dir, k, i, handle) && well_typed;
+    children.push_back(make_child(k, i, handle));
   };
   for (std::size_t i = 0; i < sizes.writers; ++i) add(child_kind::writer, i);
   for (std::size_t i = 0; i < sizes.readers; ++i) add(child_kind::reader, i);
@@ -269,6 +305,11 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker
   for (std::size_t i = 0; i < sizes.bridges; ++i) add(child_kind::bridge, i);
   add(child_kind::retention, 0);
   add(child_kind::security, 0);
+  if (!well_typed) {
+    for (const auto& c : children)
+      if (c.handle) caf::anon_send_exit(c.handle, caf::exit_reason::kill);
+    throw std::logic_error("the supervisor's child factory gave a handle of another interface");
+  }
   return sys.spawn(supervisor_impl, ctx, std::move(make), std::move(dir), std::move(children),
                    std::move(kept));
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <variant>
 
 #include "actors/pipeline/hooks.hpp"
 #include "actors/runtime/broker_context.hpp"
@@ -31,17 +32,26 @@ struct kept_state {
   std::shared_ptr<hook_subscriptions> hooks = std::make_shared<hook_subscriptions>();
 };
 
+/// A spawned child by its interface. The supervisor records it in the directory's slot of
+/// that interface and, when the interface takes directory_update (bridges, the registry,
+/// the group directory, retention), sends it every change of the directory: the compiler,
+/// not a cast, checks both.
+using child_handle =
+    std::variant<storage_writer_actor, storage_reader_actor, protocol_bridge_actor,
+                 topic_registry_actor, group_directory_actor, hooks_actor, retention_actor,
+                 security_actor>;
+
 /// Spawns (or respawns) child `index` of a kind, given the directory as it is (without this
 /// child, or with its predecessor), and returns its handle, which the supervisor records in
 /// the directory, holds and monitors. The broker's factory spawns the real actors; actor
-/// tests pass one that spawns mocks on the deterministic scheduler.
-using child_factory = std::function<caf::actor(
+/// tests pass one that spawns mocks on the deterministic scheduler. A handle of another
+/// interface than the kind's is refused (the supervisor fails at start).
+using child_factory = std::function<child_handle(
     caf::actor_system&, const std::shared_ptr<broker_context>&, const actor_directory&,
     const kept_state&, child_kind, std::size_t)>;
 
-/// Whether a child of this kind finds others through the directory (and so is sent every
-/// change of it): bridges, the registry, the group directory, retention.
-bool follows_directory(child_kind k);
+/// The child as a directory follower when its interface takes directory_update; else null.
+directory_follower_actor follower_of(const child_handle& h);
 
 /// The real actors (storage_actors, protocol_bridge, topic_registry, ...).
 child_factory broker_children();
@@ -53,7 +63,7 @@ struct runtime_sizes {
 };
 
 /// Spawns the supervisor; returns once every child is spawned. Actors spawned later ask it
-/// for the directory (directory or subscribe, directory).
+/// for the directory (directory), or subscribe to it with their follower handle.
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
                                   runtime_sizes sizes, child_factory make = broker_children());
 

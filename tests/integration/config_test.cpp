@@ -78,6 +78,8 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
        "memory_store_max_bytes applies to the memory store only"},
       {"--log-retention-check-interval-ms 0", "log-retention-check-interval-ms"},
       {"--partition-tail-budget-bytes 0", "partition-tail-budget-bytes"},
+      {"--storage-writers 0", "storage_writers must be between 1 and 64"},
+      {"--storage-readers 65", "storage_readers must be between 1 and 64"},
       {"--config " + dir.path() + "/bad.yaml", "log_retention_bytes must be -1"},
   };
   {
@@ -148,7 +150,7 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
   temp_dir dir;
   const std::string store = "redis://127.0.0.1:" + std::to_string(free_port());
   server_process server{store, dir.path() + "/broker.log"};
-  ASSERT_TRUE(server.start({"--default-partitions", "3"}));
+  ASSERT_TRUE(server.start({"--default-partitions", "3", "--storage-writers", "3"}));
   ASSERT_TRUE(wait_until([&] { return read_file(server.log_path()).find("unreachable") != std::string::npos; },
                          std::chrono::seconds(30)))
       << read_file(server.log_path());
@@ -156,7 +158,8 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
   EXPECT_NE(log.find("[warning]"), std::string::npos) << log;
   EXPECT_NE(log.find("store " + store + " is unreachable"), std::string::npos) << log;
   for (const char* setting : {"3 partitions by default", "auto-create on", "log level info",
-                              "session timeouts", "max connections", "retention"})
+                              "session timeouts", "max connections", "retention",
+                              "3 writers, 2 readers"})
     EXPECT_NE(log.find(setting), std::string::npos) << setting << "\n" << log;
 }
 

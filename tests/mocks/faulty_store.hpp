@@ -103,6 +103,9 @@ class faulty_store : public storage::log_store {
     return inner_->delete_records(tp, offset);
   }
   std::optional<storage::store_usage> usage() override { return inner_->usage(); }
+  std::error_code create_topic(const storage::topic_info& t) override {
+    return inner_->create_topic(t);
+  }
   std::error_code put_topic(const storage::topic_info& t) override { return inner_->put_topic(t); }
   std::error_code delete_topic(const storage::topic_info& t) override {
     return inner_->delete_topic(t);

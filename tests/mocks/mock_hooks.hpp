@@ -2,7 +2,7 @@
 /// Hooks: a scripted hooks_actor (records subscriptions and events, fans out nothing), and a
 /// subscriber to every kind of event that records the events it gets. Its handle converts to
 /// each subscriber interface of interfaces.hpp; subscribe it to one kind with
-///   anon_send(hooks, subscribe_atom::value, message_subscriber_actor{subscriber})
+///   self->request(hooks, timeout, subscribe_atom::value, message_subscriber_actor{subscriber})
 
 #include <memory>
 
@@ -22,12 +22,15 @@ inline hooks_actor::behavior_type mock_hooks(hooks_actor::pointer,
   return {
       [s](subscribe_atom, const connect_subscriber_actor& subscriber) {
         s->subscribe("connect", subscriber.address());
+        return true;
       },
       [s](subscribe_atom, const disconnect_subscriber_actor& subscriber) {
         s->subscribe("disconnect", subscriber.address());
+        return true;
       },
       [s](subscribe_atom, const message_subscriber_actor& subscriber) {
         s->subscribe("message", subscriber.address());
+        return true;
       },
       [s](const connect_event& e) { s->connects(e); },
       [s](const disconnect_event& e) { s->disconnects(e); },

@@ -250,6 +250,29 @@ TEST_P(LogStore, TopicsArePutListedAndDeletedWithTheirLogs) {
   EXPECT_EQ(store_->bounds({"events", 1})->next_offset, 0) << "the log went with the topic";
 }
 
+TEST_P(LogStore, ANameIsCreatedOnceAndAnotherCreationOfItChangesNothing) {
+  topic_info first{"orders", 2, {}};
+  first.id = storage::new_topic_id();
+  topic_info second{"orders", 5, {{"retention.ms", "1"}}};
+  second.id = storage::new_topic_id();
+  ASSERT_NE(first.id, second.id);
+  ASSERT_FALSE(store_->create_topic(first));
+  EXPECT_EQ(store_->create_topic(second), make_error_code(errc::topic_already_exists));
+  auto list = store_->list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front(), first) << "the second creation left the first topic as it was";
+  // Once deleted, the name can be created again; a put overwrites, as a grown topic's does.
+  ASSERT_FALSE(store_->delete_topic(first));
+  ASSERT_FALSE(store_->create_topic(second));
+  second.partitions = 6;
+  ASSERT_FALSE(store_->put_topic(second));
+  list = store_->list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front(), second);
+}
+
 TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   EXPECT_TRUE(store_->fetch_offsets("g1").value().empty());
   const topic_partition other{"orders", 1};

@@ -55,7 +55,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
                     "max_failed_authentications_per_minute", "http_open_probes"}},
       {"groups", {"initial_rebalance_delay_ms", "min_session_timeout_ms", "max_session_timeout_ms"}},
       {"cluster", {"node_id", "lease_ms", "renew_ms", "advertised_host"}},
-      {"store", {}}, {"store_timeout_ms", {}}, {"max_frame_bytes", {}}, {"max_connections", {}},
+      {"store", {}}, {"store_timeout_ms", {}}, {"storage_writers", {}}, {"storage_readers", {}}, {"max_frame_bytes", {}}, {"max_connections", {}},
       {"max_connections_per_address", {}}, {"request_timeout_ms", {}},
       {"connections_max_idle_ms", {}}, {"max_inflight_bytes_per_connection", {}},
       {"max_inflight_requests_per_connection", {}}, {"max_queued_output_bytes_per_connection", {}},
@@ -239,6 +239,8 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
   }
   read(root, "store", c.store);
   read(root, "store_timeout_ms", c.store_timeout_ms);
+  read(root, "storage_writers", c.storage_writers);
+  read(root, "storage_readers", c.storage_readers);
   read(root, "max_frame_bytes", c.max_frame_bytes);
   read(root, "max_connections", c.max_connections);
   read(root, "max_connections_per_address", c.max_connections_per_address);
@@ -416,6 +418,12 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--store-timeout-ms", c.store_timeout_ms,
                  "bound on every store round trip; past it the call fails (retriable)")
       ->envname("PORTASK_STORE_TIMEOUT_MS");
+  app.add_option("--storage-writers", c.storage_writers,
+                 "storage writer actors, each a thread with its own store connection (1-64)")
+      ->envname("PORTASK_STORAGE_WRITERS");
+  app.add_option("--storage-readers", c.storage_readers,
+                 "storage reader actors, each a thread with its own store connection (1-64)")
+      ->envname("PORTASK_STORAGE_READERS");
   app.add_option("--host", c.native.host, "native listener address")->envname("PORTASK_HOST");
   app.add_option("--port", c.native.port, "native protocol port")->envname("PORTASK_PORT");
   app.add_option("--http-host", c.http.host, "HTTP (metrics, health) address")
@@ -628,6 +636,13 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     std::cerr << "portask: store_timeout_ms must be positive\n";
     return config_request_exit{2};
   }
+  for (const auto& [name, value] : {std::pair<const char*, std::uint32_t>{"storage_writers", c.storage_writers},
+                                    {"storage_readers", c.storage_readers}}) {
+    if (value < 1 || value > 64) {
+      std::cerr << "portask: " << name << " must be between 1 and 64 (got " << value << ")\n";
+      return config_request_exit{2};
+    }
+  }
   // The flags check these; a YAML file can still set them to 0, which would stop every
   // connection (or refuse every client) instead of limiting it.
   for (const auto& [name, value] :
@@ -704,7 +719,8 @@ std::string describe(const broker_config& c) {
   s << "native " << c.native.host << ":" << c.native.port << ", http " << c.http.host << ":"
     << c.http.port << ", kafka " << c.kafka.host << ":" << c.kafka.port << " (advertised "
     << c.kafka_advertised_host << "), store " << storage::url_without_credentials(c.store) << " (timeout "
-    << c.store_timeout_ms << " ms), producer id expiration " << c.producer_id_expiration_ms
+    << c.store_timeout_ms << " ms, " << c.storage_writers << " writers, " << c.storage_readers
+    << " readers), producer id expiration " << c.producer_id_expiration_ms
     << " ms, storage encoding "
     << c.storage_codec << "/" << c.storage_compression << ", max frame " << c.max_frame_bytes
     << " B; topics: " << c.default_partitions << " partitions by default, auto-create "

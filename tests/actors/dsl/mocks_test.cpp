@@ -68,8 +68,9 @@ CAF_TEST(the mock hooks record subscriptions and events) {
   const connect_subscriber_actor subscriber =
       track(spawn_mock_hooks_subscriber(sys, std::make_shared<hooks_subscriber_script>()));
   sched.run();
-  caf::anon_send(hooks, subscribe_atom::value, subscriber);
-  expect((subscribe_atom, connect_subscriber_actor), from(_).to(hooks).with(_, subscriber));
+  self->request(hooks, caf::infinite, subscribe_atom::value, subscriber);
+  expect((subscribe_atom, connect_subscriber_actor), from(self).to(hooks).with(_, subscriber));
+  expect((bool), from(hooks).to(self).with(true));
   caf::anon_send(hooks, connect_event{protocol_kind::kafka, "10.0.0.1:4000"});
   expect((connect_event),
          from(_).to(hooks).with(WHERE(connect_event, e, e.peer == "10.0.0.1:4000")));

@@ -28,7 +28,7 @@ supervisor_actor::behavior_type directory_only(supervisor_actor::pointer, actor_
       [](tick_atom) {},
       [](respawn_atom, std::size_t) {},
       [dir](directory_atom) { return dir; },
-      [dir](subscribe_atom, directory_atom) { return dir; },
+      [dir](subscribe_atom, const directory_follower_actor&) { return dir; },
       [](node_atom, const cluster_actor&) {},
   };
 }
@@ -71,7 +71,7 @@ struct connection_fixture : dsl_fixture {
     CAF_REQUIRE(sched.prioritize(conn));
     sched.run_once();
     // Its start: it asks the supervisor for the directory and handles nothing before.
-    expect((subscribe_atom, directory_atom), from(conn).to(supervisor).with(_, _));
+    expect((subscribe_atom, directory_follower_actor), from(conn).to(supervisor).with(_, _));
     expect((actor_directory), from(supervisor).to(conn).with(_));
   }
 

@@ -5,6 +5,8 @@
 // has stopped, and a lookup in between waits for the successor instead of being refused.
 #define CAF_SUITE dsl.registry
 
+#include <algorithm>
+
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/protocol_bridge.hpp"
 #include "actors/pipeline/topic_registry.hpp"
@@ -135,6 +137,112 @@ CAF_TEST(a creation out at the store holds the lookups of its own topic and no o
   self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"slow", 1, {}, {}});
   expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
   expect((caf::error), from(topics).to(self).with(make_caf_error(errc::topic_already_exists)));
+}
+
+CAF_TEST(changes of a topic go to the store one at a time and no lookup waits for them) {
+  // Grow "orders" to 3 partitions: the topic store has the write and has not run.
+  self->request(topics, caf::infinite, grow_atom::value, std::string{"orders"}, std::int32_t{3});
+  expect((grow_atom, std::string, std::int32_t), from(self).to(topics).with(_, _, 3));
+  // A configuration of the same topic waits for the grow, to start from its outcome.
+  self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
+                storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries),
+         from(self).to(topics).with(_, _, _));
+  // Lookups are answered meanwhile (look_up expects the answer at once).
+  auto first = look_up(orders);
+  CAF_CHECK(first);
+  // The grow is stored and answered first; then the configuration, of the grown record.
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t,
+                                          t.partitions == 3 && t.configs.size() == 1)));
+  auto made = ctx->store_factory();
+  CAF_REQUIRE(made);
+  auto list = (*made)->list_topics();
+  CAF_REQUIRE(list);
+  auto it = std::find_if(list->begin(), list->end(), [](const auto& t) { return t.name == "orders"; });
+  CAF_REQUIRE(it != list->end());
+  CAF_CHECK_EQUAL(it->partitions, 3);
+  CAF_CHECK_EQUAL(it->configs.size(), 1u);
+  // And a lookup of a new partition finds it.
+  look_up({"orders", 2});
+}
+
+CAF_TEST(a deletion asked while a grow is out deletes the grown topic with its new partitions) {
+  auto made = ctx->store_factory();
+  CAF_REQUIRE(made);
+  auto& store = *made;
+  self->request(topics, caf::infinite, grow_atom::value, std::string{"orders"}, std::int32_t{3});
+  expect((grow_atom, std::string, std::int32_t), from(self).to(topics).with(_, _, 3));
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  // While the deletion waits, the topic is unknown to lookups.
+  self->request(topics, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, orders, false));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::unknown_topic)));
+  // The grow lands, and a batch reaches its new partition 2 (as another node's write could).
+  sched.run_once();  // the topic store: the grow
+  const topic_partition third{"orders", 2};
+  protocol::message_batch batch;
+  batch.messages.push_back(protocol::message{});
+  protocol::buffer frame;
+  CAF_REQUIRE(!ctx->codecs.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
+  storage::append_request r{&third, 0, 1, 1, protocol::shared_bytes::copy_of(frame)};
+  std::vector<std::error_code> results;
+  store->append({&r, 1}, results);
+  CAF_REQUIRE(!results.at(0));
+  const std::int64_t stored_before = store->bounds(third).value().next_offset;
+  CAF_REQUIRE_EQUAL(stored_before, 1);
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));  // the grow
+  expect((bool), from(topics).to(self).with(true));  // the deletion, of the grown record
+  const std::int64_t stored_after = store->bounds(third).value().next_offset;
+  CAF_CHECK_EQUAL(stored_after, 0);
+  auto list = store->list_topics();
+  CAF_REQUIRE(list);
+  CAF_CHECK(std::none_of(list->begin(), list->end(), [](const auto& t) { return t.name == "orders"; }));
+}
+
+CAF_TEST(a registry restarted while the topic write of its predecessor lands reads the topics after it) {
+  ctx->topic_writes_in_flight.store(1);  // the predecessor's topic store is inside a write
+  auto fresh = track(spawn_topic_registry(sys, ctx, dir, false));
+  sched.run();
+  self->request(fresh, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(fresh).with(_, orders, false));
+  expect((caf::error), from(fresh).to(self).with(make_caf_error(errc::not_ready)));
+  ctx->topic_writes_in_flight.store(0);  // it landed
+  self->request(fresh, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(fresh).with(_, orders, false));
+  partition_actor p;
+  expect((partition_actor), from(fresh).to(self).with(captured(p)));
+  CAF_CHECK(p);
+}
+
+CAF_TEST(a creation that finds its name stored meanwhile keeps the stored topic and serves it) {
+  // Another node (or a creation whose write landed after its registry failed) stored "late"
+  // with three partitions, behind this registry's back.
+  auto made = ctx->store_factory();
+  CAF_REQUIRE(made);
+  auto& other = *made;
+  storage::topic_info stored{"late", 3, {}, storage::new_topic_id()};
+  CAF_REQUIRE(!other->create_topic(stored));
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"late", 1, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  // A lookup of its third partition waits for the creation's outcome.
+  self->request(topics, caf::infinite, partition_atom::value, topic_partition{"late", 2}, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, _, false));
+  sched.run();  // the topic store's create-if-absent finds the name taken
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::topic_already_exists)));
+  partition_actor third;
+  expect((partition_actor), from(topics).to(self).with(captured(third)));
+  CAF_CHECK(third);
+  // The stored topic was not overwritten by this node's one-partition version.
+  auto list = other->list_topics();
+  CAF_REQUIRE(list);
+  auto it = std::find_if(list->begin(), list->end(), [](const auto& t) { return t.name == "late"; });
+  CAF_REQUIRE(it != list->end());
+  CAF_CHECK(*it == stored);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

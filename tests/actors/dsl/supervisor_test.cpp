@@ -12,7 +12,9 @@
 #include "actors/runtime/follow_directory.hpp"
 #include "actors/runtime/supervisor.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
+#include "tests/mocks/mock_group_coordinator.hpp"
 #include "tests/mocks/mock_hooks.hpp"
+#include "tests/mocks/mock_security.hpp"
 
 using namespace portask;
 using namespace portask::testing;
@@ -20,11 +22,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A child the tests only count (group directory, retention, security): it answers nothing
-// and is found by nobody; it takes the directory updates the supervisor sends the group
-// directory and retention. (Spawned with an argument: CAF 0.17 binds a null argument tuple
-// for a function without any, which UBSan reports.)
-using idle_child_actor = caf::typed_actor<caf::reacts_to<tick_atom>, directory_update>;
+// The retention child, which the tests only count: it answers nothing, is found by nobody
+// and takes the directory updates the supervisor sends it. (Spawned with an argument: CAF
+// 0.17 binds a null argument tuple for a function without any, which UBSan reports.)
+using idle_child_actor = retention_actor;
 
 idle_child_actor::behavior_type idle_child(idle_child_actor::pointer, child_kind) {
   return {[](tick_atom) {}, [](directory_atom, const actor_directory&) {}};
@@ -77,25 +78,23 @@ struct supervisor_fixture : dsl_fixture {
     auto factory = [this, retention_fails_at_start](
                        caf::actor_system& s, const std::shared_ptr<broker_context>& c,
                        const actor_directory& d, const kept_state& kept, child_kind kind,
-                       std::size_t index) -> caf::actor {
+                       std::size_t index) -> child_handle {
       ++spawned[kind];
       switch (kind) {
-        case child_kind::writer:
-          return caf::actor_cast<caf::actor>(spawn_mock_storage_writer(s, writer_script));
-        case child_kind::reader:
-          return caf::actor_cast<caf::actor>(spawn_mock_storage_reader(s, reader_script));
-        case child_kind::registry:
-          return caf::actor_cast<caf::actor>(spawn_mock_topic_registry(s, registry_script));
-        case child_kind::bridge:
-          return caf::actor_cast<caf::actor>(spawn_mock_protocol_bridge(s, bridge_script));
-        case child_kind::hooks:
-          return broker_children()(s, c, d, kept, kind, index);
-        default:  // held by the supervisor alone, as retention is
-          if (kind == child_kind::retention && retention_fails_at_start &&
-              spawned[kind] == 1)
-            return caf::actor_cast<caf::actor>(s.spawn(failing_child, kind));
-          return caf::actor_cast<caf::actor>(s.spawn(idle_child, kind));
+        case child_kind::writer: return spawn_mock_storage_writer(s, writer_script);
+        case child_kind::reader: return spawn_mock_storage_reader(s, reader_script);
+        case child_kind::registry: return spawn_mock_topic_registry(s, registry_script);
+        case child_kind::bridge: return spawn_mock_protocol_bridge(s, bridge_script);
+        case child_kind::hooks: return broker_children()(s, c, d, kept, kind, index);
+        case child_kind::groups:
+          return spawn_mock_group_directory(s, std::make_shared<group_directory_script>());
+        case child_kind::security:
+          return spawn_mock_security(s, std::make_shared<security_script>());
+        case child_kind::retention:  // held by the supervisor alone
+          if (retention_fails_at_start && spawned[kind] == 1) return s.spawn(failing_child, kind);
+          return s.spawn(idle_child, kind);
       }
+      return {};
     };
     supervisor = track(spawn_supervisor(sys, ctx, sizes, factory));
     sched.run();  // the supervisor starts, its first store ping goes to the mock reader
@@ -189,11 +188,20 @@ CAF_TEST(a restarted hooks actor keeps its subscribers) {
   auto subscriber = track(spawn_mock_hooks_subscriber(sys, subscriber_script));
   const message_subscriber_actor handle = subscriber;
   auto hooks = directory().hooks;
-  caf::anon_send(hooks, subscribe_atom::value, handle);
-  expect((subscribe_atom, message_subscriber_actor), from(_).to(hooks).with(_, handle));
+  self->request(hooks, caf::infinite, subscribe_atom::value, handle);
+  expect((subscribe_atom, message_subscriber_actor), from(self).to(hooks).with(_, handle));
+  expect((bool), from(hooks).to(self).with(true));
   CAF_CHECK_EQUAL(ctx->message_hook_subscribers.load(), 1);
 
-  crash_and_expect_restart(child_kind::hooks, restart_backoff::first);
+  // A subscription sent while the hooks actor is down, before its restart, is not lost
+  // silently: it is answered with an error, and the subscriber asks the next incarnation.
+  crash(hooks.address());
+  bool bounced = false;
+  self->request(hooks, caf::infinite, subscribe_atom::value, handle)
+      .receive([](bool) { CAF_FAIL("a dead hooks actor answered"); },
+               [&](caf::error&) { bounced = true; });
+  CAF_CHECK(bounced);
+  advance(restart_backoff::first);
   auto restarted = directory().hooks;
   CAF_REQUIRE(restarted != hooks);
   // The bridge still builds events (the count is the inherited subscriptions'), and the new
@@ -211,8 +219,9 @@ CAF_TEST(a restarted hooks actor keeps its subscribers) {
 
 CAF_TEST(a restart sends the new directory to the children that follow it and to subscribers) {
   // A connection subscribes as it starts (track_connection) and gets the directory now.
-  auto first = self->request(supervisor, caf::infinite, subscribe_atom::value, directory_atom::value);
-  expect((subscribe_atom, directory_atom), from(self).to(supervisor));
+  auto first = self->request(supervisor, caf::infinite, subscribe_atom::value,
+                             caf::actor_cast<directory_follower_actor>(self));
+  expect((subscribe_atom, directory_follower_actor), from(self).to(supervisor));
   actor_directory seen;
   first.receive([&](actor_directory& d) { seen = std::move(d); },
                 [](caf::error& e) { CAF_FAIL("no directory: " << to_string(to_errc(e))); });
@@ -328,6 +337,46 @@ CAF_TEST(a child that fails before the supervisor watches it is restarted) {
   CAF_CHECK_EQUAL(spawned[child_kind::retention], 1);
   advance(1ms);
   CAF_CHECK_EQUAL(spawned[child_kind::retention], 2);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(supervisor_factory_tests, dsl_fixture)
+
+CAF_TEST(a factory that gives a child of another interface than its kind is refused) {
+  runtime_sizes sizes;
+  sizes.writers = 1;
+  sizes.readers = 1;
+  sizes.bridges = 1;
+  auto readers = std::make_shared<storage_reader_script>();
+  // Strong handles: only the supervisor's kill can end these while the test holds them.
+  std::vector<caf::actor> made;
+  // A reader where the kind asks for a writer: the directory would hold it as a writer.
+  auto factory = [&](caf::actor_system& s, const std::shared_ptr<broker_context>&,
+                     const actor_directory&, const kept_state&, child_kind kind,
+                     std::size_t) -> child_handle {
+    child_handle h;
+    if (kind == child_kind::writer || kind == child_kind::reader)
+      h = spawn_mock_storage_reader(s, readers);
+    else if (kind == child_kind::retention)
+      h = s.spawn(idle_child, kind);
+    else
+      h = spawn_mock_security(s, std::make_shared<security_script>());
+    made.push_back(std::visit([](const auto& a) { return caf::actor_cast<caf::actor>(a); }, h));
+    return h;
+  };
+  bool refused = false;
+  try {
+    spawn_supervisor(sys, ctx, sizes, factory);
+  } catch (const std::logic_error&) {
+    refused = true;
+  }
+  CAF_CHECK(refused);
+  sched.run();
+  // The children it had spawned were ended with it.
+  CAF_CHECK(!made.empty());
+  for (const auto& a : made)
+    CAF_CHECK(caf::actor_cast<caf::abstract_actor*>(a)->getf(caf::abstract_actor::is_terminated_flag));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

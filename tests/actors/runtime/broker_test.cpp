@@ -301,16 +301,23 @@ TEST(Broker, EveryPublishIsCountedInTheUnifiedMetrics) {
   EXPECT_EQ(f.metrics().open_connections(protocol_kind::portask), 1);
 }
 
+// Subscribes the listener to one kind of hook event and waits for the hooks actor's answer,
+// so the subscription is in place when this returns.
+template <class Subscriber>
+bool subscribe_hooks(caf::scoped_actor& listener, const hooks_actor& hooks) {
+  bool in_place = false;
+  listener->request(hooks, caf::infinite, subscribe_atom::value,
+                    caf::actor_cast<Subscriber>(listener))
+      .receive([&](bool ok) { in_place = ok; }, [&](caf::error&) { in_place = false; });
+  return in_place;
+}
+
 TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
-                 caf::actor_cast<message_subscriber_actor>(listener));
-  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
-                 caf::actor_cast<connect_subscriber_actor>(listener));
-  // The subscriptions are in place once the hooks actor has processed them: wait on the
-  // counter it maintains rather than on time.
-  ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
+  ASSERT_TRUE(subscribe_hooks<message_subscriber_actor>(listener, f.server->directory().hooks));
+  ASSERT_TRUE(subscribe_hooks<connect_subscriber_actor>(listener, f.server->directory().hooks));
+  EXPECT_EQ(f.server->context()->message_hook_subscribers.load(), 1);
   auto c = f.connect();
   bool connected = false;
   listener->receive([&](const connect_event& e) { connected = e.protocol == protocol_kind::portask; },
@@ -334,9 +341,7 @@ TEST(Broker, OnMessageHooksSeeEveryStoredBatch) {
 TEST(Broker, OnMessageHooksSeeKafkaBatchesAsWholeMessages) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
-                 caf::actor_cast<message_subscriber_actor>(listener));
-  ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
+  ASSERT_TRUE(subscribe_hooks<message_subscriber_actor>(listener, f.server->directory().hooks));
   raw_kafka k{f.server->kafka_port()};
   const std::string topic = "a-kafka-topic-name-longer-than-sso";
   k.send(0, 7, 1, produce_request(topic, 0, record_batch_bytes("h", 4, kafka::compression_type::lz4)),
@@ -390,13 +395,7 @@ TEST(Broker, AStorageWriterThatDiesIsRestartedAndPublishingContinues) {
 TEST(Broker, OnDisconnectHooksFireWhenAClientLeaves) {
   broker_fixture f;
   caf::scoped_actor listener{*f.system};
-  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
-                 caf::actor_cast<disconnect_subscriber_actor>(listener));
-  // Subscriptions are processed in order: a message subscription behind it tells us when
-  // the disconnect subscription is in place.
-  caf::anon_send(f.server->directory().hooks, subscribe_atom::value,
-                 caf::actor_cast<message_subscriber_actor>(listener));
-  ASSERT_TRUE(wait_until([&] { return f.server->context()->message_hook_subscribers.load() == 1; }));
+  ASSERT_TRUE(subscribe_hooks<disconnect_subscriber_actor>(listener, f.server->directory().hooks));
   {
     auto c = f.connect();
     EXPECT_GT(must(c.heartbeat()), 0);
@@ -411,15 +410,35 @@ TEST(Broker, OnDisconnectHooksFireWhenAClientLeaves) {
   EXPECT_TRUE(wait_until([&] { return f.metrics().open_connections(protocol_kind::portask) == 0; }));
 }
 
+TEST(Broker, RunsAsManyStorageWritersAndReadersAsConfigured) {
+  broker_config c;
+  c.storage_writers = 3;
+  c.storage_readers = 1;
+  c.default_partitions = 6;
+  broker_fixture f{false, c};
+  const auto dir = f.server->directory();
+  ASSERT_EQ(dir.writers.size(), 3u);
+  ASSERT_EQ(dir.readers.size(), 1u);
+  for (const auto& w : dir.writers) EXPECT_TRUE(w);
+  // Partitions spread over the three: every writer stores what it is handed.
+  auto conn = f.connect();
+  for (int p = 0; p < 6; ++p) must(conn.publish("spread", p, make_batch(1)));
+  for (int p = 0; p < 6; ++p) EXPECT_EQ(must(conn.fetch("spread", p, 0)).messages.size(), 1u) << p;
+}
+
 TEST(Broker, HookSubscriptionsSurviveARestartOfTheHooks) {
   broker_fixture f;
   auto ctx = f.server->context();
   caf::scoped_actor listener{*f.system};
   const auto before = f.server->directory().hooks;
-  caf::anon_send(before, subscribe_atom::value,
-                 caf::actor_cast<message_subscriber_actor>(listener));
-  ASSERT_TRUE(wait_until([&] { return ctx->message_hook_subscribers.load() == 1; }));
+  ASSERT_TRUE(subscribe_hooks<message_subscriber_actor>(listener, before));
+  EXPECT_EQ(ctx->message_hook_subscribers.load(), 1);
+  listener->monitor(before);
   caf::anon_send_exit(before, caf::exit_reason::kill);
+  listener->receive([](const caf::down_msg&) {});
+  // Between the crash and the restart, a subscription to the dead handle is answered with an
+  // error rather than lost without a word.
+  EXPECT_FALSE(subscribe_hooks<disconnect_subscriber_actor>(listener, before));
   ASSERT_TRUE(wait_until([&] {
     auto now = f.server->directory().hooks;
     return now && now != before;

@@ -48,7 +48,7 @@ using message_types = caf::detail::type_list<
     std::vector<member_ref>, commit_offsets_request, group_description,
     std::vector<group_description>, group_coordinator_actor, std::vector<std::int32_t>,
     // the supervisor's directory, and the cluster actor it is told of
-    actor_directory, cluster_actor,
+    actor_directory, cluster_actor, directory_follower_actor,
     // hook events and subscriptions
     connect_event, disconnect_event, message_event, connect_subscriber_actor,
     disconnect_subscriber_actor, message_subscriber_actor,
@@ -309,6 +309,9 @@ named<protocol::security::acl_filter> sample(tag<protocol::security::acl_filter>
 
 named<cluster_actor> sample(tag<cluster_actor>, caf::actor_system* sys) {
   return {"portask.cluster_actor", idle_handle<cluster_actor>(sys)};
+}
+named<directory_follower_actor> sample(tag<directory_follower_actor>, caf::actor_system* sys) {
+  return {"portask.directory_follower_actor", idle_handle<directory_follower_actor>(sys)};
 }
 named<actor_directory> sample(tag<actor_directory>, caf::actor_system* sys) {
   return {"portask.actor_directory",
