@@ -355,11 +355,9 @@ void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
   self->request(bridge, 10s, bounds_atom::value, tp).then(ok, fail);
 }
 
-// Runs `change` once no other change of the topic is out (at once when none is). The change
-// calls change_done when its answer is in.
 // Starts the topic's front change. Its start runs from here, not from the queue: it may end
-// the change at once (change_done), which pops the entry it came from.
-// A change that ends at once (refused) starts the next from this loop, not by recursion.
+// the change at once (change_done), which pops the entry it came from; the next change then
+// starts from this loop, not by recursion.
 void start_front(self_ptr self, const std::string& name) {
   auto& st = self->state;
   if (st.starting_changes) return;  // the loop below, further up the stack, goes on
@@ -375,6 +373,8 @@ void start_front(self_ptr self, const std::string& name) {
   st.starting_changes = false;
 }
 
+// Runs `change` once no other change of the topic is out (at once when none is). The change
+// calls change_done when its answer is in.
 void when_unchanged(self_ptr self, const std::string& name, registry_state::topic_change change) {
   auto& queue = self->state.changing[name];
   queue.push_back(std::move(change));
@@ -382,7 +382,7 @@ void when_unchanged(self_ptr self, const std::string& name, registry_state::topi
 }
 
 // The topic's change out at the store is answered: the next one, if any, starts.
-void change_done(self_ptr self, std::string name) {
+void change_done(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto it = st.changing.find(name);
   if (it == st.changing.end()) return;
@@ -394,9 +394,11 @@ void change_done(self_ptr self, std::string name) {
   start_front(self, name);
 }
 
-// Answers the requests that asked for a topic's deletion.
-void answer_deletion(std::vector<caf::typed_response_promise<bool>>& asked, const caf::error& outcome) {
-  for (auto& rp : asked) {
+// Ends the topic's deletion: answers the requests that asked for it (true, or `outcome`).
+void end_deletion(self_ptr self, const std::string& name, const caf::error& outcome = {}) {
+  auto waiting = self->state.deleting.extract(name);
+  if (waiting.empty()) return;
+  for (auto& rp : waiting.mapped().asked) {
     if (outcome)
       rp.deliver(outcome);
     else
@@ -419,18 +421,14 @@ void finish_deletion(self_ptr self, const std::string& name) {
     // In a cluster, another node deleted it meanwhile (and may have created a new topic
     // under the name, which stays): done.
     logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
-    auto waiting = st.deleting.extract(d);
-    answer_deletion(waiting.mapped().asked, {});
-    return;
+    return end_deletion(self, name);
   }
   const auto id = d->second.id;
   when_unchanged(self, name, {[=] {
     auto& s = self->state;
     auto topic = s.topics.find(name);
     if (topic == s.topics.end() || topic->second.id != id) {
-      // A cluster reload meanwhile found it gone: done.
-      auto waiting = s.deleting.extract(name);
-      if (!waiting.empty()) answer_deletion(waiting.mapped().asked, {});
+      end_deletion(self, name);  // a cluster reload meanwhile found it gone: done
       return change_done(self, name);
     }
     self->request(s.topic_store, caf::infinite, delete_atom::value, topic->second)
@@ -441,17 +439,14 @@ void finish_deletion(self_ptr self, const std::string& name) {
               s2.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
               if (auto gone = s2.topics.find(name); gone != s2.topics.end() && gone->second.id == id)
                 s2.topics.erase(gone);
-              auto waiting = s2.deleting.extract(name);
-              if (!waiting.empty()) answer_deletion(waiting.mapped().asked, {});
+              end_deletion(self, name);
               change_done(self, name);
             },
             [=](caf::error& err) {
               // Still there: its partitions start again on the next request.
               logging::pipeline().warn("deleting topic '{}' failed: {}", name,
                                        self->system().render(err));
-              auto waiting = self->state.deleting.extract(name);
-              if (!waiting.empty())
-                answer_deletion(waiting.mapped().asked, make_caf_error(errc::storage_unavailable));
+              end_deletion(self, name, make_caf_error(errc::storage_unavailable));
               change_done(self, name);
             });
   }, {}});  // a registry that stops answers the deletion's askers itself (deleting)
