@@ -24,10 +24,11 @@ void encode_header(const frame_header& h,
 }
 
 std::error_code check_header_prefix(byte_view prefix) noexcept {
-  static constexpr std::uint8_t magic[4] = {'P', 'O', 'R', 'T'};
   const std::size_t n = prefix.size() < 4 ? prefix.size() : 4;
-  for (std::size_t i = 0; i < n; ++i)
-    if (prefix[i] != magic[i]) return errc::bad_magic;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto byte = static_cast<std::uint8_t>(frame_magic >> (24 - 8 * i));  // big-endian
+    if (prefix[i] != byte) return errc::bad_magic;
+  }
   if (prefix.size() > 4 && prefix[4] != frame_version) return errc::unsupported_version;
   if (prefix.size() > 5 && !is_known_type(prefix[5])) return errc::unknown_type;
   return {};

@@ -1,14 +1,7 @@
 #pragma once
-/// The Portask frame: the unit on the native wire and the unit stored in Dragonfly.
-///
-///   offset size field
-///   0      4    magic 0x504F5254 ("PORT"), big-endian
-///   4      1    protocol version (1)
-///   5      1    message type
-///   6      2    flags, big-endian (see frame_flags)
-///   8      4    payload length, big-endian
-///   12     4    CRC32 (IEEE) of the payload bytes as sent
-///   16     N    payload
+/// The Portask frame: the unit on the native wire and the unit stored in Dragonfly. A 16-byte
+/// header (magic "PORT", protocol version, message type, flags, payload length, CRC32 of the
+/// payload), then the payload.
 ///
 /// Pure functions, no I/O: usable from connection actors, storage and tools alike.
 
@@ -22,14 +15,13 @@
 
 namespace portask::protocol {
 
-inline constexpr std::uint32_t frame_magic = 0x504F5254;
-inline constexpr std::uint8_t frame_version = 1;
-inline constexpr std::size_t frame_header_size = 16;
 inline constexpr std::uint32_t default_max_frame_payload = 16u * 1024 * 1024;
 
-// The message types (`enum class message_type`) and the flag bits (namespace frame_flags) are
-// generated from protocol/native_schema.json, like the tables of docs/protocol.md sections 2
-// and 3, into portask/native/native_types.hpp (tools/native_codegen).
+// The header's layout and constants (frame_magic, frame_version, frame_header_size,
+// max_reserved_type), the message types (`enum class message_type`) and the flag bits
+// (namespace frame_flags) are generated from protocol/native_schema.json, like the tables of
+// docs/protocol.md sections 1, 2 and 3, into portask/native/native_types.hpp
+// (tools/native_codegen).
 
 /// True for every type this protocol version defines.
 bool is_known_type(std::uint8_t type) noexcept;

@@ -8,10 +8,12 @@ Usage:
 --cpp writes the structs, encoders and decoders (namespace portask::protocol::native), a
 test-only header with sample values and traits for every message (every variant: each value
 of a switching enum, each optional flag bit on and off, trailing groups present and absent),
-and the header of message types, frame flags and error codes (message_type, frame_flags, errc
-and the names, messages and retriable flags behind is_known_type, to_string and is_retriable).
+and the header of the frame header's constants, message types, frame flags and error codes
+(frame_magic, frame_version, frame_header_size, max_reserved_type, message_type, frame_flags,
+errc and the names, messages and retriable flags behind is_known_type, to_string and
+is_retriable).
 --docs rewrites the tables between `<!-- schema: SECTION -->` and `<!-- /schema -->` in DOC.md
-(SECTION: a message's section, or message_types, flags or errors); with --check it only
+(SECTION: a message's section, or frame, message_types, flags or errors); with --check it only
 reports (exit 1) when DOC.md is not what the schema says.
 """
 import json
@@ -40,6 +42,7 @@ class Schema:
             self.all[m["name"]] = m
         for s in self.all.values():
             self.check(s)
+        self.frame = d["frame"]
         self.types = d["message_types"]["types"]
         self.type_doc = d["message_types"]["doc"]
         self.flags = d["flags"]["bits"]
@@ -52,11 +55,14 @@ class Schema:
     def check_tables(self):
         # The values are wire constants that clients hard-code: a duplicate or a typo here would
         # be a protocol change, so the generator refuses rather than trusts.
+        self.check_frame()
         codes = [int(t["code"], 16) for t in self.types]
         assert [t["code"] for t in self.types] == [f"0x{c:02X}" for c in codes], \
             "message_types: codes are written 0xNN"
         assert codes == sorted(set(codes)) and 0 < codes[0] and codes[-1] <= 0xFF, \
             "message_types: codes must be distinct u8 values, in order"
+        assert codes[-1] <= int(self.frame["max_reserved_type"], 16), \
+            "message_types: a code above frame.max_reserved_type"
         assert len({t["name"] for t in self.types}) == len(self.types), "message_types: a name twice"
         for t in self.types:
             assert t["direction"] in DIRECTIONS, f"message type {t['name']}: bad direction"
@@ -80,6 +86,37 @@ class Schema:
             groups = [g for g in self.error_groups if g["first"] <= e["code"] <= g["last"]]
             assert e["code"] == 0 or len(groups) == 1, f"errors: {e['name']} is not in exactly one group"
             assert e["message"] and e["message"].isascii(), f"errors: {e['name']} needs a message"
+
+    def check_frame(self):
+        # Offsets are computed from the sizes, so a wrong size would move every later field:
+        # the sizes must fill exactly the header, and only the payload may follow it.
+        f = self.frame
+        *header, payload = f["fields"]
+        sizes = [h["size"] for h in header]
+        assert all(isinstance(n, int) and n in (1, 2, 4) for n in sizes), \
+            "frame: a header field's size is 1, 2 or 4 bytes"
+        assert sum(sizes) == f["header_size"], \
+            f"frame: the fields' sizes add up to {sum(sizes)}, not header_size {f['header_size']}"
+        assert payload["size"] in [h["name"] for h in header], \
+            "frame: the last field (the payload) has the name of an earlier field as its size"
+        assert len({h["name"] for h in f["fields"]}) == len(f["fields"]), "frame: a name twice"
+        for h in header:
+            if "value" in h:
+                v = frame_value(h)
+                assert not isinstance(h["value"], str) or h["value"] == f"0x{v:0{2 * h['size']}X}", \
+                    f"frame: {h['name']}'s value is a number or written 0x with every digit"
+                assert 0 <= v < 1 << (8 * h["size"]), f"frame: {h['name']}'s value does not fit"
+        values = {h["name"]: frame_value(h) for h in header if "value" in h}
+        assert set(values) == {"magic", "version"}, "frame: magic and version (only) have a value"
+        text = values["magic"].to_bytes(4, "big").decode("ascii", "replace")
+        assert text.isprintable() and f"`{text}`" in self.frame_field("magic").get("notes", ""), \
+            "frame: the magic's notes name its ASCII bytes"
+        reserved = f["max_reserved_type"]
+        assert reserved == f"0x{int(reserved, 16):02X}" and int(reserved, 16) <= 0xFF, \
+            "frame: max_reserved_type is a u8 written 0xNN"
+
+    def frame_field(self, name):
+        return next(h for h in self.frame["fields"] if h["name"] == name)
 
     def check(self, s):
         names = set()
@@ -138,6 +175,12 @@ class Schema:
 
 def member(f):
     return f.get("member", f["name"])
+
+
+def frame_value(h):
+    """A frame header field's value: JSON has no hexadecimal numbers, so the magic is a string."""
+    v = h["value"]
+    return int(v, 16) if isinstance(v, str) else v
 
 
 def declares_member(f):
@@ -826,14 +869,57 @@ def error_comment(e):
     return comment
 
 
+def frame_layout(schema):
+    """(offset, size, field) of each header field and of the payload, in wire order."""
+    rows, offset = [], 0
+    for h in schema.frame["fields"]:
+        rows.append((offset, h["size"], h))
+        if isinstance(h["size"], int):
+            offset += h["size"]
+    return rows
+
+
+def emit_frame(schema):
+    f = schema.frame
+    o = ["/// The frame header (docs/protocol.md section 1), integers big-endian, then the",
+         "/// payload:", "///"]
+    table = [("offset", "size", "field")]
+    for offset, size, h in frame_layout(schema):
+        name = f"{h['name']} ({h['value']})" if "value" in h else h["name"]
+        table.append((str(offset), str(size), name))
+    widths = [max(len(r[i]) for r in table) for i in range(2)]
+    o += [f"///   {r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}" for r in table]
+    rows = []
+    for h in f["fields"]:
+        if "value" in h:
+            cpp = {1: "std::uint8_t", 2: "std::uint16_t", 4: "std::uint32_t"}[h["size"]]
+            decl = f"inline constexpr {cpp} frame_{h['name']} = {h['value']};"
+            rows.append((decl, h.get("notes")))
+    rows.append((f"inline constexpr std::size_t frame_header_size = {f['header_size']};",
+                 "every field but the payload"))
+    o += aligned(rows)
+    # Schema.check_frame refuses such a schema already; this states the rule where the C++ is.
+    o.append("// The offsets above are sums of the sizes, which must fill the header exactly.")
+    sizes = " + ".join(str(h["size"]) for h in f["fields"][:-1])
+    o.append(f"static_assert({sizes} == frame_header_size,")
+    o.append('              "the frame header\'s field sizes do not add up to frame_header_size");')
+    o.append("")
+    o.append("/// Message types up to this value are kept for the versions of this protocol")
+    o.append("/// (docs/protocol.md section 2); every type of this version is one of them.")
+    o.append(f"inline constexpr std::uint8_t max_reserved_type = {f['max_reserved_type']};")
+    return o
+
+
 def emit_types(schema):
     o = ["#pragma once",
          "// Generated by tools/native_codegen/native_codegen.py from protocol/native_schema.json.",
          "// Do not edit: change the schema. Included by protocol/frame.hpp and protocol/error.hpp,",
          "// which declare the functions built on these tables (is_known_type, to_string,",
          "// is_retriable, the error category).", "",
-         "#include <cstdint>", "#include <string_view>", "",
+         "#include <cstddef>", "#include <cstdint>", "#include <string_view>", "",
          "namespace portask::protocol {", ""]
+    o += emit_frame(schema)
+    o.append("")
     o += comment_block(schema.type_doc, "/// ")
     o.append("enum class message_type : std::uint8_t {")
     o += aligned([(f"  {t['name']} = {t['code']},", t.get("comment")) for t in schema.types])
@@ -1013,10 +1099,22 @@ def doc_row(cells):
     return ("| " + " | ".join(cells)).rstrip() + " |"  # an empty last cell is "| |"
 
 
+def doc_frame(schema):
+    rows = ["| offset | size | field | notes |", "|---|---|---|---|"]
+    for offset, size, h in frame_layout(schema):
+        notes = [f"`{h['value']}`"] if "value" in h else []
+        notes += [h["notes"]] if h.get("notes") else []
+        rows.append(doc_row([str(offset), str(size), h["name"], ", ".join(notes)]))
+    return rows
+
+
 def doc_message_types(schema):
     rows = ["| value | name | direction | purpose |", "|---|---|---|---|"]
     for t in schema.types:
         rows.append(doc_row([f"`{t['code']}`", t["doc_name"], DIRECTIONS[t["direction"]], t["purpose"]]))
+    rows.append("")  # the reserved range, under the table in the same generated block
+    reserved = schema.frame["max_reserved_type"]
+    rows.append(f"Values up to `{reserved}` are reserved for future versions of this protocol.")
     return rows
 
 
@@ -1041,7 +1139,8 @@ def doc_errors(schema):
 
 
 # The sections that are a table of the protocol's constants rather than payload layouts.
-DOC_TABLES = {"message_types": doc_message_types, "flags": doc_flags, "errors": doc_errors}
+DOC_TABLES = {"frame": doc_frame, "message_types": doc_message_types, "flags": doc_flags,
+              "errors": doc_errors}
 
 
 def render_docs(schema, text):
