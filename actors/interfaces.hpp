@@ -150,15 +150,20 @@ using topic_registry_actor = caf::typed_actor<
     // the partition's actor if one runs (one that never had the poll ignores it), else dropped
     caf::reacts_to<cancel_atom, topic_partition, std::uint64_t>, directory_update>;
 
-/// The topic registry's writes of topic records, to the store in the order asked, on a thread
-/// (and store connection) of their own, so that the registry answers lookups while a write
-/// waits for the store (pipeline/topic_registry): (create) only if the name is free, else
-/// topic_already_exists; (configure) the record as given (grown or reconfigured); (delete)
-/// the record and the topic's logs.
+/// The topic registry's reads and writes of topic records, to the store in the order asked,
+/// on a thread (and store connection) of their own, so that the registry answers lookups
+/// while the store works (pipeline/topic_registry): (create) only if the name is free, else
+/// topic_already_exists; (configure) the record `before` replaced by `after` (grown or
+/// reconfigured): true, or false when another version of the topic is stored (read it
+/// again), unknown_topic when the name no longer holds it; (delete) the record and the
+/// topic's logs, unknown_topic when the name holds another topic now; (list) every record.
+/// Being one actor, it answers in the order asked: a list asked after a write shows it, one
+/// asked before does not.
 using topic_store_actor =
     caf::typed_actor<caf::replies_to<create_atom, storage::topic_info>::with<bool>,
-                     caf::replies_to<configure_atom, storage::topic_info>::with<bool>,
-                     caf::replies_to<delete_atom, storage::topic_info>::with<bool>>;
+                     caf::replies_to<configure_atom, storage::topic_info, storage::topic_info>::with<bool>,
+                     caf::replies_to<delete_atom, storage::topic_info>::with<bool>,
+                     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>>;
 
 /// One consumer group: membership (joins, syncs, heartbeats, leaves) and its committed
 /// offsets, for Kafka and native members alike. Errors come back as caf::error (errc).

@@ -65,6 +65,13 @@ struct topic_info {
   friend bool operator==(const topic_info&, const topic_info&) = default;
 };
 
+/// What log_store::update_topic did.
+enum class topic_update {
+  stored,   ///< the record is the new one
+  changed,  ///< another version of the topic is stored: nothing written
+  gone,     ///< no topic of that id under the name: nothing written
+};
+
 /// The idempotent producer that wrote a batch. Stored with the batch, so Fetch returns it and
 /// the store alone can tell which sequences of a producer a partition holds.
 using batch_producer = protocol::producer_claim;
@@ -297,9 +304,16 @@ class log_store {
   /// a name at once, or a creation whose write lands late (its registry failed meanwhile and
   /// the name was created again), never overwrite a topic of another id.
   virtual std::error_code create_topic(const topic_info& topic) = 0;
-  /// Stores a topic's record as it is now (a grown or reconfigured topic), whatever was there.
-  virtual std::error_code put_topic(const topic_info& topic) = 0;
-  /// Removes the topic and its partition logs.
+  /// Replaces a topic's record `before` by `after` (grown or reconfigured) in one atomic
+  /// step, only while the record stored under the name is still `before`: `changed` when it
+  /// is another version of that topic (another node changed it meanwhile: read it again and
+  /// compute the change from that), `gone` when the name holds no topic of before's id
+  /// (deleted, or deleted and created again). So a change computed from an old view never
+  /// undoes another node's nor brings a deleted topic back.
+  virtual expected<topic_update> update_topic(const topic_info& before, const topic_info& after) = 0;
+  /// Removes the topic and its partition logs, in one atomic step, unless the name holds a
+  /// topic of another id now (deleted and created again meanwhile): then
+  /// errc::unknown_topic and nothing is removed.
   virtual std::error_code delete_topic(const topic_info& topic) = 0;
   virtual expected<std::vector<topic_info>> list_topics() = 0;
 

@@ -232,17 +232,23 @@ std::error_code memory_store::create_topic(const topic_info& topic) {
   return {};
 }
 
-std::error_code memory_store::put_topic(const topic_info& topic) {
+expected<topic_update> memory_store::update_topic(const topic_info& before, const topic_info& after) {
   std::lock_guard lock{state_->mutex};
-  state_->topics[topic.name] = topic;
-  return {};
+  auto it = state_->topics.find(before.name);
+  if (it == state_->topics.end() || it->second.id != before.id) return topic_update::gone;
+  if (it->second != before) return topic_update::changed;
+  it->second = after;
+  return topic_update::stored;
 }
 
 std::error_code memory_store::delete_topic(const topic_info& topic) {
   // Freed after the lock is released, as in delete_records.
   std::vector<decltype(state::logs)::node_type> deleted;
   std::lock_guard lock{state_->mutex};
-  state_->topics.erase(topic.name);
+  if (auto it = state_->topics.find(topic.name); it != state_->topics.end()) {
+    if (it->second.id != topic.id) return errc::unknown_topic;  // another topic has the name now
+    state_->topics.erase(it);
+  }
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
     if (auto log = state_->logs.find(topic_partition{topic.name, p}); log != state_->logs.end()) {
       for (const auto& [base, b] : log->second.batches) state_->used -= b.frame.size();

@@ -194,7 +194,9 @@ stale_connections& stale() {
   return s;
 }
 
-std::string encode_topic(const topic_info& t) {
+// A topic's record: its partition count and configs, then its id (`with_id` false: without,
+// the part update_topic's script compares).
+std::string encode_topic(const topic_info& t, bool with_id = true) {
   protocol::buffer b;
   protocol::wire_writer w{b};
   w.varint(t.partitions);
@@ -203,8 +205,12 @@ std::string encode_topic(const topic_info& t) {
     w.bytes(k);
     w.bytes(v);
   }
-  w.raw(t.id.data(), t.id.size());
+  if (with_id) w.raw(t.id.data(), t.id.size());
   return std::string(protocol::as_chars(b));
+}
+
+std::string id_bytes(const storage::topic_id& id) {
+  return std::string(reinterpret_cast<const char*>(id.data()), id.size());
 }
 
 bool decode_topic(std::string_view name, std::string_view data, topic_info& t) {
@@ -785,30 +791,99 @@ std::error_code redis_store::create_topic(const topic_info& topic) {
   return rep->integer == 1 ? std::error_code{} : make_error_code(errc::topic_already_exists);
 }
 
-std::error_code redis_store::put_topic(const topic_info& topic) {
+// Lua: splits a stored topic record (encode_topic's layout) into its id and the rest. A
+// record from before topics had ids ends after its configs; its id is `legacy`, the one made
+// from the name.
+constexpr std::string_view split_topic_lua = R"lua(
+local function split_topic(cur, legacy)
+  local function uvarint(i)
+    local v, scale = 0, 1
+    while true do
+      local b = string.byte(cur, i)
+      v = v + (b % 128) * scale
+      i = i + 1
+      if b < 128 then return v, i end
+      scale = scale * 128
+    end
+  end
+  local _, i = uvarint(1)  -- the partition count
+  local n
+  n, i = uvarint(i)
+  for _ = 1, 2 * n do  -- the configs' keys and values
+    local len
+    len, i = uvarint(i)
+    i = i + len
+  end
+  local id = string.sub(cur, i)
+  if id == '' then id = legacy end
+  return id, string.sub(cur, 1, i - 1)
+end
+)lua";
+
+// A changed topic record, stored only while the stored one is the record the change was made
+// from. KEYS: the topics hash; ARGV: the name, the expected id, the id made from the name,
+// the old record without its id, the new record.
+const std::string update_topic_script = std::string(split_topic_lua) + R"lua(
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 'GONE' end
+local id, rest = split_topic(cur, ARGV[3])
+if id ~= ARGV[2] then return 'GONE' end
+if rest ~= ARGV[4] then return 'CHANGED' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
+return 'OK'
+)lua";
+
+// A topic's deletion, unless its name holds another topic now. KEYS: the topics hash, then
+// every key of the topic's partitions; ARGV: the name, the expected id, the id made from the
+// name.
+const std::string delete_topic_script = std::string(split_topic_lua) + R"lua(
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  if split_topic(cur, ARGV[3]) ~= ARGV[2] then return 'GONE' end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return 'OK'
+)lua";
+
+expected<topic_update> redis_store::update_topic(const topic_info& before, const topic_info& after) {
   command c;
-  c.arg("HSET").own(options_.key_prefix + ":topics").arg(topic.name).own(encode_topic(topic));
+  c.arg("EVAL").arg(update_topic_script).arg("1").own(options_.key_prefix + ":topics").arg(before.name);
+  c.own(id_bytes(before.id)).own(id_bytes(topic_id_from_name(before.name)));
+  c.own(encode_topic(before, false)).own(encode_topic(after));
   auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+  const auto& rep = (*r)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_STRING) {
+    logging::storage().warn("store refused updating topic '{}': {}", before.name,
+                            rep.is_error() ? str(rep.get()) : "no script result");
+    return errc::storage_unavailable;
+  }
+  const auto outcome = str(rep.get());
+  if (outcome == "OK") return topic_update::stored;
+  return outcome == "CHANGED" ? topic_update::changed : topic_update::gone;
 }
 
 std::error_code redis_store::delete_topic(const topic_info& topic) {
-  std::vector<command> commands(1);
-  commands[0].arg("HDEL").own(options_.key_prefix + ":topics").arg(topic.name);
+  command c;
+  c.arg("EVAL").arg(delete_topic_script).own(std::to_string(1 + 4 * std::int64_t{topic.partitions}));
+  c.own(options_.key_prefix + ":topics");
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
-    commands.emplace_back().arg("DEL").own(log_key({topic.name, p}));
-    commands.emplace_back().arg("DEL").own(producers_key({topic.name, p}));
-    commands.emplace_back().arg("DEL").own(start_key({topic.name, p}));
+    c.own(log_key({topic.name, p})).own(producers_key({topic.name, p})).own(start_key({topic.name, p}));
     // A cluster node that owned a partition may never append to it again (its epoch key
     // stays: a topic created again under this name gets new, higher epochs).
-    commands.emplace_back().arg("DEL").own(lease_key(partition_lease({topic.name, p})));
+    c.own(lease_key(partition_lease({topic.name, p})));
   }
-  auto r = pipeline(commands);
+  c.arg(topic.name).own(id_bytes(topic.id)).own(id_bytes(topic_id_from_name(topic.name)));
+  auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  for (auto& rep : *r)
-    if (rep.is_error()) return errc::storage_unavailable;
-  return {};
+  const auto& rep = (*r)[0];
+  if (rep.is_error() || rep->type != REDIS_REPLY_STRING) {
+    logging::storage().warn("store refused deleting topic '{}': {}", topic.name,
+                            rep.is_error() ? str(rep.get()) : "no script result");
+    return errc::storage_unavailable;
+  }
+  return str(rep.get()) == "OK" ? std::error_code{} : make_error_code(errc::unknown_topic);
 }
 
 expected<std::vector<topic_info>> redis_store::list_topics() {

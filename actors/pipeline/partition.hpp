@@ -22,9 +22,10 @@ partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker
 std::chrono::milliseconds retire_grace(const broker_config& config);
 
 /// How long a partition lookup, or a topic's deletion, waits for the registry: the grace of a
-/// retiring predecessor, then one store call of the registry's (the deletion itself, or
-/// another it is making: it calls the store synchronously), then 2 s (15 s by default), so
-/// that the registry's answer (the successor, the deletion done) comes before it runs out.
+/// retiring predecessor, then one store call's timeout at the registry's topic store (the
+/// deletion itself, or a read of the topics the answer waits for), then 2 s (15 s by
+/// default), so that the registry's answer (the successor, the deletion done) comes before
+/// it runs out while the store answers in time.
 std::chrono::milliseconds registry_wait(const broker_config& config);
 
 /// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:

@@ -18,9 +18,16 @@ using namespace std::chrono_literals;
 struct registry_state {
   std::shared_ptr<broker_context> ctx;
   actor_directory dir;  ///< handed to the partitions it spawns, and every update after
-  std::unique_ptr<storage::log_store> store;
-  topic_store_actor topic_store;  ///< writes creations (linked: it stops with the registry)
-  bool loaded = false;
+  /// Reads and writes the topic records (linked: it stops with the registry). The registry
+  /// itself never waits for the store.
+  topic_store_actor topic_store;
+  bool loaded = false;  ///< the topics were read once
+  /// Reads of the topic list: `reading` waits for the read out at the topic store,
+  /// `read_next` for the one after it (asked once that read was sent, it may have missed
+  /// what its asker looks for). Each is told ok, storage_unavailable, or not_ready when the
+  /// registry stops (then it must not touch the registry's state).
+  bool read_out = false;
+  std::vector<std::function<void(errc)>> reading, read_next;
   std::map<std::string, storage::topic_info> topics;
   /// Topics whose creation is out at the store, with what waits for the outcome (errc::ok:
   /// created): the creator, and lookups of the name, which then look again. Meanwhile the
@@ -61,6 +68,10 @@ struct registry_state {
   /// destroyed promise sends nothing in CAF 0.17.
   /// The retiring partitions stop with it, as the running ones do through their links.
   ~registry_state() {
+    auto reads = std::move(reading);
+    auto later_reads = std::move(read_next);
+    for (auto& w : reads) w(errc::not_ready);
+    for (auto& w : later_reads) w(errc::not_ready);
     auto created = std::move(creating);
     for (auto& [topic_name, waiting] : created)
       for (auto& w : waiting) w(errc::not_ready);
@@ -85,25 +96,97 @@ using self_ptr = topic_registry_actor::stateful_pointer<registry_state>;
 
 constexpr std::int32_t max_partitions = 10000;
 
-// Loads the topic registry from the store once; retried on later requests if the store
-// was down at startup.
-errc ensure_loaded(self_ptr self) {
+void stop_partition(self_ptr self, const topic_partition& tp, errc why);
+
+// Takes the topic list read from the store as the registry's view (in a cluster, other nodes
+// create, grow and delete topics): stops the partitions of topics that went away, shrank or
+// were created again under another id.
+void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
   auto& st = self->state;
-  if (st.loaded) return errc::ok;
-  // Before the first read, no write of this registry's own is out: one in flight is a
-  // predecessor's, which lands within the store's timeout (retriable meanwhile).
-  if (st.ctx->topic_writes_in_flight.load() > 0) return errc::not_ready;
-  auto list = st.store->list_topics();
-  if (!list) return errc::storage_unavailable;
-  for (auto& t : *list) st.topics[t.name] = std::move(t);
+  std::map<std::string, storage::topic_info> now;
+  // A topic whose creation is out stays unknown until the store has answered this node (its
+  // write may be what the list shows).
+  for (auto& t : list)
+    if (!st.creating.count(t.name)) now[t.name] = std::move(t);
+  if (now == st.topics && st.loaded) return;
+  std::vector<topic_partition> gone;
+  for (const auto& [tp, actor] : st.partitions) {
+    auto topic = now.find(tp.topic);
+    auto was = st.topics.find(tp.topic);
+    if (topic == now.end() || was == st.topics.end() || tp.partition >= topic->second.partitions ||
+        topic->second.id != was->second.id)
+      gone.push_back(tp);
+  }
+  for (const auto& tp : gone) stop_partition(self, tp, errc::unknown_topic);
+  if (!st.loaded)
+    logging::pipeline().info("topic registry: {} topics recovered from the {} store", now.size(),
+                             st.ctx->store_kind);
+  else
+    logging::pipeline().info("topic registry: topics changed in the store; {} topics now", now.size());
+  st.topics = std::move(now);
   st.loaded = true;
-  logging::pipeline().info("topic registry: {} topics recovered from the {} store", st.topics.size(),
-               st.ctx->store_kind);
-  return errc::ok;
+  st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::optional<bool> reload_topics(self_ptr self);
-void stop_partition(self_ptr self, const topic_partition& tp, errc why);
+void read_done(self_ptr self, errc outcome);
+
+// Asks the topic store for the list. It answers after every write asked before, and before
+// every write asked after, so the list agrees with what the registry has heard back.
+void send_read(self_ptr self) {
+  auto& st = self->state;
+  st.read_out = true;
+  self->request(st.topic_store, caf::infinite, list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& list) {
+            take_topics(self, list);
+            read_done(self, errc::ok);
+          },
+          [=](caf::error& err) {
+            logging::pipeline().warn("topic registry: reading the topics failed: {}",
+                                     self->system().render(err));
+            read_done(self, errc::storage_unavailable);
+          });
+}
+
+// The read out is answered: its waiters hear how it went, and the next read (if any) goes out.
+void read_done(self_ptr self, errc outcome) {
+  auto& st = self->state;
+  auto waiting = std::move(st.reading);
+  st.reading = std::move(st.read_next);
+  st.read_next.clear();
+  st.read_out = false;
+  if (!st.reading.empty()) send_read(self);
+  for (auto& w : waiting) w(outcome);
+}
+
+// Reads the topics from the store again and tells `done` how it went (ok,
+// storage_unavailable, or not_ready when the registry stops). The registry goes on answering
+// meanwhile.
+void read_topics(self_ptr self, std::function<void(errc)> done) {
+  auto& st = self->state;
+  if (st.read_out) {
+    st.read_next.push_back(std::move(done));
+    return;
+  }
+  st.reading.push_back(std::move(done));
+  send_read(self);
+}
+
+// Runs `next` once the topics have been read (at once after the first read): ok, or why they
+// cannot be (storage_unavailable; not_ready while a predecessor's write lands or when the
+// registry stops). A read that failed is tried again by the next caller.
+void with_topics(self_ptr self, std::function<void(errc)> next) {
+  auto& st = self->state;
+  if (st.loaded) return next(errc::ok);
+  // Before the first read, no write of this registry's own is out: one in flight is a
+  // predecessor's, which lands within the store's timeout (retriable meanwhile).
+  if (st.ctx->topic_writes_in_flight.load() > 0) return next(errc::not_ready);
+  if (st.read_out) {
+    st.reading.push_back(std::move(next));  // the first read: any read will do
+    return;
+  }
+  read_topics(self, std::move(next));
+}
 
 // A topic that exists and is not being deleted (the registry's own view), or none.
 storage::topic_info* live_topic(registry_state& st, const std::string& name) {
@@ -112,16 +195,32 @@ storage::topic_info* live_topic(registry_state& st, const std::string& name) {
   return it == st.topics.end() ? nullptr : &it->second;
 }
 
+void create_known(self_ptr self, storage::topic_info info, std::function<void(errc)> done);
+
 // Creates a topic: checks it, has the topic store write it and tells `done` the outcome once
 // the store has answered (at once when the topic is refused). Lookups of the name meanwhile
 // wait for the outcome (creating).
 void create_topic(self_ptr self, storage::topic_info info, std::function<void(errc)> done) {
-  auto& st = self->state;
   if (!protocol::is_valid_topic_name(info.name)) return done(errc::invalid_request);
   if (info.partitions < 1 || info.partitions > max_partitions) return done(errc::invalid_request);
   for (const auto& [key, value] : info.configs)
     if (topic_config_problem(key, value)) return done(errc::invalid_request);
-  if (auto e = ensure_loaded(self); e != errc::ok) return done(e);
+  with_topics(self, [=](errc e) {
+    if (e != errc::ok) return done(e);
+    auto& st = self->state;
+    if (!st.ctx->config.cluster.enabled() || st.topics.count(info.name) || st.creating.count(info.name))
+      return create_known(self, info, done);
+    // Another node of the cluster may have created it since this one last looked.
+    read_topics(self, [=](errc read) {
+      if (read != errc::ok) return done(read);
+      create_known(self, info, done);
+    });
+  });
+}
+
+// create_topic, with the topics as this node knows them now.
+void create_known(self_ptr self, storage::topic_info info, std::function<void(errc)> done) {
+  auto& st = self->state;
   if (auto c = st.creating.find(info.name); c != st.creating.end()) {
     // Another creation of the name is out: it exists once that one is stored, and if that
     // one fails, this one tries.
@@ -135,9 +234,6 @@ void create_topic(self_ptr self, storage::topic_info info, std::function<void(er
     });
     return;
   }
-  // Another node of the cluster may have created it since this one last looked.
-  if (st.ctx->config.cluster.enabled() && !st.topics.count(info.name) && !reload_topics(self))
-    return done(errc::storage_unavailable);
   if (st.topics.count(info.name) || st.deleting.count(info.name))
     return done(errc::topic_already_exists);  // being deleted counts as existing, as in Kafka
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
@@ -158,47 +254,23 @@ void create_topic(self_ptr self, storage::topic_info info, std::function<void(er
             for (auto& w : waiting.mapped()) w(errc::ok);
           },
           [=](caf::error& err) {
-            auto waiting = self->state.creating.extract(info.name);
-            auto outcome = errc::storage_unavailable;
-            if (to_errc(err) == errc::topic_already_exists) {
-              // The store has a topic of that name this registry did not know (created by
-              // another node, or written late): learn it, and every waiter finds that one.
-              logging::pipeline().info("topic '{}' was created meanwhile elsewhere", info.name);
-              if (reload_topics(self)) outcome = errc::topic_already_exists;
-            } else {
+            auto waiting = std::make_shared<std::vector<std::function<void(errc)>>>();
+            if (auto node = self->state.creating.extract(info.name); !node.empty())
+              *waiting = std::move(node.mapped());
+            if (to_errc(err) != errc::topic_already_exists) {
               logging::pipeline().warn("creating topic '{}' failed: {}", info.name,
                                        self->system().render(err));
+              for (auto& w : *waiting) w(errc::storage_unavailable);
+              return;
             }
-            for (auto& w : waiting.mapped()) w(outcome);
+            // The store has a topic of that name this registry did not know (created by
+            // another node, or written late): learn it, and every waiter finds that one.
+            logging::pipeline().info("topic '{}' was created meanwhile elsewhere", info.name);
+            read_topics(self, [=](errc read) {
+              const auto outcome = read == errc::ok ? errc::topic_already_exists : read;
+              for (auto& w : *waiting) w(outcome);
+            });
           });
-}
-
-// Reads the topics again (in a cluster, other nodes create, grow and delete them): stops the
-// partitions of topics that went away. Whether anything changed; none when the store could
-// not be read.
-std::optional<bool> reload_topics(self_ptr self) {
-  auto& st = self->state;
-  auto list = st.store->list_topics();
-  if (!list) return std::nullopt;
-  std::map<std::string, storage::topic_info> now;
-  // A topic whose creation is out stays unknown until the store has answered this node (its
-  // write may be what the list shows).
-  for (auto& t : *list)
-    if (!st.creating.count(t.name)) now[t.name] = std::move(t);
-  if (now == st.topics && st.loaded) return false;
-  std::vector<topic_partition> gone;
-  for (const auto& [tp, actor] : st.partitions) {
-    auto topic = now.find(tp.topic);
-    auto was = st.topics.find(tp.topic);
-    if (topic == now.end() || was == st.topics.end() || tp.partition >= topic->second.partitions ||
-        topic->second.id != was->second.id)
-      gone.push_back(tp);
-  }
-  for (const auto& tp : gone) stop_partition(self, tp, errc::unknown_topic);
-  st.topics = std::move(now);
-  st.loaded = true;
-  st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-  return true;
 }
 
 // Retires a running partition actor: it answers what waits with `why`, waits for what it
@@ -271,11 +343,22 @@ void answer_lookup(self_ptr self, const topic_partition& tp, bool auto_create,
              });
 }
 
+void find_known(self_ptr self, const std::string& name, bool auto_create, topic_found found,
+                bool read);
+
 // Finds a topic, creating it with the default partition count when allowed. A topic whose
 // creation is out at the store is waited for.
 void find_topic(self_ptr self, const std::string& name, bool auto_create, topic_found found) {
+  with_topics(self, [=](errc e) {
+    if (e != errc::ok) return found(nullptr, e);
+    find_known(self, name, auto_create, found, false);
+  });
+}
+
+// find_topic once the topics have been read; `read`: read again for this very lookup.
+void find_known(self_ptr self, const std::string& name, bool auto_create, topic_found found,
+                bool read) {
   auto& st = self->state;
-  if (auto e = ensure_loaded(self); e != errc::ok) return found(nullptr, e);
   if (st.deleting.count(name) > 0)
     return found(nullptr, errc::unknown_topic);  // nor created again until the deletion is done
   if (auto c = st.creating.find(name); c != st.creating.end()) {
@@ -289,10 +372,14 @@ void find_topic(self_ptr self, const std::string& name, bool auto_create, topic_
   }
   auto it = st.topics.find(name);
   if (it != st.topics.end()) return found(&it->second, errc::ok);
-  // Another node of the cluster may have created it since the last look.
-  if (st.ctx->config.cluster.enabled() && reload_topics(self).value_or(false)) {
-    it = st.topics.find(name);
-    if (it != st.topics.end()) return found(&it->second, errc::ok);
+  // Another node of the cluster may have created it since the last look. (A failed read
+  // goes on as a miss: an auto-creation finds out.)
+  if (st.ctx->config.cluster.enabled() && !read) {
+    read_topics(self, [=](errc e) {
+      if (e == errc::not_ready) return found(nullptr, e);  // the registry stops
+      find_known(self, name, auto_create, found, true);
+    });
+    return;
   }
   if (!auto_create || !st.ctx->config.auto_create_topics) return found(nullptr, errc::unknown_topic);
   // Clients choose the names: auto-creation is capped per minute, so no client can fill the
@@ -443,6 +530,17 @@ void finish_deletion(self_ptr self, const std::string& name) {
               change_done(self, name);
             },
             [=](caf::error& err) {
+              if (to_errc(err) == errc::unknown_topic) {
+                // Another node deleted it and created a new topic under the name, which
+                // stays: learn that one, then the deletion is done.
+                logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
+                read_topics(self, [=](errc e) {
+                  if (e == errc::not_ready) return;  // the registry stops: it answers the askers
+                  end_deletion(self, name);
+                  change_done(self, name);
+                });
+                return;
+              }
               // Still there: its partitions start again on the next request.
               logging::pipeline().warn("deleting topic '{}' failed: {}", name,
                                        self->system().render(err));
@@ -452,41 +550,95 @@ void finish_deletion(self_ptr self, const std::string& name) {
   }, {}});  // a registry that stops answers the deletion's askers itself (deleting)
 }
 
+// How often a change of a topic is computed again after another node changed the topic
+// under it, before the asker hears not_ready (retriable).
+constexpr int change_attempts = 3;
+
+template <class Result>
+struct topic_change_request {
+  std::string name;
+  caf::typed_response_promise<Result> rp;
+  /// Makes the new record from the current one, or refuses (an error).
+  std::function<expected<storage::topic_info>(const storage::topic_info&)> change;
+  /// The answer to the asker, from the record stored.
+  std::function<Result(const storage::topic_info&)> answer;
+};
+
+// One attempt at a topic's change, the front of its queue: computed from the record as this
+// node knows it, stored only while the store still holds that record. When another node
+// changed the topic first, the topics are read again and the change computed anew.
+template <class Result>
+void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left) {
+  auto* topic = live_topic(self->state, r.name);
+  if (topic == nullptr) {
+    r.rp.deliver(make_caf_error(errc::unknown_topic));
+    return change_done(self, r.name);
+  }
+  auto changed = r.change(*topic);
+  if (!changed) {
+    r.rp.deliver(make_caf_error(static_cast<errc>(changed.error().value())));
+    return change_done(self, r.name);
+  }
+  auto after = std::move(*changed);
+  self->request(self->state.topic_store, caf::infinite, configure_atom::value, *topic, after)
+      .then(
+          [=](bool stored) mutable {
+            auto& s = self->state;
+            if (!stored) {
+              // Another node changed the topic since this one read it.
+              read_topics(self, [=](errc e) mutable {
+                if (e == errc::not_ready) return;  // the registry stops: the queue answers
+                if (e == errc::ok && attempts_left > 1) return try_change(self, r, attempts_left - 1);
+                r.rp.deliver(make_caf_error(e == errc::ok ? errc::not_ready : e));
+                change_done(self, r.name);
+              });
+              return;
+            }
+            // The record is this now, even when a deletion waits behind the change (it
+            // deletes what the change stored).
+            if (auto now = s.topics.find(r.name); now != s.topics.end() && now->second.id == after.id)
+              now->second = after;
+            s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+            r.rp.deliver(r.answer(after));
+            change_done(self, r.name);
+          },
+          [=](caf::error& err) mutable {
+            if (to_errc(err) != errc::unknown_topic) {
+              r.rp.deliver(make_caf_error(errc::storage_unavailable));
+              return change_done(self, r.name);
+            }
+            // Another node deleted the topic (and maybe created it again): learn that before
+            // the next change of the name starts.
+            logging::pipeline().info("topic '{}' was deleted meanwhile by another node", r.name);
+            read_topics(self, [=](errc e) mutable {
+              if (e == errc::not_ready) return;  // the registry stops: the queue answers
+              r.rp.deliver(make_caf_error(errc::unknown_topic));
+              change_done(self, r.name);
+            });
+          });
+}
+
 // Stores a changed record of a live topic (grown, or configured) through the topic store,
-// after any change of it still out: `change` makes the new record from the current one, or
-// refuses (an error). `rp` gets the record as stored.
+// after any change of it still out (try_change). `rp` gets the answer made from the record
+// as stored.
 template <class Result>
 void change_topic(self_ptr self, const std::string& name, caf::typed_response_promise<Result> rp,
                   std::function<expected<storage::topic_info>(const storage::topic_info&)> change,
                   std::function<Result(const storage::topic_info&)> answer) {
-  when_unchanged(self, name, {[=]() mutable {
-    auto* topic = live_topic(self->state, name);
-    if (topic == nullptr) {
-      rp.deliver(make_caf_error(errc::unknown_topic));
-      return change_done(self, name);
+  topic_change_request<Result> r{name, rp, std::move(change), std::move(answer)};
+  with_topics(self, [=](errc e) mutable {
+    if (e != errc::ok) {
+      r.rp.deliver(make_caf_error(e));
+      return;
     }
-    auto changed = change(*topic);
-    if (!changed) {
-      rp.deliver(make_caf_error(static_cast<errc>(changed.error().value())));
-      return change_done(self, name);
+    if (live_topic(self->state, name) == nullptr) {
+      r.rp.deliver(make_caf_error(errc::unknown_topic));
+      return;
     }
-    self->request(self->state.topic_store, caf::infinite, configure_atom::value, *changed)
-        .then(
-            [=](bool) mutable {
-              auto& s = self->state;
-              // The record is this now, even when a deletion waits behind the change (it
-              // deletes what the change stored), unless another node deleted it meanwhile.
-              if (auto now = s.topics.find(name); now != s.topics.end() && now->second.id == changed->id)
-                now->second = *changed;
-              s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-              rp.deliver(answer(*changed));
-              change_done(self, name);
-            },
-            [=](caf::error&) mutable {
-              rp.deliver(make_caf_error(errc::storage_unavailable));
-              change_done(self, name);
-            });
-  }, [=](errc e) mutable { rp.deliver(make_caf_error(e)); }});
+    when_unchanged(self, name,
+                   {[=] { try_change(self, r, change_attempts); },
+                    [=](errc why) mutable { r.rp.deliver(make_caf_error(why)); }});
+  });
 }
 
 // Counts a topic store's write while it is inside it (broker_context::topic_writes_in_flight).
@@ -501,7 +653,7 @@ class topic_write {
   std::atomic<int>& count_;
 };
 
-// Writes topic records with a store connection of its own, one after the other.
+// Reads and writes topic records with a store connection of its own, one after the other.
 topic_store_actor::behavior_type topic_store_impl(topic_store_actor::pointer self,
                                                   std::shared_ptr<broker_context> ctx) {
   auto made = ctx->store_factory();
@@ -511,10 +663,6 @@ topic_store_actor::behavior_type topic_store_impl(topic_store_actor::pointer sel
     return topic_store_actor::behavior_type::make_empty_behavior();
   }
   std::shared_ptr<storage::log_store> store = std::move(*made);
-  auto stored = [](std::error_code e) -> caf::result<bool> {
-    if (e) return make_caf_error(errc::storage_unavailable);
-    return true;
-  };
   return {
       [store, ctx](create_atom, const storage::topic_info& info) -> caf::result<bool> {
         topic_write counted{ctx->topic_writes_in_flight};
@@ -525,13 +673,28 @@ topic_store_actor::behavior_type topic_store_impl(topic_store_actor::pointer sel
         }
         return true;
       },
-      [store, stored, ctx](configure_atom, const storage::topic_info& info) {
+      [store, ctx](configure_atom, const storage::topic_info& before,
+                   const storage::topic_info& after) -> caf::result<bool> {
         topic_write counted{ctx->topic_writes_in_flight};
-        return stored(store->put_topic(info));
+        auto outcome = store->update_topic(before, after);
+        if (!outcome) return make_caf_error(errc::storage_unavailable);
+        // Gone: another node deleted the topic meanwhile.
+        if (*outcome == storage::topic_update::gone) return make_caf_error(errc::unknown_topic);
+        return *outcome == storage::topic_update::stored;
       },
-      [store, stored, ctx](delete_atom, const storage::topic_info& info) {
+      [store, ctx](delete_atom, const storage::topic_info& info) -> caf::result<bool> {
         topic_write counted{ctx->topic_writes_in_flight};
-        return stored(store->delete_topic(info));
+        if (auto e = store->delete_topic(info)) {
+          // The name holds another topic now: this one was deleted meanwhile by another node.
+          if (e == errc::unknown_topic) return make_caf_error(errc::unknown_topic);
+          return make_caf_error(errc::storage_unavailable);
+        }
+        return true;
+      },
+      [store](list_atom) -> caf::result<std::vector<storage::topic_info>> {
+        auto topics = store->list_topics();
+        if (!topics) return make_caf_error(errc::storage_unavailable);
+        return std::move(*topics);
       },
   };
 }
@@ -541,20 +704,18 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
                                                   actor_directory dir, bool own_thread) {
   self->state.ctx = ctx;
   self->state.dir = std::move(dir);
-  auto store = ctx->store_factory();
-  if (!store) {
-    self->quit(make_caf_error(errc::storage_unavailable));
-    return topic_registry_actor::behavior_type::make_empty_behavior();
-  }
-  self->state.store = std::move(*store);
-  // Linked both ways: a registry that stops takes it along, and one that fails is restarted.
+  // Linked both ways: a registry that stops takes it along, and one that fails (or cannot
+  // reach the store at all) is restarted.
   self->state.topic_store =
       own_thread ? self->spawn<caf::detached + caf::linked>(topic_store_impl, ctx)
                  : self->spawn<caf::linked>(topic_store_impl, ctx);
-  if (auto e = ensure_loaded(self); e == errc::not_ready)
+  if (ctx->topic_writes_in_flight.load() > 0)
     logging::pipeline().info("topic registry: a predecessor's topic write is still landing; the topics are read on first use after it");
-  else if (e != errc::ok)
-    logging::pipeline().warn("topic registry: store unavailable at startup; will retry on first use");
+  else
+    with_topics(self, [](errc e) {
+      if (e == errc::storage_unavailable)
+        logging::pipeline().warn("topic registry: store unavailable at startup; will retry on first use");
+    });
   // A retired partition stopped: the lookups waiting for its successor go on.
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
@@ -613,10 +774,17 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return rp;
       },
       [=](topic_atom, const storage::topic_id& id) -> caf::result<storage::topic_info> {
-        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        for (const auto& [name, info] : self->state.topics)
-          if (info.id == id && self->state.deleting.count(name) == 0) return info;
-        return make_caf_error(errc::unknown_topic);
+        auto rp = self->make_response_promise<storage::topic_info>();
+        with_topics(self, [=](errc e) mutable {
+          if (e != errc::ok) { rp.deliver(make_caf_error(e)); return; }
+          for (const auto& [name, info] : self->state.topics)
+            if (info.id == id && self->state.deleting.count(name) == 0) {
+              rp.deliver(info);
+              return;
+            }
+          rp.deliver(make_caf_error(errc::unknown_topic));
+        });
+        return rp;
       },
       [=](create_atom, storage::topic_info& info) -> caf::result<storage::topic_info> {
         auto rp = self->make_response_promise<storage::topic_info>();
@@ -630,10 +798,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return rp;
       },
       [=](grow_atom, const std::string& name, std::int32_t count) -> caf::result<bool> {
-        auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
-        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        if (live_topic(st, name) == nullptr) return make_caf_error(errc::unknown_topic);
         auto rp = self->make_response_promise<bool>();
         change_topic<bool>(
             self, name, rp,
@@ -653,25 +818,25 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return rp;
       },
       [=](delete_atom, const std::string& name) -> caf::result<bool> {
-        auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
-        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        const auto* topic = live_topic(st, name);
-        if (topic == nullptr) return make_caf_error(errc::unknown_topic);
-        // Its partitions retire first; the store forgets the topic once they have stopped.
         auto rp = self->make_response_promise<bool>();
-        st.deleting[name] = {topic->id, {rp}};
-        for (std::int32_t p = 0; p < topic->partitions; ++p)
-          stop_partition(self, {name, p}, errc::unknown_topic);
-        finish_deletion(self, name);
+        with_topics(self, [=](errc e) mutable {
+          if (e != errc::ok) { rp.deliver(make_caf_error(e)); return; }
+          auto& st = self->state;
+          const auto* topic = live_topic(st, name);
+          if (topic == nullptr) { rp.deliver(make_caf_error(errc::unknown_topic)); return; }
+          // Its partitions retire first; the store forgets the topic once they have stopped.
+          const auto partitions = topic->partitions;
+          st.deleting[name] = {topic->id, {rp}};
+          for (std::int32_t p = 0; p < partitions; ++p)
+            stop_partition(self, {name, p}, errc::unknown_topic);
+          finish_deletion(self, name);
+        });
         return rp;
       },
       [=](configure_atom, const std::string& name,
           storage::config_entries& configs) -> caf::result<storage::topic_info> {
-        auto& st = self->state;
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
-        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        if (live_topic(st, name) == nullptr) return make_caf_error(errc::unknown_topic);
         for (const auto& [key, value] : configs)
           if (topic_config_problem(key, value)) return make_caf_error(errc::invalid_request);
         auto rp = self->make_response_promise<storage::topic_info>();
@@ -689,11 +854,15 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         return rp;
       },
       [=](list_atom) -> caf::result<std::vector<storage::topic_info>> {
-        if (auto e = ensure_loaded(self); e != errc::ok) return make_caf_error(e);
-        std::vector<storage::topic_info> out;
-        for (const auto& [name, info] : self->state.topics)
-          if (self->state.deleting.count(name) == 0) out.push_back(info);
-        return out;
+        auto rp = self->make_response_promise<std::vector<storage::topic_info>>();
+        with_topics(self, [=](errc e) mutable {
+          if (e != errc::ok) { rp.deliver(make_caf_error(e)); return; }
+          std::vector<storage::topic_info> out;
+          for (const auto& [name, info] : self->state.topics)
+            if (self->state.deleting.count(name) == 0) out.push_back(info);
+          rp.deliver(std::move(out));
+        });
+        return rp;
       },
       [=](describe_atom, const std::string& name) -> caf::result<topic_description> {
         auto result = self->make_response_promise<topic_description>();
@@ -746,15 +915,12 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (auto it = running.find(tp); it != running.end()) self->send(it->second, a, poll_id);
       },
       [=](recover_atom) {
-        const auto changed = reload_topics(self);
-        if (!changed) {
+        // Before the first read, the read waits for a predecessor's write (with_topics).
+        auto reread = self->state.loaded ? read_topics : with_topics;
+        reread(self, [=](errc e) {
           // The store did not answer: the change is still to be read.
-          self->delayed_send(self, 1s, recover_atom::value);
-          return;
-        }
-        if (*changed)
-          logging::pipeline().info("topic registry: topics changed in the store; {} topics now",
-                                   self->state.topics.size());
+          if (e == errc::storage_unavailable) self->delayed_send(self, 1s, recover_atom::value);
+        });
       },
       [=](directory_atom a, actor_directory& next) {
         auto& st = self->state;
@@ -769,8 +935,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
 topic_registry_actor spawn_topic_registry(caf::actor_system& sys,
                                           std::shared_ptr<broker_context> ctx,
                                           actor_directory dir, bool own_thread) {
-  if (!own_thread) return sys.spawn(registry_impl, std::move(ctx), std::move(dir), false);
-  return sys.spawn<caf::detached>(registry_impl, std::move(ctx), std::move(dir), true);
+  return sys.spawn(registry_impl, std::move(ctx), std::move(dir), own_thread);
 }
 
 }  // namespace portask

@@ -139,8 +139,9 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   cfg.module_factories.push_back(make_scheduler);
   // One worker per core (CAF's default is at least four): on our two-core machines the extra
   // workers only added context switches (about 5% of the broker's CPU under a Kafka produce
-  // load). Store I/O and the registry run on detached actors, never on these workers (the
-  // memory store's writes excepted: they wait on no I/O).
+  // load). Store I/O runs on detached actors (readers, writers, the registry's topic store,
+  // retention), never on these workers (the memory store's writes excepted: they wait on no
+  // I/O).
   cfg.set("scheduler.max-threads",
           env_count("PORTASK_CAF_THREADS", std::max(2u, std::thread::hardware_concurrency())));
   cfg.add_error_category(caf::atom("portask"),

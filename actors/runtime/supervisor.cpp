@@ -109,17 +109,31 @@ child_handle start_child(caf::actor_system& sys, const std::shared_ptr<broker_co
   return {};
 }
 
-// The interface a child of each kind must have: its slot in child_handle.
+// The slot of interface T in child_handle (its position in the variant).
+template <class T, class Variant>
+struct slot_of;
+template <class T, class... Interfaces>
+struct slot_of<T, std::variant<Interfaces...>> {
+  static constexpr std::size_t value = [] {
+    constexpr bool same[] = {std::is_same_v<T, Interfaces>...};
+    std::size_t i = 0;
+    while (i < sizeof...(Interfaces) && !same[i]) ++i;
+    return i;
+  }();
+  static_assert(value < sizeof...(Interfaces), "not an interface child_handle holds");
+};
+
+// The interface a child of each kind must have, as its slot in child_handle.
 constexpr std::size_t interface_of(child_kind kind) {
   switch (kind) {
-    case child_kind::writer: return 0;
-    case child_kind::reader: return 1;
-    case child_kind::bridge: return 2;
-    case child_kind::registry: return 3;
-    case child_kind::groups: return 4;
-    case child_kind::hooks: return 5;
-    case child_kind::retention: return 6;
-    case child_kind::security: return 7;
+    case child_kind::writer: return slot_of<storage_writer_actor, child_handle>::value;
+    case child_kind::reader: return slot_of<storage_reader_actor, child_handle>::value;
+    case child_kind::bridge: return slot_of<protocol_bridge_actor, child_handle>::value;
+    case child_kind::registry: return slot_of<topic_registry_actor, child_handle>::value;
+    case child_kind::groups: return slot_of<group_directory_actor, child_handle>::value;
+    case child_kind::hooks: return slot_of<hooks_actor, child_handle>::value;
+    case child_kind::retention: return slot_of<retention_actor, child_handle>::value;
+    case child_kind::security: return slot_of<security_actor, child_handle>::value;
   }
   return std::variant_npos;
 }

@@ -106,7 +106,10 @@ class faulty_store : public storage::log_store {
   std::error_code create_topic(const storage::topic_info& t) override {
     return inner_->create_topic(t);
   }
-  std::error_code put_topic(const storage::topic_info& t) override { return inner_->put_topic(t); }
+  expected<storage::topic_update> update_topic(const storage::topic_info& before,
+                                               const storage::topic_info& after) override {
+    return inner_->update_topic(before, after);
+  }
   std::error_code delete_topic(const storage::topic_info& t) override {
     return inner_->delete_topic(t);
   }

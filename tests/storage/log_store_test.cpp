@@ -232,10 +232,10 @@ TEST_P(LogStore, EmptyPartitionHasZeroBounds) {
   EXPECT_EQ(*b, (partition_bounds{0, 0}));
 }
 
-TEST_P(LogStore, TopicsArePutListedAndDeletedWithTheirLogs) {
+TEST_P(LogStore, TopicsAreCreatedListedAndDeletedWithTheirLogs) {
   topic_info t{"events", 2, {{"retention.ms", "1000"}, {"cleanup.policy", "delete"}}};
-  ASSERT_FALSE(store_->put_topic(t));
-  ASSERT_FALSE(store_->put_topic({"other", 1, {}}));
+  ASSERT_FALSE(store_->create_topic(t));
+  ASSERT_FALSE(store_->create_topic({"other", 1, {}}));
   auto list = store_->list_topics();
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 2u);
@@ -262,15 +262,62 @@ TEST_P(LogStore, ANameIsCreatedOnceAndAnotherCreationOfItChangesNothing) {
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ(list->front(), first) << "the second creation left the first topic as it was";
-  // Once deleted, the name can be created again; a put overwrites, as a grown topic's does.
+  // Once deleted, the name can be created again.
   ASSERT_FALSE(store_->delete_topic(first));
   ASSERT_FALSE(store_->create_topic(second));
-  second.partitions = 6;
-  ASSERT_FALSE(store_->put_topic(second));
   list = store_->list_topics();
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ(list->front(), second);
+}
+
+TEST_P(LogStore, ATopicIsUpdatedOnlyFromTheRecordStored) {
+  topic_info first{"orders", 2, {}};
+  first.id = storage::new_topic_id();
+  ASSERT_FALSE(store_->create_topic(first));
+  // Grown and reconfigured from the record stored: stored as given.
+  auto grown = first;
+  grown.partitions = 4;
+  grown.configs = {{"retention.ms", "1000"}, {"cleanup.policy", "delete"}};
+  EXPECT_EQ(store_->update_topic(first, grown).value(), topic_update::stored);
+  auto list = store_->list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front(), grown);
+  // A change computed from the record before that one (another node's view) undoes nothing.
+  auto stale = first;
+  stale.configs = {{"retention.ms", "5"}};
+  EXPECT_EQ(store_->update_topic(first, stale).value(), topic_update::changed);
+  list = store_->list_topics();
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->front(), grown) << "the grown topic keeps its four partitions";
+  // A change computed from a topic deleted meanwhile does not bring it back ...
+  ASSERT_FALSE(store_->delete_topic(grown));
+  auto late = grown;
+  late.partitions = 8;
+  EXPECT_EQ(store_->update_topic(grown, late).value(), topic_update::gone);
+  list = store_->list_topics();
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->empty()) << "the deleted topic stays deleted";
+  // ... nor overwrites, nor deletes, the topic created again under its name.
+  topic_info again{"orders", 1, {}};
+  again.id = storage::new_topic_id();
+  ASSERT_FALSE(store_->create_topic(again));
+  ASSERT_FALSE(append_one({"orders", 0}, 0, make_frame("kept")));
+  EXPECT_EQ(store_->update_topic(grown, late).value(), topic_update::gone);
+  EXPECT_EQ(store_->delete_topic(grown), make_error_code(errc::unknown_topic));
+  list = store_->list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front(), again);
+  const auto kept = store_->bounds({"orders", 0}).value().next_offset;
+  EXPECT_EQ(kept, 1) << "its log stays";
+  ASSERT_FALSE(store_->delete_topic(again));
+  list = store_->list_topics();
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->empty());
+  const auto emptied = store_->bounds({"orders", 0}).value().next_offset;
+  EXPECT_EQ(emptied, 0);
 }
 
 TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
@@ -716,7 +763,7 @@ TEST_P(LogStore, AnEmptiedLogKeepsItsNextOffsetAndRefusesOlderOffsets) {
 
 TEST_P(LogStore, DeletingATopicRemovesItsLogStartToo) {
   topic_info t{"orders", 1, {}};
-  ASSERT_FALSE(store_->put_topic(t));
+  ASSERT_FALSE(store_->create_topic(t));
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(append_running(tp_, 5, 100));
   ASSERT_TRUE(store_->delete_records(tp_, 7));
   ASSERT_FALSE(store_->delete_topic(t));
@@ -805,6 +852,45 @@ TEST(RedisStore, ProducerIdsSurviveARestart) {
   EXPECT_EQ(*second, *first + 1000) << "a restarted store never hands out an id twice";
 }
 
+// Records stored before topics had ids end after their configs; such a topic's id is made
+// from its name, and an update or deletion checks that one.
+TEST(RedisStore, ARecordFromBeforeTopicIdsIsChangedUnderTheIdMadeFromItsName) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store s{o};
+  // "old": 2 partitions (zigzag varint 4), one config, retention.ms=1000, and no id.
+  auto [status, out] = test::run_shell("printf '\\004\\001\\014retention.ms\\0041000' | redis-cli -p " +
+                                       std::to_string(server.port()) + " -x HSET " + o.key_prefix +
+                                       ":topics old 2>&1");
+  ASSERT_EQ(status, 0) << out;
+  auto list = s.list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  auto old = list->front();
+  EXPECT_EQ(old.partitions, 2);
+  EXPECT_EQ(old.configs, (storage::config_entries{{"retention.ms", "1000"}}));
+  EXPECT_EQ(old.id, storage::topic_id_from_name("old"));
+  auto other = old;
+  other.id = storage::new_topic_id();
+  auto other_grown = other;
+  other_grown.partitions = 9;
+  EXPECT_EQ(s.update_topic(other, other_grown).value(), topic_update::gone);
+  auto grown = old;
+  grown.partitions = 3;
+  EXPECT_EQ(s.update_topic(old, grown).value(), topic_update::stored);
+  list = s.list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front(), grown) << "stored with its id from now on";
+  EXPECT_EQ(s.delete_topic(other), make_error_code(errc::unknown_topic));
+  ASSERT_FALSE(s.delete_topic(grown));
+  list = s.list_topics();
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->empty());
+}
+
 // A write that timed out on a paused server may still run when the server resumes. The
 // store fences that connection before any later call: once a read is answered, the old
 // connection is gone and nothing it sent can land afterwards.
@@ -864,9 +950,8 @@ TEST(RedisStore, AuthenticatesWithAPasswordOrAnAclUserAndIsRefusedWithoutOne) {
     auto o = parse_redis_url(url).value();
     o.timeout = std::chrono::seconds(30);  // refusals come at once; only a slow fsync waits
     redis_store s{o};
-    storage::topic_info t;
-    t.name = "t";
-    return s.put_topic(t);
+    auto topics = s.list_topics();
+    return topics ? std::error_code{} : topics.error();
   };
   EXPECT_EQ(put("redis://" + where), errc::storage_unavailable);
   EXPECT_EQ(put("redis://:wrong@" + where), errc::storage_unavailable);
@@ -892,7 +977,7 @@ TEST(RedisStore, SpeaksTlsToARedissUrlAndRefusesServersItCannotTrust) {
     redis_store s{o};
     storage::topic_info t;
     t.name = "over-tls";
-    return s.put_topic(t);
+    return s.create_topic(t);  // only the trusted connection gets through: created once
   };
   const std::string client = "&tls_cert_file=" + files.alice_cert + "&tls_key_file=" + files.alice_key;
   // Refused: at the handshake (storage_unavailable), or, with TLS 1.3, once the server has

@@ -506,4 +506,52 @@ CAF_TEST(publishes bounced by a stopped partition reach its successor before lat
   CAF_CHECK(!sched.has_job());
 }
 
+CAF_TEST(a later publish waits for one still out to a partition whose fetch was refused first) {
+  // The bridge alone, between the mock registry and two mock partitions of orders/0. The
+  // first actor answers a fetch "not ready" (it is retiring) with a publish still unread
+  // behind it, then stops and bounces that publish.
+  auto first_script = std::make_shared<partition_script>();
+  first_script->fetch.fail(errc::not_ready);
+  auto first = track(spawn_mock_partition(sys, first_script));
+  auto successor_script = std::make_shared<partition_script>();
+  successor_script->next_offset = 10;
+  auto successor = track(spawn_mock_partition(sys, successor_script));
+  registry_script->partitions[orders] = first;
+  sched.run();
+  // F, a fetch, looks the first actor up and goes to it; B (1 record) follows it there.
+  fetch_request req;
+  req.tp = orders;
+  req.offset = 0;
+  self->request(bridge, caf::infinite, fetch_atom::value, req);
+  expect((fetch_atom, fetch_request), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, false));
+  expect((partition_actor), from(registry).to(bridge).with(first));
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  // The first actor refuses F; the bridge forgets it while B is still out to it.
+  expect((fetch_atom, fetch_request), from(bridge).to(first).with(_, _));
+  expect((caf::error), from(first).to(bridge).with(make_caf_error(errc::not_ready)));
+  expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::not_ready)));
+  registry_script->partitions[orders] = successor;
+  // C (2 records) arrives now: it waits for B instead of looking up the successor.
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  CAF_CHECK_EQUAL(registry_script->partition.count(), 1u);
+  // The first actor stops with B unread: B bounces, and goes to the successor before C.
+  caf::anon_send<caf::message_priority::high>(
+      caf::actor_cast<caf::actor>(first), caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill});
+  CAF_REQUIRE(sched.prioritize(first));
+  sched.run_once();
+  sched.run();
+  CAF_CHECK_EQUAL(first_script->append.count(), 0u);
+  CAF_CHECK_EQUAL(registry_script->partition.count(), 2u);  // one lookup for B and C
+  std::vector<std::uint32_t> order;
+  for (std::size_t i = 0; i < successor_script->append.count(); ++i)
+    order.push_back(successor_script->append.arg(i).record_count);
+  CAF_CHECK_EQUAL(order, (std::vector<std::uint32_t>{1, 2}));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 10)));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 11)));
+  CAF_CHECK(!sched.has_job());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

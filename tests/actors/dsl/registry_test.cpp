@@ -214,9 +214,78 @@ CAF_TEST(a registry restarted while the topic write of its predecessor lands rea
   ctx->topic_writes_in_flight.store(0);  // it landed
   self->request(fresh, caf::infinite, partition_atom::value, orders, false);
   expect((partition_atom, topic_partition, bool), from(self).to(fresh).with(_, orders, false));
+  sched.run();  // its topic store reads the topics
   partition_actor p;
   expect((partition_actor), from(fresh).to(self).with(captured(p)));
   CAF_CHECK(p);
+}
+
+CAF_TEST(a registry reads the topics through its topic store and holds the requests that come meanwhile) {
+  auto fresh = track(spawn_topic_registry(sys, ctx, dir, false));
+  // Its start asks its topic store for the topics; the topic store has not run yet.
+  CAF_REQUIRE(sched.prioritize(fresh));
+  sched.run_once();
+  self->request(fresh, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(fresh).with(_, orders, false));
+  self->request(fresh, caf::infinite, list_atom::value);
+  expect((list_atom), from(self).to(fresh).with(_));
+  CAF_CHECK(self->mailbox().empty());  // both wait for the read, in the registry, not blocked
+  sched.run();  // the topic store reads "orders" (the fixture's registry created it)
+  partition_actor p;
+  expect((partition_actor), from(fresh).to(self).with(captured(p)));
+  CAF_CHECK(p);
+  expect((std::vector<storage::topic_info>),
+         from(fresh).to(self).with(WHERE(std::vector<storage::topic_info>, l,
+                                         l.size() == 1 && l.front().name == "orders")));
+}
+
+CAF_TEST(a grow computed from a topic another node deleted does not bring it back) {
+  // Another node deletes "orders" behind this registry's back, which still knows it.
+  auto made = ctx->store_factory();
+  CAF_REQUIRE(made);
+  auto& other = *made;
+  auto stored = other->list_topics();
+  CAF_REQUIRE(stored && stored->size() == 1u);
+  const auto gone = stored->front();
+  CAF_REQUIRE(!other->delete_topic(gone));
+  self->request(topics, caf::infinite, grow_atom::value, std::string{"orders"}, std::int32_t{3});
+  expect((grow_atom, std::string, std::int32_t), from(self).to(topics).with(_, _, 3));
+  sched.run();  // the store refuses the update; the registry reads the topics again
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::unknown_topic)));
+  auto list = other->list_topics();
+  CAF_REQUIRE(list);
+  CAF_CHECK(list->empty());
+  // The registry has learnt it: the topic is unknown to lookups now.
+  self->request(topics, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, orders, false));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::unknown_topic)));
+}
+
+CAF_TEST(a change made from a record another node changed meanwhile is made again from the new one) {
+  // Another node grows "orders" to two partitions behind this registry's back.
+  auto made = ctx->store_factory();
+  CAF_REQUIRE(made);
+  auto& other = *made;
+  auto stored = other->list_topics();
+  CAF_REQUIRE(stored && stored->size() == 1u);
+  const auto before = stored->front();
+  auto grown = before;
+  grown.partitions = 2;
+  const auto outcome = other->update_topic(before, grown);
+  CAF_REQUIRE(outcome && *outcome == storage::topic_update::stored);
+  // This registry configures it from the one-partition record it knows: the store refuses
+  // that, the registry reads the topics again and configures the grown record.
+  self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
+                storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries), from(self).to(topics).with(_, _, _));
+  sched.run();
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t,
+                                          t.partitions == 2 && t.configs.size() == 1)));
+  auto list = other->list_topics();
+  CAF_REQUIRE(list && list->size() == 1u);
+  CAF_CHECK_EQUAL(list->front().partitions, 2);
+  CAF_CHECK_EQUAL(list->front().configs.size(), 1u);
 }
 
 CAF_TEST(a creation that finds its name stored meanwhile keeps the stored topic and serves it) {
