@@ -65,9 +65,9 @@ struct topic_info {
   friend bool operator==(const topic_info&, const topic_info&) = default;
 };
 
-/// What log_store::update_topic did.
-enum class topic_update {
-  stored,   ///< the record is the new one
+/// What a change of a topic's record (log_store::update_topic, delete_topic) did.
+enum class topic_write {
+  done,     ///< stored, or deleted
   changed,  ///< another version of the topic is stored: nothing written
   gone,     ///< no topic of that id under the name: nothing written
 };
@@ -310,11 +310,13 @@ class log_store {
   /// compute the change from that), `gone` when the name holds no topic of before's id
   /// (deleted, or deleted and created again). So a change computed from an old view never
   /// undoes another node's nor brings a deleted topic back.
-  virtual expected<topic_update> update_topic(const topic_info& before, const topic_info& after) = 0;
-  /// Removes the topic and its partition logs, in one atomic step, unless the name holds a
-  /// topic of another id now (deleted and created again meanwhile): then
-  /// errc::unknown_topic and nothing is removed.
-  virtual std::error_code delete_topic(const topic_info& topic) = 0;
+  virtual expected<topic_write> update_topic(const topic_info& before, const topic_info& after) = 0;
+  /// Removes the topic and the logs of its partitions in one atomic step, only while the
+  /// record stored under the name is `topic` (so the logs removed are all of them):
+  /// `changed` when another version of it is stored (grown by another node: read it again),
+  /// `gone` when the name holds a topic of another id (deleted and created again). Nothing is
+  /// removed then. A name that holds no topic has the logs of `topic` removed.
+  virtual expected<topic_write> delete_topic(const topic_info& topic) = 0;
   virtual expected<std::vector<topic_info>> list_topics() = 0;
 
   // -- consumer groups: one hash of committed offsets per group, and the set of groups ----

@@ -232,21 +232,22 @@ std::error_code memory_store::create_topic(const topic_info& topic) {
   return {};
 }
 
-expected<topic_update> memory_store::update_topic(const topic_info& before, const topic_info& after) {
+expected<topic_write> memory_store::update_topic(const topic_info& before, const topic_info& after) {
   std::lock_guard lock{state_->mutex};
   auto it = state_->topics.find(before.name);
-  if (it == state_->topics.end() || it->second.id != before.id) return topic_update::gone;
-  if (it->second != before) return topic_update::changed;
+  if (it == state_->topics.end() || it->second.id != before.id) return topic_write::gone;
+  if (it->second != before) return topic_write::changed;
   it->second = after;
-  return topic_update::stored;
+  return topic_write::done;
 }
 
-std::error_code memory_store::delete_topic(const topic_info& topic) {
+expected<topic_write> memory_store::delete_topic(const topic_info& topic) {
   // Freed after the lock is released, as in delete_records.
   std::vector<decltype(state::logs)::node_type> deleted;
   std::lock_guard lock{state_->mutex};
   if (auto it = state_->topics.find(topic.name); it != state_->topics.end()) {
-    if (it->second.id != topic.id) return errc::unknown_topic;  // another topic has the name now
+    if (it->second.id != topic.id) return topic_write::gone;  // another topic has the name now
+    if (it->second != topic) return topic_write::changed;
     state_->topics.erase(it);
   }
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
@@ -257,7 +258,7 @@ std::error_code memory_store::delete_topic(const topic_info& topic) {
     state_->producers.erase(topic_partition{topic.name, p});
     state_->leases.erase(partition_lease({topic.name, p}));
   }
-  return {};
+  return topic_write::done;
 }
 
 expected<std::vector<topic_info>> memory_store::list_topics() {

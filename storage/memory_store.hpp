@@ -31,8 +31,8 @@ class memory_store final : public log_store {
                                             std::int64_t offset) override;
   std::optional<store_usage> usage() override;
   std::error_code create_topic(const topic_info& topic) override;
-  expected<topic_update> update_topic(const topic_info& before, const topic_info& after) override;
-  std::error_code delete_topic(const topic_info& topic) override;
+  expected<topic_write> update_topic(const topic_info& before, const topic_info& after) override;
+  expected<topic_write> delete_topic(const topic_info& topic) override;
   expected<std::vector<topic_info>> list_topics() override;
   std::error_code commit_offsets(const std::string& group, std::span<const group_offset> offsets,
                                  const std::string& fence) override;

@@ -820,6 +820,21 @@ local function split_topic(cur, legacy)
 end
 )lua";
 
+namespace {
+
+// What a topic script answered: OK, CHANGED or GONE.
+expected<topic_write> script_outcome(const redis_store::reply& rep, std::string_view what,
+                                     const std::string& topic) {
+  if (rep.is_error() || rep->type != REDIS_REPLY_STRING) {
+    logging::storage().warn("store refused {} topic '{}': {}", what, topic,
+                            rep.is_error() ? str(rep.get()) : "no script result");
+    return errc::storage_unavailable;
+  }
+  const auto outcome = str(rep.get());
+  if (outcome == "OK") return topic_write::done;
+  return outcome == "CHANGED" ? topic_write::changed : topic_write::gone;
+}
+
 // A changed topic record, stored only while the stored one is the record the change was made
 // from. KEYS: the topics hash; ARGV: the name, the expected id, the id made from the name,
 // the old record without its id, the new record.
@@ -833,38 +848,35 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
 return 'OK'
 )lua";
 
-// A topic's deletion, unless its name holds another topic now. KEYS: the topics hash, then
-// every key of the topic's partitions; ARGV: the name, the expected id, the id made from the
-// name.
+// A topic's deletion, only while the stored record is the one given (a grown topic has more
+// logs than the caller would name). KEYS: the topics hash, then every key of the topic's
+// partitions; ARGV: the name, the expected id, the id made from the name, the record without
+// its id. UNLINK frees the logs' memory off the server's main thread.
 const std::string delete_topic_script = std::string(split_topic_lua) + R"lua(
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then
-  if split_topic(cur, ARGV[3]) ~= ARGV[2] then return 'GONE' end
+  local id, rest = split_topic(cur, ARGV[3])
+  if id ~= ARGV[2] then return 'GONE' end
+  if rest ~= ARGV[4] then return 'CHANGED' end
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
-for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = 2, #KEYS do redis.call('UNLINK', KEYS[i]) end
 return 'OK'
 )lua";
 
-expected<topic_update> redis_store::update_topic(const topic_info& before, const topic_info& after) {
+}  // namespace
+
+expected<topic_write> redis_store::update_topic(const topic_info& before, const topic_info& after) {
   command c;
   c.arg("EVAL").arg(update_topic_script).arg("1").own(options_.key_prefix + ":topics").arg(before.name);
   c.own(id_bytes(before.id)).own(id_bytes(topic_id_from_name(before.name)));
   c.own(encode_topic(before, false)).own(encode_topic(after));
   auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  const auto& rep = (*r)[0];
-  if (rep.is_error() || rep->type != REDIS_REPLY_STRING) {
-    logging::storage().warn("store refused updating topic '{}': {}", before.name,
-                            rep.is_error() ? str(rep.get()) : "no script result");
-    return errc::storage_unavailable;
-  }
-  const auto outcome = str(rep.get());
-  if (outcome == "OK") return topic_update::stored;
-  return outcome == "CHANGED" ? topic_update::changed : topic_update::gone;
+  return script_outcome((*r)[0], "updating", before.name);
 }
 
-std::error_code redis_store::delete_topic(const topic_info& topic) {
+expected<topic_write> redis_store::delete_topic(const topic_info& topic) {
   command c;
   c.arg("EVAL").arg(delete_topic_script).own(std::to_string(1 + 4 * std::int64_t{topic.partitions}));
   c.own(options_.key_prefix + ":topics");
@@ -875,15 +887,10 @@ std::error_code redis_store::delete_topic(const topic_info& topic) {
     c.own(lease_key(partition_lease({topic.name, p})));
   }
   c.arg(topic.name).own(id_bytes(topic.id)).own(id_bytes(topic_id_from_name(topic.name)));
+  c.own(encode_topic(topic, false));
   auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  const auto& rep = (*r)[0];
-  if (rep.is_error() || rep->type != REDIS_REPLY_STRING) {
-    logging::storage().warn("store refused deleting topic '{}': {}", topic.name,
-                            rep.is_error() ? str(rep.get()) : "no script result");
-    return errc::storage_unavailable;
-  }
-  return str(rep.get()) == "OK" ? std::error_code{} : make_error_code(errc::unknown_topic);
+  return script_outcome((*r)[0], "deleting", topic.name);
 }
 
 expected<std::vector<topic_info>> redis_store::list_topics() {

@@ -25,7 +25,10 @@ std::chrono::milliseconds retire_grace(const broker_config& config);
 /// retiring predecessor, then one store call's timeout at the registry's topic store (the
 /// deletion itself, or a read of the topics the answer waits for), then 2 s (15 s by
 /// default), so that the registry's answer (the successor, the deletion done) comes before
-/// it runs out while the store answers in time.
+/// it runs out. Calls at the topic store take milliseconds while the store answers; one that
+/// stalls the store for a whole timeout can make an answer that waits behind it (another
+/// topic write, a second read, a change tried again) late: the asker hears a retriable
+/// timeout, and the change itself still completes.
 std::chrono::milliseconds registry_wait(const broker_config& config);
 
 /// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:

@@ -96,6 +96,10 @@ using self_ptr = topic_registry_actor::stateful_pointer<registry_state>;
 
 constexpr std::int32_t max_partitions = 10000;
 
+// How often a change or deletion of a topic is tried again after another node changed the
+// topic under it, before the asker hears not_ready (retriable).
+constexpr int change_attempts = 3;
+
 void stop_partition(self_ptr self, const topic_partition& tp, errc why);
 
 // Takes the topic list read from the store as the registry's view (in a cluster, other nodes
@@ -196,6 +200,14 @@ storage::topic_info* live_topic(registry_state& st, const std::string& name) {
 }
 
 void create_known(self_ptr self, storage::topic_info info, std::function<void(errc)> done);
+
+// The store says the topic of `id` is no longer under `name` (another node deleted it):
+// forgotten at once, so that nothing is served from it even if reading the topics again
+// fails. Its partitions stop at the next read (take_topics).
+void forget_topic(self_ptr self, const std::string& name, const storage::topic_id& id) {
+  auto& topics = self->state.topics;
+  if (auto it = topics.find(name); it != topics.end() && it->second.id == id) topics.erase(it);
+}
 
 // Creates a topic: checks it, has the topic store write it and tells `done` the outcome once
 // the store has answered (at once when the topic is refused). Lookups of the name meanwhile
@@ -493,6 +505,59 @@ void end_deletion(self_ptr self, const std::string& name, const caf::error& outc
   }
 }
 
+// One attempt at a topic's deletion in the store, the front of its change queue: with the
+// record as this node knows it (its partition count names the logs to remove). When another
+// node changed the topic first, the topics are read again and the deletion tried anew.
+void delete_at_store(self_ptr self, const std::string& name, storage::topic_id id,
+                     int attempts_left) {
+  auto& s = self->state;
+  auto topic = s.topics.find(name);
+  if (topic == s.topics.end() || topic->second.id != id) {
+    end_deletion(self, name);  // a read meanwhile found it gone: done
+    return change_done(self, name);
+  }
+  self->request(s.topic_store, caf::infinite, delete_atom::value, topic->second)
+      .then(
+          [=](bool deleted) {
+            if (!deleted) {
+              // Another node changed (grew) the topic since this one read it.
+              read_topics(self, [=](errc e) {
+                if (e == errc::not_ready) return;  // the registry stops: it answers the askers
+                if (e == errc::ok && attempts_left > 1)
+                  return delete_at_store(self, name, id, attempts_left - 1);
+                end_deletion(self, name, make_caf_error(e == errc::ok ? errc::not_ready : e));
+                change_done(self, name);
+              });
+              return;
+            }
+            auto& s2 = self->state;
+            logging::pipeline().info("deleted topic '{}'", name);
+            s2.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+            forget_topic(self, name, id);
+            end_deletion(self, name);
+            change_done(self, name);
+          },
+          [=](caf::error& err) {
+            if (to_errc(err) == errc::unknown_topic) {
+              // Another node deleted it and created a new topic under the name, which stays:
+              // learn that one, then the deletion is done.
+              logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
+              forget_topic(self, name, id);
+              read_topics(self, [=](errc e) {
+                if (e == errc::not_ready) return;  // the registry stops: it answers the askers
+                end_deletion(self, name);
+                change_done(self, name);
+              });
+              return;
+            }
+            // Still there: its partitions start again on the next request.
+            logging::pipeline().warn("deleting topic '{}' failed: {}", name,
+                                     self->system().render(err));
+            end_deletion(self, name, make_caf_error(errc::storage_unavailable));
+            change_done(self, name);
+          });
+}
+
 // Deletes a topic in the store once none of its partitions is still retiring (through the
 // topic store, after any change of the topic still out), and answers the requests that asked
 // for it. Until the store has answered, the name stays neither known nor free (deleting).
@@ -511,48 +576,9 @@ void finish_deletion(self_ptr self, const std::string& name) {
     return end_deletion(self, name);
   }
   const auto id = d->second.id;
-  when_unchanged(self, name, {[=] {
-    auto& s = self->state;
-    auto topic = s.topics.find(name);
-    if (topic == s.topics.end() || topic->second.id != id) {
-      end_deletion(self, name);  // a cluster reload meanwhile found it gone: done
-      return change_done(self, name);
-    }
-    self->request(s.topic_store, caf::infinite, delete_atom::value, topic->second)
-        .then(
-            [=](bool) {
-              auto& s2 = self->state;
-              logging::pipeline().info("deleted topic '{}'", name);
-              s2.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-              if (auto gone = s2.topics.find(name); gone != s2.topics.end() && gone->second.id == id)
-                s2.topics.erase(gone);
-              end_deletion(self, name);
-              change_done(self, name);
-            },
-            [=](caf::error& err) {
-              if (to_errc(err) == errc::unknown_topic) {
-                // Another node deleted it and created a new topic under the name, which
-                // stays: learn that one, then the deletion is done.
-                logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
-                read_topics(self, [=](errc e) {
-                  if (e == errc::not_ready) return;  // the registry stops: it answers the askers
-                  end_deletion(self, name);
-                  change_done(self, name);
-                });
-                return;
-              }
-              // Still there: its partitions start again on the next request.
-              logging::pipeline().warn("deleting topic '{}' failed: {}", name,
-                                       self->system().render(err));
-              end_deletion(self, name, make_caf_error(errc::storage_unavailable));
-              change_done(self, name);
-            });
-  }, {}});  // a registry that stops answers the deletion's askers itself (deleting)
+  when_unchanged(self, name, {[=] { delete_at_store(self, name, id, change_attempts); }, {}});
+  // (a registry that stops answers the deletion's askers itself: deleting)
 }
-
-// How often a change of a topic is computed again after another node changed the topic
-// under it, before the asker hears not_ready (retriable).
-constexpr int change_attempts = 3;
 
 template <class Result>
 struct topic_change_request {
@@ -580,6 +606,7 @@ void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left
     return change_done(self, r.name);
   }
   auto after = std::move(*changed);
+  const auto before_id = topic->id;
   self->request(self->state.topic_store, caf::infinite, configure_atom::value, *topic, after)
       .then(
           [=](bool stored) mutable {
@@ -610,6 +637,7 @@ void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left
             // Another node deleted the topic (and maybe created it again): learn that before
             // the next change of the name starts.
             logging::pipeline().info("topic '{}' was deleted meanwhile by another node", r.name);
+            forget_topic(self, r.name, before_id);
             read_topics(self, [=](errc e) mutable {
               if (e == errc::not_ready) return;  // the registry stops: the queue answers
               r.rp.deliver(make_caf_error(errc::unknown_topic));
@@ -642,12 +670,12 @@ void change_topic(self_ptr self, const std::string& name, caf::typed_response_pr
 }
 
 // Counts a topic store's write while it is inside it (broker_context::topic_writes_in_flight).
-class topic_write {
+class counted_topic_write {
  public:
-  explicit topic_write(std::atomic<int>& count) : count_(count) { count_.fetch_add(1); }
-  ~topic_write() { count_.fetch_sub(1); }
-  topic_write(const topic_write&) = delete;
-  topic_write& operator=(const topic_write&) = delete;
+  explicit counted_topic_write(std::atomic<int>& count) : count_(count) { count_.fetch_add(1); }
+  ~counted_topic_write() { count_.fetch_sub(1); }
+  counted_topic_write(const counted_topic_write&) = delete;
+  counted_topic_write& operator=(const counted_topic_write&) = delete;
 
  private:
   std::atomic<int>& count_;
@@ -665,7 +693,7 @@ topic_store_actor::behavior_type topic_store_impl(topic_store_actor::pointer sel
   std::shared_ptr<storage::log_store> store = std::move(*made);
   return {
       [store, ctx](create_atom, const storage::topic_info& info) -> caf::result<bool> {
-        topic_write counted{ctx->topic_writes_in_flight};
+        counted_topic_write counted{ctx->topic_writes_in_flight};
         if (auto e = store->create_topic(info)) {
           // Stored meanwhile by another node, or by a creation whose registry failed.
           if (e == errc::topic_already_exists) return make_caf_error(errc::topic_already_exists);
@@ -675,21 +703,20 @@ topic_store_actor::behavior_type topic_store_impl(topic_store_actor::pointer sel
       },
       [store, ctx](configure_atom, const storage::topic_info& before,
                    const storage::topic_info& after) -> caf::result<bool> {
-        topic_write counted{ctx->topic_writes_in_flight};
+        counted_topic_write counted{ctx->topic_writes_in_flight};
         auto outcome = store->update_topic(before, after);
         if (!outcome) return make_caf_error(errc::storage_unavailable);
         // Gone: another node deleted the topic meanwhile.
-        if (*outcome == storage::topic_update::gone) return make_caf_error(errc::unknown_topic);
-        return *outcome == storage::topic_update::stored;
+        if (*outcome == storage::topic_write::gone) return make_caf_error(errc::unknown_topic);
+        return *outcome == storage::topic_write::done;
       },
       [store, ctx](delete_atom, const storage::topic_info& info) -> caf::result<bool> {
-        topic_write counted{ctx->topic_writes_in_flight};
-        if (auto e = store->delete_topic(info)) {
-          // The name holds another topic now: this one was deleted meanwhile by another node.
-          if (e == errc::unknown_topic) return make_caf_error(errc::unknown_topic);
-          return make_caf_error(errc::storage_unavailable);
-        }
-        return true;
+        counted_topic_write counted{ctx->topic_writes_in_flight};
+        auto outcome = store->delete_topic(info);
+        if (!outcome) return make_caf_error(errc::storage_unavailable);
+        // Gone: the name holds another topic now; this one was deleted meanwhile by another node.
+        if (*outcome == storage::topic_write::gone) return make_caf_error(errc::unknown_topic);
+        return *outcome == storage::topic_write::done;
       },
       [store](list_atom) -> caf::result<std::vector<storage::topic_info>> {
         auto topics = store->list_topics();

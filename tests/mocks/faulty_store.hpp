@@ -106,11 +106,11 @@ class faulty_store : public storage::log_store {
   std::error_code create_topic(const storage::topic_info& t) override {
     return inner_->create_topic(t);
   }
-  expected<storage::topic_update> update_topic(const storage::topic_info& before,
+  expected<storage::topic_write> update_topic(const storage::topic_info& before,
                                                const storage::topic_info& after) override {
     return inner_->update_topic(before, after);
   }
-  std::error_code delete_topic(const storage::topic_info& t) override {
+  expected<storage::topic_write> delete_topic(const storage::topic_info& t) override {
     return inner_->delete_topic(t);
   }
   expected<std::vector<storage::topic_info>> list_topics() override { return inner_->list_topics(); }

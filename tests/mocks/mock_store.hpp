@@ -24,9 +24,9 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(expected<storage::partition_bounds>, delete_records,
               (const storage::topic_partition&, std::int64_t), (override));
   MOCK_METHOD(std::error_code, create_topic, (const storage::topic_info&), (override));
-  MOCK_METHOD(expected<storage::topic_update>, update_topic,
+  MOCK_METHOD(expected<storage::topic_write>, update_topic,
               (const storage::topic_info&, const storage::topic_info&), (override));
-  MOCK_METHOD(std::error_code, delete_topic, (const storage::topic_info&), (override));
+  MOCK_METHOD(expected<storage::topic_write>, delete_topic, (const storage::topic_info&), (override));
   MOCK_METHOD(expected<std::vector<storage::topic_info>>, list_topics, (), (override));
   MOCK_METHOD(std::error_code, commit_offsets,
               (const std::string&, std::span<const storage::group_offset>, const std::string&), (override));

@@ -243,7 +243,7 @@ TEST_P(LogStore, TopicsAreCreatedListedAndDeletedWithTheirLogs) {
   ASSERT_NE(it, list->end());
   EXPECT_EQ(*it, t);
   ASSERT_FALSE(append_one({"events", 1}, 0, make_frame("e")));
-  ASSERT_FALSE(store_->delete_topic(t));
+  ASSERT_EQ(store_->delete_topic(t).value(), topic_write::done);
   list = store_->list_topics();
   ASSERT_TRUE(list);
   EXPECT_EQ(list->size(), 1u);
@@ -263,7 +263,7 @@ TEST_P(LogStore, ANameIsCreatedOnceAndAnotherCreationOfItChangesNothing) {
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ(list->front(), first) << "the second creation left the first topic as it was";
   // Once deleted, the name can be created again.
-  ASSERT_FALSE(store_->delete_topic(first));
+  ASSERT_EQ(store_->delete_topic(first).value(), topic_write::done);
   ASSERT_FALSE(store_->create_topic(second));
   list = store_->list_topics();
   ASSERT_TRUE(list);
@@ -279,7 +279,7 @@ TEST_P(LogStore, ATopicIsUpdatedOnlyFromTheRecordStored) {
   auto grown = first;
   grown.partitions = 4;
   grown.configs = {{"retention.ms", "1000"}, {"cleanup.policy", "delete"}};
-  EXPECT_EQ(store_->update_topic(first, grown).value(), topic_update::stored);
+  EXPECT_EQ(store_->update_topic(first, grown).value(), topic_write::done);
   auto list = store_->list_topics();
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 1u);
@@ -287,15 +287,15 @@ TEST_P(LogStore, ATopicIsUpdatedOnlyFromTheRecordStored) {
   // A change computed from the record before that one (another node's view) undoes nothing.
   auto stale = first;
   stale.configs = {{"retention.ms", "5"}};
-  EXPECT_EQ(store_->update_topic(first, stale).value(), topic_update::changed);
+  EXPECT_EQ(store_->update_topic(first, stale).value(), topic_write::changed);
   list = store_->list_topics();
   ASSERT_TRUE(list);
   EXPECT_EQ(list->front(), grown) << "the grown topic keeps its four partitions";
   // A change computed from a topic deleted meanwhile does not bring it back ...
-  ASSERT_FALSE(store_->delete_topic(grown));
+  ASSERT_EQ(store_->delete_topic(grown).value(), topic_write::done);
   auto late = grown;
   late.partitions = 8;
-  EXPECT_EQ(store_->update_topic(grown, late).value(), topic_update::gone);
+  EXPECT_EQ(store_->update_topic(grown, late).value(), topic_write::gone);
   list = store_->list_topics();
   ASSERT_TRUE(list);
   EXPECT_TRUE(list->empty()) << "the deleted topic stays deleted";
@@ -304,20 +304,46 @@ TEST_P(LogStore, ATopicIsUpdatedOnlyFromTheRecordStored) {
   again.id = storage::new_topic_id();
   ASSERT_FALSE(store_->create_topic(again));
   ASSERT_FALSE(append_one({"orders", 0}, 0, make_frame("kept")));
-  EXPECT_EQ(store_->update_topic(grown, late).value(), topic_update::gone);
-  EXPECT_EQ(store_->delete_topic(grown), make_error_code(errc::unknown_topic));
+  EXPECT_EQ(store_->update_topic(grown, late).value(), topic_write::gone);
+  EXPECT_EQ(store_->delete_topic(grown).value(), topic_write::gone);
   list = store_->list_topics();
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ(list->front(), again);
   const auto kept = store_->bounds({"orders", 0}).value().next_offset;
   EXPECT_EQ(kept, 1) << "its log stays";
-  ASSERT_FALSE(store_->delete_topic(again));
+  ASSERT_EQ(store_->delete_topic(again).value(), topic_write::done);
   list = store_->list_topics();
   ASSERT_TRUE(list);
   EXPECT_TRUE(list->empty());
   const auto emptied = store_->bounds({"orders", 0}).value().next_offset;
   EXPECT_EQ(emptied, 0);
+}
+
+TEST_P(LogStore, ATopicIsDeletedOnlyAsStoredWithTheLogsOfAllItsPartitions) {
+  topic_info first{"orders", 2, {}};
+  first.id = storage::new_topic_id();
+  ASSERT_FALSE(store_->create_topic(first));
+  auto grown = first;
+  grown.partitions = 3;
+  ASSERT_EQ(store_->update_topic(first, grown).value(), topic_write::done);
+  const topic_partition third{"orders", 2};
+  ASSERT_FALSE(append_one(third, 0, make_frame("in the grown partition")));
+  // A deletion named by the two-partition record (a node that has not seen the grow) would
+  // leave the third log behind: refused, nothing removed.
+  EXPECT_EQ(store_->delete_topic(first).value(), topic_write::changed);
+  auto list = store_->list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front(), grown);
+  const auto kept = store_->bounds(third).value().next_offset;
+  EXPECT_EQ(kept, 1);
+  ASSERT_EQ(store_->delete_topic(grown).value(), topic_write::done);
+  list = store_->list_topics();
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->empty());
+  const auto removed = store_->bounds(third).value().next_offset;
+  EXPECT_EQ(removed, 0);
 }
 
 TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
@@ -410,7 +436,7 @@ TEST_P(LogStore, ProducerHistoryIsTheSnapshotThenTheLogAfterIt) {
   ASSERT_EQ(h->batches.size(), 1u);
   EXPECT_EQ(h->batches[0], (producer_batch{6, 1, 0, 0, 3, 1, 222}));
   // Deleting the topic removes the snapshot with the log.
-  ASSERT_FALSE(store_->delete_topic({"orders", 1, {}}));
+  ASSERT_EQ(store_->delete_topic({"orders", 1, {}}).value(), topic_write::done);
   h = store_->read_producer_history(tp_);
   ASSERT_TRUE(h);
   EXPECT_EQ(h->covers, 0);
@@ -766,7 +792,7 @@ TEST_P(LogStore, DeletingATopicRemovesItsLogStartToo) {
   ASSERT_FALSE(store_->create_topic(t));
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(append_running(tp_, 5, 100));
   ASSERT_TRUE(store_->delete_records(tp_, 7));
-  ASSERT_FALSE(store_->delete_topic(t));
+  ASSERT_EQ(store_->delete_topic(t).value(), topic_write::done);
   auto b = store_->bounds(tp_);
   ASSERT_TRUE(b);
   EXPECT_EQ(b->log_start, 0);
@@ -861,9 +887,9 @@ TEST(RedisStore, ARecordFromBeforeTopicIdsIsChangedUnderTheIdMadeFromItsName) {
   o.timeout = std::chrono::seconds(30);
   redis_store s{o};
   // "old": 2 partitions (zigzag varint 4), one config, retention.ms=1000, and no id.
-  auto [status, out] = test::run_shell("printf '\\004\\001\\014retention.ms\\0041000' | redis-cli -p " +
-                                       std::to_string(server.port()) + " -x HSET " + o.key_prefix +
-                                       ":topics old 2>&1");
+  const auto write_old = "printf '\\004\\001\\014retention.ms\\0041000' | redis-cli -p " +
+                         std::to_string(server.port()) + " -x HSET " + o.key_prefix + ":topics old 2>&1";
+  auto [status, out] = test::run_shell(write_old);
   ASSERT_EQ(status, 0) << out;
   auto list = s.list_topics();
   ASSERT_TRUE(list);
@@ -876,16 +902,26 @@ TEST(RedisStore, ARecordFromBeforeTopicIdsIsChangedUnderTheIdMadeFromItsName) {
   other.id = storage::new_topic_id();
   auto other_grown = other;
   other_grown.partitions = 9;
-  EXPECT_EQ(s.update_topic(other, other_grown).value(), topic_update::gone);
+  EXPECT_EQ(s.update_topic(other, other_grown).value(), topic_write::gone);
   auto grown = old;
   grown.partitions = 3;
-  EXPECT_EQ(s.update_topic(old, grown).value(), topic_update::stored);
+  EXPECT_EQ(s.update_topic(old, grown).value(), topic_write::done);
   list = s.list_topics();
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ(list->front(), grown) << "stored with its id from now on";
-  EXPECT_EQ(s.delete_topic(other), make_error_code(errc::unknown_topic));
-  ASSERT_FALSE(s.delete_topic(grown));
+  EXPECT_EQ(s.delete_topic(other).value(), topic_write::gone);
+  ASSERT_EQ(s.delete_topic(grown).value(), topic_write::done);
+  list = s.list_topics();
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->empty());
+  // A record still without an id is deleted under the id made from its name.
+  ASSERT_EQ(test::run_shell(write_old).first, 0);
+  list = s.list_topics();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(s.delete_topic(other).value(), topic_write::gone);
+  ASSERT_EQ(s.delete_topic(list->front()).value(), topic_write::done);
   list = s.list_topics();
   ASSERT_TRUE(list);
   EXPECT_TRUE(list->empty());

@@ -247,7 +247,8 @@ CAF_TEST(a grow computed from a topic another node deleted does not bring it bac
   auto stored = other->list_topics();
   CAF_REQUIRE(stored && stored->size() == 1u);
   const auto gone = stored->front();
-  CAF_REQUIRE(!other->delete_topic(gone));
+  const auto deleted = other->delete_topic(gone);
+  CAF_REQUIRE(deleted && *deleted == storage::topic_write::done);
   self->request(topics, caf::infinite, grow_atom::value, std::string{"orders"}, std::int32_t{3});
   expect((grow_atom, std::string, std::int32_t), from(self).to(topics).with(_, _, 3));
   sched.run();  // the store refuses the update; the registry reads the topics again
@@ -272,7 +273,7 @@ CAF_TEST(a change made from a record another node changed meanwhile is made agai
   auto grown = before;
   grown.partitions = 2;
   const auto outcome = other->update_topic(before, grown);
-  CAF_REQUIRE(outcome && *outcome == storage::topic_update::stored);
+  CAF_REQUIRE(outcome && *outcome == storage::topic_write::done);
   // This registry configures it from the one-partition record it knows: the store refuses
   // that, the registry reads the topics again and configures the grown record.
   self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
@@ -286,6 +287,41 @@ CAF_TEST(a change made from a record another node changed meanwhile is made agai
   CAF_REQUIRE(list && list->size() == 1u);
   CAF_CHECK_EQUAL(list->front().partitions, 2);
   CAF_CHECK_EQUAL(list->front().configs.size(), 1u);
+}
+
+CAF_TEST(a deletion made from a record another node grew meanwhile removes every partition of it) {
+  // Another node grows "orders" to two partitions and stores a batch in the second, behind
+  // this registry's back: it still knows one partition.
+  auto made = ctx->store_factory();
+  CAF_REQUIRE(made);
+  auto& other = *made;
+  auto stored = other->list_topics();
+  CAF_REQUIRE(stored && stored->size() == 1u);
+  const auto before = stored->front();
+  auto grown = before;
+  grown.partitions = 2;
+  const auto outcome = other->update_topic(before, grown);
+  CAF_REQUIRE(outcome && *outcome == storage::topic_write::done);
+  const topic_partition second{"orders", 1};
+  protocol::message_batch batch;
+  batch.messages.push_back(protocol::message{});
+  protocol::buffer frame;
+  CAF_REQUIRE(!ctx->codecs.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
+  storage::append_request r{&second, 0, 1, 1, protocol::shared_bytes::copy_of(frame)};
+  std::vector<std::error_code> results;
+  other->append({&r, 1}, results);
+  CAF_REQUIRE(!results.at(0));
+  // The registry deletes it: the store refuses the one-partition record, the registry reads
+  // the topics again and deletes the two-partition one.
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));
+  auto list = other->list_topics();
+  CAF_REQUIRE(list);
+  CAF_CHECK(list->empty());
+  const std::int64_t left = other->bounds(second).value().next_offset;
+  CAF_CHECK_EQUAL(left, 0);
 }
 
 CAF_TEST(a creation that finds its name stored meanwhile keeps the stored topic and serves it) {
