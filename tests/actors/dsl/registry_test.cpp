@@ -324,6 +324,30 @@ CAF_TEST(a deletion made from a record another node grew meanwhile removes every
   CAF_CHECK_EQUAL(left, 0);
 }
 
+CAF_TEST(a deletion of a topic another node deleted and created again leaves the new topic) {
+  // Another node deletes "orders" and creates a new "orders" with three partitions.
+  auto made = ctx->store_factory();
+  CAF_REQUIRE(made);
+  auto& other = *made;
+  auto stored = other->list_topics();
+  CAF_REQUIRE(stored && stored->size() == 1u);
+  const auto deleted = other->delete_topic(stored->front());
+  CAF_REQUIRE(deleted && *deleted == storage::topic_write::done);
+  storage::topic_info again{"orders", 3, {}, storage::new_topic_id()};
+  CAF_REQUIRE(!other->create_topic(again));
+  // This registry, which knows the old one, deletes it: the store says it is gone, the
+  // registry learns the new topic and the deletion is done.
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));
+  auto list = other->list_topics();
+  CAF_REQUIRE(list && list->size() == 1u);
+  CAF_CHECK(list->front() == again);
+  // And serves it: its third partition is there.
+  look_up({"orders", 2});
+}
+
 CAF_TEST(a creation that finds its name stored meanwhile keeps the stored topic and serves it) {
   // Another node (or a creation whose write landed after its registry failed) stored "late"
   // with three partitions, behind this registry's back.
