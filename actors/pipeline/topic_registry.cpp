@@ -505,6 +505,26 @@ void end_deletion(self_ptr self, const std::string& name, const caf::error& outc
   }
 }
 
+// The topic store refused a write of the topic `name` (of `id`) because another node got
+// there first: it changed the topic (`gone` false: read the topics again and try `again`
+// while attempts remain, else give_up(not_ready)), or deleted it (`gone`: forgotten at once,
+// read again, then give_up(unknown_topic)). A read that fails gives up with its error. When
+// the registry stops meanwhile neither is called: it answers what waits itself.
+void reread_after_refusal(self_ptr self, const std::string& name, const storage::topic_id& id,
+                          bool gone, int attempts_left, std::function<void()> again,
+                          std::function<void(errc)> give_up) {
+  if (gone) {
+    logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
+    forget_topic(self, name, id);
+  }
+  read_topics(self, [=](errc e) {
+    if (e == errc::not_ready) return;
+    if (gone) return give_up(errc::unknown_topic);
+    if (e == errc::ok && attempts_left > 1) return again();
+    give_up(e == errc::ok ? errc::not_ready : e);
+  });
+}
+
 // One attempt at a topic's deletion in the store, the front of its change queue: with the
 // record as this node knows it (its partition count names the logs to remove). When another
 // node changed the topic first, the topics are read again and the deletion tried anew.
@@ -516,20 +536,21 @@ void delete_at_store(self_ptr self, const std::string& name, storage::topic_id i
     end_deletion(self, name);  // a read meanwhile found it gone: done
     return change_done(self, name);
   }
+  // Another node got there first: deleted the topic (and created a new one under the name,
+  // which stays: the deletion is done), or grew it (deleted from the record read anew).
+  auto refused = [=](bool gone) {
+    reread_after_refusal(
+        self, name, id, gone, attempts_left,
+        [=] { delete_at_store(self, name, id, attempts_left - 1); },
+        [=](errc why) {
+          end_deletion(self, name, why == errc::unknown_topic ? caf::error{} : make_caf_error(why));
+          change_done(self, name);
+        });
+  };
   self->request(s.topic_store, caf::infinite, delete_atom::value, topic->second)
       .then(
           [=](bool deleted) {
-            if (!deleted) {
-              // Another node changed (grew) the topic since this one read it.
-              read_topics(self, [=](errc e) {
-                if (e == errc::not_ready) return;  // the registry stops: it answers the askers
-                if (e == errc::ok && attempts_left > 1)
-                  return delete_at_store(self, name, id, attempts_left - 1);
-                end_deletion(self, name, make_caf_error(e == errc::ok ? errc::not_ready : e));
-                change_done(self, name);
-              });
-              return;
-            }
+            if (!deleted) return refused(false);
             auto& s2 = self->state;
             logging::pipeline().info("deleted topic '{}'", name);
             s2.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
@@ -538,18 +559,7 @@ void delete_at_store(self_ptr self, const std::string& name, storage::topic_id i
             change_done(self, name);
           },
           [=](caf::error& err) {
-            if (to_errc(err) == errc::unknown_topic) {
-              // Another node deleted it and created a new topic under the name, which stays:
-              // learn that one, then the deletion is done.
-              logging::pipeline().info("topic '{}' was deleted meanwhile by another node", name);
-              forget_topic(self, name, id);
-              read_topics(self, [=](errc e) {
-                if (e == errc::not_ready) return;  // the registry stops: it answers the askers
-                end_deletion(self, name);
-                change_done(self, name);
-              });
-              return;
-            }
+            if (to_errc(err) == errc::unknown_topic) return refused(true);
             // Still there: its partitions start again on the next request.
             logging::pipeline().warn("deleting topic '{}' failed: {}", name,
                                      self->system().render(err));
@@ -606,23 +616,24 @@ void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left
     return change_done(self, r.name);
   }
   auto after = std::move(*changed);
-  const auto before_id = topic->id;
+  // Another node got there first: changed the topic (the change is computed again from the
+  // record read anew) or deleted it.
+  auto refused = [=, before_id = topic->id](bool gone) {
+    reread_after_refusal(
+        self, r.name, before_id, gone, attempts_left,
+        [=] { try_change(self, r, attempts_left - 1); },
+        [=](errc why) mutable {
+          r.rp.deliver(make_caf_error(why));
+          change_done(self, r.name);
+        });
+  };
   self->request(self->state.topic_store, caf::infinite, configure_atom::value, *topic, after)
       .then(
           [=](bool stored) mutable {
-            auto& s = self->state;
-            if (!stored) {
-              // Another node changed the topic since this one read it.
-              read_topics(self, [=](errc e) mutable {
-                if (e == errc::not_ready) return;  // the registry stops: the queue answers
-                if (e == errc::ok && attempts_left > 1) return try_change(self, r, attempts_left - 1);
-                r.rp.deliver(make_caf_error(e == errc::ok ? errc::not_ready : e));
-                change_done(self, r.name);
-              });
-              return;
-            }
+            if (!stored) return refused(false);
             // The record is this now, even when a deletion waits behind the change (it
             // deletes what the change stored).
+            auto& s = self->state;
             if (auto now = s.topics.find(r.name); now != s.topics.end() && now->second.id == after.id)
               now->second = after;
             s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
@@ -630,19 +641,9 @@ void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left
             change_done(self, r.name);
           },
           [=](caf::error& err) mutable {
-            if (to_errc(err) != errc::unknown_topic) {
-              r.rp.deliver(make_caf_error(errc::storage_unavailable));
-              return change_done(self, r.name);
-            }
-            // Another node deleted the topic (and maybe created it again): learn that before
-            // the next change of the name starts.
-            logging::pipeline().info("topic '{}' was deleted meanwhile by another node", r.name);
-            forget_topic(self, r.name, before_id);
-            read_topics(self, [=](errc e) mutable {
-              if (e == errc::not_ready) return;  // the registry stops: the queue answers
-              r.rp.deliver(make_caf_error(errc::unknown_topic));
-              change_done(self, r.name);
-            });
+            if (to_errc(err) == errc::unknown_topic) return refused(true);
+            r.rp.deliver(make_caf_error(errc::storage_unavailable));
+            change_done(self, r.name);
           });
 }
 

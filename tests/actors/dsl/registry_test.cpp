@@ -52,6 +52,41 @@ struct registry_fixture : dsl_fixture {
     return p;
   }
 
+  // A connection to the store as another node has (the memory store the registry uses).
+  std::unique_ptr<storage::log_store> another_node() {
+    auto made = ctx->store_factory();
+    CAF_REQUIRE(made);
+    return std::move(*made);
+  }
+
+  // "orders" as `store` holds it (the only topic).
+  static storage::topic_info stored_orders(storage::log_store& store) {
+    auto list = store.list_topics();
+    CAF_REQUIRE(list && list->size() == 1u);
+    return list->front();
+  }
+
+  // Grows "orders" to `partitions` through `store`, behind the registry's back.
+  static void grow_behind(storage::log_store& store, std::int32_t partitions) {
+    const auto before = stored_orders(store);
+    auto grown = before;
+    grown.partitions = partitions;
+    const auto outcome = store.update_topic(before, grown);
+    CAF_REQUIRE(outcome && *outcome == storage::topic_write::done);
+  }
+
+  // Stores a batch of one record at offset 0 of `tp` through `store`, as another node's write.
+  void store_one(storage::log_store& store, const topic_partition& tp) {
+    protocol::message_batch batch;
+    batch.messages.push_back(protocol::message{});
+    protocol::buffer frame;
+    CAF_REQUIRE(!ctx->codecs.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
+    storage::append_request r{&tp, 0, 1, 1, protocol::shared_bytes::copy_of(frame)};
+    std::vector<std::error_code> results;
+    store.append({&r, 1}, results);
+    CAF_REQUIRE(!results.at(0));
+  }
+
   // A publish of `n` records through the bridge to `p`, which sends it to the writer; the
   // writer's job is left to the test.
   void publish_to(const partition_actor& p, int n) {
@@ -170,9 +205,7 @@ CAF_TEST(changes of a topic go to the store one at a time and no lookup waits fo
 }
 
 CAF_TEST(a deletion asked while a grow is out deletes the grown topic with its new partitions) {
-  auto made = ctx->store_factory();
-  CAF_REQUIRE(made);
-  auto& store = *made;
+  auto store = another_node();
   self->request(topics, caf::infinite, grow_atom::value, std::string{"orders"}, std::int32_t{3});
   expect((grow_atom, std::string, std::int32_t), from(self).to(topics).with(_, _, 3));
   self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
@@ -184,14 +217,7 @@ CAF_TEST(a deletion asked while a grow is out deletes the grown topic with its n
   // The grow lands, and a batch reaches its new partition 2 (as another node's write could).
   sched.run_once();  // the topic store: the grow
   const topic_partition third{"orders", 2};
-  protocol::message_batch batch;
-  batch.messages.push_back(protocol::message{});
-  protocol::buffer frame;
-  CAF_REQUIRE(!ctx->codecs.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
-  storage::append_request r{&third, 0, 1, 1, protocol::shared_bytes::copy_of(frame)};
-  std::vector<std::error_code> results;
-  store->append({&r, 1}, results);
-  CAF_REQUIRE(!results.at(0));
+  store_one(*store, third);
   const std::int64_t stored_before = store->bounds(third).value().next_offset;
   CAF_REQUIRE_EQUAL(stored_before, 1);
   sched.run();
@@ -241,13 +267,8 @@ CAF_TEST(a registry reads the topics through its topic store and holds the reque
 
 CAF_TEST(a grow computed from a topic another node deleted does not bring it back) {
   // Another node deletes "orders" behind this registry's back, which still knows it.
-  auto made = ctx->store_factory();
-  CAF_REQUIRE(made);
-  auto& other = *made;
-  auto stored = other->list_topics();
-  CAF_REQUIRE(stored && stored->size() == 1u);
-  const auto gone = stored->front();
-  const auto deleted = other->delete_topic(gone);
+  auto other = another_node();
+  const auto deleted = other->delete_topic(stored_orders(*other));
   CAF_REQUIRE(deleted && *deleted == storage::topic_write::done);
   self->request(topics, caf::infinite, grow_atom::value, std::string{"orders"}, std::int32_t{3});
   expect((grow_atom, std::string, std::int32_t), from(self).to(topics).with(_, _, 3));
@@ -264,16 +285,8 @@ CAF_TEST(a grow computed from a topic another node deleted does not bring it bac
 
 CAF_TEST(a change made from a record another node changed meanwhile is made again from the new one) {
   // Another node grows "orders" to two partitions behind this registry's back.
-  auto made = ctx->store_factory();
-  CAF_REQUIRE(made);
-  auto& other = *made;
-  auto stored = other->list_topics();
-  CAF_REQUIRE(stored && stored->size() == 1u);
-  const auto before = stored->front();
-  auto grown = before;
-  grown.partitions = 2;
-  const auto outcome = other->update_topic(before, grown);
-  CAF_REQUIRE(outcome && *outcome == storage::topic_write::done);
+  auto other = another_node();
+  grow_behind(*other, 2);
   // This registry configures it from the one-partition record it knows: the store refuses
   // that, the registry reads the topics again and configures the grown record.
   self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
@@ -292,25 +305,10 @@ CAF_TEST(a change made from a record another node changed meanwhile is made agai
 CAF_TEST(a deletion made from a record another node grew meanwhile removes every partition of it) {
   // Another node grows "orders" to two partitions and stores a batch in the second, behind
   // this registry's back: it still knows one partition.
-  auto made = ctx->store_factory();
-  CAF_REQUIRE(made);
-  auto& other = *made;
-  auto stored = other->list_topics();
-  CAF_REQUIRE(stored && stored->size() == 1u);
-  const auto before = stored->front();
-  auto grown = before;
-  grown.partitions = 2;
-  const auto outcome = other->update_topic(before, grown);
-  CAF_REQUIRE(outcome && *outcome == storage::topic_write::done);
+  auto other = another_node();
+  grow_behind(*other, 2);
   const topic_partition second{"orders", 1};
-  protocol::message_batch batch;
-  batch.messages.push_back(protocol::message{});
-  protocol::buffer frame;
-  CAF_REQUIRE(!ctx->codecs.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
-  storage::append_request r{&second, 0, 1, 1, protocol::shared_bytes::copy_of(frame)};
-  std::vector<std::error_code> results;
-  other->append({&r, 1}, results);
-  CAF_REQUIRE(!results.at(0));
+  store_one(*other, second);
   // The registry deletes it: the store refuses the one-partition record, the registry reads
   // the topics again and deletes the two-partition one.
   self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
@@ -326,12 +324,8 @@ CAF_TEST(a deletion made from a record another node grew meanwhile removes every
 
 CAF_TEST(a deletion of a topic another node deleted and created again leaves the new topic) {
   // Another node deletes "orders" and creates a new "orders" with three partitions.
-  auto made = ctx->store_factory();
-  CAF_REQUIRE(made);
-  auto& other = *made;
-  auto stored = other->list_topics();
-  CAF_REQUIRE(stored && stored->size() == 1u);
-  const auto deleted = other->delete_topic(stored->front());
+  auto other = another_node();
+  const auto deleted = other->delete_topic(stored_orders(*other));
   CAF_REQUIRE(deleted && *deleted == storage::topic_write::done);
   storage::topic_info again{"orders", 3, {}, storage::new_topic_id()};
   CAF_REQUIRE(!other->create_topic(again));
@@ -351,9 +345,7 @@ CAF_TEST(a deletion of a topic another node deleted and created again leaves the
 CAF_TEST(a creation that finds its name stored meanwhile keeps the stored topic and serves it) {
   // Another node (or a creation whose write landed after its registry failed) stored "late"
   // with three partitions, behind this registry's back.
-  auto made = ctx->store_factory();
-  CAF_REQUIRE(made);
-  auto& other = *made;
+  auto other = another_node();
   storage::topic_info stored{"late", 3, {}, storage::new_topic_id()};
   CAF_REQUIRE(!other->create_topic(stored));
   self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"late", 1, {}, {}});
