@@ -16,10 +16,16 @@ namespace portask {
 
 using storage::topic_partition;
 
-/// Which protocol a request came in by; labels metrics and hook events.
-enum class protocol_kind : std::uint8_t { portask = 0, kafka = 1 };
+/// Which protocol a request came in by; labels metrics and hook events. HTTP only reads
+/// (the console's message browser), so only what goes out is counted under it.
+enum class protocol_kind : std::uint8_t { portask = 0, kafka = 1, http = 2 };
 inline const char* to_string(protocol_kind p) noexcept {
-  return p == protocol_kind::portask ? "portask" : "kafka";
+  switch (p) {
+    case protocol_kind::portask: return "portask";
+    case protocol_kind::kafka: return "kafka";
+    case protocol_kind::http: break;
+  }
+  return "http";
 }
 
 /// An idempotent producer's claim on a batch: the partition appends it once, in sequence

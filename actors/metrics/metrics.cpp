@@ -1,6 +1,7 @@
 #include "actors/metrics/metrics.hpp"
 
 #include <bit>
+#include <span>
 
 #include "actors/metrics/process_stats.hpp"
 #include "actors/metrics/prometheus_text.hpp"
@@ -181,25 +182,30 @@ std::int64_t metrics_registry::open_connections(protocol_kind p) const noexcept 
 std::string metrics_registry::render_prometheus() const {
   using k = prometheus_text::kind;
   prometheus_text o;
+  // The client protocols, with their connections and requests. HTTP serves messages too
+  // (the console's browser) and is a series of the messages-out families only: its
+  // connections and requests are counted by listener.
   const protocol_kind all[] = {protocol_kind::portask, protocol_kind::kafka};
-  auto by_protocol = [&](const char* name, const char* help, kind_of_counter type, auto get) {
+  const protocol_kind serving[] = {protocol_kind::portask, protocol_kind::kafka, protocol_kind::http};
+  auto by_protocol = [&](const char* name, const char* help, kind_of_counter type, auto get,
+                         std::span<const protocol_kind> labels) {
     o.family(name, help, type == kind_of_counter::counter ? k::counter : k::gauge);
-    for (auto p : all) o.sample({{"protocol", to_string(p)}}, get(by_protocol_[idx(p)]));
+    for (auto p : labels) o.sample({{"protocol", to_string(p)}}, get(by_protocol_[idx(p)]));
   };
   o.family("portask_build_info", "The running Portask build (always 1)", k::info);
   o.sample({{"version", version_string}}, std::uint64_t{1});
   by_protocol("portask_messages_in_total", "Messages accepted for storage",
-               kind_of_counter::counter, [](const auto& s) { return s.messages_in.load(relaxed); });
+               kind_of_counter::counter, [](const auto& s) { return s.messages_in.load(relaxed); }, all);
   by_protocol("portask_bytes_in_total", "Bytes of messages accepted (client wire size)",
-               kind_of_counter::counter, [](const auto& s) { return s.bytes_in.load(relaxed); });
+               kind_of_counter::counter, [](const auto& s) { return s.bytes_in.load(relaxed); }, all);
   by_protocol("portask_messages_out_total", "Messages served to consumers",
-               kind_of_counter::counter, [](const auto& s) { return s.messages_out.load(relaxed); });
+               kind_of_counter::counter, [](const auto& s) { return s.messages_out.load(relaxed); }, serving);
   by_protocol("portask_bytes_out_total", "Bytes of stored frames served to consumers",
-               kind_of_counter::counter, [](const auto& s) { return s.bytes_out.load(relaxed); });
+               kind_of_counter::counter, [](const auto& s) { return s.bytes_out.load(relaxed); }, serving);
   by_protocol("portask_connections_total", "Connections accepted", kind_of_counter::counter,
-               [](const auto& s) { return s.connections_total.load(relaxed); });
+               [](const auto& s) { return s.connections_total.load(relaxed); }, all);
   by_protocol("portask_open_connections", "Connections open now", kind_of_counter::gauge,
-               [](const auto& s) { return s.connections_open.load(relaxed); });
+               [](const auto& s) { return s.connections_open.load(relaxed); }, all);
 
   o.family("portask_listener_connections", "Connections open now, by listener", k::gauge);
   for (std::size_t l = 0; l < listeners; ++l)

@@ -86,7 +86,7 @@ class latency_histogram {
 
 class metrics_registry {
  public:
-  static constexpr std::size_t protocols = 2;
+  static constexpr std::size_t protocols = 3;  ///< portask, kafka, http
   static constexpr auto kinds = static_cast<std::size_t>(request_kind::count_);
 
   /// One produced batch accepted (also recorded in the produce batch size histogram).

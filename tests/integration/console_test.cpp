@@ -92,6 +92,11 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
   EXPECT_EQ(api("GET", "/api/topics/orders/messages?from=-2").second["messages"].size(), 2u);
   EXPECT_EQ(api("GET", "/api/topics/orders/messages?from=%4099999999999999").second["messages"].size(), 0u);
   EXPECT_EQ(api("GET", "/api/topics/orders/messages?from=@0").second["messages"].size(), 5u);
+  // What the browser handed out (3 + 2 + 0 + 5 messages) is counted as served, under http.
+  const auto served = http_get(server.http_port(), "/metrics").second;
+  EXPECT_EQ(prometheus_value(served, "portask_messages_out_total{protocol=\"http\"}"), 10);
+  EXPECT_GT(prometheus_value(served, "portask_bytes_out_total{protocol=\"http\"}"), 0);
+  EXPECT_GE(api("GET", "/api/overview").second["messages_out"].get<int>(), 10);
 
   auto [gs, groups] = api("GET", "/api/groups");
   ASSERT_EQ(gs, 200);

@@ -157,6 +157,7 @@ void overview(const exchange& x) {
                         bytes_in += m.bytes_in_total(p);
                         connections += m.open_connections(p);
                       }
+                      out += m.messages_out_total(protocol_kind::http);  // browsed
                       x.ok({{"version", std::string("portask ") + version_string},
                             {"store", x.ctx->store_kind},
                             {"store_up", m.store_up()},
@@ -344,7 +345,9 @@ void read_messages(const exchange& x, protocol_bridge_actor bridge, topic_partit
           [=](fetch_result& res) {
             auto messages = json::array();
             std::int64_t next = from;
+            std::uint64_t sent_bytes = 0;  // stored bytes of the batches the answer draws on
             for (const auto& b : res.batches) {
+              const auto before = messages.size();
               auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
               auto batch = frame ? x.ctx->codecs.decode(frame->header.flags, frame->payload)
                                  : expected<protocol::message_batch>(frame.error());
@@ -364,8 +367,11 @@ void read_messages(const exchange& x, protocol_bridge_actor bridge, topic_partit
                                     {"headers", headers}});
                 next = offset + 1;
               }
+              if (messages.size() > before) sent_bytes += b.frame.size();
               if (messages.size() >= limit) break;
             }
+            // Counted like a consumer's fetch: what this answer hands the client.
+            x.ctx->metrics.messages_out(protocol_kind::http, messages.size(), sent_bytes);
             x.ok({{"topic", tp.topic},
                   {"partition", tp.partition},
                   {"log_start", res.log_start},

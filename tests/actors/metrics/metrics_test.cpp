@@ -15,6 +15,18 @@ TEST(Metrics, CountsPerProtocolInOneRegistry) {
   EXPECT_EQ(m.bytes_in_total(protocol_kind::portask), 1500u);
 }
 
+TEST(Metrics, HttpIsASeriesOfWhatIsServedOnly) {
+  metrics_registry m;
+  m.messages_out(protocol_kind::http, 7, 700);
+  EXPECT_EQ(m.messages_out_total(protocol_kind::http), 7u);
+  const auto text = m.render_prometheus();
+  EXPECT_NE(text.find("portask_messages_out_total{protocol=\"http\"} 7"), std::string::npos);
+  EXPECT_NE(text.find("portask_bytes_out_total{protocol=\"http\"} 700"), std::string::npos);
+  // Its connections are the listener's series; no empty protocol series says otherwise.
+  EXPECT_EQ(text.find("portask_open_connections{protocol=\"http\"}"), std::string::npos);
+  EXPECT_EQ(text.find("portask_messages_in_total{protocol=\"http\"}"), std::string::npos);
+}
+
 TEST(Metrics, RequestLatencyQuantilesAndErrors) {
   metrics_registry m;
   for (int i = 0; i < 99; ++i) m.request(protocol_kind::portask, request_kind::publish, 100us, false);
