@@ -51,6 +51,7 @@ using producer_atom = caf::atom_constant<caf::atom("producer")>;
 using configure_atom = caf::atom_constant<caf::atom("configure")>;
 using retain_atom = caf::atom_constant<caf::atom("retain")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using http_atom = caf::atom_constant<caf::atom("http")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
@@ -116,6 +117,9 @@ using partition_actor = caf::typed_actor<
     caf::reacts_to<cancel_atom, std::uint64_t>,
     // idle check (self-sent; see broker_config::partition_idle_ms)
     caf::reacts_to<tick_atom>,
+    // from the registry, which it asked (idle) and which routes nothing to it any more:
+    // stop; what reaches it from now on bounces, to be sent again to its successor
+    caf::reacts_to<idle_atom>,
     // (why) from the registry: stop taking requests, answer everything waiting with `why`
     // (not_leader: the lease is gone; unknown_topic: the topic was deleted), and stop once
     // what is out at the store (a write, reads, deletes) is answered, or after 8 s
@@ -144,6 +148,9 @@ using topic_registry_actor = caf::typed_actor<
     caf::replies_to<describe_atom, std::string>::with<topic_description>,
     // (cluster) this node no longer owns these partitions: stop their actors
     caf::reacts_to<retire_atom, std::vector<topic_partition>>,
+    // from a partition's actor: it is idle and would stop (answered by idle to it once
+    // lookups of the partition wait for its successor; ignored when it is not the current one)
+    caf::reacts_to<idle_atom, topic_partition>,
     // (cluster) topics changed in the store (another node): read them again
     caf::reacts_to<recover_atom>,
     // a long poll's cancel from a bridge that does not know the partition (restarted): to

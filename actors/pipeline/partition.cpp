@@ -158,6 +158,12 @@ struct partition_state {
   std::size_t next_cancelled = 0;
   /// Last request or write: an idle partition stops (partition_idle_ms).
   std::chrono::steady_clock::time_point last_used;
+  /// The registry that spawned it and routes requests to it (none in tests of the partition
+  /// alone): an idle partition asks it before stopping (check_idle).
+  topic_registry_actor owner;
+  /// The owner took it out of its routes to stop it, but it had taken requests since it
+  /// asked: it finishes those, bounces new ones (for its successor), and then stops.
+  bool passivating = false;
   /// A partition that stops with requests in hand (a failure, its topic deleted) answers
   /// them, retriably: a destroyed promise sends nothing in CAF 0.17, and the bridge waits
   /// without a timeout. Writes may have been stored (timeout: the producer resends, an
@@ -288,12 +294,32 @@ void expire_parked(self_ptr self, std::uint64_t set_for) {
 void recover(self_ptr self);
 void retire(self_ptr self, errc why);
 
+bool busy(const partition_state& st);
+
+// A partition stopping by design (idle): nothing was lost, nothing is logged above debug.
+void stop_idle(self_ptr self) {
+  auto& st = self->state;
+  st.ctx->metrics.partition_passivated();
+  logging::pipeline().debug("partition {}/{}: idle, stopping", st.log->tp().topic, st.log->tp().partition);
+  self->quit();
+}
+
 // A retiring partition stops once nothing it asked of the store is still out: its write's
-// producers and its readers' fetches hear what the store did.
+// producers and its readers' fetches hear what the store did. A passivating one stops once
+// it has answered everything it took.
 void maybe_stop(self_ptr self) {
   auto& st = self->state;
-  if (st.retiring && !st.log->write_in_flight() && st.awaiting_store.empty()) self->quit();
+  if (st.retiring && !st.log->write_in_flight() && st.awaiting_store.empty())
+    self->quit();
+  else if (st.passivating && !busy(st))
+    stop_idle(self);
 }
+
+// What a passivating partition answers a request that reached it after its owner stopped
+// routing to it: exactly what its stopped actor would answer (a bounce), so the sender
+// (the bridge) asks the registry again, which holds the lookup for the successor. The
+// request was never processed, so sending it again is safe.
+caf::error bounced() { return caf::make_error(caf::sec::request_receiver_down); }
 
 // Registers a request that waits on the store (answered by `answer` if the partition stops
 // first); returns its ticket, which the store's reply passes to `store_answered`.
@@ -347,6 +373,7 @@ void try_write(self_ptr self) {
             serve_parked(self);
             maybe_snapshot(self);
             try_write(self);
+            maybe_stop(self);
           },
           [=](caf::error& err) {
             // The writer died mid-request: nothing is known about the set, so re-read the
@@ -446,7 +473,9 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
       rp.deliver(make_caf_error(errc::offset_out_of_range));
       return;
     case partition_log::read_status::wait: {
-      if (req.max_wait_ms == 0) {
+      // A passivating partition parks nothing: it would stay until the wait ran out, and
+      // lookups of the partition wait for it to stop.
+      if (req.max_wait_ms == 0 || st.passivating) {
         rp.deliver(std::move(out));
         return;
       }
@@ -631,6 +660,11 @@ void check_idle(self_ptr self) {
     }
     return;
   }
+  if (st.passivating) {  // what it took is still out (a recovery, say): looked at again
+    if (!busy(st)) return stop_idle(self);
+    self->delayed_send(self, 100ms, tick_atom::value);
+    return;
+  }
   const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
   const auto since = self->clock().now() - st.last_used;
   // Checked again at least every eighth of the idle time (and never in a tight loop).
@@ -647,15 +681,35 @@ void check_idle(self_ptr self) {
     self->delayed_send(self, step, tick_atom::value);
     return;
   }
-  st.ctx->metrics.partition_passivated();
-  logging::pipeline().debug("partition {}/{}: idle, stopping", st.log->tp().topic, st.log->tp().partition);
-  self->quit();
+  if (!st.owner) return stop_idle(self);  // nobody routes requests to it
+  // Its owner routes requests here, and may be handing this actor out right now: it is
+  // asked to take the partition out of its routes first (lookups then wait for the
+  // successor), and answers with idle (passivate below). Asked again after another idle
+  // period if no answer came (it was being retired meanwhile).
+  self->send(st.owner, idle_atom::value, st.log->tp());
+  self->delayed_send(self, std::max(idle, step), tick_atom::value);
+}
+
+// The owner no longer routes requests here. With nothing in hand the partition stops at
+// once, and whatever reaches it later bounces (its sender asks the registry, which holds the
+// lookup until this actor is gone, then starts the successor). With requests taken since it
+// asked, it finishes them (writes, reads), answers its long polls with what it has, bounces
+// anything new, and stops once nothing is left.
+void passivate(self_ptr self) {
+  auto& st = self->state;
+  if (st.retiring || st.passivating) return;
+  st.passivating = true;
+  for (auto id : st.parked.due(std::chrono::steady_clock::time_point::max()))
+    if (auto p = st.parked.take(id)) answer_empty(self, *p);
+  if (!busy(st)) return stop_idle(self);
+  self->delayed_send(self, 100ms, tick_atom::value);  // see check_idle
 }
 
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
                                               actor_directory dir, topic_partition tp,
-                                              std::string fence) {
+                                              std::string fence, topic_registry_actor owner) {
   self->state.ctx = ctx;
+  self->state.owner = std::move(owner);
   self->state.dir = std::move(dir);
   self->state.fence = std::move(fence);
   self->state.parked.count_in(&ctx->metrics);
@@ -670,6 +724,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
   auto touch = [=] { self->state.last_used = self->clock().now(); };
   return {
       [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
+        if (self->state.passivating) return bounced();
         touch();
         auto rp = self->make_response_promise<publish_result>();
         accept_append(self, std::move(b), rp);
@@ -677,6 +732,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
       },
       [=](append_atom,
           std::vector<framed_batch>& group) -> caf::result<std::vector<publish_reply>> {
+        if (self->state.passivating) return bounced();
         touch();
         auto rp = self->make_response_promise<std::vector<publish_reply>>();
         auto answers = std::make_shared<group_answer>(rp, group.size());
@@ -685,6 +741,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
+        if (self->state.passivating) return bounced();
         touch();
         if (auto why = self->state.retiring) return make_caf_error(*why);
         if (!self->state.log->ready() && self->state.store_down)
@@ -703,6 +760,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](bounds_atom) -> caf::result<storage::partition_bounds> {
+        if (self->state.passivating) return bounced();
         touch();
         if (auto why = self->state.retiring) return make_caf_error(*why);
         if (self->state.log->ready()) return self->state.log->bounds();
@@ -716,6 +774,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](producer_atom) -> caf::result<std::vector<producer_summary>> {
+        if (self->state.passivating) return bounced();
         if (auto why = self->state.retiring) return make_caf_error(*why);
         // While recovering, the window is being rebuilt: answer from the rebuilt one.
         if (self->state.log->ready()) return self->state.producers.summaries();
@@ -730,6 +789,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {
+        if (self->state.passivating) return bounced();
         touch();
         if (auto why = self->state.retiring) return make_caf_error(*why);
         if (!self->state.log->ready() && self->state.store_down)
@@ -740,6 +800,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
             });
       },
       [=](tick_atom) { check_idle(self); },
+      [=](idle_atom) { passivate(self); },
       [=](recover_atom) { recover(self); },
       [=](expire_atom, std::uint64_t set_for) { expire_parked(self, set_for); },
       [=](cancel_atom, std::uint64_t poll_id) {
@@ -756,12 +817,13 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
 }  // namespace
 
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
-                                actor_directory dir, topic_partition tp, std::string fence) {
+                                actor_directory dir, topic_partition tp, std::string fence,
+                                topic_registry_actor owner) {
   // Linked to its parent (the registry): a registry restart takes its partitions with it, so
   // the restarted registry's partitions are the only ones (a retiring one is unlinked and
   // stopped by the registry's state instead).
   return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(dir), std::move(tp),
-                                    std::move(fence));
+                                    std::move(fence), std::move(owner));
 }
 
 std::chrono::milliseconds retire_grace(const broker_config& config) {

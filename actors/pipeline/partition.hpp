@@ -11,9 +11,12 @@ namespace portask {
 /// `fence`: in a cluster, the partition's lease as this node holds it; every write carries
 /// it, and the first one the store refuses for it (another node owns the partition now)
 /// stops the partition. `dir`: its storage writer and readers (replaced by directory
-/// updates, which its parent passes on).
+/// updates, which its parent passes on). `owner`: the registry that routes requests to it;
+/// an idle partition asks it before stopping, so that no request is caught in between
+/// (without one, as in tests of the partition alone, it stops by itself).
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
-                                actor_directory dir, topic_partition tp, std::string fence = {});
+                                actor_directory dir, topic_partition tp, std::string fence = {},
+                                topic_registry_actor owner = {});
 
 /// How long a retiring partition waits for the store's answers before it stops anyway (its
 /// producers then hear "unknown whether stored", its readers not_ready): 8 s, or just past

@@ -285,21 +285,42 @@ void create_known(self_ptr self, storage::topic_info info, std::function<void(er
           });
 }
 
+// Takes a running partition actor out of the routes, to be stopped: from now on lookups of
+// its partition wait until it has stopped, then get a successor (answer_lookup), which
+// recovers from the store. Unlinked and monitored instead (its exit, whatever the reason,
+// is only news to the down handler); a registry that stops takes it along all the same
+// (~registry_state).
+partition_actor set_aside(self_ptr self, std::map<topic_partition, partition_actor>::iterator it) {
+  auto& st = self->state;
+  auto p = it->second;
+  self->unlink_from(p);
+  self->monitor(p);
+  st.retiring.emplace(it->first, p);
+  st.fences.erase(it->first);
+  st.partitions.erase(it);
+  return p;
+}
+
 // Retires a running partition actor: it answers what waits with `why`, waits for what it
-// has out at the store and stops (partition.cpp, retire). Its successor starts once it has
-// stopped (answer_lookup) and recovers from the store. Unlinked and monitored instead (its
-// exit, whatever the reason, is only news to the down handler); a registry that stops
-// takes it along all the same (~registry_state).
+// has out at the store and stops (partition.cpp, retire).
 void stop_partition(self_ptr self, const topic_partition& tp, errc why) {
   auto& st = self->state;
   auto it = st.partitions.find(tp);
   if (it == st.partitions.end()) return;
-  self->unlink_from(it->second);
-  self->monitor(it->second);
-  st.retiring.emplace(tp, it->second);
-  self->send(it->second, retire_atom::value, why);
-  st.partitions.erase(it);
-  st.fences.erase(tp);
+  self->send(set_aside(self, it), retire_atom::value, why);
+}
+
+// A partition actor is idle and would stop. Stopping by itself, it could be handed out by
+// a lookup in between and bounce what is sent to it; so it is set aside first (lookups
+// wait for its successor) and then told to stop (partition.cpp, passivate). One that is not
+// the current actor of its partition any more (retired meanwhile) is left alone.
+void let_idle_stop(self_ptr self, const topic_partition& tp) {
+  auto& st = self->state;
+  auto it = st.partitions.find(tp);
+  if (it == st.partitions.end() ||
+      it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+    return;
+  self->send(set_aside(self, it), idle_atom::value);
 }
 
 // The partition's actor on this node, spawned if needed. In a cluster only while this node
@@ -324,7 +345,10 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
     return {};
   }
   if (it == st.partitions.end()) {
-    it = st.partitions.emplace(tp, spawn_partition(self, st.ctx, st.dir, tp, fence)).first;
+    it = st.partitions
+             .emplace(tp, spawn_partition(self, st.ctx, st.dir, tp, fence,
+                                          caf::actor_cast<topic_registry_actor>(self)))
+             .first;
     st.fences[tp] = std::move(fence);
   }
   return it->second;
@@ -764,8 +788,8 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       for (auto& [rp, auto_create] : waiting.mapped()) answer_lookup(self, tp, auto_create, rp);
     }
   });
-  // A partition that stops (idle, or a failure) is forgotten; the next lookup spawns a fresh
-  // one that recovers from the store.
+  // A partition that fails is forgotten; the next lookup spawns a fresh one that recovers
+  // from the store. (An idle one is set aside before it stops: let_idle_stop.)
   self->set_exit_handler([=](caf::exit_msg& msg) {
     // A partition that failed just before it was retired: the down handler has it.
     for (const auto& [tp, partition] : self->state.retiring)
@@ -937,6 +961,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
           stop_partition(self, tp, errc::not_leader);
         }
       },
+      [=](idle_atom, const topic_partition& tp) { let_idle_stop(self, tp); },
       [=](cancel_atom a, const topic_partition& tp, std::uint64_t poll_id) {
         // Never starts a partition: one that is not running holds no poll.
         auto& running = self->state.partitions;
@@ -953,7 +978,9 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       [=](directory_atom a, actor_directory& next) {
         auto& st = self->state;
         st.dir = std::move(next);
+        // Set-aside ones too: one that is finishing what it took needs the new writer.
         for (const auto& [tp, partition] : st.partitions) self->send(partition, a, st.dir);
+        for (const auto& [tp, partition] : st.retiring) self->send(partition, a, st.dir);
       },
   };
 }

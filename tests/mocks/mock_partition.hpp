@@ -20,6 +20,7 @@ struct partition_script {
   heard<std::uint64_t> expire;
   heard<std::uint64_t> cancel;
   heard<> tick;
+  heard<> idle;  ///< the registry's go-ahead to stop
   heard<errc> retire;
 
   std::int32_t partition = 0;
@@ -61,6 +62,7 @@ inline partition_actor::behavior_type mock_partition(partition_actor::pointer,
       [s](expire_atom, std::uint64_t id) { s->expire(id); },
       [s](cancel_atom, std::uint64_t poll_id) { s->cancel(poll_id); },
       [s](tick_atom) { s->tick(); },
+      [s](idle_atom) { s->idle(); },
       [s](retire_atom, errc why) { s->retire(why); },
       [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };

@@ -27,6 +27,8 @@ struct topic_registry_script {
   scripted<topic_description, std::string> describe;
   /// (cluster) partitions the registry was told to stop, and how often to read topics again.
   std::vector<std::vector<topic_partition>> retired;
+  /// Partitions whose actors said they are idle (never answered: they stay).
+  heard<topic_partition> idle;
   int recovers = 0;
   /// Cancels passed on by bridges; each goes to `partitions[tp]` when there is one.
   heard<topic_partition, std::uint64_t> cancels;
@@ -72,6 +74,7 @@ inline topic_registry_actor::behavior_type mock_topic_registry(
       [s](describe_atom, const std::string& name) { return s->describe(name); },
       [s](retire_atom, const std::vector<topic_partition>& tps) { s->retired.push_back(tps); },
       [s](recover_atom) { ++s->recovers; },
+      [s](idle_atom, const topic_partition& tp) { s->idle(tp); },
       [self, s](cancel_atom a, const topic_partition& tp, std::uint64_t poll_id) {
         s->cancels(tp, poll_id);
         if (auto it = s->partitions.find(tp); it != s->partitions.end()) self->send(it->second, a, poll_id);

@@ -342,6 +342,122 @@ CAF_TEST(a deletion of a topic another node deleted and created again leaves the
   look_up({"orders", 2});
 }
 
+CAF_TEST(an idle partition stops only once the registry has set it aside and a lookup meanwhile gets its successor) {
+  auto first = look_up(orders);
+  self->send(first, tick_atom::value);  // its idle check: nothing to do for a while
+  expect((tick_atom), from(self).to(first).with(_));
+  // It does not stop by itself: the registry might be handing it out right now.
+  expect((idle_atom, topic_partition), from(first).to(topics).with(_, orders));
+  // The registry has set it aside: a lookup from now on waits for its successor.
+  self->request(topics, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, orders, false));
+  CAF_CHECK(self->mailbox().empty());
+  expect((idle_atom), from(topics).to(first).with(_));
+  expect((caf::down_msg),
+         from(_).to(topics).with(WHERE(caf::down_msg, d, d.source == first.address() && !d.reason)));
+  auto second = started(orders);
+  CAF_CHECK(second != first);
+  CAF_CHECK_EQUAL(ctx->metrics.passivated_total(), 1u);
+}
+
+CAF_TEST(a partition used after it asked to stop finishes what it took and its successor takes the rest) {
+  auto first = look_up(orders);
+  publish_to(first, 1);  // the bridge knows the partition's actor from now on
+  expect((append_atom, append_set), from(first).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(first).with(_));
+  expect((publish_result), from(first).to(bridge).with(_));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.count == 1)));
+  self->send(first, tick_atom::value);
+  sched.run();  // idle: it writes its producer snapshot first
+  self->send(first, tick_atom::value);
+  expect((tick_atom), from(self).to(first).with(_));  // then asks the registry, which has not run
+  // A publish reaches it meanwhile, straight from the bridge: taken, its write goes out.
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 2));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((append_atom, framed_batch), from(bridge).to(first).with(_, _));
+  // The registry sets it aside and lets it stop; it has a write out, so it stays until
+  // that is answered, and a publish that reaches it now bounces back to the bridge.
+  expect((idle_atom, topic_partition), from(first).to(topics).with(_, orders));
+  expect((idle_atom), from(topics).to(first).with(_));
+  // Set aside, it still hears of a new directory (a restarted writer) while it finishes.
+  self->send(topics, directory_atom::value, dir);
+  expect((directory_atom, actor_directory), from(self).to(topics).with(_, _));
+  expect((directory_atom, actor_directory), from(topics).to(first).with(_, _));
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 3));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((append_atom, framed_batch), from(bridge).to(first).with(_, _));
+  expect((caf::error), from(first).to(bridge).with(_));
+  CAF_CHECK(self->mailbox().empty());
+  // The write it took is stored and answered; then it stops, and the bounced publish goes
+  // to its successor, after the one before it. Nobody hears an error.
+  expect((append_atom, append_set), from(first).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(first).with(_));
+  sched.run();
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.count == 2)));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.count == 3)));
+  CAF_CHECK(self->mailbox().empty());
+  CAF_CHECK_EQUAL(writer_script->append.count(), 3u);
+  CAF_CHECK_EQUAL(ctx->metrics.passivated_total(), 1u);
+}
+
+CAF_TEST(a change refused three times because another node keeps changing the topic is answered not ready) {
+  auto other = another_node();
+  grow_behind(*other, 2);  // the registry still knows one partition: its first attempt is refused
+  self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
+                storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries), from(self).to(topics).with(_, _, _));
+  // Each refusal makes the registry read the topics again; right after each of the first two
+  // reads, the other node grows the topic again, so the next attempt is made from an old
+  // record as well. After the third refusal the registry gives up.
+  const auto* registry_actor = caf::actor_cast<caf::abstract_actor*>(topics);
+  int reads = 0;
+  while (sched.has_job()) {
+    auto& next = sched.next_job<caf::abstract_actor>();
+    const auto* m = next.peek_at_next_mailbox_element();
+    const bool read = &next != registry_actor && m != nullptr && m->content().match_elements<list_atom>();
+    sched.run_once();
+    if (read && ++reads < 3) grow_behind(*other, 2 + reads);
+  }
+  CAF_CHECK_EQUAL(reads, 3);
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::not_ready)));
+  // Nothing of the change was stored; the registry knows the record the last read found and
+  // a change asked again is made from it.
+  const auto stored = stored_orders(*other);
+  CAF_CHECK_EQUAL(stored.partitions, 4);
+  CAF_CHECK(stored.configs.empty());
+  self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
+                storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries), from(self).to(topics).with(_, _, _));
+  sched.run();
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t,
+                                          t.partitions == 4 && t.configs.size() == 1)));
+}
+
+CAF_TEST(a registry stopped while its first read is out answers every request waiting for it) {
+  auto fresh = track(spawn_topic_registry(sys, ctx, dir, false));
+  CAF_REQUIRE(sched.prioritize(fresh));
+  sched.run_once();  // its start asks its topic store for the topics; that has not run yet
+  self->request(fresh, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(fresh).with(_, orders, false));
+  self->request(fresh, caf::infinite, list_atom::value);
+  expect((list_atom), from(self).to(fresh).with(_));
+  self->request(fresh, caf::infinite, configure_atom::value, std::string{"orders"},
+                storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries), from(self).to(fresh).with(_, _, _));
+  CAF_CHECK(self->mailbox().empty());
+  caf::anon_send_exit(fresh, caf::exit_reason::user_shutdown);
+  expect((caf::exit_msg), from(_).to(fresh).with(_));
+  // Each hears "not ready" (retriable: a restarted registry answers it), none is left hanging.
+  for (int i = 0; i < 3; ++i)
+    expect((caf::error), from(fresh).to(self).with(make_caf_error(errc::not_ready)));
+  sched.run();  // its topic store stops with it; a list it may still answer reaches nobody
+  CAF_CHECK(self->mailbox().empty());
+  // The configure was not stored.
+  auto other = another_node();
+  CAF_CHECK(stored_orders(*other).configs.empty());
+}
+
 CAF_TEST(a creation that finds its name stored meanwhile keeps the stored topic and serves it) {
   // Another node (or a creation whose write landed after its registry failed) stored "late"
   // with three partitions, behind this registry's back.
