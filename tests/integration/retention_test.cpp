@@ -230,6 +230,37 @@ TEST_F(Retention, AFullMemoryStoreGivesRetriableErrorsNotACrash) {
   EXPECT_TRUE(server.running());
 }
 
+TEST_F(Retention, PartitionsStoppingUnderTrafficAnswerEveryRequestInOrder) {
+  // Partitions stop after 1 ms without a request: published to round-robin, 64 at a time,
+  // a partition is often idle between two of its publishes, so publishes and fetches reach
+  // partitions that are stopping or have just stopped. Each must be answered (by the
+  // partition or its successor, never refused) and stored in order.
+  ASSERT_TRUE(server.start({"--partition-idle-ms", "1"}));
+  auto c = server.connect();
+  constexpr int partitions = 64, rounds = 40;
+  ASSERT_TRUE(client::ok(c.create_topic("churn", partitions)));
+  for (int r = 0; r < rounds; ++r) {
+    for (int p = 0; p < partitions; ++p)
+      ASSERT_TRUE(client::ok(c.send_publish("churn", p, values("r" + std::to_string(r) + "-", 1))));
+    for (int p = 0; p < partitions; ++p) {
+      auto answer = c.receive_publish();
+      ASSERT_TRUE(client::ok(answer)) << "round " << r << ", partition " << p << ": "
+                                      << client::error_of(answer).message;
+      EXPECT_EQ(std::get<0>(answer).partition, p);
+      EXPECT_EQ(std::get<0>(answer).base_offset, r) << "partition " << p;
+    }
+  }
+  ASSERT_TRUE(wait_until([&] { return metric("portask_partitions_passivated_total") >= 1; }, 30s));
+  for (int p = 0; p < partitions; ++p) {
+    auto f = c.fetch("churn", p, 0);
+    ASSERT_TRUE(client::ok(f)) << p << ": " << client::error_of(f).message;
+    const auto& got = std::get<0>(f).messages;
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(rounds)) << p;
+    for (int r = 0; r < rounds; ++r) EXPECT_EQ(got[r].value, "r" + std::to_string(r) + "-0") << p;
+  }
+  std::printf("%.0f partition stops during the run\n", metric("portask_partitions_passivated_total"));
+}
+
 TEST_F(Retention, IdlePartitionsStopAndAreServedAgainOnDemand) {
   small_asan_quarantine();
   // One malloc arena in the broker: with one per thread, what a round of partitions frees in
