@@ -64,7 +64,7 @@ void publish(self_ptr self, std::shared_ptr<cluster_view> next, metrics_registry
   for (const auto& [tp, h] : before.holders) {
     if (h.node != before.self || h.token != before.token) continue;
     const storage::lease_holder* now = nullptr;
-    if (!next->owns(tp, &now) || now->epoch != h.epoch) lost.push_back(tp);
+    if (!next->owns(tp, &now) || now == nullptr || now->epoch != h.epoch) lost.push_back(tp);
   }
   for (const auto& [tp, h] : next->holders) {
     if (h.node != next->self || h.token != next->token) continue;

@@ -113,9 +113,10 @@ void on_raw_sasl_token(self_ptr self, const protocol::buffer& frame) {
     st.responses->complete(seq, {});
     return close_after_answers(self);
   }
-  protocol::buffer out(4 + step.token.size());
-  protocol::store_be32(out.data(), static_cast<std::uint32_t>(step.token.size()));
-  std::copy(step.token.begin(), step.token.end(), out.begin() + 4);
+  std::uint8_t size[4];
+  protocol::store_be32(size, static_cast<std::uint32_t>(step.token.size()));
+  protocol::buffer out(size, size + 4);
+  out.insert(out.end(), step.token.begin(), step.token.end());
   if (step.result == outcome::authenticated) authenticated(self);
   st.responses->complete(seq, std::move(out));
 }
