@@ -232,9 +232,13 @@ void send_publish(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
 // looks again).
 std::int32_t pick_partition(self_ptr self, const std::string& topic, std::int32_t partitions) {
   auto& rr = self->state.round_robin[topic];
+  partitions = std::max<std::int32_t>(1, partitions);
+  // A single node leads every partition: no need to load the shared cluster view (an
+  // atomic shared_ptr, whose load takes a lock in libstdc++) on this per-publish path.
+  if (!self->state.ctx->config.cluster.enabled())
+    return static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
   const auto view = self->state.ctx->cluster();
   topic_partition tp{topic, 0};
-  partitions = std::max<std::int32_t>(1, partitions);
   for (std::int32_t tries = 0; tries < partitions; ++tries) {
     tp.partition = static_cast<std::int32_t>(rr++ % static_cast<std::uint32_t>(partitions));
     if (view->owns(tp)) break;
