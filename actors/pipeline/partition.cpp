@@ -646,8 +646,17 @@ bool busy(const partition_state& st) {
          !st.awaiting_store.empty();
 }
 
-// The idle check: a partition nobody used for partition_idle_ms stops; the registry forgets
-// it and the next request starts a fresh one, which reads its bounds back from the store.
+// A passivating partition stops once nothing it took is left. Until then it looks again
+// every 100 ms: most of what it waits for (a write) ends in maybe_stop, but not all (a
+// recovery).
+void stop_when_done(self_ptr self) {
+  if (!busy(self->state)) return stop_idle(self);
+  self->delayed_send(self, 100ms, tick_atom::value);
+}
+
+// The idle check: a partition nobody used for partition_idle_ms stops, once its registry has
+// stopped routing to it (passivate); the next request starts a fresh one, which reads its
+// bounds back from the store.
 void check_idle(self_ptr self) {
   auto& st = self->state;
   if (st.retiring) {
@@ -660,11 +669,7 @@ void check_idle(self_ptr self) {
     }
     return;
   }
-  if (st.passivating) {  // what it took is still out (a recovery, say): looked at again
-    if (!busy(st)) return stop_idle(self);
-    self->delayed_send(self, 100ms, tick_atom::value);
-    return;
-  }
+  if (st.passivating) return stop_when_done(self);
   const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
   const auto since = self->clock().now() - st.last_used;
   // Checked again at least every eighth of the idle time (and never in a tight loop).
@@ -701,8 +706,7 @@ void passivate(self_ptr self) {
   st.passivating = true;
   for (auto id : st.parked.due(std::chrono::steady_clock::time_point::max()))
     if (auto p = st.parked.take(id)) answer_empty(self, *p);
-  if (!busy(st)) return stop_idle(self);
-  self->delayed_send(self, 100ms, tick_atom::value);  // see check_idle
+  stop_when_done(self);
 }
 
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
