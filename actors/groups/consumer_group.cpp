@@ -111,10 +111,25 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
         // A static member came back (a restart): it takes over its old entry under a new
         // id, which fences the old one. Unless it led the group or changed its protocols,
         // the group keeps its generation and the member gets its old assignment back.
-        auto node = members_.extract(known->second);
-        const bool was_leader = leader_ == known->second;
+        const std::string old_id = known->second;
+        auto node = members_.extract(old_id);
+        const bool was_leader = leader_ == old_id;
         const bool same_protocols = node.mapped().protocols == req.protocols;
         id = new_member_id(req.client_id);
+        // The old incarnation's parked requests are answered FENCED_INSTANCE_ID, as Kafka
+        // does: a duplicate process with the same instance id stops instead of hanging.
+        if (auto& t = node.mapped().join_ticket) {
+          join_group_result fenced;
+          fenced.error = errc::fenced_instance;
+          fenced.member_id = old_id;
+          out.joins.push_back({*t, std::move(fenced)});
+        }
+        if (auto& t = node.mapped().sync_ticket) {
+          sync_group_result fenced;
+          fenced.error = errc::fenced_instance;
+          out.syncs.push_back({*t, std::move(fenced)});
+        }
+        if (pending_sync_.erase(old_id) > 0) pending_sync_.insert(id);
         node.key() = id;
         node.mapped().id = id;
         node.mapped().protocols = req.protocols;
@@ -212,11 +227,13 @@ std::optional<sync_group_result> consumer_group::sync(const sync_group_request& 
       r.error = errc::rebalance_in_progress;
       return r;
     case state::stable:
+      pending_sync_.erase(req.member_id);
       r.assignment = m.assignment;
       return r;
     case state::completing_rebalance:
       break;
   }
+  pending_sync_.erase(req.member_id);
   m.sync_ticket = ticket;
   if (req.member_id != leader_) return std::nullopt;
   // The leader's assignment ends the rebalance: members it left out get nothing.
@@ -250,7 +267,15 @@ std::vector<errc> consumer_group::leave(const std::vector<member_ref>& refs, tim
                                         deliveries& out) {
   std::vector<errc> results;
   bool removed = false;
+  bool pending_left = false;
   for (auto ref : refs) {
+    // An id handed out with MEMBER_ID_REQUIRED whose holder gives up: a rebalance waiting
+    // for it goes on (Kafka answers NONE).
+    if (!ref.member_id.empty() && pending_.erase(ref.member_id) > 0) {
+      results.push_back(errc::ok);
+      pending_left = true;
+      continue;
+    }
     if (ref.member_id.empty() && ref.instance_id) {
       auto it = instances_.find(*ref.instance_id);
       if (it == instances_.end()) {
@@ -272,6 +297,8 @@ std::vector<errc> consumer_group::leave(const std::vector<member_ref>& refs, tim
       prepare_rebalance(now, out);
     else
       try_complete_join(now, out);
+  } else if (pending_left) {
+    try_complete_join(now, out);
   }
   return results;
 }
@@ -279,8 +306,9 @@ std::vector<errc> consumer_group::leave(const std::vector<member_ref>& refs, tim
 errc consumer_group::may_commit(const member_ref& ref, time_point now) {
   if (ref.generation < 0 && ref.member_id.empty() && members_.empty()) return errc::ok;
   if (auto e = check_member(ref); e != errc::ok) return e;
-  if (state_ == state::completing_rebalance) return errc::rebalance_in_progress;
+  // Kafka's order: a stale generation is ILLEGAL_GENERATION whatever the state.
   if (ref.generation != generation_) return errc::illegal_generation;
+  if (state_ == state::completing_rebalance) return errc::rebalance_in_progress;
   auto& m = members_.at(ref.member_id);
   m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
   return errc::ok;
@@ -289,15 +317,18 @@ errc consumer_group::may_commit(const member_ref& ref, time_point now) {
 void consumer_group::tick(time_point now, deliveries& out) {
   for (auto it = pending_.begin(); it != pending_.end();)
     it = it->second <= now ? pending_.erase(it) : std::next(it);
+  // A member waiting for its JoinGroup or SyncGroup answer counts as alive (Kafka's
+  // satisfied heartbeat): some clients do not heartbeat while they wait.
   std::vector<std::string> expired;
   for (const auto& [id, m] : members_)
-    if (!m.join_ticket && m.deadline <= now) expired.push_back(id);
+    if (!m.join_ticket && !m.sync_ticket && m.deadline <= now) expired.push_back(id);
   for (const auto& id : expired) {
     logging::groups().info("group '{}': member {} missed its session timeout; removed", id_, id);
     remove_member(id, out);
   }
   if (!expired.empty() && (state_ == state::stable || state_ == state::completing_rebalance))
     prepare_rebalance(now, out);
+  expire_pending_syncs(now, out);
   if (state_ == state::preparing_rebalance && now >= rebalance_deadline_) {
     complete_join(now, out);
     return;
@@ -325,6 +356,7 @@ void consumer_group::remove_member(const std::string& id, deliveries& out) {
     if (inst != instances_.end() && inst->second == id) instances_.erase(inst);
   }
   members_.erase(it);
+  pending_sync_.erase(id);
   if (leader_ == id) leader_.clear();
   if (members_.empty() && state_ != state::preparing_rebalance) {
     state_ = state::empty;
@@ -341,31 +373,49 @@ void consumer_group::prepare_rebalance(time_point now, deliveries& out) {
     out.syncs.push_back({*m.sync_ticket, std::move(r)});
     m.sync_ticket.reset();
   }
-  std::int32_t timeout = 0;
-  for (const auto& [id, m] : members_) timeout = std::max(timeout, m.rebalance_timeout_ms);
+  pending_sync_.clear();
   initial_rebalance_ = state_ == state::empty;
-  rebalance_deadline_ = now + std::chrono::milliseconds(timeout);
+  rebalance_deadline_ = now + rebalance_timeout();
   if (initial_rebalance_)
     initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
   state_ = state::preparing_rebalance;
 }
 
+std::chrono::milliseconds consumer_group::rebalance_timeout() const {
+  std::int32_t timeout = 0;
+  for (const auto& [id, m] : members_) timeout = std::max(timeout, m.rebalance_timeout_ms);
+  return std::chrono::milliseconds(timeout);
+}
+
 void consumer_group::try_complete_join(time_point now, deliveries& out) {
   if (state_ != state::preparing_rebalance) return;
   if (initial_rebalance_ && now < initial_join_until_) return;
+  // Ids handed out with MEMBER_ID_REQUIRED are awaited too (until they expire or the
+  // rebalance times out), or each newcomer of a burst would cost a rebalance of its own.
+  if (!pending_.empty()) return;
   for (const auto& [id, m] : members_)
     if (!m.join_ticket) return;
   complete_join(now, out);
 }
 
 void consumer_group::complete_join(time_point now, deliveries& out) {
-  // Members that did not rejoin in time are out.
+  // Dynamic members that did not rejoin in time are out. Static ones (KIP-345) keep their
+  // place and get partitions from the leader while they restart, until their session
+  // timeout runs out or they miss the SyncGroup deadline below.
   std::vector<std::string> missing;
   for (const auto& [id, m] : members_)
-    if (!m.join_ticket) missing.push_back(id);
+    if (!m.join_ticket && !m.instance_id) missing.push_back(id);
   for (const auto& id : missing) {
     logging::groups().info("group '{}': member {} did not rejoin in time; removed", id_, id);
     remove_member(id, out);
+  }
+  const bool any_joined = std::any_of(members_.begin(), members_.end(),
+                                      [](const auto& e) { return e.second.join_ticket.has_value(); });
+  if (!members_.empty() && !any_joined) {
+    // Only static members that are away are left: nobody could lead the generation, so the
+    // rebalance waits on (their session timeouts remove them if they stay away).
+    rebalance_deadline_ = now + rebalance_timeout();
+    return;
   }
   ++generation_;
   initial_rebalance_ = false;
@@ -375,15 +425,41 @@ void consumer_group::complete_join(time_point now, deliveries& out) {
     return;
   }
   protocol_name_ = select_protocol();
-  if (leader_.empty() || !members_.count(leader_)) leader_ = members_.begin()->first;
+  // The leader is a member that rejoined: it runs the assignment.
+  if (auto l = members_.find(leader_); l == members_.end() || !l->second.join_ticket) {
+    for (const auto& [id, m] : members_)
+      if (m.join_ticket) {
+        leader_ = id;
+        break;
+      }
+  }
   state_ = state::completing_rebalance;
   logging::groups().info("group '{}': generation {} with {} members, protocol {}, leader {}", id_,
                generation_, members_.size(), protocol_name_, leader_);
+  pending_sync_.clear();
   for (auto& [id, m] : members_) {
-    out.joins.push_back({*m.join_ticket, join_result_for(m)});
+    if (m.join_ticket) out.joins.push_back({*m.join_ticket, join_result_for(m)});
     m.join_ticket.reset();
     m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
+    pending_sync_.insert(id);
   }
+  sync_deadline_ = now + rebalance_timeout();
+}
+
+// Kafka's pending-sync expiry: members of this generation that have not sent SyncGroup
+// within the rebalance timeout are removed and the group rebalances, so a leader that never
+// assigns, or a follower that never asks for its share, cannot hold the group (and its
+// partitions) forever while it goes on heartbeating.
+void consumer_group::expire_pending_syncs(time_point now, deliveries& out) {
+  if (pending_sync_.empty() || now < sync_deadline_) return;
+  if (state_ != state::completing_rebalance && state_ != state::stable) return;
+  const auto missing = std::move(pending_sync_);
+  pending_sync_.clear();
+  for (const auto& id : missing) {
+    logging::groups().info("group '{}': member {} did not sync in time; removed", id_, id);
+    remove_member(id, out);
+  }
+  if (!members_.empty()) prepare_rebalance(now, out);
 }
 
 // Kafka's rule: among the protocols every member supports, each member votes for the one

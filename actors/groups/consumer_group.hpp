@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,8 @@ class consumer_group {
   /// Whether `m` may commit offsets now (generation -1 and no member id: a consumer that
   /// assigns itself partitions, allowed while the group has no members).
   errc may_commit(const member_ref& m, time_point now);
-  /// Expires members and pending ids past their session, ends rebalances whose time is up.
+  /// Expires members and pending ids past their session, members that did not sync within
+  /// the rebalance timeout after a generation began, and ends rebalances whose time is up.
   void tick(time_point now, deliveries& out);
 
   state current_state() const noexcept { return state_; }
@@ -106,6 +108,8 @@ class consumer_group {
   void prepare_rebalance(time_point now, deliveries& out);
   void try_complete_join(time_point now, deliveries& out);
   void complete_join(time_point now, deliveries& out);
+  void expire_pending_syncs(time_point now, deliveries& out);
+  std::chrono::milliseconds rebalance_timeout() const;
   std::string select_protocol() const;
   join_group_result join_result_for(const member& m) const;
   const std::string& metadata_for(const member& m) const;
@@ -120,6 +124,10 @@ class consumer_group {
   std::map<std::string, member> members_;
   std::map<std::string, std::string> instances_;  ///< instance id -> member id
   std::map<std::string, time_point> pending_;      ///< KIP-394 ids handed out, not yet joined
+  /// Members of the current generation that have not sent SyncGroup yet; those still
+  /// missing at sync_deadline_ are removed and the group rebalances (Kafka's pending sync).
+  std::set<std::string> pending_sync_;
+  time_point sync_deadline_{};
   time_point rebalance_deadline_{};
   time_point initial_join_until_{};  ///< the first generation waits until then for more joins
   bool initial_rebalance_ = false;

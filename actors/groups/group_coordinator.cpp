@@ -400,7 +400,12 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                   },
                   [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         };
-        if (!whole_group) {
+        // A group this coordinator has seen no generation of exists only through its
+        // committed offsets: with none it is unknown (GROUP_ID_NOT_FOUND, as Kafka answers
+        // DeleteGroups and OffsetDelete), as describe calls it Dead.
+        const bool maybe_unknown = g.size() == 0 && g.current_state() == consumer_group::state::empty &&
+                                   g.generation() == first_generation(self->state.epoch);
+        if (!whole_group && !maybe_unknown) {
           remove(std::move(tps));
           return rp;
         }
@@ -408,6 +413,11 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         self->request(reader, 10s, offset_atom::value, self->state.group_id)
             .then(
                 [=](std::vector<storage::group_offset>& offsets) mutable {
+                  if (offsets.empty() && maybe_unknown) {
+                    rp.deliver(make_caf_error(errc::unknown_group));
+                    return;
+                  }
+                  if (!whole_group) return remove(std::move(tps));
                   std::vector<topic_partition> gone;
                   for (const auto& o : offsets) gone.push_back(o.tp);
                   remove(std::move(gone));

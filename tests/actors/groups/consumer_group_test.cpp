@@ -64,6 +64,14 @@ class ConsumerGroup : public ::testing::Test {
     EXPECT_FALSE(group_.sync(s, ticket_++, now_, sout));
     EXPECT_EQ(sout.syncs.size(), 1u);
     EXPECT_EQ(group_.current_state(), state::stable);
+    // The followers ask for their share, as clients do (a member that never syncs is removed).
+    for (const auto& id : ids) {
+      if (id == leader) continue;
+      sync_group_request f;
+      f.member_id = id;
+      f.generation = group_.generation();
+      EXPECT_TRUE(group_.sync(f, ticket_++, now_, sout));
+    }
     std::erase(ids, leader);
     ids.insert(ids.begin(), leader);
     return ids;
@@ -274,4 +282,213 @@ TEST_F(ConsumerGroup, AJoinDuringCompletingRebalanceCancelsPendingSyncs) {
   ASSERT_EQ(out.syncs.size(), 1u);
   EXPECT_EQ(out.syncs[0].ticket, 77u);
   EXPECT_EQ(out.syncs[0].result.error, errc::rebalance_in_progress);
+}
+
+// A static member restarting while another member starts a rebalance keeps its place: the
+// generation goes on without it, the leader is told of it, and it gets its share back on
+// return without another rebalance (Kafka removes only dynamic members that did not rejoin).
+TEST_F(ConsumerGroup, AStaticMemberAwayDuringARebalanceKeepsItsPlace) {
+  consumer_group::deliveries out;
+  auto leader = request();
+  leader.require_known_member = false;
+  leader.client_id = "a";  // "a-..." sorts first and is elected leader
+  auto follower = leader;
+  follower.client_id = "z";
+  follower.instance_id = "worker-1";
+  group_.join(leader, ticket_++, now_, out);
+  group_.join(follower, ticket_++, now_, out);
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  const auto lead = group_.leader();
+  std::string static_id;
+  for (const auto& j : out.joins)
+    if (j.result.member_id != lead) static_id = j.result.member_id;
+  out = {};
+  EXPECT_FALSE((group_.sync({lead, std::nullopt, 1, std::nullopt, std::nullopt, {{static_id, "p0"}}},
+                           ticket_++, now_, out)));
+  EXPECT_TRUE((group_.sync({static_id, std::string("worker-1"), 1, std::nullopt, std::nullopt, {}},
+                          ticket_++, now_, out)));
+  ASSERT_EQ(group_.current_state(), state::stable);
+  // The leader rejoins (a rebalance); the static member is away and never rejoins.
+  out = {};
+  auto rejoin = leader;
+  rejoin.member_id = lead;
+  EXPECT_FALSE(group_.join(rejoin, ticket_++, now_, out));
+  now_ += 5001ms;  // past the rebalance timeout
+  group_.heartbeat({lead, std::nullopt, 1}, now_);
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 1u) << "only the member that rejoined is answered";
+  EXPECT_EQ(out.joins[0].result.error, errc::ok);
+  EXPECT_EQ(out.joins[0].result.generation, 2);
+  EXPECT_EQ(out.joins[0].result.members.size(), 2u) << "the leader assigns the away member too";
+  EXPECT_TRUE(group_.has_member(static_id));
+  out = {};
+  EXPECT_FALSE((group_.sync({lead, std::nullopt, 2, std::nullopt, std::nullopt, {{static_id, "p0,p1"}}},
+                           ticket_++, now_, out)));
+  ASSERT_EQ(group_.current_state(), state::stable);
+  // It comes back: answered at once in the same generation, with the leader's assignment.
+  auto r = group_.join(follower, ticket_++, now_, out);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error, errc::ok);
+  EXPECT_EQ(r->generation, 2);
+  auto sr = group_.sync({r->member_id, std::string("worker-1"), 2, std::nullopt, std::nullopt, {}},
+                        ticket_++, now_, out);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->assignment, "p0,p1");
+  EXPECT_EQ(group_.generation(), 2);
+}
+
+// Two processes with one instance id: the newer takes the place, and whatever the older one
+// has parked is answered FENCED_INSTANCE_ID (a fatal error for clients) instead of never.
+TEST_F(ConsumerGroup, ADuplicateStaticInstanceFencesWhatTheOldOneHasParked) {
+  consumer_group::deliveries out;
+  auto dynamic = request();
+  dynamic.require_known_member = false;
+  dynamic.client_id = "b";  // "b-..." sorts before "c-...": the dynamic member leads
+  auto first = request();
+  first.require_known_member = false;
+  first.instance_id = "worker-1";
+  EXPECT_FALSE(group_.join(dynamic, ticket_++, now_, out));
+  const auto parked = ticket_++;
+  EXPECT_FALSE(group_.join(first, parked, now_, out));
+  ASSERT_EQ(group_.current_state(), state::preparing_rebalance);
+  EXPECT_FALSE(group_.join(first, ticket_++, now_, out)) << "the second process waits in its place";
+  ASSERT_EQ(out.joins.size(), 1u);
+  EXPECT_EQ(out.joins[0].ticket, parked);
+  EXPECT_EQ(out.joins[0].result.error, errc::fenced_instance);
+  EXPECT_EQ(group_.size(), 2u);
+  // The same for a parked SyncGroup.
+  now_ += 200ms;
+  out = {};
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  ASSERT_EQ(group_.leader().rfind("b-", 0), 0u);
+  std::string static_id;
+  for (const auto& j : out.joins)
+    if (j.result.member_id != group_.leader()) static_id = j.result.member_id;
+  const auto sync_ticket = ticket_++;
+  out = {};
+  EXPECT_FALSE((group_.sync({static_id, std::string("worker-1"), group_.generation(), std::nullopt,
+                            std::nullopt, {}},
+                           sync_ticket, now_, out)));
+  EXPECT_FALSE(group_.join(first, ticket_++, now_, out));
+  ASSERT_EQ(out.syncs.size(), 1u) << "answered once";
+  EXPECT_EQ(out.syncs[0].ticket, sync_ticket);
+  EXPECT_EQ(out.syncs[0].result.error, errc::fenced_instance);
+}
+
+// A leader that heartbeats but never sends its assignment cannot hold the group: members
+// that have not synced by the rebalance timeout are removed and the group rebalances.
+TEST_F(ConsumerGroup, ALeaderThatNeverSyncsIsRemovedAfterTheRebalanceTimeout) {
+  consumer_group::deliveries out;
+  const auto a = first_join();
+  join_parked(a, out);
+  const auto b = first_join();
+  join_parked(b, out);
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  ASSERT_EQ(group_.current_state(), state::completing_rebalance);
+  const auto leader = group_.leader();
+  const auto follower = leader == a ? b : a;
+  out = {};
+  const auto waiting = ticket_++;
+  EXPECT_FALSE((group_.sync({follower, std::nullopt, 1, std::nullopt, std::nullopt, {}}, waiting, now_, out)));
+  for (int i = 0; i < 4; ++i) {
+    now_ += 1s;
+    EXPECT_EQ(group_.heartbeat({leader, std::nullopt, 1}, now_), errc::ok);
+    group_.tick(now_, out);
+  }
+  EXPECT_TRUE(out.empty()) << "within the rebalance timeout nothing happens";
+  now_ += 1001ms;
+  group_.tick(now_, out);
+  EXPECT_FALSE(group_.has_member(leader));
+  EXPECT_TRUE(group_.has_member(follower)) << "a member waiting for its assignment is alive";
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+  ASSERT_EQ(out.syncs.size(), 1u);
+  EXPECT_EQ(out.syncs[0].ticket, waiting);
+  EXPECT_EQ(out.syncs[0].result.error, errc::rebalance_in_progress) << "it must rejoin";
+  EXPECT_EQ(group_.heartbeat({leader, std::nullopt, 1}, now_), errc::unknown_member);
+}
+
+// The same for a follower of a stable group that never asks for its share.
+TEST_F(ConsumerGroup, AFollowerThatNeverSyncsIsRemovedAfterTheRebalanceTimeout) {
+  consumer_group::deliveries out;
+  const auto a = first_join();
+  join_parked(a, out);
+  const auto b = first_join();
+  join_parked(b, out);
+  now_ += 200ms;
+  group_.tick(now_, out);
+  const auto leader = group_.leader();
+  const auto follower = leader == a ? b : a;
+  out = {};
+  EXPECT_FALSE((group_.sync({leader, std::nullopt, 1, std::nullopt, std::nullopt, {}}, ticket_++, now_, out)));
+  ASSERT_EQ(group_.current_state(), state::stable);
+  for (int i = 0; i < 6; ++i) {
+    now_ += 1s;
+    group_.heartbeat({leader, std::nullopt, 1}, now_);
+    group_.heartbeat({follower, std::nullopt, 1}, now_);
+    group_.tick(now_, out);
+  }
+  EXPECT_FALSE(group_.has_member(follower));
+  EXPECT_TRUE(group_.has_member(leader));
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+}
+
+// A member whose SyncGroup waits for the leader needs no heartbeat meanwhile.
+TEST_F(ConsumerGroup, AParkedSyncKeepsItsMemberAliveWithoutHeartbeats) {
+  consumer_group::deliveries out;
+  auto slow = [&](const std::string& id) {
+    auto r = request(id);
+    r.rebalance_timeout_ms = 60000;  // longer than the 10 s session
+    return r;
+  };
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    ids.push_back(first_join());
+    EXPECT_FALSE(group_.join(slow(ids.back()), ticket_++, now_, out));
+  }
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  const auto leader = group_.leader();
+  const auto follower = leader == ids[0] ? ids[1] : ids[0];
+  out = {};
+  const auto waiting = ticket_++;
+  EXPECT_FALSE((group_.sync({follower, std::nullopt, 1, std::nullopt, std::nullopt, {}}, waiting, now_, out)));
+  for (int i = 0; i < 15; ++i) {
+    now_ += 1s;
+    group_.heartbeat({leader, std::nullopt, 1}, now_);
+    group_.tick(now_, out);
+  }
+  EXPECT_TRUE(group_.has_member(follower)) << "15 s without a heartbeat, but waiting";
+  EXPECT_FALSE((group_.sync({leader, std::nullopt, 1, std::nullopt, std::nullopt, {{follower, "p"}}},
+                           ticket_++, now_, out)));
+  ASSERT_EQ(out.syncs.size(), 2u) << "the leader's and the waiting follower's";
+  const auto& answered = out.syncs[0].ticket == waiting ? out.syncs[0] : out.syncs[1];
+  EXPECT_EQ(answered.ticket, waiting);
+  EXPECT_EQ(answered.result.error, errc::ok);
+  EXPECT_EQ(answered.result.assignment, "p");
+}
+
+// A rebalance waits for ids handed out with MEMBER_ID_REQUIRED, so a burst of newcomers
+// costs one rebalance; an id given up with LeaveGroup is not waited for.
+TEST_F(ConsumerGroup, ARebalanceWaitsForIdsHandedOutButNotYetUsed) {
+  auto ids = stable_group(1);
+  consumer_group::deliveries out;
+  const auto newcomer = first_join();
+  const auto other = first_join();
+  EXPECT_EQ(group_.current_state(), state::stable) << "a pending id starts no rebalance";
+  join_parked(ids[0], out);  // the leader rejoins
+  now_ += 10ms;
+  group_.tick(now_, out);
+  EXPECT_TRUE(out.joins.empty()) << "two ids handed out are still expected";
+  join_parked(newcomer, out);
+  EXPECT_TRUE(out.joins.empty());
+  EXPECT_EQ((group_.leave({{other, std::nullopt, -1}}, now_, out)), (std::vector<errc>{errc::ok}));
+  ASSERT_EQ(out.joins.size(), 2u) << "the last expected id was given up";
+  EXPECT_EQ(out.joins[0].result.generation, 2);
+  EXPECT_EQ(group_.size(), 2u);
 }
