@@ -58,6 +58,9 @@ void scan_for_time(Self* self, protocol_bridge_actor bridge, topic_partition tp,
               for (std::size_t i = 0; i < msgs->messages.size(); ++i) {
                 const auto ts = msgs->messages[i].timestamp_ms;
                 const auto offset = b.base_offset + static_cast<std::int64_t>(i);
+                // A read returns the whole batch holding the cursor: records before it (below
+                // the log start, after a deletion in mid-batch) are not answers.
+                if (offset < cursor) continue;
                 if (target == max_timestamp_target) {
                   if (ts > best.timestamp) best = {offset, ts};
                 } else if (ts >= target) {

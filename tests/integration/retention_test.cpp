@@ -187,8 +187,13 @@ TEST_F(Retention, TheMemoryStoreStaysBoundedWhileTakingTenTimesItsRetention) {
   auto b = c.list_offsets("flow", 0);
   ASSERT_TRUE(client::ok(b));
   EXPECT_GT(std::get<0>(b).log_start, 0);
-  EXPECT_LT(after - warm, 96L * 1024) << "RSS warm " << warm << " KiB, after " << after
-                                      << " KiB; without retention it grows by 256 MiB";
+  // Bounded, not flat: stored frames live in 16 MiB slabs (protocol/shared_bytes.cpp), one
+  // being filled per thread that copies frames, plus those still holding retained frames,
+  // and up to four freed ones kept mapped for reuse, so up to about 100 MiB of slabs is
+  // normal here. A release repeat run measured 97 MiB of growth once, against a bound of
+  // 96 MiB: the bound is half of what no retention would add.
+  EXPECT_LT(after - warm, 128L * 1024) << "RSS warm " << warm << " KiB, after " << after
+                                       << " KiB; without retention it grows by 256 MiB";
   ASSERT_TRUE(wait_until([&] { return metric("portask_memory_store_used_bytes") > 0; }, 30s));
   // Retention runs every 100 ms: what arrived since the last pass (tens of MiB at full speed)
   // is on top of the 8 MiB kept until the next pass trims it.

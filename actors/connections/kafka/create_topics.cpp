@@ -5,6 +5,7 @@
 // Kafka refuses one larger than its broker count. validateOnly checks without creating.
 // ACLs: CREATE on the cluster or the topic to create; DESCRIBE and DELETE on the topic to delete.
 // timeoutMs bounds the wait for each topic (REQUEST_TIMED_OUT after it; the change goes on).
+#include <map>
 #include <variant>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -91,11 +92,23 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
   const bool create_any = allowed_on_cluster(self, sec::acl_operation::create);
   const admin_deadline deadline{r, req.timeoutMs, self->state.ctx->config};
   constexpr auto unauthorized = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+  // A name given twice is refused in both places, as Kafka does: which entry to create is
+  // not the broker's guess.
+  std::map<std::string, int> named;
+  for (const auto& t : req.topics) ++named[t.name];
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
     auto& out = res->topics[i];
     out.name = t.name;
     out.replicationFactor = 1;
+    if (named[t.name] > 1) {
+      out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+      out.errorMessage = "Create topics request contains the topic '" + t.name + "' more than once";
+      out.numPartitions = -1;
+      out.replicationFactor = -1;
+      done();
+      continue;
+    }
     // Kafka withholds a topic's configs from who may not describe them (v5+: the configs'
     // own error code), whether or not the topic is created; a failed creation clears it.
     if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name))
@@ -122,7 +135,26 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
     const auto partitions = std::get<std::int32_t>(checked);
     out.numPartitions = partitions;
     if (req.validateOnly) {
-      done();
+      // Validating includes the name being free, as in Kafka; nothing is created.
+      auto taken = [=](std::int16_t code, std::string message) {
+        auto& o = res->topics[i];
+        o.errorCode = code;
+        o.errorMessage = std::move(message);
+        o.numPartitions = -1;
+        o.replicationFactor = -1;
+        o.topicConfigErrorCode = 0;
+      };
+      self->request(self->state.dir.registry, deadline.left(), topic_atom::value, t.name, false)
+          .then(
+              [=](storage::topic_info&) {
+                taken(static_cast<std::int16_t>(error_code::topic_already_exists),
+                      "Topic '" + t.name + "' already exists.");
+                done();
+              },
+              [=](caf::error& e) {
+                if (to_errc(e) != errc::unknown_topic) taken(to_kafka(to_errc(e)), self->system().render(e));
+                done();
+              });
       continue;
     }
     storage::topic_info info{t.name, partitions, {}, {}};

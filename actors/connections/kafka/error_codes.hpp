@@ -19,6 +19,7 @@ enum class error_code : std::int16_t {
   coordinator_not_available = 15,
   not_coordinator = 16,
   not_leader_or_follower = 6,  ///< retriable: another broker leads the partition
+  invalid_required_acks = 21,
   illegal_generation = 22,
   inconsistent_group_protocol = 23,
   invalid_group_id = 24,

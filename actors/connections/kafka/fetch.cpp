@@ -31,6 +31,9 @@ struct fetch_state {
   std::size_t pending = 0;
   bool answered = false;
   bool any_data = false;
+  /// A partition could not be read (out of range, unknown, not its leader): Kafka answers at
+  /// once rather than wait for data on the others, so the client learns of it now.
+  bool any_error = false;
   std::uint64_t promised = 0;  ///< output budget this answer may use
   bool alone = false;          ///< nothing else pending: the first batch may exceed it
   std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
@@ -212,7 +215,9 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     st->answered = true;
     // Partitions in request order, each within its own limit and what the request has left.
     std::uint64_t left = st->promised;
-    bool first = st->alone && wanted > 0;
+    // KIP-74: the first batch comes whole even past max_bytes (0 included), so a client
+    // whose limit is smaller than a batch is never stuck.
+    bool first = st->alone;
     served_count served;
     for (std::size_t ti = 0; ti < req.topics.size(); ++ti)
       for (std::size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
@@ -267,6 +272,15 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
           if (--st->pending == 0) finish();
           continue;
         }
+        if (p.fetchOffset < 0) {
+          // Kafka has no symbolic fetch offsets (the native protocol's -1 and -2 mean the
+          // end and the start): a client resolves them with ListOffsets first.
+          out.errorCode = static_cast<std::int16_t>(error_code::offset_out_of_range);
+          out.highWatermark = -1;
+          st->any_error = true;
+          if (--st->pending == 0) finish();
+          continue;
+        }
         // Each partition reads at most its share of what the answer may hold, so a request
         // naming many partitions does not read many times its budget before trimming.
         const auto limit = std::min<std::uint64_t>(
@@ -291,7 +305,8 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
                   if (wait_ms > 0 && st->any_data) return finish();
                   if (--st->pending == 0) {
                     // A closing connection answers now rather than start polls nobody waits for.
-                    if (st->any_data || wait_ms > 0 || req.maxWaitMs <= 0 || self->state.closing)
+                    if (st->any_data || st->any_error || wait_ms > 0 || req.maxWaitMs <= 0 ||
+                        self->state.closing)
                       return finish();
                     (*again)(static_cast<std::uint32_t>(std::min(req.maxWaitMs, 60'000)));
                   }
@@ -309,6 +324,8 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
                     self->state.topic_names.erase(topic.topicId);
                     o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
                   }
+                  st->any_error = true;
+                  if (wait_ms > 0) return finish();  // an error while polling: answer now
                   if (--st->pending == 0) finish();
                 });
       }

@@ -118,6 +118,8 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   if (!PORTASK_KAFKA_DECODE(Produce, body, req)) return;
   auto& ctx = *self->state.ctx;
   const bool acks = req.acks != 0;
+  // Kafka takes -1 (all), 0 (none) and 1 (the leader); anything else is refused per partition.
+  const bool valid_acks = req.acks == -1 || req.acks == 0 || req.acks == 1;
   auto res = std::make_shared<msg::ProduceResponse>();
   std::size_t parts = 0;
   for (const auto& t : req.topicData) parts += t.partitionData.size();
@@ -125,9 +127,17 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   auto done = [=] {
     if (--*pending > 0) return;
     if (acks)
-      respond(self, r, *res, msg::ProduceRequest_is_flexible(r.api_version));
-    else
-      respond_nothing(self, r);
+      return respond(self, r, *res, msg::ProduceRequest_is_flexible(r.api_version));
+    respond_nothing(self, r);
+    // acks=0 has no answer to carry an error: as Kafka does, the connection is closed, which
+    // makes the producer refresh its metadata and learn what changed.
+    for (const auto& t : res->responses)
+      for (const auto& p : t.partitionResponses)
+        if (p.errorCode != 0) {
+          logging::kafka().info("kafka {}: acks=0 produce to {}/{} failed (error {}); closing the connection",
+                                self->state.session->peer(), t.name, p.index, p.errorCode);
+          return close_after_answers(self);
+        }
   };
   if (parts == 0) {
     ++*pending;
@@ -160,6 +170,12 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       out.index = part.index;
       if (!may_write) {
         out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      if (!valid_acks) {
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_required_acks);
         out.baseOffset = -1;
         done();
         continue;

@@ -152,6 +152,19 @@ TEST(KafkaAdmin, ListOffsetsByTimestamp) {
   EXPECT_EQ(lookup(-1, 1).offset, 12);
   EXPECT_EQ(lookup(-2, 1).offset, 0);
   EXPECT_EQ(lookup(-3, 6).errorCode, 42) << "-3 needs v7";
+
+  // Records deleted up to the middle of the second batch: an answer is never below the log
+  // start, although a read returns that batch whole.
+  msg::DeleteRecordsRequest del;
+  del.topics.push_back({"times", {{0, 6}}});
+  del.timeoutMs = 30000;
+  auto deleted = call<msg::DeleteRecordsResponse>(c, 21, 2, del, true);
+  ASSERT_EQ(deleted.topics.at(0).partitions.at(0).errorCode, 0);
+  ASSERT_EQ(deleted.topics.at(0).partitions.at(0).lowWatermark, 6);
+  EXPECT_EQ(lookup(0).offset, 6);
+  EXPECT_EQ(lookup(2000).offset, 6) << "offset 4 is stamped 2000 but deleted";
+  EXPECT_EQ(lookup(2025).offset, 7);
+  EXPECT_EQ(lookup(-2, 1).offset, 6);
 }
 
 TEST(KafkaAdmin, IdempotentProducerDuplicatesAndGaps) {

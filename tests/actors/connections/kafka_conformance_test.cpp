@@ -1,9 +1,10 @@
 // Kafka 3.x's answers where Portask used to differ: unreadable requests answered rather than
 // dropped, CreateTopics' checks, topic configs altered at run time, commits for topics that
-// do not exist, group states that DescribeGroups and ListGroups agree on, and transactions
-// refused at once.
+// do not exist, group states that DescribeGroups and ListGroups agree on, transactions
+// refused at once, and the data path's answers to requests it cannot serve as asked.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -433,4 +434,107 @@ TEST(KafkaConformance, ATopicDeletedAndCreatedAgainIsANewTopicToConnectionsThatK
   EXPECT_NE(second.topicId, first.topicId) << "a new topic, a new id";
   EXPECT_EQ(fetch_by_id(first.topicId), 100) << "UNKNOWN_TOPIC_ID: the old id names nothing now";
   EXPECT_EQ(fetch_by_id(second.topicId), 0);
+}
+
+TEST(KafkaConformance, CreateTopicsRefusesTakenAndRepeatedNamesAndProduceItsAcks) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  ASSERT_EQ(create(c, {"taken", 1, 1, {}, {}}).errorCode, 0);
+  EXPECT_EQ(create(c, {"taken", 1, 1, {}, {}}, true).errorCode, 36)
+      << "validateOnly checks that the name is free: TOPIC_ALREADY_EXISTS";
+  EXPECT_EQ(create(c, {"free", 1, 1, {}, {}}, true).errorCode, 0);
+
+  msg::CreateTopicsRequest twice;
+  twice.topics.push_back({"twice", 1, 1, {}, {}});
+  twice.topics.push_back({"twice", 2, 1, {}, {}});
+  twice.topics.push_back({"once", 1, 1, {}, {}});
+  auto res = call<msg::CreateTopicsResponse>(c, 19, 7, twice, true);
+  ASSERT_EQ(res.topics.size(), 3u);
+  EXPECT_EQ(res.topics[0].errorCode, 42) << "INVALID_REQUEST for both entries";
+  EXPECT_EQ(res.topics[1].errorCode, 42);
+  EXPECT_EQ(res.topics[2].errorCode, 0);
+
+  auto req = produce_request("taken", 0, record_batch_bytes("v", 2, kafka::compression_type::none));
+  req.acks = 2;
+  auto produced = call<msg::ProduceResponse>(c, 0, 9, req, true);
+  EXPECT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 21) << "INVALID_REQUIRED_ACKS";
+  req.acks = 1;
+  produced = call<msg::ProduceResponse>(c, 0, 9, req, true);
+  EXPECT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 0);
+
+  // acks=0: nothing is answered; a write that fails closes the connection, Kafka's only
+  // way to tell such a producer.
+  req.acks = 0;
+  c.send(0, 9, 500, req, true);
+  EXPECT_EQ(call<msg::ApiVersionsResponse>(c, 18, 0, msg::ApiVersionsRequest{}, false).errorCode, 0)
+      << "a stored acks=0 write leaves the connection open";
+  auto to_nowhere = produce_request("taken", 7, record_batch_bytes("v", 1, kafka::compression_type::none));
+  to_nowhere.acks = 0;
+  c.send(0, 9, 501, to_nowhere, true);
+  EXPECT_TRUE(c.closed()) << "partition 7 does not exist";
+}
+
+TEST(KafkaConformance, AFetchAnswersErrorsAtOnceAndServesAFirstBatchPastAnyLimit) {
+  broker_fixture f;
+  must(f.connect().create_topic("pair", 2));
+  raw_kafka c{f.server->kafka_port()};
+  auto produced = call<msg::ProduceResponse>(
+      c, 0, 9, produce_request("pair", 0, record_batch_bytes("v", 3, kafka::compression_type::none)), true);
+  ASSERT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 0);
+
+  // Partition 0 asked at a negative offset, partition 1 idle at its end, a minute's wait:
+  // the error is answered now (Kafka has no symbolic fetch offsets), not after the wait.
+  msg::FetchRequest fetch;
+  fetch.maxWaitMs = 60000;
+  fetch.minBytes = 1;
+  fetch.topics.push_back({"pair", {}, {}});
+  fetch.topics[0].partitions.push_back({0, -1, -1, -1, -1, 1 << 20, {}});
+  fetch.topics[0].partitions.push_back({1, -1, 0, -1, -1, 1 << 20, {}});
+  const auto asked = std::chrono::steady_clock::now();
+  auto res = call<msg::FetchResponse>(c, 1, 12, fetch, true);
+  // Far below the minute the broker would have waited, on however slow a machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
+  ASSERT_EQ(res.responses.at(0).partitions.size(), 2u);
+  EXPECT_EQ(res.responses[0].partitions[0].errorCode, 1) << "OFFSET_OUT_OF_RANGE";
+  EXPECT_EQ(res.responses[0].partitions[1].errorCode, 0);
+
+  // maxBytes 0 still brings the first batch (KIP-74), so such a client is never stuck.
+  msg::FetchRequest tiny;
+  tiny.maxWaitMs = 0;
+  tiny.maxBytes = 0;
+  tiny.topics.push_back({"pair", {}, {}});
+  tiny.topics[0].partitions.push_back({0, -1, 0, -1, -1, 0, {}});
+  auto got = call<msg::FetchResponse>(c, 1, 12, tiny, true);
+  const auto& p = got.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.errorCode, 0);
+  ASSERT_TRUE(p.records);
+  auto batches = kafka::decode_record_batches(p.records->owned());
+  ASSERT_TRUE(batches);
+  ASSERT_EQ(batches->size(), 1u);
+  EXPECT_EQ(batches->front().records.size(), 3u);
+}
+
+TEST(KafkaConformance, DeletingAGroupOrItsOffsetsThatNeverExistedIsGroupIdNotFound) {
+  broker_fixture f;
+  must(f.connect().create_topic("kept", 1));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetCommitRequest commit;
+  commit.groupId = "real";
+  commit.generationIdOrMemberEpoch = -1;
+  commit.topics.push_back({"kept", {{0, 3, -1, -1, std::string("")}}});
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
+
+  msg::OffsetDeleteRequest offsets;
+  offsets.groupId = "never-used";
+  offsets.topics.push_back({"kept", {{0}}});
+  EXPECT_EQ(call<msg::OffsetDeleteResponse>(c, 47, 0, offsets, false).errorCode, 69);
+
+  msg::DeleteGroupsRequest del;
+  del.groupsNames = {"real", "never-used"};
+  auto res = call<msg::DeleteGroupsResponse>(c, 42, 2, del, true);
+  ASSERT_EQ(res.results.size(), 2u);
+  EXPECT_EQ(res.results[0].errorCode, 0) << "a group with committed offsets exists";
+  EXPECT_EQ(res.results[1].errorCode, 69) << "GROUP_ID_NOT_FOUND";
+  res = call<msg::DeleteGroupsResponse>(c, 42, 2, del, true);
+  EXPECT_EQ(res.results.at(0).errorCode, 69) << "deleted: gone";
 }

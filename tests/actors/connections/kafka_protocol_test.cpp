@@ -252,9 +252,19 @@ TEST(KafkaProtocol, CreateAndDeleteTopicsThroughTheRegistry) {
   ASSERT_TRUE(body);
   auto res = decode_as<msg::CreateTopicsResponse>(*body, 4);
   ASSERT_EQ(res.topics.size(), 3u);
-  EXPECT_EQ(res.topics[0].errorCode, 0);
+  EXPECT_EQ(res.topics[0].errorCode, 42) << "named twice: INVALID_REQUEST, as Kafka answers";
   EXPECT_EQ(res.topics[1].errorCode, 17) << "INVALID_TOPIC_EXCEPTION";
-  EXPECT_EQ(res.topics[2].errorCode, 36) << "TOPIC_ALREADY_EXISTS";
+  EXPECT_EQ(res.topics[2].errorCode, 42);
+  create.topics = {good};
+  c.send(19, 4, 11, create, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(decode_as<msg::CreateTopicsResponse>(*body, 4).topics.at(0).errorCode, 0);
+  c.send(19, 4, 12, create, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(decode_as<msg::CreateTopicsResponse>(*body, 4).topics.at(0).errorCode, 36)
+      << "TOPIC_ALREADY_EXISTS";
   auto native = f.connect();
   auto d = must(native.describe_topic("admin-topic"));
   EXPECT_EQ(d.partitions, 4);
