@@ -109,8 +109,8 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
       auto known = instances_.find(*req.instance_id);
       if (known != instances_.end() && members_.count(known->second)) {
         // A static member came back (a restart): it takes over its old entry under a new
-        // id, which fences the old one. Unless it led the group or changed its protocols,
-        // the group keeps its generation and the member gets its old assignment back.
+        // id, which fences the old one. Unless it changed its protocols, the group keeps its
+        // generation and the member gets its old assignment back.
         const std::string old_id = known->second;
         auto node = members_.extract(old_id);
         const bool was_leader = leader_ == old_id;
@@ -144,7 +144,17 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
         known->second = id;
         if (was_leader) leader_ = id;
         auto& m = members_.at(id);
-        if (state_ == state::stable && same_protocols && !was_leader) return join_result_for(m);
+        if (state_ == state::stable && same_protocols) {
+          auto r = join_result_for(m);
+          if (was_leader) {
+            // As Kafka answers a returning leader without JoinGroup v9's SkipAssignment: the
+            // old leader id and no member list, so it takes its assignment as a follower
+            // does, and a restart of the leader's process costs the group no rebalance.
+            r.leader = old_id;
+            r.members.clear();
+          }
+          return r;
+        }
         m.join_ticket = ticket;
         if (state_ != state::preparing_rebalance) prepare_rebalance(now, out);
         try_complete_join(now, out);
@@ -179,6 +189,7 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
   switch (state_) {
     case state::preparing_rebalance:
       m.protocols = req.protocols;
+      supersede_join(m, out);
       m.join_ticket = ticket;
       try_complete_join(now, out);
       return std::nullopt;
@@ -192,6 +203,7 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
       break;
   }
   m.protocols = req.protocols;
+  supersede_join(m, out);
   m.join_ticket = ticket;
   prepare_rebalance(now, out);
   try_complete_join(now, out);
@@ -234,6 +246,12 @@ std::optional<sync_group_result> consumer_group::sync(const sync_group_request& 
       break;
   }
   pending_sync_.erase(req.member_id);
+  if (m.sync_ticket) {
+    // A second SyncGroup from the member: the first is answered, not left waiting forever.
+    sync_group_result superseded;
+    superseded.error = errc::rebalance_in_progress;
+    out.syncs.push_back({*m.sync_ticket, std::move(superseded)});
+  }
   m.sync_ticket = ticket;
   if (req.member_id != leader_) return std::nullopt;
   // The leader's assignment ends the rebalance: members it left out get nothing.
@@ -251,6 +269,8 @@ std::optional<sync_group_result> consumer_group::sync(const sync_group_request& 
     s.assignment = each.assignment;
     out.syncs.push_back({*each.sync_ticket, std::move(s)});
     each.sync_ticket.reset();
+    // Its session runs from its answer: it was alive while it waited.
+    each.deadline = now + std::chrono::milliseconds(each.session_timeout_ms);
   }
   return std::nullopt;
 }
@@ -372,6 +392,7 @@ void consumer_group::prepare_rebalance(time_point now, deliveries& out) {
     r.error = errc::rebalance_in_progress;
     out.syncs.push_back({*m.sync_ticket, std::move(r)});
     m.sync_ticket.reset();
+    m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);  // alive while it waited
   }
   pending_sync_.clear();
   initial_rebalance_ = state_ == state::empty;
@@ -379,6 +400,17 @@ void consumer_group::prepare_rebalance(time_point now, deliveries& out) {
   if (initial_rebalance_)
     initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
   state_ = state::preparing_rebalance;
+}
+
+// A member's earlier JoinGroup still parked when it sends another is answered (with a
+// retriable error; the later one gets the generation), not left waiting forever.
+void consumer_group::supersede_join(member& m, deliveries& out) {
+  if (!m.join_ticket) return;
+  join_group_result superseded;
+  superseded.error = errc::rebalance_in_progress;
+  superseded.member_id = m.id;
+  out.joins.push_back({*m.join_ticket, std::move(superseded)});
+  m.join_ticket.reset();
 }
 
 std::chrono::milliseconds consumer_group::rebalance_timeout() const {

@@ -384,7 +384,12 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         now();
         auto& g = *self->state.group;
         if (whole_group && g.size() > 0) return make_caf_error(errc::group_not_empty);
-        if (!whole_group && tps.empty()) return true;
+        // A group this coordinator has seen no generation of exists only through its
+        // committed offsets: with none it is unknown (GROUP_ID_NOT_FOUND, as Kafka answers
+        // DeleteGroups and OffsetDelete), as describe calls it Dead.
+        const bool maybe_unknown = g.size() == 0 && g.current_state() == consumer_group::state::empty &&
+                                   g.generation() == first_generation(self->state.epoch);
+        if (!whole_group && tps.empty() && !maybe_unknown) return true;
         auto reader = reader_of(self);
         if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<bool>();
@@ -400,11 +405,6 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                   },
                   [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         };
-        // A group this coordinator has seen no generation of exists only through its
-        // committed offsets: with none it is unknown (GROUP_ID_NOT_FOUND, as Kafka answers
-        // DeleteGroups and OffsetDelete), as describe calls it Dead.
-        const bool maybe_unknown = g.size() == 0 && g.current_state() == consumer_group::state::empty &&
-                                   g.generation() == first_generation(self->state.epoch);
         if (!whole_group && !maybe_unknown) {
           remove(std::move(tps));
           return rp;
@@ -415,6 +415,10 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                 [=](std::vector<storage::group_offset>& offsets) mutable {
                   if (offsets.empty() && maybe_unknown) {
                     rp.deliver(make_caf_error(errc::unknown_group));
+                    return;
+                  }
+                  if (!whole_group && tps.empty()) {
+                    rp.deliver(true);
                     return;
                   }
                   if (!whole_group) return remove(std::move(tps));

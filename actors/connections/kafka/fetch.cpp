@@ -324,8 +324,15 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
                     self->state.topic_names.erase(topic.topicId);
                     o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
                   }
-                  st->any_error = true;
-                  if (wait_ms > 0) return finish();  // an error while polling: answer now
+                  // A partition that could not be read answers the request now, as Kafka's
+                  // read errors do; an unknown topic or partition does not (Kafka sets those
+                  // aside before reading, and a client fetching a deleted topic with others
+                  // would otherwise be answered in a tight loop).
+                  const auto why = to_errc(e);
+                  if (why != errc::unknown_topic && why != errc::unknown_partition) {
+                    st->any_error = true;
+                    if (wait_ms > 0) return finish();
+                  }
                   if (--st->pending == 0) finish();
                 });
       }

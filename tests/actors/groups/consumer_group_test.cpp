@@ -382,10 +382,17 @@ TEST_F(ConsumerGroup, ADuplicateStaticInstanceFencesWhatTheOldOneHasParked) {
 // that have not synced by the rebalance timeout are removed and the group rebalances.
 TEST_F(ConsumerGroup, ALeaderThatNeverSyncsIsRemovedAfterTheRebalanceTimeout) {
   consumer_group::deliveries out;
+  // Sessions of 2 s, shorter than the 5 s rebalance timeout: the follower, which sends no
+  // heartbeat while its SyncGroup waits, would expire without the parked-sync rule.
+  auto short_session = [&](const std::string& id) {
+    auto r = request(id);
+    r.session_timeout_ms = 2000;
+    return r;
+  };
   const auto a = first_join();
-  join_parked(a, out);
+  EXPECT_FALSE(group_.join(short_session(a), ticket_++, now_, out));
   const auto b = first_join();
-  join_parked(b, out);
+  EXPECT_FALSE(group_.join(short_session(b), ticket_++, now_, out));
   now_ += 200ms;
   group_.tick(now_, out);
   ASSERT_EQ(out.joins.size(), 2u);
@@ -410,6 +417,15 @@ TEST_F(ConsumerGroup, ALeaderThatNeverSyncsIsRemovedAfterTheRebalanceTimeout) {
   EXPECT_EQ(out.syncs[0].ticket, waiting);
   EXPECT_EQ(out.syncs[0].result.error, errc::rebalance_in_progress) << "it must rejoin";
   EXPECT_EQ(group_.heartbeat({leader, std::nullopt, 1}, now_), errc::unknown_member);
+  // Its session runs from that answer, so it has the time to rejoin.
+  now_ += 1s;
+  group_.tick(now_, out);
+  EXPECT_TRUE(group_.has_member(follower));
+  out = {};
+  EXPECT_FALSE(group_.join(short_session(follower), ticket_++, now_, out));
+  ASSERT_EQ(out.joins.size(), 1u);
+  EXPECT_EQ(out.joins[0].result.error, errc::ok);
+  EXPECT_EQ(out.joins[0].result.generation, 2);
 }
 
 // The same for a follower of a stable group that never asks for its share.
@@ -471,6 +487,39 @@ TEST_F(ConsumerGroup, AParkedSyncKeepsItsMemberAliveWithoutHeartbeats) {
   EXPECT_EQ(answered.ticket, waiting);
   EXPECT_EQ(answered.result.error, errc::ok);
   EXPECT_EQ(answered.result.assignment, "p");
+  // Its session runs from its answer, not from its last heartbeat 15 s ago.
+  now_ += 100ms;
+  group_.tick(now_, out);
+  EXPECT_TRUE(group_.has_member(follower));
+  EXPECT_EQ(group_.current_state(), state::stable);
+}
+
+// A member that sends JoinGroup again while its first waits (or SyncGroup again) has the
+// first answered, with a retriable error, instead of left waiting forever.
+TEST_F(ConsumerGroup, ASecondParkedRequestFromAMemberAnswersItsFirst) {
+  auto ids = stable_group(2);
+  consumer_group::deliveries out;
+  const auto first = join_parked(ids[0], out);  // the leader rejoins: a rebalance
+  EXPECT_TRUE(out.joins.empty());
+  const auto second = join_parked(ids[0], out);
+  ASSERT_EQ(out.joins.size(), 1u);
+  EXPECT_EQ(out.joins[0].ticket, first);
+  EXPECT_EQ(out.joins[0].result.error, errc::rebalance_in_progress);
+  out = {};
+  join_parked(ids[1], out);
+  ASSERT_EQ(out.joins.size(), 2u) << "the generation answers the second request";
+  for (const auto& j : out.joins) EXPECT_NE(j.ticket, first);
+  bool second_answered = false;
+  for (const auto& j : out.joins) second_answered |= j.ticket == second;
+  EXPECT_TRUE(second_answered);
+  const auto follower = group_.leader() == ids[0] ? ids[1] : ids[0];
+  out = {};
+  const auto sync_first = ticket_++;
+  EXPECT_FALSE((group_.sync({follower, std::nullopt, 2, std::nullopt, std::nullopt, {}}, sync_first, now_, out)));
+  EXPECT_FALSE((group_.sync({follower, std::nullopt, 2, std::nullopt, std::nullopt, {}}, ticket_++, now_, out)));
+  ASSERT_EQ(out.syncs.size(), 1u);
+  EXPECT_EQ(out.syncs[0].ticket, sync_first);
+  EXPECT_EQ(out.syncs[0].result.error, errc::rebalance_in_progress);
 }
 
 // A rebalance waits for ids handed out with MEMBER_ID_REQUIRED, so a burst of newcomers
@@ -491,4 +540,42 @@ TEST_F(ConsumerGroup, ARebalanceWaitsForIdsHandedOutButNotYetUsed) {
   ASSERT_EQ(out.joins.size(), 2u) << "the last expected id was given up";
   EXPECT_EQ(out.joins[0].result.generation, 2);
   EXPECT_EQ(group_.size(), 2u);
+}
+
+// A static leader restarting costs no rebalance either: it is told the old leader id and no
+// members, so it acts as a follower and gets its assignment back (Kafka's answer without
+// JoinGroup v9's SkipAssignment).
+TEST_F(ConsumerGroup, AStaticLeaderComingBackKeepsItsAssignmentWithoutARebalance) {
+  consumer_group::deliveries out;
+  auto lead_req = request();
+  lead_req.require_known_member = false;
+  lead_req.client_id = "a";  // "a-..." sorts first and is elected leader
+  lead_req.instance_id = "leader-1";
+  auto other = lead_req;
+  other.client_id = "z";
+  other.instance_id = "worker-1";
+  group_.join(lead_req, ticket_++, now_, out);
+  group_.join(other, ticket_++, now_, out);
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  const auto old_leader = group_.leader();
+  ASSERT_EQ(old_leader.rfind("a-", 0), 0u);
+  EXPECT_FALSE((group_.sync({old_leader, std::string("leader-1"), 1, std::nullopt, std::nullopt,
+                             {{old_leader, "p0"}}},
+                            ticket_++, now_, out)));
+  ASSERT_EQ(group_.current_state(), state::stable);
+  auto r = group_.join(lead_req, ticket_++, now_, out);
+  ASSERT_TRUE(r) << "answered at once";
+  EXPECT_EQ(r->error, errc::ok);
+  EXPECT_EQ(r->generation, 1) << "no rebalance";
+  EXPECT_NE(r->member_id, old_leader);
+  EXPECT_EQ(r->leader, old_leader) << "not its own id: it does not assign";
+  EXPECT_TRUE(r->members.empty());
+  EXPECT_EQ(group_.current_state(), state::stable);
+  EXPECT_EQ(group_.leader(), r->member_id) << "it still leads the next rebalance";
+  auto sr = group_.sync({r->member_id, std::string("leader-1"), 1, std::nullopt, std::nullopt, {}},
+                        ticket_++, now_, out);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->assignment, "p0");
 }
