@@ -1,7 +1,9 @@
 #pragma once
 /// The assignment a Kafka consumer group's leader hands each member (ConsumerProtocolAssignment,
-/// versions 0-3: an INT16 version, then topics with their partitions, then user data). The
-/// coordinator stores it as opaque bytes; tools that show a group's members read it with this.
+/// versions 0-3: an INT16 version, then topics with their partitions, then user data), and
+/// the subscription a member joins with (ConsumerProtocolSubscription, versions 0-3: an INT16
+/// version, then its topics first). The coordinator stores both as opaque bytes; tools that
+/// show a group's members read them with this, and OffsetDelete spares subscribed topics.
 
 #include <cstdint>
 #include <string>
@@ -17,5 +19,9 @@ namespace portask::protocol::kafka {
 /// assignment (a newer version's extra fields after the known ones are ignored).
 expected<std::vector<std::pair<std::string, std::int32_t>>> decode_consumer_assignment(
     byte_view bytes);
+
+/// The topics a member subscribes to; malformed_payload for bytes that are not a
+/// subscription (only the leading version and topic list are read, as Kafka reads them).
+expected<std::vector<std::string>> decode_consumer_subscription(byte_view bytes);
 
 }  // namespace portask::protocol::kafka

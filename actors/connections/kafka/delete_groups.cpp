@@ -1,10 +1,13 @@
 // DeleteGroups (key 42) and OffsetDelete (key 47): a group's offsets go from the store; a
-// group with members is NON_EMPTY_GROUP. OffsetDelete is refused as a whole for a group
-// with members (Kafka would check each topic against the members' subscriptions).
+// group with members is NON_EMPTY_GROUP for DeleteGroups. OffsetDelete on a consumer group
+// with members deletes the offsets of topics no member subscribes to and answers the others
+// GROUP_SUBSCRIBED_TO_TOPIC, as Kafka does; another kind of group with members is
+// NON_EMPTY_GROUP.
 // ACLs: DeleteGroups DELETE on each group; OffsetDelete DELETE on the group, READ on each topic.
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "protocol/kafka/consumer_protocol.hpp"
 
 namespace portask::kafka {
 
@@ -63,29 +66,49 @@ void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view b
     }
     for (const auto& p : t.partitions) tps.push_back({t.name, p.partitionIndex});
   }
-  auto answer = [=](errc group_error) {
+  auto answer_with = [=](errc group_error, const std::set<std::string>& subscribed) {
     msg::OffsetDeleteResponse res;
     res.errorCode = to_kafka_group(group_error);
     if (group_error == errc::ok)
       for (const auto& t : req.topics) {
         msg::OffsetDeleteResponse::OffsetDeleteResponseTopic out;
         out.name = t.name;
-        const std::int16_t code =
-            refused.count(t.name) ? static_cast<std::int16_t>(error_code::topic_authorization_failed) : 0;
+        std::int16_t code = 0;
+        if (refused.count(t.name))
+          code = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        else if (subscribed.count(t.name))
+          code = static_cast<std::int16_t>(error_code::group_subscribed_to_topic);
         for (const auto& p : t.partitions) out.partitions.push_back({p.partitionIndex, code});
         res.topics.push_back(std::move(out));
       }
     respond(self, r, res, false, group_error != errc::ok);
   };
+  auto answer = [=](errc group_error) { answer_with(group_error, {}); };
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {
         self->request(g, 10s, describe_atom::value)
             .then(
                 [=](group_description& d) {
-                  if (!d.members.empty()) return answer(errc::group_not_empty);
-                  self->request(g, 10s, delete_atom::value, tps, false)
-                      .then([=](bool) { answer(errc::ok); },
+                  // The topics the members subscribe to keep their offsets. A member whose
+                  // subscription cannot be read (no generation yet) counts as subscribed to
+                  // every topic, as Kafka counts a group whose subscriptions it cannot tell.
+                  std::set<std::string> subscribed;
+                  if (!d.members.empty() && d.protocol_type != "consumer")
+                    return answer(errc::group_not_empty);
+                  for (const auto& m : d.members) {
+                    auto topics = protocol::kafka::decode_consumer_subscription(protocol::as_bytes(m.metadata));
+                    if (!topics) {
+                      for (const auto& t : req.topics) subscribed.insert(t.name);
+                      break;
+                    }
+                    subscribed.insert(topics->begin(), topics->end());
+                  }
+                  std::vector<topic_partition> unsubscribed;
+                  for (const auto& tp : tps)
+                    if (!subscribed.count(tp.topic)) unsubscribed.push_back(tp);
+                  self->request(g, 10s, delete_atom::value, unsubscribed, false)
+                      .then([=](bool) { answer_with(errc::ok, subscribed); },
                             [=](caf::error& e) { answer(to_errc(e)); });
                 },
                 [=](caf::error& e) { answer(to_errc(e)); });

@@ -3,29 +3,12 @@
 // ACLs: none needed (as Kafka); DESCRIBE on the cluster to learn its authorized operations.
 #include <array>
 
-#include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/authorized_operations.hpp"
 
 namespace portask::kafka {
 
 namespace sec = protocol::security;
 
-namespace {
-
-// Kafka's clusterAuthorizedOperations: a bit (1 << operation code) for each operation on the
-// cluster this principal may do, of those Kafka defines for it; none at all without DESCRIBE.
-std::int32_t cluster_operations(self_ptr self) {
-  if (!allowed_on_cluster(self, sec::acl_operation::describe)) return 0;
-  constexpr std::array ops{sec::acl_operation::create,         sec::acl_operation::cluster_action,
-                           sec::acl_operation::describe_configs, sec::acl_operation::alter_configs,
-                           sec::acl_operation::idempotent_write, sec::acl_operation::alter,
-                           sec::acl_operation::describe};
-  std::int32_t bits = 0;
-  for (auto op : ops)
-    if (allowed_on_cluster(self, op)) bits |= std::int32_t{1} << static_cast<int>(op);
-  return bits;
-}
-
-}  // namespace
 
 void handle_describe_cluster(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DescribeClusterRequest req;
@@ -44,7 +27,7 @@ void handle_describe_cluster(self_ptr self, const request& r, protocol::byte_vie
     for (auto& b : brokers) res.brokers.push_back({b.id, std::move(b.host), b.port, std::nullopt});
     // Kafka refuses no one the cluster's description; only these need DESCRIBE.
     if (req.includeClusterAuthorizedOperations)
-      res.clusterAuthorizedOperations = cluster_operations(self);
+      res.clusterAuthorizedOperations = cluster_authorized_operations(self);
   }
   respond(self, r, res, true);
 }

@@ -1,7 +1,7 @@
 // DescribeGroups (key 15): state, protocol, and members with their metadata and assignment.
 // A group with neither members nor committed offsets is Dead, as Kafka describes it.
 // ACLs: DESCRIBE on each group.
-#include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/authorized_operations.hpp"
 
 namespace portask::kafka {
 
@@ -41,6 +41,9 @@ void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view
                   [=](group_description& d) {
                     auto& o = res->groups[i];
                     o.groupState = d.state;
+                    if (req.includeAuthorizedOperations && r.api_version >= 3)  // KIP-430
+                      o.authorizedOperations = authorized_operations(
+                          self, sec::resource_type::group, o.groupId, ops::group);
                     o.protocolType = d.protocol_type;
                     o.protocolData = d.protocol_name;
                     for (auto& m : d.members)

@@ -44,6 +44,7 @@ enum class error_code : std::int16_t {
   group_id_not_found = 69,
   member_id_required = 79,
   fenced_instance_id = 82,
+  group_subscribed_to_topic = 86,
   unsupported_endpoint_type = 115,
   unknown_server_error = -1,
   kafka_storage_error = 56,  ///< retriable

@@ -7,7 +7,7 @@
 
 #include <set>
 
-#include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/authorized_operations.hpp"
 #include "protocol/topic_name.hpp"
 
 namespace portask::kafka {
@@ -67,6 +67,17 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
   }
   res->clusterId = std::string(cluster_id);
   res->controllerId = *listed.begin();  // the lowest listed id (this node is always listed)
+  // KIP-430: what the principal may do, when the client asks (the cluster's in v8-10 only).
+  if (req.includeClusterAuthorizedOperations && r.api_version >= 8 && r.api_version <= 10)
+    res->clusterAuthorizedOperations = cluster_authorized_operations(self);
+  const bool with_operations = req.includeTopicAuthorizedOperations && r.api_version >= 8;
+  auto described = [=](const storage::topic_info& info) {
+    auto t = describe(info, *view, listed);
+    if (with_operations)
+      t.topicAuthorizedOperations =
+          authorized_operations(self, sec::resource_type::topic, info.name, ops::topic);
+    return t;
+  };
   auto registry = self->state.dir.registry;
   const bool all = !req.topics || (r.api_version == 0 && req.topics->empty());
   if (all) {
@@ -74,7 +85,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
         .then(
             [=](std::vector<storage::topic_info>& topics) {
               for (const auto& t : topics)
-                if (may_describe(self, t.name)) res->topics.push_back(describe(t, *view, listed));
+                if (may_describe(self, t.name)) res->topics.push_back(described(t));
               respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
             },
             [=](caf::error&) { respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version), true); });
@@ -96,7 +107,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     };
     auto found = [=](storage::topic_info& info) {
       if (may_describe(self, info.name)) {
-        res->topics[i] = describe(info, *view, listed);
+        res->topics[i] = described(info);
       } else {
         res->topics[i].name = wanted.name;  // not the name behind an id the client gave
         res->topics[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
@@ -132,7 +143,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     self->request(registry, 10s, topic_atom::value, name, false)
         .then(
             [=](storage::topic_info& info) {
-              res->topics[i] = describe(info, *view, listed);
+              res->topics[i] = described(info);
               done();
             },
             [=](caf::error& e) {

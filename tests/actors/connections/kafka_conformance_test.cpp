@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -537,4 +538,35 @@ TEST(KafkaConformance, DeletingAGroupOrItsOffsetsThatNeverExistedIsGroupIdNotFou
   EXPECT_EQ(res.results[1].errorCode, 69) << "GROUP_ID_NOT_FOUND";
   res = call<msg::DeleteGroupsResponse>(c, 42, 2, del, true);
   EXPECT_EQ(res.results.at(0).errorCode, 69) << "deleted: gone";
+}
+
+// KIP-430: with authorization off every operation Kafka defines on a resource is allowed,
+// and the bit fields say so when asked (and only then).
+TEST(KafkaConformance, AuthorizedOperationsAreReportedWhenAsked) {
+  broker_fixture f;
+  must(f.connect().create_topic("ops", 1));
+  raw_kafka c{f.server->kafka_port()};
+  constexpr std::int32_t topic_bits = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
+                                      (1 << 8) | (1 << 10) | (1 << 11);
+  constexpr std::int32_t cluster_bits = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) |
+                                        (1 << 11) | (1 << 12);
+  constexpr std::int32_t group_bits = (1 << 3) | (1 << 6) | (1 << 8);
+  constexpr std::int32_t not_asked = std::numeric_limits<std::int32_t>::min();
+  msg::MetadataRequest meta;
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("ops")}};
+  meta.allowAutoTopicCreation = false;
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 10, meta, true).topics.at(0).topicAuthorizedOperations, not_asked);
+  meta.includeTopicAuthorizedOperations = true;
+  meta.includeClusterAuthorizedOperations = true;
+  auto m = call<msg::MetadataResponse>(c, 3, 10, meta, true);
+  EXPECT_EQ(m.topics.at(0).topicAuthorizedOperations, topic_bits);
+  EXPECT_EQ(m.clusterAuthorizedOperations, cluster_bits);
+
+  msg::DescribeGroupsRequest describe;
+  describe.groups = {"anyone"};
+  EXPECT_EQ(call<msg::DescribeGroupsResponse>(c, 15, 5, describe, true).groups.at(0).authorizedOperations,
+            not_asked);
+  describe.includeAuthorizedOperations = true;
+  EXPECT_EQ(call<msg::DescribeGroupsResponse>(c, 15, 5, describe, true).groups.at(0).authorizedOperations,
+            group_bits);
 }

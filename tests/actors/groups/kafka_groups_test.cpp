@@ -201,3 +201,56 @@ TEST(KafkaGroups, ANativeCommitIsSeenByKafkaOffsetFetch) {
   EXPECT_EQ(res.topics[0].partitions.at(0).committedOffset, 77);
   EXPECT_EQ(res.topics[0].partitions.at(0).metadata, "from-native");
 }
+
+// OffsetDelete on a group with a member: the offsets of topics no member subscribes to go,
+// the subscribed topic's are GROUP_SUBSCRIBED_TO_TOPIC and stay (Kafka's rule, read from the
+// members' ConsumerProtocolSubscription).
+TEST(KafkaGroups, OffsetDeleteOnAnActiveGroupSparesTheSubscribedTopics) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("orders", 2));
+  must(native.create_topic("old-topic", 1));
+  raw_kafka c{f.server->kafka_port()};
+  // A subscription as a Java or librdkafka consumer writes it (version 1): topic "orders".
+  protocol::buffer subscription;
+  kafka::writer w{subscription};
+  w.i16(1);
+  w.i32(1);
+  w.string("orders", false);
+  w.i32(-1);  // no user data
+  w.i32(0);   // no owned partitions
+  auto request = join_request("busy", "");
+  request.protocols[0].metadata = std::string(protocol::as_chars(subscription));
+  auto first = call<msg::JoinGroupResponse>(c, 11, 5, request, false);
+  ASSERT_EQ(first.errorCode, 79);
+  request.memberId = first.memberId;
+  auto joined = call<msg::JoinGroupResponse>(c, 11, 5, request, false);
+  ASSERT_EQ(joined.errorCode, 0);
+  msg::SyncGroupRequest sync;
+  sync.groupId = "busy";
+  sync.generationId = joined.generationId;
+  sync.memberId = joined.memberId;
+  sync.assignments.push_back({joined.memberId, ""});
+  ASSERT_EQ(call<msg::SyncGroupResponse>(c, 14, 5, sync, true).errorCode, 0);
+  msg::OffsetCommitRequest commit;
+  commit.groupId = "busy";
+  commit.generationIdOrMemberEpoch = joined.generationId;
+  commit.memberId = joined.memberId;
+  commit.topics.push_back({"orders", {{0, 5, -1, -1, std::string("")}}});
+  commit.topics.push_back({"old-topic", {{0, 9, -1, -1, std::string("")}}});
+  auto committed = call<msg::OffsetCommitResponse>(c, 8, 8, commit, true);
+  ASSERT_EQ(committed.topics.at(0).partitions.at(0).errorCode, 0);
+  ASSERT_EQ(committed.topics.at(1).partitions.at(0).errorCode, 0);
+
+  msg::OffsetDeleteRequest del;
+  del.groupId = "busy";
+  del.topics.push_back({"orders", {{0}}});
+  del.topics.push_back({"old-topic", {{0}}});
+  auto res = call<msg::OffsetDeleteResponse>(c, 47, 0, del, false);
+  EXPECT_EQ(res.errorCode, 0);
+  ASSERT_EQ(res.topics.size(), 2u);
+  EXPECT_EQ(res.topics[0].partitions.at(0).errorCode, 86) << "GROUP_SUBSCRIBED_TO_TOPIC";
+  EXPECT_EQ(res.topics[1].partitions.at(0).errorCode, 0);
+  EXPECT_EQ(must(native.committed("busy", "orders", 0)).offset, 5) << "kept";
+  EXPECT_EQ(must(native.committed("busy", "old-topic", 0)).offset, -1) << "deleted";
+}

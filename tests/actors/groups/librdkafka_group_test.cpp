@@ -1,7 +1,8 @@
 // librdkafka consumer groups against the in-process broker: three members split a
 // 6-partition topic; one is killed (no LeaveGroup) and the others take its partitions over
 // after its session times out. Every member commits after processing, so nothing is lost
-// and only what the killed member processed without committing may come again.
+// and only what the killed member processed without committing may come again. Static
+// members (group.instance.id) restart without costing the group a rebalance.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -43,6 +44,42 @@ int assigned_partitions(rd_kafka_t* rk) {
   const int n = parts->cnt;
   rd_kafka_topic_partition_list_destroy(parts);
   return n;
+}
+
+// Counts the revocations a consumer goes through (every rebalance starts with one).
+void count_revocations(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                       void* opaque) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_assign(rk, parts);
+    return;
+  }
+  ++*static_cast<int*>(opaque);
+  rd_kafka_assign(rk, nullptr);
+}
+
+rd_kafka_t* static_consumer(const std::string& bootstrap, const std::string& instance, int* revocations) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", bootstrap},   {"group.id", "static-group"},
+      {"group.instance.id", instance},    {"client.id", instance},
+      {"enable.auto.commit", "false"},    {"auto.offset.reset", "earliest"},
+      {"session.timeout.ms", "6000"},     {"heartbeat.interval.ms", "300"},
+      {"log_level", "3"},                 {"partition.assignment.strategy", "range"},
+  };
+  for (const auto& [k, v] : settings)
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+      ADD_FAILURE() << k << ": " << err;
+  rd_kafka_conf_set_opaque(conf, revocations);
+  rd_kafka_conf_set_rebalance_cb(conf, count_revocations);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  EXPECT_NE(rk, nullptr) << err;
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, "static-grp", RD_KAFKA_PARTITION_UA);
+  EXPECT_EQ(rd_kafka_subscribe(rk, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(topics);
+  return rk;
 }
 
 struct member {
@@ -126,4 +163,66 @@ TEST(LibrdkafkaGroups, ThreeMembersSplitPartitionsAndSurviveAKilledMember) {
   }
   // The committed offsets are complete: every partition at its end.
   for (std::int32_t p = 0; p < 6; ++p) EXPECT_EQ(must(native.committed("rdk-group", "grp", p)).offset, total / 6);
+}
+
+// Two static members split four partitions; each in turn (the group's leader first) is
+// killed and started again with its instance id. Each comes back to its own partitions in
+// the same generation, and the other member is never revoked: no rebalance.
+TEST(LibrdkafkaGroups, AStaticMemberRestartingCostsNoRebalanceWhetherOrNotItLeads) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("static-grp", 4));
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(f.server->kafka_port());
+  std::map<std::string, int> revocations{{"static-a", 0}, {"static-b", 0}};
+  std::map<std::string, rd_kafka_t*> consumers;
+  for (auto& [name, count] : revocations) consumers[name] = static_consumer(bootstrap, name, &count);
+  auto poll_all = [&] {
+    for (auto& [name, rk] : consumers)
+      if (auto* m = rd_kafka_consumer_poll(rk, 5)) rd_kafka_message_destroy(m);
+  };
+  // Each member's partitions by client id, as the coordinator lists them.
+  using holdings = std::map<std::string, std::set<std::int32_t>>;
+  auto holdings_of = [](const protocol::native::group_detail& d) {
+    holdings out;
+    for (const auto& m : d.members)
+      for (const auto& [topic, p] : m.partitions) out[m.client_id].insert(p);
+    return out;
+  };
+  // Polls until both consumers hold two partitions and the group is stable.
+  auto settled = [&](protocol::native::group_detail& out) {
+    for (int round = 0; round < 3000; ++round) {
+      poll_all();
+      if (assigned_partitions(consumers["static-a"]) != 2 || assigned_partitions(consumers["static-b"]) != 2)
+        continue;
+      auto d = native.describe_group("static-group");
+      if (!client::ok(d)) continue;
+      out = std::get<0>(d);
+      if (out.summary.state == "Stable" && holdings_of(out).size() == 2) return true;
+    }
+    return false;
+  };
+  protocol::native::group_detail before;
+  ASSERT_TRUE(settled(before)) << "two static members split four partitions";
+  std::string leader;
+  for (const auto& m : before.members)
+    if (m.member_id == before.leader) leader = m.client_id;
+  ASSERT_FALSE(leader.empty());
+  const std::string follower = leader == "static-a" ? "static-b" : "static-a";
+  const auto revoked_before = revocations;
+  for (const auto& restarted : {leader, follower}) {
+    SCOPED_TRACE("restarting " + restarted + (restarted == leader ? " (the leader)" : ""));
+    rd_kafka_destroy_flags(consumers[restarted], RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    revocations[restarted] = 0;
+    consumers[restarted] = static_consumer(bootstrap, restarted, &revocations[restarted]);
+    protocol::native::group_detail after;
+    ASSERT_TRUE(settled(after));
+    EXPECT_EQ(after.generation, before.generation) << "no rebalance";
+    EXPECT_EQ(holdings_of(after), holdings_of(before)) << "each member has its own partitions back";
+    const auto other = restarted == leader ? follower : leader;
+    EXPECT_EQ(revocations[other], revoked_before.at(other)) << "the other member was never revoked";
+  }
+  for (auto& [name, rk] : consumers) {
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+  }
 }

@@ -44,3 +44,28 @@ TEST(ConsumerProtocol, RefusesTruncatedAndOversizedAssignments) {
   w.i32(1'000'000);  // more topics than the bytes can hold
   EXPECT_FALSE(kafka::decode_consumer_assignment(huge));
 }
+
+TEST(ConsumerProtocol, DecodesEveryVersionsSubscribedTopicsAndRefusesTruncatedOnes) {
+  for (std::int16_t v = 0; v <= 3; ++v) {
+    buffer out;
+    kafka::writer w{out};
+    w.i16(v);
+    w.i32(2);
+    w.string("orders", false);
+    w.string("audit", false);
+    w.i32(-1);  // null user data; later versions' fields follow and are not read
+    if (v >= 1) w.i32(0);  // no owned partitions
+    if (v >= 2) w.i32(7);  // generation
+    EXPECT_EQ(kafka::decode_consumer_subscription(out).value(),
+              (std::vector<std::string>{"orders", "audit"}))
+        << v;
+    // Cut inside the topic list: refused.
+    for (std::size_t cut = 0; cut < 2 + 4 + 2 + 6 + 2 + 5; ++cut)
+      EXPECT_FALSE(kafka::decode_consumer_subscription(byte_view(out).first(cut))) << v << " " << cut;
+  }
+  buffer huge;
+  kafka::writer w{huge};
+  w.i16(0);
+  w.i32(1'000'000);
+  EXPECT_FALSE(kafka::decode_consumer_subscription(huge));
+}
