@@ -18,6 +18,7 @@ void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view
   auto done = [=] {
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
+  const bool with_operations = req.includeAuthorizedOperations && r.api_version >= 3;  // KIP-430
   for (std::size_t i = 0; i < req.groups.size(); ++i) {
     auto& out = res->groups[i];
     out.groupId = req.groups[i];
@@ -41,7 +42,7 @@ void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view
                   [=](group_description& d) {
                     auto& o = res->groups[i];
                     o.groupState = d.state;
-                    if (req.includeAuthorizedOperations && r.api_version >= 3)  // KIP-430
+                    if (with_operations)
                       o.authorizedOperations = authorized_operations(
                           self, sec::resource_type::group, o.groupId, ops::group);
                     o.protocolType = d.protocol_type;
