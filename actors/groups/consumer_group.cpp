@@ -118,17 +118,8 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
         id = new_member_id(req.client_id);
         // The old incarnation's parked requests are answered FENCED_INSTANCE_ID, as Kafka
         // does: a duplicate process with the same instance id stops instead of hanging.
-        if (auto& t = node.mapped().join_ticket) {
-          join_group_result fenced;
-          fenced.error = errc::fenced_instance;
-          fenced.member_id = old_id;
-          out.joins.push_back({*t, std::move(fenced)});
-        }
-        if (auto& t = node.mapped().sync_ticket) {
-          sync_group_result fenced;
-          fenced.error = errc::fenced_instance;
-          out.syncs.push_back({*t, std::move(fenced)});
-        }
+        refuse_join(node.mapped(), errc::fenced_instance, out);
+        refuse_sync(node.mapped(), errc::fenced_instance, out);
         if (pending_sync_.erase(old_id) > 0) pending_sync_.insert(id);
         node.key() = id;
         node.mapped().id = id;
@@ -138,8 +129,6 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
         node.mapped().session_timeout_ms = req.session_timeout_ms;
         node.mapped().rebalance_timeout_ms = req.rebalance_timeout_ms;
         node.mapped().deadline = now + std::chrono::milliseconds(req.session_timeout_ms);
-        node.mapped().join_ticket.reset();
-        node.mapped().sync_ticket.reset();
         members_.insert(std::move(node));
         known->second = id;
         if (was_leader) leader_ = id;
@@ -189,7 +178,7 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
   switch (state_) {
     case state::preparing_rebalance:
       m.protocols = req.protocols;
-      supersede_join(m, out);
+      refuse_join(m, errc::rebalance_in_progress, out);  // a second JoinGroup answers the first
       m.join_ticket = ticket;
       try_complete_join(now, out);
       return std::nullopt;
@@ -203,7 +192,7 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
       break;
   }
   m.protocols = req.protocols;
-  supersede_join(m, out);
+  refuse_join(m, errc::rebalance_in_progress, out);  // a second JoinGroup answers the first
   m.join_ticket = ticket;
   prepare_rebalance(now, out);
   try_complete_join(now, out);
@@ -246,12 +235,8 @@ std::optional<sync_group_result> consumer_group::sync(const sync_group_request& 
       break;
   }
   pending_sync_.erase(req.member_id);
-  if (m.sync_ticket) {
-    // A second SyncGroup from the member: the first is answered, not left waiting forever.
-    sync_group_result superseded;
-    superseded.error = errc::rebalance_in_progress;
-    out.syncs.push_back({*m.sync_ticket, std::move(superseded)});
-  }
+  // A second SyncGroup from the member: the first is answered, not left waiting forever.
+  refuse_sync(m, errc::rebalance_in_progress, out);
   m.sync_ticket = ticket;
   if (req.member_id != leader_) return std::nullopt;
   // The leader's assignment ends the rebalance: members it left out get nothing.
@@ -360,17 +345,8 @@ void consumer_group::remove_member(const std::string& id, deliveries& out) {
   auto it = members_.find(id);
   if (it == members_.end()) return;
   auto& m = it->second;
-  if (m.join_ticket) {
-    join_group_result r;
-    r.error = errc::unknown_member;
-    r.member_id = id;
-    out.joins.push_back({*m.join_ticket, std::move(r)});
-  }
-  if (m.sync_ticket) {
-    sync_group_result r;
-    r.error = errc::unknown_member;
-    out.syncs.push_back({*m.sync_ticket, std::move(r)});
-  }
+  refuse_join(m, errc::unknown_member, out);
+  refuse_sync(m, errc::unknown_member, out);
   if (m.instance_id) {
     auto inst = instances_.find(*m.instance_id);
     if (inst != instances_.end() && inst->second == id) instances_.erase(inst);
@@ -388,10 +364,7 @@ void consumer_group::prepare_rebalance(time_point now, deliveries& out) {
   // Members waiting for their assignment must rejoin: the assignment is obsolete.
   for (auto& [id, m] : members_) {
     if (!m.sync_ticket) continue;
-    sync_group_result r;
-    r.error = errc::rebalance_in_progress;
-    out.syncs.push_back({*m.sync_ticket, std::move(r)});
-    m.sync_ticket.reset();
+    refuse_sync(m, errc::rebalance_in_progress, out);
     m.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);  // alive while it waited
   }
   pending_sync_.clear();
@@ -402,15 +375,23 @@ void consumer_group::prepare_rebalance(time_point now, deliveries& out) {
   state_ = state::preparing_rebalance;
 }
 
-// A member's earlier JoinGroup still parked when it sends another is answered (with a
-// retriable error; the later one gets the generation), not left waiting forever.
-void consumer_group::supersede_join(member& m, deliveries& out) {
+// Answers `m`'s parked JoinGroup (or SyncGroup), if any, with `e`: every parked request is
+// answered once, whatever ends its wait.
+void consumer_group::refuse_join(member& m, errc e, deliveries& out) {
   if (!m.join_ticket) return;
-  join_group_result superseded;
-  superseded.error = errc::rebalance_in_progress;
-  superseded.member_id = m.id;
-  out.joins.push_back({*m.join_ticket, std::move(superseded)});
+  join_group_result r;
+  r.error = e;
+  r.member_id = m.id;
+  out.joins.push_back({*m.join_ticket, std::move(r)});
   m.join_ticket.reset();
+}
+
+void consumer_group::refuse_sync(member& m, errc e, deliveries& out) {
+  if (!m.sync_ticket) return;
+  sync_group_result r;
+  r.error = e;
+  out.syncs.push_back({*m.sync_ticket, std::move(r)});
+  m.sync_ticket.reset();
 }
 
 std::chrono::milliseconds consumer_group::rebalance_timeout() const {

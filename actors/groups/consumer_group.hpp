@@ -109,7 +109,8 @@ class consumer_group {
   void try_complete_join(time_point now, deliveries& out);
   void complete_join(time_point now, deliveries& out);
   void expire_pending_syncs(time_point now, deliveries& out);
-  void supersede_join(member& m, deliveries& out);
+  static void refuse_join(member& m, errc e, deliveries& out);
+  static void refuse_sync(member& m, errc e, deliveries& out);
   std::chrono::milliseconds rebalance_timeout() const;
   std::string select_protocol() const;
   join_group_result join_result_for(const member& m) const;
