@@ -461,6 +461,13 @@ void recover(self_ptr self) {
 
 void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<fetch_result> rp) {
   auto& st = self->state;
+  // Kafka has no symbolic fetch offsets (a client resolves them with ListOffsets first): a
+  // negative one is out of range. It is checked here rather than in the connection so that
+  // a partition that does not exist is still answered UNKNOWN_TOPIC_OR_PARTITION.
+  if (req.source == protocol_kind::kafka && req.offset < 0) {
+    rp.deliver(make_caf_error(errc::offset_out_of_range));
+    return;
+  }
   // Symbolic offsets resolve once, here: -1 the high watermark, -2 the log start.
   if (req.offset == -1) req.offset = st.log->high_watermark();
   if (req.offset == -2) req.offset = st.log->log_start();

@@ -272,15 +272,6 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
           if (--st->pending == 0) finish();
           continue;
         }
-        if (p.fetchOffset < 0) {
-          // Kafka has no symbolic fetch offsets (the native protocol's -1 and -2 mean the
-          // end and the start): a client resolves them with ListOffsets first.
-          out.errorCode = static_cast<std::int16_t>(error_code::offset_out_of_range);
-          out.highWatermark = -1;
-          st->any_error = true;
-          if (--st->pending == 0) finish();
-          continue;
-        }
         // Each partition reads at most its share of what the answer may hold, so a request
         // naming many partitions does not read many times its budget before trimming.
         const auto limit = std::min<std::uint64_t>(

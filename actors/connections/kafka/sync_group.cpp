@@ -17,6 +17,13 @@ void handle_sync_group(self_ptr self, const request& r, protocol::byte_view body
     res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
     return respond(self, r, res, flexible, true);
   }
+  // From v5 the protocol type and name are mandatory (KIP-559): a request without them is
+  // answered as Kafka answers it, before the coordinator hears of it.
+  if (r.api_version >= 5 && (!req.protocolType || !req.protocolName)) {
+    msg::SyncGroupResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::inconsistent_group_protocol);
+    return respond(self, r, res, flexible, true);
+  }
   sync_group_request s;
   s.member_id = req.memberId;
   s.instance_id = req.groupInstanceId;

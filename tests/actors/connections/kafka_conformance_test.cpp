@@ -491,13 +491,16 @@ TEST(KafkaConformance, AFetchAnswersErrorsAtOnceAndServesAFirstBatchPastAnyLimit
   fetch.topics.push_back({"pair", {}, {}});
   fetch.topics[0].partitions.push_back({0, -1, -1, -1, -1, 1 << 20, {}});
   fetch.topics[0].partitions.push_back({1, -1, 0, -1, -1, 1 << 20, {}});
+  // A partition that does not exist is that, whatever offset it is asked at.
+  fetch.topics[0].partitions.push_back({7, -1, -1, -1, -1, 1 << 20, {}});
   const auto asked = std::chrono::steady_clock::now();
   auto res = call<msg::FetchResponse>(c, 1, 12, fetch, true);
   // Far below the minute the broker would have waited, on however slow a machine.
   EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
-  ASSERT_EQ(res.responses.at(0).partitions.size(), 2u);
+  ASSERT_EQ(res.responses.at(0).partitions.size(), 3u);
   EXPECT_EQ(res.responses[0].partitions[0].errorCode, 1) << "OFFSET_OUT_OF_RANGE";
   EXPECT_EQ(res.responses[0].partitions[1].errorCode, 0);
+  EXPECT_EQ(res.responses[0].partitions[2].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
 
   // maxBytes 0 still brings the first batch (KIP-74), so such a client is never stuck.
   msg::FetchRequest tiny;

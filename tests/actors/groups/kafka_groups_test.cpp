@@ -81,6 +81,14 @@ TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {
   sync.generationId = 1;
   sync.memberId = joined.memberId;
   sync.assignments.push_back({joined.memberId, "my-partitions"});
+  // From v5 the protocol type and name are mandatory (KIP-559).
+  EXPECT_EQ(call<msg::SyncGroupResponse>(c, 14, 5, sync, true).errorCode, 23)
+      << "INCONSISTENT_GROUP_PROTOCOL";
+  sync.protocolType = "consumer";
+  sync.protocolName = "roundrobin";
+  EXPECT_EQ(call<msg::SyncGroupResponse>(c, 14, 5, sync, true).errorCode, 23)
+      << "not the group's protocol";
+  sync.protocolName = "range";
   auto synced = call<msg::SyncGroupResponse>(c, 14, 5, sync, true);
   EXPECT_EQ(synced.errorCode, 0);
   EXPECT_EQ(synced.assignment, "my-partitions");
@@ -230,6 +238,8 @@ TEST(KafkaGroups, OffsetDeleteOnAnActiveGroupSparesTheSubscribedTopics) {
   sync.groupId = "busy";
   sync.generationId = joined.generationId;
   sync.memberId = joined.memberId;
+  sync.protocolType = "consumer";
+  sync.protocolName = "range";
   sync.assignments.push_back({joined.memberId, ""});
   ASSERT_EQ(call<msg::SyncGroupResponse>(c, 14, 5, sync, true).errorCode, 0);
   msg::OffsetCommitRequest commit;
