@@ -2,6 +2,7 @@
 // or a setting the broker cannot honour stops it at startup with a message naming it, instead
 // of leaving a default silently in place.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -81,6 +82,13 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       {"--storage-writers 0", "storage_writers must be between 1 and 64"},
       {"--storage-readers 65", "storage_readers must be between 1 and 64"},
       {"--config " + dir.path() + "/bad.yaml", "log_retention_bytes must be -1"},
+      {"--default-partitions 0", "default_partitions must be at least 1"},
+      {"--group-min-session-timeout-ms 9000 --group-max-session-timeout-ms 8000",
+       "group session timeouts must satisfy min (9000) <= max (8000)"},
+      {"--group-max-session-timeout-ms 3000000000", "<= 2147483647 ms"},
+      // Settings only a cluster node uses are refused on a single node, not left idle.
+      {"--advertised-host 10.0.0.5", "apply to a cluster node only"},
+      {"--cluster-lease-ms 9000", "apply to a cluster node only"},
   };
   {
     std::ofstream yaml(dir.path() + "/bad.yaml");
@@ -161,6 +169,52 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
                               "session timeouts", "max connections", "retention",
                               "3 writers, 2 readers"})
     EXPECT_NE(log.find(setting), std::string::npos) << setting << "\n" << log;
+}
+
+// SIGHUP reads the file again: a new log_level applies to every module at once, a changed
+// setting that needs a restart is named as such, and a file that no longer reads (or names
+// an unknown level) keeps the settings in use.
+TEST(ServerConfig, SighupAppliesTheFilesLogLevelAndNamesWhatNeedsARestart) {
+  temp_dir dir;
+  const auto path = dir.path() + "/portask.yaml";
+  auto write = [&](const std::string& text) {
+    std::ofstream yaml(path, std::ios::trunc);
+    yaml << text;
+  };
+  write("log_level: info\ndefault_partitions: 2\n");
+  server_process server{"memory", dir.path() + "/broker.log"};
+  server.log_level_flag = false;  // the file decides
+  ASSERT_TRUE(server.start({"--config", path}));
+  auto levels = [&] { return http_get(server.http_port(), "/api/loggers").second; };
+  ASSERT_NE(levels().find("\"portask.kafka\":\"info\""), std::string::npos) << levels();
+  auto logged = [&](const std::string& line) {
+    return wait_until([&] { return read_file(server.log_path()).find(line) != std::string::npos; },
+                      std::chrono::seconds(30));
+  };
+
+  write("log_level: debug\ndefault_partitions: 5\n");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(logged("SIGHUP: log level info -> debug for every module")) << read_file(server.log_path());
+  ASSERT_TRUE(logged("take effect only when the broker restarts (not applied): topics: 5 partitions by default"))
+      << read_file(server.log_path());
+  for (const char* module : {"portask.kafka", "portask.storage", "portask.groups"})
+    EXPECT_NE(levels().find("\"" + std::string(module) + "\":\"debug\""), std::string::npos)
+        << module << ": " << levels();
+
+  write("log_level: [\n");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(logged("the configuration cannot be read again")) << read_file(server.log_path());
+  write("log_level: loud\n");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    const auto log = read_file(server.log_path());
+    const auto first = log.find("the configuration cannot be read again");
+    return first != std::string::npos &&
+           log.find("the configuration cannot be read again", first + 1) != std::string::npos;
+  }, std::chrono::seconds(30))) << read_file(server.log_path());
+  EXPECT_NE(read_file(server.log_path()).find("unknown log level 'loud'"), std::string::npos);
+  EXPECT_NE(levels().find("\"portask.kafka\":\"debug\""), std::string::npos) << levels();
+  EXPECT_TRUE(server.running());
 }
 
 // The broker runs on the allocator its build chose, and says which (jemalloc unless built

@@ -142,6 +142,23 @@ TEST_F(NativeSecurity, KafkaAclsApplyToNativeRequests) {
   EXPECT_EQ(std::get<0>(listed)[0].topic, "open");
 }
 
+// With authorization on, /api/ needs a super user's HTTP Basic credentials: the CLI's
+// HTTP commands send --user's, as its native ones authenticate with them.
+TEST_F(NativeSecurity, TheCliSendsItsUserToTheHttpApiToo) {
+  const std::string cli = std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server_->port()) +
+                          " --http-port " + std::to_string(server_->http_port());
+  auto [rc, out] = run_shell("PORTASK_PASSWORD=" + std::string(admin_password) + " " + cli +
+                             " --user admin cluster nodes 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("single node"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell(cli + " cluster nodes 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("401"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell("PORTASK_PASSWORD=wrong " + cli + " --user admin cluster nodes 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("401"), std::string::npos) << out;
+}
+
 TEST_F(NativeSecurity, TheCliAuthenticatesWithAPasswordFromTheEnvironment) {
   const std::string cli = std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server_->port());
   auto [rc, out] = run_shell("PORTASK_PASSWORD=" + std::string(admin_password) + " " + cli +

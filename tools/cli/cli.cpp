@@ -38,6 +38,8 @@ client::options options_of(const common_options& o, protocol::encoding e) {
   opts.port = o.port;
   opts.encoding = e;
   opts.timeout = std::chrono::milliseconds(o.timeout_ms);
+  if (!o.tls_key_file.empty() && o.tls_cert_file.empty())
+    throw usage_error("--tls-key-file needs --tls-cert-file (the client certificate it belongs to)");
   opts.tls = o.tls || !o.tls_ca_file.empty() || !o.tls_cert_file.empty();
   opts.tls_ca_file = o.tls_ca_file;
   opts.tls_cert_file = o.tls_cert_file;

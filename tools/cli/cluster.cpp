@@ -9,14 +9,17 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "protocol/base64.hpp"
 #include "tools/cli/cli.hpp"
 
 namespace portask::cli {
 namespace {
 
-// GET `path` from the broker's HTTP port; the response body, or a runtime_error.
+// GET `path` from the broker's HTTP port; the response body, or a runtime_error. With
+// --user it sends HTTP Basic credentials (the password as for the native listener), which
+// /api/ needs once authorization is on.
 std::string http_get(const common_options& o, const std::string& path) {
-  // This reads the HTTP listener in the clear and without credentials; it cannot honour TLS.
+  // This reads the HTTP listener in the clear; it cannot honour TLS.
   if (o.tls || !o.tls_ca_file.empty() || !o.tls_cert_file.empty())
     throw usage_error("stats and cluster info read the HTTP listener over plain HTTP; --tls applies to the "
                       "native listener only (use curl for HTTPS)");
@@ -40,8 +43,13 @@ std::string http_get(const common_options& o, const std::string& path) {
   timeval tv{static_cast<time_t>(o.timeout_ms / 1000),
              static_cast<suseconds_t>((o.timeout_ms % 1000) * 1000)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const std::string req =
-      "GET " + path + " HTTP/1.1\r\nHost: " + o.host + "\r\nConnection: close\r\n\r\n";
+  std::string credentials;
+  if (!o.user.empty())
+    credentials = "Authorization: Basic " +
+                  protocol::base64_encode(o.user + ":" + read_secret("PORTASK_PASSWORD", "password for " + o.user)) +
+                  "\r\n";
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + o.host + "\r\n" + credentials +
+                          "Connection: close\r\n\r\n";
   (void)!send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string response;
   char buf[4096];

@@ -660,6 +660,18 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       return config_request_exit{2};
     }
   }
+  if (c.default_partitions < 1) {
+    std::cerr << "portask: default_partitions must be at least 1\n";
+    return config_request_exit{2};
+  }
+  // A member's session timeout must fall between the two (Kafka's int32 field), or every
+  // JoinGroup would be refused.
+  if (c.group_min_session_timeout_ms > c.group_max_session_timeout_ms ||
+      c.group_max_session_timeout_ms > 2147483647u) {
+    std::cerr << "portask: group session timeouts must satisfy min (" << c.group_min_session_timeout_ms
+              << ") <= max (" << c.group_max_session_timeout_ms << ") <= 2147483647 ms\n";
+    return config_request_exit{2};
+  }
   if (c.producer_id_expiration_ms <= 0) {
     std::cerr << "portask: producer_id_expiration_ms must be positive\n";
     return config_request_exit{2};
@@ -702,6 +714,15 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     }
   } else if (c.cluster.node_id < -1) {
     std::cerr << "portask: node_id must be -1 (no cluster) or at least 0\n";
+    return config_request_exit{2};
+  } else if (const cluster_config defaults; c.cluster.lease_ms != defaults.lease_ms ||
+                                            c.cluster.renew_ms != defaults.renew_ms ||
+                                            !c.cluster.advertised_host.empty()) {
+    // Only a cluster node uses them: a single node would otherwise take them and do nothing
+    // (Kafka clients are told kafka_advertised_host, not advertised_host).
+    std::cerr << "portask: cluster lease_ms, renew_ms and advertised_host apply to a cluster "
+                 "node only (--node-id); a single node's Kafka listeners advertise "
+                 "--kafka-advertised-host\n";
     return config_request_exit{2};
   }
   if (c.store != "memory" && !c.store.starts_with("redis://") && !c.store.starts_with("rediss://") &&

@@ -1,12 +1,15 @@
 // The Portask broker executable: loads the configuration, starts a broker, and serves until
-// SIGINT or SIGTERM. SIGHUP reloads the TLS listeners' certificates, keys and CAs.
+// SIGINT or SIGTERM. SIGHUP applies the configuration's log level again and reloads the TLS
+// listeners' certificates, keys and CAs.
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <string>
+#include <vector>
 #include <spdlog/spdlog.h>
 
 #include "actors/runtime/broker.hpp"
@@ -38,6 +41,69 @@ std::string describe_allocator() {
 #else
   return "glibc malloc";
 #endif
+}
+
+// Everything the startup lines describe, as "; "-separated pieces.
+std::vector<std::string> described_settings(const portask::broker_config& c) {
+  std::vector<std::string> out;
+  for (const auto& text : {portask::describe(c), portask::describe_limits(c),
+                           portask::describe_lifecycle(c), portask::describe_security(c)}) {
+    std::size_t from = 0;
+    for (auto to = text.find("; "); ; to = text.find("; ", from)) {
+      out.push_back(text.substr(from, to - from));
+      if (to == std::string::npos) break;
+      from = to + 2;
+    }
+  }
+  // What the startup lines leave out but a reload could not apply either: where the TLS
+  // files are (SIGHUP reads the files again at the paths the broker started with) and the
+  // hosts clients are told.
+  auto files = [&](const std::string& name, const portask::tls_config& t) {
+    if (t.enabled)
+      out.push_back(name + " TLS files " + t.certificate_file + ", " + t.key_file + ", " +
+                    (t.ca_file.empty() ? "no CA file" : t.ca_file));
+  };
+  files("native", c.native.tls);
+  files("http", c.http.tls);
+  files("kafka", c.kafka.tls);
+  for (const auto& l : c.kafka_listeners) {
+    files("kafka listener " + l.name, l.listener.tls);
+    out.push_back("kafka listener " + l.name + " advertised as " + l.advertised_host + ":" +
+                  std::to_string(l.advertised_port));
+  }
+  out.push_back("kafka advertised host " + c.kafka_advertised_host);
+  out.push_back("cluster advertised host " + c.cluster.advertised_host);
+  return out;
+}
+
+// SIGHUP reads the configuration again (file, environment and flags, with the precedence
+// they had at start) and applies what can change while the broker runs: the log level, for
+// every module (a module set otherwise through PUT /api/loggers keeps its level unless
+// log_level itself changed). Other changed settings are named as needing a restart rather
+// than silently left unapplied; a file that no longer reads keeps the settings in use.
+void reload_settings(int argc, char** argv, portask::broker_config& running) {
+  auto& log = portask::logging::runtime();
+  auto loaded = portask::load_config(argc, argv);
+  auto* fresh = std::get_if<portask::broker_config>(&loaded);
+  if (fresh == nullptr) {
+    log.error("SIGHUP: the configuration cannot be read again (the reason is on stderr); "
+              "keeping the settings in use");
+    return;
+  }
+  if (fresh->log_level != running.log_level) {
+    // Said before it applies, at the level in force (a quieter one would hide the line).
+    log.info("SIGHUP: log level {} -> {} for every module", running.log_level, fresh->log_level);
+    spdlog::set_level(spdlog::level::from_str(fresh->log_level));
+    running.log_level = fresh->log_level;
+  }
+  const auto before = described_settings(running);
+  std::string changed;
+  for (const auto& piece : described_settings(*fresh))
+    if (std::find(before.begin(), before.end(), piece) == before.end())
+      changed += (changed.empty() ? "" : "; ") + piece;
+  if (!changed.empty())
+    log.warn("SIGHUP: these settings changed and take effect only when the broker restarts "
+             "(not applied): {}", changed);
 }
 
 }  // namespace
@@ -99,9 +165,12 @@ int main(int argc, char** argv) {
   }
   portask::logging::runtime().info("ready: native port {}, kafka port {}, http port {}", broker.native_port(),
                broker.kafka_port(), broker.http_port());
+  portask::broker_config running = config;
   int received = 0;
-  while (sigwait(&signals, &received) == 0 && received == SIGHUP && !fatal)
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP && !fatal) {
+    reload_settings(argc, argv, running);
     portask::logging::runtime().info("SIGHUP: reloading TLS files ({} listener(s) failed)", broker.reload_tls());
+  }
   if (fatal)
     portask::logging::runtime().critical("shutting down: the supervisor or the cluster membership failed");
   else

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <vector>
@@ -298,6 +299,10 @@ void create_topic(const exchange& x, const std::string& body) {
   auto req = json::parse(body, nullptr, false);
   if (req.is_discarded() || !req.is_object() || !req.contains("name") || !req["name"].is_string())
     return x.fail(400, "expected a JSON object with \"name\" (and \"partitions\", \"configs\")");
+  // A field this endpoint does not know ("replication_factor") is refused, not dropped.
+  for (const auto& [k, v] : req.items())
+    if (k != "name" && k != "partitions" && k != "configs")
+      return x.fail(400, "unknown field \"" + k + "\" (expected \"name\", \"partitions\", \"configs\")");
   const std::string name = req["name"];
   if (!protocol::is_valid_topic_name(name)) return x.fail(400, "invalid topic name '" + name + "'");
   std::int64_t partitions = x.ctx->config.default_partitions;
@@ -384,14 +389,21 @@ void read_messages(const exchange& x, protocol_bridge_actor bridge, topic_partit
 }
 
 void browse(const exchange& x, const std::string& topic, const std::map<std::string, std::string>& q) {
+  // A misspelt parameter ("partiton") would otherwise read partition 0 from the start.
+  for (const auto& [key, value] : q)
+    if (key != "partition" && key != "limit" && key != "from")
+      return x.fail(400, "unknown parameter '" + key + "' (expected partition, limit, from)");
+  // Whole numbers only: "1x" is not partition 1.
+  auto number = [&](const char* key, auto& out) {
+    if (!q.contains(key)) return true;
+    const auto& text = q.at(key);
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size();
+  };
   std::int32_t partition = 0;
   std::size_t limit = 50;
-  try {
-    if (q.contains("partition")) partition = std::stoi(q.at("partition"));
-    if (q.contains("limit")) limit = std::stoul(q.at("limit"));
-  } catch (const std::exception&) {
-    return x.fail(400, "partition and limit must be numbers");
-  }
+  if (!number("partition", partition) || !number("limit", limit))
+    return x.fail(400, "partition and limit must be whole numbers");
   if (partition < 0 || limit == 0 || limit > max_browse)
     return x.fail(400, "partition must be at least 0 and limit from 1 to 500");
   const auto from_text = q.contains("from") ? q.at("from") : std::string("earliest");
