@@ -61,6 +61,23 @@ std::string choices_of(const topic_config_spec& s) {
   return out;
 }
 
+// Keys Portask stores and reports but whose other values it could not honour: such a value
+// is refused with the reason (accepted, it would be ignored). Their defaults stay valid, as
+// tools set them explicitly.
+std::optional<std::string> unhonourable(std::string_view name, std::string_view value) {
+  if (name == "compression.type" && value != "producer")
+    return "batches are kept and served as their producer compressed them (only 'producer')";
+  if (name == "message.timestamp.type" && value != "CreateTime")
+    return "records keep the timestamps their producer gave them (only 'CreateTime')";
+  if (name == "min.insync.replicas" && value != "1")
+    return "a partition has one copy, in the store (only 1)";
+  if ((name == "message.timestamp.before.max.ms" || name == "message.timestamp.after.max.ms" ||
+       name == "message.timestamp.difference.max.ms") &&
+      value != "9223372036854775807")
+    return "record timestamps are not checked against the broker's clock (only 9223372036854775807)";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<std::string> config_list_items(std::string_view value) {
@@ -112,6 +129,7 @@ std::optional<std::string> topic_config_problem(std::string_view name, std::stri
     }
     return std::nullopt;
   }();
+  if (!problem) problem = unhonourable(name, value);
   if (!problem) return std::nullopt;
   return "invalid value '" + std::string(value) + "' for '" + std::string(name) + "': " + *problem;
 }

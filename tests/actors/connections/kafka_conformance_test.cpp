@@ -138,6 +138,27 @@ TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
   EXPECT_EQ(bres.responses[4].errorCode, 3);
   EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576") << "nothing changed";
 
+  // Values Portask could not honour are refused with the reason, not stored and ignored;
+  // the defaults, which tools set explicitly, stay valid.
+  msg::IncrementalAlterConfigsRequest unhonourable;
+  unhonourable.resources.push_back({2, "alter", {{"compression.type", 0, std::string("lz4")}}});
+  unhonourable.resources.push_back({2, "alter", {{"message.timestamp.type", 0, std::string("LogAppendTime")}}});
+  unhonourable.resources.push_back({2, "alter", {{"min.insync.replicas", 0, std::string("2")}}});
+  unhonourable.resources.push_back({2, "alter", {{"message.timestamp.difference.max.ms", 0, std::string("60000")}}});
+  unhonourable.resources.push_back({2, "alter", {{"compression.type", 0, std::string("producer")},
+                                                 {"message.timestamp.type", 0, std::string("CreateTime")},
+                                                 {"min.insync.replicas", 0, std::string("1")}}});
+  auto ures = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, unhonourable, true);
+  ASSERT_EQ(ures.responses.size(), 5u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(ures.responses[i].errorCode, 40) << i;
+    EXPECT_NE(ures.responses[i].errorMessage.value_or("").find("only"), std::string::npos)
+        << ures.responses[i].errorMessage.value_or("");
+  }
+  EXPECT_EQ(ures.responses[4].errorCode, 0) << ures.responses[4].errorMessage.value_or("");
+  EXPECT_EQ(topic_configs(c, "alter")["compression.type"], "producer");
+  ASSERT_EQ(create(c, {"lz4-topic", 1, 1, {}, {{"compression.type", std::string("lz4")}}}).errorCode, 40);
+
   // AlterConfigs replaces the whole set; validateOnly changes nothing.
   msg::AlterConfigsRequest whole;
   whole.resources.push_back({2, "alter", {{"segment.ms", std::string("3600000")}}});
