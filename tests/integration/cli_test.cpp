@@ -75,7 +75,8 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
                         bad{"frobnicate", "unknown command 'frobnicate'"},
                         bad{"--port 1 frobnicate", "unknown command 'frobnicate'"},
                         bad{"--timeout 0 topics list", "--timeout"},
-                        bad{"--tls-key-file k.pem topics list", "--tls-key-file needs --tls-cert-file"}}) {
+                        bad{"--tls-key-file k.pem topics list", "--tls-key-file needs --tls-cert-file"},
+                        bad{"consume t --group g -p 1", "excludes"}}) {
     auto [rc, out] = cli(b.args);
     EXPECT_EQ(rc, 2) << b.args << "\n" << out;
     EXPECT_NE(out.find(b.says), std::string::npos) << b.args << "\n" << out;

@@ -73,9 +73,11 @@ class consumer {
         auto id = member_connection_->join_group(q_.group, {q_.topic});
         if (client::ok(id)) {
           member_.id = std::get<0>(id);
-          auto a = member_connection_->next_assignment(std::chrono::seconds(30));
+          auto a = member_connection_->next_assignment(timeout_);
           if (client::ok(a) && std::get<0>(a)) return std::move(std::get<0>(a));
-          if (client::ok(a)) throw runtime_error("group " + q_.group + ": no assignment within 30 s");
+          if (client::ok(a))
+            throw runtime_error("group " + q_.group + ": no assignment within " +
+                                std::to_string(timeout_.count()) + " ms (--timeout)");
           f = client::error_of(a);
         } else {
           f = client::error_of(id);
@@ -96,10 +98,6 @@ class consumer {
     std::vector<std::int32_t> mine;
     for (const auto& [topic, partition] : a.partitions)
       if (topic == q_.topic) mine.push_back(partition);
-    if (!q_.partitions.empty())
-      std::erase_if(mine, [&](std::int32_t p) {
-        return std::find(q_.partitions.begin(), q_.partitions.end(), p) == q_.partitions.end();
-      });
     return consume(mine);
   }
 
@@ -235,8 +233,11 @@ void add_consume_command(CLI::App& app, const common_options& o) {
                   "@<timestamp ms>; with --group only where nothing is committed");
   cmd->add_flag("-f,--follow", q->follow, "keep waiting for new messages");
   cmd->add_option("-n,--max", q->max, "stop after this many messages (0: no limit)");
-  cmd->add_option("-g,--group", q->group,
-                  "consume as a member of this group: assigned partitions, committed offsets");
+  auto* group = cmd->add_option("-g,--group", q->group,
+                                "consume as a member of this group: assigned partitions, committed offsets");
+  // A member reads what the group assigns it: partitions picked by hand would leave the rest
+  // of its share unread and uncommitted for the whole group.
+  group->excludes(cmd->get_option("--partition"));
   cmd->add_option("--format", q->format,
                   "text, json (JSON Lines) or a template: %t topic %p partition %o offset "
                   "%T timestamp %k key %s value %h headers %K/%S lengths");

@@ -817,7 +817,7 @@ std::string describe_security(const broker_config& c) {
     << (c.security.authorization ? "on" : "off") << " (no-ACL resources "
     << (c.security.allow_everyone_if_no_acl ? "open" : "denied") << "), super users "
     << list(c.security.super_users) << (c.security.admin_user.empty() ? "" : ", admin user " + c.security.admin_user)
-    << "; session lifetime "
+    << "; Kafka SASL session lifetime "
     << (c.security.sasl_session_lifetime_ms == 0 ? std::string("unlimited")
                                                  : std::to_string(c.security.sasl_session_lifetime_ms) + " ms")
     << "; " << c.security.max_failed_authentications_per_minute << " failed authentications per address and minute"
