@@ -521,17 +521,12 @@ group_description consumer_group::describe() const {
   d.group_id = id_;
   d.state = state_name();
   d.protocol_type = protocol_type_;
+  d.protocol_name = protocol_name_;
   d.generation = generation_;
   d.leader = members_.empty() ? std::string() : leader_;
-  // Only a stable group has a protocol and assignments to show; during a rebalance its
-  // members are listed without them, as Kafka lists them.
-  const bool stable = state_ == state::stable;
-  if (stable) d.protocol_name = protocol_name_;
   for (const auto& [id, m] : members_)
-    d.members.push_back({id, m.instance_id, m.client_id, m.client_host,
-                         stable ? metadata_for(m) : std::string(),
-                         stable ? m.assignment : std::string(), m.session_timeout_ms,
-                         m.rebalance_timeout_ms});
+    d.members.push_back({id, m.instance_id, m.client_id, m.client_host, metadata_for(m),
+                         m.assignment, m.session_timeout_ms, m.rebalance_timeout_ms});
   return d;
 }
 

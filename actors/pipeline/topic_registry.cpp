@@ -1,5 +1,6 @@
 #include "actors/pipeline/topic_registry.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
@@ -889,12 +890,16 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       [=](configure_atom, const std::string& name,
           storage::config_entries& configs) -> caf::result<storage::topic_info> {
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
-        for (const auto& [key, value] : configs)
-          if (topic_config_problem(key, value)) return make_caf_error(errc::invalid_request);
         auto rp = self->make_response_promise<storage::topic_info>();
         change_topic<storage::topic_info>(
             self, name, rp,
             [configs = std::move(configs)](const storage::topic_info& topic) -> expected<storage::topic_info> {
+              // Only what changes is checked: a value the topic already holds (stored by an
+              // earlier version that took more) does not block changing its other keys.
+              for (const auto& entry : configs)
+                if (std::find(topic.configs.begin(), topic.configs.end(), entry) == topic.configs.end() &&
+                    topic_config_problem(entry.first, entry.second))
+                  return make_error_code(errc::invalid_request);
               auto changed = topic;
               changed.configs = configs;
               return changed;

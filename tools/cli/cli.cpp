@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 
 namespace portask::cli {
 
@@ -26,11 +27,16 @@ std::string read_secret(const char* env, const std::string& prompt) {
   return line;
 }
 
-namespace {
-
+// Asked once per process: `cluster info` authenticates natively and over HTTP.
 std::string password_for(const std::string& user) {
-  return read_secret("PORTASK_PASSWORD", "password for " + user);
+  static std::map<std::string, std::string> known;
+  auto it = known.find(user);
+  if (it == known.end())
+    it = known.emplace(user, read_secret("PORTASK_PASSWORD", "password for " + user)).first;
+  return it->second;
 }
+
+namespace {
 
 client::options options_of(const common_options& o, protocol::encoding e) {
   client::options opts;

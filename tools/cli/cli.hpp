@@ -76,5 +76,7 @@ void add_security_commands(CLI::App& app, const common_options& o);
 /// A secret from the environment variable `env`, or read from the terminal with echo off
 /// (a usage error when neither is possible). Never a flag: flags show in `ps`.
 std::string read_secret(const char* env, const std::string& prompt);
+/// `user`'s password (PORTASK_PASSWORD, or asked on the terminal once per process).
+std::string password_for(const std::string& user);
 
 }  // namespace portask::cli

@@ -67,7 +67,7 @@ std::string http_get(const common_options& o, const std::string& path) {
   std::string credentials;
   if (!o.user.empty())
     credentials = "Authorization: Basic " +
-                  protocol::base64_encode(o.user + ":" + read_secret("PORTASK_PASSWORD", "password for " + o.user)) +
+                  protocol::base64_encode(o.user + ":" + password_for(o.user)) +
                   "\r\n";
   const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + o.host + "\r\n" + credentials +
                           "Connection: close\r\n\r\n";

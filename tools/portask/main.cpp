@@ -168,7 +168,12 @@ int main(int argc, char** argv) {
   portask::broker_config running = config;
   int received = 0;
   while (sigwait(&signals, &received) == 0 && received == SIGHUP && !fatal) {
-    reload_settings(argc, argv, running);
+    try {
+      reload_settings(argc, argv, running);
+    } catch (const std::exception& e) {
+      portask::logging::runtime().error("SIGHUP: the configuration cannot be read again ({}); "
+                                        "keeping the settings in use", e.what());
+    }
     portask::logging::runtime().info("SIGHUP: reloading TLS files ({} listener(s) failed)", broker.reload_tls());
   }
   if (fatal)

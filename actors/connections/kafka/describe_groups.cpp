@@ -46,11 +46,16 @@ void handle_describe_groups(self_ptr self, const request& r, protocol::byte_view
                       o.authorizedOperations = authorized_operations(
                           self, sec::resource_type::group, o.groupId, ops::group);
                     o.protocolType = d.protocol_type;
-                    o.protocolData = d.protocol_name;
+                    // Only a stable group has a protocol and assignments to show: during a
+                    // rebalance Kafka lists the members without them (the coordinator's
+                    // description keeps them, for OffsetDelete and the HTTP group page).
+                    const bool stable = d.state == "Stable";
+                    if (stable) o.protocolData = d.protocol_name;
                     for (auto& m : d.members)
                       o.members.push_back({std::move(m.member_id), std::move(m.instance_id),
                                            std::move(m.client_id), std::move(m.client_host),
-                                           std::move(m.metadata), std::move(m.assignment)});
+                                           stable ? std::move(m.metadata) : std::string(),
+                                           stable ? std::move(m.assignment) : std::string()});
                     done();
                   },
                   [=](caf::error& e) { fail(to_errc(e)); });

@@ -11,17 +11,17 @@ void handle_sync_group(self_ptr self, const request& r, protocol::byte_view body
   msg::SyncGroupRequest req;
   if (!PORTASK_KAFKA_DECODE(SyncGroup, body, req)) return;
   const bool flexible = msg::SyncGroupRequest_is_flexible(r.api_version);
-  // Refused before the coordinator hears of it (a member that may not read cannot sync).
-  if (!allowed(self, sec::acl_operation::read, sec::resource_type::group, req.groupId)) {
-    msg::SyncGroupResponse res;
-    res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
-    return respond(self, r, res, flexible, true);
-  }
   // From v5 the protocol type and name are mandatory (KIP-559): a request without them is
   // answered as Kafka answers it, before the coordinator hears of it.
   if (r.api_version >= 5 && (!req.protocolType || !req.protocolName)) {
     msg::SyncGroupResponse res;
     res.errorCode = static_cast<std::int16_t>(error_code::inconsistent_group_protocol);
+    return respond(self, r, res, flexible, true);
+  }
+  // Refused before the coordinator hears of it (a member that may not read cannot sync).
+  if (!allowed(self, sec::acl_operation::read, sec::resource_type::group, req.groupId)) {
+    msg::SyncGroupResponse res;
+    res.errorCode = static_cast<std::int16_t>(error_code::group_authorization_failed);
     return respond(self, r, res, flexible, true);
   }
   sync_group_request s;

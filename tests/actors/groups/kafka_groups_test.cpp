@@ -76,6 +76,16 @@ TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {
   ASSERT_EQ(joined.members.size(), 1u);
   EXPECT_EQ(joined.members[0].metadata, "subscription");
 
+  // Joined, not yet synced (CompletingRebalance): Kafka lists the member without its
+  // metadata or assignment, and no protocol.
+  auto during = call<msg::DescribeGroupsResponse>(c, 15, 5, msg::DescribeGroupsRequest{{"solo"}, false}, true);
+  ASSERT_EQ(during.groups.size(), 1u);
+  EXPECT_EQ(during.groups[0].groupState, "CompletingRebalance");
+  EXPECT_EQ(during.groups[0].protocolData, "");
+  ASSERT_EQ(during.groups[0].members.size(), 1u);
+  EXPECT_EQ(during.groups[0].members[0].memberMetadata, "");
+  EXPECT_EQ(during.groups[0].members[0].memberAssignment, "");
+
   msg::SyncGroupRequest sync;
   sync.groupId = "solo";
   sync.generationId = 1;
@@ -124,8 +134,10 @@ TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {
   auto described = call<msg::DescribeGroupsResponse>(c, 15, 5, msg::DescribeGroupsRequest{{"solo"}, false}, true);
   ASSERT_EQ(described.groups.size(), 1u);
   EXPECT_EQ(described.groups[0].groupState, "Stable");
+  EXPECT_EQ(described.groups[0].protocolData, "range");
   ASSERT_EQ(described.groups[0].members.size(), 1u);
   EXPECT_EQ(described.groups[0].members[0].memberAssignment, "my-partitions");
+  EXPECT_EQ(described.groups[0].members[0].memberMetadata, "subscription");
   EXPECT_EQ(described.groups[0].members[0].clientId, "test");
   auto listed = call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{{"Stable"}, {}}, true);
   ASSERT_EQ(listed.groups.size(), 1u);
