@@ -595,6 +595,8 @@ TEST_F(ConsumerGroup, DescribeKeepsMetadataAndAssignmentsDuringARebalance) {
   ASSERT_EQ(d.members.size(), 3u);
   for (const auto& m : d.members) {
     EXPECT_EQ(m.metadata, "meta-range") << m.member_id;
-    if (m.member_id != newcomer) EXPECT_EQ(m.assignment, "for-" + m.member_id);
+    if (m.member_id != newcomer) {
+      EXPECT_EQ(m.assignment, "for-" + m.member_id);
+    }
   }
 }
