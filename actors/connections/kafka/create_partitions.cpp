@@ -1,13 +1,52 @@
-// CreatePartitions (key 37): grows a topic through the registry. Assignments name brokers,
-// and there is one, so they are accepted and ignored. validateOnly checks the count only.
+// CreatePartitions (key 37): grows a topic through the registry. Explicit assignments are
+// checked as Kafka checks them (one per new partition, each naming this broker once, as the
+// replication factor is 1) and refused in a cluster, where leases place partitions.
+// validateOnly checks without growing.
 // ACLs: ALTER on the topic, else TOPIC_AUTHORIZATION_FAILED for it.
 // timeoutMs bounds the wait (REQUEST_TIMED_OUT after it; the growth goes on).
+#include <optional>
+#include <utility>
+
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
 
 namespace sec = protocol::security;
 using namespace std::chrono_literals;
+
+namespace {
+
+using partitions_topic = msg::CreatePartitionsRequest::CreatePartitionsTopic;
+
+// What Kafka would refuse in a growth from `current` partitions to `t.count`.
+std::optional<std::pair<error_code, std::string>> growth_problem(const partitions_topic& t,
+                                                                 std::int32_t current,
+                                                                 const cluster_view& cluster) {
+  if (t.count <= current)
+    return std::pair{error_code::invalid_partitions,
+                     "topic has " + std::to_string(current) + " partitions; the new count must be larger"};
+  if (!t.assignments || t.assignments->empty()) return std::nullopt;
+  const auto added = t.count - current;
+  if (cluster.clustered)
+    return std::pair{error_code::invalid_replica_assignment,
+                     std::string("in a Portask cluster partitions are placed by leases, not by assignment")};
+  if (t.assignments->size() != static_cast<std::size_t>(added))
+    return std::pair{error_code::invalid_replica_assignment,
+                     "attempted to add " + std::to_string(added) + " partitions, but " +
+                         std::to_string(t.assignments->size()) + " assignments were given"};
+  for (const auto& a : *t.assignments) {
+    if (a.brokerIds.size() != 1)
+      return std::pair{error_code::invalid_replica_assignment,
+                       "each new partition needs exactly one replica (the topic's replication "
+                       "factor is 1), got " + std::to_string(a.brokerIds.size())};
+    if (a.brokerIds[0] != cluster.self)
+      return std::pair{error_code::invalid_replica_assignment,
+                       "unknown broker id " + std::to_string(a.brokerIds[0])};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 void handle_create_partitions(self_ptr self, const request& r, protocol::byte_view body) {
   msg::CreatePartitionsRequest req;
@@ -37,22 +76,25 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
       done();
       continue;
     }
-    if (validate_only) {
-      self->request(registry, deadline.left(), topic_atom::value, t.name, false)
-          .then(
-              [=](storage::topic_info& info) {
-                const auto current = info.partitions;
-                if (count <= current) {
-                  res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_partitions);
-                  res->results[i].errorMessage = "topic has " + std::to_string(current) +
-                                                 " partitions; the new count must be larger";
-                }
-                done();
-              },
-              fail);
+    auto grow = [=] {
+      self->request(registry, deadline.left(), grow_atom::value, t.name, count).then([=](bool) { done(); }, fail);
+    };
+    if (!validate_only && (!t.assignments || t.assignments->empty())) {
+      grow();  // the registry checks the count against the topic as it is when it grows
       continue;
     }
-    self->request(registry, deadline.left(), grow_atom::value, t.name, count).then([=](bool) { done(); }, fail);
+    self->request(registry, deadline.left(), topic_atom::value, t.name, false)
+        .then(
+            [=](storage::topic_info& info) {
+              if (auto problem = growth_problem(t, info.partitions, *self->state.ctx->cluster())) {
+                res->results[i].errorCode = static_cast<std::int16_t>(problem->first);
+                res->results[i].errorMessage = std::move(problem->second);
+                return done();
+              }
+              if (validate_only) return done();
+              grow();
+            },
+            fail);
   }
   done();
 }

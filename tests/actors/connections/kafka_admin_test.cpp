@@ -125,6 +125,28 @@ TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
   res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
   EXPECT_EQ(res.results.at(0).errorCode, 0);
   EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5) << "validateOnly changes nothing";
+
+  // Explicit assignments, checked as Kafka checks them: one per new partition, each on this
+  // broker (0) once.
+  using assignment = msg::CreatePartitionsRequest::CreatePartitionsTopic::CreatePartitionsAssignment;
+  auto grow_with = [&](std::vector<assignment> a, bool validate) {
+    msg::CreatePartitionsRequest r;
+    r.timeoutMs = 30000;
+    r.validateOnly = validate;
+    r.topics.push_back({"grow", 7, std::move(a)});
+    return call<msg::CreatePartitionsResponse>(c, 37, 3, r, true).results.at(0);
+  };
+  auto refused = grow_with({{{0}}}, true);
+  EXPECT_EQ(refused.errorCode, 39) << "INVALID_REPLICA_ASSIGNMENT: one assignment for two partitions";
+  EXPECT_NE(refused.errorMessage.value_or("").find("2 partitions"), std::string::npos)
+      << refused.errorMessage.value_or("");
+  EXPECT_EQ(grow_with({{{0}}, {{7}}}, false).errorCode, 39) << "an unknown broker";
+  EXPECT_EQ(grow_with({{{0}}, {{0, 0}}}, false).errorCode, 39) << "two replicas";
+  EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5) << "nothing refused was applied";
+  EXPECT_EQ(grow_with({{{0}}, {{0}}}, true).errorCode, 0);
+  EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5);
+  EXPECT_EQ(grow_with({{{0}}, {{0}}}, false).errorCode, 0);
+  EXPECT_EQ(must(native.describe_topic("grow")).partitions, 7);
 }
 
 TEST(KafkaAdmin, ListOffsetsByTimestamp) {
