@@ -78,6 +78,12 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
           authorized_operations(self, sec::resource_type::topic, info.name, ops::topic);
     return t;
   };
+  // Kafka reports the bits for every topic it answers about, unknown ones included (only one
+  // the principal may not describe gets none).
+  auto with_bits = [=](msg::MetadataResponse::MetadataResponseTopic& t, const std::string& name) {
+    if (with_operations)
+      t.topicAuthorizedOperations = authorized_operations(self, sec::resource_type::topic, name, ops::topic);
+  };
   auto registry = self->state.dir.registry;
   const bool all = !req.topics || (r.api_version == 0 && req.topics->empty());
   if (all) {
@@ -128,6 +134,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     if (!protocol::is_valid_topic_name(name)) {
       res->topics[i].name = name;
       res->topics[i].errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
+      with_bits(res->topics[i], name);
       done();
       continue;
     }
@@ -149,6 +156,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
             [=](caf::error& e) {
               res->topics[i].name = name;
               res->topics[i].errorCode = to_kafka(to_errc(e));
+              with_bits(res->topics[i], name);
               if (!may_create || to_errc(e) != errc::unknown_topic) return done();
               if (*creations >= self->state.ctx->config.auto_create_topics_max_per_request) {
                 self->state.ctx->metrics.request_limited(request_limit::auto_create_topics);

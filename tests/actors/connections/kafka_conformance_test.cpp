@@ -585,6 +585,11 @@ TEST(KafkaConformance, AuthorizedOperationsAreReportedWhenAsked) {
   auto m = call<msg::MetadataResponse>(c, 3, 10, meta, true);
   EXPECT_EQ(m.topics.at(0).topicAuthorizedOperations, topic_bits);
   EXPECT_EQ(m.clusterAuthorizedOperations, cluster_bits);
+  // An unknown topic is answered with its error and, as Kafka does, the bits.
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("no-such-topic")}};
+  m = call<msg::MetadataResponse>(c, 3, 10, meta, true);
+  EXPECT_EQ(m.topics.at(0).errorCode, 3);
+  EXPECT_EQ(m.topics.at(0).topicAuthorizedOperations, topic_bits);
 
   msg::DescribeGroupsRequest describe;
   describe.groups = {"anyone"};
