@@ -5,6 +5,7 @@
 // Kafka refuses one larger than its broker count. validateOnly checks without creating.
 // ACLs: CREATE on the cluster or the topic to create; DESCRIBE and DELETE on the topic to delete.
 // timeoutMs bounds the wait for each topic (REQUEST_TIMED_OUT after it; the change goes on).
+#include <algorithm>
 #include <map>
 #include <variant>
 
@@ -74,6 +75,12 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
   return partitions;
 }
 
+// Names that Kafka's metrics would confuse ('.' and '_' are the same there).
+std::string collision_key(std::string name) {
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
 }  // namespace
 
 void handle_create_topics(self_ptr self, const request& r, protocol::byte_view body) {
@@ -96,84 +103,119 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
   // not the broker's guess.
   std::map<std::string, int> named;
   for (const auto& t : req.topics) ++named[t.name];
-  for (std::size_t i = 0; i < req.topics.size(); ++i) {
-    const auto& t = req.topics[i];
-    auto& out = res->topics[i];
-    out.name = t.name;
-    out.replicationFactor = 1;
-    if (named[t.name] > 1) {
-      out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
-      out.errorMessage = "Create topics request contains the topic '" + t.name + "' more than once";
-      out.numPartitions = -1;
-      out.replicationFactor = -1;
-      done();
-      continue;
-    }
-    // Kafka withholds a topic's configs from who may not describe them (v5+: the configs'
-    // own error code), whether or not the topic is created; a failed creation clears it.
-    if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name))
-      out.topicConfigErrorCode = unauthorized;
-    if (!create_any &&
-        !allowed(self, sec::acl_operation::create, sec::resource_type::topic, t.name)) {
-      out.errorCode = unauthorized;
-      out.errorMessage = "Authorization failed.";  // Kafka's
-      out.numPartitions = -1;
-      out.replicationFactor = -1;
-      done();
-      continue;
-    }
-    auto checked = check(t, defaults, *self->state.ctx->cluster());
-    if (auto* no = std::get_if<refusal>(&checked)) {
-      out.errorCode = static_cast<std::int16_t>(no->code);
-      out.errorMessage = no->message;
-      out.numPartitions = -1;
-      out.replicationFactor = -1;
-      out.topicConfigErrorCode = 0;
-      done();
-      continue;
-    }
-    const auto partitions = std::get<std::int32_t>(checked);
-    out.numPartitions = partitions;
-    if (req.validateOnly) {
-      // Validating includes the name being free, as in Kafka; nothing is created.
-      auto taken = [=](std::int16_t code, std::string message) {
-        auto& o = res->topics[i];
-        o.errorCode = code;
-        o.errorMessage = std::move(message);
-        o.numPartitions = -1;
-        o.replicationFactor = -1;
-        o.topicConfigErrorCode = 0;
-      };
-      self->request(self->state.dir.registry, deadline.left(), topic_atom::value, t.name, false)
+  // Names with '.' or '_' are checked against the topics there are (one listing).
+  auto shared = std::make_shared<msg::CreateTopicsRequest>(std::move(req));
+  auto create_each = [=](std::map<std::string, std::string> existing) {
+    const auto& rq = *shared;
+    std::map<std::string, std::string> claimed;  // earlier names of this request
+    for (std::size_t i = 0; i < rq.topics.size(); ++i) {
+      const auto& t = rq.topics[i];
+      auto& out = res->topics[i];
+      out.name = t.name;
+      out.replicationFactor = 1;
+      if (named.at(t.name) > 1) {
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+        out.errorMessage = "Create topics request contains the topic '" + t.name + "' more than once";
+        out.numPartitions = -1;
+        out.replicationFactor = -1;
+        done();
+        continue;
+      }
+      // Kafka withholds a topic's configs from who may not describe them (v5+: the configs'
+      // own error code), whether or not the topic is created; a failed creation clears it.
+      if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name))
+        out.topicConfigErrorCode = unauthorized;
+      if (!create_any &&
+          !allowed(self, sec::acl_operation::create, sec::resource_type::topic, t.name)) {
+        out.errorCode = unauthorized;
+        out.errorMessage = "Authorization failed.";  // Kafka's
+        out.numPartitions = -1;
+        out.replicationFactor = -1;
+        done();
+        continue;
+      }
+      auto checked = check(t, defaults, *self->state.ctx->cluster());
+      if (auto* no = std::get_if<refusal>(&checked)) {
+        out.errorCode = static_cast<std::int16_t>(no->code);
+        out.errorMessage = no->message;
+        out.numPartitions = -1;
+        out.replicationFactor = -1;
+        out.topicConfigErrorCode = 0;
+        done();
+        continue;
+      }
+      // Kafka's rule: names that differ only in '.' against '_' would share metric names.
+      const auto key = collision_key(t.name);
+      std::string other;
+      if (auto e = existing.find(key); e != existing.end() && e->second != t.name)
+        other = e->second;
+      else if (auto c = claimed.find(key); c != claimed.end() && c->second != t.name)
+        other = c->second;
+      if (!other.empty()) {
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
+        out.errorMessage = "Topic '" + t.name + "' collides with existing topic: " + other;
+        out.numPartitions = -1;
+        out.replicationFactor = -1;
+        out.topicConfigErrorCode = 0;
+        done();
+        continue;
+      }
+      claimed.emplace(key, t.name);
+      const auto partitions = std::get<std::int32_t>(checked);
+      out.numPartitions = partitions;
+      if (rq.validateOnly) {
+        // Validating includes the name being free, as in Kafka; nothing is created.
+        auto taken = [=](std::int16_t code, std::string message) {
+          auto& o = res->topics[i];
+          o.errorCode = code;
+          o.errorMessage = std::move(message);
+          o.numPartitions = -1;
+          o.replicationFactor = -1;
+          o.topicConfigErrorCode = 0;
+        };
+        self->request(self->state.dir.registry, deadline.left(), topic_atom::value, t.name, false)
+            .then(
+                [=](storage::topic_info&) {
+                  taken(static_cast<std::int16_t>(error_code::topic_already_exists),
+                        "Topic '" + t.name + "' already exists.");
+                  done();
+                },
+                [=](caf::error& e) {
+                  if (to_errc(e) != errc::unknown_topic) taken(to_kafka(to_errc(e)), self->system().render(e));
+                  done();
+                });
+        continue;
+      }
+      storage::topic_info info{t.name, partitions, {}, {}};
+      for (const auto& c : t.configs) info.configs.emplace_back(c.name, c.value.value_or(""));
+      self->request(self->state.dir.registry, deadline.left(), create_atom::value, std::move(info))
           .then(
-              [=](storage::topic_info&) {
-                taken(static_cast<std::int16_t>(error_code::topic_already_exists),
-                      "Topic '" + t.name + "' already exists.");
+              [=](storage::topic_info& created) {
+                res->topics[i].topicId = created.id;
                 done();
               },
               [=](caf::error& e) {
-                if (to_errc(e) != errc::unknown_topic) taken(to_kafka(to_errc(e)), self->system().render(e));
+                res->topics[i].errorCode = to_kafka(to_errc(e));
+                res->topics[i].errorMessage = self->system().render(e);
+                res->topics[i].numPartitions = -1;
+                res->topics[i].replicationFactor = -1;
+                res->topics[i].topicConfigErrorCode = 0;
                 done();
               });
-      continue;
     }
-    storage::topic_info info{t.name, partitions, {}, {}};
-    for (const auto& c : t.configs) info.configs.emplace_back(c.name, c.value.value_or(""));
-    self->request(self->state.dir.registry, deadline.left(), create_atom::value, std::move(info))
-        .then(
-            [=](storage::topic_info& created) {
-              res->topics[i].topicId = created.id;
-              done();
-            },
-            [=](caf::error& e) {
-              res->topics[i].errorCode = to_kafka(to_errc(e));
-              res->topics[i].errorMessage = self->system().render(e);
-              res->topics[i].numPartitions = -1;
-              res->topics[i].replicationFactor = -1;
-              res->topics[i].topicConfigErrorCode = 0;
-              done();
-            });
-  }
+  };
+  const bool may_collide = std::any_of(shared->topics.begin(), shared->topics.end(), [](const auto& t) {
+    return t.name.find_first_of("._") != std::string::npos;
+  });
+  if (!may_collide) return create_each({});
+  self->request(self->state.dir.registry, deadline.left(), list_atom::value)
+      .then(
+          [=](std::vector<storage::topic_info>& topics) {
+            std::map<std::string, std::string> existing;
+            for (const auto& t : topics) existing.emplace(collision_key(t.name), t.name);
+            create_each(std::move(existing));
+          },
+          [=](caf::error&) { create_each({}); });  // each creation then meets the same error
 }
 
 void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view body) {

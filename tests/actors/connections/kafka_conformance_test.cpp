@@ -476,6 +476,22 @@ TEST(KafkaConformance, CreateTopicsRefusesTakenAndRepeatedNamesAndProduceItsAcks
   EXPECT_EQ(res.topics[1].errorCode, 42);
   EXPECT_EQ(res.topics[2].errorCode, 0);
 
+  // Names that differ only in '.' against '_' collide (Kafka's metric names would share
+  // them): INVALID_TOPIC_EXCEPTION naming the other, against existing topics and earlier
+  // names of the same request, validateOnly included.
+  ASSERT_EQ(create(c, {"metrics.name", 1, 1, {}, {}}).errorCode, 0);
+  auto clash = create(c, {"metrics_name", 1, 1, {}, {}});
+  EXPECT_EQ(clash.errorCode, 17);
+  EXPECT_EQ(clash.errorMessage.value_or(""), "Topic 'metrics_name' collides with existing topic: metrics.name");
+  EXPECT_EQ(create(c, {"metrics_name", 1, 1, {}, {}}, true).errorCode, 17);
+  msg::CreateTopicsRequest pair;
+  pair.topics.push_back({"a.b", 1, 1, {}, {}});
+  pair.topics.push_back({"a_b", 1, 1, {}, {}});
+  res = call<msg::CreateTopicsResponse>(c, 19, 7, pair, true);
+  ASSERT_EQ(res.topics.size(), 2u);
+  EXPECT_EQ(res.topics[0].errorCode, 0);
+  EXPECT_EQ(res.topics[1].errorCode, 17);
+
   auto req = produce_request("taken", 0, record_batch_bytes("v", 2, kafka::compression_type::none));
   req.acks = 2;
   auto produced = call<msg::ProduceResponse>(c, 0, 9, req, true);
