@@ -125,6 +125,8 @@ constexpr std::uint64_t snapshot_every_batches = 500;
 
 struct partition_state {
   std::shared_ptr<broker_context> ctx;
+  /// The topic's max.message.bytes, kept current by the registry (spawn_partition).
+  std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes;
   actor_directory dir;  ///< its writer and readers
   std::string fence;  ///< the lease this node holds on the partition (in a cluster)
   std::unique_ptr<partition_log> log;
@@ -566,6 +568,15 @@ void handle_append(self_ptr self, framed_batch b, publish_answer answer) {
 // against the idempotence window now, or once the window is rebuilt.
 void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
   auto& st = self->state;
+  // max.message.bytes, on the batch as its Kafka producer sent it, or as it is stored.
+  if (st.max_batch_bytes) {
+    const auto limit = st.max_batch_bytes->load(std::memory_order_relaxed);
+    const auto size = b.kafka_view ? b.kafka_view.size() : b.frame.size();
+    if (limit > 0 && size > static_cast<std::uint64_t>(limit)) {
+      st.producers.refused(b.producer);
+      return answer.deliver(errc::frame_too_large);
+    }
+  }
   if (st.retiring) {
     st.producers.refused(b.producer);
     return answer.deliver(*st.retiring);
@@ -718,8 +729,10 @@ void passivate(self_ptr self) {
 
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
                                               actor_directory dir, topic_partition tp,
-                                              std::string fence, topic_registry_actor owner) {
+                                              std::string fence, topic_registry_actor owner,
+                                              std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes) {
   self->state.ctx = ctx;
+  self->state.max_batch_bytes = std::move(max_batch_bytes);
   self->state.owner = std::move(owner);
   self->state.dir = std::move(dir);
   self->state.fence = std::move(fence);
@@ -829,12 +842,13 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
 
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
                                 actor_directory dir, topic_partition tp, std::string fence,
-                                topic_registry_actor owner) {
+                                topic_registry_actor owner,
+                                std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes) {
   // Linked to its parent (the registry): a registry restart takes its partitions with it, so
   // the restarted registry's partitions are the only ones (a retiring one is unlinked and
   // stopped by the registry's state instead).
   return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(dir), std::move(tp),
-                                    std::move(fence), std::move(owner));
+                                    std::move(fence), std::move(owner), std::move(max_batch_bytes));
 }
 
 std::chrono::milliseconds retire_grace(const broker_config& config) {

@@ -2,6 +2,8 @@
 /// The partition actor: a thin shell around partition_log. Runs on the CAF scheduler and
 /// never blocks: store reads go to a storage_reader, writes to a storage_writer.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "actors/runtime/broker_context.hpp"
@@ -13,10 +15,13 @@ namespace portask {
 /// stops the partition. `dir`: its storage writer and readers (replaced by directory
 /// updates, which its parent passes on). `owner`: the registry that routes requests to it;
 /// an idle partition asks it before stopping, so that no request is caught in between
-/// (without one, as in tests of the partition alone, it stops by itself).
+/// (without one, as in tests of the partition alone, it stops by itself). `max_batch_bytes`:
+/// the topic's max.message.bytes as the registry keeps it current (0 or none: no limit of its
+/// own, the broker's max_frame_bytes applies); a larger batch is refused frame_too_large.
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
                                 actor_directory dir, topic_partition tp, std::string fence = {},
-                                topic_registry_actor owner = {});
+                                topic_registry_actor owner = {},
+                                std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes = {});
 
 /// How long a retiring partition waits for the store's answers before it stops anyway (its
 /// producers then hear "unknown whether stored", its readers not_ready): 8 s, or just past

@@ -1,6 +1,8 @@
 #include "actors/pipeline/topic_registry.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <map>
@@ -45,6 +47,10 @@ struct registry_state {
   std::map<std::string, std::deque<topic_change>> changing;
   bool starting_changes = false;  ///< start_front's loop runs
   std::map<topic_partition, partition_actor> partitions;
+  /// Each topic's max.message.bytes as its partitions read it on every append (0: none of
+  /// its own), shared with the partition actors it starts and set whenever the topic's
+  /// record changes (batch_limit), so a change applies to running partitions at once.
+  std::map<std::string, std::shared_ptr<std::atomic<std::int64_t>>> batch_limits;
   /// In a cluster: the lease each running partition actor was started under.
   std::map<topic_partition, std::string> fences;
   /// Retired partition actors still waiting for the store's answers (partition.cpp's
@@ -106,6 +112,31 @@ void stop_partition(self_ptr self, const topic_partition& tp, errc why);
 // Takes the topic list read from the store as the registry's view (in a cluster, other nodes
 // create, grow and delete topics): stops the partitions of topics that went away, shrank or
 // were created again under another id.
+// `topic`'s max.message.bytes holder (batch_limits), set from the topic's record as it is now.
+std::shared_ptr<std::atomic<std::int64_t>> batch_limit(registry_state& st, const std::string& topic) {
+  auto& holder = st.batch_limits[topic];
+  if (!holder) holder = std::make_shared<std::atomic<std::int64_t>>(0);
+  std::int64_t limit = 0;
+  if (auto it = st.topics.find(topic); it != st.topics.end())
+    for (const auto& [key, value] : it->second.configs)
+      if (key == "max.message.bytes") limit = std::strtoll(value.c_str(), nullptr, 10);
+  holder->store(limit, std::memory_order_relaxed);
+  return holder;
+}
+
+// After the topics changed: every holder follows its topic's record (one whose topic is gone
+// is dropped; its partitions are stopping).
+void refresh_batch_limits(registry_state& st) {
+  for (auto it = st.batch_limits.begin(); it != st.batch_limits.end();) {
+    if (st.topics.count(it->first) == 0) {
+      it = st.batch_limits.erase(it);
+    } else {
+      batch_limit(st, it->first);
+      ++it;
+    }
+  }
+}
+
 void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
   auto& st = self->state;
   std::map<std::string, storage::topic_info> now;
@@ -129,6 +160,7 @@ void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
   else
     logging::pipeline().info("topic registry: topics changed in the store; {} topics now", now.size());
   st.topics = std::move(now);
+  refresh_batch_limits(st);
   st.loaded = true;
   st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
 }
@@ -261,6 +293,7 @@ void create_known(self_ptr self, storage::topic_info info, std::function<void(er
                                      info.partitions);
             s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
             s.topics.insert_or_assign(info.name, info);
+            refresh_batch_limits(s);
             // In a cluster, the new partitions get owners at the next lease round: run it now.
             if (auto node = s.dir.cluster) self->send(node, topic_atom::value);
             auto waiting = s.creating.extract(info.name);
@@ -348,7 +381,8 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
   if (it == st.partitions.end()) {
     it = st.partitions
              .emplace(tp, spawn_partition(self, st.ctx, st.dir, tp, fence,
-                                          caf::actor_cast<topic_registry_actor>(self)))
+                                          caf::actor_cast<topic_registry_actor>(self),
+                                          batch_limit(st, tp.topic)))
              .first;
     st.fences[tp] = std::move(fence);
   }
@@ -661,6 +695,7 @@ void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left
             auto& s = self->state;
             if (auto now = s.topics.find(r.name); now != s.topics.end() && now->second.id == after.id)
               now->second = after;
+            refresh_batch_limits(s);
             s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
             r.rp.deliver(r.answer(after));
             change_done(self, r.name);

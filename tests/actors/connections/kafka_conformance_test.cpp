@@ -172,6 +172,36 @@ TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
   EXPECT_EQ(now["retention.bytes"], "-1") << "not named: back to the default";
 }
 
+// max.message.bytes bounds a topic's batches (MESSAGE_TOO_LARGE above it), for Kafka and
+// native producers alike, and a change applies to the running partitions at once.
+TEST(KafkaConformance, MaxMessageBytesBoundsATopicsBatchesAndChangesApplyAtOnce) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  ASSERT_EQ(create(c, {"bounded", 1, 1, {}, {{"max.message.bytes", std::string("1000")}}}).errorCode, 0);
+  const auto big = record_batch_bytes(std::string(1500, 'x'), 1, kafka::compression_type::none);
+  const auto small = record_batch_bytes("v", 2, kafka::compression_type::none);
+  ASSERT_GT(big.size(), 1000u);
+  auto produce = [&](const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, 9, produce_request("bounded", 0, records), true)
+        .responses.at(0).partitionResponses.at(0).errorCode;
+  };
+  EXPECT_EQ(produce(big), 10) << "MESSAGE_TOO_LARGE";
+  EXPECT_EQ(produce(small), 0);
+  auto native = f.connect();
+  protocol::message_batch one;
+  one.messages.push_back({});
+  one.messages[0].value = std::string(1500, 'n');
+  auto refused = native.publish("bounded", 0, one);
+  ASSERT_FALSE(client::ok(refused));
+  EXPECT_EQ(client::error_of(refused).code, errc::frame_too_large);
+
+  msg::IncrementalAlterConfigsRequest raise;
+  raise.resources.push_back({2, "bounded", {{"max.message.bytes", 0, std::string("100000")}}});
+  ASSERT_EQ(call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, raise, true).responses.at(0).errorCode, 0);
+  EXPECT_EQ(produce(big), 0) << "the running partition takes the new limit";
+  EXPECT_TRUE(client::ok(native.publish("bounded", 0, one)));
+}
+
 TEST(KafkaConformance, CommitsForTopicsThatDoNotExistAreRefusedPerPartition) {
   broker_fixture f;
   auto native = f.connect();
