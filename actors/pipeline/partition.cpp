@@ -568,7 +568,12 @@ void handle_append(self_ptr self, framed_batch b, publish_answer answer) {
 // against the idempotence window now, or once the window is rebuilt.
 void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
   auto& st = self->state;
-  // max.message.bytes, on the batch as its Kafka producer sent it, or as it is stored.
+  if (st.retiring) {
+    st.producers.refused(b.producer);
+    return answer.deliver(*st.retiring);
+  }
+  // max.message.bytes, on the batch as its Kafka producer sent it, or as it is stored (a
+  // native batch; a Kafka batch whose bytes are not kept: zstd, Produce v0-2).
   if (st.max_batch_bytes) {
     const auto limit = st.max_batch_bytes->load(std::memory_order_relaxed);
     const auto size = b.kafka_view ? b.kafka_view.size() : b.frame.size();
@@ -576,10 +581,6 @@ void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
       st.producers.refused(b.producer);
       return answer.deliver(errc::frame_too_large);
     }
-  }
-  if (st.retiring) {
-    st.producers.refused(b.producer);
-    return answer.deliver(*st.retiring);
   }
   if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
     st.producers.refused(b.producer);

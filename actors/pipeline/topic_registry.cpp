@@ -124,11 +124,12 @@ std::shared_ptr<std::atomic<std::int64_t>> batch_limit(registry_state& st, const
   return holder;
 }
 
-// After the topics changed: every holder follows its topic's record (one whose topic is gone
-// is dropped; its partitions are stopping).
+// After the topics changed: every holder follows its topic's record. One whose topic is gone
+// is dropped once no partition holds it any more (a partition still running keeps following
+// it, and a topic created again under the name gets it back).
 void refresh_batch_limits(registry_state& st) {
   for (auto it = st.batch_limits.begin(); it != st.batch_limits.end();) {
-    if (st.topics.count(it->first) == 0) {
+    if (st.topics.count(it->first) == 0 && it->second.use_count() == 1) {
       it = st.batch_limits.erase(it);
     } else {
       batch_limit(st, it->first);
