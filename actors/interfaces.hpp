@@ -186,6 +186,9 @@ using group_coordinator_actor = caf::typed_actor<
     caf::replies_to<describe_atom>::with<group_description>,
     // delete the group (it must be empty), or just these partitions' offsets
     caf::replies_to<delete_atom, std::vector<topic_partition>, bool>::with<bool>,
+    // (now ms, empty since ms) from the directory: delete the offsets past retention, if the
+    // group has no members
+    caf::reacts_to<expire_atom, std::int64_t, std::int64_t>,
     // session and rebalance deadlines; idle check (both self-sent)
     caf::reacts_to<tick_atom>, caf::reacts_to<expire_atom>, directory_update>;
 
@@ -193,8 +196,13 @@ using group_coordinator_actor = caf::typed_actor<
 using group_directory_actor = caf::typed_actor<
     caf::replies_to<group_atom, std::string>::with<group_coordinator_actor>,
     caf::replies_to<list_atom>::with<std::vector<group_description>>,
-    // (group) from its coordinator: forget me, the next lookup spawns my successor
-    caf::reacts_to<retire_atom, std::string>, directory_update>;
+    // (group, when it last had members in wall-clock ms, 0: never) from its coordinator:
+    // forget me, the next lookup spawns my successor
+    caf::reacts_to<retire_atom, std::string, std::int64_t>,
+    // (now ms, groups with offsets committed longer ago than retention, groups with offsets
+    // past their own expiry time) from retention: have their coordinators expire them
+    caf::reacts_to<expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>>,
+    directory_update>;
 
 /// The single entrance to the partitions, for every protocol: frames and publishes, fetches,
 /// and the partition questions of admin requests (bounds, DeleteRecords, producers). Counts,

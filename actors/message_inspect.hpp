@@ -179,7 +179,8 @@ typename Inspector::result_type inspect(Inspector& f, producer_history& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, committed_offset& x) {
-  return f(caf::meta::type_name("portask.committed_offset"), x.offset, x.metadata);
+  return f(caf::meta::type_name("portask.committed_offset"), x.offset, x.metadata, x.leader_epoch,
+           x.commit_time_ms, x.expire_time_ms);
 }
 
 template <class Inspector>

@@ -205,6 +205,15 @@ struct producer_history {
 struct committed_offset {
   std::int64_t offset = -1;
   std::string metadata;
+  /// Kafka's committed leader epoch (OffsetCommit v6+), given back by OffsetFetch v5+;
+  /// -1: none.
+  std::int32_t leader_epoch = -1;
+  /// When it was committed (wall-clock ms): the coordinator sets it. -1: unknown (stored
+  /// before commit times were kept), which the offsets' expiry treats as "long ago".
+  std::int64_t commit_time_ms = -1;
+  /// When it expires whatever the broker's offsets_retention_ms (OffsetCommit v2-4's
+  /// RetentionTimeMs added to the commit time); -1: by the broker's retention.
+  std::int64_t expire_time_ms = -1;
   friend bool operator==(const committed_offset&, const committed_offset&) = default;
 };
 

@@ -10,6 +10,8 @@
 #include <map>
 #include <mutex>
 #include <charconv>
+#include <iterator>
+#include <limits>
 
 #include "logging/loggers.hpp"
 #include "protocol/wire.hpp"
@@ -237,6 +239,53 @@ bool decode_topic(std::string_view name, std::string_view data, topic_info& t) {
 
 std::string offset_field(const topic_partition& tp) {
   return tp.topic + ":" + std::to_string(tp.partition);
+}
+
+// A committed offset's hash value. The first format was varint(offset) then the metadata's
+// bytes. The current one starts with ten bytes that are no valid varint (nine continuation
+// bytes, then bits beyond 64), so values stored by either are told apart (the first kind has
+// no leader epoch or times: -1), and a broker from before this format refuses such a value
+// (corrupt stored data) instead of taking it for offset 0.
+constexpr std::uint8_t committed_marker[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02};
+constexpr std::uint8_t committed_version = 1;
+
+std::string encode_committed(const committed_offset& o) {
+  protocol::buffer value;
+  protocol::wire_writer w{value};
+  w.raw(committed_marker, sizeof committed_marker);
+  w.u8(committed_version);
+  w.varint(o.offset);
+  w.varint(o.leader_epoch);
+  w.varint(o.commit_time_ms);
+  w.varint(o.expire_time_ms);
+  w.raw(o.metadata);
+  return std::string(protocol::as_chars(value));
+}
+
+bool decode_committed(std::string_view value, committed_offset& o) {
+  protocol::wire_reader rd{protocol::as_bytes(value)};
+  const bool current =
+      value.size() >= sizeof committed_marker &&
+      std::equal(std::begin(committed_marker), std::end(committed_marker), value.begin(),
+                 [](std::uint8_t m, char c) { return m == static_cast<std::uint8_t>(c); });
+  if (current) {
+    protocol::byte_view marker;
+    std::uint8_t version = 0;
+    std::int64_t epoch = 0;
+    if (!rd.raw(sizeof committed_marker, marker) || !rd.u8(version) ||
+        version != committed_version || !rd.varint(o.offset) || !rd.varint(epoch) ||
+        epoch < std::numeric_limits<std::int32_t>::min() ||
+        epoch > std::numeric_limits<std::int32_t>::max() ||
+        !rd.varint(o.commit_time_ms) || !rd.varint(o.expire_time_ms))
+      return false;
+    o.leader_epoch = static_cast<std::int32_t>(epoch);
+  } else if (!rd.varint(o.offset)) {
+    return false;
+  }
+  protocol::byte_view meta;
+  rd.raw(rd.remaining(), meta);
+  o.metadata = std::string(protocol::as_chars(meta));
+  return true;
 }
 
 }  // namespace
@@ -935,13 +984,7 @@ std::error_code redis_store::commit_offsets(const std::string& group, std::span<
     commands[0].arg("EVAL").arg(fenced_commit_script).arg("3").own(offsets_key(group)).own(groups_key);
     commands[0].own(lease_key(group_lease(group))).own(fence).own(group);
   }
-  for (const auto& o : offsets) {
-    protocol::buffer value;
-    protocol::wire_writer w{value};
-    w.varint(o.offset.offset);
-    w.raw(o.offset.metadata);
-    commands[0].own(offset_field(o.tp)).own(std::string(protocol::as_chars(value)));
-  }
+  for (const auto& o : offsets) commands[0].own(offset_field(o.tp)).own(encode_committed(o.offset));
   commands[1].arg("SADD").own(groups_key).arg(group);
   auto r = pipeline({commands, fence.empty() ? 2u : 1u});
   if (!r) return r.error();
@@ -974,15 +1017,11 @@ expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string
     o.tp.topic = std::string(field.substr(0, colon == std::string_view::npos ? 0 : colon));
     const auto part = field.substr(colon == std::string_view::npos ? field.size() : colon + 1);
     const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), o.tp.partition);
-    protocol::wire_reader rd{protocol::as_bytes(str(rep->element[i + 1]))};
     if (colon == std::string_view::npos || ec != std::errc{} || end != part.data() + part.size() ||
-        !rd.varint(o.offset.offset)) {
+        !decode_committed(str(rep->element[i + 1]), o.offset)) {
       logging::storage().error("corrupt committed offset '{}' of group '{}'", field, group);
       return errc::corrupt_stored_data;
     }
-    protocol::byte_view meta;
-    rd.raw(rd.remaining(), meta);
-    o.offset.metadata = std::string(protocol::as_chars(meta));
     out.push_back(std::move(o));
   }
   return out;

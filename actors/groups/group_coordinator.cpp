@@ -1,5 +1,6 @@
 #include "actors/groups/group_coordinator.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -43,6 +44,9 @@ struct coordinator_state {
       queued_commits;
   bool commit_in_flight = false;
   consumer_group::time_point last_request{};
+  /// The last time (wall-clock ms) this coordinator saw the group with members; 0: never.
+  /// Its offsets' retention counts from then at the earliest.
+  std::int64_t members_seen_ms = 0;
   // The offsets-topic mirror: whether the topic is known to exist, and the last membership
   // written to it (a record per new stable generation, and one when the group empties).
   bool offsets_topic_ready = false;
@@ -231,6 +235,8 @@ group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
       },
       [](tick_atom) {},
       [](expire_atom) {},
+      // The directory sends its next expiry to the successor.
+      [](expire_atom, std::int64_t, std::int64_t) {},
       [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
 }
@@ -244,8 +250,73 @@ bool at_rest(const coordinator_state& s) {
 void retire(coordinator_ptr self) {
   auto& s = self->state;
   logging::groups().debug("group '{}': coordinator retires (no members, nothing pending)", s.group_id);
-  self->send(s.directory, retire_atom::value, s.group_id);
+  self->send(s.directory, retire_atom::value, s.group_id, s.members_seen_ms);
   self->become(forwarding(self));
+}
+
+// While the group has members its offsets do not expire; the time it last had them is kept
+// for the retention that starts once they are gone.
+void note_members(coordinator_state& s) {
+  if (s.group->size() > 0) s.members_seen_ms = wall_clock_ms();
+}
+
+// Whether an offset is past retention at `now_ms` in a group without members since
+// `empty_since_ms`, as Kafka decides for an Empty group or a standalone consumer's: its own
+// expiry time (OffsetCommit v2-4) when it has one, else the broker's retention counted from
+// the later of its commit and the group's emptying (which keeps it at least as long as Kafka
+// does, Kafka counting from the emptying alone).
+bool expired(const storage::committed_offset& o, std::int64_t now_ms, std::int64_t empty_since_ms,
+             std::int64_t retention_ms) {
+  if (o.expire_time_ms >= 0) return now_ms >= o.expire_time_ms;
+  if (retention_ms < 0) return false;
+  return now_ms - std::max(o.commit_time_ms, empty_since_ms) >= retention_ms;
+}
+
+// Deletes the group's offsets past retention. Commits wait meanwhile (as behind a commit in
+// flight), so none is stored between the read and the deletion and then deleted with them.
+void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empty_since_ms) {
+  auto& s = self->state;
+  if (moved(self) || s.group->size() > 0 || !s.joins.empty() || !s.syncs.empty() ||
+      s.commit_in_flight || !s.queued_commits.empty())
+    return;  // members, or a commit under way: nothing expires now
+  auto reader = reader_of(self);
+  if (!reader) return;
+  const auto since = std::max(empty_since_ms, s.members_seen_ms);
+  const auto retention = s.ctx->config.offsets_retention_ms;
+  s.commit_in_flight = true;
+  auto done = [=] {
+    self->state.commit_in_flight = false;
+    flush_commits(self);
+  };
+  auto failed = [=](caf::error& e) {
+    logging::groups().warn("group '{}': expired offsets not deleted: {}", self->state.group_id,
+                           self->system().render(e));
+    done();
+  };
+  self->request(reader, 10s, offset_atom::value, s.group_id)
+      .then(
+          [=](std::vector<storage::group_offset>& all) {
+            // A member that joined, or a move of the group to another node, meanwhile keeps
+            // the offsets.
+            const auto& now_state = self->state;
+            if (moved(self) || now_state.group->size() > 0 || !now_state.joins.empty()) return done();
+            std::vector<topic_partition> gone;
+            for (const auto& o : all)
+              if (expired(o.offset, now_ms, since, retention)) gone.push_back(o.tp);
+            if (gone.empty()) return done();
+            const bool whole_group = gone.size() == all.size();
+            self->request(reader, 10s, delete_atom::value, self->state.group_id, gone)
+                .then(
+                    [=](bool) {
+                      logging::groups().info("group '{}': {} committed offset(s) expired{}",
+                                             self->state.group_id, gone.size(),
+                                             whole_group ? ", none left" : "");
+                      mirror(self, tombstones(self->state.group_id, gone, whole_group));
+                      done();
+                    },
+                    failed);
+          },
+          failed);
 }
 
 group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
@@ -273,6 +344,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
   const auto now = [self] {
     const auto t = self->clock().now();
     self->state.last_request = t;
+    note_members(self->state);
     return t;
   };
   return {
@@ -331,6 +403,9 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
           for (const auto& o : req.offsets)
             logging::groups().debug("group '{}': {} commits {}/{} at {}", self->state.group_id,
                           req.member.member_id, o.tp.topic, o.tp.partition, o.offset.offset);
+        const auto committed_at = wall_clock_ms();
+        for (auto& o : req.offsets)
+          if (o.offset.commit_time_ms < 0) o.offset.commit_time_ms = committed_at;
         auto rp = self->make_response_promise<bool>();
         self->state.queued_commits.emplace_back(std::move(req.offsets), rp);
         flush_commits(self);
@@ -429,6 +504,9 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                 [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
+      [=](expire_atom, std::int64_t now_ms, std::int64_t empty_since_ms) {
+        expire_offsets(self, now_ms, empty_since_ms);
+      },
       [=](expire_atom) {
         auto& s = self->state;
         const bool idle = at_rest(s) && self->clock().now() - s.last_request >= idle_limit;
@@ -438,6 +516,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       [=](tick_atom) {
         auto& s = self->state;
         s.ticking = false;
+        note_members(s);
         consumer_group::deliveries out;
         s.group->tick(self->clock().now(), out);
         deliver(self, out);
@@ -462,16 +541,94 @@ struct directory_state {
   /// Retired coordinators, still linked: they forward until nobody holds their handle, and
   /// end with the directory (a broker stopping does not wait for their timers).
   std::set<caf::actor_addr> retired;
+  /// For the offsets' retention: when this directory started (wall-clock ms; a group's
+  /// emptying before it is unknown, so retention counts from here at the earliest), and
+  /// when retired coordinators last saw their groups with members.
+  std::int64_t started_ms = 0;
+  std::map<std::string, std::int64_t> members_seen_ms;
   static inline const char* name = "portask.group_directory";
 };
 
 using directory_ptr = group_directory_actor::stateful_pointer<directory_state>;
+
+// Remembers when a coordinator that stops last saw its group with members (nothing to keep
+// when offsets never expire).
+void note_members_seen(directory_state& st, const std::string& id, std::int64_t seen_ms) {
+  if (seen_ms <= 0 || st.ctx->config.offsets_retention_ms < 0) return;
+  auto& seen = st.members_seen_ms[id];
+  seen = std::max(seen, seen_ms);
+}
+
+// The group's coordinator, spawned on first use. In a cluster, the group is coordinated by
+// the node it hashes to among the live ones, once that node holds the group's lease (so that
+// two nodes that briefly disagree about who is alive never both coordinate it).
+// An empty group id is a group too: Kafka's offset APIs take it (the Kafka connection
+// refuses it for the APIs that coordinate members, the native one for everything).
+caf::expected<group_coordinator_actor> coordinator_for(directory_ptr self, const std::string& id) {
+  const auto view = self->state.ctx->cluster();
+  const auto* lease = view->group_lease(id);
+  const auto cluster = self->state.dir.cluster;
+  if (view->clustered && lease == nullptr) {
+    if (view->coordinator(id) != view->self) return make_caf_error(errc::not_coordinator);
+    if (cluster) self->send(cluster, group_atom::value, id, true);
+    return make_caf_error(errc::not_ready);  // Kafka: COORDINATOR_NOT_AVAILABLE, retried
+  }
+  const std::int64_t epoch = lease != nullptr ? lease->epoch : 0;
+  auto& groups = self->state.groups;
+  auto it = groups.find(id);
+  if (it != groups.end() && it->second.epoch != epoch) {
+    // Started under an earlier lease of the group: it answers NOT_COORDINATOR from now on.
+    // Whether it had members is not known here: retention counts from now.
+    note_members_seen(self->state, id, wall_clock_ms());
+    self->state.retired.insert(it->second.actor.address());
+    groups.erase(it);
+    it = groups.end();
+  }
+  if (it == groups.end()) {
+    auto fence = lease != nullptr ? storage::lease_value(*lease) : std::string{};
+    auto actor = self->spawn<caf::linked>(coordinator_impl, self->state.ctx, self->state.dir, id,
+                                          caf::actor_cast<group_directory_actor>(self), std::move(fence),
+                                          epoch);
+    it = groups.emplace(id, directory_state::coordinator_entry{actor, epoch}).first;
+    if (view->clustered && cluster) self->send(cluster, group_atom::value, id, true);  // keep it
+  }
+  return it->second.actor;
+}
+
+// Retention's list of groups whose offsets may have expired: each goes to its coordinator,
+// which decides (it knows whether the group has members). A group with no coordinator here
+// and offsets merely committed long ago is skipped while it had members too recently (or
+// this directory started too recently), so that a restart does not spawn a coordinator for
+// every old group on every pass.
+void expire_groups(directory_ptr self, std::int64_t now_ms, const std::vector<std::string>& aged,
+                   const std::vector<std::string>& due) {
+  auto& st = self->state;
+  const auto retention = st.ctx->config.offsets_retention_ms;
+  // Times older than retention no longer hold anything back (the start time does as much).
+  for (auto it = st.members_seen_ms.begin(); it != st.members_seen_ms.end();)
+    it = retention >= 0 && now_ms - it->second >= retention ? st.members_seen_ms.erase(it) : std::next(it);
+  auto empty_since = [&](const std::string& id) {
+    auto it = st.members_seen_ms.find(id);
+    return std::max(st.started_ms, it == st.members_seen_ms.end() ? 0 : it->second);
+  };
+  auto expire = [&](const std::string& id) {
+    auto coordinator = coordinator_for(self, id);
+    if (coordinator) self->send(*coordinator, expire_atom::value, now_ms, empty_since(id));
+  };
+  for (const auto& id : due) expire(id);
+  if (retention < 0) return;
+  for (const auto& id : aged)
+    if (std::find(due.begin(), due.end(), id) == due.end() &&
+        (st.groups.count(id) > 0 || now_ms - empty_since(id) >= retention))
+      expire(id);
+}
 
 group_directory_actor::behavior_type directory_impl(directory_ptr self,
                                                     std::shared_ptr<broker_context> ctx,
                                                     actor_directory dir) {
   self->state.ctx = ctx;
   self->state.dir = std::move(dir);
+  self->state.started_ms = wall_clock_ms();
   // A coordinator that fails is forgotten: the next request for its group spawns a fresh
   // one, and members rejoin (their old ids are unknown to it), as after a broker restart.
   self->set_exit_handler([=](caf::exit_msg& msg) {
@@ -481,6 +638,8 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
       if (it->second.actor.address() != msg.source) continue;
       // Idle and deleted groups' coordinators retire (moved to `retired` first), so an exit
       // of one still in the map is a failure.
+      // Whether it had members is lost with it: retention counts from now.
+      note_members_seen(self->state, it->first, wall_clock_ms());
       if (msg.reason)
         logging::groups().error("coordinator of group '{}' exited ({}); it restarts on next use", it->first,
                       self->system().render(msg.reason));
@@ -493,43 +652,19 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
   });
   return {
       [=](group_atom, const std::string& id) -> caf::result<group_coordinator_actor> {
-        if (id.empty()) return make_caf_error(errc::invalid_request);
-        // In a cluster, the group is coordinated by the node it hashes to among the live ones,
-        // once that node holds the group's lease (so that two nodes that briefly disagree
-        // about who is alive never both coordinate it).
-        const auto view = self->state.ctx->cluster();
-        const auto* lease = view->group_lease(id);
-        const auto cluster = self->state.dir.cluster;
-        if (view->clustered && lease == nullptr) {
-          if (view->coordinator(id) != view->self) return make_caf_error(errc::not_coordinator);
-          if (cluster) self->send(cluster, group_atom::value, id, true);
-          return make_caf_error(errc::not_ready);  // Kafka: COORDINATOR_NOT_AVAILABLE, retried
-        }
-        const std::int64_t epoch = lease != nullptr ? lease->epoch : 0;
-        auto& groups = self->state.groups;
-        auto it = groups.find(id);
-        if (it != groups.end() && it->second.epoch != epoch) {
-          // Started under an earlier lease of the group: it answers NOT_COORDINATOR from now on.
-          self->state.retired.insert(it->second.actor.address());
-          groups.erase(it);
-          it = groups.end();
-        }
-        if (it == groups.end()) {
-          auto fence = lease != nullptr ? storage::lease_value(*lease) : std::string{};
-          auto actor = self->spawn<caf::linked>(coordinator_impl, self->state.ctx, self->state.dir, id,
-                                                caf::actor_cast<group_directory_actor>(self), std::move(fence),
-                                                epoch);
-          it = groups.emplace(id, directory_state::coordinator_entry{actor, epoch}).first;
-          if (view->clustered && cluster) self->send(cluster, group_atom::value, id, true);  // keep it
-        }
-        return it->second.actor;
+        auto c = coordinator_for(self, id);
+        if (!c) return std::move(c.error());
+        return std::move(*c);
       },
-      [=](retire_atom, const std::string& id) {
+      [=](expire_atom, std::int64_t now_ms, const std::vector<std::string>& aged,
+          const std::vector<std::string>& due) { expire_groups(self, now_ms, aged, due); },
+      [=](retire_atom, const std::string& id, std::int64_t members_seen_ms) {
         auto& groups = self->state.groups;
         auto it = groups.find(id);
         if (it == groups.end() ||
             it->second.actor.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
           return;
+        note_members_seen(self->state, id, members_seen_ms);
         // Its lease is let go at the cluster's next round (a new request takes it again).
         if (auto cluster = self->state.dir.cluster; cluster && self->state.ctx->cluster()->clustered)
           self->send(cluster, group_atom::value, id, false);

@@ -39,7 +39,9 @@ publish_batch commit_records(const std::string& group,
   auto pb = internal_batch();
   for (const auto& o : offsets)
     add(pb, wire::offset_commit_key(group, o.tp.topic, o.tp.partition),
-        wire::offset_commit_value(o.offset.offset, -1, o.offset.metadata, now_ms), now_ms);
+        wire::offset_commit_value(o.offset.offset, o.offset.leader_epoch, o.offset.metadata,
+                                  o.offset.commit_time_ms >= 0 ? o.offset.commit_time_ms : now_ms),
+        now_ms);
   return pb;
 }
 

@@ -93,10 +93,37 @@ void start_deletions(self_ptr self) {
   }
 }
 
+// Groups some of whose committed offsets may be past retention: `aged` where one was
+// committed longer ago than offsets_retention_ms, `due` where one is past its own expiry
+// time. Their coordinators decide (the group may have members); in a cluster, only the
+// groups this node coordinates.
+struct expiry_candidates {
+  std::vector<std::string> aged;
+  std::vector<std::string> due;
+};
+
+void note_expiry(const retention_state& st, const std::string& group,
+                 const std::vector<storage::group_offset>& offsets, std::int64_t now_ms,
+                 expiry_candidates& out) {
+  const auto view = st.ctx->cluster();
+  if (view->clustered && view->coordinator(group) != view->self) return;
+  const auto retention = st.ctx->config.offsets_retention_ms;
+  bool aged = false;
+  for (const auto& o : offsets) {
+    if (o.offset.expire_time_ms >= 0 && now_ms >= o.offset.expire_time_ms) {
+      out.due.push_back(group);
+      return;
+    }
+    aged = aged || (o.offset.expire_time_ms < 0 && retention >= 0 &&
+                    now_ms - o.offset.commit_time_ms >= retention);
+  }
+  if (aged) out.aged.push_back(group);
+}
+
 // Each group's committed offsets against the partitions' log ends (read on this pass), cut
-// to the cardinality guard as the partitions are.
+// to the cardinality guard as the partitions are; and which groups' offsets may expire.
 void measure_lag(retention_state& st, const std::map<topic_partition, std::int64_t>& log_ends,
-                 metrics_registry::data_usage& usage) {
+                 std::int64_t now_ms, metrics_registry::data_usage& usage, expiry_candidates& expiry) {
   auto groups = st.store->list_groups();
   if (!groups) return;
   std::sort(groups->begin(), groups->end());
@@ -104,6 +131,7 @@ void measure_lag(retention_state& st, const std::map<topic_partition, std::int64
   for (const auto& group : *groups) {
     auto offsets = st.store->fetch_offsets(group);
     if (!offsets || offsets->empty()) continue;
+    note_expiry(st, group, *offsets, now_ms, expiry);
     std::int64_t sum = 0;
     for (const auto& o : *offsets) {
       auto end = log_ends.find(o.tp);
@@ -173,7 +201,10 @@ void run_pass(self_ptr self) {
     else
       ++usage.omitted_topics;
   }
-  measure_lag(st, log_ends, usage);
+  expiry_candidates expiry;
+  measure_lag(st, log_ends, now, usage, expiry);
+  if (auto groups = st.dir.groups; groups && (!expiry.aged.empty() || !expiry.due.empty()))
+    self->send(groups, expire_atom::value, now, std::move(expiry.aged), std::move(expiry.due));
   if (auto u = st.store->usage()) {
     usage.store_used = u->used;
     usage.store_capacity = u->capacity;

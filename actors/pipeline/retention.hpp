@@ -3,7 +3,9 @@
 /// batches past the topic's retention.ms / retention.bytes (or the broker's defaults) and has
 /// the partition delete them (the same path as DeleteRecords). It runs detached with its own
 /// store connection and reads only batch totals, so produce and fetch never wait on it. Each
-/// pass also publishes what is stored (per topic) and the memory budgets' use to /metrics.
+/// pass also publishes what is stored (per topic) and the memory budgets' use to /metrics,
+/// and names the consumer groups whose committed offsets may be past offsets_retention_ms to
+/// the group directory, whose coordinators delete what has expired.
 
 #include <memory>
 

@@ -157,6 +157,10 @@ struct broker_config {
   std::uint32_t group_initial_rebalance_delay_ms = 300;
   std::uint32_t group_min_session_timeout_ms = 1000;
   std::uint32_t group_max_session_timeout_ms = 1800000;
+  /// Committed offsets of a group without members are deleted this long after the later of
+  /// their commit and the group's last member leaving (Kafka's offsets.retention.minutes,
+  /// 7 days). -1: kept for ever.
+  std::int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;
 
   // -- data lifecycle (docs/operations.md, "Retention and memory") ---------------------------
   /// Topics' default retention (Kafka's log.retention.ms and log.retention.bytes, the latter

@@ -83,6 +83,8 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       {"--storage-readers 65", "storage_readers must be between 1 and 64"},
       {"--config " + dir.path() + "/bad.yaml", "log_retention_bytes must be -1"},
       {"--default-partitions 0", "default_partitions must be at least 1"},
+      {"--offsets-retention-ms 0", "offsets_retention_ms must be -1 (kept for ever) or positive"},
+      {"--offsets-retention-ms -2", "offsets_retention_ms must be -1 (kept for ever) or positive"},
       {"--group-min-session-timeout-ms 9000 --group-max-session-timeout-ms 8000",
        "group session timeouts must satisfy min (9000) <= max (8000)"},
       {"--group-max-session-timeout-ms 3000000000", "<= 2147483647 ms"},

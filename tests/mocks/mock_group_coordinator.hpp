@@ -23,6 +23,7 @@ struct group_coordinator_script {
   scripted<bool, std::vector<topic_partition>, bool> remove;
   heard<> tick;
   heard<> expire;
+  heard<std::int64_t, std::int64_t> expire_offsets;  ///< (now ms, empty since ms)
 
   group_coordinator_script() {
     heartbeat.otherwise = [](const member_ref&) -> caf::expected<bool> { return true; };
@@ -57,6 +58,9 @@ inline group_coordinator_actor::behavior_type mock_group_coordinator(
       },
       [s](tick_atom) { s->tick(); },
       [s](expire_atom) { s->expire(); },
+      [s](expire_atom, std::int64_t now_ms, std::int64_t empty_since_ms) {
+        s->expire_offsets(now_ms, empty_since_ms);
+      },
       [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }
@@ -73,7 +77,8 @@ struct group_directory_script {
 
   scripted<group_coordinator_actor, std::string> group;
   scripted<std::vector<group_description>> list;
-  heard<std::string> retire;
+  heard<std::string, std::int64_t> retire;
+  heard<std::int64_t, std::vector<std::string>, std::vector<std::string>> expire;
 
   group_directory_script() {
     group.otherwise = [this](const std::string& id) -> caf::expected<group_coordinator_actor> {
@@ -95,7 +100,11 @@ inline group_directory_actor::behavior_type mock_group_directory(
   return {
       [s](group_atom, const std::string& id) { return s->group(id); },
       [s](list_atom) { return s->list(); },
-      [s](retire_atom, const std::string& id) { s->retire(id); },
+      [s](retire_atom, const std::string& id, std::int64_t members_seen_ms) {
+        s->retire(id, members_seen_ms);
+      },
+      [s](expire_atom, std::int64_t now_ms, const std::vector<std::string>& aged,
+          const std::vector<std::string>& due) { s->expire(now_ms, aged, due); },
       [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }

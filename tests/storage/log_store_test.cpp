@@ -349,7 +349,9 @@ TEST_P(LogStore, ATopicIsDeletedOnlyAsStoredWithTheLogsOfAllItsPartitions) {
 TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   EXPECT_TRUE(store_->fetch_offsets("g1").value().empty());
   const topic_partition other{"orders", 1};
-  const group_offset g1[] = {{tp_, {42, "meta"}}, {other, {5, std::string("\0bin", 4)}}};
+  // With a leader epoch, a commit time and an expiry time (kept as given), and without.
+  const group_offset g1[] = {{tp_, {42, "meta"}},
+                             {other, {5, std::string("\0bin", 4), 3, 1700000000000, 1700000060000}}};
   ASSERT_FALSE(store_->commit_offsets("g1", g1, ""));
   const group_offset g2[] = {{tp_, {7, ""}}};
   ASSERT_FALSE(store_->commit_offsets("g2", g2, ""));
@@ -359,7 +361,7 @@ TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], (group_offset{tp_, {43, "newer"}}));
-  EXPECT_EQ(got[1], (group_offset{other, {5, std::string("\0bin", 4)}}));
+  EXPECT_EQ(got[1], (group_offset{other, {5, std::string("\0bin", 4), 3, 1700000000000, 1700000060000}}));
   EXPECT_EQ(store_->fetch_offsets("g2").value(), std::vector<group_offset>(g2, g2 + 1));
   auto groups = store_->list_groups().value();
   std::sort(groups.begin(), groups.end());
@@ -925,6 +927,32 @@ TEST(RedisStore, ARecordFromBeforeTopicIdsIsChangedUnderTheIdMadeFromItsName) {
   list = s.list_topics();
   ASSERT_TRUE(list);
   EXPECT_TRUE(list->empty());
+}
+
+TEST(RedisStore, AnOffsetCommittedBeforeCommitTimesWereKeptStillReads) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store s{o};
+  // The first format: zigzag varint 300 (0xd8 0x04), then the metadata "m".
+  const auto write_old = "printf '\\330\\004m' | redis-cli -p " + std::to_string(server.port()) +
+                         " -x HSET '" + o.key_prefix + ":offsets:{old}' orders:0 2>&1";
+  auto [status, out] = test::run_shell(write_old);
+  ASSERT_EQ(status, 0) << out;
+  auto got = s.fetch_offsets("old");
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->front(), (group_offset{{"orders", 0}, {300, "m", -1, -1, -1}}));
+  // Committed again, it is stored in the current format, times and epoch included.
+  const group_offset next[] = {{{"orders", 0}, {301, "", 2, 1700000000000, -1}}};
+  ASSERT_FALSE(s.commit_offsets("old", next, ""));
+  EXPECT_EQ(s.fetch_offsets("old").value(), std::vector<group_offset>(next, next + 1));
+  // A value in neither format (the current marker with an unknown version) is refused.
+  const auto write_bad = "printf '\\200\\200\\200\\200\\200\\200\\200\\200\\200\\002\\011' | redis-cli -p " + std::to_string(server.port()) +
+                         " -x HSET '" + o.key_prefix + ":offsets:{old}' orders:1 2>&1";
+  ASSERT_EQ(test::run_shell(write_bad).first, 0);
+  EXPECT_EQ(s.fetch_offsets("old").error(), errc::corrupt_stored_data);
 }
 
 // A write that timed out on a paused server may still run when the server resumes. The

@@ -64,6 +64,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
       {"default_partitions", {}}, {"auto_create_topics", {}}, {"storage_codec", {}},
       {"storage_compression", {}}, {"log_level", {}}, {"producer_id_expiration_ms", {}},
       {"log_retention_ms", {}}, {"log_retention_bytes", {}}, {"log_retention_check_interval_ms", {}},
+      {"offsets_retention_ms", {}},
       {"memory_store_max_bytes", {}}, {"partition_tail_budget_bytes", {}}, {"partition_idle_ms", {}},
       {"metrics_max_topics", {}}, {"metrics_max_partitions", {}},
   };
@@ -262,6 +263,7 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
   read(root, "log_retention_ms", c.log_retention_ms);
   read(root, "log_retention_bytes", c.log_retention_bytes);
   read(root, "log_retention_check_interval_ms", c.log_retention_check_interval_ms);
+  read(root, "offsets_retention_ms", c.offsets_retention_ms);
   read(root, "memory_store_max_bytes", c.memory_store_max_bytes);
   read(root, "partition_tail_budget_bytes", c.partition_tail_budget_bytes);
   read(root, "partition_idle_ms", c.partition_idle_ms);
@@ -529,6 +531,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "how often retention looks for batches to delete")
       ->envname("PORTASK_LOG_RETENTION_CHECK_INTERVAL_MS")
       ->check(CLI::PositiveNumber);
+  app.add_option("--offsets-retention-ms", c.offsets_retention_ms,
+                 "how long a group without members keeps its committed offsets after their "
+                 "commit and its last member's leaving (-1: for ever)")
+      ->envname("PORTASK_OFFSETS_RETENTION_MS");
   app.add_option("--memory-store-max-bytes", c.memory_store_max_bytes,
                  "bytes the memory store holds at most (0: half the machine's memory)")
       ->envname("PORTASK_MEMORY_STORE_MAX_BYTES");
@@ -683,6 +689,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       return config_request_exit{2};
     }
   }
+  if (c.offsets_retention_ms == 0 || c.offsets_retention_ms < -1) {
+    std::cerr << "portask: offsets_retention_ms must be -1 (kept for ever) or positive\n";
+    return config_request_exit{2};
+  }
   if (c.memory_store_max_bytes != 0 && c.store != "memory") {
     std::cerr << "portask: memory_store_max_bytes applies to the memory store only (the store "
                  "is "
@@ -781,7 +791,10 @@ std::string describe_lifecycle(const broker_config& c) {
   };
   s << "retention " << limit(c.log_retention_ms, " ms") << " / "
     << limit(c.log_retention_bytes, " B per partition") << " by default, checked every "
-    << c.log_retention_check_interval_ms << " ms; memory store "
+    << c.log_retention_check_interval_ms << " ms; committed offsets of groups without members "
+    << (c.offsets_retention_ms < 0 ? std::string("kept for ever")
+                                   : "kept " + std::to_string(c.offsets_retention_ms) + " ms")
+    << "; memory store "
     << (c.store != "memory" ? std::string("unused")
                             : c.memory_store_max_bytes == 0
                                   ? std::string("at most half the memory")

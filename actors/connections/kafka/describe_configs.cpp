@@ -86,6 +86,11 @@ std::vector<config_value> broker_configs(const broker_context& ctx) {
                    static_cast<std::int64_t>(c.log_retention_check_interval_ms),
                    static_cast<std::int64_t>(broker_config{}.log_retention_check_interval_ms),
                    t_long),
+      // Kafka's setting is in minutes (an int, at least 1): offsets_retention_ms rounded up
+      // to whole minutes, -1 for ever (which Kafka has no value for).
+      broker_value("offsets.retention.minutes",
+                   c.offsets_retention_ms < 0 ? -1 : (c.offsets_retention_ms + 59999) / 60000,
+                   broker_config{}.offsets_retention_ms / 60000, t_int),
   };
 }
 

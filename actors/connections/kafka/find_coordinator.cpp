@@ -27,7 +27,7 @@ void handle_find_coordinator(self_ptr self, const request& r, protocol::byte_vie
         !allowed(self, sec::acl_operation::describe, sec::resource_type::transactional_id, key))
       return transaction_refused;
     if (req.keyType != 0) return static_cast<std::int16_t>(error_code::invalid_request);
-    if (key.empty()) return static_cast<std::int16_t>(error_code::invalid_group_id);
+    // An empty group id is found too, as in Kafka: OffsetCommit and OffsetFetch take it.
     if (!coordinator_of(key)) return static_cast<std::int16_t>(error_code::coordinator_not_available);
     return 0;
   };

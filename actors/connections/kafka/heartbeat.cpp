@@ -23,6 +23,9 @@ void handle_heartbeat(self_ptr self, const request& r, protocol::byte_view body)
     res.errorCode = to_kafka_group(e);
     respond(self, r, res, flexible, e != errc::ok && e != errc::rebalance_in_progress);
   };
+  // Only the offset APIs and DescribeGroups/DeleteGroups take an empty group id (Kafka keeps
+  // it for old standalone consumers); a group that coordinates members needs a name.
+  if (req.groupId.empty()) return answer(errc::invalid_request);  // INVALID_GROUP_ID
   const member_ref m{req.memberId, req.groupInstanceId, req.generationId};
   with_group(
       self, req.groupId,

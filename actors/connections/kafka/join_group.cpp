@@ -36,6 +36,9 @@ void handle_join_group(self_ptr self, const request& r, protocol::byte_view body
     res.protocolName = r.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
     respond(self, r, res, flexible, true);
   };
+  // Only the offset APIs and DescribeGroups/DeleteGroups take an empty group id (Kafka keeps
+  // it for old standalone consumers); a group that coordinates members needs a name.
+  if (req.groupId.empty()) return fail(errc::invalid_request);  // INVALID_GROUP_ID
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {

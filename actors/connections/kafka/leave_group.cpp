@@ -36,6 +36,9 @@ void handle_leave_group(self_ptr self, const request& r, protocol::byte_view bod
     }
     respond(self, r, res, flexible, res.errorCode != 0);
   };
+  // Only the offset APIs and DescribeGroups/DeleteGroups take an empty group id (Kafka keeps
+  // it for old standalone consumers); a group that coordinates members needs a name.
+  if (req.groupId.empty()) return answer(errc::invalid_request, {});  // INVALID_GROUP_ID
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {

@@ -3,10 +3,12 @@
 // errors per partition; a group-level refusal applies to all of them.
 // ACLs: READ on the group, and READ on each topic committed to.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/wall_clock.hpp"
 
 namespace portask::kafka {
 
@@ -78,11 +80,22 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
   auto commit = [=] {
     commit_offsets_request c;
     c.member = {req->memberId, req->groupInstanceId, req->generationIdOrMemberEpoch};
+    // As Kafka: v1's commit timestamp when given (else the coordinator stamps it), and
+    // v2-4's retention time as an expiry time counted from now (-1: the broker's retention).
+    const auto now_ms = wall_clock_ms();
+    const auto expire_ms =
+        req->retentionTimeMs < 0 ? std::int64_t{-1}
+        : req->retentionTimeMs > std::numeric_limits<std::int64_t>::max() - now_ms
+            ? std::numeric_limits<std::int64_t>::max()
+            : now_ms + req->retentionTimeMs;
     for (const auto& t : req->topics)
       for (const auto& p : t.partitions)
         if (!refused->count(t.name) && exists(t.name, p.partitionIndex))
           c.offsets.push_back({{t.name, p.partitionIndex},
-                               {p.committedOffset, p.committedMetadata.value_or("")}});
+                               {p.committedOffset, p.committedMetadata.value_or(""),
+                                std::max(p.committedLeaderEpoch, -1),
+                                p.commitTimestamp >= 0 ? p.commitTimestamp : -1,
+                                expire_ms}});
     with_group(
         self, req->groupId,
         [=](group_coordinator_actor& g) {

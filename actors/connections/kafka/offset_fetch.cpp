@@ -35,7 +35,7 @@ std::vector<Topic> by_topic(const group_answer& a) {
     typename decltype(out.back().partitions)::value_type p;
     p.partitionIndex = o.tp.partition;
     p.committedOffset = o.offset.offset;
-    p.committedLeaderEpoch = -1;
+    p.committedLeaderEpoch = o.offset.leader_epoch;
     p.metadata = o.offset.metadata;
     p.errorCode = a.error;
     out.back().partitions.push_back(std::move(p));

@@ -42,6 +42,9 @@ void handle_sync_group(self_ptr self, const request& r, protocol::byte_view body
     respond(self, r, res, flexible, sr.error != errc::ok);
   };
   auto fail = [=](errc e) { answer(sync_group_result{e, {}, {}, {}}); };
+  // Only the offset APIs and DescribeGroups/DeleteGroups take an empty group id (Kafka keeps
+  // it for old standalone consumers); a group that coordinates members needs a name.
+  if (req.groupId.empty()) return fail(errc::invalid_request);  // INVALID_GROUP_ID
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {

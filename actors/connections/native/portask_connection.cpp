@@ -585,6 +585,8 @@ void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
 // whichever protocol its consumers speak.
 template <class F>
 void with_group(self_ptr self, request_ctx r, const std::string& group, F f) {
+  // The native protocol has no use for Kafka's empty group id of old standalone consumers.
+  if (group.empty()) return fail(self, r, errc::invalid_request);
   auto groups = self->state.dir.groups;
   if (!groups) return fail(self, r, errc::not_ready);
   self->request(groups, 10s, group_atom::value, group)

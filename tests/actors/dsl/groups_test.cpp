@@ -5,6 +5,7 @@
 
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/groups/offsets_log.hpp"
+#include "actors/pipeline/wall_clock.hpp"
 #include "protocol/topic_name.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
 #include "tests/mocks/mock_cluster.hpp"
@@ -41,6 +42,23 @@ commit_offsets_request commit_as(const std::string& member_id, std::int32_t gene
 storage::group_offset at(std::int32_t partition, std::int64_t offset) {
   return {{"orders", partition}, {offset, ""}};
 }
+
+// An offset as the store gives it back: committed at `commit_ms`, expiring at `expire_ms`.
+storage::group_offset stored_at(std::int32_t partition, std::int64_t offset, std::int64_t commit_ms,
+                                std::int64_t expire_ms = -1) {
+  return {{"orders", partition}, {offset, "", -1, commit_ms, expire_ms}};
+}
+
+// Offsets as a commit gave them, before the coordinator stamped their commit time.
+std::vector<storage::group_offset> without_commit_times(std::vector<storage::group_offset> offsets) {
+  for (auto& o : offsets) {
+    CAF_CHECK(o.offset.commit_time_ms > 0);
+    o.offset.commit_time_ms = -1;
+  }
+  return offsets;
+}
+
+constexpr std::int64_t day_ms = 24LL * 3600 * 1000;  // the fixture keeps Kafka's 7-day retention
 
 struct group_fixture : dsl_fixture {
   group_fixture() {
@@ -144,7 +162,9 @@ CAF_TEST(two members join and both get the leader assignment and commits are coa
   expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
   CAF_CHECK_EQUAL(reader_script->commit.count(), 0u);
   expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
-         from(coord).to(reader).with(_, "g", std::vector{at(0, 42), at(1, 7)}, ""));
+         from(coord).to(reader).with(_, "g", _, ""));
+  CAF_CHECK_EQUAL(without_commit_times(std::get<1>(reader_script->commit.received.at(0))),
+                  (std::vector{at(0, 42), at(1, 7)}));
   expect((bool), from(reader).to(coord).with(true));
   expect((bool), from(coord).to(member_a).with(true));
   expect((publish_atom, publish_batch),
@@ -154,7 +174,9 @@ CAF_TEST(two members join and both get the leader assignment and commits are coa
   expect((publish_result), from(bridge_mock).to(coord).with(_));
   // The next round trip takes both waiting commits, in arrival order: one message.
   expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
-         from(coord).to(reader).with(_, "g", std::vector{at(2, 5), at(0, 50)}, ""));
+         from(coord).to(reader).with(_, "g", _, ""));
+  CAF_CHECK_EQUAL(without_commit_times(std::get<1>(reader_script->commit.received.at(1))),
+                  (std::vector{at(2, 5), at(0, 50)}));
   expect((bool), from(reader).to(coord).with(true));
   expect((bool), from(coord).to(member_b).with(true));
   expect((bool), from(coord).to(member_a).with(true));
@@ -197,7 +219,7 @@ CAF_TEST(an idle coordinator hands over and a request to its old handle is serve
   // retires: the directory forgets it first.
   sched.advance_time(std::chrono::seconds(61));
   expect((expire_atom), from(coord).to(coord));
-  expect((retire_atom, std::string), from(coord).to(directory).with(_, "idle"));
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "idle", 0));
   // A connection that looked it up before still holds the old handle and asks for offsets.
   member_a->request(coord, caf::infinite, offset_atom::value, std::vector<topic_partition>{});
   expect((offset_atom, std::vector<topic_partition>), from(member_a).to(coord).with(_, _));
@@ -246,9 +268,92 @@ CAF_TEST(in a cluster a group is coordinated only under its lease and let go whe
   // Idle for a minute: it retires, and the directory lets the lease go.
   sched.advance_time(std::chrono::seconds(61));
   expect((expire_atom), from(coord).to(coord));
-  expect((retire_atom, std::string), from(coord).to(directory).with(_, "leased"));
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "leased", 0));
   expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", false));
   CAF_CHECK_EQUAL(node_script->groups.count(), 3u);
+}
+
+CAF_TEST(offsets past retention expire while a commit waits and the rest stay) {
+  auto coord = coordinator_of("g");
+  sched.run();
+  // Retention's pass, eight days on: one offset was committed nine days before, one a day.
+  const auto now_ms = wall_clock_ms() + 8 * day_ms;
+  reader_script->offsets.reply({stored_at(0, 42, now_ms - 9 * day_ms), stored_at(1, 7, now_ms - day_ms),
+                                stored_at(2, 3, now_ms - day_ms, now_ms - 1)});
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{"g"},
+             std::vector<std::string>{});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  // A standalone commit arriving before the deletion is done waits for it: it is not
+  // stored between the read and the deletion, to be deleted with the expired ones.
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 50)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  // The nine-day-old offset and the one past its own expiry time go; the recent one stays.
+  expect((delete_atom, std::string, std::vector<topic_partition>),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}, {"orders", 2}}));
+  CAF_CHECK_EQUAL(reader_script->commit.count(), 0u);
+  expect((bool), from(reader).to(coord).with(true));
+  allow((create_atom, storage::topic_info), from(coord).to(registry));  // tombstones mirrored
+  allow((storage::topic_info), from(registry).to(coord));
+  // Then the waiting commit is stored, stamped with its commit time.
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  sched.run();
+  CAF_REQUIRE_EQUAL(reader_script->commit.count(), 1u);
+  const auto& committed = std::get<1>(reader_script->commit.received.at(0));
+  CAF_REQUIRE_EQUAL(committed.size(), 1u);
+  CAF_CHECK_EQUAL(committed[0].offset.offset, 50);
+  CAF_CHECK(committed[0].offset.commit_time_ms > 0);
+  CAF_CHECK(committed[0].offset.commit_time_ms <= wall_clock_ms());
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
+}
+
+CAF_TEST(a group with members keeps its offsets however old) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  expect((join_group_result), from(coord).to(member_a).with(_));
+  const auto now_ms = wall_clock_ms() + 30 * day_ms;
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{"g"},
+             std::vector<std::string>{"g"});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
+  disallow((offset_atom, std::string), from(coord).to(reader));
+  CAF_CHECK_EQUAL(reader_script->offsets.count(), 0u);
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 0u);
+}
+
+CAF_TEST(a group without a coordinator is woken for expiry only once retention can have passed) {
+  // A day after the directory started: an offset committed long ago may still belong to a
+  // group that emptied just before a restart, so "aged" is left alone; an offset past its
+  // own expiry time ("due") is checked at once.
+  const auto now_ms = wall_clock_ms() + day_ms;
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{"aged"},
+             std::vector<std::string>{"due"});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  // The directory spawned the due group's coordinator (a lookup now finds it) and no other.
+  auto due = coordinator_of("due");
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(due).with(_, now_ms, _));
+  expect((offset_atom, std::string), from(due).to(reader).with(_, "due"));
+  expect((std::vector<storage::group_offset>), from(reader).to(due).with(_));
+  CAF_CHECK(!sched.has_job());
+  CAF_CHECK_EQUAL(reader_script->offsets.count(), 1u);
+  // Eight days on, the aged group is woken too.
+  const auto later_ms = wall_clock_ms() + 8 * day_ms;
+  self->send(directory, expire_atom::value, later_ms, std::vector<std::string>{"aged"},
+             std::vector<std::string>{});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, later_ms, _, _));
+  auto aged = coordinator_of("aged");
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(aged).with(_, later_ms, _));
+  expect((offset_atom, std::string), from(aged).to(reader).with(_, "aged"));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/actors/broker_fixture.hpp"
+#include "process.hpp"
 #include "raw_kafka.hpp"
 
 using namespace portask;
@@ -59,7 +60,9 @@ TEST(KafkaGroups, FindCoordinatorNamesThisBrokerForEveryGroup) {
   ASSERT_EQ(v4.coordinators.size(), 3u);
   EXPECT_EQ(v4.coordinators[1].key, "b");
   EXPECT_EQ(v4.coordinators[1].port, f.server->kafka_port());
-  EXPECT_EQ(v4.coordinators[2].errorCode, 24) << "INVALID_GROUP_ID";
+  // The empty group id is found too (Kafka's offset APIs take it).
+  EXPECT_EQ(v4.coordinators[2].errorCode, 0);
+  EXPECT_EQ(v4.coordinators[2].port, f.server->kafka_port());
   req.keyType = 1;  // transactions
   EXPECT_NE(call<msg::FindCoordinatorResponse>(c, 10, 3, req, true).errorCode, 0);
 }
@@ -197,8 +200,25 @@ TEST(KafkaGroups, ConfusedClientsGetKafkaErrorsAndTheGroupSurvives) {
   // A sync for a generation that does not exist.
   sync.generationId = 7;
   EXPECT_EQ(call<msg::SyncGroupResponse>(c, 14, 3, sync, false).errorCode, 22);
-  // An empty group id.
+  // An empty group id: INVALID_GROUP_ID for the APIs that coordinate members ...
   EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 3, msg::HeartbeatRequest{"", 1, "x", std::nullopt}, false).errorCode, 24);
+  EXPECT_EQ(call<msg::JoinGroupResponse>(c, 11, 5, join_request("", ""), false).errorCode, 24);
+  auto nameless_sync = sync;
+  nameless_sync.groupId = "";
+  EXPECT_EQ(call<msg::SyncGroupResponse>(c, 14, 3, nameless_sync, false).errorCode, 24);
+  msg::LeaveGroupRequest nameless_leave;
+  nameless_leave.groupId = "";
+  nameless_leave.members.push_back({"x", std::nullopt});
+  EXPECT_EQ(call<msg::LeaveGroupResponse>(c, 13, 3, nameless_leave, false).errorCode, 24);
+  // ... while OffsetCommit and OffsetFetch take it, as Kafka does for old standalone consumers.
+  auto nameless = call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("", -1, "", 33), false);
+  EXPECT_EQ(nameless.topics.at(0).partitions.at(0).errorCode, 0);
+  msg::OffsetFetchRequest nameless_fetch;
+  nameless_fetch.groupId = "";
+  nameless_fetch.topics = std::vector<msg::OffsetFetchRequest::OffsetFetchRequestTopic>{{"orders", {0}}};
+  auto fetched = call<msg::OffsetFetchResponse>(c, 9, 7, nameless_fetch, true);
+  EXPECT_EQ(fetched.errorCode, 0);
+  EXPECT_EQ(fetched.topics.at(0).partitions.at(0).committedOffset, 33);
   // The real member is unaffected.
   EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 3, msg::HeartbeatRequest{"g", 1, joined.memberId, std::nullopt}, false).errorCode, 0);
   ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("g", 1, joined.memberId, 5), false)
@@ -275,4 +295,52 @@ TEST(KafkaGroups, OffsetDeleteOnAnActiveGroupSparesTheSubscribedTopics) {
   EXPECT_EQ(res.topics[1].partitions.at(0).errorCode, 0);
   EXPECT_EQ(must(native.committed("busy", "orders", 0)).offset, 5) << "kept";
   EXPECT_EQ(must(native.committed("busy", "old-topic", 0)).offset, -1) << "deleted";
+}
+
+// Committed offsets expire as in Kafka: OffsetCommit v2-4's retention time gives an offset
+// its own expiry, which retention's next pass acts on for a group without members; offsets
+// without one stay for offsets_retention_ms. OffsetFetch v5+ gives back the committed leader
+// epoch.
+TEST(KafkaGroups, CommittedOffsetsExpireAtTheirRetentionTimeAndKeepTheirLeaderEpoch) {
+  broker_config overrides;
+  overrides.log_retention_check_interval_ms = 50;
+  overrides.offsets_retention_ms = 3600 * 1000;  // nothing expires by the broker's retention here
+  broker_fixture f(false, overrides);
+  must(f.connect().create_topic("orders", 2));
+  raw_kafka c{f.server->kafka_port()};
+  // "brief": committed by a standalone consumer (v2) asking for 1 ms of retention.
+  auto brief = commit_request("brief", -1, "", 10);
+  brief.retentionTimeMs = 1;
+  auto stored = call<msg::OffsetCommitResponse>(c, 8, 2, brief, false);
+  ASSERT_EQ(stored.topics.at(0).partitions.at(0).errorCode, 0);
+  // "kept": v6, with a leader epoch, and the broker's retention.
+  auto kept = commit_request("kept", -1, "", 20);
+  kept.topics.at(0).partitions.at(0).committedLeaderEpoch = 5;
+  stored = call<msg::OffsetCommitResponse>(c, 8, 6, kept, false);
+  ASSERT_EQ(stored.topics.at(0).partitions.at(0).errorCode, 0);
+  auto fetch = [&](const std::string& group) {
+    msg::OffsetFetchRequest req;
+    req.groupId = group;
+    req.topics = std::vector<msg::OffsetFetchRequest::OffsetFetchRequestTopic>{{"orders", {0, 1}}};
+    return call<msg::OffsetFetchResponse>(c, 9, 5, req, false);
+  };
+  auto before = fetch("kept");
+  EXPECT_EQ(before.topics.at(0).partitions.at(0).committedOffset, 20);
+  EXPECT_EQ(before.topics.at(0).partitions.at(0).committedLeaderEpoch, 5);
+  EXPECT_EQ(before.topics.at(0).partitions.at(1).committedLeaderEpoch, -1) << "committed without one";
+  // Retention runs every 50 ms; the brief group's offsets go at one of its passes.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto got = fetch("brief");
+        return got.topics.at(0).partitions.at(0).committedOffset == -1 &&
+               got.topics.at(0).partitions.at(1).committedOffset == -1;
+      },
+      std::chrono::seconds(60)));
+  // The same passes left the other group's offsets alone.
+  auto after = fetch("kept");
+  EXPECT_EQ(after.topics.at(0).partitions.at(0).committedOffset, 20);
+  EXPECT_EQ(after.topics.at(0).partitions.at(1).committedOffset, 21);
+  auto native = f.connect();
+  EXPECT_EQ(must(native.committed("kept", "orders", 0)).offset, 20);
+  EXPECT_EQ(must(native.committed("brief", "orders", 0)).offset, -1);
 }

@@ -140,7 +140,9 @@ storage::topic_info topic() {
   return {"orders", 6, {{"retention.ms", "60000"}},
           {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
 }
-storage::group_offset group_offset() { return {partition(), {55, "checkpoint"}}; }
+storage::group_offset group_offset() {
+  return {partition(), {55, "checkpoint", 7, 1'700'000'000'000, 1'700'000'060'000}};
+}
 member_ref member() { return {"member-1", "instance-1", 4}; }
 group_member_description member_description() {
   return {"member-1", "instance-1", "client-1", "10.0.0.1", "metadata", "assignment", 30000, 60000};
@@ -228,7 +230,7 @@ named<storage::stored_batch> sample(tag<storage::stored_batch>) {
   return {"portask.stored_batch", stored()};
 }
 named<storage::committed_offset> sample(tag<storage::committed_offset>) {
-  return {"portask.committed_offset", {55, "checkpoint"}};
+  return {"portask.committed_offset", {55, "checkpoint", 7, 1'700'000'000'000, 1'700'000'060'000}};
 }
 named<storage::group_offset> sample(tag<storage::group_offset>) {
   return {"portask.group_offset", group_offset()};
