@@ -267,8 +267,8 @@ void note_members(coordinator_state& s) {
 // does, Kafka counting from the emptying alone).
 bool expired(const storage::committed_offset& o, std::int64_t now_ms, std::int64_t empty_since_ms,
              std::int64_t retention_ms) {
+  if (retention_ms < 0) return false;  // kept for ever, whatever the client asked
   if (o.expire_time_ms >= 0) return now_ms >= o.expire_time_ms;
-  if (retention_ms < 0) return false;
   return now_ms - std::max(o.commit_time_ms, empty_since_ms) >= retention_ms;
 }
 
@@ -280,9 +280,8 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
       s.commit_in_flight || !s.queued_commits.empty())
     return;  // members, or a commit under way: nothing expires now
   auto reader = reader_of(self);
-  if (!reader) return;
-  const auto since = std::max(empty_since_ms, s.members_seen_ms);
   const auto retention = s.ctx->config.offsets_retention_ms;
+  if (!reader || retention < 0) return;
   s.commit_in_flight = true;
   auto done = [=] {
     self->state.commit_in_flight = false;
@@ -300,6 +299,8 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
             // the offsets.
             const auto& now_state = self->state;
             if (moved(self) || now_state.group->size() > 0 || !now_state.joins.empty()) return done();
+            // Read now: a member may have come and gone meanwhile.
+            const auto since = std::max(empty_since_ms, now_state.members_seen_ms);
             std::vector<topic_partition> gone;
             for (const auto& o : all)
               if (expired(o.offset, now_ms, since, retention)) gone.push_back(o.tp);
@@ -615,8 +616,8 @@ void expire_groups(directory_ptr self, std::int64_t now_ms, const std::vector<st
     auto coordinator = coordinator_for(self, id);
     if (coordinator) self->send(*coordinator, expire_atom::value, now_ms, empty_since(id));
   };
+  if (retention < 0) return;  // kept for ever
   for (const auto& id : due) expire(id);
-  if (retention < 0) return;
   for (const auto& id : aged)
     if (std::find(due.begin(), due.end(), id) == due.end() &&
         (st.groups.count(id) > 0 || now_ms - empty_since(id) >= retention))

@@ -105,17 +105,17 @@ struct expiry_candidates {
 void note_expiry(const retention_state& st, const std::string& group,
                  const std::vector<storage::group_offset>& offsets, std::int64_t now_ms,
                  expiry_candidates& out) {
+  const auto retention = st.ctx->config.offsets_retention_ms;
+  if (retention < 0) return;  // kept for ever
   const auto view = st.ctx->cluster();
   if (view->clustered && view->coordinator(group) != view->self) return;
-  const auto retention = st.ctx->config.offsets_retention_ms;
   bool aged = false;
   for (const auto& o : offsets) {
     if (o.offset.expire_time_ms >= 0 && now_ms >= o.offset.expire_time_ms) {
       out.due.push_back(group);
       return;
     }
-    aged = aged || (o.offset.expire_time_ms < 0 && retention >= 0 &&
-                    now_ms - o.offset.commit_time_ms >= retention);
+    aged = aged || (o.offset.expire_time_ms < 0 && now_ms - o.offset.commit_time_ms >= retention);
   }
   if (aged) out.aged.push_back(group);
 }

@@ -552,7 +552,8 @@ void list_groups(const exchange& x) {
   x.self->request(groups, 10s, list_atom::value)
       .then(
           [=](std::vector<group_description>& all) {
-            std::erase_if(all, [](const auto& g) { return g.state == "Dead"; });
+            // Kafka's empty group id (old standalone consumers) has no path of its own here.
+            std::erase_if(all, [](const auto& g) { return g.state == "Dead" || g.group_id.empty(); });
             std::sort(all.begin(), all.end(),
                       [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
             auto out = std::make_shared<json>(json::array());

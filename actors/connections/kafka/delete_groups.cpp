@@ -84,6 +84,8 @@ void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view b
     respond(self, r, res, false, group_error != errc::ok);
   };
   auto answer = [=](errc group_error) { answer_with(group_error, {}); };
+  // Unlike DeleteGroups, OffsetDelete takes no empty group id in Kafka.
+  if (req.groupId.empty()) return answer(errc::invalid_request);  // INVALID_GROUP_ID
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {

@@ -917,8 +917,9 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           .then(
               [=](std::vector<group_description>& all) {
                 std::vector<native::group_summary> out;
+                // Kafka's empty group id (old standalone consumers) has no native name.
                 for (const auto& d : all)
-                  if (d.state != "Dead" &&
+                  if (d.state != "Dead" && !d.group_id.empty() &&
                       allowed(self, sec::acl_operation::describe, sec::resource_type::group, d.group_id))
                     out.push_back(summary_of(d));
                 std::sort(out.begin(), out.end(),

@@ -285,12 +285,13 @@ CAF_TEST(offsets past retention expire while a commit waits and the rest stay) {
   expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
          from(self).to(directory).with(_, now_ms, _, _));
   expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
-  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
-  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
-  // A standalone commit arriving before the deletion is done waits for it: it is not
-  // stored between the read and the deletion, to be deleted with the expired ones.
+  // A standalone commit arrives while the coordinator reads the offsets. It waits until the
+  // deletion is done: stored between the read and the deletion, it would be deleted with
+  // the expired offset of its partition (and the store would see it before the deletion).
   member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 50)}));
   expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
   // The nine-day-old offset and the one past its own expiry time go; the recent one stays.
   expect((delete_atom, std::string, std::vector<topic_partition>),
          from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}, {"orders", 2}}));

@@ -219,6 +219,12 @@ TEST(KafkaGroups, ConfusedClientsGetKafkaErrorsAndTheGroupSurvives) {
   auto fetched = call<msg::OffsetFetchResponse>(c, 9, 7, nameless_fetch, true);
   EXPECT_EQ(fetched.errorCode, 0);
   EXPECT_EQ(fetched.topics.at(0).partitions.at(0).committedOffset, 33);
+  // OffsetDelete is no offset API in this sense: Kafka refuses the empty group id there.
+  msg::OffsetDeleteRequest nameless_delete;
+  nameless_delete.topics.push_back({"orders", {{0}}});
+  EXPECT_EQ(call<msg::OffsetDeleteResponse>(c, 47, 0, nameless_delete, false).errorCode, 24);
+  EXPECT_EQ(call<msg::OffsetFetchResponse>(c, 9, 7, nameless_fetch, true).topics.at(0).partitions.at(0).committedOffset, 33)
+      << "kept";
   // The real member is unaffected.
   EXPECT_EQ(call<msg::HeartbeatResponse>(c, 12, 3, msg::HeartbeatRequest{"g", 1, joined.memberId, std::nullopt}, false).errorCode, 0);
   ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("g", 1, joined.memberId, 5), false)
@@ -343,4 +349,52 @@ TEST(KafkaGroups, CommittedOffsetsExpireAtTheirRetentionTimeAndKeepTheirLeaderEp
   auto native = f.connect();
   EXPECT_EQ(must(native.committed("kept", "orders", 0)).offset, 20);
   EXPECT_EQ(must(native.committed("brief", "orders", 0)).offset, -1);
+}
+
+// offsets_retention_ms: a group without members loses its offsets once they are that old;
+// a group with a member keeps them however old.
+TEST(KafkaGroups, AGroupWithoutMembersLosesItsOffsetsAfterRetentionAndOneWithAMemberKeepsThem) {
+  broker_config overrides;
+  overrides.log_retention_check_interval_ms = 50;
+  overrides.offsets_retention_ms = 1000;
+  broker_fixture f(false, overrides);
+  must(f.connect().create_topic("orders", 2));
+  raw_kafka c{f.server->kafka_port()};
+  // "active": one member, its session long enough to outlast the test, commits first.
+  auto join = join_request("active", "");
+  join.sessionTimeoutMs = 300000;
+  join.rebalanceTimeoutMs = 300000;
+  const auto id = call<msg::JoinGroupResponse>(c, 11, 5, join, false).memberId;
+  join.memberId = id;
+  const auto joined = call<msg::JoinGroupResponse>(c, 11, 5, join, false);
+  ASSERT_EQ(joined.errorCode, 0);
+  msg::SyncGroupRequest sync;
+  sync.groupId = "active";
+  sync.generationId = joined.generationId;
+  sync.memberId = joined.memberId;
+  sync.assignments.push_back({joined.memberId, "a"});
+  ASSERT_EQ(call<msg::SyncGroupResponse>(c, 14, 3, sync, false).errorCode, 0);
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("active", joined.generationId, joined.memberId, 5),
+                                            false)
+                .topics.at(0).partitions.at(0).errorCode, 0);
+  auto commit_alone = [&](const std::string& group) {
+    ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 7, commit_request(group, -1, "", 10), false)
+                  .topics.at(0).partitions.at(0).errorCode, 0);
+  };
+  auto native = f.connect();
+  auto committed = [&](const std::string& group) { return must(native.committed(group, "orders", 0)).offset; };
+  // "idle": a standalone consumer's commit, after the member's.
+  commit_alone("idle");
+  EXPECT_TRUE(wait_until([&] { return committed("idle") == -1; }, std::chrono::seconds(60)));
+  // Every pass since then named the older "active" offsets too. One more group expiring
+  // later means more passes went by; the member's group still has its offsets.
+  commit_alone("later");
+  EXPECT_EQ(committed("later"), 10);
+  EXPECT_TRUE(wait_until([&] { return committed("later") == -1; }, std::chrono::seconds(60)));
+  EXPECT_EQ(committed("active"), 5);
+  EXPECT_EQ(call<msg::HeartbeatResponse>(
+                c, 12, 3, msg::HeartbeatRequest{"active", joined.generationId, joined.memberId, std::nullopt}, false)
+                .errorCode,
+            0)
+      << "the member is still there";
 }
