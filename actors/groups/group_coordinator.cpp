@@ -8,6 +8,7 @@
 #include "actors/groups/consumer_group.hpp"
 #include "actors/groups/offsets_log.hpp"
 #include "logging/loggers.hpp"
+#include "protocol/kafka/consumer_protocol.hpp"
 #include "protocol/topic_name.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 
@@ -272,13 +273,30 @@ bool expired(const storage::committed_offset& o, std::int64_t now_ms, std::int64
   return now_ms - std::max(o.commit_time_ms, empty_since_ms) >= retention_ms;
 }
 
-// Deletes the group's offsets past retention. Commits wait meanwhile (as behind a commit in
+// The topics a stable Kafka consumer group's members subscribe to, read from their
+// ConsumerProtocolSubscription; nothing when the group is not such a group or a member's
+// subscription cannot be read (then no topic counts as unsubscribed).
+std::optional<std::set<std::string>> subscribed_topics(const consumer_group& g) {
+  if (g.current_state() != consumer_group::state::stable || g.protocol_type() != "consumer") return {};
+  std::set<std::string> topics;
+  for (const auto& m : g.describe().members) {
+    auto subscribed = protocol::kafka::decode_consumer_subscription(protocol::as_bytes(m.metadata));
+    if (!subscribed) return {};
+    topics.insert(subscribed->begin(), subscribed->end());
+  }
+  return topics;
+}
+
+// Deletes the group's offsets past retention: all of them may go when the group has no
+// members; in a stable consumer group, as in Kafka, only those of topics no member
+// subscribes to (counted from their commit). Commits wait meanwhile (as behind a commit in
 // flight), so none is stored between the read and the deletion and then deleted with them.
 void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empty_since_ms) {
   auto& s = self->state;
-  if (moved(self) || s.group->size() > 0 || !s.joins.empty() || !s.syncs.empty() ||
-      s.commit_in_flight || !s.queued_commits.empty())
-    return;  // members, or a commit under way: nothing expires now
+  if (moved(self) || !s.joins.empty() || !s.syncs.empty() || s.commit_in_flight ||
+      !s.queued_commits.empty())
+    return;  // a rebalance or a commit under way: nothing expires now
+  if (s.group->size() > 0 && !subscribed_topics(*s.group)) return;
   auto reader = reader_of(self);
   const auto retention = s.ctx->config.offsets_retention_ms;
   if (!reader || retention < 0) return;
@@ -295,17 +313,21 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
   self->request(reader, 10s, offset_atom::value, s.group_id)
       .then(
           [=](std::vector<storage::group_offset>& all) {
-            // A member that joined, or a move of the group to another node, meanwhile keeps
-            // the offsets.
+            // Read now: members may have come or gone, or the group moved to another node.
             const auto& now_state = self->state;
-            if (moved(self) || now_state.group->size() > 0 || !now_state.joins.empty()) return done();
-            // Read now: a member may have come and gone meanwhile.
-            const auto since = std::max(empty_since_ms, now_state.members_seen_ms);
+            if (moved(self) || !now_state.joins.empty()) return done();
+            const bool members = now_state.group->size() > 0;
+            const auto subscribed = members ? subscribed_topics(*now_state.group) : std::nullopt;
+            if (members && !subscribed) return done();
+            // With members, an unsubscribed topic's offset counts from its commit (never from
+            // before the directory started); without, from the group's emptying too.
+            const auto since = members ? empty_since_ms : std::max(empty_since_ms, now_state.members_seen_ms);
             std::vector<topic_partition> gone;
             for (const auto& o : all)
-              if (expired(o.offset, now_ms, since, retention)) gone.push_back(o.tp);
+              if ((!subscribed || !subscribed->count(o.tp.topic)) && expired(o.offset, now_ms, since, retention))
+                gone.push_back(o.tp);
             if (gone.empty()) return done();
-            const bool whole_group = gone.size() == all.size();
+            const bool whole_group = !members && gone.size() == all.size();
             self->request(reader, 10s, delete_atom::value, self->state.group_id, gone)
                 .then(
                     [=](bool) {

@@ -149,7 +149,7 @@ void overview(const exchange& x) {
                       std::int64_t partitions = 0;
                       for (const auto& t : topics) partitions += t.partitions;
                       std::size_t live_groups = 0;
-                      for (const auto& g : all) live_groups += g.state != "Dead";
+                      for (const auto& g : all) live_groups += g.state != "Dead" && !g.group_id.empty();  // as listed
                       std::uint64_t in = 0, out = 0, bytes_in = 0;
                       std::int64_t connections = 0;
                       for (auto p : {protocol_kind::portask, protocol_kind::kafka}) {

@@ -357,4 +357,40 @@ CAF_TEST(a group without a coordinator is woken for expiry only once retention c
   expect((offset_atom, std::string), from(aged).to(reader).with(_, "aged"));
 }
 
+CAF_TEST(a stable consumer group loses only the old offsets of topics no member subscribes to) {
+  auto coord = coordinator_of("g");
+  // Kafka's ConsumerProtocolSubscription v0: version, topics ["orders"], no user data.
+  const std::string orders_only("\x00\x00" "\x00\x00\x00\x01" "\x00\x06" "orders" "\xff\xff\xff\xff", 18);
+  auto join = join_as("consumer-a");
+  join.protocols = {{"range", orders_only}};
+  member_a->request(coord, caf::infinite, join_atom::value, join);
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value,
+                    sync_as(a1.member_id, a1.generation, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  allow((create_atom, storage::topic_info), from(coord).to(registry));  // the mirror
+  allow((storage::topic_info), from(registry).to(coord));
+  allow((publish_atom, publish_batch), from(coord).to(bridge_mock));
+  allow((publish_result), from(bridge_mock).to(coord));
+  // Both offsets are nine days old: the subscribed topic's stays, the other one goes.
+  const auto now_ms = wall_clock_ms() + 8 * day_ms;
+  const storage::group_offset old_topic{{"old", 0}, {7, "", -1, now_ms - 9 * day_ms, -1}};
+  reader_script->offsets.reply({stored_at(0, 42, now_ms - 9 * day_ms), old_topic});
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{"g"},
+             std::vector<std::string>{});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"old", 0}}));
+  expect((bool), from(reader).to(coord).with(true));
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
