@@ -627,9 +627,10 @@ void expire_groups(directory_ptr self, std::int64_t now_ms, const std::vector<st
                    const std::vector<std::string>& due) {
   auto& st = self->state;
   const auto retention = st.ctx->config.offsets_retention_ms;
+  if (retention < 0) return;  // kept for ever
   // Times older than retention no longer hold anything back (the start time does as much).
   for (auto it = st.members_seen_ms.begin(); it != st.members_seen_ms.end();)
-    it = retention >= 0 && now_ms - it->second >= retention ? st.members_seen_ms.erase(it) : std::next(it);
+    it = now_ms - it->second >= retention ? st.members_seen_ms.erase(it) : std::next(it);
   auto empty_since = [&](const std::string& id) {
     auto it = st.members_seen_ms.find(id);
     return std::max(st.started_ms, it == st.members_seen_ms.end() ? 0 : it->second);
@@ -638,7 +639,6 @@ void expire_groups(directory_ptr self, std::int64_t now_ms, const std::vector<st
     auto coordinator = coordinator_for(self, id);
     if (coordinator) self->send(*coordinator, expire_atom::value, now_ms, empty_since(id));
   };
-  if (retention < 0) return;  // kept for ever
   for (const auto& id : due) expire(id);
   for (const auto& id : aged)
     if (std::find(due.begin(), due.end(), id) == due.end() &&
