@@ -91,7 +91,7 @@ using storage_reader_actor = caf::typed_actor<
     // read all, delete some (none: the group)
     caf::replies_to<commit_atom, std::string, std::vector<storage::group_offset>, std::string>::with<bool>,
     caf::replies_to<offset_atom, std::string>::with<std::vector<storage::group_offset>>,
-    caf::replies_to<delete_atom, std::string, std::vector<topic_partition>>::with<bool>,
+    caf::replies_to<delete_atom, std::string, std::vector<topic_partition>, std::string>::with<bool>,
     // groups with committed offsets
     caf::replies_to<list_atom>::with<std::vector<std::string>>,
     // (partition, offset): advance the log start there, removing the batches below it

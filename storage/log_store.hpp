@@ -337,9 +337,14 @@ class log_store {
                                          const std::string& fence) = 0;
   /// Every committed offset of `group` (empty for an unknown group).
   virtual expected<std::vector<group_offset>> fetch_offsets(const std::string& group) = 0;
-  /// Removes the offsets of `partitions`, or the whole group when `partitions` is empty.
+  /// Removes the offsets of `partitions`, or the whole group when `partitions` is empty; a
+  /// group left without offsets leaves list_groups. `fence` as for commit_offsets: in a
+  /// cluster nothing is removed unless the group's lease still has that value, checked in the
+  /// same atomic step (else errc::not_coordinator), so a coordinator that lost its group to
+  /// another node never deletes what the new one committed.
   virtual std::error_code delete_offsets(const std::string& group,
-                                         std::span<const topic_partition> partitions) = 0;
+                                         std::span<const topic_partition> partitions,
+                                         const std::string& fence) = 0;
   /// Groups that have committed offsets.
   virtual expected<std::vector<std::string>> list_groups() = 0;
 

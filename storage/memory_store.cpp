@@ -290,8 +290,13 @@ expected<std::vector<group_offset>> memory_store::fetch_offsets(const std::strin
 }
 
 std::error_code memory_store::delete_offsets(const std::string& group,
-                                             std::span<const topic_partition> partitions) {
+                                             std::span<const topic_partition> partitions,
+                                             const std::string& fence) {
   std::lock_guard lock{state_->mutex};
+  if (!fence.empty()) {
+    const auto* lease = state_->live_lease(group_lease(group), state::clock::now());
+    if (lease == nullptr || *lease != fence) return make_error_code(errc::not_coordinator);
+  }
   auto it = state_->offsets.find(group);
   if (it == state_->offsets.end()) return {};
   for (const auto& tp : partitions) it->second.erase(tp);

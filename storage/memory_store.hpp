@@ -38,7 +38,8 @@ class memory_store final : public log_store {
                                  const std::string& fence) override;
   expected<std::vector<group_offset>> fetch_offsets(const std::string& group) override;
   std::error_code delete_offsets(const std::string& group,
-                                 std::span<const topic_partition> partitions) override;
+                                 std::span<const topic_partition> partitions,
+                                 const std::string& fence) override;
   expected<std::vector<std::string>> list_groups() override;
   expected<producer_history> read_producer_history(const topic_partition& tp) override;
   std::error_code put_producer_snapshot(const topic_partition& tp,

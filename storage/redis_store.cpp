@@ -1027,8 +1027,36 @@ expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string
   return out;
 }
 
+// A coordinator's deletion in a cluster: as the fenced commit, and the group leaves the set
+// in the same step when no offset is left. KEYS: offsets hash, groups set, lease; ARGV: the
+// fence, the group id, then the fields to delete (none: the whole group).
+constexpr std::string_view fenced_delete_script = R"lua(
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
+if #ARGV == 2 then
+  redis.call('DEL', KEYS[1])
+else
+  for i = 3, #ARGV, 1000 do  -- in chunks within Lua's unpack limit
+    redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+return 'OK'
+)lua";
+
 std::error_code redis_store::delete_offsets(const std::string& group,
-                                            std::span<const topic_partition> partitions) {
+                                            std::span<const topic_partition> partitions,
+                                            const std::string& fence) {
+  if (!fence.empty()) {
+    command c;
+    c.arg("EVAL").arg(fenced_delete_script).arg("3").own(offsets_key(group));
+    c.own(options_.key_prefix + ":groups").own(lease_key(group_lease(group))).own(fence).own(group);
+    for (const auto& tp : partitions) c.own(offset_field(tp));
+    auto r = pipeline({&c, 1});
+    if (!r) return r.error();
+    if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
+    if (str((*r)[0].get()) == "FENCED") return make_error_code(errc::not_coordinator);
+    return {};
+  }
   std::vector<command> commands(1);
   if (partitions.empty()) {
     commands[0].arg("DEL").own(offsets_key(group));

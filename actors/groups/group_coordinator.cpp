@@ -306,8 +306,12 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
     flush_commits(self);
   };
   auto failed = [=](caf::error& e) {
-    logging::groups().warn("group '{}': expired offsets not deleted: {}", self->state.group_id,
-                           self->system().render(e));
+    // Fenced out: the group moved to another node, whose coordinator expires them now.
+    if (e == make_caf_error(errc::not_coordinator))
+      logging::groups().info("group '{}': expired offsets left to its new coordinator", self->state.group_id);
+    else
+      logging::groups().warn("group '{}': expired offsets not deleted: {}", self->state.group_id,
+                             self->system().render(e));
     done();
   };
   self->request(reader, 10s, offset_atom::value, s.group_id)
@@ -328,7 +332,8 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
                 gone.push_back(o.tp);
             if (gone.empty()) return done();
             const bool whole_group = !members && gone.size() == all.size();
-            self->request(reader, 10s, delete_atom::value, self->state.group_id, gone)
+            self->request(reader, 10s, delete_atom::value, self->state.group_id, gone,
+                          self->state.fence)
                 .then(
                     [=](bool) {
                       logging::groups().info("group '{}': {} committed offset(s) expired{}",
@@ -493,7 +498,8 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         auto rp = self->make_response_promise<bool>();
         auto remove = [=](std::vector<topic_partition> gone) mutable {
           auto to_delete = whole_group ? std::vector<topic_partition>{} : gone;
-          self->request(reader, 10s, delete_atom::value, self->state.group_id, to_delete)
+          self->request(reader, 10s, delete_atom::value, self->state.group_id, to_delete,
+                        self->state.fence)
               .then(
                   [=](bool ok) mutable {
                     mirror(self, tombstones(self->state.group_id, gone, whole_group));

@@ -115,9 +115,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
           const std::string& group) -> caf::result<std::vector<storage::group_offset>> {
         return lift(self->state.store->fetch_offsets(group));
       },
-      [=](delete_atom, const std::string& group,
-          const std::vector<topic_partition>& partitions) -> caf::result<bool> {
-        if (auto ec = self->state.store->delete_offsets(group, partitions))
+      [=](delete_atom, const std::string& group, const std::vector<topic_partition>& partitions,
+          const std::string& fence) -> caf::result<bool> {
+        if (auto ec = self->state.store->delete_offsets(group, partitions, fence))
           return make_caf_error(static_cast<errc>(ec.value()));
         return true;
       },

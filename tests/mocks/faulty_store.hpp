@@ -121,9 +121,9 @@ class faulty_store : public storage::log_store {
   expected<std::vector<storage::group_offset>> fetch_offsets(const std::string& g) override {
     return inner_->fetch_offsets(g);
   }
-  std::error_code delete_offsets(const std::string& g,
-                                 std::span<const storage::topic_partition> p) override {
-    return inner_->delete_offsets(g, p);
+  std::error_code delete_offsets(const std::string& g, std::span<const storage::topic_partition> p,
+                                 const std::string& fence) override {
+    return inner_->delete_offsets(g, p, fence);
   }
   expected<std::vector<std::string>> list_groups() override { return inner_->list_groups(); }
   expected<storage::producer_history> read_producer_history(

@@ -17,7 +17,7 @@ struct storage_reader_script {
   scripted<std::int64_t, std::int64_t> producer_ids;
   scripted<bool, std::string, std::vector<storage::group_offset>> commit;
   scripted<std::vector<storage::group_offset>, std::string> offsets;
-  scripted<bool, std::string, std::vector<topic_partition>> delete_offsets;
+  scripted<bool, std::string, std::vector<topic_partition>, std::string> delete_offsets;
   scripted<std::vector<std::string>> list_groups;
   scripted<storage::partition_bounds, topic_partition, std::int64_t> delete_records;
   scripted<bool> ping;
@@ -45,8 +45,8 @@ struct storage_reader_script {
         [](const std::string&) -> caf::expected<std::vector<storage::group_offset>> {
       return std::vector<storage::group_offset>{};
     };
-    delete_offsets.otherwise = [](const std::string&,
-                                  const std::vector<topic_partition>&) -> caf::expected<bool> {
+    delete_offsets.otherwise = [](const std::string&, const std::vector<topic_partition>&,
+                                  const std::string&) -> caf::expected<bool> {
       return true;
     };
     list_groups.otherwise = []() -> caf::expected<std::vector<std::string>> {
@@ -71,8 +71,8 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
       [s](commit_atom, const std::string& group, const std::vector<storage::group_offset>& offsets,
           const std::string&) { return s->commit(group, offsets); },
       [s](offset_atom, const std::string& group) { return s->offsets(group); },
-      [s](delete_atom, const std::string& group, const std::vector<topic_partition>& tps) {
-        return s->delete_offsets(group, tps);
+      [s](delete_atom, const std::string& group, const std::vector<topic_partition>& tps,
+          const std::string& fence) { return s->delete_offsets(group, tps, fence);
       },
       [s](list_atom) { return s->list_groups(); },
       [s](delete_atom, const topic_partition& tp, std::int64_t offset) {

@@ -33,7 +33,8 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(expected<std::vector<storage::group_offset>>, fetch_offsets, (const std::string&),
               (override));
   MOCK_METHOD(std::error_code, delete_offsets,
-              (const std::string&, std::span<const storage::topic_partition>), (override));
+              (const std::string&, std::span<const storage::topic_partition>, const std::string&),
+              (override));
   MOCK_METHOD(expected<std::vector<std::string>>, list_groups, (), (override));
   MOCK_METHOD(expected<storage::producer_history>, read_producer_history,
               (const storage::topic_partition&), (override));

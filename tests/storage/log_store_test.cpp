@@ -368,9 +368,9 @@ TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   EXPECT_EQ(groups, (std::vector<std::string>{"g1", "g2"}));
   // Deleting one partition keeps the group; deleting the rest (or all) removes it.
   const topic_partition drop[] = {other};
-  ASSERT_FALSE(store_->delete_offsets("g1", drop));
+  ASSERT_FALSE(store_->delete_offsets("g1", drop, ""));
   EXPECT_EQ(store_->fetch_offsets("g1").value().size(), 1u);
-  ASSERT_FALSE(store_->delete_offsets("g2", {}));
+  ASSERT_FALSE(store_->delete_offsets("g2", {}, ""));
   EXPECT_TRUE(store_->fetch_offsets("g2").value().empty());
   EXPECT_EQ(store_->list_groups().value(), std::vector<std::string>{"g1"});
 }
@@ -638,6 +638,39 @@ TEST_P(LogStore, AGroupsOffsetsAreCommittedOnlyUnderItsCurrentLease) {
   for (std::int32_t p = 0; p < 5000; ++p) many.push_back({{"wide", p}, {p, ""}});
   EXPECT_FALSE(store_->commit_offsets("g", many, lease_value(theirs)));
   EXPECT_EQ(store_->fetch_offsets("g").value().size(), 5001u);
+}
+
+TEST_P(LogStore, AGroupsOffsetsAreDeletedOnlyUnderItsCurrentLease) {
+  using namespace std::chrono_literals;
+  const std::vector<lease_claim> want{{group_lease("g"), lease_intent::want}};
+  const std::vector<lease_claim> drop{{group_lease("g"), lease_intent::drop}};
+  const auto mine = store_->lease_round({1, 0, "t1"}, 10s, want)->at(0);
+  const topic_partition other{"other", 3};
+  std::vector<group_offset> three{{tp_, {5, ""}}, {other, {6, ""}}};
+  for (std::int32_t p = 0; p < 2500; ++p) three.push_back({{"wide", p}, {p, ""}});
+  ASSERT_FALSE(store_->commit_offsets("g", three, lease_value(mine)));
+  // Under the lease: one partition goes (and more fields than one Lua unpack takes).
+  std::vector<topic_partition> some{tp_};
+  for (std::int32_t p = 0; p < 2500; ++p) some.push_back({"wide", p});
+  EXPECT_FALSE(store_->delete_offsets("g", some, lease_value(mine)));
+  auto left = store_->fetch_offsets("g").value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].tp, other);
+  // Node 1 lets the group go and node 2 takes it and commits: node 1's deletions are refused
+  // from then on, of a partition or of the whole group, and delete nothing.
+  EXPECT_FALSE(store_->lease_round({1, 0, "t1"}, 10s, drop)->at(0).held());
+  const auto theirs = store_->lease_round({2, 0, "t2"}, 10s, want)->at(0);
+  const group_offset committed[] = {{tp_, {9, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("g", committed, lease_value(theirs)));
+  const topic_partition just_tp[] = {tp_};
+  EXPECT_EQ(store_->delete_offsets("g", just_tp, lease_value(mine)), errc::not_coordinator);
+  EXPECT_EQ(store_->delete_offsets("g", {}, lease_value(mine)), errc::not_coordinator);
+  EXPECT_EQ(store_->fetch_offsets("g").value().size(), 2u);
+  // The holder deletes the whole group, which leaves the list of groups with it.
+  EXPECT_FALSE(store_->delete_offsets("g", {}, lease_value(theirs)));
+  EXPECT_TRUE(store_->fetch_offsets("g").value().empty());
+  const auto groups = store_->list_groups().value();
+  EXPECT_EQ(std::find(groups.begin(), groups.end(), "g"), groups.end());
 }
 
 TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {

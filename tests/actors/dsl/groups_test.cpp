@@ -273,6 +273,56 @@ CAF_TEST(in a cluster a group is coordinated only under its lease and let go whe
   CAF_CHECK_EQUAL(node_script->groups.count(), 3u);
 }
 
+CAF_TEST(in a cluster offsets are deleted under the lease and a lost lease deletes nothing) {
+  auto node_script = std::make_shared<cluster_script>();
+  auto cluster = track(spawn_mock_cluster(sys, node_script));
+  dir.cluster = cluster;
+  caf::anon_send(directory, directory_atom::value, dir);
+  sched.run();
+  auto view = std::make_shared<cluster_view>();
+  view->self = 1;
+  view->token = "node-1";
+  view->clustered = true;
+  view->live = {1};
+  view->group_holders["fenced"] = {1, 7, "node-1"};
+  ctx->publish_cluster(view);
+  auto coord = coordinator_of("fenced");
+  sched.run();
+  // OffsetDelete: the coordinator's deletion carries the lease it acts under, which the
+  // store checks in the same step as the deletion.
+  const std::string lease = storage::lease_value({1, 7, "node-1"});
+  const auto now_ms = wall_clock_ms();
+  reader_script->offsets.reply({stored_at(0, 42, now_ms), stored_at(1, 43, now_ms)});
+  member_a->request(coord, caf::infinite, delete_atom::value,
+                    std::vector<topic_partition>{{"orders", 0}}, false);
+  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(coord).with(_, _, false));
+  // (A group this coordinator has seen no generation of is read first: it may be unknown.)
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "fenced"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "fenced", std::vector<topic_partition>{{"orders", 0}}, lease));
+  expect((bool), from(reader).to(coord).with(true));
+  allow((create_atom, storage::topic_info), from(coord).to(registry));  // tombstones mirrored
+  allow((storage::topic_info), from(registry).to(coord));
+  expect((bool), from(coord).to(member_a).with(true));
+  sched.run();
+  // Another node took the group meanwhile: the store refuses, the client hears
+  // NOT_COORDINATOR (and finds the new one), and no tombstone is mirrored.
+  reader_script->offsets.reply({stored_at(1, 43, now_ms)});
+  reader_script->delete_offsets.fail(errc::not_coordinator);
+  member_a->request(coord, caf::infinite, delete_atom::value,
+                    std::vector<topic_partition>{{"orders", 1}}, false);
+  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(coord).with(_, _, false));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "fenced"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "fenced", _, lease));
+  expect((caf::error), from(reader).to(coord).with(make_caf_error(errc::not_coordinator)));
+  disallow((create_atom, storage::topic_info), from(coord).to(registry));
+  expect((caf::error), from(coord).to(member_a).with(make_caf_error(errc::not_coordinator)));
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 2u);
+}
+
 CAF_TEST(offsets past retention expire while a commit waits and the rest stay) {
   auto coord = coordinator_of("g");
   sched.run();
@@ -293,8 +343,8 @@ CAF_TEST(offsets past retention expire while a commit waits and the rest stay) {
   expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
   expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
   // The nine-day-old offset and the one past its own expiry time go; the recent one stays.
-  expect((delete_atom, std::string, std::vector<topic_partition>),
-         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}, {"orders", 2}}));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}, {"orders", 2}}, ""));
   CAF_CHECK_EQUAL(reader_script->commit.count(), 0u);
   expect((bool), from(reader).to(coord).with(true));
   allow((create_atom, storage::topic_info), from(coord).to(registry));  // tombstones mirrored
@@ -386,8 +436,8 @@ CAF_TEST(a stable consumer group loses only the old offsets of topics no member 
   expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
   expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
   expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
-  expect((delete_atom, std::string, std::vector<topic_partition>),
-         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"old", 0}}));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"old", 0}}, ""));
   expect((bool), from(reader).to(coord).with(true));
   sched.run();
   CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
