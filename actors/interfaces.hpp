@@ -87,8 +87,8 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<snapshot_atom, topic_partition, storage::producer_snapshot>::with<bool>,
     // (count) -> the first of `count` producer ids reserved in the store
     caf::replies_to<producer_atom, std::int64_t>::with<std::int64_t>,
-    // a group's committed offsets: store some (fenced by the group lease in a cluster, else ""),
-    // read all, delete some (none: the group)
+    // a group's committed offsets: store some, read all, delete some (none: the group); the
+    // store and the deletion are fenced by the group lease in a cluster (else "")
     caf::replies_to<commit_atom, std::string, std::vector<storage::group_offset>, std::string>::with<bool>,
     caf::replies_to<offset_atom, std::string>::with<std::vector<storage::group_offset>>,
     caf::replies_to<delete_atom, std::string, std::vector<topic_partition>, std::string>::with<bool>,

@@ -30,8 +30,8 @@ struct coordinator_state {
   actor_directory dir;  ///< bridges, registry, readers; its own directory's handle
   group_directory_actor directory;
   std::string group_id;
-  /// In a cluster: the group lease this coordinator acts under (its commits are fenced by
-  /// it) and that lease's epoch; empty and 0 on a single node.
+  /// In a cluster: the group lease this coordinator acts under (its commits and deletions of
+  /// offsets are fenced by it) and that lease's epoch; empty and 0 on a single node.
   std::string fence;
   std::int64_t epoch = 0;
   std::unique_ptr<consumer_group> group;
@@ -484,6 +484,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         return rp;
       },
       [=](delete_atom, std::vector<topic_partition>& tps, bool whole_group) -> caf::result<bool> {
+        if (moved(self)) return make_caf_error(errc::not_coordinator);
         now();
         auto& g = *self->state.group;
         if (whole_group && g.size() > 0) return make_caf_error(errc::group_not_empty);

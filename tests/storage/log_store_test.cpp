@@ -646,12 +646,12 @@ TEST_P(LogStore, AGroupsOffsetsAreDeletedOnlyUnderItsCurrentLease) {
   const std::vector<lease_claim> drop{{group_lease("g"), lease_intent::drop}};
   const auto mine = store_->lease_round({1, 0, "t1"}, 10s, want)->at(0);
   const topic_partition other{"other", 3};
-  std::vector<group_offset> three{{tp_, {5, ""}}, {other, {6, ""}}};
-  for (std::int32_t p = 0; p < 2500; ++p) three.push_back({{"wide", p}, {p, ""}});
-  ASSERT_FALSE(store_->commit_offsets("g", three, lease_value(mine)));
-  // Under the lease: one partition goes (and more fields than one Lua unpack takes).
+  std::vector<group_offset> committed_now{{tp_, {5, ""}}, {other, {6, ""}}};
+  for (std::int32_t p = 0; p < 9000; ++p) committed_now.push_back({{"wide", p}, {p, ""}});
+  ASSERT_FALSE(store_->commit_offsets("g", committed_now, lease_value(mine)));
+  // Under the lease: these partitions go (more fields than one Lua unpack takes, ~8000).
   std::vector<topic_partition> some{tp_};
-  for (std::int32_t p = 0; p < 2500; ++p) some.push_back({"wide", p});
+  for (std::int32_t p = 0; p < 9000; ++p) some.push_back({"wide", p});
   EXPECT_FALSE(store_->delete_offsets("g", some, lease_value(mine)));
   auto left = store_->fetch_offsets("g").value();
   ASSERT_EQ(left.size(), 1u);

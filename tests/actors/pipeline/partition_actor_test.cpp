@@ -72,7 +72,7 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         return true;
       },
       [](offset_atom, const std::string&) -> std::vector<storage::group_offset> { return {}; },
-      [](delete_atom, const std::string&, const std::vector<topic_partition>&) -> bool {
+      [](delete_atom, const std::string&, const std::vector<topic_partition>&, const std::string&) -> bool {
         return true;
       },
       [](list_atom) -> std::vector<std::string> { return {}; },
