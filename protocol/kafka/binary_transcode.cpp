@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "protocol/kafka/crc32c.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::protocol::kafka {
@@ -10,6 +11,12 @@ namespace {
 // Binary codec message attributes (docs/protocol.md, "Binary codec").
 constexpr std::uint8_t key_present = 0x01;
 constexpr std::uint8_t value_present = 0x02;
+constexpr std::uint8_t expiry_present = 0x04;
+constexpr std::uint8_t topic_present = 0x08;
+constexpr std::uint8_t partition_present = 0x10;
+constexpr std::uint8_t all_attributes = 0x1F;
+// Smallest binary message (binary_codec.cpp): bounds a hostile count as decode() does.
+constexpr std::size_t min_binary_message = 6;
 // The binary batch header's largest size: format, count, empty topic, partition 0, base
 // offset, base timestamp.
 constexpr std::size_t max_binary_header = 1 + 10 + 1 + 1 + 10 + 10;
@@ -159,6 +166,116 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   t.batches.reserve(parts.size());
   for (auto& p : parts) t.batches.push_back(std::move(p.header));
   return t;
+}
+
+namespace {
+
+// A binary codec byte string (uvarint length), as a view.
+bool binary_bytes(wire_reader& r, byte_view& out) {
+  std::uint64_t n = 0;
+  return r.uvarint(n) && n <= r.remaining() && r.raw(static_cast<std::size_t>(n), out);
+}
+
+// A binary codec nullable byte string (uvarint length + 1, 0 for null), as a view.
+bool binary_nullable(wire_reader& r, byte_view& out, bool& present) {
+  std::uint64_t n = 0;
+  if (!r.uvarint(n)) return false;
+  present = n != 0;
+  return !present || (n - 1 <= r.remaining() && r.raw(static_cast<std::size_t>(n - 1), out));
+}
+
+// A Kafka record's nullable bytes (write_record's write_nullable).
+void kafka_nullable(wire_writer& w, byte_view bytes, bool present) {
+  if (!present) {
+    w.varint(-1);
+    return;
+  }
+  w.varint(static_cast<std::int64_t>(bytes.size()));
+  w.raw(bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+std::optional<std::size_t> transcode_from_binary(byte_view payload, std::int64_t base_offset,
+                                                 const record_batch& header, buffer& out) {
+  wire_reader r{payload};
+  std::uint8_t version = 0;
+  std::uint64_t count = 0;
+  std::int64_t partition = 0, payload_base_offset = 0, base_ts = 0;
+  if (!r.u8(version) || version != binary_codec::format_version || !r.uvarint(count) ||
+      !r.skip_bytes() || !r.varint(partition) || !r.varint(payload_base_offset) ||
+      !r.varint(base_ts) || !fits_i32(partition))
+    return std::nullopt;
+  if (count == 0 || count > r.remaining() / min_binary_message) return std::nullopt;
+
+  const auto start = out.size();
+  auto fail = [&]() -> std::optional<std::size_t> {
+    out.resize(start);
+    return std::nullopt;
+  };
+  out.resize(start + record_batch_overhead);
+  out.reserve(out.size() + payload.size() + count * 4);
+  buffer scratch;  // one record's body: its length goes before it
+  std::int64_t first_ts = 0, max_ts = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint8_t a = 0, priority = 0;
+    std::uint64_t id = 0, header_count = 0;
+    std::int64_t offset_delta = 0, ts_delta = 0, unused = 0;
+    byte_view key, value;
+    if (!r.u8(a) || (a & ~all_attributes) != 0 || !r.uvarint(id) || !r.varint(offset_delta) ||
+        !r.varint(ts_delta) || !r.u8(priority))
+      return fail();
+    const std::int64_t ts = wrapping_add(base_ts, ts_delta);
+    if ((a & expiry_present) && !r.varint(unused)) return fail();
+    if ((a & topic_present) && !r.skip_bytes()) return fail();
+    if ((a & partition_present) && (!r.varint(unused) || !fits_i32(unused))) return fail();
+    if ((a & key_present) && !binary_bytes(r, key)) return fail();
+    if ((a & value_present) && !binary_bytes(r, value)) return fail();
+    if (!r.uvarint(header_count) || header_count > r.remaining() / 2) return fail();
+    if (i == 0) first_ts = max_ts = ts;
+    max_ts = std::max(max_ts, ts);
+    scratch.clear();
+    wire_writer b{scratch};
+    b.u8(0);  // record attributes
+    b.varint(wrapping_sub(ts, first_ts));
+    b.varint(static_cast<std::int64_t>(i));
+    kafka_nullable(b, key, (a & key_present) != 0);
+    kafka_nullable(b, value, (a & value_present) != 0);
+    b.varint(static_cast<std::int64_t>(header_count));
+    for (std::uint64_t h = 0; h < header_count; ++h) {
+      byte_view hkey, hvalue;
+      bool value_there = false;
+      if (!binary_bytes(r, hkey) || !binary_nullable(r, hvalue, value_there)) return fail();
+      kafka_nullable(b, hkey, true);
+      kafka_nullable(b, hvalue, value_there);
+    }
+    wire_writer w{out};
+    w.varint(static_cast<std::int64_t>(scratch.size()));
+    w.raw(scratch.data(), scratch.size());
+  }
+  if (!r.ok() || !r.at_end()) return fail();
+
+  // The header, as encode_record_batch writes it (uncompressed, create time).
+  buffer head;
+  wire_writer w{head};
+  w.u64(static_cast<std::uint64_t>(base_offset));
+  w.u32(static_cast<std::uint32_t>(out.size() - start - 12));  // batchLength counts from byte 12
+  w.u32(static_cast<std::uint32_t>(header.partition_leader_epoch));
+  w.u8(2);   // magic
+  w.u32(0);  // crc, below
+  w.u16(0);  // attributes
+  w.u32(static_cast<std::uint32_t>(count - 1));
+  w.u64(static_cast<std::uint64_t>(first_ts));
+  w.u64(static_cast<std::uint64_t>(max_ts));
+  w.u64(static_cast<std::uint64_t>(header.producer_id));
+  w.u16(static_cast<std::uint16_t>(header.producer_epoch));
+  w.u32(static_cast<std::uint32_t>(header.base_sequence));
+  w.u32(static_cast<std::uint32_t>(count));
+  std::copy(head.begin(), head.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
+  constexpr std::size_t crc_at = 17, covered_from = 21;  // the CRC-32C covers attributes on
+  const byte_view covered{out.data() + start + covered_from, out.size() - start - covered_from};
+  store_be32(out.data() + start + crc_at, crc32c(covered));
+  return static_cast<std::size_t>(count);
 }
 
 }  // namespace portask::protocol::kafka

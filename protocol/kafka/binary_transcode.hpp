@@ -40,4 +40,14 @@ struct binary_transcoded {
 std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::size_t room,
                                                      buffer& out);
 
+/// The other way, for Fetch: the messages of a binary payload (a stored frame's, not
+/// compressed) appended to `out` as one uncompressed RecordBatch v2 at `base_offset`, with
+/// `header`'s leader epoch and producer fields. Byte for byte what
+/// encode_record_batch(from_messages(decode(payload), base_offset)) writes with those fields,
+/// without a message, or a string per key, value and header, in between. The number of
+/// messages; nothing (and `out` as it was) when the payload does not decode or holds no
+/// message, which the decoding path then takes (and reports).
+std::optional<std::size_t> transcode_from_binary(byte_view payload, std::int64_t base_offset,
+                                                 const record_batch& header, buffer& out);
+
 }  // namespace portask::protocol::kafka

@@ -1,5 +1,6 @@
 // Fetch (key 1): reads each partition through the ProtocolBridge and turns the stored
-// Portask frames back into Kafka RecordBatches. A stored frame's CRC32 is verified first; a
+// Portask frames back into Kafka RecordBatches (a binary frame, the usual one, transcoded
+// without building messages). A stored frame's CRC32 is verified first; a
 // corrupt one is CORRUPT_MESSAGE for that partition and is never served. If nothing is
 // available the request long-polls (max_wait) and answers as soon as any partition has data.
 //
@@ -15,6 +16,7 @@
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "logging/loggers.hpp"
+#include "protocol/kafka/binary_transcode.hpp"
 #include "protocol/kafka/message_set.hpp"
 #include "protocol/kafka/record_batch.hpp"
 
@@ -55,6 +57,23 @@ std::optional<std::size_t> encode_stored(const broker_context& ctx,
     logging::kafka().error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
     return std::nullopt;
   }
+  // Batches do not record the lease epoch they were written under: 0 is the oldest, and
+  // OffsetForLeaderEpoch ends every epoch at the log end (the log is never truncated). The
+  // producer's header as it sent it: consumers and tools see who wrote the batch.
+  protocol::kafka::record_batch header;
+  header.partition_leader_epoch = 0;
+  if (b.producer.present()) {
+    header.producer_id = b.producer.id;
+    header.producer_epoch = b.producer.epoch;
+    header.base_sequence = b.producer.base_sequence;
+  }
+  // The usual stored frame (binary, not compressed) goes straight into a RecordBatch, with no
+  // message built in between; anything else, or a payload that does not decode, below.
+  if (const auto e = protocol::encoding_of(frame->header.flags);
+      version >= 4 && e && e->codec == protocol::codec_id::binary &&
+      e->compression == protocol::compression_id::none)
+    if (auto n = protocol::kafka::transcode_from_binary(frame->payload, b.base_offset, header, bytes))
+      return n;
   auto msgs = ctx.codecs.decode(frame->header.flags, frame->payload);
   if (!msgs) return std::nullopt;
   if (version < 4) {
@@ -62,15 +81,10 @@ std::optional<std::size_t> encode_stored(const broker_context& ctx,
                                         protocol::kafka::message_set_magic(version), bytes);
   } else {
     auto batch = protocol::kafka::from_messages(*msgs, b.base_offset);
-    // Batches do not record the lease epoch they were written under: 0 is the oldest, and
-    // OffsetForLeaderEpoch ends every epoch at the log end (the log is never truncated).
-    batch.partition_leader_epoch = 0;
-    // The producer's header as it sent it: consumers and tools see who wrote the batch.
-    if (b.producer.present()) {
-      batch.producer_id = b.producer.id;
-      batch.producer_epoch = b.producer.epoch;
-      batch.base_sequence = b.producer.base_sequence;
-    }
+    batch.partition_leader_epoch = header.partition_leader_epoch;
+    batch.producer_id = header.producer_id;
+    batch.producer_epoch = header.producer_epoch;
+    batch.base_sequence = header.base_sequence;
     if (protocol::kafka::encode_record_batch(batch, bytes)) bytes.clear();  // left out
   }
   return msgs->messages.size();

@@ -205,3 +205,108 @@ TEST(BinaryTranscode, AgreesWithTheDecoderOnMutatedRecords) {
   EXPECT_GT(taken, 100);
   EXPECT_GT(declined, 100);
 }
+
+namespace {
+
+// What the decoding path serves for a stored binary payload (fetch.cpp before the transcoder).
+buffer served_by_decoding(byte_view payload, std::int64_t base_offset, const record_batch& header) {
+  auto msgs = binary_codec{}.decode(payload);
+  EXPECT_TRUE(msgs) << msgs.error().message();
+  auto b = from_messages(*msgs, base_offset);
+  b.partition_leader_epoch = header.partition_leader_epoch;
+  b.producer_id = header.producer_id;
+  b.producer_epoch = header.producer_epoch;
+  b.base_sequence = header.base_sequence;
+  buffer out;
+  EXPECT_FALSE(encode_record_batch(b, out));
+  return out;
+}
+
+// Messages a native client may send: every optional field in play, timestamps that go back
+// and forth, ids, priorities, expiries, a message naming its own topic or partition.
+message_batch native_messages(int n, std::uint32_t seed) {
+  std::mt19937 rng{seed};
+  message_batch batch;
+  for (int i = 0; i < n; ++i) {
+    message m;
+    m.topic = i == 0 || rng() % 7 ? topic : "elsewhere";
+    m.partition = rng() % 9 ? partition : 5;
+    m.id = rng() % 2 ? rng() : 0;
+    m.priority = static_cast<std::uint8_t>(rng() % 3);
+    m.timestamp_ms = now + static_cast<std::int64_t>(rng() % 5000) - 2500;
+    if (rng() % 6 == 0) m.expires_at_ms = now + 60'000;
+    if (rng() % 4 != 0) m.key = std::string(rng() % 20, 'k');
+    if (rng() % 5 != 0) m.value = std::string(rng() % 300, static_cast<char>('a' + rng() % 26));
+    for (unsigned h = rng() % 3; h > 0; --h)
+      m.headers.push_back({std::string(rng() % 6, 'h'),
+                           rng() % 3 ? std::optional<std::string>(std::string(rng() % 140, 'v'))
+                                     : std::nullopt});
+    batch.messages.push_back(std::move(m));
+  }
+  return batch;
+}
+
+}  // namespace
+
+TEST(BinaryTranscode, ServesTheRecordBatchTheDecodingPathServes) {
+  for (std::uint32_t seed = 1; seed <= 40; ++seed) {
+    buffer payload;
+    ASSERT_FALSE(binary_codec{}.encode(native_messages(1 + static_cast<int>(seed % 17) * 30, seed), payload));
+    record_batch header;
+    header.partition_leader_epoch = 0;
+    if (seed % 2) {
+      header.producer_id = 77;
+      header.producer_epoch = 2;
+      header.base_sequence = 10;
+    }
+    const std::int64_t base_offset = 1000 * seed;
+    buffer out{0xAB};  // appended after what is there
+    const auto n = transcode_from_binary(payload, base_offset, header, out);
+    ASSERT_TRUE(n) << "seed " << seed;
+    EXPECT_EQ(*n, 1 + (seed % 17) * 30);
+    ASSERT_EQ(out.front(), 0xAB);
+    EXPECT_EQ(buffer(out.begin() + 1, out.end()), served_by_decoding(payload, base_offset, header))
+        << "seed " << seed;
+    // And a Kafka client reads it: the CRC-32C holds, the records are the messages.
+    auto read = decode_record_batches(byte_view{out}.subspan(1));
+    ASSERT_TRUE(read) << read.error().message();
+    ASSERT_EQ(read->size(), 1u);
+    EXPECT_EQ((*read)[0].base_offset, base_offset);
+    EXPECT_EQ((*read)[0].records.size(), *n);
+  }
+}
+
+TEST(BinaryTranscode, LeavesAPayloadThatDoesNotDecodeToTheDecodingPath) {
+  buffer payload;
+  ASSERT_FALSE(binary_codec{}.encode(native_messages(20, 5), payload));
+  std::mt19937 rng{2026};
+  int taken = 0, declined = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    auto p = payload;
+    if (rng() % 4 == 0) {
+      p.resize(rng() % p.size());  // truncated
+    } else {
+      for (int k = 1 + static_cast<int>(rng() % 3); k > 0; --k)
+        p[rng() % p.size()] = static_cast<std::uint8_t>(rng());
+    }
+    const auto decoded = binary_codec{}.decode(p);
+    buffer out{1, 2, 3};
+    const auto n = transcode_from_binary(p, 7, record_batch{}, out);
+    ASSERT_EQ(n.has_value(), decoded && !decoded->messages.empty()) << "mutation " << i;
+    if (!n) {
+      EXPECT_EQ(out, (buffer{1, 2, 3})) << "mutation " << i;
+      ++declined;
+      continue;
+    }
+    ++taken;
+    ASSERT_EQ(buffer(out.begin() + 3, out.end()), served_by_decoding(p, 7, record_batch{}))
+        << "mutation " << i;
+  }
+  EXPECT_GT(taken, 100);
+  EXPECT_GT(declined, 100);
+  buffer empty;
+  ASSERT_FALSE(binary_codec{}.encode(message_batch{}, empty));
+  buffer out;
+  EXPECT_FALSE(transcode_from_binary(empty, 0, record_batch{}, out));
+  EXPECT_TRUE(out.empty());
+}
