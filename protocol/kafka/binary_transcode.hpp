@@ -46,7 +46,7 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
 /// encode_record_batch(from_messages(decode(payload), base_offset)) writes with those fields,
 /// without a message, or a string per key, value and header, in between. The number of
 /// messages; nothing (and `out` as it was) when the payload does not decode or holds no
-/// message, which the decoding path then takes (and reports).
+/// message, which the decoding path then takes (and reports). `payload` must not lie in `out`.
 std::optional<std::size_t> transcode_from_binary(byte_view payload, std::int64_t base_offset,
                                                  const record_batch& header, buffer& out);
 

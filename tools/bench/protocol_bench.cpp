@@ -131,6 +131,11 @@ void BM_StoredBatchToRecordBatch(benchmark::State& state) {
     return;
   }
   const kafka::record_batch header;
+  buffer check;
+  if (!binary_codec{}.decode(payload) || !kafka::transcode_from_binary(payload, 42, header, check)) {
+    state.SkipWithError("the batch does not decode or transcode");
+    return;
+  }
   for (auto _ : state) {
     buffer out;
     if (state.range(0) == 0) {

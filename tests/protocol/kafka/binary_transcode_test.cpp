@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "protocol/kafka/crc32c.hpp"
+#include "protocol/wire.hpp"
 
 using namespace portask;
 using namespace portask::protocol;
@@ -211,7 +213,10 @@ namespace {
 // What the decoding path serves for a stored binary payload (fetch.cpp before the transcoder).
 buffer served_by_decoding(byte_view payload, std::int64_t base_offset, const record_batch& header) {
   auto msgs = binary_codec{}.decode(payload);
-  EXPECT_TRUE(msgs) << msgs.error().message();
+  if (!msgs) {
+    ADD_FAILURE() << msgs.error().message();
+    return {};
+  }
   auto b = from_messages(*msgs, base_offset);
   b.partition_leader_epoch = header.partition_leader_epoch;
   b.producer_id = header.producer_id;
@@ -309,4 +314,42 @@ TEST(BinaryTranscode, LeavesAPayloadThatDoesNotDecodeToTheDecodingPath) {
   buffer out;
   EXPECT_FALSE(transcode_from_binary(empty, 0, record_batch{}, out));
   EXPECT_TRUE(out.empty());
+}
+
+// A payload binary_codec::encode never writes but a native client may send and the store
+// keeps as it came: the first message's timestamp is not the payload's base, offset deltas
+// are not 0, and timestamps wrap around.
+TEST(BinaryTranscode, ServesAPayloadWrittenByHandAsTheDecodingPathDoes) {
+  buffer payload;
+  wire_writer w{payload};
+  w.u8(binary_codec::format_version);
+  w.uvarint(4);
+  w.bytes("orders");
+  w.varint(3);
+  w.varint(5);  // the payload's base offset: not the partition's
+  w.varint(std::numeric_limits<std::int64_t>::max() - 10);
+  const std::int64_t deltas[] = {20, -30, 15, std::numeric_limits<std::int64_t>::min() + 3};
+  for (int i = 0; i < 4; ++i) {
+    w.u8(i % 2 ? 0x03 : 0x02);   // value, and a key every other
+    w.uvarint(0);                 // id
+    w.varint(7 - 3 * i);          // offset delta
+    w.varint(deltas[i]);
+    w.u8(0);                      // priority
+    if (i % 2) w.bytes("k");
+    w.bytes(std::string(static_cast<std::size_t>(i), 'v'));
+    w.uvarint(i == 3 ? 1 : 0);    // headers
+    if (i == 3) {
+      w.bytes("h");
+      w.uvarint(0);               // null value
+    }
+  }
+  ASSERT_TRUE(binary_codec{}.decode(payload));
+  record_batch header;
+  header.partition_leader_epoch = 0;
+  buffer out;
+  ASSERT_EQ(transcode_from_binary(payload, 100, header, out), 4u);
+  EXPECT_EQ(out, served_by_decoding(payload, 100, header));
+  auto read = decode_record_batches(out);
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_EQ((*read)[0].base_timestamp, wrapping_add(std::numeric_limits<std::int64_t>::max() - 10, 20));
 }
