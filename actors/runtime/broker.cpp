@@ -349,20 +349,30 @@ void broker::stop() {
     for (const auto& l : io_->kafka) l->stop();
     if (io_->http) io_->http->stop();
     // Connection actors live until their socket closes; end them now, and give their
-    // sessions a moment (bounded) to close on the still-running Asio thread.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    // sessions a moment (bounded) to close on the still-running Asio thread. A listener's
+    // count drops once a session is wholly destroyed (its socket and timer included).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     std::vector<tcp_listener*> listeners{io_->native.get()};
     for (const auto& l : io_->kafka) listeners.push_back(l.get());
+    std::uint32_t left = 0;
     for (auto* l : listeners) {
       if (!l) continue;
       l->stop_connections();
       while (l->connections() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      left += l->connections();
     }
     io_->work.reset();
     io_->context.stop();
     for (auto& t : io_->threads) t.join();
-    io_.reset();
+    if (left == 0) {
+      io_.reset();
+    } else {
+      // A session still held (by an actor that has not finished) would reach into a
+      // destroyed Asio context: the process is stopping, so the context is left behind.
+      logging::net().error("{} connection(s) still open after 10 s at shutdown; not tearing down their I/O", left);
+      static_cast<void>(io_.release());
+    }
   }
   if (supervisor_) {
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);

@@ -34,15 +34,15 @@ tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> fram
                          session_limits limits, listener_kind kind, metrics_registry& metrics,
                          std::function<void()> on_destroy,
                          std::shared_ptr<asio::ssl::context> tls)
-    : socket_(std::move(socket)),
+    : on_destroy_{std::move(on_destroy)},
+      socket_(std::move(socket)),
       tls_context_(std::move(tls)),
       strand_(asio::make_strand(socket_.get_executor())),
       timer_(strand_),
       framer_(std::move(framer)),
       limits_(limits),
       kind_(kind),
-      metrics_(metrics),
-      on_destroy_(std::move(on_destroy)) {
+      metrics_(metrics) {
   touch();
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
@@ -51,9 +51,7 @@ tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> fram
   if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
 }
 
-tcp_session::~tcp_session() {
-  if (on_destroy_) on_destroy_();
-}
+tcp_session::~tcp_session() = default;
 
 void tcp_session::handshake(std::function<void(bool)> done) {
   asio::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {

@@ -121,6 +121,16 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
       f(socket_);
   }
 
+  /// Runs the listener's callback when the session is gone. Declared first, so it runs after
+  /// every other member is destroyed: the broker tears down the Asio context once the count
+  /// this callback lowers reaches zero, and the socket and the timer must not outlive it.
+  struct on_destroy_call {
+    std::function<void()> f;
+    ~on_destroy_call() {
+      if (f) f();
+    }
+  };
+  on_destroy_call on_destroy_;
   tcp::socket socket_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  ///< kept alive for tls_
   std::unique_ptr<boost::asio::ssl::stream<tcp::socket&>> tls_;
@@ -157,7 +167,6 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   };
   std::deque<pending_write> writes_;
   std::vector<pending_write> in_write_;
-  std::function<void()> on_destroy_;
 };
 
 }  // namespace portask
