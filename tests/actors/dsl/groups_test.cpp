@@ -76,7 +76,26 @@ struct group_fixture : dsl_fixture {
     return c;
   }
 
+  // A mock cluster actor the directory is told of (as the supervisor tells it), and a view in
+  // which this node is alone, so that every group hashes to it.
+  cluster_actor join_mock_cluster() {
+    auto cluster = track(spawn_mock_cluster(sys, node_script));
+    dir.cluster = cluster;
+    caf::anon_send(directory, directory_atom::value, dir);
+    sched.run();
+    return cluster;
+  }
+  static std::shared_ptr<cluster_view> alone_view() {
+    auto view = std::make_shared<cluster_view>();
+    view->self = 1;
+    view->token = "node-1";
+    view->clustered = true;
+    view->live = {1};
+    return view;
+  }
+
   group_directory_actor directory;
+  std::shared_ptr<cluster_script> node_script = std::make_shared<cluster_script>();
   // The two consumers' connections.
   caf::scoped_actor member_a{sys, true};
   caf::scoped_actor member_b{sys, true};
@@ -240,17 +259,8 @@ CAF_TEST(an idle coordinator hands over and a request to its old handle is serve
 }
 
 CAF_TEST(in a cluster a group is coordinated only under its lease and let go when idle) {
-  auto node_script = std::make_shared<cluster_script>();
-  auto cluster = track(spawn_mock_cluster(sys, node_script));
-  // The supervisor tells the directory of the cluster actor.
-  dir.cluster = cluster;
-  caf::anon_send(directory, directory_atom::value, dir);
-  sched.run();
-  auto view = std::make_shared<cluster_view>();
-  view->self = 1;
-  view->token = "node-1";
-  view->clustered = true;
-  view->live = {1};  // alone: every group hashes to this node
+  auto cluster = join_mock_cluster();
+  auto view = alone_view();
   ctx->publish_cluster(view);
   // Without the group's lease the directory asks the cluster actor for it and the client
   // retries (Kafka's COORDINATOR_NOT_AVAILABLE).
@@ -274,16 +284,8 @@ CAF_TEST(in a cluster a group is coordinated only under its lease and let go whe
 }
 
 CAF_TEST(in a cluster offsets are deleted under the lease and a lost lease deletes nothing) {
-  auto node_script = std::make_shared<cluster_script>();
-  auto cluster = track(spawn_mock_cluster(sys, node_script));
-  dir.cluster = cluster;
-  caf::anon_send(directory, directory_atom::value, dir);
-  sched.run();
-  auto view = std::make_shared<cluster_view>();
-  view->self = 1;
-  view->token = "node-1";
-  view->clustered = true;
-  view->live = {1};
+  join_mock_cluster();
+  auto view = alone_view();
   view->group_holders["fenced"] = {1, 7, "node-1"};
   ctx->publish_cluster(view);
   auto coord = coordinator_of("fenced");
