@@ -153,7 +153,7 @@ class metrics_registry {
     std::map<std::string, std::int64_t> group_lag_sums;  ///< per group, over all its partitions
     std::uint64_t omitted_topics = 0, omitted_partitions = 0;  ///< cut by the guard
     std::uint64_t store_used = 0, store_capacity = 0;  ///< memory store only (else 0)
-    std::uint64_t tail_bytes = 0, tail_budget = 0, live_partitions = 0;
+    std::uint64_t tail_bytes = 0, tail_budget = 0, live_partitions = 0, warm_partitions = 0;
   };
   void data_pass(data_usage usage);
   data_usage data() const;

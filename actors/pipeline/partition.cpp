@@ -160,6 +160,10 @@ struct partition_state {
   std::size_t next_cancelled = 0;
   /// Last request or write: an idle partition stops (partition_idle_ms).
   std::chrono::steady_clock::time_point last_used;
+  /// Last write or read: a partition's tail cools after tail_budget::cool_after without one.
+  std::chrono::steady_clock::time_point last_data_use;
+  /// A tick (check_idle) is on its way: one chain of them serves both deadlines.
+  bool tick_armed = false;
   /// The registry that spawned it and routes requests to it (none in tests of the partition
   /// alone): an idle partition asks it before stopping (check_idle).
   topic_registry_actor owner;
@@ -297,6 +301,7 @@ void recover(self_ptr self);
 void retire(self_ptr self, errc why);
 
 bool busy(const partition_state& st);
+void arm_tick(self_ptr self, std::chrono::steady_clock::duration after);
 
 // A partition stopping by design (idle): nothing was lost, nothing is logged above debug.
 void stop_idle(self_ptr self) {
@@ -407,7 +412,7 @@ void retire(self_ptr self, errc why) {
   st.parked.fail_all(why);
   const auto grace = retire_grace(st.ctx->config);
   st.retire_by = self->clock().now() + grace;
-  self->delayed_send(self, grace, tick_atom::value);
+  arm_tick(self, grace);
   maybe_stop(self);
 }
 
@@ -665,12 +670,49 @@ bool busy(const partition_state& st) {
          !st.awaiting_store.empty();
 }
 
+// The partition's one timer: check_idle runs when it fires. (Passivating and retiring add a
+// second, short-lived one; both end with the partition.)
+void arm_tick(self_ptr self, std::chrono::steady_clock::duration after) {
+  self->state.tick_armed = true;
+  self->delayed_send(self, std::max<std::chrono::steady_clock::duration>(after, 10ms),
+                     tick_atom::value);
+}
+
 // A passivating partition stops once nothing it took is left. Until then it looks again
 // every 100 ms: most of what it waits for (a write) ends in maybe_stop, but not all (a
 // recovery).
 void stop_when_done(self_ptr self) {
   if (!busy(self->state)) return stop_idle(self);
-  self->delayed_send(self, 100ms, tick_atom::value);
+  arm_tick(self, 100ms);
+}
+
+// A warm tail nobody wrote or read for tail_budget::cool_after gives its memory to the
+// partitions in use. Returns how long until the tail is due to cool, if it is still warm.
+// A poll parked on it, or a write still out, does not keep it warm: a write that lands on a
+// cool tail is not kept (partition_log::add_to_tail), and the next append warms it again.
+std::optional<std::chrono::steady_clock::duration> cool_tail(self_ptr self) {
+  auto& st = self->state;
+  if (!st.log->warm()) return std::nullopt;
+  const auto since = self->clock().now() - st.last_data_use;
+  if (since < tail_budget::cool_after) return tail_budget::cool_after - since;
+  logging::pipeline().debug("partition {}/{}: cools, tail of {} bytes given back",
+                            st.log->tp().topic, st.log->tp().partition, st.log->tail_bytes());
+  st.log->cool_down();
+  return std::nullopt;
+}
+
+// An append warms the partition's tail (it takes a share of the budget again); an append
+// or a read keeps a warm tail warm. Reads alone do not warm one: what a tail holds comes
+// from appends, and a consumer polling thousands of quiet partitions should not reserve
+// their shares. Warming arms the timer that cools it, if none is running.
+void used_for_data(self_ptr self, bool append) {
+  auto& st = self->state;
+  if (!st.log->warm()) {
+    if (!append) return;
+    st.log->warm_up();
+    if (!st.tick_armed) arm_tick(self, tail_budget::cool_after);
+  }
+  st.last_data_use = st.last_used;
 }
 
 // The idle check: a partition nobody used for partition_idle_ms stops, once its registry has
@@ -678,6 +720,7 @@ void stop_when_done(self_ptr self) {
 // bounds back from the store.
 void check_idle(self_ptr self) {
   auto& st = self->state;
+  st.tick_armed = false;
   if (st.retiring) {
     // Stops once the store answered; this tick only ends a wait that ran out.
     if (self->clock().now() >= st.retire_by) {
@@ -689,20 +732,29 @@ void check_idle(self_ptr self) {
     return;
   }
   if (st.passivating) return stop_when_done(self);
+  const auto cools_in = cool_tail(self);
+  if (st.ctx->config.partition_idle_ms == 0) {  // never stops: the timer only cools the tail
+    if (cools_in) arm_tick(self, *cools_in);
+    return;  // a cool tail needs no timer until an append warms it
+  }
   const auto idle = std::chrono::milliseconds(st.ctx->config.partition_idle_ms);
   const auto since = self->clock().now() - st.last_used;
   // Checked again at least every eighth of the idle time (and never in a tight loop).
   const auto step = std::max<std::chrono::milliseconds>(idle / 8, 10ms);
   if (busy(st) || since < idle) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(idle - since);
-    self->delayed_send(self, std::max(left, step), tick_atom::value);
+    // At least every cool_after as well, so that a tail an append warms between two ticks
+    // is still seen in time to cool when it is due.
+    const std::chrono::steady_clock::duration cools =
+        cools_in ? *cools_in : std::chrono::steady_clock::duration{tail_budget::cool_after};
+    arm_tick(self, std::min<std::chrono::steady_clock::duration>(std::max(left, step), cools));
     return;
   }
   // The idempotence window's latest changes go to the store first, so that the respawned
   // partition rebuilds it from the snapshot rather than from the log.
   if (st.stored_since_snapshot > 0 && st.log->ready()) {
     maybe_snapshot(self, true);
-    self->delayed_send(self, step, tick_atom::value);
+    arm_tick(self, step);
     return;
   }
   if (!st.owner) return stop_idle(self);  // nobody routes requests to it
@@ -711,7 +763,7 @@ void check_idle(self_ptr self) {
   // successor), and answers with idle (passivate below). Asked again after another idle
   // period if no answer came (it was being retired meanwhile).
   self->send(st.owner, idle_atom::value, st.log->tp());
-  self->delayed_send(self, std::max(idle, step), tick_atom::value);
+  arm_tick(self, std::max(idle, step));
 }
 
 // The owner no longer routes requests here. With nothing in hand the partition stops at
@@ -740,17 +792,20 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
   self->state.parked.count_in(&ctx->metrics);
   // Times come from the actor clock (steady_clock in a running broker; the test scheduler's
   // in deterministic tests).
-  self->state.last_used = self->clock().now();
+  self->state.last_used = self->state.last_data_use = self->clock().now();
   self->state.log = std::make_unique<partition_log>(tp, ctx->tails);
   recover(self);
+  // Its tail starts cool (the first append warms it), so only the idle check needs a timer.
   if (ctx->config.partition_idle_ms > 0)
-    self->delayed_send(self, std::chrono::milliseconds(ctx->config.partition_idle_ms),
-                       tick_atom::value);
+    arm_tick(self, std::min<std::chrono::steady_clock::duration>(
+                       tail_budget::cool_after,
+                       std::chrono::milliseconds(ctx->config.partition_idle_ms)));
   auto touch = [=] { self->state.last_used = self->clock().now(); };
   return {
       [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
         if (self->state.passivating) return bounced();
         touch();
+        used_for_data(self, true);
         auto rp = self->make_response_promise<publish_result>();
         accept_append(self, std::move(b), rp);
         return rp;
@@ -759,6 +814,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
           std::vector<framed_batch>& group) -> caf::result<std::vector<publish_reply>> {
         if (self->state.passivating) return bounced();
         touch();
+        used_for_data(self, true);
         auto rp = self->make_response_promise<std::vector<publish_reply>>();
         auto answers = std::make_shared<group_answer>(rp, group.size());
         for (std::size_t i = 0; i < group.size(); ++i)
@@ -768,6 +824,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
         if (self->state.passivating) return bounced();
         touch();
+        used_for_data(self, false);
         if (auto why = self->state.retiring) return make_caf_error(*why);
         if (!self->state.log->ready() && self->state.store_down)
           return make_caf_error(errc::storage_unavailable);

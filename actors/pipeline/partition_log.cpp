@@ -27,6 +27,19 @@ void partition_log::drop_tail_front() {
   tail_.pop_front();
 }
 
+void partition_log::cool_down() {
+  if (!warm_) return;
+  warm_ = false;
+  tails_.cool();
+  while (!tail_.empty()) drop_tail_front();
+}
+
+void partition_log::warm_up() noexcept {
+  if (warm_) return;
+  warm_ = true;
+  tails_.warm();
+}
+
 std::int64_t partition_log::advance_start(std::int64_t offset) {
   offset = std::min(offset, high_watermark_);
   if (offset <= log_start_) return 0;
@@ -119,6 +132,7 @@ std::vector<partition_log::completion> partition_log::fail_queued(errc e) {
 }
 
 void partition_log::add_to_tail(tail_batch b) {
+  if (!warm_) return;  // cooled while its write was out (tail_budget)
   const auto cost = b.cost();
   tail_.push_back(std::move(b));
   tail_bytes_ += cost;

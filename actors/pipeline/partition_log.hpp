@@ -18,12 +18,14 @@ namespace portask {
 
 class partition_log {
  public:
-  /// The tail takes its share of `tails` (which must outlive the log).
+  /// The tail takes its share of `tails` (which must outlive the log) once warm_up() is
+  /// called: it starts cool, holding nothing.
   partition_log(topic_partition tp, tail_budget& tails) : tp_(std::move(tp)), tails_(tails) {
     tails_.join();
   }
   ~partition_log() {
     tails_.used(-static_cast<std::ptrdiff_t>(tail_bytes_));
+    if (warm_) tails_.cool();
     tails_.leave();
   }
   partition_log(const partition_log&) = delete;
@@ -79,6 +81,14 @@ class partition_log {
   std::size_t tail_bytes() const noexcept { return tail_bytes_; }
   std::size_t tail_batches() const noexcept { return tail_.size(); }
 
+  /// Nobody wrote or read the partition for a while (tail_budget::cool_after): its tail
+  /// gives back everything and takes no share of the budget; reads go to the store, and a
+  /// write acknowledged while cool is not kept.
+  void cool_down();
+  /// Written again: the tail takes a share and grows from the next acknowledged write.
+  void warm_up() noexcept;
+  bool warm() const noexcept { return warm_; }
+
  private:
   struct queued_batch {
     std::uint64_t ticket;
@@ -96,6 +106,7 @@ class partition_log {
 
   topic_partition tp_;
   tail_budget& tails_;
+  bool warm_ = false;
   bool ready_ = false;
   std::int64_t next_offset_ = 0;
   std::int64_t high_watermark_ = 0;

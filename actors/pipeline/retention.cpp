@@ -212,6 +212,7 @@ void run_pass(self_ptr self) {
   usage.tail_bytes = st.ctx->tails.bytes();
   usage.tail_budget = st.ctx->tails.total();
   usage.live_partitions = st.ctx->tails.partitions();
+  usage.warm_partitions = st.ctx->tails.warm_partitions();
   st.ctx->metrics.data_pass(std::move(usage));
   // Partitions that stopped since the last pass freed their memory into the allocator's free
   // lists, where glibc keeps it; hand the free pages back to the system (off the hot path,

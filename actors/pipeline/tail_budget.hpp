@@ -1,11 +1,15 @@
 #pragma once
 /// The memory that partitions' tails (recent batches kept to serve tailing readers without a
-/// store read) may take together: one budget, shared equally by the live partitions, so
-/// that 10,000 partitions cost what 30 do. A partition trims its tail to its share whenever
-/// it adds to it; idle partitions stop (partition_idle_ms) and give theirs back.
+/// store read) may take together: one budget, shared equally by the warm partitions, so
+/// that 10,000 partitions cost what 30 do. An append warms a partition; a partition nobody
+/// wrote or read for `cool_after` cools: it gives its whole tail back and leaves the
+/// sharing. So the partitions in use keep their tails however many others are live (a
+/// partition stays live, cool, until partition_idle_ms). A warm partition trims its tail to
+/// its share whenever it adds to it, keeping at least its newest batch.
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -17,12 +21,19 @@ class tail_budget {
   tail_budget(std::size_t total, std::size_t per_partition_max) noexcept
       : total_(total), per_partition_max_(per_partition_max) {}
 
+  /// How long a partition stays warm after its last write or read: long enough for a
+  /// consumer between polls or a producer between bursts.
+  static constexpr std::chrono::seconds cool_after{30};
+
+  /// A partition starts (join) and stops (leave); in between it warms and cools.
   void join() noexcept { partitions_.fetch_add(1, std::memory_order_relaxed); }
   void leave() noexcept { partitions_.fetch_sub(1, std::memory_order_relaxed); }
-  /// What one tail may hold now.
+  void warm() noexcept { warm_.fetch_add(1, std::memory_order_relaxed); }
+  void cool() noexcept { warm_.fetch_sub(1, std::memory_order_relaxed); }
+  /// What one warm tail may hold now.
   std::size_t share() const noexcept {
-    const auto n = std::max<std::size_t>(1, partitions_.load(std::memory_order_relaxed));
-    return std::min(per_partition_max_, total_ / n);
+    const auto n = std::max<std::int64_t>(1, warm_.load(std::memory_order_relaxed));
+    return std::min(per_partition_max_, total_ / static_cast<std::size_t>(n));
   }
   void used(std::ptrdiff_t delta) noexcept {
     used_.fetch_add(static_cast<std::int64_t>(delta), std::memory_order_relaxed);
@@ -35,11 +46,15 @@ class tail_budget {
   std::uint64_t partitions() const noexcept {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, partitions_.load(std::memory_order_relaxed)));
   }
+  std::uint64_t warm_partitions() const noexcept {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, warm_.load(std::memory_order_relaxed)));
+  }
 
  private:
   const std::size_t total_;
   const std::size_t per_partition_max_;
   std::atomic<std::int64_t> partitions_{0};
+  std::atomic<std::int64_t> warm_{0};
   std::atomic<std::int64_t> used_{0};
 };
 

@@ -4,8 +4,8 @@
 /// directory of mock collaborators, and matchers for expect(...).with(...).
 ///
 /// Nothing runs unless the test lets it: expect() runs exactly the one message it names.
-/// Timers (delayed_send, request timeouts) fire only through sched.trigger_timeout();
-/// sched.run() never fires them. Never call the fixture's run() or request<T>(): they fire
+/// Timers (delayed_send, request timeouts) fire only through sched.trigger_timeout() or
+/// sched.advance_time(); sched.run() never fires them. Never call the fixture's run() or request<T>(): they fire
 /// timers, and a group coordinator re-arms its timers forever.
 
 #include <caf/test/dsl.hpp>
@@ -87,7 +87,8 @@ inline publish_batch records(const topic_partition& tp, int n) {
   return pb;
 }
 
-/// No timer that needs wall-clock time: partitions never idle out, groups form at once.
+/// Partitions never idle out (a written one still cools its tail after 30 s of the test
+/// clock), groups form at once.
 inline broker_config dsl_broker_config() {
   broker_config c;
   c.partition_idle_ms = 0;

@@ -383,6 +383,116 @@ CAF_TEST(a retired partition answers the fetch whose store read is out and then 
   CAF_CHECK(!sched.has_job());
 }
 
+CAF_TEST(a partition nobody wrote or read for a while gives its tail back and reads older batches from the store) {
+  using std::chrono::seconds;
+  auto p = start_partition(orders, 0);
+  auto publish = [&] {
+    self->request(bridge, caf::infinite, publish_atom::value, records(orders, 3));
+    sched.run();
+    expect((publish_result), from(bridge).to(self).with(_));
+  };
+  auto fetch = [&](std::int64_t offset) {
+    fetch_request req;
+    req.tp = orders;
+    req.offset = offset;
+    req.max_bytes = 1 << 20;
+    self->request(bridge, caf::infinite, fetch_atom::value, req);
+  };
+  publish();
+  publish();  // the tail holds offsets 0-2 and 3-5
+  const auto full = ctx->tails.bytes();
+  CAF_CHECK_GREATER(full, 0u);
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 1u);
+  // A read 29 s on keeps it warm: 30 s after the writes, its timer finds it was used since.
+  sched.advance_time(seconds(29));
+  sched.run();
+  fetch(0);
+  sched.run();
+  expect((fetch_result), from(bridge).to(self).with(WHERE(fetch_result, r, r.batches.size() == 2)));
+  CAF_CHECK_EQUAL(reader_script->read.count(), 0u);
+  sched.advance_time(seconds(1));
+  sched.run();
+  CAF_CHECK_EQUAL(ctx->tails.bytes(), full);
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 1u);
+  // 30 s after that read, it cools: its tail is given back, the partition still runs.
+  sched.advance_time(seconds(29));
+  sched.run();
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 0u);
+  CAF_CHECK_EQUAL(ctx->tails.partitions(), 1u);
+  CAF_CHECK_EQUAL(ctx->tails.bytes(), 0u);
+  // What it gave back is read from the store; a read does not warm it again.
+  storage::stored_batch old;
+  old.base_offset = 3;
+  old.record_count = 3;
+  reader_script->read.reply({old});
+  fetch(3);
+  expect((fetch_atom, fetch_request), from(self).to(bridge).with(_, _));
+  expect((fetch_atom, fetch_request), from(bridge).to(p).with(_, _));
+  expect((read_atom, topic_partition, std::int64_t, std::uint32_t),
+         from(p).to(reader).with(_, orders, 3, _));
+  sched.run();
+  expect((fetch_result), from(bridge).to(self).with(WHERE(fetch_result, r, r.batches.size() == 1)));
+  CAF_CHECK_EQUAL(reader_script->read.count(), 1u);
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 0u);
+  // An append warms it: its tail holds what is written from then on, and cools again 30 s
+  // after the last write.
+  publish();
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 1u);
+  CAF_CHECK_GREATER(ctx->tails.bytes(), 0u);
+  fetch(6);
+  sched.run();
+  expect((fetch_result),
+         from(bridge).to(self).with(
+             WHERE(fetch_result, r, r.batches.size() == 1 && r.batches[0].base_offset == 6)));
+  CAF_CHECK_EQUAL(reader_script->read.count(), 1u);
+  sched.advance_time(seconds(30));
+  sched.run();
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 0u);
+  CAF_CHECK_EQUAL(ctx->tails.bytes(), 0u);
+}
+
+CAF_TEST(a partition that stops when idle still cools its tail 30 s after its last write) {
+  using std::chrono::seconds;
+  auto config = dsl_broker_config();
+  config.partition_idle_ms = 300'000;
+  auto idle_ctx = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
+  reader_script->recover.reply({{0, 0}, {0, {}}});
+  auto p = spawn_partition(self.ptr(), idle_ctx, dir, orders);
+  self->unlink_from(p);
+  track(p);
+  sched.run();
+  auto append = [&] {
+    framed_batch b{protocol::shared_bytes::copy_of(protocol::buffer(100, 0x42)), 1, 1000};
+    self->request(p, caf::infinite, append_atom::value, std::move(b));
+    sched.run();
+    expect((publish_result), from(p).to(self).with(_));
+  };
+  auto& tails = idle_ctx->tails;
+  CAF_CHECK_EQUAL(tails.partitions(), 1u);
+  CAF_CHECK_EQUAL(tails.warm_partitions(), 0u);  // started, not yet written
+  append();
+  CAF_CHECK_EQUAL(tails.warm_partitions(), 1u);
+  sched.advance_time(seconds(30));
+  sched.run();
+  CAF_CHECK_EQUAL(tails.warm_partitions(), 0u);
+  CAF_CHECK_EQUAL(tails.bytes(), 0u);
+  // Written again between two of its idle checks: it cools 30 s after this write, not at
+  // the next idle check.
+  sched.advance_time(seconds(10));
+  sched.run();
+  append();
+  CAF_CHECK_EQUAL(tails.warm_partitions(), 1u);
+  sched.advance_time(seconds(20));
+  sched.run();
+  CAF_CHECK_EQUAL(tails.warm_partitions(), 1u);
+  CAF_CHECK_GREATER(tails.bytes(), 0u);
+  sched.advance_time(seconds(10));
+  sched.run();
+  CAF_CHECK_EQUAL(tails.warm_partitions(), 0u);
+  CAF_CHECK_EQUAL(tails.bytes(), 0u);
+  CAF_CHECK_EQUAL(tails.partitions(), 1u);  // live until it has been idle 300 s
+}
+
 CAF_TEST(a retired partition whose store never answers stops when its wait runs out) {
   auto p = start_partition(orders, 5);
   self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));

@@ -17,6 +17,7 @@ append_outcome all_ok(std::size_t n) { return {std::vector<errc>(n, errc::ok)}; 
 TEST(PartitionLog, NothingIsWrittenBeforeRecovery) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.enqueue(batch(1));
   EXPECT_FALSE(log.take_write_set());
   log.recovered({0, 0});
@@ -26,6 +27,7 @@ TEST(PartitionLog, NothingIsWrittenBeforeRecovery) {
 TEST(PartitionLog, OffsetsContinueFromTheRecoveredBounds) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 3}, tails};
+  log.warm_up();
   log.recovered({10, 42});
   log.enqueue(batch(5));
   log.enqueue(batch(2));
@@ -47,6 +49,7 @@ TEST(PartitionLog, OffsetsContinueFromTheRecoveredBounds) {
 TEST(PartitionLog, OneSetInFlightAndTheRestGroupedIntoTheNext) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({0, 0});
   log.enqueue(batch(1));
   ASSERT_TRUE(log.take_write_set());
@@ -63,6 +66,7 @@ TEST(PartitionLog, OneSetInFlightAndTheRestGroupedIntoTheNext) {
 TEST(PartitionLog, AFailedWriteIsReportedAndForcesRecovery) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({0, 0});
   log.enqueue(batch(2));
   log.enqueue(batch(2));
@@ -83,6 +87,7 @@ TEST(PartitionLog, AFailedWriteIsReportedAndForcesRecovery) {
 TEST(PartitionLog, WriterLossFailsTheWholeSetRetriably) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({0, 0});
   log.enqueue(batch(1));
   ASSERT_TRUE(log.take_write_set());
@@ -96,6 +101,7 @@ TEST(PartitionLog, WriterLossFailsTheWholeSetRetriably) {
 TEST(PartitionLog, TailServesReadsFromAnyOffsetInItsRange) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({0, 0});
   for (int i = 0; i < 3; ++i) log.enqueue(batch(10));
   log.take_write_set();
@@ -114,6 +120,7 @@ TEST(PartitionLog, TailServesReadsFromAnyOffsetInItsRange) {
 TEST(PartitionLog, TailIsBoundedAndOlderReadsGoToTheStore) {
   tail_budget tails{1000, 1000};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({0, 0});
   for (int i = 0; i < 50; ++i) log.enqueue(batch(1, 100));
   log.take_write_set();
@@ -128,6 +135,7 @@ TEST(PartitionLog, TailIsBoundedAndOlderReadsGoToTheStore) {
 TEST(PartitionLog, OutOfRangeBelowTheLogStart) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({100, 120});
   fetch_result out;
   EXPECT_EQ(log.read(99, 1 << 20, out), partition_log::read_status::out_of_range);
@@ -137,6 +145,7 @@ TEST(PartitionLog, OutOfRangeBelowTheLogStart) {
 TEST(PartitionLog, BatchesCarryRunningTotalsFromTheRecoveredBounds) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({5, 10, 400, 1000, 2000});
   log.enqueue({protocol::shared_bytes::copy_of(protocol::buffer(100, 1)), 2, 1500});
   log.enqueue({protocol::shared_bytes::copy_of(protocol::buffer(50, 1)), 1, 3000});
@@ -157,6 +166,7 @@ TEST(PartitionLog, BatchesCarryRunningTotalsFromTheRecoveredBounds) {
 TEST(PartitionLog, AdvancingTheStartRefusesOlderReadsAndTrimsTheTail) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
+  log.warm_up();
   log.recovered({0, 0});
   for (int i = 0; i < 5; ++i) log.enqueue(batch(10));
   log.take_write_set();
@@ -185,13 +195,94 @@ TEST(PartitionLog, TailsShareOneBudget) {
     log.write_completed(all_ok(20));
   };
   auto one = std::make_unique<partition_log>(topic_partition{"t", 0}, tails);
+  one->warm_up();
   fill(*one);
   EXPECT_EQ(one->tail_bytes(), 800u) << "one partition: at most the per-partition cap";
   partition_log two{{"t", 1}, tails};
+  two.warm_up();
   fill(two);
   EXPECT_EQ(two.tail_bytes(), 500u) << "two partitions: half the budget each";
   EXPECT_EQ(tails.bytes(), 1300u) << "the first trims to its new share when it next adds";
   one.reset();
   EXPECT_EQ(tails.bytes(), 500u);
   EXPECT_EQ(tails.partitions(), 1u);
+}
+
+TEST(PartitionLog, ACoolTailGivesItsShareToTheWarmOnes) {
+  tail_budget tails{1000, 1000};
+  auto fill = [](partition_log& log, int batches) {
+    for (int i = 0; i < batches; ++i) log.enqueue(batch(1, 100));
+    log.take_write_set();
+    log.write_completed(all_ok(static_cast<std::size_t>(batches)));
+  };
+  partition_log cold{{"t", 0}, tails};
+  partition_log hot{{"t", 1}, tails};
+  cold.recovered({0, 0});
+  hot.recovered({0, 0});
+  EXPECT_FALSE(cold.warm()) << "a partition starts cool";
+  EXPECT_EQ(tails.warm_partitions(), 0u);
+  fill(cold, 2);
+  EXPECT_EQ(cold.tail_batches(), 0u) << "a cool tail keeps nothing";
+  cold.warm_up();
+  hot.warm_up();
+  EXPECT_EQ(tails.warm_partitions(), 2u);
+  EXPECT_EQ(tails.share(), 500u) << "two warm partitions: half the budget each";
+  fill(cold, 5);
+  EXPECT_EQ(cold.tail_bytes(), 500u);
+
+  cold.cool_down();
+  EXPECT_FALSE(cold.warm());
+  EXPECT_EQ(cold.tail_batches(), 0u) << "a tail that cools gives everything back";
+  EXPECT_EQ(tails.bytes(), 0u);
+  EXPECT_EQ(tails.warm_partitions(), 1u);
+  EXPECT_EQ(tails.partitions(), 2u) << "it is still live";
+  fill(hot, 10);
+  EXPECT_EQ(hot.tail_bytes(), 1000u) << "the one warm partition takes the whole budget";
+  fetch_result out;
+  EXPECT_EQ(cold.read(6, 1 << 20, out), partition_log::read_status::needs_store);
+  EXPECT_EQ(cold.read(7, 1 << 20, out), partition_log::read_status::wait);
+
+  cold.cool_down();  // twice changes nothing
+  EXPECT_EQ(tails.warm_partitions(), 1u);
+  cold.warm_up();
+  cold.warm_up();
+  EXPECT_TRUE(cold.warm());
+  EXPECT_EQ(tails.warm_partitions(), 2u);
+  fill(cold, 8);
+  EXPECT_EQ(cold.tail_bytes(), 500u) << "warm again: it takes its share again";
+  EXPECT_EQ(cold.read(14, 1 << 20, out), partition_log::read_status::served);
+}
+
+TEST(PartitionLog, AWriteAcknowledgedAfterItsTailCooledIsNotKept) {
+  tail_budget tails{1000, 1000};
+  partition_log log{{"t", 0}, tails};
+  log.recovered({0, 0});
+  log.warm_up();
+  log.enqueue(batch(1, 100));
+  log.take_write_set();
+  log.cool_down();  // the write was out longer than cool_after
+  const auto done = log.write_completed(all_ok(1));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].error, errc::ok);
+  EXPECT_EQ(log.high_watermark(), 1);
+  EXPECT_EQ(log.tail_batches(), 0u);
+  EXPECT_EQ(tails.bytes(), 0u);
+}
+
+TEST(PartitionLog, APartitionLeavesTheBudgetAsItStopsWarmOrCool) {
+  tail_budget tails{1000, 1000};
+  {
+    partition_log log{{"t", 0}, tails};
+    log.warm_up();
+    log.cool_down();
+    EXPECT_EQ(tails.warm_partitions(), 0u);
+  }
+  {
+    partition_log log{{"t", 0}, tails};
+    log.warm_up();
+    EXPECT_EQ(tails.warm_partitions(), 1u);
+    EXPECT_EQ(tails.partitions(), 1u);
+  }
+  EXPECT_EQ(tails.warm_partitions(), 0u);
+  EXPECT_EQ(tails.partitions(), 0u);
 }
