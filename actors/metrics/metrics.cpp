@@ -396,7 +396,7 @@ std::string metrics_registry::render_prometheus() const {
   gauge("portask_partitions_live", "Partition actors running (idle ones stop)",
         d.live_partitions);
   gauge("portask_partitions_warm",
-        "Partitions written or read in the last 30 s, which share the tail budget",
+        "Partitions appended to and used in the last 30 s, which share the tail budget",
         d.warm_partitions);
   o.family("portask_records_deleted_total",
            "Records removed below a log start by retention or DeleteRecords", k::counter);

@@ -251,7 +251,8 @@ void serve_parked(self_ptr self) {
       continue;
     }
     if (status == partition_log::read_status::needs_store) {
-      // Older than the tail (it grew past the tail's share meanwhile): read like a new fetch.
+      // Older than the tail (it grew past the tail's share or cooled meanwhile): read like a
+      // new fetch.
       p->request.max_wait_ms = 0;
       handle_fetch(self, std::move(p->request), std::move(p->promise));
       continue;
@@ -302,6 +303,7 @@ void retire(self_ptr self, errc why);
 
 bool busy(const partition_state& st);
 void arm_tick(self_ptr self, std::chrono::steady_clock::duration after);
+void used_for_data(self_ptr self, bool append);
 
 // A partition stopping by design (idle): nothing was lost, nothing is logged above debug.
 void stop_idle(self_ptr self) {
@@ -563,6 +565,7 @@ void handle_append(self_ptr self, framed_batch b, publish_answer answer) {
       answer.deliver(errc::not_ready);
       return;
   }
+  used_for_data(self, true);  // taken: its tail keeps the batch once it is stored
   const auto ticket = st.log->enqueue(std::move(b));
   if (producer.present()) st.producers.appended(producer, ticket, wall_clock_ms());
   st.pending.emplace(ticket, std::move(answer));
@@ -701,10 +704,10 @@ std::optional<std::chrono::steady_clock::duration> cool_tail(self_ptr self) {
   return std::nullopt;
 }
 
-// An append warms the partition's tail (it takes a share of the budget again); an append
-// or a read keeps a warm tail warm. Reads alone do not warm one: what a tail holds comes
-// from appends, and a consumer polling thousands of quiet partitions should not reserve
-// their shares. Warming arms the timer that cools it, if none is running.
+// An append taken warms the partition's tail (it takes a share of the budget again); an
+// append or a read keeps a warm tail warm. Reads alone do not warm one: what a tail holds
+// comes from appends, and a consumer polling thousands of quiet partitions should not
+// reserve their shares. Warming arms the timer that cools it, if none is running.
 void used_for_data(self_ptr self, bool append) {
   auto& st = self->state;
   if (!st.log->warm()) {
@@ -712,7 +715,7 @@ void used_for_data(self_ptr self, bool append) {
     st.log->warm_up();
     if (!st.tick_armed) arm_tick(self, tail_budget::cool_after);
   }
-  st.last_data_use = st.last_used;
+  st.last_data_use = self->clock().now();
 }
 
 // The idle check: a partition nobody used for partition_idle_ms stops, once its registry has
@@ -721,6 +724,7 @@ void used_for_data(self_ptr self, bool append) {
 void check_idle(self_ptr self) {
   auto& st = self->state;
   st.tick_armed = false;
+  const auto cools_in = cool_tail(self);  // whatever else the partition is doing
   if (st.retiring) {
     // Stops once the store answered; this tick only ends a wait that ran out.
     if (self->clock().now() >= st.retire_by) {
@@ -732,7 +736,6 @@ void check_idle(self_ptr self) {
     return;
   }
   if (st.passivating) return stop_when_done(self);
-  const auto cools_in = cool_tail(self);
   if (st.ctx->config.partition_idle_ms == 0) {  // never stops: the timer only cools the tail
     if (cools_in) arm_tick(self, *cools_in);
     return;  // a cool tail needs no timer until an append warms it
@@ -754,7 +757,7 @@ void check_idle(self_ptr self) {
   // partition rebuilds it from the snapshot rather than from the log.
   if (st.stored_since_snapshot > 0 && st.log->ready()) {
     maybe_snapshot(self, true);
-    arm_tick(self, step);
+    arm_tick(self, std::min<std::chrono::steady_clock::duration>(step, tail_budget::cool_after));
     return;
   }
   if (!st.owner) return stop_idle(self);  // nobody routes requests to it
@@ -805,7 +808,6 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
       [=](append_atom, framed_batch& b) -> caf::result<publish_result> {
         if (self->state.passivating) return bounced();
         touch();
-        used_for_data(self, true);
         auto rp = self->make_response_promise<publish_result>();
         accept_append(self, std::move(b), rp);
         return rp;
@@ -814,7 +816,6 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
           std::vector<framed_batch>& group) -> caf::result<std::vector<publish_reply>> {
         if (self->state.passivating) return bounced();
         touch();
-        used_for_data(self, true);
         auto rp = self->make_response_promise<std::vector<publish_reply>>();
         auto answers = std::make_shared<group_answer>(rp, group.size());
         for (std::size_t i = 0; i < group.size(); ++i)

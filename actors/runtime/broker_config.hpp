@@ -174,7 +174,8 @@ struct broker_config {
   /// (native: storage_full) until retention frees room. Memory store only.
   std::uint64_t memory_store_max_bytes = 0;
   /// Bytes all partitions' in-memory tails (recent batches served without a store read) may
-  /// hold together; each partition gets an equal share, at most 8 MiB.
+  /// hold together; each warm partition (appended to, and written or read in the last 30 s)
+  /// gets an equal share, at most 8 MiB.
   std::uint64_t partition_tail_budget_bytes = 256u * 1024 * 1024;
   /// A partition with no request, no parked fetch and no write for this long stops; the
   /// next request starts it again from the store (0: never).

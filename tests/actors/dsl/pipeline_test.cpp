@@ -493,6 +493,29 @@ CAF_TEST(a partition that stops when idle still cools its tail 30 s after its la
   CAF_CHECK_EQUAL(tails.partitions(), 1u);  // live until it has been idle 300 s
 }
 
+CAF_TEST(an append the partition refuses does not warm its tail) {
+  auto limit = std::make_shared<std::atomic<std::int64_t>>(50);  // max.message.bytes
+  reader_script->recover.reply({{0, 0}, {0, {}}});
+  auto p = spawn_partition(self.ptr(), ctx, dir, orders, {}, {}, limit);
+  self->unlink_from(p);
+  track(p);
+  sched.run();
+  auto append = [&] {
+    framed_batch b{protocol::shared_bytes::copy_of(protocol::buffer(100, 0x42)), 1, 1000};
+    self->request(p, caf::infinite, append_atom::value, std::move(b));
+    sched.run();
+  };
+  append();
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::frame_too_large)));
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 0u);
+  CAF_CHECK_EQUAL(ctx->tails.bytes(), 0u);
+  limit->store(0);  // no limit: the same append is taken, and warms the tail
+  append();
+  expect((publish_result), from(p).to(self).with(_));
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 1u);
+  CAF_CHECK_GREATER(ctx->tails.bytes(), 0u);
+}
+
 CAF_TEST(a retired partition whose store never answers stops when its wait runs out) {
   auto p = start_partition(orders, 5);
   self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
