@@ -708,6 +708,8 @@ std::optional<std::chrono::steady_clock::duration> cool_tail(self_ptr self) {
 // append or a read keeps a warm tail warm. Reads alone do not warm one: what a tail holds
 // comes from appends, and a consumer polling thousands of quiet partitions should not
 // reserve their shares. Warming arms the timer that cools it, if none is running.
+// The time is the request's (last_used, set as it arrived): no second clock read per
+// request; an append taken only after a recovery counts from the latest request.
 void used_for_data(self_ptr self, bool append) {
   auto& st = self->state;
   if (!st.log->warm()) {
@@ -715,7 +717,7 @@ void used_for_data(self_ptr self, bool append) {
     st.log->warm_up();
     if (!st.tick_armed) arm_tick(self, tail_budget::cool_after);
   }
-  st.last_data_use = self->clock().now();
+  st.last_data_use = st.last_used;
 }
 
 // The idle check: a partition nobody used for partition_idle_ms stops, once its registry has
