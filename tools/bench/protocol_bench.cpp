@@ -1,11 +1,13 @@
 // Google Benchmark for the protocol library: frame encode+decode with CRC32, raw CRC32
 // throughput, every codec's encode and decode for 100-byte and 1 KiB values, the binary
 // codec's scan of a batch kept as it came, a stored batch served as a Kafka RecordBatch
-// (decoded and encoded again, or transcoded), and ACL decisions.
+// (decoded and encoded again, or transcoded), ACL decisions, and a stored frame copied into
+// slab memory that is reused or new.
 //   build/release/bin/portask-protocol-bench --benchmark_repetitions=5
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <vector>
 
 #include "protocol/codec_manager.hpp"
 #include "protocol/codecs/binary_codec.hpp"
@@ -15,6 +17,7 @@
 #include "protocol/kafka/binary_transcode.hpp"
 #include "protocol/kafka/record_batch.hpp"
 #include "protocol/security/acl.hpp"
+#include "protocol/shared_bytes.hpp"
 
 using namespace portask::protocol;
 
@@ -55,6 +58,32 @@ void BM_Memcpy(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_Memcpy)->Arg(64 * 1024)->Arg(1 << 20);
+
+// A stored frame copied into slab memory (shared_bytes::copy_of), as the memory store keeps
+// every batch. Arg 0: each copy is released at once, so the slabs come back as spares and are
+// reused (memory the process has written before). Arg 1: every copy is kept, up to 256 MiB at
+// a time, so every slab is memory the process has never written: what storing costs when the
+// data grows. The difference is the machine's price of first touching memory.
+void BM_KeptFrameCopy(benchmark::State& state) {
+  const buffer frame(110'000, 0xA5);  // a 1000-message batch of 100 B values, as stored
+  const bool keep = state.range(0) != 0;
+  std::vector<shared_bytes> kept;
+  constexpr std::size_t keep_at_most = (std::size_t{256} << 20) / 110'000;
+  for (auto _ : state) {
+    auto copy = shared_bytes::copy_of(frame);
+    benchmark::DoNotOptimize(copy.data());
+    if (!keep) continue;
+    if (kept.size() == keep_at_most) {
+      state.PauseTiming();
+      kept.clear();
+      state.ResumeTiming();
+    }
+    kept.push_back(std::move(copy));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(frame.size()));
+}
+BENCHMARK(BM_KeptFrameCopy)->Arg(0)->Arg(1);
 
 // One frame built (header + CRC) and decoded again (header checks + CRC verify).
 void BM_FrameEncodeDecode(benchmark::State& state) {
