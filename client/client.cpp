@@ -28,6 +28,9 @@ using protocol::message_type;
 
 namespace {
 
+// Pipelined publishes held back past this many bytes are sent at once (connection::flush).
+constexpr std::size_t max_held_bytes = 64 * 1024;
+
 const protocol::codec_manager& codecs() {
   static const protocol::codec_manager instance;
   return instance;
@@ -147,10 +150,12 @@ connection::connection(connection&& other) noexcept
       decoder_(std::move(other.decoder_)),
       deliveries_(std::move(other.deliveries_)),
       assignments_(std::move(other.assignments_)),
-      ended_(std::move(other.ended_)) {}
+      ended_(std::move(other.ended_)),
+      held_(std::move(other.held_)) {}
 
 connection& connection::operator=(connection&& other) noexcept {
   if (this != &other) {
+    send_held_before_closing();
     if (fd_ >= 0) ::close(fd_);
     tls_.reset();
     fd_ = std::exchange(other.fd_, -1);
@@ -163,16 +168,45 @@ connection& connection::operator=(connection&& other) noexcept {
     deliveries_ = std::move(other.deliveries_);
     assignments_ = std::move(other.assignments_);
     ended_ = std::move(other.ended_);
+    held_ = std::move(other.held_);
   }
   return *this;
 }
 
+void connection::send_held_before_closing() {
+  // Publishes pipelined and never waited for still go, as far as the socket takes them now:
+  // their sender may not need the answers, and the end of a connection must not wait on a
+  // broker that stopped reading (a TLS write waits at most the request timeout).
+  if (fd_ < 0 || broken_ || held_.empty()) return;
+  if (tls_)
+    flush();
+  else
+    (void)::send(fd_, held_.data(), held_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  held_.clear();
+}
+
 connection::~connection() {
+  send_held_before_closing();
   tls_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
+bool connection::flush() {
+  if (held_.empty()) return true;
+  const bool sent = send_bytes(held_);
+  held_.clear();
+  return sent;
+}
+
 bool connection::write_all(protocol::byte_view bytes) {
+  if (!held_.empty()) {
+    held_.insert(held_.end(), bytes.begin(), bytes.end());
+    return flush();
+  }
+  return send_bytes(bytes);
+}
+
+bool connection::send_bytes(protocol::byte_view bytes) {
   std::size_t done = 0;
   if (tls_) {
     while (done < bytes.size()) {
@@ -239,6 +273,9 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       looked_last = true;
       left = std::chrono::milliseconds(0);
     }
+    // Nothing here to read: what is held back goes out before waiting for an answer to it.
+    if (!held_.empty() && !flush())
+      return local(errc::storage_unavailable, "write failed");
     // Decrypted bytes already buffered by OpenSSL do not show on the socket.
     if (!tls_ || SSL_pending(tls_->ssl()) == 0) {
       pollfd p{fd_, POLLIN, 0};
@@ -341,6 +378,13 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
   req.partition = partition;
   req.producer = producer;
   req.batch = scratch_;
+  if (acks) {
+    // Held back with the others pipelined before it (flush()).
+    native::encode(held_, req, *flags);
+    if (held_.size() >= max_held_bytes && !flush())
+      return local(errc::storage_unavailable, "write failed");
+    return req.request_id;
+  }
   buffer frame;
   frame.reserve(scratch_.size() + 64 + topic.size());
   native::encode(frame, req, *flags);

@@ -1,8 +1,9 @@
 #pragma once
 /// The Portask C++ client library: a blocking connection speaking the native protocol
 /// (docs/protocol.md). One connection is used by one thread. Requests can be pipelined:
-/// send_* returns at once with a request id, and responses are read back in order; the
-/// simple calls (publish, fetch, ...) send and wait. Deliver frames of subscriptions that
+/// send_* returns at once with a request id (a publish may be held back to leave with the
+/// next ones: flush()), and responses are read back in order; the simple calls (publish,
+/// fetch, ...) send and wait. Deliver frames of subscriptions that
 /// arrive while waiting for a response are kept for next_delivery().
 ///
 /// Depends only on portask::protocol, POSIX sockets and OpenSSL (for TLS listeners).
@@ -189,6 +190,13 @@ class connection {
                                      const protocol::native::publish_producer& producer = {});
   /// Reads the next response (in request order) for a pipelined publish.
   result<protocol::native::publish_response> receive_publish();
+  /// Sends the pipelined publishes still held back (see below); false if the write failed.
+  /// A publish that expects a response (acks) is held back until the connection next
+  /// waits to read, until 64 KiB of requests are held, or until this is called, so that
+  /// requests pipelined back to back leave in one write rather than one system call each.
+  /// Every call that waits (receive_*, next_delivery, the simple calls) sends them first;
+  /// call flush() before waiting on native_handle() yourself.
+  bool flush();
 
   /// Sends raw bytes (tests use this to send hostile input).
   bool send_raw(protocol::byte_view bytes);
@@ -207,7 +215,11 @@ class connection {
  private:
   connection(int fd, options o);
   std::uint32_t next_id() noexcept { return ++last_id_; }
+  /// Sends what is held back, then `bytes`.
   bool write_all(protocol::byte_view bytes);
+  bool send_bytes(protocol::byte_view bytes);
+  /// What flush() would send, without waiting for room in the socket (the connection ends).
+  void send_held_before_closing();
   /// A UserAdmin request with the next id; upserts add their salted password.
   protocol::native::user_admin_request user_admin(protocol::native::user_op op, const std::string& user,
                                                   const std::string& mechanism);
@@ -244,6 +256,8 @@ class connection {
   /// Keeps a pushed frame (Deliver, GroupAssignment) for its reader; false for other types.
   bool stash_push(protocol::buffer& bytes);
   protocol::buffer scratch_;
+  /// Pipelined publishes not sent yet (flush()).
+  protocol::buffer held_;
 };
 
 }  // namespace portask::client

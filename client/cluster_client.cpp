@@ -493,6 +493,8 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (homeless) left = std::min(left, std::chrono::milliseconds(100));
     std::vector<pollfd> fds;
+    // Publishes pipelined and held back on a connection go before waiting on its socket.
+    for (auto& [id, c] : live) c->flush();
     for (auto& [id, c] : live) fds.push_back(pollfd{c->native_handle(), POLLIN, 0});
     if (fds.empty()) {
       std::this_thread::sleep_for(std::max(left, std::chrono::milliseconds(1)));

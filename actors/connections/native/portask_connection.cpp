@@ -102,6 +102,7 @@ struct connection_state {
   bool closing = false;  ///< the client closed; quit once pending answers are written
   bool peer_closed = false;  ///< the client is gone: answers made now are never sent
   bool drain_requested = false;  ///< pushes wait for the session's drained_atom
+  bool answers_held = false;  ///< answering a burst: its answers wait for one flush
   static inline const char* name = "portask.portask_connection";
 };
 
@@ -121,7 +122,7 @@ std::uint64_t reserve(self_ptr self, std::uint64_t release) {
 void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
               std::function<void()> on_flushed = {}) {
   auto& st = self->state;
-  st.responses->complete(seq, std::move(bytes), std::move(on_flushed));
+  st.responses->complete(seq, std::move(bytes), std::move(on_flushed), !st.answers_held);
   if (st.closing && st.responses->empty()) self->quit();
 }
 
@@ -209,14 +210,22 @@ void answer_publish(self_ptr self, const request_ctx& r, bool acks, const publis
   });
 }
 
-// Sends the gathered publishes: one message per bridge.
+// Sends the gathered publishes: one message per bridge. The answers to one bridge's reply
+// leave in one write.
 void flush_publishes(self_ptr self) {
   auto answer = [self](const publish_slot& slot, errc e, const publish_result& res) {
+    self->state.answers_held = true;
     const auto& [r, acks] = slot;
     if (e != errc::ok) return fail(self, r, e);
     answer_publish(self, r, acks, res);
   };
-  self->state.bursts.send(self, answer);
+  auto answered = [self] {
+    auto& st = self->state;
+    st.answers_held = false;
+    st.responses->flush();
+    if (st.closing && st.responses->empty()) self->quit();
+  };
+  self->state.bursts.send(self, answer, answered);
 }
 
 // Gathers a publish into its bridge's burst; the burst goes after the read's last frame.

@@ -29,16 +29,24 @@ class publish_bursts {
   /// Sends what was gathered, one message per bridge (a lone publish as itself; no timeout:
   /// the bridge always answers, or CAF reports it down). `answer(slot, error, result)` is
   /// called once per publish, in each bridge's order; `result` is valid when error is ok.
-  template <class Self, class Answer>
-  void send(Self self, Answer answer) {
+  /// `answered()` is called once a bridge's reply has been answered, publish by publish.
+  template <class Self, class Answer, class Answered = void (*)()>
+  void send(Self self, Answer answer, Answered answered = [] {}) {
     auto bursts = std::move(bursts_);
     bursts_.clear();
     for (auto& b : bursts) {
       if (b.batches.size() == 1) {
         auto slot = std::make_shared<Slot>(std::move(b.slots.front()));
         self->request(b.bridge, caf::infinite, publish_atom::value, std::move(b.batches.front()))
-            .then([=](publish_result& r) { answer(*slot, errc::ok, r); },
-                  [=](caf::error& e) { answer(*slot, to_errc(e), publish_result{}); });
+            .then(
+                [=](publish_result& r) {
+                  answer(*slot, errc::ok, r);
+                  answered();
+                },
+                [=](caf::error& e) {
+                  answer(*slot, to_errc(e), publish_result{});
+                  answered();
+                });
         continue;
       }
       auto slots = std::make_shared<std::vector<Slot>>(std::move(b.slots));
@@ -51,9 +59,11 @@ class publish_bursts {
                   else  // a bridge never does this
                     answer((*slots)[i], errc::not_ready, publish_result{});
                 }
+                answered();
               },
               [=](caf::error& e) {
                 for (const auto& slot : *slots) answer(slot, to_errc(e), publish_result{});
+                answered();
               });
     }
   }

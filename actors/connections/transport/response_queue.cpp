@@ -1,5 +1,7 @@
 #include "actors/connections/transport/response_queue.hpp"
 
+#include <vector>
+
 namespace portask {
 
 std::uint64_t response_queue::reserve(std::uint64_t release) {
@@ -9,14 +11,14 @@ std::uint64_t response_queue::reserve(std::uint64_t release) {
 }
 
 void response_queue::complete(std::uint64_t seq, protocol::gather_bytes bytes,
-                              std::function<void()> on_flushed) {
+                              std::function<void()> on_flushed, bool write_now) {
   if (seq < first_seq_ || seq - first_seq_ >= slots_.size()) return;
   auto& s = slots_[seq - first_seq_];
   s.ready = true;
   s.bytes = std::move(bytes);
   held_ += s.bytes.size();
   s.on_flushed = std::move(on_flushed);
-  flush();
+  if (write_now) flush();
 }
 
 std::uint64_t response_queue::promise_output(std::uint64_t wanted, bool& alone) {
@@ -33,17 +35,41 @@ void response_queue::keep_promise(std::uint64_t promised) noexcept {
 }
 
 void response_queue::flush() {
+  // One session write (one hand-over to the socket's thread) for the answers ready together,
+  // rather than one per answer: a burst of pipelined publishes gets its acknowledgements in
+  // one system call.
+  protocol::gather_bytes out;
+  std::uint64_t release = 0;
+  std::uint32_t answers = 0;
+  std::vector<std::function<void()>> flushed;
+  auto hand_over = [&] {
+    if (!out.empty()) session_->send(std::move(out), release, answers);
+    out = {};
+    release = 0;
+    answers = 0;
+    for (auto& f : flushed) f();
+    flushed.clear();
+  };
   while (!slots_.empty() && slots_.front().ready) {
     auto s = std::move(slots_.front());
     slots_.pop_front();
     ++first_seq_;
     held_ -= s.bytes.size();
-    if (s.bytes.empty())
+    if (s.bytes.empty()) {
       session_->release(s.release);
-    else
-      session_->send(std::move(s.bytes), s.release);
-    if (s.on_flushed) s.on_flushed();
+    } else {
+      if (!out.empty() && out.size() + s.bytes.size() > max_gathered) hand_over();
+      if (out.empty())
+        out = std::move(s.bytes);
+      else
+        out.append_gathered(s.bytes);
+      release += s.release;
+      // Counted as the session counts requests in flight: those of a size to release.
+      if (s.release > 0) ++answers;
+    }
+    if (s.on_flushed) flushed.push_back(std::move(s.on_flushed));
   }
+  hand_over();
 }
 
 }  // namespace portask

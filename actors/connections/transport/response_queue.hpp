@@ -26,9 +26,14 @@ class response_queue {
   /// session frees once the answer is written (backpressure).
   std::uint64_t reserve(std::uint64_t release);
   /// Fills a slot; an empty `bytes` writes nothing (a request that gets no answer).
-  /// `on_flushed` runs once the answer has been handed to the session.
+  /// `on_flushed` runs once the answer has been handed to the session. The ready answers
+  /// at the head of the queue are written at once, or, with `write_now` false, at the next
+  /// flush(): the answers to a burst of pipelined requests then leave in one write.
   void complete(std::uint64_t seq, protocol::gather_bytes bytes,
-                std::function<void()> on_flushed = {});
+                std::function<void()> on_flushed = {}, bool write_now = true);
+  /// Hands every ready answer at the head of the queue to the session, as one write (up to
+  /// `max_gathered` bytes each).
+  void flush();
   bool empty() const noexcept { return slots_.empty(); }
 
   /// Up to `wanted` bytes of output room, held until keep_promise(). `alone` says nothing
@@ -45,7 +50,7 @@ class response_queue {
     std::uint64_t release = 0;
     std::function<void()> on_flushed;
   };
-  void flush();
+  static constexpr std::uint64_t max_gathered = 64 * 1024;
 
   std::shared_ptr<tcp_session> session_;
   std::deque<slot> slots_;

@@ -197,15 +197,17 @@ void tcp_session::resume() {
   if (deliver()) read();
 }
 
-void tcp_session::send(protocol::gather_bytes bytes, std::uint64_t release) {
+void tcp_session::send(protocol::gather_bytes bytes, std::uint64_t release,
+                       std::uint32_t requests) {
   // Counted now, on the caller's thread, so an actor deciding how much more to queue sees it.
   queued_.fetch_add(bytes.size(), std::memory_order_relaxed);
-  asio::post(strand_, [self = shared_from_this(), b = std::move(bytes), release]() mutable {
+  asio::post(strand_, [self = shared_from_this(), b = std::move(bytes), release,
+                       requests]() mutable {
     if (self->closed_) {
       self->queued_.fetch_sub(b.size(), std::memory_order_relaxed);
       return;
     }
-    self->writes_.push_back({std::move(b), release});
+    self->writes_.push_back({std::move(b), release, requests});
     self->write();
   });
 }
@@ -214,10 +216,12 @@ void tcp_session::release(std::uint64_t bytes) {
   asio::post(strand_, [self = shared_from_this(), bytes] { self->do_release(bytes); });
 }
 
-void tcp_session::do_release(std::uint64_t bytes) {
+void tcp_session::do_release(std::uint64_t bytes, std::uint32_t requests) {
   inflight_bytes_ = bytes > inflight_bytes_ ? 0 : inflight_bytes_ - bytes;
-  if (bytes > 0 && inflight_requests_.load(std::memory_order_relaxed) > 0)
-    inflight_requests_.fetch_sub(1, std::memory_order_relaxed);
+  if (bytes > 0) {
+    const auto in_flight = inflight_requests_.load(std::memory_order_relaxed);
+    inflight_requests_.fetch_sub(std::min(requests, in_flight), std::memory_order_relaxed);
+  }
   resume();
 }
 
@@ -265,7 +269,7 @@ void tcp_session::write() {
                       }
                       self->touch();
                       for (const auto& w : self->in_write_)
-                        if (w.release) self->do_release(w.release);
+                        if (w.release) self->do_release(w.release, w.requests);
                       self->in_write_.clear();
                       if (self->drain_waiter_ && self->queued_output() <= self->drain_threshold_) {
                         self->drain_waiter_ = false;

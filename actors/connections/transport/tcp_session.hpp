@@ -74,7 +74,9 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   // -- called from any thread (posted to the strand) -----------------------------------------
   /// Queues bytes; once written, the request of `release` bytes is no longer in flight (0:
   /// a push that answers no request). Shared pieces are written from where they are.
-  void send(protocol::gather_bytes bytes, std::uint64_t release = 0);
+  /// `requests`: how many requests the bytes answer, when they gather several answers
+  /// (`release` is then their sizes summed).
+  void send(protocol::gather_bytes bytes, std::uint64_t release = 0, std::uint32_t requests = 1);
   /// Ends a request without writing anything (acks=0 requests).
   void release(std::uint64_t bytes);
   /// Closes once everything queued is written.
@@ -106,7 +108,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   void resume();
   void note_output_pause();
   void write();
-  void do_release(std::uint64_t bytes);
+  void do_release(std::uint64_t bytes, std::uint32_t requests = 1);
   void shutdown();
   void touch() noexcept;
   void arm_timer();
@@ -164,6 +166,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   struct pending_write {
     protocol::gather_bytes bytes;
     std::uint64_t release;
+    std::uint32_t requests;
   };
   std::deque<pending_write> writes_;
   std::vector<pending_write> in_write_;
