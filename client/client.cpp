@@ -176,7 +176,8 @@ connection& connection::operator=(connection&& other) noexcept {
 void connection::send_held_before_closing() {
   // Publishes pipelined and never waited for still go, as far as the socket takes them now:
   // their sender may not need the answers, and the end of a connection must not wait on a
-  // broker that stopped reading (a TLS write waits at most the request timeout).
+  // broker that stopped reading. (Over TLS they are flushed: each wait for the socket is
+  // bounded by the request timeout.)
   if (fd_ < 0 || broken_ || held_.empty()) return;
   if (tls_)
     flush();
@@ -195,15 +196,14 @@ bool connection::flush() {
   if (held_.empty()) return true;
   const bool sent = send_bytes(held_);
   held_.clear();
+  // One large publish (a batch past max_held_bytes) is not kept allocated for good.
+  if (held_.capacity() > 2 * max_held_bytes) buffer{}.swap(held_);
   return sent;
 }
 
 bool connection::write_all(protocol::byte_view bytes) {
-  if (!held_.empty()) {
-    held_.insert(held_.end(), bytes.begin(), bytes.end());
-    return flush();
-  }
-  return send_bytes(bytes);
+  // What is held goes first: requests leave in the order they were made.
+  return flush() && send_bytes(bytes);
 }
 
 bool connection::send_bytes(protocol::byte_view bytes) {

@@ -192,10 +192,10 @@ class connection {
   result<protocol::native::publish_response> receive_publish();
   /// Sends the pipelined publishes still held back (see below); false if the write failed.
   /// A publish that expects a response (acks) is held back until the connection next
-  /// waits to read, until 64 KiB of requests are held, or until this is called, so that
-  /// requests pipelined back to back leave in one write rather than one system call each.
-  /// Every call that waits (receive_*, next_delivery, the simple calls) sends them first;
-  /// call flush() before waiting on native_handle() yourself.
+  /// waits on its socket, until 64 KiB of requests are held, until another request is sent
+  /// (behind them), or until this is called, so that requests pipelined back to back leave
+  /// in one write rather than one system call each; a publish without acks is sent at once.
+  /// A caller that paces its publishes, or waits on native_handle() itself, calls flush().
   bool flush();
 
   /// Sends raw bytes (tests use this to send hostile input).
@@ -206,8 +206,9 @@ class connection {
   /// False once the connection failed or a response did not come in time: what it carries
   /// is unknown from then on, and a new connection is needed.
   bool usable() const noexcept { return fd_ >= 0 && !broken_; }
-  /// The socket, to wait on several connections at once (poll for reading); a TLS
-  /// connection may hold decrypted bytes the socket does not show (has_pending()).
+  /// The socket, to wait on several connections at once (poll for reading; flush() first,
+  /// or held publishes never leave); a TLS connection may hold decrypted bytes the socket
+  /// does not show (has_pending()).
   int native_handle() const noexcept { return fd_; }
   /// Whether frames or decrypted bytes are already here to be read without waiting.
   bool has_pending() const;

@@ -144,6 +144,9 @@ class cluster_client {
   bool back_off(std::chrono::milliseconds& pause, std::chrono::steady_clock::time_point deadline,
                 const std::vector<std::string>& groups);
   void drop_broken();
+  /// Sends what every node's connection holds back (connection::flush) before this client
+  /// waits on one of them, or sleeps: pipelines to several leaders then run side by side.
+  void flush_nodes();
 
   struct subscription {
     std::string topic;

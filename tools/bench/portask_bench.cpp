@@ -198,6 +198,12 @@ int run_native(const settings& s) {
           failed = true;
           break;
         }
+        // A paced batch leaves now, not with the next ones (the client holds pipelined
+        // publishes back until it waits for an answer): its latency is measured from here.
+        if (rated && !conn.flush()) {
+          failed = true;
+          break;
+        }
         if (++in_flight >= s.inflight) {
           if (!client::ok(conn.receive_publish())) failed = true;
           --in_flight;

@@ -41,14 +41,14 @@ void response_queue::flush() {
   protocol::gather_bytes out;
   std::uint64_t release = 0;
   std::uint32_t answers = 0;
+  // Run once every ready answer is handed over: one that completes another slot (and so
+  // flushes again) must not send a later answer ahead of one still being gathered here.
   std::vector<std::function<void()>> flushed;
   auto hand_over = [&] {
     if (!out.empty()) session_->send(std::move(out), release, answers);
     out = {};
     release = 0;
     answers = 0;
-    for (auto& f : flushed) f();
-    flushed.clear();
   };
   while (!slots_.empty() && slots_.front().ready) {
     auto s = std::move(slots_.front());
@@ -70,6 +70,7 @@ void response_queue::flush() {
     if (s.on_flushed) flushed.push_back(std::move(s.on_flushed));
   }
   hand_over();
+  for (auto& f : flushed) f();
 }
 
 }  // namespace portask

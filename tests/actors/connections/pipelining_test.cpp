@@ -82,12 +82,14 @@ TEST(Pipelining, HeldPublishesGoOnceTheyReach64KiBOrTheConnectionEnds) {
     auto c = f.connect();
     must(c.create_topic("big", 1));
     must(c.create_topic("ended", 1));
-    // 100 batches of about 1 KiB: the held bytes pass 64 KiB long before the last one.
+    // 100 batches of about 1 KiB: the held bytes pass 64 KiB long before the last one, and
+    // the first ones reach the broker while this client has not waited for anything.
     for (int i = 0; i < 100; ++i)
       must(c.send_publish("big", 0, make_batch(1, std::string(1000, 'x'))));
     EXPECT_FALSE(wait_for(f, "big", 1).empty());
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(must(c.receive_publish()).base_offset, i);
     must(c.send_publish("ended", 0, make_batch(4)));
-  }  // the connection ends with the last publish held: it is sent, its answer not awaited
+  }  // the connection ends with that publish held: it is sent, its answer not awaited
   EXPECT_EQ(wait_for(f, "ended", 4).size(), 4u);
 }
 

@@ -111,7 +111,12 @@ TEST(Broker, PipelinedPublishesBehindATopicLookupKeepTheirOrder) {
   broker_fixture f{false, cfg};
   auto c = f.connect();
   constexpr int n = 40;
-  for (int i = 0; i < n; ++i) must(c.send_publish("burst", i % 2 == 0 ? -1 : 0, make_batch(1)));
+  for (int i = 0; i < n; ++i) {
+    must(c.send_publish("burst", i % 2 == 0 ? -1 : 0, make_batch(1)));
+    // In several writes (the client would send all 40 in one), so that they arrive in
+    // several reads.
+    if (i % 8 == 7) EXPECT_TRUE(c.flush());
+  }
   for (int i = 0; i < n; ++i) {
     auto r = must(c.receive_publish());
     EXPECT_EQ(r.partition, 0);
