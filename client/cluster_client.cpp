@@ -280,14 +280,16 @@ result<bool> cluster_client::send_publish(const std::string& topic, std::int32_t
   return true;
 }
 
-void cluster_client::flush_nodes() {
+// Before this client waits on one node's connection, or sleeps, what the others hold goes:
+// pipelines to several leaders run side by side.
+void cluster_client::flush() {
   for (auto& [id, c] : nodes_)
     if (c->usable()) c->flush();
 }
 
 result<native::publish_response> cluster_client::receive_publish() {
   while (!in_flight_.empty()) {
-    flush_nodes();
+    flush();
     auto p = std::move(in_flight_.front());
     in_flight_.pop_front();
     failure f{errc::storage_unavailable, "the connection was lost before the answer came", true};
@@ -499,7 +501,7 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (homeless) left = std::min(left, std::chrono::milliseconds(100));
     std::vector<pollfd> fds;
-    flush_nodes();
+    flush();
     for (auto& [id, c] : live) fds.push_back(pollfd{c->native_handle(), POLLIN, 0});
     if (fds.empty()) {
       std::this_thread::sleep_for(std::max(left, std::chrono::milliseconds(1)));

@@ -47,6 +47,9 @@ class cluster_client {
                             const protocol::native::publish_producer& producer = {});
   result<protocol::native::publish_response> receive_publish();
   std::size_t in_flight() const noexcept { return in_flight_.size(); }
+  /// Sends the publishes every node's connection holds back (connection::flush): waiting
+  /// calls do it themselves; a caller that sends as its input comes calls it.
+  void flush();
   /// For partition -1: a partition of `topic` that has a leader now, in turn; -1 outside a
   /// cluster or for a topic not known yet (the node picks).
   std::int32_t pick_partition(const std::string& topic);
@@ -144,9 +147,6 @@ class cluster_client {
   bool back_off(std::chrono::milliseconds& pause, std::chrono::steady_clock::time_point deadline,
                 const std::vector<std::string>& groups);
   void drop_broken();
-  /// Sends what every node's connection holds back (connection::flush) before this client
-  /// waits on one of them, or sleeps: pipelines to several leaders then run side by side.
-  void flush_nodes();
 
   struct subscription {
     std::string topic;

@@ -80,6 +80,9 @@ class producer {
     sent_ += it->second.messages.size();
     check(c_.send_publish(p_.topic, partition, std::move(it->second)), "publish to " + p_.topic);
     pending_.erase(it);
+    // A batch leaves once it is full, as lines come (a pipe that trickles must not wait for
+    // the next batches); the answers are read later.
+    c_.flush();
     drain(max_in_flight);
   }
 
