@@ -115,7 +115,9 @@ TEST(Broker, PipelinedPublishesBehindATopicLookupKeepTheirOrder) {
     must(c.send_publish("burst", i % 2 == 0 ? -1 : 0, make_batch(1)));
     // In several writes (the client would send all 40 in one), so that they arrive in
     // several reads.
-    if (i % 8 == 7) EXPECT_TRUE(c.flush());
+    if (i % 8 == 7) {
+      EXPECT_TRUE(c.flush());
+    }
   }
   for (int i = 0; i < n; ++i) {
     auto r = must(c.receive_publish());
