@@ -274,8 +274,7 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       left = std::chrono::milliseconds(0);
     }
     // Nothing here to read: what is held back goes out before waiting for an answer to it.
-    if (!held_.empty() && !flush())
-      return local(errc::storage_unavailable, "write failed");
+    if (!flush()) return local(errc::storage_unavailable, "write failed");
     // Decrypted bytes already buffered by OpenSSL do not show on the socket.
     if (!tls_ || SSL_pending(tls_->ssl()) == 0) {
       pollfd p{fd_, POLLIN, 0};

@@ -119,11 +119,17 @@ std::uint64_t reserve(self_ptr self, std::uint64_t release) {
   return self->state.responses->reserve(release);
 }
 
+// A client that closed is gone once its last answer is written.
+void quit_if_answered_all(self_ptr self) {
+  auto& st = self->state;
+  if (st.closing && st.responses->empty()) self->quit();
+}
+
 void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
               std::function<void()> on_flushed = {}) {
   auto& st = self->state;
   st.responses->complete(seq, std::move(bytes), std::move(on_flushed), !st.answers_held);
-  if (st.closing && st.responses->empty()) self->quit();
+  quit_if_answered_all(self);
 }
 
 void record(self_ptr self, const request_ctx& r, bool failed) {
@@ -220,10 +226,9 @@ void flush_publishes(self_ptr self) {
     answer_publish(self, r, acks, res);
   };
   auto answered = [self] {
-    auto& st = self->state;
-    st.answers_held = false;
-    st.responses->flush();
-    if (st.closing && st.responses->empty()) self->quit();
+    self->state.answers_held = false;
+    self->state.responses->flush();
+    quit_if_answered_all(self);
   };
   self->state.bursts.send(self, answer, answered);
 }
