@@ -343,9 +343,18 @@ void store_answered(self_ptr self, std::uint64_t ticket) {
   maybe_stop(self);
 }
 
+// The largest frame a partition merges queued publishes into (partition_log::merge_policy):
+// big enough that a burst of small publishes costs the store a few entries, small enough
+// that no merged batch comes near a fetch's or a topic's size limit.
+constexpr std::size_t merged_frame_bytes = 64 * 1024;
+
 void try_write(self_ptr self) {
   auto& st = self->state;
-  auto set = st.log->take_write_set();
+  partition_log::merge_policy merge{merged_frame_bytes, st.ctx->frames_stay_in_process};
+  if (st.max_batch_bytes)
+    if (const auto limit = st.max_batch_bytes->load(std::memory_order_relaxed); limit > 0)
+      merge.max_frame_bytes = std::min(merge.max_frame_bytes, static_cast<std::size_t>(limit));
+  auto set = st.log->take_write_set(merge);
   if (!set) return;
   set->fence = st.fence;
   auto writer = st.dir.writer_for(st.log->tp());

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include "protocol/codec_manager.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/frame_merge.hpp"
+
 namespace portask {
 
 void partition_log::recovered(storage::partition_bounds b) {
@@ -59,36 +63,83 @@ std::uint64_t partition_log::enqueue(framed_batch b) {
   return ticket;
 }
 
-std::optional<append_set> partition_log::take_write_set() {
+bool partition_log::mergeable(const queued_batch& q, const merge_policy& merge) noexcept {
+  if (merge.max_frame_bytes == 0 || q.batch.producer.present() || q.batch.kafka_view ||
+      q.batch.frame.size() > merge.max_frame_bytes / 2)
+    return false;
+  // Only the binary encoding, uncompressed, merges: a store configured for another
+  // encoding never has its frames taken apart.
+  auto header = protocol::decode_header(q.batch.frame);
+  if (!header || header->type != protocol::message_type::publish) return false;
+  auto e = protocol::encoding_of(header->flags);
+  return e && *e == protocol::encoding{};
+}
+
+std::optional<append_set> partition_log::take_write_set(const merge_policy& merge) {
   if (!ready_ || write_in_flight() || queue_.empty()) return std::nullopt;
   append_set set;
   set.tp = tp_;
   set.batches.reserve(queue_.size());
-  for (auto& q : queue_) {
-    storage::stored_batch b;
-    b.base_offset = next_offset_;
-    b.record_count = q.batch.record_count;
-    b.max_timestamp = q.batch.max_timestamp;
-    b.producer = {q.batch.producer.id, q.batch.producer.epoch, q.batch.producer.first_seq};
-    b.frame = std::move(q.batch.frame);
-    end_bytes_ += b.frame.size();
-    end_timestamp_ = std::max(end_timestamp_, b.max_timestamp);
-    b.end_bytes = end_bytes_;
-    b.end_timestamp = end_timestamp_;
-    next_offset_ += q.batch.record_count;
-    in_flight_.emplace_back(q.ticket, tail_batch{b, std::move(q.batch.kafka_view)});
-    set.batches.push_back(std::move(b));
+  for (std::size_t i = 0; i < queue_.size();) {
+    // The run of mergeable batches from i whose frames fit one merged frame.
+    std::size_t j = i + 1;
+    if (mergeable(queue_[i], merge)) {
+      std::size_t bytes = queue_[i].batch.frame.size();
+      while (j < queue_.size() && mergeable(queue_[j], merge) &&
+             bytes + queue_[j].batch.frame.size() <= merge.max_frame_bytes)
+        bytes += queue_[j++].batch.frame.size();
+    }
+    if (j - i < 2 || !take_stored(i, j, merge, set))
+      for (std::size_t k = i; k < j; ++k) take_stored(k, k + 1, merge, set);
+    i = j;
   }
   queue_.clear();
   return set;
 }
 
+bool partition_log::take_stored(std::size_t first, std::size_t last, const merge_policy& merge,
+                                append_set& set) {
+  storage::stored_batch b;
+  b.base_offset = next_offset_;
+  if (last - first == 1) {
+    auto& q = queue_[first];
+    b.record_count = q.batch.record_count;
+    b.max_timestamp = q.batch.max_timestamp;
+    b.producer = {q.batch.producer.id, q.batch.producer.epoch, q.batch.producer.first_seq};
+    b.frame = std::move(q.batch.frame);
+  } else {
+    merge_views_.clear();
+    for (auto k = first; k < last; ++k) merge_views_.push_back(queue_[k].batch.frame);
+    merge_scratch_.clear();
+    if (protocol::merge_frames(merge_views_, merge_scratch_)) return false;
+    b.frame = merge.in_process ? protocol::shared_bytes::copy_of(merge_scratch_)
+                               : protocol::shared_bytes::adopt(std::move(merge_scratch_));
+    b.max_timestamp = queue_[first].batch.max_timestamp;
+    for (auto k = first; k < last; ++k) {
+      b.record_count += queue_[k].batch.record_count;
+      b.max_timestamp = std::max(b.max_timestamp, queue_[k].batch.max_timestamp);
+    }
+  }
+  end_bytes_ += b.frame.size();
+  end_timestamp_ = std::max(end_timestamp_, b.max_timestamp);
+  b.end_bytes = end_bytes_;
+  b.end_timestamp = end_timestamp_;
+  for (auto k = first; k < last; ++k) {
+    auto& q = queue_[k];
+    in_flight_parts_.push_back({q.ticket, next_offset_, q.batch.record_count, in_flight_.size()});
+    next_offset_ += q.batch.record_count;
+  }
+  in_flight_.push_back(tail_batch{b, last - first == 1 ? std::move(queue_[first].batch.kafka_view)
+                                                       : protocol::shared_bytes{}});
+  set.batches.push_back(std::move(b));
+  return true;
+}
+
 std::vector<partition_log::completion> partition_log::write_completed(const append_outcome& outcome) {
-  std::vector<completion> done;
-  done.reserve(in_flight_.size());
+  stored_results_.clear();
   bool failed = false;
   for (std::size_t i = 0; i < in_flight_.size(); ++i) {
-    auto& [ticket, entry] = in_flight_[i];
+    auto& entry = in_flight_[i];
     const auto& b = entry.batch;
     errc e = i < outcome.results.size() ? outcome.results[i] : errc::internal;
     // After a failure nothing later in the set is acknowledged, even if stored: a producer
@@ -103,23 +154,33 @@ std::vector<partition_log::completion> partition_log::write_completed(const appe
       high_watermark_ = b.next_offset();
       acked_end_bytes_ = b.end_bytes;
       acked_end_timestamp_ = b.end_timestamp;
-      done.push_back(
-          {ticket, errc::ok, {tp_.partition, b.base_offset, b.record_count, false, log_start_}});
-      add_to_tail(std::move(entry));
     } else {
       failed = true;
-      done.push_back({ticket, e, {}});
     }
+    stored_results_.push_back(e);
   }
+  std::vector<completion> done;
+  done.reserve(in_flight_parts_.size());
+  for (const auto& p : in_flight_parts_) {
+    const auto e = stored_results_[p.stored];
+    if (e == errc::ok)
+      done.push_back({p.ticket, e, {tp_.partition, p.base_offset, p.record_count, false, log_start_}});
+    else
+      done.push_back({p.ticket, e, {}});
+  }
+  for (std::size_t i = 0; i < in_flight_.size(); ++i)
+    if (stored_results_[i] == errc::ok) add_to_tail(std::move(in_flight_[i]));
   in_flight_.clear();
+  in_flight_parts_.clear();
   if (failed) lost_track();
   return done;
 }
 
 std::vector<partition_log::completion> partition_log::write_failed(errc e) {
   std::vector<completion> done;
-  for (const auto& [ticket, entry] : in_flight_) done.push_back({ticket, e, {}});
+  for (const auto& p : in_flight_parts_) done.push_back({p.ticket, e, {}});
   in_flight_.clear();
+  in_flight_parts_.clear();
   lost_track();
   return done;
 }

@@ -30,6 +30,39 @@ std::size_t estimate_size(const message_batch& batch) {
   return n;
 }
 
+// The fields a message starts with, up to its priority: what scanning checks and what
+// re-basing a message rewrites. The rest of the message follows them unchanged.
+struct message_head {
+  std::uint8_t attrs = 0;
+  std::uint64_t id = 0;
+  std::int64_t offset_delta = 0;
+  std::int64_t timestamp_delta = 0;
+  std::uint8_t priority = 0;
+};
+
+bool read_head(wire_reader& r, message_head& h) noexcept {
+  return r.u8(h.attrs) && (h.attrs & ~attr::all) == 0 && r.uvarint(h.id) &&
+         r.varint(h.offset_delta) && r.varint(h.timestamp_delta) && r.u8(h.priority);
+}
+
+// Steps over the rest of a message whose head was read, checking it as decode() would;
+// `expiry` receives the expiry when the message has one.
+bool skip_rest(wire_reader& r, std::uint8_t attrs, std::int64_t& expiry) noexcept {
+  if ((attrs & attr::expiry) && !r.varint(expiry)) return false;
+  if ((attrs & attr::topic) && !r.skip_bytes()) return false;
+  if (attrs & attr::partition) {
+    std::int64_t p = 0;
+    if (!r.varint(p) || p < INT32_MIN || p > INT32_MAX) return false;
+  }
+  if ((attrs & attr::key) && !r.skip_bytes()) return false;
+  if ((attrs & attr::value) && !r.skip_bytes()) return false;
+  std::uint64_t nheaders = 0;
+  if (!r.uvarint(nheaders) || nheaders > r.remaining() / 2) return false;
+  for (std::uint64_t h = 0; h < nheaders; ++h)
+    if (!r.skip_bytes() || !r.skip_nullable_bytes()) return false;
+  return true;
+}
+
 }  // namespace
 
 std::error_code binary_codec::encode(const message_batch& batch, buffer& out) const {
@@ -139,30 +172,16 @@ expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
   // The messages' bytes are kept only where encode() would write the same bytes for them.
   bool canonical = true, inherits = true, some_set = false, some_unset = false;
   for (std::uint64_t i = 0; i < count; ++i) {
-    std::uint8_t a = 0, priority = 0;
-    std::uint64_t id = 0;
-    std::int64_t off_delta = 0, ts_delta = 0, expiry = 0;
-    if (!r.u8(a) || (a & ~attr::all) != 0) return errc::malformed_payload;
-    if (!r.uvarint(id) || !r.varint(off_delta) || !r.varint(ts_delta) || !r.u8(priority))
-      return errc::malformed_payload;
-    if (i == 0 && ts_delta != 0) canonical = false;  // encode()'s base is the first's
-    const std::int64_t ts = wrapping_add(base_ts, ts_delta);
+    message_head h;
+    std::int64_t expiry = 0;
+    if (!read_head(r, h)) return errc::malformed_payload;
+    if (i == 0 && h.timestamp_delta != 0) canonical = false;  // encode()'s base is the first's
+    const std::int64_t ts = wrapping_add(base_ts, h.timestamp_delta);
     (ts == 0 ? some_unset : some_set) = true;
     s.max_timestamp_ms = std::max(s.max_timestamp_ms, ts);
-    if (off_delta != 0 || (a & (attr::topic | attr::partition)) != 0) inherits = false;
-    if ((a & attr::expiry) && !r.varint(expiry)) return errc::malformed_payload;
-    if ((a & attr::expiry) && expiry == no_expiry) canonical = false;  // encode() omits it
-    if ((a & attr::topic) && !r.skip_bytes()) return errc::malformed_payload;
-    if (a & attr::partition) {
-      std::int64_t p = 0;
-      if (!r.varint(p) || p < INT32_MIN || p > INT32_MAX) return errc::malformed_payload;
-    }
-    if ((a & attr::key) && !r.skip_bytes()) return errc::malformed_payload;
-    if ((a & attr::value) && !r.skip_bytes()) return errc::malformed_payload;
-    std::uint64_t nheaders = 0;
-    if (!r.uvarint(nheaders) || nheaders > r.remaining() / 2) return errc::malformed_payload;
-    for (std::uint64_t h = 0; h < nheaders; ++h)
-      if (!r.skip_bytes() || !r.skip_nullable_bytes()) return errc::malformed_payload;
+    if (h.offset_delta != 0 || (h.attrs & (attr::topic | attr::partition)) != 0) inherits = false;
+    if (!skip_rest(r, h.attrs, expiry)) return errc::malformed_payload;
+    if ((h.attrs & attr::expiry) && expiry == no_expiry) canonical = false;  // encode() omits it
   }
   if (!r.ok() || !r.at_end()) return errc::malformed_payload;
   s.timestamps_unset = some_unset && !some_set;
@@ -191,6 +210,29 @@ void binary_codec::write_header(const binary_batch_scan& s, std::string_view top
   w.varint(partition);
   w.varint(base_offset);
   w.varint(base_timestamp_ms);
+}
+
+bool binary_codec::append_messages(byte_view in, const binary_batch_scan& s,
+                                   std::int64_t base_timestamp_ms, buffer& out) {
+  if (s.messages_at > in.size()) return false;
+  wire_reader r{in.subspan(s.messages_at)};
+  wire_writer w{out};
+  out.reserve(out.size() + r.remaining() + s.count * 4);
+  for (std::uint32_t i = 0; i < s.count; ++i) {
+    message_head h;
+    std::int64_t expiry = 0;
+    if (!read_head(r, h)) return false;
+    const auto* rest = r.position();
+    if (!skip_rest(r, h.attrs, expiry)) return false;
+    w.u8(h.attrs);
+    w.uvarint(h.id);
+    w.varint(h.offset_delta);
+    // The same instant, as a delta from the new base.
+    w.varint(wrapping_sub(wrapping_add(s.base_timestamp_ms, h.timestamp_delta), base_timestamp_ms));
+    w.u8(h.priority);
+    w.raw(rest, static_cast<std::size_t>(r.position() - rest));
+  }
+  return r.ok() && r.at_end();
 }
 
 }  // namespace portask::protocol

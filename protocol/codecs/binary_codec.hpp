@@ -40,6 +40,11 @@ class binary_codec final : public codec {
   static void rebase(byte_view in, const binary_batch_scan& s, std::string_view topic,
                      std::int32_t partition, std::int64_t base_offset,
                      std::int64_t base_timestamp_ms, buffer& out);
+  /// Appends the messages of `in` (scanned as `s`) with their timestamps as deltas from
+  /// `base_timestamp_ms`: the messages continue a batch whose header has that base. Every
+  /// message keeps its instant and the rest of its bytes. False if `in` does not hold `s`.
+  static bool append_messages(byte_view in, const binary_batch_scan& s,
+                              std::int64_t base_timestamp_ms, buffer& out);
   /// Appends just the new header rebase() writes (the messages would follow it).
   static void write_header(const binary_batch_scan& s, std::string_view topic,
                            std::int32_t partition, std::int64_t base_offset,

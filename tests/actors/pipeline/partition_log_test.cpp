@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/codec_manager.hpp"
+#include "protocol/frame.hpp"
+
 using namespace portask;
 
 namespace {
@@ -12,7 +15,167 @@ framed_batch batch(std::uint32_t records, std::size_t bytes = 100) {
 
 append_outcome all_ok(std::size_t n) { return {std::vector<errc>(n, errc::ok)}; }
 
+// A publish as the bridge frames it for partition t/0: binary, no offsets, timestamps set;
+// message values "v<first>", "v<first+1>", ...
+framed_batch real_batch(int first, std::uint32_t records, std::int64_t ts,
+                        std::size_t value_bytes = 10) {
+  protocol::message_batch b;
+  for (std::uint32_t i = 0; i < records; ++i) {
+    protocol::message m;
+    m.topic = i == 0 ? "t" : "";
+    m.partition = 0;
+    m.offset = protocol::no_offset;
+    m.timestamp_ms = ts + i;
+    m.value = "v" + std::to_string(first + static_cast<int>(i));
+    m.value->resize(std::max(m.value->size(), value_bytes), '.');
+    b.messages.push_back(std::move(m));
+  }
+  protocol::codec_manager codecs;
+  protocol::buffer frame;
+  EXPECT_FALSE(codecs.append_batch_frame(b, {}, protocol::message_type::publish, frame));
+  return {protocol::shared_bytes::adopt(std::move(frame)), records, ts + records - 1};
+}
+
+// The values stored in a frame, in order.
+std::vector<std::string> values_of(const protocol::shared_bytes& frame) {
+  protocol::codec_manager codecs;
+  auto view = protocol::decode_frame(frame);
+  EXPECT_TRUE(view);
+  if (!view) return {};
+  auto b = codecs.decode(view->header.flags, view->payload);
+  EXPECT_TRUE(b);
+  std::vector<std::string> out;
+  if (b)
+    for (const auto& m : b->messages) out.push_back(m.value->substr(0, m.value->find('.')));
+  return out;
+}
+
+const partition_log::merge_policy merging{64 * 1024, false};
+
 }  // namespace
+
+TEST(PartitionLog, SmallPublishesQueuedTogetherAreStoredAsOneBatchEachWithItsOwnOffsets) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.warm_up();
+  log.recovered({0, 10});
+  const auto a = log.enqueue(real_batch(0, 1, 5000));
+  const auto b = log.enqueue(real_batch(1, 2, 4000));  // older timestamps than the first
+  const auto c = log.enqueue(real_batch(3, 1, 6000));
+  auto set = log.take_write_set(merging);
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->batches.size(), 1u) << "one store entry for the three";
+  const auto& stored = set->batches[0];
+  EXPECT_EQ(stored.base_offset, 10);
+  EXPECT_EQ(stored.record_count, 4u);
+  EXPECT_EQ(stored.max_timestamp, 6000);
+  EXPECT_FALSE(stored.producer.present());
+  EXPECT_EQ(values_of(stored.frame), (std::vector<std::string>{"v0", "v1", "v2", "v3"}));
+  EXPECT_EQ(log.high_watermark(), 10);
+
+  auto done = log.write_completed(all_ok(1));
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[0].ticket, a);
+  EXPECT_EQ(done[1].ticket, b);
+  EXPECT_EQ(done[2].ticket, c);
+  EXPECT_EQ(done[0].result.base_offset, 10);
+  EXPECT_EQ(done[0].result.count, 1u);
+  EXPECT_EQ(done[1].result.base_offset, 11);
+  EXPECT_EQ(done[1].result.count, 2u);
+  EXPECT_EQ(done[2].result.base_offset, 13);
+  for (const auto& d : done) EXPECT_EQ(d.error, errc::ok);
+  EXPECT_EQ(log.high_watermark(), 14);
+  EXPECT_EQ(log.bounds().end_bytes, stored.frame.size());
+
+  // A read from inside the merged batch gets the whole batch (readers skip to the offset).
+  fetch_result out;
+  ASSERT_EQ(log.read(12, 1 << 20, out), partition_log::read_status::served);
+  ASSERT_EQ(out.batches.size(), 1u);
+  EXPECT_EQ(out.batches[0].base_offset, 10);
+  EXPECT_EQ(out.batches[0].record_count, 4u);
+}
+
+TEST(PartitionLog, IdempotentKafkaAndLargePublishesAreStoredAsTheyCame) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.warm_up();
+  log.recovered({0, 0});
+  auto idempotent = real_batch(2, 1, 1000);
+  idempotent.producer = {7, 0, 0, 0};
+  auto from_kafka = real_batch(4, 1, 1000);
+  from_kafka.kafka_view = protocol::shared_bytes::copy_of(protocol::buffer(61, 0x01));
+  log.enqueue(real_batch(0, 1, 1000));
+  log.enqueue(real_batch(1, 1, 1000));
+  log.enqueue(std::move(idempotent));
+  log.enqueue(real_batch(3, 1, 1000));
+  log.enqueue(std::move(from_kafka));
+  log.enqueue(real_batch(5, 1, 1000, 40 * 1024));  // more than half the merged limit
+  log.enqueue(real_batch(6, 1, 1000));
+  log.enqueue(real_batch(7, 1, 1000));
+  auto set = log.take_write_set(merging);
+  ASSERT_TRUE(set);
+  std::vector<std::vector<std::string>> stored;
+  for (const auto& b : set->batches) stored.push_back(values_of(b.frame));
+  EXPECT_EQ(stored, (std::vector<std::vector<std::string>>{
+                        {"v0", "v1"}, {"v2"}, {"v3"}, {"v4"}, {"v5"}, {"v6", "v7"}}));
+  EXPECT_TRUE(set->batches[1].producer.present());
+  std::int64_t expected = 0;
+  for (const auto& b : set->batches) {
+    EXPECT_EQ(b.base_offset, expected);
+    expected += b.record_count;
+  }
+  auto done = log.write_completed(all_ok(set->batches.size()));
+  ASSERT_EQ(done.size(), 8u);
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    EXPECT_EQ(done[i].error, errc::ok);
+    EXPECT_EQ(done[i].result.base_offset, static_cast<std::int64_t>(i));
+  }
+  // The Kafka view goes to the tail with its batch.
+  fetch_result out;
+  ASSERT_EQ(log.read(4, 1 << 20, out), partition_log::read_status::served);
+  ASSERT_FALSE(out.kafka_views.empty());
+  EXPECT_EQ(out.kafka_views[0].size(), 61u);
+}
+
+TEST(PartitionLog, AMergedBatchFillsAtMostTheLimitAndFramesThatCannotMergeGoOneByOne) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.warm_up();
+  log.recovered({0, 0});
+  for (int i = 0; i < 6; ++i) log.enqueue(real_batch(i, 1, 1000, 20 * 1024));
+  log.enqueue(batch(1));  // not a frame: stored as it is
+  log.enqueue(batch(1));
+  auto set = log.take_write_set(merging);
+  ASSERT_TRUE(set);
+  std::vector<std::uint32_t> counts;
+  for (const auto& b : set->batches) {
+    counts.push_back(b.record_count);
+    EXPECT_LE(b.frame.size(), merging.max_frame_bytes);
+  }
+  EXPECT_EQ(counts, (std::vector<std::uint32_t>{3, 3, 1, 1}));
+  EXPECT_EQ(values_of(set->batches[1].frame), (std::vector<std::string>{"v3", "v4", "v5"}));
+  EXPECT_EQ(set->batches[3].base_offset, 7);
+}
+
+TEST(PartitionLog, EveryPublishInAFailedMergedBatchFailsAndThoseAfterItAreUnknown) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.warm_up();
+  log.recovered({0, 0});
+  log.enqueue(real_batch(0, 1, 1000));
+  log.enqueue(real_batch(1, 1, 1000));
+  log.enqueue(real_batch(2, 1, 1000, 40 * 1024));
+  auto set = log.take_write_set(merging);
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->batches.size(), 2u);
+  auto done = log.write_completed({{errc::storage_unavailable, errc::ok}});
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[0].error, errc::storage_unavailable);
+  EXPECT_EQ(done[1].error, errc::storage_unavailable);
+  EXPECT_EQ(done[2].error, errc::timeout) << "stored after a failed batch: outcome unknown";
+  EXPECT_EQ(log.high_watermark(), 0);
+  EXPECT_FALSE(log.ready()) << "recovery reads the true bounds first";
+}
 
 TEST(PartitionLog, NothingIsWrittenBeforeRecovery) {
   tail_budget tails{1 << 20, 1 << 20};
