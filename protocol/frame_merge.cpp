@@ -1,9 +1,10 @@
 #include "protocol/frame_merge.hpp"
 
-#include <string>
+#include <algorithm>
 
 #include "protocol/codec_manager.hpp"
 #include "protocol/codecs/binary_codec.hpp"
+#include "protocol/codecs/binary_message.hpp"
 #include "protocol/error.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/wire.hpp"
@@ -12,7 +13,7 @@ namespace portask::protocol {
 namespace {
 
 struct batch_identity {
-  std::string topic;
+  byte_view topic;
   std::int64_t partition = 0;
   std::int64_t base_offset = 0;
 };
@@ -23,8 +24,8 @@ bool read_identity(byte_view payload, batch_identity& id) {
   wire_reader r{payload};
   std::uint8_t version = 0;
   std::uint64_t count = 0;
-  return r.u8(version) && r.uvarint(count) && r.bytes(id.topic) && r.varint(id.partition) &&
-         r.varint(id.base_offset);
+  return r.u8(version) && r.uvarint(count) && binary_message::read_bytes(r, id.topic) &&
+         r.varint(id.partition) && r.varint(id.base_offset);
 }
 
 }  // namespace
@@ -56,8 +57,13 @@ std::error_code merge_frames(std::span<const byte_view> frames, buffer& out) {
     if (!read_identity(view->payload, id)) return errc::malformed_payload;
     if (parts.empty()) {
       flags = view->header.flags;
-      first = std::move(id);
-    } else if (id.topic != first.topic || id.partition != first.partition) {
+      first = id;
+    } else if (!std::ranges::equal(id.topic, first.topic) || id.partition != first.partition ||
+               id.base_offset != first.base_offset || view->header.flags != flags ||
+               scan->timestamps_unset != parts.front().scan.timestamps_unset) {
+      // Another partition's batch, or one whose messages would read differently under the
+      // first's header: offsets (each message inherits the base), flags (priority), or
+      // timestamps set next to unset ones (a broker stamps the unset ones of a batch).
       return errc::invalid_request;
     }
     count += scan->count;
@@ -67,12 +73,13 @@ std::error_code merge_frames(std::span<const byte_view> frames, buffer& out) {
   if (count > UINT32_MAX) return errc::invalid_request;
 
   const std::size_t start = out.size();
+  // Re-based timestamp deltas may take more bytes than they did: room for a few each.
   out.reserve(start + frame_header_size + 32 + first.topic.size() + bytes + count * 4);
   const std::size_t pos = begin_frame(out);
   binary_batch_scan whole = parts.front().scan;
   whole.count = static_cast<std::uint32_t>(count);
   const auto base_ts = parts.front().scan.base_timestamp_ms;
-  binary_codec::write_header(whole, first.topic, static_cast<std::int32_t>(first.partition),
+  binary_codec::write_header(whole, as_chars(first.topic), static_cast<std::int32_t>(first.partition),
                              first.base_offset, base_ts, out);
   for (const auto& p : parts)
     if (!binary_codec::append_messages(p.payload, p.scan, base_ts, out)) {

@@ -12,10 +12,11 @@
 namespace portask::protocol {
 
 /// Appends to `out` one frame holding the messages of `frames`, in order. Each must be a
-/// whole publish frame in the binary encoding, uncompressed, whose batch inherits its
-/// header's topic and partition (as the broker frames what it stores), all of one topic
-/// and partition. The header (topic, partition, base offset, base timestamp and flags) is
-/// the first frame's. On an error `out` is as it was.
+/// whole publish frame (its CRC is checked) in the binary encoding, uncompressed, whose
+/// batch inherits its header's topic and partition (as the broker frames what it stores),
+/// all with the same topic, partition, base offset and flags, and all with timestamps set
+/// or all unset. The header (and its base timestamp) is the first frame's. On an error
+/// `out` is as it was.
 std::error_code merge_frames(std::span<const byte_view> frames, buffer& out);
 
 }  // namespace portask::protocol

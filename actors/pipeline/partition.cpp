@@ -343,17 +343,21 @@ void store_answered(self_ptr self, std::uint64_t ticket) {
   maybe_stop(self);
 }
 
-// The largest frame a partition merges queued publishes into (partition_log::merge_policy):
-// big enough that a burst of small publishes costs the store a few entries, small enough
-// that no merged batch comes near a fetch's or a topic's size limit.
-constexpr std::size_t merged_frame_bytes = 64 * 1024;
+// The largest frame a partition merges queued publishes into (partition_log::take_write_set):
+// Kafka producers' default batch.size, so that no consumer sized for what Kafka producers
+// send meets a larger batch, and big enough that a burst of small publishes costs the
+// store a few entries, not one each.
+constexpr std::size_t merged_frame_bytes = 16 * 1024;
 
 void try_write(self_ptr self) {
   auto& st = self->state;
-  partition_log::merge_policy merge{merged_frame_bytes, st.ctx->frames_stay_in_process};
+  // Not for the memory store: the bridge framed each part into slab memory, and a merged
+  // copy would leave those copies pinned in their slabs (twice the memory for the log).
+  std::size_t merge = st.ctx->frames_stay_in_process ? 0 : merged_frame_bytes;
+  merge = std::min<std::size_t>(merge, st.ctx->config.max_frame_bytes);
   if (st.max_batch_bytes)
     if (const auto limit = st.max_batch_bytes->load(std::memory_order_relaxed); limit > 0)
-      merge.max_frame_bytes = std::min(merge.max_frame_bytes, static_cast<std::size_t>(limit));
+      merge = std::min(merge, static_cast<std::size_t>(limit));
   auto set = st.log->take_write_set(merge);
   if (!set) return;
   set->fence = st.fence;

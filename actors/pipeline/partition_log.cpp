@@ -63,9 +63,9 @@ std::uint64_t partition_log::enqueue(framed_batch b) {
   return ticket;
 }
 
-bool partition_log::mergeable(const queued_batch& q, const merge_policy& merge) noexcept {
-  if (merge.max_frame_bytes == 0 || q.batch.producer.present() || q.batch.kafka_view ||
-      q.batch.frame.size() > merge.max_frame_bytes / 2)
+bool partition_log::mergeable(const queued_batch& q, std::size_t merge_bytes) noexcept {
+  if (merge_bytes == 0 || q.batch.producer.present() || q.batch.kafka_view ||
+      q.batch.frame.size() > merge_bytes / 2)
     return false;
   // Only the binary encoding, uncompressed, merges: a store configured for another
   // encoding never has its frames taken apart.
@@ -75,7 +75,7 @@ bool partition_log::mergeable(const queued_batch& q, const merge_policy& merge) 
   return e && *e == protocol::encoding{};
 }
 
-std::optional<append_set> partition_log::take_write_set(const merge_policy& merge) {
+std::optional<append_set> partition_log::take_write_set(std::size_t merge_bytes) {
   if (!ready_ || write_in_flight() || queue_.empty()) return std::nullopt;
   append_set set;
   set.tp = tp_;
@@ -83,21 +83,21 @@ std::optional<append_set> partition_log::take_write_set(const merge_policy& merg
   for (std::size_t i = 0; i < queue_.size();) {
     // The run of mergeable batches from i whose frames fit one merged frame.
     std::size_t j = i + 1;
-    if (mergeable(queue_[i], merge)) {
+    if (mergeable(queue_[i], merge_bytes)) {
       std::size_t bytes = queue_[i].batch.frame.size();
-      while (j < queue_.size() && mergeable(queue_[j], merge) &&
-             bytes + queue_[j].batch.frame.size() <= merge.max_frame_bytes)
+      while (j < queue_.size() && mergeable(queue_[j], merge_bytes) &&
+             bytes + queue_[j].batch.frame.size() <= merge_bytes)
         bytes += queue_[j++].batch.frame.size();
     }
-    if (j - i < 2 || !take_stored(i, j, merge, set))
-      for (std::size_t k = i; k < j; ++k) take_stored(k, k + 1, merge, set);
+    if (j - i < 2 || !take_stored(i, j, merge_bytes, set))
+      for (std::size_t k = i; k < j; ++k) take_stored(k, k + 1, merge_bytes, set);
     i = j;
   }
   queue_.clear();
   return set;
 }
 
-bool partition_log::take_stored(std::size_t first, std::size_t last, const merge_policy& merge,
+bool partition_log::take_stored(std::size_t first, std::size_t last, std::size_t merge_bytes,
                                 append_set& set) {
   storage::stored_batch b;
   b.base_offset = next_offset_;
@@ -110,10 +110,11 @@ bool partition_log::take_stored(std::size_t first, std::size_t last, const merge
   } else {
     merge_views_.clear();
     for (auto k = first; k < last; ++k) merge_views_.push_back(queue_[k].batch.frame);
-    merge_scratch_.clear();
-    if (protocol::merge_frames(merge_views_, merge_scratch_)) return false;
-    b.frame = merge.in_process ? protocol::shared_bytes::copy_of(merge_scratch_)
-                               : protocol::shared_bytes::adopt(std::move(merge_scratch_));
+    protocol::buffer merged;
+    // Re-based timestamp deltas can make the merged frame longer than its parts together
+    // (messages far apart in time): over the limit, they go as they came.
+    if (protocol::merge_frames(merge_views_, merged) || merged.size() > merge_bytes) return false;
+    b.frame = protocol::shared_bytes::adopt(std::move(merged));
     b.max_timestamp = queue_[first].batch.max_timestamp;
     for (auto k = first; k < last; ++k) {
       b.record_count += queue_[k].batch.record_count;

@@ -57,19 +57,16 @@ class partition_log {
   std::uint64_t enqueue(framed_batch b);
   std::size_t queued() const noexcept { return queue_.size(); }
   bool write_in_flight() const noexcept { return !in_flight_.empty(); }
-  /// Which queued batches take_write_set stores as one: consecutive ones without an
-  /// idempotent producer or a Kafka view (binary, uncompressed: as the broker frames a
-  /// native publish), whose frames together fit `max_frame_bytes`. Small publishes that
-  /// queue behind a write then cost the store one entry (one XADD) between them, not one
-  /// each; every publish keeps its own offsets and answer.
-  struct merge_policy {
-    std::size_t max_frame_bytes = 0;  ///< 0: never merge
-    bool in_process = false;          ///< merged frames go to slab memory (the memory store)
-  };
   /// When ready, nothing is in flight and batches are queued: assigns their offsets and
   /// returns them as one append_set (now in flight).
-  std::optional<append_set> take_write_set(const merge_policy& merge);
-  std::optional<append_set> take_write_set() { return take_write_set(merge_policy{}); }
+  ///
+  /// With `merge_bytes`, consecutive queued batches without an idempotent producer or a
+  /// Kafka view, in the binary encoding uncompressed (as the broker frames a native
+  /// publish), each at most half of it, go to the store as one frame of at most
+  /// `merge_bytes`: small publishes that queued behind a write then cost the store one
+  /// entry (one XADD) between them, not one each. Every publish keeps its own offsets and
+  /// answer. Merged frames are built on the heap: for a remote store only (see try_write).
+  std::optional<append_set> take_write_set(std::size_t merge_bytes = 0);
 
   struct completion {
     std::uint64_t ticket;
@@ -111,10 +108,11 @@ class partition_log {
     std::size_t cost() const noexcept { return batch.frame.size() + kafka_view.size(); }
   };
   void add_to_tail(tail_batch b);
-  /// The next stored batch of a write set: the batches queued at [first, last), merged when
-  /// there are several (false if they cannot be: they then go one by one).
-  bool take_stored(std::size_t first, std::size_t last, const merge_policy& merge, append_set& set);
-  static bool mergeable(const queued_batch& q, const merge_policy& merge) noexcept;
+  /// The next stored batch of a write set: the batches queued at [first, last), merged
+  /// into at most `merge_bytes` when there are several (false if they cannot be: they then
+  /// go one by one).
+  bool take_stored(std::size_t first, std::size_t last, std::size_t merge_bytes, append_set& set);
+  static bool mergeable(const queued_batch& q, std::size_t merge_bytes) noexcept;
 
   void drop_tail_front();
 
@@ -144,9 +142,8 @@ class partition_log {
   };
   std::vector<tail_batch> in_flight_;
   std::vector<in_flight_part> in_flight_parts_;
-  // Reused by take_write_set and write_completed: no allocation per set once warmed up.
+  // Reused from set to set (a merged frame's buffer goes to the store with it).
   std::vector<protocol::byte_view> merge_views_;
-  protocol::buffer merge_scratch_;
   std::vector<errc> stored_results_;
   std::deque<tail_batch> tail_;
   std::size_t tail_bytes_ = 0;

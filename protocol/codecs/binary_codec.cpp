@@ -1,5 +1,6 @@
 #include "protocol/codecs/binary_codec.hpp"
 
+#include "protocol/codecs/binary_message.hpp"
 #include "protocol/wire.hpp"
 
 #include <algorithm>
@@ -8,18 +9,8 @@
 namespace portask::protocol {
 namespace {
 
-namespace attr {
-constexpr std::uint8_t key = 0x01;
-constexpr std::uint8_t value = 0x02;
-constexpr std::uint8_t expiry = 0x04;
-constexpr std::uint8_t topic = 0x08;
-constexpr std::uint8_t partition = 0x10;
-constexpr std::uint8_t all = 0x1F;
-}  // namespace attr
-
-// Smallest possible encoded message: attrs, id, offset delta, timestamp delta, priority,
-// header count, one byte each. Bounds a hostile count before anything is reserved.
-constexpr std::size_t min_message_size = 6;
+namespace attr = binary_message::attr;
+using binary_message::min_size;
 
 std::size_t estimate_size(const message_batch& batch) {
   std::size_t n = 32;
@@ -28,39 +19,6 @@ std::size_t estimate_size(const message_batch& batch) {
     for (const auto& h : m.headers) n += 4 + h.key.size() + (h.value ? h.value->size() : 0);
   }
   return n;
-}
-
-// The fields a message starts with, up to its priority: what scanning checks and what
-// re-basing a message rewrites. The rest of the message follows them unchanged.
-struct message_head {
-  std::uint8_t attrs = 0;
-  std::uint64_t id = 0;
-  std::int64_t offset_delta = 0;
-  std::int64_t timestamp_delta = 0;
-  std::uint8_t priority = 0;
-};
-
-bool read_head(wire_reader& r, message_head& h) noexcept {
-  return r.u8(h.attrs) && (h.attrs & ~attr::all) == 0 && r.uvarint(h.id) &&
-         r.varint(h.offset_delta) && r.varint(h.timestamp_delta) && r.u8(h.priority);
-}
-
-// Steps over the rest of a message whose head was read, checking it as decode() would;
-// `expiry` receives the expiry when the message has one.
-bool skip_rest(wire_reader& r, std::uint8_t attrs, std::int64_t& expiry) noexcept {
-  if ((attrs & attr::expiry) && !r.varint(expiry)) return false;
-  if ((attrs & attr::topic) && !r.skip_bytes()) return false;
-  if (attrs & attr::partition) {
-    std::int64_t p = 0;
-    if (!r.varint(p) || p < INT32_MIN || p > INT32_MAX) return false;
-  }
-  if ((attrs & attr::key) && !r.skip_bytes()) return false;
-  if ((attrs & attr::value) && !r.skip_bytes()) return false;
-  std::uint64_t nheaders = 0;
-  if (!r.uvarint(nheaders) || nheaders > r.remaining() / 2) return false;
-  for (std::uint64_t h = 0; h < nheaders; ++h)
-    if (!r.skip_bytes() || !r.skip_nullable_bytes()) return false;
-  return true;
 }
 
 }  // namespace
@@ -114,37 +72,32 @@ expected<message_batch> binary_codec::decode(byte_view in) const {
       !r.varint(base_ts))
     return errc::malformed_payload;
   if (partition < INT32_MIN || partition > INT32_MAX) return errc::malformed_payload;
-  if (count > r.remaining() / min_message_size) return errc::malformed_payload;
+  if (count > r.remaining() / min_size) return errc::malformed_payload;
 
   message_batch batch;
   batch.messages.resize(static_cast<std::size_t>(count));
   for (auto& m : batch.messages) {
-    std::uint8_t a = 0;
-    std::int64_t off_delta = 0, ts_delta = 0;
-    if (!r.u8(a) || (a & ~attr::all) != 0) return errc::malformed_payload;
-    if (!r.uvarint(m.id) || !r.varint(off_delta) || !r.varint(ts_delta) || !r.u8(m.priority))
+    binary_message::head h;
+    binary_message::body b;
+    if (!binary_message::read_head(r, h) || !binary_message::read_body(r, h.attrs, b))
       return errc::malformed_payload;
-    m.offset = wrapping_add(base_offset, off_delta);
-    m.timestamp_ms = wrapping_add(base_ts, ts_delta);
-    if ((a & attr::expiry) && !r.varint(m.expires_at_ms)) return errc::malformed_payload;
-    if (a & attr::topic) {
-      if (!r.bytes(m.topic)) return errc::malformed_payload;
-    } else {
-      m.topic = topic;
+    m.id = h.id;
+    m.priority = h.priority;
+    m.offset = wrapping_add(base_offset, h.offset_delta);
+    m.timestamp_ms = wrapping_add(base_ts, h.timestamp_delta);
+    m.expires_at_ms = b.expires_at_ms;
+    m.topic = (h.attrs & attr::topic) ? std::string(as_chars(b.topic)) : topic;
+    m.partition = (h.attrs & attr::partition) ? b.partition : static_cast<std::int32_t>(partition);
+    if (h.attrs & attr::key) m.key.emplace(as_chars(b.key));
+    if (h.attrs & attr::value) m.value.emplace(as_chars(b.value));
+    m.headers.resize(static_cast<std::size_t>(b.header_count));
+    for (auto& hd : m.headers) {
+      byte_view key, value;
+      bool present = false;
+      if (!binary_message::read_header(r, key, value, present)) return errc::malformed_payload;
+      hd.key.assign(as_chars(key));
+      if (present) hd.value.emplace(as_chars(value));
     }
-    m.partition = static_cast<std::int32_t>(partition);
-    if (a & attr::partition) {
-      std::int64_t p = 0;
-      if (!r.varint(p) || p < INT32_MIN || p > INT32_MAX) return errc::malformed_payload;
-      m.partition = static_cast<std::int32_t>(p);
-    }
-    if ((a & attr::key) && !r.bytes(m.key.emplace())) return errc::malformed_payload;
-    if ((a & attr::value) && !r.bytes(m.value.emplace())) return errc::malformed_payload;
-    std::uint64_t nheaders = 0;
-    if (!r.uvarint(nheaders) || nheaders > r.remaining() / 2) return errc::malformed_payload;
-    m.headers.resize(static_cast<std::size_t>(nheaders));
-    for (auto& h : m.headers)
-      if (!r.bytes(h.key) || !r.nullable_bytes(h.value)) return errc::malformed_payload;
   }
   if (!r.ok() || !r.at_end()) return errc::malformed_payload;
   return batch;
@@ -161,7 +114,7 @@ expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
       !r.varint(base_ts))
     return errc::malformed_payload;
   if (partition < INT32_MIN || partition > INT32_MAX) return errc::malformed_payload;
-  if (count > r.remaining() / min_message_size) return errc::malformed_payload;
+  if (count > r.remaining() / min_size) return errc::malformed_payload;
   // count <= payload size / 6, and payloads are bounded far below 4 GiB by the frame limit.
   if (count > UINT32_MAX) return errc::malformed_payload;
 
@@ -172,16 +125,16 @@ expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
   // The messages' bytes are kept only where encode() would write the same bytes for them.
   bool canonical = true, inherits = true, some_set = false, some_unset = false;
   for (std::uint64_t i = 0; i < count; ++i) {
-    message_head h;
-    std::int64_t expiry = 0;
-    if (!read_head(r, h)) return errc::malformed_payload;
+    binary_message::head h;
+    binary_message::body b;
+    if (!binary_message::read_head(r, h)) return errc::malformed_payload;
     if (i == 0 && h.timestamp_delta != 0) canonical = false;  // encode()'s base is the first's
     const std::int64_t ts = wrapping_add(base_ts, h.timestamp_delta);
     (ts == 0 ? some_unset : some_set) = true;
     s.max_timestamp_ms = std::max(s.max_timestamp_ms, ts);
     if (h.offset_delta != 0 || (h.attrs & (attr::topic | attr::partition)) != 0) inherits = false;
-    if (!skip_rest(r, h.attrs, expiry)) return errc::malformed_payload;
-    if ((h.attrs & attr::expiry) && expiry == no_expiry) canonical = false;  // encode() omits it
+    if (!binary_message::skip_after_head(r, h.attrs, b)) return errc::malformed_payload;
+    if ((h.attrs & attr::expiry) && b.expires_at_ms == no_expiry) canonical = false;  // encode() omits it
   }
   if (!r.ok() || !r.at_end()) return errc::malformed_payload;
   s.timestamps_unset = some_unset && !some_set;
@@ -217,13 +170,12 @@ bool binary_codec::append_messages(byte_view in, const binary_batch_scan& s,
   if (s.messages_at > in.size()) return false;
   wire_reader r{in.subspan(s.messages_at)};
   wire_writer w{out};
-  out.reserve(out.size() + r.remaining() + s.count * 4);
   for (std::uint32_t i = 0; i < s.count; ++i) {
-    message_head h;
-    std::int64_t expiry = 0;
-    if (!read_head(r, h)) return false;
+    binary_message::head h;
+    binary_message::body b;
+    if (!binary_message::read_head(r, h)) return false;
     const auto* rest = r.position();
-    if (!skip_rest(r, h.attrs, expiry)) return false;
+    if (!binary_message::skip_after_head(r, h.attrs, b)) return false;
     w.u8(h.attrs);
     w.uvarint(h.id);
     w.varint(h.offset_delta);

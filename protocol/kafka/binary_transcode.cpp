@@ -2,21 +2,14 @@
 
 #include <limits>
 
+#include "protocol/codecs/binary_message.hpp"
 #include "protocol/kafka/crc32c.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::protocol::kafka {
 namespace {
 
-// Binary codec message attributes (docs/protocol.md, "Binary codec").
-constexpr std::uint8_t key_present = 0x01;
-constexpr std::uint8_t value_present = 0x02;
-constexpr std::uint8_t expiry_present = 0x04;
-constexpr std::uint8_t topic_present = 0x08;
-constexpr std::uint8_t partition_present = 0x10;
-constexpr std::uint8_t all_attributes = 0x1F;
-// Smallest binary message (binary_codec.cpp): bounds a hostile count as decode() does.
-constexpr std::size_t min_binary_message = 6;
+namespace attr = binary_message::attr;
 // The binary batch header's largest size: format, count, empty topic, partition 0, base
 // offset, base timestamp.
 constexpr std::size_t max_binary_header = 1 + 10 + 1 + 1 + 10 + 10;
@@ -63,7 +56,7 @@ bool transcode_record(wire_reader& r, const record_batch& b, bool first, std::in
   ts = (b.attributes & batch_attributes::log_append_time) ? b.max_timestamp
                                                           : wrapping_add(b.base_timestamp, ts_delta);
   if (first) base_ts = ts;
-  w.u8(static_cast<std::uint8_t>((has_key ? key_present : 0) | (has_value ? value_present : 0)));
+  w.u8(static_cast<std::uint8_t>((has_key ? attr::key : 0) | (has_value ? attr::value : 0)));
   w.uvarint(0);  // id
   w.varint(0);   // offset: the partition's, base offset + index
   w.varint(wrapping_sub(ts, base_ts));
@@ -170,20 +163,6 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
 
 namespace {
 
-// A binary codec byte string (uvarint length), as a view.
-bool binary_bytes(wire_reader& r, byte_view& out) {
-  std::uint64_t n = 0;
-  return r.uvarint(n) && n <= r.remaining() && r.raw(static_cast<std::size_t>(n), out);
-}
-
-// A binary codec nullable byte string (uvarint length + 1, 0 for null), as a view.
-bool binary_nullable(wire_reader& r, byte_view& out, bool& present) {
-  std::uint64_t n = 0;
-  if (!r.uvarint(n)) return false;
-  present = n != 0;
-  return !present || (n - 1 <= r.remaining() && r.raw(static_cast<std::size_t>(n - 1), out));
-}
-
 // A Kafka record's nullable bytes (write_record's write_nullable).
 void kafka_nullable(wire_writer& w, byte_view bytes, bool present) {
   if (!present) {
@@ -206,7 +185,7 @@ std::optional<std::size_t> transcode_from_binary(byte_view payload, std::int64_t
       !r.skip_bytes() || !r.varint(partition) || !r.varint(payload_base_offset) ||
       !r.varint(base_ts) || !fits_i32(partition))
     return std::nullopt;
-  if (count == 0 || count > r.remaining() / min_binary_message) return std::nullopt;
+  if (count == 0 || count > r.remaining() / binary_message::min_size) return std::nullopt;
 
   const auto start = out.size();
   auto fail = [&]() -> std::optional<std::size_t> {
@@ -218,20 +197,11 @@ std::optional<std::size_t> transcode_from_binary(byte_view payload, std::int64_t
   buffer scratch;  // one record's body: its length goes before it
   std::int64_t first_ts = 0, max_ts = 0;
   for (std::uint64_t i = 0; i < count; ++i) {
-    std::uint8_t a = 0, priority = 0;
-    std::uint64_t id = 0, header_count = 0;
-    std::int64_t offset_delta = 0, ts_delta = 0, unused = 0;
-    byte_view key, value;
-    if (!r.u8(a) || (a & ~all_attributes) != 0 || !r.uvarint(id) || !r.varint(offset_delta) ||
-        !r.varint(ts_delta) || !r.u8(priority))
+    binary_message::head m;
+    binary_message::body body;
+    if (!binary_message::read_head(r, m) || !binary_message::read_body(r, m.attrs, body))
       return fail();
-    const std::int64_t ts = wrapping_add(base_ts, ts_delta);
-    if ((a & expiry_present) && !r.varint(unused)) return fail();
-    if ((a & topic_present) && !r.skip_bytes()) return fail();
-    if ((a & partition_present) && (!r.varint(unused) || !fits_i32(unused))) return fail();
-    if ((a & key_present) && !binary_bytes(r, key)) return fail();
-    if ((a & value_present) && !binary_bytes(r, value)) return fail();
-    if (!r.uvarint(header_count) || header_count > r.remaining() / 2) return fail();
+    const std::int64_t ts = wrapping_add(base_ts, m.timestamp_delta);
     if (i == 0) first_ts = max_ts = ts;
     max_ts = std::max(max_ts, ts);
     scratch.clear();
@@ -239,13 +209,13 @@ std::optional<std::size_t> transcode_from_binary(byte_view payload, std::int64_t
     b.u8(0);  // record attributes
     b.varint(wrapping_sub(ts, first_ts));
     b.varint(static_cast<std::int64_t>(i));
-    kafka_nullable(b, key, (a & key_present) != 0);
-    kafka_nullable(b, value, (a & value_present) != 0);
-    b.varint(static_cast<std::int64_t>(header_count));
-    for (std::uint64_t h = 0; h < header_count; ++h) {
+    kafka_nullable(b, body.key, (m.attrs & attr::key) != 0);
+    kafka_nullable(b, body.value, (m.attrs & attr::value) != 0);
+    b.varint(static_cast<std::int64_t>(body.header_count));
+    for (std::uint64_t h = 0; h < body.header_count; ++h) {
       byte_view hkey, hvalue;
       bool value_there = false;
-      if (!binary_bytes(r, hkey) || !binary_nullable(r, hvalue, value_there)) return fail();
+      if (!binary_message::read_header(r, hkey, hvalue, value_there)) return fail();
       kafka_nullable(b, hkey, true);
       kafka_nullable(b, hvalue, value_there);
     }

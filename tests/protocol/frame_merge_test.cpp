@@ -101,7 +101,22 @@ TEST(FrameMerge, FramesItCannotMergeAreRefusedAndTheBufferIsLeftAsItWas) {
   buffer fetch_frame;
   append_frame(fetch_frame, message_type::fetch, 0, byte_view{good}.subspan(frame_header_size));
 
+  auto offset_batch = stored_batch(2, 1, 1'700'000'000'000);
+  offset_batch.messages[0].offset = 17;  // a base offset of its own
+  const auto other_offset = frame_of(offset_batch);
+  auto unset_batch = stored_batch(2, 1, 0);
+  unset_batch.messages[0].timestamp_ms = 0;  // unset, next to a batch whose are set
+  const auto unset = frame_of(unset_batch);
+  buffer priority_frame;
+  {
+    auto view = decode_frame(good);
+    ASSERT_TRUE(view);
+    append_frame(priority_frame, message_type::publish, view->header.flags | frame_flags::priority,
+                 view->payload);
+  }
   const std::pair<const char*, const buffer*> cases[] = {
+      {"other base offset", &other_offset}, {"timestamps unset", &unset},
+      {"other flags", &priority_frame},
       {"compressed", &compressed},     {"json", &json},       {"other partition", &other_partition},
       {"own topic", &own_topic},       {"bad crc", &bad_crc}, {"truncated", &truncated},
       {"two frames", &two_frames},     {"fetch frame", &fetch_frame}};

@@ -50,7 +50,7 @@ std::vector<std::string> values_of(const protocol::shared_bytes& frame) {
   return out;
 }
 
-const partition_log::merge_policy merging{64 * 1024, false};
+constexpr std::size_t merging = 64 * 1024;
 
 }  // namespace
 
@@ -150,11 +150,78 @@ TEST(PartitionLog, AMergedBatchFillsAtMostTheLimitAndFramesThatCannotMergeGoOneB
   std::vector<std::uint32_t> counts;
   for (const auto& b : set->batches) {
     counts.push_back(b.record_count);
-    EXPECT_LE(b.frame.size(), merging.max_frame_bytes);
+    EXPECT_LE(b.frame.size(), merging);
   }
   EXPECT_EQ(counts, (std::vector<std::uint32_t>{3, 3, 1, 1}));
   EXPECT_EQ(values_of(set->batches[1].frame), (std::vector<std::string>{"v3", "v4", "v5"}));
   EXPECT_EQ(set->batches[3].base_offset, 7);
+}
+
+TEST(PartitionLog, PublishesThatDoNotMergeGoAsTheyCameWithTheirOwnOffsets) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.warm_up();
+  log.recovered({0, 0});
+  // A binary publish whose second message names its own topic: it frames and scans, but
+  // its batch does not inherit its header's topic, so it cannot be merged.
+  protocol::message_batch own_topic;
+  for (const char* topic : {"t", "elsewhere"}) {
+    protocol::message m;
+    m.topic = topic;
+    m.offset = protocol::no_offset;
+    m.timestamp_ms = 1000;
+    m.value = "x";
+    own_topic.messages.push_back(std::move(m));
+  }
+  protocol::codec_manager codecs;
+  protocol::buffer frame;
+  ASSERT_FALSE(codecs.append_batch_frame(own_topic, {}, protocol::message_type::publish, frame));
+  log.enqueue(real_batch(0, 1, 1000));
+  log.enqueue({protocol::shared_bytes::adopt(std::move(frame)), 2, 1000});
+  log.enqueue(real_batch(3, 1, 1000));
+  auto set = log.take_write_set(merging);
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->batches.size(), 3u);
+  EXPECT_EQ(set->batches[0].base_offset, 0);
+  EXPECT_EQ(set->batches[1].base_offset, 1);
+  EXPECT_EQ(set->batches[2].base_offset, 3);
+  auto done = log.write_completed(all_ok(3));
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[2].result.base_offset, 3);
+  EXPECT_EQ(log.high_watermark(), 4);
+}
+
+TEST(PartitionLog, PublishesWhoseMergedFrameWouldPassTheLimitGoAsTheyCame) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.warm_up();
+  log.recovered({0, 0});
+  // Two days apart, each timestamp delta takes 5 bytes instead of 1 once merged: 500 tiny
+  // messages grow by about 2 KB, past a 4 KiB limit the parts fit together.
+  auto tiny = [](std::int64_t ts) {
+    protocol::message_batch b;
+    for (int i = 0; i < 250; ++i) {
+      protocol::message m;
+      m.topic = i == 0 ? "t" : "";
+      m.offset = protocol::no_offset;
+      m.timestamp_ms = ts;
+      b.messages.push_back(std::move(m));
+    }
+    protocol::codec_manager codecs;
+    protocol::buffer frame;
+    EXPECT_FALSE(codecs.append_batch_frame(b, {}, protocol::message_type::publish, frame));
+    return framed_batch{protocol::shared_bytes::adopt(std::move(frame)), 250, ts};
+  };
+  const std::int64_t now = 1'700'000'000'000, two_days = 2 * 86'400'000;
+  log.enqueue(real_batch(0, 1, now));
+  log.enqueue(tiny(now - two_days));
+  log.enqueue(tiny(now - two_days));
+  constexpr std::size_t limit = 4096;
+  auto set = log.take_write_set(limit);
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->batches.size(), 3u);
+  for (const auto& b : set->batches) EXPECT_LE(b.frame.size(), limit / 2);
+  EXPECT_EQ(set->batches[2].base_offset, 251);
 }
 
 TEST(PartitionLog, EveryPublishInAFailedMergedBatchFailsAndThoseAfterItAreUnknown) {
