@@ -259,8 +259,14 @@ TEST(KafkaConformance, TransactionsAreRefusedAtOnceWithKafkasErrors) {
   find.coordinatorKeys = {"my-txn"};
   auto res = call<msg::FindCoordinatorResponse>(c, 10, 4, find, true);
   ASSERT_EQ(res.coordinators.size(), 1u);
-  EXPECT_EQ(res.coordinators[0].errorCode, 42) << "INVALID_REQUEST: not retriable";
-  EXPECT_TRUE(res.coordinators[0].errorMessage.has_value());
+  EXPECT_EQ(res.coordinators[0].errorCode, 53)
+      << "TRANSACTIONAL_ID_AUTHORIZATION_FAILED: final for every client (librdkafka retries others)";
+  ASSERT_TRUE(res.coordinators[0].errorMessage.has_value());
+  EXPECT_NE(res.coordinators[0].errorMessage->find("transactions are not supported"), std::string::npos);
+  find.keyType = 2;
+  res = call<msg::FindCoordinatorResponse>(c, 10, 4, find, true);
+  ASSERT_EQ(res.coordinators.size(), 1u);
+  EXPECT_EQ(res.coordinators[0].errorCode, 42) << "INVALID_REQUEST: an unknown key type";
   msg::InitProducerIdRequest init;
   init.transactionalId = "my-txn";
   init.transactionTimeoutMs = 60000;

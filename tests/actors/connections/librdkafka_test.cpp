@@ -121,3 +121,22 @@ TEST(Librdkafka, IdempotentProducerGetsAnIdAndStoresEveryMessageOnce) {
       EXPECT_EQ(values[i], "v" + std::to_string(2 * i + static_cast<std::size_t>(p))) << "in order, once";
   }
 }
+
+// Portask has no transactions: librdkafka's init_transactions must fail at once with a fatal
+// error naming why, not retry the coordinator lookup until its timeout.
+TEST(Librdkafka, TransactionalProducerFailsAtOnceWithAFatalError) {
+  broker_fixture f;
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(f.server->kafka_port());
+  rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, bootstrap, {{"transactional.id", "rdk-txn"}});
+  ASSERT_NE(producer, nullptr);
+  // The timeout is far beyond what the answer takes: a retrying client would hit it instead.
+  rd_kafka_error_t* error = rd_kafka_init_transactions(producer, 30'000);
+  ASSERT_NE(error, nullptr);
+  EXPECT_TRUE(rd_kafka_error_is_fatal(error)) << rd_kafka_error_string(error);
+  EXPECT_NE(rd_kafka_error_code(error), RD_KAFKA_RESP_ERR__TIMED_OUT) << rd_kafka_error_string(error);
+  EXPECT_NE(std::string(rd_kafka_error_string(error)).find("transactions are not supported"),
+            std::string::npos)
+      << rd_kafka_error_string(error);
+  rd_kafka_error_destroy(error);
+  rd_kafka_destroy(producer);
+}
