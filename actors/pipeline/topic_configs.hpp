@@ -16,6 +16,9 @@ enum class config_kind { boolean, integer, long_integer, ratio, enumerated, list
 struct topic_config_spec {
   std::string_view name;
   config_kind kind;
+  /// Kafka 3.x's default, which DescribeConfigs reports for a topic without an override
+  /// (unless the broker's own setting decides it: retention, max.message.bytes).
+  std::string_view kafka_default;
   long long min = 0;                           ///< integers: the smallest value allowed
   std::vector<std::string_view> choices = {};  ///< enumerated / list: the values allowed
 };

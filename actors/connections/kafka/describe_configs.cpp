@@ -42,20 +42,28 @@ config_value broker_value(const char* name, T value, T built_in, config_type typ
   return {name, std::to_string(value), value == built_in ? source_default : source_static, type};
 }
 
+config_type type_of(const std::string& name);
+
+// Every topic config Portask accepts, as a topic without overrides has it: the broker's own
+// setting where one decides it (retention, the frame limit as max.message.bytes), Kafka's
+// default otherwise, so that a client asking for any key it may set gets an answer.
 std::vector<config_value> topic_defaults(const broker_context& ctx) {
-  const auto max = std::to_string(ctx.config.max_frame_bytes);
   const broker_config built_in;
-  return {
-      {"cleanup.policy", "delete", source_default, t_list},
-      {"compression.type", "producer", source_default, t_string},
-      broker_value("retention.ms", ctx.config.log_retention_ms, built_in.log_retention_ms, t_long),
-      broker_value("retention.bytes", ctx.config.log_retention_bytes,
-                   built_in.log_retention_bytes, t_long),
-      {"max.message.bytes", max, source_static, t_int},
-      {"message.timestamp.type", "CreateTime", source_default, t_string},
-      {"min.insync.replicas", "1", source_default, t_int},
-      {"segment.bytes", "1073741824", source_default, t_int},
-  };
+  std::vector<config_value> out;
+  for (const auto& spec : topic_config_specs()) {
+    const std::string name(spec.name);
+    if (name == "retention.ms")
+      out.push_back(broker_value("retention.ms", ctx.config.log_retention_ms,
+                                 built_in.log_retention_ms, t_long));
+    else if (name == "retention.bytes")
+      out.push_back(broker_value("retention.bytes", ctx.config.log_retention_bytes,
+                                 built_in.log_retention_bytes, t_long));
+    else if (name == "max.message.bytes")
+      out.push_back({name, std::to_string(ctx.config.max_frame_bytes), source_static, t_int});
+    else
+      out.push_back({name, std::string(spec.kafka_default), source_default, type_of(name)});
+  }
+  return out;
 }
 
 // Kafka's form: NAME://host:port for each listener, comma-separated.

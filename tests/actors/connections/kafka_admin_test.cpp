@@ -3,6 +3,7 @@
 // sequence rules of idempotent producers.
 #include <gtest/gtest.h>
 
+#include "actors/pipeline/topic_configs.hpp"
 #include "tests/actors/broker_fixture.hpp"
 #include "raw_kafka.hpp"
 
@@ -92,6 +93,21 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
     }
     EXPECT_EQ(values["cleanup.policy"], "delete");
     EXPECT_EQ(values["max.message.bytes"], std::to_string(16u << 20));
+    // Every key a topic accepts is reported once, with Kafka's default where nothing decides
+    // otherwise, so a client asking for any key it may set gets an answer.
+    EXPECT_EQ(all.configs.size(), topic_config_specs().size());
+    for (const auto& spec : topic_config_specs())
+      EXPECT_EQ(values.count(std::string(spec.name)), 1u) << spec.name;
+    EXPECT_EQ(values["delete.retention.ms"], "86400000");
+    EXPECT_EQ(values["min.cleanable.dirty.ratio"], "0.5");
+    for (const auto& e : all.configs) {
+      if (e.name == "min.cleanable.dirty.ratio" && v >= 3) {
+        EXPECT_EQ(e.configType, 6) << "DOUBLE";
+      }
+      if (e.name == "delete.retention.ms") {
+        EXPECT_EQ(e.configSource, 5) << "DEFAULT_CONFIG";
+      }
+    }
     ASSERT_EQ(res.results[1].configs.size(), 1u) << "only the keys asked for";
     EXPECT_EQ(res.results[1].configs[0].name, "max.message.bytes");
     EXPECT_EQ(res.results[2].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";

@@ -1,0 +1,44 @@
+// The topic-config table and its validation (plain unit tests): what CreateTopics,
+// AlterConfigs and the native create accept or refuse, and the defaults DescribeConfigs
+// reports for a topic without overrides.
+#include <gtest/gtest.h>
+
+#include "actors/pipeline/topic_configs.hpp"
+
+using namespace portask;
+
+TEST(TopicConfigs, EveryKafkaDefaultIsAValueTheTableAccepts) {
+  for (const auto& spec : topic_config_specs()) {
+    EXPECT_FALSE(spec.kafka_default.empty()) << spec.name;
+    EXPECT_EQ(topic_config_problem(spec.name, spec.kafka_default), std::nullopt) << spec.name;
+  }
+}
+
+TEST(TopicConfigs, EachKeyIsListedOnceAndFoundByName) {
+  for (const auto& spec : topic_config_specs()) {
+    const auto* found = find_topic_config(spec.name);
+    ASSERT_NE(found, nullptr) << spec.name;
+    EXPECT_EQ(found, &spec) << spec.name << " is listed twice";
+  }
+  EXPECT_EQ(find_topic_config("no.such.config"), nullptr);
+}
+
+TEST(TopicConfigs, BadValuesAreRefusedNamingTheKeyAndTheReason) {
+  auto problem = [](std::string_view name, std::string_view value) {
+    return topic_config_problem(name, value).value_or("");
+  };
+  EXPECT_NE(problem("nosuch.key", "1").find("unknown config 'nosuch.key'"), std::string::npos);
+  EXPECT_NE(problem("retention.ms", "abc").find("not a number"), std::string::npos);
+  EXPECT_NE(problem("retention.ms", "-2").find("at least -1"), std::string::npos);
+  EXPECT_NE(problem("segment.bytes", "2147483648").find("out of range"), std::string::npos);
+  EXPECT_NE(problem("preallocate", "yes").find("true or false"), std::string::npos);
+  EXPECT_NE(problem("min.cleanable.dirty.ratio", "1.5").find("0 to 1"), std::string::npos);
+  EXPECT_NE(problem("cleanup.policy", "delete,,compact").find("one or more of"), std::string::npos);
+  EXPECT_NE(problem("message.timestamp.type", "Now").find("one of"), std::string::npos);
+  // Values Portask could not honour are refused with what it does instead.
+  EXPECT_NE(problem("compression.type", "zstd").find("only 'producer'"), std::string::npos);
+  EXPECT_NE(problem("min.insync.replicas", "2").find("one copy"), std::string::npos);
+  EXPECT_EQ(topic_config_problem("cleanup.policy", "compact, delete"), std::nullopt);
+  EXPECT_EQ(topic_config_problem("retention.ms", "-1"), std::nullopt);
+  EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "0.25"), std::nullopt);
+}
