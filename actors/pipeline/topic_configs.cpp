@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "protocol/topic_name.hpp"
+
 namespace portask {
 
 const std::vector<topic_config_spec>& topic_config_specs() {
@@ -133,6 +135,22 @@ std::optional<std::string> topic_config_problem(std::string_view name, std::stri
   if (!problem) problem = unhonourable(name, value);
   if (!problem) return std::nullopt;
   return "invalid value '" + std::string(value) + "' for '" + std::string(name) + "': " + *problem;
+}
+
+std::optional<std::string> topic_creation_problem(
+    std::string_view name, std::int32_t partitions,
+    const std::vector<std::pair<std::string, std::string>>& configs) {
+  if (!protocol::is_valid_topic_name(name))
+    return "invalid topic name '" + std::string(name) +
+           "': 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-', and not '.' or '..'";
+  if (protocol::is_internal_topic(name))
+    return "'" + std::string(name) + "' is internal: the broker creates it";
+  if (partitions < 1) return "number of partitions must be at least 1";
+  if (partitions > max_topic_partitions)
+    return "number of partitions must be at most " + std::to_string(max_topic_partitions);
+  for (const auto& [key, value] : configs)
+    if (auto problem = topic_config_problem(key, value)) return problem;
+  return std::nullopt;
 }
 
 }  // namespace portask

@@ -4,8 +4,10 @@
 /// so a value is refused the same way whichever door it came through. Which of them Portask
 /// acts on is in docs/kafka.md; the rest are stored and reported, as Kafka tools expect.
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -34,5 +36,16 @@ std::vector<std::string> config_list_items(std::string_view value);
 /// Why `value` is not acceptable for `name` ("unknown config", "not a number", ...), or
 /// nothing when it is.
 std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value);
+
+/// The most partitions a topic may have, created or grown.
+inline constexpr std::int32_t max_topic_partitions = 10000;
+
+/// Why a client may not create this topic, or nothing: a name outside Kafka's rules, the
+/// internal topic's name (the broker creates it), a partition count outside
+/// 1..max_topic_partitions, or a config's problem. One check, with one wording, for the native,
+/// HTTP and Kafka doors (Kafka's adds its own error codes and replication checks).
+std::optional<std::string> topic_creation_problem(
+    std::string_view name, std::int32_t partitions,
+    const std::vector<std::pair<std::string, std::string>>& configs);
 
 }  // namespace portask

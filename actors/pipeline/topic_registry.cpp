@@ -101,8 +101,6 @@ struct registry_state {
 
 using self_ptr = topic_registry_actor::stateful_pointer<registry_state>;
 
-constexpr std::int32_t max_partitions = 10000;
-
 // How often a change or deletion of a topic is tried again after another node changed the
 // topic under it, before the asker hears not_ready (retriable).
 constexpr int change_attempts = 3;
@@ -248,7 +246,7 @@ void forget_topic(self_ptr self, const std::string& name, const storage::topic_i
 // wait for the outcome (creating).
 void create_topic(self_ptr self, storage::topic_info info, std::function<void(errc)> done) {
   if (!protocol::is_valid_topic_name(info.name)) return done(errc::invalid_request);
-  if (info.partitions < 1 || info.partitions > max_partitions) return done(errc::invalid_request);
+  if (info.partitions < 1 || info.partitions > max_topic_partitions) return done(errc::invalid_request);
   for (const auto& [key, value] : info.configs)
     if (topic_config_problem(key, value)) return done(errc::invalid_request);
   with_topics(self, [=](errc e) {
@@ -892,7 +890,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         change_topic<bool>(
             self, name, rp,
             [=](const storage::topic_info& topic) -> expected<storage::topic_info> {
-              if (count <= topic.partitions || count > max_partitions)
+              if (count <= topic.partitions || count > max_topic_partitions)
                 return make_error_code(errc::invalid_partition_count);
               auto grown = topic;
               grown.partitions = count;

@@ -120,6 +120,8 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
            {"POST", "/api/topics", "not json", 400},
            {"POST", "/api/topics", R"({"name":"bad name!"})", 400},
            {"POST", "/api/topics", R"({"name":"x","partitions":0})", 400},
+           {"POST", "/api/topics", R"({"name":"x","partitions":10001})", 400},
+           {"POST", "/api/topics", R"({"name":"__consumer_offsets"})", 400},
            {"POST", "/api/topics", R"({"name":"x","configs":{"retention.ms":"soon"}})", 400},
            {"GET", "/api/topics/orders/messages?from=yesterday", "", 400},
            {"GET", "/api/topics/orders/messages?limit=100000", "", 400},

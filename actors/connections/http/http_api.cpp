@@ -17,7 +17,6 @@
 #include "protocol/base64.hpp"
 #include "protocol/group_assignment.hpp"
 #include "protocol/start_position.hpp"
-#include "protocol/topic_name.hpp"
 
 namespace portask {
 
@@ -304,12 +303,12 @@ void create_topic(const exchange& x, const std::string& body) {
     if (k != "name" && k != "partitions" && k != "configs")
       return x.fail(400, "unknown field \"" + k + "\" (expected \"name\", \"partitions\", \"configs\")");
   const std::string name = req["name"];
-  if (!protocol::is_valid_topic_name(name)) return x.fail(400, "invalid topic name '" + name + "'");
-  std::int64_t partitions = x.ctx->config.default_partitions;
+  std::int64_t partitions = std::max(1u, x.ctx->config.default_partitions);
   if (req.contains("partitions")) {
     if (!req["partitions"].is_number_integer() || req["partitions"].get<std::int64_t>() < 1 ||
-        req["partitions"].get<std::int64_t>() > 100000)
-      return x.fail(400, "\"partitions\" must be a whole number from 1");
+        req["partitions"].get<std::int64_t>() > max_topic_partitions)
+      return x.fail(400, "\"partitions\" must be a whole number from 1 to " +
+                             std::to_string(max_topic_partitions));
     partitions = req["partitions"];
   }
   storage::topic_info info{name, static_cast<std::int32_t>(partitions), {}};
@@ -317,10 +316,11 @@ void create_topic(const exchange& x, const std::string& body) {
     if (!req["configs"].is_object()) return x.fail(400, "\"configs\" must be an object");
     for (const auto& [k, v] : req["configs"].items()) {
       if (!v.is_string()) return x.fail(400, "config '" + k + "' must be a string");
-      if (auto problem = topic_config_problem(k, v.get<std::string>())) return x.fail(400, *problem);
       info.configs.emplace_back(k, v.get<std::string>());
     }
   }
+  if (auto problem = topic_creation_problem(info.name, info.partitions, info.configs))
+    return x.fail(400, *problem);
   auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, create_atom::value, std::move(info))

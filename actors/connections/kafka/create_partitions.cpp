@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/topic_configs.hpp"
 
 namespace portask::kafka {
 
@@ -22,6 +23,9 @@ using partitions_topic = msg::CreatePartitionsRequest::CreatePartitionsTopic;
 std::optional<std::pair<error_code, std::string>> growth_problem(const partitions_topic& t,
                                                                  std::int32_t current,
                                                                  const cluster_view& cluster) {
+  if (t.count > max_topic_partitions)
+    return std::pair{error_code::invalid_partitions,
+                     "number of partitions must be at most " + std::to_string(max_topic_partitions)};
   if (t.count <= current)
     return std::pair{error_code::invalid_partitions,
                      "topic has " + std::to_string(current) + " partitions; the new count must be larger"};

@@ -61,6 +61,9 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
   }
   if (partitions < 1)
     return refusal{error_code::invalid_partitions, "number of partitions must be at least 1"};
+  if (partitions > max_topic_partitions)
+    return refusal{error_code::invalid_partitions,
+                   "number of partitions must be at most " + std::to_string(max_topic_partitions)};
   if (t.replicationFactor != -1 && t.replicationFactor != 1)
     return refusal{error_code::invalid_replication_factor,
                    t.replicationFactor < 1

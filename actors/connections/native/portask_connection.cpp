@@ -758,6 +758,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
       storage::topic_info info{req->topic, req->partitions == -1 ? defaults : req->partitions, {}};
       for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
+      if (auto problem = topic_creation_problem(info.name, info.partitions, info.configs))
+        return fail(self, r, errc::invalid_request, *problem);
       self->request(registry, 10s, create_atom::value, std::move(info))
           .then([=](storage::topic_info&) { empty_ok(true); }, on_error);
       break;
@@ -796,6 +798,9 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
               on_error);
       break;
     case native::admin_op::add_partitions:
+      if (req->partitions > max_topic_partitions)
+        return fail(self, r, errc::invalid_partition_count,
+                    "number of partitions must be at most " + std::to_string(max_topic_partitions));
       self->request(registry, 10s, grow_atom::value, req->topic, req->partitions)
           .then(empty_ok, on_error);
       break;
