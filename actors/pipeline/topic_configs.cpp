@@ -137,17 +137,28 @@ std::optional<std::string> topic_config_problem(std::string_view name, std::stri
   return "invalid value '" + std::string(value) + "' for '" + std::string(name) + "': " + *problem;
 }
 
-std::optional<std::string> topic_creation_problem(
-    std::string_view name, std::int32_t partitions,
-    const std::vector<std::pair<std::string, std::string>>& configs) {
+std::optional<topic_name_problem> creatable_name_problem(std::string_view name) {
   if (!protocol::is_valid_topic_name(name))
-    return "invalid topic name '" + std::string(name) +
-           "': 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-', and not '.' or '..'";
+    return topic_name_problem{false, "invalid topic name '" + std::string(name) +
+                                         "': 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-', "
+                                         "and not '.' or '..'"};
   if (protocol::is_internal_topic(name))
-    return "'" + std::string(name) + "' is internal: the broker creates it";
+    return topic_name_problem{true, "'" + std::string(name) + "' is internal: the broker creates it"};
+  return std::nullopt;
+}
+
+std::optional<std::string> partition_count_problem(std::int64_t partitions) {
   if (partitions < 1) return "number of partitions must be at least 1";
   if (partitions > max_topic_partitions)
     return "number of partitions must be at most " + std::to_string(max_topic_partitions);
+  return std::nullopt;
+}
+
+std::optional<std::string> topic_creation_problem(
+    std::string_view name, std::int32_t partitions,
+    const std::vector<std::pair<std::string, std::string>>& configs) {
+  if (auto problem = creatable_name_problem(name)) return problem->message;
+  if (auto problem = partition_count_problem(partitions)) return problem;
   for (const auto& [key, value] : configs)
     if (auto problem = topic_config_problem(key, value)) return problem;
   return std::nullopt;

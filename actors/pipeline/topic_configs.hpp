@@ -40,10 +40,20 @@ std::optional<std::string> topic_config_problem(std::string_view name, std::stri
 /// The most partitions a topic may have, created or grown.
 inline constexpr std::int32_t max_topic_partitions = 10000;
 
-/// Why a client may not create this topic, or nothing: a name outside Kafka's rules, the
-/// internal topic's name (the broker creates it), a partition count outside
-/// 1..max_topic_partitions, or a config's problem. One check, with one wording, for the native,
-/// HTTP and Kafka doors (Kafka's adds its own error codes and replication checks).
+/// Why a client may not create a topic of this name, or nothing: a name outside Kafka's rules
+/// (`internal` false) or the internal topic's name, which the broker creates (`internal` true).
+struct topic_name_problem {
+  bool internal = false;
+  std::string message;
+};
+std::optional<topic_name_problem> creatable_name_problem(std::string_view name);
+
+/// Why a topic may not have `partitions` partitions (outside 1..max_topic_partitions), or nothing.
+std::optional<std::string> partition_count_problem(std::int64_t partitions);
+
+/// Why a client may not create this topic, or nothing: the three checks above in that order
+/// (name, partition count, each config). The native and HTTP doors use it whole; Kafka's
+/// CreateTopics uses the parts, each with its own error code, around its replication checks.
 std::optional<std::string> topic_creation_problem(
     std::string_view name, std::int32_t partitions,
     const std::vector<std::pair<std::string, std::string>>& configs);

@@ -451,7 +451,10 @@ void find_known(self_ptr self, const std::string& name, bool auto_create, topic_
     });
     return;
   }
-  if (!auto_create || !st.ctx->config.auto_create_topics) return found(nullptr, errc::unknown_topic);
+  // The internal topic is made by the group coordinator, with its own settings (one
+  // partition, compacted), never by a client's lookup.
+  if (!auto_create || !st.ctx->config.auto_create_topics || protocol::is_internal_topic(name))
+    return found(nullptr, errc::unknown_topic);
   // Clients choose the names: auto-creation is capped per minute, so no client can fill the
   // store with topics.
   const auto now = std::chrono::steady_clock::now();

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "actors/connections/transport/tls_context.hpp"
+#include "actors/pipeline/topic_configs.hpp"
 #include "portask/version.hpp"
 #include "protocol/codec.hpp"
 #include "storage/redis_store.hpp"
@@ -666,8 +667,8 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       return config_request_exit{2};
     }
   }
-  if (c.default_partitions < 1) {
-    std::cerr << "portask: default_partitions must be at least 1\n";
+  if (auto problem = partition_count_problem(c.default_partitions)) {
+    std::cerr << "portask: default_partitions: " << *problem << "\n";
     return config_request_exit{2};
   }
   // A member's session timeout must fall between the two (Kafka's int32 field), or every

@@ -304,12 +304,13 @@ void create_topic(const exchange& x, const std::string& body) {
       return x.fail(400, "unknown field \"" + k + "\" (expected \"name\", \"partitions\", \"configs\")");
   const std::string name = req["name"];
   std::int64_t partitions = std::max(1u, x.ctx->config.default_partitions);
+  if (auto problem = creatable_name_problem(name)) return x.fail(400, problem->message);
   if (req.contains("partitions")) {
-    if (!req["partitions"].is_number_integer() || req["partitions"].get<std::int64_t>() < 1 ||
-        req["partitions"].get<std::int64_t>() > max_topic_partitions)
-      return x.fail(400, "\"partitions\" must be a whole number from 1 to " +
-                             std::to_string(max_topic_partitions));
+    if (!req["partitions"].is_number_integer())
+      return x.fail(400, "\"partitions\" must be a whole number");
     partitions = req["partitions"];
+    // Checked here, before the count is narrowed to the topic's 32 bits.
+    if (auto problem = partition_count_problem(partitions)) return x.fail(400, *problem);
   }
   storage::topic_info info{name, static_cast<std::int32_t>(partitions), {}};
   if (req.contains("configs")) {

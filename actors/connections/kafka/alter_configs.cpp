@@ -75,7 +75,7 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
         return refusal{error_code::invalid_config,
                        "'" + c.name + "' is not a list: APPEND and SUBTRACT do not apply"};
       // The list as it stands: the override, else the default (delete for cleanup.policy).
-      auto items = split_list(it != current.end() ? it->second : std::string("delete"));
+      auto items = split_list(it != current.end() ? it->second : std::string(spec->kafka_default));
       for (const auto& v : split_list(value)) {
         auto found = std::find(items.begin(), items.end(), v);
         if (c.operation == op::append && found == items.end()) items.push_back(v);

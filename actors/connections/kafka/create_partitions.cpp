@@ -23,9 +23,6 @@ using partitions_topic = msg::CreatePartitionsRequest::CreatePartitionsTopic;
 std::optional<std::pair<error_code, std::string>> growth_problem(const partitions_topic& t,
                                                                  std::int32_t current,
                                                                  const cluster_view& cluster) {
-  if (t.count > max_topic_partitions)
-    return std::pair{error_code::invalid_partitions,
-                     "number of partitions must be at most " + std::to_string(max_topic_partitions)};
   if (t.count <= current)
     return std::pair{error_code::invalid_partitions,
                      "topic has " + std::to_string(current) + " partitions; the new count must be larger"};
@@ -77,6 +74,12 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
     if (!allowed(self, sec::acl_operation::alter, sec::resource_type::topic, t.name)) {
       res->results[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
       res->results[i].errorMessage = "The topic authorization is failed.";  // Kafka's
+      done();
+      continue;
+    }
+    if (auto problem = partition_count_problem(count)) {
+      res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_partitions);
+      res->results[i].errorMessage = std::move(*problem);
       done();
       continue;
     }

@@ -30,10 +30,9 @@ struct refusal {
 // Kafka's checks of one topic, in Kafka's order; the partition count it asks for otherwise.
 std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t defaults,
                                           const cluster_view& cluster) {
-  if (!protocol::is_valid_topic_name(t.name))
-    return refusal{error_code::invalid_topic_exception, "invalid topic name '" + t.name + "'"};
-  if (protocol::is_internal_topic(t.name))
-    return refusal{error_code::invalid_request, "'" + t.name + "' is internal: the broker creates it"};
+  if (auto problem = creatable_name_problem(t.name))
+    return refusal{problem->internal ? error_code::invalid_request : error_code::invalid_topic_exception,
+                   problem->message};
   std::int32_t partitions = t.numPartitions == -1 ? defaults : t.numPartitions;
   if (!t.assignments.empty()) {
     if (t.numPartitions != -1 || t.replicationFactor != -1)
@@ -59,11 +58,8 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
     }
     partitions = static_cast<std::int32_t>(t.assignments.size());
   }
-  if (partitions < 1)
-    return refusal{error_code::invalid_partitions, "number of partitions must be at least 1"};
-  if (partitions > max_topic_partitions)
-    return refusal{error_code::invalid_partitions,
-                   "number of partitions must be at most " + std::to_string(max_topic_partitions)};
+  if (auto problem = partition_count_problem(partitions))
+    return refusal{error_code::invalid_partitions, *problem};
   if (t.replicationFactor != -1 && t.replicationFactor != 1)
     return refusal{error_code::invalid_replication_factor,
                    t.replicationFactor < 1

@@ -1,8 +1,8 @@
-// DescribeConfigs (key 32): topic configs (the topic's own overrides, then the broker's
-// defaults for the keys clients ask about) and the broker's configs. The defaults are what
-// the broker does (its log_retention_ms / log_retention_bytes, delete policy, the frame limit
-// as max.message.bytes), each with its source: the topic, the broker's config, or Portask's
-// built-in default. Which overrides Portask acts on: docs/kafka.md.
+// DescribeConfigs (key 32): topic configs (every key a topic accepts: the topic's own
+// override, else the default) and the broker's configs. A default is the broker's where the
+// broker decides it (its log_retention_ms / log_retention_bytes, the frame limit as
+// max.message.bytes) and Kafka's otherwise, each with its source: the topic, the broker's
+// config, or the built-in default. Which overrides Portask acts on: docs/kafka.md.
 // ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for the broker and its loggers.
 #include <spdlog/spdlog.h>
 

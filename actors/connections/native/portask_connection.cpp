@@ -25,6 +25,7 @@
 #include "logging/loggers.hpp"
 #include "protocol/group_assignment.hpp"
 #include "protocol/native_messages.hpp"
+#include "protocol/topic_name.hpp"
 
 namespace portask {
 
@@ -354,6 +355,8 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   }
   if (pb.record_count() == 0) return fail(self, r, errc::invalid_request, "empty batch");
   if (!check_topic(self, r, sec::acl_operation::write, req->topic)) return;
+  if (protocol::is_internal_topic(req->topic))
+    return fail(self, r, errc::invalid_request, "'" + req->topic + "' is internal: only the broker writes it");
   pb.auto_create = may_create_topic(self, req->topic);
   if (req->producer.present()) {
     const auto count = pb.record_count();
@@ -758,6 +761,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
       storage::topic_info info{req->topic, req->partitions == -1 ? defaults : req->partitions, {}};
       for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
+      if (auto problem = partition_count_problem(info.partitions))
+        return fail(self, r, errc::invalid_partition_count, *problem);
       if (auto problem = topic_creation_problem(info.name, info.partitions, info.configs))
         return fail(self, r, errc::invalid_request, *problem);
       self->request(registry, 10s, create_atom::value, std::move(info))
@@ -798,9 +803,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
               on_error);
       break;
     case native::admin_op::add_partitions:
-      if (req->partitions > max_topic_partitions)
-        return fail(self, r, errc::invalid_partition_count,
-                    "number of partitions must be at most " + std::to_string(max_topic_partitions));
+      if (auto problem = partition_count_problem(req->partitions))
+        return fail(self, r, errc::invalid_partition_count, *problem);
       self->request(registry, 10s, grow_atom::value, req->topic, req->partitions)
           .then(empty_ok, on_error);
       break;

@@ -136,6 +136,10 @@ TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
   req.topics = {{"grow", 3, std::nullopt}};
   res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
   EXPECT_EQ(res.results.at(0).errorCode, 37) << "INVALID_PARTITIONS";
+  req.topics = {{"grow", 10001, std::nullopt}};
+  res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
+  EXPECT_EQ(res.results.at(0).errorCode, 37) << "INVALID_PARTITIONS: above the limit";
+  EXPECT_NE(res.results.at(0).errorMessage.value_or("").find("at most 10000"), std::string::npos);
   req.topics = {{"grow", 9, std::nullopt}};
   req.validateOnly = true;
   res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);

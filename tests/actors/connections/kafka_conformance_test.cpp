@@ -85,6 +85,17 @@ TEST(KafkaConformance, CreateTopicsChecksReplicationAssignmentsAndConfigsAsKafka
   EXPECT_NE(bad_config.errorMessage->find("retention.ms"), std::string::npos) << *bad_config.errorMessage;
   EXPECT_EQ(create(c, {"cfg-unknown", 1, 1, {}, {{"retension.ms", std::string("1")}}}).errorCode, 40);
   EXPECT_EQ(create(c, {"rf3", 1, 3, {}, {}}).errorCode, 38) << "INVALID_REPLICATION_FACTOR";
+  auto huge = create(c, {"huge", 10001, 1, {}, {}});
+  EXPECT_EQ(huge.errorCode, 37) << "INVALID_PARTITIONS";
+  EXPECT_NE(huge.errorMessage.value_or("").find("at most 10000"), std::string::npos);
+  EXPECT_EQ(create(c, {"__consumer_offsets", 1, 1, {}, {}}).errorCode, 42) << "the broker creates it";
+  EXPECT_EQ(create(c, {"bad/name", 1, 1, {}, {}}).errorCode, 17) << "INVALID_TOPIC_EXCEPTION";
+  // A Metadata request that may auto-create (v1 always may) does not make the internal
+  // topic: the group coordinator makes it, compacted, at the first commit.
+  msg::MetadataRequest internal;
+  internal.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("__consumer_offsets")}};
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 1, internal, false).topics.at(0).errorCode, 3)
+      << "UNKNOWN_TOPIC_OR_PARTITION, not created";
   // Explicit assignments: three partitions on broker 0.
   auto assigned = create(c, {"assigned", -1, -1, {{0, {0}}, {1, {0}}, {2, {0}}}, {}});
   EXPECT_EQ(assigned.errorCode, 0);

@@ -63,8 +63,11 @@ TEST(KafkaGroups, FindCoordinatorNamesThisBrokerForEveryGroup) {
   // The empty group id is found too (Kafka's offset APIs take it).
   EXPECT_EQ(v4.coordinators[2].errorCode, 0);
   EXPECT_EQ(v4.coordinators[2].port, f.server->kafka_port());
-  req.keyType = 1;  // transactions
-  EXPECT_NE(call<msg::FindCoordinatorResponse>(c, 10, 3, req, true).errorCode, 0);
+  req.keyType = 1;  // transactions: refused as final (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), saying why
+  auto txn = call<msg::FindCoordinatorResponse>(c, 10, 3, req, true);
+  EXPECT_EQ(txn.errorCode, 53);
+  EXPECT_NE(txn.errorMessage.value_or("").find("transactions are not supported"), std::string::npos);
+  EXPECT_EQ(txn.nodeId, -1);
 }
 
 TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {

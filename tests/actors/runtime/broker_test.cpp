@@ -68,25 +68,31 @@ TEST(Broker, TopicAdminAndMetadata) {
   auto dup = c.create_topic("a", 2);
   ASSERT_FALSE(client::ok(dup));
   EXPECT_EQ(client::error_of(dup).code, errc::topic_already_exists);
-  // Each refusal says why, in the words Kafka's CreateTopics and the HTTP API use.
+  // Each refusal says why, in the words Kafka's CreateTopics and the HTTP API use too.
   auto refused = [&](const std::string& topic, std::int32_t partitions,
-                     std::vector<protocol::native::config_entry> configs, const std::string& why) {
+                     std::vector<protocol::native::config_entry> configs, const std::string& why,
+                     errc code = errc::invalid_request) {
     auto res = c.create_topic(topic, partitions, std::move(configs));
     ASSERT_FALSE(client::ok(res)) << topic;
-    EXPECT_EQ(client::error_of(res).code, errc::invalid_request) << topic;
+    EXPECT_EQ(client::error_of(res).code, code) << topic;
     EXPECT_NE(client::error_of(res).message.find(why), std::string::npos)
         << topic << ": " << client::error_of(res).message;
   };
   refused("bad name!", 1, {}, "invalid topic name 'bad name!'");
   refused("__consumer_offsets", 1, {}, "is internal");
-  refused("none", 0, {}, "at least 1");
-  refused("huge", 10001, {}, "at most 10000");
+  refused("none", 0, {}, "at least 1", errc::invalid_partition_count);
+  refused("huge", 10001, {}, "at most 10000", errc::invalid_partition_count);
   refused("cfg", 1, {{"retention.ms", "soon"}}, "invalid value 'soon' for 'retention.ms': not a number");
   refused("cfg", 1, {{"no.such", "1"}}, "unknown config 'no.such'");
   auto grow = c.add_partitions("a", 10001);
   ASSERT_FALSE(client::ok(grow));
   EXPECT_EQ(client::error_of(grow).code, errc::invalid_partition_count);
   EXPECT_NE(client::error_of(grow).message.find("at most 10000"), std::string::npos);
+  // Only the broker writes the internal topic, and a publish to it never creates it.
+  auto internal = c.publish("__consumer_offsets", -1, make_batch(1));
+  ASSERT_FALSE(client::ok(internal));
+  EXPECT_EQ(client::error_of(internal).code, errc::invalid_request);
+  EXPECT_NE(client::error_of(internal).message.find("is internal"), std::string::npos);
   auto list = must(c.list_topics());
   EXPECT_EQ(list.size(), 2u);
   must(c.publish("a", 1, make_batch(4)));
