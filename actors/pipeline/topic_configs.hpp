@@ -52,8 +52,9 @@ std::optional<topic_name_problem> creatable_name_problem(std::string_view name);
 std::optional<std::string> partition_count_problem(std::int64_t partitions);
 
 /// Why a client may not create this topic, or nothing: the three checks above in that order
-/// (name, partition count, each config). The native and HTTP doors use it whole; Kafka's
-/// CreateTopics uses the parts, each with its own error code, around its replication checks.
+/// (name, partition count, each config). The native and HTTP doors follow that order (the
+/// native one answers a refused count with its own code); Kafka's CreateTopics uses the parts,
+/// each with its own error code, around its replication checks.
 std::optional<std::string> topic_creation_problem(
     std::string_view name, std::int32_t partitions,
     const std::vector<std::pair<std::string, std::string>>& configs);

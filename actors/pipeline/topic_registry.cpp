@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "actors/groups/offsets_log.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "logging/loggers.hpp"
@@ -451,10 +452,7 @@ void find_known(self_ptr self, const std::string& name, bool auto_create, topic_
     });
     return;
   }
-  // The internal topic is made by the group coordinator, with its own settings (one
-  // partition, compacted), never by a client's lookup.
-  if (!auto_create || !st.ctx->config.auto_create_topics || protocol::is_internal_topic(name))
-    return found(nullptr, errc::unknown_topic);
+  if (!auto_create || !st.ctx->config.auto_create_topics) return found(nullptr, errc::unknown_topic);
   // Clients choose the names: auto-creation is capped per minute, so no client can fill the
   // store with topics.
   const auto now = std::chrono::steady_clock::now();
@@ -477,8 +475,13 @@ void find_known(self_ptr self, const std::string& name, bool auto_create, topic_
   // Counted when asked, so creations out at once count against the cap; given back when
   // the creation is refused or fails.
   ++st.created_in_window;
+  // The internal topic, asked for before any group wrote it (Burrow starting first), is
+  // made as the group coordinators make it (one partition, compacted), as Kafka does.
   create_topic(
-      self, {name, static_cast<std::int32_t>(std::max(1u, st.ctx->config.default_partitions)), {}},
+      self,
+      protocol::is_internal_topic(name)
+          ? offsets_topic_info()
+          : storage::topic_info{name, static_cast<std::int32_t>(std::max(1u, st.ctx->config.default_partitions)), {}},
       [=](errc e) {
         if (e != errc::ok && e != errc::topic_already_exists) {
           if (e != errc::not_ready && self->state.created_in_window > 0)

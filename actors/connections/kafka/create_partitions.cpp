@@ -77,7 +77,9 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
       done();
       continue;
     }
-    if (auto problem = partition_count_problem(count)) {
+    // Above the limit whatever the topic; the rest is checked against the topic (growth_problem
+    // or the registry).
+    if (auto problem = count > max_topic_partitions ? partition_count_problem(count) : std::nullopt) {
       res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_partitions);
       res->results[i].errorMessage = std::move(*problem);
       done();

@@ -11,7 +11,6 @@
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/topic_configs.hpp"
-#include "protocol/topic_name.hpp"
 
 namespace portask::kafka {
 

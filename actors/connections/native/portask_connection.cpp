@@ -761,6 +761,10 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
       storage::topic_info info{req->topic, req->partitions == -1 ? defaults : req->partitions, {}};
       for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
+      // The shared checks in their order (name, count, configs), a count refused with its
+      // own code.
+      if (auto problem = creatable_name_problem(info.name))
+        return fail(self, r, errc::invalid_request, problem->message);
       if (auto problem = partition_count_problem(info.partitions))
         return fail(self, r, errc::invalid_partition_count, *problem);
       if (auto problem = topic_creation_problem(info.name, info.partitions, info.configs))
@@ -803,8 +807,9 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
               on_error);
       break;
     case native::admin_op::add_partitions:
-      if (auto problem = partition_count_problem(req->partitions))
-        return fail(self, r, errc::invalid_partition_count, *problem);
+      // Above the limit whatever the topic; the registry checks the rest against the topic.
+      if (req->partitions > max_topic_partitions)
+        return fail(self, r, errc::invalid_partition_count, *partition_count_problem(req->partitions));
       self->request(registry, 10s, grow_atom::value, req->topic, req->partitions)
           .then(empty_ok, on_error);
       break;

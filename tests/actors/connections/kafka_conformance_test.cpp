@@ -90,12 +90,15 @@ TEST(KafkaConformance, CreateTopicsChecksReplicationAssignmentsAndConfigsAsKafka
   EXPECT_NE(huge.errorMessage.value_or("").find("at most 10000"), std::string::npos);
   EXPECT_EQ(create(c, {"__consumer_offsets", 1, 1, {}, {}}).errorCode, 42) << "the broker creates it";
   EXPECT_EQ(create(c, {"bad/name", 1, 1, {}, {}}).errorCode, 17) << "INVALID_TOPIC_EXCEPTION";
-  // A Metadata request that may auto-create (v1 always may) does not make the internal
-  // topic: the group coordinator makes it, compacted, at the first commit.
+  // A Metadata request that may auto-create (v1 always may) naming the internal topic before
+  // any group wrote it makes it as the group coordinators do: one partition, compacted.
   msg::MetadataRequest internal;
   internal.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("__consumer_offsets")}};
-  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 1, internal, false).topics.at(0).errorCode, 3)
-      << "UNKNOWN_TOPIC_OR_PARTITION, not created";
+  auto made = call<msg::MetadataResponse>(c, 3, 1, internal, false);
+  EXPECT_EQ(made.topics.at(0).errorCode, 0);
+  EXPECT_TRUE(made.topics.at(0).isInternal);
+  EXPECT_EQ(made.topics.at(0).partitions.size(), 1u);
+  EXPECT_EQ(topic_configs(c, "__consumer_offsets")["cleanup.policy"], "compact");
   // Explicit assignments: three partitions on broker 0.
   auto assigned = create(c, {"assigned", -1, -1, {{0, {0}}, {1, {0}}, {2, {0}}}, {}});
   EXPECT_EQ(assigned.errorCode, 0);
