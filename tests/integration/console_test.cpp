@@ -138,6 +138,16 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
     EXPECT_EQ(s, want) << method << " " << path << " " << body << ": " << e.dump();
     EXPECT_TRUE(e.contains("error")) << e.dump();
   }
+  // A refused create says why, in the words of the native protocol and Kafka's CreateTopics.
+  for (const auto& [body, why] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"name":"bad name!"})", "invalid topic name 'bad name!'"},
+           {R"({"name":"__consumer_offsets"})", "is internal"},
+           {R"({"name":"x","partitions":10001})", "at most 10000"},
+           {R"({"name":"x","configs":{"retention.ms":"soon"}})", "not a number"}}) {
+    auto [s, e] = api("POST", "/api/topics", body);
+    EXPECT_EQ(s, 400) << body;
+    EXPECT_NE(e.value("error", std::string{}).find(why), std::string::npos) << body << ": " << e.dump();
+  }
 }
 
 TEST_F(Console, EachModulesLogLevelChangesWhileTheBrokerRuns) {
