@@ -154,11 +154,8 @@ std::optional<std::string> partition_count_problem(std::int64_t partitions) {
   return std::nullopt;
 }
 
-std::optional<std::string> topic_creation_problem(
-    std::string_view name, std::int32_t partitions,
+std::optional<std::string> topic_configs_problem(
     const std::vector<std::pair<std::string, std::string>>& configs) {
-  if (auto problem = creatable_name_problem(name)) return problem->message;
-  if (auto problem = partition_count_problem(partitions)) return problem;
   for (const auto& [key, value] : configs)
     if (auto problem = topic_config_problem(key, value)) return problem;
   return std::nullopt;

@@ -51,12 +51,11 @@ std::optional<topic_name_problem> creatable_name_problem(std::string_view name);
 /// Why a topic may not have `partitions` partitions (outside 1..max_topic_partitions), or nothing.
 std::optional<std::string> partition_count_problem(std::int64_t partitions);
 
-/// Why a client may not create this topic, or nothing: the three checks above in that order
-/// (name, partition count, each config). The native and HTTP doors follow that order (the
-/// native one answers a refused count with its own code); Kafka's CreateTopics uses the parts,
-/// each with its own error code, around its replication checks.
-std::optional<std::string> topic_creation_problem(
-    std::string_view name, std::int32_t partitions,
+/// The first of `configs` that topic_config_problem refuses, with its reason, or nothing.
+/// A create is checked name, partition count, configs, in that order: the native and HTTP
+/// doors call the three; Kafka's CreateTopics calls them with its own error codes, around
+/// its replication checks.
+std::optional<std::string> topic_configs_problem(
     const std::vector<std::pair<std::string, std::string>>& configs);
 
 }  // namespace portask

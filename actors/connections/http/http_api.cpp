@@ -320,7 +320,7 @@ void create_topic(const exchange& x, const std::string& body) {
       info.configs.emplace_back(k, v.get<std::string>());
     }
   }
-  if (auto problem = topic_creation_problem(info.name, info.partitions, info.configs))
+  if (auto problem = topic_configs_problem(info.configs))
     return x.fail(400, *problem);
   auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);

@@ -79,9 +79,9 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
     }
     // Above the limit whatever the topic; the rest is checked against the topic (growth_problem
     // or the registry).
-    if (auto problem = count > max_topic_partitions ? partition_count_problem(count) : std::nullopt) {
+    if (count > max_topic_partitions) {
       res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_partitions);
-      res->results[i].errorMessage = std::move(*problem);
+      res->results[i].errorMessage = partition_count_problem(count);
       done();
       continue;
     }

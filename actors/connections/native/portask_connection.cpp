@@ -761,13 +761,12 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
       storage::topic_info info{req->topic, req->partitions == -1 ? defaults : req->partitions, {}};
       for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
-      // The shared checks in their order (name, count, configs), a count refused with its
-      // own code.
+      // The shared checks in their order (name, count, configs); a count has its own code.
       if (auto problem = creatable_name_problem(info.name))
         return fail(self, r, errc::invalid_request, problem->message);
       if (auto problem = partition_count_problem(info.partitions))
         return fail(self, r, errc::invalid_partition_count, *problem);
-      if (auto problem = topic_creation_problem(info.name, info.partitions, info.configs))
+      if (auto problem = topic_configs_problem(info.configs))
         return fail(self, r, errc::invalid_request, *problem);
       self->request(registry, 10s, create_atom::value, std::move(info))
           .then([=](storage::topic_info&) { empty_ok(true); }, on_error);
