@@ -2,7 +2,9 @@
 // Portask frames back into Kafka RecordBatches (a binary frame, the usual one, transcoded
 // without building messages). A stored frame's CRC32 is verified first; a
 // corrupt one is CORRUPT_MESSAGE for that partition and is never served. If nothing is
-// available the request long-polls (max_wait) and answers as soon as any partition has data.
+// available the request long-polls (max_wait) and answers as soon as the partitions have
+// `minBytes` between them (Kafka's DelayedFetch): a partition that brings too little waits
+// again, for what comes after, in the time left; at max_wait the answer holds what came.
 //
 // Bounded as Kafka bounds it (KIP-74): partitions are filled in request order within each
 // partition's max bytes and the request's max_bytes, the first batch of the response coming
@@ -11,8 +13,11 @@
 // twice is served once, with the last mention's offset and limit (Kafka keeps one entry per
 // partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "logging/loggers.hpp"
@@ -32,13 +37,27 @@ struct fetch_state {
   std::vector<std::vector<std::optional<fetch_result>>> results;
   std::size_t pending = 0;
   bool answered = false;
-  bool any_data = false;
+  /// What the reads so far hold, counted as they will be sent where the tail keeps the
+  /// producer's bytes, else as stored (close to the Kafka size): compared with minBytes.
+  std::uint64_t bytes = 0;
+  std::uint64_t min_bytes = 0;  ///< the request's minBytes (0: answer after the first pass)
+  /// When the long polls give up (maxWait after the first pass).
+  std::chrono::steady_clock::time_point deadline;
+  std::uint64_t share = 0;      ///< what each partition may read (see fetch_topics)
+  std::vector<bool> readable;   ///< per topic: READ allowed
   /// A partition could not be read (out of range, unknown, not its leader): Kafka answers at
   /// once rather than wait for data on the others, so the client learns of it now.
   bool any_error = false;
   std::uint64_t promised = 0;  ///< output budget this answer may use
   bool alone = false;          ///< nothing else pending: the first batch may exceed it
   std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
+
+  /// A partition's read limit: its own, within its share of the answer.
+  std::uint64_t limit_of(const msg::FetchRequest& q, std::size_t ti, std::size_t pi) const {
+    return std::min<std::uint64_t>(
+        {static_cast<std::uint64_t>(std::max(0, q.topics[ti].partitions[pi].partitionMaxBytes)),
+         share, UINT32_MAX});
+  }
 };
 
 // What an answer serves, for messages_out.
@@ -46,6 +65,39 @@ struct served_count {
   std::uint64_t messages = 0;
   std::uint64_t stored_bytes = 0;
 };
+
+// The stored bytes a read brings, as the partition counts them against a read's limit.
+std::uint64_t stored_bytes(const fetch_result& res) {
+  std::uint64_t n = 0;
+  for (const auto& b : res.batches) n += b.frame.size();
+  return n;
+}
+
+// The bytes a read brings, as counted against minBytes (fetch_state::bytes).
+std::uint64_t read_bytes(const fetch_result& res) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < res.batches.size(); ++i)
+    n += i < res.kafka_views.size() && res.kafka_views[i] ? res.kafka_views[i].size()
+                                                          : res.batches[i].frame.size();
+  return n;
+}
+
+// A partition read again for minBytes continues its first read: the batches follow on, the
+// bounds are the newest.
+void append_read(std::optional<fetch_result>& into, fetch_result&& more) {
+  if (!into || into->batches.empty()) {
+    into = std::move(more);
+    return;
+  }
+  into->kafka_views.resize(into->batches.size());  // keep each view next to its batch
+  into->batches.insert(into->batches.end(), std::make_move_iterator(more.batches.begin()),
+                       std::make_move_iterator(more.batches.end()));
+  into->kafka_views.insert(into->kafka_views.end(),
+                           std::make_move_iterator(more.kafka_views.begin()),
+                           std::make_move_iterator(more.kafka_views.end()));
+  into->high_watermark = more.high_watermark;
+  into->log_start = more.log_start;
+}
 
 // One stored batch in the form `version` reads, appended to `bytes`; the messages it holds,
 // or nullopt when the stored frame fails its check (or does not decode).
@@ -203,43 +255,54 @@ namespace {
 
 void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchRequest> req_ptr) {
   merge_repeated_partitions(*req_ptr);
-  const auto& req = *req_ptr;
+  // The callbacks share the request rather than copy it (a copy each would grow with the
+  // square of the partitions named).
+  std::shared_ptr<const msg::FetchRequest> rq = std::move(req_ptr);
   auto st = std::make_shared<fetch_state>();
   const bool flexible = msg::FetchRequest_is_flexible(r.api_version);
   // The request's limit (v3+; older versions have none), cut to the connection's budget.
   const std::uint64_t wanted =
-      r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, req.maxBytes)) : UINT32_MAX;
+      r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, rq->maxBytes)) : UINT32_MAX;
   st->promised = self->state.responses->promise_output(wanted, st->alone);
-  st->response.responses.resize(req.topics.size());
-  st->results.resize(req.topics.size());
-  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
-    st->response.responses[ti].topic = req.topics[ti].topic;
-    st->response.responses[ti].topicId = req.topics[ti].topicId;
-    st->response.responses[ti].partitions.resize(req.topics[ti].partitions.size());
-    st->results[ti].resize(req.topics[ti].partitions.size());
+  st->min_bytes = static_cast<std::uint64_t>(std::max(0, rq->minBytes));
+  st->response.responses.resize(rq->topics.size());
+  st->results.resize(rq->topics.size());
+  std::size_t partition_count = 0;
+  for (std::size_t ti = 0; ti < rq->topics.size(); ++ti) {
+    st->response.responses[ti].topic = rq->topics[ti].topic;
+    st->response.responses[ti].topicId = rq->topics[ti].topicId;
+    st->response.responses[ti].partitions.resize(rq->topics[ti].partitions.size());
+    st->results[ti].resize(rq->topics[ti].partitions.size());
+    partition_count += rq->topics[ti].partitions.size();
   }
+  // Each partition reads at most its share of what the answer may hold, so a request naming
+  // many partitions does not read many times its budget before trimming.
+  constexpr std::uint64_t min_share = 64 * 1024;
+  if (partition_count > 0)
+    st->share = std::max(st->promised / partition_count, std::min(st->promised, min_share));
   // Decided once per request: a change of the ACLs applies from the next fetch.
-  std::vector<bool> readable(req.topics.size());
-  for (std::size_t ti = 0; ti < req.topics.size(); ++ti)
-    readable[ti] = req.topics[ti].topic.empty() ||
-                   allowed(self, protocol::security::acl_operation::read, protocol::security::resource_type::topic,
-                           req.topics[ti].topic);
-  auto finish = [=] {
+  st->readable.resize(rq->topics.size());
+  for (std::size_t ti = 0; ti < rq->topics.size(); ++ti)
+    st->readable[ti] = rq->topics[ti].topic.empty() ||
+                       allowed(self, protocol::security::acl_operation::read,
+                               protocol::security::resource_type::topic, rq->topics[ti].topic);
+  auto finish = [self, r, st, rq, flexible] {
     if (st->answered) return;
     st->answered = true;
+    const auto& q = *rq;
     // Partitions in request order, each within its own limit and what the request has left.
     std::uint64_t left = st->promised;
     // KIP-74: the first batch comes whole even past max_bytes (0 included), so a client
     // whose limit is smaller than a batch is never stuck.
     bool first = st->alone;
     served_count served;
-    for (std::size_t ti = 0; ti < req.topics.size(); ++ti)
-      for (std::size_t pi = 0; pi < req.topics[ti].partitions.size(); ++pi) {
+    for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
+      for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
         auto& result = st->results[ti][pi];
         if (!result) continue;
         auto& out = st->response.responses[ti].partitions[pi];
         const auto limit = std::min<std::uint64_t>(
-            left, static_cast<std::uint64_t>(std::max(0, req.topics[ti].partitions[pi].partitionMaxBytes)));
+            left, static_cast<std::uint64_t>(std::max(0, q.topics[ti].partitions[pi].partitionMaxBytes)));
         const auto used =
             fill(*self->state.ctx, out, *result, limit, first, r.api_version, served);
         if (used > 0) first = false;
@@ -254,96 +317,132 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
       self->state.ctx->metrics.messages_out(protocol_kind::kafka, served.messages, served.stored_bytes);
     respond(self, r, st->response, flexible);
   };
-  // One pass per partition without waiting; if none has data, a second pass long-polls and
-  // the first partition that gets data answers the request.
-  auto pass = std::make_shared<std::function<void(std::uint32_t)>>();
+  // One read of a partition: the first pass reads every partition without waiting (wait_ms
+  // 0); if together they hold less than minBytes, the second pass long-polls each from where
+  // its first read ended, and a partition whose poll brings too little polls again.
+  using read_fn = std::function<void(std::size_t, std::size_t, std::int64_t, std::uint64_t,
+                                     std::uint32_t)>;
+  auto read = std::make_shared<read_fn>();
   // The function refers to itself weakly (a strong self-capture would be a leak); the pending
-  // callbacks of a pass hold the strong reference while they are outstanding.
-  std::weak_ptr<std::function<void(std::uint32_t)>> weak_pass = pass;
-  *pass = [=](std::uint32_t wait_ms) {
-    auto again = weak_pass.lock();
-    st->pending = 0;
-    for (const auto& t : req.topics) st->pending += t.partitions.size();
-    if (st->pending == 0) return finish();
-    constexpr std::uint64_t min_share = 64 * 1024;
-    const std::uint64_t share =
-        std::max(st->promised / st->pending, std::min(st->promised, min_share));
-    for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
-      const auto& topic = req.topics[ti];
-      for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
-        const auto& p = topic.partitions[pi];
-        auto& out = st->response.responses[ti].partitions[pi];
-        out.partitionIndex = p.partition;
-        if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
-          out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
-          out.highWatermark = -1;
-          if (--st->pending == 0) finish();
-          continue;
+  // callbacks hold the strong reference while they are outstanding.
+  std::weak_ptr<read_fn> weak_read = read;
+  // Every partition has answered the first pass: answer (enough bytes, an error, no wait
+  // allowed, or a closing connection, which should not start polls nobody waits for), or
+  // start the second.
+  auto first_pass_done = [self, st, rq, finish](const std::shared_ptr<read_fn>& again) {
+    const auto& q = *rq;
+    if (st->bytes >= st->min_bytes || st->any_error || q.maxWaitMs <= 0 || self->state.closing)
+      return finish();
+    const auto wait_ms = static_cast<std::uint32_t>(std::min(q.maxWaitMs, 60'000));
+    st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    std::vector<std::tuple<std::size_t, std::size_t, std::int64_t, std::uint64_t>> polls;
+    for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
+      for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
+        if (st->response.responses[ti].partitions[pi].errorCode != 0) continue;  // said already
+        const auto& got = st->results[ti][pi];
+        const auto limit = st->limit_of(q, ti, pi);
+        if (got && !got->batches.empty()) {
+          // Limits count stored bytes, as the partition reads them.
+          const auto had = stored_bytes(*got);
+          if (had < limit) polls.emplace_back(ti, pi, got->batches.back().next_offset(), limit - had);
+        } else {
+          polls.emplace_back(ti, pi, q.topics[ti].partitions[pi].fetchOffset, limit);
         }
-        if (!readable[ti]) {
-          out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
-          out.highWatermark = -1;
-          if (--st->pending == 0) finish();
-          continue;
-        }
-        // Each partition reads at most its share of what the answer may hold, so a request
-        // naming many partitions does not read many times its budget before trimming.
-        const auto limit = std::min<std::uint64_t>(
-            {static_cast<std::uint64_t>(std::max(0, p.partitionMaxBytes)), share, UINT32_MAX});
-        // Only an answer made alone may bring a first batch over its limit.
-        fetch_request f{{topic.topic, p.partition}, p.fetchOffset,
-                        static_cast<std::uint32_t>(limit), wait_ms, protocol_kind::kafka,
-                        st->alone};
-        if (wait_ms > 0) {
-          f.poll_id = self->state.polls->open(f.tp);
-          st->polls.push_back(f.poll_id);
-        }
-        auto bridge = self->state.dir.bridge_for(f.tp);
-        self->request(bridge, caf::infinite, fetch_atom::value, f)
-            .then(
-                [=](fetch_result& res) {
-                  if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
-                  if (st->answered) return;
-                  st->response.responses[ti].partitions[pi].errorCode = 0;
-                  if (!res.batches.empty()) st->any_data = true;
-                  st->results[ti][pi] = std::move(res);
-                  if (wait_ms > 0 && st->any_data) return finish();
-                  if (--st->pending == 0) {
-                    // A closing connection answers now rather than start polls nobody waits for.
-                    if (st->any_data || st->any_error || wait_ms > 0 || req.maxWaitMs <= 0 ||
-                        self->state.closing)
-                      return finish();
-                    (*again)(static_cast<std::uint32_t>(std::min(req.maxWaitMs, 60'000)));
-                  }
-                },
-                [=](caf::error& e) {
-                  if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
-                  if (st->answered) return;
-                  auto& o = st->response.responses[ti].partitions[pi];
-                  o.errorCode = to_kafka(to_errc(e));
-                  o.highWatermark = -1;
-                  st->results[ti][pi].reset();
-                  if (to_errc(e) == errc::not_leader) note_current_leader(self, st->response, o, f.tp);
-                  if (r.api_version >= 13 && to_errc(e) == errc::unknown_topic) {
-                    // The topic behind this id is gone: forget the id, say so as Kafka does.
-                    self->state.topic_names.erase(topic.topicId);
-                    o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
-                  }
-                  // A partition that could not be read answers the request now, as Kafka's
-                  // read errors do; an unknown topic or partition does not (Kafka sets those
-                  // aside before reading, and a client fetching a deleted topic with others
-                  // would otherwise be answered in a tight loop).
-                  const auto why = to_errc(e);
-                  if (why != errc::unknown_topic && why != errc::unknown_partition) {
-                    st->any_error = true;
-                    if (wait_ms > 0) return finish();
-                  }
-                  if (--st->pending == 0) finish();
-                });
       }
-    }
+    st->pending = polls.size();
+    if (polls.empty()) return finish();
+    for (const auto& [ti, pi, from, limit] : polls) (*again)(ti, pi, from, limit, wait_ms);
   };
-  (*pass)(0);
+  // One read answered or refused: the pass it belongs to goes on when it was the last.
+  auto settle = [st, finish, first_pass_done](std::uint32_t wait_ms, const std::shared_ptr<read_fn>& again) {
+    if (--st->pending > 0) return;
+    if (wait_ms == 0) return first_pass_done(again);
+    finish();
+  };
+  *read = [self, r, st, rq, finish, settle, weak_read](std::size_t ti, std::size_t pi,
+                                                       std::int64_t offset, std::uint64_t limit,
+                                                       std::uint32_t wait_ms) {
+    auto again = weak_read.lock();
+    const auto& topic = rq->topics[ti];
+    const auto& p = topic.partitions[pi];
+    auto& out = st->response.responses[ti].partitions[pi];
+    out.partitionIndex = p.partition;
+    if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
+      out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+      out.highWatermark = -1;
+      return settle(wait_ms, again);
+    }
+    if (!st->readable[ti]) {
+      out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+      out.highWatermark = -1;
+      return settle(wait_ms, again);
+    }
+    // Only an answer made alone may bring a first batch over its limit, and only while
+    // nothing has been read for it yet.
+    fetch_request f{{topic.topic, p.partition}, offset, static_cast<std::uint32_t>(limit),
+                    wait_ms, protocol_kind::kafka, st->alone && (wait_ms == 0 || st->bytes == 0)};
+    if (wait_ms > 0) {
+      f.poll_id = self->state.polls->open(f.tp);
+      st->polls.push_back(f.poll_id);
+    }
+    auto bridge = self->state.dir.bridge_for(f.tp);
+    self->request(bridge, caf::infinite, fetch_atom::value, f)
+        .then(
+            [=](fetch_result& res) {
+              if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
+              if (st->answered) return;
+              st->response.responses[ti].partitions[pi].errorCode = 0;
+              const bool got_any = !res.batches.empty();
+              const auto got_stored = stored_bytes(res);
+              const auto next = got_any ? res.batches.back().next_offset() : offset;
+              st->bytes += read_bytes(res);
+              append_read(st->results[ti][pi], std::move(res));
+              if (wait_ms > 0) {
+                if (st->bytes >= st->min_bytes) return finish();
+                // Too little yet: this partition waits again, for what follows, in the time left.
+                if (got_any && got_stored < limit && !self->state.closing) {
+                  const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+                      st->deadline - std::chrono::steady_clock::now());
+                  if (left.count() > 0)
+                    return (*again)(ti, pi, next, limit - got_stored,
+                                    static_cast<std::uint32_t>(left.count()));
+                }
+              }
+              settle(wait_ms, again);
+            },
+            [=](caf::error& e) {
+              if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
+              if (st->answered) return;
+              const auto why = to_errc(e);
+              auto& o = st->response.responses[ti].partitions[pi];
+              o.errorCode = to_kafka(why);
+              o.highWatermark = -1;
+              // What an earlier read of it brought is not sent, so it counts no more.
+              if (const auto& kept = st->results[ti][pi])
+                st->bytes -= std::min(st->bytes, read_bytes(*kept));
+              st->results[ti][pi].reset();
+              if (why == errc::not_leader) note_current_leader(self, st->response, o, f.tp);
+              if (r.api_version >= 13 && why == errc::unknown_topic) {
+                // The topic behind this id is gone: forget the id, say so as Kafka does.
+                self->state.topic_names.erase(rq->topics[ti].topicId);
+                o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+              }
+              // A partition that could not be read answers the request now, as Kafka's
+              // read errors do; an unknown topic or partition does not (Kafka sets those
+              // aside before reading, and a client fetching a deleted topic with others
+              // would otherwise be answered in a tight loop).
+              if (why != errc::unknown_topic && why != errc::unknown_partition) {
+                st->any_error = true;
+                if (wait_ms > 0) return finish();
+              }
+              settle(wait_ms, again);
+            });
+  };
+  st->pending = partition_count;
+  if (st->pending == 0) return finish();
+  for (std::size_t ti = 0; ti < rq->topics.size(); ++ti)
+    for (std::size_t pi = 0; pi < rq->topics[ti].partitions.size(); ++pi)
+      (*read)(ti, pi, rq->topics[ti].partitions[pi].fetchOffset, st->limit_of(*rq, ti, pi), 0);
 }
 
 }  // namespace

@@ -515,6 +515,14 @@ TEST(KafkaConformance, CreateTopicsRefusesTakenAndRepeatedNamesAndProduceItsAcks
   EXPECT_EQ(create(c, {"taken", 1, 1, {}, {}}, true).errorCode, 36)
       << "validateOnly checks that the name is free: TOPIC_ALREADY_EXISTS";
   EXPECT_EQ(create(c, {"free", 1, 1, {}, {}}, true).errorCode, 0);
+  // A name taken is said before anything else asked for is looked at (Kafka's order), so a
+  // script creating what may exist learns that it does, whatever settings it asks for.
+  auto again = create(c, {"taken", 20000, 3, {}, {{"retention.ms", std::string("notanumber")}, {"flush.ms", std::nullopt}}});
+  EXPECT_EQ(again.errorCode, 36);
+  EXPECT_EQ(again.errorMessage.value_or(""), "Topic 'taken' already exists.");
+  // A null config value comes before the partition count (Kafka reads configs first).
+  EXPECT_EQ(create(c, {"nulled", 20000, 1, {}, {{"flush.ms", std::nullopt}}}).errorCode, 40)
+      << "INVALID_CONFIG";
 
   msg::CreateTopicsRequest twice;
   twice.topics.push_back({"twice", 1, 1, {}, {}});
@@ -603,6 +611,153 @@ TEST(KafkaConformance, AFetchAnswersErrorsAtOnceAndServesAFirstBatchPastAnyLimit
   ASSERT_TRUE(batches);
   ASSERT_EQ(batches->size(), 1u);
   EXPECT_EQ(batches->front().records.size(), 3u);
+}
+
+namespace {
+
+msg::FetchRequest fetch_of_pair(std::int32_t min_bytes, std::int32_t max_wait_ms,
+                                std::int64_t offset0, std::int64_t offset1) {
+  msg::FetchRequest fetch;
+  fetch.maxWaitMs = max_wait_ms;
+  fetch.minBytes = min_bytes;
+  fetch.maxBytes = 1 << 20;
+  fetch.topics.push_back({"gather", {}, {}});
+  fetch.topics[0].partitions.push_back({0, -1, offset0, -1, -1, 1 << 20, {}});
+  fetch.topics[0].partitions.push_back({1, -1, offset1, -1, -1, 1 << 20, {}});
+  return fetch;
+}
+
+// The values of each partition's records in a Fetch answer, in order (a long one as its
+// size, to keep a failure's message short).
+std::vector<std::vector<std::string>> values_by_partition(const msg::FetchResponse& res) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& p : res.responses.at(0).partitions) {
+    EXPECT_EQ(p.errorCode, 0);
+    auto& values = out.emplace_back();
+    if (!p.records || p.records->empty()) continue;
+    auto batches = kafka::decode_record_batches(p.records->owned());
+    EXPECT_TRUE(batches);
+    if (!batches) continue;
+    for (const auto& b : *batches)
+      for (const auto& rec : b.records) {
+        const std::string value = rec.value ? std::string(*rec.value) : "";
+        values.push_back(value.size() > 32 ? "<" + std::to_string(value.size()) + " bytes>" : value);
+      }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(KafkaConformance, AFetchWaitsForMinBytesAcrossPartitionsAndAnswersWhatCameAtMaxWait) {
+  broker_fixture f;
+  must(f.connect().create_topic("gather", 2));
+  raw_kafka consumer{f.server->kafka_port()};
+  raw_kafka producer{f.server->kafka_port()};
+  auto produce = [&](std::int32_t partition, const std::string& value) {
+    auto res = call<msg::ProduceResponse>(
+        producer, 0, 9, produce_request("gather", partition, record_batch_bytes(value, 1, kafka::compression_type::none)),
+        true);
+    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  };
+  const std::string big(2500, 'b');  // stored with a "0" after it: read back as "<2501 bytes>"
+
+  // Waiting on both partitions for 2000 bytes: small batches on either are not enough, so
+  // the answer is still pending when the large one is produced (after the small ones were
+  // acknowledged), and it carries the large one. Were minBytes taken as 1, the first small
+  // batch would have answered it alone.
+  consumer.send(1, 12, 77, fetch_of_pair(2000, 60000, 0, 0), true);
+  produce(0, "a");
+  produce(1, "c");
+  produce(0, "d");
+  produce(1, big);
+  std::int32_t corr = 0;
+  auto bytes = consumer.receive(corr, true);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(corr, 77);
+  auto first = values_by_partition(decode_as<msg::FetchResponse>(*bytes, 12));
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_FALSE(first[0].empty());
+  EXPECT_EQ(first[0][0], "a0");
+  EXPECT_EQ(first[1], (std::vector<std::string>{"c0", "<2501 bytes>"}));
+
+  // More than the partitions will hold: at maxWait the answer brings what there is.
+  auto all = call<msg::FetchResponse>(consumer, 1, 12, fetch_of_pair(1'000'000, 300, 0, 0), true);
+  EXPECT_EQ(values_by_partition(all),
+            (std::vector<std::vector<std::string>>{{"a0", "d0"}, {"c0", "<2501 bytes>"}}));
+
+  // What the first reads find counts: one byte more than the log holds waits for the next
+  // batch, and the answer holds the earlier batches with it.
+  std::int32_t held = 0;
+  for (const auto& p : all.responses.at(0).partitions) {
+    ASSERT_TRUE(p.records);
+    held += static_cast<std::int32_t>(p.records->size());
+  }
+  consumer.send(1, 12, 78, fetch_of_pair(held + 1, 60000, 0, 0), true);
+  produce(0, "e");
+  bytes = consumer.receive(corr, true);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(corr, 78);
+  EXPECT_EQ(values_by_partition(decode_as<msg::FetchResponse>(*bytes, 12)),
+            (std::vector<std::vector<std::string>>{{"a0", "d0", "e0"}, {"c0", "<2501 bytes>"}}));
+
+  // minBytes 0 answers at once, even with nothing to send (Kafka's rule), however long the
+  // wait it allows.
+  const auto asked = std::chrono::steady_clock::now();
+  auto none = call<msg::FetchResponse>(consumer, 1, 12, fetch_of_pair(0, 60000, 3, 2), true);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
+  EXPECT_EQ(values_by_partition(none), (std::vector<std::vector<std::string>>{{}, {}}));
+}
+
+TEST(KafkaConformance, AFetchAtTheLogEndWaitsWhateverItsLimitsAndWhicheverPartitionIsUnknown) {
+  broker_fixture f;
+  must(f.connect().create_topic("gather", 2));
+  raw_kafka consumer{f.server->kafka_port()};
+  raw_kafka producer{f.server->kafka_port()};
+  auto produce = [&](std::int32_t partition, const std::string& value) {
+    auto res = call<msg::ProduceResponse>(
+        producer, 0, 9, produce_request("gather", partition, record_batch_bytes(value, 1, kafka::compression_type::none)),
+        true);
+    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  };
+  // Limits of 0 bytes still wait for data, and the first batch then comes whole (KIP-74).
+  auto zero = fetch_of_pair(1, 60000, 0, 0);
+  zero.maxBytes = 0;
+  for (auto& p : zero.topics[0].partitions) p.partitionMaxBytes = 0;
+  consumer.send(1, 12, 80, zero, true);
+  produce(1, "late");
+  std::int32_t corr = 0;
+  auto bytes = consumer.receive(corr, true);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(corr, 80);
+  EXPECT_EQ(values_by_partition(decode_as<msg::FetchResponse>(*bytes, 12)),
+            (std::vector<std::vector<std::string>>{{}, {"late0"}}));
+
+  // A partition that does not exist is answered with its error, but does not end the wait
+  // for the others, whichever of them answers the first pass last.
+  for (int round = 0; round < 3; ++round) {
+    msg::FetchRequest fetch;
+    fetch.maxWaitMs = 60000;
+    fetch.minBytes = 1;
+    fetch.maxBytes = 1 << 20;
+    fetch.topics.push_back({"gather", {}, {}});
+    fetch.topics[0].partitions.push_back({0, -1, round, -1, -1, 1 << 20, {}});
+    fetch.topics[0].partitions.push_back({7, -1, 0, -1, -1, 1 << 20, {}});
+    consumer.send(1, 12, 90 + round, fetch, true);
+    produce(0, "r" + std::to_string(round) + "-");
+    bytes = consumer.receive(corr, true);
+    ASSERT_TRUE(bytes);
+    EXPECT_EQ(corr, 90 + round);
+    auto res = decode_as<msg::FetchResponse>(*bytes, 12);
+    const auto& parts = res.responses.at(0).partitions;
+    ASSERT_EQ(parts.size(), 2u);
+    EXPECT_EQ(parts[1].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+    ASSERT_TRUE(parts[0].records);
+    auto batches = kafka::decode_record_batches(parts[0].records->owned());
+    ASSERT_TRUE(batches);
+    ASSERT_EQ(batches->size(), 1u);
+    EXPECT_EQ(std::string(*batches->front().records.at(0).value), "r" + std::to_string(round) + "-0");
+  }
 }
 
 TEST(KafkaConformance, DeletingAGroupOrItsOffsetsThatNeverExistedIsGroupIdNotFound) {
