@@ -7,6 +7,8 @@
 // timeoutMs bounds the wait for each topic (REQUEST_TIMED_OUT after it; the change goes on).
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 #include <variant>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -26,12 +28,51 @@ struct refusal {
   std::string message;
 };
 
-// Kafka's checks of one topic, in Kafka's order; the partition count it asks for otherwise.
-std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t defaults,
-                                          const cluster_view& cluster) {
-  if (auto problem = creatable_name_problem(t.name))
+// Names that Kafka's metrics would confuse ('.' and '_' are the same there).
+std::string collision_key(std::string name) {
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+// The topics there are, by name and by the name Kafka's metrics would give them ('.' and
+// '_' are the same there).
+struct existing_topics {
+  std::set<std::string> names;
+  std::map<std::string, std::string> by_collision_key;
+};
+
+// Kafka's checks of one topic's name, in Kafka's order (ReplicationControlManager): a valid
+// name, one that does not collide with another topic's, and one not taken; `claimed` holds
+// this request's earlier names, by collision key.
+std::optional<refusal> check_name(const std::string& name, const existing_topics& existing,
+                                  const std::map<std::string, std::string>& claimed) {
+  if (auto problem = creatable_name_problem(name))
     return refusal{problem->internal ? error_code::invalid_request : error_code::invalid_topic_exception,
                    problem->message};
+  const auto key = collision_key(name);
+  std::string other;
+  if (auto e = existing.by_collision_key.find(key); e != existing.by_collision_key.end() && e->second != name)
+    other = e->second;
+  else if (auto c = claimed.find(key); c != claimed.end() && c->second != name)
+    other = c->second;
+  if (!other.empty())
+    return refusal{error_code::invalid_topic_exception,
+                   "Topic '" + name + "' collides with existing topic: " + other};
+  // Before the topic's settings are looked at: a script creating what may be there already
+  // learns that it is, whatever it asked for.
+  if (existing.names.contains(name))
+    return refusal{error_code::topic_already_exists, "Topic '" + name + "' already exists."};
+  return std::nullopt;
+}
+
+// Kafka's checks of the rest of a topic, in Kafka's order (its configs, then its partitions
+// and replicas); the partition count it asks for otherwise.
+std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t defaults,
+                                          const cluster_view& cluster) {
+  // Kafka looks for null config values before placing partitions, and checks the values
+  // themselves last.
+  for (const auto& c : t.configs)
+    if (!c.value) return refusal{error_code::invalid_config, "null value for '" + c.name + "'"};
   std::int32_t partitions = t.numPartitions == -1 ? defaults : t.numPartitions;
   if (!t.assignments.empty()) {
     if (t.numPartitions != -1 || t.replicationFactor != -1)
@@ -65,18 +106,10 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
                        ? "replication factor must be at least 1"
                        : "replication factor " + std::to_string(t.replicationFactor) +
                              " is larger than the 1 available broker"};
-  for (const auto& c : t.configs) {
-    if (!c.value) return refusal{error_code::invalid_config, "null value for '" + c.name + "'"};
+  for (const auto& c : t.configs)
     if (auto problem = topic_config_problem(c.name, *c.value))
       return refusal{error_code::invalid_config, *problem};
-  }
   return partitions;
-}
-
-// Names that Kafka's metrics would confuse ('.' and '_' are the same there).
-std::string collision_key(std::string name) {
-  std::replace(name.begin(), name.end(), '.', '_');
-  return name;
 }
 
 }  // namespace
@@ -101,9 +134,9 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
   // not the broker's guess.
   std::map<std::string, int> named;
   for (const auto& t : req.topics) ++named[t.name];
-  // Names with '.' or '_' are checked against the topics there are (one listing).
+  // Names are checked against the topics there are (one listing).
   auto shared = std::make_shared<msg::CreateTopicsRequest>(std::move(req));
-  auto create_each = [=](std::map<std::string, std::string> existing) {
+  auto create_each = [=](const existing_topics& existing) {
     const auto& rq = *shared;
     std::map<std::string, std::string> claimed;  // earlier names of this request
     for (std::size_t i = 0; i < rq.topics.size(); ++i) {
@@ -132,33 +165,24 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
         done();
         continue;
       }
+      auto refuse = [&](const refusal& no) {
+        out.errorCode = static_cast<std::int16_t>(no.code);
+        out.errorMessage = no.message;
+        out.numPartitions = -1;
+        out.replicationFactor = -1;
+        out.topicConfigErrorCode = 0;
+        done();
+      };
+      if (auto no = check_name(t.name, existing, claimed)) {
+        refuse(*no);
+        continue;
+      }
       auto checked = check(t, defaults, *self->state.ctx->cluster());
       if (auto* no = std::get_if<refusal>(&checked)) {
-        out.errorCode = static_cast<std::int16_t>(no->code);
-        out.errorMessage = no->message;
-        out.numPartitions = -1;
-        out.replicationFactor = -1;
-        out.topicConfigErrorCode = 0;
-        done();
+        refuse(*no);
         continue;
       }
-      // Kafka's rule: names that differ only in '.' against '_' would share metric names.
-      const auto key = collision_key(t.name);
-      std::string other;
-      if (auto e = existing.find(key); e != existing.end() && e->second != t.name)
-        other = e->second;
-      else if (auto c = claimed.find(key); c != claimed.end() && c->second != t.name)
-        other = c->second;
-      if (!other.empty()) {
-        out.errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
-        out.errorMessage = "Topic '" + t.name + "' collides with existing topic: " + other;
-        out.numPartitions = -1;
-        out.replicationFactor = -1;
-        out.topicConfigErrorCode = 0;
-        done();
-        continue;
-      }
-      claimed.emplace(key, t.name);
+      claimed.emplace(collision_key(t.name), t.name);
       const auto partitions = std::get<std::int32_t>(checked);
       out.numPartitions = partitions;
       if (rq.validateOnly) {
@@ -202,16 +226,15 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
               });
     }
   };
-  const bool may_collide = std::any_of(shared->topics.begin(), shared->topics.end(), [](const auto& t) {
-    return t.name.find_first_of("._") != std::string::npos;
-  });
-  if (!may_collide) return create_each({});
   self->request(self->state.dir.registry, deadline.left(), list_atom::value)
       .then(
           [=](std::vector<storage::topic_info>& topics) {
-            std::map<std::string, std::string> existing;
-            for (const auto& t : topics) existing.emplace(collision_key(t.name), t.name);
-            create_each(std::move(existing));
+            existing_topics existing;
+            for (const auto& t : topics) {
+              existing.names.insert(t.name);
+              existing.by_collision_key.emplace(collision_key(t.name), t.name);
+            }
+            create_each(existing);
           },
           [=](caf::error&) { create_each({}); });  // each creation then meets the same error
 }
