@@ -132,7 +132,7 @@ typename Inspector::result_type inspect(Inspector& f, std::shared_ptr<const mess
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, binary_batch_scan& x) {
   return f(caf::meta::type_name("portask.binary_batch_scan"), x.count, x.messages_at,
-           x.base_timestamp_ms, x.max_timestamp_ms, x.timestamps_unset, x.rebasable);
+           x.base_timestamp_ms, x.max_timestamp_ms, x.timestamps_unset, x.expiring, x.rebasable);
 }
 
 }  // namespace portask::protocol

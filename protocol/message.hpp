@@ -28,8 +28,12 @@ struct message {
   std::optional<std::string> value;  ///< null is a tombstone
   std::vector<message_header> headers;
   std::int64_t timestamp_ms = 0;     ///< producer or broker time, ms since the epoch
-  std::uint8_t priority = 0;         ///< 0 normal; higher is more urgent
-  std::int64_t expires_at_ms = no_expiry;  ///< absolute expiry (ttl resolved), 0 = never
+  /// The application's own urgency mark (0 normal), carried to consumers unchanged: a
+  /// partition delivers in offset order whatever it says.
+  std::uint8_t priority = 0;
+  /// Absolute expiry in the wire formats, 0 = never. The broker refuses a publish that sets
+  /// it (nothing would drop the message then); codecs keep it for a round trip.
+  std::int64_t expires_at_ms = no_expiry;
   std::int64_t offset = no_offset;   ///< assigned by the partition; -1 before that
 
   friend bool operator==(const message&, const message&) = default;

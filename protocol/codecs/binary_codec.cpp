@@ -135,6 +135,7 @@ expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
     if (h.offset_delta != 0 || (h.attrs & (attr::topic | attr::partition)) != 0) inherits = false;
     if (!binary_message::skip_after_head(r, h.attrs, b)) return errc::malformed_payload;
     if ((h.attrs & attr::expiry) && b.expires_at_ms == no_expiry) canonical = false;  // encode() omits it
+    if ((h.attrs & attr::expiry) && b.expires_at_ms != no_expiry) s.expiring = true;
   }
   if (!r.ok() || !r.at_end()) return errc::malformed_payload;
   s.timestamps_unset = some_unset && !some_set;

@@ -119,7 +119,10 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
       {"--http-security-protocol SASL_SSL", "unknown http security protocol 'SASL_SSL'"},
       {"--http-open-probes false", "http_open_probes false needs authorization on"},
       {"--kafka-security-protocol KERBEROS", "unknown kafka security protocol 'KERBEROS'"},
-      {"--kafka-security-protocol SASL_PLAINTEXT --sasl-mechanisms GSSAPI", "unknown SASL mechanism 'GSSAPI'"},
+      {"--kafka-port 9 --kafka-security-protocol SASL_PLAINTEXT --sasl-mechanisms GSSAPI", "unknown SASL mechanism 'GSSAPI'"},
+      // Security for a listener that is not there would only turn authorization on elsewhere.
+      {"--kafka-security-protocol SASL_SSL", "kafka security protocol SASL_SSL is given but the kafka listener is switched off (port 0)"},
+      {"--http-security-protocol SSL", "http security protocol SSL is given but the http listener is switched off (port 0)"},
       {"--super-users bob", "super user 'bob' is not of the form User:<name>"},
       {"--admin-user admin", "needs its password in PORTASK_ADMIN_PASSWORD"},
       {"--authorization maybe", "authorization must be auto, on or off"},
@@ -132,7 +135,9 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
   }
   for (const auto& c : cases) {
     auto [rc, out] = run_shell("env -u PORTASK_ADMIN_PASSWORD timeout 20 " + std::string(PORTASK_SERVER_BINARY) +
-                               " " + c.args + " --port 0 --kafka-port 0 --http-port 0 2>&1");
+                               " " + c.args + " --port 0 " +
+                               (c.args.find("--kafka-port") == std::string::npos ? "--kafka-port 0 " : "") +
+                               "--http-port 0 2>&1");
     EXPECT_EQ(rc, 2) << c.args << ": " << out;
     EXPECT_NE(out.find(c.says), std::string::npos) << c.args << ": " << out;
   }

@@ -220,6 +220,10 @@ TEST_F(NativeSecurity, TheCliManagesUsersAndAcls) {
   std::tie(rc, out) = run_shell(alice + "--sasl-mechanism SCRAM-SHA-256 topics list 2>&1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out.find("cli-acl"), std::string::npos) << out;
+  // A mechanism without a user would authenticate nothing: refused, not ignored.
+  std::tie(rc, out) = run_shell("env -u PORTASK_USER " + cli + " --sasl-mechanism PLAIN topics list 2>&1");
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("--user"), std::string::npos) << out;
   std::tie(rc, out) = run_shell(admin + "acls create --principal User:alice --operation describe --topic cli-acl 2>&1");
   EXPECT_EQ(rc, 0) << out;
   std::tie(rc, out) = run_shell(alice + "topics list 2>&1");

@@ -45,11 +45,13 @@ int main(int argc, char** argv) {
       ->envname("PORTASK_HTTP_PORT");
   app.add_option("--timeout", common.timeout_ms, "request timeout in ms")
       ->check(CLI::PositiveNumber);
-  app.add_option("--user", common.user,
-                 "authenticate as this user; the password comes from PORTASK_PASSWORD or a prompt")
-      ->envname("PORTASK_USER");
-  app.add_option("--sasl-mechanism", common.sasl_mechanism, "SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
-      ->check(CLI::IsMember({"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}));
+  auto* user = app.add_option("--user", common.user,
+                               "authenticate as this user; the password comes from PORTASK_PASSWORD or a prompt")
+                   ->envname("PORTASK_USER");
+  // Without a user nothing authenticates: a mechanism alone would be silently unused.
+  app.add_option("--sasl-mechanism", common.sasl_mechanism, "SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (needs --user)")
+      ->check(CLI::IsMember({"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}))
+      ->needs(user);
   app.add_flag("--tls", common.tls, "connect with TLS (the listener is SSL or SASL_SSL)")
       ->envname("PORTASK_TLS");
   app.add_option("--tls-ca-file", common.tls_ca_file,

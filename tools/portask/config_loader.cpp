@@ -297,6 +297,11 @@ std::optional<std::string> apply_listener_security(const std::string& name, cons
     return "unknown " + name + " security protocol '" + word + "' (" +
            (http ? "PLAINTEXT or SSL" : "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL") + ")";
   }
+  // A switched-off listener secures nothing, and its SASL or client certificates would still
+  // turn authorization on for the listeners that are there.
+  if (!listener.enabled && word != "PLAINTEXT")
+    return name + " security protocol " + word + " is given but the " + name +
+           " listener is switched off (port 0)";
   if (auth == "none") listener.tls.client_auth = tls_client_auth::none;
   else if (auth == "requested") listener.tls.client_auth = tls_client_auth::requested;
   else if (auth == "required") listener.tls.client_auth = tls_client_auth::required;

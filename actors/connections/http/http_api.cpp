@@ -604,9 +604,10 @@ void set_logger_level(const exchange& x, const std::string& name, const std::str
   auto req = json::parse(body, nullptr, false);
   static constexpr std::array<std::string_view, 8> levels = {
       "trace", "debug", "info", "warn", "warning", "error", "critical", "off"};
-  if (req.is_discarded() || !req.is_object() || !req.contains("level") || !req["level"].is_string() ||
+  if (req.is_discarded() || !req.is_object() || req.size() != 1 || !req.contains("level") ||
+      !req["level"].is_string() ||
       std::find(levels.begin(), levels.end(), req["level"].get<std::string>()) == levels.end())
-    return x.fail(400, "expected {\"level\": \"trace|debug|info|warn|error|critical|off\"}");
+    return x.fail(400, "expected {\"level\": \"trace|debug|info|warn|error|critical|off\"} and nothing else");
   const auto l = spdlog::level::from_str(req["level"].get<std::string>());
   const auto level = level_name(l);  // as GET lists it ("warn" is "warning")
   if (all)
@@ -620,21 +621,33 @@ void set_logger_level(const exchange& x, const std::string& name, const std::str
 void route(const exchange& x, http::verb method, const api_target& t, const std::string& body) {
   const auto& p = t.path;
   const bool get = method == http::verb::get;
-  if (p.size() == 1 && p[0] == "overview" && get) return overview(x);
-  if (p.size() == 1 && p[0] == "topics" && get) return list_topics(x);
-  if (p.size() == 1 && p[0] == "topics" && method == http::verb::post) return create_topic(x, body);
-  if (p.size() == 2 && p[0] == "topics" && get) return describe_topic(x, p[1]);
-  if (p.size() == 2 && p[0] == "topics" && method == http::verb::delete_) return delete_topic(x, p[1]);
+  // Only the message browser takes parameters: one given to another endpoint ("?limit=5" on
+  // the topic list) would be answered as if it had been applied.
+  auto plain = [&](auto&& serve) {
+    if (!t.query.empty())
+      return x.fail(400, "unknown parameter '" + t.query.begin()->first +
+                             "' (only GET /api/topics/{name}/messages takes parameters)");
+    serve();
+  };
+  if (p.size() == 1 && p[0] == "overview" && get) return plain([&] { overview(x); });
+  if (p.size() == 1 && p[0] == "topics" && get) return plain([&] { list_topics(x); });
+  if (p.size() == 1 && p[0] == "topics" && method == http::verb::post)
+    return plain([&] { create_topic(x, body); });
+  if (p.size() == 2 && p[0] == "topics" && get) return plain([&] { describe_topic(x, p[1]); });
+  if (p.size() == 2 && p[0] == "topics" && method == http::verb::delete_)
+    return plain([&] { delete_topic(x, p[1]); });
   if (p.size() == 3 && p[0] == "topics" && p[2] == "messages" && get) return browse(x, p[1], t.query);
-  if (p.size() == 1 && p[0] == "groups" && get) return list_groups(x);
+  if (p.size() == 1 && p[0] == "groups" && get) return plain([&] { list_groups(x); });
   if (p.size() == 2 && p[0] == "groups" && get)
-    return group_view(
-        x, p[1], [=](json view) { x.ok(view); },
-        [=](errc e) { x.fail(e, "group '" + p[1] + "'"); });
-  if (p.size() == 1 && p[0] == "loggers" && get) return list_loggers(x);
-  if (p.size() == 1 && p[0] == "cluster" && get) return cluster_info(x);
+    return plain([&] {
+      group_view(
+          x, p[1], [=](json view) { x.ok(view); },
+          [=](errc e) { x.fail(e, "group '" + p[1] + "'"); });
+    });
+  if (p.size() == 1 && p[0] == "loggers" && get) return plain([&] { list_loggers(x); });
+  if (p.size() == 1 && p[0] == "cluster" && get) return plain([&] { cluster_info(x); });
   if (p.size() == 2 && p[0] == "loggers" && method == http::verb::put)
-    return set_logger_level(x, p[1], body);
+    return plain([&] { set_logger_level(x, p[1], body); });
   const bool known = !p.empty() && (p[0] == "overview" || p[0] == "topics" ||
                                     p[0] == "groups" || p[0] == "loggers" || p[0] == "cluster");
   x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");

@@ -20,6 +20,7 @@
 #include <tuple>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/leader_epochs.hpp"
 #include "logging/loggers.hpp"
 #include "protocol/kafka/binary_transcode.hpp"
 #include "protocol/kafka/message_set.hpp"
@@ -391,7 +392,20 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
             [=](fetch_result& res) {
               if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
               if (st->answered) return;
-              st->response.responses[ti].partitions[pi].errorCode = 0;
+              auto& o = st->response.responses[ti].partitions[pi];
+              // A client behind or ahead of this node's leader epoch (v9+) is told so at
+              // once, as a read error, once the partition is known to be led here.
+              if (wait_ms == 0) {
+                const auto current = self->state.ctx->cluster()->leader_epoch(f.tp);
+                if (auto err = check_current_epoch(rq->topics[ti].partitions[pi].currentLeaderEpoch, current);
+                    err != 0) {
+                  o.errorCode = err;
+                  o.highWatermark = -1;
+                  st->any_error = true;
+                  return settle(wait_ms, again);
+                }
+              }
+              o.errorCode = 0;
               const bool got_any = !res.batches.empty();
               const auto got_stored = stored_bytes(res);
               const auto next = got_any ? res.batches.back().next_offset() : offset;

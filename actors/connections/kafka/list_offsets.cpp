@@ -1,8 +1,11 @@
 // ListOffsets (key 2): earliest (-2) and latest (-1) from the partition's bounds; a
 // timestamp finds the first record stamped at or after it, and -3 (v7) the record with the
-// largest timestamp (actors/pipeline/offset_for_time.hpp).
+// largest timestamp (actors/pipeline/offset_for_time.hpp). The client's current leader epoch
+// (v4+) is checked once the partition is known (leader_epochs.hpp), and an offset found comes
+// with the partition's epoch.
 // ACLs: DESCRIBE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/leader_epochs.hpp"
 #include "actors/pipeline/offset_for_time.hpp"
 #include "actors/pipeline/partition.hpp"
 
@@ -50,12 +53,13 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         res->topics[ti].partitions[pi].errorCode = to_kafka(to_errc(e));
         done();
       };
+      const topic_partition tp{req.topics[ti].name, p.partitionIndex};
       auto answer = [=](found f) {
         auto& o = res->topics[ti].partitions[pi];
         o.offset = f.offset;
         o.timestamp = f.timestamp;
-        // One leader since the partition began: epoch 0, as Metadata and Fetch say.
-        o.leaderEpoch = f.offset >= 0 ? 0 : -1;
+        // The epoch Metadata reports: the lease's in a cluster, 0 on a single node.
+        o.leaderEpoch = f.offset >= 0 ? self->state.ctx->cluster()->leader_epoch(tp) : -1;
         // v0 answers a list (Kafka's segment starts); empty when no offset qualifies.
         o.oldStyleOffsets.clear();
         if (f.offset >= 0) o.oldStyleOffsets.push_back(f.offset);
@@ -66,10 +70,14 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         done();
         continue;
       }
-      const topic_partition tp{req.topics[ti].name, p.partitionIndex};
       ask_partition(
           self, self->state.dir, tp, 10s,
           [=](storage::partition_bounds& b) {
+            const auto current = self->state.ctx->cluster()->leader_epoch(tp);
+            if (auto err = check_current_epoch(p.currentLeaderEpoch, current); err != 0) {
+              res->topics[ti].partitions[pi].errorCode = err;
+              return done();
+            }
             if (p.timestamp == earliest) return answer({b.log_start, -1});
             if (p.timestamp == latest) return answer({b.next_offset, -1});
             if (b.log_start >= b.next_offset) return answer({-1, -1});

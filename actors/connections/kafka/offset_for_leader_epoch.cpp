@@ -6,6 +6,7 @@
 // Kafka's epoch cache answers.
 // ACLs: CLUSTER_ACTION on the cluster or DESCRIBE on the topic, else TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/leader_epochs.hpp"
 #include "actors/pipeline/partition.hpp"
 
 namespace portask::kafka {
@@ -15,16 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int32_t undefined_epoch = -1;  // Kafka's UNDEFINED_EPOCH / NO_PARTITION_LEADER_EPOCH
-
 using end_offset = msg::OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult::EpochEndOffset;
-
-// Kafka's Partition.checkCurrentLeaderEpoch: -1 skips the check.
-std::int16_t check_current_epoch(std::int32_t theirs, std::int32_t current) {
-  if (theirs == undefined_epoch || theirs == current) return 0;
-  return static_cast<std::int16_t>(theirs < current ? error_code::fenced_leader_epoch
-                                                    : error_code::unknown_leader_epoch);
-}
 
 // Kafka's LeaderEpochFileCache.endOffsetFor, for a log that was never truncated.
 void answer_for(end_offset& o, std::int32_t requested, std::int32_t current,

@@ -357,6 +357,16 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   if (!check_topic(self, r, sec::acl_operation::write, req->topic)) return;
   if (protocol::is_internal_topic(req->topic))
     return fail(self, r, errc::invalid_request, "'" + req->topic + "' is internal: only the broker writes it");
+  // Nothing would drop a message at its expiry (a partition's log keeps what its retention
+  // keeps): refused rather than stored as if it would be honoured.
+  const bool expiring = pb.kept_encoded() ? pb.encoded_scan.expiring
+                                          : std::any_of(pb.batch.messages.begin(), pb.batch.messages.end(),
+                                                        [](const protocol::message& m) {
+                                                          return m.expires_at_ms != protocol::no_expiry;
+                                                        });
+  if (expiring)
+    return fail(self, r, errc::invalid_request,
+                "message expiry (expires_at) is not supported: set the topic's retention.ms instead");
   pb.auto_create = may_create_topic(self, req->topic);
   if (req->producer.present()) {
     const auto count = pb.record_count();
@@ -845,7 +855,9 @@ void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
           [=, asked = req->cluster, groups = std::move(req->groups)](std::vector<storage::topic_info>& topics) {
             const auto& c = *self->state.ctx;
             native::metadata_response m;
-            m.broker_host = c.config.native.host;
+            // As other nodes advertise this one (a node bound to 0.0.0.0 is not reached there).
+            const auto& advertised = c.config.cluster.advertised_host;
+            m.broker_host = advertised.empty() ? c.config.native.host : advertised;
             m.broker_port = c.native_port.load();
             m.broker_version = std::string("portask ") + version_string;
             m.topics = summaries(describable(self, std::move(topics)));

@@ -446,6 +446,25 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   ASSERT_TRUE(batches && !batches->empty());
   EXPECT_EQ(batches->front().partition_leader_epoch, 0);
 
+  // A client's current epoch is checked as OffsetForLeaderEpoch checks it: ahead of ours is
+  // UNKNOWN_LEADER_EPOCH, behind it FENCED_LEADER_EPOCH (Fetch answers at once), -1 skips.
+  for (const auto& [theirs, want] : std::vector<std::pair<std::int32_t, std::int16_t>>{{1, 75}, {-2, 74}, {0, 0}}) {
+    msg::ListOffsetsRequest at_epoch;
+    at_epoch.replicaId = -1;
+    at_epoch.topics.push_back({"one-node", {{0, theirs, -1, 1}}});
+    EXPECT_EQ(call<msg::ListOffsetsResponse>(c, 2, 7, at_epoch, true).topics.at(0).partitions.at(0).errorCode, want)
+        << "ListOffsets at epoch " << theirs;
+    msg::FetchRequest fetch_at;
+    fetch_at.maxWaitMs = 10000;
+    fetch_at.minBytes = 1;
+    fetch_at.topics.push_back({"one-node", {}, {}});
+    // Partition 1 is empty: were the epoch not an error, the answer would wait for data.
+    fetch_at.topics[0].partitions.push_back({1, theirs, 0, -1, -1, 1 << 20, {}});
+    if (want == 0) fetch_at.maxWaitMs = 0;
+    const auto answer = call<msg::FetchResponse>(c, 1, 11, fetch_at, false);
+    EXPECT_EQ(answer.responses.at(0).partitions.at(0).errorCode, want) << "Fetch at epoch " << theirs;
+  }
+
   msg::ElectLeadersRequest elect;
   elect.electionType = 0;
   elect.topicPartitions = std::vector<msg::ElectLeadersRequest::TopicPartitions>{{"one-node", {0, 1, 9}}};

@@ -60,6 +60,30 @@ TEST(Broker, EveryCodecAndCompressionOnTheWireIsStoredInTheBrokersFormat) {
   }
 }
 
+TEST(Broker, APublishThatSetsAnExpiryIsRefusedWithTheReasonInEveryCodec) {
+  broker_fixture f;
+  must(f.connect().create_topic("ttl", 1));
+  // Binary (kept as it came, checked by its scan) and JSON (decoded): both refuse it.
+  for (auto codec : {protocol::codec_id::binary, protocol::codec_id::json}) {
+    auto c = f.connect({codec, protocol::compression_id::none});
+    auto b = make_batch(3);
+    b.messages[1].expires_at_ms = 1'800'000'000'000;
+    auto refused = c.publish("ttl", 0, b);
+    ASSERT_FALSE(client::ok(refused)) << protocol::to_string(codec);
+    EXPECT_EQ(client::error_of(refused).code, errc::invalid_request);
+    EXPECT_NE(client::error_of(refused).message.find("expiry"), std::string::npos)
+        << client::error_of(refused).message;
+    // Priority is carried as it came.
+    b.messages[1].expires_at_ms = protocol::no_expiry;
+    b.messages[1].priority = 7;
+    must(c.publish("ttl", 0, b));
+  }
+  auto got = must(f.connect().fetch("ttl", 0, 0));
+  ASSERT_EQ(got.messages.size(), 6u) << "only the batches without an expiry were stored";
+  EXPECT_EQ(got.messages[1].priority, 7);
+  EXPECT_EQ(got.messages[4].priority, 7);
+}
+
 TEST(Broker, TopicAdminAndMetadata) {
   broker_fixture f;
   auto c = f.connect();
@@ -103,12 +127,25 @@ TEST(Broker, TopicAdminAndMetadata) {
   EXPECT_EQ(d.configs.at(0).key, "retention.ms");
   auto md = must(c.metadata());
   EXPECT_EQ(md.broker_port, f.server->native_port());
+  EXPECT_EQ(md.broker_host, "127.0.0.1");
   EXPECT_EQ(md.topics.size(), 2u);
   must(c.delete_topic("b"));
   EXPECT_EQ(must(c.list_topics()).size(), 1u);
   auto gone = c.fetch("b", 0, 0);
   ASSERT_FALSE(client::ok(gone));
   EXPECT_EQ(client::error_of(gone).code, errc::unknown_topic);
+}
+
+TEST(Broker, MetadataNamesTheHostThisNodeIsAdvertisedAt) {
+  // A node bound to every address is reached at the host it advertises (as the node list
+  // names it), not at 0.0.0.0.
+  broker_config cfg;
+  cfg.cluster.advertised_host = "node-a.example";
+  broker_fixture f{false, cfg};
+  auto c = f.connect();
+  auto md = must(c.metadata());
+  EXPECT_EQ(md.broker_host, "node-a.example");
+  EXPECT_EQ(md.broker_port, f.server->native_port());
 }
 
 TEST(Broker, AutoCreatesTopicsAndChoosesPartitionsRoundRobin) {
