@@ -263,6 +263,25 @@ TEST_F(Cluster, APartitionsRequestsToAnotherNodeNameItsCurrentLeader) {
       l, 0, 10, produce_request("kip951", partition, record_batch_bytes("x", 1, kafka::compression_type::none)), true);
   EXPECT_EQ(stored.responses.at(0).partitionResponses.at(0).errorCode, 0);
   EXPECT_TRUE(stored.nodeEndpoints.empty());
+  // The leader checks the epoch a client names (KIP-320) against the lease's, the one
+  // Metadata and the hints above report: that epoch reads, an older one is fenced, a newer
+  // one unknown.
+  const auto epoch = p.currentLeader.leaderEpoch;
+  for (const auto& [theirs, want] : std::vector<std::pair<std::int32_t, std::int16_t>>{
+           {epoch, 0}, {epoch - 1, 74}, {epoch + 1, 75}}) {
+    auto at = f;
+    at.topics[0].partitions[0].currentLeaderEpoch = theirs;
+    EXPECT_EQ(call<msg::FetchResponse>(l, 1, 12, at, true).responses.at(0).partitions.at(0).errorCode, want)
+        << "Fetch at epoch " << theirs << " (the lease's is " << epoch << ")";
+    msg::ListOffsetsRequest lo;
+    lo.replicaId = -1;
+    lo.topics.push_back({"kip951", {{partition, theirs, -1, 1}}});
+    const auto listed = call<msg::ListOffsetsResponse>(l, 2, 7, lo, true).topics.at(0).partitions.at(0);
+    EXPECT_EQ(listed.errorCode, want) << "ListOffsets at epoch " << theirs;
+    if (want == 0) {
+      EXPECT_EQ(listed.leaderEpoch, epoch);
+    }
+  }
 }
 
 TEST_F(Cluster, ASecondNodeWithALiveNodesIdDoesNotStart) {
