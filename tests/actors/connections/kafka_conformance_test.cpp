@@ -666,19 +666,26 @@ std::vector<std::vector<std::string>> values_by_partition(const msg::FetchRespon
   return out;
 }
 
-}  // namespace
-
-TEST(KafkaConformance, AFetchWaitsForMinBytesAcrossPartitionsAndAnswersWhatCameAtMaxWait) {
+// A broker with the two-partition topic "gather", and a connection each to read and write it.
+struct gather {
   broker_fixture f;
-  must(f.connect().create_topic("gather", 2));
   raw_kafka consumer{f.server->kafka_port()};
   raw_kafka producer{f.server->kafka_port()};
-  auto produce = [&](std::int32_t partition, const std::string& value) {
+  gather() { must(f.connect().create_topic("gather", 2)); }
+  void produce(std::int32_t partition, const std::string& value) {
     auto res = call<msg::ProduceResponse>(
         producer, 0, 9, produce_request("gather", partition, record_batch_bytes(value, 1, kafka::compression_type::none)),
         true);
     ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
-  };
+  }
+};
+
+}  // namespace
+
+TEST(KafkaConformance, AFetchWaitsForMinBytesAcrossPartitionsAndAnswersWhatCameAtMaxWait) {
+  gather g;
+  auto& consumer = g.consumer;
+  auto produce = [&](std::int32_t partition, const std::string& value) { g.produce(partition, value); };
   const std::string big(2500, 'b');  // stored with a "0" after it: read back as "<2501 bytes>"
 
   // Waiting on both partitions for 2000 bytes: small batches on either are not enough, so
@@ -729,16 +736,9 @@ TEST(KafkaConformance, AFetchWaitsForMinBytesAcrossPartitionsAndAnswersWhatCameA
 }
 
 TEST(KafkaConformance, AFetchAtTheLogEndWaitsWhateverItsLimitsAndWhicheverPartitionIsUnknown) {
-  broker_fixture f;
-  must(f.connect().create_topic("gather", 2));
-  raw_kafka consumer{f.server->kafka_port()};
-  raw_kafka producer{f.server->kafka_port()};
-  auto produce = [&](std::int32_t partition, const std::string& value) {
-    auto res = call<msg::ProduceResponse>(
-        producer, 0, 9, produce_request("gather", partition, record_batch_bytes(value, 1, kafka::compression_type::none)),
-        true);
-    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
-  };
+  gather g;
+  auto& consumer = g.consumer;
+  auto produce = [&](std::int32_t partition, const std::string& value) { g.produce(partition, value); };
   // Limits of 0 bytes still wait for data, and the first batch then comes whole (KIP-74).
   auto zero = fetch_of_pair(1, 60000, 0, 0);
   zero.maxBytes = 0;
