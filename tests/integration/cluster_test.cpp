@@ -281,6 +281,18 @@ TEST_F(Cluster, APartitionsRequestsToAnotherNodeNameItsCurrentLeader) {
     if (want == 0) {
       EXPECT_EQ(listed.leaderEpoch, epoch);
     }
+    // The epoch is checked before leadership and the offset, as Kafka does: the other node
+    // and an offset past the log end say a wrong epoch first.
+    const std::int16_t elsewhere = want == 0 ? 6 : want;
+    EXPECT_EQ(call<msg::FetchResponse>(c, 1, 12, at, true).responses.at(0).partitions.at(0).errorCode, elsewhere)
+        << "Fetch from the other node at epoch " << theirs;
+    EXPECT_EQ(call<msg::ListOffsetsResponse>(c, 2, 7, lo, true).topics.at(0).partitions.at(0).errorCode, elsewhere)
+        << "ListOffsets from the other node at epoch " << theirs;
+    auto past_end = at;
+    past_end.topics[0].partitions[0].fetchOffset = 1000;
+    EXPECT_EQ(call<msg::FetchResponse>(l, 1, 12, past_end, true).responses.at(0).partitions.at(0).errorCode,
+              want == 0 ? 1 : want)
+        << "Fetch past the log end at epoch " << theirs;
   }
 }
 

@@ -77,6 +77,7 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       {"--log-retention-bytes -2", "log_retention_bytes must be -1"},
       {"--store redis://127.0.0.1:1 --memory-store-max-bytes 1048576",
        "memory_store_max_bytes applies to the memory store only"},
+      {"--store-timeout-ms 30000", "store_timeout_ms bounds round trips to a Dragonfly/Redis store"},
       {"--log-retention-check-interval-ms 0", "log-retention-check-interval-ms"},
       {"--partition-tail-budget-bytes 0", "partition-tail-budget-bytes"},
       {"--storage-writers 0", "storage_writers must be between 1 and 64"},

@@ -224,6 +224,10 @@ TEST_F(NativeSecurity, TheCliManagesUsersAndAcls) {
   std::tie(rc, out) = run_shell("env -u PORTASK_USER " + cli + " --sasl-mechanism PLAIN topics list 2>&1");
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("--user"), std::string::npos) << out;
+  // Nor does an empty user name: refused, not taken for "no user".
+  std::tie(rc, out) = run_shell(cli + " --user '' --sasl-mechanism PLAIN topics list 2>&1");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("--user"), std::string::npos) << out;
   std::tie(rc, out) = run_shell(admin + "acls create --principal User:alice --operation describe --topic cli-acl 2>&1");
   EXPECT_EQ(rc, 0) << out;
   std::tie(rc, out) = run_shell(alice + "topics list 2>&1");

@@ -705,6 +705,12 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
               << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
   }
+  // The memory store makes no round trips, so there would be nothing for the timeout to bound.
+  if (c.store == "memory" && c.store_timeout_ms != broker_config{}.store_timeout_ms) {
+    std::cerr << "portask: store_timeout_ms bounds round trips to a Dragonfly/Redis store; the "
+                 "memory store makes none (leave it unset, or use --store redis://host:port)\n";
+    return config_request_exit{2};
+  }
   if (c.cluster.enabled()) {
     if (c.store == "memory") {
       std::cerr << "portask: a cluster node (node_id " << c.cluster.node_id
@@ -755,8 +761,9 @@ std::string describe(const broker_config& c) {
   std::ostringstream s;
   s << "native " << c.native.host << ":" << c.native.port << ", http " << c.http.host << ":"
     << c.http.port << ", kafka " << c.kafka.host << ":" << c.kafka.port << " (advertised "
-    << c.kafka_advertised_host << "), store " << storage::url_without_credentials(c.store) << " (timeout "
-    << c.store_timeout_ms << " ms, " << c.storage_writers << " writers, " << c.storage_readers
+    << c.kafka_advertised_host << "), store " << storage::url_without_credentials(c.store) << " ("
+    << (c.store == "memory" ? std::string() : "timeout " + std::to_string(c.store_timeout_ms) + " ms, ")
+    << c.storage_writers << " writers, " << c.storage_readers
     << " readers), producer id expiration " << c.producer_id_expiration_ms
     << " ms, storage encoding "
     << c.storage_codec << "/" << c.storage_compression << ", max frame " << c.max_frame_bytes

@@ -1,9 +1,34 @@
 // ApiVersions (key 18): the versions of every API in the table. Its response header is
 // always v0, and a version we do not know is answered at v0 with UNSUPPORTED_VERSION and
-// the table, so the client can retry with a version we have.
+// the table, so the client can retry with a version we have. From v3 the client names its
+// software and version (KIP-511); names outside Kafka's pattern are INVALID_REQUEST, with no
+// versions, as Kafka answers them.
 #include "actors/connections/kafka/handlers.hpp"
+#include "logging/loggers.hpp"
 
 namespace portask::kafka {
+namespace {
+
+// Kafka's pattern for both names: letters and digits, with '-' and '.' allowed inside.
+bool valid_software_word(std::string_view s) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (s.empty() || !alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '-' && c != '.') return false;
+  return true;
+}
+
+// For the log: at most 64 characters, anything unprintable as '?'.
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 64));
+  for (auto& c : out)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return out;
+}
+
+}  // namespace
 
 void handle_api_versions(self_ptr self, const request& r, protocol::byte_view body) {
   msg::ApiVersionsResponse res;
@@ -18,6 +43,16 @@ void handle_api_versions(self_ptr self, const request& r, protocol::byte_view bo
   }
   msg::ApiVersionsRequest req;
   if (!read_request_body(body, r, req)) {
+    res.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+    respond(self, r, res, false, true);
+    return;
+  }
+  if (r.api_version >= 3 &&
+      (!valid_software_word(req.clientSoftwareName) || !valid_software_word(req.clientSoftwareVersion))) {
+    logging::kafka().info("kafka: ApiVersions refused: client software '{}' version '{}' is not "
+                          "letters, digits, '-' and '.'",
+                          printable(req.clientSoftwareName), printable(req.clientSoftwareVersion));
+    res.apiKeys.clear();
     res.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
     respond(self, r, res, false, true);
     return;

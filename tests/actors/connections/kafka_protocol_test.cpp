@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "tests/actors/broker_fixture.hpp"
 #include "raw_kafka.hpp"
@@ -32,6 +35,29 @@ TEST(KafkaProtocol, ApiVersionsListsTheTableAndDowngradesUnknownVersions) {
   auto v0 = decode_as<msg::ApiVersionsResponse>(*body, 0);
   EXPECT_EQ(v0.errorCode, 35);
   EXPECT_FALSE(v0.apiKeys.empty());
+  // From v3 the client's software name and version must be Kafka's letters, digits, '-' and
+  // '.' (neither first nor last): INVALID_REQUEST without versions otherwise, as Kafka
+  // answers, and the connection goes on.
+  std::int32_t next = 3;
+  for (const auto& [name, version, code] :
+       std::vector<std::tuple<std::string, std::string, int>>{
+           {"confluent-kafka-python", "1.7.0-rdkafka-2.0.2", 0},
+           {"librdkafka", "2.0.2", 0},
+           {"a", "1", 0},
+           {"bad name", "1", 42},
+           {"ok", "", 42},
+           {"-lead", "1", 42},
+           {"trail.", "1", 42},
+           {"", "1", 42},
+           {"ok", "1_0", 42}}) {
+    c.send(18, 3, next, msg::ApiVersionsRequest{name, version}, true);
+    body = c.receive(corr, false);
+    ASSERT_TRUE(body) << name << " " << version;
+    EXPECT_EQ(corr, next++);
+    auto got = decode_as<msg::ApiVersionsResponse>(*body, 3);
+    EXPECT_EQ(got.errorCode, code) << "'" << name << "' '" << version << "'";
+    EXPECT_EQ(got.apiKeys.empty(), code != 0) << "'" << name << "' '" << version << "'";
+  }
 }
 
 TEST(KafkaProtocol, ProducedRecordsAreStoredAsPortaskFramesAndFetchedBack) {
