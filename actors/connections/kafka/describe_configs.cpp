@@ -6,6 +6,7 @@
 // ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for the broker and its loggers.
 #include <spdlog/spdlog.h>
 
+#include "actors/connections/kafka/config_documentation.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 
@@ -118,7 +119,7 @@ config_type type_of(const std::string& name) {
 
 void fill(result_t& out, const std::vector<config_value>& values,
           const std::optional<std::vector<std::string>>& keys, std::int16_t version,
-          bool include_synonyms) {
+          bool include_synonyms, bool include_documentation) {
   for (const auto& v : values) {
     if (keys && !keys->empty() &&
         std::find(keys->begin(), keys->end(), v.name) == keys->end())
@@ -132,7 +133,8 @@ void fill(result_t& out, const std::vector<config_value>& values,
     e.isSensitive = false;
     if (version >= 3) e.configType = v.type;
     if (include_synonyms) e.synonyms.push_back({v.name, v.value, v.source});
-    e.documentation = std::nullopt;
+    // Asked for (v3+): what the key means and what Portask does with it.
+    e.documentation = include_documentation ? config_documentation(v.name) : std::nullopt;
     out.configs.push_back(std::move(e));
   }
 }
@@ -183,7 +185,8 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
         out.errorMessage = "unknown broker id " + rq.resourceName;
       } else {
-        fill(out, broker_configs(ctx), rq.configurationKeys, r.api_version, req.includeSynonyms);
+        fill(out, broker_configs(ctx), rq.configurationKeys, r.api_version, req.includeSynonyms,
+             req.includeDocumentation);
       }
       continue;
     }
@@ -195,6 +198,7 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
     ++*pending;
     const auto keys = rq.configurationKeys;
     const bool synonyms = req.includeSynonyms;
+    const bool documentation = req.includeDocumentation;
     // The topic's configs only: no partition is asked (or started) for its bounds.
     self->request(self->state.dir.registry, 10s, topic_atom::value, rq.resourceName, false)
         .then(
@@ -208,7 +212,7 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
                 for (const auto& own : values) overridden |= own.name == def.name;
                 if (!overridden) values.push_back(std::move(def));
               }
-              fill(o, values, keys, r.api_version, synonyms);
+              fill(o, values, keys, r.api_version, synonyms, documentation);
               done();
             },
             [=](caf::error& e) {

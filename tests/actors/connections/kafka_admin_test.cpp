@@ -113,7 +113,26 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
     EXPECT_EQ(res.results[2].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
     ASSERT_EQ(res.results[3].configs.size(), 1u);
     EXPECT_EQ(res.results[3].configs[0].value, "true");
+    for (const auto& r : res.results)
+      for (const auto& e : r.configs) EXPECT_FALSE(e.documentation) << e.name << ": not asked for";
   }
+  // Asked for (v3+), every config reported, topic's and broker's, comes with what it means
+  // and what Portask does with it.
+  req.includeDocumentation = true;
+  req.resources = {{2, "cfg", std::nullopt}, {4, "0", std::nullopt}};
+  auto documented = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true);
+  ASSERT_EQ(documented.results.size(), 2u);
+  std::map<std::string, std::string> docs;
+  for (const auto& r : documented.results) {
+    EXPECT_FALSE(r.configs.empty());
+    for (const auto& e : r.configs) {
+      EXPECT_TRUE(e.documentation && !e.documentation->empty()) << e.name;
+      docs[e.name] = e.documentation.value_or("");
+    }
+  }
+  EXPECT_NE(docs["segment.ms"].find("not acted on"), std::string::npos) << docs["segment.ms"];
+  EXPECT_NE(docs["cleanup.policy"].find("does not compact"), std::string::npos);
+  EXPECT_NE(docs["num.partitions"].find("default_partitions"), std::string::npos);
 }
 
 TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
