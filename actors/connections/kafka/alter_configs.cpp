@@ -1,5 +1,6 @@
 // AlterConfigs (key 33) and IncrementalAlterConfigs (key 44): a topic's config overrides,
-// changed at run time and stored with the topic. AlterConfigs replaces the whole set (keys it
+// changed at run time and stored with the topic; and, through IncrementalAlterConfigs, the
+// broker's loggers (BROKER_LOGGER: SET a level, DELETE back to the broker's). AlterConfigs replaces the whole set (keys it
 // does not name go back to their defaults); the incremental form SETs, DELETEs, and APPENDs
 // to or SUBTRACTs from list configs. Every value is validated as CreateTopics validates it
 // (topic_configs). Broker configs come from Portask's config file and flags and cannot be
@@ -9,8 +10,10 @@
 #include <type_traits>
 #include <variant>
 
+#include "actors/connections/kafka/broker_loggers.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/topic_configs.hpp"
+#include "logging/loggers.hpp"
 
 namespace portask::kafka {
 
@@ -96,6 +99,49 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
   return current;
 }
 
+// The broker's loggers: every change checked before any applies, as Kafka checks them.
+std::optional<refusal> alter_loggers(self_ptr self, const std::string& broker,
+                                     const std::vector<change>& changes, bool validate_only) {
+  const auto me = std::to_string(broker_id(self));
+  if (broker != me)
+    return refusal{error_code::invalid_request,
+                   broker.empty() ? "broker id must not be empty"
+                                  : "unexpected broker id " + broker + ", this is " + me};
+  std::vector<std::pair<std::string, spdlog::level::level_enum>> levels;
+  for (const auto& c : changes) {
+    for (const auto& [named, level] : levels)
+      if (named == c.name)
+        return refusal{error_code::invalid_request, "logger '" + c.name + "' is named twice"};
+    if (!is_module_logger(c.name)) {
+      std::string known;
+      for (auto m : logging::modules) known += (known.empty() ? "" : ", ") + std::string(m);
+      return refusal{error_code::invalid_config,
+                     "logger '" + c.name + "' does not exist (the loggers are " + known + ")"};
+    }
+    if (c.operation == op::set) {
+      const auto level = c.value ? level_of_kafka_name(*c.value) : std::nullopt;
+      if (!level)
+        return refusal{error_code::invalid_config,
+                       "cannot set the level of " + c.name + " to " + c.value.value_or("null") +
+                           ": the levels are FATAL, ERROR, WARN, INFO, DEBUG and TRACE"};
+      levels.emplace_back(c.name, *level);
+    } else if (c.operation == op::remove) {
+      // Back to the broker's level: log_level, or what SIGHUP or PUT /api/loggers/all set.
+      levels.emplace_back(c.name, spdlog::default_logger()->level());
+    } else {
+      return refusal{error_code::invalid_request,
+                     "only SET and DELETE apply to broker loggers, not APPEND or SUBTRACT"};
+    }
+  }
+  if (validate_only) return std::nullopt;
+  for (const auto& [name, level] : levels) {
+    logging::named(name)->set_level(level);
+    logging::runtime().info("log level of {} set to {} (Kafka IncrementalAlterConfigs)", name,
+                            kafka_level_name(level));
+  }
+  return std::nullopt;
+}
+
 // Alters one resource and calls `done(refusal or none)`.
 template <class Done>
 void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
@@ -105,6 +151,9 @@ void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
                         "broker configs are set by Portask's config file and flags and cannot "
                         "be changed at run time"});
   }
+  // Only IncrementalAlterConfigs gets here with loggers (`replace` is AlterConfigs').
+  if (type == resource_broker_logger && !replace)
+    return done(alter_loggers(self, name, changes, validate_only));
   if (type != resource_topic) {
     return done(refusal{error_code::invalid_request,
                         "unsupported resource type " + std::to_string(type)});

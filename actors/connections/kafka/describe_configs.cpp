@@ -2,10 +2,12 @@
 // override, else the default) and the broker's configs. A default is the broker's where the
 // broker decides it (its log_retention_ms / log_retention_bytes, the frame limit as
 // max.message.bytes) and Kafka's otherwise, each with its source: the topic, the broker's
-// config, or the built-in default. Which overrides Portask acts on: docs/kafka.md.
+// config, or the built-in default. Which overrides Portask acts on: docs/kafka.md. The
+// broker's loggers (BROKER_LOGGER) are listed with their levels (broker_loggers.hpp).
 // ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for the broker and its loggers.
 #include <spdlog/spdlog.h>
 
+#include "actors/connections/kafka/broker_loggers.hpp"
 #include "actors/connections/kafka/config_documentation.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/topic_configs.hpp"
@@ -27,6 +29,7 @@ constexpr std::int8_t resource_broker_logger = 8;
 constexpr std::int8_t source_topic = 1;    // DYNAMIC_TOPIC_CONFIG
 constexpr std::int8_t source_static = 4;   // STATIC_BROKER_CONFIG
 constexpr std::int8_t source_default = 5;  // DEFAULT_CONFIG
+constexpr std::int8_t source_logger = 6;   // DYNAMIC_BROKER_LOGGER_CONFIG
 enum config_type : std::int8_t { t_boolean = 1, t_string = 2, t_int = 3, t_long = 5, t_list = 7 };
 
 struct config_value {
@@ -103,6 +106,15 @@ std::vector<config_value> broker_configs(const broker_context& ctx) {
   };
 }
 
+// The broker's loggers (broker_loggers.hpp), each with its level now.
+std::vector<config_value> logger_configs() {
+  std::vector<config_value> out;
+  for (auto m : logging::modules)
+    out.push_back({std::string(m), std::string(kafka_level_name(logging::named(m)->level())),
+                   source_logger, t_string});
+  return out;
+}
+
 config_type type_of(const std::string& name) {
   const auto* spec = find_topic_config(name);
   if (!spec) return t_string;
@@ -132,7 +144,7 @@ void fill(result_t& out, const std::vector<config_value>& values,
     e.configSource = v.source;
     e.isSensitive = false;
     if (version >= 3) e.configType = v.type;
-    if (include_synonyms) e.synonyms.push_back({v.name, v.value, v.source});
+    if (include_synonyms && v.source != source_logger) e.synonyms.push_back({v.name, v.value, v.source});
     // Asked for (v3+): what the key means and what Portask does with it.
     e.documentation = include_documentation ? config_documentation(v.name) : std::nullopt;
     out.configs.push_back(std::move(e));
@@ -186,6 +198,20 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
         out.errorMessage = "unknown broker id " + rq.resourceName;
       } else {
         fill(out, broker_configs(ctx), rq.configurationKeys, r.api_version, req.includeSynonyms,
+             req.includeDocumentation);
+      }
+      continue;
+    }
+    if (rq.resourceType == resource_broker_logger) {
+      // As Kafka: the loggers of the broker named, which must be this one.
+      if (rq.resourceName != std::to_string(broker_id(self))) {
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+        out.errorMessage = rq.resourceName.empty()
+                               ? "broker id must not be empty"
+                               : "unexpected broker id " + rq.resourceName + ", this is " +
+                                     std::to_string(broker_id(self));
+      } else {
+        fill(out, logger_configs(), rq.configurationKeys, r.api_version, req.includeSynonyms,
              req.includeDocumentation);
       }
       continue;

@@ -3,7 +3,13 @@
 // sequence rules of idempotent producers.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "actors/pipeline/topic_configs.hpp"
+#include "logging/loggers.hpp"
 #include "tests/actors/broker_fixture.hpp"
 #include "raw_kafka.hpp"
 
@@ -133,6 +139,76 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   EXPECT_NE(docs["segment.ms"].find("not acted on"), std::string::npos) << docs["segment.ms"];
   EXPECT_NE(docs["cleanup.policy"].find("does not compact"), std::string::npos);
   EXPECT_NE(docs["num.partitions"].find("default_partitions"), std::string::npos);
+}
+
+// KIP-412: the broker's loggers as the BROKER_LOGGER resource (8), the ones /api/loggers
+// shows: listed with their levels by Kafka's names, SET and DELETEd by
+// IncrementalAlterConfigs, every bad change refused before any applies.
+TEST(KafkaAdmin, BrokerLoggersAreDescribedAndTheirLevelsChangedByIncrementalAlterConfigs) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto& kafka_logger = *logging::named("portask.kafka");
+  const auto before = kafka_logger.level();
+  const auto http_before = logging::named("portask.http")->level();
+  auto describe = [&](const std::string& broker) {
+    msg::DescribeConfigsRequest req;
+    req.resources.push_back({8, broker, std::nullopt});
+    return call<msg::DescribeConfigsResponse>(c, 32, 4, req, true).results.at(0);
+  };
+  auto levels = [&] {
+    std::map<std::string, std::string> out;
+    for (const auto& e : describe("0").configs) out[e.name] = e.value.value_or("<null>");
+    return out;
+  };
+  auto alter = [&](std::vector<msg::IncrementalAlterConfigsRequest::AlterConfigsResource::AlterableConfig> changes,
+                   bool validate_only = false, const std::string& broker = "0") {
+    msg::IncrementalAlterConfigsRequest req;
+    req.validateOnly = validate_only;
+    req.resources.push_back({8, broker, std::move(changes)});
+    return call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, req, true).responses.at(0);
+  };
+  const auto listed = levels();
+  EXPECT_EQ(listed.size(), logging::modules.size());
+  for (auto m : logging::modules) EXPECT_EQ(listed.count(std::string(m)), 1u) << m;
+  for (const auto& e : describe("0").configs) {
+    EXPECT_EQ(e.configSource, 6) << "DYNAMIC_BROKER_LOGGER_CONFIG";
+    EXPECT_FALSE(e.readOnly);
+  }
+  EXPECT_EQ(describe("").errorCode, 42);
+  EXPECT_EQ(describe("7").errorCode, 42) << "another broker's loggers";
+
+  auto r = alter({{"portask.kafka", 0, std::string("TRACE")}, {"portask.http", 0, std::string("ERROR")}});
+  EXPECT_EQ(r.errorCode, 0) << r.errorMessage.value_or("");
+  EXPECT_EQ(levels()["portask.kafka"], "TRACE");
+  EXPECT_EQ(levels()["portask.http"], "ERROR");
+  EXPECT_EQ(kafka_logger.level(), spdlog::level::trace) << "the logger itself, not a copy";
+  // Refused, and nothing applied: the good change in the same resource stays undone.
+  for (const auto& [changes, code] :
+       std::vector<std::pair<std::vector<msg::IncrementalAlterConfigsRequest::AlterConfigsResource::AlterableConfig>, int>>{
+           {{{"portask.http", 0, std::string("DEBUG")}, {"portask.nope", 0, std::string("DEBUG")}}, 40},
+           {{{"portask.http", 0, std::string("DEBUG")}, {"portask.kafka", 0, std::string("LOUD")}}, 40},
+           {{{"portask.http", 0, std::string("DEBUG")}, {"portask.kafka", 0, std::nullopt}}, 40},
+           {{{"portask.http", 0, std::string("DEBUG")}, {"portask.kafka", 2, std::string("DEBUG")}}, 42},
+           {{{"portask.http", 0, std::string("DEBUG")}, {"portask.http", 0, std::string("INFO")}}, 42}}) {
+    auto refused = alter(changes);
+    EXPECT_EQ(refused.errorCode, code) << refused.errorMessage.value_or("");
+    EXPECT_TRUE(refused.errorMessage.has_value());
+  }
+  EXPECT_EQ(levels()["portask.http"], "ERROR");
+  EXPECT_EQ(alter({{"portask.http", 0, std::string("DEBUG")}}, true).errorCode, 0);
+  EXPECT_EQ(levels()["portask.http"], "ERROR") << "validateOnly changes nothing";
+  EXPECT_EQ(alter({{"portask.http", 0, std::string("DEBUG")}}, false, "7").errorCode, 42);
+  // AlterConfigs does not take loggers, as in Kafka.
+  msg::AlterConfigsRequest whole;
+  whole.resources.push_back({8, "0", {{"portask.http", std::string("DEBUG")}}});
+  EXPECT_EQ(call<msg::AlterConfigsResponse>(c, 33, 2, whole, true).responses.at(0).errorCode, 42);
+  // DELETE: back to the broker's level.
+  r = alter({{"portask.kafka", 1, std::nullopt}, {"portask.http", 1, std::nullopt}});
+  EXPECT_EQ(r.errorCode, 0) << r.errorMessage.value_or("");
+  EXPECT_EQ(kafka_logger.level(), spdlog::default_logger()->level());
+  EXPECT_EQ(logging::named("portask.http")->level(), spdlog::default_logger()->level());
+  kafka_logger.set_level(before);
+  logging::named("portask.http")->set_level(http_before);
 }
 
 TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
