@@ -77,7 +77,10 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       {"--log-retention-bytes -2", "log_retention_bytes must be -1"},
       {"--store redis://127.0.0.1:1 --memory-store-max-bytes 1048576",
        "memory_store_max_bytes applies to the memory store only"},
+      // Given at all, even at its default value, or through the file.
       {"--store-timeout-ms 30000", "store_timeout_ms bounds round trips to a Dragonfly/Redis store"},
+      {"--store-timeout-ms 5000", "store_timeout_ms bounds round trips to a Dragonfly/Redis store"},
+      {"--config " + dir.path() + "/timeout.yaml", "store_timeout_ms bounds round trips to a Dragonfly/Redis store"},
       {"--log-retention-check-interval-ms 0", "log-retention-check-interval-ms"},
       {"--partition-tail-budget-bytes 0", "partition-tail-budget-bytes"},
       {"--storage-writers 0", "storage_writers must be between 1 and 64"},
@@ -97,6 +100,10 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
   {
     std::ofstream yaml(dir.path() + "/bad.yaml");
     yaml << "log_retention_bytes: -3\n";
+  }
+  {
+    std::ofstream yaml(dir.path() + "/timeout.yaml");
+    yaml << "store: memory\nstore_timeout_ms: 5000\n";
   }
   for (const auto& c : cases) {
     auto [rc, out] = start_with(c.args);

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
                    ->envname("PORTASK_USER")
                    ->check(CLI::Validator(
                        [](std::string& v) { return v.empty() ? std::string("a user name cannot be empty") : std::string(); },
-                       "NAME"));
+                       ""));
   // Without a user nothing authenticates: a mechanism alone would be silently unused.
   app.add_option("--sasl-mechanism", common.sasl_mechanism, "SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (needs --user)")
       ->check(CLI::IsMember({"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}))

@@ -186,7 +186,9 @@ void read_tls(const YAML::Node& root, const char* key, listener_config& l, std::
 }
 
 // YAML layout mirrors broker_config (see docs/configuration in README.md).
-void apply_yaml(const std::string& path, broker_config& c, security_words& security) {
+// Returns whether the file sets store_timeout_ms (which the memory store refuses even at
+// its default value: a setting given must act).
+bool apply_yaml(const std::string& path, broker_config& c, security_words& security) {
   const YAML::Node root = YAML::LoadFile(path);
   if (auto unknown = unknown_yaml_keys(root); !unknown.empty()) {
     std::string names;
@@ -281,6 +283,7 @@ void apply_yaml(const std::string& path, broker_config& c, security_words& secur
     read(g, "min_session_timeout_ms", c.group_min_session_timeout_ms);
     read(g, "max_session_timeout_ms", c.group_max_session_timeout_ms);
   }
+  return static_cast<bool>(root["store_timeout_ms"]);
 }
 
 }  // namespace
@@ -406,9 +409,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   broker_config c;
   security_words security;
   const std::string path = find_config_path(argc, argv);
+  bool store_timeout_given = false;
   if (!path.empty()) {
     try {
-      apply_yaml(path, c, security);
+      store_timeout_given = apply_yaml(path, c, security);
     } catch (const YAML::Exception& e) {
       std::cerr << "portask: cannot read config file " << path << ": " << e.what() << "\n";
       return config_request_exit{2};
@@ -423,9 +427,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--store", c.store,
                  "'memory' (embedded, default) or redis://host:port for Dragonfly/Redis")
       ->envname("PORTASK_STORE");
-  app.add_option("--store-timeout-ms", c.store_timeout_ms,
-                 "bound on every store round trip; past it the call fails (retriable)")
-      ->envname("PORTASK_STORE_TIMEOUT_MS");
+  auto* store_timeout = app.add_option("--store-timeout-ms", c.store_timeout_ms,
+                                       "bound on every Dragonfly/Redis round trip; past it the "
+                                       "call fails (retriable). Not with the memory store")
+                           ->envname("PORTASK_STORE_TIMEOUT_MS");
   app.add_option("--storage-writers", c.storage_writers,
                  "storage writer actors, each a thread with its own store connection (1-64)")
       ->envname("PORTASK_STORAGE_WRITERS");
@@ -705,8 +710,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
               << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
   }
-  // The memory store makes no round trips, so there would be nothing for the timeout to bound.
-  if (c.store == "memory" && c.store_timeout_ms != broker_config{}.store_timeout_ms) {
+  // The memory store makes no round trips, so there would be nothing for the timeout to
+  // bound: given at all (even at its default), it is refused rather than reported and unused.
+  if (c.store == "memory" && (store_timeout_given || store_timeout->count() > 0)) {
     std::cerr << "portask: store_timeout_ms bounds round trips to a Dragonfly/Redis store; the "
                  "memory store makes none (leave it unset, or use --store redis://host:port)\n";
     return config_request_exit{2};

@@ -102,11 +102,13 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
 // The broker's loggers: every change checked before any applies, as Kafka checks them.
 std::optional<refusal> alter_loggers(self_ptr self, const std::string& broker,
                                      const std::vector<change>& changes, bool validate_only) {
-  const auto me = std::to_string(broker_id(self));
-  if (broker != me)
-    return refusal{error_code::invalid_request,
-                   broker.empty() ? "broker id must not be empty"
-                                  : "unexpected broker id " + broker + ", this is " + me};
+  // A SET without a value is a malformed request before anything else, as in Kafka.
+  std::string unset;
+  for (const auto& c : changes)
+    if (c.operation != op::remove && !c.value) unset += (unset.empty() ? "" : ", ") + c.name;
+  if (!unset.empty()) return refusal{error_code::invalid_request, "null value for " + unset};
+  if (auto problem = broker_name_problem(broker, broker_id(self)))
+    return refusal{error_code::invalid_request, *problem};
   std::vector<std::pair<std::string, spdlog::level::level_enum>> levels;
   for (const auto& c : changes) {
     for (const auto& [named, level] : levels)
@@ -119,10 +121,10 @@ std::optional<refusal> alter_loggers(self_ptr self, const std::string& broker,
                      "logger '" + c.name + "' does not exist (the loggers are " + known + ")"};
     }
     if (c.operation == op::set) {
-      const auto level = c.value ? level_of_kafka_name(*c.value) : std::nullopt;
+      const auto level = level_of_kafka_name(*c.value);
       if (!level)
         return refusal{error_code::invalid_config,
-                       "cannot set the level of " + c.name + " to " + c.value.value_or("null") +
+                       "cannot set the level of " + c.name + " to " + *c.value +
                            ": the levels are FATAL, ERROR, WARN, INFO, DEBUG and TRACE"};
       levels.emplace_back(c.name, *level);
     } else if (c.operation == op::remove) {

@@ -8,7 +8,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "logging/loggers.hpp"
@@ -39,6 +42,20 @@ inline std::optional<spdlog::level::level_enum> level_of_kafka_name(std::string_
 
 inline bool is_module_logger(std::string_view name) {
   return std::find(logging::modules.begin(), logging::modules.end(), name) != logging::modules.end();
+}
+
+/// Why `name` does not name this broker (`self_id`), read as Kafka reads a broker id (an
+/// integer: "0", "00" and "+0" are broker 0), or nothing when it does.
+inline std::optional<std::string> broker_name_problem(std::string_view name, std::int32_t self_id) {
+  if (name.empty()) return "broker id must not be empty";
+  std::string_view digits = name.front() == '+' ? name.substr(1) : name;
+  std::int32_t id = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty())
+    return "broker id must be an integer, but it is: " + std::string(name);
+  if (id != self_id)
+    return "unexpected broker id " + std::string(name) + ", this is " + std::to_string(self_id);
+  return std::nullopt;
 }
 
 }  // namespace portask::kafka

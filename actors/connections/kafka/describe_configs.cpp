@@ -111,7 +111,7 @@ std::vector<config_value> logger_configs() {
   std::vector<config_value> out;
   for (auto m : logging::modules)
     out.push_back({std::string(m), std::string(kafka_level_name(logging::named(m)->level())),
-                   source_logger, t_string});
+                   source_logger, static_cast<config_type>(0)});  // UNKNOWN, as Kafka leaves it
   return out;
 }
 
@@ -204,12 +204,9 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
     }
     if (rq.resourceType == resource_broker_logger) {
       // As Kafka: the loggers of the broker named, which must be this one.
-      if (rq.resourceName != std::to_string(broker_id(self))) {
+      if (auto problem = broker_name_problem(rq.resourceName, broker_id(self))) {
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
-        out.errorMessage = rq.resourceName.empty()
-                               ? "broker id must not be empty"
-                               : "unexpected broker id " + rq.resourceName + ", this is " +
-                                     std::to_string(broker_id(self));
+        out.errorMessage = *problem;
       } else {
         fill(out, logger_configs(), rq.configurationKeys, r.api_version, req.includeSynonyms,
              req.includeDocumentation);

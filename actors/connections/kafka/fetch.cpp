@@ -431,10 +431,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
               auto& o = st->response.responses[ti].partitions[pi];
               o.errorCode = to_kafka(why);
               o.highWatermark = -1;
-              // Kafka checks the client's leader epoch before leadership and the offset: a
-              // stale client hears FENCED_LEADER_EPOCH rather than NOT_LEADER_OR_FOLLOWER or
-              // OFFSET_OUT_OF_RANGE. Only where the partition has a known epoch (a leader).
-              if (wait_ms == 0 && why != errc::unknown_topic && why != errc::unknown_partition) {
+              // On the leader, Kafka checks the client's leader epoch before the read: a stale
+              // client hears FENCED_LEADER_EPOCH rather than OFFSET_OUT_OF_RANGE. Another node
+              // holds no replica of it, and says NOT_LEADER_OR_FOLLOWER whatever the epoch.
+              if (wait_ms == 0 && why != errc::unknown_topic && why != errc::unknown_partition &&
+                  why != errc::not_leader) {
                 const auto current = self->state.ctx->cluster()->leader_epoch(f.tp);
                 const auto theirs = rq->topics[ti].partitions[pi].currentLeaderEpoch;
                 if (auto err = check_current_epoch(theirs, current); current >= 0 && err != 0) o.errorCode = err;

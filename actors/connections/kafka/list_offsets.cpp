@@ -1,7 +1,7 @@
 // ListOffsets (key 2): earliest (-2) and latest (-1) from the partition's bounds; a
 // timestamp finds the first record stamped at or after it, and -3 (v7) the record with the
 // largest timestamp (actors/pipeline/offset_for_time.hpp). The client's current leader epoch
-// (v4+) is checked before anything but the partition's existence (leader_epochs.hpp), and an
+// (v4+) is checked on the leader before anything else can fail (leader_epochs.hpp), and an
 // offset found comes with the partition's epoch.
 // ACLs: DESCRIBE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
@@ -54,9 +54,9 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         const auto why = to_errc(e);
         auto& o = res->topics[ti].partitions[pi];
         o.errorCode = to_kafka(why);
-        // As Kafka, a stale or future epoch is said before leadership: where the partition
-        // has a leader, FENCED or UNKNOWN_LEADER_EPOCH rather than NOT_LEADER_OR_FOLLOWER.
-        if (why != errc::unknown_topic && why != errc::unknown_partition) {
+        // On the leader, as in Kafka, a stale or future epoch is said before any other
+        // failure; another node holds no replica and says NOT_LEADER_OR_FOLLOWER.
+        if (why != errc::unknown_topic && why != errc::unknown_partition && why != errc::not_leader) {
           const auto current = self->state.ctx->cluster()->leader_epoch(tp);
           if (auto err = check_current_epoch(p.currentLeaderEpoch, current); current >= 0 && err != 0)
             o.errorCode = err;

@@ -120,7 +120,11 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
     ASSERT_EQ(res.results[3].configs.size(), 1u);
     EXPECT_EQ(res.results[3].configs[0].value, "true");
     for (const auto& r : res.results)
-      for (const auto& e : r.configs) EXPECT_FALSE(e.documentation) << e.name << ": not asked for";
+      for (const auto& e : r.configs) {
+        if (v >= 3) {
+          EXPECT_FALSE(e.documentation) << e.name << ": not asked for";
+        }
+      }
   }
   // Asked for (v3+), every config reported, topic's and broker's, comes with what it means
   // and what Portask does with it.
@@ -187,7 +191,7 @@ TEST(KafkaAdmin, BrokerLoggersAreDescribedAndTheirLevelsChangedByIncrementalAlte
        std::vector<std::pair<std::vector<msg::IncrementalAlterConfigsRequest::AlterConfigsResource::AlterableConfig>, int>>{
            {{{"portask.http", 0, std::string("DEBUG")}, {"portask.nope", 0, std::string("DEBUG")}}, 40},
            {{{"portask.http", 0, std::string("DEBUG")}, {"portask.kafka", 0, std::string("LOUD")}}, 40},
-           {{{"portask.http", 0, std::string("DEBUG")}, {"portask.kafka", 0, std::nullopt}}, 40},
+           {{{"portask.http", 0, std::string("DEBUG")}, {"portask.kafka", 0, std::nullopt}}, 42},
            {{{"portask.http", 0, std::string("DEBUG")}, {"portask.kafka", 2, std::string("DEBUG")}}, 42},
            {{{"portask.http", 0, std::string("DEBUG")}, {"portask.http", 0, std::string("INFO")}}, 42}}) {
     auto refused = alter(changes);
