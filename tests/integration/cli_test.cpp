@@ -183,6 +183,16 @@ TEST_F(Cli, AGroupCommitsResumesShowsLagAndResets) {
   while (protocol::partition_for_key(b, 2) == protocol::partition_for_key(a, 2)) b += "b";
   ASSERT_EQ(cli("produce jobs -k " + a + " j1 j2 j3").first, 0);
   ASSERT_EQ(cli("produce jobs -k " + b + " j4 j5").first, 0);
+  // Stopped by -n inside what it fetched, a member commits what it printed and no more: the
+  // next run prints the rest.
+  const auto first = json_lines("consume jobs --group partial --format json -n 1");
+  ASSERT_EQ(first.size(), 1u);
+  const auto the_rest = json_lines("consume jobs --group partial --format json");
+  EXPECT_EQ(the_rest.size(), 4u);
+  std::set<std::string> seen;
+  for (const auto& m : first) seen.insert(m["value"].get<std::string>());
+  for (const auto& m : the_rest) seen.insert(m["value"].get<std::string>());
+  EXPECT_EQ(seen, (std::set<std::string>{"j1", "j2", "j3", "j4", "j5"}));
   EXPECT_EQ(json_lines("consume jobs --group billing --format json").size(), 5u);
   ASSERT_EQ(cli("produce jobs -k " + a + " j6").first, 0);
   // The second run resumes from what the first committed.

@@ -2,8 +2,9 @@
 // position, printed in a chosen format. Without --follow it stops at the high watermarks it
 // found when it started; with --follow it subscribes to every partition and waits.
 // With --group it is a member of that consumer group: the broker assigns its partitions, each
-// starts at the group's committed offset (else at --from), and every batch printed is
-// committed, so the next run resumes where this one stopped.
+// starts at the group's committed offset (else at --from), and what it printed is committed
+// (up to the last message printed when -n stops it inside a batch), so the next run resumes
+// where this one stopped.
 // In a cluster every partition is read from its leader and the group's requests go to its
 // coordinator, following them when they move (client/cluster_client.hpp).
 #include <algorithm>
@@ -126,16 +127,26 @@ class consumer {
     return resolve_offset(from_, b.log_start, b.high_watermark);
   }
 
-  // Prints the messages of `f` at or after `from` and below `end`; false once --max is met.
-  bool print(const client::fetched& f, std::int64_t from, std::int64_t end) {
+  // Where a partition goes on after print(): past the batch, or, once --max is met (`done`),
+  // past the last message printed, so a group commits no message it did not print.
+  struct printed_upto {
+    std::int64_t next;
+    bool done;
+  };
+
+  // Prints the messages of `f` at or after `from` and below `end`.
+  printed_upto print(const client::fetched& f, std::int64_t from, std::int64_t end) {
     for (auto m : f.messages) {
       if (m.offset < from || m.offset >= end) continue;
       m.partition = f.partition;
       std::cout << format_.render(q_.topic, m);
-      if (q_.max && ++printed_ >= q_.max) return false;
+      if (q_.max && ++printed_ >= q_.max) {
+        std::cout.flush();
+        return {m.offset + 1, true};
+      }
     }
     std::cout.flush();
-    return true;
+    return {f.next_offset, false};
   }
 
   void commit(std::int32_t partition, std::int64_t next) {
@@ -156,10 +167,10 @@ class consumer {
         while (offset < end) {
           auto f = check(c_.fetch(q_.topic, p, offset, 1 << 20, 0), "fetch " + q_.topic);
           if (f.messages.empty() && f.next_offset <= offset) break;
-          const bool more = print(f, offset, end);
-          offset = std::min(f.next_offset, end);
+          const auto got = print(f, offset, end);
+          offset = std::min(got.next, end);
           commit(p, offset);
-          if (!more) return false;
+          if (got.done) return false;
         }
       }
       return false;
@@ -183,10 +194,10 @@ class consumer {
       auto d = check(c_.next_delivery(std::chrono::milliseconds(500)), "subscription");
       if (!d || !subscriptions.contains(d->subscription_id)) continue;  // an ended one's
       const auto p = d->data.partition;
-      const bool more = print(d->data, next[p], INT64_MAX);
-      next[p] = std::max(next[p], d->data.next_offset);
+      const auto got = print(d->data, next[p], INT64_MAX);
+      next[p] = std::max(next[p], got.next);
       commit(p, next[p]);
-      if (!more) return false;
+      if (got.done) return false;
       check(c_.grant_credit(d->subscription_id, static_cast<std::uint32_t>(d->wire_bytes)),
             "credit");
     }
