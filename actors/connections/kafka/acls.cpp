@@ -1,6 +1,8 @@
 // CreateAcls (key 30), DescribeAcls (key 29) and DeleteAcls (key 31): the ACL bindings of
 // Kafka's model (protocol/security/acl.hpp), stored by the security actor. Creating and
-// deleting need ALTER on the cluster, describing DESCRIBE, as in Kafka.
+// deleting need ALTER on the cluster, describing DESCRIBE, as in Kafka. A broker that does
+// not check ACLs (authorization off) answers all three SECURITY_DISABLED, as Kafka without an
+// authorizer does: a binding it stored would be listed and never applied.
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
@@ -31,6 +33,12 @@ std::optional<sec::acl_filter> filter_of(const F& f, std::string& why) {
   return out;
 }
 
+// Why ACL requests are refused on a broker that checks none.
+constexpr const char* acls_unchecked =
+    "ACLs are not checked: the broker runs with authorization off (--authorization on)";
+
+bool acls_checked(self_ptr self) { return self->state.ctx->access.authorization(); }
+
 }  // namespace
 
 void handle_create_acls(self_ptr self, const request& r, protocol::byte_view body) {
@@ -49,6 +57,11 @@ void handle_create_acls(self_ptr self, const request& r, protocol::byte_view bod
     if (!authorized) {
       out.errorCode = code(error_code::cluster_authorization_failed);
       out.errorMessage = "ALTER on the cluster is required";
+      continue;
+    }
+    if (!acls_checked(self)) {
+      out.errorCode = code(error_code::security_disabled);
+      out.errorMessage = acls_unchecked;
       continue;
     }
     sec::acl_binding b{static_cast<sec::resource_type>(c.resourceType), c.resourceName,
@@ -85,6 +98,11 @@ void handle_describe_acls(self_ptr self, const request& r, protocol::byte_view b
   if (!allowed_on_cluster(self, sec::acl_operation::describe)) {
     res.errorCode = code(error_code::cluster_authorization_failed);
     res.errorMessage = "DESCRIBE on the cluster is required";
+    return respond(self, r, res, flexible, true);
+  }
+  if (!acls_checked(self)) {
+    res.errorCode = code(error_code::security_disabled);
+    res.errorMessage = acls_unchecked;
     return respond(self, r, res, flexible, true);
   }
   std::string why;
@@ -130,6 +148,9 @@ void handle_delete_acls(self_ptr self, const request& r, protocol::byte_view bod
     if (!authorized) {
       out.errorCode = code(error_code::cluster_authorization_failed);
       out.errorMessage = "ALTER on the cluster is required";
+    } else if (!acls_checked(self)) {
+      out.errorCode = code(error_code::security_disabled);
+      out.errorMessage = acls_unchecked;
     } else if (!f) {
       out.errorCode = code(error_code::invalid_request);
       out.errorMessage = why;

@@ -1073,6 +1073,11 @@ void on_acl_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   const bool listing = req->op == native::acl_op::list;
   if (!check_cluster(self, r, listing ? sec::acl_operation::describe : sec::acl_operation::alter)) return;
+  // As Kafka's ACL requests: a binding stored while nothing checks it would be listed and
+  // never applied.
+  if (!self->state.ctx->access.authorization())
+    return fail(self, r, errc::invalid_request,
+                "ACLs are not checked: the broker runs with authorization off (--authorization on)");
   auto security = self->state.dir.security;
   if (req->op == native::acl_op::create) {
     std::vector<sec::acl_binding> bindings;

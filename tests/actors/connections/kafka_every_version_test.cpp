@@ -624,10 +624,23 @@ void sasl_authenticate_check(const protocol::buffer& res, std::int16_t v) {
   EXPECT_EQ(decode_as<msg::SaslAuthenticateResponse>(res, v).errorCode, 34);
 }
 
+// The test broker checks no ACLs (authorization off): the three ACL APIs answer
+// SECURITY_DISABLED (54), as Kafka without an authorizer does.
 void create_acls_check(const protocol::buffer& res, std::int16_t v) {
   auto r = decode_as<msg::CreateAclsResponse>(res, v);
   ASSERT_EQ(r.results.size(), 1u);
-  EXPECT_EQ(r.results[0].errorCode, 0);
+  EXPECT_EQ(r.results[0].errorCode, 54);
+  EXPECT_TRUE(r.results[0].errorMessage.has_value());
+}
+
+void describe_acls_check(const protocol::buffer& res, std::int16_t v) {
+  EXPECT_EQ(decode_as<msg::DescribeAclsResponse>(res, v).errorCode, 54);
+}
+
+void delete_acls_check(const protocol::buffer& res, std::int16_t v) {
+  auto r = decode_as<msg::DeleteAclsResponse>(res, v);
+  ASSERT_EQ(r.filterResults.size(), 1u);
+  EXPECT_EQ(r.filterResults[0].errorCode, 54);
 }
 
 void alter_user_scram_credentials_check(const protocol::buffer& res, std::int16_t v) {
@@ -744,9 +757,9 @@ const std::vector<api_case>& served_apis() {
       {21, "DeleteRecords", 0, 2, 2, delete_records_body, delete_records_check},
       {22, "InitProducerId", 0, 4, 2, init_producer_id_body},
       {23, "OffsetForLeaderEpoch", 0, 4, 4, offset_for_leader_epoch_body},
-      {29, "DescribeAcls", 0, 3, 2, describe_acls_body},
+      {29, "DescribeAcls", 0, 3, 2, describe_acls_body, describe_acls_check},
       {30, "CreateAcls", 0, 3, 2, create_acls_body, create_acls_check},
-      {31, "DeleteAcls", 0, 3, 2, delete_acls_body},
+      {31, "DeleteAcls", 0, 3, 2, delete_acls_body, delete_acls_check},
       {32, "DescribeConfigs", 0, 4, 4, describe_configs_body, describe_configs_check},
       {33, "AlterConfigs", 0, 2, 2, alter_configs_body},
       {35, "DescribeLogDirs", 0, 4, 2, describe_log_dirs_body},
