@@ -42,6 +42,7 @@ enum class error_code : std::int16_t {
   unknown_producer_id = 59,
   non_empty_group = 68,
   group_id_not_found = 69,
+  fetch_session_id_not_found = 70,  ///< retriable: the client starts over with a full fetch
   member_id_required = 79,
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,

@@ -630,6 +630,23 @@ TEST(KafkaConformance, AFetchAnswersErrorsAtOnceAndServesAFirstBatchPastAnyLimit
   ASSERT_TRUE(batches);
   ASSERT_EQ(batches->size(), 1u);
   EXPECT_EQ(batches->front().records.size(), 3u);
+
+  // No fetch sessions: the answer's session id 0 says none was made, and an incremental fetch
+  // (a session from elsewhere) is FETCH_SESSION_ID_NOT_FOUND at the top, with no partitions,
+  // as Kafka answers a session it does not have. Epoch 0 (a new full fetch) is served.
+  auto session = tiny;
+  session.sessionId = 12345;
+  session.sessionEpoch = 3;
+  auto refused = call<msg::FetchResponse>(c, 1, 12, session, true);
+  EXPECT_EQ(refused.errorCode, 70);
+  EXPECT_EQ(refused.sessionId, 0);
+  EXPECT_TRUE(refused.responses.empty());
+  session.sessionEpoch = 0;
+  auto full = call<msg::FetchResponse>(c, 1, 12, session, true);
+  EXPECT_EQ(full.errorCode, 0);
+  EXPECT_EQ(full.sessionId, 0);
+  ASSERT_EQ(full.responses.size(), 1u);
+  EXPECT_EQ(full.responses[0].partitions.at(0).errorCode, 0);
 }
 
 namespace {
