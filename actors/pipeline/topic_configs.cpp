@@ -1,5 +1,6 @@
 #include "actors/pipeline/topic_configs.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "protocol/topic_name.hpp"
@@ -152,6 +153,19 @@ std::optional<std::string> partition_count_problem(std::int64_t partitions) {
   if (partitions > max_topic_partitions)
     return "number of partitions must be at most " + std::to_string(max_topic_partitions);
   return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> last_value_of_each_key(
+    std::vector<std::pair<std::string, std::string>> configs) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [key, value] : configs) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
+    if (it == out.end())
+      out.emplace_back(std::move(key), std::move(value));
+    else
+      it->second = std::move(value);
+  }
+  return out;
 }
 
 std::optional<std::string> topic_configs_problem(

@@ -51,6 +51,12 @@ std::optional<topic_name_problem> creatable_name_problem(std::string_view name);
 /// Why a topic may not have `partitions` partitions (outside 1..max_topic_partitions), or nothing.
 std::optional<std::string> partition_count_problem(std::int64_t partitions);
 
+/// `configs` with each key once, at the value it was given last, in the order keys first
+/// came: a create naming a key twice gets the last value, as Kafka's does, and every part of
+/// the broker reads the same one.
+std::vector<std::pair<std::string, std::string>> last_value_of_each_key(
+    std::vector<std::pair<std::string, std::string>> configs);
+
 /// The first of `configs` that topic_config_problem refuses, with its reason, or nothing.
 /// A create is checked name, partition count, configs, in that order: the native and HTTP
 /// doors call the three; Kafka's CreateTopics calls them with its own error codes, around

@@ -882,6 +882,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       [=](create_atom, storage::topic_info& info) -> caf::result<storage::topic_info> {
         auto rp = self->make_response_promise<storage::topic_info>();
         const auto name = info.name;
+        info.configs = last_value_of_each_key(std::move(info.configs));
         create_topic(self, std::move(info), [=](errc e) mutable {
           if (e != errc::ok)
             rp.deliver(make_caf_error(e));
@@ -941,7 +942,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
                     topic_config_problem(entry.first, entry.second))
                   return make_error_code(errc::invalid_request);
               auto changed = topic;
-              changed.configs = configs;
+              changed.configs = last_value_of_each_key(configs);
               return changed;
             },
             [=](const storage::topic_info& changed) {

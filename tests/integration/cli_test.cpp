@@ -70,6 +70,8 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
                         bad{"topics add-partitions t 0", "total"},
                         bad{"topics alter-config t", "nothing to change"},
                         bad{"topics create t --config nokey", "expected key=value"},
+                        bad{"topics alter-config t --set retention.ms=", "--delete retention.ms"},
+                        bad{"--user '' topics list", "--user"},
                         bad{"groups reset-offsets g --topic t --to committed", "--to 'committed'"},
                         bad{"groups reset-offsets g --topic t", "--to"},
                         bad{"frobnicate", "unknown command 'frobnicate'"},

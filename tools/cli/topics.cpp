@@ -74,6 +74,9 @@ std::vector<native::config_entry> entries(const std::vector<std::string>& pairs)
     auto [k, v] = split_pair(s);
     if (k.empty() || s.find('=') == std::string::npos)
       throw usage_error("config '" + s + "': expected key=value");
+    // The native protocol's empty value removes an override: say --delete for that.
+    if (v.empty())
+      throw usage_error("config '" + s + "': expected a value (--delete " + k + " removes an override)");
     out.push_back({k, v});
   }
   return out;

@@ -143,6 +143,19 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   EXPECT_NE(docs["segment.ms"].find("not acted on"), std::string::npos) << docs["segment.ms"];
   EXPECT_NE(docs["cleanup.policy"].find("does not compact"), std::string::npos);
   EXPECT_NE(docs["num.partitions"].find("default_partitions"), std::string::npos);
+
+  // A key given twice at creation keeps its last value, as in Kafka, and is listed once;
+  // retention and DescribeConfigs read the same one.
+  msg::CreateTopicsRequest twice;
+  twice.topics.push_back({"twice", 1, 1, {},
+                          {{"retention.ms", std::string("1000")}, {"retention.ms", std::string("60000")}}});
+  ASSERT_EQ(call<msg::CreateTopicsResponse>(c, 19, 4, twice, false).topics.at(0).errorCode, 0);
+  req.includeDocumentation = false;
+  req.resources = {{2, "twice", std::vector<std::string>{"retention.ms"}}};
+  const auto once = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true).results.at(0).configs;
+  ASSERT_EQ(once.size(), 1u);
+  EXPECT_EQ(once[0].value, "60000");
+  EXPECT_EQ(once[0].configSource, 1) << "DYNAMIC_TOPIC_CONFIG";
 }
 
 // KIP-412: the broker's loggers as the BROKER_LOGGER resource (8), the ones /api/loggers
