@@ -96,6 +96,9 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       // Settings only a cluster node uses are refused on a single node, not left idle.
       {"--advertised-host 10.0.0.5", "apply to a cluster node only"},
       {"--cluster-lease-ms 9000", "apply to a cluster node only"},
+      // An advertised host is told to clients as a host: a port in it would reach them whole.
+      {"--kafka-port 9 --kafka-advertised-host localhost:19092", "kafka_advertised_host 'localhost:19092' names a port"},
+      {"--kafka-port 9 --kafka-advertised-host [::1]:19092", "names a port"},
   };
   {
     std::ofstream yaml(dir.path() + "/bad.yaml");

@@ -131,6 +131,18 @@ bool split_host_port(const std::string& s, std::string& host, std::uint16_t& por
   return !host.empty();
 }
 
+// Why an advertised host is not one, or nothing: clients are told it as a host, so
+// "host:port" ([v6]:port too) would reach them whole, with the listener's own port beside it.
+std::optional<std::string> advertised_host_problem(const std::string& what, const std::string& host) {
+  std::string h;
+  std::uint16_t port = 0;
+  const bool one_colon = host.find(':') != std::string::npos && host.find(':') == host.rfind(':');
+  if ((one_colon || host.starts_with('[')) && split_host_port(host, h, port))
+    return what + " '" + host + "' names a port: give the host alone (a Kafka listener " +
+           "advertised at another port is --kafka-listener NAME,PROTOCOL,HOST:PORT,ADVERTISED_HOST:PORT)";
+  return std::nullopt;
+}
+
 // --kafka-listener NAME,PROTOCOL,HOST:PORT[,ADVERTISED_HOST:PORT]
 std::optional<std::string> parse_kafka_listener(const std::string& spec, security_words::kafka_listener& l) {
   std::vector<std::string> parts;
@@ -348,6 +360,8 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
       return "Kafka listener name '" + l.name + "' is used twice (the first Kafka listener is named after its "
              "security protocol, " + c.kafka_listener_name + ")";
     if (l.port == 0) return "Kafka listener " + l.name + " needs a port";
+    if (auto why = advertised_host_problem("Kafka listener " + l.name + " advertised_host", l.advertised_host))
+      return why;
     if (l.advertised_host.empty() && (l.host == "0.0.0.0" || l.host == "::" || l.host.empty()))
       return "Kafka listener " + l.name + " binds " + (l.host.empty() ? "every address" : l.host) +
              ": it needs an advertised host clients can reach";
@@ -709,6 +723,13 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "is "
               << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
+  }
+  for (const auto& [what, host] : {std::pair<std::string, const std::string&>{"kafka_advertised_host", c.kafka_advertised_host},
+                                   {"advertised_host", c.cluster.advertised_host}}) {
+    if (auto why = advertised_host_problem(what, host)) {
+      std::cerr << "portask: " << *why << "\n";
+      return config_request_exit{2};
+    }
   }
   // The memory store makes no round trips, so there would be nothing for the timeout to
   // bound: given at all (even at its default), it is refused rather than reported and unused.
