@@ -632,11 +632,39 @@ void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
   commit.member = {req->member_id, std::nullopt, req->generation};
   commit.offsets.push_back(
       {{req->topic, req->partition}, storage::committed_offset{req->offset, req->metadata}});
-  with_group(self, r, req->consumer, [=](group_coordinator_actor& g) {
-    self->request(g, 10s, commit_atom::value, commit)
-        .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
-              [=](caf::error& e) { fail(self, r, e); });
-  });
+  const auto consumer = req->consumer;
+  auto store = [=] {
+    with_group(self, r, consumer, [=](group_coordinator_actor& g) {
+      self->request(g, 10s, commit_atom::value, commit)
+          .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
+                [=](caf::error& e) { fail(self, r, e); });
+    });
+  };
+  // As a Kafka OffsetCommit: an offset of a partition that does not exist is refused, not
+  // stored (a misspelt topic would otherwise be committed, mirrored and listed). Partition
+  // counts come from the connection's cache, else the registry (which creates nothing).
+  const auto partition = req->partition;
+  auto stored_if_it_exists = [=](std::int32_t partitions) {
+    if (partition < 0 || partition >= partitions) return fail(self, r, errc::unknown_partition);
+    store();
+  };
+  forget_stale_counts(self);
+  auto& st = self->state;
+  if (auto known = st.partition_counts.find(req->topic); known != st.partition_counts.end())
+    return stored_if_it_exists(known->second);
+  auto registry = st.dir.registry;
+  if (!registry) return fail(self, r, errc::not_ready);
+  const auto asked_at = st.ctx->topic_changes.load(std::memory_order_acquire);
+  const auto topic = req->topic;
+  self->request(registry, 10s, topic_atom::value, topic, false)
+      .then(
+          [=](storage::topic_info& info) {
+            forget_stale_counts(self);
+            if (self->state.partition_counts_as_of == asked_at)
+              self->state.partition_counts[topic] = info.partitions;
+            stored_if_it_exists(info.partitions);
+          },
+          [=](caf::error& e) { fail(self, r, e); });
 }
 
 void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {

@@ -238,6 +238,7 @@ TEST(KafkaGroups, ConfusedClientsGetKafkaErrorsAndTheGroupSurvives) {
 TEST(KafkaGroups, ANativeCommitIsSeenByKafkaOffsetFetch) {
   broker_fixture f;
   auto native = f.connect();
+  must(native.create_topic("orders", 4));
   must(native.commit("shared", "orders", 3, 77, "from-native"));
   raw_kafka c{f.server->kafka_port()};
   msg::OffsetFetchRequest fetch;

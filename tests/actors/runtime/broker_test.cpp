@@ -306,6 +306,7 @@ TEST(Broker, SubscribeFromLatestSeesOnlyNewMessages) {
 TEST(Broker, CommittedOffsetsPerConsumer) {
   broker_fixture f;
   auto c = f.connect();
+  must(c.create_topic("t", 2));
   EXPECT_EQ(must(c.committed("g", "t", 0)).offset, -1);
   must(c.commit("g", "t", 0, 17, "meta"));
   auto got = must(c.committed("g", "t", 0));
@@ -314,6 +315,19 @@ TEST(Broker, CommittedOffsetsPerConsumer) {
   auto bad = c.commit("", "t", 0, 1);
   ASSERT_FALSE(client::ok(bad));
   EXPECT_EQ(client::error_of(bad).code, errc::invalid_request);
+  // As Kafka's OffsetCommit: no offset is stored for a topic or partition that does not
+  // exist (and the lookup creates no topic).
+  auto misspelt = c.commit("g", "tt", 0, 5);
+  ASSERT_FALSE(client::ok(misspelt));
+  EXPECT_EQ(client::error_of(misspelt).code, errc::unknown_topic);
+  auto past_end = c.commit("g", "t", 2, 5);
+  ASSERT_FALSE(client::ok(past_end));
+  EXPECT_EQ(client::error_of(past_end).code, errc::unknown_partition);
+  EXPECT_FALSE(client::ok(c.describe_topic("tt")));
+  EXPECT_EQ(must(c.committed("g", "t", 2)).offset, -1);
+  must(c.create_topic("tt", 1));
+  must(c.commit("g", "tt", 0, 5));  // a topic created since is known at once
+  EXPECT_EQ(must(c.committed("g", "tt", 0)).offset, 5);
 }
 
 TEST(Broker, ListOffsetsAndHeartbeat) {
