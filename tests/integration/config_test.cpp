@@ -138,6 +138,12 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
       {"--admin-user admin", "needs its password in PORTASK_ADMIN_PASSWORD"},
       {"--authorization maybe", "authorization must be auto, on or off"},
       {"--max-failed-authentications-per-minute 0", "max_failed_authentications_per_minute must be positive"},
+      // Settings that only act with ACLs checked or SASL spoken, given without them.
+      {"--super-users User:ops", "super_users need authorization on"},
+      {"--allow-everyone-if-no-acl true", "allow_everyone_if_no_acl needs authorization on"},
+      {"--native-security-protocol SASL_PLAINTEXT --sasl-session-lifetime-ms 60000",
+       "sasl_session_lifetime_ms applies to Kafka SASL listeners"},
+      {"--sasl-mechanisms PLAIN", "sasl_mechanisms are given but no listener speaks SASL"},
       {"--config " + dir.path() + "/bad.yaml", "unknown key(s): security.sasl_mechanism"},
   };
   {

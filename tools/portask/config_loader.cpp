@@ -416,6 +416,21 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
     return "max_failed_authentications_per_minute must be positive";
   if (!c.security.http_open_probes && !c.security.authorization)
     return "http_open_probes false needs authorization on (no one could be admitted otherwise)";
+  // Settings that act only where ACLs are checked or SASL is spoken: refused elsewhere
+  // rather than kept and unused.
+  if (!c.security.authorization && !c.security.super_users.empty())
+    return "super_users need authorization on: no ACL is checked without it (--authorization on, "
+           "or a SASL listener with authorization auto)";
+  if (!c.security.authorization && c.security.allow_everyone_if_no_acl)
+    return "allow_everyone_if_no_acl needs authorization on: without it every request is allowed "
+           "already";
+  bool kafka_sasl = c.kafka.sasl;
+  for (const auto& l : c.kafka_listeners) kafka_sasl = kafka_sasl || l.listener.sasl;
+  if (c.security.sasl_session_lifetime_ms != 0 && !kafka_sasl)
+    return "sasl_session_lifetime_ms applies to Kafka SASL listeners (re-authentication, KIP-368), "
+           "and none is configured";
+  if (!any_sasl && c.security.sasl_mechanisms != security_config{}.sasl_mechanisms)
+    return "sasl_mechanisms are given but no listener speaks SASL";
   return std::nullopt;
 }
 
