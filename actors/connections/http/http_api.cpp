@@ -622,21 +622,28 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
   const auto& p = t.path;
   const bool get = method == http::verb::get;
   // Only the message browser takes parameters: one given to another endpoint ("?limit=5" on
-  // the topic list) would be answered as if it had been applied.
-  auto plain = [&](auto&& serve) {
+  // the topic list) would be answered as if it had been applied. Likewise only creating a
+  // topic and setting a log level read a body: a DELETE with {"if_empty": true} would not.
+  auto plain = [&](auto&& serve, bool reads_body = false) {
     if (!t.query.empty())
       return x.fail(400, "unknown parameter '" + t.query.begin()->first +
                              "' (only GET /api/topics/{name}/messages takes parameters)");
+    if (!reads_body && !body.empty())
+      return x.fail(400, "this endpoint takes no request body (only POST /api/topics and "
+                         "PUT /api/loggers/{name} read one)");
     serve();
   };
   if (p.size() == 1 && p[0] == "overview" && get) return plain([&] { overview(x); });
   if (p.size() == 1 && p[0] == "topics" && get) return plain([&] { list_topics(x); });
   if (p.size() == 1 && p[0] == "topics" && method == http::verb::post)
-    return plain([&] { create_topic(x, body); });
+    return plain([&] { create_topic(x, body); }, true);
   if (p.size() == 2 && p[0] == "topics" && get) return plain([&] { describe_topic(x, p[1]); });
   if (p.size() == 2 && p[0] == "topics" && method == http::verb::delete_)
     return plain([&] { delete_topic(x, p[1]); });
-  if (p.size() == 3 && p[0] == "topics" && p[2] == "messages" && get) return browse(x, p[1], t.query);
+  if (p.size() == 3 && p[0] == "topics" && p[2] == "messages" && get) {
+    if (!body.empty()) return x.fail(400, "this endpoint takes no request body (its parameters go in the query)");
+    return browse(x, p[1], t.query);
+  }
   if (p.size() == 1 && p[0] == "groups" && get) return plain([&] { list_groups(x); });
   if (p.size() == 2 && p[0] == "groups" && get)
     return plain([&] {
@@ -647,7 +654,7 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
   if (p.size() == 1 && p[0] == "loggers" && get) return plain([&] { list_loggers(x); });
   if (p.size() == 1 && p[0] == "cluster" && get) return plain([&] { cluster_info(x); });
   if (p.size() == 2 && p[0] == "loggers" && method == http::verb::put)
-    return plain([&] { set_logger_level(x, p[1], body); });
+    return plain([&] { set_logger_level(x, p[1], body); }, true);
   const bool known = !p.empty() && (p[0] == "overview" || p[0] == "topics" ||
                                     p[0] == "groups" || p[0] == "loggers" || p[0] == "cluster");
   x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");
