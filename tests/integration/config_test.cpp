@@ -97,8 +97,8 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       {"--advertised-host 10.0.0.5", "apply to a cluster node only"},
       {"--cluster-lease-ms 9000", "apply to a cluster node only"},
       // An advertised host is told to clients as a host: a port in it would reach them whole.
-      {"--kafka-port 9 --kafka-advertised-host localhost:19092", "kafka_advertised_host 'localhost:19092' names a port"},
-      {"--kafka-port 9 --kafka-advertised-host [::1]:19092", "names a port"},
+      {"--kafka-advertised-host localhost:19092", "kafka_advertised_host 'localhost:19092' names a port"},
+      {"--kafka-advertised-host [::1]:19092", "names a port"},
   };
   {
     std::ofstream yaml(dir.path() + "/bad.yaml");
@@ -144,6 +144,7 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
       {"--native-security-protocol SASL_PLAINTEXT --sasl-session-lifetime-ms 60000",
        "sasl_session_lifetime_ms applies to Kafka SASL listeners"},
       {"--sasl-mechanisms PLAIN", "sasl_mechanisms are given but no listener speaks SASL"},
+      {"--sasl-mechanisms SCRAM-SHA-512,SCRAM-SHA-256", "sasl_mechanisms are given but no listener speaks SASL"},
       {"--config " + dir.path() + "/bad.yaml", "unknown key(s): security.sasl_mechanism"},
   };
   {

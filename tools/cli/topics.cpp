@@ -68,7 +68,7 @@ void describe(const common_options& o, const topic_options& t) {
   }
 }
 
-std::vector<native::config_entry> entries(const std::vector<std::string>& pairs) {
+std::vector<native::config_entry> entries(const std::vector<std::string>& pairs, bool altering) {
   std::vector<native::config_entry> out;
   for (const auto& s : pairs) {
     auto [k, v] = split_pair(s);
@@ -76,7 +76,8 @@ std::vector<native::config_entry> entries(const std::vector<std::string>& pairs)
       throw usage_error("config '" + s + "': expected key=value");
     // The native protocol's empty value removes an override: say --delete for that.
     if (v.empty())
-      throw usage_error("config '" + s + "': expected a value (--delete " + k + " removes an override)");
+      throw usage_error("config '" + s + "': expected a value" +
+                        (altering ? " (--delete " + k + " removes an override)" : std::string()));
     out.push_back({k, v});
   }
   return out;
@@ -84,13 +85,13 @@ std::vector<native::config_entry> entries(const std::vector<std::string>& pairs)
 
 void create(const common_options& o, const topic_options& t) {
   auto c = open(o);
-  check(c.create_topic(t.name, t.partitions, entries(t.configs)), "create " + t.name);
+  check(c.create_topic(t.name, t.partitions, entries(t.configs, false)), "create " + t.name);
   const auto d = check(c.describe_topic(t.name), "describe " + t.name);
   std::cout << "created " << t.name << " (" << d.partitions << " partitions)\n";
 }
 
 void alter_config(const common_options& o, const topic_options& t) {
-  auto changes = entries(t.configs);
+  auto changes = entries(t.configs, true);
   for (const auto& key : t.removed) changes.push_back({key, ""});
   if (changes.empty()) throw usage_error("nothing to change: give --set key=value or --delete key");
   auto c = open(o);

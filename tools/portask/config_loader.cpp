@@ -93,6 +93,7 @@ std::vector<std::string> unknown_yaml_keys(const YAML::Node& root) {
 
 // Settings given as words and resolved after every source is read.
 struct security_words {
+  bool sasl_mechanisms_given = false;  ///< by the file, a flag or the environment
   std::string kafka_protocol = "PLAINTEXT";
   std::string native_protocol = "PLAINTEXT";
   std::string http_protocol = "PLAINTEXT";
@@ -244,6 +245,7 @@ bool apply_yaml(const std::string& path, broker_config& c, security_words& secur
     }
   }
   if (const auto s = root["security"]) {
+    security.sasl_mechanisms_given = static_cast<bool>(s["sasl_mechanisms"]);
     read(s, "sasl_mechanisms", c.security.sasl_mechanisms);
     read(s, "super_users", c.security.super_users);
     read(s, "admin_user", c.security.admin_user);
@@ -429,7 +431,7 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   if (c.security.sasl_session_lifetime_ms != 0 && !kafka_sasl)
     return "sasl_session_lifetime_ms applies to Kafka SASL listeners (re-authentication, KIP-368), "
            "and none is configured";
-  if (!any_sasl && c.security.sasl_mechanisms != security_config{}.sasl_mechanisms)
+  if (!any_sasl && w.sasl_mechanisms_given)
     return "sasl_mechanisms are given but no listener speaks SASL";
   return std::nullopt;
 }
@@ -624,10 +626,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                    std::string(name) + " listener asks clients for a certificate: none, requested, required")
         ->envname(env + "CLIENT_AUTH");
   }
-  app.add_option("--sasl-mechanisms", c.security.sasl_mechanisms,
-                 "what SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (comma-separated)")
-      ->delimiter(',')
-      ->envname("PORTASK_SASL_MECHANISMS");
+  auto* mechanisms = app.add_option("--sasl-mechanisms", c.security.sasl_mechanisms,
+                                    "what SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (comma-separated)")
+                         ->delimiter(',')
+                         ->envname("PORTASK_SASL_MECHANISMS");
   app.add_option("--super-users", c.security.super_users,
                  "principals every ACL check allows (User:name; separated by ';' as in Kafka, or "
                  "by ',' before each User:, since certificate subjects hold commas)")
@@ -661,6 +663,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   // For the executable (flags, environment, YAML alike) port 0 switches these two off.
   c.http.enabled = c.http.port != 0;
   c.kafka.enabled = c.kafka.port != 0;
+  security.sasl_mechanisms_given = security.sasl_mechanisms_given || mechanisms->count() > 0;
   if (auto why = apply_security(c, security)) {
     std::cerr << "portask: " << *why << "\n";
     return config_request_exit{2};

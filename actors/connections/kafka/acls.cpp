@@ -76,7 +76,7 @@ void handle_create_acls(self_ptr self, const request& r, protocol::byte_view bod
     slots.push_back(i);
   }
   auto security = self->state.dir.security;
-  if (bindings.empty()) return respond(self, r, *res, flexible);
+  if (bindings.empty()) return respond(self, r, *res, flexible, !req.creations.empty());
   auto fail = [=](errc e) {
     for (auto i : slots) {
       res->results[i].errorCode = to_kafka(e);
@@ -159,7 +159,7 @@ void handle_delete_acls(self_ptr self, const request& r, protocol::byte_view bod
       slots.push_back(i);
     }
   }
-  if (filters.empty()) return respond(self, r, *res, flexible);
+  if (filters.empty()) return respond(self, r, *res, flexible, !req.filters.empty());
   auto fail = [=](errc e) {
     for (auto i : slots) {
       res->filterResults[i].errorCode = to_kafka(e);

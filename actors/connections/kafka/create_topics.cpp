@@ -106,9 +106,15 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
                        ? "replication factor must be at least 1"
                        : "replication factor " + std::to_string(t.replicationFactor) +
                              " is larger than the 1 available broker"};
-  for (const auto& c : t.configs)
+  // A key named twice keeps its last value, as in Kafka: only that one is checked.
+  for (std::size_t i = 0; i < t.configs.size(); ++i) {
+    const auto& c = t.configs[i];
+    const bool named_again = std::any_of(t.configs.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                         t.configs.end(), [&](const auto& later) { return later.name == c.name; });
+    if (named_again) continue;
     if (auto problem = topic_config_problem(c.name, *c.value))
       return refusal{error_code::invalid_config, *problem};
+  }
   return partitions;
 }
 

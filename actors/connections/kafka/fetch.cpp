@@ -244,11 +244,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
 void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
   auto req = std::make_shared<msg::FetchRequest>();
   if (!PORTASK_KAFKA_DECODE(Fetch, body, *req)) return;
-  // No fetch sessions (KIP-227) are made here, so an incremental fetch (epoch above 0) names
-  // a session this broker does not have: as Kafka, FETCH_SESSION_ID_NOT_FOUND, and the client
-  // starts over with a full fetch. Served as one, it would take the partitions it left out as
-  // having nothing new.
-  if (r.api_version >= 7 && req->sessionEpoch > 0) {
+  // No fetch sessions (KIP-227) are made here, so an incremental fetch (any epoch but 0, a
+  // new full fetch, and -1, a sessionless one) names a session this broker does not have: as
+  // Kafka, FETCH_SESSION_ID_NOT_FOUND, and the client starts over with a full fetch. Served
+  // as one, it would take the partitions it left out as having nothing new.
+  if (r.api_version >= 7 && req->sessionEpoch != 0 && req->sessionEpoch != -1) {
     msg::FetchResponse res;
     res.errorCode = static_cast<std::int16_t>(error_code::fetch_session_id_not_found);
     res.sessionId = 0;

@@ -650,8 +650,11 @@ void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
   };
   forget_stale_counts(self);
   auto& st = self->state;
-  if (auto known = st.partition_counts.find(req->topic); known != st.partition_counts.end())
-    return stored_if_it_exists(known->second);
+  // Only a count that admits the partition is taken from the cache: one that refuses it is
+  // asked again (in a cluster, another node may have grown the topic since).
+  if (auto known = st.partition_counts.find(req->topic);
+      known != st.partition_counts.end() && partition >= 0 && partition < known->second)
+    return store();
   auto registry = st.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   const auto asked_at = st.ctx->topic_changes.load(std::memory_order_acquire);
@@ -799,6 +802,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
       storage::topic_info info{req->topic, req->partitions == -1 ? defaults : req->partitions, {}};
       for (auto& c : req->configs) info.configs.emplace_back(c.key, c.value);
+      // A key named twice keeps its last value, as in Kafka: only that one is checked.
+      info.configs = last_value_of_each_key(std::move(info.configs));
       // The shared checks in their order (name, count, configs); a count has its own code.
       if (auto problem = creatable_name_problem(info.name))
         return fail(self, r, errc::invalid_request, problem->message);
