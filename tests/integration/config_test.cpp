@@ -193,8 +193,12 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
   EXPECT_NE(log.find("store " + store + " is unreachable"), std::string::npos) << log;
   for (const char* setting : {"3 partitions by default", "auto-create on", "log level info",
                               "session timeouts", "max connections", "retention",
-                              "3 writers, 2 readers"})
+                              "3 writers, 2 readers", "no SASL listener",
+                              "authorization off (every request allowed)"})
     EXPECT_NE(log.find(setting), std::string::npos) << setting << "\n" << log;
+  // Settings that do nothing here are not reported as if they did.
+  for (const char* unused : {"SASL mechanisms", "no-ACL resources", "session lifetime"})
+    EXPECT_EQ(log.find(unused), std::string::npos) << unused << "\n" << log;
 }
 
 // SIGHUP reads the file again: a new log_level applies to every module at once, a changed

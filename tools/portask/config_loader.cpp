@@ -882,17 +882,29 @@ std::string describe_security(const broker_config& c) {
     s << ", kafka listener " << l.name << " " << protocol(l.listener) << " on " << l.listener.host << ":"
       << l.listener.port << " (advertised " << (l.advertised_host.empty() ? l.listener.host : l.advertised_host)
       << ":" << (l.advertised_port ? l.advertised_port : l.listener.port) << ")";
-  s << ", native " << protocol(c.native) << ", http "
-    << (c.http.tls.enabled ? "HTTPS" : "HTTP") << "; SASL mechanisms "
-    << list(c.security.sasl_mechanisms) << "; authorization "
-    << (c.security.authorization ? "on" : "off") << " (no-ACL resources "
-    << (c.security.allow_everyone_if_no_acl ? "open" : "denied") << "), super users "
-    << list(c.security.super_users) << (c.security.admin_user.empty() ? "" : ", admin user " + c.security.admin_user)
-    << "; Kafka SASL session lifetime "
-    << (c.security.sasl_session_lifetime_ms == 0 ? std::string("unlimited")
-                                                 : std::to_string(c.security.sasl_session_lifetime_ms) + " ms")
-    << "; " << c.security.max_failed_authentications_per_minute << " failed authentications per address and minute"
-    << "; HTTP probes " << (c.security.http_open_probes ? "open" : "for super users only");
+  s << ", native " << protocol(c.native) << ", http " << (c.http.tls.enabled ? "HTTPS" : "HTTP");
+  // Only what acts is reported: mechanisms and session lifetimes where SASL is spoken, the
+  // ACL defaults and super users where ACLs are checked.
+  bool kafka_sasl = c.kafka.sasl;
+  for (const auto& l : c.kafka_listeners) kafka_sasl = kafka_sasl || l.listener.sasl;
+  if (kafka_sasl || c.native.sasl) {
+    s << "; SASL mechanisms " << list(c.security.sasl_mechanisms);
+    if (kafka_sasl)
+      s << ", Kafka session lifetime "
+        << (c.security.sasl_session_lifetime_ms == 0 ? std::string("unlimited")
+                                                     : std::to_string(c.security.sasl_session_lifetime_ms) + " ms");
+    s << ", " << c.security.max_failed_authentications_per_minute
+      << " failed authentications per address and minute";
+  } else {
+    s << "; no SASL listener";
+  }
+  if (c.security.authorization)
+    s << "; authorization on (no-ACL resources " << (c.security.allow_everyone_if_no_acl ? "open" : "denied")
+      << "), super users " << list(c.security.super_users);
+  else
+    s << "; authorization off (every request allowed)";
+  if (!c.security.admin_user.empty()) s << "; admin user " << c.security.admin_user;
+  s << "; HTTP probes " << (c.security.http_open_probes ? "open" : "for super users only");
   return s.str();
 }
 
