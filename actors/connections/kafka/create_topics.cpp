@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/topic_config_values.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 
 namespace portask::kafka {
@@ -191,6 +192,15 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
       claimed.emplace(collision_key(t.name), t.name);
       const auto partitions = std::get<std::int32_t>(checked);
       out.numPartitions = partitions;
+      // v5+: the topic's configs as DescribeConfigs would list them, for who may describe
+      // them, as Kafka answers; a creation that fails clears them again.
+      if (r.api_version >= 5 && out.topicConfigErrorCode == 0) {
+        storage::config_entries own;
+        for (const auto& c : t.configs) own.emplace_back(c.name, c.value.value_or(""));
+        out.configs.emplace();
+        for (auto& v : topic_config_values(*self->state.ctx, last_value_of_each_key(std::move(own))))
+          out.configs->push_back({std::move(v.name), std::move(v.value), false, v.source, false});
+      }
       if (rq.validateOnly) {
         // Validating includes the name being free, as in Kafka; nothing is created.
         auto taken = [=](std::int16_t code, std::string message) {
@@ -200,6 +210,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
           o.numPartitions = -1;
           o.replicationFactor = -1;
           o.topicConfigErrorCode = 0;
+          o.configs.emplace();
         };
         self->request(self->state.dir.registry, deadline.left(), topic_atom::value, t.name, false)
             .then(
@@ -228,6 +239,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
                 res->topics[i].numPartitions = -1;
                 res->topics[i].replicationFactor = -1;
                 res->topics[i].topicConfigErrorCode = 0;
+                res->topics[i].configs.emplace();
                 done();
               });
     }

@@ -10,7 +10,7 @@
 #include "actors/connections/kafka/broker_loggers.hpp"
 #include "actors/connections/kafka/config_documentation.hpp"
 #include "actors/connections/kafka/handlers.hpp"
-#include "actors/pipeline/topic_configs.hpp"
+#include "actors/connections/kafka/topic_config_values.hpp"
 
 namespace portask::kafka {
 
@@ -22,53 +22,10 @@ namespace {
 using result_t = msg::DescribeConfigsResponse::DescribeConfigsResult;
 using entry_t = result_t::DescribeConfigsResourceResult;
 
-// Resource types and config sources/types, from Kafka's protocol.
+// Resource types, from Kafka's protocol (sources and types: topic_config_values.hpp).
 constexpr std::int8_t resource_topic = 2;
 constexpr std::int8_t resource_broker = 4;
 constexpr std::int8_t resource_broker_logger = 8;
-constexpr std::int8_t source_topic = 1;    // DYNAMIC_TOPIC_CONFIG
-constexpr std::int8_t source_static = 4;   // STATIC_BROKER_CONFIG
-constexpr std::int8_t source_default = 5;  // DEFAULT_CONFIG
-constexpr std::int8_t source_logger = 6;   // DYNAMIC_BROKER_LOGGER_CONFIG
-enum config_type : std::int8_t { t_boolean = 1, t_string = 2, t_int = 3, t_long = 5, t_list = 7 };
-
-struct config_value {
-  std::string name;
-  std::string value;
-  std::int8_t source;
-  config_type type;
-};
-
-// A broker setting is a static broker config when the config file or flags changed it, and a
-// default otherwise.
-template <class T>
-config_value broker_value(const char* name, T value, T built_in, config_type type) {
-  return {name, std::to_string(value), value == built_in ? source_default : source_static, type};
-}
-
-config_type type_of(const std::string& name);
-
-// Every topic config Portask accepts, as a topic without overrides has it: the broker's own
-// setting where one decides it (retention, the frame limit as max.message.bytes), Kafka's
-// default otherwise, so that a client asking for any key it may set gets an answer.
-std::vector<config_value> topic_defaults(const broker_context& ctx) {
-  const broker_config built_in;
-  std::vector<config_value> out;
-  for (const auto& spec : topic_config_specs()) {
-    const std::string name(spec.name);
-    if (name == "retention.ms")
-      out.push_back(broker_value("retention.ms", ctx.config.log_retention_ms,
-                                 built_in.log_retention_ms, t_long));
-    else if (name == "retention.bytes")
-      out.push_back(broker_value("retention.bytes", ctx.config.log_retention_bytes,
-                                 built_in.log_retention_bytes, t_long));
-    else if (name == "max.message.bytes")
-      out.push_back({name, std::to_string(ctx.config.max_frame_bytes), source_static, t_int});
-    else
-      out.push_back({name, std::string(spec.kafka_default), source_default, type_of(name)});
-  }
-  return out;
-}
 
 // Kafka's form: NAME://host:port for each listener, comma-separated.
 std::string advertised_listeners(const broker_context& ctx) {
@@ -111,23 +68,10 @@ std::vector<config_value> logger_configs() {
   std::vector<config_value> out;
   for (auto m : logging::modules)
     out.push_back({std::string(m), std::string(kafka_level_name(logging::named(m)->level())),
-                   source_logger, static_cast<config_type>(0)});  // UNKNOWN, as Kafka leaves it
+                   source_logger, t_unknown});  // as Kafka leaves it
   return out;
 }
 
-config_type type_of(const std::string& name) {
-  const auto* spec = find_topic_config(name);
-  if (!spec) return t_string;
-  switch (spec->kind) {
-    case config_kind::boolean: return t_boolean;
-    case config_kind::integer: return t_int;
-    case config_kind::long_integer: return t_long;
-    case config_kind::list: return t_list;
-    case config_kind::ratio: return static_cast<config_type>(6);  // DOUBLE
-    case config_kind::enumerated: return t_string;
-  }
-  return t_string;
-}
 
 void fill(result_t& out, const std::vector<config_value>& values,
           const std::optional<std::vector<std::string>>& keys, std::int16_t version,
@@ -227,15 +171,8 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
         .then(
             [=](storage::topic_info& info) {
               auto& o = res->results[i];
-              std::vector<config_value> values;
-              for (const auto& [k, v] : info.configs)
-                values.push_back({k, v, source_topic, type_of(k)});
-              for (auto& def : topic_defaults(*self->state.ctx)) {
-                bool overridden = false;
-                for (const auto& own : values) overridden |= own.name == def.name;
-                if (!overridden) values.push_back(std::move(def));
-              }
-              fill(o, values, keys, r.api_version, synonyms, documentation);
+              fill(o, topic_config_values(*self->state.ctx, info.configs), keys, r.api_version, synonyms,
+                   documentation);
               done();
             },
             [=](caf::error& e) {

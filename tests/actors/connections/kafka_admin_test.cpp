@@ -149,7 +149,16 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   msg::CreateTopicsRequest twice;
   twice.topics.push_back({"twice", 1, 1, {},
                           {{"retention.ms", std::string("soon")}, {"retention.ms", std::string("60000")}}});
-  ASSERT_EQ(call<msg::CreateTopicsResponse>(c, 19, 4, twice, false).topics.at(0).errorCode, 0);
+  // From v5 the answer carries the created topic's configs as DescribeConfigs lists them.
+  const auto made = call<msg::CreateTopicsResponse>(c, 19, 7, twice, true).topics.at(0);
+  ASSERT_EQ(made.errorCode, 0);
+  ASSERT_TRUE(made.configs);
+  EXPECT_EQ(made.configs->size(), topic_config_specs().size());
+  std::map<std::string, std::pair<std::string, int>> created;
+  for (const auto& e : *made.configs) created[e.name] = {e.value.value_or("<null>"), e.configSource};
+  EXPECT_EQ(created["retention.ms"], (std::pair<std::string, int>{"60000", 1})) << "the last value, DYNAMIC_TOPIC_CONFIG";
+  EXPECT_EQ(created["retention.bytes"], (std::pair<std::string, int>{"-1", 5})) << "the broker's default";
+  EXPECT_EQ(created["cleanup.policy"], (std::pair<std::string, int>{"delete", 5}));
   req.includeDocumentation = false;
   req.resources = {{2, "twice", std::vector<std::string>{"retention.ms"}}};
   const auto once = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true).results.at(0).configs;
