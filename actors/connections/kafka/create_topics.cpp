@@ -159,10 +159,6 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
         done();
         continue;
       }
-      // Kafka withholds a topic's configs from who may not describe them (v5+: the configs'
-      // own error code), whether or not the topic is created; a failed creation clears it.
-      if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name))
-        out.topicConfigErrorCode = unauthorized;
       if (!create_any &&
           !allowed(self, sec::acl_operation::create, sec::resource_type::topic, t.name)) {
         out.errorCode = unauthorized;
@@ -172,6 +168,11 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
         done();
         continue;
       }
+      // Kafka withholds a topic's configs, partition count and replication factor from who
+      // may not describe its configs (v5+: the configs' own error code); a failed creation
+      // clears the code again.
+      if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name))
+        out.topicConfigErrorCode = unauthorized;
       auto refuse = [&](const refusal& no) {
         out.errorCode = static_cast<std::int16_t>(no.code);
         out.errorMessage = no.message;
@@ -192,14 +193,19 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
       claimed.emplace(collision_key(t.name), t.name);
       const auto partitions = std::get<std::int32_t>(checked);
       out.numPartitions = partitions;
-      // v5+: the topic's configs as DescribeConfigs would list them, for who may describe
-      // them, as Kafka answers; a creation that fails clears them again.
-      if (r.api_version >= 5 && out.topicConfigErrorCode == 0) {
+      // v5+: the topic's configs as DescribeConfigs would list them (by name, as Kafka sorts
+      // them), for who may describe them; a creation that fails clears them again.
+      if (out.topicConfigErrorCode != 0) {
+        out.numPartitions = -1;
+        out.replicationFactor = -1;
+      } else if (r.api_version >= 5) {
         storage::config_entries own;
         for (const auto& c : t.configs) own.emplace_back(c.name, c.value.value_or(""));
         out.configs.emplace();
         for (auto& v : topic_config_values(*self->state.ctx, last_value_of_each_key(std::move(own))))
           out.configs->push_back({std::move(v.name), std::move(v.value), false, v.source, false});
+        std::sort(out.configs->begin(), out.configs->end(),
+                  [](const auto& a, const auto& b) { return a.name < b.name; });
       }
       if (rq.validateOnly) {
         // Validating includes the name being free, as in Kafka; nothing is created.

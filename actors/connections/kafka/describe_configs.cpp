@@ -72,7 +72,6 @@ std::vector<config_value> logger_configs() {
   return out;
 }
 
-
 void fill(result_t& out, const std::vector<config_value>& values,
           const std::optional<std::vector<std::string>>& keys, std::int16_t version,
           bool include_synonyms, bool include_documentation) {

@@ -3,6 +3,7 @@
 // sequence rules of idempotent producers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -159,6 +160,20 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   EXPECT_EQ(created["retention.ms"], (std::pair<std::string, int>{"60000", 1})) << "the last value, DYNAMIC_TOPIC_CONFIG";
   EXPECT_EQ(created["retention.bytes"], (std::pair<std::string, int>{"-1", 5})) << "the broker's default";
   EXPECT_EQ(created["cleanup.policy"], (std::pair<std::string, int>{"delete", 5}));
+  EXPECT_TRUE(std::is_sorted(made.configs->begin(), made.configs->end(),
+                             [](const auto& a, const auto& b) { return a.name < b.name; }))
+      << "by name, as Kafka answers";
+  // validateOnly answers them too; a creation refused (the name is taken) answers none.
+  auto probe = twice;
+  probe.validateOnly = true;
+  probe.topics[0].name = "probe";
+  const auto validated = call<msg::CreateTopicsResponse>(c, 19, 7, probe, true).topics.at(0);
+  EXPECT_EQ(validated.errorCode, 0);
+  EXPECT_EQ(validated.configs.value_or(std::vector<msg::CreateTopicsResponse::CreatableTopicResult::CreatableTopicConfigs>{}).size(),
+            topic_config_specs().size());
+  const auto again = call<msg::CreateTopicsResponse>(c, 19, 7, twice, true).topics.at(0);
+  EXPECT_EQ(again.errorCode, 36);
+  EXPECT_TRUE(!again.configs || again.configs->empty());
   req.includeDocumentation = false;
   req.resources = {{2, "twice", std::vector<std::string>{"retention.ms"}}};
   const auto once = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true).results.at(0).configs;
