@@ -881,6 +881,11 @@ void describe_cluster(native::metadata_response& m, const cluster_view& view,
 void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_metadata_request(payload);
   if (!req) return fail(self, r, errc::malformed_payload);
+  // Coordinators are answered in the cluster fields, which only `cluster` asks for: groups
+  // named without it would go unanswered.
+  if (!req->cluster && !req->groups.empty())
+    return fail(self, r, errc::invalid_request,
+                "groups' coordinators are answered in the cluster fields: set cluster to name groups");
   auto registry = self->state.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   self->request(registry, 10s, list_atom::value)

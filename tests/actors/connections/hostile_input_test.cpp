@@ -121,6 +121,21 @@ TEST(HostileInput, TruncatedRequestPayloadIsAnErrorButTheConnectionStays) {
   EXPECT_GT(must(c.heartbeat()), 0) << "the same connection keeps working";
 }
 
+// Groups named in a Metadata request that does not ask for the cluster fields, where their
+// coordinators are answered, would go unanswered: refused, not ignored.
+TEST(HostileInput, MetadataNamingGroupsWithoutTheClusterFieldsIsRefused) {
+  broker_fixture f;
+  auto c = f.connect();
+  protocol::buffer frame;
+  native::encode_metadata_request(frame, native::metadata_request{99, false, {"g"}});
+  ASSERT_TRUE(c.send_raw(frame));
+  auto e = expect_error(c);
+  EXPECT_EQ(e.code, static_cast<std::uint16_t>(errc::invalid_request));
+  EXPECT_EQ(e.request_id, 99u);
+  // The client asks for the cluster fields (absent outside a cluster, so no coordinator).
+  EXPECT_TRUE(client::ok(c.metadata({"g"})));
+}
+
 TEST(HostileInput, CorruptBatchAndUnknownCompressionAreErrors) {
   broker_fixture f;
   auto c = f.connect();
