@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <iostream>
@@ -336,6 +337,16 @@ std::optional<std::string> apply_listener_security(const std::string& name, cons
   return std::nullopt;
 }
 
+namespace {
+
+// Whether any Kafka listener (the first or another) authenticates with SASL.
+bool speaks_kafka_sasl(const broker_config& c) {
+  return c.kafka.sasl || std::any_of(c.kafka_listeners.begin(), c.kafka_listeners.end(),
+                                     [](const auto& l) { return l.listener.sasl; });
+}
+
+}  // namespace
+
 std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   for (auto [name, word, listener, auth] :
        {std::tuple{"native", &w.native_protocol, &c.native, &w.client_auth[0]},
@@ -426,8 +437,7 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   if (!c.security.authorization && c.security.allow_everyone_if_no_acl)
     return "allow_everyone_if_no_acl needs authorization on: without it every request is allowed "
            "already";
-  bool kafka_sasl = c.kafka.sasl;
-  for (const auto& l : c.kafka_listeners) kafka_sasl = kafka_sasl || l.listener.sasl;
+  const bool kafka_sasl = speaks_kafka_sasl(c);
   if (c.security.sasl_session_lifetime_ms != 0 && !kafka_sasl)
     return "sasl_session_lifetime_ms applies to Kafka SASL listeners (re-authentication, KIP-368), "
            "and none is configured";
@@ -885,8 +895,7 @@ std::string describe_security(const broker_config& c) {
   s << ", native " << protocol(c.native) << ", http " << (c.http.tls.enabled ? "HTTPS" : "HTTP");
   // Only what acts is reported: mechanisms and session lifetimes where SASL is spoken, the
   // ACL defaults and super users where ACLs are checked.
-  bool kafka_sasl = c.kafka.sasl;
-  for (const auto& l : c.kafka_listeners) kafka_sasl = kafka_sasl || l.listener.sasl;
+  const bool kafka_sasl = speaks_kafka_sasl(c);
   if (kafka_sasl || c.native.sasl) {
     s << "; SASL mechanisms " << list(c.security.sasl_mechanisms);
     if (kafka_sasl)
