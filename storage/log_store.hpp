@@ -153,6 +153,30 @@ struct retention_limits {
   }
 };
 
+/// One batch of a compacted range (log_store::compact), in offset order: a stored batch kept
+/// as it is, or one written anew (what is left of a batch some of whose records went, one
+/// batch per run of consecutive offsets). Each carries its running bytes counted again: the
+/// range shrinks, and the bytes before it grow by what went, so the log's stored size
+/// (partition_bounds::stored_bytes) stays exact and the totals still never decrease.
+struct compacted_batch {
+  stored_batch batch;
+  bool rewritten = false;  ///< false: the stored batch at batch.base_offset, frame unchanged
+  friend bool operator==(const compacted_batch&, const compacted_batch&) = default;
+};
+
+/// A compaction of one partition's log, planned from what the store held: every batch
+/// whose base offset is below `end` (the first of them at `first_base`) gives way to
+/// `batches`, which lie in [first_base, end). The log start stays where it was: a reader
+/// between two batches left reads on from the next one, as Kafka's readers do.
+struct log_compaction {
+  std::int64_t first_base = 0;
+  std::int64_t end = 0;
+  std::vector<compacted_batch> batches;
+  /// In a cluster: the partition's lease as its leader holds it (append_request::fence).
+  std::string fence;
+  friend bool operator==(const log_compaction&, const log_compaction&) = default;
+};
+
 /// How much an in-process store holds and may hold (bytes of frames).
 struct store_usage {
   std::uint64_t used = 0;
@@ -304,6 +328,12 @@ class log_store {
   /// so that it survives a restart. Returns the bounds after.
   virtual expected<partition_bounds> delete_records(const topic_partition& tp,
                                                     std::int64_t offset) = 0;
+  /// Carries out `c` in one atomic step, only while the log's first batch is still at
+  /// c.first_base and every kept batch is still stored (else errc::offset_conflict: the log
+  /// changed since it was planned; plan again), and with a fence, only while the partition's
+  /// lease has that value (else errc::not_leader). Batches from c.end on stay as they are.
+  /// Returns the bounds after.
+  virtual expected<partition_bounds> compact(const topic_partition& tp, const log_compaction& c) = 0;
   /// Bytes held and allowed, for a store with a capacity of its own (the memory store);
   /// nothing for one that manages its own (Redis).
   virtual std::optional<store_usage> usage() { return std::nullopt; }

@@ -67,8 +67,10 @@ partition_bounds bounds_of(const memory_store::state::partition_log& log) {
     b.log_start = log.next_offset;
     b.start_bytes = log.end_bytes;
   } else {
+    // The recorded start, which may lie inside the first batch (DeleteRecords) or before it
+    // (a compaction removed the records there).
     const auto& first = log.batches.begin()->second;
-    b.log_start = std::max(log.log_start, first.base_offset);
+    b.log_start = log.log_start;
     b.start_bytes = first.start_bytes();
   }
   return b;
@@ -217,6 +219,49 @@ expected<partition_bounds> memory_store::delete_records(const topic_partition& t
   for (auto it = log.batches.begin(); it != log.batches.end() && it->second.next_offset() <= offset;) {
     state_->used -= it->second.frame.size();
     deleted.push_back(log.batches.extract(it++));
+  }
+  return bounds_of(log);
+}
+
+expected<partition_bounds> memory_store::compact(const topic_partition& tp,
+                                                const log_compaction& c) {
+  // Freed after the lock is released, as in delete_records.
+  std::vector<decltype(state::partition_log::batches)::node_type> removed;
+  std::lock_guard lock{state_->mutex};
+  auto& st = *state_;
+  if (!c.fence.empty()) {
+    const auto* lease = st.live_lease(partition_lease(tp), state::clock::now());
+    if (lease == nullptr || *lease != c.fence) return errc::not_leader;
+  }
+  auto found = st.logs.find(tp);
+  if (found == st.logs.end() || found->second.batches.empty() ||
+      found->second.batches.begin()->first != c.first_base)
+    return errc::offset_conflict;
+  auto& log = found->second;
+  // The range as it will be: a kept batch is the stored one (its frame shared), with its
+  // running bytes counted again.
+  std::vector<stored_batch> range;
+  range.reserve(c.batches.size());
+  for (const auto& b : c.batches) {
+    if (b.batch.base_offset < c.first_base || b.batch.next_offset() > c.end)
+      return errc::invalid_request;
+    if (b.rewritten) {
+      range.push_back(b.batch);
+      continue;
+    }
+    auto kept = log.batches.find(b.batch.base_offset);
+    if (kept == log.batches.end()) return errc::offset_conflict;
+    range.push_back(kept->second);
+    range.back().end_bytes = b.batch.end_bytes;
+  }
+  for (auto it = log.batches.begin(); it != log.batches.end() && it->first < c.end;) {
+    st.used -= it->second.frame.size();
+    removed.push_back(log.batches.extract(it++));
+  }
+  for (auto& b : range) {
+    st.used += b.frame.size();
+    const auto base = b.base_offset;
+    log.batches.emplace(base, std::move(b));
   }
   return bounds_of(log);
 }

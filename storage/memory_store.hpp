@@ -30,6 +30,7 @@ class memory_store final : public log_store {
   expected<partition_bounds> delete_records(const topic_partition& tp,
                                             std::int64_t offset) override;
   std::optional<store_usage> usage() override;
+  expected<partition_bounds> compact(const topic_partition& tp, const log_compaction& c) override;
   std::error_code create_topic(const topic_info& topic) override;
   expected<topic_write> update_topic(const topic_info& before, const topic_info& after) override;
   expected<topic_write> delete_topic(const topic_info& topic) override;

@@ -383,6 +383,10 @@ std::string redis_store::log_key(const topic_partition& tp) const {
   return options_.key_prefix + ":{" + tp.topic + ":" + std::to_string(tp.partition) + "}:log";
 }
 
+std::string redis_store::compacting_key(const topic_partition& tp) const {
+  return log_key(tp) + ":compacting";
+}
+
 void redis_store::disconnect() noexcept { conn_.reset(); }
 
 std::error_code redis_store::connect() {
@@ -689,6 +693,7 @@ namespace {
 // The log start record: the start offset, and the bounds a log whose entries all went keeps
 // (next offset, running bytes and timestamp).
 struct start_record {
+  bool recorded = false;  ///< false: the start never moved (no record)
   std::int64_t log_start = 0;
   std::int64_t next_offset = 0;
   std::uint64_t end_bytes = 0;
@@ -700,6 +705,7 @@ bool parse_start_record(const redisReply* r, start_record& out) {
   std::string_view v[4];
   for (std::size_t i = 0; i < 4; ++i) v[i] = str(r->element[i]);
   if (v[0].empty()) return true;  // no record: nothing was ever deleted
+  out.recorded = true;
   return parse_int(v[0], out.log_start) && parse_int(v[1], out.next_offset) &&
          parse_int(v[2], out.end_bytes) && parse_int(v[3], out.end_timestamp);
 }
@@ -735,7 +741,9 @@ expected<partition_bounds> redis_store::bounds(const topic_partition& tp) {
   }
   if (auto ec = parse_entry(f->element[0], first)) return ec;
   if (auto ec = parse_entry(l->element[0], last)) return ec;
-  b.log_start = std::max(first.base_offset, start.log_start);
+  // The recorded start, which may lie inside the first batch (DeleteRecords) or before it
+  // (a compaction removed the records there).
+  b.log_start = start.recorded ? start.log_start : first.base_offset;
   b.next_offset = last.next_offset();
   b.start_bytes = first.start_bytes();
   b.end_bytes = last.end_bytes;
@@ -825,6 +833,107 @@ expected<partition_bounds> redis_store::delete_records(const topic_partition& tp
   if (exec.is_error() || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2 ||
       exec->element[0]->type == REDIS_REPLY_ERROR || exec->element[1]->type == REDIS_REPLY_ERROR) {
     logging::storage().warn("store refused deleting {} below {}", key, offset);
+    return errc::storage_unavailable;
+  }
+  return bounds(tp);
+}
+
+namespace {
+
+// A compaction (log_store::compact) in one script, so that no append, deletion or read lands
+// between its steps: a stream cannot take an entry below its last one, so the log is built
+// anew under KEYS[2] (the partition's hash tag) and renamed over KEYS[1]. KEYS: log, the
+// new log, start record, lease. ARGV: fence ("" none), the planned first entry's id, the id
+// of `end`, the start record's four values, then per batch 'k' (kept: id, its new running
+// bytes) or 'w' (written: id, field count, fields). The entries from `end` on are copied as
+// they are, a page at a time.
+constexpr std::string_view compact_script = R"lua(
+local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
+local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
+if #first == 0 or first[1][1] ~= ARGV[2] then return 'CHANGED' end
+redis.call('DEL', fresh)
+local a = 8
+while a <= #ARGV do
+  local id = ARGV[a + 1]
+  if ARGV[a] == 'k' then
+    local e = redis.call('XRANGE', log, id, id)
+    if #e == 0 then
+      redis.call('DEL', fresh)
+      return 'CHANGED'
+    end
+    local f = e[1][2]
+    for j = 1, #f, 2 do
+      if f[j] == 'c' then f[j + 1] = ARGV[a + 2] end
+    end
+    redis.call('XADD', fresh, id, unpack(f))
+    a = a + 3
+  else
+    local n = tonumber(ARGV[a + 2])
+    redis.call('XADD', fresh, id, unpack(ARGV, a + 3, a + 2 + n))
+    a = a + 3 + n
+  end
+end
+local from = ARGV[3]
+while true do
+  local page = redis.call('XRANGE', log, from, '+', 'COUNT', 256)
+  for _, e in ipairs(page) do redis.call('XADD', fresh, e[1], unpack(e[2])) end
+  if #page < 256 then break end
+  from = '(' .. page[#page][1]
+end
+redis.call('HSET', start, 's', ARGV[4], 'n', ARGV[5], 'c', ARGV[6], 'T', ARGV[7])
+if redis.call('EXISTS', fresh) == 1 then
+  redis.call('RENAME', fresh, log)
+else
+  redis.call('DEL', log)
+end
+return 'OK'
+)lua";
+
+}  // namespace
+
+expected<partition_bounds> redis_store::compact(const topic_partition& tp, const log_compaction& c) {
+  auto before = bounds(tp);
+  if (!before) return before.error();
+  command cmd;
+  cmd.arg("EVAL").arg(compact_script).arg("4");
+  cmd.own(log_key(tp)).own(compacting_key(tp)).own(start_key(tp)).own(lease_key(partition_lease(tp)));
+  cmd.arg(c.fence).own(entry_id(c.first_base)).own(entry_id(c.end));
+  // The start stays where it was (see log_compaction); the rest of the record as
+  // delete_records keeps it.
+  cmd.own(std::to_string(before->log_start))
+      .own(std::to_string(before->next_offset))
+      .own(std::to_string(before->end_bytes))
+      .own(std::to_string(before->end_timestamp));
+  for (const auto& b : c.batches) {
+    if (b.batch.base_offset < c.first_base || b.batch.next_offset() > c.end)
+      return errc::invalid_request;
+    if (!b.rewritten) {
+      cmd.arg("k").own(entry_id(b.batch.base_offset)).own(std::to_string(b.batch.end_bytes));
+      continue;
+    }
+    append_request r;
+    r.tp = &tp;
+    r.base_offset = b.batch.base_offset;
+    r.record_count = b.batch.record_count;
+    r.max_timestamp = b.batch.max_timestamp;
+    r.frame = b.batch.frame;
+    r.producer = b.batch.producer;
+    r.end_bytes = b.batch.end_bytes;
+    r.end_timestamp = b.batch.end_timestamp;
+    cmd.arg("w").own(entry_id(r.base_offset)).own(std::to_string(entry_field_args(r)));
+    add_entry_fields(cmd, r);
+  }
+  auto replies = pipeline({&cmd, 1});
+  if (!replies) return replies.error();
+  const auto& out = (*replies)[0];
+  const bool text = out->type == REDIS_REPLY_STATUS || out->type == REDIS_REPLY_STRING;
+  const auto status = text ? str(out.get()) : std::string_view{};
+  if (status == "FENCED") return errc::not_leader;
+  if (status == "CHANGED") return errc::offset_conflict;
+  if (status != "OK") {
+    logging::storage().warn("store refused compacting {}: {}", log_key(tp),
+                             out.is_error() ? str(out.get()) : "no script result");
     return errc::storage_unavailable;
   }
   return bounds(tp);

@@ -85,6 +85,7 @@ class redis_store final : public log_store {
                                          const retention_limits& limits) override;
   expected<partition_bounds> delete_records(const topic_partition& tp,
                                             std::int64_t offset) override;
+  expected<partition_bounds> compact(const topic_partition& tp, const log_compaction& c) override;
   std::error_code create_topic(const topic_info& topic) override;
   expected<topic_write> update_topic(const topic_info& before, const topic_info& after) override;
   expected<topic_write> delete_topic(const topic_info& topic) override;
@@ -120,6 +121,8 @@ class redis_store final : public log_store {
   std::string credentials_key(protocol::security::scram_mechanism m) const;
   std::string producers_key(const topic_partition& tp) const;
   std::string start_key(const topic_partition& tp) const;
+  /// Where a compaction builds the log anew before it takes the log's place (same hash tag).
+  std::string compacting_key(const topic_partition& tp) const;
   std::string lease_key(const std::string& name) const;
   std::string node_key(std::int32_t node) const;
 

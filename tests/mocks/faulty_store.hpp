@@ -102,6 +102,10 @@ class faulty_store : public storage::log_store {
                                                      std::int64_t offset) override {
     return inner_->delete_records(tp, offset);
   }
+  expected<storage::partition_bounds> compact(const storage::topic_partition& tp,
+                                              const storage::log_compaction& c) override {
+    return inner_->compact(tp, c);
+  }
   std::optional<storage::store_usage> usage() override { return inner_->usage(); }
   std::error_code create_topic(const storage::topic_info& t) override {
     return inner_->create_topic(t);

@@ -23,6 +23,8 @@ class mock_store : public storage::log_store {
               (const storage::topic_partition&, const storage::retention_limits&), (override));
   MOCK_METHOD(expected<storage::partition_bounds>, delete_records,
               (const storage::topic_partition&, std::int64_t), (override));
+  MOCK_METHOD(expected<storage::partition_bounds>, compact,
+              (const storage::topic_partition&, const storage::log_compaction&), (override));
   MOCK_METHOD(std::error_code, create_topic, (const storage::topic_info&), (override));
   MOCK_METHOD(expected<storage::topic_write>, update_topic,
               (const storage::topic_info&, const storage::topic_info&), (override));

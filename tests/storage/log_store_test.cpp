@@ -800,6 +800,83 @@ TEST_P(LogStore, DeleteRecordsKeepsTheBatchContainingTheNewStart) {
       << "a start inside a batch does not hide that batch from retention";
 }
 
+TEST_P(LogStore, ACompactionReplacesTheRangeAndKeepsTheLogStartAndTheRest) {
+  // Batches 0-9, 10-19, 20-29, 30-39. The plan: 0-9 goes, 10-19 stays, of 20-29 only 22-24
+  // and 27 stay (written anew), 30-39 is past the range.
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(append_running(tp_, 10, 100 + i));
+  auto all = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 4u);
+  const auto before = store_->bounds(tp_).value();
+  auto written = [](std::int64_t base, int records) {
+    stored_batch b;
+    b.base_offset = base;
+    b.record_count = static_cast<std::uint32_t>(records);
+    b.max_timestamp = 102;
+    b.end_timestamp = 102;
+    b.frame = protocol::shared_bytes::copy_of(make_frame("left", records));
+    return compacted_batch{b, true};
+  };
+  log_compaction c;
+  c.first_base = 0;
+  c.end = 30;
+  c.batches = {compacted_batch{(*all)[1], false}, written(22, 3), written(27, 1)};
+  // Running bytes counted back from the range's end, as the planner does.
+  auto end = (*all)[2].end_bytes;
+  for (auto it = c.batches.rbegin(); it != c.batches.rend(); ++it) {
+    it->batch.end_bytes = end;
+    end -= it->batch.frame.size();
+  }
+  auto after = store_->compact(tp_, c);
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(after->log_start, 0) << "the start stays where it was";
+  EXPECT_EQ(after->next_offset, 40);
+  EXPECT_EQ(after->end_bytes, before.end_bytes);
+  EXPECT_EQ(after->stored_bytes(), (*all)[1].frame.size() + c.batches[1].batch.frame.size() +
+                                       c.batches[2].batch.frame.size() + (*all)[3].frame.size());
+  auto got = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 4u);
+  EXPECT_EQ(got->at(0).base_offset, 10);
+  EXPECT_EQ(got->at(0).frame, (*all)[1].frame) << "kept as it was";
+  EXPECT_EQ(got->at(0).end_bytes, c.batches[0].batch.end_bytes) << "with its running bytes counted again";
+  EXPECT_EQ(got->at(1).base_offset, 22);
+  EXPECT_EQ(got->at(1).record_count, 3u);
+  EXPECT_EQ(got->at(1).frame, c.batches[1].batch.frame);
+  EXPECT_EQ(got->at(2).base_offset, 27);
+  EXPECT_EQ(got->at(3).base_offset, 30);
+  EXPECT_EQ(got->at(3).frame, (*all)[3].frame);
+  // A read between two batches left starts at the next one.
+  EXPECT_EQ(store_->read(tp_, 25, 1 << 20)->front().base_offset, 27);
+  EXPECT_EQ(store_->read(tp_, 28, 1 << 20)->front().base_offset, 30);
+  // Another connection sees the same log; appends go on after it.
+  auto other = factory_();
+  ASSERT_TRUE(other);
+  EXPECT_EQ((*other)->bounds(tp_).value(), *after);
+  ASSERT_FALSE(append_running(tp_, 1, 200));
+  EXPECT_EQ(store_->bounds(tp_)->next_offset, 41);
+  // A plan made before the log changed is refused whole: the first batch is not the one it
+  // was made from, or a batch it keeps is gone.
+  EXPECT_EQ(store_->compact(tp_, c).error(), errc::offset_conflict);
+  log_compaction stale;
+  stale.first_base = 10;
+  stale.end = 30;
+  stale.batches = {compacted_batch{(*all)[2], false}};
+  EXPECT_EQ(store_->compact(tp_, stale).error(), errc::offset_conflict);
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20)->size(), 5u) << "nothing changed";
+  // Under a lease nobody holds, nothing happens.
+  log_compaction fenced;
+  fenced.first_base = 10;
+  fenced.end = 30;
+  fenced.fence = "1:1:nobody";
+  EXPECT_EQ(store_->compact(tp_, fenced).error(), errc::not_leader);
+  // Deleting to an offset between two batches left keeps the start there.
+  auto cut = store_->delete_records(tp_, 25);
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->log_start, 25);
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20)->front().base_offset, 27);
+}
+
 TEST_P(LogStore, AnEmptiedLogKeepsItsNextOffsetAndRefusesOlderOffsets) {
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(append_running(tp_, 5, 100));
   const auto end = running_[0].end_bytes;
