@@ -56,6 +56,7 @@ using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using http_atom = caf::atom_constant<caf::atom("http")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using directory_atom = caf::atom_constant<caf::atom("directory")>;
+using compact_atom = caf::atom_constant<caf::atom("compact")>;
 using node_atom = caf::atom_constant<caf::atom("node")>;
 
 /// The long-lived actors' current handles (defined below the interfaces, which carry it):
@@ -96,6 +97,9 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<list_atom>::with<std::vector<std::string>>,
     // (partition, offset): advance the log start there, removing the batches below it
     caf::replies_to<delete_atom, topic_partition, std::int64_t>::with<storage::partition_bounds>,
+    // (partition, plan): carry out a compaction (log_store::compact) -> the bounds after
+    caf::replies_to<compact_atom, topic_partition, storage::log_compaction>::with<
+        storage::partition_bounds>,
     caf::replies_to<ping_atom>::with<bool>>;
 
 /// Owns one topic-partition: assigns offsets, keeps the high watermark, a bounded tail of
@@ -112,6 +116,9 @@ using partition_actor = caf::typed_actor<
     // (offset; -1: the high watermark) advance the log start (DeleteRecords, retention) ->
     // the bounds after; offset_out_of_range past the high watermark
     caf::replies_to<delete_atom, std::int64_t>::with<storage::partition_bounds>,
+    // (plan) compact the log as planned (pipeline/compaction.hpp) -> the bounds after;
+    // offset_conflict when the log changed since the plan
+    caf::replies_to<compact_atom, storage::log_compaction>::with<storage::partition_bounds>,
     caf::reacts_to<recover_atom>, caf::reacts_to<expire_atom, std::uint64_t>,
     // (poll id) answer that parked long poll now, empty: nobody waits for it any more
     caf::reacts_to<cancel_atom, std::uint64_t>,
@@ -219,6 +226,9 @@ using protocol_bridge_actor = caf::typed_actor<
     caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
     // (partition, offset; -1: the high watermark) advance its log start -> the bounds after
     caf::replies_to<delete_atom, topic_partition, std::int64_t>::with<storage::partition_bounds>,
+    // (partition, plan) compact its log -> the bounds after
+    caf::replies_to<compact_atom, topic_partition, storage::log_compaction>::with<
+        storage::partition_bounds>,
     caf::replies_to<producer_atom, topic_partition>::with<std::vector<producer_summary>>,
     directory_update>;
 

@@ -156,6 +156,17 @@ typename Inspector::result_type inspect(Inspector& f, stored_batch& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, compacted_batch& x) {
+  return f(caf::meta::type_name("portask.compacted_batch"), x.batch, x.rewritten);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_compaction& x) {
+  return f(caf::meta::type_name("portask.log_compaction"), x.first_base, x.end, x.end_bytes,
+           x.batches, x.fence);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_bounds& x) {
   return f(caf::meta::type_name("portask.partition_bounds"), x.log_start, x.next_offset,
            x.start_bytes, x.end_bytes, x.end_timestamp);

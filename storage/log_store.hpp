@@ -171,6 +171,9 @@ struct compacted_batch {
 struct log_compaction {
   std::int64_t first_base = 0;
   std::int64_t end = 0;
+  /// The running bytes of the range's last batch as planned: with first_base, what tells
+  /// the log planned from apart from any other (a topic deleted and made again).
+  std::uint64_t end_bytes = 0;
   std::vector<compacted_batch> batches;
   /// In a cluster: the partition's lease as its leader holds it (append_request::fence).
   std::string fence;
@@ -329,10 +332,12 @@ class log_store {
   virtual expected<partition_bounds> delete_records(const topic_partition& tp,
                                                     std::int64_t offset) = 0;
   /// Carries out `c` in one atomic step, only while the log's first batch is still at
-  /// c.first_base and every kept batch is still stored (else errc::offset_conflict: the log
-  /// changed since it was planned; plan again), and with a fence, only while the partition's
-  /// lease has that value (else errc::not_leader). Batches from c.end on stay as they are.
-  /// Returns the bounds after.
+  /// c.first_base, the last batch below c.end still ends there with c.end_bytes, and every
+  /// kept batch is still stored (else errc::offset_conflict: the log changed since it was
+  /// planned; plan again), and with a fence, only while the partition's lease has that value
+  /// (else errc::not_leader). Batches from c.end on stay as they are; there must be one
+  /// (errc::invalid_request otherwise: a compaction never empties a log). The log start never
+  /// moves back. Returns the bounds after.
   virtual expected<partition_bounds> compact(const topic_partition& tp, const log_compaction& c) = 0;
   /// Bytes held and allowed, for a store with a capacity of its own (the memory store);
   /// nothing for one that manages its own (Redis).

@@ -152,6 +152,8 @@ void memory_store::append(std::span<const append_request> requests,
     b.frame = r.frame;  // immutable once framed: shared, not copied
     b.end_bytes = r.end_bytes;
     b.end_timestamp = r.end_timestamp;
+    // A log's first batch starts it (an emptied log's start is its next offset already).
+    if (log.batches.empty()) log.log_start = std::max(log.log_start, r.base_offset);
     log.next_offset = b.next_offset();
     log.end_bytes = b.end_bytes;
     log.end_timestamp = std::max(log.end_timestamp, b.end_timestamp);
@@ -238,6 +240,12 @@ expected<partition_bounds> memory_store::compact(const topic_partition& tp,
       found->second.batches.begin()->first != c.first_base)
     return errc::offset_conflict;
   auto& log = found->second;
+  const auto after = log.batches.lower_bound(c.end);
+  if (after == log.batches.end()) return errc::invalid_request;  // it would empty the log
+  if (after == log.batches.begin()) return errc::offset_conflict;
+  if (const auto& last = std::prev(after)->second;
+      last.next_offset() != c.end || last.end_bytes != c.end_bytes)
+    return errc::offset_conflict;
   // The range as it will be: a kept batch is the stored one (its frame shared), with its
   // running bytes counted again.
   std::vector<stored_batch> range;

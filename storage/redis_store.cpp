@@ -844,16 +844,27 @@ namespace {
 // between its steps: a stream cannot take an entry below its last one, so the log is built
 // anew under KEYS[2] (the partition's hash tag) and renamed over KEYS[1]. KEYS: log, the
 // new log, start record, lease. ARGV: fence ("" none), the planned first entry's id, the id
-// of `end`, the start record's four values, then per batch 'k' (kept: id, its new running
-// bytes) or 'w' (written: id, field count, fields). The entries from `end` on are copied as
-// they are, a page at a time.
+// of `end`, `end` itself, the running bytes of the range's last batch, the start record's
+// four values, then per batch 'k' (kept: id, its new running bytes) or 'w' (written: id,
+// field count, fields). The entries from `end` on are copied as they are, a page at a time.
 constexpr std::string_view compact_script = R"lua(
 local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
 local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
 if #first == 0 or first[1][1] ~= ARGV[2] then return 'CHANGED' end
+-- the range's last batch still ends at `end` with the running bytes planned
+local last = redis.call('XREVRANGE', log, '(' .. ARGV[3], '-', 'COUNT', 1)
+if #last == 0 then return 'CHANGED' end
+local n, c
+local f = last[1][2]
+for j = 1, #f, 2 do
+  if f[j] == 'n' then n = tonumber(f[j + 1]) elseif f[j] == 'c' then c = f[j + 1] end
+end
+local base = tonumber(string.match(last[1][1], '%-(%d+)$')) - 1
+if n == nil or base + n ~= tonumber(ARGV[4]) or c ~= ARGV[5] then return 'CHANGED' end
+if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then return 'EMPTIES' end
 redis.call('DEL', fresh)
-local a = 8
+local a = 10
 while a <= #ARGV do
   local id = ARGV[a + 1]
   if ARGV[a] == 'k' then
@@ -881,7 +892,10 @@ while true do
   if #page < 256 then break end
   from = '(' .. page[#page][1]
 end
-redis.call('HSET', start, 's', ARGV[4], 'n', ARGV[5], 'c', ARGV[6], 'T', ARGV[7])
+local s = ARGV[6]
+local recorded = redis.call('HGET', start, 's')
+if recorded and tonumber(recorded) > tonumber(s) then s = recorded end
+redis.call('HSET', start, 's', s, 'n', ARGV[7], 'c', ARGV[8], 'T', ARGV[9])
 if redis.call('EXISTS', fresh) == 1 then
   redis.call('RENAME', fresh, log)
 else
@@ -898,7 +912,8 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
   command cmd;
   cmd.arg("EVAL").arg(compact_script).arg("4");
   cmd.own(log_key(tp)).own(compacting_key(tp)).own(start_key(tp)).own(lease_key(partition_lease(tp)));
-  cmd.arg(c.fence).own(entry_id(c.first_base)).own(entry_id(c.end));
+  cmd.arg(c.fence).own(entry_id(c.first_base)).own(entry_id(c.end)).own(std::to_string(c.end));
+  cmd.own(std::to_string(c.end_bytes));
   // The start stays where it was (see log_compaction); the rest of the record as
   // delete_records keeps it.
   cmd.own(std::to_string(before->log_start))
@@ -931,6 +946,7 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
   const auto status = text ? str(out.get()) : std::string_view{};
   if (status == "FENCED") return errc::not_leader;
   if (status == "CHANGED") return errc::offset_conflict;
+  if (status == "EMPTIES") return errc::invalid_request;
   if (status != "OK") {
     logging::storage().warn("store refused compacting {}: {}", log_key(tp),
                              out.is_error() ? str(out.get()) : "no script result");

@@ -401,6 +401,11 @@ std::string metrics_registry::render_prometheus() const {
   o.family("portask_records_deleted_total",
            "Records removed below a log start by retention or DeleteRecords", k::counter);
   o.sample({}, records_deleted_total());
+  o.family("portask_records_compacted_total",
+           "Records removed by compaction (cleanup.policy=compact): older records of a key, "
+           "tombstones past delete.retention.ms, records without a key",
+           k::counter);
+  o.sample({}, records_compacted_total());
   o.family("portask_partitions_passivated_total", "Idle partition actors stopped", k::counter);
   o.sample({}, passivated_total());
 

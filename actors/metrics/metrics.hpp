@@ -161,9 +161,16 @@ class metrics_registry {
   void records_deleted(std::uint64_t records) noexcept {
     records_deleted_.fetch_add(records, std::memory_order_relaxed);
   }
+  /// Records a compaction's removals (older records of a key, old tombstones, keyless ones).
+  void records_compacted(std::uint64_t records) noexcept {
+    records_compacted_.fetch_add(records, std::memory_order_relaxed);
+  }
   void partition_passivated() noexcept { passivated_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t records_deleted_total() const noexcept {
     return records_deleted_.load(std::memory_order_relaxed);
+  }
+  std::uint64_t records_compacted_total() const noexcept {
+    return records_compacted_.load(std::memory_order_relaxed);
   }
   std::uint64_t passivated_total() const noexcept {
     return passivated_.load(std::memory_order_relaxed);
@@ -226,6 +233,7 @@ class metrics_registry {
   std::atomic<std::uint64_t> storage_failures_{0};
   std::atomic<bool> store_up_{true};
   std::atomic<std::uint64_t> records_deleted_{0};
+  std::atomic<std::uint64_t> records_compacted_{0};
   std::atomic<std::uint64_t> passivated_{0};
   std::atomic<std::int64_t> cluster_node_id_{-1};
   std::atomic<std::uint64_t> cluster_live_nodes_{0}, cluster_owned_{0}, cluster_renewed_{0},

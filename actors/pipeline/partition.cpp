@@ -680,6 +680,38 @@ void handle_delete(self_ptr self, std::int64_t offset,
           });
 }
 
+// A compaction retention planned (pipeline/compaction.hpp): the tail forgets the range (reads
+// of it go to the store, which holds the old batches until the new ones replace them), then
+// the store carries it out under this node's lease. Offsets and the high watermark stay.
+void handle_compact(self_ptr self, storage::log_compaction c,
+                    caf::typed_response_promise<storage::partition_bounds> rp) {
+  auto& st = self->state;
+  auto& log = *st.log;
+  if (c.end <= c.first_base || c.end > log.high_watermark()) {
+    rp.deliver(make_caf_error(errc::invalid_request));
+    return;
+  }
+  auto reader = st.dir.reader_for(log.tp());
+  if (!reader) {
+    rp.deliver(make_caf_error(errc::not_ready));
+    return;
+  }
+  log.forget_tail_below(c.end);
+  c.fence = st.fence;
+  const auto ticket = await_store(self, [rp](errc e) mutable { rp.deliver(make_caf_error(e)); });
+  self->request(reader, 60s, compact_atom::value, log.tp(), std::move(c))
+      .then(
+          [=](storage::partition_bounds& stored) mutable {
+            self->state.log->deleted(stored);  // the bytes before the first batch grew
+            rp.deliver(self->state.log->bounds());
+            store_answered(self, ticket);
+          },
+          [=](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+            store_answered(self, ticket);
+          });
+}
+
 bool busy(const partition_state& st) {
   return !st.pending.empty() || !st.parked.empty() || !st.on_ready.empty() || st.recovering ||
          st.log->write_in_flight() || st.log->queued() > 0 || st.snapshot_in_flight ||
@@ -895,6 +927,17 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return when_ready<storage::partition_bounds>(
             self, [=](caf::typed_response_promise<storage::partition_bounds>& rp) {
               handle_delete(self, offset, rp);
+            });
+      },
+      [=](compact_atom, storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
+        // Not a use: a compaction neither warms the tail nor keeps the partition from idling.
+        if (self->state.passivating) return bounced();
+        if (auto why = self->state.retiring) return make_caf_error(*why);
+        if (!self->state.log->ready() && self->state.store_down)
+          return make_caf_error(errc::storage_unavailable);
+        return when_ready<storage::partition_bounds>(
+            self, [=](caf::typed_response_promise<storage::partition_bounds>& rp) {
+              handle_compact(self, c, rp);
             });
       },
       [=](tick_atom) { check_idle(self); },

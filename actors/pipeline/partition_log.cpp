@@ -53,6 +53,10 @@ std::int64_t partition_log::advance_start(std::int64_t offset) {
   return removed;
 }
 
+void partition_log::forget_tail_below(std::int64_t end) {
+  while (!tail_.empty() && tail_.front().batch.base_offset < end) drop_tail_front();
+}
+
 void partition_log::deleted(const storage::partition_bounds& stored) noexcept {
   start_bytes_ = std::max(start_bytes_, stored.start_bytes);
 }

@@ -47,7 +47,10 @@ class partition_log {
   /// of range from now on, and the tail forgets what lies wholly below it. Returns the number
   /// of records below the new start that were above the old one.
   std::int64_t advance_start(std::int64_t offset);
-  /// The store's bounds after a deletion: its running bytes at the start.
+  /// A compaction is replacing every batch below `end`: the tail forgets them (reads of
+  /// them go to the store).
+  void forget_tail_below(std::int64_t end);
+  /// The store's bounds after a deletion or a compaction: its running bytes at the start.
   void deleted(const storage::partition_bounds& stored) noexcept;
   /// Marks the partition as needing recovery (drops the tail).
   void lost_track() noexcept;

@@ -532,6 +532,12 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         ask(self, tp, rp, partition_attempts, a, offset);
         return rp;
       },
+      [=](compact_atom a, const topic_partition& tp,
+          const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
+        auto rp = self->make_response_promise<storage::partition_bounds>();
+        ask(self, tp, rp, partition_attempts, a, c);
+        return rp;
+      },
       [=](producer_atom a,
           const topic_partition& tp) -> caf::result<std::vector<producer_summary>> {
         auto rp = self->make_response_promise<std::vector<producer_summary>>();

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 
+#include "actors/pipeline/compaction.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "actors/pipeline/wall_clock.hpp"
@@ -37,6 +38,20 @@ struct retention_state {
   std::size_t running = 0;
   bool store_warned = false;
   std::uint64_t passivated_seen = 0;
+  /// Compacted partitions: where their clean part ends (compaction_plan), and when they
+  /// were last planned (compaction_due). Kept in memory: after a restart each is read whole
+  /// once more.
+  struct cleaned {
+    storage::topic_id topic;  ///< a topic deleted and made again starts with none of this
+    std::int64_t offset = 0;
+    std::uint64_t bytes = 0;
+    std::int64_t at_ms = 0;
+  };
+  std::map<topic_partition, cleaned> clean;
+  /// Partitions due for compaction this pass, planned and carried out one at a time (a plan
+  /// holds what it writes anew).
+  std::deque<std::pair<topic_partition, compaction_policy>> compactions;
+  bool compacting = false;
   /// What the current pass deleted, logged once when its last deletion is done.
   std::size_t pass_partitions = 0;
   std::int64_t pass_records = 0;
@@ -90,6 +105,71 @@ void start_deletions(self_ptr self) {
           finished("", nullptr);
         },
         [=](caf::error& e) { finished("deleting failed", &e); }, delete_atom::value, d.to);
+  }
+}
+
+// Plans the next due partition's compaction from the store (blocking reads on this actor's
+// own thread and connection) and has the partition carry it out; the next one when it has.
+void compact_next(self_ptr self) {
+  auto& st = self->state;
+  while (!st.compacting && !st.compactions.empty()) {
+    auto [tp, policy] = st.compactions.front();
+    st.compactions.pop_front();
+    auto b = st.store->bounds(tp);
+    if (!b || b->log_start >= b->next_offset) continue;
+    // The newest batch is never compacted (the log never empties): its base is the limit.
+    auto last = st.store->read(tp, b->next_offset - 1, 1);
+    auto producers = st.store->read_producer_history(tp);
+    if (!last || last->empty() || !producers) continue;
+    const auto now = wall_clock_ms();
+    compaction_range range;
+    range.log_start = b->log_start;
+    range.limit = last->back().base_offset;
+    range.producers_covered = producers->covers;
+    range.clean_offset = st.clean[tp].offset;
+    auto plan = plan_compaction(
+        st.ctx->codecs, tp, range, policy, now,
+        [&](std::int64_t offset) { return st.store->read(tp, offset, 1u << 20); });
+    st.clean[tp].at_ms = now;
+    if (!plan) {
+      if (plan.error() != errc::offset_conflict)
+        logging::retention().warn("compaction: {}/{}: not planned: {}", tp.topic, tp.partition,
+                                  plan.error().message());
+      continue;
+    }
+    auto mark = [moved = plan->clean_moved, offset = plan->clean_offset,
+                 bytes = plan->clean_bytes](retention_state::cleaned& c) {
+      if (!moved) return;
+      c.offset = offset;
+      c.bytes = bytes;
+    };
+    if (!plan->compaction) {
+      mark(st.clean[tp]);
+      continue;
+    }
+    st.compacting = true;
+    const auto removed = plan->records_removed;
+    const auto stored_before = b->stored_bytes();
+    ask_partition(
+        self, st.dir, tp, 60s,
+        [=](storage::partition_bounds& after) {
+          logging::retention().info("compaction: {}/{}: {} records removed, {} of {} bytes left",
+                                    tp.topic, tp.partition, removed, after.stored_bytes(),
+                                    stored_before);
+          self->state.ctx->metrics.records_compacted(static_cast<std::uint64_t>(removed));
+          mark(self->state.clean[tp]);
+          self->state.compacting = false;
+          compact_next(self);
+        },
+        [=](caf::error& e) {
+          // Planned from a log that changed meanwhile (DeleteRecords): the next pass plans again.
+          logging::retention().debug("compaction: {}/{}: not done: {}", tp.topic, tp.partition,
+                                     self->system().render(e));
+          self->state.compacting = false;
+          compact_next(self);
+        },
+        compact_atom::value, std::move(*plan->compaction));
+    return;
   }
 }
 
@@ -168,6 +248,15 @@ void run_pass(self_ptr self) {
   const auto now = wall_clock_ms();
   const auto& config = st.ctx->config;
   std::map<topic_partition, std::int64_t> log_ends;  // for the groups' lag below
+  // Compactions due; taken up only when the last pass's are done (they run on their own,
+  // without holding retention back).
+  std::deque<std::pair<topic_partition, compaction_policy>> due;
+  // Forget the compaction state of topics gone (or shrunk: never, but cheap to say).
+  std::erase_if(st.clean, [&](const auto& entry) {
+    return std::none_of(topics->begin(), topics->end(), [&](const storage::topic_info& t) {
+      return t.name == entry.first.topic && entry.first.partition < t.partitions;
+    });
+  });
   // By name, internal topics last: the cardinality guard keeps users' topics first.
   std::sort(topics->begin(), topics->end(), [](const auto& a, const auto& b) {
     const bool ai = protocol::is_internal_topic(a.name), bi = protocol::is_internal_topic(b.name);
@@ -175,6 +264,7 @@ void run_pass(self_ptr self) {
   });
   for (const auto& topic : *topics) {
     const auto limits = retention_of(topic.configs, config, now);
+    const auto compaction = compaction_of(topic.configs);
     metrics_registry::topic_usage measured;
     for (std::int32_t p = 0; p < topic.partitions; ++p) {
       const topic_partition tp{topic.name, p};
@@ -190,9 +280,15 @@ void run_pass(self_ptr self) {
                                     b->stored_bytes(), b->end_bytes});
       else
         ++usage.omitted_partitions;
-      if (!limits.any() || b->log_start >= b->next_offset) continue;
+      if (b->log_start >= b->next_offset) continue;
       // In a cluster, each node applies retention to the partitions it owns.
       if (!st.ctx->cluster()->owns(tp)) continue;
+      if (compaction) {
+        auto& c = st.clean[tp];
+        if (c.topic != topic.id) c = {topic.id, 0, 0, 0};
+        if (compaction_due(*compaction, *b, c.bytes, c.at_ms, now)) due.emplace_back(tp, *compaction);
+      }
+      if (!limits.any()) continue;
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
     }
@@ -223,6 +319,10 @@ void run_pass(self_ptr self) {
     ::malloc_trim(0);
   }
   start_deletions(self);
+  if (!st.compacting && st.compactions.empty()) {
+    st.compactions = std::move(due);
+    compact_next(self);
+  }
 }
 
 retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<broker_context> ctx,

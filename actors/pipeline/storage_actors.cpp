@@ -130,6 +130,10 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         ::prctl(PR_SET_NAME, "portask-delete");
         return lift(self->state.store->delete_records(tp, offset));
       },
+      [=](compact_atom, const topic_partition& tp,
+          const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
+        return lift(self->state.store->compact(tp, c));
+      },
       [=](ping_atom) -> caf::result<bool> {
         if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));
         return true;

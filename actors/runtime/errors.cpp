@@ -45,6 +45,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<storage::partition_bounds>("portask.partition_bounds");
   cfg.add_message_type<storage::producer_snapshot>("portask.producer_snapshot");
   cfg.add_message_type<storage::stored_batch>("portask.stored_batch");
+  cfg.add_message_type<storage::compacted_batch>("portask.compacted_batch");
+  cfg.add_message_type<storage::log_compaction>("portask.log_compaction");
   cfg.add_message_type<storage::committed_offset>("portask.committed_offset");
   cfg.add_message_type<storage::group_offset>("portask.group_offset");
   // consumer groups

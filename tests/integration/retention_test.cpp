@@ -48,6 +48,15 @@ TEST_F(Retention, KafkaPythonSeesConfigsValidatedAndRetentionByTimeAndSize) {
   EXPECT_GT(metric("portask_records_deleted_total"), 20);
 }
 
+TEST_F(Retention, KafkaPythonSeesCompactedTopicsKeepTheNewestRecordOfEachKey) {
+  ASSERT_TRUE(server.start({"--log-retention-check-interval-ms", "100"}));
+  auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_compaction.py " +
+                             bootstrap() + " 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("compaction checks passed"), std::string::npos) << out;
+  EXPECT_GE(metric("portask_records_compacted_total"), 45) << "48 of changelog's, and commits";
+}
+
 TEST_F(Retention, KafkajsAdminDeletesRecords) {
   std::ifstream installed(PORTASK_KAFKAJS_DIR "/node_modules/kafkajs/package.json");
   ASSERT_TRUE(installed) << "kafkajs is not installed: run tools/setup --test";
@@ -155,6 +164,21 @@ TEST(RetentionOnRedis, KafkaPythonSeesRetentionByTimeAndSizeOnTheStream) {
   auto [xrc, len] = run_shell("redis-cli -p " + std::to_string(redis.port()) + " XLEN 'portask:{aged:0}:log'");
   EXPECT_EQ(xrc, 0);
   EXPECT_LE(std::stoi(len), 10) << "the expired batches left the stream";
+}
+
+TEST(RetentionOnRedis, KafkaPythonSeesCompactedTopicsOnTheStream) {
+  redis_server redis;
+  ASSERT_TRUE(redis.start());
+  temp_dir dir;
+  server_process broker{redis.url(), dir.path() + "/broker.log"};
+  ASSERT_TRUE(broker.start({"--log-retention-check-interval-ms", "100"}));
+  auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_compaction.py 127.0.0.1:" +
+                             std::to_string(broker.kafka_port()) + " 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("compaction checks passed"), std::string::npos) << out;
+  auto [xrc, len] = run_shell("redis-cli -p " + std::to_string(redis.port()) + " XLEN 'portask:{changelog:0}:log'");
+  EXPECT_EQ(xrc, 0);
+  EXPECT_LE(std::stoi(len), 5) << "the stream holds what is left";
 }
 
 TEST_F(Retention, TheMemoryStoreStaysBoundedWhileTakingTenTimesItsRetention) {

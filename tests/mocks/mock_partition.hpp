@@ -16,6 +16,7 @@ struct partition_script {
   scripted<storage::partition_bounds> bounds;
   scripted<std::vector<producer_summary>> producers;
   scripted<storage::partition_bounds, std::int64_t> delete_records;
+  scripted<storage::partition_bounds, storage::log_compaction> compact;
   heard<> recover;
   heard<std::uint64_t> expire;
   heard<std::uint64_t> cancel;
@@ -58,6 +59,7 @@ inline partition_actor::behavior_type mock_partition(partition_actor::pointer,
       [s](bounds_atom) { return s->bounds(); },
       [s](producer_atom) { return s->producers(); },
       [s](delete_atom, std::int64_t offset) { return s->delete_records(offset); },
+      [s](compact_atom, const storage::log_compaction& c) { return s->compact(c); },
       [s](recover_atom) { s->recover(); },
       [s](expire_atom, std::uint64_t id) { s->expire(id); },
       [s](cancel_atom, std::uint64_t poll_id) { s->cancel(poll_id); },

@@ -17,6 +17,7 @@ struct protocol_bridge_script {
   heard<topic_partition, std::uint64_t> cancel;
   scripted<storage::partition_bounds, topic_partition> bounds;
   scripted<storage::partition_bounds, topic_partition, std::int64_t> delete_records;
+  scripted<storage::partition_bounds, topic_partition, storage::log_compaction> compact;
   scripted<std::vector<producer_summary>, topic_partition> producers;
 
   std::int64_t next_offset = 0;
@@ -58,6 +59,9 @@ inline protocol_bridge_actor::behavior_type mock_protocol_bridge(
       [s](bounds_atom, const topic_partition& tp) { return s->bounds(tp); },
       [s](delete_atom, const topic_partition& tp, std::int64_t offset) {
         return s->delete_records(tp, offset);
+      },
+      [s](compact_atom, const topic_partition& tp, const storage::log_compaction& c) {
+        return s->compact(tp, c);
       },
       [s](producer_atom, const topic_partition& tp) { return s->producers(tp); },
       [s](directory_atom, const actor_directory& d) { s->directory(d); },

@@ -20,6 +20,7 @@ struct storage_reader_script {
   scripted<bool, std::string, std::vector<topic_partition>, std::string> delete_offsets;
   scripted<std::vector<std::string>> list_groups;
   scripted<storage::partition_bounds, topic_partition, std::int64_t> delete_records;
+  scripted<storage::partition_bounds, topic_partition, storage::log_compaction> compact;
   scripted<bool> ping;
 
   storage_reader_script() {
@@ -77,6 +78,9 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
       [s](list_atom) { return s->list_groups(); },
       [s](delete_atom, const topic_partition& tp, std::int64_t offset) {
         return s->delete_records(tp, offset);
+      },
+      [s](compact_atom, const topic_partition& tp, const storage::log_compaction& c) {
+        return s->compact(tp, c);
       },
       [s](ping_atom) { return s->ping(); },
   };

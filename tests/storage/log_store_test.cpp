@@ -820,6 +820,7 @@ TEST_P(LogStore, ACompactionReplacesTheRangeAndKeepsTheLogStartAndTheRest) {
   log_compaction c;
   c.first_base = 0;
   c.end = 30;
+  c.end_bytes = (*all)[2].end_bytes;
   c.batches = {compacted_batch{(*all)[1], false}, written(22, 3), written(27, 1)};
   // Running bytes counted back from the range's end, as the planner does.
   auto end = (*all)[2].end_bytes;
@@ -863,6 +864,17 @@ TEST_P(LogStore, ACompactionReplacesTheRangeAndKeepsTheLogStartAndTheRest) {
   stale.end = 30;
   stale.batches = {compacted_batch{(*all)[2], false}};
   EXPECT_EQ(store_->compact(tp_, stale).error(), errc::offset_conflict);
+  log_compaction other_log = c;  // a log with the same first batch, planned elsewhere
+  other_log.first_base = 10;
+  other_log.end = 28;
+  other_log.end_bytes = c.batches[2].batch.end_bytes + 1;
+  other_log.batches = {compacted_batch{(*all)[1], false}};
+  EXPECT_EQ(store_->compact(tp_, other_log).error(), errc::offset_conflict);
+  log_compaction emptying;  // every batch below 41: nothing would be left
+  emptying.first_base = 10;
+  emptying.end = 41;
+  emptying.end_bytes = store_->bounds(tp_)->end_bytes;
+  EXPECT_EQ(store_->compact(tp_, emptying).error(), errc::invalid_request);
   EXPECT_EQ(store_->read(tp_, 0, 1 << 20)->size(), 5u) << "nothing changed";
   // Under a lease nobody holds, nothing happens.
   log_compaction fenced;

@@ -17,18 +17,19 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
   static constexpr std::string_view no_segments =
       "Accepted and reported for Kafka tools, not acted on: Portask stores and deletes whole "
       "batches, not segment files.";
-  static constexpr std::string_view no_compaction =
-      "Accepted and reported for Kafka tools, not acted on: Portask does not compact logs.";
   static constexpr std::pair<std::string_view, std::string_view> docs[] = {
       // Topic configs.
       {"cleanup.policy",
-       "How old records go. 'delete' applies retention.ms and retention.bytes; 'compact' alone "
-       "exempts the topic from them. Portask does not compact: a compacted topic keeps every "
-       "record."},
+       "How old records go. 'delete' applies retention.ms and retention.bytes; 'compact' keeps "
+       "only the newest record of each key (checked every log_retention_check_interval_ms), and "
+       "alone exempts the topic from the two retentions. The newest batch of a partition is "
+       "never compacted."},
       {"compression.type",
        "How stored batches are compressed. Portask keeps and serves each batch as its producer "
        "compressed it, so only 'producer' is accepted."},
-      {"delete.retention.ms", no_compaction},
+      {"delete.retention.ms",
+       "How long a tombstone (a record with a null value) of a compacted topic stays once it is "
+       "the newest of its key, counted from the record's timestamp; then compaction removes it."},
       {"file.delete.delay.ms", no_segments},
       {"flush.messages",
        "Accepted and reported for Kafka tools, not acted on: the store decides when writes "
@@ -37,7 +38,9 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
        "Accepted and reported for Kafka tools, not acted on: the store decides when writes "
        "reach its disk."},
       {"index.interval.bytes", no_segments},
-      {"max.compaction.lag.ms", no_compaction},
+      {"max.compaction.lag.ms",
+       "The longest a compacted partition written since its last compaction waits for the next "
+       "one, whatever min.cleanable.dirty.ratio says."},
       {"max.message.bytes",
        "The largest record batch the topic takes, as its producer sent it; a larger one is "
        "refused with MESSAGE_TOO_LARGE. Without an override, the broker's frame limit "
@@ -57,8 +60,11 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
       {"message.timestamp.type",
        "Which time records carry. They keep the time their producer gave them, so only "
        "'CreateTime' is accepted."},
-      {"min.cleanable.dirty.ratio", no_compaction},
-      {"min.compaction.lag.ms", no_compaction},
+      {"min.cleanable.dirty.ratio",
+       "A compacted partition is compacted once the bytes written since its last compaction "
+       "reach this share of what it stores."},
+      {"min.compaction.lag.ms",
+       "How old a batch's records must all be (by timestamp) before compaction takes them."},
       {"min.insync.replicas",
        "Copies that must hold a write before acks=all is answered. A partition has one copy, "
        "in the store, so only 1 is accepted."},

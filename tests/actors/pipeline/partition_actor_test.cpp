@@ -22,6 +22,7 @@ struct mock_log {
   int bounds_requests = 0;
   errc write_result = errc::ok;
   std::vector<std::int64_t> deletions;  ///< log starts the partition asked the store for
+  std::vector<storage::log_compaction> compactions;  ///< compactions it had the store carry out
   /// While set, the writer keeps its answers until it gets flush_atom, and tells `on_held`
   /// (flush_atom) that it holds one: a write round stays in flight as long as a test needs.
   bool hold_writes = false;
@@ -80,6 +81,12 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         std::lock_guard lock{log->mutex};
         log->deletions.push_back(offset);
         return {offset, 5};
+      },
+      [=](compact_atom, const topic_partition&,
+          const storage::log_compaction& c) -> storage::partition_bounds {
+        std::lock_guard lock{log->mutex};
+        log->compactions.push_back(c);
+        return {0, 9, 300, 400, 1000};  // 300 bytes went
       },
       [](ping_atom) -> bool { return true; },
   };
@@ -241,6 +248,51 @@ TEST(PartitionActor, DeletingRecordsMovesTheLogStartAndTellsTheStore) {
     std::lock_guard lock{f.log->mutex};
     EXPECT_EQ(f.log->deletions, (std::vector<std::int64_t>{3, 5}));
   }
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+TEST(PartitionActor, ACompactionForgetsTheTailOfItsRangeAndIsCarriedOutByTheStore) {
+  partition_fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
+  self->request(p, 5s, append_atom::value, batch(4)).receive([](publish_result&) {}, [](caf::error& e) {
+    ADD_FAILURE() << to_string(e);
+  });
+  auto fetched_at_5 = [&] {
+    std::size_t n = 0;
+    fetch_request at5{{"t", 0}, 5, 1 << 20, 0, protocol_kind::portask};
+    self->request(p, 5s, fetch_atom::value, at5)
+        .receive([&](fetch_result& r) { n = r.batches.size(); },
+                 [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+    return n;
+  };
+  EXPECT_EQ(fetched_at_5(), 1u) << "5-8 is in the tail (the mock store reads nothing)";
+  auto compact = [&](storage::log_compaction c) {
+    std::variant<storage::partition_bounds, errc> out = errc::internal;
+    self->request(p, 5s, compact_atom::value, std::move(c))
+        .receive([&](storage::partition_bounds& b) { out = b; },
+                 [&](caf::error& e) { out = to_errc(e); });
+    return out;
+  };
+  storage::log_compaction past;
+  past.end = 10;
+  EXPECT_EQ(std::get<errc>(compact(past)), errc::invalid_request) << "past the high watermark (9)";
+  storage::log_compaction c;
+  c.end = 9;
+  c.fence = "planner's";
+  auto b = compact(c);
+  ASSERT_TRUE(std::holds_alternative<storage::partition_bounds>(b));
+  EXPECT_EQ(std::get<storage::partition_bounds>(b).log_start, 0);
+  EXPECT_EQ(std::get<storage::partition_bounds>(b).next_offset, 9);
+  EXPECT_EQ(std::get<storage::partition_bounds>(b).start_bytes, 300u) << "the store's, after it";
+  {
+    std::lock_guard lock{f.log->mutex};
+    ASSERT_EQ(f.log->compactions.size(), 1u);
+    EXPECT_EQ(f.log->compactions[0].end, 9);
+    EXPECT_EQ(f.log->compactions[0].fence, "") << "the partition's own lease, not the planner's";
+  }
+  EXPECT_EQ(fetched_at_5(), 0u) << "the range left the tail: reads of it go to the store";
   self->unlink_from(p);
   self->send_exit(p, caf::exit_reason::user_shutdown);
 }

@@ -41,7 +41,8 @@ using message_types = caf::detail::type_list<
     topic_partition, std::vector<topic_partition>, storage::topic_info,
     std::vector<storage::topic_info>, storage::topic_id, storage::config_entries,
     storage::partition_bounds, storage::producer_snapshot, storage::stored_batch,
-    std::vector<storage::stored_batch>, storage::committed_offset, storage::group_offset,
+    std::vector<storage::stored_batch>, storage::compacted_batch,
+    std::vector<storage::compacted_batch>, storage::log_compaction, storage::committed_offset, storage::group_offset,
     std::vector<storage::group_offset>,
     // consumer groups
     join_group_request, join_group_result, sync_group_request, sync_group_result, member_ref,
@@ -228,6 +229,12 @@ named<storage::producer_snapshot> sample(tag<storage::producer_snapshot>) {
 }
 named<storage::stored_batch> sample(tag<storage::stored_batch>) {
   return {"portask.stored_batch", stored()};
+}
+named<storage::compacted_batch> sample(tag<storage::compacted_batch>) {
+  return {"portask.compacted_batch", {stored(), true}};
+}
+named<storage::log_compaction> sample(tag<storage::log_compaction>) {
+  return {"portask.log_compaction", {100, 103, 4096, {{stored(), true}}, "2:7:run-token"}};
 }
 named<storage::committed_offset> sample(tag<storage::committed_offset>) {
   return {"portask.committed_offset", {55, "checkpoint", 7, 1'700'000'000'000, 1'700'000'060'000}};

@@ -1,0 +1,278 @@
+#include "actors/pipeline/compaction.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "actors/pipeline/topic_configs.hpp"
+#include "protocol/frame.hpp"
+
+namespace portask {
+
+namespace {
+
+template <class T>
+void read_number(const std::string& value, T& out) {
+  T n{};
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec == std::errc{} && end == value.data() + value.size()) out = n;
+}
+
+// A stored batch's records, each with its offset.
+expected<protocol::message_batch> records_of(const protocol::codec_manager& codecs,
+                                             const storage::stored_batch& b) {
+  auto frame = protocol::decode_frame(b.frame.view(), protocol::frame_limits{UINT32_MAX});
+  if (!frame) return errc::corrupt_stored_data;
+  auto msgs = codecs.decode(frame->header.flags, frame->payload);
+  if (!msgs || msgs->messages.size() != b.record_count) return errc::corrupt_stored_data;
+  return msgs;
+}
+
+enum class step { go_on, stop };
+
+// The batches from `from`, read a page at a time, each passed to `visit` until one ends past
+// `limit`, is newer than `newest_ms` or `visit` says stop. Returns the end of what was
+// visited (the next offset after its last batch; `from` when nothing was).
+template <class Visit>
+expected<std::int64_t> walk_range(const batch_reader& read, std::int64_t from, std::int64_t limit,
+                                  std::int64_t newest_ms, Visit visit) {
+  std::int64_t offset = from, end = from;
+  for (;;) {
+    auto page = read(offset);
+    if (!page) return page.error();
+    const auto before = offset;
+    for (const auto& b : *page) {
+      if (b.next_offset() <= offset) continue;  // ends before where this page was to start
+      if (b.next_offset() > limit || b.end_timestamp > newest_ms) return end;
+      auto next = visit(b);
+      if (!next) return next.error();
+      if (*next == step::stop) return end;
+      end = offset = b.next_offset();
+    }
+    if (offset == before) return end;  // nothing more (or a store that gave nothing new)
+  }
+}
+
+}  // namespace
+
+std::optional<compaction_policy> compaction_of(const storage::config_entries& topic_configs) {
+  bool compacts = false;
+  compaction_policy p;
+  for (const auto& [k, v] : topic_configs) {
+    if (k == "cleanup.policy") {
+      compacts = false;  // the last value counts
+      for (const auto& item : config_list_items(v)) compacts = compacts || item == "compact";
+    } else if (k == "min.compaction.lag.ms") {
+      read_number(v, p.min_lag_ms);
+    } else if (k == "max.compaction.lag.ms") {
+      read_number(v, p.max_lag_ms);
+    } else if (k == "delete.retention.ms") {
+      read_number(v, p.delete_retention_ms);
+    } else if (k == "min.cleanable.dirty.ratio") {
+      read_number(v, p.min_dirty_ratio);
+    }
+  }
+  if (!compacts) return std::nullopt;
+  return p;
+}
+
+bool compaction_due(const compaction_policy& policy, const storage::partition_bounds& bounds,
+                    std::uint64_t clean_bytes, std::int64_t cleaned_at_ms, std::int64_t now_ms) {
+  const auto stored = bounds.stored_bytes();
+  const auto dirty_from = std::max(clean_bytes, bounds.start_bytes);
+  if (stored == 0 || bounds.end_bytes <= dirty_from) return false;
+  const auto dirty = bounds.end_bytes - dirty_from;
+  if (static_cast<double>(dirty) >= policy.min_dirty_ratio * static_cast<double>(stored))
+    return true;
+  return now_ms - cleaned_at_ms >= policy.max_lag_ms;
+}
+
+expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
+                                          const topic_partition& tp,
+                                          const compaction_range& range,
+                                          const compaction_policy& policy, std::int64_t now_ms,
+                                          const batch_reader& read) {
+  const auto log_start = range.log_start;
+  // With no lag, a record stamped in the future (a producer's clock ahead) holds nothing back.
+  const auto newest_ms = policy.min_lag_ms <= 0       ? INT64_MAX
+                         : policy.min_lag_ms > now_ms ? INT64_MIN
+                                                      : now_ms - policy.min_lag_ms;
+  const auto tombstones_before = policy.delete_retention_ms > now_ms
+                                     ? INT64_MIN
+                                     : now_ms - policy.delete_retention_ms;
+  compaction_plan plan;
+  plan.clean_offset = range.clean_offset;
+
+  // First read: the dirty part (written since the last compaction), the newest offset of each
+  // key in it, within the budget. The clean part before it holds each key once already.
+  std::unordered_map<std::string, std::int64_t> newest;
+  std::uint64_t dirty_bytes = 0, range_end_bytes = 0;
+  bool removable = false;  // found in the dirty part alone
+  const auto dirty_from = std::max(log_start, range.clean_offset);
+  auto end = walk_range(
+      read, dirty_from, range.limit, newest_ms,
+      [&](const storage::stored_batch& b) -> expected<step> {
+        if (dirty_bytes > 0 && dirty_bytes + b.frame.size() > range.dirty_budget) return step::stop;
+        dirty_bytes += b.frame.size();
+        auto msgs = records_of(codecs, b);
+        if (!msgs) return msgs.error();
+        range_end_bytes = b.end_bytes;
+        for (std::size_t i = 0; i < msgs->messages.size(); ++i) {
+          const auto& m = msgs->messages[i];
+          const auto offset = b.base_offset + static_cast<std::int64_t>(i);
+          removable = removable || !m.key || offset < log_start ||
+                      (!m.value && m.timestamp_ms < tombstones_before);
+          if (!m.key) continue;
+          auto [it, added] = newest.try_emplace(*m.key, offset);
+          if (!added) {
+            it->second = offset;
+            removable = true;
+          }
+        }
+        return step::go_on;
+      });
+  if (!end) return end.error();
+  if (*end == dirty_from) return plan;  // nothing dirty that is old enough
+  // A first compaction whose records are all different keys: nothing to remove.
+  if (!removable && dirty_from <= log_start && range.clean_offset <= log_start) {
+    plan.clean_offset = *end;
+    plan.clean_bytes = range_end_bytes;
+    plan.clean_moved = true;
+    return plan;
+  }
+
+  // Second read, from the log start: what stays of each batch. A record stays unless a newer
+  // record of its key is in the dirty part, it lies below the log start, it has no key, or it
+  // is a tombstone older than delete.retention.ms (kept, though, while an older record of its
+  // key had to stay: removing it would bring that record back).
+  storage::log_compaction c;
+  c.first_base = -1;
+  std::unordered_set<std::string> pinned;  // keys with a superseded record kept
+  std::int64_t pinned_from = -1;           // the first batch kept whole with records to remove
+  std::int64_t last_end = -1;              // the last batch taken: where it ends, its bytes
+  std::uint64_t last_end_bytes = 0, rewritten_bytes = 0;
+  bool partial = false;
+  std::vector<std::size_t> sizes;  // of each batch's frame, kept ones included
+  auto built = walk_range(
+      read, log_start, *end, INT64_MAX, [&](const storage::stored_batch& b) -> expected<step> {
+        if (c.first_base < 0) c.first_base = b.base_offset;
+        auto msgs = records_of(codecs, b);
+        if (!msgs) return msgs.error();
+        auto& records = msgs->messages;
+        std::vector<bool> stays(records.size());
+        std::size_t staying = 0;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          const auto offset = b.base_offset + static_cast<std::int64_t>(i);
+          const auto& m = records[i];
+          auto it = m.key ? newest.find(*m.key) : newest.end();
+          const bool superseded = it != newest.end() && it->second > offset;
+          stays[i] = m.key && !superseded && offset >= log_start &&
+                     (m.value || m.timestamp_ms >= tombstones_before || pinned.contains(*m.key));
+          staying += stays[i] ? 1 : 0;
+        }
+        auto keep_whole = [&] {
+          // Its records that would have gone stay: their keys' tombstones must stay too.
+          for (std::size_t i = 0; i < records.size(); ++i)
+            if (!stays[i] && records[i].key) pinned.insert(*records[i].key);
+          if (staying < records.size() && pinned_from < 0) pinned_from = b.base_offset;
+          c.batches.push_back({b, false});
+          c.batches.back().batch.frame = {};  // the store keeps its own
+          sizes.push_back(b.frame.size());
+        };
+        auto taken = [&] {
+          last_end = b.next_offset();
+          last_end_bytes = b.end_bytes;
+          return step::go_on;
+        };
+        // An idempotent producer's batch the snapshot does not cover is kept whole: a
+        // rebuild of the producer's window reads its header.
+        if (staying == records.size() ||
+            (b.producer.present() && b.next_offset() > range.producers_covered)) {
+          keep_whole();
+          return taken();
+        }
+        if (staying == 0) {
+          plan.records_removed += static_cast<std::int64_t>(records.size());
+          return taken();
+        }
+        auto frame = protocol::decode_frame(b.frame.view(), protocol::frame_limits{UINT32_MAX});
+        if (!frame) return errc::corrupt_stored_data;
+        auto encoding = protocol::encoding_of(frame->header.flags);
+        if (!encoding) return errc::corrupt_stored_data;
+        // One batch per run of consecutive records that stay.
+        std::vector<storage::stored_batch> runs;
+        std::size_t runs_bytes = 0;
+        for (std::size_t i = 0; i < records.size();) {
+          if (!stays[i]) {
+            ++i;
+            continue;
+          }
+          std::size_t j = i;
+          protocol::message_batch run;
+          std::int64_t max_ts = 0;
+          for (; j < records.size() && stays[j]; ++j) {
+            auto& m = run.messages.emplace_back(records[j]);
+            m.topic = run.messages.size() == 1 ? tp.topic : std::string{};
+            m.offset = protocol::no_offset;
+            max_ts = std::max(max_ts, m.timestamp_ms);
+          }
+          protocol::buffer out;
+          if (auto ec = codecs.append_batch_frame(run, *encoding, protocol::message_type::publish, out))
+            return ec;
+          storage::stored_batch w;
+          w.base_offset = b.base_offset + static_cast<std::int64_t>(i);
+          w.record_count = static_cast<std::uint32_t>(j - i);
+          w.max_timestamp = max_ts;
+          w.end_timestamp = b.end_timestamp;
+          w.frame = protocol::shared_bytes::adopt(std::move(out));
+          runs_bytes += w.frame.size();
+          runs.push_back(std::move(w));
+          i = j;
+        }
+        // Written anew it would not be smaller (a header per run, compressed apart): as it is.
+        if (runs_bytes >= b.frame.size()) {
+          keep_whole();
+          return taken();
+        }
+        // What one plan writes anew is bounded; the next pass goes on from here.
+        if (rewritten_bytes > 0 && rewritten_bytes + runs_bytes > range.rewrite_budget) {
+          partial = true;
+          return step::stop;
+        }
+        rewritten_bytes += runs_bytes;
+        plan.records_removed += static_cast<std::int64_t>(records.size() - staying);
+        for (auto& w : runs) {
+          sizes.push_back(w.frame.size());
+          c.batches.push_back({std::move(w), true});
+        }
+        return taken();
+      });
+  if (!built) return built.error();
+  if (!partial && *built != *end) return errc::offset_conflict;  // the log changed between the reads
+  if (last_end < 0) return plan;
+  c.end = last_end;
+  c.end_bytes = last_end_bytes;
+  // Running bytes counted back from the range's end: what went is taken off the front, so
+  // the totals never decrease and the bytes stored stay exact.
+  auto running = last_end_bytes;
+  std::uint64_t pinned_start_bytes = 0;
+  for (std::size_t i = c.batches.size(); i-- > 0;) {
+    c.batches[i].batch.end_bytes = running;
+    running -= std::min<std::uint64_t>(running, sizes[i]);
+    if (c.batches[i].batch.base_offset == pinned_from) pinned_start_bytes = running;
+  }
+  // What the next pass reads as dirty: from the first batch kept whole with records it could
+  // not remove (their keys must meet their newer records again), else from the range's end;
+  // a partial plan leaves the mark where it was.
+  if (!partial) {
+    plan.clean_moved = true;
+    plan.clean_offset = pinned_from >= 0 ? pinned_from : c.end;
+    plan.clean_bytes = pinned_from >= 0 ? pinned_start_bytes : c.end_bytes;
+  }
+  if (plan.records_removed > 0) plan.compaction = std::move(c);
+  return plan;
+}
+
+}  // namespace portask

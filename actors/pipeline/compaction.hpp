@@ -1,0 +1,92 @@
+#pragma once
+/// Log compaction, as Kafka's log cleaner does it for a topic whose cleanup.policy includes
+/// "compact": of the records with the same key only the newest stays; a tombstone (a null
+/// value) stays for delete.retention.ms so that consumers see the deletion, then goes too; a
+/// record without a key goes (Kafka's cleaner drops them). Offsets never change: what is left
+/// of a batch is written anew as one batch per run of consecutive offsets, and readers step
+/// over the gaps, as Kafka's do.
+///
+/// The plan is made from the store, without the partition, as Kafka's cleaner makes it: the
+/// retention actor reads the part of the log written since the last compaction (the newest
+/// offset of each of its keys, within a budget), then the log from its start to there again
+/// to build what stays, and hands the plan to the partition, which drops what its tail holds
+/// of the range and has the store carry it out in one step (log_store::compact). The part
+/// before (clean) holds each key once already, so the keys held in memory are those of the
+/// dirty part only. Pure functions here: the reads come through a callback.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+
+#include "actors/messages.hpp"
+#include "protocol/codec_manager.hpp"
+
+namespace portask {
+
+/// What a topic's configs ask of compaction (Kafka's topic config names and defaults).
+struct compaction_policy {
+  std::int64_t min_lag_ms = 0;                   ///< min.compaction.lag.ms
+  std::int64_t max_lag_ms = INT64_MAX;           ///< max.compaction.lag.ms
+  std::int64_t delete_retention_ms = 86'400'000;  ///< delete.retention.ms
+  double min_dirty_ratio = 0.5;                  ///< min.cleanable.dirty.ratio
+};
+
+/// The policy of a topic whose cleanup.policy includes "compact"; nothing otherwise.
+std::optional<compaction_policy> compaction_of(const storage::config_entries& topic_configs);
+
+/// Whether a partition is due: the share of its stored bytes after its clean part
+/// (`clean_bytes`: the running bytes where the last plan left it; 0: none) reaches
+/// min.cleanable.dirty.ratio, or max.compaction.lag.ms has passed since that plan
+/// (`cleaned_at_ms`). The newest batch is never compacted, so it always counts as dirty.
+bool compaction_due(const compaction_policy& policy, const storage::partition_bounds& bounds,
+                    std::uint64_t clean_bytes, std::int64_t cleaned_at_ms, std::int64_t now_ms);
+
+/// Reads the batches of the partition from an offset on (at least one while any is left;
+/// none past the end).
+using batch_reader =
+    std::function<expected<std::vector<storage::stored_batch>>(std::int64_t offset)>;
+
+struct compaction_plan {
+  /// Nothing when no record would go: the range is clean already.
+  std::optional<storage::log_compaction> compaction;
+  std::int64_t records_removed = 0;
+  /// Where the next plan's dirty part starts once this one is done, and the running bytes
+  /// there (after it). Unmoved (false) when the plan stopped at its write budget, or found
+  /// nothing dirty old enough.
+  bool clean_moved = false;
+  std::int64_t clean_offset = 0;
+  std::uint64_t clean_bytes = 0;
+};
+
+/// Where a plan may go in a partition's log.
+struct compaction_range {
+  std::int64_t log_start = 0;
+  /// Only batches that end at or below it (the caller keeps the newest batch out: like
+  /// Kafka's active segment, it is never cleaned, so the log never empties).
+  std::int64_t limit = 0;
+  /// The offset the partition's producer snapshot covers: an idempotent producer's batch at
+  /// or after it is kept whole, since a partition rebuilding its producers' windows reads
+  /// those batches' headers from the log.
+  std::int64_t producers_covered = 0;
+  /// Where the dirty part starts (compaction_plan::clean_offset of the last plan; 0: all).
+  std::int64_t clean_offset = 0;
+  /// Frame bytes of the dirty part one plan reads (its keys are held in memory), and of the
+  /// batches one plan writes anew (they travel to the store in one step); at least one
+  /// batch each. What does not fit is left to the next pass.
+  std::uint64_t dirty_budget = 64u << 20;
+  std::uint64_t rewrite_budget = 32u << 20;
+};
+
+/// Plans a compaction of the log of `tp` over the batches of `range` up to the first one
+/// that holds a record younger than min.compaction.lag.ms (none with no lag). Records below
+/// the log start go (nobody can read them). A batch is kept whole, not written anew, when
+/// what would be left of it is not smaller. A frame that does not decode stops the plan
+/// (corrupt_stored_data); a log that changed between the two reads, too (offset_conflict).
+expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
+                                          const topic_partition& tp,
+                                          const compaction_range& range,
+                                          const compaction_policy& policy, std::int64_t now_ms,
+                                          const batch_reader& read);
+
+}  // namespace portask

@@ -1,0 +1,301 @@
+// Compaction plans (pipeline/compaction.hpp) made from a memory store's log and carried out
+// by it: which records stay, how what is left of a batch is written, what is never touched.
+#include "actors/pipeline/compaction.hpp"
+
+#include <gtest/gtest.h>
+
+#include "protocol/frame.hpp"
+#include "storage/memory_store.hpp"
+
+using namespace portask;
+
+namespace {
+
+constexpr std::int64_t now_ms = 10 * 86'400'000LL;  // ten days after the epoch
+constexpr std::int64_t old_ms = now_ms - 2 * 86'400'000LL;
+
+struct record {
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::int64_t timestamp = old_ms;
+};
+
+class Compaction : public ::testing::Test {
+ protected:
+  // Appends one batch of `records` as a partition would (running totals included).
+  void append(const std::vector<record>& records, storage::batch_producer producer = {}) {
+    protocol::message_batch batch;
+    std::int64_t max_ts = 0;
+    for (const auto& r : records) {
+      protocol::message m;
+      m.topic = batch.messages.empty() ? tp_.topic : "";
+      m.key = r.key;
+      m.value = r.value;
+      m.timestamp_ms = r.timestamp;
+      m.headers = {{"h", std::string("x")}};
+      max_ts = std::max(max_ts, r.timestamp);
+      batch.messages.push_back(std::move(m));
+    }
+    protocol::buffer frame;
+    ASSERT_FALSE(codecs_.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
+    end_bytes_ += frame.size();
+    end_ts_ = std::max(end_ts_, max_ts);
+    storage::append_request r{&tp_, next_, static_cast<std::uint32_t>(records.size()), max_ts,
+                              protocol::shared_bytes::adopt(std::move(frame)), producer};
+    r.end_bytes = end_bytes_;
+    r.end_timestamp = end_ts_;
+    std::vector<std::error_code> results;
+    store_->append({&r, 1}, results);
+    ASSERT_FALSE(results.at(0));
+    next_ += static_cast<std::int64_t>(records.size());
+  }
+
+  expected<compaction_plan> plan(const compaction_policy& policy = {},
+                                 std::int64_t producers_covered = INT64_MAX,
+                                 std::int64_t clean_offset = 0,
+                                 std::uint64_t rewrite_budget = 32u << 20) {
+    const auto b = store_->bounds(tp_).value();
+    auto last = store_->read(tp_, b.next_offset - 1, 1).value();
+    compaction_range range;
+    range.log_start = b.log_start;
+    range.limit = last.back().base_offset;
+    range.producers_covered = producers_covered;
+    range.clean_offset = clean_offset;
+    range.rewrite_budget = rewrite_budget;
+    return plan_compaction(codecs_, tp_, range, policy, now_ms,
+                           [&](std::int64_t offset) { return store_->read(tp_, offset, 100); });
+  }
+
+  // Every record stored, as (offset, key, value).
+  std::vector<std::tuple<std::int64_t, std::string, std::string>> records() {
+    std::vector<std::tuple<std::int64_t, std::string, std::string>> out;
+    const auto batches = store_->read(tp_, 0, 1 << 20).value();
+    for (const auto& b : batches) {
+      auto frame = protocol::decode_frame(b.frame.view());
+      EXPECT_TRUE(frame);
+      auto msgs = codecs_.decode(frame->header.flags, frame->payload);
+      EXPECT_TRUE(msgs);
+      EXPECT_EQ(msgs->messages.size(), b.record_count);
+      for (std::size_t i = 0; i < msgs->messages.size(); ++i) {
+        const auto& m = msgs->messages[i];
+        EXPECT_EQ(m.headers.size(), 1u) << "headers stay with their record";
+        out.emplace_back(b.base_offset + static_cast<std::int64_t>(i), m.key.value_or("<none>"),
+                         m.value.value_or("<null>"));
+      }
+    }
+    return out;
+  }
+
+  protocol::codec_manager codecs_;
+  std::unique_ptr<storage::log_store> store_ = storage::memory_store::factory()().value();
+  topic_partition tp_{"compacted", 0};
+  std::int64_t next_ = 0;
+  std::uint64_t end_bytes_ = 0;
+  std::int64_t end_ts_ = -1;
+};
+
+using rows = std::vector<std::tuple<std::int64_t, std::string, std::string>>;
+
+}  // namespace
+
+TEST(CompactionOf, OnlyACompactPolicyCompactsWithKafkasDefaults) {
+  EXPECT_FALSE(compaction_of({}));
+  EXPECT_FALSE(compaction_of({{"cleanup.policy", "delete"}}));
+  EXPECT_FALSE(compaction_of({{"cleanup.policy", "compact"}, {"cleanup.policy", "delete"}}))
+      << "the last value counts";
+  auto p = compaction_of({{"cleanup.policy", "delete, compact"}});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->min_lag_ms, 0);
+  EXPECT_EQ(p->delete_retention_ms, 86'400'000);
+  EXPECT_DOUBLE_EQ(p->min_dirty_ratio, 0.5);
+  p = compaction_of({{"cleanup.policy", "compact"},
+                     {"min.compaction.lag.ms", "1000"},
+                     {"max.compaction.lag.ms", "60000"},
+                     {"delete.retention.ms", "0"},
+                     {"min.cleanable.dirty.ratio", "0.01"}});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->min_lag_ms, 1000);
+  EXPECT_EQ(p->max_lag_ms, 60000);
+  EXPECT_EQ(p->delete_retention_ms, 0);
+  EXPECT_DOUBLE_EQ(p->min_dirty_ratio, 0.01);
+}
+
+TEST(CompactionDue, TheDirtyShareOrTheMaximumLagDecides) {
+  compaction_policy p;
+  storage::partition_bounds b{0, 100, 1000, 2000, 5};  // 1000 bytes stored
+  EXPECT_TRUE(compaction_due(p, b, 0, 0, 10)) << "never compacted: all of it is dirty";
+  EXPECT_TRUE(compaction_due(p, b, 1500, 0, 10)) << "half written since";
+  EXPECT_FALSE(compaction_due(p, b, 1501, 0, 10));
+  EXPECT_FALSE(compaction_due(p, b, 2000, 0, 10)) << "nothing written since";
+  p.max_lag_ms = 100;
+  EXPECT_FALSE(compaction_due(p, b, 1900, 5, 104));
+  EXPECT_TRUE(compaction_due(p, b, 1900, 5, 105)) << "written since and waited max.compaction.lag.ms";
+  EXPECT_FALSE(compaction_due(p, b, 2000, 5, 1000));
+  EXPECT_FALSE(compaction_due(p, storage::partition_bounds{}, 0, 0, 10)) << "an empty log";
+}
+
+TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAnew) {
+  append({{"k1", "a1"}, {"k2", "b1"}, {"k1", "a2"}, {std::nullopt, "no key"}});  // 0-3
+  append({{"k3", "c1"}, {"k2", std::nullopt}, {"k4", "d1"}, {"k6", std::nullopt, now_ms}});  // 4-7
+  append({{"k1", "a3"}, {"k3", "c2"}});  // 8-9
+  append({{"k1", "a4"}});                // 10: the newest batch, never compacted
+  const auto before = store_->bounds(tp_).value();
+  auto p = plan();
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  EXPECT_EQ(p->records_removed, 6);
+  const auto& c = *p->compaction;
+  EXPECT_EQ(c.first_base, 0);
+  EXPECT_EQ(c.end, 10) << "up to the newest batch";
+  ASSERT_EQ(c.batches.size(), 2u);
+  EXPECT_TRUE(c.batches[0].rewritten) << "6 and 7 are what is left of 4-7";
+  EXPECT_EQ(c.batches[0].batch.base_offset, 6);
+  EXPECT_EQ(c.batches[0].batch.record_count, 2u);
+  EXPECT_FALSE(c.batches[1].rewritten) << "8-9 stays as it is";
+  EXPECT_EQ(c.batches[1].batch.end_bytes, p->clean_bytes);
+  EXPECT_TRUE(p->clean_moved);
+  EXPECT_EQ(p->clean_offset, 10) << "the next plan reads from the range's end";
+
+  auto after = store_->compact(tp_, c);
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(records(), (rows{{6, "k4", "d1"},
+                             {7, "k6", "<null>"},  // a fresh tombstone stays for delete.retention.ms
+                             {8, "k1", "a3"},
+                             {9, "k3", "c2"},
+                             {10, "k1", "a4"}}))
+      << "k1 at 8 stays: its newer record at 10 is in the newest batch, outside the range";
+  EXPECT_EQ(after->log_start, 0) << "offsets and the log start never change";
+  EXPECT_EQ(after->next_offset, before.next_offset);
+  EXPECT_EQ(after->end_bytes, before.end_bytes);
+  std::uint64_t stored = 0;
+  const auto batches = store_->read(tp_, 0, 1 << 20).value();
+  for (const auto& b : batches) stored += b.frame.size();
+  EXPECT_EQ(after->stored_bytes(), stored) << "the bytes stored stay exact";
+
+  auto again = plan();
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->compaction) << "a clean log is left alone";
+}
+
+TEST_F(Compaction, RecordsTooRecentForTheMinimumLagAndUncoveredProducerBatchesStay) {
+  append({{"k", "1"}});                                            // 0
+  append({{"k", "2"}}, storage::batch_producer{7, 0, 0});          // 1, an idempotent producer's
+  append({{"k", "3"}, {"j", "1", now_ms - 500}});                  // 2-3, recent
+  append({{"k", "4"}});                                            // 4, the newest
+  compaction_policy policy;
+  policy.min_lag_ms = 1000;
+  auto p = plan(policy, /*producers_covered=*/1);
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  EXPECT_EQ(p->compaction->end, 2) << "2-3 holds a record newer than the lag allows";
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  EXPECT_EQ(records(), (rows{{1, "k", "2"}, {2, "k", "3"}, {3, "j", "1"}, {4, "k", "4"}}))
+      << "0 went; 1 stays whole although older than 2 (its producer's snapshot does not cover it)";
+
+  // Covered by the snapshot, the producer's batch is compacted like any other.
+  p = plan(policy, /*producers_covered=*/2);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->compaction) << "k at 1 is the newest of the range 1-1";
+  policy.min_lag_ms = 0;
+  p = plan(policy, 2);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->compaction);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  EXPECT_EQ(records(), (rows{{2, "k", "3"}, {3, "j", "1"}, {4, "k", "4"}}))
+      << "k at 2 is the newest of the range: 4 is the newest batch, outside it";
+}
+
+TEST_F(Compaction, RecordsBelowTheLogStartGoAndTheStartStays) {
+  append({{"a", "1"}, {"b", "1"}, {"c", "1"}});  // 0-2
+  append({{"d", "1"}});                          // 3
+  ASSERT_TRUE(store_->delete_records(tp_, 2));
+  auto p = plan();
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->compaction);
+  EXPECT_EQ(p->records_removed, 2);
+  auto after = store_->compact(tp_, *p->compaction);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->log_start, 2);
+  EXPECT_EQ(records(), (rows{{2, "c", "1"}, {3, "d", "1"}}));
+}
+
+TEST_F(Compaction, APlanMadeBeforeADeletionIsRefused) {
+  append({{"a", "1"}});
+  append({{"a", "2"}});
+  append({{"a", "3"}});
+  auto p = plan();
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->compaction);
+  ASSERT_TRUE(store_->delete_records(tp_, 1));
+  EXPECT_EQ(store_->compact(tp_, *p->compaction).error(), errc::offset_conflict);
+  EXPECT_EQ(records(), (rows{{1, "a", "2"}, {2, "a", "3"}}));
+}
+
+TEST_F(Compaction, ATombstoneStaysWhileAnOlderRecordOfItsKeyHadToStay) {
+  append({{"k", "v1"}, {"x", "1"}}, storage::batch_producer{7, 0, 0});  // 0-1, not covered
+  append({{"k", std::nullopt}});                                          // 2, an old tombstone
+  append({{"x", "2"}});                                                   // 3
+  append({{"z", "newest"}});                                              // 4
+  auto p = plan(compaction_policy{}, /*producers_covered=*/0);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_FALSE(p->compaction) << "nothing can go: 0-1 stays whole, so k's tombstone stays";
+  EXPECT_EQ(p->clean_offset, 0) << "the batch kept whole stays dirty for the next plan";
+  // Once the snapshot covers the producer's batch, k goes with its tombstone.
+  p = plan(compaction_policy{}, /*producers_covered=*/2);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->compaction);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  EXPECT_EQ(records(), (rows{{3, "x", "2"}, {4, "z", "newest"}}));
+}
+
+TEST_F(Compaction, AFutureTimestampHoldsNothingBackWithoutALag) {
+  append({{"k", "1", now_ms + 3'600'000}});  // a producer's clock an hour ahead
+  append({{"k", "2"}});
+  append({{"z", "newest"}});
+  auto p = plan();
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->compaction);
+  EXPECT_EQ(p->compaction->end, 2);
+  compaction_policy lagging;
+  lagging.min_lag_ms = 1;
+  p = plan(lagging);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->compaction) << "with a lag, the future batch and all after it wait";
+}
+
+TEST_F(Compaction, TheNextPlanReadsOnlyWhatWasWrittenSinceAndRemovesWhatItSupersedes) {
+  append({{"a", "1"}, {"b", "1"}});  // 0-1
+  append({{"a", "2"}});              // 2
+  append({{"c", "1"}});              // 3
+  auto first = plan();
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->compaction);
+  ASSERT_TRUE(store_->compact(tp_, *first->compaction));
+  EXPECT_EQ(first->clean_offset, 3);
+  append({{"b", "2"}});  // 4: supersedes b in the clean part
+  append({{"d", "1"}});  // 5
+  auto next = plan(compaction_policy{}, INT64_MAX, first->clean_offset);
+  ASSERT_TRUE(next) << next.error().message();
+  ASSERT_TRUE(next->compaction);
+  EXPECT_EQ(next->records_removed, 1);
+  ASSERT_TRUE(store_->compact(tp_, *next->compaction));
+  EXPECT_EQ(records(), (rows{{2, "a", "2"}, {3, "c", "1"}, {4, "b", "2"}, {5, "d", "1"}}));
+}
+
+TEST_F(Compaction, APlanWritesAnewAtMostItsBudgetAndTheNextGoesOn) {
+  for (int i = 0; i < 3; ++i) append({{"k" + std::to_string(i), "old"}, {"s" + std::to_string(i), "stays"}});
+  append({{"k0", "new"}, {"k1", "new"}, {"k2", "new"}});  // 6-8
+  append({{"z", "newest"}});                               // 9
+  auto p = plan(compaction_policy{}, INT64_MAX, 0, /*rewrite_budget=*/1);
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  EXPECT_EQ(p->compaction->end, 2) << "one batch written anew, then the budget stops it";
+  EXPECT_FALSE(p->clean_moved);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  p = plan(compaction_policy{}, INT64_MAX, 0, /*rewrite_budget=*/1);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->compaction);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  EXPECT_EQ(std::get<0>(records().front()), 1) << "s0 stays";
+  EXPECT_EQ(std::get<0>(records()[1]), 3) << "and s1 now";
+}
