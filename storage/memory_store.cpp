@@ -258,7 +258,8 @@ expected<partition_bounds> memory_store::compact(const topic_partition& tp,
       continue;
     }
     auto kept = log.batches.find(b.batch.base_offset);
-    if (kept == log.batches.end()) return errc::offset_conflict;
+    if (kept == log.batches.end() || kept->second.record_count != b.batch.record_count)
+      return errc::offset_conflict;
     range.push_back(kept->second);
     range.back().end_bytes = b.batch.end_bytes;
   }

@@ -845,8 +845,8 @@ namespace {
 // anew under KEYS[2] (the partition's hash tag) and renamed over KEYS[1]. KEYS: log, the
 // new log, start record, lease. ARGV: fence ("" none), the planned first entry's id, the id
 // of `end`, `end` itself, the running bytes of the range's last batch, the start record's
-// four values, then per batch 'k' (kept: id, its new running bytes) or 'w' (written: id,
-// field count, fields). The entries from `end` on are copied as they are, a page at a time.
+// four values, then per batch 'k' (kept: id, record count, its new running bytes) or 'w'
+// (written: id, field count, fields). The entries from `end` on are copied as they are, a page at a time.
 constexpr std::string_view compact_script = R"lua(
 local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
@@ -860,6 +860,7 @@ local f = last[1][2]
 for j = 1, #f, 2 do
   if f[j] == 'n' then n = tonumber(f[j + 1]) elseif f[j] == 'c' then c = f[j + 1] end
 end
+c = c or '0'  -- an entry from before running totals
 local base = tonumber(string.match(last[1][1], '%-(%d+)$')) - 1
 if n == nil or base + n ~= tonumber(ARGV[4]) or c ~= ARGV[5] then return 'CHANGED' end
 if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then return 'EMPTIES' end
@@ -869,16 +870,25 @@ while a <= #ARGV do
   local id = ARGV[a + 1]
   if ARGV[a] == 'k' then
     local e = redis.call('XRANGE', log, id, id)
-    if #e == 0 then
+    local f = #e == 1 and e[1][2] or {}
+    local count, totals = nil, false
+    for j = 1, #f, 2 do
+      if f[j] == 'n' then count = f[j + 1] end
+      if f[j] == 'c' then
+        f[j + 1] = ARGV[a + 3]
+        totals = true
+      end
+    end
+    if count ~= ARGV[a + 2] then
       redis.call('DEL', fresh)
       return 'CHANGED'
     end
-    local f = e[1][2]
-    for j = 1, #f, 2 do
-      if f[j] == 'c' then f[j + 1] = ARGV[a + 2] end
+    if not totals then
+      f[#f + 1] = 'c'
+      f[#f + 1] = ARGV[a + 3]
     end
     redis.call('XADD', fresh, id, unpack(f))
-    a = a + 3
+    a = a + 4
   else
     local n = tonumber(ARGV[a + 2])
     redis.call('XADD', fresh, id, unpack(ARGV, a + 3, a + 2 + n))
@@ -924,7 +934,10 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
     if (b.batch.base_offset < c.first_base || b.batch.next_offset() > c.end)
       return errc::invalid_request;
     if (!b.rewritten) {
-      cmd.arg("k").own(entry_id(b.batch.base_offset)).own(std::to_string(b.batch.end_bytes));
+      cmd.arg("k")
+          .own(entry_id(b.batch.base_offset))
+          .own(std::to_string(b.batch.record_count))
+          .own(std::to_string(b.batch.end_bytes));
       continue;
     }
     append_request r;

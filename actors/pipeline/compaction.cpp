@@ -161,22 +161,25 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
         auto msgs = records_of(codecs, b);
         if (!msgs) return msgs.error();
         auto& records = msgs->messages;
-        std::vector<bool> stays(records.size());
+        std::vector<bool> stays(records.size()), superseded(records.size());
         std::size_t staying = 0;
         for (std::size_t i = 0; i < records.size(); ++i) {
           const auto offset = b.base_offset + static_cast<std::int64_t>(i);
           const auto& m = records[i];
           auto it = m.key ? newest.find(*m.key) : newest.end();
-          const bool superseded = it != newest.end() && it->second > offset;
-          stays[i] = m.key && !superseded && offset >= log_start &&
+          superseded[i] = it != newest.end() && it->second > offset;
+          stays[i] = m.key && !superseded[i] && offset >= log_start &&
                      (m.value || m.timestamp_ms >= tombstones_before || pinned.contains(*m.key));
           staying += stays[i] ? 1 : 0;
         }
         auto keep_whole = [&] {
-          // Its records that would have gone stay: their keys' tombstones must stay too.
-          for (std::size_t i = 0; i < records.size(); ++i)
-            if (!stays[i] && records[i].key) pinned.insert(*records[i].key);
-          if (staying < records.size() && pinned_from < 0) pinned_from = b.base_offset;
+          // Its superseded records stay: their keys' tombstones must stay too, and the next
+          // plan must read them as dirty to meet their newer records again.
+          for (std::size_t i = 0; i < records.size(); ++i) {
+            if (!superseded[i]) continue;
+            pinned.insert(*records[i].key);
+            if (pinned_from < 0) pinned_from = b.base_offset;
+          }
           c.batches.push_back({b, false});
           c.batches.back().batch.frame = {};  // the store keeps its own
           sizes.push_back(b.frame.size());
@@ -231,11 +234,6 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
           runs.push_back(std::move(w));
           i = j;
         }
-        // Written anew it would not be smaller (a header per run, compressed apart): as it is.
-        if (runs_bytes >= b.frame.size()) {
-          keep_whole();
-          return taken();
-        }
         // What one plan writes anew is bounded; the next pass goes on from here.
         if (rewritten_bytes > 0 && rewritten_bytes + runs_bytes > range.rewrite_budget) {
           partial = true;
@@ -257,19 +255,17 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
   // Running bytes counted back from the range's end: what went is taken off the front, so
   // the totals never decrease and the bytes stored stay exact.
   auto running = last_end_bytes;
-  std::uint64_t pinned_start_bytes = 0;
   for (std::size_t i = c.batches.size(); i-- > 0;) {
     c.batches[i].batch.end_bytes = running;
     running -= std::min<std::uint64_t>(running, sizes[i]);
-    if (c.batches[i].batch.base_offset == pinned_from) pinned_start_bytes = running;
   }
-  // What the next pass reads as dirty: from the first batch kept whole with records it could
-  // not remove (their keys must meet their newer records again), else from the range's end;
-  // a partial plan leaves the mark where it was.
+  // What the next pass reads as dirty: from the first batch kept whole with superseded
+  // records (they must meet their newer records again), else from the range's end; what
+  // makes it due is what was written after the range. A partial plan leaves both.
   if (!partial) {
     plan.clean_moved = true;
     plan.clean_offset = pinned_from >= 0 ? pinned_from : c.end;
-    plan.clean_bytes = pinned_from >= 0 ? pinned_start_bytes : c.end_bytes;
+    plan.clean_bytes = c.end_bytes;
   }
   if (plan.records_removed > 0) plan.compaction = std::move(c);
   return plan;

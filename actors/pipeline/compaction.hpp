@@ -80,8 +80,7 @@ struct compaction_range {
 
 /// Plans a compaction of the log of `tp` over the batches of `range` up to the first one
 /// that holds a record younger than min.compaction.lag.ms (none with no lag). Records below
-/// the log start go (nobody can read them). A batch is kept whole, not written anew, when
-/// what would be left of it is not smaller. A frame that does not decode stops the plan
+/// the log start go (nobody can read them). A frame that does not decode stops the plan
 /// (corrupt_stored_data); a log that changed between the two reads, too (offset_conflict).
 expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
                                           const topic_partition& tp,

@@ -50,7 +50,12 @@ struct retention_state {
   std::map<topic_partition, cleaned> clean;
   /// Partitions due for compaction this pass, planned and carried out one at a time (a plan
   /// holds what it writes anew).
-  std::deque<std::pair<topic_partition, compaction_policy>> compactions;
+  struct compaction_due_now {
+    topic_partition tp;
+    storage::topic_id topic;  ///< the topic as it was when found due
+    compaction_policy policy;
+  };
+  std::deque<compaction_due_now> compactions;
   bool compacting = false;
   /// What the current pass deleted, logged once when its last deletion is done.
   std::size_t pass_partitions = 0;
@@ -71,8 +76,13 @@ std::optional<std::int64_t> config_number(const storage::config_entries& configs
   return std::nullopt;
 }
 
+void compact_next(self_ptr self);
+
+// Has the partitions delete what the pass planned, some at a time; once every deletion is
+// done, the compactions the pass found due (planned on logs the deletions already changed).
 void start_deletions(self_ptr self) {
   auto& st = self->state;
+  if (st.running == 0 && st.planned.empty()) compact_next(self);
   if (st.running == 0 && st.planned.empty() && st.pass_partitions > 0) {
     logging::retention().info("retention: {} records deleted from {} partitions", st.pass_records,
                  st.pass_partitions);
@@ -113,8 +123,14 @@ void start_deletions(self_ptr self) {
 void compact_next(self_ptr self) {
   auto& st = self->state;
   while (!st.compacting && !st.compactions.empty()) {
-    auto [tp, policy] = st.compactions.front();
+    const auto [tp, topic, policy] = st.compactions.front();
     st.compactions.pop_front();
+    // Marks belong to one topic of the name: one deleted and made again starts from none.
+    auto clean_of = [tp, topic](retention_state& s) -> retention_state::cleaned* {
+      auto it = s.clean.find(tp);
+      return it != s.clean.end() && it->second.topic == topic ? &it->second : nullptr;
+    };
+    if (!clean_of(st)) continue;
     auto b = st.store->bounds(tp);
     if (!b || b->log_start >= b->next_offset) continue;
     // The newest batch is never compacted (the log never empties): its base is the limit.
@@ -126,25 +142,26 @@ void compact_next(self_ptr self) {
     range.log_start = b->log_start;
     range.limit = last->back().base_offset;
     range.producers_covered = producers->covers;
-    range.clean_offset = st.clean[tp].offset;
+    range.clean_offset = clean_of(st)->offset;
     auto plan = plan_compaction(
         st.ctx->codecs, tp, range, policy, now,
         [&](std::int64_t offset) { return st.store->read(tp, offset, 1u << 20); });
-    st.clean[tp].at_ms = now;
+    clean_of(st)->at_ms = now;
     if (!plan) {
       if (plan.error() != errc::offset_conflict)
         logging::retention().warn("compaction: {}/{}: not planned: {}", tp.topic, tp.partition,
                                   plan.error().message());
       continue;
     }
-    auto mark = [moved = plan->clean_moved, offset = plan->clean_offset,
-                 bytes = plan->clean_bytes](retention_state::cleaned& c) {
-      if (!moved) return;
-      c.offset = offset;
-      c.bytes = bytes;
+    auto mark = [clean_of, moved = plan->clean_moved, offset = plan->clean_offset,
+                 bytes = plan->clean_bytes](retention_state& s) {
+      auto* c = clean_of(s);
+      if (!moved || c == nullptr) return;
+      c->offset = offset;
+      c->bytes = bytes;
     };
     if (!plan->compaction) {
-      mark(st.clean[tp]);
+      mark(st);
       continue;
     }
     st.compacting = true;
@@ -157,7 +174,7 @@ void compact_next(self_ptr self) {
                                     tp.topic, tp.partition, removed, after.stored_bytes(),
                                     stored_before);
           self->state.ctx->metrics.records_compacted(static_cast<std::uint64_t>(removed));
-          mark(self->state.clean[tp]);
+          mark(self->state);
           self->state.compacting = false;
           compact_next(self);
         },
@@ -250,7 +267,7 @@ void run_pass(self_ptr self) {
   std::map<topic_partition, std::int64_t> log_ends;  // for the groups' lag below
   // Compactions due; taken up only when the last pass's are done (they run on their own,
   // without holding retention back).
-  std::deque<std::pair<topic_partition, compaction_policy>> due;
+  std::deque<retention_state::compaction_due_now> due;
   // Forget the compaction state of topics gone (or shrunk: never, but cheap to say).
   std::erase_if(st.clean, [&](const auto& entry) {
     return std::none_of(topics->begin(), topics->end(), [&](const storage::topic_info& t) {
@@ -286,7 +303,8 @@ void run_pass(self_ptr self) {
       if (compaction) {
         auto& c = st.clean[tp];
         if (c.topic != topic.id) c = {topic.id, 0, 0, 0};
-        if (compaction_due(*compaction, *b, c.bytes, c.at_ms, now)) due.emplace_back(tp, *compaction);
+        if (compaction_due(*compaction, *b, c.bytes, c.at_ms, now))
+          due.push_back({tp, topic.id, *compaction});
       }
       if (!limits.any()) continue;
       auto point = st.store->retention_point(tp, limits);
@@ -318,11 +336,8 @@ void run_pass(self_ptr self) {
     st.passivated_seen = stopped;
     ::malloc_trim(0);
   }
-  start_deletions(self);
-  if (!st.compacting && st.compactions.empty()) {
-    st.compactions = std::move(due);
-    compact_next(self);
-  }
+  if (!st.compacting && st.compactions.empty()) st.compactions = std::move(due);
+  start_deletions(self);  // then the compactions (a log changed by a deletion first)
 }
 
 retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<broker_context> ctx,

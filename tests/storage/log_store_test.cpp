@@ -870,6 +870,19 @@ TEST_P(LogStore, ACompactionReplacesTheRangeAndKeepsTheLogStartAndTheRest) {
   other_log.end_bytes = c.batches[2].batch.end_bytes + 1;
   other_log.batches = {compacted_batch{(*all)[1], false}};
   EXPECT_EQ(store_->compact(tp_, other_log).error(), errc::offset_conflict);
+  log_compaction gone_kept;  // the log's ends as planned, but a batch it keeps is not there
+  gone_kept.first_base = 10;
+  gone_kept.end = 28;
+  gone_kept.end_bytes = c.batches[2].batch.end_bytes;
+  stored_batch missing;  // 12: inside 10-19, never a batch of its own
+  missing.base_offset = 12;
+  missing.record_count = 1;
+  stored_batch recounted = (*all)[1];  // 10-19, but with another record count
+  recounted.record_count = 5;
+  gone_kept.batches = {compacted_batch{missing, false}};
+  EXPECT_EQ(store_->compact(tp_, gone_kept).error(), errc::offset_conflict);
+  gone_kept.batches = {compacted_batch{recounted, false}};
+  EXPECT_EQ(store_->compact(tp_, gone_kept).error(), errc::offset_conflict);
   log_compaction emptying;  // every batch below 41: nothing would be left
   emptying.first_base = 10;
   emptying.end = 41;
