@@ -10,16 +10,11 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
 
+from python_checks import check, wait_for
+
 bootstrap = sys.argv[1]
 common = dict(bootstrap_servers=bootstrap, api_version_auto_timeout_ms=10000)
 admin = KafkaAdminClient(**common)
-
-
-def check(ok, what):
-    if not ok:
-        print("FAILED: " + what)
-        sys.exit(1)
-    print("ok: " + what)
 
 
 def read_all(topic):
@@ -37,15 +32,6 @@ def read_all(topic):
             out += [(r.offset, r.key, r.value) for r in records]
     c.close()
     return out
-
-
-def wait_for(condition, what, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    check(False, what + " (within %d s)" % seconds)
 
 
 admin.create_topics([NewTopic("changelog", 1, 1, topic_configs={

@@ -10,25 +10,11 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import InvalidConfigurationError, OffsetOutOfRangeError
 
+from python_checks import check, wait_for
+
 bootstrap = sys.argv[1]
 common = dict(bootstrap_servers=bootstrap, api_version_auto_timeout_ms=10000)
 admin = KafkaAdminClient(**common)
-
-
-def check(ok, what):
-    if not ok:
-        print("FAILED: " + what)
-        sys.exit(1)
-    print("ok: " + what)
-
-
-def wait_for(condition, what, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    check(False, what + " (within %d s)" % seconds)
 
 
 def describe(topic):
