@@ -4,6 +4,7 @@
 // software and version (KIP-511); names outside Kafka's pattern are INVALID_REQUEST, with no
 // versions, as Kafka answers them.
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/log_text.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask::kafka {
@@ -18,14 +19,6 @@ bool valid_software_word(std::string_view s) {
   for (char c : s)
     if (!alnum(c) && c != '-' && c != '.') return false;
   return true;
-}
-
-// For the log: at most 64 characters, anything unprintable as '?'.
-std::string printable(std::string_view s) {
-  std::string out(s.substr(0, 64));
-  for (auto& c : out)
-    if (c < 0x20 || c > 0x7e) c = '?';
-  return out;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // rebalance completes. v4+ first joins get MEMBER_ID_REQUIRED with an id (KIP-394).
 // ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/log_text.hpp"
+#include "logging/loggers.hpp"
 
 namespace portask::kafka {
 
@@ -39,6 +41,10 @@ void handle_join_group(self_ptr self, const request& r, protocol::byte_view body
   // Only the offset APIs and DescribeGroups/DeleteGroups take an empty group id (Kafka keeps
   // it for old standalone consumers); a group that coordinates members needs a name.
   if (req.groupId.empty()) return fail(errc::invalid_request);  // INVALID_GROUP_ID
+  // v8+ (KIP-800): why the client (re)joins, logged as Kafka's coordinator logs it.
+  if (req.reason)
+    logging::kafka().info("group {}: member '{}' joins; client reason: {}", printable(req.groupId),
+                          printable(req.memberId), printable(*req.reason));
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {

@@ -2,6 +2,8 @@
 // (v3+, KIP-345), each with its own error.
 // ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/log_text.hpp"
+#include "logging/loggers.hpp"
 
 namespace portask::kafka {
 
@@ -39,6 +41,11 @@ void handle_leave_group(self_ptr self, const request& r, protocol::byte_view bod
   // Only the offset APIs and DescribeGroups/DeleteGroups take an empty group id (Kafka keeps
   // it for old standalone consumers); a group that coordinates members needs a name.
   if (req.groupId.empty()) return answer(errc::invalid_request, {});  // INVALID_GROUP_ID
+  // v5+ (KIP-800): why each member leaves, logged as Kafka's coordinator logs it.
+  for (const auto& m : req.members)
+    if (m.reason)
+      logging::kafka().info("group {}: member '{}' leaves; client reason: {}", printable(req.groupId),
+                            printable(m.memberId), printable(*m.reason));
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {
