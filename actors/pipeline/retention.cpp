@@ -20,6 +20,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// How long one call plans compactions that turn out to have nothing to do, back to back.
+constexpr auto planning_slice = 500ms;
+
 /// Partitions asked to delete at once: a pass over thousands of partitions must not start
 /// thousands of partition actors together.
 constexpr std::size_t deletions_in_flight = 16;
@@ -120,9 +123,14 @@ void start_deletions(self_ptr self) {
 
 // Plans the next due partition's compaction from the store (blocking reads on this actor's
 // own thread and connection) and has the partition carry it out; the next one when it has.
+// Partitions found clean are planned one after another for at most planning_slice; the rest
+// wait for the next pass, so that a queue of them does not hold this actor's timer (metrics,
+// deletions) for long.
 void compact_next(self_ptr self) {
   auto& st = self->state;
+  const auto started = std::chrono::steady_clock::now();
   while (!st.compacting && !st.compactions.empty()) {
+    if (std::chrono::steady_clock::now() - started > planning_slice) return;
     const auto [tp, topic, policy] = st.compactions.front();
     st.compactions.pop_front();
     // Marks belong to one topic of the name: one deleted and made again starts from none.
