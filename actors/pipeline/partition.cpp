@@ -712,6 +712,16 @@ void handle_compact(self_ptr self, storage::log_compaction c,
           });
 }
 
+// Why a deletion or a compaction cannot be taken now: the partition is stopping (bounced, to
+// be sent to its successor), retiring, or has no store to recover from.
+std::optional<caf::error> log_change_refused(self_ptr self) {
+  const auto& st = self->state;
+  if (st.passivating) return bounced();
+  if (st.retiring) return make_caf_error(*st.retiring);
+  if (!st.log->ready() && st.store_down) return make_caf_error(errc::storage_unavailable);
+  return std::nullopt;
+}
+
 bool busy(const partition_state& st) {
   return !st.pending.empty() || !st.parked.empty() || !st.on_ready.empty() || st.recovering ||
          st.log->write_in_flight() || st.log->queued() > 0 || st.snapshot_in_flight ||
@@ -919,11 +929,8 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {
-        if (self->state.passivating) return bounced();
+        if (auto refused = log_change_refused(self)) return std::move(*refused);
         touch();
-        if (auto why = self->state.retiring) return make_caf_error(*why);
-        if (!self->state.log->ready() && self->state.store_down)
-          return make_caf_error(errc::storage_unavailable);
         return when_ready<storage::partition_bounds>(
             self, [=](caf::typed_response_promise<storage::partition_bounds>& rp) {
               handle_delete(self, offset, rp);
@@ -931,10 +938,7 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
       },
       [=](compact_atom, storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
         // Not a use: a compaction neither warms the tail nor keeps the partition from idling.
-        if (self->state.passivating) return bounced();
-        if (auto why = self->state.retiring) return make_caf_error(*why);
-        if (!self->state.log->ready() && self->state.store_down)
-          return make_caf_error(errc::storage_unavailable);
+        if (auto refused = log_change_refused(self)) return std::move(*refused);
         return when_ready<storage::partition_bounds>(
             self, [=](caf::typed_response_promise<storage::partition_bounds>& rp) {
               handle_compact(self, c, rp);

@@ -151,34 +151,32 @@ TEST(RetentionOnRedis, TheLogStartSurvivesABrokerRestartAndRetentionTrimsTheStre
   }, 30s)) << "the batches left the stream; XLEN: " << len;
 }
 
-TEST(RetentionOnRedis, KafkaPythonSeesRetentionByTimeAndSizeOnTheStream) {
+// Runs a kafka-python check script against a broker on a fresh redis-server, checking
+// every 100 ms; returns the length of the stream of `topic`'s partition 0 afterwards.
+int run_script_on_redis(const std::string& script, const std::string& passed, const std::string& topic) {
   redis_server redis;
-  ASSERT_TRUE(redis.start());
+  EXPECT_TRUE(redis.start());
   temp_dir dir;
   server_process broker{redis.url(), dir.path() + "/broker.log"};
-  ASSERT_TRUE(broker.start({"--log-retention-check-interval-ms", "100"}));
-  auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_retention.py 127.0.0.1:" +
+  EXPECT_TRUE(broker.start({"--log-retention-check-interval-ms", "100"}));
+  auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/" + script + " 127.0.0.1:" +
                              std::to_string(broker.kafka_port()) + " 2>&1");
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("retention checks passed"), std::string::npos) << out;
-  auto [xrc, len] = run_shell("redis-cli -p " + std::to_string(redis.port()) + " XLEN 'portask:{aged:0}:log'");
+  EXPECT_NE(out.find(passed), std::string::npos) << out;
+  auto [xrc, len] = run_shell("redis-cli -p " + std::to_string(redis.port()) + " XLEN 'portask:{" +
+                              topic + ":0}:log'");
   EXPECT_EQ(xrc, 0);
-  EXPECT_LE(std::stoi(len), 10) << "the expired batches left the stream";
+  return xrc == 0 ? std::stoi(len) : -1;
+}
+
+TEST(RetentionOnRedis, KafkaPythonSeesRetentionByTimeAndSizeOnTheStream) {
+  EXPECT_LE(run_script_on_redis("kafka_python_retention.py", "retention checks passed", "aged"), 10)
+      << "the expired batches left the stream";
 }
 
 TEST(RetentionOnRedis, KafkaPythonSeesCompactedTopicsOnTheStream) {
-  redis_server redis;
-  ASSERT_TRUE(redis.start());
-  temp_dir dir;
-  server_process broker{redis.url(), dir.path() + "/broker.log"};
-  ASSERT_TRUE(broker.start({"--log-retention-check-interval-ms", "100"}));
-  auto [rc, out] = run_shell("/usr/bin/python3 " PORTASK_TEST_SOURCE_DIR "/kafka_python_compaction.py 127.0.0.1:" +
-                             std::to_string(broker.kafka_port()) + " 2>&1");
-  EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("compaction checks passed"), std::string::npos) << out;
-  auto [xrc, len] = run_shell("redis-cli -p " + std::to_string(redis.port()) + " XLEN 'portask:{changelog:0}:log'");
-  EXPECT_EQ(xrc, 0);
-  EXPECT_LE(std::stoi(len), 5) << "the stream holds what is left";
+  EXPECT_LE(run_script_on_redis("kafka_python_compaction.py", "compaction checks passed", "changelog"), 5)
+      << "the stream holds what is left";
 }
 
 TEST_F(Retention, TheMemoryStoreStaysBoundedWhileTakingTenTimesItsRetention) {
