@@ -132,7 +132,8 @@ typename Inspector::result_type inspect(Inspector& f, std::shared_ptr<const mess
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, binary_batch_scan& x) {
   return f(caf::meta::type_name("portask.binary_batch_scan"), x.count, x.messages_at,
-           x.base_timestamp_ms, x.max_timestamp_ms, x.timestamps_unset, x.expiring, x.rebasable);
+           x.base_timestamp_ms, x.max_timestamp_ms, x.timestamps_unset, x.expiring, x.keyless,
+           x.rebasable);
 }
 
 }  // namespace portask::protocol
@@ -264,7 +265,7 @@ typename Inspector::result_type inspect(Inspector& f, publish_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, framed_batch& x) {
   return f(caf::meta::type_name("portask.framed_batch"), x.frame, x.record_count, x.max_timestamp,
-           x.producer, x.kafka_view);
+           x.producer, x.kafka_view, x.keyless);
 }
 
 template <class Inspector>

@@ -109,6 +109,8 @@ struct framed_batch {
   std::int64_t max_timestamp = 0;
   producer_sequence producer = {};
   protocol::shared_bytes kafka_view = {};  ///< see publish_batch::kafka_view
+  /// Some record has no key: a compacted topic's partition refuses the batch (invalid_record).
+  bool keyless = false;
   friend bool operator==(const framed_batch&, const framed_batch&) = default;
 };
 

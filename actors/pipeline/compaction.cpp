@@ -58,13 +58,10 @@ expected<std::int64_t> walk_range(const batch_reader& read, std::int64_t from, s
 }  // namespace
 
 std::optional<compaction_policy> compaction_of(const storage::config_entries& topic_configs) {
-  bool compacts = false;
+  if (!compacted_topic(topic_configs)) return std::nullopt;
   compaction_policy p;
   for (const auto& [k, v] : topic_configs) {
-    if (k == "cleanup.policy") {
-      compacts = false;  // the last value counts
-      for (const auto& item : config_list_items(v)) compacts = compacts || item == "compact";
-    } else if (k == "min.compaction.lag.ms") {
+    if (k == "min.compaction.lag.ms") {
       read_number(v, p.min_lag_ms);
     } else if (k == "max.compaction.lag.ms") {
       read_number(v, p.max_lag_ms);
@@ -74,7 +71,6 @@ std::optional<compaction_policy> compaction_of(const storage::config_entries& to
       read_number(v, p.min_dirty_ratio);
     }
   }
-  if (!compacts) return std::nullopt;
   return p;
 }
 
@@ -89,6 +85,40 @@ bool compaction_due(const compaction_policy& policy, const storage::partition_bo
   return now_ms - cleaned_at_ms >= policy.max_lag_ms;
 }
 
+void tombstone_horizon::cleaned(std::int64_t offset, std::int64_t now_ms,
+                                std::int64_t delete_retention_ms) {
+  // A mark no higher than one already made adds nothing (that one covers what it would, from
+  // sooner), and would bring a partition whose clean part moved back (a batch kept whole)
+  // back for its tombstones at every pass.
+  if (offset <= removable_below_ || (!waiting_.empty() && offset <= waiting_.back().offset)) return;
+  // At most this many marks wait; more share the newest (later, so never sooner).
+  constexpr std::size_t most_waiting = 16;
+  const auto share_within = std::max<std::int64_t>(delete_retention_ms / 8, 0);
+  if (!waiting_.empty() && (now_ms - waiting_.back().opened_ms < share_within ||
+                            waiting_.size() >= most_waiting)) {
+    auto& last = waiting_.back();
+    last.offset = std::max(last.offset, offset);
+    last.at_ms = std::max(last.at_ms, now_ms);
+    return;
+  }
+  waiting_.push_back({offset, now_ms, now_ms});
+}
+
+std::int64_t tombstone_horizon::removable_below(std::int64_t now_ms,
+                                                std::int64_t delete_retention_ms) {
+  while (!waiting_.empty() && waiting_.front().at_ms <= now_ms - delete_retention_ms) {
+    removable_below_ = std::max(removable_below_, waiting_.front().offset);
+    waiting_.pop_front();
+  }
+  return removable_below_;
+}
+
+std::optional<std::int64_t> tombstone_horizon::next_due_ms(std::int64_t delete_retention_ms) const {
+  if (waiting_.empty()) return std::nullopt;
+  const auto at = waiting_.front().at_ms;
+  return at > INT64_MAX - delete_retention_ms ? INT64_MAX : at + delete_retention_ms;
+}
+
 expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
                                           const topic_partition& tp,
                                           const compaction_range& range,
@@ -99,9 +129,6 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
   const auto newest_ms = policy.min_lag_ms <= 0       ? INT64_MAX
                          : policy.min_lag_ms > now_ms ? INT64_MIN
                                                       : now_ms - policy.min_lag_ms;
-  const auto tombstones_before = policy.delete_retention_ms > now_ms
-                                     ? INT64_MIN
-                                     : now_ms - policy.delete_retention_ms;
   compaction_plan plan;
   plan.clean_offset = range.clean_offset;
 
@@ -109,6 +136,7 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
   // key in it, within the budget. The clean part before it holds each key once already.
   std::unordered_map<std::string, std::int64_t> newest;
   std::uint64_t dirty_bytes = 0, range_end_bytes = 0;
+  std::int64_t dirty_tombstones = 0;
   bool removable = false;  // found in the dirty part alone
   const auto dirty_from = std::max(log_start, range.clean_offset);
   auto end = walk_range(
@@ -123,8 +151,9 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
           const auto& m = msgs->messages[i];
           const auto offset = b.base_offset + static_cast<std::int64_t>(i);
           removable = removable || !m.key || offset < log_start ||
-                      (!m.value && m.timestamp_ms < tombstones_before);
+                      (!m.value && offset < range.tombstones_below);
           if (!m.key) continue;
+          if (!m.value) ++dirty_tombstones;
           auto [it, added] = newest.try_emplace(*m.key, offset);
           if (!added) {
             it->second = offset;
@@ -134,18 +163,20 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
         return step::go_on;
       });
   if (!end) return end.error();
-  if (*end == dirty_from) return plan;  // nothing dirty that is old enough
+  // Nothing dirty that is old enough, and no tombstone of the clean part newly removable.
+  if (*end == dirty_from && !range.tombstones_due) return plan;
   // A first compaction whose records are all different keys: nothing to remove.
-  if (!removable && dirty_from <= log_start && range.clean_offset <= log_start) {
+  if (!removable && *end > dirty_from && dirty_from <= log_start && range.clean_offset <= log_start) {
     plan.clean_offset = *end;
     plan.clean_bytes = range_end_bytes;
     plan.clean_moved = true;
+    plan.tombstones_kept = dirty_tombstones;
     return plan;
   }
 
   // Second read, from the log start: what stays of each batch. A record stays unless a newer
   // record of its key is in the dirty part, it lies below the log start, it has no key, or it
-  // is a tombstone older than delete.retention.ms (kept, though, while an older record of its
+  // is a tombstone clean for delete.retention.ms (kept, though, while an older record of its
   // key had to stay: removing it would bring that record back).
   storage::log_compaction c;
   c.first_base = -1;
@@ -153,6 +184,7 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
   std::int64_t pinned_from = -1;           // the first batch kept whole with records to remove
   std::int64_t last_end = -1;              // the last batch taken: where it ends, its bytes
   std::uint64_t last_end_bytes = 0, rewritten_bytes = 0;
+  std::int64_t kept_tombstones = 0;
   bool partial = false;
   std::vector<std::size_t> sizes;  // of each batch's frame, kept ones included
   auto built = walk_range(
@@ -168,9 +200,11 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
           const auto& m = records[i];
           auto it = m.key ? newest.find(*m.key) : newest.end();
           superseded[i] = it != newest.end() && it->second > offset;
+          const bool young_tombstone = !m.value && offset >= range.tombstones_below;
           stays[i] = m.key && !superseded[i] && offset >= log_start &&
-                     (m.value || m.timestamp_ms >= tombstones_before || pinned.contains(*m.key));
+                     (m.value || young_tombstone || pinned.contains(*m.key));
           staying += stays[i] ? 1 : 0;
+          if (stays[i] && young_tombstone) ++kept_tombstones;
         }
         auto keep_whole = [&] {
           // Its superseded records stay: their keys' tombstones must stay too, and the next
@@ -266,6 +300,7 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
     plan.clean_moved = true;
     plan.clean_offset = pinned_from >= 0 ? pinned_from : c.end;
     plan.clean_bytes = c.end_bytes;
+    plan.tombstones_kept = kept_tombstones;
   }
   if (plan.records_removed > 0) plan.compaction = std::move(c);
   return plan;

@@ -1,8 +1,9 @@
 #pragma once
 /// Log compaction, as Kafka's log cleaner does it for a topic whose cleanup.policy includes
 /// "compact": of the records with the same key only the newest stays; a tombstone (a null
-/// value) stays for delete.retention.ms so that consumers see the deletion, then goes too; a
-/// record without a key goes (Kafka's cleaner drops them). Offsets never change: what is left
+/// value) stays for delete.retention.ms after compaction first cleaned it, so that consumers
+/// see the deletion, then goes too; a record without a key goes (Kafka's cleaner drops them;
+/// partitions of a compacted topic refuse them as they are produced). Offsets never change: what is left
 /// of a batch is written anew as one batch per run of consecutive offsets, and readers step
 /// over the gaps, as Kafka's do.
 ///
@@ -15,6 +16,7 @@
 /// dirty part only. Pure functions here: the reads come through a callback.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <span>
@@ -42,6 +44,35 @@ std::optional<compaction_policy> compaction_of(const storage::config_entries& to
 bool compaction_due(const compaction_policy& policy, const storage::partition_bounds& bounds,
                     std::uint64_t clean_bytes, std::int64_t cleaned_at_ms, std::int64_t now_ms);
 
+/// When a partition's tombstones may go: delete.retention.ms after a compaction first put them
+/// in the clean part, as Kafka's cleaner counts (its delete horizon), not from the tombstone's
+/// own timestamp, which is the producer's clock: a deletion produced with an old timestamp
+/// (a replay, a clock behind) would otherwise vanish before consumers had the time to read it.
+/// Kept in memory by the retention actor: after a restart the count starts again, so
+/// tombstones stay longer, never shorter.
+class tombstone_horizon {
+ public:
+  /// A compaction left the partition's clean part ending at `offset` at `now_ms`: every
+  /// tombstone below it has been seen. Marks less than an eighth of delete.retention.ms apart
+  /// share one (at the later time), so at most about nine wait at a time; one no higher than
+  /// the last is dropped.
+  void cleaned(std::int64_t offset, std::int64_t now_ms, std::int64_t delete_retention_ms);
+  /// Tombstones below the offset returned have been clean for delete.retention.ms at `now_ms`.
+  std::int64_t removable_below(std::int64_t now_ms, std::int64_t delete_retention_ms);
+  /// When the oldest mark still waiting has been clean for delete.retention.ms; nothing when
+  /// none waits.
+  std::optional<std::int64_t> next_due_ms(std::int64_t delete_retention_ms) const;
+
+ private:
+  struct mark {
+    std::int64_t offset = 0;
+    std::int64_t opened_ms = 0;  ///< when its first compaction was done
+    std::int64_t at_ms = 0;      ///< when its last compaction was done: it counts from here
+  };
+  std::deque<mark> waiting_;
+  std::int64_t removable_below_ = 0;
+};
+
 /// Reads the batches of the partition from an offset on (at least one while any is left;
 /// none past the end).
 using batch_reader =
@@ -55,6 +86,9 @@ struct compaction_plan {
   /// there (after it). Unmoved (false) when the plan stopped at its write budget, or found
   /// nothing dirty old enough.
   bool clean_moved = false;
+  /// Tombstones left in the range because they have not been clean for delete.retention.ms
+  /// yet (compaction_range::tombstones_below): a later plan removes them.
+  std::int64_t tombstones_kept = 0;
   std::int64_t clean_offset = 0;
   std::uint64_t clean_bytes = 0;
 };
@@ -71,6 +105,11 @@ struct compaction_range {
   std::int64_t producers_covered = 0;
   /// Where the dirty part starts (compaction_plan::clean_offset of the last plan; 0: all).
   std::int64_t clean_offset = 0;
+  /// Tombstones below it may go (tombstone_horizon::removable_below); the others stay.
+  std::int64_t tombstones_below = 0;
+  /// Plan even when nothing was written since the last plan: tombstones of the clean part
+  /// have become removable since.
+  bool tombstones_due = false;
   /// Frame bytes of the dirty part one plan reads (its keys are held in memory), and of the
   /// batches one plan writes anew (they travel to the store in one step); at least one
   /// batch each. What does not fit is left to the next pass.
@@ -79,7 +118,8 @@ struct compaction_range {
 };
 
 /// Plans a compaction of the log of `tp` over the batches of `range` up to the first one
-/// that holds a record younger than min.compaction.lag.ms (none with no lag). Records below
+/// that holds a record younger than min.compaction.lag.ms (none with no lag). `now_ms`
+/// decides the lag only: tombstones go by `range.tombstones_below`. Records below
 /// the log start go (nobody can read them). A frame that does not decode stops the plan
 /// (corrupt_stored_data); a log that changed between the two reads, too (offset_conflict).
 expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,

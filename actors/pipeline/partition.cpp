@@ -125,8 +125,8 @@ constexpr std::uint64_t snapshot_every_batches = 500;
 
 struct partition_state {
   std::shared_ptr<broker_context> ctx;
-  /// The topic's max.message.bytes, kept current by the registry (spawn_partition).
-  std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes;
+  /// What the topic's configs ask of appends, kept current by the registry (spawn_partition).
+  std::shared_ptr<const topic_write_rules> rules;
   actor_directory dir;  ///< its writer and readers
   std::string fence;  ///< the lease this node holds on the partition (in a cluster)
   std::unique_ptr<partition_log> log;
@@ -355,8 +355,8 @@ void try_write(self_ptr self) {
   // copy would leave those copies pinned in their slabs (twice the memory for the log).
   std::size_t merge = st.ctx->frames_stay_in_process ? 0 : merged_frame_bytes;
   merge = std::min<std::size_t>(merge, st.ctx->config.max_frame_bytes);
-  if (st.max_batch_bytes)
-    if (const auto limit = st.max_batch_bytes->load(std::memory_order_relaxed); limit > 0)
+  if (st.rules)
+    if (const auto limit = st.rules->max_batch_bytes.load(std::memory_order_relaxed); limit > 0)
       merge = std::min(merge, static_cast<std::size_t>(limit));
   auto set = st.log->take_write_set(merge);
   if (!set) return;
@@ -595,12 +595,19 @@ void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
   }
   // max.message.bytes, on the batch as its Kafka producer sent it, or as it is stored (a
   // native batch; a Kafka batch whose bytes are not kept: zstd, Produce v0-2).
-  if (st.max_batch_bytes) {
-    const auto limit = st.max_batch_bytes->load(std::memory_order_relaxed);
+  if (st.rules) {
+    const auto limit = st.rules->max_batch_bytes.load(std::memory_order_relaxed);
     const auto size = b.kafka_view ? b.kafka_view.size() : b.frame.size();
     if (limit > 0 && size > static_cast<std::uint64_t>(limit)) {
       st.producers.refused(b.producer);
       return answer.deliver(errc::frame_too_large);
+    }
+    if (b.keyless && st.rules->keys_required.load(std::memory_order_relaxed)) {
+      logging::pipeline().debug("partition {}/{}: a batch with a record without a key refused: "
+                               "the topic is compacted",
+                               st.log->tp().topic, st.log->tp().partition);
+      st.producers.refused(b.producer);
+      return answer.deliver(errc::invalid_record);
     }
   }
   if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
@@ -843,9 +850,9 @@ void passivate(self_ptr self) {
 partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
                                               actor_directory dir, topic_partition tp,
                                               std::string fence, topic_registry_actor owner,
-                                              std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes) {
+                                              std::shared_ptr<const topic_write_rules> rules) {
   self->state.ctx = ctx;
-  self->state.max_batch_bytes = std::move(max_batch_bytes);
+  self->state.rules = std::move(rules);
   self->state.owner = std::move(owner);
   self->state.dir = std::move(dir);
   self->state.fence = std::move(fence);
@@ -964,12 +971,12 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
                                 actor_directory dir, topic_partition tp, std::string fence,
                                 topic_registry_actor owner,
-                                std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes) {
+                                std::shared_ptr<const topic_write_rules> rules) {
   // Linked to its parent (the registry): a registry restart takes its partitions with it, so
   // the restarted registry's partitions are the only ones (a retiring one is unlinked and
   // stopped by the registry's state instead).
   return parent->spawn<caf::linked>(partition_impl, std::move(ctx), std::move(dir), std::move(tp),
-                                    std::move(fence), std::move(owner), std::move(max_batch_bytes));
+                                    std::move(fence), std::move(owner), std::move(rules));
 }
 
 std::chrono::milliseconds retire_grace(const broker_config& config) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "actors/pipeline/topic_write_rules.hpp"
 #include "actors/runtime/broker_context.hpp"
 
 namespace portask {
@@ -15,13 +16,13 @@ namespace portask {
 /// stops the partition. `dir`: its storage writer and readers (replaced by directory
 /// updates, which its parent passes on). `owner`: the registry that routes requests to it;
 /// an idle partition asks it before stopping, so that no request is caught in between
-/// (without one, as in tests of the partition alone, it stops by itself). `max_batch_bytes`:
-/// the topic's max.message.bytes as the registry keeps it current (0 or none: no limit of its
-/// own, the broker's max_frame_bytes applies); a larger batch is refused frame_too_large.
+/// (without one, as in tests of the partition alone, it stops by itself). `rules`: what the
+/// topic's configs ask of its appends, as the registry keeps them current (none: no limit of
+/// the topic's own, keys optional).
 partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker_context> ctx,
                                 actor_directory dir, topic_partition tp, std::string fence = {},
                                 topic_registry_actor owner = {},
-                                std::shared_ptr<const std::atomic<std::int64_t>> max_batch_bytes = {});
+                                std::shared_ptr<const topic_write_rules> rules = {});
 
 /// How long a retiring partition waits for the store's answers before it stops anyway (its
 /// producers then hear "unknown whether stored", its readers not_ready): 8 s, or just past

@@ -188,7 +188,7 @@ expected<framed_batch> frame_encoded(const broker_context& ctx, publish_batch& p
       auto whole = protocol::shared_bytes::adopt(std::move(pb.encoded));
       pb.encoded = {};
       return framed_batch{whole.slice(start, whole.size() - start), s.count, max_ts,
-                          pb.producer, pb.kafka_view};
+                          pb.producer, pb.kafka_view, s.keyless};
     }
   }
   const protocol::byte_view payload = protocol::byte_view{pb.encoded}.subspan(pb.encoded_at);
@@ -199,7 +199,7 @@ expected<framed_batch> frame_encoded(const broker_context& ctx, publish_batch& p
                                                protocol::no_offset, base_ts, type, out);
       });
   if (!frame) return frame.error();
-  return framed_batch{std::move(*frame), s.count, max_ts, pb.producer, pb.kafka_view};
+  return framed_batch{std::move(*frame), s.count, max_ts, pb.producer, pb.kafka_view, s.keyless};
 }
 
 }  // namespace
@@ -218,6 +218,7 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
   }
   if (pb.batch.messages.empty()) return errc::invalid_request;
   std::int64_t max_ts = 0;
+  bool keyless = false;
   std::size_t estimate = protocol::frame_header_size + 64;
   // Every message goes to pb.tp: the first names the topic, the others inherit it (empty).
   if (auto& first = pb.batch.messages.front(); first.topic != pb.tp.topic) first.topic = pb.tp.topic;
@@ -229,6 +230,7 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
     m.offset = protocol::no_offset;  // offsets are the partition's: base offset + index
     if (m.timestamp_ms == 0) m.timestamp_ms = now;
     max_ts = std::max(max_ts, m.timestamp_ms);
+    keyless = keyless || !m.key;
   }
   // Compressed frames grow as they are compressed: no estimate then.
   if (ctx.storage_encoding.compression != protocol::compression_id::none) estimate = 0;
@@ -238,7 +240,7 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
   });
   if (!frame) return frame.error();
   return framed_batch{std::move(*frame), static_cast<std::uint32_t>(pb.batch.messages.size()),
-                      max_ts, pb.producer, pb.kafka_view};
+                      max_ts, pb.producer, pb.kafka_view, keyless};
 }
 
 namespace {

@@ -49,6 +49,9 @@ struct retention_state {
     std::int64_t offset = 0;
     std::uint64_t bytes = 0;
     std::int64_t at_ms = 0;
+    /// When its cleaned tombstones may go, and whether the last plan left any waiting.
+    tombstone_horizon tombstones;
+    bool tombstones_waiting = false;
   };
   std::map<topic_partition, cleaned> clean;
   /// Partitions due for compaction this pass, planned and carried out one at a time (a plan
@@ -57,6 +60,7 @@ struct retention_state {
     topic_partition tp;
     storage::topic_id topic;  ///< the topic as it was when found due
     compaction_policy policy;
+    bool tombstones_due = false;  ///< due (also) because waiting tombstones may go now
   };
   std::deque<compaction_due_now> compactions;
   bool compacting = false;
@@ -131,7 +135,7 @@ void compact_next(self_ptr self) {
   const auto started = std::chrono::steady_clock::now();
   while (!st.compacting && !st.compactions.empty()) {
     if (std::chrono::steady_clock::now() - started > planning_slice) return;
-    const auto [tp, topic, policy] = st.compactions.front();
+    const auto [tp, topic, policy, tombstones_due] = st.compactions.front();
     st.compactions.pop_front();
     // Marks belong to one topic of the name: one deleted and made again starts from none.
     auto clean_of = [tp, topic](retention_state& s) -> retention_state::cleaned* {
@@ -151,6 +155,8 @@ void compact_next(self_ptr self) {
     range.limit = last->back().base_offset;
     range.producers_covered = producers->covers;
     range.clean_offset = clean_of(st)->offset;
+    range.tombstones_below = clean_of(st)->tombstones.removable_below(now, policy.delete_retention_ms);
+    range.tombstones_due = tombstones_due;
     auto plan = plan_compaction(
         st.ctx->codecs, tp, range, policy, now,
         [&](std::int64_t offset) { return st.store->read(tp, offset, 1u << 20); });
@@ -161,12 +167,16 @@ void compact_next(self_ptr self) {
                                   plan.error().message());
       continue;
     }
+    // The clean part moves once the plan is carried out; its tombstones count from then.
     auto mark = [clean_of, moved = plan->clean_moved, offset = plan->clean_offset,
-                 bytes = plan->clean_bytes](retention_state& s) {
+                 bytes = plan->clean_bytes, waiting = plan->tombstones_kept > 0,
+                 retention_ms = policy.delete_retention_ms](retention_state& s) {
       auto* c = clean_of(s);
       if (!moved || c == nullptr) return;
       c->offset = offset;
       c->bytes = bytes;
+      c->tombstones.cleaned(offset, wall_clock_ms(), retention_ms);
+      c->tombstones_waiting = waiting;
     };
     if (!plan->compaction) {
       mark(st);
@@ -310,9 +320,14 @@ void run_pass(self_ptr self) {
       if (!st.ctx->cluster()->owns(tp)) continue;
       if (compaction) {
         auto& c = st.clean[tp];
-        if (c.topic != topic.id) c = {topic.id, 0, 0, 0};
-        if (compaction_due(*compaction, *b, c.bytes, c.at_ms, now))
-          due.push_back({tp, topic.id, *compaction});
+        if (c.topic != topic.id) {
+          c = {};
+          c.topic = topic.id;
+        }
+        const auto horizon = c.tombstones.next_due_ms(compaction->delete_retention_ms);
+        const bool tombstones_due = c.tombstones_waiting && horizon && now >= *horizon;
+        if (tombstones_due || compaction_due(*compaction, *b, c.bytes, c.at_ms, now))
+          due.push_back({tp, topic.id, *compaction, tombstones_due});
       }
       if (!limits.any()) continue;
       auto point = st.store->retention_point(tp, limits);

@@ -99,6 +99,16 @@ std::vector<std::string> config_list_items(std::string_view value) {
   return items;
 }
 
+bool compacted_topic(const std::vector<std::pair<std::string, std::string>>& configs) {
+  bool compacted = false;
+  for (const auto& [key, value] : configs) {
+    if (key != "cleanup.policy") continue;
+    const auto items = config_list_items(value);
+    compacted = std::find(items.begin(), items.end(), "compact") != items.end();
+  }
+  return compacted;
+}
+
 std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value) {
   const auto* spec = find_topic_config(name);
   if (!spec) return "unknown config '" + std::string(name) + "'";

@@ -33,6 +33,10 @@ const topic_config_spec* find_topic_config(std::string_view name);
 /// an empty item stays (it is not a valid one).
 std::vector<std::string> config_list_items(std::string_view value);
 
+/// Whether a topic of these configs is compacted: its cleanup.policy (the last value given)
+/// includes "compact".
+bool compacted_topic(const std::vector<std::pair<std::string, std::string>>& configs);
+
 /// Why `value` is not acceptable for `name` ("unknown config", "not a number", ...), or
 /// nothing when it is.
 std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value);

@@ -48,10 +48,10 @@ struct registry_state {
   std::map<std::string, std::deque<topic_change>> changing;
   bool starting_changes = false;  ///< start_front's loop runs
   std::map<topic_partition, partition_actor> partitions;
-  /// Each topic's max.message.bytes as its partitions read it on every append (0: none of
-  /// its own), shared with the partition actors it starts and set whenever the topic's
-  /// record changes (batch_limit), so a change applies to running partitions at once.
-  std::map<std::string, std::shared_ptr<std::atomic<std::int64_t>>> batch_limits;
+  /// Each topic's write rules (max.message.bytes, keys required) as its partitions read them
+  /// on every append, shared with the partition actors it starts and set whenever the
+  /// topic's record changes (write_rules), so a change applies to running partitions at once.
+  std::map<std::string, std::shared_ptr<topic_write_rules>> rules;
   /// In a cluster: the lease each running partition actor was started under.
   std::map<topic_partition, std::string> fences;
   /// Retired partition actors still waiting for the store's answers (partition.cpp's
@@ -111,27 +111,32 @@ void stop_partition(self_ptr self, const topic_partition& tp, errc why);
 // Takes the topic list read from the store as the registry's view (in a cluster, other nodes
 // create, grow and delete topics): stops the partitions of topics that went away, shrank or
 // were created again under another id.
-// `topic`'s max.message.bytes holder (batch_limits), set from the topic's record as it is now.
-std::shared_ptr<std::atomic<std::int64_t>> batch_limit(registry_state& st, const std::string& topic) {
-  auto& holder = st.batch_limits[topic];
-  if (!holder) holder = std::make_shared<std::atomic<std::int64_t>>(0);
+// `topic`'s write rules (st.rules), set from the topic's record as it is now (the last value
+// of a key counts, as everywhere else).
+std::shared_ptr<topic_write_rules> write_rules(registry_state& st, const std::string& topic) {
+  auto& holder = st.rules[topic];
+  if (!holder) holder = std::make_shared<topic_write_rules>();
   std::int64_t limit = 0;
-  if (auto it = st.topics.find(topic); it != st.topics.end())
+  bool compacted = false;
+  if (auto it = st.topics.find(topic); it != st.topics.end()) {
     for (const auto& [key, value] : it->second.configs)
       if (key == "max.message.bytes") limit = std::strtoll(value.c_str(), nullptr, 10);
-  holder->store(limit, std::memory_order_relaxed);
+    compacted = compacted_topic(it->second.configs);
+  }
+  holder->max_batch_bytes.store(limit, std::memory_order_relaxed);
+  holder->keys_required.store(compacted, std::memory_order_relaxed);
   return holder;
 }
 
 // After the topics changed: every holder follows its topic's record. One whose topic is gone
 // is dropped once no partition holds it any more (a partition still running keeps following
 // it, and a topic created again under the name gets it back).
-void refresh_batch_limits(registry_state& st) {
-  for (auto it = st.batch_limits.begin(); it != st.batch_limits.end();) {
+void refresh_write_rules(registry_state& st) {
+  for (auto it = st.rules.begin(); it != st.rules.end();) {
     if (st.topics.count(it->first) == 0 && it->second.use_count() == 1) {
-      it = st.batch_limits.erase(it);
+      it = st.rules.erase(it);
     } else {
-      batch_limit(st, it->first);
+      write_rules(st, it->first);
       ++it;
     }
   }
@@ -160,7 +165,7 @@ void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
   else
     logging::pipeline().info("topic registry: topics changed in the store; {} topics now", now.size());
   st.topics = std::move(now);
-  refresh_batch_limits(st);
+  refresh_write_rules(st);
   st.loaded = true;
   st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
 }
@@ -293,7 +298,7 @@ void create_known(self_ptr self, storage::topic_info info, std::function<void(er
                                      info.partitions);
             s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
             s.topics.insert_or_assign(info.name, info);
-            refresh_batch_limits(s);
+            refresh_write_rules(s);
             // In a cluster, the new partitions get owners at the next lease round: run it now.
             if (auto node = s.dir.cluster) self->send(node, topic_atom::value);
             auto waiting = s.creating.extract(info.name);
@@ -382,7 +387,7 @@ partition_actor partition_for(self_ptr self, const topic_partition& tp, errc& er
     it = st.partitions
              .emplace(tp, spawn_partition(self, st.ctx, st.dir, tp, fence,
                                           caf::actor_cast<topic_registry_actor>(self),
-                                          batch_limit(st, tp.topic)))
+                                          write_rules(st, tp.topic)))
              .first;
     st.fences[tp] = std::move(fence);
   }
@@ -700,7 +705,7 @@ void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left
             auto& s = self->state;
             if (auto now = s.topics.find(r.name); now != s.topics.end() && now->second.id == after.id)
               now->second = after;
-            refresh_batch_limits(s);
+            refresh_write_rules(s);
             s.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
             r.rp.deliver(r.answer(after));
             change_done(self, r.name);

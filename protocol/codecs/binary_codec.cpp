@@ -136,6 +136,7 @@ expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
     if (!binary_message::skip_after_head(r, h.attrs, b)) return errc::malformed_payload;
     if ((h.attrs & attr::expiry) && b.expires_at_ms == no_expiry) canonical = false;  // encode() omits it
     if ((h.attrs & attr::expiry) && b.expires_at_ms != no_expiry) s.expiring = true;
+    if (!(h.attrs & attr::key)) s.keyless = true;
   }
   if (!r.ok() || !r.at_end()) return errc::malformed_payload;
   s.timestamps_unset = some_unset && !some_set;

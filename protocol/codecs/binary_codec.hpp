@@ -17,6 +17,7 @@ struct binary_batch_scan {
   std::int64_t max_timestamp_ms = 0;
   bool timestamps_unset = false;  ///< every message's timestamp is 0
   bool expiring = false;          ///< some message carries an expiry (expires_at_ms)
+  bool keyless = false;           ///< some message has no key (a compacted topic refuses it)
   /// There are messages; each inherits the header's topic and partition and has the base
   /// offset; every timestamp is set (not 0) or none is; and the bytes are as encode() writes
   /// them (shortest varints, the first message's timestamp as the base). The messages'

@@ -36,9 +36,10 @@ struct batch_records {
 
 // One record of `b` (checked exactly as the decoding path checks it) appended to `w` as a
 // binary message whose timestamp is relative to `base_ts`; `ts` is set to its absolute
-// timestamp and `offset_delta` to its offset in the batch.
+// timestamp, `offset_delta` to its offset in the batch, and `keyless` when it has no key.
 bool transcode_record(wire_reader& r, const record_batch& b, bool first, std::int64_t& base_ts,
-                      std::int64_t& ts, std::int64_t& offset_delta, wire_writer& w) {
+                      std::int64_t& ts, std::int64_t& offset_delta, bool& keyless,
+                      wire_writer& w) {
   std::int64_t len = 0;
   if (!r.varint(len) || len < 0 || static_cast<std::uint64_t>(len) > r.remaining()) return false;
   byte_view body;
@@ -56,6 +57,7 @@ bool transcode_record(wire_reader& r, const record_batch& b, bool first, std::in
   ts = (b.attributes & batch_attributes::log_append_time) ? b.max_timestamp
                                                           : wrapping_add(b.base_timestamp, ts_delta);
   if (first) base_ts = ts;
+  if (!has_key) keyless = true;
   w.u8(static_cast<std::uint8_t>((has_key ? attr::key : 0) | (has_value ? attr::value : 0)));
   w.uvarint(0);  // id
   w.varint(0);   // offset: the partition's, base offset + index
@@ -112,12 +114,12 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   t.stored_as_sent = true;
   std::int64_t base_ts = 0, max_ts = 0;
   std::uint64_t zero_ts = 0;
-  bool first = true;
+  bool first = true, keyless = false;
   for (const auto& p : parts) {
     wire_reader r{p.records};
     for (std::uint32_t i = 0; i < p.count; ++i) {
       std::int64_t ts = 0, offset_delta = 0;
-      if (!transcode_record(r, p.header, first, base_ts, ts, offset_delta, w)) {
+      if (!transcode_record(r, p.header, first, base_ts, ts, offset_delta, keyless, w)) {
         out.resize(start);
         return std::nullopt;
       }
@@ -155,6 +157,7 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   t.scan.base_timestamp_ms = base_ts;
   t.scan.max_timestamp_ms = max_ts;
   t.scan.timestamps_unset = zero_ts == total;
+  t.scan.keyless = keyless;
   t.scan.rebasable = true;
   t.batches.reserve(parts.size());
   for (auto& p : parts) t.batches.push_back(std::move(p.header));

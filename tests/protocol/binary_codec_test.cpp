@@ -173,13 +173,15 @@ TEST(BinaryCodec, AScanAcceptsExactlyWhatDecodeAccepts) {
     ++accepted;
     ASSERT_EQ(scanned->count, decoded->messages.size());
     std::int64_t max_ts = 0;
-    bool all_unset = !decoded->messages.empty();
+    bool all_unset = !decoded->messages.empty(), keyless = false;
     for (const auto& m : decoded->messages) {
       max_ts = std::max(max_ts, m.timestamp_ms);
       all_unset = all_unset && m.timestamp_ms == 0;
+      keyless = keyless || !m.key;
     }
     EXPECT_EQ(scanned->max_timestamp_ms, max_ts);
     EXPECT_EQ(scanned->timestamps_unset, all_unset);
+    EXPECT_EQ(scanned->keyless, keyless);
     if (!scanned->rebasable) continue;
     // Kept bytes under a new header are exactly what the broker would have encoded.
     ++rebased;

@@ -95,6 +95,7 @@ unsigned status_of(errc e) {
     case errc::topic_already_exists:
     case errc::group_not_empty: return 409;
     case errc::invalid_request:
+    case errc::invalid_record:
     case errc::invalid_partition_count:
     case errc::offset_out_of_range: return 400;
     case errc::not_ready:

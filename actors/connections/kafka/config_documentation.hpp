@@ -23,13 +23,14 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
        "How old records go. 'delete' applies retention.ms and retention.bytes; 'compact' keeps "
        "only the newest record of each key (checked every log_retention_check_interval_ms), and "
        "alone exempts the topic from the two retentions. The newest batch of a partition is "
-       "never compacted."},
+       "never compacted. A compacted topic refuses records without a key (INVALID_RECORD)."},
       {"compression.type",
        "How stored batches are compressed. Portask keeps and serves each batch as its producer "
        "compressed it, so only 'producer' is accepted."},
       {"delete.retention.ms",
-       "How long a tombstone (a record with a null value) of a compacted topic stays once it is "
-       "the newest of its key, counted from the record's timestamp; then compaction removes it."},
+       "How long a tombstone (a record with a null value) of a compacted topic stays after the "
+       "compaction that first cleaned it, whatever its own timestamp; then compaction removes it. "
+       "The count is kept in memory: a broker restart starts it again."},
       {"file.delete.delay.ms", no_segments},
       {"flush.messages",
        "Accepted and reported for Kafka tools, not acted on: the store decides when writes "

@@ -252,6 +252,9 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     } else {
       o.errorCode = to_kafka(e);
       o.baseOffset = -1;
+      // INVALID_RECORD says little by itself; Kafka's broker says why (Produce v8+).
+      if (e == errc::invalid_record)
+        o.errorMessage = "compacted topic: every record needs a key (cleanup.policy=compact)";
       if (e == errc::not_leader) note_current_leader(self, *res, o, {res->responses[where.first].name, o.index});
     }
     done();

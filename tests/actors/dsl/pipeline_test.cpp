@@ -494,9 +494,10 @@ CAF_TEST(a partition that stops when idle still cools its tail 30 s after its la
 }
 
 CAF_TEST(an append the partition refuses does not warm its tail) {
-  auto limit = std::make_shared<std::atomic<std::int64_t>>(50);  // max.message.bytes
+  auto rules = std::make_shared<topic_write_rules>();
+  rules->max_batch_bytes = 50;  // max.message.bytes
   reader_script->recover.reply({{0, 0}, {0, {}}});
-  auto p = spawn_partition(self.ptr(), ctx, dir, orders, {}, {}, limit);
+  auto p = spawn_partition(self.ptr(), ctx, dir, orders, {}, {}, rules);
   self->unlink_from(p);
   track(p);
   sched.run();
@@ -509,11 +510,38 @@ CAF_TEST(an append the partition refuses does not warm its tail) {
   expect((caf::error), from(p).to(self).with(make_caf_error(errc::frame_too_large)));
   CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 0u);
   CAF_CHECK_EQUAL(ctx->tails.bytes(), 0u);
-  limit->store(0);  // no limit: the same append is taken, and warms the tail
+  rules->max_batch_bytes = 0;  // no limit: the same append is taken, and warms the tail
   append();
   expect((publish_result), from(p).to(self).with(_));
   CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 1u);
   CAF_CHECK_GREATER(ctx->tails.bytes(), 0u);
+}
+
+CAF_TEST(a compacted topic refuses a batch with a record without a key and takes keyed ones) {
+  auto rules = std::make_shared<topic_write_rules>();
+  rules->keys_required = true;  // cleanup.policy=compact
+  reader_script->recover.reply({{0, 0}, {0, {}}});
+  auto p = spawn_partition(self.ptr(), ctx, dir, orders, {}, {}, rules);
+  self->unlink_from(p);
+  track(p);
+  sched.run();
+  auto append = [&](bool keyless) {
+    framed_batch b{protocol::shared_bytes::copy_of(protocol::buffer(100, 0x42)), 1, 1000};
+    b.keyless = keyless;
+    self->request(p, caf::infinite, append_atom::value, std::move(b));
+    sched.run();
+  };
+  append(true);
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::invalid_record)));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
+  append(false);
+  expect((publish_result), from(p).to(self).with(WHERE(publish_result, r, r.base_offset == 0)));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
+  // The policy changed back to delete: keyless records are taken again.
+  rules->keys_required = false;
+  append(true);
+  expect((publish_result), from(p).to(self).with(WHERE(publish_result, r, r.base_offset == 1)));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 2u);
 }
 
 CAF_TEST(a retired partition whose store never answers stops when its wait runs out) {

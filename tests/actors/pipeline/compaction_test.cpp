@@ -53,7 +53,8 @@ class Compaction : public ::testing::Test {
   expected<compaction_plan> plan(const compaction_policy& policy = {},
                                  std::int64_t producers_covered = INT64_MAX,
                                  std::int64_t clean_offset = 0,
-                                 std::uint64_t rewrite_budget = 32u << 20) {
+                                 std::uint64_t rewrite_budget = 32u << 20,
+                                 std::int64_t tombstones_below = 0, bool tombstones_due = false) {
     const auto b = store_->bounds(tp_).value();
     auto last = store_->read(tp_, b.next_offset - 1, 1).value();
     compaction_range range;
@@ -62,6 +63,8 @@ class Compaction : public ::testing::Test {
     range.producers_covered = producers_covered;
     range.clean_offset = clean_offset;
     range.rewrite_budget = rewrite_budget;
+    range.tombstones_below = tombstones_below;
+    range.tombstones_due = tombstones_due;
     return plan_compaction(codecs_, tp_, range, policy, now_ms,
                            [&](std::int64_t offset) { return store_->read(tp_, offset, 100); });
   }
@@ -143,14 +146,15 @@ TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAn
   auto p = plan();
   ASSERT_TRUE(p) << p.error().message();
   ASSERT_TRUE(p->compaction);
-  EXPECT_EQ(p->records_removed, 6);
+  EXPECT_EQ(p->records_removed, 5);
+  EXPECT_EQ(p->tombstones_kept, 2) << "never cleaned before, old timestamp or not";
   const auto& c = *p->compaction;
   EXPECT_EQ(c.first_base, 0);
   EXPECT_EQ(c.end, 10) << "up to the newest batch";
   ASSERT_EQ(c.batches.size(), 2u);
-  EXPECT_TRUE(c.batches[0].rewritten) << "6 and 7 are what is left of 4-7";
-  EXPECT_EQ(c.batches[0].batch.base_offset, 6);
-  EXPECT_EQ(c.batches[0].batch.record_count, 2u);
+  EXPECT_TRUE(c.batches[0].rewritten) << "5 to 7 are what is left of 4-7";
+  EXPECT_EQ(c.batches[0].batch.base_offset, 5);
+  EXPECT_EQ(c.batches[0].batch.record_count, 3u);
   EXPECT_FALSE(c.batches[1].rewritten) << "8-9 stays as it is";
   EXPECT_EQ(c.batches[1].batch.end_bytes, p->clean_bytes);
   EXPECT_TRUE(p->clean_moved);
@@ -158,8 +162,9 @@ TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAn
 
   auto after = store_->compact(tp_, c);
   ASSERT_TRUE(after) << after.error().message();
-  EXPECT_EQ(records(), (rows{{6, "k4", "d1"},
-                             {7, "k6", "<null>"},  // a fresh tombstone stays for delete.retention.ms
+  EXPECT_EQ(records(), (rows{{5, "k2", "<null>"},  // tombstones stay for delete.retention.ms
+                             {6, "k4", "d1"},
+                             {7, "k6", "<null>"},
                              {8, "k1", "a3"},
                              {9, "k3", "c2"},
                              {10, "k1", "a4"}}))
@@ -172,9 +177,71 @@ TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAn
   for (const auto& b : batches) stored += b.frame.size();
   EXPECT_EQ(after->stored_bytes(), stored) << "the bytes stored stay exact";
 
-  auto again = plan();
+  auto again = plan(compaction_policy{}, INT64_MAX, p->clean_offset);
   ASSERT_TRUE(again);
   EXPECT_FALSE(again->compaction) << "a clean log is left alone";
+
+  // Once the clean part's tombstones may go, a plan reads it again although nothing was
+  // written since, and removes them.
+  again = plan(compaction_policy{}, INT64_MAX, p->clean_offset, 32u << 20,
+               /*tombstones_below=*/p->clean_offset, /*tombstones_due=*/true);
+  ASSERT_TRUE(again) << again.error().message();
+  ASSERT_TRUE(again->compaction);
+  EXPECT_EQ(again->records_removed, 2);
+  EXPECT_EQ(again->tombstones_kept, 0);
+  ASSERT_TRUE(store_->compact(tp_, *again->compaction));
+  EXPECT_EQ(records(), (rows{{6, "k4", "d1"}, {8, "k1", "a3"}, {9, "k3", "c2"}, {10, "k1", "a4"}}));
+}
+
+TEST_F(Compaction, OnlyTombstonesBelowTheHorizonGo) {
+  append({{"a", std::nullopt}, {"b", std::nullopt}});  // 0-1
+  append({{"c", std::nullopt}, {"d", "1"}});           // 2-3
+  append({{"z", "newest"}});                           // 4
+  auto p = plan(compaction_policy{}, INT64_MAX, 0, 32u << 20, /*tombstones_below=*/3);
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  EXPECT_EQ(p->records_removed, 3);
+  EXPECT_EQ(p->tombstones_kept, 0);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  EXPECT_EQ(records(), (rows{{3, "d", "1"}, {4, "z", "newest"}}));
+}
+
+TEST(TombstoneHorizon, TombstonesGoDeleteRetentionAfterTheyWereFirstCleaned) {
+  constexpr std::int64_t day = 86'400'000;
+  tombstone_horizon h;
+  EXPECT_EQ(h.removable_below(0, day), 0) << "nothing cleaned yet";
+  EXPECT_FALSE(h.next_due_ms(day));
+  h.cleaned(10, 1'000, day);
+  EXPECT_EQ(h.next_due_ms(day), 1'000 + day);
+  EXPECT_EQ(h.removable_below(1'000 + day - 1, day), 0);
+  h.cleaned(20, 2'000, day);  // within an eighth of a day: shares the mark, at the later time
+  EXPECT_EQ(h.next_due_ms(day), 2'000 + day) << "never sooner than the later compaction allows";
+  EXPECT_EQ(h.removable_below(1'000 + day, day), 0);
+  h.cleaned(30, 2'000 + day / 8, day);  // a mark of its own
+  EXPECT_EQ(h.removable_below(2'000 + day, day), 20);
+  EXPECT_EQ(h.next_due_ms(day), 2'000 + day / 8 + day);
+  EXPECT_EQ(h.removable_below(2'000 + day / 8 + day, day), 30);
+  EXPECT_FALSE(h.next_due_ms(day));
+  h.cleaned(25, 5 * day, day);  // a clean mark moved back (a batch kept whole)
+  EXPECT_EQ(h.removable_below(7 * day, day), 30) << "what was clean stays clean";
+  // With no delete.retention.ms, what a compaction cleaned may go at the next.
+  tombstone_horizon none;
+  none.cleaned(7, 100, 0);
+  none.cleaned(9, 100, 0);
+  EXPECT_EQ(none.removable_below(100, 0), 9);
+  // However often compactions come, the marks waiting stay few.
+  tombstone_horizon busy;
+  for (std::int64_t i = 0; i < 1000; ++i) busy.cleaned(i + 1, i * 1'000, 1'000'000);
+  EXPECT_EQ(busy.next_due_ms(1'000'000), 124'000 + 1'000'000) << "the first eighth shares a mark";
+  EXPECT_EQ(busy.removable_below(999'000, 1'000'000), 0);
+  EXPECT_EQ(busy.removable_below(2'000'000, 1'000'000), 1000);
+  // A clean part that moved back (a batch kept whole) makes no mark: nothing comes due again.
+  tombstone_horizon back;
+  back.cleaned(8, 100, 0);
+  EXPECT_EQ(back.removable_below(100, 0), 8);
+  back.cleaned(3, 200, 0);
+  back.cleaned(8, 300, 0);
+  EXPECT_FALSE(back.next_due_ms(0));
 }
 
 TEST_F(Compaction, RecordsTooRecentForTheMinimumLagAndUncoveredProducerBatchesStay) {
@@ -236,12 +303,12 @@ TEST_F(Compaction, ATombstoneStaysWhileAnOlderRecordOfItsKeyHadToStay) {
   append({{"k", std::nullopt}});                                          // 2, an old tombstone
   append({{"x", "2"}});                                                   // 3
   append({{"z", "newest"}});                                              // 4
-  auto p = plan(compaction_policy{}, /*producers_covered=*/0);
+  auto p = plan(compaction_policy{}, /*producers_covered=*/0, 0, 32u << 20, /*tombstones_below=*/5);
   ASSERT_TRUE(p) << p.error().message();
   EXPECT_FALSE(p->compaction) << "nothing can go: 0-1 stays whole, so k's tombstone stays";
   EXPECT_EQ(p->clean_offset, 0) << "the batch kept whole stays dirty for the next plan";
   // Once the snapshot covers the producer's batch, k goes with its tombstone.
-  p = plan(compaction_policy{}, /*producers_covered=*/2);
+  p = plan(compaction_policy{}, /*producers_covered=*/2, 0, 32u << 20, /*tombstones_below=*/5);
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->compaction);
   ASSERT_TRUE(store_->compact(tp_, *p->compaction));

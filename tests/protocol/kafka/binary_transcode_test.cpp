@@ -121,8 +121,11 @@ TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
     auto t = transcode_to_binary(records, 40, out);
     message_batch msgs;
     ASSERT_TRUE(decode_record_batches_into(records, topic, partition, msgs));
-    bool some_zero = false, some_set = false;
-    for (const auto& m : msgs.messages) (m.timestamp_ms == 0 ? some_zero : some_set) = true;
+    bool some_zero = false, some_set = false, keyless = false;
+    for (const auto& m : msgs.messages) {
+      (m.timestamp_ms == 0 ? some_zero : some_set) = true;
+      keyless = keyless || !m.key;
+    }
     if (some_zero && some_set) {
       EXPECT_FALSE(t) << "timestamps partly 0 are the decoding path's";
       EXPECT_EQ(out, buffer{std::uint8_t{0xEE}});
@@ -135,6 +138,7 @@ TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
     auto scanned = binary_codec::scan(payload);
     ASSERT_TRUE(scanned);
     EXPECT_EQ(t->scan, *scanned) << "seed " << seed;
+    EXPECT_EQ(t->scan.keyless, keyless) << "seed " << seed;
     EXPECT_TRUE(t->scan.rebasable);
     EXPECT_EQ(frame_by_transcoding(*t, out), frame_by_decoding(records)) << "seed " << seed;
     EXPECT_EQ(t->stored_as_sent, decoded_as_sent(records)) << "seed " << seed;

@@ -1,0 +1,21 @@
+#pragma once
+/// What a topic's configs ask of every append to its partitions. The registry keeps one per
+/// topic, current with the topic's record, and shares it with the partition actors it starts,
+/// so a change (AlterConfigs) applies to running partitions at once; they read it per append.
+
+#include <atomic>
+#include <cstdint>
+
+namespace portask {
+
+struct topic_write_rules {
+  /// max.message.bytes (0: none of its own; the broker's max_frame_bytes applies). A larger
+  /// batch is refused frame_too_large.
+  std::atomic<std::int64_t> max_batch_bytes{0};
+  /// cleanup.policy includes compact: every record needs a key, as Kafka's broker requires
+  /// (compaction keeps the newest record of each key; it has nothing to keep one without).
+  /// A batch with a keyless record is refused invalid_record.
+  std::atomic<bool> keys_required{false};
+};
+
+}  // namespace portask
