@@ -1,7 +1,6 @@
 #include "actors/pipeline/compaction.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -12,13 +11,6 @@
 namespace portask {
 
 namespace {
-
-template <class T>
-void read_number(const std::string& value, T& out) {
-  T n{};
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (ec == std::errc{} && end == value.data() + value.size()) out = n;
-}
 
 // A stored batch's records, each with its offset.
 expected<protocol::message_batch> records_of(const protocol::codec_manager& codecs,
@@ -60,17 +52,12 @@ expected<std::int64_t> walk_range(const batch_reader& read, std::int64_t from, s
 std::optional<compaction_policy> compaction_of(const storage::config_entries& topic_configs) {
   if (!compacted_topic(topic_configs)) return std::nullopt;
   compaction_policy p;
-  for (const auto& [k, v] : topic_configs) {
-    if (k == "min.compaction.lag.ms") {
-      read_number(v, p.min_lag_ms);
-    } else if (k == "max.compaction.lag.ms") {
-      read_number(v, p.max_lag_ms);
-    } else if (k == "delete.retention.ms") {
-      read_number(v, p.delete_retention_ms);
-    } else if (k == "min.cleanable.dirty.ratio") {
-      read_number(v, p.min_dirty_ratio);
-    }
-  }
+  p.min_lag_ms = config_integer(topic_configs, "min.compaction.lag.ms").value_or(p.min_lag_ms);
+  p.max_lag_ms = config_integer(topic_configs, "max.compaction.lag.ms").value_or(p.max_lag_ms);
+  p.delete_retention_ms =
+      config_integer(topic_configs, "delete.retention.ms").value_or(p.delete_retention_ms);
+  p.min_dirty_ratio =
+      config_ratio(topic_configs, "min.cleanable.dirty.ratio").value_or(p.min_dirty_ratio);
   return p;
 }
 

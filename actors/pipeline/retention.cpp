@@ -4,7 +4,6 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
-#include <charconv>
 #include <deque>
 #include <map>
 
@@ -71,17 +70,6 @@ struct retention_state {
 };
 
 using self_ptr = retention_actor::stateful_pointer<retention_state>;
-
-std::optional<std::int64_t> config_number(const storage::config_entries& configs,
-                                          std::string_view key) {
-  for (const auto& [k, v] : configs) {
-    if (k != key) continue;
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec == std::errc{} && end == v.data() + v.size()) return n;
-  }
-  return std::nullopt;
-}
 
 void compact_next(self_ptr self);
 
@@ -399,9 +387,9 @@ storage::retention_limits retention_of(const storage::config_entries& topic_conf
     for (const auto& item : config_list_items(v)) deletes = deletes || item == "delete";
   }
   if (!deletes) return out;
-  const auto ms = config_number(topic_configs, "retention.ms").value_or(config.log_retention_ms);
+  const auto ms = config_integer(topic_configs, "retention.ms").value_or(config.log_retention_ms);
   const auto bytes =
-      config_number(topic_configs, "retention.bytes").value_or(config.log_retention_bytes);
+      config_integer(topic_configs, "retention.bytes").value_or(config.log_retention_bytes);
   if (ms >= 0) out.older_than_ms = ms > now_ms ? 0 : now_ms - ms;
   if (bytes >= 0) out.keep_bytes = bytes;
   return out;

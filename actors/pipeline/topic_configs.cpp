@@ -99,6 +99,34 @@ std::vector<std::string> config_list_items(std::string_view value) {
   return items;
 }
 
+namespace {
+
+template <class T>
+std::optional<T> config_as(const std::vector<std::pair<std::string, std::string>>& configs,
+                           std::string_view name) {
+  std::optional<T> out;
+  for (const auto& [key, value] : configs) {
+    if (key != name) continue;
+    T n{};
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    out.reset();
+    if (ec == std::errc{} && end == value.data() + value.size()) out = n;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> config_integer(
+    const std::vector<std::pair<std::string, std::string>>& configs, std::string_view name) {
+  return config_as<std::int64_t>(configs, name);
+}
+
+std::optional<double> config_ratio(const std::vector<std::pair<std::string, std::string>>& configs,
+                                   std::string_view name) {
+  return config_as<double>(configs, name);
+}
+
 bool compacted_topic(const std::vector<std::pair<std::string, std::string>>& configs) {
   bool compacted = false;
   for (const auto& [key, value] : configs) {

@@ -33,6 +33,14 @@ const topic_config_spec* find_topic_config(std::string_view name);
 /// an empty item stays (it is not a valid one).
 std::vector<std::string> config_list_items(std::string_view value);
 
+/// The value of `name` in a topic's configs (the last one given) read as a whole number or a
+/// ratio; nothing when it is absent or not one (create and alter refuse such values, so the
+/// caller's default applies only to a key that is not set).
+std::optional<std::int64_t> config_integer(
+    const std::vector<std::pair<std::string, std::string>>& configs, std::string_view name);
+std::optional<double> config_ratio(const std::vector<std::pair<std::string, std::string>>& configs,
+                                   std::string_view name);
+
 /// Whether a topic of these configs is compacted: its cleanup.policy (the last value given)
 /// includes "compact".
 bool compacted_topic(const std::vector<std::pair<std::string, std::string>>& configs);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <map>
@@ -119,8 +118,7 @@ std::shared_ptr<topic_write_rules> write_rules(registry_state& st, const std::st
   std::int64_t limit = 0;
   bool compacted = false;
   if (auto it = st.topics.find(topic); it != st.topics.end()) {
-    for (const auto& [key, value] : it->second.configs)
-      if (key == "max.message.bytes") limit = std::strtoll(value.c_str(), nullptr, 10);
+    limit = config_integer(it->second.configs, "max.message.bytes").value_or(0);
     compacted = compacted_topic(it->second.configs);
   }
   holder->max_batch_bytes.store(limit, std::memory_order_relaxed);

@@ -42,3 +42,19 @@ TEST(TopicConfigs, BadValuesAreRefusedNamingTheKeyAndTheReason) {
   EXPECT_EQ(topic_config_problem("retention.ms", "-1"), std::nullopt);
   EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "0.25"), std::nullopt);
 }
+
+TEST(TopicConfigs, NumbersAndTheCompactPolicyAreReadFromTheLastValueGiven) {
+  const std::vector<std::pair<std::string, std::string>> configs = {
+      {"retention.ms", "1000"},           {"retention.ms", "2000"},
+      {"retention.bytes", "12x"},         {"min.cleanable.dirty.ratio", "0.25"},
+      {"cleanup.policy", "compact"},      {"cleanup.policy", "delete, compact"},
+      {"max.message.bytes", ""}};
+  EXPECT_EQ(config_integer(configs, "retention.ms"), 2000);
+  EXPECT_FALSE(config_integer(configs, "retention.bytes")) << "not a number";
+  EXPECT_FALSE(config_integer(configs, "max.message.bytes")) << "empty";
+  EXPECT_FALSE(config_integer(configs, "segment.ms")) << "absent";
+  EXPECT_EQ(config_ratio(configs, "min.cleanable.dirty.ratio"), 0.25);
+  EXPECT_TRUE(compacted_topic(configs));
+  EXPECT_FALSE(compacted_topic({{"cleanup.policy", "compact"}, {"cleanup.policy", "delete"}}));
+  EXPECT_FALSE(compacted_topic({}));
+}
