@@ -72,9 +72,12 @@ std::vector<config_value> logger_configs() {
   return out;
 }
 
+// `topic_of`: the broker whose topic configs these are (their synonyms are Kafka's chain to
+// the broker configs); none for the broker's own configs and loggers.
 void fill(result_t& out, const std::vector<config_value>& values,
           const std::optional<std::vector<std::string>>& keys, std::int16_t version,
-          bool include_synonyms, bool include_documentation) {
+          bool include_synonyms, bool include_documentation,
+          const broker_context* topic_of = nullptr) {
   for (const auto& v : values) {
     if (keys && !keys->empty() &&
         std::find(keys->begin(), keys->end(), v.name) == keys->end())
@@ -87,7 +90,12 @@ void fill(result_t& out, const std::vector<config_value>& values,
     e.configSource = v.source;
     e.isSensitive = false;
     if (version >= 3) e.configType = v.type;
-    if (include_synonyms && v.source != source_logger) e.synonyms.push_back({v.name, v.value, v.source});
+    if (include_synonyms && topic_of) {
+      for (const auto& s : topic_config_synonyms(*topic_of, v))
+        e.synonyms.push_back({s.name, s.value, s.source});
+    } else if (include_synonyms && v.source != source_logger) {
+      e.synonyms.push_back({v.name, v.value, v.source});
+    }
     // Asked for (v3+): what the key means and what Portask does with it.
     e.documentation = include_documentation ? config_documentation(v.name) : std::nullopt;
     out.configs.push_back(std::move(e));
@@ -171,7 +179,7 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
             [=](storage::topic_info& info) {
               auto& o = res->results[i];
               fill(o, topic_config_values(*self->state.ctx, info.configs), keys, r.api_version, synonyms,
-                   documentation);
+                   documentation, self->state.ctx.get());
               done();
             },
             [=](caf::error& e) {

@@ -42,4 +42,66 @@ std::vector<config_value> topic_config_values(const broker_context& ctx,
   return out;
 }
 
+namespace {
+
+// Kafka's per-topic form of a broker config (LogConfig.TopicConfigSynonyms).
+const char* broker_form(std::string_view topic_key) {
+  static constexpr std::pair<std::string_view, const char*> forms[] = {
+      {"segment.bytes", "log.segment.bytes"},
+      {"segment.ms", "log.roll.ms"},
+      {"segment.jitter.ms", "log.roll.jitter.ms"},
+      {"segment.index.bytes", "log.index.size.max.bytes"},
+      {"flush.messages", "log.flush.interval.messages"},
+      {"flush.ms", "log.flush.interval.ms"},
+      {"retention.bytes", "log.retention.bytes"},
+      {"retention.ms", "log.retention.ms"},
+      {"max.message.bytes", "message.max.bytes"},
+      {"index.interval.bytes", "log.index.interval.bytes"},
+      {"delete.retention.ms", "log.cleaner.delete.retention.ms"},
+      {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms"},
+      {"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"},
+      {"file.delete.delay.ms", "log.segment.delete.delay.ms"},
+      {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio"},
+      {"cleanup.policy", "log.cleanup.policy"},
+      {"unclean.leader.election.enable", "unclean.leader.election.enable"},
+      {"min.insync.replicas", "min.insync.replicas"},
+      {"compression.type", "compression.type"},
+      {"preallocate", "log.preallocate"},
+      {"message.format.version", "log.message.format.version"},
+      {"message.timestamp.type", "log.message.timestamp.type"},
+      {"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms"},
+      {"message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms"},
+      {"message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms"},
+      {"message.downconversion.enable", "log.message.downconversion.enable"},
+  };
+  for (const auto& [key, form] : forms)
+    if (key == topic_key) return form;
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<config_value> topic_config_synonyms(const broker_context& ctx, const config_value& v) {
+  std::vector<config_value> out;
+  if (v.source == source_topic) out.push_back(v);
+  const char* form = broker_form(v.name);
+  if (!form) return out;
+  // Where Portask's broker decides the default: its setting (when changed), then its own.
+  const broker_config built_in;
+  auto decided = [&](auto value, auto default_value) {
+    if (value != default_value) out.push_back({form, std::to_string(value), source_static, v.type});
+    out.push_back({form, std::to_string(default_value), source_default, v.type});
+  };
+  if (v.name == "retention.ms") {
+    decided(ctx.config.log_retention_ms, built_in.log_retention_ms);
+  } else if (v.name == "retention.bytes") {
+    decided(ctx.config.log_retention_bytes, built_in.log_retention_bytes);
+  } else if (v.name == "max.message.bytes") {
+    out.push_back({form, std::to_string(ctx.config.max_frame_bytes), source_static, v.type});
+  } else if (const auto* spec = find_topic_config(v.name)) {
+    out.push_back({form, std::string(spec->kafka_default), source_default, v.type});
+  }
+  return out;
+}
+
 }  // namespace portask::kafka

@@ -40,4 +40,11 @@ config_type topic_config_type(const std::string& name);
 std::vector<config_value> topic_config_values(const broker_context& ctx,
                                               const std::vector<std::pair<std::string, std::string>>& overrides);
 
+/// The synonyms DescribeConfigs lists for topic config `v` (one of topic_config_values), in
+/// Kafka's order of precedence: the topic's override, then the broker config of which the topic
+/// config is the per-topic form (Kafka's LogConfig.TopicConfigSynonyms: retention.ms is
+/// log.retention.ms, ...) as the broker sets it, where Portask's broker decides it, then that
+/// broker config at its default. A key without a broker form lists its override only.
+std::vector<config_value> topic_config_synonyms(const broker_context& ctx, const config_value& v);
+
 }  // namespace portask::kafka

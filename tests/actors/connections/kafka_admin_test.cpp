@@ -146,6 +146,30 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   EXPECT_EQ(docs["min.compaction.lag.ms"].find("not acted on"), std::string::npos);
   EXPECT_NE(docs["num.partitions"].find("default_partitions"), std::string::npos);
 
+  // Synonyms (v1+), as Kafka lists them for a topic: the override, then the broker config
+  // whose per-topic form it is (the broker's setting where it decides, then its default).
+  req.includeDocumentation = false;
+  req.includeSynonyms = true;
+  req.resources = {{2, "cfg", std::nullopt}};
+  auto chained = call<msg::DescribeConfigsResponse>(c, 32, 1, req, false);
+  ASSERT_EQ(chained.results.size(), 1u);
+  std::map<std::string, std::vector<std::tuple<std::string, std::string, int>>> synonyms;
+  for (const auto& e : chained.results[0].configs) {
+    for (const auto& s : e.synonyms)
+      synonyms[e.name].emplace_back(s.name, s.value.value_or("<null>"), s.source);
+    // Every topic key has a broker form here; the first synonym is where the value came from.
+    ASSERT_FALSE(e.synonyms.empty()) << e.name;
+    EXPECT_EQ(e.synonyms.front().source, e.configSource) << e.name;
+    EXPECT_EQ(e.synonyms.front().value, e.value) << e.name;
+  }
+  using chain = std::vector<std::tuple<std::string, std::string, int>>;
+  EXPECT_EQ(synonyms["retention.ms"],
+            (chain{{"retention.ms", "60000", 1}, {"log.retention.ms", "604800000", 5}}));
+  EXPECT_EQ(synonyms["cleanup.policy"], (chain{{"log.cleanup.policy", "delete", 5}}));
+  EXPECT_EQ(synonyms["max.message.bytes"],
+            (chain{{"message.max.bytes", std::to_string(16u << 20), 4}}));
+  EXPECT_EQ(synonyms["delete.retention.ms"], (chain{{"log.cleaner.delete.retention.ms", "86400000", 5}}));
+
   // A key given twice at creation keeps its last value, as in Kafka (only that one is
   // checked), and is listed once; retention and DescribeConfigs read the same one.
   msg::CreateTopicsRequest twice;
