@@ -50,7 +50,7 @@ expected<std::int64_t> walk_range(const batch_reader& read, std::int64_t from, s
 }  // namespace
 
 std::optional<compaction_policy> compaction_of(const storage::config_entries& topic_configs) {
-  if (!compacted_topic(topic_configs)) return std::nullopt;
+  if (!cleanup_policy_includes(topic_configs, "compact")) return std::nullopt;
   compaction_policy p;
   p.min_lag_ms = config_integer(topic_configs, "min.compaction.lag.ms").value_or(p.min_lag_ms);
   p.max_lag_ms = config_integer(topic_configs, "max.compaction.lag.ms").value_or(p.max_lag_ms);

@@ -380,13 +380,7 @@ retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<bro
 storage::retention_limits retention_of(const storage::config_entries& topic_configs,
                                        const broker_config& config, std::int64_t now_ms) {
   storage::retention_limits out;
-  bool deletes = true;
-  for (const auto& [k, v] : topic_configs) {
-    if (k != "cleanup.policy") continue;
-    deletes = false;
-    for (const auto& item : config_list_items(v)) deletes = deletes || item == "delete";
-  }
-  if (!deletes) return out;
+  if (!cleanup_policy_includes(topic_configs, "delete")) return out;
   const auto ms = config_integer(topic_configs, "retention.ms").value_or(config.log_retention_ms);
   const auto bytes =
       config_integer(topic_configs, "retention.bytes").value_or(config.log_retention_bytes);

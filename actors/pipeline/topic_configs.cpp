@@ -127,14 +127,15 @@ std::optional<double> config_ratio(const std::vector<std::pair<std::string, std:
   return config_as<double>(configs, name);
 }
 
-bool compacted_topic(const std::vector<std::pair<std::string, std::string>>& configs) {
-  bool compacted = false;
+bool cleanup_policy_includes(const std::vector<std::pair<std::string, std::string>>& configs,
+                             std::string_view policy) {
+  bool included = policy == "delete";
   for (const auto& [key, value] : configs) {
     if (key != "cleanup.policy") continue;
     const auto items = config_list_items(value);
-    compacted = std::find(items.begin(), items.end(), "compact") != items.end();
+    included = std::find(items.begin(), items.end(), policy) != items.end();
   }
-  return compacted;
+  return included;
 }
 
 std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value) {

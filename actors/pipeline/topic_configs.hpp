@@ -41,9 +41,10 @@ std::optional<std::int64_t> config_integer(
 std::optional<double> config_ratio(const std::vector<std::pair<std::string, std::string>>& configs,
                                    std::string_view name);
 
-/// Whether a topic of these configs is compacted: its cleanup.policy (the last value given)
-/// includes "compact".
-bool compacted_topic(const std::vector<std::pair<std::string, std::string>>& configs);
+/// Whether a topic of these configs has `policy` ("delete", "compact") among its
+/// cleanup.policy (the last value given; Kafka's default, "delete", when none is).
+bool cleanup_policy_includes(const std::vector<std::pair<std::string, std::string>>& configs,
+                             std::string_view policy);
 
 /// Why `value` is not acceptable for `name` ("unknown config", "not a number", ...), or
 /// nothing when it is.

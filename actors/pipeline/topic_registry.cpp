@@ -119,7 +119,7 @@ std::shared_ptr<topic_write_rules> write_rules(registry_state& st, const std::st
   bool compacted = false;
   if (auto it = st.topics.find(topic); it != st.topics.end()) {
     limit = config_integer(it->second.configs, "max.message.bytes").value_or(0);
-    compacted = compacted_topic(it->second.configs);
+    compacted = cleanup_policy_includes(it->second.configs, "compact");
   }
   holder->max_batch_bytes.store(limit, std::memory_order_relaxed);
   holder->keys_required.store(compacted, std::memory_order_relaxed);

@@ -1,6 +1,7 @@
 #include "actors/connections/kafka/topic_config_values.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "actors/pipeline/topic_configs.hpp"
 
@@ -20,22 +21,39 @@ config_type topic_config_type(const std::string& name) {
   return t_string;
 }
 
+namespace {
+
+// A topic config whose default Portask's broker decides: its setting, and its built-in value
+// (none: always the broker's own setting, as the frame limit is for max.message.bytes).
+struct broker_decided {
+  std::int64_t value = 0;
+  std::optional<std::int64_t> built_in;
+  bool set() const noexcept { return !built_in || value != *built_in; }
+};
+
+std::optional<broker_decided> decided_by_broker(const broker_context& ctx, std::string_view name) {
+  const broker_config defaults;
+  if (name == "retention.ms") return broker_decided{ctx.config.log_retention_ms, defaults.log_retention_ms};
+  if (name == "retention.bytes")
+    return broker_decided{ctx.config.log_retention_bytes, defaults.log_retention_bytes};
+  if (name == "max.message.bytes")
+    return broker_decided{static_cast<std::int64_t>(ctx.config.max_frame_bytes), std::nullopt};
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::vector<config_value> topic_config_values(const broker_context& ctx,
                                               const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<config_value> out;
   for (const auto& [key, value] : overrides) out.push_back({key, value, source_topic, topic_config_type(key)});
-  const broker_config built_in;
   for (const auto& spec : topic_config_specs()) {
     const std::string name(spec.name);
     if (std::any_of(overrides.begin(), overrides.end(), [&](const auto& kv) { return kv.first == name; }))
       continue;
-    if (name == "retention.ms")
-      out.push_back(broker_value("retention.ms", ctx.config.log_retention_ms, built_in.log_retention_ms, t_long));
-    else if (name == "retention.bytes")
-      out.push_back(
-          broker_value("retention.bytes", ctx.config.log_retention_bytes, built_in.log_retention_bytes, t_long));
-    else if (name == "max.message.bytes")
-      out.push_back({name, std::to_string(ctx.config.max_frame_bytes), source_static, t_int});
+    if (auto d = decided_by_broker(ctx, name))
+      out.push_back({name, std::to_string(d->value), d->set() ? source_static : source_default,
+                     topic_config_type(name)});
     else
       out.push_back({name, std::string(spec.kafka_default), source_default, topic_config_type(name)});
   }
@@ -86,18 +104,10 @@ std::vector<config_value> topic_config_synonyms(const broker_context& ctx, const
   if (v.source == source_topic) out.push_back(v);
   const char* form = broker_form(v.name);
   if (!form) return out;
-  // Where Portask's broker decides the default: its setting (when changed), then its own.
-  const broker_config built_in;
-  auto decided = [&](auto value, auto default_value) {
-    if (value != default_value) out.push_back({form, std::to_string(value), source_static, v.type});
-    out.push_back({form, std::to_string(default_value), source_default, v.type});
-  };
-  if (v.name == "retention.ms") {
-    decided(ctx.config.log_retention_ms, built_in.log_retention_ms);
-  } else if (v.name == "retention.bytes") {
-    decided(ctx.config.log_retention_bytes, built_in.log_retention_bytes);
-  } else if (v.name == "max.message.bytes") {
-    out.push_back({form, std::to_string(ctx.config.max_frame_bytes), source_static, v.type});
+  // Where Portask's broker decides the default: its setting (when set), then its built-in one.
+  if (auto d = decided_by_broker(ctx, v.name)) {
+    if (d->set()) out.push_back({form, std::to_string(d->value), source_static, v.type});
+    if (d->built_in) out.push_back({form, std::to_string(*d->built_in), source_default, v.type});
   } else if (const auto* spec = find_topic_config(v.name)) {
     out.push_back({form, std::string(spec->kafka_default), source_default, v.type});
   }

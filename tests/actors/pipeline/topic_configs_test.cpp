@@ -54,7 +54,7 @@ TEST(TopicConfigs, NumbersAndTheCompactPolicyAreReadFromTheLastValueGiven) {
   EXPECT_FALSE(config_integer(configs, "max.message.bytes")) << "empty";
   EXPECT_FALSE(config_integer(configs, "segment.ms")) << "absent";
   EXPECT_EQ(config_ratio(configs, "min.cleanable.dirty.ratio"), 0.25);
-  EXPECT_TRUE(compacted_topic(configs));
-  EXPECT_FALSE(compacted_topic({{"cleanup.policy", "compact"}, {"cleanup.policy", "delete"}}));
-  EXPECT_FALSE(compacted_topic({}));
+  EXPECT_TRUE(cleanup_policy_includes(configs, "compact"));
+  EXPECT_FALSE(cleanup_policy_includes({{"cleanup.policy", "compact"}, {"cleanup.policy", "delete"}}, "compact"));
+  EXPECT_FALSE(cleanup_policy_includes({}, "compact"));
 }
