@@ -840,21 +840,40 @@ expected<partition_bounds> redis_store::delete_records(const topic_partition& tp
 
 namespace {
 
-// A compaction (log_store::compact) in one script, so that no append, deletion or read lands
-// between its steps: a stream cannot take an entry below its last one, so the log is built
-// anew under KEYS[2] (the partition's hash tag) and renamed over KEYS[1]. KEYS: log, the
-// new log, start record, lease. ARGV: fence ("" none), the planned first entry's id, the id
-// of `end`, `end` itself, the running bytes of the range's last batch, the start record's
-// four values, then per batch 'k' (kept: id, record count, its new running bytes) or 'w'
-// (written: id, field count, fields). The entries from `end` on are copied as they are, a page at a time.
+// A compaction (log_store::compact) in bounded steps. A stream cannot take an entry below
+// its last one, so the log is built anew under KEYS[2] (the partition's hash tag) and renamed
+// over KEYS[1]. Each step is one script (a script runs alone on the server): the first ones
+// add a slice of the range's batches each; then the entries appended after the range (from
+// `end` on) are copied a page per step; the step that copies the last of them records the
+// start and renames, so readers see the old log or the new one, never a mix. Between steps
+// the server serves everyone else, so a large partition's compaction never stalls the store
+// for longer than one slice or page. Every step checks first that the log is still the one
+// planned (its first entry, the range's last batch, something after the range) and, after
+// the first step, that the new log holds what the steps before put there (its length):
+// appends in between land after the range and are copied in turn; a deletion or another
+// compaction in between makes the step answer CHANGED, and the plan is made again.
+// KEYS: log, the new log, start record, lease. ARGV: fence ("" none), the planned first
+// entry's id, the id of `end`, `end` itself, the running bytes of the range's last batch, the
+// start record's four values, the entries the new log holds before this step (0: the first
+// step, which starts it empty), where to copy the log's entries after the range from ("":
+// not in this step; an id, or "(" and the last id copied), at most how many of them and how
+// many bytes of frames (0: all, and finish), then per batch 'k' (kept: id, record count, its
+// new running bytes) or 'w' (written: id, field count, fields). Answers ADDED (batches
+// added), {MORE, last id copied, entries copied} (a page of the entries after the range
+// copied, more to come) or OK (done), or why not: FENCED, CHANGED, EMPTIES.
 constexpr std::string_view compact_script = R"lua(
 local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
+local built = tonumber(ARGV[10])
+local function changed()
+  redis.call('DEL', fresh)
+  return 'CHANGED'
+end
 local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
-if #first == 0 or first[1][1] ~= ARGV[2] then return 'CHANGED' end
+if #first == 0 or first[1][1] ~= ARGV[2] then return changed() end
 -- the range's last batch still ends at `end` with the running bytes planned
 local last = redis.call('XREVRANGE', log, '(' .. ARGV[3], '-', 'COUNT', 1)
-if #last == 0 then return 'CHANGED' end
+if #last == 0 then return changed() end
 local n, c
 local f = last[1][2]
 for j = 1, #f, 2 do
@@ -862,10 +881,14 @@ for j = 1, #f, 2 do
 end
 c = c or '0'  -- an entry from before running totals
 local base = tonumber(string.match(last[1][1], '%-(%d+)$')) - 1
-if n == nil or base + n ~= tonumber(ARGV[4]) or c ~= ARGV[5] then return 'CHANGED' end
+if n == nil or base + n ~= tonumber(ARGV[4]) or c ~= ARGV[5] then return changed() end
 if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then return 'EMPTIES' end
-redis.call('DEL', fresh)
-local a = 10
+if built == 0 then
+  redis.call('DEL', fresh)
+elseif redis.call('XLEN', fresh) ~= built then
+  return changed()
+end
+local a = 14
 while a <= #ARGV do
   local id = ARGV[a + 1]
   if ARGV[a] == 'k' then
@@ -879,10 +902,7 @@ while a <= #ARGV do
         totals = true
       end
     end
-    if count ~= ARGV[a + 2] then
-      redis.call('DEL', fresh)
-      return 'CHANGED'
-    end
+    if count ~= ARGV[a + 2] then return changed() end
     if not totals then
       f[#f + 1] = 'c'
       f[#f + 1] = ARGV[a + 3]
@@ -895,75 +915,142 @@ while a <= #ARGV do
     a = a + 3 + n
   end
 end
-local from = ARGV[3]
-while true do
-  local page = redis.call('XRANGE', log, from, '+', 'COUNT', 256)
-  for _, e in ipairs(page) do redis.call('XADD', fresh, e[1], unpack(e[2])) end
-  if #page < 256 then break end
+if ARGV[11] == '' then return 'ADDED' end
+local from, entries, bytes = ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])
+local copied, size = 0, 0
+while entries == 0 or (copied < entries and size < bytes) do
+  local page = redis.call('XRANGE', log, from, '+', 'COUNT', 64)
+  for _, e in ipairs(page) do
+    redis.call('XADD', fresh, e[1], unpack(e[2]))
+    copied = copied + 1
+    for j = 1, #e[2], 2 do
+      if e[2][j] == 'f' then size = size + #e[2][j + 1] end
+    end
+  end
+  if #page < 64 then break end
   from = '(' .. page[#page][1]
+end
+if entries > 0 and (copied >= entries or size >= bytes) then
+  local top = redis.call('XREVRANGE', fresh, '+', '-', 'COUNT', 1)
+  return {'MORE', top[1][1], copied}
 end
 local s = ARGV[6]
 local recorded = redis.call('HGET', start, 's')
 if recorded and tonumber(recorded) > tonumber(s) then s = recorded end
 redis.call('HSET', start, 's', s, 'n', ARGV[7], 'c', ARGV[8], 'T', ARGV[9])
-if redis.call('EXISTS', fresh) == 1 then
-  redis.call('RENAME', fresh, log)
-else
-  redis.call('DEL', log)
-end
+-- UNLINK frees the old log off the server's main thread (RENAME over it would free it here).
+redis.call('UNLINK', log)
+if redis.call('EXISTS', fresh) == 1 then redis.call('RENAME', fresh, log) end
 return 'OK'
 )lua";
 
+// After this many pages of entries appended since the plan, the next step copies all that is
+// left and finishes: producers faster than the copy would otherwise keep it going forever.
+constexpr int max_tail_steps = 64;
+
 }  // namespace
 
+std::vector<std::size_t> compaction_steps(const log_compaction& c, std::size_t max_entries,
+                                          std::uint64_t max_bytes) {
+  std::vector<std::size_t> ends;
+  std::size_t entries = 0;
+  std::uint64_t bytes = 0, previous_end = 0;
+  for (std::size_t i = 0; i < c.batches.size(); ++i) {
+    // A batch's size in the new log: its running bytes less the one before (a kept batch's
+    // frame is not in the plan; the first batch counts nothing, its start is not known).
+    const auto end_bytes = c.batches[i].batch.end_bytes;
+    const std::uint64_t size = i == 0 || end_bytes < previous_end ? 0 : end_bytes - previous_end;
+    previous_end = end_bytes;
+    if (entries > 0 && (entries + 1 > max_entries || bytes + size > max_bytes)) {
+      ends.push_back(i);
+      entries = 0;
+      bytes = 0;
+    }
+    ++entries;
+    bytes += size;
+  }
+  ends.push_back(c.batches.size());
+  return ends;
+}
+
 expected<partition_bounds> redis_store::compact(const topic_partition& tp, const log_compaction& c) {
-  auto before = bounds(tp);
-  if (!before) return before.error();
-  command cmd;
-  cmd.arg("EVAL").arg(compact_script).arg("4");
-  cmd.own(log_key(tp)).own(compacting_key(tp)).own(start_key(tp)).own(lease_key(partition_lease(tp)));
-  cmd.arg(c.fence).own(entry_id(c.first_base)).own(entry_id(c.end)).own(std::to_string(c.end));
-  cmd.own(std::to_string(c.end_bytes));
-  // The start stays where it was (see log_compaction); the rest of the record as
-  // delete_records keeps it.
-  cmd.own(std::to_string(before->log_start))
-      .own(std::to_string(before->next_offset))
-      .own(std::to_string(before->end_bytes))
-      .own(std::to_string(before->end_timestamp));
-  for (const auto& b : c.batches) {
+  for (const auto& b : c.batches)
     if (b.batch.base_offset < c.first_base || b.batch.next_offset() > c.end)
       return errc::invalid_request;
-    if (!b.rewritten) {
-      cmd.arg("k")
-          .own(entry_id(b.batch.base_offset))
-          .own(std::to_string(b.batch.record_count))
-          .own(std::to_string(b.batch.end_bytes));
-      continue;
+  auto before = bounds(tp);
+  if (!before) return before.error();
+  const auto steps = compaction_steps(c, options_.compaction_step_entries,
+                                      options_.compaction_step_bytes);
+  std::size_t from = 0, step = 0, built = 0;
+  // Where the next step copies the entries after the range from ("": none in this step).
+  std::string tail_from;
+  for (int tail_steps = 0;; ++step) {
+    const bool batches = step < steps.size();
+    const auto to = batches ? steps[step] : from;
+    if (!batches || to == c.batches.size()) {
+      if (tail_from.empty()) tail_from = entry_id(c.end);
+      else ++tail_steps;
     }
-    append_request r;
-    r.tp = &tp;
-    r.base_offset = b.batch.base_offset;
-    r.record_count = b.batch.record_count;
-    r.max_timestamp = b.batch.max_timestamp;
-    r.frame = b.batch.frame;
-    r.producer = b.batch.producer;
-    r.end_bytes = b.batch.end_bytes;
-    r.end_timestamp = b.batch.end_timestamp;
-    cmd.arg("w").own(entry_id(r.base_offset)).own(std::to_string(entry_field_args(r)));
-    add_entry_fields(cmd, r);
-  }
-  auto replies = pipeline({&cmd, 1});
-  if (!replies) return replies.error();
-  const auto& out = (*replies)[0];
-  const bool text = out->type == REDIS_REPLY_STATUS || out->type == REDIS_REPLY_STRING;
-  const auto status = text ? str(out.get()) : std::string_view{};
-  if (status == "FENCED") return errc::not_leader;
-  if (status == "CHANGED") return errc::offset_conflict;
-  if (status == "EMPTIES") return errc::invalid_request;
-  if (status != "OK") {
-    logging::storage().warn("store refused compacting {}: {}", log_key(tp),
-                             out.is_error() ? str(out.get()) : "no script result");
-    return errc::storage_unavailable;
+    command cmd;
+    cmd.arg("EVAL").arg(compact_script).arg("4");
+    cmd.own(log_key(tp)).own(compacting_key(tp)).own(start_key(tp)).own(lease_key(partition_lease(tp)));
+    cmd.arg(c.fence).own(entry_id(c.first_base)).own(entry_id(c.end)).own(std::to_string(c.end));
+    cmd.own(std::to_string(c.end_bytes));
+    // The start stays where it was (see log_compaction); the rest of the record as
+    // delete_records keeps it.
+    cmd.own(std::to_string(before->log_start))
+        .own(std::to_string(before->next_offset))
+        .own(std::to_string(before->end_bytes))
+        .own(std::to_string(before->end_timestamp));
+    const bool finish = tail_steps >= max_tail_steps;
+    cmd.own(std::to_string(built)).arg(tail_from);
+    cmd.own(std::to_string(finish ? 0 : options_.compaction_step_entries));
+    cmd.own(std::to_string(std::max<std::uint64_t>(options_.compaction_step_bytes, 1)));
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& b = c.batches[i];
+      if (!b.rewritten) {
+        cmd.arg("k")
+            .own(entry_id(b.batch.base_offset))
+            .own(std::to_string(b.batch.record_count))
+            .own(std::to_string(b.batch.end_bytes));
+        continue;
+      }
+      append_request r;
+      r.tp = &tp;
+      r.base_offset = b.batch.base_offset;
+      r.record_count = b.batch.record_count;
+      r.max_timestamp = b.batch.max_timestamp;
+      r.frame = b.batch.frame;
+      r.producer = b.batch.producer;
+      r.end_bytes = b.batch.end_bytes;
+      r.end_timestamp = b.batch.end_timestamp;
+      cmd.arg("w").own(entry_id(r.base_offset)).own(std::to_string(entry_field_args(r)));
+      add_entry_fields(cmd, r);
+    }
+    auto replies = pipeline({&cmd, 1});
+    if (!replies) return replies.error();
+    const auto& out = (*replies)[0];
+    if (out->type == REDIS_REPLY_ARRAY && out->elements == 3 && str(out->element[0]) == "MORE" &&
+        out->element[2]->type == REDIS_REPLY_INTEGER && out->element[2]->integer > 0) {
+      // A page of the entries after the range copied; the next step goes on after it.
+      built += (to - from) + static_cast<std::size_t>(out->element[2]->integer);
+      tail_from = "(" + std::string(str(out->element[1]));
+    } else {
+      const bool text = out->type == REDIS_REPLY_STATUS || out->type == REDIS_REPLY_STRING;
+      const auto status = text ? str(out.get()) : std::string_view{};
+      if (status == "FENCED") return errc::not_leader;
+      if (status == "CHANGED") return errc::offset_conflict;
+      if (status == "EMPTIES") return errc::invalid_request;
+      if (status == "OK") break;
+      if (status != "ADDED") {
+        logging::storage().warn("store refused compacting {}: {}", log_key(tp),
+                                 out.is_error() ? str(out.get()) : "no script result");
+        return errc::storage_unavailable;
+      }
+      built += to - from;
+    }
+    from = to;
+    if (options_.between_compaction_steps) options_.between_compaction_steps(step + 1);
   }
   return bounds(tp);
 }
@@ -1065,13 +1152,15 @@ expected<topic_write> redis_store::update_topic(const topic_info& before, const 
 
 expected<topic_write> redis_store::delete_topic(const topic_info& topic) {
   command c;
-  c.arg("EVAL").arg(delete_topic_script).own(std::to_string(1 + 4 * std::int64_t{topic.partitions}));
+  c.arg("EVAL").arg(delete_topic_script).own(std::to_string(1 + 5 * std::int64_t{topic.partitions}));
   c.own(options_.key_prefix + ":topics");
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
     c.own(log_key({topic.name, p})).own(producers_key({topic.name, p})).own(start_key({topic.name, p}));
     // A cluster node that owned a partition may never append to it again (its epoch key
     // stays: a topic created again under this name gets new, higher epochs).
     c.own(lease_key(partition_lease({topic.name, p})));
+    // What a compaction that did not finish (its connection lost between steps) left.
+    c.own(compacting_key({topic.name, p}));
   }
   c.arg(topic.name).own(id_bytes(topic.id)).own(id_bytes(topic_id_from_name(topic.name)));
   c.own(encode_topic(topic, false));

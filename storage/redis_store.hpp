@@ -11,6 +11,9 @@
 ///                                         timestamp; for an idempotent producer's
 ///                                         batch also p = producer id, e = epoch,
 ///                                         s = base sequence
+///   <prefix>:{<topic>:<partition>}:log:compacting  Stream; the log a compaction builds
+///                                         anew, step by step, before the last step
+///                                         renames it over :log (redis_options)
 ///   <prefix>:{<topic>:<partition>}:start Hash; s = log start offset, and n, c, T:
 ///                                         next offset and running totals when the
 ///                                         start last moved (an emptied log keeps them)
@@ -39,6 +42,7 @@
 /// connection, so a read made after it sees every write the failed call will ever make.
 
 #include <chrono>
+#include <functional>
 #include <string_view>
 
 #include "storage/log_store.hpp"
@@ -55,7 +59,21 @@ struct redis_options {
   std::string key_prefix = "portask";
   std::chrono::milliseconds timeout{5000};
   resp_tls_options tls;  ///< rediss://
+  /// A compaction is carried out in steps of at most this many batches and (roughly) bytes
+  /// of the new log, each one script: the server serves other clients between them (a
+  /// script blocks it), and each step stays well within `timeout`. Not part of the URL.
+  std::size_t compaction_step_entries = 512;
+  std::uint64_t compaction_step_bytes = 2u << 20;
+  /// Called after each step of a compaction but its last (with the steps done so far): lets a
+  /// test change the log between two steps. Not part of the URL.
+  std::function<void(std::size_t)> between_compaction_steps;
 };
+
+/// Where the steps of a compaction end (indexes into c.batches, the last one its size): each
+/// step takes at least one batch, and at most max_entries or, past its first batch,
+/// max_bytes of the new log.
+std::vector<std::size_t> compaction_steps(const log_compaction& c, std::size_t max_entries,
+                                          std::uint64_t max_bytes);
 
 /// A store URL as logs and answers may show it: user and password left out.
 std::string url_without_credentials(std::string_view url);

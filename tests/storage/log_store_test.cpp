@@ -1240,3 +1240,147 @@ TEST(RedisUrl, ParsesHostPortDbAndPassword) {
   EXPECT_FALSE(parse_redis_url("redis://host:notaport"));
   EXPECT_FALSE(parse_redis_url("redis://"));
 }
+
+TEST(RedisStore, CompactionStepsTakeAtLeastOneBatchAndStayWithinTheirBounds) {
+  log_compaction c;
+  std::uint64_t end = 0;
+  for (std::uint64_t size : {500u, 100u, 100u, 100u, 900u, 100u, 100u}) {
+    compacted_batch b;
+    b.batch.end_bytes = end += size;
+    c.batches.push_back(b);
+  }
+  // The first batch's size is not known (its start is not in the plan): it counts nothing.
+  EXPECT_EQ(compaction_steps(c, 1024, 1u << 20), std::vector<std::size_t>{7});
+  EXPECT_EQ(compaction_steps(c, 3, 1u << 20), (std::vector<std::size_t>{3, 6, 7}));
+  EXPECT_EQ(compaction_steps(c, 1024, 250), (std::vector<std::size_t>{3, 4, 5, 7}))
+      << "a batch larger than the bound is a step of its own";
+  EXPECT_EQ(compaction_steps(c, 1, 0), (std::vector<std::size_t>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(compaction_steps(log_compaction{}, 4, 100), std::vector<std::size_t>{0})
+      << "a compaction that keeps nothing of its range is one step";
+}
+
+TEST(RedisStore, ACompactionInStepsLeavesTheLogOneStepLeavesAndLetsAppendsIn) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store other{o};  // another client of the same server, between two steps
+  std::map<std::string, std::pair<std::int64_t, std::uint64_t>> running;  // next, end bytes
+  auto append = [&](const topic_partition& tp, int records) {
+    auto& [next, end_bytes] = running[tp.topic];
+    const auto frame = make_frame(tp.topic + std::to_string(next), records);
+    end_bytes += frame.size();
+    append_request r{&tp, next, static_cast<std::uint32_t>(records), 100 + next,
+                     protocol::shared_bytes::copy_of(frame)};
+    r.end_bytes = end_bytes;
+    r.end_timestamp = 100 + next;
+    std::vector<std::error_code> results;
+    other.append({&r, 1}, results);
+    next += records;
+    return results.at(0);
+  };
+  // The plan drops the log's first batch, keeps the others below 20 as they are, but for one
+  // record of 8-9 and of 18-19 written anew (when `rewrite`); the batches from 20 on are past
+  // the range.
+  auto plan = [&](const topic_partition& tp, bool rewrite = true) {
+    auto all = other.read(tp, 0, 1 << 20).value();
+    log_compaction c;
+    c.first_base = all.front().base_offset;
+    c.end = 20;
+    std::map<std::int64_t, std::size_t> sizes;
+    for (const auto& batch : all) {
+      sizes[batch.base_offset] = batch.frame.size();
+      if (batch.next_offset() == c.end) c.end_bytes = batch.end_bytes;
+      if (batch.base_offset == c.first_base || batch.next_offset() > c.end) continue;
+      compacted_batch kept{batch, false};
+      if (rewrite && (batch.base_offset == 8 || batch.base_offset == 18)) {
+        kept.rewritten = true;
+        kept.batch.record_count = 1;
+        kept.batch.frame = protocol::shared_bytes::copy_of(make_frame("left", 1));
+        sizes[batch.base_offset] = kept.batch.frame.size();
+      }
+      c.batches.push_back(kept);
+    }
+    auto end = c.end_bytes;  // running bytes counted back from the range's end, as planned
+    for (auto it = c.batches.rbegin(); it != c.batches.rend(); ++it) {
+      it->batch.end_bytes = end;
+      end -= sizes[it->batch.base_offset];
+      if (!it->rewritten) it->batch.frame = {};  // as the planner hands kept batches over
+    }
+    return c;
+  };
+  // What the log holds, but for the names in its frames (each log's frames name its topic).
+  auto layout = [&](const topic_partition& tp) {
+    std::vector<std::tuple<std::int64_t, std::uint32_t, std::size_t, std::uint64_t>> out;
+    const auto batches = other.read(tp, 0, 1 << 20).value();
+    for (const auto& b : batches)
+      out.emplace_back(b.base_offset, b.record_count, b.frame.size(), b.end_bytes);
+    return out;
+  };
+  const topic_partition a{"aa", 0}, b{"bb", 0}, c{"cc", 0}, d{"dd", 0};
+  for (const auto* tp : {&a, &b, &c, &d})
+    for (int i = 0; i < 12; ++i) ASSERT_FALSE(append(*tp, 2));
+
+  redis_store whole{o};
+  auto one_step = whole.compact(a, plan(a));
+  ASSERT_TRUE(one_step) << one_step.error().message();
+
+  auto stepwise_options = o;
+  // 9 batches: 5 steps, the last also copying the 2 entries after the range; a sixth finds
+  // nothing more to copy and finishes.
+  stepwise_options.compaction_step_entries = 2;
+  std::vector<std::size_t> seen;
+  stepwise_options.between_compaction_steps = [&](std::size_t step) { seen.push_back(step); };
+  redis_store stepwise{stepwise_options};
+  auto in_steps = stepwise.compact(b, plan(b));
+  ASSERT_TRUE(in_steps) << in_steps.error().message();
+  EXPECT_EQ(seen, (std::vector<std::size_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(*in_steps, *one_step);
+  EXPECT_EQ(layout(b), layout(a));
+  EXPECT_EQ(layout(b).size(), 11u);
+
+  // Batches appended between two steps land after the range and are copied in turn: one
+  // while the range is built, one while the entries after it are copied.
+  int appended = 0;
+  redis_store with_append{[&] {
+    auto opts = stepwise_options;
+    opts.between_compaction_steps = [&](std::size_t step) {
+      if (step == 2 || step == 5) appended += append(c, step == 2 ? 3 : 1) ? 0 : 1;
+    };
+    return opts;
+  }()};
+  auto grown = with_append.compact(c, plan(c));
+  ASSERT_TRUE(grown) << grown.error().message();
+  ASSERT_EQ(appended, 2);
+  EXPECT_EQ(grown->next_offset, 28);
+  auto expected = layout(a);
+  const auto end_bytes = running["cc"].second;
+  const auto last_size = make_frame("cc27", 1).size();
+  expected.emplace_back(24, 3u, make_frame("cc24", 3).size(), end_bytes - last_size);
+  expected.emplace_back(27, 1u, last_size, end_bytes);
+  EXPECT_EQ(layout(c), expected);
+
+  // Records deleted between two steps: the plan no longer fits the log, nothing of it is
+  // applied, and a compaction planned again succeeds.
+  bool deleted = false;
+  redis_store with_delete{[&] {
+    auto opts = stepwise_options;
+    opts.between_compaction_steps = [&](std::size_t step) {
+      if (step == 3 && !deleted) deleted = other.delete_records(d, 4).has_value();
+    };
+    return opts;
+  }()};
+  const auto before_delete = layout(d);
+  EXPECT_EQ(with_delete.compact(d, plan(d)).error(), errc::offset_conflict);
+  ASSERT_TRUE(deleted);
+  auto after_delete = layout(d);
+  EXPECT_EQ(after_delete, std::vector(before_delete.begin() + 2, before_delete.end()))
+      << "the log is the one the deletion left, untouched by the steps before it";
+  auto replanned = plan(d, false);
+  ASSERT_EQ(replanned.batches.size(), 7u);
+  auto compacted = with_delete.compact(d, replanned);
+  ASSERT_TRUE(compacted) << compacted.error().message();
+  EXPECT_EQ(compacted->log_start, 4);
+  EXPECT_EQ(layout(d), std::vector(after_delete.begin() + 1, after_delete.end()))
+      << "4-5 went; the rest is as it was, with running bytes counted again";
+}
