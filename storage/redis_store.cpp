@@ -639,6 +639,26 @@ void redis_store::append_fenced(std::span<const append_request> requests,
   }
 }
 
+namespace {
+
+// The entry at or before an id (ARGV[1], its sequence part), as XREVRANGE id - COUNT 1 finds
+// it, but without its cost when there is none: redis-server then walks the whole stream back
+// from its end (a compacted log's first entry lies past its start, so every read from the
+// start would pay it).
+constexpr std::string_view entry_at_or_before_script = R"lua(
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #first == 0 or tonumber(string.match(first[1][1], '%-(%d+)$')) > tonumber(ARGV[1]) then
+  return {}
+end
+return redis.call('XREVRANGE', KEYS[1], '0-' .. ARGV[1], '-', 'COUNT', 1)
+)lua";
+
+// At most about this many bytes of frames per XRANGE page: a page is one command, which the
+// server runs alone, so a read of a large range goes in steps.
+constexpr std::size_t read_page_bytes = 1u << 20;
+
+}  // namespace
+
 expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
                                                       std::int64_t offset,
                                                       std::size_t max_bytes) {
@@ -648,7 +668,8 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
   // One round trip: the batch at or before `offset` (it may contain it) and the batches after.
   std::size_t count = 16;
   std::vector<command> commands(2);
-  commands[0].arg("XREVRANGE").arg(key).own(entry_id(offset)).arg("-").arg("COUNT").arg("1");
+  commands[0].arg("EVAL").arg(entry_at_or_before_script).arg("1").arg(key).own(
+      std::to_string(offset + 1));
   commands[1].arg("XRANGE").arg(key).own(entry_id(offset + 1)).arg("+").arg("COUNT").own(
       std::to_string(count));
   std::size_t bytes = 0;
@@ -659,7 +680,10 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
     std::size_t received = 0;
     for (std::size_t k = 0; k < replies->size(); ++k) {
       const auto& r = (*replies)[k];
-      if (r.is_error()) return errc::storage_unavailable;
+      if (r.is_error()) {
+        logging::storage().warn("reading {}: {}", key, str(r.get()));
+        return errc::storage_unavailable;
+      }
       if (r->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
       for (std::size_t i = 0; i < r->elements; ++i) {
         stored_batch b;
@@ -678,9 +702,13 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
       }
     }
     if (received < count || bytes >= max_bytes) return out;
-    // More may follow: continue after the last batch read.
+    // More may follow: continue after the last batch read, with a page four times the last,
+    // but no more than what is still wanted and about read_page_bytes, by the batches so far.
     first_round = false;
-    count *= 4;
+    const std::size_t average = std::max<std::size_t>(bytes / out.size(), 1);
+    const std::size_t wanted = (max_bytes - bytes) / average + 1;
+    count = std::min(std::max<std::size_t>(std::min(count * 4, wanted), 16),
+                     std::max<std::size_t>(read_page_bytes / average, 16));
     commands.clear();
     commands.emplace_back();
     commands[0].arg("XRANGE").arg(key).own(entry_id(out.back().base_offset + 1)).arg("+").arg(
