@@ -828,7 +828,7 @@ expected<partition_bounds> redis_store::delete_records(const topic_partition& tp
   std::string min_id = entry_id(offset);
   {
     command c;
-    c.arg("XREVRANGE").arg(key).own(entry_id(offset)).arg("-").arg("COUNT").arg("1");
+    c.arg("EVAL").arg(entry_at_or_before_script).arg("1").arg(key).own(std::to_string(offset + 1));
     auto r = pipeline({&c, 1});
     if (!r) return r.error();
     const auto& rep = (*r)[0];
@@ -910,7 +910,10 @@ end
 c = c or '0'  -- an entry from before running totals
 local base = tonumber(string.match(last[1][1], '%-(%d+)$')) - 1
 if n == nil or base + n ~= tonumber(ARGV[4]) or c ~= ARGV[5] then return changed() end
-if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then return 'EMPTIES' end
+if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then
+  redis.call('DEL', fresh)
+  return 'EMPTIES'
+end
 if built == 0 then
   redis.call('DEL', fresh)
 elseif redis.call('XLEN', fresh) ~= built then
@@ -945,20 +948,25 @@ while a <= #ARGV do
 end
 if ARGV[11] == '' then return 'ADDED' end
 local from, entries, bytes = ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])
-local copied, size = 0, 0
-while entries == 0 or (copied < entries and size < bytes) do
-  local page = redis.call('XRANGE', log, from, '+', 'COUNT', 64)
+local copied, size, more = 0, 0, false
+while true do
+  local want = entries == 0 and 64 or math.min(64, entries - copied)
+  local page = redis.call('XRANGE', log, from, '+', 'COUNT', want)
   for _, e in ipairs(page) do
     redis.call('XADD', fresh, e[1], unpack(e[2]))
     copied = copied + 1
     for j = 1, #e[2], 2 do
       if e[2][j] == 'f' then size = size + #e[2][j + 1] end
     end
+    if entries > 0 and (copied >= entries or size >= bytes) then
+      more = true
+      break
+    end
   end
-  if #page < 64 then break end
+  if more or #page < want then break end
   from = '(' .. page[#page][1]
 end
-if entries > 0 and (copied >= entries or size >= bytes) then
+if more then
   local top = redis.call('XREVRANGE', fresh, '+', '-', 'COUNT', 1)
   return {'MORE', top[1][1], copied}
 end
@@ -1007,6 +1015,39 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
       return errc::invalid_request;
   auto before = bounds(tp);
   if (!before) return before.error();
+  if (auto ec = run_compaction(tp, c, *before)) {
+    // A step that failed for another reason than the log's (CHANGED and EMPTIES drop the new
+    // log themselves; FENCED leaves it to the lease's new holder): a lost connection, or a
+    // script the server refused midway (out of memory), may have left the new log behind.
+    if (ec != errc::not_leader && ec != errc::offset_conflict && ec != errc::invalid_request)
+      drop_compacting(tp, c.fence);
+    return ec;
+  }
+  return bounds(tp);
+}
+
+namespace {
+
+// Drops a compaction's new log while the partition's lease is still the one given ("" none).
+constexpr std::string_view drop_compacting_script = R"lua(
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+return redis.call('UNLINK', KEYS[1])
+)lua";
+
+}  // namespace
+
+void redis_store::drop_compacting(const topic_partition& tp, const std::string& fence) {
+  command cmd;
+  cmd.arg("EVAL").arg(drop_compacting_script).arg("2");
+  cmd.own(compacting_key(tp)).own(lease_key(partition_lease(tp))).arg(fence);
+  auto r = pipeline({&cmd, 1});
+  if (!r || (*r)[0].is_error())
+    logging::storage().warn("{} left behind after a failed compaction: {}", compacting_key(tp),
+                            r ? str((*r)[0].get()) : r.error().message());
+}
+
+std::error_code redis_store::run_compaction(const topic_partition& tp, const log_compaction& c,
+                                            const partition_bounds& before) {
   const auto steps = compaction_steps(c, options_.compaction_step_entries,
                                       options_.compaction_step_bytes);
   std::size_t from = 0, step = 0, built = 0;
@@ -1015,7 +1056,12 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
   for (int tail_steps = 0;; ++step) {
     const bool batches = step < steps.size();
     const auto to = batches ? steps[step] : from;
-    if (!batches || to == c.batches.size()) {
+    // The step of the range's last slice copies entries after it too, within what is left of
+    // the step's bound on entries.
+    const std::size_t room = options_.compaction_step_entries > to - from
+                                 ? options_.compaction_step_entries - (to - from)
+                                 : 0;
+    if (!batches || (to == c.batches.size() && room > 0)) {
       if (tail_from.empty()) tail_from = entry_id(c.end);
       else ++tail_steps;
     }
@@ -1026,13 +1072,13 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
     cmd.own(std::to_string(c.end_bytes));
     // The start stays where it was (see log_compaction); the rest of the record as
     // delete_records keeps it.
-    cmd.own(std::to_string(before->log_start))
-        .own(std::to_string(before->next_offset))
-        .own(std::to_string(before->end_bytes))
-        .own(std::to_string(before->end_timestamp));
+    cmd.own(std::to_string(before.log_start))
+        .own(std::to_string(before.next_offset))
+        .own(std::to_string(before.end_bytes))
+        .own(std::to_string(before.end_timestamp));
     const bool finish = tail_steps >= max_tail_steps;
     cmd.own(std::to_string(built)).arg(tail_from);
-    cmd.own(std::to_string(finish ? 0 : options_.compaction_step_entries));
+    cmd.own(std::to_string(finish ? 0 : batches ? room : options_.compaction_step_entries));
     cmd.own(std::to_string(std::max<std::uint64_t>(options_.compaction_step_bytes, 1)));
     for (std::size_t i = from; i < to; ++i) {
       const auto& b = c.batches[i];
@@ -1069,7 +1115,7 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
       if (status == "FENCED") return errc::not_leader;
       if (status == "CHANGED") return errc::offset_conflict;
       if (status == "EMPTIES") return errc::invalid_request;
-      if (status == "OK") break;
+      if (status == "OK") return {};
       if (status != "ADDED") {
         logging::storage().warn("store refused compacting {}: {}", log_key(tp),
                                  out.is_error() ? str(out.get()) : "no script result");
@@ -1080,7 +1126,6 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
     from = to;
     if (options_.between_compaction_steps) options_.between_compaction_steps(step + 1);
   }
-  return bounds(tp);
 }
 
 std::error_code redis_store::create_topic(const topic_info& topic) {

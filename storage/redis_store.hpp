@@ -149,6 +149,11 @@ class redis_store final : public log_store {
 
  private:
   std::error_code connect();
+  /// log_store::compact's steps (redis_store.cpp), and the cleanup of a failed one.
+  std::error_code run_compaction(const topic_partition& tp, const log_compaction& c,
+                                 const partition_bounds& before);
+  void drop_compacting(const topic_partition& tp, const std::string& fence);
+
   /// append() when any batch is fenced: one script checks the leases and appends.
   void append_fenced(std::span<const append_request> requests, std::vector<std::error_code>& results);
   void disconnect() noexcept;

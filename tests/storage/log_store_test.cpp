@@ -1,6 +1,7 @@
 // The log-store contract, run against both implementations: the embedded memory store and
 // redis_store against a real redis-server started for each test.
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <map>
@@ -1326,8 +1327,8 @@ TEST(RedisStore, ACompactionInStepsLeavesTheLogOneStepLeavesAndLetsAppendsIn) {
   ASSERT_TRUE(one_step) << one_step.error().message();
 
   auto stepwise_options = o;
-  // 9 batches: 5 steps, the last also copying the 2 entries after the range; a sixth finds
-  // nothing more to copy and finishes.
+  // 9 batches: 5 steps of at most 2; the fifth, of 1 batch, also copies 1 entry of the 2 after
+  // the range (its bound reached, it answers MORE), and a sixth copies the other and finishes.
   stepwise_options.compaction_step_entries = 2;
   std::vector<std::size_t> seen;
   stepwise_options.between_compaction_steps = [&](std::size_t step) { seen.push_back(step); };
@@ -1371,7 +1372,9 @@ TEST(RedisStore, ACompactionInStepsLeavesTheLogOneStepLeavesAndLetsAppendsIn) {
     return opts;
   }()};
   const auto before_delete = layout(d);
-  EXPECT_EQ(with_delete.compact(d, plan(d)).error(), errc::offset_conflict);
+  auto conflict = with_delete.compact(d, plan(d));
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error(), errc::offset_conflict);
   ASSERT_TRUE(deleted);
   auto after_delete = layout(d);
   EXPECT_EQ(after_delete, std::vector(before_delete.begin() + 2, before_delete.end()))
@@ -1383,4 +1386,72 @@ TEST(RedisStore, ACompactionInStepsLeavesTheLogOneStepLeavesAndLetsAppendsIn) {
   EXPECT_EQ(compacted->log_start, 4);
   EXPECT_EQ(layout(d), std::vector(after_delete.begin() + 1, after_delete.end()))
       << "4-5 went; the rest is as it was, with running bytes counted again";
+}
+
+// A raw connection to the test's server, for what the store's interface does not show.
+struct raw_redis {
+  explicit raw_redis(std::uint16_t port) : c(redisConnect("127.0.0.1", port)) {}
+  ~raw_redis() { redisFree(c); }
+  long long integer(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    const long long out = r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r != nullptr) freeReplyObject(r);
+    return out;
+  }
+  redisContext* c;
+};
+
+TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  ASSERT_EQ(raw.c->err, 0);
+  const topic_partition tp{"left", 0};
+  redis_store writer{o};
+  std::uint64_t end_bytes = 0;
+  for (std::int64_t base = 0; base < 12; base += 2) {
+    const auto frame = make_frame("x", 2);
+    append_request r{&tp, base, 2, 100, protocol::shared_bytes::copy_of(frame)};
+    r.end_bytes = end_bytes += frame.size();
+    std::vector<std::error_code> results;
+    writer.append({&r, 1}, results);
+    ASSERT_FALSE(results.at(0));
+  }
+  const auto all = writer.read(tp, 0, 1 << 20).value();
+  ASSERT_EQ(all.size(), 6u);
+  log_compaction c;  // drop 0-1, keep 2-9 as they are; 10-11 after the range
+  c.first_base = 0;
+  c.end = 10;
+  c.end_bytes = all[4].end_bytes;
+  for (std::size_t i = 1; i < 5; ++i) c.batches.push_back(compacted_batch{all[i], false});
+  const auto key = writer.compacting_key(tp);
+  auto options = o;
+  options.compaction_step_entries = 1;
+  // Between two steps the new log becomes something a stream command refuses: the next step's
+  // script fails on the server, midway for all the broker knows.
+  options.between_compaction_steps = [&](std::size_t step) {
+    if (step == 2) raw.integer({"SADD", key, "not a stream"});
+  };
+  redis_store store{options};
+  auto failed = store.compact(tp, c);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error(), errc::storage_unavailable);
+  EXPECT_EQ(raw.integer({"EXISTS", key}), 0) << "the new log was dropped";
+  EXPECT_EQ(writer.read(tp, 0, 1 << 20)->size(), 6u) << "the log is as it was";
+  // One left anyway (the connection lost with the server) goes with its topic.
+  ASSERT_FALSE(writer.create_topic(topic_info{"left", 1, {}}));
+  raw.integer({"XADD", key, "0-1", "f", "x"});
+  ASSERT_EQ(raw.integer({"EXISTS", key}), 1);
+  ASSERT_EQ(writer.delete_topic(topic_info{"left", 1, {}}).value(), topic_write::done);
+  EXPECT_EQ(raw.integer({"EXISTS", key}), 0);
 }
