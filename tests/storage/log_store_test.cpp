@@ -1440,7 +1440,9 @@ TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
   // Between two steps the new log becomes something a stream command refuses: the next step's
   // script fails on the server, midway for all the broker knows.
   options.between_compaction_steps = [&](std::size_t step) {
-    if (step == 2) raw.integer({"SADD", key, "not a stream"});
+    if (step != 2) return;
+    raw.integer({"DEL", key});
+    raw.integer({"SADD", key, "not a stream"});
   };
   redis_store store{options};
   auto failed = store.compact(tp, c);
