@@ -986,17 +986,28 @@ constexpr int max_tail_steps = 64;
 
 }  // namespace
 
+namespace {
+
+// A batch's size in the log a compaction builds: a batch written anew has its frame; a kept
+// one (whose frame the plan leaves out) its running bytes less the batch's before, which are
+// counted again in the plan; the first batch, when kept, counts nothing (its start is not in
+// the plan).
+std::uint64_t new_log_size(const log_compaction& c, std::size_t i) {
+  const auto& b = c.batches[i];
+  if (b.rewritten) return b.batch.frame.size();
+  if (i == 0 || b.batch.end_bytes < c.batches[i - 1].batch.end_bytes) return 0;
+  return b.batch.end_bytes - c.batches[i - 1].batch.end_bytes;
+}
+
+}  // namespace
+
 std::vector<std::size_t> compaction_steps(const log_compaction& c, std::size_t max_entries,
                                           std::uint64_t max_bytes) {
   std::vector<std::size_t> ends;
   std::size_t entries = 0;
-  std::uint64_t bytes = 0, previous_end = 0;
+  std::uint64_t bytes = 0;
   for (std::size_t i = 0; i < c.batches.size(); ++i) {
-    // A batch's size in the new log: its running bytes less the one before (a kept batch's
-    // frame is not in the plan; the first batch counts nothing, its start is not known).
-    const auto end_bytes = c.batches[i].batch.end_bytes;
-    const std::uint64_t size = i == 0 || end_bytes < previous_end ? 0 : end_bytes - previous_end;
-    previous_end = end_bytes;
+    const auto size = new_log_size(c, i);
     if (entries > 0 && (entries + 1 > max_entries || bytes + size > max_bytes)) {
       ends.push_back(i);
       entries = 0;
@@ -1019,6 +1030,7 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
     // A step that failed for another reason than the log's (CHANGED and EMPTIES drop the new
     // log themselves; FENCED leaves it to the lease's new holder): a lost connection, or a
     // script the server refused midway (out of memory), may have left the new log behind.
+    // After a timeout this is a second call, which may take up to the store timeout again.
     if (ec != errc::not_leader && ec != errc::offset_conflict && ec != errc::invalid_request)
       drop_compacting(tp, c.fence);
     return ec;
@@ -1056,9 +1068,13 @@ std::error_code redis_store::run_compaction(const topic_partition& tp, const log
   for (int tail_steps = 0;; ++step) {
     const bool batches = step < steps.size();
     const auto to = batches ? steps[step] : from;
-    // The step of the range's last slice copies entries after it too, within what is left of
-    // the step's bound on entries.
-    const std::size_t room = options_.compaction_step_entries > to - from
+    // The step of the range's last slice copies entries after it too, within what its slice
+    // left of the step's bounds.
+    std::uint64_t slice_bytes = 0;
+    for (std::size_t i = from; i < to; ++i) slice_bytes += new_log_size(c, i);
+    const auto step_bytes = std::max<std::uint64_t>(options_.compaction_step_bytes, 1);
+    const std::uint64_t bytes_left = step_bytes > slice_bytes ? step_bytes - slice_bytes : 0;
+    const std::size_t room = options_.compaction_step_entries > to - from && bytes_left > 0
                                  ? options_.compaction_step_entries - (to - from)
                                  : 0;
     if (!batches || (to == c.batches.size() && room > 0)) {
@@ -1079,7 +1095,7 @@ std::error_code redis_store::run_compaction(const topic_partition& tp, const log
     const bool finish = tail_steps >= max_tail_steps;
     cmd.own(std::to_string(built)).arg(tail_from);
     cmd.own(std::to_string(finish ? 0 : batches ? room : options_.compaction_step_entries));
-    cmd.own(std::to_string(std::max<std::uint64_t>(options_.compaction_step_bytes, 1)));
+    cmd.own(std::to_string(batches ? bytes_left : step_bytes));
     for (std::size_t i = from; i < to; ++i) {
       const auto& b = c.batches[i];
       if (!b.rewritten) {

@@ -1250,6 +1250,11 @@ TEST(RedisStore, CompactionStepsTakeAtLeastOneBatchAndStayWithinTheirBounds) {
     b.batch.end_bytes = end += size;
     c.batches.push_back(b);
   }
+  // A batch written anew counts its frame, wherever it is.
+  log_compaction rewritten = c;
+  rewritten.batches[0].rewritten = true;
+  rewritten.batches[0].batch.frame = protocol::shared_bytes::copy_of(buffer(300, 'x'));
+  EXPECT_EQ(compaction_steps(rewritten, 1024, 250), (std::vector<std::size_t>{1, 3, 4, 5, 7}));
   // The first batch's size is not known (its start is not in the plan): it counts nothing.
   EXPECT_EQ(compaction_steps(c, 1024, 1u << 20), std::vector<std::size_t>{7});
   EXPECT_EQ(compaction_steps(c, 3, 1u << 20), (std::vector<std::size_t>{3, 6, 7}));
