@@ -9,6 +9,7 @@ import sys
 import time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from keyed_producer import produce_keyed
 
 bootstrap, redis_port = sys.argv[1], int(sys.argv[2])
 n1, n2, keys, wait_s = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
@@ -43,16 +44,7 @@ def produce(first, n):
     # Small batches: every 20 records one batch, one stream entry.
     p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "batch.num.messages": 20,
                   "acks": "all", "queue.buffering.max.messages": 1000000})
-    for i in range(first, first + n):
-        while True:
-            try:
-                p.produce(topic, key=b"key-%d" % (i % keys), value=b"v" * 100, partition=0)
-                break
-            except BufferError:
-                p.poll(0.01)
-        if i % 5000 == 0:
-            p.poll(0)
-    p.flush(120)
+    produce_keyed(p, topic, first, n, keys, b"v" * 100, 120)
 
 
 admin = AdminClient({"bootstrap.servers": bootstrap})
