@@ -2,6 +2,8 @@
 
 #include <sys/prctl.h>
 
+#include <unordered_set>
+
 #include "actors/pipeline/write_batcher.hpp"
 #include "logging/loggers.hpp"
 
@@ -60,6 +62,8 @@ writer_impl(storage_writer_actor::stateful_pointer<writer_state> self,
 
 struct reader_state {
   std::unique_ptr<storage::log_store> store;
+  /// Partitions whose compaction runs now, each on a one-shot reader of its own.
+  std::unordered_set<topic_partition, storage::topic_partition_hash> compacting;
   static inline const char* name = "portask.storage_reader";
 };
 
@@ -70,9 +74,10 @@ caf::result<T> lift(expected<T>&& r) {
   return make_caf_error(static_cast<errc>(r.error().value()));
 }
 
+// `one_shot`: a reader spawned for one compaction, which it carries out itself.
 storage_reader_actor::behavior_type
 reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
-            storage::store_factory factory) {
+            storage::store_factory factory, bool one_shot) {
   auto store = factory();
   if (!store) {
     logging::storage().error("storage reader: cannot create store: {}", store.error().message());
@@ -132,7 +137,30 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       },
       [=](compact_atom, const topic_partition& tp,
           const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
-        return lift(self->state.store->compact(tp, c));
+        if (one_shot) return lift(self->state.store->compact(tp, c));
+        // A compaction is many round trips (seconds for a large partition on Redis, whose
+        // steps let other clients in between): carried out by a one-shot reader with a
+        // connection of its own, it leaves this reader serving the other partitions' reads
+        // meanwhile. One per partition at a time: a second one (the partition gave up
+        // waiting for the first) would build the same new log.
+        if (!self->state.compacting.insert(tp).second) return make_caf_error(errc::not_ready);
+        auto worker = self->spawn<caf::detached>(reader_impl, factory, true);
+        auto rp = self->make_response_promise<storage::partition_bounds>();
+        auto done = [=] {
+          self->state.compacting.erase(tp);
+          self->send_exit(worker, caf::exit_reason::user_shutdown);
+        };
+        self->request(worker, caf::infinite, compact_atom::value, tp, c)
+            .then(
+                [=](storage::partition_bounds& b) mutable {
+                  done();
+                  rp.deliver(std::move(b));
+                },
+                [=](caf::error& e) mutable {
+                  done();
+                  rp.deliver(std::move(e));
+                });
+        return rp;
       },
       [=](ping_atom) -> caf::result<bool> {
         if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));
@@ -151,7 +179,7 @@ storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage:
 }
 
 storage_reader_actor spawn_storage_reader(caf::actor_system& sys, const storage::store_factory& f) {
-  return sys.spawn<caf::detached>(reader_impl, f);
+  return sys.spawn<caf::detached>(reader_impl, f, false);
 }
 
 }  // namespace portask

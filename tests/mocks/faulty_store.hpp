@@ -1,7 +1,8 @@
 #pragma once
 /// A log store that fails on command, around a real one: its appends can be made to fail
 /// without reaching the store, or to reach the store and then report a failure (a write
-/// that timed out after the server executed it). Every other call passes through.
+/// that timed out after the server executed it); appends and compactions can be held at the
+/// store. Every other call passes through.
 
 #include <atomic>
 #include <chrono>
@@ -26,37 +27,47 @@ class faulty_store : public storage::log_store {
       next = f;
     }
 
-    /// Holds appends at the store (each waits, before it reaches the inner store) until
-    /// released: a write in flight for as long as a test needs one.
-    void hold_appends() {
-      std::lock_guard lock{gate};
-      held = true;
-    }
-    void release_appends() {
-      {
-        std::lock_guard lock{gate};
-        held = false;
+    /// Where calls wait while held: a call in flight at the store for as long as a test
+    /// needs one.
+    struct gate {
+      void hold() {
+        std::lock_guard lock{mutex};
+        held = true;
       }
-      changed.notify_all();
-    }
-    /// Waits until an append is being held; false if none came within `limit`.
+      void release() {
+        {
+          std::lock_guard lock{mutex};
+          held = false;
+        }
+        changed.notify_all();
+      }
+      /// Waits until a call is being held; false if none came within `limit`.
+      bool wait_for_held(std::chrono::milliseconds limit) {
+        std::unique_lock lock{mutex};
+        return changed.wait_for(lock, limit, [&] { return holding > 0; });
+      }
+      /// Called by every call through the gate: waits while it is held.
+      void pass() {
+        std::unique_lock lock{mutex};
+        if (!held) return;
+        ++holding;
+        changed.notify_all();
+        changed.wait(lock, [&] { return !held; });
+        --holding;
+      }
+      std::mutex mutex;
+      std::condition_variable changed;
+      bool held = false;
+      int holding = 0;  ///< calls waiting at the gate
+    };
+    /// Appends wait here, before they reach the inner store; compactions there.
+    gate appends_gate, compactions;
+    void hold_appends() { appends_gate.hold(); }
+    void release_appends() { appends_gate.release(); }
     bool wait_for_held_append(std::chrono::milliseconds limit) {
-      std::unique_lock lock{gate};
-      return changed.wait_for(lock, limit, [&] { return holding > 0; });
+      return appends_gate.wait_for_held(limit);
     }
-    /// Called by every append: waits while appends are held.
-    void pass_gate() {
-      std::unique_lock lock{gate};
-      if (!held) return;
-      ++holding;
-      changed.notify_all();
-      changed.wait(lock, [&] { return !held; });
-      --holding;
-    }
-    std::mutex gate;
-    std::condition_variable changed;
-    bool held = false;
-    int holding = 0;  ///< appends waiting at the gate
+    void pass_gate() { appends_gate.pass(); }
   };
 
   faulty_store(std::unique_ptr<storage::log_store> inner, std::shared_ptr<control> c)
@@ -104,6 +115,7 @@ class faulty_store : public storage::log_store {
   }
   expected<storage::partition_bounds> compact(const storage::topic_partition& tp,
                                               const storage::log_compaction& c) override {
+    control_->compactions.pass();
     return inner_->compact(tp, c);
   }
   std::optional<storage::store_usage> usage() override { return inner_->usage(); }
