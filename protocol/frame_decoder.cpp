@@ -6,26 +6,6 @@
 
 namespace portask::protocol {
 
-std::span<std::uint8_t> frame_decoder::prepare(std::size_t n) {
-  // Once a large frame has been consumed, its buffer goes back: an idle connection that once
-  // sent a big frame does not keep it.
-  if (begin_ == end_ && buf_.size() > idle_buffer_limit) {
-    buffer{}.swap(buf_);
-    begin_ = end_ = 0;
-  }
-  if (buf_.size() - end_ < n) {
-    // Move the unconsumed tail to the front before growing, so a long-lived connection's
-    // buffer stays at about one frame plus one read.
-    if (begin_ > 0) {
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-      end_ -= begin_;
-      begin_ = 0;
-    }
-    if (buf_.size() - end_ < n) buf_.resize(end_ + n);
-  }
-  return {buf_.data() + end_, n};
-}
-
 void frame_decoder::feed(byte_view chunk) {
   if (chunk.empty()) return;
   auto dst = prepare(chunk.size());
@@ -35,22 +15,18 @@ void frame_decoder::feed(byte_view chunk) {
 
 expected<std::optional<frame_view>> frame_decoder::next() {
   if (error_) return error_;
-  const std::size_t avail = end_ - begin_;
-  if (avail == 0) {
-    begin_ = end_ = 0;  // cheap rewind when everything was consumed
-    return std::optional<frame_view>{};
-  }
-  byte_view data{buf_.data() + begin_, avail};
-  if (avail < frame_header_size) {
+  const byte_view data = in_.data();
+  if (data.empty()) return std::optional<frame_view>{};
+  if (data.size() < frame_header_size) {
     if (auto ec = check_header_prefix(data)) return error_ = ec;
     return std::optional<frame_view>{};
   }
   auto h = decode_header(data, limits_);
   if (!h) return error_ = h.error();
-  if (avail - frame_header_size < h->length) return std::optional<frame_view>{};
+  if (data.size() - frame_header_size < h->length) return std::optional<frame_view>{};
   byte_view payload = data.subspan(frame_header_size, h->length);
   if (crc32(payload) != h->crc) return error_ = make_error_code(errc::crc_mismatch);
-  begin_ += frame_header_size + h->length;
+  in_.consume(frame_header_size + h->length);
   return std::optional<frame_view>{frame_view{*h, payload}};
 }
 
@@ -60,7 +36,7 @@ std::error_code frame_decoder::finish() const noexcept {
 }
 
 void frame_decoder::reset() noexcept {
-  begin_ = end_ = 0;
+  in_.clear();
   error_.clear();
 }
 

@@ -14,19 +14,18 @@
 #include <optional>
 
 #include "protocol/frame.hpp"
+#include "protocol/stream_buffer.hpp"
 
 namespace portask::protocol {
 
 class frame_decoder {
  public:
-  /// A buffer larger than this is freed when it holds nothing.
-  static constexpr std::size_t idle_buffer_limit = 1u << 20;
   explicit frame_decoder(frame_limits limits = {}) : limits_(limits) {}
 
   /// Writable space of at least `n` bytes at the end of the buffered data.
-  std::span<std::uint8_t> prepare(std::size_t n);
+  std::span<std::uint8_t> prepare(std::size_t n) { return in_.prepare(n); }
   /// Marks `n` bytes of the last prepare() as filled.
-  void commit(std::size_t n) noexcept { end_ += n; }
+  void commit(std::size_t n) noexcept { in_.commit(n); }
   /// Copies a chunk in (prepare + memcpy + commit).
   void feed(byte_view chunk);
 
@@ -37,15 +36,13 @@ class frame_decoder {
   /// Called at end of stream: errc::truncated when a partial frame is still buffered.
   std::error_code finish() const noexcept;
 
-  std::size_t buffered() const noexcept { return end_ - begin_; }
+  std::size_t buffered() const noexcept { return in_.size(); }
   std::error_code error() const noexcept { return error_; }
   void reset() noexcept;
 
  private:
   frame_limits limits_;
-  buffer buf_;
-  std::size_t begin_ = 0;  // first unconsumed byte
-  std::size_t end_ = 0;    // one past the last valid byte
+  stream_buffer in_;
   std::error_code error_;
 };
 

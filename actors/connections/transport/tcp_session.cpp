@@ -166,10 +166,9 @@ bool tcp_session::deliver() {
       return false;
     }
     if (!*f) break;
-    const auto bytes = **f;
-    inflight_bytes_ += bytes.size();
+    inflight_bytes_ += (*f)->size();
     inflight_requests_.fetch_add(1, std::memory_order_relaxed);
-    frames.emplace_back(bytes.begin(), bytes.end());
+    frames.push_back(std::move(**f));
   }
   const bool completed = !frames.empty();
   send_frames();
