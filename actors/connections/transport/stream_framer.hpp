@@ -7,9 +7,10 @@
 /// can carry many pipelined requests. A frame of `own_buffer_from` bytes or more gets a
 /// buffer of its own as soon as its header shows its size: the bytes of it that came with
 /// the header are copied there, the rest is read straight into it, and next() hands that
-/// buffer over. A batched produce (a native publish or a Kafka Produce of 100 KB) is so
-/// copied in part, not whole; copying every frame out of the shared buffer was 9% of the
-/// broker's CPU under the native batched benchmark (docs/benchmarks.md).
+/// buffer over. So a large frame is held about once while it arrives, not in the read buffer
+/// and again in its copy, and the read buffer stays at about one read. (It saves no CPU we
+/// could measure: writing the frame's new memory is what costs, and the buffer's zero-fill
+/// does that as the copy did; docs/benchmarks.md.)
 ///
 /// The first framing error is sticky: a stream that failed to frame cannot be
 /// resynchronised, so the owner reports it and closes the connection.
