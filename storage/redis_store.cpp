@@ -893,8 +893,9 @@ constexpr std::string_view compact_script = R"lua(
 local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
 local built = tonumber(ARGV[10])
+-- A new log dropped may be as large as the partition: UNLINK frees it off the main thread.
 local function changed()
-  redis.call('DEL', fresh)
+  redis.call('UNLINK', fresh)
   return 'CHANGED'
 end
 local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
@@ -911,11 +912,11 @@ c = c or '0'  -- an entry from before running totals
 local base = tonumber(string.match(last[1][1], '%-(%d+)$')) - 1
 if n == nil or base + n ~= tonumber(ARGV[4]) or c ~= ARGV[5] then return changed() end
 if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then
-  redis.call('DEL', fresh)
+  redis.call('UNLINK', fresh)
   return 'EMPTIES'
 end
 if built == 0 then
-  redis.call('DEL', fresh)
+  redis.call('UNLINK', fresh)
 elseif redis.call('XLEN', fresh) ~= built then
   return changed()
 end
