@@ -21,6 +21,8 @@ class stream_buffer {
   /// The bytes received and not yet consumed.
   byte_view data() const noexcept { return {buf_.data() + begin_, end_ - begin_}; }
   std::size_t size() const noexcept { return end_ - begin_; }
+  /// Bytes of memory it holds.
+  std::size_t capacity() const noexcept { return buf_.capacity(); }
   void consume(std::size_t n) noexcept;
   void clear() noexcept { begin_ = end_ = 0; }
 

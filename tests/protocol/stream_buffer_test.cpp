@@ -50,8 +50,10 @@ TEST(StreamBuffer, AnEmptiedBufferIsReusedFromItsFront) {
   in.prepare(stream_buffer::idle_limit + 1);
   in.commit(stream_buffer::idle_limit + 1);
   in.consume(stream_buffer::idle_limit + 1);
+  EXPECT_GT(in.capacity(), stream_buffer::idle_limit);
   auto space = in.prepare(16);
   EXPECT_EQ(space.size(), 16u);
+  EXPECT_LT(in.capacity(), stream_buffer::idle_limit);
   put(in, "abc");
   EXPECT_EQ(text(in), "abc");
 }

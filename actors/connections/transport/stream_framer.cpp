@@ -7,6 +7,9 @@ namespace portask {
 std::span<std::uint8_t> stream_framer::prepare(std::size_t n) {
   if (own_size_ > 0) {
     const auto want = std::min(n, own_size_ - own_filled_);
+    // Grown geometrically (so as often as the read buffer would be), never past the frame.
+    if (own_filled_ + want > own_.capacity())
+      own_.reserve(std::min(own_size_, std::max(2 * own_.capacity(), own_filled_ + want)));
     own_.resize(own_filled_ + want);
     return {own_.data() + own_filled_, want};
   }
@@ -46,7 +49,7 @@ expected<std::optional<protocol::buffer>> stream_framer::next() {
   }
   if (**size >= own_buffer_from) {
     // The rest of this frame goes straight into a buffer of its own (see the header).
-    own_.reserve(std::min(**size, own_buffer_reserve));
+    own_.reserve(std::min(**size, avail + own_buffer_ahead));
     own_.assign(head.begin(), head.end());
     own_size_ = **size;
     own_filled_ = avail;

@@ -28,10 +28,10 @@ class stream_framer {
  public:
   /// Frames this large are read into a buffer of their own.
   static constexpr std::size_t own_buffer_from = 32u << 10;
-  /// At most this much of a large frame's buffer is reserved before its bytes arrive (a
-  /// header alone does not make the broker allocate the size it claims); a larger frame's
-  /// buffer grows as its bytes come.
-  static constexpr std::size_t own_buffer_reserve = 1u << 20;
+  /// A large frame's buffer holds at most this much beyond the bytes received of it (a
+  /// header alone does not make the broker allocate the size it claims); it grows as the
+  /// bytes come, to the frame's size and no more.
+  static constexpr std::size_t own_buffer_ahead = 64u << 10;
 
   virtual ~stream_framer() = default;
 
@@ -45,6 +45,8 @@ class stream_framer {
   expected<std::optional<protocol::buffer>> next();
   /// Bytes received and not yet returned by next().
   std::size_t buffered() const noexcept { return in_.size() + own_filled_; }
+  /// Bytes of memory the framer holds (its buffers' capacities).
+  std::size_t held() const noexcept { return in_.capacity() + own_.capacity(); }
 
  protected:
   /// The whole size of the frame that `head` (the bytes received of it so far) starts:

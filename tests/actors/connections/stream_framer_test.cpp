@@ -63,10 +63,11 @@ outcome feed(stream_framer& framer, const protocol::buffer& stream, std::size_t 
 }  // namespace
 
 TEST(StreamFramer, NativeFramesComeOutWholeAndInOrderWhateverTheReadSizes) {
-  // Small frames around large ones: a frame just under the own-buffer size, one over it, and
-  // one over the most a large frame reserves before its bytes come.
-  const std::vector<std::size_t> payloads{100, 0, stream_framer::own_buffer_from - 17, 5,
-                                          200 * 1024, 3, stream_framer::own_buffer_reserve + 4096, 64};
+  // Small frames around large ones: frames just under and at the own-buffer size, one over
+  // it, and one whose buffer grows several times while it arrives.
+  const std::size_t at_limit = stream_framer::own_buffer_from - protocol::frame_header_size;
+  const std::vector<std::size_t> payloads{100, 0, at_limit - 1, 5, at_limit, 7,
+                                          200 * 1024, 3, (3u << 19) + 4096, 64};
   std::vector<protocol::buffer> frames;
   protocol::buffer stream;
   for (std::size_t i = 0; i < payloads.size(); ++i) {
@@ -79,8 +80,11 @@ TEST(StreamFramer, NativeFramesComeOutWholeAndInOrderWhateverTheReadSizes) {
     auto got = feed(framer, stream, chunk);
     ASSERT_FALSE(got.error) << "reads of " << chunk << ": " << got.error.message();
     ASSERT_EQ(got.frames.size(), frames.size()) << "reads of " << chunk;
-    for (std::size_t i = 0; i < frames.size(); ++i)
+    for (std::size_t i = 0; i < frames.size(); ++i) {
       EXPECT_EQ(got.frames[i], frames[i]) << "frame " << i << ", reads of " << chunk;
+      // A frame handed over holds no more memory than its bytes.
+      EXPECT_EQ(got.frames[i].capacity(), frames[i].size()) << "frame " << i << ", reads of " << chunk;
+    }
     EXPECT_EQ(framer.buffered(), 0u);
   }
 }
@@ -120,6 +124,28 @@ TEST(StreamFramer, ALargeFrameIsReadIntoTheBufferHandedOver) {
   auto rest = feed(framer, next_frame, 64 * 1024);
   ASSERT_EQ(rest.frames.size(), 1u);
   EXPECT_EQ(rest.frames[0], next_frame);
+}
+
+TEST(StreamFramer, AHeaderClaimingALargeFrameDoesNotMakeTheFramerHoldItsSize) {
+  const auto frame = native_frame(8u << 20, 5);
+  portask_framer framer{protocol::frame_limits{}};
+  auto space = framer.prepare(64 * 1024);
+  const std::size_t sent = protocol::frame_header_size + 100;
+  std::memcpy(space.data(), frame.data(), sent);
+  framer.commit(sent);
+  ASSERT_FALSE(framer.next()->has_value());
+  EXPECT_EQ(framer.buffered(), sent);
+  // The read buffer and a read's worth ahead, not the 8 MiB the header claims.
+  EXPECT_LE(framer.held(), 64u * 1024 + sent + stream_framer::own_buffer_ahead);
+  // As the bytes come, what it holds follows them.
+  std::size_t pos = sent;
+  while (pos < (1u << 20)) {
+    space = framer.prepare(64 * 1024);
+    std::memcpy(space.data(), frame.data() + pos, space.size());
+    framer.commit(space.size());
+    pos += space.size();
+  }
+  EXPECT_LE(framer.held(), 64u * 1024 + 2 * pos);
 }
 
 TEST(StreamFramer, AWrongCrcInALargeFrameFailsTheStreamForGood) {
