@@ -35,8 +35,11 @@ std::string consumer_group::new_member_id(const std::string& client_id) {
 // Known member, not fenced by a newer holder of its instance id.
 errc consumer_group::check_member(const member_ref& m) const {
   if (m.instance_id) {
+    // As Kafka: an instance id the group does not know is an unknown member, whatever the
+    // member id says.
     auto it = instances_.find(*m.instance_id);
-    if (it != instances_.end() && it->second != m.member_id) return errc::fenced_instance;
+    if (it == instances_.end()) return errc::unknown_member;
+    if (it->second != m.member_id) return errc::fenced_instance;
   }
   if (!members_.count(m.member_id)) return errc::unknown_member;
   return errc::ok;
@@ -109,12 +112,11 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
       auto known = instances_.find(*req.instance_id);
       if (known != instances_.end() && members_.count(known->second)) {
         // A static member came back (a restart): it takes over its old entry under a new
-        // id, which fences the old one. Unless it changed its protocols, the group keeps its
-        // generation and the member gets its old assignment back.
+        // id, which fences the old one. Unless its protocols change the one the group would
+        // select, the group keeps its generation and the member gets its old assignment back.
         const std::string old_id = known->second;
         auto node = members_.extract(old_id);
         const bool was_leader = leader_ == old_id;
-        const bool same_protocols = node.mapped().protocols == req.protocols;
         id = new_member_id(req.client_id);
         // The old incarnation's parked requests are answered FENCED_INSTANCE_ID, as Kafka
         // does: a duplicate process with the same instance id stops instead of hanging.
@@ -133,7 +135,10 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
         known->second = id;
         if (was_leader) leader_ = id;
         auto& m = members_.at(id);
-        if (state_ == state::stable && same_protocols) {
+        // Kafka compares the selection, not the bytes: a restarted Java consumer's metadata
+        // differs from its last join's (no owned partitions, generation -1), and comparing
+        // bytes would make every restart cost the rebalance static membership avoids.
+        if (state_ == state::stable && select_protocol() == protocol_name_) {
           auto r = join_result_for(m);
           if (was_leader) {
             // As Kafka answers a returning leader without JoinGroup v9's SkipAssignment: the
@@ -404,8 +409,11 @@ void consumer_group::try_complete_join(time_point now, deliveries& out) {
   if (state_ != state::preparing_rebalance) return;
   if (initial_rebalance_ && now < initial_join_until_) return;
   // Ids handed out with MEMBER_ID_REQUIRED are awaited too (until they expire or the
-  // rebalance times out), or each newcomer of a burst would cost a rebalance of its own.
-  if (!pending_.empty()) return;
+  // rebalance times out), or each newcomer of a burst would cost a rebalance of its own;
+  // but not by the first rebalance once its delay is over, as Kafka's initial join does: a
+  // client that died between its two joins would hold the new group's first generation
+  // back for a whole session timeout.
+  if (!initial_rebalance_ && !pending_.empty()) return;
   for (const auto& [id, m] : members_)
     if (!m.join_ticket) return;
   complete_join(now, out);

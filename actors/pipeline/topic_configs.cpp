@@ -75,6 +75,8 @@ std::optional<std::string> unhonourable(std::string_view name, std::string_view 
     return "records keep the timestamps their producer gave them (only 'CreateTime')";
   if (name == "min.insync.replicas" && value != "1")
     return "a partition has one copy, in the store (only 1)";
+  if (name == "message.downconversion.enable" && value != "true")
+    return "Fetch v0-3 are always answered, in the message format their version reads (only 'true')";
   if ((name == "message.timestamp.before.max.ms" || name == "message.timestamp.after.max.ms" ||
        name == "message.timestamp.difference.max.ms") &&
       value != "9223372036854775807")

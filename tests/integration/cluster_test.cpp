@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -197,6 +198,22 @@ TEST_F(Cluster, EveryNodeListsEveryBrokerAndThePartitionsAreSpreadOverThem) {
     owned += static_cast<std::uint64_t>(mine);
   }
   EXPECT_EQ(owned, 12u);
+  // DescribeLogDirs: each node lists the partitions it leads (their one replica), not all.
+  for (int id : {1, 2, 3}) {
+    raw_kafka k(nodes_[id]->kafka_port());
+    msg::DescribeLogDirsRequest dirs;
+    dirs.topics = std::nullopt;
+    const auto res = call<msg::DescribeLogDirsResponse>(k, 35, 1, dirs, false);
+    ASSERT_EQ(res.results.size(), 1u);
+    std::set<int> listed;
+    for (const auto& t : res.results[0].topics)
+      if (t.name == "spread")
+        for (const auto& p : t.partitions) listed.insert(p.partitionIndex);
+    std::set<int> leads;
+    for (const auto& [p, leader] : m.leaders)
+      if (leader == id) leads.insert(p);
+    EXPECT_EQ(listed, leads) << "node " << id;
+  }
   // Any node describes the whole cluster.
   const auto [status, body] = http_get(nodes_[2]->http_port(), "/api/cluster");
   ASSERT_EQ(status, 200) << body;

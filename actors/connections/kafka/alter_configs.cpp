@@ -7,12 +7,14 @@
 // changed at run time: such requests are refused with a message saying so.
 // ACLs: ALTER_CONFIGS on the topic, or on the cluster for the broker (and its loggers).
 #include <algorithm>
+#include <map>
 #include <type_traits>
 #include <variant>
 
 #include "actors/connections/kafka/broker_loggers.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/topic_configs.hpp"
+#include "protocol/topic_name.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask::kafka {
@@ -63,6 +65,9 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
       return refusal{error_code::invalid_request, "config '" + c.name + "' is named twice"};
     named.push_back(c.name);
     const auto* spec = find_topic_config(c.name);
+    // As Kafka, which checks only what the topic is left with: deleting a key Portask does
+    // not know (one of Kafka's own, say) leaves nothing to delete.
+    if (!spec && c.operation == op::remove) continue;
     if (!spec) return refusal{error_code::invalid_config, "unknown config '" + c.name + "'"};
     auto it = std::find_if(current.begin(), current.end(),
                            [&](const auto& kv) { return kv.first == c.name; });
@@ -160,6 +165,10 @@ void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
     return done(refusal{error_code::invalid_request,
                         "unsupported resource type " + std::to_string(type)});
   }
+  // Refused here, not only by the registry: validateOnly must answer what the change would.
+  if (protocol::is_internal_topic(name))
+    return done(refusal{error_code::invalid_request,
+                        "topic '" + name + "' is internal: the broker keeps it, its configs cannot be changed"});
   auto registry = self->state.dir.registry;
   self->request(registry, 10s, topic_atom::value, name, false)
       .then(
@@ -208,10 +217,20 @@ void alter_all(self_ptr self, const request& r, const Req& req, bool replace, bo
   auto finish = [=] {
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
+  // A resource named twice is refused in every place, as Kafka does: changes to the same
+  // resource are not to be applied one over the other in an order the client did not choose.
+  std::map<std::pair<std::int8_t, std::string>, int> named;
+  for (const auto& rs : req.resources) ++named[{rs.resourceType, rs.resourceName}];
   for (std::size_t i = 0; i < req.resources.size(); ++i) {
     const auto& rs = req.resources[i];
     res->responses[i].resourceType = rs.resourceType;
     res->responses[i].resourceName = rs.resourceName;
+    if (named.at({rs.resourceType, rs.resourceName}) > 1) {
+      res->responses[i].errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+      res->responses[i].errorMessage = "Each resource must appear at most once.";
+      finish();
+      continue;
+    }
     if (auto no = unauthorized(self, rs.resourceType, rs.resourceName, loggers)) {
       res->responses[i].errorCode = static_cast<std::int16_t>(*no);
       res->responses[i].errorMessage = std::nullopt;
@@ -238,8 +257,13 @@ void handle_alter_configs(self_ptr self, const request& r, protocol::byte_view b
   alter_all<msg::AlterConfigsResponse>(
       self, r, req, true, msg::AlterConfigsRequest_is_flexible(r.api_version),
       [](const auto& rs) {
+        // A key given twice takes its last value, as Kafka's AlterConfigs (a properties map)
+        // does; only the incremental API refuses it.
         std::vector<change> out;
-        for (const auto& c : rs.configs) out.push_back({c.name, op::set, c.value});
+        for (const auto& c : rs.configs) {
+          std::erase_if(out, [&](const change& earlier) { return earlier.name == c.name; });
+          out.push_back({c.name, op::set, c.value});
+        }
         return out;
       });
 }

@@ -4,11 +4,13 @@
 // validateOnly checks without growing.
 // ACLs: ALTER on the topic, else TOPIC_AUTHORIZATION_FAILED for it.
 // timeoutMs bounds the wait (REQUEST_TIMED_OUT after it; the growth goes on).
+#include <map>
 #include <optional>
 #include <utility>
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/topic_configs.hpp"
+#include "protocol/topic_name.hpp"
 
 namespace portask::kafka {
 
@@ -62,10 +64,19 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
   auto registry = self->state.dir.registry;
   const bool validate_only = req.validateOnly;
   const admin_deadline deadline{r, req.timeoutMs, self->state.ctx->config};
+  // A topic named twice is refused in both places and grows by neither, as Kafka does.
+  std::map<std::string, int> named;
+  for (const auto& t : req.topics) ++named[t.name];
   for (std::size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
     res->results[i].name = t.name;
     const auto count = t.count;
+    if (named.at(t.name) > 1) {
+      res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+      res->results[i].errorMessage = "Duplicate topic in request.";
+      done();
+      continue;
+    }
     auto fail = [=](caf::error& e) {
       res->results[i].errorCode = to_kafka(to_errc(e));
       res->results[i].errorMessage = self->system().render(e);
@@ -74,6 +85,13 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
     if (!allowed(self, sec::acl_operation::alter, sec::resource_type::topic, t.name)) {
       res->results[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
       res->results[i].errorMessage = "The topic authorization is failed.";  // Kafka's
+      done();
+      continue;
+    }
+    // The broker's own topic: refused here, so that validateOnly answers as the growth would.
+    if (protocol::is_internal_topic(t.name)) {
+      res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+      res->results[i].errorMessage = "topic '" + t.name + "' is internal: the broker keeps it, it cannot grow";
       done();
       continue;
     }

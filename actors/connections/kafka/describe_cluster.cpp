@@ -15,9 +15,15 @@ void handle_describe_cluster(self_ptr self, const request& r, protocol::byte_vie
   if (!PORTASK_KAFKA_DECODE(DescribeCluster, body, req)) return;
   msg::DescribeClusterResponse res;
   res.endpointType = req.endpointType;
-  if (req.endpointType != 1) {  // 1: brokers; 2 (controllers) is for KRaft controller clients
+  // 1: brokers; 2: KRaft controllers (a client given bootstrap.controllers), which a broker's
+  // endpoint is not: MISMATCHED_ENDPOINT_TYPE, as Kafka's brokers answer. Any other value is
+  // no endpoint type at all.
+  if (req.endpointType == 2) {
+    res.errorCode = static_cast<std::int16_t>(error_code::mismatched_endpoint_type);
+    res.errorMessage = "this is a broker endpoint, not a controller's (Portask has no KRaft controllers)";
+  } else if (req.endpointType != 1) {
     res.errorCode = static_cast<std::int16_t>(error_code::unsupported_endpoint_type);
-    res.errorMessage = "Portask serves broker endpoints only";
+    res.errorMessage = "unknown endpoint type " + std::to_string(req.endpointType);
   } else {
     res.clusterId = std::string(cluster_id);
     // Every live node, as the listener the client came in on reaches it.

@@ -1,5 +1,6 @@
 // DescribeLogDirs (key 35): Portask's one "log dir" is its store, named after it ("memory",
-// or the store URL without its password), holding every partition. Sizes are not tracked per
+// or the store URL without its password), holding every partition (in a cluster, every
+// partition the node leads). Sizes are not tracked per
 // partition (the store keeps frames, not segment files): partitionSize is 0, and the dir's
 // total and usable bytes are -1 (unknown, Kafka's convention). No replica lags: offsetLag 0.
 // ACLs: DESCRIBE on the cluster, else no results (and CLUSTER_AUTHORIZATION_FAILED at v3+).
@@ -61,16 +62,24 @@ void handle_describe_log_dirs(self_ptr self, const request& r, protocol::byte_vi
           [=](std::vector<storage::topic_info>& topics) mutable {
             std::sort(topics.begin(), topics.end(),
                       [](const auto& a, const auto& b) { return a.name < b.name; });
+            // In a cluster a node hosts the partitions it leads, the one replica Metadata
+            // names for each: it lists those, as a Kafka broker lists its own replicas.
+            const auto view = self->state.ctx->cluster();
+            auto hosted = [&](const std::string& topic, std::int32_t p) {
+              return !view->clustered || view->leader({topic, p}) == view->self;
+            };
             for (const auto& info : topics) {
               std::vector<std::int32_t> parts;
               if (!wanted->topics) {  // null: every partition of every topic
-                for (std::int32_t p = 0; p < info.partitions; ++p) parts.push_back(p);
+                for (std::int32_t p = 0; p < info.partitions; ++p)
+                  if (hosted(info.name, p)) parts.push_back(p);
+                if (parts.empty() && view->clustered) continue;
               } else {
                 // As Kafka: requested partitions this dir holds; others are left out.
                 for (const auto& t : *wanted->topics)
                   if (t.topic == info.name)
                     for (auto p : t.partitions)
-                      if (p >= 0 && p < info.partitions &&
+                      if (p >= 0 && p < info.partitions && hosted(info.name, p) &&
                           std::find(parts.begin(), parts.end(), p) == parts.end())
                         parts.push_back(p);
                 if (parts.empty()) continue;

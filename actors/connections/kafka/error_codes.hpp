@@ -27,6 +27,8 @@ enum class error_code : std::int16_t {
   invalid_session_timeout = 26,
   rebalance_in_progress = 27,
   message_too_large = 10,
+  offset_metadata_too_large = 12,
+  policy_violation = 44,
   invalid_topic_exception = 17,
   unsupported_version = 35,
   topic_already_exists = 36,
@@ -46,7 +48,8 @@ enum class error_code : std::int16_t {
   member_id_required = 79,
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
-  unsupported_endpoint_type = 115,
+  mismatched_endpoint_type = 114,   ///< a valid endpoint type, but not this listener's
+  unsupported_endpoint_type = 115,  ///< an endpoint type Kafka does not know
   unknown_server_error = -1,
   kafka_storage_error = 56,  ///< retriable
   fenced_leader_epoch = 74,   ///< retriable: the client's leader epoch is older than ours

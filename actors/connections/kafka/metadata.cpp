@@ -8,6 +8,7 @@
 #include <set>
 
 #include "actors/connections/kafka/authorized_operations.hpp"
+#include "logging/loggers.hpp"
 #include "protocol/topic_name.hpp"
 
 namespace portask::kafka {
@@ -94,7 +95,15 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
                 if (may_describe(self, t.name)) res->topics.push_back(described(t));
               respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
             },
-            [=](caf::error&) { respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version), true); });
+            [=](caf::error& e) {
+              // No answer rather than a wrong one: an empty topic list says every topic is
+              // gone, and a client subscribed by pattern would give up its partitions. A
+              // closed connection makes the client ask again.
+              logging::kafka().warn("kafka {}: Metadata for all topics: the topics cannot be listed ({}); closing the connection",
+                                    self->state.session->peer(), self->system().render(e));
+              respond_nothing(self, r);
+              close_after_answers(self);
+            });
     return;
   }
   const bool create = (r.api_version < 4 || req.allowAutoTopicCreation) && ctx.config.auto_create_topics;

@@ -15,6 +15,18 @@ namespace portask::kafka {
 namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
+namespace {
+
+// Kafka's offset.metadata.max.bytes at its default: a commit's metadata is the client's free
+// text, kept with the offset in the store and in memory; longer is refused per partition.
+constexpr std::size_t max_commit_metadata_bytes = 4096;
+
+bool metadata_too_large(const std::optional<std::string>& metadata) {
+  return metadata && metadata->size() > max_commit_metadata_bytes;
+}
+
+}  // namespace
+
 void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view body) {
   auto req = std::make_shared<msg::OffsetCommitRequest>();
   if (!PORTASK_KAFKA_DECODE(OffsetCommit, body, *req)) return;
@@ -66,13 +78,17 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
     for (const auto& t : req->topics) {
       msg::OffsetCommitResponse::OffsetCommitResponseTopic out;
       out.name = t.name;
-      for (const auto& p : t.partitions)
-        out.partitions.push_back(
-            {p.partitionIndex,
-             refused->count(t.name)             ? topic_refused
-             : exists(t.name, p.partitionIndex) ? code
-                                                : static_cast<std::int16_t>(
-                                                      error_code::unknown_topic_or_partition)});
+      for (const auto& p : t.partitions) {
+        // As Kafka: the metadata's size is looked at once the group took the commit.
+        std::int16_t e_partition = code;
+        if (refused->count(t.name))
+          e_partition = topic_refused;
+        else if (!exists(t.name, p.partitionIndex))
+          e_partition = static_cast<std::int16_t>(error_code::unknown_topic_or_partition);
+        else if (code == 0 && metadata_too_large(p.committedMetadata))
+          e_partition = static_cast<std::int16_t>(error_code::offset_metadata_too_large);
+        out.partitions.push_back({p.partitionIndex, e_partition});
+      }
       res.topics.push_back(std::move(out));
     }
     respond(self, r, res, flexible, e != errc::ok);
@@ -90,7 +106,8 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
             : now_ms + req->retentionTimeMs;
     for (const auto& t : req->topics)
       for (const auto& p : t.partitions)
-        if (!refused->count(t.name) && exists(t.name, p.partitionIndex))
+        if (!refused->count(t.name) && exists(t.name, p.partitionIndex) &&
+            !metadata_too_large(p.committedMetadata))
           c.offsets.push_back({{t.name, p.partitionIndex},
                                {p.committedOffset, p.committedMetadata.value_or(""),
                                 std::max(p.committedLeaderEpoch, -1),

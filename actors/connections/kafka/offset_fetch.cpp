@@ -1,6 +1,9 @@
 // OffsetFetch (key 9): committed offsets of the named partitions (v2+: all of the group's
 // when topics is null); v8 asks for many groups at once. -1 where nothing is committed.
 // ACLs: DESCRIBE on the group, and DESCRIBE on each topic whose offsets are shown.
+#include <map>
+#include <string_view>
+
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
@@ -22,23 +25,28 @@ struct group_answer {
   std::vector<std::pair<std::string, std::vector<std::int32_t>>> refused;
 };
 
-// Offsets by topic, in the order they were asked for (or stored, when all were asked for),
-// then the refused topics, as Kafka lists them.
+// Offsets by topic, each topic once, in the order they were asked for (or stored, when all
+// were asked for), then the refused topics, as Kafka lists them. A store need not keep a
+// group's offsets grouped by topic (redis returns a hash's fields in insertion order or
+// none): a topic's partitions are gathered wherever they come.
 template <class Topic>
 std::vector<Topic> by_topic(const group_answer& a) {
   std::vector<Topic> out;
+  std::map<std::string_view, std::size_t> entry_of;  // topic -> its entry in `out`
   for (const auto& o : a.offsets) {
-    if (out.empty() || out.back().name != o.tp.topic) {
+    auto [at, fresh] = entry_of.try_emplace(o.tp.topic, out.size());
+    if (fresh) {
       out.emplace_back();
       out.back().name = o.tp.topic;
     }
-    typename decltype(out.back().partitions)::value_type p;
+    auto& topic = out[at->second];
+    typename decltype(topic.partitions)::value_type p;
     p.partitionIndex = o.tp.partition;
     p.committedOffset = o.offset.offset;
     p.committedLeaderEpoch = o.offset.leader_epoch;
     p.metadata = o.offset.metadata;
     p.errorCode = a.error;
-    out.back().partitions.push_back(std::move(p));
+    topic.partitions.push_back(std::move(p));
   }
   for (const auto& [name, partitions] : a.refused) {
     out.emplace_back();

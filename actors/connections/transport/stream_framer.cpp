@@ -58,6 +58,10 @@ expected<std::optional<protocol::buffer>> stream_framer::next() {
   return std::optional<protocol::buffer>{};
 }
 
+// A frame's size is a 32-bit length plus its header (kafka_framer: plus 4): it fits a 64-bit
+// size_t whatever the length says, and Portask builds for 64-bit targets only.
+static_assert(sizeof(std::size_t) >= 8, "frame sizes are computed in a 64-bit size_t");
+
 expected<std::optional<std::size_t>> portask_framer::frame_size(protocol::byte_view head) const {
   if (head.size() < protocol::frame_header_size) {
     if (auto ec = protocol::check_header_prefix(head)) return ec;

@@ -61,6 +61,9 @@ TEST(KafkaAdmin, DescribeClusterNamesThisBrokerAsController) {
   EXPECT_EQ(res.controllerId, res.brokers[0].brokerId);
   msg::DescribeClusterRequest controllers;
   controllers.endpointType = 2;
+  EXPECT_EQ(call<msg::DescribeClusterResponse>(c, 60, 1, controllers, true).errorCode, 114)
+      << "MISMATCHED_ENDPOINT_TYPE: a broker is asked for controllers";
+  controllers.endpointType = 7;
   EXPECT_EQ(call<msg::DescribeClusterResponse>(c, 60, 1, controllers, true).errorCode, 115)
       << "UNSUPPORTED_ENDPOINT_TYPE";
 }
@@ -306,6 +309,23 @@ TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
   res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
   EXPECT_EQ(res.results.at(0).errorCode, 0);
   EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5) << "validateOnly changes nothing";
+  // A topic named twice: both refused, the topic does not grow (Kafka's rule); the broker's
+  // own topic is refused, validateOnly or not.
+  req.validateOnly = false;
+  req.topics = {{"grow", 6, std::nullopt}, {"grow", 8, std::nullopt}};
+  res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
+  ASSERT_EQ(res.results.size(), 2u);
+  for (const auto& result : res.results) {
+    EXPECT_EQ(result.errorCode, 42) << "INVALID_REQUEST";
+    EXPECT_EQ(result.errorMessage.value_or(""), "Duplicate topic in request.");
+  }
+  EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5);
+  for (bool validate_only : {true, false}) {
+    req.validateOnly = validate_only;
+    req.topics = {{"__consumer_offsets", 60, std::nullopt}};
+    res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
+    EXPECT_EQ(res.results.at(0).errorCode, 42) << "validateOnly " << validate_only;
+  }
 
   // Explicit assignments, checked as Kafka checks them: one per new partition, each on this
   // broker (0) once.

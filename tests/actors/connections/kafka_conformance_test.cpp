@@ -135,47 +135,68 @@ TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
   EXPECT_EQ(now["cleanup.policy"], "delete,compact");
   EXPECT_EQ(now["retention.ms"], "604800000") << "deleted: back to the broker default (7 days)";
 
+  // One resource per request (a resource named twice in one request is refused whole).
+  using alter_resource = msg::IncrementalAlterConfigsRequest::AlterConfigsResource;
+  auto alter = [&](alter_resource rs) {
+    msg::IncrementalAlterConfigsRequest one;
+    one.resources.push_back(std::move(rs));
+    auto res = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, one, true);
+    EXPECT_EQ(res.responses.size(), 1u);
+    return res.responses.at(0);
+  };
+
   // Refusals: a bad value, an unknown key, APPEND to a non-list, a broker config.
-  msg::IncrementalAlterConfigsRequest bad;
-  bad.resources.push_back({2, "alter", {{"retention.ms", 0, std::string("soon")}}});
-  bad.resources.push_back({2, "alter", {{"no.such.config", 0, std::string("1")}}});
-  bad.resources.push_back({2, "alter", {{"retention.ms", 2, std::string("5")}}});
-  bad.resources.push_back({4, "0", {{"num.partitions", 0, std::string("5")}}});
-  bad.resources.push_back({2, "missing", {{"retention.ms", 0, std::string("5")}}});
-  auto bres = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, bad, true);
-  ASSERT_EQ(bres.responses.size(), 5u);
-  EXPECT_EQ(bres.responses[0].errorCode, 40);
-  EXPECT_EQ(bres.responses[1].errorCode, 40);
-  EXPECT_EQ(bres.responses[2].errorCode, 40);
-  EXPECT_EQ(bres.responses[3].errorCode, 42) << "broker configs are static";
-  EXPECT_TRUE(bres.responses[3].errorMessage.has_value());
-  EXPECT_EQ(bres.responses[4].errorCode, 3);
+  EXPECT_EQ(alter({2, "alter", {{"retention.ms", 0, std::string("soon")}}}).errorCode, 40);
+  EXPECT_EQ(alter({2, "alter", {{"no.such.config", 0, std::string("1")}}}).errorCode, 40);
+  EXPECT_EQ(alter({2, "alter", {{"retention.ms", 2, std::string("5")}}}).errorCode, 40);
+  auto broker = alter({4, "0", {{"num.partitions", 0, std::string("5")}}});
+  EXPECT_EQ(broker.errorCode, 42) << "broker configs are static";
+  EXPECT_TRUE(broker.errorMessage.has_value());
+  EXPECT_EQ(alter({2, "missing", {{"retention.ms", 0, std::string("5")}}}).errorCode, 3);
   EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576") << "nothing changed";
+  // Deleting a key Portask does not know (one of Kafka's own) leaves nothing to delete, as
+  // in Kafka; setting it is refused.
+  EXPECT_EQ(alter({2, "alter", {{"local.retention.ms", 1, std::nullopt}}}).errorCode, 0);
+  EXPECT_EQ(alter({2, "alter", {{"local.retention.ms", 0, std::string("5")}}}).errorCode, 40);
+
+  // A resource named twice in one request: every copy refused, nothing applied (Kafka's rule).
+  msg::IncrementalAlterConfigsRequest twice;
+  twice.resources.push_back({2, "alter", {{"retention.ms", 0, std::string("1000")}}});
+  twice.resources.push_back({2, "other", {{"retention.ms", 0, std::string("1000")}}});
+  twice.resources.push_back({2, "alter", {{"retention.ms", 0, std::string("2000")}}});
+  auto tres = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, twice, true);
+  ASSERT_EQ(tres.responses.size(), 3u);
+  EXPECT_EQ(tres.responses[0].errorCode, 42);
+  EXPECT_EQ(tres.responses[0].errorMessage.value_or(""), "Each resource must appear at most once.");
+  EXPECT_EQ(tres.responses[1].errorCode, 3) << "the other resource is handled: no such topic";
+  EXPECT_EQ(tres.responses[2].errorCode, 42);
+  EXPECT_EQ(topic_configs(c, "alter")["retention.ms"], "604800000") << "neither applied";
 
   // Values Portask could not honour are refused with the reason, not stored and ignored;
   // the defaults, which tools set explicitly, stay valid.
-  msg::IncrementalAlterConfigsRequest unhonourable;
-  unhonourable.resources.push_back({2, "alter", {{"compression.type", 0, std::string("lz4")}}});
-  unhonourable.resources.push_back({2, "alter", {{"message.timestamp.type", 0, std::string("LogAppendTime")}}});
-  unhonourable.resources.push_back({2, "alter", {{"min.insync.replicas", 0, std::string("2")}}});
-  unhonourable.resources.push_back({2, "alter", {{"message.timestamp.difference.max.ms", 0, std::string("60000")}}});
-  unhonourable.resources.push_back({2, "alter", {{"compression.type", 0, std::string("producer")},
-                                                 {"message.timestamp.type", 0, std::string("CreateTime")},
-                                                 {"min.insync.replicas", 0, std::string("1")}}});
-  auto ures = call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, unhonourable, true);
-  ASSERT_EQ(ures.responses.size(), 5u);
-  for (std::size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(ures.responses[i].errorCode, 40) << i;
-    EXPECT_NE(ures.responses[i].errorMessage.value_or("").find("only"), std::string::npos)
-        << ures.responses[i].errorMessage.value_or("");
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"compression.type", "lz4"},
+           {"message.timestamp.type", "LogAppendTime"},
+           {"min.insync.replicas", "2"},
+           {"message.timestamp.difference.max.ms", "60000"},
+           {"message.downconversion.enable", "false"}}) {
+    auto refused = alter({2, "alter", {{key, 0, value}}});
+    EXPECT_EQ(refused.errorCode, 40) << key;
+    EXPECT_NE(refused.errorMessage.value_or("").find("only"), std::string::npos)
+        << refused.errorMessage.value_or("");
   }
-  EXPECT_EQ(ures.responses[4].errorCode, 0) << ures.responses[4].errorMessage.value_or("");
+  auto defaults = alter({2, "alter", {{"compression.type", 0, std::string("producer")},
+                                      {"message.timestamp.type", 0, std::string("CreateTime")},
+                                      {"min.insync.replicas", 0, std::string("1")},
+                                      {"message.downconversion.enable", 0, std::string("true")}}});
+  EXPECT_EQ(defaults.errorCode, 0) << defaults.errorMessage.value_or("");
   EXPECT_EQ(topic_configs(c, "alter")["compression.type"], "producer");
   ASSERT_EQ(create(c, {"lz4-topic", 1, 1, {}, {{"compression.type", std::string("lz4")}}}).errorCode, 40);
 
-  // AlterConfigs replaces the whole set; validateOnly changes nothing.
+  // AlterConfigs replaces the whole set; validateOnly changes nothing. A key given twice
+  // takes its last value, as in Kafka.
   msg::AlterConfigsRequest whole;
-  whole.resources.push_back({2, "alter", {{"segment.ms", std::string("3600000")}}});
+  whole.resources.push_back({2, "alter", {{"segment.ms", std::string("60000")}, {"segment.ms", std::string("3600000")}}});
   whole.validateOnly = true;
   EXPECT_EQ(call<msg::AlterConfigsResponse>(c, 33, 2, whole, true).responses.at(0).errorCode, 0);
   EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576");
@@ -184,6 +205,16 @@ TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
   now = topic_configs(c, "alter");
   EXPECT_EQ(now["segment.ms"], "3600000");
   EXPECT_EQ(now["retention.bytes"], "-1") << "not named: back to the default";
+
+  // The broker's own topic is refused, and validateOnly says so too rather than yes.
+  msg::AlterConfigsRequest internal;
+  internal.resources.push_back({2, "__consumer_offsets", {{"retention.ms", std::string("1000")}}});
+  for (bool validate_only : {true, false}) {
+    internal.validateOnly = validate_only;
+    auto answer = call<msg::AlterConfigsResponse>(c, 33, 2, internal, true).responses.at(0);
+    EXPECT_EQ(answer.errorCode, 42) << "validateOnly " << validate_only;
+    EXPECT_NE(answer.errorMessage.value_or("").find("internal"), std::string::npos);
+  }
 }
 
 // max.message.bytes bounds a topic's batches (MESSAGE_TOO_LARGE above it), for Kafka and

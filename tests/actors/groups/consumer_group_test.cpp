@@ -77,6 +77,32 @@ class ConsumerGroup : public ::testing::Test {
     return ids;
   }
 
+  // A leader (client "a": member ids start with the client id, so it is elected) and a
+  // follower with instance id "worker-1" join an empty group, which completes its first
+  // rebalance. Returns the leader's and the follower's member ids; the requests are kept in
+  // `leader_join` and `static_join` for the test to send again.
+  std::pair<std::string, std::string> leader_and_static_follower() {
+    leader_join = request();
+    leader_join.require_known_member = false;
+    leader_join.client_id = "a";
+    static_join = leader_join;
+    static_join.client_id = "z";
+    static_join.instance_id = "worker-1";
+    consumer_group::deliveries out;
+    group_.join(leader_join, ticket_++, now_, out);
+    group_.join(static_join, ticket_++, now_, out);
+    now_ += 200ms;
+    group_.tick(now_, out);
+    EXPECT_EQ(out.joins.size(), 2u);
+    const auto lead = group_.leader();
+    EXPECT_EQ(lead.substr(0, 2), "a-");
+    std::string follower;
+    for (const auto& j : out.joins)
+      if (j.result.member_id != lead) follower = j.result.member_id;
+    return {lead, follower};
+  }
+
+  join_group_request leader_join, static_join;
   consumer_group group_;
   consumer_group::time_point now_ = consumer_group::clock::now();
   std::uint64_t ticket_ = 1;
@@ -232,22 +258,8 @@ TEST_F(ConsumerGroup, ProtocolSelectionPrefersWhatMembersListFirst) {
 
 TEST_F(ConsumerGroup, AStaticMemberComingBackKeepsItsAssignmentWithoutARebalance) {
   consumer_group::deliveries out;
-  auto leader = request();
-  leader.require_known_member = false;
-  leader.client_id = "a";  // member ids start with the client id: "a-..." is elected leader
-  auto follower = leader;
-  follower.client_id = "z";
-  follower.instance_id = "worker-1";
-  group_.join(leader, ticket_++, now_, out);
-  group_.join(follower, ticket_++, now_, out);
-  now_ += 200ms;
-  group_.tick(now_, out);
-  ASSERT_EQ(out.joins.size(), 2u);
-  const auto lead = group_.leader();
-  ASSERT_EQ(lead.substr(0, 2), "a-");
-  std::string old_id;
-  for (const auto& j : out.joins)
-    if (j.result.member_id != lead) old_id = j.result.member_id;
+  const auto [lead, old_id] = leader_and_static_follower();
+  const auto follower = static_join;
   sync_group_request s{lead, std::nullopt, 1, std::nullopt, std::nullopt, {{old_id, "p0,p1"}}};
   group_.sync(s, ticket_++, now_, out);
   ASSERT_EQ(group_.current_state(), state::stable);
@@ -289,22 +301,9 @@ TEST_F(ConsumerGroup, AJoinDuringCompletingRebalanceCancelsPendingSyncs) {
 // return without another rebalance (Kafka removes only dynamic members that did not rejoin).
 TEST_F(ConsumerGroup, AStaticMemberAwayDuringARebalanceKeepsItsPlace) {
   consumer_group::deliveries out;
-  auto leader = request();
-  leader.require_known_member = false;
-  leader.client_id = "a";  // "a-..." sorts first and is elected leader
-  auto follower = leader;
-  follower.client_id = "z";
-  follower.instance_id = "worker-1";
-  group_.join(leader, ticket_++, now_, out);
-  group_.join(follower, ticket_++, now_, out);
-  now_ += 200ms;
-  group_.tick(now_, out);
-  ASSERT_EQ(out.joins.size(), 2u);
-  const auto lead = group_.leader();
-  std::string static_id;
-  for (const auto& j : out.joins)
-    if (j.result.member_id != lead) static_id = j.result.member_id;
-  out = {};
+  const auto [lead, static_id] = leader_and_static_follower();
+  const auto leader = leader_join;
+  const auto follower = static_join;
   EXPECT_FALSE((group_.sync({lead, std::nullopt, 1, std::nullopt, std::nullopt, {{static_id, "p0"}}},
                            ticket_++, now_, out)));
   EXPECT_TRUE((group_.sync({static_id, std::string("worker-1"), 1, std::nullopt, std::nullopt, {}},
@@ -578,6 +577,68 @@ TEST_F(ConsumerGroup, AStaticLeaderComingBackKeepsItsAssignmentWithoutARebalance
                         ticket_++, now_, out);
   ASSERT_TRUE(sr);
   EXPECT_EQ(sr->assignment, "p0");
+}
+
+// A restarted Java consumer joins with other metadata than before (no owned partitions,
+// generation -1): as Kafka, that costs no rebalance while the protocol the group would select
+// stays the same; a static member whose protocols change the selection starts one.
+TEST_F(ConsumerGroup, AStaticMemberWithNewMetadataRebalancesOnlyWhenTheSelectionChanges) {
+  consumer_group::deliveries out;
+  const auto [lead, old_id] = leader_and_static_follower();
+  const auto worker = static_join;
+  group_.sync({lead, std::nullopt, 1, std::nullopt, std::nullopt, {{old_id, "p0"}}}, ticket_++, now_, out);
+  ASSERT_EQ(group_.current_state(), state::stable);
+
+  // Same protocol names, other metadata bytes: no rebalance, and the new metadata is kept.
+  auto restarted = worker;
+  for (auto& p : restarted.protocols) p.metadata = "after-restart-" + p.name;
+  auto r = group_.join(restarted, ticket_++, now_, out);
+  ASSERT_TRUE(r) << "answered at once";
+  EXPECT_EQ(r->error, errc::ok);
+  EXPECT_EQ(r->generation, 1) << "no rebalance";
+  EXPECT_EQ(group_.current_state(), state::stable);
+  bool kept = false;
+  for (const auto& m : group_.describe().members)
+    if (m.member_id == r->member_id) kept = m.metadata == "after-restart-range";
+  EXPECT_TRUE(kept) << "the member's new metadata replaces the old";
+  auto sr = group_.sync({r->member_id, std::string("worker-1"), 1, std::nullopt, std::nullopt, {}},
+                        ticket_++, now_, out);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->assignment, "p0");
+
+  // Back with roundrobin only: range is no longer supported by every member, so the group
+  // would select roundrobin, and it rebalances.
+  auto only_rr = worker;
+  only_rr.protocols = {{"roundrobin", "meta-roundrobin"}};
+  out = {};
+  auto again = group_.join(only_rr, ticket_++, now_, out);
+  EXPECT_FALSE(again) << "parked: the group rebalances";
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+}
+
+// An instance id the group does not know is an unknown member, even with a member id it
+// knows (Kafka checks the instance id first).
+TEST_F(ConsumerGroup, AnUnknownInstanceIdIsAnUnknownMember) {
+  auto ids = stable_group(1);
+  EXPECT_EQ(group_.heartbeat({ids[0], std::nullopt, group_.generation()}, now_), errc::ok);
+  EXPECT_EQ(group_.heartbeat({ids[0], std::string("never-joined"), group_.generation()}, now_),
+            errc::unknown_member);
+}
+
+// The first rebalance ends with its delay even while an id handed out with MEMBER_ID_REQUIRED
+// has not been used, as Kafka's initial join does: a client that died between its two joins
+// does not hold the group back for its session timeout. It joins later as a newcomer.
+TEST_F(ConsumerGroup, TheFirstRebalanceDoesNotWaitForIdsHandedOutButNotUsed) {
+  const auto first = first_join();
+  consumer_group::deliveries out;
+  join_parked(first, out);
+  const auto gone = first_join();  // its holder never comes back
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 1u) << "completed at the end of the initial delay";
+  EXPECT_EQ(out.joins[0].result.member_id, first);
+  EXPECT_EQ(group_.current_state(), state::completing_rebalance);
+  EXPECT_FALSE(gone.empty());
 }
 
 // The coordinator's description keeps the members' metadata and assignments during a

@@ -4,6 +4,8 @@
 // protocol.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tests/actors/broker_fixture.hpp"
 #include "process.hpp"
 #include "raw_kafka.hpp"
@@ -401,4 +403,69 @@ TEST(KafkaGroups, AGroupWithoutMembersLosesItsOffsetsAfterRetentionAndOneWithAMe
                 .errorCode,
             0)
       << "the member is still there";
+}
+
+// All of a group's offsets (topics null) list each topic once with all its partitions, however
+// the store returns them: redis gives a hash's fields in the order they were first written
+// (here orders/0, audit/0, orders/1), which once made "orders" appear twice, each time with
+// only some of its partitions (kafkajs's fetchOffsets reads that list as it is).
+TEST(KafkaGroups, AllOffsetsOfAGroupListEachTopicOnceOnRedis) {
+  broker_fixture f{true};
+  auto native = f.connect();
+  must(native.create_topic("orders", 2));
+  must(native.create_topic("audit", 1));
+  raw_kafka c{f.server->kafka_port()};
+  auto commit = [&](const std::string& topic, std::int32_t partition, std::int64_t offset) {
+    msg::OffsetCommitRequest req;
+    req.groupId = "reader";
+    req.generationIdOrMemberEpoch = -1;  // a consumer outside any group's membership
+    req.topics.push_back({topic, {{partition, offset, -1, -1, std::string("")}}});
+    auto res = call<msg::OffsetCommitResponse>(c, 8, 8, req, true);
+    ASSERT_EQ(res.topics.at(0).partitions.at(0).errorCode, 0) << topic << "/" << partition;
+  };
+  commit("orders", 0, 10);
+  commit("audit", 0, 20);
+  commit("orders", 1, 11);
+  msg::OffsetFetchRequest all;
+  all.groupId = "reader";
+  all.topics = std::nullopt;
+  auto v7 = call<msg::OffsetFetchResponse>(c, 9, 7, all, true);
+  ASSERT_EQ(v7.errorCode, 0);
+  std::map<std::string, std::map<std::int32_t, std::int64_t>> seen;
+  for (const auto& t : v7.topics) {
+    EXPECT_FALSE(seen.count(t.name)) << t.name << " listed twice";
+    for (const auto& p : t.partitions) seen[t.name][p.partitionIndex] = p.committedOffset;
+  }
+  EXPECT_EQ(seen, (std::map<std::string, std::map<std::int32_t, std::int64_t>>{
+                      {"audit", {{0, 20}}}, {"orders", {{0, 10}, {1, 11}}}}));
+  msg::OffsetFetchRequest v8req;
+  v8req.groups.push_back({"reader", std::nullopt, -1, std::nullopt});
+  auto v8 = call<msg::OffsetFetchResponse>(c, 9, 8, v8req, true);
+  ASSERT_EQ(v8.groups.size(), 1u);
+  EXPECT_EQ(v8.groups[0].topics.size(), 2u) << "each topic once (v8)";
+}
+
+// Commit metadata is bounded as Kafka bounds it (offset.metadata.max.bytes, 4096): a longer
+// one is refused for its partition alone with OFFSET_METADATA_TOO_LARGE and not stored.
+TEST(KafkaGroups, CommitMetadataOverTheLimitIsRefusedForItsPartitionAlone) {
+  broker_fixture f;
+  must(f.connect().create_topic("orders", 2));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetCommitRequest req;
+  req.groupId = "bounded";
+  req.generationIdOrMemberEpoch = -1;
+  req.topics.push_back({"orders",
+                        {{0, 7, -1, -1, std::string(4096, 'm')}, {1, 8, -1, -1, std::string(4097, 'm')}}});
+  auto res = call<msg::OffsetCommitResponse>(c, 8, 8, req, true);
+  ASSERT_EQ(res.topics.at(0).partitions.size(), 2u);
+  EXPECT_EQ(res.topics[0].partitions[0].errorCode, 0) << "at the limit";
+  EXPECT_EQ(res.topics[0].partitions[1].errorCode, 12) << "OFFSET_METADATA_TOO_LARGE";
+  msg::OffsetFetchRequest fetch;
+  fetch.groupId = "bounded";
+  fetch.topics = std::vector<msg::OffsetFetchRequest::OffsetFetchRequestTopic>{{"orders", {0, 1}}};
+  auto fetched = call<msg::OffsetFetchResponse>(c, 9, 7, fetch, true);
+  ASSERT_EQ(fetched.topics.at(0).partitions.size(), 2u);
+  EXPECT_EQ(fetched.topics[0].partitions[0].committedOffset, 7);
+  EXPECT_EQ(fetched.topics[0].partitions[0].metadata, std::string(4096, 'm'));
+  EXPECT_EQ(fetched.topics[0].partitions[1].committedOffset, -1) << "not stored";
 }

@@ -38,6 +38,8 @@ TEST(TopicConfigs, BadValuesAreRefusedNamingTheKeyAndTheReason) {
   // Values Portask could not honour are refused with what it does instead.
   EXPECT_NE(problem("compression.type", "zstd").find("only 'producer'"), std::string::npos);
   EXPECT_NE(problem("min.insync.replicas", "2").find("one copy"), std::string::npos);
+  EXPECT_NE(problem("message.downconversion.enable", "false").find("only 'true'"), std::string::npos);
+  EXPECT_EQ(topic_config_problem("message.downconversion.enable", "true"), std::nullopt);
   EXPECT_EQ(topic_config_problem("cleanup.policy", "compact, delete"), std::nullopt);
   EXPECT_EQ(topic_config_problem("retention.ms", "-1"), std::nullopt);
   EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "0.25"), std::nullopt);
