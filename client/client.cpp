@@ -1,4 +1,5 @@
 #include "client/client.hpp"
+#include "client/socket_connect.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -54,8 +55,10 @@ result<connection> connection::open(const options& o) {
   for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
     fd = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
     if (fd < 0) continue;
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+    if (connect_within(fd, ai->ai_addr, ai->ai_addrlen, o.timeout)) break;
+    const int failed = errno;
     ::close(fd);
+    errno = failed;
     fd = -1;
   }
   freeaddrinfo(res);
@@ -64,6 +67,10 @@ result<connection> connection::open(const options& o) {
                  "cannot connect to " + o.host + ":" + port + ": " + std::strerror(errno));
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A broker that stops reading holds a send no longer than a response is waited for.
+  const auto ms = o.timeout.count();
+  timeval send_limit{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
   connection c{fd, o};
   if (o.tls)
     if (auto failed = c.start_tls()) return *failed;

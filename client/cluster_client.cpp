@@ -392,7 +392,7 @@ result<bool> cluster_client::place(subscription& s) {
 
 result<std::uint32_t> cluster_client::subscribe(const std::string& topic, std::int32_t partition,
                                                 std::int64_t offset, std::uint32_t credit_bytes) {
-  subscription s{topic, partition, offset, credit_bytes, -2, 0};
+  subscription s{topic, partition, offset, credit_bytes, -2, 0, std::nullopt};
   auto made = follow<bool>([&] { return leader(topic, partition); }, [&](connection&) { return place(s); });
   if (!ok(made)) return error_of(made);
   subscriptions_[++last_subscription_] = std::move(s);
@@ -473,14 +473,26 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     // cannot be made any more (its topic was deleted) is reported and forgotten.
     bool homeless = false;
     for (auto it = subscriptions_.begin(); it != subscriptions_.end(); ++it) {
-      if (it->second.node != -2) continue;
-      auto placed = place(it->second);
-      if (ok(placed)) continue;
+      auto& s = it->second;
+      if (s.node != -2) continue;
+      auto placed = place(s);
+      if (ok(placed)) {
+        s.homeless_since.reset();
+        continue;
+      }
       auto f = error_of(placed);
-      if (f.retriable) {
+      const auto now = clock_type::now();
+      if (!s.homeless_since) s.homeless_since = now;
+      // Retried for as long as a request is waited for; then the caller hears of it (a
+      // broker gone for good would otherwise be waited for forever).
+      if (f.retriable && now - *s.homeless_since < opts_.timeout) {
         homeless = true;
         continue;
       }
+      if (f.retriable)
+        f.message = s.topic + "/" + std::to_string(s.partition) + ": no leader reachable for " +
+                    std::to_string(opts_.timeout.count()) + " ms: " + f.message;
+      f.retriable = false;
       f.subscription_id = it->first;
       subscriptions_.erase(it);
       return f;

@@ -84,7 +84,8 @@ class cluster_client {
   result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
   result<bool> unsubscribe(std::uint32_t subscription_id);
   /// The next delivery on any subscription, waiting up to `wait`; nullopt on timeout. A
-  /// subscription the broker ended for good (e.g. its topic was deleted) is reported as a
+  /// subscription the broker ended for good (e.g. its topic was deleted), or one that could
+  /// not be made again anywhere for options::timeout (no node reachable), is reported as a
   /// failure naming it (failure::subscription_id) and forgotten.
   result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
 
@@ -155,6 +156,8 @@ class cluster_client {
     std::uint32_t credit = 0;    ///< granted and not yet charged by a delivery
     std::int32_t node = -2;      ///< where it lives now (-2: nowhere; made again on next_delivery)
     std::uint32_t node_id = 0;   ///< its id on that node's connection
+    /// Since when it could not be made anywhere (while node is -2 and tries fail).
+    std::optional<std::chrono::steady_clock::time_point> homeless_since;
   };
   /// Makes `s` on its partition's current leader.
   result<bool> place(subscription& s);

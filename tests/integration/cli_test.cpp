@@ -4,6 +4,11 @@
 // keys landing on the partitions librdkafka's murmur2_random partitioner picks (kcat).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <map>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -78,7 +83,9 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
                         bad{"--port 1 frobnicate", "unknown command 'frobnicate'"},
                         bad{"--timeout 0 topics list", "--timeout"},
                         bad{"--tls-key-file k.pem topics list", "--tls-key-file needs --tls-cert-file"},
-                        bad{"consume t --group g -p 1", "excludes"}}) {
+                        bad{"consume t --group g -p 1", "excludes"},
+                        bad{"consume t --idle-timeout 100", "--idle-timeout requires --follow"},
+                        bad{"produce t -p -5 v", "--partition -5"}}) {
     auto [rc, out] = cli(b.args);
     EXPECT_EQ(rc, 2) << b.args << "\n" << out;
     EXPECT_NE(out.find(b.says), std::string::npos) << b.args << "\n" << out;
@@ -253,6 +260,68 @@ TEST_F(Cli, AFollowingGroupMemberReceivesNewMessages) {
   EXPECT_EQ(n, 6) << out;
   // Everything it printed was committed.
   EXPECT_EQ(json_lines("groups describe watchers --format json")[0]["lag"], 0);
+}
+
+// What scripts rely on: a --follow that ends after a quiet spell (exit 0); a reader that goes
+// away (`| head`) ends the consumer, which says so (exit 1) instead of reading on forever; a
+// group on a topic that does not exist is an error, not an empty success; -Z sends empty
+// lines as null values (tombstones).
+TEST_F(Cli, ScriptsGetBoundedFollowsClosedOutputAndTombstones) {
+  ASSERT_EQ(cli("topics create quiet --partitions 2").first, 0);
+  ASSERT_EQ(cli("produce quiet a b c").first, 0);
+  auto [rc, out] = run_shell("timeout 60 " + std::string(PORTASK_CLI_BINARY) + " --port " +
+                             std::to_string(server.port()) + " consume quiet --follow --idle-timeout 3000 --format '%s\\n' 2>&1 | sort | tr '\\n' ' '");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "a b c ") << "everything, then a clean end";
+  // The reader takes one line and leaves; the consumer, following, notices and stops.
+  const std::string status = dir.path() + "/status", err = dir.path() + "/head.err";
+  std::tie(rc, out) = run_shell("( timeout 60 " + std::string(PORTASK_CLI_BINARY) + " --port " +
+                                std::to_string(server.port()) + " consume quiet --follow --format '%s\\n' 2>" + err +
+                                "; echo \"status $?\" > " + status + " ) | head -1 >/dev/null; cat " + status + " " + err);
+  EXPECT_NE(out.find("status 1"), std::string::npos) << "not 124 (timeout) nor 0: " << out;
+  EXPECT_NE(out.find("standard output"), std::string::npos) << out;
+  std::tie(rc, out) = cli("consume no-such-topic --group g");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("no-such-topic"), std::string::npos) << out;
+  // -Z: the empty line is a null value, the others stay as they are.
+  ASSERT_EQ(cli_stdin("k1:v1\\nk1:\\nk2:\\n", "produce quiet -K: -Z").first, 0);
+  std::map<std::string, json> last_by_key;
+  for (const auto& line : json_lines("consume quiet --format json"))
+    if (line["key"].is_string()) last_by_key[line["key"]] = line["value"];
+  ASSERT_EQ(last_by_key.size(), 2u);
+  EXPECT_TRUE(last_by_key["k1"].is_null()) << last_by_key["k1"];
+  EXPECT_TRUE(last_by_key["k2"].is_null()) << last_by_key["k2"];
+  ASSERT_EQ(cli_stdin("k3:\\n", "produce quiet -K:").first, 0);
+  for (const auto& line : json_lines("consume quiet --format json")) {
+    if (line["key"] == "k3") {
+      EXPECT_EQ(line["value"], "") << "without -Z an empty line is an empty value";
+    }
+  }
+}
+
+// A broker that never answers the connection (its accept queue is full, so the system drops
+// the SYNs, as a host that drops packets does): --timeout bounds the connect, where a
+// blocking connect() would wait for the system's SYN retries (about two minutes).
+TEST_F(Cli, AConnectThatIsNeverAnsweredGivesUpAtTheTimeout) {
+  const loopback_listener listener{0};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(listener.port);
+  const socklen_t len = sizeof addr;
+  // Never accepted: these fill the queue, and the next SYNs are dropped.
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
+    fillers.push_back(fd);
+  }
+  auto [rc, out] = run_shell("timeout 60 " + std::string(PORTASK_CLI_BINARY) + " --timeout 500 --port " +
+                             std::to_string(listener.port) + " topics list 2>&1");
+  EXPECT_EQ(rc, 1) << "exit 1, not 124 (killed by timeout): " << out;
+  EXPECT_NE(out.find("cannot connect"), std::string::npos) << out;
+  for (int fd : fillers) ::close(fd);
 }
 
 TEST_F(Cli, TopicsAdministrationWithTablesAndJson) {

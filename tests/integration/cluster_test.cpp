@@ -297,6 +297,13 @@ TEST_F(Cluster, APartitionsRequestsToAnotherNodeNameItsCurrentLeader) {
     EXPECT_EQ(listed.errorCode, want) << "ListOffsets at epoch " << theirs;
     if (want == 0) {
       EXPECT_EQ(listed.leaderEpoch, epoch);
+      // The batches read are served under the same epoch, so a consumer's position and the
+      // offsets it commits carry the epoch Metadata and ListOffsets name.
+      const auto read = call<msg::FetchResponse>(l, 1, 12, at, true).responses.at(0).partitions.at(0);
+      ASSERT_TRUE(read.records);
+      const auto batches = kafka::decode_record_batches(read.records->flat());
+      ASSERT_TRUE(batches && !batches->empty());
+      for (const auto& b : *batches) EXPECT_EQ(b.partition_leader_epoch, epoch);
     }
     // As in Kafka, the leader checks the epoch before the offset (a fetch past the log end
     // at a wrong epoch hears of the epoch), and a node holding no replica says

@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "server_process.hpp"
@@ -46,19 +47,14 @@ TEST(ServerConfig, AnUnknownLogLevelIsRefusedRatherThanSilencingTheLog) {
 }
 
 TEST(ServerConfig, APortInUseIsNamedAsTheReasonItCannotStart) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  const auto taken = std::to_string(ntohs(a.sin_port));
-  auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) + " --port " + taken +
-                             " --kafka-port 0 --http-port 0 2>&1");
-  ::close(fd);
+  std::string taken, out;
+  int rc = 0;
+  {
+    const loopback_listener held;
+    taken = std::to_string(held.port);
+    std::tie(rc, out) = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) + " --port " + taken +
+                                  " --kafka-port 0 --http-port 0 2>&1");
+  }
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("native listener: cannot listen on 127.0.0.1:" + taken), std::string::npos) << out;
   EXPECT_NE(out.find("cannot start: Address already in use"), std::string::npos) << out;

@@ -104,6 +104,21 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+loopback_listener::loopback_listener(int backlog) : fd(socket(AF_INET, SOCK_STREAM, 0)) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, backlog) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot listen on a loopback port");
+  }
+  port = ntohs(addr.sin_port);
+}
+
+loopback_listener::~loopback_listener() { close(fd); }
+
 bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!ready()) {

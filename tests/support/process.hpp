@@ -33,6 +33,18 @@ class child_process {
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound and released by the kernel).
 std::uint16_t free_port();
 
+/// A socket listening on 127.0.0.1 at a port the system picked, closed with the object. It
+/// accepts nothing: a test holds the port taken, or lets connections fill its accept queue
+/// (`backlog`), after which the system drops new SYNs.
+struct loopback_listener {
+  explicit loopback_listener(int backlog = 1);
+  ~loopback_listener();
+  loopback_listener(const loopback_listener&) = delete;
+  loopback_listener& operator=(const loopback_listener&) = delete;
+  int fd = -1;
+  std::uint16_t port = 0;
+};
+
 /// Polls `ready` every 10 ms until it returns true or `limit` passes. For waiting on an
 /// external process becoming ready, where no event can be subscribed to.
 bool wait_until(const std::function<bool()>& ready,

@@ -14,27 +14,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "client/socket_connect.hpp"
 #include "protocol/base64.hpp"
 #include "tools/cli/cli.hpp"
 
 namespace portask::cli {
 namespace {
-
-// connect() bounded by --timeout (a host that drops packets would otherwise hold the
-// command for the operating system's minutes); the socket is left blocking.
-bool connect_within(int fd, const sockaddr* address, socklen_t length, std::uint32_t timeout_ms) {
-  const int flags = fcntl(fd, F_GETFL, 0);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return false;
-  bool connected = connect(fd, address, length) == 0;
-  if (!connected && errno == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    int error = 0;
-    socklen_t size = sizeof error;
-    connected = poll(&p, 1, static_cast<int>(std::min<std::uint32_t>(timeout_ms, INT_MAX))) == 1 &&
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0;
-  }
-  return connected && fcntl(fd, F_SETFL, flags) == 0;
-}
 
 // GET `path` from the broker's HTTP port; the response body, or a runtime_error. With
 // --user it sends HTTP Basic credentials (the password as for the native listener), which
@@ -54,7 +39,7 @@ std::string http_get(const common_options& o, const std::string& path) {
   int fd = -1;
   for (auto* a = found; a && fd < 0; a = a->ai_next) {
     fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd >= 0 && !connect_within(fd, a->ai_addr, a->ai_addrlen, o.timeout_ms)) {
+    if (fd >= 0 && !client::connect_within(fd, a->ai_addr, a->ai_addrlen, std::chrono::milliseconds(o.timeout_ms))) {
       close(fd);
       fd = -1;
     }

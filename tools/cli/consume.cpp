@@ -4,13 +4,20 @@
 // With --group it is a member of that consumer group: the broker assigns its partitions, each
 // starts at the group's committed offset (else at --from), and what it printed is committed
 // (up to the last message printed when -n stops it inside a batch), so the next run resumes
-// where this one stopped.
+// where this one stopped; a commit that failed and was not made good fails the command.
+// --idle-timeout ends a --follow after a quiet spell. Output that cannot be written (a reader
+// that went away: `| head`) ends the command with exit 1.
 // In a cluster every partition is read from its leader and the group's requests go to its
 // coordinator, following them when they move (client/cluster_client.hpp).
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <thread>
+#include <chrono>
 #include <iostream>
 #include <map>
+#include <set>
+#include <thread>
 #include <utility>
 
 #include "tools/cli/cli.hpp"
@@ -31,6 +38,7 @@ struct consume_options {
   std::string from = "earliest";
   bool follow = false;
   std::uint64_t max = 0;
+  std::uint32_t idle_timeout_ms = 0;  ///< with follow: stop after this long without a message
   std::string group;
   std::string format = "text";
 };
@@ -53,10 +61,21 @@ class consumer {
       consume(chosen_partitions());
       return 0;
     }
+    // A misspelt topic would get an empty assignment: nothing printed, nothing said.
+    check(check(c_.any(), "connect")->describe_topic(q_.topic), "describe " + q_.topic);
     // A group member: wait for the first assignment, then consume it until it changes.
     auto a = join();
-    while (take(*a)) a = std::exchange(next_assignment_, std::nullopt);
+    try {
+      while (take(*a)) a = std::exchange(next_assignment_, std::nullopt);
+    } catch (...) {
+      // Leaving lets the group rebalance now rather than after the session timeout.
+      if (member_connection_ && member_connection_->usable()) (void)member_connection_->leave_group(member_.id);
+      throw;
+    }
     check(member_connection_->leave_group(member_.id), "leave group " + q_.group);
+    if (!uncommitted_.empty())
+      throw runtime_error("group " + q_.group + ": the last commit of " + std::to_string(uncommitted_.size()) +
+                          " partition(s) failed (above); the next run reads again what was printed since");
     return 0;
   }
 
@@ -94,6 +113,8 @@ class consumer {
 
   // Applies an assignment and consumes it; true when a newer one arrived (next_assignment_).
   bool take(const native::group_assignment& a) {
+    // What the previous assignment left uncommitted is its next owner's to read again.
+    uncommitted_.clear();
     member_.member_id = a.member_id;
     member_.generation = a.generation;
     std::vector<std::int32_t> mine;
@@ -140,21 +161,41 @@ class consumer {
       if (m.offset < from || m.offset >= end) continue;
       m.partition = f.partition;
       std::cout << format_.render(q_.topic, m);
+      last_printed_ = std::chrono::steady_clock::now();
       if (q_.max && ++printed_ >= q_.max) {
-        std::cout.flush();
+        flush_output();
         return {m.offset + 1, true};
       }
     }
-    std::cout.flush();
+    flush_output();
     return {f.next_offset, false};
+  }
+
+  // Nothing is committed for messages that could not be written.
+  static void flush_output() {
+    std::cout.flush();
+    if (!std::cout || output_gone()) throw runtime_error("cannot write to standard output (its reader went away, or it is full)");
+  }
+
+  // A pipe whose reader left reports an error on its write end: a following consumer notices
+  // while nothing arrives to be written, instead of waiting on for ever (`... | head -5`).
+  static bool output_gone() {
+    pollfd p{STDOUT_FILENO, 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
   }
 
   void commit(std::int32_t partition, std::int64_t next) {
     if (q_.group.empty()) return;
     auto r = c_.commit(q_.group, q_.topic, partition, next, {}, member_.member_id,
                        member_.generation);
-    // A rebalance moved the partition: the next assignment says where to go on.
-    if (!client::ok(r)) std::cerr << "portask-cli: commit: " << client::error_of(r).message << "\n";
+    // A rebalance moved the partition: the next assignment says where to go on. A failure
+    // that no later commit of the partition makes good fails the command (run()).
+    if (client::ok(r)) {
+      uncommitted_.erase(partition);
+      return;
+    }
+    uncommitted_.insert(partition);
+    std::cerr << "portask-cli: commit: " << client::error_of(r).message << "\n";
   }
 
   // Consumes `partitions`; true when a new group assignment interrupted it.
@@ -179,7 +220,9 @@ class consumer {
     std::map<std::uint32_t, std::int32_t> subscriptions;
     for (const auto& [p, offset] : next)
       subscriptions[check(c_.subscribe(q_.topic, p, offset, credit), "subscribe")] = p;
+    last_printed_ = std::chrono::steady_clock::now();  // --idle-timeout counts from here
     for (;;) {
+      if (output_gone()) flush_output();
       if (!q_.group.empty()) {
         auto a = member_connection_->next_assignment(std::chrono::milliseconds(0));
         const bool lost = !client::ok(a);  // the coordinator moved or went away: join again
@@ -191,6 +234,9 @@ class consumer {
           return true;
         }
       }
+      if (q_.idle_timeout_ms > 0 &&
+          std::chrono::steady_clock::now() - last_printed_ >= std::chrono::milliseconds(q_.idle_timeout_ms))
+        return false;
       auto d = check(c_.next_delivery(std::chrono::milliseconds(500)), "subscription");
       if (!d || !subscriptions.contains(d->subscription_id)) continue;  // an ended one's
       const auto p = d->data.partition;
@@ -212,6 +258,10 @@ class consumer {
   membership member_;
   std::optional<native::group_assignment> next_assignment_;  ///< arrived while consuming
   std::uint64_t printed_ = 0;
+  /// When a message was last printed (or the subscriptions were made): --idle-timeout counts
+  /// from it.
+  std::chrono::steady_clock::time_point last_printed_ = std::chrono::steady_clock::now();
+  std::set<std::int32_t> uncommitted_;  ///< partitions whose last commit failed
 };
 
 int consume(const common_options& o, const consume_options& q) {
@@ -242,7 +292,10 @@ void add_consume_command(CLI::App& app, const common_options& o) {
   cmd->add_option("--from", q->from,
                   "earliest, latest, committed, <offset>, -N (N before the end), "
                   "@<timestamp ms>; with --group only where nothing is committed");
-  cmd->add_flag("-f,--follow", q->follow, "keep waiting for new messages");
+  auto* follow = cmd->add_flag("-f,--follow", q->follow, "keep waiting for new messages");
+  cmd->add_option("--idle-timeout", q->idle_timeout_ms,
+                  "with --follow: stop (exit 0) once no message came for this many ms (0: never)")
+      ->needs(follow);
   cmd->add_option("-n,--max", q->max, "stop after this many messages (0: no limit)");
   auto* group = cmd->add_option("-g,--group", q->group,
                                 "consume as a member of this group: assigned partitions, committed offsets");

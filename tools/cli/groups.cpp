@@ -34,7 +34,7 @@ void list(const common_options& o, const group_options& g) {
                      {"state", s.state},
                      {"protocol_type", s.protocol_type},
                      {"members", s.members}});
-    std::cout << out.dump() << '\n';
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> rows{{"GROUP", "STATE", "TYPE", "MEMBERS"}};
@@ -77,9 +77,13 @@ void describe(const common_options& o, const group_options& g) {
       r.member = m.member_id;
     }
   for (auto& [key, r] : rows) {
-    // A deleted topic's offsets stay committed: their lag is unknown, not an error.
+    // A deleted topic's offsets stay committed: their lag is unknown, not an error. Any other
+    // failure is one: a total lag that leaves partitions out would under-report the backlog.
     auto b = c.list_offsets(r.topic, r.partition);
-    if (!client::ok(b)) continue;
+    if (!client::ok(b) && (client::error_of(b).code == errc::unknown_topic ||
+                           client::error_of(b).code == errc::unknown_partition))
+      continue;
+    check(b, "offsets of " + r.topic + "/" + std::to_string(r.partition));
     r.log_start = std::get<0>(b).log_start;
     r.high_watermark = std::get<0>(b).high_watermark;
   }
@@ -113,7 +117,7 @@ void describe(const common_options& o, const group_options& g) {
       row["member"] = r.member.empty() ? nlohmann::json() : nlohmann::json(r.member);
       out["partitions"].push_back(std::move(row));
     }
-    std::cout << out.dump() << '\n';
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return;
   }
   std::cout << "group " << d.summary.group << ": " << d.summary.state << ", "

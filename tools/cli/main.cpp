@@ -7,6 +7,7 @@
 //   portask-cli groups describe billing             (members, offsets, lag)
 // Exit codes: 0 done, 1 runtime error (unreachable broker, refused request), 2 usage error.
 #include <csignal>
+#include <exception>
 #include <iostream>
 #include <string_view>
 
@@ -93,6 +94,9 @@ int main(int argc, char** argv) {
     std::cerr << "portask-cli: " << e.what() << "\n";
     return 2;
   } catch (const runtime_error& e) {
+    std::cerr << "portask-cli: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {  // anything else is a failure to report, not an abort
     std::cerr << "portask-cli: " << e.what() << "\n";
     return 1;
   }

@@ -1,4 +1,5 @@
-// portask-cli produce: values from arguments or stdin lines. A keyed message goes to the
+// portask-cli produce: values from arguments or stdin lines (one message per line, the line
+// without its newline; an empty line is an empty value, or a null one with -Z). A keyed message goes to the
 // partition Kafka's default partitioner picks for its key (murmur2), so the CLI, the Java
 // client and librdkafka put a key on the same partition; unkeyed batches are spread over the
 // partitions. Up to 16 batches are in flight; in a cluster each goes to its partition's leader
@@ -24,6 +25,7 @@ struct produce_options {
   std::string key_delimiter;
   std::vector<std::string> headers;
   std::vector<std::string> values;
+  bool empty_as_null = false;  ///< an empty value is sent as null (a tombstone)
   std::string codec = "binary";
   std::string compression = "none";
   std::size_t batch = 500;
@@ -38,12 +40,12 @@ class producer {
     }
   }
 
-  void add(std::optional<std::string> key, std::string value) {
+  void add(std::optional<std::string> key, std::optional<std::string> value) {
     std::int32_t partition = p_.partition;
     if (partition < 0 && key) partition = protocol::partition_for_key(*key, partitions());
     protocol::message m;
     m.key = std::move(key);
-    bytes_ += value.size();
+    if (value) bytes_ += value->size();
     m.value = std::move(value);
     m.headers = headers_;
     auto& batch = pending_[partition];
@@ -107,6 +109,7 @@ int produce(const common_options& o, const produce_options& p) {
     throw usage_error("unknown compression '" + p.compression +
                       "' (none, gzip, snappy, lz4, zstd)");
   if (p.batch == 0) throw usage_error("--batch must be at least 1");
+  if (p.partition < -1) throw usage_error("--partition " + std::to_string(p.partition) + ": a partition is 0 or more (-1: by key)");
   producer out(open_cluster(o, {*codec, *compression}), p);
   const bool from_stdin = p.values.empty();
   const bool progress = from_stdin && isatty(STDERR_FILENO);
@@ -122,7 +125,9 @@ int produce(const common_options& o, const produce_options& p) {
         line.erase(0, at + p.key_delimiter.size());
       }
     }
-    out.add(std::move(key), std::move(line));
+    std::optional<std::string> value;
+    if (!(p.empty_as_null && line.empty())) value = std::move(line);
+    out.add(std::move(key), std::move(value));
     if (progress && clock_type::now() - last_report > std::chrono::seconds(1)) {
       last_report = clock_type::now();
       const double secs = std::chrono::duration<double>(last_report - start).count();
@@ -151,12 +156,15 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   cmd->add_option("topic", p->topic, "topic")->required();
   cmd->add_option("values", p->values, "values (default: one per stdin line)");
   cmd->add_option("-p,--partition", p->partition,
-                  "partition (-1: by key with Kafka's partitioner, else the broker spreads)");
+                  "partition (-1: by key with Kafka's partitioner, else spread over the partitions)");
   cmd->add_option("-k,--key", p->key, "key for every message");
   cmd->add_option("-K,--key-delimiter", p->key_delimiter,
                   "split each line at this delimiter into key and value (as kcat -K)");
   cmd->add_option("-H,--header", p->headers, "header key=value (repeatable)")
       ->allow_extra_args(false);
+  cmd->add_flag("-Z,--empty-as-null", p->empty_as_null,
+                "send an empty value as null: a tombstone, which deletes its key from a compacted topic "
+                "(as kcat -Z); without it an empty line is an empty value");
   cmd->add_option("--codec", p->codec, "binary, json, cbor, msgpack");
   cmd->add_option("--compression", p->compression, "none, gzip, snappy, lz4, zstd");
   cmd->add_option("--batch", p->batch, "messages per batch");

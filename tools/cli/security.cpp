@@ -42,7 +42,7 @@ void list_users(const common_options& o, const user_options& u) {
     auto out = nlohmann::json::array();
     for (const auto& x : creds)
       out.push_back({{"user", x.user}, {"mechanism", x.mechanism}, {"iterations", x.iterations}});
-    std::cout << out.dump() << '\n';
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> rows{{"USER", "MECHANISM", "ITERATIONS"}};
@@ -95,7 +95,7 @@ void print_acls(const std::vector<native::acl_entry>& entries, listing format) {
                      {"host", e.host},
                      {"operation", name(e.operation, sec::acl_operation{})},
                      {"permission", name(e.permission, sec::acl_permission{})}});
-    std::cout << out.dump() << '\n';
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> rows{{"PRINCIPAL", "HOST", "PERMISSION", "OPERATION", "RESOURCE", "NAME", "PATTERN"}};
@@ -107,7 +107,8 @@ void print_acls(const std::vector<native::acl_entry>& entries, listing format) {
 
 void add_acl_options(CLI::App* cmd, acl_options& a, bool filter) {
   cmd->add_option("--principal", a.principal, "User:NAME (User:* for everyone)");
-  cmd->add_option("--host", a.host, filter ? "client address" : "client address (default: * any)");
+  // Not --host, which names the broker to talk to (a global flag, also taken after the command).
+  cmd->add_option("--acl-host", a.host, filter ? "the binding's client address" : "the binding's client address (default: * any)");
   cmd->add_option("--operation", a.operation,
                   "all, read, write, create, delete, alter, describe, cluster_action, describe_configs, "
                   "alter_configs, idempotent_write");

@@ -36,6 +36,8 @@ struct fetch_state {
   msg::FetchResponse response;
   /// Each partition's read, kept until the answer is built in request order.
   std::vector<std::vector<std::optional<fetch_result>>> results;
+  /// The leader epoch each partition's batches are served under (its lease's when it was read).
+  std::vector<std::vector<std::int32_t>> epochs;
   std::size_t pending = 0;
   bool answered = false;
   /// What the reads so far hold, counted as they will be sent where the tail keeps the
@@ -104,17 +106,18 @@ void append_read(std::optional<fetch_result>& into, fetch_result&& more) {
 // or nullopt when the stored frame fails its check (or does not decode).
 std::optional<std::size_t> encode_stored(const broker_context& ctx,
                                          const storage::stored_batch& b, std::int16_t version,
-                                         protocol::buffer& bytes) {
+                                         std::int32_t leader_epoch, protocol::buffer& bytes) {
   auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
   if (!frame) {
     logging::kafka().error("kafka fetch: stored frame at offset {} failed its check", b.base_offset);
     return std::nullopt;
   }
-  // Batches do not record the lease epoch they were written under: 0 is the oldest, and
-  // OffsetForLeaderEpoch ends every epoch at the log end (the log is never truncated). The
-  // producer's header as it sent it: consumers and tools see who wrote the batch.
+  // Batches do not record the lease epoch they were written under: they are served under the
+  // current one, which Metadata and ListOffsets report too, and OffsetForLeaderEpoch ends
+  // every epoch at the log end (the log is never truncated). The producer's header as it sent
+  // it: consumers and tools see who wrote the batch.
   protocol::kafka::record_batch header;
-  header.partition_leader_epoch = 0;
+  header.partition_leader_epoch = leader_epoch;
   if (b.producer.present()) {
     header.producer_id = b.producer.id;
     header.producer_epoch = b.producer.epoch;
@@ -150,7 +153,7 @@ std::optional<std::size_t> encode_stored(const broker_context& ctx,
 // `served` adds up the messages and stored bytes that go into the answer (messages_out).
 std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_result& res,
                  std::size_t max_bytes, bool first_may_exceed, std::int16_t version,
-                 served_count& served) {
+                 std::int32_t leader_epoch, served_count& served) {
   out.highWatermark = res.high_watermark;
   out.lastStableOffset = res.high_watermark;
   out.logStartOffset = res.log_start;
@@ -164,14 +167,14 @@ std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_res
     if (version >= 4 && i < res.kafka_views.size() && res.kafka_views[i]) {
       const auto& view = res.kafka_views[i];
       if (!may_exceed && records.size() + view.size() > max_bytes) break;
-      if (protocol::kafka::append_rebased(view, b.base_offset, 0, records)) {
+      if (protocol::kafka::append_rebased(view, b.base_offset, leader_epoch, records)) {
         served.messages += b.record_count;
         served.stored_bytes += b.frame.size();
         continue;
       }
     }
     protocol::buffer bytes;
-    const auto messages = encode_stored(ctx, b, version, bytes);
+    const auto messages = encode_stored(ctx, b, version, leader_epoch, bytes);
     if (!messages) {
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       return 0;
@@ -278,12 +281,14 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   st->min_bytes = static_cast<std::uint64_t>(std::max(0, rq->minBytes));
   st->response.responses.resize(rq->topics.size());
   st->results.resize(rq->topics.size());
+  st->epochs.resize(rq->topics.size());
   std::size_t partition_count = 0;
   for (std::size_t ti = 0; ti < rq->topics.size(); ++ti) {
     st->response.responses[ti].topic = rq->topics[ti].topic;
     st->response.responses[ti].topicId = rq->topics[ti].topicId;
     st->response.responses[ti].partitions.resize(rq->topics[ti].partitions.size());
     st->results[ti].resize(rq->topics[ti].partitions.size());
+    st->epochs[ti].resize(rq->topics[ti].partitions.size(), 0);
     partition_count += rq->topics[ti].partitions.size();
   }
   // Each partition reads at most its share of what the answer may hold, so a request naming
@@ -315,7 +320,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
         const auto limit = std::min<std::uint64_t>(
             left, static_cast<std::uint64_t>(std::max(0, q.topics[ti].partitions[pi].partitionMaxBytes)));
         const auto used =
-            fill(*self->state.ctx, out, *result, limit, first, r.api_version, served);
+            fill(*self->state.ctx, out, *result, limit, first, r.api_version, st->epochs[ti][pi], served);
         if (used > 0) first = false;
         left -= std::min<std::uint64_t>(left, used);
         result.reset();
@@ -421,6 +426,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
               const auto next = got_any ? res.batches.back().next_offset() : offset;
               st->bytes += read_bytes(res);
               append_read(st->results[ti][pi], std::move(res));
+              st->epochs[ti][pi] = std::max(0, self->state.ctx->cluster()->leader_epoch(f.tp));
               if (wait_ms > 0) {
                 if (st->bytes >= st->min_bytes) return finish();
                 // Too little yet: this partition waits again, for what follows, in the time left.

@@ -4,6 +4,9 @@
 // (v4+) is checked on the leader before anything else can fail (leader_epochs.hpp), and an
 // offset found comes with the partition's epoch.
 // ACLs: DESCRIBE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
+#include <map>
+#include <utility>
+
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/kafka/leader_epochs.hpp"
 #include "actors/pipeline/offset_for_time.hpp"
@@ -33,6 +36,11 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
   res->topics.resize(req.topics.size());
+  // A partition asked for twice (v1+) is INVALID_REQUEST in every place, as in Kafka: which
+  // of the two questions to answer is not the broker's guess.
+  std::map<std::pair<std::string, std::int32_t>, int> asked;
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions) ++asked[{t.name, p.partitionIndex}];
   for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
     res->topics[ti].name = req.topics[ti].name;
     res->topics[ti].partitions.resize(req.topics[ti].partitions.size());
@@ -46,6 +54,12 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
       out.partitionIndex = p.partitionIndex;
       if (!authorized) {
         out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        continue;
+      }
+      if (r.api_version >= 1 && asked.at({req.topics[ti].name, p.partitionIndex}) > 1) {
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+        out.offset = -1;
+        out.timestamp = -1;
         continue;
       }
       ++*pending;

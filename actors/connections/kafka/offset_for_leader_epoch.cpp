@@ -24,12 +24,19 @@ void answer_for(end_offset& o, std::int32_t requested, std::int32_t current,
   if (requested >= 0 && requested <= current) {
     o.leaderEpoch = requested;
     o.endOffset = b.next_offset;
+  } else if (requested > current) {
+    // Newer than ours: Kafka, which may have truncated, answers UNDEFINED and the client
+    // resets its position. Here the epoch went back (the partitions' leases were given up:
+    // the cluster became a single node, whose epoch is 0) and nothing was truncated, so the
+    // client's position stands: the log ends where it ends.
+    o.leaderEpoch = current;
+    o.endOffset = b.next_offset;
   } else if (requested < undefined_epoch) {
     // Older than any epoch we know: the start of the first one (Kafka answers the same).
     o.leaderEpoch = requested;
     o.endOffset = b.log_start;
   } else {
-    // -1 (undefined) or an epoch newer than ours: UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET.
+    // -1 (undefined): UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET.
     o.leaderEpoch = undefined_epoch;
     o.endOffset = -1;
   }

@@ -447,10 +447,12 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
       c, 0, 9, produce_request("one-node", 0, std::string(protocol::as_chars(bytes))), true);
   ASSERT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 0);
 
-  // Epoch 0 is the only one: it ends at the log end; a later one is unknown to us.
+  // Epoch 0 is the only one: it ends at the log end. A later one (a client that read under a
+  // cluster's lease epoch, before the cluster became this single node) ends there too: the log
+  // was never truncated, so the client's position stands (Kafka's UNDEFINED would reset it).
   msg::OffsetForLeaderEpochRequest epochs;
   epochs.replicaId = -1;
-  epochs.topics.push_back({"one-node", {{0, 0, 0}, {1, -1, 0}, {5, -1, 0}}});
+  epochs.topics.push_back({"one-node", {{0, 0, 0}, {1, -1, 0}, {5, -1, 0}, {0, -1, 3}}});
   epochs.topics.push_back({"nowhere", {{0, -1, 0}}});
   auto e = call<msg::OffsetForLeaderEpochResponse>(c, 23, 4, epochs, true);
   ASSERT_EQ(e.topics.size(), 2u);
@@ -458,6 +460,9 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   EXPECT_EQ(e.topics[0].partitions.at(0).endOffset, 3);
   EXPECT_EQ(e.topics[0].partitions.at(1).endOffset, 0) << "an empty partition ends at 0";
   EXPECT_EQ(e.topics[0].partitions.at(2).errorCode, 3);
+  EXPECT_EQ(e.topics[0].partitions.at(3).errorCode, 0);
+  EXPECT_EQ(e.topics[0].partitions.at(3).leaderEpoch, 0) << "a newer epoch than ours";
+  EXPECT_EQ(e.topics[0].partitions.at(3).endOffset, 3);
   EXPECT_EQ(e.topics[1].partitions.at(0).errorCode, 3);
 
   // ListOffsets and Fetch name the same epoch.
@@ -466,6 +471,15 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   lo.topics.push_back({"one-node", {{0, -1, -2, 1}}});  // earliest
   auto offsets = call<msg::ListOffsetsResponse>(c, 2, 7, lo, true);
   EXPECT_EQ(offsets.topics.at(0).partitions.at(0).leaderEpoch, 0);
+  // A partition asked for twice is INVALID_REQUEST in both places (v1+), as in Kafka.
+  msg::ListOffsetsRequest twice;
+  twice.replicaId = -1;
+  twice.topics.push_back({"one-node", {{0, -1, -2, 1}, {1, -1, -1, 1}}});
+  twice.topics.push_back({"one-node", {{0, -1, -1, 1}}});
+  auto dup = call<msg::ListOffsetsResponse>(c, 2, 7, twice, true);
+  EXPECT_EQ(dup.topics.at(0).partitions.at(0).errorCode, 42);
+  EXPECT_EQ(dup.topics.at(0).partitions.at(1).errorCode, 0) << "partition 1 is asked once";
+  EXPECT_EQ(dup.topics.at(1).partitions.at(0).errorCode, 42);
   msg::FetchRequest fetch;
   fetch.maxWaitMs = 0;
   fetch.topics.push_back({"one-node", {}, {}});
