@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "actors/metrics/metrics.hpp"
+#include "protocol/utf8.hpp"
 
 namespace portask {
 
@@ -27,8 +28,11 @@ void prometheus_text::family(std::string_view name, std::string_view help, kind 
 }
 
 std::string prometheus_text::escape_label(std::string_view v) {
+  // Label values are UTF-8 in the exposition format, and a scraper refuses the whole page
+  // over one that is not: a group id a client chose is repaired here, not trusted.
+  const auto text = protocol::valid_utf8(v);
   std::string out;
-  for (char c : v) {
+  for (char c : text) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
       out += "\\n";

@@ -53,6 +53,10 @@ struct retention_state {
     bool tombstones_waiting = false;
   };
   std::map<topic_partition, cleaned> clean;
+  /// Each topic's usage as the last pass that read all of its partitions measured it: a pass
+  /// that could not read one reports that instead (its appended totals are counters, which a
+  /// sum missing a partition would make go down, and a scraper would take for a reset).
+  std::map<std::string, metrics_registry::topic_usage, std::less<>> last_complete;
   /// Partitions due for compaction this pass, planned and carried out one at a time (a plan
   /// holds what it writes anew).
   struct compaction_due_now {
@@ -289,10 +293,14 @@ void run_pass(self_ptr self) {
     const auto limits = retention_of(topic.configs, config, now);
     const auto compaction = compaction_of(topic.configs);
     metrics_registry::topic_usage measured;
+    bool complete = true;
     for (std::int32_t p = 0; p < topic.partitions; ++p) {
       const topic_partition tp{topic.name, p};
       auto b = st.store->bounds(tp);
-      if (!b) continue;
+      if (!b) {
+        complete = false;
+        continue;
+      }
       measured.stored_bytes += b->stored_bytes();
       measured.appended_bytes += b->end_bytes;
       measured.appended_messages += b->next_offset;
@@ -321,11 +329,23 @@ void run_pass(self_ptr self) {
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
     }
+    if (complete) {
+      st.last_complete[topic.name] = measured;
+    } else {
+      auto last = st.last_complete.find(topic.name);
+      if (last == st.last_complete.end()) continue;  // nothing to report yet
+      measured = last->second;
+    }
     if (usage.topics.size() < config.metrics_max_topics)
       usage.topics.emplace(topic.name, measured);
     else
       ++usage.omitted_topics;
   }
+  // Topics gone.
+  std::erase_if(st.last_complete, [&](const auto& entry) {
+    return std::none_of(topics->begin(), topics->end(),
+                        [&](const storage::topic_info& t) { return t.name == entry.first; });
+  });
   expiry_candidates expiry;
   measure_lag(st, log_ends, now, usage, expiry);
   if (auto groups = st.dir.groups; groups && (!expiry.aged.empty() || !expiry.due.empty()))

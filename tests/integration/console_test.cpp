@@ -142,7 +142,16 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
            {"GET", "/api/groups/nobody", "", 404},
            {"GET", "/api/topics/%zz", "", 400},
            {"GET", "/api/nothing", "", 404},
-           {"PUT", "/api/topics", "", 405}}) {
+           {"PUT", "/api/topics", "", 405},
+           // A path under a known endpoint that does not exist is 404, not 405.
+           {"GET", "/api/topics/orders/partitions", "", 404},
+           {"GET", "/api/groups/billing/members", "", 404},
+           {"GET", "/api/overview/x", "", 404},
+           // Names in the path that are not UTF-8 are answered (in JSON, the bad bytes
+           // replaced), not dropped with the connection.
+           {"GET", "/api/topics/%FF", "", 404},
+           {"GET", "/api/groups/%FF%FE", "", 404},
+           {"GET", "/api/topics?%FF=1", "", 400}}) {
     auto [s, e] = api(method, path, body);
     EXPECT_EQ(s, want) << method << " " << path << " " << body << ": " << e.dump();
     EXPECT_TRUE(e.contains("error")) << e.dump();
@@ -186,6 +195,34 @@ TEST_F(Console, EachModulesLogLevelChangesWhileTheBrokerRuns) {
     auto [st, e] = api("PUT", path, body);
     EXPECT_EQ(st, want) << path << " " << body << ": " << e.dump();
   }
+}
+
+// HEAD wherever GET (monitors probe with `curl -I`): the same status, with no body; another
+// method on a probe is 405 naming what is allowed.
+TEST_F(Console, HeadIsAnsweredWhereverGetIs) {
+  for (const std::string path : {"/health", "/metrics", "/", "/topics", "/api/topics"}) {
+    const auto [status, body] = http_exchange(
+        server.http_port(), "HEAD " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status, 200) << path;
+    EXPECT_TRUE(body.empty()) << path << ": " << body;
+  }
+  auto [rc, out] = run_shell("timeout 20 curl -s -i -X POST http://127.0.0.1:" + std::to_string(server.http_port()) +
+                             "/health");
+  EXPECT_NE(out.find("405"), std::string::npos) << out;
+  EXPECT_NE(out.find("Allow: GET, HEAD"), std::string::npos) << out;
+}
+
+// A body the API reads must be labelled JSON: a page on another site can POST text/plain
+// without the browser asking first, and must not create a topic on a broker it can reach.
+TEST_F(Console, ABodyNotLabelledJsonIsRefused) {
+  const std::string body = R"({"name":"csrf"})";
+  const auto [status, answer] = http_exchange(
+      server.http_port(), "POST /api/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                          "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(status, 415) << answer;
+  EXPECT_FALSE(json::parse(answer, nullptr, false).is_discarded()) << answer;
+  EXPECT_EQ(api("GET", "/api/topics/csrf").first, 404) << "not created";
+  EXPECT_EQ(api("POST", "/api/topics", body).first, 201) << "labelled JSON, it is";
 }
 
 TEST_F(Console, ServesItsEmbeddedAssets) {

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "protocol/base64.hpp"
 #include "protocol/security/scram_client.hpp"
@@ -192,14 +193,25 @@ TEST_F(NativeSecurity, TheHttpApiAdmitsSuperUsersOnlyAndProbesStayOpen) {
   EXPECT_EQ(get("/metrics", "").first, 200);
   auto [status, body] = get("/api/topics", "");
   EXPECT_EQ(status, 401) << body;
+  EXPECT_FALSE(nlohmann::json::parse(body, nullptr, false).is_discarded()) << "JSON, as labelled: " << body;
   EXPECT_EQ(get("/api/topics", "admin:wrong").first, 401);
   EXPECT_EQ(get("/", "").first, 401);  // the console too
   std::tie(status, body) = get("/api/topics", std::string("admin:") + admin_password);
+  EXPECT_EQ(status, 200) << body;
+  // The scheme's name is case-insensitive.
+  std::tie(status, body) = http_exchange(port, "GET /api/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                               "Authorization: BASIC " + protocol::base64_encode(std::string("admin:") + admin_password) +
+                                               "\r\n\r\n");
   EXPECT_EQ(status, 200) << body;
   // An authenticated user who is not a super user: 403.
   auto admin = kafka_admin();
   ASSERT_EQ(set_scram_password(*admin, "carol", sec::scram_mechanism::sha256, "carol-pw").results.at(0).errorCode, 0);
   EXPECT_EQ(get("/api/topics", "carol:carol-pw").first, 403);
+  // The brake on failed attempts (shared with SASL): once it holds an address back, 429 with
+  // Retry-After, not a 401 whose challenge would make a browser ask again at once.
+  int last = 0;
+  for (int i = 0; i < 30 && last != 429; ++i) last = get("/api/topics", "admin:wrong").first;
+  EXPECT_EQ(last, 429);
 }
 
 namespace {

@@ -62,12 +62,3 @@ TEST(RecordFormat, TemplatesUseKcatTokens) {
   EXPECT_FALSE(record_format::parse("trailing %"));
 }
 
-TEST(RecordFormat, Utf8CheckRefusesMalformedSequences) {
-  EXPECT_TRUE(is_utf8("plain"));
-  EXPECT_TRUE(is_utf8("ünïcödé ✓ 😀"));
-  EXPECT_FALSE(is_utf8("\xc3"));          // cut short
-  EXPECT_FALSE(is_utf8("\xc0\xaf"));      // overlong
-  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));  // a surrogate
-  EXPECT_FALSE(is_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-  EXPECT_FALSE(is_utf8("\x80"));
-}

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/base64.hpp"
+#include "protocol/utf8.hpp"
 
 namespace portask::cli {
 namespace {
@@ -44,7 +45,7 @@ std::string headers_text(const protocol::message& m) {
 void put_bytes(nlohmann::json& obj, const char* name, const std::optional<std::string>& bytes) {
   if (!bytes) {
     obj[name] = nullptr;
-  } else if (is_utf8(*bytes)) {
+  } else if (protocol::is_utf8(*bytes)) {
     obj[name] = *bytes;
   } else {
     obj[name] = protocol::base64_encode(*bytes);
@@ -80,42 +81,6 @@ std::string escape_bytes(std::string_view bytes) {
   std::string out;
   append_escaped(out, bytes);
   return out;
-}
-
-bool is_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // the sequence is cut short
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-      return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 std::optional<record_format> record_format::parse(std::string_view spec) {

@@ -35,7 +35,4 @@ class record_format {
 /// `bytes` with non-printable bytes, tabs, newlines and backslashes escaped.
 std::string escape_bytes(std::string_view bytes);
 
-/// True when `bytes` is well-formed UTF-8 (JSON strings must be).
-bool is_utf8(std::string_view bytes);
-
 }  // namespace portask::cli

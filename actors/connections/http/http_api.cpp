@@ -31,10 +31,11 @@ constexpr std::size_t max_browse = 500;  ///< messages one browse request may as
 
 // -- the target: /api/<segments>?<query> -------------------------------------------------------
 
-std::optional<std::string> percent_decode(std::string_view s) {
+// `+` is a space in a query only (form encoding); in a path it is itself (a group "a+b").
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (s[i] == '%') {
       if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
@@ -62,7 +63,7 @@ std::optional<api_target> parse_target(std::string_view target) {
   api_target out;
   while (!path.empty()) {
     const auto slash = path.find('/');
-    auto seg = percent_decode(path.substr(0, slash));
+    auto seg = percent_decode(path.substr(0, slash), false);
     if (!seg) return std::nullopt;
     if (!seg->empty()) out.path.push_back(std::move(*seg));
     if (slash == std::string_view::npos) break;
@@ -74,8 +75,8 @@ std::optional<api_target> parse_target(std::string_view target) {
       const auto amp = query.find('&');
       const auto pair = query.substr(0, amp);
       const auto eq = pair.find('=');
-      auto key = percent_decode(pair.substr(0, eq));
-      auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+      auto key = percent_decode(pair.substr(0, eq), true);
+      auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
       if (!key || !value) return std::nullopt;
       out.query[*key] = *value;
       if (amp == std::string_view::npos) break;
@@ -98,16 +99,27 @@ unsigned status_of(errc e) {
     case errc::invalid_record:
     case errc::invalid_partition_count:
     case errc::offset_out_of_range: return 400;
+    // Retriable: the broker cannot serve it now (another node owns it, the store is full or
+    // slow); not a bug of the broker's (500).
     case errc::not_ready:
+    case errc::not_leader:
+    case errc::not_coordinator:
     case errc::storage_unavailable:
+    case errc::storage_full:
+    case errc::backpressure:
     case errc::timeout: return 503;
     default: return 500;
   }
 }
 
-std::string error_json(std::string_view message) {
-  return json{{"error", message}}.dump() + "\n";
+// JSON text is UTF-8; names clients chose (group and client ids) and names in a request's
+// path need not be: their bad bytes become U+FFFD rather than an exception that would end
+// the request without an answer.
+std::string json_text(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
+
+std::string error_json(std::string_view message) { return json_text(json{{"error", message}}); }
 
 // One request in progress: answered once, then its actor quits.
 struct exchange {
@@ -116,7 +128,7 @@ struct exchange {
   std::shared_ptr<const actor_directory> dir;  ///< as the supervisor had it for this request
   api_reply reply;
   void ok(const json& body, unsigned status = 200) const {
-    reply(status, body.dump() + "\n");
+    reply(status, json_text(body));
     self->quit();
   }
   void fail(unsigned status, std::string_view message) const {
@@ -621,7 +633,7 @@ void set_logger_level(const exchange& x, const std::string& name, const std::str
 
 void route(const exchange& x, http::verb method, const api_target& t, const std::string& body) {
   const auto& p = t.path;
-  const bool get = method == http::verb::get;
+  const bool get = method == http::verb::get || method == http::verb::head;  // HEAD: no body sent
   // Only the message browser takes parameters: one given to another endpoint ("?limit=5" on
   // the topic list) would be answered as if it had been applied. Likewise only creating a
   // topic and setting a log level read a body: a DELETE with {"if_empty": true} would not.
@@ -656,8 +668,12 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
   if (p.size() == 1 && p[0] == "cluster" && get) return plain([&] { cluster_info(x); });
   if (p.size() == 2 && p[0] == "loggers" && method == http::verb::put)
     return plain([&] { set_logger_level(x, p[1], body); }, true);
-  const bool known = !p.empty() && (p[0] == "overview" || p[0] == "topics" ||
-                                    p[0] == "groups" || p[0] == "loggers" || p[0] == "cluster");
+  // A path the API has, asked with another method, is 405; any other path 404.
+  const bool known =
+      !p.empty() &&
+      (((p[0] == "overview" || p[0] == "cluster") && p.size() == 1) ||
+       (p[0] == "topics" && (p.size() <= 2 || (p.size() == 3 && p[2] == "messages"))) ||
+       ((p[0] == "groups" || p[0] == "loggers") && p.size() <= 2));
   x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");
 }
 

@@ -1,5 +1,7 @@
 #include "actors/connections/http/http_auth.hpp"
 
+#include <algorithm>
+
 #include "protocol/base64.hpp"
 
 namespace portask {
@@ -7,15 +9,23 @@ namespace portask {
 http_verdict check_http_caller(access_control& access, std::string_view authorization,
                                const std::string& address) {
   if (!access.authorization()) return {};
-  constexpr std::string_view scheme = "Basic ";
+  constexpr std::string_view scheme = "basic ";
   if (authorization.empty()) return {401, "credentials required (HTTP Basic)"};
-  if (authorization.size() <= scheme.size() || authorization.substr(0, scheme.size()) != scheme)
+  // The scheme's name is case-insensitive (RFC 9110).
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  if (authorization.size() <= scheme.size() ||
+      !std::equal(scheme.begin(), scheme.end(), authorization.begin(),
+                  [&](char a, char b) { return a == lower(b); }))
     return {401, "only HTTP Basic credentials are accepted"};
-  if (!access.may_authenticate(address)) return {401, "too many failed authentications; try again later"};
+  // Not 401, whose challenge makes a browser ask again at once.
+  if (!access.may_authenticate(address)) return {429, "too many failed authentications; try again later"};
   const auto decoded = protocol::base64_decode(authorization.substr(scheme.size()));
   const auto colon = decoded ? decoded->find(':') : std::string::npos;
   const auto snapshot = access.snapshot();
-  if (colon == std::string::npos || !snapshot->loaded ||
+  // Credentials not loaded yet (the broker is starting): the caller is not wrong, the broker
+  // is not ready.
+  if (!snapshot->loaded) return {503, "credentials are not loaded yet; try again"};
+  if (colon == std::string::npos ||
       !snapshot->password_matches(decoded->substr(0, colon), decoded->substr(colon + 1))) {
     access.authentication_failed(address);
     return {401, "invalid credentials"};

@@ -16,7 +16,8 @@ http_route route_of(http::verb method, std::string_view target) noexcept {
   const bool console = target == "/" || target.starts_with("/console/");
   if (!console && target != "/metrics" && target != "/health" && target != "/topics")
     return http_route::not_found;
-  if (method != http::verb::get) return http_route::method_not_allowed;
+  // HEAD wherever GET (RFC 9110): the same headers, no body (http_server's write()).
+  if (method != http::verb::get && method != http::verb::head) return http_route::method_not_allowed;
   if (console) return http_route::console;
   if (target == "/metrics") return http_route::metrics;
   if (target == "/health") return http_route::health;

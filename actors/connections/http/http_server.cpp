@@ -138,6 +138,7 @@ class http_session : public limited_connection,
 
   void handle() {
     const auto& request = parser_->get();
+    head_ = request.method() == http::verb::head;
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(request.version());
     res->keep_alive(request.keep_alive());
@@ -155,13 +156,17 @@ class http_session : public limited_connection,
       if (verdict.status != 200) {
         logging::http().info("http: {} refused: {}", std::string_view(target.data(), target.size()), verdict.why);
         if (verdict.status == 401) res->set(http::field::www_authenticate, "Basic realm=\"portask\"");
-        return finish(res, static_cast<http::status>(verdict.status), verdict.why + "\n");
+        if (verdict.status == 429) res->set(http::field::retry_after, "60");
+        if (verdict.status == 503) res->set(http::field::retry_after, "1");
+        return finish(res, static_cast<http::status>(verdict.status),
+                      "{\"error\":\"" + json_escape(verdict.why) + "\"}\n");
       }
     }
     switch (route) {
       case http_route::method_not_allowed:
         res->result(http::status::method_not_allowed);
-        res->body() = "only GET\n";
+        res->set(http::field::allow, "GET, HEAD");
+        res->body() = "only GET and HEAD\n";
         break;
       case http_route::metrics:
         res->result(http::status::ok);
@@ -186,11 +191,19 @@ class http_session : public limited_connection,
       }
       case http_route::topics: return list_topics(res);
       case http_route::console: return serve_console(res, std::string_view(target.data(), target.size()));
-      case http_route::api:
+      case http_route::api: {
+        // A body the API reads is JSON, and says so: a page on another site may send a POST
+        // with a text/plain body without asking first (a "simple" request), while one
+        // labelled JSON needs a preflight, which the API, allowing no other origin, fails.
+        const auto type = request[http::field::content_type];
+        if (!request.body().empty() && !beast::iequals(type.substr(0, type.find(';')), "application/json"))
+          return finish(res, http::status::unsupported_media_type,
+                        "{\"error\":\"a request body must be JSON (Content-Type: application/json)\"}\n");
         return serve_api(sys_, ctx_, supervisor_, request.method(), std::string(target), request.body(),
                          [self = shared_from_this(), res](unsigned status, std::string body) {
                            self->finish(res, static_cast<http::status>(status), std::move(body));
                          });
+      }
       case http_route::not_found:
         res->result(http::status::not_found);
         res->body() = "not found\n";
@@ -266,6 +279,11 @@ class http_session : public limited_connection,
 
   void write(response_ptr res) {
     res->prepare_payload();
+    if (head_) {  // the headers GET would have, Content-Length included, and no body
+      const auto length = res->body().size();
+      res->body().clear();
+      res->content_length(length);
+    }
     // A client that does not read its answer is bounded by the same timeout.
     const auto limit = ctx_->config.request_timeout_ms;
     if (limit) stream_.expires_after(std::chrono::milliseconds(limit));
@@ -288,6 +306,7 @@ class http_session : public limited_connection,
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  bool head_ = false;  ///< the request being answered is a HEAD
   std::optional<http_request_parser> parser_;
   caf::actor_system& sys_;
   std::shared_ptr<broker_context> ctx_;

@@ -1,4 +1,5 @@
 #include "actors/metrics/metrics.hpp"
+#include "actors/metrics/prometheus_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,4 +61,14 @@ TEST(Metrics, PrometheusTextHasTypesAndConnections) {
   EXPECT_NE(text.find("portask_open_connections{protocol=\"portask\"} 1"), std::string::npos);
   EXPECT_NE(text.find("portask_connections_total{protocol=\"portask\"} 2"), std::string::npos);
   EXPECT_NE(text.find("portask_store_up 1"), std::string::npos) << text.substr(text.size() > 600 ? text.size() - 600 : 0);
+}
+
+// Label values are UTF-8 in the exposition format: a group id a client chose that is not
+// would make a scraper refuse the whole page, so it is repaired (U+FFFD), and escaped.
+TEST(Metrics, LabelValuesAreValidUtf8WhateverTheNameWas) {
+  prometheus_text t;
+  t.family("portask_test_items", "items", prometheus_text::kind::gauge);
+  t.sample({{"group", std::string("g\xff\"x\n")}}, std::uint64_t{1});
+  const auto text = std::move(t).str();
+  EXPECT_NE(text.find("portask_test_items{group=\"g\xef\xbf\xbd\\\"x\\n\"} 1\n"), std::string::npos) << text;
 }
