@@ -53,10 +53,16 @@ struct retention_state {
     bool tombstones_waiting = false;
   };
   std::map<topic_partition, cleaned> clean;
-  /// Each topic's usage as the last pass that read all of its partitions measured it: a pass
-  /// that could not read one reports that instead (its appended totals are counters, which a
-  /// sum missing a partition would make go down, and a scraper would take for a reset).
-  std::map<std::string, metrics_registry::topic_usage, std::less<>> last_complete;
+  /// The appended totals last reported per topic (by id: a topic made again starts over).
+  /// They are counters, summed over the partitions each pass could read: a pass that could
+  /// not read one would make them go down, which a scraper takes for a reset. Reported as
+  /// the larger of the two; the stored-bytes gauge is what the pass measured.
+  struct reported_totals {
+    storage::topic_id topic;
+    std::uint64_t appended_bytes = 0;
+    std::int64_t appended_messages = 0;
+  };
+  std::map<std::string, reported_totals, std::less<>> reported;
   /// Partitions due for compaction this pass, planned and carried out one at a time (a plan
   /// holds what it writes anew).
   struct compaction_due_now {
@@ -293,14 +299,10 @@ void run_pass(self_ptr self) {
     const auto limits = retention_of(topic.configs, config, now);
     const auto compaction = compaction_of(topic.configs);
     metrics_registry::topic_usage measured;
-    bool complete = true;
     for (std::int32_t p = 0; p < topic.partitions; ++p) {
       const topic_partition tp{topic.name, p};
       auto b = st.store->bounds(tp);
-      if (!b) {
-        complete = false;
-        continue;
-      }
+      if (!b) continue;
       measured.stored_bytes += b->stored_bytes();
       measured.appended_bytes += b->end_bytes;
       measured.appended_messages += b->next_offset;
@@ -329,20 +331,19 @@ void run_pass(self_ptr self) {
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
     }
-    if (complete) {
-      st.last_complete[topic.name] = measured;
-    } else {
-      auto last = st.last_complete.find(topic.name);
-      if (last == st.last_complete.end()) continue;  // nothing to report yet
-      measured = last->second;
-    }
+    auto& totals = st.reported[topic.name];
+    if (totals.topic != topic.id) totals = retention_state::reported_totals{topic.id, 0, 0};
+    totals.appended_bytes = std::max(totals.appended_bytes, measured.appended_bytes);
+    totals.appended_messages = std::max(totals.appended_messages, measured.appended_messages);
+    measured.appended_bytes = totals.appended_bytes;
+    measured.appended_messages = totals.appended_messages;
     if (usage.topics.size() < config.metrics_max_topics)
       usage.topics.emplace(topic.name, measured);
     else
       ++usage.omitted_topics;
   }
   // Topics gone.
-  std::erase_if(st.last_complete, [&](const auto& entry) {
+  std::erase_if(st.reported, [&](const auto& entry) {
     return std::none_of(topics->begin(), topics->end(),
                         [&](const storage::topic_info& t) { return t.name == entry.first; });
   });

@@ -206,6 +206,14 @@ TEST_F(Console, HeadIsAnsweredWhereverGetIs) {
     EXPECT_EQ(status, 200) << path;
     EXPECT_TRUE(body.empty()) << path << ": " << body;
   }
+  // The length HEAD announces is GET's (the body /health has is the same twice running).
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.http_port()) + "/health";
+  const auto [head_rc, head_length] = run_shell("timeout 20 curl -sI " + url + " | tr -d '\\r' | sed -n 's/^[Cc]ontent-[Ll]ength: //p'");
+  const auto [get_rc, get_length] = run_shell("timeout 20 curl -s " + url + " | wc -c");
+  ASSERT_EQ(head_rc, 0);
+  ASSERT_EQ(get_rc, 0);
+  EXPECT_GT(std::stoi("0" + get_length), 0);
+  EXPECT_EQ(std::stoi("0" + head_length), std::stoi("0" + get_length)) << head_length << " / " << get_length;
   auto [rc, out] = run_shell("timeout 20 curl -s -i -X POST http://127.0.0.1:" + std::to_string(server.http_port()) +
                              "/health");
   EXPECT_NE(out.find("405"), std::string::npos) << out;

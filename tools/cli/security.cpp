@@ -27,6 +27,7 @@ struct user_options {
 struct acl_options {
   std::string principal;
   std::string host;
+  std::string misplaced_host;  ///< a --host given after the command (refused)
   std::string operation;
   std::string permission;  ///< allow | deny
   std::string topic, group, transactional_id;
@@ -109,6 +110,15 @@ void add_acl_options(CLI::App* cmd, acl_options& a, bool filter) {
   cmd->add_option("--principal", a.principal, "User:NAME (User:* for everyone)");
   // Not --host, which names the broker to talk to (a global flag, also taken after the command).
   cmd->add_option("--acl-host", a.host, filter ? "the binding's client address" : "the binding's client address (default: * any)");
+  // --host after an acls command once set the binding's host. Taken for the broker now, an old
+  // script's binding would silently get every host: refused instead (hidden from --help).
+  cmd->add_option("--host", a.misplaced_host)
+      ->group("")
+      ->check(CLI::Validator(
+          [](std::string&) {
+            return std::string("after an acls command: the binding's host is --acl-host; the broker's --host goes before 'acls'");
+          },
+          ""));
   cmd->add_option("--operation", a.operation,
                   "all, read, write, create, delete, alter, describe, cluster_action, describe_configs, "
                   "alter_configs, idempotent_write");

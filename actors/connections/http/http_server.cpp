@@ -87,6 +87,7 @@ class http_session : public limited_connection,
   }
 
   void read() {
+    head_ = false;  // an answer to a request that fails to parse (413, 431) has its body
     parser_.emplace();
     limit_request_parser(*parser_, ctx_->config.http_max_request_bytes);
     // The request timeout bounds both a request in progress and the wait for the next one.
@@ -138,7 +139,7 @@ class http_session : public limited_connection,
 
   void handle() {
     const auto& request = parser_->get();
-    head_ = request.method() == http::verb::head;
+    head_ = request.method() == http::verb::head;  // reset by read() for the next request
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(request.version());
     res->keep_alive(request.keep_alive());

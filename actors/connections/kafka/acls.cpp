@@ -172,8 +172,8 @@ void handle_delete_acls(self_ptr self, const request& r, protocol::byte_view bod
   self->request(security, 10s, delete_atom::value, filters)
       .then(
           [=](const std::vector<sec::acl_binding>& deleted) {
-            // Each deleted binding once, under the first filter that matches it, as Kafka
-            // lists it (a client adding up the matches per filter counts it once).
+            // Each deleted binding under every filter that matches it, as Kafka's KRaft
+            // controller lists them (the ZooKeeper-era authorizer listed it under the first).
             for (const auto& b : deleted)
               for (std::size_t k = 0; k < filters.size(); ++k)
                 if (sec::matches(filters[k], b)) {
@@ -187,7 +187,6 @@ void handle_delete_acls(self_ptr self, const request& r, protocol::byte_view bod
                   m.operation = static_cast<std::int8_t>(b.operation);
                   m.permissionType = static_cast<std::int8_t>(b.permission);
                   res->filterResults[slots[k]].matchingAcls.push_back(std::move(m));
-                  break;
                 }
             respond(self, r, *res, flexible);
           },

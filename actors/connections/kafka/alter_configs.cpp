@@ -66,8 +66,12 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
     named.push_back(c.name);
     const auto* spec = find_topic_config(c.name);
     // As Kafka, which checks only what the topic is left with: deleting a key Portask does
-    // not know (one of Kafka's own, say) leaves nothing to delete.
-    if (!spec && c.operation == op::remove) continue;
+    // not know (one of Kafka's own, say, or one an earlier version stored) is done, or
+    // finds nothing to delete.
+    if (!spec && c.operation == op::remove) {
+      std::erase_if(current, [&](const auto& kv) { return kv.first == c.name; });
+      continue;
+    }
     if (!spec) return refusal{error_code::invalid_config, "unknown config '" + c.name + "'"};
     auto it = std::find_if(current.begin(), current.end(),
                            [&](const auto& kv) { return kv.first == c.name; });

@@ -2,8 +2,7 @@
 // survived log truncation. Portask never truncates: every node appends to the one log in the
 // store, fenced by the partition's lease, so no epoch ever lost an acknowledged record. The
 // current epoch is the lease's (0 on a single node); every epoch up to it ends at the log
-// end offset (nothing after it was ever truncated); a later epoch is unknown (-1/-1), as
-// Kafka's epoch cache answers.
+// end offset (nothing after it was ever truncated), and so does a later one (answer_for).
 // ACLs: CLUSTER_ACTION on the cluster or DESCRIBE on the topic, else TOPIC_AUTHORIZATION_FAILED.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/kafka/leader_epochs.hpp"
@@ -24,7 +23,7 @@ void answer_for(end_offset& o, std::int32_t requested, std::int32_t current,
   if (requested >= 0 && requested <= current) {
     o.leaderEpoch = requested;
     o.endOffset = b.next_offset;
-  } else if (requested > current) {
+  } else if (current >= 0 && requested > current) {
     // Newer than ours: Kafka, which may have truncated, answers UNDEFINED and the client
     // resets its position. Here the epoch went back (the partitions' leases were given up:
     // the cluster became a single node, whose epoch is 0) and nothing was truncated, so the

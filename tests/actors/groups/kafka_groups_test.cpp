@@ -468,4 +468,19 @@ TEST(KafkaGroups, CommitMetadataOverTheLimitIsRefusedForItsPartitionAlone) {
   EXPECT_EQ(fetched.topics[0].partitions[0].committedOffset, 7);
   EXPECT_EQ(fetched.topics[0].partitions[0].metadata, std::string(4096, 'm'));
   EXPECT_EQ(fetched.topics[0].partitions[1].committedOffset, -1) << "not stored";
+  // Counted as Kafka counts (Java's String.length()): characters, not bytes.
+  auto repeated = [](const std::string& s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+  };
+  for (const auto& [metadata, want] : std::vector<std::pair<std::string, std::int16_t>>{
+           {repeated("\u00e9", 4096), 0}, {repeated("\u00e9", 4097), 12}}) {
+    msg::OffsetCommitRequest one;
+    one.groupId = "bounded";
+    one.generationIdOrMemberEpoch = -1;
+    one.topics.push_back({"orders", {{1, 9, -1, -1, metadata}}});
+    EXPECT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, one, true).topics.at(0).partitions.at(0).errorCode, want)
+        << metadata.size() << " bytes";
+  }
 }
