@@ -284,6 +284,8 @@ void run_pass(self_ptr self) {
   // Compactions due; taken up only when the last pass's are done (they run on their own,
   // without holding retention back).
   std::deque<retention_state::compaction_due_now> due;
+  // This pass's appended totals; topics gone drop out with the last pass's map.
+  decltype(st.reported) reported;
   // Forget the compaction state of topics gone (or shrunk: never, but cheap to say).
   std::erase_if(st.clean, [&](const auto& entry) {
     return std::none_of(topics->begin(), topics->end(), [&](const storage::topic_info& t) {
@@ -331,8 +333,11 @@ void run_pass(self_ptr self) {
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
     }
-    auto& totals = st.reported[topic.name];
-    if (totals.topic != topic.id) totals = retention_state::reported_totals{topic.id, 0, 0};
+    auto& totals = reported[topic.name];
+    if (auto last = st.reported.find(topic.name); last != st.reported.end() && last->second.topic == topic.id)
+      totals = last->second;
+    else
+      totals.topic = topic.id;
     totals.appended_bytes = std::max(totals.appended_bytes, measured.appended_bytes);
     totals.appended_messages = std::max(totals.appended_messages, measured.appended_messages);
     measured.appended_bytes = totals.appended_bytes;
@@ -342,11 +347,7 @@ void run_pass(self_ptr self) {
     else
       ++usage.omitted_topics;
   }
-  // Topics gone.
-  std::erase_if(st.reported, [&](const auto& entry) {
-    return std::none_of(topics->begin(), topics->end(),
-                        [&](const storage::topic_info& t) { return t.name == entry.first; });
-  });
+  st.reported = std::move(reported);
   expiry_candidates expiry;
   measure_lag(st, log_ends, now, usage, expiry);
   if (auto groups = st.dir.groups; groups && (!expiry.aged.empty() || !expiry.due.empty()))

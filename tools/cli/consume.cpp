@@ -62,7 +62,7 @@ class consumer {
       return 0;
     }
     // A misspelt topic would get an empty assignment: nothing printed, nothing said.
-    check(check(c_.any(), "connect")->describe_topic(q_.topic), "describe " + q_.topic);
+    (void)partition_count();
     // A group member: wait for the first assignment, then consume it until it changes.
     auto a = join();
     try {
@@ -125,10 +125,14 @@ class consumer {
 
   std::vector<std::int32_t> chosen_partitions() {
     if (!q_.partitions.empty()) return q_.partitions;
-    const auto d = check(check(c_.any(), "connect")->describe_topic(q_.topic), "describe " + q_.topic);
     std::vector<std::int32_t> all;
-    for (std::int32_t p = 0; p < d.partitions; ++p) all.push_back(p);
+    for (std::int32_t p = 0, n = partition_count(); p < n; ++p) all.push_back(p);
     return all;
+  }
+
+  // The topic's partition count; a runtime_error naming it when it does not exist.
+  std::int32_t partition_count() {
+    return check(check(c_.any(), "connect")->describe_topic(q_.topic), "describe " + q_.topic).partitions;
   }
 
   std::int64_t start_of(std::int32_t partition) {
