@@ -149,8 +149,12 @@ using topic_registry_actor = caf::typed_actor<
     // (topic, new partition count): adds partitions, never removes any
     caf::replies_to<grow_atom, std::string, std::int32_t>::with<bool>,
     caf::replies_to<delete_atom, std::string>::with<bool>,
-    // (topic, its whole new set of config overrides) -> the topic, stored
-    caf::replies_to<configure_atom, std::string, storage::config_entries>::with<storage::topic_info>,
+    // (topic, the config overrides it held when the asker read them, its whole new set) ->
+    // the topic as stored: with the new set, or, when it no longer holds the overrides read
+    // (another change came first), unchanged: compute the set again from its overrides
+    // (pipeline/reconfigure_topic.hpp)
+    caf::replies_to<configure_atom, std::string, storage::config_entries,
+                    storage::config_entries>::with<storage::topic_info>,
     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
     caf::replies_to<describe_atom, std::string>::with<topic_description>,
     // (cluster) this node no longer owns these partitions: stop their actors

@@ -318,9 +318,16 @@ result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {
   return read_frame(wait, nullptr);
 }
 
-result<std::pair<native::response_header, buffer>> connection::wait_response() {
+result<std::pair<native::response_header, buffer>> connection::wait_response(
+    std::uint32_t request_id, std::chrono::milliseconds wait) {
+  if (wait.count() <= 0) wait = opts_.timeout;
+  auto out_of_step = [&](std::uint32_t got) {
+    broken_ = true;  // every later answer would be taken for the wrong request's
+    return local(errc::malformed_payload, "answer to request " + std::to_string(got) +
+                                              " while waiting for request " + std::to_string(request_id));
+  };
   for (;;) {
-    auto f = read_frame(opts_.timeout, nullptr);
+    auto f = read_frame(wait, nullptr);
     if (!ok(f)) {
       broken_ = true;  // a late answer would be taken for the next request's
       return error_of(f);
@@ -332,22 +339,48 @@ result<std::pair<native::response_header, buffer>> connection::wait_response() {
     if (stash_push(bytes)) continue;
     if (type == message_type::error) {
       auto e = native::decode_error(payload);
-      if (!e) return local(errc::malformed_payload, "malformed error frame");
+      if (!e) {
+        broken_ = true;
+        return local(errc::malformed_payload, "malformed error frame");
+      }
       failure answer{static_cast<errc>(e->code), e->message, e->retriable};
+      if (e->request_id == request_id && request_id != 0) return answer;
       // The end of a subscription (an Error naming its Subscribe) is no answer to this call:
       // it is kept for next_delivery.
       if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
         answer.subscription_id = it->second;
+        subscription_next_.erase(it->second);
         subscribed_by_request_.erase(it);
         ended_.push_back(std::move(answer));
         continue;
       }
-      return answer;
+      if (ended_subscriptions_.erase(e->request_id) > 0) continue;  // unsubscribed already
+      if (unacked_publishes_.erase(e->request_id) > 0) {
+        publish_errors_.push_back(std::move(answer));
+        continue;
+      }
+      if (e->request_id == 0) {
+        // A framing error: the broker closes the connection after it; this call hears it.
+        if (e->code < 32) {
+          broken_ = true;
+          return answer;
+        }
+        group_errors_.push_back(std::move(answer));  // a group membership ended
+        continue;
+      }
+      return out_of_step(e->request_id);
     }
-    if (type != message_type::response) return local(errc::malformed_payload, "unexpected frame");
+    if (type != message_type::response) {
+      broken_ = true;
+      return local(errc::malformed_payload, "unexpected frame");
+    }
     protocol::byte_view body;
     auto h = native::decode_response_header(payload, body);
-    if (!h) return local(errc::malformed_payload, "malformed response");
+    if (!h) {
+      broken_ = true;
+      return local(errc::malformed_payload, "malformed response");
+    }
+    if (h->request_id != request_id) return out_of_step(h->request_id);
     // Keep only the body.
     buffer out(body.begin(), body.end());
     return std::pair{*h, std::move(out)};
@@ -356,8 +389,12 @@ result<std::pair<native::response_header, buffer>> connection::wait_response() {
 
 template <class T, class Decode>
 result<T> connection::call(buffer request, Decode decode) {
+  // Every request's payload starts with its id (docs/protocol.md).
+  std::uint32_t id = 0;
+  if (request.size() >= protocol::frame_header_size + 4)
+    id = protocol::load_be32(request.data() + protocol::frame_header_size);
   if (!write_all(request)) return local(errc::storage_unavailable, "write failed");
-  auto r = wait_response();
+  auto r = wait_response(id);
   if (!ok(r)) return error_of(r);
   auto v = decode(protocol::byte_view{std::get<0>(r).second});
   if (!v) return local(errc::malformed_payload, "malformed response body");
@@ -387,6 +424,7 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
   if (acks) {
     // Held back with the others pipelined before it (flush()).
     native::encode(held_, req, *flags);
+    awaited_publishes_.push_back(req.request_id);
     if (held_.size() >= max_held_bytes && !flush())
       return local(errc::storage_unavailable, "write failed");
     return req.request_id;
@@ -395,11 +433,22 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
   frame.reserve(scratch_.size() + 64 + topic.size());
   native::encode(frame, req, *flags);
   if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
+  unacked_publishes_.insert(req.request_id);
   return req.request_id;
 }
 
+std::optional<failure> connection::next_publish_error() {
+  if (publish_errors_.empty()) return std::nullopt;
+  auto f = std::move(publish_errors_.front());
+  publish_errors_.pop_front();
+  return f;
+}
+
 result<native::publish_response> connection::receive_publish() {
-  auto r = wait_response();
+  if (awaited_publishes_.empty()) return local(errc::invalid_request, "no publish awaits a response");
+  const auto id = awaited_publishes_.front();
+  awaited_publishes_.pop_front();
+  auto r = wait_response(id);
   if (!ok(r)) return error_of(r);
   auto p = native::decode_publish_response(std::get<0>(r).second);
   if (!p) return local(errc::malformed_payload);
@@ -452,7 +501,9 @@ result<fetched> connection::fetch(const std::string& topic, std::int32_t partiti
   buffer frame;
   native::encode(frame, req);
   if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
-  auto r = wait_response();
+  // A long poll is answered after up to max_wait_ms (the broker caps it), then the answer
+  // has the request timeout to arrive.
+  auto r = wait_response(req.request_id, opts_.timeout + std::chrono::milliseconds(max_wait_ms));
   if (!ok(r)) return error_of(r);
   auto f = native::decode_fetch_response(std::get<0>(r).second);
   if (!f) return local(errc::malformed_payload);
@@ -645,7 +696,10 @@ result<std::uint32_t> connection::subscribe(const std::string& topic, std::int32
   const auto request_id = next_id();
   native::encode(frame, native::subscribe_request{request_id, topic, partition, offset, credit_bytes});
   auto id = call<std::uint32_t>(std::move(frame), native::decode_subscribe_response);
-  if (ok(id)) subscribed_by_request_[request_id] = std::get<0>(id);
+  if (ok(id)) {
+    subscribed_by_request_[request_id] = std::get<0>(id);
+    subscription_next_[std::get<0>(id)] = offset >= 0 ? offset : -1;
+  }
   return id;
 }
 
@@ -658,7 +712,13 @@ result<bool> connection::grant_credit(std::uint32_t subscription_id, std::uint32
 result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
   buffer frame;
   native::encode(frame, native::unsubscribe_request{next_id(), subscription_id});
+  // Its ending Error may still come (it crossed this request): it names a request no
+  // longer known as a subscription's, so it is kept as the end of one, not taken for an
+  // answer.
+  for (auto& [request, id] : subscribed_by_request_)
+    if (id == subscription_id) ended_subscriptions_.insert(request);
   std::erase_if(subscribed_by_request_, [&](const auto& e) { return e.second == subscription_id; });
+  subscription_next_.erase(subscription_id);
   return call<bool>(std::move(frame), empty_body);
 }
 
@@ -685,7 +745,18 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
       failure ended{static_cast<errc>(e->code), e->message, e->retriable};
       if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
         ended.subscription_id = it->second;
+        subscription_next_.erase(it->second);
         subscribed_by_request_.erase(it);
+        return ended;
+      }
+      if (ended_subscriptions_.erase(e->request_id) > 0) continue;  // unsubscribed already
+      if (unacked_publishes_.erase(e->request_id) > 0) {
+        publish_errors_.push_back(std::move(ended));
+        continue;
+      }
+      if (e->request_id == 0 && e->code >= 32) {
+        group_errors_.push_back(std::move(ended));
+        continue;
       }
       return ended;
     }
@@ -695,8 +766,12 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
   deliveries_.pop_front();
   auto d = native::decode_deliver(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
   if (!d) return local(errc::malformed_payload, "malformed deliver frame");
-  auto data = decode_fetched(d->body, -1);
+  // Records below where the subscription stands are not delivered again: its first
+  // delivery is the stored batch holding its start offset, whole.
+  auto next = subscription_next_.find(d->subscription_id);
+  auto data = decode_fetched(d->body, next == subscription_next_.end() ? -1 : next->second);
   if (!ok(data)) return error_of(data);
+  if (next != subscription_next_.end()) next->second = std::get<0>(data).next_offset;
   return std::optional<delivery>{delivery{d->subscription_id, std::move(std::get<0>(data)), bytes.size()}};
 }
 
@@ -735,6 +810,11 @@ result<bool> connection::leave_group(std::uint32_t membership_id) {
 result<std::optional<native::group_assignment>> connection::next_assignment(
     std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  if (!group_errors_.empty()) {
+    auto f = std::move(group_errors_.front());
+    group_errors_.pop_front();
+    return f;
+  }
   while (assignments_.empty()) {
     // With no time left, what has already arrived is still read (read_frame looks once).
     const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -750,7 +830,21 @@ result<std::optional<native::group_assignment>> connection::next_assignment(
     if (static_cast<message_type>(bytes[5]) == message_type::error) {
       auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
       if (!e) return local(errc::malformed_payload);
-      return failure{static_cast<errc>(e->code), e->message, e->retriable};
+      failure why{static_cast<errc>(e->code), e->message, e->retriable};
+      // Errors of other requests go where their readers look.
+      if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
+        why.subscription_id = it->second;
+        subscription_next_.erase(it->second);
+        subscribed_by_request_.erase(it);
+        ended_.push_back(std::move(why));
+        continue;
+      }
+      if (ended_subscriptions_.erase(e->request_id) > 0) continue;
+      if (unacked_publishes_.erase(e->request_id) > 0) {
+        publish_errors_.push_back(std::move(why));
+        continue;
+      }
+      return why;
     }
   }
   auto a = std::move(assignments_.front());

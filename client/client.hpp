@@ -11,6 +11,7 @@
 #include <chrono>
 #include <variant>
 #include <deque>
+#include <set>
 #include <map>
 #include <memory>
 #include <optional>
@@ -190,6 +191,10 @@ class connection {
                                      const protocol::native::publish_producer& producer = {});
   /// Reads the next response (in request order) for a pipelined publish.
   result<protocol::native::publish_response> receive_publish();
+  /// A publish sent without acks that the broker refused: it answers those with an Error
+  /// only, which is kept here (in arrival order) rather than taken for another call's
+  /// answer. Nothing when none has arrived yet.
+  std::optional<failure> next_publish_error();
   /// Sends the pipelined publishes still held back (see below); false if the write failed.
   /// A publish that expects a response (acks) is held back until the connection next
   /// waits on its socket, until 64 KiB of requests are held, until another request is sent
@@ -226,8 +231,13 @@ class connection {
                                                   const std::string& mechanism);
   result<std::vector<protocol::native::acl_entry>> acl_call(protocol::native::acl_op op,
                                                             std::vector<protocol::native::acl_entry> entries);
-  /// Reads frames until a Response or Error arrives; Deliver frames are queued.
-  result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response();
+  /// Reads frames until the Response or Error to request `request_id` arrives, for up to
+  /// `wait` per frame (the request timeout when zero); pushed frames are queued, and Errors
+  /// for other requests that expect no Response (ended subscriptions, publishes without
+  /// acks, a group membership) are kept for their readers. Any other answer means the
+  /// connection is out of step: it is then unusable.
+  result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response(
+      std::uint32_t request_id, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   /// A failure other than a timeout leaves the connection unusable.
   result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);
   result<protocol::buffer> read_frame_once(std::chrono::milliseconds wait, bool* timed_out);
@@ -254,6 +264,21 @@ class connection {
   std::deque<protocol::native::group_assignment> assignments_;
   /// Subscriptions the broker ended while a call waited for its answer (next_delivery).
   std::deque<failure> ended_;
+  /// Subscription id -> the first offset its next delivery is to hold (-1: not known yet,
+  /// for a subscription from the end): a delivery is a stored batch, whole, which may start
+  /// before it.
+  std::map<std::uint32_t, std::int64_t> subscription_next_;
+  /// Subscribe requests of subscriptions unsubscribed from: the Error ending one may cross
+  /// the Unsubscribe, and is then dropped.
+  std::set<std::uint32_t> ended_subscriptions_;
+  /// Publishes sent without acks, by request id: the broker answers them only if refused.
+  std::set<std::uint32_t> unacked_publishes_;
+  std::deque<failure> publish_errors_;
+  /// Pipelined publishes with acks whose responses are still to be read, in order.
+  std::deque<std::uint32_t> awaited_publishes_;
+  /// A group membership the broker ended (an Error of request id 0 that is no framing
+  /// error), for next_assignment.
+  std::deque<failure> group_errors_;
   /// Keeps a pushed frame (Deliver, GroupAssignment) for its reader; false for other types.
   bool stash_push(protocol::buffer& bytes);
   protocol::buffer scratch_;

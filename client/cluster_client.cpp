@@ -383,6 +383,14 @@ result<bool> cluster_client::place(subscription& s) {
   if (!ok(id)) return error_of(id);
   auto c = node(std::get<0>(id));
   if (!ok(c)) return error_of(c);
+  // From the end (or the start): resolved to an offset here, so that when the subscription
+  // is made again elsewhere (the leader moved before a delivery) it resumes there, not at
+  // the new leader's end past what was acknowledged meanwhile.
+  if (s.next_offset < 0) {
+    auto bounds = std::get<0>(c)->list_offsets(s.topic, s.partition);
+    if (!ok(bounds)) return error_of(bounds);
+    s.next_offset = s.next_offset == -1 ? std::get<0>(bounds).high_watermark : std::get<0>(bounds).log_start;
+  }
   auto made = std::get<0>(c)->subscribe(s.topic, s.partition, s.next_offset, std::max<std::uint32_t>(s.credit, 1));
   if (!ok(made)) return error_of(made);
   s.node = clustered() ? std::get<0>(id) : -1;

@@ -58,6 +58,9 @@ result<native::publish_response> idempotent_producer::publish(
   const auto deadline = clock_type::now() + retry_for_;
   auto pause = std::chrono::milliseconds(20);
   bool epoch_bumped = false;
+  // Some attempt left and its outcome is unknown (a retriable failure after the send): the
+  // batch may be stored whatever a later attempt hears.
+  bool maybe_stored = false;
   for (;;) {
     failure f;
     if (!conn_) {
@@ -86,6 +89,7 @@ result<native::publish_response> idempotent_producer::publish(
         auto& c = *std::get<0>(leader);
         auto sent = c.send_publish(topic, partition, batch, true, claim);
         r = ok(sent) ? c.receive_publish() : result<native::publish_response>{error_of(sent)};
+        if (ok(sent) && !ok(r) && error_of(r).retriable) maybe_stored = true;
       }
       if (ok(r)) {
         const auto n = static_cast<std::int64_t>(batch.messages.size());
@@ -104,8 +108,13 @@ result<native::publish_response> idempotent_producer::publish(
       // The leader may have moved or gone: ask where the partition is now.
       if (f.retriable) conn_->refresh();
     }
-    if (f.retriable && clock_type::now() + pause > deadline) unsure_ = true;
-    if (!f.retriable || clock_type::now() + pause > deadline) return f;
+    const bool giving_up = !f.retriable || clock_type::now() + pause > deadline;
+    // Given up on a batch that may be stored: the next one must not take its sequence (a
+    // broker holding it would take the next batch for its resend, and drop it), so the
+    // next publish starts a new epoch first. That holds when the last attempt was refused
+    // for good (an ACL revoked, a limit lowered) after an earlier one's answer was lost.
+    if (giving_up && (f.retriable || maybe_stored)) unsure_ = true;
+    if (giving_up) return f;
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(500));
   }

@@ -448,16 +448,47 @@ std::error_code redis_store::fence_stale_connections() {
   auto replies = pipeline(kills);
   no_fence_ = false;
   if (!replies) return replies.error();
-  // Answered (killed, or "No such client": already gone): the server runs nothing more of it.
-  std::lock_guard lock{s.mutex};
-  auto& list = s.by_server[server];
-  for (const auto& c : ids)
-    if (auto it = std::find(list.begin(), list.end(), c); it != list.end()) {
-      list.erase(it);
-      s.count.fetch_sub(1, std::memory_order_release);
+  // Answered with a count (killed, or 0: already gone): the server runs nothing more of it.
+  // A server busy with a script answers -BUSY: tried again before the next call. Any other
+  // error (a server or proxy without this form of CLIENT KILL, or an ACL that forbids it)
+  // means the fence does not hold: said so, not logged as done.
+  std::size_t fenced = 0;
+  std::vector<std::string> refused;
+  bool busy = false;
+  for (std::size_t i = 0; i < ids.size() && i < replies->size(); ++i) {
+    const auto& r = (*replies)[i];
+    if (r.is_error()) {
+      const auto text = str(r.get());
+      if (text.starts_with("BUSY")) {
+        busy = true;
+        ids[i].id = -1;  // kept on the list
+        continue;
+      }
+      refused.emplace_back(text);
+      continue;
     }
-  if (list.empty()) s.by_server.erase(server);
-  logging::storage().info("redis {}: fenced {} connection(s) whose last call was ambiguous", server, ids.size());
+    ++fenced;
+  }
+  {
+    std::lock_guard lock{s.mutex};
+    auto& list = s.by_server[server];
+    for (const auto& c : ids) {
+      if (c.id < 0) continue;
+      if (auto it = std::find(list.begin(), list.end(), c); it != list.end()) {
+        list.erase(it);
+        s.count.fetch_sub(1, std::memory_order_release);
+      }
+    }
+    if (list.empty()) s.by_server.erase(server);
+  }
+  if (fenced > 0)
+    logging::storage().info("redis {}: fenced {} connection(s) whose last call was ambiguous", server, fenced);
+  if (!refused.empty())
+    logging::storage().error("redis {}: {} connection(s) whose last call was ambiguous could not be "
+                             "fenced ({}): a command sent before a timeout may still run after later "
+                             "ones (docs/storage.md)",
+                             server, refused.size(), refused.front());
+  if (busy) return errc::storage_unavailable;
   return {};
 }
 

@@ -24,6 +24,9 @@ struct cluster_state {
   /// least lease_ms past it, and this node acts on them until shortly before that.
   clock::time_point renewed_at{};
   bool registered = true;
+  /// Another process registered this node's id (this one's registration had run out): the
+  /// node stops after giving its partitions up.
+  bool taken_over = false;
   bool store_lost_logged = false;
   bool leaving = false;
   /// The number of the round the pending tick runs; an earlier tick (overtaken by a round
@@ -142,17 +145,21 @@ std::chrono::milliseconds run_round(self_ptr self) {
   if (!*registered) {
     // Another run took this id while this one's registration had expired (it was paused):
     // it may not act as this node any more.
+    // It gives up its partitions at once, and then stops the node: serving on as a node
+    // that owns nothing, it would tell its clients of a cluster of itself alone, leaderless,
+    // and never converge with the one that runs under its id.
     if (st.registered)
       logging::cluster().error("node id {} is now registered by another process; this one gives up "
-                               "its partitions",
+                               "its partitions and stops",
                                st.me.node);
-    st.registered = false;
     auto next = std::make_shared<cluster_view>(*st.view);
     next->holders.clear();
     next->group_holders.clear();
     next->nodes.clear();
     next->live.clear();
     publish(self, std::move(next), {});
+    if (st.registered) st.taken_over = true;
+    st.registered = false;
     return renew;
   }
   st.registered = true;
@@ -276,6 +283,11 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
     auto& s = self->state;
     if (s.leaving) return;
     const auto next = run_round(self);
+    if (s.taken_over)
+      return self->quit(caf::make_error(caf::sec::runtime_error,
+                                        "node id " + std::to_string(s.me.node) +
+                                            " was taken over by another process while this one's "
+                                            "registration had run out"));
     self->delayed_send(self, next, tick_atom::value, ++s.round);
   };
   self->send(self, tick_atom::value, st.round);

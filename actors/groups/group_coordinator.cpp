@@ -53,6 +53,15 @@ struct coordinator_state {
   bool offsets_topic_ready = false;
   std::int32_t mirrored_generation = -1;
   bool mirrored_empty = true;
+  /// A coordinator that ends (it failed, or its directory stopped and took it along) answers
+  /// what it holds: a parked join or sync has no deadline of its asker's (connections ask
+  /// with none), and would otherwise hold a client's ordered answers until its own timeout.
+  /// Not ready is retriable: Kafka clients look the coordinator up again.
+  ~coordinator_state() {
+    for (auto& [ticket, rp] : joins) rp.deliver(make_caf_error(errc::not_ready));
+    for (auto& [ticket, rp] : syncs) rp.deliver(make_caf_error(errc::not_ready));
+    for (auto& [offsets, rp] : queued_commits) rp.deliver(make_caf_error(errc::not_ready));
+  }
   static inline const char* name = "portask.group_coordinator";
 };
 
@@ -546,6 +555,18 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       [=](tick_atom) {
         auto& s = self->state;
         s.ticking = false;
+        if (moved(self)) {
+          // The group's lease left this node (another node coordinates it now, or will): the
+          // joins and syncs parked here are sent to find it at once, as Kafka answers them
+          // when a coordinator unloads a group, rather than waiting out the other members'
+          // sessions or the rebalance timeout here for a generation nobody can use.
+          for (auto& [ticket, rp] : s.joins) rp.deliver(make_caf_error(errc::not_coordinator));
+          for (auto& [ticket, rp] : s.syncs) rp.deliver(make_caf_error(errc::not_coordinator));
+          // (The group goes on ticking: a lease that lapsed for a round comes back under
+          // the same epoch, and its members' sessions still run.)
+          s.joins.clear();
+          s.syncs.clear();
+        }
         note_members(s);
         consumer_group::deliveries out;
         s.group->tick(self->clock().now(), out);

@@ -461,7 +461,13 @@ void recover(self_ptr self) {
             s.recovering = false;
             s.store_down = false;
             s.recovery_backoff = 0ms;
-            s.log->recovered(r.bounds);
+            if (const auto lost = s.log->recovered(r.bounds); lost > 0)
+              logging::pipeline().error(
+                  "partition {}/{}: the store ends at offset {}, below the {} acknowledged offsets "
+                  "up to {}: it lost records (restarted from an older snapshot, evicted keys, or "
+                  "failed over to a replica behind); new records go on from {}",
+                  s.log->tp().topic, s.log->tp().partition, r.bounds.next_offset, lost,
+                  s.log->high_watermark(), s.log->high_watermark());
             s.producers.rebuild(r.producers, s.log->tp().partition, wall_clock_ms());
             logging::pipeline().debug("partition {}/{}: offsets {}-{}, {} producer batches read back "
                           "(snapshot covers {})",
@@ -937,6 +943,10 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
       },
       [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {
         if (auto refused = log_change_refused(self)) return std::move(*refused);
+        // Retention deletes only from topics whose policy includes delete; this refuses the
+        // rest (DeleteRecords on a compact-only topic, or a policy changed since).
+        if (self->state.rules && !self->state.rules->records_deletable.load(std::memory_order_relaxed))
+          return make_caf_error(errc::policy_violation);
         touch();
         return when_ready<storage::partition_bounds>(
             self, [=](caf::typed_response_promise<storage::partition_bounds>& rp) {

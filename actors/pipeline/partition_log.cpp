@@ -8,15 +8,16 @@
 
 namespace portask {
 
-void partition_log::recovered(storage::partition_bounds b) {
+std::int64_t partition_log::recovered(storage::partition_bounds b) {
   ready_ = true;
-  next_offset_ = b.next_offset;
-  high_watermark_ = b.next_offset;
-  log_start_ = std::min(std::max(log_start_, b.log_start), b.next_offset);
+  const auto lost = std::max<std::int64_t>(0, high_watermark_ - b.next_offset);
+  next_offset_ = high_watermark_ = std::max(high_watermark_, b.next_offset);
+  log_start_ = std::min(std::max(log_start_, b.log_start), high_watermark_);
   end_bytes_ = acked_end_bytes_ = b.end_bytes;
   end_timestamp_ = acked_end_timestamp_ = b.end_timestamp;
   start_bytes_ = b.start_bytes;
   while (!tail_.empty()) drop_tail_front();
+  return lost;
 }
 
 void partition_log::lost_track() noexcept {

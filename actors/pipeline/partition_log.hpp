@@ -42,7 +42,12 @@ class partition_log {
 
   /// Installs bounds read from the store (at start and after a failed write). The log start
   /// never moves back: a deletion this partition made may not have reached the store yet.
-  void recovered(storage::partition_bounds b);
+  /// Nor does the high watermark: a store that lost acknowledged records (restarted from an
+  /// old snapshot, evicted keys, failed over to a replica behind) must not have their offsets
+  /// given to new records, which consumers past them would never read. Offsets go on from the
+  /// acknowledged end, leaving a gap readers step over. Returns how many acknowledged offsets
+  /// the store no longer reaches (0 normally), for the caller to report.
+  std::int64_t recovered(storage::partition_bounds b);
   /// Moves the log start up to `offset` (at most the high watermark): reads below it are out
   /// of range from now on, and the tail forgets what lies wholly below it. Returns the number
   /// of records below the new start that were above the old one.

@@ -117,12 +117,15 @@ std::shared_ptr<topic_write_rules> write_rules(registry_state& st, const std::st
   if (!holder) holder = std::make_shared<topic_write_rules>();
   std::int64_t limit = 0;
   bool compacted = false;
+  bool deletable = true;
   if (auto it = st.topics.find(topic); it != st.topics.end()) {
     limit = config_integer(it->second.configs, "max.message.bytes").value_or(0);
     compacted = cleanup_policy_includes(it->second.configs, "compact");
+    deletable = cleanup_policy_includes(it->second.configs, "delete");
   }
   holder->max_batch_bytes.store(limit, std::memory_order_relaxed);
   holder->keys_required.store(compacted, std::memory_order_relaxed);
+  holder->records_deletable.store(deletable, std::memory_order_relaxed);
   return holder;
 }
 
@@ -931,13 +934,17 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         });
         return rp;
       },
-      [=](configure_atom, const std::string& name,
+      [=](configure_atom, const std::string& name, storage::config_entries& read,
           storage::config_entries& configs) -> caf::result<storage::topic_info> {
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
         auto rp = self->make_response_promise<storage::topic_info>();
         change_topic<storage::topic_info>(
             self, name, rp,
-            [configs = std::move(configs)](const storage::topic_info& topic) -> expected<storage::topic_info> {
+            [read = std::move(read),
+             configs = std::move(configs)](const storage::topic_info& topic) -> expected<storage::topic_info> {
+              // Another change came first: the asker computes its set again from this one.
+              // (Stored unchanged all the same, which checks that the store still holds it.)
+              if (topic.configs != read) return topic;
               // Only what changes is checked: a value the topic already holds (stored by an
               // earlier version that took more) does not block changing its other keys.
               for (const auto& entry : configs)

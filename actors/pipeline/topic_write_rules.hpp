@@ -16,6 +16,10 @@ struct topic_write_rules {
   /// (compaction keeps the newest record of each key; it has nothing to keep one without).
   /// A batch with a keyless record is refused invalid_record.
   std::atomic<bool> keys_required{false};
+  /// cleanup.policy includes delete: records may be deleted below an offset (DeleteRecords).
+  /// A compact-only topic is shortened by compaction alone, as in Kafka, which refuses
+  /// DeleteRecords on it (POLICY_VIOLATION; native policy_violation).
+  std::atomic<bool> records_deletable{true};
 };
 
 }  // namespace portask

@@ -3,7 +3,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <exception>
 #include <random>
 
@@ -159,17 +162,30 @@ std::error_code broker::start() {
   if (config_.cluster.enabled()) {
     // A live node with this id: refused before binding anything (the registration after
     // binding checks again, atomically).
+    // A node restarted at once after a crash finds its predecessor's registration, which
+    // runs out within a lease: it waits that long (a live node renews it, and is refused).
     auto store = ctx_->store_factory();
-    auto live = store ? (*store)->live_nodes() : expected<std::vector<storage::node_registration>>(store.error());
-    if (!live) {
-      logging::cluster().error("cannot join the cluster: the store is unreachable ({})", live.error().message());
-      return live.error();
-    }
-    for (const auto& n : *live)
-      if (n.node == config_.cluster.node_id) {
-        log_node_id_taken(n.node, config_.cluster);
+    const auto lease = std::chrono::milliseconds(config_.cluster.lease_ms);
+    const auto give_up_at = std::chrono::steady_clock::now() + lease + std::chrono::milliseconds(config_.cluster.renew_ms);
+    for (bool waited = false;; waited = true) {
+      auto live = store ? (*store)->live_nodes() : expected<std::vector<storage::node_registration>>(store.error());
+      if (!live) {
+        logging::cluster().error("cannot join the cluster: the store is unreachable ({})", live.error().message());
+        return live.error();
+      }
+      const bool taken = std::any_of(live->begin(), live->end(),
+                                     [&](const auto& n) { return n.node == config_.cluster.node_id; });
+      if (!taken) break;
+      if (std::chrono::steady_clock::now() >= give_up_at) {
+        log_node_id_taken(config_.cluster.node_id, config_.cluster);
         return make_error_code(std::errc::device_or_resource_busy);  // the id is taken
       }
+      if (!waited)
+        logging::cluster().warn("node id {} is registered; waiting up to {} ms for that registration to "
+                                "run out (a restarted node's predecessor) before refusing",
+                                config_.cluster.node_id, config_.cluster.lease_ms + config_.cluster.renew_ms);
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::max<std::uint32_t>(20, config_.cluster.renew_ms / 2)));
+    }
     // From the first client on, this node owns only what its leases say: nothing until its
     // first lease round.
     auto joining = std::make_shared<cluster_view>();

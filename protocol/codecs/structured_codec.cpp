@@ -156,16 +156,77 @@ std::error_code structured_codec::encode(const message_batch& batch, buffer& out
   }
 }
 
+namespace {
+
+// The batch document nests five deep (document, messages, a message, its headers, a header).
+// nlohmann's CBOR and MessagePack readers recurse once per level, without a limit of their
+// own: a payload of nested one-element arrays would run a worker's stack out. Deeper input
+// is malformed.
+constexpr std::size_t max_document_depth = 8;
+
+// The document is also bounded in values, which cost tens of bytes each decoded: `[0,0,...]`
+// (or `{}` repeated) would otherwise inflate a frame thirtyfold.
+class bounded_document : public nlohmann::detail::json_sax_dom_parser<json> {
+  using base = nlohmann::detail::json_sax_dom_parser<json>;
+
+ public:
+  bounded_document(json& doc, std::size_t max_values) : base(doc, false), left_(max_values) {}
+  bool start_object(std::size_t n) { return value() && ++depth_ <= max_document_depth && base::start_object(n); }
+  bool end_object() {
+    --depth_;
+    return base::end_object();
+  }
+  bool start_array(std::size_t n) { return value() && ++depth_ <= max_document_depth && base::start_array(n); }
+  bool end_array() {
+    --depth_;
+    return base::end_array();
+  }
+  bool null() { return value() && base::null(); }
+  bool boolean(bool v) { return value() && base::boolean(v); }
+  bool number_integer(json::number_integer_t v) { return value() && base::number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return value() && base::number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) {
+    return value() && base::number_float(v, s);
+  }
+  bool string(json::string_t& v) { return value() && base::string(v); }
+  bool binary(json::binary_t& v) { return value() && base::binary(v); }
+  bool too_large() const noexcept { return too_large_; }
+
+ private:
+  bool value() {
+    if (left_ == 0) {
+      too_large_ = true;
+      return false;
+    }
+    --left_;
+    return true;
+  }
+  std::size_t depth_ = 0;
+  std::size_t left_;
+  bool too_large_ = false;
+};
+
+}  // namespace
+
 expected<message_batch> structured_codec::decode(byte_view in) const {
   try {
     json doc;
+    bounded_document reader{doc, max_values_};
+    bool parsed = false;
     switch (id_) {
-      case codec_id::json: doc = json::parse(in.begin(), in.end(), nullptr, false); break;
-      case codec_id::cbor: doc = json::from_cbor(in.begin(), in.end(), true, false); break;
-      case codec_id::msgpack: doc = json::from_msgpack(in.begin(), in.end(), true, false); break;
+      case codec_id::json:
+        parsed = json::sax_parse(in.begin(), in.end(), &reader, json::input_format_t::json, true);
+        break;
+      case codec_id::cbor:
+        parsed = json::sax_parse(in.begin(), in.end(), &reader, json::input_format_t::cbor, true);
+        break;
+      case codec_id::msgpack:
+        parsed = json::sax_parse(in.begin(), in.end(), &reader, json::input_format_t::msgpack, true);
+        break;
       case codec_id::binary: return errc::unknown_codec;
     }
-    if (doc.is_discarded()) return errc::malformed_payload;
+    if (reader.too_large()) return errc::decompressed_too_large;
+    if (!parsed || reader.is_errored()) return errc::malformed_payload;
     message_batch batch;
     if (!document_reader{id_ == codec_id::json}.batch(doc, batch)) return errc::malformed_payload;
     return batch;

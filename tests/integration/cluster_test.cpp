@@ -333,6 +333,18 @@ TEST_F(Cluster, ASecondNodeWithALiveNodesIdDoesNotStart) {
   EXPECT_NE(out.find("needs the store every node shares"), std::string::npos) << out;
 }
 
+// A node restarted at once after a crash (systemd restarts within 100 ms) finds its
+// predecessor's registration: it waits for it to run out instead of refusing to start.
+TEST_F(Cluster, ANodeRestartedRightAfterACrashJoinsOnceItsOldRegistrationRunsOut) {
+  for (int id : {1, 2}) start_node(id);
+  create_topic(nodes_.begin()->second->kafka_port(), "restarted", 4);
+  settled("restarted", 4, {1, 2});
+  nodes_[2]->stop(SIGKILL);
+  start_node(2);
+  EXPECT_TRUE(nodes_[2]->running()) << read_file(log_path(2));
+  settled("restarted", 4, {1, 2});
+}
+
 TEST_F(Cluster, AnIdempotentProducerLosesNothingWhileOwnersAreKilled) {
   for (int id : {1, 2, 3}) start_node(id);
   std::string pids;

@@ -95,7 +95,16 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       // An advertised host is told to clients as a host: a port in it would reach them whole.
       {"--kafka-advertised-host localhost:19092", "kafka_advertised_host 'localhost:19092' names a port"},
       {"--kafka-advertised-host [::1]:19092", "names a port"},
+      // A cluster node's Kafka address goes to clients on other hosts.
+      {"--node-id 1 --store redis://127.0.0.1:1 --kafka-host 0.0.0.0 --advertised-host 10.0.0.5",
+       "would advertise 127.0.0.1 to clients"},
+      // The flags' ranges hold for the file's values (renew_ms * 2 wrapped past lease_ms).
+      {"--store redis://127.0.0.1:1 --config " + dir.path() + "/cluster.yaml", "renew_ms must be 20 to 300000"},
   };
+  {
+    std::ofstream yaml(dir.path() + "/cluster.yaml");
+    yaml << "cluster:\n  node_id: 1\n  lease_ms: 3000\n  renew_ms: 2147484148\n";
+  }
   {
     std::ofstream yaml(dir.path() + "/bad.yaml");
     yaml << "log_retention_bytes: -3\n";

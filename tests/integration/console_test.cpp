@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "protocol/base64.hpp"
@@ -218,6 +221,17 @@ TEST_F(Console, HeadIsAnsweredWhereverGetIs) {
                              "/health");
   EXPECT_NE(out.find("405"), std::string::npos) << out;
   EXPECT_NE(out.find("Allow: GET, HEAD"), std::string::npos) << out;
+  // The API's 405s name their path's methods too.
+  for (const auto& [method, path, allow] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"PUT", "/api/topics", "GET, HEAD, POST"},
+           {"POST", "/api/topics/orders", "GET, HEAD, DELETE"},
+           {"GET", "/api/loggers/portask.kafka", "PUT"},
+           {"DELETE", "/api/groups", "GET, HEAD"}}) {
+    auto [api_rc, api_out] = run_shell("timeout 20 curl -s -i -X " + method + " http://127.0.0.1:" +
+                                       std::to_string(server.http_port()) + path);
+    EXPECT_NE(api_out.find("405"), std::string::npos) << method << " " << path << ": " << api_out;
+    EXPECT_NE(api_out.find("Allow: " + allow + "\r\n"), std::string::npos) << method << " " << path << ": " << api_out;
+  }
 }
 
 // A body the API reads must be labelled JSON: a page on another site can POST text/plain

@@ -109,6 +109,32 @@ TEST_F(Retention, NativeClientAndCliDeleteRecords) {
   EXPECT_EQ(std::get<0>(d).partition_states.at(0).log_start, 15);
 }
 
+TEST_F(Retention, RecordsOfACompactOnlyTopicAreNotDeletedAsInKafka) {
+  ASSERT_TRUE(server.start());
+  auto c = server.connect();
+  ASSERT_TRUE(client::ok(c.create_topic("keyed", 1, {{"cleanup.policy", "compact"}})));
+  auto batch = values("v", 4);
+  for (std::size_t i = 0; i < batch.messages.size(); ++i) batch.messages[i].key = "k" + std::to_string(i);
+  ASSERT_TRUE(client::ok(c.publish("keyed", 0, batch)));
+  // Compaction alone shortens it: DeleteRecords is a policy violation, and nothing moves.
+  auto refused = c.delete_records("keyed", 0, 2);
+  ASSERT_FALSE(client::ok(refused));
+  EXPECT_EQ(client::error_of(refused).code, errc::policy_violation);
+  const std::string cli = std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server.port());
+  auto [rc, out] = run_shell(cli + " topics delete-records keyed --partition 0 --offset 3 2>&1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("cleanup policy"), std::string::npos) << out;
+  auto kept = c.fetch("keyed", 0, 0);
+  ASSERT_TRUE(client::ok(kept));
+  EXPECT_EQ(std::get<0>(kept).log_start, 0);
+  // With delete in its policy too, records are deleted at once (the running partition
+  // follows the change).
+  ASSERT_TRUE(client::ok(c.alter_topic_config("keyed", {{"cleanup.policy", "compact,delete"}})));
+  auto cut = c.delete_records("keyed", 0, 2);
+  ASSERT_TRUE(client::ok(cut)) << client::error_of(cut).message;
+  EXPECT_EQ(std::get<0>(cut).log_start, 2);
+}
+
 TEST(RetentionOnRedis, TheLogStartSurvivesABrokerRestartAndRetentionTrimsTheStream) {
   redis_server redis;
   ASSERT_TRUE(redis.start());

@@ -22,7 +22,8 @@ struct topic_registry_script {
   scripted<storage::topic_info, storage::topic_info> create;
   scripted<bool, std::string, std::int32_t> grow;
   scripted<bool, std::string> remove;
-  scripted<storage::topic_info, std::string, storage::config_entries> configure;
+  /// (topic, the overrides the asker read, the new set)
+  scripted<storage::topic_info, std::string, storage::config_entries, storage::config_entries> configure;
   scripted<std::vector<storage::topic_info>> list;
   scripted<topic_description, std::string> describe;
   /// (cluster) partitions the registry was told to stop, and how often to read topics again.
@@ -67,9 +68,8 @@ inline topic_registry_actor::behavior_type mock_topic_registry(
       [s](create_atom, const storage::topic_info& t) { return s->create(t); },
       [s](grow_atom, const std::string& name, std::int32_t count) { return s->grow(name, count); },
       [s](delete_atom, const std::string& name) { return s->remove(name); },
-      [s](configure_atom, const std::string& name, const storage::config_entries& configs) {
-        return s->configure(name, configs);
-      },
+      [s](configure_atom, const std::string& name, const storage::config_entries& read,
+          const storage::config_entries& configs) { return s->configure(name, read, configs); },
       [s](list_atom) { return s->list(); },
       [s](describe_atom, const std::string& name) { return s->describe(name); },
       [s](retire_atom, const std::vector<topic_partition>& tps) { s->retired.push_back(tps); },

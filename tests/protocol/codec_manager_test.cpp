@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "protocol/crc32.hpp"
 #include "sample_batches.hpp"
 
@@ -75,6 +78,67 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(to_string(std::get<0>(param_info.param))) + "_" +
              std::string(to_string(std::get<1>(param_info.param)));
     });
+
+// CBOR and MessagePack readers recurse per nesting level: a payload of a million nested
+// one-element arrays (or maps) must be refused, not run the thread's stack out. JSON too.
+TEST(CodecManager, DeeplyNestedDocumentsAreMalformedNotAStackOverflow) {
+  codec_manager codecs;
+  constexpr std::size_t depth = 1'000'000;
+  struct deep {
+    codec_id codec;
+    std::string payload;
+  };
+  std::vector<deep> cases;
+  cases.push_back({codec_id::cbor, std::string(depth, '\x81') + '\xF6'});      // [[[...null]]]
+  cases.push_back({codec_id::cbor, std::string(depth, '\xA1')});                // {{...: truncated
+  cases.push_back({codec_id::msgpack, std::string(depth, '\x91') + '\xC0'});   // [[[...nil]]]
+  cases.push_back({codec_id::json, std::string(depth, '[') + std::string(depth, ']')});
+  for (const auto& c : cases) {
+    auto r = codecs.decode(flags_for({c.codec, compression_id::none}) | frame_flags::batch, as_bytes(c.payload));
+    ASSERT_FALSE(r) << to_string(c.codec);
+    EXPECT_EQ(r.error(), make_error_code(errc::malformed_payload)) << to_string(c.codec);
+  }
+  // A document as deep as a batch's still decodes (every codec's round trip covers it too).
+  message_batch one;
+  one.messages.push_back({});
+  one.messages.back().topic = "t";
+  one.messages.back().headers.push_back({"h", std::string("v")});
+  for (auto codec : {codec_id::json, codec_id::cbor, codec_id::msgpack}) {
+    buffer out;
+    auto flags = codecs.encode(one, {codec, compression_id::none}, out);
+    ASSERT_TRUE(flags) << to_string(codec);
+    auto back = codecs.decode(*flags, out);
+    ASSERT_TRUE(back) << to_string(codec);
+    EXPECT_EQ(back->messages.at(0).headers.size(), 1u);
+  }
+}
+
+// Empty messages cost a few bytes on the wire and far more decoded: a batch is bounded by
+// what it takes decoded (four times the payload bound), not by its payload alone.
+TEST(CodecManager, ABatchOfManyTinyMessagesIsBoundedDecoded) {
+  codec_manager codecs{64 * 1024};  // decoded: 256 KiB
+  message_batch many, few;
+  many.messages.resize(3000);  // binary: 6 bytes each on the wire; decoded, over 256 KiB
+  few.messages.resize(100);
+  for (auto* b : {&many, &few})
+    for (auto& m : b->messages) m.topic = "t";
+  for (auto codec : all_codecs)
+    for (auto compression : {compression_id::none, compression_id::zstd}) {
+      const encoding e{codec, compression};
+      buffer out;
+      auto flags = codecs.encode(many, e, out);
+      if (!flags) continue;  // a text encoding of 3000 may not fit 64 KiB: nothing to decode
+      auto back = codecs.decode(*flags, out);
+      ASSERT_FALSE(back) << to_string(codec) << "/" << to_string(compression);
+      EXPECT_EQ(back.error(), make_error_code(errc::decompressed_too_large)) << to_string(codec);
+      buffer small;
+      auto small_flags = codecs.encode(few, e, small);
+      ASSERT_TRUE(small_flags) << to_string(codec);
+      auto fine = codecs.decode(*small_flags, small);
+      ASSERT_TRUE(fine) << to_string(codec) << "/" << to_string(compression);
+      EXPECT_EQ(fine->messages.size(), 100u);
+    }
+}
 
 TEST(CodecManager, FlagsRecordCodecAndCompressionInTheHighByte) {
   EXPECT_EQ(flags_for({codec_id::binary, compression_id::none}), 0x0000);

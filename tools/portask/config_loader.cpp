@@ -779,11 +779,26 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                    "(the host other nodes' clients reach its native and HTTP listeners at)\n";
       return config_request_exit{2};
     }
-    if (c.cluster.renew_ms < 20) {
-      std::cerr << "portask: cluster renew_ms must be at least 20\n";
+    // Other nodes hand this node's Kafka address to clients on other hosts: a listener bound
+    // beyond loopback that still advertises loopback (the default) would send them to their
+    // own machine.
+    auto loopback = [](const std::string& h) { return h == "localhost" || h == "::1" || h.starts_with("127."); };
+    if (!loopback(c.kafka.host) && loopback(c.kafka_advertised_host)) {
+      std::cerr << "portask: a cluster node's Kafka listener on " << (c.kafka.host.empty() ? "*" : c.kafka.host)
+                << " would advertise " << c.kafka_advertised_host
+                << " to clients: set --kafka-advertised-host (the host clients reach it at)\n";
       return config_request_exit{2};
     }
-    if (c.cluster.renew_ms * 2 > c.cluster.lease_ms) {
+    // The flags' ranges, for a config file's values too.
+    if (c.cluster.renew_ms < 20 || c.cluster.renew_ms > 300000) {
+      std::cerr << "portask: cluster renew_ms must be 20 to 300000\n";
+      return config_request_exit{2};
+    }
+    if (c.cluster.lease_ms < 100 || c.cluster.lease_ms > 600000) {
+      std::cerr << "portask: cluster lease_ms must be 100 to 600000\n";
+      return config_request_exit{2};
+    }
+    if (std::uint64_t{c.cluster.renew_ms} * 2 > c.cluster.lease_ms) {
       std::cerr << "portask: cluster renew_ms (" << c.cluster.renew_ms
                 << ") must be at most half of lease_ms (" << c.cluster.lease_ms
                 << "), or leases expire between renewals\n";

@@ -97,6 +97,7 @@ unsigned status_of(errc e) {
     case errc::group_not_empty: return 409;
     case errc::invalid_request:
     case errc::invalid_record:
+    case errc::policy_violation:
     case errc::invalid_partition_count:
     case errc::offset_out_of_range: return 400;
     // Retriable: the broker cannot serve it now (another node owns it, the store is full or
@@ -128,11 +129,16 @@ struct exchange {
   std::shared_ptr<const actor_directory> dir;  ///< as the supervisor had it for this request
   api_reply reply;
   void ok(const json& body, unsigned status = 200) const {
-    reply(status, json_text(body));
+    reply(status, json_text(body), {});
     self->quit();
   }
   void fail(unsigned status, std::string_view message) const {
-    reply(status, error_json(message));
+    reply(status, error_json(message), {});
+    self->quit();
+  }
+  /// 405, naming the methods the path takes (RFC 9110 requires Allow on a 405).
+  void not_allowed(std::string allow) const {
+    reply(405, error_json("method not allowed here (allowed: " + allow + ")"), allow);
     self->quit();
   }
   void fail(errc e, std::string_view what = {}) const {
@@ -668,13 +674,23 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
   if (p.size() == 1 && p[0] == "cluster" && get) return plain([&] { cluster_info(x); });
   if (p.size() == 2 && p[0] == "loggers" && method == http::verb::put)
     return plain([&] { set_logger_level(x, p[1], body); }, true);
-  // A path the API has, asked with another method, is 405; any other path 404.
-  const bool known =
-      !p.empty() &&
-      (((p[0] == "overview" || p[0] == "cluster") && p.size() == 1) ||
-       (p[0] == "topics" && (p.size() <= 2 || (p.size() == 3 && p[2] == "messages"))) ||
-       ((p[0] == "groups" || p[0] == "loggers") && p.size() <= 2));
-  x.fail(known ? 405 : 404, known ? "method not allowed here" : "no such endpoint");
+  // A path the API has, asked with another method, is 405 naming the methods it takes; any
+  // other path 404.
+  const char* allow = nullptr;
+  if (p.size() == 1 && (p[0] == "overview" || p[0] == "cluster" || p[0] == "groups" || p[0] == "loggers"))
+    allow = "GET, HEAD";
+  else if (p.size() == 1 && p[0] == "topics")
+    allow = "GET, HEAD, POST";
+  else if (p.size() == 2 && p[0] == "topics")
+    allow = "GET, HEAD, DELETE";
+  else if (p.size() == 3 && p[0] == "topics" && p[2] == "messages")
+    allow = "GET, HEAD";
+  else if (p.size() == 2 && p[0] == "groups")
+    allow = "GET, HEAD";
+  else if (p.size() == 2 && p[0] == "loggers")
+    allow = "PUT";
+  if (allow) return x.not_allowed(allow);
+  x.fail(404, "no such endpoint");
 }
 
 // Serves the one request it is sent; where the answer goes is its spawn argument (a

@@ -14,8 +14,9 @@
 
 namespace portask {
 
-/// Calls `reply(status, json)` exactly once, from any thread.
-using api_reply = std::function<void(unsigned status, std::string json)>;
+/// Calls `reply(status, json, allow)` exactly once, from any thread; `allow` is the Allow
+/// header of a 405 (the methods the path takes), empty otherwise.
+using api_reply = std::function<void(unsigned status, std::string json, std::string allow)>;
 
 /// `supervisor`: where the request's actor finds the registry, bridges and groups.
 void serve_api(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,

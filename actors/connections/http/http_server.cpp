@@ -201,8 +201,10 @@ class http_session : public limited_connection,
           return finish(res, http::status::unsupported_media_type,
                         "{\"error\":\"a request body must be JSON (Content-Type: application/json)\"}\n");
         return serve_api(sys_, ctx_, supervisor_, request.method(), std::string(target), request.body(),
-                         [self = shared_from_this(), res](unsigned status, std::string body) {
-                           self->finish(res, static_cast<http::status>(status), std::move(body));
+                         [self = shared_from_this(), res](unsigned status, std::string body,
+                                                          std::string allow) {
+                           self->finish(res, static_cast<http::status>(status), std::move(body),
+                                        std::move(allow));
                          });
       }
       case http_route::not_found:
@@ -268,10 +270,11 @@ class http_session : public limited_connection,
   }
 
   // Called from an actor: hops back onto the connection's executor before writing.
-  void finish(response_ptr res, http::status status, std::string body) {
+  void finish(response_ptr res, http::status status, std::string body, std::string allow = {}) {
     asio::post(stream_.get_executor(), [self = shared_from_this(), res, status,
-                                        body = std::move(body)]() mutable {
+                                        body = std::move(body), allow = std::move(allow)]() mutable {
       res->result(status);
+      if (!allow.empty()) res->set(http::field::allow, allow);
       res->set(http::field::content_type, "application/json");
       res->body() = std::move(body);
       self->write(res);

@@ -13,6 +13,7 @@
 
 #include "actors/connections/kafka/broker_loggers.hpp"
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/pipeline/reconfigure_topic.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "protocol/topic_name.hpp"
 #include "logging/loggers.hpp"
@@ -173,25 +174,29 @@ void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
   if (protocol::is_internal_topic(name))
     return done(refusal{error_code::invalid_request,
                         "topic '" + name + "' is internal: the broker keeps it, its configs cannot be changed"});
-  auto registry = self->state.dir.registry;
-  self->request(registry, 10s, topic_atom::value, name, false)
-      .then(
-          [=](storage::topic_info& topic) {
-            auto next = apply(topic.configs, changes, replace);
-            if (auto* no = std::get_if<refusal>(&next)) return done(*no);
-            if (validate_only) return done(std::nullopt);
-            self->request(registry, 10s, configure_atom::value, name,
-                          std::get<storage::config_entries>(next))
-                .then([=](storage::topic_info&) { done(std::nullopt); },
-                      [=](caf::error& e) {
-                        done(refusal{static_cast<error_code>(to_kafka(to_errc(e))),
-                                     self->system().render(e)});
-                      });
-          },
-          [=](caf::error& e) {
-            done(refusal{static_cast<error_code>(to_kafka(to_errc(e))),
-                         "topic '" + name + "': " + self->system().render(e)});
-          });
+  // Computed from the overrides the topic holds, and again when another change came first.
+  reconfigure_topic(
+      self, self->state.dir.registry, name,
+      [=](const storage::config_entries& current) -> std::optional<storage::config_entries> {
+        auto next = apply(current, changes, replace);
+        if (auto* no = std::get_if<refusal>(&next)) {
+          done(*no);
+          return std::nullopt;
+        }
+        if (validate_only) {
+          done(std::nullopt);
+          return std::nullopt;
+        }
+        return std::get<storage::config_entries>(std::move(next));
+      },
+      [=](storage::topic_info&) { done(std::nullopt); },
+      [=](const caf::error& e) {
+        const auto why = to_errc(e);
+        done(refusal{static_cast<error_code>(to_kafka(why)),
+                     why == errc::timeout
+                         ? "topic '" + name + "': other changes of its configs kept coming first; try again"
+                         : "topic '" + name + "': " + self->system().render(e)});
+      });
 }
 
 // Kafka's check, before anything else about the resource: ALTER_CONFIGS on the topic, or on

@@ -98,6 +98,7 @@ inline std::int16_t to_kafka(errc e) noexcept {
     case errc::topic_already_exists: return static_cast<std::int16_t>(error_code::topic_already_exists);
     case errc::invalid_request: return static_cast<std::int16_t>(error_code::invalid_request);
     case errc::invalid_record: return static_cast<std::int16_t>(error_code::invalid_record);
+    case errc::policy_violation: return static_cast<std::int16_t>(error_code::policy_violation);
     case errc::invalid_partition_count: return static_cast<std::int16_t>(error_code::invalid_partitions);
     case errc::out_of_order_sequence:
       return static_cast<std::int16_t>(error_code::out_of_order_sequence_number);

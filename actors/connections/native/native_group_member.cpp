@@ -112,7 +112,7 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
 void give_up(self_ptr self, errc why) {
   auto& s = self->state;
   logging::native().warn("group '{}': native member cannot join: {}", s.m.group, make_error_code(why).message());
-  native::error_response err{0, static_cast<std::uint16_t>(why), false,
+  native::error_response err{0, static_cast<std::uint16_t>(why), is_retriable(why),
                              "group " + s.m.group + ": " + make_error_code(why).message()};
   protocol::buffer out;
   native::encode(out, err);

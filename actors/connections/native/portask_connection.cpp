@@ -17,6 +17,7 @@
 #include "actors/connections/transport/response_queue.hpp"
 #include "actors/pipeline/offset_for_time.hpp"
 #include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/reconfigure_topic.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "actors/pipeline/producer_ids.hpp"
 #include "portask/version.hpp"
@@ -90,6 +91,13 @@ struct connection_state {
   /// requests may depend on the publishes before them (a topic deleted, fetched, a producer
   /// fenced), so they and everything after them wait, in order, until no lookup is left.
   std::vector<protocol::buffer> held_frames;
+  /// Publishes decoded into messages (not kept in their encoding) and not answered yet: what
+  /// each holds decoded, by request. Past max_decompressed_bytes_per_request in all, the
+  /// frames read next wait (held_frames) until answers bring it down: a few bytes of
+  /// compressed empty messages take a hundredfold decoded, which the session's bound on
+  /// request bytes in flight does not see.
+  std::unordered_map<std::uint64_t, std::uint64_t> decoded_by_seq;
+  std::uint64_t decoded_bytes = 0;
   std::map<std::uint32_t, native_group_member_actor> memberships;  ///< native group members of this client
   std::uint32_t next_membership = 1;
   /// Publishes gathered from the frames of one read, per bridge: sent as one message each
@@ -129,6 +137,10 @@ void quit_if_answered_all(self_ptr self) {
 void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
               std::function<void()> on_flushed = {}) {
   auto& st = self->state;
+  if (auto d = st.decoded_by_seq.find(seq); d != st.decoded_by_seq.end()) {
+    st.decoded_bytes -= d->second;
+    st.decoded_by_seq.erase(d);
+  }
   st.responses->complete(seq, std::move(bytes), std::move(on_flushed), !st.answers_held);
   quit_if_answered_all(self);
 }
@@ -217,6 +229,21 @@ void answer_publish(self_ptr self, const request_ctx& r, bool acks, const publis
   });
 }
 
+void serve_frames(self_ptr self, std::vector<protocol::buffer> frames);
+
+bool over_decoded_budget(const connection_state& st) {
+  return st.decoded_bytes > st.ctx->config.max_decompressed_bytes_per_request;
+}
+
+// The frames held behind topic lookups or decoded publishes go on once neither holds them.
+void serve_held_frames(self_ptr self) {
+  auto& st = self->state;
+  if (!st.awaiting_count.empty() || over_decoded_budget(st) || st.held_frames.empty()) return;
+  auto held = std::move(st.held_frames);
+  st.held_frames.clear();
+  serve_frames(self, std::move(held));
+}
+
 // Sends the gathered publishes: one message per bridge. The answers to one bridge's reply
 // leave in one write.
 void flush_publishes(self_ptr self) {
@@ -230,6 +257,7 @@ void flush_publishes(self_ptr self) {
     self->state.answers_held = false;
     self->state.responses->flush();
     quit_if_answered_all(self);
+    serve_held_frames(self);
   };
   self->state.bursts.send(self, answer, answered);
 }
@@ -284,8 +312,6 @@ std::optional<std::int32_t> chosen_partition(self_ptr self, const std::string& t
 // for the topic's partition count, creating the topic if the publish may. Until it answers,
 // the topic's later publishes wait behind this one (awaiting_count); the connection serves
 // everything else meanwhile.
-void serve_frames(self_ptr self, std::vector<protocol::buffer> frames);
-
 void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_batch pb) {
   auto& st = self->state;
   auto registry = st.dir.registry;
@@ -314,12 +340,7 @@ void look_up_partition_count(self_ptr self, request_ctx r, bool acks, publish_ba
     }
     flush_publishes(self);
     // Requests held behind the lookups go on once none is left.
-    auto& state = self->state;
-    if (state.awaiting_count.empty() && !state.held_frames.empty()) {
-      auto held = std::move(state.held_frames);
-      state.held_frames.clear();
-      serve_frames(self, std::move(held));
-    }
+    serve_held_frames(self);
   };
   self->request(registry, 10s, topic_atom::value, topic, auto_create)
       .then([=](storage::topic_info& info) { release(&info, nullptr); },
@@ -352,6 +373,12 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
     auto batch = ctx.codecs.decode(h.flags, req->batch);
     if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
     pb.batch = std::move(*batch);
+    std::uint64_t decoded = pb.batch.messages.size() * sizeof(protocol::message);
+    for (const auto& m : pb.batch.messages)
+      decoded += m.topic.size() + (m.key ? m.key->size() : 0) + (m.value ? m.value->size() : 0) +
+                 m.headers.size() * sizeof(protocol::message_header);
+    self->state.decoded_by_seq[r.seq] = decoded;
+    self->state.decoded_bytes += decoded;
   }
   if (pb.record_count() == 0) return fail(self, r, errc::invalid_request, "empty batch");
   if (!check_topic(self, r, sec::acl_operation::write, req->topic)) return;
@@ -434,8 +461,14 @@ void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (!check_topic(self, r, sec::acl_operation::read, req->topic)) return;
   bool alone = false;
-  const auto granted =
-      self->state.responses->promise_output(std::max<std::uint32_t>(1, req->max_bytes), alone);
+  // The answer is one frame, and a frame's payload is at most max_frame_bytes (the client
+  // refuses a longer one). Each batch adds 16 bytes to its stored frame's, which is 16 bytes
+  // of header and a few of messages at least: within half the limit, an answer of the
+  // smallest batches stays within the whole.
+  const auto frame_limit = self->state.ctx->config.max_frame_bytes;
+  const std::uint64_t answer_limit = frame_limit > 4096 ? frame_limit / 2 - 1024 : 1024;
+  const auto granted = self->state.responses->promise_output(
+      std::clamp<std::uint64_t>(req->max_bytes, 1, answer_limit), alone);
   // Only an answer made alone may bring a first batch over its limit.
   fetch_request f{{req->topic, req->partition},
                   req->offset,
@@ -697,6 +730,12 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (!check_group(self, r, sec::acl_operation::read, req->group)) return;
   auto& st = self->state;
+  // Each membership is an actor (and a coordinator per group named): bounded per connection
+  // as subscriptions are.
+  const auto max_memberships = st.ctx->config.max_inflight_requests_per_connection;
+  if (st.memberships.size() >= max_memberships)
+    return fail(self, r, errc::invalid_request,
+                "at most " + std::to_string(max_memberships) + " group memberships per connection");
   native_membership m;
   m.membership_id = st.next_membership++;
   m.group = req->group;
@@ -744,26 +783,25 @@ void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor regis
     if (auto problem = topic_config_problem(c.key, c.value))
       return fail(self, r, errc::invalid_request, *problem);
   }
-  self->request(registry, 10s, topic_atom::value, topic, false)
-      .then(
-          [=](storage::topic_info& info) {
-            auto configs = info.configs;
-            for (const auto& c : changes) {
-              auto it = std::find_if(configs.begin(), configs.end(),
-                                     [&](const auto& kv) { return kv.first == c.key; });
-              if (c.value.empty()) {
-                if (it != configs.end()) configs.erase(it);
-              } else if (it != configs.end()) {
-                it->second = c.value;
-              } else {
-                configs.emplace_back(c.key, c.value);
-              }
-            }
-            self->request(registry, 10s, configure_atom::value, topic, std::move(configs))
-                .then([=](storage::topic_info&) { respond(self, r, [](protocol::buffer&) {}); },
-                      [=](caf::error& e) { fail(self, r, e); });
-          },
-          [=](caf::error& e) { fail(self, r, e); });
+  // Computed from the overrides the topic holds, and again when another change came first.
+  reconfigure_topic(
+      self, registry, topic,
+      [changes](storage::config_entries configs) -> std::optional<storage::config_entries> {
+        for (const auto& c : changes) {
+          auto it = std::find_if(configs.begin(), configs.end(),
+                                 [&](const auto& kv) { return kv.first == c.key; });
+          if (c.value.empty()) {
+            if (it != configs.end()) configs.erase(it);
+          } else if (it != configs.end()) {
+            it->second = c.value;
+          } else {
+            configs.emplace_back(c.key, c.value);
+          }
+        }
+        return configs;
+      },
+      [=](storage::topic_info&) { respond(self, r, [](protocol::buffer&) {}); },
+      [=](const caf::error& e) { fail(self, r, e); });
 }
 
 void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
@@ -1275,7 +1313,8 @@ void serve_frames(self_ptr self, std::vector<protocol::buffer> frames) {
     return h && h->type == message_type::publish;
   };
   for (auto& frame : frames) {
-    const bool hold = !st.held_frames.empty() || (!st.awaiting_count.empty() && !is_publish(frame));
+    const bool hold = !st.held_frames.empty() || (!st.awaiting_count.empty() && !is_publish(frame)) ||
+                      over_decoded_budget(st);
     if (hold)
       st.held_frames.emplace_back(std::move(frame));
     else
@@ -1317,15 +1356,20 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
           if (self->state.responses->empty()) self->quit();
         },
         [=](closed_atom, errc e) {
-          // Framing error: the stream cannot be resynchronised. Answer, then close.
+          // Framing error: the stream cannot be resynchronised (the session reads no more).
+          // The requests read before the bad bytes are answered first, in order; then the
+          // error, then the connection closes. Long polls answer now rather than hold it.
+          auto& st = self->state;
           native::error_response err{0, static_cast<std::uint16_t>(e), false,
                                      make_error_code(e).message()};
           protocol::buffer out;
           native::encode(out, err);
-          self->state.session->send(std::move(out));
-          self->state.session->close_after_writes();
           ctx->metrics.request(protocol_kind::portask, request_kind::other, 0ns, true);
-          self->quit();
+          st.closing = true;
+          st.subscriptions.clear();
+          st.polls->cancel_all();
+          const auto seq = reserve(self, 0);
+          complete(self, seq, std::move(out), [self] { self->state.session->close_after_writes(); });
         },
         [=](subscribe_atom, std::uint32_t id) { pump(self, id); },  // retry after an error
         [=](drained_atom) {  // the socket took the queued output: pushes resume

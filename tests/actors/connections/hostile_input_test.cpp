@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "tests/actors/broker_fixture.hpp"
+#include "protocol/codec_manager.hpp"
 #include "protocol/native_messages.hpp"
+
+#include <string>
+#include <utility>
 
 using namespace portask;
 using namespace portask::test;
@@ -162,6 +166,124 @@ TEST(HostileInput, CorruptBatchAndUnknownCompressionAreErrors) {
   // Nothing of it was stored.
   auto topics = must(c.list_topics());
   EXPECT_TRUE(topics.empty());
+}
+
+// CBOR and MessagePack readers recurse per nesting level: a batch of nested one-element
+// arrays would run a worker's stack out (and take the broker down) if it were read.
+TEST(HostileInput, DeeplyNestedStructuredBatchesAreMalformed) {
+  broker_fixture f;
+  auto c = f.connect();
+  const std::string cbor = std::string(200000, '\x81') + '\xF6';
+  const std::string msgpack = std::string(200000, '\x91') + '\xC0';
+  for (const auto& [codec, payload] : {std::pair{protocol::codec_id::cbor, cbor}, std::pair{protocol::codec_id::msgpack, msgpack}}) {
+    native::publish_request p;
+    p.request_id = 9;
+    p.topic = "t";
+    p.partition = 0;
+    p.batch = protocol::as_bytes(payload);
+    protocol::buffer frame;
+    native::encode(frame, p, protocol::flags_for({codec, protocol::compression_id::none}) | protocol::frame_flags::batch);
+    ASSERT_TRUE(c.send_raw(frame));
+    EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::malformed_payload));
+  }
+  EXPECT_GT(must(c.heartbeat()), 0);
+  still_serving(f);
+}
+
+// A few hundred bytes of zstd can hold millions of empty messages, each a struct of over a
+// hundred bytes decoded: a batch is bounded by what it takes decoded, and a connection's
+// decoded publishes by max_decompressed_bytes_per_request (the frames after them wait).
+TEST(HostileInput, CompressedEmptyMessagesAreBoundedDecoded) {
+  broker_config small;
+  small.max_frame_bytes = 1 << 20;                         // a batch: 4 MiB decoded at most
+  small.max_decompressed_bytes_per_request = 8u << 20;     // the connection's decoded publishes
+  broker_fixture f{false, small};
+  auto c = f.connect();
+  must(c.create_topic("empty", 1));
+  protocol::codec_manager codecs{small.max_frame_bytes};
+  auto publish_frame = [&](std::uint32_t id, std::size_t messages) {
+    protocol::message_batch b;
+    b.messages.resize(messages);
+    protocol::buffer payload;
+    auto flags = codecs.encode(b, {protocol::codec_id::binary, protocol::compression_id::zstd}, payload);
+    EXPECT_TRUE(flags);
+    native::publish_request p;
+    p.request_id = id;
+    p.acks = 1;
+    p.topic = "empty";
+    p.partition = 0;
+    p.batch = payload;
+    protocol::buffer frame;
+    native::encode(frame, p, flags ? *flags : std::uint16_t{0});
+    return frame;
+  };
+  // Over a batch's bound: refused, and the connection goes on.
+  auto bomb = publish_frame(1, 100000);
+  ASSERT_LT(bomb.size(), 4096u);
+  ASSERT_TRUE(c.send_raw(bomb));
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::decompressed_too_large));
+  // Within it, many at once in one write: they take turns within the connection's budget,
+  // and every one is stored and answered, in order.
+  protocol::buffer burst;
+  constexpr int frames = 24;
+  constexpr std::size_t each = 15000;
+  for (int i = 0; i < frames; ++i) {
+    auto one = publish_frame(static_cast<std::uint32_t>(100 + i), each);
+    burst.insert(burst.end(), one.begin(), one.end());
+  }
+  ASSERT_TRUE(c.send_raw(burst));
+  for (int i = 0; i < frames; ++i) {
+    auto r = c.receive_frame(60s);
+    ASSERT_TRUE(client::ok(r)) << i;
+    const auto& bytes = std::get<0>(r);
+    ASSERT_EQ(static_cast<protocol::message_type>(bytes[5]), protocol::message_type::response) << i;
+    protocol::byte_view body;
+    auto h = native::decode_response_header(protocol::byte_view{bytes}.subspan(protocol::frame_header_size), body);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->request_id, static_cast<std::uint32_t>(100 + i));
+    auto answer = native::decode_publish_response(body);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->base_offset, static_cast<std::int64_t>(i * each));
+  }
+  EXPECT_GT(must(c.heartbeat()), 0);
+}
+
+// The requests read before bad bytes are answered, in order, before the Error that ends
+// the connection.
+TEST(HostileInput, RequestsBeforeAFramingErrorAreAnsweredFirst) {
+  broker_fixture f;
+  auto c = f.connect();
+  must(c.create_topic("kept", 1));
+  protocol::message_batch b;
+  b.messages.resize(1);
+  b.messages.front().value = "v";
+  protocol::codec_manager codecs;
+  protocol::buffer payload;
+  auto flags = codecs.encode(b, {}, payload);
+  ASSERT_TRUE(flags);
+  native::publish_request p;
+  p.request_id = 41;
+  p.acks = 1;
+  p.topic = "kept";
+  p.partition = 0;
+  p.batch = payload;
+  protocol::buffer bytes;
+  native::encode(bytes, p, *flags);
+  auto bad = valid_frame();
+  bad[12] ^= 0xFF;  // its CRC
+  bytes.insert(bytes.end(), bad.begin(), bad.end());
+  ASSERT_TRUE(c.send_raw(bytes));
+  auto first = c.receive_frame(30s);
+  ASSERT_TRUE(client::ok(first));
+  ASSERT_EQ(static_cast<protocol::message_type>(std::get<0>(first)[5]), protocol::message_type::response);
+  protocol::byte_view body;
+  auto h = native::decode_response_header(protocol::byte_view{std::get<0>(first)}.subspan(protocol::frame_header_size), body);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->request_id, 41u);
+  EXPECT_EQ(expect_error(c).code, static_cast<std::uint16_t>(errc::crc_mismatch));
+  EXPECT_TRUE(closed_by_broker(c));
+  auto other = f.connect();
+  EXPECT_EQ(must(other.fetch("kept", 0, 0)).messages.size(), 1u);
 }
 
 TEST(HostileInput, ServerOnlyMessageTypesFromAClientAreRefused) {

@@ -390,6 +390,26 @@ TEST(KafkaAdmin, ListOffsetsByTimestamp) {
   EXPECT_EQ(lookup(-2, 1).offset, 6);
 }
 
+TEST(KafkaAdmin, DeleteRecordsOfACompactOnlyTopicIsAPolicyViolation) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("compacted", 1, {{"cleanup.policy", "compact"}}));
+  raw_kafka c{f.server->kafka_port()};
+  auto delete_below = [&](std::int64_t offset) {
+    msg::DeleteRecordsRequest del;
+    del.topics.push_back({"compacted", {{0, offset}}});
+    del.timeoutMs = 30000;
+    return call<msg::DeleteRecordsResponse>(c, 21, 2, del, true).topics.at(0).partitions.at(0);
+  };
+  auto refused = delete_below(-1);
+  EXPECT_EQ(refused.errorCode, 44) << "POLICY_VIOLATION, as Kafka answers for cleanup.policy=compact";
+  EXPECT_EQ(refused.lowWatermark, -1);
+  must(native.alter_topic_config("compacted", {{"cleanup.policy", "delete,compact"}}));
+  auto done = delete_below(-1);
+  EXPECT_EQ(done.errorCode, 0);
+  EXPECT_EQ(done.lowWatermark, 0);
+}
+
 TEST(KafkaAdmin, IdempotentProducerDuplicatesAndGaps) {
   broker_fixture f;
   raw_kafka c{f.server->kafka_port()};

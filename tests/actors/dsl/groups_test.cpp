@@ -283,6 +283,47 @@ CAF_TEST(in a cluster a group is coordinated only under its lease and let go whe
   CAF_CHECK_EQUAL(node_script->groups.count(), 3u);
 }
 
+CAF_TEST(a join parked when the group lease leaves the node is sent to the new coordinator at once) {
+  auto cluster = join_mock_cluster();
+  auto view = alone_view();
+  view->group_holders["moving"] = {1, 7, "node-1"};
+  ctx->publish_cluster(view);
+  auto coord = coordinator_of("moving");
+  expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "moving", true));
+  sched.run();
+  // A forms the first generation; B's join waits for A to rejoin.
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  expect((join_group_result), from(coord).to(member_a).with(WHERE(join_group_result, r, r.error == errc::ok)));
+  member_b->request(coord, caf::infinite, join_atom::value, join_as("consumer-b"));
+  expect((join_atom, join_group_request), from(member_b).to(coord).with(_, _));
+  disallow((join_group_result), from(coord).to(member_b));
+  // The lease goes to another node (a node joined and the group hashes to it now): at its
+  // next tick the coordinator sends B to find the group's coordinator, not after A's session.
+  auto moved_away = alone_view();
+  moved_away->live = {1, 2};
+  moved_away->group_holders["moving"] = {2, 8, "node-2"};
+  ctx->publish_cluster(moved_away);
+  sched.advance_time(std::chrono::milliseconds(100));
+  expect((tick_atom), from(coord).to(coord));
+  expect((caf::error), from(coord).to(member_b).with(make_caf_error(errc::not_coordinator)));
+}
+
+CAF_TEST(a coordinator that ends answers the joins it holds) {
+  auto coord = coordinator_of("ending");
+  sched.run();
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  expect((join_group_result), from(coord).to(member_a).with(WHERE(join_group_result, r, r.error == errc::ok)));
+  member_b->request(coord, caf::infinite, join_atom::value, join_as("consumer-b"));
+  expect((join_atom, join_group_request), from(member_b).to(coord).with(_, _));
+  disallow((join_group_result), from(coord).to(member_b));
+  // It fails: B hears not ready (retriable: it finds the coordinator again), not nothing.
+  caf::anon_send_exit(coord, caf::exit_reason::kill);
+  expect((caf::exit_msg), from(_).to(coord).with(_));
+  expect((caf::error), from(coord).to(member_b).with(make_caf_error(errc::not_ready)));
+}
+
 CAF_TEST(in a cluster offsets are deleted under the lease and a lost lease deletes nothing) {
   join_mock_cluster();
   auto view = alone_view();

@@ -9,6 +9,7 @@
 
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/protocol_bridge.hpp"
+#include "actors/pipeline/reconfigure_topic.hpp"
 #include "actors/pipeline/topic_registry.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
 
@@ -186,9 +187,9 @@ CAF_TEST(changes of a topic go to the store one at a time and no lookup waits fo
   expect((grow_atom, std::string, std::int32_t), from(self).to(topics).with(_, _, 3));
   // A configuration of the same topic waits for the grow, to start from its outcome.
   self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
-                storage::config_entries{{"retention.ms", "1000"}});
-  expect((configure_atom, std::string, storage::config_entries),
-         from(self).to(topics).with(_, _, _));
+                storage::config_entries{}, storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries, storage::config_entries),
+         from(self).to(topics).with(_, _, _, _));
   // Lookups are answered meanwhile (look_up expects the answer at once).
   auto first = look_up(orders);
   CAF_CHECK(first);
@@ -208,6 +209,51 @@ CAF_TEST(changes of a topic go to the store one at a time and no lookup waits fo
   CAF_CHECK_EQUAL(it->configs.size(), 1u);
   // And a lookup of a new partition finds it.
   look_up({"orders", 2});
+}
+
+CAF_TEST(a configuration computed from overrides the topic no longer holds is computed again) {
+  // One asker sets retention.ms.
+  self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
+                storage::config_entries{}, storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries, storage::config_entries),
+         from(self).to(topics).with(_, _, _, _));
+  sched.run();
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t, t.configs.size() == 1)));
+  // A set computed from the overrides read before that change (none) is not stored: the
+  // answer is the topic as it is, for the asker to compute again from.
+  self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
+                storage::config_entries{}, storage::config_entries{{"max.message.bytes", "2048"}});
+  expect((configure_atom, std::string, storage::config_entries, storage::config_entries),
+         from(self).to(topics).with(_, _, _, _));
+  sched.run();
+  const storage::config_entries first{{"retention.ms", "1000"}};
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t, t.configs == first)));
+  // Through reconfigure_from (what AlterConfigs and the native alter_config use) from that
+  // stale read, the change is computed again from the stored overrides: both keys stay.
+  std::optional<storage::topic_info> stored;
+  std::optional<caf::error> failed;
+  int computed = 0;
+  // (Spawned with an argument: CAF 0.17 spawning a function of the actor alone trips UBSan.)
+  sys.spawn([&](caf::event_based_actor* asker, const topic_registry_actor& to) {
+    reconfigure_from(
+        asker, to, "orders", storage::config_entries{},
+        [&](storage::config_entries configs) -> std::optional<storage::config_entries> {
+          ++computed;
+          configs.emplace_back("max.message.bytes", "2048");
+          return configs;
+        },
+        [&](storage::topic_info& t) { stored = t; }, [&](const caf::error& e) { failed = e; });
+  }, topics);
+  sched.run();
+  CAF_CHECK(!failed);
+  CAF_CHECK_EQUAL(computed, 2);
+  const storage::config_entries both{{"retention.ms", "1000"}, {"max.message.bytes", "2048"}};
+  CAF_REQUIRE(stored);
+  CAF_CHECK(stored->configs == both);
+  auto other = another_node();
+  CAF_CHECK(stored_orders(*other).configs == both);
 }
 
 CAF_TEST(a deletion asked while a grow is out deletes the grown topic with its new partitions) {
@@ -296,8 +342,8 @@ CAF_TEST(a change made from a record another node changed meanwhile is made agai
   // This registry configures it from the one-partition record it knows: the store refuses
   // that, the registry reads the topics again and configures the grown record.
   self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
-                storage::config_entries{{"retention.ms", "1000"}});
-  expect((configure_atom, std::string, storage::config_entries), from(self).to(topics).with(_, _, _));
+                storage::config_entries{}, storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries, storage::config_entries), from(self).to(topics).with(_, _, _, _));
   sched.run();
   expect((storage::topic_info),
          from(topics).to(self).with(WHERE(storage::topic_info, t,
@@ -412,8 +458,8 @@ CAF_TEST(a change refused three times because another node keeps changing the to
   auto other = another_node();
   grow_behind(*other, 2);  // the registry still knows one partition: its first attempt is refused
   self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
-                storage::config_entries{{"retention.ms", "1000"}});
-  expect((configure_atom, std::string, storage::config_entries), from(self).to(topics).with(_, _, _));
+                storage::config_entries{}, storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries, storage::config_entries), from(self).to(topics).with(_, _, _, _));
   // Each refusal makes the registry read the topics again; right after each of the first two
   // reads, the other node grows the topic again, so the next attempt is made from an old
   // record as well. After the third refusal the registry gives up.
@@ -434,8 +480,8 @@ CAF_TEST(a change refused three times because another node keeps changing the to
   CAF_CHECK_EQUAL(stored.partitions, 4);
   CAF_CHECK(stored.configs.empty());
   self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
-                storage::config_entries{{"retention.ms", "1000"}});
-  expect((configure_atom, std::string, storage::config_entries), from(self).to(topics).with(_, _, _));
+                storage::config_entries{}, storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries, storage::config_entries), from(self).to(topics).with(_, _, _, _));
   sched.run();
   expect((storage::topic_info),
          from(topics).to(self).with(WHERE(storage::topic_info, t,
@@ -451,8 +497,8 @@ CAF_TEST(a registry stopped while its first read is out answers every request wa
   self->request(fresh, caf::infinite, list_atom::value);
   expect((list_atom), from(self).to(fresh).with(_));
   self->request(fresh, caf::infinite, configure_atom::value, std::string{"orders"},
-                storage::config_entries{{"retention.ms", "1000"}});
-  expect((configure_atom, std::string, storage::config_entries), from(self).to(fresh).with(_, _, _));
+                storage::config_entries{}, storage::config_entries{{"retention.ms", "1000"}});
+  expect((configure_atom, std::string, storage::config_entries, storage::config_entries), from(self).to(fresh).with(_, _, _, _));
   CAF_CHECK(self->mailbox().empty());
   caf::anon_send_exit(fresh, caf::exit_reason::user_shutdown);
   expect((caf::exit_msg), from(_).to(fresh).with(_));

@@ -276,6 +276,30 @@ TEST(PartitionLog, OffsetsContinueFromTheRecoveredBounds) {
   EXPECT_EQ(log.high_watermark(), 49);
 }
 
+// A store that lost acknowledged records (an older snapshot, evicted keys) reads back a
+// shorter log: its offsets are not handed out again, which consumers past them would skip.
+TEST(PartitionLog, AcknowledgedOffsetsAreNotReusedWhenTheStoreLostThem) {
+  tail_budget tails{1 << 20, 1 << 20};
+  partition_log log{{"t", 0}, tails};
+  log.warm_up();
+  EXPECT_EQ(log.recovered({0, 10}), 0);
+  log.enqueue(batch(5));
+  ASSERT_TRUE(log.take_write_set());
+  log.write_completed(all_ok(1));
+  ASSERT_EQ(log.high_watermark(), 15);
+  EXPECT_EQ(log.recovered({0, 12}), 3) << "offsets 12-14 were acknowledged and are gone";
+  EXPECT_EQ(log.high_watermark(), 15);
+  log.enqueue(batch(1));
+  auto set = log.take_write_set();
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->batches.at(0).base_offset, 15);
+  // A store that holds more than was acknowledged here (a write whose answer was lost) is
+  // taken as it is.
+  log.write_completed(all_ok(1));
+  EXPECT_EQ(log.recovered({0, 20}), 0);
+  EXPECT_EQ(log.high_watermark(), 20);
+}
+
 TEST(PartitionLog, OneSetInFlightAndTheRestGroupedIntoTheNext) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
