@@ -133,7 +133,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, binary_batch_scan& x) {
   return f(caf::meta::type_name("portask.binary_batch_scan"), x.count, x.messages_at,
            x.base_timestamp_ms, x.max_timestamp_ms, x.timestamps_unset, x.expiring, x.keyless,
-           x.rebasable);
+           x.rebasable, x.headers);
 }
 
 }  // namespace portask::protocol

@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -31,6 +32,9 @@ namespace {
 
 // Pipelined publishes held back past this many bytes are sent at once (connection::flush).
 constexpr std::size_t max_held_bytes = 64 * 1024;
+// Request ids kept for Errors that may still come without a Response (publishes without
+// acks, subscriptions ended by an Unsubscribe): the most recent this many.
+constexpr std::size_t max_unacked_kept = 65536;
 
 const protocol::codec_manager& codecs() {
   static const protocol::codec_manager instance;
@@ -158,6 +162,14 @@ connection::connection(connection&& other) noexcept
       deliveries_(std::move(other.deliveries_)),
       assignments_(std::move(other.assignments_)),
       ended_(std::move(other.ended_)),
+      subscription_next_(std::move(other.subscription_next_)),
+      ended_subscriptions_(std::move(other.ended_subscriptions_)),
+      unacked_publishes_(std::move(other.unacked_publishes_)),
+      publish_errors_(std::move(other.publish_errors_)),
+      awaited_publishes_(std::move(other.awaited_publishes_)),
+      group_errors_(std::move(other.group_errors_)),
+      joined_(other.joined_),
+      early_answers_(std::move(other.early_answers_)),
       held_(std::move(other.held_)) {}
 
 connection& connection::operator=(connection&& other) noexcept {
@@ -175,6 +187,14 @@ connection& connection::operator=(connection&& other) noexcept {
     deliveries_ = std::move(other.deliveries_);
     assignments_ = std::move(other.assignments_);
     ended_ = std::move(other.ended_);
+    subscription_next_ = std::move(other.subscription_next_);
+    ended_subscriptions_ = std::move(other.ended_subscriptions_);
+    unacked_publishes_ = std::move(other.unacked_publishes_);
+    publish_errors_ = std::move(other.publish_errors_);
+    awaited_publishes_ = std::move(other.awaited_publishes_);
+    group_errors_ = std::move(other.group_errors_);
+    joined_ = other.joined_;
+    early_answers_ = std::move(other.early_answers_);
     held_ = std::move(other.held_);
   }
   return *this;
@@ -318,6 +338,28 @@ result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {
   return read_frame(wait, nullptr);
 }
 
+namespace {
+// The request id an answer frame (Response or Error) names; nothing for other frames.
+std::optional<std::uint32_t> answer_id(const buffer& bytes) {
+  const auto type = static_cast<message_type>(bytes[5]);
+  if (type != message_type::response && type != message_type::error) return std::nullopt;
+  if (bytes.size() < protocol::frame_header_size + 4) return std::nullopt;
+  return protocol::load_be32(bytes.data() + protocol::frame_header_size);
+}
+}  // namespace
+
+bool connection::stash_early_answer(buffer& bytes) {
+  const auto id = answer_id(bytes);
+  if (!id || std::find(awaited_publishes_.begin(), awaited_publishes_.end(), *id) == awaited_publishes_.end())
+    return false;
+  early_answers_[*id] = std::move(bytes);
+  return true;
+}
+
+void connection::answered_up_to(std::uint32_t answered) {
+  unacked_publishes_.erase(unacked_publishes_.begin(), unacked_publishes_.lower_bound(answered));
+}
+
 result<std::pair<native::response_header, buffer>> connection::wait_response(
     std::uint32_t request_id, std::chrono::milliseconds wait) {
   if (wait.count() <= 0) wait = opts_.timeout;
@@ -327,16 +369,23 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
                                               " while waiting for request " + std::to_string(request_id));
   };
   for (;;) {
-    auto f = read_frame(wait, nullptr);
-    if (!ok(f)) {
-      broken_ = true;  // a late answer would be taken for the next request's
-      return error_of(f);
+    buffer bytes;
+    if (auto early = early_answers_.find(request_id); early != early_answers_.end()) {
+      bytes = std::move(early->second);  // read meanwhile by another call
+      early_answers_.erase(early);
+    } else {
+      auto f = read_frame(wait, nullptr);
+      if (!ok(f)) {
+        broken_ = true;  // a late answer would be taken for the next request's
+        return error_of(f);
+      }
+      bytes = std::move(std::get<0>(f));
     }
-    auto bytes = std::move(std::get<0>(f));
     const auto type = static_cast<message_type>(bytes[5]);
     const protocol::byte_view payload{bytes.data() + protocol::frame_header_size,
                                       bytes.size() - protocol::frame_header_size};
     if (stash_push(bytes)) continue;
+    if (const auto id = answer_id(bytes); id && *id != request_id && stash_early_answer(bytes)) continue;
     if (type == message_type::error) {
       auto e = native::decode_error(payload);
       if (!e) {
@@ -344,7 +393,10 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
         return local(errc::malformed_payload, "malformed error frame");
       }
       failure answer{static_cast<errc>(e->code), e->message, e->retriable};
-      if (e->request_id == request_id && request_id != 0) return answer;
+      if (e->request_id == request_id && request_id != 0) {
+        answered_up_to(request_id);
+        return answer;
+      }
       // The end of a subscription (an Error naming its Subscribe) is no answer to this call:
       // it is kept for next_delivery.
       if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
@@ -360,13 +412,14 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
         continue;
       }
       if (e->request_id == 0) {
-        // A framing error: the broker closes the connection after it; this call hears it.
-        if (e->code < 32) {
-          broken_ = true;
-          return answer;
+        // A group membership ended: kept for next_assignment. Anything else of id 0 (a
+        // framing error, a connection refused) ends the connection: this call hears it.
+        if (joined_ && e->code >= 32 && static_cast<errc>(e->code) != errc::too_many_connections) {
+          group_errors_.push_back(std::move(answer));
+          continue;
         }
-        group_errors_.push_back(std::move(answer));  // a group membership ended
-        continue;
+        broken_ = true;
+        return answer;
       }
       return out_of_step(e->request_id);
     }
@@ -381,6 +434,7 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
       return local(errc::malformed_payload, "malformed response");
     }
     if (h->request_id != request_id) return out_of_step(h->request_id);
+    answered_up_to(request_id);
     // Keep only the body.
     buffer out(body.begin(), body.end());
     return std::pair{*h, std::move(out)};
@@ -434,6 +488,9 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
   native::encode(frame, req, *flags);
   if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
   unacked_publishes_.insert(req.request_id);
+  // A publisher that never waits for anything: the oldest are forgotten (an Error for one
+  // of them then ends the connection as out of step, rather than memory growing).
+  if (unacked_publishes_.size() > max_unacked_kept) unacked_publishes_.erase(unacked_publishes_.begin());
   return req.request_id;
 }
 
@@ -503,7 +560,8 @@ result<fetched> connection::fetch(const std::string& topic, std::int32_t partiti
   if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
   // A long poll is answered after up to max_wait_ms (the broker caps it), then the answer
   // has the request timeout to arrive.
-  auto r = wait_response(req.request_id, opts_.timeout + std::chrono::milliseconds(max_wait_ms));
+  auto r = wait_response(req.request_id,
+                         opts_.timeout + std::chrono::milliseconds(std::min<std::uint32_t>(max_wait_ms, 60'000)));
   if (!ok(r)) return error_of(r);
   auto f = native::decode_fetch_response(std::get<0>(r).second);
   if (!f) return local(errc::malformed_payload);
@@ -717,6 +775,7 @@ result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
   // answer.
   for (auto& [request, id] : subscribed_by_request_)
     if (id == subscription_id) ended_subscriptions_.insert(request);
+  if (ended_subscriptions_.size() > max_unacked_kept) ended_subscriptions_.erase(ended_subscriptions_.begin());
   std::erase_if(subscribed_by_request_, [&](const auto& e) { return e.second == subscription_id; });
   subscription_next_.erase(subscription_id);
   return call<bool>(std::move(frame), empty_body);
@@ -737,9 +796,9 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
     }
     auto bytes = std::move(std::get<0>(f));
     const auto type = static_cast<message_type>(bytes[5]);
-    if (stash_push(bytes)) {
-      // kept
-    } else if (type == message_type::error) {
+    // An answer to a pipelined publish is kept for receive_publish.
+    if (stash_push(bytes) || stash_early_answer(bytes)) continue;
+    if (type == message_type::error) {
       auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
       if (!e) return local(errc::malformed_payload);
       failure ended{static_cast<errc>(e->code), e->message, e->retriable};
@@ -754,13 +813,15 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
         publish_errors_.push_back(std::move(ended));
         continue;
       }
-      if (e->request_id == 0 && e->code >= 32) {
+      if (e->request_id == 0 && joined_ && e->code >= 32 &&
+          static_cast<errc>(e->code) != errc::too_many_connections) {
         group_errors_.push_back(std::move(ended));
         continue;
       }
+      if (e->request_id == 0) broken_ = true;  // the broker ends the connection
       return ended;
     }
-    // Other frames (late responses) are not expected here and are dropped.
+    // Other frames (late responses to calls given up on) are not expected here and dropped.
   }
   auto bytes = std::move(deliveries_.front());
   deliveries_.pop_front();
@@ -798,7 +859,9 @@ result<std::uint32_t> connection::join_group(const std::string& group,
   native::encode(frame, native::group_join_request{next_id(), group,
                                                    static_cast<std::uint8_t>(strategy),
                                                    session_timeout_ms, topics});
-  return call<std::uint32_t>(std::move(frame), native::decode_group_join_response);
+  auto id = call<std::uint32_t>(std::move(frame), native::decode_group_join_response);
+  if (ok(id)) joined_ = true;
+  return id;
 }
 
 result<bool> connection::leave_group(std::uint32_t membership_id) {
@@ -826,7 +889,7 @@ result<std::optional<native::group_assignment>> connection::next_assignment(
       return error_of(f);
     }
     auto bytes = std::move(std::get<0>(f));
-    if (stash_push(bytes)) continue;
+    if (stash_push(bytes) || stash_early_answer(bytes)) continue;
     if (static_cast<message_type>(bytes[5]) == message_type::error) {
       auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
       if (!e) return local(errc::malformed_payload);

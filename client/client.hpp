@@ -220,7 +220,11 @@ class connection {
 
  private:
   connection(int fd, options o);
-  std::uint32_t next_id() noexcept { return ++last_id_; }
+  /// Never 0: an Error of request id 0 is the broker's about the connection or a group.
+  std::uint32_t next_id() noexcept {
+    if (++last_id_ == 0) ++last_id_;
+    return last_id_;
+  }
   /// Sends what is held back, then `bytes`.
   bool write_all(protocol::byte_view bytes);
   bool send_bytes(protocol::byte_view bytes);
@@ -277,8 +281,17 @@ class connection {
   /// Pipelined publishes with acks whose responses are still to be read, in order.
   std::deque<std::uint32_t> awaited_publishes_;
   /// A group membership the broker ended (an Error of request id 0 that is no framing
-  /// error), for next_assignment.
+  /// error, while a membership was made on this connection), for next_assignment.
   std::deque<failure> group_errors_;
+  bool joined_ = false;
+  /// Answers (Response or Error frames) to pipelined publishes that arrived while another
+  /// call or reader was reading: kept for receive_publish, by request id.
+  std::map<std::uint32_t, protocol::buffer> early_answers_;
+  /// Keeps an answer to a pipelined publish for receive_publish; false for other frames.
+  bool stash_early_answer(protocol::buffer& bytes);
+  /// Forgets the publishes without acks sent before request `answered`: answers come in
+  /// request order, so an Error for one of them would have come before.
+  void answered_up_to(std::uint32_t answered);
   /// Keeps a pushed frame (Deliver, GroupAssignment) for its reader; false for other types.
   bool stash_push(protocol::buffer& bytes);
   protocol::buffer scratch_;

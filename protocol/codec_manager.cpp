@@ -3,9 +3,9 @@
 #include "protocol/codecs/binary_codec.hpp"
 #include "protocol/codecs/structured_codec.hpp"
 #include "protocol/compression/compressors.hpp"
-#include "protocol/wire.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace portask::protocol {
 namespace {
@@ -80,16 +80,20 @@ namespace {
 // on the wire (an empty binary message is 6 bytes, its struct over a hundred; a JSON `0,`
 // two bytes, its value sixteen and more), so the payload bound alone would let one frame of
 // empty messages take gigabytes.
-std::size_t max_decoded_bytes(std::size_t max_payload) { return 4 * max_payload; }
+std::size_t decoded_bound(std::size_t max_payload) { return 4 * max_payload; }
 constexpr std::size_t decoded_bytes_per_value = 32;
 
 }  // namespace
 
 codec_manager::codec_manager(std::size_t max_payload) : max_payload_(max_payload) {
   codecs_[static_cast<std::size_t>(codec_id::binary)] = std::make_unique<binary_codec>();
-  for (auto id : {codec_id::json, codec_id::cbor, codec_id::msgpack})
-    codecs_[static_cast<std::size_t>(id)] = std::make_unique<structured_codec>(
-        id, max_decoded_bytes(max_payload) / decoded_bytes_per_value);
+  bounded_codecs_[static_cast<std::size_t>(codec_id::binary)] =
+      std::make_unique<binary_codec>(decoded_bound(max_payload));
+  for (auto id : {codec_id::json, codec_id::cbor, codec_id::msgpack}) {
+    codecs_[static_cast<std::size_t>(id)] = std::make_unique<structured_codec>(id, SIZE_MAX);
+    bounded_codecs_[static_cast<std::size_t>(id)] = std::make_unique<structured_codec>(
+        id, decoded_bound(max_payload) / decoded_bytes_per_value);
+  }
   compressors_[static_cast<std::size_t>(compression_id::gzip)] = std::make_unique<gzip_compressor>();
   compressors_[static_cast<std::size_t>(compression_id::snappy)] =
       std::make_unique<snappy_compressor>();
@@ -129,25 +133,26 @@ expected<std::uint16_t> codec_manager::encode(const message_batch& batch, encodi
 expected<message_batch> codec_manager::decode(std::uint16_t flags, byte_view payload) const {
   auto e = encoding_of(flags);
   if (!e) return e.error();
-  const codec* c = find(e->codec);
+  return decode_with(find(e->codec), *e, payload);
+}
+
+expected<message_batch> codec_manager::decode_received(std::uint16_t flags, byte_view payload) const {
+  auto e = encoding_of(flags);
+  if (!e) return e.error();
+  const auto i = static_cast<std::size_t>(e->codec);
+  return decode_with(i < bounded_codecs_.size() ? bounded_codecs_[i].get() : nullptr, *e, payload);
+}
+
+expected<message_batch> codec_manager::decode_with(const codec* c, encoding e,
+                                                   byte_view payload) const {
   if (c == nullptr) return errc::unknown_codec;
   byte_view plain = payload;
-  if (e->compression != compression_id::none) {
-    const compressor* z = find(e->compression);
+  if (e.compression != compression_id::none) {
+    const compressor* z = find(e.compression);
     if (z == nullptr) return errc::unknown_compression;
     buffer& inflated = scratch();
     if (auto ec = z->decompress(payload, inflated, max_payload_)) return ec;
     plain = inflated;
-  }
-  // The message count a binary batch declares (its second field), checked before anything
-  // is allocated for the messages; decode checks the rest.
-  if (e->codec == codec_id::binary) {
-    wire_reader r{plain};
-    std::uint8_t version = 0;
-    std::uint64_t count = 0;
-    if (r.u8(version) && r.uvarint(count) &&
-        count > max_decoded_bytes(max_payload_) / sizeof(message))
-      return errc::decompressed_too_large;
   }
   return c->decode(plain);
 }

@@ -78,6 +78,8 @@ std::error_code merge_frames(std::span<const byte_view> frames, buffer& out) {
   const std::size_t pos = begin_frame(out);
   binary_batch_scan whole = parts.front().scan;
   whole.count = static_cast<std::uint32_t>(count);
+  whole.headers = 0;
+  for (const auto& p : parts) whole.headers += p.scan.headers;
   const auto base_ts = parts.front().scan.base_timestamp_ms;
   binary_codec::write_header(whole, as_chars(first.topic), static_cast<std::int32_t>(first.partition),
                              first.base_offset, base_ts, out);

@@ -291,12 +291,13 @@ bool decode_committed(std::string_view value, committed_offset& o) {
 }  // namespace
 
 std::string url_without_credentials(std::string_view url) {
-  std::string out(url);
-  const auto scheme = out.find("://");
-  const auto from = scheme == std::string::npos ? 0 : scheme + 3;
-  const auto at = out.find('@', from);
-  if (at != std::string::npos && out.find('/', from) > at) out.erase(from, at + 1 - from);
-  return out;
+  // Cut where parse_redis_url takes the credentials from: everything up to the last '@'
+  // before the parameters (a password may hold '/' and '@' itself).
+  const auto scheme = url.find("://");
+  const auto from = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const auto at = url.substr(0, url.find('?', from)).rfind('@');
+  if (at == std::string_view::npos || at < from) return std::string(url);
+  return std::string(url.substr(0, from)) + std::string(url.substr(at + 1));
 }
 
 expected<redis_options> parse_redis_url(std::string_view url) {

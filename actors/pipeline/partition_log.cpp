@@ -11,6 +11,10 @@ namespace portask {
 std::int64_t partition_log::recovered(storage::partition_bounds b) {
   ready_ = true;
   const auto lost = std::max<std::int64_t>(0, high_watermark_ - b.next_offset);
+  if (lost > 0) {
+    lost_from_ = b.next_offset;
+    lost_to_ = high_watermark_;
+  }
   next_offset_ = high_watermark_ = std::max(high_watermark_, b.next_offset);
   log_start_ = std::min(std::max(log_start_, b.log_start), high_watermark_);
   end_bytes_ = acked_end_bytes_ = b.end_bytes;
@@ -217,6 +221,9 @@ partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_
   out.batches.clear();
   out.kafka_views.clear();
   if (offset < log_start_ || offset > high_watermark_) return read_status::out_of_range;
+  // Offsets the store lost hold nothing: a read there is a read after them (it waits when
+  // nothing follows, rather than finding nothing at once, again and again).
+  if (offset >= lost_from_ && offset < lost_to_) offset = lost_to_;
   if (offset == high_watermark_) return read_status::wait;
   if (tail_.empty() || offset < tail_.front().batch.base_offset) return read_status::needs_store;
   // First batch whose range ends after the offset.

@@ -130,6 +130,8 @@ class partition_log {
   bool ready_ = false;
   std::int64_t next_offset_ = 0;
   std::int64_t high_watermark_ = 0;
+  /// Acknowledged offsets the store lost (recovered()): reads there go on after them.
+  std::int64_t lost_from_ = 0, lost_to_ = 0;
   std::int64_t log_start_ = 0;
   // Running totals (storage::stored_batch): as assigned to batches sent to the store, and as
   // of the last acknowledged one; the bytes before the first stored batch.

@@ -207,6 +207,10 @@ expected<framed_batch> frame_encoded(const broker_context& ctx, publish_batch& p
 expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
                                    std::int64_t now) {
   if (pb.kept_encoded()) {
+    // Kept as sent, it is decoded later (a Kafka fetch, compaction, hooks): one that would
+    // build more than a received batch may is refused as that one would be.
+    if (protocol::binary_codec::decoded_structures(pb.encoded_scan) > ctx.codecs.max_decoded_bytes())
+      return errc::decompressed_too_large;
     if (ctx.storage_encoding == protocol::encoding{}) return frame_encoded(ctx, pb, now);
     // Kept for a store of another encoding (connections check; this is the safety net).
     auto decoded = ctx.codecs.decode(protocol::flags_for(protocol::encoding{}),

@@ -13,10 +13,14 @@ sasl_session::sasl_session(access_control& access, std::vector<std::string> mech
 
 bool sasl_session::start(std::string_view mechanism) {
   if (std::find(mechanisms_.begin(), mechanisms_.end(), mechanism) == mechanisms_.end()) return false;
-  mechanism_ = std::string(mechanism);
-  scram_.reset();
-  if (auto m = sec::scram_mechanism_named(mechanism)) scram_.emplace(*m);
   in_exchange_ = true;
+  scram_.reset();
+  // A re-authentication (KIP-368) keeps the session's mechanism, as Kafka requires: no
+  // going from SCRAM to a cleartext PLAIN password. Refused at its first token.
+  mechanism_changed_ = authenticated() && mechanism != mechanism_;
+  if (mechanism_changed_) return true;
+  mechanism_ = std::string(mechanism);
+  if (auto m = sec::scram_mechanism_named(mechanism)) scram_.emplace(*m);
   return true;
 }
 
@@ -38,6 +42,10 @@ sasl_session::step sasl_session::succeed(const std::string& user, std::string to
 }
 
 sasl_session::step sasl_session::respond(std::string_view token) {
+  if (mechanism_changed_) {
+    mechanism_changed_ = false;
+    return fail("a re-authentication must use " + mechanism_ + ", the mechanism the session authenticated with");
+  }
   if (!in_exchange_) return fail("no authentication exchange in progress");
   const bool first = !scram_ || scram_->username().empty();
   if (first) {

@@ -53,6 +53,7 @@ class sasl_session {
   std::shared_ptr<const security_snapshot> snapshot_;
   std::string principal_;
   bool in_exchange_ = false;
+  bool mechanism_changed_ = false;  ///< a re-authentication started with another mechanism
 };
 
 }  // namespace portask

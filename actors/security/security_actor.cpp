@@ -1,5 +1,9 @@
 #include "actors/security/security_actor.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <set>
+
 #include "logging/loggers.hpp"
 
 namespace portask {
@@ -39,7 +43,21 @@ struct security_state {
 
 using self_ptr = security_actor::stateful_pointer<security_state>;
 
-// Reads everything again and publishes it; on failure, tries again in a second.
+// In a cluster, users and ACLs are changed through any node: each reads them again this
+// often (a change made elsewhere takes effect here within it).
+std::chrono::milliseconds cluster_refresh(const broker_context& ctx) {
+  return std::chrono::milliseconds(std::max<std::uint32_t>(ctx.config.cluster.renew_ms, 200));
+}
+
+bool same_contents(const security_snapshot& a, const security_snapshot& b) {
+  if (a.loaded != b.loaded || a.credentials != b.credentials) return false;
+  const auto& x = a.acls.bindings();
+  const auto& y = b.acls.bindings();
+  return std::set<sec::acl_binding>(x.begin(), x.end()) == std::set<sec::acl_binding>(y.begin(), y.end());
+}
+
+// Reads everything again and publishes it (when it changed); on failure, tries again in a
+// second (in a cluster, at the next refresh).
 void reload(self_ptr self) {
   auto& st = self->state;
   auto loaded = load_security(*st.store, st.ctx->config.security, st.ctx->access);
@@ -48,12 +66,12 @@ void reload(self_ptr self) {
       logging::security().warn("cannot read credentials and ACLs from the store ({}); retrying",
                                loaded.error().message());
     st.retrying = true;
-    self->delayed_send(self, 1s, recover_atom::value);
+    if (!st.ctx->config.cluster.enabled()) self->delayed_send(self, 1s, recover_atom::value);
     return;
   }
   if (st.retrying) logging::security().info("credentials and ACLs read from the store");
   st.retrying = false;
-  st.ctx->access.publish(std::move(*loaded));
+  if (!same_contents(**loaded, *st.ctx->access.snapshot())) st.ctx->access.publish(std::move(*loaded));
 }
 
 // The current snapshot with `change` applied, published.
@@ -80,6 +98,7 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
   }
   self->state.store = std::move(*store);
   if (!ctx->access.snapshot()->loaded) reload(self);
+  if (ctx->config.cluster.enabled()) self->delayed_send(self, cluster_refresh(*ctx), recover_atom::value);
   return {
       [=](create_atom, const storage::user_credential& c) -> caf::result<bool> {
         if (auto ec = self->state.store->put_credential(c)) return store_error(ec);
@@ -111,6 +130,10 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
       },
       [=](delete_atom, const std::vector<sec::acl_filter>& filters)
           -> caf::result<std::vector<sec::acl_binding>> {
+        // The bindings as the store holds them (another node may have made some since this
+        // one last read them), not only as this node knows them.
+        reload(self);
+        if (self->state.retrying) return make_caf_error(errc::storage_unavailable);
         const auto current = self->state.ctx->access.snapshot();
         std::vector<sec::acl_binding> doomed, kept;
         for (const auto& b : current->acls.bindings()) {
@@ -122,7 +145,10 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
         if (!doomed.empty()) logging::security().info("{} ACL binding(s) deleted", doomed.size());
         return doomed;
       },
-      [=](recover_atom) { reload(self); },
+      [=](recover_atom) {
+        reload(self);
+        if (ctx->config.cluster.enabled()) self->delayed_send(self, cluster_refresh(*ctx), recover_atom::value);
+      },
   };
 }
 

@@ -73,6 +73,15 @@ expected<message_batch> binary_codec::decode(byte_view in) const {
     return errc::malformed_payload;
   if (partition < INT32_MIN || partition > INT32_MAX) return errc::malformed_payload;
   if (count > r.remaining() / min_size) return errc::malformed_payload;
+  // The structures are counted before each allocation (the messages', then each message's
+  // headers'), against max_decoded_.
+  std::size_t decoded = 0;
+  auto room_for = [&](std::uint64_t n, std::size_t each) {
+    if (n > (max_decoded_ - decoded) / each) return false;
+    decoded += static_cast<std::size_t>(n) * each;
+    return true;
+  };
+  if (!room_for(count, sizeof(message))) return errc::decompressed_too_large;
 
   message_batch batch;
   batch.messages.resize(static_cast<std::size_t>(count));
@@ -90,6 +99,7 @@ expected<message_batch> binary_codec::decode(byte_view in) const {
     m.partition = (h.attrs & attr::partition) ? b.partition : static_cast<std::int32_t>(partition);
     if (h.attrs & attr::key) m.key.emplace(as_chars(b.key));
     if (h.attrs & attr::value) m.value.emplace(as_chars(b.value));
+    if (!room_for(b.header_count, sizeof(message_header))) return errc::decompressed_too_large;
     m.headers.resize(static_cast<std::size_t>(b.header_count));
     for (auto& hd : m.headers) {
       byte_view key, value;
@@ -134,6 +144,7 @@ expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
     s.max_timestamp_ms = std::max(s.max_timestamp_ms, ts);
     if (h.offset_delta != 0 || (h.attrs & (attr::topic | attr::partition)) != 0) inherits = false;
     if (!binary_message::skip_after_head(r, h.attrs, b)) return errc::malformed_payload;
+    s.headers += b.header_count;
     if ((h.attrs & attr::expiry) && b.expires_at_ms == no_expiry) canonical = false;  // encode() omits it
     if ((h.attrs & attr::expiry) && b.expires_at_ms != no_expiry) s.expiring = true;
     if (!(h.attrs & attr::key)) s.keyless = true;

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <cstdint>
 /// Portask's own compact batch encoding (codec id 0, the default). Varint-based and
 /// delta-encoded like Kafka's RecordBatch, so a 100-byte message costs about 110 bytes.
 /// The byte layout is specified in docs/protocol.md ("Binary codec").
@@ -23,12 +25,17 @@ struct binary_batch_scan {
   /// them (shortest varints, the first message's timestamp as the base). The messages'
   /// bytes under a new header are then exactly what encoding the normalised batch gives.
   bool rebasable = false;
+  std::uint64_t headers = 0;  ///< every message's headers, together
   friend bool operator==(const binary_batch_scan&, const binary_batch_scan&) = default;
 };
 
 class binary_codec final : public codec {
  public:
   static constexpr std::uint8_t format_version = 1;
+  /// decode() builds at most `max_decoded` bytes of message and header structures (beyond
+  /// their bytes): an empty message is 6 bytes on the wire and far more decoded, an empty
+  /// header 2. Past it: decompressed_too_large, before the structures are allocated.
+  explicit binary_codec(std::size_t max_decoded = SIZE_MAX) noexcept : max_decoded_(max_decoded) {}
   codec_id id() const noexcept override { return codec_id::binary; }
   std::error_code encode(const message_batch& batch, buffer& out) const override;
   expected<message_batch> decode(byte_view in) const override;
@@ -36,6 +43,10 @@ class binary_codec final : public codec {
   /// Checks a payload as decode() does (a payload scans without error exactly when it
   /// decodes) and measures it, copying nothing.
   static expected<binary_batch_scan> scan(byte_view in) noexcept;
+  /// What decoding a payload scanned as `s` builds beyond its bytes (decode()'s bound).
+  static std::uint64_t decoded_structures(const binary_batch_scan& s) noexcept {
+    return std::uint64_t{s.count} * sizeof(message) + s.headers * sizeof(message_header);
+  }
   /// Appends `in` (scanned as `s`, which must be rebasable) with a new header: the same
   /// messages, now of `topic`/`partition`, at `base_offset`, and with `base_timestamp_ms`
   /// as the base the timestamps' deltas apply to.
@@ -51,6 +62,9 @@ class binary_codec final : public codec {
   static void write_header(const binary_batch_scan& s, std::string_view topic,
                            std::int32_t partition, std::int64_t base_offset,
                            std::int64_t base_timestamp_ms, buffer& out);
+
+ private:
+  std::size_t max_decoded_;
 };
 
 }  // namespace portask::protocol

@@ -36,10 +36,11 @@ struct batch_records {
 
 // One record of `b` (checked exactly as the decoding path checks it) appended to `w` as a
 // binary message whose timestamp is relative to `base_ts`; `ts` is set to its absolute
-// timestamp, `offset_delta` to its offset in the batch, and `keyless` when it has no key.
+// timestamp, `offset_delta` to its offset in the batch, and `keyless` when it has no key;
+// its headers are added to `headers`.
 bool transcode_record(wire_reader& r, const record_batch& b, bool first, std::int64_t& base_ts,
                       std::int64_t& ts, std::int64_t& offset_delta, bool& keyless,
-                      wire_writer& w) {
+                      std::uint64_t& headers, wire_writer& w) {
   std::int64_t len = 0;
   if (!r.varint(len) || len < 0 || static_cast<std::uint64_t>(len) > r.remaining()) return false;
   byte_view body;
@@ -65,6 +66,7 @@ bool transcode_record(wire_reader& r, const record_batch& b, bool first, std::in
   w.u8(0);  // priority
   if (has_key) w.bytes(as_chars(key));
   if (has_value) w.bytes(as_chars(value));
+  headers += static_cast<std::uint64_t>(header_count);
   w.uvarint(static_cast<std::uint64_t>(header_count));
   for (std::int64_t h = 0; h < header_count; ++h) {
     byte_view hkey, hvalue;
@@ -113,13 +115,13 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   binary_transcoded t;
   t.stored_as_sent = true;
   std::int64_t base_ts = 0, max_ts = 0;
-  std::uint64_t zero_ts = 0;
+  std::uint64_t zero_ts = 0, headers = 0;
   bool first = true, keyless = false;
   for (const auto& p : parts) {
     wire_reader r{p.records};
     for (std::uint32_t i = 0; i < p.count; ++i) {
       std::int64_t ts = 0, offset_delta = 0;
-      if (!transcode_record(r, p.header, first, base_ts, ts, offset_delta, keyless, w)) {
+      if (!transcode_record(r, p.header, first, base_ts, ts, offset_delta, keyless, headers, w)) {
         out.resize(start);
         return std::nullopt;
       }
@@ -158,6 +160,7 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   t.scan.max_timestamp_ms = max_ts;
   t.scan.timestamps_unset = zero_ts == total;
   t.scan.keyless = keyless;
+  t.scan.headers = headers;
   t.scan.rebasable = true;
   t.batches.reserve(parts.size());
   for (auto& p : parts) t.batches.push_back(std::move(p.header));

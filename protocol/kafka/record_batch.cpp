@@ -1,8 +1,10 @@
 #include "protocol/kafka/record_batch.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "protocol/kafka/batch_compression.hpp"
 #include "protocol/kafka/crc32c.hpp"
@@ -52,8 +54,22 @@ struct record_position {
 
 // Parses one record into `out` (a Kafka record or a Portask message: both have key, value
 // and headers of key and nullable value).
+// Charges `n` bytes of decoded structures to a request's budget (none: not counted): a
+// record is at least 7 bytes on the wire and far more decoded, a header 2. Spent: false, and
+// the budget is left empty, as decompress() leaves it.
+bool charge(decompression_budget& budget, std::uint64_t n) {
+  if (budget.left == SIZE_MAX) return true;
+  if (n > budget.left) {
+    budget.left = 0;
+    return false;
+  }
+  budget.left -= static_cast<std::size_t>(n);
+  return true;
+}
+
 template <class Out>
-bool read_record(wire_reader& r, record_position& pos, Out& out) {
+bool read_record(wire_reader& r, record_position& pos, Out& out, decompression_budget& budget,
+                 bool& over_budget) {
   std::int64_t len = 0;
   if (!r.varint(len) || len < 0 || static_cast<std::uint64_t>(len) > r.remaining()) return false;
   byte_view body;
@@ -68,6 +84,11 @@ bool read_record(wire_reader& r, record_position& pos, Out& out) {
     return false;
   pos.attributes = static_cast<std::int8_t>(attrs);
   pos.offset_delta = static_cast<std::int32_t>(offset_delta);
+  using header_type = typename decltype(out.headers)::value_type;
+  if (!charge(budget, static_cast<std::uint64_t>(header_count) * sizeof(header_type))) {
+    over_budget = true;
+    return false;
+  }
   out.headers.resize(static_cast<std::size_t>(header_count));
   for (auto& h : out.headers) {
     std::optional<std::string> key;
@@ -162,11 +183,15 @@ expected<record_batch> decode_batch(byte_view in, std::size_t& consumed, decompr
   std::uint32_t count = 0;
   if (auto ec = read_batch_header(in, budget, b, whole, plain, records_bytes, count))
     return ec;
+  using slot_type = std::remove_reference_t<decltype(slot(b, 0))>;
+  if (!charge(budget, std::uint64_t{count} * sizeof(slot_type))) return errc::decompressed_too_large;
   prepare(b, count);
   wire_reader rr{records_bytes};
+  bool over_budget = false;
   for (std::uint32_t i = 0; i < count; ++i) {
     record_position pos;
-    if (!read_record(rr, pos, slot(b, i))) return errc::malformed_payload;
+    if (!read_record(rr, pos, slot(b, i), budget, over_budget))
+      return over_budget ? errc::decompressed_too_large : errc::malformed_payload;
     done(b, i, pos);
   }
   if (!rr.at_end()) return errc::malformed_payload;

@@ -237,6 +237,25 @@ TEST_F(KafkaSecurity, UsersAreManagedWithAlterAndDescribeUserScramCredentials) {
   EXPECT_EQ(d.results[0].credentialInfos[0].mechanism, 1);
   EXPECT_EQ(d.results[0].credentialInfos[0].iterations, 8192);
   EXPECT_EQ(d.results[1].errorCode, 91);  // RESOURCE_NOT_FOUND
+  {
+    // A deletion of a credential dave does not have refuses his upsert in the same request
+    // too: nothing of his is changed, as Kafka validates them.
+    msg::AlterUserScramCredentialsRequest both;
+    msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion u;
+    u.name = "dave";
+    u.mechanism = 1;
+    u.iterations = 4096;
+    u.salt = "salt-of-dave";
+    u.saltedPassword = sec::pbkdf2(sec::hash_of(sec::scram_mechanism::sha256), "dave-pw", u.salt, 4096);
+    both.upsertions.push_back(u);
+    both.deletions.push_back({"dave", 2});
+    auto refused = call<msg::AlterUserScramCredentialsResponse>(admin, 51, 0, both, true);
+    ASSERT_EQ(refused.results.size(), 1u);
+    EXPECT_EQ(refused.results[0].errorCode, 91);
+    msg::DescribeUserScramCredentialsRequest of_dave;
+    of_dave.users = std::vector<msg::DescribeUserScramCredentialsRequest::UserName>{{"dave"}};
+    EXPECT_EQ(call<msg::DescribeUserScramCredentialsResponse>(admin, 50, 0, of_dave, true).results.at(0).errorCode, 91);
+  }
   // alice authenticates with the new credential, from kcat too, but may not manage users.
   raw_kafka as_alice(server_->kafka_port());
   ASSERT_TRUE(scram_login(as_alice, sec::scram_mechanism::sha256, "alice", "alice-pw"));

@@ -272,6 +272,64 @@ TEST_F(Limits, AMultiBatchDecompressionBombIsRefusedWithinTheRequestBudget) {
   EXPECT_EQ(ok.responses.at(0).partitionResponses.at(0).errorCode, 0);
 }
 
+// Empty records are 7 bytes each on the wire, and each takes a message struct decoded: the
+// request's budget counts those structures too, so one zstd batch of half a million of them
+// (4 MiB inflated, within every bound on bytes) is refused, not decoded into 90 MiB.
+TEST_F(Limits, ABatchOfManyEmptyRecordsIsChargedForWhatItTakesDecoded) {
+  small_asan_quarantine();
+  ASSERT_TRUE(server.start({"--max-decompressed-bytes-per-request", std::to_string(32u << 20)}));
+  protocol::message_batch empty;
+  empty.messages.resize(500000);
+  auto rb = kafka::from_messages(empty, 0);
+  rb.attributes = static_cast<std::int16_t>(kafka::compression_type::zstd);
+  protocol::buffer batch;
+  ASSERT_FALSE(kafka::encode_record_batch(rb, batch));
+  raw_kafka k{server.kafka_port()};
+  auto warm = call<msg::ProduceResponse>(k, 0, 7, produce_request("empties", 0, record_batch_bytes("w", 1, kafka::compression_type::none)), false);
+  ASSERT_EQ(warm.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  const long before = rss_kib();
+  auto res = call<msg::ProduceResponse>(k, 0, 7, produce_request("empties", 0, std::string(protocol::as_chars(batch))), false);
+  const long peak = proc_status_kib(server.pid(), "VmHWM");
+  EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 10);  // MESSAGE_TOO_LARGE
+  EXPECT_LT(peak - before, 64L * 1024) << "peak " << peak << " KiB, before " << before << " KiB";
+  // A batch of a thousand is stored as before.
+  empty.messages.resize(1000);
+  auto small = kafka::from_messages(empty, 0);
+  small.attributes = static_cast<std::int16_t>(kafka::compression_type::zstd);
+  protocol::buffer fine;
+  ASSERT_FALSE(kafka::encode_record_batch(small, fine));
+  auto ok = call<msg::ProduceResponse>(k, 0, 7, produce_request("empties", 0, std::string(protocol::as_chars(fine))), false);
+  EXPECT_EQ(ok.responses.at(0).partitionResponses.at(0).errorCode, 0);
+}
+
+// Pipelined produce requests, each within its budget, take turns within the connection's
+// (the same max_decompressed_bytes_per_request): the ones read after a full budget wait for
+// answers, and every one is stored and answered, in order.
+TEST_F(Limits, PipelinedProduceRequestsShareTheDecodedBudget) {
+  ASSERT_TRUE(server.start({"--max-decompressed-bytes-per-request", std::to_string(8u << 20)}));
+  protocol::message_batch empty;
+  empty.messages.resize(30000);  // about 5.5 MiB decoded, 0.3 MiB inflated
+  auto rb = kafka::from_messages(empty, 0);
+  rb.attributes = static_cast<std::int16_t>(kafka::compression_type::zstd);
+  protocol::buffer batch;
+  ASSERT_FALSE(kafka::encode_record_batch(rb, batch));
+  raw_kafka k{server.kafka_port()};
+  const auto req = produce_request("shared", 0, std::string(protocol::as_chars(batch)));
+  auto first = call<msg::ProduceResponse>(k, 0, 7, req, false);
+  ASSERT_EQ(first.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  constexpr int requests = 10;
+  for (int i = 0; i < requests; ++i) k.send(0, 7, 1000 + i, req, false);
+  for (int i = 0; i < requests; ++i) {
+    std::int32_t correlation = 0;
+    auto bytes = k.receive(correlation, false);
+    ASSERT_TRUE(bytes) << i;
+    EXPECT_EQ(correlation, 1000 + i);
+    const auto res = decode_as<msg::ProduceResponse>(*bytes, 7);
+    EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0) << i;
+    EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).baseOffset, 30000 * (i + 1)) << i;
+  }
+}
+
 msg::FetchRequest fetch_request(const std::string& topic, std::int32_t max_bytes,
                                 std::int32_t partition_max, int mentions = 1) {
   msg::FetchRequest f;

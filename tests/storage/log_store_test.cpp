@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame.hpp"
@@ -1240,6 +1243,24 @@ TEST(RedisUrl, ParsesHostPortDbAndPassword) {
   EXPECT_FALSE(parse_redis_url("http://x"));
   EXPECT_FALSE(parse_redis_url("redis://host:notaport"));
   EXPECT_FALSE(parse_redis_url("redis://"));
+}
+
+// What logs and DescribeLogDirs show: the URL without whatever parse_redis_url takes for
+// credentials, a password holding '/' or '@' included.
+TEST(RedisUrl, TheCredentialsAreLeftOutWhereverThePasswordEnds) {
+  for (const auto& [url, shown] : std::vector<std::pair<std::string, std::string>>{
+           {"redis://:secret@10.0.0.5:6380/2", "redis://10.0.0.5:6380/2"},
+           {"redis://:Zm9v/YmFy@redis:6379", "redis://redis:6379"},
+           {"redis://:p@ss@host", "redis://host"},
+           {"redis://user:a/b@c@host:1/0", "redis://host:1/0"},
+           {"rediss://:pw@host?tls_ca_file=/etc/ca@x.pem", "rediss://host?tls_ca_file=/etc/ca@x.pem"},
+           {"redis://localhost:6379", "redis://localhost:6379"}}) {
+    EXPECT_EQ(url_without_credentials(url), shown) << url;
+    auto parsed = parse_redis_url(url);
+    ASSERT_TRUE(parsed) << url;
+    if (!parsed->password.empty())
+      EXPECT_EQ(url_without_credentials(url).find(parsed->password), std::string::npos) << url;
+  }
 }
 
 TEST(RedisStore, CompactionStepsTakeAtLeastOneBatchAndStayWithinTheirBounds) {

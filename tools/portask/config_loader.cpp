@@ -783,7 +783,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     // beyond loopback that still advertises loopback (the default) would send them to their
     // own machine.
     auto loopback = [](const std::string& h) { return h == "localhost" || h == "::1" || h.starts_with("127."); };
-    if (!loopback(c.kafka.host) && loopback(c.kafka_advertised_host)) {
+    if (c.kafka.enabled && !loopback(c.kafka.host) && loopback(c.kafka_advertised_host)) {
       std::cerr << "portask: a cluster node's Kafka listener on " << (c.kafka.host.empty() ? "*" : c.kafka.host)
                 << " would advertise " << c.kafka_advertised_host
                 << " to clients: set --kafka-advertised-host (the host clients reach it at)\n";

@@ -64,7 +64,8 @@ void respond_nothing(self_ptr self, const request& r) {
   st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, false);
   st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, false);
   st.responses->complete(r.seq, {});
-  if (st.closing && st.responses->empty()) self->quit();
+  if (st.closing && st.responses->empty()) return self->quit();
+  request_completed(self, r.seq);
 }
 
 }  // namespace portask::kafka

@@ -4,7 +4,7 @@
 // software and version (KIP-511); names outside Kafka's pattern are INVALID_REQUEST, with no
 // versions, as Kafka answers them.
 #include "actors/connections/kafka/handlers.hpp"
-#include "actors/connections/kafka/log_text.hpp"
+#include "actors/connections/transport/log_text.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask::kafka {

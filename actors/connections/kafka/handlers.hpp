@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <unordered_map>
 
 #include "actors/runtime/broker_context.hpp"
 #include "actors/connections/kafka/error_codes.hpp"
@@ -52,6 +55,15 @@ struct connection_state {
   bool closing = false;
   /// The client closed: answers still being made are never sent, so not counted as sent.
   bool peer_closed = false;
+  /// Produce requests not answered yet, by request: what each inflated and decoded (bytes
+  /// and record structures, as their decompression budget counted). Past
+  /// max_decompressed_bytes_per_request in all, the requests read next wait in
+  /// `held_requests` until answers bring it down: each request is bounded by that budget,
+  /// and pipelined ones together are too.
+  std::unordered_map<std::uint64_t, std::uint64_t> decoded_by_seq;
+  std::uint64_t decoded_bytes = 0;
+  std::deque<protocol::buffer> held_requests;
+  bool serving_held = false;
   static inline const char* name = "portask.kafka_connection";
 };
 using self_ptr = kafka_connection_actor::stateful_pointer<connection_state>;
@@ -65,6 +77,10 @@ struct request {
   const char* api_name = nullptr;  ///< Kafka's name of the API ("Produce"), for /metrics
   std::chrono::steady_clock::time_point start;
 };
+
+/// Called once the answer of request `seq` is complete (or nothing will be answered): its
+/// decoded bytes no longer count, and requests held behind them go on.
+void request_completed(self_ptr self, std::uint64_t seq);
 
 /// Writes the response for `r`: size, header (v0, or v1 with tagged fields when
 /// `flexible_header`), then the body encoded at the request's version. Record fields that
@@ -84,7 +100,8 @@ void respond(self_ptr self, const request& r, const Body& body, bool flexible_he
   st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, failed);
   st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, failed);
   st.responses->complete(r.seq, std::move(out));
-  if (st.closing && st.responses->empty()) self->quit();
+  if (st.closing && st.responses->empty()) return self->quit();
+  request_completed(self, r.seq);
 }
 
 /// The connection's topic caches, emptied first when topics changed since they were filled.

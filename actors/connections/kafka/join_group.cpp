@@ -2,7 +2,7 @@
 // rebalance completes. v4+ first joins get MEMBER_ID_REQUIRED with an id (KIP-394).
 // ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
-#include "actors/connections/kafka/log_text.hpp"
+#include "actors/connections/transport/log_text.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask::kafka {

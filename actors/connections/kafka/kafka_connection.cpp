@@ -91,6 +91,23 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   api->handle(self, req, body);
 }
 
+bool over_decoded_budget(const kafka::connection_state& st) {
+  return st.decoded_bytes > st.ctx->config.max_decompressed_bytes_per_request;
+}
+
+// The requests held behind decoded produce requests, in order, while the budget allows.
+void serve_held(self_ptr self) {
+  auto& st = self->state;
+  if (st.serving_held) return;  // an answer made while serving one: the loop goes on
+  st.serving_held = true;
+  while (!st.held_requests.empty() && !over_decoded_budget(st)) {
+    auto bytes = std::move(st.held_requests.front());
+    st.held_requests.pop_front();
+    on_request(self, bytes);
+  }
+  st.serving_held = false;
+}
+
 kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
                                                            supervisor_actor supervisor,
                                                            std::shared_ptr<tcp_session> session,
@@ -112,8 +129,14 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
   }
   track_connection(self, ctx, supervisor, session, protocol_kind::kafka);
   return {
-      [=](frame_atom, const std::vector<protocol::buffer>& frames) {
-        for (const auto& bytes : frames) on_request(self, bytes);
+      [=](frame_atom, std::vector<protocol::buffer>& frames) {
+        auto& st = self->state;
+        for (auto& bytes : frames) {
+          if (!st.held_requests.empty() || over_decoded_budget(st))
+            st.held_requests.push_back(std::move(bytes));
+          else
+            on_request(self, bytes);
+        }
       },
       [=](closed_atom) {
         self->state.closing = true;
@@ -134,6 +157,19 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
 }
 
 }  // namespace
+
+namespace kafka {
+
+void request_completed(self_ptr self, std::uint64_t seq) {
+  auto& st = self->state;
+  if (auto d = st.decoded_by_seq.find(seq); d != st.decoded_by_seq.end()) {
+    st.decoded_bytes -= d->second;
+    st.decoded_by_seq.erase(d);
+  }
+  if (!st.held_requests.empty()) serve_held(self);
+}
+
+}  // namespace kafka
 
 kafka_connection_actor spawn_kafka_connection(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
                                               supervisor_actor supervisor,

@@ -2,7 +2,7 @@
 // (v3+, KIP-345), each with its own error.
 // ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
-#include "actors/connections/kafka/log_text.hpp"
+#include "actors/connections/transport/log_text.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask::kafka {

@@ -208,6 +208,13 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       }
       bool as_sent = false;
       auto batches = read_records(ctx, r.api_version, records, pb, budget, as_sent);
+      // What the request holds inflated and decoded so far counts against the connection's
+      // budget until it is answered (held_requests).
+      if (const auto now = ctx.config.max_decompressed_bytes_per_request - budget.left; now > 0) {
+        auto& held = self->state.decoded_by_seq[r.seq];
+        self->state.decoded_bytes += now - held;
+        held = now;
+      }
       if (!batches && budget.left == 0 &&
           batches.error() == make_error_code(errc::decompressed_too_large)) {
         over_budget = true;

@@ -6,6 +6,7 @@
 // re-authenticate (KIP-368) with a v1 handshake; its session lifetime starts again.
 // On a listener without SASL both APIs are ILLEGAL_SASL_STATE, as in Kafka.
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/transport/log_text.hpp"
 
 namespace portask::kafka {
 
@@ -30,8 +31,9 @@ void authenticated(self_ptr self) {
 
 void refused(self_ptr self, const std::string& why) {
   auto& st = self->state;
+  // The reason may quote the user name the client sent: printable, so no line is forged.
   logging::kafka().warn("kafka {}: authentication with {} failed: {}; closing", st.session->peer(),
-                        st.sasl->mechanism(), why);
+                        st.sasl->mechanism(), printable(why, 256));
 }
 
 }  // namespace
@@ -55,7 +57,7 @@ void handle_sasl_handshake(self_ptr self, const request& r, protocol::byte_view 
   }
   if (!st.sasl->start(req.mechanism)) {
     logging::kafka().warn("kafka {}: SASL mechanism '{}' is not enabled; closing", st.session->peer(),
-                          req.mechanism);
+                          printable(req.mechanism));
     res.errorCode = static_cast<std::int16_t>(error_code::unsupported_sasl_mechanism);
     st.closing = true;
     return respond(self, r, res, false, true);
@@ -70,7 +72,14 @@ void handle_sasl_authenticate(self_ptr self, const request& r, protocol::byte_vi
   auto& st = self->state;
   const bool flexible = msg::SaslAuthenticateRequest_is_flexible(r.api_version);
   msg::SaslAuthenticateResponse res;
-  const bool expecting = st.sasl && (st.phase == phase::authenticate || st.phase == phase::authenticated);
+  const bool expecting = st.sasl && (st.phase == phase::authenticate ||
+                                     (st.phase == phase::authenticated && st.sasl->in_exchange()));
+  if (st.sasl && st.phase == phase::authenticated && !st.sasl->in_exchange()) {
+    // Authenticated, and no re-authentication begun: Kafka answers this and carries on.
+    res.errorCode = static_cast<std::int16_t>(error_code::illegal_sasl_state);
+    res.errorMessage = "SaslAuthenticate after authentication, without a SaslHandshake to re-authenticate";
+    return respond(self, r, res, flexible, true);
+  }
   if (!expecting) {
     res.errorCode = static_cast<std::int16_t>(error_code::illegal_sasl_state);
     res.errorMessage = "SaslAuthenticate without a SaslHandshake v1 first";

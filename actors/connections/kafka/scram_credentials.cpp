@@ -117,6 +117,16 @@ void handle_alter_user_scram_credentials(self_ptr self, const request& r, protoc
     else
       upserts.push_back({u.name, sec::scram_credential_from_salted(*m, u.saltedPassword, u.salt, u.iterations)});
   }
+  // A deletion of a credential the user does not have refuses all of that user's changes
+  // before any is made, as Kafka validates them (an upsert stored next to a refused deletion
+  // would leave the tool reporting a failure for a change that was made).
+  {
+    const auto known = self->state.ctx->access.snapshot();
+    for (const auto& [user, m] : deletes)
+      if (known->credential(user, m) == nullptr)
+        set_error(slot(user), error_code::resource_not_found,
+                  "Attempt to delete a user credential that does not exist");
+  }
   auto security = self->state.dir.security;
   auto pending = std::make_shared<std::size_t>(1);
   auto done = [=] {

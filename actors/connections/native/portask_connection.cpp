@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "actors/connections/transport/connection_lifecycle.hpp"
+#include "actors/connections/transport/log_text.hpp"
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/publish_bursts.hpp"
 #include "actors/connections/native/native_group_member.hpp"
@@ -98,6 +99,8 @@ struct connection_state {
   /// request bytes in flight does not see.
   std::unordered_map<std::uint64_t, std::uint64_t> decoded_by_seq;
   std::uint64_t decoded_bytes = 0;
+  /// The stream broke (the session reads no more): answered once what was read before it is.
+  std::optional<errc> framing_error;
   std::map<std::uint32_t, native_group_member_actor> memberships;  ///< native group members of this client
   std::uint32_t next_membership = 1;
   /// Publishes gathered from the frames of one read, per bridge: sent as one message each
@@ -235,13 +238,32 @@ bool over_decoded_budget(const connection_state& st) {
   return st.decoded_bytes > st.ctx->config.max_decompressed_bytes_per_request;
 }
 
+// After a framing error, once every request read before it has its place in the answers:
+// the error goes behind them, then the connection closes. Long polls answer now rather than
+// hold it open.
+void end_after_framing_error(self_ptr self) {
+  auto& st = self->state;
+  if (!st.framing_error || st.closing || !st.awaiting_count.empty() || !st.held_frames.empty()) return;
+  const auto e = *st.framing_error;
+  native::error_response err{0, static_cast<std::uint16_t>(e), false, make_error_code(e).message()};
+  protocol::buffer out;
+  native::encode(out, err);
+  st.closing = true;
+  st.subscriptions.clear();
+  st.polls->cancel_all();
+  const auto seq = reserve(self, 0);
+  complete(self, seq, std::move(out), [self] { self->state.session->close_after_writes(); });
+}
+
 // The frames held behind topic lookups or decoded publishes go on once neither holds them.
 void serve_held_frames(self_ptr self) {
   auto& st = self->state;
-  if (!st.awaiting_count.empty() || over_decoded_budget(st) || st.held_frames.empty()) return;
-  auto held = std::move(st.held_frames);
-  st.held_frames.clear();
-  serve_frames(self, std::move(held));
+  if (st.awaiting_count.empty() && !over_decoded_budget(st) && !st.held_frames.empty()) {
+    auto held = std::move(st.held_frames);
+    st.held_frames.clear();
+    serve_frames(self, std::move(held));
+  }
+  end_after_framing_error(self);
 }
 
 // Sends the gathered publishes: one message per bridge. The answers to one bridge's reply
@@ -370,13 +392,15 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
     }
   }
   if (!pb.kept_encoded()) {
-    auto batch = ctx.codecs.decode(h.flags, req->batch);
+    auto batch = ctx.codecs.decode_received(h.flags, req->batch);
     if (!batch) return fail(self, r, static_cast<errc>(batch.error().value()));
     pb.batch = std::move(*batch);
     std::uint64_t decoded = pb.batch.messages.size() * sizeof(protocol::message);
-    for (const auto& m : pb.batch.messages)
+    for (const auto& m : pb.batch.messages) {
       decoded += m.topic.size() + (m.key ? m.key->size() : 0) + (m.value ? m.value->size() : 0) +
                  m.headers.size() * sizeof(protocol::message_header);
+      for (const auto& h : m.headers) decoded += h.key.size() + (h.value ? h.value->size() : 0);
+    }
     self->state.decoded_by_seq[r.seq] = decoded;
     self->state.decoded_bytes += decoded;
   }
@@ -1227,8 +1251,9 @@ void on_authenticate(self_ptr self, request_ctx r, protocol::byte_view payload) 
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (!st.sasl) return fail(self, r, errc::invalid_request, "this listener does not authenticate");
   auto close_after = [&](std::string why) {
+    // Both may quote what the client sent: printable, so no log line is forged.
     logging::native().warn("native {}: authentication with {} failed: {}; closing", st.session->peer(),
-                           req->mechanism, why);
+                           printable(req->mechanism), printable(why, 256));
     st.closing = true;
     fail(self, r, errc::authentication_failed, why);
   };
@@ -1357,19 +1382,11 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
         },
         [=](closed_atom, errc e) {
           // Framing error: the stream cannot be resynchronised (the session reads no more).
-          // The requests read before the bad bytes are answered first, in order; then the
-          // error, then the connection closes. Long polls answer now rather than hold it.
-          auto& st = self->state;
-          native::error_response err{0, static_cast<std::uint16_t>(e), false,
-                                     make_error_code(e).message()};
-          protocol::buffer out;
-          native::encode(out, err);
+          // The requests read before the bad bytes are answered first, in order, those held
+          // behind a lookup or the decoded budget included; then the error, then the close.
           ctx->metrics.request(protocol_kind::portask, request_kind::other, 0ns, true);
-          st.closing = true;
-          st.subscriptions.clear();
-          st.polls->cancel_all();
-          const auto seq = reserve(self, 0);
-          complete(self, seq, std::move(out), [self] { self->state.session->close_after_writes(); });
+          self->state.framing_error = e;
+          serve_held_frames(self);
         },
         [=](subscribe_atom, std::uint32_t id) { pump(self, id); },  // retry after an error
         [=](drained_atom) {  // the socket took the queued output: pushes resume

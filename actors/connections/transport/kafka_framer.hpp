@@ -1,6 +1,8 @@
 #pragma once
-/// Kafka's framing: a 4-byte big-endian size, then that many bytes (request header + body).
-/// Sizes below a minimal header or above the configured maximum are framing errors.
+/// Kafka's framing: a 4-byte big-endian size, then that many bytes (request header + body,
+/// or a bare SASL token after a v0 SaslHandshake). An empty frame or one above the
+/// configured maximum is a framing error; a header too short to read is the connection's
+/// to refuse.
 
 #include "actors/connections/transport/stream_framer.hpp"
 
@@ -8,8 +10,8 @@ namespace portask {
 
 class kafka_framer final : public stream_framer {
  public:
-  /// api key + version + correlation id + client id length
-  static constexpr std::uint32_t min_request = 10;
+  /// A v0 SASL token may be shorter than a request header: PLAIN's "\0bob\0pw" is 7 bytes.
+  static constexpr std::uint32_t min_request = 1;
   explicit kafka_framer(std::uint32_t max_size) : max_(max_size) {}
 
  protected:

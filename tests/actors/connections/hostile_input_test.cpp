@@ -248,6 +248,27 @@ TEST(HostileInput, CompressedEmptyMessagesAreBoundedDecoded) {
   EXPECT_GT(must(c.heartbeat()), 0);
 }
 
+// A batch kept in its encoding is decoded later (a Kafka fetch, compaction): one that would
+// build more than a received batch may (here a million empty headers, two bytes each) is
+// refused as it would be decoded.
+TEST(HostileInput, ABatchOfEmptyHeadersIsRefusedAsItWouldBeDecoded) {
+  broker_config small;
+  small.max_frame_bytes = 4u << 20;  // a batch: 16 MiB of structures at most
+  broker_fixture f{false, small};
+  auto c = f.connect();
+  must(c.create_topic("headers", 1));
+  protocol::message_batch b;
+  b.messages.resize(1);
+  b.messages.front().key = "k";
+  b.messages.front().headers.resize(1'000'000);
+  auto refused = c.publish("headers", 0, b);
+  ASSERT_FALSE(client::ok(refused));
+  EXPECT_EQ(client::error_of(refused).code, errc::decompressed_too_large);
+  b.messages.front().headers.resize(1000);
+  EXPECT_EQ(must(c.publish("headers", 0, b)).base_offset, 0);
+  EXPECT_EQ(must(c.fetch("headers", 0, 0)).messages.at(0).headers.size(), 1000u);
+}
+
 // The requests read before bad bytes are answered, in order, before the Error that ends
 // the connection.
 TEST(HostileInput, RequestsBeforeAFramingErrorAreAnsweredFirst) {

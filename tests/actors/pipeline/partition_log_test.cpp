@@ -289,6 +289,9 @@ TEST(PartitionLog, AcknowledgedOffsetsAreNotReusedWhenTheStoreLostThem) {
   ASSERT_EQ(log.high_watermark(), 15);
   EXPECT_EQ(log.recovered({0, 12}), 3) << "offsets 12-14 were acknowledged and are gone";
   EXPECT_EQ(log.high_watermark(), 15);
+  // A read in the lost range waits for what comes after it, as one at the end does.
+  fetch_result r;
+  EXPECT_EQ(log.read(13, 1 << 20, r), partition_log::read_status::wait);
   log.enqueue(batch(1));
   auto set = log.take_write_set();
   ASSERT_TRUE(set);

@@ -3,7 +3,12 @@
 // the supervisor relies on); the admin user is created once and never overwritten.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "actors/runtime/broker_context.hpp"
+#include "actors/security/sasl_session.hpp"
 #include "actors/security/security_actor.hpp"
 #include "storage/memory_store.hpp"
 
@@ -19,8 +24,10 @@ struct fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
   }
   // A node's context on the shared store: nothing loaded until its security actor runs.
-  std::shared_ptr<broker_context> context(security_config sc = {}) {
+  std::shared_ptr<broker_context> context(security_config sc = {}, std::int32_t node_id = -1) {
     broker_config c;
+    c.cluster.node_id = node_id;
+    c.cluster.renew_ms = 100;
     c.security = std::move(sc);
     c.security.authorization = true;
     return std::make_shared<broker_context>(c, store, "memory");
@@ -113,4 +120,58 @@ TEST(SecurityActor, TheAdminUserIsCreatedOnceAndIsASuperUser) {
   ASSERT_TRUE(again);
   EXPECT_TRUE((*again)->password_matches("root", "first"));
   EXPECT_FALSE((*again)->password_matches("root", "second"));
+}
+
+// In a cluster every node serves its own snapshot: a user or ACL changed through one node
+// reaches the others at their next refresh, and a deletion matches what the store holds.
+TEST(SecurityActor, ChangesThroughOneClusterNodeReachTheOthers) {
+  fixture f;
+  auto one = f.context({}, 1);
+  auto two = f.context({}, 2);
+  auto first = spawn_security(*f.sys, one);
+  auto second = spawn_security(*f.sys, two);
+  const auto cred = sec::scram_credential_from_password(sec::scram_mechanism::sha256, "pw");
+  EXPECT_TRUE(f.ask<bool>(first, create_atom::value, storage::user_credential{"bob", cred}));
+  auto reaches = [&](auto condition) {
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (!condition() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+    return condition();
+  };
+  EXPECT_TRUE(reaches([&] { return two->access.snapshot()->password_matches("bob", "pw"); }));
+  // An ACL made through the first node is deleted through the second at once, as the store
+  // holds it, even before the second has read it.
+  std::vector<sec::acl_binding> deny{{sec::resource_type::topic, "orders", sec::pattern_type::literal, "User:bob",
+                                      "*", sec::acl_operation::write, sec::acl_permission::deny}};
+  EXPECT_TRUE(f.ask<bool>(first, create_atom::value, deny));
+  sec::acl_filter all_of_bob;
+  all_of_bob.principal = "User:bob";
+  auto deleted = f.ask<std::vector<sec::acl_binding>>(second, delete_atom::value, std::vector<sec::acl_filter>{all_of_bob});
+  EXPECT_EQ(deleted, deny);
+  EXPECT_TRUE(reaches([&] { return one->access.snapshot()->acls.bindings().empty(); }));
+  // A credential deleted through the second node stops working on the first.
+  EXPECT_TRUE(f.ask<bool>(second, delete_atom::value, std::string{"bob"}, sec::scram_mechanism::sha256));
+  EXPECT_TRUE(reaches([&] { return !one->access.snapshot()->password_matches("bob", "pw"); }));
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+}
+
+// KIP-368: a re-authentication keeps the session's mechanism (no downgrade to PLAIN).
+TEST(SaslSession, AReauthenticationWithAnotherMechanismFails) {
+  fixture f;
+  auto ctx = f.context();
+  auto actor = spawn_security(*f.sys, ctx);
+  const auto cred = sec::scram_credential_from_password(sec::scram_mechanism::sha256, "pw");
+  EXPECT_TRUE(f.ask<bool>(actor, create_atom::value, storage::user_credential{"carol", cred}));
+  sasl_session session{ctx->access, {"PLAIN", "SCRAM-SHA-256"}, "127.0.0.1"};
+  const std::string token("\0carol\0pw", 9);
+  ASSERT_TRUE(session.start("PLAIN"));
+  ASSERT_EQ(session.respond(token).result, sasl_session::step::outcome::authenticated);
+  ASSERT_TRUE(session.start("PLAIN"));
+  EXPECT_EQ(session.respond(token).result, sasl_session::step::outcome::authenticated)
+      << "the same mechanism again";
+  ASSERT_TRUE(session.start("SCRAM-SHA-256"));
+  auto refused = session.respond("n,,n=carol,r=abcdefghijklmnop");
+  EXPECT_EQ(refused.result, sasl_session::step::outcome::failed);
+  EXPECT_NE(refused.error.find("mechanism the session authenticated with"), std::string::npos) << refused.error;
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
