@@ -38,6 +38,7 @@ struct security_state {
   std::shared_ptr<broker_context> ctx;
   std::unique_ptr<storage::log_store> store;
   bool retrying = false;
+  bool retry_scheduled = false;  ///< a single node's retry after a failed read is on its way
   static inline const char* name = "portask.security";
 };
 
@@ -60,13 +61,20 @@ bool same_contents(const security_snapshot& a, const security_snapshot& b) {
 // second (in a cluster, at the next refresh).
 void reload(self_ptr self) {
   auto& st = self->state;
-  auto loaded = load_security(*st.store, st.ctx->config.security, st.ctx->access);
+  // The admin user is created by the first read that succeeds (the broker's own at start,
+  // or this actor's), never by a later one.
+  const bool first = !st.ctx->access.snapshot()->loaded;
+  auto loaded = load_security(*st.store, st.ctx->config.security, st.ctx->access, first);
   if (!loaded) {
     if (!st.retrying)
       logging::security().warn("cannot read credentials and ACLs from the store ({}); retrying",
                                loaded.error().message());
     st.retrying = true;
-    if (!st.ctx->config.cluster.enabled()) self->delayed_send(self, 1s, recover_atom::value);
+    // One retry chain (in a cluster the refresh is it).
+    if (!st.ctx->config.cluster.enabled() && !st.retry_scheduled) {
+      st.retry_scheduled = true;
+      self->delayed_send(self, 1s, recover_atom::value);
+    }
     return;
   }
   if (st.retrying) logging::security().info("credentials and ACLs read from the store");
@@ -146,6 +154,7 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
         return doomed;
       },
       [=](recover_atom) {
+        self->state.retry_scheduled = false;
         reload(self);
         if (ctx->config.cluster.enabled()) self->delayed_send(self, cluster_refresh(*ctx), recover_atom::value);
       },
@@ -156,10 +165,11 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
 
 expected<std::shared_ptr<const security_snapshot>> load_security(storage::log_store& store,
                                                                   const security_config& config,
-                                                                  const access_control& access) {
+                                                                  const access_control& access,
+                                                                  bool create_admin) {
   auto credentials = store.list_credentials();
   if (!credentials) return credentials.error();
-  if (!config.admin_user.empty() && !config.admin_password.empty() &&
+  if (create_admin && !config.admin_user.empty() && !config.admin_password.empty() &&
       std::none_of(credentials->begin(), credentials->end(),
                    [&](const auto& c) { return c.user == config.admin_user; })) {
     for (auto m : {sec::scram_mechanism::sha256, sec::scram_mechanism::sha512}) {

@@ -13,11 +13,13 @@
 
 namespace portask {
 
-/// Reads credentials and ACLs from `store` into a snapshot; first creates the configured
-/// admin user's credentials when the store has none for it.
+/// Reads credentials and ACLs from `store` into a snapshot; first, with `create_admin`,
+/// creates the configured admin user's credentials when the store has none for it (at
+/// start only: a later read must not bring back an admin deleted since).
 expected<std::shared_ptr<const security_snapshot>> load_security(storage::log_store& store,
                                                                   const security_config& config,
-                                                                  const access_control& access);
+                                                                  const access_control& access,
+                                                                  bool create_admin = true);
 
 security_actor spawn_security(caf::actor_system& sys, std::shared_ptr<broker_context> ctx);
 

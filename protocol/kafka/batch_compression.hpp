@@ -24,6 +24,18 @@ struct decompression_budget {
 /// decompress() within (and charged to) `budget`.
 std::error_code decompress(compression_type c, byte_view in, buffer& out,
                            decompression_budget& budget);
+/// Charges `n` bytes of decoded structures (records, headers) to a request's budget (one of
+/// SIZE_MAX left: not counted): a record is a few bytes on the wire and far more decoded.
+/// Spent: false, and the budget is left empty, as decompress() leaves it.
+inline bool charge(decompression_budget& budget, std::uint64_t n) noexcept {
+  if (budget.left == SIZE_MAX) return true;
+  if (n > budget.left) {
+    budget.left = 0;
+    return false;
+  }
+  budget.left -= static_cast<std::size_t>(n);
+  return true;
+}
 
 /// Appends the compressed `in` to `out`.
 std::error_code compress(compression_type c, byte_view in, buffer& out);

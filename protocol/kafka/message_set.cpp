@@ -57,6 +57,7 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
         for (auto i = first; i < out.messages.size(); ++i) out.messages[i].timestamp_ms = 0;
       continue;
     }
+    if (!charge(budget, sizeof(message))) return errc::decompressed_too_large;
     message msg;
     if (out.messages.empty()) msg.topic = topic;
     msg.partition = partition;

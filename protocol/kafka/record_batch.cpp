@@ -54,19 +54,6 @@ struct record_position {
 
 // Parses one record into `out` (a Kafka record or a Portask message: both have key, value
 // and headers of key and nullable value).
-// Charges `n` bytes of decoded structures to a request's budget (none: not counted): a
-// record is at least 7 bytes on the wire and far more decoded, a header 2. Spent: false, and
-// the budget is left empty, as decompress() leaves it.
-bool charge(decompression_budget& budget, std::uint64_t n) {
-  if (budget.left == SIZE_MAX) return true;
-  if (n > budget.left) {
-    budget.left = 0;
-    return false;
-  }
-  budget.left -= static_cast<std::size_t>(n);
-  return true;
-}
-
 template <class Out>
 bool read_record(wire_reader& r, record_position& pos, Out& out, decompression_budget& budget,
                  bool& over_budget) {

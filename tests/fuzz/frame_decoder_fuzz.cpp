@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto f = d.next();
       if (!f || !*f) break;
       const auto& frame = **f;
-      (void)codecs.decode(frame.header.flags, frame.payload);
+      (void)codecs.decode_received(frame.header.flags, frame.payload);
       (void)native::decode_publish(frame.payload);
       (void)native::decode_fetch(frame.payload);
       (void)native::decode_topic_admin(frame.payload);

@@ -287,6 +287,20 @@ TEST_F(KafkaSecurity, KafkaPythonManagesAclsThatTheBrokerEnforces) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+// KIP-368: a re-authentication keeps the mechanism; going from SCRAM to PLAIN (a cleartext
+// password) fails it and closes the connection, as Kafka does.
+TEST_F(KafkaSecurity, AReauthenticationWithAnotherMechanismFails) {
+  start();
+  raw_kafka c(server_->kafka_port());
+  ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
+  ASSERT_EQ(handshake(c, "PLAIN").errorCode, 0);
+  auto res = authenticate(c, std::string("\0admin\0", 7) + admin_password);
+  EXPECT_EQ(res.errorCode, 58);  // SASL_AUTHENTICATION_FAILED
+  ASSERT_TRUE(res.errorMessage);
+  EXPECT_NE(res.errorMessage->find("mechanism the session authenticated with"), std::string::npos) << *res.errorMessage;
+  EXPECT_TRUE(c.closed());
+}
+
 TEST_F(KafkaSecurity, FailedAuthenticationsFromOneAddressAreBraked) {
   start({"--max-failed-authentications-per-minute", "3"});
   for (int i = 0; i < 3; ++i) {
@@ -309,10 +323,18 @@ TEST_F(KafkaSecurity, AnExpiredSessionServesNothingButReAuthentication) {
   auto res = authenticate(c, std::string("\0admin\0", 7) + admin_password);
   ASSERT_EQ(res.errorCode, 0);
   EXPECT_EQ(res.sessionLifetimeMs, 5000);
-  // Re-authenticating within the lifetime starts it again (KIP-368).
-  ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
+  // Re-authenticating within the lifetime starts it again (KIP-368), with the same mechanism.
+  ASSERT_EQ(handshake(c, "PLAIN").errorCode, 0);
+  ASSERT_EQ(authenticate(c, std::string("\0admin\0", 7) + admin_password).errorCode, 0);
   msg::MetadataRequest md;
   EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 1, md, false).brokers.size(), 1u);
+  {
+    // A SaslAuthenticate with no handshake before it is out of turn, and the session goes on.
+    msg::SaslAuthenticateRequest stray;
+    stray.authBytes = std::string("\0admin\0", 7) + admin_password;
+    EXPECT_EQ(call<msg::SaslAuthenticateResponse>(c, 36, 1, stray, false).errorCode, 34);  // ILLEGAL_SASL_STATE
+    EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 1, md, false).brokers.size(), 1u);
+  }
   // The lifetime itself is what is tested here: wait it out, then any request closes.
   std::this_thread::sleep_for(std::chrono::milliseconds(5100));
   c.send(3, 1, 9, md, false);

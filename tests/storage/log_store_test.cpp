@@ -1258,8 +1258,9 @@ TEST(RedisUrl, TheCredentialsAreLeftOutWhereverThePasswordEnds) {
     EXPECT_EQ(url_without_credentials(url), shown) << url;
     auto parsed = parse_redis_url(url);
     ASSERT_TRUE(parsed) << url;
-    if (!parsed->password.empty())
+    if (!parsed->password.empty()) {
       EXPECT_EQ(url_without_credentials(url).find(parsed->password), std::string::npos) << url;
+    }
   }
 }
 

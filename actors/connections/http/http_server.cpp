@@ -1,5 +1,7 @@
 #include "actors/connections/http/http_server.hpp"
 
+#include "actors/connections/transport/peer_address.hpp"
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/asio/ssl.hpp>
@@ -153,7 +155,7 @@ class http_session : public limited_connection,
       boost::system::error_code ec;
       const auto peer = stream_.socket().remote_endpoint(ec);
       const auto verdict = check_http_caller(ctx_->access, std::string_view(header.data(), header.size()),
-                                             ec ? std::string("unknown") : peer.address().to_string());
+                                             ec ? std::string("unknown") : canonical_address(peer.address()).to_string());
       if (verdict.status != 200) {
         logging::http().info("http: {} refused: {}", std::string_view(target.data(), target.size()), verdict.why);
         if (verdict.status == 401) res->set(http::field::www_authenticate, "Basic realm=\"portask\"");

@@ -32,6 +32,14 @@ bool admitted(self_ptr self, const kafka::request& req) {
   return false;
 }
 
+// A request the connection cannot serve ends it: nothing read after it is served (those held
+// behind decoded produce requests included), as if the socket had closed there.
+void end_connection(self_ptr self) {
+  self->state.closing = true;
+  self->state.held_requests.clear();
+  self->quit();
+}
+
 void on_request(self_ptr self, const protocol::buffer& bytes) {
   if (self->state.closing) return;  // answering what came before, then closing
   if (self->state.phase == kafka::connection_state::sasl_phase::raw_token)
@@ -42,7 +50,7 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   if (!r.i16(req.api_key) || !r.i16(req.api_version) || !r.i32(req.correlation_id) ||
       !r.nullable_string(client_id, false)) {
     logging::kafka().warn("kafka {}: malformed request header; closing", self->state.session->peer());
-    self->quit();
+    end_connection(self);
     return;
   }
   if (client_id && *client_id != self->state.client_id) self->state.client_id = *client_id;
@@ -50,11 +58,11 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   if (api == nullptr) {
     logging::kafka().warn("kafka {}: unsupported API key {} (v{}); closing", self->state.session->peer(),
                  req.api_key, req.api_version);
-    self->quit();
+    end_connection(self);
     return;
   }
   if (!admitted(self, req)) {
-    self->quit();
+    end_connection(self);
     return;
   }
   const bool version_ok = req.api_version >= api->min_version && req.api_version <= api->max_version;
@@ -62,7 +70,7 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
     logging::kafka().warn("kafka {}: API {} version {} not supported ({}-{}); closing",
                  self->state.session->peer(), req.api_key, req.api_version, api->min_version,
                  api->max_version);
-    self->quit();
+    end_connection(self);
     return;
   }
   if (version_ok && api->flexible(req.api_version)) {
@@ -70,7 +78,7 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
     auto unreadable = [&] {
       logging::kafka().warn("kafka {}: API {} v{}: unreadable request header tags; closing",
                    self->state.session->peer(), req.api_key, req.api_version);
-      self->quit();
+      end_connection(self);
     };
     std::uint64_t n = 0;
     if (!r.uvarint(n) || n > r.remaining()) return unreadable();
@@ -100,7 +108,7 @@ void serve_held(self_ptr self) {
   auto& st = self->state;
   if (st.serving_held) return;  // an answer made while serving one: the loop goes on
   st.serving_held = true;
-  while (!st.held_requests.empty() && !over_decoded_budget(st)) {
+  while (!st.held_requests.empty() && !over_decoded_budget(st) && !st.closing) {
     auto bytes = std::move(st.held_requests.front());
     st.held_requests.pop_front();
     on_request(self, bytes);

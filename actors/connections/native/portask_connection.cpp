@@ -399,7 +399,7 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
     for (const auto& m : pb.batch.messages) {
       decoded += m.topic.size() + (m.key ? m.key->size() : 0) + (m.value ? m.value->size() : 0) +
                  m.headers.size() * sizeof(protocol::message_header);
-      for (const auto& h : m.headers) decoded += h.key.size() + (h.value ? h.value->size() : 0);
+      for (const auto& hd : m.headers) decoded += hd.key.size() + (hd.value ? hd.value->size() : 0);
     }
     self->state.decoded_by_seq[r.seq] = decoded;
     self->state.decoded_bytes += decoded;

@@ -1,5 +1,7 @@
 #include "actors/connections/transport/tcp_session.hpp"
 
+#include "actors/connections/transport/peer_address.hpp"
+
 #include <caf/send.hpp>
 
 #include <array>
@@ -46,12 +48,7 @@ tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> fram
   touch();
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
-  // On a dual-stack listener an IPv4 client arrives as ::ffff:a.b.c.d: named as a.b.c.d,
-  // as Kafka names it, so that ACL hosts and per-address limits match either way.
-  auto address = ep.address();
-  if (!ec && address.is_v6() && address.to_v6().is_v4_mapped())
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  peer_ = ec ? "unknown" : address.to_string() + ":" + std::to_string(ep.port());
+  peer_ = ec ? "unknown" : canonical_address(ep.address()).to_string() + ":" + std::to_string(ep.port());
   socket_.set_option(tcp::no_delay(true), ec);
   if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
 }

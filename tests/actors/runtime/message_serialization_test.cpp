@@ -164,7 +164,7 @@ Handle idle_handle(caf::actor_system* sys) {
 named<publish_batch> sample(tag<publish_batch>) {
   return {"portask.publish_batch",
           {partition(), messages(), protocol_kind::kafka, false, 1234, sequence(), true, frame(),
-           protocol::buffer{9, 8, 7, 1, 5, 3}, 3, protocol::binary_batch_scan{1, 2, 10, 20, true, true, true, true}}};
+           protocol::buffer{9, 8, 7, 1, 5, 3}, 3, protocol::binary_batch_scan{1, 2, 10, 20, true, true, true, true, 5}}};
 }
 named<publish_result> sample(tag<publish_result>) {
   return {"portask.publish_result", {3, 100, 3, true, 10}};
