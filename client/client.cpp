@@ -360,6 +360,29 @@ void connection::answered_up_to(std::uint32_t answered) {
   unacked_publishes_.erase(unacked_publishes_.begin(), unacked_publishes_.lower_bound(answered));
 }
 
+bool connection::keep_for_its_reader(std::uint32_t request_id, failure& f) {
+  // The end of a subscription (an Error naming its Subscribe): for next_delivery.
+  if (auto it = subscribed_by_request_.find(request_id); it != subscribed_by_request_.end()) {
+    f.subscription_id = it->second;
+    subscription_next_.erase(it->second);
+    subscribed_by_request_.erase(it);
+    ended_.push_back(std::move(f));
+    return true;
+  }
+  if (ended_subscriptions_.erase(request_id) > 0) return true;  // unsubscribed already
+  if (unacked_publishes_.erase(request_id) > 0) {
+    publish_errors_.push_back(std::move(f));
+    return true;
+  }
+  // Of request id 0 after a join, other than a refused connection: a membership ended.
+  if (request_id == 0 && joined_ && static_cast<int>(f.code) >= 32 &&
+      f.code != errc::too_many_connections) {
+    group_errors_.push_back(std::move(f));
+    return true;
+  }
+  return false;
+}
+
 result<std::pair<native::response_header, buffer>> connection::wait_response(
     std::uint32_t request_id, std::chrono::milliseconds wait) {
   if (wait.count() <= 0) wait = opts_.timeout;
@@ -397,27 +420,9 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
         answered_up_to(request_id);
         return answer;
       }
-      // The end of a subscription (an Error naming its Subscribe) is no answer to this call:
-      // it is kept for next_delivery.
-      if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
-        answer.subscription_id = it->second;
-        subscription_next_.erase(it->second);
-        subscribed_by_request_.erase(it);
-        ended_.push_back(std::move(answer));
-        continue;
-      }
-      if (ended_subscriptions_.erase(e->request_id) > 0) continue;  // unsubscribed already
-      if (unacked_publishes_.erase(e->request_id) > 0) {
-        publish_errors_.push_back(std::move(answer));
-        continue;
-      }
+      if (keep_for_its_reader(e->request_id, answer)) continue;
       if (e->request_id == 0) {
-        // A group membership ended: kept for next_assignment. Anything else of id 0 (a
-        // framing error, a connection refused) ends the connection: this call hears it.
-        if (joined_ && e->code >= 32 && static_cast<errc>(e->code) != errc::too_many_connections) {
-          group_errors_.push_back(std::move(answer));
-          continue;
-        }
+        // A framing error, a connection refused: the broker ends the connection.
         broken_ = true;
         return answer;
       }
@@ -802,21 +807,11 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
       auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
       if (!e) return local(errc::malformed_payload);
       failure ended{static_cast<errc>(e->code), e->message, e->retriable};
-      if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
-        ended.subscription_id = it->second;
-        subscription_next_.erase(it->second);
-        subscribed_by_request_.erase(it);
-        return ended;
-      }
-      if (ended_subscriptions_.erase(e->request_id) > 0) continue;  // unsubscribed already
-      if (unacked_publishes_.erase(e->request_id) > 0) {
-        publish_errors_.push_back(std::move(ended));
-        continue;
-      }
-      if (e->request_id == 0 && joined_ && e->code >= 32 &&
-          static_cast<errc>(e->code) != errc::too_many_connections) {
-        group_errors_.push_back(std::move(ended));
-        continue;
+      if (keep_for_its_reader(e->request_id, ended)) {
+        if (ended_.empty()) continue;
+        auto first = std::move(ended_.front());  // a subscription's end is this reader's
+        ended_.pop_front();
+        return first;
       }
       if (e->request_id == 0) broken_ = true;  // the broker ends the connection
       return ended;
@@ -894,18 +889,11 @@ result<std::optional<native::group_assignment>> connection::next_assignment(
       auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
       if (!e) return local(errc::malformed_payload);
       failure why{static_cast<errc>(e->code), e->message, e->retriable};
-      // Errors of other requests go where their readers look.
-      if (auto it = subscribed_by_request_.find(e->request_id); it != subscribed_by_request_.end()) {
-        why.subscription_id = it->second;
-        subscription_next_.erase(it->second);
-        subscribed_by_request_.erase(it);
-        ended_.push_back(std::move(why));
-        continue;
-      }
-      if (ended_subscriptions_.erase(e->request_id) > 0) continue;
-      if (unacked_publishes_.erase(e->request_id) > 0) {
-        publish_errors_.push_back(std::move(why));
-        continue;
+      if (keep_for_its_reader(e->request_id, why)) {
+        if (group_errors_.empty()) continue;
+        auto first = std::move(group_errors_.front());  // a membership's end is this reader's
+        group_errors_.pop_front();
+        return first;
       }
       return why;
     }

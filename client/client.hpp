@@ -292,6 +292,9 @@ class connection {
   /// Forgets the publishes without acks sent before request `answered`: answers come in
   /// request order, so an Error for one of them would have come before.
   void answered_up_to(std::uint32_t answered);
+  /// An Error of request `request_id` that answers no call waiting (a subscription's end, a
+  /// refused publish without acks, a membership's end): kept where its reader looks (true).
+  bool keep_for_its_reader(std::uint32_t request_id, failure& f);
   /// Keeps a pushed frame (Deliver, GroupAssignment) for its reader; false for other types.
   bool stash_push(protocol::buffer& bytes);
   protocol::buffer scratch_;

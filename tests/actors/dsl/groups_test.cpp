@@ -94,6 +94,16 @@ struct group_fixture : dsl_fixture {
     return view;
   }
 
+  // A forms the group's first generation; B's join then waits (for A to rejoin).
+  void park_second_join(const group_coordinator_actor& coord) {
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  expect((join_group_result), from(coord).to(member_a).with(WHERE(join_group_result, r, r.error == errc::ok)));
+  member_b->request(coord, caf::infinite, join_atom::value, join_as("consumer-b"));
+  expect((join_atom, join_group_request), from(member_b).to(coord).with(_, _));
+  disallow((join_group_result), from(coord).to(member_b));
+  }
+
   group_directory_actor directory;
   std::shared_ptr<cluster_script> node_script = std::make_shared<cluster_script>();
   // The two consumers' connections.
@@ -291,13 +301,7 @@ CAF_TEST(a join parked when the group lease leaves the node is sent to the new c
   auto coord = coordinator_of("moving");
   expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "moving", true));
   sched.run();
-  // A forms the first generation; B's join waits for A to rejoin.
-  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
-  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
-  expect((join_group_result), from(coord).to(member_a).with(WHERE(join_group_result, r, r.error == errc::ok)));
-  member_b->request(coord, caf::infinite, join_atom::value, join_as("consumer-b"));
-  expect((join_atom, join_group_request), from(member_b).to(coord).with(_, _));
-  disallow((join_group_result), from(coord).to(member_b));
+  park_second_join(coord);
   // The lease goes to another node (a node joined and the group hashes to it now): at its
   // next tick the coordinator sends B to find the group's coordinator, not after A's session.
   auto moved_away = alone_view();
@@ -312,12 +316,7 @@ CAF_TEST(a join parked when the group lease leaves the node is sent to the new c
 CAF_TEST(a coordinator that ends answers the joins it holds) {
   auto coord = coordinator_of("ending");
   sched.run();
-  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
-  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
-  expect((join_group_result), from(coord).to(member_a).with(WHERE(join_group_result, r, r.error == errc::ok)));
-  member_b->request(coord, caf::infinite, join_atom::value, join_as("consumer-b"));
-  expect((join_atom, join_group_request), from(member_b).to(coord).with(_, _));
-  disallow((join_group_result), from(coord).to(member_b));
+  park_second_join(coord);
   // It fails: B hears not ready (retriable: it finds the coordinator again), not nothing.
   caf::anon_send_exit(coord, caf::exit_reason::kill);
   expect((caf::exit_msg), from(_).to(coord).with(_));
