@@ -4,6 +4,7 @@
 
 const main = document.getElementById("main");
 let timer = null;  // the current page's refresh, cancelled when the page changes
+let visit = 0;     // counts page changes: a page still loading when another opens stays quiet
 
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -95,7 +96,9 @@ async function overview() {
     chart(canvas, [{ name: "produced", colour: "#1f6feb", values: history.in },
                    { name: "consumed", colour: "#1a7f37", values: history.out }]);
   }
+  const mine = visit;
   await refresh();
+  if (mine !== visit) return;  // the reader moved on while the first refresh was on its way
   timer = setInterval(() => refresh().catch(e => cards.replaceChildren(failure(e))), 2000);
 }
 
@@ -136,6 +139,14 @@ function render_bytes(v, as) {
   return v.text;
 }
 
+// A record's timestamp as a date, or as the number it is when no date has it (-1: none;
+// producers may stamp any 64-bit value).
+function when(ts) {
+  if (typeof ts !== "number" || ts < 0) return String(ts);
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString();
+}
+
 function decode(field) {
   if (field === null || field === undefined) return null;
   const bin = atob(field);
@@ -158,9 +169,9 @@ async function topic(name) {
       const q = new URLSearchParams({ partition: partition.value, from: from.value, limit: limit.value });
       const r = await api(`/topics/${encodeURIComponent(name)}/messages?${q}`);
       out.replaceChildren(table(["Offset", "Timestamp", "Key", "Headers", "Value"],
-        r.messages.map(m => [fmt(m.offset), new Date(m.timestamp).toISOString(),
+        r.messages.map(m => [fmt(m.offset), when(m.timestamp),
           h("td", { class: "value" }, render_bytes(decode(m.key), as.value)),
-          h("td", { class: "value" }, m.headers.map(x => `${atob(x.key)}=${x.value === null ? "" : atob(x.value)}`).join("\n")),
+          h("td", { class: "value" }, m.headers.map(x => `${decode(x.key).text}=${x.value === null ? "" : decode(x.value).text}`).join("\n")),
           h("td", { class: "value" }, render_bytes(decode(m.value), as.value))]), [0]),
         h("p", { class: "muted" }, `${r.messages.length} messages; next offset ${r.next_offset}, high watermark ${r.high_watermark}`));
     } catch (e) { out.replaceChildren(failure(e)); }
@@ -207,7 +218,14 @@ async function group(id) {
 
 async function route() {
   clearInterval(timer);
-  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  timer = null;
+  ++visit;
+  let parts;
+  try {
+    parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  } catch (e) {
+    return show(failure(new Error("this address is not one of the console's pages")));
+  }
   const page = parts[0] || "overview";
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.page === page);
   main.dataset.page = page;

@@ -201,8 +201,15 @@ expected<std::int64_t> memory_store::retention_point(const topic_partition& tp,
   if (found == state_->logs.end()) return std::int64_t{0};
   const auto& log = found->second;
   auto point = bounds_of(log).log_start;
+  // The time limit asks for the newest record from the first stored batch on: the running
+  // maximum also counts batches deleted since, and one stamped far ahead, once gone, must
+  // not keep the rest for ever (Kafka decides by each segment's own newest record).
+  const retention_limits by_bytes{-1, limits.keep_bytes};
+  std::int64_t newest = -1;
   for (const auto& [base, b] : log.batches) {
-    if (!limits.removes(b, log.end_bytes)) break;
+    newest = std::max(newest, b.max_timestamp);
+    const bool by_time = limits.older_than_ms >= 0 && newest < limits.older_than_ms;
+    if (!by_time && !by_bytes.removes(b, log.end_bytes)) break;
     point = std::max(point, b.next_offset());
   }
   return point;

@@ -463,11 +463,16 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                     rp.deliver(std::move(all));
                     return;
                   }
+                  // By partition: a group of many committed partitions asking for all of
+                  // them must not cost their product (the coordinator serves its joins and
+                  // heartbeats on the same thread).
+                  std::map<topic_partition, const storage::group_offset*> by_partition;
+                  for (const auto& a : all) by_partition.insert_or_assign(a.tp, &a);
                   std::vector<storage::group_offset> out;
+                  out.reserve(tps.size());
                   for (const auto& tp : tps) {
                     storage::group_offset o{tp, {}};
-                    for (const auto& a : all)
-                      if (a.tp == tp) o.offset = a.offset;
+                    if (auto it = by_partition.find(tp); it != by_partition.end()) o.offset = it->second->offset;
                     out.push_back(std::move(o));
                   }
                   rp.deliver(std::move(out));

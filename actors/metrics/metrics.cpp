@@ -380,8 +380,9 @@ std::string metrics_registry::render_prometheus() const {
            k::gauge);
   for (const auto& [group, lag] : d.group_lag_sums) o.sample({{"group", group}}, lag);
   o.family("portask_metrics_series_omitted",
-           "Topics or partitions left out of the series above by the cardinality guard "
-           "(metrics_max_topics, metrics_max_partitions)",
+           "Entries left out of the series above by the cardinality guard: level topic counts "
+           "topics and groups past metrics_max_topics, level partition the partitions and "
+           "groups' committed partitions past metrics_max_partitions",
            k::gauge);
   o.sample({{"level", "topic"}}, d.omitted_topics);
   o.sample({{"level", "partition"}}, d.omitted_partitions);

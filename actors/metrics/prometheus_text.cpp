@@ -13,6 +13,7 @@ void prometheus_text::family(std::string_view name, std::string_view help, kind 
   if (!declared_.emplace(name).second)
     throw std::logic_error("metric family declared twice: " + std::string(name));
   name_ = name;
+  series_.clear();
   const char* type = k == kind::counter     ? "counter"
                      : k == kind::histogram ? "histogram"
                                             : "gauge";  // an info metric is a gauge of 1
@@ -76,19 +77,33 @@ void prometheus_text::value(double v) {
   out_ += buf;
 }
 
+bool prometheus_text::new_series(const labels& l) {
+  std::string key;
+  for (const auto& [k, v] : l) {
+    key += k;
+    key += '=';
+    key += escape_label(v);
+    key += '\n';  // escaped values hold no newline
+  }
+  return series_.insert(std::move(key)).second;
+}
+
 void prometheus_text::sample(const labels& l, double v) {
+  if (!new_series(l)) return;
   out_ += name_;
   write_labels(l);
   value(v);
 }
 
 void prometheus_text::sample(const labels& l, std::uint64_t v) {
+  if (!new_series(l)) return;
   out_ += name_;
   write_labels(l);
   out_ += ' ' + std::to_string(v) + '\n';
 }
 
 void prometheus_text::sample(const labels& l, std::int64_t v) {
+  if (!new_series(l)) return;
   out_ += name_;
   write_labels(l);
   out_ += ' ' + std::to_string(v) + '\n';
@@ -96,6 +111,7 @@ void prometheus_text::sample(const labels& l, std::int64_t v) {
 
 void prometheus_text::histogram(const labels& l, const latency_histogram& h, double scale,
                                 std::size_t first, std::size_t last, bool whole_numbers) {
+  if (!new_series(l)) return;
   // The count is the buckets' total, read once, so _count equals the +Inf bucket even while
   // other threads record.
   std::uint64_t cumulative = 0;

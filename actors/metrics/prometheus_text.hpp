@@ -41,10 +41,15 @@ class prometheus_text {
  private:
   void write_labels(const labels& l, std::string_view extra_name = {},
                     std::string_view extra_value = {});
+  /// False for a label set the family already has: two values that are not UTF-8 may be
+  /// repaired alike (group ids "g\xff" and "g\xfe"), and a page with one series twice is
+  /// refused by the scraper, so the first is kept.
+  bool new_series(const labels& l);
   void value(double v);
   std::string out_;
   std::string name_;
   std::set<std::string, std::less<>> declared_;
+  std::set<std::string, std::less<>> series_;  ///< the current family's label sets
 };
 
 }  // namespace portask

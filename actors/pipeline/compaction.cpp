@@ -37,7 +37,9 @@ expected<std::int64_t> walk_range(const batch_reader& read, std::int64_t from, s
     const auto before = offset;
     for (const auto& b : *page) {
       if (b.next_offset() <= offset) continue;  // ends before where this page was to start
-      if (b.next_offset() > limit || b.end_timestamp > newest_ms) return end;
+      // The batch's own newest record (min.compaction.lag.ms), not the running maximum: one
+      // record stamped far ahead, once deleted, must not hold compaction back for ever.
+      if (b.next_offset() > limit || b.max_timestamp > newest_ms) return end;
       auto next = visit(b);
       if (!next) return next.error();
       if (*next == step::stop) return end;

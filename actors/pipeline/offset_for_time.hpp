@@ -19,16 +19,23 @@ inline constexpr std::int64_t max_timestamp_target = -3;
 struct offset_found {
   std::int64_t offset = -1;  ///< -1: no record qualifies
   std::int64_t timestamp = -1;
+  bool gave_up = false;  ///< the scan used its reads up before it found the answer
 };
 
 /// Scans [cursor, high watermark) of the partition `tp` (read through `bridge`) for `target`
 /// and calls `done(offset_found)` or `fail(caf::error&)`. `best` carries the largest
-/// timestamp seen for the -3 target.
+/// timestamp seen for the -3 target. At most `steps` reads of a megabyte are made; past them
+/// the scan is done with `gave_up` (a caller that must not hold a connection for a whole
+/// partition's worth of reads gives a bound).
 template <class Self, class Done, class Fail>
 void scan_for_time(Self* self, protocol_bridge_actor bridge, topic_partition tp,
                    const protocol::codec_manager* codecs, protocol_kind source,
                    std::int64_t target, std::int64_t cursor, offset_found best, Done done,
-                   Fail fail) {
+                   Fail fail, std::uint32_t steps = UINT32_MAX) {
+  if (steps == 0) {
+    best.gave_up = true;
+    return done(best);
+  }
   using namespace std::chrono_literals;
   fetch_request fr;
   fr.tp = tp;
@@ -62,14 +69,15 @@ void scan_for_time(Self* self, protocol_bridge_actor bridge, topic_partition tp,
                 // the log start, after a deletion in mid-batch) are not answers.
                 if (offset < cursor) continue;
                 if (target == max_timestamp_target) {
-                  if (ts > best.timestamp) best = {offset, ts};
+                  if (ts > best.timestamp) best = {offset, ts, false};
                 } else if (ts >= target) {
-                  return done(offset_found{offset, ts});
+                  return done(offset_found{offset, ts, false});
                 }
               }
             }
             if (res.batches.empty() || next >= res.high_watermark) return done(best);
-            scan_for_time(self, bridge, tp, codecs, source, target, next, best, done, fail);
+            scan_for_time(self, bridge, tp, codecs, source, target, next, best, done, fail,
+                          steps == UINT32_MAX ? steps : steps - 1);
           },
           [=](caf::error& e) mutable { fail(e); });
 }

@@ -176,7 +176,10 @@ expected<framed_batch> frame_encoded(const broker_context& ctx, publish_batch& p
       s.messages_at > pb.encoded.size() - pb.encoded_at)
     return errc::invalid_request;
   const auto base_ts = s.timestamps_unset ? now : s.base_timestamp_ms;
-  const auto max_ts = s.timestamps_unset ? std::max<std::int64_t>(now, 0) : s.max_timestamp_ms;
+  // Records without a timestamp (Kafka's -1) are kept for retention.ms from their append,
+  // as Kafka keeps a segment of them by its file's time: only positive stamps count.
+  const auto max_ts = s.timestamps_unset || s.max_timestamp_ms <= 0 ? std::max<std::int64_t>(now, 0)
+                                                                    : s.max_timestamp_ms;
   const auto type = protocol::message_type::publish;
   if (!ctx.frames_stay_in_process) {
     auto at = ctx.codecs.rebase_frame_in_place(pb.encoded, pb.encoded_at, s, pb.tp.topic,
@@ -236,6 +239,8 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
     max_ts = std::max(max_ts, m.timestamp_ms);
     keyless = keyless || !m.key;
   }
+  // Every record without a timestamp (Kafka's -1): kept for retention.ms from now.
+  if (max_ts <= 0) max_ts = now;
   // Compressed frames grow as they are compressed: no estimate then.
   if (ctx.storage_encoding.compression != protocol::compression_id::none) estimate = 0;
   auto frame = build_frame(ctx, estimate, [&](protocol::buffer& out) {

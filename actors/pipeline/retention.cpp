@@ -158,7 +158,9 @@ void compact_next(self_ptr self) {
     auto plan = plan_compaction(
         st.ctx->codecs, tp, range, policy, now,
         [&](std::int64_t offset) { return st.store->read(tp, offset, 1u << 20); });
-    clean_of(st)->at_ms = now;
+    // max.compaction.lag.ms counts from the last compaction done (or found needless): a
+    // plan that failed, or one the partition could not carry out, is tried again at the next
+    // pass rather than a whole lag later.
     if (!plan) {
       if (plan.error() != errc::offset_conflict)
         logging::retention().warn("compaction: {}/{}: not planned: {}", tp.topic, tp.partition,
@@ -177,6 +179,7 @@ void compact_next(self_ptr self) {
       c->tombstones_waiting = waiting;
     };
     if (!plan->compaction) {
+      clean_of(st)->at_ms = now;
       mark(st);
       continue;
     }
@@ -190,6 +193,7 @@ void compact_next(self_ptr self) {
                                     tp.topic, tp.partition, removed, after.stored_bytes(),
                                     stored_before);
           self->state.ctx->metrics.records_compacted(static_cast<std::uint64_t>(removed));
+          if (auto* c = clean_of(self->state)) c->at_ms = now;
           mark(self->state);
           self->state.compacting = false;
           compact_next(self);

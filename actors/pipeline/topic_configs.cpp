@@ -73,6 +73,11 @@ std::optional<std::string> unhonourable(std::string_view name, std::string_view 
     return "batches are kept and served as their producer compressed them (only 'producer')";
   if (name == "message.timestamp.type" && value != "CreateTime")
     return "records keep the timestamps their producer gave them (only 'CreateTime')";
+  // A write is acknowledged once the store has it; when the store's disk has it is the
+  // store's setting (Redis' and Dragonfly's appendfsync), not a topic's.
+  if ((name == "flush.messages" || name == "flush.ms") && value != "9223372036854775807")
+    return "when writes reach the disk is the store's setting (its appendfsync), not a topic's "
+           "(only 9223372036854775807)";
   if (name == "min.insync.replicas" && value != "1")
     return "a partition has one copy, in the store (only 1)";
   if (name == "message.downconversion.enable" && value != "true")
@@ -209,11 +214,21 @@ std::vector<std::pair<std::string, std::string>> last_value_of_each_key(
   return out;
 }
 
+std::optional<std::string> topic_configs_conflict(
+    const std::vector<std::pair<std::string, std::string>>& configs) {
+  const auto min_lag = config_integer(configs, "min.compaction.lag.ms").value_or(0);
+  const auto max_lag = config_integer(configs, "max.compaction.lag.ms").value_or(INT64_MAX);
+  if (max_lag < min_lag)
+    return "conflicting configs: max.compaction.lag.ms (" + std::to_string(max_lag) +
+           ") is below min.compaction.lag.ms (" + std::to_string(min_lag) + ")";
+  return std::nullopt;
+}
+
 std::optional<std::string> topic_configs_problem(
     const std::vector<std::pair<std::string, std::string>>& configs) {
   for (const auto& [key, value] : configs)
     if (auto problem = topic_config_problem(key, value)) return problem;
-  return std::nullopt;
+  return topic_configs_conflict(configs);
 }
 
 }  // namespace portask

@@ -70,7 +70,14 @@ std::optional<std::string> partition_count_problem(std::int64_t partitions);
 std::vector<std::pair<std::string, std::string>> last_value_of_each_key(
     std::vector<std::pair<std::string, std::string>> configs);
 
-/// The first of `configs` that topic_config_problem refuses, with its reason, or nothing.
+/// Values that are each valid but not together, as Kafka's LogConfig refuses them: a
+/// max.compaction.lag.ms below min.compaction.lag.ms. Checked on what a topic is left with,
+/// after a create or a change.
+std::optional<std::string> topic_configs_conflict(
+    const std::vector<std::pair<std::string, std::string>>& configs);
+
+/// The first of `configs` that topic_config_problem refuses, with its reason, or their
+/// conflict (topic_configs_conflict), or nothing.
 /// A create is checked name, partition count, configs, in that order: the native and HTTP
 /// doors call the three; Kafka's CreateTopics calls them with its own error codes, around
 /// its replication checks.

@@ -255,7 +255,9 @@ std::error_code broker::start() {
   native.max_connections_per_address = config_.max_connections_per_address;
   native.limits = limits;
   const protocol::frame_limits frame_limits{config_.max_frame_bytes};
-  native.make_framer = [frame_limits] { return std::make_unique<portask_framer>(frame_limits); };
+  native.make_framer = [frame_limits, sasl = config_.native.sasl] {
+    return std::make_unique<portask_framer>(frame_limits, sasl);
+  };
   native.spawn_connection = [this, ctx = ctx_](std::shared_ptr<tcp_session> s) {
     return spawn_portask_connection(sys_, ctx, supervisor_, std::move(s));
   };
@@ -280,7 +282,7 @@ std::error_code broker::start() {
     kafka.max_connections_per_address = config_.max_connections_per_address;
     kafka.limits = limits;
     const auto max = config_.max_frame_bytes;
-    kafka.make_framer = [max] { return std::make_unique<kafka_framer>(max); };
+    kafka.make_framer = [max, sasl = l.listener.sasl] { return std::make_unique<kafka_framer>(max, sasl); };
     kafka.spawn_connection = [this, ctx = ctx_, endpoint](std::shared_ptr<tcp_session> s) {
       return spawn_kafka_connection(sys_, ctx, supervisor_, std::move(s), endpoint);
     };

@@ -141,6 +141,9 @@ struct broker_config {
   std::uint64_t max_decompressed_bytes_per_request = 64u * 1024 * 1024;
   /// Largest HTTP request (header and body, each).
   std::uint32_t http_max_request_bytes = 16 * 1024;
+  /// Host names the console and the API answer besides IP literals, localhost and the
+  /// listeners' and advertised hosts ("*": any); see actors/connections/http/host_check.hpp.
+  std::vector<std::string> http_allowed_hosts;
 
   std::uint32_t default_partitions = 1;
   bool auto_create_topics = true;

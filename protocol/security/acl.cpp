@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <set>
+#include <vector>
 
 namespace portask::protocol::security {
 
@@ -155,16 +157,30 @@ bool authorizer::allowed(std::string_view principal, std::string_view host, acl_
 
 bool authorizer::allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
                                  resource_type type) const {
-  if (is_super_user(principal)) return true;
-  bool allow = allow_if_no_acl_;
+  // Kafka's check by resource type (KIP-679): first as for one resource no binding names
+  // (super users, a "*" ALLOW, or no bindings at all with allow_if_no_acl) ...
+  if (allowed(principal, host, op, type, "\x01no topic has this name")) return true;
+  // ... then some ALLOW naming resources that a DENY does not wholly cover: a literal ALLOW
+  // denied by the same literal, or by a DENY prefix of its name, covers nothing; nor does a
+  // prefixed ALLOW under a DENY prefix of its own prefix.
+  std::set<std::string_view> denied_literals, denied_prefixes;
+  std::vector<const acl_binding*> allows;
   for (const auto& b : bindings_) {
     if (b.resource != type || !principal_matches(b, principal) || !host_matches(b, host)) continue;
-    if (b.permission == acl_permission::deny && b.pattern == pattern_type::literal && b.name == wildcard &&
-        (b.operation == op || b.operation == acl_operation::all))
-      return false;
-    if (b.permission == acl_permission::allow && implies(b.operation, op)) allow = true;
+    if (b.operation != op && b.operation != acl_operation::all) continue;
+    if (b.permission == acl_permission::deny) {
+      if (b.pattern == pattern_type::literal && b.name == wildcard) return false;
+      (b.pattern == pattern_type::literal ? denied_literals : denied_prefixes).insert(b.name);
+    } else if (b.permission == acl_permission::allow) {
+      allows.push_back(&b);
+    }
   }
-  return allow;
+  return std::any_of(allows.begin(), allows.end(), [&](const acl_binding* b) {
+    if (b->pattern == pattern_type::literal && denied_literals.contains(b->name)) return false;
+    for (std::size_t n = 1; n <= b->name.size(); ++n)
+      if (denied_prefixes.contains(std::string_view(b->name).substr(0, n))) return false;
+    return true;
+  });
 }
 
 std::string_view to_string(resource_type t) noexcept { return name_of(t, resource_names); }

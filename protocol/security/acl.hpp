@@ -70,9 +70,10 @@ class authorizer {
   /// Whether `principal` ("User:alice") connecting from `host` may do `op` on the resource.
   bool allowed(std::string_view principal, std::string_view host, acl_operation op,
                resource_type type, std::string_view name) const;
-  /// Whether some resource of `type` allows `op` (Kafka's check by resource type, used where
-  /// any topic will do: an idempotent producer needs WRITE on some topic): an ALLOW that
-  /// applies, and no DENY of the operation on every resource of the type ("*").
+  /// Whether some resource of `type` allows `op` (Kafka's check by resource type, KIP-679,
+  /// used where any topic will do: an idempotent producer needs WRITE on some topic): an
+  /// ALLOW of the operation (or ALL) that no DENY covers wholly, and no DENY of every
+  /// resource of the type ("*"). Implied operations do not count here, as in Kafka.
   bool allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
                        resource_type type) const;
   bool is_super_user(std::string_view principal) const;

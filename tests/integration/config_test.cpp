@@ -153,6 +153,8 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
       {"--native-security-protocol SASL_PLAINTEXT --sasl-session-lifetime-ms 60000",
        "sasl_session_lifetime_ms applies to Kafka SASL listeners"},
       {"--sasl-mechanisms PLAIN", "sasl_mechanisms are given but no listener speaks SASL"},
+      {"--http-allowed-hosts console.example.com", "http allowed_hosts are given but the http listener is switched off"},
+      {"--http-allowed-hosts console.example.com:8080", "http allowed host 'console.example.com:8080' is not a host name"},
       {"--sasl-mechanisms SCRAM-SHA-512,SCRAM-SHA-256", "sasl_mechanisms are given but no listener speaks SASL"},
       {"--config " + dir.path() + "/bad.yaml", "unknown key(s): security.sasl_mechanism"},
   };

@@ -247,6 +247,38 @@ TEST_F(Console, ABodyNotLabelledJsonIsRefused) {
   EXPECT_EQ(api("POST", "/api/topics", body).first, 201) << "labelled JSON, it is";
 }
 
+// A page whose own name was made to resolve to the broker (DNS rebinding) is the same origin
+// to the browser: its requests name that host, and the console and API refuse them. Probes
+// answer any name. Requests the server cannot read right are answered 400 and closed.
+TEST_F(Console, RequestsNamingAnotherHostOrUnreadableAreRefused) {
+  auto ask = [&](const std::string& method, const std::string& path, const std::string& host) {
+    return http_exchange(server.http_port(), method + " " + path + " HTTP/1.1\r\nHost: " + host +
+                                                 "\r\nConnection: close\r\n\r\n");
+  };
+  const auto port = std::to_string(server.http_port());
+  for (const std::string path : {"/api/overview", "/api/topics/orders/messages", "/topics", "/"}) {
+    const auto [status, body] = ask("GET", path, "rebound.example:" + port);
+    EXPECT_EQ(status, 403) << path << ": " << body;
+  }
+  EXPECT_EQ(ask("DELETE", "/api/topics/orders", "rebound.example:" + port).first, 403);
+  EXPECT_EQ(api("GET", "/api/topics/orders").first, 200) << "not deleted";
+  for (const std::string host : {"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port})
+    EXPECT_EQ(ask("GET", "/api/overview", host).first, 200) << host;
+  for (const std::string path : {"/health", "/metrics"})
+    EXPECT_EQ(ask("GET", path, "prometheus-target.example:" + port).first, 200) << path;
+
+  // A transfer coding other than chunked: its bytes must not be read as the next request.
+  const std::string smuggled = "GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  auto [te_status, te_body] = http_exchange(
+      server.http_port(), "POST /api/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                          "Transfer-Encoding: gzip\r\n\r\n" + smuggled);
+  EXPECT_EQ(te_status, 400) << te_body;
+  EXPECT_EQ(te_body.find("\"store\""), std::string::npos) << "the body was served as a request: " << te_body;
+  auto [bad_status, bad_body] = http_exchange(server.http_port(), "GET /api/overview HTTP/9\r\n\r\n");
+  EXPECT_EQ(bad_status, 400) << bad_body;
+  EXPECT_FALSE(json::parse(bad_body, nullptr, false).is_discarded()) << bad_body;
+}
+
 TEST_F(Console, ServesItsEmbeddedAssets) {
   auto [s, index] = http_get(server.http_port(), "/");
   EXPECT_EQ(s, 200);

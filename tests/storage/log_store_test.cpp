@@ -762,6 +762,23 @@ TEST_P(LogStore, ABatchWithAFutureTimestampHoldsBackEverythingAfterIt) {
       << "as Kafka's segments: a batch goes only when it and every one before it are old";
 }
 
+// Kafka decides by each segment's own newest record: once the batch stamped far ahead is
+// deleted, the batches after it are judged by their own timestamps again (the running
+// maximum still counts the deleted one). Past one page of the Redis walk, too.
+TEST_P(LogStore, ABatchStampedAheadNoLongerHoldsBackTheRestOnceDeleted) {
+  ASSERT_FALSE(append_running(tp_, 1, 1000000));
+  for (std::int64_t i = 0; i < 70; ++i) ASSERT_FALSE(append_running(tp_, 1, 100 + i));
+  retention_limits limits;
+  limits.older_than_ms = 350;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 0) << "the batch ahead is first";
+  ASSERT_TRUE(store_->delete_records(tp_, 1));
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 71) << "once it is gone, the rest are old";
+  limits.older_than_ms = 165;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 66) << "those stamped 100 to 164";
+  limits.older_than_ms = 50;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 1) << "none";
+}
+
 TEST_P(LogStore, RetentionBySizeKeepsAtLeastTheLimit) {
   for (int i = 0; i < 10; ++i) ASSERT_FALSE(append_running(tp_, 1, 1000 + i));
   const auto size = static_cast<std::int64_t>(last_frame_size_);

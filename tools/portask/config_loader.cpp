@@ -50,7 +50,7 @@ void read_listener(const YAML::Node& root, const char* key, listener_config& l) 
 const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
       {"native", {"host", "port", "security_protocol", "tls"}},
-      {"http", {"host", "port", "security_protocol", "tls"}},
+      {"http", {"host", "port", "security_protocol", "tls", "allowed_hosts"}},
       {"kafka", {"host", "port", "advertised_host", "security_protocol", "tls", "listeners"}},
       {"security", {"sasl_mechanisms", "super_users", "admin_user", "authorization",
                     "allow_everyone_if_no_acl", "sasl_session_lifetime_ms",
@@ -216,6 +216,7 @@ bool apply_yaml(const std::string& path, broker_config& c, security_words& secur
   if (root["kafka"]) read(root["kafka"], "security_protocol", security.kafka_protocol);
   if (root["native"]) read(root["native"], "security_protocol", security.native_protocol);
   if (root["http"]) read(root["http"], "security_protocol", security.http_protocol);
+  if (root["http"]) read(root["http"], "allowed_hosts", c.http_allowed_hosts);
   read_tls(root, "native", c.native, security.client_auth[0]);
   read_tls(root, "kafka", c.kafka, security.client_auth[1]);
   read_tls(root, "http", c.http, security.client_auth[2]);
@@ -421,6 +422,11 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   if (const char* pw = std::getenv("PORTASK_ADMIN_PASSWORD")) c.security.admin_password = pw;
   if (!c.security.admin_user.empty() && c.security.admin_password.empty())
     return "admin user '" + c.security.admin_user + "' needs its password in PORTASK_ADMIN_PASSWORD";
+  for (const auto& h : c.http_allowed_hosts)
+    if (h.empty() || h.find_first_of(":/ []@") != std::string::npos)
+      return "http allowed host '" + h + "' is not a host name (no port, scheme or brackets; * for any)";
+  if (!c.http_allowed_hosts.empty() && !c.http.enabled)
+    return "http allowed_hosts are given but the http listener is switched off (port 0)";
   if (w.authorization == "auto") c.security.authorization = any_authenticated;
   else if (w.authorization == "on") c.security.authorization = true;
   else if (w.authorization == "off") c.security.authorization = false;
@@ -541,6 +547,11 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "largest HTTP request header and body")
       ->envname("PORTASK_HTTP_MAX_REQUEST_BYTES")
       ->check(CLI::PositiveNumber);
+  app.add_option("--http-allowed-hosts", c.http_allowed_hosts,
+                 "host names the console and API answer to besides IP addresses, localhost and the "
+                 "listeners' and advertised hosts (comma-separated; * for any; guards against DNS rebinding)")
+      ->delimiter(',')
+      ->envname("PORTASK_HTTP_ALLOWED_HOSTS");
   app.add_option("--auto-create-topics-max-per-request", c.auto_create_topics_max_per_request,
                  "topics one request may auto-create")
       ->envname("PORTASK_AUTO_CREATE_TOPICS_MAX_PER_REQUEST");

@@ -442,13 +442,20 @@ void browse(const exchange& x, const std::string& topic, const std::map<std::str
               x, bridge, tp,
               std::max(b.log_start, protocol::resolve_offset(*from, b.log_start, b.next_offset)),
               limit);
+        // Bounded: a browser's request must not hold its connection (and the store) for a
+        // whole partition's worth of reads.
+        constexpr std::uint32_t most_steps = 256;
         scan_for_time(x.self, bridge, tp, &x.ctx->codecs, protocol_kind::portask, from->value,
                       b.log_start, offset_found{},
                       [=](offset_found f) {
+                        if (f.gave_up)
+                          return x.fail(422, "the search for that time read " + std::to_string(most_steps) +
+                                                 " MiB of " + topic + "/" + std::to_string(partition) +
+                                                 " without reaching it: browse from an offset");
                         read_messages(x, bridge, tp, f.offset >= 0 ? f.offset : b.next_offset,
                                       limit);
                       },
-                      on_error);
+                      on_error, most_steps);
       },
       on_error, bounds_atom::value);
 }

@@ -6,14 +6,17 @@
 #include <boost/beast/http.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
 #include "actors/connections/http/http_api.hpp"
+#include "actors/connections/http/host_check.hpp"
 #include "actors/connections/http/http_auth.hpp"
 #include "actors/connections/http/http_request.hpp"
 #include "console/console_assets.hpp"
 #include "actors/connections/transport/log_limiter.hpp"
+#include "actors/connections/transport/log_text.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask {
@@ -25,14 +28,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
+// A JSON string of text that may hold anything a client sent (bytes that are not UTF-8 are
+// replaced, so the body stays JSON).
+std::string json_string(std::string_view s) {
+  return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+std::string json_error(std::string_view why) { return "{\"error\":" + json_string(why) + "}\n"; }
 
 class http_session : public limited_connection,
                      public std::enable_shared_from_this<http_session> {
@@ -134,7 +136,27 @@ class http_session : public limited_connection,
       res->body() = "request too large\n";
       return write(res);
     }
+    // A client that closed between requests or in the middle of one has nothing to be told.
+    if (ec.category() == beast::http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      static log_limiter malformed;
+      if (const auto n = malformed.count(); n > 0)
+        logging::http().info("http: {} malformed request(s) answered 400 and closed; the last: {}", n,
+                             ec.message());
+      return write(bad_request("malformed request: " + ec.message()));
+    }
     close();
+  }
+
+  response_ptr bad_request(std::string why) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->keep_alive(false);
+    res->result(http::status::bad_request);
+    res->set(http::field::content_type, "application/json");
+    res->body() = json_error(why);
+    res->prepare_payload();
+    return res;
   }
 
   using response_ptr = std::shared_ptr<http::response<http::string_body>>;
@@ -147,22 +169,49 @@ class http_session : public limited_connection,
     res->keep_alive(request.keep_alive());
     res->set(http::field::server, "portask");
     const auto target = request.target();
+    // A body in a transfer coding other than chunked alone cannot be read (RFC 9112 6.3); read
+    // as no body, its bytes would be taken for the next request.
+    if (const auto te = request.count(http::field::transfer_encoding); te > 0) {
+      const auto coding = request[http::field::transfer_encoding];
+      if (te > 1 || !beast::iequals(coding, "chunked")) {
+        static log_limiter codings;
+        if (const auto n = codings.count(); n > 0)
+          logging::http().info("http: {} request(s) in an unsupported transfer coding answered 400 and closed", n);
+        return write(bad_request("only the chunked transfer coding is accepted"));
+      }
+    }
     const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
     const bool probe = route == http_route::health || route == http_route::metrics;
-    if (route == http_route::topics || route == http_route::console || route == http_route::api ||
-        (probe && !ctx_->config.security.http_open_probes)) {
+    const bool guarded = route == http_route::topics || route == http_route::console || route == http_route::api;
+    if (guarded) {
+      const auto host = request[http::field::host];
+      if (!host_allowed(std::string_view(host.data(), host.size()), http_host_names(ctx_->config))) {
+        static log_limiter strangers;
+        if (const auto n = strangers.count(); n > 0)
+          logging::http().warn("http: {} request(s) naming another host refused; the last named '{}' "
+                               "(a DNS-rebinding page, or a name to add to http.allowed_hosts)",
+                               n, printable(std::string_view(host.data(), host.size()), 128));
+        return finish(res, http::status::forbidden,
+                      json_error("the Host this request names is not one of this broker's (add it to "
+                                 "http.allowed_hosts / --http-allowed-hosts)"));
+      }
+    }
+    if (guarded || (probe && !ctx_->config.security.http_open_probes)) {
       const auto header = request[http::field::authorization];
       boost::system::error_code ec;
       const auto peer = stream_.socket().remote_endpoint(ec);
       const auto verdict = check_http_caller(ctx_->access, std::string_view(header.data(), header.size()),
                                              ec ? std::string("unknown") : canonical_address(peer.address()).to_string());
       if (verdict.status != 200) {
-        logging::http().info("http: {} refused: {}", std::string_view(target.data(), target.size()), verdict.why);
+        static log_limiter refusals;
+        if (const auto n = refusals.count(); n > 0)
+          logging::http().info("http: {} request(s) refused; the last: {} {}", n,
+                               printable(std::string_view(target.data(), target.size()), 128),
+                               printable(verdict.why, 256));
         if (verdict.status == 401) res->set(http::field::www_authenticate, "Basic realm=\"portask\"");
         if (verdict.status == 429) res->set(http::field::retry_after, "60");
         if (verdict.status == 503) res->set(http::field::retry_after, "1");
-        return finish(res, static_cast<http::status>(verdict.status),
-                      "{\"error\":\"" + json_escape(verdict.why) + "\"}\n");
+        return finish(res, static_cast<http::status>(verdict.status), json_error(verdict.why));
       }
     }
     switch (route) {
@@ -257,8 +306,8 @@ class http_session : public limited_connection,
                       std::ostringstream body;
                       body << "[";
                       for (std::size_t i = 0; i < topics.size(); ++i)
-                        body << (i ? "," : "") << "{\"name\":\"" << json_escape(topics[i].name)
-                             << "\",\"partitions\":" << topics[i].partitions << "}";
+                        body << (i ? "," : "") << "{\"name\":" << json_string(topics[i].name)
+                             << ",\"partitions\":" << topics[i].partitions << "}";
                       body << "]\n";
                       self->finish(response, http::status::ok, body.str());
                       a->quit();

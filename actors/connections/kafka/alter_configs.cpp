@@ -106,6 +106,7 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
     else
       current.emplace_back(c.name, value);
   }
+  if (auto problem = topic_configs_conflict(current)) return refusal{error_code::invalid_config, *problem};
   return current;
 }
 

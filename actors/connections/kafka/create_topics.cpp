@@ -116,6 +116,10 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
     if (auto problem = topic_config_problem(c.name, *c.value))
       return refusal{error_code::invalid_config, *problem};
   }
+  storage::config_entries given;
+  for (const auto& c : t.configs) given.emplace_back(c.name, *c.value);
+  if (auto problem = topic_configs_conflict(last_value_of_each_key(std::move(given))))
+    return refusal{error_code::invalid_config, *problem};
   return partitions;
 }
 

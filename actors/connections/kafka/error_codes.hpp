@@ -3,6 +3,7 @@
 /// error-codes.tsv) that Portask answers with, and the mapping from Portask's errc.
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "protocol/error.hpp"
 
@@ -119,6 +120,29 @@ inline std::int16_t to_kafka(errc e) noexcept {
     case errc::member_id_required: return static_cast<std::int16_t>(error_code::member_id_required);
     default: return static_cast<std::int16_t>(error_code::unknown_server_error);
   }
+}
+
+/// For Fetch's partitions: only codes consumers take as a reason to retry or look up the
+/// leader again. The Java consumer throws IllegalStateException on any other
+/// (LEADER_NOT_AVAILABLE and REQUEST_TIMED_OUT among them), which ends its poll loop; Kafka
+/// answers a store in trouble KAFKA_STORAGE_ERROR (v6+; older clients hear
+/// NOT_LEADER_OR_FOLLOWER) and a partition not ready NOT_LEADER_OR_FOLLOWER.
+inline std::int16_t to_kafka_fetch(errc e, std::int16_t version) noexcept {
+  auto code = [](error_code c) { return static_cast<std::int16_t>(c); };
+  switch (e) {
+    case errc::not_ready: return code(error_code::not_leader_or_follower);
+    case errc::timeout:
+    case errc::backpressure:
+    case errc::storage_unavailable:
+    case errc::storage_full:
+      return code(version >= 6 ? error_code::kafka_storage_error : error_code::not_leader_or_follower);
+    default: break;
+  }
+  const auto kafka = to_kafka(e);
+  for (auto known : {error_code::none, error_code::corrupt_message, error_code::unknown_topic_or_partition,
+                     error_code::offset_out_of_range, error_code::not_leader_or_follower})
+    if (kafka == code(known)) return kafka;
+  return code(error_code::unknown_server_error);
 }
 
 /// For group APIs: a coordinator or store that is not there right now is

@@ -53,6 +53,9 @@ struct fetch_state {
   bool any_error = false;
   std::uint64_t promised = 0;  ///< output budget this answer may use
   bool alone = false;          ///< nothing else pending: the first batch may exceed it
+  /// The first pass found nothing that fit, and one partition is read again allowed to bring
+  /// its next batch whole (KIP-74): `exceeding` while that read is made, `exceeded` after.
+  bool exceeding = false, exceeded = false;
   std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
 
   /// A partition's read limit: its own, within its share of the answer.
@@ -176,6 +179,10 @@ std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_res
     protocol::buffer bytes;
     const auto messages = encode_stored(ctx, b, version, leader_epoch, bytes);
     if (!messages) {
+      // The batches before it are served; the client's next fetch starts at this one and
+      // hears CORRUPT_MESSAGE there, naming its offset (as Kafka's client fails at the bad
+      // batch after handing back the good ones).
+      if (!records.empty()) break;
       out.errorCode = static_cast<std::int16_t>(error_code::corrupt_message);
       return 0;
     }
@@ -347,6 +354,24 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   // start the second.
   auto first_pass_done = [self, st, rq, finish](const std::shared_ptr<read_fn>& again) {
     const auto& q = *rq;
+    // Nothing fit its limit: the first partition, in request order, whose next batch is the
+    // larger is read once more, allowed to bring that batch whole, so a client whose limit
+    // is below a batch is never stuck (KIP-74).
+    if (st->alone && st->bytes == 0 && !st->exceeded && !st->any_error && !self->state.closing) {
+      for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
+        for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
+          const auto& got = st->results[ti][pi];
+          const auto from = q.topics[ti].partitions[pi].fetchOffset;
+          if (st->response.responses[ti].partitions[pi].errorCode != 0 || !got || !got->batches.empty() ||
+              got->high_watermark <= from || from < got->log_start)
+            continue;
+          st->exceeded = st->exceeding = true;
+          st->pending = 1;
+          (*again)(ti, pi, from, st->limit_of(q, ti, pi), 0);
+          st->exceeding = false;
+          return;
+        }
+    }
     if (st->bytes >= st->min_bytes || st->any_error || q.maxWaitMs <= 0 || self->state.closing)
       return finish();
     const auto wait_ms = static_cast<std::uint32_t>(std::min(q.maxWaitMs, 60'000));
@@ -393,10 +418,12 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
       out.highWatermark = -1;
       return settle(wait_ms, again);
     }
-    // Only an answer made alone may bring a first batch over its limit, and only while
-    // nothing has been read for it yet.
+    // Only an answer made alone may bring a first batch over its limit: in the first pass
+    // one partition's, read again when nothing fit (reads in parallel, each allowed over,
+    // would hold a whole batch of every partition at once); a long poll's while nothing has
+    // been read for the answer yet.
     fetch_request f{{topic.topic, p.partition}, offset, static_cast<std::uint32_t>(limit),
-                    wait_ms, protocol_kind::kafka, st->alone && (wait_ms == 0 || st->bytes == 0)};
+                    wait_ms, protocol_kind::kafka, st->alone && (wait_ms == 0 ? st->exceeding : st->bytes == 0)};
     if (wait_ms > 0) {
       f.poll_id = self->state.polls->open(f.tp);
       st->polls.push_back(f.poll_id);
@@ -445,7 +472,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
               if (st->answered) return;
               const auto why = to_errc(e);
               auto& o = st->response.responses[ti].partitions[pi];
-              o.errorCode = to_kafka(why);
+              o.errorCode = to_kafka_fetch(why, r.api_version);
               o.highWatermark = -1;
               // On the leader, Kafka checks the client's leader epoch before the read: a stale
               // client hears FENCED_LEADER_EPOCH rather than OFFSET_OUT_OF_RANGE. Another node

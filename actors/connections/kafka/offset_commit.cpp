@@ -64,6 +64,10 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
   // per connection (a consumer commits the same partitions again and again) until any topic
   // changes, and looked up in the registry only for a topic or partition not known then.
   auto partition_counts = std::make_shared<std::map<std::string, std::int32_t>>();
+  // Topics whose lookup failed for another reason than their absence (the registry
+  // restarting, a timeout): their partitions get a retriable group error, not
+  // UNKNOWN_TOPIC_OR_PARTITION, which Kafka says only of topics that do not exist.
+  auto unresolved = std::make_shared<std::map<std::string, errc>>();
   std::vector<std::string> to_look_up;
   for (const auto& t : req->topics) {
     if (refused->count(t.name)) continue;
@@ -91,6 +95,8 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
         std::int16_t e_partition = code;
         if (refused->count(t.name))
           e_partition = topic_refused;
+        else if (auto u = unresolved->find(t.name); u != unresolved->end())
+          e_partition = to_kafka_group(u->second);
         else if (!exists(t.name, p.partitionIndex))
           e_partition = static_cast<std::int16_t>(error_code::unknown_topic_or_partition);
         else if (code == 0 && metadata_too_large(p.committedMetadata))
@@ -142,8 +148,9 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
               self->state.commit_partition_counts[topic] = info.partitions;
               looked_up();
             },
-            [=](caf::error&) {
+            [=](caf::error& e) {
               self->state.commit_partition_counts.erase(topic);
+              if (const auto why = to_errc(e); why != errc::unknown_topic) (*unresolved)[topic] = why;
               looked_up();
             });
   }

@@ -23,6 +23,7 @@ void authenticated(self_ptr self) {
   const bool again = st.phase == phase::authenticated;
   st.principal = st.sasl->principal();
   st.phase = phase::authenticated;
+  st.session->authenticated();
   if (const auto ms = session_lifetime_ms(self); ms > 0)
     st.session_expiry = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   logging::kafka().info("kafka {}: {} as {} ({})", st.session->peer(),

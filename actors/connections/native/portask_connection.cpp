@@ -810,7 +810,7 @@ void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor regis
   // Computed from the overrides the topic holds, and again when another change came first.
   reconfigure_topic(
       self, registry, topic,
-      [changes](storage::config_entries configs) -> std::optional<storage::config_entries> {
+      [self, r, changes](storage::config_entries configs) -> std::optional<storage::config_entries> {
         for (const auto& c : changes) {
           auto it = std::find_if(configs.begin(), configs.end(),
                                  [&](const auto& kv) { return kv.first == c.key; });
@@ -821,6 +821,10 @@ void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor regis
           } else {
             configs.emplace_back(c.key, c.value);
           }
+        }
+        if (auto problem = topic_configs_conflict(configs)) {
+          fail(self, r, errc::invalid_request, *problem);
+          return std::nullopt;
         }
         return configs;
       },
@@ -1269,6 +1273,7 @@ void on_authenticate(self_ptr self, request_ctx r, protocol::byte_view payload) 
   const bool done = step.result == outcome::authenticated;
   if (done) {
     st.principal = st.sasl->principal();
+    st.session->authenticated();
     logging::native().info("native {}: authenticated as {} ({})", st.session->peer(), st.principal,
                            req->mechanism);
   }

@@ -67,13 +67,13 @@ expected<std::optional<std::size_t>> portask_framer::frame_size(protocol::byte_v
     if (auto ec = protocol::check_header_prefix(head)) return ec;
     return std::optional<std::size_t>{};
   }
-  auto h = protocol::decode_header(head, limits_);
+  auto h = protocol::decode_header(head, limits());
   if (!h) return h.error();
   return std::optional<std::size_t>{protocol::frame_header_size + std::size_t{h->length}};
 }
 
 std::error_code portask_framer::check(protocol::byte_view frame) const {
-  auto f = protocol::decode_frame(frame, limits_);
+  auto f = protocol::decode_frame(frame, limits());
   return f ? std::error_code{} : f.error();
 }
 

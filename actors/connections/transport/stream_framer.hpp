@@ -15,6 +15,8 @@
 /// The first framing error is sticky: a stream that failed to frame cannot be
 /// resynchronised, so the owner reports it and closes the connection.
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -47,6 +49,9 @@ class stream_framer {
   std::size_t buffered() const noexcept { return in_.size() + own_filled_; }
   /// Bytes of memory the framer holds (its buffers' capacities).
   std::size_t held() const noexcept { return in_.capacity() + own_.capacity(); }
+  /// The peer has authenticated: its frames may be as large as the listener allows. Called
+  /// from the connection actor's thread, so a framer that acts on it does so atomically.
+  virtual void authenticated() noexcept {}
 
  protected:
   /// The whole size of the frame that `head` (the bytes received of it so far) starts:
@@ -64,17 +69,27 @@ class stream_framer {
 };
 
 /// Native Portask frames: magic, version, type and length checked as bytes arrive (garbage
-/// is refused from its first wrong byte), CRC32 checked when the payload is complete.
+/// is refused from its first wrong byte), CRC32 checked when the payload is complete. On a
+/// listener that authenticates, payloads are capped at 512 KiB until the peer has (an
+/// Authenticate is a few hundred bytes), as Kafka caps its SASL frames.
 class portask_framer final : public stream_framer {
  public:
-  explicit portask_framer(protocol::frame_limits limits) : limits_(limits) {}
+  static constexpr std::uint32_t max_before_authentication = 512u << 10;
+  portask_framer(protocol::frame_limits limits, bool authenticate_first)
+      : max_(limits.max_payload),
+        limit_(authenticate_first ? std::min(max_, max_before_authentication) : max_) {}
+
+  void authenticated() noexcept override { limit_.store(max_, std::memory_order_relaxed); }
 
  protected:
   expected<std::optional<std::size_t>> frame_size(protocol::byte_view head) const override;
   std::error_code check(protocol::byte_view frame) const override;
 
  private:
-  protocol::frame_limits limits_;
+  protocol::frame_limits limits() const noexcept { return {limit_.load(std::memory_order_relaxed)}; }
+
+  std::uint32_t max_;
+  std::atomic<std::uint32_t> limit_;
 };
 
 }  // namespace portask

@@ -90,6 +90,8 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   void notify_when_drained(std::uint64_t at_most);
   /// While held, the connection is not idle (open subscriptions or group memberships).
   void hold(bool held) noexcept { held_.store(held, std::memory_order_relaxed); }
+  /// The peer has authenticated: lifts the framer's limit for unauthenticated peers.
+  void authenticated() noexcept { framer_->authenticated(); }
 
   const std::string& peer() const noexcept { return peer_; }
 

@@ -76,7 +76,7 @@ TEST(StreamFramer, NativeFramesComeOutWholeAndInOrderWhateverTheReadSizes) {
   }
   for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, std::size_t{65536},
                             stream.size()}) {
-    portask_framer framer{protocol::frame_limits{}};
+    portask_framer framer{protocol::frame_limits{}, false};
     auto got = feed(framer, stream, chunk);
     ASSERT_FALSE(got.error) << "reads of " << chunk << ": " << got.error.message();
     ASSERT_EQ(got.frames.size(), frames.size()) << "reads of " << chunk;
@@ -92,7 +92,7 @@ TEST(StreamFramer, NativeFramesComeOutWholeAndInOrderWhateverTheReadSizes) {
 TEST(StreamFramer, ALargeFrameIsReadIntoTheBufferHandedOver) {
   const auto frame = native_frame(300 * 1024, 9);
   const auto next_frame = native_frame(10, 1);
-  portask_framer framer{protocol::frame_limits{}};
+  portask_framer framer{protocol::frame_limits{}, false};
   // The header and a little of the payload arrive first, with no frame yet.
   const std::size_t first = 100;
   auto space = framer.prepare(64 * 1024);
@@ -128,7 +128,7 @@ TEST(StreamFramer, ALargeFrameIsReadIntoTheBufferHandedOver) {
 
 TEST(StreamFramer, AHeaderClaimingALargeFrameDoesNotMakeTheFramerHoldItsSize) {
   const auto frame = native_frame(8u << 20, 5);
-  portask_framer framer{protocol::frame_limits{}};
+  portask_framer framer{protocol::frame_limits{}, false};
   auto space = framer.prepare(64 * 1024);
   const std::size_t sent = protocol::frame_header_size + 100;
   std::memcpy(space.data(), frame.data(), sent);
@@ -151,7 +151,7 @@ TEST(StreamFramer, AHeaderClaimingALargeFrameDoesNotMakeTheFramerHoldItsSize) {
 TEST(StreamFramer, AWrongCrcInALargeFrameFailsTheStreamForGood) {
   auto frame = native_frame(100 * 1024, 3);
   frame[frame.size() / 2] ^= 0x40;
-  portask_framer framer{protocol::frame_limits{}};
+  portask_framer framer{protocol::frame_limits{}, false};
   auto got = feed(framer, frame, 4096);
   EXPECT_TRUE(got.frames.empty());
   EXPECT_EQ(got.error, make_error_code(errc::crc_mismatch));
@@ -162,14 +162,14 @@ TEST(StreamFramer, AWrongCrcInALargeFrameFailsTheStreamForGood) {
 
 TEST(StreamFramer, NativeGarbageAndOversizeAreRefusedFromTheFirstBytesThatShowThem) {
   {
-    portask_framer framer{protocol::frame_limits{}};
+    portask_framer framer{protocol::frame_limits{}, false};
     auto got = feed(framer, protocol::buffer{'G', 'E', 'T', ' '}, 1);
     EXPECT_EQ(got.error, make_error_code(errc::bad_magic));
   }
   {
     // A header that claims more than the limit: refused on the header, before any payload.
     auto frame = native_frame(2048, 1);
-    portask_framer framer{protocol::frame_limits{1024}};
+    portask_framer framer{protocol::frame_limits{1024}, false};
     auto got = feed(framer, protocol::buffer(frame.begin(), frame.begin() + protocol::frame_header_size), 64);
     EXPECT_EQ(got.error, make_error_code(errc::frame_too_large));
   }
@@ -180,7 +180,7 @@ TEST(StreamFramer, KafkaRequestsComeOutWholeAndBadSizesAreRefused) {
   protocol::buffer stream;
   for (const auto& f : frames) stream.insert(stream.end(), f.begin(), f.end());
   for (std::size_t chunk : {std::size_t{3}, std::size_t{65536}, stream.size()}) {
-    kafka_framer framer{1u << 20};
+    kafka_framer framer{1u << 20, false};
     auto got = feed(framer, stream, chunk);
     ASSERT_FALSE(got.error) << got.error.message();
     EXPECT_EQ(got.frames, frames) << "reads of " << chunk;
@@ -188,17 +188,61 @@ TEST(StreamFramer, KafkaRequestsComeOutWholeAndBadSizesAreRefused) {
   }
   {
     // An empty frame is an error; a short one (a v0 SASL PLAIN token, "\0bob\0pw") is a frame.
-    kafka_framer framer{1u << 20};
+    kafka_framer framer{1u << 20, false};
     EXPECT_EQ(feed(framer, kafka_frame(0, 0), 64).error, make_error_code(errc::malformed_payload));
-    kafka_framer short_ok{1u << 20};
+    kafka_framer short_ok{1u << 20, false};
     auto got = feed(short_ok, kafka_frame(7, 0), 64);
     EXPECT_FALSE(got.error);
     EXPECT_EQ(got.frames.size(), 1u);
   }
   {
-    kafka_framer framer{1u << 20};
+    kafka_framer framer{1u << 20, false};
     auto header = kafka_frame((1u << 20) + 1, 0);
     header.resize(4);
     EXPECT_EQ(feed(framer, header, 64).error, make_error_code(errc::frame_too_large));
+  }
+}
+
+TEST(StreamFramer, KafkaFramesBeforeAuthenticationAreCappedAsInKafka) {
+  const auto over = kafka_framer::max_before_authentication + 1;
+  {
+    // On a SASL listener: refused on the header before authentication...
+    kafka_framer framer{1u << 20, true};
+    auto header = kafka_frame(over, 0);
+    header.resize(4);
+    EXPECT_EQ(feed(framer, header, 64).error, make_error_code(errc::frame_too_large));
+  }
+  {
+    // ... and a frame after authentication.
+    kafka_framer framer{1u << 20, true};
+    auto first = feed(framer, kafka_frame(100, 1), 64);
+    ASSERT_FALSE(first.error);
+    framer.authenticated();
+    auto got = feed(framer, kafka_frame(over, 2), 65536);
+    ASSERT_FALSE(got.error) << got.error.message();
+    EXPECT_EQ(got.frames.size(), 1u);
+  }
+  {
+    // Without SASL the listener's limit holds from the start.
+    kafka_framer framer{1u << 20, false};
+    auto got = feed(framer, kafka_frame(over, 2), 65536);
+    ASSERT_FALSE(got.error) << got.error.message();
+    EXPECT_EQ(got.frames.size(), 1u);
+  }
+}
+
+TEST(StreamFramer, NativeFramesBeforeAuthenticationAreCapped) {
+  const auto big = native_frame(portask_framer::max_before_authentication + 1, 1);
+  {
+    portask_framer framer{protocol::frame_limits{1u << 20}, true};
+    auto got = feed(framer, protocol::buffer(big.begin(), big.begin() + protocol::frame_header_size), 64);
+    EXPECT_EQ(got.error, make_error_code(errc::frame_too_large));
+  }
+  {
+    portask_framer framer{protocol::frame_limits{1u << 20}, true};
+    framer.authenticated();
+    auto got = feed(framer, big, 65536);
+    ASSERT_FALSE(got.error) << got.error.message();
+    EXPECT_EQ(got.frames.size(), 1u);
   }
 }

@@ -72,3 +72,20 @@ TEST(Metrics, LabelValuesAreValidUtf8WhateverTheNameWas) {
   const auto text = std::move(t).str();
   EXPECT_NE(text.find("portask_test_items{group=\"g\xef\xbf\xbd\\\"x\\n\"} 1\n"), std::string::npos) << text;
 }
+
+// Two names that are not UTF-8 may be repaired to one label value: the page keeps one series
+// per label set (a scraper refuses a page that repeats one), in every family.
+TEST(Metrics, NamesRepairedAlikeGiveOneSeries) {
+  prometheus_text t;
+  t.family("portask_test_lag", "lag", prometheus_text::kind::gauge);
+  t.sample({{"group", std::string("g\xff")}}, std::uint64_t{1});
+  t.sample({{"group", std::string("g\xfe")}}, std::uint64_t{2});
+  t.sample({{"group", std::string("h")}}, std::uint64_t{3});
+  t.family("portask_test_other", "other", prometheus_text::kind::gauge);
+  t.sample({{"group", std::string("g\xfe")}}, std::uint64_t{4});
+  const auto text = std::move(t).str();
+  EXPECT_NE(text.find("portask_test_lag{group=\"g\xef\xbf\xbd\"} 1\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("portask_test_lag{group=\"g\xef\xbf\xbd\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("portask_test_lag{group=\"h\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("portask_test_other{group=\"g\xef\xbf\xbd\"} 4\n"), std::string::npos) << text;
+}

@@ -136,6 +136,38 @@ TEST(ProtocolBridge, AKeptEncodedBatchIsStoredAsTheDecodedOneWouldBe) {
   }
 }
 
+// Records without a timestamp (Kafka's -1) keep it, and their batch counts as appended now
+// for retention: with a stored time of 0 the next retention pass would delete them.
+TEST(ProtocolBridge, RecordsWithoutATimestampAreKeptFromTheirAppend) {
+  auto ctx = context("binary", "none", "redis");
+  publish_batch decoded;
+  decoded.tp = {"orders", 0};
+  for (int i = 0; i < 3; ++i) {
+    protocol::message m;
+    m.value = "v" + std::to_string(i);
+    m.timestamp_ms = -1;
+    decoded.batch.messages.push_back(m);
+  }
+  publish_batch kept = decoded;
+  kept.batch = {};
+  kept.encoded.assign(48, 0xEE);
+  kept.encoded_at = kept.encoded.size();
+  ASSERT_FALSE(ctx->codecs.find(protocol::codec_id::binary)->encode(decoded.batch, kept.encoded));
+  auto scan = protocol::binary_codec::scan(protocol::byte_view{kept.encoded}.subspan(kept.encoded_at));
+  ASSERT_TRUE(scan && scan->rebasable);
+  kept.encoded_scan = *scan;
+  for (auto* pb : {&decoded, &kept}) {
+    auto fb = frame_batch(*ctx, *pb, 5000);
+    ASSERT_TRUE(fb);
+    EXPECT_EQ(fb->max_timestamp, 5000);
+    auto frame = protocol::decode_frame(fb->frame);
+    ASSERT_TRUE(frame);
+    auto back = ctx->codecs.decode(frame->header.flags, frame->payload);
+    ASSERT_TRUE(back);
+    for (const auto& m : back->messages) EXPECT_EQ(m.timestamp_ms, -1) << "served as it came";
+  }
+}
+
 TEST(ProtocolBridge, AKeptEncodedBatchWithoutRoomForTheHeadersIsCopied) {
   auto ctx = context("binary", "none", "redis");
   publish_batch kept;

@@ -40,6 +40,17 @@ TEST(TopicConfigs, BadValuesAreRefusedNamingTheKeyAndTheReason) {
   EXPECT_NE(problem("min.insync.replicas", "2").find("one copy"), std::string::npos);
   EXPECT_NE(problem("message.downconversion.enable", "false").find("only 'true'"), std::string::npos);
   EXPECT_EQ(topic_config_problem("message.downconversion.enable", "true"), std::nullopt);
+  EXPECT_NE(problem("flush.messages", "1").find("appendfsync"), std::string::npos);
+  EXPECT_NE(problem("flush.ms", "1000").find("appendfsync"), std::string::npos);
+  EXPECT_EQ(topic_config_problem("flush.messages", "9223372036854775807"), std::nullopt);
+  // Each valid, not together (Kafka's LogConfig refuses it likewise).
+  EXPECT_NE(topic_configs_problem({{"min.compaction.lag.ms", "5000"}, {"max.compaction.lag.ms", "1000"}})
+                .value_or("")
+                .find("max.compaction.lag.ms (1000) is below min.compaction.lag.ms (5000)"),
+            std::string::npos);
+  EXPECT_EQ(topic_configs_problem({{"min.compaction.lag.ms", "1000"}, {"max.compaction.lag.ms", "1000"}}),
+            std::nullopt);
+  EXPECT_EQ(topic_configs_conflict({{"min.compaction.lag.ms", "1000"}}), std::nullopt);
   EXPECT_EQ(topic_config_problem("cleanup.policy", "compact, delete"), std::nullopt);
   EXPECT_EQ(topic_config_problem("retention.ms", "-1"), std::nullopt);
   EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "0.25"), std::nullopt);

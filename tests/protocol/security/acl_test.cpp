@@ -86,6 +86,40 @@ TEST(Acl, AllowedOnSomeResourceOfAType) {
   EXPECT_FALSE(a.allowed_on_some("User:r", "h", acl_operation::write, topic));
 }
 
+TEST(Acl, AllowedOnSomeIsRefusedWhereDenialsCoverEveryAllow) {
+  const auto deny = acl_permission::deny;
+  authorizer a({// p: its one ALLOW is denied by the same literal
+                bind(topic, "A", literal, "User:p", acl_operation::write),
+                bind(topic, "A", literal, "User:p", acl_operation::write, deny),
+                // q: a DENY prefix covers the ALLOW's name, and another covers its prefix
+                bind(topic, "orders", literal, "User:q", acl_operation::write),
+                bind(topic, "ord", prefixed, "User:q", acl_operation::write, deny),
+                bind(topic, "logs-eu", prefixed, "User:q", acl_operation::write),
+                bind(topic, "logs-", prefixed, "User:q", acl_operation::all, deny),
+                // r: a DENY prefix longer than the ALLOW prefix leaves some names allowed
+                bind(topic, "m", prefixed, "User:r", acl_operation::write),
+                bind(topic, "metrics", prefixed, "User:r", acl_operation::write, deny),
+                // s: ALL allows; an implied operation does not count, as in Kafka
+                bind(topic, "x", literal, "User:s", acl_operation::all),
+                bind(topic, "y", literal, "User:t", acl_operation::write)},
+               {}, false);
+  EXPECT_FALSE(a.allowed_on_some("User:p", "h", acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:q", "h", acl_operation::write, topic));
+  EXPECT_TRUE(a.allowed_on_some("User:r", "h", acl_operation::write, topic));
+  EXPECT_TRUE(a.allowed_on_some("User:s", "h", acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:t", "h", acl_operation::describe, topic));
+  // A denial for another host or principal does not count.
+  authorizer b({bind(topic, "A", literal, "User:p", acl_operation::write),
+                bind(topic, "A", literal, "User:other", acl_operation::write, deny)},
+               {}, false);
+  EXPECT_TRUE(b.allowed_on_some("User:p", "h", acl_operation::write, topic));
+  // With allow_if_no_acl, a topic no binding names will do; a DENY of "*" names them all.
+  authorizer c({bind(topic, "A", literal, "User:p", acl_operation::write, deny)}, {}, true);
+  EXPECT_TRUE(c.allowed_on_some("User:p", "h", acl_operation::write, topic));
+  authorizer d({bind(topic, "*", literal, "User:*", acl_operation::write, deny)}, {}, true);
+  EXPECT_FALSE(d.allowed_on_some("User:p", "h", acl_operation::write, topic));
+}
+
 TEST(Acl, InvalidBindingsAreNamed) {
   auto good = bind(topic, "t", literal, "User:x", acl_operation::read);
   EXPECT_EQ(invalid_binding(good), "");
