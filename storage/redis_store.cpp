@@ -863,8 +863,11 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
   // decided by the batches' own timestamps, read a page at a time from the first on (Kafka
   // decides by each segment's own newest record). Only that case reads more than headers.
   if (!first_old || (*first)->end_timestamp < limits.older_than_ms) return point;
+  // Within the log as it was when this began, and a bounded number of pages per pass (the
+  // rest goes at the next).
   std::int64_t newest = -1, from = (*first)->base_offset, by_time = from;
-  for (bool more = true; more;) {
+  int pages = 0;
+  for (bool more = true; more && from < b->next_offset && pages < 256; ++pages) {
     command c;
     c.arg("XRANGE").arg(key).own(entry_id(from)).arg("+").arg("COUNT").arg("64");
     auto r = pipeline({&c, 1});
@@ -877,7 +880,7 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
       stored_batch e;
       if (parse_entry(rep->element[i], e, false)) return errc::corrupt_stored_data;
       newest = std::max(newest, e.max_timestamp);
-      if (newest >= limits.older_than_ms) {
+      if (newest >= limits.older_than_ms || e.next_offset() > b->next_offset) {
         more = false;
         break;
       }

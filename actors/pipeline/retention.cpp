@@ -159,9 +159,16 @@ void compact_next(self_ptr self) {
         st.ctx->codecs, tp, range, policy, now,
         [&](std::int64_t offset) { return st.store->read(tp, offset, 1u << 20); });
     // max.compaction.lag.ms counts from the last compaction done (or found needless): a
-    // plan that failed, or one the partition could not carry out, is tried again at the next
-    // pass rather than a whole lag later.
+    // plan that failed, or one the partition could not carry out, is due again within
+    // retry_after_failure rather than a whole lag later (nor at every pass: a plan reads the
+    // log's dirty part).
+    constexpr std::int64_t retry_after_failure = 300'000;
+    auto retry_soon = [clean_of, now, lag = policy.max_lag_ms](retention_state& s) {
+      // Not below 0: compaction_due subtracts it from the time (a lag of "never" stays never).
+      if (auto* c = clean_of(s)) c->at_ms = std::max<std::int64_t>(0, now - lag + std::min(lag, retry_after_failure));
+    };
     if (!plan) {
+      retry_soon(st);
       if (plan.error() != errc::offset_conflict)
         logging::retention().warn("compaction: {}/{}: not planned: {}", tp.topic, tp.partition,
                                   plan.error().message());
@@ -202,6 +209,7 @@ void compact_next(self_ptr self) {
           // Planned from a log that changed meanwhile (DeleteRecords): the next pass plans again.
           logging::retention().debug("compaction: {}/{}: not done: {}", tp.topic, tp.partition,
                                      self->system().render(e));
+          retry_soon(self->state);
           self->state.compacting = false;
           compact_next(self);
         },

@@ -262,7 +262,7 @@ TEST_F(Console, RequestsNamingAnotherHostOrUnreadableAreRefused) {
   }
   EXPECT_EQ(ask("DELETE", "/api/topics/orders", "rebound.example:" + port).first, 403);
   EXPECT_EQ(api("GET", "/api/topics/orders").first, 200) << "not deleted";
-  for (const std::string host : {"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port})
+  for (const auto& host : {"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port})
     EXPECT_EQ(ask("GET", "/api/overview", host).first, 200) << host;
   for (const std::string path : {"/health", "/metrics"})
     EXPECT_EQ(ask("GET", path, "prometheus-target.example:" + port).first, 200) << path;

@@ -46,6 +46,7 @@ std::vector<std::string> http_host_names(const broker_config& c) {
 bool host_allowed(std::string_view host_header, const std::vector<std::string>& names) {
   if (host_header.empty()) return true;  // HTTP/1.0 without Host: no browser sends that
   std::string_view host = host_header;
+  if (is_ip_literal(host)) return true;  // an IPv6 address a client did not bracket, too
   if (host.front() == '[') {  // an IPv6 literal, with or without a port
     const auto close = host.find(']');
     if (close == std::string_view::npos) return false;

@@ -114,6 +114,8 @@ class http_session : public limited_connection,
       http::async_read(stream_, buffer_, *parser_, std::move(done));
   }
 
+  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
+
   void on_read_error(beast::error_code ec) {
     if (ec == beast::error::timeout) {
       ctx_->metrics.connection_limited(listener_kind::http, connection_limit::request_timeout);
@@ -158,8 +160,6 @@ class http_session : public limited_connection,
     res->prepare_payload();
     return res;
   }
-
-  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
 
   void handle() {
     const auto& request = parser_->get();

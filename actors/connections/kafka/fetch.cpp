@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 #include <tuple>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -53,8 +54,10 @@ struct fetch_state {
   bool any_error = false;
   std::uint64_t promised = 0;  ///< output budget this answer may use
   bool alone = false;          ///< nothing else pending: the first batch may exceed it
-  /// The first pass found nothing that fit, and one partition is read again allowed to bring
-  /// its next batch whole (KIP-74): `exceeding` while that read is made, `exceeded` after.
+  /// KIP-74: the first partition, in request order, with data may bring its next batch
+  /// whole. The first pass reads the first partition so; when it had nothing, the first one
+  /// after it whose next batch did not fit is read again so. `exceeding` while such a read
+  /// is made, `exceeded` once the second is.
   bool exceeding = false, exceeded = false;
   std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
 
@@ -354,23 +357,32 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   // start the second.
   auto first_pass_done = [self, st, rq, finish](const std::shared_ptr<read_fn>& again) {
     const auto& q = *rq;
-    // Nothing fit its limit: the first partition, in request order, whose next batch is the
-    // larger is read once more, allowed to bring that batch whole, so a client whose limit
-    // is below a batch is never stuck (KIP-74).
-    if (st->alone && st->bytes == 0 && !st->exceeded && !st->any_error && !self->state.closing) {
+    // KIP-74: unless a partition before it brought data, the first partition whose next
+    // batch did not fit its limit is read once more, allowed to bring that batch whole, so
+    // a client whose limits are below a batch is never stuck (nor is a partition of large
+    // batches behind partitions of small ones, which Java moves to the front of its next
+    // request). The first partition had that allowance already.
+    auto held_back = [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
+      bool first = true;
       for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
-        for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
+        for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi, first = false) {
           const auto& got = st->results[ti][pi];
+          if (st->response.responses[ti].partitions[pi].errorCode != 0 || !got) continue;
+          if (!got->batches.empty()) return std::nullopt;  // first in the answer, may exceed
           const auto from = q.topics[ti].partitions[pi].fetchOffset;
-          if (st->response.responses[ti].partitions[pi].errorCode != 0 || !got || !got->batches.empty() ||
-              got->high_watermark <= from || from < got->log_start)
-            continue;
-          st->exceeded = st->exceeding = true;
-          st->pending = 1;
-          (*again)(ti, pi, from, st->limit_of(q, ti, pi), 0);
-          st->exceeding = false;
-          return;
+          if (!first && got->high_watermark > from && from >= got->log_start) return std::pair{ti, pi};
         }
+      return std::nullopt;
+    };
+    if (st->alone && !st->exceeded && !st->any_error && !self->state.closing) {
+      if (const auto at = held_back()) {
+        const auto [ti, pi] = *at;
+        st->exceeded = st->exceeding = true;
+        st->pending = 1;
+        (*again)(ti, pi, q.topics[ti].partitions[pi].fetchOffset, st->limit_of(q, ti, pi), 0);
+        st->exceeding = false;
+        return;
+      }
     }
     if (st->bytes >= st->min_bytes || st->any_error || q.maxWaitMs <= 0 || self->state.closing)
       return finish();
@@ -507,8 +519,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   st->pending = partition_count;
   if (st->pending == 0) return finish();
   for (std::size_t ti = 0; ti < rq->topics.size(); ++ti)
-    for (std::size_t pi = 0; pi < rq->topics[ti].partitions.size(); ++pi)
+    for (std::size_t pi = 0; pi < rq->topics[ti].partitions.size(); ++pi) {
+      st->exceeding = ti == 0 && pi == 0;  // the first partition in request order (KIP-74)
       (*read)(ti, pi, rq->topics[ti].partitions[pi].fetchOffset, st->limit_of(*rq, ti, pi), 0);
+    }
+  st->exceeding = false;
 }
 
 }  // namespace

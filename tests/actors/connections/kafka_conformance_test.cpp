@@ -705,6 +705,23 @@ TEST(KafkaConformance, AFetchAnswersErrorsAtOnceAndServesAFirstBatchPastAnyLimit
     EXPECT_EQ(records_of(parts[0]), want0) << "partition 0 asked at " << offset0;
     EXPECT_EQ(records_of(parts[1]), want1) << "partition 0 asked at " << offset0;
   }
+  // A partition whose batch exceeds its own limit, named first, brings it whole while the
+  // partition after it brings what fits: neither starves the other.
+  for (const bool big_first : {true, false}) {
+    msg::FetchRequest mixed = tiny;
+    mixed.maxBytes = 1 << 20;
+    mixed.topics[0].partitions.clear();
+    const msg::FetchRequest::FetchTopic::FetchPartition over{0, -1, 0, -1, -1, 0, {}};
+    const msg::FetchRequest::FetchTopic::FetchPartition fits{1, -1, 0, -1, -1, 1 << 20, {}};
+    mixed.topics[0].partitions = big_first ? std::vector{over, fits} : std::vector{fits, over};
+    auto answer = call<msg::FetchResponse>(c, 1, 12, mixed, true);
+    const auto& parts = answer.responses.at(0).partitions;
+    ASSERT_EQ(parts.size(), 2u);
+    const auto& big = parts[big_first ? 0 : 1];
+    const auto& small = parts[big_first ? 1 : 0];
+    EXPECT_EQ(records_of(small), 2u) << "big first: " << big_first;
+    EXPECT_EQ(records_of(big), big_first ? 3u : 0u) << "only the first partition with data may exceed";
+  }
 
   // No fetch sessions: the answer's session id 0 says none was made, and an incremental fetch
   // (a session from elsewhere) is FETCH_SESSION_ID_NOT_FOUND at the top, with no partitions,

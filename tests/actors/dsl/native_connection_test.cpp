@@ -63,7 +63,7 @@ struct connection_fixture : dsl_fixture {
     tcp::acceptor acceptor{io, tcp::endpoint{boost::asio::ip::address_v4::loopback(), 0}};
     client.connect(acceptor.local_endpoint());
     session = std::make_shared<tcp_session>(
-        acceptor.accept(), std::make_unique<portask_framer>(protocol::frame_limits{}), session_limits{},
+        acceptor.accept(), std::make_unique<portask_framer>(protocol::frame_limits{}, false), session_limits{},
         listener_kind::native, ctx->metrics, [] {});
     supervisor = sys.spawn(directory_only, dir);
     sched.run();
