@@ -441,7 +441,8 @@ TEST_F(Cli, KeysLandWhereLibrdkafkasMurmur2RandomPutsThem) {
 
 // A producer fed by a pipe that stays open (`tail -f app.log | portask-cli produce logs`)
 // sends what it read once no more input is ready, not when a batch fills or stdin ends; a
-// SIGTERM while it waits for input ends it with the summary and exit 143.
+// SIGTERM while it waits for input ends it with the summary, then by that signal (so a
+// script running it stops too; its shell reports 143).
 TEST_F(Cli, AProducerOnAnOpenPipeSendsWhatItReadAndStopsOnSigterm) {
   ASSERT_EQ(cli("topics create tailed --partitions 1").first, 0);
   auto c = server.connect();
@@ -477,8 +478,8 @@ TEST_F(Cli, AProducerOnAnOpenPipeSendsWhatItReadAndStopsOnSigterm) {
     const pid_t pid = std::stoi(file_text(pid_file));
     ASSERT_EQ(::kill(pid, SIGTERM), 0);
     const int status = ::pclose(in.release());
-    ASSERT_TRUE(WIFEXITED(status)) << "killed instead of stopping: " << status;
-    EXPECT_EQ(WEXITSTATUS(status), 143) << file_text(err_file);
+    ASSERT_TRUE(WIFSIGNALED(status)) << status << ": " << file_text(err_file);
+    EXPECT_EQ(WTERMSIG(status), SIGTERM) << file_text(err_file);
     EXPECT_NE(file_text(err_file).find("produced 2 messages"), std::string::npos) << file_text(err_file);
   }
   EXPECT_EQ(stored(), 5);
@@ -589,9 +590,9 @@ TEST_F(Cli, ClusterInfoHealthIsAlwaysAnObject) {
   EXPECT_EQ(rc, 0) << out;
   const auto j = json::parse(out, nullptr, false);
   ASSERT_TRUE(j.is_object()) << out;
-  ASSERT_TRUE(j["health"].is_object()) << out;
-  EXPECT_EQ(j["health"]["status"], "unreachable") << out;
-  EXPECT_TRUE(j["health"]["error"].is_string()) << out;
+  ASSERT_TRUE(j.contains("health") && j.at("health").is_object()) << out;
+  EXPECT_EQ(j.at("health").value("status", ""), "unreachable") << out;
+  EXPECT_TRUE(j.at("health").contains("error") && j.at("health").at("error").is_string()) << out;
 }
 
 // Numbers with leading zeros are decimal: -p 010 is partition 10, not 8 (octal).
@@ -624,7 +625,7 @@ TEST_F(Cli, NamesFromTheBrokerAreEscapedInTablesAndJson) {
   const auto j = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(j.is_array()) << r.out;
   std::set<std::string> groups;
-  for (const auto& g : j) groups.insert(g["group"].get<std::string>());
+  for (const auto& g : j) groups.insert(g.value("group", std::string("(none)")));
   EXPECT_TRUE(groups.contains("two\nlines\x1b[31m")) << r.out;
   EXPECT_TRUE(groups.contains("not-utf8-\xef\xbf\xbd")) << "replaced by U+FFFD: " << r.out;
 }

@@ -47,7 +47,11 @@ std::string read_secret(const char* env, const std::string& prompt) {
   sigemptyset(&on_signal.sa_mask);
   on_signal.sa_flags = SA_RESETHAND;
   struct sigaction before[prompt_signal_count] = {};
-  for (std::size_t i = 0; i < prompt_signal_count; ++i) sigaction(prompt_signals[i], &on_signal, &before[i]);
+  // A signal ignored on purpose (a job started in the background) stays ignored.
+  for (std::size_t i = 0; i < prompt_signal_count; ++i) {
+    sigaction(prompt_signals[i], nullptr, &before[i]);
+    if (before[i].sa_handler != SIG_IGN) sigaction(prompt_signals[i], &on_signal, nullptr);
+  }
   termios quiet = terminal_before_prompt;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   tcsetattr(STDIN_FILENO, TCSANOW, &quiet);

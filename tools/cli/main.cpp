@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
       ->envname("PORTASK_HTTP_PORT")
       ->transform(decimal<std::uint16_t>());
   app.add_option("--timeout", common.timeout_ms, "request timeout in ms")
-      ->transform(decimal(1, std::numeric_limits<std::uint32_t>::max()));
+      ->transform(decimal(1, std::numeric_limits<std::int32_t>::max()));  // the client's poll takes an int
   auto* user = app.add_option("--user", common.user,
                                "authenticate as this user; the password comes from PORTASK_PASSWORD or a prompt")
                    ->envname("PORTASK_USER")

@@ -5,11 +5,11 @@
 // client and librdkafka put a key on the same partition; unkeyed batches are spread over the
 // partitions. Up to 16 batches are in flight; in a cluster each goes to its partition's leader
 // and follows it when it moves (client/cluster_client.hpp).
-// Reading stdin, it sends what it holds and waits for the answers whenever no more input is
-// ready, so a pipe that trickles (`tail -f app.log | portask-cli produce logs`) is not held
-// until a batch fills or stdin ends. SIGINT or SIGTERM stops the reading: what was read is
-// sent and acknowledged, the summary printed, and the command exits 130 / 143; a second
-// signal ends it at once.
+// Reading stdin, it sends what it holds whenever no more input is ready, so a pipe that
+// trickles (`tail -f app.log | portask-cli produce logs`) is not held until a batch fills or
+// stdin ends. SIGINT or SIGTERM stops the reading: what was read is sent and acknowledged,
+// the summary printed, and then the signal ends the command (its shell reports 130 / 143,
+// and a script running it stops too); a second signal ends it at once.
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -38,15 +38,22 @@ volatile std::sig_atomic_t stop_signal = 0;
 int wake_write_fd = -1;
 int wake_read_fd = -1;
 
+// Which of the two this process caught (one ignored on purpose, by a shell that started it in
+// the background, stays ignored).
+volatile std::sig_atomic_t caught_sigint = 0, caught_sigterm = 0;
+
 void on_stop_signal(int sig) {
   const int saved_errno = errno;
   stop_signal = sig;
   if (wake_write_fd >= 0) (void)!::write(wake_write_fd, "!", 1);
   // SA_RESETHAND gave this signal its default action back; the other one kills at once too.
-  struct sigaction fallback {};
-  fallback.sa_handler = SIG_DFL;
-  sigemptyset(&fallback.sa_mask);
-  sigaction(sig == SIGINT ? SIGTERM : SIGINT, &fallback, nullptr);
+  const int other = sig == SIGINT ? SIGTERM : SIGINT;
+  if (other == SIGINT ? caught_sigint : caught_sigterm) {
+    struct sigaction fallback {};
+    fallback.sa_handler = SIG_DFL;
+    sigemptyset(&fallback.sa_mask);
+    sigaction(other, &fallback, nullptr);
+  }
   errno = saved_errno;
 }
 
@@ -62,8 +69,25 @@ void catch_stop_signals() {
   on_signal.sa_handler = on_stop_signal;
   sigemptyset(&on_signal.sa_mask);
   on_signal.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &on_signal, nullptr);
-  sigaction(SIGTERM, &on_signal, nullptr);
+  for (const int sig : {SIGINT, SIGTERM}) {
+    struct sigaction before {};
+    sigaction(sig, nullptr, &before);
+    if (before.sa_handler == SIG_IGN) continue;
+    (sig == SIGINT ? caught_sigint : caught_sigterm) = 1;
+    sigaction(sig, &on_signal, nullptr);
+  }
+}
+
+// Ends the process as the stop signal would have, now that what was read is sent: a shell
+// script running it then stops too (bash goes on after a child that merely exited 130).
+[[noreturn]] void die_of_stop_signal() {
+  std::cerr << std::flush;
+  struct sigaction fallback {};
+  fallback.sa_handler = SIG_DFL;
+  sigemptyset(&fallback.sa_mask);
+  sigaction(stop_signal, &fallback, nullptr);
+  std::raise(stop_signal);
+  throw exit_status{128 + stop_signal};  // not reached: the default action ends the process
 }
 
 // Lines of a file descriptor, read with read(2) into a buffer of its own: unlike an istream
@@ -76,7 +100,7 @@ class line_reader {
 
   // The next line, without its '\n' and one '\r' before it (the last line may have no
   // '\n'). Each time it is about to wait for input it calls `idle` first. A stop signal ends
-  // the reading (stopped), whatever is still unread.
+  // the reading (stopped) after what was read: its whole lines, then what came of the next.
   outcome next(std::string& line, const std::function<void()>& idle) {
     for (;;) {
       if (const auto nl = buffer_.find('\n', start_); nl != std::string::npos) {
@@ -90,10 +114,10 @@ class line_reader {
         start_ = buffer_.size();
         return outcome::line;
       }
-      if (stop_signal != 0) return outcome::stopped;
+      if (stop_signal != 0) return rest(line);
       if (!ready()) {
         idle();
-        if (!wait()) return outcome::stopped;
+        if (!wait()) return rest(line);
       }
       fill();
     }
@@ -108,6 +132,14 @@ class line_reader {
   }
 
  private:
+  // Stopped: what was read of a line with no '\n' yet is the last line.
+  outcome rest(std::string& line) {
+    if (start_ == buffer_.size()) return outcome::stopped;
+    take(line, buffer_.size());
+    start_ = buffer_.size();
+    return outcome::line;
+  }
+
   void take(std::string& line, std::size_t end) const {
     line.assign(buffer_, start_, end - start_);
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -192,9 +224,16 @@ class producer {
     if (batch.messages.size() >= p_.batch) flush(partition);
   }
 
+  // Sends every batch held, keeping up to max_in_flight unanswered (input that pauses,
+  // such as a pipe written in blocks, keeps the pipeline full).
+  void send_held() {
+    while (!pending_.empty()) flush(pending_.begin()->first);
+    c_.flush();
+  }
+
   // Sends every batch held and waits for the answers to everything in flight.
   void send_all() {
-    while (!pending_.empty()) flush(pending_.begin()->first);
+    send_held();
     drain(0);
   }
 
@@ -294,7 +333,7 @@ int produce(const common_options& o, const produce_options& p) {
     line_reader in(STDIN_FILENO, wake_read_fd);
     std::string line;
     // Whenever no more input is ready, what was read is sent before waiting for more.
-    while (in.next(line, [&out] { out.send_all(); }) == line_reader::outcome::line) add(std::move(line));
+    while (in.next(line, [&out] { out.send_held(); }) == line_reader::outcome::line) add(std::move(line));
   } else {
     for (const auto& v : p.values) add(v);
   }
@@ -302,8 +341,7 @@ int produce(const common_options& o, const produce_options& p) {
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
   std::cerr << (progress ? "\n" : "") << "produced " << out.acknowledged() << " messages to " << p.topic
             << " in " << secs << " s\n";
-  // Stopped by a signal: the status a shell gives a process that signal killed.
-  if (stop_signal != 0) throw exit_status{128 + stop_signal};
+  if (stop_signal != 0) die_of_stop_signal();
   return 0;
 }
 
@@ -314,7 +352,7 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   auto* cmd = app.add_subcommand(
       "produce",
       "publish values given as arguments, or stdin lines (sent whenever no more input is ready; "
-      "SIGINT/SIGTERM sends what was read, then exits 130/143)");
+      "SIGINT/SIGTERM sends what was read, then ends it: 130/143)");
   cmd->add_option("topic", p->topic, "topic")->required();
   cmd->add_option("values", p->values, "values (default: one per stdin line; a '\\r' before the newline is dropped)");
   cmd->add_option("-p,--partition", p->partition,
