@@ -7,9 +7,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -52,6 +58,28 @@ class Cli : public ::testing::Test {
   }
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(server.kafka_port()); }
 
+  // The CLI's command line up to the command: the binary and the broker's ports.
+  std::string cli_command() const {
+    return std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server.port()) + " --http-port " +
+           std::to_string(server.http_port());
+  }
+  struct outputs {
+    int rc;
+    std::string out;
+    std::string err;
+  };
+  // Runs portask-cli with `args` (which may redirect its stdout); exit status, stdout and
+  // stderr apart.
+  outputs cli_apart(const std::string& args) {
+    const std::string err_file = dir.path() + "/cli.err";
+    auto [rc, out] = run_shell(cli_command() + " " + args + " 2>" + err_file + " </dev/null");
+    return {rc, out, file_text(err_file)};
+  }
+  static std::string file_text(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
   temp_dir dir;
   server_process server{"memory", dir.path() + "/broker.log"};
 };
@@ -86,6 +114,25 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
                         bad{"consume t --group g -p 1", "excludes"},
                         bad{"consume t --idle-timeout 100", "--idle-timeout requires --follow"},
                         bad{"produce t -p -5 v", "--partition -5"},
+                        // Integers are decimal only (CLI11 alone reads 0x10 as 16 and 010 as
+                        // 8) and never negative for a count: -1 is not "unlimited".
+                        bad{"consume t -p 0x10", "--partition"},
+                        bad{"produce t --batch -1 v", "--batch"},
+                        bad{"produce t --batch 0 v", "--batch"},
+                        bad{"produce t --batch 100001 v", "--batch"},
+                        bad{"consume t -n -1", "--max"},
+                        bad{"consume t --follow --idle-timeout -5", "--idle-timeout"},
+                        bad{"--timeout 0x10 topics list", "--timeout"},
+                        bad{"topics delete-records t -p -1 --offset 0", "--partition"},
+                        bad{"groups reset-offsets g --topic t -p 08x --to earliest", "--partition"},
+                        // A header needs a name and an '=', as --config's key=value does.
+                        bad{"produce t -H =v v", "header '=v'"},
+                        bad{"produce t -H name v", "header 'name'"},
+                        bad{"groups reset-offsets g --topic t --to earliest --shift-by 1", "excludes"},
+                        // HTTP Basic credentials over plain HTTP go to loopback hosts only.
+                        bad{"--host 192.0.2.1 --user bob stats", "loopback"},
+                        bad{"--host 192.0.2.1 --user bob cluster info", "loopback"},
+                        bad{"--host 192.0.2.1 --user bob cluster nodes", "loopback"},
                         bad{"acls create --principal User:a --topic t --host 10.0.0.1", "--acl-host"}}) {
     auto [rc, out] = cli(b.args);
     EXPECT_EQ(rc, 2) << b.args << "\n" << out;
@@ -264,9 +311,9 @@ TEST_F(Cli, AFollowingGroupMemberReceivesNewMessages) {
 }
 
 // What scripts rely on: a --follow that ends after a quiet spell (exit 0); a reader that goes
-// away (`| head`) ends the consumer, which says so (exit 1) instead of reading on forever; a
-// group on a topic that does not exist is an error, not an empty success; -Z sends empty
-// lines as null values (tombstones).
+// away (`| head`) ends the consumer quietly with 141, as a SIGPIPE death would, instead of
+// reading on forever; a group on a topic that does not exist is an error, not an empty
+// success; -Z sends empty lines as null values (tombstones).
 TEST_F(Cli, ScriptsGetBoundedFollowsClosedOutputAndTombstones) {
   ASSERT_EQ(cli("topics create quiet --partitions 2").first, 0);
   ASSERT_EQ(cli("produce quiet a b c").first, 0);
@@ -279,8 +326,7 @@ TEST_F(Cli, ScriptsGetBoundedFollowsClosedOutputAndTombstones) {
   std::tie(rc, out) = run_shell("( timeout 60 " + std::string(PORTASK_CLI_BINARY) + " --port " +
                                 std::to_string(server.port()) + " consume quiet --follow --format '%s\\n' 2>" + err +
                                 "; echo \"status $?\" > " + status + " ) | head -1 >/dev/null; cat " + status + " " + err);
-  EXPECT_NE(out.find("status 1"), std::string::npos) << "not 124 (timeout) nor 0: " << out;
-  EXPECT_NE(out.find("standard output"), std::string::npos) << out;
+  EXPECT_EQ(out, "status 141\n") << "not 124 (timeout) nor 0, and nothing on stderr: " << out;
   std::tie(rc, out) = cli("consume no-such-topic --group g");
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("no-such-topic"), std::string::npos) << out;
@@ -391,6 +437,204 @@ TEST_F(Cli, KeysLandWhereLibrdkafkasMurmur2RandomPutsThem) {
   std::set<int> used;
   for (const auto& [k, p] : cli_partition) used.insert(p);
   EXPECT_EQ(used.size(), 6u);
+}
+
+// A producer fed by a pipe that stays open (`tail -f app.log | portask-cli produce logs`)
+// sends what it read once no more input is ready, not when a batch fills or stdin ends; a
+// SIGTERM while it waits for input ends it with the summary, then by that signal (so a
+// script running it stops too; its shell reports 143).
+TEST_F(Cli, AProducerOnAnOpenPipeSendsWhatItReadAndStopsOnSigterm) {
+  ASSERT_EQ(cli("topics create tailed --partitions 1").first, 0);
+  auto c = server.connect();
+  const auto stored = [&c]() -> std::int64_t {
+    auto b = c.list_offsets("tailed", 0);
+    return client::ok(b) ? std::get<0>(b).high_watermark : -1;
+  };
+  const std::string pid_file = dir.path() + "/producer.pid", err_file = dir.path() + "/producer.err";
+  // The shell writes its pid and becomes the CLI (exec), so the pid is the CLI's.
+  const std::string command =
+      "echo $$ > " + pid_file + "; exec " + cli_command() + " produce tailed >/dev/null 2>" + err_file;
+  {
+    std::unique_ptr<FILE, int (*)(FILE*)> in(::popen(command.c_str(), "w"), ::pclose);
+    ASSERT_NE(in.get(), nullptr);
+    ASSERT_GE(std::fputs("one\ntwo\nthree\n", in.get()), 0);
+    ASSERT_EQ(std::fflush(in.get()), 0);
+    // Stdin is still open: the lines must arrive without an end of input.
+    EXPECT_TRUE(wait_until([&] { return stored() == 3; }, std::chrono::seconds(60)))
+        << stored() << " stored; " << file_text(err_file);
+    const int status = ::pclose(in.release());  // closes stdin: the CLI ends
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << file_text(err_file);
+    EXPECT_NE(file_text(err_file).find("produced 3 messages"), std::string::npos) << file_text(err_file);
+  }
+  {
+    std::unique_ptr<FILE, int (*)(FILE*)> in(::popen(command.c_str(), "w"), ::pclose);
+    ASSERT_NE(in.get(), nullptr);
+    ASSERT_GE(std::fputs("four\nfive\n", in.get()), 0);
+    ASSERT_EQ(std::fflush(in.get()), 0);
+    // Stored means the CLI is reading stdin, its handler in place.
+    ASSERT_TRUE(wait_until([&] { return stored() == 5; }, std::chrono::seconds(60)))
+        << stored() << " stored; " << file_text(err_file);
+    const pid_t pid = std::stoi(file_text(pid_file));
+    ASSERT_EQ(::kill(pid, SIGTERM), 0);
+    const int status = ::pclose(in.release());
+    ASSERT_TRUE(WIFSIGNALED(status)) << status << ": " << file_text(err_file);
+    EXPECT_EQ(WTERMSIG(status), SIGTERM) << file_text(err_file);
+    EXPECT_NE(file_text(err_file).find("produced 2 messages"), std::string::npos) << file_text(err_file);
+  }
+  EXPECT_EQ(stored(), 5);
+}
+
+// Lines end at "\n" with one "\r" before it dropped (Kafka's console producer reads lines
+// with Java's readLine), and a last line without a newline is a line too.
+TEST_F(Cli, ProducedLinesLoseACarriageReturnBeforeTheNewline) {
+  ASSERT_EQ(cli("topics create crlf --partitions 1").first, 0);
+  auto [rc, out] = cli_stdin("a\\r\\nb\\r\\nc", "produce crlf");
+  ASSERT_EQ(rc, 0) << out;
+  std::vector<std::string> values;
+  for (const auto& j : json_lines("consume crlf --format json")) values.push_back(j["value"].get<std::string>());
+  EXPECT_EQ(values, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// Every partition's new offset is worked out before anything is committed: naming one that
+// does not exist changes nothing. --shift-by moves from the committed offset and, like --to,
+// is clamped to the log with a warning.
+TEST_F(Cli, AResetNamingAMissingPartitionCommitsNothing) {
+  ASSERT_EQ(cli("topics create resets --partitions 3").first, 0);
+  for (int p = 0; p < 3; ++p) ASSERT_EQ(cli("produce resets -p " + std::to_string(p) + " a b").first, 0);
+  ASSERT_EQ(json_lines("consume resets --group keep --format json").size(), 6u);
+  const auto committed = [this]() -> std::map<int, std::int64_t> {
+    const auto described = json_lines("groups describe keep --format json");
+    std::map<int, std::int64_t> by_partition;
+    if (described.empty()) return by_partition;
+    for (const auto& p : described[0]["partitions"])
+      by_partition[p["partition"].get<int>()] = p["committed"].is_null() ? -1 : p["committed"].get<std::int64_t>();
+    return by_partition;
+  };
+  const auto before = committed();
+  ASSERT_EQ(before, (std::map<int, std::int64_t>{{0, 2}, {1, 2}, {2, 2}}));
+  auto r = cli_apart("groups reset-offsets keep --topic resets -p 0 -p 1 -p 9 --to earliest");
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("partition 9"), std::string::npos) << r.err;
+  EXPECT_EQ(committed(), before) << "partitions 0 and 1 keep their offsets";
+
+  r = cli_apart("groups reset-offsets keep --topic resets -p 0 --shift-by -5");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("below the log start 0"), std::string::npos) << r.err;
+  r = cli_apart("groups reset-offsets keep --topic resets -p 1 --shift-by -1");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.err, "") << "nothing clamped";
+  // --to -N: N before the end of each partition.
+  r = cli_apart("groups reset-offsets keep --topic resets -p 2 --to -1 --dry-run");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("dry run"), std::string::npos) << r.out;
+  EXPECT_EQ(committed(), (std::map<int, std::int64_t>{{0, 0}, {1, 1}, {2, 2}}));
+}
+
+// A committed offset below the log start (delete-records or retention moved it) would fail
+// every fetch: the member starts at the log start instead and says so. An explicit --from
+// outside the log is an error naming its bounds.
+TEST_F(Cli, AGroupWhoseCommittedOffsetWasDeletedStartsAtTheLogStart) {
+  ASSERT_EQ(cli("topics create trimmed --partitions 1").first, 0);
+  ASSERT_EQ(cli("produce trimmed -p 0 m0 m1 m2 m3 m4").first, 0);
+  ASSERT_EQ(json_lines("consume trimmed --group behind --format json -n 2").size(), 2u);
+  auto [rc, out] = cli("topics delete-records trimmed -p 0 --offset 4");
+  ASSERT_EQ(rc, 0) << out;
+  auto r = cli_apart("consume trimmed --group behind --format '%o:%s\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "4:m4\n");
+  EXPECT_NE(r.err.find("committed offset 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("log start 4"), std::string::npos) << r.err;
+  // What it printed was committed: the next run has nothing to read and nothing to say.
+  r = cli_apart("consume trimmed --group behind --format '%o:%s\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+
+  r = cli_apart("consume trimmed --from 1");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.err.find("log start is 4"), std::string::npos) << r.err;
+  r = cli_apart("consume trimmed --from 9");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.err.find("high watermark 5"), std::string::npos) << r.err;
+  r = cli_apart("consume trimmed --from 5");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+// Output that cannot be written fails the command (exit 1, said on stderr), whichever the
+// command; a reader that went away after what it wanted (`| head -1`) ends it quietly with
+// 141, as a SIGPIPE death would, and no more is read.
+TEST_F(Cli, OutputThatCannotBeWrittenFailsAndAReaderThatLeftEndsItQuietly) {
+  auto r = cli_apart("topics list --format json > /dev/full");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos) << r.err;
+
+  // More than a pipe holds, so that the CLI is still writing when head has left.
+  ASSERT_EQ(cli("topics create wide --partitions 1").first, 0);
+  auto [rc, out] = run_shell("yes " + std::string(200, 'x') + " | head -n 4000 | " + cli_command() +
+                             " produce wide -p 0 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  const std::string status = dir.path() + "/status", err = dir.path() + "/head.err";
+  std::tie(rc, out) = run_shell("( timeout 60 " + cli_command() + " consume wide --format '%s\\n' 2>" + err +
+                                "; echo \"status $?\" > " + status + " ) | head -1; cat " + status + " " + err);
+  EXPECT_EQ(out, std::string(200, 'x') + "\nstatus 141\n") << "one line, then 141 and nothing on stderr";
+}
+
+// cluster info's health is an object whatever happens: the broker's /health, or
+// {"status": "unreachable", "error": ...} when the HTTP port does not answer (exit 0: the
+// information was reported).
+TEST_F(Cli, ClusterInfoHealthIsAlwaysAnObject) {
+  auto [rc, out] = run_shell(std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server.port()) +
+                             " --http-port " + std::to_string(free_port()) + " cluster info --format json 2>/dev/null");
+  EXPECT_EQ(rc, 0) << out;
+  const auto j = json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  ASSERT_TRUE(j.contains("health") && j.at("health").is_object()) << out;
+  EXPECT_EQ(j.at("health").value("status", ""), "unreachable") << out;
+  EXPECT_TRUE(j.at("health").contains("error") && j.at("health").at("error").is_string()) << out;
+}
+
+// Numbers with leading zeros are decimal: -p 010 is partition 10, not 8 (octal).
+TEST_F(Cli, LeadingZerosAreDecimal) {
+  ASSERT_EQ(cli("topics create octal --partitions 1").first, 0);
+  auto [rc, out] = cli("consume octal -p 010");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("octal/10"), std::string::npos) << out;
+  std::tie(rc, out) = cli("consume octal -p 00 --format json");
+  EXPECT_EQ(rc, 0) << out;
+}
+
+// Names from the broker are printed as text: a newline stays on its row and a terminal
+// escape code is shown, not obeyed; JSON output survives names that are not UTF-8.
+TEST_F(Cli, NamesFromTheBrokerAreEscapedInTablesAndJson) {
+  ASSERT_EQ(cli("topics create names --partitions 1").first, 0);
+  auto c = server.connect();
+  ASSERT_TRUE(client::ok(c.commit("two\nlines\x1b[31m", "names", 0, 0)));
+  ASSERT_TRUE(client::ok(c.commit("not-utf8-\xff", "names", 0, 0)));
+  auto r = cli_apart("groups list");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("two\\nlines\\x1b[31m"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  std::istringstream lines(r.out);
+  int rows = 0;
+  for (std::string line; std::getline(lines, line);) ++rows;
+  EXPECT_EQ(rows, 3) << "a header and one row per group: " << r.out;
+  r = cli_apart("groups list --format json");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  const auto j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << r.out;
+  std::set<std::string> groups;
+  for (const auto& g : j) groups.insert(g.value("group", std::string("(none)")));
+  EXPECT_TRUE(groups.contains("two\nlines\x1b[31m")) << r.out;
+  EXPECT_TRUE(groups.contains("not-utf8-\xef\xbf\xbd")) << "replaced by U+FFFD: " << r.out;
+}
+
+// An empty new password is refused before anything is sent.
+TEST_F(Cli, AnEmptyNewPasswordIsAUsageError) {
+  auto [rc, out] = run_shell("PORTASK_NEW_PASSWORD= " + cli_command() + " users create alice 2>&1 </dev/null");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("empty"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -1,28 +1,64 @@
 #include "tools/cli/cli.hpp"
 
+#include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 
+#include "tools/cli/numbers.hpp"
+#include "tools/cli/record_format.hpp"
+
 namespace portask::cli {
+namespace {
+
+// The terminal's settings from before the password prompt turned echo off, for the handler.
+termios terminal_before_prompt{};
+
+// The signals that end the process at the prompt by default.
+constexpr int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+constexpr std::size_t prompt_signal_count = sizeof prompt_signals / sizeof prompt_signals[0];
+
+// Ctrl-C at the prompt must not leave the shell without echo: the settings go back, then the
+// signal does what it would have done (SA_RESETHAND made its action the default again, and
+// the raised signal is delivered once this handler returns).
+void restore_terminal_and_die(int sig) {
+  tcsetattr(STDIN_FILENO, TCSANOW, &terminal_before_prompt);
+  std::raise(sig);
+}
+
+}  // namespace
 
 std::string read_secret(const char* env, const std::string& prompt) {
   if (const char* pw = std::getenv(env)) return pw;
   if (!isatty(STDIN_FILENO))
     throw usage_error(prompt + ": needs " + env + " (stdin is not a terminal to ask on)");
   std::cerr << prompt << ": " << std::flush;
-  termios old{};
-  tcgetattr(STDIN_FILENO, &old);
-  termios quiet = old;
+  tcgetattr(STDIN_FILENO, &terminal_before_prompt);
+  struct sigaction on_signal {};
+  on_signal.sa_handler = restore_terminal_and_die;
+  sigemptyset(&on_signal.sa_mask);
+  on_signal.sa_flags = SA_RESETHAND;
+  struct sigaction before[prompt_signal_count] = {};
+  // A signal ignored on purpose (a job started in the background) stays ignored.
+  for (std::size_t i = 0; i < prompt_signal_count; ++i) {
+    sigaction(prompt_signals[i], nullptr, &before[i]);
+    if (before[i].sa_handler != SIG_IGN) sigaction(prompt_signals[i], &on_signal, nullptr);
+  }
+  termios quiet = terminal_before_prompt;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   std::string line;
   std::getline(std::cin, line);
-  tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  tcsetattr(STDIN_FILENO, TCSANOW, &terminal_before_prompt);
+  for (std::size_t i = 0; i < prompt_signal_count; ++i) sigaction(prompt_signals[i], &before[i], nullptr);
   std::cerr << "\n";
   return line;
 }
@@ -83,21 +119,62 @@ void add_listing_format(CLI::App* cmd, listing& out) {
       ->default_str("text");
 }
 
-void print_table(const std::vector<std::vector<std::string>>& rows) {
+void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  std::vector<std::vector<std::string>> cells;
+  cells.reserve(rows.size());
+  for (const auto& row : rows) {
+    auto& escaped = cells.emplace_back();
+    for (const auto& cell : row) escaped.push_back(escape_bytes(cell));
+  }
   std::vector<std::size_t> width;
-  for (const auto& row : rows)
+  for (const auto& row : cells) {
     for (std::size_t i = 0; i < row.size(); ++i) {
       if (width.size() <= i) width.push_back(0);
       width[i] = std::max(width[i], row[i].size());
     }
-  for (const auto& row : rows) {
+  }
+  for (const auto& row : cells) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
-    std::cout << line << '\n';
+    out << line << '\n';
   }
+}
+
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+CLI::Validator decimal(std::int64_t min, std::int64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& value) {
+        std::string why;
+        auto canonical = canonical_decimal(value, min, max, why);
+        if (!canonical) return why;
+        value = std::move(*canonical);
+        return std::string();
+      },
+      std::string(), "decimal");
+}
+
+bool output_reader_gone() {
+  pollfd p{STDOUT_FILENO, 0, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+void check_output() {
+  errno = 0;
+  std::cout.flush();
+  const bool flushed = std::fflush(stdout) == 0;
+  const int failed_with = errno;
+  if (std::cout && flushed && !std::ferror(stdout)) return;
+  // SIGPIPE is ignored (main), so a reader that left shows as EPIPE, or, when the failed
+  // write was an earlier one, as a pipe that polls as an error.
+  if (failed_with == EPIPE || output_reader_gone()) throw exit_status{reader_gone_status};
+  throw runtime_error(std::string("cannot write to standard output") +
+                      (failed_with != 0 ? std::string(": ") + std::strerror(failed_with) : std::string()));
 }
 
 }  // namespace portask::cli

@@ -1,12 +1,18 @@
 #pragma once
-/// What every portask-cli command shares: the global options, connecting, and the two ways a
-/// command fails. Exit codes: 0 done, 1 runtime error (broker unreachable, request refused),
-/// 2 usage error (bad flags or values).
+/// What every portask-cli command shares: the global options, connecting, and the ways a
+/// command ends. Exit codes: 0 done, 1 runtime error (broker unreachable, request refused,
+/// output that cannot be written), 2 usage error (bad flags or values), 141 standard output's
+/// reader went away (as a shell reports a death by SIGPIPE), 130 / 143 produce stopped by
+/// SIGINT / SIGTERM after sending what it had read.
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "client/client.hpp"
@@ -39,6 +45,39 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The command did what it had to and ends with this exit status (not an error to print).
+struct exit_status {
+  int code = 0;
+};
+
+/// The exit status of a process killed by SIGPIPE, as a shell reports it: what a command
+/// ends with when its standard output's reader went away (`| head`), saying nothing.
+inline constexpr int reader_gone_status = 141;
+
+/// Flushes standard output. When its reader went away, throws exit_status{141}; when it
+/// cannot be written otherwise (a full disk, /dev/full), a runtime_error.
+void check_output();
+/// Whether standard output is a pipe or socket whose reader went away (it polls as an error).
+bool output_reader_gone();
+
+/// A transform for integer options: only an optional '-' and decimal digits, within
+/// [min, max] (tools/cli/numbers.hpp says why CLI11 alone is not enough).
+CLI::Validator decimal(std::int64_t min, std::int64_t max);
+/// The same over the whole range of T (capped at INT64_MAX for 64-bit unsigned types).
+template <class T>
+CLI::Validator decimal() {
+  constexpr auto top = std::numeric_limits<T>::max();
+  return decimal(static_cast<std::int64_t>(std::numeric_limits<T>::min()),
+                 std::cmp_greater(top, std::numeric_limits<std::int64_t>::max())
+                     ? std::numeric_limits<std::int64_t>::max()
+                     : static_cast<std::int64_t>(top));
+}
+
+/// `j` as one line of JSON. Names from the broker (groups, members, users) need not be
+/// UTF-8: bytes that are not become U+FFFD rather than making dump() throw, a lossy repair
+/// (consume's records keep their bytes: base64 with a marker, record_format.hpp).
+std::string json_text(const nlohmann::json& j);
+
 /// One connection to the broker named by --host/--port: for requests any node answers.
 client::connection open(const common_options& o, protocol::encoding e = {});
 /// A client that sends each partition's requests to its leader and each group's to its
@@ -62,8 +101,10 @@ std::pair<std::string, std::string> split_pair(const std::string& s);
 enum class listing { text, json };
 /// Adds `--format text|json` to `cmd`.
 void add_listing_format(CLI::App* cmd, listing& out);
-/// Prints rows as columns padded to their widest cell.
-void print_table(const std::vector<std::vector<std::string>>& rows);
+/// Prints rows as columns padded to their widest cell. Cells are escaped as consume escapes
+/// records (escape_bytes): a name from the broker with a newline or a terminal escape code
+/// in it stays on its row and reaches the terminal as text.
+void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out = std::cout);
 
 // Each command family registers its subcommands on the app.
 void add_produce_command(CLI::App& app, const common_options& o);
@@ -74,7 +115,8 @@ void add_cluster_commands(CLI::App& app, const common_options& o);
 void add_security_commands(CLI::App& app, const common_options& o);
 
 /// A secret from the environment variable `env`, or read from the terminal with echo off
-/// (a usage error when neither is possible). Never a flag: flags show in `ps`.
+/// (a usage error when neither is possible). Never a flag: flags show in `ps`. A signal that
+/// ends the process at the prompt (Ctrl-C) turns echo back on first.
 std::string read_secret(const char* env, const std::string& prompt);
 /// `user`'s password (PORTASK_PASSWORD, or asked on the terminal once per process).
 std::string password_for(const std::string& user);

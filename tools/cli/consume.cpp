@@ -5,16 +5,18 @@
 // starts at the group's committed offset (else at --from), and what it printed is committed
 // (up to the last message printed when -n stops it inside a batch), so the next run resumes
 // where this one stopped; a commit that failed and was not made good fails the command.
-// --idle-timeout ends a --follow after a quiet spell. Output that cannot be written (a reader
-// that went away: `| head`) ends the command with exit 1.
+// A committed offset below the log start (retention or delete-records moved it) starts at the
+// log start, and one past the high watermark at the end, with a warning; an explicit --from
+// offset outside the log is an error naming its bounds.
+// --idle-timeout ends a --follow after a quiet spell. A reader of the output that went away
+// (`| head`) ends the command quietly with exit 141, output that cannot be written otherwise
+// with exit 1; nothing is committed for what was not written.
 // In a cluster every partition is read from its leader and the group's requests go to its
 // coordinator, following them when they move (client/cluster_client.hpp).
-#include <poll.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <thread>
@@ -140,16 +142,40 @@ class consumer {
     if (!q_.group.empty()) {
       const auto committed = check(c_.committed(q_.group, q_.topic, partition),
                                    "committed offset of " + q_.group);
-      if (committed.offset >= 0) return committed.offset;
+      if (committed.offset >= 0) return within_log(partition, committed.offset);
     }
     if (from_.what == k::timestamp) {  // the answer carries the bounds too
       const auto t = check(c_.offset_for_time(q_.topic, partition, from_.value),
                            "offset by time in " + q_.topic);
       return t.at_time && t.at_time->offset >= 0 ? t.at_time->offset : t.high_watermark;
     }
-    const auto b = check(c_.list_offsets(q_.topic, partition),
-                         "offsets of " + q_.topic + "/" + std::to_string(partition));
+    const auto name = q_.topic + "/" + std::to_string(partition);
+    const auto b = check(c_.list_offsets(q_.topic, partition), "offsets of " + name);
+    // A fetch outside the log fails with offset_out_of_range, which says nothing of where the
+    // log is; -N and the named positions stay inside it by themselves.
+    if (from_.what == k::absolute && (from_.value < b.log_start || from_.value > b.high_watermark))
+      throw runtime_error("--from " + std::to_string(from_.value) + " is outside partition " + name +
+                          ": its log start is " + std::to_string(b.log_start) + " and its high watermark " +
+                          std::to_string(b.high_watermark) + " (an offset from " + std::to_string(b.log_start) +
+                          " to " + std::to_string(b.high_watermark) + " can be a start)");
     return resolve_offset(from_, b.log_start, b.high_watermark);
+  }
+
+  // Where a group member starts from its committed offset. One the log no longer holds
+  // (retention or delete-records moved the log start past it) would fail every fetch for
+  // ever: it starts at the log start, losing nothing that is still there. One past the high
+  // watermark (the topic was made again) starts at the end, where the next message goes.
+  // Either is said on stderr, as the committed offset is then not where reading resumes.
+  std::int64_t within_log(std::int32_t partition, std::int64_t committed) {
+    const auto name = q_.topic + "/" + std::to_string(partition);
+    const auto b = check(c_.list_offsets(q_.topic, partition), "offsets of " + name);
+    if (committed >= b.log_start && committed <= b.high_watermark) return committed;
+    const bool below = committed < b.log_start;
+    const auto start = below ? b.log_start : b.high_watermark;
+    std::cerr << "portask-cli: warning: group " << q_.group << ": the committed offset " << committed << " of "
+              << name << " is " << (below ? "below the log start " : "past the high watermark ") << start
+              << (below ? " (records were deleted)" : "") << "; starting at " << start << "\n";
+    return start;
   }
 
   // Where a partition goes on after print(): past the batch, or, once --max is met (`done`),
@@ -175,18 +201,9 @@ class consumer {
     return {f.next_offset, false};
   }
 
-  // Nothing is committed for messages that could not be written.
-  static void flush_output() {
-    std::cout.flush();
-    if (!std::cout || output_gone()) throw runtime_error("cannot write to standard output (its reader went away, or it is full)");
-  }
-
-  // A pipe whose reader left reports an error on its write end: a following consumer notices
-  // while nothing arrives to be written, instead of waiting on for ever (`... | head -5`).
-  static bool output_gone() {
-    pollfd p{STDOUT_FILENO, 0, 0};
-    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
-  }
+  // Nothing is committed for messages that could not be written: the exit (141 or 1) comes
+  // before the commit.
+  static void flush_output() { check_output(); }
 
   void commit(std::int32_t partition, std::int64_t next) {
     if (q_.group.empty()) return;
@@ -226,7 +243,9 @@ class consumer {
       subscriptions[check(c_.subscribe(q_.topic, p, offset, credit), "subscribe")] = p;
     last_printed_ = std::chrono::steady_clock::now();  // --idle-timeout counts from here
     for (;;) {
-      if (output_gone()) flush_output();
+      // A pipe whose reader left reports an error on its write end: a following consumer
+      // notices while nothing arrives to be written, instead of waiting on for ever (`| head -5`).
+      if (output_reader_gone()) throw exit_status{reader_gone_status};
       if (!q_.group.empty()) {
         auto a = member_connection_->next_assignment(std::chrono::milliseconds(0));
         const bool lost = !client::ok(a);  // the coordinator moved or went away: join again
@@ -292,15 +311,18 @@ void add_consume_command(CLI::App& app, const common_options& o) {
   cmd->add_option("topic", q->topic, "topic")->required();
   cmd->add_option("-p,--partition", q->partitions, "partition (repeatable; default: all)")
       ->allow_extra_args(false)
-      ->check(CLI::NonNegativeNumber);
+      ->transform(decimal(0, std::numeric_limits<std::int32_t>::max()));
   cmd->add_option("--from", q->from,
-                  "earliest, latest, committed, <offset>, -N (N before the end), "
-                  "@<timestamp ms>; with --group only where nothing is committed");
+                  "earliest, latest, committed, <offset> (from the log start to the high watermark), "
+                  "-N (N before the end), @<timestamp ms>; with --group only where nothing is committed "
+                  "(a committed offset the log no longer holds starts at the log start, with a warning)");
   auto* follow = cmd->add_flag("-f,--follow", q->follow, "keep waiting for new messages");
   cmd->add_option("--idle-timeout", q->idle_timeout_ms,
                   "with --follow: stop (exit 0) once no message came for this many ms (0: never)")
-      ->needs(follow);
-  cmd->add_option("-n,--max", q->max, "stop after this many messages (0: no limit)");
+      ->needs(follow)
+      ->transform(decimal<std::uint32_t>());
+  cmd->add_option("-n,--max", q->max, "stop after this many messages (0: no limit)")
+      ->transform(decimal<std::uint64_t>());
   auto* group = cmd->add_option("-g,--group", q->group,
                                 "consume as a member of this group: assigned partitions, committed offsets");
   // A member reads what the group assigns it: partitions picked by hand would leave the rest

@@ -1,10 +1,14 @@
 // portask-cli groups: list, describe (members, assignments, committed offsets and lag per
 // partition), delete, reset-offsets. Groups of Kafka clients and of native members alike.
+#include <algorithm>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "tools/cli/cli.hpp"
+#include "tools/cli/record_format.hpp"
 #include "protocol/start_position.hpp"
 
 namespace portask::cli {
@@ -20,6 +24,8 @@ struct group_options {
   std::string topic;
   std::vector<std::int32_t> partitions;
   std::string to;
+  std::int64_t shift_by = 0;
+  bool shifting = false;  ///< --shift-by was given
   bool dry_run = false;
   listing format = listing::text;
 };
@@ -34,7 +40,7 @@ void list(const common_options& o, const group_options& g) {
                      {"state", s.state},
                      {"protocol_type", s.protocol_type},
                      {"members", s.members}});
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << json_text(out) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> rows{{"GROUP", "STATE", "TYPE", "MEMBERS"}};
@@ -117,14 +123,15 @@ void describe(const common_options& o, const group_options& g) {
       row["member"] = r.member.empty() ? nlohmann::json() : nlohmann::json(r.member);
       out["partitions"].push_back(std::move(row));
     }
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << json_text(out) << '\n';
     return;
   }
-  std::cout << "group " << d.summary.group << ": " << d.summary.state << ", "
+  // Names from the broker are escaped, as in the tables (print_table).
+  std::cout << "group " << escape_bytes(d.summary.group) << ": " << escape_bytes(d.summary.state) << ", "
             << d.members.size() << " members";
   if (!d.protocol_name.empty())
-    std::cout << ", " << d.summary.protocol_type << "/" << d.protocol_name << " generation "
-              << d.generation;
+    std::cout << ", " << escape_bytes(d.summary.protocol_type) << "/" << escape_bytes(d.protocol_name)
+              << " generation " << d.generation;
   std::cout << ", total lag " << total_lag << '\n';
   if (!d.members.empty()) {
     std::vector<std::vector<std::string>> members{{"MEMBER", "CLIENT-ID", "HOST", "PARTITIONS"}};
@@ -144,11 +151,19 @@ void describe(const common_options& o, const group_options& g) {
   print_table(table);
 }
 
-// Moves the group's committed offsets (the group must have no members, as in Kafka).
+// Moves the group's committed offsets (the group must have no members, as in Kafka). Every
+// partition's new offset is worked out before anything is committed: a partition that does
+// not exist, or one with nothing committed to shift, fails the command with nothing changed.
+// Should a commit fail after others were made, the ones made are listed on stderr first.
 void reset_offsets(const common_options& o, const group_options& g) {
-  auto to = parse_start_position(g.to);
-  if (!to || to->what == start_position::kind::committed)
-    throw usage_error("--to '" + g.to + "': expected earliest, latest, an offset, -N or @timestamp_ms");
+  if (g.to.empty() && !g.shifting)
+    throw usage_error("reset-offsets needs --to POSITION or --shift-by N");
+  std::optional<start_position> to;
+  if (!g.to.empty()) {
+    to = parse_start_position(g.to);
+    if (!to || to->what == start_position::kind::committed)
+      throw usage_error("--to '" + g.to + "': expected earliest, latest, an offset, -N or @timestamp_ms");
+  }
   auto c = open_cluster(o);
   auto d = c.describe_group(g.group);
   if (client::ok(d) && !std::get<0>(d).members.empty())
@@ -157,24 +172,66 @@ void reset_offsets(const common_options& o, const group_options& g) {
                         " active members; stop them before resetting its offsets");
   if (!client::ok(d) && client::error_of(d).code != errc::unknown_group)
     check(std::move(d), "describe group " + g.group);
+  const auto t = check(check(c.any(), "connect")->describe_topic(g.topic), "describe " + g.topic);
   auto partitions = g.partitions;
   if (partitions.empty()) {
-    const auto t = check(check(c.any(), "connect")->describe_topic(g.topic), "describe " + g.topic);
     for (std::int32_t p = 0; p < t.partitions; ++p) partitions.push_back(p);
   }
-  std::vector<std::vector<std::string>> rows{{"TOPIC", "PARTITION", "NEW-OFFSET"}};
   for (auto p : partitions) {
-    const bool by_time = to->what == start_position::kind::timestamp;
+    if (p >= t.partitions)
+      throw runtime_error("partition " + std::to_string(p) + " of " + g.topic + " does not exist (it has " +
+                          std::to_string(t.partitions) + "); nothing was committed");
+  }
+  struct change {
+    std::int32_t partition;
+    std::int64_t offset;
+  };
+  std::vector<change> changes;
+  for (auto p : partitions) {
+    const auto name = g.topic + "/" + std::to_string(p);
+    const bool by_time = to && to->what == start_position::kind::timestamp;
     // A lookup by time answers the bounds too.
-    const auto b = check(by_time ? c.offset_for_time(g.topic, p, to->value)
-                                 : c.list_offsets(g.topic, p),
-                         "offsets of " + g.topic + "/" + std::to_string(p));
-    std::int64_t offset = resolve_offset(*to, b.log_start, b.high_watermark);
-    if (by_time)
-      offset = b.at_time && b.at_time->offset >= 0 ? b.at_time->offset : b.high_watermark;
-    offset = std::clamp(offset, b.log_start, b.high_watermark);
-    if (!g.dry_run) check(c.commit(g.group, g.topic, p, offset), "commit");
-    rows.push_back({g.topic, std::to_string(p), std::to_string(offset)});
+    const auto b = check(by_time ? c.offset_for_time(g.topic, p, to->value) : c.list_offsets(g.topic, p),
+                         "offsets of " + name);
+    // Where the request points before it is kept inside the log.
+    std::int64_t wanted = 0;
+    if (!to) {
+      const auto committed = check(c.committed(g.group, g.topic, p), "committed offset of " + g.group).offset;
+      if (committed < 0)
+        throw runtime_error("--shift-by: group " + g.group + " has no committed offset for " + name +
+                            " to shift; nothing was committed (--to sets one)");
+      constexpr auto top = std::numeric_limits<std::int64_t>::max();
+      // Saturates rather than overflows; the clamp below brings it into the log.
+      wanted = (g.shift_by > 0 && committed > top - g.shift_by) ? top : committed + g.shift_by;
+    } else if (by_time) {
+      wanted = b.at_time && b.at_time->offset >= 0 ? b.at_time->offset : b.high_watermark;
+    } else if (to->what == start_position::kind::absolute) {
+      wanted = to->value;
+    } else if (to->what == start_position::kind::from_end) {
+      wanted = b.high_watermark - to->value;
+    } else {
+      wanted = resolve_offset(*to, b.log_start, b.high_watermark);
+    }
+    const auto offset = std::clamp(wanted, b.log_start, b.high_watermark);
+    if (offset != wanted)
+      std::cerr << "portask-cli: warning: " << name << ": offset " << wanted << " is "
+                << (wanted < b.log_start ? "below the log start " : "past the high watermark ") << offset
+                << "; " << offset << " is used\n";
+    changes.push_back({p, offset});
+  }
+  std::vector<std::vector<std::string>> rows{{"TOPIC", "PARTITION", "NEW-OFFSET"}};
+  for (const auto& ch : changes) {
+    if (!g.dry_run) {
+      auto r = c.commit(g.group, g.topic, ch.partition, ch.offset);
+      if (!client::ok(r)) {
+        if (rows.size() > 1) {
+          std::cerr << "portask-cli: committed before the failure:\n";
+          print_table(rows, std::cerr);
+        }
+        check(std::move(r), "commit " + g.topic + "/" + std::to_string(ch.partition));
+      }
+    }
+    rows.push_back({g.topic, std::to_string(ch.partition), std::to_string(ch.offset)});
   }
   print_table(rows);
   if (g.dry_run) std::cout << "(dry run: nothing committed)\n";
@@ -205,16 +262,32 @@ void add_groups_commands(CLI::App& app, const common_options& o) {
     std::cout << "deleted group " << g->group << '\n';
   });
 
+  // Unlike kafka-consumer-groups.sh, which only previews without --execute, this commits:
+  // scripts rely on that. Offsets outside a partition's log are clamped to it, with a warning.
   auto* reset = groups->add_subcommand(
-      "reset-offsets", "move a group's committed offsets of a topic (the group must be empty)");
+      "reset-offsets",
+      "move a group's committed offsets of a topic (the group must be empty); commits at once "
+      "(kafka-consumer-groups.sh needs --execute): --dry-run previews. Offsets outside a partition's "
+      "log are clamped to it, with a warning");
   reset->add_option("group", g->group, "group id")->required();
   reset->add_option("--topic", g->topic, "topic")->required();
   reset->add_option("-p,--partition", g->partitions, "partition (repeatable; default: all)")
       ->allow_extra_args(false)
-      ->check(CLI::NonNegativeNumber);
-  reset->add_option("--to", g->to, "earliest, latest, <offset>, -N, @<timestamp ms>")->required();
+      ->transform(decimal(0, std::numeric_limits<std::int32_t>::max()));
+  auto* to = reset->add_option("--to", g->to,
+                               "earliest, latest, <offset>, -N (N before each partition's end: not "
+                               "kafka-consumer-groups.sh's relative -N, which is --shift-by here), "
+                               "@<timestamp ms>");
+  auto* shift = reset->add_option("--shift-by", g->shift_by,
+                                  "move each partition's committed offset by N (negative: back), "
+                                  "as kafka-consumer-groups.sh --shift-by")
+                    ->transform(decimal<std::int64_t>());
+  shift->excludes(to);
   reset->add_flag("--dry-run", g->dry_run, "show the new offsets without committing them");
-  reset->callback([g, &o] { reset_offsets(o, *g); });
+  reset->callback([g, &o, shift] {
+    g->shifting = shift->count() > 0;
+    reset_offsets(o, *g);
+  });
 }
 
 }  // namespace portask::cli

@@ -5,10 +5,14 @@
 //   portask-cli consume orders --group billing --follow
 //   portask-cli topics describe orders
 //   portask-cli groups describe billing             (members, offsets, lag)
-// Exit codes: 0 done, 1 runtime error (unreachable broker, refused request), 2 usage error.
+// Exit codes: 0 done, 1 runtime error (unreachable broker, refused request, output that
+// cannot be written), 2 usage error, 141 standard output's reader went away (`| head`, quietly,
+// as a shell reports a death by SIGPIPE), 130 / 143 produce stopped by SIGINT / SIGTERM.
 #include <csignal>
+#include <cstdint>
 #include <exception>
 #include <iostream>
+#include <limits>
 #include <string_view>
 
 #include "tools/cli/cli.hpp"
@@ -33,7 +37,9 @@ std::string_view command_word(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace portask::cli;
-  // A broker that closed the connection is an error to report, not a signal to die of.
+  // A broker that closed the connection is an error to report, not a signal to die of. A
+  // reader of standard output that went away makes writes fail with EPIPE instead:
+  // check_output() ends the command then, quietly, with the status a SIGPIPE death has.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"portask-cli: talk to a Portask broker over the native protocol"};
   app.require_subcommand(1);
@@ -41,11 +47,14 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options are accepted after the subcommand too
   common_options common;
   app.add_option("--host", common.host, "broker host")->envname("PORTASK_HOST");
-  app.add_option("--port", common.port, "native protocol port")->envname("PORTASK_PORT");
+  app.add_option("--port", common.port, "native protocol port")
+      ->envname("PORTASK_PORT")
+      ->transform(decimal<std::uint16_t>());
   app.add_option("--http-port", common.http_port, "HTTP port (stats, cluster info)")
-      ->envname("PORTASK_HTTP_PORT");
+      ->envname("PORTASK_HTTP_PORT")
+      ->transform(decimal<std::uint16_t>());
   app.add_option("--timeout", common.timeout_ms, "request timeout in ms")
-      ->check(CLI::PositiveNumber);
+      ->transform(decimal(1, std::numeric_limits<std::int32_t>::max()));  // the client's poll takes an int
   auto* user = app.add_option("--user", common.user,
                                "authenticate as this user; the password comes from PORTASK_PASSWORD or a prompt")
                    ->envname("PORTASK_USER")
@@ -87,6 +96,10 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
+    // What is still buffered for standard output must reach it, or the command failed.
+    check_output();
+  } catch (const exit_status& e) {
+    return e.code;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints help, or the parse error with a hint
     return code == 0 ? 0 : 2;

@@ -119,7 +119,9 @@ std::string record_format::render(const std::string& topic, const protocol::mess
       }
       j["headers"] = std::move(headers);
       put_bytes(j, "value", m.value);
-      return j.dump() + '\n';
+      // Every byte field is UTF-8 or base64 by now; replace keeps dump() from throwing
+      // should a topic name ever not be (as every JSON output of the CLI does).
+      return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
     }
     case kind::pattern:
       for (std::size_t i = 0; i < pattern_.size(); ++i) {

@@ -43,7 +43,7 @@ void list_users(const common_options& o, const user_options& u) {
     auto out = nlohmann::json::array();
     for (const auto& x : creds)
       out.push_back({{"user", x.user}, {"mechanism", x.mechanism}, {"iterations", x.iterations}});
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << json_text(out) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> rows{{"USER", "MECHANISM", "ITERATIONS"}};
@@ -96,7 +96,7 @@ void print_acls(const std::vector<native::acl_entry>& entries, listing format) {
                      {"host", e.host},
                      {"operation", name(e.operation, sec::acl_operation{})},
                      {"permission", name(e.permission, sec::acl_permission{})}});
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << json_text(out) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> rows{{"PRINCIPAL", "HOST", "PERMISSION", "OPERATION", "RESOURCE", "NAME", "PATTERN"}};
@@ -145,9 +145,11 @@ void add_security_commands(CLI::App& app, const common_options& o) {
   create->add_option("--mechanism", u->mechanisms, "SCRAM-SHA-512 and/or SCRAM-SHA-256 (default: both)")
       ->check(CLI::IsMember({"SCRAM-SHA-512", "SCRAM-SHA-256"}));
   create->add_option("--iterations", u->iterations, "PBKDF2 iterations (4096 to 16384)")
-      ->check(CLI::Range(sec::scram_min_iterations, sec::scram_max_iterations));
+      ->transform(decimal(sec::scram_min_iterations, sec::scram_max_iterations));
   create->callback([u, &o] {
     const auto password = read_secret("PORTASK_NEW_PASSWORD", "new password for " + u->user);
+    // An empty PORTASK_NEW_PASSWORD, or Enter at the prompt, is a slip, not a password.
+    if (password.empty()) throw usage_error("the new password for " + u->user + " is empty");
     auto c = open(o);
     for (const auto& m : u->mechanisms)
       check(c.upsert_user(u->user, password, m, u->iterations), "set " + m + " credential of " + u->user);

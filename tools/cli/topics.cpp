@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/cli/cli.hpp"
+#include "tools/cli/record_format.hpp"
 
 namespace portask::cli {
 namespace {
@@ -29,7 +30,7 @@ void list(const common_options& o, const topic_options& t) {
   if (t.format == listing::json) {
     auto out = nlohmann::json::array();
     for (const auto& s : topics) out.push_back({{"topic", s.topic}, {"partitions", s.partitions}});
-    std::cout << out.dump() << '\n';
+    std::cout << json_text(out) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> rows{{"TOPIC", "PARTITIONS"}};
@@ -48,9 +49,10 @@ void describe(const common_options& o, const topic_options& t) {
                                    {"log_start", p.log_start},
                                    {"high_watermark", p.high_watermark},
                                    {"messages", p.high_watermark - p.log_start},
-                                   {"bytes", p.stored_bytes}});
+                                   // -1 from the broker: the size is not known.
+                                   {"bytes", p.stored_bytes < 0 ? nlohmann::json() : nlohmann::json(p.stored_bytes)}});
     for (const auto& cfg : d.configs) out["configs"][cfg.key] = cfg.value;
-    std::cout << out.dump() << '\n';
+    std::cout << json_text(out) << '\n';
     return;
   }
   std::cout << "topic " << d.topic << ", " << d.partitions << " partitions\n";
@@ -64,7 +66,8 @@ void describe(const common_options& o, const topic_options& t) {
   print_table(rows);
   if (!d.configs.empty()) {
     std::cout << "configs:\n";
-    for (const auto& cfg : d.configs) std::cout << "  " << cfg.key << " = " << cfg.value << '\n';
+    for (const auto& cfg : d.configs)
+      std::cout << "  " << escape_bytes(cfg.key) << " = " << escape_bytes(cfg.value) << '\n';
   }
 }
 
@@ -138,7 +141,7 @@ void add_topics_commands(CLI::App& app, const common_options& o) {
   auto* create_cmd = topics->add_subcommand("create", "create a topic");
   create_cmd->add_option("name", t->name, "topic")->required();
   create_cmd->add_option("--partitions", t->partitions, "partition count (-1: broker default)")
-      ->check(CLI::Range(-1, std::numeric_limits<std::int32_t>::max()));
+      ->transform(decimal(-1, std::numeric_limits<std::int32_t>::max()));
   create_cmd->add_option("--config", t->configs, "key=value (repeatable)")->allow_extra_args(false);
   create_cmd->callback([t, &o] { create(o, *t); });
 
@@ -161,7 +164,7 @@ void add_topics_commands(CLI::App& app, const common_options& o) {
   grow->add_option("name", t->name, "topic")->required();
   grow->add_option("total", t->partitions, "the new total partition count")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->transform(decimal(1, std::numeric_limits<std::int32_t>::max()));
   grow->callback([t, &o] { add_partitions(o, *t); });
 
   auto* records = topics->add_subcommand(
@@ -169,10 +172,11 @@ void add_topics_commands(CLI::App& app, const common_options& o) {
   records->add_option("name", t->name, "topic")->required();
   records->add_option("-p,--partition", t->record_partitions,
                       "partition (repeatable; default: every partition)")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->transform(decimal(0, std::numeric_limits<std::int32_t>::max()));
   records->add_option("--offset", t->before, "the new log start offset (-1: the high watermark)")
       ->required()
-      ->check(CLI::Range(std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()));
+      ->transform(decimal(-1, std::numeric_limits<std::int64_t>::max()));
   records->callback([t, &o] { delete_records(o, *t); });
 }
 
