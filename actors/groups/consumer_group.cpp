@@ -314,7 +314,9 @@ std::vector<errc> consumer_group::leave(const std::vector<member_ref>& refs, tim
 }
 
 errc consumer_group::may_commit(const member_ref& ref, time_point now) {
-  if (ref.generation < 0 && ref.member_id.empty() && members_.empty()) return errc::ok;
+  // Kafka's standalone commit: any generation below 0 to a group without members, whatever
+  // member id the tool sends.
+  if (ref.generation < 0 && members_.empty()) return errc::ok;
   if (auto e = check_member(ref); e != errc::ok) return e;
   // Kafka's order: a stale generation is ILLEGAL_GENERATION whatever the state.
   if (ref.generation != generation_) return errc::illegal_generation;

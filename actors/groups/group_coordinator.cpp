@@ -512,6 +512,12 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         if (!reader) return make_caf_error(errc::not_ready);
         auto rp = self->make_response_promise<bool>();
         auto remove = [=](std::vector<topic_partition> gone) mutable {
+          // Checked again after the read of its offsets: a member may have joined meanwhile,
+          // and deleting its group under it would drop the commits it is about to make.
+          if (whole_group && self->state.group->size() > 0) {
+            rp.deliver(make_caf_error(errc::group_not_empty));
+            return;
+          }
           auto to_delete = whole_group ? std::vector<topic_partition>{} : gone;
           self->request(reader, 10s, delete_atom::value, self->state.group_id, to_delete,
                         self->state.fence)
@@ -757,8 +763,12 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
           self->request(reader, 10s, list_atom::value)
               .then(
                   [=](std::vector<std::string>& ids) {
+                    // In a cluster, only the groups this node coordinates, as each Kafka
+                    // broker lists its own: another node's active group is not Empty here
+                    // (clients merge the brokers' lists, the last answer winning).
+                    const auto view = self->state.ctx->cluster();
                     for (auto& id : ids)
-                      if (!p->found.count(id)) {
+                      if (!p->found.count(id) && (!view->clustered || view->coordinator(id) == view->self)) {
                         group_description d;
                         d.group_id = id;
                         d.state = "Empty";

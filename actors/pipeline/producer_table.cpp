@@ -222,9 +222,15 @@ void producer_table::forget(std::unordered_map<std::int64_t, entry>::iterator it
 }
 
 void producer_table::evict_one() {
-  auto oldest = producers_.begin();
+  // Not one with a batch still being written: its retry would find no state and be appended
+  // again (as expire() spares them). With every producer busy, the table holds one more.
+  auto busy = [](const entry& e) {
+    return std::any_of(e.recent.begin(), e.recent.end(), [](const batch_record& b) { return !b.done; });
+  };
+  auto oldest = producers_.end();
   for (auto it = producers_.begin(); it != producers_.end(); ++it)
-    if (it->second.last_use_ms < oldest->second.last_use_ms) oldest = it;
+    if (!busy(it->second) && (oldest == producers_.end() || it->second.last_use_ms < oldest->second.last_use_ms))
+      oldest = it;
   if (oldest != producers_.end()) forget(oldest);
 }
 

@@ -1,10 +1,9 @@
-// InitProducerId (key 22): hands an idempotent producer its id. A producer that already has
-// one (v3+, KIP-360: it asks after a fatal sequence error) keeps its id with the epoch
-// bumped, which resets its sequences on every partition. Transactions need a transaction
-// coordinator, which Portask does not have: a transactional id is refused. ACLs (Kafka 3.x,
-// KIP-679): IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
-
-#include <limits>
+// InitProducerId (key 22): hands an idempotent producer a new id at epoch 0, whatever id and
+// epoch it names (v3+, KIP-360: it asks after a fatal sequence error), as Kafka does without
+// a transactional id: taking the id it names would let any client fence another's producer
+// by naming its id, or claim an id the broker has yet to hand out. Transactions need a
+// transaction coordinator, which Portask does not have: a transactional id is refused. ACLs
+// (Kafka 3.x, KIP-679): IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/producer_ids.hpp"
@@ -30,12 +29,6 @@ void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_vie
     res.producerId = -1;
     res.producerEpoch = -1;
     return respond(self, r, res, flexible, true);
-  }
-  if (req.producerId >= 0 && req.producerEpoch >= 0 &&
-      req.producerEpoch < std::numeric_limits<std::int16_t>::max() - 1) {
-    res.producerId = req.producerId;
-    res.producerEpoch = static_cast<std::int16_t>(req.producerEpoch + 1);
-    return respond(self, r, res, flexible);
   }
   with_new_producer_id(self, self->state.ctx, self->state.dir.any_reader(), [=](expected<std::int64_t> id) mutable {
     if (id) {

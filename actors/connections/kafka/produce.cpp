@@ -263,6 +263,19 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       if (e == errc::invalid_record)
         o.errorMessage = "compacted topic: every record needs a key (cleanup.policy=compact)";
       if (e == errc::not_leader) note_current_leader(self, *res, o, {res->responses[where.first].name, o.index});
+      // UNKNOWN_PRODUCER_ID carries the log start, as Kafka's: the Java producer retries one
+      // without it (-1) until its delivery timeout, and with it bumps its epoch and starts
+      // its sequences again (KIP-360).
+      if (e == errc::unknown_producer_id) {
+        using namespace std::chrono_literals;
+        return ask_partition(
+            self, self->state.dir, {res->responses[where.first].name, o.index}, 10s,
+            [=](storage::partition_bounds& b) {
+              res->responses[where.first].partitionResponses[where.second].logStartOffset = b.log_start;
+              done();
+            },
+            [=](caf::error&) { done(); }, bounds_atom::value);
+      }
     }
     done();
   });

@@ -432,20 +432,24 @@ TEST(KafkaAdmin, IdempotentProducerDuplicatesAndGaps) {
   // A gap: sequence 7 when 5 is next.
   EXPECT_EQ(produce(c, "idem", idempotent_batch(pid, 0, 7, 1)).errorCode, 45)
       << "OUT_OF_ORDER_SEQUENCE_NUMBER";
-  // The epoch bumped by InitProducerId (KIP-360) fences the old epoch and restarts at 0.
-  auto bumped = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::nullopt, 60000, pid, 0}, true);
-  EXPECT_EQ(bumped.producerId, pid);
-  EXPECT_EQ(bumped.producerEpoch, 1);
-  EXPECT_EQ(produce(c, "idem", idempotent_batch(pid, 1, 0, 1)).baseOffset, 5);
-  EXPECT_EQ(produce(c, "idem", idempotent_batch(pid, 0, 5, 1)).errorCode, 47)
+  // InitProducerId naming its id and epoch (KIP-360) gets a new id at epoch 0, as from Kafka
+  // without a transactional id: no client may take over an id by naming it.
+  auto renewed = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::nullopt, 60000, pid, 0}, true);
+  EXPECT_EQ(renewed.errorCode, 0);
+  EXPECT_NE(renewed.producerId, pid);
+  EXPECT_EQ(renewed.producerEpoch, 0);
+  EXPECT_EQ(produce(c, "idem", idempotent_batch(renewed.producerId, 0, 0, 1)).baseOffset, 5);
+  // A stale epoch of a producer the partition knows is fenced.
+  EXPECT_EQ(produce(c, "idem", idempotent_batch(renewed.producerId, 1, 0, 1)).baseOffset, 6);
+  EXPECT_EQ(produce(c, "idem", idempotent_batch(renewed.producerId, 0, 1, 1)).errorCode, 47)
       << "INVALID_PRODUCER_EPOCH";
 
   auto native = f.connect();
   auto stored = must(native.fetch("idem", 0, 0));
-  ASSERT_EQ(stored.messages.size(), 6u) << "the duplicate was not stored twice";
+  ASSERT_EQ(stored.messages.size(), 7u) << "the duplicate was not stored twice";
   EXPECT_EQ(stored.messages[0].value, "s0");
   EXPECT_EQ(stored.messages[3].value, "s3");
-  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 6u)
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 7u)
       << "a duplicate is not counted twice";
   // Transactions are refused plainly.
   auto tx = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::string("tx"), 60000, -1, -1}, true);

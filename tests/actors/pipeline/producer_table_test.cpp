@@ -108,14 +108,32 @@ TEST(ProducerTable, RemembersTheLastFiveBatchesAndWrapsSequences) {
 TEST(ProducerTable, TheSizeCapEvictsTheLeastRecentlyUsedProducer) {
   producer_table t{2};
   t.appended({1, 0, 0, 0}, 1, 10);
+  t.stored(1, {0, 0, 1, false});
   t.appended({2, 0, 0, 0}, 2, 20);
+  t.stored(2, {0, 1, 1, false});
   t.appended({1, 0, 1, 1}, 3, 30);
+  t.stored(3, {0, 2, 1, false});
   t.appended({3, 0, 0, 0}, 4, 40);
   EXPECT_EQ(t.size(), 2u);
   EXPECT_EQ(t.check({2, 0, 1, 1}).what, verdict::unknown_producer) << "producer 2 was forgotten";
   EXPECT_EQ(t.check({1, 0, 5, 5}).what, verdict::out_of_order) << "producer 1 was kept";
   auto s = t.take_snapshot(0);
   EXPECT_EQ(s.expired, std::vector<std::int64_t>{2}) << "the snapshot forgets it too";
+}
+
+// A producer with a batch still being written is not evicted: the retry of that batch would
+// find no state and be stored a second time.
+TEST(ProducerTable, TheSizeCapSparesProducersWithWritesInFlight) {
+  producer_table t{1};
+  t.appended({1, 0, 0, 0}, 1, 10);  // in flight
+  t.appended({2, 0, 0, 0}, 2, 20);
+  EXPECT_EQ(t.size(), 2u) << "over the cap rather than forget a producer mid-write";
+  EXPECT_EQ(t.check({1, 0, 0, 0}).what, verdict::in_flight);
+  t.stored(1, {0, 0, 1, false});
+  t.stored(2, {0, 1, 1, false});
+  t.appended({3, 0, 0, 0}, 3, 30);
+  EXPECT_EQ(t.size(), 2u) << "the least recently used of the idle ones went";
+  EXPECT_EQ(t.check({1, 0, 1, 1}).what, verdict::unknown_producer);
 }
 
 TEST(ProducerTable, IdleProducersExpireButNotWhileTheyHaveWritesInFlight) {
