@@ -162,7 +162,7 @@ void compact_next(self_ptr self) {
     // plan that failed, or one the partition could not carry out, is due again within
     // retry_after_failure rather than a whole lag later (nor at every pass: a plan reads the
     // log's dirty part).
-    constexpr std::int64_t retry_after_failure = 300'000;
+    static constexpr std::int64_t retry_after_failure = 300'000;
     auto retry_soon = [clean_of, now, lag = policy.max_lag_ms](retention_state& s) {
       // Not below 0: compaction_due subtracts it from the time (a lag of "never" stays never).
       if (auto* c = clean_of(s)) c->at_ms = std::max<std::int64_t>(0, now - lag + std::min(lag, retry_after_failure));
