@@ -819,19 +819,26 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
   auto b = bounds(tp);
   if (!b) return b.error();
   const std::string key = log_key(tp);
-  // The entry at or after `offset` (its totals only); nothing past the last one.
-  auto probe = [&](std::int64_t offset) -> expected<std::optional<stored_batch>> {
+  // Up to `count` entries from `offset` on (their headers and totals only).
+  auto entries_from = [&](std::int64_t offset, std::size_t count) -> expected<std::vector<stored_batch>> {
     command c;
-    c.arg("XRANGE").arg(key).own(entry_id(offset)).arg("+").arg("COUNT").arg("1");
+    c.arg("XRANGE").arg(key).own(entry_id(offset)).arg("+").arg("COUNT").own(std::to_string(count));
     auto r = pipeline({&c, 1});
     if (!r) return r.error();
     const auto& rep = (*r)[0];
     if (rep.is_error()) return errc::storage_unavailable;
     if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-    if (rep->elements == 0) return std::optional<stored_batch>{};
-    stored_batch e;
-    if (parse_entry(rep->element[0], e, false)) return errc::corrupt_stored_data;
-    return std::optional<stored_batch>{e};
+    std::vector<stored_batch> out(rep->elements);
+    for (std::size_t i = 0; i < rep->elements; ++i)
+      if (parse_entry(rep->element[i], out[i], false)) return errc::corrupt_stored_data;
+    return out;
+  };
+  // The entry at or after `offset`; nothing past the last one.
+  auto probe = [&](std::int64_t offset) -> expected<std::optional<stored_batch>> {
+    auto one = entries_from(offset, 1);
+    if (!one) return one.error();
+    if (one->empty()) return std::optional<stored_batch>{};
+    return std::optional<stored_batch>{std::move(one->front())};
   };
   // The first entry first: when it stays, so does everything (one probe per partition and
   // pass, for the partitions with nothing due, which are most).
@@ -867,18 +874,12 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
   // rest goes at the next).
   std::int64_t newest = -1, from = (*first)->base_offset, by_time = from;
   int pages = 0;
+  constexpr std::size_t page = 64;
   for (bool more = true; more && from < b->next_offset && pages < 256; ++pages) {
-    command c;
-    c.arg("XRANGE").arg(key).own(entry_id(from)).arg("+").arg("COUNT").arg("64");
-    auto r = pipeline({&c, 1});
-    if (!r) return r.error();
-    const auto& rep = (*r)[0];
-    if (rep.is_error()) return errc::storage_unavailable;
-    if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-    more = rep->elements == 64;
-    for (std::size_t i = 0; i < rep->elements; ++i) {
-      stored_batch e;
-      if (parse_entry(rep->element[i], e, false)) return errc::corrupt_stored_data;
+    auto entries = entries_from(from, page);
+    if (!entries) return entries.error();
+    more = entries->size() == page;
+    for (const auto& e : *entries) {
       newest = std::max(newest, e.max_timestamp);
       if (newest >= limits.older_than_ms || e.next_offset() > b->next_offset) {
         more = false;

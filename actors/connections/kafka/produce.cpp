@@ -43,6 +43,23 @@ expected<producer_sequence> producer_claim(
   return claim;
 }
 
+// A partition's records refused, as Kafka's broker answers them: damaged bytes (a CRC that
+// does not match, a truncated batch, a body that does not inflate) are CORRUPT_MESSAGE,
+// which producers retry; bytes intact but not what Kafka allows (a bad attribute or record,
+// an unknown codec, magic 0/1 in v3+, no batch at all, a control batch or a producer claim
+// that does not hold together) INVALID_RECORD, which they do not: retrying cannot help.
+std::int16_t produce_error(errc e) {
+  switch (e) {
+    case errc::malformed_payload:
+    case errc::unsupported_version:
+    case errc::unknown_compression:
+    case errc::invalid_request:
+      return static_cast<std::int16_t>(error_code::invalid_record);
+    default:
+      return to_kafka(e);
+  }
+}
+
 // Whether the producer's bytes say exactly what is stored, so that the partition's tail can
 // serve them to Kafka consumers as they came (publish_batch::kafka_view): every batch's
 // records at consecutive offsets from its base and as many as its offset range (a reader
@@ -226,7 +243,17 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      make_error_code(e).message());
-        out.errorCode = to_kafka(e);
+        out.errorCode = produce_error(e);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
+      // zstd came with Produce v7 (KIP-110): an older request naming it is refused, as Kafka
+      // refuses it, so a client that could not have negotiated it learns at once.
+      if (r.api_version < 7 && std::any_of(batches->begin(), batches->end(), [](const auto& b) {
+            return b.compression() == protocol::kafka::compression_type::zstd;
+          })) {
+        out.errorCode = static_cast<std::int16_t>(error_code::unsupported_compression_type);
         out.baseOffset = -1;
         done();
         continue;
@@ -235,7 +262,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       if (!producer) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      producer.error().message());
-        out.errorCode = to_kafka(static_cast<errc>(producer.error().value()));
+        out.errorCode = produce_error(static_cast<errc>(producer.error().value()));
         out.baseOffset = -1;
         done();
         continue;

@@ -17,6 +17,20 @@ std::shared_ptr<broker_context> context(const std::string& codec, const std::str
   return std::make_shared<broker_context>(cfg, storage::memory_store::factory(), store_kind);
 }
 
+// `decoded` as a client's request carries it, kept encoded: the request's own headers, then
+// the binary batch, with the scan the connection makes of it.
+publish_batch kept_encoded(const broker_context& ctx, const publish_batch& decoded) {
+  publish_batch kept = decoded;
+  kept.batch = {};
+  kept.encoded.assign(48, 0xEE);
+  kept.encoded_at = kept.encoded.size();
+  EXPECT_FALSE(ctx.codecs.find(protocol::codec_id::binary)->encode(decoded.batch, kept.encoded));
+  auto scan = protocol::binary_codec::scan(protocol::byte_view{kept.encoded}.subspan(kept.encoded_at));
+  EXPECT_TRUE(scan && scan->rebasable);
+  if (scan) kept.encoded_scan = *scan;
+  return kept;
+}
+
 publish_batch sample(protocol_kind source) {
   publish_batch pb;
   pb.tp = {"orders", 2};
@@ -110,14 +124,7 @@ TEST(ProtocolBridge, AKeptEncodedBatchIsStoredAsTheDecodedOneWouldBe) {
         decoded.batch.messages.push_back(m);
       }
       // The request as a client frames it: its own headers, then the encoded batch.
-      publish_batch kept = decoded;
-      kept.batch = {};
-      kept.encoded.assign(48, 0xEE);
-      kept.encoded_at = kept.encoded.size();
-      ASSERT_FALSE(ctx->codecs.find(protocol::codec_id::binary)->encode(decoded.batch, kept.encoded));
-      auto scan = protocol::binary_codec::scan(protocol::byte_view{kept.encoded}.subspan(kept.encoded_at));
-      ASSERT_TRUE(scan && scan->rebasable);
-      kept.encoded_scan = *scan;
+      publish_batch kept = kept_encoded(*ctx, decoded);
       EXPECT_EQ(kept.record_count(), 4u);
 
       auto from_decoded = frame_batch(*ctx, decoded, 5000);
@@ -148,14 +155,7 @@ TEST(ProtocolBridge, RecordsWithoutATimestampAreKeptFromTheirAppend) {
     m.timestamp_ms = -1;
     decoded.batch.messages.push_back(m);
   }
-  publish_batch kept = decoded;
-  kept.batch = {};
-  kept.encoded.assign(48, 0xEE);
-  kept.encoded_at = kept.encoded.size();
-  ASSERT_FALSE(ctx->codecs.find(protocol::codec_id::binary)->encode(decoded.batch, kept.encoded));
-  auto scan = protocol::binary_codec::scan(protocol::byte_view{kept.encoded}.subspan(kept.encoded_at));
-  ASSERT_TRUE(scan && scan->rebasable);
-  kept.encoded_scan = *scan;
+  publish_batch kept = kept_encoded(*ctx, decoded);
   for (auto* pb : {&decoded, &kept}) {
     auto fb = frame_batch(*ctx, *pb, 5000);
     ASSERT_TRUE(fb);
