@@ -63,7 +63,6 @@ enum class error_code : std::int16_t {
   unsupported_sasl_mechanism = 33,
   illegal_sasl_state = 34,
   sasl_authentication_failed = 58,
-  unsupported_compression_type = 76,
   security_disabled = 54,
   resource_not_found = 91,
   duplicate_resource = 92,

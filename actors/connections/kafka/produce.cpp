@@ -248,16 +248,9 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
-      // zstd came with Produce v7 (KIP-110): an older request naming it is refused, as Kafka
-      // refuses it, so a client that could not have negotiated it learns at once.
-      if (r.api_version < 7 && std::any_of(batches->begin(), batches->end(), [](const auto& b) {
-            return b.compression() == protocol::kafka::compression_type::zstd;
-          })) {
-        out.errorCode = static_cast<std::int16_t>(error_code::unsupported_compression_type);
-        out.baseOffset = -1;
-        done();
-        continue;
-      }
+      // zstd in Produce v3-6 is taken, though Kafka (KIP-110) answers it
+      // UNSUPPORTED_COMPRESSION_TYPE: Sarama configured as Kafka 2.1 sends it so, and a
+      // consumer too old for zstd is sent the batch re-encoded from the stored frame.
       auto producer = producer_claim(*batches);
       if (!producer) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
