@@ -314,9 +314,9 @@ std::vector<errc> consumer_group::leave(const std::vector<member_ref>& refs, tim
 }
 
 errc consumer_group::may_commit(const member_ref& ref, time_point now) {
-  // Kafka's standalone commit: any generation below 0 to a group without members, whatever
-  // member id the tool sends.
-  if (ref.generation < 0 && members_.empty()) return errc::ok;
+  // Kafka's standalone commit: any generation below 0 to an Empty group, whatever member id
+  // the tool sends (not while a rebalance is being prepared, members or not).
+  if (ref.generation < 0 && state_ == state::empty) return errc::ok;
   if (auto e = check_member(ref); e != errc::ok) return e;
   // Kafka's order: a stale generation is ILLEGAL_GENERATION whatever the state.
   if (ref.generation != generation_) return errc::illegal_generation;

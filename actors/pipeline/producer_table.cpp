@@ -74,7 +74,9 @@ producer_table::entry& producer_table::touch(std::int64_t id, std::int16_t epoch
                                              std::int64_t now_ms) {
   auto it = producers_.find(id);
   if (it == producers_.end()) {
-    if (producers_.size() >= max_producers_) evict_one();
+    // Back down to the cap once producers mid-write no longer hold it above.
+    while (producers_.size() >= max_producers_ && evict_one()) {
+    }
     it = producers_.emplace(id, entry{epoch, {}, now_ms}).first;
     forgotten_.erase(id);
   } else if (it->second.epoch != epoch) {
@@ -221,7 +223,7 @@ void producer_table::forget(std::unordered_map<std::int64_t, entry>::iterator it
   producers_.erase(it);
 }
 
-void producer_table::evict_one() {
+bool producer_table::evict_one() {
   // Not one with a batch still being written: its retry would find no state and be appended
   // again (as expire() spares them). With every producer busy, the table holds one more.
   auto busy = [](const entry& e) {
@@ -231,7 +233,9 @@ void producer_table::evict_one() {
   for (auto it = producers_.begin(); it != producers_.end(); ++it)
     if (!busy(it->second) && (oldest == producers_.end() || it->second.last_use_ms < oldest->second.last_use_ms))
       oldest = it;
-  if (oldest != producers_.end()) forget(oldest);
+  if (oldest == producers_.end()) return false;
+  forget(oldest);
+  return true;
 }
 
 }  // namespace portask

@@ -91,7 +91,7 @@ class producer_table {
   };
   entry& touch(std::int64_t id, std::int16_t epoch, std::int64_t now_ms);
   void forget(std::unordered_map<std::int64_t, entry>::iterator it);
-  void evict_one();
+  bool evict_one();  ///< false: every producer has a batch being written
 
   std::size_t max_producers_;
   std::unordered_map<std::int64_t, entry> producers_;

@@ -36,7 +36,7 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
     reader m{body};
     std::int32_t crc = 0;
     std::int8_t magic = 0, attributes_byte = 0;
-    if (!m.i32(crc) || !m.i8(magic) || !m.i8(attributes_byte)) return errc::malformed_payload;
+    if (!m.i32(crc) || !m.i8(magic) || !m.i8(attributes_byte)) return errc::truncated;  // damaged
     const auto attributes = static_cast<std::uint8_t>(attributes_byte);
     if (magic < 0 || magic > 1) return errc::unsupported_version;
     if (protocol::crc32(body.subspan(4)) != static_cast<std::uint32_t>(crc)) return errc::crc_mismatch;

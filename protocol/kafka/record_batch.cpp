@@ -118,7 +118,9 @@ std::error_code read_batch_header(byte_view in, decompression_budget& budget, re
   std::uint64_t base_ts = 0, max_ts = 0, producer_id = 0;
   r.u64(base) && r.u32(length) && r.u32(epoch) && r.u8(magic);
   if (magic != magic_v2) return errc::unsupported_version;
-  if (length < record_batch_overhead - length_field_end) return errc::malformed_payload;
+  // Too short to hold its own header: damaged bytes (checked before the CRC can be), as
+  // Kafka's CORRUPT_MESSAGE, not a well-formed batch Kafka does not allow.
+  if (length < record_batch_overhead - length_field_end) return errc::truncated;
   if (length > in.size() - length_field_end) return errc::truncated;
   whole = in.first(length_field_end + length);
   r = wire_reader{whole.subspan(crc_offset)};

@@ -244,6 +244,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      make_error_code(e).message());
         out.errorCode = produce_error(e);
+        out.errorMessage = make_error_code(e).message();  // v8+: why, as Kafka's broker says
         out.baseOffset = -1;
         done();
         continue;
@@ -256,6 +257,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      producer.error().message());
         out.errorCode = produce_error(static_cast<errc>(producer.error().value()));
+        out.errorMessage = producer.error().message();
         out.baseOffset = -1;
         done();
         continue;
@@ -286,7 +288,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       // UNKNOWN_PRODUCER_ID carries the log start, as Kafka's: the Java producer retries one
       // without it (-1) until its delivery timeout, and with it bumps its epoch and starts
       // its sequences again (KIP-360).
-      if (e == errc::unknown_producer_id) {
+      if (e == errc::unknown_producer_id && r.api_version >= 5) {  // the field is v5+
         using namespace std::chrono_literals;
         return ask_partition(
             self, self->state.dir, {res->responses[where.first].name, o.index}, 10s,

@@ -132,8 +132,9 @@ TEST(ProducerTable, TheSizeCapSparesProducersWithWritesInFlight) {
   t.stored(1, {0, 0, 1, false});
   t.stored(2, {0, 1, 1, false});
   t.appended({3, 0, 0, 0}, 3, 30);
-  EXPECT_EQ(t.size(), 2u) << "the least recently used of the idle ones went";
+  EXPECT_EQ(t.size(), 1u) << "back to the cap once none is mid-write";
   EXPECT_EQ(t.check({1, 0, 1, 1}).what, verdict::unknown_producer);
+  EXPECT_EQ(t.check({2, 0, 1, 1}).what, verdict::unknown_producer);
 }
 
 TEST(ProducerTable, IdleProducersExpireButNotWhileTheyHaveWritesInFlight) {
