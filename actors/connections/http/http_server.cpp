@@ -41,9 +41,10 @@ class http_session : public limited_connection,
  public:
   http_session(tcp::socket s, caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
                supervisor_actor supervisor, std::shared_ptr<connection_table> table,
-               std::shared_ptr<asio::ssl::context> tls)
+               std::shared_ptr<asio::ssl::context> tls,
+               std::shared_ptr<const std::vector<std::string>> host_names)
       : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), supervisor_(std::move(supervisor)),
-        table_(std::move(table)),
+        table_(std::move(table)), host_names_(std::move(host_names)),
         tls_context_(std::move(tls)) {
     touch();
     if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream_, *tls_context_);
@@ -185,7 +186,7 @@ class http_session : public limited_connection,
     const bool guarded = route == http_route::topics || route == http_route::console || route == http_route::api;
     if (guarded) {
       const auto host = request[http::field::host];
-      if (!host_allowed(std::string_view(host.data(), host.size()), http_host_names(ctx_->config))) {
+      if (!host_allowed(std::string_view(host.data(), host.size()), *host_names_)) {
         static log_limiter strangers;
         if (const auto n = strangers.count(); n > 0)
           logging::http().warn("http: {} request(s) naming another host refused; the last named '{}' "
@@ -367,6 +368,7 @@ class http_session : public limited_connection,
   std::shared_ptr<broker_context> ctx_;
   supervisor_actor supervisor_;  ///< where its requests find the actors they ask
   std::shared_ptr<connection_table> table_;
+  std::shared_ptr<const std::vector<std::string>> host_names_;  ///< see host_check.hpp
   std::shared_ptr<asio::ssl::context> tls_context_;  ///< kept alive for tls_; null: plaintext
   std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls_;
   std::atomic<bool> waiting_{false};
@@ -380,7 +382,8 @@ http_server::http_server(asio::io_context& io, caf::actor_system& sys,
                          std::uint32_t max_connections, std::shared_ptr<tls_server_context> tls)
     : io_(io), sys_(sys), ctx_(std::move(ctx)), supervisor_(std::move(supervisor)), tls_(std::move(tls)),
       table_(std::make_shared<connection_table>(max_connections,
-                                                ctx_->config.max_connections_per_address)) {}
+                                                ctx_->config.max_connections_per_address)),
+      host_names_(std::make_shared<const std::vector<std::string>>(http_host_names(ctx_->config))) {}
 
 expected<std::uint16_t> http_server::start(const listener_config& address) {
   std::weak_ptr<http_server> weak = shared_from_this();
@@ -413,7 +416,7 @@ void http_server::on_client(tcp::socket s) {
     return;
   }
   auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, supervisor_, table_,
-                                                tls_ ? tls_->current() : nullptr);
+                                                tls_ ? tls_->current() : nullptr, host_names_);
   table_->join(remote.address(), session);
   ctx_->metrics.listener_connection(listener_kind::http, +1);
   session->start();

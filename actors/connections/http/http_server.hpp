@@ -12,6 +12,8 @@
 
 #include <boost/asio.hpp>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "actors/runtime/broker_context.hpp"
 #include "actors/connections/transport/accept_loop.hpp"
@@ -39,6 +41,8 @@ class http_server : public std::enable_shared_from_this<http_server> {
   std::shared_ptr<tls_server_context> tls_;
   std::shared_ptr<accept_loop> acceptor_;
   std::shared_ptr<connection_table> table_;
+  /// The names the console and API answer to (host_check.hpp), worked out once.
+  std::shared_ptr<const std::vector<std::string>> host_names_;
 };
 
 }  // namespace portask

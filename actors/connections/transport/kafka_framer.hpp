@@ -3,11 +3,7 @@
 /// or a bare SASL token after a v0 SaslHandshake). An empty frame or one above the
 /// configured maximum is a framing error; a header too short to read is the connection's
 /// to refuse. On a SASL listener the maximum is Kafka's 512 KiB until the client has
-/// authenticated (`sasl.server.max.receive.size`), so a client without credentials cannot
-/// make the broker hold a full-size frame per connection.
-
-#include <algorithm>
-#include <atomic>
+/// authenticated (stream_framer::max_before_authentication).
 
 #include "actors/connections/transport/stream_framer.hpp"
 
@@ -17,25 +13,18 @@ class kafka_framer final : public stream_framer {
  public:
   /// A v0 SASL token may be shorter than a request header: PLAIN's "\0bob\0pw" is 7 bytes.
   static constexpr std::uint32_t min_request = 1;
-  static constexpr std::uint32_t max_before_authentication = 512u << 10;
   kafka_framer(std::uint32_t max_size, bool authenticate_first)
-      : max_(max_size), limit_(authenticate_first ? std::min(max_size, max_before_authentication) : max_size) {}
-
-  void authenticated() noexcept override { limit_.store(max_, std::memory_order_relaxed); }
+      : stream_framer(max_size, authenticate_first) {}
 
  protected:
   expected<std::optional<std::size_t>> frame_size(protocol::byte_view head) const override {
     if (head.size() < 4) return std::optional<std::size_t>{};
     const std::uint32_t size = protocol::load_be32(head.data());
     if (size < min_request) return errc::malformed_payload;
-    if (size > limit_.load(std::memory_order_relaxed)) return errc::frame_too_large;
+    if (size > size_limit()) return errc::frame_too_large;
     return std::optional<std::size_t>{std::size_t{size} + 4};
   }
   std::error_code check(protocol::byte_view) const override { return {}; }
-
- private:
-  std::uint32_t max_;
-  std::atomic<std::uint32_t> limit_;
 };
 
 }  // namespace portask

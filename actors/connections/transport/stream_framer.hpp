@@ -49,11 +49,22 @@ class stream_framer {
   std::size_t buffered() const noexcept { return in_.size() + own_filled_; }
   /// Bytes of memory the framer holds (its buffers' capacities).
   std::size_t held() const noexcept { return in_.capacity() + own_.capacity(); }
+  /// What a peer may send per frame before it has authenticated, on a listener that
+  /// authenticates (Kafka's `sasl.server.max.receive.size`): a client without credentials
+  /// cannot make the broker hold a full-size frame per connection.
+  static constexpr std::uint32_t max_before_authentication = 512u << 10;
   /// The peer has authenticated: its frames may be as large as the listener allows. Called
-  /// from the connection actor's thread, so a framer that acts on it does so atomically.
-  virtual void authenticated() noexcept {}
+  /// from the connection actor's thread, hence the atomic limit.
+  void authenticated() noexcept { limit_.store(max_, std::memory_order_relaxed); }
 
  protected:
+  /// `max_size`: the listener's largest frame (its payload, for the native protocol), at
+  /// most max_before_authentication until authenticated() when `authenticate_first`.
+  stream_framer(std::uint32_t max_size, bool authenticate_first)
+      : max_(max_size), limit_(authenticate_first ? std::min(max_size, max_before_authentication) : max_size) {}
+  /// The largest frame the peer may send now.
+  std::uint32_t size_limit() const noexcept { return limit_.load(std::memory_order_relaxed); }
+
   /// The whole size of the frame that `head` (the bytes received of it so far) starts:
   /// nothing when more bytes are needed to tell, an error when they cannot start a frame.
   virtual expected<std::optional<std::size_t>> frame_size(protocol::byte_view head) const = 0;
@@ -66,30 +77,25 @@ class stream_framer {
   std::size_t own_size_ = 0;     // its whole size (0: no large frame is arriving)
   std::size_t own_filled_ = 0;   // its bytes received
   std::error_code error_;
+  std::uint32_t max_;
+  std::atomic<std::uint32_t> limit_;
 };
 
 /// Native Portask frames: magic, version, type and length checked as bytes arrive (garbage
 /// is refused from its first wrong byte), CRC32 checked when the payload is complete. On a
-/// listener that authenticates, payloads are capped at 512 KiB until the peer has (an
-/// Authenticate is a few hundred bytes), as Kafka caps its SASL frames.
+/// listener that authenticates, payloads are capped until the peer has (an Authenticate is a
+/// few hundred bytes).
 class portask_framer final : public stream_framer {
  public:
-  static constexpr std::uint32_t max_before_authentication = 512u << 10;
   portask_framer(protocol::frame_limits limits, bool authenticate_first)
-      : max_(limits.max_payload),
-        limit_(authenticate_first ? std::min(max_, max_before_authentication) : max_) {}
-
-  void authenticated() noexcept override { limit_.store(max_, std::memory_order_relaxed); }
+      : stream_framer(limits.max_payload, authenticate_first) {}
 
  protected:
   expected<std::optional<std::size_t>> frame_size(protocol::byte_view head) const override;
   std::error_code check(protocol::byte_view frame) const override;
 
  private:
-  protocol::frame_limits limits() const noexcept { return {limit_.load(std::memory_order_relaxed)}; }
-
-  std::uint32_t max_;
-  std::atomic<std::uint32_t> limit_;
+  protocol::frame_limits limits() const noexcept { return {size_limit()}; }
 };
 
 }  // namespace portask
