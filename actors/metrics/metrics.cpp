@@ -239,7 +239,7 @@ std::string metrics_registry::render_prometheus() const {
               "reading its answers",
               {connection_limit::output_full}, false);
   by_listener("portask_tls_handshake_failures_total",
-              "TLS handshakes that failed (not TLS, refused certificate, too slow); the connection closed",
+              "TLS handshakes that failed (not TLS, a refused certificate); the connection closed",
               {connection_limit::tls_handshake}, false);
   o.family("portask_requests_rejected_total", "Requests refused by a per-request limit",
            k::counter);

@@ -50,7 +50,7 @@ enum class connection_limit : std::uint8_t {
   idle_timeout,     ///< closed: nothing sent or received for the idle timeout
   accept_backoff,   ///< accepting paused: the process ran out of file descriptors (episodes)
   output_full,      ///< a connection stopped taking requests or pushes: its client is not reading
-  tls_handshake,    ///< closed: the TLS handshake failed (garbage, wrong certificate, timeout)
+  tls_handshake,    ///< closed: the TLS handshake failed (garbage, a refused certificate)
   count_
 };
 const char* to_string(connection_limit l) noexcept;

@@ -568,7 +568,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--storage-compression", c.storage_compression,
                  "none, gzip, snappy, lz4 or zstd")
       ->envname("PORTASK_STORAGE_COMPRESSION");
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("PORTASK_LOG_LEVEL");
   app.add_option("--group-initial-rebalance-delay-ms", c.group_initial_rebalance_delay_ms,
                  "how long a new group waits for more members before its first generation")
@@ -681,6 +681,12 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   } catch (const CLI::ParseError& e) {
     return config_request_exit{app.exit(e)};
   }
+  // The YAML file was read before the flags were parsed (they override it), from the path
+  // find_config_path saw; a spelling it does not know (-cFILE) would be taken and ignored.
+  if (config_path != path) {
+    std::cerr << "portask: give the config file as -c FILE, --config FILE or --config=FILE\n";
+    return config_request_exit{2};
+  }
   // For the executable (flags, environment, YAML alike) port 0 switches these two off.
   c.http.enabled = c.http.port != 0;
   c.kafka.enabled = c.kafka.port != 0;
@@ -724,7 +730,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
         {"max_decompressed_bytes_per_request", c.max_decompressed_bytes_per_request},
         {"http_max_request_bytes", c.http_max_request_bytes},
         {"log_retention_check_interval_ms", c.log_retention_check_interval_ms},
-        {"partition_tail_budget_bytes", c.partition_tail_budget_bytes}}) {
+        {"partition_tail_budget_bytes", c.partition_tail_budget_bytes},
+        // auto_create_topics: false is how auto-creation is switched off, not a cap of 0.
+        {"auto_create_topics_max_per_request", c.auto_create_topics_max_per_request},
+        {"auto_create_topics_max_per_minute", c.auto_create_topics_max_per_minute}}) {
     if (value == 0) {
       std::cerr << "portask: " << name << " must be positive\n";
       return config_request_exit{2};
@@ -769,6 +778,19 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       std::cerr << "portask: " << *why << "\n";
       return config_request_exit{2};
     }
+  }
+  // Clients are told the advertised host and connect to it: a wildcard is no address to
+  // connect to, and an empty one falls back to the listener's host, itself a wildcard here.
+  auto wildcard = [](const std::string& h) { return h.empty() || h == "0.0.0.0" || h == "::"; };
+  if (c.kafka.enabled && !c.kafka_advertised_host.empty() && wildcard(c.kafka_advertised_host)) {
+    std::cerr << "portask: kafka_advertised_host " << c.kafka_advertised_host
+              << " is no address a client can connect to\n";
+    return config_request_exit{2};
+  }
+  if (c.kafka.enabled && c.kafka_advertised_host.empty() && wildcard(c.kafka.host)) {
+    std::cerr << "portask: the Kafka listener binds " << (c.kafka.host.empty() ? "every address" : c.kafka.host)
+              << ": it needs an advertised host clients can reach (--kafka-advertised-host)\n";
+    return config_request_exit{2};
   }
   // The memory store makes no round trips, so there would be nothing for the timeout to
   // bound: given at all (even at its default), it is refused rather than reported and unused.
@@ -830,9 +852,18 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   }
   if (c.store != "memory" && !c.store.starts_with("redis://") && !c.store.starts_with("rediss://") &&
       !c.store.starts_with("dragonfly://")) {
-    std::cerr << "portask: --store must be 'memory', redis://host:port or rediss://host:port, got '"
+    std::cerr << "portask: --store must be 'memory', redis://host:port, dragonfly://host:port or "
+                 "rediss://host:port, got '"
               << storage::url_without_credentials(c.store)
               << "'\n";
+    return config_request_exit{2};
+  }
+  // Checked here, not when the store is opened: a URL that cannot work is a configuration
+  // error (exit status 2), found before anything starts.
+  if (c.store != "memory" && !storage::parse_redis_url(c.store)) {
+    std::cerr << "portask: cannot parse the store URL '" << storage::url_without_credentials(c.store)
+              << "' (redis://[[user]:password@]host[:port][/db]; rediss:// may add "
+                 "?tls_ca_file=F&tls_cert_file=F&tls_key_file=F&tls_server_name=N)\n";
     return config_request_exit{2};
   }
   return c;

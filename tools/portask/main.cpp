@@ -72,6 +72,9 @@ std::vector<std::string> described_settings(const portask::broker_config& c) {
                   std::to_string(l.advertised_port));
   }
   out.push_back("kafka advertised host " + c.kafka_advertised_host);
+  std::string hosts = "http allowed hosts:";
+  for (const auto& h : c.http_allowed_hosts) hosts += " " + h;
+  out.push_back(hosts);
   out.push_back("cluster advertised host " + c.cluster.advertised_host);
   return out;
 }
@@ -146,9 +149,9 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   try {
     portask::configure_actor_system(cfg);
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // a PORTASK_CAF_* value it cannot use: a config error
     portask::logging::runtime().critical("cannot start: {}", e.what());
-    return 1;
+    return 2;
   }
   caf::actor_system system{cfg};
   portask::broker broker{system, config};

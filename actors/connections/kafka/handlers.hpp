@@ -12,6 +12,7 @@
 
 #include "actors/runtime/broker_context.hpp"
 #include "actors/connections/kafka/error_codes.hpp"
+#include "actors/connections/kafka/response_errors.hpp"
 #include "actors/connections/transport/connection_lifecycle.hpp"
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/response_queue.hpp"
@@ -84,10 +85,12 @@ void request_completed(self_ptr self, std::uint64_t seq);
 
 /// Writes the response for `r`: size, header (v0, or v1 with tagged fields when
 /// `flexible_header`), then the body encoded at the request's version. Record fields that
-/// share stored bytes (Fetch) stay shared up to the socket.
+/// share stored bytes (Fetch) stay shared up to the socket. Counted as failed when `failed`
+/// or when the body answers some topic or partition with an error.
 template <class Body>
 void respond(self_ptr self, const request& r, const Body& body, bool flexible_header,
              bool failed = false) {
+  failed = failed || response_errors::carried(body);
   protocol::gather_bytes out;
   out.owned().resize(4);
   protocol::kafka::writer w{out};

@@ -169,6 +169,8 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   bool over_budget = false;
   // Only the first auto_create_topics_max_per_request topics named may be auto-created.
   std::uint32_t topics_named = 0;
+  // Topics only that cap kept from being created: counted in /metrics once found missing.
+  auto capped = std::make_shared<std::vector<bool>>(req.topicData.size(), false);
   // The partitions' batches gathered per bridge, each with its (topic, partition) index.
   publish_bursts<std::pair<std::size_t, std::size_t>> bursts;
   for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
@@ -176,10 +178,12 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     res->responses[ti].name = topic.name;
     namespace sec = protocol::security;
     const bool may_write = allowed(self, sec::acl_operation::write, sec::resource_type::topic, topic.name);
-    const bool may_create = ctx.config.auto_create_topics &&
-                            topics_named++ < ctx.config.auto_create_topics_max_per_request &&
-                            (allowed_on_cluster(self, sec::acl_operation::create) ||
-                             allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic.name));
+    const bool may_create_any = ctx.config.auto_create_topics &&
+                                (allowed_on_cluster(self, sec::acl_operation::create) ||
+                                 allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic.name));
+    const bool may_create =
+        may_create_any && topics_named++ < ctx.config.auto_create_topics_max_per_request;
+    (*capped)[ti] = may_create_any && !may_create;
     res->responses[ti].partitionResponses.resize(topic.partitionData.size());
     for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
       auto& part = topic.partitionData[pi];
@@ -281,6 +285,10 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     } else {
       o.errorCode = to_kafka(e);
       o.baseOffset = -1;
+      if (e == errc::unknown_topic && (*capped)[where.first]) {
+        (*capped)[where.first] = false;
+        self->state.ctx->metrics.request_limited(request_limit::auto_create_topics);
+      }
       // INVALID_RECORD says little by itself; Kafka's broker says why (Produce v8+).
       if (e == errc::invalid_record)
         o.errorMessage = "compacted topic: every record needs a key (cleanup.policy=compact)";

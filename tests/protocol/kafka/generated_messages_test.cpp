@@ -35,6 +35,9 @@ TEST(GeneratedKafkaMessages, EveryMessageRoundTripsAtEveryVersion) {
       T d2;
       reader dr{dbytes};
       EXPECT_TRUE(d2.decode(dr, v) && d == d2) << name << " v" << v << " (defaults)";
+      // An array count is checked against the smallest element: that must never be more
+      // than what a real (here: default) instance takes, or valid requests are refused.
+      EXPECT_LE(T::min_wire_size(v), dbytes.size()) << name << " v" << v;
       // Every strict prefix of the encoding is refused, never read past.
       for (std::size_t n = 0; n < bytes.size(); ++n) {
         T t;
@@ -85,4 +88,35 @@ TEST(GeneratedKafkaMessages, NullWhereTheVersionForbidsItIsRefused) {
   reader r1{bytes};
   ASSERT_TRUE(req1.decode(r1, 1));
   EXPECT_FALSE(req1.topics.has_value());
+}
+
+// A count larger than the bytes left could hold is refused before anything is allocated for
+// it; the most the bytes could hold (every element at its smallest) is read.
+TEST(GeneratedKafkaMessages, ArrayCountsAreBoundedByTheSmallestElement) {
+  // CreateTopicsRequest v4: each topic at its smallest is 16 bytes (empty name, two ints,
+  // two empty arrays); then timeoutMs and validateOnly.
+  static constexpr std::size_t topics = 1000;
+  auto request = [](std::uint32_t count) {
+    buffer b;
+    writer w{b};
+    w.i32(static_cast<std::int32_t>(count));
+    b.resize(b.size() + topics * 16 + 5, 0);
+    return b;
+  };
+  EXPECT_EQ(messages::CreateTopicsRequest::CreatableTopic::min_wire_size(4), 16u);
+  {
+    const auto bytes = request(topics);
+    messages::CreateTopicsRequest req;
+    reader r{bytes};
+    ASSERT_TRUE(req.decode(r, 4));
+    EXPECT_TRUE(r.at_end());
+    EXPECT_EQ(req.topics.size(), topics);
+  }
+  for (const std::uint32_t claimed : {std::uint32_t{topics + 1}, std::uint32_t{16'000'000}}) {
+    const auto bytes = request(claimed);
+    messages::CreateTopicsRequest req;
+    reader r{bytes};
+    EXPECT_FALSE(req.decode(r, 4)) << claimed;
+    EXPECT_TRUE(req.topics.empty()) << claimed << ": nothing allocated for a count that cannot fit";
+  }
 }
