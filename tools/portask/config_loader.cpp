@@ -781,13 +781,13 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   }
   // Clients are told the advertised host and connect to it: a wildcard is no address to
   // connect to, and an empty one falls back to the listener's host, itself a wildcard here.
-  auto wildcard = [](const std::string& h) { return h.empty() || h == "0.0.0.0" || h == "::"; };
-  if (c.kafka.enabled && !c.kafka_advertised_host.empty() && wildcard(c.kafka_advertised_host)) {
+  auto any_address = [](const std::string& h) { return h.empty() || h == "0.0.0.0" || h == "::" || h == "[::]"; };
+  if (c.kafka.enabled && !c.kafka_advertised_host.empty() && any_address(c.kafka_advertised_host)) {
     std::cerr << "portask: kafka_advertised_host " << c.kafka_advertised_host
               << " is no address a client can connect to\n";
     return config_request_exit{2};
   }
-  if (c.kafka.enabled && c.kafka_advertised_host.empty() && wildcard(c.kafka.host)) {
+  if (c.kafka.enabled && c.kafka_advertised_host.empty() && any_address(c.kafka.host)) {
     std::cerr << "portask: the Kafka listener binds " << (c.kafka.host.empty() ? "every address" : c.kafka.host)
               << ": it needs an advertised host clients can reach (--kafka-advertised-host)\n";
     return config_request_exit{2};
