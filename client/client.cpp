@@ -36,11 +36,6 @@ constexpr std::size_t max_held_bytes = 64 * 1024;
 // acks, subscriptions ended by an Unsubscribe): the most recent this many.
 constexpr std::size_t max_unacked_kept = 65536;
 
-const protocol::codec_manager& codecs() {
-  static const protocol::codec_manager instance;
-  return instance;
-}
-
 failure local(errc e, std::string text = {}) {
   return failure{e, text.empty() ? make_error_code(e).message() : std::move(text), is_retriable(e)};
 }
@@ -149,7 +144,11 @@ bool connection::wait_socket(bool for_write) {
   }
 }
 
-connection::connection(int fd, options o) : fd_(fd), opts_(std::move(o)) {}
+connection::connection(int fd, options o)
+    : fd_(fd),
+      opts_(std::move(o)),
+      decoder_(protocol::frame_limits{opts_.max_frame_bytes}),
+      codecs_(std::make_unique<const protocol::codec_manager>(opts_.max_frame_bytes)) {}
 
 connection::connection(connection&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
@@ -159,6 +158,7 @@ connection::connection(connection&& other) noexcept
       opts_(std::move(other.opts_)),
       last_id_(other.last_id_),
       decoder_(std::move(other.decoder_)),
+      codecs_(std::move(other.codecs_)),
       deliveries_(std::move(other.deliveries_)),
       assignments_(std::move(other.assignments_)),
       ended_(std::move(other.ended_)),
@@ -184,6 +184,7 @@ connection& connection::operator=(connection&& other) noexcept {
     opts_ = std::move(other.opts_);
     last_id_ = other.last_id_;
     decoder_ = std::move(other.decoder_);
+    codecs_ = std::move(other.codecs_);
     deliveries_ = std::move(other.deliveries_);
     assignments_ = std::move(other.assignments_);
     ended_ = std::move(other.ended_);
@@ -339,6 +340,13 @@ result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {
 }
 
 namespace {
+// What is left of a wait until `deadline`; zero once it passed (read_frame still looks once
+// at what has already arrived).
+std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+}
+
 // The request id an answer frame (Response or Error) names; nothing for other frames.
 std::optional<std::uint32_t> answer_id(const buffer& bytes) {
   const auto type = static_cast<message_type>(bytes[5]);
@@ -386,6 +394,8 @@ bool connection::keep_for_its_reader(std::uint32_t request_id, failure& f) {
 result<std::pair<native::response_header, buffer>> connection::wait_response(
     std::uint32_t request_id, std::chrono::milliseconds wait) {
   if (wait.count() <= 0) wait = opts_.timeout;
+  // One wait for the call: frames pushed meanwhile do not start it again.
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   auto out_of_step = [&](std::uint32_t got) {
     broken_ = true;  // every later answer would be taken for the wrong request's
     return local(errc::malformed_payload, "answer to request " + std::to_string(got) +
@@ -397,7 +407,7 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
       bytes = std::move(early->second);  // read meanwhile by another call
       early_answers_.erase(early);
     } else {
-      auto f = read_frame(wait, nullptr);
+      auto f = read_frame(time_left(deadline), nullptr);
       if (!ok(f)) {
         broken_ = true;  // a late answer would be taken for the next request's
         return error_of(f);
@@ -471,7 +481,7 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
                                                const protocol::message_batch& batch, bool acks,
                                                const native::publish_producer& producer) {
   scratch_.clear();
-  auto flags = codecs().encode(batch, opts_.encoding, scratch_);
+  auto flags = codecs_->encode(batch, opts_.encoding, scratch_);
   if (!flags) return local(static_cast<errc>(flags.error().value()));
   native::publish_request req;
   req.request_id = next_id();
@@ -510,7 +520,11 @@ result<native::publish_response> connection::receive_publish() {
   if (awaited_publishes_.empty()) return local(errc::invalid_request, "no publish awaits a response");
   const auto id = awaited_publishes_.front();
   awaited_publishes_.pop_front();
-  auto r = wait_response(id);
+  return publish_answer(id);
+}
+
+result<native::publish_response> connection::publish_answer(std::uint32_t request_id) {
+  auto r = wait_response(request_id);
   if (!ok(r)) return error_of(r);
   auto p = native::decode_publish_response(std::get<0>(r).second);
   if (!p) return local(errc::malformed_payload);
@@ -520,9 +534,13 @@ result<native::publish_response> connection::receive_publish() {
 result<native::publish_response> connection::publish(const std::string& topic,
                                                       std::int32_t partition,
                                                       const protocol::message_batch& batch) {
-  auto id = send_publish(topic, partition, batch, true);
-  if (!ok(id)) return error_of(id);
-  return receive_publish();
+  auto sent = send_publish(topic, partition, batch, true);
+  if (!ok(sent)) return error_of(sent);
+  // Its own answer, not the oldest awaited: publishes pipelined before it keep theirs for
+  // receive_publish (wait_response sets them aside while they are still awaited).
+  const auto id = std::get<0>(sent);
+  std::erase(awaited_publishes_, id);
+  return publish_answer(id);
 }
 
 result<native::init_producer_response> connection::init_producer(std::int64_t id,
@@ -543,7 +561,7 @@ result<fetched> connection::decode_fetched(const native::fetch_response& f, std:
     // Verify the stored frame end to end (CRC computed by the broker when it was stored).
     auto frame = protocol::decode_frame(b.frame, protocol::frame_limits{UINT32_MAX});
     if (!frame) return local(errc::corrupt_stored_data, "stored frame failed its check");
-    auto batch = codecs().decode(frame->header.flags, frame->payload);
+    auto batch = codecs_->decode(frame->header.flags, frame->payload);
     if (!batch) return local(static_cast<errc>(batch.error().value()));
     for (std::size_t i = 0; i < batch->messages.size(); ++i) {
       auto& m = batch->messages[i];
@@ -787,6 +805,8 @@ result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
 }
 
 result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseconds wait) {
+  // One wait for the call: other frames arriving meanwhile do not start it again.
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   if (!ended_.empty()) {
     auto f = std::move(ended_.front());
     ended_.pop_front();
@@ -794,7 +814,7 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
   }
   while (deliveries_.empty()) {
     bool timed_out = false;
-    auto f = read_frame(wait, &timed_out);
+    auto f = read_frame(time_left(deadline), &timed_out);
     if (!ok(f)) {
       if (timed_out) return std::optional<delivery>{};
       return error_of(f);
@@ -875,10 +895,8 @@ result<std::optional<native::group_assignment>> connection::next_assignment(
   }
   while (assignments_.empty()) {
     // With no time left, what has already arrived is still read (read_frame looks once).
-    const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                  deadline - std::chrono::steady_clock::now()));
     bool timed_out = false;
-    auto f = read_frame(left, &timed_out);
+    auto f = read_frame(time_left(deadline), &timed_out);
     if (!ok(f)) {
       if (timed_out) return std::optional<native::group_assignment>{};
       return error_of(f);

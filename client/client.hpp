@@ -26,11 +26,23 @@
 
 namespace portask::client {
 
+/// The broker's default max_frame_bytes (actors/runtime/broker_config.hpp, 16 MiB) plus
+/// 1 MiB of room for the headers of the answers that carry a batch of that size.
+inline constexpr std::uint32_t default_max_frame_bytes = protocol::default_max_frame_payload + (1u << 20);
+
 struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 7070;
   protocol::encoding encoding{};  ///< how published batches are encoded on the wire
+  /// How long a call waits for its response, in all: frames pushed meanwhile (deliveries,
+  /// assignments, other requests' answers) do not extend it. Also bounds connecting and
+  /// each send.
   std::chrono::milliseconds timeout{30000};
+  /// The largest frame payload accepted from the broker (a longer one breaks the connection)
+  /// and the bound on a batch decompressed here. A Fetch answer or Deliver frame
+  /// carries a stored batch plus its own header, so it can be a little longer than the
+  /// largest frame the broker accepts: set this above the broker's max_frame_bytes.
+  std::uint32_t max_frame_bytes = default_max_frame_bytes;
   /// When set, open() authenticates as this user (docs/protocol.md, Authenticate) with
   /// `mechanism`: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.
   std::string user;
@@ -90,6 +102,7 @@ class connection {
   ~connection();
 
   // -- synchronous calls ---------------------------------------------------------------------
+  /// Waits for its own answer: publishes pipelined before it keep theirs for receive_publish.
   result<protocol::native::publish_response> publish(const std::string& topic,
                                                      std::int32_t partition,
                                                      const protocol::message_batch& batch);
@@ -236,7 +249,7 @@ class connection {
   result<std::vector<protocol::native::acl_entry>> acl_call(protocol::native::acl_op op,
                                                             std::vector<protocol::native::acl_entry> entries);
   /// Reads frames until the Response or Error to request `request_id` arrives, for up to
-  /// `wait` per frame (the request timeout when zero); pushed frames are queued, and Errors
+  /// `wait` in all (the request timeout when zero); pushed frames are queued, and Errors
   /// for other requests that expect no Response (ended subscriptions, publishes without
   /// acks, a group membership) are kept for their readers. Any other answer means the
   /// connection is out of step: it is then unusable.
@@ -245,6 +258,8 @@ class connection {
   /// A failure other than a timeout leaves the connection unusable.
   result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);
   result<protocol::buffer> read_frame_once(std::chrono::milliseconds wait, bool* timed_out);
+  /// The answer to the pipelined publish `request_id` (no longer in awaited_publishes_).
+  result<protocol::native::publish_response> publish_answer(std::uint32_t request_id);
   result<fetched> decode_fetched(const protocol::native::fetch_response& f, std::int64_t from);
 
   template <class T, class Decode>
@@ -263,7 +278,9 @@ class connection {
   std::unique_ptr<protocol::security::tls_client> tls_;
   options opts_;
   std::uint32_t last_id_ = 0;
+  /// Both bounded by options::max_frame_bytes (frames read, batches decompressed).
   protocol::frame_decoder decoder_;
+  std::unique_ptr<const protocol::codec_manager> codecs_;
   std::deque<protocol::buffer> deliveries_;
   std::deque<protocol::native::group_assignment> assignments_;
   /// Subscriptions the broker ended while a call waited for its answer (next_delivery).

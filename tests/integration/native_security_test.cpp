@@ -1,7 +1,8 @@
 // Authentication and ACLs on the native listener, against the real `portask` executable: the
-// C++ client with each SASL mechanism, requests before authentication, a wrong password,
-// ACLs created through Kafka's CreateAcls applying to native requests, and portask-cli
-// --user. (The exchanges themselves are tested in tests/protocol/security.)
+// C++ client with each SASL mechanism, requests before authentication, a wrong password
+// (which closes the connection as every close does), ACLs created through Kafka's CreateAcls
+// applying to native requests, and portask-cli --user. (The exchanges themselves are tested
+// in tests/protocol/security.)
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -17,6 +18,7 @@
 using namespace portask;
 using namespace portask::test;
 namespace sec = portask::protocol::security;
+namespace native = portask::protocol::native;
 
 namespace {
 
@@ -110,9 +112,10 @@ TEST_F(NativeSecurity, EveryMechanismAuthenticatesAndNothingIsServedBefore) {
 TEST_F(NativeSecurity, KafkaAclsApplyToNativeRequests) {
   auto admin = kafka_admin();
   ASSERT_EQ(set_scram_password(*admin, "bob", sec::scram_mechanism::sha512, "bob-pw").results.at(0).errorCode, 0);
-  // bob: READ on topic "open", nothing else.
+  // bob: READ on topic "open" and on group "readers", nothing else.
   msg::CreateAclsRequest acls;
   acls.creations.push_back({2, "open", 3, "User:bob", "*", 3, 3});
+  acls.creations.push_back({3, "readers", 3, "User:bob", "*", 3, 3});
   auto created = call<msg::CreateAclsResponse>(*admin, 30, 1, acls, false);
   ASSERT_EQ(created.results.at(0).errorCode, 0);
   {
@@ -141,6 +144,43 @@ TEST_F(NativeSecurity, KafkaAclsApplyToNativeRequests) {
   ASSERT_TRUE(client::ok(listed));
   ASSERT_EQ(std::get<0>(listed).size(), 1u);
   EXPECT_EQ(std::get<0>(listed)[0].topic, "open");
+  // A GroupJoin needs DESCRIBE on each topic too: the assignments pushed would show which
+  // exist and their partition counts.
+  auto hidden = bob.join_group("readers", {"open", "closed"});
+  ASSERT_FALSE(client::ok(hidden));
+  EXPECT_EQ(client::error_of(hidden).code, errc::authorization_failed);
+  EXPECT_NE(client::error_of(hidden).message.find("DESCRIBE on topic closed"), std::string::npos)
+      << client::error_of(hidden).message;
+  EXPECT_TRUE(client::ok(bob.join_group("readers", {"open"})));
+}
+
+// A failed authentication closes the connection as every close does: a long poll parked
+// before it answers at once (answers go in request order, so it would hold the failure back
+// for its whole wait), then the failure comes, then the close.
+TEST_F(NativeSecurity, AFailedAuthenticationAnswersAParkedLongPollThenCloses) {
+  auto opened = open("admin", admin_password, "PLAIN");
+  ASSERT_TRUE(client::ok(opened)) << client::error_of(opened).message;
+  auto& c = std::get<0>(opened);
+  ASSERT_TRUE(client::ok(c.create_topic("parked", 1)));
+  protocol::buffer frames;
+  native::encode(frames, native::fetch_request{1001, "parked", 0, 0, 1 << 20, 60000});
+  const std::string wrong = std::string("\0admin\0", 7) + "wrong";
+  native::encode(frames, native::authenticate_request{1002, "PLAIN", protocol::as_bytes(wrong)});
+  ASSERT_TRUE(c.send_raw(frames));
+  auto polled = c.receive_frame(std::chrono::seconds(30));
+  ASSERT_TRUE(client::ok(polled)) << client::error_of(polled).message;
+  const auto& poll_answer = std::get<0>(polled);
+  EXPECT_EQ(static_cast<protocol::message_type>(poll_answer[5]), protocol::message_type::response);
+  EXPECT_EQ(protocol::load_be32(poll_answer.data() + protocol::frame_header_size), 1001u);
+  auto failed = c.receive_frame(std::chrono::seconds(30));
+  ASSERT_TRUE(client::ok(failed)) << client::error_of(failed).message;
+  const auto& refusal = std::get<0>(failed);
+  ASSERT_EQ(static_cast<protocol::message_type>(refusal[5]), protocol::message_type::error);
+  auto e = native::decode_error(protocol::byte_view{refusal}.subspan(protocol::frame_header_size));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->request_id, 1002u);
+  EXPECT_EQ(static_cast<errc>(e->code), errc::authentication_failed);
+  EXPECT_FALSE(client::ok(c.receive_frame(std::chrono::seconds(30)))) << "then the connection closes";
 }
 
 // With authorization on, /api/ needs a super user's HTTP Basic credentials: the CLI's

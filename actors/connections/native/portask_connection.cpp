@@ -75,6 +75,9 @@ struct connection_state {
   std::unique_ptr<response_queue> responses;
   std::unique_ptr<long_polls> polls;  ///< cancelled when answered otherwise or on close
   std::map<std::uint32_t, subscription> subscriptions;
+  /// Subscribes accepted and still looking up their partition: counted against the cap on
+  /// subscriptions with those made (on_subscribe).
+  std::uint32_t pending_subscribes = 0;
   std::uint32_t next_subscription = 1;
   /// Publishes to partition -1 (the broker chooses, round-robin): the partition counts of
   /// their topics, kept while no topic is created, grown or deleted anywhere
@@ -125,6 +128,27 @@ using self_ptr = native_connection_actor::stateful_pointer<connection_state>;
 void update_hold(self_ptr self) {
   auto& st = self->state;
   st.session->hold(!st.subscriptions.empty() || !st.memberships.empty());
+}
+
+// A membership ends at once: its member leaves the group, which reassigns its partitions now
+// (not when the member notices its connection is gone), and stops.
+void end_membership(self_ptr self, std::map<std::uint32_t, native_group_member_actor>::iterator it) {
+  self->send(it->second, leave_atom::value);
+  self->state.memberships.erase(it);
+}
+
+// Every path that closes the connection (the client gone, a framing error, a failed or
+// missing authentication) ends what the client holds at once, not when the last pending
+// answer is written: subscriptions stop pushing, parked long polls answer now (so the
+// pending answers complete and the actor can go), and memberships leave their groups
+// (docs/protocol.md: closing the connection ends all its memberships at once).
+void start_closing(self_ptr self) {
+  auto& st = self->state;
+  st.closing = true;
+  st.subscriptions.clear();
+  st.polls->cancel_all();
+  while (!st.memberships.empty()) end_membership(self, st.memberships.begin());
+  update_hold(self);
 }
 
 std::uint64_t reserve(self_ptr self, std::uint64_t release) {
@@ -248,9 +272,7 @@ void end_after_framing_error(self_ptr self) {
   native::error_response err{0, static_cast<std::uint16_t>(e), false, make_error_code(e).message()};
   protocol::buffer out;
   native::encode(out, err);
-  st.closing = true;
-  st.subscriptions.clear();
-  st.polls->cancel_all();
+  start_closing(self);
   const auto seq = reserve(self, 0);
   complete(self, seq, std::move(out), [self] { self->state.session->close_after_writes(); });
 }
@@ -598,10 +620,16 @@ void pump(self_ptr self, std::uint32_t id) {
             auto sub = all.find(id);
             if (sub == all.end()) return;
             sub->second.fetching = false;
+            // Unsubscribed meanwhile: its Unsubscribe was answered, so its end goes unsaid.
+            if (!sub->second.active) {
+              all.erase(sub);
+              update_hold(self);
+              return;
+            }
             const auto code = to_errc(e);
             // Another node leads the partition now: the subscription ends (retriable), and
             // the client makes it again there (client/cluster_client.hpp).
-            if (is_retriable(code) && code != errc::not_leader && sub->second.active) {
+            if (is_retriable(code) && code != errc::not_leader) {
               self->delayed_send(self, 200ms, subscribe_atom::value, id);  // retry later
               return;
             }
@@ -614,28 +642,46 @@ void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (!check_topic(self, r, sec::acl_operation::read, req->topic)) return;
   // Each subscription may have one push in flight: their number is capped like requests.
+  // Subscribes still looking up their partition count too: pipelined ones would all pass
+  // the cap before the first was made.
   const auto max_subscriptions = self->state.ctx->config.max_inflight_requests_per_connection;
-  if (self->state.subscriptions.size() >= max_subscriptions)
+  if (self->state.subscriptions.size() + self->state.pending_subscribes >= max_subscriptions)
     return fail(self, r, errc::invalid_request,
                 "at most " + std::to_string(max_subscriptions) + " subscriptions per connection");
+  ++self->state.pending_subscribes;
   topic_partition tp{req->topic, req->partition};
   // The partition must exist: asking its bounds says so.
   ask_partition(
       self, self->state.dir, tp, std::chrono::milliseconds(10000),
       [=](storage::partition_bounds& b) {
+            auto& st = self->state;
+            --st.pending_subscribes;
+            // An offset outside the log is refused here, as a Fetch there is, rather than
+            // made into a subscription that ends at its first push. -1 and -2 name its ends.
+            if (req->offset != native::latest_offset && req->offset != native::earliest_offset &&
+                (req->offset < b.log_start || req->offset > b.next_offset))
+              return fail(self, r, errc::offset_out_of_range,
+                          "offset " + std::to_string(req->offset) + " is outside the log (" +
+                              std::to_string(b.log_start) + " to " + std::to_string(b.next_offset) + ")");
             // "Latest" is where the log ends now, when the partition answered: a publish
             // acknowledged after the Subscribe response is always delivered.
             const auto from = req->offset == native::latest_offset ? b.next_offset : req->offset;
-            const auto id = self->state.next_subscription++;
-            self->state.subscriptions[id] =
-                subscription{r.request_id, tp, from, req->credit_bytes, false, true};
-            update_hold(self);
+            const auto id = st.next_subscription++;
+            // A connection closing meanwhile keeps none: the close ends it at once.
+            if (!st.closing) {
+              st.subscriptions[id] = subscription{r.request_id, tp, from, req->credit_bytes, false, true, 0};
+              update_hold(self);
+            }
             // Pushing starts once the Subscribe response is on its way, so the client sees
             // the subscription id before the first Deliver frame.
             respond(self, r, [&](protocol::buffer& out) { native::encode_subscribe_response(out, id); },
                     [=] { pump(self, id); });
       },
-      [=](caf::error& e) { fail(self, r, e); }, bounds_atom::value);
+      [=](caf::error& e) {
+        --self->state.pending_subscribes;
+        fail(self, r, e);
+      },
+      bounds_atom::value);
 }
 
 void on_credit(self_ptr self, request_ctx r, protocol::byte_view payload) {
@@ -753,6 +799,10 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_group_join(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   if (!check_group(self, r, sec::acl_operation::read, req->group)) return;
+  // The assignments pushed tell which subscribed topics exist and their partition counts:
+  // what Metadata shows only of topics the client may describe.
+  for (const auto& topic : req->topics)
+    if (!check_topic(self, r, sec::acl_operation::describe, topic)) return;
   auto& st = self->state;
   // Each membership is an actor (and a coordinator per group named): bounded per connection
   // as subscriptions are.
@@ -786,8 +836,7 @@ void on_group_leave(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto& all = self->state.memberships;
   auto it = all.find(req->membership_id);
   if (it == all.end()) return fail(self, r, errc::invalid_request, "no such membership");
-  self->send(it->second, leave_atom::value);
-  all.erase(it);
+  end_membership(self, it);
   update_hold(self);
   respond(self, r, [](protocol::buffer&) {});
 }
@@ -1258,7 +1307,7 @@ void on_authenticate(self_ptr self, request_ctx r, protocol::byte_view payload) 
     // Both may quote what the client sent: printable, so no log line is forged.
     logging::native().warn("native {}: authentication with {} failed: {}; closing", st.session->peer(),
                            printable(req->mechanism), printable(why, 256));
-    st.closing = true;
+    start_closing(self);
     fail(self, r, errc::authentication_failed, why);
   };
   // A new exchange starts with a mechanism different from the one in progress, or after
@@ -1297,7 +1346,7 @@ void on_frame(self_ptr self, protocol::buffer& bytes) {
       h->type != message_type::heartbeat) {
     logging::native().warn("native {}: {} before authentication; closing", st.session->peer(),
                            protocol::to_string(h->type));
-    st.closing = true;
+    start_closing(self);
     return fail(self, r, errc::authentication_required, "send Authenticate first");
   }
   switch (h->type) {
@@ -1378,11 +1427,8 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
           serve_frames(self, std::move(frames));
         },
         [=](closed_atom) {
-          self->state.closing = true;
           self->state.peer_closed = true;
-          self->state.subscriptions.clear();
-          // Parked fetches answer now, so the pending answers complete and we can go.
-          self->state.polls->cancel_all();
+          start_closing(self);
           if (self->state.responses->empty()) self->quit();
         },
         [=](closed_atom, errc e) {

@@ -1,6 +1,7 @@
 // Native consumer groups: the broker assigns partitions and pushes each new assignment.
 // Three members split a topic; one disconnects abruptly, one leaves; the rest take over,
-// commits are fenced by generation, and no message is lost.
+// commits are fenced by generation, and no message is lost. A member whose connection closes
+// leaves at once, even while an answer owed to that connection is still pending.
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -212,4 +213,38 @@ TEST(NativeGroups, AZeroWaitReadsAnAssignmentThatHasArrived) {
   }
   ASSERT_TRUE(std::get<0>(got).has_value());
   EXPECT_GT(std::get<0>(got)->generation, 1);
+}
+
+// A client's memberships end when its connection closes, not when the last answer owed to
+// it is written: here a publish the paused store holds (up to its 2-minute timeout) is still
+// unanswered when the client goes, and the group hands its partition to the other member
+// meanwhile.
+TEST(NativeGroups, AMemberWhoseConnectionClosesLeavesAtOnceWhileAnAnswerToItIsPending) {
+  broker_config cfg;
+  cfg.store_timeout_ms = 120000;  // the store stalls for as long as the test pauses it
+  broker_fixture f{true, cfg};
+  auto admin = f.connect();
+  must(admin.create_topic("pair", 2));
+  must(admin.create_topic("stalled", 1));
+  must(admin.publish("stalled", 0, make_batch(1)));  // its partition is running
+  member staying{f.connect(), 0, {}};
+  staying.membership = must(staying.conn.join_group("pairs", {"pair"}));
+  auto leaving = std::make_unique<member>(member{f.connect(), 0, {}});
+  leaving->membership = must(leaving->conn.join_group("pairs", {"pair"}));
+  std::vector<member*> both{&staying, leaving.get()};
+  ASSERT_TRUE(await_assignments(both, [](const auto& ms) {
+    return ms[0]->current.partitions.size() == 1 && ms[1]->current.partitions.size() == 1;
+  })) << "one partition each";
+
+  f.redis->pause();
+  struct resume_at_exit {
+    redis_server& r;
+    ~resume_at_exit() { r.resume(); }
+  } resume{*f.redis};
+  must(leaving->conn.send_publish("stalled", 0, make_batch(1)));
+  ASSERT_TRUE(leaving->conn.flush());
+  leaving.reset();  // gone with its publish unanswered
+  std::vector<member*> one{&staying};
+  EXPECT_TRUE(await_assignments(one, [](const auto& ms) { return ms[0]->current.partitions.size() == 2; }))
+      << "the departed member's partition was not reassigned while an answer to it was pending";
 }
