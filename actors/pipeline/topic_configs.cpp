@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_map>
 
 #include "protocol/topic_name.hpp"
 
@@ -204,12 +205,15 @@ std::optional<std::string> partition_count_problem(std::int64_t partitions) {
 std::vector<std::pair<std::string, std::string>> last_value_of_each_key(
     std::vector<std::pair<std::string, std::string>> configs) {
   std::vector<std::pair<std::string, std::string>> out;
+  // Each key's place through an index, not a search of what was collected: a request naming
+  // many keys (none of them checked yet) costs in proportion to its length.
+  std::unordered_map<std::string, std::size_t> place;
   for (auto& [key, value] : configs) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
-    if (it == out.end())
+    const auto [it, first] = place.try_emplace(key, out.size());
+    if (first)
       out.emplace_back(std::move(key), std::move(value));
     else
-      it->second = std::move(value);
+      out[it->second].second = std::move(value);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "actors/groups/offsets_log.hpp"
 #include "actors/pipeline/partition.hpp"
@@ -36,6 +37,10 @@ struct registry_state {
   /// created): the creator, and lookups of the name, which then look again. Meanwhile the
   /// name is neither known nor free.
   std::map<std::string, std::vector<std::function<void(errc)>>> creating;
+  /// The names of `topics` and `creating` by the name Kafka's metrics give a topic ('.' and
+  /// '_' are the same there): a creation whose name collides with another one is refused
+  /// (topic_name_collision), as Kafka refuses it, whichever request creates the topic.
+  std::map<std::string, std::set<std::string>> by_metric_name;
   /// Changes of a topic's record (grow, configure, the store's part of a deletion), one at a
   /// time per topic: the front one is out at the topic store, the others wait for it, so
   /// that each is computed from the outcome of the one before and a deletion never lands
@@ -143,6 +148,31 @@ void refresh_write_rules(registry_state& st) {
   }
 }
 
+// The name Kafka's metrics give a topic: '.' and '_' are the same there.
+std::string metric_name(std::string name) {
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+void index_name(registry_state& st, const std::string& name) {
+  st.by_metric_name[metric_name(name)].insert(name);
+}
+
+void unindex_name(registry_state& st, const std::string& name) {
+  auto it = st.by_metric_name.find(metric_name(name));
+  if (it == st.by_metric_name.end()) return;
+  it->second.erase(name);
+  if (it->second.empty()) st.by_metric_name.erase(it);
+}
+
+// Whether another topic, known or being created, has a name that Kafka's metrics would
+// confuse with `name`.
+bool name_collides(const registry_state& st, const std::string& name) {
+  auto it = st.by_metric_name.find(metric_name(name));
+  return it != st.by_metric_name.end() &&
+         std::any_of(it->second.begin(), it->second.end(), [&](const auto& other) { return other != name; });
+}
+
 void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
   auto& st = self->state;
   std::map<std::string, storage::topic_info> now;
@@ -166,6 +196,9 @@ void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
   else
     logging::pipeline().info("topic registry: topics changed in the store; {} topics now", now.size());
   st.topics = std::move(now);
+  st.by_metric_name.clear();
+  for (const auto& [name, info] : st.topics) index_name(st, name);
+  for (const auto& [name, waiting] : st.creating) index_name(st, name);
   refresh_write_rules(st);
   st.loaded = true;
   st.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
@@ -244,8 +277,11 @@ void create_known(self_ptr self, storage::topic_info info, std::function<void(er
 // forgotten at once, so that nothing is served from it even if reading the topics again
 // fails. Its partitions stop at the next read (take_topics).
 void forget_topic(self_ptr self, const std::string& name, const storage::topic_id& id) {
-  auto& topics = self->state.topics;
-  if (auto it = topics.find(name); it != topics.end() && it->second.id == id) topics.erase(it);
+  auto& st = self->state;
+  if (auto it = st.topics.find(name); it != st.topics.end() && it->second.id == id) {
+    st.topics.erase(it);
+    if (!st.creating.count(name)) unindex_name(st, name);
+  }
 }
 
 // Creates a topic: checks it, has the topic store write it and tells `done` the outcome once
@@ -285,10 +321,15 @@ void create_known(self_ptr self, storage::topic_info info, std::function<void(er
     });
     return;
   }
+  // Here, not in each protocol's handler, so that every way of creating a topic (TopicAdmin,
+  // HTTP, Kafka's CreateTopics, and auto-creation by Metadata, Produce or a publish) refuses
+  // `a.b` beside `a_b`, as Kafka refuses it; before whether the name is taken, in Kafka's order.
+  if (name_collides(st, info.name)) return done(errc::topic_name_collision);
   if (st.topics.count(info.name) || st.deleting.count(info.name))
     return done(errc::topic_already_exists);  // being deleted counts as existing, as in Kafka
   if (info.id == storage::topic_id{}) info.id = storage::new_topic_id();
   st.creating[info.name].push_back(std::move(done));
+  index_name(st, info.name);  // a creation out counts: two at once must not collide either
   // No timeout of its own: the store's bounds the write, and a creation given up while the
   // write could still land would let a second one overwrite it under another id.
   self->request(st.topic_store, caf::infinite, create_atom::value, info)
@@ -309,6 +350,7 @@ void create_known(self_ptr self, storage::topic_info info, std::function<void(er
             auto waiting = std::make_shared<std::vector<std::function<void(errc)>>>();
             if (auto node = self->state.creating.extract(info.name); !node.empty())
               *waiting = std::move(node.mapped());
+            if (!self->state.topics.count(info.name)) unindex_name(self->state, info.name);
             if (to_errc(err) != errc::topic_already_exists) {
               logging::pipeline().warn("creating topic '{}' failed: {}", info.name,
                                        self->system().render(err));

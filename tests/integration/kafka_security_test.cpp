@@ -341,3 +341,44 @@ TEST_F(KafkaSecurity, AnExpiredSessionServesNothingButReAuthentication) {
   EXPECT_TRUE(c.closed());
   EXPECT_NE(log().find("expired without re-authentication"), std::string::npos);
 }
+
+// KRaft's rules for the topic APIs under ACLs: DELETE on the cluster lets a principal delete
+// any topic, with no ACL on the topic itself; a missing topic that a Metadata request would
+// have had created, for a principal that may not create it, is TOPIC_AUTHORIZATION_FAILED
+// rather than unknown.
+TEST_F(KafkaSecurity, DeleteOnTheClusterCoversEveryTopicAndAnAutoCreationNotAllowedIsRefused) {
+  start();
+  raw_kafka admin(server_->kafka_port());
+  ASSERT_TRUE(scram_login(admin, sec::scram_mechanism::sha512, "admin", admin_password));
+  ASSERT_EQ(set_scram_password(admin, "alice", sec::scram_mechanism::sha256, "alice-pw").results.at(0).errorCode, 0);
+  msg::CreateTopicsRequest topics;
+  topics.timeoutMs = 30000;
+  topics.topics.push_back({"doomed", 1, 1, {}, {}});
+  ASSERT_EQ(call<msg::CreateTopicsResponse>(admin, 19, 7, topics, true).topics.at(0).errorCode, 0);
+  // alice: DELETE (6) on the cluster (4), DESCRIBE (8) on topics (2) prefixed (4) "auto-";
+  // both ALLOW (3). No ACL names "doomed", nor CREATE anything.
+  msg::CreateAclsRequest acls;
+  acls.creations.push_back({4, "kafka-cluster", 3, "User:alice", "*", 6, 3});
+  acls.creations.push_back({2, "auto-", 4, "User:alice", "*", 8, 3});
+  auto created = call<msg::CreateAclsResponse>(admin, 30, 3, acls, true);
+  ASSERT_EQ(created.results.size(), 2u);
+  for (const auto& c : created.results) ASSERT_EQ(c.errorCode, 0) << c.errorMessage.value_or("");
+
+  raw_kafka alice(server_->kafka_port());
+  ASSERT_TRUE(scram_login(alice, sec::scram_mechanism::sha256, "alice", "alice-pw"));
+  msg::DeleteTopicsRequest del;
+  del.timeoutMs = 30000;
+  del.topicNames = {"doomed"};
+  EXPECT_EQ(call<msg::DeleteTopicsResponse>(alice, 20, 4, del, true).responses.at(0).errorCode, 0)
+      << "DELETE on the cluster covers a topic she may neither describe nor delete";
+
+  msg::MetadataRequest md;
+  md.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("auto-missing")}};
+  md.allowAutoTopicCreation = true;
+  auto refused = call<msg::MetadataResponse>(alice, 3, 12, md, true);
+  ASSERT_EQ(refused.topics.size(), 1u);
+  EXPECT_EQ(refused.topics[0].errorCode, 29) << "TOPIC_AUTHORIZATION_FAILED: she may not create it";
+  md.allowAutoTopicCreation = false;
+  EXPECT_EQ(call<msg::MetadataResponse>(alice, 3, 12, md, true).topics.at(0).errorCode, 3)
+      << "UNKNOWN_TOPIC_OR_PARTITION: she did not ask for it to be created";
+}

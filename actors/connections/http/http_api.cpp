@@ -94,6 +94,7 @@ unsigned status_of(errc e) {
     case errc::unknown_partition:
     case errc::unknown_group: return 404;
     case errc::topic_already_exists:
+    case errc::topic_name_collision:
     case errc::group_not_empty: return 409;
     case errc::invalid_request:
     case errc::invalid_record:

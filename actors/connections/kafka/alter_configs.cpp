@@ -8,7 +8,9 @@
 // ACLs: ALTER_CONFIGS on the topic, or on the cluster for the broker (and its loggers).
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <type_traits>
+#include <unordered_set>
 #include <variant>
 
 #include "actors/connections/kafka/broker_loggers.hpp"
@@ -60,11 +62,12 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
                                                      const std::vector<change>& changes,
                                                      bool replace) {
   if (replace) current.clear();
-  std::vector<std::string> named;
+  // A set, not a search of the keys seen so far: a request may name very many keys, and each
+  // must cost the same (`current` stays small: it holds only keys Portask knows, once each).
+  std::unordered_set<std::string_view> named;
   for (const auto& c : changes) {
-    if (std::find(named.begin(), named.end(), c.name) != named.end())
+    if (!named.insert(c.name).second)
       return refusal{error_code::invalid_request, "config '" + c.name + "' is named twice"};
-    named.push_back(c.name);
     const auto* spec = find_topic_config(c.name);
     // As Kafka, which checks only what the topic is left with: deleting a key Portask does
     // not know (one of Kafka's own, say, or one an earlier version stored) is done, or
@@ -88,11 +91,17 @@ std::variant<storage::config_entries, refusal> apply(storage::config_entries cur
         return refusal{error_code::invalid_config,
                        "'" + c.name + "' is not a list: APPEND and SUBTRACT do not apply"};
       // The list as it stands: the override, else the default (delete for cleanup.policy).
+      // As Kafka: APPEND adds the items not there yet, SUBTRACT removes every copy of each
+      // item given; through sets, so that a long value costs in proportion to its length.
       auto items = split_list(it != current.end() ? it->second : std::string(spec->kafka_default));
-      for (const auto& v : split_list(value)) {
-        auto found = std::find(items.begin(), items.end(), v);
-        if (c.operation == op::append && found == items.end()) items.push_back(v);
-        if (c.operation == op::subtract && found != items.end()) items.erase(found);
+      const auto given = split_list(value);
+      if (c.operation == op::append) {
+        std::unordered_set<std::string> present(items.begin(), items.end());
+        for (const auto& v : given)
+          if (present.insert(v).second) items.push_back(v);
+      } else {
+        const std::unordered_set<std::string> removed(given.begin(), given.end());
+        std::erase_if(items, [&](const std::string& i) { return removed.contains(i); });
       }
       value = join_list(items);
     } else if (c.operation != op::set) {
@@ -155,26 +164,32 @@ std::optional<refusal> alter_loggers(self_ptr self, const std::string& broker,
   return std::nullopt;
 }
 
-// Alters one resource and calls `done(refusal or none)`.
+// Why a resource cannot be altered whatever its changes say (its type, or the broker's own
+// topic), or none. Checked before the changes are gathered: a resource refused anyway costs
+// nothing however many entries it carries.
+std::optional<refusal> unalterable(std::int8_t type, const std::string& name, bool replace) {
+  if (type == resource_broker) {
+    return refusal{error_code::invalid_request,
+                   "broker configs are set by Portask's config file and flags and cannot "
+                   "be changed at run time"};
+  }
+  // Only IncrementalAlterConfigs takes loggers (`replace` is AlterConfigs').
+  if (type == resource_broker_logger && !replace) return std::nullopt;
+  if (type != resource_topic)
+    return refusal{error_code::invalid_request, "unsupported resource type " + std::to_string(type)};
+  // Refused here, not only by the registry: validateOnly must answer what the change would.
+  if (protocol::is_internal_topic(name))
+    return refusal{error_code::invalid_request,
+                   "topic '" + name + "' is internal: the broker keeps it, its configs cannot be changed"};
+  return std::nullopt;
+}
+
+// Alters one resource that `unalterable` let through and calls `done(refusal or none)`.
 template <class Done>
 void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
                     std::vector<change> changes, bool replace, bool validate_only, Done done) {
-  if (type == resource_broker) {
-    return done(refusal{error_code::invalid_request,
-                        "broker configs are set by Portask's config file and flags and cannot "
-                        "be changed at run time"});
-  }
-  // Only IncrementalAlterConfigs gets here with loggers (`replace` is AlterConfigs').
   if (type == resource_broker_logger && !replace)
     return done(alter_loggers(self, name, changes, validate_only));
-  if (type != resource_topic) {
-    return done(refusal{error_code::invalid_request,
-                        "unsupported resource type " + std::to_string(type)});
-  }
-  // Refused here, not only by the registry: validateOnly must answer what the change would.
-  if (protocol::is_internal_topic(name))
-    return done(refusal{error_code::invalid_request,
-                        "topic '" + name + "' is internal: the broker keeps it, its configs cannot be changed"});
   // Computed from the overrides the topic holds, and again when another change came first.
   reconfigure_topic(
       self, self->state.dir.registry, name,
@@ -247,6 +262,12 @@ void alter_all(self_ptr self, const request& r, const Req& req, bool replace, bo
       finish();
       continue;
     }
+    if (auto no = unalterable(rs.resourceType, rs.resourceName, replace)) {
+      res->responses[i].errorCode = static_cast<std::int16_t>(no->code);
+      res->responses[i].errorMessage = no->message;
+      finish();
+      continue;
+    }
     alter_resource(self, rs.resourceType, rs.resourceName, changes_of(rs), replace,
                    req.validateOnly, [=](std::optional<refusal> no) {
                      if (no) {
@@ -268,12 +289,14 @@ void handle_alter_configs(self_ptr self, const request& r, protocol::byte_view b
       self, r, req, true, msg::AlterConfigsRequest_is_flexible(r.api_version),
       [](const auto& rs) {
         // A key given twice takes its last value, as Kafka's AlterConfigs (a properties map)
-        // does; only the incremental API refuses it.
+        // does; only the incremental API refuses it. Each key's last entry is found in one
+        // pass from the end, so a long list costs in proportion to its length (Kafka has no
+        // limit on the entries of a resource, and none is set here either).
+        std::unordered_set<std::string_view> later;
         std::vector<change> out;
-        for (const auto& c : rs.configs) {
-          std::erase_if(out, [&](const change& earlier) { return earlier.name == c.name; });
-          out.push_back({c.name, op::set, c.value});
-        }
+        for (auto c = rs.configs.rbegin(); c != rs.configs.rend(); ++c)
+          if (later.insert(c->name).second) out.push_back({c->name, op::set, c->value});
+        std::reverse(out.begin(), out.end());
         return out;
       });
 }

@@ -28,15 +28,17 @@ std::optional<std::pair<error_code, std::string>> growth_problem(const partition
   if (t.count <= current)
     return std::pair{error_code::invalid_partitions,
                      "topic has " + std::to_string(current) + " partitions; the new count must be larger"};
-  if (!t.assignments || t.assignments->empty()) return std::nullopt;
+  // Null leaves the placement to the broker; a list, even an empty one, is the placement of
+  // every new partition, as in Kafka (which refuses an empty one for a count that grows).
+  if (!t.assignments) return std::nullopt;
   const auto added = t.count - current;
+  if (t.assignments->size() != static_cast<std::size_t>(added))
+    return std::pair{error_code::invalid_replica_assignment,
+                     "Attempted to add " + std::to_string(added) + " additional partition(s), but only " +
+                         std::to_string(t.assignments->size()) + " assignment(s) were specified."};  // Kafka's
   if (cluster.clustered)
     return std::pair{error_code::invalid_replica_assignment,
                      std::string("in a Portask cluster partitions are placed by leases, not by assignment")};
-  if (t.assignments->size() != static_cast<std::size_t>(added))
-    return std::pair{error_code::invalid_replica_assignment,
-                     "attempted to add " + std::to_string(added) + " partitions, but " +
-                         std::to_string(t.assignments->size()) + " assignments were given"};
   for (const auto& a : *t.assignments) {
     if (a.brokerIds.size() != 1)
       return std::pair{error_code::invalid_replica_assignment,
@@ -106,7 +108,7 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
     auto grow = [=] {
       self->request(registry, deadline.left(), grow_atom::value, t.name, count).then([=](bool) { done(); }, fail);
     };
-    if (!validate_only && (!t.assignments || t.assignments->empty())) {
+    if (!validate_only && !t.assignments) {
       grow();  // the registry checks the count against the topic as it is when it grows
       continue;
     }

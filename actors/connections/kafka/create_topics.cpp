@@ -3,12 +3,16 @@
 // default; explicit replica assignments define the partition count. One broker: a
 // replication factor other than 1 (or -1, the default) cannot be honoured and is refused, as
 // Kafka refuses one larger than its broker count. validateOnly checks without creating.
-// ACLs: CREATE on the cluster or the topic to create; DESCRIBE and DELETE on the topic to delete.
+// ACLs: CREATE on the cluster or the topic to create; DELETE on the cluster, or DESCRIBE and
+// DELETE on the topic, to delete.
 // timeoutMs bounds the wait for each topic (REQUEST_TIMED_OUT after it; the change goes on).
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "actors/connections/kafka/handlers.hpp"
@@ -44,7 +48,9 @@ struct existing_topics {
 
 // Kafka's checks of one topic's name, in Kafka's order (ReplicationControlManager): a valid
 // name, one that does not collide with another topic's, and one not taken; `claimed` holds
-// this request's earlier names, by collision key.
+// this request's earlier names, by collision key. The registry checks collisions again for
+// every way of creating a topic (topic_name_collision); here they are found first, for
+// validateOnly and for Kafka's message naming the other topic.
 std::optional<refusal> check_name(const std::string& name, const existing_topics& existing,
                                   const std::map<std::string, std::string>& claimed) {
   if (auto problem = creatable_name_problem(name))
@@ -107,15 +113,17 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
                        ? "replication factor must be at least 1"
                        : "replication factor " + std::to_string(t.replicationFactor) +
                              " is larger than the 1 available broker"};
-  // A key named twice keeps its last value, as in Kafka: only that one is checked.
-  for (std::size_t i = 0; i < t.configs.size(); ++i) {
-    const auto& c = t.configs[i];
-    const bool named_again = std::any_of(t.configs.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                                         t.configs.end(), [&](const auto& later) { return later.name == c.name; });
-    if (named_again) continue;
-    if (auto problem = topic_config_problem(c.name, *c.value))
+  // A key named twice keeps its last value, as in Kafka: only that one is checked, in the
+  // order of the request. Each key's last entry is found in one pass from the end, not by
+  // searching the rest of the list for every entry: a long list costs in proportion to its
+  // length (Kafka sets no limit on it, nor does Portask).
+  std::unordered_set<std::string_view> named_later;
+  std::vector<const creatable_topic::CreatableTopicConfig*> last;
+  for (auto c = t.configs.rbegin(); c != t.configs.rend(); ++c)
+    if (named_later.insert(c->name).second) last.push_back(&*c);
+  for (auto c = last.rbegin(); c != last.rend(); ++c)
+    if (auto problem = topic_config_problem((*c)->name, *(*c)->value))
       return refusal{error_code::invalid_config, *problem};
-  }
   storage::config_entries given;
   for (const auto& c : t.configs) given.emplace_back(c.name, *c.value);
   if (auto problem = topic_configs_conflict(last_value_of_each_key(std::move(given))))
@@ -275,75 +283,146 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
     std::optional<std::string> name;
     storage::topic_id id{};
   };
-  std::vector<target> targets;
-  for (const auto& n : req.topicNames) targets.push_back({n, {}});
-  for (const auto& t : req.topics) targets.push_back({t.name, t.topicId});
+  auto targets = std::make_shared<std::vector<target>>();
+  targets->reserve(req.topicNames.size() + req.topics.size());
+  for (auto& n : req.topicNames) targets->push_back({std::move(n), {}});
+  for (auto& t : req.topics) targets->push_back({std::move(t.name), t.topicId});
   auto res = std::make_shared<msg::DeleteTopicsResponse>();
   const bool flexible = msg::DeleteTopicsRequest_is_flexible(r.api_version);
-  auto pending = std::make_shared<std::size_t>(targets.size());
-  if (targets.empty()) return respond(self, r, *res, flexible);
-  res->responses.resize(targets.size());
-  auto registry = self->state.dir.registry;
+  if (targets->empty()) return respond(self, r, *res, flexible);
+  res->responses.resize(targets->size());
+  // One more than the topics: answered once every topic is and every lookup has been asked.
+  auto pending = std::make_shared<std::size_t>(targets->size() + 1);
   auto done = [=] {
     if (--*pending == 0) respond(self, r, *res, flexible);
   };
+  auto fail = [=](std::size_t i, std::int16_t code, std::optional<std::string> message) {
+    res->responses[i].errorCode = code;
+    res->responses[i].errorMessage = std::move(message);
+    done();
+  };
+  constexpr auto invalid = static_cast<std::int16_t>(error_code::invalid_request);
+  constexpr auto unauthorized = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+  constexpr auto maps_to_an_id = "The provided topic name maps to an ID that was already supplied.";  // Kafka's
+  auto registry = self->state.dir.registry;
+  const auto lookup_wait = registry_wait(self->state.ctx->config);
   const admin_deadline deadline{r, req.timeoutMs, self->state.ctx->config};
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    auto fail = [=](error_code code) {
-      res->responses[i].errorCode = static_cast<std::int16_t>(code);
-      done();
-    };
-    auto remove = [=](const storage::topic_info& topic) {
-      res->responses[i].name = topic.name;
-      res->responses[i].topicId = topic.id;
-      self->request(registry, deadline.left(), delete_atom::value, topic.name)
-          .then([=](bool) { done(); },
-                [=](caf::error& e) {
-                  res->responses[i].errorCode = to_kafka(to_errc(e));
-                  done();
-                });
-    };
-    // As Kafka: DESCRIBE, then DELETE, on the topic; both before whether it exists.
-    auto may_delete = [=](const std::string& name) {
-      return allowed(self, sec::acl_operation::describe, sec::resource_type::topic, name) &&
-             allowed(self, sec::acl_operation::remove, sec::resource_type::topic, name);
-    };
-    const auto& t = targets[i];
+  auto remove = [=](std::size_t i, const storage::topic_info& topic) {
+    res->responses[i].name = topic.name;
+    res->responses[i].topicId = topic.id;
+    self->request(registry, deadline.left(), delete_atom::value, topic.name)
+        .then([=](bool) { done(); },
+              [=](caf::error& e) { fail(i, to_kafka(to_errc(e)), std::nullopt); });
+  };
+  // As Kafka (KRaft): DELETE on the cluster covers every topic; otherwise DESCRIBE, then
+  // DELETE, on the topic, both before whether it exists.
+  const bool delete_any = allowed_on_cluster(self, sec::acl_operation::remove);
+  auto may_delete = [=](const std::string& name) {
+    return delete_any ||
+           (allowed(self, sec::acl_operation::describe, sec::resource_type::topic, name) &&
+            allowed(self, sec::acl_operation::remove, sec::resource_type::topic, name));
+  };
+
+  // Kafka's checks of the request itself, before any topic is looked up: an entry with
+  // neither a name nor an id, or with both, and a name or an id given more than once. A
+  // repeated one is refused in every place it comes, as CreateTopics refuses a repeated
+  // name: which entry the client meant is not the broker's guess.
+  std::unordered_map<std::string, int> names;
+  std::map<storage::topic_id, int> ids;
+  for (const auto& t : *targets) {
+    if (t.name && t.id == storage::topic_id{}) ++names[*t.name];
+    if (!t.name && t.id != storage::topic_id{}) ++ids[t.id];
+  }
+  // Shared, not copied into every callback: a request may name very many topics.
+  auto by_name = std::make_shared<std::vector<std::size_t>>();
+  auto by_id = std::make_shared<std::vector<std::size_t>>();
+  for (std::size_t i = 0; i < targets->size(); ++i) {
+    const auto& t = (*targets)[i];
     res->responses[i].name = t.name;
     res->responses[i].topicId = t.id;
-    if (t.name && t.id != storage::topic_id{}) {
-      fail(error_code::invalid_request);  // one or the other, as Kafka requires
-    } else if (t.name) {
-      if (!may_delete(*t.name)) {
-        fail(error_code::topic_authorization_failed);
+    const bool named = t.name.has_value();
+    const bool identified = t.id != storage::topic_id{};
+    if (!named && !identified)
+      fail(i, invalid, "Neither topic name nor id were specified.");
+    else if (named && identified)
+      fail(i, invalid, "You may not specify both topic name and topic id.");
+    else if (named && names.at(*t.name) > 1)
+      fail(i, invalid, "Duplicate topic name.");
+    else if (identified && ids.at(t.id) > 1)
+      fail(i, invalid, "Duplicate topic id.");
+    else
+      (named ? by_name : by_id)->push_back(i);
+  }
+
+  // The ids are looked up first, so that a name of the request that names the topic of one of
+  // its ids is refused with that id before either is deleted, as Kafka refuses it. Kafka says
+  // so only to who may delete the topic: others are not told which name an id stands for.
+  auto resolved = std::make_shared<std::vector<std::optional<storage::topic_info>>>(by_id->size());
+  auto delete_all = [=] {
+    std::unordered_map<std::string, std::size_t> named_by_id;  // topic name -> its id's place in by_id
+    for (std::size_t k = 0; k < by_id->size(); ++k)
+      if (const auto& topic = (*resolved)[k]; topic && may_delete(topic->name))
+        named_by_id.emplace(topic->name, k);
+    std::vector<bool> clashes(by_id->size());
+    for (const auto i : *by_name) {
+      const auto& name = *(*targets)[i].name;
+      if (auto c = named_by_id.find(name); c != named_by_id.end()) {
+        clashes[c->second] = true;
+        res->responses[i].topicId = (*resolved)[c->second]->id;
+        fail(i, invalid, maps_to_an_id);
+        continue;
+      }
+      if (!may_delete(name)) {
+        fail(i, unauthorized, std::nullopt);
         continue;
       }
       // The lookup is not bound by the deadline: once the name is known the deletion is
       // asked for, and goes on even when the client hears REQUEST_TIMED_OUT.
-      self->request(registry, registry_wait(self->state.ctx->config), topic_atom::value, *t.name, false)
-          .then(remove, [=](caf::error& e) {
-            res->responses[i].errorCode = to_kafka(to_errc(e));
-            done();
-          });
-    } else {
-      // By id, the name is known once the id is: an unknown id is UNKNOWN_TOPIC_ID first.
-      self->request(registry, registry_wait(self->state.ctx->config), topic_atom::value, t.id)
-          .then(
-              [=](storage::topic_info& topic) {
-                if (may_delete(topic.name)) return remove(topic);
-                // Kafka names the topic only to who may describe it; to others, the id only.
-                const bool named = allowed(self, sec::acl_operation::describe,
-                                           sec::resource_type::topic, topic.name);
-                if (named) res->responses[i].name = topic.name;  // else null, as it came
-                fail(error_code::topic_authorization_failed);
-              },
-              [=](caf::error& e) {
-                // Not answered in time is REQUEST_TIMED_OUT, not an unknown id.
-                fail(to_errc(e) == errc::timeout ? error_code::request_timed_out
-                                                 : error_code::unknown_topic_id);
-              });
+      self->request(registry, lookup_wait, topic_atom::value, name, false)
+          .then([=](storage::topic_info& topic) { remove(i, topic); },
+                [=](caf::error& e) { fail(i, to_kafka(to_errc(e)), std::nullopt); });
     }
+    for (std::size_t k = 0; k < by_id->size(); ++k) {
+      const auto& topic = (*resolved)[k];
+      if (!topic) continue;  // answered when its lookup failed
+      const auto i = (*by_id)[k];
+      if (clashes[k]) {
+        res->responses[i].name = topic->name;  // who may delete it may describe it
+        fail(i, invalid, maps_to_an_id);
+      } else if (may_delete(topic->name)) {
+        remove(i, *topic);
+      } else {
+        // Kafka names the topic only to who may describe it; to others, the id only.
+        if (allowed(self, sec::acl_operation::describe, sec::resource_type::topic, topic->name))
+          res->responses[i].name = topic->name;  // else null, as it came
+        fail(i, unauthorized, std::nullopt);
+      }
+    }
+  };
+  auto lookups = std::make_shared<std::size_t>(by_id->size() + 1);
+  auto looked_up = [=] {
+    if (--*lookups == 0) delete_all();
+  };
+  for (std::size_t k = 0; k < by_id->size(); ++k) {
+    const auto i = (*by_id)[k];
+    // By id, the name is known once the id is: an unknown id is UNKNOWN_TOPIC_ID first.
+    self->request(registry, lookup_wait, topic_atom::value, (*targets)[i].id)
+        .then(
+            [=](storage::topic_info& topic) {
+              (*resolved)[k] = std::move(topic);
+              looked_up();
+            },
+            [=](caf::error& e) {
+              // Only an id the registry does not know is UNKNOWN_TOPIC_ID: one not answered
+              // in time is REQUEST_TIMED_OUT, and a registry restarting is said as such.
+              const auto why = to_errc(e);
+              fail(i, why == errc::unknown_topic ? static_cast<std::int16_t>(error_code::unknown_topic_id) : to_kafka(why),
+                   std::nullopt);
+              looked_up();
+            });
   }
+  looked_up();
+  done();
 }
 
 }  // namespace portask::kafka

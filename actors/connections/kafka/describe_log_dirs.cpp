@@ -5,6 +5,8 @@
 // total and usable bytes are -1 (unknown, Kafka's convention). No replica lags: offsetLag 0.
 // ACLs: DESCRIBE on the cluster, else no results (and CLUSTER_AUTHORIZATION_FAILED at v3+).
 #include <algorithm>
+#include <set>
+#include <unordered_map>
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "storage/redis_store.hpp"
@@ -52,7 +54,16 @@ void handle_describe_log_dirs(self_ptr self, const request& r, protocol::byte_vi
     res.errorCode = static_cast<std::int16_t>(error_code::cluster_authorization_failed);
     return respond(self, r, res, flexible, true);
   }
-  auto wanted = std::make_shared<msg::DescribeLogDirsRequest>(std::move(req));
+  // The partitions asked for, by topic (a topic or partition named twice counts once): each
+  // topic listed is matched by one look-up, not against every entry of the request. None: null,
+  // every partition of every topic.
+  using partitions_by_topic = std::unordered_map<std::string, std::set<std::int32_t>>;
+  std::shared_ptr<const partitions_by_topic> wanted;
+  if (req.topics) {
+    auto asked = std::make_shared<partitions_by_topic>();
+    for (const auto& t : *req.topics) (*asked)[t.topic].insert(t.partitions.begin(), t.partitions.end());
+    wanted = std::move(asked);
+  }
   result_t dir;
   dir.logDir = log_dir_name(*self->state.ctx);
   dir.totalBytes = -1;
@@ -70,18 +81,17 @@ void handle_describe_log_dirs(self_ptr self, const request& r, protocol::byte_vi
             };
             for (const auto& info : topics) {
               std::vector<std::int32_t> parts;
-              if (!wanted->topics) {  // null: every partition of every topic
+              if (!wanted) {  // null: every partition of every topic
                 for (std::int32_t p = 0; p < info.partitions; ++p)
                   if (hosted(info.name, p)) parts.push_back(p);
                 if (parts.empty() && view->clustered) continue;
               } else {
                 // As Kafka: requested partitions this dir holds; others are left out.
-                for (const auto& t : *wanted->topics)
-                  if (t.topic == info.name)
-                    for (auto p : t.partitions)
-                      if (p >= 0 && p < info.partitions && hosted(info.name, p) &&
-                          std::find(parts.begin(), parts.end(), p) == parts.end())
-                        parts.push_back(p);
+                const auto asked = wanted->find(info.name);
+                if (asked == wanted->end()) continue;
+                for (auto p = asked->second.lower_bound(0);
+                     p != asked->second.end() && *p < info.partitions; ++p)
+                  if (hosted(info.name, *p)) parts.push_back(*p);
                 if (parts.empty()) continue;
               }
               dir.topics.push_back(describe(info.name, parts));

@@ -97,6 +97,8 @@ inline std::int16_t to_kafka(errc e) noexcept {
     case errc::decompressed_too_large:
       return static_cast<std::int16_t>(error_code::message_too_large);
     case errc::topic_already_exists: return static_cast<std::int16_t>(error_code::topic_already_exists);
+    case errc::topic_name_collision:
+      return static_cast<std::int16_t>(error_code::invalid_topic_exception);  // as Kafka's CreateTopics
     case errc::invalid_request: return static_cast<std::int16_t>(error_code::invalid_request);
     case errc::invalid_record: return static_cast<std::int16_t>(error_code::invalid_record);
     case errc::policy_violation: return static_cast<std::int16_t>(error_code::policy_violation);

@@ -2,10 +2,13 @@
 // listener reaches them, each partition led by its lease holder; topics auto-created when the client allows it and the broker is configured so.
 // ACLs, as Kafka: a listing of every topic hides those the client may not DESCRIBE; a topic
 // named is TOPIC_AUTHORIZATION_FAILED without DESCRIBE, and auto-creating one needs CREATE on
-// the cluster or the topic.
+// the cluster or the topic (a missing topic is TOPIC_AUTHORIZATION_FAILED without it, when
+// auto-creation is on and asked for).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
+#include <unordered_set>
 
 #include "actors/connections/kafka/authorized_operations.hpp"
 #include "logging/loggers.hpp"
@@ -57,6 +60,24 @@ msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info&
 void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) {
   msg::MetadataRequest req;
   if (!PORTASK_KAFKA_DECODE(Metadata, body, req)) return;
+  const bool flexible = msg::MetadataRequest_is_flexible(r.api_version);
+  // Topic ids and null names came into the request with v10, but Kafka serves them from v12
+  // only: below, a request that uses them is refused whole (Kafka's InvalidRequestException),
+  // answered as Kafka's error response is: every entry as it came (a null name as ""),
+  // INVALID_REQUEST, and no brokers.
+  if (req.topics && r.api_version < 12 &&
+      std::any_of(req.topics->begin(), req.topics->end(),
+                  [](const auto& t) { return !t.name || t.topicId != storage::topic_id{}; })) {
+    msg::MetadataResponse refused;
+    for (const auto& t : *req.topics) {
+      msg::MetadataResponse::MetadataResponseTopic out;
+      out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+      out.name = t.name.value_or("");
+      out.topicId = t.topicId;
+      refused.topics.push_back(std::move(out));
+    }
+    return respond(self, r, refused, flexible, true);
+  }
   auto& ctx = *self->state.ctx;
   auto res = std::make_shared<msg::MetadataResponse>();
   // Every live node, as the listener the client came in on reaches it.
@@ -80,7 +101,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     return t;
   };
   // Kafka reports the bits for every topic it answers about, unknown ones included (only one
-  // the principal may not describe gets none).
+  // the principal may not describe, or not create when it would be created, gets none).
   auto with_bits = [=](msg::MetadataResponse::MetadataResponseTopic& t, const std::string& name) {
     if (with_operations)
       t.topicAuthorizedOperations = authorized_operations(self, sec::resource_type::topic, name, ops::topic);
@@ -93,7 +114,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
             [=](std::vector<storage::topic_info>& topics) {
               for (const auto& t : topics)
                 if (may_describe(self, t.name)) res->topics.push_back(described(t));
-              respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+              respond(self, r, *res, flexible);
             },
             [=](caf::error& e) {
               // No answer rather than a wrong one: an empty topic list says every topic is
@@ -107,35 +128,59 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
     return;
   }
   const bool create = (r.api_version < 4 || req.allowAutoTopicCreation) && ctx.config.auto_create_topics;
-  auto pending = std::make_shared<std::size_t>(req.topics->size());
+  // Kafka answers each topic once however often the request names it (it makes a set of the
+  // names, or in v12+ of the ids): one lookup and one entry per distinct topic, in the order
+  // each was first named.
+  std::vector<msg::MetadataRequest::MetadataRequestTopic> distinct;
+  {
+    std::unordered_set<std::string> names;
+    std::set<storage::topic_id> ids;
+    for (auto& t : *req.topics) {
+      const bool first = t.topicId != storage::topic_id{} ? ids.insert(t.topicId).second
+                                                         : names.insert(t.name.value_or("")).second;
+      if (first) distinct.push_back(std::move(t));
+    }
+  }
+  auto pending = std::make_shared<std::size_t>(distinct.size());
   auto creations = std::make_shared<std::uint32_t>(0);
-  res->topics.resize(req.topics->size());
-  if (req.topics->empty()) {
-    respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+  res->topics.resize(distinct.size());
+  if (distinct.empty()) {
+    respond(self, r, *res, flexible);
     return;
   }
-  for (std::size_t i = 0; i < req.topics->size(); ++i) {
-    const auto& wanted = (*req.topics)[i];
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    const auto& wanted = distinct[i];
     const std::string name = wanted.name.value_or("");
+    // v12+: a topic by its id (only v12+ gets here with one). As in Kafka, a name given with
+    // it is not looked at.
+    const bool by_id = wanted.topicId != storage::topic_id{};
     auto done = [=] {
-      if (--*pending == 0) respond(self, r, *res, msg::MetadataRequest_is_flexible(r.api_version));
+      if (--*pending == 0) respond(self, r, *res, flexible);
     };
     auto found = [=](storage::topic_info& info) {
       if (may_describe(self, info.name)) {
         res->topics[i] = described(info);
       } else {
-        res->topics[i].name = wanted.name;  // not the name behind an id the client gave
+        // Not the name behind an id the client gave: asked by id, the id only.
+        res->topics[i].name = by_id ? std::nullopt : std::optional<std::string>(name);
         res->topics[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
       }
       done();
     };
-    if (!wanted.name && wanted.topicId != storage::topic_id{}) {  // v10+: a topic by its id
+    if (by_id) {
+      res->topics[i].name = std::nullopt;  // Kafka's answer for an id it does not know
       res->topics[i].topicId = wanted.topicId;
       self->request(registry, 10s, topic_atom::value, wanted.topicId)
           .then(
               found,
-              [=](caf::error&) {
-                res->topics[i].errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+              [=](caf::error& e) {
+                // Only an id the registry does not know is UNKNOWN_TOPIC_ID; a lookup that
+                // failed otherwise (not answered in time, the registry restarting) says so,
+                // and the client asks again rather than forgetting the topic.
+                const auto why = to_errc(e);
+                res->topics[i].errorCode = why == errc::unknown_topic
+                                               ? static_cast<std::int16_t>(error_code::unknown_topic_id)
+                                               : to_kafka(why);
                 done();
               });
       continue;
@@ -163,10 +208,19 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
               done();
             },
             [=](caf::error& e) {
+              const auto why = to_errc(e);
               res->topics[i].name = name;
-              res->topics[i].errorCode = to_kafka(to_errc(e));
+              if (create && !may_create && why == errc::unknown_topic) {
+                // As Kafka: a missing topic the client asked to have created, by a principal
+                // that may not create it, is TOPIC_AUTHORIZATION_FAILED (not unknown: the
+                // client is told why it will not appear), without authorized operations.
+                res->topics[i].errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+                res->topics[i].isInternal = protocol::is_internal_topic(name);
+                return done();
+              }
+              res->topics[i].errorCode = to_kafka(why);
               with_bits(res->topics[i], name);
-              if (!may_create || to_errc(e) != errc::unknown_topic) return done();
+              if (!may_create || why != errc::unknown_topic) return done();
               if (*creations >= self->state.ctx->config.auto_create_topics_max_per_request) {
                 self->state.ctx->metrics.request_limited(request_limit::auto_create_topics);
                 return done();

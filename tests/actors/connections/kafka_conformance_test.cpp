@@ -528,6 +528,15 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   EXPECT_EQ(d.results[0].errorCode, 0);
   ASSERT_EQ(d.results[0].topics.size(), 1u);
   EXPECT_EQ(d.results[0].topics[0].partitions.size(), 2u);
+  // A topic named twice, a partition twice, one that does not exist: each partition the dir
+  // holds once.
+  dirs.topics = std::vector<msg::DescribeLogDirsRequest::DescribableLogDirTopic>{
+      {"one-node", {1, 1, 7}}, {"no-such-topic", {0}}, {"one-node", {1, -1}}};
+  d = call<msg::DescribeLogDirsResponse>(c, 35, 4, dirs, true);
+  ASSERT_EQ(d.results.size(), 1u);
+  ASSERT_EQ(d.results[0].topics.size(), 1u);
+  ASSERT_EQ(d.results[0].topics[0].partitions.size(), 1u);
+  EXPECT_EQ(d.results[0].topics[0].partitions[0].partitionIndex, 1);
 
   msg::DescribeProducersRequest producers;
   producers.topics.push_back({"one-node", {0, 1}});
@@ -947,4 +956,130 @@ TEST(KafkaConformance, AuthorizedOperationsAreReportedWhenAsked) {
   describe.includeAuthorizedOperations = true;
   EXPECT_EQ(call<msg::DescribeGroupsResponse>(c, 15, 5, describe, true).groups.at(0).authorizedOperations,
             group_bits);
+}
+
+// Kafka makes a set of the topics a Metadata request names: each is answered once. Topic ids
+// and null names are on the wire from v10 but served from v12 only; below, Kafka refuses the
+// whole request. A name that Kafka's metrics would confuse with an existing topic's is refused
+// to a request that would create the topic on the way too, as CreateTopics refuses it.
+TEST(KafkaConformance, MetadataAnswersEachTopicOnceAndTopicIdsFromV12Only) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto made = create(c, {"meta-once", 2, 1, {}, {}});
+  ASSERT_EQ(made.errorCode, 0);
+  using wanted = msg::MetadataRequest::MetadataRequestTopic;
+  msg::MetadataRequest meta;
+  meta.allowAutoTopicCreation = false;
+  meta.topics = std::vector<wanted>{{{}, std::string("meta-once")}, {{}, std::string("meta-none")},
+                                    {{}, std::string("meta-once")}, {{}, std::string("meta-none")}};
+  auto m = call<msg::MetadataResponse>(c, 3, 9, meta, true);
+  ASSERT_EQ(m.topics.size(), 2u) << "each topic once, in the order first named";
+  EXPECT_EQ(m.topics[0].name.value_or(""), "meta-once");
+  EXPECT_EQ(m.topics[0].errorCode, 0);
+  EXPECT_EQ(m.topics[1].name.value_or(""), "meta-none");
+  EXPECT_EQ(m.topics[1].errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+
+  // v12, by id: an id named twice is answered once; an unknown one is UNKNOWN_TOPIC_ID, named
+  // by its id only.
+  kafka::uuid unknown{};
+  unknown[0] = 1;
+  meta.topics = std::vector<wanted>{{made.topicId, std::nullopt}, {unknown, std::nullopt}, {made.topicId, std::nullopt}};
+  m = call<msg::MetadataResponse>(c, 3, 12, meta, true);
+  ASSERT_EQ(m.topics.size(), 2u);
+  EXPECT_EQ(m.topics[0].errorCode, 0);
+  EXPECT_EQ(m.topics[0].name.value_or(""), "meta-once");
+  EXPECT_EQ(m.topics[0].partitions.size(), 2u);
+  EXPECT_EQ(m.topics[1].errorCode, 100) << "UNKNOWN_TOPIC_ID";
+  EXPECT_FALSE(m.topics[1].name.has_value());
+  EXPECT_EQ(m.topics[1].topicId, unknown);
+
+  // v10 and v11: an id, or a null name, refuses the whole request as Kafka's error response
+  // does: every entry as it came, INVALID_REQUEST, no brokers.
+  for (std::int16_t v : {10, 11}) {
+    meta.topics = std::vector<wanted>{{{}, std::string("meta-once")}, {made.topicId, std::nullopt}};
+    m = call<msg::MetadataResponse>(c, 3, v, meta, true);
+    ASSERT_EQ(m.topics.size(), 2u) << "v" << v;
+    EXPECT_EQ(m.topics[0].errorCode, 42) << "INVALID_REQUEST";
+    EXPECT_EQ(m.topics[0].name.value_or("<null>"), "meta-once");
+    EXPECT_EQ(m.topics[1].errorCode, 42);
+    EXPECT_EQ(m.topics[1].name.value_or("<null>"), "");
+    EXPECT_TRUE(m.brokers.empty());
+    meta.topics = std::vector<wanted>{{{}, std::string("meta-once")}};
+    m = call<msg::MetadataResponse>(c, 3, v, meta, true);
+    ASSERT_EQ(m.topics.size(), 1u);
+    EXPECT_EQ(m.topics[0].errorCode, 0) << "by name alone: served";
+  }
+
+  // A name that differs from an existing topic's only in '.' against '_' is not auto-created
+  // either, by Metadata or by Produce: INVALID_TOPIC_EXCEPTION, as CreateTopics answers.
+  ASSERT_EQ(create(c, {"meta.dotted", 1, 1, {}, {}}).errorCode, 0);
+  meta.allowAutoTopicCreation = true;
+  meta.topics = std::vector<wanted>{{{}, std::string("meta_dotted")}};
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 9, meta, true).topics.at(0).errorCode, 17)
+      << "INVALID_TOPIC_EXCEPTION";
+  auto produced = call<msg::ProduceResponse>(
+      c, 0, 9, produce_request("meta_dotted", 0, record_batch_bytes("v", 1, kafka::compression_type::none)), true);
+  EXPECT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 17);
+  meta.allowAutoTopicCreation = false;
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 9, meta, true).topics.at(0).errorCode, 3)
+      << "nothing was created";
+}
+
+// Kafka's checks of a DeleteTopics request before any topic is looked up or deleted: an entry
+// with neither a name nor an id, or both; a name or an id given twice; a name that names the
+// topic of an id in the same request. Each such entry is refused (INVALID_REQUEST, Kafka's
+// message) and nothing it names is deleted.
+TEST(KafkaConformance, DeleteTopicsRefusesRepeatedAndAmbiguousEntriesAndDeletesNothingTheyName) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto twice = create(c, {"del-twice", 1, 1, {}, {}});
+  auto other = create(c, {"del-other", 1, 1, {}, {}});
+  ASSERT_EQ(twice.errorCode, 0);
+  ASSERT_EQ(other.errorCode, 0);
+  ASSERT_EQ(create(c, {"del-kept", 1, 1, {}, {}}).errorCode, 0);
+  using state = msg::DeleteTopicsRequest::DeleteTopicState;
+  auto delete_v6 = [&](std::vector<state> topics) {
+    msg::DeleteTopicsRequest req;
+    req.timeoutMs = 30000;
+    req.topics = std::move(topics);
+    return call<msg::DeleteTopicsResponse>(c, 20, 6, req, true).responses;
+  };
+  auto refused = [](const msg::DeleteTopicsResponse::DeletableTopicResult& r, const std::string& why) {
+    EXPECT_EQ(r.errorCode, 42) << "INVALID_REQUEST";
+    EXPECT_EQ(r.errorMessage.value_or(""), why);
+  };
+  auto res = delete_v6({{std::string("del-twice"), {}},
+                        {std::string("del-twice"), {}},
+                        {std::nullopt, {}},
+                        {std::string("del-kept"), other.topicId}});
+  ASSERT_EQ(res.size(), 4u);
+  refused(res[0], "Duplicate topic name.");
+  refused(res[1], "Duplicate topic name.");
+  refused(res[2], "Neither topic name nor id were specified.");
+  refused(res[3], "You may not specify both topic name and topic id.");
+  res = delete_v6({{std::nullopt, twice.topicId}, {std::nullopt, twice.topicId}});
+  ASSERT_EQ(res.size(), 2u);
+  refused(res[0], "Duplicate topic id.");
+  refused(res[1], "Duplicate topic id.");
+  EXPECT_FALSE(res[1].name.has_value()) << "asked by id: the id only";
+  res = delete_v6({{std::nullopt, other.topicId}, {std::string("del-other"), {}}});
+  ASSERT_EQ(res.size(), 2u);
+  refused(res[0], "The provided topic name maps to an ID that was already supplied.");
+  refused(res[1], "The provided topic name maps to an ID that was already supplied.");
+  // Before ids (v1): a name given twice.
+  msg::DeleteTopicsRequest old;
+  old.timeoutMs = 30000;
+  old.topicNames = {"del-kept", "del-kept"};
+  auto old_res = call<msg::DeleteTopicsResponse>(c, 20, 1, old, false);
+  ASSERT_EQ(old_res.responses.size(), 2u);
+  EXPECT_EQ(old_res.responses[0].errorCode, 42);
+  EXPECT_EQ(old_res.responses[1].errorCode, 42);
+  EXPECT_EQ(must(f.connect().list_topics()).size(), 3u) << "nothing refused was deleted";
+
+  // Each named once: deleted, by id and by name in one request.
+  res = delete_v6({{std::nullopt, twice.topicId}, {std::string("del-other"), {}}, {std::string("del-kept"), {}}});
+  ASSERT_EQ(res.size(), 3u);
+  for (const auto& r : res) EXPECT_EQ(r.errorCode, 0) << r.name.value_or("<null>");
+  EXPECT_EQ(res[0].name.value_or(""), "del-twice") << "the name behind the id";
+  EXPECT_TRUE(must(f.connect().list_topics()).empty());
 }

@@ -536,4 +536,34 @@ CAF_TEST(a creation that finds its name stored meanwhile keeps the stored topic 
   CAF_CHECK(*it == stored);
 }
 
+CAF_TEST(a name that differs from another topic only in dot against underscore is refused however it is created) {
+  // "orders_eu" is out at the store: a creation of "orders.eu" meanwhile collides with it.
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"orders_eu", 1, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"orders.eu", 1, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::topic_name_collision)));
+  sched.run();
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t, t.name == "orders_eu")));
+  // Stored, it collides with an auto-creation too (a Produce, a Metadata request, a publish).
+  self->request(topics, caf::infinite, partition_atom::value, topic_partition{"orders.eu", 0}, true);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, _, true));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::topic_name_collision)));
+  // Its own name is taken, not a collision.
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"orders_eu", 1, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::topic_already_exists)));
+  // Once it is deleted, the other spelling is free.
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders_eu"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"orders.eu", 1, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  sched.run();
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t, t.name == "orders.eu")));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
