@@ -85,7 +85,9 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<bounds_atom, topic_partition>::with<storage::partition_bounds>,
     // bounds and idempotent-producer history, read after any fence (see redis_store)
     caf::replies_to<recover_atom, topic_partition>::with<partition_recovery>,
-    caf::replies_to<snapshot_atom, topic_partition, storage::producer_snapshot>::with<bool>,
+    // (partition, snapshot, fence): write the idempotence window's changes; in a cluster only
+    // under the partition's lease (else not_leader; "" unfenced)
+    caf::replies_to<snapshot_atom, topic_partition, storage::producer_snapshot, std::string>::with<bool>,
     // (count) -> the first of `count` producer ids reserved in the store
     caf::replies_to<producer_atom, std::int64_t>::with<std::int64_t>,
     // a group's committed offsets: store some, read all, delete some (none: the group); the
@@ -95,8 +97,10 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<delete_atom, std::string, std::vector<topic_partition>, std::string>::with<bool>,
     // groups with committed offsets
     caf::replies_to<list_atom>::with<std::vector<std::string>>,
-    // (partition, offset): advance the log start there, removing the batches below it
-    caf::replies_to<delete_atom, topic_partition, std::int64_t>::with<storage::partition_bounds>,
+    // (partition, offset, fence): advance the log start there, removing the batches below it;
+    // in a cluster only under the partition's lease (else not_leader; "" unfenced)
+    caf::replies_to<delete_atom, topic_partition, std::int64_t, std::string>::with<
+        storage::partition_bounds>,
     // (partition, plan): carry out a compaction (log_store::compact) -> the bounds after
     caf::replies_to<compact_atom, topic_partition, storage::log_compaction>::with<
         storage::partition_bounds>,

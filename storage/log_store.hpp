@@ -328,9 +328,15 @@ class log_store {
                                                  const retention_limits& limits) = 0;
   /// Advances the log start to `offset` (never back; at most the next offset): removes every
   /// batch that ends at or below it, keeps the one containing it, and records the new start
-  /// so that it survives a restart. Returns the bounds after.
-  virtual expected<partition_bounds> delete_records(const topic_partition& tp,
-                                                    std::int64_t offset) = 0;
+  /// so that it survives a restart. Returns the bounds after. In a cluster `fence` is the
+  /// partition's lease as its leader holds it (append_request::fence): the bounds the start
+  /// record keeps are read, and the log trimmed, only while the lease still has that value,
+  /// all in one atomic step, else errc::not_leader and nothing changes. So a node that lost
+  /// the partition never trims its new owner's log, nor records a next offset from before the
+  /// new owner's appends (which an emptied log would hand out again). Empty: unfenced (a
+  /// single node).
+  virtual expected<partition_bounds> delete_records(const topic_partition& tp, std::int64_t offset,
+                                                    const std::string& fence) = 0;
   /// Carries out `c` in one atomic step, only while the log's first batch is still at
   /// c.first_base, the last batch below c.end still ends there with c.end_bytes, and every
   /// kept batch is still stored (else errc::offset_conflict: the log changed since it was
@@ -387,9 +393,13 @@ class log_store {
   /// The partition's producer snapshot plus the producer batches logged after it.
   virtual expected<producer_history> read_producer_history(const topic_partition& tp) = 0;
   /// Merges `snapshot` into the stored one: the producers it names are replaced, the expired
-  /// ones removed, and `covers` set. A snapshot only ever names stored batches.
+  /// ones removed, and `covers` set. A snapshot only ever names stored batches. `fence` as for
+  /// delete_records: in a cluster nothing is written unless the partition's lease still has
+  /// that value, checked in the same atomic step (else errc::not_leader), so a node that lost
+  /// the partition never moves `covers` back under its new owner's window.
   virtual std::error_code put_producer_snapshot(const topic_partition& tp,
-                                                const producer_snapshot& snapshot) = 0;
+                                                const producer_snapshot& snapshot,
+                                                const std::string& fence) = 0;
   /// Reserves `count` producer ids no other call (of any process on the same store) gets;
   /// returns the first.
   virtual expected<std::int64_t> allocate_producer_ids(std::int64_t count) = 0;

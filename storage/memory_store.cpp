@@ -216,11 +216,17 @@ expected<std::int64_t> memory_store::retention_point(const topic_partition& tp,
 }
 
 expected<partition_bounds> memory_store::delete_records(const topic_partition& tp,
-                                                        std::int64_t offset) {
+                                                        std::int64_t offset,
+                                                        const std::string& fence) {
   // Declared before the lock, so the deleted batches are freed after it is released: freeing
   // a large range takes a while, and the writers take this mutex for every append.
   std::vector<decltype(state::partition_log::batches)::node_type> deleted;
   std::lock_guard lock{state_->mutex};
+  // Under the same lock as the deletion, as the fenced append checks its lease.
+  if (!fence.empty()) {
+    const auto* lease = state_->live_lease(partition_lease(tp), state::clock::now());
+    if (lease == nullptr || *lease != fence) return errc::not_leader;
+  }
   auto& log = state_->logs[tp];
   offset = std::min(offset, log.next_offset);
   if (offset <= log.log_start) return bounds_of(log);
@@ -401,8 +407,13 @@ expected<producer_history> memory_store::read_producer_history(const topic_parti
 }
 
 std::error_code memory_store::put_producer_snapshot(const topic_partition& tp,
-                                                    const producer_snapshot& snapshot) {
+                                                    const producer_snapshot& snapshot,
+                                                    const std::string& fence) {
   std::lock_guard lock{state_->mutex};
+  if (!fence.empty()) {
+    const auto* lease = state_->live_lease(partition_lease(tp), state::clock::now());
+    if (lease == nullptr || *lease != fence) return make_error_code(errc::not_leader);
+  }
   auto& p = state_->producers[tp];
   for (auto id : snapshot.expired) p.windows.erase(id);
   std::map<std::int64_t, std::vector<producer_batch>> replaced;

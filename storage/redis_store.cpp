@@ -891,50 +891,77 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
   return std::max(point, by_time);
 }
 
-expected<partition_bounds> redis_store::delete_records(const topic_partition& tp,
-                                                       std::int64_t offset) {
-  auto before = bounds(tp);
-  if (!before) return before.error();
-  offset = std::min(offset, before->next_offset);
-  if (offset <= before->log_start) return before;
-  const std::string key = log_key(tp);
-  // The entry containing `offset` stays: trim below its id (or below `offset` when none does).
-  std::string min_id = entry_id(offset);
-  {
-    command c;
-    c.arg("EVAL").arg(entry_at_or_before_script).arg("1").arg(key).own(std::to_string(offset + 1));
-    auto r = pipeline({&c, 1});
-    if (!r) return r.error();
-    const auto& rep = (*r)[0];
-    if (rep.is_error()) return errc::storage_unavailable;
-    stored_batch e;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-        !parse_entry(rep->element[0], e, false) && e.next_offset() > offset)
-      min_id = entry_id(e.base_offset);
+namespace {
+
+// A deletion (log_store::delete_records) as one script, so that nothing comes between its
+// steps: with a fence, the partition's lease is checked first; then the bounds are read as
+// bounds() reads them (an entry from before the running totals: no bytes, its own
+// timestamp), the start record is written with them and the log trimmed. (Apart, a node
+// paused after reading the bounds would record a next offset from before its successor's
+// appends, which an emptied log then hands out again.) The entry containing the new start
+// stays: the trim is below its id, or the start's when none contains it (none can when the
+// first entry lies past the start: that search, which would walk the whole stream back, is
+// skipped then). Numbers go back as '%d' strings: Lua 5.1 writes one of 15 digits or more
+// as 1e+14.
+// KEYS: log, start record, lease. ARGV: fence ("" none), the offset. Answers OK, KEPT
+// (nothing to delete: the start is there already), FENCED or CORRUPT.
+constexpr std::string_view delete_records_script = R"lua(
+local log, start, lease = KEYS[1], KEYS[2], KEYS[3]
+if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
+local function base(e) return tonumber(string.match(e[1], '^0%-(%d+)$') or '0') - 1 end
+local function field(e, name)
+  for j = 1, #e[2], 2 do
+    if e[2][j] == name then return e[2][j + 1] end
+  end
+end
+local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
+if #first == 0 then return 'KEPT' end
+local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+local count = tonumber(field(last[1], 'n') or '')
+if count == nil or base(first[1]) < 0 or base(last[1]) < 0 then return 'CORRUPT' end
+local next_offset = base(last[1]) + count
+local log_start = base(first[1])
+local recorded = redis.call('HGET', start, 's')
+if recorded then
+  log_start = tonumber(recorded)
+  if log_start == nil then return 'CORRUPT' end
+end
+local offset = math.min(tonumber(ARGV[2]), next_offset)
+if offset <= log_start then return 'KEPT' end
+local min_id = string.format('0-%d', offset + 1)
+if base(first[1]) <= offset then
+  local at = redis.call('XREVRANGE', log, string.format('0-%d', offset + 1), '-', 'COUNT', 1)
+  if #at == 1 and base(at[1]) + (tonumber(field(at[1], 'n') or '') or 0) > offset then
+    min_id = at[1][1]
+  end
+end
+redis.call('HSET', start, 's', string.format('%d', offset), 'n', string.format('%d', next_offset),
+           'c', field(last[1], 'c') or '0', 'T', field(last[1], 'T') or field(last[1], 't') or '0')
+redis.call('XTRIM', log, 'MINID', min_id)
+return 'OK'
+)lua";
+
+}  // namespace
+
+expected<partition_bounds> redis_store::delete_records(const topic_partition& tp, std::int64_t offset,
+                                                       const std::string& fence) {
+  command c;
+  c.arg("EVAL").arg(delete_records_script).arg("3");
+  c.own(log_key(tp)).own(start_key(tp)).own(lease_key(partition_lease(tp)));
+  c.arg(fence).own(std::to_string(offset));
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& out = (*r)[0];
+  const bool text = out->type == REDIS_REPLY_STATUS || out->type == REDIS_REPLY_STRING;
+  const auto status = text ? str(out.get()) : std::string_view{};
+  if (status == "FENCED") return errc::not_leader;
+  if (status == "CORRUPT") {
+    logging::storage().error("corrupt log or log start record of {}", log_key(tp));
+    return errc::corrupt_stored_data;
   }
-  // The start record first, in the same transaction as the trim: a restart sees both or
-  // neither.
-  std::vector<command> commands(4);
-  commands[0].arg("MULTI");
-  commands[1]
-      .arg("HSET")
-      .own(start_key(tp))
-      .arg("s")
-      .own(std::to_string(offset))
-      .arg("n")
-      .own(std::to_string(before->next_offset))
-      .arg("c")
-      .own(std::to_string(before->end_bytes))
-      .arg("T")
-      .own(std::to_string(before->end_timestamp));
-  commands[2].arg("XTRIM").arg(key).arg("MINID").own(min_id);
-  commands[3].arg("EXEC");
-  auto replies = pipeline(commands);
-  if (!replies) return replies.error();
-  const auto& exec = replies->back();
-  if (exec.is_error() || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2 ||
-      exec->element[0]->type == REDIS_REPLY_ERROR || exec->element[1]->type == REDIS_REPLY_ERROR) {
-    logging::storage().warn("store refused deleting {} below {}", key, offset);
+  if (status != "OK" && status != "KEPT") {
+    logging::storage().warn("store refused deleting {} below {}: {}", log_key(tp), offset,
+                            out.is_error() ? str(out.get()) : "no script result");
     return errc::storage_unavailable;
   }
   return bounds(tp);
@@ -1542,28 +1569,54 @@ expected<producer_history> redis_store::read_producer_history(const topic_partit
   return out;
 }
 
+namespace {
+
+// A producer snapshot's write: with a fence, only while the partition's lease has it, checked
+// in the same step (a node that lost the partition would move `@` back under its successor's
+// window). KEYS: the producers hash, lease. ARGV: fence ("" none), how many expired producers
+// follow, their ids, then the fields to set (`@` and the covered offset, then per producer its
+// id and window), which change together. In slices: unpack puts every value it returns on
+// Lua's stack, which takes about 8000.
+constexpr std::string_view put_producer_snapshot_script = R"lua(
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'FENCED' end
+local expired = tonumber(ARGV[2])
+local function each_slice(cmd, from, to)
+  for i = from, to, 1000 do
+    redis.call(cmd, KEYS[1], unpack(ARGV, i, math.min(i + 999, to)))
+  end
+end
+each_slice('HDEL', 3, 2 + expired)
+each_slice('HSET', 3 + expired, #ARGV)
+return 'OK'
+)lua";
+
+}  // namespace
+
 std::error_code redis_store::put_producer_snapshot(const topic_partition& tp,
-                                                   const producer_snapshot& snapshot) {
-  std::vector<command> commands;
-  const std::string key = producers_key(tp);
-  if (!snapshot.expired.empty()) {
-    auto& del = commands.emplace_back().arg("HDEL").own(key);
-    for (auto id : snapshot.expired) del.own(std::to_string(id));
-  }
-  // One HSET: the windows and the covered offset change together.
-  auto& set = commands.emplace_back().arg("HSET").own(key).arg("@").own(
-      std::to_string(snapshot.covers));
+                                                   const producer_snapshot& snapshot,
+                                                   const std::string& fence) {
+  command c;
+  c.arg("EVAL").arg(put_producer_snapshot_script).arg("2");
+  c.own(producers_key(tp)).own(lease_key(partition_lease(tp))).arg(fence);
+  c.own(std::to_string(snapshot.expired.size()));
+  for (auto id : snapshot.expired) c.own(std::to_string(id));
+  c.arg("@").own(std::to_string(snapshot.covers));
   const auto& b = snapshot.batches;
   for (std::size_t i = 0; i < b.size();) {
     std::size_t j = i;
     while (j < b.size() && b[j].producer_id == b[i].producer_id) ++j;
-    set.own(std::to_string(b[i].producer_id)).own(encode_window(&b[i], j - i));
+    c.own(std::to_string(b[i].producer_id)).own(encode_window(&b[i], j - i));
     i = j;
   }
-  auto r = pipeline(commands);
+  auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  for (const auto& rep : *r)
-    if (rep.is_error()) return make_error_code(errc::storage_unavailable);
+  const auto& out = (*r)[0];
+  if (!out.is_error() && str(out.get()) == "FENCED") return make_error_code(errc::not_leader);
+  if (out.is_error() || str(out.get()) != "OK") {
+    logging::storage().warn("store refused the producer snapshot of {}: {}", log_key(tp),
+                            out.is_error() ? str(out.get()) : "no script result");
+    return make_error_code(errc::storage_unavailable);
+  }
   return {};
 }
 

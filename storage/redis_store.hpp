@@ -101,8 +101,8 @@ class redis_store final : public log_store {
   expected<partition_bounds> bounds(const topic_partition& tp) override;
   expected<std::int64_t> retention_point(const topic_partition& tp,
                                          const retention_limits& limits) override;
-  expected<partition_bounds> delete_records(const topic_partition& tp,
-                                            std::int64_t offset) override;
+  expected<partition_bounds> delete_records(const topic_partition& tp, std::int64_t offset,
+                                            const std::string& fence) override;
   expected<partition_bounds> compact(const topic_partition& tp, const log_compaction& c) override;
   std::error_code create_topic(const topic_info& topic) override;
   expected<topic_write> update_topic(const topic_info& before, const topic_info& after) override;
@@ -117,7 +117,8 @@ class redis_store final : public log_store {
   expected<std::vector<std::string>> list_groups() override;
   expected<producer_history> read_producer_history(const topic_partition& tp) override;
   std::error_code put_producer_snapshot(const topic_partition& tp,
-                                        const producer_snapshot& snapshot) override;
+                                        const producer_snapshot& snapshot,
+                                        const std::string& fence) override;
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
   expected<bool> register_node(const node_registration& r, std::chrono::milliseconds ttl) override;
   std::error_code deregister_node(const node_registration& r) override;

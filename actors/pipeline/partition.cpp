@@ -191,6 +191,8 @@ struct partition_state {
 
 using self_ptr = partition_actor::stateful_pointer<partition_state>;
 
+void lost_lease(self_ptr self, const char* refused);
+
 // Writes the idempotence window's changes to the store now and then (never two at once), so
 // that a rebuild reads only the log written since.
 void maybe_snapshot(self_ptr self, bool now = false) {
@@ -203,11 +205,14 @@ void maybe_snapshot(self_ptr self, bool now = false) {
   auto snapshot = st.producers.take_snapshot(st.log->high_watermark());
   st.stored_since_snapshot = 0;
   st.snapshot_in_flight = true;
-  self->request(reader, 10s, snapshot_atom::value, st.log->tp(), snapshot)
+  // Under this node's lease: one that lost it would move the stored window back under the
+  // new owner's.
+  self->request(reader, 10s, snapshot_atom::value, st.log->tp(), snapshot, st.fence)
       .then([=](bool) { self->state.snapshot_in_flight = false; },
             [=](caf::error& err) {
               self->state.snapshot_in_flight = false;
               self->state.producers.snapshot_failed(snapshot);
+              if (to_errc(err) == errc::not_leader) return lost_lease(self, "a producer snapshot");
               logging::pipeline().debug("partition {}/{}: producer snapshot not written: {}",
                             self->state.log->tp().topic, self->state.log->tp().partition,
                             self->system().render(err));
@@ -375,16 +380,7 @@ void try_write(self_ptr self) {
                                           errc::not_leader) != outcome.results.end();
             deliver(self, self->state.log->write_completed(outcome));
             if (self->state.retiring) return maybe_stop(self);
-            if (fenced) {
-              // Another node holds the partition's lease now: this one may never write to it
-              // again. Everything waiting goes back to its producers and consumers (who ask
-              // for metadata and find the new owner), and the partition stops.
-              logging::cluster().warn("partition {}/{}: the store refused a write under this node's "
-                                      "lease; another node owns the partition now",
-                                      self->state.log->tp().topic, self->state.log->tp().partition);
-              retire(self, errc::not_leader);
-              return;
-            }
+            if (fenced) return lost_lease(self, "a write");
             if (!self->state.log->ready()) {
               // Batches queued behind a failed one were checked against a window that may
               // not hold: they fail too (retriable) rather than be stored after a gap.
@@ -429,6 +425,18 @@ void retire(self_ptr self, errc why) {
   st.retire_by = self->clock().now() + grace;
   arm_tick(self, grace);
   maybe_stop(self);
+}
+
+// The store refused something (`refused`: a write, a deletion, a producer snapshot) under
+// this node's lease: another node holds the partition's lease now, and this one may never
+// change its log again. Everything waiting goes back to its producers and consumers (who ask
+// for metadata and find the new owner), and the partition stops.
+void lost_lease(self_ptr self, const char* refused) {
+  if (self->state.retiring) return;  // its registry retired it first: nothing new to say
+  logging::cluster().warn("partition {}/{}: the store refused {} under this node's lease; another "
+                          "node owns the partition now",
+                          self->state.log->tp().topic, self->state.log->tp().partition, refused);
+  retire(self, errc::not_leader);
 }
 
 void recover(self_ptr self) {
@@ -675,9 +683,10 @@ void handle_delete(self_ptr self, std::int64_t offset,
     return;
   }
   // Always told to the store, even when the start did not move here: an earlier deletion
-  // may not have reached it.
+  // may not have reached it. Under this node's lease, so that one that lost the partition
+  // never trims its new owner's log.
   const auto ticket = await_store(self, [rp](errc e) mutable { rp.deliver(make_caf_error(e)); });
-  self->request(reader, 30s, delete_atom::value, log.tp(), log.log_start())
+  self->request(reader, 30s, delete_atom::value, log.tp(), log.log_start(), st.fence)
       .then(
           [=](storage::partition_bounds& stored) mutable {
             self->state.log->deleted(stored);
@@ -685,9 +694,15 @@ void handle_delete(self_ptr self, std::int64_t offset,
             store_answered(self, ticket);
           },
           [=](caf::error& err) mutable {
-            logging::pipeline().warn("partition {}/{}: deleting below {} in the store failed: {}",
-                         self->state.log->tp().topic, self->state.log->tp().partition,
-                         self->state.log->log_start(), self->system().render(err));
+            // Refused under the lease: nothing was deleted, and the start moved here goes
+            // with the retiring partition. The request hears not_leader (Kafka:
+            // NOT_LEADER_OR_FOLLOWER) and its client finds the new owner.
+            if (to_errc(err) == errc::not_leader)
+              lost_lease(self, "a deletion");
+            else
+              logging::pipeline().warn("partition {}/{}: deleting below {} in the store failed: {}",
+                           self->state.log->tp().topic, self->state.log->tp().partition,
+                           self->state.log->log_start(), self->system().render(err));
             rp.deliver(std::move(err));
             store_answered(self, ticket);
           });

@@ -101,9 +101,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         if (!producers) return make_caf_error(static_cast<errc>(producers.error().value()));
         return partition_recovery{*bounds, std::move(*producers)};
       },
-      [=](snapshot_atom, const topic_partition& tp,
-          const storage::producer_snapshot& snapshot) -> caf::result<bool> {
-        if (auto ec = self->state.store->put_producer_snapshot(tp, snapshot))
+      [=](snapshot_atom, const topic_partition& tp, const storage::producer_snapshot& snapshot,
+          const std::string& fence) -> caf::result<bool> {
+        if (auto ec = self->state.store->put_producer_snapshot(tp, snapshot, fence))
           return make_caf_error(static_cast<errc>(ec.value()));
         return true;
       },
@@ -129,11 +129,11 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       [=](list_atom) -> caf::result<std::vector<std::string>> {
         return lift(self->state.store->list_groups());
       },
-      [=](delete_atom, const topic_partition& tp,
-          std::int64_t offset) -> caf::result<storage::partition_bounds> {
+      [=](delete_atom, const topic_partition& tp, std::int64_t offset,
+          const std::string& fence) -> caf::result<storage::partition_bounds> {
         // Named so that /proc (and the soak benchmark) can count deletion's CPU time.
         ::prctl(PR_SET_NAME, "portask-delete");
-        return lift(self->state.store->delete_records(tp, offset));
+        return lift(self->state.store->delete_records(tp, offset, fence));
       },
       [=](compact_atom, const topic_partition& tp,
           const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {

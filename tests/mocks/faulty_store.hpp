@@ -110,8 +110,9 @@ class faulty_store : public storage::log_store {
     return inner_->retention_point(tp, limits);
   }
   expected<storage::partition_bounds> delete_records(const storage::topic_partition& tp,
-                                                     std::int64_t offset) override {
-    return inner_->delete_records(tp, offset);
+                                                     std::int64_t offset,
+                                                     const std::string& fence) override {
+    return inner_->delete_records(tp, offset, fence);
   }
   expected<storage::partition_bounds> compact(const storage::topic_partition& tp,
                                               const storage::log_compaction& c) override {
@@ -147,8 +148,9 @@ class faulty_store : public storage::log_store {
     return inner_->read_producer_history(tp);
   }
   std::error_code put_producer_snapshot(const storage::topic_partition& tp,
-                                        const storage::producer_snapshot& s) override {
-    return inner_->put_producer_snapshot(tp, s);
+                                        const storage::producer_snapshot& s,
+                                        const std::string& fence) override {
+    return inner_->put_producer_snapshot(tp, s, fence);
   }
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override {
     return inner_->allocate_producer_ids(count);

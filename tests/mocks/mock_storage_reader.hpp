@@ -13,13 +13,13 @@ struct storage_reader_script {
   scripted<std::vector<storage::stored_batch>, topic_partition, std::int64_t, std::uint32_t> read;
   scripted<storage::partition_bounds, topic_partition> bounds;
   scripted<partition_recovery, topic_partition> recover;
-  scripted<bool, topic_partition, storage::producer_snapshot> snapshot;
+  scripted<bool, topic_partition, storage::producer_snapshot, std::string> snapshot;
   scripted<std::int64_t, std::int64_t> producer_ids;
   scripted<bool, std::string, std::vector<storage::group_offset>> commit;
   scripted<std::vector<storage::group_offset>, std::string> offsets;
   scripted<bool, std::string, std::vector<topic_partition>, std::string> delete_offsets;
   scripted<std::vector<std::string>> list_groups;
-  scripted<storage::partition_bounds, topic_partition, std::int64_t> delete_records;
+  scripted<storage::partition_bounds, topic_partition, std::int64_t, std::string> delete_records;
   scripted<storage::partition_bounds, topic_partition, storage::log_compaction> compact;
   scripted<bool> ping;
 
@@ -34,8 +34,8 @@ struct storage_reader_script {
     recover.otherwise = [](const topic_partition&) -> caf::expected<partition_recovery> {
       return partition_recovery{};
     };
-    snapshot.otherwise = [](const topic_partition&,
-                            const storage::producer_snapshot&) -> caf::expected<bool> {
+    snapshot.otherwise = [](const topic_partition&, const storage::producer_snapshot&,
+                            const std::string&) -> caf::expected<bool> {
       return true;
     };
     commit.otherwise = [](const std::string&,
@@ -65,9 +65,8 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
       },
       [s](bounds_atom, const topic_partition& tp) { return s->bounds(tp); },
       [s](recover_atom, const topic_partition& tp) { return s->recover(tp); },
-      [s](snapshot_atom, const topic_partition& tp, const storage::producer_snapshot& snap) {
-        return s->snapshot(tp, snap);
-      },
+      [s](snapshot_atom, const topic_partition& tp, const storage::producer_snapshot& snap,
+          const std::string& fence) { return s->snapshot(tp, snap, fence); },
       [s](producer_atom, std::int64_t count) { return s->producer_ids(count); },
       [s](commit_atom, const std::string& group, const std::vector<storage::group_offset>& offsets,
           const std::string&) { return s->commit(group, offsets); },
@@ -76,8 +75,8 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
           const std::string& fence) { return s->delete_offsets(group, tps, fence);
       },
       [s](list_atom) { return s->list_groups(); },
-      [s](delete_atom, const topic_partition& tp, std::int64_t offset) {
-        return s->delete_records(tp, offset);
+      [s](delete_atom, const topic_partition& tp, std::int64_t offset, const std::string& fence) {
+        return s->delete_records(tp, offset, fence);
       },
       [s](compact_atom, const topic_partition& tp, const storage::log_compaction& c) {
         return s->compact(tp, c);

@@ -22,7 +22,7 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(expected<std::int64_t>, retention_point,
               (const storage::topic_partition&, const storage::retention_limits&), (override));
   MOCK_METHOD(expected<storage::partition_bounds>, delete_records,
-              (const storage::topic_partition&, std::int64_t), (override));
+              (const storage::topic_partition&, std::int64_t, const std::string&), (override));
   MOCK_METHOD(expected<storage::partition_bounds>, compact,
               (const storage::topic_partition&, const storage::log_compaction&), (override));
   MOCK_METHOD(std::error_code, create_topic, (const storage::topic_info&), (override));
@@ -41,7 +41,9 @@ class mock_store : public storage::log_store {
   MOCK_METHOD(expected<storage::producer_history>, read_producer_history,
               (const storage::topic_partition&), (override));
   MOCK_METHOD(std::error_code, put_producer_snapshot,
-              (const storage::topic_partition&, const storage::producer_snapshot&), (override));
+              (const storage::topic_partition&, const storage::producer_snapshot&,
+               const std::string&),
+              (override));
   MOCK_METHOD(expected<std::int64_t>, allocate_producer_ids, (std::int64_t), (override));
   MOCK_METHOD(expected<bool>, register_node,
               (const storage::node_registration&, std::chrono::milliseconds), (override));

@@ -423,7 +423,7 @@ TEST_P(LogStore, ProducerHistoryIsTheSnapshotThenTheLogAfterIt) {
   producer_snapshot snap;
   snap.covers = 3;
   snap.batches = {{5, 0, 0, 1, 0, 2, 111}, {5, 0, 2, 2, 2, 1, 111}};
-  ASSERT_FALSE(store_->put_producer_snapshot(tp_, snap));
+  ASSERT_FALSE(store_->put_producer_snapshot(tp_, snap, ""));
   h = store_->read_producer_history(tp_);
   ASSERT_TRUE(h);
   EXPECT_EQ(h->covers, 3);
@@ -436,7 +436,7 @@ TEST_P(LogStore, ProducerHistoryIsTheSnapshotThenTheLogAfterIt) {
   snap.covers = 4;
   snap.batches = {{6, 1, 0, 0, 3, 1, 222}};
   snap.expired = {5};
-  ASSERT_FALSE(store_->put_producer_snapshot(tp_, snap));
+  ASSERT_FALSE(store_->put_producer_snapshot(tp_, snap, ""));
   h = store_->read_producer_history(tp_);
   ASSERT_TRUE(h);
   ASSERT_EQ(h->batches.size(), 1u);
@@ -724,6 +724,68 @@ TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {
   EXPECT_EQ(store_->bounds(b)->next_offset, 1);
 }
 
+// A node paused past its lease still runs its partition for a while once it resumes: the
+// store refuses the deletions and producer snapshots it asks for under its old lease, and
+// they change nothing (not the log, not the start record whose next offset an emptied log
+// hands out, not the snapshot's covered offset), while the new holder's are carried out.
+TEST_P(LogStore, ADeletionAndAProducerSnapshotAreStoredOnlyUnderThePartitionsLease) {
+  using namespace std::chrono_literals;
+  const std::vector<lease_claim> want{{partition_lease(tp_), lease_intent::want}};
+  const std::vector<lease_claim> drop{{partition_lease(tp_), lease_intent::drop}};
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(append_running(tp_, 10, 100));  // 0-39
+  // Node 1 held the partition; node 2 holds it now, with a new epoch.
+  const auto mine = lease_value(store_->lease_round({1, 0, "t1"}, 10s, want)->at(0));
+  ASSERT_FALSE(store_->lease_round({1, 0, "t1"}, 10s, drop)->at(0).held());
+  const auto theirs = lease_value(store_->lease_round({2, 0, "t2"}, 10s, want)->at(0));
+  ASSERT_NE(mine, theirs);
+  producer_snapshot current;
+  current.covers = 40;
+  current.batches = {{5, 0, 0, 9, 30, 10, 111}};
+  ASSERT_FALSE(store_->put_producer_snapshot(tp_, current, theirs));
+  const auto before = store_->bounds(tp_).value();
+  // Node 1's deletions: within the log, and to its end (which would record the next offset).
+  EXPECT_EQ(store_->delete_records(tp_, 25, mine).error(), errc::not_leader);
+  EXPECT_EQ(store_->delete_records(tp_, 40, mine).error(), errc::not_leader);
+  EXPECT_EQ(store_->delete_records(tp_, 25, "1:1:nobody").error(), errc::not_leader);
+  EXPECT_EQ(store_->bounds(tp_).value(), before);
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20)->size(), 4u) << "nothing trimmed";
+  // Node 1's snapshot, taken before node 2's: it would forget producer 5 and move `@` back.
+  producer_snapshot stale;
+  stale.covers = 20;
+  stale.batches = {{6, 0, 0, 9, 10, 10, 99}};
+  stale.expired = {5};
+  EXPECT_EQ(store_->put_producer_snapshot(tp_, stale, mine), errc::not_leader);
+  auto h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->covers, 40) << "never moved back";
+  ASSERT_EQ(h->batches.size(), 1u);
+  EXPECT_EQ(h->batches[0], current.batches[0]);
+  // Node 2's deletions are carried out; the next offset an emptied log keeps is its own.
+  auto cut = store_->delete_records(tp_, 25, theirs);
+  ASSERT_TRUE(cut) << cut.error().message();
+  EXPECT_EQ(cut->log_start, 25);
+  EXPECT_EQ(cut->next_offset, 40);
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20)->front().base_offset, 20);
+  ASSERT_FALSE(append_running(tp_, 5, 100));  // node 2's 40-44
+  EXPECT_EQ(store_->delete_records(tp_, 45, mine).error(), errc::not_leader);
+  EXPECT_EQ(store_->bounds(tp_)->log_start, 25);
+  auto emptied = store_->delete_records(tp_, 45, theirs);
+  ASSERT_TRUE(emptied) << emptied.error().message();
+  EXPECT_EQ(emptied->log_start, 45);
+  EXPECT_EQ(emptied->next_offset, 45);
+  auto again = factory_();
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)->bounds(tp_)->next_offset, 45) << "offsets are never handed out twice";
+  // Node 2's snapshot is written.
+  stale.covers = 45;
+  ASSERT_FALSE(store_->put_producer_snapshot(tp_, stale, theirs));
+  h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->covers, 45);
+  ASSERT_EQ(h->batches.size(), 1u);
+  EXPECT_EQ(h->batches[0].producer_id, 6) << "5 expired";
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, LogStore, ::testing::Values("memory", "redis", "rediss"),
                          [](const auto& param_info) { return param_info.param; });
 
@@ -771,7 +833,7 @@ TEST_P(LogStore, ABatchStampedAheadNoLongerHoldsBackTheRestOnceDeleted) {
   retention_limits limits;
   limits.older_than_ms = 350;
   EXPECT_EQ(store_->retention_point(tp_, limits).value(), 0) << "the batch ahead is first";
-  ASSERT_TRUE(store_->delete_records(tp_, 1));
+  ASSERT_TRUE(store_->delete_records(tp_, 1, ""));
   EXPECT_EQ(store_->retention_point(tp_, limits).value(), 71) << "once it is gone, the rest are old";
   limits.older_than_ms = 165;
   EXPECT_EQ(store_->retention_point(tp_, limits).value(), 66) << "those stamped 100 to 164";
@@ -795,7 +857,7 @@ TEST_P(LogStore, RetentionBySizeKeepsAtLeastTheLimit) {
 
 TEST_P(LogStore, DeleteRecordsKeepsTheBatchContainingTheNewStart) {
   for (int i = 0; i < 4; ++i) ASSERT_FALSE(append_running(tp_, 10, 100));
-  auto b = store_->delete_records(tp_, 25);
+  auto b = store_->delete_records(tp_, 25, "");
   ASSERT_TRUE(b) << b.error().message();
   EXPECT_EQ(b->log_start, 25);
   EXPECT_EQ(b->next_offset, 40);
@@ -808,7 +870,7 @@ TEST_P(LogStore, DeleteRecordsKeepsTheBatchContainingTheNewStart) {
   ASSERT_TRUE(got);
   ASSERT_FALSE(got->empty());
   EXPECT_EQ(got->front().base_offset, 20) << "nothing below it is stored";
-  EXPECT_EQ(store_->delete_records(tp_, 10)->log_start, 25) << "the start never moves back";
+  EXPECT_EQ(store_->delete_records(tp_, 10, "")->log_start, 25) << "the start never moves back";
   // A second instance (another connection) sees the same start.
   auto other = factory_();
   ASSERT_TRUE(other);
@@ -917,7 +979,7 @@ TEST_P(LogStore, ACompactionReplacesTheRangeAndKeepsTheLogStartAndTheRest) {
   fenced.fence = "1:1:nobody";
   EXPECT_EQ(store_->compact(tp_, fenced).error(), errc::not_leader);
   // Deleting to an offset between two batches left keeps the start there.
-  auto cut = store_->delete_records(tp_, 25);
+  auto cut = store_->delete_records(tp_, 25, "");
   ASSERT_TRUE(cut);
   EXPECT_EQ(cut->log_start, 25);
   EXPECT_EQ(store_->read(tp_, 0, 1 << 20)->front().base_offset, 27);
@@ -926,7 +988,7 @@ TEST_P(LogStore, ACompactionReplacesTheRangeAndKeepsTheLogStartAndTheRest) {
 TEST_P(LogStore, AnEmptiedLogKeepsItsNextOffsetAndRefusesOlderOffsets) {
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(append_running(tp_, 5, 100));
   const auto end = running_[0].end_bytes;
-  auto b = store_->delete_records(tp_, 1000);
+  auto b = store_->delete_records(tp_, 1000, "");
   ASSERT_TRUE(b);
   EXPECT_EQ(b->log_start, 15) << "at most the next offset";
   EXPECT_EQ(b->next_offset, 15);
@@ -949,7 +1011,7 @@ TEST_P(LogStore, DeletingATopicRemovesItsLogStartToo) {
   topic_info t{"orders", 1, {}};
   ASSERT_FALSE(store_->create_topic(t));
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(append_running(tp_, 5, 100));
-  ASSERT_TRUE(store_->delete_records(tp_, 7));
+  ASSERT_TRUE(store_->delete_records(tp_, 7, ""));
   ASSERT_EQ(store_->delete_topic(t).value(), topic_write::done);
   auto b = store_->bounds(tp_);
   ASSERT_TRUE(b);
@@ -973,7 +1035,7 @@ TEST(MemoryStore, AFullStoreRefusesAppendsUntilRoomIsFreed) {
   EXPECT_TRUE(is_retriable(errc::storage_full));
   EXPECT_EQ(store->bounds(tp)->next_offset, 3) << "nothing of a refused append is stored";
   // All or nothing: a call that does not fit stores none of its batches.
-  ASSERT_TRUE(store->delete_records(tp, 1));
+  ASSERT_TRUE(store->delete_records(tp, 1, ""));
   append_request two[2] = {{&tp, 3, 1, 0, protocol::shared_bytes::copy_of(frame)},
                            {&tp, 4, 1, 0, protocol::shared_bytes::copy_of(frame)}};
   store->append(two, results);
@@ -1411,7 +1473,7 @@ TEST(RedisStore, ACompactionInStepsLeavesTheLogOneStepLeavesAndLetsAppendsIn) {
   redis_store with_delete{[&] {
     auto opts = stepwise_options;
     opts.between_compaction_steps = [&](std::size_t step) {
-      if (step == 3 && !deleted) deleted = other.delete_records(d, 4).has_value();
+      if (step == 3 && !deleted) deleted = other.delete_records(d, 4, "").has_value();
     };
     return opts;
   }()};

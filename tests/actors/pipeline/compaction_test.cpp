@@ -275,7 +275,7 @@ TEST_F(Compaction, RecordsTooRecentForTheMinimumLagAndUncoveredProducerBatchesSt
 TEST_F(Compaction, RecordsBelowTheLogStartGoAndTheStartStays) {
   append({{"a", "1"}, {"b", "1"}, {"c", "1"}});  // 0-2
   append({{"d", "1"}});                          // 3
-  ASSERT_TRUE(store_->delete_records(tp_, 2));
+  ASSERT_TRUE(store_->delete_records(tp_, 2, ""));
   auto p = plan();
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->compaction);
@@ -293,7 +293,7 @@ TEST_F(Compaction, APlanMadeBeforeADeletionIsRefused) {
   auto p = plan();
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->compaction);
-  ASSERT_TRUE(store_->delete_records(tp_, 1));
+  ASSERT_TRUE(store_->delete_records(tp_, 1, ""));
   EXPECT_EQ(store_->compact(tp_, *p->compaction).error(), errc::offset_conflict);
   EXPECT_EQ(records(), (rows{{1, "a", "2"}, {2, "a", "3"}}));
 }

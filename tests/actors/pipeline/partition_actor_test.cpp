@@ -22,6 +22,10 @@ struct mock_log {
   int bounds_requests = 0;
   errc write_result = errc::ok;
   std::vector<std::int64_t> deletions;  ///< log starts the partition asked the store for
+  std::vector<std::string> deletion_fences;  ///< the lease each deletion was asked under
+  errc delete_result = errc::ok;  ///< what the store answers a deletion
+  std::vector<std::string> snapshot_fences;  ///< the lease each producer snapshot was written under
+  errc snapshot_result = errc::ok;  ///< what the store answers a producer snapshot
   std::vector<storage::log_compaction> compactions;  ///< compactions it had the store carry out
   /// While set, the writer keeps its answers until it gets flush_atom, and tells `on_held`
   /// (flush_atom) that it holds one: a write round stays in flight as long as a test needs.
@@ -65,7 +69,11 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         ++log->bounds_requests;
         return {{0, 5}, {}};  // the store already holds offsets 0..4, of no producer
       },
-      [](snapshot_atom, const topic_partition&, const storage::producer_snapshot&) -> bool {
+      [=](snapshot_atom, const topic_partition&, const storage::producer_snapshot&,
+          const std::string& fence) -> caf::result<bool> {
+        std::lock_guard lock{log->mutex};
+        log->snapshot_fences.push_back(fence);
+        if (log->snapshot_result != errc::ok) return make_caf_error(log->snapshot_result);
         return true;
       },
       [](producer_atom, std::int64_t) -> std::int64_t { return 0; },
@@ -77,10 +85,13 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         return true;
       },
       [](list_atom) -> std::vector<std::string> { return {}; },
-      [=](delete_atom, const topic_partition&, std::int64_t offset) -> storage::partition_bounds {
+      [=](delete_atom, const topic_partition&, std::int64_t offset,
+          const std::string& fence) -> caf::result<storage::partition_bounds> {
         std::lock_guard lock{log->mutex};
         log->deletions.push_back(offset);
-        return {offset, 5};
+        log->deletion_fences.push_back(fence);
+        if (log->delete_result != errc::ok) return make_caf_error(log->delete_result);
+        return storage::partition_bounds{offset, 5, 0, 0, -1};
       },
       [=](compact_atom, const topic_partition&,
           const storage::log_compaction& c) -> storage::partition_bounds {
@@ -250,6 +261,50 @@ TEST(PartitionActor, DeletingRecordsMovesTheLogStartAndTellsTheStore) {
   }
   self->unlink_from(p);
   self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+// Another node took the partition's lease while this one was paused: the store refuses the
+// deletion this node asks for under its old lease, and the partition retires as it does when
+// a write is refused (its admin client hears not_leader, and finds the new owner).
+TEST(PartitionActor, ADeletionTheStoreRefusesUnderItsLeaseRetiresThePartition) {
+  partition_fixture f;
+  f.log->delete_result = errc::not_leader;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0}, "1:1:t1");
+  self->unlink_from(p);
+  self->monitor(p);
+  errc refused = errc::ok;
+  self->request(p, 5s, delete_atom::value, std::int64_t{3})
+      .receive([&](storage::partition_bounds&) { ADD_FAILURE() << "a refused deletion succeeded"; },
+               [&](caf::error& e) { refused = to_errc(e); });
+  EXPECT_EQ(refused, errc::not_leader);
+  {
+    std::lock_guard lock{f.log->mutex};
+    EXPECT_EQ(f.log->deletion_fences, (std::vector<std::string>{"1:1:t1"}))
+        << "asked under the lease the partition was started under";
+  }
+  // Nothing else is in flight to the store: it stops.
+  bool stopped = false;
+  self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(f.ctx->metrics.passivated_total(), 0u) << "retired, not stopped for being idle";
+}
+
+// The same for the producer snapshot a recovery writes when the log goes past the stored one.
+TEST(PartitionActor, AProducerSnapshotTheStoreRefusesUnderItsLeaseRetiresThePartition) {
+  partition_fixture f;
+  f.log->snapshot_result = errc::not_leader;
+  caf::scoped_actor self{*f.sys};
+  // Its recovery finds offsets 0-4 and a snapshot covering none of them: it writes one.
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0}, "1:1:t1");
+  self->unlink_from(p);
+  self->monitor(p);
+  bool stopped = false;
+  self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(f.ctx->metrics.passivated_total(), 0u) << "retired, not stopped for being idle";
+  std::lock_guard lock{f.log->mutex};
+  EXPECT_EQ(f.log->snapshot_fences, (std::vector<std::string>{"1:1:t1"}));
 }
 
 TEST(PartitionActor, ACompactionForgetsTheTailOfItsRangeAndIsCarriedOutByTheStore) {
