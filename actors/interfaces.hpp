@@ -297,14 +297,18 @@ using security_actor = caf::typed_actor<
 
 /// A cluster node's membership and leases (cluster/cluster_actor): registers the node,
 /// renews and takes partition leases on a timer (tick with the round's number, self-sent),
-/// publishes the cluster view; (topic) topics were created or grown here: a round now;
-/// (group, id, true) the group directory wants the group's lease (a round now when it is new),
-/// (group, id, false) no longer: it is released at the next round;
+/// publishes the cluster view; (topic) topics were created or grown here: a round soon;
+/// (group, id, true) a request found no group lease here: the group directory wants it (a
+/// round soon when it is new; let go a lease time after it was taken if no coordinator starts),
+/// (group, id, epoch) the directory started the group's coordinator under the lease of that
+/// epoch: it is kept until (group, id, false), the directory let the group go: the lease is
+/// released at the next round;
 /// (leave) releases every lease and the registration at once, then stops (SIGTERM).
 using cluster_actor =
     caf::typed_actor<caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<topic_atom>,
-                     caf::reacts_to<group_atom, std::string, bool>, caf::replies_to<leave_atom>::with<bool>,
-                     directory_update>;
+                     caf::reacts_to<group_atom, std::string, bool>,
+                     caf::reacts_to<group_atom, std::string, std::int64_t>,
+                     caf::replies_to<leave_atom>::with<bool>, directory_update>;
 
 /// Spawns and restarts the long-lived actors above and owns the directory of their handles;
 /// the store's health ping (tick), a child's delayed restart (respawn, the child's index).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "actors/cluster/group_wants.hpp"
 #include "actors/cluster/rendezvous.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 #include "actors/runtime/follow_directory.hpp"
@@ -32,10 +33,12 @@ struct cluster_state {
   /// The number of the round the pending tick runs; an earlier tick (overtaken by a round
   /// run on demand) is ignored.
   std::uint64_t round = 0;
+  /// A round on demand is queued (new topics here, a group a client waits for): whatever
+  /// else asks for one before it runs waits for that one.
+  bool round_queued = false;
   std::vector<storage::topic_info> topics;
-  /// Groups the group directory asked for: true while it wants the lease (it coordinates or
-  /// was asked to), false once it let the group go (the lease is dropped at the next round).
-  std::map<std::string, bool> groups;
+  /// Groups the group directory asked for, and whether it still wants their leases.
+  group_wants groups;
   static inline const char* name = "portask.cluster";
 };
 
@@ -132,7 +135,6 @@ std::chrono::milliseconds run_round(self_ptr self) {
   auto& st = self->state;
   const auto& cfg = st.ctx->config.cluster;
   const auto renew = std::chrono::milliseconds(cfg.renew_ms);
-  const auto started = clock::now();
   // The registration says when it runs out (wall clock): the other nodes look again right
   // then, rather than up to a round later, when a node stops renewing (see run_round's end).
   auto me = st.me;
@@ -156,6 +158,7 @@ std::chrono::milliseconds run_round(self_ptr self) {
     next->holders.clear();
     next->group_holders.clear();
     next->nodes.clear();
+    next->tokens.clear();
     next->live.clear();
     publish(self, std::move(next), {});
     if (st.registered) st.taken_over = true;
@@ -181,6 +184,7 @@ std::chrono::milliseconds run_round(self_ptr self) {
   next->clustered = true;
   for (const auto& n : *nodes) {
     next->nodes[n.node] = decode_endpoints(n.node, n.endpoints);
+    next->tokens[n.node] = n.token;
     next->live.push_back(n.node);
   }
   std::vector<storage::lease_claim> claims;
@@ -199,19 +203,27 @@ std::chrono::milliseconds run_round(self_ptr self) {
       partitions.push_back(std::move(tp));
     }
   }
-  // Groups: the same, for those the directory asked about (it coordinates no others).
+  // Groups: the same, for those the directory asked about (it coordinates no others). One
+  // asked for but not used within a lease time (no coordinator started under its lease) is
+  // let go: group ids named once, or mistyped, do not stay leased for ever.
+  for (const auto& g : st.groups.expire(clock::now(), lease_ttl(st)))
+    logging::cluster().debug("group '{}' was asked for but not used: its lease is let go", g);
   std::vector<std::string> groups;
-  for (const auto& [g, wanted] : st.groups) {
+  for (const auto& [g, entry] : st.groups.all()) {
     auto name = storage::group_lease(g);
     const bool mine = rendezvous_owner(next->live, name) == st.me.node;
     auto intent = storage::lease_intent::look;
-    if (mine && wanted && !st.leaving)
+    if (mine && entry.wanted && !st.leaving)
       intent = storage::lease_intent::want;
     else if (auto it = st.view->group_holders.find(g); it != st.view->group_holders.end() && held_by(it->second, st.me))
       intent = storage::lease_intent::drop;
     claims.push_back({std::move(name), intent});
     groups.push_back(g);
   }
+  // The leases run from when the script runs, after this: taken here rather than before the
+  // reads above, so that a slow store (within its timeout) does not make the round publish an
+  // owned_until that has already passed.
+  const auto started = clock::now();
   auto holders = st.store->lease_round({st.me.node, 0, st.me.token}, lease_ttl(st), claims);
   if (!holders) {
     store_unreachable(self, "the lease round");
@@ -228,13 +240,18 @@ std::chrono::milliseconds run_round(self_ptr self) {
       waiting = true;
     if (h.held()) next->holders.emplace(std::move(partitions[i]), std::move(h));
   }
+  const auto taken_at = clock::now();
   for (std::size_t j = 0; j < groups.size(); ++j) {
     const auto i = partitions.size() + j;
     auto& h = (*holders)[i];
     const bool wanted = claims[i].intent == storage::lease_intent::want;
-    if (wanted && !held_by(h, st.me)) waiting = true;
+    const bool mine = held_by(h, st.me);
+    if (wanted && !mine) waiting = true;
+    // Taken now: the client that asked has a lease time to come back for its coordinator.
+    const auto* was = st.view->group_lease(groups[j]);
+    if (wanted && mine && (was == nullptr || was->epoch != h.epoch)) st.groups.lease_taken(groups[j], taken_at);
     // A group neither wanted nor held any more is forgotten (asked for again, it comes back).
-    if (!wanted && !held_by(h, st.me)) st.groups.erase(groups[j]);
+    if (!wanted && !mine) st.groups.forget(groups[j]);
     if (h.held()) next->group_holders.emplace(groups[j], std::move(h));
   }
   publish(self, std::move(next), {});
@@ -281,6 +298,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
   // Runs a round and schedules the next; a tick of an earlier schedule is dropped.
   auto round_now = [=] {
     auto& s = self->state;
+    s.round_queued = false;  // this round covers whatever asked for one
     if (s.leaving) return;
     const auto next = run_round(self);
     if (s.taken_over)
@@ -290,18 +308,35 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
                                             "registration had run out"));
     self->delayed_send(self, next, tick_atom::value, ++s.round);
   };
+  // A round on demand, after the messages already queued: a burst of them (many new group
+  // ids or topics at once, or those that came in while a round ran) gets one round, not one
+  // each. It is an ordinary tick of the current schedule (a tick that comes first covers it).
+  auto round_soon = [=] {
+    auto& s = self->state;
+    if (s.round_queued || s.leaving) return;
+    s.round_queued = true;
+    self->send(self, tick_atom::value, s.round);
+  };
   self->send(self, tick_atom::value, st.round);
   return {
       [=](tick_atom, std::uint64_t round) {
         if (round == self->state.round) round_now();
       },
-      [=](topic_atom) { round_now(); },
+      [=](topic_atom) { round_soon(); },
       [=](group_atom, const std::string& group, bool want) {
         auto& s = self->state;
-        auto [it, added] = s.groups.try_emplace(group, want);
-        const bool newly_wanted = want && (added || !it->second);
-        it->second = want;
-        if (newly_wanted) round_now();  // a client waits for it: take the lease now
+        if (!want)
+          s.groups.let_go(group);
+        else if (s.groups.asked(group, clock::now()))
+          round_soon();  // a client waits: take the lease
+      },
+      [=](group_atom, const std::string& group, std::int64_t epoch) {
+        // The directory started the group's coordinator under its lease: the lease is kept
+        // until the directory lets the group go, however long no client asks for it.
+        auto& s = self->state;
+        const auto& sender = self->current_sender();
+        s.groups.coordinated(group, sender ? sender->id() : caf::invalid_actor_id);
+        logging::cluster().debug("group '{}' has its coordinator here (lease epoch {})", group, epoch);
       },
       [=](leave_atom) -> bool {
         // SIGTERM: release every lease now (the other nodes take them at their next round)
@@ -329,7 +364,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
         self->quit();
         return ok;
       },
-      [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
+      [=](directory_atom, actor_directory& next) {
+        auto& s = self->state;
+        // A group directory that restarted runs none of the old one's coordinators: their
+        // groups are let go unless they are used again.
+        if (next.groups) s.groups.directory_is(next.groups.id(), clock::now());
+        s.dir = std::move(next);
+      },
   };
 }
 

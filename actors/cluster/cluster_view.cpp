@@ -6,7 +6,7 @@ namespace portask {
 
 std::int32_t cluster_view::leader(const storage::topic_partition& tp) const {
   if (!clustered) return self;
-  const auto* h = holder(tp);
+  const auto* h = leading(tp);
   return h == nullptr ? -1 : h->node;
 }
 

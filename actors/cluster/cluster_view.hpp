@@ -25,6 +25,9 @@ struct cluster_view {
   /// Live nodes by id (this one included once registered), and their ids in order.
   std::map<std::int32_t, node_info> nodes;
   std::vector<std::int32_t> live;
+  /// Live nodes' registration tokens (this run's, for each id): a lease held under another
+  /// token was taken by an earlier run of that node, which no longer serves it.
+  std::map<std::int32_t, std::string> tokens;
   /// Partition lease holders as the last lease round saw them (held ones only).
   std::map<storage::topic_partition, storage::lease_holder> holders;
   /// Group lease holders, for the groups this node coordinates or has been asked to.
@@ -51,11 +54,17 @@ struct cluster_view {
     if (lease != nullptr) *lease = h;
     return true;
   }
-  /// The node clients should send the partition's requests to: its lease holder; -1 while
-  /// nobody holds it (Kafka's LEADER_NOT_AVAILABLE: the client asks again).
+  /// The node clients should send the partition's requests to: its lease holder while it
+  /// may serve under that lease; -1 otherwise (Kafka's LEADER_NOT_AVAILABLE: the client asks
+  /// again). -1 too for this node past owned_until, and for a lease held under a token that
+  /// is not its holder's registered one (an earlier run of it): naming a node that answers
+  /// NOT_LEADER would only send clients round in a loop.
   std::int32_t leader(const storage::topic_partition& tp) const;
   /// The partition's leader epoch as Kafka clients see it: its lease's epoch (0 outside a
-  /// cluster; -1 while nobody holds it).
+  /// cluster; -1 while nobody holds it), also while leader() is -1 for it: the node that
+  /// serves it checks the epochs clients name against it, and stamps its batches with it,
+  /// until the partition stops there. (Kafka's Metadata and KIP-951 name no epoch with a
+  /// leader of -1.)
   std::int32_t leader_epoch(const storage::topic_partition& tp) const;
   /// The node that should coordinate `group`, where FindCoordinator sends clients (the same
   /// on every node with the same live set). It takes the group's lease before it serves.
@@ -69,6 +78,16 @@ struct cluster_view {
     return &it->second;
   }
   bool coordinates(const std::string& group) const { return !clustered || group_lease(group) != nullptr; }
+  /// The lease leader() goes by: the holder's, while it may serve under it (as far as this
+  /// node knows); null otherwise. In a cluster only.
+  const storage::lease_holder* leading(const storage::topic_partition& tp) const {
+    const auto* h = holder(tp);
+    if (h == nullptr) return nullptr;
+    if (h->node == self) return owns(tp) ? h : nullptr;
+    auto registered = tokens.find(h->node);
+    if (registered != tokens.end() && registered->second != h->token) return nullptr;
+    return h;
+  }
   /// A node's advertised endpoints; null for a node not (or no longer) live.
   const node_info* node(std::int32_t id) const {
     auto it = nodes.find(id);

@@ -608,6 +608,11 @@ struct directory_state {
   /// when retired coordinators last saw their groups with members.
   std::int64_t started_ms = 0;
   std::map<std::string, std::int64_t> members_seen_ms;
+  /// In a cluster, groups a retention pass chose whose leases were still to be taken are
+  /// asked for again each renewal until this time (by the actor clock) for the pass of
+  /// `retrying_pass_ms`.
+  std::int64_t retrying_pass_ms = 0;
+  caf::actor_clock::time_point retrying_until{};
   static inline const char* name = "portask.group_directory";
 };
 
@@ -652,7 +657,9 @@ caf::expected<group_coordinator_actor> coordinator_for(directory_ptr self, const
                                           caf::actor_cast<group_directory_actor>(self), std::move(fence),
                                           epoch);
     it = groups.emplace(id, directory_state::coordinator_entry{actor, epoch}).first;
-    if (view->clustered && cluster) self->send(cluster, group_atom::value, id, true);  // keep it
+    // Keep the lease while it runs: the cluster actor lets a group's lease go when no
+    // coordinator starts under it within a lease time (a group id named once).
+    if (view->clustered && cluster) self->send(cluster, group_atom::value, id, epoch);
   }
   return it->second.actor;
 }
@@ -674,15 +681,32 @@ void expire_groups(directory_ptr self, std::int64_t now_ms, const std::vector<st
     auto it = st.members_seen_ms.find(id);
     return std::max(st.started_ms, it == st.members_seen_ms.end() ? 0 : it->second);
   };
+  std::vector<std::string> leasing;  // in a cluster: this node is taking their leases
   auto expire = [&](const std::string& id) {
     auto coordinator = coordinator_for(self, id);
-    if (coordinator) self->send(*coordinator, expire_atom::value, now_ms, empty_since(id));
+    if (coordinator)
+      self->send(*coordinator, expire_atom::value, now_ms, empty_since(id));
+    else if (to_errc(coordinator.error()) == errc::not_ready)
+      leasing.push_back(id);
   };
   for (const auto& id : due) expire(id);
   for (const auto& id : aged)
     if (std::find(due.begin(), due.end(), id) == due.end() &&
         (st.groups.count(id) > 0 || now_ms - empty_since(id) >= retention))
       expire(id);
+  // Their leases come with the next lease round, and an unused group's lease is let go a
+  // lease time after it was taken: the next pass would find it gone again. They are asked
+  // for again (as due: they were chosen already) each renewal while the pass is recent (for
+  // a lease time and a round: a dead node's lease runs out meanwhile).
+  const auto& cluster = st.ctx->config.cluster;
+  const auto clock_now = self->clock().now();
+  if (st.retrying_pass_ms != now_ms) {  // a new pass: its own time to wait
+    st.retrying_pass_ms = now_ms;
+    st.retrying_until = clock_now + std::chrono::milliseconds(std::int64_t{cluster.lease_ms} + cluster.renew_ms);
+  }
+  if (!leasing.empty() && clock_now < st.retrying_until)
+    self->delayed_send(self, std::chrono::milliseconds(cluster.renew_ms), expire_atom::value, now_ms,
+                       std::vector<std::string>{}, std::move(leasing));
 }
 
 group_directory_actor::behavior_type directory_impl(directory_ptr self,
@@ -707,6 +731,10 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
                       self->system().render(msg.reason));
       else
         logging::groups().debug("coordinator of group '{}' stopped", it->first);
+      // No coordinator runs for it any more: its lease is let go unless it is used again
+      // (the next request starts one, which keeps it).
+      if (auto cluster = self->state.dir.cluster; cluster && self->state.ctx->cluster()->clustered)
+        self->send(cluster, group_atom::value, it->first, false);
       groups.erase(it);
       return;
     }

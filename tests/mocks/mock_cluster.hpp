@@ -1,8 +1,9 @@
 #pragma once
 /// The cluster actor: a scripted cluster_actor that records what the node's other actors ask
-/// of it (a lease round now for new topics, a group's lease wanted or let go) and answers a
-/// leave as the script says. It runs no lease rounds: a test publishes the cluster views it
-/// wants (broker_context::publish_cluster) itself.
+/// of it (a lease round for new topics, a group's lease wanted, kept for a coordinator that
+/// started under it, or let go) and answers a leave as the script says. It runs no lease
+/// rounds: a test publishes the cluster views it wants (broker_context::publish_cluster)
+/// itself.
 
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@ struct cluster_script {
   heard<std::uint64_t> ticks;
   std::size_t topic_rounds = 0;  ///< (topic): topics were created or grown here
   heard<std::string, bool> groups;  ///< (group, wanted)
+  heard<std::string, std::int64_t> coordinated;  ///< (group, lease epoch): a coordinator started
   scripted<bool> leave;
 };
 
@@ -25,6 +27,7 @@ inline cluster_actor::behavior_type mock_cluster(cluster_actor::pointer,
       [s](tick_atom, std::uint64_t round) { s->ticks(round); },
       [s](topic_atom) { ++s->topic_rounds; },
       [s](group_atom, const std::string& group, bool wanted) { s->groups(group, wanted); },
+      [s](group_atom, const std::string& group, std::int64_t epoch) { s->coordinated(group, epoch); },
       [s](leave_atom) -> caf::result<bool> { return s->leave(); },
       [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };

@@ -35,9 +35,11 @@ msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info&
   for (std::int32_t p = 0; p < info.partitions; ++p) {
     msg::MetadataResponse::MetadataResponseTopic::MetadataResponsePartition part;
     part.partitionIndex = p;
-    // Its lease holder (in a cluster); none while nobody holds it, or the holder is not
-    // among the brokers this client is told about (it died and its lease has not expired
-    // yet; it has no listener of this name): the client asks again.
+    // Its lease holder (in a cluster); none while nobody holds it or nobody may serve under
+    // the lease (this node's hold ran out, an earlier run of its holder took it: see
+    // cluster_view::leader), or the holder is not among the brokers this client is told
+    // about (it died and its lease has not expired yet; it has no listener of this name):
+    // the client asks again.
     const storage::topic_partition tp{info.name, p};
     const auto leader = cluster.leader(tp);
     if (!listed.count(leader)) {

@@ -1,4 +1,5 @@
-// The cluster's pure parts: rendezvous hashing, advertised endpoints, the view's answers.
+// The cluster's pure parts: rendezvous hashing, advertised endpoints, the view's answers,
+// which groups' leases a node keeps.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include "actors/cluster/cluster_view.hpp"
+#include "actors/cluster/group_wants.hpp"
 #include "actors/cluster/node_info.hpp"
 #include "actors/cluster/rendezvous.hpp"
 
@@ -99,11 +101,108 @@ TEST(ClusterView, ASingleNodeOwnsEverythingAClusterNodeOnlyWhatItsLeasesSay) {
   EXPECT_EQ(v.leader({"t", 2}), 1);
   EXPECT_EQ(v.leader_epoch({"t", 2}), 4);
   EXPECT_EQ(v.leader({"t", 3}), -1);
-  EXPECT_EQ(v.leader_epoch({"t", 3}), -1);
   std::set<std::int32_t> coordinators;
   for (int g = 0; g < 50; ++g) coordinators.insert(v.coordinator("group-" + std::to_string(g)));
   EXPECT_EQ(coordinators, (std::set<std::int32_t>{1, 2, 3}));
   // Past the time this node may act on its leases, it owns nothing.
   v.owned_until = std::chrono::steady_clock::now();
   EXPECT_FALSE(v.owns({"t", 0}));
+}
+
+TEST(ClusterView, ANodeNamesItselfLeaderOnlyWhileItMayServe) {
+  cluster_view v;
+  v.self = 2;
+  v.token = "me";
+  v.clustered = true;
+  v.live = {1, 2, 3};
+  for (auto id : v.live) v.nodes[id].id = id;
+  v.tokens = {{1, "one"}, {2, "me"}, {3, "three"}};
+  v.holders[{"t", 0}] = {2, 7, "me"};
+  v.holders[{"t", 1}] = {2, 3, "an-earlier-run"};
+  v.holders[{"t", 2}] = {1, 4, "one"};
+  v.holders[{"t", 3}] = {3, 5, "an-earlier-run-of-3"};
+  v.holders[{"t", 4}] = {4, 6, "not-live"};
+  EXPECT_EQ(v.leader({"t", 0}), 2);
+  EXPECT_EQ(v.leader_epoch({"t", 0}), 7);
+  EXPECT_EQ(v.leader({"t", 2}), 1);
+  EXPECT_EQ(v.leader_epoch({"t", 2}), 4);
+  // This id under an earlier run's token, or another node's earlier run: nobody serves it.
+  EXPECT_EQ(v.leader({"t", 1}), -1);
+  EXPECT_EQ(v.leader({"t", 3}), -1);
+  // A holder whose token is unknown here (not live) is named: Metadata leaves out the nodes
+  // it does not list.
+  EXPECT_EQ(v.leader({"t", 4}), 4);
+  // Past the time this node may act on its leases (its round is late), it names nobody for
+  // its own partitions, so that clients ask again instead of looping on NOT_LEADER; the
+  // others' leases are theirs to judge. The epoch stays the lease's (what the partition,
+  // until it stops here, checks clients' epochs against).
+  v.owned_until = std::chrono::steady_clock::now();
+  EXPECT_EQ(v.leader({"t", 0}), -1);
+  EXPECT_EQ(v.leader_epoch({"t", 0}), 7);
+  EXPECT_EQ(v.leader({"t", 2}), 1);
+  EXPECT_EQ(v.leader_epoch({"t", 2}), 4);
+}
+
+namespace {
+using wants_clock = group_wants::clock;
+constexpr std::chrono::milliseconds lease_time{3000};
+}  // namespace
+
+TEST(GroupWants, AGroupAskedForAndNeverUsedIsLetGoALeaseTimeAfterItsLeaseWasTaken) {
+  group_wants w;
+  const wants_clock::time_point t0{};
+  EXPECT_TRUE(w.asked("typo", t0));  // new: a round should take its lease
+  EXPECT_FALSE(w.asked("typo", t0 + std::chrono::milliseconds(100)));  // already wanted
+  EXPECT_TRUE(w.wanted("typo"));
+  // The round takes the lease a second later; nobody comes back for it.
+  const auto taken = t0 + std::chrono::seconds(1);
+  w.lease_taken("typo", taken);
+  EXPECT_TRUE(w.expire(taken + lease_time - std::chrono::milliseconds(1), lease_time).empty());
+  EXPECT_TRUE(w.wanted("typo"));
+  EXPECT_EQ(w.expire(taken + lease_time, lease_time), std::vector<std::string>{"typo"});
+  EXPECT_FALSE(w.wanted("typo"));
+  // Dropped in that round, it is forgotten; asked for again, it is new again.
+  w.forget("typo");
+  EXPECT_TRUE(w.all().empty());
+  EXPECT_TRUE(w.asked("typo", taken + 2 * lease_time));
+}
+
+TEST(GroupWants, AGroupWhoseLeaseIsNotTakenIsLetGoALeaseTimeAfterTheLastRequest) {
+  group_wants w;
+  const wants_clock::time_point t0{};
+  w.asked("held-elsewhere", t0);
+  // The client retries (its lease is still another node's): each request counts anew.
+  w.asked("held-elsewhere", t0 + std::chrono::seconds(2));
+  EXPECT_TRUE(w.expire(t0 + lease_time, lease_time).empty());
+  EXPECT_EQ(w.expire(t0 + std::chrono::seconds(2) + lease_time, lease_time),
+            std::vector<std::string>{"held-elsewhere"});
+}
+
+TEST(GroupWants, AGroupWithACoordinatorKeepsItsLeaseUntilTheDirectoryLetsItGo) {
+  group_wants w;
+  const wants_clock::time_point t0{};
+  w.asked("used", t0);
+  w.lease_taken("used", t0);
+  w.coordinated("used", 42);
+  EXPECT_TRUE(w.expire(t0 + 100 * lease_time, lease_time).empty());
+  EXPECT_TRUE(w.wanted("used"));
+  // The same directory, told again (a directory update): nothing changes.
+  w.directory_is(42, t0 + 100 * lease_time);
+  EXPECT_TRUE(w.expire(t0 + 200 * lease_time, lease_time).empty());
+  // Its coordinator retired: the lease goes at the next round.
+  w.let_go("used");
+  EXPECT_FALSE(w.wanted("used"));
+  EXPECT_TRUE(w.expire(t0 + 300 * lease_time, lease_time).empty());  // nothing left to let go
+}
+
+TEST(GroupWants, ARestartedDirectoryRunsNoneOfTheOldCoordinators) {
+  group_wants w;
+  const wants_clock::time_point t0{};
+  w.coordinated("old", 42);
+  w.coordinated("new", 43);  // the new directory started one before this node heard of it
+  const auto restarted = t0 + std::chrono::seconds(10);
+  w.directory_is(43, restarted);
+  EXPECT_TRUE(w.expire(restarted + lease_time - std::chrono::milliseconds(1), lease_time).empty());
+  EXPECT_EQ(w.expire(restarted + lease_time, lease_time), std::vector<std::string>{"old"});
+  EXPECT_TRUE(w.wanted("new"));
 }

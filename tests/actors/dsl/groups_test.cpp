@@ -278,19 +278,21 @@ CAF_TEST(in a cluster a group is coordinated only under its lease and let go whe
   expect((group_atom, std::string), from(self).to(directory).with(_, "leased"));
   expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", true));
   expect((caf::error), from(directory).to(self).with(make_caf_error(errc::not_ready)));
-  // The next lease round took it: the group gets its coordinator, and the lease is kept.
+  // The next lease round took it: the group gets its coordinator, and the directory tells
+  // the cluster actor one runs under that lease (so that it keeps the lease).
   auto leased = std::make_shared<cluster_view>(*view);
   leased->group_holders["leased"] = {1, 7, "node-1"};
   ctx->publish_cluster(leased);
   auto coord = coordinator_of("leased");
-  expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", true));
+  expect((group_atom, std::string, std::int64_t), from(directory).to(cluster).with(_, "leased", 7));
   sched.run();  // it starts: its idle check is armed
   // Idle for a minute: it retires, and the directory lets the lease go.
   sched.advance_time(std::chrono::seconds(61));
   expect((expire_atom), from(coord).to(coord));
   expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "leased", 0));
   expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", false));
-  CAF_CHECK_EQUAL(node_script->groups.count(), 3u);
+  CAF_CHECK_EQUAL(node_script->groups.count(), 2u);
+  CAF_CHECK_EQUAL(node_script->coordinated.count(), 1u);
 }
 
 CAF_TEST(a join parked when the group lease leaves the node is sent to the new coordinator at once) {
@@ -299,7 +301,7 @@ CAF_TEST(a join parked when the group lease leaves the node is sent to the new c
   view->group_holders["moving"] = {1, 7, "node-1"};
   ctx->publish_cluster(view);
   auto coord = coordinator_of("moving");
-  expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "moving", true));
+  expect((group_atom, std::string, std::int64_t), from(directory).to(cluster).with(_, "moving", 7));
   sched.run();
   park_second_join(coord);
   // The lease goes to another node (a node joined and the group hashes to it now): at its
@@ -311,6 +313,23 @@ CAF_TEST(a join parked when the group lease leaves the node is sent to the new c
   sched.advance_time(std::chrono::milliseconds(100));
   expect((tick_atom), from(coord).to(coord));
   expect((caf::error), from(coord).to(member_b).with(make_caf_error(errc::not_coordinator)));
+}
+
+CAF_TEST(in a cluster the lease of a group whose coordinator failed is let go) {
+  auto cluster = join_mock_cluster();
+  auto view = alone_view();
+  view->group_holders["failing"] = {1, 4, "node-1"};
+  ctx->publish_cluster(view);
+  auto coord = coordinator_of("failing");
+  expect((group_atom, std::string, std::int64_t), from(directory).to(cluster).with(_, "failing", 4));
+  sched.run();
+  // No coordinator runs for it any more: the cluster actor may let the lease go (the next
+  // request starts a coordinator, which keeps it again).
+  caf::anon_send_exit(coord, caf::exit_reason::kill);
+  sched.run();
+  CAF_REQUIRE_EQUAL(node_script->groups.count(), 1u);
+  CAF_CHECK_EQUAL(std::get<0>(node_script->groups.received.at(0)), std::string{"failing"});
+  CAF_CHECK_EQUAL(std::get<1>(node_script->groups.received.at(0)), false);
 }
 
 CAF_TEST(a coordinator that ends answers the joins it holds) {
@@ -450,6 +469,35 @@ CAF_TEST(a group without a coordinator is woken for expiry only once retention c
   auto aged = coordinator_of("aged");
   expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(aged).with(_, later_ms, _));
   expect((offset_atom, std::string), from(aged).to(reader).with(_, "aged"));
+}
+
+CAF_TEST(in a cluster a group chosen for expiry before its lease is taken is asked for again) {
+  auto cluster = join_mock_cluster();
+  ctx->publish_cluster(alone_view());
+  // Retention's pass: the group's offsets are past their expiry time, and this node does not
+  // hold its lease yet: the directory asks the cluster actor for it.
+  const auto now_ms = wall_clock_ms();
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{},
+             std::vector<std::string>{"due"});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "due", true));
+  CAF_CHECK(!sched.has_job());
+  // The lease round took it. A renewal later the directory tries again (a lease nobody uses
+  // is let go a lease time after it was taken, before the next pass): the coordinator
+  // starts, keeps the lease, and checks its offsets.
+  auto leased = alone_view();
+  leased->group_holders["due"] = {1, 3, "node-1"};
+  ctx->publish_cluster(leased);
+  sched.advance_time(std::chrono::milliseconds(ctx->config.cluster.renew_ms));
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(directory).to(directory).with(_, now_ms, _, _));
+  expect((group_atom, std::string, std::int64_t), from(directory).to(cluster).with(_, "due", 3));
+  auto due = coordinator_of("due");
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(due).with(_, now_ms, _));
+  expect((offset_atom, std::string), from(due).to(reader).with(_, "due"));
+  CAF_CHECK_EQUAL(node_script->groups.count(), 1u);
+  CAF_CHECK_EQUAL(node_script->coordinated.count(), 1u);
 }
 
 CAF_TEST(a stable consumer group loses only the old offsets of topics no member subscribes to) {
