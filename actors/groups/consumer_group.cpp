@@ -362,6 +362,9 @@ void consumer_group::remove_member(const std::string& id, deliveries& out) {
   pending_sync_.erase(id);
   if (leader_ == id) leader_.clear();
   if (members_.empty() && state_ != state::preparing_rebalance) {
+    // As Kafka's: the rebalance the last member's departure starts completes at once with
+    // nobody, into the next generation, so that the old one's members are told it is over.
+    ++generation_;
     state_ = state::empty;
     protocol_name_.clear();
   }

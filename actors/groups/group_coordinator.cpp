@@ -421,7 +421,10 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         if (auto e = self->state.group->heartbeat(m, now()); e != errc::ok) return make_caf_error(e);
         return true;
       },
-      [=](leave_atom, const std::vector<member_ref>& members) -> std::vector<std::int32_t> {
+      [=](leave_atom, const std::vector<member_ref>& members) -> caf::result<std::vector<std::int32_t>> {
+        // A member leaving a group this node no longer coordinates is told to find the
+        // coordinator (NOT_COORDINATOR), as Kafka's is, not that it left.
+        if (moved(self)) return make_caf_error(errc::not_coordinator);
         consumer_group::deliveries out;
         auto results = self->state.group->leave(members, now(), out);
         deliver(self, out);
