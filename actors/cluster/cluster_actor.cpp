@@ -337,6 +337,10 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
         const auto& sender = self->current_sender();
         s.groups.coordinated(group, sender ? sender->id() : caf::invalid_actor_id);
         logging::cluster().debug("group '{}' has its coordinator here (lease epoch {})", group, epoch);
+        // A round that let the lease go (unused for a lease time) may have run just before
+        // the coordinator started under it: take it again now, not a renewal later.
+        const auto* lease = s.view->group_lease(group);
+        if (lease == nullptr || lease->epoch != epoch) round_soon();
       },
       [=](leave_atom) -> bool {
         // SIGTERM: release every lease now (the other nodes take them at their next round)

@@ -248,8 +248,11 @@ void cluster_info(const exchange& x) {
               for (std::int32_t p = 0; p < t.partitions; ++p) {
                 const storage::topic_partition tp{t.name, p};
                 const auto leader = view->leader(tp);
-                const bool held = !view->clustered || view->holder(tp) != nullptr;
-                if (held) ++owned[leader];
+                const auto* holder = view->holder(tp);
+                const bool held = !view->clustered || holder != nullptr;
+                // Counted for the node holding the lease, also while it may not serve under
+                // it (leader -1).
+                if (held) ++owned[view->clustered ? holder->node : leader];
                 partitions.push_back({{"topic", t.name}, {"partition", p}, {"leader", leader},
                                       {"epoch", view->leader_epoch(tp)}, {"held", held}});
               }
