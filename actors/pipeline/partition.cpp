@@ -735,6 +735,9 @@ void handle_compact(self_ptr self, storage::log_compaction c,
             store_answered(self, ticket);
           },
           [=](caf::error& err) mutable {
+            // Refused under the lease: another node owns the partition, and this one goes
+            // (its tail already forgot the range), as after a refused write or deletion.
+            if (to_errc(err) == errc::not_leader) lost_lease(self, "a compaction");
             rp.deliver(std::move(err));
             store_answered(self, ticket);
           });

@@ -27,6 +27,7 @@ struct mock_log {
   std::vector<std::string> snapshot_fences;  ///< the lease each producer snapshot was written under
   errc snapshot_result = errc::ok;  ///< what the store answers a producer snapshot
   std::vector<storage::log_compaction> compactions;  ///< compactions it had the store carry out
+  errc compact_result = errc::ok;  ///< what the store answers a compaction
   /// While set, the writer keeps its answers until it gets flush_atom, and tells `on_held`
   /// (flush_atom) that it holds one: a write round stays in flight as long as a test needs.
   bool hold_writes = false;
@@ -94,10 +95,11 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
         return storage::partition_bounds{offset, 5, 0, 0, -1};
       },
       [=](compact_atom, const topic_partition&,
-          const storage::log_compaction& c) -> storage::partition_bounds {
+          const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
         std::lock_guard lock{log->mutex};
         log->compactions.push_back(c);
-        return {0, 9, 300, 400, 1000};  // 300 bytes went
+        if (log->compact_result != errc::ok) return make_caf_error(log->compact_result);
+        return storage::partition_bounds{0, 9, 300, 400, 1000};  // 300 bytes went
       },
       [](ping_atom) -> bool { return true; },
   };
@@ -284,6 +286,35 @@ TEST(PartitionActor, ADeletionTheStoreRefusesUnderItsLeaseRetiresThePartition) {
         << "asked under the lease the partition was started under";
   }
   // Nothing else is in flight to the store: it stops.
+  bool stopped = false;
+  self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(f.ctx->metrics.passivated_total(), 0u) << "retired, not stopped for being idle";
+}
+
+// The same for a compaction the store refuses under the partition's lease.
+TEST(PartitionActor, ACompactionTheStoreRefusesUnderItsLeaseRetiresThePartition) {
+  partition_fixture f;
+  f.log->compact_result = errc::not_leader;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0}, "1:1:t1");
+  self->unlink_from(p);
+  self->monitor(p);
+  self->request(p, 5s, append_atom::value, batch(4)).receive([](publish_result&) {}, [](caf::error& e) {
+    ADD_FAILURE() << to_string(e);
+  });
+  storage::log_compaction c;
+  c.end = 9;
+  errc refused = errc::ok;
+  self->request(p, 5s, compact_atom::value, std::move(c))
+      .receive([&](storage::partition_bounds&) { ADD_FAILURE() << "a refused compaction succeeded"; },
+               [&](caf::error& e) { refused = to_errc(e); });
+  EXPECT_EQ(refused, errc::not_leader);
+  {
+    std::lock_guard lock{f.log->mutex};
+    ASSERT_EQ(f.log->compactions.size(), 1u);
+    EXPECT_EQ(f.log->compactions[0].fence, "1:1:t1") << "asked under the partition's lease";
+  }
   bool stopped = false;
   self->receive([&](caf::down_msg& d) { stopped = !d.reason; }, caf::after(10s) >> [] {});
   EXPECT_TRUE(stopped);
