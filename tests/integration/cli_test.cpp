@@ -496,6 +496,19 @@ TEST_F(Cli, ProducedLinesLoseACarriageReturnBeforeTheNewline) {
   EXPECT_EQ(values, (std::vector<std::string>{"a", "b", "c"}));
 }
 
+// A line longer than one read of stdin (64 KiB) arrives whole, and the lines after it too: the
+// reader keeps what it has searched for a newline across reads.
+TEST_F(Cli, ALineLongerThanSeveralReadsArrivesWholeAndTheNextLinesAfterIt) {
+  ASSERT_EQ(cli("topics create long-lines --partitions 1").first, 0);
+  auto [rc, out] = run_shell("{ head -c 300000 /dev/zero | tr '\\0' x; printf '\\nshort\\nlast'; } | " +
+                             std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server.port()) +
+                             " produce long-lines 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  std::vector<std::string> values;
+  for (const auto& j : json_lines("consume long-lines --format json")) values.push_back(j["value"].get<std::string>());
+  EXPECT_EQ(values, (std::vector<std::string>{std::string(300000, 'x'), "short", "last"}));
+}
+
 // Every partition's new offset is worked out before anything is committed: naming one that
 // does not exist changes nothing. --shift-by moves from the committed offset and, like --to,
 // is clamped to the log with a warning.

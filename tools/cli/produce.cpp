@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -103,7 +104,7 @@ class line_reader {
   // the reading (stopped) after what was read: its whole lines, then what came of the next.
   outcome next(std::string& line, const std::function<void()>& idle) {
     for (;;) {
-      if (const auto nl = buffer_.find('\n', start_); nl != std::string::npos) {
+      if (const auto nl = find_newline(); nl != std::string::npos) {
         take(line, nl);
         start_ = nl + 1;
         return outcome::line;
@@ -126,12 +127,20 @@ class line_reader {
   // Whether next() can go on without waiting: a whole line is buffered, the input ended, or
   // the descriptor has something to read now.
   bool ready() const {
-    if (ended_ || buffer_.find('\n', start_) != std::string::npos) return true;
+    if (ended_ || find_newline() != std::string::npos) return true;
     pollfd p{fd_, POLLIN, 0};
     return ::poll(&p, 1, 0) == 1;  // POLLHUP and errors too: read() says which
   }
 
  private:
+  // The next '\n' from start_, or npos. What was searched without finding one is not searched
+  // again, so a line arriving in many reads costs its length once, not its length squared.
+  std::size_t find_newline() const {
+    const auto nl = buffer_.find('\n', std::max(start_, searched_));
+    searched_ = nl == std::string::npos ? buffer_.size() : nl;
+    return nl;
+  }
+
   // Stopped: what was read of a line with no '\n' yet is the last line.
   outcome rest(std::string& line) {
     if (start_ == buffer_.size()) return outcome::stopped;
@@ -160,6 +169,7 @@ class line_reader {
   void fill() {
     if (start_ > 0) {
       buffer_.erase(0, start_);
+      searched_ = searched_ > start_ ? searched_ - start_ : 0;
       start_ = 0;
     }
     char chunk[64 * 1024];
@@ -177,6 +187,7 @@ class line_reader {
   int wake_fd_;
   std::string buffer_;
   std::size_t start_ = 0;  ///< where the unread part of buffer_ begins
+  mutable std::size_t searched_ = 0;  ///< buffer_ up to here holds no '\n' after start_
   bool ended_ = false;
 };
 
