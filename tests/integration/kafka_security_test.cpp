@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "protocol/base64.hpp"
@@ -381,4 +382,35 @@ TEST_F(KafkaSecurity, DeleteOnTheClusterCoversEveryTopicAndAnAutoCreationNotAllo
   md.allowAutoTopicCreation = false;
   EXPECT_EQ(call<msg::MetadataResponse>(alice, 3, 12, md, true).topics.at(0).errorCode, 3)
       << "UNKNOWN_TOPIC_OR_PARTITION: she did not ask for it to be created";
+}
+
+// KRaft's order for DeleteTopics by name without DELETE on the cluster: DESCRIBE on the
+// topic, then whether it exists, then DELETE on it. Who may describe a name hears that it does
+// not exist; who may not hears only TOPIC_AUTHORIZATION_FAILED.
+TEST_F(KafkaSecurity, DeleteTopicsByNameSaysAMissingTopicIsUnknownToWhoMayDescribeIt) {
+  start();
+  raw_kafka admin(server_->kafka_port());
+  ASSERT_TRUE(scram_login(admin, sec::scram_mechanism::sha512, "admin", admin_password));
+  ASSERT_EQ(set_scram_password(admin, "bob", sec::scram_mechanism::sha256, "bob-pw").results.at(0).errorCode, 0);
+  msg::CreateTopicsRequest topics;
+  topics.timeoutMs = 30000;
+  topics.topics.push_back({"seen-kept", 1, 1, {}, {}});
+  ASSERT_EQ(call<msg::CreateTopicsResponse>(admin, 19, 7, topics, true).topics.at(0).errorCode, 0);
+  // bob: DESCRIBE (8) on topics (2) prefixed (4) "seen-", ALLOW (3); nothing else.
+  msg::CreateAclsRequest acls;
+  acls.creations.push_back({2, "seen-", 4, "User:bob", "*", 8, 3});
+  ASSERT_EQ(call<msg::CreateAclsResponse>(admin, 30, 3, acls, true).results.at(0).errorCode, 0);
+
+  raw_kafka bob(server_->kafka_port());
+  ASSERT_TRUE(scram_login(bob, sec::scram_mechanism::sha256, "bob", "bob-pw"));
+  msg::DeleteTopicsRequest del;
+  del.timeoutMs = 30000;
+  del.topicNames = {"seen-kept", "seen-missing", "hidden-missing"};
+  const auto answer = call<msg::DeleteTopicsResponse>(bob, 20, 4, del, true);
+  ASSERT_EQ(answer.responses.size(), 3u);
+  std::map<std::string, std::int16_t> codes;
+  for (const auto& r : answer.responses) codes[r.name.value_or("")] = r.errorCode;
+  EXPECT_EQ(codes["seen-kept"], 29) << "exists, and bob may not delete it";
+  EXPECT_EQ(codes["seen-missing"], 3) << "bob may describe it: UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(codes["hidden-missing"], 29) << "bob may not describe it: not told whether it exists";
 }

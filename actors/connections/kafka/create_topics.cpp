@@ -314,8 +314,8 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
         .then([=](bool) { done(); },
               [=](caf::error& e) { fail(i, to_kafka(to_errc(e)), std::nullopt); });
   };
-  // As Kafka (KRaft): DELETE on the cluster covers every topic; otherwise DESCRIBE, then
-  // DELETE, on the topic, both before whether it exists.
+  // As Kafka (KRaft): DELETE on the cluster covers every topic; otherwise DESCRIBE on the
+  // topic, then whether it exists, then DELETE on it.
   const bool delete_any = allowed_on_cluster(self, sec::acl_operation::remove);
   auto may_delete = [=](const std::string& name) {
     return delete_any ||
@@ -372,15 +372,22 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
         fail(i, invalid, maps_to_an_id);
         continue;
       }
-      if (!may_delete(name)) {
+      // Who may describe the topic hears whether it exists before whether they may delete it.
+      if (!delete_any && !allowed(self, sec::acl_operation::describe, sec::resource_type::topic, name)) {
         fail(i, unauthorized, std::nullopt);
         continue;
       }
       // The lookup is not bound by the deadline: once the name is known the deletion is
       // asked for, and goes on even when the client hears REQUEST_TIMED_OUT.
       self->request(registry, lookup_wait, topic_atom::value, name, false)
-          .then([=](storage::topic_info& topic) { remove(i, topic); },
-                [=](caf::error& e) { fail(i, to_kafka(to_errc(e)), std::nullopt); });
+          .then(
+              [=](storage::topic_info& topic) {
+                if (may_delete(topic.name))
+                  remove(i, topic);
+                else
+                  fail(i, unauthorized, std::nullopt);
+              },
+              [=](caf::error& e) { fail(i, to_kafka(to_errc(e)), std::nullopt); });
     }
     for (std::size_t k = 0; k < by_id->size(); ++k) {
       const auto& topic = (*resolved)[k];
