@@ -1,8 +1,47 @@
 #include "actors/security/access_control.hpp"
 
+#include <algorithm>
+#include <iterator>
+
+#include <boost/asio/ip/address.hpp>
+
 namespace portask {
 
 namespace sec = protocol::security;
+
+namespace {
+
+// What an unknown user's PLAIN or HTTP Basic password is checked against: one credential per
+// mechanism at Kafka's minimum (and kafka-configs' default) iteration count, as the admin user
+// has them, from a random password nobody knows. The result is thrown away; only the time counts.
+const sec::scram_credential& decoy_credential(sec::scram_mechanism m) {
+  static const sec::scram_credential decoy_256 = sec::scram_credential_from_password(
+      sec::scram_mechanism::sha256, sec::random_bytes(32), sec::scram_min_iterations);
+  static const sec::scram_credential decoy_512 = sec::scram_credential_from_password(
+      sec::scram_mechanism::sha512, sec::random_bytes(32), sec::scram_min_iterations);
+  return m == sec::scram_mechanism::sha256 ? decoy_256 : decoy_512;
+}
+
+// What the brake counts under: an IPv4 address; an IPv6 address's /64, the least a site is
+// given (per /128, a client holding one /64 could take every attempt from a fresh address);
+// an IPv4-mapped IPv6 address as its IPv4 one. Anything that is not an address (such as
+// "unknown") stands for itself.
+std::string brake_key(const std::string& address) {
+  namespace ip = boost::asio::ip;
+  boost::system::error_code ec;
+  const auto a = ip::make_address(address, ec);
+  if (ec) return address;
+  if (a.is_v4()) return a.to_string();
+  const auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), static_cast<unsigned char>(0));
+  return ip::address_v6(bytes).to_string() + "/64";
+}
+
+constexpr std::chrono::minutes failure_window{1};
+
+}  // namespace
 
 const sec::scram_credential* security_snapshot::credential(const std::string& user,
                                                            sec::scram_mechanism m) const {
@@ -11,9 +50,24 @@ const sec::scram_credential* security_snapshot::credential(const std::string& us
 }
 
 bool security_snapshot::password_matches(const std::string& user, std::string_view password) const {
-  for (auto m : {sec::scram_mechanism::sha256, sec::scram_mechanism::sha512})
-    if (const auto* c = credential(user, m)) return sec::password_matches(*c, password);
-  return false;
+  // Any of the user's credentials will do: kafka-configs can change one mechanism alone, so
+  // after a SCRAM-SHA-512 password change the SHA-256 credential still holds the old one, and
+  // the new password is the user's too. Every credential is checked, whichever matched, so the
+  // time taken depends on which credentials the user has, not on which password was right.
+  bool known = false;
+  bool matched = false;
+  for (auto m : {sec::scram_mechanism::sha256, sec::scram_mechanism::sha512}) {
+    if (const auto* c = credential(user, m)) {
+      known = true;
+      if (sec::password_matches(*c, password)) matched = true;
+    }
+  }
+  // An unknown user costs what a known one does, or timing would tell names apart.
+  if (!known) {
+    for (auto m : {sec::scram_mechanism::sha256, sec::scram_mechanism::sha512})
+      static_cast<void>(sec::password_matches(decoy_credential(m), password));
+  }
+  return matched;
 }
 
 access_control::access_control(const security_config& config)
@@ -36,28 +90,48 @@ void access_control::publish(std::shared_ptr<const security_snapshot> s) {
   version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-bool access_control::may_authenticate(const std::string& address) {
+bool access_control::may_authenticate(const std::string& address, std::chrono::steady_clock::time_point now) {
+  const auto key = brake_key(address);
   std::lock_guard lock(failures_mutex_);
-  const auto it = failures_.find(address);
+  const auto it = failures_.find(key);
   if (it == failures_.end()) return true;
-  if (std::chrono::steady_clock::now() - it->second.window_start >= std::chrono::minutes(1)) {
+  if (now - it->second->window_start >= failure_window) {
+    failure_windows_.erase(it->second);
     failures_.erase(it);
     return true;
   }
-  return it->second.count < max_failures_per_minute_;
+  return it->second->count < max_failures_per_minute_;
 }
 
-void access_control::authentication_failed(const std::string& address) {
-  const auto now = std::chrono::steady_clock::now();
+void access_control::drop_oldest_window() {
+  failures_.erase(failure_windows_.front().key);
+  failure_windows_.pop_front();
+}
+
+void access_control::authentication_failed(const std::string& address, std::chrono::steady_clock::time_point now) {
+  auto key = brake_key(address);
   std::lock_guard lock(failures_mutex_);
-  // Bounded whatever the number of addresses: expired windows go first, then everything.
-  if (failures_.size() >= 10000) {
-    std::erase_if(failures_, [&](const auto& kv) { return now - kv.second.window_start >= std::chrono::minutes(1); });
-    if (failures_.size() >= 10000) failures_.clear();
+  // Bounded work whatever the number of addresses: a couple of windows that are over leave
+  // from the front (so an idle table empties), and a full one gives up its oldest window,
+  // not every count at once (which would free the address the brake is holding back).
+  for (int i = 0; i < 2 && !failure_windows_.empty() && now - failure_windows_.front().window_start >= failure_window;
+       ++i)
+    drop_oldest_window();
+  if (const auto it = failures_.find(key); it != failures_.end()) {
+    auto& f = *it->second;
+    if (now - f.window_start < failure_window) {
+      ++f.count;
+      return;
+    }
+    // Its minute is over: a new window, which goes to the back to keep the order.
+    f.window_start = now;
+    f.count = 1;
+    failure_windows_.splice(failure_windows_.end(), failure_windows_, it->second);
+    return;
   }
-  auto& f = failures_[address];
-  if (f.count == 0 || now - f.window_start >= std::chrono::minutes(1)) f = {now, 0};
-  ++f.count;
+  if (failures_.size() >= max_tracked_addresses) drop_oldest_window();
+  failure_windows_.push_back({key, now, 1});
+  failures_.emplace(std::move(key), std::prev(failure_windows_.end()));
 }
 
 bool authorization_cache::allowed(std::string_view principal, std::string_view host, sec::acl_operation op,

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,7 +34,9 @@ struct security_snapshot {
 
   const protocol::security::scram_credential* credential(
       const std::string& user, protocol::security::scram_mechanism m) const;
-  /// Whether PLAIN's password is `user`'s (checked against any of its SCRAM credentials).
+  /// Whether PLAIN's (or HTTP Basic's) password is `user`'s: true when any of its SCRAM
+  /// credentials was made from it. An unknown user costs as much as one with both credentials
+  /// at 4096 iterations (a decoy is checked), so timing does not tell it from such a user.
   bool password_matches(const std::string& user, std::string_view password) const;
 };
 
@@ -51,9 +55,16 @@ class access_control {
   const std::set<std::string>& super_users() const noexcept { return super_users_; }
   bool allow_everyone_if_no_acl() const noexcept { return allow_if_no_acl_; }
 
-  /// False while `address` has used up its failed authentications for this minute.
-  bool may_authenticate(const std::string& address);
-  void authentication_failed(const std::string& address);
+  /// False while `address` has used up its failed authentications for this minute. Counted
+  /// per IPv4 address and per IPv6 /64 (an IPv4-mapped IPv6 address as its IPv4 one): a
+  /// client holding one /64 could otherwise take each attempt from a fresh address. `now`:
+  /// a test's clock.
+  bool may_authenticate(const std::string& address,
+                        std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  void authentication_failed(const std::string& address,
+                             std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  /// How many addresses the brake follows at once; past it, the oldest window makes room.
+  static constexpr std::size_t max_tracked_addresses = 10000;
 
  private:
   const bool authorization_;
@@ -64,11 +75,17 @@ class access_control {
   std::shared_ptr<const security_snapshot> snapshot_;
   std::atomic<std::uint64_t> version_{1};
   struct failures {
+    std::string key;  ///< the address, or its /64 (brake_key in access_control.cpp)
     std::chrono::steady_clock::time_point window_start;
     std::uint32_t count = 0;
   };
+  /// With failures_mutex_ held.
+  void drop_oldest_window();
   std::mutex failures_mutex_;
-  std::map<std::string, failures, std::less<>> failures_;
+  /// Oldest window first: a new window goes to the back, expiry and eviction take from the
+  /// front, so neither has to search.
+  std::list<failures> failure_windows_;
+  std::map<std::string, std::list<failures>::iterator, std::less<>> failures_;
 };
 
 /// One connection's view of the ACLs: the snapshot it last saw, refreshed when the version

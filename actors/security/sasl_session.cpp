@@ -24,11 +24,27 @@ bool sasl_session::start(std::string_view mechanism) {
   return true;
 }
 
-sasl_session::step sasl_session::fail(std::string why) {
+bool sasl_session::admit_reauthentication(std::chrono::milliseconds session_lifetime,
+                                          std::chrono::steady_clock::time_point now) {
+  // Kafka (KafkaChannel.maybeBeginServerReauthentication): no lifetime, no re-authentication;
+  // at most one a second, each one's start counted (the first may follow the authentication
+  // at once). A PLAIN re-authentication costs the broker a key derivation: the spacing keeps
+  // a client from spending the broker's CPU on them in a loop.
+  if (!authenticated() || session_lifetime <= std::chrono::milliseconds::zero()) return false;
+  if (last_reauthentication_ && now - *last_reauthentication_ < std::chrono::seconds(1)) return false;
+  last_reauthentication_ = now;
+  return true;
+}
+
+sasl_session::step sasl_session::refuse(std::string why) {
   in_exchange_ = false;
   scram_.reset();
-  access_->authentication_failed(address_);
   return {step::outcome::failed, {}, std::move(why)};
+}
+
+sasl_session::step sasl_session::fail(std::string why) {
+  access_->authentication_failed(address_);
+  return refuse(std::move(why));
 }
 
 sasl_session::step sasl_session::succeed(const std::string& user, std::string token) {
@@ -52,7 +68,9 @@ sasl_session::step sasl_session::respond(std::string_view token) {
     if (!access_->may_authenticate(address_))
       return fail("too many failed authentications from " + address_ + "; try again later");
     snapshot_ = access_->snapshot();
-    if (!snapshot_->loaded) return fail("credentials are not loaded yet (the store is unreachable)");
+    // Not counted: the brake would otherwise hold clients back after the store came back,
+    // for attempts that never reached a password check (HTTP answers 503 alike).
+    if (!snapshot_->loaded) return refuse("credentials are not loaded yet (the store is unreachable)");
   }
   if (!scram_) {  // PLAIN: one message
     auto plain = sec::parse_plain(token);

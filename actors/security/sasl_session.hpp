@@ -4,8 +4,10 @@
 /// chose, then its tokens, until it is authenticated or refused. PLAIN checks the password
 /// against the user's SCRAM credentials; SCRAM runs protocol/security's exchange against
 /// the credentials in the access-control snapshot. Failures are counted per client address
-/// (access_control::may_authenticate).
+/// (access_control::may_authenticate); a refusal that is the broker's doing (credentials not
+/// loaded) is not.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,8 +43,17 @@ class sasl_session {
   bool in_exchange() const noexcept { return in_exchange_; }
   const std::string& mechanism() const noexcept { return mechanism_; }
 
+  /// Whether an authenticated session may begin a re-authentication (KIP-368) at `now`, as
+  /// Kafka decides it: only when sessions have a lifetime (`session_lifetime`, Kafka's
+  /// connections.max.reauth.ms; zero: none), and no sooner than a second after the last one
+  /// began. True records `now` as that beginning.
+  bool admit_reauthentication(std::chrono::milliseconds session_lifetime, std::chrono::steady_clock::time_point now);
+
  private:
+  /// Ends the exchange, counting a failed authentication against the client's address.
   step fail(std::string why);
+  /// Ends the exchange without counting it: the broker could not check, the client was not wrong.
+  step refuse(std::string why);
   step succeed(const std::string& user, std::string token);
 
   access_control* access_;
@@ -54,6 +65,7 @@ class sasl_session {
   std::string principal_;
   bool in_exchange_ = false;
   bool mechanism_changed_ = false;  ///< a re-authentication started with another mechanism
+  std::optional<std::chrono::steady_clock::time_point> last_reauthentication_;
 };
 
 }  // namespace portask

@@ -8,7 +8,9 @@ namespace portask::protocol::security {
 
 namespace {
 
-constexpr std::size_t salt_bytes = 16;
+// As portask-cli salts the credentials it creates (client/client.cpp), so a decoy salt (below)
+// is as long as a real one.
+constexpr std::size_t salt_bytes = 24;
 constexpr std::size_t server_nonce_bytes = 24;
 constexpr std::size_t max_message_bytes = 4096;
 
@@ -173,9 +175,18 @@ std::string scram_server::server_first(const scram_credential* credential) {
     salt = credential->salt;
     iterations = credential->iterations;
   } else {
-    // An unknown user gets a salt and iteration count like anyone's, and fails at the proof.
-    credential_.reset();
+    // An unknown user gets a salt and iteration count like anyone's (a salt as long as
+    // Portask makes them, at Kafka's minimum and default count), and a decoy credential that
+    // its proof is checked against as any other: it fails there, in the same steps.
+    const auto h = hash_of(mechanism_);
     salt = hmac(hash_algorithm::sha256, decoy_secret(), username_).substr(0, salt_bytes);
+    scram_credential decoy;
+    decoy.mechanism = mechanism_;
+    decoy.salt = salt;
+    decoy.iterations = iterations;
+    decoy.stored_key = hmac(h, decoy_secret(), "StoredKey," + username_);
+    decoy.server_key = hmac(h, decoy_secret(), "ServerKey," + username_);
+    credential_ = std::move(decoy);
   }
   nonce_ += server_nonce_.empty() ? base64_encode(random_bytes(server_nonce_bytes)) : server_nonce_;
   server_first_ = "r=" + nonce_ + ",s=" + base64_encode(salt) + ",i=" + std::to_string(iterations);
@@ -206,7 +217,7 @@ expected<std::string> scram_server::read_client_final(std::string_view message) 
   const auto proof = base64_decode(message.substr(proof_at + 3));
   const auto h = hash_of(mechanism_);
   if (!proof || proof->size() != digest_size(h)) return fail("malformed proof");
-  if (!credential_) return fail("invalid credentials");
+  if (!credential_) return fail("invalid credentials");  // server_first sets one (a decoy at least)
   const std::string auth_message = client_first_bare_ + "," + server_first_ + "," + std::string(without_proof);
   const auto client_signature = hmac(h, credential_->stored_key, auth_message);
   const auto client_key = xor_bytes(*proof, client_signature);

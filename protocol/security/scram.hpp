@@ -56,7 +56,9 @@ bool password_matches(const scram_credential& c, std::string_view password);
 /// One server-side exchange: client-first → server-first → client-final → server-final.
 /// Every error is errc::authentication_failed (a malformed message included) with a reason in
 /// failure(), for the server's log and the client's error message alike; an unknown user and a
-/// wrong password are indistinguishable to the client (a decoy salt, refused at the proof).
+/// wrong password look alike to the client (a decoy salt, stable per name, 24 bytes long and
+/// at 4096 iterations, refused at the proof) unless the user's real credential has another
+/// iteration count or salt length.
 class scram_server {
  public:
   /// `server_nonce`: empty for a fresh random one (a test passes RFC 7677's).
@@ -84,7 +86,7 @@ class scram_server {
   std::string username_;
   std::string nonce_;  ///< the client's nonce, then client + server nonce
   std::string server_first_;
-  std::optional<scram_credential> credential_;  ///< nullopt: unknown user
+  std::optional<scram_credential> credential_;  ///< an unknown user's: a decoy no proof matches
   std::string failure_;
   std::string server_nonce_;
   std::size_t client_nonce_size_ = 0;

@@ -2,8 +2,11 @@
 // sends its tokens in SaslAuthenticate requests (v1 handshake) or, after a v0 handshake,
 // bare on the wire with only a length before each (the legacy flow, still used by
 // kafka-python 2.0). A failure is SASL_AUTHENTICATION_FAILED with a message (or, in the
-// legacy flow, nothing), then the connection closes. An authenticated client may
-// re-authenticate (KIP-368) with a v1 handshake; its session lifetime starts again.
+// legacy flow, nothing), then the connection closes. Where sessions have a lifetime
+// (sasl_session_lifetime_ms), an authenticated client may re-authenticate (KIP-368) with a v1
+// handshake, at most once a second, and its lifetime starts again. As in Kafka, a handshake
+// after authentication without a lifetime, or within a second of the last re-authentication,
+// is ILLEGAL_SASL_STATE and the connection goes on.
 // On a listener without SASL both APIs are ILLEGAL_SASL_STATE, as in Kafka.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/transport/log_text.hpp"
@@ -45,6 +48,15 @@ void handle_sasl_handshake(self_ptr self, const request& r, protocol::byte_view 
   auto& st = self->state;
   msg::SaslHandshakeResponse res;
   if (!st.sasl) {
+    res.errorCode = static_cast<std::int16_t>(error_code::illegal_sasl_state);
+    return respond(self, r, res, false, true);
+  }
+  if (st.phase == phase::authenticated &&
+      !st.sasl->admit_reauthentication(std::chrono::milliseconds(session_lifetime_ms(self)),
+                                       std::chrono::steady_clock::now())) {
+    // Kafka re-authenticates only sessions with a lifetime, at most once a second; any other
+    // handshake reaches its request handler, which answers ILLEGAL_SASL_STATE (no mechanism
+    // list) and leaves the connection, still authenticated, as it was.
     res.errorCode = static_cast<std::int16_t>(error_code::illegal_sasl_state);
     return respond(self, r, res, false, true);
   }

@@ -1,10 +1,14 @@
 // The security actor on a real store: each change is stored, then published as a new
 // snapshot; a successor started on the same store reads everything back (what a restart by
-// the supervisor relies on); the admin user is created once and never overwritten.
+// the supervisor relies on); the admin user is created once and never overwritten. Then
+// access_control (PLAIN's password check, the brake on failed authentications) and
+// sasl_session on their own, with the time passed in.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "actors/runtime/broker_context.hpp"
@@ -45,6 +49,17 @@ struct fixture {
   std::unique_ptr<caf::actor_system> sys;
   storage::store_factory store = storage::memory_store::factory();
 };
+
+// A loaded snapshot holding these credentials, published as the security actor would.
+void publish_users(access_control& to, const std::vector<std::pair<std::string, sec::scram_credential>>& users) {
+  auto s = std::make_shared<security_snapshot>();
+  s->loaded = true;
+  for (const auto& [user, cred] : users)
+    s->credentials.emplace(security_snapshot::credential_key{user, cred.mechanism}, cred);
+  to.publish(std::move(s));
+}
+
+const std::string carol_plain_token("\0carol\0pw", 9);
 
 }  // namespace
 
@@ -174,4 +189,128 @@ TEST(SaslSession, AReauthenticationWithAnotherMechanismFails) {
   EXPECT_EQ(refused.result, sasl_session::step::outcome::failed);
   EXPECT_NE(refused.error.find("mechanism the session authenticated with"), std::string::npos) << refused.error;
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+// kafka-configs can set one mechanism's credential alone: after carol's SCRAM-SHA-512
+// password was changed, her SHA-256 credential still holds the old one. PLAIN (and HTTP
+// Basic) accept either; before, only the SHA-256 one was checked and the new password failed.
+TEST(AccessControl, APasswordMatchesWhenAnyOfTheUsersCredentialsWasMadeFromIt) {
+  security_snapshot snap;
+  snap.loaded = true;
+  snap.credentials.emplace(security_snapshot::credential_key{"carol", sec::scram_mechanism::sha256},
+                           sec::scram_credential_from_password(sec::scram_mechanism::sha256, "old"));
+  snap.credentials.emplace(security_snapshot::credential_key{"carol", sec::scram_mechanism::sha512},
+                           sec::scram_credential_from_password(sec::scram_mechanism::sha512, "new"));
+  EXPECT_TRUE(snap.password_matches("carol", "new"));
+  EXPECT_TRUE(snap.password_matches("carol", "old"));
+  EXPECT_FALSE(snap.password_matches("carol", "neither"));
+  // An unknown user is checked against a decoy (for the time it takes) and never matches.
+  EXPECT_FALSE(snap.password_matches("nobody", "new"));
+  EXPECT_FALSE(snap.password_matches("nobody", ""));
+}
+
+TEST(AccessControl, TheBrakeHoldsAnAddressBackForTheRestOfItsMinute) {
+  security_config sc;
+  sc.max_failed_authentications_per_minute = 2;
+  access_control brake{sc};
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;  // only differences count
+  for (const char* other : {"192.0.2.1", "192.0.2.2"}) brake.authentication_failed(other, t0);
+  brake.authentication_failed("192.0.2.3", t0);
+  brake.authentication_failed("192.0.2.4", t0);
+  EXPECT_TRUE(brake.may_authenticate("192.0.2.3", t0 + 1s));
+  brake.authentication_failed("192.0.2.3", t0 + 1s);
+  EXPECT_FALSE(brake.may_authenticate("192.0.2.3", t0 + 59s));
+  // A failure after the minute, with no check between, starts a new window counted from one
+  // (expired windows ahead of it in the table leave first, two at a time).
+  brake.authentication_failed("192.0.2.3", t0 + 61s);
+  EXPECT_TRUE(brake.may_authenticate("192.0.2.3", t0 + 62s));
+  brake.authentication_failed("192.0.2.3", t0 + 62s);
+  EXPECT_FALSE(brake.may_authenticate("192.0.2.3", t0 + 120s));
+  EXPECT_TRUE(brake.may_authenticate("192.0.2.3", t0 + 121s)) << "a minute after the new window began";
+  EXPECT_TRUE(brake.may_authenticate("192.0.2.4", t0 + 121s));
+}
+
+// A full table used to be emptied at once, freeing the very address the brake was holding
+// back: a client that fails from enough other addresses could clear its own count. Now the
+// oldest window makes room, one per new address.
+TEST(AccessControl, AFullBrakeTableGivesUpItsOldestWindowOnly) {
+  security_config sc;
+  sc.max_failed_authentications_per_minute = 1;
+  access_control brake{sc};
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  auto nth_address = [](std::size_t n) { return "10.0." + std::to_string(n / 256) + "." + std::to_string(n % 256); };
+  for (std::size_t i = 0; i + 1 < access_control::max_tracked_addresses; ++i)
+    brake.authentication_failed(nth_address(i), t0);
+  brake.authentication_failed("192.0.2.66", t0 + 1s);  // the table is full now
+  EXPECT_FALSE(brake.may_authenticate("192.0.2.66", t0 + 2s));
+  brake.authentication_failed("198.51.100.1", t0 + 2s);  // one more address
+  EXPECT_FALSE(brake.may_authenticate("192.0.2.66", t0 + 3s)) << "the attacker's count survives";
+  EXPECT_FALSE(brake.may_authenticate("198.51.100.1", t0 + 3s));
+  EXPECT_TRUE(brake.may_authenticate(nth_address(0), t0 + 3s)) << "the oldest window made room";
+  EXPECT_FALSE(brake.may_authenticate(nth_address(1), t0 + 3s));
+  EXPECT_FALSE(brake.may_authenticate(nth_address(access_control::max_tracked_addresses - 2), t0 + 3s));
+}
+
+// One IPv6 client usually holds a whole /64: counted per /128 it could take every attempt
+// from a fresh address. An IPv4 client on a dual-stack listener is the same client whichever
+// way its address is written.
+TEST(AccessControl, TheBrakeCountsIPv6ByItsSlash64AndMappedIPv4AsIPv4) {
+  security_config sc;
+  sc.max_failed_authentications_per_minute = 2;
+  access_control brake{sc};
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  brake.authentication_failed("2001:db8:1:2::1", t0);
+  brake.authentication_failed("2001:db8:1:2:ffff:ffff:ffff:ffff", t0);
+  EXPECT_FALSE(brake.may_authenticate("2001:db8:1:2::abcd", t0));
+  EXPECT_TRUE(brake.may_authenticate("2001:db8:1:3::1", t0)) << "the next /64 is another client";
+  brake.authentication_failed("::ffff:192.0.2.7", t0);
+  brake.authentication_failed("192.0.2.7", t0);
+  EXPECT_FALSE(brake.may_authenticate("192.0.2.7", t0));
+  EXPECT_FALSE(brake.may_authenticate("::ffff:192.0.2.7", t0));
+  EXPECT_TRUE(brake.may_authenticate("192.0.2.8", t0)) << "IPv4 is counted per address";
+  // What is not an address counts under its own name.
+  brake.authentication_failed("unknown", t0);
+  brake.authentication_failed("unknown", t0);
+  EXPECT_FALSE(brake.may_authenticate("unknown", t0));
+}
+
+// Credentials not loaded (the store unreachable at start) is the broker's state, not the
+// client's mistake: counted, it would keep clients out for a minute after the store is back.
+TEST(SaslSession, ARefusalWhileCredentialsAreNotLoadedIsNotCountedAsAFailure) {
+  security_config sc;
+  sc.max_failed_authentications_per_minute = 1;
+  access_control gate{sc};
+  sasl_session early{gate, {"PLAIN"}, "192.0.2.9"};
+  ASSERT_TRUE(early.start("PLAIN"));
+  const auto refused = early.respond(carol_plain_token);
+  EXPECT_EQ(refused.result, sasl_session::step::outcome::failed);
+  EXPECT_NE(refused.error.find("not loaded"), std::string::npos) << refused.error;
+  EXPECT_TRUE(gate.may_authenticate("192.0.2.9"));
+  publish_users(gate, {{"carol", sec::scram_credential_from_password(sec::scram_mechanism::sha256, "pw")}});
+  sasl_session later{gate, {"PLAIN"}, "192.0.2.9"};
+  ASSERT_TRUE(later.start("PLAIN"));
+  EXPECT_EQ(later.respond(carol_plain_token).result, sasl_session::step::outcome::authenticated);
+}
+
+// KIP-368 as Kafka has it: re-authentication only where sessions have a lifetime
+// (connections.max.reauth.ms), and at most once a second per connection, counted from the
+// last one admitted (the first may follow the authentication at once).
+TEST(SaslSession, ReauthenticationNeedsASessionLifetimeAndComesAtMostOnceASecond) {
+  access_control gate{security_config{}};
+  publish_users(gate, {{"carol", sec::scram_credential_from_password(sec::scram_mechanism::sha256, "pw")}});
+  sasl_session session{gate, {"PLAIN"}, "127.0.0.1"};
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  EXPECT_FALSE(session.admit_reauthentication(5000ms, t0)) << "not authenticated yet";
+  ASSERT_TRUE(session.start("PLAIN"));
+  ASSERT_EQ(session.respond(carol_plain_token).result, sasl_session::step::outcome::authenticated);
+  EXPECT_FALSE(session.admit_reauthentication(0ms, t0)) << "no session lifetime";
+  EXPECT_TRUE(session.admit_reauthentication(5000ms, t0));
+  EXPECT_FALSE(session.admit_reauthentication(5000ms, t0 + 999ms));
+  EXPECT_TRUE(session.admit_reauthentication(5000ms, t0 + 1s));
+  EXPECT_FALSE(session.admit_reauthentication(5000ms, t0 + 1500ms));
+  EXPECT_TRUE(session.admit_reauthentication(5000ms, t0 + 2s));
+  // An admitted one runs as before, for the same user.
+  ASSERT_TRUE(session.start("PLAIN"));
+  EXPECT_EQ(session.respond(carol_plain_token).result, sasl_session::step::outcome::authenticated);
+  EXPECT_EQ(session.principal(), "User:carol");
 }

@@ -127,6 +127,24 @@ TEST(Scram, AnUnknownUserLooksLikeAWrongPassword) {
   EXPECT_EQ(x.server.failure(), "invalid credentials");
 }
 
+// The decoy's first reply has the shape of a real user's: a salt as long as the ones Portask
+// makes (portask-cli salts with 24 random bytes, client/client.cpp; the broker's own admin
+// credentials likewise) and Kafka's minimum and default iteration count.
+TEST(Scram, AnUnknownUsersSaltIsAsLongAsTheOnesPortaskCreates) {
+  for (auto m : {scram_mechanism::sha256, scram_mechanism::sha512}) {
+    exchange x(m, nullptr, "nobody", "pw");
+    const auto salt_at = x.server_first.find(",s=") + 3;
+    const auto salt = protocol::base64_decode(x.server_first.substr(salt_at, x.server_first.find(",i=") - salt_at));
+    ASSERT_TRUE(salt) << x.server_first;
+    EXPECT_EQ(salt->size(), 24u) << x.server_first;
+    EXPECT_EQ(scram_credential_from_password(m, "pw").salt.size(), salt->size());
+    EXPECT_TRUE(x.server_first.ends_with(",i=4096")) << x.server_first;
+    // The proof is refused as a wrong password's is, with the same reason.
+    EXPECT_FALSE(x.server.read_client_final(*x.client.client_final(x.server_first)));
+    EXPECT_EQ(x.server.failure(), "invalid credentials");
+  }
+}
+
 TEST(Scram, ACredentialOfTheOtherMechanismIsNotUsed) {
   const auto cred = scram_credential_from_password(scram_mechanism::sha512, "pw");
   exchange x(scram_mechanism::sha256, &cred, "dave", "pw");
