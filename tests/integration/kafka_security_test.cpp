@@ -290,8 +290,19 @@ TEST_F(KafkaSecurity, KafkaPythonManagesAclsThatTheBrokerEnforces) {
 
 // KIP-368: a re-authentication keeps the mechanism; going from SCRAM to PLAIN (a cleartext
 // password) fails it and closes the connection, as Kafka does.
-TEST_F(KafkaSecurity, AReauthenticationWithAnotherMechanismFails) {
+// Without a session lifetime Kafka permits no re-authentication: a handshake after the
+// login is ILLEGAL_SASL_STATE and the session goes on.
+TEST_F(KafkaSecurity, WithoutASessionLifetimeAHandshakeAfterTheLoginIsOutOfTurnAndTheSessionGoesOn) {
   start();
+  raw_kafka c(server_->kafka_port());
+  ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
+  EXPECT_EQ(handshake(c, "PLAIN").errorCode, 34);  // ILLEGAL_SASL_STATE
+  msg::MetadataRequest md;
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 1, md, false).brokers.size(), 1u);
+}
+
+TEST_F(KafkaSecurity, AReauthenticationWithAnotherMechanismFails) {
+  start({"--sasl-session-lifetime-ms", "60000"});  // re-authentication needs a lifetime
   raw_kafka c(server_->kafka_port());
   ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
   ASSERT_EQ(handshake(c, "PLAIN").errorCode, 0);

@@ -264,8 +264,8 @@ TEST_F(NativeSecurity, TheCliManagesUsersAndAcls) {
   ASSERT_EQ(rc, 0) << out;
   std::tie(rc, out) = run_shell(admin + "users list 2>&1");
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("alice  SCRAM-SHA-256  8192"), std::string::npos) << out;
-  EXPECT_NE(out.find("alice  SCRAM-SHA-512  8192"), std::string::npos) << out;
+  EXPECT_NE(out.find("alice  SCRAM-SHA-256  4096"), std::string::npos) << out;
+  EXPECT_NE(out.find("alice  SCRAM-SHA-512  4096"), std::string::npos) << out;
   std::tie(rc, out) = run_shell(admin + "topics create cli-acl 2>&1");
   ASSERT_EQ(rc, 0) << out;
   // alice authenticates (both mechanisms were set) but sees nothing yet.

@@ -20,7 +20,7 @@ namespace sec = protocol::security;
 struct user_options {
   std::string user;
   std::vector<std::string> mechanisms{"SCRAM-SHA-512", "SCRAM-SHA-256"};
-  std::int32_t iterations = 8192;
+  std::int32_t iterations = 4096;  // as kafka-configs; an unknown name's decoy uses the same
   listing format = listing::text;
 };
 
@@ -144,7 +144,7 @@ void add_security_commands(CLI::App& app, const common_options& o) {
   create->add_option("user", u->user, "user name")->required();
   create->add_option("--mechanism", u->mechanisms, "SCRAM-SHA-512 and/or SCRAM-SHA-256 (default: both)")
       ->check(CLI::IsMember({"SCRAM-SHA-512", "SCRAM-SHA-256"}));
-  create->add_option("--iterations", u->iterations, "PBKDF2 iterations (4096 to 16384)")
+  create->add_option("--iterations", u->iterations, "PBKDF2 iterations (4096 to 16384; default 4096, as Kafka's tools)")
       ->transform(decimal(sec::scram_min_iterations, sec::scram_max_iterations));
   create->callback([u, &o] {
     const auto password = read_secret("PORTASK_NEW_PASSWORD", "new password for " + u->user);
