@@ -241,6 +241,7 @@ void deliver(self_ptr self, const std::vector<partition_log::completion>& done) 
 }
 
 void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<fetch_result> rp);
+void arm_expiry(self_ptr self, std::chrono::steady_clock::time_point deadline);
 
 // Answers the parked fetches that the high watermark has passed: only those, found through
 // the offset index.
@@ -250,9 +251,17 @@ void serve_parked(self_ptr self) {
     auto p = st.parked.take(id);
     fetch_result out;
     const auto status = st.log->read(p->request.offset, p->request.max_bytes, out);
-    if (status != partition_log::read_status::served && status != partition_log::read_status::needs_store) {
-      // Out of range now (records deleted meanwhile): the fetch hears it, as a new one would.
+    if (status == partition_log::read_status::out_of_range) {
+      // Records deleted meanwhile: the fetch hears it, as a new one would.
       p->promise.deliver(make_caf_error(errc::offset_out_of_range));
+      continue;
+    }
+    if (status == partition_log::read_status::wait) {
+      // Nothing to read at or after it yet: it waits in offsets the store lost, which reads
+      // step over to the acknowledged end, and nothing was written after them (a recovery
+      // found the loss again). It waits on, until its own deadline, as a new fetch there would.
+      const auto deadline = st.parked.park(std::move(p->request), std::move(p->promise), p->since);
+      arm_expiry(self, deadline);
       continue;
     }
     if (status == partition_log::read_status::needs_store) {
@@ -544,6 +553,14 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
   self->request(reader, 10s, read_atom::value, st.log->tp(), req.offset, req.max_bytes)
       .then(
           [=](std::vector<storage::stored_batch>& batches) mutable {
+            // DeleteRecords or retention moved the log start past the offset while the store
+            // read: its answer starts at the first batch it still holds, and serving that would
+            // skip the records in between unseen. The fetch hears what a new one would.
+            if (req.offset < self->state.log->log_start()) {
+              rp.deliver(make_caf_error(errc::offset_out_of_range));
+              store_answered(self, ticket);
+              return;
+            }
             fetch_result r;
             r.partition = self->state.log->tp().partition;
             r.high_watermark = self->state.log->high_watermark();

@@ -9,16 +9,23 @@
 // Bounded as Kafka bounds it (KIP-74): partitions are filled in request order within each
 // partition's max bytes and the request's max_bytes, the first batch of the response coming
 // whole even when it is larger. The connection's output budget (response_queue) cuts the
-// request's limit further, so pipelined fetches cannot pile answers up. A partition named
-// twice is served once, with the last mention's offset and limit (Kafka keeps one entry per
-// partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
+// request's limit further, so pipelined fetches cannot pile answers up. What the reads bring
+// past that limit is given back as it comes, and an answer that holds all it can carry goes
+// without waiting for minBytes: a request over many partitions holds about its limit, not a
+// share of each partition, also through a long poll. A partition named twice is served once,
+// with the last mention's offset and limit (Kafka keeps one entry per partition). ACLs: READ
+// on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
 
 #include <chrono>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
-#include <utility>
+#include <set>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/kafka/leader_epochs.hpp"
@@ -60,6 +67,15 @@ struct fetch_state {
   /// is made, `exceeded` once the second is.
   bool exceeding = false, exceeded = false;
   std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
+  /// The partitions whose reads hold batches, in request order: the last of them give back
+  /// what the answer cannot carry (trim_to_promise).
+  std::set<std::pair<std::size_t, std::size_t>> holding;
+  /// Batches read were given back for want of room: the answer is as full as it can be.
+  bool dropped = false;
+
+  /// The reads hold all the answer can carry: waiting for minBytes would only hold reads
+  /// that cannot be sent (nor read more that could not be).
+  bool full() const noexcept { return dropped || (bytes > 0 && bytes >= promised); }
 
   /// A partition's read limit: its own, within its share of the answer.
   std::uint64_t limit_of(const msg::FetchRequest& q, std::size_t ti, std::size_t pi) const {
@@ -89,6 +105,27 @@ std::uint64_t read_bytes(const fetch_result& res) {
     n += i < res.kafka_views.size() && res.kafka_views[i] ? res.kafka_views[i].size()
                                                           : res.batches[i].frame.size();
   return n;
+}
+
+// The answer carries at most what was promised, filled in request order (KIP-74 aside: its
+// first batch comes whole): reads that hold more give it back as they come, the partitions
+// last in request order their last batches first, rather than hold what cannot be sent (each
+// partition reads up to its share, and a request may name thousands), through a long poll too.
+void trim_to_promise(fetch_state& st) {
+  while (st.bytes > st.promised && !st.holding.empty()) {
+    const auto last = std::prev(st.holding.end());
+    auto& res = *st.results[last->first][last->second];
+    if (st.holding.size() == 1 && res.batches.size() == 1) return;  // the first batch, whole
+    const auto i = res.batches.size() - 1;
+    const bool viewed = i < res.kafka_views.size();  // views never outnumber the batches
+    const auto size =
+        viewed && res.kafka_views[i] ? res.kafka_views[i].size() : res.batches[i].frame.size();
+    st.bytes -= std::min<std::uint64_t>(st.bytes, size);  // as read_bytes counted it
+    res.batches.pop_back();
+    if (viewed) res.kafka_views.pop_back();
+    st.dropped = true;
+    if (res.batches.empty()) st.holding.erase(last);
+  }
 }
 
 // A partition read again for minBytes continues its first read: the batches follow on, the
@@ -201,52 +238,70 @@ std::size_t fill(const broker_context& ctx, partition_data& out, const fetch_res
 }
 
 // Kafka keeps one entry per partition: a partition named again replaces the earlier
-// mention's offset and limits, in the earlier mention's place.
+// mention's offset and limits, in the earlier mention's place. One pass that moves each entry
+// at most once: a request may name one partition a million times.
 void merge_repeated_partitions(msg::FetchRequest& req) {
-  std::map<std::pair<std::string, std::int32_t>, std::pair<std::size_t, std::size_t>> seen;
+  using partition_key = std::pair<std::string_view, std::int32_t>;  // names stay put meanwhile
+  struct key_hash {
+    std::size_t operator()(const partition_key& k) const noexcept {
+      return std::hash<std::string_view>{}(k.first) * 31 + static_cast<std::size_t>(k.second);
+    }
+  };
+  // Where each partition's entry is kept: its topic entry and its place there.
+  std::unordered_map<partition_key, std::pair<std::size_t, std::size_t>, key_hash> kept_at;
   for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
     auto& parts = req.topics[ti].partitions;
-    for (std::size_t pi = 0; pi < parts.size();) {
-      const auto key = std::pair{req.topics[ti].topic, parts[pi].partition};
-      auto [it, fresh] = seen.emplace(key, std::pair{ti, pi});
-      if (fresh || req.topics[ti].topic.empty()) {  // unresolved ids are answered each
-        ++pi;
-        continue;
+    const std::string_view topic = req.topics[ti].topic;
+    std::size_t kept = 0;
+    for (std::size_t pi = 0; pi < parts.size(); ++pi) {
+      if (!topic.empty()) {  // unresolved ids are answered each
+        const partition_key key{topic, parts[pi].partition};
+        const auto [at, fresh] = kept_at.try_emplace(key, ti, kept);
+        if (!fresh) {
+          // Kept earlier in this topic entry or in one before it: either way in a place the
+          // compaction below no longer writes.
+          req.topics[at->second.first].partitions[at->second.second] = std::move(parts[pi]);
+          continue;
+        }
       }
-      req.topics[it->second.first].partitions[it->second.second] = parts[pi];
-      parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(pi));
+      if (kept != pi) parts[kept] = std::move(parts[pi]);
+      ++kept;
     }
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(kept), parts.end());
   }
   std::erase_if(req.topics, [](const auto& t) { return t.partitions.empty(); });
 }
 
 // Fetch v13+ names topics by id: each id is looked up in the registry (once per connection;
 // a topic's id never changes) and the name written into the request. Ids no topic has are
-// left unnamed and answered UNKNOWN_TOPIC_ID.
+// left unnamed and answered UNKNOWN_TOPIC_ID. An id named by many entries is asked once.
 template <class Then>
 void resolve_topic_ids(self_ptr self, std::shared_ptr<msg::FetchRequest> req, Then then) {
   using namespace std::chrono_literals;
   auto& names = topic_caches(self).topic_names;
-  auto pending = std::make_shared<std::size_t>(1);
+  // The entries of each id not known yet.
+  std::map<storage::topic_id, std::vector<std::size_t>> unknown;
+  for (std::size_t ti = 0; ti < req->topics.size(); ++ti) {
+    auto& t = req->topics[ti];
+    t.topic.clear();
+    if (auto it = names.find(t.topicId); it != names.end())
+      t.topic = it->second;
+    else
+      unknown[t.topicId].push_back(ti);
+  }
+  auto pending = std::make_shared<std::size_t>(unknown.size() + 1);
   auto done = [=] {
     if (--*pending == 0) then(req);
   };
-  for (auto& t : req->topics) {
-    t.topic.clear();
-    if (auto it = names.find(t.topicId); it != names.end()) {
-      t.topic = it->second;
-      continue;
-    }
-    ++*pending;
-    self->request(self->state.dir.registry, 10s, topic_atom::value, t.topicId)
+  for (auto& id_entries : unknown)
+    self->request(self->state.dir.registry, 10s, topic_atom::value, id_entries.first)
         .then(
-            [=, &t](storage::topic_info& info) {
+            [=, entries = std::move(id_entries.second)](storage::topic_info& info) {
               self->state.topic_names[info.id] = info.name;
-              t.topic = info.name;
+              for (const auto ti : entries) req->topics[ti].topic = info.name;
               done();
             },
             [=](caf::error&) { done(); });
-  }
   done();
 }
 
@@ -302,7 +357,8 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     partition_count += rq->topics[ti].partitions.size();
   }
   // Each partition reads at most its share of what the answer may hold, so a request naming
-  // many partitions does not read many times its budget before trimming.
+  // many partitions does not read many times its budget; past the budget, what the reads
+  // bring is given back as it comes (trim_to_promise).
   constexpr std::uint64_t min_share = 64 * 1024;
   if (partition_count > 0)
     st->share = std::max(st->promised / partition_count, std::min(st->promised, min_share));
@@ -384,7 +440,8 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
         return;
       }
     }
-    if (st->bytes >= st->min_bytes || st->any_error || q.maxWaitMs <= 0 || self->state.closing)
+    if (st->bytes >= st->min_bytes || st->full() || st->any_error || q.maxWaitMs <= 0 ||
+        self->state.closing)
       return finish();
     const auto wait_ms = static_cast<std::uint32_t>(std::min(q.maxWaitMs, 60'000));
     st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
@@ -465,9 +522,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
               const auto next = got_any ? res.batches.back().next_offset() : offset;
               st->bytes += read_bytes(res);
               append_read(st->results[ti][pi], std::move(res));
+              if (!st->results[ti][pi]->batches.empty()) st->holding.emplace(ti, pi);
+              trim_to_promise(*st);
               st->epochs[ti][pi] = std::max(0, self->state.ctx->cluster()->leader_epoch(f.tp));
               if (wait_ms > 0) {
-                if (st->bytes >= st->min_bytes) return finish();
+                if (st->bytes >= st->min_bytes || st->full()) return finish();
                 // Too little yet: this partition waits again, for what follows, in the time left.
                 if (got_any && got_stored < limit && !self->state.closing) {
                   const auto left = std::chrono::ceil<std::chrono::milliseconds>(
@@ -499,6 +558,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
               if (const auto& kept = st->results[ti][pi])
                 st->bytes -= std::min(st->bytes, read_bytes(*kept));
               st->results[ti][pi].reset();
+              st->holding.erase(std::pair{ti, pi});
               if (why == errc::not_leader) note_current_leader(self, st->response, o, f.tp);
               if (r.api_version >= 13 && why == errc::unknown_topic) {
                 // The topic behind this id is gone: forget the id, say so as Kafka does.

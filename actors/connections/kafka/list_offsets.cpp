@@ -1,8 +1,9 @@
 // ListOffsets (key 2): earliest (-2) and latest (-1) from the partition's bounds; a
 // timestamp finds the first record stamped at or after it, and -3 (v7) the record with the
-// largest timestamp (actors/pipeline/offset_for_time.hpp). The client's current leader epoch
-// (v4+) is checked on the leader before anything else can fail (leader_epochs.hpp), and an
-// offset found comes with the partition's epoch.
+// largest timestamp (actors/pipeline/offset_for_time.hpp), in a bounded number of reads: a
+// lookup that uses them up is REQUEST_TIMED_OUT, which clients retry. The client's current
+// leader epoch (v4+) is checked on the leader before anything else can fail
+// (leader_epochs.hpp), and an offset found comes with the partition's epoch.
 // ACLs: DESCRIBE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include <map>
 #include <utility>
@@ -109,8 +110,23 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
               auto e = make_caf_error(errc::not_ready);
               return fail(e);
             }
-            scan_for_time(self, bridge, tp, &self->state.ctx->codecs, protocol_kind::kafka,
-                          p.timestamp, b.log_start, found{}, answer, fail);
+            time_lookup look;
+            look.bridge = bridge;
+            look.tp = tp;
+            look.codecs = &self->state.ctx->codecs;
+            look.source = protocol_kind::kafka;
+            look.target = p.timestamp;
+            find_offset_for_time(
+                self, std::move(look), b,
+                [=](found f) {
+                  // Undecided after every read a lookup may make: said, not guessed.
+                  if (f.gave_up) {
+                    auto timed_out = make_caf_error(errc::timeout);
+                    return fail(timed_out);
+                  }
+                  answer(f);
+                },
+                fail);
           },
           fail, bounds_atom::value);
     }

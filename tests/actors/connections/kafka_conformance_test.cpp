@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "tests/actors/broker_fixture.hpp"
@@ -895,6 +896,80 @@ TEST(KafkaConformance, AFetchAtTheLogEndWaitsWhateverItsLimitsAndWhicheverPartit
     ASSERT_EQ(batches->size(), 1u);
     EXPECT_EQ(std::string(*batches->front().records.at(0).value), "r" + std::to_string(round) + "-0");
   }
+}
+
+// An answer that holds all its maxBytes allows is sent at once, however large its minBytes:
+// what the reads bring past its room is given back as it comes (the first partition in
+// request order keeps its batch, the second gives its own back), rather than held through a
+// long poll that could add nothing to the answer.
+TEST(KafkaConformance, AFetchWhoseReadsFillItsMaxBytesIsAnsweredWithoutWaitingForMinBytes) {
+  gather g;
+  const std::string big(3000, 'b');  // read back as "<3001 bytes>"
+  g.produce(0, big);
+  g.produce(1, big);
+  auto fetch = fetch_of_pair(1 << 20, 60000, 0, 0);  // a mebibyte, or a minute
+  fetch.maxBytes = 4000;                             // room for one of the two batches
+  const auto res = call<msg::FetchResponse>(g.consumer, 1, 12, fetch, true);
+  EXPECT_EQ(values_by_partition(res),
+            (std::vector<std::vector<std::string>>{{"<3001 bytes>"}, {}}));
+}
+
+// A partition named again and again (20,000 times here, in two entries of its topic) is
+// served once, in its first mention's place, at its last mention's offset (Kafka keeps one
+// entry per partition). By topic id (v13) too, where several entries naming one id all get
+// its name.
+TEST(KafkaConformance, AFetchNamingAPartitionOverAndOverServesItOnceInItsFirstPlaceAtItsLastOffset) {
+  gather g;
+  for (const auto* v : {"a", "b", "c"}) g.produce(0, v);
+  for (const auto* v : {"x", "y"}) g.produce(1, v);
+  auto fetch = fetch_of_pair(1, 0, 0, 0);
+  for (int i = 0; i < 10'000; ++i)
+    fetch.topics[0].partitions.push_back({0, -1, i % 3, -1, -1, 1 << 20, {}});
+  fetch.topics.push_back({"gather", {}, {}});
+  for (int i = 0; i < 10'000; ++i)
+    fetch.topics[1].partitions.push_back({0, -1, 1, -1, -1, 1 << 20, {}});
+  fetch.topics[1].partitions.push_back({1, -1, 1, -1, -1, 1 << 20, {}});
+  fetch.topics[1].partitions.push_back({0, -1, 2, -1, -1, 1 << 20, {}});
+  const auto res = call<msg::FetchResponse>(g.consumer, 1, 12, fetch, true);
+  ASSERT_EQ(res.responses.size(), 1u) << "the second entry names no partition the first did not";
+  ASSERT_EQ(res.responses[0].partitions.size(), 2u);
+  EXPECT_EQ(res.responses[0].partitions[0].partitionIndex, 0);
+  EXPECT_EQ(res.responses[0].partitions[1].partitionIndex, 1);
+  EXPECT_EQ(values_by_partition(res), (std::vector<std::vector<std::string>>{{"c0"}, {"y0"}}));
+
+  auto ids = create(g.consumer, {"by-id", 2, 1, {}, {}});
+  ASSERT_EQ(ids.errorCode, 0);
+  const std::vector<std::pair<std::int32_t, std::string>> writes{{0, "i"}, {0, "j"}, {1, "k"}};
+  for (const auto& [partition, value] : writes) {
+    auto produced = call<msg::ProduceResponse>(
+        g.producer, 0, 9,
+        produce_request("by-id", partition, record_batch_bytes(value, 1, kafka::compression_type::none)),
+        true);
+    ASSERT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  }
+  msg::FetchRequest by_id;
+  by_id.maxWaitMs = 0;
+  by_id.topics.push_back({{}, ids.topicId, {}});
+  by_id.topics[0].partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+  by_id.topics.push_back({{}, ids.topicId, {}});
+  by_id.topics[1].partitions.push_back({1, -1, 0, -1, -1, 1 << 20, {}});
+  by_id.topics[1].partitions.push_back({0, -1, 1, -1, -1, 1 << 20, {}});
+  const auto named = call<msg::FetchResponse>(g.consumer, 1, 13, by_id, true);
+  ASSERT_EQ(named.responses.size(), 2u);
+  auto only_value = [](const msg::FetchResponse::FetchableTopicResponse& t) -> std::string {
+    EXPECT_EQ(t.partitions.size(), 1u);
+    if (t.partitions.empty()) return "<none>";
+    const auto& p = t.partitions[0];
+    EXPECT_EQ(p.errorCode, 0) << "partition " << p.partitionIndex;
+    if (!p.records) return "<none>";
+    auto batches = kafka::decode_record_batches(p.records->owned());
+    if (!batches || batches->size() != 1 || batches->front().records.size() != 1) return "<other>";
+    const auto& value = batches->front().records.front().value;
+    return value ? std::string(*value) : "<null>";
+  };
+  EXPECT_EQ(only_value(named.responses[0]), "j0") << "partition 0 at its last mention's offset";
+  EXPECT_EQ(only_value(named.responses[1]), "k0");
+  EXPECT_EQ(named.responses[1].partitions.at(0).partitionIndex, 1);
 }
 
 TEST(KafkaConformance, DeletingAGroupOrItsOffsetsThatNeverExistedIsGroupIdNotFound) {

@@ -33,6 +33,11 @@ struct mock_log {
   bool hold_writes = false;
   caf::actor on_held;
   std::vector<std::pair<caf::typed_response_promise<append_outcome>, append_outcome>> held;
+  /// While set (0 or more), a store read first has the partition that asked move its log
+  /// start there, as DeleteRecords or retention can while a read is out, and then answers
+  /// with a batch at that offset (the first one the store still holds). Otherwise reads find
+  /// nothing.
+  std::int64_t delete_during_read = -1;
 };
 
 storage_writer_actor::behavior_type mock_writer(storage_writer_actor::pointer self,
@@ -55,11 +60,26 @@ storage_writer_actor::behavior_type mock_writer(storage_writer_actor::pointer se
   };
 }
 
-storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer,
+storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer self,
                                                 std::shared_ptr<mock_log> log) {
   return {
-      [](read_atom, const topic_partition&, std::int64_t,
-         std::uint32_t) -> std::vector<storage::stored_batch> { return {}; },
+      [=](read_atom, const topic_partition&, std::int64_t,
+          std::uint32_t) -> std::vector<storage::stored_batch> {
+        std::int64_t start = -1;
+        {
+          std::lock_guard lock{log->mutex};
+          start = log->delete_during_read;
+        }
+        if (start < 0) return {};
+        // Sent before this answer, from here, to the same mailbox: the partition takes the
+        // deletion first.
+        caf::anon_send(caf::actor_cast<caf::actor>(self->current_sender()), delete_atom::value, start);
+        storage::stored_batch b;
+        b.base_offset = start;
+        b.record_count = 1;
+        b.frame = protocol::shared_bytes::copy_of(protocol::buffer(64, 0x42));
+        return {b};
+      },
       [=](bounds_atom, const topic_partition&) -> storage::partition_bounds {
         std::lock_guard lock{log->mutex};
         ++log->bounds_requests;
@@ -261,6 +281,78 @@ TEST(PartitionActor, DeletingRecordsMovesTheLogStartAndTellsTheStore) {
     std::lock_guard lock{f.log->mutex};
     EXPECT_EQ(f.log->deletions, (std::vector<std::int64_t>{3, 5}));
   }
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+// DeleteRecords (or retention) moves the log start past a fetch's offset while the store
+// reads for it: the store's answer starts after the deletion, and serving it would skip the
+// records in between unseen. The fetch hears OFFSET_OUT_OF_RANGE, as one a moment later would.
+TEST(PartitionActor, AFetchWhoseOffsetIsDeletedWhileTheStoreReadsIsOutOfRange) {
+  partition_fixture f;
+  f.log->delete_during_read = 3;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
+  // Offset 1 of 0-4: nothing was appended here, so the (empty) tail sends it to the store.
+  fetch_request at1;
+  at1.tp = {"t", 0};
+  at1.offset = 1;
+  errc got = errc::ok;
+  self->request(p, 5s, fetch_atom::value, at1)
+      .receive(
+          [&](fetch_result& r) {
+            ADD_FAILURE() << "served " << r.batches.size() << " batches from offset "
+                          << (r.batches.empty() ? -1 : r.batches[0].base_offset);
+          },
+          [&](caf::error& e) { got = to_errc(e); });
+  EXPECT_EQ(got, errc::offset_out_of_range);
+  std::int64_t log_start = -1;
+  self->request(p, 5s, bounds_atom::value)
+      .receive([&](storage::partition_bounds& b) { log_start = b.log_start; },
+               [&](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  EXPECT_EQ(log_start, 3) << "the deletion came in while the store read";
+  self->unlink_from(p);
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+// The store lost acknowledged records (a recovery finds it ending below the high watermark):
+// a fetch in the lost range waits for what is written after it. A recovery that finds the
+// loss again, with nothing written since, leaves it waiting rather than telling it
+// OFFSET_OUT_OF_RANGE, and the next write answers it.
+TEST(PartitionActor, AFetchParkedInOffsetsTheStoreLostWaitsThroughAnotherRecovery) {
+  partition_fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, {"t", 0});
+  auto append = [&](std::uint32_t records) {
+    errc out = errc::internal;
+    self->request(p, 5s, append_atom::value, batch(records))
+        .receive([&](publish_result&) { out = errc::ok; }, [&](caf::error& e) { out = to_errc(e); });
+    return out;
+  };
+  auto store_answers = [&](errc e) {
+    std::lock_guard lock{f.log->mutex};
+    f.log->write_result = e;
+  };
+  ASSERT_EQ(append(4), errc::ok);  // 5-8, acknowledged; the mock store goes on ending at 5
+  // A write fails, and the recovery after it finds the store ending at 5: 5-8 are lost.
+  store_answers(errc::storage_unavailable);
+  ASSERT_EQ(append(1), errc::storage_unavailable);
+  fetch_request in_lost{{"t", 0}, 6, 1 << 20, 30'000, protocol_kind::portask};
+  auto parked = self->request(p, 60s, fetch_atom::value, in_lost);
+  // Another write fails (after the fetch parked: the partition takes them in order), and its
+  // recovery finds the same loss.
+  ASSERT_EQ(append(1), errc::storage_unavailable);
+  store_answers(errc::ok);
+  ASSERT_EQ(append(2), errc::ok);  // 9-10
+  bool served = false;
+  parked.receive(
+      [&](fetch_result& r) {
+        ASSERT_FALSE(r.batches.empty());
+        EXPECT_EQ(r.batches[0].base_offset, 9) << "the first offset after the lost ones";
+        served = true;
+      },
+      [&](caf::error& e) { ADD_FAILURE() << "the parked fetch heard " << to_string(to_errc(e)); });
+  EXPECT_TRUE(served);
   self->unlink_from(p);
   self->send_exit(p, caf::exit_reason::user_shutdown);
 }
