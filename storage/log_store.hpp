@@ -309,16 +309,24 @@ class log_store {
   /// when its result is success, is not stored after storage_unavailable, and may or may not
   /// be stored after errc::timeout (the request went out and no answer came back). The store refuses a base offset at or below a
   /// partition's last stored one (errc::offset_conflict), which fences a second writer.
+  /// The memory store also refuses one inside the last batch (below the next offset); the
+  /// Redis store would have to read the last entry, frame and all, on every append to tell,
+  /// and need not: a writer's base offsets are next offsets it was given or made (the end of
+  /// the then last batch), and at every such offset but the current next offset a batch was
+  /// stored since, so any other lies at or below the last stored base.
   virtual void append(std::span<const append_request> requests,
                       std::vector<std::error_code>& results) = 0;
 
   /// Batches of `tp` in offset order, starting with the one containing `offset` (or the
   /// first after it), until `max_bytes` of frames are collected (at least one batch).
-  /// Every frame's magic, version and CRC32 are verified; a bad one is
-  /// errc::corrupt_stored_data and is never returned.
+  /// Every frame returned has its magic, version and CRC32 verified; a bad one is
+  /// errc::corrupt_stored_data and is never returned. Only those are: a bad frame the read
+  /// would not return (past `max_bytes`, or ending before `offset`) fails nothing.
   virtual expected<std::vector<stored_batch>> read(const topic_partition& tp, std::int64_t offset,
                                                    std::size_t max_bytes) = 0;
 
+  /// One consistent view of the partition's ends. Reads no frame (batch headers and the log
+  /// start record only): a bad frame keeps no partition from recovering, nor from retention.
   virtual expected<partition_bounds> bounds(const topic_partition& tp) = 0;
 
   /// The log start that `limits` leave (the base offset of the first batch to keep, or the

@@ -337,6 +337,9 @@ expected<std::vector<topic_info>> memory_store::list_topics() {
 
 std::error_code memory_store::commit_offsets(const std::string& group, std::span<const group_offset> offsets,
                                              const std::string& fence) {
+  // Nothing to store: no group either (list_groups names groups with offsets), as in Redis,
+  // where an empty commit sends nothing.
+  if (offsets.empty()) return {};
   std::lock_guard lock{state_->mutex};
   if (!fence.empty()) {
     const auto* lease = state_->live_lease(group_lease(group), state::clock::now());
@@ -390,11 +393,13 @@ expected<producer_history> memory_store::read_producer_history(const topic_parti
   }
   if (auto found = state_->logs.find(tp); found != state_->logs.end()) {
     const auto& log = found->second.batches;
-    // The newest entries at or after the snapshot, at most the scan limit.
-    auto first = log.lower_bound(out.covers);
-    const auto after = static_cast<std::size_t>(std::distance(first, log.end()));
-    if (after > producer_history_scan_limit)
-      first = std::prev(log.end(), static_cast<std::ptrdiff_t>(producer_history_scan_limit));
+    // The newest entries at or after the snapshot, at most the scan limit: walked back from
+    // the end, so that a long log is not counted through under the mutex.
+    auto first = log.end();
+    for (std::size_t n = 0; n < producer_history_scan_limit && first != log.begin() &&
+                            std::prev(first)->first >= out.covers;
+         ++n)
+      --first;
     for (auto it = first; it != log.end(); ++it) {
       const auto& b = it->second;
       if (!b.producer.present()) continue;

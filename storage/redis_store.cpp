@@ -85,10 +85,19 @@ bool parse_int(std::string_view s, Int& out) {
 // so the store's own rejection of an id at or below the last one).
 std::string entry_id(std::int64_t offset) { return "0-" + std::to_string(offset + 1); }
 
-// Parses one stream entry: [id, [field, value, ...]]. With `frame`, the frame too, checked
-// (magic, version, CRC32) and copied; without it, only the header fields (the producer
-// history scan and retention's search never serve data, so they skip over the frame).
-std::error_code parse_entry(const redisReply* e, stored_batch& out, bool frame = true) {
+// A stream entry's frame as parse_header finds it: its bytes as they came, neither checked
+// nor copied, or, for an entry a header script gave back (entry_header_lua), only its size.
+struct entry_frame {
+  byte_view bytes;
+  std::size_t size = 0;
+  bool present = false;  ///< the bytes came (not only the size)
+};
+
+// Parses one stream entry, [id, [field, value, ...]]: its header fields into `out`, its frame
+// into `frame`, untouched. Whether a frame is wanted is decided by the header: a reader checks
+// and copies only the frames it returns (take_frame); bounds, the producer history scan and
+// retention's search serve no data and take none.
+std::error_code parse_header(const redisReply* e, stored_batch& out, entry_frame& frame) {
   if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return errc::corrupt_stored_data;
   auto id = str(e->element[0]);
   if (!id.starts_with("0-") || !parse_int(id.substr(2), out.base_offset) || out.base_offset < 1)
@@ -96,16 +105,16 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out, bool frame =
   out.base_offset -= 1;
   const redisReply* fields = e->element[1];
   if (fields->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-  bool have_frame = !frame, have_count = false, have_running_ts = false;
+  bool have_count = false, have_running_ts = false;
   for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
     auto name = str(fields->element[i]);
     auto value = str(fields->element[i + 1]);
     if (name == "f") {
-      if (!frame) continue;
-      auto bytes = protocol::as_bytes(value);
-      if (auto ec = verify_stored_frame(bytes)) return ec;
-      out.frame = protocol::shared_bytes::adopt({bytes.begin(), bytes.end()});  // read, served, released
-      have_frame = true;
+      frame.bytes = protocol::as_bytes(value);
+      frame.size = value.size();
+      frame.present = true;
+    } else if (name == "z") {  // a header script's stand-in for the frame (never stored)
+      if (!parse_int(value, frame.size)) return errc::corrupt_stored_data;
     } else if (name == "n") {
       have_count = parse_int(value, out.record_count);
     } else if (name == "t") {
@@ -124,8 +133,34 @@ std::error_code parse_entry(const redisReply* e, stored_batch& out, bool frame =
   }
   // Entries written before running totals existed: their own timestamp, no bytes.
   if (!have_running_ts) out.end_timestamp = out.max_timestamp;
-  return have_frame && have_count ? std::error_code{} : make_error_code(errc::corrupt_stored_data);
+  return have_count ? std::error_code{} : make_error_code(errc::corrupt_stored_data);
 }
+
+// An entry's frame, checked (magic, version, CRC32) and copied into `out` (read, served,
+// released).
+std::error_code take_frame(const entry_frame& frame, stored_batch& out) {
+  if (!frame.present) return errc::corrupt_stored_data;
+  if (auto ec = verify_stored_frame(frame.bytes)) return ec;
+  out.frame = protocol::shared_bytes::adopt({frame.bytes.begin(), frame.bytes.end()});
+  return {};
+}
+
+// Lua: a stream entry as XRANGE gives it, with its frame's size (a decimal string) under "z"
+// in the frame's place, and that size: what a header script answers instead of the frame.
+// The frame is still copied into the script's memory (redis.call hands over whole entries),
+// but not onto the wire, nor checked, nor copied again by the client.
+constexpr std::string_view entry_header_lua = R"lua(
+local function header(e)
+  local f, size = e[2], 0
+  for j = 1, #f, 2 do
+    if f[j] == 'f' then
+      size = #f[j + 1]
+      f[j], f[j + 1] = 'z', string.format('%d', size)
+    end
+  end
+  return e, size
+end
+)lua";
 
 // A producer's snapshot field: epoch, then its batches (varints).
 std::string encode_window(const producer_batch* first, std::size_t n) {
@@ -676,13 +711,22 @@ namespace {
 // The entry at or before an id (ARGV[1], its sequence part), as XREVRANGE id - COUNT 1 finds
 // it, but without its cost when there is none: redis-server then walks the whole stream back
 // from its end (a compacted log's first entry lies past its start, so every read from the
-// start would pay it).
+// start would pay it). An entry that ends before the id's offset is left out: a reader at the
+// log's end (a consumer waiting for more) would otherwise be sent the last batch, whole, and
+// check it, on every read, for nothing.
 constexpr std::string_view entry_at_or_before_script = R"lua(
+local function seq(id) return tonumber(string.match(id, '%-(%d+)$') or '') end
 local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-if #first == 0 or tonumber(string.match(first[1][1], '%-(%d+)$')) > tonumber(ARGV[1]) then
+if #first == 0 or seq(first[1][1]) > tonumber(ARGV[1]) then
   return {}
 end
-return redis.call('XREVRANGE', KEYS[1], '0-' .. ARGV[1], '-', 'COUNT', 1)
+local at = redis.call('XREVRANGE', KEYS[1], '0-' .. ARGV[1], '-', 'COUNT', 1)
+local f = #at == 1 and at[1][2] or {}
+for j = 1, #f, 2 do
+  local n = f[j] == 'n' and tonumber(f[j + 1])
+  if n and seq(at[1][1]) and seq(at[1][1]) + n <= tonumber(ARGV[1]) then return {} end
+end
+return at
 )lua";
 
 // At most about this many bytes of frames per XRANGE page: a page is one command, which the
@@ -697,8 +741,11 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
   std::vector<stored_batch> out;
   if (offset < 0) offset = 0;
   const std::string key = log_key(tp);
-  // One round trip: the batch at or before `offset` (it may contain it) and the batches after.
-  std::size_t count = 16;
+  // One round trip: the batch at or before `offset` when it contains it, and the batches
+  // after. Every batch of a page crosses the wire, frame and all, whether it is returned or
+  // not: the first page is small (a reader that wants one batch, or whose batches are large,
+  // is sent little more), and the next ones are sized by the frames of the one before.
+  std::size_t count = 2;
   std::vector<command> commands(2);
   commands[0].arg("EVAL").arg(entry_at_or_before_script).arg("1").arg(key).own(
       std::to_string(offset + 1));
@@ -709,7 +756,7 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
   for (;;) {
     auto replies = pipeline(commands);
     if (!replies) return replies.error();
-    std::size_t received = 0;
+    std::size_t received = 0, page_bytes = 0;
     for (std::size_t k = 0; k < replies->size(); ++k) {
       const auto& r = (*replies)[k];
       if (r.is_error()) {
@@ -717,33 +764,41 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
         return errc::storage_unavailable;
       }
       if (r->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
+      const bool at_or_before = first_round && k == 0;
       for (std::size_t i = 0; i < r->elements; ++i) {
         stored_batch b;
-        if (auto ec = parse_entry(r->element[i], b)) {
+        entry_frame frame;
+        if (auto ec = parse_header(r->element[i], b, frame)) {
           logging::storage().error("corrupt entry in {}: {}", key, ec.message());
           return ec;
         }
-        if (first_round && k == 0) {
-          if (b.next_offset() <= offset) continue;  // ends before the requested offset
-        } else {
+        if (!at_or_before) {
           ++received;
+          page_bytes += frame.size;
         }
+        // The header decides first: a frame is checked and copied only when it is returned,
+        // so a bad one that is not (past max_bytes, or before the offset) fails no read.
+        if (at_or_before && b.next_offset() <= offset) continue;  // ends before the offset
         // The commands are not one atomic step: a compaction that finished between them may
         // have put a rewritten run inside a batch already read. Its records were read.
         if (!out.empty() && b.base_offset < out.back().next_offset()) continue;
-        if (!out.empty() && bytes + b.frame.size() > max_bytes) return out;
+        if (!out.empty() && bytes + frame.size > max_bytes) return out;
+        if (auto ec = take_frame(frame, b)) {
+          logging::storage().error("corrupt entry in {}: {}", key, ec.message());
+          return ec;
+        }
         bytes += b.frame.size();
         out.push_back(std::move(b));
       }
     }
-    if (received < count || bytes >= max_bytes) return out;
-    // More may follow: continue after the last batch read, with a page four times the last,
-    // but no more than what is still wanted and about read_page_bytes, by the batches so far.
+    if (received < count || bytes >= max_bytes || out.empty()) return out;
+    // More may follow: continue after the last batch read, with as many batches as are still
+    // wanted by the frames of this page, but at most four times this page's count (the frames
+    // ahead may be larger than these) and about read_page_bytes.
     first_round = false;
-    const std::size_t average = std::max<std::size_t>(bytes / out.size(), 1);
+    const std::size_t average = std::max<std::size_t>(page_bytes / received, 1);
     const std::size_t wanted = (max_bytes - bytes) / average + 1;
-    count = std::min(std::max<std::size_t>(std::min(count * 4, wanted), 16),
-                     std::max<std::size_t>(read_page_bytes / average, 16));
+    count = std::min({wanted, count * 4, std::max<std::size_t>(read_page_bytes / average, 1)});
     commands.clear();
     commands.emplace_back();
     commands[0].arg("XRANGE").arg(key).own(entry_id(out.back().next_offset())).arg("+").arg(
@@ -773,25 +828,91 @@ bool parse_start_record(const redisReply* r, start_record& out) {
          parse_int(v[2], out.end_bytes) && parse_int(v[3], out.end_timestamp);
 }
 
+// A partition's bounds as one script, so that they are one snapshot (a deletion or a
+// compaction's rename never falls between reading the first entry, the last and the start
+// record): the first and last entries' headers (entry_header_lua: bounds need no frame, only
+// the first one's size, and a bad frame must not keep a partition from recovering or from
+// retention) and the start record. KEYS: log, start record.
+const std::string bounds_script = std::string(entry_header_lua) + R"lua(
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #first == 1 then header(first[1]) end
+if #last == 1 then header(last[1]) end
+return {first, last, redis.call('HMGET', KEYS[2], 's', 'n', 'c', 'T')}
+)lua";
+
+// Headers of a page of a log's entries (entry_header_lua), taken one entry at a time so that
+// the script holds one frame at a time, and stopped early once it went over about
+// header_page_bytes of frames: it runs alone on the server. KEYS: the log. ARGV: XRANGE or
+// XREVRANGE, the range's ends in that command's order, at most how many entries, the byte
+// budget. Answers {entries, 1 when the range has no more, else 0}.
+const std::string entry_headers_script = std::string(entry_header_lua) + R"lua(
+local cmd = ARGV[1] == 'XREVRANGE' and 'XREVRANGE' or 'XRANGE'
+local from, count, budget = ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
+local out, bytes = {}, 0
+while #out < count and bytes < budget do
+  local one = redis.call(cmd, KEYS[1], from, ARGV[3], 'COUNT', 1)
+  if #one == 0 then return {out, 1} end
+  local e, size = header(one[1])
+  out[#out + 1] = e
+  bytes = bytes + size
+  from = '(' .. e[1]
+end
+return {out, 0}
+)lua";
+
+constexpr std::size_t header_page_bytes = 8u << 20;
+
 }  // namespace
 
+expected<std::vector<stored_batch>> redis_store::entry_headers(const std::string& key, bool reverse,
+                                                               std::string_view from,
+                                                               std::string_view to,
+                                                               std::size_t count, bool& ended) {
+  ended = false;
+  command c;
+  c.arg("EVAL").arg(entry_headers_script).arg("1").arg(key).arg(reverse ? "XREVRANGE" : "XRANGE");
+  c.arg(from).arg(to).own(std::to_string(count)).own(std::to_string(header_page_bytes));
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) {
+    logging::storage().warn("reading entry headers of {}: {}", key, str(rep.get()));
+    return errc::storage_unavailable;
+  }
+  if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+      rep->element[0]->type != REDIS_REPLY_ARRAY || rep->element[1]->type != REDIS_REPLY_INTEGER)
+    return errc::corrupt_stored_data;
+  const redisReply* page = rep->element[0];
+  ended = rep->element[1]->integer != 0;
+  std::vector<stored_batch> out(page->elements);
+  for (std::size_t i = 0; i < page->elements; ++i) {
+    entry_frame frame;
+    if (parse_header(page->element[i], out[i], frame)) {
+      logging::storage().error("corrupt entry header in {}", key);
+      return errc::corrupt_stored_data;
+    }
+  }
+  return out;
+}
+
 expected<partition_bounds> redis_store::bounds(const topic_partition& tp) {
-  const std::string key = log_key(tp);
-  std::vector<command> commands(3);
-  commands[0].arg("XRANGE").arg(key).arg("-").arg("+").arg("COUNT").arg("1");
-  commands[1].arg("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg("1");
-  commands[2].arg("HMGET").own(start_key(tp)).arg("s").arg("n").arg("c").arg("T");
-  auto replies = pipeline(commands);
+  command c;
+  c.arg("EVAL").arg(bounds_script).arg("2").own(log_key(tp)).own(start_key(tp));
+  auto replies = pipeline({&c, 1});
   if (!replies) return replies.error();
-  partition_bounds b;
-  stored_batch first, last;
-  start_record start;
-  const auto& f = (*replies)[0];
-  const auto& l = (*replies)[1];
-  const auto& s = (*replies)[2];
-  if (f.is_error() || l.is_error() || s.is_error()) return errc::storage_unavailable;
+  const auto& rep = (*replies)[0];
+  if (rep.is_error()) {
+    logging::storage().warn("reading the bounds of {}: {}", log_key(tp), str(rep.get()));
+    return errc::storage_unavailable;
+  }
+  if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) return errc::corrupt_stored_data;
+  const redisReply* f = rep->element[0];
+  const redisReply* l = rep->element[1];
   if (f->type != REDIS_REPLY_ARRAY || l->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-  if (!parse_start_record(s.get(), start)) {
+  partition_bounds b;
+  start_record start;
+  if (!parse_start_record(rep->element[2], start)) {
     logging::storage().error("corrupt log start record {}", start_key(tp));
     return errc::corrupt_stored_data;
   }
@@ -802,13 +923,16 @@ expected<partition_bounds> redis_store::bounds(const topic_partition& tp) {
     b.end_timestamp = start.end_timestamp;
     return b;
   }
-  if (auto ec = parse_entry(f->element[0], first)) return ec;
-  if (auto ec = parse_entry(l->element[0], last)) return ec;
+  stored_batch first, last;
+  entry_frame first_frame, last_frame;
+  if (auto ec = parse_header(f->element[0], first, first_frame)) return ec;
+  if (auto ec = parse_header(l->element[0], last, last_frame)) return ec;
   // The recorded start, which may lie inside the first batch (DeleteRecords) or before it
   // (a compaction removed the records there).
   b.log_start = start.recorded ? start.log_start : first.base_offset;
   b.next_offset = last.next_offset();
-  b.start_bytes = first.start_bytes();
+  // stored_batch::start_bytes, with the frame's size the script gave.
+  b.start_bytes = first.end_bytes >= first_frame.size ? first.end_bytes - first_frame.size : 0;
   b.end_bytes = last.end_bytes;
   b.end_timestamp = last.end_timestamp;
   return b;
@@ -819,23 +943,10 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
   auto b = bounds(tp);
   if (!b) return b.error();
   const std::string key = log_key(tp);
-  // Up to `count` entries from `offset` on (their headers and totals only).
-  auto entries_from = [&](std::int64_t offset, std::size_t count) -> expected<std::vector<stored_batch>> {
-    command c;
-    c.arg("XRANGE").arg(key).own(entry_id(offset)).arg("+").arg("COUNT").own(std::to_string(count));
-    auto r = pipeline({&c, 1});
-    if (!r) return r.error();
-    const auto& rep = (*r)[0];
-    if (rep.is_error()) return errc::storage_unavailable;
-    if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-    std::vector<stored_batch> out(rep->elements);
-    for (std::size_t i = 0; i < rep->elements; ++i)
-      if (parse_entry(rep->element[i], out[i], false)) return errc::corrupt_stored_data;
-    return out;
-  };
-  // The entry at or after `offset`; nothing past the last one.
+  // The entry at or after `offset` (its header and totals only); nothing past the last one.
   auto probe = [&](std::int64_t offset) -> expected<std::optional<stored_batch>> {
-    auto one = entries_from(offset, 1);
+    bool none_after = false;
+    auto one = entry_headers(key, false, entry_id(offset), "+", 1, none_after);
     if (!one) return one.error();
     if (one->empty()) return std::optional<stored_batch>{};
     return std::optional<stored_batch>{std::move(one->front())};
@@ -868,7 +979,8 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
   // once deleted, would keep every later batch from the time limit for ever. When the first
   // stored batch is itself old enough but its running maximum is not, the time limit is
   // decided by the batches' own timestamps, read a page at a time from the first on (Kafka
-  // decides by each segment's own newest record). Only that case reads more than headers.
+  // decides by each segment's own newest record). Only that case reads more headers than the
+  // search's, and, as the search, no frames.
   if (!first_old || (*first)->end_timestamp < limits.older_than_ms) return point;
   // Within the log as it was when this began, and a bounded number of pages per pass (the
   // rest goes at the next).
@@ -876,9 +988,10 @@ expected<std::int64_t> redis_store::retention_point(const topic_partition& tp,
   int pages = 0;
   constexpr std::size_t page = 64;
   for (bool more = true; more && from < b->next_offset && pages < 256; ++pages) {
-    auto entries = entries_from(from, page);
+    bool ended = false;
+    auto entries = entry_headers(key, false, entry_id(from), "+", page, ended);
     if (!entries) return entries.error();
-    more = entries->size() == page;
+    more = !ended && !entries->empty();
     for (const auto& e : *entries) {
       newest = std::max(newest, e.max_timestamp);
       if (newest >= limits.older_than_ms || e.next_offset() > b->next_offset) {
@@ -896,13 +1009,15 @@ namespace {
 // A deletion (log_store::delete_records) as one script, so that nothing comes between its
 // steps: with a fence, the partition's lease is checked first; then the bounds are read as
 // bounds() reads them (an entry from before the running totals: no bytes, its own
-// timestamp), the start record is written with them and the log trimmed. (Apart, a node
+// timestamp), the log is trimmed and the start record written with them. (Apart, a node
 // paused after reading the bounds would record a next offset from before its successor's
-// appends, which an emptied log then hands out again.) The entry containing the new start
-// stays: the trim is below its id, or the start's when none contains it (none can when the
-// first entry lies past the start: that search, which would walk the whole stream back, is
-// skipped then). Numbers go back as '%d' strings: Lua 5.1 writes one of 15 digits or more
-// as 1e+14.
+// appends, which an emptied log then hands out again.) The trim comes first: a script is not
+// undone when a command in it fails, and a start recorded before a trim the server refused
+// (one without XTRIM MINID) would leave the data stored behind a start that no longer moves
+// (every retry: KEPT). The entry containing the new start stays: the trim is below its id,
+// or the start's when none contains it (none can when the first entry lies past the start:
+// that search, which would walk the whole stream back, is skipped then). Numbers go back as
+// '%d' strings: Lua 5.1 writes one of 15 digits or more as 1e+14.
 // KEYS: log, start record, lease. ARGV: fence ("" none), the offset. Answers OK, KEPT
 // (nothing to delete: the start is there already), FENCED or CORRUPT.
 constexpr std::string_view delete_records_script = R"lua(
@@ -935,9 +1050,9 @@ if base(first[1]) <= offset then
     min_id = at[1][1]
   end
 end
+redis.call('XTRIM', log, 'MINID', min_id)
 redis.call('HSET', start, 's', string.format('%d', offset), 'n', string.format('%d', next_offset),
            'c', field(last[1], 'c') or '0', 'T', field(last[1], 'T') or field(last[1], 't') or '0')
-redis.call('XTRIM', log, 'MINID', min_id)
 return 'OK'
 )lua";
 
@@ -1535,35 +1650,27 @@ expected<producer_history> redis_store::read_producer_history(const topic_partit
     std::sort(out.batches.begin(), out.batches.end(),
               [](const auto& a, const auto& b) { return a.base_offset < b.base_offset; });
   }
-  // Then the log after the snapshot, newest first, page by page (bounded); only the headers
-  // are kept.
+  // Then the log after the snapshot, newest first, page by page (bounded): headers only, the
+  // frames stay on the server.
   const std::string key = log_key(tp);
   constexpr std::size_t page = 128;
   const std::string floor = entry_id(out.covers);
   std::string from = "+";
   std::vector<producer_batch> logged;
   for (std::size_t scanned = 0; scanned < producer_history_scan_limit;) {
-    command c;
-    c.arg("XREVRANGE").arg(key).own(from).arg(floor).arg("COUNT").own(std::to_string(page));
-    auto r = pipeline({&c, 1});
-    if (!r) return r.error();
-    const auto& rep = (*r)[0];
-    if (rep.is_error()) return errc::storage_unavailable;
-    if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
-    stored_batch b;
-    for (std::size_t i = 0; i < rep->elements; ++i, ++scanned) {
-      b = {};
-      if (parse_entry(rep->element[i], b, false)) {
-        logging::storage().error("corrupt entry header in {}", key);
-        return errc::corrupt_stored_data;
-      }
+    bool ended = false;
+    auto entries = entry_headers(key, true, from, floor,
+                                 std::min(page, producer_history_scan_limit - scanned), ended);
+    if (!entries) return entries.error();
+    for (const auto& b : *entries) {
+      ++scanned;
       if (!b.producer.present()) continue;
       logged.push_back({b.producer.id, b.producer.epoch, b.producer.base_sequence,
                         last_sequence(b.producer.base_sequence, b.record_count), b.base_offset,
                         b.record_count, -1});
     }
-    if (rep->elements < page || b.base_offset <= out.covers) break;
-    from = "(" + entry_id(b.base_offset);  // exclusive: continue below the last one read
+    if (ended || entries->empty() || entries->back().base_offset <= out.covers) break;
+    from = "(" + entry_id(entries->back().base_offset);  // exclusive: on below the last one read
   }
   out.batches.insert(out.batches.end(), logged.rbegin(), logged.rend());
   return out;

@@ -155,6 +155,13 @@ class redis_store final : public log_store {
                                  const partition_bounds& before);
   void drop_compacting(const topic_partition& tp, const std::string& fence);
 
+  /// The headers of up to `count` entries of the stream `key` (their frames stay on the
+  /// server: only each one's size comes, and stored_batch::frame stays empty), from `from`
+  /// towards `to` as XRANGE takes them, or XREVRANGE when `reverse`. `ended`: the range has
+  /// no more. A page may stop short of `count` on the bytes of frames the server went over.
+  expected<std::vector<stored_batch>> entry_headers(const std::string& key, bool reverse,
+                                                    std::string_view from, std::string_view to,
+                                                    std::size_t count, bool& ended);
   /// append() when any batch is fenced: one script checks the leases and appends.
   void append_fenced(std::span<const append_request> requests, std::vector<std::error_code>& results);
   void disconnect() noexcept;

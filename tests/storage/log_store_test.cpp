@@ -87,11 +87,17 @@ class LogStore : public ::testing::TestWithParam<std::string> {
   // Appends one batch of `count` records with the running totals a partition gives it.
   std::error_code append_running(const topic_partition& tp, std::uint32_t count,
                                  std::int64_t timestamp, std::size_t bytes = 100) {
+    return append_frame(tp, make_frame(std::string(bytes, 'v'), static_cast<int>(count)), count,
+                        timestamp);
+  }
+
+  // The same with a frame of the test's own (a corrupt one, say), and a producer.
+  std::error_code append_frame(const topic_partition& tp, const buffer& frame, std::uint32_t count,
+                               std::int64_t timestamp, batch_producer producer = {}) {
     auto& run = running_[tp.partition];
-    const auto frame = make_frame(std::string(bytes, 'v'), static_cast<int>(count));
     run.end_bytes += frame.size();
     run.end_timestamp = std::max(run.end_timestamp, timestamp);
-    append_request r{&tp, run.next, count, timestamp, protocol::shared_bytes::copy_of(frame)};
+    append_request r{&tp, run.next, count, timestamp, protocol::shared_bytes::copy_of(frame), producer};
     r.end_bytes = run.end_bytes;
     r.end_timestamp = run.end_timestamp;
     std::vector<std::error_code> results;
@@ -883,6 +889,117 @@ TEST_P(LogStore, DeleteRecordsKeepsTheBatchContainingTheNewStart) {
       << "a start inside a batch does not hide that batch from retention";
 }
 
+// Bounds read batch headers only: a bad frame at either end of the log stops none of a
+// partition's recovery (its bounds), retention, producer history or deletion. Only a read
+// that would return the bad frame fails.
+TEST_P(LogStore, ACorruptFirstOrLastFrameFailsOnlyTheReadsThatReturnIt) {
+  auto bad_first = make_frame(std::string(100, 'a'), 2);
+  bad_first.back() ^= 0x55;  // the CRC no longer matches
+  auto bad_last = make_frame(std::string(100, 'c'));
+  bad_last.back() ^= 0x55;
+  ASSERT_FALSE(append_frame(tp_, bad_first, 2, 100));
+  ASSERT_FALSE(append_running(tp_, 1, 200));
+  ASSERT_FALSE(append_frame(tp_, bad_last, 1, 300));
+  const auto end = running_[0].end_bytes;
+  auto b = store_->bounds(tp_);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(*b, (partition_bounds{0, 4, 0, end, 300}));
+  retention_limits limits;
+  limits.older_than_ms = 150;
+  auto point = store_->retention_point(tp_, limits);
+  ASSERT_TRUE(point) << point.error().message();
+  EXPECT_EQ(*point, 2) << "the first batch (stamped 100) goes";
+  auto history = store_->read_producer_history(tp_);
+  ASSERT_TRUE(history) << history.error().message();
+  EXPECT_TRUE(history->batches.empty());
+  auto after = store_->delete_records(tp_, 1, "");
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(*after, (partition_bounds{1, 4, 0, end, 300})) << "the first batch holds the start: it stays";
+  EXPECT_EQ(store_->bounds(tp_).value(), *after);
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20).error(), errc::corrupt_stored_data);
+  auto good = store_->read(tp_, 2, 1);
+  ASSERT_TRUE(good) << good.error().message();
+  ASSERT_EQ(good->size(), 1u);
+  EXPECT_EQ(good->front().base_offset, 2);
+}
+
+// A read checks the frames it returns, and only those: a bad frame past max_bytes, or one
+// that ends before the offset read from, fails nothing. The first batch is returned whole
+// even when it is larger than max_bytes.
+TEST_P(LogStore, AReadChecksOnlyTheFramesItReturns) {
+  const auto large = make_frame(std::string(256 * 1024, 'x'));
+  auto bad = make_frame(std::string(256 * 1024, 'y'));
+  bad.back() ^= 0x55;
+  auto bad_small = make_frame("z");
+  bad_small.back() ^= 0x55;
+  ASSERT_FALSE(append_one(tp_, 0, large));
+  ASSERT_FALSE(append_one(tp_, 1, bad));
+  ASSERT_FALSE(append_one(tp_, 2, bad_small));
+  auto one = store_->read(tp_, 0, 1024);
+  ASSERT_TRUE(one) << one.error().message();
+  ASSERT_EQ(one->size(), 1u) << "the first batch, whole, though larger than max_bytes";
+  EXPECT_EQ(one->front().frame.to_buffer(), large);
+  one = store_->read(tp_, 0, large.size());
+  ASSERT_TRUE(one) << one.error().message();
+  EXPECT_EQ(one->size(), 1u);
+  auto past_end = store_->read(tp_, 3, 1 << 20);
+  ASSERT_TRUE(past_end) << "the last batch ends before offset 3: " << past_end.error().message();
+  EXPECT_TRUE(past_end->empty());
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 30).error(), errc::corrupt_stored_data);
+  EXPECT_EQ(store_->read(tp_, 2, 1 << 20).error(), errc::corrupt_stored_data);
+}
+
+// What a deletion answers is what bounds() say after it, to the byte, on every store: with
+// the start inside a batch, at a batch's end, and past the log's end.
+TEST_P(LogStore, DeleteRecordsAnswersTheBoundsItLeaves) {
+  std::vector<std::uint64_t> sizes;
+  for (std::int64_t ts : {300, 100, 200}) {
+    ASSERT_FALSE(append_running(tp_, 5, ts));
+    sizes.push_back(last_frame_size_);
+  }
+  const auto end = running_[0].end_bytes;
+  auto inside = store_->delete_records(tp_, 7, "");
+  ASSERT_TRUE(inside) << inside.error().message();
+  EXPECT_EQ(*inside, (partition_bounds{7, 15, sizes[0], end, 300}));
+  EXPECT_EQ(store_->bounds(tp_).value(), *inside);
+  auto at_end = store_->delete_records(tp_, 10, "");
+  ASSERT_TRUE(at_end) << at_end.error().message();
+  EXPECT_EQ(*at_end, (partition_bounds{10, 15, sizes[0] + sizes[1], end, 300}));
+  EXPECT_EQ(store_->bounds(tp_).value(), *at_end);
+  auto past = store_->delete_records(tp_, 1000, "");
+  ASSERT_TRUE(past) << past.error().message();
+  EXPECT_EQ(*past, (partition_bounds{15, 15, end, end, 300}));
+  EXPECT_EQ(store_->bounds(tp_).value(), *past);
+}
+
+// Headers are read in pages the store may stop early on the bytes of frames it went over (a
+// Redis script holds the server while it runs): the next page goes on from there, for the
+// producer history and for retention's scan of the batches' own timestamps alike.
+TEST_P(LogStore, HeaderScansGoOnPastBatchesOfManyMegabytes) {
+  ASSERT_FALSE(append_running(tp_, 1, 1000000));  // stamped far ahead
+  const auto large = make_frame(std::string(3u << 20, 'm'));
+  for (std::int32_t seq = 0; seq < 4; ++seq)
+    ASSERT_FALSE(append_frame(tp_, large, 1, 100 + seq, {7, 0, seq}));
+  auto h = store_->read_producer_history(tp_);
+  ASSERT_TRUE(h) << h.error().message();
+  ASSERT_EQ(h->batches.size(), 4u);
+  for (std::int32_t seq = 0; seq < 4; ++seq)
+    EXPECT_EQ(h->batches[static_cast<std::size_t>(seq)], (producer_batch{7, 0, seq, seq, 1 + seq, 1, -1}));
+  ASSERT_TRUE(store_->delete_records(tp_, 1, ""));
+  retention_limits limits;
+  limits.older_than_ms = 350;
+  auto point = store_->retention_point(tp_, limits);
+  ASSERT_TRUE(point) << point.error().message();
+  EXPECT_EQ(*point, 5) << "every batch left is old by its own timestamp";
+}
+
+// A commit of no offsets stores nothing: no group is listed for it.
+TEST_P(LogStore, ACommitOfNoOffsetsCreatesNoGroup) {
+  ASSERT_FALSE(store_->commit_offsets("idle", {}, ""));
+  EXPECT_TRUE(store_->list_groups().value().empty());
+  EXPECT_TRUE(store_->fetch_offsets("idle").value().empty());
+}
+
 TEST_P(LogStore, ACompactionReplacesTheRangeAndKeepsTheLogStartAndTheRest) {
   // Batches 0-9, 10-19, 20-29, 30-39. The plan: 0-9 goes, 10-19 stays, of 20-29 only 22-24
   // and 27 stay (written anew), 30-39 is past the range.
@@ -1562,4 +1679,34 @@ TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
   ASSERT_EQ(raw.integer({"EXISTS", key}), 1);
   ASSERT_EQ(writer.delete_topic(topic_info{"left", 1, {}}).value(), topic_write::done);
   EXPECT_EQ(raw.integer({"EXISTS", key}), 0);
+}
+
+// The deletion trims before it records the new start: a server that refuses the trim (here
+// XTRIM renamed away, as a server without XTRIM MINID refuses it) leaves the start where it
+// was, and a retry deletes again instead of answering that the start is there already.
+TEST(RedisStore, ADeletionWhoseTrimIsRefusedLeavesTheStartWhereItWas) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start({"--rename-command", "XTRIM", "portask-test-no-xtrim"}));
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store s{o};
+  topic_partition tp{"trim", 0};
+  const auto f = make_frame("x");
+  for (std::int64_t base = 0; base < 3; ++base) {
+    append_request r{&tp, base, 1, 0, protocol::shared_bytes::copy_of(f)};
+    std::vector<std::error_code> results;
+    s.append({&r, 1}, results);
+    ASSERT_FALSE(results.at(0)) << results.at(0).message();
+  }
+  auto refused = s.delete_records(tp, 2, "");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), errc::storage_unavailable);
+  auto b = s.bounds(tp);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(b->log_start, 0) << "no start recorded past batches still stored";
+  EXPECT_EQ(b->next_offset, 3);
+  auto again = s.delete_records(tp, 2, "");
+  ASSERT_FALSE(again) << "tried again, not answered as done";
+  EXPECT_EQ(again.error(), errc::storage_unavailable);
+  EXPECT_EQ(s.read(tp, 0, 1 << 20).value().size(), 3u);
 }
