@@ -14,6 +14,7 @@
 #include "actors/connections/kafka/error_codes.hpp"
 #include "actors/connections/kafka/response_errors.hpp"
 #include "actors/connections/transport/connection_lifecycle.hpp"
+#include "actors/connections/transport/log_limiter.hpp"
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/response_queue.hpp"
 #include "actors/pipeline/partition.hpp"
@@ -53,9 +54,15 @@ struct connection_state {
   std::unique_ptr<authorization_cache> acl;
   /// When the authenticated session ends without a re-authentication (KIP-368); none: never.
   std::optional<std::chrono::steady_clock::time_point> session_expiry;
+  /// Ending: nothing read from now on is served; the connection goes once the answers to what
+  /// was read before are written, or when `deadline` passes (close_after_answers).
   bool closing = false;
   /// The client closed: answers still being made are never sent, so not counted as sent.
   bool peer_closed = false;
+  /// The stream could not be framed further: the requests held below are served (they came
+  /// before the bad bytes), then the connection closes.
+  bool end_after_held = false;
+  close_deadline deadline;
   /// Produce requests not answered yet, by request: what each inflated and decoded (bytes
   /// and record structures, as their decompression budget counted). Past
   /// max_decompressed_bytes_per_request in all, the requests read next wait in
@@ -83,6 +90,23 @@ struct request {
 /// decoded bytes no longer count, and requests held behind them go on.
 void request_completed(self_ptr self, std::uint64_t seq);
 
+/// Ends the connection once the answers to the requests read so far are written: nothing
+/// read from now on is served (requests held behind decoded produce requests included), the
+/// session reads no more, and parked fetches answer now. Kafka reads a connection's requests
+/// one at a time, so whatever ends a connection, the requests before it have been answered: a
+/// Produce pipelined ahead of a request that cannot be served is acknowledged, not stored and
+/// then sent again by its producer. Answers still missing when `deadline` passes are given up.
+/// Every way a connection ends goes through here, the client's own close included; a handler
+/// may also set `closing` before its last respond(), which comes here.
+inline void close_after_answers(self_ptr self) {
+  auto& st = self->state;
+  st.closing = true;
+  st.held_requests.clear();
+  st.polls->cancel_all();
+  if (st.responses->empty()) return self->quit();
+  if (st.deadline.arm(self, *st.session)) st.session->stop_reading();
+}
+
 /// Writes the response for `r`: size, header (v0, or v1 with tagged fields when
 /// `flexible_header`), then the body encoded at the request's version. Record fields that
 /// share stored bytes (Fetch) stay shared up to the socket. Counted as failed when `failed`
@@ -103,7 +127,7 @@ void respond(self_ptr self, const request& r, const Body& body, bool flexible_he
   st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, failed);
   st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, failed);
   st.responses->complete(r.seq, std::move(out));
-  if (st.closing && st.responses->empty()) return self->quit();
+  if (st.closing) return close_after_answers(self);
   request_completed(self, r.seq);
 }
 
@@ -271,12 +295,6 @@ void note_current_leader(self_ptr self, Response& res, Partition& o, const topic
   res.nodeEndpoints.push_back({leader, address->host, address->port, std::nullopt});
 }
 
-/// Ends the connection once what is queued is written (after an authentication failure).
-inline void close_after_answers(self_ptr self) {
-  self->state.closing = true;
-  if (self->state.responses->empty()) self->quit();
-}
-
 /// Runs `f(coordinator)` for `group`, or `fail(errc)` when the group directory cannot be
 /// reached (restarting) or the group id is invalid.
 template <class F, class Fail>
@@ -293,19 +311,28 @@ void with_group(self_ptr self, const std::string& group, F f, Fail fail) {
 /// answers with header v0 so that a client of any version can read it.
 bool flexible_response_header(const request& r);
 
+/// The log lines of refuse_unreadable: a client can send such requests at will (on a
+/// connection that stays open, where the response has an error code), so one line a second
+/// across every API, with the count of the others.
+inline log_limiter& unreadable_requests() {
+  static log_limiter lines;
+  return lines;
+}
+
 /// A request of a supported version whose body cannot be read: answered with the API's
 /// response carrying INVALID_REQUEST where that response has a top-level error code at this
-/// version, otherwise (nothing to answer with) the connection is closed. One log line.
+/// version, otherwise (nothing to answer with) the connection is closed after the answers to
+/// the requests before it. One log line (unreadable_requests).
 template <class Res>
 void refuse_unreadable(self_ptr self, const request& r, bool has_error_code) {
-  logging::kafka().warn("kafka {}: unreadable API {} v{} request (correlation {}); {}",
-               self->state.session->peer(), r.api_key, r.api_version, r.correlation_id,
-               has_error_code ? "answered INVALID_REQUEST" : "closing");
+  if (const auto events = unreadable_requests().count(); events > 0)
+    logging::kafka().warn("kafka {}: unreadable API {} v{} request (correlation {}); {}{}",
+                          self->state.session->peer(), r.api_key, r.api_version, r.correlation_id,
+                          has_error_code ? "answered INVALID_REQUEST" : "closing",
+                          more_since_last_line(events));
   if (!has_error_code) {
-    self->state.closing = true;
     self->state.responses->complete(r.seq, {});
-    if (self->state.responses->empty()) self->quit();
-    return;
+    return close_after_answers(self);
   }
   if constexpr (requires(Res x) { x.errorCode; }) {
     Res res;

@@ -1,6 +1,7 @@
 #include "actors/connections/kafka/kafka_connection.hpp"
 
 #include "actors/connections/transport/connection_lifecycle.hpp"
+#include "actors/connections/transport/log_limiter.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 
 #include "logging/loggers.hpp"
@@ -10,6 +11,15 @@ namespace portask {
 namespace {
 
 using kafka::self_ptr;
+
+// The lines for requests that end a connection: a client can send them at will (and connect
+// again), so each kind is kept to one line a second, which says how many it stands for.
+log_limiter expired_sessions;
+log_limiter unauthenticated_requests;
+log_limiter malformed_headers;
+log_limiter unknown_apis;
+log_limiter unsupported_versions;
+log_limiter unreadable_header_tags;
 
 // Request header v1 (v2 adds tagged fields): api key, api version, correlation id, client id
 // (an INT16-length string even in v2).
@@ -23,22 +33,22 @@ bool admitted(self_ptr self, const kafka::request& req) {
   if (st.phase == phase::open || req.api_key == 18) return true;
   if (st.phase == phase::authenticated) {
     if (sasl_api || !st.session_expiry || std::chrono::steady_clock::now() < *st.session_expiry) return true;
-    logging::kafka().info("kafka {}: session of {} expired without re-authentication; closing",
-                          st.session->peer(), st.principal);
+    if (const auto events = expired_sessions.count(); events > 0)
+      logging::kafka().info("kafka {}: session of {} expired without re-authentication; closing{}",
+                            st.session->peer(), st.principal, more_since_last_line(events));
     return false;
   }
   if (sasl_api) return true;
-  logging::kafka().warn("kafka {}: API {} before authentication; closing", st.session->peer(), req.api_key);
+  if (const auto events = unauthenticated_requests.count(); events > 0)
+    logging::kafka().warn("kafka {}: API {} before authentication; closing{}", st.session->peer(), req.api_key,
+                          more_since_last_line(events));
   return false;
 }
 
 // A request the connection cannot serve ends it: nothing read after it is served (those held
-// behind decoded produce requests included), as if the socket had closed there.
-void end_connection(self_ptr self) {
-  self->state.closing = true;
-  self->state.held_requests.clear();
-  self->quit();
-}
+// behind decoded produce requests included), while the requests read before it are answered
+// first, as Kafka, which reads one request at a time, has answered them before it reads this.
+void end_connection(self_ptr self) { kafka::close_after_answers(self); }
 
 void on_request(self_ptr self, const protocol::buffer& bytes) {
   if (self->state.closing) return;  // answering what came before, then closing
@@ -49,15 +59,18 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   std::optional<std::string> client_id;
   if (!r.i16(req.api_key) || !r.i16(req.api_version) || !r.i32(req.correlation_id) ||
       !r.nullable_string(client_id, false)) {
-    logging::kafka().warn("kafka {}: malformed request header; closing", self->state.session->peer());
+    if (const auto events = malformed_headers.count(); events > 0)
+      logging::kafka().warn("kafka {}: malformed request header; closing{}", self->state.session->peer(),
+                            more_since_last_line(events));
     end_connection(self);
     return;
   }
   if (client_id && *client_id != self->state.client_id) self->state.client_id = *client_id;
   const auto* api = kafka::find_api(req.api_key);
   if (api == nullptr) {
-    logging::kafka().warn("kafka {}: unsupported API key {} (v{}); closing", self->state.session->peer(),
-                 req.api_key, req.api_version);
+    if (const auto events = unknown_apis.count(); events > 0)
+      logging::kafka().warn("kafka {}: unsupported API key {} (v{}); closing{}", self->state.session->peer(),
+                            req.api_key, req.api_version, more_since_last_line(events));
     end_connection(self);
     return;
   }
@@ -67,17 +80,20 @@ void on_request(self_ptr self, const protocol::buffer& bytes) {
   }
   const bool version_ok = req.api_version >= api->min_version && req.api_version <= api->max_version;
   if (!version_ok && req.api_key != 18) {
-    logging::kafka().warn("kafka {}: API {} version {} not supported ({}-{}); closing",
-                 self->state.session->peer(), req.api_key, req.api_version, api->min_version,
-                 api->max_version);
+    if (const auto events = unsupported_versions.count(); events > 0)
+      logging::kafka().warn("kafka {}: API {} version {} not supported ({}-{}); closing{}",
+                            self->state.session->peer(), req.api_key, req.api_version, api->min_version,
+                            api->max_version, more_since_last_line(events));
     end_connection(self);
     return;
   }
   if (version_ok && api->flexible(req.api_version)) {
     // Header v2: skip the header's tagged fields.
     auto unreadable = [&] {
-      logging::kafka().warn("kafka {}: API {} v{}: unreadable request header tags; closing",
-                   self->state.session->peer(), req.api_key, req.api_version);
+      if (const auto events = unreadable_header_tags.count(); events > 0)
+        logging::kafka().warn("kafka {}: API {} v{}: unreadable request header tags; closing{}",
+                              self->state.session->peer(), req.api_key, req.api_version,
+                              more_since_last_line(events));
       end_connection(self);
     };
     std::uint64_t n = 0;
@@ -114,6 +130,8 @@ void serve_held(self_ptr self) {
     on_request(self, bytes);
   }
   st.serving_held = false;
+  // After a framing error, the last of the requests read before it has been taken up.
+  if (st.end_after_held && st.held_requests.empty() && !st.closing) kafka::close_after_answers(self);
 }
 
 kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
@@ -140,6 +158,7 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
       [=](frame_atom, std::vector<protocol::buffer>& frames) {
         auto& st = self->state;
         for (auto& bytes : frames) {
+          if (st.closing) return;  // read after what ended the connection: never served
           if (!st.held_requests.empty() || over_decoded_budget(st))
             st.held_requests.push_back(std::move(bytes));
           else
@@ -147,18 +166,31 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
         }
       },
       [=](closed_atom) {
-        self->state.closing = true;
+        // The client closed: the requests already taken up finish (a Produce is stored, and
+        // acknowledged if the client only stopped writing). Those held behind decoded produce
+        // requests are not taken up: the client, gone, would never hear of them, and a
+        // producer that sends them again would have them stored twice.
         self->state.peer_closed = true;
-        // Parked fetches answer now, so the pending answers complete and we can go.
-        self->state.polls->cancel_all();
-        if (self->state.responses->empty()) self->quit();
+        kafka::close_after_answers(self);
       },
       [](drained_atom) {},  // a Kafka connection never asks its session for it
-      [=](closed_atom, errc e) {
-        // Framing error (size out of bounds): Kafka has no error frame for it; close.
-        logging::kafka().warn("kafka {}: {}; closing", self->state.session->peer(), make_error_code(e).message());
+      [=](closed_atom, errc) {
+        auto& st = self->state;
+        if (close_deadline::passed(self)) {
+          close_deadline::log_passed(protocol_kind::kafka, st.session->peer(), st.responses->pending(),
+                                     st.session->limits());
+          self->quit();
+          return;
+        }
+        // Framing error (size out of bounds): Kafka has no error frame for it, and the session
+        // (which logged it) reads no more. The requests before the bad bytes are answered
+        // first, those held behind decoded produce requests included (Kafka, reading one
+        // request at a time, would have served them all); then the connection closes.
         ctx->metrics.request(protocol_kind::kafka, request_kind::other, std::chrono::nanoseconds{0}, true);
-        self->quit();
+        if (st.closing || st.held_requests.empty()) return kafka::close_after_answers(self);
+        st.end_after_held = true;
+        st.deadline.arm(self, *st.session);
+        serve_held(self);
       },
       [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };

@@ -115,6 +115,7 @@ struct connection_state {
   std::string host;  ///< the client's address, as ACLs name hosts
   std::unique_ptr<authorization_cache> acl;
   bool closing = false;  ///< the client closed; quit once pending answers are written
+  close_deadline deadline;  ///< or when this passes, without the answers still missing
   bool peer_closed = false;  ///< the client is gone: answers made now are never sent
   bool drain_requested = false;  ///< pushes wait for the session's drained_atom
   bool answers_held = false;  ///< answering a burst: its answers wait for one flush
@@ -155,10 +156,13 @@ std::uint64_t reserve(self_ptr self, std::uint64_t release) {
   return self->state.responses->reserve(release);
 }
 
-// A client that closed is gone once its last answer is written.
+// A client that closed is gone once its last answer is written, or when the deadline for
+// them passes (an answer that never comes must not keep the connection for ever).
 void quit_if_answered_all(self_ptr self) {
   auto& st = self->state;
-  if (st.closing && st.responses->empty()) self->quit();
+  if (!st.closing) return;
+  if (st.responses->empty()) return self->quit();
+  st.deadline.arm(self, *st.session);
 }
 
 void complete(self_ptr self, std::uint64_t seq, protocol::buffer bytes,
@@ -1429,15 +1433,24 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
         [=](closed_atom) {
           self->state.peer_closed = true;
           start_closing(self);
-          if (self->state.responses->empty()) self->quit();
+          quit_if_answered_all(self);
         },
         [=](closed_atom, errc e) {
+          auto& st = self->state;
+          if (close_deadline::passed(self)) {
+            close_deadline::log_passed(protocol_kind::portask, st.session->peer(), st.responses->pending(),
+                                       st.session->limits());
+            self->quit();
+            return;
+          }
           // Framing error: the stream cannot be resynchronised (the session reads no more).
           // The requests read before the bad bytes are answered first, in order, those held
           // behind a lookup or the decoded budget included; then the error, then the close.
           ctx->metrics.request(protocol_kind::portask, request_kind::other, 0ns, true);
-          self->state.framing_error = e;
+          st.framing_error = e;
           serve_held_frames(self);
+          // Still waiting for lookups or held frames: the close has begun all the same.
+          if (!st.closing) st.deadline.arm(self, *st.session);
         },
         [=](subscribe_atom, std::uint32_t id) { pump(self, id); },  // retry after an error
         [=](drained_atom) {  // the socket took the queued output: pushes resume

@@ -1,6 +1,19 @@
 #include "actors/connections/transport/connection_lifecycle.hpp"
 
+#include "actors/connections/transport/log_limiter.hpp"
+#include "logging/loggers.hpp"
+
 namespace portask {
+
+void close_deadline::log_passed(protocol_kind protocol, const std::string& peer, std::size_t missing,
+                                const session_limits& limits) {
+  static log_limiter lines;
+  if (const auto events = lines.count(); events > 0)
+    logging::net().warn("{} {}: {} request(s) still unanswered {} ms after the connection began to close; "
+                        "closed without their answers{}",
+                        to_string(protocol), peer, missing, grace(limits).count(),
+                        more_since_last_line(events));
+}
 
 void hook_presence::announce(const actor_directory& dir, protocol_kind protocol, std::string peer) {
   dir_ = &dir;

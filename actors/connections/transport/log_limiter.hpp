@@ -1,11 +1,13 @@
 #pragma once
 /// At most one log line per second for an event that a client can repeat at will (a refused
-/// or timed-out connection): a flood of them must not flood the log or cost a core. The line
-/// that is written carries how many events it stands for. Thread-safe.
+/// or timed-out connection, a request or bytes that end a connection): a flood of them must
+/// not flood the log or cost a core. The line that is written carries how many events it
+/// stands for (more_since_last_line). Thread-safe.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace portask {
 
@@ -27,5 +29,12 @@ class log_limiter {
   std::atomic<std::int64_t> last_{0};
   std::atomic<std::uint64_t> pending_{0};
 };
+
+/// The end of a line that stands for `events` (what count() returned): empty for one, else
+/// how many more it stands for, so an operator sees the size of a flood in its one line.
+inline std::string more_since_last_line(std::uint64_t events) {
+  if (events <= 1) return {};
+  return " (and " + std::to_string(events - 1) + " more since the last such line)";
+}
 
 }  // namespace portask

@@ -35,6 +35,8 @@ class response_queue {
   /// `max_gathered` bytes each).
   void flush();
   bool empty() const noexcept { return slots_.empty(); }
+  /// Requests read and not yet answered (or answered behind one that is not).
+  std::size_t pending() const noexcept { return slots_.size(); }
 
   /// Up to `wanted` bytes of output room, held until keep_promise(). `alone` says nothing
   /// else is queued, held or promised: the answer may then exceed the room by one batch.

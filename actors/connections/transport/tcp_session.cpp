@@ -146,6 +146,8 @@ void tcp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
     caf::anon_send(actor_, closed_atom::value);
     return;
   }
+  // Bytes that arrived after stop_reading(): the connection serves nothing more.
+  if (read_stopped_) return;
   touch();
   framer_->commit(n);
   if (!deliver()) return;
@@ -160,7 +162,11 @@ bool tcp_session::deliver() {
   while (!over_limits()) {
     auto f = framer_->next();
     if (!f) {
-      logging::net().warn("{}: closing after framing error: {}", peer_, f.error().message());
+      // A client can send such bytes at will (and connect again): one line a second.
+      static log_limiter framing_errors;
+      if (const auto events = framing_errors.count(); events > 0)
+        logging::net().warn("{}: closing after framing error: {}{}", peer_, f.error().message(),
+                            more_since_last_line(events));
       read_stopped_ = true;
       partial_.store(false, std::memory_order_relaxed);
       send_frames();  // the requests before the bad bytes are served
@@ -279,6 +285,14 @@ void tcp_session::write() {
                       self->resume();
                       self->write();
                     }));
+  });
+}
+
+void tcp_session::stop_reading() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->read_stopped_ = true;
+    self->partial_.store(false, std::memory_order_relaxed);
+    self->partial_since_.reset();
   });
 }
 

@@ -79,6 +79,10 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   void send(protocol::gather_bytes bytes, std::uint64_t release = 0, std::uint32_t requests = 1);
   /// Ends a request without writing anything (acks=0 requests).
   void release(std::uint64_t bytes);
+  /// Reads no more: the connection is ending, and waits only for its answers to be written.
+  /// What the client sends from now on stays unread, and a frame it has begun no longer
+  /// counts against the request timeout. Writes go on.
+  void stop_reading();
   /// Closes once everything queued is written.
   void close_after_writes();
   /// Closes now.

@@ -370,3 +370,25 @@ TEST(HostileInput, ManyPipelinedRequestsWithATinyInflightLimitAllComplete) {
   }
   EXPECT_EQ(must(reader.list_offsets("bp", 0)).high_watermark, n * 20);
 }
+
+// A connection that ends with an answer outstanding waits for it only until the request
+// timeout: a publish the store does not answer for a minute (stalled by SIGSTOP), read before
+// bytes that cannot be framed, does not keep the connection, its actor and its slot open.
+TEST(HostileInput, AnEndingConnectionWaitsForAnOutstandingAnswerOnlyUntilTheRequestTimeout) {
+  broker_config cfg;
+  cfg.store_timeout_ms = 60000;   // the store stalls for as long as the test pauses it
+  cfg.request_timeout_ms = 1000;  // how long an ending connection waits for its answers
+  broker_fixture f{true, cfg};
+  auto c = f.connect();
+  must(c.create_topic("stalled", 1));
+  f.redis->pause();
+  struct resume_at_exit {
+    redis_server& r;
+    ~resume_at_exit() { r.resume(); }
+  } resume{*f.redis};
+  must(c.send_publish("stalled", 0, make_batch(1)));
+  ASSERT_TRUE(c.flush());
+  const std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(c.send_raw(protocol::as_bytes(junk)));
+  EXPECT_TRUE(closed_by_broker(c)) << "closed without the publish's answer, long before the store's";
+}

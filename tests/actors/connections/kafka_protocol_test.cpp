@@ -271,6 +271,150 @@ TEST(KafkaProtocol, UnknownApiKeyClosesTheConnectionAndOthersAreServed) {
   EXPECT_EQ(corr, 3);
 }
 
+namespace {
+
+// A request's bytes as raw_kafka::send writes them (header v1), to be sent with others in one
+// write, as a client pipelines them.
+template <class Req>
+protocol::buffer request_bytes(std::int16_t key, std::int16_t version, std::int32_t correlation,
+                               const Req& body) {
+  protocol::buffer out(4);
+  kafka::writer w{out};
+  w.i16(key);
+  w.i16(version);
+  w.i32(correlation);
+  w.string("test", false);
+  body.encode(w, version);
+  protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
+  return out;
+}
+
+void append_to(protocol::buffer& to, protocol::byte_view bytes) { to.insert(to.end(), bytes.begin(), bytes.end()); }
+
+// A size the Kafka framer refuses as soon as it sees it (a 2 GiB request).
+constexpr std::uint8_t unframable[] = {0x7F, 0xFF, 0xFF, 0xFF, 0, 18, 0, 0};
+
+// Sends `bytes` on a new connection and closes its sending half (the client has said all it
+// will); true when the broker then closes the connection with no answer sent (within 30 s).
+bool closed_without_an_answer(std::uint16_t port, protocol::byte_view bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool closed = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()) &&
+      ::shutdown(fd, SHUT_WR) == 0) {
+    pollfd p{fd, POLLIN, 0};
+    char c = 0;
+    closed = ::poll(&p, 1, 30'000) > 0 && ::recv(fd, &c, 1, 0) == 0;
+  }
+  ::close(fd);
+  return closed;
+}
+
+}  // namespace
+
+// Kafka reads a connection's requests one at a time, so a request it cannot serve is read only
+// once those before it are answered. A Produce pipelined ahead of an unknown API key is stored
+// and acknowledged before the connection closes: a producer that never heard would send it
+// again, and it would be stored twice.
+TEST(KafkaProtocol, APipelinedProduceIsAnsweredBeforeAnUnknownApiKeyEndsTheConnection) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto produce = produce_request("ended", 0, record_batch_bytes("e", 2, kafka::compression_type::none));
+  produce.acks = 1;
+  auto bytes = request_bytes(0, 7, 1, produce);
+  append_to(bytes, request_bytes(999, 0, 2, msg::ApiVersionsRequest{}));
+  c.send_raw(bytes);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body) << "the Produce read before the unknown API key is answered";
+  EXPECT_EQ(corr, 1);
+  auto res = decode_as<msg::ProduceResponse>(*body, 7);
+  EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  EXPECT_TRUE(c.closed()) << "then the connection closes";
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 2u);
+}
+
+// Bytes that cannot be framed end the connection too, after the requests before them are
+// answered, in order: those held behind decoded produce requests (here the third, once the
+// first two have used the connection's decompression budget) included.
+TEST(KafkaProtocol, PipelinedProducesAreAnsweredBeforeAFramingErrorEndsTheConnection) {
+  broker_config cfg;
+  cfg.max_decompressed_bytes_per_request = 8u << 20;
+  broker_fixture f{false, cfg};
+  protocol::message_batch empty;
+  empty.messages.resize(30000);  // about 5.5 MiB decoded
+  auto rb = kafka::from_messages(empty, 0);
+  rb.attributes = static_cast<std::int16_t>(kafka::compression_type::zstd);
+  protocol::buffer batch;
+  ASSERT_FALSE(kafka::encode_record_batch(rb, batch));
+  auto produce = produce_request("framing-ended", 0, std::string(protocol::as_chars(batch)));
+  produce.acks = 1;
+  raw_kafka c{f.server->kafka_port()};
+  // The topic is created first, so the pipelined requests all go to a partition that is there.
+  ASSERT_EQ(call<msg::ProduceResponse>(c, 0, 7, produce, false).responses.at(0).partitionResponses.at(0).errorCode, 0);
+  protocol::buffer bytes;
+  constexpr int requests = 3;
+  for (int i = 0; i < requests; ++i) append_to(bytes, request_bytes(0, 7, 10 + i, produce));
+  append_to(bytes, unframable);
+  c.send_raw(bytes);
+  for (int i = 0; i < requests; ++i) {
+    std::int32_t corr = 0;
+    auto body = c.receive(corr, false);
+    ASSERT_TRUE(body) << "request " << i << " was read before the bad bytes";
+    EXPECT_EQ(corr, 10 + i);
+    const auto res = decode_as<msg::ProduceResponse>(*body, 7);
+    EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0) << i;
+    EXPECT_EQ(res.responses.at(0).partitionResponses.at(0).baseOffset, 30000 * (i + 1)) << i;
+  }
+  EXPECT_TRUE(c.closed());
+}
+
+// A client that has closed is not waited for beyond the request timeout: the answer its
+// Produce needs is held up for a minute (the store stalled by SIGSTOP), and the connection,
+// its actor and its slot go long before that, without the answer.
+TEST(KafkaProtocol, AClosedClientsConnectionWaitsForAnAnswerOnlyUntilTheRequestTimeout) {
+  broker_config cfg;
+  cfg.store_timeout_ms = 60000;   // the store stalls for as long as the test pauses it
+  cfg.request_timeout_ms = 1000;  // how long a closing connection waits for its answers
+  broker_fixture f{true, cfg};
+  auto produce = produce_request("stalled", 0, record_batch_bytes("s", 1, kafka::compression_type::none));
+  produce.acks = 1;
+  {
+    raw_kafka c{f.server->kafka_port()};  // the topic is created before the store stalls
+    ASSERT_EQ(call<msg::ProduceResponse>(c, 0, 7, produce, false).responses.at(0).partitionResponses.at(0).errorCode, 0);
+  }
+  f.redis->pause();
+  struct resume_at_exit {
+    redis_server& r;
+    ~resume_at_exit() { r.resume(); }
+  } resume{*f.redis};
+  EXPECT_TRUE(closed_without_an_answer(f.server->kafka_port(), request_bytes(0, 7, 2, produce)));
+}
+
+TEST(KafkaProtocol, ApiVersionsBelowItsLowestVersionIsUnsupportedVersion) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  // As Kafka answers any ApiVersions version it does not have: UNSUPPORTED_VERSION, at v0,
+  // with the table, and the connection goes on.
+  c.send(18, -1, 1, msg::ApiVersionsRequest{}, false);
+  std::int32_t corr = 0;
+  auto body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(corr, 1);
+  auto v0 = decode_as<msg::ApiVersionsResponse>(*body, 0);
+  EXPECT_EQ(v0.errorCode, 35);
+  EXPECT_FALSE(v0.apiKeys.empty());
+  c.send(18, 0, 2, msg::ApiVersionsRequest{}, false);
+  body = c.receive(corr, false);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(corr, 2);
+  EXPECT_EQ(decode_as<msg::ApiVersionsResponse>(*body, 0).errorCode, 0);
+}
+
 TEST(KafkaProtocol, CreateAndDeleteTopicsThroughTheRegistry) {
   broker_fixture f;
   raw_kafka c{f.server->kafka_port()};
