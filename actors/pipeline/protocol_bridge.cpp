@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "protocol/topic_name.hpp"
+#include "actors/pipeline/owed_answer.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/publish_answer.hpp"
 #include "actors/pipeline/wall_clock.hpp"
@@ -53,7 +54,9 @@ struct bridge_state {
       draining;
   std::uint64_t arrivals = 0;  ///< publishes taken up so far (held_publish::arrival)
   /// A bridge that fails answers what it holds (retriable), as a mailbox it dies with would
-  /// be bounced: nobody waits forever for a lookup that will never come back.
+  /// be bounced: nobody waits forever for a lookup that will never come back. What is out
+  /// at a partition when it ends (its `.then` handlers, which CAF drops without a word) is
+  /// answered the same way by the owed answers those handlers hold (owed_answer.hpp).
   ~bridge_state() {
     const auto gone = make_caf_error(errc::not_ready);
     auto waiting = std::move(resolving);
@@ -265,11 +268,12 @@ struct publish_context {
   std::shared_ptr<const protocol::message_batch> for_hooks;
 };
 
-/// One framed publish on its way to its partition, and where its answer goes.
+/// One framed publish on its way to its partition, and where its answer goes (owed: a
+/// publish dropped unanswered, by a bridge that ends with it out, answers not_ready).
 struct pending_append {
   framed_batch batch;
   publish_context pc;
-  publish_answer answer;
+  owed_publish_answer answer;
 };
 
 // Holds a publish for `tp` until the publishes out to its stopped actor are all back.
@@ -412,11 +416,12 @@ expected<pending_append> prepare(self_ptr self, publish_batch& pb, std::int64_t 
   }
   return pending_append{std::move(*framed),
                         {pb.source, pb.wire_bytes, pb.internal, std::move(for_hooks)},
-                        std::move(answer)};
+                        owed_publish_answer{std::move(answer)}};
 }
 
-void fetch_from_partition(self_ptr self, fetch_request req,
-                          caf::typed_response_promise<fetch_result> rp, int attempts_left) {
+// `rp` is owed (owed_answer.hpp): a bridge that ends with the fetch out still answers it.
+void fetch_from_partition(self_ptr self, fetch_request req, owed_promise<fetch_result> rp,
+                          int attempts_left) {
   const auto tp = req.tp;
   with_partition(
       self, tp, false,
@@ -451,10 +456,10 @@ void fetch_from_partition(self_ptr self, fetch_request req,
 }
 
 // An admin question to a partition: (atom, args...) to the partition of `tp`, its answer to
-// `rp`; resent to a fresh handle when the partition had stopped before it arrived.
+// `rp` (owed, as a fetch's); resent to a fresh handle when the partition had stopped before
+// it arrived.
 template <class R, class... Ts>
-void ask(self_ptr self, topic_partition tp, caf::typed_response_promise<R> rp, int attempts_left,
-         Ts... msg) {
+void ask(self_ptr self, topic_partition tp, owed_promise<R> rp, int attempts_left, Ts... msg) {
   with_partition(
       self, tp, false,
       [=](const partition_actor& p) mutable {
@@ -529,30 +534,31 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
       },
       [=](fetch_atom, fetch_request& req) -> caf::result<fetch_result> {
         auto rp = self->make_response_promise<fetch_result>();
-        fetch_from_partition(self, std::move(req), rp, partition_attempts);
+        fetch_from_partition(self, std::move(req), owed_promise<fetch_result>{rp},
+                             partition_attempts);
         return rp;
       },
       [=](bounds_atom a, const topic_partition& tp) -> caf::result<storage::partition_bounds> {
         auto rp = self->make_response_promise<storage::partition_bounds>();
-        ask(self, tp, rp, partition_attempts, a);
+        ask(self, tp, owed_promise<storage::partition_bounds>{rp}, partition_attempts, a);
         return rp;
       },
       [=](delete_atom a, const topic_partition& tp,
           std::int64_t offset) -> caf::result<storage::partition_bounds> {
         auto rp = self->make_response_promise<storage::partition_bounds>();
-        ask(self, tp, rp, partition_attempts, a, offset);
+        ask(self, tp, owed_promise<storage::partition_bounds>{rp}, partition_attempts, a, offset);
         return rp;
       },
       [=](compact_atom a, const topic_partition& tp,
           const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
         auto rp = self->make_response_promise<storage::partition_bounds>();
-        ask(self, tp, rp, partition_attempts, a, c);
+        ask(self, tp, owed_promise<storage::partition_bounds>{rp}, partition_attempts, a, c);
         return rp;
       },
       [=](producer_atom a,
           const topic_partition& tp) -> caf::result<std::vector<producer_summary>> {
         auto rp = self->make_response_promise<std::vector<producer_summary>>();
-        ask(self, tp, rp, partition_attempts, a);
+        ask(self, tp, owed_promise<std::vector<producer_summary>>{rp}, partition_attempts, a);
         return rp;
       },
       [=](cancel_atom, const topic_partition& tp, std::uint64_t poll_id) {

@@ -33,7 +33,7 @@ struct broker::io {
   std::vector<std::thread> threads;
   std::shared_ptr<tcp_listener> native;
   std::vector<std::shared_ptr<tcp_listener>> kafka;  ///< the first Kafka listener first
-  std::shared_ptr<http_server> http;
+  std::shared_ptr<http_server> http;  ///< after `context`, so destroyed before it
   std::vector<std::shared_ptr<tls_server_context>> tls;  ///< one per TLS listener
 };
 
@@ -369,7 +369,13 @@ void broker::stop() {
     // Connection actors live until their socket closes; end them now, and give their
     // sessions a moment (bounded) to close on the still-running Asio thread. A listener's
     // count drops once a session is wholly destroyed (its socket and timer included).
+    // HTTP sessions have no actor of their own, and the actors answering their requests
+    // never hold one (http_sessions, http_server.cpp): the server closes them all on the
+    // Asio thread, without waiting for any actor, and from now on drops those actors'
+    // answers, so none reaches the context stopped below. Started first, they close while
+    // the connection actors end.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    if (io_->http) io_->http->stop_connections();
     std::vector<tcp_listener*> listeners{io_->native.get()};
     for (const auto& l : io_->kafka) listeners.push_back(l.get());
     std::uint32_t left = 0;
@@ -380,10 +386,17 @@ void broker::stop() {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       left += l->connections();
     }
+    if (io_->http) {
+      while (io_->http->connections() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      left += io_->http->connections();
+    }
     io_->work.reset();
     io_->context.stop();
     for (auto& t : io_->threads) t.join();
     if (left == 0) {
+      // The HTTP server goes before the context (io's members end in reverse order): the
+      // backstop that lets go of any HTTP session still waiting for an answer.
       io_.reset();
     } else {
       // A session still held (by an actor that has not finished) would reach into a

@@ -7,8 +7,10 @@
 #include <boost/asio/ssl.hpp>
 
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <optional>
 #include <sstream>
+#include <unordered_map>
 
 #include "actors/connections/http/http_api.hpp"
 #include "actors/connections/http/host_check.hpp"
@@ -36,20 +38,58 @@ std::string json_string(std::string_view s) {
 
 std::string json_error(std::string_view why) { return "{\"error\":" + json_string(why) + "}\n"; }
 
+class http_session;
+
+}  // namespace
+
+// Why no actor holds a session: a session owns a socket (and a timer) of the broker's Asio
+// context, and destroying one, or posting to its executor, after the broker has stopped and
+// destroyed that context is a use after free. Actors outlive the context (a request's actor
+// waits up to its request timeouts, and the actor system ends after the broker), so an actor
+// that answers a request holds the session only weakly, plus this gate: it posts its answer
+// under the mutex, only while `stopping` is false, and the answer finds the session (if it
+// still exists) on the Asio thread. Meanwhile `awaiting` holds the session. The server
+// closes the gate before the broker stops the context, and lets go of every session while
+// the context exists (stop_connections, or at the latest its destructor, which the broker
+// runs before the context's). So a session only ever ends on the Asio thread or while the
+// context is torn down, and nothing reaches the context once it is gone, by construction,
+// whatever the actors do and however long they take.
+struct http_sessions {
+  explicit http_sessions(asio::io_context::executor_type e) : executor(e) {}
+  http_sessions(const http_sessions&) = delete;
+  http_sessions& operator=(const http_sessions&) = delete;
+
+  const asio::io_context::executor_type executor;  ///< used only while !stopping
+  std::mutex mutex;
+  bool stopping = false;  ///< under mutex: answers are dropped, no request is handed on
+  /// Every session not yet destroyed, for closing them at shutdown. Under mutex.
+  std::unordered_map<const http_session*, std::weak_ptr<http_session>> live;
+  /// Sessions whose request an actor is answering: the only strong reference each has
+  /// meanwhile. Under mutex; never let go of under it (a session's destructor takes it).
+  std::unordered_map<const http_session*, std::shared_ptr<http_session>> awaiting;
+};
+
+namespace {
+
 class http_session : public limited_connection,
                      public std::enable_shared_from_this<http_session> {
  public:
   http_session(tcp::socket s, caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
                supervisor_actor supervisor, std::shared_ptr<connection_table> table,
                std::shared_ptr<asio::ssl::context> tls,
-               std::shared_ptr<const std::vector<std::string>> host_names)
+               std::shared_ptr<const std::vector<std::string>> host_names,
+               std::shared_ptr<http_sessions> sessions)
       : stream_(std::move(s)), sys_(sys), ctx_(std::move(ctx)), supervisor_(std::move(supervisor)),
         table_(std::move(table)), host_names_(std::move(host_names)),
-        tls_context_(std::move(tls)) {
+        tls_context_(std::move(tls)), sessions_(std::move(sessions)) {
     touch();
     if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream_, *tls_context_);
   }
   ~http_session() override {
+    {
+      std::lock_guard guard{sessions_->mutex};
+      sessions_->live.erase(this);
+    }
     table_->leave(this);
     ctx_->metrics.listener_connection(listener_kind::http, -1);
   }
@@ -83,6 +123,14 @@ class http_session : public limited_connection,
       self->ctx_->metrics.connection_limited(listener_kind::http, connection_limit::evicted_idle);
       self->close();
     });
+  }
+
+  /// On the Asio thread. Also how the server ends a session at shutdown: whatever it waits
+  /// for (a handshake, a request, a write) completes at once, aborted.
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
   }
 
  private:
@@ -192,9 +240,9 @@ class http_session : public limited_connection,
           logging::http().warn("http: {} request(s) naming another host refused; the last named '{}' "
                                "(a DNS-rebinding page, or a name to add to http.allowed_hosts)",
                                n, printable(std::string_view(host.data(), host.size()), 128));
-        return finish(res, http::status::forbidden,
-                      json_error("the Host this request names is not one of this broker's (add it to "
-                                 "http.allowed_hosts / --http-allowed-hosts)"));
+        return respond(res, http::status::forbidden,
+                       json_error("the Host this request names is not one of this broker's (add it to "
+                                  "http.allowed_hosts / --http-allowed-hosts)"));
       }
     }
     if (guarded || (probe && !ctx_->config.security.http_open_probes)) {
@@ -212,7 +260,7 @@ class http_session : public limited_connection,
         if (verdict.status == 401) res->set(http::field::www_authenticate, "Basic realm=\"portask\"");
         if (verdict.status == 429) res->set(http::field::retry_after, "60");
         if (verdict.status == 503) res->set(http::field::retry_after, "1");
-        return finish(res, static_cast<http::status>(verdict.status), json_error(verdict.why));
+        return respond(res, static_cast<http::status>(verdict.status), json_error(verdict.why));
       }
     }
     switch (route) {
@@ -250,14 +298,12 @@ class http_session : public limited_connection,
         // labelled JSON needs a preflight, which the API, allowing no other origin, fails.
         const auto type = request[http::field::content_type];
         if (!request.body().empty() && !beast::iequals(type.substr(0, type.find(';')), "application/json"))
-          return finish(res, http::status::unsupported_media_type,
-                        "{\"error\":\"a request body must be JSON (Content-Type: application/json)\"}\n");
+          return respond(res, http::status::unsupported_media_type,
+                         "{\"error\":\"a request body must be JSON (Content-Type: application/json)\"}\n");
+        auto reply = answer_later(res);
+        if (!reply) return close();  // the broker is stopping
         return serve_api(sys_, ctx_, supervisor_, request.method(), std::string(target), request.body(),
-                         [self = shared_from_this(), res](unsigned status, std::string body,
-                                                          std::string allow) {
-                           self->finish(res, static_cast<http::status>(status), std::move(body),
-                                        std::move(allow));
-                         });
+                         std::move(reply));
       }
       case http_route::not_found:
         res->result(http::status::not_found);
@@ -287,15 +333,17 @@ class http_session : public limited_connection,
   }
 
   // Asked of the registry without blocking this Asio thread: a short-lived actor is sent the
-  // request, asks, then posts the answer back to this connection's executor.
+  // request, asks, then posts the answer back to this connection (answer_later).
   void list_topics(response_ptr res) {
+    auto reply = answer_later(std::move(res));
+    if (!reply) return close();  // the broker is stopping
     auto asker = sys_.spawn(
-        [](http_request_actor::pointer a, std::shared_ptr<http_session> self,
-           response_ptr response, supervisor_actor supervisor) -> http_request_actor::behavior_type {
+        [](http_request_actor::pointer a, api_reply send_answer,
+           supervisor_actor supervisor) -> http_request_actor::behavior_type {
           return {[=](http_atom, const http_request&) {
             auto unavailable = [=] {
-              self->finish(response, http::status::service_unavailable,
-                           "{\"error\":\"registry unavailable\"}\n");
+              send_answer(static_cast<unsigned>(http::status::service_unavailable),
+                          "{\"error\":\"registry unavailable\"}\n", {});
               a->quit();
             };
             a->request(supervisor, std::chrono::seconds(2), directory_atom::value)
@@ -310,27 +358,63 @@ class http_session : public limited_connection,
                         body << (i ? "," : "") << "{\"name\":" << json_string(topics[i].name)
                              << ",\"partitions\":" << topics[i].partitions << "}";
                       body << "]\n";
-                      self->finish(response, http::status::ok, body.str());
+                      send_answer(static_cast<unsigned>(http::status::ok), body.str(), {});
                       a->quit();
                     },
                     [=](caf::error&) { unavailable(); });
                 }, [=](caf::error&) { unavailable(); });
           }};
         },
-        shared_from_this(), res, supervisor_);
+        std::move(reply), supervisor_);
     caf::anon_send(asker, http_atom::value, http_request{"GET", "/topics", {}});
   }
 
-  // Called from an actor: hops back onto the connection's executor before writing.
-  void finish(response_ptr res, http::status status, std::string body, std::string allow = {}) {
-    asio::post(stream_.get_executor(), [self = shared_from_this(), res, status,
-                                        body = std::move(body), allow = std::move(allow)]() mutable {
-      res->result(status);
-      if (!allow.empty()) res->set(http::field::allow, allow);
-      res->set(http::field::content_type, "application/json");
-      res->body() = std::move(body);
-      self->write(res);
-    });
+  // How an actor answers this session's request in progress (from any thread, once): it
+  // holds the session weakly and posts through the gate, never to a stopped context (see
+  // http_sessions). Until the answer lands, the gate's `awaiting` keeps the session. Empty
+  // when the broker is stopping: the caller closes the connection instead of asking.
+  api_reply answer_later(response_ptr res) {
+    {
+      std::lock_guard guard{sessions_->mutex};
+      if (sessions_->stopping) return {};
+      sessions_->awaiting.insert_or_assign(this, shared_from_this());
+    }
+    return [weak = weak_from_this(), gate = sessions_, res](unsigned status, std::string body,
+                                                            std::string allow) {
+      std::lock_guard held{gate->mutex};
+      if (gate->stopping) return;  // the session is closed, or about to be
+      asio::post(gate->executor, [weak, res, status, body = std::move(body),
+                                  allow = std::move(allow)]() mutable {
+        if (auto session = weak.lock())
+          session->on_answer(res, static_cast<http::status>(status), std::move(body),
+                             std::move(allow));
+      });
+    };
+  }
+
+  // On the Asio thread: an actor's answer has landed; the gate lets go of the session, which
+  // its write holds from now on.
+  void on_answer(const response_ptr& res, http::status status, std::string body,
+                 std::string allow) {
+    std::shared_ptr<http_session> kept;  // let go of outside the lock
+    {
+      std::lock_guard guard{sessions_->mutex};
+      if (auto it = sessions_->awaiting.find(this); it != sessions_->awaiting.end()) {
+        kept = std::move(it->second);
+        sessions_->awaiting.erase(it);
+      }
+    }
+    respond(res, status, std::move(body), std::move(allow));
+  }
+
+  // On the Asio thread: a JSON answer (or an error) to the request in progress.
+  void respond(const response_ptr& res, http::status status, std::string body,
+               std::string allow = {}) {
+    res->result(status);
+    if (!allow.empty()) res->set(http::field::allow, allow);
+    res->set(http::field::content_type, "application/json");
+    res->body() = std::move(body);
+    write(res);
   }
 
   void write(response_ptr res) {
@@ -354,12 +438,6 @@ class http_session : public limited_connection,
       http::async_write(stream_, *res, std::move(done));
   }
 
-  void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
-  }
-
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   bool head_ = false;  ///< the request being answered is a HEAD
@@ -371,6 +449,7 @@ class http_session : public limited_connection,
   std::shared_ptr<const std::vector<std::string>> host_names_;  ///< see host_check.hpp
   std::shared_ptr<asio::ssl::context> tls_context_;  ///< kept alive for tls_; null: plaintext
   std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls_;
+  std::shared_ptr<http_sessions> sessions_;  ///< the server's: see http_sessions
   std::atomic<bool> waiting_{false};
   std::atomic<std::int64_t> last_active_ns_{0};
 };
@@ -383,7 +462,20 @@ http_server::http_server(asio::io_context& io, caf::actor_system& sys,
     : io_(io), sys_(sys), ctx_(std::move(ctx)), supervisor_(std::move(supervisor)), tls_(std::move(tls)),
       table_(std::make_shared<connection_table>(max_connections,
                                                 ctx_->config.max_connections_per_address)),
+      sessions_(std::make_shared<http_sessions>(io.get_executor())),
       host_names_(std::make_shared<const std::vector<std::string>>(http_host_names(ctx_->config))) {}
+
+http_server::~http_server() {
+  // The broker destroys the server before the context (after stop_connections, which let
+  // go of every session; this is the backstop): the gate closes for good, and a session
+  // still waiting for an answer ends now, while its socket's context exists.
+  decltype(sessions_->awaiting) waiting;
+  {
+    std::lock_guard guard{sessions_->mutex};
+    sessions_->stopping = true;
+    waiting.swap(sessions_->awaiting);
+  }
+}
 
 expected<std::uint16_t> http_server::start(const listener_config& address) {
   std::weak_ptr<http_server> weak = shared_from_this();
@@ -400,8 +492,44 @@ void http_server::stop() {
   if (acceptor_) acceptor_->stop();
 }
 
+void http_server::stop_connections() {
+  {
+    std::lock_guard guard{sessions_->mutex};
+    sessions_->stopping = true;
+  }
+  // On the Asio thread, which owns the sockets, after anything it is doing now (a session
+  // that hands a request on meanwhile finds the gate closed and closes instead).
+  asio::post(io_, [gate = sessions_] {
+    std::vector<std::shared_ptr<http_session>> open_sessions;
+    decltype(gate->awaiting) waiting;
+    {
+      std::lock_guard guard{gate->mutex};
+      for (const auto& entry : gate->live)
+        if (auto session = entry.second.lock()) open_sessions.push_back(std::move(session));
+      waiting.swap(gate->awaiting);
+    }
+    for (const auto& session : open_sessions) session->close();
+    // `open_sessions` and `waiting` let go of the sessions here, outside the lock (a session's
+    // destructor takes it): those that waited for an answer end now, the others once
+    // their aborted operations have completed.
+  });
+}
+
+std::uint32_t http_server::connections() const {
+  std::lock_guard guard{sessions_->mutex};
+  return static_cast<std::uint32_t>(sessions_->live.size());
+}
+
 void http_server::on_client(tcp::socket s) {
   beast::error_code ec;
+  {
+    // Accepted as the broker stops: nothing would close it.
+    std::lock_guard guard{sessions_->mutex};
+    if (sessions_->stopping) {
+      s.close(ec);
+      return;
+    }
+  }
   const auto remote = s.remote_endpoint(ec);
   if (ec) return;
   const auto verdict = table_->admit(remote.address());
@@ -416,7 +544,12 @@ void http_server::on_client(tcp::socket s) {
     return;
   }
   auto session = std::make_shared<http_session>(std::move(s), sys_, ctx_, supervisor_, table_,
-                                                tls_ ? tls_->current() : nullptr, host_names_);
+                                                tls_ ? tls_->current() : nullptr, host_names_,
+                                                sessions_);
+  {
+    std::lock_guard guard{sessions_->mutex};
+    sessions_->live.emplace(session.get(), session);
+  }
   table_->join(remote.address(), session);
   ctx_->metrics.listener_connection(listener_kind::http, +1);
   session->start();
