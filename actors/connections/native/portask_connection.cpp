@@ -1044,10 +1044,21 @@ void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) 
         if (!timestamp) return answer(std::nullopt);
         if (*timestamp < 0) return fail(self, r, errc::invalid_request, "negative timestamp");
         if (b.log_start >= b.next_offset) return answer(native::offset_at_time{});
-        scan_for_time(self, bridge, tp, &self->state.ctx->codecs, protocol_kind::portask,
-                      *timestamp, b.log_start, offset_found{},
-                      [=](offset_found f) { answer(native::offset_at_time{f.offset, f.timestamp}); },
-                      on_error);
+        // The bounded lookup Kafka's ListOffsets uses: a partition's whole log is not read
+        // for one answer, and a lookup undecided after its reads is a timeout, not a guess.
+        time_lookup look;
+        look.bridge = bridge;
+        look.tp = tp;
+        look.codecs = &self->state.ctx->codecs;
+        look.source = protocol_kind::portask;
+        look.target = *timestamp;
+        find_offset_for_time(
+            self, std::move(look), b,
+            [=](offset_found f) {
+              if (f.gave_up) return fail(self, r, errc::timeout, "the lookup by time read as far as it may");
+              answer(native::offset_at_time{f.offset, f.timestamp});
+            },
+            on_error);
       },
       on_error, bounds_atom::value);
 }
