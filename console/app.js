@@ -3,8 +3,9 @@
 "use strict";
 
 const main = document.getElementById("main");
-let timer = null;  // the current page's refresh, cancelled when the page changes
+let timer = null;  // the current page's next refresh, cancelled when the page changes
 let visit = 0;     // counts page changes: a page still loading when another opens stays quiet
+const answer_within_ms = 10000;  // how long a request waits for the broker's whole answer
 
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -16,9 +17,26 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// A request and its JSON body ({} when the body is not JSON), given up after answer_within_ms:
+// a broker that stopped answering must not leave a page loading, or a refresh that schedules
+// the next one only once it has settled, waiting for ever.
+async function request(url, options = {}) {
+  const abort = new AbortController();
+  const limit = setTimeout(() => abort.abort(), answer_within_ms);
+  try {
+    const res = await fetch(url, { ...options, signal: abort.signal });
+    const body = await res.json().catch(() => ({}));
+    if (abort.signal.aborted) throw new Error("aborted");  // the body was cut short: said below
+    return { res, body };
+  } catch (e) {
+    throw abort.signal.aborted ? new Error(`no answer from the broker within ${answer_within_ms / 1000} s`) : e;
+  } finally {
+    clearTimeout(limit);
+  }
+}
+
 async function api(path, options) {
-  const res = await fetch("/api" + path, options);
-  const body = await res.json().catch(() => ({}));
+  const { res, body } = await request("/api" + path, options);
   if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
   return body;
 }
@@ -70,7 +88,7 @@ function chart(canvas, series) {
 
 // -- pages ----------------------------------------------------------------------------------
 
-async function overview() {
+async function overview(mine) {
   const history = { in: [], out: [] };
   let last = null;
   const cards = h("div", { class: "cards" });
@@ -79,6 +97,7 @@ async function overview() {
        h("section", {}, h("h2", {}, "Throughput (messages per second)"), canvas));
   async function refresh() {
     const o = await api("/overview");
+    if (mine !== visit) return;
     const now = performance.now();
     if (last) {
       const secs = (now - last.at) / 1000;
@@ -96,14 +115,23 @@ async function overview() {
     chart(canvas, [{ name: "produced", colour: "#1f6feb", values: history.in },
                    { name: "consumed", colour: "#1a7f37", values: history.out }]);
   }
-  const mine = visit;
-  await refresh();
-  if (mine !== visit) return;  // the reader moved on while the first refresh was on its way
-  timer = setInterval(() => refresh().catch(e => cards.replaceChildren(failure(e))), 2000);
+  // The next refresh is scheduled once this one has settled: a slow broker is asked one
+  // question at a time, so requests do not pile up and the rates come from answers in
+  // order. One that failed shows why, and the page keeps trying (the broker may come back).
+  async function tick() {
+    try {
+      await refresh();
+    } catch (e) {
+      if (mine === visit) cards.replaceChildren(failure(e));
+    }
+    if (mine === visit) timer = setTimeout(tick, 2000);  // else the reader moved on
+  }
+  await tick();
 }
 
-async function topics() {
+async function topics(mine) {
   const list = await api("/topics");
+  if (mine !== visit) return;
   const name = h("input", { name: "name", required: "", pattern: "[a-zA-Z0-9._-]+", "aria-label": "topic name" });
   const parts = h("input", { name: "partitions", type: "number", min: "1", value: "1", "aria-label": "partitions" });
   const status = h("span", { class: "muted" });
@@ -154,8 +182,9 @@ function decode(field) {
   return { bytes, text: new TextDecoder("utf-8", { fatal: false }).decode(bytes) };
 }
 
-async function topic(name) {
+async function topic(name, mine) {
   const t = await api("/topics/" + encodeURIComponent(name));
+  if (mine !== visit) return;
   const partition = h("select", { name: "partition", "aria-label": "partition" },
                       t.partitions.map(p => h("option", { value: p.partition }, p.partition)));
   const from = h("input", { name: "from", value: "earliest", "aria-label": "from",
@@ -190,16 +219,18 @@ async function topic(name) {
   await browse();
 }
 
-async function groups() {
+async function groups(mine) {
   const list = await api("/groups");
+  if (mine !== visit) return;
   show(h("section", {}, h("h2", {}, `Consumer groups (${list.length})`),
     table(["Group", "State", "Type", "Members", "Lag"],
       list.map(g => [link("#/groups/" + encodeURIComponent(g.group), g.group), g.state, g.protocol_type || "–",
                      fmt(g.members), fmt(g.lag)]), [3, 4])));
 }
 
-async function group(id) {
+async function group(id, mine) {
   const g = await api("/groups/" + encodeURIComponent(id));
+  if (mine !== visit) return;
   show(h("section", {}, h("h2", {}, `Group ${g.group}`),
          h("p", {}, `${g.state}, ${g.members.length} members, ${g.protocol_type || "no protocol"} ${g.protocol || ""}, generation ${g.generation}; total lag `,
            h("strong", { id: "total-lag" }, fmt(g.lag)))),
@@ -216,10 +247,12 @@ async function group(id) {
 
 // -- routing --------------------------------------------------------------------------------
 
+// Each page is given its visit number and draws nothing once the reader has moved on: a
+// slow answer for the page they left must not replace the one they opened since.
 async function route() {
-  clearInterval(timer);
+  clearTimeout(timer);
   timer = null;
-  ++visit;
+  const mine = ++visit;
   let parts;
   try {
     parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
@@ -230,31 +263,33 @@ async function route() {
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.page === page);
   main.dataset.page = page;
   try {
-    if (page === "topics" && parts[1]) await topic(parts[1]);
-    else if (page === "topics") await topics();
-    else if (page === "groups" && parts[1]) await group(parts[1]);
-    else if (page === "groups") await groups();
-    else await overview();
-    main.dataset.ready = "true";
+    if (page === "topics" && parts[1]) await topic(parts[1], mine);
+    else if (page === "topics") await topics(mine);
+    else if (page === "groups" && parts[1]) await group(parts[1], mine);
+    else if (page === "groups") await groups(mine);
+    else await overview(mine);
+    if (mine === visit) main.dataset.ready = "true";
   } catch (e) {
-    show(failure(e));
+    if (mine === visit) show(failure(e));
   }
 }
 
+// The health badge, asked every 5 s once the last answer has settled (one request at a time,
+// however slow the broker). A refusal (401, 403, 429) has no status, only an error.
 async function health() {
   const badge = document.getElementById("health");
   try {
-    const res = await fetch("/health");
-    const body = await res.json();
-    badge.textContent = `${body.status} · store ${body.store}`;
-    badge.className = "badge " + (res.ok ? "ok" : "bad");
+    const { res, body } = await request("/health");
+    badge.textContent = body.status ? `${body.status} · store ${body.store}` : body.error || `HTTP ${res.status}`;
+    badge.className = "badge " + (res.ok && body.status ? "ok" : "bad");
   } catch (e) {
     badge.textContent = "unreachable";
     badge.className = "badge bad";
   }
+  badge.title = badge.textContent;  // the whole text, should the badge cut it short
+  setTimeout(health, 5000);
 }
 
 window.addEventListener("hashchange", route);
 route();
 health();
-setInterval(health, 5000);

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "protocol/partitioner.hpp"
 #include "server_process.hpp"
@@ -73,6 +75,15 @@ class Cli : public ::testing::Test {
   outputs cli_apart(const std::string& args) {
     const std::string err_file = dir.path() + "/cli.err";
     auto [rc, out] = run_shell(cli_command() + " " + args + " 2>" + err_file + " </dev/null");
+    return {rc, out, file_text(err_file)};
+  }
+  // Runs portask-cli with `args` against the broker's native port and the HTTP server at
+  // `http_port` (bounded: a CLI that hangs is killed, exit 124); exit status, stdout, stderr.
+  outputs cli_with_http_port(std::uint16_t http_port, const std::string& args) {
+    const std::string err_file = dir.path() + "/cli.err";
+    auto [rc, out] = run_shell("timeout 60 " + std::string(PORTASK_CLI_BINARY) + " --port " +
+                               std::to_string(server.port()) + " --http-port " + std::to_string(http_port) + " " +
+                               args + " 2>" + err_file + " </dev/null");
     return {rc, out, file_text(err_file)};
   }
   static std::string file_text(const std::string& path) {
@@ -641,6 +652,114 @@ TEST_F(Cli, NamesFromTheBrokerAreEscapedInTablesAndJson) {
   for (const auto& g : j) groups.insert(g.value("group", std::string("(none)")));
   EXPECT_TRUE(groups.contains("two\nlines\x1b[31m")) << r.out;
   EXPECT_TRUE(groups.contains("not-utf8-\xef\xbf\xbd")) << "replaced by U+FFFD: " << r.out;
+}
+
+// A consumed record's C1 controls (U+0080..U+009F: C2 9B is CSI, which a terminal obeys as it
+// does ESC [) and bytes that are not UTF-8 are escaped in text output like the other control
+// bytes; well-formed UTF-8 text is kept.
+TEST_F(Cli, ConsumedTextEscapesC1ControlsAndBytesThatAreNotUtf8) {
+  ASSERT_EQ(cli("topics create raw --partitions 1").first, 0);
+  auto c = server.connect();
+  protocol::message_batch b;
+  b.messages.push_back({});
+  b.messages.back().key = std::string("k\xc2\x9b" "2J");
+  b.messages.back().value = std::string("csi\xc2\x9b" "31m caf\xc3\xa9 bad\xff lone\xc3 end\xe2\x82");
+  ASSERT_TRUE(client::ok(c.publish("raw", 0, b)));
+  auto r = cli_apart("consume raw");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("\tk\\xc2\\x9b2J\t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\tcsi\\xc2\\x9b31m caf\xc3\xa9 bad\\xff lone\\xc3 end\\xe2\\x82\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("\xc2\x9b"), std::string::npos) << r.out;
+  r = cli_apart("consume raw --format '%k %s\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "k\\xc2\\x9b2J csi\\xc2\\x9b31m caf\xc3\xa9 bad\\xff lone\\xc3 end\\xe2\\x82\n");
+}
+
+// An HTTP server on loopback for one connection: it reads the request's head, sends `answer`,
+// then closes, or (`hold`) keeps the connection open until the client closes it. What the
+// CLI makes of answers the broker would not give (cut short, never finished).
+class canned_http_server {
+ public:
+  canned_http_server(std::string answer, bool hold)
+      : answer_(std::move(answer)), hold_(hold), thread_([this] { serve(); }) {}
+  ~canned_http_server() { thread_.join(); }
+  canned_http_server(const canned_http_server&) = delete;
+  canned_http_server& operator=(const canned_http_server&) = delete;
+  std::uint16_t port() const noexcept { return listener_.port; }
+
+ private:
+  void serve() {
+    pollfd p{listener_.fd, POLLIN, 0};
+    if (poll(&p, 1, 60000) != 1) return;  // bounded: a CLI that never came ends the test anyway
+    const int fd = accept(listener_.fd, nullptr, nullptr);
+    if (fd < 0) return;
+    const timeval limit{60, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    std::string request;
+    char buf[1024];
+    for (ssize_t n; request.find("\r\n\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      request.append(buf, static_cast<std::size_t>(n));
+    (void)!send(fd, answer_.data(), answer_.size(), MSG_NOSIGNAL);
+    if (hold_)
+      while (recv(fd, buf, sizeof buf, 0) > 0) {
+      }
+    close(fd);
+  }
+
+  loopback_listener listener_{4};
+  std::string answer_;
+  bool hold_;
+  std::thread thread_;  // last: it serves with the members above
+};
+
+// A refusal reaches stderr with the reason the broker gave ({"error": ...}), not its status
+// alone: a 403 names the setting to change.
+TEST_F(Cli, AnHttpRefusalSaysWhatTheBrokerSaid) {
+  const std::string why = "the Host this request names is not one of this broker's (add it to http.allowed_hosts)";
+  const std::string body = "{\"error\":\"" + why + "\"}\n";
+  canned_http_server refusing{"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
+                              false};
+  const auto r = cli_with_http_port(refusing.port(), "cluster nodes");
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("GET /api/cluster: HTTP status 403: " + why), std::string::npos) << r.err;
+}
+
+// An answer is whole or it is an error: a body the server cut short, an answer not finished
+// within --timeout on a connection held open, and no answer at all each exit 1 saying so
+// (what had come is not taken for the answer). A chunked answer is read whole.
+TEST_F(Cli, AnHttpAnswerCutShortOrNeverFinishedIsAnError) {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n";
+  {
+    canned_http_server cut{head + "portask_up 1\n", false};
+    const auto r = cli_with_http_port(cut.port(), "stats");
+    EXPECT_EQ(r.rc, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("closed after 13 of the answer's 100 bytes"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << "nothing of a cut answer is printed";
+  }
+  {
+    canned_http_server stalled{head + "portask_up 1\n", true};
+    const auto r = cli_with_http_port(stalled.port(), "--timeout 500 stats");
+    EXPECT_EQ(r.rc, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("within --timeout 500 ms"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  {
+    canned_http_server silent{"", false};
+    const auto r = cli_with_http_port(silent.port(), "stats");
+    EXPECT_EQ(r.rc, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("the connection closed without an answer"), std::string::npos) << r.err;
+  }
+  {
+    // The broker sends a Content-Length; a proxy in front of it may chunk instead.
+    canned_http_server chunked{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "7\r\nportask\r\nc;ext=1\r\n_up 1\n# end\n\r\n0\r\n\r\n",
+                               false};
+    const auto r = cli_with_http_port(chunked.port(), "stats");
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out, "portask_up 1\n") << r.err;
+  }
 }
 
 // An empty new password is refused before anything is sent.

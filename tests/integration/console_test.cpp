@@ -289,6 +289,165 @@ TEST_F(Console, ServesItsEmbeddedAssets) {
   EXPECT_EQ(http_get(server.http_port(), "/console/../CMakeLists.txt").first, 404);
 }
 
+// The console's app.js as the broker serves it, run by node on a stand-in page: elements that
+// keep their children and text, a fetch whose answers the script hands out in the order it
+// chooses, and timers that fire only when told, so every ordering is chosen, none waited for.
+// Prints "ok", or names what broke.
+constexpr const char* console_harness = R"js("use strict";
+const fs = require("fs"), vm = require("vm"), assert = require("assert");
+
+class Node {}
+class Element extends Node {
+  constructor(tag) {
+    super();
+    Object.assign(this, { tagName: tag.toUpperCase(), children: [], attributes: {}, dataset: {},
+                          className: "", title: "", classList: { toggle() {} } });
+  }
+  setAttribute(k, v) { this.attributes[k] = String(v); }
+  addEventListener() {}
+  append(...nodes) { this.children.push(...nodes); }
+  replaceChildren(...nodes) { this.children = nodes; }
+  get textContent() { return this.children.map(c => (typeof c === "string" ? c : c.textContent)).join(" "); }
+  set textContent(t) { this.children = [String(t)]; }
+  getContext() { return new Proxy({}, { get: () => () => {}, set: () => true }); }
+}
+const main = new Element("main"), badge = new Element("span");
+const document = { getElementById: id => ({ main, health: badge })[id], createElement: tag => new Element(tag),
+                   querySelectorAll: () => [] };
+const hashchange = [];
+const window = { addEventListener: (type, f) => { if (type === "hashchange") hashchange.push(f); } };
+const location = { hash: "" };
+
+const asked = [];  // requests not answered yet: { url, resolve }
+function fetch(url, options = {}) {
+  return new Promise((resolve, reject) => {
+    asked.push({ url, resolve });
+    if (options.signal) options.signal.addEventListener("abort", () => reject(new Error("aborted")));
+  });
+}
+function answer(url, status, body) {
+  const i = asked.findIndex(c => c.url === url);
+  assert.ok(i >= 0, `nothing asked for ${url}; waiting: ${asked.map(c => c.url).join(", ")}`);
+  asked.splice(i, 1)[0].resolve({ ok: status >= 200 && status < 300, status, statusText: "",
+                                  json: async () => body });
+}
+
+let next_timer = 1;
+const timers = new Map();
+const set_timer = repeat => (f, ms) => { timers.set(next_timer, { f, ms, repeat }); return next_timer++; };
+const clear_timer = id => { timers.delete(id); };
+const timers_of = ms => [...timers.values()].filter(t => t.ms === ms).length;
+function fire(ms) {
+  const entry = [...timers.entries()].find(([, t]) => t.ms === ms);
+  assert.ok(entry, `no ${ms} ms timer is set`);
+  if (!entry[1].repeat) timers.delete(entry[0]);
+  entry[1].f();
+}
+const settled = () => new Promise(r => setImmediate(r));
+async function open(hash) {
+  location.hash = hash;
+  for (const f of hashchange) f();
+  await settled();
+}
+
+const page = { document, window, location, fetch, Node, performance, devicePixelRatio: 1, AbortController,
+               TextDecoder, atob, URLSearchParams, console, confirm: () => true,
+               setTimeout: set_timer(false), setInterval: set_timer(true),
+               clearTimeout: clear_timer, clearInterval: clear_timer };
+vm.createContext(page);
+vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), page);
+
+(async () => {
+  await settled();
+  // The overview's first refresh fails: the page says why, and keeps trying.
+  answer("/api/overview", 503, { error: "store down" });
+  await settled();
+  assert.match(main.textContent, /store down/);
+  assert.strictEqual(timers_of(2000), 1, "no refresh scheduled after a failed one");
+  // One refresh at a time: none is scheduled while one is on its way.
+  fire(2000);
+  await settled();
+  assert.strictEqual(timers_of(2000), 0, "a refresh scheduled while another is on its way");
+  answer("/api/overview", 200, { version: "1", store: "memory", topics: 1, messages_in: 7, messages_out: 3 });
+  await settled();
+  assert.match(main.textContent, /messages in/);
+  assert.doesNotMatch(main.textContent, /store down/);
+  assert.strictEqual(timers_of(2000), 1, "the next refresh is scheduled once one settled");
+
+  // A refusal of /health shows the broker's error, or the status; the badge asks again
+  // once it has its answer, one request at a time.
+  answer("/health", 401, { error: "credentials required (HTTP Basic)" });
+  await settled();
+  assert.strictEqual(badge.textContent, "credentials required (HTTP Basic)");
+  assert.strictEqual(timers_of(5000), 1, "health is not asked again");
+  fire(5000);
+  await settled();
+  assert.strictEqual(timers_of(5000), 0, "health asked twice at once");
+  answer("/health", 429, {});
+  await settled();
+  assert.strictEqual(badge.textContent, "HTTP 429");
+  assert.doesNotMatch(badge.className, /\bok\b/);
+
+  // A slow answer for a page the reader left does not replace the page opened since.
+  await open("#/topics");
+  assert.strictEqual(timers_of(2000), 0, "the overview's refresh outlived its page");
+  await open("#/groups");
+  answer("/api/groups", 200, [{ group: "billing", state: "Stable", protocol_type: "consumer", members: 1, lag: 2 }]);
+  await settled();
+  assert.match(main.textContent, /Consumer groups \(1\)/);
+  answer("/api/topics", 200, [{ name: "orders", partitions: 1, messages: 5, bytes: 10 }]);
+  await settled();
+  assert.match(main.textContent, /Consumer groups \(1\)/, "the topics answer replaced the groups page");
+  // Nor does a topic's, or a failure.
+  await open("#/topics/orders");
+  await open("#/topics/gone");
+  await open("#/groups/billing");
+  answer("/api/groups/billing", 200, { group: "billing", state: "Stable", members: [], partitions: [], lag: 2,
+                                       generation: 1 });
+  await settled();
+  answer("/api/topics/orders", 200, { name: "orders", partitions: [], configs: {} });
+  answer("/api/topics/gone", 404, { error: "unknown topic gone" });
+  await settled();
+  assert.match(main.textContent, /Group billing/, "a late topic answer replaced the group page");
+  assert.doesNotMatch(main.textContent, /unknown topic/);
+  // An overview refresh on its way when the reader left schedules nothing after it.
+  await open("#/");
+  answer("/api/overview", 200, { version: "1", store: "memory", messages_in: 9, messages_out: 4 });
+  await settled();
+  fire(2000);
+  await settled();
+  await open("#/groups");
+  answer("/api/overview", 200, { version: "1", store: "memory", messages_in: 12345, messages_out: 4 });
+  await settled();
+  assert.strictEqual(timers_of(2000), 0, "a left overview went on refreshing");
+  assert.doesNotMatch(main.textContent, /12,345/, "a left overview drew its late answer");
+
+  // A request the broker never answers is given up, and the page says so.
+  assert.strictEqual(timers_of(10000), 1, "the groups request has no time limit");
+  fire(10000);
+  await settled();
+  assert.match(main.textContent, /no answer from the broker within 10 s/);
+  console.log("ok");
+})().catch(e => {
+  console.log(e.stack || String(e));
+  process.exit(1);
+});
+)js";
+
+// What a slow or refusing broker does to the pages: an answer for a page the reader left
+// draws nothing, the overview and the health badge ask one request at a time and keep asking
+// after a failure, a request never answered is given up, and a refused /health shows why.
+TEST_F(Console, PagesKeepToTheirVisitAndRefreshOneRequestAtATime) {
+  ASSERT_EQ(run_shell("command -v node").first, 0) << "node is not installed: run tools/setup --test";
+  auto [status, app] = http_get(server.http_port(), "/console/app.js");
+  ASSERT_EQ(status, 200);
+  std::ofstream(dir.path() + "/app.js") << app;
+  std::ofstream(dir.path() + "/harness.js") << console_harness;
+  auto [rc, out] = run_shell("timeout 60 node " + dir.path() + "/harness.js " + dir.path() + "/app.js 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "ok\n");
+}
+
 // The page as Chromium renders it after its scripts ran (virtual time lets the fetches
 // finish); returns the DOM and Chromium's log, and saves a screenshot.
 struct rendered {

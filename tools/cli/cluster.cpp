@@ -13,15 +13,21 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "client/socket_connect.hpp"
 #include "protocol/base64.hpp"
 #include "tools/cli/cli.hpp"
+#include "tools/cli/record_format.hpp"
 
 namespace portask::cli {
 namespace {
@@ -57,11 +63,195 @@ struct http_response {
   std::string body;
 };
 
-// GET `path` from the broker's HTTP port: its status and body, or a runtime_error when there
-// is no HTTP answer. With --user it sends HTTP Basic credentials (the password as for the
-// native listener), which /api/ needs once authorization is on.
+// Whether `fd` is ready for `events` before `deadline` (false once it has passed: a server
+// that keeps sending a byte now and then does not hold the command past it).
+bool ready_before(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int ready = poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), INT_MAX)));
+    if (ready < 0 && errno == EINTR) continue;
+    return ready != 0;  // an error shows in the send or recv that follows
+  }
+}
+
+// The value of header `name` (lower case) in `head`, the status line and header lines each
+// ending in CRLF; nothing when the answer has none.
+std::optional<std::string> header_value(std::string_view head, std::string_view name) {
+  for (auto at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size();) {
+    const auto line_end = head.find("\r\n", at + 2);
+    const auto line = head.substr(at + 2, line_end - at - 2);
+    at = line_end;
+    const auto colon = line.find(':');
+    if (colon != name.size() ||
+        !std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        }))
+      continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
+// An HTTP answer as it arrives, framed as RFC 9112 6.3 says: its body ends after
+// Content-Length bytes, at the chunked coding's last chunk, or (neither given) at the close.
+// The broker itself always sends a Content-Length; a proxy in front of it may not. Each read
+// is looked at once (a large /metrics arrives in many).
+class answer_reader {
+ public:
+  explicit answer_reader(std::string what) : what_(std::move(what)) {}
+
+  // Takes the bytes read next (none: the server closed): the answer once it is whole, nothing
+  // while more is to come, a runtime_error for what cannot be an answer or for one that the
+  // close cut short (a truncated body is no answer, whatever its status).
+  std::optional<http_response> add(std::string_view more) {
+    const bool closed = more.empty();
+    const auto looked_at = bytes_.size();
+    bytes_.append(more);
+    if (head_end_ == std::string::npos) {
+      head_end_ = bytes_.find("\r\n\r\n", looked_at < 3 ? 0 : looked_at - 3);
+      if (head_end_ == std::string::npos) {
+        if (!closed) return std::nullopt;
+        if (bytes_.empty()) throw runtime_error(what_ + ": the connection closed without an answer");
+        throw not_http();
+      }
+      read_head();
+    }
+    const auto body = std::string_view(bytes_).substr(head_end_ + 4);
+    switch (framing_) {
+      case framing::none:
+        return http_response{status_, {}};
+      case framing::length:
+        if (body.size() >= length_) return http_response{status_, std::string(body.substr(0, length_))};
+        if (closed)
+          throw runtime_error(what_ + ": the connection closed after " + std::to_string(body.size()) +
+                              " of the answer's " + std::to_string(length_) + " bytes");
+        return std::nullopt;
+      case framing::chunked:
+        if (dechunk(body)) return http_response{status_, std::move(body_)};
+        if (closed) throw runtime_error(what_ + ": the connection closed before the answer's last chunk");
+        return std::nullopt;
+      case framing::close:
+        if (closed) return http_response{status_, std::string(body)};
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  enum class framing { none, length, chunked, close };
+
+  runtime_error not_http() const {
+    return runtime_error(what_ + ": not an HTTP answer: " +
+                         escape_bytes(bytes_.substr(0, std::min<std::size_t>(bytes_.find('\r'), 200))));
+  }
+
+  void read_head() {
+    // "HTTP/1.1 200 OK": the three digits after the first space.
+    const auto space = bytes_.find(' ');
+    if (bytes_.rfind("HTTP/1.", 0) == 0 && space != std::string::npos && space + 4 <= bytes_.size()) {
+      for (std::size_t i = space + 1; i < space + 4; ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(bytes_[i]))) {
+          status_ = 0;
+          break;
+        }
+        status_ = status_ * 10 + (bytes_[i] - '0');
+      }
+    }
+    if (status_ == 0) throw not_http();
+    const std::string_view head(bytes_.data(), head_end_ + 2);
+    if (status_ == 204 || status_ == 304) {
+      framing_ = framing::none;
+    } else if (const auto coding = header_value(head, "transfer-encoding")) {
+      // Only chunked alone: anything else (gzip, chunked) would need decoding first.
+      if (!std::equal(coding->begin(), coding->end(), chunked.begin(), chunked.end(),
+                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
+        throw runtime_error(what_ + ": an answer in a transfer coding this client does not read: " +
+                            escape_bytes(*coding));
+      framing_ = framing::chunked;
+    } else if (const auto length = header_value(head, "content-length")) {
+      const auto last = length->data() + length->size();
+      const auto [end, ec] = std::from_chars(length->data(), last, length_);
+      if (length->empty() || ec != std::errc() || end != last)
+        throw runtime_error(what_ + ": an answer whose Content-Length is not a number: " + escape_bytes(*length));
+      framing_ = framing::length;
+    } else {
+      framing_ = framing::close;
+    }
+  }
+
+  // Moves the whole chunks of `in` (the body so far) from chunk_at_ on into body_; whether the
+  // last chunk and the trailer (ignored) have come (RFC 9112 7.1).
+  bool dechunk(std::string_view in) {
+    const auto bad = [&] { return runtime_error(what_ + ": a malformed chunked answer"); };
+    for (;;) {
+      const auto line_end = in.find("\r\n", chunk_at_);
+      if (line_end == std::string_view::npos) return false;
+      auto size_text = in.substr(chunk_at_, line_end - chunk_at_);
+      size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions are ignored
+      while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t')) size_text.remove_suffix(1);
+      if (size_text.empty()) throw bad();
+      std::size_t size = 0;
+      for (const char c : size_text) {
+        const auto digit = hex_digits.find(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        if (digit == std::string_view::npos || size > (SIZE_MAX >> 4)) throw bad();
+        size = size * 16 + digit;
+      }
+      auto at = line_end + 2;
+      if (size == 0) {  // the last chunk: trailer lines up to an empty one
+        for (;;) {
+          const auto trailer_end = in.find("\r\n", at);
+          if (trailer_end == std::string_view::npos) return false;
+          if (trailer_end == at) return true;
+          at = trailer_end + 2;
+        }
+      }
+      if (size > in.size() - at || in.size() - at - size < 2) return false;
+      if (in.substr(at + size, 2) != "\r\n") throw bad();
+      body_.append(in.substr(at, size));
+      chunk_at_ = at + size + 2;
+    }
+  }
+
+  static constexpr std::string_view chunked = "chunked";
+  static constexpr std::string_view hex_digits = "0123456789abcdef";
+  std::string what_;
+  std::string bytes_;
+  std::size_t head_end_ = std::string::npos;
+  int status_ = 0;
+  framing framing_ = framing::close;
+  std::size_t length_ = 0;    ///< framing::length: the body's
+  std::size_t chunk_at_ = 0;  ///< framing::chunked: where in the body the next chunk starts
+  std::string body_;          ///< framing::chunked: the chunks' data so far
+};
+
+// Closes the request's socket however the request ends.
+struct socket_closer {
+  int fd;
+  ~socket_closer() { close(fd); }
+};
+
+// GET `path` from the broker's HTTP port: its status and its whole body, or a runtime_error
+// when there is no whole HTTP answer within --timeout (which bounds the request from the
+// connect to the last byte). With --user it sends HTTP Basic credentials (the password as
+// for the native listener), which /api/ needs once authorization is on.
 http_response http_get(const common_options& o, const std::string& path) {
   check_http_options(o);
+  const std::string what = "GET " + path;
+  std::string credentials;  // asked for (perhaps on the terminal) before the clock starts
+  if (!o.user.empty())
+    credentials = "Authorization: Basic " +
+                  protocol::base64_encode(o.user + ":" + password_for(o.user)) +
+                  "\r\n";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.timeout_ms);
+  const auto left = [&] {
+    return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      deadline - std::chrono::steady_clock::now()));
+  };
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -72,51 +262,60 @@ http_response http_get(const common_options& o, const std::string& path) {
   int fd = -1;
   for (auto* a = found; a && fd < 0; a = a->ai_next) {
     fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd >= 0 && !client::connect_within(fd, a->ai_addr, a->ai_addrlen, std::chrono::milliseconds(o.timeout_ms))) {
+    if (fd >= 0 && !client::connect_within(fd, a->ai_addr, a->ai_addrlen, left())) {
       close(fd);
       fd = -1;
     }
   }
   freeaddrinfo(found);
   if (fd < 0) throw runtime_error("cannot reach the HTTP port " + o.host + ":" + port);
-  timeval tv{static_cast<time_t>(o.timeout_ms / 1000),
-             static_cast<suseconds_t>((o.timeout_ms % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string credentials;
-  if (!o.user.empty())
-    credentials = "Authorization: Basic " +
-                  protocol::base64_encode(o.user + ":" + password_for(o.user)) +
-                  "\r\n";
+  const socket_closer closer{fd};
+  const auto too_slow = [&](std::size_t received) {
+    return runtime_error(what + ": no whole answer within --timeout " + std::to_string(o.timeout_ms) + " ms (" +
+                         std::to_string(received) + " bytes came)");
+  };
   const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + o.host + "\r\n" + credentials +
                           "Connection: close\r\n\r\n";
-  (void)!send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string response;
-  char buf[4096];
-  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
-    response.append(buf, static_cast<std::size_t>(n));
-  close(fd);
-  const auto body = response.find("\r\n\r\n");
-  // "HTTP/1.1 200 OK": the three digits after the first space.
-  const auto space = response.find(' ');
-  int status = 0;
-  if (response.rfind("HTTP/1.", 0) == 0 && space != std::string::npos && space + 4 <= response.size()) {
-    for (std::size_t i = space + 1; i < space + 4; ++i) {
-      if (!std::isdigit(static_cast<unsigned char>(response[i]))) {
-        status = 0;
-        break;
-      }
-      status = status * 10 + (response[i] - '0');
+  for (std::size_t sent = 0; sent < req.size();) {
+    const auto n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!ready_before(fd, POLLOUT, deadline)) throw too_slow(0);
+    } else if (!(n < 0 && errno == EINTR)) {
+      throw runtime_error(what + ": cannot send the request: " + std::strerror(errno));
     }
   }
-  if (status == 0 || body == std::string::npos)
-    throw runtime_error("GET " + path + ": not an HTTP answer: " + response.substr(0, response.find('\r')));
-  return {status, response.substr(body + 4)};
+  answer_reader reader{what};
+  std::size_t received = 0;
+  char buf[16384];
+  for (;;) {
+    if (!ready_before(fd, POLLIN, deadline)) throw too_slow(received);
+    const auto n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+    if (n < 0)
+      throw runtime_error(what + ": " + std::strerror(errno) + " after " + std::to_string(received) +
+                          " bytes of the answer");
+    received += static_cast<std::size_t>(n);
+    if (auto answer = reader.add(std::string_view(buf, static_cast<std::size_t>(n)))) return std::move(*answer);
+  }
 }
 
-// The body of a GET that must answer 200, or a runtime_error naming the status line.
+// "HTTP status N", with the reason the answer gives as JSON {"error": ...} when it has one
+// (403: the Host to add to http.allowed_hosts; 401: credentials; 429: wait), escaped: it is
+// the broker's text, or whoever answered's, on its way to a terminal.
+std::string status_text(const http_response& r) {
+  std::string text = "HTTP status " + std::to_string(r.status);
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body.at("error").is_string())
+    text += ": " + escape_bytes(body.at("error").get<std::string>().substr(0, 500));
+  return text;
+}
+
+// The body of a GET that must answer 200, or a runtime_error naming the status and why.
 std::string http_get_ok(const common_options& o, const std::string& path) {
   auto r = http_get(o, path);
-  if (r.status != 200) throw runtime_error("GET " + path + ": HTTP status " + std::to_string(r.status));
+  if (r.status != 200) throw runtime_error("GET " + path + ": " + status_text(r));
   return std::move(r.body);
 }
 
@@ -127,9 +326,10 @@ nlohmann::json health_of(const common_options& o) {
   try {
     const auto r = http_get(o, "/health");
     auto body = nlohmann::json::parse(r.body, nullptr, false);
-    if ((r.status == 200 || r.status == 503) && body.is_object() && body.contains("status")) return body;
+    const bool expected = r.status == 200 || r.status == 503;
+    if (expected && body.is_object() && body.contains("status")) return body;
     return {{"status", "unknown"},
-            {"error", "GET /health: HTTP status " + std::to_string(r.status) + " without the expected JSON"}};
+            {"error", "GET /health: " + status_text(r) + (expected ? " without the expected JSON" : "")}};
   } catch (const runtime_error& e) {
     return {{"status", "unreachable"}, {"error", e.what()}};
   }

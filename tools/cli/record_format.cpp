@@ -8,9 +8,23 @@
 namespace portask::cli {
 namespace {
 
+// The length of the UTF-8 sequence `bytes` starts with (its first byte >= 0x80), or 0 when it
+// is not a well-formed one.
+std::size_t sequence_length(std::string_view bytes) {
+  const auto lead = static_cast<unsigned char>(bytes[0]);
+  const std::size_t n = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+  return n && n <= bytes.size() && protocol::is_utf8(bytes.substr(0, n)) ? n : 0;
+}
+
 void append_escaped(std::string& out, std::string_view bytes) {
   static constexpr char hex[] = "0123456789abcdef";
-  for (const char c : bytes) {
+  const auto escape = [&out](unsigned char u) {
+    out += "\\x";
+    out += hex[u >> 4];
+    out += hex[u & 0xf];
+  };
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '\n': out += "\\n"; break;
@@ -18,13 +32,21 @@ void append_escaped(std::string& out, std::string_view bytes) {
       case '\r': out += "\\r"; break;
       case '\\': out += "\\\\"; break;
       default:
-        // Bytes of UTF-8 sequences (>= 0x80) are kept: text in any language stays readable.
         if (u < 0x20 || u == 0x7f) {
-          out += "\\x";
-          out += hex[u >> 4];
-          out += hex[u & 0xf];
-        } else {
+          escape(u);
+        } else if (u < 0x80) {
           out += c;
+        } else if (const auto n = sequence_length(bytes.substr(i)); n == 0) {
+          escape(u);  // not UTF-8: the byte alone, and the next one on its own merits
+        } else if (n == 2 && u == 0xc2 && static_cast<unsigned char>(bytes[i + 1]) < 0xa0) {
+          // U+0080..U+009F, the C1 controls: a terminal obeys them as escape codes (C2 9B is
+          // CSI, as ESC [ is), so they are shown as the control bytes they are.
+          escape(u);
+          escape(static_cast<unsigned char>(bytes[++i]));
+        } else {
+          // A well-formed UTF-8 sequence is kept: text in any language stays readable.
+          out.append(bytes.substr(i, n));
+          i += n - 1;
         }
     }
   }

@@ -6,8 +6,10 @@
 ///             %k key, %K key length, %s value, %S value length, %h headers (k=v,k=v),
 ///             %% a percent sign; \n, \t, \\ in the template are a newline, a tab, a backslash
 /// In text and template output, bytes that are not printable (and the separators \t, \n,
-/// \\) are escaped as \t, \n, \\ or \xHH, so a record never spans lines. A null key or value
-/// prints as nothing in text and template, and as null in JSON.
+/// \\) are escaped as \t, \n, \\ or \xHH, so a record never spans lines and no escape code
+/// reaches the terminal: control bytes, the C1 controls U+0080..U+009F (each of their two
+/// bytes) and bytes that are not UTF-8. Well-formed UTF-8 text is kept as it is. A null key or
+/// value prints as nothing in text and template, and as null in JSON.
 
 #include <optional>
 #include <string>
@@ -32,7 +34,8 @@ class record_format {
   std::string pattern_;
 };
 
-/// `bytes` with non-printable bytes, tabs, newlines and backslashes escaped.
+/// `bytes` with non-printable bytes (control bytes, C1 controls, bytes that are not UTF-8),
+/// tabs, newlines and backslashes escaped.
 std::string escape_bytes(std::string_view bytes);
 
 }  // namespace portask::cli

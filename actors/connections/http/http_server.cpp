@@ -97,9 +97,7 @@ class http_session : public limited_connection,
   void start() {
     if (!tls_) return read();
     // The handshake is bounded like a request.
-    const auto& c = ctx_->config;
-    const auto limit = c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
-    if (limit) stream_.expires_after(std::chrono::milliseconds(limit));
+    if (const auto limit = time_limit_ms()) stream_.expires_after(std::chrono::milliseconds(limit));
     tls_->async_handshake(asio::ssl::stream_base::server,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
                             if (!ec) return self->read();
@@ -139,13 +137,19 @@ class http_session : public limited_connection,
                           std::memory_order_relaxed);
   }
 
+  // How long a handshake, a request (and the wait for it) or the writing of an answer may
+  // take: the request timeout, or the idle limit when that is 0; 0 when both are.
+  std::uint32_t time_limit_ms() const noexcept {
+    const auto& c = ctx_->config;
+    return c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
+  }
+
   void read() {
     head_ = false;  // an answer to a request that fails to parse (413, 431) has its body
     parser_.emplace();
     limit_request_parser(*parser_, ctx_->config.http_max_request_bytes);
     // The request timeout bounds both a request in progress and the wait for the next one.
-    const auto& c = ctx_->config;
-    const auto limit = c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
+    const auto limit = time_limit_ms();
     if (limit)
       stream_.expires_after(std::chrono::milliseconds(limit));
     else
@@ -182,10 +186,12 @@ class http_session : public limited_connection,
       auto res = std::make_shared<http::response<http::string_body>>();
       res->version(11);
       res->keep_alive(false);
-      res->result(ec == http::error::header_limit ? http::status::request_header_fields_too_large
-                                                  : http::status::payload_too_large);
-      res->body() = "request too large\n";
-      return write(res);
+      return respond(res,
+                     ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                     : http::status::payload_too_large,
+                     json_error("request too large: over " +
+                                std::to_string(ctx_->config.http_max_request_bytes) +
+                                " bytes (http_max_request_bytes)"));
     }
     // A client that closed between requests or in the middle of one has nothing to be told.
     if (ec.category() == beast::http::make_error_code(http::error::bad_method).category() &&
@@ -264,11 +270,10 @@ class http_session : public limited_connection,
       }
     }
     switch (route) {
+      // Errors outside the API are JSON too (docs/operations.md): a script reads every
+      // refusal of this port the same way.
       case http_route::method_not_allowed:
-        res->result(http::status::method_not_allowed);
-        res->set(http::field::allow, "GET, HEAD");
-        res->body() = "only GET and HEAD\n";
-        break;
+        return respond(res, http::status::method_not_allowed, json_error("only GET and HEAD"), "GET, HEAD");
       case http_route::metrics:
         res->result(http::status::ok);
         res->set(http::field::content_type, "text/plain; version=0.0.4");
@@ -306,9 +311,7 @@ class http_session : public limited_connection,
                          std::move(reply));
       }
       case http_route::not_found:
-        res->result(http::status::not_found);
-        res->body() = "not found\n";
-        break;
+        return respond(res, http::status::not_found, json_error("not found"));
     }
     write(res);
   }
@@ -325,11 +328,9 @@ class http_session : public limited_connection,
       res->set("Content-Security-Policy",
                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'");
       res->body() = std::string(asset->body);
-    } else {
-      res->result(http::status::not_found);
-      res->body() = "not found\n";
+      return write(res);
     }
-    write(res);
+    respond(res, http::status::not_found, json_error("not found"));
   }
 
   // Asked of the registry without blocking this Asio thread: a short-lived actor is sent the
@@ -424,9 +425,13 @@ class http_session : public limited_connection,
       res->body().clear();
       res->content_length(length);
     }
-    // A client that does not read its answer is bounded by the same timeout.
-    const auto limit = ctx_->config.request_timeout_ms;
-    if (limit) stream_.expires_after(std::chrono::milliseconds(limit));
+    // A client that does not read its answer is bounded by the same limit as a request. Set
+    // afresh whatever it is: the deadline read() set is still running, and an answer that took
+    // long (an actor's) would otherwise be cut off near it, or at once once it has passed.
+    if (const auto limit = time_limit_ms())
+      stream_.expires_after(std::chrono::milliseconds(limit));
+    else
+      stream_.expires_never();
     auto done = [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       self->touch();
       if (ec || !res->keep_alive()) return self->close();

@@ -8,6 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
 #include "actors/connections/transport/accept_loop.hpp"
 #include "actors/connections/transport/connection_table.hpp"
 #include "actors/connections/http/http_request.hpp"
@@ -152,6 +156,57 @@ TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n").first, 431);
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b')).first, 413);
   EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 2u);
+}
+
+// The whole answer to `request` on a fresh connection, status line and headers included
+// (http_exchange keeps only the body).
+std::string whole_http_answer(std::uint16_t port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  if (fd < 0) return {};
+  std::string answer;
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return answer;
+}
+
+// Refusals outside the API (a path the port does not have, a method a probe does not take, a
+// request too large) are JSON {"error": ...} labelled so, as the API's are: a script reads
+// every refusal of this port the same way. A 405 names the methods allowed.
+TEST(HttpLimits, RefusalsOutsideTheApiAreJsonWithTheirHeaders) {
+  broker_config cfg;
+  cfg.http_max_request_bytes = 1024;
+  broker_fixture f{false, cfg};
+  const auto port = f.server->http_port();
+  struct refusal {
+    std::string request;
+    std::string status;
+    std::string header;  ///< a header line the answer must have, or empty
+  };
+  const std::string host_close = "Host: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& [request, status, header] : std::vector<refusal>{
+           {"POST /health HTTP/1.1\r\n" + host_close + "Content-Length: 0\r\n\r\n", "405", "Allow: GET, HEAD"},
+           {"DELETE /metrics HTTP/1.1\r\n" + host_close + "\r\n", "405", "Allow: GET, HEAD"},
+           {"GET /nothing HTTP/1.1\r\n" + host_close + "\r\n", "404", ""},
+           {"GET /console/missing.js HTTP/1.1\r\n" + host_close + "\r\n", "404", ""},
+           {"GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n", "431", ""},
+           {"GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b'), "413", ""}}) {
+    const auto what = request.substr(0, request.find('\r'));
+    const auto answer = whole_http_answer(port, request);
+    const auto split = answer.find("\r\n\r\n");
+    ASSERT_NE(split, std::string::npos) << what << ": " << answer;
+    const auto head = answer.substr(0, split + 2);
+    EXPECT_EQ(head.rfind("HTTP/1.1 " + status + " ", 0), 0u) << what << ": " << head;
+    EXPECT_NE(head.find("\r\nContent-Type: application/json\r\n"), std::string::npos) << what << ": " << head;
+    if (!header.empty()) {
+      EXPECT_NE(head.find("\r\n" + header + "\r\n"), std::string::npos) << what << ": " << head;
+    }
+    const auto body = nlohmann::json::parse(answer.substr(split + 4), nullptr, false);
+    ASSERT_TRUE(body.is_object()) << what << ": " << answer;
+    EXPECT_TRUE(body.contains("error") && body["error"].is_string()) << what << ": " << answer;
+  }
 }
 
 bool closed_within(int fd, std::chrono::seconds limit) {
