@@ -147,11 +147,28 @@ void tcp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
     return;
   }
   // Bytes that arrived after stop_reading(): the connection serves nothing more.
-  if (read_stopped_) return;
+  if (read_stopped_) return discard();
   touch();
   framer_->commit(n);
-  if (!deliver()) return;
+  if (!deliver()) return discard();
   read();
+}
+
+// Once reading has stopped with answers still to write, what the client sends is read and
+// thrown away rather than left unread: a socket closed with unread bytes is reset by the
+// kernel, which drops the answers not yet sent, the very answers the closing connection waits
+// to write. The bytes go to the framer's free space, never committed, so memory stays put.
+void tcp_session::discard() {
+  if (reading_ || closed_) return;
+  reading_ = true;
+  auto space = framer_->prepare(read_chunk);
+  on_stream([&](auto& stream) {
+    stream.async_read_some(
+        asio::buffer(space.data(), space.size()),
+        asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t n) {
+          self->on_read(ec, n);
+        }));
+  });
 }
 
 bool tcp_session::deliver() {
@@ -201,7 +218,10 @@ void tcp_session::resume() {
   if (!read_paused_ || closed_ || read_stopped_) return;
   if (over_limits()) return note_output_pause();
   read_paused_ = false;
-  if (deliver()) read();
+  if (deliver())
+    read();
+  else
+    discard();
 }
 
 void tcp_session::send(protocol::gather_bytes bytes, std::uint64_t release,
@@ -293,6 +313,7 @@ void tcp_session::stop_reading() {
     self->read_stopped_ = true;
     self->partial_.store(false, std::memory_order_relaxed);
     self->partial_since_.reset();
+    self->discard();
   });
 }
 

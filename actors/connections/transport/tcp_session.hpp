@@ -80,8 +80,9 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   /// Ends a request without writing anything (acks=0 requests).
   void release(std::uint64_t bytes);
   /// Reads no more: the connection is ending, and waits only for its answers to be written.
-  /// What the client sends from now on stays unread, and a frame it has begun no longer
-  /// counts against the request timeout. Writes go on.
+  /// What the client sends from now on is read and thrown away (left unread, it would make
+  /// the close a reset that drops the answers), and a frame it has begun no longer counts
+  /// against the request timeout. Writes go on.
   void stop_reading();
   /// Closes once everything queued is written.
   void close_after_writes();
@@ -106,6 +107,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
 
  private:
   void read();
+  void discard();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   /// Hands whole frames to the actor while the limits allow; false after a framing error.
   bool deliver();
