@@ -380,18 +380,48 @@ class http_session : public limited_connection,
       if (sessions_->stopping) return {};
       sessions_->awaiting.insert_or_assign(this, shared_from_this());
     }
-    return [weak = weak_from_this(), gate = sessions_, res](unsigned status, std::string body,
-                                                            std::string allow) {
-      std::lock_guard held{gate->mutex};
-      if (gate->stopping) return;  // the session is closed, or about to be
-      asio::post(gate->executor, [weak, res, status, body = std::move(body),
-                                  allow = std::move(allow)]() mutable {
+    auto owed = std::make_shared<owed_answer>(weak_from_this(), sessions_, std::move(res));
+    return [owed](unsigned status, std::string body, std::string allow) {
+      owed->send(status, std::move(body), std::move(allow));
+    };
+  }
+
+  // One request's answer, shared by every copy of its api_reply. An actor that ends without
+  // answering (it failed, or was killed) would otherwise leave the session in `awaiting`, its
+  // client waiting and its connection slot taken until the broker stops: the last copy going
+  // unanswered answers 503 itself.
+  class owed_answer {
+   public:
+    owed_answer(std::weak_ptr<http_session> session, std::shared_ptr<http_sessions> gate,
+                response_ptr res)
+        : session_(std::move(session)), gate_(std::move(gate)), res_(std::move(res)) {}
+    owed_answer(const owed_answer&) = delete;
+    owed_answer& operator=(const owed_answer&) = delete;
+    ~owed_answer() {
+      if (!answered_)
+        send(static_cast<unsigned>(http::status::service_unavailable),
+             json_error("the broker ended this request without an answer"), {});
+    }
+
+    void send(unsigned status, std::string body, std::string allow) {
+      if (answered_) return;
+      answered_ = true;
+      std::lock_guard held{gate_->mutex};
+      if (gate_->stopping) return;  // the session is closed, or about to be
+      asio::post(gate_->executor, [weak = session_, res = res_, status, body = std::move(body),
+                                   allow = std::move(allow)]() mutable {
         if (auto session = weak.lock())
           session->on_answer(res, static_cast<http::status>(status), std::move(body),
                              std::move(allow));
       });
-    };
-  }
+    }
+
+   private:
+    std::weak_ptr<http_session> session_;
+    std::shared_ptr<http_sessions> gate_;
+    response_ptr res_;
+    bool answered_ = false;  ///< sequenced by the shared_ptr's count between copies
+  };
 
   // On the Asio thread: an actor's answer has landed; the gate lets go of the session, which
   // its write holds from now on.
