@@ -125,6 +125,11 @@ void tcp_session::read() {
     partial_since_.reset();  // waiting on the broker, not on the client
     return;
   }
+  read_some();
+}
+
+// One read into the framer's free space; on_read says what the bytes are for.
+void tcp_session::read_some() {
   reading_ = true;
   auto space = framer_->prepare(read_chunk);
   on_stream([&](auto& stream) {
@@ -160,15 +165,7 @@ void tcp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
 // to write. The bytes go to the framer's free space, never committed, so memory stays put.
 void tcp_session::discard() {
   if (reading_ || closed_) return;
-  reading_ = true;
-  auto space = framer_->prepare(read_chunk);
-  on_stream([&](auto& stream) {
-    stream.async_read_some(
-        asio::buffer(space.data(), space.size()),
-        asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t n) {
-          self->on_read(ec, n);
-        }));
-  });
+  read_some();
 }
 
 bool tcp_session::deliver() {

@@ -108,6 +108,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
  private:
   void read();
   void discard();
+  void read_some();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   /// Hands whole frames to the actor while the limits allow; false after a framing error.
   bool deliver();
