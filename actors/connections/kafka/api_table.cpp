@@ -64,7 +64,7 @@ void respond_nothing(self_ptr self, const request& r) {
   st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, false);
   st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, false);
   st.responses->complete(r.seq, {});
-  if (st.closing && st.responses->empty()) return self->quit();
+  if (st.closing) return close_after_answers(self);  // one close path, with its deadline
   request_completed(self, r.seq);
 }
 

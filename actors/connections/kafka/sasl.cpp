@@ -141,6 +141,7 @@ void on_raw_sasl_token(self_ptr self, const protocol::buffer& frame) {
   out.insert(out.end(), step.token.begin(), step.token.end());
   if (step.result == outcome::authenticated) authenticated(self);
   st.responses->complete(seq, std::move(out));
+  if (st.closing) close_after_answers(self);  // one close path, with its deadline
 }
 
 }  // namespace portask::kafka
