@@ -41,6 +41,17 @@ async function api(path, options) {
   return body;
 }
 
+// One page of a list (`url` is /api/topics or /api/groups, or a next page's address) and the
+// next page's address, which the broker gives in a Link header (rel="next") while names
+// follow, or null.
+async function api_page(url) {
+  const { res, body } = await request(url);
+  if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
+  const next = /<([^>]*)>\s*;\s*rel="?next"?/.exec(res.headers.get("link") || "");
+  // Followed only to where the list itself is: the header names a page of the same list.
+  return { list: body, next: next && next[1].startsWith(url.split("?")[0] + "?") ? next[1] : null };
+}
+
 function table(headers, rows, numeric = []) {
   return h("table", {},
     h("thead", {}, h("tr", {}, headers.map((t, i) => h("th", { class: numeric.includes(i) ? "num" : null }, t)))),
@@ -59,6 +70,20 @@ function bytes(n) {
 function link(href, text) { return h("a", { href }, text); }
 function show(...nodes) { main.replaceChildren(...nodes); }
 function failure(e) { return h("p", { class: "error", role: "alert" }, "Error: " + e.message); }
+
+// A list page's heading: the count is the list's only when the page holds all of it.
+function counted(title, list, first, next) {
+  return first && !next ? `${title} (${list.length})` : `${title} (${list.length} on this page)`;
+}
+
+// The buttons under a list page: back to the first page, and on to the next while there is
+// one. Each opens its page as a new visit (turn), as a change of route would.
+function pager(first, next, list_page) {
+  return h("p", { class: "pager" },
+    first ? [] : h("button", { type: "button", onclick: () => turn(mine => list_page(mine)) }, "First page"),
+    next ? h("button", { type: "button", onclick: () => turn(mine => list_page(mine, next)) }, "Next page")
+         : []);
+}
 
 // A line chart of rates on a canvas: one series per colour, the last `points` samples.
 function chart(canvas, series) {
@@ -129,9 +154,11 @@ async function overview(mine) {
   await tick();
 }
 
-async function topics(mine) {
-  const list = await api("/topics");
+async function topics(mine, url = "/api/topics") {
+  const { list, next } = await api_page(url);
   if (mine !== visit) return;
+  const first = url === "/api/topics";
+  const again = () => turn(m => topics(m, url));  // this page once more, after a change
   const name = h("input", { name: "name", required: "", pattern: "[a-zA-Z0-9._-]+", "aria-label": "topic name" });
   const parts = h("input", { name: "partitions", type: "number", min: "1", value: "1", "aria-label": "partitions" });
   const status = h("span", { class: "muted" });
@@ -141,7 +168,7 @@ async function topics(mine) {
       try {
         await api("/topics", { method: "POST", headers: { "content-type": "application/json" },
                                body: JSON.stringify({ name: name.value, partitions: Number(parts.value) }) });
-        route();
+        again();
       } catch (e) { status.replaceChildren(failure(e)); }
     }
   }, h("label", {}, "Name", name), h("label", {}, "Partitions", parts), h("button", {}, "Create topic"), status);
@@ -149,12 +176,13 @@ async function topics(mine) {
     link("#/topics/" + encodeURIComponent(t.name), t.name), fmt(t.partitions), fmt(t.messages), bytes(t.bytes),
     h("td", {}, h("button", { class: "danger", onclick: async () => {
       if (!confirm(`Delete topic ${t.name} and all its messages?`)) return;
-      try { await api("/topics/" + encodeURIComponent(t.name), { method: "DELETE" }); route(); }
+      try { await api("/topics/" + encodeURIComponent(t.name), { method: "DELETE" }); again(); }
       catch (e) { status.replaceChildren(failure(e)); }
     } }, "Delete")),
   ]);
-  show(h("section", {}, h("h2", {}, `Topics (${list.length})`),
-         table(["Topic", "Partitions", "Messages", "Stored", ""], rows, [1, 2, 3])),
+  show(h("section", {}, h("h2", {}, counted("Topics", list, first, next)),
+         table(["Topic", "Partitions", "Messages", "Stored", ""], rows, [1, 2, 3]),
+         pager(first, next, topics)),
        h("section", {}, h("h2", {}, "New topic"), form));
 }
 
@@ -219,13 +247,15 @@ async function topic(name, mine) {
   await browse();
 }
 
-async function groups(mine) {
-  const list = await api("/groups");
+async function groups(mine, url = "/api/groups") {
+  const { list, next } = await api_page(url);
   if (mine !== visit) return;
-  show(h("section", {}, h("h2", {}, `Consumer groups (${list.length})`),
+  const first = url === "/api/groups";
+  show(h("section", {}, h("h2", {}, counted("Consumer groups", list, first, next)),
     table(["Group", "State", "Type", "Members", "Lag"],
       list.map(g => [link("#/groups/" + encodeURIComponent(g.group), g.group), g.state, g.protocol_type || "–",
-                     fmt(g.members), fmt(g.lag)]), [3, 4])));
+                     fmt(g.members), fmt(g.lag)]), [3, 4]),
+    pager(first, next, groups)));
 }
 
 async function group(id, mine) {
@@ -249,10 +279,31 @@ async function group(id, mine) {
 
 // Each page is given its visit number and draws nothing once the reader has moved on: a
 // slow answer for the page they left must not replace the one they opened since.
-async function route() {
+function new_visit() {
   clearTimeout(timer);
   timer = null;
-  const mine = ++visit;
+  return ++visit;
+}
+
+// Draws a page as visit `mine`: ready once drawn, or why not, unless the reader moved on.
+async function draw(mine, page) {
+  try {
+    await page();
+    if (mine === visit) main.dataset.ready = "true";
+  } catch (e) {
+    if (mine === visit) show(failure(e));
+  }
+}
+
+// Another page of the list shown (its pager), or the same one again after a change: a visit
+// of its own, at the same address.
+function turn(open) {
+  const mine = new_visit();
+  return draw(mine, () => open(mine));
+}
+
+async function route() {
+  const mine = new_visit();
   let parts;
   try {
     parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
@@ -262,16 +313,13 @@ async function route() {
   const page = parts[0] || "overview";
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.page === page);
   main.dataset.page = page;
-  try {
+  await draw(mine, async () => {
     if (page === "topics" && parts[1]) await topic(parts[1], mine);
     else if (page === "topics") await topics(mine);
     else if (page === "groups" && parts[1]) await group(parts[1], mine);
     else if (page === "groups") await groups(mine);
     else await overview(mine);
-    if (mine === visit) main.dataset.ready = "true";
-  } catch (e) {
-    if (mine === visit) show(failure(e));
-  }
+  });
 }
 
 // The health badge, asked every 5 s once the last answer has settled (one request at a time,

@@ -4,8 +4,11 @@
 // no console errors. Screenshots go to PORTASK_TEST_ARTIFACT_DIR.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -49,6 +52,38 @@ class Console : public ::testing::Test {
     return {status, j};
   }
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(server.kafka_port()); }
+
+  // A GET as curl saw it: its status, its Link header ("" when it has none) and its JSON body.
+  struct answer_with_link {
+    int status = 0;
+    std::string link;
+    json body;
+  };
+  answer_with_link get_with_link(const std::string& path) {
+    auto [rc, out] = run_shell("timeout 20 curl -s -D - 'http://127.0.0.1:" +
+                               std::to_string(server.http_port()) + path + "'");
+    answer_with_link got;
+    EXPECT_EQ(rc, 0) << path;
+    const auto end = out.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      ADD_FAILURE() << path << ": no headers in " << out;
+      return got;
+    }
+    std::istringstream headers(out.substr(0, end));
+    std::string line;
+    std::getline(headers, line);  // "HTTP/1.1 200 OK"
+    if (line.size() >= 12) got.status = std::stoi(line.substr(9, 3));
+    while (std::getline(headers, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      auto name = line.substr(0, line.find(':'));
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (name == "link" && line.size() > 5) got.link = line.substr(line.find_first_not_of(' ', 5));
+    }
+    got.body = json::parse(out.substr(end + 4), nullptr, false);
+    EXPECT_FALSE(got.body.is_discarded()) << path << ": not JSON: " << out;
+    return got;
+  }
 
   temp_dir dir;
   server_process server{"memory", dir.path() + "/broker.log"};
@@ -131,8 +166,8 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
            {"GET", "/api/topics/orders/messages?partition=x", "", 400},
            {"GET", "/api/topics/orders/messages?partition=1x", "", 400},
            {"GET", "/api/topics/orders/messages?partiton=1", "", 400},
-           // Parameters only the message browser takes are refused elsewhere, not ignored.
-           {"GET", "/api/topics?limit=5", "", 400},
+           // Parameters an endpoint does not take are refused, not ignored.
+           {"GET", "/api/topics/orders?limit=5", "", 400},
            {"GET", "/api/groups?state=Stable", "", 400},
            {"DELETE", "/api/topics/orders?force=1", "", 400},
            // Nor is a body an endpoint does not read ("orders" must survive this).
@@ -234,6 +269,86 @@ TEST_F(Console, HeadIsAnsweredWhereverGetIs) {
   }
 }
 
+// The address a Link header names as the next page (RFC 8288), or "" when there is none.
+std::string next_page(const std::string& link) {
+  const std::string rel = ">; rel=\"next\"";
+  if (link.empty()) return {};
+  EXPECT_TRUE(link.starts_with("<") && link.ends_with(rel)) << link;
+  if (!link.starts_with("<") || !link.ends_with(rel)) return {};
+  return link.substr(1, link.size() - 1 - rel.size());
+}
+
+// The topic and group lists answer a page at a time, in name order, only the page's topics
+// and groups described: following the Link headers from the first page lists each once, the
+// last page has none, and a page after a name starts at the first name sorted after it.
+TEST_F(Console, TopicAndGroupListsComeAPageAtATimeInNameOrder) {
+  for (const std::string name : {"page-c", "page-a", "page-e", "page-b", "page-d"})
+    ASSERT_EQ(api("POST", "/api/topics", R"({"name":")" + name + R"("})").first, 201) << name;
+  const auto [all_status, all] = api("GET", "/api/topics?limit=1000");
+  ASSERT_EQ(all_status, 200) << all.dump();
+  std::vector<std::string> names;
+  for (const auto& t : all) names.push_back(t["name"]);
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end())) << all.dump();
+  for (const std::string name : {"orders", "page-a", "page-b", "page-c", "page-d", "page-e"})
+    EXPECT_EQ(std::count(names.begin(), names.end(), name), 1) << name << ": " << all.dump();
+
+  std::vector<std::string> paged;
+  std::string path = "/api/topics?limit=2";
+  answer_with_link page;
+  for (int pages = 0; !path.empty(); ++pages) {
+    ASSERT_LT(pages, 10) << "the pages do not end: " << path;
+    page = get_with_link(path);
+    ASSERT_EQ(page.status, 200) << path << ": " << page.body.dump();
+    ASSERT_TRUE(page.body.is_array()) << path;
+    ASSERT_LE(page.body.size(), 2u) << path;
+    for (const auto& t : page.body) {
+      paged.push_back(t["name"]);
+      EXPECT_TRUE(t["messages"].is_number()) << "described: " << t.dump();
+    }
+    path = next_page(page.link);
+    // The next page is as long, and starts after this page's last name.
+    if (!path.empty()) {
+      ASSERT_FALSE(page.body.empty()) << "an empty page with a next one: " << page.link;
+      EXPECT_EQ(path, "/api/topics?limit=2&after=" + paged.back()) << page.link;
+    }
+  }
+  EXPECT_EQ(paged, names) << "every topic once, in name order, over the pages";
+  EXPECT_FALSE(page.body.empty()) << "a last page with nothing on it";
+  EXPECT_EQ(get_with_link("/api/topics?limit=1000").link, "") << "a single page has a next one";
+  // `after` need not be a topic's name.
+  const auto after = get_with_link("/api/topics?limit=2&after=page-a0");
+  ASSERT_EQ(after.body.size(), 2u) << after.body.dump();
+  EXPECT_EQ(after.body[0]["name"], "page-b");
+  EXPECT_EQ(after.body[1]["name"], "page-c");
+  EXPECT_EQ(next_page(after.link), "/api/topics?limit=2&after=page-c");
+
+  // Groups likewise: "audit & co" sorts before the fixture's "billing", and is percent-encoded
+  // in the Link (a group id may hold any byte).
+  auto [rc, out] = run_shell("kcat -b " + bootstrap() +
+                             " -G 'audit & co' orders -o beginning -c 3 -q -X auto.commit.interval.ms=100 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  const auto first = get_with_link("/api/groups?limit=1");
+  ASSERT_EQ(first.status, 200) << first.body.dump();
+  ASSERT_EQ(first.body.size(), 1u) << first.body.dump();
+  EXPECT_EQ(first.body[0]["group"], "audit & co");
+  EXPECT_EQ(first.link, "</api/groups?limit=1&after=audit%20%26%20co>; rel=\"next\"");
+  const auto last = get_with_link(next_page(first.link));
+  ASSERT_EQ(last.status, 200) << last.body.dump();
+  ASSERT_EQ(last.body.size(), 1u) << last.body.dump();
+  EXPECT_EQ(last.body[0]["group"], "billing");
+  EXPECT_EQ(last.body[0]["lag"], 2) << "described";
+  EXPECT_EQ(last.link, "");
+
+  // Bad page parameters are 400 with the API's error, like the message browser's.
+  for (const std::string list : {"/api/topics", "/api/groups"})
+    for (const std::string query : {"?limit=0", "?limit=1001", "?limit=x", "?limit=2x", "?limit=-1",
+                                    "?limit=", "?after=", "?after", "?page=2", "?limit=2&offset=4"}) {
+      auto [status, e] = api("GET", list + query);
+      EXPECT_EQ(status, 400) << list << query << ": " << e.dump();
+      EXPECT_TRUE(e.contains("error")) << list << query << ": " << e.dump();
+    }
+}
+
 // A body the API reads must be labelled JSON: a page on another site can POST text/plain
 // without the browser asking first, and must not create a topic on a broker it can reach.
 TEST_F(Console, ABodyNotLabelledJsonIsRefused) {
@@ -290,9 +405,10 @@ TEST_F(Console, ServesItsEmbeddedAssets) {
 }
 
 // The console's app.js as the broker serves it, run by node on a stand-in page: elements that
-// keep their children and text, a fetch whose answers the script hands out in the order it
-// chooses, and timers that fire only when told, so every ordering is chosen, none waited for.
-// Prints "ok", or names what broke.
+// keep their children, text and click listeners, a fetch whose answers (and their headers) the
+// script hands out in the order it chooses, and timers that fire only when told, so every
+// ordering is chosen, none waited for. Runs the scenario its second argument names; prints
+// "ok", or names what broke.
 constexpr const char* console_harness = R"js("use strict";
 const fs = require("fs"), vm = require("vm"), assert = require("assert");
 
@@ -301,10 +417,10 @@ class Element extends Node {
   constructor(tag) {
     super();
     Object.assign(this, { tagName: tag.toUpperCase(), children: [], attributes: {}, dataset: {},
-                          className: "", title: "", classList: { toggle() {} } });
+                          className: "", title: "", classList: { toggle() {} }, listeners: {} });
   }
   setAttribute(k, v) { this.attributes[k] = String(v); }
-  addEventListener() {}
+  addEventListener(type, f) { (this.listeners[type] ||= []).push(f); }
   append(...nodes) { this.children.push(...nodes); }
   replaceChildren(...nodes) { this.children = nodes; }
   get textContent() { return this.children.map(c => (typeof c === "string" ? c : c.textContent)).join(" "); }
@@ -318,18 +434,40 @@ const hashchange = [];
 const window = { addEventListener: (type, f) => { if (type === "hashchange") hashchange.push(f); } };
 const location = { hash: "" };
 
-const asked = [];  // requests not answered yet: { url, resolve }
+const asked = [];  // requests not answered yet (nor given up): { url, resolve }
 function fetch(url, options = {}) {
   return new Promise((resolve, reject) => {
-    asked.push({ url, resolve });
-    if (options.signal) options.signal.addEventListener("abort", () => reject(new Error("aborted")));
+    const call = { url, resolve };
+    asked.push(call);
+    if (options.signal) options.signal.addEventListener("abort", () => {
+      asked.splice(asked.indexOf(call), 1);
+      reject(new Error("aborted"));
+    });
   });
 }
-function answer(url, status, body) {
+// `headers`: names in lower case, as Headers.get finds them whatever their case.
+function answer(url, status, body, headers = {}) {
   const i = asked.findIndex(c => c.url === url);
   assert.ok(i >= 0, `nothing asked for ${url}; waiting: ${asked.map(c => c.url).join(", ")}`);
   asked.splice(i, 1)[0].resolve({ ok: status >= 200 && status < 300, status, statusText: "",
+                                  headers: { get: name => headers[name.toLowerCase()] ?? null },
                                   json: async () => body });
+}
+
+// The page's button showing `text`, if any, and a click on it.
+function find(el, test) {
+  if (!(el instanceof Element)) return null;
+  if (test(el)) return el;
+  for (const c of el.children) {
+    const found = find(c, test);
+    if (found) return found;
+  }
+  return null;
+}
+const button = text => find(main, el => el.tagName === "BUTTON" && el.textContent === text);
+function click(el) {
+  assert.ok(el, "no such button");
+  for (const f of el.listeners.click || []) f({ preventDefault() {} });
 }
 
 let next_timer = 1;
@@ -357,8 +495,8 @@ const page = { document, window, location, fetch, Node, performance, devicePixel
 vm.createContext(page);
 vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), page);
 
-(async () => {
-  await settled();
+// What a slow or refusing broker does to the pages.
+async function visits() {
   // The overview's first refresh fails: the page says why, and keeps trying.
   answer("/api/overview", 503, { error: "store down" });
   await settled();
@@ -427,6 +565,52 @@ vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), page);
   fire(10000);
   await settled();
   assert.match(main.textContent, /no answer from the broker within 10 s/);
+}
+
+// The lists, answered a page at a time: a page says it is one, and its "Next page" asks for
+// the address the Link header named, as a visit of its own.
+async function pages() {
+  await open("#/topics");
+  answer("/api/topics", 200, [{ name: "alpha", partitions: 1, messages: 5, bytes: 10 }],
+         { link: '</api/topics?limit=1&after=alpha>; rel="next"' });
+  await settled();
+  assert.match(main.textContent, /Topics \(1 on this page\)/);
+  assert.ok(button("Next page"), "the first page offers no next one");
+  assert.ok(!button("First page"), "the first page offers itself");
+  click(button("Next page"));
+  await settled();
+  answer("/api/topics?limit=1&after=alpha", 200, [{ name: "beta", partitions: 2, messages: 0, bytes: 0 }]);
+  await settled();
+  assert.match(main.textContent, /beta/);
+  assert.doesNotMatch(main.textContent, /alpha/);
+  assert.ok(!button("Next page"), "the last page offers a next one");
+
+  // A page asked for when the reader has since moved on draws nothing.
+  click(button("First page"));
+  await settled();
+  await open("#/groups");
+  answer("/api/topics", 200, [{ name: "alpha", partitions: 1, messages: 5, bytes: 10 }],
+         { link: '</api/topics?limit=1&after=alpha>; rel="next"' });
+  await settled();
+  assert.doesNotMatch(main.textContent, /alpha/, "a page the reader left drew its late answer");
+  answer("/api/groups", 200, [{ group: "audit team", state: "Empty", protocol_type: "consumer", members: 0, lag: 0 }],
+         { link: '</api/groups?limit=1&after=audit%20team>; rel="next"' });
+  await settled();
+  assert.match(main.textContent, /Consumer groups \(1 on this page\)/);
+  click(button("Next page"));
+  await settled();
+  // The next page's answer names a page of another list: not followed.
+  answer("/api/groups?limit=1&after=audit%20team", 200,
+         [{ group: "billing", state: "Stable", protocol_type: "consumer", members: 1, lag: 2 }],
+         { link: '</api/topics?limit=1&after=billing>; rel="next"' });
+  await settled();
+  assert.match(main.textContent, /billing/);
+  assert.ok(!button("Next page"), "a Link to another list is followed");
+}
+
+(async () => {
+  await settled();
+  await ({ visits, pages })[process.argv[3]]();
   console.log("ok");
 })().catch(e => {
   console.log(e.stack || String(e));
@@ -434,18 +618,31 @@ vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), page);
 });
 )js";
 
-// What a slow or refusing broker does to the pages: an answer for a page the reader left
-// draws nothing, the overview and the health badge ask one request at a time and keep asking
-// after a failure, a request never answered is given up, and a refused /health shows why.
-TEST_F(Console, PagesKeepToTheirVisitAndRefreshOneRequestAtATime) {
+// Runs `scenario` of console_harness on the app.js the broker serves.
+void run_console_harness(const server_process& server, const temp_dir& dir, const std::string& scenario) {
   ASSERT_EQ(run_shell("command -v node").first, 0) << "node is not installed: run tools/setup --test";
   auto [status, app] = http_get(server.http_port(), "/console/app.js");
   ASSERT_EQ(status, 200);
   std::ofstream(dir.path() + "/app.js") << app;
   std::ofstream(dir.path() + "/harness.js") << console_harness;
-  auto [rc, out] = run_shell("timeout 60 node " + dir.path() + "/harness.js " + dir.path() + "/app.js 2>&1");
+  auto [rc, out] = run_shell("timeout 60 node " + dir.path() + "/harness.js " + dir.path() + "/app.js " +
+                             scenario + " 2>&1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out, "ok\n");
+}
+
+// What a slow or refusing broker does to the pages: an answer for a page the reader left
+// draws nothing, the overview and the health badge ask one request at a time and keep asking
+// after a failure, a request never answered is given up, and a refused /health shows why.
+TEST_F(Console, PagesKeepToTheirVisitAndRefreshOneRequestAtATime) {
+  run_console_harness(server, dir, "visits");
+}
+
+// The topic and group lists come a page at a time: a page with more after it offers the next,
+// which is the address the Link header names, asked for as a visit of its own; the last page
+// offers none, and a Link to anywhere but the same list is not followed.
+TEST_F(Console, ListPagesFollowTheLinkHeaderToTheNextPage) {
+  run_console_harness(server, dir, "pages");
 }
 
 // The page as Chromium renders it after its scripts ran (virtual time lets the fetches

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <vector>
@@ -28,6 +29,11 @@ using self_ptr = http_request_actor::pointer;
 namespace {
 
 constexpr std::size_t max_browse = 500;  ///< messages one browse request may ask for
+// A list page's names unless it asks for another number, and the most it may ask for. Each
+// name on a page is described (a topic asks every partition for its bounds, a group reads its
+// offsets and their partitions' bounds), so the page bounds what one request fans out to.
+constexpr std::size_t default_page = 100;
+constexpr std::size_t max_page = 1000;
 
 // -- the target: /api/<segments>?<query> -------------------------------------------------------
 
@@ -50,9 +56,11 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
   return out;
 }
 
+using query_map = std::map<std::string, std::string>;
+
 struct api_target {
   std::vector<std::string> path;  ///< the segments after /api/
-  std::map<std::string, std::string> query;
+  query_map query;
 };
 
 std::optional<api_target> parse_target(std::string_view target) {
@@ -84,6 +92,96 @@ std::optional<api_target> parse_target(std::string_view target) {
     }
   }
   return out;
+}
+
+// The first parameter of `q` not among `known`, if any: a misspelt one ("partiton") would
+// otherwise be ignored, and the request answered as if it had not been given.
+std::optional<std::string> unknown_parameter(const query_map& q,
+                                             std::initializer_list<std::string_view> known) {
+  for (const auto& entry : q)
+    if (std::find(known.begin(), known.end(), entry.first) == known.end()) return entry.first;
+  return std::nullopt;
+}
+
+// Reads parameter `key` into `out` if given (else leaves it): false unless it is a whole
+// number with nothing after it ("1x" is not 1).
+template <class Number>
+bool query_number(const query_map& q, const char* key, Number& out) {
+  const auto it = q.find(key);
+  if (it == q.end()) return true;
+  const auto& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+// A name as a query value: every byte but RFC 3986's unreserved characters percent-encoded,
+// so that any group id (a space, '&', '>', bytes that are not UTF-8) stays one parameter and
+// a header that carries it stays plain ASCII.
+std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    }
+  }
+  return out;
+}
+
+// -- list pages -----------------------------------------------------------------------------
+
+// What a page of GET /api/topics or /api/groups asks for: at most `limit` names, in sorted
+// order, from the first sorted after `after` (from the first of all when it is empty).
+struct list_page {
+  std::size_t limit = default_page;
+  std::string after;
+};
+
+// Reads a list's parameters into `page`; what is wrong with them, if anything (a 400).
+std::optional<std::string> page_problem(const query_map& q, list_page& page) {
+  if (auto key = unknown_parameter(q, {"limit", "after"}))
+    return "unknown parameter '" + *key + "' (expected limit, after)";
+  if (!query_number(q, "limit", page.limit)) return std::string("limit must be a whole number");
+  if (page.limit == 0 || page.limit > max_page)
+    return "limit must be from 1 to " + std::to_string(max_page);
+  if (const auto it = q.find("after"); it != q.end()) {
+    // Empty would read as "from the start": a script that lost the last name would loop.
+    if (it->second.empty()) return std::string("after must be a name (the last of the page before)");
+    page.after = it->second;
+  }
+  return std::nullopt;
+}
+
+// Keeps of `all` only the page's share, sorted by `name_of`; true if names follow it. Sorted
+// and started after a name, pages stay in order while topics or groups come and go between
+// them: each name still there is listed once.
+template <class Item, class NameOf>
+bool keep_page(std::vector<Item>& all, const list_page& page, NameOf name_of) {
+  std::sort(all.begin(), all.end(),
+            [&](const Item& a, const Item& b) { return name_of(a) < name_of(b); });
+  const auto first =
+      page.after.empty()
+          ? all.begin()
+          : std::upper_bound(all.begin(), all.end(), page.after,
+                             [&](const std::string& after, const Item& i) { return after < name_of(i); });
+  const auto left = static_cast<std::size_t>(all.end() - first);
+  const auto count = std::min(page.limit, left);
+  all.erase(first + static_cast<std::ptrdiff_t>(count), all.end());  // `first` stays valid
+  all.erase(all.begin(), first);
+  return left > count;
+}
+
+// The Link header of a page that names follow (RFC 8288, as GitHub's API pages): the next
+// page, as many names long, from the name after this page's last.
+std::string next_page_link(std::string_view path, std::size_t limit, std::string_view last) {
+  return "<" + std::string(path) + "?limit=" + std::to_string(limit) + "&after=" +
+         percent_encode(last) + ">; rel=\"next\"";
 }
 
 // -- answers --------------------------------------------------------------------------------
@@ -133,13 +231,23 @@ struct exchange {
     reply(status, json_text(body), {});
     self->quit();
   }
+  /// 200 with a list page, and the next page's Link when there is one (`link` not empty).
+  void ok_page(const json& body, std::string link) const {
+    api_headers headers;
+    headers.link = std::move(link);
+    reply(200, json_text(body), std::move(headers));
+    self->quit();
+  }
   void fail(unsigned status, std::string_view message) const {
     reply(status, error_json(message), {});
     self->quit();
   }
   /// 405, naming the methods the path takes (RFC 9110 requires Allow on a 405).
   void not_allowed(std::string allow) const {
-    reply(405, error_json("method not allowed here (allowed: " + allow + ")"), allow);
+    auto message = error_json("method not allowed here (allowed: " + allow + ")");
+    api_headers headers;
+    headers.allow = std::move(allow);
+    reply(405, std::move(message), std::move(headers));
     self->quit();
   }
   void fail(errc e, std::string_view what = {}) const {
@@ -266,18 +374,22 @@ void cluster_info(const exchange& x) {
           [=](caf::error& e) { x.fail(to_errc(e)); });
 }
 
-void list_topics(const exchange& x) {
+void list_topics(const exchange& x, const list_page& page) {
   auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, 10s, list_atom::value)
       .then(
           [=](std::vector<storage::topic_info>& topics) {
-            std::sort(topics.begin(), topics.end(),
-                      [](const auto& a, const auto& b) { return a.name < b.name; });
+            // Only the page's topics are described: the list itself is one request.
+            const bool more = keep_page(topics, page, [](const storage::topic_info& t) -> const std::string& {
+              return t.name;
+            });
+            const auto link = more ? next_page_link("/api/topics", page.limit, topics.back().name)
+                                   : std::string();
             auto out = std::make_shared<json>(json::array());
             auto pending = std::make_shared<std::size_t>(topics.size() + 1);
             auto done = [=] {
-              if (--*pending == 0) x.ok(*out);
+              if (--*pending == 0) x.ok_page(*out, link);
             };
             for (std::size_t i = 0; i < topics.size(); ++i) {
               out->push_back({{"name", topics[i].name},
@@ -412,21 +524,14 @@ void read_messages(const exchange& x, protocol_bridge_actor bridge, topic_partit
           [=](caf::error& e) { x.fail(e, "read"); });
 }
 
-void browse(const exchange& x, const std::string& topic, const std::map<std::string, std::string>& q) {
+void browse(const exchange& x, const std::string& topic, const query_map& q) {
   // A misspelt parameter ("partiton") would otherwise read partition 0 from the start.
-  for (const auto& [key, value] : q)
-    if (key != "partition" && key != "limit" && key != "from")
-      return x.fail(400, "unknown parameter '" + key + "' (expected partition, limit, from)");
+  if (auto key = unknown_parameter(q, {"partition", "limit", "from"}))
+    return x.fail(400, "unknown parameter '" + *key + "' (expected partition, limit, from)");
   // Whole numbers only: "1x" is not partition 1.
-  auto number = [&](const char* key, auto& out) {
-    if (!q.contains(key)) return true;
-    const auto& text = q.at(key);
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && end == text.data() + text.size();
-  };
   std::int32_t partition = 0;
   std::size_t limit = 50;
-  if (!number("partition", partition) || !number("limit", limit))
+  if (!query_number(q, "partition", partition) || !query_number(q, "limit", limit))
     return x.fail(400, "partition and limit must be whole numbers");
   if (partition < 0 || limit == 0 || limit > max_browse)
     return x.fail(400, "partition must be at least 0 and limit from 1 to 500");
@@ -577,7 +682,7 @@ void group_view(const exchange& x, const std::string& id, Done done, Fail fail) 
           on_error);
 }
 
-void list_groups(const exchange& x) {
+void list_groups(const exchange& x, const list_page& page) {
   auto groups = x.dir->groups;
   if (!groups) return x.fail(errc::not_ready);
   x.self->request(groups, 10s, list_atom::value)
@@ -585,12 +690,16 @@ void list_groups(const exchange& x) {
           [=](std::vector<group_description>& all) {
             // Kafka's empty group id (old standalone consumers) has no path of its own here.
             std::erase_if(all, [](const auto& g) { return g.state == "Dead" || g.group_id.empty(); });
-            std::sort(all.begin(), all.end(),
-                      [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
+            // Only the page's groups are viewed (their lag asks for offsets and bounds).
+            const bool more = keep_page(all, page, [](const group_description& g) -> const std::string& {
+              return g.group_id;
+            });
+            const auto link = more ? next_page_link("/api/groups", page.limit, all.back().group_id)
+                                   : std::string();
             auto out = std::make_shared<json>(json::array());
             auto pending = std::make_shared<std::size_t>(all.size() + 1);
             auto done = [=] {
-              if (--*pending == 0) x.ok(*out);
+              if (--*pending == 0) x.ok_page(*out, link);
             };
             for (std::size_t i = 0; i < all.size(); ++i) {
               out->push_back({{"group", all[i].group_id},
@@ -651,20 +760,30 @@ void set_logger_level(const exchange& x, const std::string& name, const std::str
 void route(const exchange& x, http::verb method, const api_target& t, const std::string& body) {
   const auto& p = t.path;
   const bool get = method == http::verb::get || method == http::verb::head;  // HEAD: no body sent
-  // Only the message browser takes parameters: one given to another endpoint ("?limit=5" on
-  // the topic list) would be answered as if it had been applied. Likewise only creating a
-  // topic and setting a log level read a body: a DELETE with {"if_empty": true} would not.
+  // Only the message browser and the two lists take parameters: one given to another endpoint
+  // ("?limit=5" on a topic) would be answered as if it had been applied. Likewise only
+  // creating a topic and setting a log level read a body: a DELETE with {"if_empty": true}
+  // would not.
   auto plain = [&](auto&& serve, bool reads_body = false) {
     if (!t.query.empty())
       return x.fail(400, "unknown parameter '" + t.query.begin()->first +
-                             "' (only GET /api/topics/{name}/messages takes parameters)");
+                             "' (only GET /api/topics, /api/groups and /api/topics/{name}/messages "
+                             "take parameters)");
     if (!reads_body && !body.empty())
       return x.fail(400, "this endpoint takes no request body (only POST /api/topics and "
                          "PUT /api/loggers/{name} read one)");
     serve();
   };
+  // The topic and group lists: a page at a time (limit, after), no body.
+  auto paged = [&](auto&& serve) {
+    if (!body.empty()) return x.fail(400, "this endpoint takes no request body (its parameters go in the query)");
+    list_page asked;
+    if (auto problem = page_problem(t.query, asked)) return x.fail(400, *problem);
+    serve(asked);
+  };
   if (p.size() == 1 && p[0] == "overview" && get) return plain([&] { overview(x); });
-  if (p.size() == 1 && p[0] == "topics" && get) return plain([&] { list_topics(x); });
+  if (p.size() == 1 && p[0] == "topics" && get)
+    return paged([&](const list_page& page) { list_topics(x, page); });
   if (p.size() == 1 && p[0] == "topics" && method == http::verb::post)
     return plain([&] { create_topic(x, body); }, true);
   if (p.size() == 2 && p[0] == "topics" && get) return plain([&] { describe_topic(x, p[1]); });
@@ -674,7 +793,8 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
     if (!body.empty()) return x.fail(400, "this endpoint takes no request body (its parameters go in the query)");
     return browse(x, p[1], t.query);
   }
-  if (p.size() == 1 && p[0] == "groups" && get) return plain([&] { list_groups(x); });
+  if (p.size() == 1 && p[0] == "groups" && get)
+    return paged([&](const list_page& page) { list_groups(x, page); });
   if (p.size() == 2 && p[0] == "groups" && get)
     return plain([&] {
       group_view(

@@ -381,8 +381,8 @@ class http_session : public limited_connection,
       sessions_->awaiting.insert_or_assign(this, shared_from_this());
     }
     auto owed = std::make_shared<owed_answer>(weak_from_this(), sessions_, std::move(res));
-    return [owed](unsigned status, std::string body, std::string allow) {
-      owed->send(status, std::move(body), std::move(allow));
+    return [owed](unsigned status, std::string body, api_headers headers) {
+      owed->send(status, std::move(body), std::move(headers));
     };
   }
 
@@ -403,16 +403,16 @@ class http_session : public limited_connection,
              json_error("the broker ended this request without an answer"), {});
     }
 
-    void send(unsigned status, std::string body, std::string allow) {
+    void send(unsigned status, std::string body, api_headers headers) {
       if (answered_) return;
       answered_ = true;
       std::lock_guard held{gate_->mutex};
       if (gate_->stopping) return;  // the session is closed, or about to be
       asio::post(gate_->executor, [weak = session_, res = res_, status, body = std::move(body),
-                                   allow = std::move(allow)]() mutable {
+                                   headers = std::move(headers)]() mutable {
         if (auto session = weak.lock())
           session->on_answer(res, static_cast<http::status>(status), std::move(body),
-                             std::move(allow));
+                             std::move(headers));
       });
     }
 
@@ -426,7 +426,7 @@ class http_session : public limited_connection,
   // On the Asio thread: an actor's answer has landed; the gate lets go of the session, which
   // its write holds from now on.
   void on_answer(const response_ptr& res, http::status status, std::string body,
-                 std::string allow) {
+                 api_headers headers) {
     std::shared_ptr<http_session> kept;  // let go of outside the lock
     {
       std::lock_guard guard{sessions_->mutex};
@@ -435,7 +435,8 @@ class http_session : public limited_connection,
         sessions_->awaiting.erase(it);
       }
     }
-    respond(res, status, std::move(body), std::move(allow));
+    if (!headers.link.empty()) res->set(http::field::link, headers.link);
+    respond(res, status, std::move(body), std::move(headers.allow));
   }
 
   // On the Asio thread: a JSON answer (or an error) to the request in progress.
