@@ -19,13 +19,15 @@ namespace portask {
 
 inline constexpr std::int64_t max_timestamp_target = -3;
 
-/// The reads one find_offset_for_time makes at most by default: none. The search makes the
-/// usual lookup a few reads, but a log whose running maximum cannot narrow it (a record
-/// stamped far ahead, since deleted, still counts in every later batch's running maximum)
-/// needs the scan from the log start, and a bound would make such a partition's every lookup
-/// fail for as long as it lives, where Kafka answers. Callers that must not wait for a
-/// whole partition's reads (the HTTP browser) give a bound; past it `gave_up` says so.
-inline constexpr std::uint32_t time_lookup_steps = UINT32_MAX;
+/// The reads one find_offset_for_time makes at most by default. The search makes the usual
+/// lookup a few reads, but a log whose running maximum cannot narrow it (a record stamped far
+/// ahead, since deleted, still counts in every later batch's running maximum) needs the scan
+/// from the log start, and a bound of a few hundred reads would make such a partition's every
+/// lookup fail for as long as it lives, where Kafka answers. So the default is a whole
+/// partition's worth (64 Ki reads of a megabyte), there only so that a scan chasing a high
+/// watermark that moves as fast as it reads still ends. Callers that must not wait for a whole
+/// partition's reads (the HTTP browser) give a smaller bound; past it `gave_up` says so.
+inline constexpr std::uint32_t time_lookup_steps = 64 * 1024;
 
 struct offset_found {
   std::int64_t offset = -1;  ///< -1: no record qualifies
@@ -234,7 +236,7 @@ void time_search_step(Self* self, time_lookup look, time_search where, Done done
   if (where.done())
     return time_scan_step(self, look, where.goal(), where.start(), offset_found{}, done, fail);
   if (look.steps_left == 0) return done(offset_found{-1, -1, true});
-  if (look.steps_left != UINT32_MAX) --look.steps_left;
+  --look.steps_left;
   fetch_request fr;
   fr.tp = look.tp;
   fr.offset = where.next_probe();
@@ -260,7 +262,7 @@ void time_scan_step(Self* self, time_lookup look, std::int64_t target, std::int6
     best.gave_up = true;
     return done(best);
   }
-  if (look.steps_left != UINT32_MAX) --look.steps_left;
+  --look.steps_left;
   fetch_request fr;
   fr.tp = look.tp;
   fr.offset = cursor;

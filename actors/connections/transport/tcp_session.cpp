@@ -125,11 +125,6 @@ void tcp_session::read() {
     partial_since_.reset();  // waiting on the broker, not on the client
     return;
   }
-  read_some();
-}
-
-// One read into the framer's free space; on_read says what the bytes are for.
-void tcp_session::read_some() {
   reading_ = true;
   auto space = framer_->prepare(read_chunk);
   on_stream([&](auto& stream) {
@@ -162,10 +157,28 @@ void tcp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
 // Once reading has stopped with answers still to write, what the client sends is read and
 // thrown away rather than left unread: a socket closed with unread bytes is reset by the
 // kernel, which drops the answers not yet sent, the very answers the closing connection waits
-// to write. The bytes go to the framer's free space, never committed, so memory stays put.
+// to write. The bytes go to a scratch buffer of the session's own, not the framer's space
+// (which may be empty, a read of nothing completing at once, for ever).
 void tcp_session::discard() {
   if (reading_ || closed_) return;
-  read_some();
+  if (!scratch_) scratch_ = std::make_unique<std::array<char, discard_chunk>>();
+  reading_ = true;
+  on_stream([&](auto& stream) {
+    stream.async_read_some(
+        asio::buffer(*scratch_),
+        asio::bind_executor(strand_, [self = shared_from_this()](auto ec, std::size_t n) {
+          self->on_discarded(ec, n);
+        }));
+  });
+}
+
+// The client's end or a socket error ends the discarding, and tells the actor nothing: it is
+// closing already, on its answers or its deadline, and the requests held before the bad bytes
+// are still to be served.
+void tcp_session::on_discarded(const boost::system::error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (ec || n == 0) return;
+  discard();
 }
 
 bool tcp_session::deliver() {

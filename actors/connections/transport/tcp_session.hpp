@@ -24,6 +24,7 @@
 /// that succeeded, and finds the principal of a verified client certificate in
 /// tls_principal().
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -108,7 +109,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
  private:
   void read();
   void discard();
-  void read_some();
+  void on_discarded(const boost::system::error_code& ec, std::size_t n);
   void on_read(const boost::system::error_code& ec, std::size_t n);
   /// Hands whole frames to the actor while the limits allow; false after a framing error.
   bool deliver();
@@ -149,6 +150,8 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   boost::asio::strand<tcp::socket::executor_type> strand_;
   boost::asio::steady_timer timer_;
   std::unique_ptr<stream_framer> framer_;
+  static constexpr std::size_t discard_chunk = 16 * 1024;
+  std::unique_ptr<std::array<char, discard_chunk>> scratch_;  ///< discard()'s, made on first use
   connection_actor actor_;
   std::string peer_;
   session_limits limits_;

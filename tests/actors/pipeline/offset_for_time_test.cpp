@@ -302,7 +302,8 @@ TEST_F(OffsetForTime, ALookupStartsAgainOnceFromALogStartThatMovedUnderIt) {
 
 // A log the running maximum cannot narrow (its first batch, stamped far ahead, deleted), read
 // a batch at a time: a lookup given a bound stops after the reads it may make, and says it
-// gave up; by default (Kafka's and the native ListOffsets) it reads on and answers.
+// gave up; by default (Kafka's and the native ListOffsets) it reads a partition's worth and
+// answers.
 TEST_F(OffsetForTime, ALookupGivesUpAfterTheReadsItMayMake) {
   log_->append(codecs_, {999'999});  // 0
   lay_out(codecs_, *log_, 100, 2);   // 1-200, stamped 1010-3000
@@ -315,6 +316,6 @@ TEST_F(OffsetForTime, ALookupGivesUpAfterTheReadsItMayMake) {
   EXPECT_EQ(script_->fetch.count(), 8u);
   const auto all = look_for(1000 + 10 * 150);
   ASSERT_TRUE(all.found);
-  EXPECT_FALSE(all.found->gave_up) << "a lookup is not bounded by default";
+  EXPECT_FALSE(all.found->gave_up) << "a partition's worth of reads by default";
   EXPECT_EQ(all.found->offset, 150);
 }
