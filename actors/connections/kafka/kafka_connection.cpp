@@ -176,12 +176,7 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
       [](drained_atom) {},  // a Kafka connection never asks its session for it
       [=](closed_atom, errc) {
         auto& st = self->state;
-        if (close_deadline::passed(self)) {
-          close_deadline::log_passed(protocol_kind::kafka, st.session->peer(), st.responses->pending(),
-                                     st.session->limits());
-          self->quit();
-          return;
-        }
+        if (close_deadline::quit_if_passed(self, protocol_kind::kafka)) return;
         // Framing error (size out of bounds): Kafka has no error frame for it, and the session
         // (which logged it) reads no more. The requests before the bad bytes are answered
         // first, those held behind decoded produce requests included (Kafka, reading one

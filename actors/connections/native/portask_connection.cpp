@@ -1448,12 +1448,7 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
         },
         [=](closed_atom, errc e) {
           auto& st = self->state;
-          if (close_deadline::passed(self)) {
-            close_deadline::log_passed(protocol_kind::portask, st.session->peer(), st.responses->pending(),
-                                       st.session->limits());
-            self->quit();
-            return;
-          }
+          if (close_deadline::quit_if_passed(self, protocol_kind::portask)) return;
           // Framing error: the stream cannot be resynchronised (the session reads no more).
           // The requests read before the bad bytes are answered first, in order, those held
           // behind a lookup or the decoded budget included; then the error, then the close.

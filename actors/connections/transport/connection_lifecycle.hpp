@@ -68,6 +68,17 @@ class close_deadline {
   static void log_passed(protocol_kind protocol, const std::string& peer, std::size_t missing,
                          const session_limits& limits);
 
+  /// Ends `self` if the (closed_atom, errc) being handled is the deadline, with the line for
+  /// the answers it goes without (its state's `responses` still pending). True if it did.
+  template <class Self>
+  static bool quit_if_passed(Self* self, protocol_kind protocol) {
+    if (!passed(self)) return false;
+    const auto& st = self->state;
+    log_passed(protocol, st.session->peer(), st.responses->pending(), st.session->limits());
+    self->quit();
+    return true;
+  }
+
  private:
   bool armed_ = false;
 };
