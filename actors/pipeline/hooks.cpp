@@ -1,24 +1,66 @@
 #include "actors/pipeline/hooks.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
+#include <unordered_map>
 
 #include "logging/loggers.hpp"
 
 namespace portask {
 namespace {
 
+/// How often, at most, dropped events are reported.
+constexpr std::chrono::seconds drop_report_interval{10};
+
 struct hooks_state {
   std::shared_ptr<broker_context> ctx;
   std::shared_ptr<hook_subscriptions> subs;
+  /// Events this incarnation sent each subscriber and has not heard back about. (A restarted
+  /// one starts from none: the subscriber may briefly hold its predecessor's too.)
+  std::unordered_map<caf::actor_addr, std::size_t> in_flight;
+  std::uint64_t unreported_drops = 0;
+  std::optional<caf::actor_clock::time_point> last_drop_report;
   static inline const char* name = "portask.hooks";
 };
 
 using hooks_ptr = hooks_actor::stateful_pointer<hooks_state>;
 
-// Events go out anonymously: a subscriber has no use for the hooks actor as a sender.
+void count_drop(hooks_ptr self) {
+  auto& st = self->state;
+  st.subs->dropped.fetch_add(1, std::memory_order_relaxed);
+  ++st.unreported_drops;
+  const auto now = self->clock().now();
+  if (st.last_drop_report && now - *st.last_drop_report < drop_report_interval) return;
+  logging::pipeline().warn("hooks: {} events dropped for subscribers {} events behind ({} in all)",
+                           st.unreported_drops, max_hook_events_in_flight,
+                           st.subs->dropped.load(std::memory_order_relaxed));
+  st.unreported_drops = 0;
+  st.last_drop_report = now;
+}
+
+// A subscriber answered an event, or the event bounced (it ended): one more may go out.
+void acknowledged(hooks_ptr self, const caf::actor_addr& subscriber) {
+  auto& in_flight = self->state.in_flight;
+  // Gone when the subscriber was dropped (it ended) before its events bounced.
+  if (auto it = in_flight.find(subscriber); it != in_flight.end() && it->second > 0) --it->second;
+}
+
+// Each event is a request: the subscriber's answer acknowledges it (hooks.hpp). No timeout:
+// a subscriber that never answers keeps its slots, and its later events are dropped.
 template <class Subscriber, class Event>
-void fan_out(const std::vector<Subscriber>& subscribers, const Event& e) {
-  for (const auto& s : subscribers) caf::anon_send(s, e);
+void fan_out(hooks_ptr self, const std::vector<Subscriber>& subscribers, const Event& e) {
+  for (const auto& s : subscribers) {
+    auto& out = self->state.in_flight[s.address()];
+    if (out >= max_hook_events_in_flight) {
+      count_drop(self);
+      continue;
+    }
+    ++out;
+    self->request(s, caf::infinite, e)
+        .then([self, a = s.address()]() { acknowledged(self, a); },
+              [self, a = s.address()](caf::error&) { acknowledged(self, a); });
+  }
 }
 
 template <class Subscriber>
@@ -59,6 +101,7 @@ hooks_actor::behavior_type hooks_impl(hooks_ptr self, std::shared_ptr<broker_con
     drop(st.subs->on_connect);
     drop(st.subs->on_disconnect);
     drop(st.subs->on_message);
+    st.in_flight.erase(msg.source);
     st.ctx->message_hook_subscribers.store(static_cast<int>(st.subs->on_message.size()));
   });
   return {
@@ -71,9 +114,9 @@ hooks_actor::behavior_type hooks_impl(hooks_ptr self, std::shared_ptr<broker_con
       [=](subscribe_atom, message_subscriber_actor subscriber) {
         return subscribe(self, self->state.subs->on_message, std::move(subscriber));
       },
-      [=](const connect_event& e) { fan_out(self->state.subs->on_connect, e); },
-      [=](const disconnect_event& e) { fan_out(self->state.subs->on_disconnect, e); },
-      [=](const message_event& e) { fan_out(self->state.subs->on_message, e); },
+      [=](const connect_event& e) { fan_out(self, self->state.subs->on_connect, e); },
+      [=](const disconnect_event& e) { fan_out(self, self->state.subs->on_disconnect, e); },
+      [=](const message_event& e) { fan_out(self, self->state.subs->on_message, e); },
   };
 }
 

@@ -6,10 +6,33 @@
 /// actor was between restarts) means: ask the directory's current hooks handle again.
 ///
 ///   self->request(hooks, timeout, subscribe_atom::value, message_subscriber_actor{subscriber})
+///
+/// Delivery is bounded and at most once. Each event goes to a subscriber as a request, and
+/// the subscriber's answer (CAF sends one by itself when a handler returns void) is its
+/// acknowledgement: at most `max_hook_events_in_flight` events are out to one subscriber (of
+/// all kinds together) at a time, and an event that finds its subscriber that far behind is
+/// dropped for it, counted (hook_subscriptions::dropped) and reported by a warning at most
+/// every 10 s. So a slow subscriber holds at most that many events (a message event holds its
+/// decoded batch) and is sent more as it catches up. The bridges build message events only
+/// while someone subscribes to them (broker_context::message_hook_subscribers); the hooks
+/// actor itself only hands events on, waiting for nothing, so its own mailbox empties as
+/// fast as the bridges fill it.
+///
+/// Events sent while the hooks actor is between a failure and its restart (the restart's
+/// backoff, 100 ms at first, until the senders have the new directory), and those still in
+/// the failed actor's mailbox, are lost. A subscriber that must see every message reads the
+/// topic instead.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 
 #include "actors/runtime/broker_context.hpp"
 
 namespace portask {
+
+/// Events out to one subscriber and not yet acknowledged, at most.
+inline constexpr std::size_t max_hook_events_in_flight = 128;
 
 /// The subscriptions outlive the hooks actor that serves them: the supervisor keeps them and
 /// hands them to every incarnation (one runs at a time, so they need no lock), so a restart
@@ -18,6 +41,9 @@ struct hook_subscriptions {
   std::vector<connect_subscriber_actor> on_connect;
   std::vector<disconnect_subscriber_actor> on_disconnect;
   std::vector<message_subscriber_actor> on_message;
+  /// Events dropped for subscribers that were `max_hook_events_in_flight` behind, by every
+  /// incarnation; any thread may read it.
+  std::atomic<std::uint64_t> dropped{0};
 };
 
 hooks_actor spawn_hooks(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,

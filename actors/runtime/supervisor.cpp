@@ -1,5 +1,7 @@
 #include "actors/runtime/supervisor.hpp"
 
+#include <algorithm>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -49,9 +51,18 @@ struct supervisor_state {
   /// Shared with the functor that ends the children when the supervisor ends.
   std::shared_ptr<std::vector<child>> children;
   kept_state kept;
-  restart_intensity intensity;
+  /// Restarts counted per kind of child (restart_intensity.hpp).
+  std::map<child_kind, restart_intensity> intensity;
   bool shutting_down = false;
   std::optional<bool> store_reachable;  ///< as of the last health ping; unknown at first
+  /// The health ping out to a reader and not answered yet; at most one is out.
+  struct outstanding_ping {
+    std::uint64_t id;
+    caf::actor_addr reader;
+    caf::actor_clock::time_point sent;
+  };
+  std::optional<outstanding_ping> ping;
+  std::uint64_t pings_sent = 0;
   static inline const char* name = "portask.supervisor";
 };
 
@@ -74,6 +85,13 @@ const char* to_string(child_kind k) {
 }
 
 namespace {
+
+// Whether too many restarts of a kind stop the node (restart_intensity.hpp). Not for the
+// protocol bridges: they hold nothing that a new process would build differently, so their
+// crash loop is most likely a request a client keeps retrying, which would crash the next
+// process as well (in a cluster, the node the partition moves to). They are restarted for as
+// long as they fail, at most once per restart_backoff::most each.
+constexpr bool gives_up_on(child_kind kind) { return kind != child_kind::bridge; }
 
 // Logs the store's reachability when it changes: an unreachable store at start is a warning
 // an operator sees, not a detail at debug level.
@@ -175,6 +193,47 @@ void publish_directory(supervisor_ptr self) {
     caf::anon_send(subscriber, directory_atom::value, st.dir);
 }
 
+// Store health, independent of traffic: a ping through a reader every tick. A reader stuck
+// in a store call takes its mailbox in order, so while a ping is unanswered no other is sent
+// (each would queue behind it, one a second for as long as the store hangs); one unanswered
+// for `ping_timeout` counts as the store failing, every tick, until the reader answers. A
+// ping to a reader that was restarted since is forgotten: a dead actor answers nothing.
+void ping_store(supervisor_ptr self) {
+  static constexpr auto ping_timeout = 2s;
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  if (st.ping) {
+    const auto& readers = st.dir.readers;
+    const bool reader_serves = std::any_of(readers.begin(), readers.end(), [&](const auto& r) {
+      return r.address() == st.ping->reader;
+    });
+    if (reader_serves) {
+      if (now - st.ping->sent >= ping_timeout)
+        note_store(self, false, "no answer to the health ping within 2 s");
+      return;
+    }
+    st.ping.reset();
+  }
+  auto reader = st.dir.any_reader();
+  if (!reader) return;
+  const auto id = ++st.pings_sent;
+  st.ping = supervisor_state::outstanding_ping{id, reader.address(), now};
+  // Answered, or bounced by a reader that ended: the next tick may ping again.
+  auto answered = [self, id] {
+    if (self->state.ping && self->state.ping->id == id) self->state.ping.reset();
+  };
+  self->request(reader, caf::infinite, ping_atom::value)
+      .then(
+          [=](bool) {
+            answered();
+            note_store(self, true, {});
+          },
+          [=](caf::error& e) {
+            answered();
+            note_store(self, false, self->system().render(e));
+          });
+}
+
 supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
                                                 std::shared_ptr<broker_context> ctx,
                                                 child_factory make, actor_directory dir,
@@ -209,12 +268,14 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
         auto& c = (*s.children)[k];
         if (c.handle.address() != msg.source) continue;
         const auto now = self->clock().now();
-        if (!s.intensity.allow(now)) {
+        auto& intensity = s.intensity[c.kind];
+        if (!intensity.allow(now) && gives_up_on(c.kind)) {
           // Restarts are not mending it: fail, so the broker stops (see broker.cpp) rather
           // than serving without this child.
-          logging::runtime().critical("{} {} exited ({}): {} restarts within {} s; the supervisor gives up",
-                           to_string(c.kind), c.index, self->system().render(msg.reason),
-                           s.intensity.recent(), restart_intensity::window.count());
+          logging::runtime().critical(
+              "{} {} exited ({}): {} restarts of this kind within {} s; the supervisor gives up",
+              to_string(c.kind), c.index, self->system().render(msg.reason), intensity.recent(),
+              restart_intensity::window.count());
           s.shutting_down = true;
           self->quit(caf::make_error(caf::sec::runtime_error, "too many restarts"));
           return;
@@ -266,12 +327,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
           publish_directory(self);
         },
         [=](tick_atom) {
-          // Store health, independent of traffic.
-          if (auto reader = self->state.dir.any_reader()) {
-            self->request(reader, 2s, ping_atom::value)
-                .then([=](bool) { note_store(self, true, {}); },
-                      [=](caf::error& e) { note_store(self, false, self->system().render(e)); });
-          }
+          ping_store(self);
           self->delayed_send(self, 1s, tick_atom::value);
         },
     };

@@ -6,10 +6,11 @@
 /// (re)spawn it sends the new directory to the children that find others through it and to
 /// every actor that subscribed (connections, the cluster actor); they pass it on to the
 /// actors they spawned (partitions, coordinators, native group members). Too many restarts in
-/// a short time (restart_intensity.hpp) and it fails itself: the broker then stops. Requests
-/// in flight to a dead actor fail with a retriable error (not_ready); nothing is silently
-/// dropped.
-/// It also pings the store every second so /health reflects the store's state.
+/// a short time, of one kind (restart_intensity.hpp; bridges excepted), and it fails
+/// itself: the broker then stops. Requests in flight to a dead actor fail with a retriable
+/// error (not_ready); nothing is silently dropped.
+/// It also pings the store every second through a reader, so /health reflects the store's
+/// state; never a second ping while one is unanswered (supervisor.cpp, ping_store).
 
 #include <cstdint>
 #include <functional>

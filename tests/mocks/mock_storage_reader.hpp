@@ -22,6 +22,8 @@ struct storage_reader_script {
   scripted<storage::partition_bounds, topic_partition, std::int64_t, std::string> delete_records;
   scripted<storage::partition_bounds, topic_partition, storage::log_compaction> compact;
   scripted<bool> ping;
+  /// Pings are recorded and never answered, as by a reader stuck in a store call.
+  bool pings_hang = false;
 
   storage_reader_script() {
     read.otherwise = [](const topic_partition&, std::int64_t,
@@ -81,7 +83,11 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
       [s](compact_atom, const topic_partition& tp, const storage::log_compaction& c) {
         return s->compact(tp, c);
       },
-      [s](ping_atom) { return s->ping(); },
+      [s](ping_atom) -> caf::result<bool> {
+        if (!s->pings_hang) return s->ping();
+        s->ping.received.emplace_back();
+        return caf::delegated<bool>{};  // no answer, ever
+      },
   };
 }
 

@@ -317,6 +317,60 @@ CAF_TEST(crashes never more than twice within the window never make the supervis
   CAF_CHECK(!*supervisor_ended);
 }
 
+CAF_TEST(restarts of different kinds do not add up and each kind has its own limit) {
+  auto supervisor_reason = std::make_shared<std::optional<caf::error>>();
+  caf::actor_cast<caf::actor>(supervisor)->attach_functor(
+      [supervisor_reason](const caf::error& reason) { *supervisor_reason = reason; });
+  // As many restarts of the writer as allowed, then as many of the registry: twice the
+  // limit within the window, but no kind over it.
+  for (auto kind : {child_kind::writer, child_kind::registry}) {
+    auto backoff = std::chrono::milliseconds{0};
+    for (std::size_t i = 0; i < restart_intensity::max_restarts; ++i) {
+      backoff = restart_backoff::next(backoff, 0ms);
+      crash_and_expect_restart(kind, backoff);
+    }
+  }
+  CAF_REQUIRE(!supervisor_reason->has_value());
+  // Still within the window of the writer's restarts: one more of it and it gives up.
+  crash(child(child_kind::writer));
+  CAF_REQUIRE(supervisor_reason->has_value());
+  CAF_CHECK(**supervisor_reason == caf::sec::runtime_error);
+}
+
+CAF_TEST(a protocol bridge that keeps crashing never makes the supervisor give up) {
+  auto supervisor_ended = std::make_shared<bool>(false);
+  caf::actor_cast<caf::actor>(supervisor)->attach_functor(
+      [supervisor_ended](const caf::error&) { *supervisor_ended = true; });
+  // A request a client retries that crashes its bridge every time: twice the limit of
+  // restarts, most of them within one window, each after the capped backoff.
+  auto backoff = std::chrono::milliseconds{0};
+  for (std::size_t i = 0; i < 2 * restart_intensity::max_restarts; ++i) {
+    backoff = restart_backoff::next(backoff, 0ms);
+    crash_and_expect_restart(child_kind::bridge, backoff);
+  }
+  CAF_CHECK(!*supervisor_ended);
+  CAF_CHECK_EQUAL(spawned[child_kind::bridge],
+                  static_cast<int>(2 * restart_intensity::max_restarts) + 1);
+}
+
+CAF_TEST(a store ping without an answer is not followed by another until its reader is replaced) {
+  const auto before = reader_script->ping.count();  // at start, answered
+  reader_script->pings_hang = true;  // the reader is stuck in a store call
+  advance(1s);
+  CAF_CHECK_EQUAL(reader_script->ping.count(), before + 1);
+  CAF_CHECK(ctx->metrics.store_up());  // it has 2 s to answer
+  for (int i = 0; i < 5; ++i) advance(1s);
+  // No ping queued behind the unanswered one, and the store counts as failing.
+  CAF_CHECK_EQUAL(reader_script->ping.count(), before + 1);
+  CAF_CHECK(!ctx->metrics.store_up());
+  // A reader restarted in its place is pinged at the next tick, and answers.
+  reader_script->pings_hang = false;
+  crash_and_expect_restart(child_kind::reader, restart_backoff::first);
+  advance(1s);
+  CAF_CHECK_EQUAL(reader_script->ping.count(), before + 2);
+  CAF_CHECK(ctx->metrics.store_up());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
 
 namespace {
