@@ -457,8 +457,15 @@ expected<std::vector<node_registration>> memory_store::live_nodes() {
   std::lock_guard lock{state_->mutex};
   const auto now = state::clock::now();
   std::vector<node_registration> out;
-  for (const auto& [id, entry] : state_->nodes)
-    if (entry.second > now) out.push_back(entry.first);
+  // An expired registration is forgotten, as the RESP store forgets its id.
+  for (auto it = state_->nodes.begin(); it != state_->nodes.end();) {
+    if (it->second.second <= now) {
+      it = state_->nodes.erase(it);
+      continue;
+    }
+    out.push_back(it->second.first);
+    ++it;
+  }
   return out;
 }
 

@@ -1749,9 +1749,24 @@ redis.call('SADD', KEYS[2], ARGV[4])
 return 1
 )lua";
 
+// KEYS: the node's key, the set of node ids. ARGV: token, node id. The id leaves the set
+// with its registration (or once that has run out), so that live_nodes does not read the
+// key of every id ever registered.
 constexpr std::string_view deregister_node_script = R"lua(
 local cur = redis.call('GET', KEYS[1])
-if cur and string.sub(cur, 1, #ARGV[1] + 1) == ARGV[1] .. '\n' then redis.call('DEL', KEYS[1]) end
+if cur and string.sub(cur, 1, #ARGV[1] + 1) ~= ARGV[1] .. '\n' then return 1 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+)lua";
+
+// KEYS: the set of node ids, then the keys of ids whose registration was found expired.
+// ARGV: those ids. Each leaves the set only if its key is still gone: the node may have
+// registered again since it was read.
+constexpr std::string_view forget_expired_nodes_script = R"lua(
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('SREM', KEYS[1], ARGV[i - 1]) end
+end
 return 1
 )lua";
 
@@ -1800,7 +1815,8 @@ expected<bool> redis_store::register_node(const node_registration& r, std::chron
 
 std::error_code redis_store::deregister_node(const node_registration& r) {
   command c;
-  c.arg("EVAL").arg(deregister_node_script).arg("1").own(node_key(r.node)).arg(r.token);
+  c.arg("EVAL").arg(deregister_node_script).arg("2").own(node_key(r.node)).own(options_.key_prefix + ":nodes");
+  c.arg(r.token).own(std::to_string(r.node));
   auto replies = pipeline({&c, 1});
   if (!replies) return replies.error();
   return (*replies)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
@@ -1829,11 +1845,26 @@ expected<std::vector<node_registration>> redis_store::live_nodes() {
   const auto& v = (*values)[0];
   if (v.is_error() || v->type != REDIS_REPLY_ARRAY || v->elements != known.size())
     return errc::storage_unavailable;
+  std::vector<std::int32_t> expired;
   for (std::size_t i = 0; i < known.size(); ++i) {
     const auto value = str(v->element[i]);
     const auto nl = value.find('\n');
-    if (nl == std::string_view::npos) continue;  // expired (nil)
+    if (nl == std::string_view::npos) {
+      if (v->element[i]->type == REDIS_REPLY_NIL) expired.push_back(known[i]);
+      continue;
+    }
     out.push_back({known[i], std::string(value.substr(0, nl)), std::string(value.substr(nl + 1))});
+  }
+  if (!expired.empty()) {
+    // Ids whose registration ran out (a node that died) leave the set. The answer does not
+    // depend on it: a failure only leaves them to the next reader.
+    command forget;
+    forget.arg("EVAL").arg(forget_expired_nodes_script).own(std::to_string(expired.size() + 1));
+    forget.own(options_.key_prefix + ":nodes");
+    for (auto id : expired) forget.own(node_key(id));
+    for (auto id : expired) forget.own(std::to_string(id));
+    if (auto done = pipeline({&forget, 1}); !done || (*done)[0].is_error())
+      logging::storage().debug("forgetting expired node ids failed; the next reader tries again");
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
   return out;

@@ -23,7 +23,8 @@
 ///   <prefix>:producer_ids                String; the last producer id handed out (INCRBY)
 ///   <prefix>:topics                      Hash; topic name -> partitions and configs
 ///   <prefix>:offsets:{<group>}           Hash; "<topic>:<partition>" -> offset and metadata
-///   <prefix>:nodes                       Set; ids of cluster nodes ever registered
+///   <prefix>:nodes                       Set; ids of registered cluster nodes (an id leaves with
+///                                         its registration, or once a reader finds it expired)
 ///   <prefix>:node:<id>                   String with a TTL; "<token>\n<endpoints>" of a live
 ///                                         node (cluster/node_info.hpp)
 ///   <prefix>:lease:{<lease name>}        String with a TTL; "<node>:<epoch>:<token>" of the

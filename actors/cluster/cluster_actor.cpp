@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
+#include <set>
 
 #include "actors/cluster/group_wants.hpp"
 #include "actors/cluster/rendezvous.hpp"
@@ -22,9 +24,15 @@ struct cluster_state {
   storage::node_registration me;
   std::shared_ptr<const cluster_view> view;
   /// When the last successful lease round started: the store keeps this node's leases at
-  /// least lease_ms past it, and this node acts on them until shortly before that.
+  /// least lease_ms past it, and this node acts on them until shortly before that. (At the
+  /// start: when the actor was spawned, just after the broker registered the node.)
   clock::time_point renewed_at{};
   bool registered = true;
+  /// No lease round has succeeded for a lease time: the registration is left to run out
+  /// (logged once).
+  bool lapsing = false;
+  /// Rounds in a row that waited for a lease another node still held.
+  std::uint32_t waiting_rounds = 0;
   /// Another process registered this node's id (this one's registration had run out): the
   /// node stops after giving its partitions up.
   bool taken_over = false;
@@ -130,11 +138,25 @@ void store_unreachable(self_ptr self, const char* what) {
   publish(self, std::move(next), counts);
 }
 
-// One round; returns how long until the next.
-std::chrono::milliseconds run_round(self_ptr self) {
+// Renews the node's registration, at the start of a round; a delay when the round ends
+// there (the store could not be reached, or another process now runs under this id).
+std::optional<std::chrono::milliseconds> renew_registration(self_ptr self) {
   auto& st = self->state;
   const auto& cfg = st.ctx->config.cluster;
-  const auto renew = std::chrono::milliseconds(cfg.renew_ms);
+  // Lease rounds that keep failing (a lease script that times out, say) while the
+  // registration is renewed would keep this node listed, and handed its share of the
+  // partitions, which nobody would serve. Once none has succeeded for a lease time (every
+  // lease it held has run out in the store by then), the registration is left to run out
+  // too, and the others take the share over; a lease round that succeeds again has it
+  // renewed at the next round.
+  if (clock::now() - st.renewed_at >= lease_ttl(st)) {
+    if (!st.lapsing)
+      logging::cluster().warn("no lease round has succeeded for {} ms: this node stops renewing its "
+                              "registration, so that the other nodes take over its share",
+                              cfg.lease_ms);
+    st.lapsing = true;
+    return std::nullopt;
+  }
   // The registration says when it runs out (wall clock): the other nodes look again right
   // then, rather than up to a round later, when a node stops renewing (see run_round's end).
   auto me = st.me;
@@ -163,9 +185,17 @@ std::chrono::milliseconds run_round(self_ptr self) {
     publish(self, std::move(next), {});
     if (st.registered) st.taken_over = true;
     st.registered = false;
-    return renew;
+    return std::chrono::milliseconds(cfg.renew_ms);
   }
   st.registered = true;
+  return std::nullopt;
+}
+
+// One round; returns how long until the next.
+std::chrono::milliseconds run_round(self_ptr self) {
+  auto& st = self->state;
+  const auto renew = std::chrono::milliseconds(st.ctx->config.cluster.renew_ms);
+  if (auto stop = renew_registration(self)) return *stop;
   auto nodes = st.store->live_nodes();
   auto topics = st.store->list_topics();
   if (!nodes || !topics) {
@@ -187,18 +217,24 @@ std::chrono::milliseconds run_round(self_ptr self) {
     next->tokens[n.node] = n.token;
     next->live.push_back(n.node);
   }
+  // This node wants leases only while its own registration is live: a round that did not
+  // renew it (lease rounds failing, above) may come after a pause past it, when another
+  // process may run under this id; what rendezvous hashing gives the id is then that one's.
+  const auto listed = next->tokens.find(st.me.node);
+  const bool registered = listed != next->tokens.end() && listed->second == st.me.token;
   std::vector<storage::lease_claim> claims;
   std::vector<topic_partition> partitions;
   for (const auto& t : st.topics) {
     for (std::int32_t p = 0; p < t.partitions; ++p) {
       topic_partition tp{t.name, p};
       auto name = storage::partition_lease(tp);
-      const bool mine = rendezvous_owner(next->live, name) == st.me.node;
-      auto intent = storage::lease_intent::look;
-      if (mine && !st.leaving)
-        intent = storage::lease_intent::want;
-      else if (st.view->owns(tp))
-        intent = storage::lease_intent::drop;
+      const bool mine = registered && rendezvous_owner(next->live, name) == st.me.node;
+      // Every lease this node does not want it drops, rather than only looks at: a drop
+      // releases a lease only if this node holds it. One it holds without its view showing
+      // it (the view was emptied while the store could not be reached, or a round's answer
+      // was lost) must go, not be taken for owned: nobody renewed it, and the store lets it
+      // run out at its last renewal, long before the owned_until this round would give it.
+      const auto intent = mine && !st.leaving ? storage::lease_intent::want : storage::lease_intent::drop;
       claims.push_back({std::move(name), intent});
       partitions.push_back(std::move(tp));
     }
@@ -211,12 +247,9 @@ std::chrono::milliseconds run_round(self_ptr self) {
   std::vector<std::string> groups;
   for (const auto& [g, entry] : st.groups.all()) {
     auto name = storage::group_lease(g);
-    const bool mine = rendezvous_owner(next->live, name) == st.me.node;
-    auto intent = storage::lease_intent::look;
-    if (mine && entry.wanted && !st.leaving)
-      intent = storage::lease_intent::want;
-    else if (auto it = st.view->group_holders.find(g); it != st.view->group_holders.end() && held_by(it->second, st.me))
-      intent = storage::lease_intent::drop;
+    const bool mine = registered && rendezvous_owner(next->live, name) == st.me.node;
+    const auto intent =
+        mine && entry.wanted && !st.leaving ? storage::lease_intent::want : storage::lease_intent::drop;
     claims.push_back({std::move(name), intent});
     groups.push_back(g);
   }
@@ -233,6 +266,8 @@ std::chrono::milliseconds run_round(self_ptr self) {
   next->owned_until = started + lease_ttl(st) - cluster_round_timeout(st.ctx->config);
   if (st.store_lost_logged) logging::cluster().info("cluster round: the store is reachable again");
   st.store_lost_logged = false;
+  if (st.lapsing) logging::cluster().info("a lease round succeeded again: the registration is renewed");
+  st.lapsing = false;
   bool waiting = false;  // a partition this node should own is still someone else's
   for (std::size_t i = 0; i < partitions.size(); ++i) {
     auto& h = (*holders)[i];
@@ -255,9 +290,18 @@ std::chrono::milliseconds run_round(self_ptr self) {
     if (h.held()) next->group_holders.emplace(groups[j], std::move(h));
   }
   publish(self, std::move(next), {});
-  // Waiting for a dead node's lease to expire: look again soon, so that the failover takes
-  // little more than the lease time.
-  if (waiting) return std::max<std::chrono::milliseconds>(20ms, renew / 20);
+  // Waiting for a lease another node still holds: look again soon, then less often (50 ms,
+  // doubling up to renew / 4). A dead node's leases run out just after its registration,
+  // which this round followed, so the first retries find them free and the failover takes
+  // little more than the lease time; a longer wait (a node that drops its leases at its next
+  // round, a paused one's lease time) is not worth a full round every few milliseconds on
+  // every node.
+  if (waiting) {
+    const auto slowest = std::max<std::chrono::milliseconds>(50ms, renew / 4);
+    const auto doubled = 50ms * (1 << std::min<std::uint32_t>(st.waiting_rounds++, 3));
+    return std::min<std::chrono::milliseconds>(slowest, doubled);
+  }
+  st.waiting_rounds = 0;
   // A node whose registration runs out before the next round is likely gone (a live one
   // renews every round): look again just after it expires, so that its partitions move
   // with the lease time, not up to a round later. (Clocks of different machines may differ
@@ -285,6 +329,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
   st.ctx = ctx;
   st.me = std::move(me);
   st.view = ctx->cluster();  // clustered, owning nothing (published by the broker)
+  st.renewed_at = clock::now();
   auto store = factory();
   if (!store) {
     self->quit(make_caf_error(errc::storage_unavailable));
@@ -347,24 +392,36 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
         // and the registration, instead of making them wait for the leases to expire.
         auto& s = self->state;
         s.leaving = true;
-        std::vector<storage::lease_claim> drops;
+        // Every lease it may hold is dropped: those its view shows, and those of every
+        // partition and group it knows of (one held without the view showing it goes too; a
+        // drop changes nothing for a lease another node holds).
+        std::set<std::string> names;
+        std::size_t partitions = 0, groups = 0;
         for (const auto& [tp, h] : s.view->holders)
-          if (held_by(h, s.me)) drops.push_back({storage::partition_lease(tp), storage::lease_intent::drop});
-        const auto partitions = drops.size();
+          if (held_by(h, s.me)) {
+            names.insert(storage::partition_lease(tp));
+            ++partitions;
+          }
         for (const auto& [g, h] : s.view->group_holders)
-          if (held_by(h, s.me)) drops.push_back({storage::group_lease(g), storage::lease_intent::drop});
+          if (held_by(h, s.me)) {
+            names.insert(storage::group_lease(g));
+            ++groups;
+          }
+        for (const auto& t : s.topics)
+          for (std::int32_t p = 0; p < t.partitions; ++p) names.insert(storage::partition_lease({t.name, p}));
+        for (const auto& [g, entry] : s.groups.all()) names.insert(storage::group_lease(g));
+        std::vector<storage::lease_claim> drops;
+        drops.reserve(names.size());
+        for (const auto& name : names) drops.push_back({name, storage::lease_intent::drop});
         auto released = s.store->lease_round({s.me.node, 0, s.me.token}, lease_ttl(s), drops);
         const bool ok = released && !s.store->deregister_node(s.me);
         if (ok)
           logging::cluster().info("left the cluster: {} partition and {} group leases released", partitions,
-                                  drops.size() - partitions);
+                                  groups);
         else
           logging::cluster().warn("leaving the cluster: the store could not be told; other nodes "
                                   "take over when the leases expire");
-        auto next = std::make_shared<cluster_view>(*s.view);
-        next->holders.clear();
-        next->group_holders.clear();
-        publish(self, std::move(next), {});
+        publish(self, leaving_view(*s.view), {});
         self->quit();
         return ok;
       },

@@ -6,11 +6,14 @@
 /// held by another, or when another node's registration is about to run out without having
 /// been renewed) it renews the node's registration, reads the live nodes and the topics,
 /// and runs one lease round: it wants the partitions that rendezvous hashing gives it among
-/// the live nodes, drops those it holds but no longer should (a node joined), and looks at
-/// the rest. The new view is published to broker_context::cluster(); partitions it lost are
-/// stopped through the registry. When the store cannot be reached, the node gives its leases
-/// up locally before they could expire in the store (it stops acknowledging rather than act
-/// on leases it can no longer renew); its appends are fenced in the store either way.
+/// the live nodes and drops every other (a drop releases only a lease it holds: one it no
+/// longer should hold, a node joined, or one held without its view showing it). The new
+/// view is published to broker_context::cluster(); partitions it lost are stopped through
+/// the registry. When the store cannot be reached, the node gives its leases up locally
+/// before they could expire in the store (it stops acknowledging rather than act on leases
+/// it can no longer renew); its appends are fenced in the store either way. When no lease
+/// round has succeeded for a lease time it stops renewing its registration, so that the
+/// others take over its share, until a lease round succeeds again.
 
 #include "actors/runtime/broker_context.hpp"
 

@@ -1,5 +1,7 @@
 #include "actors/cluster/cluster_view.hpp"
 
+#include <algorithm>
+
 #include "actors/cluster/rendezvous.hpp"
 
 namespace portask {
@@ -24,6 +26,16 @@ std::int32_t cluster_view::coordinator(const std::string& group) const {
 std::shared_ptr<const cluster_view> single_node_view() {
   static const auto view = std::make_shared<const cluster_view>();
   return view;
+}
+
+std::shared_ptr<cluster_view> leaving_view(const cluster_view& v) {
+  auto out = std::make_shared<cluster_view>(v);
+  out->nodes.erase(v.self);
+  out->tokens.erase(v.self);
+  std::erase(out->live, v.self);
+  std::erase_if(out->holders, [&](const auto& entry) { return entry.second.node == v.self; });
+  std::erase_if(out->group_holders, [&](const auto& entry) { return entry.second.node == v.self; });
+  return out;
 }
 
 }  // namespace portask

@@ -98,4 +98,9 @@ struct cluster_view {
 /// The view of a node outside any cluster.
 std::shared_ptr<const cluster_view> single_node_view();
 
+/// The view a node publishes as it leaves the cluster, having released its leases and its
+/// registration: `v` without the node among the live ones and without any lease it held.
+/// While its connections drain it names the others as leaders and coordinators, never itself.
+std::shared_ptr<cluster_view> leaving_view(const cluster_view& v);
+
 }  // namespace portask

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "actors/cluster/cluster_view.hpp"
@@ -141,6 +142,41 @@ TEST(ClusterView, ANodeNamesItselfLeaderOnlyWhileItMayServe) {
   EXPECT_EQ(v.leader_epoch({"t", 0}), 7);
   EXPECT_EQ(v.leader({"t", 2}), 1);
   EXPECT_EQ(v.leader_epoch({"t", 2}), 4);
+}
+
+TEST(ClusterView, ALeavingNodesViewListsAndNamesOnlyTheOthers) {
+  cluster_view v;
+  v.self = 2;
+  v.token = "me";
+  v.clustered = true;
+  v.live = {1, 2, 3};
+  for (auto id : v.live) v.nodes[id].id = id;
+  v.tokens = {{1, "one"}, {2, "me"}, {3, "three"}};
+  v.holders[{"t", 0}] = {2, 7, "me"};
+  v.holders[{"t", 1}] = {2, 3, "an-earlier-run"};
+  v.holders[{"t", 2}] = {1, 4, "one"};
+  v.group_holders["mine"] = {2, 5, "me"};
+  // A group this node coordinates is one it hashes to while it is live.
+  std::string hashed_here;
+  for (int i = 0; hashed_here.empty(); ++i)
+    if (v.coordinator("g" + std::to_string(i)) == 2) hashed_here = "g" + std::to_string(i);
+  ASSERT_EQ(v.leader({"t", 0}), 2);
+
+  const auto left = leaving_view(v);
+  EXPECT_TRUE(left->clustered);
+  EXPECT_EQ(left->self, 2);
+  EXPECT_EQ(left->live, (std::vector<std::int32_t>{1, 3}));
+  EXPECT_EQ(left->node(2), nullptr);
+  EXPECT_EQ(left->tokens.count(2), 0u);
+  EXPECT_NE(left->node(1), nullptr);
+  // It names nobody, never itself, for what it held; the others' leases stay theirs.
+  EXPECT_EQ(left->holder({"t", 0}), nullptr);
+  EXPECT_EQ(left->holder({"t", 1}), nullptr);
+  EXPECT_EQ(left->leader({"t", 0}), -1);
+  EXPECT_EQ(left->leader({"t", 2}), 1);
+  EXPECT_FALSE(left->coordinates("mine"));
+  EXPECT_NE(left->coordinator(hashed_here), 2);
+  EXPECT_NE(left->coordinator(hashed_here), -1);
 }
 
 namespace {
