@@ -1093,25 +1093,39 @@ namespace {
 // the server serves everyone else, so a large partition's compaction never stalls the store
 // for longer than one slice or page. Every step checks first that the log is still the one
 // planned (its first entry, the range's last batch, something after the range) and, after
-// the first step, that the new log holds what the steps before put there (its length):
-// appends in between land after the range and are copied in turn; a deletion or another
-// compaction in between makes the step answer CHANGED, and the plan is made again.
+// the first step, that the new log is still this compaction's (the token its first step put
+// in the start record's field k) and holds what the steps before put there (its length):
+// appends in between land after the range and are copied in turn; a deletion in between
+// makes the step answer CHANGED, and the plan is made again. So does another compaction of
+// the partition started in between (one whose reader gave up waiting, or restarted, while
+// this one's worker ran on): its first step takes the new log over, and this one stops
+// without touching it, whose length alone could match by chance (steps of one size). A
+// topic deleted in between took the token with its start record.
 // KEYS: log, the new log, start record, lease. ARGV: fence ("" none), the planned first
 // entry's id, the id of `end`, `end` itself, the running bytes of the range's last batch, the
 // start record's four values, the entries the new log holds before this step (0: the first
 // step, which starts it empty), where to copy the log's entries after the range from ("":
 // not in this step; an id, or "(" and the last id copied), at most how many of them and how
-// many bytes of frames (0: all, and finish), then per batch 'k' (kept: id, record count, its
-// new running bytes) or 'w' (written: id, field count, fields). Answers ADDED (batches
-// added), {MORE, last id copied, entries copied} (a page of the entries after the range
-// copied, more to come) or OK (done), or why not: FENCED, CHANGED, EMPTIES.
+// many bytes of frames (0: all, and finish), the compaction's token, then per batch 'k'
+// (kept: id, record count, its new running bytes) or 'w' (written: id, field count, fields).
+// Answers ADDED (batches added), {MORE, last id copied, entries copied} (a page of the
+// entries after the range copied, more to come) or OK (done), or why not: FENCED, CHANGED,
+// EMPTIES.
 constexpr std::string_view compact_script = R"lua(
 local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
-local built = tonumber(ARGV[10])
--- A new log dropped may be as large as the partition: UNLINK frees it off the main thread.
-local function changed()
+local built, token = tonumber(ARGV[10]), ARGV[14]
+local mine = redis.call('HGET', start, 'k') == token
+if built > 0 and not mine then return 'CHANGED' end  -- the new log is another's now
+-- Only the compaction whose new log it is drops it. A new log dropped may be as large as the
+-- partition: UNLINK frees it off the main thread.
+local function drop()
+  if not mine then return end
   redis.call('UNLINK', fresh)
+  redis.call('HDEL', start, 'k')
+end
+local function changed()
+  drop()
   return 'CHANGED'
 end
 local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
@@ -1128,15 +1142,18 @@ c = c or '0'  -- an entry from before running totals
 local base = tonumber(string.match(last[1][1], '%-(%d+)$')) - 1
 if n == nil or base + n ~= tonumber(ARGV[4]) or c ~= ARGV[5] then return changed() end
 if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then
-  redis.call('UNLINK', fresh)
+  drop()
   return 'EMPTIES'
 end
 if built == 0 then
+  -- The partition's compaction is this one from now on: what another built or left goes.
   redis.call('UNLINK', fresh)
+  redis.call('HSET', start, 'k', token)
+  mine = true
 elseif redis.call('XLEN', fresh) ~= built then
   return changed()
 end
-local a = 14
+local a = 15
 while a <= #ARGV do
   local id = ARGV[a + 1]
   if ARGV[a] == 'k' then
@@ -1191,6 +1208,7 @@ local s = ARGV[6]
 local recorded = redis.call('HGET', start, 's')
 if recorded and tonumber(recorded) > tonumber(s) then s = recorded end
 redis.call('HSET', start, 's', s, 'n', ARGV[7], 'c', ARGV[8], 'T', ARGV[9])
+redis.call('HDEL', start, 'k')
 -- UNLINK frees the old log off the server's main thread (RENAME over it would free it here).
 redis.call('UNLINK', log)
 if redis.call('EXISTS', fresh) == 1 then redis.call('RENAME', fresh, log) end
@@ -1243,13 +1261,15 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
       return errc::invalid_request;
   auto before = bounds(tp);
   if (!before) return before.error();
-  if (auto ec = run_compaction(tp, c, *before)) {
+  // Tells this compaction's steps apart from those of any other of the partition.
+  const auto token = to_string(new_topic_id());
+  if (auto ec = run_compaction(tp, c, *before, token)) {
     // A step that failed for another reason than the log's (CHANGED and EMPTIES drop the new
     // log themselves; FENCED leaves it to the lease's new holder): a lost connection, or a
     // script the server refused midway (out of memory), may have left the new log behind.
     // After a timeout this is a second call, which may take up to the store timeout again.
     if (ec != errc::not_leader && ec != errc::offset_conflict && ec != errc::invalid_request)
-      drop_compacting(tp, c.fence);
+      drop_compacting(tp, c.fence, token);
     return ec;
   }
   return bounds(tp);
@@ -1257,18 +1277,24 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
 
 namespace {
 
-// Drops a compaction's new log while the partition's lease is still the one given ("" none).
+// Drops a compaction's new log while the partition's lease is still the one given ("" none)
+// and the new log is still the compaction's (its token in the start record: another may
+// have taken it over). KEYS: the new log, lease, start record. ARGV: fence, token.
 constexpr std::string_view drop_compacting_script = R"lua(
 if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[3], 'k') ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[3], 'k')
 return redis.call('UNLINK', KEYS[1])
 )lua";
 
 }  // namespace
 
-void redis_store::drop_compacting(const topic_partition& tp, const std::string& fence) {
+void redis_store::drop_compacting(const topic_partition& tp, const std::string& fence,
+                                  const std::string& token) {
   command cmd;
-  cmd.arg("EVAL").arg(drop_compacting_script).arg("2");
-  cmd.own(compacting_key(tp)).own(lease_key(partition_lease(tp))).arg(fence);
+  cmd.arg("EVAL").arg(drop_compacting_script).arg("3");
+  cmd.own(compacting_key(tp)).own(lease_key(partition_lease(tp))).own(start_key(tp));
+  cmd.arg(fence).arg(token);
   auto r = pipeline({&cmd, 1});
   if (!r || (*r)[0].is_error())
     logging::storage().warn("{} left behind after a failed compaction: {}", compacting_key(tp),
@@ -1276,7 +1302,8 @@ void redis_store::drop_compacting(const topic_partition& tp, const std::string& 
 }
 
 std::error_code redis_store::run_compaction(const topic_partition& tp, const log_compaction& c,
-                                            const partition_bounds& before) {
+                                            const partition_bounds& before,
+                                            const std::string& token) {
   const auto steps = compaction_steps(c, options_.compaction_step_entries,
                                       options_.compaction_step_bytes);
   std::size_t from = 0, step = 0, built = 0;
@@ -1313,6 +1340,7 @@ std::error_code redis_store::run_compaction(const topic_partition& tp, const log
     cmd.own(std::to_string(built)).arg(tail_from);
     cmd.own(std::to_string(finish ? 0 : batches ? room : options_.compaction_step_entries));
     cmd.own(std::to_string(batches ? bytes_left : step_bytes));
+    cmd.arg(token);
     for (std::size_t i = from; i < to; ++i) {
       const auto& b = c.batches[i];
       if (!b.rewritten) {

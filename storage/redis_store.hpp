@@ -16,7 +16,9 @@
 ///                                         renames it over :log (redis_options)
 ///   <prefix>:{<topic>:<partition>}:start Hash; s = log start offset, and n, c, T:
 ///                                         next offset and running totals when the
-///                                         start last moved (an emptied log keeps them)
+///                                         start last moved (an emptied log keeps them);
+///                                         k = the token of the compaction whose new log
+///                                         :log:compacting is
 ///   <prefix>:{<topic>:<partition>}:producers  Hash; the producer snapshot: "@" -> the
 ///                                         offset it covers, "<producer id>" -> epoch and
 ///                                         the producer's last batches
@@ -152,9 +154,11 @@ class redis_store final : public log_store {
  private:
   std::error_code connect();
   /// log_store::compact's steps (redis_store.cpp), and the cleanup of a failed one.
+  /// `token` tells the compaction's steps apart from another's of the partition.
   std::error_code run_compaction(const topic_partition& tp, const log_compaction& c,
-                                 const partition_bounds& before);
-  void drop_compacting(const topic_partition& tp, const std::string& fence);
+                                 const partition_bounds& before, const std::string& token);
+  void drop_compacting(const topic_partition& tp, const std::string& fence,
+                       const std::string& token);
 
   /// The headers of up to `count` entries of the stream `key` (their frames stay on the
   /// server: only each one's size comes, and stored_batch::frame stays empty), from `from`

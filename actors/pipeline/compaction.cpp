@@ -74,6 +74,16 @@ bool compaction_due(const compaction_policy& policy, const storage::partition_bo
   return now_ms - cleaned_at_ms >= policy.max_lag_ms;
 }
 
+compaction_progress::due_for compaction_progress::due(const compaction_policy& policy,
+                                                      const storage::partition_bounds& bounds,
+                                                      std::int64_t now_ms) const {
+  if (now_ms < retry_at_ms) return due_for::nothing;
+  const auto horizon = tombstones.next_due_ms(policy.delete_retention_ms);
+  if (tombstones_waiting && horizon && now_ms >= *horizon) return due_for::tombstones;
+  return compaction_due(policy, bounds, clean_bytes, cleaned_at_ms, now_ms) ? due_for::dirt
+                                                                           : due_for::nothing;
+}
+
 void tombstone_horizon::cleaned(std::int64_t offset, std::int64_t now_ms,
                                 std::int64_t delete_retention_ms) {
   // A mark no higher than one already made adds nothing (that one covers what it would, from
@@ -237,7 +247,12 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
           }
           std::size_t j = i;
           protocol::message_batch run;
-          std::int64_t max_ts = 0;
+          // Never below the batch's own: records sent without a timestamp (-1) are stored so,
+          // their batch stamped with the time of its append, which retention.ms counts from
+          // (and min.compaction.lag.ms); taken from the records alone, what is left of the
+          // batch would look as old as the epoch. The records keep their own timestamps,
+          // and the new frame's base is its first record's, as for any batch encoded.
+          std::int64_t max_ts = b.max_timestamp;
           for (; j < records.size() && stays[j]; ++j) {
             auto& m = run.messages.emplace_back(records[j]);
             m.topic = run.messages.size() == 1 ? tp.topic : std::string{};

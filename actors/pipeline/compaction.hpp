@@ -73,6 +73,35 @@ class tombstone_horizon {
   std::int64_t removable_below_ = 0;
 };
 
+/// How long a partition waits to be planned again after its plan failed, or its log could
+/// not be read, or the partition did not carry the plan out (a compaction of it still
+/// running, its log changed meanwhile): a plan reads the log's dirty part whole, so neither
+/// at every pass nor a whole max.compaction.lag.ms later.
+inline constexpr std::int64_t compaction_retry_ms = 300'000;
+
+/// What the retention actor knows of a compacted partition between its passes. Kept in
+/// memory: after a restart each partition is read whole once more.
+struct compaction_progress {
+  /// Where the last plan left the clean part (compaction_plan::clean_offset), and the running
+  /// bytes there (compaction_due's `clean_bytes`).
+  std::int64_t clean_offset = 0;
+  std::uint64_t clean_bytes = 0;
+  std::int64_t cleaned_at_ms = 0;  ///< when it was last planned (max.compaction.lag.ms)
+  std::int64_t retry_at_ms = 0;    ///< not planned again before (retry_later)
+  /// When its cleaned tombstones may go, and whether the last plan left any waiting.
+  tombstone_horizon tombstones;
+  bool tombstones_waiting = false;
+
+  enum class due_for { nothing, dirt, tombstones };
+  /// Why the partition is to be planned at `now_ms`: not before retry_at_ms, then for its
+  /// waiting tombstones once they may go, else as compaction_due decides.
+  due_for due(const compaction_policy& policy, const storage::partition_bounds& bounds,
+              std::int64_t now_ms) const;
+  void retry_later(std::int64_t now_ms) {
+    retry_at_ms = now_ms > INT64_MAX - compaction_retry_ms ? INT64_MAX : now_ms + compaction_retry_ms;
+  }
+};
+
 /// Reads the batches of the partition from an offset on (at least one while any is left;
 /// none past the end).
 using batch_reader =

@@ -370,7 +370,7 @@ void try_write(self_ptr self) {
   std::size_t merge = st.ctx->frames_stay_in_process ? 0 : merged_frame_bytes;
   merge = std::min<std::size_t>(merge, st.ctx->config.max_frame_bytes);
   if (st.rules)
-    if (const auto limit = st.rules->max_batch_bytes.load(std::memory_order_relaxed); limit > 0)
+    if (const auto limit = st.rules->max_batch_bytes.load(std::memory_order_relaxed); limit >= 0)
       merge = std::min(merge, static_cast<std::size_t>(limit));
   auto set = st.log->take_write_set(merge);
   if (!set) return;
@@ -629,7 +629,7 @@ void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
   if (st.rules) {
     const auto limit = st.rules->max_batch_bytes.load(std::memory_order_relaxed);
     const auto size = b.kafka_view ? b.kafka_view.size() : b.frame.size();
-    if (limit > 0 && size > static_cast<std::uint64_t>(limit)) {
+    if (limit >= 0 && size > static_cast<std::uint64_t>(limit)) {
       st.producers.refused(b.producer);
       return answer.deliver(errc::frame_too_large);
     }

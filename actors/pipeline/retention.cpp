@@ -40,17 +40,11 @@ struct retention_state {
   std::size_t running = 0;
   bool store_warned = false;
   std::uint64_t passivated_seen = 0;
-  /// Compacted partitions: where their clean part ends (compaction_plan), and when they
-  /// were last planned (compaction_due). Kept in memory: after a restart each is read whole
-  /// once more.
-  struct cleaned {
+  /// Compacted partitions' compaction_progress.
+  struct cleaned : compaction_progress {
     storage::topic_id topic;  ///< a topic deleted and made again starts with none of this
-    std::int64_t offset = 0;
-    std::uint64_t bytes = 0;
-    std::int64_t at_ms = 0;
-    /// When its cleaned tombstones may go, and whether the last plan left any waiting.
-    tombstone_horizon tombstones;
-    bool tombstones_waiting = false;
+    /// Its log could not be read for a plan, and this was logged: once until a plan is made.
+    bool unreadable_logged = false;
   };
   std::map<topic_partition, cleaned> clean;
   /// The appended totals last reported per topic (by id: a topic made again starts over).
@@ -141,32 +135,51 @@ void compact_next(self_ptr self) {
       return it != s.clean.end() && it->second.topic == topic ? &it->second : nullptr;
     };
     if (!clean_of(st)) continue;
+    const auto now = wall_clock_ms();
+    // A plan that failed, or one the partition could not carry out, waits compaction_retry_ms
+    // (compaction_progress::due); max.compaction.lag.ms still counts from the last
+    // compaction done (or found needless).
+    auto retry_soon = [clean_of, now](retention_state& s) {
+      if (auto* c = clean_of(s)) c->retry_later(now);
+    };
+    // Said once until a plan is made: the partition is tried again at every retry.
+    auto unreadable = [&](const std::string& why) {
+      auto* c = clean_of(st);
+      if (!c->unreadable_logged)
+        logging::retention().warn("compaction: {}/{}: not planned: its log could not be read "
+                                  "({}); trying again every {} s",
+                                  tp.topic, tp.partition, why, compaction_retry_ms / 1000);
+      c->unreadable_logged = true;
+      retry_soon(st);
+    };
     auto b = st.store->bounds(tp);
-    if (!b || b->log_start >= b->next_offset) continue;
+    if (!b) {
+      unreadable(b.error().message());
+      continue;
+    }
+    if (b->log_start >= b->next_offset) continue;  // emptied since the pass
     // The newest batch is never compacted (the log never empties): its base is the limit.
     auto last = st.store->read(tp, b->next_offset - 1, 1);
+    if (!last || last->empty()) {
+      unreadable(last ? "no newest batch" : last.error().message());
+      continue;
+    }
     auto producers = st.store->read_producer_history(tp);
-    if (!last || last->empty() || !producers) continue;
-    const auto now = wall_clock_ms();
+    if (!producers) {
+      unreadable(producers.error().message());
+      continue;
+    }
+    clean_of(st)->unreadable_logged = false;
     compaction_range range;
     range.log_start = b->log_start;
     range.limit = last->back().base_offset;
     range.producers_covered = producers->covers;
-    range.clean_offset = clean_of(st)->offset;
+    range.clean_offset = clean_of(st)->clean_offset;
     range.tombstones_below = clean_of(st)->tombstones.removable_below(now, policy.delete_retention_ms);
     range.tombstones_due = tombstones_due;
     auto plan = plan_compaction(
         st.ctx->codecs, tp, range, policy, now,
         [&](std::int64_t offset) { return st.store->read(tp, offset, 1u << 20); });
-    // max.compaction.lag.ms counts from the last compaction done (or found needless): a
-    // plan that failed, or one the partition could not carry out, is due again within
-    // retry_after_failure rather than a whole lag later (nor at every pass: a plan reads the
-    // log's dirty part).
-    static constexpr std::int64_t retry_after_failure = 300'000;
-    auto retry_soon = [clean_of, now, lag = policy.max_lag_ms](retention_state& s) {
-      // Not below 0: compaction_due subtracts it from the time (a lag of "never" stays never).
-      if (auto* c = clean_of(s)) c->at_ms = std::max<std::int64_t>(0, now - lag + std::min(lag, retry_after_failure));
-    };
     if (!plan) {
       retry_soon(st);
       if (plan.error() != errc::offset_conflict)
@@ -180,13 +193,13 @@ void compact_next(self_ptr self) {
                  retention_ms = policy.delete_retention_ms](retention_state& s) {
       auto* c = clean_of(s);
       if (!moved || c == nullptr) return;
-      c->offset = offset;
-      c->bytes = bytes;
+      c->clean_offset = offset;
+      c->clean_bytes = bytes;
       c->tombstones.cleaned(offset, wall_clock_ms(), retention_ms);
       c->tombstones_waiting = waiting;
     };
     if (!plan->compaction) {
-      clean_of(st)->at_ms = now;
+      clean_of(st)->cleaned_at_ms = now;
       mark(st);
       continue;
     }
@@ -200,13 +213,14 @@ void compact_next(self_ptr self) {
                                     tp.topic, tp.partition, removed, after.stored_bytes(),
                                     stored_before);
           self->state.ctx->metrics.records_compacted(static_cast<std::uint64_t>(removed));
-          if (auto* c = clean_of(self->state)) c->at_ms = now;
+          if (auto* c = clean_of(self->state)) c->cleaned_at_ms = now;
           mark(self->state);
           self->state.compacting = false;
           compact_next(self);
         },
         [=](caf::error& e) {
-          // Planned from a log that changed meanwhile (DeleteRecords): the next pass plans again.
+          // Planned from a log that changed meanwhile (DeleteRecords), or a compaction of the
+          // partition still runs: planned again once compaction_retry_ms has passed.
           logging::retention().debug("compaction: {}/{}: not done: {}", tp.topic, tp.partition,
                                      self->system().render(e));
           retry_soon(self->state);
@@ -336,10 +350,9 @@ void run_pass(self_ptr self) {
           c = {};
           c.topic = topic.id;
         }
-        const auto horizon = c.tombstones.next_due_ms(compaction->delete_retention_ms);
-        const bool tombstones_due = c.tombstones_waiting && horizon && now >= *horizon;
-        if (tombstones_due || compaction_due(*compaction, *b, c.bytes, c.at_ms, now))
-          due.push_back({tp, topic.id, *compaction, tombstones_due});
+        using due_for = compaction_progress::due_for;
+        if (const auto why = c.due(*compaction, *b, now); why != due_for::nothing)
+          due.push_back({tp, topic.id, *compaction, why == due_for::tombstones});
       }
       if (!limits.any()) continue;
       auto point = st.store->retention_point(tp, limits);

@@ -74,10 +74,20 @@ caf::result<T> lift(expected<T>&& r) {
   return make_caf_error(static_cast<errc>(r.error().value()));
 }
 
-// `one_shot`: a reader spawned for one compaction, which it carries out itself.
+// `owner`: the reader a one-shot reader was spawned by, for one compaction, which it carries
+// out itself (none: a reader).
 storage_reader_actor::behavior_type
 reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
-            storage::store_factory factory, bool one_shot) {
+            storage::store_factory factory, caf::actor_addr owner) {
+  const bool one_shot = static_cast<bool>(owner);
+  if (one_shot) {
+    // It stops with the reader it answers to, whose successor may start another compaction
+    // of the partition. One already running is not interrupted: a store that carries it out
+    // in steps has it give way to the newer one at its next step (redis_store.cpp,
+    // compact_script).
+    self->monitor(owner);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  }
   auto store = factory();
   if (!store) {
     logging::storage().error("storage reader: cannot create store: {}", store.error().message());
@@ -142,9 +152,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         // steps let other clients in between): carried out by a one-shot reader with a
         // connection of its own, it leaves this reader serving the other partitions' reads
         // meanwhile. One per partition at a time: a second one (the partition gave up
-        // waiting for the first) would build the same new log.
+        // waiting for the first) would only make the first give way.
         if (!self->state.compacting.insert(tp).second) return make_caf_error(errc::not_ready);
-        auto worker = self->spawn<caf::detached>(reader_impl, factory, true);
+        auto worker = self->spawn<caf::detached>(reader_impl, factory, self->address());
         auto rp = self->make_response_promise<storage::partition_bounds>();
         auto done = [=] {
           self->state.compacting.erase(tp);
@@ -179,7 +189,7 @@ storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage:
 }
 
 storage_reader_actor spawn_storage_reader(caf::actor_system& sys, const storage::store_factory& f) {
-  return sys.spawn<caf::detached>(reader_impl, f, false);
+  return sys.spawn<caf::detached>(reader_impl, f, caf::actor_addr{});
 }
 
 }  // namespace portask

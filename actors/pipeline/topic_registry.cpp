@@ -120,11 +120,11 @@ void stop_partition(self_ptr self, const topic_partition& tp, errc why);
 std::shared_ptr<topic_write_rules> write_rules(registry_state& st, const std::string& topic) {
   auto& holder = st.rules[topic];
   if (!holder) holder = std::make_shared<topic_write_rules>();
-  std::int64_t limit = 0;
+  std::int64_t limit = -1;
   bool compacted = false;
   bool deletable = true;
   if (auto it = st.topics.find(topic); it != st.topics.end()) {
-    limit = config_integer(it->second.configs, "max.message.bytes").value_or(0);
+    limit = config_integer(it->second.configs, "max.message.bytes").value_or(-1);
     compacted = cleanup_policy_includes(it->second.configs, "compact");
     deletable = cleanup_policy_includes(it->second.configs, "delete");
   }

@@ -9,9 +9,9 @@
 namespace portask {
 
 struct topic_write_rules {
-  /// max.message.bytes (0: none of its own; the broker's max_frame_bytes applies). A larger
-  /// batch is refused frame_too_large.
-  std::atomic<std::int64_t> max_batch_bytes{0};
+  /// max.message.bytes (-1: none of its own; the broker's max_frame_bytes applies). A larger
+  /// batch is refused frame_too_large: at 0, every batch, as Kafka refuses them.
+  std::atomic<std::int64_t> max_batch_bytes{-1};
   /// cleanup.policy includes compact: every record needs a key, as Kafka's broker requires
   /// (compaction keeps the newest record of each key; it has nothing to keep one without).
   /// A batch with a keyless record is refused invalid_record.

@@ -1681,6 +1681,71 @@ TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
   EXPECT_EQ(raw.integer({"EXISTS", key}), 0);
 }
 
+// A compaction of a partition started while another one of it runs (the reader that waited
+// for the first gave up on it, or was started again) takes the partition over: the first
+// one's next step finds the new log someone else's and stops, leaving the log as it was,
+// though the new log's length is the one its own steps left (steps of one batch each).
+TEST(RedisStore, ACompactionStartedMeanwhileMakesTheOneBeforeItStopWithoutTouchingTheLog) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  o.compaction_step_entries = 1;
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  ASSERT_EQ(raw.c->err, 0);
+  const topic_partition tp{"twice", 0};
+  redis_store writer{o};
+  std::uint64_t end_bytes = 0;
+  for (std::int64_t base = 0; base < 12; base += 2) {
+    const auto frame = make_frame("x", 2);
+    append_request r{&tp, base, 2, 100, protocol::shared_bytes::copy_of(frame)};
+    r.end_bytes = end_bytes += frame.size();
+    std::vector<std::error_code> results;
+    writer.append({&r, 1}, results);
+    ASSERT_FALSE(results.at(0));
+  }
+  const auto before = writer.read(tp, 0, 1 << 20).value();
+  ASSERT_EQ(before.size(), 6u);
+  log_compaction first;  // drop 0-1, keep 2-9 as they are; 10-11 after the range
+  first.first_base = 0;
+  first.end = 10;
+  first.end_bytes = before[4].end_bytes;
+  for (std::size_t i = 1; i < 5; ++i) first.batches.push_back(compacted_batch{before[i], false});
+  // The second one writes 2-3 anew: a log mixed from the two would show it.
+  auto second = first;
+  second.batches[0].rewritten = true;
+  second.batches[0].batch.frame = protocol::shared_bytes::copy_of(make_frame("y", 2));
+  struct stopped_after_first_step {};
+  auto second_options = o;
+  second_options.between_compaction_steps = [](std::size_t) { throw stopped_after_first_step{}; };
+  redis_store second_store{second_options};
+  bool second_started = false;
+  auto first_options = o;
+  first_options.between_compaction_steps = [&](std::size_t step) {
+    if (step != 1) return;
+    EXPECT_THROW((void)second_store.compact(tp, second), stopped_after_first_step);
+    second_started = true;
+  };
+  redis_store first_store{first_options};
+  auto outcome = first_store.compact(tp, first);
+  ASSERT_TRUE(second_started);
+  ASSERT_FALSE(outcome) << "the first compaction finished over the second one's new log";
+  EXPECT_EQ(outcome.error(), errc::offset_conflict);
+  EXPECT_EQ(writer.read(tp, 0, 1 << 20).value(), before) << "the log is as it was";
+  EXPECT_EQ(raw.integer({"XLEN", writer.compacting_key(tp)}), 1)
+      << "the second one's new log is left to it";
+  // A compaction started after them takes over what the second one left, and finishes.
+  redis_store third{o};
+  auto done = third.compact(tp, first);
+  ASSERT_TRUE(done) << done.error().message();
+  EXPECT_EQ(writer.read(tp, 0, 1 << 20).value(),
+            std::vector<stored_batch>(before.begin() + 1, before.end()));
+  EXPECT_EQ(raw.integer({"EXISTS", writer.compacting_key(tp)}), 0);
+  EXPECT_EQ(raw.integer({"HEXISTS", writer.start_key(tp), "k"}), 0)
+      << "no compaction is marked as building once it is done";
+}
+
 // The deletion trims before it records the new start: a server that refuses the trim (here
 // XTRIM renamed away, as a server without XTRIM MINID refuses it) leaves the start where it
 // was, and a retry deletes again instead of answering that the start is there already.

@@ -510,7 +510,11 @@ CAF_TEST(an append the partition refuses does not warm its tail) {
   expect((caf::error), from(p).to(self).with(make_caf_error(errc::frame_too_large)));
   CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 0u);
   CAF_CHECK_EQUAL(ctx->tails.bytes(), 0u);
-  rules->max_batch_bytes = 0;  // no limit: the same append is taken, and warms the tail
+  rules->max_batch_bytes = 0;  // refuses every batch, as Kafka does
+  append();
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::frame_too_large)));
+  CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 0u);
+  rules->max_batch_bytes = -1;  // no limit: the same append is taken, and warms the tail
   append();
   expect((publish_result), from(p).to(self).with(_));
   CAF_CHECK_EQUAL(ctx->tails.warm_partitions(), 1u);

@@ -22,8 +22,11 @@ struct record {
 
 class Compaction : public ::testing::Test {
  protected:
-  // Appends one batch of `records` as a partition would (running totals included).
-  void append(const std::vector<record>& records, storage::batch_producer producer = {}) {
+  // Appends one batch of `records` as a partition would (running totals included), its
+  // timestamp its records' newest, or `stamped` (the time a batch of records sent without
+  // one is appended at).
+  void append(const std::vector<record>& records, storage::batch_producer producer = {},
+              std::optional<std::int64_t> stamped = std::nullopt) {
     protocol::message_batch batch;
     std::int64_t max_ts = 0;
     for (const auto& r : records) {
@@ -36,6 +39,7 @@ class Compaction : public ::testing::Test {
       max_ts = std::max(max_ts, r.timestamp);
       batch.messages.push_back(std::move(m));
     }
+    if (stamped) max_ts = *stamped;
     protocol::buffer frame;
     ASSERT_FALSE(codecs_.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
     end_bytes_ += frame.size();
@@ -137,6 +141,37 @@ TEST(CompactionDue, TheDirtyShareOrTheMaximumLagDecides) {
   EXPECT_FALSE(compaction_due(p, storage::partition_bounds{}, 0, 0, 10)) << "an empty log";
 }
 
+TEST(CompactionProgress, APartitionWaitsItsRetryTimeHoweverDueItIsThenIsDueAgain) {
+  using due_for = compaction_progress::due_for;
+  compaction_policy p;
+  const storage::partition_bounds b{0, 100, 1000, 2000, 5};  // 1000 bytes stored
+  compaction_progress c;
+  EXPECT_EQ(c.due(p, b, 10), due_for::dirt) << "never compacted: all of it is dirty";
+  // Its plan failed (or the partition did not carry it out): however dirty, not at every pass.
+  c.retry_later(10);
+  EXPECT_EQ(c.due(p, b, 10 + compaction_retry_ms - 1), due_for::nothing);
+  EXPECT_EQ(c.due(p, b, 10 + compaction_retry_ms), due_for::dirt);
+  // Waiting tombstones that may go wait for it too.
+  c = {};
+  c.clean_offset = 100;
+  c.clean_bytes = 2000;  // nothing written since
+  p.delete_retention_ms = 1000;
+  c.tombstones.cleaned(100, 0, p.delete_retention_ms);
+  c.tombstones_waiting = true;
+  EXPECT_EQ(c.due(p, b, 999), due_for::nothing);
+  EXPECT_EQ(c.due(p, b, 1000), due_for::tombstones);
+  c.retry_later(1000);
+  EXPECT_EQ(c.due(p, b, 2000), due_for::nothing);
+  EXPECT_EQ(c.due(p, b, 1000 + compaction_retry_ms), due_for::tombstones);
+  // And so does a partition due by max.compaction.lag.ms.
+  c = {};
+  c.clean_bytes = 1900;
+  p.max_lag_ms = 100;
+  EXPECT_EQ(c.due(p, b, 100), due_for::dirt);
+  c.retry_later(100);
+  EXPECT_EQ(c.due(p, b, 200), due_for::nothing);
+}
+
 TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAnew) {
   append({{"k1", "a1"}, {"k2", "b1"}, {"k1", "a2"}, {std::nullopt, "no key"}});  // 0-3
   append({{"k3", "c1"}, {"k2", std::nullopt}, {"k4", "d1"}, {"k6", std::nullopt, now_ms}});  // 4-7
@@ -191,6 +226,32 @@ TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAn
   EXPECT_EQ(again->tombstones_kept, 0);
   ASSERT_TRUE(store_->compact(tp_, *again->compaction));
   EXPECT_EQ(records(), (rows{{6, "k4", "d1"}, {8, "k1", "a3"}, {9, "k3", "c2"}, {10, "k1", "a4"}}));
+}
+
+TEST_F(Compaction, WhatIsLeftOfABatchKeepsItsTimestampThoughItsRecordsHaveNone) {
+  // Records sent without a timestamp are stored with -1, their batch stamped with the time
+  // of its append.
+  append({{"k", "old", -1}, {"s", "stays", -1}}, {}, now_ms);  // 0-1
+  append({{"k", "new", -1}}, {}, now_ms);                      // 2
+  append({{"z", "newest", -1}}, {}, now_ms);                   // 3
+  auto p = plan();
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  ASSERT_FALSE(p->compaction->batches.empty());
+  const auto& left = p->compaction->batches.front();
+  ASSERT_TRUE(left.rewritten);
+  EXPECT_EQ(left.batch.base_offset, 1);
+  EXPECT_GE(left.batch.max_timestamp, now_ms);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  const auto stored = store_->read(tp_, 0, 1 << 20).value();
+  ASSERT_FALSE(stored.empty());
+  EXPECT_EQ(stored.front().base_offset, 1);
+  EXPECT_GE(stored.front().max_timestamp, now_ms);
+  // A day's retention.ms, on a topic both compacted and deleted: appended just now, it stays.
+  storage::retention_limits limits;
+  limits.older_than_ms = now_ms - 86'400'000;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 0) << "nothing is old enough to go";
+  EXPECT_EQ(records(), (rows{{1, "s", "stays"}, {2, "k", "new"}, {3, "z", "newest"}}));
 }
 
 TEST_F(Compaction, OnlyTombstonesBelowTheHorizonGo) {
