@@ -199,8 +199,12 @@ using group_coordinator_actor = caf::typed_actor<
     caf::replies_to<offset_atom, std::vector<topic_partition>>::with<
         std::vector<storage::group_offset>>,
     caf::replies_to<describe_atom>::with<group_description>,
-    // delete the group (it must be empty), or just these partitions' offsets
-    caf::replies_to<delete_atom, std::vector<topic_partition>, bool>::with<bool>,
+    // delete the group (true; it must be empty), or these partitions' offsets (false: those of
+    // topics a member subscribes to stay) -> the partitions that stayed
+    caf::replies_to<delete_atom, std::vector<topic_partition>, bool>::with<
+        std::vector<topic_partition>>,
+    // (topic) from the directory: the topic was deleted, its offsets go
+    caf::reacts_to<delete_atom, std::string>,
     // (now ms, empty since ms) from the directory: delete the offsets past retention, if the
     // group has no members
     caf::reacts_to<expire_atom, std::int64_t, std::int64_t>,
@@ -217,6 +221,8 @@ using group_directory_actor = caf::typed_actor<
     // (now ms, groups with offsets committed longer ago than retention, groups with offsets
     // past their own expiry time) from retention: have their coordinators expire them
     caf::reacts_to<expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>>,
+    // (topic) from the registry: the topic was deleted; every group's offsets of it go
+    caf::reacts_to<delete_atom, std::string>,
     directory_update>;
 
 /// The single entrance to the partitions, for every protocol: frames and publishes, fetches,

@@ -344,7 +344,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_group_request& x) {
   return f(caf::meta::type_name("portask.join_group_request"), x.member_id, x.instance_id,
            x.client_id, x.client_host, x.session_timeout_ms, x.rebalance_timeout_ms,
-           x.protocol_type, x.protocols, x.require_known_member);
+           x.protocol_type, x.protocols, x.require_known_member, x.supports_skip_assignment);
 }
 
 template <class Inspector>
@@ -356,7 +356,7 @@ typename Inspector::result_type inspect(Inspector& f, group_member_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_group_result& x) {
   return f(caf::meta::type_name("portask.join_group_result"), x.error, x.generation,
-           x.protocol_type, x.protocol_name, x.leader, x.member_id, x.members);
+           x.protocol_type, x.protocol_name, x.leader, x.member_id, x.members, x.skip_assignment);
 }
 
 template <class Inspector>

@@ -45,6 +45,36 @@ errc consumer_group::check_member(const member_ref& m) const {
   return errc::ok;
 }
 
+// The member a join comes from when the group knows it: by its member id, or a static member
+// coming back with its instance id alone; empty for a newcomer.
+std::string consumer_group::known_member(const join_group_request& req) const {
+  if (members_.count(req.member_id) > 0) return req.member_id;
+  if (req.member_id.empty() && req.instance_id)
+    if (auto it = instances_.find(*req.instance_id); it != instances_.end() && members_.count(it->second) > 0)
+      return it->second;
+  return {};
+}
+
+// Kafka's acceptJoiningMember (group.max.size). A known member is taken, unless, while a
+// rebalance is prepared, it has not rejoined yet and as many members as the group takes
+// already have (Kafka's way of shedding the last members to rejoin). A newcomer only while
+// the group has room: counting, while a rebalance is prepared, the members that have rejoined,
+// otherwise every member. Unlike Kafka, the ids handed out with MEMBER_ID_REQUIRED (other than
+// the joiner's own) take room too, so that a burst of first joins cannot be handed more ids
+// than the group has places, and what a group holds stays bounded. A static member coming
+// back with its instance id is a known member (Kafka counts it as a newcomer, and would refuse
+// the restart of a member of a full group).
+bool consumer_group::has_room_for(const join_group_request& req) const {
+  const auto awaiting = static_cast<std::size_t>(std::count_if(
+      members_.begin(), members_.end(), [](const auto& e) { return e.second.join_ticket.has_value(); }));
+  if (const auto known = known_member(req); !known.empty())
+    return state_ != state::preparing_rebalance || members_.at(known).join_ticket.has_value() ||
+           awaiting < limits_.max_size;
+  auto taken = pending_.size() - pending_.count(req.member_id);
+  taken += state_ == state::preparing_rebalance ? awaiting : members_.size();
+  return taken < limits_.max_size;
+}
+
 bool consumer_group::all_members_support(const std::string& name) const {
   for (const auto& [id, m] : members_) {
     bool has = false;
@@ -102,6 +132,15 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
   if (req.session_timeout_ms < limits_.min_session_timeout_ms ||
       req.session_timeout_ms > limits_.max_session_timeout_ms)
     return fail(errc::invalid_session_timeout);
+  if (!has_room_for(req)) {
+    // As Kafka: the answer carries no member id, and a member refused leaves the group.
+    pending_.erase(req.member_id);
+    if (const auto known = known_member(req); !known.empty()) remove_member(known, out);
+    try_complete_join(now, out);
+    join_group_result r;
+    r.error = errc::group_max_size_reached;
+    return r;
+  }
   if (req.protocol_type.empty() || req.protocols.empty()) return fail(errc::inconsistent_protocol);
   if (!members_.empty() && (req.protocol_type != protocol_type_ || !supports_all(req.protocols)))
     return fail(errc::inconsistent_protocol);
@@ -140,10 +179,15 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
         // bytes would make every restart cost the rebalance static membership avoids.
         if (state_ == state::stable && select_protocol() == protocol_name_) {
           auto r = join_result_for(m);
-          if (was_leader) {
-            // As Kafka answers a returning leader without JoinGroup v9's SkipAssignment: the
-            // old leader id and no member list, so it takes its assignment as a follower
-            // does, and a restart of the leader's process costs the group no rebalance.
+          if (was_leader && req.supports_skip_assignment) {
+            // JoinGroup v9 (KIP-814), as Kafka: the leader is told it leads (its new id, every
+            // member) but not to assign, the group's assignment standing; it keeps watching
+            // the group's metadata as its leader and syncs for its own share.
+            r.skip_assignment = true;
+          } else if (was_leader) {
+            // Before v9, as Kafka: the old leader id and no member list, so it takes its
+            // assignment as a follower does, and a restart of the leader's process costs the
+            // group no rebalance.
             r.leader = old_id;
             r.members.clear();
           }

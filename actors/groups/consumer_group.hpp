@@ -28,6 +28,9 @@ struct group_limits {
   /// (Kafka's group.initial.rebalance.delay.ms); each new member extends it once more, up
   /// to the rebalance timeout.
   std::chrono::milliseconds initial_rebalance_delay{300};
+  /// Kafka's group.max.size (broker_config::group_max_size): members a group takes at most,
+  /// ids handed out with MEMBER_ID_REQUIRED counted (see has_room_for).
+  std::size_t max_size = 1000;
 };
 
 class consumer_group {
@@ -80,6 +83,8 @@ class consumer_group {
   const std::string& leader() const noexcept { return leader_; }
   std::size_t size() const noexcept { return members_.size(); }
   bool has_member(const std::string& id) const { return members_.count(id) > 0; }
+  /// Ids handed out with MEMBER_ID_REQUIRED that may still join (until their session ends).
+  bool has_pending_ids() const noexcept { return !pending_.empty(); }
   group_description describe() const;
 
  private:
@@ -99,6 +104,8 @@ class consumer_group {
 
   std::string new_member_id(const std::string& client_id);
   errc check_member(const member_ref& m) const;
+  std::string known_member(const join_group_request& req) const;
+  bool has_room_for(const join_group_request& req) const;
   bool all_members_support(const std::string& protocol_name) const;
   bool supports_all(const std::vector<group_protocol>& protocols) const;
   void admit(const join_group_request& req, const std::string& id, std::uint64_t ticket,

@@ -1,6 +1,8 @@
 #include "actors/groups/group_coordinator.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -18,12 +20,35 @@ namespace {
 using namespace std::chrono_literals;
 
 // Time is the actor clock's (steady_clock in a running broker), so that deterministic tests
-// move it by hand. How often a group with members checks sessions and rebalance deadlines.
+// move it by hand. How often a group with members (or with requests waiting for the store)
+// checks sessions, rebalance deadlines and waits.
 constexpr auto tick_interval = 100ms;
-// A coordinator with no members and no requests for this long stops (its offsets are in the
-// store; the next request spawns a new one), so looking up many group names cannot pile up
-// actors.
+// A coordinator whose group has no members and saw neither a membership request nor a commit
+// for this long stops (its offsets are in the store; the next request spawns a new one).
 constexpr auto idle_limit = 60s;
+// A new coordinator's first idle check comes sooner: one spawned for a request that never
+// came stops then, and one that retired at once is not kept alive long by its timer.
+constexpr auto first_idle_check = 1s;
+// A commit or deletion that waited this long for the store (behind another write) is refused
+// unapplied (errc::timeout: Kafka's COORDINATOR_NOT_AVAILABLE, retried). Connections wait
+// longer than this plus the store round trips that follow (offset_commit.cpp), so an error
+// they answer means the request was not applied.
+constexpr auto store_wait_limit = 5s;
+
+/// A deletion of offsets waiting for the store: it starts when the store is free, and is
+/// refused when it waited too long (an internal one, without `refuse`, waits as long as it
+/// takes).
+struct store_task {
+  caf::actor_clock::time_point since;
+  std::function<void()> start;
+  std::function<void(const caf::error&)> refuse;
+};
+
+struct queued_commit {
+  std::vector<storage::group_offset> offsets;
+  caf::typed_response_promise<bool> rp;
+  caf::actor_clock::time_point since;
+};
 
 struct coordinator_state {
   std::shared_ptr<broker_context> ctx;
@@ -39,12 +64,21 @@ struct coordinator_state {
   std::unordered_map<std::uint64_t, caf::typed_response_promise<join_group_result>> joins;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<sync_group_result>> syncs;
   bool ticking = false;
-  /// Commits wait here while one store round trip is in flight; the next round trip takes
-  /// all of them (one HSET however many requests), as the storage writer does for batches.
-  std::vector<std::pair<std::vector<storage::group_offset>, caf::typed_response_promise<bool>>>
-      queued_commits;
-  bool commit_in_flight = false;
-  consumer_group::time_point last_request{};
+  /// The group's writes to the store go one at a time (store_busy while one is out): commits
+  /// wait in `queued_commits` (the next round trip takes all of them: one HSET however many
+  /// requests, as the storage writer does for batches), deletions in `store_waiting`.
+  bool store_busy = false;
+  std::vector<queued_commit> queued_commits;
+  std::deque<store_task> store_waiting;
+  /// Whether this coordinator holds anything of the group beyond its stored offsets: members,
+  /// ids handed out to join with, or commits, since it started or the group was last deleted
+  /// (or lost its last offset). Without, it retires as soon as it has answered: reads
+  /// (DescribeGroups, OffsetFetch, ListGroups) and requests for groups that do not exist
+  /// leave nothing behind.
+  bool in_use = false;
+  bool retired = false;
+  /// The last join, sync, heartbeat, leave or commit (reads are no activity).
+  consumer_group::time_point last_activity{};
   /// The last time (wall-clock ms) this coordinator saw the group with members; 0: never.
   /// Its offsets' retention counts from then at the earliest.
   std::int64_t members_seen_ms = 0;
@@ -60,7 +94,9 @@ struct coordinator_state {
   ~coordinator_state() {
     for (auto& [ticket, rp] : joins) rp.deliver(make_caf_error(errc::not_ready));
     for (auto& [ticket, rp] : syncs) rp.deliver(make_caf_error(errc::not_ready));
-    for (auto& [offsets, rp] : queued_commits) rp.deliver(make_caf_error(errc::not_ready));
+    for (auto& c : queued_commits) c.rp.deliver(make_caf_error(errc::not_ready));
+    for (auto& t : store_waiting)
+      if (t.refuse) t.refuse(make_caf_error(errc::not_ready));
   }
   static inline const char* name = "portask.group_coordinator";
 };
@@ -85,14 +121,16 @@ std::int32_t first_generation(std::int64_t epoch) {
   return static_cast<std::int32_t>((epoch % 32767) << 16);
 }
 
-// Writes `pb` to the offsets topic through the bridge, creating the topic on first use.
-// Best effort: the group store holds the truth, so a failure is logged, not returned.
-void mirror(coordinator_ptr self, publish_batch pb) {
+// Writes `pb` (about `group`) to the offsets topic through the bridge, creating the topic on
+// first use. Best effort: the group store holds the truth, so a failure is logged, not
+// returned. For a coordinator, and for the directory cleaning groups that have none.
+template <class Self>
+void mirror_batch(Self self, const std::string& group, publish_batch pb) {
   if (pb.batch.messages.empty()) return;
   auto warn = [=](const caf::error& e) {
     if (to_errc(e) == errc::not_leader) return;  // another node owns that partition of it
-    logging::groups().warn("group '{}': not mirrored to {}: {}", self->state.group_id,
-                 protocol::offsets_topic, self->system().render(e));
+    logging::groups().warn("group '{}': not mirrored to {}: {}", group, protocol::offsets_topic,
+                           self->system().render(e));
   };
   auto send = [=](publish_batch b) {
     auto bridge = self->state.dir.bridge_for(b.tp);
@@ -114,6 +152,10 @@ void mirror(coordinator_ptr self, publish_batch pb) {
             self->state.offsets_topic_ready = true;
             send(pb);
           });
+}
+
+void mirror(coordinator_ptr self, publish_batch pb) {
+  mirror_batch(self, self->state.group_id, std::move(pb));
 }
 
 // After any change of membership: a new stable generation, or a group that emptied, is
@@ -160,48 +202,14 @@ storage_reader_actor reader_of(coordinator_ptr self) {
   return self->state.dir.reader_for({self->state.group_id, 0});
 }
 
-// Stores every queued commit in one round trip; later offsets of a partition win because
-// the store applies them in order.
-void flush_commits(coordinator_ptr self) {
-  auto& st = self->state;
-  if (st.commit_in_flight || st.queued_commits.empty()) return;
-  auto batch = std::move(st.queued_commits);
-  st.queued_commits.clear();
-  auto fail_all = [](auto& b, const caf::error& e) {
-    for (auto& [offsets, rp] : b) rp.deliver(e);
-  };
-  auto reader = reader_of(self);
-  if (!reader) return fail_all(batch, make_caf_error(errc::not_ready));
-  std::vector<storage::group_offset> all;
-  for (auto& [offsets, rp] : batch)
-    all.insert(all.end(), std::make_move_iterator(offsets.begin()),
-               std::make_move_iterator(offsets.end()));
-  st.commit_in_flight = true;
-  auto shared = std::make_shared<decltype(batch)>(std::move(batch));
-  auto stored = commit_records(st.group_id, all, wall_clock_ms());
-  self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all), st.fence)
-      .then(
-          [=](bool) mutable {
-            mirror(self, std::move(stored));
-            for (auto& [offsets, rp] : *shared) rp.deliver(true);
-            self->state.commit_in_flight = false;
-            flush_commits(self);
-          },
-          [=](caf::error& e) {
-            fail_all(*shared, e);
-            self->state.commit_in_flight = false;
-            flush_commits(self);
-          });
-}
-
 // -- handover --------------------------------------------------------------------------------
-// A coordinator that stops by design (idle, or its group deleted) must leave no moment in which
-// a request sent to its handle is refused: it tells the directory to forget it (the next lookup
-// spawns a successor, which reads the group's offsets from the store) and from then on forwards
-// whatever still reaches it through an old handle to that successor. Its retire message goes
-// out before any of its lookups, so the directory never hands it back to itself. It holds no
-// group state any more; CAF terminates it once nobody holds its handle, and the directory's
-// end (a broker stopping) ends it too.
+// A coordinator that stops by design (idle, its group deleted, or nothing of the group held)
+// must leave no moment in which a request sent to its handle is refused: it tells the
+// directory to forget it (the next lookup spawns a successor, which reads the group's offsets
+// from the store) and from then on forwards whatever still reaches it through an old handle
+// to that successor. Its retire message goes out before any of its lookups, so the directory
+// never hands it back to itself. It holds no group state any more; CAF terminates it once
+// nobody holds its handle, and the directory's end (a broker stopping) ends it too.
 
 template <class R, class... Ts>
 caf::result<R> forward_to_successor(coordinator_ptr self, Ts... xs) {
@@ -241,7 +249,16 @@ group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
       },
       [=](describe_atom a) { return forward_to_successor<group_description>(self, a); },
       [=](delete_atom a, std::vector<topic_partition>& tps, bool whole_group) {
-        return forward_to_successor<bool>(self, a, std::move(tps), whole_group);
+        return forward_to_successor<std::vector<topic_partition>>(self, a, std::move(tps), whole_group);
+      },
+      // A deleted topic the directory told this one of before it heard of the retirement:
+      // the successor deletes its offsets.
+      [=](delete_atom a, std::string& topic) {
+        auto directory = self->state.directory;
+        if (!directory) return;
+        self->request(directory, caf::infinite, group_atom::value, self->state.group_id)
+            .then([=](group_coordinator_actor& successor) { self->send(successor, a, topic); },
+                  [](caf::error&) {});
       },
       [](tick_atom) {},
       [](expire_atom) {},
@@ -251,23 +268,148 @@ group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
   };
 }
 
-// Nothing a successor would have to take over: no member, no request or commit in flight.
+// Nothing a successor would have to take over: no member or id handed out to join with, no
+// request or write in flight or waiting.
 bool at_rest(const coordinator_state& s) {
-  return s.group->size() == 0 && s.joins.empty() && s.syncs.empty() && !s.commit_in_flight &&
-         s.queued_commits.empty();
+  return s.group->size() == 0 && !s.group->has_pending_ids() && s.joins.empty() &&
+         s.syncs.empty() && !s.store_busy && s.queued_commits.empty() && s.store_waiting.empty();
 }
 
 void retire(coordinator_ptr self) {
   auto& s = self->state;
+  if (s.retired) return;
+  s.retired = true;
   logging::groups().debug("group '{}': coordinator retires (no members, nothing pending)", s.group_id);
   self->send(s.directory, retire_atom::value, s.group_id, s.members_seen_ms);
   self->become(forwarding(self));
+}
+
+// Called once a request is answered or a write is done: a coordinator that holds nothing of
+// its group retires at once, so that reads, requests naming groups that do not exist, and a
+// group that was deleted or lost its last offset leave no actor behind.
+void settle(coordinator_ptr self) {
+  auto& s = self->state;
+  if (!s.in_use && at_rest(s)) retire(self);
+}
+
+// A join or a commit: the group holds something now.
+void note_use(coordinator_state& s) {
+  if (s.group->size() > 0 || s.group->has_pending_ids()) s.in_use = true;
+}
+
+// A group with neither members nor committed offsets left is gone, as Kafka's Empty group
+// without offsets becomes Dead: nothing keeps its coordinator once it is at rest, and until
+// it retires, describe reads the store to say so.
+void forget_if_gone(coordinator_state& s, std::size_t offsets_left) {
+  if (offsets_left == 0 && s.group->size() == 0 && !s.group->has_pending_ids()) s.in_use = false;
 }
 
 // While the group has members its offsets do not expire; the time it last had them is kept
 // for the retention that starts once they are gone.
 void note_members(coordinator_state& s) {
   if (s.group->size() > 0) s.members_seen_ms = wall_clock_ms();
+}
+
+// A join, sync, heartbeat, leave or commit: counts for the idle check. Returns the time.
+consumer_group::time_point activity(coordinator_ptr self) {
+  const auto t = self->clock().now();
+  self->state.last_activity = t;
+  note_members(self->state);
+  return t;
+}
+
+// -- the store, one write at a time ---------------------------------------------------------
+// A deletion reads the offsets it deletes from and then deletes them with nothing stored in
+// between (a commit landing there would be deleted with them, or a member's subscription
+// read before it joined), and a coordinator never retires with a write half done. Deletions
+// waiting go before commits queued meanwhile (either order is one the clients could see).
+
+void flush_commits(coordinator_ptr self);
+
+// The store's current write is done: the next waiting deletion, or the queued commits.
+void store_done(coordinator_ptr self) {
+  auto& s = self->state;
+  s.store_busy = false;
+  if (!s.store_waiting.empty()) {
+    auto task = std::move(s.store_waiting.front());
+    s.store_waiting.pop_front();
+    s.store_busy = true;
+    task.start();
+  } else {
+    flush_commits(self);
+  }
+  settle(self);
+}
+
+// Runs `task` when the store is free; it calls store_done when its writes are done.
+void when_store_free(coordinator_ptr self, store_task task) {
+  auto& s = self->state;
+  if (s.store_busy) {
+    s.store_waiting.push_back(std::move(task));
+    ensure_ticking(self);  // its wait is bounded
+    return;
+  }
+  s.store_busy = true;
+  task.start();
+}
+
+// Stores every queued commit in one round trip; later offsets of a partition win because
+// the store applies them in order.
+void flush_commits(coordinator_ptr self) {
+  auto& st = self->state;
+  if (st.store_busy || st.queued_commits.empty()) return;
+  auto batch = std::move(st.queued_commits);
+  st.queued_commits.clear();
+  auto fail_all = [](auto& b, const caf::error& e) {
+    for (auto& c : b) c.rp.deliver(e);
+  };
+  auto reader = reader_of(self);
+  if (!reader) return fail_all(batch, make_caf_error(errc::not_ready));
+  std::vector<storage::group_offset> all;
+  for (auto& c : batch)
+    all.insert(all.end(), std::make_move_iterator(c.offsets.begin()),
+               std::make_move_iterator(c.offsets.end()));
+  if (all.empty()) {  // every offset was of a topic deleted meanwhile: nothing to store
+    for (auto& c : batch) c.rp.deliver(true);
+    return;
+  }
+  st.store_busy = true;
+  auto shared = std::make_shared<decltype(batch)>(std::move(batch));
+  auto stored = commit_records(st.group_id, all, wall_clock_ms());
+  self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all), st.fence)
+      .then(
+          [=](bool) mutable {
+            mirror(self, std::move(stored));
+            for (auto& c : *shared) c.rp.deliver(true);
+            store_done(self);
+          },
+          [=](caf::error& e) {
+            fail_all(*shared, e);
+            store_done(self);
+          });
+}
+
+// Commits and deletions that waited for the store past store_wait_limit are refused.
+void refuse_stale_waits(coordinator_ptr self) {
+  auto& s = self->state;
+  const auto now = self->clock().now();
+  const auto timeout = make_caf_error(errc::timeout);
+  std::vector<queued_commit> fresh;
+  for (auto& c : s.queued_commits) {
+    if (now - c.since < store_wait_limit)
+      fresh.push_back(std::move(c));
+    else
+      c.rp.deliver(timeout);
+  }
+  s.queued_commits = std::move(fresh);
+  std::deque<store_task> waiting;
+  for (auto& t : s.store_waiting) {
+    if (!t.refuse || now - t.since < store_wait_limit)
+      waiting.push_back(std::move(t));
+    else
+      t.refuse(timeout);
+  }
+  s.store_waiting = std::move(waiting);
 }
 
 // Whether an offset is past retention at `now_ms` in a group without members since
@@ -282,11 +424,11 @@ bool expired(const storage::committed_offset& o, std::int64_t now_ms, std::int64
   return now_ms - std::max(o.commit_time_ms, empty_since_ms) >= retention_ms;
 }
 
-// The topics a stable Kafka consumer group's members subscribe to, read from their
-// ConsumerProtocolSubscription; nothing when the group is not such a group or a member's
-// subscription cannot be read (then no topic counts as unsubscribed).
+// The topics a Kafka consumer group's members subscribe to, read from their
+// ConsumerProtocolSubscription (for the group's protocol); nothing when the group is not such
+// a group or a member's subscription cannot be read (then no topic counts as unsubscribed).
 std::optional<std::set<std::string>> subscribed_topics(const consumer_group& g) {
-  if (g.current_state() != consumer_group::state::stable || g.protocol_type() != "consumer") return {};
+  if (g.protocol_type() != "consumer") return {};
   std::set<std::string> topics;
   for (const auto& m : g.describe().members) {
     auto subscribed = protocol::kafka::decode_consumer_subscription(protocol::as_bytes(m.metadata));
@@ -296,24 +438,53 @@ std::optional<std::set<std::string>> subscribed_topics(const consumer_group& g) 
   return topics;
 }
 
+// Retention's rule for a group with members: only a stable consumer group's subscriptions
+// are known well enough to let other topics' offsets expire.
+std::optional<std::set<std::string>> stable_subscriptions(const consumer_group& g) {
+  if (g.current_state() != consumer_group::state::stable) return {};
+  return subscribed_topics(g);
+}
+
+/// OffsetDelete's partitions: those whose offsets go, and those kept because a member
+/// subscribes to their topic.
+struct offset_split {
+  std::vector<topic_partition> gone;
+  std::vector<topic_partition> kept;
+};
+
+// Kafka's OffsetDelete rule, decided by the group as it is now: a group without members
+// loses every offset asked for; a consumer group with members keeps those of topics a member
+// subscribes to (all of them when a member's subscription cannot be read, as Kafka counts a
+// group whose subscriptions it cannot tell); another kind of group with members refuses
+// (nothing: NON_EMPTY_GROUP).
+std::optional<offset_split> split_by_subscription(const consumer_group& g,
+                                                  const std::vector<topic_partition>& tps) {
+  offset_split out;
+  if (g.size() == 0) {
+    out.gone = tps;
+    return out;
+  }
+  if (g.protocol_type() != "consumer") return std::nullopt;
+  const auto topics = subscribed_topics(g);
+  for (const auto& tp : tps) (topics && topics->count(tp.topic) == 0 ? out.gone : out.kept).push_back(tp);
+  return out;
+}
+
 // Deletes the group's offsets past retention: all of them may go when the group has no
 // members; in a stable consumer group, as in Kafka, only those of topics no member
-// subscribes to (counted from their commit). Commits wait meanwhile (as behind a commit in
-// flight), so none is stored between the read and the deletion and then deleted with them.
+// subscribes to (counted from their commit). It holds the store meanwhile, so no commit is
+// stored between the read and the deletion and then deleted with them.
 void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empty_since_ms) {
   auto& s = self->state;
-  if (moved(self) || !s.joins.empty() || !s.syncs.empty() || s.commit_in_flight ||
-      !s.queued_commits.empty())
-    return;  // a rebalance or a commit under way: nothing expires now
-  if (s.group->size() > 0 && !subscribed_topics(*s.group)) return;
+  if (moved(self) || !s.joins.empty() || !s.syncs.empty() || s.store_busy ||
+      !s.store_waiting.empty() || !s.queued_commits.empty())
+    return;  // a rebalance or a write under way: nothing expires now (the next pass tries)
+  if (s.group->size() > 0 && !stable_subscriptions(*s.group)) return;
   auto reader = reader_of(self);
   const auto retention = s.ctx->config.offsets_retention_ms;
   if (!reader || retention < 0) return;
-  s.commit_in_flight = true;
-  auto done = [=] {
-    self->state.commit_in_flight = false;
-    flush_commits(self);
-  };
+  s.store_busy = true;
+  auto done = [=] { store_done(self); };
   auto failed = [=](caf::error& e) {
     // Fenced out: the group moved to another node, whose coordinator expires them now.
     if (e == make_caf_error(errc::not_coordinator))
@@ -327,10 +498,10 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
       .then(
           [=](std::vector<storage::group_offset>& all) {
             // Read now: members may have come or gone, or the group moved to another node.
-            const auto& now_state = self->state;
+            auto& now_state = self->state;
             if (moved(self) || !now_state.joins.empty()) return done();
             const bool members = now_state.group->size() > 0;
-            const auto subscribed = members ? subscribed_topics(*now_state.group) : std::nullopt;
+            const auto subscribed = members ? stable_subscriptions(*now_state.group) : std::nullopt;
             if (members && !subscribed) return done();
             // With members, an unsubscribed topic's offset counts from its commit (never from
             // before the directory started); without, from the group's emptying too.
@@ -339,7 +510,10 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
             for (const auto& o : all)
               if ((!subscribed || !subscribed->count(o.tp.topic)) && expired(o.offset, now_ms, since, retention))
                 gone.push_back(o.tp);
-            if (gone.empty()) return done();
+            if (gone.empty()) {
+              forget_if_gone(now_state, all.size());
+              return done();
+            }
             const bool whole_group = !members && gone.size() == all.size();
             self->request(reader, 10s, delete_atom::value, self->state.group_id, gone,
                           self->state.fence)
@@ -349,7 +523,108 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
                                              self->state.group_id, gone.size(),
                                              whole_group ? ", none left" : "");
                       mirror(self, tombstones(self->state.group_id, gone, whole_group));
+                      if (whole_group) forget_if_gone(self->state, 0);
                       done();
+                    },
+                    failed);
+          },
+          failed);
+}
+
+// DeleteGroups (`whole_group`) or OffsetDelete (`tps`), holding the store: the group's
+// offsets are read first (for the tombstones, and whether the group exists at all), then
+// what goes is decided by the group as it is then (a member may have joined meanwhile) and
+// deleted. Answers the partitions kept.
+void delete_offsets(coordinator_ptr self, caf::typed_response_promise<std::vector<topic_partition>> rp,
+                    std::vector<topic_partition> tps, bool whole_group) {
+  auto reader = reader_of(self);
+  if (!reader) {
+    rp.deliver(make_caf_error(errc::not_ready));
+    return store_done(self);
+  }
+  auto fail = [=](caf::error& e) mutable {
+    rp.deliver(std::move(e));
+    store_done(self);
+  };
+  const auto group = self->state.group_id;
+  self->request(reader, 10s, offset_atom::value, group)
+      .then(
+          [=](std::vector<storage::group_offset>& offsets) mutable {
+            auto& s = self->state;
+            auto refuse = [&](errc e) {
+              rp.deliver(make_caf_error(e));
+              store_done(self);
+            };
+            // Known only through its committed offsets, and it has none: it does not exist
+            // (GROUP_ID_NOT_FOUND, as Kafka answers DeleteGroups and OffsetDelete).
+            if (offsets.empty() && !s.in_use) return refuse(errc::unknown_group);
+            offset_split split;
+            if (whole_group) {
+              // A member that joined meanwhile would lose the commits it is about to make.
+              if (s.group->size() > 0) return refuse(errc::group_not_empty);
+              for (const auto& o : offsets) split.gone.push_back(o.tp);
+            } else {
+              auto by_subscription = split_by_subscription(*s.group, tps);
+              if (!by_subscription) return refuse(errc::group_not_empty);
+              split = std::move(*by_subscription);
+            }
+            if (!whole_group && split.gone.empty()) {
+              rp.deliver(std::move(split.kept));
+              return store_done(self);
+            }
+            const std::set<topic_partition> going(split.gone.begin(), split.gone.end());
+            const auto left = static_cast<std::size_t>(std::count_if(
+                offsets.begin(), offsets.end(), [&](const auto& o) { return going.count(o.tp) == 0; }));
+            auto to_delete = whole_group ? std::vector<topic_partition>{} : split.gone;
+            self->request(reader, 10s, delete_atom::value, group, std::move(to_delete), s.fence)
+                .then(
+                    [=](bool) mutable {
+                      auto& after = self->state;
+                      mirror(self, tombstones(group, split.gone, whole_group));
+                      // A deleted group is gone: a successor starts from the store.
+                      forget_if_gone(after, whole_group ? std::size_t{0} : left);
+                      rp.deliver(split.kept);
+                      store_done(self);
+                    },
+                    fail);
+          },
+          fail);
+}
+
+// A deleted topic's offsets go from the group, holding the store (Kafka's
+// onPartitionsDeleted): a topic created again under the name starts without them.
+void drop_topic(coordinator_ptr self, const std::string& topic) {
+  auto reader = reader_of(self);
+  if (!reader) {
+    logging::groups().warn("group '{}': offsets of deleted topic '{}' not deleted: no reader",
+                           self->state.group_id, topic);
+    return store_done(self);
+  }
+  auto failed = [=](caf::error& e) {
+    logging::groups().warn("group '{}': offsets of deleted topic '{}' not deleted: {}",
+                           self->state.group_id, topic, self->system().render(e));
+    store_done(self);
+  };
+  const auto group = self->state.group_id;
+  self->request(reader, 10s, offset_atom::value, group)
+      .then(
+          [=](std::vector<storage::group_offset>& all) {
+            std::vector<topic_partition> gone;
+            for (const auto& o : all)
+              if (o.tp.topic == topic) gone.push_back(o.tp);
+            const auto left = all.size() - gone.size();
+            if (gone.empty()) {
+              forget_if_gone(self->state, left);
+              return store_done(self);
+            }
+            self->request(reader, 10s, delete_atom::value, group, gone, self->state.fence)
+                .then(
+                    [=](bool) {
+                      logging::groups().info("group '{}': {} committed offset(s) of deleted topic '{}' removed",
+                                             group, gone.size(), topic);
+                      mirror(self, tombstones(group, gone, false));
+                      forget_if_gone(self->state, left);
+                      store_done(self);
                     },
                     failed);
           },
@@ -374,26 +649,22 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       std::chrono::milliseconds(ctx->config.group_initial_rebalance_delay_ms);
   limits.min_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_min_session_timeout_ms);
   limits.max_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_max_session_timeout_ms);
+  limits.max_size = ctx->config.group_max_size;
   st.group = std::make_unique<consumer_group>(group_id, limits, first_generation(epoch));
-  st.last_request = self->clock().now();
-  self->delayed_send(self, idle_limit, expire_atom::value);
-  // Every request counts as activity for the idle check.
-  const auto now = [self] {
-    const auto t = self->clock().now();
-    self->state.last_request = t;
-    note_members(self->state);
-    return t;
-  };
+  st.last_activity = self->clock().now();
+  self->delayed_send(self, first_idle_check, expire_atom::value);
   return {
       [=](join_atom, join_group_request& req) -> caf::result<join_group_result> {
         if (moved(self)) return make_caf_error(errc::not_coordinator);
         auto& s = self->state;
         const auto ticket = s.next_ticket++;
         consumer_group::deliveries out;
-        auto r = s.group->join(req, ticket, now(), out);
+        auto r = s.group->join(req, ticket, activity(self), out);
+        note_use(s);
         ensure_ticking(self);
         if (r) {
           deliver(self, out);
+          settle(self);
           return std::move(*r);
         }
         auto rp = self->make_response_promise<join_group_result>();
@@ -406,9 +677,10 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         auto& s = self->state;
         const auto ticket = s.next_ticket++;
         consumer_group::deliveries out;
-        auto r = s.group->sync(req, ticket, now(), out);
+        auto r = s.group->sync(req, ticket, activity(self), out);
         if (r) {
           deliver(self, out);
+          settle(self);
           return std::move(*r);
         }
         auto rp = self->make_response_promise<sync_group_result>();
@@ -418,7 +690,9 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       },
       [=](heartbeat_atom, const member_ref& m) -> caf::result<bool> {
         if (moved(self)) return make_caf_error(errc::not_coordinator);
-        if (auto e = self->state.group->heartbeat(m, now()); e != errc::ok) return make_caf_error(e);
+        const auto e = self->state.group->heartbeat(m, activity(self));
+        settle(self);
+        if (e != errc::ok) return make_caf_error(e);
         return true;
       },
       [=](leave_atom, const std::vector<member_ref>& members) -> caf::result<std::vector<std::int32_t>> {
@@ -426,36 +700,44 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         // coordinator (NOT_COORDINATOR), as Kafka's is, not that it left.
         if (moved(self)) return make_caf_error(errc::not_coordinator);
         consumer_group::deliveries out;
-        auto results = self->state.group->leave(members, now(), out);
+        auto results = self->state.group->leave(members, activity(self), out);
         deliver(self, out);
+        settle(self);
         std::vector<std::int32_t> codes;
         for (auto e : results) codes.push_back(static_cast<std::int32_t>(e));
         return codes;
       },
       [=](commit_atom, commit_offsets_request& req) -> caf::result<bool> {
         if (moved(self)) return make_caf_error(errc::not_coordinator);
-        if (auto e = self->state.group->may_commit(req.member, now()); e != errc::ok) {
-          logging::groups().debug("group '{}': commit by {} (generation {}) refused: {}", self->state.group_id,
+        auto& s = self->state;
+        if (auto e = s.group->may_commit(req.member, activity(self)); e != errc::ok) {
+          logging::groups().debug("group '{}': commit by {} (generation {}) refused: {}", s.group_id,
                         req.member.member_id, req.member.generation, to_string(e));
+          settle(self);
           return make_caf_error(e);
         }
         if (logging::groups().should_log(spdlog::level::debug))
           for (const auto& o : req.offsets)
-            logging::groups().debug("group '{}': {} commits {}/{} at {}", self->state.group_id,
+            logging::groups().debug("group '{}': {} commits {}/{} at {}", s.group_id,
                           req.member.member_id, o.tp.topic, o.tp.partition, o.offset.offset);
         const auto committed_at = wall_clock_ms();
         for (auto& o : req.offsets)
           if (o.offset.commit_time_ms < 0) o.offset.commit_time_ms = committed_at;
+        s.in_use = true;  // a standalone consumer commits again soon
         auto rp = self->make_response_promise<bool>();
-        self->state.queued_commits.emplace_back(std::move(req.offsets), rp);
+        s.queued_commits.push_back({std::move(req.offsets), rp, self->clock().now()});
+        if (s.store_busy) ensure_ticking(self);  // its wait is bounded
         flush_commits(self);
         return rp;
       },
+      // Reads are no activity: a tool polling a group does not keep its coordinator.
       [=](offset_atom, const std::vector<topic_partition>& tps)
           -> caf::result<std::vector<storage::group_offset>> {
-        now();
         auto reader = reader_of(self);
-        if (!reader) return make_caf_error(errc::not_ready);
+        if (!reader) {
+          settle(self);
+          return make_caf_error(errc::not_ready);
+        }
         auto rp = self->make_response_promise<std::vector<storage::group_offset>>();
         logging::groups().debug("group '{}': offsets fetched ({} partitions asked)", self->state.group_id,
                       tps.size());
@@ -464,7 +746,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                 [=](std::vector<storage::group_offset>& all) mutable {
                   if (tps.empty()) {
                     rp.deliver(std::move(all));
-                    return;
+                    return settle(self);
                   }
                   // By partition: a group of many committed partitions asking for all of
                   // them must not cost their product (the coordinator serves its joins and
@@ -479,90 +761,67 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                     out.push_back(std::move(o));
                   }
                   rp.deliver(std::move(out));
+                  settle(self);
                 },
-                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+                [=](caf::error& e) mutable {
+                  rp.deliver(std::move(e));
+                  settle(self);
+                });
         return rp;
       },
       [=](describe_atom) -> caf::result<group_description> {
-        now();
         auto d = self->state.group->describe();
-        // No members in this coordinator's life: Empty when offsets are committed (after a
-        // restart, or standalone commits), Dead when the group has neither, as in Kafka.
+        // A group this coordinator holds nothing of exists only through its committed
+        // offsets: Empty with some (after a restart, or standalone commits), Dead with none,
+        // as in Kafka.
         auto reader = reader_of(self);
-        if (d.state != "Empty" || d.generation != first_generation(self->state.epoch) || !reader) return d;
+        if (d.state != "Empty" || self->state.in_use || !reader) {
+          settle(self);
+          return d;
+        }
         auto rp = self->make_response_promise<group_description>();
         self->request(reader, 10s, offset_atom::value, self->state.group_id)
             .then(
                 [=](std::vector<storage::group_offset>& offsets) mutable {
-                  if (offsets.empty()) d.state = "Dead";
+                  if (offsets.empty() && !self->state.in_use) d.state = "Dead";
                   rp.deliver(std::move(d));
+                  settle(self);
                 },
-                [=](caf::error&) mutable { rp.deliver(std::move(d)); });
+                [=](caf::error&) mutable {
+                  rp.deliver(std::move(d));
+                  settle(self);
+                });
         return rp;
       },
-      [=](delete_atom, std::vector<topic_partition>& tps, bool whole_group) -> caf::result<bool> {
+      [=](delete_atom, std::vector<topic_partition>& tps,
+          bool whole_group) -> caf::result<std::vector<topic_partition>> {
         if (moved(self)) return make_caf_error(errc::not_coordinator);
-        now();
-        auto& g = *self->state.group;
-        if (whole_group && g.size() > 0) return make_caf_error(errc::group_not_empty);
-        // A group this coordinator has seen no generation of exists only through its
-        // committed offsets: with none it is unknown (GROUP_ID_NOT_FOUND, as Kafka answers
-        // DeleteGroups and OffsetDelete), as describe calls it Dead.
-        const bool maybe_unknown = g.size() == 0 && g.current_state() == consumer_group::state::empty &&
-                                   g.generation() == first_generation(self->state.epoch);
-        if (!whole_group && tps.empty() && !maybe_unknown) return true;
-        auto reader = reader_of(self);
-        if (!reader) return make_caf_error(errc::not_ready);
-        auto rp = self->make_response_promise<bool>();
-        auto remove = [=](std::vector<topic_partition> gone) mutable {
-          // Checked again after the read of its offsets: a member may have joined meanwhile,
-          // and deleting its group under it would drop the commits it is about to make.
-          if (whole_group && self->state.group->size() > 0) {
-            rp.deliver(make_caf_error(errc::group_not_empty));
-            return;
-          }
-          auto to_delete = whole_group ? std::vector<topic_partition>{} : gone;
-          self->request(reader, 10s, delete_atom::value, self->state.group_id, to_delete,
-                        self->state.fence)
-              .then(
-                  [=](bool ok) mutable {
-                    mirror(self, tombstones(self->state.group_id, gone, whole_group));
-                    rp.deliver(ok);
-                    // A deleted group is gone: a successor starts from the store.
-                    if (whole_group && at_rest(self->state)) retire(self);
-                  },
-                  [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-        };
-        if (!whole_group && !maybe_unknown) {
-          remove(std::move(tps));
-          return rp;
-        }
-        // The whole group: its committed partitions are read first, for their tombstones.
-        self->request(reader, 10s, offset_atom::value, self->state.group_id)
-            .then(
-                [=](std::vector<storage::group_offset>& offsets) mutable {
-                  if (offsets.empty() && maybe_unknown) {
-                    rp.deliver(make_caf_error(errc::unknown_group));
-                    return;
-                  }
-                  if (!whole_group && tps.empty()) {
-                    rp.deliver(true);
-                    return;
-                  }
-                  if (!whole_group) return remove(std::move(tps));
-                  std::vector<topic_partition> gone;
-                  for (const auto& o : offsets) gone.push_back(o.tp);
-                  remove(std::move(gone));
-                },
-                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        auto& s = self->state;
+        if (whole_group && s.group->size() > 0) return make_caf_error(errc::group_not_empty);
+        // Nothing asked of a group known to exist (a group known only by its offsets is
+        // looked up: it may not exist).
+        if (!whole_group && tps.empty() && s.in_use) return std::vector<topic_partition>{};
+        auto rp = self->make_response_promise<std::vector<topic_partition>>();
+        when_store_free(self, {self->clock().now(),
+                               [=]() mutable { delete_offsets(self, rp, tps, whole_group); },
+                               [=](const caf::error& e) mutable { rp.deliver(e); }});
         return rp;
+      },
+      [=](delete_atom, std::string& topic) {
+        // Commits of it still waiting would be deleted right after being stored: they go now
+        // (their askers hear they were stored, as they would have been).
+        auto& s = self->state;
+        for (auto& c : s.queued_commits)
+          std::erase_if(c.offsets, [&](const storage::group_offset& o) { return o.tp.topic == topic; });
+        when_store_free(self, {self->clock().now(), [=] { drop_topic(self, topic); }, {}});
       },
       [=](expire_atom, std::int64_t now_ms, std::int64_t empty_since_ms) {
         expire_offsets(self, now_ms, empty_since_ms);
+        settle(self);
       },
       [=](expire_atom) {
         auto& s = self->state;
-        const bool idle = at_rest(s) && self->clock().now() - s.last_request >= idle_limit;
+        const bool idle = at_rest(s) && (!s.in_use || self->clock().now() - s.last_activity >= idle_limit);
         if (idle) return retire(self);
         self->delayed_send(self, idle_limit, expire_atom::value);
       },
@@ -585,9 +844,12 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         consumer_group::deliveries out;
         s.group->tick(self->clock().now(), out);
         deliver(self, out);
+        refuse_stale_waits(self);
         if (s.group->current_state() != consumer_group::state::empty || s.group->size() > 0 ||
-            !s.joins.empty())
+            s.group->has_pending_ids() || !s.joins.empty() || !s.queued_commits.empty() ||
+            !s.store_waiting.empty())
           ensure_ticking(self);
+        settle(self);
       },
       [=](directory_atom, actor_directory& next) { self->state.dir = std::move(next); },
   };
@@ -616,6 +878,9 @@ struct directory_state {
   /// `retrying_pass_ms`.
   std::int64_t retrying_pass_ms = 0;
   caf::actor_clock::time_point retrying_until{};
+  /// Whether the offsets topic is known to exist (for tombstones of a deleted topic's offsets
+  /// in groups without a coordinator).
+  bool offsets_topic_ready = false;
   static inline const char* name = "portask.group_directory";
 };
 
@@ -712,6 +977,75 @@ void expire_groups(directory_ptr self, std::int64_t now_ms, const std::vector<st
                        std::vector<std::string>{}, std::move(leasing));
 }
 
+// A deleted topic's offsets in a group that has no coordinator here: read and deleted from
+// the store through the reader its coordinator would use, unfenced (in a cluster another node
+// may coordinate the group; a commit of the old topic it has in flight can outlive this). A
+// coordinator started for the group meanwhile is told instead, and deletes them in turn with
+// its commits; one started later sends its writes to the same reader after this deletion.
+void drop_topic_of_stored_group(directory_ptr self, const std::string& group, const std::string& topic) {
+  auto reader = self->state.dir.reader_for({group, 0});
+  if (!reader) return;
+  auto warn = [=](caf::error& e) {
+    logging::groups().warn("group '{}': offsets of deleted topic '{}' not deleted: {}", group, topic,
+                           self->system().render(e));
+  };
+  self->request(reader, 10s, offset_atom::value, group)
+      .then(
+          [=](std::vector<storage::group_offset>& all) {
+            std::vector<topic_partition> gone;
+            for (const auto& o : all)
+              if (o.tp.topic == topic) gone.push_back(o.tp);
+            if (gone.empty()) return;
+            if (auto it = self->state.groups.find(group); it != self->state.groups.end()) {
+              self->send(it->second.actor, delete_atom::value, topic);
+              return;
+            }
+            self->request(reader, 10s, delete_atom::value, group, gone, std::string{})
+                .then(
+                    [=](bool) {
+                      logging::groups().info("group '{}': {} committed offset(s) of deleted topic '{}' removed",
+                                             group, gone.size(), topic);
+                      mirror_batch(self, group, tombstones(group, gone, false));
+                    },
+                    warn);
+          },
+          warn);
+}
+
+// A topic was deleted (from the registry): its offsets go from every group, as Kafka's
+// onPartitionsDeleted removes them, so that a topic created again under the name is not
+// read from where the old one was left. Running coordinators delete them themselves (in turn
+// with their commits); groups known only by their stored offsets are cleaned from here.
+void drop_topic_everywhere(directory_ptr self, const std::string& topic) {
+  auto& st = self->state;
+  auto told = std::make_shared<std::map<std::string, caf::actor_addr>>();
+  for (const auto& [id, g] : st.groups) {
+    self->send(g.actor, delete_atom::value, topic);
+    told->emplace(id, g.actor.address());
+  }
+  auto reader = st.dir.any_reader();
+  if (!reader) {
+    logging::groups().warn("offsets of deleted topic '{}' left in groups without a coordinator: no reader", topic);
+    return;
+  }
+  self->request(reader, 10s, list_atom::value)
+      .then(
+          [=](std::vector<std::string>& ids) {
+            for (const auto& id : ids) {
+              // Told already, unless its coordinator has been replaced since.
+              auto was = told->find(id);
+              auto now = self->state.groups.find(id);
+              if (was != told->end() && now != self->state.groups.end() && now->second.actor.address() == was->second)
+                continue;
+              drop_topic_of_stored_group(self, id, topic);
+            }
+          },
+          [=](caf::error& e) {
+            logging::groups().warn("offsets of deleted topic '{}' left in groups without a coordinator: {}", topic,
+                                   self->system().render(e));
+          });
+}
+
 group_directory_actor::behavior_type directory_impl(directory_ptr self,
                                                     std::shared_ptr<broker_context> ctx,
                                                     actor_directory dir) {
@@ -751,6 +1085,7 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
       },
       [=](expire_atom, std::int64_t now_ms, const std::vector<std::string>& aged,
           const std::vector<std::string>& due) { expire_groups(self, now_ms, aged, due); },
+      [=](delete_atom, const std::string& topic) { drop_topic_everywhere(self, topic); },
       [=](retire_atom, const std::string& id, std::int64_t members_seen_ms) {
         auto& groups = self->state.groups;
         auto it = groups.find(id);

@@ -29,6 +29,9 @@ struct join_group_request {
   std::vector<group_protocol> protocols;
   /// KIP-394 (JoinGroup v4+): a first join gets MEMBER_ID_REQUIRED and an id to rejoin with.
   bool require_known_member = false;
+  /// KIP-814 (JoinGroup v9+): the member can be told to lead without assigning
+  /// (join_group_result::skip_assignment).
+  bool supports_skip_assignment = false;
   friend bool operator==(const join_group_request&, const join_group_request&) = default;
 };
 
@@ -47,6 +50,9 @@ struct join_group_result {
   std::string leader;
   std::string member_id;
   std::vector<group_member_info> members;  ///< the leader's answer only
+  /// KIP-814: a static leader that came back to a stable group leads it again but must not
+  /// assign (the group's assignment stands); it syncs for its own share.
+  bool skip_assignment = false;
   friend bool operator==(const join_group_result&, const join_group_result&) = default;
 };
 

@@ -666,6 +666,9 @@ void delete_at_store(self_ptr self, const std::string& name, storage::topic_id i
             auto& s2 = self->state;
             logging::pipeline().info("deleted topic '{}'", name);
             s2.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
+            // Consumer groups' committed offsets of it go too (Kafka's onPartitionsDeleted): a
+            // topic created again under the name must not inherit them.
+            if (auto groups = s2.dir.groups) self->send(groups, delete_atom::value, name);
             forget_topic(self, name, id);
             end_deletion(self, name);
             change_done(self, name);

@@ -160,6 +160,12 @@ struct broker_config {
   std::uint32_t group_initial_rebalance_delay_ms = 300;
   std::uint32_t group_min_session_timeout_ms = 1000;
   std::uint32_t group_max_session_timeout_ms = 1800000;
+  /// Members a group takes at most (Kafka's group.max.size); a newcomer past it is refused
+  /// with GROUP_MAX_SIZE_REACHED. Kafka's default is unbounded (2147483647); this one bounds
+  /// what a group holds in memory (every member's metadata, and the leader's JoinGroup answer
+  /// lists them all) while staying above any group that has work for its members (a member
+  /// beyond its topics' partition count gets none).
+  std::uint32_t group_max_size = 1000;
   /// Committed offsets of a group without members are deleted this long after the later of
   /// their commit and the group's last member leaving (Kafka's offsets.retention.minutes,
   /// 7 days). -1: kept for ever.

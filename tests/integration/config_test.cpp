@@ -89,6 +89,8 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       {"--group-min-session-timeout-ms 9000 --group-max-session-timeout-ms 8000",
        "group session timeouts must satisfy min (9000) <= max (8000)"},
       {"--group-max-session-timeout-ms 3000000000", "<= 2147483647 ms"},
+      {"--group-max-size 0", "group_max_size must be between 1 and 2147483647"},
+      {"--group-max-size 3000000000", "group_max_size must be between 1 and 2147483647"},
       // Settings only a cluster node uses are refused on a single node, not left idle.
       {"--advertised-host 10.0.0.5", "apply to a cluster node only"},
       {"--cluster-lease-ms 9000", "apply to a cluster node only"},

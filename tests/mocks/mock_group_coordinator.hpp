@@ -20,7 +20,9 @@ struct group_coordinator_script {
   scripted<bool, commit_offsets_request> commit;
   scripted<std::vector<storage::group_offset>, std::vector<topic_partition>> offsets;
   scripted<group_description> describe;
-  scripted<bool, std::vector<topic_partition>, bool> remove;
+  /// (partitions, whole group) -> the partitions kept
+  scripted<std::vector<topic_partition>, std::vector<topic_partition>, bool> remove;
+  heard<std::string> topic_deleted;
   heard<> tick;
   heard<> expire;
   heard<std::int64_t, std::int64_t> expire_offsets;  ///< (now ms, empty since ms)
@@ -37,8 +39,9 @@ struct group_coordinator_script {
       return std::vector<storage::group_offset>{};
     };
     describe.otherwise = []() -> caf::expected<group_description> { return group_description{}; };
-    remove.otherwise = [](const std::vector<topic_partition>&, bool) -> caf::expected<bool> {
-      return true;
+    remove.otherwise = [](const std::vector<topic_partition>&,
+                          bool) -> caf::expected<std::vector<topic_partition>> {
+      return std::vector<topic_partition>{};
     };
   }
 };
@@ -56,6 +59,7 @@ inline group_coordinator_actor::behavior_type mock_group_coordinator(
       [s](delete_atom, const std::vector<topic_partition>& tps, bool whole_group) {
         return s->remove(tps, whole_group);
       },
+      [s](delete_atom, const std::string& topic) { s->topic_deleted(topic); },
       [s](tick_atom) { s->tick(); },
       [s](expire_atom) { s->expire(); },
       [s](expire_atom, std::int64_t now_ms, std::int64_t empty_since_ms) {
@@ -79,6 +83,7 @@ struct group_directory_script {
   scripted<std::vector<group_description>> list;
   heard<std::string, std::int64_t> retire;
   heard<std::int64_t, std::vector<std::string>, std::vector<std::string>> expire;
+  heard<std::string> topic_deleted;
 
   group_directory_script() {
     group.otherwise = [this](const std::string& id) -> caf::expected<group_coordinator_actor> {
@@ -105,6 +110,7 @@ inline group_directory_actor::behavior_type mock_group_directory(
       },
       [s](expire_atom, std::int64_t now_ms, const std::vector<std::string>& aged,
           const std::vector<std::string>& due) { s->expire(now_ms, aged, due); },
+      [s](delete_atom, const std::string& topic) { s->topic_deleted(topic); },
       [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }

@@ -55,7 +55,8 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
       {"security", {"sasl_mechanisms", "super_users", "admin_user", "authorization",
                     "allow_everyone_if_no_acl", "sasl_session_lifetime_ms",
                     "max_failed_authentications_per_minute", "http_open_probes"}},
-      {"groups", {"initial_rebalance_delay_ms", "min_session_timeout_ms", "max_session_timeout_ms"}},
+      {"groups", {"initial_rebalance_delay_ms", "min_session_timeout_ms", "max_session_timeout_ms",
+                  "max_size"}},
       {"cluster", {"node_id", "lease_ms", "renew_ms", "advertised_host"}},
       {"store", {}}, {"store_timeout_ms", {}}, {"storage_writers", {}}, {"storage_readers", {}}, {"max_frame_bytes", {}}, {"max_connections", {}},
       {"max_connections_per_address", {}}, {"request_timeout_ms", {}},
@@ -298,6 +299,7 @@ bool apply_yaml(const std::string& path, broker_config& c, security_words& secur
     read(g, "initial_rebalance_delay_ms", c.group_initial_rebalance_delay_ms);
     read(g, "min_session_timeout_ms", c.group_min_session_timeout_ms);
     read(g, "max_session_timeout_ms", c.group_max_session_timeout_ms);
+    read(g, "max_size", c.group_max_size);
   }
   return static_cast<bool>(root["store_timeout_ms"]);
 }
@@ -579,6 +581,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--group-max-session-timeout-ms", c.group_max_session_timeout_ms,
                  "largest session timeout a group member may ask for")
       ->envname("PORTASK_GROUP_MAX_SESSION_TIMEOUT_MS");
+  app.add_option("--group-max-size", c.group_max_size,
+                 "members a consumer group takes at most (Kafka's group.max.size)")
+      ->envname("PORTASK_GROUP_MAX_SIZE");
   app.add_option("--producer-id-expiration-ms", c.producer_id_expiration_ms,
                  "idle time after which a partition forgets an idempotent producer")
       ->envname("PORTASK_PRODUCER_ID_EXPIRATION_MS")
@@ -751,6 +756,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
               << ") <= max (" << c.group_max_session_timeout_ms << ") <= 2147483647 ms\n";
     return config_request_exit{2};
   }
+  if (c.group_max_size < 1 || c.group_max_size > 2147483647u) {
+    std::cerr << "portask: group_max_size must be between 1 and 2147483647\n";
+    return config_request_exit{2};
+  }
   if (c.producer_id_expiration_ms <= 0) {
     std::cerr << "portask: producer_id_expiration_ms must be positive\n";
     return config_request_exit{2};
@@ -883,7 +892,7 @@ std::string describe(const broker_config& c) {
     << (c.auto_create_topics ? "on" : "off") << "; groups: initial rebalance delay "
     << c.group_initial_rebalance_delay_ms << " ms, session timeouts "
     << c.group_min_session_timeout_ms << "-" << c.group_max_session_timeout_ms
-    << " ms; log level " << c.log_level << "; metrics series for at most "
+    << " ms, at most " << c.group_max_size << " members; log level " << c.log_level << "; metrics series for at most "
     << c.metrics_max_topics << " topics and " << c.metrics_max_partitions << " partitions";
   if (c.cluster.enabled())
     s << "; cluster node " << c.cluster.node_id << " (leases " << c.cluster.lease_ms

@@ -2,17 +2,25 @@
 // group with members is NON_EMPTY_GROUP for DeleteGroups. OffsetDelete on a consumer group
 // with members deletes the offsets of topics no member subscribes to and answers the others
 // GROUP_SUBSCRIBED_TO_TOPIC, as Kafka does; another kind of group with members is
-// NON_EMPTY_GROUP.
+// NON_EMPTY_GROUP. The coordinator decides which go in the same step as it deletes them.
 // ACLs: DeleteGroups DELETE on each group; OffsetDelete DELETE on the group, READ on each topic.
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
-#include "protocol/kafka/consumer_protocol.hpp"
 
 namespace portask::kafka {
 
 namespace sec = protocol::security;
 using namespace std::chrono_literals;
+
+namespace {
+
+// Longer than a coordinator takes at worst: 5 s waiting for the store behind another write,
+// then the deletion's read and its delete (10 s each at most). So an error answered here
+// means this request deleted nothing.
+constexpr auto deletion_wait = 30s;
+
+}  // namespace
 
 void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view body) {
   msg::DeleteGroupsRequest req;
@@ -38,8 +46,9 @@ void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view b
     with_group(
         self, req.groupsNames[i],
         [=](group_coordinator_actor& g) {
-          self->request(g, 10s, delete_atom::value, std::vector<topic_partition>{}, true)
-              .then([=](bool) { done(); }, [=](caf::error& e) { fail(to_errc(e)); });
+          self->request(g, deletion_wait, delete_atom::value, std::vector<topic_partition>{}, true)
+              .then([=](std::vector<topic_partition>&) { done(); },
+                    [=](caf::error& e) { fail(to_errc(e)); });
         },
         fail);
   }
@@ -89,29 +98,15 @@ void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view b
   with_group(
       self, req.groupId,
       [=](group_coordinator_actor& g) {
-        self->request(g, 10s, describe_atom::value)
+        // The coordinator keeps the offsets of topics a member subscribes to (a member whose
+        // subscription cannot be read counts as subscribed to every topic, as Kafka counts a
+        // group whose subscriptions it cannot tell) and answers those partitions.
+        self->request(g, deletion_wait, delete_atom::value, tps, false)
             .then(
-                [=](group_description& d) {
-                  // The topics the members subscribe to keep their offsets. A member whose
-                  // subscription cannot be read (no generation yet) counts as subscribed to
-                  // every topic, as Kafka counts a group whose subscriptions it cannot tell.
+                [=](std::vector<topic_partition>& kept) {
                   std::set<std::string> subscribed;
-                  if (!d.members.empty() && d.protocol_type != "consumer")
-                    return answer(errc::group_not_empty);
-                  for (const auto& m : d.members) {
-                    auto topics = protocol::kafka::decode_consumer_subscription(protocol::as_bytes(m.metadata));
-                    if (!topics) {
-                      for (const auto& t : req.topics) subscribed.insert(t.name);
-                      break;
-                    }
-                    subscribed.insert(topics->begin(), topics->end());
-                  }
-                  std::vector<topic_partition> unsubscribed;
-                  for (const auto& tp : tps)
-                    if (!subscribed.count(tp.topic)) unsubscribed.push_back(tp);
-                  self->request(g, 10s, delete_atom::value, unsubscribed, false)
-                      .then([=](bool) { answer_with(errc::ok, subscribed); },
-                            [=](caf::error& e) { answer(to_errc(e)); });
+                  for (const auto& tp : kept) subscribed.insert(tp.topic);
+                  answer_with(errc::ok, subscribed);
                 },
                 [=](caf::error& e) { answer(to_errc(e)); });
       },

@@ -47,6 +47,7 @@ enum class error_code : std::int16_t {
   group_id_not_found = 69,
   fetch_session_id_not_found = 70,  ///< retriable: the client starts over with a full fetch
   member_id_required = 79,
+  group_max_size_reached = 81,
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
   mismatched_endpoint_type = 114,   ///< a valid endpoint type, but not this listener's
@@ -120,6 +121,8 @@ inline std::int16_t to_kafka(errc e) noexcept {
     case errc::invalid_session_timeout:
       return static_cast<std::int16_t>(error_code::invalid_session_timeout);
     case errc::member_id_required: return static_cast<std::int16_t>(error_code::member_id_required);
+    case errc::group_max_size_reached:
+      return static_cast<std::int16_t>(error_code::group_max_size_reached);
     default: return static_cast<std::int16_t>(error_code::unknown_server_error);
   }
 }

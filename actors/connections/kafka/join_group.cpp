@@ -1,5 +1,6 @@
 // JoinGroup (key 11): to the group's coordinator, which parks the request until the
-// rebalance completes. v4+ first joins get MEMBER_ID_REQUIRED with an id (KIP-394).
+// rebalance completes. v4+ first joins get MEMBER_ID_REQUIRED with an id (KIP-394); a v9+
+// static leader back in a stable group may be told to skip the assignment (KIP-814).
 // ACLs: READ on the group.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/transport/log_text.hpp"
@@ -30,6 +31,7 @@ void handle_join_group(self_ptr self, const request& r, protocol::byte_view body
   j.protocol_type = req.protocolType;
   for (auto& p : req.protocols) j.protocols.push_back({std::move(p.name), std::move(p.metadata)});
   j.require_known_member = r.api_version >= 4;
+  j.supports_skip_assignment = r.api_version >= 9;  // KIP-814
   const auto member = req.memberId;
   auto fail = [=](errc e) {
     msg::JoinGroupResponse res;
@@ -63,6 +65,7 @@ void handle_join_group(self_ptr self, const request& r, protocol::byte_view body
                     res.protocolName = r.api_version >= 7 ? std::nullopt : std::optional<std::string>("");
                   }
                   res.leader = jr.leader;
+                  res.skipAssignment = jr.skip_assignment;
                   for (auto& m : jr.members)
                     res.members.push_back({std::move(m.member_id), std::move(m.instance_id),
                                            std::move(m.metadata)});

@@ -17,6 +17,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Longer than a coordinator takes at worst to answer a commit: 5 s waiting for the store
+// behind another write (it refuses the commit unstored then), then the store round trip (10 s
+// at most). So a commit answered with an error here was not stored by this request.
+constexpr auto commit_wait = 30s;
+
 // Kafka's offset.metadata.max.bytes at its default: a commit's metadata is the client's free
 // text, kept with the offset in the store and in memory; longer is refused per partition.
 constexpr std::size_t max_commit_metadata_length = 4096;
@@ -130,7 +135,7 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
     with_group(
         self, req->groupId,
         [=](group_coordinator_actor& g) {
-          self->request(g, 10s, commit_atom::value, c)
+          self->request(g, commit_wait, commit_atom::value, c)
               .then([=](bool) { answer(errc::ok); }, [=](caf::error& e) { answer(to_errc(e)); });
         },
         answer);

@@ -742,7 +742,9 @@ void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
   const auto consumer = req->consumer;
   auto store = [=] {
     with_group(self, r, consumer, [=](group_coordinator_actor& g) {
-      self->request(g, 10s, commit_atom::value, commit)
+      // Longer than the coordinator's worst case (5 s waiting for the store, then its 10 s
+      // round trip): an error answer means the commit was not stored.
+      self->request(g, 30s, commit_atom::value, commit)
           .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
                 [=](caf::error& e) { fail(self, r, e); });
     });
@@ -1141,8 +1143,8 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
       break;
     case native::group_op::remove:
       with_group(self, r, req->group, [=](group_coordinator_actor& g) {
-        self->request(g, 10s, delete_atom::value, std::vector<topic_partition>{}, true)
-            .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
+        self->request(g, 30s, delete_atom::value, std::vector<topic_partition>{}, true)
+            .then([=](std::vector<topic_partition>&) { respond(self, r, [](protocol::buffer&) {}); },
                   [=](caf::error& e) { fail(self, r, e); });
       });
       break;

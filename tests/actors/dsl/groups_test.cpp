@@ -60,6 +60,12 @@ std::vector<storage::group_offset> without_commit_times(std::vector<storage::gro
 
 constexpr std::int64_t day_ms = 24LL * 3600 * 1000;  // the fixture keeps Kafka's 7-day retention
 
+// Kafka's ConsumerProtocolSubscription v0 of a consumer subscribed to "orders" alone: version,
+// topics ["orders"], no user data.
+std::string orders_subscription() {
+  return std::string("\x00\x00" "\x00\x00\x00\x01" "\x00\x06" "orders" "\xff\xff\xff\xff", 18);
+}
+
 struct group_fixture : dsl_fixture {
   group_fixture() {
     directory = track(spawn_group_directory(sys, ctx, dir));
@@ -264,8 +270,10 @@ CAF_TEST(an idle coordinator hands over and a request to its old handle is serve
   expect((offset_atom, std::string), from(successor).to(reader).with(_, "idle"));
   expect((std::vector<storage::group_offset>), from(reader).to(successor).with(_));
   expect((std::vector<storage::group_offset>), from(successor).to(member_a).with(_));
-  // Later lookups get the successor straight away.
-  CAF_CHECK(coordinator_of("idle").address() == successor.address());
+  // A read leaves nothing to keep: the successor retires in turn, and the next lookup
+  // spawns another.
+  expect((retire_atom, std::string, std::int64_t), from(successor).to(directory).with(_, "idle", 0));
+  CAF_CHECK(coordinator_of("idle").address() != successor.address());
 }
 
 CAF_TEST(in a cluster a group is coordinated only under its lease and let go when idle) {
@@ -368,23 +376,26 @@ CAF_TEST(in a cluster offsets are deleted under the lease and a lost lease delet
   expect((bool), from(reader).to(coord).with(true));
   allow((create_atom, storage::topic_info), from(coord).to(registry));  // tombstones mirrored
   allow((storage::topic_info), from(registry).to(coord));
-  expect((bool), from(coord).to(member_a).with(true));
+  expect((std::vector<topic_partition>), from(coord).to(member_a).with(std::vector<topic_partition>{}));
+  // It holds nothing of the group (no members, no commits): it retires once done.
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "fenced", 0));
   sched.run();
   const auto mirrored = bridge_script->publish.count();
   CAF_CHECK(mirrored > 0u);
   // Another node took the group meanwhile: the store refuses, the client hears
   // NOT_COORDINATOR (and finds the new one), and no tombstone is mirrored.
+  auto next = coordinator_of("fenced");
   reader_script->offsets.reply({stored_at(1, 43, now_ms)});
   reader_script->delete_offsets.fail(errc::not_coordinator);
-  member_a->request(coord, caf::infinite, delete_atom::value,
+  member_a->request(next, caf::infinite, delete_atom::value,
                     std::vector<topic_partition>{{"orders", 1}}, false);
-  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(coord).with(_, _, false));
-  expect((offset_atom, std::string), from(coord).to(reader).with(_, "fenced"));
-  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(next).with(_, _, false));
+  expect((offset_atom, std::string), from(next).to(reader).with(_, "fenced"));
+  expect((std::vector<storage::group_offset>), from(reader).to(next).with(_));
   expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
-         from(coord).to(reader).with(_, "fenced", _, lease));
-  expect((caf::error), from(reader).to(coord).with(make_caf_error(errc::not_coordinator)));
-  expect((caf::error), from(coord).to(member_a).with(make_caf_error(errc::not_coordinator)));
+         from(next).to(reader).with(_, "fenced", _, lease));
+  expect((caf::error), from(reader).to(next).with(make_caf_error(errc::not_coordinator)));
+  expect((caf::error), from(next).to(member_a).with(make_caf_error(errc::not_coordinator)));
   sched.run();
   CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 2u);
   CAF_CHECK_EQUAL(bridge_script->publish.count(), mirrored);
@@ -461,6 +472,8 @@ CAF_TEST(a group without a coordinator is woken for expiry only once retention c
   expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(due).with(_, now_ms, _));
   expect((offset_atom, std::string), from(due).to(reader).with(_, "due"));
   expect((std::vector<storage::group_offset>), from(reader).to(due).with(_));
+  // Nothing to keep of a group with neither members nor offsets: its coordinator retires.
+  expect((retire_atom, std::string, std::int64_t), from(due).to(directory).with(_, "due", 0));
   CAF_CHECK(!sched.has_job());
   CAF_CHECK_EQUAL(reader_script->offsets.count(), 1u);
   // Eight days on, the aged group is woken too.
@@ -537,6 +550,178 @@ CAF_TEST(a stable consumer group loses only the old offsets of topics no member 
   expect((bool), from(reader).to(coord).with(true));
   sched.run();
   CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
+}
+
+CAF_TEST(a coordinator holding nothing of its group retires as soon as it has answered) {
+  // DescribeGroups of a name nobody uses (a typo): read from the store, nothing there (Dead),
+  // answered, and the coordinator retires at once instead of staying for a minute.
+  auto coord = coordinator_of("typo");
+  self->request(coord, caf::infinite, describe_atom::value);
+  expect((describe_atom), from(self).to(coord));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "typo"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((group_description), from(coord).to(self).with(WHERE(group_description, d, d.state == "Dead")));
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "typo", 0));
+  // A heartbeat naming it gets a new coordinator, which answers UNKNOWN_MEMBER_ID and retires
+  // too: Kafka creates no group for it either.
+  auto next = coordinator_of("typo");
+  CAF_CHECK(next.address() != coord.address());
+  member_a->request(next, caf::infinite, heartbeat_atom::value, member_ref{"ghost", std::nullopt, 1});
+  expect((heartbeat_atom, member_ref), from(member_a).to(next).with(_, _));
+  expect((caf::error), from(next).to(member_a).with(make_caf_error(errc::unknown_member)));
+  expect((retire_atom, std::string, std::int64_t), from(next).to(directory).with(_, "typo", 0));
+}
+
+CAF_TEST(listing groups does not keep a coordinator from going idle) {
+  auto coord = coordinator_of("standalone");
+  // A standalone consumer's commit: the group is in use (it will commit again).
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 5)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "standalone", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  sched.run();  // the commit mirrored
+  // Its first idle check (a second on): in use, it stays, to check again a minute later.
+  sched.advance_time(std::chrono::seconds(1));
+  sched.run();
+  // Half a minute after the commit a tool lists the groups: the directory describes it ...
+  sched.advance_time(std::chrono::seconds(29));
+  sched.run();
+  self->request(directory, caf::infinite, list_atom::value);
+  expect((list_atom), from(self).to(directory));
+  expect((describe_atom), from(directory).to(coord));
+  expect((group_description), from(coord).to(directory).with(WHERE(group_description, d, d.state == "Empty")));
+  sched.run();
+  CAF_CHECK(coordinator_of("standalone").address() == coord.address());
+  // ... which is no activity: a minute after the commit, the coordinator has retired.
+  sched.advance_time(std::chrono::seconds(31));
+  sched.run();
+  CAF_CHECK(coordinator_of("standalone").address() != coord.address());
+}
+
+CAF_TEST(a group that lost its members and then its last offsets is gone) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, leave_atom::value,
+                    std::vector<member_ref>{{a1.member_id, std::nullopt, -1}});
+  expect((leave_atom, std::vector<member_ref>), from(member_a).to(coord).with(_, _));
+  expect((std::vector<std::int32_t>), from(coord).to(member_a).with(std::vector<std::int32_t>{0}));
+  sched.run();
+  // Retention's pass eight days on: the group's one offset has expired.
+  const auto now_ms = wall_clock_ms() + 8 * day_ms;
+  reader_script->offsets.reply({stored_at(0, 42, now_ms - 9 * day_ms)});
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{"g"},
+             std::vector<std::string>{});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  // Neither members nor offsets: the group is dead (as Kafka's), its coordinator retires ...
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "g", _));
+  sched.run();
+  // ... ListGroups no longer shows it ...
+  self->request(directory, caf::infinite, list_atom::value);
+  expect((list_atom), from(self).to(directory));
+  expect((list_atom), from(directory).to(reader));
+  expect((std::vector<std::string>), from(reader).to(directory));
+  expect((std::vector<group_description>),
+         from(directory).to(self).with(WHERE(std::vector<group_description>, all, all.empty())));
+  // ... and DeleteGroups does not find it (GROUP_ID_NOT_FOUND).
+  auto next = coordinator_of("g");
+  member_a->request(next, caf::infinite, delete_atom::value, std::vector<topic_partition>{}, true);
+  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(next).with(_, _, true));
+  expect((offset_atom, std::string), from(next).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(next).with(_));
+  expect((caf::error), from(next).to(member_a).with(make_caf_error(errc::unknown_group)));
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
+}
+
+CAF_TEST(offset delete decides which topics are subscribed when it deletes and not before) {
+  auto coord = coordinator_of("g");
+  const auto now_ms = wall_clock_ms();
+  reader_script->offsets.reply({stored_at(0, 42, now_ms), {{"old", 0}, {7, "", -1, now_ms, -1}}});
+  member_a->request(coord, caf::infinite, delete_atom::value,
+                    std::vector<topic_partition>{{"orders", 0}, {"old", 0}}, false);
+  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(coord).with(_, _, false));
+  // While the coordinator reads the group's offsets, a consumer subscribed to "orders" joins
+  // (its first generation forms at once).
+  auto join = join_as("consumer-b");
+  join.protocols = {{"range", orders_subscription()}};
+  member_b->request(coord, caf::infinite, join_atom::value, join);
+  expect((join_atom, join_group_request), from(member_b).to(coord).with(_, _));
+  expect((join_group_result), from(coord).to(member_b).with(WHERE(join_group_result, r, r.error == errc::ok)));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  // Its topic keeps its offset (GROUP_SUBSCRIBED_TO_TOPIC); only the other one goes.
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"old", 0}}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  allow((create_atom, storage::topic_info), from(coord).to(registry));  // tombstones mirrored
+  allow((storage::topic_info), from(registry).to(coord));
+  expect((std::vector<topic_partition>),
+         from(coord).to(member_a).with(std::vector<topic_partition>{{"orders", 0}}));
+}
+
+CAF_TEST(a deleted topic loses its offsets in every group with a coordinator or without) {
+  auto live = coordinator_of("live");
+  sched.run();
+  // "live" has a coordinator; "stored" is known only by its offsets in the store.
+  reader_script->list_groups.reply({"live", "stored"});
+  reader_script->offsets.reply({stored_at(0, 50, 1), {{"other", 0}, {7, "", -1, 1, -1}}});  // live's
+  reader_script->offsets.reply({stored_at(0, 3, 1), stored_at(1, 4, 1)});                   // stored's
+  // The registry deleted "orders".
+  self->send(directory, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(directory).with(_, "orders"));
+  expect((delete_atom, std::string), from(directory).to(live).with(_, "orders"));
+  expect((list_atom), from(directory).to(reader));
+  expect((std::vector<std::string>), from(reader).to(directory));
+  // The running coordinator deletes its group's offsets of the topic, in turn with commits ...
+  expect((offset_atom, std::string), from(live).to(reader).with(_, "live"));
+  expect((std::vector<storage::group_offset>), from(reader).to(live).with(_));
+  // ... and the directory those of the group without one.
+  expect((offset_atom, std::string), from(directory).to(reader).with(_, "stored"));
+  expect((std::vector<storage::group_offset>), from(reader).to(directory).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(live).to(reader).with(_, "live", std::vector<topic_partition>{{"orders", 0}}, ""));
+  expect((bool), from(reader).to(live).with(true));
+  // (Holding nothing of its group, that coordinator retires once done.)
+  expect((retire_atom, std::string, std::int64_t), from(live).to(directory).with(_, "live", 0));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(directory).to(reader).with(_, "stored", std::vector<topic_partition>{{"orders", 0}, {"orders", 1}}, ""));
+  expect((bool), from(reader).to(directory).with(true));
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 2u);
+}
+
+CAF_TEST(a commit that waits too long for the store is refused and never stored) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  // The store is slow to answer that commit (the reader has not run); another waits behind it.
+  member_b->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 2)}));
+  expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
+  // Five seconds on, the waiting one is refused (retriable) without being stored: its
+  // connection, waiting longer, answers an error that means "not applied".
+  sched.advance_time(std::chrono::seconds(5));
+  expect((tick_atom), from(coord).to(coord));
+  expect((caf::error), from(coord).to(member_b).with(make_caf_error(errc::timeout)));
+  // The first round trip ends: only its offset reaches the store.
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  sched.run();
+  CAF_REQUIRE_EQUAL(reader_script->commit.count(), 1u);
+  CAF_CHECK_EQUAL(without_commit_times(std::get<1>(reader_script->commit.received.at(0))),
+                  (std::vector{at(0, 1)}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

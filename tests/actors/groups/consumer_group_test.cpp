@@ -571,6 +571,7 @@ TEST_F(ConsumerGroup, AStaticLeaderComingBackKeepsItsAssignmentWithoutARebalance
   EXPECT_NE(r->member_id, old_leader);
   EXPECT_EQ(r->leader, old_leader) << "not its own id: it does not assign";
   EXPECT_TRUE(r->members.empty());
+  EXPECT_FALSE(r->skip_assignment) << "before JoinGroup v9";
   EXPECT_EQ(group_.current_state(), state::stable);
   EXPECT_EQ(group_.leader(), r->member_id) << "it still leads the next rebalance";
   auto sr = group_.sync({r->member_id, std::string("leader-1"), 1, std::nullopt, std::nullopt, {}},
@@ -660,4 +661,89 @@ TEST_F(ConsumerGroup, DescribeKeepsMetadataAndAssignmentsDuringARebalance) {
       EXPECT_EQ(m.assignment, "for-" + m.member_id);
     }
   }
+}
+
+// JoinGroup v9 (KIP-814): the static leader coming back to a stable group is told it leads
+// (its new id, every member) and to skip the assignment, the group's standing; it syncs for
+// its own share, and the group does not rebalance. A returning follower is told nothing new.
+TEST_F(ConsumerGroup, AStaticLeaderOnJoinGroupV9IsToldToLeadWithoutAssigning) {
+  consumer_group::deliveries out;
+  auto lead_req = request();
+  lead_req.require_known_member = false;
+  lead_req.supports_skip_assignment = true;
+  lead_req.client_id = "a";  // "a-..." sorts first and is elected leader
+  lead_req.instance_id = "leader-1";
+  auto other = lead_req;
+  other.client_id = "z";
+  other.instance_id = "worker-1";
+  group_.join(lead_req, ticket_++, now_, out);
+  group_.join(other, ticket_++, now_, out);
+  now_ += 200ms;
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 2u);
+  const auto old_leader = group_.leader();
+  ASSERT_EQ(old_leader.rfind("a-", 0), 0u);
+  EXPECT_FALSE((group_.sync({old_leader, std::string("leader-1"), 1, std::nullopt, std::nullopt,
+                             {{old_leader, "p0"}}},
+                            ticket_++, now_, out)));
+  ASSERT_EQ(group_.current_state(), state::stable);
+  auto r = group_.join(lead_req, ticket_++, now_, out);
+  ASSERT_TRUE(r) << "answered at once";
+  EXPECT_EQ(r->error, errc::ok);
+  EXPECT_EQ(r->generation, 1) << "no rebalance";
+  EXPECT_NE(r->member_id, old_leader);
+  EXPECT_EQ(r->leader, r->member_id) << "it is told it leads";
+  EXPECT_EQ(r->members.size(), 2u);
+  EXPECT_TRUE(r->skip_assignment);
+  EXPECT_EQ(group_.current_state(), state::stable);
+  auto sr = group_.sync({r->member_id, std::string("leader-1"), 1, std::nullopt, std::nullopt, {}},
+                        ticket_++, now_, out);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->assignment, "p0");
+  auto follower = group_.join(other, ticket_++, now_, out);
+  ASSERT_TRUE(follower);
+  EXPECT_EQ(follower->leader, r->member_id);
+  EXPECT_TRUE(follower->members.empty());
+  EXPECT_FALSE(follower->skip_assignment);
+  EXPECT_EQ(group_.current_state(), state::stable);
+}
+
+// group.max.size, as Kafka's acceptJoiningMember: a full group refuses a newcomer at its
+// first join (no id handed out), takes its own members back, and while a rebalance is
+// prepared counts the members that rejoined and the ids handed out; a member that had not
+// rejoined when the places were taken is refused and leaves the group.
+TEST_F(ConsumerGroup, AFullGroupRefusesNewcomersAndShedsTheLastToRejoin) {
+  auto small = limits();
+  small.max_size = 2;
+  group_ = consumer_group("g", small);
+  auto ids = stable_group(2);
+  consumer_group::deliveries out;
+  auto refused = group_.join(request(), ticket_++, now_, out);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error, errc::group_max_size_reached);
+  EXPECT_TRUE(refused->member_id.empty()) << "as Kafka: no member id";
+  EXPECT_FALSE(group_.has_pending_ids());
+  // The leader rejoins (a member is always taken back): a rebalance starts.
+  join_parked(ids[0], out);
+  ASSERT_EQ(group_.current_state(), state::preparing_rebalance);
+  // One place of two is taken (the leader has rejoined): a newcomer is handed an id, which
+  // takes the other; the next newcomer finds none.
+  const auto newcomer = first_join();
+  refused = group_.join(request(), ticket_++, now_, out);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error, errc::group_max_size_reached);
+  // The newcomer joins with its id; the follower, rejoining last, is refused and removed,
+  // which completes the rebalance with the two that rejoined.
+  join_parked(newcomer, out);
+  refused = group_.join(request(ids[1]), ticket_++, now_, out);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error, errc::group_max_size_reached);
+  EXPECT_FALSE(group_.has_member(ids[1]));
+  ASSERT_EQ(out.joins.size(), 2u);
+  for (const auto& j : out.joins) {
+    EXPECT_EQ(j.result.error, errc::ok);
+    EXPECT_EQ(j.result.generation, 2);
+  }
+  EXPECT_EQ(group_.size(), 2u);
+  EXPECT_EQ(group_.current_state(), state::completing_rebalance);
 }

@@ -484,3 +484,129 @@ TEST(KafkaGroups, CommitMetadataOverTheLimitIsRefusedForItsPartitionAlone) {
         << metadata.size() << " bytes";
   }
 }
+
+// Kafka removes a deleted topic's committed offsets from every group (onPartitionsDeleted):
+// a topic created again under the name must not hand its consumers the old positions (they
+// would skip its first messages without a word). The groups are cleaned once the deletion is
+// done, right after DeleteTopics is answered.
+TEST(KafkaGroups, ATopicDeletedAndCreatedAgainStartsWithoutTheOldCommittedOffsets) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("t", 1));
+  raw_kafka c{f.server->kafka_port()};
+  msg::OffsetCommitRequest commit;
+  commit.groupId = "g";
+  commit.generationIdOrMemberEpoch = -1;
+  commit.topics.push_back({"t", {{0, 50, -1, -1, std::string("")}}});
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
+  msg::OffsetFetchRequest fetch;
+  fetch.groupId = "g";
+  fetch.topics = std::vector<msg::OffsetFetchRequest::OffsetFetchRequestTopic>{{"t", {0}}};
+  auto committed = [&] {
+    return call<msg::OffsetFetchResponse>(c, 9, 7, fetch, true).topics.at(0).partitions.at(0).committedOffset;
+  };
+  ASSERT_EQ(committed(), 50);
+  must(native.delete_topic("t"));
+  must(native.create_topic("t", 1));
+  EXPECT_TRUE(wait_until([&] { return committed() == -1; }, std::chrono::seconds(30)));
+  EXPECT_EQ(must(native.committed("g", "t", 0)).offset, -1);
+}
+
+// group.max.size: a newcomer to a full group is refused with GROUP_MAX_SIZE_REACHED (and no
+// member id); the group's own member is taken back.
+TEST(KafkaGroups, AGroupAtItsMaxSizeRefusesANewMember) {
+  broker_config overrides;
+  overrides.group_max_size = 1;
+  broker_fixture f(false, overrides);
+  raw_kafka c{f.server->kafka_port()};
+  auto joined = join_new(c, "full");
+  ASSERT_EQ(joined.errorCode, 0);
+  raw_kafka other{f.server->kafka_port()};
+  auto refused = call<msg::JoinGroupResponse>(other, 11, 5, join_request("full", ""), false);
+  EXPECT_EQ(refused.errorCode, 81) << "GROUP_MAX_SIZE_REACHED";
+  EXPECT_EQ(refused.memberId, "");
+  auto again = call<msg::JoinGroupResponse>(c, 11, 5, join_request("full", joined.memberId), false);
+  EXPECT_EQ(again.errorCode, 0);
+  EXPECT_EQ(again.generationId, joined.generationId);
+}
+
+// A group whose members left and whose last offsets then expired is gone, as Kafka's Empty
+// group without offsets becomes Dead: ListGroups no longer lists it and DeleteGroups does not
+// find it.
+TEST(KafkaGroups, AGroupThatLostItsMembersAndItsOffsetsIsNoLongerListedOrFound) {
+  broker_config overrides;
+  overrides.log_retention_check_interval_ms = 50;
+  overrides.offsets_retention_ms = 1000;
+  broker_fixture f(false, overrides);
+  must(f.connect().create_topic("orders", 2));
+  raw_kafka c{f.server->kafka_port()};
+  auto joined = join_new(c, "fading");
+  ASSERT_EQ(joined.errorCode, 0);
+  msg::SyncGroupRequest sync;
+  sync.groupId = "fading";
+  sync.generationId = joined.generationId;
+  sync.memberId = joined.memberId;
+  sync.assignments.push_back({joined.memberId, "a"});
+  ASSERT_EQ(call<msg::SyncGroupResponse>(c, 14, 3, sync, false).errorCode, 0);
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 7, commit_request("fading", joined.generationId, joined.memberId, 5),
+                                            false)
+                .topics.at(0).partitions.at(0).errorCode, 0);
+  msg::LeaveGroupRequest leave;
+  leave.groupId = "fading";
+  leave.members.push_back({joined.memberId, std::nullopt, std::nullopt});
+  ASSERT_EQ(call<msg::LeaveGroupResponse>(c, 13, 4, leave, true).errorCode, 0);
+  auto native = f.connect();
+  EXPECT_TRUE(wait_until([&] { return must(native.committed("fading", "orders", 0)).offset == -1; },
+                         std::chrono::seconds(60)));
+  auto listed = [&] {
+    for (const auto& g : call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{}, true).groups)
+      if (g.groupId == "fading") return true;
+    return false;
+  };
+  EXPECT_TRUE(wait_until([&] { return !listed(); }, std::chrono::seconds(30)));
+  auto del = call<msg::DeleteGroupsResponse>(c, 42, 2, msg::DeleteGroupsRequest{{"fading"}}, true);
+  EXPECT_EQ(del.results.at(0).errorCode, 69) << "GROUP_ID_NOT_FOUND";
+}
+
+// JoinGroup v9 (KIP-814): a static leader whose process restarts is told it leads (its new
+// member id, the members) and to skip the assignment, which stands; before v9 it is told the
+// old leader id and no members. Neither costs the group a rebalance.
+TEST(KafkaGroups, AStaticLeaderRejoiningWithJoinGroupV9IsToldToSkipTheAssignment) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto join = join_request("static", "");
+  join.groupInstanceId = "instance-1";
+  auto first = call<msg::JoinGroupResponse>(c, 11, 9, join, true);
+  ASSERT_EQ(first.errorCode, 0);
+  ASSERT_EQ(first.leader, first.memberId);
+  EXPECT_FALSE(first.skipAssignment) << "a new generation: the leader assigns";
+  msg::SyncGroupRequest sync;
+  sync.groupId = "static";
+  sync.generationId = first.generationId;
+  sync.memberId = first.memberId;
+  sync.groupInstanceId = "instance-1";
+  sync.protocolType = "consumer";
+  sync.protocolName = "range";
+  sync.assignments.push_back({first.memberId, "p0"});
+  ASSERT_EQ(call<msg::SyncGroupResponse>(c, 14, 5, sync, true).errorCode, 0);
+
+  auto back = call<msg::JoinGroupResponse>(c, 11, 9, join, true);
+  ASSERT_EQ(back.errorCode, 0);
+  EXPECT_EQ(back.generationId, first.generationId) << "no rebalance";
+  EXPECT_NE(back.memberId, first.memberId);
+  EXPECT_EQ(back.leader, back.memberId);
+  EXPECT_TRUE(back.skipAssignment);
+  EXPECT_EQ(back.members.size(), 1u);
+  sync.memberId = back.memberId;
+  sync.assignments.clear();
+  auto synced = call<msg::SyncGroupResponse>(c, 14, 5, sync, true);
+  EXPECT_EQ(synced.errorCode, 0);
+  EXPECT_EQ(synced.assignment, "p0");
+
+  auto old_way = call<msg::JoinGroupResponse>(c, 11, 8, join, true);
+  ASSERT_EQ(old_way.errorCode, 0);
+  EXPECT_EQ(old_way.generationId, first.generationId) << "no rebalance";
+  EXPECT_EQ(old_way.leader, back.memberId) << "the previous leader id, not its own";
+  EXPECT_NE(old_way.memberId, back.memberId);
+  EXPECT_TRUE(old_way.members.empty());
+}

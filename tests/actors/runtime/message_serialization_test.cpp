@@ -245,12 +245,12 @@ named<storage::group_offset> sample(tag<storage::group_offset>) {
 named<join_group_request> sample(tag<join_group_request>) {
   return {"portask.join_group_request",
           {"member-1", "instance-1", "client-1", "10.0.0.1", 30000, 60000, "consumer",
-           {{"range", "metadata"}}, true}};
+           {{"range", "metadata"}}, true, true}};
 }
 named<join_group_result> sample(tag<join_group_result>) {
   return {"portask.join_group_result",
           {errc::member_id_required, 4, "consumer", "range", "member-1", "member-2",
-           {{"member-1", "instance-1", "metadata"}}}};
+           {{"member-1", "instance-1", "metadata"}}, true}};
 }
 named<sync_group_request> sample(tag<sync_group_request>) {
   return {"portask.sync_group_request",
