@@ -33,50 +33,89 @@ namespace {
 // Pipelined publishes held back past this many bytes are sent at once (connection::flush).
 constexpr std::size_t max_held_bytes = 64 * 1024;
 // Request ids kept for Errors that may still come without a Response (publishes without
-// acks, subscriptions ended by an Unsubscribe): the most recent this many.
+// acks, subscriptions ended by an Unsubscribe), and those Errors: the most recent this many.
 constexpr std::size_t max_unacked_kept = 65536;
 
-failure local(errc e, std::string text = {}) {
-  return failure{e, text.empty() ? make_error_code(e).message() : std::move(text), is_retriable(e)};
+failure local(errc e, std::string text = {}, std::error_code network = {}) {
+  return failure{e, text.empty() ? make_error_code(e).message() : std::move(text), is_retriable(e), 0, network};
 }
+
+// What is left of a wait until `deadline`; zero once it passed (read_frame still looks once
+// at what has already arrived).
+std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+}
+
+std::error_code system_error(int e) { return {e, std::generic_category()}; }
+
+class resolver_error_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "resolver"; }
+  std::string message(int code) const override { return ::gai_strerror(code); }
+};
 
 }  // namespace
 
+const std::error_category& resolver_category() noexcept {
+  static const resolver_error_category instance;
+  return instance;
+}
+
 result<connection> connection::open(const options& o) {
+  // One deadline for the whole: each address tried, the handshake, authentication.
+  const auto deadline = std::chrono::steady_clock::now() + o.timeout;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   const auto port = std::to_string(o.port);
-  if (getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
-    return local(errc::invalid_request, "cannot resolve " + o.host);
+  if (const int rc = getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res); rc != 0 || res == nullptr) {
+    if (res != nullptr) freeaddrinfo(res);
+    // A resolver that could not answer now (EAI_AGAIN, a system failure) may later; a name
+    // that does not exist stays so.
+    const bool temporary = rc == EAI_AGAIN || rc == EAI_SYSTEM;
+    const auto why = rc == EAI_SYSTEM ? system_error(errno) : std::error_code(rc == 0 ? EAI_NONAME : rc, resolver_category());
+    return local(temporary ? errc::storage_unavailable : errc::invalid_request,
+                 "cannot resolve " + o.host + ": " + why.message(), why);
+  }
+  std::size_t addresses = 0;
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) ++addresses;
   int fd = -1;
-  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+  int failed = ETIMEDOUT;
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next, --addresses) {
+    // Each address has its share of the time left, the last all of it: one that drops
+    // packets must not take the time the next would need.
+    const auto share = time_left(deadline) / addresses;
     fd = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) continue;
-    if (connect_within(fd, ai->ai_addr, ai->ai_addrlen, o.timeout)) break;
-    const int failed = errno;
+    if (fd < 0) {
+      failed = errno;
+      continue;
+    }
+    if (connect_within(fd, ai->ai_addr, ai->ai_addrlen, share)) break;
+    failed = errno;
     ::close(fd);
-    errno = failed;
     fd = -1;
   }
   freeaddrinfo(res);
   if (fd < 0)
-    return local(errc::storage_unavailable,
-                 "cannot connect to " + o.host + ":" + port + ": " + std::strerror(errno));
+    return local(failed == ETIMEDOUT ? errc::timeout : errc::storage_unavailable,
+                 "cannot connect to " + o.host + ":" + port + ": " + std::strerror(failed), system_error(failed));
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  // A broker that stops reading holds a send no longer than a response is waited for.
-  const auto ms = o.timeout.count();
-  timeval send_limit{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
-  connection c{fd, o};
+  // A peer that vanished without a word (a host powered off) is found out eventually even
+  // by a connection that only waits (a subscriber).
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  auto left = o;
+  left.timeout = std::max(time_left(deadline), std::chrono::milliseconds(1));
+  connection c{fd, left};
   if (o.tls)
-    if (auto failed = c.start_tls()) return *failed;
+    if (auto failed_tls = c.start_tls()) return *failed_tls;
   if (!o.user.empty()) {
     auto authenticated = c.authenticate(o.mechanism, o.user, o.password);
     if (!ok(authenticated)) return error_of(authenticated);
   }
+  c.opts_.timeout = o.timeout;  // every later call has the whole of it
   return c;
 }
 
@@ -130,7 +169,18 @@ std::optional<failure> connection::start_tls() {
     const int e = SSL_get_error(tls_->ssl(), rc);
     if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE)) continue;
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-      return local(errc::authentication_failed, "TLS: handshake timed out");
+      return local(errc::timeout, "TLS: handshake timed out", system_error(ETIMEDOUT));
+    // Cut off before either side refused anything (a broker restarting, a reset): worth
+    // another try. A certificate refused, an alert, a peer that speaks no TLS are not.
+    const int sys = errno;
+    const bool cut_off = e == SSL_ERROR_SYSCALL ||
+                         (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    if (cut_off && SSL_get_verify_result(tls_->ssl()) == X509_V_OK) {
+      ERR_clear_error();
+      const auto reason = e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+      return local(errc::storage_unavailable, "TLS: the connection ended during the handshake: " + reason.message(),
+                   reason);
+    }
     return local(errc::authentication_failed, tls_->handshake_failure());
   }
 }
@@ -153,6 +203,7 @@ connection::connection(int fd, options o)
 connection::connection(connection&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       broken_(other.broken_),
+      lost_(other.lost_),
       subscribed_by_request_(std::move(other.subscribed_by_request_)),
       tls_(std::move(other.tls_)),
       opts_(std::move(other.opts_)),
@@ -179,6 +230,7 @@ connection& connection::operator=(connection&& other) noexcept {
     tls_.reset();
     fd_ = std::exchange(other.fd_, -1);
     broken_ = other.broken_;
+    lost_ = other.lost_;
     subscribed_by_request_ = std::move(other.subscribed_by_request_);
     tls_ = std::move(other.tls_);
     opts_ = std::move(other.opts_);
@@ -222,6 +274,10 @@ connection::~connection() {
 
 bool connection::flush() {
   if (held_.empty()) return true;
+  if (broken_) {  // what is held never leaves: its answers will not come either
+    held_.clear();
+    return false;
+  }
   const bool sent = send_bytes(held_);
   held_.clear();
   // One large publish (a batch past max_held_bytes) is not kept allocated for good.
@@ -231,40 +287,110 @@ bool connection::flush() {
 
 bool connection::write_all(protocol::byte_view bytes) {
   // What is held goes first: requests leave in the order they were made.
-  return flush() && send_bytes(bytes);
+  return flush() && !broken_ && send_bytes(bytes);
+}
+
+failure connection::lost(const std::string& what) const {
+  const auto why = lost_ ? lost_ : system_error(ECONNABORTED);
+  return local(why == std::errc::timed_out ? errc::timeout : errc::storage_unavailable, what + ": " + why.message(),
+               why);
 }
 
 bool connection::send_bytes(protocol::byte_view bytes) {
   std::size_t done = 0;
-  if (tls_) {
-    while (done < bytes.size()) {
+  while (done < bytes.size()) {
+    if (tls_) {
       const int n = tls_->write(bytes.data() + done, static_cast<int>(bytes.size() - done));
       if (n > 0) {
         done += static_cast<std::size_t>(n);
         continue;
       }
+      const int sys = errno;
       const int e = SSL_get_error(tls_->ssl(), n);
-      if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE)) continue;
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (wait_to_send(e == SSL_ERROR_WANT_WRITE)) continue;  // else lost_ says why not
+      } else {
+        lost_ = e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+        ERR_clear_error();
+      }
       broken_ = true;
       return false;
     }
-    return true;
-  }
-  while (done < bytes.size()) {
-    const auto n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      broken_ = true;
-      return false;
+    const auto n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
     }
-    done += static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (wait_to_send(true)) continue;  // else lost_ says why not
+    } else {
+      lost_ = system_error(errno);
+    }
+    broken_ = true;
+    return false;
   }
   return true;
+}
+
+bool connection::wait_to_send(bool for_write) {
+  // The wait is for progress: reading meanwhile does not start it again.
+  const auto deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  for (;;) {
+    const auto left = time_left(deadline);
+    pollfd p{fd_, static_cast<short>((for_write ? POLLOUT : 0) | POLLIN), 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) {
+      lost_ = system_error(errno);
+      return false;
+    }
+    if (rc == 0) {
+      if (left.count() > 0) continue;
+      lost_ = system_error(ETIMEDOUT);  // the broker read nothing for a whole request timeout
+      return false;
+    }
+    // Room, or an error the next write reports.
+    if (for_write && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0) return true;
+    if ((p.revents & POLLIN) == 0) return true;
+    if (!read_available()) return false;
+    if (!for_write) return true;  // TLS wanted to read: the write is tried again
+  }
+}
+
+bool connection::read_available() {
+  auto space = decoder_.prepare(64 * 1024);
+  if (tls_) {
+    const int n = tls_->read(space.data(), static_cast<int>(space.size()));
+    if (n > 0) {
+      decoder_.commit(static_cast<std::size_t>(n));
+      return true;
+    }
+    const int e = SSL_get_error(tls_->ssl(), n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;  // e.g. a session ticket
+    const int sys = errno;
+    ERR_clear_error();
+    lost_ = e == SSL_ERROR_SYSCALL && n < 0 && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+    return false;
+  }
+  for (;;) {
+    const auto n = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      decoder_.commit(static_cast<std::size_t>(n));
+      return true;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    lost_ = n == 0 ? system_error(ECONNRESET) : system_error(errno);  // 0: the broker closed it
+    return false;
+  }
 }
 
 bool connection::send_raw(protocol::byte_view bytes) { return write_all(bytes); }
 
 result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* timed_out) {
+  if (timed_out) *timed_out = false;
+  if (broken_) return lost("connection closed after a failure");
   bool waited_out = false;
   auto f = read_frame_once(wait, &waited_out);
   if (timed_out) *timed_out = waited_out;
@@ -301,8 +427,14 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       looked_last = true;
       left = std::chrono::milliseconds(0);
     }
-    // Nothing here to read: what is held back goes out before waiting for an answer to it.
-    if (!flush()) return local(errc::storage_unavailable, "write failed");
+    // Nothing here to read: what is held back goes out before waiting for an answer to it
+    // (unless the connection failed: then only what arrived is read). What arrives while it
+    // goes is read into the decoder, and looked at first.
+    if (!broken_) {
+      const auto had = decoder_.buffered();
+      if (!flush()) return lost("write failed");
+      if (decoder_.buffered() != had) continue;
+    }
     // Decrypted bytes already buffered by OpenSSL do not show on the socket.
     if (!tls_ || SSL_pending(tls_->ssl()) == 0) {
       pollfd p{fd_, POLLIN, 0};
@@ -310,28 +442,8 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       if (rc < 0 && errno == EINTR) continue;
       if (rc <= 0) continue;  // timeout is handled at the top
     }
-    auto space = decoder_.prepare(64 * 1024);
-    if (tls_) {
-      const int n = tls_->read(space.data(), static_cast<int>(space.size()));
-      if (n > 0) {
-        decoder_.commit(static_cast<std::size_t>(n));
-        continue;
-      }
-      const int e = SSL_get_error(tls_->ssl(), n);
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;  // e.g. a session ticket
-      if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && n == 0) || e == SSL_ERROR_SSL) {
-        ERR_clear_error();
-        return local(errc::storage_unavailable, "connection closed by broker");
-      }
-      return local(errc::storage_unavailable, std::string("read failed: ") + std::strerror(errno));
-    }
-    const auto n = ::recv(fd_, space.data(), space.size(), 0);
-    if (n == 0) return local(errc::storage_unavailable, "connection closed by broker");
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return local(errc::storage_unavailable, std::string("read failed: ") + std::strerror(errno));
-    }
-    decoder_.commit(static_cast<std::size_t>(n));
+    if (!read_available())
+      return lost(lost_ == std::errc::connection_reset ? "connection closed by broker" : "read failed");
   }
 }
 
@@ -340,19 +452,22 @@ result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {
 }
 
 namespace {
-// What is left of a wait until `deadline`; zero once it passed (read_frame still looks once
-// at what has already arrived).
-std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
-  return std::max(std::chrono::milliseconds(0),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
-}
-
 // The request id an answer frame (Response or Error) names; nothing for other frames.
 std::optional<std::uint32_t> answer_id(const buffer& bytes) {
   const auto type = static_cast<message_type>(bytes[5]);
   if (type != message_type::response && type != message_type::error) return std::nullopt;
   if (bytes.size() < protocol::frame_header_size + 4) return std::nullopt;
   return protocol::load_be32(bytes.data() + protocol::frame_header_size);
+}
+
+protocol::byte_view payload_of(const buffer& bytes) {
+  return {bytes.data() + protocol::frame_header_size, bytes.size() - protocol::frame_header_size};
+}
+
+// Kept for a reader who may never come: the latest max_unacked_kept, not memory without end.
+void keep_latest(std::deque<failure>& kept, failure f) {
+  kept.push_back(std::move(f));
+  if (kept.size() > max_unacked_kept) kept.pop_front();
 }
 }  // namespace
 
@@ -379,7 +494,7 @@ bool connection::keep_for_its_reader(std::uint32_t request_id, failure& f) {
   }
   if (ended_subscriptions_.erase(request_id) > 0) return true;  // unsubscribed already
   if (unacked_publishes_.erase(request_id) > 0) {
-    publish_errors_.push_back(std::move(f));
+    keep_latest(publish_errors_, std::move(f));
     return true;
   }
   // Of request id 0 after a join, other than a refused connection: a membership ended.
@@ -391,21 +506,53 @@ bool connection::keep_for_its_reader(std::uint32_t request_id, failure& f) {
   return false;
 }
 
+std::optional<failure> connection::set_aside(buffer& bytes) {
+  if (stash_push(bytes) || stash_early_answer(bytes)) return std::nullopt;
+  const auto type = static_cast<message_type>(bytes[5]);
+  if (type != message_type::error && type != message_type::response) return std::nullopt;  // a push unknown here
+  const auto id = answer_id(bytes).value_or(0);
+  if (type == message_type::error) {
+    auto e = native::decode_error(payload_of(bytes));
+    if (!e) {
+      broken_ = true;
+      return local(errc::malformed_payload, "malformed error frame");
+    }
+    failure f{static_cast<errc>(e->code), e->message, e->retriable};
+    if (keep_for_its_reader(e->request_id, f)) return std::nullopt;
+    broken_ = true;
+    // Of request 0: a framing error, a connection refused; the broker ends the connection.
+    if (e->request_id == 0) return f;
+  }
+  broken_ = true;  // every later answer would be taken for the wrong request's
+  return local(errc::malformed_payload, "an answer to request " + std::to_string(id) + ", which no call waits for");
+}
+
+void connection::salvage(std::uint32_t request_id) {
+  while (fd_ >= 0 && !early_answers_.contains(request_id)) {
+    auto f = read_frame_once(std::chrono::milliseconds(0), nullptr);
+    if (!ok(f)) return;  // nothing more has arrived, or it cannot be read
+    auto bytes = std::move(std::get<0>(f));
+    if (answer_id(bytes) == request_id)
+      early_answers_[request_id] = std::move(bytes);
+    else
+      (void)set_aside(bytes);  // the connection is over: what fits nowhere does not matter now
+  }
+}
+
 result<std::pair<native::response_header, buffer>> connection::wait_response(
     std::uint32_t request_id, std::chrono::milliseconds wait) {
   if (wait.count() <= 0) wait = opts_.timeout;
   // One wait for the call: frames pushed meanwhile do not start it again.
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  auto out_of_step = [&](std::uint32_t got) {
-    broken_ = true;  // every later answer would be taken for the wrong request's
-    return local(errc::malformed_payload, "answer to request " + std::to_string(got) +
-                                              " while waiting for request " + std::to_string(request_id));
-  };
+  // The connection failed: an answer that had arrived before is still this request's.
+  if (broken_) salvage(request_id);
   for (;;) {
     buffer bytes;
     if (auto early = early_answers_.find(request_id); early != early_answers_.end()) {
       bytes = std::move(early->second);  // read meanwhile by another call
       early_answers_.erase(early);
+    } else if (broken_) {
+      return lost("the connection failed before the answer came");
     } else {
       auto f = read_frame(time_left(deadline), nullptr);
       if (!ok(f)) {
@@ -414,33 +561,20 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
       }
       bytes = std::move(std::get<0>(f));
     }
-    const auto type = static_cast<message_type>(bytes[5]);
-    const protocol::byte_view payload{bytes.data() + protocol::frame_header_size,
-                                      bytes.size() - protocol::frame_header_size};
-    if (stash_push(bytes)) continue;
-    if (const auto id = answer_id(bytes); id && *id != request_id && stash_early_answer(bytes)) continue;
-    if (type == message_type::error) {
+    if (answer_id(bytes) != request_id) {
+      // Pushes, other answers kept for their readers; anything else is a failure.
+      if (auto why = set_aside(bytes)) return *why;
+      continue;
+    }
+    const auto payload = payload_of(bytes);
+    if (static_cast<message_type>(bytes[5]) == message_type::error) {
       auto e = native::decode_error(payload);
       if (!e) {
         broken_ = true;
         return local(errc::malformed_payload, "malformed error frame");
       }
-      failure answer{static_cast<errc>(e->code), e->message, e->retriable};
-      if (e->request_id == request_id && request_id != 0) {
-        answered_up_to(request_id);
-        return answer;
-      }
-      if (keep_for_its_reader(e->request_id, answer)) continue;
-      if (e->request_id == 0) {
-        // A framing error, a connection refused: the broker ends the connection.
-        broken_ = true;
-        return answer;
-      }
-      return out_of_step(e->request_id);
-    }
-    if (type != message_type::response) {
-      broken_ = true;
-      return local(errc::malformed_payload, "unexpected frame");
+      answered_up_to(request_id);
+      return failure{static_cast<errc>(e->code), e->message, e->retriable};
     }
     protocol::byte_view body;
     auto h = native::decode_response_header(payload, body);
@@ -448,7 +582,6 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
       broken_ = true;
       return local(errc::malformed_payload, "malformed response");
     }
-    if (h->request_id != request_id) return out_of_step(h->request_id);
     answered_up_to(request_id);
     // Keep only the body.
     buffer out(body.begin(), body.end());
@@ -462,7 +595,7 @@ result<T> connection::call(buffer request, Decode decode) {
   std::uint32_t id = 0;
   if (request.size() >= protocol::frame_header_size + 4)
     id = protocol::load_be32(request.data() + protocol::frame_header_size);
-  if (!write_all(request)) return local(errc::storage_unavailable, "write failed");
+  if (!write_all(request)) return lost("write failed");
   auto r = wait_response(id);
   if (!ok(r)) return error_of(r);
   auto v = decode(protocol::byte_view{std::get<0>(r).second});
@@ -494,22 +627,41 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
     // Held back with the others pipelined before it (flush()).
     native::encode(held_, req, *flags);
     awaited_publishes_.push_back(req.request_id);
-    if (held_.size() >= max_held_bytes && !flush())
-      return local(errc::storage_unavailable, "write failed");
+    if (held_.size() >= max_held_bytes && !flush()) return lost("write failed");
     return req.request_id;
   }
   buffer frame;
   frame.reserve(scratch_.size() + 64 + topic.size());
   native::encode(frame, req, *flags);
-  if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
+  if (!write_all(frame)) return lost("write failed");
   unacked_publishes_.insert(req.request_id);
   // A publisher that never waits for anything: the oldest are forgotten (an Error for one
   // of them then ends the connection as out of step, rather than memory growing).
   if (unacked_publishes_.size() > max_unacked_kept) unacked_publishes_.erase(unacked_publishes_.begin());
+  // Nobody may read this connection otherwise: the broker's Errors would fill the socket
+  // until the broker stopped reading our publishes.
+  read_arrived();
   return req.request_id;
 }
 
+void connection::read_arrived() {
+  while (usable()) {
+    bool timed_out = false;
+    auto f = read_frame(std::chrono::milliseconds(0), &timed_out);
+    if (!ok(f)) {
+      if (!timed_out) keep_latest(publish_errors_, error_of(f));
+      return;
+    }
+    auto bytes = std::move(std::get<0>(f));
+    if (auto why = set_aside(bytes)) {
+      keep_latest(publish_errors_, std::move(*why));
+      return;
+    }
+  }
+}
+
 std::optional<failure> connection::next_publish_error() {
+  if (publish_errors_.empty()) read_arrived();
   if (publish_errors_.empty()) return std::nullopt;
   auto f = std::move(publish_errors_.front());
   publish_errors_.pop_front();
@@ -518,9 +670,15 @@ std::optional<failure> connection::next_publish_error() {
 
 result<native::publish_response> connection::receive_publish() {
   if (awaited_publishes_.empty()) return local(errc::invalid_request, "no publish awaits a response");
-  const auto id = awaited_publishes_.front();
-  awaited_publishes_.pop_front();
-  return publish_answer(id);
+  return receive_publish(awaited_publishes_.front());
+}
+
+result<native::publish_response> connection::receive_publish(std::uint32_t request_id) {
+  // No longer awaited by anyone else: its answer, when another reader meets it, is out of
+  // step unless it is this one's (wait_response takes it).
+  if (std::erase(awaited_publishes_, request_id) == 0)
+    return local(errc::invalid_request, "publish " + std::to_string(request_id) + " awaits no response");
+  return publish_answer(request_id);
 }
 
 result<native::publish_response> connection::publish_answer(std::uint32_t request_id) {
@@ -531,16 +689,14 @@ result<native::publish_response> connection::publish_answer(std::uint32_t reques
   return *p;
 }
 
-result<native::publish_response> connection::publish(const std::string& topic,
-                                                      std::int32_t partition,
-                                                      const protocol::message_batch& batch) {
-  auto sent = send_publish(topic, partition, batch, true);
+result<native::publish_response> connection::publish(const std::string& topic, std::int32_t partition,
+                                                      const protocol::message_batch& batch,
+                                                      const native::publish_producer& producer) {
+  auto sent = send_publish(topic, partition, batch, true, producer);
   if (!ok(sent)) return error_of(sent);
   // Its own answer, not the oldest awaited: publishes pipelined before it keep theirs for
   // receive_publish (wait_response sets them aside while they are still awaited).
-  const auto id = std::get<0>(sent);
-  std::erase(awaited_publishes_, id);
-  return publish_answer(id);
+  return receive_publish(std::get<0>(sent));
 }
 
 result<native::init_producer_response> connection::init_producer(std::int64_t id,
@@ -566,7 +722,9 @@ result<fetched> connection::decode_fetched(const native::fetch_response& f, std:
     for (std::size_t i = 0; i < batch->messages.size(); ++i) {
       auto& m = batch->messages[i];
       m.offset = b.base_offset + static_cast<std::int64_t>(i);
-      if (from >= 0 && m.offset < from) continue;  // a batch is returned whole
+      // A batch is returned whole: what lies before the reader's offset, or before the log
+      // start (DeleteRecords may move it into a stored batch; -2 means it), is not handed out.
+      if ((from >= 0 && m.offset < from) || m.offset < f.log_start) continue;
       out.messages.push_back(std::move(m));
     }
     out.next_offset = b.base_offset + b.record_count;
@@ -580,7 +738,7 @@ result<fetched> connection::fetch(const std::string& topic, std::int32_t partiti
   native::fetch_request req{next_id(), topic, partition, offset, max_bytes, max_wait_ms};
   buffer frame;
   native::encode(frame, req);
-  if (!write_all(frame)) return local(errc::storage_unavailable, "write failed");
+  if (!write_all(frame)) return lost("write failed");
   // A long poll is answered after up to max_wait_ms (the broker caps it), then the answer
   // has the request timeout to arrive.
   auto r = wait_response(req.request_id,
@@ -807,40 +965,27 @@ result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
 result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseconds wait) {
   // One wait for the call: other frames arriving meanwhile do not start it again.
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  if (!ended_.empty()) {
-    auto f = std::move(ended_.front());
-    ended_.pop_front();
-    return f;
-  }
-  while (deliveries_.empty()) {
+  for (;;) {
+    if (!ended_.empty()) {  // a subscription's end is this reader's
+      auto f = std::move(ended_.front());
+      ended_.pop_front();
+      return f;
+    }
+    if (!deliveries_.empty()) break;
     bool timed_out = false;
     auto f = read_frame(time_left(deadline), &timed_out);
     if (!ok(f)) {
       if (timed_out) return std::optional<delivery>{};
       return error_of(f);
     }
+    // Answers to pipelined publishes are kept for receive_publish, an assignment for
+    // next_assignment; an answer no call waits for puts the connection out of step.
     auto bytes = std::move(std::get<0>(f));
-    const auto type = static_cast<message_type>(bytes[5]);
-    // An answer to a pipelined publish is kept for receive_publish.
-    if (stash_push(bytes) || stash_early_answer(bytes)) continue;
-    if (type == message_type::error) {
-      auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
-      if (!e) return local(errc::malformed_payload);
-      failure ended{static_cast<errc>(e->code), e->message, e->retriable};
-      if (keep_for_its_reader(e->request_id, ended)) {
-        if (ended_.empty()) continue;
-        auto first = std::move(ended_.front());  // a subscription's end is this reader's
-        ended_.pop_front();
-        return first;
-      }
-      if (e->request_id == 0) broken_ = true;  // the broker ends the connection
-      return ended;
-    }
-    // Other frames (late responses to calls given up on) are not expected here and dropped.
+    if (auto why = set_aside(bytes)) return *why;
   }
   auto bytes = std::move(deliveries_.front());
   deliveries_.pop_front();
-  auto d = native::decode_deliver(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
+  auto d = native::decode_deliver(payload_of(bytes));
   if (!d) return local(errc::malformed_payload, "malformed deliver frame");
   // Records below where the subscription stands are not delivered again: its first
   // delivery is the stored batch holding its start offset, whole.
@@ -858,9 +1003,11 @@ bool connection::stash_push(buffer& bytes) {
     return true;
   }
   if (type == message_type::group_assignment) {
-    auto a = native::decode_group_assignment(
-        protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
-    if (a) assignments_.push_back(std::move(*a));
+    auto a = native::decode_group_assignment(payload_of(bytes));
+    if (a)
+      assignments_.push_back(std::move(*a));
+    else  // the member would wait for an assignment that came
+      group_errors_.push_back(local(errc::malformed_payload, "malformed group assignment"));
     return true;
   }
   return false;
@@ -888,12 +1035,13 @@ result<bool> connection::leave_group(std::uint32_t membership_id) {
 result<std::optional<native::group_assignment>> connection::next_assignment(
     std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  if (!group_errors_.empty()) {
-    auto f = std::move(group_errors_.front());
-    group_errors_.pop_front();
-    return f;
-  }
-  while (assignments_.empty()) {
+  for (;;) {
+    if (!group_errors_.empty()) {  // a membership's end is this reader's
+      auto f = std::move(group_errors_.front());
+      group_errors_.pop_front();
+      return f;
+    }
+    if (!assignments_.empty()) break;
     // With no time left, what has already arrived is still read (read_frame looks once).
     bool timed_out = false;
     auto f = read_frame(time_left(deadline), &timed_out);
@@ -902,19 +1050,7 @@ result<std::optional<native::group_assignment>> connection::next_assignment(
       return error_of(f);
     }
     auto bytes = std::move(std::get<0>(f));
-    if (stash_push(bytes) || stash_early_answer(bytes)) continue;
-    if (static_cast<message_type>(bytes[5]) == message_type::error) {
-      auto e = native::decode_error(protocol::byte_view{bytes}.subspan(protocol::frame_header_size));
-      if (!e) return local(errc::malformed_payload);
-      failure why{static_cast<errc>(e->code), e->message, e->retriable};
-      if (keep_for_its_reader(e->request_id, why)) {
-        if (group_errors_.empty()) continue;
-        auto first = std::move(group_errors_.front());  // a membership's end is this reader's
-        group_errors_.pop_front();
-        return first;
-      }
-      return why;
-    }
+    if (auto why = set_aside(bytes)) return *why;
   }
   auto a = std::move(assignments_.front());
   assignments_.pop_front();

@@ -4,11 +4,13 @@
 /// send_* returns at once with a request id (a publish may be held back to leave with the
 /// next ones: flush()), and responses are read back in order; the simple calls (publish,
 /// fetch, ...) send and wait. Deliver frames of subscriptions that
-/// arrive while waiting for a response are kept for next_delivery().
+/// arrive while waiting for a response, or while a send waits for room in the socket (a
+/// broker may stop reading until we read), are kept for next_delivery().
 ///
 /// Depends only on portask::protocol, POSIX sockets and OpenSSL (for TLS listeners).
 
 #include <chrono>
+#include <system_error>
 #include <variant>
 #include <deque>
 #include <set>
@@ -35,8 +37,10 @@ struct options {
   std::uint16_t port = 7070;
   protocol::encoding encoding{};  ///< how published batches are encoded on the wire
   /// How long a call waits for its response, in all: frames pushed meanwhile (deliveries,
-  /// assignments, other requests' answers) do not extend it. Also bounds connecting and
-  /// each send.
+  /// assignments, other requests' answers) do not extend it. Also bounds opening a
+  /// connection, in all (each address a name resolves to gets its share of what is left,
+  /// the handshake and authentication the rest), and a send that makes no progress (the
+  /// broker reads nothing; what it sends meanwhile is read).
   std::chrono::milliseconds timeout{30000};
   /// The largest frame payload accepted from the broker (a longer one breaks the connection)
   /// and the bound on a batch decompressed here. A Fetch answer or Deliver frame
@@ -65,7 +69,16 @@ struct failure {
   bool retriable = false;
   /// From next_delivery: the subscription the broker ended (0: none).
   std::uint32_t subscription_id = 0;
+  /// Set when the connection failed rather than the broker answering, which no code of the
+  /// wire protocol says: the system's reason (std::errc::connection_refused, timed_out,
+  /// connection_reset, ...; resolver_category() for a host name that did not resolve).
+  /// `code` is then timeout when time ran out, invalid_request for a host name that does
+  /// not exist, else storage_unavailable; a temporary failure is retriable.
+  std::error_code network{};
 };
+
+/// getaddrinfo's failures (EAI_AGAIN, EAI_NONAME, ...), as failure::network carries them.
+const std::error_category& resolver_category() noexcept;
 
 template <class T>
 using result = std::variant<T, failure>;
@@ -103,11 +116,14 @@ class connection {
 
   // -- synchronous calls ---------------------------------------------------------------------
   /// Waits for its own answer: publishes pipelined before it keep theirs for receive_publish.
+  /// With a producer claim as send_publish's.
   result<protocol::native::publish_response> publish(const std::string& topic,
                                                      std::int32_t partition,
-                                                     const protocol::message_batch& batch);
+                                                     const protocol::message_batch& batch,
+                                                     const protocol::native::publish_producer& producer = {});
   /// Reads from `offset` (or -1 latest / -2 earliest); messages before `offset` in the first
-  /// batch are skipped. Waits up to max_wait_ms for data.
+  /// batch, or before the answer's log start (DeleteRecords may have moved it into a stored
+  /// batch), are skipped. Waits up to max_wait_ms for data.
   result<fetched> fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
                         std::uint32_t max_bytes = 1 << 20, std::uint32_t max_wait_ms = 0);
   /// One SASL exchange on this connection (open() runs it when options::user is set); a
@@ -192,8 +208,12 @@ class connection {
                                   std::int64_t offset, std::uint32_t credit_bytes);
   result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
   result<bool> unsubscribe(std::uint32_t subscription_id);
-  /// The next pushed delivery, waiting up to `wait`; nullopt on timeout.
+  /// The next pushed delivery, waiting up to `wait`; nullopt on timeout. Records below the
+  /// log start the Deliver frame names are skipped, as fetch skips them.
   result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
+  /// Whether subscription `subscription_id` is live here as far as has been read: false once
+  /// its end (or its Unsubscribe) was.
+  bool subscribed(std::uint32_t subscription_id) const { return subscription_next_.contains(subscription_id); }
 
   // -- pipelining ----------------------------------------------------------------------------
   /// Sends a publish without waiting; returns its request id. acks=false: no response comes.
@@ -204,9 +224,16 @@ class connection {
                                      const protocol::native::publish_producer& producer = {});
   /// Reads the next response (in request order) for a pipelined publish.
   result<protocol::native::publish_response> receive_publish();
+  /// The response to the pipelined publish `request_id` (send_publish's), whichever are
+  /// awaited before it (they keep theirs). After the connection failed, an answer that had
+  /// already arrived is still returned (a publish resent though it was stored would be
+  /// stored twice); otherwise a retriable failure says the connection was lost.
+  result<protocol::native::publish_response> receive_publish(std::uint32_t request_id);
   /// A publish sent without acks that the broker refused: it answers those with an Error
-  /// only, which is kept here (in arrival order) rather than taken for another call's
-  /// answer. Nothing when none has arrived yet.
+  /// only, which is kept here (in arrival order, the latest 65536) rather than taken for
+  /// another call's answer; or why the connection failed meanwhile. What has arrived is read
+  /// first, without waiting (a publish without acks does the same), so that the broker's
+  /// Errors never pile up unread. Nothing when none has arrived yet.
   std::optional<failure> next_publish_error();
   /// Sends the pipelined publishes still held back (see below); false if the write failed.
   /// A publish that expects a response (acks) is held back until the connection next
@@ -222,7 +249,8 @@ class connection {
   result<protocol::buffer> receive_frame(std::chrono::milliseconds wait);
 
   /// False once the connection failed or a response did not come in time: what it carries
-  /// is unknown from then on, and a new connection is needed.
+  /// is unknown from then on, and a new connection is needed. Reads on it fail at once
+  /// (receive_publish still returns an answer that had arrived).
   bool usable() const noexcept { return fd_ >= 0 && !broken_; }
   /// The socket, to wait on several connections at once (poll for reading; flush() first,
   /// or held publishes never leave); a TLS connection may hold decrypted bytes the socket
@@ -240,7 +268,19 @@ class connection {
   }
   /// Sends what is held back, then `bytes`.
   bool write_all(protocol::byte_view bytes);
+  /// While the socket has no room, what the broker sends meanwhile is read into the decoder
+  /// (read_available): a broker that stopped reading until we read its output (deliveries,
+  /// answers) would otherwise wait for us as we wait for it.
   bool send_bytes(protocol::byte_view bytes);
+  /// Waits up to the request timeout for room to write (`for_write`; else for the socket to
+  /// be readable, as TLS may need), reading what arrives meanwhile; false when the time ran
+  /// out or the connection failed.
+  bool wait_to_send(bool for_write);
+  /// One read of what has arrived into the decoder, without waiting; false when the
+  /// connection failed or the broker closed it.
+  bool read_available();
+  /// Why the connection failed (`what`, with the system's reason), as a retriable failure.
+  failure lost(const std::string& what) const;
   /// What flush() would send, without waiting for room in the socket (the connection ends).
   void send_held_before_closing();
   /// A UserAdmin request with the next id; upserts add their salted password.
@@ -255,10 +295,24 @@ class connection {
   /// connection is out of step: it is then unusable.
   result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response(
       std::uint32_t request_id, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
-  /// A failure other than a timeout leaves the connection unusable.
+  /// After the connection failed: the frames that had already arrived (in the decoder or
+  /// the socket), read without waiting, the answer to `request_id` and pipelined publishes'
+  /// into early_answers_, pushes to their queues; the rest is dropped.
+  void salvage(std::uint32_t request_id);
+  /// A failure other than a timeout leaves the connection unusable; on an unusable one it
+  /// fails at once.
   result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);
   result<protocol::buffer> read_frame_once(std::chrono::milliseconds wait, bool* timed_out);
-  /// The answer to the pipelined publish `request_id` (no longer in awaited_publishes_).
+  /// Keeps a frame its reader does not want where its own reader looks (pushes, answers to
+  /// pipelined publishes, Errors that answer no call waiting); nothing when it was kept or
+  /// is a push of a kind not known here. Any other answer, an Error of request 0 or a
+  /// malformed Error is returned as the failure it is, and the connection is then unusable
+  /// (out of step, or ended by the broker).
+  std::optional<failure> set_aside(protocol::buffer& bytes);
+  /// Reads what has arrived, without waiting, setting every frame aside; a failure meanwhile
+  /// is kept for next_publish_error.
+  void read_arrived();
+  /// The answer to the pipelined publish `request_id`, which is awaited until it comes.
   result<protocol::native::publish_response> publish_answer(std::uint32_t request_id);
   result<fetched> decode_fetched(const protocol::native::fetch_response& f, std::int64_t from);
 
@@ -272,6 +326,8 @@ class connection {
 
   int fd_ = -1;
   bool broken_ = false;
+  /// Why the connection failed, as the system said (failure::network).
+  std::error_code lost_;
   /// Subscribe request id -> subscription id: an Error frame ending a subscription names
   /// the Subscribe's request.
   std::map<std::uint32_t, std::uint32_t> subscribed_by_request_;
@@ -294,11 +350,13 @@ class connection {
   std::set<std::uint32_t> ended_subscriptions_;
   /// Publishes sent without acks, by request id: the broker answers them only if refused.
   std::set<std::uint32_t> unacked_publishes_;
+  /// Their refusals (and failures of the connection found meanwhile), the latest kept.
   std::deque<failure> publish_errors_;
   /// Pipelined publishes with acks whose responses are still to be read, in order.
   std::deque<std::uint32_t> awaited_publishes_;
   /// A group membership the broker ended (an Error of request id 0 that is no framing
-  /// error, while a membership was made on this connection), for next_assignment.
+  /// error, while a membership was made on this connection), or a malformed assignment, for
+  /// next_assignment.
   std::deque<failure> group_errors_;
   bool joined_ = false;
   /// Answers (Response or Error frames) to pipelined publishes that arrived while another
@@ -313,6 +371,7 @@ class connection {
   /// refused publish without acks, a membership's end): kept where its reader looks (true).
   bool keep_for_its_reader(std::uint32_t request_id, failure& f);
   /// Keeps a pushed frame (Deliver, GroupAssignment) for its reader; false for other types.
+  /// A GroupAssignment that does not decode is kept as a failure for next_assignment.
   bool stash_push(protocol::buffer& bytes);
   protocol::buffer scratch_;
   /// Pipelined publishes not sent yet (flush()).

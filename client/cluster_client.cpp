@@ -34,8 +34,9 @@ result<connection> cluster_client::open_to(const std::string& host, std::uint16_
   auto o = opts_;
   o.host = host;
   o.port = port;
-  // The certificate names the address we were given first, unless told otherwise.
-  if (o.tls && o.tls_server_name.empty()) o.tls_server_name = opts_.host;
+  // Each node's certificate names the host it advertises (and that host is what SNI asks
+  // for); a name set in the options is the bootstrap address's.
+  if (host != opts_.host || port != opts_.port) o.tls_server_name.clear();
   auto c = connection::open(o);
   if (ok(c)) ++opened_;
   return c;
@@ -49,8 +50,16 @@ void cluster_client::take(native::metadata_response m, std::unique_ptr<connectio
   }
   partition_counts_.clear();
   for (const auto& t : m.topics) partition_counts_[t.topic] = t.partitions;
-  leaders_.clear();
-  for (const auto& o : m.owners) leaders_[{o.topic, o.partition}] = o.leader;
+  // A node that has not yet seen a lease change must not send us back to the old leader:
+  // per partition, the higher lease epoch wins.
+  std::map<std::pair<std::string, std::int32_t>, leader_at> leaders;
+  for (const auto& o : m.owners) {
+    const std::pair key{o.topic, o.partition};
+    auto known = leaders_.find(key);
+    leaders[key] = known != leaders_.end() && known->second.epoch > o.leader_epoch ? known->second
+                                                                                   : leader_at{o.leader, o.leader_epoch};
+  }
+  leaders_ = std::move(leaders);
   for (const auto& g : m.coordinators) coordinators_[g.group] = g.node;
   meta_ = std::move(m);
 }
@@ -99,7 +108,14 @@ void cluster_client::drop_broken() {
 }
 
 void cluster_client::forget(std::int32_t node) {
-  nodes_.erase(node);
+  if (auto it = nodes_.find(node); it != nodes_.end()) {
+    // Answers to publishes in flight on it that arrived before it failed are still theirs
+    // (receive_publish): it is kept until they are taken.
+    const auto serial = serials_[node];
+    if (std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& p) { return p.serial == serial; }))
+      retired_[serial] = std::move(it->second);
+    nodes_.erase(it);
+  }
   // Its subscriptions went with it: they are made again where their partitions are led.
   for (auto& [id, s] : subscriptions_)
     if (s.node == node) s.node = -2;
@@ -122,8 +138,8 @@ std::int32_t cluster_client::partitions_of(const std::string& topic) const {
 result<std::int32_t> cluster_client::leader_id(const std::string& topic, std::int32_t partition) {
   if (!clustered()) return -1;
   if (auto it = leaders_.find({topic, partition}); it != leaders_.end()) {
-    if (it->second < 0) return no_leader(topic, partition);
-    return it->second;
+    if (it->second.node < 0) return no_leader(topic, partition);
+    return it->second.node;
   }
   // A topic (or partition) the Metadata did not list, or partition -1 of a topic it did not
   // list: any node answers for it (creating the topic where brokers do, picking the
@@ -165,10 +181,16 @@ connection* cluster_client::install(std::int32_t node, std::unique_ptr<connectio
   return slot.get();
 }
 
-connection* cluster_client::current(std::int32_t node, std::uint64_t serial) {
-  auto it = nodes_.find(node);
-  if (it == nodes_.end() || serials_[node] != serial || !it->second->usable()) return nullptr;
-  return it->second.get();
+connection* cluster_client::sent_on(std::int32_t node, std::uint64_t serial) {
+  if (auto it = nodes_.find(node); it != nodes_.end() && serials_[node] == serial) return it->second.get();
+  if (auto it = retired_.find(serial); it != retired_.end()) return it->second.get();
+  return nullptr;
+}
+
+void cluster_client::release_retired() {
+  std::erase_if(retired_, [&](const auto& r) {
+    return std::none_of(in_flight_.begin(), in_flight_.end(), [&](const auto& p) { return p.serial == r.first; });
+  });
 }
 
 bool cluster_client::busy(std::int32_t node) const {
@@ -235,11 +257,9 @@ result<native::publish_response> cluster_client::publish(const std::string& topi
     if (partition < 0) chosen = pick_partition(topic);
     return leader(topic, chosen);
   };
-  return follow<native::publish_response>(pick, [&](connection& c) -> result<native::publish_response> {
-    auto sent = c.send_publish(topic, chosen, batch, true, producer);
-    if (!ok(sent)) return error_of(sent);
-    return c.receive_publish();
-  });
+  // Its own answer: publishes pipelined to the same node (send_publish) keep theirs.
+  return follow<native::publish_response>(
+      pick, [&](connection& c) { return c.publish(topic, chosen, batch, producer); });
 }
 
 std::int32_t cluster_client::pick_partition(const std::string& topic) {
@@ -248,7 +268,7 @@ std::int32_t cluster_client::pick_partition(const std::string& topic) {
   std::int32_t chosen = 0;
   for (std::int32_t tries = 0; tries < n; ++tries) {
     chosen = static_cast<std::int32_t>(round_robin_++ % static_cast<std::uint32_t>(n));
-    if (auto it = leaders_.find({topic, chosen}); it != leaders_.end() && it->second >= 0) break;
+    if (auto it = leaders_.find({topic, chosen}); it != leaders_.end() && it->second.node >= 0) break;
   }
   return chosen;
 }
@@ -263,13 +283,14 @@ result<bool> cluster_client::send_pending(pending_publish& p) {
   if (!ok(sent)) return error_of(sent);
   p.node = std::get<0>(id);
   p.serial = serials_[p.node];
+  p.request_id = std::get<0>(sent);
   return true;
 }
 
 result<bool> cluster_client::send_publish(const std::string& topic, std::int32_t partition,
                                           protocol::message_batch batch,
                                           const native::publish_producer& producer) {
-  pending_publish p{topic, partition, std::move(batch), producer, clock_type::now() + opts_.timeout, -1, 0};
+  pending_publish p{topic, partition, std::move(batch), producer, clock_type::now() + opts_.timeout, -1, 0, 0};
   auto pause = std::chrono::milliseconds(20);
   for (;;) {
     auto sent = send_pending(p);
@@ -289,16 +310,23 @@ void cluster_client::flush() {
 
 result<native::publish_response> cluster_client::receive_publish() {
   while (!in_flight_.empty()) {
+    release_retired();
     flush();
     auto p = std::move(in_flight_.front());
     in_flight_.pop_front();
     failure f{errc::storage_unavailable, "the connection was lost before the answer came", true};
     bool answered = false;
-    if (auto* c = current(p.node, p.serial)) {
-      auto r = c->receive_publish();
+    // Its own answer, on the connection it went out on, even one that has failed since: an
+    // answer that had arrived before is taken, not the batch sent again.
+    if (auto* c = sent_on(p.node, p.serial)) {
+      const bool failed_before = !c->usable();
+      auto r = c->receive_publish(p.request_id);
       if (ok(r)) return r;
       f = error_of(r);
-      if (!f.retriable && c->usable()) return r;
+      // A refusal from the broker is the answer; a connection that failed while this
+      // waited leaves the outcome unknown. (From one that had failed before, only an answer
+      // that had arrived comes, or a retriable failure.)
+      if (!f.retriable && (c->usable() || failed_before)) return r;
       answered = c->usable();
     }
     // Not stored there: sent again to where the partition is led now, behind the others. A
@@ -316,6 +344,7 @@ result<native::publish_response> cluster_client::receive_publish() {
     ++retries_;
     in_flight_.push_back(std::move(p));
   }
+  release_retired();
   return failure{errc::invalid_request, "no publish in flight", false};
 }
 
@@ -419,8 +448,16 @@ result<bool> cluster_client::grant_credit(std::uint32_t subscription_id, std::ui
     return true;
   }
   auto r = c->second->grant_credit(s.node_id, bytes);
-  if (!ok(r)) s.node = -2;  // ended or cut off meanwhile: made again
-  return true;
+  if (ok(r)) return true;
+  if (!c->second->usable()) {  // cut off: made again elsewhere, with this credit
+    s.node = -2;
+    return true;
+  }
+  // Ended there meanwhile: its end was read before this answer, and next_delivery makes it
+  // again (with the credit) or reports it. Not made again here, or an end for good would be
+  // lost with the ended subscription.
+  if (!c->second->subscribed(s.node_id)) return true;
+  return r;
 }
 
 result<bool> cluster_client::unsubscribe(std::uint32_t subscription_id) {
@@ -471,9 +508,10 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
       subscriptions_.erase(it);
       return result<std::optional<delivery>>{f};
     }
-    if (!c.usable())  // the node went away: its subscriptions are made again elsewhere
-      for (auto& [id, s] : subscriptions_)
-        if (s.node == node_key) s.node = -2;
+    if (c.usable()) return result<std::optional<delivery>>{f};  // e.g. a delivery that does not decode
+    // The node went away: its subscriptions are made again elsewhere.
+    for (auto& [id, s] : subscriptions_)
+      if (s.node == node_key) s.node = -2;
     return std::nullopt;
   };
   for (;;) {

@@ -8,8 +8,12 @@
 /// broker (a Metadata answer without nodes) everything goes to that broker, unchanged.
 ///
 /// A publish resent after its connection failed may be stored twice (the first send may have
-/// been stored before the node died); a batch with a producer claim is stored once
+/// been stored before the node died, its answer lost with it); one whose answer had arrived
+/// before the connection failed is not resent. A batch with a producer claim is stored once
 /// (idempotent_producer sends through this class).
+///
+/// With TLS each node's certificate must name the host that node advertises; a
+/// tls_server_name in the options applies to the bootstrap address alone.
 
 #include <chrono>
 #include <deque>
@@ -81,12 +85,17 @@ class cluster_client {
   /// from the offset after the last delivery, with the credit it had.
   result<std::uint32_t> subscribe(const std::string& topic, std::int32_t partition, std::int64_t offset,
                                   std::uint32_t credit_bytes);
+  /// Credit for a subscription whose connection failed, or that its node ended meanwhile
+  /// (next_delivery makes it again or reports its end), goes with it; a refusal otherwise is
+  /// returned.
   result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
   result<bool> unsubscribe(std::uint32_t subscription_id);
   /// The next delivery on any subscription, waiting up to `wait`; nullopt on timeout. A
   /// subscription the broker ended for good (e.g. its topic was deleted), or one that could
   /// not be made again anywhere for options::timeout (no node reachable), is reported as a
-  /// failure naming it (failure::subscription_id) and forgotten.
+  /// failure naming it (failure::subscription_id) and forgotten. Other failures on a
+  /// connection that is still usable (a delivery that does not decode) are reported naming
+  /// no subscription; a failed connection's subscriptions are made again elsewhere.
   result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
 
   // -- connections, for everything else ------------------------------------------------------
@@ -161,7 +170,8 @@ class cluster_client {
   };
   /// Makes `s` on its partition's current leader.
   result<bool> place(subscription& s);
-  /// Forgets node `node`'s connection; its subscriptions are to be made again.
+  /// Forgets node `node`'s connection (kept aside while publishes sent on it await their
+  /// answers); its subscriptions are to be made again.
   void forget(std::int32_t node);
 
   struct pending_publish {
@@ -172,11 +182,15 @@ class cluster_client {
     std::chrono::steady_clock::time_point deadline;
     std::int32_t node = -1;       ///< sent to this node
     std::uint64_t serial = 0;     ///< on this connection of it
+    std::uint32_t request_id = 0;  ///< as this request there
   };
   /// Sends `p` to its partition's leader now and records where.
   result<bool> send_pending(pending_publish& p);
-  /// The connection `serial` to `node` if it is still the one in use, else null.
-  connection* current(std::int32_t node, std::uint64_t serial);
+  /// The connection `serial` to `node`: the one in use, or one that failed with publishes
+  /// still in flight on it; null once it is gone.
+  connection* sent_on(std::int32_t node, std::uint64_t serial);
+  /// Closes the failed connections no publish in flight was sent on any more.
+  void release_retired();
   bool busy(std::int32_t node) const;
   connection* install(std::int32_t node, std::unique_ptr<connection> c);
 
@@ -184,9 +198,15 @@ class cluster_client {
   /// Node id -> connection; outside a cluster the one broker's is under -1.
   std::map<std::int32_t, std::unique_ptr<connection>> nodes_;
   std::map<std::int32_t, std::uint64_t> serials_;  ///< which connection each slot holds
+  /// Connections forgotten (failed) while publishes sent on them awaited answers, by serial.
+  std::map<std::uint64_t, std::unique_ptr<connection>> retired_;
   std::deque<pending_publish> in_flight_;
   protocol::native::metadata_response meta_;
-  std::map<std::pair<std::string, std::int32_t>, std::int32_t> leaders_;
+  struct leader_at {
+    std::int32_t node = -1;
+    std::int32_t epoch = -1;  ///< its lease's
+  };
+  std::map<std::pair<std::string, std::int32_t>, leader_at> leaders_;
   std::map<std::string, std::int32_t> coordinators_;
   std::map<std::string, std::int32_t> partition_counts_;
   std::map<std::uint32_t, subscription> subscriptions_;

@@ -1,0 +1,245 @@
+// client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
+// while others are in flight, answers that arrived before a connection failed, each node's
+// certificate, credit and deliveries that fail, and Metadata from a node that lags.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+
+#include "client/cluster_client.hpp"
+#include "process.hpp"
+#include "tests/client/stub_broker.hpp"
+#include "tls_files.hpp"
+
+using namespace portask;
+using namespace portask::test;
+using namespace std::chrono_literals;
+namespace native = protocol::native;
+
+namespace {
+
+template <class T>
+T must(client::result<T> r, const char* what = "call") {
+  if (!client::ok(r)) {
+    ADD_FAILURE() << what << " failed: " << client::error_of(r).message;
+    throw std::runtime_error(client::error_of(r).message);
+  }
+  return std::move(std::get<0>(r));
+}
+
+client::options to(std::uint16_t port) {
+  client::options o;
+  o.port = port;
+  o.timeout = 10s;
+  return o;
+}
+
+void answer_metadata(stub_peer& p, const protocol::buffer& request, const native::metadata_response& m = {}) {
+  p.send(response_to(request, [&](protocol::buffer& out) { native::encode_body(out, m); }));
+}
+
+// A single broker (its Metadata names no cluster) that answers every publish at once.
+void answering(stub_peer& p) {
+  while (auto f = p.next_frame()) {
+    if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f);
+    if (type_of(*f) == protocol::message_type::publish) p.send(publish_answer(*f, 0));
+  }
+}
+
+}  // namespace
+
+// -- publishing ---------------------------------------------------------------------------------
+
+// A publish pipelined to the same node before a synchronous one keeps its answer for
+// receive_publish: each call gets the answer to its own batch.
+TEST(ClusterClientPublish, APublishTakesItsOwnAnswerWhileAnotherIsInFlight) {
+  stub_broker stub(answering);
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  must(c.send_publish("t", 0, batch_of("a")), "send_publish");
+  const auto b = must(c.publish("t", 1, batch_of("b")), "publish");
+  EXPECT_EQ(b.partition, 1);
+  const auto a = must(c.receive_publish(), "receive_publish");
+  EXPECT_EQ(a.partition, 0);
+  EXPECT_EQ(c.in_flight(), 0u);
+}
+
+// The broker answers two pipelined publishes, then drops the connection before answering
+// the call that read those answers. The call is sent again; the two acknowledged publishes
+// are not (they would be stored twice), their answers come from the failed connection.
+TEST(ClusterClientPublish, AnAnswerThatArrivedBeforeItsConnectionFailedIsNotSentAgain) {
+  std::mutex mutex;
+  std::map<std::int32_t, int> received;  // publishes the broker read, by partition
+  stub_broker stub([&](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f);
+      if (type_of(*f) != protocol::message_type::publish) continue;
+      const auto partition = native::decode_publish(payload_of(*f))->partition;
+      {
+        std::lock_guard lock{mutex};
+        ++received[partition];
+      }
+      if (p.index() == 0 && partition == 2) return p.close();  // its answer never comes
+      p.send(publish_answer(*f, 0));
+    }
+  });
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  must(c.send_publish("t", 0, batch_of("a")), "send_publish a");
+  must(c.send_publish("t", 1, batch_of("b")), "send_publish b");
+  EXPECT_EQ(must(c.publish("t", 2, batch_of("c")), "publish c").partition, 2);
+  EXPECT_EQ(must(c.receive_publish(), "receive a").partition, 0);
+  EXPECT_EQ(must(c.receive_publish(), "receive b").partition, 1);
+  std::lock_guard lock{mutex};
+  EXPECT_EQ(received[0], 1);
+  EXPECT_EQ(received[1], 1);
+  EXPECT_EQ(received[2], 2);  // unanswered on the first connection, sent again
+}
+
+// -- TLS ------------------------------------------------------------------------------------------
+
+// Each node's certificate is checked against the host that node advertises: the name given
+// for the bootstrap address (which its certificate carries) does not vouch for the others.
+TEST(ClusterClientTls, EachNodesCertificateMustNameTheHostItAdvertises) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  const stub_tls cert{files.server_cert, files.server_key};  // names 127.0.0.1 and localhost only
+  native::metadata_response m;
+  auto serve = [&m](stub_peer& p) {
+    while (auto f = p.next_frame())
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f, m);
+  };
+  stub_broker bootstrap(serve, cert);
+  stub_broker misnamed(serve, cert, "127.0.0.2");  // advertised as 127.0.0.2, which its certificate does not name
+  stub_broker named(serve, cert);                  // advertised as localhost
+  m.node_id = 0;
+  m.topics = {{"t", 2}};
+  m.nodes = {{0, "127.0.0.1", bootstrap.port()}, {1, "127.0.0.2", misnamed.port()}, {2, "localhost", named.port()}};
+  m.owners = {{"t", 0, 1, 1}, {"t", 1, 2, 1}};
+  auto o = to(bootstrap.port());
+  o.tls = true;
+  o.tls_ca_file = files.ca;
+  o.tls_server_name = "localhost";
+  auto c = must(client::cluster_client::open(o), "open");
+  auto refused = c.leader("t", 0);
+  ASSERT_FALSE(client::ok(refused));
+  EXPECT_NE(client::error_of(refused).message.find("certificate"), std::string::npos)
+      << client::error_of(refused).message;
+  auto served = c.leader("t", 1);
+  EXPECT_TRUE(client::ok(served)) << client::error_of(served).message;
+}
+
+// -- subscriptions ------------------------------------------------------------------------------
+
+namespace {
+
+// A single broker that makes every Subscribe a subscription with a new id, and answers a
+// Credit as `credit` says (it may end the subscription first).
+struct subscribing {
+  std::function<void(stub_peer&, const protocol::buffer& credit, std::uint32_t subscribe_request)> credit;
+  std::function<void(stub_peer&, std::uint32_t subscription)> after_subscribe = {};
+  void operator()(stub_peer& p) const {
+    std::uint32_t next_id = 7;
+    std::uint32_t subscribe_request = 0;
+    while (auto f = p.next_frame()) {
+      switch (type_of(*f)) {
+        case protocol::message_type::metadata: answer_metadata(p, *f); break;
+        case protocol::message_type::subscribe: {
+          subscribe_request = request_id_of(*f);
+          const auto id = next_id++;
+          p.send(response_to(*f, [&](protocol::buffer& out) { native::encode_subscribe_response(out, id); }));
+          if (after_subscribe) after_subscribe(p, id);
+          break;
+        }
+        case protocol::message_type::credit: credit(p, *f, subscribe_request); break;
+        default: break;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+// The broker refuses a credit for a subscription it still serves: the caller hears it.
+TEST(ClusterClientSubscriptions, ACreditRefusedForALiveSubscriptionIsReturned) {
+  stub_broker stub(subscribing{[](stub_peer& p, const protocol::buffer& credit, std::uint32_t) {
+    p.send(error_frame(request_id_of(credit), errc::authorization_failed));
+  }});
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, 1024), "subscribe");
+  auto r = c.grant_credit(sub, 4096);
+  ASSERT_FALSE(client::ok(r));
+  EXPECT_EQ(client::error_of(r).code, errc::authorization_failed);
+}
+
+// The broker ended the subscription for good just before the credit came (its end crossed
+// the Credit, which is then refused): the credit is no failure of its own, and the end is
+// reported by next_delivery, not lost by making the subscription again.
+TEST(ClusterClientSubscriptions, ASubscriptionEndedAsCreditWasGrantedIsReportedByNextDelivery) {
+  stub_broker stub(subscribing{[](stub_peer& p, const protocol::buffer& credit, std::uint32_t subscribe_request) {
+    p.send(error_frame(subscribe_request, errc::unknown_topic, "topic deleted"));
+    p.send(error_frame(request_id_of(credit), errc::invalid_request, "no such subscription"));
+  }});
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, 1024), "subscribe");
+  must(c.grant_credit(sub, 4096), "grant_credit");
+  auto ended = c.next_delivery(10s);
+  ASSERT_FALSE(client::ok(ended));
+  EXPECT_EQ(client::error_of(ended).code, errc::unknown_topic);
+  EXPECT_EQ(client::error_of(ended).subscription_id, sub);
+}
+
+// A delivery that does not decode, on a connection still in use: reported, not dropped.
+TEST(ClusterClientSubscriptions, ADeliveryThatDoesNotDecodeIsReported) {
+  subscribing broker{[](stub_peer&, const protocol::buffer&, std::uint32_t) {}};
+  broker.after_subscribe = [](stub_peer& p, std::uint32_t) {
+    protocol::buffer garbage;
+    const std::uint8_t junk[] = {0, 0, 0, 7, 1};
+    protocol::append_frame(garbage, protocol::message_type::deliver, 0, protocol::byte_view{junk, sizeof junk});
+    p.send(garbage);
+  };
+  stub_broker stub(broker);
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  must(c.subscribe("t", 0, 0, 1024), "subscribe");
+  auto d = c.next_delivery(10s);
+  ASSERT_FALSE(client::ok(d));
+  EXPECT_EQ(client::error_of(d).code, errc::malformed_payload);
+}
+
+// -- Metadata ------------------------------------------------------------------------------------
+
+// A node that has not yet seen the lease move (an older epoch) does not send requests back
+// to the old leader.
+TEST(ClusterClientMetadata, AnOlderLeaderEpochDoesNotReplaceANewerOne) {
+  native::metadata_response first;
+  native::metadata_response lagging;
+  // Each node answers ListOffsets with its own id as the log start: where the request went.
+  auto node = [](std::int64_t id, const native::metadata_response& m) {
+    return [id, &m](stub_peer& p) {
+      while (auto f = p.next_frame()) {
+        if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f, m);
+        if (type_of(*f) == protocol::message_type::list_offsets)
+          p.send(response_to(*f, [&](protocol::buffer& out) { native::encode_body(out, native::list_offsets_response{id, id, std::nullopt}); }));
+      }
+    };
+  };
+  std::mutex mutex;
+  int metadata_answers = 0;
+  stub_broker bootstrap([&](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) != protocol::message_type::metadata) continue;
+      std::lock_guard lock{mutex};
+      answer_metadata(p, *f, metadata_answers++ == 0 ? first : lagging);
+    }
+  });
+  stub_broker new_leader(node(1, first));
+  stub_broker old_leader(node(2, lagging));
+  first.node_id = 0;
+  first.topics = {{"t", 1}};
+  first.nodes = {{0, "127.0.0.1", bootstrap.port()}, {1, "127.0.0.1", new_leader.port()}, {2, "127.0.0.1", old_leader.port()}};
+  lagging = first;
+  first.owners = {{"t", 0, 1, 5}};
+  lagging.owners = {{"t", 0, 2, 4}};
+  auto c = must(client::cluster_client::open(to(bootstrap.port())), "open");
+  must(c.refresh(), "refresh");  // the lagging answer
+  EXPECT_EQ(must(c.list_offsets("t", 0), "list_offsets").log_start, 1);
+}

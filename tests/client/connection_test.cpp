@@ -1,0 +1,264 @@
+// client::connection against stand-in brokers (stub_broker) and the in-process broker: what a
+// failure to connect is reported as, frames nobody asked for, a publisher without acks that
+// never waits, a broker that writes to us while we write to it, and records below the log
+// start.
+#include <gtest/gtest.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "process.hpp"
+#include "tests/actors/broker_fixture.hpp"
+#include "tests/client/stub_broker.hpp"
+#include "tls_files.hpp"
+
+using namespace portask;
+using namespace portask::test;
+using namespace std::chrono_literals;
+namespace native = protocol::native;
+
+namespace {
+
+client::options to(std::uint16_t port, std::chrono::milliseconds timeout = 10s) {
+  client::options o;
+  o.port = port;
+  o.timeout = timeout;
+  return o;
+}
+
+client::connection connected(std::uint16_t port, std::chrono::milliseconds timeout = 10s) {
+  return must(client::connection::open(to(port, timeout)), "open");
+}
+
+// Waits until the client's socket has something to read (the event a test can wait on).
+bool readable(const client::connection& c) {
+  pollfd p{c.native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, 10000) == 1;
+}
+
+std::vector<std::int64_t> offsets_of(const std::vector<protocol::message>& messages) {
+  std::vector<std::int64_t> out;
+  for (const auto& m : messages) out.push_back(m.offset);
+  return out;
+}
+
+}  // namespace
+
+// -- connecting --------------------------------------------------------------------------------
+
+// A port nobody listens on: the system's reason travels with the failure, and another try may
+// find the broker up.
+TEST(ClientConnect, ARefusedConnectionIsARetriableNetworkFailure) {
+  // Bound and not listening: connecting is refused, and nobody else gets the port meanwhile.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  auto c = client::connection::open(to(ntohs(addr.sin_port)));
+  ::close(fd);
+  ASSERT_FALSE(client::ok(c));
+  const auto& f = client::error_of(c);
+  EXPECT_EQ(f.network, std::errc::connection_refused) << f.message;
+  EXPECT_TRUE(f.retriable);
+  EXPECT_NE(f.code, errc::invalid_request);
+  EXPECT_NE(f.message.find("cannot connect"), std::string::npos) << f.message;
+}
+
+// A name the resolver does not know stays unknown; one it could not look up now (EAI_AGAIN,
+// as where no DNS server answers) may resolve later.
+TEST(ClientConnect, AHostNameThatDoesNotResolveIsRetriableOnlyWhenTheFailureIsTemporary) {
+  auto o = to(7070);
+  o.host = "no-such-host.invalid";
+  auto c = client::connection::open(o);
+  ASSERT_FALSE(client::ok(c));
+  const auto& f = client::error_of(c);
+  ASSERT_EQ(&f.network.category(), &client::resolver_category()) << f.message;
+  const bool temporary = f.network.value() == EAI_AGAIN;
+  EXPECT_EQ(f.retriable, temporary) << f.message;
+  EXPECT_EQ(f.code, temporary ? errc::storage_unavailable : errc::invalid_request) << f.message;
+  EXPECT_NE(f.message.find("cannot resolve"), std::string::npos) << f.message;
+}
+
+// A listener that takes the connection and never answers the ClientHello: the time ran out,
+// which is no refusal of our credentials.
+TEST(ClientConnect, ATlsHandshakeThatTimesOutIsRetriable) {
+  loopback_listener silent{4};  // the system accepts; nobody reads
+  auto o = to(silent.port, 300ms);
+  o.tls = true;
+  auto c = client::connection::open(o);
+  ASSERT_FALSE(client::ok(c));
+  const auto& f = client::error_of(c);
+  EXPECT_EQ(f.code, errc::timeout) << f.message;
+  EXPECT_TRUE(f.retriable);
+  EXPECT_EQ(f.network, std::errc::timed_out) << f.message;
+}
+
+// A listener that closes during the handshake (a broker restarting): worth another try.
+TEST(ClientConnect, ATlsHandshakeCutOffIsRetriable) {
+  stub_broker closing([](stub_peer& p) { p.close(); });
+  auto o = to(closing.port());
+  o.tls = true;
+  auto c = client::connection::open(o);
+  ASSERT_FALSE(client::ok(c));
+  const auto& f = client::error_of(c);
+  EXPECT_TRUE(f.retriable) << f.message;
+  EXPECT_TRUE(f.network) << f.message;
+  EXPECT_NE(f.code, errc::authentication_failed) << f.message;
+}
+
+// A certificate that does not name the host stays a refusal: trying again changes nothing.
+TEST(ClientConnect, ACertificateThatDoesNotVerifyIsNotRetriable) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  stub_broker tls_stub([](stub_peer& p) { (void)p.next_frame(); }, {files.server_cert, files.server_key});
+  auto o = to(tls_stub.port());
+  o.tls = true;
+  o.tls_ca_file = files.ca;
+  o.tls_server_name = "elsewhere.example";
+  auto c = client::connection::open(o);
+  ASSERT_FALSE(client::ok(c));
+  const auto& f = client::error_of(c);
+  EXPECT_EQ(f.code, errc::authentication_failed) << f.message;
+  EXPECT_FALSE(f.retriable);
+  EXPECT_FALSE(f.network);
+  EXPECT_NE(f.message.find("certificate"), std::string::npos) << f.message;
+  // The name it does carry passes.
+  o.tls_server_name = "localhost";
+  EXPECT_TRUE(client::ok(client::connection::open(o)));
+}
+
+// -- frames nobody waits for --------------------------------------------------------------------
+
+// An Error answering a request this connection never made: what it carries from then on
+// cannot be paired with requests.
+TEST(ClientFrames, AnErrorForARequestNobodyMadePutsTheConnectionOutOfStep) {
+  stub_broker stub([](stub_peer& p) {
+    p.send(error_frame(777, errc::unknown_topic));
+    (void)p.next_frame();
+  });
+  auto c = connected(stub.port());
+  auto d = c.next_delivery(10s);
+  ASSERT_FALSE(client::ok(d));
+  EXPECT_FALSE(c.usable());
+}
+
+// A GroupAssignment that does not decode is reported to the member, which would otherwise
+// wait for an assignment that came.
+TEST(ClientFrames, AMalformedGroupAssignmentIsReported) {
+  stub_broker stub([](stub_peer& p) {
+    protocol::buffer garbage;
+    const std::uint8_t junk[] = {1, 2, 3};
+    protocol::append_frame(garbage, protocol::message_type::group_assignment, 0, protocol::byte_view{junk, 3});
+    p.send(garbage);
+    (void)p.next_frame();
+  });
+  auto c = connected(stub.port());
+  auto a = c.next_assignment(10s);
+  ASSERT_FALSE(client::ok(a));
+  EXPECT_EQ(client::error_of(a).code, errc::malformed_payload);
+}
+
+// -- publishing without acks ------------------------------------------------------------------
+
+// The broker answers a publish without acks only to refuse it: that refusal is found by
+// next_publish_error itself, with no other call reading the connection.
+TEST(ClientPublishWithoutAcks, ARefusalIsFoundWithoutAnotherCall) {
+  stub_broker stub([](stub_peer& p) {
+    while (auto f = p.next_frame())
+      if (type_of(*f) == protocol::message_type::publish) p.send(error_frame(request_id_of(*f), errc::unknown_topic));
+  });
+  auto c = connected(stub.port());
+  must(c.send_publish("nowhere", 0, batch_of("v"), false), "send_publish");
+  auto refused = c.next_publish_error();
+  if (!refused) {
+    ASSERT_TRUE(readable(c));
+    refused = c.next_publish_error();
+  }
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, errc::unknown_topic);
+  EXPECT_TRUE(c.usable());
+}
+
+// A publisher that never asks for errors while every publish is refused: the refusals are
+// read as it sends, so the broker never stops reading for want of room to answer, and the
+// publisher never stops for want of room to send.
+TEST(ClientPublishWithoutAcks, APublisherKeepsGoingWhileEveryPublishIsRefused) {
+  stub_broker stub([](stub_peer& p) {
+    p.limit_buffers(64 * 1024);
+    const std::string why(1024, 'r');
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::publish) {
+        if (!p.send(error_frame(request_id_of(*f), errc::unknown_topic, why))) return;
+      } else if (type_of(*f) == protocol::message_type::heartbeat) {
+        p.send(response_to(*f, [](protocol::buffer& out) { native::encode_heartbeat_response(out, 1); }));
+      }
+    }
+  });
+  auto c = connected(stub.port(), 5s);
+  constexpr int publishes = 3000;
+  const auto batch = batch_of("v", 1, 4096);
+  for (int i = 0; i < publishes; ++i) ASSERT_TRUE(client::ok(c.send_publish("nowhere", 0, batch, false))) << i;
+  must(c.heartbeat(), "heartbeat");  // answered after every refusal
+  int refused = 0;
+  while (auto f = c.next_publish_error()) {
+    EXPECT_EQ(f->code, errc::unknown_topic);
+    ++refused;
+  }
+  EXPECT_EQ(refused, publishes);
+}
+
+// -- writing while the broker writes ------------------------------------------------------------
+
+// The broker pushes deliveries and reads nothing until they are out; we send a publish
+// larger than the sockets hold. Reading while waiting to write lets both finish.
+TEST(ClientBackpressure, APublishGoesThroughWhileTheBrokerWaitsForUsToReadItsPushes) {
+  constexpr int pushes = 128;
+  stub_broker stub([](stub_peer& p) {
+    p.limit_buffers(64 * 1024);
+    auto subscribe = p.next_frame();
+    if (!subscribe) return;
+    p.send(response_to(*subscribe, [](protocol::buffer& out) { native::encode_subscribe_response(out, 1); }));
+    for (int i = 0; i < pushes; ++i)
+      if (!p.send(deliver_frame(1, i, batch_of("d" + std::to_string(i), 1, 64 * 1024)))) return;
+    while (auto f = p.next_frame())
+      if (type_of(*f) == protocol::message_type::publish) p.send(publish_answer(*f, 0));
+  });
+  auto c = connected(stub.port(), 5s);
+  const auto sub = must(c.subscribe("t", 0, 0, 1u << 30), "subscribe");
+  must(c.publish("t", 0, batch_of("big", 1, 8u << 20)), "publish");
+  for (int i = 0; i < pushes; ++i) {
+    auto d = must(c.next_delivery(10s), "next_delivery");
+    ASSERT_TRUE(d.has_value()) << i;
+    EXPECT_EQ(d->subscription_id, sub);
+    ASSERT_EQ(d->data.messages.size(), 1u) << i;
+    EXPECT_EQ(d->data.messages[0].offset, i);
+  }
+}
+
+// -- the log start ------------------------------------------------------------------------------
+
+// DeleteRecords may move the log start into a stored batch, which is still read whole: from
+// the earliest (-2), a fetch and a subscription begin at the log start, not at the batch.
+TEST(ClientLogStart, FetchAndSubscribeFromTheEarliestSkipRecordsBelowTheLogStart) {
+  broker_fixture f;
+  auto c = f.connect();
+  must(c.create_topic("trimmed", 1));
+  must(c.publish("trimmed", 0, make_batch(5)));
+  const auto bounds = must(c.delete_records("trimmed", 0, 3));
+  ASSERT_EQ(bounds.log_start, 3);
+  const auto fetched = must(c.fetch("trimmed", 0, native::earliest_offset), "fetch");
+  EXPECT_EQ(offsets_of(fetched.messages), (std::vector<std::int64_t>{3, 4}));
+  EXPECT_EQ(fetched.next_offset, 5);
+  must(c.subscribe("trimmed", 0, native::earliest_offset, 1 << 20), "subscribe");
+  const auto d = must(c.next_delivery(20s), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(offsets_of(d->data.messages), (std::vector<std::int64_t>{3, 4}));
+}
