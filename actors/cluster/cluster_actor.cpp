@@ -6,6 +6,7 @@
 #include <set>
 
 #include "actors/cluster/group_wants.hpp"
+#include "actors/cluster/lease_wait.hpp"
 #include "actors/cluster/rendezvous.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 #include "actors/runtime/follow_directory.hpp"
@@ -27,12 +28,16 @@ struct cluster_state {
   /// least lease_ms past it, and this node acts on them until shortly before that. (At the
   /// start: when the actor was spawned, just after the broker registered the node.)
   clock::time_point renewed_at{};
+  /// Rounds in a row that got past the registration (renewed, or lapsing) and failed before
+  /// their lease round succeeded. A round that could not renew the registration is not
+  /// counted: it renews nothing the lapse would stop.
+  std::uint32_t failed_lease_rounds = 0;
   bool registered = true;
-  /// No lease round has succeeded for a lease time: the registration is left to run out
-  /// (logged once).
+  /// Lease rounds kept failing for a lease time: the registration is left to run out
+  /// (logged once), until a lease round succeeds again.
   bool lapsing = false;
-  /// Rounds in a row that waited for a lease another node still held.
-  std::uint32_t waiting_rounds = 0;
+  /// The current wait for leases another node still holds.
+  lease_wait wait;
   /// Another process registered this node's id (this one's registration had run out): the
   /// node stops after giving its partitions up.
   bool taken_over = false;
@@ -114,12 +119,19 @@ void publish(self_ptr self, std::shared_ptr<cluster_view> next, metrics_registry
 }
 
 // The store could not be reached: keep the view while the next round could still renew the
-// leases before they expire in the store; otherwise give them up locally now.
+// leases before they expire in the store; otherwise give them up locally now, and with them
+// this node's place among the live ones, as a leaving node does (leaving_view). Holding
+// nothing, it would otherwise go on naming itself coordinator of the groups it hashes to,
+// which it cannot take (clients would loop on NOT_COORDINATOR), also once its registration
+// has lapsed or run out and the others send its share elsewhere. The view of the next lease
+// round that succeeds lists the nodes the store does.
 void store_unreachable(self_ptr self, const char* what) {
   auto& st = self->state;
   const auto& config = st.ctx->config;
   const auto next_chance = clock::now() + retry_after_failure(config) + cluster_round_timeout(config);
+  // Always so once the registration has lapsed (no lease round succeeded for a lease time).
   const bool expiring = next_chance >= st.renewed_at + lease_ttl(st);
+  st.wait.reset();  // a wait that resumes after this starts again at its first retry
   if (!st.store_lost_logged) {
     logging::cluster().warn("cluster round: {} failed (store unreachable); partitions are given up "
                             "if the leases cannot be renewed in time",
@@ -128,14 +140,7 @@ void store_unreachable(self_ptr self, const char* what) {
   }
   metrics_registry::cluster_round counts;
   counts.ok = false;
-  auto next = std::make_shared<cluster_view>(*st.view);
-  if (expiring) {
-    for (auto it = next->holders.begin(); it != next->holders.end();)
-      it = it->second.node == next->self ? next->holders.erase(it) : std::next(it);
-    for (auto it = next->group_holders.begin(); it != next->group_holders.end();)
-      it = it->second.node == next->self ? next->group_holders.erase(it) : std::next(it);
-  }
-  publish(self, std::move(next), counts);
+  publish(self, expiring ? leaving_view(*st.view) : std::make_shared<cluster_view>(*st.view), counts);
 }
 
 // Renews the node's registration, at the start of a round; a delay when the round ends
@@ -145,16 +150,22 @@ std::optional<std::chrono::milliseconds> renew_registration(self_ptr self) {
   const auto& cfg = st.ctx->config.cluster;
   // Lease rounds that keep failing (a lease script that times out, say) while the
   // registration is renewed would keep this node listed, and handed its share of the
-  // partitions, which nobody would serve. Once none has succeeded for a lease time (every
-  // lease it held has run out in the store by then), the registration is left to run out
-  // too, and the others take the share over; a lease round that succeeds again has it
-  // renewed at the next round.
-  if (clock::now() - st.renewed_at >= lease_ttl(st)) {
+  // partitions, which nobody would serve. Once two or more in a row have failed and none has
+  // succeeded for a lease time (every lease it held has run out in the store by then), the
+  // registration is left to run out too, and the others take the share over. One failed
+  // round never does: a round that times out and its retry can together pass a lease time,
+  // and the registration would run out under a node whose next lease round works. Nor does
+  // a store that cannot be reached at all (the registration is not renewed then either): the
+  // first round that reaches it again registers the node and takes its share back. A lease
+  // round that succeeds again after a lapse has the registration renewed by the round right
+  // after it.
+  if (st.failed_lease_rounds >= 2 && clock::now() - st.renewed_at >= lease_ttl(st)) {
     if (!st.lapsing)
       logging::cluster().warn("no lease round has succeeded for {} ms: this node stops renewing its "
                               "registration, so that the other nodes take over its share",
                               cfg.lease_ms);
     st.lapsing = true;
+    st.wait.reset();
     return std::nullopt;
   }
   // The registration says when it runs out (wall clock): the other nodes look again right
@@ -199,6 +210,7 @@ std::chrono::milliseconds run_round(self_ptr self) {
   auto nodes = st.store->live_nodes();
   auto topics = st.store->list_topics();
   if (!nodes || !topics) {
+    ++st.failed_lease_rounds;
     store_unreachable(self, "reading the nodes and topics");
     return retry_after_failure(st.ctx->config);
   }
@@ -259,20 +271,22 @@ std::chrono::milliseconds run_round(self_ptr self) {
   const auto started = clock::now();
   auto holders = st.store->lease_round({st.me.node, 0, st.me.token}, lease_ttl(st), claims);
   if (!holders) {
+    ++st.failed_lease_rounds;
     store_unreachable(self, "the lease round");
     return retry_after_failure(st.ctx->config);
   }
   st.renewed_at = started;
+  st.failed_lease_rounds = 0;
   next->owned_until = started + lease_ttl(st) - cluster_round_timeout(st.ctx->config);
   if (st.store_lost_logged) logging::cluster().info("cluster round: the store is reachable again");
   st.store_lost_logged = false;
-  if (st.lapsing) logging::cluster().info("a lease round succeeded again: the registration is renewed");
+  const bool lapsed = st.lapsing;  // this round did not renew the registration
+  if (lapsed) logging::cluster().info("a lease round succeeded again: the registration is renewed");
   st.lapsing = false;
-  bool waiting = false;  // a partition this node should own is still someone else's
+  std::vector<std::string> awaited;  // leases this node should hold that are still someone else's
   for (std::size_t i = 0; i < partitions.size(); ++i) {
     auto& h = (*holders)[i];
-    if (claims[i].intent == storage::lease_intent::want && (h.node != st.me.node || h.token != st.me.token))
-      waiting = true;
+    if (claims[i].intent == storage::lease_intent::want && !held_by(h, st.me)) awaited.push_back(claims[i].name);
     if (h.held()) next->holders.emplace(std::move(partitions[i]), std::move(h));
   }
   const auto taken_at = clock::now();
@@ -281,7 +295,7 @@ std::chrono::milliseconds run_round(self_ptr self) {
     auto& h = (*holders)[i];
     const bool wanted = claims[i].intent == storage::lease_intent::want;
     const bool mine = held_by(h, st.me);
-    if (wanted && !mine) waiting = true;
+    if (wanted && !mine) awaited.push_back(claims[i].name);
     // Taken now: the client that asked has a lease time to come back for its coordinator.
     const auto* was = st.view->group_lease(groups[j]);
     if (wanted && mine && (was == nullptr || was->epoch != h.epoch)) st.groups.lease_taken(groups[j], taken_at);
@@ -290,18 +304,16 @@ std::chrono::milliseconds run_round(self_ptr self) {
     if (h.held()) next->group_holders.emplace(groups[j], std::move(h));
   }
   publish(self, std::move(next), {});
+  // The registration had lapsed, so this round wanted nothing (once it had run out) or
+  // renewed a share the others may be taking over: the next round, right away, registers the
+  // node again and takes its share back, not a renewal later.
+  if (lapsed) return 0ms;
   // Waiting for a lease another node still holds: look again soon, then less often (50 ms,
-  // doubling up to renew / 4). A dead node's leases run out just after its registration,
-  // which this round followed, so the first retries find them free and the failover takes
-  // little more than the lease time; a longer wait (a node that drops its leases at its next
-  // round, a paused one's lease time) is not worth a full round every few milliseconds on
-  // every node.
-  if (waiting) {
-    const auto slowest = std::max<std::chrono::milliseconds>(50ms, renew / 4);
-    const auto doubled = 50ms * (1 << std::min<std::uint32_t>(st.waiting_rounds++, 3));
-    return std::min<std::chrono::milliseconds>(slowest, doubled);
-  }
-  st.waiting_rounds = 0;
+  // doubling up to renew / 4; lease_wait). A dead node's leases run out just after its
+  // registration, which this round followed, so the first retries find them free and the
+  // failover takes little more than the lease time.
+  if (!awaited.empty()) return st.wait.next(std::move(awaited), renew / 4);
+  st.wait.reset();
   // A node whose registration runs out before the next round is likely gone (a live one
   // renews every round): look again just after it expires, so that its partitions move
   // with the lease time, not up to a round later. (Clocks of different machines may differ

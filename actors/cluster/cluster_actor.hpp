@@ -11,9 +11,11 @@
 /// view is published to broker_context::cluster(); partitions it lost are stopped through
 /// the registry. When the store cannot be reached, the node gives its leases up locally
 /// before they could expire in the store (it stops acknowledging rather than act on leases
-/// it can no longer renew); its appends are fenced in the store either way. When no lease
-/// round has succeeded for a lease time it stops renewing its registration, so that the
-/// others take over its share, until a lease round succeeds again.
+/// it can no longer renew), and its view stops listing it among the live nodes (it names the
+/// others as coordinators, never itself); its appends are fenced in the store either way.
+/// When lease rounds have kept failing (two or more in a row, none succeeding for a lease
+/// time) it stops renewing its registration, so that the others take over its share, until
+/// a lease round succeeds again; the round right after that registers it again.
 
 #include "actors/runtime/broker_context.hpp"
 

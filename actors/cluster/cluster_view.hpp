@@ -99,8 +99,9 @@ struct cluster_view {
 std::shared_ptr<const cluster_view> single_node_view();
 
 /// The view a node publishes as it leaves the cluster, having released its leases and its
-/// registration: `v` without the node among the live ones and without any lease it held.
-/// While its connections drain it names the others as leaders and coordinators, never itself.
+/// registration, or once it can no longer renew its leases (they have run out locally, the
+/// store cannot be reached): `v` without the node among the live ones and without any lease
+/// it held. It names the others as leaders and coordinators, never itself.
 std::shared_ptr<cluster_view> leaving_view(const cluster_view& v);
 
 }  // namespace portask

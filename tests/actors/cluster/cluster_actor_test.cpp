@@ -2,7 +2,8 @@
 // names as its own, and what it leaves behind (docs/cluster.md). A store between the actor
 // and the memory store tells the test what the rounds do: a round can be held at its read of
 // the live nodes (so the test reads the view the round before published, and nothing changes
-// it meanwhile), and lease rounds can be made to fail.
+// it meanwhile), lease rounds can be made to fail (one of them slowly, as one that times
+// out), and it records which rounds renewed the node's registration.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,8 +12,11 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "actors/cluster/cluster_actor.hpp"
@@ -40,12 +44,26 @@ struct round_watch {
   int hold_after = INT_MAX;  ///< a round after this many lease rounds waits at the gate
   bool holding = false;      ///< a round waits at the gate now
   bool fail_lease_rounds = false;
+  /// The next lease round fails after this long (a store that answers at the round's
+  /// timeout, or later); none when unset.
+  std::optional<std::chrono::milliseconds> fail_next_after;
   std::int32_t watched = -1;  ///< the node whose registration the reads look for
   bool listed = true;         ///< whether the last read of the live nodes listed it
+  /// Whether the node's registration was renewed since the last lease round.
+  bool registered = false;
+  /// For each lease round: whether its round renewed the registration before it.
+  std::vector<bool> renewed;
 
   void set_hold_after(int rounds) {
     std::lock_guard lock{mutex};
     hold_after = rounds;
+    changed.notify_all();
+  }
+  /// The next round to read the live nodes after the lease round under way (if any) waits
+  /// at the gate.
+  void hold_next() {
+    std::lock_guard lock{mutex};
+    hold_after = lease_rounds + 1;
     changed.notify_all();
   }
   /// Until a round waits at the gate: the round before it has published its view.
@@ -58,6 +76,16 @@ struct round_watch {
   void fail(bool f) {
     std::lock_guard lock{mutex};
     fail_lease_rounds = f;
+  }
+  void fail_once_after(std::chrono::milliseconds taking) {
+    std::lock_guard lock{mutex};
+    fail_next_after = taking;
+  }
+  /// Until `n` lease rounds have been answered; what `renewed` says of them.
+  std::vector<bool> wait_lease_rounds(int n) {
+    std::unique_lock lock{mutex};
+    changed.wait_for(lock, patience, [&] { return lease_rounds >= n; });
+    return renewed;
   }
   /// Until a read of the live nodes does (or does not) list the watched node.
   bool wait_listed(bool wanted) {
@@ -91,17 +119,29 @@ class watched_store : public portask::testing::faulty_store {
     return nodes;
   }
 
+  expected<bool> register_node(const node_registration& r, std::chrono::milliseconds ttl) override {
+    auto out = faulty_store::register_node(r, ttl);
+    std::lock_guard lock{watch_->mutex};
+    if (out && *out) watch_->registered = true;
+    return out;
+  }
+
   expected<std::vector<lease_holder>> lease_round(const lease_holder& me, std::chrono::milliseconds ttl,
                                                   std::span<const lease_claim> claims) override {
     bool fail = false;
+    std::optional<std::chrono::milliseconds> slow;
     {
       std::lock_guard lock{watch_->mutex};
       fail = watch_->fail_lease_rounds;
+      slow = std::exchange(watch_->fail_next_after, std::nullopt);
     }
-    auto out = fail ? expected<std::vector<lease_holder>>(errc::storage_unavailable)
-                    : faulty_store::lease_round(me, ttl, claims);
+    // A store that answers late: what the round waits for, not the test.
+    if (slow) std::this_thread::sleep_for(*slow);
+    auto out = fail || slow ? expected<std::vector<lease_holder>>(errc::storage_unavailable)
+                            : faulty_store::lease_round(me, ttl, claims);
     std::lock_guard lock{watch_->mutex};
     ++watch_->lease_rounds;
+    watch_->renewed.push_back(std::exchange(watch_->registered, false));
     watch_->changed.notify_all();
     return out;
   }
@@ -184,6 +224,12 @@ class ClusterActor : public ::testing::Test {
     return ok;
   }
 
+  // A group that rendezvous hashing gives `node` while both nodes are live.
+  std::string group_hashed_to(std::int32_t node) const {
+    for (int i = 0;; ++i)
+      if (rendezvous_owner(both_, storage::group_lease("g" + std::to_string(i))) == node) return "g" + std::to_string(i);
+  }
+
   // Who holds the lease, as a node that claims nothing sees it.
   lease_holder holder_in_store(const std::string& lease) {
     const lease_claim look[] = {{lease, lease_intent::look}};
@@ -247,9 +293,7 @@ TEST_F(ClusterActor, ALeavingNodeReleasesItsLeasesAndNamesOnlyTheOthers) {
   start(a_, config(1, 60'000, 100));
   ASSERT_TRUE(watch_->wait_held());
   for (const auto& tp : as_) ASSERT_EQ(ctx_->cluster()->leader(tp), 1) << tp.partition;
-  std::string its_group;  // a group hashed to node 1 while it is live
-  for (int i = 0; its_group.empty(); ++i)
-    if (rendezvous_owner(both_, storage::group_lease("g" + std::to_string(i))) == 1) its_group = "g" + std::to_string(i);
+  const auto its_group = group_hashed_to(1);
   ASSERT_EQ(ctx_->cluster()->coordinator(its_group), 1);
 
   watch_->run_freely();
@@ -273,7 +317,7 @@ TEST_F(ClusterActor, ALeavingNodeReleasesItsLeasesAndNamesOnlyTheOthers) {
 // Lease rounds that keep failing while the registration is renewed would leave the node
 // listed, and handed its share, which nobody serves: once none has succeeded for a lease
 // time the registration runs out, and the first lease round that succeeds again brings it
-// back.
+// back, with its share.
 TEST_F(ClusterActor, ANodeWhoseLeaseRoundsKeepFailingLetsItsRegistrationRunOut) {
   ASSERT_TRUE(store_->register_node(a_, 1000ms).value());  // as the broker registers it
   ASSERT_TRUE(store_->register_node(b_, 60s).value());
@@ -290,6 +334,60 @@ TEST_F(ClusterActor, ANodeWhoseLeaseRoundsKeepFailingLetsItsRegistrationRunOut) 
   live = store_->live_nodes();
   ASSERT_TRUE(live);
   EXPECT_TRUE(std::any_of(live->begin(), live->end(), [&](const auto& n) { return n.node == 1 && n.token == a_.token; }));
+  // The round that found it listed again took its share.
+  watch_->hold_next();
+  ASSERT_TRUE(watch_->wait_held());
+  const auto view = ctx_->cluster();
+  EXPECT_EQ(view->live, both_);
+  for (const auto& tp : as_) EXPECT_TRUE(view->owns(tp)) << tp.partition;
+}
+
+// A node whose leases have run out locally (its lease rounds keep failing) holds nothing,
+// and once its registration has lapsed the others send its share elsewhere: its own view
+// must not list it either, or its Metadata and FindCoordinator answers would name it
+// coordinator of groups it cannot take, and clients would loop on NOT_COORDINATOR.
+TEST_F(ClusterActor, ANodeThatCannotRenewItsLeasesNoLongerListsItself) {
+  ASSERT_TRUE(store_->register_node(a_, 1000ms).value());
+  ASSERT_TRUE(store_->register_node(b_, 60s).value());
+  watch_->watched = a_.node;
+  watch_->set_hold_after(1);
+  start(a_, config(1, 1000, 100));
+  ASSERT_TRUE(watch_->wait_held());
+  const auto its_group = group_hashed_to(1);
+  ASSERT_EQ(ctx_->cluster()->live, both_);
+  ASSERT_EQ(ctx_->cluster()->coordinator(its_group), 1);
+  for (const auto& tp : as_) ASSERT_EQ(ctx_->cluster()->leader(tp), 1) << tp.partition;
+
+  watch_->fail(true);
+  watch_->run_freely();
+  ASSERT_TRUE(watch_->wait_listed(false)) << "the registration is still renewed";
+  watch_->hold_next();
+  ASSERT_TRUE(watch_->wait_held());  // every round before has published its view
+  const auto view = ctx_->cluster();
+  EXPECT_EQ(view->live, (std::vector<std::int32_t>{2}));
+  EXPECT_EQ(view->node(1), nullptr);
+  EXPECT_EQ(view->tokens.count(1), 0u);
+  EXPECT_EQ(view->coordinator(its_group), 2);
+  for (std::int32_t p = 0; p < 16; ++p) EXPECT_NE(view->leader({"t", p}), 1) << p;
+}
+
+// One lease round that fails does not let the registration lapse, however long it took
+// (here longer than a round may, past the lease time since the last one that succeeded): the
+// round after it renews the registration as every round does. Lapsing there would let the
+// registration run out under a node whose next lease round works.
+TEST_F(ClusterActor, OneFailedLeaseRoundNeverLetsTheRegistrationLapse) {
+  ASSERT_TRUE(store_->register_node(a_, 1000ms).value());
+  ASSERT_TRUE(store_->register_node(b_, 60s).value());
+  watch_->set_hold_after(1);
+  start(a_, config(1, 1000, 500));
+  ASSERT_TRUE(watch_->wait_held());  // the first lease round succeeded
+  watch_->fail_once_after(600ms);    // with renew_ms before it and the retry after: a lease time
+  watch_->run_freely();
+  const auto renewed = watch_->wait_lease_rounds(3);
+  ASSERT_GE(renewed.size(), 3u);
+  EXPECT_TRUE(renewed[0]);
+  EXPECT_TRUE(renewed[1]);  // the round that failed
+  EXPECT_TRUE(renewed[2]) << "the round after one failed lease round did not renew the registration";
 }
 
 }  // namespace

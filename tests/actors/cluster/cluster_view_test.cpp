@@ -1,5 +1,5 @@
 // The cluster's pure parts: rendezvous hashing, advertised endpoints, the view's answers,
-// which groups' leases a node keeps.
+// which groups' leases a node keeps, how soon a round that waits for a lease looks again.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,6 +9,7 @@
 
 #include "actors/cluster/cluster_view.hpp"
 #include "actors/cluster/group_wants.hpp"
+#include "actors/cluster/lease_wait.hpp"
 #include "actors/cluster/node_info.hpp"
 #include "actors/cluster/rendezvous.hpp"
 
@@ -241,4 +242,51 @@ TEST(GroupWants, ARestartedDirectoryRunsNoneOfTheOldCoordinators) {
   EXPECT_TRUE(w.expire(restarted + lease_time - std::chrono::milliseconds(1), lease_time).empty());
   EXPECT_EQ(w.expire(restarted + lease_time, lease_time), std::vector<std::string>{"old"});
   EXPECT_TRUE(w.wanted("new"));
+}
+
+namespace {
+using std::chrono::milliseconds;
+const std::vector<std::string> dead_nodes_lease{"lease:{partition:t:0}"};
+const std::vector<std::string> other_lease{"lease:{partition:t:1}"};
+}  // namespace
+
+TEST(LeaseWait, AWaitLooksAgainAfter50MsThenLessOftenUpToTheCeiling) {
+  lease_wait w;
+  EXPECT_EQ(w.next(dead_nodes_lease, milliseconds(250)), milliseconds(50));
+  EXPECT_EQ(w.next(dead_nodes_lease, milliseconds(250)), milliseconds(100));
+  EXPECT_EQ(w.next(dead_nodes_lease, milliseconds(250)), milliseconds(200));
+  EXPECT_EQ(w.next(dead_nodes_lease, milliseconds(250)), milliseconds(250));
+  EXPECT_EQ(w.next(dead_nodes_lease, milliseconds(250)), milliseconds(250));
+  // A higher ceiling (a long renew_ms): the doubling stops at 400 ms.
+  lease_wait slow;
+  for (int i = 0; i < 3; ++i) slow.next(dead_nodes_lease, milliseconds(2000));
+  EXPECT_EQ(slow.next(dead_nodes_lease, milliseconds(2000)), milliseconds(400));
+  EXPECT_EQ(slow.next(dead_nodes_lease, milliseconds(2000)), milliseconds(400));
+  // A ceiling below the first retry (a very short renew_ms) still waits that long.
+  lease_wait fast;
+  EXPECT_EQ(fast.next(dead_nodes_lease, milliseconds(5)), milliseconds(50));
+  EXPECT_EQ(fast.next(dead_nodes_lease, milliseconds(5)), milliseconds(50));
+}
+
+// A later failover waits for other leases: it starts at 50 ms, not where the earlier wait
+// had backed off to.
+TEST(LeaseWait, AWaitForOtherLeasesStartsAgainAt50Ms) {
+  lease_wait w;
+  for (int i = 0; i < 4; ++i) w.next(dead_nodes_lease, milliseconds(250));
+  EXPECT_EQ(w.next(other_lease, milliseconds(250)), milliseconds(50));
+  EXPECT_EQ(w.next(other_lease, milliseconds(250)), milliseconds(100));
+  // One more lease awaited is another wait too.
+  std::vector<std::string> both = dead_nodes_lease;
+  both.push_back(other_lease.front());
+  EXPECT_EQ(w.next(both, milliseconds(250)), milliseconds(50));
+}
+
+// A wait that ended (a round that waited for nothing, failed, or ran with the registration
+// lapsed) does not leave the next one backed off, even for the same lease.
+TEST(LeaseWait, AWaitThatEndedStartsAgainAt50Ms) {
+  lease_wait w;
+  for (int i = 0; i < 4; ++i) w.next(dead_nodes_lease, milliseconds(250));
+  EXPECT_EQ(w.next(dead_nodes_lease, milliseconds(250)), milliseconds(250));
+  w.reset();
+  EXPECT_EQ(w.next(dead_nodes_lease, milliseconds(250)), milliseconds(50));
 }
