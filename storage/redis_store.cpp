@@ -1100,7 +1100,9 @@ namespace {
 // the partition started in between (one whose reader gave up waiting, or restarted, while
 // this one's worker ran on): its first step takes the new log over, and this one stops
 // without touching it, whose length alone could match by chance (steps of one size). A
-// topic deleted in between took the token with its start record.
+// topic deleted in between took the token with its start record. The first step takes the
+// new log over before its checks, so one left behind (a compaction that crashed, or lost the
+// partition's lease, midway) goes even when that step answers CHANGED or EMPTIES.
 // KEYS: log, the new log, start record, lease. ARGV: fence ("" none), the planned first
 // entry's id, the id of `end`, `end` itself, the running bytes of the range's last batch, the
 // start record's four values, the entries the new log holds before this step (0: the first
@@ -1115,12 +1117,17 @@ constexpr std::string_view compact_script = R"lua(
 local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
 local built, token = tonumber(ARGV[10]), ARGV[14]
-local mine = redis.call('HGET', start, 'k') == token
-if built > 0 and not mine then return 'CHANGED' end  -- the new log is another's now
--- Only the compaction whose new log it is drops it. A new log dropped may be as large as the
--- partition: UNLINK frees it off the main thread.
+-- A new log dropped may be as large as the partition: UNLINK frees it off the main thread.
+if built == 0 then
+  -- The partition's compaction is this one from now on, whatever its checks find: what an
+  -- earlier one built or left (it crashed, or lost the lease) goes, and one still running
+  -- stops at its next step, its token replaced.
+  redis.call('UNLINK', fresh)
+  redis.call('HSET', start, 'k', token)
+elseif redis.call('HGET', start, 'k') ~= token then
+  return 'CHANGED'  -- the new log is another compaction's now, and only that one drops it
+end
 local function drop()
-  if not mine then return end
   redis.call('UNLINK', fresh)
   redis.call('HDEL', start, 'k')
 end
@@ -1145,14 +1152,7 @@ if #redis.call('XRANGE', log, ARGV[3], '+', 'COUNT', 1) == 0 then
   drop()
   return 'EMPTIES'
 end
-if built == 0 then
-  -- The partition's compaction is this one from now on: what another built or left goes.
-  redis.call('UNLINK', fresh)
-  redis.call('HSET', start, 'k', token)
-  mine = true
-elseif redis.call('XLEN', fresh) ~= built then
-  return changed()
-end
+if built > 0 and redis.call('XLEN', fresh) ~= built then return changed() end
 local a = 15
 while a <= #ARGV do
   local id = ARGV[a + 1]
@@ -1265,8 +1265,9 @@ expected<partition_bounds> redis_store::compact(const topic_partition& tp, const
   const auto token = to_string(new_topic_id());
   if (auto ec = run_compaction(tp, c, *before, token)) {
     // A step that failed for another reason than the log's (CHANGED and EMPTIES drop the new
-    // log themselves; FENCED leaves it to the lease's new holder): a lost connection, or a
-    // script the server refused midway (out of memory), may have left the new log behind.
+    // log themselves; FENCED leaves it to the lease's new holder, whose next compaction's
+    // first step drops it): a lost connection, or a script the server refused midway (out of
+    // memory), may have left the new log behind.
     // After a timeout this is a second call, which may take up to the store timeout again.
     if (ec != errc::not_leader && ec != errc::offset_conflict && ec != errc::invalid_request)
       drop_compacting(tp, c.fence, token);

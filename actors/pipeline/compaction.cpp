@@ -77,7 +77,9 @@ bool compaction_due(const compaction_policy& policy, const storage::partition_bo
 compaction_progress::due_for compaction_progress::due(const compaction_policy& policy,
                                                       const storage::partition_bounds& bounds,
                                                       std::int64_t now_ms) const {
-  if (now_ms < retry_at_ms) return due_for::nothing;
+  // A wait longer than a whole retry from now means the clock was stepped back since
+  // retry_later: the wait ends rather than last as long as the step.
+  if (now_ms < retry_at_ms && retry_at_ms - compaction_retry_ms <= now_ms) return due_for::nothing;
   const auto horizon = tombstones.next_due_ms(policy.delete_retention_ms);
   if (tombstones_waiting && horizon && now_ms >= *horizon) return due_for::tombstones;
   return compaction_due(policy, bounds, clean_bytes, cleaned_at_ms, now_ms) ? due_for::dirt
@@ -247,18 +249,21 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
           }
           std::size_t j = i;
           protocol::message_batch run;
-          // Never below the batch's own: records sent without a timestamp (-1) are stored so,
-          // their batch stamped with the time of its append, which retention.ms counts from
-          // (and min.compaction.lag.ms); taken from the records alone, what is left of the
-          // batch would look as old as the epoch. The records keep their own timestamps,
-          // and the new frame's base is its first record's, as for any batch encoded.
-          std::int64_t max_ts = b.max_timestamp;
+          // Its records' newest timestamp, as Kafka recomputes a rewritten batch's: a record
+          // removed must not leave its own (one stamped far ahead would keep the rest from
+          // retention.ms for ever). Records sent without a timestamp (-1) are stored so, their
+          // batch stamped with the time of its append, which retention.ms counts from (and
+          // min.compaction.lag.ms): with no positive stamp among them, what is left keeps the
+          // batch's, as frame_encoded stamps it (else it would look as old as the epoch).
+          // The new frame's base is its first record's, as for any batch encoded.
+          std::int64_t newest_kept = -1;
           for (; j < records.size() && stays[j]; ++j) {
             auto& m = run.messages.emplace_back(records[j]);
             m.topic = run.messages.size() == 1 ? tp.topic : std::string{};
             m.offset = protocol::no_offset;
-            max_ts = std::max(max_ts, m.timestamp_ms);
+            newest_kept = std::max(newest_kept, m.timestamp_ms);
           }
+          const std::int64_t max_ts = newest_kept > 0 ? newest_kept : b.max_timestamp;
           protocol::buffer out;
           if (auto ec = codecs.append_batch_frame(run, *encoding, protocol::message_type::publish, out))
             return ec;

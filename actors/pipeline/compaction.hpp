@@ -87,14 +87,17 @@ struct compaction_progress {
   std::int64_t clean_offset = 0;
   std::uint64_t clean_bytes = 0;
   std::int64_t cleaned_at_ms = 0;  ///< when it was last planned (max.compaction.lag.ms)
-  std::int64_t retry_at_ms = 0;    ///< not planned again before (retry_later)
+  /// Not planned again before (retry_later), by the wall clock as the rest: a wait that
+  /// now ends more than compaction_retry_ms ahead (the clock stepped back) is over.
+  std::int64_t retry_at_ms = 0;
   /// When its cleaned tombstones may go, and whether the last plan left any waiting.
   tombstone_horizon tombstones;
   bool tombstones_waiting = false;
 
   enum class due_for { nothing, dirt, tombstones };
-  /// Why the partition is to be planned at `now_ms`: not before retry_at_ms, then for its
-  /// waiting tombstones once they may go, else as compaction_due decides.
+  /// Why the partition is to be planned at `now_ms`: not before retry_at_ms (unless that is
+  /// more than compaction_retry_ms ahead), then for its waiting tombstones once they may go,
+  /// else as compaction_due decides.
   due_for due(const compaction_policy& policy, const storage::partition_bounds& bounds,
               std::int64_t now_ms) const;
   void retry_later(std::int64_t now_ms) {

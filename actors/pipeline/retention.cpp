@@ -160,10 +160,11 @@ void compact_next(self_ptr self) {
     if (b->log_start >= b->next_offset) continue;  // emptied since the pass
     // The newest batch is never compacted (the log never empties): its base is the limit.
     auto last = st.store->read(tp, b->next_offset - 1, 1);
-    if (!last || last->empty()) {
-      unreadable(last ? "no newest batch" : last.error().message());
+    if (!last) {
+      unreadable(last.error().message());
       continue;
     }
+    if (last->empty()) continue;  // emptied since the bounds were read (retention, DeleteRecords)
     auto producers = st.store->read_producer_history(tp);
     if (!producers) {
       unreadable(producers.error().message());

@@ -190,11 +190,22 @@ void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
       gone.push_back(tp);
   }
   for (const auto& tp : gone) stop_partition(self, tp, errc::unknown_topic);
-  if (!st.loaded)
+  if (!st.loaded) {
     logging::pipeline().info("topic registry: {} topics recovered from the {} store", now.size(),
                              st.ctx->store_kind);
-  else
+    // max.message.bytes=0 refuses every batch, as Kafka's does; before, it meant no limit of
+    // the topic's own: a topic that stored it then takes nothing now, which is said once here.
+    for (const auto& [name, info] : now)
+      if (config_integer(info.configs, "max.message.bytes") == 0)
+        logging::pipeline().warn(
+            "topic registry: topic {} has max.message.bytes=0, which refuses every batch (as in "
+            "Kafka; before, 0 meant no limit); set it to the largest batch to accept, or delete "
+            "it for the broker's frame limit (kafka-configs --alter --delete-config "
+            "max.message.bytes)",
+            name);
+  } else {
     logging::pipeline().info("topic registry: topics changed in the store; {} topics now", now.size());
+  }
   st.topics = std::move(now);
   st.by_metric_name.clear();
   for (const auto& [name, info] : st.topics) index_name(st, name);

@@ -1746,6 +1746,71 @@ TEST(RedisStore, ACompactionStartedMeanwhileMakesTheOneBeforeItStopWithoutTouchi
       << "no compaction is marked as building once it is done";
 }
 
+// A compaction that crashed, or whose node lost the partition's lease, leaves its new log (a
+// whole copy of the partition) behind with its token: the next compaction's first step
+// removes it, even when that step finds its plan no longer fits the log and goes no further.
+TEST(RedisStore, ANewLogLeftBehindGoesWithTheNextCompactionThoughItsFirstStepFails) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  ASSERT_EQ(raw.c->err, 0);
+  const topic_partition tp{"leftover", 0};
+  redis_store writer{o};
+  std::uint64_t end_bytes = 0;
+  for (std::int64_t base = 0; base < 12; base += 2) {
+    const auto frame = make_frame("x", 2);
+    append_request r{&tp, base, 2, 100, protocol::shared_bytes::copy_of(frame)};
+    r.end_bytes = end_bytes += frame.size();
+    std::vector<std::error_code> results;
+    writer.append({&r, 1}, results);
+    ASSERT_FALSE(results.at(0));
+  }
+  const auto all = writer.read(tp, 0, 1 << 20).value();
+  ASSERT_EQ(all.size(), 6u);
+  const auto key = writer.compacting_key(tp);
+  const auto start = writer.start_key(tp);
+  auto leave_behind = [&] {
+    raw.integer({"XADD", key, "0-1", "f", "x"});
+    raw.integer({"HSET", start, "k", "an earlier compaction's"});
+    ASSERT_EQ(raw.integer({"EXISTS", key}), 1);
+    ASSERT_EQ(raw.integer({"HEXISTS", start, "k"}), 1);
+  };
+
+  // Planned before a deletion moved the log's start: its first step answers CHANGED.
+  log_compaction stale;  // drop 0-1, keep 2-9 as they are; 10-11 after the range
+  stale.first_base = 0;
+  stale.end = 10;
+  stale.end_bytes = all[4].end_bytes;
+  for (std::size_t i = 1; i < 5; ++i) stale.batches.push_back(compacted_batch{all[i], false});
+  ASSERT_TRUE(writer.delete_records(tp, 2, ""));
+  const auto after_delete = writer.read(tp, 0, 1 << 20).value();
+  ASSERT_EQ(after_delete.size(), 5u);
+  leave_behind();
+  auto outcome = writer.compact(tp, stale);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error(), errc::offset_conflict);
+  EXPECT_EQ(raw.integer({"EXISTS", key}), 0) << "the new log left behind went";
+  EXPECT_EQ(raw.integer({"HEXISTS", start, "k"}), 0) << "no compaction is marked as building";
+  EXPECT_EQ(writer.read(tp, 0, 1 << 20).value(), after_delete) << "the log is as it was";
+
+  // A range up to the log's end (nothing after it): its first step answers EMPTIES.
+  log_compaction whole;
+  whole.first_base = 2;
+  whole.end = 12;
+  whole.end_bytes = all[5].end_bytes;
+  for (std::size_t i = 2; i < 6; ++i) whole.batches.push_back(compacted_batch{all[i], false});
+  leave_behind();
+  outcome = writer.compact(tp, whole);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error(), errc::invalid_request);
+  EXPECT_EQ(raw.integer({"EXISTS", key}), 0) << "the new log left behind went";
+  EXPECT_EQ(raw.integer({"HEXISTS", start, "k"}), 0);
+  EXPECT_EQ(writer.read(tp, 0, 1 << 20).value(), after_delete) << "the log is as it was";
+}
+
 // The deletion trims before it records the new start: a server that refuses the trim (here
 // XTRIM renamed away, as a server without XTRIM MINID refuses it) leaves the start where it
 // was, and a retry deletes again instead of answering that the start is there already.

@@ -172,6 +172,23 @@ TEST(CompactionProgress, APartitionWaitsItsRetryTimeHoweverDueItIsThenIsDueAgain
   EXPECT_EQ(c.due(p, b, 200), due_for::nothing);
 }
 
+TEST(CompactionProgress, AClockSteppedBackDoesNotMakeAPartitionWaitLongerThanItsRetryTime) {
+  using due_for = compaction_progress::due_for;
+  const compaction_policy p{};
+  const storage::partition_bounds b{0, 100, 1000, 2000, 5};  // never compacted: all dirty
+  compaction_progress c;
+  const std::int64_t failed_at = now_ms;
+  c.retry_later(failed_at);
+  EXPECT_EQ(c.due(p, b, failed_at + compaction_retry_ms - 1), due_for::nothing);
+  // The wall clock stepped back an hour after the plan failed: the wait would last an hour
+  // more than asked for.
+  EXPECT_EQ(c.due(p, b, failed_at - 3'600'000), due_for::dirt);
+  // Failed again on the clock as it is now: it waits its retry time from there.
+  c.retry_later(failed_at - 3'600'000);
+  EXPECT_EQ(c.due(p, b, failed_at - 3'600'000 + 1), due_for::nothing);
+  EXPECT_EQ(c.due(p, b, failed_at - 3'600'000 + compaction_retry_ms), due_for::dirt);
+}
+
 TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAnew) {
   append({{"k1", "a1"}, {"k2", "b1"}, {"k1", "a2"}, {std::nullopt, "no key"}});  // 0-3
   append({{"k3", "c1"}, {"k2", std::nullopt}, {"k4", "d1"}, {"k6", std::nullopt, now_ms}});  // 4-7
@@ -252,6 +269,30 @@ TEST_F(Compaction, WhatIsLeftOfABatchKeepsItsTimestampThoughItsRecordsHaveNone) 
   limits.older_than_ms = now_ms - 86'400'000;
   EXPECT_EQ(store_->retention_point(tp_, limits).value(), 0) << "nothing is old enough to go";
   EXPECT_EQ(records(), (rows{{1, "s", "stays"}, {2, "k", "new"}, {3, "z", "newest"}}));
+}
+
+TEST_F(Compaction, WhatIsLeftOfABatchDoesNotKeepTheTimestampOfARecordRemoved) {
+  const auto future_ms = now_ms + 365 * 86'400'000LL;  // a producer's clock a year ahead
+  append({{"k", "future", future_ms}, {"s", "stays"}});  // 0-1, stamped a year ahead
+  append({{"k", "new", now_ms}});                         // 2
+  append({{"z", "newest", now_ms}});                      // 3
+  auto p = plan();
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  ASSERT_FALSE(p->compaction->batches.empty());
+  const auto& left = p->compaction->batches.front();
+  ASSERT_TRUE(left.rewritten);
+  EXPECT_EQ(left.batch.base_offset, 1);
+  EXPECT_EQ(left.batch.max_timestamp, old_ms) << "its kept record's, not the one removed";
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  const auto stored = store_->read(tp_, 0, 1 << 20).value();
+  ASSERT_FALSE(stored.empty());
+  EXPECT_EQ(stored.front().base_offset, 1);
+  EXPECT_EQ(stored.front().max_timestamp, old_ms);
+  // A day's retention.ms, on a topic both compacted and deleted: the remnant is two days old.
+  storage::retention_limits limits;
+  limits.older_than_ms = now_ms - 86'400'000;
+  EXPECT_EQ(store_->retention_point(tp_, limits).value(), 2) << "the remnant is old enough to go";
 }
 
 TEST_F(Compaction, OnlyTombstonesBelowTheHorizonGo) {
