@@ -281,13 +281,14 @@ using message_subscriber_actor = caf::typed_actor<caf::reacts_to<message_event>>
 /// kind (pipeline/hooks.hpp); the subscriber's interface says which kind it wants. A
 /// subscription is answered (true: in place; false: a null handle), so a subscriber that
 /// asks while the hooks actor is down between restarts gets an error instead of losing the
-/// subscription silently, and can ask the current handle again.
+/// subscription silently, and can ask the current handle again. (tick: report the dropped
+/// events held back; self-sent.)
 using hooks_actor =
     caf::typed_actor<caf::replies_to<subscribe_atom, connect_subscriber_actor>::with<bool>,
                      caf::replies_to<subscribe_atom, disconnect_subscriber_actor>::with<bool>,
                      caf::replies_to<subscribe_atom, message_subscriber_actor>::with<bool>,
                      caf::reacts_to<connect_event>, caf::reacts_to<disconnect_event>,
-                     caf::reacts_to<message_event>>;
+                     caf::reacts_to<message_event>, caf::reacts_to<tick_atom>>;
 
 /// Users' SCRAM credentials and the ACLs (security/security_actor): stores a change, then
 /// publishes the new access-control snapshot; (recover) reads everything from the store again.

@@ -323,13 +323,17 @@ async function route() {
 }
 
 // The health badge, asked every 5 s once the last answer has settled (one request at a time,
-// however slow the broker). A refusal (401, 403, 429) has no status, only an error.
+// however slow the broker). A refusal (401, 403, 429) has no status, only an error. Kinds of
+// actor in a crash loop leave the status ok (the store answers) but turn the badge red.
 async function health() {
   const badge = document.getElementById("health");
   try {
     const { res, body } = await request("/health");
-    badge.textContent = body.status ? `${body.status} · store ${body.store}` : body.error || `HTTP ${res.status}`;
-    badge.className = "badge " + (res.ok && body.status ? "ok" : "bad");
+    const loops = Array.isArray(body.crash_loop) ? body.crash_loop : [];
+    badge.textContent = body.status
+      ? `${body.status} · store ${body.store}` + (loops.length ? ` · crash loop: ${loops.join(", ")}` : "")
+      : body.error || `HTTP ${res.status}`;
+    badge.className = "badge " + (res.ok && body.status && !loops.length ? "ok" : "bad");
   } catch (e) {
     badge.textContent = "unreachable";
     badge.className = "badge bad";

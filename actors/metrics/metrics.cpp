@@ -160,6 +160,29 @@ void metrics_registry::kafka_request(std::int16_t api_key, const char* api_name,
   slot.latency.record(latency);
 }
 
+void metrics_registry::supervised_kind(std::size_t slot, const char* label) noexcept {
+  if (slot < supervised_kinds && label) supervised_[slot].label.store(label, relaxed);
+}
+void metrics_registry::actor_restarted(std::size_t slot) noexcept {
+  if (slot < supervised_kinds) supervised_[slot].restarts.fetch_add(1, relaxed);
+}
+void metrics_registry::crash_loops(std::size_t slot, std::size_t children) noexcept {
+  if (slot < supervised_kinds) supervised_[slot].crash_loops.store(children, relaxed);
+}
+std::uint64_t metrics_registry::actor_restarts_total(std::size_t slot) const noexcept {
+  return slot < supervised_kinds ? supervised_[slot].restarts.load(relaxed) : 0;
+}
+std::uint64_t metrics_registry::crash_loops(std::size_t slot) const noexcept {
+  return slot < supervised_kinds ? supervised_[slot].crash_loops.load(relaxed) : 0;
+}
+std::vector<std::string> metrics_registry::crash_looping() const {
+  std::vector<std::string> out;
+  for (const auto& k : supervised_)
+    if (const char* label = k.label.load(relaxed); label && k.crash_loops.load(relaxed) > 0)
+      out.emplace_back(label);
+  return out;
+}
+
 std::uint64_t metrics_registry::messages_in_total(protocol_kind p) const noexcept {
   return by_protocol_[idx(p)].messages_in.load(relaxed);
 }
@@ -309,6 +332,24 @@ std::string metrics_registry::render_prometheus() const {
   o.sample({}, storage_failures_.load(relaxed));
   o.family("portask_store_up", "Whether the last store round trip succeeded", k::gauge);
   o.sample({}, std::uint64_t{store_up() ? 1u : 0u});
+
+  // The supervisor's actors by kind, every declared kind present (zeros included).
+  auto each_kind = [&](auto write) {
+    for (const auto& entry : supervised_)
+      if (const char* label = entry.label.load(relaxed))
+        write(prometheus_text::labels{{"kind", label}}, entry);
+  };
+  o.family("portask_actor_restarts_total",
+           "Restarts of the broker's long-lived actors by the supervisor, by kind", k::counter);
+  each_kind([&](const auto& l, const auto& s) { o.sample(l, s.restarts.load(relaxed)); });
+  o.family("portask_actor_crash_loop",
+           "Long-lived actors of a kind in a crash loop: exited again within 30 s of their "
+           "restart, and not yet run 30 s since",
+           k::gauge);
+  each_kind([&](const auto& l, const auto& s) { o.sample(l, s.crash_loops.load(relaxed)); });
+  o.family("portask_hook_events_dropped_total",
+           "Hook events not delivered because their subscriber had 128 unanswered", k::counter);
+  o.sample({}, hook_events_dropped_total());
 
   // Cluster membership and leases (only in a cluster: a single node has no node id).
   if (const auto node = cluster_node_id_.load(relaxed); node >= 0) {

@@ -122,6 +122,27 @@ class metrics_registry {
   void store_up(bool up) noexcept { store_up_.store(up, std::memory_order_relaxed); }
   bool store_up() const noexcept { return store_up_.load(std::memory_order_relaxed); }
 
+  /// The supervisor's long-lived actors by kind: `slot` is the kind's number (below
+  /// `supervised_kinds`), `label` its name in the series (a string that lives forever).
+  /// Declared when the supervisor starts, so every kind's series is there from 0.
+  static constexpr std::size_t supervised_kinds = 16;
+  void supervised_kind(std::size_t slot, const char* label) noexcept;
+  void actor_restarted(std::size_t slot) noexcept;
+  /// How many children of a kind are in a crash loop now (the supervisor's definition:
+  /// runtime/supervisor.cpp, set_crash_loop); /health lists the kinds with any.
+  void crash_loops(std::size_t slot, std::size_t children) noexcept;
+  std::uint64_t actor_restarts_total(std::size_t slot) const noexcept;
+  std::uint64_t crash_loops(std::size_t slot) const noexcept;
+  /// The labels of the kinds with a child in a crash loop now.
+  std::vector<std::string> crash_looping() const;
+
+  /// A hook event not delivered: its subscriber had too many unanswered
+  /// (pipeline/hooks.hpp).
+  void hook_event_dropped() noexcept { hook_drops_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t hook_events_dropped_total() const noexcept {
+    return hook_drops_.load(std::memory_order_relaxed);
+  }
+
   std::uint64_t messages_in_total(protocol_kind p) const noexcept;
   std::uint64_t bytes_in_total(protocol_kind p) const noexcept;
   std::uint64_t messages_out_total(protocol_kind p) const noexcept;
@@ -232,6 +253,13 @@ class metrics_registry {
   latency_histogram storage_records_;  ///< records per round trip
   std::atomic<std::uint64_t> storage_failures_{0};
   std::atomic<bool> store_up_{true};
+  struct per_supervised_kind {
+    std::atomic<const char*> label{nullptr};
+    std::atomic<std::uint64_t> restarts{0};
+    std::atomic<std::uint64_t> crash_loops{0};  ///< children of the kind in one
+  };
+  std::array<per_supervised_kind, supervised_kinds> supervised_;
+  std::atomic<std::uint64_t> hook_drops_{0};
   std::atomic<std::uint64_t> records_deleted_{0};
   std::atomic<std::uint64_t> records_compacted_{0};
   std::atomic<std::uint64_t> passivated_{0};

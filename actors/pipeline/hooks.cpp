@@ -10,7 +10,8 @@
 namespace portask {
 namespace {
 
-/// How often, at most, dropped events are reported.
+/// How often, at most, dropped events are reported; drops held back are reported once it has
+/// passed (a tick the actor sends itself), so every drop is logged within it.
 constexpr std::chrono::seconds drop_report_interval{10};
 
 struct hooks_state {
@@ -21,22 +22,36 @@ struct hooks_state {
   std::unordered_map<caf::actor_addr, std::size_t> in_flight;
   std::uint64_t unreported_drops = 0;
   std::optional<caf::actor_clock::time_point> last_drop_report;
+  bool report_due = false;  ///< a tick is on its way to report the drops held back
   static inline const char* name = "portask.hooks";
 };
 
 using hooks_ptr = hooks_actor::stateful_pointer<hooks_state>;
 
-void count_drop(hooks_ptr self) {
+// Reports the drops held back if drop_report_interval has passed since the last report, or
+// else has a tick come when it will have (one at a time: a tick that finds the interval not
+// yet over, say after a report in between, asks for another).
+void report_drops_when_due(hooks_ptr self) {
   auto& st = self->state;
-  st.subs->dropped.fetch_add(1, std::memory_order_relaxed);
-  ++st.unreported_drops;
   const auto now = self->clock().now();
-  if (st.last_drop_report && now - *st.last_drop_report < drop_report_interval) return;
+  if (st.last_drop_report && now - *st.last_drop_report < drop_report_interval) {
+    if (st.report_due) return;
+    st.report_due = true;
+    self->delayed_send(self, *st.last_drop_report + drop_report_interval - now, tick_atom::value);
+    return;
+  }
   logging::pipeline().warn("hooks: {} events dropped for subscribers {} events behind ({} in all)",
                            st.unreported_drops, max_hook_events_in_flight,
-                           st.subs->dropped.load(std::memory_order_relaxed));
+                           st.ctx->metrics.hook_events_dropped_total());
   st.unreported_drops = 0;
   st.last_drop_report = now;
+}
+
+void count_drop(hooks_ptr self) {
+  auto& st = self->state;
+  st.ctx->metrics.hook_event_dropped();
+  ++st.unreported_drops;
+  report_drops_when_due(self);
 }
 
 // A subscriber answered an event, or the event bounced (it ended): one more may go out.
@@ -47,7 +62,10 @@ void acknowledged(hooks_ptr self, const caf::actor_addr& subscriber) {
 }
 
 // Each event is a request: the subscriber's answer acknowledges it (hooks.hpp). No timeout:
-// a subscriber that never answers keeps its slots, and its later events are dropped.
+// CAF 0.17 runs every request timer on one clock for the whole system, too dear for one per
+// event, and an event timed out is still in the subscriber's mailbox, so giving its slot
+// back would lift the bound on what a stalled subscriber holds. A subscriber that never
+// answers keeps its slots, and its later events are dropped.
 template <class Subscriber, class Event>
 void fan_out(hooks_ptr self, const std::vector<Subscriber>& subscribers, const Event& e) {
   for (const auto& s : subscribers) {
@@ -117,6 +135,10 @@ hooks_actor::behavior_type hooks_impl(hooks_ptr self, std::shared_ptr<broker_con
       [=](const connect_event& e) { fan_out(self, self->state.subs->on_connect, e); },
       [=](const disconnect_event& e) { fan_out(self, self->state.subs->on_disconnect, e); },
       [=](const message_event& e) { fan_out(self, self->state.subs->on_message, e); },
+      [=](tick_atom) {
+        self->state.report_due = false;
+        if (self->state.unreported_drops > 0) report_drops_when_due(self);
+      },
   };
 }
 

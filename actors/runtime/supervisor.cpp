@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/groups/group_coordinator.hpp"
 #include "actors/pipeline/hooks.hpp"
@@ -39,6 +40,9 @@ struct child {
   directory_follower_actor follower;  ///< null: a child that does not follow the directory
   std::chrono::milliseconds backoff{0};
   caf::actor_clock::time_point started{};  ///< by the actor's clock (a test's is virtual)
+  bool restarted = false;         ///< this incarnation is a restart, not the one spawned first
+  bool awaiting_restart = false;  ///< exited; its restart is due after the backoff
+  bool crash_loop = false;        ///< see set_crash_loop
 };
 
 struct supervisor_state {
@@ -55,13 +59,14 @@ struct supervisor_state {
   std::map<child_kind, restart_intensity> intensity;
   bool shutting_down = false;
   std::optional<bool> store_reachable;  ///< as of the last health ping; unknown at first
-  /// The health ping out to a reader and not answered yet; at most one is out.
+  /// A health ping out to a reader and not answered yet.
   struct outstanding_ping {
     std::uint64_t id;
     caf::actor_addr reader;
     caf::actor_clock::time_point sent;
   };
-  std::optional<outstanding_ping> ping;
+  /// The ping out to each reader (by its place in the directory); at most one each.
+  std::vector<std::optional<outstanding_ping>> pings;
   std::uint64_t pings_sent = 0;
   static inline const char* name = "portask.supervisor";
 };
@@ -86,12 +91,65 @@ const char* to_string(child_kind k) {
 
 namespace {
 
+// A kind as the `kind` label of its metrics (portask_actor_restarts_total).
+const char* metric_label(child_kind k) {
+  switch (k) {
+    case child_kind::writer: return "writer";
+    case child_kind::reader: return "reader";
+    case child_kind::bridge: return "bridge";
+    case child_kind::registry: return "registry";
+    case child_kind::groups: return "groups";
+    case child_kind::hooks: return "hooks";
+    case child_kind::retention: return "retention";
+    case child_kind::security: return "security";
+  }
+  return "child";
+}
+
+constexpr std::size_t metric_slot(child_kind k) { return static_cast<std::size_t>(k); }
+
 // Whether too many restarts of a kind stop the node (restart_intensity.hpp). Not for the
 // protocol bridges: they hold nothing that a new process would build differently, so their
 // crash loop is most likely a request a client keeps retrying, which would crash the next
-// process as well (in a cluster, the node the partition moves to). They are restarted for as
-// long as they fail, at most once per restart_backoff::most each.
+// process as well (in a cluster, the node the partition moves to). A bridge builds nothing
+// before its first message either, so such a request crashes each new bridge at once: no
+// sign of a bridge that cannot start. They are restarted for as long as they fail, at most
+// once per restart_backoff::most each, and their crash loop is reported (set_crash_loop).
 constexpr bool gives_up_on(child_kind kind) { return kind != child_kind::bridge; }
+
+// A child is in a crash loop from when it exits again within restart_backoff::healthy_run of
+// its restart until a restart of it has run that long (end_crash_loops): per child, so the
+// flag holds steady through a loop however far apart the backoff spaces its restarts. Logged
+// as it begins and ends; portask_actor_crash_loop{kind} counts the kind's children in one.
+void set_crash_loop(supervisor_ptr self, child& c, bool looping) {
+  if (c.crash_loop == looping) return;
+  c.crash_loop = looping;
+  auto& st = self->state;
+  const auto& all = *st.children;
+  const auto of_kind = std::count_if(all.begin(), all.end(), [&](const child& o) {
+    return o.kind == c.kind && o.crash_loop;
+  });
+  st.ctx->metrics.crash_loops(metric_slot(c.kind), static_cast<std::size_t>(of_kind));
+  const auto healthy_s =
+      std::chrono::duration_cast<std::chrono::seconds>(restart_backoff::healthy_run).count();
+  if (looping)
+    logging::runtime().error(
+        "{} {}: exited again within {} s of its restart, a crash loop (portask_actor_crash_loop, "
+        "/health crash_loop) until it runs that long",
+        to_string(c.kind), c.index, healthy_s);
+  else
+    logging::runtime().info("{} {}: ran {} s since its restart, out of its crash loop",
+                            to_string(c.kind), c.index, healthy_s);
+}
+
+// Every tick: a child in a crash loop whose current incarnation has run a healthy run is
+// out of it.
+void end_crash_loops(supervisor_ptr self) {
+  const auto now = self->clock().now();
+  for (auto& c : *self->state.children)
+    if (c.crash_loop && !c.awaiting_restart && now - c.started >= restart_backoff::healthy_run)
+      set_crash_loop(self, c, false);
+}
 
 // Logs the store's reachability when it changes: an unreachable store at start is a warning
 // an operator sees, not a detail at debug level.
@@ -193,45 +251,48 @@ void publish_directory(supervisor_ptr self) {
     caf::anon_send(subscriber, directory_atom::value, st.dir);
 }
 
-// Store health, independent of traffic: a ping through a reader every tick. A reader stuck
-// in a store call takes its mailbox in order, so while a ping is unanswered no other is sent
-// (each would queue behind it, one a second for as long as the store hangs); one unanswered
-// for `ping_timeout` counts as the store failing, every tick, until the reader answers. A
-// ping to a reader that was restarted since is forgotten: a dead actor answers nothing.
+// Store health, independent of traffic: every tick, a ping to each reader that has none
+// unanswered, so a hung store shows within `ping_timeout` however many readers there are. A
+// reader busy in a long store call (a delete_records) takes its mailbox in order, so one with
+// a ping unanswered is sent no other (each would queue behind it). The store counts as
+// failing when a ping is answered with an error, or when every reader has one unanswered for
+// `ping_timeout` (every tick, until one answers): a single busy reader is no sign of a
+// failing store. A ping to a reader restarted since is forgotten (a dead actor answers
+// nothing), and one bounced by a reader that ended says nothing of the store.
 void ping_store(supervisor_ptr self) {
   static constexpr auto ping_timeout = 2s;
   auto& st = self->state;
   const auto now = self->clock().now();
-  if (st.ping) {
-    const auto& readers = st.dir.readers;
-    const bool reader_serves = std::any_of(readers.begin(), readers.end(), [&](const auto& r) {
-      return r.address() == st.ping->reader;
-    });
-    if (reader_serves) {
-      if (now - st.ping->sent >= ping_timeout)
-        note_store(self, false, "no answer to the health ping within 2 s");
-      return;
-    }
-    st.ping.reset();
+  const auto& readers = st.dir.readers;
+  st.pings.resize(readers.size());
+  for (std::size_t i = 0; i < readers.size(); ++i)
+    if (st.pings[i] && st.pings[i]->reader != readers[i].address()) st.pings[i].reset();
+  const bool all_overdue =
+      !st.pings.empty() && std::all_of(st.pings.begin(), st.pings.end(), [&](const auto& p) {
+        return p && now - p->sent >= ping_timeout;
+      });
+  if (all_overdue) note_store(self, false, "no reader answered its health ping within 2 s");
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    if (st.pings[i] || !readers[i]) continue;
+    const auto id = ++st.pings_sent;
+    st.pings[i] = supervisor_state::outstanding_ping{id, readers[i].address(), now};
+    // Answered, or bounced: this reader may be pinged again.
+    auto answered = [self, i, id] {
+      auto& pings = self->state.pings;
+      if (i < pings.size() && pings[i] && pings[i]->id == id) pings[i].reset();
+    };
+    self->request(readers[i], caf::infinite, ping_atom::value)
+        .then(
+            [=](bool) {
+              answered();
+              note_store(self, true, {});
+            },
+            [=](caf::error& e) {
+              answered();
+              if (e == caf::sec::request_receiver_down) return;
+              note_store(self, false, self->system().render(e));
+            });
   }
-  auto reader = st.dir.any_reader();
-  if (!reader) return;
-  const auto id = ++st.pings_sent;
-  st.ping = supervisor_state::outstanding_ping{id, reader.address(), now};
-  // Answered, or bounced by a reader that ended: the next tick may ping again.
-  auto answered = [self, id] {
-    if (self->state.ping && self->state.ping->id == id) self->state.ping.reset();
-  };
-  self->request(reader, caf::infinite, ping_atom::value)
-      .then(
-          [=](bool) {
-            answered();
-            note_store(self, true, {});
-          },
-          [=](caf::error& e) {
-            answered();
-            note_store(self, false, self->system().render(e));
-          });
 }
 
 supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
@@ -247,6 +308,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
     for (auto& c : *st.children) {
       c.started = self->clock().now();
       self->monitor(c.handle);
+      ctx->metrics.supervised_kind(metric_slot(c.kind), metric_label(c.kind));
     }
     // Children spawned early got the directory without those spawned after them.
     publish_directory(self);
@@ -280,9 +342,13 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
           self->quit(caf::make_error(caf::sec::runtime_error, "too many restarts"));
           return;
         }
-        c.backoff = restart_backoff::next(c.backoff, now - c.started);
+        const auto ran = now - c.started;
+        s.ctx->metrics.actor_restarted(metric_slot(c.kind));
+        c.backoff = restart_backoff::next(c.backoff, ran);
+        c.awaiting_restart = true;
         logging::runtime().error("{} {} exited ({}); restarting in {} ms", to_string(c.kind), c.index,
                       self->system().render(msg.reason), c.backoff.count());
+        set_crash_loop(self, c, c.restarted && ran < restart_backoff::healthy_run);
         self->delayed_send(self, c.backoff, respawn_atom::value, k);
         return;
       }
@@ -307,10 +373,13 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
             self->quit(caf::make_error(caf::sec::runtime_error, "child of the wrong interface"));
             return;
           }
-          const auto backoff = c.backoff;
-          c = make_child(c.kind, c.index, spawned);
-          c.backoff = backoff;
+          // The same child in a new incarnation: its backoff and crash loop carry over.
+          auto fresh = make_child(c.kind, c.index, spawned);
+          c.handle = std::move(fresh.handle);
+          c.follower = std::move(fresh.follower);
           c.started = self->clock().now();
+          c.restarted = true;
+          c.awaiting_restart = false;
           self->monitor(c.handle);
           publish_directory(self);
           logging::runtime().info("{} {} restarted", to_string(c.kind), c.index);
@@ -328,6 +397,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
         },
         [=](tick_atom) {
           ping_store(self);
+          end_crash_loops(self);
           self->delayed_send(self, 1s, tick_atom::value);
         },
     };

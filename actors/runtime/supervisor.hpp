@@ -7,10 +7,14 @@
 /// every actor that subscribed (connections, the cluster actor); they pass it on to the
 /// actors they spawned (partitions, coordinators, native group members). Too many restarts in
 /// a short time, of one kind (restart_intensity.hpp; bridges excepted), and it fails
-/// itself: the broker then stops. Requests in flight to a dead actor fail with a retriable
-/// error (not_ready); nothing is silently dropped.
-/// It also pings the store every second through a reader, so /health reflects the store's
-/// state; never a second ping while one is unanswered (supervisor.cpp, ping_store).
+/// itself: the broker then stops. Every restart counts in portask_actor_restarts_total; a
+/// child that exits again soon after its restart is in a crash loop until it runs a while
+/// (portask_actor_crash_loop, /health's crash_loop; supervisor.cpp, set_crash_loop).
+/// Requests in flight to a dead actor fail with a retriable error (not_ready); nothing is
+/// silently dropped.
+/// It also pings the store every second through every reader, so /health reflects the
+/// store's state; never a second ping to a reader while one is unanswered (supervisor.cpp,
+/// ping_store).
 
 #include <cstdint>
 #include <functional>

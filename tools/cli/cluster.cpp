@@ -320,7 +320,8 @@ std::string http_get_ok(const common_options& o, const std::string& path) {
 }
 
 // /health as a JSON object whatever happens, so that scripts can read health.status:
-// the broker's own answer for 200 (ok) and 503 (degraded: the store is down), else
+// the broker's own answer for 200 (ok) and 503 (degraded: the store is down), with its
+// crash_loop list either way (docs/operations.md, "Supervision"), else
 // {"status": "unreachable" or "unknown", "error": ...}.
 nlohmann::json health_of(const common_options& o) {
   try {

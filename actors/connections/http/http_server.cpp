@@ -280,7 +280,12 @@ class http_session : public limited_connection,
         res->body() = ctx_->metrics.render_prometheus();
         break;
       case http_route::health: {
+        // The status follows the store alone: a crash loop (docs/operations.md,
+        // "Supervision") is reported, but a node serving everything else stays in rotation.
         const bool up = ctx_->metrics.store_up();
+        std::string crash_loop;
+        for (const auto& kind : ctx_->metrics.crash_looping())
+          crash_loop += (crash_loop.empty() ? "\"" : ",\"") + kind + "\"";
         res->result(up ? http::status::ok : http::status::service_unavailable);
         res->set(http::field::content_type, "application/json");
         std::string cluster;
@@ -292,7 +297,8 @@ class http_session : public limited_connection,
         }
         res->body() = std::string("{\"status\":\"") + (up ? "ok" : "degraded") +
                       "\",\"store\":\"" + ctx_->store_kind + "\",\"store_up\":" +
-                      (up ? "true" : "false") + cluster + "}\n";
+                      (up ? "true" : "false") + ",\"crash_loop\":[" + crash_loop + "]" +
+                      cluster + "}\n";
         break;
       }
       case http_route::topics: return list_topics(res);

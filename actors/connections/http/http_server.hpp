@@ -1,7 +1,8 @@
 #pragma once
 /// The HTTP endpoint (Boost.Beast) on the broker's Asio context:
 ///   GET /metrics  Prometheus text from the one metrics registry
-///   GET /health   200 {"status":"ok",...} while the store answers, 503 otherwise
+///   GET /health   200 {"status":"ok",...} while the store answers, 503 otherwise; the kinds
+///                 of actor in a crash loop in "crash_loop" either way
 ///   GET /topics   the topic list as JSON (small admin API)
 /// Another method on these is 405, any other path 404; a request over the size limit gets
 /// 413 (431 for its header) and a close, a malformed one a close. Bounded like the other

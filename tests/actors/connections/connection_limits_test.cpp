@@ -15,6 +15,7 @@
 #include "actors/connections/transport/accept_loop.hpp"
 #include "actors/connections/transport/connection_table.hpp"
 #include "actors/connections/http/http_request.hpp"
+#include "actors/runtime/supervisor.hpp"
 #include "tests/actors/broker_fixture.hpp"
 #include "raw_kafka.hpp"
 
@@ -156,6 +157,24 @@ TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n").first, 431);
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b')).first, 413);
   EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 2u);
+}
+
+// A crash loop shows in /health's body; the status stays the store's (a node serving
+// everything else stays in its load balancer's rotation).
+TEST(HttpHealth, ACrashLoopIsListedWithoutChangingTheStatus) {
+  broker_fixture f;
+  const auto port = f.server->http_port();
+  const auto bridge = static_cast<std::size_t>(child_kind::bridge);
+  f.metrics().supervised_kind(bridge, "bridge");  // as the supervisor declares it
+  const std::string get = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+  const auto before = http_exchange(port, get);
+  EXPECT_EQ(before.first, 200);
+  EXPECT_NE(before.second.find("\"crash_loop\":[]"), std::string::npos) << before.second;
+  f.metrics().crash_loops(bridge, 1);
+  const auto during = http_exchange(port, get);
+  EXPECT_EQ(during.first, 200);
+  EXPECT_NE(during.second.find("\"status\":\"ok\""), std::string::npos) << during.second;
+  EXPECT_NE(during.second.find("\"crash_loop\":[\"bridge\"]"), std::string::npos) << during.second;
 }
 
 // The whole answer to `request` on a fresh connection, status line and headers included

@@ -1,21 +1,61 @@
 // The hooks actor on the deterministic scheduler, between events the test sends and mock
-// subscribers: how many events may be out to a subscriber that has not answered them.
+// subscribers: how many events may be out to a subscriber that has not answered them, and
+// how the ones dropped are reported.
 #define CAF_SUITE dsl.hooks
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "actors/pipeline/hooks.hpp"
+#include "logging/loggers.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
 #include "tests/mocks/mock_hooks.hpp"
 
 using namespace portask;
 using namespace portask::testing;
+using namespace std::chrono_literals;
 
 namespace {
 
 constexpr auto limit = max_hook_events_in_flight;
+
+// The pipeline logger's warnings (the hooks actor logs there) while it lives.
+class log_capture {
+ public:
+  log_capture() {
+    auto& l = logging::pipeline();
+    level_ = l.level();
+    if (level_ > spdlog::level::warn) l.set_level(spdlog::level::warn);
+    l.sinks().push_back(sink_);
+  }
+  ~log_capture() {
+    auto& l = logging::pipeline();
+    auto& sinks = l.sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    l.set_level(level_);
+  }
+  log_capture(const log_capture&) = delete;
+  log_capture& operator=(const log_capture&) = delete;
+
+  /// The lines that hold `text`.
+  std::vector<std::string> lines_with(const std::string& text) const {
+    std::vector<std::string> out;
+    for (auto& line : sink_->last_formatted())
+      if (line.find(text) != std::string::npos) out.push_back(std::move(line));
+    return out;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  spdlog::level::level_enum level_ = spdlog::level::info;
+};
 
 message_event event_at(std::size_t offset) {
   return {protocol_kind::portask, {"orders", 0}, static_cast<std::int64_t>(offset), nullptr};
@@ -45,7 +85,13 @@ struct hooks_fixture : dsl_fixture {
     expect((message_event), from(_).to(hooks).with(WHERE(message_event, e, e.base_offset == at)));
   }
 
-  std::uint64_t dropped() const { return subscriptions->dropped.load(); }
+  std::uint64_t dropped() const { return ctx->metrics.hook_events_dropped_total(); }
+
+  // Runs the hooks actor alone until its mailbox is empty: the subscribers do not run.
+  void run_hooks() {
+    auto* job = dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(hooks));
+    sched.run_jobs_filtered([job](caf::resumable* r) { return r == job; });
+  }
 
   std::shared_ptr<hook_subscriptions> subscriptions = std::make_shared<hook_subscriptions>();
   std::shared_ptr<hooks_subscriber_script> slow_script =
@@ -111,6 +157,57 @@ CAF_TEST(a subscriber that ends is dropped with the events it held) {
   CAF_CHECK_EQUAL(dropped(), 0u);
   sched.run();
   CAF_CHECK_EQUAL(next_script->messages.count(), limit);
+}
+
+CAF_TEST(drops held back are reported by a tick the hooks actor sends itself) {
+  log_capture log;
+  for (std::size_t i = 0; i < limit; ++i) publish(i);
+  publish(limit);  // the first drop is reported at once
+  CAF_CHECK_EQUAL(log.lines_with("hooks: 1 events dropped").size(), 1u);
+  // Two more within 10 s of that report: held back, and reported when the 10 s are over.
+  sched.clock().advance_time(1s);
+  publish(limit + 1);
+  publish(limit + 2);
+  CAF_CHECK_EQUAL(log.lines_with("hooks:").size(), 1u);
+  sched.clock().advance_time(9s - 1ms);
+  run_hooks();
+  CAF_CHECK_EQUAL(log.lines_with("hooks:").size(), 1u);
+  sched.clock().advance_time(1ms);
+  expect((tick_atom), from(_).to(hooks));
+  const auto flushed = log.lines_with("hooks: 2 events dropped");
+  CAF_REQUIRE_EQUAL(flushed.size(), 1u);
+  CAF_CHECK(flushed[0].find("(3 in all)") != std::string::npos);
+  // Nothing is held back any more: no tick and no other line.
+  sched.clock().advance_time(20s);
+  run_hooks();
+  CAF_CHECK_EQUAL(log.lines_with("hooks:").size(), 2u);
+  CAF_CHECK_EQUAL(dropped(), 3u);
+}
+
+CAF_TEST(a drop report tick that comes before the interval is over waits for the rest of it) {
+  log_capture log;
+  for (std::size_t i = 0; i < limit; ++i) publish(i);
+  publish(limit);  // reported at once
+  sched.clock().advance_time(1s);
+  publish(limit + 1);  // held back: a tick is due 10 s after the report
+  // Two more drops reach the hooks actor just before that tick: the first finds the 10 s over
+  // and is reported at once with the one held back; the second is held back again.
+  caf::anon_send(hooks, event_at(limit + 2));
+  caf::anon_send(hooks, event_at(limit + 3));
+  sched.clock().advance_time(9s);
+  run_hooks();
+  CAF_CHECK_EQUAL(log.lines_with("hooks: 2 events dropped").size(), 1u);
+  // The tick came right after that report: no second line before another 10 s are over.
+  CAF_CHECK_EQUAL(log.lines_with("hooks:").size(), 2u);
+  sched.clock().advance_time(10s - 1ms);
+  run_hooks();
+  CAF_CHECK_EQUAL(log.lines_with("hooks:").size(), 2u);
+  sched.clock().advance_time(1ms);
+  expect((tick_atom), from(_).to(hooks));
+  const auto last = log.lines_with("(4 in all)");
+  CAF_REQUIRE_EQUAL(last.size(), 1u);
+  CAF_CHECK(last[0].find("hooks: 1 events dropped") != std::string::npos);
+  CAF_CHECK_EQUAL(log.lines_with("hooks:").size(), 3u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "actors/runtime/restart_backoff.hpp"
 #include "actors/runtime/restart_intensity.hpp"
@@ -68,10 +70,15 @@ follower_actor::behavior_type follower(follower_actor::stateful_pointer<follower
 
 struct supervisor_fixture : dsl_fixture {
   /// `retention_fails_at_start`: the first retention child fails in its initialisation.
-  explicit supervisor_fixture(bool retention_fails_at_start = false) {
+  /// `readers`: how many storage readers; reader i answers from reader_scripts[i] (the first
+  /// is the fixture's reader_script).
+  explicit supervisor_fixture(bool retention_fails_at_start = false, std::size_t readers = 1) {
+    reader_scripts.push_back(reader_script);
+    while (reader_scripts.size() < readers)
+      reader_scripts.push_back(std::make_shared<storage_reader_script>());
     runtime_sizes sizes;
     sizes.writers = 1;
-    sizes.readers = 1;
+    sizes.readers = readers;
     sizes.bridges = 1;
     // Mocks for the pipeline's children (scripted like the fixture's), the broker's own
     // factory for the hooks, so what a restarted hooks actor inherits is the real thing.
@@ -82,7 +89,7 @@ struct supervisor_fixture : dsl_fixture {
       ++spawned[kind];
       switch (kind) {
         case child_kind::writer: return spawn_mock_storage_writer(s, writer_script);
-        case child_kind::reader: return spawn_mock_storage_reader(s, reader_script);
+        case child_kind::reader: return spawn_mock_storage_reader(s, reader_scripts.at(index));
         case child_kind::registry: return spawn_mock_topic_registry(s, registry_script);
         case child_kind::bridge: return spawn_mock_protocol_bridge(s, bridge_script);
         case child_kind::hooks: return broker_children()(s, c, d, kept, kind, index);
@@ -157,6 +164,14 @@ struct supervisor_fixture : dsl_fixture {
     return after;
   }
 
+  std::uint64_t restarts(child_kind kind) const {
+    return ctx->metrics.actor_restarts_total(static_cast<std::size_t>(kind));
+  }
+  std::uint64_t crash_loops(child_kind kind) const {
+    return ctx->metrics.crash_loops(static_cast<std::size_t>(kind));
+  }
+
+  std::vector<std::shared_ptr<storage_reader_script>> reader_scripts;
   std::map<child_kind, int> spawned;
   supervisor_actor supervisor;
 };
@@ -173,8 +188,15 @@ CAF_TEST(every child is spawned once and a crashed one is restarted after its ba
   for (auto kind : {child_kind::writer, child_kind::reader, child_kind::registry,
                     child_kind::bridge}) {
     CAF_MESSAGE("restarting the " << to_string(kind));
+    CAF_CHECK_EQUAL(restarts(kind), 0u);
     crash_and_expect_restart(kind, restart_backoff::first);
+    CAF_CHECK_EQUAL(restarts(kind), 1u);
   }
+  // Counted per kind, every kind a series from the start; one restart is no crash loop.
+  const auto text = ctx->metrics.render_prometheus();
+  CAF_CHECK(text.find("portask_actor_restarts_total{kind=\"bridge\"} 1") != std::string::npos);
+  CAF_CHECK(text.find("portask_actor_restarts_total{kind=\"security\"} 0") != std::string::npos);
+  CAF_CHECK(ctx->metrics.crash_looping().empty());
   // A restarted child is in service: the directory's writer answers an append.
   auto w = directory().writer_for({"orders", 0});
   self->request(w, caf::infinite, append_atom::value, append_set{});
@@ -341,16 +363,66 @@ CAF_TEST(a protocol bridge that keeps crashing never makes the supervisor give u
   auto supervisor_ended = std::make_shared<bool>(false);
   caf::actor_cast<caf::actor>(supervisor)->attach_functor(
       [supervisor_ended](const caf::error&) { *supervisor_ended = true; });
-  // A request a client retries that crashes its bridge every time: twice the limit of
-  // restarts, most of them within one window, each after the capped backoff.
+  // A request a client retries that crashes each new bridge as soon as it is handed on (a
+  // bridge builds nothing before its first message): twice the limit of restarts, most of
+  // them within one window, each after the backoff, which caps at 5 s.
   auto backoff = std::chrono::milliseconds{0};
   for (std::size_t i = 0; i < 2 * restart_intensity::max_restarts; ++i) {
     backoff = restart_backoff::next(backoff, 0ms);
     crash_and_expect_restart(child_kind::bridge, backoff);
+    CAF_CHECK_EQUAL(restarts(child_kind::bridge), i + 1);
   }
+  CAF_CHECK_EQUAL(backoff, restart_backoff::most);
   CAF_CHECK(!*supervisor_ended);
   CAF_CHECK_EQUAL(spawned[child_kind::bridge],
                   static_cast<int>(2 * restart_intensity::max_restarts) + 1);
+  CAF_CHECK_EQUAL(crash_loops(child_kind::bridge), 1u);
+}
+
+CAF_TEST(a child restarted again within a healthy run is in a crash loop until it runs that long) {
+  auto looping = [this] {
+    return ctx->metrics.crash_looping() == std::vector<std::string>{"bridge"};
+  };
+  // Its first crash since the start is no loop: the restart may have mended it.
+  crash_and_expect_restart(child_kind::bridge, 100ms);
+  CAF_CHECK(ctx->metrics.crash_looping().empty());
+  CAF_CHECK_EQUAL(crash_loops(child_kind::bridge), 0u);
+  // The restart exits again before a healthy run: a crash loop.
+  crash_and_expect_restart(child_kind::bridge, 200ms);
+  CAF_CHECK(looping());
+  CAF_CHECK(ctx->metrics.render_prometheus().find("portask_actor_crash_loop{kind=\"bridge\"} 1") !=
+            std::string::npos);
+  // It stays one however far apart the restarts come (fewer than 10 a minute once the backoff
+  // is at its cap), as long as none runs a healthy run.
+  for (auto backoff : {400ms, 800ms, 1600ms, 3200ms, 5000ms, 5000ms}) {
+    advance(restart_backoff::healthy_run - 2s);
+    CAF_CHECK(looping());
+    crash_and_expect_restart(child_kind::bridge, backoff);
+    CAF_CHECK(looping());
+  }
+  // A healthy run counts from the restart, not from the exit before it: time spent waiting
+  // out the backoff is no run.
+  advance(restart_backoff::healthy_run - 500ms);
+  crash(child(child_kind::bridge));
+  advance(restart_backoff::most - 1s);
+  CAF_CHECK(looping());
+  advance(1s);
+  CAF_CHECK_EQUAL(spawned[child_kind::bridge], 10);
+  CAF_CHECK(looping());
+  // The restart runs a healthy run: out of the loop (at the next tick).
+  advance(restart_backoff::healthy_run - 1ms);
+  CAF_CHECK(looping());
+  advance(1s);
+  CAF_CHECK(ctx->metrics.crash_looping().empty());
+  CAF_CHECK_EQUAL(crash_loops(child_kind::bridge), 0u);
+  CAF_CHECK(ctx->metrics.render_prometheus().find("portask_actor_crash_loop{kind=\"bridge\"} 0") !=
+            std::string::npos);
+  // After a healthy run a crash is a first crash again; a second one soon after is a loop.
+  crash_and_expect_restart(child_kind::bridge, 100ms);
+  CAF_CHECK(ctx->metrics.crash_looping().empty());
+  crash_and_expect_restart(child_kind::bridge, 200ms);
+  CAF_CHECK(looping());
+  CAF_CHECK_EQUAL(restarts(child_kind::bridge), 11u);
 }
 
 CAF_TEST(a store ping without an answer is not followed by another until its reader is replaced) {
@@ -369,6 +441,75 @@ CAF_TEST(a store ping without an answer is not followed by another until its rea
   advance(1s);
   CAF_CHECK_EQUAL(reader_script->ping.count(), before + 2);
   CAF_CHECK(ctx->metrics.store_up());
+}
+
+CAF_TEST(a store ping answered with an error reports the store failing at once) {
+  CAF_REQUIRE(ctx->metrics.store_up());
+  reader_script->ping.fail(errc::storage_unavailable);
+  advance(1s);
+  CAF_CHECK(!ctx->metrics.store_up());
+  CAF_CHECK(ctx->metrics.render_prometheus().find("portask_store_up 0") != std::string::npos);
+  // The next ping is answered: up again.
+  advance(1s);
+  CAF_CHECK(ctx->metrics.store_up());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+namespace {
+
+struct two_readers_fixture : supervisor_fixture {
+  two_readers_fixture() : supervisor_fixture(false, 2) {}
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(supervisor_ping_tests, two_readers_fixture)
+
+CAF_TEST(a reader busy in a long store call leaves the store pings to the other) {
+  auto& busy = *reader_scripts.at(0);
+  auto& other = *reader_scripts.at(1);
+  const auto busy_before = busy.ping.count();  // both were pinged at start, and answered
+  const auto other_before = other.ping.count();
+  busy.pings_hang = true;  // deleting records for minutes, say
+  for (int i = 0; i < 10; ++i) {
+    advance(1s);
+    CAF_CHECK(ctx->metrics.store_up());
+  }
+  // The busy one pinged once (nothing queues behind its unanswered ping), the other at every
+  // tick.
+  CAF_CHECK_EQUAL(busy.ping.count(), busy_before + 1);
+  CAF_CHECK_EQUAL(other.ping.count(), other_before + 10);
+  // The other one gets stuck too: the store counts as failing once its ping is 2 s old.
+  other.pings_hang = true;
+  advance(1s);
+  CAF_CHECK(ctx->metrics.store_up());
+  advance(1s);
+  CAF_CHECK(ctx->metrics.store_up());
+  advance(1s);
+  CAF_CHECK(!ctx->metrics.store_up());
+  CAF_CHECK_EQUAL(busy.ping.count(), busy_before + 1);
+  CAF_CHECK_EQUAL(other.ping.count(), other_before + 11);
+}
+
+CAF_TEST(a hung store is found within 2 s whatever the number of readers) {
+  std::vector<std::size_t> before;
+  for (const auto& r : reader_scripts) {
+    before.push_back(r->ping.count());
+    r->pings_hang = true;
+  }
+  // Every reader is pinged at the same tick...
+  advance(1s);
+  for (std::size_t i = 0; i < reader_scripts.size(); ++i)
+    CAF_CHECK_EQUAL(reader_scripts[i]->ping.count(), before[i] + 1);
+  CAF_CHECK(ctx->metrics.store_up());
+  advance(1s);
+  CAF_CHECK(ctx->metrics.store_up());
+  // ...so all their pings are 2 s old together.
+  advance(1s);
+  CAF_CHECK(!ctx->metrics.store_up());
+  for (std::size_t i = 0; i < reader_scripts.size(); ++i)
+    CAF_CHECK_EQUAL(reader_scripts[i]->ping.count(), before[i] + 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 using namespace portask;
 using namespace std::chrono_literals;
 
@@ -88,4 +91,48 @@ TEST(Metrics, NamesRepairedAlikeGiveOneSeries) {
   EXPECT_EQ(text.find("portask_test_lag{group=\"g\xef\xbf\xbd\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("portask_test_lag{group=\"h\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("portask_test_other{group=\"g\xef\xbf\xbd\"} 4\n"), std::string::npos) << text;
+}
+
+// The supervisor declares its kinds of actor at start: each has its series from 0, so a
+// first restart is an increase a rate() sees.
+TEST(Metrics, SupervisedKindsHaveRestartAndCrashLoopSeriesFromTheStart) {
+  metrics_registry m;
+  m.supervised_kind(0, "writer");
+  m.supervised_kind(2, "bridge");
+  auto text = m.render_prometheus();
+  EXPECT_NE(text.find("# TYPE portask_actor_restarts_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE portask_actor_crash_loop gauge"), std::string::npos);
+  EXPECT_NE(text.find("portask_actor_restarts_total{kind=\"bridge\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("portask_actor_crash_loop{kind=\"writer\"} 0\n"), std::string::npos) << text;
+  EXPECT_TRUE(m.crash_looping().empty());
+
+  m.actor_restarted(2);
+  m.actor_restarted(2);
+  m.crash_loops(2, 2);  // two bridges in a crash loop
+  EXPECT_EQ(m.actor_restarts_total(2), 2u);
+  EXPECT_EQ(m.actor_restarts_total(0), 0u);
+  EXPECT_EQ(m.crash_loops(2), 2u);
+  EXPECT_EQ(m.crash_looping(), std::vector<std::string>{"bridge"});
+  text = m.render_prometheus();
+  EXPECT_NE(text.find("portask_actor_restarts_total{kind=\"bridge\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("portask_actor_crash_loop{kind=\"bridge\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("portask_actor_crash_loop{kind=\"writer\"} 0\n"), std::string::npos) << text;
+  m.crash_loops(2, 0);
+  EXPECT_TRUE(m.crash_looping().empty());
+  // A slot past the table is no kind: ignored, not written out of bounds.
+  m.actor_restarted(metrics_registry::supervised_kinds);
+  m.crash_loops(metrics_registry::supervised_kinds, 1);
+  EXPECT_EQ(m.actor_restarts_total(metrics_registry::supervised_kinds), 0u);
+  EXPECT_EQ(m.crash_loops(metrics_registry::supervised_kinds), 0u);
+}
+
+TEST(Metrics, HookEventsDroppedIsACounter) {
+  metrics_registry m;
+  EXPECT_NE(m.render_prometheus().find("portask_hook_events_dropped_total 0\n"), std::string::npos);
+  m.hook_event_dropped();
+  m.hook_event_dropped();
+  EXPECT_EQ(m.hook_events_dropped_total(), 2u);
+  const auto text = m.render_prometheus();
+  EXPECT_NE(text.find("# TYPE portask_hook_events_dropped_total counter"), std::string::npos);
+  EXPECT_NE(text.find("portask_hook_events_dropped_total 2\n"), std::string::npos) << text;
 }
