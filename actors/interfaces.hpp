@@ -203,8 +203,9 @@ using group_coordinator_actor = caf::typed_actor<
     // topics a member subscribes to stay) -> the partitions that stayed
     caf::replies_to<delete_atom, std::vector<topic_partition>, bool>::with<
         std::vector<topic_partition>>,
-    // (topic) from the directory: the topic was deleted, its offsets go
-    caf::reacts_to<delete_atom, std::string>,
+    // (topic, when it was deleted: wall-clock ms) from the directory: the group's offsets of
+    // it committed until then go -> true once they are gone
+    caf::replies_to<delete_atom, std::string, std::int64_t>::with<bool>,
     // (now ms, empty since ms) from the directory: delete the offsets past retention, if the
     // group has no members
     caf::reacts_to<expire_atom, std::int64_t, std::int64_t>,
@@ -221,8 +222,11 @@ using group_directory_actor = caf::typed_actor<
     // (now ms, groups with offsets committed longer ago than retention, groups with offsets
     // past their own expiry time) from retention: have their coordinators expire them
     caf::reacts_to<expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>>,
-    // (topic) from the registry: the topic was deleted; every group's offsets of it go
-    caf::reacts_to<delete_atom, std::string>,
+    // (topic, when it was deleted: wall-clock ms) from the registry: every group's offsets of
+    // it committed until then go -> true: the cleanup has started
+    caf::replies_to<delete_atom, std::string, std::int64_t>::with<bool>,
+    // (sweep) self-sent: a deleted topic's cleanup tries its failed groups again
+    caf::reacts_to<tick_atom, std::uint64_t>,
     directory_update>;
 
 /// The single entrance to the partitions, for every protocol: frames and publishes, fetches,

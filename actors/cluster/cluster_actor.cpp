@@ -383,7 +383,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
       [=](group_atom, const std::string& group, bool want) {
         auto& s = self->state;
         if (!want)
-          s.groups.let_go(group);
+          s.groups.let_go(group, clock::now());
         else if (s.groups.asked(group, clock::now()))
           round_soon();  // a client waits: take the lease
       },

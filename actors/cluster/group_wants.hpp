@@ -1,11 +1,12 @@
 #pragma once
 /// The groups whose leases a cluster node takes for its group directory, and when it lets
 /// them go (docs/cluster.md, Groups). A request that finds no lease here wants the group's
-/// lease; a coordinator started under it keeps it until the directory lets the group go. A
-/// group asked for and never used (a typo, a DescribeGroups or OffsetFetch not retried) is
-/// let go a lease time after its lease was taken, or after the last request while it was
-/// not: otherwise every group id ever named to this node would stay leased, and be renewed
-/// in every lease round, for as long as the node runs.
+/// lease; a coordinator started under it keeps it while it runs, and for a lease time after
+/// it stopped (a group read now and then, its coordinator stopping between reads, keeps its
+/// lease and epoch). A group asked for and never used (a typo, a DescribeGroups or
+/// OffsetFetch not retried) is let go a lease time after its lease was taken, or after the
+/// last request while it was not: otherwise every group id ever named to this node would
+/// stay leased, and be renewed in every lease round, for as long as the node runs.
 /// Pure (the caller says what time it is), so that it is tested without a clock.
 
 #include <algorithm>
@@ -50,12 +51,15 @@ class group_wants {
     g.running = true;
     g.directory = directory;
   }
-  /// The directory let the group go (its coordinator retired or ended): the lease is
-  /// released at the next round.
-  void let_go(const std::string& id) {
-    auto& g = groups_[id];
-    g.wanted = false;
-    g.running = false;
+  /// The directory let the group go at `now` (its coordinator retired or ended): the lease
+  /// is kept a lease time more, as for a group asked for and not used, and released then
+  /// unless a coordinator starts under it again (the next request starts one under the same
+  /// epoch, instead of waiting for the lease to be taken again under a new one).
+  void let_go(const std::string& id, clock::time_point now) {
+    auto it = groups_.find(id);
+    if (it == groups_.end()) return;
+    it->second.running = false;
+    it->second.since = std::max(it->second.since, now);
   }
   /// The group directory is now `directory`: the coordinators of another one ended with it,
   /// so their groups are let go a lease time from now unless they are used again.

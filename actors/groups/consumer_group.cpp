@@ -55,24 +55,40 @@ std::string consumer_group::known_member(const join_group_request& req) const {
   return {};
 }
 
-// Kafka's acceptJoiningMember (group.max.size). A known member is taken, unless, while a
-// rebalance is prepared, it has not rejoined yet and as many members as the group takes
-// already have (Kafka's way of shedding the last members to rejoin). A newcomer only while
-// the group has room: counting, while a rebalance is prepared, the members that have rejoined,
-// otherwise every member. Unlike Kafka, the ids handed out with MEMBER_ID_REQUIRED (other than
-// the joiner's own) take room too, so that a burst of first joins cannot be handed more ids
-// than the group has places, and what a group holds stays bounded. A static member coming
-// back with its instance id is a known member (Kafka counts it as a newcomer, and would refuse
-// the restart of a member of a full group).
+// Kafka's acceptJoiningMember (group.max.size). An empty group takes anyone. A known member
+// is taken, unless, while a rebalance is prepared, it has not rejoined yet and as many
+// members as the group takes already have (Kafka's way of shedding the last members to
+// rejoin). A newcomer only while the group has room: counting, while a rebalance is prepared,
+// the members that have rejoined, otherwise every member. As in Kafka, the ids handed out
+// with MEMBER_ID_REQUIRED take no room (a client that died between its two joins, or one
+// restarting in a loop, must not make a real consumer's join fail with an error the Java
+// client takes as fatal); their number is bounded apart (remember_pending_id). A static
+// member coming back with its instance id is a known member (Kafka counts it as a newcomer,
+// and would refuse the restart of a member of a full group).
 bool consumer_group::has_room_for(const join_group_request& req) const {
+  if (state_ == state::empty) return true;
   const auto awaiting = static_cast<std::size_t>(std::count_if(
       members_.begin(), members_.end(), [](const auto& e) { return e.second.join_ticket.has_value(); }));
   if (const auto known = known_member(req); !known.empty())
     return state_ != state::preparing_rebalance || members_.at(known).join_ticket.has_value() ||
            awaiting < limits_.max_size;
-  auto taken = pending_.size() - pending_.count(req.member_id);
-  taken += state_ == state::preparing_rebalance ? awaiting : members_.size();
-  return taken < limits_.max_size;
+  return (state_ == state::preparing_rebalance ? awaiting : members_.size()) < limits_.max_size;
+}
+
+// A KIP-394 id handed out until `deadline`. The group holds at most max_size of them, so that
+// a burst of first joins (or a client restarting in a loop) cannot grow it without bound: the
+// one nearest its end makes room, and if it is joined with later, the join is answered
+// UNKNOWN_MEMBER_ID, on which a client asks for a new id (Kafka keeps every id until its
+// session ends).
+void consumer_group::remember_pending_id(const std::string& id, time_point deadline) {
+  if (pending_.size() >= limits_.max_size) {
+    auto oldest = std::min_element(pending_.begin(), pending_.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    logging::groups().debug("group '{}': id {} handed out to join with is forgotten: {} are handed out", id_,
+                            oldest->first, pending_.size());
+    pending_.erase(oldest);
+  }
+  pending_[id] = deadline;
 }
 
 bool consumer_group::all_members_support(const std::string& name) const {
@@ -201,7 +217,7 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
       id = new_member_id(req.client_id);
     } else if (req.require_known_member) {
       id = new_member_id(req.client_id);
-      pending_[id] = now + std::chrono::milliseconds(req.session_timeout_ms);
+      remember_pending_id(id, now + std::chrono::milliseconds(req.session_timeout_ms));
       auto r = fail(errc::member_id_required);
       r->member_id = id;
       return r;

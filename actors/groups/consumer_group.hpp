@@ -28,8 +28,9 @@ struct group_limits {
   /// (Kafka's group.initial.rebalance.delay.ms); each new member extends it once more, up
   /// to the rebalance timeout.
   std::chrono::milliseconds initial_rebalance_delay{300};
-  /// Kafka's group.max.size (broker_config::group_max_size): members a group takes at most,
-  /// ids handed out with MEMBER_ID_REQUIRED counted (see has_room_for).
+  /// Kafka's group.max.size (broker_config::group_max_size): members a group takes at most
+  /// (an empty group takes anyone, as Kafka's), and ids handed out with MEMBER_ID_REQUIRED
+  /// it keeps at most (see has_room_for).
   std::size_t max_size = 1000;
 };
 
@@ -106,6 +107,7 @@ class consumer_group {
   errc check_member(const member_ref& m) const;
   std::string known_member(const join_group_request& req) const;
   bool has_room_for(const join_group_request& req) const;
+  void remember_pending_id(const std::string& id, time_point deadline);
   bool all_members_support(const std::string& protocol_name) const;
   bool supports_all(const std::vector<group_protocol>& protocols) const;
   void admit(const join_group_request& req, const std::string& id, std::uint64_t ticket,

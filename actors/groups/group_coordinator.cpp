@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "actors/groups/consumer_group.hpp"
+#include "actors/groups/group_waits.hpp"
 #include "actors/groups/offsets_log.hpp"
 #include "logging/loggers.hpp"
 #include "protocol/kafka/consumer_protocol.hpp"
@@ -26,14 +27,13 @@ constexpr auto tick_interval = 100ms;
 // A coordinator whose group has no members and saw neither a membership request nor a commit
 // for this long stops (its offsets are in the store; the next request spawns a new one).
 constexpr auto idle_limit = 60s;
-// A new coordinator's first idle check comes sooner: one spawned for a request that never
-// came stops then, and one that retired at once is not kept alive long by its timer.
-constexpr auto first_idle_check = 1s;
-// A commit or deletion that waited this long for the store (behind another write) is refused
-// unapplied (errc::timeout: Kafka's COORDINATOR_NOT_AVAILABLE, retried). Connections wait
-// longer than this plus the store round trips that follow (offset_commit.cpp), so an error
-// they answer means the request was not applied.
-constexpr auto store_wait_limit = 5s;
+// Any coordinator stays this long after the last request it served, reads included, before
+// it stops: a tool polling a group without members (a lag exporter's OffsetFetch, a
+// DescribeGroups) keeps one coordinator, rather than having one spawned per poll and, in a
+// cluster, the group's lease let go and taken again under a new epoch each time. Short, so
+// that requests naming groups nobody uses leave little behind. The directory's describe for
+// ListGroups is no request of a client's and does not count.
+constexpr auto request_grace = 5s;
 
 /// A deletion of offsets waiting for the store: it starts when the store is free, and is
 /// refused when it waited too long (an internal one, without `refuse`, waits as long as it
@@ -48,6 +48,7 @@ struct queued_commit {
   std::vector<storage::group_offset> offsets;
   caf::typed_response_promise<bool> rp;
   caf::actor_clock::time_point since;
+  std::int64_t received_ms = 0;  ///< wall clock: whether it came before a topic's deletion
 };
 
 struct coordinator_state {
@@ -72,13 +73,17 @@ struct coordinator_state {
   std::deque<store_task> store_waiting;
   /// Whether this coordinator holds anything of the group beyond its stored offsets: members,
   /// ids handed out to join with, or commits, since it started or the group was last deleted
-  /// (or lost its last offset). Without, it retires as soon as it has answered: reads
-  /// (DescribeGroups, OffsetFetch, ListGroups) and requests for groups that do not exist
-  /// leave nothing behind.
+  /// (or lost its last offset). Without, it retires request_grace after its last request:
+  /// reads (DescribeGroups, OffsetFetch) and requests for groups that do not exist leave
+  /// nothing behind for long.
   bool in_use = false;
   bool retired = false;
   /// The last join, sync, heartbeat, leave or commit (reads are no activity).
   consumer_group::time_point last_activity{};
+  /// The last request of a client's, reads included.
+  consumer_group::time_point last_request{};
+  /// When the earliest idle check pending fires (max: none is).
+  consumer_group::time_point idle_check_at = consumer_group::time_point::max();
   /// The last time (wall-clock ms) this coordinator saw the group with members; 0: never.
   /// Its offsets' retention counts from then at the earliest.
   std::int64_t members_seen_ms = 0;
@@ -202,6 +207,12 @@ storage_reader_actor reader_of(coordinator_ptr self) {
   return self->state.dir.reader_for({self->state.group_id, 0});
 }
 
+// A store call of the group's past this is answered an error (group_waits.hpp: for a write,
+// an unknown outcome).
+std::chrono::milliseconds store_call_timeout(coordinator_ptr self) {
+  return group_store_call_timeout(self->state.ctx->config);
+}
+
 // -- handover --------------------------------------------------------------------------------
 // A coordinator that stops by design (idle, its group deleted, or nothing of the group held)
 // must leave no moment in which a request sent to its handle is refused: it tells the
@@ -253,12 +264,8 @@ group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
       },
       // A deleted topic the directory told this one of before it heard of the retirement:
       // the successor deletes its offsets.
-      [=](delete_atom a, std::string& topic) {
-        auto directory = self->state.directory;
-        if (!directory) return;
-        self->request(directory, caf::infinite, group_atom::value, self->state.group_id)
-            .then([=](group_coordinator_actor& successor) { self->send(successor, a, topic); },
-                  [](caf::error&) {});
+      [=](delete_atom a, std::string& topic, std::int64_t deleted_ms) {
+        return forward_to_successor<bool>(self, a, std::move(topic), deleted_ms);
       },
       [](tick_atom) {},
       [](expire_atom) {},
@@ -284,12 +291,36 @@ void retire(coordinator_ptr self) {
   self->become(forwarding(self));
 }
 
-// Called once a request is answered or a write is done: a coordinator that holds nothing of
-// its group retires at once, so that reads, requests naming groups that do not exist, and a
-// group that was deleted or lost its last offset leave no actor behind.
+// When a coordinator at rest retires: request_grace after the last request, and while it
+// holds something of its group, not before idle_limit after the last activity either.
+consumer_group::time_point retire_at(const coordinator_state& s) {
+  const auto after_request = s.last_request + request_grace;
+  return s.in_use ? std::max(after_request, s.last_activity + idle_limit) : after_request;
+}
+
+// The idle check fires at `at` (sooner when one is pending already: it looks again then).
+void arm_idle_check(coordinator_ptr self, consumer_group::time_point at) {
+  auto& s = self->state;
+  if (s.idle_check_at <= at) return;
+  s.idle_check_at = at;
+  self->delayed_send(self, at - self->clock().now(), expire_atom::value);
+}
+
+// Called once a request is answered, a write is done, or the idle check fires: a coordinator
+// at rest retires when its time has come, else its idle check is armed for then. (One not at
+// rest is called again when it comes to rest.)
 void settle(coordinator_ptr self) {
   auto& s = self->state;
-  if (!s.in_use && at_rest(s)) retire(self);
+  if (s.retired || !at_rest(s)) return;
+  const auto at = retire_at(s);
+  if (self->clock().now() >= at) return retire(self);
+  arm_idle_check(self, at);
+}
+
+// A client's request (not the directory's: its ListGroups describe, retention's expiry, a
+// deleted topic's cleanup): the coordinator stays request_grace after it.
+void note_request(coordinator_ptr self) {
+  self->state.last_request = self->clock().now();
 }
 
 // A join or a commit: the group holds something now.
@@ -314,6 +345,7 @@ void note_members(coordinator_state& s) {
 consumer_group::time_point activity(coordinator_ptr self) {
   const auto t = self->clock().now();
   self->state.last_activity = t;
+  self->state.last_request = t;
   note_members(self->state);
   return t;
 }
@@ -376,7 +408,7 @@ void flush_commits(coordinator_ptr self) {
   st.store_busy = true;
   auto shared = std::make_shared<decltype(batch)>(std::move(batch));
   auto stored = commit_records(st.group_id, all, wall_clock_ms());
-  self->request(reader, 10s, commit_atom::value, st.group_id, std::move(all), st.fence)
+  self->request(reader, store_call_timeout(self), commit_atom::value, st.group_id, std::move(all), st.fence)
       .then(
           [=](bool) mutable {
             mirror(self, std::move(stored));
@@ -389,14 +421,15 @@ void flush_commits(coordinator_ptr self) {
           });
 }
 
-// Commits and deletions that waited for the store past store_wait_limit are refused.
+// Commits and deletions that waited for the store past group_store_wait_limit are refused
+// (before their store call started: they were not applied).
 void refuse_stale_waits(coordinator_ptr self) {
   auto& s = self->state;
   const auto now = self->clock().now();
   const auto timeout = make_caf_error(errc::timeout);
   std::vector<queued_commit> fresh;
   for (auto& c : s.queued_commits) {
-    if (now - c.since < store_wait_limit)
+    if (now - c.since < group_store_wait_limit)
       fresh.push_back(std::move(c));
     else
       c.rp.deliver(timeout);
@@ -404,7 +437,7 @@ void refuse_stale_waits(coordinator_ptr self) {
   s.queued_commits = std::move(fresh);
   std::deque<store_task> waiting;
   for (auto& t : s.store_waiting) {
-    if (!t.refuse || now - t.since < store_wait_limit)
+    if (!t.refuse || now - t.since < group_store_wait_limit)
       waiting.push_back(std::move(t));
     else
       t.refuse(timeout);
@@ -494,7 +527,7 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
                              self->system().render(e));
     done();
   };
-  self->request(reader, 10s, offset_atom::value, s.group_id)
+  self->request(reader, store_call_timeout(self), offset_atom::value, s.group_id)
       .then(
           [=](std::vector<storage::group_offset>& all) {
             // Read now: members may have come or gone, or the group moved to another node.
@@ -515,7 +548,7 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
               return done();
             }
             const bool whole_group = !members && gone.size() == all.size();
-            self->request(reader, 10s, delete_atom::value, self->state.group_id, gone,
+            self->request(reader, store_call_timeout(self), delete_atom::value, self->state.group_id, gone,
                           self->state.fence)
                 .then(
                     [=](bool) {
@@ -547,7 +580,7 @@ void delete_offsets(coordinator_ptr self, caf::typed_response_promise<std::vecto
     store_done(self);
   };
   const auto group = self->state.group_id;
-  self->request(reader, 10s, offset_atom::value, group)
+  self->request(reader, store_call_timeout(self), offset_atom::value, group)
       .then(
           [=](std::vector<storage::group_offset>& offsets) mutable {
             auto& s = self->state;
@@ -576,7 +609,7 @@ void delete_offsets(coordinator_ptr self, caf::typed_response_promise<std::vecto
             const auto left = static_cast<std::size_t>(std::count_if(
                 offsets.begin(), offsets.end(), [&](const auto& o) { return going.count(o.tp) == 0; }));
             auto to_delete = whole_group ? std::vector<topic_partition>{} : split.gone;
-            self->request(reader, 10s, delete_atom::value, group, std::move(to_delete), s.fence)
+            self->request(reader, store_call_timeout(self), delete_atom::value, group, std::move(to_delete), s.fence)
                 .then(
                     [=](bool) mutable {
                       auto& after = self->state;
@@ -591,39 +624,55 @@ void delete_offsets(coordinator_ptr self, caf::typed_response_promise<std::vecto
           fail);
 }
 
+// The partitions of `topic` among `all` whose offsets were committed at or before
+// `deleted_ms`, when the topic was deleted: a topic created again under the name may have
+// offsets committed since, which are its own. (An offset's commit time is the coordinator's
+// clock when the commit came, or the one an OffsetCommit v1 gave; in a cluster, nodes' clocks
+// differ by far less than a topic takes to be created again and consumed from.)
+std::vector<topic_partition> committed_until(const std::vector<storage::group_offset>& all,
+                                             const std::string& topic, std::int64_t deleted_ms) {
+  std::vector<topic_partition> out;
+  for (const auto& o : all)
+    if (o.tp.topic == topic && o.offset.commit_time_ms <= deleted_ms) out.push_back(o.tp);
+  return out;
+}
+
 // A deleted topic's offsets go from the group, holding the store (Kafka's
-// onPartitionsDeleted): a topic created again under the name starts without them.
-void drop_topic(coordinator_ptr self, const std::string& topic) {
+// onPartitionsDeleted): a topic created again under the name starts without them. Answers
+// true once they are gone (the directory tries again after an error).
+void drop_topic(coordinator_ptr self, caf::typed_response_promise<bool> rp, const std::string& topic,
+                std::int64_t deleted_ms) {
   auto reader = reader_of(self);
   if (!reader) {
-    logging::groups().warn("group '{}': offsets of deleted topic '{}' not deleted: no reader",
-                           self->state.group_id, topic);
+    rp.deliver(make_caf_error(errc::not_ready));
     return store_done(self);
   }
-  auto failed = [=](caf::error& e) {
+  auto failed = [=](caf::error& e) mutable {
     logging::groups().warn("group '{}': offsets of deleted topic '{}' not deleted: {}",
                            self->state.group_id, topic, self->system().render(e));
+    rp.deliver(std::move(e));
     store_done(self);
   };
   const auto group = self->state.group_id;
-  self->request(reader, 10s, offset_atom::value, group)
+  self->request(reader, store_call_timeout(self), offset_atom::value, group)
       .then(
-          [=](std::vector<storage::group_offset>& all) {
-            std::vector<topic_partition> gone;
-            for (const auto& o : all)
-              if (o.tp.topic == topic) gone.push_back(o.tp);
+          [=](std::vector<storage::group_offset>& all) mutable {
+            auto gone = committed_until(all, topic, deleted_ms);
             const auto left = all.size() - gone.size();
             if (gone.empty()) {
               forget_if_gone(self->state, left);
+              rp.deliver(true);
               return store_done(self);
             }
-            self->request(reader, 10s, delete_atom::value, group, gone, self->state.fence)
+            self->request(reader, store_call_timeout(self), delete_atom::value, group, gone,
+                          self->state.fence)
                 .then(
-                    [=](bool) {
+                    [=](bool) mutable {
                       logging::groups().info("group '{}': {} committed offset(s) of deleted topic '{}' removed",
                                              group, gone.size(), topic);
                       mirror(self, tombstones(group, gone, false));
                       forget_if_gone(self->state, left);
+                      rp.deliver(true);
                       store_done(self);
                     },
                     failed);
@@ -651,8 +700,10 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
   limits.max_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_max_session_timeout_ms);
   limits.max_size = ctx->config.group_max_size;
   st.group = std::make_unique<consumer_group>(group_id, limits, first_generation(epoch));
+  // Spawned for a request on its way (or for the directory's work): its grace runs from now.
   st.last_activity = self->clock().now();
-  self->delayed_send(self, first_idle_check, expire_atom::value);
+  st.last_request = st.last_activity;
+  arm_idle_check(self, retire_at(st));
   return {
       [=](join_atom, join_group_request& req) -> caf::result<join_group_result> {
         if (moved(self)) return make_caf_error(errc::not_coordinator);
@@ -725,14 +776,16 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
           if (o.offset.commit_time_ms < 0) o.offset.commit_time_ms = committed_at;
         s.in_use = true;  // a standalone consumer commits again soon
         auto rp = self->make_response_promise<bool>();
-        s.queued_commits.push_back({std::move(req.offsets), rp, self->clock().now()});
+        s.queued_commits.push_back({std::move(req.offsets), rp, self->clock().now(), committed_at});
         if (s.store_busy) ensure_ticking(self);  // its wait is bounded
         flush_commits(self);
         return rp;
       },
-      // Reads are no activity: a tool polling a group does not keep its coordinator.
+      // Reads are no activity (a tool polling a group does not keep its group in use), but
+      // requests: the coordinator stays request_grace after each.
       [=](offset_atom, const std::vector<topic_partition>& tps)
           -> caf::result<std::vector<storage::group_offset>> {
+        note_request(self);
         auto reader = reader_of(self);
         if (!reader) {
           settle(self);
@@ -741,7 +794,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         auto rp = self->make_response_promise<std::vector<storage::group_offset>>();
         logging::groups().debug("group '{}': offsets fetched ({} partitions asked)", self->state.group_id,
                       tps.size());
-        self->request(reader, 10s, offset_atom::value, self->state.group_id)
+        self->request(reader, store_call_timeout(self), offset_atom::value, self->state.group_id)
             .then(
                 [=](std::vector<storage::group_offset>& all) mutable {
                   if (tps.empty()) {
@@ -770,6 +823,10 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         return rp;
       },
       [=](describe_atom) -> caf::result<group_description> {
+        // ListGroups asks every coordinator through the directory: no client's request.
+        const auto& own_directory = self->state.directory;
+        if (!own_directory || caf::actor_cast<caf::actor_addr>(self->current_sender()) != own_directory.address())
+          note_request(self);
         auto d = self->state.group->describe();
         // A group this coordinator holds nothing of exists only through its committed
         // offsets: Empty with some (after a restart, or standalone commits), Dead with none,
@@ -780,7 +837,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
           return d;
         }
         auto rp = self->make_response_promise<group_description>();
-        self->request(reader, 10s, offset_atom::value, self->state.group_id)
+        self->request(reader, store_call_timeout(self), offset_atom::value, self->state.group_id)
             .then(
                 [=](std::vector<storage::group_offset>& offsets) mutable {
                   if (offsets.empty() && !self->state.in_use) d.state = "Dead";
@@ -795,6 +852,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       },
       [=](delete_atom, std::vector<topic_partition>& tps,
           bool whole_group) -> caf::result<std::vector<topic_partition>> {
+        note_request(self);
         if (moved(self)) return make_caf_error(errc::not_coordinator);
         auto& s = self->state;
         if (whole_group && s.group->size() > 0) return make_caf_error(errc::group_not_empty);
@@ -807,13 +865,18 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
                                [=](const caf::error& e) mutable { rp.deliver(e); }});
         return rp;
       },
-      [=](delete_atom, std::string& topic) {
-        // Commits of it still waiting would be deleted right after being stored: they go now
-        // (their askers hear they were stored, as they would have been).
+      [=](delete_atom, std::string& topic, std::int64_t deleted_ms) -> caf::result<bool> {
+        // Commits of it that came before the deletion and still wait would be stored after
+        // the deletion's read, and outlive it: they go now, their askers hearing they were
+        // stored (as they were, then deleted with the rest). Commits that came after are the
+        // new topic's, and are stored.
         auto& s = self->state;
         for (auto& c : s.queued_commits)
-          std::erase_if(c.offsets, [&](const storage::group_offset& o) { return o.tp.topic == topic; });
-        when_store_free(self, {self->clock().now(), [=] { drop_topic(self, topic); }, {}});
+          if (c.received_ms <= deleted_ms)
+            std::erase_if(c.offsets, [&](const storage::group_offset& o) { return o.tp.topic == topic; });
+        auto rp = self->make_response_promise<bool>();
+        when_store_free(self, {self->clock().now(), [=]() mutable { drop_topic(self, rp, topic, deleted_ms); }, {}});
+        return rp;
       },
       [=](expire_atom, std::int64_t now_ms, std::int64_t empty_since_ms) {
         expire_offsets(self, now_ms, empty_since_ms);
@@ -821,9 +884,8 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
       },
       [=](expire_atom) {
         auto& s = self->state;
-        const bool idle = at_rest(s) && (!s.in_use || self->clock().now() - s.last_activity >= idle_limit);
-        if (idle) return retire(self);
-        self->delayed_send(self, idle_limit, expire_atom::value);
+        if (self->clock().now() >= s.idle_check_at) s.idle_check_at = consumer_group::time_point::max();
+        settle(self);
       },
       [=](tick_atom) {
         auto& s = self->state;
@@ -857,6 +919,22 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
 
 // -- directory -------------------------------------------------------------------------------
 
+/// A deleted topic's offsets being removed from every group: a few groups at a time, and
+/// those that failed again after a pause, a few rounds at most. Held in memory only: a broker
+/// that stops meanwhile leaves the offsets of the groups not done yet (they are kept until
+/// retention removes them, and a topic created again under the name would find them).
+struct topic_sweep {
+  std::string topic;
+  std::int64_t deleted_ms = 0;  ///< wall clock: offsets committed after it stay
+  int round = 1;
+  bool listing = false;  ///< the groups in the store are being listed
+  bool listed = false;   ///< and have been (all queued)
+  std::set<std::string> queued;     ///< every group queued, so that none is cleaned twice a round
+  std::deque<std::string> todo;     ///< this round's groups not started yet
+  std::vector<std::string> failed;  ///< this round's groups that failed: the next round's
+  std::size_t running = 0;
+};
+
 struct directory_state {
   std::shared_ptr<broker_context> ctx;
   actor_directory dir;  ///< handed to its coordinators, and every update after
@@ -881,6 +959,9 @@ struct directory_state {
   /// Whether the offsets topic is known to exist (for tombstones of a deleted topic's offsets
   /// in groups without a coordinator).
   bool offsets_topic_ready = false;
+  /// Deleted topics whose offsets are being removed from the groups, by sweep id.
+  std::map<std::uint64_t, topic_sweep> sweeps;
+  std::uint64_t next_sweep = 1;
   static inline const char* name = "portask.group_directory";
 };
 
@@ -977,73 +1058,179 @@ void expire_groups(directory_ptr self, std::int64_t now_ms, const std::vector<st
                        std::vector<std::string>{}, std::move(leasing));
 }
 
-// A deleted topic's offsets in a group that has no coordinator here: read and deleted from
-// the store through the reader its coordinator would use, unfenced (in a cluster another node
-// may coordinate the group; a commit of the old topic it has in flight can outlive this). A
-// coordinator started for the group meanwhile is told instead, and deletes them in turn with
-// its commits; one started later sends its writes to the same reader after this deletion.
-void drop_topic_of_stored_group(directory_ptr self, const std::string& group, const std::string& topic) {
+// -- a deleted topic's offsets, from every group ----------------------------------------------
+// Kafka's onPartitionsDeleted: a topic created again under the name must not be read from
+// where the old one was left. A group with a coordinator here is cleaned by it (in turn with
+// its commits); another, known only by its stored offsets, from here, through the reader its
+// coordinator would use, unfenced (in a cluster another node may coordinate it). Offsets
+// committed after the deletion are the new topic's and stay, so a cleanup that runs late, or
+// twice, takes nothing of the new topic's.
+
+// Groups cleaned at once, and rounds (the first, and tries again after 1 s, 2 s and 4 s).
+constexpr std::size_t sweep_parallel = 8;
+constexpr int sweep_rounds = 4;
+constexpr auto sweep_first_pause = 1s;
+
+using sweep_done = std::function<void(bool)>;
+
+// The group's coordinator here, unless it was started under an earlier lease of the group
+// (its deletions are fenced out: the group's offsets are cleaned as if it had none).
+const group_coordinator_actor* current_coordinator(directory_ptr self, const std::string& group) {
+  auto it = self->state.groups.find(group);
+  if (it == self->state.groups.end()) return nullptr;
+  const auto view = self->state.ctx->cluster();
+  const auto* lease = view->group_lease(group);
+  if (view->clustered && (lease == nullptr || lease->epoch != it->second.epoch)) return nullptr;
+  return &it->second.actor;
+}
+
+void clean_by_coordinator(directory_ptr self, const group_coordinator_actor& coordinator,
+                          const std::string& group, const std::string& topic, std::int64_t deleted_ms,
+                          sweep_done done) {
+  self->request(coordinator, group_write_wait(self->state.ctx->config), delete_atom::value, topic,
+                deleted_ms)
+      .then([=](bool) { done(true); },
+            [=](caf::error& e) {
+              logging::groups().debug("group '{}': offsets of deleted topic '{}' not deleted yet: {}", group,
+                                      topic, self->system().render(e));
+              done(false);
+            });
+}
+
+// Starts removing one group's offsets of `topic` committed until `deleted_ms`; `done(true)`
+// (called later, never from here) once they are gone. False when it cannot start.
+bool clean_group(directory_ptr self, const std::string& group, const std::string& topic,
+                 std::int64_t deleted_ms, sweep_done done) {
+  if (const auto* coordinator = current_coordinator(self, group)) {
+    clean_by_coordinator(self, *coordinator, group, topic, deleted_ms, std::move(done));
+    return true;
+  }
   auto reader = self->state.dir.reader_for({group, 0});
-  if (!reader) return;
-  auto warn = [=](caf::error& e) {
-    logging::groups().warn("group '{}': offsets of deleted topic '{}' not deleted: {}", group, topic,
-                           self->system().render(e));
+  if (!reader) return false;
+  const auto timeout = group_store_call_timeout(self->state.ctx->config);
+  auto failed = [=](caf::error& e) {
+    logging::groups().debug("group '{}': offsets of deleted topic '{}' not deleted yet: {}", group, topic,
+                            self->system().render(e));
+    done(false);
   };
-  self->request(reader, 10s, offset_atom::value, group)
+  self->request(reader, timeout, offset_atom::value, group)
       .then(
           [=](std::vector<storage::group_offset>& all) {
-            std::vector<topic_partition> gone;
-            for (const auto& o : all)
-              if (o.tp.topic == topic) gone.push_back(o.tp);
-            if (gone.empty()) return;
-            if (auto it = self->state.groups.find(group); it != self->state.groups.end()) {
-              self->send(it->second.actor, delete_atom::value, topic);
-              return;
-            }
-            self->request(reader, 10s, delete_atom::value, group, gone, std::string{})
+            auto gone = committed_until(all, topic, deleted_ms);
+            if (gone.empty()) return done(true);
+            // A coordinator started for the group meanwhile deletes them, in turn with its
+            // commits; one started later sends its writes to the same reader after this.
+            if (const auto* coordinator = current_coordinator(self, group))
+              return clean_by_coordinator(self, *coordinator, group, topic, deleted_ms, done);
+            self->request(reader, timeout, delete_atom::value, group, gone, std::string{})
                 .then(
                     [=](bool) {
                       logging::groups().info("group '{}': {} committed offset(s) of deleted topic '{}' removed",
                                              group, gone.size(), topic);
                       mirror_batch(self, group, tombstones(group, gone, false));
+                      done(true);
                     },
-                    warn);
+                    failed);
           },
-          warn);
+          failed);
+  return true;
 }
 
-// A topic was deleted (from the registry): its offsets go from every group, as Kafka's
-// onPartitionsDeleted removes them, so that a topic created again under the name is not
-// read from where the old one was left. Running coordinators delete them themselves (in turn
-// with their commits); groups known only by their stored offsets are cleaned from here.
-void drop_topic_everywhere(directory_ptr self, const std::string& topic) {
-  auto& st = self->state;
-  auto told = std::make_shared<std::map<std::string, caf::actor_addr>>();
-  for (const auto& [id, g] : st.groups) {
-    self->send(g.actor, delete_atom::value, topic);
-    told->emplace(id, g.actor.address());
+void sweep_list(directory_ptr self, std::uint64_t id);
+
+// Starts the sweep's groups up to sweep_parallel at a time; once a round is over, ends the
+// sweep or pauses before the next.
+void sweep_next(directory_ptr self, std::uint64_t id) {
+  auto& sweeps = self->state.sweeps;
+  auto it = sweeps.find(id);
+  if (it == sweeps.end()) return;
+  auto& sw = it->second;
+  while (sw.running < sweep_parallel && !sw.todo.empty()) {
+    auto group = std::move(sw.todo.front());
+    sw.todo.pop_front();
+    auto done = [=](bool ok) {
+      // The sweep stays while one of its groups is being cleaned.
+      auto& now = self->state.sweeps.at(id);
+      --now.running;
+      if (!ok) now.failed.push_back(group);
+      sweep_next(self, id);
+    };
+    if (clean_group(self, group, sw.topic, sw.deleted_ms, std::move(done)))
+      ++sw.running;
+    else
+      sw.failed.push_back(group);
   }
-  auto reader = st.dir.any_reader();
-  if (!reader) {
-    logging::groups().warn("offsets of deleted topic '{}' left in groups without a coordinator: no reader", topic);
+  if (sw.running > 0 || sw.listing || !sw.todo.empty()) return;
+  if (sw.listed && sw.failed.empty()) {
+    logging::groups().debug("offsets of deleted topic '{}' removed from every group", sw.topic);
+    sweeps.erase(it);
     return;
   }
-  self->request(reader, 10s, list_atom::value)
+  if (sw.round >= sweep_rounds) {
+    std::string left;
+    for (const auto& g : sw.failed) left += (left.empty() ? "'" : ", '") + g + "'";
+    logging::groups().warn("offsets of deleted topic '{}' left after {} tries in group(s) {}{}", sw.topic,
+                           sw.round, left.empty() ? "-" : left,
+                           sw.listed ? "" : ", and in the groups without a coordinator (not listed)");
+    sweeps.erase(it);
+    return;
+  }
+  const auto pause = sweep_first_pause * (1 << (sw.round - 1));
+  ++sw.round;
+  self->delayed_send(self, pause, tick_atom::value, id);
+}
+
+// The groups in the store (once listed, those not queued yet join the sweep).
+void sweep_list(directory_ptr self, std::uint64_t id) {
+  auto& sw = self->state.sweeps.at(id);
+  auto reader = self->state.dir.any_reader();
+  if (!reader) return;  // the round ends unlisted: tried again
+  sw.listing = true;
+  const auto topic = sw.topic;
+  self->request(reader, group_store_call_timeout(self->state.ctx->config), list_atom::value)
       .then(
           [=](std::vector<std::string>& ids) {
-            for (const auto& id : ids) {
-              // Told already, unless its coordinator has been replaced since.
-              auto was = told->find(id);
-              auto now = self->state.groups.find(id);
-              if (was != told->end() && now != self->state.groups.end() && now->second.actor.address() == was->second)
-                continue;
-              drop_topic_of_stored_group(self, id, topic);
-            }
+            auto& now = self->state.sweeps.at(id);  // it stays while listing
+            now.listing = false;
+            now.listed = true;
+            for (auto& g : ids)
+              if (now.queued.insert(g).second) now.todo.push_back(std::move(g));
+            sweep_next(self, id);
           },
           [=](caf::error& e) {
-            logging::groups().warn("offsets of deleted topic '{}' left in groups without a coordinator: {}", topic,
-                                   self->system().render(e));
+            logging::groups().debug("offsets of deleted topic '{}': groups not listed yet: {}", topic,
+                                    self->system().render(e));
+            self->state.sweeps.at(id).listing = false;
+            sweep_next(self, id);
           });
+}
+
+// The next round of a sweep, after its pause: the groups that failed, and the listing if it
+// failed too.
+void sweep_again(directory_ptr self, std::uint64_t id) {
+  auto it = self->state.sweeps.find(id);
+  if (it == self->state.sweeps.end()) return;
+  auto& sw = it->second;
+  sw.todo.assign(std::make_move_iterator(sw.failed.begin()), std::make_move_iterator(sw.failed.end()));
+  sw.failed.clear();
+  if (!sw.listed) sweep_list(self, id);
+  sweep_next(self, id);
+}
+
+// A topic was deleted at `deleted_ms` (from the registry): its offsets go from every group,
+// those with a coordinator here first, then those the store lists.
+void drop_topic_everywhere(directory_ptr self, const std::string& topic, std::int64_t deleted_ms) {
+  auto& st = self->state;
+  const auto id = st.next_sweep++;
+  auto& sw = st.sweeps[id];
+  sw.topic = topic;
+  sw.deleted_ms = deleted_ms;
+  for (const auto& [group, entry] : st.groups) {
+    sw.queued.insert(group);
+    sw.todo.push_back(group);
+  }
+  sweep_list(self, id);
+  sweep_next(self, id);
 }
 
 group_directory_actor::behavior_type directory_impl(directory_ptr self,
@@ -1068,8 +1255,8 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
                       self->system().render(msg.reason));
       else
         logging::groups().debug("coordinator of group '{}' stopped", it->first);
-      // No coordinator runs for it any more: its lease is let go unless it is used again
-      // (the next request starts one, which keeps it).
+      // No coordinator runs for it any more: its lease is let go a lease time from now unless
+      // it is used again (the next request starts one, which keeps it).
       if (auto cluster = self->state.dir.cluster; cluster && self->state.ctx->cluster()->clustered)
         self->send(cluster, group_atom::value, it->first, false);
       groups.erase(it);
@@ -1085,7 +1272,11 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
       },
       [=](expire_atom, std::int64_t now_ms, const std::vector<std::string>& aged,
           const std::vector<std::string>& due) { expire_groups(self, now_ms, aged, due); },
-      [=](delete_atom, const std::string& topic) { drop_topic_everywhere(self, topic); },
+      [=](delete_atom, const std::string& topic, std::int64_t deleted_ms) {
+        drop_topic_everywhere(self, topic, deleted_ms);
+        return true;
+      },
+      [=](tick_atom, std::uint64_t sweep) { sweep_again(self, sweep); },
       [=](retire_atom, const std::string& id, std::int64_t members_seen_ms) {
         auto& groups = self->state.groups;
         auto it = groups.find(id);
@@ -1093,7 +1284,8 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
             it->second.actor.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
           return;
         note_members_seen(self->state, id, members_seen_ms);
-        // Its lease is let go at the cluster's next round (a new request takes it again).
+        // Its lease is kept a lease time more, then let go: a request meanwhile starts a
+        // coordinator under it (group_wants.hpp).
         if (auto cluster = self->state.dir.cluster; cluster && self->state.ctx->cluster()->clustered)
           self->send(cluster, group_atom::value, id, false);
         // It only forwards from now on: its end is no longer a coordinator's failure. It stays

@@ -7,10 +7,12 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "actors/groups/offsets_log.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/topic_configs.hpp"
+#include "actors/pipeline/wall_clock.hpp"
 #include "logging/loggers.hpp"
 #include "protocol/topic_name.hpp"
 
@@ -76,6 +78,9 @@ struct registry_state {
     bool at_store = false;  ///< its partitions have stopped; the store's delete is asked for
   };
   std::map<std::string, deletion> deleting;
+  /// Deleted topics (name, when: wall-clock ms) the group directory could not be told of (it
+  /// was restarting): told at the next directory update.
+  std::vector<std::pair<std::string, std::int64_t>> untold_deletions;
   /// A registry that stops answers the lookups and deletions still waiting (retriable): a
   /// destroyed promise sends nothing in CAF 0.17.
   /// The retiring partitions stop with it, as the running ones do through their links.
@@ -616,6 +621,27 @@ void change_done(self_ptr self, const std::string& name) {
   start_front(self, name);
 }
 
+// Consumer groups' committed offsets of a deleted topic go too (Kafka's onPartitionsDeleted):
+// a topic created again under the name must not inherit them. The directory is told when the
+// topic was deleted (`deleted_ms`, wall clock), so that offsets committed since, the new
+// topic's, stay however late its cleanup runs. A directory that cannot be told now (it is
+// restarting) is told at the next directory update.
+void tell_groups_deleted(self_ptr self, const std::string& name, std::int64_t deleted_ms) {
+  auto untold = [=] { self->state.untold_deletions.emplace_back(name, deleted_ms); };
+  auto groups = self->state.dir.groups;
+  if (!groups) return untold();
+  self->request(groups, 10s, delete_atom::value, name, deleted_ms)
+      .then([](bool) {},
+            [=](caf::error& e) {
+              // A directory update came meanwhile: its directory is told now.
+              if (auto now = self->state.dir.groups; now && now.address() != groups.address())
+                return tell_groups_deleted(self, name, deleted_ms);
+              logging::pipeline().warn("consumer groups not told yet that topic '{}' was deleted: {}", name,
+                                       self->system().render(e));
+              untold();
+            });
+}
+
 // Ends the topic's deletion: answers the requests that asked for it (true, or `outcome`).
 void end_deletion(self_ptr self, const std::string& name, const caf::error& outcome = {}) {
   auto waiting = self->state.deleting.extract(name);
@@ -677,9 +703,7 @@ void delete_at_store(self_ptr self, const std::string& name, storage::topic_id i
             auto& s2 = self->state;
             logging::pipeline().info("deleted topic '{}'", name);
             s2.ctx->topic_changes.fetch_add(1, std::memory_order_relaxed);
-            // Consumer groups' committed offsets of it go too (Kafka's onPartitionsDeleted): a
-            // topic created again under the name must not inherit them.
-            if (auto groups = s2.dir.groups) self->send(groups, delete_atom::value, name);
+            tell_groups_deleted(self, name, wall_clock_ms());
             forget_topic(self, name, id);
             end_deletion(self, name);
             change_done(self, name);
@@ -1093,6 +1117,10 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         // Set-aside ones too: one that is finishing what it took needs the new writer.
         for (const auto& [tp, partition] : st.partitions) self->send(partition, a, st.dir);
         for (const auto& [tp, partition] : st.retiring) self->send(partition, a, st.dir);
+        if (st.dir.groups) {
+          auto untold = std::exchange(st.untold_deletions, {});
+          for (const auto& [name, deleted_ms] : untold) tell_groups_deleted(self, name, deleted_ms);
+        }
       },
   };
 }

@@ -22,7 +22,8 @@ struct group_coordinator_script {
   scripted<group_description> describe;
   /// (partitions, whole group) -> the partitions kept
   scripted<std::vector<topic_partition>, std::vector<topic_partition>, bool> remove;
-  heard<std::string> topic_deleted;
+  /// (topic, deleted at ms) -> true once its offsets are gone
+  scripted<bool, std::string, std::int64_t> topic_deleted;
   heard<> tick;
   heard<> expire;
   heard<std::int64_t, std::int64_t> expire_offsets;  ///< (now ms, empty since ms)
@@ -43,6 +44,7 @@ struct group_coordinator_script {
                           bool) -> caf::expected<std::vector<topic_partition>> {
       return std::vector<topic_partition>{};
     };
+    topic_deleted.otherwise = [](const std::string&, std::int64_t) -> caf::expected<bool> { return true; };
   }
 };
 
@@ -59,7 +61,9 @@ inline group_coordinator_actor::behavior_type mock_group_coordinator(
       [s](delete_atom, const std::vector<topic_partition>& tps, bool whole_group) {
         return s->remove(tps, whole_group);
       },
-      [s](delete_atom, const std::string& topic) { s->topic_deleted(topic); },
+      [s](delete_atom, const std::string& topic, std::int64_t deleted_ms) {
+        return s->topic_deleted(topic, deleted_ms);
+      },
       [s](tick_atom) { s->tick(); },
       [s](expire_atom) { s->expire(); },
       [s](expire_atom, std::int64_t now_ms, std::int64_t empty_since_ms) {
@@ -83,7 +87,9 @@ struct group_directory_script {
   scripted<std::vector<group_description>> list;
   heard<std::string, std::int64_t> retire;
   heard<std::int64_t, std::vector<std::string>, std::vector<std::string>> expire;
-  heard<std::string> topic_deleted;
+  /// (topic, deleted at ms) -> true: the cleanup started
+  scripted<bool, std::string, std::int64_t> topic_deleted;
+  heard<std::uint64_t> sweep_again;
 
   group_directory_script() {
     group.otherwise = [this](const std::string& id) -> caf::expected<group_coordinator_actor> {
@@ -94,6 +100,7 @@ struct group_directory_script {
     list.otherwise = []() -> caf::expected<std::vector<group_description>> {
       return std::vector<group_description>{};
     };
+    topic_deleted.otherwise = [](const std::string&, std::int64_t) -> caf::expected<bool> { return true; };
   }
   // The lookup default points at this script: it stays where make_shared put it.
   group_directory_script(const group_directory_script&) = delete;
@@ -110,7 +117,10 @@ inline group_directory_actor::behavior_type mock_group_directory(
       },
       [s](expire_atom, std::int64_t now_ms, const std::vector<std::string>& aged,
           const std::vector<std::string>& due) { s->expire(now_ms, aged, due); },
-      [s](delete_atom, const std::string& topic) { s->topic_deleted(topic); },
+      [s](delete_atom, const std::string& topic, std::int64_t deleted_ms) {
+        return s->topic_deleted(topic, deleted_ms);
+      },
+      [s](tick_atom, std::uint64_t sweep) { s->sweep_again(sweep); },
       [s](directory_atom, const actor_directory& d) { s->directory(d); },
   };
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/groups/group_waits.hpp"
 
 namespace portask::kafka {
 
@@ -15,10 +16,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Longer than a coordinator takes at worst: 5 s waiting for the store behind another write,
-// then the deletion's read and its delete (10 s each at most). So an error answered here
-// means this request deleted nothing.
-constexpr auto deletion_wait = 30s;
+// Longer than a coordinator takes at worst (group_waits.hpp: the wait for the store, then the
+// deletion's read and its delete), so that its own answer comes. An error refused before the
+// delete (not empty, not found, waited too long) deleted nothing; one of the delete itself
+// (a store call timed out) may have deleted: the client asks again.
+std::chrono::milliseconds deletion_wait(self_ptr self) {
+  return group_write_wait(self->state.ctx->config);
+}
 
 }  // namespace
 
@@ -46,7 +50,7 @@ void handle_delete_groups(self_ptr self, const request& r, protocol::byte_view b
     with_group(
         self, req.groupsNames[i],
         [=](group_coordinator_actor& g) {
-          self->request(g, deletion_wait, delete_atom::value, std::vector<topic_partition>{}, true)
+          self->request(g, deletion_wait(self), delete_atom::value, std::vector<topic_partition>{}, true)
               .then([=](std::vector<topic_partition>&) { done(); },
                     [=](caf::error& e) { fail(to_errc(e)); });
         },
@@ -101,7 +105,7 @@ void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view b
         // The coordinator keeps the offsets of topics a member subscribes to (a member whose
         // subscription cannot be read counts as subscribed to every topic, as Kafka counts a
         // group whose subscriptions it cannot tell) and answers those partitions.
-        self->request(g, deletion_wait, delete_atom::value, tps, false)
+        self->request(g, deletion_wait(self), delete_atom::value, tps, false)
             .then(
                 [=](std::vector<topic_partition>& kept) {
                   std::set<std::string> subscribed;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/groups/group_waits.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 
 namespace portask::kafka {
@@ -16,11 +17,6 @@ namespace sec = protocol::security;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Longer than a coordinator takes at worst to answer a commit: 5 s waiting for the store
-// behind another write (it refuses the commit unstored then), then the store round trip (10 s
-// at most). So a commit answered with an error here was not stored by this request.
-constexpr auto commit_wait = 30s;
 
 // Kafka's offset.metadata.max.bytes at its default: a commit's metadata is the client's free
 // text, kept with the offset in the store and in memory; longer is refused per partition.
@@ -135,7 +131,10 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
     with_group(
         self, req->groupId,
         [=](group_coordinator_actor& g) {
-          self->request(g, commit_wait, commit_atom::value, c)
+          // Longer than the coordinator's worst case (group_waits.hpp), so that its own answer
+          // comes. An error may still leave the commit stored (its store call timed out): the
+          // client retries, and storing the same offset again changes nothing.
+          self->request(g, group_write_wait(self->state.ctx->config), commit_atom::value, c)
               .then([=](bool) { answer(errc::ok); }, [=](caf::error& e) { answer(to_errc(e)); });
         },
         answer);

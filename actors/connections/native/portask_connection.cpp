@@ -15,6 +15,7 @@
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/publish_bursts.hpp"
 #include "actors/connections/native/native_group_member.hpp"
+#include "actors/groups/group_waits.hpp"
 #include "actors/connections/transport/response_queue.hpp"
 #include "actors/pipeline/offset_for_time.hpp"
 #include "actors/pipeline/partition.hpp"
@@ -742,9 +743,9 @@ void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
   const auto consumer = req->consumer;
   auto store = [=] {
     with_group(self, r, consumer, [=](group_coordinator_actor& g) {
-      // Longer than the coordinator's worst case (5 s waiting for the store, then its 10 s
-      // round trip): an error answer means the commit was not stored.
-      self->request(g, 30s, commit_atom::value, commit)
+      // Longer than the coordinator's worst case (group_waits.hpp), so that its own answer
+      // comes; an error may still leave the commit stored (its store call timed out).
+      self->request(g, group_write_wait(self->state.ctx->config), commit_atom::value, commit)
           .then([=](bool) { respond(self, r, [](protocol::buffer&) {}); },
                 [=](caf::error& e) { fail(self, r, e); });
     });
@@ -1143,7 +1144,8 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
       break;
     case native::group_op::remove:
       with_group(self, r, req->group, [=](group_coordinator_actor& g) {
-        self->request(g, 30s, delete_atom::value, std::vector<topic_partition>{}, true)
+        self->request(g, group_write_wait(self->state.ctx->config), delete_atom::value,
+                      std::vector<topic_partition>{}, true)
             .then([=](std::vector<topic_partition>&) { respond(self, r, [](protocol::buffer&) {}); },
                   [=](caf::error& e) { fail(self, r, e); });
       });

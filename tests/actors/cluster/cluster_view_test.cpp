@@ -215,7 +215,7 @@ TEST(GroupWants, AGroupWhoseLeaseIsNotTakenIsLetGoALeaseTimeAfterTheLastRequest)
             std::vector<std::string>{"held-elsewhere"});
 }
 
-TEST(GroupWants, AGroupWithACoordinatorKeepsItsLeaseUntilTheDirectoryLetsItGo) {
+TEST(GroupWants, AGroupWithACoordinatorKeepsItsLeaseUntilALeaseTimeAfterTheDirectoryLetsItGo) {
   group_wants w;
   const wants_clock::time_point t0{};
   w.asked("used", t0);
@@ -226,10 +226,21 @@ TEST(GroupWants, AGroupWithACoordinatorKeepsItsLeaseUntilTheDirectoryLetsItGo) {
   // The same directory, told again (a directory update): nothing changes.
   w.directory_is(42, t0 + 100 * lease_time);
   EXPECT_TRUE(w.expire(t0 + 200 * lease_time, lease_time).empty());
-  // Its coordinator retired: the lease goes at the next round.
-  w.let_go("used");
+  // Its coordinator retired (a read, then nothing): the lease stays a lease time, so that
+  // the next read starts a coordinator under it rather than retaking it under a new epoch.
+  const auto retired = t0 + 300 * lease_time;
+  w.let_go("used", retired);
+  EXPECT_TRUE(w.wanted("used"));
+  EXPECT_TRUE(w.expire(retired + lease_time - std::chrono::milliseconds(1), lease_time).empty());
+  // A read came meanwhile: a coordinator runs under it again and it is kept.
+  w.coordinated("used", 42);
+  EXPECT_TRUE(w.expire(retired + 10 * lease_time, lease_time).empty());
+  // It retired again and nothing came: the lease goes a lease time later.
+  const auto again = retired + 20 * lease_time;
+  w.let_go("used", again);
+  EXPECT_TRUE(w.expire(again + lease_time - std::chrono::milliseconds(1), lease_time).empty());
+  EXPECT_EQ(w.expire(again + lease_time, lease_time), std::vector<std::string>{"used"});
   EXPECT_FALSE(w.wanted("used"));
-  EXPECT_TRUE(w.expire(t0 + 300 * lease_time, lease_time).empty());  // nothing left to let go
 }
 
 TEST(GroupWants, ARestartedDirectoryRunsNoneOfTheOldCoordinators) {

@@ -250,9 +250,9 @@ CAF_TEST(a commit from a stale generation never reaches the store) {
 CAF_TEST(an idle coordinator hands over and a request to its old handle is served) {
   auto coord = coordinator_of("idle");
   sched.run();  // it starts: its idle check is armed
-  // A minute without members or requests (on the test clock): its expire timer fires and it
-  // retires: the directory forgets it first.
-  sched.advance_time(std::chrono::seconds(61));
+  // Five seconds without members or requests (on the test clock): its idle check fires and
+  // it retires: the directory forgets it first.
+  sched.advance_time(std::chrono::seconds(5));
   expect((expire_atom), from(coord).to(coord));
   expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "idle", 0));
   // A connection that looked it up before still holds the old handle and asks for offsets.
@@ -270,8 +270,11 @@ CAF_TEST(an idle coordinator hands over and a request to its old handle is serve
   expect((offset_atom, std::string), from(successor).to(reader).with(_, "idle"));
   expect((std::vector<storage::group_offset>), from(reader).to(successor).with(_));
   expect((std::vector<storage::group_offset>), from(successor).to(member_a).with(_));
-  // A read leaves nothing to keep: the successor retires in turn, and the next lookup
-  // spawns another.
+  // A read leaves nothing to keep: the successor stays five seconds after it (the next
+  // lookup finds it), then retires in turn, and the next lookup spawns another.
+  CAF_CHECK(coordinator_of("idle").address() == successor.address());
+  sched.advance_time(std::chrono::seconds(5));
+  expect((expire_atom), from(successor).to(successor));
   expect((retire_atom, std::string, std::int64_t), from(successor).to(directory).with(_, "idle", 0));
   CAF_CHECK(coordinator_of("idle").address() != successor.address());
 }
@@ -294,8 +297,9 @@ CAF_TEST(in a cluster a group is coordinated only under its lease and let go whe
   auto coord = coordinator_of("leased");
   expect((group_atom, std::string, std::int64_t), from(directory).to(cluster).with(_, "leased", 7));
   sched.run();  // it starts: its idle check is armed
-  // Idle for a minute: it retires, and the directory lets the lease go.
-  sched.advance_time(std::chrono::seconds(61));
+  // Unused for five seconds: it retires, and the directory lets the group go (the cluster
+  // actor keeps its lease a lease time more, group_wants.hpp).
+  sched.advance_time(std::chrono::seconds(5));
   expect((expire_atom), from(coord).to(coord));
   expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "leased", 0));
   expect((group_atom, std::string, bool), from(directory).to(cluster).with(_, "leased", false));
@@ -377,8 +381,6 @@ CAF_TEST(in a cluster offsets are deleted under the lease and a lost lease delet
   allow((create_atom, storage::topic_info), from(coord).to(registry));  // tombstones mirrored
   allow((storage::topic_info), from(registry).to(coord));
   expect((std::vector<topic_partition>), from(coord).to(member_a).with(std::vector<topic_partition>{}));
-  // It holds nothing of the group (no members, no commits): it retires once done.
-  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "fenced", 0));
   sched.run();
   const auto mirrored = bridge_script->publish.count();
   CAF_CHECK(mirrored > 0u);
@@ -472,8 +474,8 @@ CAF_TEST(a group without a coordinator is woken for expiry only once retention c
   expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(due).with(_, now_ms, _));
   expect((offset_atom, std::string), from(due).to(reader).with(_, "due"));
   expect((std::vector<storage::group_offset>), from(reader).to(due).with(_));
-  // Nothing to keep of a group with neither members nor offsets: its coordinator retires.
-  expect((retire_atom, std::string, std::int64_t), from(due).to(directory).with(_, "due", 0));
+  // (Nothing to keep of a group with neither members nor offsets: its coordinator retires
+  // a few seconds on.)
   CAF_CHECK(!sched.has_job());
   CAF_CHECK_EQUAL(reader_script->offsets.count(), 1u);
   // Eight days on, the aged group is woken too.
@@ -552,24 +554,42 @@ CAF_TEST(a stable consumer group loses only the old offsets of topics no member 
   CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
 }
 
-CAF_TEST(a coordinator holding nothing of its group retires as soon as it has answered) {
-  // DescribeGroups of a name nobody uses (a typo): read from the store, nothing there (Dead),
-  // answered, and the coordinator retires at once instead of staying for a minute.
-  auto coord = coordinator_of("typo");
+CAF_TEST(a coordinator holding nothing of its group retires five seconds after the last request and reads count) {
+  // A lag exporter polls a group known only by its offsets: DescribeGroups reads the store
+  // and answers Empty.
+  auto coord = coordinator_of("polled");
+  reader_script->offsets.reply({stored_at(0, 42, 1)});
   self->request(coord, caf::infinite, describe_atom::value);
   expect((describe_atom), from(self).to(coord));
-  expect((offset_atom, std::string), from(coord).to(reader).with(_, "typo"));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "polled"));
   expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
-  expect((group_description), from(coord).to(self).with(WHERE(group_description, d, d.state == "Dead")));
-  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "typo", 0));
-  // A heartbeat naming it gets a new coordinator, which answers UNKNOWN_MEMBER_ID and retires
-  // too: Kafka creates no group for it either.
-  auto next = coordinator_of("typo");
-  CAF_CHECK(next.address() != coord.address());
-  member_a->request(next, caf::infinite, heartbeat_atom::value, member_ref{"ghost", std::nullopt, 1});
-  expect((heartbeat_atom, member_ref), from(member_a).to(next).with(_, _));
-  expect((caf::error), from(next).to(member_a).with(make_caf_error(errc::unknown_member)));
-  expect((retire_atom, std::string, std::int64_t), from(next).to(directory).with(_, "typo", 0));
+  expect((group_description), from(coord).to(self).with(WHERE(group_description, d, d.state == "Empty")));
+  // Four seconds on, its next poll (OffsetFetch) finds the same coordinator ...
+  sched.advance_time(std::chrono::seconds(4));
+  CAF_CHECK(coordinator_of("polled").address() == coord.address());
+  self->request(coord, caf::infinite, offset_atom::value, std::vector<topic_partition>{});
+  expect((offset_atom, std::vector<topic_partition>), from(self).to(coord).with(_, _));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "polled"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((std::vector<storage::group_offset>), from(coord).to(self).with(_));
+  // ... which keeps it five seconds from then: the idle check due five seconds after the
+  // first poll lets it be ...
+  sched.advance_time(std::chrono::seconds(4));
+  expect((expire_atom), from(coord).to(coord));
+  CAF_CHECK(coordinator_of("polled").address() == coord.address());
+  // ... and it retires five seconds after the second.
+  sched.advance_time(std::chrono::seconds(1));
+  expect((expire_atom), from(coord).to(coord));
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "polled", 0));
+  // A heartbeat naming a group nobody uses (a typo) gets a coordinator, which answers
+  // UNKNOWN_MEMBER_ID and retires five seconds on: Kafka creates no group for it either.
+  auto typo = coordinator_of("typo");
+  member_a->request(typo, caf::infinite, heartbeat_atom::value, member_ref{"ghost", std::nullopt, 1});
+  expect((heartbeat_atom, member_ref), from(member_a).to(typo).with(_, _));
+  expect((caf::error), from(typo).to(member_a).with(make_caf_error(errc::unknown_member)));
+  sched.advance_time(std::chrono::seconds(5));
+  expect((expire_atom), from(typo).to(typo));
+  expect((retire_atom, std::string, std::int64_t), from(typo).to(directory).with(_, "typo", 0));
 }
 
 CAF_TEST(listing groups does not keep a coordinator from going idle) {
@@ -582,11 +602,12 @@ CAF_TEST(listing groups does not keep a coordinator from going idle) {
   expect((bool), from(reader).to(coord).with(true));
   expect((bool), from(coord).to(member_a).with(true));
   sched.run();  // the commit mirrored
-  // Its first idle check (a second on): in use, it stays, to check again a minute later.
-  sched.advance_time(std::chrono::seconds(1));
+  // Its first idle check (five seconds on): in use, it stays, to check again a minute after
+  // the commit.
+  sched.advance_time(std::chrono::seconds(5));
   sched.run();
   // Half a minute after the commit a tool lists the groups: the directory describes it ...
-  sched.advance_time(std::chrono::seconds(29));
+  sched.advance_time(std::chrono::seconds(25));
   sched.run();
   self->request(directory, caf::infinite, list_atom::value);
   expect((list_atom), from(self).to(directory));
@@ -624,8 +645,10 @@ CAF_TEST(a group that lost its members and then its last offsets is gone) {
   expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
          from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}}, ""));
   expect((bool), from(reader).to(coord).with(true));
-  // Neither members nor offsets: the group is dead (as Kafka's), its coordinator retires ...
-  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "g", _));
+  sched.run();
+  // Neither members nor offsets: the group is dead (as Kafka's), its coordinator retires five
+  // seconds after the last request (the leave) ...
+  sched.advance_time(std::chrono::seconds(5));
   sched.run();
   // ... ListGroups no longer shows it ...
   self->request(directory, caf::infinite, list_atom::value);
@@ -673,32 +696,141 @@ CAF_TEST(offset delete decides which topics are subscribed when it deletes and n
 CAF_TEST(a deleted topic loses its offsets in every group with a coordinator or without) {
   auto live = coordinator_of("live");
   sched.run();
-  // "live" has a coordinator; "stored" is known only by its offsets in the store.
+  // "live" has a coordinator; "stored" is known only by its offsets in the store. Every
+  // offset was committed before the deletion.
+  const auto deleted_ms = wall_clock_ms();
   reader_script->list_groups.reply({"live", "stored"});
   reader_script->offsets.reply({stored_at(0, 50, 1), {{"other", 0}, {7, "", -1, 1, -1}}});  // live's
   reader_script->offsets.reply({stored_at(0, 3, 1), stored_at(1, 4, 1)});                   // stored's
-  // The registry deleted "orders".
-  self->send(directory, delete_atom::value, std::string{"orders"});
-  expect((delete_atom, std::string), from(self).to(directory).with(_, "orders"));
-  expect((delete_atom, std::string), from(directory).to(live).with(_, "orders"));
+  // The registry deleted "orders": the directory takes the cleanup on at once.
+  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
+  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
+  expect((bool), from(directory).to(self).with(true));
   expect((list_atom), from(directory).to(reader));
-  expect((std::vector<std::string>), from(reader).to(directory));
   // The running coordinator deletes its group's offsets of the topic, in turn with commits ...
+  expect((delete_atom, std::string, std::int64_t), from(directory).to(live).with(_, "orders", deleted_ms));
+  // ... and the directory those of the group without one, once the store has listed it.
+  expect((std::vector<std::string>), from(reader).to(directory));
   expect((offset_atom, std::string), from(live).to(reader).with(_, "live"));
-  expect((std::vector<storage::group_offset>), from(reader).to(live).with(_));
-  // ... and the directory those of the group without one.
   expect((offset_atom, std::string), from(directory).to(reader).with(_, "stored"));
+  expect((std::vector<storage::group_offset>), from(reader).to(live).with(_));
   expect((std::vector<storage::group_offset>), from(reader).to(directory).with(_));
   expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
          from(live).to(reader).with(_, "live", std::vector<topic_partition>{{"orders", 0}}, ""));
   expect((bool), from(reader).to(live).with(true));
-  // (Holding nothing of its group, that coordinator retires once done.)
-  expect((retire_atom, std::string, std::int64_t), from(live).to(directory).with(_, "live", 0));
+  expect((bool), from(live).to(directory).with(true));
   expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
          from(directory).to(reader).with(_, "stored", std::vector<topic_partition>{{"orders", 0}, {"orders", 1}}, ""));
   expect((bool), from(reader).to(directory).with(true));
   sched.run();
   CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 2u);
+}
+
+CAF_TEST(offsets committed after a topic was deleted stay and a commit waiting then is stored) {
+  auto coord = coordinator_of("g");
+  // A standalone consumer's commit is out at the store, another waits behind it: both came
+  // after the topic was deleted, a second ago (they are of a topic created again since).
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  member_b->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(1, 9)}));
+  expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
+  const auto deleted_ms = wall_clock_ms() - 1000;
+  // The store holds an offset committed since, and one of the old topic.
+  reader_script->list_groups.reply({"g"});
+  reader_script->offsets.reply({stored_at(0, 1, deleted_ms + 500), stored_at(2, 7, deleted_ms - 5000)});
+  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
+  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
+  expect((bool), from(directory).to(self).with(true));
+  expect((delete_atom, std::string, std::int64_t), from(directory).to(coord).with(_, "orders", deleted_ms));
+  // The cleanup waits for the commit out at the store ...
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((list_atom), from(directory).to(reader));
+  expect((std::vector<std::string>), from(reader).to(directory));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  // ... then reads the offsets: only the one committed before the deletion goes ...
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 2}}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  // ... and the commit that waited meanwhile is stored, not dropped.
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_b).with(true));
+  sched.run();
+  CAF_REQUIRE_EQUAL(reader_script->commit.count(), 2u);
+  CAF_CHECK_EQUAL(without_commit_times(std::get<1>(reader_script->commit.received.at(1))),
+                  (std::vector{at(1, 9)}));
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
+}
+
+CAF_TEST(a commit of a topic waiting when the topic is deleted is answered and never stored) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  member_b->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(1, 9)}));
+  expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
+  // The topic is deleted after both commits came.
+  const auto deleted_ms = wall_clock_ms() + 1;
+  reader_script->offsets.reply({stored_at(0, 1, deleted_ms - 1)});  // the first commit, stored
+  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
+  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
+  expect((bool), from(directory).to(self).with(true));
+  expect((delete_atom, std::string, std::int64_t), from(directory).to(coord).with(_, "orders", deleted_ms));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((list_atom), from(directory).to(reader));
+  expect((std::vector<std::string>), from(reader).to(directory));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  // The stored one is deleted with the topic; the waiting one, stored now, would outlive the
+  // deletion: it is answered as stored and deleted, and never reaches the store.
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_b).with(true));
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->commit.count(), 1u);
+}
+
+CAF_TEST(a deleted topic is cleaned from eight groups at a time and a failed group is tried again) {
+  // Ten groups known only by their stored offsets; the first one's cannot be read at first.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back("g" + std::to_string(i));
+  reader_script->list_groups.reply(ids);
+  reader_script->offsets.fail(errc::storage_unavailable);
+  const auto deleted_ms = wall_clock_ms();
+  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
+  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
+  expect((bool), from(directory).to(self).with(true));
+  expect((list_atom), from(directory).to(reader));
+  expect((std::vector<std::string>), from(reader).to(directory));
+  // Eight reads go out; the other two wait for answers.
+  for (int i = 0; i < 8; ++i) expect((offset_atom, std::string), from(directory).to(reader).with(_, ids[i]));
+  disallow((offset_atom, std::string), from(directory).to(reader));
+  CAF_CHECK_EQUAL(reader_script->offsets.count(), 8u);
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->offsets.count(), 10u);
+  // A second later the group that failed is tried again, and its old offset goes.
+  reader_script->offsets.reply({stored_at(0, 3, 1)});
+  sched.advance_time(std::chrono::seconds(1));
+  expect((tick_atom, std::uint64_t), from(directory).to(directory).with(_, _));
+  expect((offset_atom, std::string), from(directory).to(reader).with(_, "g0"));
+  expect((std::vector<storage::group_offset>), from(reader).to(directory).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(directory).to(reader).with(_, "g0", std::vector<topic_partition>{{"orders", 0}}, ""));
+  expect((bool), from(reader).to(directory).with(true));
+  sched.run();
+  // Every group is clean: nothing is tried again.
+  sched.advance_time(std::chrono::seconds(10));
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->offsets.count(), 11u);
+  CAF_CHECK_EQUAL(reader_script->delete_offsets.count(), 1u);
 }
 
 CAF_TEST(a commit that waits too long for the store is refused and never stored) {
@@ -713,6 +845,7 @@ CAF_TEST(a commit that waits too long for the store is refused and never stored)
   sched.advance_time(std::chrono::seconds(5));
   expect((tick_atom), from(coord).to(coord));
   expect((caf::error), from(coord).to(member_b).with(make_caf_error(errc::timeout)));
+  allow((expire_atom), from(coord).to(coord));  // its idle check, due then too: a write is out
   // The first round trip ends: only its offset reaches the store.
   expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
          from(coord).to(reader).with(_, "g", _, ""));
@@ -722,6 +855,32 @@ CAF_TEST(a commit that waits too long for the store is refused and never stored)
   CAF_REQUIRE_EQUAL(reader_script->commit.count(), 1u);
   CAF_CHECK_EQUAL(without_commit_times(std::get<1>(reader_script->commit.received.at(0))),
                   (std::vector{at(0, 1)}));
+}
+
+CAF_TEST(a coordinator waits for a store call as long as the store timeout lets it last) {
+  // A store whose calls may take 20 s: the reader may be in the middle of one, then runs the
+  // coordinator's: it waits 41 s for the answer.
+  auto config = dsl_broker_config();
+  config.store_timeout_ms = 20000;
+  auto slow_ctx = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
+  auto slow_directory = track(spawn_group_directory(sys, slow_ctx, dir));
+  sched.run();
+  self->request(slow_directory, caf::infinite, group_atom::value, std::string{"g"});
+  expect((group_atom, std::string), from(self).to(slow_directory).with(_, "g"));
+  group_coordinator_actor coord;
+  expect((group_coordinator_actor), from(slow_directory).to(self).with(captured(coord)));
+  CAF_REQUIRE(coord);
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  // The store does not answer (the reader does not run). Forty seconds on the coordinator
+  // still waits (only its idle check came, and a write is out) ...
+  sched.advance_time(std::chrono::seconds(40));
+  expect((expire_atom), from(coord).to(coord));
+  disallow((caf::error), from(_).to(coord));
+  // ... and past 41 s it gives up: the commit's outcome is unknown, its asker hears an error.
+  sched.advance_time(std::chrono::seconds(2));
+  expect((caf::error), from(_).to(coord));
+  expect((caf::error), from(coord).to(member_a));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

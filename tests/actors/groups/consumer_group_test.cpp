@@ -710,7 +710,7 @@ TEST_F(ConsumerGroup, AStaticLeaderOnJoinGroupV9IsToldToLeadWithoutAssigning) {
 
 // group.max.size, as Kafka's acceptJoiningMember: a full group refuses a newcomer at its
 // first join (no id handed out), takes its own members back, and while a rebalance is
-// prepared counts the members that rejoined and the ids handed out; a member that had not
+// prepared counts the members that rejoined (not the ids handed out); a member that had not
 // rejoined when the places were taken is refused and leaves the group.
 TEST_F(ConsumerGroup, AFullGroupRefusesNewcomersAndShedsTheLastToRejoin) {
   auto small = limits();
@@ -726,15 +726,17 @@ TEST_F(ConsumerGroup, AFullGroupRefusesNewcomersAndShedsTheLastToRejoin) {
   // The leader rejoins (a member is always taken back): a rebalance starts.
   join_parked(ids[0], out);
   ASSERT_EQ(group_.current_state(), state::preparing_rebalance);
-  // One place of two is taken (the leader has rejoined): a newcomer is handed an id, which
-  // takes the other; the next newcomer finds none.
+  // One place of two is taken (the leader has rejoined): newcomers are handed ids, which take
+  // no place; the first to join with its id takes the other, the next finds none.
   const auto newcomer = first_join();
-  refused = group_.join(request(), ticket_++, now_, out);
+  const auto late = first_join();
+  join_parked(newcomer, out);
+  refused = group_.join(request(late), ticket_++, now_, out);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->error, errc::group_max_size_reached);
-  // The newcomer joins with its id; the follower, rejoining last, is refused and removed,
-  // which completes the rebalance with the two that rejoined.
-  join_parked(newcomer, out);
+  EXPECT_FALSE(group_.has_pending_ids());
+  // The follower, rejoining last, is refused and removed, which completes the rebalance with
+  // the two that rejoined.
   refused = group_.join(request(ids[1]), ticket_++, now_, out);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->error, errc::group_max_size_reached);
@@ -746,4 +748,47 @@ TEST_F(ConsumerGroup, AFullGroupRefusesNewcomersAndShedsTheLastToRejoin) {
   }
   EXPECT_EQ(group_.size(), 2u);
   EXPECT_EQ(group_.current_state(), state::completing_rebalance);
+}
+
+// A client restarting in a loop asks for an id each time and never joins with it: the ids
+// take no place, so a consumer joining the empty group meanwhile is taken (as Kafka's empty
+// group takes anyone), never refused with GROUP_MAX_SIZE_REACHED, which the Java client
+// takes as fatal.
+TEST_F(ConsumerGroup, AnEmptyGroupTakesAConsumerWhateverIdsWereHandedOutBefore) {
+  auto small = limits();
+  small.max_size = 2;
+  group_ = consumer_group("g", small);
+  for (int i = 0; i < 5; ++i) {
+    first_join();
+    now_ += 1ms;
+  }
+  const auto consumer = first_join();
+  ASSERT_FALSE(consumer.empty());
+  consumer_group::deliveries out;
+  join_parked(consumer, out);
+  EXPECT_TRUE(group_.has_member(consumer));
+  EXPECT_EQ(group_.current_state(), state::preparing_rebalance);
+}
+
+// The ids handed out are bounded by the group's max size: the one nearest its end makes room
+// for a new one, and joining with it later is answered UNKNOWN_MEMBER_ID (the client asks
+// for a new id), not a place taken.
+TEST_F(ConsumerGroup, IdsHandedOutToJoinWithAreBoundedByTheMaxSize) {
+  auto small = limits();
+  small.max_size = 2;
+  group_ = consumer_group("g", small);
+  const auto first = first_join();
+  now_ += 1ms;
+  const auto second = first_join();
+  now_ += 1ms;
+  const auto third = first_join();  // the first id, nearest its end, is forgotten
+  consumer_group::deliveries out;
+  auto forgotten = group_.join(request(first), ticket_++, now_, out);
+  ASSERT_TRUE(forgotten);
+  EXPECT_EQ(forgotten->error, errc::unknown_member);
+  EXPECT_FALSE(group_.has_member(first));
+  join_parked(second, out);
+  join_parked(third, out);
+  EXPECT_TRUE(group_.has_member(second));
+  EXPECT_TRUE(group_.has_member(third));
 }
