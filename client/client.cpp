@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "protocol/security/crypto.hpp"
 #include "protocol/security/scram.hpp"
@@ -106,21 +107,23 @@ result<connection> connection::open(const options& o) {
   // A peer that vanished without a word (a host powered off) is found out eventually even
   // by a connection that only waits (a subscriber).
   setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-  auto left = o;
-  left.timeout = std::max(time_left(deadline), std::chrono::milliseconds(1));
-  connection c{fd, left};
+  connection c{fd, o};
   if (o.tls)
-    if (auto failed_tls = c.start_tls()) return *failed_tls;
+    if (auto failed_tls = c.start_tls(deadline)) return *failed_tls;
   if (!o.user.empty()) {
-    auto authenticated = c.authenticate(o.mechanism, o.user, o.password);
+    auto authenticated = c.authenticate(o.mechanism, o.user, o.password, deadline);
     if (!ok(authenticated)) return error_of(authenticated);
   }
-  c.opts_.timeout = o.timeout;  // every later call has the whole of it
   return c;
 }
 
 result<bool> connection::authenticate(const std::string& mechanism, const std::string& user,
                                       const std::string& password) {
+  return authenticate(mechanism, user, password, std::chrono::steady_clock::now() + opts_.timeout);
+}
+
+result<bool> connection::authenticate(const std::string& mechanism, const std::string& user,
+                                      const std::string& password, std::chrono::steady_clock::time_point deadline) {
   namespace sec = protocol::security;
   struct answer {
     std::string token;
@@ -130,11 +133,16 @@ result<bool> connection::authenticate(const std::string& mechanism, const std::s
   auto step = [&](const std::string& token) -> result<answer> {
     buffer frame;
     native::encode(frame, native::authenticate_request{next_id(), mechanism, protocol::as_bytes(token)});
-    return call<answer>(std::move(frame), [](protocol::byte_view body) -> expected<answer> {
-      auto r = native::decode_authenticate_response(body);
-      if (!r) return r.error();
-      return answer{std::string(protocol::as_chars(r->token)), r->done};
+    // Each step (its send and its answer) has what is left until the deadline, not the
+    // whole timeout again: a broker slow at every step must not stretch the exchange.
+    const auto whole = std::exchange(opts_.timeout, std::max(time_left(deadline), std::chrono::milliseconds(1)));
+    auto r = call<answer>(std::move(frame), [](protocol::byte_view body) -> expected<answer> {
+      auto decoded = native::decode_authenticate_response(body);
+      if (!decoded) return decoded.error();
+      return answer{std::string(protocol::as_chars(decoded->token)), decoded->done};
     });
+    opts_.timeout = whole;
+    return r;
   };
   if (mechanism == "PLAIN") {
     auto r = step(std::string(1, '\0') + user + std::string(1, '\0') + password);
@@ -156,18 +164,20 @@ result<bool> connection::authenticate(const std::string& mechanism, const std::s
   return true;
 }
 
-std::optional<failure> connection::start_tls() {
+std::optional<failure> connection::start_tls(std::chrono::steady_clock::time_point deadline) {
   std::string why;
   tls_ = protocol::security::tls_client::create(
       {opts_.tls_ca_file, opts_.tls_cert_file, opts_.tls_key_file, opts_.tls_server_name}, opts_.host, fd_, why);
   if (!tls_) return local(errc::authentication_failed, why);
-  // Non-blocking from here: every wait is bounded by the request timeout.
+  // Non-blocking from here: every wait is bounded (the handshake's by what is left of
+  // opening, later ones by the request timeout).
   fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
   for (;;) {
     const int rc = tls_->connect();
     if (rc == 1) return std::nullopt;
     const int e = SSL_get_error(tls_->ssl(), rc);
-    if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE)) continue;
+    if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_socket(e == SSL_ERROR_WANT_WRITE, deadline))
+      continue;
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
       return local(errc::timeout, "TLS: handshake timed out", system_error(ETIMEDOUT));
     // Cut off before either side refused anything (a broker restarting, a reset): worth
@@ -185,10 +195,11 @@ std::optional<failure> connection::start_tls() {
   }
 }
 
-bool connection::wait_socket(bool for_write) {
+bool connection::wait_socket(bool for_write, std::chrono::steady_clock::time_point deadline) {
   pollfd p{fd_, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
   for (;;) {
-    const int rc = ::poll(&p, 1, static_cast<int>(opts_.timeout.count()));
+    // What is left, recomputed: each of the handshake's waits does not get the whole again.
+    const int rc = ::poll(&p, 1, static_cast<int>(time_left(deadline).count()));
     if (rc < 0 && errno == EINTR) continue;
     return rc > 0;
   }
@@ -204,6 +215,8 @@ connection::connection(connection&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       broken_(other.broken_),
       lost_(other.lost_),
+      tls_failed_(other.tls_failed_),
+      unframed_(other.unframed_),
       subscribed_by_request_(std::move(other.subscribed_by_request_)),
       tls_(std::move(other.tls_)),
       opts_(std::move(other.opts_)),
@@ -231,6 +244,8 @@ connection& connection::operator=(connection&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     broken_ = other.broken_;
     lost_ = other.lost_;
+    tls_failed_ = other.tls_failed_;
+    unframed_ = other.unframed_;
     subscribed_by_request_ = std::move(other.subscribed_by_request_);
     tls_ = std::move(other.tls_);
     opts_ = std::move(other.opts_);
@@ -311,6 +326,7 @@ bool connection::send_bytes(protocol::byte_view bytes) {
         if (wait_to_send(e == SSL_ERROR_WANT_WRITE)) continue;  // else lost_ says why not
       } else {
         lost_ = e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+        tls_failed_ = true;
         ERR_clear_error();
       }
       broken_ = true;
@@ -336,9 +352,14 @@ bool connection::send_bytes(protocol::byte_view bytes) {
 bool connection::wait_to_send(bool for_write) {
   // The wait is for progress: reading meanwhile does not start it again.
   const auto deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  // What is read meanwhile stays unparsed in the decoder: past a few frames' worth the
+  // broker is left to wait for us (its own backpressure: it stops reading), rather than our
+  // memory growing with the wait. TLS that needs to read to write is always let read.
+  const std::size_t read_ahead = 4 * static_cast<std::size_t>(opts_.max_frame_bytes);
   for (;;) {
     const auto left = time_left(deadline);
-    pollfd p{fd_, static_cast<short>((for_write ? POLLOUT : 0) | POLLIN), 0};
+    const bool take_input = !for_write || decoder_.buffered() < read_ahead;
+    pollfd p{fd_, static_cast<short>((for_write ? POLLOUT : 0) | (take_input ? POLLIN : 0)), 0};
     const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0) {
@@ -359,6 +380,8 @@ bool connection::wait_to_send(bool for_write) {
 }
 
 bool connection::read_available() {
+  // After a fatal error OpenSSL must not be called again on the connection; lost_ says why.
+  if (tls_failed_) return false;
   auto space = decoder_.prepare(64 * 1024);
   if (tls_) {
     const int n = tls_->read(space.data(), static_cast<int>(space.size()));
@@ -371,6 +394,7 @@ bool connection::read_available() {
     const int sys = errno;
     ERR_clear_error();
     lost_ = e == SSL_ERROR_SYSCALL && n < 0 && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+    tls_failed_ = true;
     return false;
   }
   for (;;) {
@@ -399,8 +423,8 @@ result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* time
 }
 
 bool connection::has_pending() const {
-  return !deliveries_.empty() || !assignments_.empty() || !ended_.empty() || decoder_.buffered() > 0 ||
-         (tls_ && SSL_pending(tls_->ssl()) > 0);
+  return !deliveries_.empty() || !assignments_.empty() || !ended_.empty() || decoder_.buffered() > unframed_ ||
+         (tls_ && !tls_failed_ && SSL_pending(tls_->ssl()) > 0);
 }
 
 result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool* timed_out) {
@@ -411,10 +435,12 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
     auto f = decoder_.next();
     if (!f) return local(static_cast<errc>(f.error().value()), "bad frame from broker");
     if (*f) {
+      unframed_ = 0;
       const auto& v = **f;
       return buffer(v.payload.data() - protocol::frame_header_size,
                     v.payload.data() + v.payload.size());
     }
+    unframed_ = decoder_.buffered();
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -436,7 +462,7 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       if (decoder_.buffered() != had) continue;
     }
     // Decrypted bytes already buffered by OpenSSL do not show on the socket.
-    if (!tls_ || SSL_pending(tls_->ssl()) == 0) {
+    if (!tls_ || tls_failed_ || SSL_pending(tls_->ssl()) == 0) {
       pollfd p{fd_, POLLIN, 0};
       const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
       if (rc < 0 && errno == EINTR) continue;
@@ -554,10 +580,14 @@ result<std::pair<native::response_header, buffer>> connection::wait_response(
     } else if (broken_) {
       return lost("the connection failed before the answer came");
     } else {
-      auto f = read_frame(time_left(deadline), nullptr);
+      bool timed_out = false;
+      auto f = read_frame(time_left(deadline), &timed_out);
       if (!ok(f)) {
         broken_ = true;  // a late answer would be taken for the next request's
-        return error_of(f);
+        if (!timed_out) return error_of(f);
+        // Ended by our own clock, not by the broker: later calls on it say so too.
+        lost_ = system_error(ETIMEDOUT);
+        return lost("no answer in time");
       }
       bytes = std::move(std::get<0>(f));
     }

@@ -5,7 +5,8 @@
 /// next ones: flush()), and responses are read back in order; the simple calls (publish,
 /// fetch, ...) send and wait. Deliver frames of subscriptions that
 /// arrive while waiting for a response, or while a send waits for room in the socket (a
-/// broker may stop reading until we read), are kept for next_delivery().
+/// broker may stop reading until we read; up to 4 × max_frame_bytes are read then), are kept
+/// for next_delivery().
 ///
 /// Depends only on portask::protocol, POSIX sockets and OpenSSL (for TLS listeners).
 
@@ -39,8 +40,9 @@ struct options {
   /// How long a call waits for its response, in all: frames pushed meanwhile (deliveries,
   /// assignments, other requests' answers) do not extend it. Also bounds opening a
   /// connection, in all (each address a name resolves to gets its share of what is left,
-  /// the handshake and authentication the rest), and a send that makes no progress (the
-  /// broker reads nothing; what it sends meanwhile is read).
+  /// the handshake and each authentication step the rest), and a send that makes no
+  /// progress (the broker reads nothing; what it sends meanwhile is read, up to 4 ×
+  /// max_frame_bytes not yet taken: past that the broker is left to wait for us).
   std::chrono::milliseconds timeout{30000};
   /// The largest frame payload accepted from the broker (a longer one breaks the connection)
   /// and the bound on a batch decompressed here. A Fetch answer or Deliver frame
@@ -54,7 +56,9 @@ struct options {
   std::string mechanism = "SCRAM-SHA-512";
   /// TLS, for a listener whose security protocol is SSL or SASL_SSL. The broker's
   /// certificate must chain to `tls_ca_file` (empty: the system's CAs) and name
-  /// `tls_server_name` (empty: `host`; an IP address is matched as one).
+  /// `tls_server_name` (empty: `host`; an IP address is matched as one). A cluster_client
+  /// checks every node's certificate against `tls_server_name` when it is set (all nodes
+  /// share one certificate name), else against the host each node advertises.
   bool tls = false;
   std::string tls_ca_file;
   std::string tls_cert_file;  ///< a client certificate (PEM), for listeners that ask for one
@@ -126,9 +130,9 @@ class connection {
   /// batch), are skipped. Waits up to max_wait_ms for data.
   result<fetched> fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
                         std::uint32_t max_bytes = 1 << 20, std::uint32_t max_wait_ms = 0);
-  /// One SASL exchange on this connection (open() runs it when options::user is set); a
-  /// SCRAM server's final signature is checked too. After a failure the broker closes the
-  /// connection.
+  /// One SASL exchange on this connection (open() runs it when options::user is set), within
+  /// the request timeout in all; a SCRAM server's final signature is checked too. After a
+  /// failure the broker closes the connection.
   result<bool> authenticate(const std::string& mechanism, const std::string& user, const std::string& password);
   result<bool> create_topic(const std::string& topic, std::int32_t partitions,
                             std::vector<protocol::native::config_entry> configs = {});
@@ -240,7 +244,8 @@ class connection {
   /// waits on its socket, until 64 KiB of requests are held, until another request is sent
   /// (behind them), or until this is called, so that requests pipelined back to back leave
   /// in one write rather than one system call each; a publish without acks is sent at once.
-  /// A caller that paces its publishes, or waits on native_handle() itself, calls flush().
+  /// A caller that paces its publishes, or waits on native_handle() itself, calls flush(),
+  /// then has_pending(): a flush that waits for room reads what arrives meanwhile.
   bool flush();
 
   /// Sends raw bytes (tests use this to send hostile input).
@@ -253,10 +258,12 @@ class connection {
   /// (receive_publish still returns an answer that had arrived).
   bool usable() const noexcept { return fd_ >= 0 && !broken_; }
   /// The socket, to wait on several connections at once (poll for reading; flush() first,
-  /// or held publishes never leave); a TLS connection may hold decrypted bytes the socket
-  /// does not show (has_pending()).
+  /// or held publishes never leave). Check has_pending() after flush() and before waiting:
+  /// frames read while a flush waited for room, or decrypted bytes a TLS connection holds,
+  /// do not show on the socket (a caller that waited would sleep with them here).
   int native_handle() const noexcept { return fd_; }
-  /// Whether frames or decrypted bytes are already here to be read without waiting.
+  /// Whether frames, bytes not yet looked at, or decrypted bytes are already here to be read
+  /// without waiting (a partial frame already looked at is not: the rest shows on the socket).
   bool has_pending() const;
 
  private:
@@ -273,11 +280,13 @@ class connection {
   /// answers) would otherwise wait for us as we wait for it.
   bool send_bytes(protocol::byte_view bytes);
   /// Waits up to the request timeout for room to write (`for_write`; else for the socket to
-  /// be readable, as TLS may need), reading what arrives meanwhile; false when the time ran
-  /// out or the connection failed.
+  /// be readable, as TLS may need), reading what arrives meanwhile while the decoder holds
+  /// less than 4 × max_frame_bytes; false when the time ran out (lost_ is then ETIMEDOUT)
+  /// or the connection failed.
   bool wait_to_send(bool for_write);
   /// One read of what has arrived into the decoder, without waiting; false when the
-  /// connection failed or the broker closed it.
+  /// connection failed or the broker closed it (over TLS, also once a fatal error was seen:
+  /// OpenSSL must not be called again then).
   bool read_available();
   /// Why the connection failed (`what`, with the system's reason), as a retriable failure.
   failure lost(const std::string& what) const;
@@ -289,14 +298,15 @@ class connection {
   result<std::vector<protocol::native::acl_entry>> acl_call(protocol::native::acl_op op,
                                                             std::vector<protocol::native::acl_entry> entries);
   /// Reads frames until the Response or Error to request `request_id` arrives, for up to
-  /// `wait` in all (the request timeout when zero); pushed frames are queued, and Errors
+  /// `wait` in all (the request timeout when zero; when it runs out the connection is
+  /// unusable, and says it timed out); pushed frames are queued, and Errors
   /// for other requests that expect no Response (ended subscriptions, publishes without
   /// acks, a group membership) are kept for their readers. Any other answer means the
   /// connection is out of step: it is then unusable.
   result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response(
       std::uint32_t request_id, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
-  /// After the connection failed: the frames that had already arrived (in the decoder or
-  /// the socket), read without waiting, the answer to `request_id` and pipelined publishes'
+  /// After the connection failed: the frames that had already arrived (in the decoder, or
+  /// the socket unless TLS failed), read without waiting, the answer to `request_id` and pipelined publishes'
   /// into early_answers_, pushes to their queues; the rest is dropped.
   void salvage(std::uint32_t request_id);
   /// A failure other than a timeout leaves the connection unusable; on an unusable one it
@@ -319,15 +329,24 @@ class connection {
   template <class T, class Decode>
   result<T> call(protocol::buffer request, Decode decode);
 
-  /// Sets up TLS on fd_ and runs the handshake; a failure says why.
-  std::optional<failure> start_tls();
-  /// Waits up to the request timeout for the socket to be readable or writable.
-  bool wait_socket(bool for_write);
+  /// Sets up TLS on fd_ and runs the handshake by `deadline`; a failure says why.
+  std::optional<failure> start_tls(std::chrono::steady_clock::time_point deadline);
+  /// Waits until `deadline` at most for the socket to be readable or writable.
+  bool wait_socket(bool for_write, std::chrono::steady_clock::time_point deadline);
+  /// authenticate(), every step by `deadline` (open() gives what is left of its own).
+  result<bool> authenticate(const std::string& mechanism, const std::string& user, const std::string& password,
+                            std::chrono::steady_clock::time_point deadline);
 
   int fd_ = -1;
   bool broken_ = false;
   /// Why the connection failed, as the system said (failure::network).
   std::error_code lost_;
+  /// OpenSSL reported a fatal error (or the peer's close) on this connection: no TLS call
+  /// may follow; only what the decoder holds can still be read.
+  bool tls_failed_ = false;
+  /// How many bytes the decoder held when it last found no whole frame in them (0: not
+  /// looked at since the last frame taken): has_pending() is true only for more.
+  std::size_t unframed_ = 0;
   /// Subscribe request id -> subscription id: an Error frame ending a subscription names
   /// the Subscribe's request.
   std::map<std::uint32_t, std::uint32_t> subscribed_by_request_;

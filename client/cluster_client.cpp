@@ -17,6 +17,13 @@ failure no_leader(const std::string& topic, std::int32_t partition) {
                  "partition " + topic + "/" + std::to_string(partition) + " has no leader at the moment", true};
 }
 
+// A node that could not be reached may be gone (the next Metadata will say): retriable. A
+// certificate or credential it refused stays refused, and is not retried until the timeout.
+failure unreachable(failure f) {
+  if (f.code != errc::authentication_failed) f.retriable = true;
+  return f;
+}
+
 }  // namespace
 
 result<cluster_client> cluster_client::open(const options& o) {
@@ -34,9 +41,9 @@ result<connection> cluster_client::open_to(const std::string& host, std::uint16_
   auto o = opts_;
   o.host = host;
   o.port = port;
-  // Each node's certificate names the host it advertises (and that host is what SNI asks
-  // for); a name set in the options is the bootstrap address's.
-  if (host != opts_.host || port != opts_.port) o.tls_server_name.clear();
+  // A tls_server_name set in the options is every node's (one certificate name shared by
+  // all, nodes advertising addresses); left empty, each node's certificate must name the
+  // host it advertises.
   auto c = connection::open(o);
   if (ok(c)) ++opened_;
   return c;
@@ -51,13 +58,19 @@ void cluster_client::take(native::metadata_response m, std::unique_ptr<connectio
   partition_counts_.clear();
   for (const auto& t : m.topics) partition_counts_[t.topic] = t.partitions;
   // A node that has not yet seen a lease change must not send us back to the old leader:
-  // per partition, the higher lease epoch wins.
+  // per partition, the higher lease epoch wins. Unless the leader known has since said it
+  // is not, or is no longer listed: then the epochs went back (the store was wiped or
+  // restored), and the lower one is the leader to follow.
+  auto listed = [&m](std::int32_t node) {
+    return std::any_of(m.nodes.begin(), m.nodes.end(), [&](const auto& n) { return n.id == node; });
+  };
   std::map<std::pair<std::string, std::int32_t>, leader_at> leaders;
   for (const auto& o : m.owners) {
     const std::pair key{o.topic, o.partition};
     auto known = leaders_.find(key);
-    leaders[key] = known != leaders_.end() && known->second.epoch > o.leader_epoch ? known->second
-                                                                                   : leader_at{o.leader, o.leader_epoch};
+    const bool keep = known != leaders_.end() && known->second.epoch > o.leader_epoch && !known->second.refused &&
+                      listed(known->second.node);
+    leaders[key] = keep ? known->second : leader_at{o.leader, o.leader_epoch, false};
   }
   leaders_ = std::move(leaders);
   for (const auto& g : m.coordinators) coordinators_[g.group] = g.node;
@@ -165,11 +178,7 @@ result<connection*> cluster_client::node(std::int32_t id) {
       return failure{errc::not_leader, "node " + std::to_string(id) + " is not live", true};
     c = open_to(n->host, n->port);
   }
-  if (!ok(*c)) {
-    auto f = error_of(*c);
-    f.retriable = true;  // the node may be gone: the Metadata will say
-    return f;
-  }
+  if (!ok(*c)) return unreachable(error_of(*c));
   return install(id, std::make_unique<connection>(std::move(std::get<0>(*c))));
 }
 
@@ -179,6 +188,19 @@ connection* cluster_client::install(std::int32_t node, std::unique_ptr<connectio
   slot = std::move(c);
   serials_[node] = opened_;
   return slot.get();
+}
+
+std::int32_t cluster_client::node_of(const connection& c) const {
+  for (const auto& [id, n] : nodes_)
+    if (n.get() == &c) return id;
+  return -2;  // a connection no longer in use
+}
+
+void cluster_client::note_refusal(std::int32_t node, const failure& f, const std::string& topic,
+                                  std::int32_t partition) {
+  if (f.code != errc::not_leader) return;
+  if (auto it = leaders_.find({topic, partition}); it != leaders_.end() && it->second.node == node)
+    it->second.refused = true;
 }
 
 connection* cluster_client::sent_on(std::int32_t node, std::uint64_t serial) {
@@ -225,11 +247,7 @@ result<connection> cluster_client::open_to_coordinator(const std::string& group)
   if (n == meta_.nodes.end())
     return failure{errc::not_coordinator, "group " + group + " has no coordinator at the moment", true};
   auto c = open_to(n->host, n->port);
-  if (!ok(c)) {
-    auto f = error_of(c);
-    f.retriable = true;  // the node may be gone: the Metadata will say
-    return f;
-  }
+  if (!ok(c)) return unreachable(error_of(c));
   return c;
 }
 
@@ -259,7 +277,7 @@ result<native::publish_response> cluster_client::publish(const std::string& topi
   };
   // Its own answer: publishes pipelined to the same node (send_publish) keep theirs.
   return follow<native::publish_response>(
-      pick, [&](connection& c) { return c.publish(topic, chosen, batch, producer); });
+      pick, [&](connection& c) { return led_answer(c, topic, chosen, c.publish(topic, chosen, batch, producer)); });
 }
 
 std::int32_t cluster_client::pick_partition(const std::string& topic) {
@@ -281,6 +299,7 @@ result<bool> cluster_client::send_pending(pending_publish& p) {
   if (!ok(c)) return error_of(c);
   auto sent = std::get<0>(c)->send_publish(p.topic, target, p.batch, true, p.producer);
   if (!ok(sent)) return error_of(sent);
+  p.target = target;
   p.node = std::get<0>(id);
   p.serial = serials_[p.node];
   p.request_id = std::get<0>(sent);
@@ -290,7 +309,7 @@ result<bool> cluster_client::send_pending(pending_publish& p) {
 result<bool> cluster_client::send_publish(const std::string& topic, std::int32_t partition,
                                           protocol::message_batch batch,
                                           const native::publish_producer& producer) {
-  pending_publish p{topic, partition, std::move(batch), producer, clock_type::now() + opts_.timeout, -1, 0, 0};
+  pending_publish p{topic, partition, std::move(batch), producer, clock_type::now() + opts_.timeout, -1, -1, 0, 0};
   auto pause = std::chrono::milliseconds(20);
   for (;;) {
     auto sent = send_pending(p);
@@ -323,6 +342,7 @@ result<native::publish_response> cluster_client::receive_publish() {
       auto r = c->receive_publish(p.request_id);
       if (ok(r)) return r;
       f = error_of(r);
+      note_refusal(p.node, f, p.topic, p.target);
       // A refusal from the broker is the answer; a connection that failed while this
       // waited leaves the outcome unknown. (From one that had failed before, only an answer
       // that had arrived comes, or a retriable failure.)
@@ -350,14 +370,16 @@ result<native::publish_response> cluster_client::receive_publish() {
 
 result<fetched> cluster_client::fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
                                       std::uint32_t max_bytes, std::uint32_t max_wait_ms) {
-  return follow<fetched>([&] { return leader(topic, partition); },
-                         [&](connection& c) { return c.fetch(topic, partition, offset, max_bytes, max_wait_ms); });
+  return follow<fetched>([&] { return leader(topic, partition); }, [&](connection& c) {
+    return led_answer(c, topic, partition, c.fetch(topic, partition, offset, max_bytes, max_wait_ms));
+  });
 }
 
 result<native::list_offsets_response> cluster_client::list_offsets(const std::string& topic,
                                                                    std::int32_t partition) {
-  return follow<native::list_offsets_response>([&] { return leader(topic, partition); },
-                                               [&](connection& c) { return c.list_offsets(topic, partition); });
+  return follow<native::list_offsets_response>([&] { return leader(topic, partition); }, [&](connection& c) {
+    return led_answer(c, topic, partition, c.list_offsets(topic, partition));
+  });
 }
 
 result<native::list_offsets_response> cluster_client::offset_for_time(const std::string& topic,
@@ -365,7 +387,7 @@ result<native::list_offsets_response> cluster_client::offset_for_time(const std:
                                                                       std::int64_t timestamp_ms) {
   return follow<native::list_offsets_response>(
       [&] { return leader(topic, partition); },
-      [&](connection& c) { return c.offset_for_time(topic, partition, timestamp_ms); });
+      [&](connection& c) { return led_answer(c, topic, partition, c.offset_for_time(topic, partition, timestamp_ms)); });
 }
 
 result<native::list_offsets_response> cluster_client::delete_records(const std::string& topic,
@@ -373,7 +395,7 @@ result<native::list_offsets_response> cluster_client::delete_records(const std::
                                                                      std::int64_t offset) {
   return follow<native::list_offsets_response>(
       [&] { return leader(topic, partition); },
-      [&](connection& c) { return c.delete_records(topic, partition, offset); });
+      [&](connection& c) { return led_answer(c, topic, partition, c.delete_records(topic, partition, offset)); });
 }
 
 // -- group calls ----------------------------------------------------------------------------
@@ -416,11 +438,12 @@ result<bool> cluster_client::place(subscription& s) {
   // is made again elsewhere (the leader moved before a delivery) it resumes there, not at
   // the new leader's end past what was acknowledged meanwhile.
   if (s.next_offset < 0) {
-    auto bounds = std::get<0>(c)->list_offsets(s.topic, s.partition);
+    auto bounds = led_answer(*std::get<0>(c), s.topic, s.partition, std::get<0>(c)->list_offsets(s.topic, s.partition));
     if (!ok(bounds)) return error_of(bounds);
     s.next_offset = s.next_offset == -1 ? std::get<0>(bounds).high_watermark : std::get<0>(bounds).log_start;
   }
-  auto made = std::get<0>(c)->subscribe(s.topic, s.partition, s.next_offset, std::max<std::uint32_t>(s.credit, 1));
+  auto made = led_answer(*std::get<0>(c), s.topic, s.partition,
+                         std::get<0>(c)->subscribe(s.topic, s.partition, s.next_offset, std::max<std::uint32_t>(s.credit, 1)));
   if (!ok(made)) return error_of(made);
   s.node = clustered() ? std::get<0>(id) : -1;
   s.node_id = std::get<0>(made);
@@ -501,6 +524,7 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
       auto it = mine(f.subscription_id);
       if (it == subscriptions_.end()) return std::nullopt;
       if (f.retriable) {  // e.g. the leader moved: made again where it is now
+        note_refusal(node_key, f, it->second.topic, it->second.partition);
         it->second.node = -2;
         return std::nullopt;
       }
@@ -558,16 +582,23 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     if (now >= deadline) return std::optional<delivery>{};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (homeless) left = std::min(left, std::chrono::milliseconds(100));
-    std::vector<pollfd> fds;
     flush();
-    for (auto& [id, c] : live) fds.push_back(pollfd{c->native_handle(), POLLIN, 0});
+    // A flush that waited for room read what came meanwhile: deliveries may be here that
+    // the sockets no longer show. Then nothing is waited for.
+    std::vector<pollfd> fds;
+    bool here = false;
+    for (auto& [id, c] : live) {
+      fds.push_back(pollfd{c->native_handle(), POLLIN, 0});
+      here = here || c->has_pending();
+    }
     if (fds.empty()) {
       std::this_thread::sleep_for(std::max(left, std::chrono::milliseconds(1)));
       continue;
     }
-    if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<std::int64_t>(left.count(), 1))) <= 0) continue;
+    const int wait_ms = here ? 0 : static_cast<int>(std::max<std::int64_t>(left.count(), 1));
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0) continue;
     for (std::size_t i = 0; i < fds.size(); ++i)
-      if (fds[i].revents != 0)
+      if (fds[i].revents != 0 || live[i].second->has_pending())
         if (auto r = read_one(live[i].first, *live[i].second, std::chrono::milliseconds(1));
             r && (!ok(*r) || std::get<0>(*r)))
           return *r;

@@ -12,8 +12,15 @@
 /// before the connection failed is not resent. A batch with a producer claim is stored once
 /// (idempotent_producer sends through this class).
 ///
-/// With TLS each node's certificate must name the host that node advertises; a
-/// tls_server_name in the options applies to the bootstrap address alone.
+/// With TLS and options::tls_server_name set, every node's certificate must name it (set it
+/// when all nodes share one certificate name, e.g. a wildcard or service name, while they
+/// advertise addresses); left empty, each node's must name the host that node advertises. A
+/// certificate (or credential) a node refuses is returned at once, not retried.
+///
+/// Of two Metadata answers, the one with the higher lease epoch names a partition's leader
+/// (a node that lags does not send us back to the old one), unless the leader known has
+/// answered not_leader for that partition since, or is no longer listed as a node: then the
+/// store's epochs went back (wiped, restored) and the lower epoch is followed.
 
 #include <chrono>
 #include <deque>
@@ -101,6 +108,14 @@ class cluster_client {
   // -- connections, for everything else ------------------------------------------------------
   /// The connection to the partition's leader (not_leader, retriable, while it has none).
   result<connection*> leader(const std::string& topic, std::int32_t partition);
+  /// `r`, the answer on `c` (from leader()) to a request for the partition, returned as is
+  /// once a not_leader in it is noted: a caller sending on leader() itself passes its
+  /// answers here, so that a lower leader epoch is followed when the store's went back.
+  template <class T>
+  result<T> led_answer(const connection& c, const std::string& topic, std::int32_t partition, result<T> r) {
+    if (!ok(r)) note_refusal(node_of(c), error_of(r), topic, partition);
+    return r;
+  }
   /// The connection to the group's coordinator.
   result<connection*> coordinator(const std::string& group);
   /// A connection to some live node (administration goes to any node).
@@ -153,6 +168,11 @@ class cluster_client {
   result<connection*> node(std::int32_t id);
   result<connection> open_to(const std::string& host, std::uint16_t port) const;
   void take(protocol::native::metadata_response m, std::unique_ptr<connection> answered_on);
+  /// The node whose connection in use `c` is; -2 for none (a retired one).
+  std::int32_t node_of(const connection& c) const;
+  /// Notes a not_leader from `node` for the partition when it is the leader known (take()
+  /// then accepts a lower epoch for it).
+  void note_refusal(std::int32_t node, const failure& f, const std::string& topic, std::int32_t partition);
   /// Sleeps `pause` and reads the Metadata again; false when `deadline` would pass first.
   bool back_off(std::chrono::milliseconds& pause, std::chrono::steady_clock::time_point deadline,
                 const std::vector<std::string>& groups);
@@ -180,6 +200,7 @@ class cluster_client {
     protocol::message_batch batch;
     protocol::native::publish_producer producer;
     std::chrono::steady_clock::time_point deadline;
+    std::int32_t target = -1;     ///< the partition it was last sent to
     std::int32_t node = -1;       ///< sent to this node
     std::uint64_t serial = 0;     ///< on this connection of it
     std::uint32_t request_id = 0;  ///< as this request there
@@ -205,6 +226,7 @@ class cluster_client {
   struct leader_at {
     std::int32_t node = -1;
     std::int32_t epoch = -1;  ///< its lease's
+    bool refused = false;     ///< the node answered not_leader for the partition since
   };
   std::map<std::pair<std::string, std::int32_t>, leader_at> leaders_;
   std::map<std::string, std::int32_t> coordinators_;

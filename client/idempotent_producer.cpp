@@ -88,7 +88,8 @@ result<native::publish_response> idempotent_producer::publish(
       if (ok(leader)) {
         auto& c = *std::get<0>(leader);
         auto sent = c.send_publish(topic, partition, batch, true, claim);
-        r = ok(sent) ? c.receive_publish() : result<native::publish_response>{error_of(sent)};
+        r = conn_->led_answer(c, topic, partition,
+                              ok(sent) ? c.receive_publish() : result<native::publish_response>{error_of(sent)});
         if (ok(sent) && !ok(r) && error_of(r).retriable) maybe_stored = true;
       }
       if (ok(r)) {

@@ -1,10 +1,14 @@
 // client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
 // while others are in flight, answers that arrived before a connection failed, each node's
-// certificate, credit and deliveries that fail, and Metadata from a node that lags.
+// certificate, credit and deliveries that fail, Metadata from a node that lags, and leader
+// epochs that went back.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <stdexcept>
 
 #include "client/cluster_client.hpp"
 #include "process.hpp"
@@ -96,36 +100,78 @@ TEST(ClusterClientPublish, AnAnswerThatArrivedBeforeItsConnectionFailedIsNotSent
 
 // -- TLS ------------------------------------------------------------------------------------------
 
-// Each node's certificate is checked against the host that node advertises: the name given
-// for the bootstrap address (which its certificate carries) does not vouch for the others.
-TEST(ClusterClientTls, EachNodesCertificateMustNameTheHostItAdvertises) {
+namespace {
+
+// Three nodes with one certificate that names 127.0.0.1 and localhost only: the bootstrap,
+// one advertised as 127.0.0.2 (not named) and one as localhost. Partition t/0 is led by the
+// second, t/1 by the third. Empty when 127.0.0.2 cannot be listened on here.
+struct tls_cluster {
   temp_dir dir;
-  const auto files = make_tls_files(dir.path());
-  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
-  const stub_tls cert{files.server_cert, files.server_key};  // names 127.0.0.1 and localhost only
+  tls_files files = make_tls_files(dir.path());
   native::metadata_response m;
-  auto serve = [&m](stub_peer& p) {
-    while (auto f = p.next_frame())
-      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f, m);
-  };
-  stub_broker bootstrap(serve, cert);
-  stub_broker misnamed(serve, cert, "127.0.0.2");  // advertised as 127.0.0.2, which its certificate does not name
-  stub_broker named(serve, cert);                  // advertised as localhost
-  m.node_id = 0;
-  m.topics = {{"t", 2}};
-  m.nodes = {{0, "127.0.0.1", bootstrap.port()}, {1, "127.0.0.2", misnamed.port()}, {2, "localhost", named.port()}};
-  m.owners = {{"t", 0, 1, 1}, {"t", 1, 2, 1}};
-  auto o = to(bootstrap.port());
-  o.tls = true;
-  o.tls_ca_file = files.ca;
-  o.tls_server_name = "localhost";
-  auto c = must(client::cluster_client::open(o), "open");
-  auto refused = c.leader("t", 0);
+  std::unique_ptr<stub_broker> bootstrap, misnamed, named;
+
+  bool start() {
+    const stub_tls cert{files.server_cert, files.server_key};
+    auto serve = [this](stub_peer& p) {
+      while (auto f = p.next_frame())
+        if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f, m);
+    };
+    try {
+      misnamed = std::make_unique<stub_broker>(serve, cert, "127.0.0.2");
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+    bootstrap = std::make_unique<stub_broker>(serve, cert);
+    named = std::make_unique<stub_broker>(serve, cert);
+    m.node_id = 0;
+    m.topics = {{"t", 2}};
+    m.nodes = {{0, "127.0.0.1", bootstrap->port()}, {1, "127.0.0.2", misnamed->port()}, {2, "localhost", named->port()}};
+    m.owners = {{"t", 0, 1, 1}, {"t", 1, 2, 1}};
+    return true;
+  }
+
+  client::options options() const {
+    auto o = to(bootstrap->port());
+    o.tls = true;
+    o.tls_ca_file = files.ca;
+    return o;
+  }
+};
+
+}  // namespace
+
+// Without a tls_server_name each node's certificate is checked against the host that node
+// advertises; one that does not name it is refused at once, not retried until the timeout.
+TEST(ClusterClientTls, WithoutAServerNameEachNodesCertificateMustNameTheHostItAdvertises) {
+  tls_cluster cluster;
+  ASSERT_FALSE(cluster.files.ca.empty()) << "openssl could not make the test certificates";
+  if (!cluster.start()) GTEST_SKIP() << "cannot listen on 127.0.0.2 here";
+  auto c = must(client::cluster_client::open(cluster.options()), "open");
+  auto refused = c.list_offsets("t", 0);
   ASSERT_FALSE(client::ok(refused));
+  EXPECT_EQ(client::error_of(refused).code, errc::authentication_failed) << client::error_of(refused).message;
+  EXPECT_FALSE(client::error_of(refused).retriable);
   EXPECT_NE(client::error_of(refused).message.find("certificate"), std::string::npos)
       << client::error_of(refused).message;
+  EXPECT_EQ(c.retries(), 0u);
   auto served = c.leader("t", 1);
   EXPECT_TRUE(client::ok(served)) << client::error_of(served).message;
+}
+
+// A tls_server_name set in the options is every node's: nodes that advertise addresses and
+// share one certificate name are reached.
+TEST(ClusterClientTls, AServerNameSetInTheOptionsAppliesToEveryNode) {
+  tls_cluster cluster;
+  ASSERT_FALSE(cluster.files.ca.empty()) << "openssl could not make the test certificates";
+  if (!cluster.start()) GTEST_SKIP() << "cannot listen on 127.0.0.2 here";
+  auto o = cluster.options();
+  o.tls_server_name = "localhost";
+  auto c = must(client::cluster_client::open(o), "open");
+  auto at_address = c.leader("t", 0);
+  EXPECT_TRUE(client::ok(at_address)) << client::error_of(at_address).message;
+  auto named = c.leader("t", 1);
+  EXPECT_TRUE(client::ok(named)) << client::error_of(named).message;
 }
 
 // -- subscriptions ------------------------------------------------------------------------------
@@ -242,4 +288,77 @@ TEST(ClusterClientMetadata, AnOlderLeaderEpochDoesNotReplaceANewerOne) {
   auto c = must(client::cluster_client::open(to(bootstrap.port())), "open");
   must(c.refresh(), "refresh");  // the lagging answer
   EXPECT_EQ(must(c.list_offsets("t", 0), "list_offsets").log_start, 1);
+}
+
+namespace {
+
+// A node that answers Metadata as `metadata` says (the first answer of all, then the later
+// one) and ListOffsets with its own id as the log start (where the request went), or with
+// not_leader when `refuses`.
+struct epoch_node {
+  std::int64_t id;
+  bool refuses;
+  std::function<native::metadata_response()> metadata;
+  void operator()(stub_peer& p) const {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f, metadata());
+      if (type_of(*f) != protocol::message_type::list_offsets) continue;
+      if (refuses)
+        p.send(error_frame(request_id_of(*f), errc::not_leader, "not the leader"));
+      else
+        p.send(response_to(*f, [&](protocol::buffer& out) {
+          native::encode_body(out, native::list_offsets_response{id, id, std::nullopt});
+        }));
+    }
+  }
+};
+
+// Metadata answers: `first` once, then `later` (shared by every node).
+struct metadata_script {
+  std::mutex mutex;
+  int answers = 0;
+  native::metadata_response first, later;
+  native::metadata_response next() {
+    std::lock_guard lock{mutex};
+    return answers++ == 0 ? first : later;
+  }
+};
+
+}  // namespace
+
+// The store's epochs went back (wiped, restored): the leader known, of a higher epoch, says
+// it no longer leads, and the Metadata names another at a lower epoch, which is followed.
+TEST(ClusterClientMetadata, ALowerLeaderEpochIsTakenOnceTheKnownLeaderRefuses) {
+  metadata_script script;
+  auto metadata = [&script] { return script.next(); };
+  stub_broker bootstrap(epoch_node{0, false, metadata});
+  stub_broker stale(epoch_node{1, true, metadata});
+  stub_broker current(epoch_node{2, false, metadata});
+  script.first.node_id = 0;
+  script.first.topics = {{"t", 1}};
+  script.first.nodes = {{0, "127.0.0.1", bootstrap.port()}, {1, "127.0.0.1", stale.port()}, {2, "127.0.0.1", current.port()}};
+  script.later = script.first;
+  script.first.owners = {{"t", 0, 1, 5}};
+  script.later.owners = {{"t", 0, 2, 1}};
+  auto c = must(client::cluster_client::open(to(bootstrap.port())), "open");
+  EXPECT_EQ(must(c.list_offsets("t", 0), "list_offsets").log_start, 2);
+}
+
+// The leader known is no longer a live node: a lower epoch for the partition is followed.
+TEST(ClusterClientMetadata, ALowerLeaderEpochIsTakenWhenTheKnownLeaderIsNoLongerListed) {
+  metadata_script script;
+  auto metadata = [&script] { return script.next(); };
+  stub_broker bootstrap(epoch_node{0, false, metadata});
+  stub_broker gone(epoch_node{1, false, metadata});  // still answers, were it asked
+  stub_broker current(epoch_node{2, false, metadata});
+  script.first.node_id = 0;
+  script.first.topics = {{"t", 1}};
+  script.first.nodes = {{0, "127.0.0.1", bootstrap.port()}, {1, "127.0.0.1", gone.port()}, {2, "127.0.0.1", current.port()}};
+  script.later = script.first;
+  script.later.nodes.erase(script.later.nodes.begin() + 1);
+  script.first.owners = {{"t", 0, 1, 5}};
+  script.later.owners = {{"t", 0, 2, 1}};
+  auto c = must(client::cluster_client::open(to(bootstrap.port())), "open");
+  must(c.refresh(), "refresh");
+  EXPECT_EQ(must(c.list_offsets("t", 0), "list_offsets").log_start, 2);
 }

@@ -71,9 +71,6 @@ void stub_peer::limit_buffers(int bytes) {
 }
 
 stub_broker::stub_broker(handler h, stub_tls tls, const std::string& address) : handler_(std::move(h)) {
-  // A client gone while the stub writes must not end the test process (SSL_write has no
-  // MSG_NOSIGNAL).
-  ::signal(SIGPIPE, SIG_IGN);
   if (!tls.cert_file.empty()) {
     ctx_ = SSL_CTX_new(TLS_server_method());
     if (ctx_ == nullptr || SSL_CTX_use_certificate_chain_file(ctx_, tls.cert_file.c_str()) != 1 ||
@@ -117,6 +114,14 @@ stub_broker::~stub_broker() {
 }
 
 void stub_broker::accept_loop() {
+  // A client gone while the stub writes must not end the test process (SSL_write has no
+  // MSG_NOSIGNAL): SIGPIPE is blocked on the stub's threads only (each serving thread
+  // inherits this one's mask), the write then fails with EPIPE. The rest of the process
+  // keeps the default, so a SIGPIPE the client raised would still show.
+  sigset_t sigpipe_only;
+  sigemptyset(&sigpipe_only);
+  sigaddset(&sigpipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &sigpipe_only, nullptr);
   for (std::size_t index = 0;; ++index) {
     const int fd = ::accept(listener_, nullptr, nullptr);
     if (fd < 0) {
