@@ -614,6 +614,10 @@ CAF_TEST(listing groups does not keep a coordinator from going idle) {
   expect((describe_atom), from(directory).to(coord));
   expect((group_description), from(coord).to(directory).with(WHERE(group_description, d, d.state == "Empty")));
   sched.run();
+  // The listing, taken out of the way of the lookups after it.
+  expect((std::vector<group_description>),
+         from(directory).to(self).with(WHERE(std::vector<group_description>, groups,
+                                             groups.size() == 1 && groups.front().group_id == "standalone")));
   CAF_CHECK(coordinator_of("standalone").address() == coord.address());
   // ... which is no activity: a minute after the commit, the coordinator has retired.
   sched.advance_time(std::chrono::seconds(31));
