@@ -50,6 +50,12 @@ std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadli
 
 std::error_code system_error(int e) { return {e, std::generic_category()}; }
 
+/// A TLS connection lost with OpenSSL's error `e`: the system's reason `sys` when the loss
+/// was a system call's (and it gave one), else a reset.
+std::error_code tls_loss(int e, int sys) {
+  return e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+}
+
 class resolver_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "resolver"; }
@@ -187,7 +193,7 @@ std::optional<failure> connection::start_tls(std::chrono::steady_clock::time_poi
                          (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
     if (cut_off && SSL_get_verify_result(tls_->ssl()) == X509_V_OK) {
       ERR_clear_error();
-      const auto reason = e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+      const auto reason = tls_loss(e, sys);
       return local(errc::storage_unavailable, "TLS: the connection ended during the handshake: " + reason.message(),
                    reason);
     }
@@ -325,7 +331,7 @@ bool connection::send_bytes(protocol::byte_view bytes) {
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         if (wait_to_send(e == SSL_ERROR_WANT_WRITE)) continue;  // else lost_ says why not
       } else {
-        lost_ = e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+        lost_ = tls_loss(e, sys);
         tls_failed_ = true;
         ERR_clear_error();
       }
@@ -393,7 +399,7 @@ bool connection::read_available() {
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;  // e.g. a session ticket
     const int sys = errno;
     ERR_clear_error();
-    lost_ = e == SSL_ERROR_SYSCALL && n < 0 && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+    lost_ = tls_loss(e, n < 0 ? sys : 0);
     tls_failed_ = true;
     return false;
   }

@@ -125,8 +125,7 @@ void cluster_client::forget(std::int32_t node) {
     // Answers to publishes in flight on it that arrived before it failed are still theirs
     // (receive_publish): it is kept until they are taken.
     const auto serial = serials_[node];
-    if (std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& p) { return p.serial == serial; }))
-      retired_[serial] = std::move(it->second);
+    if (in_flight_on(serial)) retired_[serial] = std::move(it->second);
     nodes_.erase(it);
   }
   // Its subscriptions went with it: they are made again where their partitions are led.
@@ -210,9 +209,11 @@ connection* cluster_client::sent_on(std::int32_t node, std::uint64_t serial) {
 }
 
 void cluster_client::release_retired() {
-  std::erase_if(retired_, [&](const auto& r) {
-    return std::none_of(in_flight_.begin(), in_flight_.end(), [&](const auto& p) { return p.serial == r.first; });
-  });
+  std::erase_if(retired_, [&](const auto& r) { return !in_flight_on(r.first); });
+}
+
+bool cluster_client::in_flight_on(std::uint64_t serial) const {
+  return std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& p) { return p.serial == serial; });
 }
 
 bool cluster_client::busy(std::int32_t node) const {

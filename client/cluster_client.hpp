@@ -212,6 +212,8 @@ class cluster_client {
   connection* sent_on(std::int32_t node, std::uint64_t serial);
   /// Closes the failed connections no publish in flight was sent on any more.
   void release_retired();
+  /// Whether a publish is in flight on the connection numbered `serial`.
+  bool in_flight_on(std::uint64_t serial) const;
   bool busy(std::int32_t node) const;
   connection* install(std::int32_t node, std::unique_ptr<connection> c);
 

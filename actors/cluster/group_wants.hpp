@@ -57,18 +57,13 @@ class group_wants {
   /// epoch, instead of waiting for the lease to be taken again under a new one).
   void let_go(const std::string& id, clock::time_point now) {
     auto it = groups_.find(id);
-    if (it == groups_.end()) return;
-    it->second.running = false;
-    it->second.since = std::max(it->second.since, now);
+    if (it != groups_.end()) stopped(it->second, now);
   }
   /// The group directory is now `directory`: the coordinators of another one ended with it,
   /// so their groups are let go a lease time from now unless they are used again.
   void directory_is(std::uint64_t directory, clock::time_point now) {
     for (auto& [id, g] : groups_)
-      if (g.running && g.directory != directory) {
-        g.running = false;
-        g.since = std::max(g.since, now);
-      }
+      if (g.running && g.directory != directory) stopped(g, now);
   }
   /// Before a round: the groups wanted for `lease` with no coordinator are no longer wanted
   /// (their leases are dropped in that round); returns them.
@@ -96,6 +91,11 @@ class group_wants {
   const std::map<std::string, entry>& all() const { return groups_; }
 
  private:
+  /// Its coordinator is gone as of `now`: the lease is kept a lease time from then.
+  static void stopped(entry& g, clock::time_point now) {
+    g.running = false;
+    g.since = std::max(g.since, now);
+  }
   std::map<std::string, entry> groups_;
 };
 

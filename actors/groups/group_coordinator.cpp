@@ -275,10 +275,19 @@ group_coordinator_actor::behavior_type forwarding(coordinator_ptr self) {
   };
 }
 
+// The line for a deleted topic's offsets removed from a group (by its coordinator or by the
+// directory's sweep).
+void log_deleted_topic_offsets(const std::string& group, std::size_t removed, const std::string& topic) {
+  logging::groups().info("group '{}': {} committed offset(s) of deleted topic '{}' removed", group, removed, topic);
+}
+
+// Whether the group has members, or ids handed out to join with.
+bool holds_members(const coordinator_state& s) { return s.group->size() > 0 || s.group->has_pending_ids(); }
+
 // Nothing a successor would have to take over: no member or id handed out to join with, no
 // request or write in flight or waiting.
 bool at_rest(const coordinator_state& s) {
-  return s.group->size() == 0 && !s.group->has_pending_ids() && s.joins.empty() &&
+  return !holds_members(s) && s.joins.empty() &&
          s.syncs.empty() && !s.store_busy && s.queued_commits.empty() && s.store_waiting.empty();
 }
 
@@ -325,14 +334,14 @@ void note_request(coordinator_ptr self) {
 
 // A join or a commit: the group holds something now.
 void note_use(coordinator_state& s) {
-  if (s.group->size() > 0 || s.group->has_pending_ids()) s.in_use = true;
+  if (holds_members(s)) s.in_use = true;
 }
 
 // A group with neither members nor committed offsets left is gone, as Kafka's Empty group
 // without offsets becomes Dead: nothing keeps its coordinator once it is at rest, and until
 // it retires, describe reads the store to say so.
 void forget_if_gone(coordinator_state& s, std::size_t offsets_left) {
-  if (offsets_left == 0 && s.group->size() == 0 && !s.group->has_pending_ids()) s.in_use = false;
+  if (offsets_left == 0 && !holds_members(s)) s.in_use = false;
 }
 
 // While the group has members its offsets do not expire; the time it last had them is kept
@@ -668,8 +677,7 @@ void drop_topic(coordinator_ptr self, caf::typed_response_promise<bool> rp, cons
                           self->state.fence)
                 .then(
                     [=](bool) mutable {
-                      logging::groups().info("group '{}': {} committed offset(s) of deleted topic '{}' removed",
-                                             group, gone.size(), topic);
+                      log_deleted_topic_offsets(group, gone.size(), topic);
                       mirror(self, tombstones(group, gone, false));
                       forget_if_gone(self->state, left);
                       rp.deliver(true);
@@ -907,8 +915,8 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         s.group->tick(self->clock().now(), out);
         deliver(self, out);
         refuse_stale_waits(self);
-        if (s.group->current_state() != consumer_group::state::empty || s.group->size() > 0 ||
-            s.group->has_pending_ids() || !s.joins.empty() || !s.queued_commits.empty() ||
+        if (s.group->current_state() != consumer_group::state::empty || holds_members(s) ||
+            !s.joins.empty() || !s.queued_commits.empty() ||
             !s.store_waiting.empty())
           ensure_ticking(self);
         settle(self);
@@ -1125,8 +1133,7 @@ bool clean_group(directory_ptr self, const std::string& group, const std::string
             self->request(reader, timeout, delete_atom::value, group, gone, std::string{})
                 .then(
                     [=](bool) {
-                      logging::groups().info("group '{}': {} committed offset(s) of deleted topic '{}' removed",
-                                             group, gone.size(), topic);
+                      log_deleted_topic_offsets(group, gone.size(), topic);
                       mirror_batch(self, group, tombstones(group, gone, false));
                       done(true);
                     },

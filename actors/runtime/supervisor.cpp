@@ -331,7 +331,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_ptr self,
         if (c.handle.address() != msg.source) continue;
         const auto now = self->clock().now();
         auto& intensity = s.intensity[c.kind];
-        if (!intensity.allow(now) && gives_up_on(c.kind)) {
+        if (gives_up_on(c.kind) && !intensity.allow(now)) {  // a kind never given up on keeps no count
           // Restarts are not mending it: fail, so the broker stops (see broker.cpp) rather
           // than serving without this child.
           logging::runtime().critical(
