@@ -5,7 +5,8 @@
 /// used and looks again only when the version moved (one atomic load per request), so
 /// authorization never consults the store or takes a lock on the hot path.
 ///
-/// Also the per-address count of failed authentications (a brute-force brake).
+/// Also the per-address count of failed authentications (a brute-force brake), and the
+/// passwords HTTP Basic verified recently (password_cache.hpp).
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <utility>
 
 #include "actors/runtime/broker_config.hpp"
+#include "actors/security/password_cache.hpp"
 #include "protocol/security/acl.hpp"
 #include "protocol/security/scram.hpp"
 
@@ -66,6 +68,9 @@ class access_control {
   /// How many addresses the brake follows at once; past it, the oldest window makes room.
   static constexpr std::size_t max_tracked_addresses = 10000;
 
+  /// HTTP Basic's check of a password against a snapshot (password_cache::matches).
+  password_cache& passwords() noexcept { return passwords_; }
+
  private:
   const bool authorization_;
   const bool allow_if_no_acl_;
@@ -86,6 +91,7 @@ class access_control {
   /// front, so neither has to search.
   std::list<failures> failure_windows_;
   std::map<std::string, std::list<failures>::iterator, std::less<>> failures_;
+  password_cache passwords_;
 };
 
 /// One connection's view of the ACLs: the snapshot it last saw, refreshed when the version

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "actors/connections/transport/log_text.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask {
@@ -134,6 +135,12 @@ security_actor::behavior_type security_impl(self_ptr self, std::shared_ptr<broke
           s.acls = authorizer_of({all.begin(), all.end()}, ctx->config.security, ctx->access);
         });
         logging::security().info("{} ACL binding(s) created", bindings.size());
+        // Kafka accepts such a host, so Portask does; it is most likely a mistake.
+        for (const auto& b : bindings)
+          if (b.host != sec::wildcard && !sec::parse_ip_address(b.host))
+            logging::security().warn("the ACL binding for {} names host '{}', which is no IP address: it applies "
+                                     "only to a client address written exactly so (host names are not resolved)",
+                                     printable(b.principal, 128), printable(b.host, 128));
         return true;
       },
       [=](delete_atom, const std::vector<sec::acl_filter>& filters)

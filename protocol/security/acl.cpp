@@ -1,8 +1,11 @@
 #include "protocol/security/acl.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -19,10 +22,6 @@ bool resource_matches(const acl_binding& b, resource_type type, std::string_view
 
 bool principal_matches(const acl_binding& b, std::string_view principal) {
   return b.principal == "User:*" || b.principal == principal;
-}
-
-bool host_matches(const acl_binding& b, std::string_view host) {
-  return b.host == wildcard || b.host == host;
 }
 
 // The operations whose ALLOW also allows `op` (Kafka: describe is implied by read, write,
@@ -86,6 +85,35 @@ constexpr std::array<std::pair<acl_permission, std::string_view>, 4> permission_
 
 }  // namespace
 
+std::optional<ip_address> parse_ip_address(std::string_view text) {
+  // inet_pton reads a C string: a NUL inside would end the text early ("1.2.3.4\0junk").
+  std::array<char, INET6_ADDRSTRLEN> c_text{};
+  if (text.empty() || text.size() >= c_text.size() || text.find('\0') != std::string_view::npos)
+    return std::nullopt;
+  std::memcpy(c_text.data(), text.data(), text.size());
+  ip_address a;
+  if (inet_pton(AF_INET, c_text.data(), a.bytes.data()) == 1) {
+    a.size = 4;
+    return a;
+  }
+  if (inet_pton(AF_INET6, c_text.data(), a.bytes.data()) != 1) return std::nullopt;
+  static constexpr std::array<unsigned char, 12> v4_mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (!std::equal(v4_mapped.begin(), v4_mapped.end(), a.bytes.begin())) {
+    a.size = 16;
+    return a;
+  }
+  std::copy(a.bytes.begin() + 12, a.bytes.end(), a.bytes.begin());
+  std::fill(a.bytes.begin() + 4, a.bytes.end(), static_cast<unsigned char>(0));
+  a.size = 4;
+  return a;
+}
+
+bool same_host(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  const auto x = parse_ip_address(a);
+  return x && x == parse_ip_address(b);
+}
+
 std::string invalid_binding(const acl_binding& b) {
   const auto r = static_cast<int>(b.resource);
   if (r < static_cast<int>(resource_type::topic) || r > static_cast<int>(resource_type::user))
@@ -111,7 +139,7 @@ std::string invalid_binding(const acl_binding& b) {
 bool matches(const acl_filter& f, const acl_binding& b) {
   if (f.resource != resource_type::any && f.resource != b.resource) return false;
   if (f.principal && *f.principal != b.principal) return false;
-  if (f.host && *f.host != b.host) return false;
+  if (f.host && !same_host(*f.host, b.host)) return false;
   if (f.operation != acl_operation::any && f.operation != b.operation) return false;
   if (f.permission != acl_permission::any && f.permission != b.permission) return false;
   switch (f.pattern) {
@@ -134,7 +162,17 @@ authorizer::authorizer(std::vector<acl_binding> bindings, std::set<std::string> 
                        bool allow_if_no_acl)
     : bindings_(std::move(bindings)),
       super_users_(super_users.begin(), super_users.end()),
-      allow_if_no_acl_(allow_if_no_acl) {}
+      allow_if_no_acl_(allow_if_no_acl) {
+  addresses_.reserve(bindings_.size());
+  for (const auto& b : bindings_) addresses_.push_back(parse_ip_address(b.host));
+}
+
+bool authorizer::host_matches(std::size_t i, std::string_view host, const std::optional<ip_address>& address) const {
+  const auto& b = bindings_[i];
+  // A host that is no address (a name, say) applies to a client address written exactly so.
+  if (b.host == wildcard || b.host == host) return true;
+  return address && address == addresses_[i];
+}
 
 bool authorizer::is_super_user(std::string_view principal) const {
   return super_users_.find(principal) != super_users_.end();
@@ -143,11 +181,13 @@ bool authorizer::is_super_user(std::string_view principal) const {
 bool authorizer::allowed(std::string_view principal, std::string_view host, acl_operation op,
                          resource_type type, std::string_view name) const {
   if (is_super_user(principal)) return true;
+  const auto address = parse_ip_address(host);
   bool any_for_resource = false, allow = false;
-  for (const auto& b : bindings_) {
+  for (std::size_t i = 0; i < bindings_.size(); ++i) {
+    const auto& b = bindings_[i];
     if (!resource_matches(b, type, name)) continue;
     any_for_resource = true;
-    if (!principal_matches(b, principal) || !host_matches(b, host)) continue;
+    if (!principal_matches(b, principal) || !host_matches(i, host, address)) continue;
     if (b.permission == acl_permission::deny && (b.operation == op || b.operation == acl_operation::all))
       return false;
     if (b.permission == acl_permission::allow && implies(b.operation, op)) allow = true;
@@ -165,8 +205,10 @@ bool authorizer::allowed_on_some(std::string_view principal, std::string_view ho
   // prefixed ALLOW under a DENY prefix of its own prefix.
   std::set<std::string_view> denied_literals, denied_prefixes;
   std::vector<const acl_binding*> allows;
-  for (const auto& b : bindings_) {
-    if (b.resource != type || !principal_matches(b, principal) || !host_matches(b, host)) continue;
+  const auto address = parse_ip_address(host);
+  for (std::size_t i = 0; i < bindings_.size(); ++i) {
+    const auto& b = bindings_[i];
+    if (b.resource != type || !principal_matches(b, principal) || !host_matches(i, host, address)) continue;
     if (b.operation != op && b.operation != acl_operation::all) continue;
     if (b.permission == acl_permission::deny) {
       if (b.pattern == pattern_type::literal && b.name == wildcard) return false;

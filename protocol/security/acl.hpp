@@ -8,6 +8,7 @@
 /// imply DESCRIBE; ALTER_CONFIGS implies DESCRIBE_CONFIGS) allows; otherwise a resource no
 /// binding names is allowed only when `allow_if_no_acl` says so.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -38,6 +39,9 @@ struct acl_binding {
   std::string name;
   pattern_type pattern = pattern_type::literal;
   std::string principal;  ///< "User:alice", or "User:*"
+  /// "*", an IPv4 or IPv6 address in any spelling (kept as given), or other text, which
+  /// applies only to a client address written exactly so (Kafka accepts any text here;
+  /// host names are not resolved).
   std::string host = "*";
   acl_operation operation = acl_operation::all;
   acl_permission permission = acl_permission::allow;
@@ -56,10 +60,28 @@ struct acl_filter {
   friend bool operator==(const acl_filter&, const acl_filter&) = default;
 };
 
+/// A host as ACLs compare hosts: an address's bytes, 4 for IPv4 (and for an IPv4-mapped IPv6
+/// address, as a dual-stack listener sees an IPv4 client), 16 for IPv6. So "127.0.0.1" and
+/// "::ffff:127.0.0.1" are one host, and "::1" and "0:0:0:0:0:0:0:1" another.
+struct ip_address {
+  std::array<unsigned char, 16> bytes{};  ///< the first `size` used, the rest zero
+  std::uint8_t size = 0;
+  friend bool operator==(const ip_address&, const ip_address&) = default;
+};
+/// The address `text` writes (inet_pton's IPv4 and IPv6 forms); none for anything else: "*",
+/// a host name, an address with a zone ("fe80::1%eth0") or with spaces around it.
+std::optional<ip_address> parse_ip_address(std::string_view text);
+/// Whether two hosts are one: the same address however written, or else the same text. "*"
+/// is text here; it is a wildcard where a binding is applied to a client, not in a filter.
+bool same_host(std::string_view a, std::string_view b);
+
 /// Why a binding cannot be created (empty: it can): an unknown or ANY/MATCH value, a
 /// principal not of the form "User:<name>", an empty name, a cluster resource not named
 /// "kafka-cluster", or a prefixed wildcard.
 std::string invalid_binding(const acl_binding& b);
+/// A filter's host selects the bindings for that host however they write it (same_host):
+/// "127.0.0.1" finds a binding stored as "::ffff:127.0.0.1", so that DeleteAcls for a host
+/// removes every binding that applies to it. (Kafka compares the text.)
 bool matches(const acl_filter& f, const acl_binding& b);
 
 /// The decisions for one set of bindings; immutable once built, so connections share it.
@@ -67,7 +89,8 @@ class authorizer {
  public:
   authorizer(std::vector<acl_binding> bindings, std::set<std::string> super_users, bool allow_if_no_acl);
 
-  /// Whether `principal` ("User:alice") connecting from `host` may do `op` on the resource.
+  /// Whether `principal` ("User:alice") connecting from `host` (its address, in any
+  /// spelling) may do `op` on the resource.
   bool allowed(std::string_view principal, std::string_view host, acl_operation op,
                resource_type type, std::string_view name) const;
   /// Whether some resource of `type` allows `op` (Kafka's check by resource type, KIP-679,
@@ -80,7 +103,12 @@ class authorizer {
   const std::vector<acl_binding>& bindings() const noexcept { return bindings_; }
 
  private:
+  /// Whether bindings_[i] applies to a client at `host`, whose address is `address`.
+  bool host_matches(std::size_t i, std::string_view host, const std::optional<ip_address>& address) const;
+
   std::vector<acl_binding> bindings_;
+  /// Each binding's host as an address (parsed once here, not on every check).
+  std::vector<std::optional<ip_address>> addresses_;
   std::set<std::string, std::less<>> super_users_;
   bool allow_if_no_acl_;
 };

@@ -25,8 +25,11 @@ http_verdict check_http_caller(access_control& access, std::string_view authoriz
   // Credentials not loaded yet (the broker is starting): the caller is not wrong, the broker
   // is not ready.
   if (!snapshot->loaded) return {503, "credentials are not loaded yet; try again"};
+  // A console or a scraper sends the same credentials on every request: a password verified
+  // recently is not derived again (password_cache.hpp).
   if (colon == std::string::npos ||
-      !snapshot->password_matches(decoded->substr(0, colon), decoded->substr(colon + 1))) {
+      !access.passwords().matches(*snapshot, decoded->substr(0, colon),
+                                  std::string_view(*decoded).substr(colon + 1))) {
     access.authentication_failed(address);
     return {401, "invalid credentials"};
   }

@@ -2,7 +2,9 @@
 /// Who is calling the HTTP API: with authorization on, the console, /topics and /api/ need
 /// HTTP Basic credentials (RFC 7617) of a super user, checked against the same SCRAM
 /// credentials as the Kafka and native listeners (and counted by the same brake per client
-/// address). /health and /metrics stay open for probes and Prometheus.
+/// address); a password verified recently is taken from access_control's password_cache
+/// rather than derived again. /health and /metrics stay open for probes and Prometheus
+/// (unless security.http_open_probes is off).
 
 #include <optional>
 #include <string>

@@ -1,7 +1,10 @@
 // Kafka's authorization rules over a set of bindings: literal, wildcard and prefixed
-// patterns, deny beats allow, implied DESCRIBE, super users, hosts, the no-ACL default; and
-// the filters DescribeAcls and DeleteAcls select by.
+// patterns, deny beats allow, implied DESCRIBE, super users, hosts (compared as addresses,
+// however written), the no-ACL default; and the filters DescribeAcls and DeleteAcls select by.
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 #include "protocol/security/acl.hpp"
 
@@ -67,6 +70,113 @@ TEST(Acl, HostsSuperUsersAndTheNoAclDefault) {
   EXPECT_TRUE(allow_default.allowed("User:bob", "h", acl_operation::write, topic, "unnamed"));
   // A resource some binding names is governed by its bindings even then.
   EXPECT_FALSE(allow_default.allowed("User:bob", "h", acl_operation::read, topic, "A"));
+}
+
+TEST(Acl, AddressesAreParsedWithIPv4MappedIPv6AsIPv4) {
+  const auto v4 = parse_ip_address("127.0.0.1");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->size, 4);
+  EXPECT_EQ(parse_ip_address("::ffff:127.0.0.1"), v4);
+  EXPECT_EQ(parse_ip_address("::FFFF:7f00:1"), v4);
+  EXPECT_EQ(parse_ip_address("0:0:0:0:0:ffff:127.0.0.1"), v4);
+  const auto loopback6 = parse_ip_address("::1");
+  ASSERT_TRUE(loopback6);
+  EXPECT_EQ(loopback6->size, 16);
+  EXPECT_EQ(parse_ip_address("0:0:0:0:0:0:0:1"), loopback6);
+  EXPECT_EQ(parse_ip_address("0000:0000:0000:0000:0000:0000:0000:0001"), loopback6);
+  EXPECT_EQ(parse_ip_address("2001:DB8::A"), parse_ip_address("2001:db8:0:0:0:0:0:a"));
+  EXPECT_NE(parse_ip_address("::1"), v4);
+  // The deprecated IPv4-compatible form is another IPv6 address, not the IPv4 one.
+  EXPECT_NE(parse_ip_address("::127.0.0.1"), v4);
+  EXPECT_NE(parse_ip_address("::ffff:127.0.0.2"), v4);
+  const std::vector<std::string> not_addresses{
+      "", "*", "localhost", "broker.example", "127.0.0.256", "127.1", " 127.0.0.1", "127.0.0.1 ", "fe80::1%eth0",
+      "[::1]", "::1::2", "1:2:3:4:5:6:7:8:9", std::string(64, '1'), std::string("127.0.0.1\0junk", 14)};
+  for (const auto& text : not_addresses)
+    EXPECT_FALSE(parse_ip_address(text)) << "'" << text << "'";
+}
+
+// A dual-stack listener sees an IPv4 client as ::ffff:a.b.c.d, and IPv6 has many spellings of
+// one address: a binding applies to its host however either side writes it.
+TEST(Acl, BindingHostsMatchClientsAsAddresses) {
+  authorizer a({bind(topic, "v4", literal, "User:alice", acl_operation::read, acl_permission::allow, "127.0.0.1"),
+                bind(topic, "v6", literal, "User:alice", acl_operation::read, acl_permission::allow,
+                     "0:0:0:0:0:0:0:1"),
+                bind(topic, "mapped", literal, "User:alice", acl_operation::read, acl_permission::allow,
+                     "::ffff:10.0.0.5"),
+                bind(topic, "any", literal, "User:alice", acl_operation::read),
+                bind(topic, "named", literal, "User:alice", acl_operation::read, acl_permission::allow,
+                     "broker.example"),
+                bind(topic, "*", literal, "User:alice", acl_operation::write),
+                bind(topic, "v4", literal, "User:alice", acl_operation::write, acl_permission::deny,
+                     "::FFFF:127.0.0.1")},
+               {}, false);
+  const auto read = acl_operation::read;
+  EXPECT_TRUE(a.allowed("User:alice", "127.0.0.1", read, topic, "v4"));
+  EXPECT_TRUE(a.allowed("User:alice", "::ffff:127.0.0.1", read, topic, "v4"));
+  EXPECT_FALSE(a.allowed("User:alice", "127.0.0.2", read, topic, "v4"));
+  EXPECT_FALSE(a.allowed("User:alice", "::1", read, topic, "v4"));
+  EXPECT_TRUE(a.allowed("User:alice", "::1", read, topic, "v6"));
+  EXPECT_TRUE(a.allowed("User:alice", "0::1", read, topic, "v6"));
+  EXPECT_FALSE(a.allowed("User:alice", "::2", read, topic, "v6"));
+  EXPECT_FALSE(a.allowed("User:alice", "0.0.0.1", read, topic, "v6"));
+  EXPECT_TRUE(a.allowed("User:alice", "10.0.0.5", read, topic, "mapped"));
+  EXPECT_TRUE(a.allowed("User:alice", "::ffff:10.0.0.5", read, topic, "mapped"));
+  EXPECT_FALSE(a.allowed("User:alice", "10.0.0.6", read, topic, "mapped"));
+  // "*" is every client, also one whose address is unknown.
+  for (const char* host : {"127.0.0.1", "::1", "unknown", ""})
+    EXPECT_TRUE(a.allowed("User:alice", host, read, topic, "any")) << host;
+  // Text that is no address matches only itself (names are not resolved).
+  EXPECT_TRUE(a.allowed("User:alice", "broker.example", read, topic, "named"));
+  EXPECT_FALSE(a.allowed("User:alice", "Broker.example", read, topic, "named"));
+  EXPECT_FALSE(a.allowed("User:alice", "127.0.0.1", read, topic, "named"));
+  // A DENY's host is matched the same way: written as mapped, it holds the IPv4 client back.
+  EXPECT_FALSE(a.allowed("User:alice", "127.0.0.1", acl_operation::write, topic, "v4"));
+  EXPECT_TRUE(a.allowed("User:alice", "127.0.0.2", acl_operation::write, topic, "v4"));
+  authorizer some({bind(topic, "t", literal, "User:p", acl_operation::write, acl_permission::allow, "::1")}, {},
+                  false);
+  EXPECT_TRUE(some.allowed_on_some("User:p", "0:0:0:0:0:0:0:1", acl_operation::write, topic));
+  EXPECT_FALSE(some.allowed_on_some("User:p", "127.0.0.1", acl_operation::write, topic));
+}
+
+// Kafka accepts any host text in CreateAcls, so Portask does; it keeps the text as given.
+TEST(Acl, AnyHostTextButAnEmptyOneMayBeCreated) {
+  for (const char* host : {"*", "127.0.0.1", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1", "broker.example"})
+    EXPECT_EQ(invalid_binding(bind(topic, "t", literal, "User:x", acl_operation::read, acl_permission::allow, host)),
+              "")
+        << host;
+  EXPECT_NE(invalid_binding(bind(topic, "t", literal, "User:x", acl_operation::read, acl_permission::allow, "")),
+            "");
+}
+
+// A filter's host finds every binding for that host, however either writes it: DeleteAcls for
+// 127.0.0.1 must not leave a binding for ::ffff:127.0.0.1 in force. "*" selects the bindings
+// for any host, not every binding, as in Kafka.
+TEST(Acl, FilterHostsSelectBindingsForTheSameAddress) {
+  const auto v4 = bind(topic, "t", literal, "User:a", acl_operation::read, acl_permission::allow, "127.0.0.1");
+  const auto mapped = bind(topic, "t", literal, "User:a", acl_operation::read, acl_permission::allow,
+                           "::ffff:127.0.0.1");
+  const auto v6 = bind(topic, "t", literal, "User:a", acl_operation::read, acl_permission::allow, "0:0:0:0:0:0:0:1");
+  const auto any = bind(topic, "t", literal, "User:a", acl_operation::read);
+  const auto named = bind(topic, "t", literal, "User:a", acl_operation::read, acl_permission::allow, "broker.example");
+  acl_filter f;
+  f.host = "127.0.0.1";
+  EXPECT_TRUE(matches(f, v4));
+  EXPECT_TRUE(matches(f, mapped));
+  EXPECT_FALSE(matches(f, v6));
+  EXPECT_FALSE(matches(f, any));
+  EXPECT_FALSE(matches(f, named));
+  f.host = "::1";
+  EXPECT_TRUE(matches(f, v6));
+  EXPECT_FALSE(matches(f, v4));
+  f.host = "*";
+  EXPECT_TRUE(matches(f, any));
+  EXPECT_FALSE(matches(f, v4));
+  f.host = "broker.example";
+  EXPECT_TRUE(matches(f, named));
+  EXPECT_FALSE(matches(f, any));
+  EXPECT_TRUE(same_host("::FFFF:127.0.0.1", "127.0.0.1"));
+  EXPECT_FALSE(same_host("*", "127.0.0.1"));
 }
 
 TEST(Acl, AlterConfigsImpliesDescribeConfigs) {

@@ -1,0 +1,150 @@
+// The passwords HTTP Basic verified recently (password_cache), with the time passed in: a
+// right password is derived once and then served from the cache; a wrong one never is, nor
+// displaces the right one; any change to the user's credentials, or the entry's age, makes it
+// stale; the cache holds at most its capacity. Then check_http_caller going through it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/connections/http/http_auth.hpp"
+#include "actors/security/access_control.hpp"
+#include "actors/security/password_cache.hpp"
+#include "protocol/base64.hpp"
+
+using namespace portask;
+using namespace std::chrono_literals;
+namespace sec = portask::protocol::security;
+
+namespace {
+
+using users = std::vector<std::pair<std::string, sec::scram_credential>>;
+
+security_snapshot snapshot_of(const users& credentials) {
+  security_snapshot s;
+  s.loaded = true;
+  for (const auto& [user, c] : credentials)
+    s.credentials.emplace(security_snapshot::credential_key{user, c.mechanism}, c);
+  return s;
+}
+
+sec::scram_credential sha256(std::string_view password) {
+  return sec::scram_credential_from_password(sec::scram_mechanism::sha256, password);
+}
+
+sec::scram_credential sha512(std::string_view password) {
+  return sec::scram_credential_from_password(sec::scram_mechanism::sha512, password);
+}
+
+const auto t0 = std::chrono::steady_clock::time_point{} + 1h;  // only differences count
+
+}  // namespace
+
+TEST(PasswordCache, ARightPasswordIsDerivedOnceThenServedFromTheCache) {
+  password_cache cache;
+  const auto snap = snapshot_of({{"carol", sha256("pw")}, {"carol", sha512("pw")}});
+  EXPECT_TRUE(cache.matches(snap, "carol", "pw", t0));
+  EXPECT_EQ(cache.derivations(), 1u);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.matches(snap, "carol", "pw", t0 + 1s));
+  EXPECT_TRUE(cache.matches(snap, "carol", "pw", t0 + 4min));
+  EXPECT_EQ(cache.derivations(), 1u);
+}
+
+TEST(PasswordCache, AWrongPasswordIsNeverAcceptedNorKept) {
+  password_cache cache;
+  const auto snap = snapshot_of({{"carol", sha256("pw")}, {"dave", sha256("other")}});
+  ASSERT_TRUE(cache.matches(snap, "carol", "pw", t0));
+  const std::vector<std::string> wrong{"pW", "pw ", "", "p", std::string("pw\0", 3), "other"};
+  for (const auto& password : wrong)
+    EXPECT_FALSE(cache.matches(snap, "carol", password, t0 + 1s)) << password;
+  EXPECT_EQ(cache.derivations(), 1 + wrong.size()) << "each wrong password is derived in full";
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.matches(snap, "carol", "pw", t0 + 2s)) << "nor does it displace the right one";
+  EXPECT_EQ(cache.derivations(), 1 + wrong.size());
+  // Carol's cached password is nobody else's.
+  EXPECT_FALSE(cache.matches(snap, "dave", "pw", t0 + 3s));
+  EXPECT_FALSE(cache.matches(snap, "nobody", "pw", t0 + 3s));
+  EXPECT_FALSE(cache.matches(snap, "Carol", "pw", t0 + 3s));
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+// AlterUserScramCredentials and portask-cli replace or delete a credential in the snapshot:
+// the next request sees it, whatever the cache holds.
+TEST(PasswordCache, AChangedOrDeletedCredentialMakesTheEntryStaleAtOnce) {
+  password_cache cache;
+  ASSERT_TRUE(cache.matches(snapshot_of({{"carol", sha256("old")}}), "carol", "old", t0));
+  // The same password with a fresh salt is another credential: derived again, and right.
+  const auto resalted = snapshot_of({{"carol", sha256("old")}});
+  EXPECT_TRUE(cache.matches(resalted, "carol", "old", t0 + 1s));
+  EXPECT_EQ(cache.derivations(), 2u);
+  // kafka-configs can add or change one mechanism alone: the old password still holds through
+  // the other, checked again.
+  const auto one_changed = snapshot_of({{"carol", resalted.credentials.begin()->second}, {"carol", sha512("new")}});
+  EXPECT_TRUE(cache.matches(one_changed, "carol", "old", t0 + 2s));
+  EXPECT_EQ(cache.derivations(), 3u);
+  const auto changed = snapshot_of({{"carol", sha256("new")}, {"carol", sha512("new")}});
+  EXPECT_FALSE(cache.matches(changed, "carol", "old", t0 + 3s));
+  EXPECT_TRUE(cache.matches(changed, "carol", "new", t0 + 4s));
+  EXPECT_EQ(cache.derivations(), 5u);
+  EXPECT_FALSE(cache.matches(snapshot_of({}), "carol", "new", t0 + 5s)) << "deleted";
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_TRUE(cache.matches(changed, "carol", "new", t0 + 6s));
+  EXPECT_EQ(cache.derivations(), 7u) << "the deletion dropped the entry";
+}
+
+TEST(PasswordCache, ItHoldsAtMostItsCapacityAndEntriesExpire) {
+  password_cache cache{3, 5min};
+  users credentials;
+  for (int i = 0; i < 5; ++i) credentials.emplace_back("u" + std::to_string(i), sha256("pw" + std::to_string(i)));
+  const auto snap = snapshot_of(credentials);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(cache.matches(snap, "u" + std::to_string(i), "pw" + std::to_string(i), t0 + i * 1s));
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.derivations(), 5u);
+  // The three verified last are kept ...
+  for (const char* user : {"u2", "u3", "u4"})
+    EXPECT_TRUE(cache.matches(snap, user, std::string("pw") + user[1], t0 + 10s));
+  EXPECT_EQ(cache.derivations(), 5u);
+  // ... the first two left, the oldest first.
+  EXPECT_TRUE(cache.matches(snap, "u0", "pw0", t0 + 10s));
+  EXPECT_EQ(cache.derivations(), 6u);
+  EXPECT_EQ(cache.size(), 3u);
+  // An entry serves for its lifetime from its verification (u3's at 3s, u4's at 4s), not longer.
+  EXPECT_TRUE(cache.matches(snap, "u3", "pw3", t0 + 3s + 5min - 1ms));
+  EXPECT_EQ(cache.derivations(), 6u);
+  EXPECT_TRUE(cache.matches(snap, "u4", "pw4", t0 + 4s + 5min));
+  EXPECT_EQ(cache.derivations(), 7u);
+  EXPECT_EQ(cache.size(), 2u) << "u3's expired entry left with it; u0 and u4 remain";
+}
+
+// The HTTP API's check goes through the broker's cache: a console's repeated requests derive
+// the password once, a changed password is refused on the next request, and failures still
+// count on the brake.
+TEST(HttpAuth, BasicCredentialsAreDerivedOnceAndAChangedPasswordIsRefusedAtOnce) {
+  security_config sc;
+  sc.authorization = true;
+  sc.max_failed_authentications_per_minute = 2;
+  access_control access{sc};
+  auto publish = [&](std::string_view password) {
+    auto s = std::make_shared<security_snapshot>(snapshot_of({{"carol", sha256(password)}}));
+    s->acls = sec::authorizer({}, {"User:carol"}, false);
+    access.publish(std::move(s));
+  };
+  auto basic = [](std::string_view user_and_password) {
+    return "Basic " + protocol::base64_encode(user_and_password);
+  };
+  publish("pw");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(check_http_caller(access, basic("carol:pw"), "192.0.2.1").status, 200u);
+  EXPECT_EQ(access.passwords().derivations(), 1u);
+  EXPECT_EQ(check_http_caller(access, basic("carol:pW"), "192.0.2.1").status, 401u);
+  publish("new");
+  EXPECT_EQ(check_http_caller(access, basic("carol:pw"), "192.0.2.1").status, 401u);
+  EXPECT_EQ(check_http_caller(access, basic("carol:new"), "192.0.2.1").status, 429u)
+      << "two failures: the brake holds the address back, cached password or not";
+  EXPECT_EQ(check_http_caller(access, basic("carol:new"), "192.0.2.2").status, 200u);
+  EXPECT_EQ(access.passwords().derivations(), 4u);
+}
