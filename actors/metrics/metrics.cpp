@@ -264,6 +264,18 @@ std::string metrics_registry::render_prometheus() const {
   by_listener("portask_tls_handshake_failures_total",
               "TLS handshakes that failed (not TLS, a refused certificate); the connection closed",
               {connection_limit::tls_handshake}, false);
+  o.family("portask_request_budget_used_bytes",
+           "Bytes of requests read and not yet answered, all native and Kafka connections together",
+           k::gauge);
+  o.sample({}, request_budget_used_.load(relaxed));
+  o.family("portask_request_budget_limit_bytes",
+           "The broker-wide budget of those bytes (max_inflight_bytes_per_broker; 0: unbounded)",
+           k::gauge);
+  o.sample({}, request_budget_limit_.load(relaxed));
+  o.family("portask_request_budget_waits_total",
+           "Times a connection stopped reading because the broker-wide request budget was spent",
+           k::counter);
+  o.sample({}, request_budget_waits_total());
   o.family("portask_requests_rejected_total", "Requests refused by a per-request limit",
            k::counter);
   for (std::size_t r = 0; r < request_limited_.size(); ++r)

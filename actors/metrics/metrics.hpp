@@ -115,6 +115,19 @@ class metrics_registry {
     return fetches_waiting_.load(std::memory_order_relaxed);
   }
   void request_limited(request_limit what) noexcept;
+  /// The broker-wide budget of request bytes read and not yet answered
+  /// (connections/transport/request_budget.hpp): its size (0: unbounded), the bytes in use,
+  /// and each time a connection stopped reading to wait for it.
+  void request_budget_limit(std::uint64_t bytes) noexcept {
+    request_budget_limit_.store(bytes, std::memory_order_relaxed);
+  }
+  void request_budget_used(std::uint64_t bytes) noexcept {
+    request_budget_used_.store(bytes, std::memory_order_relaxed);
+  }
+  void request_budget_wait() noexcept { request_budget_waits_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t request_budget_waits_total() const noexcept {
+    return request_budget_waits_.load(std::memory_order_relaxed);
+  }
   std::uint64_t connection_limited_total(listener_kind l, connection_limit what) const noexcept;
   std::uint64_t request_limited_total(request_limit what) const noexcept;
   void storage_round_trip(std::size_t batches, std::size_t records,
@@ -246,6 +259,7 @@ class metrics_registry {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(request_limit::count_)>
       request_limited_{};
   std::array<std::atomic<std::int64_t>, listeners> listener_open_{};
+  std::atomic<std::uint64_t> request_budget_limit_{0}, request_budget_used_{0}, request_budget_waits_{0};
   latency_histogram fetch_wait_;
   std::atomic<std::int64_t> fetches_waiting_{0};
   latency_histogram storage_rtt_;

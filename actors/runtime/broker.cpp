@@ -247,6 +247,10 @@ std::error_code broker::start() {
   limits.max_inflight_bytes = config_.max_inflight_bytes_per_connection;
   limits.max_inflight_requests = config_.max_inflight_requests_per_connection;
   limits.max_queued_output = config_.max_queued_output_bytes_per_connection;
+  // One budget for every native and Kafka connection (HTTP requests have their own cap).
+  const auto budget_bytes = config_.max_inflight_bytes_per_broker;
+  const auto budget = std::make_shared<request_budget>(
+      budget_bytes > 0 ? static_cast<std::uint64_t>(budget_bytes) : 0, &ctx_->metrics);
   tcp_listener::options native;
   native.name = "native";
   native.kind = listener_kind::native;
@@ -254,6 +258,7 @@ std::error_code broker::start() {
   native.max_connections = max_connections;
   native.max_connections_per_address = config_.max_connections_per_address;
   native.limits = limits;
+  native.budget = budget;
   const protocol::frame_limits frame_limits{config_.max_frame_bytes};
   native.make_framer = [frame_limits, sasl = config_.native.sasl] {
     return std::make_unique<portask_framer>(frame_limits, sasl);
@@ -281,6 +286,7 @@ std::error_code broker::start() {
     kafka.max_connections = max_connections;
     kafka.max_connections_per_address = config_.max_connections_per_address;
     kafka.limits = limits;
+    kafka.budget = budget;
     const auto max = config_.max_frame_bytes;
     kafka.make_framer = [max, sasl = l.listener.sasl] { return std::make_unique<kafka_framer>(max, sasl); };
     kafka.spawn_connection = [this, ctx = ctx_, endpoint](std::shared_ptr<tcp_session> s) {

@@ -132,6 +132,11 @@ struct broker_config {
   std::uint64_t max_inflight_bytes_per_connection = 64u * 1024 * 1024;
   /// Unanswered requests per connection before the broker stops reading from it.
   std::uint32_t max_inflight_requests_per_connection = 256;
+  /// Bytes of unanswered requests on all native and Kafka connections together (Kafka's
+  /// queued.max.request.bytes): once spent, a connection that holds some stops reading until
+  /// answers give bytes back; one holding none may always take one request. -1 (or 0 in
+  /// process): unbounded. The config loader refuses values below max_frame_bytes.
+  std::int64_t max_inflight_bytes_per_broker = 512 * 1024 * 1024;
   /// Bytes of answers and pushes queued for one connection's socket: past it the connection
   /// takes no new request, fetches are cut to what fits, and subscriptions stop pushing,
   /// until the client reads.

@@ -126,6 +126,26 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
   EXPECT_NE(out.find("would advertise 127.0.0.1 to clients"), std::string::npos) << out;
 }
 
+// The broker-wide request budget must hold the largest request (or be -1, unbounded): below
+// it, any large request would spend the whole budget. 0 is refused, not taken as unbounded.
+TEST(ServerConfig, ARequestBudgetSmallerThanTheLargestRequestIsRefused) {
+  temp_dir dir;
+  {
+    std::ofstream yaml(dir.path() + "/budget.yaml");
+    yaml << "max_inflight_bytes_per_broker: 65536\n";
+  }
+  const std::string says = "max_inflight_bytes_per_broker must be -1 (unbounded) or at least max_frame_bytes";
+  for (const auto& [args, frame] : std::vector<std::pair<std::string, std::string>>{
+           {"--max-inflight-bytes-per-broker 0", "16777216"},
+           {"--max-inflight-bytes-per-broker -2", "16777216"},
+           {"--max-frame-bytes 1048576 --max-inflight-bytes-per-broker 1048575", "1048576"},
+           {"--config " + dir.path() + "/budget.yaml", "16777216"}}) {
+    auto [rc, out] = start_with(args);
+    EXPECT_EQ(rc, 2) << args << ": " << out;
+    EXPECT_NE(out.find(says + " (" + frame + ")"), std::string::npos) << args << ": " << out;
+  }
+}
+
 TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
   temp_dir dir;
   struct refusal {
@@ -179,7 +199,8 @@ TEST(ServerConfig, AKnownFileStartsTheBroker) {
   const auto path = dir.path() + "/portask.yaml";
   {
     std::ofstream yaml(path);
-    yaml << "log_level: warn\nlog_retention_ms: 3600000\ngroups: {initial_rebalance_delay_ms: 100}\n";
+    yaml << "log_level: warn\nlog_retention_ms: 3600000\ngroups: {initial_rebalance_delay_ms: 100}\n"
+            "max_inflight_bytes_per_broker: -1\n";
   }
   server_process server{"memory", dir.path() + "/broker.log"};
   ASSERT_TRUE(server.start({"--config", path}));
@@ -206,6 +227,7 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
   EXPECT_NE(log.find("store " + store + " is unreachable"), std::string::npos) << log;
   for (const char* setting : {"3 partitions by default", "auto-create on", "log level info",
                               "session timeouts", "max connections", "retention",
+                              "all connections 536870912 B in flight",
                               "3 writers, 2 readers", "no SASL listener",
                               "authorization off (every request allowed)"})
     EXPECT_NE(log.find(setting), std::string::npos) << setting << "\n" << log;

@@ -62,6 +62,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
       {"max_connections_per_address", {}}, {"request_timeout_ms", {}},
       {"connections_max_idle_ms", {}}, {"max_inflight_bytes_per_connection", {}},
       {"max_inflight_requests_per_connection", {}}, {"max_queued_output_bytes_per_connection", {}},
+      {"max_inflight_bytes_per_broker", {}},
       {"max_decompressed_bytes_per_request", {}}, {"http_max_request_bytes", {}},
       {"auto_create_topics_max_per_request", {}}, {"auto_create_topics_max_per_minute", {}},
       {"default_partitions", {}}, {"auto_create_topics", {}}, {"storage_codec", {}},
@@ -270,6 +271,7 @@ bool apply_yaml(const std::string& path, broker_config& c, security_words& secur
   read(root, "max_inflight_bytes_per_connection", c.max_inflight_bytes_per_connection);
   read(root, "max_inflight_requests_per_connection", c.max_inflight_requests_per_connection);
   read(root, "max_queued_output_bytes_per_connection", c.max_queued_output_bytes_per_connection);
+  read(root, "max_inflight_bytes_per_broker", c.max_inflight_bytes_per_broker);
   read(root, "max_decompressed_bytes_per_request", c.max_decompressed_bytes_per_request);
   read(root, "http_max_request_bytes", c.http_max_request_bytes);
   read(root, "auto_create_topics_max_per_request", c.auto_create_topics_max_per_request);
@@ -541,6 +543,11 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "pushes pause")
       ->envname("PORTASK_MAX_QUEUED_OUTPUT_BYTES")
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-inflight-bytes-per-broker", c.max_inflight_bytes_per_broker,
+                 "bytes of unanswered requests on all native and Kafka connections together "
+                 "before connections holding some pause reading (-1: unbounded; at least "
+                 "max_frame_bytes)")
+      ->envname("PORTASK_MAX_INFLIGHT_BYTES_PER_BROKER");
   app.add_option("--max-decompressed-bytes-per-request", c.max_decompressed_bytes_per_request,
                  "total decompressed size of one Produce request")
       ->envname("PORTASK_MAX_DECOMPRESSED_BYTES_PER_REQUEST")
@@ -744,6 +751,16 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       return config_request_exit{2};
     }
   }
+  // Below one request the budget would be spent by any large one, and every other
+  // connection held to one request at a time; 0 is no budget at all, not "unbounded".
+  if (c.max_inflight_bytes_per_broker != -1 &&
+      c.max_inflight_bytes_per_broker < static_cast<std::int64_t>(c.max_frame_bytes)) {
+    std::cerr << "portask: max_inflight_bytes_per_broker must be -1 (unbounded) or at least "
+                 "max_frame_bytes ("
+              << c.max_frame_bytes << "), so that the largest request fits (got "
+              << c.max_inflight_bytes_per_broker << ")\n";
+    return config_request_exit{2};
+  }
   if (auto problem = partition_count_problem(c.default_partitions)) {
     std::cerr << "portask: default_partitions: " << *problem << "\n";
     return config_request_exit{2};
@@ -911,7 +928,10 @@ std::string describe_limits(const broker_config& c) {
     << " per address; request timeout " << ms(c.request_timeout_ms) << ", idle timeout "
     << ms(c.connections_max_idle_ms) << "; per connection " << c.max_inflight_requests_per_connection
     << " requests / " << c.max_inflight_bytes_per_connection << " B in flight, "
-    << c.max_queued_output_bytes_per_connection << " B queued output; produce request "
+    << c.max_queued_output_bytes_per_connection << " B queued output; all connections "
+    << (c.max_inflight_bytes_per_broker < 0 ? std::string("unbounded")
+                                            : std::to_string(c.max_inflight_bytes_per_broker) + " B")
+    << " in flight; produce request "
     << c.max_decompressed_bytes_per_request << " B decompressed; http request "
     << c.http_max_request_bytes << " B; auto-create " << c.auto_create_topics_max_per_request
     << " topics per request, " << c.auto_create_topics_max_per_minute << " per minute";

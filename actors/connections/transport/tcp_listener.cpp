@@ -82,7 +82,7 @@ void tcp_listener::on_client(tcp::socket s) {
         open->fetch_sub(1);
         metrics->listener_connection(kind, -1);
       },
-      opts_.tls ? opts_.tls->current() : nullptr);
+      opts_.tls ? opts_.tls->current() : nullptr, opts_.budget);
   *slot = session.get();
   table_->join(remote.address(), session);
   if (!opts_.tls) return launch(std::move(session));

@@ -35,6 +35,8 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
     std::function<connection_actor(std::shared_ptr<tcp_session>)> spawn_connection;
     protocol::buffer reject_bytes;  ///< written before closing a connection over the limit
     std::shared_ptr<tls_server_context> tls;  ///< null: plaintext
+    /// The broker-wide request budget, shared with the other listeners (null: none).
+    std::shared_ptr<request_budget> budget;
   };
 
   tcp_listener(boost::asio::io_context& io, metrics_registry& metrics, options opts);

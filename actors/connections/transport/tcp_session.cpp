@@ -35,7 +35,8 @@ std::chrono::milliseconds tick_of(const session_limits& l) {
 tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> framer,
                          session_limits limits, listener_kind kind, metrics_registry& metrics,
                          std::function<void()> on_destroy,
-                         std::shared_ptr<asio::ssl::context> tls)
+                         std::shared_ptr<asio::ssl::context> tls,
+                         std::shared_ptr<request_budget> budget)
     : on_destroy_{std::move(on_destroy)},
       socket_(std::move(socket)),
       tls_context_(std::move(tls)),
@@ -44,7 +45,8 @@ tcp_session::tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> fram
       framer_(std::move(framer)),
       limits_(limits),
       kind_(kind),
-      metrics_(metrics) {
+      metrics_(metrics),
+      inflight_bytes_(std::move(budget)) {
   touch();
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
@@ -112,19 +114,14 @@ bool tcp_session::idle() const noexcept {
 }
 
 bool tcp_session::over_limits() const noexcept {
-  return inflight_bytes_ > limits_.max_inflight_bytes ||
+  return inflight_bytes_.bytes() > limits_.max_inflight_bytes ||
          inflight_requests_.load(std::memory_order_relaxed) >= limits_.max_inflight_requests ||
-         queued_output() > limits_.max_queued_output;
+         queued_output() > limits_.max_queued_output || !inflight_bytes_.may_take();
 }
 
 void tcp_session::read() {
   if (reading_ || read_stopped_ || closed_) return;
-  if (over_limits()) {
-    note_output_pause();
-    read_paused_ = true;
-    partial_since_.reset();  // waiting on the broker, not on the client
-    return;
-  }
+  if (over_limits()) return pause_reading();
   reading_ = true;
   auto space = framer_->prepare(read_chunk);
   on_stream([&](auto& stream) {
@@ -201,7 +198,7 @@ bool tcp_session::deliver() {
       return false;
     }
     if (!*f) break;
-    inflight_bytes_ += (*f)->size();
+    inflight_bytes_.take((*f)->size());
     inflight_requests_.fetch_add(1, std::memory_order_relaxed);
     frames.push_back(std::move(**f));
   }
@@ -224,9 +221,40 @@ void tcp_session::note_output_pause() {
   output_paused_ = full;
 }
 
+void tcp_session::pause_reading() {
+  note_output_pause();
+  read_paused_ = true;
+  partial_since_.reset();  // waiting on the broker, not on the client
+  wait_for_budget();
+}
+
+// Only the budget needs waking: the other limits are lifted by this session's own writes,
+// which resume it. With room again by the time the line is joined, it resumes at once.
+void tcp_session::wait_for_budget() {
+  auto* budget = inflight_bytes_.budget();
+  if (budget == nullptr || budget_waiting_ || inflight_bytes_.may_take()) return;
+  if (budget->wait(weak_from_this()))
+    budget_waiting_ = true;
+  else
+    asio::post(strand_, [self = shared_from_this()] { self->resume(); });
+}
+
+void tcp_session::budget_available() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->budget_waiting_ = false;
+    self->resume();
+    // Whatever it took (nothing, if it has closed or is held by its own limits), the room
+    // left is the next waiter's.
+    if (auto* budget = self->inflight_bytes_.budget()) budget->pass_on();
+  });
+}
+
 void tcp_session::resume() {
   if (!read_paused_ || closed_ || read_stopped_) return;
-  if (over_limits()) return note_output_pause();
+  if (over_limits()) {
+    note_output_pause();
+    return wait_for_budget();
+  }
   read_paused_ = false;
   if (deliver())
     read();
@@ -254,7 +282,7 @@ void tcp_session::release(std::uint64_t bytes) {
 }
 
 void tcp_session::do_release(std::uint64_t bytes, std::uint32_t requests) {
-  inflight_bytes_ = bytes > inflight_bytes_ ? 0 : inflight_bytes_ - bytes;
+  inflight_bytes_.give_back(bytes);
   if (bytes > 0) {
     const auto in_flight = inflight_requests_.load(std::memory_order_relaxed);
     inflight_requests_.fetch_sub(std::min(requests, in_flight), std::memory_order_relaxed);
@@ -406,6 +434,8 @@ void tcp_session::shutdown() {
   for (const auto& w : writes_) dropped += w.bytes.size();
   queued_.fetch_sub(dropped, std::memory_order_relaxed);
   writes_.clear();
+  // No answer can be written now: the requests still in flight give their budget back.
+  inflight_bytes_.give_back_all();
   if (!read_stopped_) {
     read_stopped_ = true;
     // A pending read completes with operation_aborted and reports closed; if none is

@@ -6,10 +6,12 @@
 ///
 /// Bounded whatever the client does (the limits in session_limits):
 ///   - In: every frame handed to the actor is in flight until the answer to it is written.
-///     Past the in-flight requests or bytes, or while the queued output is over its cap, the
-///     session hands over no more frames and stops reading: the rest waits in the socket, so
-///     a client that pipelines faster than the broker answers, or than it reads its own
-///     answers, is slowed down instead of growing broker memory.
+///     Past the in-flight requests or bytes, while the queued output is over its cap, or
+///     while the broker-wide request_budget is spent (and this connection holds some of it),
+///     the session hands over no more frames and stops reading: the rest waits in the socket,
+///     so a client that pipelines faster than the broker answers, or than it reads its own
+///     answers, is slowed down instead of growing broker memory. Waiting for the budget, it
+///     is woken when there is room again, not polled.
 ///   - Out: bytes queued for the socket are counted (queued_output()); actors that push
 ///     without a request (subscriptions) check it and ask to be told when it has drained.
 ///   - Time: a frame not complete `request_timeout` after its first byte (a stalled or
@@ -36,6 +38,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/connections/transport/connection_table.hpp"
+#include "actors/connections/transport/request_budget.hpp"
 #include "actors/connections/transport/stream_framer.hpp"
 #include "protocol/gather_bytes.hpp"
 
@@ -49,14 +52,18 @@ struct session_limits {
   std::uint64_t max_queued_output = 16u << 20;
 };
 
-class tcp_session : public limited_connection, public std::enable_shared_from_this<tcp_session> {
+class tcp_session : public limited_connection,
+                    public request_budget::waiter,
+                    public std::enable_shared_from_this<tcp_session> {
  public:
   using tcp = boost::asio::ip::tcp;
 
-  /// `tls`: the listener's TLS context, or null for plaintext.
+  /// `tls`: the listener's TLS context, or null for plaintext. `budget`: the broker-wide
+  /// request budget this connection's requests in flight count against, or null for none.
   tcp_session(tcp::socket socket, std::unique_ptr<stream_framer> framer, session_limits limits,
               listener_kind kind, metrics_registry& metrics, std::function<void()> on_destroy,
-              std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+              std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
+              std::shared_ptr<request_budget> budget = nullptr);
   ~tcp_session() override;
 
   /// TLS sessions only, before start(): runs the server handshake, then calls `done`
@@ -106,6 +113,9 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   std::chrono::steady_clock::time_point last_active() const noexcept override;
   void evict() override;
 
+  // -- request_budget::waiter ----------------------------------------------------------------
+  void budget_available() override;
+
  private:
   void read();
   void discard();
@@ -114,6 +124,9 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   /// Hands whole frames to the actor while the limits allow; false after a framing error.
   bool deliver();
   bool over_limits() const noexcept;
+  /// Stops reading until resume(); waits in the budget's line when it is the budget that stops it.
+  void pause_reading();
+  void wait_for_budget();
   /// Delivers and reads again once the limits allow.
   void resume();
   void note_output_pause();
@@ -157,7 +170,10 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   session_limits limits_;
   listener_kind kind_;
   metrics_registry& metrics_;
-  std::uint64_t inflight_bytes_ = 0;
+  /// Bytes of the requests in flight, this connection's part of the broker-wide budget:
+  /// given back as answers are written, and all of it when the connection closes (shutdown)
+  /// or the session goes.
+  request_budget::share inflight_bytes_;
   std::atomic<std::uint32_t> inflight_requests_{0};
   std::atomic<std::uint64_t> queued_{0};
   std::atomic<bool> held_{false};
@@ -172,6 +188,7 @@ class tcp_session : public limited_connection, public std::enable_shared_from_th
   bool close_when_flushed_ = false;
   bool closed_ = false;
   bool drain_waiter_ = false;
+  bool budget_waiting_ = false;  ///< in the budget's line (until woken)
   bool timer_armed_ = false;
   std::uint64_t drain_threshold_ = 0;
   bool output_paused_ = false;

@@ -1,0 +1,157 @@
+#pragma once
+/// The broker-wide budget of request bytes read and not yet answered (Kafka's
+/// `queued.max.request.bytes`). Each connection's requests in flight are bounded on their own
+/// (session_limits); this bounds all of them together, so that a listener's connection cap
+/// times the per-connection cap is not what the broker may have to hold.
+///
+/// Like Kafka's non-strict memory pool it is a threshold, not a reservation: a connection
+/// takes another request while the budget has room, however large that request (the bytes
+/// in use may pass the limit by a request), and a connection holding none of it may always
+/// take one. So every connection can make progress: none is starved by the others' requests,
+/// and no connection waits on one that waits itself. A connection turned away stops reading
+/// and waits in line; bytes given back wake the first in line, which takes the requests it
+/// has already read (as far as the room goes), reads again, and passes the room still left
+/// to the next (pass_on()): connections are woken in the order they waited, and only while
+/// there is room, rather than every waiting connection at every answer.
+///
+/// The broker makes one and its native and Kafka listeners hand it to every session;
+/// thread-safe. A connection holds its part through a `share`, which gives back what it
+/// still holds when the connection goes, so no way of ending a connection can leak budget.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include "actors/metrics/metrics.hpp"
+
+namespace portask {
+
+class request_budget {
+ public:
+  /// What waits for room. Woken at most once per wait(), on the thread that gave bytes back;
+  /// it resumes on its own thread and then calls pass_on().
+  class waiter {
+   public:
+    virtual ~waiter() = default;
+    virtual void budget_available() = 0;
+  };
+  class share;
+
+  /// `limit`: bytes; 0: unbounded (counted, never exhausted). `metrics`, when given, is
+  /// told the bytes in use, the limit and each wait.
+  explicit request_budget(std::uint64_t limit, metrics_registry* metrics = nullptr)
+      : limit_(limit), metrics_(metrics) {
+    if (metrics_) metrics_->request_budget_limit(limit_);
+  }
+  request_budget(const request_budget&) = delete;
+  request_budget& operator=(const request_budget&) = delete;
+
+  std::uint64_t limit() const noexcept { return limit_; }
+  std::uint64_t in_use() const noexcept { return in_use_.load(std::memory_order_relaxed); }
+  bool exhausted() const noexcept { return limit_ != 0 && in_use() >= limit_; }
+  /// Waiters in line (some may have gone since).
+  std::size_t waiting() const {
+    std::lock_guard lock{mutex_};
+    return waiters_.size();
+  }
+
+  /// Puts `w` in line to be woken when there is room, unless there is room now (checked
+  /// under the lock that giving back takes, so no wake-up is lost): whether it was queued.
+  bool wait(std::weak_ptr<waiter> w) {
+    {
+      std::lock_guard lock{mutex_};
+      if (!exhausted()) return false;
+      waiters_.push_back(std::move(w));
+    }
+    if (metrics_) metrics_->request_budget_wait();
+    return true;
+  }
+
+  /// Wakes the first waiter still there if there is room. A woken waiter calls it once it
+  /// has taken what it could, so the room left goes on down the line.
+  void pass_on() {
+    std::shared_ptr<waiter> next;
+    {
+      std::lock_guard lock{mutex_};
+      next = next_locked();
+    }
+    if (next) next->budget_available();
+  }
+
+ private:
+  void take(std::uint64_t bytes) {
+    std::lock_guard lock{mutex_};
+    set_locked(in_use() + bytes);
+  }
+
+  void give_back(std::uint64_t bytes) {
+    std::shared_ptr<waiter> next;
+    {
+      std::lock_guard lock{mutex_};
+      set_locked(in_use() - std::min(bytes, in_use()));
+      next = next_locked();
+    }
+    if (next) next->budget_available();
+  }
+
+  void set_locked(std::uint64_t bytes) {
+    in_use_.store(bytes, std::memory_order_relaxed);
+    if (metrics_) metrics_->request_budget_used(bytes);
+  }
+
+  // The first waiter still alive, out of the line, when there is room.
+  std::shared_ptr<waiter> next_locked() {
+    while (!exhausted() && !waiters_.empty()) {
+      auto w = waiters_.front().lock();
+      waiters_.pop_front();
+      if (w) return w;
+    }
+    return nullptr;
+  }
+
+  const std::uint64_t limit_;
+  metrics_registry* const metrics_;
+  std::atomic<std::uint64_t> in_use_{0};  ///< written under mutex_, read anywhere
+  mutable std::mutex mutex_;
+  std::deque<std::weak_ptr<waiter>> waiters_;
+};
+
+/// One connection's part of the budget: the bytes of its requests in flight, the count its
+/// own cap (max_inflight_bytes) is checked against too, so the two cannot disagree. Used on
+/// the connection's strand only. What it still holds goes back when it is destroyed; without
+/// a budget it only counts.
+class request_budget::share {
+ public:
+  explicit share(std::shared_ptr<request_budget> budget = nullptr) noexcept
+      : budget_(std::move(budget)) {}
+  share(const share&) = delete;
+  share& operator=(const share&) = delete;
+  ~share() { give_back_all(); }
+
+  std::uint64_t bytes() const noexcept { return bytes_; }
+  /// Whether the connection may take another request: the budget has room, or this holds
+  /// none of it (one request always proceeds).
+  bool may_take() const noexcept { return bytes_ == 0 || !budget_ || !budget_->exhausted(); }
+  void take(std::uint64_t bytes) {
+    bytes_ += bytes;
+    if (budget_) budget_->take(bytes);
+  }
+  /// At most what this holds: a release counted twice takes nothing from other connections.
+  void give_back(std::uint64_t bytes) {
+    bytes = std::min(bytes, bytes_);
+    if (bytes == 0) return;
+    bytes_ -= bytes;
+    if (budget_) budget_->give_back(bytes);
+  }
+  void give_back_all() { give_back(bytes_); }
+  request_budget* budget() const noexcept { return budget_.get(); }
+
+ private:
+  std::shared_ptr<request_budget> budget_;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace portask
