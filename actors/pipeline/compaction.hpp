@@ -7,11 +7,12 @@
 /// of a batch is written anew as one batch per run of consecutive offsets, and readers step
 /// over the gaps, as Kafka's do.
 ///
-/// The plan is made from the store, without the partition, as Kafka's cleaner makes it: the
-/// retention actor reads the part of the log written since the last compaction (the newest
-/// offset of each of its keys, within a budget), then the log from its start to there again
-/// to build what stays, and hands the plan to the partition, which drops what its tail holds
-/// of the range and has the store carry it out in one step (log_store::compact). The part
+/// The plan is made from the store, without the partition, as Kafka's cleaner makes it: a
+/// worker of the retention actor reads the part of the log written since the last
+/// compaction (the newest offset of each of its keys, within a budget), then the log from its
+/// start to there again to build what stays; the retention actor hands the plan to the
+/// partition, which drops what its tail holds of the range and has the store carry it out
+/// in one step (log_store::compact). The part
 /// before (clean) holds each key once already, so the keys held in memory are those of the
 /// dirty part only. Pure functions here: the reads come through a callback.
 

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "actors/pipeline/compaction.hpp"
 #include "actors/pipeline/partition.hpp"
+#include "actors/pipeline/storage_actors.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 #include "logging/loggers.hpp"
@@ -19,12 +21,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// How long one call plans compactions that turn out to have nothing to do, back to back.
-constexpr auto planning_slice = 500ms;
-
 /// Partitions asked to delete at once: a pass over thousands of partitions must not start
 /// thousands of partition actors together.
 constexpr std::size_t deletions_in_flight = 16;
+
+/// Partitions planned or compacted at once, each plan on a worker of its own. Kafka's
+/// cleaner runs one thread by default (log.cleaner.threads); two here, so that one large
+/// partition, whose plan reads its log for minutes on Redis, does not hold every other
+/// compacted partition back, while what plans hold in memory (up to 64 MiB of a dirty part's
+/// keys and 32 MiB written anew each: compaction_range) and the reads they add to the store
+/// stay those of two.
+constexpr std::size_t compactions_in_flight = 2;
 
 struct deletion {
   topic_partition tp;
@@ -32,21 +39,54 @@ struct deletion {
   std::int64_t to;    ///< new log start
 };
 
+/// A compacted partition's compaction_progress.
+struct compaction_state : compaction_progress {
+  storage::topic_id topic;  ///< a topic deleted and made again starts with none of this
+  /// Its log could not be read for a plan, and this was logged: once until a plan is made.
+  bool unreadable_logged = false;
+};
+
+/// A partition a pass found due for compaction.
+struct compaction_due {
+  topic_partition tp;
+  storage::topic_id topic;  ///< the topic as it was when found due
+  compaction_policy policy;
+  bool tombstones_due = false;  ///< due (also) because waiting tombstones may go now
+};
+
+/// What a plan starts from: the partition, and where the last one left it.
+struct plan_request {
+  compaction_due due;
+  compaction_range range;  ///< the clean part and the tombstones; the rest read by the worker
+  std::int64_t now_ms = 0;
+};
+
+/// What a worker's plan came to (an error instead: the log could not be read).
+struct plan_outcome {
+  enum class kind {
+    planned,
+    emptied,     ///< nothing stored any more (retention, DeleteRecords since the pass)
+    failed,      ///< plan_compaction's error in `failed`
+    topic_gone,  ///< the topic was deleted (and maybe made again) meanwhile
+  };
+  kind what = kind::planned;
+  std::error_code failed;
+  compaction_plan plan;
+  std::uint64_t stored_before = 0;
+};
+
 struct retention_state {
   std::shared_ptr<broker_context> ctx;
   actor_directory dir;  ///< the registry and the bridges
   std::unique_ptr<storage::log_store> store;
+  /// On a thread of its own, as are the workers that make its plans (else, in tests, all on
+  /// the scheduler).
+  bool own_thread = true;
   std::deque<deletion> planned;
   std::size_t running = 0;
   bool store_warned = false;
   std::uint64_t passivated_seen = 0;
-  /// Compacted partitions' compaction_progress.
-  struct cleaned : compaction_progress {
-    storage::topic_id topic;  ///< a topic deleted and made again starts with none of this
-    /// Its log could not be read for a plan, and this was logged: once until a plan is made.
-    bool unreadable_logged = false;
-  };
-  std::map<topic_partition, cleaned> clean;
+  std::map<topic_partition, compaction_state> clean;
   /// The appended totals last reported per topic (by id: a topic made again starts over).
   /// They are counters, summed over the partitions each pass could read: a pass that could
   /// not read one would make them go down, which a scraper takes for a reset. Reported as
@@ -57,16 +97,12 @@ struct retention_state {
     std::int64_t appended_messages = 0;
   };
   std::map<std::string, reported_totals, std::less<>> reported;
-  /// Partitions due for compaction this pass, planned and carried out one at a time (a plan
-  /// holds what it writes anew).
-  struct compaction_due_now {
-    topic_partition tp;
-    storage::topic_id topic;  ///< the topic as it was when found due
-    compaction_policy policy;
-    bool tombstones_due = false;  ///< due (also) because waiting tombstones may go now
-  };
-  std::deque<compaction_due_now> compactions;
-  bool compacting = false;
+  /// Partitions due for compaction, in the order found, waiting for one of the
+  /// compactions_in_flight.
+  std::deque<compaction_due> compactions;
+  /// Partitions being planned (on a worker) or compacted (by their partition): one at a
+  /// time each.
+  std::set<topic_partition> compacting;
   /// What the current pass deleted, logged once when its last deletion is done.
   std::size_t pass_partitions = 0;
   std::int64_t pass_records = 0;
@@ -81,7 +117,7 @@ void compact_next(self_ptr self);
 // done, the compactions the pass found due (planned on logs the deletions already changed).
 void start_deletions(self_ptr self) {
   auto& st = self->state;
-  if (st.running == 0 && st.planned.empty()) compact_next(self);
+  compact_next(self);
   if (st.running == 0 && st.planned.empty() && st.pass_partitions > 0) {
     logging::retention().info("retention: {} records deleted from {} partitions", st.pass_records,
                  st.pass_partitions);
@@ -117,119 +153,176 @@ void start_deletions(self_ptr self) {
   }
 }
 
-// Plans the next due partition's compaction from the store (blocking reads on this actor's
-// own thread and connection) and has the partition carry it out; the next one when it has.
-// Partitions found clean are planned one after another for at most planning_slice; the rest
-// wait for the next pass, so that a queue of them does not hold this actor's timer (metrics,
-// deletions) for long.
+// The compaction progress of the partition found `due`, while its topic is still the one
+// found due: marks belong to one topic of the name, and one deleted and made again starts
+// from none (a pass forgets the marks of topics gone).
+compaction_state* progress_of(retention_state& st, const compaction_due& due) {
+  auto it = st.clean.find(due.tp);
+  return it != st.clean.end() && it->second.topic == due.topic ? &it->second : nullptr;
+}
+
+// Plans a compaction of the partition from the store, on a one-shot worker (blocking reads
+// of the log's dirty part, then of the log from its start to there: minutes for a large
+// partition on Redis). Only a plan made from the topic's own log is handed back: the topic
+// is looked up once the log has been read, and one deleted meanwhile, even one made again
+// under its name, whose new log a stale plan could fit by chance (the store compares the
+// plan's ends and kept batches only), is `topic_gone`. A topic whose id is still there
+// after the reads was there during them, with its own log: ids are never used again.
+expected<plan_outcome> make_plan(storage::log_store& store, const protocol::codec_manager& codecs,
+                                 plan_request req) {
+  const auto& tp = req.due.tp;
+  plan_outcome out;
+  auto b = store.bounds(tp);
+  if (!b) return b.error();
+  out.stored_before = b->stored_bytes();
+  out.what = plan_outcome::kind::emptied;
+  if (b->log_start >= b->next_offset) return out;
+  // The newest batch is never compacted (the log never empties): its base is the limit.
+  auto last = store.read(tp, b->next_offset - 1, 1);
+  if (!last) return last.error();
+  if (last->empty()) return out;  // emptied since the bounds were read
+  auto producers = store.read_producer_history(tp);
+  if (!producers) return producers.error();
+  req.range.log_start = b->log_start;
+  req.range.limit = last->back().base_offset;
+  req.range.producers_covered = producers->covers;
+  auto plan = plan_compaction(codecs, tp, req.range, req.due.policy, req.now_ms,
+                              [&](std::int64_t offset) { return store.read(tp, offset, 1u << 20); });
+  auto topics = store.list_topics();
+  if (!topics) return topics.error();
+  const bool still_there =
+      std::any_of(topics->begin(), topics->end(), [&](const storage::topic_info& t) {
+        return t.name == tp.topic && t.id == req.due.topic && tp.partition < t.partitions;
+      });
+  if (!still_there) {
+    out.what = plan_outcome::kind::topic_gone;
+  } else if (!plan) {
+    out.what = plan_outcome::kind::failed;
+    out.failed = plan.error();
+  } else {
+    out.what = plan_outcome::kind::planned;
+    out.plan = std::move(*plan);
+  }
+  return out;
+}
+
+// The partition's compaction is over (done, found needless, failed or dropped): the next
+// one may start.
+void compaction_over(self_ptr self, const topic_partition& tp) {
+  self->state.compacting.erase(tp);
+  compact_next(self);
+}
+
+// The clean part moves once a plan is carried out (or found nothing to remove); its
+// tombstones count from then. max.compaction.lag.ms counts from the plan (`planned_ms`).
+void mark_clean(compaction_state& c, const compaction_plan& plan, const compaction_policy& policy,
+                std::int64_t planned_ms) {
+  c.cleaned_at_ms = planned_ms;
+  if (!plan.clean_moved) return;
+  c.clean_offset = plan.clean_offset;
+  c.clean_bytes = plan.clean_bytes;
+  c.tombstones.cleaned(plan.clean_offset, wall_clock_ms(), policy.delete_retention_ms);
+  c.tombstones_waiting = plan.tombstones_kept > 0;
+}
+
+// A worker's plan for `due`, started at `now`, is back: has the partition carry it out.
+// A plan that failed, or one the partition could not carry out, waits compaction_retry_ms
+// (compaction_progress::due); max.compaction.lag.ms still counts from the last compaction
+// done (or found needless).
+void planned(self_ptr self, const compaction_due& due, std::int64_t now,
+             expected<plan_outcome> outcome) {
+  auto& st = self->state;
+  const auto& tp = due.tp;
+  auto* c = progress_of(st, due);
+  // A pass since found the topic gone, or made again: the plan is not its log's.
+  if (c == nullptr) return compaction_over(self, tp);
+  if (!outcome) {
+    // Said once until a plan is made: the partition is tried again at every retry.
+    if (!c->unreadable_logged)
+      logging::retention().warn("compaction: {}/{}: not planned: its log could not be read "
+                                "({}); trying again every {} s",
+                                tp.topic, tp.partition, outcome.error().message(),
+                                compaction_retry_ms / 1000);
+    c->unreadable_logged = true;
+    c->retry_later(now);
+    return compaction_over(self, tp);
+  }
+  using kind = plan_outcome::kind;
+  switch (outcome->what) {
+    case kind::emptied:
+      return compaction_over(self, tp);
+    case kind::topic_gone:
+      logging::retention().debug("compaction: {}/{}: the topic was deleted while it was planned",
+                                 tp.topic, tp.partition);
+      return compaction_over(self, tp);
+    case kind::failed:
+      c->unreadable_logged = false;
+      c->retry_later(now);
+      if (outcome->failed != errc::offset_conflict)
+        logging::retention().warn("compaction: {}/{}: not planned: {}", tp.topic, tp.partition,
+                                  outcome->failed.message());
+      return compaction_over(self, tp);
+    case kind::planned:
+      break;
+  }
+  c->unreadable_logged = false;
+  auto plan = std::move(outcome->plan);
+  if (!plan.compaction) {
+    mark_clean(*c, plan, due.policy, now);
+    return compaction_over(self, tp);
+  }
+  auto compaction = std::move(*plan.compaction);
+  plan.compaction.reset();  // what is left says how the clean part moves once it is done
+  const auto stored_before = outcome->stored_before;
+  ask_partition(
+      self, st.dir, tp, 60s,
+      [=](storage::partition_bounds& after) {
+        logging::retention().info("compaction: {}/{}: {} records removed, {} of {} bytes left",
+                                  tp.topic, tp.partition, plan.records_removed,
+                                  after.stored_bytes(), stored_before);
+        self->state.ctx->metrics.records_compacted(static_cast<std::uint64_t>(plan.records_removed));
+        if (auto* done = progress_of(self->state, due)) mark_clean(*done, plan, due.policy, now);
+        compaction_over(self, tp);
+      },
+      [=](caf::error& e) {
+        // Planned from a log that changed meanwhile (DeleteRecords), or a compaction of the
+        // partition still runs: planned again once compaction_retry_ms has passed.
+        logging::retention().debug("compaction: {}/{}: not done: {}", tp.topic, tp.partition,
+                                   self->system().render(e));
+        if (auto* failed = progress_of(self->state, due)) failed->retry_later(now);
+        compaction_over(self, tp);
+      },
+      compact_atom::value, std::move(compaction));
+}
+
+// Starts the next due partitions' plans, up to compactions_in_flight, once the pass's
+// deletions are done (a plan is made on the log they left). This actor only hands the plan
+// out and takes it back: its passes, deletions and the groups' expiry go on meanwhile.
 void compact_next(self_ptr self) {
   auto& st = self->state;
-  const auto started = std::chrono::steady_clock::now();
-  while (!st.compacting && !st.compactions.empty()) {
-    if (std::chrono::steady_clock::now() - started > planning_slice) return;
-    const auto [tp, topic, policy, tombstones_due] = st.compactions.front();
+  if (st.running > 0 || !st.planned.empty()) return;
+  while (st.compacting.size() < compactions_in_flight && !st.compactions.empty()) {
+    const auto due = st.compactions.front();
     st.compactions.pop_front();
-    // Marks belong to one topic of the name: one deleted and made again starts from none.
-    auto clean_of = [tp, topic](retention_state& s) -> retention_state::cleaned* {
-      auto it = s.clean.find(tp);
-      return it != s.clean.end() && it->second.topic == topic ? &it->second : nullptr;
-    };
-    if (!clean_of(st)) continue;
+    auto* c = progress_of(st, due);
+    if (c == nullptr || !st.compacting.insert(due.tp).second) continue;
     const auto now = wall_clock_ms();
-    // A plan that failed, or one the partition could not carry out, waits compaction_retry_ms
-    // (compaction_progress::due); max.compaction.lag.ms still counts from the last
-    // compaction done (or found needless).
-    auto retry_soon = [clean_of, now](retention_state& s) {
-      if (auto* c = clean_of(s)) c->retry_later(now);
-    };
-    // Said once until a plan is made: the partition is tried again at every retry.
-    auto unreadable = [&](const std::string& why) {
-      auto* c = clean_of(st);
-      if (!c->unreadable_logged)
-        logging::retention().warn("compaction: {}/{}: not planned: its log could not be read "
-                                  "({}); trying again every {} s",
-                                  tp.topic, tp.partition, why, compaction_retry_ms / 1000);
-      c->unreadable_logged = true;
-      retry_soon(st);
-    };
-    auto b = st.store->bounds(tp);
-    if (!b) {
-      unreadable(b.error().message());
-      continue;
-    }
-    if (b->log_start >= b->next_offset) continue;  // emptied since the pass
-    // The newest batch is never compacted (the log never empties): its base is the limit.
-    auto last = st.store->read(tp, b->next_offset - 1, 1);
-    if (!last) {
-      unreadable(last.error().message());
-      continue;
-    }
-    if (last->empty()) continue;  // emptied since the bounds were read (retention, DeleteRecords)
-    auto producers = st.store->read_producer_history(tp);
-    if (!producers) {
-      unreadable(producers.error().message());
-      continue;
-    }
-    clean_of(st)->unreadable_logged = false;
-    compaction_range range;
-    range.log_start = b->log_start;
-    range.limit = last->back().base_offset;
-    range.producers_covered = producers->covers;
-    range.clean_offset = clean_of(st)->clean_offset;
-    range.tombstones_below = clean_of(st)->tombstones.removable_below(now, policy.delete_retention_ms);
-    range.tombstones_due = tombstones_due;
-    auto plan = plan_compaction(
-        st.ctx->codecs, tp, range, policy, now,
-        [&](std::int64_t offset) { return st.store->read(tp, offset, 1u << 20); });
-    if (!plan) {
-      retry_soon(st);
-      if (plan.error() != errc::offset_conflict)
-        logging::retention().warn("compaction: {}/{}: not planned: {}", tp.topic, tp.partition,
-                                  plan.error().message());
-      continue;
-    }
-    // The clean part moves once the plan is carried out; its tombstones count from then.
-    auto mark = [clean_of, moved = plan->clean_moved, offset = plan->clean_offset,
-                 bytes = plan->clean_bytes, waiting = plan->tombstones_kept > 0,
-                 retention_ms = policy.delete_retention_ms](retention_state& s) {
-      auto* c = clean_of(s);
-      if (!moved || c == nullptr) return;
-      c->clean_offset = offset;
-      c->clean_bytes = bytes;
-      c->tombstones.cleaned(offset, wall_clock_ms(), retention_ms);
-      c->tombstones_waiting = waiting;
-    };
-    if (!plan->compaction) {
-      clean_of(st)->cleaned_at_ms = now;
-      mark(st);
-      continue;
-    }
-    st.compacting = true;
-    const auto removed = plan->records_removed;
-    const auto stored_before = b->stored_bytes();
-    ask_partition(
-        self, st.dir, tp, 60s,
-        [=](storage::partition_bounds& after) {
-          logging::retention().info("compaction: {}/{}: {} records removed, {} of {} bytes left",
-                                    tp.topic, tp.partition, removed, after.stored_bytes(),
-                                    stored_before);
-          self->state.ctx->metrics.records_compacted(static_cast<std::uint64_t>(removed));
-          if (auto* c = clean_of(self->state)) c->cleaned_at_ms = now;
-          mark(self->state);
-          self->state.compacting = false;
-          compact_next(self);
+    plan_request req{due, {}, now};
+    req.range.clean_offset = c->clean_offset;
+    req.range.tombstones_below = c->tombstones.removable_below(now, due.policy.delete_retention_ms);
+    req.range.tombstones_due = due.tombstones_due;
+    const bool own_thread = st.own_thread;
+    run_one_shot(
+        self, st.ctx->store_factory,
+        [ctx = st.ctx, req, own_thread](storage::log_store& store) {
+          // Its CPU time counts as retention's in /proc (the soak benchmark).
+          if (own_thread) ::prctl(PR_SET_NAME, "portask-retain");
+          return make_plan(store, ctx->codecs, req);
         },
-        [=](caf::error& e) {
-          // Planned from a log that changed meanwhile (DeleteRecords), or a compaction of the
-          // partition still runs: planned again once compaction_retry_ms has passed.
-          logging::retention().debug("compaction: {}/{}: not done: {}", tp.topic, tp.partition,
-                                     self->system().render(e));
-          retry_soon(self->state);
-          self->state.compacting = false;
-          compact_next(self);
+        [self, due, now](expected<plan_outcome> outcome) {
+          planned(self, due, now, std::move(outcome));
         },
-        compact_atom::value, std::move(*plan->compaction));
-    return;
+        own_thread);
   }
 }
 
@@ -308,9 +401,9 @@ void run_pass(self_ptr self) {
   const auto now = wall_clock_ms();
   const auto& config = st.ctx->config;
   std::map<topic_partition, std::int64_t> log_ends;  // for the groups' lag below
-  // Compactions due; taken up only when the last pass's are done (they run on their own,
+  // Compactions due; taken up once the last pass's have all started (they run on their own,
   // without holding retention back).
-  std::deque<retention_state::compaction_due_now> due;
+  std::deque<compaction_due> due;
   // This pass's appended totals; topics gone drop out with the last pass's map.
   decltype(st.reported) reported;
   // Forget the compaction state of topics gone (or shrunk: never, but cheap to say).
@@ -356,6 +449,10 @@ void run_pass(self_ptr self) {
           due.push_back({tp, topic.id, *compaction, why == due_for::tombstones});
       }
       if (!limits.any()) continue;
+      // Deleting from a log being planned would have the store refuse the plan (the log
+      // changed), and the partition wait compaction_retry_ms: its deletion waits for the
+      // next pass instead.
+      if (st.compacting.contains(tp)) continue;
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
     }
@@ -395,14 +492,15 @@ void run_pass(self_ptr self) {
     st.passivated_seen = stopped;
     ::malloc_trim(0);
   }
-  if (!st.compacting && st.compactions.empty()) st.compactions = std::move(due);
+  if (st.compactions.empty()) st.compactions = std::move(due);  // those compacting now skipped
   start_deletions(self);  // then the compactions (a log changed by a deletion first)
 }
 
 retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<broker_context> ctx,
-                                              actor_directory dir) {
+                                              actor_directory dir, bool own_thread) {
   self->state.ctx = ctx;
   self->state.dir = std::move(dir);
+  self->state.own_thread = own_thread;
   auto store = ctx->store_factory();
   if (!store) {
     self->quit(make_caf_error(errc::storage_unavailable));
@@ -413,7 +511,7 @@ retention_actor::behavior_type retention_impl(self_ptr self, std::shared_ptr<bro
   return {
       [=](tick_atom) {
         // Named so that /proc (and the soak benchmark) can tell retention's CPU time apart.
-        ::prctl(PR_SET_NAME, "portask-retain");
+        if (self->state.own_thread) ::prctl(PR_SET_NAME, "portask-retain");
         run_pass(self);
         self->delayed_send(
             self, std::chrono::milliseconds(self->state.ctx->config.log_retention_check_interval_ms),
@@ -438,8 +536,9 @@ storage::retention_limits retention_of(const storage::config_entries& topic_conf
 }
 
 retention_actor spawn_retention(caf::actor_system& sys, std::shared_ptr<broker_context> ctx,
-                                actor_directory dir) {
-  return sys.spawn<caf::detached>(retention_impl, std::move(ctx), std::move(dir));
+                                actor_directory dir, bool own_thread) {
+  if (!own_thread) return sys.spawn(retention_impl, std::move(ctx), std::move(dir), false);
+  return sys.spawn<caf::detached>(retention_impl, std::move(ctx), std::move(dir), true);
 }
 
 }  // namespace portask

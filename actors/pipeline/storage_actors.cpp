@@ -62,7 +62,7 @@ writer_impl(storage_writer_actor::stateful_pointer<writer_state> self,
 
 struct reader_state {
   std::unique_ptr<storage::log_store> store;
-  /// Partitions whose compaction runs now, each on a one-shot reader of its own.
+  /// Partitions whose compaction runs now, each on a one-shot worker of its own.
   std::unordered_set<topic_partition, storage::topic_partition_hash> compacting;
   static inline const char* name = "portask.storage_reader";
 };
@@ -74,20 +74,25 @@ caf::result<T> lift(expected<T>&& r) {
   return make_caf_error(static_cast<errc>(r.error().value()));
 }
 
-// `owner`: the reader a one-shot reader was spawned by, for one compaction, which it carries
-// out itself (none: a reader).
+detail::one_shot_actor::behavior_type one_shot_impl(detail::one_shot_actor::pointer self,
+                                                    caf::actor_addr owner,
+                                                    std::function<void()> job) {
+  // It stops with the actor it answers to, whose successor may start the same job again.
+  // One already running is not interrupted: a compaction a store carries out in steps gives
+  // way to a newer one of the partition at its next step (redis_store.cpp, compact_script).
+  self->monitor(owner);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  return {
+      [job](compact_atom) {
+        job();
+        return true;
+      },
+  };
+}
+
 storage_reader_actor::behavior_type
 reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
-            storage::store_factory factory, caf::actor_addr owner) {
-  const bool one_shot = static_cast<bool>(owner);
-  if (one_shot) {
-    // It stops with the reader it answers to, whose successor may start another compaction
-    // of the partition. One already running is not interrupted: a store that carries it out
-    // in steps has it give way to the newer one at its next step (redis_store.cpp,
-    // compact_script).
-    self->monitor(owner);
-    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
-  }
+            storage::store_factory factory) {
   auto store = factory();
   if (!store) {
     logging::storage().error("storage reader: cannot create store: {}", store.error().message());
@@ -147,29 +152,23 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       },
       [=](compact_atom, const topic_partition& tp,
           const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
-        if (one_shot) return lift(self->state.store->compact(tp, c));
         // A compaction is many round trips (seconds for a large partition on Redis, whose
-        // steps let other clients in between): carried out by a one-shot reader with a
+        // steps let other clients in between): carried out by a one-shot worker with a
         // connection of its own, it leaves this reader serving the other partitions' reads
         // meanwhile. One per partition at a time: a second one (the partition gave up
         // waiting for the first) would only make the first give way.
         if (!self->state.compacting.insert(tp).second) return make_caf_error(errc::not_ready);
-        auto worker = self->spawn<caf::detached>(reader_impl, factory, self->address());
         auto rp = self->make_response_promise<storage::partition_bounds>();
-        auto done = [=] {
-          self->state.compacting.erase(tp);
-          self->send_exit(worker, caf::exit_reason::user_shutdown);
-        };
-        self->request(worker, caf::infinite, compact_atom::value, tp, c)
-            .then(
-                [=](storage::partition_bounds& b) mutable {
-                  done();
-                  rp.deliver(std::move(b));
-                },
-                [=](caf::error& e) mutable {
-                  done();
-                  rp.deliver(std::move(e));
-                });
+        run_one_shot(
+            self, factory,
+            [tp, c](storage::log_store& worker_store) { return worker_store.compact(tp, c); },
+            [=](expected<storage::partition_bounds> after) mutable {
+              self->state.compacting.erase(tp);
+              if (after)
+                rp.deliver(std::move(*after));
+              else
+                rp.deliver(make_caf_error(static_cast<errc>(after.error().value())));
+            });
         return rp;
       },
       [=](ping_atom) -> caf::result<bool> {
@@ -189,7 +188,13 @@ storage_writer_actor spawn_storage_writer(caf::actor_system& sys, const storage:
 }
 
 storage_reader_actor spawn_storage_reader(caf::actor_system& sys, const storage::store_factory& f) {
-  return sys.spawn<caf::detached>(reader_impl, f, caf::actor_addr{});
+  return sys.spawn<caf::detached>(reader_impl, f);
+}
+
+detail::one_shot_actor detail::spawn_one_shot(caf::local_actor* owner, std::function<void()> job,
+                                              bool own_thread) {
+  if (own_thread) return owner->spawn<caf::detached>(one_shot_impl, owner->address(), std::move(job));
+  return owner->spawn(one_shot_impl, owner->address(), std::move(job));
 }
 
 }  // namespace portask

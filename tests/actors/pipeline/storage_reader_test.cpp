@@ -1,4 +1,4 @@
-// The storage reader carries out a compaction on a one-shot reader of its own, so that the
+// The storage reader carries out a compaction on a one-shot worker of its own, so that the
 // reads of the partitions it serves go on while one runs: the real reader over a store that
 // holds compactions on command.
 #include <gtest/gtest.h>

@@ -1,0 +1,188 @@
+// The retention actor's compactions, message by message on the deterministic scheduler: the
+// real retention actor over a memory store, its plans made by one-shot workers it spawns,
+// the partitions behind the mock bridge. A worker's plan stays outstanding for as long as
+// the test does not run the worker.
+#define CAF_SUITE dsl.retention
+
+#include <map>
+#include <set>
+
+#include "actors/pipeline/retention.hpp"
+#include "tests/actors/dsl/dsl_fixture.hpp"
+
+using namespace portask;
+using namespace portask::testing;
+
+namespace {
+
+const storage::config_entries compacted{{"cleanup.policy", "compact"}};
+
+struct retention_fixture : dsl_fixture {
+  // Stores topic `name` with `partitions` partitions and `configs`.
+  storage::topic_info create(const std::string& name, std::int32_t partitions,
+                             const storage::config_entries& configs) {
+    storage::topic_info t{name, partitions, configs, storage::new_topic_id()};
+    CAF_REQUIRE(!store->create_topic(t));
+    return t;
+  }
+
+  // Appends one batch of one record with key "k", stamped `timestamp_ms`, as a partition
+  // would (running totals included).
+  void append(const topic_partition& tp, const std::string& value, std::int64_t timestamp_ms) {
+    protocol::message_batch batch;
+    protocol::message m;
+    m.topic = tp.topic;
+    m.key = "k";
+    m.value = value;
+    m.timestamp_ms = timestamp_ms;
+    batch.messages.push_back(std::move(m));
+    protocol::buffer frame;
+    CAF_REQUIRE(!ctx->codecs.append_batch_frame(batch, {}, protocol::message_type::publish, frame));
+    auto& [next, end_bytes] = written[tp];
+    end_bytes += frame.size();
+    storage::append_request r{&tp, next, 1, timestamp_ms,
+                              protocol::shared_bytes::adopt(std::move(frame))};
+    r.end_bytes = end_bytes;
+    r.end_timestamp = timestamp_ms;
+    std::vector<std::error_code> results;
+    store->append({&r, 1}, results);
+    CAF_REQUIRE(!results.at(0));
+    ++next;
+  }
+
+  // Three records of one key: the first two go in a compaction (the newest batch stays).
+  void three_of_one_key(const topic_partition& tp) {
+    for (int i = 0; i < 3; ++i) append(tp, "v" + std::to_string(i), 1000 + i);
+  }
+
+  // Spawns the retention actor on the scheduler and runs its first pass.
+  void start_retention() {
+    retention = track(spawn_retention(sys, ctx, dir, false));
+    run_retention();
+  }
+
+  // Runs the retention actor alone until its mailbox is empty: not the workers it spawned
+  // nor the bridge it asked.
+  void run_retention() {
+    auto* job = dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(retention));
+    CAF_REQUIRE(job != nullptr);
+    sched.run_jobs_filtered([job](caf::resumable* j) { return j == job; });
+  }
+
+  // The retention actor's next pass (its timer: the only one pending between passes).
+  void next_pass() {
+    CAF_REQUIRE(sched.trigger_timeout());
+    run_retention();
+  }
+
+  // The workers whose plan waits to be made: actors with the one-shot request (compact
+  // alone) next in their mailbox.
+  std::vector<caf::actor> waiting_plans() {
+    std::vector<caf::actor> out;
+    for (auto* job : sched.jobs) {
+      auto* a = dynamic_cast<caf::abstract_actor*>(job);
+      if (a == nullptr) continue;
+      auto* next = a->peek_at_next_mailbox_element();
+      if (next != nullptr && next->content().match_elements<compact_atom>())
+        out.push_back(caf::actor_cast<caf::actor>(a));
+    }
+    return out;
+  }
+
+  std::unique_ptr<storage::log_store> store = ctx->store_factory().value();
+  std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>> written;  ///< next, bytes
+  retention_actor retention;
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(retention_tests, retention_fixture)
+
+CAF_TEST(a pass deletes from another topic while a plan is being made) {
+  const topic_partition keyed{"keyed", 0}, old{"old", 0};
+  create("keyed", 1, compacted);
+  three_of_one_key(keyed);
+  start_retention();
+  auto plans = waiting_plans();
+  CAF_REQUIRE_EQUAL(plans.size(), 1u);
+
+  // A topic whose records are past its retention.ms, written while the plan is out.
+  create("old", 1, {{"retention.ms", "1000"}});
+  append(old, "a", 1000);
+  append(old, "b", 1001);
+  next_pass();
+  bridge_script->delete_records.reply(storage::partition_bounds{2, 2});
+  expect((delete_atom, topic_partition, std::int64_t),
+         from(retention).to(bridge_mock).with(_, old, std::int64_t{2}));
+  expect((storage::partition_bounds), from(bridge_mock).to(retention).with(_));
+  // The partition being planned was not planned a second time.
+  CAF_CHECK_EQUAL(waiting_plans().size(), 1u);
+  CAF_CHECK_EQUAL(bridge_script->compact.count(), 0u);
+
+  // The plan comes back and goes to the partition: offset 0 goes, 1 stays, 2 is the newest.
+  bridge_script->compact.reply(storage::partition_bounds{0, 3});
+  expect((compact_atom), from(retention).to(plans[0]));
+  expect((bool), from(plans[0]).to(retention).with(true));
+  expect((compact_atom, topic_partition, storage::log_compaction),
+         from(retention).to(bridge_mock)
+             .with(_, keyed, WHERE(storage::log_compaction, c,
+                                   c.first_base == 0 && c.end == 2 && c.batches.size() == 1 &&
+                                       c.batches[0].batch.base_offset == 1)));
+  sched.run();
+  CAF_CHECK_EQUAL(bridge_script->compact.count(), 1u);
+  CAF_CHECK_EQUAL(bridge_script->delete_records.count(), 1u);
+}
+
+CAF_TEST(a plan for a topic deleted and made again meanwhile is dropped) {
+  const topic_partition keyed{"keyed", 0};
+  const auto first = create("keyed", 1, compacted);
+  three_of_one_key(keyed);
+  start_retention();
+  CAF_REQUIRE_EQUAL(waiting_plans().size(), 1u);
+
+  // Deleted and made again with the same records: the log the plan is made from fits a plan
+  // for the first topic's log byte for byte, which the store alone would not tell apart.
+  CAF_REQUIRE(store->delete_topic(first).value() == storage::topic_write::done);
+  written.clear();
+  create("keyed", 1, compacted);
+  three_of_one_key(keyed);
+  sched.run();
+  CAF_CHECK_EQUAL(bridge_script->compact.count(), 0u);
+  CAF_CHECK(waiting_plans().empty());
+
+  // The new topic is compacted at the next pass, as any other.
+  next_pass();
+  CAF_REQUIRE_EQUAL(waiting_plans().size(), 1u);
+  bridge_script->compact.reply(storage::partition_bounds{0, 3});
+  sched.run();
+  CAF_CHECK_EQUAL(bridge_script->compact.count(), 1u);
+}
+
+CAF_TEST(at most two partitions are planned or compacted at a time) {
+  create("keyed", 3, compacted);
+  for (std::int32_t p = 0; p < 3; ++p) three_of_one_key({"keyed", p});
+  start_retention();
+  auto plans = waiting_plans();
+  CAF_REQUIRE_EQUAL(plans.size(), 2u);
+
+  // One plan is made and its partition compacts: the slot stays taken until it is done.
+  expect((compact_atom), from(retention).to(plans[0]));
+  expect((bool), from(plans[0]).to(retention).with(true));
+  CAF_CHECK_EQUAL(waiting_plans().size(), 1u);
+  bridge_script->compact.reply(storage::partition_bounds{0, 3});
+  expect((compact_atom, topic_partition, storage::log_compaction),
+         from(retention).to(bridge_mock).with(_, _, _));
+  expect((storage::partition_bounds), from(bridge_mock).to(retention).with(_));
+  // Done: the third partition's plan starts, beside the second one still waiting.
+  CAF_CHECK_EQUAL(waiting_plans().size(), 2u);
+
+  bridge_script->compact.reply(storage::partition_bounds{0, 3});
+  bridge_script->compact.reply(storage::partition_bounds{0, 3});
+  sched.run();
+  CAF_REQUIRE_EQUAL(bridge_script->compact.count(), 3u);
+  std::set<std::int32_t> compacted_partitions;
+  for (std::size_t i = 0; i < 3; ++i) compacted_partitions.insert(bridge_script->compact.arg(i).partition);
+  CAF_CHECK(compacted_partitions == (std::set<std::int32_t>{0, 1, 2}));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
