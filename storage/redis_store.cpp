@@ -428,7 +428,8 @@ void redis_store::disconnect() noexcept { conn_.reset(); }
 std::error_code redis_store::connect() {
   if (conn_) return {};
   std::string why;
-  conn_ = resp_connection::open(options_.host, options_.port, options_.tls, options_.timeout, why);
+  conn_ = resp_connection::open(options_.host, options_.port, options_.tls, options_.timeout, why,
+                                options_.max_reply_bytes);
   if (!conn_) {
     // A TLS failure (an untrusted certificate) does not go away by retrying: say so louder.
     if (why.starts_with("TLS"))
@@ -729,9 +730,35 @@ end
 return at
 )lua";
 
-// At most about this many bytes of frames per XRANGE page: a page is one command, which the
-// server runs alone, so a read of a large range goes in steps.
+// At most about this many bytes of frames per page of a read (and one frame more): a page is
+// one command, which the server runs alone, and one reply, which the broker holds whole
+// (resp_connection's cap on a reply), so a read of a large range goes in steps.
 constexpr std::size_t read_page_bytes = 1u << 20;
+
+// A page of a read after its first: up to ARGV[2] entries of the log from the id ARGV[1] on,
+// as XRANGE gives them, but ending with the one whose frame brings theirs to ARGV[3] bytes
+// (read_page_bytes). The count alone would not bound the reply: it is guessed from the frames
+// before, and a run of small batches followed by large ones would be answered with that many
+// large frames. Taken 16 at a time, so the script holds few more frames than it answers.
+// Answers {entries, 1 when the log has no more, else 0}.
+constexpr std::string_view read_page_script = R"lua(
+local from, count, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out, bytes = {}, 0
+while #out < count do
+  local want = math.min(count - #out, 16)
+  local chunk = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', want)
+  for _, e in ipairs(chunk) do
+    out[#out + 1] = e
+    for j = 1, #e[2], 2 do
+      if e[2][j] == 'f' then bytes = bytes + #e[2][j + 1] end
+    end
+    if bytes >= budget then return {out, 0} end
+  end
+  if #chunk < want then return {out, 1} end
+  from = '(' .. chunk[#chunk][1]
+end
+return {out, 0}
+)lua";
 
 }  // namespace
 
@@ -757,6 +784,7 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
     auto replies = pipeline(commands);
     if (!replies) return replies.error();
     std::size_t received = 0, page_bytes = 0;
+    bool ended = false;
     for (std::size_t k = 0; k < replies->size(); ++k) {
       const auto& r = (*replies)[k];
       if (r.is_error()) {
@@ -765,10 +793,19 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
       }
       if (r->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
       const bool at_or_before = first_round && k == 0;
-      for (std::size_t i = 0; i < r->elements; ++i) {
+      // The first round's answers are entries; a later page is read_page_script's answer.
+      const redisReply* entries = r.get();
+      if (!first_round) {
+        if (r->elements != 2 || r->element[0]->type != REDIS_REPLY_ARRAY ||
+            r->element[1]->type != REDIS_REPLY_INTEGER)
+          return errc::corrupt_stored_data;
+        entries = r->element[0];
+        ended = r->element[1]->integer != 0;
+      }
+      for (std::size_t i = 0; i < entries->elements; ++i) {
         stored_batch b;
         entry_frame frame;
-        if (auto ec = parse_header(r->element[i], b, frame)) {
+        if (auto ec = parse_header(entries->element[i], b, frame)) {
           logging::storage().error("corrupt entry in {}: {}", key, ec.message());
           return ec;
         }
@@ -791,18 +828,20 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
         out.push_back(std::move(b));
       }
     }
-    if (received < count || bytes >= max_bytes || out.empty()) return out;
+    if (first_round) ended = received < count;
+    if (ended || received == 0 || bytes >= max_bytes || out.empty()) return out;
     // More may follow: continue after the last batch read, with as many batches as are still
-    // wanted by the frames of this page, but at most four times this page's count (the frames
-    // ahead may be larger than these) and about read_page_bytes.
+    // wanted by the frames of this page, but at most four times this page's count and about
+    // read_page_bytes by the frames of this page; the page script ends the page at about
+    // read_page_bytes by the frames it meets (those ahead may be larger than these).
     first_round = false;
     const std::size_t average = std::max<std::size_t>(page_bytes / received, 1);
     const std::size_t wanted = (max_bytes - bytes) / average + 1;
     count = std::min({wanted, count * 4, std::max<std::size_t>(read_page_bytes / average, 1)});
     commands.clear();
     commands.emplace_back();
-    commands[0].arg("XRANGE").arg(key).own(entry_id(out.back().next_offset())).arg("+").arg(
-        "COUNT").own(std::to_string(count));
+    commands[0].arg("EVAL").arg(read_page_script).arg("1").arg(key).own(entry_id(out.back().next_offset()));
+    commands[0].own(std::to_string(count)).own(std::to_string(read_page_bytes));
   }
 }
 

@@ -34,8 +34,10 @@
 ///   <prefix>:lease:{<lease name>}:epoch  String; the lease's last epoch (INCR)
 ///
 /// One instance owns one connection, connects lazily and reconnects on the next call after
-/// a failure (the owning actor paces retries). Every call is bounded by a socket timeout:
-/// a dead server yields errc::storage_unavailable, never a hang.
+/// a failure (the owning actor paces retries). Every round trip is bounded by the timeout as
+/// a whole, and every reply in size (resp_connection): a dead, paused or trickling server
+/// yields an error (errc::storage_unavailable, errc::timeout), never a hang, and a call that
+/// fails so drops its connection (a reply read in part leaves the stream out of step).
 ///
 /// A call that timed out or lost its connection after sending may still be executed by the
 /// server later (a paused server reads its socket when it resumes). So the connection is
@@ -62,6 +64,10 @@ struct redis_options {
   std::string key_prefix = "portask";
   std::chrono::milliseconds timeout{5000};
   resp_tls_options tls;  ///< rediss://
+  /// The most one reply may hold (resp_connection::open); past it the call fails and the
+  /// connection is dropped. Not part of the URL: the default takes every reply a broker asks
+  /// for (a read's pages are bounded in bytes server-side); tests make it small.
+  std::size_t max_reply_bytes = resp_connection::default_max_reply_bytes;
   /// A compaction is carried out in steps of at most this many batches and (roughly) bytes
   /// of the new log, each one script: the server serves other clients between them (a
   /// script blocks it), and each step stays well within `timeout`. Not part of the URL.

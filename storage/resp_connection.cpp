@@ -60,18 +60,12 @@ int connect_with_timeout(const std::string& host, std::uint16_t port, std::chron
     } else if (rc != 0) {
       error = std::strerror(errno);
     }
-    if (rc == 0) {
-      fcntl(fd, F_SETFL, flags);  // blocking again; the socket timeouts bound each call
-      break;
-    }
+    if (rc == 0) break;  // non-blocking from here: every wait is a poll with a deadline
     ::close(fd);
     fd = -1;
   }
   freeaddrinfo(res);
   if (fd < 0) return -1;
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
@@ -80,23 +74,93 @@ int connect_with_timeout(const std::string& host, std::uint16_t port, std::chron
 
 }  // namespace
 
+// hiredis's reader, with what the reply being read holds charged against a cap. hiredis makes
+// a reply's objects as its bytes come (each element its redisReply, a string a copy of its
+// bytes, an array the table of its elements, sized by the count its header announces) and
+// keeps the bytes not parsed yet (a bulk string waits there whole): both count, so neither a
+// long reply nor a header announcing a huge one makes the broker allocate past the cap.
+struct resp_reader {
+  redisReader* hiredis = nullptr;
+  const redisReplyObjectFunctions* made_by = nullptr;  ///< hiredis's own object functions
+  std::size_t max_bytes = 0;
+  std::size_t objects = 0;  ///< bytes of the objects made for the reply being read
+  bool over = false;        ///< an object was refused: the reply would pass max_bytes
+
+  resp_reader() = default;
+  resp_reader(const resp_reader&) = delete;
+  resp_reader& operator=(const resp_reader&) = delete;
+  ~resp_reader() {
+    if (hiredis) redisReaderFree(hiredis);
+  }
+  std::size_t held() const noexcept { return objects + (hiredis->len - hiredis->pos); }
+  /// Charges an object of `bytes` to the reply, `moved` of them bytes counted as not parsed
+  /// until now (a string's own, which hiredis copies out of its buffer and then passes); false
+  /// (it is not made, and hiredis fails the reply as out of memory) past the cap.
+  bool charge(std::size_t bytes, std::size_t moved = 0) noexcept {
+    const auto before = held() - std::min(held(), moved);
+    if (bytes > max_bytes || before > max_bytes - bytes) {
+      over = true;
+      return false;
+    }
+    objects += bytes;
+    return true;
+  }
+};
+
+namespace {
+
+resp_reader& reader_of(const redisReadTask* task) { return *static_cast<resp_reader*>(task->privdata); }
+
+void* make_string(const redisReadTask* task, char* s, std::size_t len) {
+  auto& r = reader_of(task);
+  return r.charge(sizeof(redisReply) + len + 1, len) ? r.made_by->createString(task, s, len) : nullptr;
+}
+
+void* make_array(const redisReadTask* task, int elements) {
+  auto& r = reader_of(task);
+  const auto table = static_cast<std::size_t>(std::max(elements, 0)) * sizeof(redisReply*);
+  return r.charge(sizeof(redisReply) + table) ? r.made_by->createArray(task, elements) : nullptr;
+}
+
+void* make_integer(const redisReadTask* task, long long value) {
+  auto& r = reader_of(task);
+  return r.charge(sizeof(redisReply)) ? r.made_by->createInteger(task, value) : nullptr;
+}
+
+void* make_nil(const redisReadTask* task) {
+  auto& r = reader_of(task);
+  return r.charge(sizeof(redisReply)) ? r.made_by->createNil(task) : nullptr;
+}
+
+// hiredis takes a non-const table; this one is never changed.
+redisReplyObjectFunctions capped_objects{make_string, make_array, make_integer, make_nil, freeReplyObject};
+
+}  // namespace
+
 std::unique_ptr<resp_connection> resp_connection::open(const std::string& host, std::uint16_t port,
                                                        const resp_tls_options& tls,
-                                                       std::chrono::milliseconds timeout, std::string& error) {
+                                                       std::chrono::milliseconds timeout, std::string& error,
+                                                       std::size_t max_reply_bytes) {
   std::unique_ptr<resp_connection> c{new resp_connection};
+  c->timeout_ = timeout;
   c->fd_ = connect_with_timeout(host, port, timeout, error);
   if (c->fd_ < 0) return nullptr;
-  c->reader_ = redisReaderCreate();
-  if (c->reader_ == nullptr) {
+  c->reader_ = std::make_unique<resp_reader>();
+  auto& reader = *c->reader_;
+  reader.hiredis = redisReaderCreate();
+  if (reader.hiredis == nullptr) {
     error = "out of memory";
     return nullptr;
   }
+  reader.made_by = reader.hiredis->fn;
+  reader.hiredis->fn = &capped_objects;
+  reader.hiredis->privdata = &reader;
+  reader.max_bytes = max_reply_bytes;
   if (!tls.enabled) return c;
   c->tls_ = protocol::security::tls_client::create(tls, host, c->fd_, error);
   if (!c->tls_) return nullptr;
-  // Blocking with the socket timeouts: a stalled handshake fails instead of hanging.
-  if (c->tls_->connect() != 1) {
-    error = c->tls_->handshake_failure();
+  if (!c->handshake(clock::now() + timeout)) {
+    error = c->error_;
     return nullptr;
   }
   return c;
@@ -104,8 +168,41 @@ std::unique_ptr<resp_connection> resp_connection::open(const std::string& host, 
 
 resp_connection::~resp_connection() {
   tls_.reset();
-  if (reader_) redisReaderFree(static_cast<redisReader*>(reader_));
+  reader_.reset();
   if (fd_ >= 0) ::close(fd_);
+}
+
+bool resp_connection::timed_out(const char* what) {
+  error_ = std::string(what) + " timed out after " + std::to_string(timeout_.count()) + " ms";
+  return false;
+}
+
+bool resp_connection::wait(bool for_write, clock::time_point deadline, const char* what) {
+  pollfd p{fd_, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+  for (;;) {
+    // What is left, recomputed: the waits of one call share its deadline.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (left <= 0) return timed_out(what);
+    const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
+    if (rc > 0) return true;  // ready, or an error the next call reports
+    if (rc < 0 && errno != EINTR) {
+      error_ = std::string("poll failed: ") + std::strerror(errno);
+      return false;
+    }
+  }
+}
+
+bool resp_connection::handshake(clock::time_point deadline) {
+  for (;;) {
+    const int rc = tls_->connect();
+    if (rc == 1) return true;
+    const int e = SSL_get_error(tls_->ssl(), rc);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+      error_ = tls_->handshake_failure();
+      return false;
+    }
+    if (!wait(e == SSL_ERROR_WANT_WRITE, deadline, "TLS: the handshake")) return false;
+  }
 }
 
 void resp_connection::append(int argc, const char** argv, const std::size_t* lens) {
@@ -134,7 +231,7 @@ void resp_connection::append(int argc, const char** argv, const std::size_t* len
 
 // Sends out_ with the referenced arguments in their places, in as few system calls as the
 // kernel takes them.
-bool resp_connection::flush_gathered() {
+bool resp_connection::flush_gathered(clock::time_point deadline) {
   std::vector<iovec> pieces;
   try {
     pieces.reserve(referenced_.size() * 2 + 1);
@@ -159,8 +256,12 @@ bool resp_connection::flush_gathered() {
     m.msg_iovlen = std::min<std::size_t>(pieces.size() - next, IOV_MAX);
     const long n = ::sendmsg(fd_, &m, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait(true, deadline, "write")) return false;
+      continue;
+    }
     if (n <= 0) {
-      error_ = errno == EAGAIN ? "write timed out" : std::string("write failed: ") + std::strerror(errno);
+      error_ = std::string("write failed: ") + std::strerror(errno);
       return false;
     }
     auto sent = static_cast<std::size_t>(n);
@@ -175,74 +276,109 @@ bool resp_connection::flush_gathered() {
   return true;
 }
 
-bool resp_connection::flush() {
-  if (!referenced_.empty()) return flush_gathered();
+bool resp_connection::flush(clock::time_point deadline) {
+  if (!referenced_.empty()) return flush_gathered(deadline);
   std::size_t done = 0;
   while (done < out_.size()) {
-    const auto left = out_.size() - done;
-    long n = 0;
+    // After a WANT_* OpenSSL needs the same bytes again: done has not moved, so they are.
+    const auto left = std::min<std::size_t>(out_.size() - done, INT_MAX);
     if (tls_) {
-      n = tls_->write(out_.data() + done, static_cast<int>(left));
-      if (n <= 0) {
-        const int e = SSL_get_error(tls_->ssl(), static_cast<int>(n));
-        const auto reasons = protocol::security::openssl_error_text();
-        error_ = "write failed: " + (e == SSL_ERROR_WANT_WRITE ? std::string("timed out")
-                                     : !reasons.empty()        ? reasons
-                                                               : std::string(std::strerror(errno)));
-        return false;
+      const int n = tls_->write(out_.data() + done, static_cast<int>(left));
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
       }
-    } else {
-      n = ::send(fd_, out_.data() + done, left, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error_ = errno == EAGAIN ? "write timed out" : std::string("write failed: ") + std::strerror(errno);
-        return false;
+      const int e = SSL_get_error(tls_->ssl(), n);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (!wait(e == SSL_ERROR_WANT_WRITE, deadline, "write")) return false;
+        continue;
       }
+      const auto reasons = protocol::security::openssl_error_text();
+      error_ = "write failed: " + (!reasons.empty() ? reasons : std::string(std::strerror(errno)));
+      return false;
     }
-    done += static_cast<std::size_t>(n);
+    const long n = ::send(fd_, out_.data() + done, left, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait(true, deadline, "write")) return false;
+      continue;
+    }
+    error_ = std::string("write failed: ") + std::strerror(errno);
+    return false;
   }
   out_.clear();
   return true;
 }
 
 void* resp_connection::read_reply() {
+  if (broken_) return nullptr;  // error_ still says why
+  // One deadline for the whole call: each wait has what is left of it, so a server that
+  // trickles its reply (or takes our command slowly) cannot stretch the call.
+  void* reply = exchange(clock::now() + timeout_);
+  broken_ = reply == nullptr;
+  return reply;
+}
+
+void* resp_connection::exchange(clock::time_point deadline) {
   if (format_failed_) {
     error_ = "cannot format a command (out of memory)";
     return nullptr;
   }
-  if (!out_.empty() && !flush()) return nullptr;
-  auto* reader = static_cast<redisReader*>(reader_);
+  if (!out_.empty() && !flush(deadline)) return nullptr;
+  auto& reader = *reader_;
+  reader.objects = 0;  // a reply starts here: the one before was taken whole
+  auto too_large = [&] {
+    error_ = "reply larger than " + std::to_string(reader.max_bytes) + " bytes";
+    return nullptr;
+  };
   char buf[16 * 1024];
   for (;;) {
     void* reply = nullptr;
-    if (redisReaderGetReply(reader, &reply) != REDIS_OK) {
-      error_ = std::string("protocol error: ") + reader->errstr;
+    if (redisReaderGetReply(reader.hiredis, &reply) != REDIS_OK) {
+      if (reader.over) return too_large();
+      error_ = std::string("protocol error: ") + reader.hiredis->errstr;
       return nullptr;
     }
     if (reply != nullptr) return reply;
+    if (reader.held() > reader.max_bytes) return too_large();
+    // Also when the bytes keep coming without a wait: the deadline is for the whole reply.
+    if (clock::now() >= deadline) {
+      timed_out("read");
+      return nullptr;
+    }
     long n = 0;
     if (tls_) {
       n = tls_->read(buf, sizeof buf);
       if (n <= 0) {
         const int e = SSL_get_error(tls_->ssl(), static_cast<int>(n));
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+          if (!wait(e == SSL_ERROR_WANT_WRITE, deadline, "read")) return nullptr;
+          continue;
+        }
         const auto reasons = protocol::security::openssl_error_text();
-        error_ = e == SSL_ERROR_WANT_READ     ? "read timed out"
-                 : e == SSL_ERROR_ZERO_RETURN ? "server closed the connection"
-                                              : "read failed: " + (reasons.empty() ? std::string(std::strerror(errno)) : reasons);
+        error_ = e == SSL_ERROR_ZERO_RETURN
+                     ? "server closed the connection"
+                     : "read failed: " + (reasons.empty() ? std::string(std::strerror(errno)) : reasons);
         return nullptr;
       }
     } else {
       n = ::recv(fd_, buf, sizeof buf, 0);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!wait(false, deadline, "read")) return nullptr;
+        continue;
+      }
       if (n <= 0) {
-        error_ = n == 0 ? "server closed the connection"
-                 : errno == EAGAIN ? "read timed out"
-                                   : std::string("read failed: ") + std::strerror(errno);
+        error_ = n == 0 ? "server closed the connection" : std::string("read failed: ") + std::strerror(errno);
         return nullptr;
       }
     }
-    if (redisReaderFeed(reader, buf, static_cast<std::size_t>(n)) != REDIS_OK) {
-      error_ = std::string("protocol error: ") + reader->errstr;
+    if (redisReaderFeed(reader.hiredis, buf, static_cast<std::size_t>(n)) != REDIS_OK) {
+      error_ = std::string("protocol error: ") + reader.hiredis->errstr;
       return nullptr;
     }
   }

@@ -2,9 +2,12 @@
 /// One blocking connection to a RESP server, plaintext or TLS (rediss://), for redis_store.
 /// Commands are written as RESP arrays of bulk strings here (large arguments sent in place
 /// with sendmsg); hiredis 0.14 (Debian 12's) parses the replies. The socket and TLS
-/// (OpenSSL) are ours, because that hiredis has no TLS. Every wait (connect, handshake,
-/// write, read) is bounded by the timeout, so a dead or paused server yields an error,
-/// never a hang.
+/// (OpenSSL) are ours, because that hiredis has no TLS. The socket is non-blocking and every
+/// wait is a poll bounded by a deadline: connecting and the TLS handshake each by the
+/// timeout, and each read_reply as a whole (its send and its whole reply) by the timeout from
+/// its start, so a dead, paused or trickling server yields an error, never a hang. A reply is
+/// also bounded in size (max_reply_bytes), so a misbehaving server cannot make the broker
+/// allocate without bound.
 
 #include <chrono>
 #include <memory>
@@ -22,12 +25,25 @@ struct resp_tls_options : protocol::security::tls_client_settings {
   bool enabled = false;
 };
 
+/// hiredis's reader with the cap on one reply (resp_connection.cpp).
+struct resp_reader;
+
 class resp_connection {
  public:
-  /// Connects (and runs the TLS handshake); on failure the reason in `error`.
+  /// The most one reply may hold by default, 1,280 MiB: a stream entry's frame can be at most
+  /// 512 MiB (Redis's default proto-max-bulk-len refuses a larger XADD argument), the largest
+  /// replies redis_store asks for are two entries (a read's first page) or about 1 MiB of
+  /// frames and one more (its later pages, read_page_bytes), every other is far smaller, and
+  /// hiredis's objects (a few dozen bytes per element) count too.
+  static constexpr std::size_t default_max_reply_bytes = std::size_t{1280} << 20;
+
+  /// Connects (and runs the TLS handshake); on failure the reason in `error`. `timeout` bounds
+  /// the connect, the handshake and each read_reply; `max_reply_bytes` what one reply may
+  /// hold (its bytes received and not yet parsed, and the objects hiredis made of the rest).
   static std::unique_ptr<resp_connection> open(const std::string& host, std::uint16_t port,
                                                const resp_tls_options& tls,
-                                               std::chrono::milliseconds timeout, std::string& error);
+                                               std::chrono::milliseconds timeout, std::string& error,
+                                               std::size_t max_reply_bytes = default_max_reply_bytes);
   ~resp_connection();
   resp_connection(const resp_connection&) = delete;
   resp_connection& operator=(const resp_connection&) = delete;
@@ -38,28 +54,43 @@ class resp_connection {
   void append(int argc, const char** argv, const std::size_t* lens);
   static constexpr std::size_t referenced_arg_bytes = 4096;
   /// Sends what is queued, then reads one reply (a redisReply*, freed by the caller with
-  /// freeReplyObject); null on a transport failure or timeout, with the reason in error().
+  /// freeReplyObject), all within the timeout from the call's start. Null, with the reason
+  /// in error(), on a transport failure, past that deadline ("... timed out after N ms") or
+  /// when the reply would hold more than max_reply_bytes. A null leaves the stream out of
+  /// step (a reply partly read, commands partly sent): every later call fails the same way,
+  /// and the owner drops the connection.
   void* read_reply();
   int fd() const noexcept { return fd_; }
   const std::string& error() const noexcept { return error_; }
 
  private:
+  using clock = std::chrono::steady_clock;
   resp_connection() = default;
-  bool flush();
+  /// Polls until the socket can be written (for_write) or read; false past the deadline
+  /// ("<what> timed out after N ms") or when poll fails, with error_ set.
+  bool wait(bool for_write, clock::time_point deadline, const char* what);
+  /// Sets error_ to "<what> timed out after N ms"; false.
+  bool timed_out(const char* what);
+  bool handshake(clock::time_point deadline);
+  /// read_reply's work, within `deadline`.
+  void* exchange(clock::time_point deadline);
+  bool flush(clock::time_point deadline);
+  bool flush_gathered(clock::time_point deadline);
   int fd_ = -1;
+  std::chrono::milliseconds timeout_{0};
   std::unique_ptr<protocol::security::tls_client> tls_;
-  void* reader_ = nullptr;  ///< redisReader
+  std::unique_ptr<resp_reader> reader_;
   /// An argument sent from where it is, after out_'s first `at` bytes.
   struct referenced_arg {
     std::size_t at;
     const char* data;
     std::size_t size;
   };
-  bool flush_gathered();
   std::string out_;
   std::vector<referenced_arg> referenced_;
   std::string error_;
   bool format_failed_ = false;
+  bool broken_ = false;  ///< a read_reply failed: the stream is out of step
 };
 
 }  // namespace portask::storage

@@ -1340,6 +1340,55 @@ TEST(RedisStore, StoredValueIsAPortaskFrame) {
   EXPECT_EQ(s.log_key(tp), "portask:{raw:2}:log");
 }
 
+// A read's page count is guessed from the frames before it: after a run of small batches, a
+// page of as many large ones would be one reply of megabytes each. Pages end by the bytes of
+// their frames (on the server), so such a read stays within a cap of a few pages.
+TEST(RedisStore, AReadFromSmallBatchesIntoLargeOnesStaysWithinTheReplyCap) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  o.max_reply_bytes = 4u << 20;
+  redis_store s{o};
+  topic_partition tp{"mixed", 0};
+  std::vector<buffer> frames;
+  for (int i = 0; i < 200; ++i) frames.push_back(make_frame("s" + std::to_string(i)));
+  for (int i = 0; i < 12; ++i) frames.push_back(make_frame(std::string(1u << 20, static_cast<char>('A' + i))));
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    append_request r{&tp, static_cast<std::int64_t>(i), 1, 0, protocol::shared_bytes::copy_of(frames[i])};
+    std::vector<std::error_code> results;
+    s.append({&r, 1}, results);
+    ASSERT_FALSE(results.at(0)) << i << ": " << results.at(0).message();
+  }
+  auto got = s.read(tp, 0, std::size_t{1} << 30);
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(got->size(), frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) ASSERT_EQ((*got)[i].frame.to_buffer(), frames[i]) << i;
+}
+
+// A reply past the cap fails its call and leaves the connection out of step: the store drops
+// it, and the next call works on a new one.
+TEST(RedisStore, AReplyOverTheCapFailsTheCallAndTheNextCallReconnects) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  o.max_reply_bytes = 64 * 1024;
+  redis_store s{o};
+  topic_partition tp{"big", 0};
+  const auto f = make_frame(std::string(256 * 1024, 'z'));
+  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
+  std::vector<std::error_code> results;
+  s.append({&r, 1}, results);
+  ASSERT_FALSE(results.at(0)) << results.at(0).message();
+  auto got = s.read(tp, 0, 1 << 20);
+  EXPECT_FALSE(got) << "a reply of a 256 KiB frame was taken under a 64 KiB cap";
+  EXPECT_FALSE(s.ping()) << "the connection the reply broke is still in use";
+  auto bounds = s.bounds(tp);
+  ASSERT_TRUE(bounds) << bounds.error().message();
+  EXPECT_EQ(bounds->next_offset, 1);
+}
+
 TEST(RedisStore, AuthenticatesWithAPasswordOrAnAclUserAndIsRefusedWithoutOne) {
   test::redis_server server;
   ASSERT_TRUE(server.start({"--requirepass", "topsecret", "--user", "broker", "on", ">broker-pw", "~*", "&*",
