@@ -58,7 +58,9 @@ TEST(PasswordCache, AWrongPasswordIsNeverAcceptedNorKept) {
   password_cache cache;
   const auto snap = snapshot_of({{"carol", sha256("pw")}, {"dave", sha256("other")}});
   ASSERT_TRUE(cache.matches(snap, "carol", "pw", t0));
-  const std::vector<std::string> wrong{"pW", "pw ", "", "p", std::string("pw\0", 3), "other"};
+  // Not "pw" followed by NULs: PBKDF2 keys HMAC with the password, and HMAC pads a short key
+  // with zero bytes, so that is the same password to SCRAM (and to Kafka) as well.
+  const std::vector<std::string> wrong{"pW", "pw ", "", "p", "pw1", "other"};
   for (const auto& password : wrong)
     EXPECT_FALSE(cache.matches(snap, "carol", password, t0 + 1s)) << password;
   EXPECT_EQ(cache.derivations(), 1 + wrong.size()) << "each wrong password is derived in full";
