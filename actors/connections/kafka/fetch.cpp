@@ -9,12 +9,17 @@
 // Bounded as Kafka bounds it (KIP-74): partitions are filled in request order within each
 // partition's max bytes and the request's max_bytes, the first batch of the response coming
 // whole even when it is larger. The connection's output budget (response_queue) cuts the
-// request's limit further, so pipelined fetches cannot pile answers up. What the reads bring
-// past that limit is given back as it comes, and an answer that holds all it can carry goes
-// without waiting for minBytes: a request over many partitions holds about its limit, not a
-// share of each partition, also through a long poll. A partition named twice is served once,
-// with the last mention's offset and limit (Kafka keeps one entry per partition). ACLs: READ
-// on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
+// request's limit further, so pipelined fetches cannot pile answers up. Partitions are read
+// in request order, a few at a time (fetch_read_window.hpp), and once the reads hold all the
+// answer can carry, the partitions not read yet are only asked for their bounds (their high
+// watermark and log start, which the answer reports, and their errors), as Kafka answers the
+// partitions it has no room for. What the reads out meanwhile bring past that limit is given
+// back as it comes, and an answer that holds all it can carry goes without waiting for
+// minBytes: a request over many partitions holds about its limit, not a share of each
+// partition, also through a long poll, whose woken partitions are read the same way. A
+// partition named twice is served once, with the last mention's offset and limit (Kafka keeps
+// one entry per partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its
+// partitions.
 
 #include <chrono>
 #include <functional>
@@ -23,10 +28,10 @@
 #include <optional>
 #include <set>
 #include <string_view>
-#include <tuple>
 #include <unordered_map>
 #include <utility>
 
+#include "actors/connections/kafka/fetch_read_window.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/kafka/leader_epochs.hpp"
 #include "logging/loggers.hpp"
@@ -39,57 +44,7 @@ namespace portask::kafka {
 namespace {
 
 using partition_data = msg::FetchResponse::FetchableTopicResponse::PartitionData;
-
-struct fetch_state {
-  msg::FetchResponse response;
-  /// Each partition's read, kept until the answer is built in request order.
-  std::vector<std::vector<std::optional<fetch_result>>> results;
-  /// The leader epoch each partition's batches are served under (its lease's when it was read).
-  std::vector<std::vector<std::int32_t>> epochs;
-  std::size_t pending = 0;
-  bool answered = false;
-  /// What the reads so far hold, counted as they will be sent where the tail keeps the
-  /// producer's bytes, else as stored (close to the Kafka size): compared with minBytes.
-  std::uint64_t bytes = 0;
-  std::uint64_t min_bytes = 0;  ///< the request's minBytes (0: answer after the first pass)
-  /// When the long polls give up (maxWait after the first pass).
-  std::chrono::steady_clock::time_point deadline;
-  std::uint64_t share = 0;      ///< what each partition may read (see fetch_topics)
-  std::vector<bool> readable;   ///< per topic: READ allowed
-  /// A partition could not be read (out of range, unknown, not its leader): Kafka answers at
-  /// once rather than wait for data on the others, so the client learns of it now.
-  bool any_error = false;
-  std::uint64_t promised = 0;  ///< output budget this answer may use
-  bool alone = false;          ///< nothing else pending: the first batch may exceed it
-  /// KIP-74: the first partition, in request order, with data may bring its next batch
-  /// whole. The first pass reads the first partition so; when it had nothing, the first one
-  /// after it whose next batch did not fit is read again so. `exceeding` while such a read
-  /// is made, `exceeded` once the second is.
-  bool exceeding = false, exceeded = false;
-  std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
-  /// The partitions whose reads hold batches, in request order: the last of them give back
-  /// what the answer cannot carry (trim_to_promise).
-  std::set<std::pair<std::size_t, std::size_t>> holding;
-  /// Batches read were given back for want of room: the answer is as full as it can be.
-  bool dropped = false;
-
-  /// The reads hold all the answer can carry: waiting for minBytes would only hold reads
-  /// that cannot be sent (nor read more that could not be).
-  bool full() const noexcept { return dropped || (bytes > 0 && bytes >= promised); }
-
-  /// A partition's read limit: its own, within its share of the answer.
-  std::uint64_t limit_of(const msg::FetchRequest& q, std::size_t ti, std::size_t pi) const {
-    return std::min<std::uint64_t>(
-        {static_cast<std::uint64_t>(std::max(0, q.topics[ti].partitions[pi].partitionMaxBytes)),
-         share, UINT32_MAX});
-  }
-};
-
-// What an answer serves, for messages_out.
-struct served_count {
-  std::uint64_t messages = 0;
-  std::uint64_t stored_bytes = 0;
-};
+using slot = fetch_read_window::slot;
 
 // The stored bytes a read brings, as the partition counts them against a read's limit.
 std::uint64_t stored_bytes(const fetch_result& res) {
@@ -107,10 +62,84 @@ std::uint64_t read_bytes(const fetch_result& res) {
   return n;
 }
 
+struct fetch_state {
+  msg::FetchResponse response;
+  /// Each partition's reads, kept until the answer is built in request order (a partition
+  /// past the answer's limit: its bounds, with no batches).
+  std::vector<std::vector<std::optional<fetch_result>>> results;
+  /// The leader epoch each partition's batches are served under (its lease's when it was read).
+  std::vector<std::vector<std::int32_t>> epochs;
+  /// The partitions not done with the pass they are in: being read, waiting to be, or (in
+  /// the long poll) waiting for data.
+  std::size_t pending = 0;
+  bool answered = false;
+  /// What the reads so far hold, counted as they will be sent where the tail keeps the
+  /// producer's bytes, else as stored (close to the Kafka size): compared with minBytes.
+  std::uint64_t bytes = 0;
+  std::uint64_t min_bytes = 0;  ///< the request's minBytes (0: answer after the first pass)
+  /// When the long polls give up (maxWait after the first pass).
+  std::chrono::steady_clock::time_point deadline;
+  std::uint64_t share = 0;      ///< what each read may bring (see fetch_topics)
+  /// A partition could not be read (out of range, unknown, not its leader): Kafka answers at
+  /// once rather than wait for data on the others, so the client learns of it now.
+  bool any_error = false;
+  std::uint64_t promised = 0;  ///< output budget this answer may use
+  bool alone = false;          ///< nothing else pending: the first batch may exceed it
+  /// The first pass is over: a partition is read again once its long poll finds data.
+  bool polling = false;
+  /// The reads out, and the partitions waiting to be read, in request order.
+  fetch_read_window window;
+  /// KIP-74: the first partition, in request order, with data may bring its next batch
+  /// whole. The first pass reads the first partition so; when it had nothing, the first one
+  /// after it whose next batch did not fit is read again so. `exceeding` while such a read is
+  /// out (one at a time), `exceeded` once the second has been made.
+  bool exceeding = false, exceeded = false;
+  std::vector<std::uint64_t> polls;  ///< the long-poll pass's poll ids, cancelled on answer
+  /// The partitions whose reads hold batches, in request order: the last of them give back
+  /// what the answer cannot carry (trim_to_promise).
+  std::set<slot> holding;
+  /// Batches read were given back for want of room: the answer is as full as it can be.
+  bool dropped = false;
+
+  /// The reads hold all the answer can carry: waiting for minBytes would only hold reads
+  /// that cannot be sent (nor read more that could not be).
+  bool full() const noexcept { return dropped || (bytes > 0 && bytes >= promised); }
+  /// A read could still add to the answer: it is not full, and it has room or may take a
+  /// first batch past its limit (an answer made alone).
+  bool has_room() const noexcept { return !full() && (promised > 0 || alone); }
+
+  /// A partition's read limit: its own, within its share of the answer.
+  std::uint64_t limit_of(const msg::FetchRequest& q, slot s) const {
+    return std::min<std::uint64_t>(
+        {static_cast<std::uint64_t>(std::max(0, q.topics[s.first].partitions[s.second].partitionMaxBytes)),
+         share, UINT32_MAX});
+  }
+  /// What a partition may still read: its limit, less what its reads hold (limits count
+  /// stored bytes, as the partition reads them).
+  std::uint64_t left_of(const msg::FetchRequest& q, slot s) const {
+    const auto limit = limit_of(q, s);
+    const auto& got = results[s.first][s.second];
+    return limit - std::min(limit, got ? stored_bytes(*got) : 0);
+  }
+  /// Where a partition's next read starts: after the batches its reads hold, else at the
+  /// request's offset.
+  std::int64_t next_offset_of(const msg::FetchRequest& q, slot s) const {
+    const auto& got = results[s.first][s.second];
+    if (got && !got->batches.empty()) return got->batches.back().next_offset();
+    return q.topics[s.first].partitions[s.second].fetchOffset;
+  }
+};
+
+// What an answer serves, for messages_out.
+struct served_count {
+  std::uint64_t messages = 0;
+  std::uint64_t stored_bytes = 0;
+};
+
 // The answer carries at most what was promised, filled in request order (KIP-74 aside: its
 // first batch comes whole): reads that hold more give it back as they come, the partitions
-// last in request order their last batches first, rather than hold what cannot be sent (each
-// partition reads up to its share, and a request may name thousands), through a long poll too.
+// last in request order their last batches first, rather than hold what cannot be sent (the
+// reads out meanwhile bring up to their share each), through a long poll too.
 void trim_to_promise(fetch_state& st) {
   while (st.bytes > st.promised && !st.holding.empty()) {
     const auto last = std::prev(st.holding.end());
@@ -332,258 +361,394 @@ void handle_fetch(self_ptr self, const request& r, protocol::byte_view body) {
 
 namespace {
 
+// One Fetch as its steps see it: the callbacks share the state and the request rather than
+// copy them (a copy each would grow with the square of the partitions named).
+struct fetch_op {
+  self_ptr self;
+  request r;
+  std::shared_ptr<fetch_state> st;
+  std::shared_ptr<const msg::FetchRequest> rq;
+
+  const msg::FetchRequest::FetchTopic::FetchPartition& asked(slot s) const {
+    return rq->topics[s.first].partitions[s.second];
+  }
+  partition_data& out(slot s) const { return st->response.responses[s.first].partitions[s.second]; }
+  topic_partition tp(slot s) const { return {rq->topics[s.first].topic, asked(s).partition}; }
+};
+
+// The steps of a Fetch. The first pass reads every partition without waiting (pump), in
+// request order through the window; if together they hold less than minBytes, the second
+// pass long-polls each from where its reads end (first_pass_done), reads those whose polls
+// find data through the same window, and polls again those that bring too little.
+void finish(const fetch_op& op);
+void first_pass_done(const fetch_op& op);
+void pump(const fetch_op& op);
+void read_partition(const fetch_op& op, slot s, bool exceed);
+void ask_bounds(const fetch_op& op, slot s);
+void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms);
+
+// The answer, in request order, each partition within its own limit and what the request
+// has left; sent once.
+void finish(const fetch_op& op) {
+  auto& st = *op.st;
+  if (st.answered) return;
+  st.answered = true;
+  auto self = op.self;
+  const auto& q = *op.rq;
+  std::uint64_t left = st.promised;
+  // KIP-74: the first batch comes whole even past max_bytes (0 included), so a client
+  // whose limit is smaller than a batch is never stuck.
+  bool first = st.alone;
+  served_count served;
+  for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
+    for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
+      auto& result = st.results[ti][pi];
+      if (!result) continue;
+      const auto limit = std::min<std::uint64_t>(
+          left, static_cast<std::uint64_t>(std::max(0, q.topics[ti].partitions[pi].partitionMaxBytes)));
+      const auto used = fill(*self->state.ctx, op.out({ti, pi}), *result, limit, first,
+                             op.r.api_version, st.epochs[ti][pi], served);
+      if (used > 0) first = false;
+      left -= std::min<std::uint64_t>(left, used);
+      result.reset();
+    }
+  self->state.responses->keep_promise(st.promised);
+  // Long polls of partitions that had nothing are not waited for any more.
+  for (auto id : st.polls) self->state.polls->cancel(id);
+  st.polls.clear();
+  if (!self->state.peer_closed)  // messages_out counts what a client is sent
+    self->state.ctx->metrics.messages_out(protocol_kind::kafka, served.messages, served.stored_bytes);
+  respond(self, op.r, st.response, msg::FetchRequest_is_flexible(op.r.api_version));
+}
+
+// A partition is done with the pass it is in (read, refused, or its poll found nothing): the
+// pass ends with the last one; until then, what waits to be read goes on.
+void settled(const fetch_op& op) {
+  auto& st = *op.st;
+  if (--st.pending > 0) return pump(op);
+  if (!st.polling) return first_pass_done(op);
+  finish(op);
+}
+
+// KIP-74: only an answer made alone may bring a first batch past its limits, and one read at
+// a time may be allowed to (reads out together, each allowed over, would hold a whole batch
+// of each): in the first pass the first partition's (and the held-back one's, first_pass_done);
+// in the long poll a woken partition's, while nothing has been read for the answer yet.
+bool may_exceed(const fetch_state& st, slot s) {
+  if (!st.alone || st.exceeding) return false;
+  return st.polling ? st.bytes == 0 : s == slot{0, 0};
+}
+
+// Reads the partitions waiting, in request order, while fewer than the window's width are
+// out and the answer has room for what they bring. Once it has none, the first pass asks
+// those not read yet only for their bounds; partitions woken in the long poll are done
+// unread (a full answer has gone already; one given no room at all, its connection's output
+// budget being spent, goes when the last of its polls has ended).
+void pump(const fetch_op& op) {
+  auto& st = *op.st;
+  if (st.answered) return;
+  if (!st.has_room()) {
+    const auto rest = st.window.take_waiting();
+    if (!st.polling) {
+      for (const auto& s : rest) ask_bounds(op, s);
+      return;
+    }
+    st.pending -= std::min(st.pending, rest.size());
+    if (st.pending == 0) finish(op);
+    return;
+  }
+  while (const auto s = st.window.take()) read_partition(op, *s, may_exceed(st, *s));
+}
+
+// What a partition's reads brought is not sent (it answers an error), so it counts no more.
+void forget_reads(fetch_state& st, slot s) {
+  auto& kept = st.results[s.first][s.second];
+  if (kept) st.bytes -= std::min(st.bytes, read_bytes(*kept));
+  kept.reset();
+  st.holding.erase(s);
+}
+
+// A client behind or ahead of this node's leader epoch (v9+) is told so at once, as a read
+// error, once the partition is known to be led here (first pass). True when it was.
+bool refuse_epoch(const fetch_op& op, slot s) {
+  const auto current = op.self->state.ctx->cluster()->leader_epoch(op.tp(s));
+  const auto err = check_current_epoch(op.asked(s).currentLeaderEpoch, current);
+  if (err == 0) return false;
+  auto& o = op.out(s);
+  o.errorCode = err;
+  o.highWatermark = -1;
+  forget_reads(*op.st, s);
+  op.st->any_error = true;
+  return true;
+}
+
+// A read, a bounds question or a long poll refused: the partition answers the error.
+void read_failed(const fetch_op& op, slot s, errc why) {
+  auto& st = *op.st;
+  auto self = op.self;
+  const auto tp = op.tp(s);
+  auto& o = op.out(s);
+  o.errorCode = to_kafka_fetch(why, op.r.api_version);
+  o.highWatermark = -1;
+  // On the leader, Kafka checks the client's leader epoch before the read: a stale client
+  // hears FENCED_LEADER_EPOCH rather than OFFSET_OUT_OF_RANGE. Another node holds no replica
+  // of it, and says NOT_LEADER_OR_FOLLOWER whatever the epoch.
+  if (!st.polling && why != errc::unknown_topic && why != errc::unknown_partition &&
+      why != errc::not_leader) {
+    const auto current = self->state.ctx->cluster()->leader_epoch(tp);
+    if (auto err = check_current_epoch(op.asked(s).currentLeaderEpoch, current); current >= 0 && err != 0)
+      o.errorCode = err;
+  }
+  forget_reads(st, s);
+  if (why == errc::not_leader) note_current_leader(self, st.response, o, tp);
+  if (op.r.api_version >= 13 && why == errc::unknown_topic) {
+    // The topic behind this id is gone: forget the id, say so as Kafka does.
+    self->state.topic_names.erase(op.rq->topics[s.first].topicId);
+    o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+  }
+  // A partition that could not be read answers the request now, as Kafka's read errors do;
+  // an unknown topic or partition does not (Kafka sets those aside before reading, and a
+  // client fetching a deleted topic with others would otherwise be answered in a tight loop).
+  if (why != errc::unknown_topic && why != errc::unknown_partition) {
+    st.any_error = true;
+    if (st.polling) return finish(op);
+  }
+  settled(op);
+}
+
+// A read answered: its batches follow what the partition's reads brought before. In the long
+// poll the answer goes once it holds minBytes or all it can carry; a partition that brought
+// too little waits again, for what follows, in the time left.
+void read_returned(const fetch_op& op, slot s, const fetch_request& f, fetch_result&& res) {
+  auto& st = *op.st;
+  auto self = op.self;
+  st.window.returned();
+  if (f.at_least_one_batch) st.exceeding = false;
+  if (st.answered) return;
+  if (!st.polling && refuse_epoch(op, s)) return settled(op);
+  op.out(s).errorCode = 0;
+  const bool got_any = !res.batches.empty();
+  st.bytes += read_bytes(res);
+  auto& kept = st.results[s.first][s.second];
+  append_read(kept, std::move(res));
+  if (!kept->batches.empty()) st.holding.insert(s);
+  trim_to_promise(st);
+  st.epochs[s.first][s.second] = std::max(0, self->state.ctx->cluster()->leader_epoch(f.tp));
+  if (st.polling) {
+    if (st.bytes >= st.min_bytes || st.full()) return finish(op);
+    if (got_any && st.left_of(*op.rq, s) > 0 && !self->state.closing) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          st.deadline - std::chrono::steady_clock::now());
+      if (left.count() > 0) {
+        poll_partition(op, s, static_cast<std::uint32_t>(left.count()));
+        return pump(op);  // its place in the window is free
+      }
+    }
+  }
+  settled(op);
+}
+
+// One read of a partition, without waiting, from where its reads so far end, for what it may
+// still read: in the first pass, and in the long poll once its poll found data.
+void read_partition(const fetch_op& op, slot s, bool exceed) {
+  auto& st = *op.st;
+  fetch_request f;
+  f.tp = op.tp(s);
+  f.offset = st.next_offset_of(*op.rq, s);
+  f.max_bytes = static_cast<std::uint32_t>(st.left_of(*op.rq, s));
+  f.max_wait_ms = 0;
+  f.source = protocol_kind::kafka;
+  f.at_least_one_batch = exceed;
+  st.exceeding = st.exceeding || exceed;
+  auto self = op.self;
+  self->request(self->state.dir.bridge_for(f.tp), caf::infinite, fetch_atom::value, f)
+      .then([op, s, f](fetch_result& res) { read_returned(op, s, f, std::move(res)); },
+            [op, s, f](caf::error& e) {
+              auto& state = *op.st;
+              state.window.returned();
+              if (f.at_least_one_batch) state.exceeding = false;
+              if (state.answered) return;
+              read_failed(op, s, to_errc(e));
+            });
+}
+
+// A partition the answer has no room for: not read (what a read brought could not be sent),
+// only asked for the bounds its actor keeps (no data is read), which the answer reports as
+// Kafka reports a partition it had no room for: no records, its high watermark and log
+// start. Its offset and the client's leader epoch are checked as a read checks them, so it
+// answers the errors a read would.
+void ask_bounds(const fetch_op& op, slot s) {
+  auto self = op.self;
+  const auto tp = op.tp(s);
+  self->request(self->state.dir.bridge_for(tp), caf::infinite, bounds_atom::value, tp)
+      .then(
+          [op, s](storage::partition_bounds& b) {
+            auto& st = *op.st;
+            if (st.answered) return;
+            // The partition's check of a read's offset (Kafka has no symbolic fetch offsets:
+            // a negative one is below the log start).
+            const auto offset = op.asked(s).fetchOffset;
+            if (offset < b.log_start || offset > b.next_offset)
+              return read_failed(op, s, errc::offset_out_of_range);
+            if (refuse_epoch(op, s)) return settled(op);
+            op.out(s).errorCode = 0;
+            fetch_result none;
+            none.partition = op.asked(s).partition;
+            none.high_watermark = b.next_offset;
+            none.log_start = b.log_start;
+            st.results[s.first][s.second] = std::move(none);
+            st.epochs[s.first][s.second] =
+                std::max(0, op.self->state.ctx->cluster()->leader_epoch(op.tp(s)));
+            settled(op);
+          },
+          [op, s](caf::error& e) {
+            if (op.st->answered) return;
+            read_failed(op, s, to_errc(e));
+          });
+}
+
+// A long poll of a partition from where its reads end. It brings no records, only word that
+// there are some (or that the wait ran out): a woken partition is then read through the
+// window like any other, so that partitions woken together do not each bring their limit at
+// once.
+void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
+  auto& st = *op.st;
+  auto self = op.self;
+  fetch_request f;
+  f.tp = op.tp(s);
+  f.offset = st.next_offset_of(*op.rq, s);
+  f.max_bytes = 0;
+  f.max_wait_ms = wait_ms;
+  f.source = protocol_kind::kafka;
+  f.at_least_one_batch = false;
+  f.poll_id = self->state.polls->open(f.tp);
+  st.polls.push_back(f.poll_id);
+  self->request(self->state.dir.bridge_for(f.tp), caf::infinite, fetch_atom::value, f)
+      .then(
+          [op, s, f](fetch_result& res) {
+            op.self->state.polls->answered(f.poll_id);
+            auto& state = *op.st;
+            if (state.answered) return;
+            if (res.high_watermark > f.offset) {  // records past its offset: read them
+              state.window.queue(s);
+              return pump(op);
+            }
+            settled(op);  // the wait ran out
+          },
+          [op, s, f](caf::error& e) {
+            op.self->state.polls->answered(f.poll_id);
+            if (op.st->answered) return;
+            read_failed(op, s, to_errc(e));
+          });
+}
+
+// Every partition is done with the first pass: answer (enough bytes, an error, no wait
+// allowed, or a closing connection, which should not start polls nobody waits for), or
+// start the long poll.
+void first_pass_done(const fetch_op& op) {
+  auto& st = *op.st;
+  const auto& q = *op.rq;
+  auto self = op.self;
+  // KIP-74: unless a partition before it brought data, the first partition whose next
+  // batch did not fit its limit is read once more, allowed to bring that batch whole, so
+  // a client whose limits are below a batch is never stuck (nor is a partition of large
+  // batches behind partitions of small ones, which Java moves to the front of its next
+  // request). The first partition had that allowance already.
+  auto held_back = [&]() -> std::optional<slot> {
+    bool first = true;
+    for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
+      for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi, first = false) {
+        const auto& got = st.results[ti][pi];
+        if (st.response.responses[ti].partitions[pi].errorCode != 0 || !got) continue;
+        if (!got->batches.empty()) return std::nullopt;  // first in the answer, may exceed
+        const auto from = q.topics[ti].partitions[pi].fetchOffset;
+        if (!first && got->high_watermark > from && from >= got->log_start) return slot{ti, pi};
+      }
+    return std::nullopt;
+  };
+  if (st.alone && !st.exceeded && !st.any_error && !self->state.closing) {
+    if (const auto at = held_back()) {
+      st.exceeded = true;
+      st.pending = 1;
+      // Read whatever the answer holds: this batch comes before what later partitions
+      // brought, which gives way to it (trim_to_promise). The window is empty: the pass is over.
+      st.window.queue(*at);
+      if (const auto s = st.window.take()) return read_partition(op, *s, true);
+    }
+  }
+  if (st.bytes >= st.min_bytes || st.full() || st.any_error || q.maxWaitMs <= 0 ||
+      self->state.closing)
+    return finish(op);
+  const auto wait_ms = static_cast<std::uint32_t>(std::min(q.maxWaitMs, 60'000));
+  st.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  st.polling = true;
+  // Every partition that can still bring something waits for it: one that holds its limit
+  // already cannot.
+  std::vector<slot> polled;
+  for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
+    for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
+      if (st.response.responses[ti].partitions[pi].errorCode != 0) continue;  // said already
+      const auto& got = st.results[ti][pi];
+      if (got && !got->batches.empty() && st.left_of(q, {ti, pi}) == 0) continue;
+      polled.emplace_back(ti, pi);
+    }
+  st.pending = polled.size();
+  if (polled.empty()) return finish(op);
+  for (const auto& s : polled) poll_partition(op, s, wait_ms);
+}
+
 void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchRequest> req_ptr) {
   merge_repeated_partitions(*req_ptr);
-  // The callbacks share the request rather than copy it (a copy each would grow with the
-  // square of the partitions named).
-  std::shared_ptr<const msg::FetchRequest> rq = std::move(req_ptr);
-  auto st = std::make_shared<fetch_state>();
-  const bool flexible = msg::FetchRequest_is_flexible(r.api_version);
+  const fetch_op op{self, r, std::make_shared<fetch_state>(), std::move(req_ptr)};
+  auto& st = *op.st;
+  const auto& q = *op.rq;
   // The request's limit (v3+; older versions have none), cut to the connection's budget.
   const std::uint64_t wanted =
-      r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, rq->maxBytes)) : UINT32_MAX;
-  st->promised = self->state.responses->promise_output(wanted, st->alone);
-  st->min_bytes = static_cast<std::uint64_t>(std::max(0, rq->minBytes));
-  st->response.responses.resize(rq->topics.size());
-  st->results.resize(rq->topics.size());
-  st->epochs.resize(rq->topics.size());
+      r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, q.maxBytes)) : UINT32_MAX;
+  st.promised = self->state.responses->promise_output(wanted, st.alone);
+  st.min_bytes = static_cast<std::uint64_t>(std::max(0, q.minBytes));
+  st.response.responses.resize(q.topics.size());
+  st.results.resize(q.topics.size());
+  st.epochs.resize(q.topics.size());
   std::size_t partition_count = 0;
-  for (std::size_t ti = 0; ti < rq->topics.size(); ++ti) {
-    st->response.responses[ti].topic = rq->topics[ti].topic;
-    st->response.responses[ti].topicId = rq->topics[ti].topicId;
-    st->response.responses[ti].partitions.resize(rq->topics[ti].partitions.size());
-    st->results[ti].resize(rq->topics[ti].partitions.size());
-    st->epochs[ti].resize(rq->topics[ti].partitions.size(), 0);
-    partition_count += rq->topics[ti].partitions.size();
+  for (std::size_t ti = 0; ti < q.topics.size(); ++ti) {
+    st.response.responses[ti].topic = q.topics[ti].topic;
+    st.response.responses[ti].topicId = q.topics[ti].topicId;
+    st.response.responses[ti].partitions.resize(q.topics[ti].partitions.size());
+    st.results[ti].resize(q.topics[ti].partitions.size());
+    st.epochs[ti].resize(q.topics[ti].partitions.size(), 0);
+    partition_count += q.topics[ti].partitions.size();
   }
-  // Each partition reads at most its share of what the answer may hold, so a request naming
-  // many partitions does not read many times its budget; past the budget, what the reads
-  // bring is given back as it comes (trim_to_promise).
+  // Each read brings at most its share of what the answer may hold, so the reads out
+  // together (the window's width) hold about the answer's budget, not a partition limit each;
+  // what the reads bring past the budget is given back as it comes (trim_to_promise).
   constexpr std::uint64_t min_share = 64 * 1024;
   if (partition_count > 0)
-    st->share = std::max(st->promised / partition_count, std::min(st->promised, min_share));
-  // Decided once per request: a change of the ACLs applies from the next fetch.
-  st->readable.resize(rq->topics.size());
-  for (std::size_t ti = 0; ti < rq->topics.size(); ++ti)
-    st->readable[ti] = rq->topics[ti].topic.empty() ||
-                       allowed(self, protocol::security::acl_operation::read,
-                               protocol::security::resource_type::topic, rq->topics[ti].topic);
-  auto finish = [self, r, st, rq, flexible] {
-    if (st->answered) return;
-    st->answered = true;
-    const auto& q = *rq;
-    // Partitions in request order, each within its own limit and what the request has left.
-    std::uint64_t left = st->promised;
-    // KIP-74: the first batch comes whole even past max_bytes (0 included), so a client
-    // whose limit is smaller than a batch is never stuck.
-    bool first = st->alone;
-    served_count served;
-    for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
-      for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
-        auto& result = st->results[ti][pi];
-        if (!result) continue;
-        auto& out = st->response.responses[ti].partitions[pi];
-        const auto limit = std::min<std::uint64_t>(
-            left, static_cast<std::uint64_t>(std::max(0, q.topics[ti].partitions[pi].partitionMaxBytes)));
-        const auto used =
-            fill(*self->state.ctx, out, *result, limit, first, r.api_version, st->epochs[ti][pi], served);
-        if (used > 0) first = false;
-        left -= std::min<std::uint64_t>(left, used);
-        result.reset();
-      }
-    self->state.responses->keep_promise(st->promised);
-    // Long polls of partitions that had nothing are not waited for any more.
-    for (auto id : st->polls) self->state.polls->cancel(id);
-    st->polls.clear();
-    if (!self->state.peer_closed)  // messages_out counts what a client is sent
-      self->state.ctx->metrics.messages_out(protocol_kind::kafka, served.messages, served.stored_bytes);
-    respond(self, r, st->response, flexible);
-  };
-  // One read of a partition: the first pass reads every partition without waiting (wait_ms
-  // 0); if together they hold less than minBytes, the second pass long-polls each from where
-  // its first read ended, and a partition whose poll brings too little polls again.
-  using read_fn = std::function<void(std::size_t, std::size_t, std::int64_t, std::uint64_t,
-                                     std::uint32_t)>;
-  auto read = std::make_shared<read_fn>();
-  // The function refers to itself weakly (a strong self-capture would be a leak); the pending
-  // callbacks hold the strong reference while they are outstanding.
-  std::weak_ptr<read_fn> weak_read = read;
-  // Every partition has answered the first pass: answer (enough bytes, an error, no wait
-  // allowed, or a closing connection, which should not start polls nobody waits for), or
-  // start the second.
-  auto first_pass_done = [self, st, rq, finish](const std::shared_ptr<read_fn>& again) {
-    const auto& q = *rq;
-    // KIP-74: unless a partition before it brought data, the first partition whose next
-    // batch did not fit its limit is read once more, allowed to bring that batch whole, so
-    // a client whose limits are below a batch is never stuck (nor is a partition of large
-    // batches behind partitions of small ones, which Java moves to the front of its next
-    // request). The first partition had that allowance already.
-    auto held_back = [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
-      bool first = true;
-      for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
-        for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi, first = false) {
-          const auto& got = st->results[ti][pi];
-          if (st->response.responses[ti].partitions[pi].errorCode != 0 || !got) continue;
-          if (!got->batches.empty()) return std::nullopt;  // first in the answer, may exceed
-          const auto from = q.topics[ti].partitions[pi].fetchOffset;
-          if (!first && got->high_watermark > from && from >= got->log_start) return std::pair{ti, pi};
-        }
-      return std::nullopt;
-    };
-    if (st->alone && !st->exceeded && !st->any_error && !self->state.closing) {
-      if (const auto at = held_back()) {
-        const auto [ti, pi] = *at;
-        st->exceeded = st->exceeding = true;
-        st->pending = 1;
-        (*again)(ti, pi, q.topics[ti].partitions[pi].fetchOffset, st->limit_of(q, ti, pi), 0);
-        st->exceeding = false;
-        return;
+    st.share = std::max(st.promised / partition_count, std::min(st.promised, min_share));
+  // The partitions a read would not be made for are answered now (ACLs are decided once per
+  // request: a change applies from the next fetch); the others wait their turn to be read.
+  for (std::size_t ti = 0; ti < q.topics.size(); ++ti) {
+    const auto& topic = q.topics[ti];
+    const bool readable =
+        topic.topic.empty() || allowed(self, protocol::security::acl_operation::read,
+                                       protocol::security::resource_type::topic, topic.topic);
+    for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
+      auto& out = st.response.responses[ti].partitions[pi];
+      out.partitionIndex = topic.partitions[pi].partition;
+      if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
+        out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+        out.highWatermark = -1;
+      } else if (!readable) {
+        out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
+        out.highWatermark = -1;
+      } else {
+        st.window.queue({ti, pi});
+        ++st.pending;
       }
     }
-    if (st->bytes >= st->min_bytes || st->full() || st->any_error || q.maxWaitMs <= 0 ||
-        self->state.closing)
-      return finish();
-    const auto wait_ms = static_cast<std::uint32_t>(std::min(q.maxWaitMs, 60'000));
-    st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-    std::vector<std::tuple<std::size_t, std::size_t, std::int64_t, std::uint64_t>> polls;
-    for (std::size_t ti = 0; ti < q.topics.size(); ++ti)
-      for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
-        if (st->response.responses[ti].partitions[pi].errorCode != 0) continue;  // said already
-        const auto& got = st->results[ti][pi];
-        const auto limit = st->limit_of(q, ti, pi);
-        if (got && !got->batches.empty()) {
-          // Limits count stored bytes, as the partition reads them.
-          const auto had = stored_bytes(*got);
-          if (had < limit) polls.emplace_back(ti, pi, got->batches.back().next_offset(), limit - had);
-        } else {
-          polls.emplace_back(ti, pi, q.topics[ti].partitions[pi].fetchOffset, limit);
-        }
-      }
-    st->pending = polls.size();
-    if (polls.empty()) return finish();
-    for (const auto& [ti, pi, from, limit] : polls) (*again)(ti, pi, from, limit, wait_ms);
-  };
-  // One read answered or refused: the pass it belongs to goes on when it was the last.
-  auto settle = [st, finish, first_pass_done](std::uint32_t wait_ms, const std::shared_ptr<read_fn>& again) {
-    if (--st->pending > 0) return;
-    if (wait_ms == 0) return first_pass_done(again);
-    finish();
-  };
-  *read = [self, r, st, rq, finish, settle, weak_read](std::size_t ti, std::size_t pi,
-                                                       std::int64_t offset, std::uint64_t limit,
-                                                       std::uint32_t wait_ms) {
-    auto again = weak_read.lock();
-    const auto& topic = rq->topics[ti];
-    const auto& p = topic.partitions[pi];
-    auto& out = st->response.responses[ti].partitions[pi];
-    out.partitionIndex = p.partition;
-    if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
-      out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
-      out.highWatermark = -1;
-      return settle(wait_ms, again);
-    }
-    if (!st->readable[ti]) {
-      out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
-      out.highWatermark = -1;
-      return settle(wait_ms, again);
-    }
-    // Only an answer made alone may bring a first batch over its limit: in the first pass
-    // one partition's, read again when nothing fit (reads in parallel, each allowed over,
-    // would hold a whole batch of every partition at once); a long poll's while nothing has
-    // been read for the answer yet.
-    fetch_request f{{topic.topic, p.partition}, offset, static_cast<std::uint32_t>(limit),
-                    wait_ms, protocol_kind::kafka, st->alone && (wait_ms == 0 ? st->exceeding : st->bytes == 0)};
-    if (wait_ms > 0) {
-      f.poll_id = self->state.polls->open(f.tp);
-      st->polls.push_back(f.poll_id);
-    }
-    auto bridge = self->state.dir.bridge_for(f.tp);
-    self->request(bridge, caf::infinite, fetch_atom::value, f)
-        .then(
-            [=](fetch_result& res) {
-              if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
-              if (st->answered) return;
-              auto& o = st->response.responses[ti].partitions[pi];
-              // A client behind or ahead of this node's leader epoch (v9+) is told so at
-              // once, as a read error, once the partition is known to be led here.
-              if (wait_ms == 0) {
-                const auto current = self->state.ctx->cluster()->leader_epoch(f.tp);
-                if (auto err = check_current_epoch(rq->topics[ti].partitions[pi].currentLeaderEpoch, current);
-                    err != 0) {
-                  o.errorCode = err;
-                  o.highWatermark = -1;
-                  st->any_error = true;
-                  return settle(wait_ms, again);
-                }
-              }
-              o.errorCode = 0;
-              const bool got_any = !res.batches.empty();
-              const auto got_stored = stored_bytes(res);
-              const auto next = got_any ? res.batches.back().next_offset() : offset;
-              st->bytes += read_bytes(res);
-              append_read(st->results[ti][pi], std::move(res));
-              if (!st->results[ti][pi]->batches.empty()) st->holding.emplace(ti, pi);
-              trim_to_promise(*st);
-              st->epochs[ti][pi] = std::max(0, self->state.ctx->cluster()->leader_epoch(f.tp));
-              if (wait_ms > 0) {
-                if (st->bytes >= st->min_bytes || st->full()) return finish();
-                // Too little yet: this partition waits again, for what follows, in the time left.
-                if (got_any && got_stored < limit && !self->state.closing) {
-                  const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-                      st->deadline - std::chrono::steady_clock::now());
-                  if (left.count() > 0)
-                    return (*again)(ti, pi, next, limit - got_stored,
-                                    static_cast<std::uint32_t>(left.count()));
-                }
-              }
-              settle(wait_ms, again);
-            },
-            [=](caf::error& e) {
-              if (f.poll_id != 0) self->state.polls->answered(f.poll_id);
-              if (st->answered) return;
-              const auto why = to_errc(e);
-              auto& o = st->response.responses[ti].partitions[pi];
-              o.errorCode = to_kafka_fetch(why, r.api_version);
-              o.highWatermark = -1;
-              // On the leader, Kafka checks the client's leader epoch before the read: a stale
-              // client hears FENCED_LEADER_EPOCH rather than OFFSET_OUT_OF_RANGE. Another node
-              // holds no replica of it, and says NOT_LEADER_OR_FOLLOWER whatever the epoch.
-              if (wait_ms == 0 && why != errc::unknown_topic && why != errc::unknown_partition &&
-                  why != errc::not_leader) {
-                const auto current = self->state.ctx->cluster()->leader_epoch(f.tp);
-                const auto theirs = rq->topics[ti].partitions[pi].currentLeaderEpoch;
-                if (auto err = check_current_epoch(theirs, current); current >= 0 && err != 0) o.errorCode = err;
-              }
-              // What an earlier read of it brought is not sent, so it counts no more.
-              if (const auto& kept = st->results[ti][pi])
-                st->bytes -= std::min(st->bytes, read_bytes(*kept));
-              st->results[ti][pi].reset();
-              st->holding.erase(std::pair{ti, pi});
-              if (why == errc::not_leader) note_current_leader(self, st->response, o, f.tp);
-              if (r.api_version >= 13 && why == errc::unknown_topic) {
-                // The topic behind this id is gone: forget the id, say so as Kafka does.
-                self->state.topic_names.erase(rq->topics[ti].topicId);
-                o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
-              }
-              // A partition that could not be read answers the request now, as Kafka's
-              // read errors do; an unknown topic or partition does not (Kafka sets those
-              // aside before reading, and a client fetching a deleted topic with others
-              // would otherwise be answered in a tight loop).
-              if (why != errc::unknown_topic && why != errc::unknown_partition) {
-                st->any_error = true;
-                if (wait_ms > 0) return finish();
-              }
-              settle(wait_ms, again);
-            });
-  };
-  st->pending = partition_count;
-  if (st->pending == 0) return finish();
-  for (std::size_t ti = 0; ti < rq->topics.size(); ++ti)
-    for (std::size_t pi = 0; pi < rq->topics[ti].partitions.size(); ++pi) {
-      st->exceeding = ti == 0 && pi == 0;  // the first partition in request order (KIP-74)
-      (*read)(ti, pi, rq->topics[ti].partitions[pi].fetchOffset, st->limit_of(*rq, ti, pi), 0);
-    }
-  st->exceeding = false;
+  }
+  if (st.pending == 0) return first_pass_done(op);
+  pump(op);
 }
 
 }  // namespace

@@ -1,0 +1,241 @@
+// A Kafka Fetch over many partitions, message by message on the deterministic scheduler: the
+// real Kafka connection actor before the mock bridge, fed request frames as its session would
+// send them (its session is a real tcp_session over a loopback socket whose I/O never runs,
+// as in native_connection_test.cpp). Every read the connection asks of the bridge is logged
+// in order, so the tests see which partitions are read, which are only asked for their
+// bounds, and how many reads are out at any moment: asked of the bridge and not yet answered
+// to the connection.
+#define CAF_SUITE dsl.kafka_fetch
+
+#include <boost/asio.hpp>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "actors/connections/kafka/fetch_read_window.hpp"
+#include "actors/connections/kafka/kafka_connection.hpp"
+#include "actors/connections/transport/kafka_framer.hpp"
+#include "portask/kafka/kafka_messages.hpp"
+#include "protocol/bytes.hpp"
+#include "protocol/codec_manager.hpp"
+#include "tests/actors/dsl/dsl_fixture.hpp"
+
+using namespace portask;
+using namespace portask::testing;
+
+namespace {
+
+namespace msg = protocol::kafka::messages;
+using boost::asio::ip::tcp;
+using portask::kafka::fetch_read_window;
+
+// A supervisor that only hands out the directory (what a connection asks it at start).
+supervisor_actor::behavior_type directory_only(supervisor_actor::pointer, actor_directory dir) {
+  return {
+      [](tick_atom) {},
+      [](respawn_atom, std::size_t) {},
+      [dir](directory_atom) { return dir; },
+      [dir](subscribe_atom, const directory_follower_actor&) { return dir; },
+      [](node_atom, const cluster_actor&) {},
+  };
+}
+
+constexpr std::int32_t partitions = 20;
+constexpr std::int32_t max_bytes = 10000;  ///< room for three of the batches below, not four
+
+// One stored record of 3000 bytes at offset 0: more than a quarter of max_bytes, so three
+// fill the answer, and a fourth does not fit.
+storage::stored_batch large_batch() {
+  protocol::message_batch mb;
+  protocol::message m;
+  m.value = std::string(3000, 'x');
+  m.timestamp_ms = 1000;
+  mb.messages.push_back(std::move(m));
+  protocol::codec_manager codecs;
+  protocol::buffer frame;
+  CAF_REQUIRE(!codecs.append_batch_frame(mb, {}, protocol::message_type::publish, frame));
+  storage::stored_batch b;
+  b.base_offset = 0;
+  b.record_count = 1;
+  b.max_timestamp = 1000;
+  b.frame = protocol::shared_bytes::copy_of(frame);
+  return b;
+}
+
+// A Fetch v11 (header v1) of partitions 0 to 19 of "t", each from offset 0, as its session
+// hands it over (with its size).
+protocol::buffer fetch_frame(std::int32_t max_wait_ms, std::int32_t min_bytes) {
+  constexpr std::int16_t version = 11;
+  msg::FetchRequest req;
+  req.maxWaitMs = max_wait_ms;
+  req.minBytes = min_bytes;
+  req.maxBytes = max_bytes;
+  req.topics.push_back({"t", {}, {}});
+  for (std::int32_t p = 0; p < partitions; ++p)
+    req.topics[0].partitions.push_back({p, -1, 0, -1, -1, 1 << 20, {}});
+  protocol::buffer out(4);
+  protocol::kafka::writer w{out};
+  w.i16(1);  // Fetch
+  w.i16(version);
+  w.i32(7);  // correlation id
+  w.string("dsl", false);
+  req.encode(w, version);
+  protocol::store_be32(out.data(), static_cast<std::uint32_t>(out.size() - 4));
+  return out;
+}
+
+// What the connection asked of the bridge: a read (r), a long poll (p) or the bounds (b) of
+// a partition.
+struct asked {
+  char what;
+  std::int32_t partition;
+  friend bool operator==(const asked&, const asked&) = default;
+};
+
+struct kafka_fetch_fixture : dsl_fixture {
+  kafka_fetch_fixture() {
+    tcp::acceptor acceptor{io, tcp::endpoint{boost::asio::ip::address_v4::loopback(), 0}};
+    client.connect(acceptor.local_endpoint());
+    session = std::make_shared<tcp_session>(acceptor.accept(),
+                                            std::make_unique<kafka_framer>(1u << 20, false),
+                                            session_limits{}, listener_kind::kafka, ctx->metrics, [] {});
+    supervisor = sys.spawn(directory_only, dir);
+    sched.run();
+    endpoint->name = "PLAINTEXT";
+    endpoint->advertised_host = "127.0.0.1";
+    conn = spawn_kafka_connection(sys, ctx, supervisor, session, endpoint);
+    CAF_REQUIRE(sched.prioritize(conn));
+    sched.run_once();
+    expect((subscribe_atom, directory_follower_actor), from(conn).to(supervisor).with(_, _));
+    expect((actor_directory), from(supervisor).to(conn).with(_));
+    // Bounds: log start 0, high watermark 1 (each partition holds its one batch).
+    bridge_script->bounds.otherwise =
+        [this](const topic_partition& tp) -> caf::expected<storage::partition_bounds> {
+      requests.push_back({'b', tp.partition});
+      storage::partition_bounds b;
+      b.log_start = 0;
+      b.next_offset = 1;
+      return b;
+    };
+  }
+
+  ~kafka_fetch_fixture() override {
+    // Before the socket's io_context goes: the connection holds the session.
+    caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    sched.run();
+    session.reset();
+    io.restart();
+    io.poll();  // the session's close, posted to its strand
+  }
+
+  void receive_frame(protocol::buffer frame) {
+    std::vector<protocol::buffer> frames;
+    frames.push_back(std::move(frame));
+    self->send(conn, frame_atom::value, std::move(frames));
+    expect((frame_atom, std::vector<protocol::buffer>), from(self).to(conn).with(_, _));
+  }
+
+  // Runs the exchange to its end: the bridge answers everything it was asked, then the
+  // connection takes one answer, and so on. The answers reach the connection in the order
+  // the bridge was asked (one bridge, answering at once), so after the connection has taken
+  // `taken` answers, the reads out are those among the requests logged after the first
+  // `taken`. Returns the most that were out at once.
+  std::size_t run_counting_reads_out() {
+    std::size_t most = 0;
+    std::size_t taken = 0;
+    for (;;) {
+      while (sched.prioritize(bridge_mock)) sched.run_once();
+      const auto first_unanswered = requests.begin() + static_cast<std::ptrdiff_t>(std::min(taken, requests.size()));
+      const auto out = std::count_if(first_unanswered, requests.end(),
+                                     [](const asked& a) { return a.what == 'r'; });
+      most = std::max(most, static_cast<std::size_t>(out));
+      if (!sched.prioritize(conn)) break;
+      sched.run_once();
+      ++taken;
+    }
+    return most;
+  }
+
+  boost::asio::io_context io;
+  tcp::socket client{io};
+  std::shared_ptr<tcp_session> session;
+  std::shared_ptr<kafka_endpoint> endpoint = std::make_shared<kafka_endpoint>();
+  supervisor_actor supervisor;
+  kafka_connection_actor conn;
+  std::vector<asked> requests;
+  bool data_came = false;  ///< the long poll's partitions have been written to
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(kafka_fetch_tests, kafka_fetch_fixture)
+
+CAF_TEST(a fetch reads its partitions in request order a window at a time and only asks the bounds of those past its max bytes) {
+  // Every partition holds a batch of 3000 bytes; the answer has room for three.
+  bridge_script->fetch.otherwise = [this](const fetch_request& f) -> caf::expected<fetch_result> {
+    requests.push_back({f.max_wait_ms > 0 ? 'p' : 'r', f.tp.partition});
+    fetch_result r;
+    r.partition = f.tp.partition;
+    r.high_watermark = 1;
+    r.batches = {large_batch()};
+    return r;
+  };
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
+  receive_frame(fetch_frame(0, 1));
+  CAF_CHECK_EQUAL(run_counting_reads_out(), fetch_read_window::width);
+  // The window's first reads, then one more for each answer that left room (partitions 0 to
+  // 2); the fourth answer fills the answer, and the partitions not read by then are only
+  // asked for their bounds.
+  constexpr std::int32_t read = static_cast<std::int32_t>(fetch_read_window::width) + 3;
+  std::vector<asked> want;
+  for (std::int32_t p = 0; p < partitions; ++p) want.push_back({p < read ? 'r' : 'b', p});
+  CAF_CHECK(requests == want);
+  // What was sent: the first three partitions' batches, in request order.
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 3);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(partitions woken in a long poll are read a window at a time and within max bytes) {
+  // Nothing at the first pass; then every partition gets a batch of 3000 bytes at once: each
+  // long poll answers at once, woken.
+  bridge_script->fetch.otherwise = [this](const fetch_request& f) -> caf::expected<fetch_result> {
+    fetch_result r;
+    r.partition = f.tp.partition;
+    if (f.max_wait_ms > 0) {
+      requests.push_back({'p', f.tp.partition});
+      CAF_CHECK_EQUAL(f.max_bytes, 0u);  // a poll brings no records: the reads do
+      data_came = true;
+      r.high_watermark = 1;
+      return r;
+    }
+    requests.push_back({'r', f.tp.partition});
+    if (data_came) {
+      r.high_watermark = 1;
+      r.batches = {large_batch()};
+    }
+    return r;
+  };
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
+  // A minute's wait for a mebibyte: only a full answer ends it early.
+  receive_frame(fetch_frame(60000, 1 << 20));
+  CAF_CHECK_EQUAL(run_counting_reads_out(), fetch_read_window::width);
+  // The first pass read every partition, then every partition was polled.
+  CAF_REQUIRE(requests.size() >= 2 * static_cast<std::size_t>(partitions));
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    CAF_CHECK(requests[static_cast<std::size_t>(p)] == (asked{'r', p}));
+    CAF_CHECK(requests[static_cast<std::size_t>(partitions + p)] == (asked{'p', p}));
+  }
+  // Woken together, the partitions were read a window at a time, in request order, and no
+  // more once the answer was full: fewer reads than partitions woken.
+  std::vector<std::int32_t> woken_reads;
+  for (std::size_t i = 2 * static_cast<std::size_t>(partitions); i < requests.size(); ++i)
+    if (requests[i].what == 'r') woken_reads.push_back(requests[i].partition);
+  CAF_CHECK(std::is_sorted(woken_reads.begin(), woken_reads.end()));
+  CAF_CHECK_LESS(woken_reads.size(), static_cast<std::size_t>(partitions));
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 3);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
