@@ -793,14 +793,21 @@ void stop_when_done(self_ptr self) {
 }
 
 // A warm tail nobody wrote or read for tail_budget::cool_after gives its memory to the
-// partitions in use. Returns how long until the tail is due to cool, if it is still warm.
+// partitions in use; until then each tick trims it to its share, which shrinks as others
+// warm up (reads alone keep it warm, and add nothing that would trim it). Returns how long
+// until the tail is due to be looked at again (trimmed, or cooled), if it is still warm.
 // A poll parked on it, or a write still out, does not keep it warm: a write that lands on a
 // cool tail is not kept (partition_log::add_to_tail), and the next append warms it again.
 std::optional<std::chrono::steady_clock::duration> cool_tail(self_ptr self) {
   auto& st = self->state;
   if (!st.log->warm()) return std::nullopt;
   const auto since = self->clock().now() - st.last_data_use;
-  if (since < tail_budget::cool_after) return tail_budget::cool_after - since;
+  if (since < tail_budget::cool_after) {
+    st.log->trim_tail();
+    const std::chrono::steady_clock::duration cools_in = tail_budget::cool_after - since;
+    if (st.log->tail_bytes() == 0) return cools_in;
+    return std::min<std::chrono::steady_clock::duration>(cools_in, tail_budget::trim_every);
+  }
   logging::pipeline().debug("partition {}/{}: cools, tail of {} bytes given back",
                             st.log->tp().topic, st.log->tp().partition, st.log->tail_bytes());
   st.log->cool_down();
@@ -810,7 +817,7 @@ std::optional<std::chrono::steady_clock::duration> cool_tail(self_ptr self) {
 // An append taken warms the partition's tail (it takes a share of the budget again); an
 // append or a read keeps a warm tail warm. Reads alone do not warm one: what a tail holds
 // comes from appends, and a consumer polling thousands of quiet partitions should not
-// reserve their shares. Warming arms the timer that cools it, if none is running.
+// reserve their shares. Warming arms the timer that trims and cools it, if none is running.
 // The time is the request's (last_used, set as it arrived): no second clock read per
 // request; an append taken only after a recovery counts from the latest request.
 void used_for_data(self_ptr self, bool append) {
@@ -818,7 +825,7 @@ void used_for_data(self_ptr self, bool append) {
   if (!st.log->warm()) {
     if (!append) return;
     st.log->warm_up();
-    if (!st.tick_armed) arm_tick(self, tail_budget::cool_after);
+    if (!st.tick_armed) arm_tick(self, tail_budget::trim_every);
   }
   st.last_data_use = st.last_used;
 }
@@ -948,8 +955,9 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         return rp;
       },
       [=](bounds_atom) -> caf::result<storage::partition_bounds> {
+        // Not a use: a console describing the topics over and over must not keep every
+        // partition from idling.
         if (self->state.passivating) return bounced();
-        touch();
         if (auto why = self->state.retiring) return make_caf_error(*why);
         if (self->state.log->ready()) return self->state.log->bounds();
         auto rp = self->make_response_promise<storage::partition_bounds>();

@@ -208,9 +208,15 @@ void partition_log::add_to_tail(tail_batch b) {
   tail_.push_back(std::move(b));
   tail_bytes_ += cost;
   tails_.used(static_cast<std::ptrdiff_t>(cost));
-  // Keep at least the newest batch, however large, so tailing readers are always served.
+  trim_tail();
+}
+
+void partition_log::trim_tail() {
   const auto share = tails_.share();
-  while (tail_bytes_ > share && tail_.size() > 1) drop_tail_front();
+  // The newest batch, however large, serves the tailing readers without a store read; but
+  // not at the cost of the budget.
+  while (!tail_.empty() && tail_bytes_ > share && (tail_.size() > 1 || tails_.over()))
+    drop_tail_front();
 }
 
 partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_t max_bytes,

@@ -94,6 +94,10 @@ class partition_log {
   /// offset lies before the tail; `wait` means nothing at or after it yet (offset == HWM).
   read_status read(std::int64_t offset, std::uint32_t max_bytes, fetch_result& out) const;
   std::size_t tail_bytes() const noexcept { return tail_bytes_; }
+  /// Drops the tail's oldest batches until it fits its share of the budget as it is now
+  /// (others may have warmed since it grew). The newest batch stays past the share only
+  /// while all tails together are within the budget; otherwise reads of it go to the store.
+  void trim_tail();
   std::size_t tail_batches() const noexcept { return tail_.size(); }
 
   /// Nobody wrote or read the partition for a while (tail_budget::cool_after): its tail

@@ -5,7 +5,10 @@
 /// wrote or read for `cool_after` cools: it gives its whole tail back and leaves the
 /// sharing. So the partitions in use keep their tails however many others are live (a
 /// partition stays live, cool, until partition_idle_ms). A warm partition trims its tail to
-/// its share whenever it adds to it, keeping at least its newest batch.
+/// its share whenever it adds to it and on its timer (every `trim_every`), so a tail filled
+/// while few partitions were warm gives back what the ones warmed since now share. Past its
+/// share it keeps its newest batch (for the tailing readers) only while all tails together
+/// are within the budget.
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +27,9 @@ class tail_budget {
   /// How long a partition stays warm after its last write or read: long enough for a
   /// consumer between polls or a producer between bursts.
   static constexpr std::chrono::seconds cool_after{30};
+  /// How often a warm partition holding a tail trims it to its share, which shrinks as
+  /// other partitions warm up.
+  static constexpr std::chrono::seconds trim_every{5};
 
   /// A partition starts (join) and stops (leave); in between it warms and cools.
   void join() noexcept { partitions_.fetch_add(1, std::memory_order_relaxed); }
@@ -34,6 +40,11 @@ class tail_budget {
   std::size_t share() const noexcept {
     const auto n = std::max<std::int64_t>(1, warm_.load(std::memory_order_relaxed));
     return std::min(per_partition_max_, total_ / static_cast<std::size_t>(n));
+  }
+  /// All tails together hold more than the budget (shares shrank as partitions warmed, or
+  /// newest batches larger than their shares are kept).
+  bool over() const noexcept {
+    return used_.load(std::memory_order_relaxed) > static_cast<std::int64_t>(total_);
   }
   void used(std::ptrdiff_t delta) noexcept {
     used_.fetch_add(static_cast<std::int64_t>(delta), std::memory_order_relaxed);

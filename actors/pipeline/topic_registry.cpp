@@ -34,6 +34,16 @@ struct registry_state {
   /// registry stops (then it must not touch the registry's state).
   bool read_out = false;
   std::vector<std::function<void(errc)>> reading, read_next;
+  /// Topic writes whose outcome is unknown (the store's call failed after it may have run),
+  /// each settled by the next read of the topics that succeeds: the store says what became
+  /// of it. Until then the topic stays as while the write was out (its creation or deletion
+  /// in progress, its change at the front of its queue). A read that fails is tried again,
+  /// later each time (reread_later).
+  std::vector<std::function<void()>> settling;
+  /// Creations among them: a read takes these names as the store has them.
+  std::set<std::string> unsure_creations;
+  bool reread_armed = false;  ///< a recover_atom to itself is on its way
+  std::chrono::milliseconds reread_delay{0};
   std::map<std::string, storage::topic_info> topics;
   /// Topics whose creation is out at the store, with what waits for the outcome (errc::ok:
   /// created): the creator, and lookups of the name, which then look again. Meanwhile the
@@ -182,9 +192,11 @@ void take_topics(self_ptr self, std::vector<storage::topic_info>& list) {
   auto& st = self->state;
   std::map<std::string, storage::topic_info> now;
   // A topic whose creation is out stays unknown until the store has answered this node (its
-  // write may be what the list shows).
+  // write may be what the list shows); one whose answer was lost is as the store has it
+  // (creation_settled).
   for (auto& t : list)
-    if (!st.creating.count(t.name)) now[t.name] = std::move(t);
+    if (!st.creating.count(t.name) || st.unsure_creations.count(t.name))
+      now[t.name] = std::move(t);
   if (now == st.topics && st.loaded) return;
   std::vector<topic_partition> gone;
   for (const auto& [tp, actor] : st.partitions) {
@@ -240,7 +252,18 @@ void send_read(self_ptr self) {
           });
 }
 
-// The read out is answered: its waiters hear how it went, and the next read (if any) goes out.
+// A read that must succeed failed (the store is down, or a write's outcome is unknown):
+// the topics are read again later (recover_atom), each time twice as late, up to 5 s.
+void reread_later(self_ptr self) {
+  auto& st = self->state;
+  if (st.reread_armed) return;
+  st.reread_armed = true;
+  st.reread_delay = std::clamp<std::chrono::milliseconds>(st.reread_delay * 2, 100ms, 5s);
+  self->delayed_send(self, st.reread_delay, recover_atom::value);
+}
+
+// The read out is answered: its waiters hear how it went, and the next read (if any) goes
+// out. One that succeeded settles the writes of unknown outcome.
 void read_done(self_ptr self, errc outcome) {
   auto& st = self->state;
   auto waiting = std::move(st.reading);
@@ -248,7 +271,15 @@ void read_done(self_ptr self, errc outcome) {
   st.read_next.clear();
   st.read_out = false;
   if (!st.reading.empty()) send_read(self);
+  std::vector<std::function<void()>> settled;
+  if (outcome == errc::ok) {
+    st.reread_delay = 0ms;
+    settled.swap(st.settling);
+  } else if (!st.settling.empty()) {
+    reread_later(self);
+  }
   for (auto& w : waiting) w(outcome);
+  for (auto& s : settled) s();
 }
 
 // Reads the topics from the store again and tells `done` how it went (ok,
@@ -262,6 +293,16 @@ void read_topics(self_ptr self, std::function<void(errc)> done) {
   }
   st.reading.push_back(std::move(done));
   send_read(self);
+}
+
+// A topic write's outcome is unknown: `settled` runs once a read of the topics has
+// succeeded, the registry's view then being the store's. Any read out now was sent after
+// the write (the topic store answers in the order asked), so it sees what the write did.
+// When the registry stops first, it is dropped (the registry answers what waits itself).
+void when_settled(self_ptr self, std::function<void()> settled) {
+  auto& st = self->state;
+  st.settling.push_back(std::move(settled));
+  if (!st.read_out) read_topics(self, [](errc) {});
 }
 
 // Runs `next` once the topics have been read (at once after the first read): ok, or why they
@@ -321,6 +362,28 @@ void create_topic(self_ptr self, storage::topic_info info, std::function<void(er
   });
 }
 
+// A creation whose store call failed, once the topics were read again: created when the
+// store holds the topic under its id, refused as existing when it holds another topic of the
+// name (another node's), failed (storage_unavailable) when it holds none. Its waiters hear
+// which, as if the store had answered so.
+void creation_settled(self_ptr self, const storage::topic_info& info) {
+  auto& st = self->state;
+  st.unsure_creations.erase(info.name);
+  auto waiting = st.creating.extract(info.name);
+  auto outcome = errc::storage_unavailable;
+  if (auto it = st.topics.find(info.name); it != st.topics.end())
+    outcome = it->second.id == info.id ? errc::ok : errc::topic_already_exists;
+  if (outcome == errc::ok) {
+    logging::pipeline().info("created topic '{}' with {} partitions (learnt from the store)",
+                             info.name, info.partitions);
+    if (auto node = st.dir.cluster) self->send(node, topic_atom::value);
+  } else if (outcome == errc::storage_unavailable) {
+    unindex_name(st, info.name);
+  }
+  if (waiting.empty()) return;
+  for (auto& w : waiting.mapped()) w(outcome);
+}
+
 // create_topic, with the topics as this node knows them now.
 void create_known(self_ptr self, storage::topic_info info, std::function<void(errc)> done) {
   auto& st = self->state;
@@ -363,16 +426,20 @@ void create_known(self_ptr self, storage::topic_info info, std::function<void(er
             for (auto& w : waiting.mapped()) w(errc::ok);
           },
           [=](caf::error& err) {
+            if (to_errc(err) != errc::topic_already_exists) {
+              // The write may have landed all the same: the name stays in creation (its
+              // lookups and creations wait) until the store says whether it did.
+              logging::pipeline().warn("creating topic '{}' failed: {}; reading the topics to "
+                                       "learn whether it was stored",
+                                       info.name, self->system().render(err));
+              self->state.unsure_creations.insert(info.name);
+              when_settled(self, [=] { creation_settled(self, info); });
+              return;
+            }
             auto waiting = std::make_shared<std::vector<std::function<void(errc)>>>();
             if (auto node = self->state.creating.extract(info.name); !node.empty())
               *waiting = std::move(node.mapped());
             if (!self->state.topics.count(info.name)) unindex_name(self->state, info.name);
-            if (to_errc(err) != errc::topic_already_exists) {
-              logging::pipeline().warn("creating topic '{}' failed: {}", info.name,
-                                       self->system().render(err));
-              for (auto& w : *waiting) w(errc::storage_unavailable);
-              return;
-            }
             // The store has a topic of that name this registry did not know (created by
             // another node, or written late): learn it, and every waiter finds that one.
             logging::pipeline().info("topic '{}' was created meanwhile elsewhere", info.name);
@@ -558,28 +625,25 @@ void find_known(self_ptr self, const std::string& name, bool auto_create, topic_
       });
 }
 
-// A partition's bounds. This node's partitions answer through the bridge, the single
-// entrance to partitions (it spawns one that is not running and asks again one that stopped
-// as the request reached it); another node's, from the store.
+// A partition's bounds, without starting its actor: describing a topic is no use of its
+// partitions (a console refreshing a page of topics would start and keep every one of them).
+// A partition running here answers itself (it knows what it acknowledged and deleted ahead
+// of the store); for any other, what is stored is what it acknowledged.
 template <class Ok, class Fail>
 void bounds_of(self_ptr self, const topic_partition& tp, Ok ok, Fail fail) {
-  const auto& st = self->state;
-  if (!st.ctx->cluster()->owns(tp)) {
-    // Another node's partition: what is stored is what it acknowledged.
-    auto reader = st.dir.any_reader();
+  auto stored = [=] {
+    auto reader = self->state.dir.any_reader();
     if (!reader) {
       auto err = make_caf_error(errc::not_ready);
       return fail(err);
     }
     self->request(reader, 10s, bounds_atom::value, tp).then(ok, fail);
-    return;
-  }
-  auto bridge = st.dir.bridge_for(tp);
-  if (!bridge) {
-    auto err = make_caf_error(errc::not_ready);
-    return fail(err);
-  }
-  self->request(bridge, 10s, bounds_atom::value, tp).then(ok, fail);
+  };
+  const auto& st = self->state;
+  auto running = st.partitions.find(tp);
+  if (running == st.partitions.end() || !st.ctx->cluster()->owns(tp)) return stored();
+  // One that stopped as the request reached it (it failed) has left its bounds in the store.
+  self->request(running->second, 10s, bounds_atom::value).then(ok, [=](caf::error&) { stored(); });
 }
 
 // Starts the topic's front change. Its start runs from here, not from the queue: it may end
@@ -674,6 +738,25 @@ void reread_after_refusal(self_ptr self, const std::string& name, const storage:
   });
 }
 
+// A deletion whose store call failed, once the topics were read again: done when the store
+// no longer holds the topic of `id` (the groups are told only when the name is free: one
+// holding a new topic was deleted and created again by another node, whose offsets
+// committed since must stay), failed (storage_unavailable) when it still holds it, with its
+// logs: the topic is served again.
+void deletion_settled(self_ptr self, const std::string& name, const storage::topic_id& id) {
+  auto& st = self->state;
+  auto topic = st.topics.find(name);
+  if (topic != st.topics.end() && topic->second.id == id) {
+    logging::pipeline().warn("topic '{}' was not deleted; it stays", name);
+    end_deletion(self, name, make_caf_error(errc::storage_unavailable));
+  } else {
+    logging::pipeline().info("deleted topic '{}' (learnt from the store)", name);
+    if (topic == st.topics.end()) tell_groups_deleted(self, name, wall_clock_ms());
+    end_deletion(self, name);
+  }
+  change_done(self, name);
+}
+
 // One attempt at a topic's deletion in the store, the front of its change queue: with the
 // record as this node knows it (its partition count names the logs to remove). When another
 // node changed the topic first, the topics are read again and the deletion tried anew.
@@ -710,11 +793,12 @@ void delete_at_store(self_ptr self, const std::string& name, storage::topic_id i
           },
           [=](caf::error& err) {
             if (to_errc(err) == errc::unknown_topic) return refused(true);
-            // Still there: its partitions start again on the next request.
-            logging::pipeline().warn("deleting topic '{}' failed: {}", name,
-                                     self->system().render(err));
-            end_deletion(self, name, make_caf_error(errc::storage_unavailable));
-            change_done(self, name);
+            // The topic and its logs may be gone all the same: the name stays being deleted
+            // (no partition of it starts, none is created) until the store says.
+            logging::pipeline().warn("deleting topic '{}' failed: {}; reading the topics to "
+                                     "learn whether it was deleted",
+                                     name, self->system().render(err));
+            when_settled(self, [=] { deletion_settled(self, name, id); });
           });
 }
 
@@ -793,8 +877,19 @@ void try_change(self_ptr self, topic_change_request<Result> r, int attempts_left
           },
           [=](caf::error& err) mutable {
             if (to_errc(err) == errc::unknown_topic) return refused(true);
-            r.rp.deliver(make_caf_error(errc::storage_unavailable));
-            change_done(self, r.name);
+            // The record may be `after` all the same: the topic's next change waits, and the
+            // asker hears, once the store says which (write rules follow the record read).
+            logging::pipeline().warn("changing topic '{}' failed: {}; reading the topics to "
+                                     "learn whether it was stored",
+                                     r.name, self->system().render(err));
+            when_settled(self, [=]() mutable {
+              auto& s = self->state;
+              if (auto now = s.topics.find(r.name); now != s.topics.end() && now->second == after)
+                r.rp.deliver(r.answer(after));
+              else
+                r.rp.deliver(make_caf_error(errc::storage_unavailable));
+              change_done(self, r.name);
+            });
           });
 }
 
@@ -1104,11 +1199,13 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         if (auto it = running.find(tp); it != running.end()) self->send(it->second, a, poll_id);
       },
       [=](recover_atom) {
+        // From the cluster (another node changed the topics), or from itself (reread_later).
+        self->state.reread_armed = false;
         // Before the first read, the read waits for a predecessor's write (with_topics).
         auto reread = self->state.loaded ? read_topics : with_topics;
         reread(self, [=](errc e) {
           // The store did not answer: the change is still to be read.
-          if (e == errc::storage_unavailable) self->delayed_send(self, 1s, recover_atom::value);
+          if (e == errc::storage_unavailable) reread_later(self);
         });
       },
       [=](directory_atom a, actor_directory& next) {

@@ -5,7 +5,11 @@
 /// write of a topic's record (its creation, auto-created by a publish or asked for; growing,
 /// configuring and deleting it) goes to a linked topic_store_actor while the registry goes
 /// on answering. Lookups of a topic being created, or waiting for a read, wait for it;
-/// changes of one topic go one at a time; nothing else waits.
+/// changes of one topic go one at a time; nothing else waits. A write whose outcome is
+/// unknown (the store's call failed after it may have run) is settled by reading the topics
+/// back (again, later each time, while the store is down) before its asker hears: the topic
+/// stays as while the write was out until then, so the registry never serves a view the
+/// store contradicts. Describing a topic starts none of its partitions.
 
 #include "actors/runtime/broker_context.hpp"
 

@@ -1,8 +1,9 @@
 #pragma once
-/// A log store that fails on command, around a real one: its appends can be made to fail
-/// without reaching the store, or to reach the store and then report a failure (a write
-/// that timed out after the server executed it); appends and compactions can be held at the
-/// store. Every other call passes through.
+/// A log store that fails on command, around a real one: its appends, and its writes of
+/// topic records (create, update, delete), can be made to fail without reaching the store,
+/// or to reach the store and then report a failure (a write that timed out after the server
+/// executed it); topic lists can be made to fail; appends and compactions can be held at
+/// the store. Every other call passes through.
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +27,15 @@ class faulty_store : public storage::log_store {
       faults_left = times;
       next = f;
     }
+    /// The same for the next topic writes (create_topic, update_topic, delete_topic).
+    std::atomic<fault> next_topic_write{fault::none};
+    std::atomic<int> topic_faults_left{0};
+    void arm_topic_writes(fault f, int times = 1) {
+      topic_faults_left = times;
+      next_topic_write = f;
+    }
+    /// The next list_topics calls that fail (storage_unavailable) without reaching the store.
+    std::atomic<int> failing_lists{0};
 
     /// Where calls wait while held: a call in flight at the store for as long as a test
     /// needs one.
@@ -121,16 +131,33 @@ class faulty_store : public storage::log_store {
   }
   std::optional<storage::store_usage> usage() override { return inner_->usage(); }
   std::error_code create_topic(const storage::topic_info& t) override {
-    return inner_->create_topic(t);
+    const auto f = next_topic_fault();
+    std::error_code e;
+    if (f != fault::fail_without_executing) e = inner_->create_topic(t);
+    return f == fault::none ? e : make_error_code(errc::storage_unavailable);
   }
   expected<storage::topic_write> update_topic(const storage::topic_info& before,
                                                const storage::topic_info& after) override {
-    return inner_->update_topic(before, after);
+    const auto f = next_topic_fault();
+    if (f == fault::fail_without_executing) return make_error_code(errc::storage_unavailable);
+    auto outcome = inner_->update_topic(before, after);
+    if (f == fault::execute_then_fail) return make_error_code(errc::storage_unavailable);
+    return outcome;
   }
   expected<storage::topic_write> delete_topic(const storage::topic_info& t) override {
-    return inner_->delete_topic(t);
+    const auto f = next_topic_fault();
+    if (f == fault::fail_without_executing) return make_error_code(errc::storage_unavailable);
+    auto outcome = inner_->delete_topic(t);
+    if (f == fault::execute_then_fail) return make_error_code(errc::storage_unavailable);
+    return outcome;
   }
-  expected<std::vector<storage::topic_info>> list_topics() override { return inner_->list_topics(); }
+  expected<std::vector<storage::topic_info>> list_topics() override {
+    if (const int left = control_->failing_lists.load(); left > 0) {
+      control_->failing_lists = left - 1;
+      return make_error_code(errc::storage_unavailable);
+    }
+    return inner_->list_topics();
+  }
   std::error_code commit_offsets(const std::string& g, std::span<const storage::group_offset> o,
                                  const std::string& fence) override {
     return inner_->commit_offsets(g, o, fence);
@@ -191,6 +218,15 @@ class faulty_store : public storage::log_store {
   }
 
  private:
+  // What the next topic write does (one topic store writes at a time).
+  fault next_topic_fault() {
+    if (const int left = control_->topic_faults_left.load(); left > 0) {
+      control_->topic_faults_left = left - 1;
+      return control_->next_topic_write;
+    }
+    return fault::none;
+  }
+
   std::unique_ptr<storage::log_store> inner_;
   std::shared_ptr<control> control_;
 };

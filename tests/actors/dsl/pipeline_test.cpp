@@ -493,6 +493,40 @@ CAF_TEST(a partition that stops when idle still cools its tail 30 s after its la
   CAF_CHECK_EQUAL(tails.partitions(), 1u);  // live until it has been idle 300 s
 }
 
+CAF_TEST(a warm tail shrinks to its share on its timer once other partitions warm up) {
+  auto config = dsl_broker_config();
+  config.partition_tail_budget_bytes = 1000;
+  auto small = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
+  auto start = [&](std::int32_t partition) {
+    reader_script->recover.reply({{0, 0}, {0, {}}});
+    auto p = spawn_partition(self.ptr(), small, dir, topic_partition{"orders", partition});
+    self->unlink_from(p);
+    track(p);
+    sched.run();
+    return p;
+  };
+  auto append = [&](const partition_actor& p, int batches) {
+    for (int i = 0; i < batches; ++i) {
+      framed_batch b{protocol::shared_bytes::copy_of(protocol::buffer(100, 0x42)), 1, 1000};
+      self->request(p, caf::infinite, append_atom::value, std::move(b));
+      sched.run();
+      expect((publish_result), from(p).to(self).with(_));
+    }
+  };
+  auto& tails = small->tails;
+  auto first = start(0);
+  append(first, 10);
+  CAF_CHECK_EQUAL(tails.bytes(), 1000u);  // alone, it holds the whole budget
+  auto second = start(1);
+  append(second, 5);
+  CAF_CHECK_EQUAL(tails.bytes(), 1500u);  // half each now, but the first has not trimmed
+  // Their timers: the first gives back what is now the second's share.
+  sched.advance_time(tail_budget::trim_every);
+  sched.run();
+  CAF_CHECK_EQUAL(tails.bytes(), 1000u);
+  CAF_CHECK_EQUAL(tails.warm_partitions(), 2u);
+}
+
 CAF_TEST(an append the partition refuses does not warm its tail) {
   auto rules = std::make_shared<topic_write_rules>();
   rules->max_batch_bytes = 50;  // max.message.bytes

@@ -12,6 +12,7 @@
 #include "actors/pipeline/reconfigure_topic.hpp"
 #include "actors/pipeline/topic_registry.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
+#include "tests/mocks/faulty_store.hpp"
 
 using namespace portask;
 using namespace portask::testing;
@@ -27,7 +28,9 @@ struct registry_fixture : dsl_fixture {
   registry_fixture() {
     auto config = dsl_broker_config();
     config.partition_idle_ms = static_cast<std::uint32_t>(std::chrono::milliseconds(idle_after).count());
-    ctx = std::make_shared<broker_context>(config, storage::memory_store::factory(), "mock");
+    // A memory store whose topic writes and lists fail when a test says (`faults`).
+    ctx = std::make_shared<broker_context>(
+        config, faulty_store::factory(storage::memory_store::factory(), faults), "mock");
     // On the test scheduler, not a thread of its own; it uses the memory store in place.
     topics = track(spawn_topic_registry(sys, ctx, dir, false));
     dir.registry = topics;
@@ -111,6 +114,15 @@ struct registry_fixture : dsl_fixture {
     expect((retire_atom, errc), from(topics).to(p).with(_, errc::not_leader));
   }
 
+  // Asks the registry to describe `topic` and lets everything run: its answer waits in
+  // self's mailbox.
+  void describe(const std::string& topic) {
+    self->request(topics, caf::infinite, describe_atom::value, topic);
+    expect((describe_atom, std::string), from(self).to(topics).with(_, topic));
+    sched.run();
+  }
+
+  std::shared_ptr<faulty_store::control> faults = std::make_shared<faulty_store::control>();
   topic_registry_actor topics;
   protocol_bridge_actor bridge;
 };
@@ -564,6 +576,133 @@ CAF_TEST(a name that differs from another topic only in dot against underscore i
   sched.run();
   expect((storage::topic_info),
          from(topics).to(self).with(WHERE(storage::topic_info, t, t.name == "orders.eu")));
+}
+
+CAF_TEST(a deletion whose store call failed after it ran is done once the topics read back say so) {
+  faults->arm_topic_writes(faulty_store::fault::execute_then_fail);
+  faults->failing_lists = 1;  // and the first read back fails too: it is tried again later
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  sched.run();  // the store deletes the topic but reports a failure; the read back fails
+  CAF_CHECK(self->mailbox().empty());  // the deletion waits for the store to say
+  // Meanwhile the topic is still being deleted: unknown, not created again, nothing started.
+  self->request(topics, caf::infinite, partition_atom::value, orders, true);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, orders, true));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::unknown_topic)));
+  CAF_CHECK_EQUAL(reader_script->recover.count(), 0u);
+  // The read again finds the topic gone: the deletion is done, and the registry forgot it.
+  sched.advance_time(std::chrono::seconds(1));
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));
+  auto other = another_node();
+  auto list = other->list_topics();
+  CAF_REQUIRE(list);
+  CAF_CHECK(list->empty());
+  self->request(topics, caf::infinite, partition_atom::value, orders, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, orders, false));
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::unknown_topic)));
+  CAF_CHECK_EQUAL(reader_script->recover.count(), 0u);
+}
+
+CAF_TEST(a deletion whose store call failed before it ran keeps the topic and serves it again) {
+  faults->arm_topic_writes(faulty_store::fault::fail_without_executing);
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  sched.run();  // the read back finds the topic still stored
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::storage_unavailable)));
+  auto other = another_node();
+  CAF_CHECK_EQUAL(stored_orders(*other).name, std::string{"orders"});
+  look_up(orders);
+}
+
+CAF_TEST(a creation whose store call failed after it ran is served once the topics read back show it) {
+  faults->arm_topic_writes(faulty_store::fault::execute_then_fail);
+  faults->failing_lists = 1;
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"late", 2, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  sched.run();  // stored, but the store's answer is a failure; the read back fails
+  // A lookup of it waits, as for any creation out.
+  self->request(topics, caf::infinite, partition_atom::value, topic_partition{"late", 1}, false);
+  expect((partition_atom, topic_partition, bool), from(self).to(topics).with(_, _, false));
+  CAF_CHECK(self->mailbox().empty());
+  sched.advance_time(std::chrono::seconds(1));
+  sched.run();  // the read again finds it
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t, t.name == "late" && t.partitions == 2)));
+  partition_actor second;
+  expect((partition_actor), from(topics).to(self).with(captured(second)));
+  CAF_CHECK(second);
+}
+
+CAF_TEST(a configuration whose store answer was lost is answered as the topics read back show it) {
+  const storage::config_entries retention{{"retention.ms", "1000"}};
+  auto configure = [&] {
+    self->request(topics, caf::infinite, configure_atom::value, std::string{"orders"},
+                  storage::config_entries{}, retention);
+    expect((configure_atom, std::string, storage::config_entries, storage::config_entries),
+           from(self).to(topics).with(_, _, _, _));
+    sched.run();
+  };
+  auto known_configs = [&] {
+    storage::topic_info known;
+    self->request(topics, caf::infinite, topic_atom::value, std::string{"orders"}, false);
+    expect((topic_atom, std::string, bool), from(self).to(topics).with(_, _, false));
+    expect((storage::topic_info), from(topics).to(self).with(captured(known)));
+    return known.configs;
+  };
+  // Not stored: the asker hears the failure, and the registry keeps the record it had.
+  faults->arm_topic_writes(faulty_store::fault::fail_without_executing);
+  configure();
+  expect((caf::error), from(topics).to(self).with(make_caf_error(errc::storage_unavailable)));
+  CAF_CHECK(known_configs().empty());
+  // Stored although the store's answer was a failure: the asker hears it stored, and the
+  // registry (so the write rules of the topic's partitions) follows the stored record.
+  faults->arm_topic_writes(faulty_store::fault::execute_then_fail);
+  configure();
+  expect((storage::topic_info),
+         from(topics).to(self).with(WHERE(storage::topic_info, t, t.configs == retention)));
+  CAF_CHECK(known_configs() == retention);
+}
+
+CAF_TEST(describing a topic reads the bounds of partitions not running from the store and starts none) {
+  self->request(topics, caf::infinite, create_atom::value, storage::topic_info{"wide", 3, {}, {}});
+  expect((create_atom, storage::topic_info), from(self).to(topics).with(_, _));
+  sched.run();
+  expect((storage::topic_info), from(topics).to(self).with(_));
+  for (std::int64_t end : {5, 6, 7}) reader_script->bounds.reply({0, end});
+  describe("wide");
+  expect((topic_description),
+         from(topics).to(self).with(WHERE(topic_description, d,
+                                          d.partitions.size() == 3 &&
+                                              d.partitions[0].next_offset == 5 &&
+                                              d.partitions[1].next_offset == 6 &&
+                                              d.partitions[2].next_offset == 7)));
+  CAF_CHECK_EQUAL(reader_script->bounds.count(), 3u);
+  CAF_CHECK_EQUAL(reader_script->recover.count(), 0u);  // no partition started
+  // A running partition answers itself: it knows what it acknowledged.
+  reader_script->recover.reply({{0, 9}, {9, {}}});
+  look_up(orders);
+  describe("orders");
+  expect((topic_description),
+         from(topics).to(self).with(WHERE(topic_description, d,
+                                          d.partitions.size() == 1 &&
+                                              d.partitions[0].next_offset == 9)));
+  CAF_CHECK_EQUAL(reader_script->bounds.count(), 3u);
+}
+
+CAF_TEST(a partition asked only for its bounds still stops when idle) {
+  using std::chrono::seconds;
+  auto p = look_up(orders);
+  sched.advance_time(seconds(40));
+  sched.run();  // its idle check: started 40 s ago, not idle yet
+  describe("orders");
+  expect((topic_description), from(topics).to(self).with(_));
+  sched.advance_time(seconds(11));
+  sched.run();  // the describe's request timer fires, long answered
+  sched.advance_time(seconds(9));
+  while (sched.prioritize(p)) sched.run_once();
+  // A minute after it started, its idle check finds no use since: the describe was none.
+  expect((idle_atom, topic_partition), from(p).to(topics).with(_, orders));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

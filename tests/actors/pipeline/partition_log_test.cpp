@@ -543,3 +543,100 @@ TEST(PartitionLog, APartitionLeavesTheBudgetAsItStopsWarmOrCool) {
   EXPECT_EQ(tails.warm_partitions(), 0u);
   EXPECT_EQ(tails.partitions(), 0u);
 }
+
+namespace {
+
+// Writes `batches` batches of `bytes` each through `log` (recovered), all stored.
+void write_stored(partition_log& log, int batches, std::size_t bytes) {
+  for (int i = 0; i < batches; ++i) log.enqueue(batch(1, bytes));
+  log.take_write_set();
+  log.write_completed(all_ok(static_cast<std::size_t>(batches)));
+}
+
+}  // namespace
+
+TEST(PartitionLog, ATailFilledBeforeOthersWarmedShrinksToItsShareWhenTrimmed) {
+  tail_budget tails{1000, 1000};
+  partition_log first{{"t", 0}, tails};
+  partition_log second{{"t", 1}, tails};
+  first.recovered({0, 0});
+  second.recovered({0, 0});
+  first.warm_up();
+  write_stored(first, 10, 100);
+  EXPECT_EQ(first.tail_bytes(), 1000u) << "alone, it takes the whole budget";
+  second.warm_up();
+  write_stored(second, 5, 100);
+  EXPECT_EQ(tails.bytes(), 1500u) << "the first has not trimmed to its new share yet";
+  EXPECT_TRUE(tails.over());
+  first.trim_tail();  // its tick
+  EXPECT_EQ(first.tail_bytes(), 500u);
+  EXPECT_EQ(tails.bytes(), 1000u);
+  EXPECT_FALSE(tails.over());
+  fetch_result out;
+  EXPECT_EQ(first.read(4, 1 << 20, out), partition_log::read_status::needs_store);
+  EXPECT_EQ(first.read(5, 1 << 20, out), partition_log::read_status::served);
+}
+
+TEST(PartitionLog, ANewestBatchLargerThanItsShareIsKeptOnlyWhileAllTailsFitTheBudget) {
+  tail_budget tails{1000, 1000};
+  partition_log a{{"t", 0}, tails};
+  partition_log b{{"t", 1}, tails};
+  partition_log c{{"t", 2}, tails};
+  for (auto* log : {&a, &b, &c}) log->recovered({0, 0});
+  a.warm_up();
+  write_stored(a, 1, 600);
+  b.warm_up();
+  write_stored(b, 4, 100);
+  a.trim_tail();
+  EXPECT_EQ(a.tail_bytes(), 600u) << "past its share of 500, but the tails fit the budget";
+  c.warm_up();
+  write_stored(c, 3, 100);  // a third share each: 333 bytes
+  EXPECT_EQ(tails.bytes(), 1300u);
+  a.trim_tail();
+  EXPECT_EQ(a.tail_batches(), 0u) << "over the budget: not even the newest batch stays";
+  fetch_result out;
+  EXPECT_EQ(a.read(0, 1 << 20, out), partition_log::read_status::needs_store);
+  b.trim_tail();
+  EXPECT_EQ(b.tail_bytes(), 300u);
+  EXPECT_EQ(tails.bytes(), 600u);
+  // A batch past its share that would take the tails over the budget is not kept either
+  // (the older batches, trimmed first, went before it).
+  write_stored(b, 1, 900);
+  EXPECT_EQ(b.tail_batches(), 0u);
+  EXPECT_EQ(tails.bytes(), 300u);
+  EXPECT_EQ(b.read(4, 1 << 20, out), partition_log::read_status::needs_store);
+}
+
+TEST(PartitionLog, ManyWarmTailsTrimmedOnTheirTicksStayWithinTheBudgetAndAreCountedExactly) {
+  tail_budget tails{10'000, 8'000};
+  std::vector<std::unique_ptr<partition_log>> logs;
+  auto held = [&] {
+    std::uint64_t sum = 0;
+    for (const auto& log : logs) sum += log->tail_bytes();
+    return sum;
+  };
+  for (std::int32_t i = 0; i < 100; ++i) {
+    logs.push_back(std::make_unique<partition_log>(topic_partition{"t", i}, tails));
+    logs.back()->recovered({0, 0});
+    logs.back()->warm_up();
+    for (int j = 0; j < 3; ++j) write_stored(*logs.back(), 1, 1000);  // each past the later shares
+    ASSERT_EQ(tails.bytes(), held());
+  }
+  for (const auto& log : logs) log->trim_tail();  // each partition's tick
+  EXPECT_LE(tails.bytes(), tails.total());
+  EXPECT_EQ(tails.bytes(), held());
+  for (std::size_t i = 0; i < logs.size(); i += 2) logs[i]->cool_down();
+  EXPECT_EQ(tails.warm_partitions(), 50u);
+  EXPECT_EQ(tails.bytes(), held());
+  for (const auto& log : logs) {
+    write_stored(*log, 2, 150);
+    log->trim_tail();
+    ASSERT_EQ(tails.bytes(), held());
+  }
+  EXPECT_LE(tails.bytes(), tails.total());
+  logs.clear();
+  EXPECT_EQ(tails.bytes(), 0u);
+  EXPECT_EQ(tails.partitions(), 0u);
+  EXPECT_EQ(tails.warm_partitions(), 0u);
+  EXPECT_FALSE(tails.over());
+}
