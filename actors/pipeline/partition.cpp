@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "actors/pipeline/partition_log.hpp"
@@ -145,10 +146,14 @@ struct partition_state {
   /// ready, with the error to answer when recovery failed or the partition retires.
   std::vector<std::function<void(errc)>> on_ready;
   /// Set once the registry retired the partition: everything is refused with this error,
-  /// and the partition stops as soon as nothing is in flight to the store (or at
-  /// `retire_by`, if the store never answers).
+  /// and the partition stops as soon as nothing it asked of the store is unanswered (or at
+  /// `retire_by`, if the store does not answer: retire).
   std::optional<errc> retiring;
   std::chrono::steady_clock::time_point retire_by;
+  /// Where the deletions out at the store move the log start to. The start moves when the
+  /// store has deleted; a store read answered meanwhile may have been made after the
+  /// deletion, so it serves nothing below them (handle_fetch).
+  std::multiset<std::int64_t> deleting_to;
   /// Requests waiting on a store read or delete, by ticket: the reply answers them, or, if
   /// the partition stops first, the state's destructor does (not_ready).
   std::unordered_map<std::uint64_t, std::function<void(errc)>> awaiting_store;
@@ -192,6 +197,7 @@ struct partition_state {
 using self_ptr = partition_actor::stateful_pointer<partition_state>;
 
 void lost_lease(self_ptr self, const char* refused);
+void maybe_stop(self_ptr self);
 
 // Writes the idempotence window's changes to the store now and then (never two at once), so
 // that a rebuild reads only the log written since.
@@ -206,17 +212,25 @@ void maybe_snapshot(self_ptr self, bool now = false) {
   st.stored_since_snapshot = 0;
   st.snapshot_in_flight = true;
   // Under this node's lease: one that lost it would move the stored window back under the
-  // new owner's.
-  self->request(reader, 10s, snapshot_atom::value, st.log->tp(), snapshot, st.fence)
-      .then([=](bool) { self->state.snapshot_in_flight = false; },
-            [=](caf::error& err) {
-              self->state.snapshot_in_flight = false;
-              self->state.producers.snapshot_failed(snapshot);
-              if (to_errc(err) == errc::not_leader) return lost_lease(self, "a producer snapshot");
-              logging::pipeline().debug("partition {}/{}: producer snapshot not written: {}",
-                            self->state.log->tp().topic, self->state.log->tp().partition,
-                            self->system().render(err));
-            });
+  // new owner's. Waited for until the reader answers (it answers every call, an error when
+  // the store's command times out): only its answer says the snapshot is no longer on its
+  // way to the store, where it would land in a topic deleted and created again.
+  self->request(reader, store_call_last_resort(st.ctx->config), snapshot_atom::value, st.log->tp(),
+                snapshot, st.fence)
+      .then(
+          [=](bool) {
+            self->state.snapshot_in_flight = false;
+            maybe_stop(self);
+          },
+          [=](caf::error& err) {
+            self->state.snapshot_in_flight = false;
+            self->state.producers.snapshot_failed(snapshot);
+            if (to_errc(err) == errc::not_leader) return lost_lease(self, "a producer snapshot");
+            logging::pipeline().debug("partition {}/{}: producer snapshot not written: {}",
+                                      self->state.log->tp().topic, self->state.log->tp().partition,
+                                      self->system().render(err));
+            maybe_stop(self);
+          });
 }
 
 void deliver(self_ptr self, const std::vector<partition_log::completion>& done) {
@@ -327,12 +341,19 @@ void stop_idle(self_ptr self) {
   self->quit();
 }
 
+// Whether anything the partition asked of the store (a write, a read, a deletion, a
+// compaction, a producer snapshot) is still unanswered.
+bool store_calls_out(const partition_state& st) {
+  return st.log->write_in_flight() || !st.awaiting_store.empty() || st.snapshot_in_flight;
+}
+
 // A retiring partition stops once nothing it asked of the store is still out: its write's
-// producers and its readers' fetches hear what the store did. A passivating one stops once
-// it has answered everything it took.
+// producers and its readers' fetches hear what the store did, and nothing it sent can land
+// after it stopped (in a topic deleted and created again, the registry deletes only then). A
+// passivating one stops once it has answered everything it took.
 void maybe_stop(self_ptr self) {
   auto& st = self->state;
-  if (st.retiring && !st.log->write_in_flight() && st.awaiting_store.empty())
+  if (st.retiring && !store_calls_out(st))
     self->quit();
   else if (st.passivating && !busy(st))
     stop_idle(self);
@@ -430,9 +451,15 @@ void retire(self_ptr self, errc why) {
   deliver(self, st.log->fail_queued(why));
   st.run_waiters(why);
   st.parked.fail_all(why);
-  const auto grace = retire_grace(st.ctx->config);
-  st.retire_by = self->clock().now() + grace;
-  arm_tick(self, grace);
+  // Its topic deleted, it waits for every answer: a write, deletion or snapshot it stopped
+  // without could land in a topic created again under the name (single-node writes carry no
+  // lease to refuse them). Only a storage actor that hangs makes it stop without them.
+  // Retired because its lease moved, whatever it sent is refused under that lease: it waits
+  // only retire_grace, so that the lookups of its successor are answered in time.
+  const auto wait = why == errc::unknown_topic ? store_call_last_resort(st.ctx->config)
+                                               : retire_grace(st.ctx->config);
+  st.retire_by = self->clock().now() + wait;
+  arm_tick(self, wait);
   maybe_stop(self);
 }
 
@@ -554,9 +581,12 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
       .then(
           [=](std::vector<storage::stored_batch>& batches) mutable {
             // DeleteRecords or retention moved the log start past the offset while the store
-            // read: its answer starts at the first batch it still holds, and serving that would
-            // skip the records in between unseen. The fetch hears what a new one would.
-            if (req.offset < self->state.log->log_start()) {
+            // read, or is moving it: its answer may start at the first batch the store still
+            // holds, and serving that would skip the records in between unseen. The fetch hears
+            // what a new one would.
+            const auto& deleting = self->state.deleting_to;
+            if (req.offset < self->state.log->log_start() ||
+                (!deleting.empty() && req.offset < *deleting.rbegin())) {
               rp.deliver(make_caf_error(errc::offset_out_of_range));
               store_answered(self, ticket);
               return;
@@ -678,8 +708,11 @@ caf::result<T> when_ready(self_ptr self, F f) {
   return rp;
 }
 
-// DeleteRecords and retention: the log start moves at once (reads below it are out of range
-// from now on), then the store removes the batches below it and records the new start.
+// DeleteRecords and retention: the store removes the batches below `offset` and records the
+// new start; the log start moves here once it has. Until then reads below it are still
+// served (the records are still there), and a deletion the store fails leaves the start
+// where it was: the request either moved it or failed, as in Kafka. Deletions out at once
+// each move it only forward, to where the store's answer says it is.
 void handle_delete(self_ptr self, std::int64_t offset,
                    caf::typed_response_promise<storage::partition_bounds> rp) {
   auto& st = self->state;
@@ -689,37 +722,47 @@ void handle_delete(self_ptr self, std::int64_t offset,
     rp.deliver(make_caf_error(errc::offset_out_of_range));
     return;
   }
-  if (const auto removed = log.advance_start(offset); removed > 0) {
-    st.ctx->metrics.records_deleted(static_cast<std::uint64_t>(removed));
-    logging::pipeline().debug("partition {}/{}: log start now {}", log.tp().topic, log.tp().partition,
-                  log.log_start());
-  }
   auto reader = st.dir.reader_for(log.tp());
   if (!reader) {
     rp.deliver(make_caf_error(errc::not_ready));
     return;
   }
-  // Always told to the store, even when the start did not move here: an earlier deletion
-  // may not have reached it. Under this node's lease, so that one that lost the partition
-  // never trims its new owner's log.
+  // Sent even when the start here is past `offset` already (then to that start): the store
+  // answers with its own start, which this one then follows. Under this node's lease, so
+  // that one that lost the partition never trims its new owner's log. Waited for
+  // until the reader answers, as a producer snapshot (maybe_snapshot): only the answer says
+  // the deletion is no longer on its way to the store.
+  const auto to = std::max(offset, log.log_start());
+  const auto pending = st.deleting_to.insert(to);
   const auto ticket = await_store(self, [rp](errc e) mutable { rp.deliver(make_caf_error(e)); });
-  self->request(reader, 30s, delete_atom::value, log.tp(), log.log_start(), st.fence)
+  self->request(reader, store_call_last_resort(st.ctx->config), delete_atom::value, log.tp(), to,
+                st.fence)
       .then(
           [=](storage::partition_bounds& stored) mutable {
-            self->state.log->deleted(stored);
-            rp.deliver(self->state.log->bounds());
+            auto& s = self->state;
+            s.deleting_to.erase(pending);
+            // At `to` or past it (a deletion the store had made further), never past the
+            // high watermark.
+            if (const auto removed = s.log->advance_start(std::max(to, stored.log_start)); removed > 0) {
+              s.ctx->metrics.records_deleted(static_cast<std::uint64_t>(removed));
+              logging::pipeline().debug("partition {}/{}: log start now {}", s.log->tp().topic,
+                                        s.log->tp().partition, s.log->log_start());
+            }
+            s.log->deleted(stored);
+            rp.deliver(s.log->bounds());
             store_answered(self, ticket);
           },
           [=](caf::error& err) mutable {
-            // Refused under the lease: nothing was deleted, and the start moved here goes
-            // with the retiring partition. The request hears not_leader (Kafka:
-            // NOT_LEADER_OR_FOLLOWER) and its client finds the new owner.
+            self->state.deleting_to.erase(pending);
+            // Refused under the lease: nothing was deleted, and the partition retires. The
+            // request hears not_leader (Kafka: NOT_LEADER_OR_FOLLOWER) and its client finds
+            // the new owner.
             if (to_errc(err) == errc::not_leader)
               lost_lease(self, "a deletion");
             else
               logging::pipeline().warn("partition {}/{}: deleting below {} in the store failed: {}",
-                           self->state.log->tp().topic, self->state.log->tp().partition,
-                           self->state.log->log_start(), self->system().render(err));
+                                       self->state.log->tp().topic, self->state.log->tp().partition,
+                                       to, self->system().render(err));
             rp.deliver(std::move(err));
             store_answered(self, ticket);
           });
@@ -744,7 +787,10 @@ void handle_compact(self_ptr self, storage::log_compaction c,
   log.forget_tail_below(c.end);
   c.fence = st.fence;
   const auto ticket = await_store(self, [rp](errc e) mutable { rp.deliver(make_caf_error(e)); });
-  self->request(reader, 60s, compact_atom::value, log.tp(), std::move(c))
+  // Waited for until the reader answers, as a deletion (handle_delete): once the store has
+  // carried it out or failed.
+  self->request(reader, store_call_last_resort(st.ctx->config), compact_atom::value, log.tp(),
+                std::move(c))
       .then(
           [=](storage::partition_bounds& stored) mutable {
             self->state.log->deleted(stored);  // the bytes before the first batch grew
@@ -839,12 +885,19 @@ void check_idle(self_ptr self) {
   const auto cools_in = cool_tail(self);  // whatever else the partition is doing
   if (st.retiring) {
     // Stops once the store answered; this tick only ends a wait that ran out.
-    if (self->clock().now() >= st.retire_by) {
+    if (self->clock().now() < st.retire_by) return;
+    if (*st.retiring == errc::unknown_topic)
+      logging::pipeline().error(
+          "partition {}/{}: its topic is deleted, and its storage actors have not answered what "
+          "it asked of the store for {} s: it stops without the answer, and a write or deletion "
+          "still on its way may land in a topic created again under the name",
+          st.log->tp().topic, st.log->tp().partition,
+          std::chrono::duration_cast<std::chrono::seconds>(store_call_last_resort(st.ctx->config)).count());
+    else
       logging::pipeline().warn("partition {}/{}: stops without the store's answer to what it "
                                "asked while retiring",
                                st.log->tp().topic, st.log->tp().partition);
-      self->quit();
-    }
+    self->quit();
     return;
   }
   if (st.passivating) return stop_when_done(self);
@@ -1035,6 +1088,10 @@ partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker
 std::chrono::milliseconds retire_grace(const broker_config& config) {
   return std::max<std::chrono::milliseconds>(
       8s, std::chrono::milliseconds(config.store_timeout_ms) + 1s);
+}
+
+std::chrono::milliseconds store_call_last_resort(const broker_config& config) {
+  return std::max<std::chrono::milliseconds>(5min, 30 * std::chrono::milliseconds(config.store_timeout_ms));
 }
 
 std::chrono::milliseconds registry_wait(const broker_config& config) {

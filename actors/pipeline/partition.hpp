@@ -24,11 +24,23 @@ partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker
                                 topic_registry_actor owner = {},
                                 std::shared_ptr<const topic_write_rules> rules = {});
 
-/// How long a retiring partition waits for the store's answers before it stops anyway (its
-/// producers then hear "unknown whether stored", its readers not_ready): 8 s, or just past
-/// the store's own command timeout (store_timeout_ms) when that is longer, so that the
-/// store's answer still comes in.
+/// How long a partition retired because its lease moved waits for the store's answers before
+/// it stops anyway (its producers then hear "unknown whether stored", its readers
+/// not_ready): 8 s, or just past the store's own command timeout (store_timeout_ms) when that
+/// is longer, so that the store's answer still comes in. What it sent goes under the lease it
+/// lost, which the store refuses; the wait is bounded so that the lookups of its successor,
+/// which wait for it to stop, are answered in time.
 std::chrono::milliseconds retire_grace(const broker_config& config);
+
+/// How long a partition waits for a storage reader's answer to a change of its log (a
+/// deletion, a compaction, a producer snapshot), and, its topic deleted, for every answer
+/// before it stops anyway, logging an error: 5 min, or 30 store timeouts when that is longer.
+/// The storage actors answer every call (an error once the store's command times out), so
+/// this only ends the wait for one that hangs, or that stopped with the call in hand (its
+/// promise goes with it). A deleted topic's partition waits for all of them because a write,
+/// deletion or producer snapshot it stopped without could land in a topic created again
+/// under the name.
+std::chrono::milliseconds store_call_last_resort(const broker_config& config);
 
 /// How long a partition lookup, or a topic's deletion, waits for the registry: the grace of a
 /// retiring predecessor, then one store call's timeout at the registry's topic store (the
@@ -36,8 +48,9 @@ std::chrono::milliseconds retire_grace(const broker_config& config);
 /// default), so that the registry's answer (the successor, the deletion done) comes before
 /// it runs out. Calls at the topic store take milliseconds while the store answers; one that
 /// stalls the store for a whole timeout can make an answer that waits behind it (another
-/// topic write, a second read, a change tried again) late: the asker hears a retriable
-/// timeout, and the change itself still completes.
+/// topic write, a second read, a change tried again, a deleted topic's partition waiting for
+/// its storage actors) late: the asker hears a retriable timeout, and the change itself still
+/// completes.
 std::chrono::milliseconds registry_wait(const broker_config& config);
 
 /// Asks the partition `tp` through its protocol bridge, the one entrance to partitions:

@@ -7,6 +7,63 @@
 #include "protocol/topic_name.hpp"
 
 namespace portask {
+namespace {
+
+// Kafka's ThrottledReplicaListValidator: the literal '*', or [partitionId]:[brokerId] pairs
+// separated by commas (none: Kafka's default).
+std::optional<std::string> throttled_replicas_problem(std::string_view value) {
+  auto is_number = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  std::string joined;
+  bool pairs = true;
+  for (const auto& item : config_list_items(value)) {
+    joined += item;
+    const auto colon = item.find(':');
+    pairs = pairs && (item.empty() || (colon != std::string::npos && is_number(item.substr(0, colon)) &&
+                                       is_number(item.substr(colon + 1))));
+  }
+  if (pairs || joined == "*") return std::nullopt;
+  return "expected '*' or a list of [partitionId]:[brokerId],[partitionId]:[brokerId],...";
+}
+
+// Kafka 3.x's MetadataVersion.fromVersionString: a release ("2.8", "0.10.2"), one of its
+// internal versions ("3.0-IV1"), or either with more dot-separated parts, which Kafka ignores
+// ("2.8.1"; releases before 1.0 have three parts of their own).
+std::optional<std::string> message_format_version_problem(std::string_view value) {
+  struct release {
+    std::string_view name;
+    int internal_versions;  ///< IV0, IV1, ...; none before 0.10
+  };
+  static constexpr release releases[] = {
+      {"0.8.0", 0},  {"0.8.1", 0},  {"0.8.2", 0}, {"0.9.0", 0}, {"0.10.0", 2}, {"0.10.1", 3},
+      {"0.10.2", 1}, {"0.11.0", 3}, {"1.0", 1},   {"1.1", 1},   {"2.0", 2},    {"2.1", 3},
+      {"2.2", 2},    {"2.3", 2},    {"2.4", 2},   {"2.5", 1},   {"2.6", 1},    {"2.7", 3},
+      {"2.8", 2},    {"3.0", 2},    {"3.1", 1},   {"3.2", 1},   {"3.3", 4},    {"3.4", 1},
+      {"3.5", 3},    {"3.6", 3},    {"3.7", 5},   {"3.8", 1},   {"3.9", 1},
+  };
+  const std::size_t parts = value.starts_with("0.") ? 3 : 2;
+  auto key = value;
+  std::size_t from = 0;
+  for (std::size_t n = 0; n < parts; ++n) {
+    const auto dot = value.find('.', from);
+    if (dot == std::string_view::npos) break;
+    if (n + 1 == parts) key = value.substr(0, dot);
+    from = dot + 1;
+  }
+  for (const auto& r : releases) {
+    if (key == r.name) return std::nullopt;
+    if (!key.starts_with(r.name) || !key.substr(r.name.size()).starts_with("-IV")) continue;
+    const auto iv = key.substr(r.name.size() + 3);
+    int n = -1;
+    auto [end, ec] = std::from_chars(iv.data(), iv.data() + iv.size(), n);
+    if (ec == std::errc{} && end == iv.data() + iv.size() && n >= 0 && n < r.internal_versions)
+      return std::nullopt;
+  }
+  return "expected a Kafka version from 0.8.0 to 3.9 (such as 3.0 or 3.0-IV1)";
+}
+
+}  // namespace
 
 const std::vector<topic_config_spec>& topic_config_specs() {
   using k = config_kind;
@@ -19,10 +76,17 @@ const std::vector<topic_config_spec>& topic_config_specs() {
       {"file.delete.delay.ms", k::long_integer, "60000", 0},
       {"flush.messages", k::long_integer, "9223372036854775807", 1},
       {"flush.ms", k::long_integer, "9223372036854775807", 0},
+      {"follower.replication.throttled.replicas", k::list, "", 0, {}, throttled_replicas_problem},
       {"index.interval.bytes", k::integer, "4096", 0},
+      {"leader.replication.throttled.replicas", k::list, "", 0, {}, throttled_replicas_problem},
+      // -2: retention.ms / retention.bytes. Only tiered storage has a local log to bound.
+      {"local.retention.bytes", k::long_integer, "-2", -2},
+      {"local.retention.ms", k::long_integer, "-2", -2},
       {"max.compaction.lag.ms", k::long_integer, "9223372036854775807", 1},
       {"max.message.bytes", k::integer, "1048588", 0},
       {"message.downconversion.enable", k::boolean, "true"},
+      // Deprecated, and ignored by Kafka 3.x brokers (inter-broker protocol 3.0 and later).
+      {"message.format.version", k::enumerated, "3.0-IV1", 0, {}, message_format_version_problem},
       {"message.timestamp.after.max.ms", k::long_integer, "9223372036854775807", 0},
       {"message.timestamp.before.max.ms", k::long_integer, "9223372036854775807", 0},
       {"message.timestamp.difference.max.ms", k::long_integer, "9223372036854775807", 0},
@@ -31,6 +95,7 @@ const std::vector<topic_config_spec>& topic_config_specs() {
       {"min.compaction.lag.ms", k::long_integer, "0", 0},
       {"min.insync.replicas", k::integer, "1", 1},
       {"preallocate", k::boolean, "false"},
+      {"remote.storage.enable", k::boolean, "false"},
       {"retention.bytes", k::long_integer, "-1", -1},
       {"retention.ms", k::long_integer, "604800000", -1},
       {"segment.bytes", k::integer, "1073741824", 14},
@@ -81,6 +146,9 @@ std::optional<std::string> unhonourable(std::string_view name, std::string_view 
            "(only 9223372036854775807)";
   if (name == "min.insync.replicas" && value != "1")
     return "a partition has one copy, in the store (only 1)";
+  // As a Kafka broker without tiered storage refuses it.
+  if (name == "remote.storage.enable" && value != "false")
+    return "Portask has no tiered storage: a partition's log is all in its store (only 'false')";
   if (name == "message.downconversion.enable" && value != "true")
     return "Fetch v0-3 are always answered, in the message format their version reads (only 'true')";
   if ((name == "message.timestamp.before.max.ms" || name == "message.timestamp.after.max.ms" ||
@@ -150,6 +218,7 @@ std::optional<std::string> topic_config_problem(std::string_view name, std::stri
   const auto* spec = find_topic_config(name);
   if (!spec) return "unknown config '" + std::string(name) + "'";
   auto problem = [&]() -> std::optional<std::string> {
+    if (spec->rule) return spec->rule(value);
     switch (spec->kind) {
       case config_kind::boolean:
         if (value == "true" || value == "false") return std::nullopt;

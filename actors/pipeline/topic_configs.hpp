@@ -23,6 +23,9 @@ struct topic_config_spec {
   std::string_view kafka_default;
   long long min = 0;                           ///< integers: the smallest value allowed
   std::vector<std::string_view> choices = {};  ///< enumerated / list: the values allowed
+  /// A rule of the key's own, checked instead of `choices` (Kafka's validator for it): why
+  /// the value is refused, or nothing.
+  std::optional<std::string> (*rule)(std::string_view value) = nullptr;
 };
 
 /// Every topic config Portask knows; anything else is refused.

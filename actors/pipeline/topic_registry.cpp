@@ -802,9 +802,41 @@ void delete_at_store(self_ptr self, const std::string& name, storage::topic_id i
           });
 }
 
-// Deletes a topic in the store once none of its partitions is still retiring (through the
-// topic store, after any change of the topic still out), and answers the requests that asked
-// for it. Until the store has answered, the name stays neither known nor free (deleting).
+// Runs `then` once the storage writers and readers of the topic's `partitions` have answered
+// an empty append and a ping sent now. Each answers its requests in turn, so by then they
+// have done whatever a partition of the topic left queued there: one that failed (the exit
+// handler forgets it at once) or stopped at its last resort (store_call_last_resort) leaves
+// its writes, deletions and snapshots behind, which would otherwise land after the deletion.
+// (One that hangs is given up on at that last resort too.)
+void after_store_queues(self_ptr self, const std::string& name, std::int32_t partitions,
+                        std::function<void()> then) {
+  const auto& dir = self->state.dir;
+  const auto limit = store_call_last_resort(self->state.ctx->config);
+  auto left = std::make_shared<std::size_t>(1);
+  auto one_done = [left, then] {
+    if (--*left == 0) then();
+  };
+  std::set<caf::actor_addr> asked;
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    const topic_partition tp{name, p};
+    if (auto w = dir.writer_for(tp); w && asked.insert(w.address()).second) {
+      ++*left;
+      self->request(w, limit, append_atom::value, append_set{tp, {}, {}})
+          .then([=](append_outcome&) { one_done(); }, [=](caf::error&) { one_done(); });
+    }
+    if (auto r = dir.reader_for(tp); r && asked.insert(r.address()).second) {
+      ++*left;
+      self->request(r, limit, ping_atom::value)
+          .then([=](bool) { one_done(); }, [=](caf::error&) { one_done(); });
+    }
+  }
+  one_done();
+}
+
+// Deletes a topic in the store once none of its partitions is still retiring and their
+// storage actors have done what the partitions asked (through the topic store, after any
+// change of the topic still out), and answers the requests that asked for it. Until the store
+// has answered, the name stays neither known nor free (deleting).
 void finish_deletion(self_ptr self, const std::string& name) {
   auto& st = self->state;
   for (const auto& [tp, partition] : st.retiring)
@@ -820,7 +852,9 @@ void finish_deletion(self_ptr self, const std::string& name) {
     return end_deletion(self, name);
   }
   const auto id = d->second.id;
-  when_unchanged(self, name, {[=] { delete_at_store(self, name, id, change_attempts); }, {}});
+  after_store_queues(self, name, it->second.partitions, [=] {
+    when_unchanged(self, name, {[=] { delete_at_store(self, name, id, change_attempts); }, {}});
+  });
   // (a registry that stops answers the deletion's askers itself: deleting)
 }
 

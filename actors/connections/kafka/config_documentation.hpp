@@ -38,7 +38,19 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
       {"flush.ms",
        "Accepted and reported for Kafka tools, not acted on: the store decides when writes "
        "reach its disk."},
+      {"follower.replication.throttled.replicas",
+       "Accepted and reported for Kafka tools, not acted on: a partition has one copy, in the "
+       "store, so no replica fetches it."},
       {"index.interval.bytes", no_segments},
+      {"leader.replication.throttled.replicas",
+       "Accepted and reported for Kafka tools, not acted on: a partition has one copy, in the "
+       "store, so no replica fetches it."},
+      {"local.retention.bytes",
+       "Accepted and reported for Kafka tools, not acted on: it bounds the local part of a "
+       "tiered log, and Portask has no tiered storage (retention.bytes applies)."},
+      {"local.retention.ms",
+       "Accepted and reported for Kafka tools, not acted on: it bounds the local part of a "
+       "tiered log, and Portask has no tiered storage (retention.ms applies)."},
       {"max.compaction.lag.ms",
        "The longest a compacted partition written since its last compaction waits for the next "
        "one, whatever min.cleanable.dirty.ratio says."},
@@ -49,6 +61,9 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
       {"message.downconversion.enable",
        "Accepted and reported for Kafka tools: Portask always converts batches for clients of "
        "older message formats."},
+      {"message.format.version",
+       "Accepted and reported for Kafka tools, not acted on (Kafka 3.x brokers ignore it "
+       "too): each Fetch is answered in the message format its version reads."},
       {"message.timestamp.after.max.ms",
        "How far ahead of the broker's clock a record's timestamp may be. Portask does not "
        "check timestamps, so only the default (no bound) is accepted."},
@@ -70,6 +85,9 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
        "Copies that must hold a write before acks=all is answered. A partition has one copy, "
        "in the store, so only 1 is accepted."},
       {"preallocate", no_segments},
+      {"remote.storage.enable",
+       "Whether the topic's log is tiered to remote storage. Portask has none, so only 'false' "
+       "is accepted."},
       {"retention.bytes",
        "Per partition: the oldest batches go while the batches after them still hold at least "
        "this many bytes; -1 means no limit. Without an override, the broker's "

@@ -90,6 +90,8 @@ const char* broker_form(std::string_view topic_key) {
       {"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms"},
       {"message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms"},
       {"message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms"},
+      {"local.retention.ms", "log.local.retention.ms"},
+      {"local.retention.bytes", "log.local.retention.bytes"},
       {"message.downconversion.enable", "log.message.downconversion.enable"},
   };
   for (const auto& [key, form] : forms)

@@ -160,7 +160,13 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   for (const auto& e : chained.results[0].configs) {
     for (const auto& s : e.synonyms)
       synonyms[e.name].emplace_back(s.name, s.value.value_or("<null>"), s.source);
-    // Every topic key has a broker form here; the first synonym is where the value came from.
+    // Every topic key has a broker form here but those Kafka has none for (as in Kafka, they
+    // are listed without synonyms); the first synonym is where the value came from.
+    if (e.name == "remote.storage.enable" || e.name == "leader.replication.throttled.replicas" ||
+        e.name == "follower.replication.throttled.replicas") {
+      EXPECT_TRUE(e.synonyms.empty()) << e.name;
+      continue;
+    }
     ASSERT_FALSE(e.synonyms.empty()) << e.name;
     EXPECT_EQ(e.synonyms.front().source, e.configSource) << e.name;
     EXPECT_EQ(e.synonyms.front().value, e.value) << e.name;
@@ -208,6 +214,58 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   ASSERT_EQ(once.size(), 1u);
   EXPECT_EQ(once[0].value, "60000");
   EXPECT_EQ(once[0].configSource, 1) << "DYNAMIC_TOPIC_CONFIG";
+}
+
+// The topic configs Kafka 3.x added or kept for tiered storage, replication throttling and
+// the old message format: created with, reported by DescribeConfigs (Kafka's defaults where
+// not set), and refused where Portask could not do what they ask (remote storage).
+TEST(KafkaAdmin, KafkaThreeTopicConfigsAreTakenReportedAndRemoteStorageIsRefused) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  msg::CreateTopicsRequest create;
+  create.topics.push_back({"tiers", 1, 1, {},
+                           {{"local.retention.ms", std::string("60000")},
+                            {"leader.replication.throttled.replicas", std::string("0:0")},
+                            {"follower.replication.throttled.replicas", std::string("*")},
+                            {"message.format.version", std::string("2.8")},
+                            {"remote.storage.enable", std::string("false")}}});
+  const auto made = call<msg::CreateTopicsResponse>(c, 19, 7, create, true).topics.at(0);
+  ASSERT_EQ(made.errorCode, 0) << made.errorMessage.value_or("");
+
+  msg::DescribeConfigsRequest req;
+  req.resources.push_back({2, "tiers", std::nullopt});
+  const auto described = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true).results.at(0);
+  ASSERT_EQ(described.errorCode, 0);
+  std::map<std::string, std::pair<std::string, int>> values;
+  for (const auto& e : described.configs) values[e.name] = {e.value.value_or("<null>"), e.configSource};
+  using value = std::pair<std::string, int>;
+  EXPECT_EQ(values["local.retention.ms"], (value{"60000", 1})) << "DYNAMIC_TOPIC_CONFIG";
+  EXPECT_EQ(values["local.retention.bytes"], (value{"-2", 5})) << "Kafka's default, DEFAULT_CONFIG";
+  EXPECT_EQ(values["leader.replication.throttled.replicas"], (value{"0:0", 1}));
+  EXPECT_EQ(values["follower.replication.throttled.replicas"], (value{"*", 1}));
+  EXPECT_EQ(values["message.format.version"], (value{"2.8", 1}));
+  EXPECT_EQ(values["remote.storage.enable"], (value{"false", 1}));
+
+  // Tiered storage asked for: INVALID_CONFIG naming why, and no topic.
+  msg::CreateTopicsRequest tiered;
+  tiered.topics.push_back({"tiered", 1, 1, {}, {{"remote.storage.enable", std::string("true")}}});
+  const auto refused = call<msg::CreateTopicsResponse>(c, 19, 7, tiered, true).topics.at(0);
+  EXPECT_EQ(refused.errorCode, 40) << "INVALID_CONFIG";
+  EXPECT_NE(refused.errorMessage.value_or("").find("no tiered storage"), std::string::npos)
+      << refused.errorMessage.value_or("");
+  req.resources = {{2, "tiered", std::nullopt}};
+  EXPECT_EQ(call<msg::DescribeConfigsResponse>(c, 32, 4, req, true).results.at(0).errorCode, 3)
+      << "UNKNOWN_TOPIC_OR_PARTITION: not created";
+  // Values outside Kafka's rules for the others are refused too.
+  for (const auto& [key, bad] : std::vector<std::pair<std::string, std::string>>{
+           {"leader.replication.throttled.replicas", "*,0:1"},
+           {"local.retention.bytes", "-3"},
+           {"message.format.version", "3.0-IV9"}}) {
+    msg::CreateTopicsRequest wrong;
+    wrong.topics.push_back({"wrong", 1, 1, {}, {{key, bad}}});
+    const auto answer = call<msg::CreateTopicsResponse>(c, 19, 7, wrong, true).topics.at(0);
+    EXPECT_EQ(answer.errorCode, 40) << key << "=" << bad;
+  }
 }
 
 // KIP-412: the broker's loggers as the BROKER_LOGGER resource (8), the ones /api/loggers

@@ -608,6 +608,90 @@ CAF_TEST(a retired partition whose store never answers stops when its wait runs 
   CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
 }
 
+CAF_TEST(a partition retired because its topic is deleted stops only once the writer answered its write) {
+  auto p = start_partition(orders, 5);
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  caf::anon_send(p, retire_atom::value, errc::unknown_topic);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::unknown_topic));
+  // The writer holds the set (its job is not run) far past the grace of a partition whose
+  // lease moved: the partition goes on waiting, its producer hears nothing yet. (A write it
+  // stopped without could land in the topic created again under the name.)
+  sched.advance_time(retire_grace(ctx->config) + std::chrono::seconds(60));
+  for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
+  for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
+  CAF_CHECK(self->mailbox().empty());
+  CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
+  // The writer answers: the write's producer hears it stored, then the partition stops.
+  expect((append_atom, append_set), from(p).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(p).with(_));
+  expect((publish_result), from(p).to(bridge).with(WHERE(publish_result, r, r.base_offset == 5)));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 5)));
+  expect((caf::down_msg),
+         from(_).to(bridge).with(WHERE(caf::down_msg, d, d.source == p.address())));
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a partition retired because its topic is deleted whose store never answers stops at the last resort) {
+  auto p = start_partition(orders, 5);
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  caf::anon_send(p, retire_atom::value, errc::unknown_topic);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::unknown_topic));
+  auto run_partition_and_bridge = [&] {
+    for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
+    for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
+  };
+  const auto last_resort = store_call_last_resort(ctx->config);
+  sched.advance_time(last_resort - std::chrono::seconds(1));
+  run_partition_and_bridge();
+  CAF_CHECK(self->mailbox().empty());  // still waiting for the writer
+  sched.advance_time(std::chrono::seconds(2));
+  run_partition_and_bridge();
+  expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
+}
+
+CAF_TEST(a deletion of records the store fails leaves the log start where it was) {
+  auto p = start_partition(orders, 5);  // offsets 0-4
+  auto log_start = [&] {
+    storage::partition_bounds b;
+    self->request(p, caf::infinite, bounds_atom::value);
+    expect((bounds_atom), from(self).to(p).with(_));
+    expect((storage::partition_bounds), from(p).to(self).with(captured(b)));
+    return b.log_start;
+  };
+  reader_script->delete_records.fail(errc::storage_unavailable);
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{3});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, 3));
+  // Out at the store: offsets 0-2 are still there, and still readable.
+  CAF_CHECK_EQUAL(log_start(), 0);
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 3, _));
+  const auto failed = make_caf_error(errc::storage_unavailable);
+  expect((caf::error), from(reader).to(p).with(failed));
+  expect((caf::error), from(p).to(self).with(failed));
+  // The deletion failed: the start stays (not moved here while the store kept the records).
+  CAF_CHECK_EQUAL(log_start(), 0);
+  // Carried out: the start moves once the store says so.
+  reader_script->delete_records.reply(storage::partition_bounds{3, 5, 0, 0, -1});
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{3});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, 3));
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 3, _));
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  expect((storage::partition_bounds),
+         from(p).to(self).with(WHERE(storage::partition_bounds, b, b.log_start == 3)));
+  CAF_CHECK_EQUAL(log_start(), 3);
+  CAF_CHECK(!sched.has_job());
+}
+
 CAF_TEST(a write the store fences retires the partition and its parked fetches hear not_leader) {
   auto p = start_partition(orders, 5);
   park_fetch(orders, p, 5, 92);

@@ -123,6 +123,29 @@ struct registry_fixture : dsl_fixture {
   }
 
   std::shared_ptr<faulty_store::control> faults = std::make_shared<faulty_store::control>();
+  // Runs what the registry, the bridge and `p` have to do, and nothing of the storage writer
+  // and reader: what the partition asked of the store stays unanswered.
+  void run_all_but_storage(const partition_actor& p) {
+    for (bool ran = true; ran;) {
+      ran = false;
+      auto run = [&](const auto& actor) {
+        if (!sched.prioritize(actor)) return;
+        sched.run_once();
+        ran = true;
+      };
+      run(p);
+      run(topics);
+      run(bridge);
+    }
+  }
+
+  // Whether the store still holds the topic "orders".
+  bool orders_stored() {
+    auto list = another_node()->list_topics();
+    CAF_REQUIRE(list);
+    return std::any_of(list->begin(), list->end(), [](const auto& t) { return t.name == "orders"; });
+  }
+
   topic_registry_actor topics;
   protocol_bridge_actor bridge;
 };
@@ -703,6 +726,60 @@ CAF_TEST(a partition asked only for its bounds still stops when idle) {
   while (sched.prioritize(p)) sched.run_once();
   // A minute after it started, its idle check finds no use since: the describe was none.
   expect((idle_atom, topic_partition), from(p).to(topics).with(_, orders));
+CAF_TEST(a deletion waits until the partition has the answers to its write and its producer snapshot) {
+  // The store holds offsets 0-4 and no producer snapshot covering them: the partition writes
+  // one as it starts.
+  reader_script->recover.reply({{0, 5}, {0, {}}});
+  auto first = look_up(orders);
+  publish_to(first, 1);  // its write goes to the writer
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  expect((retire_atom, errc), from(topics).to(first).with(_, errc::unknown_topic));
+  // Neither the writer nor the reader has answered, long past the grace of a partition whose
+  // lease moved: the partition waits, and the topic is not deleted.
+  sched.advance_time(retire_grace(ctx->config) + std::chrono::seconds(60));
+  run_all_but_storage(first);
+  CAF_CHECK(self->mailbox().empty());
+  CAF_CHECK(orders_stored());
+  // The write is answered (its producer hears it stored); the snapshot is still out.
+  expect((append_atom, append_set), from(first).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(first).with(_));
+  expect((publish_result), from(first).to(bridge).with(_));
+  expect((publish_result), from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 5)));
+  run_all_but_storage(first);
+  CAF_CHECK(self->mailbox().empty());
+  CAF_CHECK(orders_stored());
+  // The snapshot is answered: the partition stops, and only then is the topic deleted.
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(first).to(reader).with(_, orders, _, _));
+  expect((bool), from(reader).to(first).with(true));
+  expect((caf::down_msg),
+         from(_).to(topics).with(WHERE(caf::down_msg, d, d.source == first.address())));
+  CAF_CHECK(orders_stored());
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));
+  CAF_CHECK(!orders_stored());
+}
+
+CAF_TEST(a deletion after the partition failed with a write at the writer waits for the writer) {
+  auto first = look_up(orders);
+  publish_to(first, 1);  // its write waits at the writer
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  run_all_but_storage(first);  // the registry forgets the failed partition
+  expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
+  self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
+  expect((delete_atom, std::string), from(self).to(topics).with(_, _));
+  // The failed partition's write is still queued at the writer: the store's deletion waits
+  // until the writer has answered what came after it.
+  run_all_but_storage(first);
+  CAF_CHECK(self->mailbox().empty());
+  CAF_CHECK(orders_stored());
+  sched.run();
+  expect((bool), from(topics).to(self).with(true));
+  CAF_CHECK(!orders_stored());
+  CAF_REQUIRE_EQUAL(writer_script->append.count(), 2u);
+  CAF_CHECK_EQUAL(writer_script->append.arg(0).batches.size(), 1u);  // the failed partition's write
+  CAF_CHECK(writer_script->append.arg(1).batches.empty());  // the deletion's, after it
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -285,7 +285,7 @@ TEST(PartitionActor, DeletingRecordsMovesTheLogStartAndTellsTheStore) {
   self->send_exit(p, caf::exit_reason::user_shutdown);
 }
 
-// DeleteRecords (or retention) moves the log start past a fetch's offset while the store
+// DeleteRecords (or retention) is moving the log start past a fetch's offset while the store
 // reads for it: the store's answer starts after the deletion, and serving it would skip the
 // records in between unseen. The fetch hears OFFSET_OUT_OF_RANGE, as one a moment later would.
 TEST(PartitionActor, AFetchWhoseOffsetIsDeletedWhileTheStoreReadsIsOutOfRange) {
@@ -306,11 +306,18 @@ TEST(PartitionActor, AFetchWhoseOffsetIsDeletedWhileTheStoreReadsIsOutOfRange) {
           },
           [&](caf::error& e) { got = to_errc(e); });
   EXPECT_EQ(got, errc::offset_out_of_range);
+  // The log start moves once the store has deleted: a deletion asked now is answered after
+  // the one that came in while the store read (the store answers them in turn).
   std::int64_t log_start = -1;
-  self->request(p, 5s, bounds_atom::value)
+  self->request(p, 5s, delete_atom::value, std::int64_t{3})
       .receive([&](storage::partition_bounds& b) { log_start = b.log_start; },
                [&](caf::error& e) { ADD_FAILURE() << to_string(e); });
-  EXPECT_EQ(log_start, 3) << "the deletion came in while the store read";
+  EXPECT_EQ(log_start, 3);
+  {
+    std::lock_guard lock{f.log->mutex};
+    EXPECT_EQ(f.log->deletions, (std::vector<std::int64_t>{3, 3}))
+        << "the deletion that came in while the store read reached the store first";
+  }
   self->unlink_from(p);
   self->send_exit(p, caf::exit_reason::user_shutdown);
 }

@@ -9,7 +9,8 @@ using namespace portask;
 
 TEST(TopicConfigs, EveryKafkaDefaultIsAValueTheTableAccepts) {
   for (const auto& spec : topic_config_specs()) {
-    EXPECT_FALSE(spec.kafka_default.empty()) << spec.name;
+    // Empty only for a list Kafka leaves empty (the throttled-replica lists).
+    EXPECT_FALSE(spec.kafka_default.empty() && spec.kind != config_kind::list) << spec.name;
     EXPECT_EQ(topic_config_problem(spec.name, spec.kafka_default), std::nullopt) << spec.name;
   }
 }
@@ -70,4 +71,42 @@ TEST(TopicConfigs, NumbersAndTheCompactPolicyAreReadFromTheLastValueGiven) {
   EXPECT_TRUE(cleanup_policy_includes(configs, "compact"));
   EXPECT_FALSE(cleanup_policy_includes({{"cleanup.policy", "compact"}, {"cleanup.policy", "delete"}}, "compact"));
   EXPECT_FALSE(cleanup_policy_includes({}, "compact"));
+}
+
+// Keys of Kafka 3.x's tiered storage, replication throttling and old message format: checked
+// by Kafka's own rules for each, and tiered storage refused (Portask has none).
+TEST(TopicConfigs, KafkaThreeKeysFollowKafkasRulesAndTieredStorageIsRefused) {
+  auto accepted = [](std::string_view name, std::string_view value) {
+    return topic_config_problem(name, value) == std::nullopt;
+  };
+  auto problem = [](std::string_view name, std::string_view value) {
+    return topic_config_problem(name, value).value_or("");
+  };
+  for (const auto* key : {"leader.replication.throttled.replicas", "follower.replication.throttled.replicas"}) {
+    EXPECT_TRUE(accepted(key, "")) << "no replica: Kafka's default";
+    EXPECT_TRUE(accepted(key, "*"));
+    EXPECT_TRUE(accepted(key, " * "));
+    EXPECT_TRUE(accepted(key, "0:1,1:2"));
+    EXPECT_TRUE(accepted(key, "0:1 , 1:2"));
+    EXPECT_NE(problem(key, "*,0:1").find("[partitionId]:[brokerId]"), std::string::npos);
+    EXPECT_FALSE(accepted(key, "0:x"));
+    EXPECT_FALSE(accepted(key, "0"));
+    EXPECT_FALSE(accepted(key, ":1"));
+    EXPECT_FALSE(accepted(key, "all"));
+  }
+  for (const auto* key : {"local.retention.ms", "local.retention.bytes"}) {
+    EXPECT_TRUE(accepted(key, "-2")) << "retention.ms / retention.bytes";
+    EXPECT_TRUE(accepted(key, "-1"));
+    EXPECT_TRUE(accepted(key, "86400000"));
+    EXPECT_NE(problem(key, "-3").find("at least -2"), std::string::npos);
+  }
+  EXPECT_TRUE(accepted("remote.storage.enable", "false"));
+  EXPECT_NE(problem("remote.storage.enable", "true").find("no tiered storage"), std::string::npos);
+  EXPECT_NE(problem("remote.storage.enable", "yes").find("true or false"), std::string::npos);
+  for (const auto* version : {"3.0-IV1", "3.0", "2.8", "2.8.1", "2.8-IV1", "0.10.2", "0.10.0-IV1",
+                              "0.10.0.1", "0.8.2", "3.7-IV4", "3.9"})
+    EXPECT_TRUE(accepted("message.format.version", version)) << version;
+  for (const auto* version : {"3.0-IV2", "2.5-IV1", "0.9.0-IV0", "0.10", "4.0", "3", "", "latest"})
+    EXPECT_NE(problem("message.format.version", version).find("Kafka version"), std::string::npos)
+        << version;
 }
