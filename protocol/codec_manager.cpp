@@ -119,13 +119,21 @@ expected<std::uint16_t> codec_manager::encode(const message_batch& batch, encodi
   if (c == nullptr) return errc::unknown_codec;
   const std::uint16_t flags = flags_for(e) | frame_flags::batch;
   if (e.compression == compression_id::none) {
+    const std::size_t start = out.size();
     if (auto ec = c->encode(batch, out)) return ec;
+    if (out.size() - start > max_payload_) {
+      out.resize(start);
+      return errc::frame_too_large;
+    }
     return flags;
   }
   const compressor* z = find(e.compression);
   if (z == nullptr) return errc::unknown_compression;
   buffer& plain = scratch();
   if (auto ec = c->encode(batch, plain)) return ec;
+  // A reader inflates at most max_payload_ (decode_with): a payload that compresses under
+  // the bound but is larger plain would be stored and never read back.
+  if (plain.size() > max_payload_) return errc::frame_too_large;
   if (auto ec = z->compress(plain, out)) return ec;
   return flags;
 }

@@ -40,7 +40,9 @@ class codec_manager {
   const compressor* find(compression_id id) const noexcept;
 
   /// Appends the payload for `batch` to `out` and returns the flag bits that describe it
-  /// (the batch bit included).
+  /// (the batch bit included). frame_too_large (nothing appended) when the payload before
+  /// compression exceeds the payload bound: decode() inflates no more than that, so whatever
+  /// is encoded can be decoded.
   expected<std::uint16_t> encode(const message_batch& batch, encoding e, buffer& out) const;
   /// Decodes a payload whose encoding is given by the frame flags.
   expected<message_batch> decode(std::uint16_t flags, byte_view payload) const;
@@ -52,7 +54,8 @@ class codec_manager {
   /// decode_received's bound on the message and header structures one batch builds.
   std::size_t max_decoded_bytes() const noexcept { return 4 * max_payload_; }
 
-  /// Appends a whole frame (header with CRC32, then the encoded batch) to `out`.
+  /// Appends a whole frame (header with CRC32, then the encoded batch) to `out`; the payload
+  /// must fit the bound both compressed and before compression (frame_too_large).
   std::error_code append_batch_frame(const message_batch& batch, encoding e, message_type type,
                                      buffer& out) const;
   /// Appends a whole frame (binary, uncompressed) holding the binary payload `payload`,

@@ -31,6 +31,13 @@ class lz4_compressor final : public compressor {
   std::error_code decompress(byte_view in, buffer& out, std::size_t max_out) const override;
 };
 
+/// Sets the header checksum (HC) of the LZ4 frame starting `frame` to the one its frame
+/// descriptor has. Kafka clients writing message sets of magic 0 computed it over the wrong
+/// bytes (KAFKA-3160: the magic number included), and Kafka does not check it there, while
+/// liblz4 always does. False, and `frame` unchanged, if it does not start with a descriptor
+/// liblz4 itself writes (then the decoder refuses it as it would anyway).
+bool lz4_fix_header_checksum(std::span<std::uint8_t> frame) noexcept;
+
 class zstd_compressor final : public compressor {
  public:
   compression_id id() const noexcept override { return compression_id::zstd; }

@@ -1,10 +1,55 @@
 #include <lz4frame.h>
 
-#include <algorithm>
+#include <cstring>
 
 #include "protocol/compression/compressors.hpp"
 
 namespace portask::protocol {
+namespace {
+
+constexpr std::size_t chunk = 64 * 1024;
+constexpr std::uint32_t lz4_frame_magic = 0x184D2204;
+
+std::uint64_t load_le(const std::uint8_t* p, int bytes) noexcept {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+bool lz4_fix_header_checksum(std::span<std::uint8_t> frame) noexcept {
+  // magic (4) | FLG | BD | [content size (8)] | [dictionary id (4)] | HC
+  if (frame.size() < 7 || load_le(frame.data(), 4) != lz4_frame_magic) return false;
+  const std::uint8_t flg = frame[4], bd = frame[5];
+  if ((flg >> 6) != 1) return false;  // version 01, the only one
+  const bool has_size = (flg & 0x08) != 0, has_dict = (flg & 0x01) != 0;
+  const std::size_t hc_at = 6 + (has_size ? 8 : 0) + (has_dict ? 4 : 0);
+  if (frame.size() <= hc_at) return false;
+  // liblz4 exports no xxh32, but writes the checksum of any descriptor it is asked for: the
+  // same descriptor written by LZ4F_compressBegin carries the right byte.
+  LZ4F_preferences_t prefs{};
+  prefs.frameInfo.blockSizeID = static_cast<LZ4F_blockSizeID_t>((bd >> 4) & 0x07);
+  prefs.frameInfo.blockMode = (flg & 0x20) ? LZ4F_blockIndependent : LZ4F_blockLinked;
+  prefs.frameInfo.blockChecksumFlag = (flg & 0x10) ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum;
+  prefs.frameInfo.contentChecksumFlag =
+      (flg & 0x04) ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum;
+  if (has_size) prefs.frameInfo.contentSize = load_le(frame.data() + 6, 8);
+  if (has_dict)
+    prefs.frameInfo.dictID = static_cast<unsigned>(load_le(frame.data() + 6 + (has_size ? 8 : 0), 4));
+  prefs.autoFlush = 1;  // no block buffer is allocated for a header alone
+  LZ4F_cctx* ctx = nullptr;
+  if (LZ4F_isError(LZ4F_createCompressionContext(&ctx, LZ4F_VERSION))) return false;
+  std::uint8_t header[LZ4F_HEADER_SIZE_MAX];
+  const std::size_t n = LZ4F_compressBegin(ctx, header, sizeof header, &prefs);
+  LZ4F_freeCompressionContext(ctx);
+  // A descriptor liblz4 would not write as it stands (reserved bits, a block size id it does
+  // not know, a content size of 0) is left alone: the decoder refuses it as before.
+  if (LZ4F_isError(n) || n != hc_at + 1 || std::memcmp(header, frame.data(), hc_at) != 0)
+    return false;
+  frame[hc_at] = header[hc_at];
+  return true;
+}
 
 std::error_code lz4_compressor::compress(byte_view in, buffer& out) const {
   LZ4F_preferences_t prefs{};
@@ -35,8 +80,10 @@ std::error_code lz4_compressor::decompress(byte_view in, buffer& out, std::size_
       result = errc::decompression_failed;  // the frame did not end
       break;
     }
-    const std::size_t produced = out.size() - start;
-    const std::size_t room = std::min<std::size_t>(64 * 1024, max_out - produced + 1);
+    // Room for one byte past the limit, to tell a frame that ends at it from one that goes
+    // on; left + 1 only where it cannot wrap (max_out may be SIZE_MAX).
+    const std::size_t left = max_out - (out.size() - start);
+    const std::size_t room = left < chunk ? left + 1 : chunk;
     const std::size_t pos = out.size();
     out.resize(pos + room);
     std::size_t dst_size = room;

@@ -1,5 +1,6 @@
 #include "protocol/kafka/message_set.hpp"
 
+#include "protocol/compression/compressors.hpp"
 #include "protocol/crc32.hpp"
 #include "protocol/error.hpp"
 #include "protocol/kafka/batch_compression.hpp"
@@ -48,6 +49,10 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
     const auto codec = static_cast<compression_type>(attributes & compression_mask);
     if (codec != compression_type::none) {
       if (nested || codec == compression_type::zstd || !value) return errc::malformed_payload;
+      // Clients of magic 0 wrote lz4's header checksum over the wrong bytes (KAFKA-3160),
+      // which Kafka does not check at magic 0; liblz4 does, so it is set right first.
+      if (magic == 0 && codec == compression_type::lz4)
+        lz4_fix_header_checksum({reinterpret_cast<std::uint8_t*>(value->data()), value->size()});
       buffer plain;
       if (auto ec = decompress(codec, as_bytes(*value), plain, budget)) return ec;
       const auto first = out.messages.size();

@@ -27,7 +27,9 @@ inline constexpr std::int8_t message_set_magic(std::int16_t v) noexcept { return
 /// `max_decompressed` bytes per wrapper. Timestamps are kept where the message has one of the
 /// producer's (magic 1, create time); otherwise 0, which the broker stamps on append. Every
 /// message must be whole and pass its CRC: truncated / crc_mismatch / malformed_payload /
-/// unsupported_version (magic > 1), and `out` is left as it was. Returns the message count.
+/// unsupported_version (magic > 1), and `out` is left as it was. An lz4 wrapper of magic 0 is
+/// read whatever its frame's header checksum says, as Kafka reads it (KAFKA-3160: clients of
+/// that magic computed it wrongly). Returns the message count.
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
                                               std::int32_t partition, message_batch& out,
                                               std::size_t max_decompressed = 16u << 20);

@@ -138,6 +138,14 @@ std::error_code read_batch_header(byte_view in, decompression_budget& budget, re
   b.producer_id = static_cast<std::int64_t>(producer_id);
   b.producer_epoch = static_cast<std::int16_t>(producer_epoch);
   b.base_sequence = static_cast<std::int32_t>(base_seq);
+  // Kafka's rules for a client's batch (LogValidator.validateBatch), checked before anything
+  // is inflated: at least one record, as many as its offset range holds, and a sequence
+  // wherever there is a producer. The idempotence window counts a batch by its offset range
+  // and a store rebuilding it by its record count: they must agree.
+  const auto declared = static_cast<std::int32_t>(count);
+  if (declared <= 0 || std::int64_t{b.last_offset_delta} + 1 != declared)
+    return errc::invalid_record;
+  if (b.producer_id >= 0 && b.base_sequence < 0) return errc::invalid_record;
   const auto comp = b.compression();
   if (static_cast<std::uint8_t>(comp) > 4) return errc::unknown_compression;
   r.raw(r.remaining(), records_bytes);

@@ -71,9 +71,10 @@ struct record_batch {
 
 /// Decodes the batch at the start of `in`; `consumed` is set to its size. Checks the magic
 /// (unsupported_version), the length (truncated / malformed_payload), the CRC-32C
-/// (crc_mismatch), decompresses with at most `max_decompressed` bytes of output, and parses
-/// every record (malformed_payload on any inconsistency, including a record count that does
-/// not match the records).
+/// (crc_mismatch), the header as Kafka checks a client's (invalid_record: see
+/// read_batch_header), decompresses with at most `max_decompressed` bytes of output, and
+/// parses every record (malformed_payload on any inconsistency, including a record count
+/// that does not match the records).
 expected<record_batch> decode_record_batch(byte_view in, std::size_t& consumed,
                                            std::size_t max_decompressed = 16u << 20);
 
@@ -108,7 +109,9 @@ expected<std::vector<record_batch>> decode_record_batches_into(
 /// A batch's fixed part read into `header` (its records left empty) after checking magic,
 /// length and CRC-32C; its records, inflated within `budget` if compressed (into `plain`),
 /// are left in `records` and their count in `count`, and the batch's own bytes in `whole`.
-/// What every reader of batches shares.
+/// What every reader of batches shares. Before anything is inflated, the header is held to
+/// Kafka's rules for a batch a client produces (invalid_record): a record count above 0 and
+/// equal to lastOffsetDelta + 1, and a base sequence of 0 or more wherever the producer id is.
 std::error_code read_batch_header(byte_view in, decompression_budget& budget,
                                   record_batch& header, byte_view& whole, buffer& plain,
                                   byte_view& records, std::uint32_t& count);

@@ -267,3 +267,50 @@ TEST(CodecManager, ARebasedFrameOverTheLimitIsRefused) {
                                          message_type::publish).error(),
             errc::frame_too_large);
 }
+
+// A stored frame is read back inflating at most the payload bound: one that compresses under
+// it but is larger plain would be stored and never read again. It is refused when encoded,
+// before anything is stored; one exactly at the bound plain still round-trips.
+TEST(CodecManager, ACompressedPayloadOverTheBoundUncompressedIsRefusedWhenEncoded) {
+  constexpr std::size_t bound = 64 * 1024;
+  codec_manager codecs{bound};
+  const encoding zstd{codec_id::binary, compression_id::zstd};
+  // One message whose binary payload is exactly `size` bytes (its value's length prefix is
+  // the same size for every length tried here).
+  auto batch_of_plain_size = [&](std::size_t size) {
+    message_batch b;
+    b.messages.emplace_back().topic = "t";
+    b.messages.back().value = std::string(size - 200, 'z');
+    buffer plain;
+    EXPECT_FALSE(codecs.find(codec_id::binary)->encode(b, plain));
+    b.messages.back().value->resize(size - 200 + size - plain.size());
+    plain.clear();
+    EXPECT_FALSE(codecs.find(codec_id::binary)->encode(b, plain));
+    EXPECT_EQ(plain.size(), size);
+    return b;
+  };
+
+  const auto at_bound = batch_of_plain_size(bound);
+  buffer frame;
+  ASSERT_FALSE(codecs.append_batch_frame(at_bound, zstd, message_type::publish, frame));
+  auto view = decode_frame(frame);
+  ASSERT_TRUE(view);
+  EXPECT_LT(view->payload.size(), bound / 10) << "it compresses far under the bound";
+  auto back = codecs.decode(view->header.flags, view->payload);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, at_bound);
+
+  const auto over = batch_of_plain_size(bound + 1);
+  buffer out{1, 2, 3};
+  EXPECT_EQ(codecs.append_batch_frame(over, zstd, message_type::publish, out), errc::frame_too_large);
+  EXPECT_EQ(out, (buffer{1, 2, 3})) << "a failed append leaves the buffer as it was";
+  auto flags = codecs.encode(over, zstd, out);
+  ASSERT_FALSE(flags);
+  EXPECT_EQ(flags.error(), errc::frame_too_large);
+  EXPECT_EQ(out, (buffer{1, 2, 3}));
+  // Uncompressed, the same bound holds for encode() itself.
+  flags = codecs.encode(over, {}, out);
+  ASSERT_FALSE(flags);
+  EXPECT_EQ(flags.error(), errc::frame_too_large);
+  EXPECT_EQ(out, (buffer{1, 2, 3}));
+}

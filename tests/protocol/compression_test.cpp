@@ -84,6 +84,33 @@ TEST_P(Compression, TrailingGarbageIsAnError) {
   EXPECT_TRUE(z->decompress(packed, plain, 1 << 20));
 }
 
+// No limit at all (SIZE_MAX): the room for one byte past it must not wrap to nothing.
+TEST_P(Compression, AnUnboundedLimitStillDecodes) {
+  const std::string input(200'000, 'q');
+  buffer packed;
+  ASSERT_FALSE(z->compress(as_bytes(input), packed));
+  buffer plain;
+  ASSERT_FALSE(z->decompress(packed, plain, SIZE_MAX)) << to_string(z->id());
+  EXPECT_EQ(as_chars(plain), input) << to_string(z->id());
+}
+
 INSTANTIATE_TEST_SUITE_P(All, Compression, ::testing::Range(0, 4), [](const auto& param_info) {
   return std::string(to_string(all_compressors()[static_cast<std::size_t>(param_info.param)]->id()));
 });
+
+// A dozen bytes can declare a 128 MiB window, which the decoder would allocate before reading
+// a block: a window past what the call may produce, and past what the standard levels
+// declare, is refused as too large to inflate.
+TEST(ZstdCompression, AFrameDeclaringAHugeWindowIsRefused) {
+  // Magic; frame header descriptor 0 (no single segment, content size or checksum); window
+  // descriptor exponent 17: 2^(10 + 17) bytes; one last raw block of one byte.
+  const buffer frame{0x28, 0xB5, 0x2F, 0xFD, 0x00, 17 << 3, 0x09, 0x00, 0x00, 'x'};
+  buffer plain;
+  EXPECT_EQ(zstd_compressor{}.decompress(frame, plain, 1u << 20), errc::decompressed_too_large);
+  EXPECT_TRUE(plain.empty());
+  // The same frame declaring a window of 1 MiB (exponent 10) is well formed and decodes.
+  auto modest = frame;
+  modest[5] = 10 << 3;
+  ASSERT_FALSE(zstd_compressor{}.decompress(modest, plain, 1u << 20));
+  EXPECT_EQ(as_chars(plain), "x");
+}

@@ -36,7 +36,7 @@ expected<producer_sequence> producer_claim(
       continue;
     }
     if (b.producer_id != claim.id || b.producer_epoch != claim.epoch ||
-        b.base_sequence != claim.last_seq + 1)
+        b.base_sequence != (claim.last_seq == INT32_MAX ? 0 : claim.last_seq + 1))
       return errc::out_of_order_sequence;
     claim.last_seq = last;
   }

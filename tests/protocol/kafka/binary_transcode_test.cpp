@@ -112,9 +112,17 @@ TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
     if (seed % 5 == 0) batches[0] = batch_of(4, 0, seed);  // every timestamp 0: stamped now
     if (seed % 7 == 0) batches[0].attributes = batch_attributes::log_append_time;
     if (seed % 11 == 0 && batches.size() == 1) batches.push_back(batch_of(2, 0, seed));  // mixed
-    if (seed % 13 == 0) {  // an empty batch first: stored, but not served as sent
-      batches.insert(batches.begin(), batch_of(0, 1'700'000'000'000, seed));
-      batches.front().last_offset_delta = -1;
+    if (seed % 13 == 0) {  // an empty batch first: Kafka refuses it (INVALID_RECORD), as both paths do
+      auto with_empty = batches;
+      with_empty.insert(with_empty.begin(), batch_of(0, 1'700'000'000'000, seed));
+      with_empty.front().last_offset_delta = -1;
+      const auto refused = encoded(with_empty);
+      buffer none;
+      EXPECT_FALSE(transcode_to_binary(refused, 40, none)) << "seed " << seed;
+      message_batch ignored;
+      auto decoded = decode_record_batches_into(refused, topic, partition, ignored);
+      ASSERT_FALSE(decoded) << "seed " << seed;
+      EXPECT_EQ(decoded.error(), errc::invalid_record);
     }
     const auto records = encoded(batches);
     buffer out{std::uint8_t{0xEE}};  // appended after what is there

@@ -3,6 +3,7 @@
 #include "protocol/kafka/message_set.hpp"
 
 #include <gtest/gtest.h>
+#include <lz4frame.h>
 
 #include "protocol/crc32.hpp"
 #include "protocol/error.hpp"
@@ -143,4 +144,49 @@ TEST(MessageSet, DamageIsRefusedAndLeavesTheOutputAsItWas) {
   r = decode_message_set_into(one_message(1, 1, 0, std::string(as_chars(bomb))), "t", 0, out, 4096);
   ASSERT_FALSE(r);
   EXPECT_EQ(out.messages.size(), 1u);
+}
+
+// Clients of magic 0 (before Kafka 0.10) computed the lz4 frame's header checksum over the
+// magic number as well as the frame descriptor (KAFKA-3160); Kafka skips that check at
+// magic 0 and checks it from magic 1 on, and so does the broker.
+TEST(MessageSet, AMagic0Lz4WrapperWithTheLegacyHeaderChecksumDecodes) {
+  buffer inner;
+  encode_message_set(sample(3), 0, 0, inner);
+  // As those clients framed it: 64 KiB independent blocks, no checksums, no content size.
+  LZ4F_preferences_t prefs{};
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  std::string frame(LZ4F_compressFrameBound(inner.size(), &prefs), '\0');
+  const auto n = LZ4F_compressFrame(frame.data(), frame.size(), inner.data(), inner.size(), &prefs);
+  ASSERT_FALSE(LZ4F_isError(n));
+  frame.resize(n);
+  // Magic 04 22 4D 18, FLG 0x60, BD 0x40, then HC: (xxh32(FLG BD) >> 8) & 0xFF = 0x82.
+  ASSERT_EQ(frame.substr(4, 3), std::string("\x60\x40\x82"));
+  const auto lz4 = static_cast<std::uint8_t>(compression_type::lz4);
+
+  // The right checksum reads at magic 0 as well.
+  message_batch got;
+  auto r = decode_message_set_into(one_message(0, lz4, 0, frame), "t", 0, got);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, 3u);
+
+  // The legacy one: (xxh32(04 22 4D 18 60 40) >> 8) & 0xFF, computed with the reference
+  // xxHash, is 0x1A.
+  auto legacy = frame;
+  legacy[6] = '\x1A';
+  got.messages.clear();
+  r = decode_message_set_into(one_message(0, lz4, 0, legacy), "t", 0, got);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(*r, 3u);
+  EXPECT_EQ(got.messages[2].value, std::nullopt);
+  EXPECT_EQ(got.messages[0].value, "value-0");
+
+  // From magic 1 on the checksum is checked: a wrong one is damage.
+  auto corrupt = frame;
+  corrupt[6] = '\x1A';
+  got.messages.clear();
+  r = decode_message_set_into(one_message(1, lz4, 0, corrupt), "t", 0, got);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::decompression_failed));
+  EXPECT_TRUE(got.messages.empty());
 }

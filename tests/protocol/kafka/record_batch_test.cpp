@@ -100,10 +100,12 @@ TEST_P(RecordBatchCodec, AFailedDecodeIntoMessagesLeavesTheBatchAsItWas) {
   const auto before = out;
   EXPECT_EQ(decode_record_batch_into(bad, used, "t", 0, out).error(), errc::crc_mismatch);
   EXPECT_EQ(out, before);
-  // A record count that lies about the records: refused after parsing started.
+  // A record count (and offset range) that lies about the records: refused after parsing
+  // started.
   auto lying = sample(compression_type::none, 2);
   buffer l;
   ASSERT_FALSE(encode_record_batch(lying, l));
+  store_be32(l.data() + 23, 2);
   store_be32(l.data() + 57, 3);
   store_be32(l.data() + 17, crc32c(byte_view{l}.subspan(21)));
   EXPECT_FALSE(decode_record_batch_into(l, used, "t", 0, out));
@@ -158,14 +160,77 @@ TEST(RecordBatch, EveryTruncationIsAnError) {
   }
 }
 
+// The header agrees with itself (count = lastOffsetDelta + 1) but not with the records.
 TEST(RecordBatch, LyingRecordCountIsRefused) {
   buffer bytes;
   ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), bytes));
-  for (std::uint32_t count : {0u, 1u, 3u, 0x7FFFFFFFu}) {
+  for (std::uint32_t count : {1u, 3u, 0x7FFFFFFFu}) {
+    store_be32(bytes.data() + 23, count - 1);
     store_be32(bytes.data() + 57, count);
     store_be32(bytes.data() + 17, crc32c(byte_view{bytes}.subspan(21)));
     std::size_t used = 0;
     EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::malformed_payload) << count;
+  }
+}
+
+namespace {
+
+// `b` encoded, then its lastOffsetDelta and record count set as given (CRC-32C fixed up).
+buffer with_header_counts(const record_batch& b, std::int32_t last_offset_delta, std::int32_t count) {
+  buffer bytes;
+  EXPECT_FALSE(encode_record_batch(b, bytes));
+  store_be32(bytes.data() + 23, static_cast<std::uint32_t>(last_offset_delta));
+  store_be32(bytes.data() + 57, static_cast<std::uint32_t>(count));
+  store_be32(bytes.data() + 17, crc32c(byte_view{bytes}.subspan(21)));
+  return bytes;
+}
+
+}  // namespace
+
+// Kafka's checks of a client's batch header (LogValidator.validateBatch): INVALID_RECORD for
+// a record count of 0 or less, one that differs from the offset range, and a producer id
+// without a sequence. The idempotence window counts a batch by its offset range and a
+// restarted store by its record count, so the two must agree. Refused before inflating.
+TEST(RecordBatch, AHeaderKafkaRefusesIsInvalidRecord) {
+  struct bad_case {
+    const char* name;
+    buffer bytes;
+  };
+  std::vector<bad_case> cases;
+  for (auto c : {compression_type::none, compression_type::zstd}) {
+    const auto b = sample(c, 3);
+    cases.push_back({"count below the offset range", with_header_counts(b, 3, 3)});
+    cases.push_back({"count above the offset range", with_header_counts(b, 1, 3)});
+    cases.push_back({"count 0", with_header_counts(b, 2, 0)});
+    cases.push_back({"negative count", with_header_counts(b, 2, -3)});
+    auto unsequenced = b;
+    unsequenced.base_sequence = -1;  // producer id 42
+    cases.push_back({"producer id without a sequence", with_header_counts(unsequenced, 2, 3)});
+  }
+  record_batch empty;  // no records: count 0, lastOffsetDelta -1 (or 0)
+  empty.last_offset_delta = -1;
+  cases.push_back({"empty batch", with_header_counts(empty, -1, 0)});
+  cases.push_back({"empty batch of range 1", with_header_counts(empty, 0, 0)});
+  for (const auto& c : cases) {
+    std::size_t used = 0;
+    EXPECT_EQ(decode_record_batch(c.bytes, used).error(), errc::invalid_record) << c.name;
+    message_batch out;
+    decompression_budget budget{1u << 20, 1u << 20};
+    EXPECT_EQ(decode_record_batch_into(c.bytes, used, "t", 0, out, budget).error(),
+              errc::invalid_record)
+        << c.name;
+    EXPECT_EQ(budget.left, 1u << 20) << c.name << ": nothing inflated";
+    EXPECT_TRUE(out.messages.empty()) << c.name;
+  }
+  // The same batches with the header right are taken; without a producer, no sequence is.
+  for (auto c : {compression_type::none, compression_type::zstd}) {
+    auto b = sample(c, 3);
+    std::size_t used = 0;
+    EXPECT_TRUE(decode_record_batch(with_header_counts(b, 2, 3), used));
+    b.producer_id = -1;
+    b.producer_epoch = -1;
+    b.base_sequence = -1;
+    EXPECT_TRUE(decode_record_batch(with_header_counts(b, 2, 3), used));
   }
 }
 
