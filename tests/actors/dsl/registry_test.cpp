@@ -726,6 +726,8 @@ CAF_TEST(a partition asked only for its bounds still stops when idle) {
   while (sched.prioritize(p)) sched.run_once();
   // A minute after it started, its idle check finds no use since: the describe was none.
   expect((idle_atom, topic_partition), from(p).to(topics).with(_, orders));
+}
+
 CAF_TEST(a deletion waits until the partition has the answers to its write and its producer snapshot) {
   // The store holds offsets 0-4 and no producer snapshot covering them: the partition writes
   // one as it starts.
