@@ -766,7 +766,7 @@ CAF_TEST(a deletion waits until the partition has the answers to its write and i
 CAF_TEST(a deletion after the partition failed with a write at the writer waits for the writer) {
   auto first = look_up(orders);
   publish_to(first, 1);  // its write waits at the writer
-  caf::anon_send_exit(first, caf::exit_reason::kill);
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
   run_all_but_storage(first);  // the registry forgets the failed partition
   expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
   self->request(topics, caf::infinite, delete_atom::value, std::string{"orders"});
