@@ -78,13 +78,16 @@ int connect_with_timeout(const std::string& host, std::uint16_t port, std::chron
 // a reply's objects as its bytes come (each element its redisReply, a string a copy of its
 // bytes, an array the table of its elements, sized by the count its header announces) and
 // keeps the bytes not parsed yet (a bulk string waits there whole): both count, so neither a
-// long reply nor a header announcing a huge one makes the broker allocate past the cap.
+// long reply nor a header announcing a huge one makes the broker allocate past the cap. (A
+// string is charged once, though it is in both for a moment, and hiredis keeps its buffer's
+// allocation until the buffer empties: a connection can hold about twice the cap at a peak.)
 struct resp_reader {
   redisReader* hiredis = nullptr;
   const redisReplyObjectFunctions* made_by = nullptr;  ///< hiredis's own object functions
   std::size_t max_bytes = 0;
   std::size_t objects = 0;  ///< bytes of the objects made for the reply being read
   bool over = false;        ///< an object was refused: the reply would pass max_bytes
+  bool bad_count = false;   ///< an array was refused: its count was negative
 
   resp_reader() = default;
   resp_reader(const resp_reader&) = delete;
@@ -118,7 +121,15 @@ void* make_string(const redisReadTask* task, char* s, std::size_t len) {
 
 void* make_array(const redisReadTask* task, int elements) {
   auto& r = reader_of(task);
-  const auto table = static_cast<std::size_t>(std::max(elements, 0)) * sizeof(redisReply*);
+  // The nil array (-1) comes as make_nil. A count below it, or one past INT_MAX that hiredis
+  // passed on wrapped round, would become an element count of no table, which the reply's
+  // reader walks: refused. (Debian's hiredis 0.14.1 refuses both itself, with its
+  // CVE-2021-32765 fix; this holds for a build without it.)
+  if (elements < 0) {
+    r.bad_count = true;
+    return nullptr;
+  }
+  const auto table = static_cast<std::size_t>(elements) * sizeof(redisReply*);
   return r.charge(sizeof(redisReply) + table) ? r.made_by->createArray(task, elements) : nullptr;
 }
 
@@ -159,7 +170,7 @@ std::unique_ptr<resp_connection> resp_connection::open(const std::string& host, 
   if (!tls.enabled) return c;
   c->tls_ = protocol::security::tls_client::create(tls, host, c->fd_, error);
   if (!c->tls_) return nullptr;
-  if (!c->handshake(clock::now() + timeout)) {
+  if (!c->handshake({clock::now() + timeout})) {
     error = c->error_;
     return nullptr;
   }
@@ -177,11 +188,18 @@ bool resp_connection::timed_out(const char* what) {
   return false;
 }
 
-bool resp_connection::wait(bool for_write, clock::time_point deadline, const char* what) {
+void resp_connection::progressed(deadline& d, std::size_t bytes) const {
+  d.moved += bytes;
+  if (d.moved < progress_bytes) return;
+  d.moved %= progress_bytes;
+  d.at = std::max(d.at, clock::now() + timeout_);
+}
+
+bool resp_connection::wait(bool for_write, const deadline& d, const char* what) {
   pollfd p{fd_, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
   for (;;) {
     // What is left, recomputed: the waits of one call share its deadline.
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(d.at - clock::now()).count();
     if (left <= 0) return timed_out(what);
     const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
     if (rc > 0) return true;  // ready, or an error the next call reports
@@ -192,7 +210,7 @@ bool resp_connection::wait(bool for_write, clock::time_point deadline, const cha
   }
 }
 
-bool resp_connection::handshake(clock::time_point deadline) {
+bool resp_connection::handshake(const deadline& d) {
   for (;;) {
     const int rc = tls_->connect();
     if (rc == 1) return true;
@@ -201,7 +219,7 @@ bool resp_connection::handshake(clock::time_point deadline) {
       error_ = tls_->handshake_failure();
       return false;
     }
-    if (!wait(e == SSL_ERROR_WANT_WRITE, deadline, "TLS: the handshake")) return false;
+    if (!wait(e == SSL_ERROR_WANT_WRITE, d, "TLS: the handshake")) return false;
   }
 }
 
@@ -231,7 +249,7 @@ void resp_connection::append(int argc, const char** argv, const std::size_t* len
 
 // Sends out_ with the referenced arguments in their places, in as few system calls as the
 // kernel takes them.
-bool resp_connection::flush_gathered(clock::time_point deadline) {
+bool resp_connection::flush_gathered(deadline& d) {
   std::vector<iovec> pieces;
   try {
     pieces.reserve(referenced_.size() * 2 + 1);
@@ -257,7 +275,7 @@ bool resp_connection::flush_gathered(clock::time_point deadline) {
     const long n = ::sendmsg(fd_, &m, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait(true, deadline, "write")) return false;
+      if (!wait(true, d, "write")) return false;
       continue;
     }
     if (n <= 0) {
@@ -265,6 +283,7 @@ bool resp_connection::flush_gathered(clock::time_point deadline) {
       return false;
     }
     auto sent = static_cast<std::size_t>(n);
+    progressed(d, sent);
     while (sent > 0 && sent >= pieces[next].iov_len) sent -= pieces[next++].iov_len;
     if (sent > 0) {
       pieces[next].iov_base = static_cast<char*>(pieces[next].iov_base) + sent;
@@ -276,8 +295,8 @@ bool resp_connection::flush_gathered(clock::time_point deadline) {
   return true;
 }
 
-bool resp_connection::flush(clock::time_point deadline) {
-  if (!referenced_.empty()) return flush_gathered(deadline);
+bool resp_connection::flush(deadline& d) {
+  if (!referenced_.empty()) return flush_gathered(d);
   std::size_t done = 0;
   while (done < out_.size()) {
     // After a WANT_* OpenSSL needs the same bytes again: done has not moved, so they are.
@@ -286,11 +305,12 @@ bool resp_connection::flush(clock::time_point deadline) {
       const int n = tls_->write(out_.data() + done, static_cast<int>(left));
       if (n > 0) {
         done += static_cast<std::size_t>(n);
+        progressed(d, static_cast<std::size_t>(n));
         continue;
       }
       const int e = SSL_get_error(tls_->ssl(), n);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        if (!wait(e == SSL_ERROR_WANT_WRITE, deadline, "write")) return false;
+        if (!wait(e == SSL_ERROR_WANT_WRITE, d, "write")) return false;
         continue;
       }
       const auto reasons = protocol::security::openssl_error_text();
@@ -300,11 +320,12 @@ bool resp_connection::flush(clock::time_point deadline) {
     const long n = ::send(fd_, out_.data() + done, left, MSG_NOSIGNAL);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
+      progressed(d, static_cast<std::size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait(true, deadline, "write")) return false;
+      if (!wait(true, d, "write")) return false;
       continue;
     }
     error_ = std::string("write failed: ") + std::strerror(errno);
@@ -316,19 +337,28 @@ bool resp_connection::flush(clock::time_point deadline) {
 
 void* resp_connection::read_reply() {
   if (broken_) return nullptr;  // error_ still says why
-  // One deadline for the whole call: each wait has what is left of it, so a server that
-  // trickles its reply (or takes our command slowly) cannot stretch the call.
-  void* reply = exchange(clock::now() + timeout_);
+  // One deadline for the whole call, put off only by progress_bytes moved: each wait has what
+  // is left of it, so a server that trickles its reply (or takes our command slowly) cannot
+  // stretch the call, while one that keeps a large transfer moving can finish it.
+  deadline d{clock::now() + timeout_};
+  void* reply = exchange(d);
   broken_ = reply == nullptr;
   return reply;
 }
 
-void* resp_connection::exchange(clock::time_point deadline) {
+void* resp_connection::exchange(deadline& d) {
   if (format_failed_) {
     error_ = "cannot format a command (out of memory)";
     return nullptr;
   }
-  if (!out_.empty() && !flush(deadline)) return nullptr;
+  // Right after a send the reply is not there yet: reading first would only fail (EAGAIN,
+  // or OpenSSL's WANT_READ) and cost a system call per round trip, so the first read waits
+  // for the socket, unless bytes are buffered in OpenSSL already, which poll cannot see.
+  bool sent = false;
+  if (!out_.empty()) {
+    if (!flush(d)) return nullptr;
+    sent = true;
+  }
   auto& reader = *reader_;
   reader.objects = 0;  // a reply starts here: the one before was taken whole
   auto too_large = [&] {
@@ -340,15 +370,20 @@ void* resp_connection::exchange(clock::time_point deadline) {
     void* reply = nullptr;
     if (redisReaderGetReply(reader.hiredis, &reply) != REDIS_OK) {
       if (reader.over) return too_large();
-      error_ = std::string("protocol error: ") + reader.hiredis->errstr;
+      error_ = reader.bad_count ? std::string("protocol error: an array of a negative count")
+                                : std::string("protocol error: ") + reader.hiredis->errstr;
       return nullptr;
     }
     if (reply != nullptr) return reply;
     if (reader.held() > reader.max_bytes) return too_large();
     // Also when the bytes keep coming without a wait: the deadline is for the whole reply.
-    if (clock::now() >= deadline) {
+    if (clock::now() >= d.at) {
       timed_out("read");
       return nullptr;
+    }
+    if (sent) {
+      sent = false;
+      if ((!tls_ || SSL_has_pending(tls_->ssl()) == 0) && !wait(false, d, "read")) return nullptr;
     }
     long n = 0;
     if (tls_) {
@@ -356,7 +391,7 @@ void* resp_connection::exchange(clock::time_point deadline) {
       if (n <= 0) {
         const int e = SSL_get_error(tls_->ssl(), static_cast<int>(n));
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-          if (!wait(e == SSL_ERROR_WANT_WRITE, deadline, "read")) return nullptr;
+          if (!wait(e == SSL_ERROR_WANT_WRITE, d, "read")) return nullptr;
           continue;
         }
         const auto reasons = protocol::security::openssl_error_text();
@@ -369,7 +404,7 @@ void* resp_connection::exchange(clock::time_point deadline) {
       n = ::recv(fd_, buf, sizeof buf, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (!wait(false, deadline, "read")) return nullptr;
+        if (!wait(false, d, "read")) return nullptr;
         continue;
       }
       if (n <= 0) {
@@ -377,6 +412,7 @@ void* resp_connection::exchange(clock::time_point deadline) {
         return nullptr;
       }
     }
+    progressed(d, static_cast<std::size_t>(n));
     if (redisReaderFeed(reader.hiredis, buf, static_cast<std::size_t>(n)) != REDIS_OK) {
       error_ = std::string("protocol error: ") + reader.hiredis->errstr;
       return nullptr;

@@ -1,6 +1,7 @@
-// resp_connection's two limits, against a RESP server of the test's own: one deadline for a
+// resp_connection's limits, against a RESP server of the test's own: one deadline for a
 // whole call (a reply trickled in slower than it allows, though each byte comes well within
-// the timeout), and a cap on what one reply may hold.
+// the timeout), put off only by a transfer that keeps moving, a cap on what one reply may
+// hold, and array counts that would break the reply's reader.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -26,7 +28,7 @@ namespace {
 
 // A RESP server on a loopback port: it takes one connection, reads the `request_bytes` the
 // client's commands take, then sends `reply` `chunk` bytes at a time with `pause` between
-// chunks, and keeps the connection until the client closes it. Destroying it ends every
+// chunks (each chunk whole, however many sends it takes), and keeps the connection until the client closes it. Destroying it ends every
 // wait of its thread at once and joins it.
 class fake_resp_server {
  public:
@@ -86,11 +88,13 @@ class fake_resp_server {
     }
     for (std::size_t at = 0; at < reply_.size();) {
       if (at > 0 && pause_.count() > 0 && paused_until_stopped()) return;
-      if (!ready(fd, POLLOUT)) return;
-      const auto n = ::send(fd, reply_.data() + at, std::min(chunk_, reply_.size() - at), MSG_NOSIGNAL);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0) return;  // the client has gone
-      at += static_cast<std::size_t>(n);
+      for (const auto end = std::min(at + chunk_, reply_.size()); at < end;) {
+        if (!ready(fd, POLLOUT)) return;
+        const auto n = ::send(fd, reply_.data() + at, end - at, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) return;  // the client has gone
+        at += static_cast<std::size_t>(n);
+      }
     }
     while (ready(fd, POLLIN)) {  // until the client closes the connection
       const auto n = ::recv(fd, buf, sizeof buf, 0);
@@ -221,4 +225,53 @@ TEST(RespConnection, RepliesWithinBothLimitsAreReadEachAgainstTheCapOnItsOwn) {
   ASSERT_NE(third.r, nullptr) << c->error();
   EXPECT_EQ(third.r->type, REDIS_REPLY_STRING);
   EXPECT_EQ(std::string(third.r->str, third.r->len), std::string(40000, 'c'));
+}
+
+// A 3 MiB reply in 256 KiB chunks 250 ms apart takes about three seconds, past the 2 s
+// timeout, but each MiB of it (progress_bytes) comes within about a second: each puts the
+// deadline off, so the call completes.
+TEST(RespConnection, ALargeReplyThatKeepsMovingOutlastsTheTimeout) {
+  static_assert(resp_connection::progress_bytes == 1u << 20, "the pacing below assumes 1 MiB");
+  // 1 MiB moves in 400 ms of pauses, far inside the 3 s timeout however slow the machine;
+  // the whole reply takes at least 3.2 s, past it.
+  const std::size_t size = 8u << 20;
+  fake_resp_server server{bulk(size, 'm'), ping_bytes, 256 * 1024, 100ms};
+  ASSERT_TRUE(server.listening());
+  std::string why;
+  auto c = resp_connection::open("127.0.0.1", server.port(), {}, 3s, why);
+  ASSERT_TRUE(c) << why;
+  append_ping(*c);
+  owned_reply reply{c->read_reply()};
+  ASSERT_NE(reply.r, nullptr) << c->error();
+  ASSERT_EQ(reply.r->type, REDIS_REPLY_STRING);
+  EXPECT_EQ(std::string(reply.r->str, reply.r->len), std::string(size, 'm'));
+}
+
+// hiredis 0.14 hands an array's count to the object functions as an int and walks as many
+// elements as it says: a count below -1 (-1 is the nil array), or one past INT_MAX, would
+// leave an element count with no table behind it. The call fails as a protocol error.
+TEST(RespConnection, AnArrayOfANegativeCountFailsTheCall) {
+  fake_resp_server server{"*-2\r\n", ping_bytes, 64, 0ms};
+  ASSERT_TRUE(server.listening());
+  std::string why;
+  auto c = resp_connection::open("127.0.0.1", server.port(), {}, 5s, why);
+  ASSERT_TRUE(c) << why;
+  append_ping(*c);
+  owned_reply reply{c->read_reply()};
+  EXPECT_EQ(reply.r, nullptr) << "an array of count -2 was answered";
+  EXPECT_NE(c->error().find("protocol error"), std::string::npos) << c->error();
+  owned_reply after{c->read_reply()};
+  EXPECT_EQ(after.r, nullptr) << "a connection out of step answers nothing more";
+}
+
+TEST(RespConnection, AnArrayOfACountPastIntMaxFailsTheCall) {
+  fake_resp_server server{"*2147483648\r\n", ping_bytes, 64, 0ms};
+  ASSERT_TRUE(server.listening());
+  std::string why;
+  auto c = resp_connection::open("127.0.0.1", server.port(), {}, 5s, why);
+  ASSERT_TRUE(c) << why;
+  append_ping(*c);
+  owned_reply reply{c->read_reply()};
+  EXPECT_EQ(reply.r, nullptr) << "an array of count 2^31 was answered";
+  EXPECT_NE(c->error().find("protocol error"), std::string::npos) << c->error();
 }
