@@ -4,15 +4,19 @@
 /// (session_limits); this bounds all of them together, so that a listener's connection cap
 /// times the per-connection cap is not what the broker may have to hold.
 ///
-/// Like Kafka's non-strict memory pool it is a threshold, not a reservation: a connection
-/// takes another request while the budget has room, however large that request (the bytes
-/// in use may pass the limit by a request), and a connection holding none of it may always
-/// take one. So every connection can make progress: none is starved by the others' requests,
-/// and no connection waits on one that waits itself. A connection turned away stops reading
-/// and waits in line; bytes given back wake the first in line, which takes the requests it
-/// has already read (as far as the room goes), reads again, and passes the room still left
-/// to the next (pass_on()): connections are woken in the order they waited, and only while
-/// there is room, rather than every waiting connection at every answer.
+/// It is a threshold, not a reservation: a connection takes another request while the bytes
+/// in use are below the limit, however large that request. A connection holding none of it
+/// may take one request past the limit too, while the bytes in use are below the limit plus
+/// a headroom of an eighth of it (see has_room()). So the bytes in use stay below
+/// limit + limit / 8 + one request, whatever the number of connections (no other session
+/// takes between a session's check and its take: all run on the broker's one Asio thread).
+///
+/// A connection turned away stops reading and waits in line; bytes given back below the
+/// limit wake the first in line, which takes the requests it has already read (as far as the
+/// room goes), reads again, and passes the room still left to the next (pass_on()):
+/// connections are woken in the order they waited, and only while there is room, rather
+/// than every waiting connection at every answer. One woken that finds the room taken by a
+/// connection that was not waiting goes back to the front, not the back.
 ///
 /// The broker makes one and its native and Kafka listeners hand it to every session;
 /// thread-safe. A connection holds its part through a `share`, which gives back what it
@@ -50,24 +54,62 @@ class request_budget {
   request_budget& operator=(const request_budget&) = delete;
 
   std::uint64_t limit() const noexcept { return limit_; }
+  /// How far past the limit a connection holding none of the budget may still take a request.
+  std::uint64_t headroom() const noexcept { return limit_ / 8; }
   std::uint64_t in_use() const noexcept { return in_use_.load(std::memory_order_relaxed); }
   bool exhausted() const noexcept { return limit_ != 0 && in_use() >= limit_; }
+
+  /// Whether a connection may take another request: below the limit, or, for one holding
+  /// none of the budget, below the limit plus the headroom.
+  ///
+  /// Why the exception: a request holds its bytes until it is answered, and some are answered
+  /// only once other connections' requests are served (a long poll waits for a produce, a
+  /// JoinGroup for the group's other members). Were the budget spent by such requests, the
+  /// ones that would answer them could not be read, and the broker would stall until they
+  /// timed out. A connection holding nothing waits on nothing of its own, so letting it take
+  /// one request keeps that from happening under a moderate overload.
+  ///
+  /// Why it is bounded: otherwise every connection could pass the limit by a whole request
+  /// (thousands of connections times max_frame_bytes). Past the headroom every connection
+  /// waits, and progress is still certain: every byte in use belongs to a request already
+  /// handed to its connection, which is answered (long polls and joins within their own
+  /// timeouts at the latest) or dropped with its connection; either gives its bytes back,
+  /// and bytes given back below the limit wake the line.
+  bool has_room(bool holds_none) const noexcept {
+    if (limit_ == 0) return true;
+    const auto used = in_use();
+    return used < limit_ || (holds_none && used < limit_ + headroom());
+  }
   /// Waiters in line (some may have gone since).
   std::size_t waiting() const {
     std::lock_guard lock{mutex_};
     return waiters_.size();
   }
 
-  /// Puts `w` in line to be woken when there is room, unless there is room now (checked
-  /// under the lock that giving back takes, so no wake-up is lost): whether it was queued.
-  bool wait(std::weak_ptr<waiter> w) {
+  /// Puts `w` in line to be woken when the bytes in use are below the limit, unless they are
+  /// now (checked under the lock that giving back takes, so no wake-up is lost): whether it
+  /// was queued. At the back; at the front when `woken`, for a waiter just woken that found
+  /// the room taken before it could use it, so it keeps the place it had.
+  bool wait(std::weak_ptr<waiter> w, bool woken = false) {
     {
       std::lock_guard lock{mutex_};
       if (!exhausted()) return false;
-      waiters_.push_back(std::move(w));
+      if (woken)
+        waiters_.push_front(std::move(w));
+      else
+        waiters_.push_back(std::move(w));
     }
     if (metrics_) metrics_->request_budget_wait();
     return true;
+  }
+
+  /// Takes `w` out of the line (a connection that closed while waiting), with any waiter that
+  /// has gone: an entry keeps its session's memory allocated while the budget stays spent.
+  void leave(const std::weak_ptr<waiter>& w) {
+    std::lock_guard lock{mutex_};
+    std::erase_if(waiters_, [&](const std::weak_ptr<waiter>& e) {
+      return e.expired() || (!e.owner_before(w) && !w.owner_before(e));
+    });
   }
 
   /// Wakes the first waiter still there if there is room. A woken waiter calls it once it
@@ -132,9 +174,8 @@ class request_budget::share {
   ~share() { give_back_all(); }
 
   std::uint64_t bytes() const noexcept { return bytes_; }
-  /// Whether the connection may take another request: the budget has room, or this holds
-  /// none of it (one request always proceeds).
-  bool may_take() const noexcept { return bytes_ == 0 || !budget_ || !budget_->exhausted(); }
+  /// Whether the connection may take another request (request_budget::has_room()).
+  bool may_take() const noexcept { return !budget_ || budget_->has_room(bytes_ == 0); }
   void take(std::uint64_t bytes) {
     bytes_ += bytes;
     if (budget_) budget_->take(bytes);

@@ -230,10 +230,10 @@ void tcp_session::pause_reading() {
 
 // Only the budget needs waking: the other limits are lifted by this session's own writes,
 // which resume it. With room again by the time the line is joined, it resumes at once.
-void tcp_session::wait_for_budget() {
+void tcp_session::wait_for_budget(bool woken) {
   auto* budget = inflight_bytes_.budget();
   if (budget == nullptr || budget_waiting_ || inflight_bytes_.may_take()) return;
-  if (budget->wait(weak_from_this()))
+  if (budget->wait(weak_from_this(), woken))
     budget_waiting_ = true;
   else
     asio::post(strand_, [self = shared_from_this()] { self->resume(); });
@@ -242,18 +242,18 @@ void tcp_session::wait_for_budget() {
 void tcp_session::budget_available() {
   asio::post(strand_, [self = shared_from_this()] {
     self->budget_waiting_ = false;
-    self->resume();
-    // Whatever it took (nothing, if it has closed or is held by its own limits), the room
-    // left is the next waiter's.
+    self->resume(true);
+    // Whatever it took (nothing, if it has closed, is held by its own limits, or found the
+    // room taken and waits at the front again), the room left is the next waiter's.
     if (auto* budget = self->inflight_bytes_.budget()) budget->pass_on();
   });
 }
 
-void tcp_session::resume() {
+void tcp_session::resume(bool woken) {
   if (!read_paused_ || closed_ || read_stopped_) return;
   if (over_limits()) {
     note_output_pause();
-    return wait_for_budget();
+    return wait_for_budget(woken);
   }
   read_paused_ = false;
   if (deliver())
@@ -434,6 +434,11 @@ void tcp_session::shutdown() {
   for (const auto& w : writes_) dropped += w.bytes.size();
   queued_.fetch_sub(dropped, std::memory_order_relaxed);
   writes_.clear();
+  // Out of the budget's line first, so the bytes given back next wake another connection.
+  if (budget_waiting_) {
+    budget_waiting_ = false;
+    if (auto* budget = inflight_bytes_.budget()) budget->leave(weak_from_this());
+  }
   // No answer can be written now: the requests still in flight give their budget back.
   inflight_bytes_.give_back_all();
   if (!read_stopped_) {

@@ -7,11 +7,11 @@
 /// Bounded whatever the client does (the limits in session_limits):
 ///   - In: every frame handed to the actor is in flight until the answer to it is written.
 ///     Past the in-flight requests or bytes, while the queued output is over its cap, or
-///     while the broker-wide request_budget is spent (and this connection holds some of it),
-///     the session hands over no more frames and stops reading: the rest waits in the socket,
-///     so a client that pipelines faster than the broker answers, or than it reads its own
-///     answers, is slowed down instead of growing broker memory. Waiting for the budget, it
-///     is woken when there is room again, not polled.
+///     while the broker-wide request_budget is spent (past its headroom, for a connection
+///     holding none of it), the session hands over no more frames and stops reading: the rest
+///     waits in the socket, so a client that pipelines faster than the broker answers, or
+///     than it reads its own answers, is slowed down instead of growing broker memory.
+///     Waiting for the budget, it is woken when there is room again, not polled.
 ///   - Out: bytes queued for the socket are counted (queued_output()); actors that push
 ///     without a request (subscriptions) check it and ask to be told when it has drained.
 ///   - Time: a frame not complete `request_timeout` after its first byte (a stalled or
@@ -126,9 +126,10 @@ class tcp_session : public limited_connection,
   bool over_limits() const noexcept;
   /// Stops reading until resume(); waits in the budget's line when it is the budget that stops it.
   void pause_reading();
-  void wait_for_budget();
-  /// Delivers and reads again once the limits allow.
-  void resume();
+  /// `woken`: by the budget, so a session that finds the room taken waits at the front again.
+  void wait_for_budget(bool woken = false);
+  /// Delivers and reads again once the limits allow. `woken`: as for wait_for_budget().
+  void resume(bool woken = false);
   void note_output_pause();
   void write();
   void do_release(std::uint64_t bytes, std::uint32_t requests = 1);

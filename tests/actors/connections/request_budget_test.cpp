@@ -42,11 +42,30 @@ TEST(RequestBudget, SharesTakeAndGiveBackAndTheBudgetIsSpentAtItsLimit) {
   EXPECT_TRUE(budget->exhausted());
   EXPECT_FALSE(a.may_take());
   EXPECT_FALSE(b.may_take());
-  EXPECT_TRUE(idle.may_take()) << "a connection holding none may always take one request";
+  EXPECT_TRUE(idle.may_take()) << "a connection holding none may take one within the headroom";
   a.give_back(60);
   EXPECT_EQ(a.bytes(), 0u);
   EXPECT_EQ(budget->in_use(), 50u);
   EXPECT_TRUE(b.may_take());
+}
+
+TEST(RequestBudget, AConnectionHoldingNothingTakesARequestOnlyWithinTheHeadroom) {
+  auto budget = std::make_shared<request_budget>(800);
+  ASSERT_EQ(budget->headroom(), 100u);
+  request_budget::share holder{budget}, idle{budget};
+  holder.take(850);
+  EXPECT_FALSE(holder.may_take());
+  EXPECT_TRUE(idle.may_take()) << "850 is within 800 + 100";
+  holder.take(50);  // 900: the headroom is spent too
+  EXPECT_FALSE(idle.may_take()) << "even a connection holding nothing waits now";
+  std::vector<int> woken;
+  auto w = std::make_shared<recording_waiter>(woken, 1);
+  EXPECT_TRUE(budget->wait(w));
+  holder.give_back(1);
+  EXPECT_TRUE(idle.may_take());
+  EXPECT_TRUE(woken.empty()) << "the line is woken below the limit only";
+  holder.give_back(100);
+  EXPECT_EQ(woken, (std::vector<int>{1}));
 }
 
 TEST(RequestBudget, GivingBackMoreThanWasTakenTakesNothingFromOtherShares) {
@@ -115,6 +134,39 @@ TEST(RequestBudget, AWaiterThatHasGoneIsSkipped) {
   gone.reset();
   holder.give_back(1);
   EXPECT_EQ(woken, (std::vector<int>{2}));
+}
+
+TEST(RequestBudget, AWokenWaiterThatFoundNoRoomWaitsAtTheFrontAgain) {
+  auto budget = std::make_shared<request_budget>(100);
+  request_budget::share holder{budget}, other{budget};
+  holder.take(100);
+  std::vector<int> woken;
+  auto first = std::make_shared<recording_waiter>(woken, 1);
+  auto second = std::make_shared<recording_waiter>(woken, 2);
+  EXPECT_TRUE(budget->wait(first));
+  EXPECT_TRUE(budget->wait(second));
+  holder.give_back(10);
+  EXPECT_EQ(woken, (std::vector<int>{1}));
+  other.take(10);  // a connection not in line took the room first
+  EXPECT_TRUE(budget->wait(first, true));
+  holder.give_back(10);
+  EXPECT_EQ(woken, (std::vector<int>{1, 1})) << "the first again, not the second";
+}
+
+TEST(RequestBudget, AWaiterThatLeavesIsOutOfTheLineWithAnyThatHaveGone) {
+  auto budget = std::make_shared<request_budget>(10);
+  request_budget::share holder{budget};
+  holder.take(10);
+  std::vector<int> woken;
+  auto leaving = std::make_shared<recording_waiter>(woken, 1);
+  auto gone = std::make_shared<recording_waiter>(woken, 2);
+  auto staying = std::make_shared<recording_waiter>(woken, 3);
+  for (const auto& w : {leaving, gone, staying}) EXPECT_TRUE(budget->wait(w));
+  gone.reset();
+  budget->leave(leaving);
+  EXPECT_EQ(budget->waiting(), 1u);
+  holder.give_back(1);
+  EXPECT_EQ(woken, (std::vector<int>{3}));
 }
 
 TEST(RequestBudget, WaitingWhileThereIsRoomQueuesNothing) {
@@ -223,6 +275,17 @@ struct sessions_fixture {
     return sizes;
   }
 
+  // Runs handlers, one at a time, until `done()` (at most 10 s): whether it came true.
+  template <class Done>
+  bool run_until(Done done) {
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < until) {
+      if (io.stopped()) io.restart();
+      io.run_one_for(100ms);
+    }
+    return done();
+  }
+
   // Runs every handler that is ready (a session that would read has read what is there).
   void settle() {
     io.restart();
@@ -265,20 +328,21 @@ TEST(RequestBudgetSessions, ASessionHoldingPartOfASpentBudgetWaitsUntilAnotherIs
   EXPECT_EQ(f.budget->in_use(), 2 * size);
 }
 
-TEST(RequestBudgetSessions, ASessionHoldingNothingTakesOneRequestFromASpentBudget) {
-  sessions_fixture f{1};
+TEST(RequestBudgetSessions, ASessionHoldingNothingTakesOneRequestWithinTheHeadroom) {
+  sessions_fixture f{1000};  // headroom: 125
   auto& a = f.open();
   auto& b = f.open();
-  a.send(request(100));
-  const auto first = f.next_frames(a);
-  ASSERT_EQ(first.size(), 1u);
-  const auto size = first[0];
+  a.send(request(1000));
+  ASSERT_EQ(f.next_frames(a).size(), 1u);
+  const auto held = f.budget->in_use();
   EXPECT_TRUE(f.budget->exhausted());
 
-  b.send(request(100));
-  ASSERT_EQ(f.next_frames(b).size(), 1u) << "b held none of the budget";
-  EXPECT_EQ(f.budget->in_use(), 2 * size);
-  b.send(request(100));
+  b.send(request(50));
+  const auto first = f.next_frames(b);
+  ASSERT_EQ(first.size(), 1u) << "b held none of the budget";
+  const auto size = first[0];
+  EXPECT_EQ(f.budget->in_use(), held + size);
+  b.send(request(50));
   f.settle();
   EXPECT_TRUE(sessions_fixture::frames_of(b).empty()) << "but only one request";
 
@@ -286,7 +350,46 @@ TEST(RequestBudgetSessions, ASessionHoldingNothingTakesOneRequestFromASpentBudge
   // holds more than the whole budget.
   b.session->send(protocol::buffer(8, 0), size);
   ASSERT_EQ(f.next_frames(b).size(), 1u);
-  EXPECT_EQ(f.budget->in_use(), 2 * size);
+  EXPECT_EQ(f.budget->in_use(), held + size);
+}
+
+TEST(RequestBudgetSessions, PastTheHeadroomASessionHoldingNothingWaitsAndLeavesTheLineWhenClosed) {
+  sessions_fixture f{1000};
+  auto& a = f.open();
+  request_budget::share other{f.budget};
+  other.take(f.budget->limit() + f.budget->headroom());
+  a.send(request(50));
+  ASSERT_TRUE(f.run_until([&] { return f.budget->waiting() == 1; })) << "a holds nothing, yet waits";
+  EXPECT_TRUE(sessions_fixture::frames_of(a).empty());
+  a.session->close();
+  ASSERT_TRUE(f.run_until([&] { return f.budget->waiting() == 0; })) << "its entry is gone with it";
+}
+
+TEST(RequestBudgetSessions, AWokenSessionThatFindsTheRoomTakenKeepsItsPlaceAtTheFront) {
+  sessions_fixture f{1000};
+  auto& a = f.open();
+  auto& b = f.open();
+  a.send(request(50));
+  ASSERT_EQ(f.next_frames(a).size(), 1u);
+  request_budget::share other{f.budget};  // a connection that is not in line
+  other.take(2 * f.budget->limit());      // past the headroom: b, holding nothing, waits too
+  a.send(request(50));
+  ASSERT_TRUE(f.run_until([&] { return f.budget->waiting() == 1; }));
+  b.send(request(50));
+  ASSERT_TRUE(f.run_until([&] { return f.budget->waiting() == 2; })) << "b after a";
+
+  const auto room = f.budget->in_use() - f.budget->limit() + 1;
+  other.give_back(room);  // wakes a, whose handler has not run yet
+  EXPECT_EQ(f.budget->waiting(), 1u);
+  other.take(room);  // and the room is taken before it does
+  f.settle();
+  EXPECT_TRUE(sessions_fixture::frames_of(a).empty());
+  EXPECT_EQ(f.budget->waiting(), 2u) << "a waits again";
+
+  other.give_back(room);
+  ASSERT_EQ(f.next_frames(a).size(), 1u) << "a is woken first again";
+  f.settle();
+  EXPECT_TRUE(sessions_fixture::frames_of(b).empty()) << "a's request spent the room: b waits on";
 }
 
 TEST(RequestBudgetSessions, AClosedSessionGivesBackWhatItsUnansweredRequestsHeld) {
