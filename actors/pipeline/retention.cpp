@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <set>
@@ -51,6 +52,7 @@ struct compaction_due {
   topic_partition tp;
   storage::topic_id topic;  ///< the topic as it was when found due
   compaction_policy policy;
+  storage::partition_bounds bounds;  ///< as the pass found them: due again when taken up?
   bool tombstones_due = false;  ///< due (also) because waiting tombstones may go now
 };
 
@@ -106,6 +108,10 @@ struct retention_state {
   /// What the current pass deleted, logged once when its last deletion is done.
   std::size_t pass_partitions = 0;
   std::int64_t pass_records = 0;
+  /// Set once this actor stops: its workers' plans give up at their next read, rather than
+  /// read whole logs for nobody beside the plans of a successor.
+  std::shared_ptr<std::atomic<bool>> stopped = std::make_shared<std::atomic<bool>>(false);
+  ~retention_state() { stopped->store(true); }
   static inline const char* name = "portask.retention";
 };
 
@@ -167,9 +173,10 @@ compaction_state* progress_of(retention_state& st, const compaction_due& due) {
 // is looked up once the log has been read, and one deleted meanwhile, even one made again
 // under its name, whose new log a stale plan could fit by chance (the store compares the
 // plan's ends and kept batches only), is `topic_gone`. A topic whose id is still there
-// after the reads was there during them, with its own log: ids are never used again.
+// after the reads was there during them, with its own log: ids are never used again. Once
+// `stopped` (the retention actor is gone), the plan gives up at its next read.
 expected<plan_outcome> make_plan(storage::log_store& store, const protocol::codec_manager& codecs,
-                                 plan_request req) {
+                                 plan_request req, const std::atomic<bool>& stopped) {
   const auto& tp = req.due.tp;
   plan_outcome out;
   auto b = store.bounds(tp);
@@ -186,8 +193,13 @@ expected<plan_outcome> make_plan(storage::log_store& store, const protocol::code
   req.range.log_start = b->log_start;
   req.range.limit = last->back().base_offset;
   req.range.producers_covered = producers->covers;
-  auto plan = plan_compaction(codecs, tp, req.range, req.due.policy, req.now_ms,
-                              [&](std::int64_t offset) { return store.read(tp, offset, 1u << 20); });
+  auto plan = plan_compaction(
+      codecs, tp, req.range, req.due.policy, req.now_ms,
+      [&](std::int64_t offset) -> expected<std::vector<storage::stored_batch>> {
+        if (stopped.load()) return std::error_code{errc::not_ready};
+        return store.read(tp, offset, 1u << 20);
+      });
+  if (stopped.load()) return std::error_code{errc::not_ready};
   auto topics = store.list_topics();
   if (!topics) return topics.error();
   const bool still_there =
@@ -302,11 +314,17 @@ void compact_next(self_ptr self) {
   auto& st = self->state;
   if (st.running > 0 || !st.planned.empty()) return;
   while (st.compacting.size() < compactions_in_flight && !st.compactions.empty()) {
-    const auto due = st.compactions.front();
+    auto due = st.compactions.front();
     st.compactions.pop_front();
     auto* c = progress_of(st, due);
-    if (c == nullptr || !st.compacting.insert(due.tp).second) continue;
+    if (c == nullptr || st.compacting.contains(due.tp)) continue;
+    // Found due by a pass that may be long past: still due now, and not waiting for a retry?
     const auto now = wall_clock_ms();
+    using due_for = compaction_progress::due_for;
+    const auto why = c->due(due.policy, due.bounds, now);
+    if (why == due_for::nothing) continue;
+    due.tombstones_due = why == due_for::tombstones;
+    st.compacting.insert(due.tp);
     plan_request req{due, {}, now};
     req.range.clean_offset = c->clean_offset;
     req.range.tombstones_below = c->tombstones.removable_below(now, due.policy.delete_retention_ms);
@@ -314,10 +332,10 @@ void compact_next(self_ptr self) {
     const bool own_thread = st.own_thread;
     run_one_shot(
         self, st.ctx->store_factory,
-        [ctx = st.ctx, req, own_thread](storage::log_store& store) {
+        [ctx = st.ctx, req, own_thread, stopped = st.stopped](storage::log_store& store) {
           // Its CPU time counts as retention's in /proc (the soak benchmark).
           if (own_thread) ::prctl(PR_SET_NAME, "portask-retain");
-          return make_plan(store, ctx->codecs, req);
+          return make_plan(store, ctx->codecs, req, *stopped);
         },
         [self, due, now](expected<plan_outcome> outcome) {
           planned(self, due, now, std::move(outcome));
@@ -444,14 +462,19 @@ void run_pass(self_ptr self) {
           c = {};
           c.topic = topic.id;
         }
+        // One being planned or compacted is not found due again: its progress is out of date
+        // until that is over. The first pass after finds it due or not.
         using due_for = compaction_progress::due_for;
-        if (const auto why = c.due(*compaction, *b, now); why != due_for::nothing)
-          due.push_back({tp, topic.id, *compaction, why == due_for::tombstones});
+        const auto why =
+            st.compacting.contains(tp) ? due_for::nothing : c.due(*compaction, *b, now);
+        if (why != due_for::nothing)
+          due.push_back({tp, topic.id, *compaction, *b, why == due_for::tombstones});
       }
       if (!limits.any()) continue;
       // Deleting from a log being planned would have the store refuse the plan (the log
       // changed), and the partition wait compaction_retry_ms: its deletion waits for the
-      // next pass instead.
+      // first pass after its compaction, which is done before its next plan starts (that
+      // pass is the first that may find it due again, and plans wait for its deletions).
       if (st.compacting.contains(tp)) continue;
       auto point = st.store->retention_point(tp, limits);
       if (point && *point > b->log_start) st.planned.push_back({tp, b->log_start, *point});
@@ -492,7 +515,7 @@ void run_pass(self_ptr self) {
     st.passivated_seen = stopped;
     ::malloc_trim(0);
   }
-  if (st.compactions.empty()) st.compactions = std::move(due);  // those compacting now skipped
+  if (st.compactions.empty()) st.compactions = std::move(due);
   start_deletions(self);  // then the compactions (a log changed by a deletion first)
 }
 

@@ -74,9 +74,11 @@ caf::result<T> lift(expected<T>&& r) {
   return make_caf_error(static_cast<errc>(r.error().value()));
 }
 
+// `job` is shared, not copied: it may hold a compaction's batches (up to 32 MiB), and the
+// spawn's arguments and the behavior's handler would each copy a function.
 detail::one_shot_actor::behavior_type one_shot_impl(detail::one_shot_actor::pointer self,
                                                     caf::actor_addr owner,
-                                                    std::function<void()> job) {
+                                                    std::shared_ptr<std::function<void()>> job) {
   // It stops with the actor it answers to, whose successor may start the same job again.
   // One already running is not interrupted: a compaction a store carries out in steps gives
   // way to a newer one of the partition at its next step (redis_store.cpp, compact_script).
@@ -84,7 +86,9 @@ detail::one_shot_actor::behavior_type one_shot_impl(detail::one_shot_actor::poin
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   return {
       [job](compact_atom) {
-        job();
+        // Moved out, so that what it holds is freed as soon as it has run.
+        auto run = std::move(*job);
+        run();
         return true;
       },
   };
@@ -151,7 +155,7 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         return lift(self->state.store->delete_records(tp, offset, fence));
       },
       [=](compact_atom, const topic_partition& tp,
-          const storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
+          storage::log_compaction& c) -> caf::result<storage::partition_bounds> {
         // A compaction is many round trips (seconds for a large partition on Redis, whose
         // steps let other clients in between): carried out by a one-shot worker with a
         // connection of its own, it leaves this reader serving the other partitions' reads
@@ -161,7 +165,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         auto rp = self->make_response_promise<storage::partition_bounds>();
         run_one_shot(
             self, factory,
-            [tp, c](storage::log_store& worker_store) { return worker_store.compact(tp, c); },
+            [tp, c = std::move(c)](storage::log_store& worker_store) {
+              return worker_store.compact(tp, c);
+            },
             [=](expected<storage::partition_bounds> after) mutable {
               self->state.compacting.erase(tp);
               if (after)
@@ -193,8 +199,10 @@ storage_reader_actor spawn_storage_reader(caf::actor_system& sys, const storage:
 
 detail::one_shot_actor detail::spawn_one_shot(caf::local_actor* owner, std::function<void()> job,
                                               bool own_thread) {
-  if (own_thread) return owner->spawn<caf::detached>(one_shot_impl, owner->address(), std::move(job));
-  return owner->spawn(one_shot_impl, owner->address(), std::move(job));
+  auto shared = std::make_shared<std::function<void()>>(std::move(job));
+  if (own_thread)
+    return owner->spawn<caf::detached>(one_shot_impl, owner->address(), std::move(shared));
+  return owner->spawn(one_shot_impl, owner->address(), std::move(shared));
 }
 
 }  // namespace portask

@@ -38,7 +38,8 @@ one_shot_actor spawn_one_shot(caf::local_actor* owner, std::function<void()> job
 /// meanwhile. `done`, on `self`, gets what the job returned (an expected<T>), or an error
 /// when the worker could not connect or stopped first. The worker stops once it has answered,
 /// and with `self` (whose successor may start the same job again, and nobody would take the
-/// answer): a job already running is not interrupted, but finishes first.
+/// answer): a job already running is not interrupted, but finishes first (or sooner, where it
+/// watches a flag its owner sets on stopping: the retention actor's plans).
 template <class Self, class Job, class Done>
 void run_one_shot(Self* self, storage::store_factory factory, Job job, Done done,
                   bool own_thread = true) {

@@ -185,4 +185,59 @@ CAF_TEST(at most two partitions are planned or compacted at a time) {
   CAF_CHECK(compacted_partitions == (std::set<std::int32_t>{0, 1, 2}));
 }
 
+CAF_TEST(a partition compacting at a pass is neither found due again nor kept from retention) {
+  // Two partitions, so that both compactions' slots are taken at the second pass: a partition
+  // queued then would be taken up the moment its own compaction ended.
+  const storage::config_entries kept{{"cleanup.policy", "compact,delete"},
+                                     {"retention.ms", "-1"},
+                                     {"retention.bytes", "-1"}};
+  const auto topic = create("both", 2, kept);
+  for (std::int32_t p = 0; p < 2; ++p) three_of_one_key({"both", p});
+  start_retention();
+  auto plans = waiting_plans();
+  CAF_REQUIRE_EQUAL(plans.size(), 2u);
+
+  // While both are planned, their records (stamped 1000 on) come past retention.ms: the pass
+  // leaves the logs being planned alone, and queues neither partition again.
+  auto expiring = topic;
+  expiring.configs = {{"cleanup.policy", "compact,delete"}, {"retention.ms", "1000"}};
+  CAF_REQUIRE(store->update_topic(topic, expiring).value() == storage::topic_write::done);
+  next_pass();
+  CAF_CHECK_EQUAL(waiting_plans().size(), 2u);
+
+  // The first partition does not carry its plan out: it waits compaction_retry_ms, and is not
+  // planned again as its compaction ends.
+  bridge_script->compact.fail(errc::not_ready);
+  expect((compact_atom), from(retention).to(plans[0]));
+  expect((bool), from(plans[0]).to(retention).with(true));
+  expect((compact_atom, topic_partition, storage::log_compaction),
+         from(retention).to(bridge_mock).with(_, _, _));
+  run_retention();
+  CAF_CHECK_EQUAL(waiting_plans().size(), 1u);
+
+  // The second one is compacted: what is left dirty (its newest batch) does not make it due.
+  bridge_script->compact.reply(storage::partition_bounds{0, 3});
+  sched.run();
+  CAF_CHECK_EQUAL(bridge_script->compact.count(), 2u);
+  CAF_CHECK_EQUAL(bridge_script->delete_records.count(), 0u);
+  CAF_CHECK(waiting_plans().empty());
+
+  // The next pass has both delete their expired records, and plans neither.
+  bridge_script->delete_records.reply(storage::partition_bounds{3, 3});
+  bridge_script->delete_records.reply(storage::partition_bounds{3, 3});
+  next_pass();
+  expect((delete_atom, topic_partition, std::int64_t),
+         from(retention).to(bridge_mock).with(_, _, std::int64_t{3}));
+  expect((delete_atom, topic_partition, std::int64_t),
+         from(retention).to(bridge_mock).with(_, _, std::int64_t{3}));
+  run_retention();
+  CAF_CHECK(waiting_plans().empty());
+  CAF_REQUIRE_EQUAL(bridge_script->delete_records.count(), 2u);
+  std::set<std::int32_t> trimmed;
+  for (std::size_t i = 0; i < 2; ++i) trimmed.insert(bridge_script->delete_records.arg(i).partition);
+  CAF_CHECK(trimmed == (std::set<std::int32_t>{0, 1}));
+  sched.run();
+  CAF_CHECK_EQUAL(bridge_script->compact.count(), 2u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
