@@ -10,16 +10,19 @@
 // partition's max bytes and the request's max_bytes, the first batch of the response coming
 // whole even when it is larger. The connection's output budget (response_queue) cuts the
 // request's limit further, so pipelined fetches cannot pile answers up. Partitions are read
-// in request order, a few at a time (fetch_read_window.hpp), and once the reads hold all the
-// answer can carry, the partitions not read yet are only asked for their bounds (their high
-// watermark and log start, which the answer reports, and their errors), as Kafka answers the
+// in request order, a window at a time (fetch_read_window.hpp: as many reads out as their
+// shares of the answer fill it, at least 8), and once the reads hold all the answer can
+// carry, the partitions not read yet are only asked for their bounds (their high watermark
+// and log start, which the answer reports, and their errors), as Kafka answers the
 // partitions it has no room for. What the reads out meanwhile bring past that limit is given
 // back as it comes, and an answer that holds all it can carry goes without waiting for
 // minBytes: a request over many partitions holds about its limit, not a share of each
-// partition, also through a long poll, whose woken partitions are read the same way. A
-// partition named twice is served once, with the last mention's offset and limit (Kafka keeps
-// one entry per partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its
-// partitions.
+// partition, also through a long poll. A long poll of no more partitions than the window
+// holds reads as it polls: each poll may bring its share, so a woken partition's data comes
+// in the poll's answer (one round trip); a wider one polls for word of data only and reads
+// its woken partitions through the window, in request order. A partition named twice is
+// served once, with the last mention's offset and limit (Kafka keeps one entry per
+// partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
 
 #include <chrono>
 #include <functional>
@@ -85,8 +88,12 @@ struct fetch_state {
   bool any_error = false;
   std::uint64_t promised = 0;  ///< output budget this answer may use
   bool alone = false;          ///< nothing else pending: the first batch may exceed it
-  /// The first pass is over: a partition is read again once its long poll finds data.
+  /// The first pass is over: the partitions long-poll, and bring data as their polls wake
+  /// (polls_read) or are read again once their polls find some.
   bool polling = false;
+  /// The long polls bring data, each its partition's share (no more partitions are polled
+  /// than the window has reads out): a woken poll's answer is its partition's read.
+  bool polls_read = false;
   /// The reads out, and the partitions waiting to be read, in request order.
   fetch_read_window window;
   /// KIP-74: the first partition, in request order, with data may bring its next batch
@@ -378,8 +385,9 @@ struct fetch_op {
 
 // The steps of a Fetch. The first pass reads every partition without waiting (pump), in
 // request order through the window; if together they hold less than minBytes, the second
-// pass long-polls each from where its reads end (first_pass_done), reads those whose polls
-// find data through the same window, and polls again those that bring too little.
+// pass long-polls each from where its reads end (first_pass_done), takes a woken poll's
+// answer as its read when the polls are few (polls_read), else reads the partitions whose
+// polls find data through the same window, and polls again those that bring too little.
 void finish(const fetch_op& op);
 void first_pass_done(const fetch_op& op);
 void pump(const fetch_op& op);
@@ -433,7 +441,10 @@ void settled(const fetch_op& op) {
 // KIP-74: only an answer made alone may bring a first batch past its limits, and one read at
 // a time may be allowed to (reads out together, each allowed over, would hold a whole batch
 // of each): in the first pass the first partition's (and the held-back one's, first_pass_done);
-// in the long poll a woken partition's, while nothing has been read for the answer yet.
+// in the long poll a woken partition's, while nothing has been read for the answer yet: the
+// first taken, which is the lowest in request order of those waiting (the window keeps them
+// in request order). Long polls never have it: one would hold it for its whole wait; a woken
+// partition whose next batch did not fit its poll is read through the window.
 bool may_exceed(const fetch_state& st, slot s) {
   if (!st.alone || st.exceeding) return false;
   return st.polling ? st.bytes == 0 : s == slot{0, 0};
@@ -516,15 +527,13 @@ void read_failed(const fetch_op& op, slot s, errc why) {
   settled(op);
 }
 
-// A read answered: its batches follow what the partition's reads brought before. In the long
-// poll the answer goes once it holds minBytes or all it can carry; a partition that brought
-// too little waits again, for what follows, in the time left.
-void read_returned(const fetch_op& op, slot s, const fetch_request& f, fetch_result&& res) {
+// What a read brought (or a long poll that had room: that partition's read) follows what the
+// partition's reads brought before. In the long poll the answer goes once it holds minBytes
+// or all it can carry; a partition that brought too little waits again, for what follows, in
+// the time left.
+void add_read(const fetch_op& op, slot s, const fetch_request& f, fetch_result&& res) {
   auto& st = *op.st;
   auto self = op.self;
-  st.window.returned();
-  if (f.at_least_one_batch) st.exceeding = false;
-  if (st.answered) return;
   if (!st.polling && refuse_epoch(op, s)) return settled(op);
   op.out(s).errorCode = 0;
   const bool got_any = !res.batches.empty();
@@ -541,11 +550,20 @@ void read_returned(const fetch_op& op, slot s, const fetch_request& f, fetch_res
           st.deadline - std::chrono::steady_clock::now());
       if (left.count() > 0) {
         poll_partition(op, s, static_cast<std::uint32_t>(left.count()));
-        return pump(op);  // its place in the window is free
+        return pump(op);  // a read's place in the window may be free
       }
     }
   }
   settled(op);
+}
+
+// A read answered: its place in the window is free.
+void read_returned(const fetch_op& op, slot s, const fetch_request& f, fetch_result&& res) {
+  auto& st = *op.st;
+  st.window.returned();
+  if (f.at_least_one_batch) st.exceeding = false;
+  if (st.answered) return;
+  add_read(op, s, f, std::move(res));
 }
 
 // One read of a partition, without waiting, from where its reads so far end, for what it may
@@ -607,17 +625,21 @@ void ask_bounds(const fetch_op& op, slot s) {
           });
 }
 
-// A long poll of a partition from where its reads end. It brings no records, only word that
-// there are some (or that the wait ran out): a woken partition is then read through the
-// window like any other, so that partitions woken together do not each bring their limit at
-// once.
+// A long poll of a partition from where its reads end. When the polls are no more than the
+// window's width (polls_read), it brings what a read in the window would (its share, never a
+// first batch past it): its answer is the partition's read, so a consumer tailing a partition
+// gets each batch in one round trip, and the polls out together hold no more than the
+// window's reads would. A wider request's polls bring no records, only word that there are
+// some (or that the wait ran out), and a woken partition is read through the window like any
+// other, so that partitions woken together do not each bring their share at once; so is one
+// whose next batch did not fit its poll.
 void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
   auto& st = *op.st;
   auto self = op.self;
   fetch_request f;
   f.tp = op.tp(s);
   f.offset = st.next_offset_of(*op.rq, s);
-  f.max_bytes = 0;
+  f.max_bytes = st.polls_read ? static_cast<std::uint32_t>(st.left_of(*op.rq, s)) : 0;
   f.max_wait_ms = wait_ms;
   f.source = protocol_kind::kafka;
   f.at_least_one_batch = false;
@@ -629,6 +651,7 @@ void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
             op.self->state.polls->answered(f.poll_id);
             auto& state = *op.st;
             if (state.answered) return;
+            if (!res.batches.empty()) return add_read(op, s, f, std::move(res));
             if (res.high_watermark > f.offset) {  // records past its offset: read them
               state.window.queue(s);
               return pump(op);
@@ -694,6 +717,8 @@ void first_pass_done(const fetch_op& op) {
     }
   st.pending = polled.size();
   if (polled.empty()) return finish(op);
+  // No more polls than the window's reads: each may bring its share, as a read would.
+  st.polls_read = polled.size() <= st.window.width();
   for (const auto& s : polled) poll_partition(op, s, wait_ms);
 }
 
@@ -725,6 +750,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   constexpr std::uint64_t min_share = 64 * 1024;
   if (partition_count > 0)
     st.share = std::max(st.promised / partition_count, std::min(st.promised, min_share));
+  st.window = fetch_read_window{fetch_read_window::width_for(st.promised, st.share)};
   // The partitions a read would not be made for are answered now (ACLs are decided once per
   // request: a change applies from the next fetch); the others wait their turn to be read.
   for (std::size_t ti = 0; ti < q.topics.size(); ++ti) {

@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -44,35 +45,39 @@ supervisor_actor::behavior_type directory_only(supervisor_actor::pointer, actor_
 constexpr std::int32_t partitions = 20;
 constexpr std::int32_t max_bytes = 10000;  ///< room for three of the batches below, not four
 
-// One stored record of 3000 bytes at offset 0: more than a quarter of max_bytes, so three
-// fill the answer, and a fourth does not fit.
-storage::stored_batch large_batch() {
+// One stored record of `size` bytes at `offset`.
+storage::stored_batch batch_of(std::size_t size, std::int64_t offset) {
   protocol::message_batch mb;
   protocol::message m;
-  m.value = std::string(3000, 'x');
+  m.value = std::string(size, 'x');
   m.timestamp_ms = 1000;
   mb.messages.push_back(std::move(m));
   protocol::codec_manager codecs;
   protocol::buffer frame;
   CAF_REQUIRE(!codecs.append_batch_frame(mb, {}, protocol::message_type::publish, frame));
   storage::stored_batch b;
-  b.base_offset = 0;
+  b.base_offset = offset;
   b.record_count = 1;
   b.max_timestamp = 1000;
   b.frame = protocol::shared_bytes::copy_of(frame);
   return b;
 }
 
-// A Fetch v11 (header v1) of partitions 0 to 19 of "t", each from offset 0, as its session
-// hands it over (with its size).
-protocol::buffer fetch_frame(std::int32_t max_wait_ms, std::int32_t min_bytes) {
+// One stored record of 3000 bytes at offset 0: more than a quarter of max_bytes, so three
+// fill the answer, and a fourth does not fit.
+storage::stored_batch large_batch() { return batch_of(3000, 0); }
+
+// A Fetch v11 (header v1) of partitions 0 to count-1 of "t", each from offset 0, as its
+// session hands it over (with its size).
+protocol::buffer fetch_frame(std::int32_t max_wait_ms, std::int32_t min_bytes,
+                             std::int32_t count = partitions, std::int32_t limit = max_bytes) {
   constexpr std::int16_t version = 11;
   msg::FetchRequest req;
   req.maxWaitMs = max_wait_ms;
   req.minBytes = min_bytes;
-  req.maxBytes = max_bytes;
+  req.maxBytes = limit;
   req.topics.push_back({"t", {}, {}});
-  for (std::int32_t p = 0; p < partitions; ++p)
+  for (std::int32_t p = 0; p < count; ++p)
     req.topics[0].partitions.push_back({p, -1, 0, -1, -1, 1 << 20, {}});
   protocol::buffer out(4);
   protocol::kafka::writer w{out};
@@ -184,11 +189,12 @@ CAF_TEST(a fetch reads its partitions in request order a window at a time and on
   };
   const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
   receive_frame(fetch_frame(0, 1));
-  CAF_CHECK_EQUAL(run_counting_reads_out(), fetch_read_window::width);
+  // Each read's share is the whole answer (10000 bytes): the narrowest window.
+  CAF_CHECK_EQUAL(run_counting_reads_out(), fetch_read_window::min_width);
   // The window's first reads, then one more for each answer that left room (partitions 0 to
   // 2); the fourth answer fills the answer, and the partitions not read by then are only
   // asked for their bounds.
-  constexpr std::int32_t read = static_cast<std::int32_t>(fetch_read_window::width) + 3;
+  constexpr std::int32_t read = static_cast<std::int32_t>(fetch_read_window::min_width) + 3;
   std::vector<asked> want;
   for (std::int32_t p = 0; p < partitions; ++p) want.push_back({p < read ? 'r' : 'b', p});
   CAF_CHECK(requests == want);
@@ -197,9 +203,61 @@ CAF_TEST(a fetch reads its partitions in request order a window at a time and on
   CAF_CHECK(!sched.has_job());
 }
 
-CAF_TEST(partitions woken in a long poll are read a window at a time and within max bytes) {
+CAF_TEST(a fetch whose reads have small shares has as many out as fill its answer) {
+  // 20 idle partitions, and room for 20 shares of 64 KiB: every read goes out at once rather
+  // than 8 at a time (nothing comes back, so the first pass is only round trips).
+  bridge_script->fetch.otherwise = [this](const fetch_request& f) -> caf::expected<fetch_result> {
+    requests.push_back({f.max_wait_ms > 0 ? 'p' : 'r', f.tp.partition});
+    fetch_result r;
+    r.partition = f.tp.partition;
+    return r;
+  };
+  constexpr std::int32_t limit = partitions * 64 * 1024;
+  CAF_REQUIRE_EQUAL(fetch_read_window::width_for(limit, 64 * 1024),
+                    static_cast<std::size_t>(partitions));
+  receive_frame(fetch_frame(0, 1, partitions, limit));
+  CAF_CHECK_EQUAL(run_counting_reads_out(), static_cast<std::size_t>(partitions));
+  std::vector<asked> want;
+  for (std::int32_t p = 0; p < partitions; ++p) want.push_back({'r', p});
+  CAF_CHECK(requests == want);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a narrow long poll woken by data delivers it in the poll answer without another read) {
+  // Two partitions, nothing at the first pass; then partition 0 gets a batch of 3000 bytes,
+  // which its poll (a share of 10000 bytes) brings as it wakes.
+  constexpr std::int32_t polled = 2;
+  bridge_script->fetch.otherwise = [this](const fetch_request& f) -> caf::expected<fetch_result> {
+    fetch_result r;
+    r.partition = f.tp.partition;
+    if (f.max_wait_ms == 0) {
+      requests.push_back({'r', f.tp.partition});
+      return r;
+    }
+    requests.push_back({'p', f.tp.partition});
+    CAF_CHECK_EQUAL(f.max_bytes, static_cast<std::uint32_t>(max_bytes));  // its share
+    CAF_CHECK(!f.at_least_one_batch);
+    if (f.tp.partition == 0) {
+      r.high_watermark = 1;
+      r.batches = {large_batch()};
+      CAF_CHECK_LESS_OR_EQUAL(r.batches[0].frame.size(), f.max_bytes);  // it fits
+    }
+    return r;
+  };
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
+  receive_frame(fetch_frame(60000, 1, polled));
+  run_counting_reads_out();
+  // One read each, one poll each, and nothing after: the woken poll's answer was the read.
+  const std::vector<asked> want{{'r', 0}, {'r', 1}, {'p', 0}, {'p', 1}};
+  CAF_CHECK(requests == want);
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 1);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(partitions woken in a wide long poll are read a window at a time and within max bytes) {
   // Nothing at the first pass; then every partition gets a batch of 3000 bytes at once: each
-  // long poll answers at once, woken.
+  // long poll answers at once, woken. More partitions than the window's width: the polls
+  // bring no records, the woken partitions are read.
   bridge_script->fetch.otherwise = [this](const fetch_request& f) -> caf::expected<fetch_result> {
     fetch_result r;
     r.partition = f.tp.partition;
@@ -220,7 +278,7 @@ CAF_TEST(partitions woken in a long poll are read a window at a time and within 
   const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
   // A minute's wait for a mebibyte: only a full answer ends it early.
   receive_frame(fetch_frame(60000, 1 << 20));
-  CAF_CHECK_EQUAL(run_counting_reads_out(), fetch_read_window::width);
+  CAF_CHECK_EQUAL(run_counting_reads_out(), fetch_read_window::min_width);
   // The first pass read every partition, then every partition was polled.
   CAF_REQUIRE(requests.size() >= 2 * static_cast<std::size_t>(partitions));
   for (std::int32_t p = 0; p < partitions; ++p) {
@@ -236,6 +294,58 @@ CAF_TEST(partitions woken in a long poll are read a window at a time and within 
   CAF_CHECK_LESS(woken_reads.size(), static_cast<std::size_t>(partitions));
   CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 3);
   CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a partition woken again in a wide long poll is read before later partitions waiting) {
+  // Nothing at the first pass; then every poll wakes at once, and every read brings one small
+  // batch, too little for minBytes: each partition read is polled again, and wakes at once.
+  // Partition 0 wakes again while partitions 16 to 19 still wait for their first read after
+  // waking (8 reads out): it is read before them, in request order, not after them in the
+  // order they woke.
+  bridge_script->fetch.otherwise = [this](const fetch_request& f) -> caf::expected<fetch_result> {
+    fetch_result r;
+    r.partition = f.tp.partition;
+    if (f.max_wait_ms > 0) {
+      requests.push_back({'p', f.tp.partition});
+      CAF_CHECK_EQUAL(f.max_bytes, 0u);
+      data_came = true;
+      r.high_watermark = f.offset + 1;
+      return r;
+    }
+    requests.push_back({'r', f.tp.partition});
+    if (data_came) {
+      r.high_watermark = f.offset + 1;
+      r.batches = {batch_of(100, f.offset)};
+    }
+    return r;
+  };
+  receive_frame(fetch_frame(60000, 1 << 20));
+  CAF_CHECK_LESS_OR_EQUAL(run_counting_reads_out(), fetch_read_window::min_width);
+  // The n-th read of a partition in the log (the first pass's is the first).
+  auto nth_read = [this](std::int32_t partition, std::size_t n) {
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      if (requests[i] == asked{'r', partition} && ++seen == n) return i;
+    return requests.size();
+  };
+  CAF_REQUIRE_LESS(nth_read(0, 3), requests.size());
+  CAF_CHECK_LESS(nth_read(0, 3), nth_read(16, 2));
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(the window hands out partitions in request order whatever order they were queued in) {
+  fetch_read_window window{2};
+  window.queue({1, 0});
+  window.queue({0, 3});
+  window.queue({0, 1});
+  CAF_CHECK(window.take() == (fetch_read_window::slot{0, 1}));
+  CAF_CHECK(window.take() == (fetch_read_window::slot{0, 3}));
+  CAF_CHECK(!window.take());  // two out: the window is full
+  window.queue({0, 2});
+  window.returned();
+  CAF_CHECK(window.take() == (fetch_read_window::slot{0, 2}));
+  const auto rest = window.take_waiting();
+  CAF_CHECK(rest == (std::set<fetch_read_window::slot>{{1, 0}}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
