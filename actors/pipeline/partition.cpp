@@ -152,7 +152,9 @@ struct partition_state {
   std::chrono::steady_clock::time_point retire_by;
   /// Where the deletions out at the store move the log start to. The start moves when the
   /// store has deleted; a store read answered meanwhile may have been made after the
-  /// deletion, so it serves nothing below them (handle_fetch).
+  /// deletion, so one below them is served only if its answer does not skip the offset it
+  /// asked for (handle_fetch). A deletion whose outcome is unknown stays here until the
+  /// store's start has been read back (read_start_back).
   std::multiset<std::int64_t> deleting_to;
   /// Requests waiting on a store read or delete, by ticket: the reply answers them, or, if
   /// the partition stops first, the state's destructor does (not_ready).
@@ -225,10 +227,14 @@ void maybe_snapshot(self_ptr self, bool now = false) {
           [=](caf::error& err) {
             self->state.snapshot_in_flight = false;
             self->state.producers.snapshot_failed(snapshot);
-            if (to_errc(err) == errc::not_leader) return lost_lease(self, "a producer snapshot");
-            logging::pipeline().debug("partition {}/{}: producer snapshot not written: {}",
-                                      self->state.log->tp().topic, self->state.log->tp().partition,
-                                      self->system().render(err));
+            if (to_errc(err) == errc::not_leader)
+              lost_lease(self, "a producer snapshot");
+            else
+              logging::pipeline().debug("partition {}/{}: producer snapshot not written: {}",
+                                        self->state.log->tp().topic,
+                                        self->state.log->tp().partition, self->system().render(err));
+            // Also after a refusal: a partition retiring already (lost_lease then does
+            // nothing) may have waited only for this answer.
             maybe_stop(self);
           });
 }
@@ -456,8 +462,11 @@ void retire(self_ptr self, errc why) {
   // lease to refuse them). Only a storage actor that hangs makes it stop without them.
   // Retired because its lease moved, whatever it sent is refused under that lease: it waits
   // only retire_grace, so that the lookups of its successor are answered in time.
-  const auto wait = why == errc::unknown_topic ? store_call_last_resort(st.ctx->config)
-                                               : retire_grace(st.ctx->config);
+  // In a cluster every write, deletion and snapshot carries the lease, which the store
+  // refuses once the topic is deleted: there the grace is enough.
+  const auto wait = why == errc::unknown_topic && st.fence.empty()
+                        ? store_call_last_resort(st.ctx->config)
+                        : retire_grace(st.ctx->config);
   st.retire_by = self->clock().now() + wait;
   arm_tick(self, wait);
   maybe_stop(self);
@@ -580,23 +589,27 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
   self->request(reader, 10s, read_atom::value, st.log->tp(), req.offset, req.max_bytes)
       .then(
           [=](std::vector<storage::stored_batch>& batches) mutable {
-            // DeleteRecords or retention moved the log start past the offset while the store
-            // read, or is moving it: its answer may start at the first batch the store still
-            // holds, and serving that would skip the records in between unseen. The fetch hears
-            // what a new one would.
-            const auto& deleting = self->state.deleting_to;
-            if (req.offset < self->state.log->log_start() ||
-                (!deleting.empty() && req.offset < *deleting.rbegin())) {
-              rp.deliver(make_caf_error(errc::offset_out_of_range));
-              store_answered(self, ticket);
-              return;
-            }
             fetch_result r;
             r.partition = self->state.log->tp().partition;
             r.high_watermark = self->state.log->high_watermark();
             r.log_start = self->state.log->log_start();
             for (auto& b : batches)
               if (b.base_offset < r.high_watermark) r.batches.push_back(std::move(b));
+            // DeleteRecords or retention moved the log start past the offset while the store
+            // read: the fetch hears what a new one would. One that is moving it (its answer
+            // not in yet) may have deleted the offset before the store read: then the answer
+            // starts at the first batch the store still holds, and serving that would skip
+            // the records in between unseen. An answer that starts at the offset is served,
+            // as the log start (what ListOffsets says) has not moved yet: a consumer reset to
+            // it would otherwise be refused again until the deletion is done.
+            const auto& deleting = self->state.deleting_to;
+            const bool skips = r.batches.empty() || r.batches.front().base_offset > req.offset;
+            if (req.offset < r.log_start ||
+                (!deleting.empty() && req.offset < *deleting.rbegin() && skips)) {
+              rp.deliver(make_caf_error(errc::offset_out_of_range));
+              store_answered(self, ticket);
+              return;
+            }
             rp.deliver(std::move(r));
             store_answered(self, ticket);
           },
@@ -708,11 +721,51 @@ caf::result<T> when_ready(self_ptr self, F f) {
   return rp;
 }
 
+// The store's start is `start` after a deletion (with its running totals in `stored`): the
+// start here follows it, never backwards nor past the high watermark.
+void follow_store_start(self_ptr self, std::int64_t start, const storage::partition_bounds& stored) {
+  auto& s = self->state;
+  if (const auto removed = s.log->advance_start(start); removed > 0) {
+    s.ctx->metrics.records_deleted(static_cast<std::uint64_t>(removed));
+    logging::pipeline().debug("partition {}/{}: log start now {}", s.log->tp().topic,
+                              s.log->tp().partition, s.log->log_start());
+  }
+  s.log->deleted(stored);
+}
+
+// A deletion failed after it may have run (the store's command timed out): the store may
+// have moved its start while this one stayed, and a store read in between would be answered
+// from past the offset asked for. The store's bounds are read back and the start follows
+// them; until then the deletion stays pending (`pending`, in deleting_to), so that such an
+// answer is refused (handle_fetch). If the read fails too, the next recovery takes the
+// store's start (partition_log::recovered).
+void read_start_back(self_ptr self, std::multiset<std::int64_t>::iterator pending) {
+  auto& st = self->state;
+  auto reader = st.dir.reader_for(st.log->tp());
+  if (!reader || st.retiring) {
+    st.deleting_to.erase(pending);
+    return;
+  }
+  self->request(reader, 10s, bounds_atom::value, st.log->tp())
+      .then(
+          [=](storage::partition_bounds& stored) {
+            self->state.deleting_to.erase(pending);
+            follow_store_start(self, stored.log_start, stored);
+          },
+          [=](caf::error& err) {
+            self->state.deleting_to.erase(pending);
+            logging::pipeline().warn("partition {}/{}: reading the store's start after a failed "
+                                     "deletion failed too: {}",
+                                     self->state.log->tp().topic, self->state.log->tp().partition,
+                                     self->system().render(err));
+          });
+}
+
 // DeleteRecords and retention: the store removes the batches below `offset` and records the
 // new start; the log start moves here once it has. Until then reads below it are still
-// served (the records are still there), and a deletion the store fails leaves the start
-// where it was: the request either moved it or failed, as in Kafka. Deletions out at once
-// each move it only forward, to where the store's answer says it is.
+// served (unless the store has deleted what they ask for already), and a deletion the store
+// fails leaves the start where the store's is (read back: it may have run all the same).
+// Deletions out at once each move it only forward, to where the store's answer says it is.
 void handle_delete(self_ptr self, std::int64_t offset,
                    caf::typed_response_promise<storage::partition_bounds> rp) {
   auto& st = self->state;
@@ -739,30 +792,26 @@ void handle_delete(self_ptr self, std::int64_t offset,
                 st.fence)
       .then(
           [=](storage::partition_bounds& stored) mutable {
-            auto& s = self->state;
-            s.deleting_to.erase(pending);
-            // At `to` or past it (a deletion the store had made further), never past the
-            // high watermark.
-            if (const auto removed = s.log->advance_start(std::max(to, stored.log_start)); removed > 0) {
-              s.ctx->metrics.records_deleted(static_cast<std::uint64_t>(removed));
-              logging::pipeline().debug("partition {}/{}: log start now {}", s.log->tp().topic,
-                                        s.log->tp().partition, s.log->log_start());
-            }
-            s.log->deleted(stored);
-            rp.deliver(s.log->bounds());
+            self->state.deleting_to.erase(pending);
+            // At `to` or past it (a deletion the store had made further).
+            follow_store_start(self, std::max(to, stored.log_start), stored);
+            rp.deliver(self->state.log->bounds());
             store_answered(self, ticket);
           },
           [=](caf::error& err) mutable {
-            self->state.deleting_to.erase(pending);
             // Refused under the lease: nothing was deleted, and the partition retires. The
             // request hears not_leader (Kafka: NOT_LEADER_OR_FOLLOWER) and its client finds
             // the new owner.
-            if (to_errc(err) == errc::not_leader)
+            if (to_errc(err) == errc::not_leader) {
+              self->state.deleting_to.erase(pending);
               lost_lease(self, "a deletion");
-            else
-              logging::pipeline().warn("partition {}/{}: deleting below {} in the store failed: {}",
+            } else {
+              logging::pipeline().warn("partition {}/{}: deleting below {} in the store failed: "
+                                       "{}; reading its start back",
                                        self->state.log->tp().topic, self->state.log->tp().partition,
                                        to, self->system().render(err));
+              read_start_back(self, pending);
+            }
             rp.deliver(std::move(err));
             store_answered(self, ticket);
           });
@@ -841,7 +890,10 @@ void stop_when_done(self_ptr self) {
 // A warm tail nobody wrote or read for tail_budget::cool_after gives its memory to the
 // partitions in use; until then each tick trims it to its share, which shrinks as others
 // warm up (reads alone keep it warm, and add nothing that would trim it). Returns how long
-// until the tail is due to be looked at again (trimmed, or cooled), if it is still warm.
+// until the tail is due to be looked at again (trimmed, or cooled), if it is still warm:
+// every trim_every only while all tails together are over the budget (a tick every 5 s for
+// each of 10,000 warm partitions would cost 2,000 messages a second for memory nobody needs
+// back).
 // A poll parked on it, or a write still out, does not keep it warm: a write that lands on a
 // cool tail is not kept (partition_log::add_to_tail), and the next append warms it again.
 std::optional<std::chrono::steady_clock::duration> cool_tail(self_ptr self) {
@@ -851,7 +903,7 @@ std::optional<std::chrono::steady_clock::duration> cool_tail(self_ptr self) {
   if (since < tail_budget::cool_after) {
     st.log->trim_tail();
     const std::chrono::steady_clock::duration cools_in = tail_budget::cool_after - since;
-    if (st.log->tail_bytes() == 0) return cools_in;
+    if (st.log->tail_bytes() == 0 || !st.ctx->tails.over()) return cools_in;
     return std::min<std::chrono::steady_clock::duration>(cools_in, tail_budget::trim_every);
   }
   logging::pipeline().debug("partition {}/{}: cools, tail of {} bytes given back",

@@ -33,8 +33,10 @@ partition_actor spawn_partition(caf::local_actor* parent, std::shared_ptr<broker
 std::chrono::milliseconds retire_grace(const broker_config& config);
 
 /// How long a partition waits for a storage reader's answer to a change of its log (a
-/// deletion, a compaction, a producer snapshot), and, its topic deleted, for every answer
-/// before it stops anyway, logging an error: 5 min, or 30 store timeouts when that is longer.
+/// deletion, a compaction, a producer snapshot), and, its topic deleted on a single node, for
+/// every answer before it stops anyway, logging an error: 5 min, or 30 store timeouts when
+/// that is longer. (In a cluster what it sent carries its lease, which the topic's deletion
+/// removes from the store: it waits retire_grace, as when its lease moved.)
 /// The storage actors answer every call (an error once the store's command times out), so
 /// this only ends the wait for one that hangs, or that stopped with the call in hand (its
 /// promise goes with it). A deleted topic's partition waits for all of them because a write,

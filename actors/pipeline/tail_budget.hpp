@@ -5,8 +5,9 @@
 /// wrote or read for `cool_after` cools: it gives its whole tail back and leaves the
 /// sharing. So the partitions in use keep their tails however many others are live (a
 /// partition stays live, cool, until partition_idle_ms). A warm partition trims its tail to
-/// its share whenever it adds to it and on its timer (every `trim_every`), so a tail filled
-/// while few partitions were warm gives back what the ones warmed since now share. Past its
+/// its share whenever it adds to it and on its timer (every `trim_every` while all tails
+/// together are over the budget), so a tail filled while few partitions were warm gives back
+/// what the ones warmed since now share. Past its
 /// share it keeps its newest batch (for the tailing readers) only while all tails together
 /// are within the budget.
 
@@ -28,7 +29,7 @@ class tail_budget {
   /// consumer between polls or a producer between bursts.
   static constexpr std::chrono::seconds cool_after{30};
   /// How often a warm partition holding a tail trims it to its share, which shrinks as
-  /// other partitions warm up.
+  /// other partitions warm up, while the tails together are over the budget.
   static constexpr std::chrono::seconds trim_every{5};
 
   /// A partition starts (join) and stops (leave); in between it warms and cools.

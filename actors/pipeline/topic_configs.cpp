@@ -29,8 +29,12 @@ std::optional<std::string> throttled_replicas_problem(std::string_view value) {
 
 // Kafka 3.x's MetadataVersion.fromVersionString: a release ("2.8", "0.10.2"), one of its
 // internal versions ("3.0-IV1"), or either with more dot-separated parts, which Kafka ignores
-// ("2.8.1"; releases before 1.0 have three parts of their own).
+// ("2.8.1"; releases before 1.0 have three parts of their own). The value is trimmed first,
+// as Kafka trims every STRING config (" 3.0" is 3.0).
 std::optional<std::string> message_format_version_problem(std::string_view value) {
+  // Java's String.trim: every character up to ' ' goes, at both ends.
+  while (!value.empty() && static_cast<unsigned char>(value.front()) <= ' ') value.remove_prefix(1);
+  while (!value.empty() && static_cast<unsigned char>(value.back()) <= ' ') value.remove_suffix(1);
   struct release {
     std::string_view name;
     int internal_versions;  ///< IV0, IV1, ...; none before 0.10
@@ -43,13 +47,19 @@ std::optional<std::string> message_format_version_problem(std::string_view value
       {"3.5", 3},    {"3.6", 3},    {"3.7", 5},   {"3.8", 1},   {"3.9", 1},
   };
   const std::size_t parts = value.starts_with("0.") ? 3 : 2;
+  // Kafka splits at the dots (Java's split, which drops empty parts at the end) and keeps
+  // the first `parts` parts only when there are more: "3.0.1" is 3.0, but "3.0." stays as
+  // it is, no version.
+  auto parts_of = value;
+  while (!parts_of.empty() && parts_of.back() == '.') parts_of.remove_suffix(1);
+  const auto split_parts =
+      parts_of.empty() ? std::size_t{0}
+                       : static_cast<std::size_t>(std::count(parts_of.begin(), parts_of.end(), '.')) + 1;
   auto key = value;
-  std::size_t from = 0;
-  for (std::size_t n = 0; n < parts; ++n) {
-    const auto dot = value.find('.', from);
-    if (dot == std::string_view::npos) break;
-    if (n + 1 == parts) key = value.substr(0, dot);
-    from = dot + 1;
+  if (split_parts > parts) {
+    std::size_t dot = 0;
+    for (std::size_t n = 0; n < parts; ++n) dot = parts_of.find('.', n == 0 ? 0 : dot + 1);
+    key = value.substr(0, dot);
   }
   for (const auto& r : releases) {
     if (key == r.name) return std::nullopt;

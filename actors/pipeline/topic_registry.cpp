@@ -47,7 +47,8 @@ struct registry_state {
   std::map<std::string, storage::topic_info> topics;
   /// Topics whose creation is out at the store, with what waits for the outcome (errc::ok:
   /// created): the creator, and lookups of the name, which then look again. Meanwhile the
-  /// name is neither known nor free.
+  /// name is neither known nor free. Once the creation is unsure (unsure_creations), nothing
+  /// new waits: lookups and creations of the name hear storage_unavailable (retriable).
   std::map<std::string, std::vector<std::function<void(errc)>>> creating;
   /// The names of `topics` and `creating` by the name Kafka's metrics give a topic ('.' and
   /// '_' are the same there): a creation whose name collides with another one is refused
@@ -387,6 +388,10 @@ void creation_settled(self_ptr self, const storage::topic_info& info) {
 // create_topic, with the topics as this node knows them now.
 void create_known(self_ptr self, storage::topic_info info, std::function<void(errc)> done) {
   auto& st = self->state;
+  // Its outcome is being settled by reading the topics back, which may take as long as the
+  // store is down: the asker tries again later rather than wait (each retry of a producer
+  // would add a waiter, without limit).
+  if (st.unsure_creations.count(info.name)) return done(errc::storage_unavailable);
   if (auto c = st.creating.find(info.name); c != st.creating.end()) {
     // Another creation of the name is out: it exists once that one is stored, and if that
     // one fails, this one tries.
@@ -563,6 +568,8 @@ void find_known(self_ptr self, const std::string& name, bool auto_create, topic_
   auto& st = self->state;
   if (st.deleting.count(name) > 0)
     return found(nullptr, errc::unknown_topic);  // nor created again until the deletion is done
+  // A creation being settled (create_known): retriable at once rather than a waiter more.
+  if (st.unsure_creations.count(name)) return found(nullptr, errc::storage_unavailable);
   if (auto c = st.creating.find(name); c != st.creating.end()) {
     c->second.push_back([=](errc outcome) {
       if (outcome == errc::ok || outcome == errc::topic_already_exists)  // it is there now

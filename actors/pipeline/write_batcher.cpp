@@ -24,6 +24,12 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
       records += b.record_count;
     }
   }
+  if (requests_.empty()) {
+    // Only empty sets (a topic deletion's drain: answered after what was queued before
+    // them, which is all they ask): nothing for the store, and nothing learnt about it.
+    queue_.clear();
+    return outcomes;
+  }
   const auto start = clock::now();
   store_->append(requests_, results_);
   const auto elapsed = clock::now() - start;

@@ -658,7 +658,7 @@ CAF_TEST(a partition retired because its topic is deleted whose store never answ
   CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
 }
 
-CAF_TEST(a deletion of records the store fails leaves the log start where it was) {
+CAF_TEST(a deletion of records the store fails leaves the log start where the store has it) {
   auto p = start_partition(orders, 5);  // offsets 0-4
   auto log_start = [&] {
     storage::partition_bounds b;
@@ -668,6 +668,7 @@ CAF_TEST(a deletion of records the store fails leaves the log start where it was
     return b.log_start;
   };
   reader_script->delete_records.fail(errc::storage_unavailable);
+  reader_script->bounds.reply(storage::partition_bounds{0, 5, 0, 0, -1});  // it did not run
   self->request(p, caf::infinite, delete_atom::value, std::int64_t{3});
   expect((delete_atom, std::int64_t), from(self).to(p).with(_, 3));
   // Out at the store: offsets 0-2 are still there, and still readable.
@@ -676,8 +677,11 @@ CAF_TEST(a deletion of records the store fails leaves the log start where it was
          from(p).to(reader).with(_, orders, 3, _));
   const auto failed = make_caf_error(errc::storage_unavailable);
   expect((caf::error), from(reader).to(p).with(failed));
+  // It may have run all the same: the store's start is read back.
+  expect((bounds_atom, topic_partition), from(p).to(reader).with(_, orders));
   expect((caf::error), from(p).to(self).with(failed));
-  // The deletion failed: the start stays (not moved here while the store kept the records).
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  // The store kept the records: the start stays.
   CAF_CHECK_EQUAL(log_start(), 0);
   // Carried out: the start moves once the store says so.
   reader_script->delete_records.reply(storage::partition_bounds{3, 5, 0, 0, -1});
@@ -689,6 +693,113 @@ CAF_TEST(a deletion of records the store fails leaves the log start where it was
   expect((storage::partition_bounds),
          from(p).to(self).with(WHERE(storage::partition_bounds, b, b.log_start == 3)));
   CAF_CHECK_EQUAL(log_start(), 3);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a deletion of records whose answer was lost after it ran moves the log start to the store start) {
+  auto p = start_partition(orders, 5);  // offsets 0-4, none of them in the tail
+  reader_script->delete_records.fail(errc::timeout);  // it ran; its answer was lost
+  reader_script->bounds.reply(storage::partition_bounds{3, 5, 0, 0, -1});
+  storage::stored_batch kept;  // what the store still holds from offset 1 on
+  kept.base_offset = 3;
+  kept.record_count = 2;
+  reader_script->read.reply({kept});
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{3});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, 3));
+  fetch_request req;
+  req.tp = orders;
+  req.offset = 1;
+  req.max_bytes = 1 << 20;
+  self->request(p, caf::infinite, fetch_atom::value, req);
+  expect((fetch_atom, fetch_request), from(self).to(p).with(_, _));
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 3, _));
+  expect((read_atom, topic_partition, std::int64_t, std::uint32_t),
+         from(p).to(reader).with(_, orders, 1, _));
+  const auto timed_out = make_caf_error(errc::timeout);
+  expect((caf::error), from(reader).to(p).with(timed_out));
+  expect((caf::error), from(p).to(self).with(timed_out));
+  // The read of 1 is answered while the store's start is read back: served, it would skip 1
+  // and 2 unseen; it is out of range, as once the start has moved.
+  expect((std::vector<storage::stored_batch>), from(reader).to(p).with(_));
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::offset_out_of_range)));
+  // The store's start comes back: the start here follows it.
+  expect((bounds_atom, topic_partition), from(p).to(reader).with(_, orders));
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  storage::partition_bounds b;
+  self->request(p, caf::infinite, bounds_atom::value);
+  expect((bounds_atom), from(self).to(p).with(_));
+  expect((storage::partition_bounds), from(p).to(self).with(captured(b)));
+  CAF_CHECK_EQUAL(b.log_start, 3);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a store read below a deletion still out is served when its answer starts at the offset asked for) {
+  auto p = start_partition(orders, 5);  // offsets 0-4, none of them in the tail
+  auto fetch_at = [&](std::int64_t offset) {
+    fetch_request req;
+    req.tp = orders;
+    req.offset = offset;
+    req.max_bytes = 1 << 20;
+    self->request(p, caf::infinite, fetch_atom::value, req);
+    expect((fetch_atom, fetch_request), from(self).to(p).with(_, _));
+  };
+  auto stored = [](std::int64_t base, std::uint32_t count) {
+    storage::stored_batch b;
+    b.base_offset = base;
+    b.record_count = count;
+    return b;
+  };
+  fetch_at(0);  // at the log start, as ListOffsets (earliest) still says it is
+  fetch_at(1);
+  // A deletion up to 3 goes out behind both store reads.
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{3});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, 3));
+  // The store read 0 before it deleted: the answer starts there and is served.
+  reader_script->read.reply({stored(0, 5)});
+  // It read 1 after: the answer starts at 3, and serving it would skip 1 and 2.
+  reader_script->read.reply({stored(3, 2)});
+  reader_script->delete_records.reply(storage::partition_bounds{3, 5, 0, 0, -1});
+  expect((read_atom, topic_partition, std::int64_t, std::uint32_t),
+         from(p).to(reader).with(_, orders, 0, _));
+  expect((read_atom, topic_partition, std::int64_t, std::uint32_t),
+         from(p).to(reader).with(_, orders, 1, _));
+  expect((std::vector<storage::stored_batch>), from(reader).to(p).with(_));
+  expect((fetch_result),
+         from(p).to(self).with(WHERE(fetch_result, r,
+                                     r.batches.size() == 1 && r.batches[0].base_offset == 0 &&
+                                         r.log_start == 0)));
+  expect((std::vector<storage::stored_batch>), from(reader).to(p).with(_));
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::offset_out_of_range)));
+  // The deletion done, the start is 3.
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 3, _));
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  expect((storage::partition_bounds),
+         from(p).to(self).with(WHERE(storage::partition_bounds, b, b.log_start == 3)));
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a retiring partition whose producer snapshot is refused under the lease stops at once) {
+  // The store holds offsets 0-4 and no producer snapshot covering them: the partition writes
+  // one as it starts, and the store refuses it (another node holds the lease now).
+  reader_script->recover.reply({{0, 5}, {0, {}}});
+  reader_script->snapshot.fail(errc::not_leader);
+  auto p = spawn_partition(self.ptr(), ctx, dir, orders, "lease-1");
+  self->unlink_from(p);
+  track(p);
+  self->monitor(p);
+  CAF_REQUIRE(sched.prioritize(p));
+  sched.run_once();
+  expect((recover_atom, topic_partition), from(p).to(reader).with(_, orders));
+  expect((partition_recovery), from(reader).to(p).with(_));
+  // Retired by its registry with the snapshot out: it waits for the answer, no longer.
+  caf::anon_send(p, retire_atom::value, errc::not_leader);
+  expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(p).to(reader).with(_, orders, _, std::string{"lease-1"}));
+  expect((caf::error), from(reader).to(p).with(make_caf_error(errc::not_leader)));
+  expect((caf::down_msg), from(_).to(self).with(WHERE(caf::down_msg, d, d.source == p.address())));
   CAF_CHECK(!sched.has_job());
 }
 

@@ -104,9 +104,11 @@ TEST(TopicConfigs, KafkaThreeKeysFollowKafkasRulesAndTieredStorageIsRefused) {
   EXPECT_NE(problem("remote.storage.enable", "true").find("no tiered storage"), std::string::npos);
   EXPECT_NE(problem("remote.storage.enable", "yes").find("true or false"), std::string::npos);
   for (const auto* version : {"3.0-IV1", "3.0", "2.8", "2.8.1", "2.8-IV1", "0.10.2", "0.10.0-IV1",
-                              "0.10.0.1", "0.8.2", "3.7-IV4", "3.9"})
+                              "0.10.0.1", "0.8.2", "3.7-IV4", "3.9", " 3.0", "3.0\t", "2.8.1.",
+                              "0.10.0.1."})
     EXPECT_TRUE(accepted("message.format.version", version)) << version;
-  for (const auto* version : {"3.0-IV2", "2.5-IV1", "0.9.0-IV0", "0.10", "4.0", "3", "", "latest"})
+  for (const auto* version : {"3.0-IV2", "2.5-IV1", "0.9.0-IV0", "0.10", "4.0", "3", "", "latest",
+                              "3.0.", "3.0..", "0.10.2.", " "})
     EXPECT_NE(problem("message.format.version", version).find("Kafka version"), std::string::npos)
         << version;
 }

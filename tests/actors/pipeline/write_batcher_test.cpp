@@ -110,3 +110,26 @@ TEST(WriteBatcher, AnOutageFailsFastDuringBackoffThenRetries) {
   EXPECT_TRUE(metrics.store_up());
   EXPECT_EQ(w.backoff().count(), 0);
 }
+
+TEST(WriteBatcher, AnEmptySetIsAnsweredWithoutAStoreCallAndTellsNothingOfTheStore) {
+  auto store = std::make_unique<mock_store>();
+  // Called once, for the write that finds the store down; never for the empty set.
+  EXPECT_CALL(*store, append(_, _)).Times(1).WillOnce(Invoke([](auto reqs, auto& results) {
+    results.assign(reqs.size(), make_error_code(errc::storage_unavailable));
+  }));
+  metrics_registry metrics;
+  write_batcher w{std::move(store), &metrics};
+  const auto t0 = write_batcher::clock::now();
+  w.enqueue(make_set("a", 1));
+  w.flush(t0);
+  ASSERT_FALSE(metrics.store_up());
+  // Past the backoff, a topic deletion's drain (an empty set) is answered at once: the store
+  // may still be down, so it is not declared up again, nor is the backoff reset.
+  w.enqueue(make_set("a", 0));
+  auto outcomes = w.flush(t0 + std::chrono::seconds(1));
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0].results.empty());
+  EXPECT_TRUE(w.empty());
+  EXPECT_FALSE(metrics.store_up());
+  EXPECT_EQ(w.backoff(), write_batcher::min_backoff);
+}
