@@ -36,9 +36,14 @@ class fetch_read_window {
   /// reads alone would serialise the first pass of a wide request whose shares are small:
   /// 500 idle partitions, each bringing nothing, would take 63 round trips one after another
   /// before their long polls park, where their shares together fit the answer in one.
+  /// At most `max_width` though: reads that miss the tails queue on the shared readers in
+  /// arrival order, and hundreds from one request would hold up every other connection's
+  /// reads (and partition recoveries) behind them.
+  static constexpr std::size_t max_width = 64;
   static std::size_t width_for(std::uint64_t promised, std::uint64_t share) noexcept {
     if (share == 0) return min_width;
-    return static_cast<std::size_t>(std::max<std::uint64_t>(min_width, promised / share));
+    return static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(promised / share, min_width, max_width));
   }
 
   /// At most `reads` out at a time (width_for).

@@ -86,20 +86,21 @@ class request_budget {
     return waiters_.size();
   }
 
-  /// Puts `w` in line to be woken when the bytes in use are below the limit, unless they are
-  /// now (checked under the lock that giving back takes, so no wake-up is lost): whether it
-  /// was queued. At the back; at the front when `woken`, for a waiter just woken that found
-  /// the room taken before it could use it, so it keeps the place it had.
-  bool wait(std::weak_ptr<waiter> w, bool woken = false) {
+  /// Puts `w` in line to be woken when it has room again (has_room(holds_none)), unless it
+  /// has now (checked under the lock that giving back takes, so no wake-up is lost): whether
+  /// it was queued. At the back; at the front when `woken`, for a waiter just woken that found
+  /// the room taken before it could use it, so it keeps the place it had (and is not counted
+  /// as a new wait).
+  bool wait(std::weak_ptr<waiter> w, bool woken = false, bool holds_none = false) {
     {
       std::lock_guard lock{mutex_};
-      if (!exhausted()) return false;
+      if (has_room(holds_none)) return false;
       if (woken)
-        waiters_.push_front(std::move(w));
+        waiters_.push_front({std::move(w), holds_none});
       else
-        waiters_.push_back(std::move(w));
+        waiters_.push_back({std::move(w), holds_none});
     }
-    if (metrics_) metrics_->request_budget_wait();
+    if (metrics_ && !woken) metrics_->request_budget_wait();
     return true;
   }
 
@@ -107,8 +108,8 @@ class request_budget {
   /// has gone: an entry keeps its session's memory allocated while the budget stays spent.
   void leave(const std::weak_ptr<waiter>& w) {
     std::lock_guard lock{mutex_};
-    std::erase_if(waiters_, [&](const std::weak_ptr<waiter>& e) {
-      return e.expired() || (!e.owner_before(w) && !w.owner_before(e));
+    std::erase_if(waiters_, [&](const entry& e) {
+      return e.w.expired() || (!e.w.owner_before(w) && !w.owner_before(e.w));
     });
   }
 
@@ -144,10 +145,12 @@ class request_budget {
     if (metrics_) metrics_->request_budget_used(bytes);
   }
 
-  // The first waiter still alive, out of the line, when there is room.
+  // The first waiter still alive, out of the line, when there is room for it: a waiter
+  // holding nothing as soon as it could take a request, as a connection arriving could, so
+  // arrivals do not overtake it for as long as the load stays past the limit.
   std::shared_ptr<waiter> next_locked() {
-    while (!exhausted() && !waiters_.empty()) {
-      auto w = waiters_.front().lock();
+    while (!waiters_.empty() && has_room(waiters_.front().holds_none)) {
+      auto w = waiters_.front().w.lock();
       waiters_.pop_front();
       if (w) return w;
     }
@@ -158,7 +161,11 @@ class request_budget {
   metrics_registry* const metrics_;
   std::atomic<std::uint64_t> in_use_{0};  ///< written under mutex_, read anywhere
   mutable std::mutex mutex_;
-  std::deque<std::weak_ptr<waiter>> waiters_;
+  struct entry {
+    std::weak_ptr<waiter> w;
+    bool holds_none;  ///< when it joined: its room is then the headroom's
+  };
+  std::deque<entry> waiters_;
 };
 
 /// One connection's part of the budget: the bytes of its requests in flight, the count its
@@ -175,7 +182,8 @@ class request_budget::share {
 
   std::uint64_t bytes() const noexcept { return bytes_; }
   /// Whether the connection may take another request (request_budget::has_room()).
-  bool may_take() const noexcept { return !budget_ || budget_->has_room(bytes_ == 0); }
+  bool may_take() const noexcept { return !budget_ || budget_->has_room(holds_nothing()); }
+  bool holds_nothing() const noexcept { return bytes_ == 0; }
   void take(std::uint64_t bytes) {
     bytes_ += bytes;
     if (budget_) budget_->take(bytes);

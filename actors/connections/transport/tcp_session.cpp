@@ -233,7 +233,7 @@ void tcp_session::pause_reading() {
 void tcp_session::wait_for_budget(bool woken) {
   auto* budget = inflight_bytes_.budget();
   if (budget == nullptr || budget_waiting_ || inflight_bytes_.may_take()) return;
-  if (budget->wait(weak_from_this(), woken))
+  if (budget->wait(weak_from_this(), woken, inflight_bytes_.holds_nothing()))
     budget_waiting_ = true;
   else
     asio::post(strand_, [self = shared_from_this()] { self->resume(); });

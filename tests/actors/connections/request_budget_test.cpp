@@ -153,6 +153,18 @@ TEST(RequestBudget, AWokenWaiterThatFoundNoRoomWaitsAtTheFrontAgain) {
   EXPECT_EQ(woken, (std::vector<int>{1, 1})) << "the first again, not the second";
 }
 
+TEST(RequestBudget, AWaiterHoldingNothingIsWokenAsSoonAsItCouldTakeARequest) {
+  auto budget = std::make_shared<request_budget>(800);  // headroom 100
+  request_budget::share holder{budget};
+  holder.take(900);
+  std::vector<int> woken;
+  auto empty = std::make_shared<recording_waiter>(woken, 1);
+  EXPECT_TRUE(budget->wait(empty, false, true));
+  holder.give_back(1);  // 899: a connection arriving with nothing could take a request now
+  EXPECT_EQ(woken, (std::vector<int>{1})) << "so the one waiting is not overtaken by arrivals";
+  EXPECT_FALSE(budget->wait(empty, false, true)) << "it has room: it does not queue";
+}
+
 TEST(RequestBudget, AWaiterThatLeavesIsOutOfTheLineWithAnyThatHaveGone) {
   auto budget = std::make_shared<request_budget>(10);
   request_budget::share holder{budget};
