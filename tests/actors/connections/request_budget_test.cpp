@@ -400,8 +400,10 @@ TEST(RequestBudgetSessions, AWokenSessionThatFindsTheRoomTakenKeepsItsPlaceAtThe
 
   other.give_back(room);
   ASSERT_EQ(f.next_frames(a).size(), 1u) << "a is woken first again";
-  f.settle();
-  EXPECT_TRUE(sessions_fixture::frames_of(b).empty()) << "a's request spent the room: b waits on";
+  // a's request spent the room below the limit; b holds nothing and the use is within the
+  // headroom, so it is woken as a connection arriving could take a request then.
+  EXPECT_LT(f.budget->in_use(), f.budget->limit() + f.budget->headroom());
+  EXPECT_EQ(f.next_frames(b).size(), 1u);
 }
 
 TEST(RequestBudgetSessions, AClosedSessionGivesBackWhatItsUnansweredRequestsHeld) {
