@@ -53,7 +53,6 @@ struct compaction_due {
   storage::topic_id topic;  ///< the topic as it was when found due
   compaction_policy policy;
   storage::partition_bounds bounds;  ///< as the pass found them: due again when taken up?
-  bool tombstones_due = false;  ///< due (also) because waiting tombstones may go now
 };
 
 /// What a plan starts from: the partition, and where the last one left it.
@@ -323,12 +322,11 @@ void compact_next(self_ptr self) {
     using due_for = compaction_progress::due_for;
     const auto why = c->due(due.policy, due.bounds, now);
     if (why == due_for::nothing) continue;
-    due.tombstones_due = why == due_for::tombstones;
     st.compacting.insert(due.tp);
     plan_request req{due, {}, now};
     req.range.clean_offset = c->clean_offset;
     req.range.tombstones_below = c->tombstones.removable_below(now, due.policy.delete_retention_ms);
-    req.range.tombstones_due = due.tombstones_due;
+    req.range.tombstones_due = why == due_for::tombstones;  // (also) waiting tombstones may go now
     const bool own_thread = st.own_thread;
     run_one_shot(
         self, st.ctx->store_factory,
@@ -468,7 +466,7 @@ void run_pass(self_ptr self) {
         const auto why =
             st.compacting.contains(tp) ? due_for::nothing : c.due(*compaction, *b, now);
         if (why != due_for::nothing)
-          due.push_back({tp, topic.id, *compaction, *b, why == due_for::tombstones});
+          due.push_back({tp, topic.id, *compaction, *b});
       }
       if (!limits.any()) continue;
       // Deleting from a log being planned would have the store refuse the plan (the log

@@ -45,4 +45,12 @@ class zstd_compressor final : public compressor {
   std::error_code decompress(byte_view in, buffer& out, std::size_t max_out) const override;
 };
 
+/// How much a decompressor inflates next into, `produced` of `max_out` bytes made so far, in
+/// steps of `chunk`: room for one byte past the limit, to tell a frame that ends at it from
+/// one that goes on; left + 1 only where it cannot wrap (max_out may be SIZE_MAX).
+inline std::size_t inflate_room(std::size_t max_out, std::size_t produced, std::size_t chunk) noexcept {
+  const std::size_t left = max_out - produced;
+  return left < chunk ? left + 1 : chunk;
+}
+
 }  // namespace portask::protocol

@@ -80,10 +80,7 @@ std::error_code lz4_compressor::decompress(byte_view in, buffer& out, std::size_
       result = errc::decompression_failed;  // the frame did not end
       break;
     }
-    // Room for one byte past the limit, to tell a frame that ends at it from one that goes
-    // on; left + 1 only where it cannot wrap (max_out may be SIZE_MAX).
-    const std::size_t left = max_out - (out.size() - start);
-    const std::size_t room = left < chunk ? left + 1 : chunk;
+    const std::size_t room = inflate_room(max_out, out.size() - start, chunk);
     const std::size_t pos = out.size();
     out.resize(pos + room);
     std::size_t dst_size = room;

@@ -63,10 +63,7 @@ std::error_code zstd_compressor::decompress(byte_view in, buffer& out, std::size
   std::error_code result;
   std::size_t rc = 1;
   while (rc != 0) {
-    // Room for one byte past the limit, to tell a frame that ends at it from one that goes
-    // on; left + 1 only where it cannot wrap (max_out may be SIZE_MAX).
-    const std::size_t left = max_out - (out.size() - start), chunk = ZSTD_DStreamOutSize();
-    const std::size_t room = left < chunk ? left + 1 : chunk;
+    const std::size_t room = inflate_room(max_out, out.size() - start, ZSTD_DStreamOutSize());
     const std::size_t pos = out.size();
     out.resize(pos + room);
     ZSTD_outBuffer dst{out.data() + pos, room, 0};

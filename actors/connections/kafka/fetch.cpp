@@ -557,13 +557,12 @@ void add_read(const fetch_op& op, slot s, const fetch_request& f, fetch_result&&
   settled(op);
 }
 
-// A read answered: its place in the window is free.
-void read_returned(const fetch_op& op, slot s, const fetch_request& f, fetch_result&& res) {
-  auto& st = *op.st;
+// A read answered, with data or an error: its place in the window is free, and so is the
+// allowance past max_bytes if it had it. Whether the request still wants what it brought.
+bool read_back(fetch_state& st, const fetch_request& f) {
   st.window.returned();
   if (f.at_least_one_batch) st.exceeding = false;
-  if (st.answered) return;
-  add_read(op, s, f, std::move(res));
+  return !st.answered;
 }
 
 // One read of a partition, without waiting, from where its reads so far end, for what it may
@@ -580,14 +579,13 @@ void read_partition(const fetch_op& op, slot s, bool exceed) {
   st.exceeding = st.exceeding || exceed;
   auto self = op.self;
   self->request(self->state.dir.bridge_for(f.tp), caf::infinite, fetch_atom::value, f)
-      .then([op, s, f](fetch_result& res) { read_returned(op, s, f, std::move(res)); },
-            [op, s, f](caf::error& e) {
-              auto& state = *op.st;
-              state.window.returned();
-              if (f.at_least_one_batch) state.exceeding = false;
-              if (state.answered) return;
-              read_failed(op, s, to_errc(e));
-            });
+      .then(
+          [op, s, f](fetch_result& res) {
+            if (read_back(*op.st, f)) add_read(op, s, f, std::move(res));
+          },
+          [op, s, f](caf::error& e) {
+            if (read_back(*op.st, f)) read_failed(op, s, to_errc(e));
+          });
 }
 
 // A partition the answer has no room for: not read (what a read brought could not be sent),
