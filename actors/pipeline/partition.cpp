@@ -239,8 +239,8 @@ void maybe_snapshot(self_ptr self, bool now = false) {
           });
 }
 
-void deliver(self_ptr self, const std::vector<partition_log::completion>& done) {
-  auto& pending = self->state.pending;
+// The producer table learns each batch's outcome.
+void record_outcomes(self_ptr self, const std::vector<partition_log::completion>& done) {
   for (const auto& c : done) {
     // A failed batch leaves the window alone: the rebuild after the failure says whether
     // it is stored after all.
@@ -250,6 +250,13 @@ void deliver(self_ptr self, const std::vector<partition_log::completion>& done) 
     } else {
       self->state.producers.refused(c.ticket);
     }
+  }
+}
+
+// Answers the batches' publishers; record_outcomes must have run for `done`.
+void answer(self_ptr self, const std::vector<partition_log::completion>& done) {
+  auto& pending = self->state.pending;
+  for (const auto& c : done) {
     auto it = pending.find(c.ticket);
     if (it == pending.end()) continue;
     if (c.error == errc::ok)
@@ -258,6 +265,11 @@ void deliver(self_ptr self, const std::vector<partition_log::completion>& done) 
       it->second.deliver(c.error);
     pending.erase(it);
   }
+}
+
+void deliver(self_ptr self, const std::vector<partition_log::completion>& done) {
+  record_outcomes(self, done);
+  answer(self, done);
 }
 
 void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<fetch_result> rp);
@@ -414,7 +426,12 @@ void try_write(self_ptr self) {
           [=](append_outcome& outcome) {
             const bool fenced = std::find(outcome.results.begin(), outcome.results.end(),
                                           errc::not_leader) != outcome.results.end();
-            deliver(self, self->state.log->write_completed(outcome));
+            const auto done = self->state.log->write_completed(outcome);
+            record_outcomes(self, done);
+            // The next set goes to the writer before the answers go out: its store call
+            // then overlaps with this actor answering and the publishers sending more.
+            if (!self->state.retiring && !fenced && self->state.log->ready()) try_write(self);
+            answer(self, done);
             if (self->state.retiring) return maybe_stop(self);
             if (fenced) return lost_lease(self, "a write");
             if (!self->state.log->ready()) {
