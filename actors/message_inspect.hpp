@@ -270,7 +270,7 @@ typename Inspector::result_type inspect(Inspector& f, framed_batch& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_set& x) {
-  return f(caf::meta::type_name("portask.append_set"), x.tp, x.batches, x.fence, x.id, x.follows);
+  return f(caf::meta::type_name("portask.append_set"), x.tp, x.batches, x.fence);
 }
 
 template <class Inspector>

@@ -120,12 +120,6 @@ struct append_set {
   std::vector<storage::stored_batch> batches;
   /// In a cluster, the partition's lease as its writer holds it (storage::append_request).
   std::string fence = {};
-  /// The set's number, unique in the process (0: not tracked), and the number of the set of
-  /// the same partition still out when this one was sent (0: none). A writer stores a set
-  /// that follows another only if it stored that one (write_batcher), so a partition with
-  /// two sets out never has the second stored after the first failed.
-  std::uint64_t id = 0;
-  std::uint64_t follows = 0;
   friend bool operator==(const append_set&, const append_set&) = default;
 };
 

@@ -411,23 +411,22 @@ void try_write(self_ptr self) {
   if (st.rules)
     if (const auto limit = st.rules->max_batch_bytes.load(std::memory_order_relaxed); limit >= 0)
       merge = std::min(merge, static_cast<std::size_t>(limit));
-  if (!st.log->can_take()) return;
+  auto set = st.log->take_write_set(merge);
+  if (!set) return;
+  set->fence = st.fence;
   auto writer = st.dir.writer_for(st.log->tp());
   if (!writer) {
+    deliver(self, st.log->write_failed(errc::not_ready));
     deliver(self, st.log->fail_queued(errc::not_ready));
     recover(self);
     return;
   }
-  auto set = st.log->take_write_set(merge);
-  if (!set) return;
-  set->fence = st.fence;
-  const auto id = set->id;
   self->request(writer, caf::infinite, append_atom::value, std::move(*set))
       .then(
           [=](append_outcome& outcome) {
             const bool fenced = std::find(outcome.results.begin(), outcome.results.end(),
                                           errc::not_leader) != outcome.results.end();
-            const auto done = self->state.log->write_completed(id, outcome);
+            const auto done = self->state.log->write_completed(outcome);
             record_outcomes(self, done);
             // The next set goes to the writer before the answers go out: its store call
             // then overlaps with this actor answering and the publishers sending more.
@@ -453,7 +452,7 @@ void try_write(self_ptr self) {
             logging::pipeline().warn("partition {}/{}: writer failed: {}", self->state.log->tp().topic,
                          self->state.log->tp().partition, self->system().render(err));
             // Whether the set was stored is unknown: its producers hear exactly that.
-            deliver(self, self->state.log->write_failed(id, errc::timeout));
+            deliver(self, self->state.log->write_failed(errc::timeout));
             if (self->state.retiring) return maybe_stop(self);
             deliver(self, self->state.log->fail_queued(errc::not_ready));
             recover(self);
@@ -505,12 +504,8 @@ void lost_lease(self_ptr self, const char* refused) {
 void recover(self_ptr self) {
   auto& st = self->state;
   if (st.recovering || st.retiring) return;
-  st.log->lost_track();
-  // A set still out is answered first (it fails too: its writer refuses it, or it is
-  // acknowledged as unknown), and its answer starts the recovery: bounds read while it may
-  // still land would not hold.
-  if (st.log->write_in_flight()) return;
   st.recovering = true;
+  st.log->lost_track();
   auto reader = st.dir.reader_for(st.log->tp());
   auto retry = [=] {
     auto& s = self->state;

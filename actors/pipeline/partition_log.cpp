@@ -1,19 +1,12 @@
 #include "actors/pipeline/partition_log.hpp"
 
 #include <algorithm>
-#include <atomic>
 
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/frame_merge.hpp"
 
 namespace portask {
-
-namespace {
-// append_set::id: unique in the process, so that no writer mistakes one partition actor's
-// set for another's (a partition that stopped and started again counts on).
-std::atomic<std::uint64_t> next_set_id{1};
-}  // namespace
 
 std::int64_t partition_log::recovered(storage::partition_bounds b) {
   ready_ = true;
@@ -92,12 +85,9 @@ bool partition_log::mergeable(const queued_batch& q, std::size_t merge_bytes) no
 }
 
 std::optional<append_set> partition_log::take_write_set(std::size_t merge_bytes) {
-  if (!can_take()) return std::nullopt;
+  if (!ready_ || write_in_flight() || queue_.empty()) return std::nullopt;
   append_set set;
   set.tp = tp_;
-  set.follows = flights_.empty() ? 0 : flights_.back().id;
-  set.id = next_set_id.fetch_add(1, std::memory_order_relaxed);
-  flights_.push_back(flight{set.id, {}, {}});
   set.batches.reserve(queue_.size());
   for (std::size_t i = 0; i < queue_.size();) {
     // The run of mergeable batches from i whose frames fit one merged frame.
@@ -144,36 +134,28 @@ bool partition_log::take_stored(std::size_t first, std::size_t last, std::size_t
   end_timestamp_ = std::max(end_timestamp_, b.max_timestamp);
   b.end_bytes = end_bytes_;
   b.end_timestamp = end_timestamp_;
-  auto& f = flights_.back();
   for (auto k = first; k < last; ++k) {
     auto& q = queue_[k];
-    f.parts.push_back({q.ticket, next_offset_, q.batch.record_count, f.batches.size()});
+    in_flight_parts_.push_back({q.ticket, next_offset_, q.batch.record_count, in_flight_.size()});
     next_offset_ += q.batch.record_count;
   }
-  f.batches.push_back(tail_batch{b, last - first == 1 ? std::move(queue_[first].batch.kafka_view)
-                                                      : protocol::shared_bytes{}});
+  in_flight_.push_back(tail_batch{b, last - first == 1 ? std::move(queue_[first].batch.kafka_view)
+                                                       : protocol::shared_bytes{}});
   set.batches.push_back(std::move(b));
   return true;
 }
 
-std::vector<partition_log::completion> partition_log::write_completed(std::uint64_t id,
-                                                                     const append_outcome& outcome) {
-  auto it = std::find_if(flights_.begin(), flights_.end(), [&](const flight& f) { return f.id == id; });
-  std::vector<completion> done;
-  if (it == flights_.end()) return done;
-  // Sets are answered in the order sent; one answered out of order is not trusted.
-  const bool in_order = it == flights_.begin();
+std::vector<partition_log::completion> partition_log::write_completed(const append_outcome& outcome) {
   stored_results_.clear();
-  // A set answered after an earlier one failed (the partition is not ready) acknowledges
-  // nothing either.
-  bool failed = !ready_ || !in_order;
-  for (std::size_t i = 0; i < it->batches.size(); ++i) {
-    const auto& b = it->batches[i].batch;
+  bool failed = false;
+  for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+    auto& entry = in_flight_[i];
+    const auto& b = entry.batch;
     errc e = i < outcome.results.size() ? outcome.results[i] : errc::internal;
-    // After a failure nothing later is acknowledged, even if stored: a producer told that
-    // N+1 is stored takes N as stored too. It is told "outcome unknown" (timeout): its retry
-    // finds the stored batch (the recovery that follows reads it back) and gets its offsets.
-    // A "not stored" answer could make a client renumber it and store it twice.
+    // After a failure nothing later in the set is acknowledged, even if stored: a producer
+    // told that N+1 is stored takes N as stored too. It is told "outcome unknown" (timeout):
+    // its retry finds the stored batch (the recovery that follows reads it back) and gets its
+    // offsets. A "not stored" answer could make a client renumber it and store it twice.
     if (failed && e == errc::ok) e = errc::timeout;
     // The store holds that offset already (a write this partition could not see): the
     // recovery below reads the true bounds, so for the producer it is worth a retry.
@@ -187,27 +169,28 @@ std::vector<partition_log::completion> partition_log::write_completed(std::uint6
     }
     stored_results_.push_back(e);
   }
-  done.reserve(it->parts.size());
-  for (const auto& p : it->parts) {
+  std::vector<completion> done;
+  done.reserve(in_flight_parts_.size());
+  for (const auto& p : in_flight_parts_) {
     const auto e = stored_results_[p.stored];
     if (e == errc::ok)
       done.push_back({p.ticket, e, {tp_.partition, p.base_offset, p.record_count, false, log_start_}});
     else
       done.push_back({p.ticket, e, {}});
   }
-  for (std::size_t i = 0; i < it->batches.size(); ++i)
-    if (stored_results_[i] == errc::ok) add_to_tail(std::move(it->batches[i]));
-  flights_.erase(it);
+  for (std::size_t i = 0; i < in_flight_.size(); ++i)
+    if (stored_results_[i] == errc::ok) add_to_tail(std::move(in_flight_[i]));
+  in_flight_.clear();
+  in_flight_parts_.clear();
   if (failed) lost_track();
   return done;
 }
 
-std::vector<partition_log::completion> partition_log::write_failed(std::uint64_t id, errc e) {
+std::vector<partition_log::completion> partition_log::write_failed(errc e) {
   std::vector<completion> done;
-  auto it = std::find_if(flights_.begin(), flights_.end(), [&](const flight& f) { return f.id == id; });
-  if (it == flights_.end()) return done;
-  for (const auto& p : it->parts) done.push_back({p.ticket, e, {}});
-  flights_.erase(it);
+  for (const auto& p : in_flight_parts_) done.push_back({p.ticket, e, {}});
+  in_flight_.clear();
+  in_flight_parts_.clear();
   lost_track();
   return done;
 }

@@ -1,8 +1,7 @@
 #pragma once
 /// A partition's logic, without CAF: offset assignment, the high watermark, the bounded tail
 /// of recent batches that tailing consumers read without touching the store, and the write
-/// queue (at most max_sets_in_flight append_sets out at once, answered in order; everything
-/// arriving meanwhile goes in the next).
+/// queue (at most one append_set in flight; everything arriving meanwhile goes in the next).
 ///
 /// After any failed write the partition re-reads its bounds from the store before it accepts
 /// more: the store is the truth, so no offset is ever handed out twice.
@@ -65,22 +64,9 @@ class partition_log {
   /// Queues a batch; returns a ticket that its completion will carry.
   std::uint64_t enqueue(framed_batch b);
   std::size_t queued() const noexcept { return queue_.size(); }
-  /// Two sets out: the store works on the second while the first's answer travels back and
-  /// its publishers are answered, instead of waiting for a round trip through this actor
-  /// between writes. The second names the first (append_set::follows), so its writer never
-  /// stores it after the first failed.
-  static constexpr std::size_t max_sets_in_flight = 2;
-  bool write_in_flight() const noexcept { return !flights_.empty(); }
-  std::size_t sets_in_flight() const noexcept { return flights_.size(); }
-  /// The id of the oldest set out, the next to be answered (0: none).
-  std::uint64_t oldest_set() const noexcept { return flights_.empty() ? 0 : flights_.front().id; }
-  /// take_write_set would return a set.
-  bool can_take() const noexcept {
-    return ready_ && flights_.size() < max_sets_in_flight && !queue_.empty();
-  }
-  /// When ready, fewer than max_sets_in_flight sets are out and batches are queued: assigns
-  /// their offsets and returns them as one append_set (now in flight), numbered (id) and
-  /// naming the set still out ahead of it (follows).
+  bool write_in_flight() const noexcept { return !in_flight_.empty(); }
+  /// When ready, nothing is in flight and batches are queued: assigns their offsets and
+  /// returns them as one append_set (now in flight).
   ///
   /// With `merge_bytes`, consecutive queued batches without an idempotent producer or a
   /// Kafka view, in the binary encoding uncompressed (as the broker frames a native
@@ -95,13 +81,10 @@ class partition_log {
     errc error;  ///< ok: stored, result is valid
     publish_result result;
   };
-  /// Applies the writer's outcome for the in-flight set `id` (append_set::id; sets are
-  /// answered in the order sent). After a failed set nothing later is acknowledged: the
-  /// partition needs recovering (ready() is false), and the recovery waits until no set is
-  /// out (write_in_flight()).
-  std::vector<completion> write_completed(std::uint64_t id, const append_outcome& outcome);
-  /// The in-flight set `id` failed as a whole (the writer is gone): every batch gets `e`.
-  std::vector<completion> write_failed(std::uint64_t id, errc e);
+  /// Applies the writer's outcome for the in-flight set.
+  std::vector<completion> write_completed(const append_outcome& outcome);
+  /// The in-flight set failed as a whole (the writer is gone): every batch gets `e`.
+  std::vector<completion> write_failed(errc e);
   /// Fails everything queued (not yet in flight), e.g. when recovery keeps failing.
   std::vector<completion> fail_queued(errc e);
 
@@ -163,21 +146,16 @@ class partition_log {
   std::uint64_t start_bytes_ = 0;
   std::uint64_t next_ticket_ = 1;
   std::deque<queued_batch> queue_;
-  /// A set in flight: one entry per stored batch, and one part per publish it holds (a
+  /// The in-flight set: one entry per stored batch, and one part per publish it holds (a
   /// merged batch holds several), in order.
   struct in_flight_part {
     std::uint64_t ticket;
     std::int64_t base_offset;
     std::uint32_t record_count;
-    std::size_t stored;  ///< index into flight::batches
+    std::size_t stored;  ///< index into in_flight_
   };
-  struct flight {
-    std::uint64_t id = 0;
-    std::vector<tail_batch> batches;
-    std::vector<in_flight_part> parts;
-  };
-  /// Oldest first.
-  std::deque<flight> flights_;
+  std::vector<tail_batch> in_flight_;
+  std::vector<in_flight_part> in_flight_parts_;
   // Reused from set to set (a merged frame's buffer goes to the store with it).
   std::vector<protocol::byte_view> merge_views_;
   std::vector<errc> stored_results_;

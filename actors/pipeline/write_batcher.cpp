@@ -14,33 +14,9 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
     queue_.clear();
     return outcomes;
   }
-  // The ordering rule (write_batcher.hpp): a set following one this writer did not store,
-  // and does not send ahead of it now, is refused unsent.
-  sent_.assign(queue_.size(), 0);
-  flush_last_.clear();
-  for (std::size_t i = 0; i < queue_.size(); ++i) {
-    const auto& set = queue_[i];
-    auto here = flush_last_.find(set.tp);
-    if (set.follows != 0) {
-      std::uint64_t last = 0;
-      if (here != flush_last_.end()) {
-        last = here->second;
-      } else if (auto it = last_stored_.find(set.tp); it != last_stored_.end()) {
-        last = it->second;
-      }
-      if (last != set.follows) {
-        outcomes[i].results.assign(set.batches.size(), errc::not_ready);
-        continue;
-      }
-    }
-    sent_[i] = 1;
-    if (set.id != 0 || set.follows != 0) flush_last_[set.tp] = set.id;
-  }
   requests_.clear();
   std::size_t records = 0;
-  for (std::size_t i = 0; i < queue_.size(); ++i) {
-    if (!sent_[i]) continue;
-    const auto& set = queue_[i];
+  for (const auto& set : queue_) {
     for (const auto& b : set.batches) {
       requests_.push_back(
           {&set.tp, b.base_offset, b.record_count, b.max_timestamp, b.frame, b.producer,
@@ -50,8 +26,7 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
   }
   if (requests_.empty()) {
     // Only empty sets (a topic deletion's drain: answered after what was queued before
-    // them, which is all they ask) or refused ones: nothing for the store, and nothing
-    // learnt about it.
+    // them, which is all they ask): nothing for the store, and nothing learnt about it.
     queue_.clear();
     return outcomes;
   }
@@ -61,34 +36,18 @@ std::vector<append_outcome> write_batcher::flush(clock::time_point now) {
 
   bool unavailable = false;
   std::size_t k = 0;
-  flush_last_.clear();  // from here: the partitions with a set that failed in this call
   for (std::size_t i = 0; i < queue_.size(); ++i) {
-    if (!sent_[i]) continue;
-    const auto& set = queue_[i];
     auto& results = outcomes[i].results;
-    results.reserve(set.batches.size());
-    bool whole = true;
-    for (std::size_t j = 0; j < set.batches.size(); ++j, ++k) {
+    results.reserve(queue_[i].batches.size());
+    for (std::size_t j = 0; j < queue_[i].batches.size(); ++j, ++k) {
       const auto& ec = results_[k];
       errc e = errc::ok;
       if (ec) {
         e = ec.category() == error_category() ? static_cast<errc>(ec.value()) : errc::internal;
         if (e == errc::storage_unavailable || e == errc::timeout) unavailable = true;
-        whole = false;
       }
       results.push_back(e);
     }
-    if (set.id == 0 && set.follows == 0) continue;
-    // A set stored after a failed one of its partition (in this same call) does not make
-    // the next one storable: its partition reads its bounds back first.
-    if (!whole || set.id == 0 || flush_last_.contains(set.tp)) {
-      last_stored_.erase(set.tp);
-      flush_last_.emplace(set.tp, 0);
-      continue;
-    }
-    if (last_stored_.size() >= max_remembered_partitions && !last_stored_.contains(set.tp))
-      last_stored_.clear();
-    last_stored_[set.tp] = set.id;
   }
   if (metrics_) {
     metrics_->storage_round_trip(requests_.size(), records, elapsed, unavailable);

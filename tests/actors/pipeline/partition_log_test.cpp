@@ -73,7 +73,7 @@ TEST(PartitionLog, SmallPublishesQueuedTogetherAreStoredAsOneBatchEachWithItsOwn
   EXPECT_EQ(values_of(stored.frame), (std::vector<std::string>{"v0", "v1", "v2", "v3"}));
   EXPECT_EQ(log.high_watermark(), 10);
 
-  auto done = log.write_completed(log.oldest_set(), all_ok(1));
+  auto done = log.write_completed(all_ok(1));
   ASSERT_EQ(done.size(), 3u);
   EXPECT_EQ(done[0].ticket, a);
   EXPECT_EQ(done[1].ticket, b);
@@ -124,7 +124,7 @@ TEST(PartitionLog, IdempotentKafkaAndLargePublishesAreStoredAsTheyCame) {
     EXPECT_EQ(b.base_offset, expected);
     expected += b.record_count;
   }
-  auto done = log.write_completed(log.oldest_set(), all_ok(set->batches.size()));
+  auto done = log.write_completed(all_ok(set->batches.size()));
   ASSERT_EQ(done.size(), 8u);
   for (std::size_t i = 0; i < done.size(); ++i) {
     EXPECT_EQ(done[i].error, errc::ok);
@@ -185,7 +185,7 @@ TEST(PartitionLog, PublishesThatDoNotMergeGoAsTheyCameWithTheirOwnOffsets) {
   EXPECT_EQ(set->batches[0].base_offset, 0);
   EXPECT_EQ(set->batches[1].base_offset, 1);
   EXPECT_EQ(set->batches[2].base_offset, 3);
-  auto done = log.write_completed(log.oldest_set(), all_ok(3));
+  auto done = log.write_completed(all_ok(3));
   ASSERT_EQ(done.size(), 3u);
   EXPECT_EQ(done[2].result.base_offset, 3);
   EXPECT_EQ(log.high_watermark(), 4);
@@ -235,7 +235,7 @@ TEST(PartitionLog, EveryPublishInAFailedMergedBatchFailsAndThoseAfterItAreUnknow
   auto set = log.take_write_set(merging);
   ASSERT_TRUE(set);
   ASSERT_EQ(set->batches.size(), 2u);
-  auto done = log.write_completed(log.oldest_set(), {{errc::storage_unavailable, errc::ok}});
+  auto done = log.write_completed({{errc::storage_unavailable, errc::ok}});
   ASSERT_EQ(done.size(), 3u);
   EXPECT_EQ(done[0].error, errc::storage_unavailable);
   EXPECT_EQ(done[1].error, errc::storage_unavailable);
@@ -268,7 +268,7 @@ TEST(PartitionLog, OffsetsContinueFromTheRecoveredBounds) {
   EXPECT_EQ(set->batches[0].base_offset, 42);
   EXPECT_EQ(set->batches[1].base_offset, 47);
   EXPECT_EQ(log.high_watermark(), 42) << "nothing is visible before the store acknowledges";
-  auto done = log.write_completed(log.oldest_set(), all_ok(2));
+  auto done = log.write_completed(all_ok(2));
   ASSERT_EQ(done.size(), 2u);
   EXPECT_EQ(done[0].result.base_offset, 42);
   EXPECT_EQ(done[1].result.base_offset, 47);
@@ -285,7 +285,7 @@ TEST(PartitionLog, AcknowledgedOffsetsAreNotReusedWhenTheStoreLostThem) {
   EXPECT_EQ(log.recovered({0, 10}), 0);
   log.enqueue(batch(5));
   ASSERT_TRUE(log.take_write_set());
-  log.write_completed(log.oldest_set(), all_ok(1));
+  log.write_completed(all_ok(1));
   ASSERT_EQ(log.high_watermark(), 15);
   EXPECT_EQ(log.recovered({0, 12}), 3) << "offsets 12-14 were acknowledged and are gone";
   EXPECT_EQ(log.high_watermark(), 15);
@@ -298,95 +298,26 @@ TEST(PartitionLog, AcknowledgedOffsetsAreNotReusedWhenTheStoreLostThem) {
   EXPECT_EQ(set->batches.at(0).base_offset, 15);
   // A store that holds more than was acknowledged here (a write whose answer was lost) is
   // taken as it is.
-  log.write_completed(log.oldest_set(), all_ok(1));
+  log.write_completed(all_ok(1));
   EXPECT_EQ(log.recovered({0, 20}), 0);
   EXPECT_EQ(log.high_watermark(), 20);
 }
 
-TEST(PartitionLog, TwoSetsInFlightAndTheRestGroupedIntoTheNext) {
+TEST(PartitionLog, OneSetInFlightAndTheRestGroupedIntoTheNext) {
   tail_budget tails{1 << 20, 1 << 20};
   partition_log log{{"t", 0}, tails};
   log.warm_up();
   log.recovered({0, 0});
   log.enqueue(batch(1));
-  auto first = log.take_write_set();
-  ASSERT_TRUE(first);
-  EXPECT_NE(first->id, 0u);
-  EXPECT_EQ(first->follows, 0u) << "nothing was out ahead of it";
-  log.enqueue(batch(1));
-  auto second = log.take_write_set();
-  ASSERT_TRUE(second);
-  EXPECT_EQ(second->follows, first->id) << "the writer must know which set it follows";
-  EXPECT_EQ(second->batches[0].base_offset, 1);
+  ASSERT_TRUE(log.take_write_set());
   log.enqueue(batch(1));
   log.enqueue(batch(1));
   log.enqueue(batch(1));
-  EXPECT_FALSE(log.take_write_set()) << "at most two append_sets in flight";
-  EXPECT_EQ(log.sets_in_flight(), 2u);
-  log.write_completed(first->id, all_ok(1));
-  EXPECT_EQ(log.high_watermark(), 1);
+  EXPECT_FALSE(log.take_write_set()) << "at most one append_set in flight";
+  log.write_completed(all_ok(1));
   auto next = log.take_write_set();
   ASSERT_TRUE(next);
   EXPECT_EQ(next->batches.size(), 3u);
-  EXPECT_EQ(next->follows, second->id);
-  EXPECT_EQ(next->batches[0].base_offset, 2);
-  log.write_completed(second->id, all_ok(1));
-  log.write_completed(next->id, all_ok(3));
-  EXPECT_EQ(log.high_watermark(), 5);
-  EXPECT_FALSE(log.write_in_flight());
-}
-
-TEST(PartitionLog, AfterAFailedSetTheOneBehindItAcknowledgesNothingAndOffsetsAreReassigned) {
-  tail_budget tails{1 << 20, 1 << 20};
-  partition_log log{{"t", 0}, tails};
-  log.warm_up();
-  log.recovered({0, 0});
-  log.enqueue(batch(2));
-  auto first = log.take_write_set();
-  log.enqueue(batch(3));
-  auto second = log.take_write_set();
-  ASSERT_TRUE(first && second);
-  auto done = log.write_completed(first->id, {{errc::storage_unavailable}});
-  ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].error, errc::storage_unavailable);
-  EXPECT_FALSE(log.ready());
-  EXPECT_TRUE(log.write_in_flight()) << "the second set is still out";
-  log.enqueue(batch(1));
-  EXPECT_FALSE(log.take_write_set()) << "nothing new goes out before the recovery";
-  // Even if the store said it stored the second set (same call, a per-command failure of
-  // the first), its producer hears "unknown", never "stored" after a gap.
-  done = log.write_completed(second->id, all_ok(1));
-  ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].error, errc::timeout);
-  EXPECT_EQ(log.high_watermark(), 0);
-  EXPECT_FALSE(log.write_in_flight());
-  log.recovered({0, 0});
-  auto again = log.take_write_set();
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->follows, 0u);
-  EXPECT_EQ(again->batches[0].base_offset, 0) << "the offsets of both failed sets are reused";
-}
-
-TEST(PartitionLog, TheWriterLostUnderTwoSetsFailsEachAsUnknown) {
-  tail_budget tails{1 << 20, 1 << 20};
-  partition_log log{{"t", 0}, tails};
-  log.warm_up();
-  log.recovered({0, 0});
-  log.enqueue(batch(1));
-  auto first = log.take_write_set();
-  log.enqueue(batch(1));
-  auto second = log.take_write_set();
-  ASSERT_TRUE(first && second);
-  // Answered out of order (not what CAF does between two actors): nothing is trusted.
-  auto done = log.write_completed(second->id, all_ok(1));
-  ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].error, errc::timeout);
-  done = log.write_failed(first->id, errc::timeout);
-  ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].error, errc::timeout);
-  EXPECT_EQ(log.high_watermark(), 0);
-  EXPECT_FALSE(log.write_in_flight());
-  EXPECT_TRUE(log.write_completed(first->id, all_ok(1)).empty()) << "an unknown set is ignored";
 }
 
 TEST(PartitionLog, AFailedWriteIsReportedAndForcesRecovery) {
@@ -397,7 +328,7 @@ TEST(PartitionLog, AFailedWriteIsReportedAndForcesRecovery) {
   log.enqueue(batch(2));
   log.enqueue(batch(2));
   ASSERT_TRUE(log.take_write_set());
-  auto done = log.write_completed(log.oldest_set(), {{errc::ok, errc::storage_unavailable}});
+  auto done = log.write_completed({{errc::ok, errc::storage_unavailable}});
   ASSERT_EQ(done.size(), 2u);
   EXPECT_EQ(done[0].error, errc::ok);
   EXPECT_EQ(done[1].error, errc::storage_unavailable);
@@ -417,7 +348,7 @@ TEST(PartitionLog, WriterLossFailsTheWholeSetRetriably) {
   log.recovered({0, 0});
   log.enqueue(batch(1));
   ASSERT_TRUE(log.take_write_set());
-  auto done = log.write_failed(log.oldest_set(), errc::not_ready);
+  auto done = log.write_failed(errc::not_ready);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].error, errc::not_ready);
   EXPECT_TRUE(is_retriable(done[0].error));
@@ -431,7 +362,7 @@ TEST(PartitionLog, TailServesReadsFromAnyOffsetInItsRange) {
   log.recovered({0, 0});
   for (int i = 0; i < 3; ++i) log.enqueue(batch(10));
   log.take_write_set();
-  log.write_completed(log.oldest_set(), all_ok(3));
+  log.write_completed(all_ok(3));
   fetch_result out;
   EXPECT_EQ(log.read(15, 1 << 20, out), partition_log::read_status::served);
   ASSERT_EQ(out.batches.size(), 2u);
@@ -450,7 +381,7 @@ TEST(PartitionLog, TailIsBoundedAndOlderReadsGoToTheStore) {
   log.recovered({0, 0});
   for (int i = 0; i < 50; ++i) log.enqueue(batch(1, 100));
   log.take_write_set();
-  log.write_completed(log.oldest_set(), all_ok(50));
+  log.write_completed(all_ok(50));
   EXPECT_LE(log.tail_bytes(), 1000u);
   EXPECT_EQ(log.tail_batches(), 10u);
   fetch_result out;
@@ -482,7 +413,7 @@ TEST(PartitionLog, BatchesCarryRunningTotalsFromTheRecoveredBounds) {
   EXPECT_EQ(set->batches[1].end_bytes, 1150u);
   EXPECT_EQ(set->batches[1].end_timestamp, 3000);
   EXPECT_EQ(log.bounds().end_bytes, 1000u) << "nothing counts before the store acknowledges";
-  log.write_completed(log.oldest_set(), all_ok(2));
+  log.write_completed(all_ok(2));
   const auto b = log.bounds();
   EXPECT_EQ(b.end_bytes, 1150u);
   EXPECT_EQ(b.end_timestamp, 3000);
@@ -496,7 +427,7 @@ TEST(PartitionLog, AdvancingTheStartRefusesOlderReadsAndTrimsTheTail) {
   log.recovered({0, 0});
   for (int i = 0; i < 5; ++i) log.enqueue(batch(10));
   log.take_write_set();
-  log.write_completed(log.oldest_set(), all_ok(5));
+  log.write_completed(all_ok(5));
   EXPECT_EQ(log.advance_start(25), 25);
   EXPECT_EQ(log.log_start(), 25);
   EXPECT_EQ(log.tail_batches(), 3u) << "the batch containing the start stays";
@@ -518,7 +449,7 @@ TEST(PartitionLog, TailsShareOneBudget) {
     log.recovered({0, 0});
     for (int i = 0; i < 20; ++i) log.enqueue(batch(1, 100));
     log.take_write_set();
-    log.write_completed(log.oldest_set(), all_ok(20));
+    log.write_completed(all_ok(20));
   };
   auto one = std::make_unique<partition_log>(topic_partition{"t", 0}, tails);
   one->warm_up();
@@ -539,7 +470,7 @@ TEST(PartitionLog, ACoolTailGivesItsShareToTheWarmOnes) {
   auto fill = [](partition_log& log, int batches) {
     for (int i = 0; i < batches; ++i) log.enqueue(batch(1, 100));
     log.take_write_set();
-    log.write_completed(log.oldest_set(), all_ok(static_cast<std::size_t>(batches)));
+    log.write_completed(all_ok(static_cast<std::size_t>(batches)));
   };
   partition_log cold{{"t", 0}, tails};
   partition_log hot{{"t", 1}, tails};
@@ -587,7 +518,7 @@ TEST(PartitionLog, AWriteAcknowledgedAfterItsTailCooledIsNotKept) {
   log.enqueue(batch(1, 100));
   log.take_write_set();
   log.cool_down();  // the write was out longer than cool_after
-  const auto done = log.write_completed(log.oldest_set(), all_ok(1));
+  const auto done = log.write_completed(all_ok(1));
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].error, errc::ok);
   EXPECT_EQ(log.high_watermark(), 1);
@@ -619,7 +550,7 @@ namespace {
 void write_stored(partition_log& log, int batches, std::size_t bytes) {
   for (int i = 0; i < batches; ++i) log.enqueue(batch(1, bytes));
   log.take_write_set();
-  log.write_completed(log.oldest_set(), all_ok(static_cast<std::size_t>(batches)));
+  log.write_completed(all_ok(static_cast<std::size_t>(batches)));
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 
 #include "tests/mocks/mock_store.hpp"
 
-#include <algorithm>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -134,93 +132,4 @@ TEST(WriteBatcher, AnEmptySetIsAnsweredWithoutAStoreCallAndTellsNothingOfTheStor
   EXPECT_TRUE(w.empty());
   EXPECT_FALSE(metrics.store_up());
   EXPECT_EQ(w.backoff(), write_batcher::min_backoff);
-}
-
-namespace {
-
-append_set numbered(const std::string& topic, std::uint64_t id, std::uint64_t follows, std::int64_t base) {
-  auto s = make_set(topic, 1, base);
-  s.id = id;
-  s.follows = follows;
-  return s;
-}
-
-// A store whose appends succeed except those of the base offsets in `refuse`; it records
-// every base offset it was asked to store, in order.
-std::unique_ptr<mock_store> store_refusing(std::vector<std::int64_t>& stored,
-                                           std::vector<std::int64_t> refuse) {
-  auto store = std::make_unique<mock_store>();
-  EXPECT_CALL(*store, append(_, _)).WillRepeatedly(Invoke([&stored, refuse](auto reqs, auto& results) {
-    results.assign(reqs.size(), std::error_code{});
-    for (std::size_t i = 0; i < reqs.size(); ++i) {
-      stored.push_back(reqs[i].base_offset);
-      if (std::find(refuse.begin(), refuse.end(), reqs[i].base_offset) != refuse.end())
-        results[i] = make_error_code(errc::storage_unavailable);
-    }
-  }));
-  return store;
-}
-
-}  // namespace
-
-TEST(WriteBatcher, ASetFollowingOneItStoredGoesOutAndOneFollowingAFailedSetIsRefusedUnsent) {
-  std::vector<std::int64_t> sent;
-  write_batcher w{store_refusing(sent, {10}), nullptr};
-  auto now = write_batcher::clock::now();
-  w.enqueue(numbered("a", 1, 0, 0));
-  EXPECT_EQ(w.flush(now)[0].results, std::vector<errc>{errc::ok});
-  w.enqueue(numbered("a", 2, 1, 1));
-  EXPECT_EQ(w.flush(now)[0].results, std::vector<errc>{errc::ok}) << "it follows a stored set";
-  // Set 3 fails; set 4, sent behind it before the partition knew, must not land after the
-  // gap. The outage's backoff is over by the time set 4 comes (a later flush).
-  w.enqueue(numbered("a", 3, 2, 10));
-  EXPECT_EQ(w.flush(now)[0].results, std::vector<errc>{errc::storage_unavailable});
-  now += write_batcher::max_backoff;
-  w.enqueue(numbered("a", 4, 3, 11));
-  EXPECT_EQ(w.flush(now)[0].results, std::vector<errc>{errc::not_ready});
-  EXPECT_EQ(sent, (std::vector<std::int64_t>{0, 1, 10})) << "set 4 never reached the store";
-  // The partition recovered: its next set follows none and goes out.
-  w.enqueue(numbered("a", 5, 0, 10));
-  EXPECT_EQ(w.flush(now)[0].results, std::vector<errc>{errc::ok});
-}
-
-TEST(WriteBatcher, ASetFollowingOneInTheSameCallGoesOutAndAnotherPartitionIsUntouched) {
-  std::vector<std::int64_t> sent;
-  write_batcher w{store_refusing(sent, {}), nullptr};
-  const auto now = write_batcher::clock::now();
-  w.enqueue(numbered("a", 7, 0, 0));
-  w.enqueue(numbered("a", 8, 7, 1));
-  w.enqueue(numbered("b", 9, 0, 0));
-  auto out = w.flush(now);
-  ASSERT_EQ(out.size(), 3u);
-  for (const auto& o : out) EXPECT_EQ(o.results, std::vector<errc>{errc::ok});
-  EXPECT_EQ(sent.size(), 3u);
-  w.enqueue(numbered("b", 10, 9, 1));
-  w.enqueue(numbered("a", 11, 8, 2));
-  out = w.flush(now);
-  EXPECT_EQ(out[0].results, std::vector<errc>{errc::ok});
-  EXPECT_EQ(out[1].results, std::vector<errc>{errc::ok});
-}
-
-TEST(WriteBatcher, ASetFollowingOneThisWriterNeverSawIsRefused) {
-  // The set ahead of it went to a writer that stopped (a restarted writer knows nothing).
-  std::vector<std::int64_t> sent;
-  write_batcher w{store_refusing(sent, {}), nullptr};
-  w.enqueue(numbered("a", 21, 20, 5));
-  EXPECT_EQ(w.flush(write_batcher::clock::now())[0].results, std::vector<errc>{errc::not_ready});
-  EXPECT_TRUE(sent.empty());
-}
-
-TEST(WriteBatcher, AStoredSetBehindAFailedOneInTheSameCallDoesNotVouchForTheNext) {
-  std::vector<std::int64_t> sent;
-  write_batcher w{store_refusing(sent, {0}), nullptr};
-  auto now = write_batcher::clock::now();
-  w.enqueue(numbered("a", 1, 0, 0));
-  w.enqueue(numbered("a", 2, 1, 1));  // stored by the store although set 1 failed
-  auto out = w.flush(now);
-  EXPECT_EQ(out[0].results, std::vector<errc>{errc::storage_unavailable});
-  EXPECT_EQ(out[1].results, std::vector<errc>{errc::ok});
-  now += write_batcher::max_backoff;
-  w.enqueue(numbered("a", 3, 2, 2));
-  EXPECT_EQ(w.flush(now)[0].results, std::vector<errc>{errc::not_ready});
 }

@@ -176,7 +176,7 @@ named<framed_batch> sample(tag<framed_batch>) {
   return {"portask.framed_batch", {frame(), 3, 1'700'000'000'000, sequence(), frame(), true}};
 }
 named<append_set> sample(tag<append_set>) {
-  return {"portask.append_set", {partition(), {stored()}, "2:7:run-token", 41, 40}};
+  return {"portask.append_set", {partition(), {stored()}, "2:7:run-token"}};
 }
 named<append_outcome> sample(tag<append_outcome>) {
   return {"portask.append_outcome", {{errc::timeout, errc::offset_conflict}}};
