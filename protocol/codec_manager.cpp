@@ -174,7 +174,10 @@ std::error_code codec_manager::append_batch_frame(const message_batch& batch, en
     out.resize(start);
     return flags.error();
   }
-  if (out.size() - pos - frame_header_size > max_payload_) {
+  // encode() bounded the payload before compression, which uncompressed is all of it; a
+  // compressed one can still have grown past the bound (bytes that do not compress).
+  if (e.compression != compression_id::none &&
+      out.size() - pos - frame_header_size > max_payload_) {
     out.resize(start);
     return errc::frame_too_large;
   }

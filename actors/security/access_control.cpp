@@ -134,12 +134,12 @@ void access_control::authentication_failed(const std::string& address, std::chro
   failures_.emplace(std::move(key), std::prev(failure_windows_.end()));
 }
 
-bool authorization_cache::allowed(std::string_view principal, std::string_view host, sec::acl_operation op,
+bool authorization_cache::allowed(std::string_view principal, const sec::client_host& host, sec::acl_operation op,
                                   sec::resource_type type, std::string_view name) {
   return !access_->authorization() || current().acls.allowed(principal, host, op, type, name);
 }
 
-bool authorization_cache::allowed_on_some(std::string_view principal, std::string_view host,
+bool authorization_cache::allowed_on_some(std::string_view principal, const sec::client_host& host,
                                           sec::acl_operation op, sec::resource_type type) {
   return !access_->authorization() || current().acls.allowed_on_some(principal, host, op, type);
 }

@@ -100,10 +100,11 @@ class authorization_cache {
  public:
   explicit authorization_cache(access_control& access) : access_(&access) {}
 
-  bool allowed(std::string_view principal, std::string_view host, protocol::security::acl_operation op,
-               protocol::security::resource_type type, std::string_view name);
-  bool allowed_on_some(std::string_view principal, std::string_view host, protocol::security::acl_operation op,
-                       protocol::security::resource_type type);
+  /// `host`: the connection's peer, parsed once when it connected.
+  bool allowed(std::string_view principal, const protocol::security::client_host& host,
+               protocol::security::acl_operation op, protocol::security::resource_type type, std::string_view name);
+  bool allowed_on_some(std::string_view principal, const protocol::security::client_host& host,
+                       protocol::security::acl_operation op, protocol::security::resource_type type);
 
  private:
   const security_snapshot& current();

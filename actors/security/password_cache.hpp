@@ -40,7 +40,8 @@ class password_cache {
   /// security_snapshot::password_matches, answered from the cache when `user`'s entry was
   /// made from this password against the credentials `snapshot` holds now, less than
   /// `lifetime` before `now` (a test's clock). Safe from any thread; the derivation runs
-  /// outside the lock.
+  /// outside the lock. A hit compares the entry with the snapshot's credentials where they
+  /// are, copying none.
   bool matches(const security_snapshot& snapshot, const std::string& user, std::string_view password,
                std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 

@@ -1,6 +1,7 @@
 #include <lz4frame.h>
 
 #include <cstring>
+#include <memory>
 
 #include "protocol/compression/compressors.hpp"
 
@@ -14,6 +15,24 @@ std::uint64_t load_le(const std::uint8_t* p, int bytes) noexcept {
   std::uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
   return v;
+}
+
+struct dctx_free {
+  void operator()(LZ4F_dctx* ctx) const noexcept { LZ4F_freeDecompressionContext(ctx); }
+};
+
+LZ4F_dctx* new_dctx() noexcept {
+  LZ4F_dctx* ctx = nullptr;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) return nullptr;
+  return ctx;
+}
+
+// One decoder per thread, reset per call: its block buffers are kept between calls (a Kafka
+// message set of magic 0/1 decompresses once per wrapped message) instead of allocated for
+// each one.
+LZ4F_dctx* thread_dctx() {
+  thread_local std::unique_ptr<LZ4F_dctx, dctx_free> ctx{new_dctx()};
+  return ctx.get();
 }
 
 }  // namespace
@@ -67,9 +86,11 @@ std::error_code lz4_compressor::compress(byte_view in, buffer& out) const {
 }
 
 std::error_code lz4_compressor::decompress(byte_view in, buffer& out, std::size_t max_out) const {
-  LZ4F_dctx* ctx = nullptr;
-  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
-    return errc::decompression_failed;
+  LZ4F_dctx* ctx = thread_dctx();
+  if (ctx == nullptr) return errc::decompression_failed;
+  // Reset before use, not after: a call that stopped inside a frame (an error, input cut
+  // short, output over the limit, an exception from a resize) leaves nothing for this one.
+  LZ4F_resetDecompressionContext(ctx);
   const std::size_t start = out.size();
   const std::uint8_t* src = in.data();
   std::size_t src_left = in.size();
@@ -103,7 +124,6 @@ std::error_code lz4_compressor::decompress(byte_view in, buffer& out, std::size_
     }
   }
   if (!result && src_left != 0) result = errc::decompression_failed;  // trailing bytes
-  LZ4F_freeDecompressionContext(ctx);
   if (result) out.resize(start);
   return result;
 }

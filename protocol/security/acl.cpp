@@ -167,27 +167,26 @@ authorizer::authorizer(std::vector<acl_binding> bindings, std::set<std::string> 
   for (const auto& b : bindings_) addresses_.push_back(parse_ip_address(b.host));
 }
 
-bool authorizer::host_matches(std::size_t i, std::string_view host, const std::optional<ip_address>& address) const {
+bool authorizer::host_matches(std::size_t i, const client_host& host) const {
   const auto& b = bindings_[i];
   // A host that is no address (a name, say) applies to a client address written exactly so.
-  if (b.host == wildcard || b.host == host) return true;
-  return address && address == addresses_[i];
+  if (b.host == wildcard || b.host == host.text()) return true;
+  return host.address() && host.address() == addresses_[i];
 }
 
 bool authorizer::is_super_user(std::string_view principal) const {
   return super_users_.find(principal) != super_users_.end();
 }
 
-bool authorizer::allowed(std::string_view principal, std::string_view host, acl_operation op,
+bool authorizer::allowed(std::string_view principal, const client_host& host, acl_operation op,
                          resource_type type, std::string_view name) const {
   if (is_super_user(principal)) return true;
-  const auto address = parse_ip_address(host);
   bool any_for_resource = false, allow = false;
   for (std::size_t i = 0; i < bindings_.size(); ++i) {
     const auto& b = bindings_[i];
     if (!resource_matches(b, type, name)) continue;
     any_for_resource = true;
-    if (!principal_matches(b, principal) || !host_matches(i, host, address)) continue;
+    if (!principal_matches(b, principal) || !host_matches(i, host)) continue;
     if (b.permission == acl_permission::deny && (b.operation == op || b.operation == acl_operation::all))
       return false;
     if (b.permission == acl_permission::allow && implies(b.operation, op)) allow = true;
@@ -195,7 +194,7 @@ bool authorizer::allowed(std::string_view principal, std::string_view host, acl_
   return allow || (!any_for_resource && allow_if_no_acl_);
 }
 
-bool authorizer::allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
+bool authorizer::allowed_on_some(std::string_view principal, const client_host& host, acl_operation op,
                                  resource_type type) const {
   // Kafka's check by resource type (KIP-679): first as for one resource no binding names
   // (super users, a "*" ALLOW, or no bindings at all with allow_if_no_acl) ...
@@ -205,10 +204,9 @@ bool authorizer::allowed_on_some(std::string_view principal, std::string_view ho
   // prefixed ALLOW under a DENY prefix of its own prefix.
   std::set<std::string_view> denied_literals, denied_prefixes;
   std::vector<const acl_binding*> allows;
-  const auto address = parse_ip_address(host);
   for (std::size_t i = 0; i < bindings_.size(); ++i) {
     const auto& b = bindings_[i];
-    if (b.resource != type || !principal_matches(b, principal) || !host_matches(i, host, address)) continue;
+    if (b.resource != type || !principal_matches(b, principal) || !host_matches(i, host)) continue;
     if (b.operation != op && b.operation != acl_operation::all) continue;
     if (b.permission == acl_permission::deny) {
       if (b.pattern == pattern_type::literal && b.name == wildcard) return false;

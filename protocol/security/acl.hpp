@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace portask::protocol::security {
@@ -71,6 +72,20 @@ struct ip_address {
 /// The address `text` writes (inet_pton's IPv4 and IPv6 forms); none for anything else: "*",
 /// a host name, an address with a zone ("fe80::1%eth0") or with spaces around it.
 std::optional<ip_address> parse_ip_address(std::string_view text);
+/// A client's host as bindings are matched against it: the text of its address and that
+/// address parsed (none if the text is no address). A connection builds it once from its
+/// peer, so that no check parses the host again.
+class client_host {
+ public:
+  client_host() = default;
+  explicit client_host(std::string host) : text_(std::move(host)), address_(parse_ip_address(text_)) {}
+  const std::string& text() const noexcept { return text_; }
+  const std::optional<ip_address>& address() const noexcept { return address_; }
+
+ private:
+  std::string text_;
+  std::optional<ip_address> address_;
+};
 /// Whether two hosts are one: the same address however written, or else the same text. "*"
 /// is text here; it is a wildcard where a binding is applied to a client, not in a filter.
 bool same_host(std::string_view a, std::string_view b);
@@ -91,20 +106,30 @@ class authorizer {
 
   /// Whether `principal` ("User:alice") connecting from `host` (its address, in any
   /// spelling) may do `op` on the resource.
-  bool allowed(std::string_view principal, std::string_view host, acl_operation op,
+  bool allowed(std::string_view principal, const client_host& host, acl_operation op,
                resource_type type, std::string_view name) const;
   /// Whether some resource of `type` allows `op` (Kafka's check by resource type, KIP-679,
   /// used where any topic will do: an idempotent producer needs WRITE on some topic): an
   /// ALLOW of the operation (or ALL) that no DENY covers wholly, and no DENY of every
   /// resource of the type ("*"). Implied operations do not count here, as in Kafka.
-  bool allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
+  bool allowed_on_some(std::string_view principal, const client_host& host, acl_operation op,
                        resource_type type) const;
+  /// The same decisions for a host given as text, parsed on every call: for one-off checks
+  /// (tests, benchmarks), not a connection's requests.
+  bool allowed(std::string_view principal, std::string_view host, acl_operation op,
+               resource_type type, std::string_view name) const {
+    return allowed(principal, client_host(std::string(host)), op, type, name);
+  }
+  bool allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
+                       resource_type type) const {
+    return allowed_on_some(principal, client_host(std::string(host)), op, type);
+  }
   bool is_super_user(std::string_view principal) const;
   const std::vector<acl_binding>& bindings() const noexcept { return bindings_; }
 
  private:
-  /// Whether bindings_[i] applies to a client at `host`, whose address is `address`.
-  bool host_matches(std::size_t i, std::string_view host, const std::optional<ip_address>& address) const;
+  /// Whether bindings_[i] applies to a client at `host`.
+  bool host_matches(std::size_t i, const client_host& host) const;
 
   std::vector<acl_binding> bindings_;
   /// Each binding's host as an address (parsed once here, not on every check).

@@ -314,3 +314,48 @@ TEST(CodecManager, ACompressedPayloadOverTheBoundUncompressedIsRefusedWhenEncode
   EXPECT_EQ(flags.error(), errc::frame_too_large);
   EXPECT_EQ(out, (buffer{1, 2, 3}));
 }
+
+// encode() bounds a payload before compression; bytes that do not compress grow as they are
+// compressed, so a batch exactly at the bound plain is past it compressed, and a frame of it
+// is refused as well (while uncompressed it fits).
+TEST(CodecManager, ACompressedPayloadThatGrowsPastTheBoundIsRefused) {
+  constexpr std::size_t bound = 64 * 1024;
+  codec_manager codecs{bound};
+  auto batch_of = [](std::size_t value_size) {
+    message_batch b;
+    b.messages.emplace_back().topic = "t";
+    std::string value(value_size, '\0');
+    std::uint32_t x = 12345;
+    for (auto& c : value) {
+      x = x * 1103515245 + 12345;
+      c = static_cast<char>(x >> 16);
+    }
+    b.messages.back().value = std::move(value);
+    return b;
+  };
+  auto plain_size = [&](const message_batch& b) {
+    buffer plain;
+    EXPECT_FALSE(codecs.find(codec_id::binary)->encode(b, plain));
+    return plain.size();
+  };
+  // The value's length prefix is the same size for both lengths.
+  auto at_bound = batch_of(bound - 200);
+  at_bound = batch_of(bound - 200 + bound - plain_size(at_bound));
+  ASSERT_EQ(plain_size(at_bound), bound);
+
+  buffer frame;
+  ASSERT_FALSE(codecs.append_batch_frame(at_bound, {}, message_type::publish, frame));
+  EXPECT_EQ(frame.size(), frame_header_size + bound);
+  for (auto z : {compression_id::gzip, compression_id::snappy, compression_id::lz4,
+                 compression_id::zstd}) {
+    const encoding e{codec_id::binary, z};
+    buffer payload;
+    ASSERT_TRUE(codecs.encode(at_bound, e, payload)) << to_string(z);
+    ASSERT_GT(payload.size(), bound) << to_string(z) << ": the bytes do not compress";
+    buffer out{1, 2, 3};
+    EXPECT_EQ(codecs.append_batch_frame(at_bound, e, message_type::publish, out),
+              errc::frame_too_large)
+        << to_string(z);
+    EXPECT_EQ(out, (buffer{1, 2, 3})) << to_string(z);
+  }
+}

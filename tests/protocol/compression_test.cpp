@@ -20,6 +20,17 @@ std::vector<std::unique_ptr<compressor>> all_compressors() {
 
 buffer to_buffer(std::string_view s) { return buffer(s.begin(), s.end()); }
 
+// Bytes that do not compress, so a frame of them is long and cut in the middle of a block.
+std::string noise(std::size_t n) {
+  std::string s(n, '\0');
+  std::uint32_t x = 12345;
+  for (auto& c : s) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 16);
+  }
+  return s;
+}
+
 }  // namespace
 
 class Compression : public ::testing::TestWithParam<int> {
@@ -28,12 +39,7 @@ class Compression : public ::testing::TestWithParam<int> {
 };
 
 TEST_P(Compression, RoundTripsEmptySmallAndLargeInputs) {
-  std::string random(300'000, '\0');
-  std::uint32_t x = 12345;
-  for (auto& c : random) {
-    x = x * 1103515245 + 12345;
-    c = static_cast<char>(x >> 16);
-  }
+  const std::string random = noise(300'000);
   for (const std::string& input :
        {std::string{}, std::string{"a"}, std::string(1 << 20, 'r'), random}) {
     buffer packed;
@@ -73,6 +79,25 @@ TEST_P(Compression, CorruptOrTruncatedInputIsAnError) {
   EXPECT_TRUE(plain.empty());
   EXPECT_TRUE(z->decompress(to_buffer("definitely not compressed data"), plain, 1 << 20));
   EXPECT_TRUE(z->decompress(byte_view{}, plain, 1 << 20)) << to_string(z->id());
+}
+
+// lz4 and zstd keep one decoder per thread between calls: a call that stopped inside a
+// frame (input cut short, output over the limit) must leave nothing in it for the next call
+// on the thread, which would otherwise read its frame as the rest of the unfinished one.
+TEST_P(Compression, AFrameAfterAnUnfinishedOneDecodes) {
+  const std::string input = noise(100'000);
+  buffer packed;
+  ASSERT_FALSE(z->compress(as_bytes(input), packed));
+  buffer plain;
+  ASSERT_TRUE(z->decompress(byte_view{packed}.first(packed.size() / 2), plain, 1 << 20))
+      << to_string(z->id());
+  ASSERT_FALSE(z->decompress(packed, plain, 1 << 20)) << to_string(z->id()) << " after truncated";
+  EXPECT_EQ(as_chars(plain), input) << to_string(z->id()) << " after truncated";
+  plain.clear();
+  ASSERT_EQ(z->decompress(packed, plain, input.size() / 2), errc::decompressed_too_large)
+      << to_string(z->id());
+  ASSERT_FALSE(z->decompress(packed, plain, 1 << 20)) << to_string(z->id()) << " after too large";
+  EXPECT_EQ(as_chars(plain), input) << to_string(z->id()) << " after too large";
 }
 
 TEST_P(Compression, TrailingGarbageIsAnError) {

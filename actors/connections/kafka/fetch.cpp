@@ -70,6 +70,10 @@ struct fetch_state {
   /// Each partition's reads, kept until the answer is built in request order (a partition
   /// past the answer's limit: its bounds, with no batches).
   std::vector<std::vector<std::optional<fetch_result>>> results;
+  /// What each partition's reads hold, as stored (stored_bytes of its result): counted as
+  /// batches come and go rather than summed again at each read of it, which after every wake
+  /// of a long poll would add up all the partition holds once more.
+  std::vector<std::vector<std::uint64_t>> stored;
   /// The leader epoch each partition's batches are served under (its lease's when it was read).
   std::vector<std::vector<std::int32_t>> epochs;
   /// The partitions not done with the pass they are in: being read, waiting to be, or (in
@@ -125,8 +129,7 @@ struct fetch_state {
   /// stored bytes, as the partition reads them).
   std::uint64_t left_of(const msg::FetchRequest& q, slot s) const {
     const auto limit = limit_of(q, s);
-    const auto& got = results[s.first][s.second];
-    return limit - std::min(limit, got ? stored_bytes(*got) : 0);
+    return limit - std::min(limit, stored[s.first][s.second]);
   }
   /// Where a partition's next read starts: after the batches its reads hold, else at the
   /// request's offset.
@@ -157,6 +160,7 @@ void trim_to_promise(fetch_state& st) {
     const auto size =
         viewed && res.kafka_views[i] ? res.kafka_views[i].size() : res.batches[i].frame.size();
     st.bytes -= std::min<std::uint64_t>(st.bytes, size);  // as read_bytes counted it
+    st.stored[last->first][last->second] -= res.batches[i].frame.size();  // as stored_bytes did
     res.batches.pop_back();
     if (viewed) res.kafka_views.pop_back();
     st.dropped = true;
@@ -476,7 +480,20 @@ void forget_reads(fetch_state& st, slot s) {
   auto& kept = st.results[s.first][s.second];
   if (kept) st.bytes -= std::min(st.bytes, read_bytes(*kept));
   kept.reset();
+  st.stored[s.first][s.second] = 0;
   st.holding.erase(s);
+}
+
+// A partition answers an error as Kafka 3.x answers one (FetchResponse.partitionResponse):
+// its high watermark, last stable offset and log start unknown (-1), and no records, so what
+// its reads brought is forgotten.
+void answer_error(fetch_state& st, slot s, std::int16_t code) {
+  auto& o = st.response.responses[s.first].partitions[s.second];
+  o.errorCode = code;
+  o.highWatermark = -1;
+  o.lastStableOffset = -1;
+  o.logStartOffset = -1;
+  forget_reads(st, s);
 }
 
 // A client behind or ahead of this node's leader epoch (v9+) is told so at once, as a read
@@ -485,10 +502,7 @@ bool refuse_epoch(const fetch_op& op, slot s) {
   const auto current = op.self->state.ctx->cluster()->leader_epoch(op.tp(s));
   const auto err = check_current_epoch(op.asked(s).currentLeaderEpoch, current);
   if (err == 0) return false;
-  auto& o = op.out(s);
-  o.errorCode = err;
-  o.highWatermark = -1;
-  forget_reads(*op.st, s);
+  answer_error(*op.st, s, err);
   op.st->any_error = true;
   return true;
 }
@@ -498,9 +512,7 @@ void read_failed(const fetch_op& op, slot s, errc why) {
   auto& st = *op.st;
   auto self = op.self;
   const auto tp = op.tp(s);
-  auto& o = op.out(s);
-  o.errorCode = to_kafka_fetch(why, op.r.api_version);
-  o.highWatermark = -1;
+  auto code = to_kafka_fetch(why, op.r.api_version);
   // On the leader, Kafka checks the client's leader epoch before the read: a stale client
   // hears FENCED_LEADER_EPOCH rather than OFFSET_OUT_OF_RANGE. Another node holds no replica
   // of it, and says NOT_LEADER_OR_FOLLOWER whatever the epoch.
@@ -508,15 +520,15 @@ void read_failed(const fetch_op& op, slot s, errc why) {
       why != errc::not_leader) {
     const auto current = self->state.ctx->cluster()->leader_epoch(tp);
     if (auto err = check_current_epoch(op.asked(s).currentLeaderEpoch, current); current >= 0 && err != 0)
-      o.errorCode = err;
+      code = err;
   }
-  forget_reads(st, s);
-  if (why == errc::not_leader) note_current_leader(self, st.response, o, tp);
   if (op.r.api_version >= 13 && why == errc::unknown_topic) {
     // The topic behind this id is gone: forget the id, say so as Kafka does.
     self->state.topic_names.erase(op.rq->topics[s.first].topicId);
-    o.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
+    code = static_cast<std::int16_t>(error_code::unknown_topic_id);
   }
+  answer_error(st, s, code);
+  if (why == errc::not_leader) note_current_leader(self, st.response, op.out(s), tp);
   // A partition that could not be read answers the request now, as Kafka's read errors do;
   // an unknown topic or partition does not (Kafka sets those aside before reading, and a
   // client fetching a deleted topic with others would otherwise be answered in a tight loop).
@@ -538,6 +550,8 @@ void add_read(const fetch_op& op, slot s, const fetch_request& f, fetch_result&&
   op.out(s).errorCode = 0;
   const bool got_any = !res.batches.empty();
   st.bytes += read_bytes(res);
+  // What the partition held follows on, or was no batches (append_read replaces only those).
+  st.stored[s.first][s.second] += stored_bytes(res);
   auto& kept = st.results[s.first][s.second];
   append_read(kept, std::move(res));
   if (!kept->batches.empty()) st.holding.insert(s);
@@ -613,6 +627,7 @@ void ask_bounds(const fetch_op& op, slot s) {
             none.high_watermark = b.next_offset;
             none.log_start = b.log_start;
             st.results[s.first][s.second] = std::move(none);
+            st.stored[s.first][s.second] = 0;
             st.epochs[s.first][s.second] =
                 std::max(0, op.self->state.ctx->cluster()->leader_epoch(op.tp(s)));
             settled(op);
@@ -732,6 +747,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   st.min_bytes = static_cast<std::uint64_t>(std::max(0, q.minBytes));
   st.response.responses.resize(q.topics.size());
   st.results.resize(q.topics.size());
+  st.stored.resize(q.topics.size());
   st.epochs.resize(q.topics.size());
   std::size_t partition_count = 0;
   for (std::size_t ti = 0; ti < q.topics.size(); ++ti) {
@@ -739,6 +755,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     st.response.responses[ti].topicId = q.topics[ti].topicId;
     st.response.responses[ti].partitions.resize(q.topics[ti].partitions.size());
     st.results[ti].resize(q.topics[ti].partitions.size());
+    st.stored[ti].resize(q.topics[ti].partitions.size(), 0);
     st.epochs[ti].resize(q.topics[ti].partitions.size(), 0);
     partition_count += q.topics[ti].partitions.size();
   }
@@ -757,14 +774,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
         topic.topic.empty() || allowed(self, protocol::security::acl_operation::read,
                                        protocol::security::resource_type::topic, topic.topic);
     for (std::size_t pi = 0; pi < topic.partitions.size(); ++pi) {
-      auto& out = st.response.responses[ti].partitions[pi];
-      out.partitionIndex = topic.partitions[pi].partition;
+      st.response.responses[ti].partitions[pi].partitionIndex = topic.partitions[pi].partition;
       if (r.api_version >= 13 && topic.topic.empty()) {  // an id no topic has
-        out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_id);
-        out.highWatermark = -1;
+        answer_error(st, {ti, pi}, static_cast<std::int16_t>(error_code::unknown_topic_id));
       } else if (!readable) {
-        out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
-        out.highWatermark = -1;
+        answer_error(st, {ti, pi}, static_cast<std::int16_t>(error_code::topic_authorization_failed));
       } else {
         st.window.queue({ti, pi});
         ++st.pending;

@@ -50,7 +50,7 @@ struct connection_state {
   sasl_phase phase = sasl_phase::open;
   std::unique_ptr<sasl_session> sasl;  ///< on a SASL listener
   std::string principal{anonymous_principal};
-  std::string host;  ///< the client's address, as ACLs name hosts
+  protocol::security::client_host host;  ///< the client's address, as ACLs name hosts
   std::unique_ptr<authorization_cache> acl;
   /// When the authenticated session ends without a re-authentication (KIP-368); none: never.
   std::optional<std::chrono::steady_clock::time_point> session_expiry;

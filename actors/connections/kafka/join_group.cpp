@@ -25,7 +25,7 @@ void handle_join_group(self_ptr self, const request& r, protocol::byte_view body
   j.member_id = req.memberId;
   j.instance_id = req.groupInstanceId;
   j.client_id = self->state.client_id;
-  j.client_host = "/" + self->state.host;  // as Kafka shows it: the address, no port
+  j.client_host = "/" + self->state.host.text();  // as Kafka shows it: the address, no port
   j.session_timeout_ms = req.sessionTimeoutMs;
   j.rebalance_timeout_ms = r.api_version >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
   j.protocol_type = req.protocolType;

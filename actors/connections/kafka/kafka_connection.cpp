@@ -145,12 +145,12 @@ kafka_connection_actor::behavior_type kafka_connection_impl(self_ptr self, std::
   self->state.polls = std::make_unique<long_polls>(ctx, self->state.dir);
   self->state.acl = std::make_unique<authorization_cache>(ctx->access);
   const auto& peer = session->peer();
-  self->state.host = peer.substr(0, peer.rfind(':'));
+  self->state.host = protocol::security::client_host(peer.substr(0, peer.rfind(':')));
   // A verified client certificate names the principal (SASL, if also required, replaces it).
   if (!session->tls_principal().empty()) self->state.principal = session->tls_principal();
   if (endpoint->sasl) {
     self->state.sasl = std::make_unique<sasl_session>(ctx->access, ctx->config.security.sasl_mechanisms,
-                                                      self->state.host);
+                                                      self->state.host.text());
     self->state.phase = kafka::connection_state::sasl_phase::handshake;
   }
   track_connection(self, ctx, supervisor, session, protocol_kind::kafka);

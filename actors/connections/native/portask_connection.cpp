@@ -113,7 +113,7 @@ struct connection_state {
   // -- security (docs/security.md) -------------------------------------------------------
   std::unique_ptr<sasl_session> sasl;  ///< on a listener that authenticates
   std::string principal{anonymous_principal};
-  std::string host;  ///< the client's address, as ACLs name hosts
+  sec::client_host host;  ///< the client's address, as ACLs name hosts
   std::unique_ptr<authorization_cache> acl;
   bool closing = false;  ///< the client closed; quit once pending answers are written
   close_deadline deadline;  ///< or when this passes, without the answers still missing
@@ -1430,12 +1430,12 @@ native_connection_actor::behavior_type connection_impl(self_ptr self, std::share
     track_connection(self, ctx, supervisor, session, protocol_kind::portask);
     self->state.acl = std::make_unique<authorization_cache>(ctx->access);
     const auto& peer = session->peer();
-    self->state.host = peer.substr(0, peer.rfind(':'));
+    self->state.host = sec::client_host(peer.substr(0, peer.rfind(':')));
     // A verified client certificate names the principal (SASL, if also required, replaces it).
     if (!session->tls_principal().empty()) self->state.principal = session->tls_principal();
     if (ctx->config.native.sasl)
       self->state.sasl = std::make_unique<sasl_session>(ctx->access, ctx->config.security.sasl_mechanisms,
-                                                        self->state.host);
+                                                        self->state.host.text());
     self->set_down_handler([=](caf::down_msg& down) {
       std::erase_if(self->state.memberships,
                     [&](const auto& m) { return m.second.address() == down.source; });

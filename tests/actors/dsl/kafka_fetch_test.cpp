@@ -67,10 +67,11 @@ storage::stored_batch batch_of(std::size_t size, std::int64_t offset) {
 // fill the answer, and a fourth does not fit.
 storage::stored_batch large_batch() { return batch_of(3000, 0); }
 
-// A Fetch v11 (header v1) of partitions 0 to count-1 of "t", each from offset 0, as its
-// session hands it over (with its size).
+// A Fetch v11 (header v1) of partitions 0 to count-1 of "t", each from offset 0 with a
+// limit of `partition_limit`, as its session hands it over (with its size).
 protocol::buffer fetch_frame(std::int32_t max_wait_ms, std::int32_t min_bytes,
-                             std::int32_t count = partitions, std::int32_t limit = max_bytes) {
+                             std::int32_t count = partitions, std::int32_t limit = max_bytes,
+                             std::int32_t partition_limit = 1 << 20) {
   constexpr std::int16_t version = 11;
   msg::FetchRequest req;
   req.maxWaitMs = max_wait_ms;
@@ -78,7 +79,7 @@ protocol::buffer fetch_frame(std::int32_t max_wait_ms, std::int32_t min_bytes,
   req.maxBytes = limit;
   req.topics.push_back({"t", {}, {}});
   for (std::int32_t p = 0; p < count; ++p)
-    req.topics[0].partitions.push_back({p, -1, 0, -1, -1, 1 << 20, {}});
+    req.topics[0].partitions.push_back({p, -1, 0, -1, -1, partition_limit, {}});
   protocol::buffer out(4);
   protocol::kafka::writer w{out};
   w.i16(1);  // Fetch
@@ -251,6 +252,48 @@ CAF_TEST(a narrow long poll woken by data delivers it in the poll answer without
   const std::vector<asked> want{{'r', 0}, {'r', 1}, {'p', 0}, {'p', 1}};
   CAF_CHECK(requests == want);
   CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 1);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a partition woken again and again in a narrow long poll reads no more than its limit in all) {
+  // Two partitions, each limited to three and a half of the small batches below, nothing at
+  // the first pass; then every poll of partition 0 wakes with one batch, too little for
+  // minBytes, so it is polled again from after it. Each read and poll of a partition asks
+  // for its limit less all its reads and polls have brought so far (no more, no less): the
+  // fourth batch does not fit what is left, the partition is read once more (its poll saw
+  // data past its offset) and brings nothing, and the answer goes.
+  const std::uint64_t frame_size = batch_of(100, 0).frame.size();
+  const std::uint64_t limit = 3 * frame_size + frame_size / 2;
+  CAF_REQUIRE_LESS(limit, static_cast<std::uint64_t>(max_bytes));  // the partition's own limit binds
+  std::vector<std::uint64_t> brought(2, 0);
+  bridge_script->fetch.otherwise = [this, &brought, frame_size, limit](const fetch_request& f)
+      -> caf::expected<fetch_result> {
+    const auto p = static_cast<std::size_t>(f.tp.partition);
+    requests.push_back({f.max_wait_ms > 0 ? 'p' : 'r', f.tp.partition});
+    CAF_CHECK_EQUAL(static_cast<std::uint64_t>(f.max_bytes), limit - brought[p]);
+    if (f.max_wait_ms > 0) data_came = true;
+    fetch_result r;
+    r.partition = f.tp.partition;
+    r.high_watermark = f.offset;
+    if (p == 0 && data_came) {  // a batch at its offset, brought if it fits what is asked
+      r.high_watermark = f.offset + 1;
+      if (frame_size <= f.max_bytes) {
+        r.batches = {batch_of(100, f.offset)};
+        brought[p] += frame_size;
+      }
+    }
+    return r;
+  };
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
+  receive_frame(fetch_frame(60000, 1 << 20, 2, max_bytes, static_cast<std::int32_t>(limit)));
+  run_counting_reads_out();
+  // Partition 0 brought the three batches its limit had room for, one a wake, and no more.
+  CAF_CHECK_EQUAL(brought[0], 3 * frame_size);
+  CAF_CHECK_EQUAL(brought[1], 0u);
+  const auto polls_of_0 = std::count(requests.begin(), requests.end(), asked{'p', 0});
+  CAF_CHECK_EQUAL(polls_of_0, 4);
+  CAF_CHECK(requests.back() == (asked{'r', 0}));  // woken with too little room: read, no more
+  CAF_CHECK_GREATER(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before);
   CAF_CHECK(!sched.has_job());
 }
 

@@ -74,6 +74,42 @@ TEST(PasswordCache, AWrongPasswordIsNeverAcceptedNorKept) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
+// A hit compares the entry with the credentials the snapshot holds, one by one: an equal
+// snapshot built apart serves from the entry, where a wrong password is still refused; one
+// credential fewer or more, or one key changed, is a miss.
+TEST(PasswordCache, AHitIsDecidedByTheSnapshotsCredentialsAndThePassword) {
+  password_cache cache;
+  const auto snap = snapshot_of({{"carol", sha256("pw")}, {"carol", sha512("pw")}});
+  const auto& carol_256 = snap.credentials.at({"carol", sec::scram_mechanism::sha256});
+  const auto& carol_512 = snap.credentials.at({"carol", sec::scram_mechanism::sha512});
+  ASSERT_TRUE(cache.matches(snap, "carol", "pw", t0));
+  const auto equal = snapshot_of({{"carol", carol_256}, {"carol", carol_512}});
+  EXPECT_TRUE(cache.matches(equal, "carol", "pw", t0 + 1s));
+  EXPECT_EQ(cache.derivations(), 1u) << "an equal snapshot is a hit";
+  EXPECT_FALSE(cache.matches(equal, "carol", "pW", t0 + 2s));
+  EXPECT_FALSE(cache.matches(equal, "carol", "", t0 + 2s));
+  EXPECT_EQ(cache.derivations(), 3u) << "a wrong password on a hit is derived, and refused";
+  EXPECT_TRUE(cache.matches(equal, "carol", "pw", t0 + 3s));
+  EXPECT_EQ(cache.derivations(), 3u);
+  // The SHA-512 credential deleted: still right through SHA-256, but checked again.
+  const auto fewer = snapshot_of({{"carol", carol_256}});
+  EXPECT_TRUE(cache.matches(fewer, "carol", "pw", t0 + 4s));
+  EXPECT_EQ(cache.derivations(), 4u);
+  // The entry now holds one credential; the snapshot with both is not it.
+  EXPECT_TRUE(cache.matches(snap, "carol", "pw", t0 + 5s));
+  EXPECT_EQ(cache.derivations(), 5u);
+  // The same salt and iterations with another server key (a credential replaced by hand).
+  auto altered_512 = carol_512;
+  altered_512.server_key.back() = static_cast<char>(altered_512.server_key.back() ^ 1);
+  const auto altered = snapshot_of({{"carol", carol_256}, {"carol", altered_512}});
+  EXPECT_TRUE(cache.matches(altered, "carol", "pw", t0 + 6s)) << "SHA-256 still holds the password";
+  EXPECT_EQ(cache.derivations(), 6u);
+  EXPECT_TRUE(cache.matches(altered, "carol", "pw", t0 + 7s));
+  EXPECT_EQ(cache.derivations(), 6u);
+  EXPECT_FALSE(cache.matches(altered, "carol", "pW", t0 + 8s));
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 // AlterUserScramCredentials and portask-cli replace or delete a credential in the snapshot:
 // the next request sees it, whatever the cache holds.
 TEST(PasswordCache, AChangedOrDeletedCredentialMakesTheEntryStaleAtOnce) {

@@ -81,9 +81,10 @@ TEST(SecurityActor, ChangesAreStoredPublishedAndReadBackBySuccessor) {
        sec::acl_permission::allow}};
   EXPECT_TRUE(f.ask<bool>(actor, create_atom::value, bindings));
   authorization_cache acl{ctx->access};
-  EXPECT_TRUE(acl.allowed("User:alice", "h", sec::acl_operation::read, sec::resource_type::topic, "orders"));
-  EXPECT_TRUE(acl.allowed("User:alice", "h", sec::acl_operation::read, sec::resource_type::group, "g1"));
-  EXPECT_FALSE(acl.allowed("User:alice", "h", sec::acl_operation::write, sec::resource_type::topic, "orders"));
+  const sec::client_host h("h");
+  EXPECT_TRUE(acl.allowed("User:alice", h, sec::acl_operation::read, sec::resource_type::topic, "orders"));
+  EXPECT_TRUE(acl.allowed("User:alice", h, sec::acl_operation::read, sec::resource_type::group, "g1"));
+  EXPECT_FALSE(acl.allowed("User:alice", h, sec::acl_operation::write, sec::resource_type::topic, "orders"));
 
   // A successor on the same store (a restart, or another node) starts from what is stored.
   auto ctx2 = f.context();

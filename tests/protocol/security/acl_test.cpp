@@ -139,6 +139,59 @@ TEST(Acl, BindingHostsMatchClientsAsAddresses) {
   EXPECT_FALSE(some.allowed_on_some("User:p", "127.0.0.1", acl_operation::write, topic));
 }
 
+// A connection parses its peer once (client_host) and checks every request with it: the
+// decisions are those for the host as text, for every kind of host, however often the one
+// client_host is used.
+TEST(Acl, AClientHostParsedOnceDecidesAsItsText) {
+  authorizer a({bind(topic, "v4", literal, "User:alice", acl_operation::read, acl_permission::allow, "10.0.0.5"),
+                bind(topic, "mapped", literal, "User:alice", acl_operation::read, acl_permission::allow,
+                     "::ffff:10.0.0.5"),
+                bind(topic, "v6", literal, "User:alice", acl_operation::read, acl_permission::allow,
+                     "0:0:0:0:0:0:0:1"),
+                bind(topic, "named", literal, "User:alice", acl_operation::read, acl_permission::allow,
+                     "broker.example"),
+                bind(topic, "any", literal, "User:alice", acl_operation::read),
+                bind(topic, "denied", literal, "User:alice", acl_operation::read),
+                bind(topic, "denied", literal, "User:alice", acl_operation::read, acl_permission::deny, "::1"),
+                bind(group, "g", literal, "User:alice", acl_operation::read, acl_permission::allow, "::1")},
+               {}, false);
+  const std::vector<std::string> topics{"v4", "mapped", "v6", "named", "any", "denied"};
+  struct expected {
+    std::string host;
+    std::vector<bool> on_topics;  ///< READ on each of `topics`
+    bool on_some_group;
+  };
+  const std::vector<expected> cases{
+      {"10.0.0.5", {true, true, false, false, true, true}, false},
+      {"::ffff:10.0.0.5", {true, true, false, false, true, true}, false},
+      {"::1", {false, false, true, false, true, false}, true},
+      {"0:0:0:0:0:0:0:1", {false, false, true, false, true, false}, true},
+      {"broker.example", {false, false, false, true, true, true}, false},
+      {"10.0.0.6", {false, false, false, false, true, true}, false},
+      {"*", {false, false, false, false, true, true}, false},
+  };
+  for (const auto& c : cases) {
+    const client_host host(c.host);
+    EXPECT_EQ(host.text(), c.host);
+    EXPECT_EQ(host.address(), parse_ip_address(c.host)) << c.host;
+    for (int round = 0; round < 2; ++round) {
+      for (std::size_t t = 0; t < topics.size(); ++t) {
+        EXPECT_EQ(a.allowed("User:alice", host, acl_operation::read, topic, topics[t]), c.on_topics[t])
+            << c.host << " " << topics[t];
+        EXPECT_EQ(a.allowed("User:alice", c.host, acl_operation::read, topic, topics[t]), c.on_topics[t])
+            << c.host << " " << topics[t] << " as text";
+      }
+      EXPECT_EQ(a.allowed_on_some("User:alice", host, acl_operation::read, group), c.on_some_group) << c.host;
+      EXPECT_EQ(a.allowed_on_some("User:alice", c.host, acl_operation::read, group), c.on_some_group) << c.host;
+    }
+  }
+  // A connection's host before it is known is empty text and no address: only "*" applies.
+  const client_host unknown{};
+  EXPECT_FALSE(unknown.address());
+  EXPECT_TRUE(a.allowed("User:alice", unknown, acl_operation::read, topic, "any"));
+  EXPECT_FALSE(a.allowed("User:alice", unknown, acl_operation::read, topic, "v4"));
+}
+
 // Kafka accepts any host text in CreateAcls, so Portask does; it keeps the text as given.
 TEST(Acl, AnyHostTextButAnEmptyOneMayBeCreated) {
   for (const char* host : {"*", "127.0.0.1", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1", "broker.example"})
