@@ -29,10 +29,18 @@ LZ4F_dctx* new_dctx() noexcept {
 
 // One decoder per thread, reset per call: its block buffers are kept between calls (a Kafka
 // message set of magic 0/1 decompresses once per wrapped message) instead of allocated for
-// each one.
-LZ4F_dctx* thread_dctx() {
-  thread_local std::unique_ptr<LZ4F_dctx, dctx_free> ctx{new_dctx()};
-  return ctx.get();
+// each one. Made again when a creation failed (memory was short once, not for good).
+std::unique_ptr<LZ4F_dctx, dctx_free>& thread_dctx() {
+  thread_local std::unique_ptr<LZ4F_dctx, dctx_free> ctx;
+  if (!ctx) ctx.reset(new_dctx());
+  return ctx;
+}
+
+// The block size a frame declares (its BD byte): 4 is 64 KiB, Kafka clients' default; 5-7 are
+// 256 KiB to 4 MiB. A decoder keeps buffers of about twice the block size.
+constexpr unsigned lz4_block_64k = 4;
+unsigned block_size_id(byte_view frame) noexcept {
+  return frame.size() > 5 ? (frame[5] >> 4) & 0x07u : 0;
 }
 
 }  // namespace
@@ -86,8 +94,18 @@ std::error_code lz4_compressor::compress(byte_view in, buffer& out) const {
 }
 
 std::error_code lz4_compressor::decompress(byte_view in, buffer& out, std::size_t max_out) const {
-  LZ4F_dctx* ctx = thread_dctx();
+  auto& owner = thread_dctx();
+  LZ4F_dctx* ctx = owner.get();
   if (ctx == nullptr) return errc::decompression_failed;
+  // A frame of blocks above 64 KiB leaves the decoder holding up to 8 MiB: that is given
+  // back after the call, not kept by the thread for good.
+  struct drop_if_large {
+    std::unique_ptr<LZ4F_dctx, dctx_free>& owner;
+    bool large;
+    ~drop_if_large() {
+      if (large) owner.reset();
+    }
+  } keep_small{owner, block_size_id(in) > lz4_block_64k};
   // Reset before use, not after: a call that stopped inside a frame (an error, input cut
   // short, output over the limit, an exception from a resize) leaves nothing for this one.
   LZ4F_resetDecompressionContext(ctx);

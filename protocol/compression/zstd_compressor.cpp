@@ -30,9 +30,11 @@ struct dstream_free {
 };
 
 // One decoder per thread, reset per call: its buffers (window included) are kept between
-// calls instead of allocated for each one.
+// calls instead of allocated for each one. Made again when a creation failed (memory was
+// short once, not for good).
 ZSTD_DStream* thread_dstream() {
-  thread_local std::unique_ptr<ZSTD_DStream, dstream_free> ds{ZSTD_createDStream()};
+  thread_local std::unique_ptr<ZSTD_DStream, dstream_free> ds;
+  if (!ds) ds.reset(ZSTD_createDStream());
   return ds.get();
 }
 

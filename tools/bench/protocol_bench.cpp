@@ -224,8 +224,10 @@ static void BM_AclDecision(benchmark::State& state) {
     bindings.push_back({sec::resource_type::topic, "other-" + std::to_string(i), sec::pattern_type::literal,
                         "User:u" + std::to_string(i), "*", sec::acl_operation::write, sec::acl_permission::allow});
   const sec::authorizer acls(std::move(bindings), {}, true);
+  // A connection parses its client's host once; each request passes it as it is.
+  const sec::client_host host{"127.0.0.1"};
   for (auto _ : state)
-    benchmark::DoNotOptimize(acls.allowed("User:bench", "127.0.0.1", sec::acl_operation::write,
+    benchmark::DoNotOptimize(acls.allowed("User:bench", host, sec::acl_operation::write,
                                           sec::resource_type::topic, "orders"));
 }
 BENCHMARK(BM_AclDecision)->Arg(10)->Arg(100)->Arg(1000);
