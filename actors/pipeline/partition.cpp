@@ -430,7 +430,11 @@ void try_write(self_ptr self) {
             record_outcomes(self, done);
             // The next set goes to the writer before the answers go out: its store call
             // then overlaps with this actor answering and the publishers sending more.
-            if (!self->state.retiring && !fenced && self->state.log->ready()) try_write(self);
+            // Not without a writer: try_write would then fail the queue and start a recovery
+            // before this set's publishers and long polls hear that it is stored.
+            if (!self->state.retiring && !fenced && self->state.log->ready() &&
+                self->state.dir.writer_for(self->state.log->tp()))
+              try_write(self);
             answer(self, done);
             if (self->state.retiring) return maybe_stop(self);
             if (fenced) return lost_lease(self, "a write");

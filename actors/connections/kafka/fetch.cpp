@@ -129,6 +129,10 @@ struct fetch_state {
   /// stored bytes, as the partition reads them).
   std::uint64_t left_of(const msg::FetchRequest& q, slot s) const {
     const auto limit = limit_of(q, s);
+    // The count follows every change of the partition's reads (add_read, trim_to_promise,
+    // forget_reads, ask_bounds): checked against the reads themselves in debug builds.
+    assert(stored[s.first][s.second] ==
+           (results[s.first][s.second] ? stored_bytes(*results[s.first][s.second]) : 0));
     return limit - std::min(limit, stored[s.first][s.second]);
   }
   /// Where a partition's next read starts: after the batches its reads hold, else at the
@@ -503,6 +507,9 @@ bool refuse_epoch(const fetch_op& op, slot s) {
   const auto err = check_current_epoch(op.asked(s).currentLeaderEpoch, current);
   if (err == 0) return false;
   answer_error(*op.st, s, err);
+  // KIP-951: a client behind the leader's epoch learns the current leader with the error.
+  if (err == static_cast<std::int16_t>(error_code::fenced_leader_epoch))
+    note_current_leader(op.self, op.st->response, op.out(s), op.tp(s));
   op.st->any_error = true;
   return true;
 }
@@ -528,7 +535,9 @@ void read_failed(const fetch_op& op, slot s, errc why) {
     code = static_cast<std::int16_t>(error_code::unknown_topic_id);
   }
   answer_error(st, s, code);
-  if (why == errc::not_leader) note_current_leader(self, st.response, op.out(s), tp);
+  // KIP-951: with either error the client learns the current leader (v12+ carry it).
+  if (why == errc::not_leader || code == static_cast<std::int16_t>(error_code::fenced_leader_epoch))
+    note_current_leader(self, st.response, op.out(s), tp);
   // A partition that could not be read answers the request now, as Kafka's read errors do;
   // an unknown topic or partition does not (Kafka sets those aside before reading, and a
   // client fetching a deleted topic with others would otherwise be answered in a tight loop).
