@@ -100,6 +100,30 @@ TEST_P(Compression, AFrameAfterAnUnfinishedOneDecodes) {
   EXPECT_EQ(as_chars(plain), input) << to_string(z->id()) << " after too large";
 }
 
+// An error inside a frame (a block declaring more than the frame's block size) stops lz4's
+// decoder mid-frame, in a state no reset-free next call could use.
+TEST(Lz4Compression, AFrameAfterOneThatFailedMidwayDecodes) {
+  const lz4_compressor z;
+  const std::string input = noise(100'000);
+  buffer packed;
+  ASSERT_FALSE(z.compress(as_bytes(input), packed));
+  // magic (4) | FLG | BD | content size (8) | HC, then blocks of at most 64 KiB, each after
+  // its 4-byte size (high bit: stored uncompressed, as noise is).
+  constexpr std::size_t header = 15, second_block = header + 4 + 65536;
+  ASSERT_GT(packed.size(), second_block + 4);
+  ASSERT_EQ(packed[5] >> 4, 4) << "64 KiB blocks";
+  ASSERT_EQ(buffer(packed.begin() + header, packed.begin() + header + 4),
+            (buffer{0x00, 0x00, 0x01, 0x80}))
+      << "the first block: 64 KiB stored as they are";
+  buffer broken = packed;
+  broken[second_block + 2] = 0x7F;  // a size far past 64 KiB
+  buffer plain;
+  EXPECT_TRUE(z.decompress(broken, plain, 1 << 20));
+  plain.clear();
+  ASSERT_FALSE(z.decompress(packed, plain, 1 << 20));
+  EXPECT_EQ(as_chars(plain), input);
+}
+
 TEST_P(Compression, TrailingGarbageIsAnError) {
   buffer packed;
   ASSERT_FALSE(z->compress(as_bytes("payload payload payload"), packed));
