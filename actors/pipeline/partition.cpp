@@ -402,7 +402,8 @@ void store_answered(self_ptr self, std::uint64_t ticket) {
 // store a few entries, not one each.
 constexpr std::size_t merged_frame_bytes = 16 * 1024;
 
-void try_write(self_ptr self) {
+// `writer`: the partition's storage writer when the caller has looked it up already.
+void try_write(self_ptr self, storage_writer_actor writer = {}) {
   auto& st = self->state;
   // Not for the memory store: the bridge framed each part into slab memory, and a merged
   // copy would leave those copies pinned in their slabs (twice the memory for the log).
@@ -414,7 +415,7 @@ void try_write(self_ptr self) {
   auto set = st.log->take_write_set(merge);
   if (!set) return;
   set->fence = st.fence;
-  auto writer = st.dir.writer_for(st.log->tp());
+  if (!writer) writer = st.dir.writer_for(st.log->tp());
   if (!writer) {
     deliver(self, st.log->write_failed(errc::not_ready));
     deliver(self, st.log->fail_queued(errc::not_ready));
@@ -432,9 +433,9 @@ void try_write(self_ptr self) {
             // then overlaps with this actor answering and the publishers sending more.
             // Not without a writer: try_write would then fail the queue and start a recovery
             // before this set's publishers and long polls hear that it is stored.
-            if (!self->state.retiring && !fenced && self->state.log->ready() &&
-                self->state.dir.writer_for(self->state.log->tp()))
-              try_write(self);
+            if (!self->state.retiring && !fenced && self->state.log->ready())
+              if (auto next = self->state.dir.writer_for(self->state.log->tp()))
+                try_write(self, std::move(next));
             answer(self, done);
             if (self->state.retiring) return maybe_stop(self);
             if (fenced) return lost_lease(self, "a write");
