@@ -43,9 +43,8 @@ constexpr std::chrono::minutes failure_window{1};
 
 }  // namespace
 
-const sec::scram_credential* security_snapshot::credential(const std::string& user,
-                                                           sec::scram_mechanism m) const {
-  const auto it = credentials.find({user, m});
+const sec::scram_credential* security_snapshot::credential(std::string_view user, sec::scram_mechanism m) const {
+  const auto it = credentials.find(credential_view{user, m});
   return it == credentials.end() ? nullptr : &it->second;
 }
 

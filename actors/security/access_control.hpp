@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -29,13 +30,29 @@ namespace portask {
 
 struct security_snapshot {
   using credential_key = std::pair<std::string, protocol::security::scram_mechanism>;
+  /// A credential_key's user and mechanism, the name not copied: credentials is looked up
+  /// by it (ordered as credential_key is), so that a lookup by a name the caller holds
+  /// allocates nothing.
+  struct credential_view {
+    std::string_view user;
+    protocol::security::scram_mechanism mechanism;
+
+    friend bool operator<(const credential_key& k, const credential_view& v) noexcept {
+      const int c = std::string_view(k.first).compare(v.user);
+      return c < 0 || (c == 0 && k.second < v.mechanism);
+    }
+    friend bool operator<(const credential_view& v, const credential_key& k) noexcept {
+      const int c = v.user.compare(k.first);
+      return c < 0 || (c == 0 && v.mechanism < k.second);
+    }
+  };
   /// False until the store has been read: nobody authenticates before.
   bool loaded = false;
-  std::map<credential_key, protocol::security::scram_credential> credentials;
+  std::map<credential_key, protocol::security::scram_credential, std::less<>> credentials;
   protocol::security::authorizer acls{{}, {}, false};
 
   const protocol::security::scram_credential* credential(
-      const std::string& user, protocol::security::scram_mechanism m) const;
+      std::string_view user, protocol::security::scram_mechanism m) const;
   /// Whether PLAIN's (or HTTP Basic's) password is `user`'s: true when any of its SCRAM
   /// credentials was made from it. An unknown user costs as much as one with both credentials
   /// at 4096 iterations (a decoy is checked), so timing does not tell it from such a user.

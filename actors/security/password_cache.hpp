@@ -41,7 +41,7 @@ class password_cache {
   /// made from this password against the credentials `snapshot` holds now, less than
   /// `lifetime` before `now` (a test's clock). Safe from any thread; the derivation runs
   /// outside the lock. A hit compares the entry with the snapshot's credentials where they
-  /// are, copying no keys or salts (the snapshot's lookup by user name still makes its key).
+  /// are, copying no keys, salts or names (the snapshot is looked up by a view of `user`).
   bool matches(const security_snapshot& snapshot, const std::string& user, std::string_view password,
                std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 

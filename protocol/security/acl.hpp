@@ -114,16 +114,6 @@ class authorizer {
   /// resource of the type ("*"). Implied operations do not count here, as in Kafka.
   bool allowed_on_some(std::string_view principal, const client_host& host, acl_operation op,
                        resource_type type) const;
-  /// The same decisions for a host given as text, parsed on every call: for one-off checks
-  /// (tests, benchmarks), not a connection's requests.
-  bool allowed(std::string_view principal, std::string_view host, acl_operation op,
-               resource_type type, std::string_view name) const {
-    return allowed(principal, client_host(std::string(host)), op, type, name);
-  }
-  bool allowed_on_some(std::string_view principal, std::string_view host, acl_operation op,
-                       resource_type type) const {
-    return allowed_on_some(principal, client_host(std::string(host)), op, type);
-  }
   bool is_super_user(std::string_view principal) const;
   const std::vector<acl_binding>& bindings() const noexcept { return bindings_; }
 

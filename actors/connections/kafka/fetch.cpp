@@ -500,6 +500,16 @@ void answer_error(fetch_state& st, slot s, std::int16_t code) {
   forget_reads(st, s);
 }
 
+// KIP-951: a partition that answers FENCED_LEADER_EPOCH (the client is behind the leader's
+// epoch), or NOT_LEADER_OR_FOLLOWER because another node leads it, names the current leader
+// (v12+ carry it, v16 that node's endpoint too), so the client goes there without asking
+// Metadata first. `led_elsewhere` rather than the code: a partition not ready here answers
+// NOT_LEADER_OR_FOLLOWER too, and has no other leader to name.
+void name_current_leader(const fetch_op& op, slot s, std::int16_t code, bool led_elsewhere) {
+  if (led_elsewhere || code == static_cast<std::int16_t>(error_code::fenced_leader_epoch))
+    note_current_leader(op.self, op.st->response, op.out(s), op.tp(s));
+}
+
 // A client behind or ahead of this node's leader epoch (v9+) is told so at once, as a read
 // error, once the partition is known to be led here (first pass). True when it was.
 bool refuse_epoch(const fetch_op& op, slot s) {
@@ -507,9 +517,7 @@ bool refuse_epoch(const fetch_op& op, slot s) {
   const auto err = check_current_epoch(op.asked(s).currentLeaderEpoch, current);
   if (err == 0) return false;
   answer_error(*op.st, s, err);
-  // KIP-951: a client behind the leader's epoch learns the current leader with the error.
-  if (err == static_cast<std::int16_t>(error_code::fenced_leader_epoch))
-    note_current_leader(op.self, op.st->response, op.out(s), op.tp(s));
+  name_current_leader(op, s, err, /*led_elsewhere=*/false);
   op.st->any_error = true;
   return true;
 }
@@ -535,9 +543,7 @@ void read_failed(const fetch_op& op, slot s, errc why) {
     code = static_cast<std::int16_t>(error_code::unknown_topic_id);
   }
   answer_error(st, s, code);
-  // KIP-951: with either error the client learns the current leader (v12+ carry it).
-  if (why == errc::not_leader || code == static_cast<std::int16_t>(error_code::fenced_leader_epoch))
-    note_current_leader(self, st.response, op.out(s), tp);
+  name_current_leader(op, s, code, why == errc::not_leader);
   // A partition that could not be read answers the request now, as Kafka's read errors do;
   // an unknown topic or partition does not (Kafka sets those aside before reading, and a
   // client fetching a deleted topic with others would otherwise be answered in a tight loop).

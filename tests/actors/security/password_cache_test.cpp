@@ -1,7 +1,8 @@
 // The passwords HTTP Basic verified recently (password_cache), with the time passed in: a
 // right password is derived once and then served from the cache; a wrong one never is, nor
 // displaces the right one; any change to the user's credentials, or the entry's age, makes it
-// stale; the cache holds at most its capacity. Then check_http_caller going through it.
+// stale; the cache holds at most its capacity; the snapshot it checks against is looked up
+// by a view of the user name. Then check_http_caller going through it.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -132,6 +133,38 @@ TEST(PasswordCache, AChangedOrDeletedCredentialMakesTheEntryStaleAtOnce) {
   EXPECT_EQ(cache.size(), 0u);
   EXPECT_TRUE(cache.matches(changed, "carol", "new", t0 + 6s));
   EXPECT_EQ(cache.derivations(), 7u) << "the deletion dropped the entry";
+}
+
+// A hit looks the user's credentials up by a view of the name (no key is made): the view
+// finds the entry the key finds, for a short name and one past the short-string buffer,
+// and nothing for a mechanism the user lacks, another user, or a name one differs from by a
+// letter or a case.
+TEST(SecuritySnapshot, AViewOfTheNameFindsWhatItsKeyFinds) {
+  constexpr auto s256 = sec::scram_mechanism::sha256;
+  constexpr auto s512 = sec::scram_mechanism::sha512;
+  const auto credential = [](sec::scram_mechanism m, std::string stored_key) {
+    return sec::scram_credential{m, "salt", sec::scram_min_iterations, std::move(stored_key), "server"};
+  };
+  const std::string long_name = "a-user-whose-name-is-longer-than-a-short-string";
+  const auto snap = snapshot_of({{"carol", credential(s256, "carol-256")},
+                                 {"carol", credential(s512, "carol-512")},
+                                 {"dave", credential(s512, "dave-512")},
+                                 {long_name, credential(s256, "long-256")}});
+  const std::vector<std::pair<std::string, sec::scram_mechanism>> present{
+      {"carol", s256}, {"carol", s512}, {"dave", s512}, {long_name, s256}};
+  for (const auto& [user, m] : present) {
+    const auto by_key = snap.credentials.find(security_snapshot::credential_key{user, m});
+    const auto by_view = snap.credentials.find(security_snapshot::credential_view{user, m});
+    ASSERT_TRUE(by_key != snap.credentials.end()) << user;
+    EXPECT_TRUE(by_view == by_key) << user;
+    EXPECT_EQ(snap.credential(user, m), &by_key->second) << user;
+  }
+  const std::vector<std::pair<std::string, sec::scram_mechanism>> absent{
+      {"dave", s256}, {long_name, s512}, {"Carol", s256}, {"caro", s256}, {"carols", s512}, {"", s256}};
+  for (const auto& [user, m] : absent) {
+    EXPECT_TRUE(snap.credentials.find(security_snapshot::credential_view{user, m}) == snap.credentials.end()) << user;
+    EXPECT_EQ(snap.credential(user, m), nullptr) << user;
+  }
 }
 
 TEST(PasswordCache, ItHoldsAtMostItsCapacityAndEntriesExpire) {

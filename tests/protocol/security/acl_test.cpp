@@ -26,23 +26,25 @@ constexpr auto prefixed = pattern_type::prefixed;
 
 TEST(Acl, ALiteralAllowGrantsThatOperationOnThatResourceOnly) {
   authorizer a({bind(topic, "A", literal, "User:alice", acl_operation::read)}, {}, false);
-  EXPECT_TRUE(a.allowed("User:alice", "1.2.3.4", acl_operation::read, topic, "A"));
-  EXPECT_FALSE(a.allowed("User:alice", "1.2.3.4", acl_operation::read, topic, "B"));
-  EXPECT_FALSE(a.allowed("User:alice", "1.2.3.4", acl_operation::write, topic, "A"));
-  EXPECT_FALSE(a.allowed("User:bob", "1.2.3.4", acl_operation::read, topic, "A"));
-  EXPECT_FALSE(a.allowed("User:alice", "1.2.3.4", acl_operation::read, group, "A"));
+  const client_host peer("1.2.3.4");
+  EXPECT_TRUE(a.allowed("User:alice", peer, acl_operation::read, topic, "A"));
+  EXPECT_FALSE(a.allowed("User:alice", peer, acl_operation::read, topic, "B"));
+  EXPECT_FALSE(a.allowed("User:alice", peer, acl_operation::write, topic, "A"));
+  EXPECT_FALSE(a.allowed("User:bob", peer, acl_operation::read, topic, "A"));
+  EXPECT_FALSE(a.allowed("User:alice", peer, acl_operation::read, group, "A"));
   // READ implies DESCRIBE, not the reverse.
-  EXPECT_TRUE(a.allowed("User:alice", "h", acl_operation::describe, topic, "A"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("h"), acl_operation::describe, topic, "A"));
 }
 
 TEST(Acl, PrefixedAndWildcardPatterns) {
   authorizer a({bind(topic, "logs-", prefixed, "User:alice", acl_operation::write),
                 bind(group, "*", literal, "User:*", acl_operation::read)},
                {}, false);
-  EXPECT_TRUE(a.allowed("User:alice", "h", acl_operation::write, topic, "logs-app"));
-  EXPECT_TRUE(a.allowed("User:alice", "h", acl_operation::write, topic, "logs-"));
-  EXPECT_FALSE(a.allowed("User:alice", "h", acl_operation::write, topic, "log"));
-  EXPECT_TRUE(a.allowed("User:anyone", "h", acl_operation::read, group, "g1"));
+  const client_host h("h");
+  EXPECT_TRUE(a.allowed("User:alice", h, acl_operation::write, topic, "logs-app"));
+  EXPECT_TRUE(a.allowed("User:alice", h, acl_operation::write, topic, "logs-"));
+  EXPECT_FALSE(a.allowed("User:alice", h, acl_operation::write, topic, "log"));
+  EXPECT_TRUE(a.allowed("User:anyone", h, acl_operation::read, group, "g1"));
 }
 
 TEST(Acl, DenyBeatsAllowAndDenyAllDeniesEverything) {
@@ -50,26 +52,29 @@ TEST(Acl, DenyBeatsAllowAndDenyAllDeniesEverything) {
                 bind(topic, "secret", literal, "User:eve", acl_operation::read, acl_permission::deny),
                 bind(topic, "vault-", prefixed, "User:eve", acl_operation::all, acl_permission::deny)},
                {}, false);
-  EXPECT_TRUE(a.allowed("User:eve", "h", acl_operation::read, topic, "public"));
-  EXPECT_FALSE(a.allowed("User:eve", "h", acl_operation::read, topic, "secret"));
-  EXPECT_TRUE(a.allowed("User:eve", "h", acl_operation::write, topic, "secret"));
-  EXPECT_FALSE(a.allowed("User:eve", "h", acl_operation::describe, topic, "vault-1"));
-  EXPECT_TRUE(a.allowed("User:bob", "h", acl_operation::read, topic, "secret"));
+  const client_host h("h");
+  EXPECT_TRUE(a.allowed("User:eve", h, acl_operation::read, topic, "public"));
+  EXPECT_FALSE(a.allowed("User:eve", h, acl_operation::read, topic, "secret"));
+  EXPECT_TRUE(a.allowed("User:eve", h, acl_operation::write, topic, "secret"));
+  EXPECT_FALSE(a.allowed("User:eve", h, acl_operation::describe, topic, "vault-1"));
+  EXPECT_TRUE(a.allowed("User:bob", h, acl_operation::read, topic, "secret"));
 }
 
 TEST(Acl, HostsSuperUsersAndTheNoAclDefault) {
   const std::vector<acl_binding> bs{bind(topic, "A", literal, "User:alice", acl_operation::read,
                                          acl_permission::allow, "10.0.0.1")};
   authorizer deny_default(bs, {"User:admin"}, false);
-  EXPECT_TRUE(deny_default.allowed("User:alice", "10.0.0.1", acl_operation::read, topic, "A"));
-  EXPECT_FALSE(deny_default.allowed("User:alice", "10.0.0.2", acl_operation::read, topic, "A"));
-  EXPECT_TRUE(deny_default.allowed("User:admin", "x", acl_operation::alter, resource_type::cluster,
+  const client_host bound("10.0.0.1");
+  const client_host h("h");
+  EXPECT_TRUE(deny_default.allowed("User:alice", bound, acl_operation::read, topic, "A"));
+  EXPECT_FALSE(deny_default.allowed("User:alice", client_host("10.0.0.2"), acl_operation::read, topic, "A"));
+  EXPECT_TRUE(deny_default.allowed("User:admin", client_host("x"), acl_operation::alter, resource_type::cluster,
                                    cluster_resource_name));
-  EXPECT_FALSE(deny_default.allowed("User:alice", "10.0.0.1", acl_operation::read, topic, "unnamed"));
+  EXPECT_FALSE(deny_default.allowed("User:alice", bound, acl_operation::read, topic, "unnamed"));
   authorizer allow_default(bs, {}, true);
-  EXPECT_TRUE(allow_default.allowed("User:bob", "h", acl_operation::write, topic, "unnamed"));
+  EXPECT_TRUE(allow_default.allowed("User:bob", h, acl_operation::write, topic, "unnamed"));
   // A resource some binding names is governed by its bindings even then.
-  EXPECT_FALSE(allow_default.allowed("User:bob", "h", acl_operation::read, topic, "A"));
+  EXPECT_FALSE(allow_default.allowed("User:bob", h, acl_operation::read, topic, "A"));
 }
 
 TEST(Acl, AddressesAreParsedWithIPv4MappedIPv6AsIPv4) {
@@ -112,36 +117,36 @@ TEST(Acl, BindingHostsMatchClientsAsAddresses) {
                      "::FFFF:127.0.0.1")},
                {}, false);
   const auto read = acl_operation::read;
-  EXPECT_TRUE(a.allowed("User:alice", "127.0.0.1", read, topic, "v4"));
-  EXPECT_TRUE(a.allowed("User:alice", "::ffff:127.0.0.1", read, topic, "v4"));
-  EXPECT_FALSE(a.allowed("User:alice", "127.0.0.2", read, topic, "v4"));
-  EXPECT_FALSE(a.allowed("User:alice", "::1", read, topic, "v4"));
-  EXPECT_TRUE(a.allowed("User:alice", "::1", read, topic, "v6"));
-  EXPECT_TRUE(a.allowed("User:alice", "0::1", read, topic, "v6"));
-  EXPECT_FALSE(a.allowed("User:alice", "::2", read, topic, "v6"));
-  EXPECT_FALSE(a.allowed("User:alice", "0.0.0.1", read, topic, "v6"));
-  EXPECT_TRUE(a.allowed("User:alice", "10.0.0.5", read, topic, "mapped"));
-  EXPECT_TRUE(a.allowed("User:alice", "::ffff:10.0.0.5", read, topic, "mapped"));
-  EXPECT_FALSE(a.allowed("User:alice", "10.0.0.6", read, topic, "mapped"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("127.0.0.1"), read, topic, "v4"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("::ffff:127.0.0.1"), read, topic, "v4"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("127.0.0.2"), read, topic, "v4"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("::1"), read, topic, "v4"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("::1"), read, topic, "v6"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("0::1"), read, topic, "v6"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("::2"), read, topic, "v6"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("0.0.0.1"), read, topic, "v6"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("10.0.0.5"), read, topic, "mapped"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("::ffff:10.0.0.5"), read, topic, "mapped"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("10.0.0.6"), read, topic, "mapped"));
   // "*" is every client, also one whose address is unknown.
   for (const char* host : {"127.0.0.1", "::1", "unknown", ""})
-    EXPECT_TRUE(a.allowed("User:alice", host, read, topic, "any")) << host;
+    EXPECT_TRUE(a.allowed("User:alice", client_host(host), read, topic, "any")) << host;
   // Text that is no address matches only itself (names are not resolved).
-  EXPECT_TRUE(a.allowed("User:alice", "broker.example", read, topic, "named"));
-  EXPECT_FALSE(a.allowed("User:alice", "Broker.example", read, topic, "named"));
-  EXPECT_FALSE(a.allowed("User:alice", "127.0.0.1", read, topic, "named"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("broker.example"), read, topic, "named"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("Broker.example"), read, topic, "named"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("127.0.0.1"), read, topic, "named"));
   // A DENY's host is matched the same way: written as mapped, it holds the IPv4 client back.
-  EXPECT_FALSE(a.allowed("User:alice", "127.0.0.1", acl_operation::write, topic, "v4"));
-  EXPECT_TRUE(a.allowed("User:alice", "127.0.0.2", acl_operation::write, topic, "v4"));
+  EXPECT_FALSE(a.allowed("User:alice", client_host("127.0.0.1"), acl_operation::write, topic, "v4"));
+  EXPECT_TRUE(a.allowed("User:alice", client_host("127.0.0.2"), acl_operation::write, topic, "v4"));
   authorizer some({bind(topic, "t", literal, "User:p", acl_operation::write, acl_permission::allow, "::1")}, {},
                   false);
-  EXPECT_TRUE(some.allowed_on_some("User:p", "0:0:0:0:0:0:0:1", acl_operation::write, topic));
-  EXPECT_FALSE(some.allowed_on_some("User:p", "127.0.0.1", acl_operation::write, topic));
+  EXPECT_TRUE(some.allowed_on_some("User:p", client_host("0:0:0:0:0:0:0:1"), acl_operation::write, topic));
+  EXPECT_FALSE(some.allowed_on_some("User:p", client_host("127.0.0.1"), acl_operation::write, topic));
 }
 
 // A connection parses its peer once (client_host) and checks every request with it: the
-// decisions are those for the host as text, for every kind of host, however often the one
-// client_host is used.
+// decisions are those for its text parsed anew for each check, for every kind of host,
+// however often the one client_host is used.
 TEST(Acl, AClientHostParsedOnceDecidesAsItsText) {
   authorizer a({bind(topic, "v4", literal, "User:alice", acl_operation::read, acl_permission::allow, "10.0.0.5"),
                 bind(topic, "mapped", literal, "User:alice", acl_operation::read, acl_permission::allow,
@@ -178,11 +183,13 @@ TEST(Acl, AClientHostParsedOnceDecidesAsItsText) {
       for (std::size_t t = 0; t < topics.size(); ++t) {
         EXPECT_EQ(a.allowed("User:alice", host, acl_operation::read, topic, topics[t]), c.on_topics[t])
             << c.host << " " << topics[t];
-        EXPECT_EQ(a.allowed("User:alice", c.host, acl_operation::read, topic, topics[t]), c.on_topics[t])
-            << c.host << " " << topics[t] << " as text";
+        EXPECT_EQ(a.allowed("User:alice", client_host(c.host), acl_operation::read, topic, topics[t]),
+                  c.on_topics[t])
+            << c.host << " " << topics[t] << " parsed anew";
       }
       EXPECT_EQ(a.allowed_on_some("User:alice", host, acl_operation::read, group), c.on_some_group) << c.host;
-      EXPECT_EQ(a.allowed_on_some("User:alice", c.host, acl_operation::read, group), c.on_some_group) << c.host;
+      EXPECT_EQ(a.allowed_on_some("User:alice", client_host(c.host), acl_operation::read, group), c.on_some_group)
+          << c.host << " parsed anew";
     }
   }
   // A connection's host before it is known is empty text and no address: only "*" applies.
@@ -234,8 +241,9 @@ TEST(Acl, FilterHostsSelectBindingsForTheSameAddress) {
 
 TEST(Acl, AlterConfigsImpliesDescribeConfigs) {
   authorizer a({bind(topic, "t", literal, "User:o", acl_operation::alter_configs)}, {}, false);
-  EXPECT_TRUE(a.allowed("User:o", "h", acl_operation::describe_configs, topic, "t"));
-  EXPECT_FALSE(a.allowed("User:o", "h", acl_operation::alter, topic, "t"));
+  const client_host h("h");
+  EXPECT_TRUE(a.allowed("User:o", h, acl_operation::describe_configs, topic, "t"));
+  EXPECT_FALSE(a.allowed("User:o", h, acl_operation::alter, topic, "t"));
 }
 
 TEST(Acl, AllowedOnSomeResourceOfAType) {
@@ -243,10 +251,11 @@ TEST(Acl, AllowedOnSomeResourceOfAType) {
                 bind(topic, "*", literal, "User:q", acl_operation::write, acl_permission::deny),
                 bind(topic, "B", literal, "User:q", acl_operation::write)},
                {}, false);
-  EXPECT_TRUE(a.allowed_on_some("User:p", "h", acl_operation::write, topic));
-  EXPECT_FALSE(a.allowed_on_some("User:p", "h", acl_operation::read, topic));
-  EXPECT_FALSE(a.allowed_on_some("User:q", "h", acl_operation::write, topic));
-  EXPECT_FALSE(a.allowed_on_some("User:r", "h", acl_operation::write, topic));
+  const client_host h("h");
+  EXPECT_TRUE(a.allowed_on_some("User:p", h, acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:p", h, acl_operation::read, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:q", h, acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:r", h, acl_operation::write, topic));
 }
 
 TEST(Acl, AllowedOnSomeIsRefusedWhereDenialsCoverEveryAllow) {
@@ -266,21 +275,22 @@ TEST(Acl, AllowedOnSomeIsRefusedWhereDenialsCoverEveryAllow) {
                 bind(topic, "x", literal, "User:s", acl_operation::all),
                 bind(topic, "y", literal, "User:t", acl_operation::write)},
                {}, false);
-  EXPECT_FALSE(a.allowed_on_some("User:p", "h", acl_operation::write, topic));
-  EXPECT_FALSE(a.allowed_on_some("User:q", "h", acl_operation::write, topic));
-  EXPECT_TRUE(a.allowed_on_some("User:r", "h", acl_operation::write, topic));
-  EXPECT_TRUE(a.allowed_on_some("User:s", "h", acl_operation::write, topic));
-  EXPECT_FALSE(a.allowed_on_some("User:t", "h", acl_operation::describe, topic));
+  const client_host h("h");
+  EXPECT_FALSE(a.allowed_on_some("User:p", h, acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:q", h, acl_operation::write, topic));
+  EXPECT_TRUE(a.allowed_on_some("User:r", h, acl_operation::write, topic));
+  EXPECT_TRUE(a.allowed_on_some("User:s", h, acl_operation::write, topic));
+  EXPECT_FALSE(a.allowed_on_some("User:t", h, acl_operation::describe, topic));
   // A denial for another host or principal does not count.
   authorizer b({bind(topic, "A", literal, "User:p", acl_operation::write),
                 bind(topic, "A", literal, "User:other", acl_operation::write, deny)},
                {}, false);
-  EXPECT_TRUE(b.allowed_on_some("User:p", "h", acl_operation::write, topic));
+  EXPECT_TRUE(b.allowed_on_some("User:p", h, acl_operation::write, topic));
   // With allow_if_no_acl, a topic no binding names will do; a DENY of "*" names them all.
   authorizer c({bind(topic, "A", literal, "User:p", acl_operation::write, deny)}, {}, true);
-  EXPECT_TRUE(c.allowed_on_some("User:p", "h", acl_operation::write, topic));
+  EXPECT_TRUE(c.allowed_on_some("User:p", h, acl_operation::write, topic));
   authorizer d({bind(topic, "*", literal, "User:*", acl_operation::write, deny)}, {}, true);
-  EXPECT_FALSE(d.allowed_on_some("User:p", "h", acl_operation::write, topic));
+  EXPECT_FALSE(d.allowed_on_some("User:p", h, acl_operation::write, topic));
 }
 
 TEST(Acl, InvalidBindingsAreNamed) {
