@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -12,11 +13,56 @@
 #include <charconv>
 #include <iterator>
 #include <limits>
+#include <span>
 
 #include "logging/loggers.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::storage {
+
+namespace {
+
+// Lower-case hex of `s`'s SHA-1, as Redis names a script; empty if OpenSSL cannot make it
+// (a digest no server answers: loading the scripts then fails loudly, see load_scripts).
+std::string sha1_hex(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(s.data(), s.size(), md, &len, EVP_sha1(), nullptr) != 1) return {};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += digits[md[i] >> 4];
+    out += digits[md[i] & 0xf];
+  }
+  return out;
+}
+
+// A Lua script of the store, described once: its body, which each connection loads once
+// (SCRIPT LOAD, load_scripts), and the SHA-1 of it, by which every call names it (EVALSHA)
+// instead of sending the body again. Each one puts itself on the list of all of them when it
+// is made (at static initialisation), so a connection loads every script the store has.
+class lua_script {
+ public:
+  explicit lua_script(std::string body) : body_(std::move(body)), sha1_(sha1_hex(body_)) {
+    list().push_back(this);
+  }
+  lua_script(const lua_script&) = delete;
+  lua_script& operator=(const lua_script&) = delete;
+  const std::string& body() const noexcept { return body_; }
+  const std::string& sha1() const noexcept { return sha1_; }
+  static std::span<const lua_script* const> all() noexcept { return list(); }
+
+ private:
+  // Made on first use: the scripts are defined through the file, after this.
+  static std::vector<const lua_script*>& list() noexcept {
+    static std::vector<const lua_script*> scripts;
+    return scripts;
+  }
+  std::string body_;
+  std::string sha1_;
+};
+
+}  // namespace
 
 // One RESP command; arguments point at owned strings or at caller bytes (frames are not
 // copied before the socket write).
@@ -28,6 +74,9 @@ class redis_store::command {
     return *this;
   }
   command& arg(protocol::byte_view b) { return arg(protocol::as_chars(b)); }
+  /// A call of `s` (then numkeys, keys and arguments, as EVAL takes them): by its digest,
+  /// the connection has it loaded (pipeline loads it again when the server lost it).
+  command& script(const lua_script& s) { return arg("EVALSHA").arg(s.sha1()); }
   command& own(std::string s) {
     owned_.push_back(std::make_unique<std::string>(std::move(s)));
     return arg(std::string_view{*owned_.back()});
@@ -450,7 +499,7 @@ std::error_code redis_store::connect() {
   setup.emplace_back().arg("PING");
   setup.emplace_back().arg("CLIENT").arg("ID");
   no_fence_ = true;  // AUTH first; the fence follows below
-  auto replies = pipeline(setup);
+  auto replies = round_trip(setup);
   no_fence_ = false;
   if (!replies) return replies.error();
   for (std::size_t i = 0; i + 1 < replies->size(); ++i)
@@ -463,7 +512,40 @@ std::error_code redis_store::connect() {
   // A server without CLIENT ID cannot be fenced; it still works, with that gap.
   if (const auto& id = replies->back(); id->type == REDIS_REPLY_INTEGER) client_id_ = id->integer;
   local_addr_ = local_address(conn_->fd());
+  // Loaded before the fence: a fence that fails (BUSY) keeps the connection for the next
+  // call, which then finds the scripts there.
+  no_fence_ = true;
+  const auto loaded = load_scripts();
+  no_fence_ = false;
+  if (loaded) return loaded;
   return fence_stale_connections();
+}
+
+std::error_code redis_store::load_scripts() {
+  const auto scripts = lua_script::all();
+  std::vector<command> loads(scripts.size());
+  for (std::size_t i = 0; i < scripts.size(); ++i)
+    loads[i].arg("SCRIPT").arg("LOAD").arg(scripts[i]->body());
+  auto replies = round_trip(loads);
+  if (!replies) return replies.error();
+  for (std::size_t i = 0; i < scripts.size(); ++i) {
+    const auto& r = (*replies)[i];
+    if (r.is_error()) {
+      logging::storage().warn("redis {}:{} refused loading the store's scripts: {}", options_.host,
+                              options_.port, str(r.get()));
+      disconnect();
+      return errc::storage_unavailable;
+    }
+    if (str(r.get()) != scripts[i]->sha1()) {
+      // EVALSHA would name scripts the server does not have: nothing scripted could run.
+      logging::storage().error("redis {}:{} loaded a script under the digest '{}', not '{}' (its "
+                               "SHA-1 here): the store cannot call its scripts on this server",
+                               options_.host, options_.port, str(r.get()), scripts[i]->sha1());
+      disconnect();
+      return errc::internal;
+    }
+  }
+  return {};
 }
 
 std::error_code redis_store::fence_stale_connections() {
@@ -482,7 +564,7 @@ std::error_code redis_store::fence_stale_connections() {
     kills.emplace_back().arg("CLIENT").arg("KILL").arg("ID").own(std::to_string(c.id)).arg(
         "ADDR").arg(c.addr);
   no_fence_ = true;
-  auto replies = pipeline(kills);
+  auto replies = round_trip(kills);
   no_fence_ = false;
   if (!replies) return replies.error();
   // Answered with a count (killed, or 0: already gone): the server runs nothing more of it.
@@ -529,7 +611,39 @@ std::error_code redis_store::fence_stale_connections() {
   return {};
 }
 
-expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const command> commands) {
+namespace {
+
+bool noscript(const redis_store::reply& r) noexcept {
+  return r.is_error() && str(r.get()).starts_with("NOSCRIPT");
+}
+
+}  // namespace
+
+expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const command> commands,
+                                                                pipeline_effect effect) {
+  auto replies = round_trip(commands);
+  if (!replies || std::none_of(replies->begin(), replies->end(), noscript)) return replies;
+  // A call answered NOSCRIPT did not run; the pipeline's other commands did.
+  const bool again = commands.size() == 1 || effect == pipeline_effect::reads_only;
+  if (auto ec = load_scripts()) return ec;
+  if (!again) {
+    logging::storage().warn("redis {}:{} had lost the store's scripts (loaded again) during a "
+                            "pipeline of {} commands that may write: not sent again, the call "
+                            "fails", options_.host, options_.port, commands.size());
+    return errc::storage_unavailable;
+  }
+  logging::storage().info("redis {}:{} had lost the store's scripts: loaded again", options_.host,
+                          options_.port);
+  replies = round_trip(commands);
+  if (replies && std::any_of(replies->begin(), replies->end(), noscript)) {
+    logging::storage().warn("redis {}:{} lost the store's scripts again at once: the call fails",
+                            options_.host, options_.port);
+    return errc::storage_unavailable;
+  }
+  return replies;
+}
+
+expected<std::vector<redis_store::reply>> redis_store::round_trip(std::span<const command> commands) {
   if (auto ec = connect()) return ec;
   if (auto ec = fence_stale_connections()) return ec;
   for (const auto& c : commands) conn_->append(c.argc(), c.argv(), c.lens());
@@ -644,7 +758,7 @@ namespace {
 // alone on the server): KEYS are (log, lease) per batch; ARGV per batch its fence (the
 // lease value its writer holds; "" none), entry id, field count and fields. A writer's batches
 // of a partition after a refused one are refused too, so nothing is stored after a gap.
-constexpr std::string_view fenced_append_script = R"lua(
+const lua_script fenced_append_script{R"lua(
 local out, failed, a = {}, {}, 1
 for i = 1, #KEYS / 2 do
   local log, lease = KEYS[2 * i - 1], KEYS[2 * i]
@@ -669,14 +783,14 @@ for i = 1, #KEYS / 2 do
   a = a + 3 + n
 end
 return out
-)lua";
+)lua"};
 
 }  // namespace
 
 void redis_store::append_fenced(std::span<const append_request> requests,
                                 std::vector<std::error_code>& results) {
   command c;
-  c.arg("EVAL").arg(fenced_append_script).own(std::to_string(requests.size() * 2));
+  c.script(fenced_append_script).own(std::to_string(requests.size() * 2));
   for (const auto& r : requests) c.own(log_key(*r.tp)).own(lease_key(partition_lease(*r.tp)));
   for (const auto& r : requests) {
     c.arg(r.fence).own(entry_id(r.base_offset)).own(std::to_string(entry_field_args(r)));
@@ -715,7 +829,7 @@ namespace {
 // start would pay it). An entry that ends before the id's offset is left out: a reader at the
 // log's end (a consumer waiting for more) would otherwise be sent the last batch, whole, and
 // check it, on every read, for nothing.
-constexpr std::string_view entry_at_or_before_script = R"lua(
+const lua_script entry_at_or_before_script{R"lua(
 local function seq(id) return tonumber(string.match(id, '%-(%d+)$') or '') end
 local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
 if #first == 0 or seq(first[1][1]) > tonumber(ARGV[1]) then
@@ -728,7 +842,7 @@ for j = 1, #f, 2 do
   if n and seq(at[1][1]) and seq(at[1][1]) + n <= tonumber(ARGV[1]) then return {} end
 end
 return at
-)lua";
+)lua"};
 
 // At most about this many bytes of frames per page of a read (and one frame more): a page is
 // one command, which the server runs alone, and one reply, which the broker holds whole
@@ -741,7 +855,7 @@ constexpr std::size_t read_page_bytes = 1u << 20;
 // before, and a run of small batches followed by large ones would be answered with that many
 // large frames. Taken 16 at a time, so the script holds few more frames than it answers.
 // Answers {entries, 1 when the log has no more, else 0}.
-constexpr std::string_view read_page_script = R"lua(
+const lua_script read_page_script{R"lua(
 local from, count, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local out, bytes = {}, 0
 while #out < count do
@@ -758,7 +872,7 @@ while #out < count do
   from = '(' .. chunk[#chunk][1]
 end
 return {out, 0}
-)lua";
+)lua"};
 
 }  // namespace
 
@@ -774,14 +888,14 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
   // is sent little more), and the next ones are sized by the frames of the one before.
   std::size_t count = 2;
   std::vector<command> commands(2);
-  commands[0].arg("EVAL").arg(entry_at_or_before_script).arg("1").arg(key).own(
+  commands[0].script(entry_at_or_before_script).arg("1").arg(key).own(
       std::to_string(offset + 1));
   commands[1].arg("XRANGE").arg(key).own(entry_id(offset + 1)).arg("+").arg("COUNT").own(
       std::to_string(count));
   std::size_t bytes = 0;
   bool first_round = true;
   for (;;) {
-    auto replies = pipeline(commands);
+    auto replies = pipeline(commands, pipeline_effect::reads_only);
     if (!replies) return replies.error();
     std::size_t received = 0, page_bytes = 0;
     bool ended = false;
@@ -840,7 +954,7 @@ expected<std::vector<stored_batch>> redis_store::read(const topic_partition& tp,
     count = std::min({wanted, count * 4, std::max<std::size_t>(read_page_bytes / average, 1)});
     commands.clear();
     commands.emplace_back();
-    commands[0].arg("EVAL").arg(read_page_script).arg("1").arg(key).own(entry_id(out.back().next_offset()));
+    commands[0].script(read_page_script).arg("1").arg(key).own(entry_id(out.back().next_offset()));
     commands[0].own(std::to_string(count)).own(std::to_string(read_page_bytes));
   }
 }
@@ -872,20 +986,20 @@ bool parse_start_record(const redisReply* r, start_record& out) {
 // record): the first and last entries' headers (entry_header_lua: bounds need no frame, only
 // the first one's size, and a bad frame must not keep a partition from recovering or from
 // retention) and the start record. KEYS: log, start record.
-const std::string bounds_script = std::string(entry_header_lua) + R"lua(
+const lua_script bounds_script{std::string(entry_header_lua) + R"lua(
 local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #first == 1 then header(first[1]) end
 if #last == 1 then header(last[1]) end
 return {first, last, redis.call('HMGET', KEYS[2], 's', 'n', 'c', 'T')}
-)lua";
+)lua"};
 
 // Headers of a page of a log's entries (entry_header_lua), taken one entry at a time so that
 // the script holds one frame at a time, and stopped early once it went over about
 // header_page_bytes of frames: it runs alone on the server. KEYS: the log. ARGV: XRANGE or
 // XREVRANGE, the range's ends in that command's order, at most how many entries, the byte
 // budget. Answers {entries, 1 when the range has no more, else 0}.
-const std::string entry_headers_script = std::string(entry_header_lua) + R"lua(
+const lua_script entry_headers_script{std::string(entry_header_lua) + R"lua(
 local cmd = ARGV[1] == 'XREVRANGE' and 'XREVRANGE' or 'XRANGE'
 local from, count, budget = ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
 local out, bytes = {}, 0
@@ -898,7 +1012,7 @@ while #out < count and bytes < budget do
   from = '(' .. e[1]
 end
 return {out, 0}
-)lua";
+)lua"};
 
 constexpr std::size_t header_page_bytes = 8u << 20;
 
@@ -910,7 +1024,7 @@ expected<std::vector<stored_batch>> redis_store::entry_headers(const std::string
                                                                std::size_t count, bool& ended) {
   ended = false;
   command c;
-  c.arg("EVAL").arg(entry_headers_script).arg("1").arg(key).arg(reverse ? "XREVRANGE" : "XRANGE");
+  c.script(entry_headers_script).arg("1").arg(key).arg(reverse ? "XREVRANGE" : "XRANGE");
   c.arg(from).arg(to).own(std::to_string(count)).own(std::to_string(header_page_bytes));
   auto r = pipeline({&c, 1});
   if (!r) return r.error();
@@ -937,7 +1051,7 @@ expected<std::vector<stored_batch>> redis_store::entry_headers(const std::string
 
 expected<partition_bounds> redis_store::bounds(const topic_partition& tp) {
   command c;
-  c.arg("EVAL").arg(bounds_script).arg("2").own(log_key(tp)).own(start_key(tp));
+  c.script(bounds_script).arg("2").own(log_key(tp)).own(start_key(tp));
   auto replies = pipeline({&c, 1});
   if (!replies) return replies.error();
   const auto& rep = (*replies)[0];
@@ -1059,7 +1173,7 @@ namespace {
 // '%d' strings: Lua 5.1 writes one of 15 digits or more as 1e+14.
 // KEYS: log, start record, lease. ARGV: fence ("" none), the offset. Answers OK, KEPT
 // (nothing to delete: the start is there already), FENCED or CORRUPT.
-constexpr std::string_view delete_records_script = R"lua(
+const lua_script delete_records_script{R"lua(
 local log, start, lease = KEYS[1], KEYS[2], KEYS[3]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
 local function base(e) return tonumber(string.match(e[1], '^0%-(%d+)$') or '0') - 1 end
@@ -1093,14 +1207,14 @@ redis.call('XTRIM', log, 'MINID', min_id)
 redis.call('HSET', start, 's', string.format('%d', offset), 'n', string.format('%d', next_offset),
            'c', field(last[1], 'c') or '0', 'T', field(last[1], 'T') or field(last[1], 't') or '0')
 return 'OK'
-)lua";
+)lua"};
 
 }  // namespace
 
 expected<partition_bounds> redis_store::delete_records(const topic_partition& tp, std::int64_t offset,
                                                        const std::string& fence) {
   command c;
-  c.arg("EVAL").arg(delete_records_script).arg("3");
+  c.script(delete_records_script).arg("3");
   c.own(log_key(tp)).own(start_key(tp)).own(lease_key(partition_lease(tp)));
   c.arg(fence).own(std::to_string(offset));
   auto r = pipeline({&c, 1});
@@ -1152,7 +1266,7 @@ namespace {
 // Answers ADDED (batches added), {MORE, last id copied, entries copied} (a page of the
 // entries after the range copied, more to come) or OK (done), or why not: FENCED, CHANGED,
 // EMPTIES.
-constexpr std::string_view compact_script = R"lua(
+const lua_script compact_script{R"lua(
 local log, fresh, start, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[1] ~= '' and redis.call('GET', lease) ~= ARGV[1] then return 'FENCED' end
 local built, token = tonumber(ARGV[10]), ARGV[14]
@@ -1252,7 +1366,7 @@ redis.call('HDEL', start, 'k')
 redis.call('UNLINK', log)
 if redis.call('EXISTS', fresh) == 1 then redis.call('RENAME', fresh, log) end
 return 'OK'
-)lua";
+)lua"};
 
 // After this many pages of entries appended since the plan, the next step copies all that is
 // left and finishes: producers faster than the copy would otherwise keep it going forever.
@@ -1320,19 +1434,19 @@ namespace {
 // Drops a compaction's new log while the partition's lease is still the one given ("" none)
 // and the new log is still the compaction's (its token in the start record: another may
 // have taken it over). KEYS: the new log, lease, start record. ARGV: fence, token.
-constexpr std::string_view drop_compacting_script = R"lua(
+const lua_script drop_compacting_script{R"lua(
 if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if redis.call('HGET', KEYS[3], 'k') ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[3], 'k')
 return redis.call('UNLINK', KEYS[1])
-)lua";
+)lua"};
 
 }  // namespace
 
 void redis_store::drop_compacting(const topic_partition& tp, const std::string& fence,
                                   const std::string& token) {
   command cmd;
-  cmd.arg("EVAL").arg(drop_compacting_script).arg("3");
+  cmd.script(drop_compacting_script).arg("3");
   cmd.own(compacting_key(tp)).own(lease_key(partition_lease(tp))).own(start_key(tp));
   cmd.arg(fence).arg(token);
   auto r = pipeline({&cmd, 1});
@@ -1366,7 +1480,7 @@ std::error_code redis_store::run_compaction(const topic_partition& tp, const log
       else ++tail_steps;
     }
     command cmd;
-    cmd.arg("EVAL").arg(compact_script).arg("4");
+    cmd.script(compact_script).arg("4");
     cmd.own(log_key(tp)).own(compacting_key(tp)).own(start_key(tp)).own(lease_key(partition_lease(tp)));
     cmd.arg(c.fence).own(entry_id(c.first_base)).own(entry_id(c.end)).own(std::to_string(c.end));
     cmd.own(std::to_string(c.end_bytes));
@@ -1486,7 +1600,7 @@ expected<topic_write> script_outcome(const redis_store::reply& rep, std::string_
 // A changed topic record, stored only while the stored one is the record the change was made
 // from. KEYS: the topics hash; ARGV: the name, the expected id, the id made from the name,
 // the old record without its id, the new record.
-const std::string update_topic_script = std::string(split_topic_lua) + R"lua(
+const lua_script update_topic_script{std::string(split_topic_lua) + R"lua(
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 'GONE' end
 local id, rest = split_topic(cur, ARGV[3])
@@ -1494,13 +1608,13 @@ if id ~= ARGV[2] then return 'GONE' end
 if rest ~= ARGV[4] then return 'CHANGED' end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
 return 'OK'
-)lua";
+)lua"};
 
 // A topic's deletion, only while the stored record is the one given (a grown topic has more
 // logs than the caller would name). KEYS: the topics hash, then every key of the topic's
 // partitions; ARGV: the name, the expected id, the id made from the name, the record without
 // its id. UNLINK frees the logs' memory off the server's main thread.
-const std::string delete_topic_script = std::string(split_topic_lua) + R"lua(
+const lua_script delete_topic_script{std::string(split_topic_lua) + R"lua(
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then
   local id, rest = split_topic(cur, ARGV[3])
@@ -1510,13 +1624,13 @@ if cur then
 end
 for i = 2, #KEYS do redis.call('UNLINK', KEYS[i]) end
 return 'OK'
-)lua";
+)lua"};
 
 }  // namespace
 
 expected<topic_write> redis_store::update_topic(const topic_info& before, const topic_info& after) {
   command c;
-  c.arg("EVAL").arg(update_topic_script).arg("1").own(options_.key_prefix + ":topics").arg(before.name);
+  c.script(update_topic_script).arg("1").own(options_.key_prefix + ":topics").arg(before.name);
   c.own(id_bytes(before.id)).own(id_bytes(topic_id_from_name(before.name)));
   c.own(encode_topic(before, false)).own(encode_topic(after));
   auto r = pipeline({&c, 1});
@@ -1526,7 +1640,7 @@ expected<topic_write> redis_store::update_topic(const topic_info& before, const 
 
 expected<topic_write> redis_store::delete_topic(const topic_info& topic) {
   command c;
-  c.arg("EVAL").arg(delete_topic_script).own(std::to_string(1 + 5 * std::int64_t{topic.partitions}));
+  c.script(delete_topic_script).own(std::to_string(1 + 5 * std::int64_t{topic.partitions}));
   c.own(options_.key_prefix + ":topics");
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
     c.own(log_key({topic.name, p})).own(producers_key({topic.name, p})).own(start_key({topic.name, p}));
@@ -1565,14 +1679,14 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
 // A coordinator's commit in a cluster: stored only while the group's lease is still the one
 // it acts under, in the same atomic step. KEYS: offsets hash, groups set, lease; ARGV: the
 // fence, the group id, then field/value pairs.
-constexpr std::string_view fenced_commit_script = R"lua(
+const lua_script fenced_commit_script{R"lua(
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
 for i = 3, #ARGV, 1000 do  -- field/value pairs, in chunks within Lua's unpack limit
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 redis.call('SADD', KEYS[2], ARGV[2])
 return 'OK'
-)lua";
+)lua"};
 
 std::error_code redis_store::commit_offsets(const std::string& group, std::span<const group_offset> offsets,
                                             const std::string& fence) {
@@ -1582,7 +1696,7 @@ std::error_code redis_store::commit_offsets(const std::string& group, std::span<
   if (fence.empty()) {
     commands[0].arg("HSET").own(offsets_key(group));
   } else {
-    commands[0].arg("EVAL").arg(fenced_commit_script).arg("3").own(offsets_key(group)).own(groups_key);
+    commands[0].script(fenced_commit_script).arg("3").own(offsets_key(group)).own(groups_key);
     commands[0].own(lease_key(group_lease(group))).own(fence).own(group);
   }
   for (const auto& o : offsets) commands[0].own(offset_field(o.tp)).own(encode_committed(o.offset));
@@ -1631,7 +1745,7 @@ expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string
 // A coordinator's deletion in a cluster: as the fenced commit, and the group leaves the set
 // in the same step when no offset is left. KEYS: offsets hash, groups set, lease; ARGV: the
 // fence, the group id, then the fields to delete (none: the whole group).
-constexpr std::string_view fenced_delete_script = R"lua(
+const lua_script fenced_delete_script{R"lua(
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
 if #ARGV == 2 then
   redis.call('DEL', KEYS[1])
@@ -1642,14 +1756,14 @@ else
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 return 'OK'
-)lua";
+)lua"};
 
 std::error_code redis_store::delete_offsets(const std::string& group,
                                             std::span<const topic_partition> partitions,
                                             const std::string& fence) {
   if (!fence.empty()) {
     command c;
-    c.arg("EVAL").arg(fenced_delete_script).arg("3").own(offsets_key(group));
+    c.script(fenced_delete_script).arg("3").own(offsets_key(group));
     c.own(options_.key_prefix + ":groups").own(lease_key(group_lease(group))).own(fence).own(group);
     for (const auto& tp : partitions) c.own(offset_field(tp));
     auto r = pipeline({&c, 1});
@@ -1752,7 +1866,7 @@ namespace {
 // follow, their ids, then the fields to set (`@` and the covered offset, then per producer its
 // id and window), which change together. In slices: unpack puts every value it returns on
 // Lua's stack, which takes about 8000.
-constexpr std::string_view put_producer_snapshot_script = R"lua(
+const lua_script put_producer_snapshot_script{R"lua(
 if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'FENCED' end
 local expired = tonumber(ARGV[2])
 local function each_slice(cmd, from, to)
@@ -1763,7 +1877,7 @@ end
 each_slice('HDEL', 3, 2 + expired)
 each_slice('HSET', 3 + expired, #ARGV)
 return 'OK'
-)lua";
+)lua"};
 
 }  // namespace
 
@@ -1771,7 +1885,7 @@ std::error_code redis_store::put_producer_snapshot(const topic_partition& tp,
                                                    const producer_snapshot& snapshot,
                                                    const std::string& fence) {
   command c;
-  c.arg("EVAL").arg(put_producer_snapshot_script).arg("2");
+  c.script(put_producer_snapshot_script).arg("2");
   c.own(producers_key(tp)).own(lease_key(partition_lease(tp))).arg(fence);
   c.own(std::to_string(snapshot.expired.size()));
   for (auto id : snapshot.expired) c.own(std::to_string(id));
@@ -1809,38 +1923,38 @@ namespace {
 
 // KEYS: the node's key, the set of node ids. ARGV: token, value ("<token>\n<endpoints>"),
 // ttl ms, node id. Refused (0) while another token's registration lives.
-constexpr std::string_view register_node_script = R"lua(
+const lua_script register_node_script{R"lua(
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, #ARGV[1] + 1) ~= ARGV[1] .. '\n' then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 return 1
-)lua";
+)lua"};
 
 // KEYS: the node's key, the set of node ids. ARGV: token, node id. The id leaves the set
 // with its registration (or once that has run out), so that live_nodes does not read the
 // key of every id ever registered.
-constexpr std::string_view deregister_node_script = R"lua(
+const lua_script deregister_node_script{R"lua(
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, #ARGV[1] + 1) ~= ARGV[1] .. '\n' then return 1 end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1
-)lua";
+)lua"};
 
 // KEYS: the set of node ids, then the keys of ids whose registration was found expired.
 // ARGV: those ids. Each leaves the set only if its key is still gone: the node may have
 // registered again since it was read.
-constexpr std::string_view forget_expired_nodes_script = R"lua(
+const lua_script forget_expired_nodes_script{R"lua(
 for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('SREM', KEYS[1], ARGV[i - 1]) end
 end
 return 1
-)lua";
+)lua"};
 
 // KEYS: (lease, epoch counter) per claim. ARGV: node id, token, ttl ms, then one intent per
 // claim. Returns each lease's value after ('' for none).
-constexpr std::string_view lease_round_script = R"lua(
+const lua_script lease_round_script{R"lua(
 local node, token, ttl = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
 for i = 1, #KEYS / 2 do
@@ -1863,13 +1977,13 @@ for i = 1, #KEYS / 2 do
   out[i] = cur or ''
 end
 return out
-)lua";
+)lua"};
 
 }  // namespace
 
 expected<bool> redis_store::register_node(const node_registration& r, std::chrono::milliseconds ttl) {
   command c;
-  c.arg("EVAL").arg(register_node_script).arg("2").own(node_key(r.node)).own(options_.key_prefix + ":nodes");
+  c.script(register_node_script).arg("2").own(node_key(r.node)).own(options_.key_prefix + ":nodes");
   c.arg(r.token).own(r.token + "\n" + r.endpoints).own(std::to_string(ttl.count())).own(std::to_string(r.node));
   auto replies = pipeline({&c, 1});
   if (!replies) return replies.error();
@@ -1883,7 +1997,7 @@ expected<bool> redis_store::register_node(const node_registration& r, std::chron
 
 std::error_code redis_store::deregister_node(const node_registration& r) {
   command c;
-  c.arg("EVAL").arg(deregister_node_script).arg("2").own(node_key(r.node)).own(options_.key_prefix + ":nodes");
+  c.script(deregister_node_script).arg("2").own(node_key(r.node)).own(options_.key_prefix + ":nodes");
   c.arg(r.token).own(std::to_string(r.node));
   auto replies = pipeline({&c, 1});
   if (!replies) return replies.error();
@@ -1927,7 +2041,7 @@ expected<std::vector<node_registration>> redis_store::live_nodes() {
     // Ids whose registration ran out (a node that died) leave the set. The answer does not
     // depend on it: a failure only leaves them to the next reader.
     command forget;
-    forget.arg("EVAL").arg(forget_expired_nodes_script).own(std::to_string(expired.size() + 1));
+    forget.script(forget_expired_nodes_script).own(std::to_string(expired.size() + 1));
     forget.own(options_.key_prefix + ":nodes");
     for (auto id : expired) forget.own(node_key(id));
     for (auto id : expired) forget.own(std::to_string(id));
@@ -1944,7 +2058,7 @@ expected<std::vector<lease_holder>> redis_store::lease_round(const lease_holder&
   std::vector<lease_holder> out;
   if (claims.empty()) return out;
   command c;
-  c.arg("EVAL").arg(lease_round_script).own(std::to_string(claims.size() * 2));
+  c.script(lease_round_script).own(std::to_string(claims.size() * 2));
   for (const auto& claim : claims) {
     const auto key = lease_key(claim.name);
     c.own(key).own(key + ":epoch");

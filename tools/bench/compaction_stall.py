@@ -61,8 +61,8 @@ produce(0, n2)
 time.sleep(wait_s)
 print("after producing %d more and compacting: %d" % (n2, redis("XLEN", key)))
 rows = sorted(((e[2], e[3]) for e in redis("SLOWLOG", "GET", 100000)), key=lambda r: -r[0])
-evals = [d for d, args in rows if args[0].upper() == b"EVAL"]
-others = [(d, args) for d, args in rows if args[0].upper() != b"EVAL"]
+evals = [d for d, args in rows if args[0].upper() in (b"EVAL", b"EVALSHA")]
+others = [(d, args) for d, args in rows if args[0].upper() not in (b"EVAL", b"EVALSHA")]
 print("scripts (compaction steps and other scripts) over the threshold: %d, longest %.1f ms, %.1f ms in all"
       % (len(evals), max(evals, default=0) / 1000, sum(evals) / 1000))
 for d, args in others[:3]:

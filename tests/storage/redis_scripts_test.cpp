@@ -1,0 +1,222 @@
+// redis_store calls its Lua scripts by their SHA-1 (EVALSHA), having loaded them on each
+// connection, and gets them back when the server lost them (NOSCRIPT) without running a
+// write twice: against a real redis-server, watched through a raw connection of the test's.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/codec_manager.hpp"
+#include "protocol/frame.hpp"
+#include "redis_server.hpp"
+#include "storage/redis_store.hpp"
+
+using namespace portask;
+using namespace portask::storage;
+using namespace std::chrono_literals;
+using portask::protocol::buffer;
+
+namespace {
+
+buffer make_frame(const std::string& value, int records = 1) {
+  protocol::message_batch b;
+  for (int i = 0; i < records; ++i) {
+    protocol::message m;
+    m.topic = "t";
+    m.value = value + "#" + std::to_string(i);
+    b.messages.push_back(m);
+  }
+  buffer out;
+  protocol::codec_manager codecs;
+  EXPECT_FALSE(codecs.append_batch_frame(b, {}, protocol::message_type::publish, out));
+  return out;
+}
+
+// A raw connection to the test's server: what the store's interface does not show.
+struct raw_redis {
+  explicit raw_redis(std::uint16_t port) : c(redisConnect("127.0.0.1", port)) {}
+  ~raw_redis() {
+    if (c != nullptr) redisFree(c);
+  }
+  raw_redis(const raw_redis&) = delete;
+  raw_redis& operator=(const raw_redis&) = delete;
+  // The reply's text (a status, a string or an error); empty for another kind or none.
+  std::string text(const char* command) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, command));
+    std::string out;
+    if (r != nullptr && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+                         r->type == REDIS_REPLY_ERROR))
+      out.assign(r->str, r->len);
+    if (r != nullptr) freeReplyObject(r);
+    return out;
+  }
+  long long integer(const char* command) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, command));
+    const long long out = r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r != nullptr) freeReplyObject(r);
+    return out;
+  }
+  // The number INFO `section` gives after `prefix` at the start of a line; 0 when no line
+  // starts so (INFO commandstats leaves out commands never called).
+  long long info_number(const char* section, const std::string& prefix) {
+    const auto info = text((std::string("INFO ") + section).c_str());
+    const auto at = info.find("\n" + prefix);
+    if (at == std::string::npos) return 0;
+    return std::stoll(info.substr(at + 1 + prefix.size()));
+  }
+  long long calls(const std::string& command) {
+    return info_number("commandstats", "cmdstat_" + command + ":calls=");
+  }
+  long long cached_scripts() { return info_number("memory", "number_of_cached_scripts:"); }
+  redisContext* c;
+};
+
+}  // namespace
+
+class RedisScripts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.start());
+    auto o = parse_redis_url(server_.url());
+    ASSERT_TRUE(o);
+    o->timeout = 30s;  // these tests check what the store does, not how fast fsync answers
+    store_ = std::make_unique<redis_store>(*o);
+    raw_ = std::make_unique<raw_redis>(server_.port());
+    ASSERT_NE(raw_->c, nullptr);
+    ASSERT_EQ(raw_->c->err, 0);
+  }
+
+  // Appends batches of two records at offsets first, first + 2, ... (one transaction, no
+  // script), under `fence` when it is not empty (then in one script).
+  std::error_code append(std::int64_t first, int batches, const std::string& fence = {}) {
+    std::vector<append_request> requests;
+    for (int i = 0; i < batches; ++i) {
+      const auto base = first + 2 * i;
+      frames_[base] = make_frame("v" + std::to_string(base), 2);
+      requests.push_back({&tp_, base, 2, 1000, protocol::shared_bytes::copy_of(frames_[base])});
+      requests.back().fence = fence;
+    }
+    std::vector<std::error_code> results;
+    store_->append(requests, results);
+    for (const auto& ec : results)
+      if (ec) return ec;
+    return {};
+  }
+
+  // Drops every script the server holds, as an operator's SCRIPT FLUSH does.
+  void flush_scripts() {
+    ASSERT_EQ(raw_->text("SCRIPT FLUSH"), "OK");
+    ASSERT_EQ(raw_->cached_scripts(), 0);
+  }
+
+  test::redis_server server_;
+  std::unique_ptr<redis_store> store_;
+  std::unique_ptr<raw_redis> raw_;
+  topic_partition tp_{"scripts", 0};
+  std::map<std::int64_t, buffer> frames_;
+};
+
+TEST_F(RedisScripts, ScriptsAreCalledByTheirDigestAndNeverSentWithACall) {
+  ASSERT_FALSE(append(0, 3));
+  EXPECT_EQ(store_->bounds(tp_).value().next_offset, 6);
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20).value().size(), 3u);
+  const std::vector<lease_claim> want{{partition_lease(tp_), lease_intent::want}};
+  const auto mine = store_->lease_round({1, 0, "t1"}, 60s, want).value().at(0);
+  ASSERT_TRUE(mine.held());
+  EXPECT_EQ(store_->delete_records(tp_, 2, lease_value(mine)).value().log_start, 2);
+  EXPECT_GE(raw_->calls("evalsha"), 5) << "bounds, a read's two pages, a lease round, a deletion";
+  EXPECT_EQ(raw_->calls("eval"), 0) << "no call sent a script's body";
+  EXPECT_GE(raw_->calls("script|load"), 1) << "the connection loaded the scripts";
+}
+
+TEST_F(RedisScripts, ANewConnectionLoadsTheScriptsBeforeItsFirstCall) {
+  ASSERT_FALSE(store_->ping());
+  EXPECT_GT(raw_->cached_scripts(), 0) << "loaded when the store connected";
+  flush_scripts();
+  // The server closes the store's connection; the store opens another on its next call.
+  ASSERT_GE(raw_->integer("CLIENT KILL TYPE normal SKIPME yes"), 1);
+  (void)store_->ping();  // fails: the connection it used is closed
+  ASSERT_FALSE(store_->ping());
+  EXPECT_GT(raw_->cached_scripts(), 0) << "the new connection loaded them, before any script ran";
+  EXPECT_EQ(raw_->calls("evalsha"), 0);
+}
+
+TEST_F(RedisScripts, OneScriptedCallAfterTheServerLostTheScriptsIsAnsweredAsBefore) {
+  ASSERT_FALSE(append(0, 2));
+  ASSERT_EQ(store_->bounds(tp_).value().next_offset, 4);  // connected, scripts loaded
+  flush_scripts();
+  auto b = store_->bounds(tp_);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(b->log_start, 0);
+  EXPECT_EQ(b->next_offset, 4);
+  EXPECT_GT(raw_->cached_scripts(), 0) << "loaded again on the same connection";
+}
+
+// A read's first page is a script and an XRANGE in one pipeline: both reads, so the pipeline
+// is sent again whole once the scripts are back.
+TEST_F(RedisScripts, AReadAfterTheServerLostTheScriptsReturnsTheSameBatches) {
+  ASSERT_FALSE(append(0, 5));
+  const auto before = store_->read(tp_, 3, 1 << 20);
+  ASSERT_TRUE(before);
+  flush_scripts();
+  auto got = store_->read(tp_, 3, 1 << 20);
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(got->size(), 4u) << "the batch holding offset 3, and the three after it";
+  for (std::size_t i = 0; i < got->size(); ++i) {
+    const auto base = static_cast<std::int64_t>(2 + 2 * i);
+    EXPECT_EQ((*got)[i].base_offset, base);
+    EXPECT_EQ((*got)[i].frame.to_buffer(), frames_[base]);
+  }
+  EXPECT_EQ(*got, *before);
+}
+
+// A scripted write answered NOSCRIPT did not run: it may be sent again (or fail for its
+// caller to retry), but it is never carried out twice. A fenced append shows it: run twice,
+// its second XADD would be refused as an offset conflict.
+TEST_F(RedisScripts, AScriptedWriteAfterTheServerLostTheScriptsIsStoredOnce) {
+  const std::vector<lease_claim> want{{partition_lease(tp_), lease_intent::want},
+                                      {group_lease("g"), lease_intent::want}};
+  const auto held = store_->lease_round({1, 0, "t1"}, 60s, want).value();
+  ASSERT_TRUE(held.at(0).held());
+  ASSERT_TRUE(held.at(1).held());
+  const auto partition_fence = lease_value(held[0]);
+  const auto group_fence = lease_value(held[1]);
+
+  flush_scripts();
+  auto appended = append(0, 2, partition_fence);
+  if (appended) {
+    EXPECT_EQ(appended, errc::storage_unavailable);
+    appended = append(0, 2, partition_fence);
+  }
+  ASSERT_FALSE(appended) << appended.message() << " (offset conflict: the append ran twice)";
+  auto stored = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[0].frame.to_buffer(), frames_[0]);
+  EXPECT_EQ((*stored)[1].frame.to_buffer(), frames_[2]);
+
+  flush_scripts();
+  const group_offset offsets[] = {{tp_, {3, "m"}}};
+  auto committed = store_->commit_offsets("g", offsets, group_fence);
+  if (committed) {
+    EXPECT_EQ(committed, errc::storage_unavailable);
+    committed = store_->commit_offsets("g", offsets, group_fence);
+  }
+  ASSERT_FALSE(committed) << committed.message();
+  EXPECT_EQ(store_->fetch_offsets("g").value(), std::vector<group_offset>(offsets, offsets + 1));
+
+  flush_scripts();
+  auto deleted = store_->delete_records(tp_, 2, partition_fence);
+  if (!deleted) {
+    EXPECT_EQ(deleted.error(), errc::storage_unavailable);
+    deleted = store_->delete_records(tp_, 2, partition_fence);
+  }
+  ASSERT_TRUE(deleted) << deleted.error().message();
+  EXPECT_EQ(deleted->log_start, 2);
+  EXPECT_EQ(deleted->next_offset, 4);
+  EXPECT_EQ(store_->read(tp_, 0, 1 << 20).value().size(), 1u);
+}
