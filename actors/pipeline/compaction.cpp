@@ -253,8 +253,9 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
           // removed must not leave its own (one stamped far ahead would keep the rest from
           // retention.ms for ever). Records sent without a timestamp (-1) are stored so, their
           // batch stamped with the time of its append, which retention.ms counts from (and
-          // min.compaction.lag.ms): with no positive stamp among them, what is left keeps the
-          // batch's, as frame_encoded stamps it (else it would look as old as the epoch).
+          // min.compaction.lag.ms): with no stamp among them (all negative), what is left
+          // keeps the batch's, as frame_encoded stamps it (else it would look as old as the
+          // epoch). A Kafka record stamped 0 is stamped: it counts, as in Kafka.
           // The new frame's base is its first record's, as for any batch encoded.
           std::int64_t newest_kept = -1;
           for (; j < records.size() && stays[j]; ++j) {
@@ -263,7 +264,7 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
             m.offset = protocol::no_offset;
             newest_kept = std::max(newest_kept, m.timestamp_ms);
           }
-          const std::int64_t max_ts = newest_kept > 0 ? newest_kept : b.max_timestamp;
+          const std::int64_t max_ts = newest_kept >= 0 ? newest_kept : b.max_timestamp;
           protocol::buffer out;
           if (auto ec = codecs.append_batch_frame(run, *encoding, protocol::message_type::publish, out))
             return ec;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <unordered_map>
 #include <vector>
 
@@ -169,9 +170,9 @@ expected<protocol::shared_bytes> build_frame(const broker_context& ctx, std::siz
 }
 
 // A batch kept as its client encoded it: its messages' bytes under the broker's header (the
-// partition's topic and number, no offsets yet, unset timestamps set to now). A frame that
-// passes through to a remote store is built where the request's own headers were (no
-// copy); one the store keeps in process is copied into slab memory as usual.
+// partition's topic and number, no offsets yet, a native batch's unset timestamps set to
+// now). A frame that passes through to a remote store is built where the request's own
+// headers were (no copy); one the store keeps in process is copied into slab memory as usual.
 expected<framed_batch> frame_encoded(const broker_context& ctx, publish_batch& pb,
                                      std::int64_t now) {
   const auto& s = pb.encoded_scan;
@@ -179,10 +180,11 @@ expected<framed_batch> frame_encoded(const broker_context& ctx, publish_batch& p
       s.messages_at > pb.encoded.size() - pb.encoded_at)
     return errc::invalid_request;
   const auto base_ts = s.timestamps_unset ? now : s.base_timestamp_ms;
-  // Records without a timestamp (Kafka's -1) are kept for retention.ms from their append,
-  // as Kafka keeps a segment of them by its file's time: only positive stamps count.
-  const auto max_ts = s.timestamps_unset || s.max_timestamp_ms <= 0 ? std::max<std::int64_t>(now, 0)
-                                                                    : s.max_timestamp_ms;
+  // Records without a timestamp (negative: Kafka's -1) are kept for retention.ms from their
+  // append, as Kafka keeps a segment of them by its file's time; a Kafka record stamped 0
+  // counts by its 0, as in Kafka (a transcoded Kafka batch has no unset timestamps).
+  const auto max_ts = s.timestamps_unset || s.max_timestamp_ms < 0 ? std::max<std::int64_t>(now, 0)
+                                                                   : s.max_timestamp_ms;
   const auto type = protocol::message_type::publish;
   if (!ctx.frames_stay_in_process) {
     auto at = ctx.codecs.rebase_frame_in_place(pb.encoded, pb.encoded_at, s, pb.tp.topic,
@@ -227,7 +229,10 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
     pb.encoded = {};
   }
   if (pb.batch.messages.empty()) return errc::invalid_request;
-  std::int64_t max_ts = 0;
+  // A timestamp of 0 is the native protocol's "unset": the receive time stands for it. A
+  // Kafka record's 0 is a timestamp like any other (Kafka's "none" is -1), kept as sent.
+  const bool stamp_unset = pb.source != protocol_kind::kafka;
+  std::int64_t max_ts = std::numeric_limits<std::int64_t>::min();
   bool keyless = false;
   std::size_t estimate = protocol::frame_header_size + 64;
   // Every message goes to pb.tp: the first names the topic, the others inherit it (empty).
@@ -238,12 +243,12 @@ expected<framed_batch> frame_batch(const broker_context& ctx, publish_batch& pb,
     if (!m.topic.empty() && m.topic != pb.tp.topic) m.topic.clear();
     m.partition = pb.tp.partition;
     m.offset = protocol::no_offset;  // offsets are the partition's: base offset + index
-    if (m.timestamp_ms == 0) m.timestamp_ms = now;
+    if (m.timestamp_ms == 0 && stamp_unset) m.timestamp_ms = now;
     max_ts = std::max(max_ts, m.timestamp_ms);
     keyless = keyless || !m.key;
   }
-  // Every record without a timestamp (Kafka's -1): kept for retention.ms from now.
-  if (max_ts <= 0) max_ts = now;
+  // Every record without a timestamp (negative: Kafka's -1): kept for retention.ms from now.
+  if (max_ts < 0) max_ts = now;
   // Compressed frames grow as they are compressed: no estimate then.
   if (ctx.storage_encoding.compression != protocol::compression_id::none) estimate = 0;
   auto frame = build_frame(ctx, estimate, [&](protocol::buffer& out) {

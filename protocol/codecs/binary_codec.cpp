@@ -141,7 +141,7 @@ expected<binary_batch_scan> binary_codec::scan(byte_view in) noexcept {
     if (i == 0 && h.timestamp_delta != 0) canonical = false;  // encode()'s base is the first's
     const std::int64_t ts = wrapping_add(base_ts, h.timestamp_delta);
     (ts == 0 ? some_unset : some_set) = true;
-    s.max_timestamp_ms = std::max(s.max_timestamp_ms, ts);
+    s.max_timestamp_ms = i == 0 ? ts : std::max(s.max_timestamp_ms, ts);
     if (h.offset_delta != 0 || (h.attrs & (attr::topic | attr::partition)) != 0) inherits = false;
     if (!binary_message::skip_after_head(r, h.attrs, b)) return errc::malformed_payload;
     s.headers += b.header_count;

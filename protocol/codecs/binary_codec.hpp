@@ -15,7 +15,8 @@ struct binary_batch_scan {
   std::uint32_t count = 0;
   std::size_t messages_at = 0;  ///< offset of the first message in the payload
   std::int64_t base_timestamp_ms = 0;
-  /// The largest message timestamp, and 0 when every timestamp is negative.
+  /// The largest message timestamp: negative when every one is (records without a
+  /// timestamp, Kafka's -1), which a broker tells from a Kafka record stamped 0.
   std::int64_t max_timestamp_ms = 0;
   bool timestamps_unset = false;  ///< every message's timestamp is 0
   bool expiring = false;          ///< some message carries an expiry (expires_at_ms)

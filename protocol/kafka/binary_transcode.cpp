@@ -115,7 +115,7 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   binary_transcoded t;
   t.stored_as_sent = true;
   std::int64_t base_ts = 0, max_ts = 0;
-  std::uint64_t zero_ts = 0, headers = 0;
+  std::uint64_t headers = 0;
   bool first = true, keyless = false;
   for (const auto& p : parts) {
     wire_reader r{p.records};
@@ -125,10 +125,10 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
         out.resize(start);
         return std::nullopt;
       }
+      // Negative when every record's is (none has a timestamp), as binary_codec::scan says.
+      max_ts = first ? ts : std::max(max_ts, ts);
       first = false;
-      if (ts == 0) ++zero_ts;
-      max_ts = std::max(max_ts, ts);
-      if (offset_delta != static_cast<std::int64_t>(i) || ts <= 0) t.stored_as_sent = false;
+      if (offset_delta != static_cast<std::int64_t>(i)) t.stored_as_sent = false;
     }
     if (!r.at_end()) {
       out.resize(start);
@@ -138,10 +138,6 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
     // reader of the producer's bytes places each batch after the previous one's range.
     if (p.count == 0 || static_cast<std::int64_t>(p.header.last_offset_delta) + 1 != p.count)
       t.stored_as_sent = false;
-  }
-  if (zero_ts != 0 && zero_ts != total) {  // the broker stamps only the zero ones
-    out.resize(start);
-    return std::nullopt;
   }
   // The payload's header, right before the messages; what is before it is room.
   buffer header;
@@ -158,7 +154,7 @@ std::optional<binary_transcoded> transcode_to_binary(byte_view batches, std::siz
   t.scan.messages_at = header.size();
   t.scan.base_timestamp_ms = base_ts;
   t.scan.max_timestamp_ms = max_ts;
-  t.scan.timestamps_unset = zero_ts == total;
+  t.scan.timestamps_unset = false;  // a Kafka record's 0 is a timestamp: stored as it is
   t.scan.keyless = keyless;
   t.scan.headers = headers;
   t.scan.rebasable = true;

@@ -10,8 +10,7 @@
 /// bridge frames it as it does a native batch kept encoded (binary_codec::rebase), and the
 /// stored frame is byte for byte the one the decoding path gives. Anything this does not
 /// cover goes to the decoding path, which then also reports any error: compressed batches,
-/// malformed input, no records, and timestamps that are partly 0 (the broker stamps only
-/// those).
+/// malformed input, no records.
 
 #include <optional>
 #include <vector>
@@ -24,13 +23,17 @@ namespace portask::protocol::kafka {
 struct binary_transcoded {
   /// Each batch's header (records empty): what the idempotence claim reads.
   std::vector<record_batch> batches;
-  /// What binary_codec::scan finds in the payload (rebasable).
+  /// What binary_codec::scan finds in the payload, but for one thing: a Kafka record's 0 is
+  /// a timestamp like any other (Kafka's "none" is -1), not the native protocol's unset one
+  /// that the broker stamps, so no timestamp is unset and the payload is rebasable whatever
+  /// its timestamps are.
   binary_batch_scan scan;
   /// Where the binary payload starts in the buffer; it runs to the end.
   std::size_t payload_at = 0;
   /// The producer's bytes say exactly what is stored: every batch's records at consecutive
-  /// offsets from its base and filling its offset range, no timestamp 0 or below (see
-  /// publish_batch::kafka_view; a zstd batch, never served as sent, is never transcoded).
+  /// offsets from its base and filling its offset range (see publish_batch::kafka_view; a
+  /// zstd batch, never served as sent, is never transcoded). Timestamps, whatever they are,
+  /// are stored as sent.
   bool stored_as_sent = false;
 };
 

@@ -26,7 +26,8 @@ void write_bytes(writer& w, const std::optional<std::string>& s) {
 // Reads the messages of one set into `out`. `nested`: inside a compressed wrapper, where a
 // second level of compression is not allowed (as in Kafka).
 std::error_code read_set(byte_view in, decompression_budget& budget, bool nested,
-                         const std::string& topic, std::int32_t partition, message_batch& out) {
+                         const std::string& topic, std::int32_t partition,
+                         std::int64_t append_time_ms, message_batch& out) {
   wire_reader r{in};
   while (!r.at_end()) {
     std::uint64_t offset = 0;
@@ -56,10 +57,11 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
       buffer plain;
       if (auto ec = decompress(codec, as_bytes(*value), plain, budget)) return ec;
       const auto first = out.messages.size();
-      if (auto ec = read_set(plain, budget, true, topic, partition, out)) return ec;
+      if (auto ec = read_set(plain, budget, true, topic, partition, append_time_ms, out)) return ec;
       // A wrapper stamped with the broker's time (log append time) stamps its inner messages.
       if (magic == 1 && (attributes & log_append_time))
-        for (auto i = first; i < out.messages.size(); ++i) out.messages[i].timestamp_ms = 0;
+        for (auto i = first; i < out.messages.size(); ++i)
+          out.messages[i].timestamp_ms = append_time_ms;
       continue;
     }
     if (!charge(budget, sizeof(message))) return errc::decompressed_too_large;
@@ -68,9 +70,12 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
     msg.partition = partition;
     msg.key = std::move(key);
     msg.value = std::move(value);
-    // Only a producer's own timestamp is kept; the rest (magic 0, log append time, -1)
-    // are stamped by the broker on append.
-    if (magic == 1 && !(attributes & log_append_time) && timestamp > 0) msg.timestamp_ms = timestamp;
+    // The producer's own timestamp (magic 1, create time) is kept whatever it is: Kafka's
+    // only "none" is -1, which is also what magic 0, without a timestamp, reads as.
+    if (magic == 0)
+      msg.timestamp_ms = no_timestamp;
+    else
+      msg.timestamp_ms = (attributes & log_append_time) ? append_time_ms : timestamp;
     out.messages.push_back(std::move(msg));
   }
   return {};
@@ -79,17 +84,17 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
 }  // namespace
 
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
-                                              std::int32_t partition, message_batch& out,
-                                              std::size_t max_decompressed) {
+                                              std::int32_t partition, std::int64_t append_time_ms,
+                                              message_batch& out, std::size_t max_decompressed) {
   decompression_budget budget{max_decompressed, SIZE_MAX};
-  return decode_message_set_into(in, topic, partition, out, budget);
+  return decode_message_set_into(in, topic, partition, append_time_ms, out, budget);
 }
 
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
-                                              std::int32_t partition, message_batch& out,
-                                              decompression_budget& budget) {
+                                              std::int32_t partition, std::int64_t append_time_ms,
+                                              message_batch& out, decompression_budget& budget) {
   const auto before = out.messages.size();
-  if (auto ec = read_set(in, budget, false, topic, partition, out)) {
+  if (auto ec = read_set(in, budget, false, topic, partition, append_time_ms, out)) {
     out.messages.resize(before);
     return ec;
   }

@@ -24,19 +24,25 @@ inline constexpr std::int8_t message_set_magic(std::int16_t v) noexcept { return
 
 /// Appends every message of the set `in` to `out` (topic on the first message only, as in
 /// message_batch), inner messages of compressed ones in order, decompressing at most
-/// `max_decompressed` bytes per wrapper. Timestamps are kept where the message has one of the
-/// producer's (magic 1, create time); otherwise 0, which the broker stamps on append. Every
-/// message must be whole and pass its CRC: truncated / crc_mismatch / malformed_payload /
-/// unsupported_version (magic > 1), and `out` is left as it was. An lz4 wrapper of magic 0 is
-/// read whatever its frame's header checksum says, as Kafka reads it (KAFKA-3160: clients of
-/// that magic computed it wrongly). Returns the message count.
+/// `max_decompressed` bytes per wrapper. A magic-1 message keeps the producer's timestamp
+/// (create time), whatever it is, 0 and -1 included; one stamped with log append time (or in
+/// a wrapper that is) gets `append_time_ms`, the broker's clock; magic 0 has no timestamp and
+/// reads as -1, Kafka's NO_TIMESTAMP, as Kafka up-converts it. Every message must be whole
+/// and pass its CRC: truncated / crc_mismatch / malformed_payload / unsupported_version
+/// (magic > 1), and `out` is left as it was. An lz4 wrapper of magic 0 is read whatever its
+/// frame's header checksum says, as Kafka reads it (KAFKA-3160: clients of that magic
+/// computed it wrongly). Returns the message count.
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
-                                              std::int32_t partition, message_batch& out,
+                                              std::int32_t partition, std::int64_t append_time_ms,
+                                              message_batch& out,
                                               std::size_t max_decompressed = 16u << 20);
 /// The same, charging what it inflates to `budget` (one request's).
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
-                                              std::int32_t partition, message_batch& out,
-                                              decompression_budget& budget);
+                                              std::int32_t partition, std::int64_t append_time_ms,
+                                              message_batch& out, decompression_budget& budget);
+
+/// The timestamp a message of magic 0 reads as: none (Kafka's RecordBatch.NO_TIMESTAMP).
+inline constexpr std::int64_t no_timestamp = -1;
 
 /// Appends `messages` as uncompressed messages of `magic` at offsets base_offset + i:
 /// Fetch v0-3's down-conversion. Magic 0 has no timestamps, neither magic has headers.

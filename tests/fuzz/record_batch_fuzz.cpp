@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)kafka::decode_record_batches(byte_view{data, size}, 1u << 20);
   // The same bytes as a message set of magic 0/1 (Produce v0-2): a value or an error.
   message_batch legacy;
-  (void)kafka::decode_message_set_into(byte_view{data, size}, "t", 0, legacy, 1u << 20);
+  (void)kafka::decode_message_set_into(byte_view{data, size}, "t", 0, 1, legacy, 1u << 20);
   // The same bytes with a consistent length and CRC-32C, so the fuzzer reaches the
   // decompression and record parsing behind the checksum.
   if (size >= 61) {
@@ -42,31 +42,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (records.has_value() != into.has_value()) __builtin_trap();
     if (records && msgs.messages.size() != records->records.size()) __builtin_trap();
     // Produce's binary transcoding takes a plain batch exactly when the decoder does (with
-    // records, timestamps all set or all 0), and then stores what encoding the decoded
-    // messages stores.
+    // records), and then stores what encoding the decoded messages stores, every timestamp
+    // kept (a Kafka record's 0 is not unset).
     buffer out;
     auto t = kafka::transcode_to_binary(fixed, 8, out);
-    bool zero = false, set = false;
-    for (const auto& m : msgs.messages) (m.timestamp_ms == 0 ? zero : set) = true;
     const bool plain = (load_be16(fixed.data() + 21) & kafka::batch_attributes::compression_mask) == 0;
-    if (t.has_value() != (into && plain && !msgs.messages.empty() && !(zero && set)))
-      __builtin_trap();
+    if (t.has_value() != (into && plain && !msgs.messages.empty())) __builtin_trap();
     if (t) {
       const auto payload = byte_view{out}.subspan(t->payload_at);
       auto scanned = binary_codec::scan(payload);
-      if (!scanned || !(*scanned == t->scan)) __builtin_trap();
+      if (!scanned) __builtin_trap();
+      scanned->timestamps_unset = false;
+      scanned->rebasable = true;
+      if (!(*scanned == t->scan)) __builtin_trap();
       for (auto& m : msgs.messages) {
         m.topic.clear();
         m.offset = no_offset;
       }
       msgs.messages.front().topic = "t";
-      const std::int64_t now = 1;
-      for (auto& m : msgs.messages)
-        if (m.timestamp_ms == 0) m.timestamp_ms = now;
       buffer encoded, rebased;
       (void)binary_codec{}.encode(msgs, encoded);
-      binary_codec::rebase(payload, t->scan, "t", 0, no_offset,
-                           t->scan.timestamps_unset ? now : t->scan.base_timestamp_ms, rebased);
+      binary_codec::rebase(payload, t->scan, "t", 0, no_offset, t->scan.base_timestamp_ms, rebased);
       if (encoded != rebased) __builtin_trap();
     }
   }

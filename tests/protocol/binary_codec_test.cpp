@@ -172,7 +172,8 @@ TEST(BinaryCodec, AScanAcceptsExactlyWhatDecodeAccepts) {
     }
     ++accepted;
     ASSERT_EQ(scanned->count, decoded->messages.size());
-    std::int64_t max_ts = 0;
+    // The largest, negative when every one is (a Kafka record's 0 then tells from none).
+    std::int64_t max_ts = decoded->messages.empty() ? 0 : decoded->messages.front().timestamp_ms;
     bool all_unset = !decoded->messages.empty(), keyless = false;
     for (const auto& m : decoded->messages) {
       max_ts = std::max(max_ts, m.timestamp_ms);
@@ -195,6 +196,27 @@ TEST(BinaryCodec, AScanAcceptsExactlyWhatDecodeAccepts) {
   }
   EXPECT_GT(accepted, 10) << "the comparison covered accepted payloads too";
   EXPECT_GT(rebased, 10) << "and rebasable ones";
+}
+
+// A broker keeps records without a timestamp (Kafka's -1) for retention.ms from their
+// append, but a Kafka record stamped 0 by its own: the scan's max tells them apart.
+TEST(BinaryCodec, AScanOfMessagesWithoutTimestampsHasANegativeMax) {
+  for (std::int64_t ts : {std::int64_t{-1}, std::int64_t{-5}}) {
+    message_batch b;
+    for (int i = 0; i < 3; ++i) {
+      message m;
+      m.topic = i == 0 ? "t" : "";
+      m.value = "v";
+      m.timestamp_ms = i == 1 ? -1 : ts;
+      b.messages.push_back(m);
+    }
+    buffer out;
+    ASSERT_FALSE(binary_codec{}.encode(b, out));
+    auto s = binary_codec::scan(out);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->max_timestamp_ms, -1) << ts;
+    EXPECT_FALSE(s->timestamps_unset);
+  }
 }
 
 TEST(BinaryCodec, ARebasedBatchDecodesAsTheNormalisedBatch) {

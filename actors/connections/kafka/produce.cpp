@@ -5,6 +5,7 @@
 
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/transport/publish_bursts.hpp"
+#include "actors/pipeline/wall_clock.hpp"
 #include "protocol/kafka/binary_transcode.hpp"
 #include "protocol/kafka/message_set.hpp"
 #include "protocol/topic_name.hpp"
@@ -63,9 +64,9 @@ std::int16_t produce_error(errc e) {
 // Whether the producer's bytes say exactly what is stored, so that the partition's tail can
 // serve them to Kafka consumers as they came (publish_batch::kafka_view): every batch's
 // records at consecutive offsets from its base and as many as its offset range (a reader
-// places each batch after the previous one's last offset; an empty batch has none), every timestamp a real one (the
-// broker stamps a 0 with its clock), and no zstd (a Fetch older than v10 may not receive it).
-// `records` decoded without error into `batches` and `msgs`.
+// places each batch after the previous one's last offset; an empty batch has none), and no
+// zstd (a Fetch older than v10 may not receive it). Timestamps, 0 and -1 included, are
+// stored as sent. `records` decoded without error into `batches` and `msgs`.
 bool stored_as_sent(protocol::byte_view records,
                     const std::vector<protocol::kafka::record_batch>& batches,
                     const protocol::message_batch& msgs) {
@@ -83,7 +84,7 @@ bool stored_as_sent(protocol::byte_view records,
     for (std::int64_t k = 0; k < n; ++k, ++i) {
       if (i >= msgs.messages.size()) return false;
       const auto& m = msgs.messages[i];
-      if (m.offset != b.base_offset + k || m.timestamp_ms <= 0) return false;
+      if (m.offset != b.base_offset + k) return false;
     }
   }
   return i == msgs.messages.size();
@@ -91,10 +92,12 @@ bool stored_as_sent(protocol::byte_view records,
 
 // A message set of magic 0/1 read into `out`; stands in the batch list as one batch header
 // without a producer, so the rest of the produce path is the same for every version.
+// Messages stamped with log append time get the broker's clock now.
 expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
     protocol::byte_view records, const std::string& topic, std::int32_t partition,
     protocol::message_batch& out, protocol::kafka::decompression_budget& budget) {
-  auto n = protocol::kafka::decode_message_set_into(records, topic, partition, out, budget);
+  auto n = protocol::kafka::decode_message_set_into(records, topic, partition, wall_clock_ms(),
+                                                    out, budget);
   if (!n) return n.error();
   if (*n == 0) return std::vector<protocol::kafka::record_batch>{};
   return std::vector<protocol::kafka::record_batch>(1);

@@ -104,6 +104,86 @@ TEST(KafkaProtocol, ProducedRecordsAreStoredAsPortaskFramesAndFetchedBack) {
   EXPECT_GT(batches->front().base_offset + batches->front().last_offset_delta, 3);
 }
 
+namespace {
+
+// One batch whose records carry these timestamps, compressed with `z`.
+std::string stamped_batch_bytes(const std::vector<std::int64_t>& timestamps, kafka::compression_type z) {
+  protocol::message_batch b;
+  for (const auto ts : timestamps) {
+    protocol::message m;
+    m.value = "at-" + std::to_string(ts);
+    m.timestamp_ms = ts;
+    b.messages.push_back(m);
+  }
+  auto rb = kafka::from_messages(b, 0);
+  rb.attributes = static_cast<std::int16_t>(z);
+  protocol::buffer out;
+  EXPECT_FALSE(kafka::encode_record_batch(rb, out));
+  return std::string(protocol::as_chars(out));
+}
+
+}  // namespace
+
+// Under CreateTime a Kafka broker stores a producer's timestamp as it came, 0 included (only
+// -1 says "none"): a record stamped 0 is served and found by time with its 0, never with the
+// broker's clock. Plain batches (written straight into the binary encoding) and compressed
+// ones (decoded) alike.
+TEST(KafkaProtocol, ARecordStampedZeroKeepsItsTimestamp) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto native = f.connect();
+  for (auto z : {kafka::compression_type::none, kafka::compression_type::gzip}) {
+    const std::string topic = z == kafka::compression_type::none ? "epoch-plain" : "epoch-gzip";
+    auto res = call<msg::ProduceResponse>(c, 0, 7, produce_request(topic, 0, stamped_batch_bytes({0, 5}, z)),
+                                          false);
+    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0) << topic;
+
+    // Fetched over Kafka: both timestamps as sent.
+    msg::FetchRequest fr;
+    fr.maxWaitMs = 0;
+    fr.minBytes = 1;
+    fr.topics.push_back({topic, {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
+    auto fres = call<msg::FetchResponse>(c, 1, 11, fr, false);
+    const auto& part = fres.responses.at(0).partitions.at(0);
+    ASSERT_EQ(part.errorCode, 0) << topic;
+    ASSERT_TRUE(part.records) << topic;
+    auto batches = kafka::decode_record_batches(part.records->owned());
+    ASSERT_TRUE(batches) << batches.error().message();
+    std::vector<std::int64_t> fetched;
+    for (const auto& b : *batches)
+      for (const auto& m : kafka::to_messages(b, topic, 0).messages) fetched.push_back(m.timestamp_ms);
+    EXPECT_EQ(fetched, (std::vector<std::int64_t>{0, 5})) << topic;
+
+    // What is stored (a native fetch reads the stored frame): the same.
+    auto stored = must(native.fetch(topic, 0, 0));
+    ASSERT_EQ(stored.messages.size(), 2u) << topic;
+    EXPECT_EQ(stored.messages[0].timestamp_ms, 0) << topic;
+    EXPECT_EQ(stored.messages[1].timestamp_ms, 5) << topic;
+
+    // ListOffsets by time: nothing is stamped 6 or later; the record stamped 5 is the first
+    // at or after 1, the one stamped 0 the first at or after 0.
+    auto lookup = [&](std::int64_t ts) {
+      msg::ListOffsetsRequest req;
+      req.replicaId = -1;
+      req.topics.push_back({topic, {{0, -1, ts, 1}}});
+      return call<msg::ListOffsetsResponse>(c, 2, 7, req, true).topics.at(0).partitions.at(0);
+    };
+    const auto after = lookup(6);
+    EXPECT_EQ(after.errorCode, 0) << topic;
+    EXPECT_EQ(after.offset, -1) << topic;
+    EXPECT_EQ(after.timestamp, -1) << topic;
+    const auto from_one = lookup(1);
+    EXPECT_EQ(from_one.offset, 1) << topic;
+    EXPECT_EQ(from_one.timestamp, 5) << topic;
+    const auto from_zero = lookup(0);
+    EXPECT_EQ(from_zero.offset, 0) << topic;
+    EXPECT_EQ(from_zero.timestamp, 0) << topic;
+    const auto newest = lookup(-3);
+    EXPECT_EQ(newest.offset, 1) << topic;
+    EXPECT_EQ(newest.timestamp, 5) << topic;
+  }
+}
+
 // A batch a Kafka producer sent, still in the partition's tail, is served as it came:
 // compressed if it came compressed, its bytes unchanged but for the base offset and leader
 // epoch. A zstd batch (old consumers may not read zstd) and a native publish are encoded

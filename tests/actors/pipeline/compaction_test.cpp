@@ -295,6 +295,22 @@ TEST_F(Compaction, WhatIsLeftOfABatchDoesNotKeepTheTimestampOfARecordRemoved) {
   EXPECT_EQ(store_->retention_point(tp_, limits).value(), 2) << "the remnant is old enough to go";
 }
 
+// A Kafka record stamped 0 has a timestamp (only -1 is none): what is left of its batch is
+// as old as the epoch, as Kafka recomputes it, not the removed record's newer stamp.
+TEST_F(Compaction, WhatIsLeftOfABatchKeepsARecordStampedZeroAsItsTimestamp) {
+  append({{"k", "later", now_ms}, {"s", "epoch", 0}});  // 0-1
+  append({{"k", "new", now_ms}});                       // 2
+  append({{"z", "newest", now_ms}});                    // 3
+  auto p = plan();
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  ASSERT_FALSE(p->compaction->batches.empty());
+  const auto& left = p->compaction->batches.front();
+  ASSERT_TRUE(left.rewritten);
+  EXPECT_EQ(left.batch.base_offset, 1);
+  EXPECT_EQ(left.batch.max_timestamp, 0) << "its kept record's 0, not the one removed";
+}
+
 TEST_F(Compaction, OnlyTombstonesBelowTheHorizonGo) {
   append({{"a", std::nullopt}, {"b", std::nullopt}});  // 0-1
   append({{"c", std::nullopt}, {"d", "1"}});           // 2-3

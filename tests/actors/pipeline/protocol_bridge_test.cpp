@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/crc32.hpp"
+#include "protocol/kafka/binary_transcode.hpp"
 #include "storage/memory_store.hpp"
 
 using namespace portask;
@@ -43,7 +44,8 @@ publish_batch sample(protocol_kind source) {
     m.key = "k" + std::to_string(i);
     m.value = "v" + std::to_string(i);
     m.headers = {{"h", std::string("x")}};
-    m.timestamp_ms = i == 1 ? 0 : 1000 + i;  // 0: the broker stamps it
+    // 0: unset in the native protocol (the broker stamps it), a timestamp in Kafka's.
+    m.timestamp_ms = i == 1 ? 0 : 1000 + i;
     pb.batch.messages.push_back(m);
   }
   return pb;
@@ -52,7 +54,7 @@ publish_batch sample(protocol_kind source) {
 
 TEST(ProtocolBridge, FramesABatchIntoAPortaskFrameWithCrc) {
   auto ctx = context("binary", "none");
-  auto pb = sample(protocol_kind::kafka);
+  auto pb = sample(protocol_kind::portask);
   auto fb = frame_batch(*ctx, pb, 5000);
   ASSERT_TRUE(fb);
   EXPECT_EQ(fb->record_count, 3u);
@@ -93,10 +95,77 @@ TEST(ProtocolBridge, BothProtocolsProduceTheSameStoredBytes) {
   auto ctx = context("binary", "none");
   auto a = sample(protocol_kind::portask);
   auto b = sample(protocol_kind::kafka);
+  // Every record stamped: a 0 reads differently (OnlyANativeBatchHasItsZeroTimestampsStamped).
+  for (auto* pb : {&a, &b}) pb->batch.messages[1].timestamp_ms = 1001;
   auto fa = frame_batch(*ctx, a, 7);
   auto fbk = frame_batch(*ctx, b, 7);
   ASSERT_TRUE(fa && fbk);
   EXPECT_EQ(fa->frame.to_buffer(), fbk->frame.to_buffer()) << "one format, whatever protocol brought the batch";
+}
+
+// A timestamp of 0 is the native protocol's "unset": the broker's receive time stands for
+// it (for any source but Kafka). Kafka has no such convention (its "none" is -1): a Kafka
+// record stamped 0 keeps its 0, as a Kafka broker keeps it under CreateTime.
+TEST(ProtocolBridge, OnlyANativeBatchHasItsZeroTimestampsStamped) {
+  auto ctx = context("binary", "none");
+  for (auto source : {protocol_kind::portask, protocol_kind::http, protocol_kind::kafka}) {
+    auto pb = sample(source);
+    auto fb = frame_batch(*ctx, pb, 5000);
+    ASSERT_TRUE(fb) << to_string(source);
+    auto frame = protocol::decode_frame(fb->frame);
+    ASSERT_TRUE(frame);
+    auto back = ctx->codecs.decode(frame->header.flags, frame->payload);
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->messages.size(), 3u);
+    const bool kafka = source == protocol_kind::kafka;
+    EXPECT_EQ(back->messages[0].timestamp_ms, 1000) << to_string(source);
+    EXPECT_EQ(back->messages[1].timestamp_ms, kafka ? 0 : 5000) << to_string(source);
+    EXPECT_EQ(back->messages[2].timestamp_ms, 1002) << to_string(source);
+    EXPECT_EQ(fb->max_timestamp, kafka ? 1002 : 5000) << to_string(source);
+  }
+}
+
+// A Kafka batch whose every record is stamped 0, decoded (as a compressed batch is) or
+// transcoded from a plain one (as produce.cpp does), is stored so, and the batch counts as
+// old as the epoch for retention.ms, as in Kafka (only -1 counts from the append).
+TEST(ProtocolBridge, AKafkaBatchStampedZeroIsStoredAsStamped) {
+  protocol::kafka::record_batch rb;  // base and max timestamps 0
+  for (int i = 0; i < 3; ++i) {
+    protocol::kafka::record r;
+    r.offset_delta = i;
+    r.value = "v" + std::to_string(i);
+    rb.records.push_back(std::move(r));
+  }
+  protocol::buffer records;
+  ASSERT_FALSE(protocol::kafka::encode_record_batch(rb, records));
+  for (const char* kind : {"memory", "redis"}) {
+    auto ctx = context("binary", "none", kind);
+    publish_batch decoded;
+    decoded.tp = {"orders", 0};
+    decoded.source = protocol_kind::kafka;
+    ASSERT_TRUE(protocol::kafka::decode_record_batches_into(records, decoded.tp.topic, 0, decoded.batch));
+    publish_batch kept;
+    kept.tp = decoded.tp;
+    kept.source = protocol_kind::kafka;
+    auto t = protocol::kafka::transcode_to_binary(
+        records, protocol::frame_header_size + 32 + kept.tp.topic.size(), kept.encoded);
+    ASSERT_TRUE(t);
+    kept.encoded_at = t->payload_at;
+    kept.encoded_scan = t->scan;
+    auto from_decoded = frame_batch(*ctx, decoded, 5000);
+    auto from_kept = frame_batch(*ctx, kept, 5000);
+    ASSERT_TRUE(from_decoded && from_kept) << kind;
+    EXPECT_EQ(from_kept->frame.to_buffer(), from_decoded->frame.to_buffer()) << kind;
+    for (const auto* fb : {&*from_decoded, &*from_kept}) {
+      EXPECT_EQ(fb->max_timestamp, 0) << kind;
+      auto frame = protocol::decode_frame(fb->frame);
+      ASSERT_TRUE(frame);
+      auto back = ctx->codecs.decode(frame->header.flags, frame->payload);
+      ASSERT_TRUE(back);
+      ASSERT_EQ(back->messages.size(), 3u);
+      for (const auto& m : back->messages) EXPECT_EQ(m.timestamp_ms, 0) << kind;
+    }
+  }
 }
 
 TEST(ProtocolBridge, AnEmptyBatchIsRefused) {

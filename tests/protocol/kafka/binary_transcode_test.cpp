@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -34,7 +35,8 @@ record_batch batch_of(int n, std::int64_t base_ts, std::uint32_t seed, std::int1
   for (int i = 0; i < n; ++i) {
     record r;
     r.offset_delta = i;
-    r.timestamp_delta = base_ts == 0 ? 0 : static_cast<std::int64_t>(rng() % 1000) - 200;
+    // A base of 0 or -1: every record stamped so (0) or without a timestamp (-1).
+    r.timestamp_delta = base_ts <= 0 ? 0 : static_cast<std::int64_t>(rng() % 1000) - 200;
     if (rng() % 4 != 0) r.key = std::string(rng() % 20, 'k');
     if (rng() % 5 != 0) r.value = std::string(rng() % 300, static_cast<char>('a' + rng() % 26));
     for (unsigned h = rng() % 3; h > 0; --h)
@@ -52,7 +54,8 @@ buffer encoded(const std::vector<record_batch>& batches) {
   return out;
 }
 
-// The bridge's normalisation of decoded messages (protocol_bridge.cpp, frame_batch).
+// The bridge's normalisation of decoded messages (protocol_bridge.cpp, frame_batch) for a
+// Kafka batch: every timestamp kept, 0 included (Kafka's "none" is -1).
 buffer frame_by_decoding(byte_view records) {
   message_batch msgs;
   auto batches = decode_record_batches_into(records, topic, partition, msgs);
@@ -62,19 +65,30 @@ buffer frame_by_decoding(byte_view records) {
     if (m.topic != topic) m.topic.clear();
     m.partition = partition;
     m.offset = no_offset;
-    if (m.timestamp_ms == 0) m.timestamp_ms = now;
   }
   buffer out;
   EXPECT_FALSE(binary_codec{}.encode(msgs, out));
   return out;
 }
 
+// As the bridge frames it (protocol_bridge.cpp, frame_encoded).
 buffer frame_by_transcoding(const binary_transcoded& t, const buffer& out) {
   const auto payload = byte_view{out}.subspan(t.payload_at);
   buffer rebased;
   binary_codec::rebase(payload, t.scan, topic, partition, no_offset,
                        t.scan.timestamps_unset ? now : t.scan.base_timestamp_ms, rebased);
   return rebased;
+}
+
+// What the transcoder's scan must say of its payload: what binary_codec::scan says, but that
+// no timestamp is unset and the payload is rebasable, a Kafka record's 0 being a timestamp.
+binary_batch_scan kafka_scan(byte_view payload) {
+  auto s = binary_codec::scan(payload);
+  EXPECT_TRUE(s);
+  if (!s) return {};
+  s->timestamps_unset = false;
+  s->rebasable = true;
+  return *s;
 }
 
 // What produce.cpp's stored_as_sent decides on the decoded messages.
@@ -91,8 +105,7 @@ bool decoded_as_sent(byte_view records) {
   for (const auto& b : *batches) {
     if (b.compression() == compression_type::zstd) return false;
     for (std::int64_t k = 0; k <= b.last_offset_delta; ++k, ++i)
-      if (i >= msgs.messages.size() || msgs.messages[i].offset != b.base_offset + k ||
-          msgs.messages[i].timestamp_ms <= 0)
+      if (i >= msgs.messages.size() || msgs.messages[i].offset != b.base_offset + k)
         return false;
   }
   return i == msgs.messages.size();
@@ -109,9 +122,10 @@ TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
   for (std::uint32_t seed = 1; seed <= 60; ++seed) {
     std::vector<record_batch> batches{batch_of(1 + static_cast<int>(seed % 17), 1'700'000'000'000, seed)};
     if (seed % 3 == 0) batches.push_back(batch_of(5, 1'700'000'100'000, seed + 1000));
-    if (seed % 5 == 0) batches[0] = batch_of(4, 0, seed);  // every timestamp 0: stamped now
+    if (seed % 5 == 0) batches[0] = batch_of(4, 0, seed);  // every timestamp 0: kept
     if (seed % 7 == 0) batches[0].attributes = batch_attributes::log_append_time;
     if (seed % 11 == 0 && batches.size() == 1) batches.push_back(batch_of(2, 0, seed));  // mixed
+    if (seed % 17 == 0) batches[0] = batch_of(3, -1, seed);  // without timestamps (-1)
     if (seed % 13 == 0) {  // an empty batch first: Kafka refuses it (INVALID_RECORD), as both paths do
       auto with_empty = batches;
       with_empty.insert(with_empty.begin(), batch_of(0, 1'700'000'000'000, seed));
@@ -129,25 +143,17 @@ TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
     auto t = transcode_to_binary(records, 40, out);
     message_batch msgs;
     ASSERT_TRUE(decode_record_batches_into(records, topic, partition, msgs));
-    bool some_zero = false, some_set = false, keyless = false;
-    for (const auto& m : msgs.messages) {
-      (m.timestamp_ms == 0 ? some_zero : some_set) = true;
-      keyless = keyless || !m.key;
-    }
-    if (some_zero && some_set) {
-      EXPECT_FALSE(t) << "timestamps partly 0 are the decoding path's";
-      EXPECT_EQ(out, buffer{std::uint8_t{0xEE}});
-      continue;
-    }
+    bool keyless = false;
+    for (const auto& m : msgs.messages) keyless = keyless || !m.key;
+    // Timestamps of 0, all or some, are a Kafka producer's own: transcoded like any other.
     ASSERT_TRUE(t) << "seed " << seed;
     EXPECT_EQ(out[0], 0xEE);
     EXPECT_GE(t->payload_at, 41u);
     const auto payload = byte_view{out}.subspan(t->payload_at);
-    auto scanned = binary_codec::scan(payload);
-    ASSERT_TRUE(scanned);
-    EXPECT_EQ(t->scan, *scanned) << "seed " << seed;
+    EXPECT_EQ(t->scan, kafka_scan(payload)) << "seed " << seed;
     EXPECT_EQ(t->scan.keyless, keyless) << "seed " << seed;
     EXPECT_TRUE(t->scan.rebasable);
+    EXPECT_FALSE(t->scan.timestamps_unset);
     EXPECT_EQ(frame_by_transcoding(*t, out), frame_by_decoding(records)) << "seed " << seed;
     EXPECT_EQ(t->stored_as_sent, decoded_as_sent(records)) << "seed " << seed;
     message_batch ignored;
@@ -157,6 +163,62 @@ TEST(BinaryTranscode, StoresTheFrameTheDecodingPathStores) {
     ++checked;
   }
   EXPECT_GT(checked, 50);
+}
+
+namespace {
+
+// One plain batch whose records carry these absolute timestamps, in order.
+record_batch stamped(const std::vector<std::int64_t>& timestamps) {
+  record_batch b;
+  b.base_timestamp = timestamps.front();
+  b.max_timestamp = *std::max_element(timestamps.begin(), timestamps.end());
+  for (std::size_t i = 0; i < timestamps.size(); ++i) {
+    record r;
+    r.offset_delta = static_cast<std::int32_t>(i);
+    r.timestamp_delta = timestamps[i] - b.base_timestamp;
+    r.value = "v" + std::to_string(i);
+    b.records.push_back(std::move(r));
+  }
+  return b;
+}
+
+}  // namespace
+
+// Under CreateTime a Kafka broker stores a producer's timestamp as it came, 0 included (only
+// -1 says "none"): the stored frame holds it, and a Fetch serves it back.
+TEST(BinaryTranscode, KeepsEveryTimestampAKafkaProducerSends) {
+  const std::vector<std::vector<std::int64_t>> cases = {
+      {0, 0, 0}, {0, 5, 0}, {5, 0}, {-1, -1}, {-1, 0, 5}, {1'700'000'000'000, 0}};
+  for (const auto& timestamps : cases) {
+    const auto records = encoded({stamped(timestamps)});
+    buffer out;
+    auto t = transcode_to_binary(records, 16, out);
+    ASSERT_TRUE(t) << "every timestamp is the producer's: none is left to a broker's clock";
+    EXPECT_FALSE(t->scan.timestamps_unset);
+    EXPECT_TRUE(t->stored_as_sent) << "stored as sent, so the producer's bytes may be served";
+    // The largest, negative only when no record has a timestamp (retention then counts
+    // from the append).
+    EXPECT_EQ(t->scan.max_timestamp_ms, *std::max_element(timestamps.begin(), timestamps.end()));
+    const auto frame = frame_by_transcoding(*t, out);
+    auto stored = binary_codec{}.decode(frame);
+    ASSERT_TRUE(stored) << stored.error().message();
+    ASSERT_EQ(stored->messages.size(), timestamps.size());
+    for (std::size_t i = 0; i < timestamps.size(); ++i)
+      EXPECT_EQ(stored->messages[i].timestamp_ms, timestamps[i]) << "record " << i;
+    EXPECT_EQ(frame, frame_by_decoding(records));
+    // A Fetch serves what is stored: the same timestamps.
+    record_batch header;
+    header.partition_leader_epoch = 0;
+    buffer served;
+    ASSERT_EQ(transcode_from_binary(frame, 40, header, served), timestamps.size());
+    auto read = decode_record_batches(served);
+    ASSERT_TRUE(read) << read.error().message();
+    ASSERT_EQ(read->size(), 1u);
+    const auto back = to_messages((*read)[0], topic, partition);
+    ASSERT_EQ(back.messages.size(), timestamps.size());
+    for (std::size_t i = 0; i < timestamps.size(); ++i)
+      EXPECT_EQ(back.messages[i].timestamp_ms, timestamps[i]) << "record " << i;
+  }
 }
 
 TEST(BinaryTranscode, DeclinesWhatTheDecodingPathMustTake) {
@@ -185,8 +247,8 @@ TEST(BinaryTranscode, DeclinesWhatTheDecodingPathMustTake) {
 }
 
 // Mutated records (CRC fixed up so the record parser is reached): the transcoder takes a
-// batch exactly when the decoding path accepts it (and it is plain, with records, and its
-// timestamps are all set or all 0), and then stores the same frame.
+// batch exactly when the decoding path accepts it (and it is plain, with records), and then
+// stores the same frame.
 TEST(BinaryTranscode, AgreesWithTheDecoderOnMutatedRecords) {
   std::mt19937 rng{2026};
   const auto good = encoded({batch_of(8, 1'700'000'000'000, 9)});
@@ -201,9 +263,7 @@ TEST(BinaryTranscode, AgreesWithTheDecoderOnMutatedRecords) {
     fix_crc(b);
     message_batch msgs;
     auto decoded = decode_record_batches_into(b, topic, partition, msgs);
-    bool some_zero = false, some_set = false;
-    for (const auto& m : msgs.messages) (m.timestamp_ms == 0 ? some_zero : some_set) = true;
-    const bool expect = decoded && !msgs.messages.empty() && !(some_zero && some_set);
+    const bool expect = decoded && !msgs.messages.empty();
     buffer out;
     auto t = transcode_to_binary(b, 24, out);
     ASSERT_EQ(t.has_value(), expect) << "mutation " << i;
@@ -213,7 +273,7 @@ TEST(BinaryTranscode, AgreesWithTheDecoderOnMutatedRecords) {
     }
     ++taken;
     ASSERT_EQ(frame_by_transcoding(*t, out), frame_by_decoding(b)) << "mutation " << i;
-    ASSERT_EQ(t->scan, *binary_codec::scan(byte_view{out}.subspan(t->payload_at)));
+    ASSERT_EQ(t->scan, kafka_scan(byte_view{out}.subspan(t->payload_at)));
     ASSERT_EQ(t->stored_as_sent, decoded_as_sent(b)) << "mutation " << i;
   }
   EXPECT_GT(taken, 100);

@@ -16,6 +16,9 @@ using namespace portask::protocol::kafka;
 
 namespace {
 
+// The broker's clock as the produce handler reads it: what log append time stamps.
+constexpr std::int64_t append_time = 1'800'000'000'000;
+
 message_batch sample(int n) {
   message_batch b;
   for (int i = 0; i < n; ++i) {
@@ -56,7 +59,7 @@ TEST(MessageSet, EncodedMessagesOfBothMagicsReadBackWithKeysValuesAndNulls) {
     buffer bytes;
     encode_message_set(sample(4), 10, magic, bytes);
     message_batch got;
-    auto n = decode_message_set_into(bytes, "t", 3, got);
+    auto n = decode_message_set_into(bytes, "t", 3, append_time, got);
     ASSERT_TRUE(n) << n.error().message();
     ASSERT_EQ(*n, 4u);
     EXPECT_EQ(got.messages[0].topic, "t");
@@ -66,9 +69,47 @@ TEST(MessageSet, EncodedMessagesOfBothMagicsReadBackWithKeysValuesAndNulls) {
     EXPECT_EQ(got.messages[2].value, std::nullopt);
     EXPECT_EQ(got.messages[3].value, "value-3");
     EXPECT_TRUE(got.messages[3].headers.empty()) << "neither magic has headers";
-    // Magic 1 carries the producer's timestamp; magic 0 has none, so the broker stamps it.
-    EXPECT_EQ(got.messages[3].timestamp_ms, magic == 1 ? 1'700'000'000'003 : 0);
+    // Magic 1 carries the producer's timestamp; magic 0 has none: Kafka's -1, as Kafka
+    // up-converts it under CreateTime.
+    EXPECT_EQ(got.messages[3].timestamp_ms, magic == 1 ? 1'700'000'000'003 : -1);
   }
+}
+
+// Under CreateTime a Kafka broker stores a magic-1 producer's timestamp as it came, 0 and -1
+// included; a message (or wrapper) stamped with log append time gets the broker's clock.
+TEST(MessageSet, AMagic1TimestampIsKeptWhateverItIsUnlessStampedWithLogAppendTime) {
+  constexpr std::uint8_t log_append_time = 0x08;
+  for (std::int64_t ts : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{5}}) {
+    message_batch got;
+    auto n = decode_message_set_into(one_message(1, 0, ts, "x"), "t", 0, append_time, got);
+    ASSERT_TRUE(n) << n.error().message();
+    ASSERT_EQ(*n, 1u);
+    EXPECT_EQ(got.messages[0].timestamp_ms, ts);
+    got.messages.clear();
+    n = decode_message_set_into(one_message(1, log_append_time, ts, "x"), "t", 0, append_time, got);
+    ASSERT_TRUE(n) << n.error().message();
+    EXPECT_EQ(got.messages[0].timestamp_ms, append_time) << ts;
+  }
+  // A compressed wrapper stamped with log append time stamps its inner messages.
+  buffer inner;
+  encode_message_set(sample(2), 0, 1, inner);
+  buffer packed;
+  ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
+  const auto stamped_gzip =
+      static_cast<std::uint8_t>(static_cast<std::uint8_t>(compression_type::gzip) | log_append_time);
+  const auto wrapper = one_message(1, stamped_gzip, 0, std::string(as_chars(packed)));
+  message_batch got;
+  auto n = decode_message_set_into(wrapper, "t", 0, append_time, got);
+  ASSERT_TRUE(n) << n.error().message();
+  ASSERT_EQ(*n, 2u);
+  EXPECT_EQ(got.messages[0].timestamp_ms, append_time);
+  EXPECT_EQ(got.messages[1].timestamp_ms, append_time);
+  // Magic 0 has no timestamp: -1 (no_timestamp), never the broker's clock.
+  got.messages.clear();
+  n = decode_message_set_into(one_message(0, 0, 0, "x"), "t", 0, append_time, got);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(got.messages[0].timestamp_ms, no_timestamp);
+  EXPECT_EQ(no_timestamp, -1);
 }
 
 TEST(MessageSet, OffsetsAreWrittenFromTheBaseOffset) {
@@ -94,7 +135,7 @@ TEST(MessageSet, ACompressedWrapperIsUnpackedIntoItsInnerMessages) {
     const auto wrapper = one_message(1, static_cast<std::uint8_t>(codec), 1'700'000'000'999,
                                      std::string(as_chars(packed)));
     message_batch got;
-    auto n = decode_message_set_into(wrapper, "t", 0, got);
+    auto n = decode_message_set_into(wrapper, "t", 0, append_time, got);
     ASSERT_TRUE(n) << static_cast<int>(codec) << ": " << n.error().message();
     ASSERT_EQ(*n, 5u);
     EXPECT_EQ(got.messages[4].value, "value-4");
@@ -110,18 +151,18 @@ TEST(MessageSet, DamageIsRefusedAndLeavesTheOutputAsItWas) {
 
   auto bad_crc = good;
   bad_crc.back() ^= 0x01;
-  auto r = decode_message_set_into(bad_crc, "t", 0, out);
+  auto r = decode_message_set_into(bad_crc, "t", 0, append_time, out);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::crc_mismatch));
 
   buffer truncated(good.begin(), good.end() - 3);
-  r = decode_message_set_into(truncated, "t", 0, out);
+  r = decode_message_set_into(truncated, "t", 0, append_time, out);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::truncated));
 
   auto magic2 = one_message(1, 0, 0, "x");
   magic2[16] = 2;  // offset 8 + size 4 + crc 4: the magic byte
-  r = decode_message_set_into(magic2, "t", 0, out);
+  r = decode_message_set_into(magic2, "t", 0, append_time, out);
   ASSERT_FALSE(r);
 
   // A compressed wrapper inside a compressed wrapper: Kafka refuses it, so do we.
@@ -131,7 +172,7 @@ TEST(MessageSet, DamageIsRefusedAndLeavesTheOutputAsItWas) {
   const auto level1 = one_message(1, 1, 0, std::string(as_chars(inner_packed)));
   buffer outer_packed;
   ASSERT_FALSE(compress(compression_type::gzip, level1, outer_packed));
-  r = decode_message_set_into(one_message(1, 1, 0, std::string(as_chars(outer_packed))), "t", 0, out);
+  r = decode_message_set_into(one_message(1, 1, 0, std::string(as_chars(outer_packed))), "t", 0, append_time, out);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::malformed_payload));
 
@@ -141,7 +182,7 @@ TEST(MessageSet, DamageIsRefusedAndLeavesTheOutputAsItWas) {
   buffer set, bomb;
   encode_message_set(big, 0, 1, set);
   ASSERT_FALSE(compress(compression_type::gzip, set, bomb));
-  r = decode_message_set_into(one_message(1, 1, 0, std::string(as_chars(bomb))), "t", 0, out, 4096);
+  r = decode_message_set_into(one_message(1, 1, 0, std::string(as_chars(bomb))), "t", 0, append_time, out, 4096);
   ASSERT_FALSE(r);
   EXPECT_EQ(out.messages.size(), 1u);
 }
@@ -166,7 +207,7 @@ TEST(MessageSet, AMagic0Lz4WrapperWithTheLegacyHeaderChecksumDecodes) {
 
   // The right checksum reads at magic 0 as well.
   message_batch got;
-  auto r = decode_message_set_into(one_message(0, lz4, 0, frame), "t", 0, got);
+  auto r = decode_message_set_into(one_message(0, lz4, 0, frame), "t", 0, append_time, got);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, 3u);
 
@@ -175,7 +216,7 @@ TEST(MessageSet, AMagic0Lz4WrapperWithTheLegacyHeaderChecksumDecodes) {
   auto legacy = frame;
   legacy[6] = '\x1A';
   got.messages.clear();
-  r = decode_message_set_into(one_message(0, lz4, 0, legacy), "t", 0, got);
+  r = decode_message_set_into(one_message(0, lz4, 0, legacy), "t", 0, append_time, got);
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_EQ(*r, 3u);
   EXPECT_EQ(got.messages[2].value, std::nullopt);
@@ -185,7 +226,7 @@ TEST(MessageSet, AMagic0Lz4WrapperWithTheLegacyHeaderChecksumDecodes) {
   auto corrupt = frame;
   corrupt[6] = '\x1A';
   got.messages.clear();
-  r = decode_message_set_into(one_message(1, lz4, 0, corrupt), "t", 0, got);
+  r = decode_message_set_into(one_message(1, lz4, 0, corrupt), "t", 0, append_time, got);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::decompression_failed));
   EXPECT_TRUE(got.messages.empty());
