@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "actors/connections/kafka/broker_loggers.hpp"
+#include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/reconfigure_topic.hpp"
 #include "actors/pipeline/topic_configs.hpp"
@@ -211,7 +212,7 @@ void alter_resource(self_ptr self, std::int8_t type, const std::string& name,
         done(refusal{static_cast<error_code>(to_kafka(why)),
                      why == errc::timeout
                          ? "topic '" + name + "': other changes of its configs kept coming first; try again"
-                         : "topic '" + name + "': " + self->system().render(e)});
+                         : topic_error_message(why, name)});
       });
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "protocol/topic_name.hpp"
@@ -25,9 +26,14 @@ using partitions_topic = msg::CreatePartitionsRequest::CreatePartitionsTopic;
 std::optional<std::pair<error_code, std::string>> growth_problem(const partitions_topic& t,
                                                                  std::int32_t current,
                                                                  const cluster_view& cluster) {
-  if (t.count <= current)
+  // Kafka's (KRaft) sentences, naming the topic in both.
+  if (t.count == current)
     return std::pair{error_code::invalid_partitions,
-                     "topic has " + std::to_string(current) + " partitions; the new count must be larger"};
+                     "The topic " + t.name + " already has " + std::to_string(current) + " partition(s)."};
+  if (t.count < current)
+    return std::pair{error_code::invalid_partitions,
+                     "The topic " + t.name + " currently has " + std::to_string(current) + " partition(s); " +
+                         std::to_string(t.count) + " would not be an increase."};
   // Null leaves the placement to the broker; a list, even an empty one, is the placement of
   // every new partition, as in Kafka (which refuses an empty one for a count that grows).
   if (!t.assignments) return std::nullopt;
@@ -81,7 +87,7 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
     }
     auto fail = [=](caf::error& e) {
       res->results[i].errorCode = to_kafka(to_errc(e));
-      res->results[i].errorMessage = self->system().render(e);
+      res->results[i].errorMessage = topic_error_message(e, t.name);
       done();
     };
     if (!allowed(self, sec::acl_operation::alter, sec::resource_type::topic, t.name)) {
@@ -97,21 +103,16 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
       done();
       continue;
     }
-    // Above the limit whatever the topic; the rest is checked against the topic (growth_problem
-    // or the registry).
+    // Above the limit whatever the topic; the rest is checked against the topic.
     if (count > max_topic_partitions) {
       res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_partitions);
       res->results[i].errorMessage = partition_count_problem(count);
       done();
       continue;
     }
-    auto grow = [=] {
-      self->request(registry, deadline.left(), grow_atom::value, t.name, count).then([=](bool) { done(); }, fail);
-    };
-    if (!validate_only && !t.assignments) {
-      grow();  // the registry checks the count against the topic as it is when it grows
-      continue;
-    }
+    // Checked here first, growing or not, so that both answer a refusal alike (naming the
+    // topic's count). The registry checks the count again as it grows: a growth by another
+    // client in between is refused there (INVALID_PARTITIONS, the errc's message).
     self->request(registry, deadline.left(), topic_atom::value, t.name, false)
         .then(
             [=](storage::topic_info& info) {
@@ -121,7 +122,8 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
                 return done();
               }
               if (validate_only) return done();
-              grow();
+              self->request(registry, deadline.left(), grow_atom::value, t.name, count)
+                  .then([=](bool) { done(); }, fail);
             },
             fail);
   }

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/kafka/topic_config_values.hpp"
 #include "actors/pipeline/topic_configs.hpp"
@@ -238,7 +239,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
                   done();
                 },
                 [=](caf::error& e) {
-                  if (to_errc(e) != errc::unknown_topic) taken(to_kafka(to_errc(e)), self->system().render(e));
+                  if (to_errc(e) != errc::unknown_topic) taken(to_kafka(to_errc(e)), topic_error_message(e, t.name));
                   done();
                 });
         continue;
@@ -253,7 +254,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
               },
               [=](caf::error& e) {
                 res->topics[i].errorCode = to_kafka(to_errc(e));
-                res->topics[i].errorMessage = self->system().render(e);
+                res->topics[i].errorMessage = topic_error_message(e, t.name);
                 res->topics[i].numPartitions = -1;
                 res->topics[i].replicationFactor = -1;
                 res->topics[i].topicConfigErrorCode = 0;

@@ -9,6 +9,7 @@
 
 #include "actors/connections/kafka/broker_loggers.hpp"
 #include "actors/connections/kafka/config_documentation.hpp"
+#include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/kafka/topic_config_values.hpp"
 
@@ -173,8 +174,9 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
     const auto keys = rq.configurationKeys;
     const bool synonyms = req.includeSynonyms;
     const bool documentation = req.includeDocumentation;
+    const auto topic = rq.resourceName;
     // The topic's configs only: no partition is asked (or started) for its bounds.
-    self->request(self->state.dir.registry, 10s, topic_atom::value, rq.resourceName, false)
+    self->request(self->state.dir.registry, 10s, topic_atom::value, topic, false)
         .then(
             [=](storage::topic_info& info) {
               auto& o = res->results[i];
@@ -184,7 +186,7 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
             },
             [=](caf::error& e) {
               res->results[i].errorCode = to_kafka(to_errc(e));
-              res->results[i].errorMessage = self->system().render(e);
+              res->results[i].errorMessage = topic_error_message(e, topic);
               done();
             });
   }

@@ -5,6 +5,7 @@
 // ACLs: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED (top level and per partition).
 #include <map>
 
+#include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 
 namespace portask::kafka {
@@ -102,7 +103,7 @@ void handle_elect_leaders(self_ptr self, const request& r, protocol::byte_view b
             respond(self, r, res, flexible);
           },
           [=](caf::error& e) {
-            auto res = error_response(*wanted, to_kafka(to_errc(e)), self->system().render(e));
+            auto res = error_response(*wanted, to_kafka(to_errc(e)), error_message(e));
             respond(self, r, res, flexible, true);
           });
 }

@@ -1,10 +1,11 @@
 // Kafka administration and idempotent production, byte by byte: DescribeCluster,
 // DescribeConfigs, CreatePartitions, ListOffsets by timestamp, InitProducerId and the
-// sequence rules of idempotent producers.
+// sequence rules of idempotent producers; the admin APIs' error messages.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -413,6 +414,59 @@ TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
   EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5);
   EXPECT_EQ(grow_with({{{0}}, {{0}}}, false).errorCode, 0);
   EXPECT_EQ(must(native.describe_topic("grow")).partitions, 7);
+}
+
+// What kafka-python and confluent-kafka show people as the exception's text: a sentence
+// naming the topic, never an internal error's name ("portask:unknown_topic").
+TEST(KafkaAdmin, AdminErrorMessagesAreSentencesNamingTheTopic) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto native = f.connect();
+  must(native.create_topic("five", 5));
+  auto readable = [](const std::optional<std::string>& message, const std::string& topic) {
+    const auto text = message.value_or("");
+    EXPECT_NE(text.find(topic), std::string::npos) << text;
+    EXPECT_EQ(text.find("portask:"), std::string::npos) << text;
+    EXPECT_EQ(text.find("caf:"), std::string::npos) << text;
+    return text;
+  };
+  auto grow = [&](const std::string& topic, std::int32_t count, bool validate_only) {
+    msg::CreatePartitionsRequest req;
+    req.timeoutMs = 30000;
+    req.validateOnly = validate_only;
+    req.topics.push_back({topic, count, std::nullopt});
+    return call<msg::CreatePartitionsResponse>(c, 37, 3, req, true).results.at(0);
+  };
+  // A count not larger: the same answer whether the growth is only validated or not, with
+  // the topic's count in it.
+  for (std::int32_t count : {2, 5}) {
+    std::map<bool, std::string> said;
+    for (bool validate_only : {true, false}) {
+      const auto refused = grow("five", count, validate_only);
+      EXPECT_EQ(refused.errorCode, 37) << "INVALID_PARTITIONS, validateOnly " << validate_only;
+      said[validate_only] = readable(refused.errorMessage, "five");
+      EXPECT_NE(said[validate_only].find("has 5 partition(s)"), std::string::npos) << said[validate_only];
+    }
+    EXPECT_EQ(said[true], said[false]) << "count " << count;
+  }
+  EXPECT_EQ(must(native.describe_topic("five")).partitions, 5);
+  for (bool validate_only : {true, false}) {
+    const auto unknown = grow("nope", 3, validate_only);
+    EXPECT_EQ(unknown.errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION, validateOnly " << validate_only;
+    EXPECT_EQ(readable(unknown.errorMessage, "nope"), "The topic 'nope' does not exist.");
+  }
+
+  msg::DescribeConfigsRequest describe;
+  describe.resources.push_back({2, "nope", std::nullopt});
+  const auto described = call<msg::DescribeConfigsResponse>(c, 32, 4, describe, true).results.at(0);
+  EXPECT_EQ(described.errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(readable(described.errorMessage, "nope"), "The topic 'nope' does not exist.");
+
+  msg::AlterConfigsRequest alter;
+  alter.resources.push_back({2, "nope", {{"retention.ms", std::string("60000")}}});
+  const auto altered = call<msg::AlterConfigsResponse>(c, 33, 2, alter, true).responses.at(0);
+  EXPECT_EQ(altered.errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(readable(altered.errorMessage, "nope"), "The topic 'nope' does not exist.");
 }
 
 TEST(KafkaAdmin, ListOffsetsByTimestamp) {
