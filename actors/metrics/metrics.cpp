@@ -429,7 +429,11 @@ std::string metrics_registry::render_prometheus() const {
   for (const auto& l : d.lags)
     o.sample({{"group", l.group}, {"topic", l.topic}, {"partition", std::to_string(l.partition)}},
              l.lag);
-  o.family("portask_consumer_group_lag_sum", "A group's lag over all its committed partitions",
+  // Not "_lag_sum": a "_sum" suffix is a histogram's or a summary's (promtool refuses it on
+  // a gauge), and the family keeps portask_consumer_group_lag's unit, messages.
+  o.family("portask_consumer_group_total_lag",
+           "Messages between a group's committed offsets and its partitions' ends, over all its "
+           "committed partitions",
            k::gauge);
   for (const auto& [group, lag] : d.group_lag_sums) o.sample({{"group", group}}, lag);
   o.family("portask_metrics_series_omitted",

@@ -44,7 +44,7 @@ std::vector<std::string> http_host_names(const broker_config& c) {
 }
 
 bool host_allowed(std::string_view host_header, const std::vector<std::string>& names) {
-  if (host_header.empty()) return true;  // HTTP/1.0 without Host: no browser sends that
+  if (host_header.empty()) return true;  // HTTP/1.0 without Host, or an empty one: no browser sends either
   std::string_view host = host_header;
   if (is_ip_literal(host)) return true;  // an IPv6 address a client did not bracket, too
   if (host.front() == '[') {  // an IPv6 literal, with or without a port

@@ -22,7 +22,8 @@ std::vector<std::string> http_host_names(const broker_config& c);
 
 /// Whether a Host header ("name", "name:port", "1.2.3.4:80", "[::1]:8080"; empty when the
 /// request has none, as HTTP/1.0 allows) names this broker. Names compare case-insensitively
-/// and without a trailing dot.
+/// and without a trailing dot. The request's only Host: one with several is refused before
+/// (request_defect, http_request.hpp), since which of them a proxy went by is anyone's guess.
 bool host_allowed(std::string_view host_header, const std::vector<std::string>& names);
 
 }  // namespace portask

@@ -1,8 +1,11 @@
 #include "actors/connections/http/http_request.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 namespace portask {
 
-namespace http = boost::beast::http;
+namespace beast = boost::beast;
+namespace http = beast::http;
 
 void limit_request_parser(http_request_parser& parser, std::uint32_t max_bytes) {
   parser.header_limit(max_bytes);
@@ -24,6 +27,16 @@ http_route route_of(http::verb method, std::string_view target) noexcept {
   return http_route::topics;
 }
 
+std::string_view request_defect(const http::request_header<>& request) {
+  const auto codings = request.count(http::field::transfer_encoding);
+  if (codings > 1 || (codings == 1 && !beast::iequals(request[http::field::transfer_encoding], "chunked")))
+    return "only the chunked transfer coding is accepted";
+  const auto hosts = request.count(http::field::host);
+  if (hosts > 1) return "more than one Host header";
+  if (hosts == 0 && request.version() >= 11) return "an HTTP/1.1 request without a Host header";
+  return {};
+}
+
 http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_bytes) {
   http_request_parser parser;
   limit_request_parser(parser, max_bytes);
@@ -43,6 +56,7 @@ http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_
   const auto& req = parser.get();
   const auto target = req.target();
   out.route = route_of(req.method(), std::string_view(target.data(), target.size()));
+  out.defect = request_defect(req);
   return out;
 }
 

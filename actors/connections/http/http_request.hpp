@@ -19,11 +19,22 @@ void limit_request_parser(http_request_parser& parser, std::uint32_t max_bytes);
 enum class http_route { metrics, health, topics, console, api, not_found, method_not_allowed };
 http_route route_of(boost::beast::http::verb method, std::string_view target) noexcept;
 
-/// Parses `bytes` as one request with the limits: the route if a whole request was read, or
-/// the parser's error (incomplete input is boost::beast::http::error::need_more).
+/// Why a request Beast has read must still be refused (400, and the connection closed), or
+/// empty. Beast checks the syntax and refuses two Content-Lengths; the rest of the framing is
+/// left to the server: a body in a transfer coding other than chunked alone cannot be read
+/// (RFC 9112 6.3: read as no body, its bytes would be taken for the next request), and an
+/// HTTP/1.1 request must have exactly one Host (RFC 9112 3.2). Beast keeps every Host it
+/// reads and hands out the first, while a proxy in front may go by another: the Host check
+/// (host_check.hpp) must see the one Host there is. HTTP/1.0 may go without.
+std::string_view request_defect(const boost::beast::http::request_header<>& request);
+
+/// Parses `bytes` as one request with the limits: the route and the request's defect if a
+/// whole request was read, or the parser's error (incomplete input is
+/// boost::beast::http::error::need_more).
 struct http_parse_outcome {
   boost::beast::error_code error;
   http_route route = http_route::not_found;
+  std::string_view defect;  ///< request_defect's; empty: the request can be served
 };
 http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_bytes);
 

@@ -224,22 +224,19 @@ class http_session : public limited_connection,
     res->keep_alive(request.keep_alive());
     res->set(http::field::server, "portask");
     const auto target = request.target();
-    // A body in a transfer coding other than chunked alone cannot be read (RFC 9112 6.3); read
-    // as no body, its bytes would be taken for the next request.
-    if (const auto te = request.count(http::field::transfer_encoding); te > 0) {
-      const auto coding = request[http::field::transfer_encoding];
-      if (te > 1 || !beast::iequals(coding, "chunked")) {
-        static log_limiter codings;
-        if (const auto n = codings.count(); n > 0)
-          logging::http().info("http: {} request(s) in an unsupported transfer coding answered 400 and closed", n);
-        return write(bad_request("only the chunked transfer coding is accepted"));
-      }
+    // Whatever it asks for: a request framed so that it cannot be read right, or without the
+    // one Host the Host check below needs (request_defect).
+    if (const auto defect = request_defect(request); !defect.empty()) {
+      static log_limiter defects;
+      if (const auto n = defects.count(); n > 0)
+        logging::http().info("http: {} request(s) answered 400 and closed; the last: {}", n, defect);
+      return write(bad_request(std::string(defect)));
     }
     const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
     const bool probe = route == http_route::health || route == http_route::metrics;
     const bool guarded = route == http_route::topics || route == http_route::console || route == http_route::api;
     if (guarded) {
-      const auto host = request[http::field::host];
+      const auto host = request[http::field::host];  // the only one, or none (HTTP/1.0)
       if (!host_allowed(std::string_view(host.data(), host.size()), *host_names_)) {
         static log_limiter strangers;
         if (const auto n = strangers.count(); n > 0)

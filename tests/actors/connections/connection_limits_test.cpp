@@ -144,8 +144,31 @@ TEST(HttpRequest, TheParserKeepsToTheSizeLimits) {
   EXPECT_EQ(parse_http_request("GET /health HTTP/1.1\r\n", 1024).error, boost::beast::http::error::need_more);
   EXPECT_EQ(parse_http_request("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 1024).route,
             http_route::method_not_allowed);
-  EXPECT_EQ(parse_http_request("GET /metrics?x=1 HTTP/1.1\r\n\r\n", 1024).route, http_route::metrics);
-  EXPECT_EQ(parse_http_request("GET /nothing HTTP/1.1\r\n\r\n", 1024).route, http_route::not_found);
+  EXPECT_EQ(parse_http_request("GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", 1024).route, http_route::metrics);
+  EXPECT_EQ(parse_http_request("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", 1024).route, http_route::not_found);
+}
+
+// RFC 9112 3.2: exactly one Host in HTTP/1.1, none needed in HTTP/1.0. Beast parses either
+// without complaint, so this is the server's own check.
+TEST(HttpRequest, AnHttp11RequestNeedsExactlyOneHost) {
+  auto defect = [](const std::string& request) {
+    const auto r = parse_http_request(request, 1024);
+    EXPECT_FALSE(r.error) << r.error.message() << ": " << request;
+    return std::string(r.defect);
+  };
+  EXPECT_EQ(defect("GET /api/overview HTTP/1.1\r\nHost: localhost\r\n\r\n"), "");
+  EXPECT_EQ(defect("GET /api/overview HTTP/1.1\r\nhost: localhost:8080\r\n\r\n"), "");
+  EXPECT_EQ(defect("GET /health HTTP/1.0\r\n\r\n"), "");
+  EXPECT_EQ(defect("GET /api/overview HTTP/1.1\r\nHost: localhost\r\nHost: evil.com\r\n\r\n"),
+            "more than one Host header");
+  EXPECT_EQ(defect("GET /api/overview HTTP/1.1\r\nHost: localhost\r\nHOST: localhost\r\n\r\n"),
+            "more than one Host header");
+  EXPECT_EQ(defect("GET /health HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), "more than one Host header");
+  EXPECT_EQ(defect("GET /health HTTP/1.1\r\n\r\n"), "an HTTP/1.1 request without a Host header");
+  // The transfer codings it checks as before.
+  EXPECT_EQ(defect("POST /api/topics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), "");
+  EXPECT_EQ(defect("POST /api/topics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            "only the chunked transfer coding is accepted");
 }
 
 TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
@@ -153,7 +176,7 @@ TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
   cfg.http_max_request_bytes = 1024;
   broker_fixture f{false, cfg};
   const auto port = f.server->http_port();
-  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").first, 200);
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").first, 200);
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n").first, 431);
   EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nContent-Length: 4000\r\n\r\n" + std::string(4000, 'b')).first, 413);
   EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 2u);
@@ -166,7 +189,7 @@ TEST(HttpHealth, ACrashLoopIsListedWithoutChangingTheStatus) {
   const auto port = f.server->http_port();
   const auto bridge = static_cast<std::size_t>(child_kind::bridge);
   f.metrics().supervised_kind(bridge, "bridge");  // as the supervisor declares it
-  const std::string get = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+  const std::string get = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   const auto before = http_exchange(port, get);
   EXPECT_EQ(before.first, 200);
   EXPECT_NE(before.second.find("\"crash_loop\":[]"), std::string::npos) << before.second;
@@ -226,6 +249,28 @@ TEST(HttpLimits, RefusalsOutsideTheApiAreJsonWithTheirHeaders) {
     ASSERT_TRUE(body.is_object()) << what << ": " << answer;
     EXPECT_TRUE(body.contains("error") && body["error"].is_string()) << what << ": " << answer;
   }
+}
+
+// RFC 9112 3.2 at the server, on every route: two Host headers are refused rather than the
+// first checked (a proxy in front may have gone by the other), and so is an HTTP/1.1 request
+// without one; HTTP/1.0 may go without, and one Host is checked as ever.
+TEST(HttpLimits, AnHttp11RequestWithoutExactlyOneHostIs400) {
+  broker_fixture f;
+  const auto port = f.server->http_port();
+  // "HTTP/1.x NNN" of the answer.
+  auto status = [&](const std::string& request) { return whole_http_answer(port, request).substr(0, 12); };
+  const std::string close = "Connection: close\r\n\r\n";
+  EXPECT_EQ(status("GET /topics HTTP/1.1\r\nHost: localhost\r\nHost: evil.com\r\n" + close), "HTTP/1.1 400");
+  EXPECT_EQ(status("GET /topics HTTP/1.1\r\nHost: evil.com\r\nHost: localhost\r\n" + close), "HTTP/1.1 400");
+  EXPECT_EQ(status("GET /health HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n" + close), "HTTP/1.1 400");
+  EXPECT_EQ(status("GET /topics HTTP/1.1\r\n" + close), "HTTP/1.1 400");
+  EXPECT_EQ(status("GET /health HTTP/1.1\r\n" + close), "HTTP/1.1 400");
+  EXPECT_EQ(status("GET /topics HTTP/1.0\r\n\r\n"), "HTTP/1.0 200");
+  EXPECT_EQ(status("GET /health HTTP/1.0\r\n\r\n"), "HTTP/1.0 200");
+  EXPECT_EQ(status("GET /topics HTTP/1.1\r\nHost: localhost\r\n" + close), "HTTP/1.1 200");
+  EXPECT_EQ(status("GET /topics HTTP/1.1\r\nHost: evil.com\r\n" + close), "HTTP/1.1 403");
+  const auto answer = whole_http_answer(port, "GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n" + close);
+  EXPECT_NE(answer.find("{\"error\":\"more than one Host header\"}"), std::string::npos) << answer;
 }
 
 bool closed_within(int fd, std::chrono::seconds limit) {
