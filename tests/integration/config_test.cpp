@@ -194,6 +194,133 @@ TEST(ServerConfig, SecuritySettingsTheBrokerCannotHonourAreRefused) {
   }
 }
 
+// Writes `text` to a file in `dir` and returns its path.
+std::string config_file(const temp_dir& dir, const std::string& name, const std::string& text) {
+  const auto path = dir.path() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A file that yields no settings must not leave the broker on its defaults unnoticed: a list
+// or a TOML file (its "[native]" reads as a YAML sequence) is refused. An empty file, or one
+// of comments only, sets nothing and is taken (the later unknown log level shows it was).
+TEST(ServerConfig, AFileWhoseTopLevelIsNotAMappingIsRefused) {
+  temp_dir dir;
+  for (const auto& [text, got] : std::vector<std::pair<std::string, std::string>>{
+           {"- native\n- kafka\n", "got a sequence (line 1, column 1)"},
+           {"[native]\nport = 7000\n", "got a sequence (line 1, column 1)"},
+           {"log_level=debug\n", "got 'log_level=debug'"}}) {
+    const auto path = config_file(dir, "not_a_mapping.yaml", text);
+    auto [rc, out] = start_with("--config " + path);
+    EXPECT_EQ(rc, 2) << text << ": " << out;
+    EXPECT_NE(out.find("config file " + path + ": the top level must be a mapping of keys (key: value lines), " + got),
+              std::string::npos)
+        << text << ": " << out;
+  }
+  for (const char* text : {"", "# nothing set yet\n"}) {
+    auto [rc, out] = start_with("--config " + config_file(dir, "empty.yaml", text) + " --log-level verbose");
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("unknown log level 'verbose'"), std::string::npos) << out;
+    EXPECT_EQ(out.find("config file"), std::string::npos) << out;
+  }
+}
+
+// yaml-cpp reads a file's first document alone: the store of a second one would be dropped.
+// A document marker before the one document is no second document.
+TEST(ServerConfig, AFileWithMoreThanOneYamlDocumentIsRefused) {
+  temp_dir dir;
+  auto [rc, out] = start_with("--config " + config_file(dir, "two.yaml", "log_level: debug\n---\nstore: redis://127.0.0.1:1\n"));
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("it holds more than one YAML document (another starts after '---', at line 3, column 1)"),
+            std::string::npos)
+      << out;
+  std::tie(rc, out) = start_with("--config " + config_file(dir, "one.yaml", "---\nlog_level: verbose\n"));
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("unknown log level 'verbose'"), std::string::npos) << out;
+}
+
+// yaml-cpp answers a key given twice with its first value: the later one would be silently
+// unread. Every mapping is checked, nested ones and Kafka listener entries too.
+TEST(ServerConfig, AKeyGivenTwiceIsRefusedByName) {
+  temp_dir dir;
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
+           {"default_partitions: 3\nlog_level: info\ndefault_partitions: 5\n",
+            "key 'default_partitions' is given twice (line 1, column 1 and line 3, column 1)"},
+           {"kafka:\n  host: 127.0.0.1\n  host: 0.0.0.0\n",
+            "key 'kafka.host' is given twice (line 2, column 3 and line 3, column 3)"},
+           {"groups: {max_size: 5, max_size: 6}\n", "key 'groups.max_size' is given twice"},
+           {"kafka:\n  listeners:\n    - {name: A, port: 1, name: B}\n", "key 'kafka.listeners.name' is given twice"}}) {
+    auto [rc, out] = start_with("--config " + config_file(dir, "twice.yaml", text));
+    EXPECT_EQ(rc, 2) << text << ": " << out;
+    EXPECT_NE(out.find(says), std::string::npos) << text << ": " << out;
+  }
+}
+
+// A value the setting's type cannot hold is named by its key and place, not "bad conversion".
+TEST(ServerConfig, AValueOfTheWrongTypeIsRefusedNamingItsKey) {
+  temp_dir dir;
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
+           {"native:\n  port: abc\n",
+            "key 'native.port': expected an unsigned integer (0 to 65535), got 'abc' (line 2, column 9)"},
+           {"native:\n  port: 99999\n", "key 'native.port': expected an unsigned integer (0 to 65535), got '99999'"},
+           {"log_retention_ms: 1.5\n",
+            "key 'log_retention_ms': expected an integer (-9223372036854775808 to 9223372036854775807), got '1.5'"},
+           {"auto_create_topics: maybe\n", "key 'auto_create_topics': expected true or false, got 'maybe'"},
+           {"security:\n  sasl_mechanisms: PLAIN\n",
+            "key 'security.sasl_mechanisms': expected a list of strings, got 'PLAIN' (line 2, column 20)"},
+           {"native: 7000\n", "key 'native': expected a mapping of keys, got '7000' (line 1, column 9)"},
+           {"kafka:\n  listeners:\n    - {name: A, port: x}\n",
+            "key 'kafka.listeners.port': expected an unsigned integer (0 to 65535), got 'x' (line 3"}}) {
+    const auto path = config_file(dir, "typed.yaml", text);
+    auto [rc, out] = start_with("--config " + path);
+    EXPECT_EQ(rc, 2) << text << ": " << out;
+    EXPECT_NE(out.find("config file " + path + ": " + says), std::string::npos) << text << ": " << out;
+  }
+}
+
+// Flags and variables CLI11 refuses are configuration errors like the others (exit status
+// 2, not CLI11's own codes), and a value below 1 is said as such.
+TEST(ServerConfig, FlagAndVariableErrorsExitWithStatusTwo) {
+  struct refusal {
+    std::string command;  ///< environment and arguments
+    std::string says;
+  };
+  const std::vector<refusal> cases = {
+      {"--no-such-flag", "--no-such-flag"},
+      {"--max-connections abc", "--max-connections"},
+      {"--node-id -2", "--node-id"},
+      {"--max-inflight-bytes 0", "--max-inflight-bytes: must be at least 1, got 0"},
+      {"--max-inflight-requests -5", "--max-inflight-requests: must be at least 1, got -5"},
+      {"--producer-id-expiration-ms 1.5",
+       "--producer-id-expiration-ms: must be a whole number from 1 to 9223372036854775807, got '1.5'"},
+      // A 64-bit unsigned flag would otherwise take -1 as 2^64-1.
+      {"env PORTASK_MAX_QUEUED_OUTPUT_BYTES=-1", "--max-queued-output-bytes: must be at least 1, got -1"},
+  };
+  for (const auto& c : cases) {
+    const bool env = c.command.starts_with("env ");
+    auto [rc, out] = run_shell((env ? c.command + " " : std::string()) + "timeout 20 " +
+                               std::string(PORTASK_SERVER_BINARY) + " " + (env ? std::string() : c.command) +
+                               " --port 0 --kafka-port 0 --http-port 0 2>&1");
+    EXPECT_EQ(rc, 2) << c.command << ": " << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << c.command << ": " << out;
+  }
+  // A port the variable gives out of range (the flag would collide with --port 0 here).
+  auto [rc, out] = run_shell("env PORTASK_PORT=99999 timeout 20 " + std::string(PORTASK_SERVER_BINARY) +
+                             " --kafka-port 0 --http-port 0 2>&1");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("--port"), std::string::npos) << out;
+  EXPECT_NE(out.find("99999"), std::string::npos) << out;
+}
+
+TEST(ServerConfig, HelpAndVersionExitWithStatusZero) {
+  auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) + " --help 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("--max-inflight-bytes"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) + " --version 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("portask "), std::string::npos) << out;
+}
+
 TEST(ServerConfig, AKnownFileStartsTheBroker) {
   temp_dir dir;
   const auto path = dir.path() + "/portask.yaml";

@@ -6,14 +6,18 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <vector>
 #include <sstream>
 #include <string_view>
+#include <type_traits>
 
 #include "actors/connections/transport/tls_context.hpp"
 #include "actors/pipeline/topic_configs.hpp"
@@ -34,15 +38,141 @@ std::string find_config_path(int argc, char** argv) {
   return {};
 }
 
-template <class T>
-void read(const YAML::Node& node, const char* key, T& out) {
-  if (node && node[key]) out = node[key].as<T>();
+// A config file that reads as YAML but not as settings; the message names the key at fault
+// and where it is.
+struct config_file_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string position(const YAML::Mark& m) {
+  return "line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1);
 }
 
-void read_listener(const YAML::Node& root, const char* key, listener_config& l) {
-  if (!root[key]) return;
-  read(root[key], "host", l.host);
-  read(root[key], "port", l.port);
+// " (line L, column C)", or nothing for a node the parser did not place.
+std::string where_in_file(const YAML::Node& n) {
+  return n.Mark().is_null() ? std::string() : " (" + position(n.Mark()) + ")";
+}
+
+// A value as a message quotes it: a scalar as written (shortened), a collection by its kind.
+std::string shown(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      return "'" + (n.Scalar().size() > 40 ? n.Scalar().substr(0, 40) + "..." : n.Scalar()) + "'";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "nothing (null)";
+  }
+}
+
+// What a setting of type T takes, in the words of a message.
+template <class T>
+std::string expected_type() {
+  if constexpr (std::is_same_v<T, bool>) {
+    return "true or false";
+  } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
+    return "an unsigned integer (0 to " + std::to_string(std::numeric_limits<T>::max()) + ")";
+  } else if constexpr (std::is_integral_v<T>) {
+    return "an integer (" + std::to_string(std::numeric_limits<T>::min()) + " to " +
+           std::to_string(std::numeric_limits<T>::max()) + ")";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return "a string";
+  } else {
+    static_assert(std::is_same_v<T, std::vector<std::string>>);
+    return "a list of strings";
+  }
+}
+
+// A mapping of the file with the dotted name of its place ("kafka"; "" for the top level),
+// so that a message can name the key it is about.
+struct yaml_section {
+  YAML::Node node;  ///< only subscripted const: yaml-cpp's non-const [] would add the key
+  std::string name;
+
+  explicit operator bool() const { return static_cast<bool>(node); }
+
+  // The value at `key`; false when absent, and so is everything under it.
+  yaml_section operator[](const char* key) const {
+    const std::string child = name.empty() ? std::string(key) : name + "." + key;
+    if (!node) return {node, child};
+    if (!node.IsMap() && !node.IsNull())  // "native: 7000"; a null section ("native:") holds nothing
+      throw config_file_error("key '" + name + "': expected a mapping of keys, got " + shown(node) +
+                              where_in_file(node));
+    return {node[key], child};
+  }
+};
+
+// Sets `out` when the section gives `key`. Every setting of the file is converted here, so a
+// value of another type is refused naming its key and line.
+template <class T>
+void read(const yaml_section& section, const char* key, T& out) {
+  const auto value = section[key];
+  if (!value) return;
+  try {
+    out = value.node.as<T>();
+  } catch (const YAML::BadConversion&) {
+    throw config_file_error("key '" + value.name + "': expected " + expected_type<T>() + ", got " +
+                            shown(value.node) + where_in_file(value.node));
+  }
+}
+
+void read_listener(const yaml_section& listener, listener_config& l) {
+  read(listener, "host", l.host);
+  read(listener, "port", l.port);
+}
+
+// The file's one YAML document, a mapping of keys (null when the file holds no settings:
+// empty, or comments only).
+YAML::Node load_settings_document(const std::string& path) {
+  const auto documents = YAML::LoadAllFromFile(path);
+  if (documents.empty()) return YAML::Node();
+  const auto& root = documents.front();
+  // A list, or a TOML file ("[native]" reads as a sequence), would otherwise give no setting
+  // at all and the broker would run on its defaults.
+  if (!root.IsMap() && !root.IsNull())
+    throw config_file_error("the top level must be a mapping of keys (key: value lines), got " + shown(root) +
+                            where_in_file(root));
+  // yaml-cpp reads one document: the settings of any other would be dropped unread.
+  if (documents.size() > 1)
+    throw config_file_error("it holds more than one YAML document (another starts after '---'" +
+                            (documents[1].Mark().is_null() ? std::string() : ", at " + position(documents[1].Mark())) +
+                            "); put every setting in one document");
+  return root;
+}
+
+// yaml-cpp keeps every pair of a mapping and answers [] with the first, so a key given twice
+// would leave its later value silently unread. A key must be a name: a sequence or mapping as
+// a key names no setting.
+void refuse_repeated_keys(const YAML::Node& node, const std::string& name, int depth) {
+  // No setting lies deeper than kafka.listeners[].tls.cert_file (depth 4); below that only
+  // keys refused as unknown could be, and an alias can make a node its own descendant.
+  if (depth > 8) return;
+  if (node.IsSequence()) {
+    for (const auto& item : node) refuse_repeated_keys(item, name, depth + 1);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar())
+      throw config_file_error("a key" + (name.empty() ? std::string() : " in '" + name + "'") +
+                              " must be a name, got " + shown(kv.first) + where_in_file(kv.first));
+    const auto key = name.empty() ? kv.first.Scalar() : name + "." + kv.first.Scalar();
+    if (const auto [earlier, fresh] = seen.emplace(kv.first.Scalar(), kv.first.Mark()); !fresh)
+      throw config_file_error("key '" + key + "' is given twice (" + position(earlier->second) + " and " +
+                              position(kv.first.Mark()) + ")");
+    refuse_repeated_keys(kv.second, key, depth + 1);
+  }
+}
+
+// Keys a section may hold besides which a key is a misspelling.
+void refuse_unknown_keys(const yaml_section& section, std::initializer_list<std::string_view> known) {
+  if (!section || !section.node.IsMap()) return;  // anything else is refused when its keys are read
+  for (const auto& kv : section.node)
+    if (std::find(known.begin(), known.end(), kv.first.Scalar()) == known.end())
+      throw config_file_error("unknown key(s): " + section.name + "." + kv.first.Scalar());
 }
 
 // The keys a config file may hold: a misspelt key must not silently leave a default in
@@ -78,7 +208,7 @@ const std::map<std::string, std::set<std::string>>& known_yaml_keys() {
 // Every key of `root` that known_yaml_keys() does not name ("kafka.adverstised_host").
 std::vector<std::string> unknown_yaml_keys(const YAML::Node& root) {
   std::vector<std::string> unknown;
-  if (!root.IsMap()) return unknown;
+  if (!root.IsMap()) return unknown;  // null: the file holds no settings
   const auto& known = known_yaml_keys();
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();
@@ -187,14 +317,10 @@ std::vector<std::string> split_principals(const std::vector<std::string>& given)
 }
 
 // A listener's `tls:` section: cert_file, key_file, ca_file, client_auth.
-void read_tls(const YAML::Node& root, const char* key, listener_config& l, std::string& client_auth) {
-  if (!root[key] || !root[key]["tls"]) return;
-  const auto t = root[key]["tls"];
-  for (const auto& kv : t) {
-    const auto k = kv.first.as<std::string>();
-    if (k != "cert_file" && k != "key_file" && k != "ca_file" && k != "client_auth")
-      throw YAML::Exception(YAML::Mark::null_mark(), "unknown key(s): " + std::string(key) + ".tls." + k);
-  }
+void read_tls(const yaml_section& listener, listener_config& l, std::string& client_auth) {
+  const auto t = listener["tls"];
+  if (!t) return;
+  refuse_unknown_keys(t, {"cert_file", "key_file", "ca_file", "client_auth"});
   read(t, "cert_file", l.tls.certificate_file);
   read(t, "key_file", l.tls.key_file);
   read(t, "ca_file", l.tls.ca_file);
@@ -205,32 +331,34 @@ void read_tls(const YAML::Node& root, const char* key, listener_config& l, std::
 // Returns whether the file sets store_timeout_ms (which the memory store refuses even at
 // its default value: a setting given must act).
 bool apply_yaml(const std::string& path, broker_config& c, security_words& security) {
-  const YAML::Node root = YAML::LoadFile(path);
-  if (auto unknown = unknown_yaml_keys(root); !unknown.empty()) {
+  const YAML::Node document = load_settings_document(path);
+  refuse_repeated_keys(document, "", 0);
+  if (auto unknown = unknown_yaml_keys(document); !unknown.empty()) {
     std::string names;
     for (const auto& k : unknown) names += (names.empty() ? "" : ", ") + k;
-    throw YAML::Exception(YAML::Mark::null_mark(), "unknown key(s): " + names);
+    throw config_file_error("unknown key(s): " + names);
   }
-  read_listener(root, "native", c.native);
-  read_listener(root, "http", c.http);
-  read_listener(root, "kafka", c.kafka);
-  if (root["kafka"]) read(root["kafka"], "advertised_host", c.kafka_advertised_host);
-  if (root["kafka"]) read(root["kafka"], "security_protocol", security.kafka_protocol);
-  if (root["native"]) read(root["native"], "security_protocol", security.native_protocol);
-  if (root["http"]) read(root["http"], "security_protocol", security.http_protocol);
-  if (root["http"]) read(root["http"], "allowed_hosts", c.http_allowed_hosts);
-  read_tls(root, "native", c.native, security.client_auth[0]);
-  read_tls(root, "kafka", c.kafka, security.client_auth[1]);
-  read_tls(root, "http", c.http, security.client_auth[2]);
-  if (root["kafka"] && root["kafka"]["listeners"]) {
-    for (const auto& n : root["kafka"]["listeners"]) {
+  const yaml_section root{document, ""};
+  read_listener(root["native"], c.native);
+  read_listener(root["http"], c.http);
+  read_listener(root["kafka"], c.kafka);
+  read(root["kafka"], "advertised_host", c.kafka_advertised_host);
+  read(root["kafka"], "security_protocol", security.kafka_protocol);
+  read(root["native"], "security_protocol", security.native_protocol);
+  read(root["http"], "security_protocol", security.http_protocol);
+  read(root["http"], "allowed_hosts", c.http_allowed_hosts);
+  read_tls(root["native"], c.native, security.client_auth[0]);
+  read_tls(root["kafka"], c.kafka, security.client_auth[1]);
+  read_tls(root["http"], c.http, security.client_auth[2]);
+  if (const auto listeners = root["kafka"]["listeners"]) {
+    if (!listeners.node.IsSequence() && !listeners.node.IsNull())
+      throw config_file_error("key '" + listeners.name + "': expected a list of listeners, got " +
+                              shown(listeners.node) + where_in_file(listeners.node));
+    for (const auto& entry : listeners.node) {
+      // Named without its index: the line in a message tells which entry.
+      const yaml_section n{entry, listeners.name};
+      refuse_unknown_keys(n, {"name", "security_protocol", "host", "port", "advertised_host", "advertised_port", "tls"});
       security_words::kafka_listener l;
-      for (const auto& kv : n) {
-        const auto k = kv.first.as<std::string>();
-        if (k != "name" && k != "security_protocol" && k != "host" && k != "port" && k != "advertised_host" &&
-            k != "advertised_port" && k != "tls")
-          throw YAML::Exception(YAML::Mark::null_mark(), "unknown key(s): kafka.listeners." + k);
-      }
       read(n, "name", l.name);
       read(n, "security_protocol", l.protocol);
       read(n, "host", l.host);
@@ -238,10 +366,8 @@ bool apply_yaml(const std::string& path, broker_config& c, security_words& secur
       read(n, "advertised_host", l.advertised_host);
       read(n, "advertised_port", l.advertised_port);
       if (n["tls"]) {
-        YAML::Node wrapper;
-        wrapper["l"] = static_cast<const YAML::Node&>(n);
         listener_config tmp;
-        read_tls(wrapper, "l", tmp, l.client_auth);
+        read_tls(n, tmp, l.client_auth);
         l.tls = tmp.tls;
         l.own_tls = true;
       }
@@ -456,6 +582,31 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   return std::nullopt;
 }
 
+namespace {
+
+// A count, size or time of at least 1 for a flag bound to `T`, refused in those words
+// (CLI::PositiveNumber checks a double: "Value 0 not in range 0.000000 to 1.797693e+308"). Decimal
+// digits only: CLI11's own conversion would wrap "-5" round to 2^64-5 for a 64-bit unsigned.
+template <class T>
+CLI::Validator at_least_one(const T&) {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        const char* end = input.data() + input.size();
+        T value{};
+        const auto [stop, ec] = std::from_chars(input.data(), end, value);
+        const bool negative = input.size() > 1 && input[0] == '-' &&
+                              input.find_first_not_of("0123456789", 1) == std::string::npos;
+        if (negative || (ec == std::errc{} && stop == end && value < T{1})) return "must be at least 1, got " + input;
+        if (ec != std::errc{} || stop != end)
+          return "must be a whole number from 1 to " + std::to_string(std::numeric_limits<T>::max()) + ", got '" +
+                 input + "'";
+        return std::string();
+      },
+      "POSITIVE");
+}
+
+}  // namespace
+
 std::variant<broker_config, config_request_exit> load_config(int argc, char** argv) {
   broker_config c;
   security_words security;
@@ -464,6 +615,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   if (!path.empty()) {
     try {
       store_timeout_given = apply_yaml(path, c, security);
+    } catch (const config_file_error& e) {
+      std::cerr << "portask: config file " << path << ": " << e.what() << "\n";
+      return config_request_exit{2};
     } catch (const YAML::Exception& e) {
       std::cerr << "portask: cannot read config file " << path << ": " << e.what() << "\n";
       return config_request_exit{2};
@@ -533,16 +687,16 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--max-inflight-bytes", c.max_inflight_bytes_per_connection,
                  "bytes of unanswered requests per connection before reads pause")
       ->envname("PORTASK_MAX_INFLIGHT_BYTES")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.max_inflight_bytes_per_connection));
   app.add_option("--max-inflight-requests", c.max_inflight_requests_per_connection,
                  "unanswered requests per connection before reads pause")
       ->envname("PORTASK_MAX_INFLIGHT_REQUESTS")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.max_inflight_requests_per_connection));
   app.add_option("--max-queued-output-bytes", c.max_queued_output_bytes_per_connection,
                  "bytes queued for one connection's socket before it takes no new request and "
                  "pushes pause")
       ->envname("PORTASK_MAX_QUEUED_OUTPUT_BYTES")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.max_queued_output_bytes_per_connection));
   app.add_option("--max-inflight-bytes-per-broker", c.max_inflight_bytes_per_broker,
                  "bytes of unanswered requests on all native and Kafka connections together "
                  "before connections holding some pause reading (-1: unbounded; at least "
@@ -551,11 +705,11 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--max-decompressed-bytes-per-request", c.max_decompressed_bytes_per_request,
                  "total decompressed size of one Produce request")
       ->envname("PORTASK_MAX_DECOMPRESSED_BYTES_PER_REQUEST")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.max_decompressed_bytes_per_request));
   app.add_option("--http-max-request-bytes", c.http_max_request_bytes,
                  "largest HTTP request header and body")
       ->envname("PORTASK_HTTP_MAX_REQUEST_BYTES")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.http_max_request_bytes));
   app.add_option("--http-allowed-hosts", c.http_allowed_hosts,
                  "host names the console and API answer to besides IP addresses, localhost and the "
                  "listeners' and advertised hosts (comma-separated; * for any; guards against DNS rebinding)")
@@ -594,7 +748,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--producer-id-expiration-ms", c.producer_id_expiration_ms,
                  "idle time after which a partition forgets an idempotent producer")
       ->envname("PORTASK_PRODUCER_ID_EXPIRATION_MS")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.producer_id_expiration_ms));
   app.add_option("--log-retention-ms", c.log_retention_ms,
                  "default retention by age for topics without retention.ms (-1: unlimited)")
       ->envname("PORTASK_LOG_RETENTION_MS");
@@ -605,7 +759,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--log-retention-check-interval-ms", c.log_retention_check_interval_ms,
                  "how often retention looks for batches to delete")
       ->envname("PORTASK_LOG_RETENTION_CHECK_INTERVAL_MS")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.log_retention_check_interval_ms));
   app.add_option("--offsets-retention-ms", c.offsets_retention_ms,
                  "how long a group without members keeps its committed offsets after their "
                  "commit and its last member's leaving (-1: for ever)")
@@ -616,7 +770,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   app.add_option("--partition-tail-budget-bytes", c.partition_tail_budget_bytes,
                  "bytes all partitions' in-memory tails may hold together")
       ->envname("PORTASK_PARTITION_TAIL_BUDGET_BYTES")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one(c.partition_tail_budget_bytes));
   app.add_option("--partition-idle-ms", c.partition_idle_ms,
                  "an unused partition stops after this long and restarts on demand (0: never)")
       ->envname("PORTASK_PARTITION_IDLE_MS");
@@ -691,7 +845,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return config_request_exit{app.exit(e)};
+    // CLI11 prints help or version (its code 0), or the error; every error is a
+    // configuration error, with the one exit status of the others (not CLI11's own codes).
+    const int code = app.exit(e);
+    return config_request_exit{code == 0 ? 0 : 2};
   }
   // The YAML file was read before the flags were parsed (they override it), from the path
   // find_config_path saw; a spelling it does not know (-cFILE) would be taken and ignored.
