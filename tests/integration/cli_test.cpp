@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -131,6 +132,9 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
                         bad{"produce t --batch -1 v", "--batch"},
                         bad{"produce t --batch 0 v", "--batch"},
                         bad{"produce t --batch 100001 v", "--batch"},
+                        // A batch carries at least one message; the client encodes no more.
+                        bad{"produce t --max-batch-bytes 1023 v", "--max-batch-bytes"},
+                        bad{"produce t --max-batch-bytes 17825793 v", "--max-batch-bytes"},
                         bad{"consume t -n -1", "--max"},
                         bad{"consume t --follow --idle-timeout -5", "--idle-timeout"},
                         bad{"--timeout 0x10 topics list", "--timeout"},
@@ -520,6 +524,61 @@ TEST_F(Cli, ALineLongerThanSeveralReadsArrivesWholeAndTheNextLinesAfterIt) {
   EXPECT_EQ(values, (std::vector<std::string>{std::string(300000, 'x'), "short", "last"}));
 }
 
+// Keyed and unkeyed lines mixed reach a partition in the order they were read (as a Kafka
+// producer keeps send order per partition): a batch for the partition the broker picks and
+// one for a key's partition may land on the same partition, so neither overtakes the other.
+TEST_F(Cli, MixedKeyedAndUnkeyedLinesKeepTheirOrderInEveryPartition) {
+  ASSERT_EQ(cli("topics create ord --partitions 1").first, 0);
+  auto [rc, out] = cli_stdin("a:1\\n2\\nb:3\\n4\\nc:5\\n6\\n", "produce ord -K:");
+  ASSERT_EQ(rc, 0) << out;
+  std::vector<std::string> records;
+  for (const auto& j : json_lines("consume ord --format json"))
+    records.push_back((j["key"].is_null() ? std::string("(null)") : j["key"].get<std::string>()) + ":" +
+                      j["value"].get<std::string>());
+  EXPECT_EQ(records, (std::vector<std::string>{"a:1", "(null):2", "b:3", "(null):4", "c:5", "(null):6"}));
+
+  // Over three partitions, in small batches that fill at different times: each partition
+  // holds its lines in the order read.
+  ASSERT_EQ(cli("topics create ord3 --partitions 3").first, 0);
+  std::string input;
+  for (int i = 0; i < 300; ++i)
+    input += (i % 3 == 0 ? "" : "k" + std::to_string(i % 7) + ":") + std::to_string(i) + "\\n";
+  std::tie(rc, out) = cli_stdin(input, "produce ord3 -K: --batch 5");
+  ASSERT_EQ(rc, 0) << out;
+  std::map<int, std::vector<int>> by_partition;
+  std::size_t n = 0;
+  for (const auto& j : json_lines("consume ord3 --format json")) {
+    by_partition[j["partition"].get<int>()].push_back(std::stoi(j["value"].get<std::string>()));
+    ++n;
+  }
+  EXPECT_EQ(n, 300u);
+  for (const auto& [partition, values] : by_partition)
+    EXPECT_TRUE(std::is_sorted(values.begin(), values.end())) << "partition " << partition;
+}
+
+// -k '' is an empty key, as -K's empty key part is; without -k the key is null.
+TEST_F(Cli, AnEmptyKeyGivenWithDashKIsEmptyNotNull) {
+  ASSERT_EQ(cli("topics create empties --partitions 1").first, 0);
+  ASSERT_EQ(cli("produce empties -k '' v1").first, 0);
+  ASSERT_EQ(cli("produce empties v2").first, 0);
+  ASSERT_EQ(cli_stdin(":v3\\n", "produce empties -K:").first, 0);
+  auto r = cli_apart("consume empties --format '%K:%s '");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "0:v1 -1:v2 0:v3 ") << "key lengths: 0 empty, -1 null";
+}
+
+// Two lines of 9 MB each fit the broker's default max_frame_bytes (16 MiB) but not together:
+// they go as two batches, where one would have made the broker close the connection.
+TEST_F(Cli, TwoLinesThatFitAFrameOnlyAloneAreSentInTwoBatches) {
+  ASSERT_EQ(cli("topics create big-lines --partitions 1").first, 0);
+  auto [rc, out] = run_shell("{ head -c 9000000 /dev/zero | tr '\\0' a; echo; head -c 9000000 /dev/zero | tr '\\0' b; } | " +
+                             cli_command() + " produce big-lines 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  auto r = cli_apart("consume big-lines --format '%o:%S\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "0:9000000\n1:9000000\n");
+}
+
 // Every partition's new offset is worked out before anything is committed: naming one that
 // does not exist changes nothing. --shift-by moves from the committed offset and, like --to,
 // is clamped to the log with a warning.
@@ -767,6 +826,57 @@ TEST_F(Cli, AnEmptyNewPasswordIsAUsageError) {
   auto [rc, out] = run_shell("PORTASK_NEW_PASSWORD= " + cli_command() + " users create alice 2>&1 </dev/null");
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("empty"), std::string::npos) << out;
+}
+
+// A broker that reads no frame over 1 MiB, with produce told so (--max-batch-bytes).
+class CliWithSmallFrames : public Cli {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server.start({"--default-partitions", "1", "--max-frame-bytes", "1048576"})); }
+
+  // Runs `produce args --max-batch-bytes 1048576` reading stdin from `file`; exit status,
+  // stdout and stderr apart.
+  outputs produce_from(const std::string& file, const std::string& args) {
+    const std::string err_file = dir.path() + "/produce.err";
+    auto [rc, out] =
+        run_shell(cli_command() + " produce " + args + " --max-batch-bytes 1048576 2>" + err_file + " <" + file);
+    return {rc, out, file_text(err_file)};
+  }
+};
+
+// Five lines of 300,000 bytes: each fits a frame, all together do not (three do in binary,
+// two in JSON, which carries them as base64). Every codec's batches stay within the frame
+// the broker reads, and the lines are stored whole and in order.
+TEST_F(CliWithSmallFrames, LinesLargerTogetherThanAFrameAreAllStoredInOrderWithEveryCodec) {
+  const std::string input = dir.path() + "/lines";
+  ASSERT_EQ(run_shell("for c in a b c d e; do head -c 300000 /dev/zero | tr '\\0' $c; echo; done > " + input).first, 0);
+  std::string expected;
+  for (const char c : std::string("abcde")) expected += std::string(300000, c) + "\n";
+  for (const std::string codec : {"binary", "json", "cbor", "msgpack"}) {
+    const std::string topic = "sized-" + codec;
+    ASSERT_EQ(cli("topics create " + topic + " --partitions 1").first, 0);
+    auto r = produce_from(input, topic + " --codec " + codec);
+    ASSERT_EQ(r.rc, 0) << codec << ": " << r.err;
+    r = cli_apart("consume " + topic + " --format '%s\\n'");
+    EXPECT_EQ(r.rc, 0) << codec << ": " << r.err;
+    EXPECT_TRUE(r.out == expected) << codec << ": " << r.out.size() << " bytes consumed, " << expected.size()
+                                   << " expected";
+  }
+}
+
+// A line larger than a batch may be fails the command naming its size and the limit (not a
+// connection the broker closed); the lines before it are stored.
+TEST_F(CliWithSmallFrames, ALineLargerThanTheBatchLimitFailsAfterTheLinesBeforeIt) {
+  ASSERT_EQ(cli("topics create oversize --partitions 1").first, 0);
+  const std::string input = dir.path() + "/oversize";
+  ASSERT_EQ(run_shell("{ printf 'a\\nb\\n'; head -c 1100000 /dev/zero | tr '\\0' x; printf '\\nc\\n'; } > " + input).first, 0);
+  auto r = produce_from(input, "oversize");
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("line 3 is too large to send"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("over the limit of 1048576"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 messages before it were acknowledged"), std::string::npos) << r.err;
+  r = cli_apart("consume oversize --format '%s\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "a\nb\n");
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 // lines; an empty line is an empty value, or a null one with -Z). A keyed message goes to the
 // partition Kafka's default partitioner picks for its key (murmur2), so the CLI, the Java
 // client and librdkafka put a key on the same partition; unkeyed batches are spread over the
-// partitions. Up to 16 batches are in flight; in a cluster each goes to its partition's leader
-// and follows it when it moves (client/cluster_client.hpp).
+// partitions. Messages reach each partition in the order they were read, as a Kafka producer
+// keeps send order per partition. A batch is bounded by --batch messages and by
+// --max-batch-bytes as sent (the broker closes a connection whose frame exceeds its
+// max_frame_bytes). Up to 16 batches are in flight; in a cluster each goes to its partition's
+// leader and follows it when it moves (client/cluster_client.hpp).
 // Reading stdin, it sends what it holds whenever no more input is ready, so a pipe that
 // trickles (`tail -f app.log | portask-cli produce logs`) is not held until a batch fills or
 // stdin ends. SIGINT or SIGTERM stops the reading: what was read is sent and acknowledged,
@@ -19,11 +22,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <iostream>
-#include <map>
 #include <optional>
 
+#include "protocol/frame.hpp"
 #include "protocol/partitioner.hpp"
 #include "tools/cli/cli.hpp"
 
@@ -195,6 +199,7 @@ struct produce_options {
   std::string topic;
   std::int32_t partition = -1;
   std::string key;
+  bool key_given = false;  ///< -k was given: an empty key is a key, not null
   std::string key_delimiter;
   std::vector<std::string> headers;
   std::vector<std::string> values;
@@ -202,6 +207,8 @@ struct produce_options {
   std::string codec = "binary";
   std::string compression = "none";
   std::size_t batch = 500;
+  /// The broker's default max_frame_bytes: the largest frame payload it reads.
+  std::size_t max_batch_bytes = protocol::default_max_frame_payload;
 };
 
 // -H name=value. A header needs a name and an '=', as --config's key=value does: "=v", ""
@@ -217,10 +224,30 @@ std::vector<protocol::message_header> parse_headers(const std::vector<std::strin
   return out;
 }
 
+// An upper bound on the bytes `m` takes in a batch encoded with `codec`, before compression
+// (docs/protocol.md, sections 5 and 6). Batches are cut by it so that no Publish frame
+// exceeds what the broker reads; the exact size would mean encoding every message twice.
+std::size_t encoded_bound(const protocol::message& m, protocol::codec_id codec) {
+  const bool text = codec == protocol::codec_id::json;
+  const auto bytes = [text](std::size_t n) { return text ? (n + 2) / 3 * 4 : n; };  // JSON: base64
+  std::size_t size = 0;
+  if (m.key) size += bytes(m.key->size());
+  if (m.value) size += bytes(m.value->size());
+  for (const auto& h : m.headers) size += bytes(h.key.size()) + (h.value ? bytes(h.value->size()) : 0);
+  // Binary: a few varints and flag bytes around the byte strings. A structured document
+  // names every field of every message (about 210 bytes of JSON at most).
+  if (codec == protocol::codec_id::binary) return size + 64 + 24 * m.headers.size();
+  return size + 256 + 48 * m.headers.size();
+}
+
 class producer {
  public:
-  producer(client::cluster_client c, const produce_options& p, std::vector<protocol::message_header> headers)
-      : c_(std::move(c)), p_(p), headers_(std::move(headers)) {}
+  /// `unit` names what one message came from in errors: "line" or "value".
+  producer(client::cluster_client c, const produce_options& p, protocol::codec_id codec,
+           std::vector<protocol::message_header> headers, std::string unit)
+      : c_(std::move(c)), p_(p), codec_(codec), headers_(std::move(headers)), unit_(std::move(unit)),
+        // The Publish request's own fields and the batch's header, the topic in both.
+        batch_overhead_(128 + 2 * p.topic.size()) {}
 
   void add(std::optional<std::string> key, std::optional<std::string> value) {
     std::int32_t partition = p_.partition;
@@ -230,15 +257,31 @@ class producer {
     if (value) bytes_ += value->size();
     m.value = std::move(value);
     m.headers = headers_;
-    auto& batch = pending_[partition];
-    batch.messages.push_back(std::move(m));
-    if (batch.messages.size() >= p_.batch) flush(partition);
+    ++added_;
+    const auto size = encoded_bound(m, codec_);
+    if (batch_overhead_ + size > p_.max_batch_bytes) too_large(size);
+    auto at = joinable(partition);
+    if (at != none && held_[at].bytes + size > p_.max_batch_bytes) {
+      send_through(at);
+      at = none;
+    }
+    if (at == none) {
+      held_.push_back({partition, {}, batch_overhead_});
+      at = held_.size() - 1;
+    }
+    auto& into = held_[at];
+    into.batch.messages.push_back(std::move(m));
+    into.bytes += size;
+    if (into.batch.messages.size() >= p_.batch)
+      send_through(at);
+    else if (held_.size() > max_held_batches)
+      send_through(0);
   }
 
   // Sends every batch held, keeping up to max_in_flight unanswered (input that pauses,
   // such as a pipe written in blocks, keeps the pipeline full).
   void send_held() {
-    while (!pending_.empty()) flush(pending_.begin()->first);
+    if (!held_.empty()) send_through(held_.size() - 1);
     c_.flush();
   }
 
@@ -253,6 +296,26 @@ class producer {
   std::uint64_t bytes() const noexcept { return bytes_; }
 
  private:
+  struct held_batch {
+    std::int32_t partition;  ///< -1: the broker (or, in a cluster, the client) picks
+    protocol::message_batch batch;
+    std::size_t bytes;  ///< encoded_bound of its messages, batch_overhead_ included
+  };
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+  // The held batch a message for `partition` may join: the last one begun for that
+  // partition, unless a batch begun after it may land on the same partition (a batch for -1
+  // and one for a computed partition may): that one leaves first, so the new message would
+  // overtake it. Keyed batches for different partitions never meet, so all-keyed input is
+  // still batched per partition, and all-unkeyed input in one batch.
+  std::size_t joinable(std::int32_t partition) const {
+    for (auto i = held_.size(); i-- > 0;) {
+      if (held_[i].partition == partition) return i;
+      if (held_[i].partition < 0 || partition < 0) return none;
+    }
+    return none;
+  }
+
   // The topic's partition count, asked once (keys need it).
   std::int32_t partitions() {
     if (partitions_ > 0) return partitions_;
@@ -267,17 +330,20 @@ class producer {
     return partitions_;
   }
 
-  void flush(std::int32_t partition) {
-    auto it = pending_.find(partition);
-    if (it == pending_.end()) return;
-    sent_ += it->second.messages.size();
-    if (auto r = c_.send_publish(p_.topic, partition, std::move(it->second)); !client::ok(r))
-      failed(client::error_of(r));
-    pending_.erase(it);
-    // A batch leaves once it is full, as lines come (a pipe that trickles must not wait for
-    // the next batches); the answers are read later.
-    c_.flush();
-    drain(max_in_flight);
+  // Sends the held batches up to and including held_[last], oldest first: batches leave in
+  // the order they were begun, which keeps the order of the messages of each partition.
+  void send_through(std::size_t last) {
+    for (std::size_t i = 0; i <= last; ++i) {
+      auto front = std::move(held_.front());
+      held_.pop_front();
+      sent_ += front.batch.messages.size();
+      if (auto r = c_.send_publish(p_.topic, front.partition, std::move(front.batch)); !client::ok(r))
+        failed(client::error_of(r));
+      // A batch leaves once it is full, as lines come (a pipe that trickles must not wait
+      // for the next batches); the answers are read later.
+      c_.flush();
+      drain(max_in_flight);
+    }
   }
 
   void drain(std::size_t keep) {
@@ -288,6 +354,19 @@ class producer {
     }
   }
 
+  // A message larger than a batch may be: what came before it is sent, then the command
+  // fails (sending it would make the broker close the connection, losing what is in flight).
+  [[noreturn]] void too_large(std::size_t size) {
+    send_all();
+    throw runtime_error(unit_ + " " + std::to_string(added_) + " is too large to send: its message takes up to " +
+                        std::to_string(batch_overhead_ + size) +
+                        " bytes as sent (before compression), over the limit of " +
+                        std::to_string(p_.max_batch_bytes) +
+                        " (--max-batch-bytes; the broker reads no frame over its max_frame_bytes, " +
+                        std::to_string(protocol::default_max_frame_payload) + " by default); " +
+                        std::to_string(acknowledged_) + " messages before it were acknowledged");
+  }
+
   // What was acknowledged before a failure is stored for sure: a script that resends knows
   // how much it may skip (batches in flight with the failed one may be stored or not).
   [[noreturn]] void failed(const client::failure& f) const {
@@ -296,12 +375,18 @@ class producer {
   }
 
   static constexpr std::size_t max_in_flight = 16;
+  // Input that alternates between batches that may meet (keyed and unkeyed lines) begins a
+  // batch per line: past this many held, the oldest leaves rather than memory growing.
+  static constexpr std::size_t max_held_batches = 1024;
   client::cluster_client c_;
   const produce_options& p_;
+  protocol::codec_id codec_;
   std::vector<protocol::message_header> headers_;
-  std::map<std::int32_t, protocol::message_batch> pending_;
+  std::string unit_;
+  std::size_t batch_overhead_;
+  std::deque<held_batch> held_;  ///< in the order they were begun
   std::int32_t partitions_ = 0;
-  std::uint64_t sent_ = 0, acknowledged_ = 0, bytes_ = 0;
+  std::uint64_t added_ = 0, sent_ = 0, acknowledged_ = 0, bytes_ = 0;
 };
 
 int produce(const common_options& o, const produce_options& p) {
@@ -313,14 +398,14 @@ int produce(const common_options& o, const produce_options& p) {
                       "' (none, gzip, snappy, lz4, zstd)");
   if (p.partition < -1) throw usage_error("--partition " + std::to_string(p.partition) + ": a partition is 0 or more (-1: by key)");
   auto headers = parse_headers(p.headers);
-  producer out(open_cluster(o, {*codec, *compression}), p, std::move(headers));
   const bool from_stdin = p.values.empty();
+  producer out(open_cluster(o, {*codec, *compression}), p, *codec, std::move(headers), from_stdin ? "line" : "value");
   const bool progress = from_stdin && isatty(STDERR_FILENO);
   const auto start = clock_type::now();
   auto last_report = start;
   auto add = [&](std::string line) {
     std::optional<std::string> key;
-    if (!p.key.empty()) key = p.key;
+    if (p.key_given) key = p.key;  // -k '' is an empty key, as -K's empty key part is
     if (!p.key_delimiter.empty()) {
       const auto at = line.find(p.key_delimiter);
       if (at != std::string::npos) {
@@ -369,7 +454,7 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   cmd->add_option("-p,--partition", p->partition,
                   "partition (-1: by key with Kafka's partitioner, else spread over the partitions)")
       ->transform(decimal<std::int32_t>());
-  cmd->add_option("-k,--key", p->key, "key for every message");
+  auto* key = cmd->add_option("-k,--key", p->key, "key for every message (-k '': an empty key; without -k: null)");
   cmd->add_option("-K,--key-delimiter", p->key_delimiter,
                   "split each line at this delimiter into key and value (as kcat -K)");
   cmd->add_option("-H,--header", p->headers, "header name=value (repeatable; the value may be empty)")
@@ -380,7 +465,16 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   cmd->add_option("--codec", p->codec, "binary, json, cbor, msgpack");
   cmd->add_option("--compression", p->compression, "none, gzip, snappy, lz4, zstd");
   cmd->add_option("--batch", p->batch, "messages per batch (1 to 100000)")->transform(decimal(1, 100000));
-  cmd->callback([p, &o] { produce(o, *p); });
+  // At most what this client encodes in one batch (client::options::max_frame_bytes).
+  cmd->add_option("--max-batch-bytes", p->max_batch_bytes,
+                  "bytes per batch as sent, before compression (1024 to " +
+                      std::to_string(client::default_max_frame_bytes) +
+                      "; at most the broker's max_frame_bytes; a larger line is an error)")
+      ->transform(decimal(1024, client::default_max_frame_bytes));
+  cmd->callback([p, &o, key] {
+    p->key_given = key->count() > 0;
+    produce(o, *p);
+  });
 }
 
 }  // namespace portask::cli
