@@ -4,6 +4,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "actors/connections/transport/x500_principal_name.hpp"
+
 namespace portask {
 
 namespace ssl = boost::asio::ssl;
@@ -72,18 +74,7 @@ std::string tls_peer_principal(SSL* ssl) {
   if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return {};
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr) return {};
-  std::string subject;
-  // RFC 2253 as Java's X500Principal.getName() writes it (Kafka's principal): UTF-8 kept,
-  // not escaped as \XX bytes.
-  constexpr unsigned long flags = (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
-  if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, flags) >= 0) {
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio, &data);
-    if (n > 0) subject.assign(data, static_cast<std::size_t>(n));
-  }
-  BIO_free(bio);
+  const std::string subject = x500_principal_name(X509_get_subject_name(cert));
   return subject.empty() ? std::string{} : "User:" + subject;
 }
 

@@ -33,7 +33,8 @@ class tls_server_context {
   std::shared_ptr<boost::asio::ssl::context> current_;
 };
 
-/// "User:" + the subject (RFC 2253) of the peer's verified certificate; empty without one.
+/// "User:" + the subject of the peer's verified certificate as Kafka writes it (Java's
+/// X500Principal.getName(), see x500_principal_name); empty without one.
 std::string tls_peer_principal(SSL* ssl);
 
 }  // namespace portask
