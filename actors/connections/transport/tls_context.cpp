@@ -72,6 +72,12 @@ std::string tls_peer_principal(SSL* ssl) {
   if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return {};
+  const auto subject = tls_subject(cert);
+  return subject.empty() ? std::string{} : "User:" + subject;
+}
+
+std::string tls_subject(X509* cert) {
+  if (cert == nullptr) return {};
   BIO* bio = BIO_new(BIO_s_mem());
   if (bio == nullptr) return {};
   std::string subject;
@@ -84,7 +90,7 @@ std::string tls_peer_principal(SSL* ssl) {
     if (n > 0) subject.assign(data, static_cast<std::size_t>(n));
   }
   BIO_free(bio);
-  return subject.empty() ? std::string{} : "User:" + subject;
+  return subject;
 }
 
 }  // namespace portask

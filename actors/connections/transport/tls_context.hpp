@@ -35,5 +35,8 @@ class tls_server_context {
 
 /// "User:" + the subject (RFC 2253) of the peer's verified certificate; empty without one.
 std::string tls_peer_principal(SSL* ssl);
+/// The subject of `cert` in RFC 2253 form, as Java's X500Principal.getName() writes it
+/// (Kafka's principal): "CN=alice,O=Portask"; empty if it cannot be printed.
+std::string tls_subject(X509* cert);
 
 }  // namespace portask
