@@ -13,11 +13,13 @@
 
 namespace portask::logging {
 
-/// Every module's logger name, as /api/loggers lists them.
-inline constexpr std::array<std::string_view, 11> modules = {
+/// Every module's logger name, as /api/loggers lists them. portask.authorizer carries the
+/// denied authorizations alone (Kafka's kafka.authorizer.logger), so that an operator can
+/// silence or keep them apart from the rest of security.
+inline constexpr std::array<std::string_view, 12> modules = {
     "portask.kafka",   "portask.native",    "portask.http",    "portask.net",     "portask.groups",
     "portask.pipeline", "portask.retention", "portask.storage", "portask.runtime", "portask.security",
-    "portask.cluster"};
+    "portask.authorizer", "portask.cluster"};
 
 /// The logger named `name`, created on first use from the default logger at the global level.
 inline std::shared_ptr<spdlog::logger> named(std::string_view name) {
@@ -45,6 +47,7 @@ PORTASK_MODULE_LOGGER(http, "portask.http")
 PORTASK_MODULE_LOGGER(net, "portask.net")
 PORTASK_MODULE_LOGGER(groups, "portask.groups")
 PORTASK_MODULE_LOGGER(security, "portask.security")
+PORTASK_MODULE_LOGGER(authorizer, "portask.authorizer")
 PORTASK_MODULE_LOGGER(pipeline, "portask.pipeline")
 PORTASK_MODULE_LOGGER(retention, "portask.retention")
 PORTASK_MODULE_LOGGER(storage, "portask.storage")

@@ -1,9 +1,17 @@
 #include "actors/security/access_control.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
 #include <iterator>
+#include <optional>
 
 #include <boost/asio/ip/address.hpp>
+
+#include "actors/connections/transport/log_limiter.hpp"
+#include "actors/connections/transport/log_text.hpp"
+#include "logging/loggers.hpp"
 
 namespace portask {
 
@@ -40,6 +48,37 @@ std::string brake_key(const std::string& address) {
 }
 
 constexpr std::chrono::minutes failure_window{1};
+
+// Denials are logged at most once a second per principal and resource: a client retrying a
+// refused request must not flood the log, nor (but for a pair sharing its limiter) hide
+// another client's refusal behind its own. The pairs share 16 limiters by hash, which bounds
+// the lines a second however many names a client tries.
+log_limiter& denial_limiter(std::string_view principal, sec::resource_type type, std::string_view name) {
+  static std::array<log_limiter, 16> limiters;
+  const std::size_t h = std::hash<std::string_view>{}(principal) * 31 + std::hash<std::string_view>{}(name) +
+                        static_cast<std::size_t>(type);
+  return limiters[h % limiters.size()];
+}
+
+// Kafka's authorizer line ("Principal = User:bob is Denied operation = READ from host =
+// 127.0.0.1 on resource = TOPIC:LITERAL:t"); `name` none: a check of some resource of the type.
+// Names are the client's text, shown printable so that they cannot forge lines.
+void log_denial(denial_log log, std::string_view principal, const sec::client_host& host, sec::acl_operation op,
+                sec::resource_type type, std::optional<std::string_view> name) {
+  auto& logger = logging::authorizer();
+  const auto level = log == denial_log::logged ? spdlog::level::info : spdlog::level::debug;
+  if (!logger.should_log(level)) return;
+  std::uint64_t events = 1;
+  if (log == denial_log::logged) {
+    events = denial_limiter(principal, type, name.value_or(std::string_view{})).count();
+    if (events == 0) return;
+  }
+  const std::string resource = name ? std::string(sec::to_string(type)) + ":LITERAL:" + printable(*name, 255)
+                                    : "any " + std::string(sec::to_string(type));
+  logger.log(level, "Principal = {} is Denied operation = {} from host = {} on resource = {}{}",
+             printable(principal, 255), sec::to_string(op), printable(host.text()), resource,
+             more_since_last_line(events));
+}
 
 }  // namespace
 
@@ -134,13 +173,17 @@ void access_control::authentication_failed(const std::string& address, std::chro
 }
 
 bool authorization_cache::allowed(std::string_view principal, const sec::client_host& host, sec::acl_operation op,
-                                  sec::resource_type type, std::string_view name) {
-  return !access_->authorization() || current().acls.allowed(principal, host, op, type, name);
+                                  sec::resource_type type, std::string_view name, denial_log log) {
+  if (!access_->authorization() || current().acls.allowed(principal, host, op, type, name)) return true;
+  log_denial(log, principal, host, op, type, name);
+  return false;
 }
 
 bool authorization_cache::allowed_on_some(std::string_view principal, const sec::client_host& host,
                                           sec::acl_operation op, sec::resource_type type) {
-  return !access_->authorization() || current().acls.allowed_on_some(principal, host, op, type);
+  if (!access_->authorization() || current().acls.allowed_on_some(principal, host, op, type)) return true;
+  log_denial(denial_log::logged, principal, host, op, type, std::nullopt);
+  return false;
 }
 
 const security_snapshot& authorization_cache::current() {

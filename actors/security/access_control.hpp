@@ -111,15 +111,28 @@ class access_control {
   password_cache passwords_;
 };
 
+/// Whether a denial refuses the client something, and so is logged (Kafka's logIfDenied).
+/// `quiet` for a check whose denial refuses nothing: a filter leaving out what the client may
+/// not see (all topics' Metadata, ListGroups), a broad check tried before a narrower one
+/// (CREATE on the cluster before CREATE on the topic), an authorized-operations bit, or a
+/// check made before it is known to be needed (auto-creation of a topic that may exist).
+enum class denial_log : bool { quiet, logged };
+
 /// One connection's view of the ACLs: the snapshot it last saw, refreshed when the version
 /// moved. Unauthenticated clients are User:ANONYMOUS, as in Kafka.
+///
+/// Every decision passes here, so here each denial is logged, on portask.authorizer: at info
+/// (at most one line a second per principal and resource, docs/security.md) when `logged`,
+/// at debug when `quiet`.
 class authorization_cache {
  public:
   explicit authorization_cache(access_control& access) : access_(&access) {}
 
   /// `host`: the connection's peer, parsed once when it connected.
   bool allowed(std::string_view principal, const protocol::security::client_host& host,
-               protocol::security::acl_operation op, protocol::security::resource_type type, std::string_view name);
+               protocol::security::acl_operation op, protocol::security::resource_type type, std::string_view name,
+               denial_log log = denial_log::logged);
+  /// Kafka logs a denial of this check (authorizeByResourceType) as any other.
   bool allowed_on_some(std::string_view principal, const protocol::security::client_host& host,
                        protocol::security::acl_operation op, protocol::security::resource_type type);
 

@@ -363,6 +363,25 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
     EXPECT_EQ(log.find(unused), std::string::npos) << unused << "\n" << log;
 }
 
+// Super users split alike at ';' and at a ',' before another User:, spaces after either
+// (as people write lists) or not, while a certificate subject keeps its own commas: from the
+// flag and from the file. The startup line quotes each, so that where one ends is plain.
+TEST(ServerConfig, SuperUsersSplitAtCommaOrSemicolonWithOrWithoutSpaces) {
+  temp_dir dir;
+  const std::string expected = "super users 'User:alice', 'User:bob', 'User:CN=carol,O=Portask', 'User:dave'";
+  const auto yaml = config_file(dir, "super.yaml",
+                                "security:\n  super_users: ['User:alice, User:bob', 'User:CN=carol,O=Portask ,User:dave']\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--super-users", "User:alice, User:bob;  User:CN=carol,O=Portask ,User:dave"}, {"--config", yaml}}) {
+    server_process server{"memory", dir.path() + "/broker" + args[0] + ".log"};
+    auto with_authorization = args;
+    with_authorization.insert(with_authorization.end(), {"--authorization", "on"});
+    ASSERT_TRUE(server.start(with_authorization)) << read_file(server.log_path());
+    const auto log = read_file(server.log_path());
+    EXPECT_NE(log.find(expected), std::string::npos) << args[0] << "\n" << log;
+  }
+}
+
 // SIGHUP reads the file again: a new log_level applies to every module at once, a changed
 // setting that needs a restart is named as such, and a file that no longer reads (or names
 // an unknown level) keeps the settings in use.

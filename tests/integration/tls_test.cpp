@@ -190,16 +190,31 @@ TEST_F(Tls, KafkaClientCertificateNamesThePrincipalThatAclsSee) {
                                 " -C -t mtls -p 0 -o beginning -e -q -f '%k=%s\\n' 2>&1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out, "a=1\n");
-  // bob's certificate is valid, but User:CN=bob,O=Portask has no ACL.
+  // bob's certificate is valid, but User:CN=bob,O=Portask has no ACL. Listing every topic
+  // only leaves mtls out (not logged as a denial); naming it is refused, and logged.
+  const std::string bob_denied = "Principal = User:CN=bob,O=Portask is Denied operation = ";
+  std::tie(rc, out) = run_shell(kcat_ssl(files_.bob_cert, files_.bob_key) + " -m 10 -L 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.find("\"mtls\""), std::string::npos) << out;
+  EXPECT_EQ(log().find(bob_denied), std::string::npos) << "a filter logged a denial";
   std::tie(rc, out) = run_shell("printf 'b:2\\n' | " + kcat_ssl(files_.bob_cert, files_.bob_key) +
                                 " -P -t mtls -p 0 -K: 2>&1");
   EXPECT_NE(out.find("authorization failed"), std::string::npos) << out;
-  // A certificate from a CA the listener does not trust, and none at all: no handshake.
+  const auto logged = log();
+  const auto denial = logged.find(bob_denied);
+  ASSERT_NE(denial, std::string::npos);
+  const auto denial_line = logged.substr(denial, logged.find('\n', denial) - denial);
+  EXPECT_NE(denial_line.find(" from host = 127.0.0.1 on resource = TOPIC:LITERAL:mtls"), std::string::npos)
+      << denial_line;
+  // A certificate from a CA the listener does not trust, and none at all: no handshake. The
+  // first refusal's line says why and whose certificate it was.
   for (const auto& [cert, key] : {std::pair{files_.mallory_cert, files_.mallory_key}, std::pair{std::string{}, std::string{}}}) {
     std::tie(rc, out) = run_shell(kcat_ssl(cert, key) + " -m 5 -L 2>&1");
     EXPECT_NE(rc, 0) << cert << ": " << out;
   }
   EXPECT_NE(log().find("TLS handshake failed"), std::string::npos);
+  EXPECT_NE(log().find("(unable to get local issuer certificate; client certificate CN=mallory,O=Portask)"),
+            std::string::npos);
   std::tie(rc, out) = run_shell("SECURITY_PROTOCOL=SSL SSL_CA=" + files_.ca + " SSL_CERT=" + files_.alice_cert +
                                 " SSL_KEY=" + files_.alice_key + " timeout 120 /usr/bin/python3 " PORTASK_TEST_SOURCE_DIR
                                 "/kafka_python_check.py " + bootstrap_ + " kafka-python-mtls 2>&1");

@@ -296,20 +296,26 @@ std::optional<std::string> parse_kafka_listener(const std::string& spec, securit
   return std::nullopt;
 }
 
-// "User:a;User:b", "User:a,User:b" and "User:CN=a,O=b" alike: entries are split at ';' and
-// at a ',' that starts another "User:" (a certificate subject holds commas of its own).
+// "User:a;User:b", "User:a, User:b" and "User:CN=a,O=b" alike: entries are split at ';' and
+// at a ',' that starts another "User:", spaces after it allowed (a certificate subject holds
+// commas of its own); spaces around an entry are dropped, so both separators read alike.
 std::vector<std::string> split_principals(const std::vector<std::string>& given) {
+  static constexpr std::string_view blanks = " \t";
+  auto starts_entry = [](std::string_view rest) {
+    const auto first = rest.find_first_not_of(blanks);
+    return first != std::string_view::npos && rest.substr(first).starts_with("User:");
+  };
   std::vector<std::string> out;
   for (const auto& g : given) {
+    const std::string_view text(g);
     std::size_t start = 0;
-    for (std::size_t i = 0; i <= g.size(); ++i) {
-      const bool end = i == g.size() || g[i] == ';' ||
-                       (g[i] == ',' && std::string_view(g).substr(i + 1).starts_with("User:"));
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+      const bool end = i == text.size() || text[i] == ';' || (text[i] == ',' && starts_entry(text.substr(i + 1)));
       if (!end) continue;
-      auto piece = g.substr(start, i - start);
-      while (!piece.empty() && piece.front() == ' ') piece.erase(0, 1);
-      while (!piece.empty() && piece.back() == ' ') piece.pop_back();
-      if (!piece.empty()) out.push_back(std::move(piece));
+      auto piece = text.substr(start, i - start);
+      const auto first = piece.find_first_not_of(blanks);
+      if (first != std::string_view::npos)
+        out.emplace_back(piece.substr(first, piece.find_last_not_of(blanks) - first + 1));
       start = i + 1;
     }
   }
@@ -1116,6 +1122,18 @@ std::string describe_lifecycle(const broker_config& c) {
   return s.str();
 }
 
+namespace {
+
+// Each quoted: a certificate subject holds commas of its own, and "; " separates the
+// startup line's settings (which SIGHUP compares piece by piece).
+std::string quoted_list(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "'" : ", '") + x + "'";
+  return out.empty() ? std::string("none") : out;
+}
+
+}  // namespace
+
 std::string describe_security(const broker_config& c) {
   std::ostringstream s;
   auto list = [](const std::vector<std::string>& v) {
@@ -1152,7 +1170,7 @@ std::string describe_security(const broker_config& c) {
   }
   if (c.security.authorization)
     s << "; authorization on (no-ACL resources " << (c.security.allow_everyone_if_no_acl ? "open" : "denied")
-      << "), super users " << list(c.security.super_users);
+      << "), super users " << quoted_list(c.security.super_users);
   else
     s << "; authorization off (every request allowed)";
   if (!c.security.admin_user.empty()) s << "; admin user " << c.security.admin_user;

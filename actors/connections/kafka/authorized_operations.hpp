@@ -27,13 +27,13 @@ std::int32_t authorized_operations(self_ptr self, protocol::security::resource_t
                                    const std::array<protocol::security::acl_operation, N>& defined) {
   std::int32_t bits = 0;
   for (auto op : defined)
-    if (allowed(self, op, type, name)) bits |= std::int32_t{1} << static_cast<int>(op);
+    if (allowed(self, op, type, name, denial_log::quiet)) bits |= std::int32_t{1} << static_cast<int>(op);
   return bits;
 }
 
 /// The cluster's: none at all without DESCRIBE on it, as Kafka answers.
 inline std::int32_t cluster_authorized_operations(self_ptr self) {
-  if (!allowed_on_cluster(self, protocol::security::acl_operation::describe)) return 0;
+  if (!allowed_on_cluster(self, protocol::security::acl_operation::describe, denial_log::quiet)) return 0;
   return authorized_operations(self, protocol::security::resource_type::cluster,
                                protocol::security::cluster_resource_name, ops::cluster);
 }

@@ -147,7 +147,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
   res->topics.resize(req.topics.size());
   const auto defaults = static_cast<std::int32_t>(std::max(1u, self->state.ctx->config.default_partitions));
   // As Kafka: CREATE on the cluster covers every topic; otherwise each topic needs its own.
-  const bool create_any = allowed_on_cluster(self, sec::acl_operation::create);
+  const bool create_any = allowed_on_cluster(self, sec::acl_operation::create, denial_log::quiet);
   const admin_deadline deadline{r, req.timeoutMs, self->state.ctx->config};
   constexpr auto unauthorized = static_cast<std::int16_t>(error_code::topic_authorization_failed);
   // A name given twice is refused in both places, as Kafka does: which entry to create is
@@ -184,7 +184,7 @@ void handle_create_topics(self_ptr self, const request& r, protocol::byte_view b
       // Kafka withholds a topic's configs, partition count and replication factor from who
       // may not describe its configs (v5+: the configs' own error code); a failed creation
       // clears the code again.
-      if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name))
+      if (!allowed(self, sec::acl_operation::describe_configs, sec::resource_type::topic, t.name, denial_log::quiet))
         out.topicConfigErrorCode = unauthorized;
       auto refuse = [&](const refusal& no) {
         out.errorCode = static_cast<std::int16_t>(no.code);
@@ -317,7 +317,7 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
   };
   // As Kafka (KRaft): DELETE on the cluster covers every topic; otherwise DESCRIBE on the
   // topic, then whether it exists, then DELETE on it.
-  const bool delete_any = allowed_on_cluster(self, sec::acl_operation::remove);
+  const bool delete_any = allowed_on_cluster(self, sec::acl_operation::remove, denial_log::quiet);
   auto may_delete = [=](const std::string& name) {
     return delete_any ||
            (allowed(self, sec::acl_operation::describe, sec::resource_type::topic, name) &&
@@ -401,7 +401,7 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
         remove(i, *topic);
       } else {
         // Kafka names the topic only to who may describe it; to others, the id only.
-        if (allowed(self, sec::acl_operation::describe, sec::resource_type::topic, topic->name))
+        if (allowed(self, sec::acl_operation::describe, sec::resource_type::topic, topic->name, denial_log::quiet))
           res->responses[i].name = topic->name;  // else null, as it came
         fail(i, unauthorized, std::nullopt);
       }

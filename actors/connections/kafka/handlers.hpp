@@ -228,20 +228,22 @@ void handle_delete_acls(self_ptr, const request&, protocol::byte_view);
 void on_raw_sasl_token(self_ptr self, const protocol::buffer& frame);
 
 /// Whether this connection's principal may do `op` on the resource (always, with
-/// authorization off).
+/// authorization off). A denial is logged unless `log` is quiet (denial_log says when).
 inline bool allowed(self_ptr self, protocol::security::acl_operation op,
-                    protocol::security::resource_type type, std::string_view name) {
+                    protocol::security::resource_type type, std::string_view name,
+                    denial_log log = denial_log::logged) {
   auto& st = self->state;
-  return st.acl->allowed(st.principal, st.host, op, type, name);
+  return st.acl->allowed(st.principal, st.host, op, type, name, log);
 }
 inline bool allowed_on_some(self_ptr self, protocol::security::acl_operation op,
                             protocol::security::resource_type type) {
   auto& st = self->state;
   return st.acl->allowed_on_some(st.principal, st.host, op, type);
 }
-inline bool allowed_on_cluster(self_ptr self, protocol::security::acl_operation op) {
+inline bool allowed_on_cluster(self_ptr self, protocol::security::acl_operation op,
+                               denial_log log = denial_log::logged) {
   return allowed(self, op, protocol::security::resource_type::cluster,
-                 protocol::security::cluster_resource_name);
+                 protocol::security::cluster_resource_name, log);
 }
 
 /// This node's broker id: its cluster node id, 0 outside a cluster.

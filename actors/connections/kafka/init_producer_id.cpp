@@ -23,7 +23,9 @@ void handle_init_producer_id(self_ptr self, const request& r, protocol::byte_vie
     return respond(self, r, res, flexible, true);
   }
   namespace sec = protocol::security;
-  if (!allowed_on_cluster(self, sec::acl_operation::idempotent_write) &&
+  // As Kafka, the cluster check is not logged when denied (WRITE on a topic may do), the
+  // check by resource type is.
+  if (!allowed_on_cluster(self, sec::acl_operation::idempotent_write, denial_log::quiet) &&
       !allowed_on_some(self, sec::acl_operation::write, sec::resource_type::topic)) {
     res.errorCode = static_cast<std::int16_t>(error_code::cluster_authorization_failed);
     res.producerId = -1;

@@ -15,7 +15,7 @@ void handle_list_groups(self_ptr self, const request& r, protocol::byte_view bod
   if (!PORTASK_KAFKA_DECODE(ListGroups, body, req)) return;
   const bool flexible = msg::ListGroupsRequest_is_flexible(r.api_version);
   // Decided when the request comes, as Kafka does; groups are checked one by one in the answer.
-  const bool lists_all = allowed_on_cluster(self, sec::acl_operation::describe);
+  const bool lists_all = allowed_on_cluster(self, sec::acl_operation::describe, denial_log::quiet);
   auto groups = self->state.dir.groups;
   auto fail = [=](caf::error& e) {
     msg::ListGroupsResponse res;
@@ -41,7 +41,8 @@ void handle_list_groups(self_ptr self, const request& r, protocol::byte_view bod
               if (g.state == "Dead") continue;  // Kafka lists only groups that exist
               if (!wanted(req.statesFilter, g.state) || !wanted(req.typesFilter, "classic")) continue;
               if (!lists_all &&
-                  !allowed(self, sec::acl_operation::describe, sec::resource_type::group, g.group_id))
+                  !allowed(self, sec::acl_operation::describe, sec::resource_type::group, g.group_id,
+                           denial_log::quiet))
                 continue;
               res.groups.push_back({std::move(g.group_id), std::move(g.protocol_type),
                                     std::move(g.state), "classic"});

@@ -21,8 +21,8 @@ namespace sec = protocol::security;
 
 namespace {
 
-bool may_describe(self_ptr self, const std::string& topic) {
-  return allowed(self, sec::acl_operation::describe, sec::resource_type::topic, topic);
+bool may_describe(self_ptr self, const std::string& topic, denial_log log = denial_log::logged) {
+  return allowed(self, sec::acl_operation::describe, sec::resource_type::topic, topic, log);
 }
 
 msg::MetadataResponse::MetadataResponseTopic describe(const storage::topic_info& info,
@@ -115,7 +115,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
         .then(
             [=](std::vector<storage::topic_info>& topics) {
               for (const auto& t : topics)
-                if (may_describe(self, t.name)) res->topics.push_back(described(t));
+                if (may_describe(self, t.name, denial_log::quiet)) res->topics.push_back(described(t));
               respond(self, r, *res, flexible);
             },
             [=](caf::error& e) {
@@ -200,8 +200,6 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
       done();
       continue;
     }
-    const bool may_create = create && (allowed_on_cluster(self, sec::acl_operation::create) ||
-                                       allowed(self, sec::acl_operation::create, sec::resource_type::topic, name));
     // Known topics first; an unknown one is created only while the request's cap allows.
     self->request(registry, 10s, topic_atom::value, name, false)
         .then(
@@ -212,6 +210,12 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
             [=](caf::error& e) {
               const auto why = to_errc(e);
               res->topics[i].name = name;
+              // As Kafka, CREATE is asked of a missing topic only, where a denial refuses
+              // (and is logged); CREATE on the cluster is tried first, quietly.
+              const bool may_create =
+                  create && why == errc::unknown_topic &&
+                  (allowed_on_cluster(self, sec::acl_operation::create, denial_log::quiet) ||
+                   allowed(self, sec::acl_operation::create, sec::resource_type::topic, name));
               if (create && !may_create && why == errc::unknown_topic) {
                 // As Kafka: a missing topic the client asked to have created, by a principal
                 // that may not create it, is TOPIC_AUTHORIZATION_FAILED (not unknown: the

@@ -159,7 +159,7 @@ void handle_offset_fetch(self_ptr self, const request& r, protocol::byte_view bo
                     if (all_offsets)
                       std::erase_if(offs, [&](const storage::group_offset& o) {
                         return !allowed(self, sec::acl_operation::describe,
-                                        sec::resource_type::topic, o.tp.topic);
+                                        sec::resource_type::topic, o.tp.topic, denial_log::quiet);
                       });
                     (*answers)[i].offsets = std::move(offs);
                     done();

@@ -55,7 +55,7 @@ void handle_offset_for_leader_epoch(self_ptr self, const request& r, protocol::b
   res->topics.resize(req.topics.size());
   // As Kafka: replicas (CLUSTER_ACTION) may ask about any topic, consumers about the topics
   // they may describe (KIP-320); the epochs stay -1 for a refused partition.
-  const bool any_topic = allowed_on_cluster(self, sec::acl_operation::cluster_action);
+  const bool any_topic = allowed_on_cluster(self, sec::acl_operation::cluster_action, denial_log::quiet);
   for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
     const auto& t = req.topics[ti];
     res->topics[ti].topic = t.topic;

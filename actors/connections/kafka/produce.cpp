@@ -181,9 +181,11 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     res->responses[ti].name = topic.name;
     namespace sec = protocol::security;
     const bool may_write = allowed(self, sec::acl_operation::write, sec::resource_type::topic, topic.name);
-    const bool may_create_any = ctx.config.auto_create_topics &&
-                                (allowed_on_cluster(self, sec::acl_operation::create) ||
-                                 allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic.name));
+    // Asked before it is known whether the topic exists: a denial refuses nothing yet.
+    const bool may_create_any =
+        ctx.config.auto_create_topics &&
+        (allowed_on_cluster(self, sec::acl_operation::create, denial_log::quiet) ||
+         allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic.name, denial_log::quiet));
     const bool may_create =
         may_create_any && topics_named++ < ctx.config.auto_create_topics_max_per_request;
     (*capped)[ti] = may_create_any && !may_create;

@@ -199,9 +199,11 @@ void fail(self_ptr self, const request_ctx& r, const caf::error& e) { fail(self,
 
 // -- authorization: the same ACLs, decisions and cache as Kafka's (security/access_control) --
 
-bool allowed(self_ptr self, sec::acl_operation op, sec::resource_type type, std::string_view name) {
+/// A denial is logged unless `log` is quiet (denial_log says when).
+bool allowed(self_ptr self, sec::acl_operation op, sec::resource_type type, std::string_view name,
+             denial_log log = denial_log::logged) {
   auto& st = self->state;
-  return st.acl->allowed(st.principal, st.host, op, type, name);
+  return st.acl->allowed(st.principal, st.host, op, type, name, log);
 }
 
 /// Whether the client may do `op` on `topic`; if not, the request is answered
@@ -216,13 +218,17 @@ bool check_group(self_ptr self, const request_ctx& r, sec::acl_operation op, con
   fail(self, r, errc::authorization_failed, std::string(sec::to_string(op)) + " on group " + group);
   return false;
 }
-bool may_create_topic(self_ptr self, const std::string& topic) {
-  return allowed(self, sec::acl_operation::create, sec::resource_type::cluster, sec::cluster_resource_name) ||
-         allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic);
+/// CREATE on the cluster is tried first, quietly: CREATE on the topic may do. `log`: quiet
+/// where it is asked before the topic is known to be missing (Publish's auto-creation).
+bool may_create_topic(self_ptr self, const std::string& topic, denial_log log) {
+  return allowed(self, sec::acl_operation::create, sec::resource_type::cluster, sec::cluster_resource_name,
+                 denial_log::quiet) ||
+         allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic, log);
 }
+/// A filter: what is left out is not refused, so not logged.
 std::vector<storage::topic_info> describable(self_ptr self, std::vector<storage::topic_info> topics) {
   std::erase_if(topics, [&](const auto& t) {
-    return !allowed(self, sec::acl_operation::describe, sec::resource_type::topic, t.name);
+    return !allowed(self, sec::acl_operation::describe, sec::resource_type::topic, t.name, denial_log::quiet);
   });
   return topics;
 }
@@ -445,7 +451,7 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   if (expiring)
     return fail(self, r, errc::invalid_request,
                 "message expiry (expires_at) is not supported: set the topic's retention.ms instead");
-  pb.auto_create = may_create_topic(self, req->topic);
+  pb.auto_create = may_create_topic(self, req->topic, denial_log::quiet);
   if (req->producer.present()) {
     const auto count = pb.record_count();
     pb.producer = {req->producer.id, req->producer.epoch, req->producer.base_sequence,
@@ -473,7 +479,8 @@ void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload)
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
   {  // as Kafka's InitProducerId: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic
     auto& st = self->state;
-    if (!allowed(self, sec::acl_operation::idempotent_write, sec::resource_type::cluster, sec::cluster_resource_name) &&
+    if (!allowed(self, sec::acl_operation::idempotent_write, sec::resource_type::cluster, sec::cluster_resource_name,
+                 denial_log::quiet) &&
         !st.acl->allowed_on_some(st.principal, st.host, sec::acl_operation::write, sec::resource_type::topic))
       return fail(self, r, errc::authorization_failed, "IDEMPOTENT_WRITE on the cluster or WRITE on a topic");
   }
@@ -899,7 +906,7 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   // (Incremental)AlterConfigs check for the same operations.
   switch (req->op) {
     case native::admin_op::create:
-      if (!may_create_topic(self, req->topic))
+      if (!may_create_topic(self, req->topic, denial_log::logged))
         return fail(self, r, errc::authorization_failed, "CREATE on the cluster or topic " + req->topic);
       break;
     case native::admin_op::remove:
@@ -1130,7 +1137,8 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
                 // Kafka's empty group id (old standalone consumers) has no native name.
                 for (const auto& d : all)
                   if (d.state != "Dead" && !d.group_id.empty() &&
-                      allowed(self, sec::acl_operation::describe, sec::resource_type::group, d.group_id))
+                      allowed(self, sec::acl_operation::describe, sec::resource_type::group, d.group_id,
+                              denial_log::quiet))
                     out.push_back(summary_of(d));
                 std::sort(out.begin(), out.end(),
                           [](const auto& a, const auto& b) { return a.group < b.group; });

@@ -74,8 +74,13 @@ std::string tls_peer_principal(SSL* ssl) {
   if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return {};
-  const std::string subject = x500_principal_name(X509_get_subject_name(cert));
+  const auto subject = tls_subject(cert);
   return subject.empty() ? std::string{} : "User:" + subject;
+}
+
+std::string tls_subject(X509* cert) {
+  if (cert == nullptr) return {};
+  return x500_principal_name(X509_get_subject_name(cert));
 }
 
 }  // namespace portask

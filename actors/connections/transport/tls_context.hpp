@@ -36,5 +36,8 @@ class tls_server_context {
 /// "User:" + the subject of the peer's verified certificate as Kafka writes it (Java's
 /// X500Principal.getName(), see x500_principal_name); empty without one.
 std::string tls_peer_principal(SSL* ssl);
+/// The subject of `cert` in RFC 2253 form, as Java's X500Principal.getName() writes it
+/// (Kafka's principal): "CN=alice,O=Portask"; empty if it cannot be printed.
+std::string tls_subject(X509* cert);
 
 }  // namespace portask
