@@ -525,8 +525,8 @@ TEST_F(Cli, ALineLongerThanSeveralReadsArrivesWholeAndTheNextLinesAfterIt) {
 }
 
 // Keyed and unkeyed lines mixed reach a partition in the order they were read (as a Kafka
-// producer keeps send order per partition): a batch for the partition the broker picks and
-// one for a key's partition may land on the same partition, so neither overtakes the other.
+// producer keeps send order per partition): an unkeyed line joins the batch of the partition
+// it is given, so no batch overtakes another of the same partition.
 TEST_F(Cli, MixedKeyedAndUnkeyedLinesKeepTheirOrderInEveryPartition) {
   ASSERT_EQ(cli("topics create ord --partitions 1").first, 0);
   auto [rc, out] = cli_stdin("a:1\\n2\\nb:3\\n4\\nc:5\\n6\\n", "produce ord -K:");
@@ -554,6 +554,47 @@ TEST_F(Cli, MixedKeyedAndUnkeyedLinesKeepTheirOrderInEveryPartition) {
   EXPECT_EQ(n, 300u);
   for (const auto& [partition, values] : by_partition)
     EXPECT_TRUE(std::is_sorted(values.begin(), values.end())) << "partition " << partition;
+}
+
+// A hot key with unkeyed lines among it: the unkeyed ones go to one partition until its
+// batch is sent (sticky), so neither kind cuts the other's batches short. Read from a file
+// (always ready, so nothing is sent for want of input), every batch sent before the end is
+// full: 2000 lines in batches of 100 take at most 20 of them, plus one per partition at the
+// end. Each partition holds its lines in the order read.
+TEST_F(Cli, AHotKeyAndUnkeyedLinesFillWholeBatchesInOrder) {
+  ASSERT_EQ(cli("topics create hot --partitions 4").first, 0);
+  const std::string input = dir.path() + "/hot";
+  {
+    std::ofstream lines(input);
+    for (int i = 0; i < 2000; ++i) lines << (i % 10 == 0 ? "" : "hot:") << i << "\n";
+  }
+  const std::string err_file = dir.path() + "/hot.err";
+  auto [rc, out] = run_shell(cli_command() + " produce hot -K: --batch 100 2>" + err_file + " <" + input);
+  const auto err = file_text(err_file);
+  ASSERT_EQ(rc, 0) << out << err;
+  const auto at = err.find("produced 2000 messages in ");
+  ASSERT_NE(at, std::string::npos) << err;
+  const auto batches = std::stoul(err.substr(at + std::string("produced 2000 messages in ").size()));
+  EXPECT_LE(batches, 24u) << err;
+
+  std::map<int, std::vector<int>> by_partition;
+  std::set<int> unkeyed_partitions;
+  std::size_t n = 0;
+  for (const auto& j : json_lines("consume hot --format json")) {
+    const int partition = j["partition"].get<int>();
+    const int value = std::stoi(j["value"].get<std::string>());
+    by_partition[partition].push_back(value);
+    if (j["key"].is_null())
+      unkeyed_partitions.insert(partition);
+    else
+      EXPECT_EQ(partition, protocol::partition_for_key("hot", 4)) << value;
+    ++n;
+  }
+  EXPECT_EQ(n, 2000u);
+  for (const auto& [partition, values] : by_partition)
+    EXPECT_TRUE(std::is_sorted(values.begin(), values.end())) << "partition " << partition;
+  // 200 unkeyed lines do not fit one batch of 100: they move on to another partition.
+  EXPECT_GE(unkeyed_partitions.size(), 2u);
 }
 
 // -k '' is an empty key, as -K's empty key part is; without -k the key is null.
@@ -864,17 +905,38 @@ TEST_F(CliWithSmallFrames, LinesLargerTogetherThanAFrameAreAllStoredInOrderWithE
 }
 
 // A line larger than a batch may be fails the command naming its size and the limit (not a
-// connection the broker closed); the lines before it are stored.
+// connection the broker closed); the lines before it are stored. This one is shorter than
+// the limit, but not with what its message and batch add.
 TEST_F(CliWithSmallFrames, ALineLargerThanTheBatchLimitFailsAfterTheLinesBeforeIt) {
   ASSERT_EQ(cli("topics create oversize --partitions 1").first, 0);
   const std::string input = dir.path() + "/oversize";
-  ASSERT_EQ(run_shell("{ printf 'a\\nb\\n'; head -c 1100000 /dev/zero | tr '\\0' x; printf '\\nc\\n'; } > " + input).first, 0);
+  ASSERT_EQ(run_shell("{ printf 'a\\nb\\n'; head -c 1048500 /dev/zero | tr '\\0' x; printf '\\nc\\n'; } > " + input).first, 0);
   auto r = produce_from(input, "oversize");
   EXPECT_EQ(r.rc, 1) << r.err;
-  EXPECT_NE(r.err.find("line 3 is too large to send"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 3 is too large to send: its message takes up to "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("over the limit of 1048576"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("2 messages before it were acknowledged"), std::string::npos) << r.err;
   r = cli_apart("consume oversize --format '%s\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "a\nb\n");
+}
+
+// A line that never ends (no newline comes) is refused once it is longer than any message
+// may be, not read whole first: here it would be read for ever. The lines before it are
+// stored.
+TEST_F(CliWithSmallFrames, ALineWithNoEndIsRefusedOnceLongerThanABatch) {
+  ASSERT_EQ(cli("topics create endless --partitions 1").first, 0);
+  const std::string err_file = dir.path() + "/endless.err";
+  // Bounded: a producer that kept reading would be ended by timeout (124).
+  auto [rc, out] = run_shell("{ printf 'a\\nb\\n'; cat /dev/zero; } | timeout 60 " + cli_command() +
+                             " produce endless --max-batch-bytes 1048576 2>" + err_file);
+  const auto err = file_text(err_file);
+  EXPECT_EQ(rc, 1) << out << err;
+  EXPECT_NE(err.find("line 3 is too large to send: it is longer than 1048576 bytes, over the limit of 1048576"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("2 messages before it were acknowledged"), std::string::npos) << err;
+  auto r = cli_apart("consume endless --format '%s\\n'");
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "a\nb\n");
 }

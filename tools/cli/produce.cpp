@@ -2,12 +2,16 @@
 // without its newline and without one '\r' before it, as Kafka's console producer reads
 // lines; an empty line is an empty value, or a null one with -Z). A keyed message goes to the
 // partition Kafka's default partitioner picks for its key (murmur2), so the CLI, the Java
-// client and librdkafka put a key on the same partition; unkeyed batches are spread over the
-// partitions. Messages reach each partition in the order they were read, as a Kafka producer
-// keeps send order per partition. A batch is bounded by --batch messages and by
-// --max-batch-bytes as sent (the broker closes a connection whose frame exceeds its
-// max_frame_bytes). Up to 16 batches are in flight; in a cluster each goes to its partition's
-// leader and follows it when it moves (client/cluster_client.hpp).
+// client and librdkafka put a key on the same partition. Unkeyed messages go to one partition
+// until its batch is sent, then to the next in turn (sticky, as Kafka's producer does since
+// KIP-480), so every batch is for one partition, and each partition's batches leave in the
+// order they were begun: messages reach each partition in the order they were read, as a
+// Kafka producer keeps send order per partition (a batch the broker refuses retriably is sent
+// again behind later ones; client/cluster_client.hpp). Only for a topic whose partition count
+// cannot be learnt (not created yet) does the broker pick, one batch at a time. A batch is
+// bounded by --batch messages and by --max-batch-bytes as sent (the broker closes a
+// connection whose frame exceeds its max_frame_bytes). Up to 16 batches are in flight; in a
+// cluster each goes to its partition's leader and follows it when it moves.
 // Reading stdin, it sends what it holds whenever no more input is ready, so a pipe that
 // trickles (`tail -f app.log | portask-cli produce logs`) is not held until a batch fills or
 // stdin ends. SIGINT or SIGTERM stops the reading: what was read is sent and acknowledged,
@@ -22,10 +26,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <random>
 
 #include "protocol/frame.hpp"
 #include "protocol/partitioner.hpp"
@@ -99,16 +104,21 @@ void catch_stop_signals() {
 // over stdio it can tell whether the next line is at hand or would mean waiting.
 class line_reader {
  public:
-  line_reader(int fd, int wake_fd) : fd_(fd), wake_fd_(wake_fd) {}
+  /// A line longer than `max_line` bytes is not read to its end (too_long).
+  line_reader(int fd, int wake_fd, std::size_t max_line) : fd_(fd), wake_fd_(wake_fd), max_line_(max_line) {}
 
-  enum class outcome { line, end, stopped };
+  enum class outcome { line, end, stopped, too_long };
 
   // The next line, without its '\n' and one '\r' before it (the last line may have no
   // '\n'). Each time it is about to wait for input it calls `idle` first. A stop signal ends
   // the reading (stopped) after what was read: its whole lines, then what came of the next.
+  // A line that grows past max_line ends the reading (too_long) as soon as it does: input
+  // with no newline at all would otherwise be held whole.
   outcome next(std::string& line, const std::function<void()>& idle) {
     for (;;) {
-      if (const auto nl = find_newline(); nl != std::string::npos) {
+      const auto nl = find_newline();
+      if ((nl == std::string::npos ? buffer_.size() : nl) - start_ > max_line_) return outcome::too_long;
+      if (nl != std::string::npos) {
         take(line, nl);
         start_ = nl + 1;
         return outcome::line;
@@ -189,6 +199,7 @@ class line_reader {
 
   int fd_;
   int wake_fd_;
+  std::size_t max_line_;
   std::string buffer_;
   std::size_t start_ = 0;  ///< where the unread part of buffer_ begins
   mutable std::size_t searched_ = 0;  ///< buffer_ up to here holds no '\n' after start_
@@ -225,8 +236,9 @@ std::vector<protocol::message_header> parse_headers(const std::vector<std::strin
 }
 
 // An upper bound on the bytes `m` takes in a batch encoded with `codec`, before compression
-// (docs/protocol.md, sections 5 and 6). Batches are cut by it so that no Publish frame
-// exceeds what the broker reads; the exact size would mean encoding every message twice.
+// (docs/protocol.md, sections 5 and 6; producer::as_sent adds what compression may). Batches
+// are cut by it so that no Publish frame exceeds what the broker reads; the exact size would
+// mean encoding every message twice.
 std::size_t encoded_bound(const protocol::message& m, protocol::codec_id codec) {
   const bool text = codec == protocol::codec_id::json;
   const auto bytes = [text](std::size_t n) { return text ? (n + 2) / 3 * 4 : n; };  // JSON: base64
@@ -243,15 +255,19 @@ std::size_t encoded_bound(const protocol::message& m, protocol::codec_id codec) 
 class producer {
  public:
   /// `unit` names what one message came from in errors: "line" or "value".
-  producer(client::cluster_client c, const produce_options& p, protocol::codec_id codec,
+  producer(client::cluster_client c, const produce_options& p, protocol::codec_id codec, bool compressed,
            std::vector<protocol::message_header> headers, std::string unit)
-      : c_(std::move(c)), p_(p), codec_(codec), headers_(std::move(headers)), unit_(std::move(unit)),
+      : c_(std::move(c)), p_(p), codec_(codec), compressed_(compressed), headers_(std::move(headers)),
+        unit_(std::move(unit)),
         // The Publish request's own fields and the batch's header, the topic in both.
-        batch_overhead_(128 + 2 * p.topic.size()) {}
+        batch_overhead_(128 + 2 * p.topic.size()),
+        max_held_bytes_(std::max<std::size_t>(64u << 20, 4 * p.max_batch_bytes)),
+        // Where unkeyed messages begin: each run at partition 0 would load it most.
+        next_sticky_(std::random_device{}()) {}
 
   void add(std::optional<std::string> key, std::optional<std::string> value) {
-    std::int32_t partition = p_.partition;
-    if (partition < 0 && key) partition = protocol::partition_for_key(*key, partitions());
+    const auto partition = partition_for(key);
+    const bool unkeyed_sticky = !key && partition == sticky_ && partition >= 0;
     protocol::message m;
     m.key = std::move(key);
     if (value) bytes_ += value->size();
@@ -259,29 +275,39 @@ class producer {
     m.headers = headers_;
     ++added_;
     const auto size = encoded_bound(m, codec_);
-    if (batch_overhead_ + size > p_.max_batch_bytes) too_large(size);
-    auto at = joinable(partition);
-    if (at != none && held_[at].bytes + size > p_.max_batch_bytes) {
-      send_through(at);
-      at = none;
+    if (as_sent(batch_overhead_ + size) > p_.max_batch_bytes)
+      too_large("its message takes up to " + std::to_string(as_sent(batch_overhead_ + size)) + " bytes as sent" +
+                (compressed_ ? " (with room for what compression adds to data it cannot shrink)" : ""));
+    auto at = held_.find(partition);
+    // A batch this message would overfill leaves alone: it is its partition's only one.
+    if (at != held_.end() && as_sent(at->second.bytes + size) > p_.max_batch_bytes) {
+      send(at);
+      at = held_.end();
     }
-    if (at == none) {
-      held_.push_back({partition, {}, batch_overhead_});
-      at = held_.size() - 1;
+    if (at == held_.end()) {
+      at = held_.emplace(partition, held_batch{{}, batch_overhead_, begun_++}).first;
+      held_bytes_ += batch_overhead_;
+      if (unkeyed_sticky) sticky_ = partition;  // the batch begun for it takes the next unkeyed ones too
     }
-    auto& into = held_[at];
-    into.batch.messages.push_back(std::move(m));
-    into.bytes += size;
-    if (into.batch.messages.size() >= p_.batch)
-      send_through(at);
-    else if (held_.size() > max_held_batches)
-      send_through(0);
+    at->second.batch.messages.push_back(std::move(m));
+    at->second.bytes += size;
+    held_bytes_ += size;
+    if (at->second.batch.messages.size() >= p_.batch) send(at);
+    // Keys spread over many partitions fill many batches slowly: memory stays bounded.
+    while (held_.size() > max_held_batches || held_bytes_ > max_held_bytes_) send(oldest());
+  }
+
+  // A line longer than any message may be (line_reader::too_long): what came before it is
+  // sent, then the command fails.
+  [[noreturn]] void refuse_long_line(std::size_t max_line) {
+    ++added_;
+    too_large("it is longer than " + std::to_string(max_line) + " bytes");
   }
 
   // Sends every batch held, keeping up to max_in_flight unanswered (input that pauses,
   // such as a pipe written in blocks, keeps the pipeline full).
   void send_held() {
-    if (!held_.empty()) send_through(held_.size() - 1);
+    while (!held_.empty()) send(held_.begin());
     c_.flush();
   }
 
@@ -294,56 +320,91 @@ class producer {
   std::uint64_t sent() const noexcept { return sent_; }
   std::uint64_t acknowledged() const noexcept { return acknowledged_; }
   std::uint64_t bytes() const noexcept { return bytes_; }
+  std::uint64_t batches() const noexcept { return batches_; }
 
  private:
   struct held_batch {
-    std::int32_t partition;  ///< -1: the broker (or, in a cluster, the client) picks
     protocol::message_batch batch;
-    std::size_t bytes;  ///< encoded_bound of its messages, batch_overhead_ included
+    std::size_t bytes;   ///< encoded_bound of its messages, batch_overhead_ included
+    std::uint64_t begun;  ///< its place among the batches begun
   };
-  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  /// By partition: one batch each (-1: the broker, or in a cluster the client, picks; held
+  /// only while the topic's partition count is not known, and then the only one).
+  using held_map = std::map<std::int32_t, held_batch>;
 
-  // The held batch a message for `partition` may join: the last one begun for that
-  // partition, unless a batch begun after it may land on the same partition (a batch for -1
-  // and one for a computed partition may): that one leaves first, so the new message would
-  // overtake it. Keyed batches for different partitions never meet, so all-keyed input is
-  // still batched per partition, and all-unkeyed input in one batch.
-  std::size_t joinable(std::int32_t partition) const {
-    for (auto i = held_.size(); i-- > 0;) {
-      if (held_[i].partition == partition) return i;
-      if (held_[i].partition < 0 || partition < 0) return none;
+  // The partition of a message: -p's, its key's (Kafka's partitioner), or for an unkeyed one
+  // the sticky partition, chosen when its first message comes and kept until its batch is
+  // sent. Batches of different partitions may then leave in any order.
+  std::int32_t partition_for(const std::optional<std::string>& key) {
+    if (p_.partition >= 0) return p_.partition;
+    if (key) return protocol::partition_for_key(*key, partitions());
+    if (sticky_ < 0) {
+      if (known_partitions() == 0) return -1;
+      sticky_ = static_cast<std::int32_t>(next_sticky_++ % static_cast<std::uint32_t>(partitions_));
     }
-    return none;
+    return sticky_;
   }
 
-  // The topic's partition count, asked once (keys need it).
-  std::int32_t partitions() {
-    if (partitions_ > 0) return partitions_;
-    if ((partitions_ = c_.partitions_of(p_.topic)) > 0) return partitions_;
-    drain(0);  // a connection with publishes in flight takes no other request
-    auto d = check(c_.any(), "connect")->describe_topic(p_.topic);
-    if (!client::ok(d) && client::error_of(d).code == errc::unknown_topic)
-      throw runtime_error("topic '" + p_.topic +
-                          "' does not exist; keyed messages need its partition count (create it "
-                          "with: portask-cli topics create " + p_.topic + ")");
-    partitions_ = check(std::move(d), "describe " + p_.topic).partitions;
+  // The topic's partition count, asked once; 0 when the broker cannot say (a topic not
+  // created yet, which the first publish may create): unkeyed batches then go to -1.
+  std::int32_t known_partitions() {
+    if (!asked_) {
+      asked_ = true;
+      (void)learn_partitions();
+    }
     return partitions_;
   }
 
-  // Sends the held batches up to and including held_[last], oldest first: batches leave in
-  // the order they were begun, which keeps the order of the messages of each partition.
-  void send_through(std::size_t last) {
-    for (std::size_t i = 0; i <= last; ++i) {
-      auto front = std::move(held_.front());
-      held_.pop_front();
-      sent_ += front.batch.messages.size();
-      if (auto r = c_.send_publish(p_.topic, front.partition, std::move(front.batch)); !client::ok(r))
-        failed(client::error_of(r));
-      // A batch leaves once it is full, as lines come (a pipe that trickles must not wait
-      // for the next batches); the answers are read later.
-      c_.flush();
-      drain(max_in_flight);
+  // The count keys need. When it was not known, the unkeyed lines before may have created
+  // the topic: they are sent and answered first (no batch for -1 is held past this), and
+  // the broker asked again.
+  std::int32_t partitions() {
+    if (known_partitions() > 0) return partitions_;
+    send_all();
+    if (auto f = learn_partitions()) {
+      if (f->code == errc::unknown_topic)
+        throw runtime_error("topic '" + p_.topic +
+                            "' does not exist; keyed messages need its partition count (create it "
+                            "with: portask-cli topics create " + p_.topic + ")");
+      throw runtime_error("describe " + p_.topic + ": " + f->message + (f->retriable ? " (retriable)" : ""));
     }
+    return partitions_;
+  }
+
+  // Reads the topic's partition count into partitions_; the broker's refusal otherwise.
+  std::optional<client::failure> learn_partitions() {
+    if ((partitions_ = c_.partitions_of(p_.topic)) > 0) return std::nullopt;
+    drain(0);  // a connection with publishes in flight takes no other request
+    auto d = check(c_.any(), "connect")->describe_topic(p_.topic);
+    if (!client::ok(d)) return client::error_of(d);
+    partitions_ = std::get<0>(d).partitions;
+    return std::nullopt;
+  }
+
+  // The batch begun first (the limits on what is held send it).
+  held_map::iterator oldest() {
+    return std::min_element(held_.begin(), held_.end(),
+                            [](const auto& a, const auto& b) { return a.second.begun < b.second.begun; });
+  }
+
+  // `bytes` of a batch as it may go out: compression adds a little to data it cannot shrink
+  // (a few bytes per block; n/255 + 64 covers gzip, snappy, lz4 and zstd).
+  std::size_t as_sent(std::size_t bytes) const { return compressed_ ? bytes + bytes / 255 + 64 : bytes; }
+
+  void send(held_map::iterator at) {
+    const auto partition = at->first;
+    auto batch = std::move(at->second.batch);
+    held_bytes_ -= at->second.bytes;
+    held_.erase(at);
+    if (partition == sticky_) sticky_ = -1;  // the next unkeyed message begins the next one
+    sent_ += batch.messages.size();
+    ++batches_;
+    if (auto r = c_.send_publish(p_.topic, partition, std::move(batch)); !client::ok(r))
+      failed(client::error_of(r));
+    // A batch leaves once it is full, as lines come (a pipe that trickles must not wait for
+    // the next batches); the answers are read later.
+    c_.flush();
+    drain(max_in_flight);
   }
 
   void drain(std::size_t keep) {
@@ -356,12 +417,10 @@ class producer {
 
   // A message larger than a batch may be: what came before it is sent, then the command
   // fails (sending it would make the broker close the connection, losing what is in flight).
-  [[noreturn]] void too_large(std::size_t size) {
+  [[noreturn]] void too_large(const std::string& size) {
     send_all();
-    throw runtime_error(unit_ + " " + std::to_string(added_) + " is too large to send: its message takes up to " +
-                        std::to_string(batch_overhead_ + size) +
-                        " bytes as sent (before compression), over the limit of " +
-                        std::to_string(p_.max_batch_bytes) +
+    throw runtime_error(unit_ + " " + std::to_string(added_) + " is too large to send: " + size +
+                        ", over the limit of " + std::to_string(p_.max_batch_bytes) +
                         " (--max-batch-bytes; the broker reads no frame over its max_frame_bytes, " +
                         std::to_string(protocol::default_max_frame_payload) + " by default); " +
                         std::to_string(acknowledged_) + " messages before it were acknowledged");
@@ -375,18 +434,25 @@ class producer {
   }
 
   static constexpr std::size_t max_in_flight = 16;
-  // Input that alternates between batches that may meet (keyed and unkeyed lines) begins a
-  // batch per line: past this many held, the oldest leaves rather than memory growing.
+  // Keys spread over many partitions begin a batch for each: past this many held, or past
+  // max_held_bytes_ (64 MiB, or 4 batches of --max-batch-bytes if more), the oldest leaves.
   static constexpr std::size_t max_held_batches = 1024;
   client::cluster_client c_;
   const produce_options& p_;
   protocol::codec_id codec_;
+  bool compressed_;
   std::vector<protocol::message_header> headers_;
   std::string unit_;
   std::size_t batch_overhead_;
-  std::deque<held_batch> held_;  ///< in the order they were begun
-  std::int32_t partitions_ = 0;
-  std::uint64_t added_ = 0, sent_ = 0, acknowledged_ = 0, bytes_ = 0;
+  std::size_t max_held_bytes_;
+  held_map held_;
+  std::size_t held_bytes_ = 0;  ///< the bytes of every held batch
+  std::uint64_t begun_ = 0;
+  std::int32_t partitions_ = 0;  ///< 0: not known
+  bool asked_ = false;           ///< whether the broker was asked for it
+  std::int32_t sticky_ = -1;     ///< unkeyed messages' partition (-1: none chosen yet)
+  std::uint32_t next_sticky_;
+  std::uint64_t added_ = 0, sent_ = 0, acknowledged_ = 0, bytes_ = 0, batches_ = 0;
 };
 
 int produce(const common_options& o, const produce_options& p) {
@@ -399,7 +465,8 @@ int produce(const common_options& o, const produce_options& p) {
   if (p.partition < -1) throw usage_error("--partition " + std::to_string(p.partition) + ": a partition is 0 or more (-1: by key)");
   auto headers = parse_headers(p.headers);
   const bool from_stdin = p.values.empty();
-  producer out(open_cluster(o, {*codec, *compression}), p, *codec, std::move(headers), from_stdin ? "line" : "value");
+  producer out(open_cluster(o, {*codec, *compression}), p, *codec, *compression != protocol::compression_id::none,
+               std::move(headers), from_stdin ? "line" : "value");
   const bool progress = from_stdin && isatty(STDERR_FILENO);
   const auto start = clock_type::now();
   auto last_report = start;
@@ -426,17 +493,21 @@ int produce(const common_options& o, const produce_options& p) {
   };
   if (from_stdin) {
     catch_stop_signals();
-    line_reader in(STDIN_FILENO, wake_read_fd);
+    // Longer than this, a line's key and value alone exceed a batch (the delimiter is dropped).
+    const auto max_line = p.max_batch_bytes + p.key_delimiter.size();
+    line_reader in(STDIN_FILENO, wake_read_fd, max_line);
     std::string line;
     // Whenever no more input is ready, what was read is sent before waiting for more.
-    while (in.next(line, [&out] { out.send_held(); }) == line_reader::outcome::line) add(std::move(line));
+    auto got = line_reader::outcome::line;
+    while ((got = in.next(line, [&out] { out.send_held(); })) == line_reader::outcome::line) add(std::move(line));
+    if (got == line_reader::outcome::too_long) out.refuse_long_line(max_line);
   } else {
     for (const auto& v : p.values) add(v);
   }
   out.send_all();
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
-  std::cerr << (progress ? "\n" : "") << "produced " << out.acknowledged() << " messages to " << p.topic
-            << " in " << secs << " s\n";
+  std::cerr << (progress ? "\n" : "") << "produced " << out.acknowledged() << " messages in " << out.batches()
+            << (out.batches() == 1 ? " batch" : " batches") << " to " << p.topic << " in " << secs << " s\n";
   if (stop_signal != 0) die_of_stop_signal();
   return 0;
 }
@@ -467,7 +538,7 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   cmd->add_option("--batch", p->batch, "messages per batch (1 to 100000)")->transform(decimal(1, 100000));
   // At most what this client encodes in one batch (client::options::max_frame_bytes).
   cmd->add_option("--max-batch-bytes", p->max_batch_bytes,
-                  "bytes per batch as sent, before compression (1024 to " +
+                  "bytes per batch as sent (with compression: with room for data it cannot shrink; 1024 to " +
                       std::to_string(client::default_max_frame_bytes) +
                       "; at most the broker's max_frame_bytes; a larger line is an error)")
       ->transform(decimal(1024, client::default_max_frame_bytes));

@@ -134,11 +134,13 @@ YAML::Node load_settings_document(const std::string& path) {
   if (!root.IsMap() && !root.IsNull())
     throw config_file_error("the top level must be a mapping of keys (key: value lines), got " + shown(root) +
                             where_in_file(root));
-  // yaml-cpp reads one document: the settings of any other would be dropped unread.
-  if (documents.size() > 1)
-    throw config_file_error("it holds more than one YAML document (another starts after '---'" +
-                            (documents[1].Mark().is_null() ? std::string() : ", at " + position(documents[1].Mark())) +
-                            "); put every setting in one document");
+  // Settings are read from one document: those of any other would be dropped unread. An
+  // empty one (a trailing '---', as templating tools write) drops nothing.
+  for (std::size_t i = 1; i < documents.size(); ++i)
+    if (!documents[i].IsNull())
+      throw config_file_error("it holds more than one YAML document (another starts after '---'" +
+                              (documents[i].Mark().is_null() ? std::string() : ", at " + position(documents[i].Mark())) +
+                              "); put every setting in one document");
   return root;
 }
 
@@ -590,25 +592,35 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
 
 namespace {
 
-// A count, size or time of at least 1 for a flag bound to `T`, refused in those words
-// (CLI::PositiveNumber checks a double: "Value 0 not in range 0.000000 to 1.797693e+308"). Decimal
-// digits only: CLI11's own conversion would wrap "-5" round to 2^64-5 for a 64-bit unsigned.
+// The check of every integer flag and variable bound to a `T`: plain decimal digits (a '-'
+// before them for a signed setting), no leading zero but in "0", from `least` to `most`,
+// refused in those words. CLI11 converts with strtoull / strtoll in base 0, which would read
+// "010" as 8 and "0x10" as 16, and wrap "-1" round to 2^64-1 for a 64-bit unsigned.
 template <class T>
-CLI::Validator at_least_one(const T&) {
+CLI::Validator whole_number(const T&, std::type_identity_t<T> least = std::numeric_limits<T>::min(),
+                            std::type_identity_t<T> most = std::numeric_limits<T>::max()) {
   return CLI::Validator(
-      [](std::string& input) -> std::string {
-        const char* end = input.data() + input.size();
+      [least, most](std::string& input) -> std::string {
+        const std::string range = " from " + std::to_string(least) + " to " + std::to_string(most);
+        const bool minus = !input.empty() && input[0] == '-';
+        const auto digits = std::string_view(input).substr(minus ? 1 : 0);
+        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
+          return "must be a whole number" + range + ", got '" + input + "'";
+        if (digits.size() > 1 && digits[0] == '0')
+          return "must be a whole number" + range + " in decimal, without leading zeros, got '" + input + "'";
+        if (minus && std::is_unsigned_v<T>) return "must be at least " + std::to_string(least) + ", got " + input;
         T value{};
-        const auto [stop, ec] = std::from_chars(input.data(), end, value);
-        const bool negative = input.size() > 1 && input[0] == '-' &&
-                              input.find_first_not_of("0123456789", 1) == std::string::npos;
-        if (negative || (ec == std::errc{} && stop == end && value < T{1})) return "must be at least 1, got " + input;
-        if (ec != std::errc{} || stop != end)
-          return "must be a whole number from 1 to " + std::to_string(std::numeric_limits<T>::max()) + ", got '" +
-                 input + "'";
+        const auto [stop, ec] = std::from_chars(input.data(), input.data() + input.size(), value);
+        if (ec == std::errc::result_out_of_range)
+          return (minus ? "must be at least " + std::to_string(least) : "must be at most " + std::to_string(most)) +
+                 ", got " + input;
+        if (ec != std::errc{} || stop != input.data() + input.size())
+          return "must be a whole number" + range + ", got '" + input + "'";
+        if (value < least) return "must be at least " + std::to_string(least) + ", got " + input;
+        if (value > most) return "must be at most " + std::to_string(most) + ", got " + input;
         return std::string();
       },
-      "POSITIVE");
+      least > 0 ? "POSITIVE" : "");
 }
 
 }  // namespace
@@ -641,22 +653,30 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   auto* store_timeout = app.add_option("--store-timeout-ms", c.store_timeout_ms,
                                        "bound on every Dragonfly/Redis round trip; past it the "
                                        "call fails (retriable). Not with the memory store")
-                           ->envname("PORTASK_STORE_TIMEOUT_MS");
+                           ->envname("PORTASK_STORE_TIMEOUT_MS")
+                           ->check(whole_number(c.store_timeout_ms));
   app.add_option("--storage-writers", c.storage_writers,
                  "storage writer actors, each a thread with its own store connection (1-64)")
-      ->envname("PORTASK_STORAGE_WRITERS");
+      ->envname("PORTASK_STORAGE_WRITERS")
+      ->check(whole_number(c.storage_writers));
   app.add_option("--storage-readers", c.storage_readers,
                  "storage reader actors, each a thread with its own store connection (1-64)")
-      ->envname("PORTASK_STORAGE_READERS");
+      ->envname("PORTASK_STORAGE_READERS")
+      ->check(whole_number(c.storage_readers));
   app.add_option("--host", c.native.host, "native listener address")->envname("PORTASK_HOST");
-  app.add_option("--port", c.native.port, "native protocol port")->envname("PORTASK_PORT");
+  app.add_option("--port", c.native.port, "native protocol port")
+      ->envname("PORTASK_PORT")
+      ->check(whole_number(c.native.port));
   app.add_option("--http-host", c.http.host, "HTTP (metrics, health) address")
       ->envname("PORTASK_HTTP_HOST");
-  app.add_option("--http-port", c.http.port, "HTTP port (0 disables)")->envname("PORTASK_HTTP_PORT");
+  app.add_option("--http-port", c.http.port, "HTTP port (0 disables)")
+      ->envname("PORTASK_HTTP_PORT")
+      ->check(whole_number(c.http.port));
   app.add_option("--kafka-host", c.kafka.host, "Kafka listener address")
       ->envname("PORTASK_KAFKA_HOST");
   app.add_option("--kafka-port", c.kafka.port, "Kafka port (0 disables)")
-      ->envname("PORTASK_KAFKA_PORT");
+      ->envname("PORTASK_KAFKA_PORT")
+      ->check(whole_number(c.kafka.port));
   app.add_option("--kafka-advertised-host", c.kafka_advertised_host,
                  "host Kafka clients are told to connect to")
       ->envname("PORTASK_KAFKA_ADVERTISED_HOST");
@@ -664,58 +684,64 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "join a cluster of nodes sharing the store as this node id (Kafka broker id; "
                  "-1: a single node, the default)")
       ->envname("PORTASK_NODE_ID")
-      ->check(CLI::Range(-1, 1 << 30));
+      ->check(whole_number(c.cluster.node_id, -1, 1 << 30));
   app.add_option("--cluster-lease-ms", c.cluster.lease_ms,
                  "how long a node's partitions stay its own after its last lease renewal")
       ->envname("PORTASK_CLUSTER_LEASE_MS")
-      ->check(CLI::Range(100u, 600000u));
+      ->check(whole_number(c.cluster.lease_ms, 100, 600000));
   app.add_option("--cluster-renew-ms", c.cluster.renew_ms, "how often a node renews its leases")
       ->envname("PORTASK_CLUSTER_RENEW_MS")
-      ->check(CLI::Range(20u, 300000u));
+      ->check(whole_number(c.cluster.renew_ms, 20, 300000));
   app.add_option("--advertised-host", c.cluster.advertised_host,
                  "host other nodes' clients are told to reach this node's native and HTTP "
                  "listeners at (default: the listener's host)")
       ->envname("PORTASK_ADVERTISED_HOST");
   app.add_option("--max-frame-bytes", c.max_frame_bytes, "largest accepted frame payload")
-      ->envname("PORTASK_MAX_FRAME_BYTES");
+      ->envname("PORTASK_MAX_FRAME_BYTES")
+      ->check(whole_number(c.max_frame_bytes));
   app.add_option("--max-connections", c.max_connections, "connection limit per listener")
-      ->envname("PORTASK_MAX_CONNECTIONS");
+      ->envname("PORTASK_MAX_CONNECTIONS")
+      ->check(whole_number(c.max_connections));
   app.add_option("--max-connections-per-address", c.max_connections_per_address,
                  "connection limit per client address on each listener (0: only the listener's)")
-      ->envname("PORTASK_MAX_CONNECTIONS_PER_ADDRESS");
+      ->envname("PORTASK_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(whole_number(c.max_connections_per_address));
   app.add_option("--request-timeout-ms", c.request_timeout_ms,
                  "a frame or HTTP request must be complete this long after its first byte "
                  "(0: no limit)")
-      ->envname("PORTASK_REQUEST_TIMEOUT_MS");
+      ->envname("PORTASK_REQUEST_TIMEOUT_MS")
+      ->check(whole_number(c.request_timeout_ms));
   app.add_option("--connections-max-idle-ms", c.connections_max_idle_ms,
                  "close connections idle this long (0: never)")
-      ->envname("PORTASK_CONNECTIONS_MAX_IDLE_MS");
+      ->envname("PORTASK_CONNECTIONS_MAX_IDLE_MS")
+      ->check(whole_number(c.connections_max_idle_ms));
   app.add_option("--max-inflight-bytes", c.max_inflight_bytes_per_connection,
                  "bytes of unanswered requests per connection before reads pause")
       ->envname("PORTASK_MAX_INFLIGHT_BYTES")
-      ->check(at_least_one(c.max_inflight_bytes_per_connection));
+      ->check(whole_number(c.max_inflight_bytes_per_connection, 1));
   app.add_option("--max-inflight-requests", c.max_inflight_requests_per_connection,
                  "unanswered requests per connection before reads pause")
       ->envname("PORTASK_MAX_INFLIGHT_REQUESTS")
-      ->check(at_least_one(c.max_inflight_requests_per_connection));
+      ->check(whole_number(c.max_inflight_requests_per_connection, 1));
   app.add_option("--max-queued-output-bytes", c.max_queued_output_bytes_per_connection,
                  "bytes queued for one connection's socket before it takes no new request and "
                  "pushes pause")
       ->envname("PORTASK_MAX_QUEUED_OUTPUT_BYTES")
-      ->check(at_least_one(c.max_queued_output_bytes_per_connection));
+      ->check(whole_number(c.max_queued_output_bytes_per_connection, 1));
   app.add_option("--max-inflight-bytes-per-broker", c.max_inflight_bytes_per_broker,
                  "bytes of unanswered requests on all native and Kafka connections together "
                  "before connections holding some pause reading (-1: unbounded; at least "
                  "max_frame_bytes)")
-      ->envname("PORTASK_MAX_INFLIGHT_BYTES_PER_BROKER");
+      ->envname("PORTASK_MAX_INFLIGHT_BYTES_PER_BROKER")
+      ->check(whole_number(c.max_inflight_bytes_per_broker));
   app.add_option("--max-decompressed-bytes-per-request", c.max_decompressed_bytes_per_request,
                  "total decompressed size of one Produce request")
       ->envname("PORTASK_MAX_DECOMPRESSED_BYTES_PER_REQUEST")
-      ->check(at_least_one(c.max_decompressed_bytes_per_request));
+      ->check(whole_number(c.max_decompressed_bytes_per_request, 1));
   app.add_option("--http-max-request-bytes", c.http_max_request_bytes,
                  "largest HTTP request header and body")
       ->envname("PORTASK_HTTP_MAX_REQUEST_BYTES")
-      ->check(at_least_one(c.http_max_request_bytes));
+      ->check(whole_number(c.http_max_request_bytes, 1));
   app.add_option("--http-allowed-hosts", c.http_allowed_hosts,
                  "host names the console and API answer to besides IP addresses, localhost and the "
                  "listeners' and advertised hosts (comma-separated; * for any; guards against DNS rebinding)")
@@ -723,13 +749,16 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->envname("PORTASK_HTTP_ALLOWED_HOSTS");
   app.add_option("--auto-create-topics-max-per-request", c.auto_create_topics_max_per_request,
                  "topics one request may auto-create")
-      ->envname("PORTASK_AUTO_CREATE_TOPICS_MAX_PER_REQUEST");
+      ->envname("PORTASK_AUTO_CREATE_TOPICS_MAX_PER_REQUEST")
+      ->check(whole_number(c.auto_create_topics_max_per_request));
   app.add_option("--auto-create-topics-max-per-minute", c.auto_create_topics_max_per_minute,
                  "topics the broker may auto-create per minute")
-      ->envname("PORTASK_AUTO_CREATE_TOPICS_MAX_PER_MINUTE");
+      ->envname("PORTASK_AUTO_CREATE_TOPICS_MAX_PER_MINUTE")
+      ->check(whole_number(c.auto_create_topics_max_per_minute));
   app.add_option("--default-partitions", c.default_partitions,
                  "partitions of an auto-created topic")
-      ->envname("PORTASK_DEFAULT_PARTITIONS");
+      ->envname("PORTASK_DEFAULT_PARTITIONS")
+      ->check(whole_number(c.default_partitions));
   app.add_option("--auto-create-topics", c.auto_create_topics, "create unknown topics on use")
       ->envname("PORTASK_AUTO_CREATE_TOPICS");
   app.add_option("--storage-codec", c.storage_codec, "binary, json, cbor or msgpack")
@@ -741,51 +770,62 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->envname("PORTASK_LOG_LEVEL");
   app.add_option("--group-initial-rebalance-delay-ms", c.group_initial_rebalance_delay_ms,
                  "how long a new group waits for more members before its first generation")
-      ->envname("PORTASK_GROUP_INITIAL_REBALANCE_DELAY_MS");
+      ->envname("PORTASK_GROUP_INITIAL_REBALANCE_DELAY_MS")
+      ->check(whole_number(c.group_initial_rebalance_delay_ms));
   app.add_option("--group-min-session-timeout-ms", c.group_min_session_timeout_ms,
                  "smallest session timeout a group member may ask for")
-      ->envname("PORTASK_GROUP_MIN_SESSION_TIMEOUT_MS");
+      ->envname("PORTASK_GROUP_MIN_SESSION_TIMEOUT_MS")
+      ->check(whole_number(c.group_min_session_timeout_ms));
   app.add_option("--group-max-session-timeout-ms", c.group_max_session_timeout_ms,
                  "largest session timeout a group member may ask for")
-      ->envname("PORTASK_GROUP_MAX_SESSION_TIMEOUT_MS");
+      ->envname("PORTASK_GROUP_MAX_SESSION_TIMEOUT_MS")
+      ->check(whole_number(c.group_max_session_timeout_ms));
   app.add_option("--group-max-size", c.group_max_size,
                  "members a consumer group takes at most (Kafka's group.max.size)")
-      ->envname("PORTASK_GROUP_MAX_SIZE");
+      ->envname("PORTASK_GROUP_MAX_SIZE")
+      ->check(whole_number(c.group_max_size));
   app.add_option("--producer-id-expiration-ms", c.producer_id_expiration_ms,
                  "idle time after which a partition forgets an idempotent producer")
       ->envname("PORTASK_PRODUCER_ID_EXPIRATION_MS")
-      ->check(at_least_one(c.producer_id_expiration_ms));
+      ->check(whole_number(c.producer_id_expiration_ms, 1));
   app.add_option("--log-retention-ms", c.log_retention_ms,
                  "default retention by age for topics without retention.ms (-1: unlimited)")
-      ->envname("PORTASK_LOG_RETENTION_MS");
+      ->envname("PORTASK_LOG_RETENTION_MS")
+      ->check(whole_number(c.log_retention_ms));
   app.add_option("--log-retention-bytes", c.log_retention_bytes,
                  "default retention by size per partition for topics without retention.bytes "
                  "(-1: unlimited)")
-      ->envname("PORTASK_LOG_RETENTION_BYTES");
+      ->envname("PORTASK_LOG_RETENTION_BYTES")
+      ->check(whole_number(c.log_retention_bytes));
   app.add_option("--log-retention-check-interval-ms", c.log_retention_check_interval_ms,
                  "how often retention looks for batches to delete")
       ->envname("PORTASK_LOG_RETENTION_CHECK_INTERVAL_MS")
-      ->check(at_least_one(c.log_retention_check_interval_ms));
+      ->check(whole_number(c.log_retention_check_interval_ms, 1));
   app.add_option("--offsets-retention-ms", c.offsets_retention_ms,
                  "how long a group without members keeps its committed offsets after their "
                  "commit and its last member's leaving (-1: for ever)")
-      ->envname("PORTASK_OFFSETS_RETENTION_MS");
+      ->envname("PORTASK_OFFSETS_RETENTION_MS")
+      ->check(whole_number(c.offsets_retention_ms));
   app.add_option("--memory-store-max-bytes", c.memory_store_max_bytes,
                  "bytes the memory store holds at most (0: half the machine's memory)")
-      ->envname("PORTASK_MEMORY_STORE_MAX_BYTES");
+      ->envname("PORTASK_MEMORY_STORE_MAX_BYTES")
+      ->check(whole_number(c.memory_store_max_bytes));
   app.add_option("--partition-tail-budget-bytes", c.partition_tail_budget_bytes,
                  "bytes all partitions' in-memory tails may hold together")
       ->envname("PORTASK_PARTITION_TAIL_BUDGET_BYTES")
-      ->check(at_least_one(c.partition_tail_budget_bytes));
+      ->check(whole_number(c.partition_tail_budget_bytes, 1));
   app.add_option("--partition-idle-ms", c.partition_idle_ms,
                  "an unused partition stops after this long and restarts on demand (0: never)")
-      ->envname("PORTASK_PARTITION_IDLE_MS");
+      ->envname("PORTASK_PARTITION_IDLE_MS")
+      ->check(whole_number(c.partition_idle_ms));
   app.add_option("--metrics-max-topics", c.metrics_max_topics,
                  "topics (and groups) with their own /metrics series at most")
-      ->envname("PORTASK_METRICS_MAX_TOPICS");
+      ->envname("PORTASK_METRICS_MAX_TOPICS")
+      ->check(whole_number(c.metrics_max_topics));
   app.add_option("--metrics-max-partitions", c.metrics_max_partitions,
                  "partitions (and group partitions) with their own /metrics series at most")
-      ->envname("PORTASK_METRICS_MAX_PARTITIONS");
+      ->envname("PORTASK_METRICS_MAX_PARTITIONS")
+      ->check(whole_number(c.metrics_max_partitions));
   app.add_option("--kafka-security-protocol", security.kafka_protocol,
                  "PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL: with SASL clients "
                  "authenticate before anything else")
@@ -839,7 +879,8 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->envname("PORTASK_ALLOW_EVERYONE_IF_NO_ACL");
   app.add_option("--sasl-session-lifetime-ms", c.security.sasl_session_lifetime_ms,
                  "Kafka sessions must re-authenticate within this long (0: never)")
-      ->envname("PORTASK_SASL_SESSION_LIFETIME_MS");
+      ->envname("PORTASK_SASL_SESSION_LIFETIME_MS")
+      ->check(whole_number(c.security.sasl_session_lifetime_ms));
   app.add_option("--http-open-probes", c.security.http_open_probes,
                  "/health and /metrics answer anyone (false: only super users, like the rest of HTTP)")
       ->envname("PORTASK_HTTP_OPEN_PROBES");
@@ -847,7 +888,8 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  c.security.max_failed_authentications_per_minute,
                  "failed authentications per client address and minute before further attempts "
                  "fail at once")
-      ->envname("PORTASK_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE");
+      ->envname("PORTASK_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE")
+      ->check(whole_number(c.security.max_failed_authentications_per_minute));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
