@@ -23,7 +23,7 @@ namespace portask::storage {
 namespace {
 
 // Lower-case hex of `s`'s SHA-1, as Redis names a script; empty if OpenSSL cannot make it
-// (a digest no server answers: loading the scripts then fails loudly, see load_scripts).
+// (a digest no server has: every call is then answered NOSCRIPT and sent by its body).
 std::string sha1_hex(std::string_view s) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -37,27 +37,18 @@ std::string sha1_hex(std::string_view s) {
   return out;
 }
 
-// A Lua script of the store, described once: its body, which each connection loads once
-// (SCRIPT LOAD, load_scripts), and the SHA-1 of it, by which every call names it (EVALSHA)
-// instead of sending the body again. Each one puts itself on the list of all of them when it
-// is made (at static initialisation), so a connection loads every script the store has.
+// A Lua script of the store, described once: its body, sent only to a server that does not
+// have it yet (EVAL, which also caches it there), and the SHA-1 of it, by which every call
+// names it (EVALSHA) instead of sending the body again.
 class lua_script {
  public:
-  explicit lua_script(std::string body) : body_(std::move(body)), sha1_(sha1_hex(body_)) {
-    list().push_back(this);
-  }
+  explicit lua_script(std::string body) : body_(std::move(body)), sha1_(sha1_hex(body_)) {}
   lua_script(const lua_script&) = delete;
   lua_script& operator=(const lua_script&) = delete;
   const std::string& body() const noexcept { return body_; }
   const std::string& sha1() const noexcept { return sha1_; }
-  static std::span<const lua_script* const> all() noexcept { return list(); }
 
  private:
-  // Made on first use: the scripts are defined through the file, after this.
-  static std::vector<const lua_script*>& list() noexcept {
-    static std::vector<const lua_script*> scripts;
-    return scripts;
-  }
   std::string body_;
   std::string sha1_;
 };
@@ -74,9 +65,21 @@ class redis_store::command {
     return *this;
   }
   command& arg(protocol::byte_view b) { return arg(protocol::as_chars(b)); }
-  /// A call of `s` (then numkeys, keys and arguments, as EVAL takes them): by its digest,
-  /// the connection has it loaded (pipeline loads it again when the server lost it).
-  command& script(const lua_script& s) { return arg("EVALSHA").arg(s.sha1()); }
+  /// A call of `s` (then numkeys, keys and arguments, as EVAL takes them), by its digest:
+  /// the server has it once any call sent its body (pipeline, on NOSCRIPT).
+  command& script(const lua_script& s) {
+    script_ = &s;
+    return arg("EVALSHA").arg(s.sha1());
+  }
+  /// The script call answered NOSCRIPT, made to send the script's body instead (EVAL): the
+  /// same arguments after it, and the server that runs it keeps the script for later calls.
+  void send_body() noexcept {
+    if (script_ == nullptr) return;
+    argv_[0] = "EVAL";
+    lens_[0] = 4;
+    argv_[1] = script_->body().data();
+    lens_[1] = script_->body().size();
+  }
   command& own(std::string s) {
     owned_.push_back(std::make_unique<std::string>(std::move(s)));
     return arg(std::string_view{*owned_.back()});
@@ -91,6 +94,7 @@ class redis_store::command {
   std::vector<std::unique_ptr<std::string>> owned_;
   std::vector<const char*> argv_;
   std::vector<std::size_t> lens_;
+  const lua_script* script_ = nullptr;  ///< the script it calls, if any
 };
 
 // Owning handle to a hiredis reply.
@@ -512,40 +516,7 @@ std::error_code redis_store::connect() {
   // A server without CLIENT ID cannot be fenced; it still works, with that gap.
   if (const auto& id = replies->back(); id->type == REDIS_REPLY_INTEGER) client_id_ = id->integer;
   local_addr_ = local_address(conn_->fd());
-  // Loaded before the fence: a fence that fails (BUSY) keeps the connection for the next
-  // call, which then finds the scripts there.
-  no_fence_ = true;
-  const auto loaded = load_scripts();
-  no_fence_ = false;
-  if (loaded) return loaded;
   return fence_stale_connections();
-}
-
-std::error_code redis_store::load_scripts() {
-  const auto scripts = lua_script::all();
-  std::vector<command> loads(scripts.size());
-  for (std::size_t i = 0; i < scripts.size(); ++i)
-    loads[i].arg("SCRIPT").arg("LOAD").arg(scripts[i]->body());
-  auto replies = round_trip(loads);
-  if (!replies) return replies.error();
-  for (std::size_t i = 0; i < scripts.size(); ++i) {
-    const auto& r = (*replies)[i];
-    if (r.is_error()) {
-      logging::storage().warn("redis {}:{} refused loading the store's scripts: {}", options_.host,
-                              options_.port, str(r.get()));
-      disconnect();
-      return errc::storage_unavailable;
-    }
-    if (str(r.get()) != scripts[i]->sha1()) {
-      // EVALSHA would name scripts the server does not have: nothing scripted could run.
-      logging::storage().error("redis {}:{} loaded a script under the digest '{}', not '{}' (its "
-                               "SHA-1 here): the store cannot call its scripts on this server",
-                               options_.host, options_.port, str(r.get()), scripts[i]->sha1());
-      disconnect();
-      return errc::internal;
-    }
-  }
-  return {};
 }
 
 std::error_code redis_store::fence_stale_connections() {
@@ -619,22 +590,27 @@ bool noscript(const redis_store::reply& r) noexcept {
 
 }  // namespace
 
-expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<const command> commands,
+expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<command> commands,
                                                                 pipeline_effect effect) {
   auto replies = round_trip(commands);
   if (!replies || std::none_of(replies->begin(), replies->end(), noscript)) return replies;
-  // A call answered NOSCRIPT did not run; the pipeline's other commands did.
-  const bool again = commands.size() == 1 || effect == pipeline_effect::reads_only;
-  if (auto ec = load_scripts()) return ec;
-  if (!again) {
-    logging::storage().warn("redis {}:{} had lost the store's scripts (loaded again) during a "
-                            "pipeline of {} commands that may write: not sent again, the call "
-                            "fails", options_.host, options_.port, commands.size());
+  // A call answered NOSCRIPT did not run; the pipeline's other commands did. (Nothing then
+  // caches the script: one called only in such pipelines would fail each time. None is.)
+  if (commands.size() > 1 && effect != pipeline_effect::reads_only) {
+    logging::storage().warn("redis {}:{} did not have a script called in a pipeline of {} commands "
+                            "that may write: not sent again, the call fails", options_.host,
+                            options_.port, commands.size());
     return errc::storage_unavailable;
   }
-  logging::storage().info("redis {}:{} had lost the store's scripts: loaded again", options_.host,
-                          options_.port);
+  // Sent again by their bodies (EVAL), which caches them on the server that runs them: even
+  // behind a proxy that routes each call by its keys, the next EVALSHA of it finds it there.
+  for (std::size_t i = 0; i < commands.size(); ++i)
+    if (noscript((*replies)[i])) commands[i].send_body();
+  logging::storage().debug("redis {}:{} answered NOSCRIPT: sent again with the script's body",
+                           options_.host, options_.port);
   replies = round_trip(commands);
+  // Only a read sent again by its digest can be answered NOSCRIPT now (the server lost the
+  // scripts once more meanwhile).
   if (replies && std::any_of(replies->begin(), replies->end(), noscript)) {
     logging::storage().warn("redis {}:{} lost the store's scripts again at once: the call fails",
                             options_.host, options_.port);

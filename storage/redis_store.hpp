@@ -46,8 +46,9 @@
 /// (CLIENT KILL ID ... ADDR ...). Once that is answered the server will never run a command of the old
 /// connection, so a read made after it sees every write the failed call will ever make.
 ///
-/// The Lua scripts are loaded on each connection when it opens (SCRIPT LOAD) and called by
-/// their SHA-1 (EVALSHA); a server that lost them (NOSCRIPT) gets them again (pipeline).
+/// The Lua scripts are called by their SHA-1 (EVALSHA); a call the server answers NOSCRIPT
+/// (it never had the script, or lost it) is sent again with the script's body (EVAL, which
+/// also caches it there; pipeline).
 
 #include <chrono>
 #include <functional>
@@ -184,19 +185,17 @@ class redis_store final : public log_store {
     may_write,   ///< sent again only when it is one command (which then did not run at all)
     reads_only,  ///< sent again whole: running a read twice changes nothing
   };
-  /// round_trip, and when a script call is answered NOSCRIPT (the server lost the scripts:
-  /// SCRIPT FLUSH, or a failover or proxy put the connection on another server) the scripts
-  /// are loaded again on the connection and the pipeline sent once more if `effect` allows;
-  /// otherwise the call fails with storage_unavailable, for the caller to retry.
-  expected<std::vector<reply>> pipeline(std::span<const command> commands,
+  /// round_trip, and when a script call is answered NOSCRIPT (the server does not have the
+  /// script: never sent there, SCRIPT FLUSH, or a failover or proxy put the call on another
+  /// server) those calls are made to send the script's body (EVAL, command::send_body) and
+  /// the pipeline is sent once more if `effect` allows; otherwise the call fails with
+  /// storage_unavailable, for the caller to retry.
+  expected<std::vector<reply>> pipeline(std::span<command> commands,
                                         pipeline_effect effect = pipeline_effect::may_write);
   /// Connects if need be, fences, sends all commands in one write and reads all replies. A
   /// transport failure drops the connection and fails the whole pipeline (errc::timeout once
   /// something was sent: whether it ran is unknown).
   expected<std::vector<reply>> round_trip(std::span<const command> commands);
-  /// Loads every script of the store on the connection (SCRIPT LOAD, one round trip) and
-  /// checks that the server names each by the digest computed here.
-  std::error_code load_scripts();
 
   redis_options options_;
   /// HGETALL of `key`: an array of field, value pairs (empty for a missing key).

@@ -564,7 +564,7 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
                       logging::groups().info("group '{}': {} committed offset(s) expired{}",
                                              self->state.group_id, gone.size(),
                                              whole_group ? ", none left" : "");
-                      mirror(self, tombstones(self->state.group_id, gone, whole_group));
+                      mirror(self, tombstones(self->state.group_id, gone, whole_group, wall_clock_ms()));
                       if (whole_group) forget_if_gone(self->state, 0);
                       done();
                     },
@@ -622,7 +622,7 @@ void delete_offsets(coordinator_ptr self, caf::typed_response_promise<std::vecto
                 .then(
                     [=](bool) mutable {
                       auto& after = self->state;
-                      mirror(self, tombstones(group, split.gone, whole_group));
+                      mirror(self, tombstones(group, split.gone, whole_group, wall_clock_ms()));
                       // A deleted group is gone: a successor starts from the store.
                       forget_if_gone(after, whole_group ? std::size_t{0} : left);
                       rp.deliver(split.kept);
@@ -678,7 +678,7 @@ void drop_topic(coordinator_ptr self, caf::typed_response_promise<bool> rp, cons
                 .then(
                     [=](bool) mutable {
                       log_deleted_topic_offsets(group, gone.size(), topic);
-                      mirror(self, tombstones(group, gone, false));
+                      mirror(self, tombstones(group, gone, false, wall_clock_ms()));
                       forget_if_gone(self->state, left);
                       rp.deliver(true);
                       store_done(self);
@@ -1134,7 +1134,7 @@ bool clean_group(directory_ptr self, const std::string& group, const std::string
                 .then(
                     [=](bool) {
                       log_deleted_topic_offsets(group, gone.size(), topic);
-                      mirror_batch(self, group, tombstones(group, gone, false));
+                      mirror_batch(self, group, tombstones(group, gone, false, wall_clock_ms()));
                       done(true);
                     },
                     failed);

@@ -64,12 +64,11 @@ publish_batch group_record(const group_description& g, std::int64_t now_ms) {
 }
 
 publish_batch tombstones(const std::string& group, const std::vector<topic_partition>& tps,
-                         bool whole_group) {
+                         bool whole_group, std::int64_t now_ms) {
   auto pb = internal_batch();
-  const std::int64_t now = 0;  // stamped by the bridge
   for (const auto& tp : tps)
-    add(pb, wire::offset_commit_key(group, tp.topic, tp.partition), std::nullopt, now);
-  if (whole_group) add(pb, wire::group_metadata_key(group), std::nullopt, now);
+    add(pb, wire::offset_commit_key(group, tp.topic, tp.partition), std::nullopt, now_ms);
+  if (whole_group) add(pb, wire::group_metadata_key(group), std::nullopt, now_ms);
   return pb;
 }
 

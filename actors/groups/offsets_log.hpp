@@ -24,8 +24,9 @@ publish_batch commit_records(const std::string& group,
                              std::int64_t now_ms);
 /// The group's membership at a new generation (or emptied).
 publish_batch group_record(const group_description& g, std::int64_t now_ms);
-/// Tombstones: for the offsets of `tps`, or for the whole group (its metadata and `tps`).
+/// Tombstones: for the offsets of `tps`, or for the whole group (its metadata and `tps`),
+/// stamped `now_ms` (a Kafka record's timestamp is kept as given, 0 included).
 publish_batch tombstones(const std::string& group, const std::vector<topic_partition>& tps,
-                         bool whole_group);
+                         bool whole_group, std::int64_t now_ms);
 
 }  // namespace portask

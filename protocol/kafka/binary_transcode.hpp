@@ -23,10 +23,11 @@ namespace portask::protocol::kafka {
 struct binary_transcoded {
   /// Each batch's header (records empty): what the idempotence claim reads.
   std::vector<record_batch> batches;
-  /// What binary_codec::scan finds in the payload, but for one thing: a Kafka record's 0 is
-  /// a timestamp like any other (Kafka's "none" is -1), not the native protocol's unset one
-  /// that the broker stamps, so no timestamp is unset and the payload is rebasable whatever
-  /// its timestamps are.
+  /// What binary_codec::scan finds in the payload, but for two things, both because a Kafka
+  /// record's 0 is a timestamp like any other (Kafka's "none" is -1), not the native
+  /// protocol's unset one that the broker stamps: timestamps_unset is false even when every
+  /// timestamp is 0 (scan says true), and a batch mixing 0 and other timestamps is rebasable
+  /// (scan reports such a native payload as not rebasable: its unset ones need stamping).
   binary_batch_scan scan;
   /// Where the binary payload starts in the buffer; it runs to the end.
   std::size_t payload_at = 0;

@@ -70,12 +70,10 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
     msg.partition = partition;
     msg.key = std::move(key);
     msg.value = std::move(value);
-    // The producer's own timestamp (magic 1, create time) is kept whatever it is: Kafka's
-    // only "none" is -1, which is also what magic 0, without a timestamp, reads as.
-    if (magic == 0)
-      msg.timestamp_ms = no_timestamp;
-    else
-      msg.timestamp_ms = (attributes & log_append_time) ? append_time_ms : timestamp;
+    // The producer's own timestamp (magic 1, create time) is kept whatever it is. Magic 0
+    // has none: the broker's append time stands for it (Kafka stores -1), so the batch's max
+    // timestamp is a real one and ListOffsets by time finds these messages.
+    msg.timestamp_ms = magic == 1 && !(attributes & log_append_time) ? timestamp : append_time_ms;
     out.messages.push_back(std::move(msg));
   }
   return {};

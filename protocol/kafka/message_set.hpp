@@ -26,8 +26,8 @@ inline constexpr std::int8_t message_set_magic(std::int16_t v) noexcept { return
 /// message_batch), inner messages of compressed ones in order, decompressing at most
 /// `max_decompressed` bytes per wrapper. A magic-1 message keeps the producer's timestamp
 /// (create time), whatever it is, 0 and -1 included; one stamped with log append time (or in
-/// a wrapper that is) gets `append_time_ms`, the broker's clock; magic 0 has no timestamp and
-/// reads as -1, Kafka's NO_TIMESTAMP, as Kafka up-converts it. Every message must be whole
+/// a wrapper that is) gets `append_time_ms`, the broker's clock, and so does magic 0, which
+/// has no timestamp (where Kafka stores -1, NO_TIMESTAMP). Every message must be whole
 /// and pass its CRC: truncated / crc_mismatch / malformed_payload / unsupported_version
 /// (magic > 1), and `out` is left as it was. An lz4 wrapper of magic 0 is read whatever its
 /// frame's header checksum says, as Kafka reads it (KAFKA-3160: clients of that magic
@@ -40,9 +40,6 @@ expected<std::size_t> decode_message_set_into(byte_view in, const std::string& t
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
                                               std::int32_t partition, std::int64_t append_time_ms,
                                               message_batch& out, decompression_budget& budget);
-
-/// The timestamp a message of magic 0 reads as: none (Kafka's RecordBatch.NO_TIMESTAMP).
-inline constexpr std::int64_t no_timestamp = -1;
 
 /// Appends `messages` as uncompressed messages of `magic` at offsets base_offset + i:
 /// Fetch v0-3's down-conversion. Magic 0 has no timestamps, neither magic has headers.

@@ -26,10 +26,11 @@ using partitions_topic = msg::CreatePartitionsRequest::CreatePartitionsTopic;
 std::optional<std::pair<error_code, std::string>> growth_problem(const partitions_topic& t,
                                                                  std::int32_t current,
                                                                  const cluster_view& cluster) {
-  // Kafka's (KRaft) sentences, naming the topic in both.
+  // Kafka's (KRaft controller's) sentences, word for word: only the smaller count's names
+  // the topic.
   if (t.count == current)
     return std::pair{error_code::invalid_partitions,
-                     "The topic " + t.name + " already has " + std::to_string(current) + " partition(s)."};
+                     "Topic already has " + std::to_string(current) + " partition(s)."};
   if (t.count < current)
     return std::pair{error_code::invalid_partitions,
                      "The topic " + t.name + " currently has " + std::to_string(current) + " partition(s); " +

@@ -92,7 +92,8 @@ bool stored_as_sent(protocol::byte_view records,
 
 // A message set of magic 0/1 read into `out`; stands in the batch list as one batch header
 // without a producer, so the rest of the produce path is the same for every version.
-// Messages stamped with log append time get the broker's clock now.
+// Messages stamped with log append time, and those of magic 0 (which have no timestamp),
+// get the broker's clock now.
 expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
     protocol::byte_view records, const std::string& topic, std::int32_t partition,
     protocol::message_batch& out, protocol::kafka::decompression_budget& budget) {

@@ -697,6 +697,32 @@ CAF_TEST(offset delete decides which topics are subscribed when it deletes and n
          from(coord).to(member_a).with(std::vector<topic_partition>{{"orders", 0}}));
 }
 
+CAF_TEST(tombstones mirrored to the offsets topic carry the time they were written) {
+  auto coord = coordinator_of("g");
+  const auto before_ms = wall_clock_ms();
+  reader_script->offsets.reply({stored_at(0, 42, before_ms), stored_at(1, 43, before_ms)});
+  // DeleteGroups: a tombstone for each offset and one for the group's metadata.
+  member_a->request(coord, caf::infinite, delete_atom::value, std::vector<topic_partition>{}, true);
+  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(coord).with(_, _, true));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  sched.run();
+  // A Kafka record's timestamp is stored as given (0 would read as 1970): the coordinator
+  // stamps its own.
+  CAF_REQUIRE_EQUAL(bridge_script->publish.count(), 1u);
+  const auto& mirrored = bridge_script->publish.arg(0);
+  CAF_CHECK_EQUAL(mirrored.tp.topic, std::string(protocol::offsets_topic));
+  CAF_REQUIRE_EQUAL(mirrored.batch.messages.size(), 3u);
+  for (const auto& m : mirrored.batch.messages) {
+    CAF_CHECK(!m.value);
+    CAF_CHECK(m.timestamp_ms >= before_ms);
+    CAF_CHECK(m.timestamp_ms <= wall_clock_ms());
+  }
+}
+
 CAF_TEST(a deleted topic loses its offsets in every group with a coordinator or without) {
   auto live = coordinator_of("live");
   sched.run();

@@ -69,9 +69,9 @@ TEST(MessageSet, EncodedMessagesOfBothMagicsReadBackWithKeysValuesAndNulls) {
     EXPECT_EQ(got.messages[2].value, std::nullopt);
     EXPECT_EQ(got.messages[3].value, "value-3");
     EXPECT_TRUE(got.messages[3].headers.empty()) << "neither magic has headers";
-    // Magic 1 carries the producer's timestamp; magic 0 has none: Kafka's -1, as Kafka
-    // up-converts it under CreateTime.
-    EXPECT_EQ(got.messages[3].timestamp_ms, magic == 1 ? 1'700'000'000'003 : -1);
+    // Magic 1 carries the producer's timestamp; magic 0 has none, so the broker's append
+    // time stands for it (Kafka stores -1).
+    EXPECT_EQ(got.messages[3].timestamp_ms, magic == 1 ? 1'700'000'000'003 : append_time);
   }
 }
 
@@ -104,12 +104,12 @@ TEST(MessageSet, AMagic1TimestampIsKeptWhateverItIsUnlessStampedWithLogAppendTim
   ASSERT_EQ(*n, 2u);
   EXPECT_EQ(got.messages[0].timestamp_ms, append_time);
   EXPECT_EQ(got.messages[1].timestamp_ms, append_time);
-  // Magic 0 has no timestamp: -1 (no_timestamp), never the broker's clock.
+  // Magic 0 has no timestamp: the broker's append time stands for it, so that its batch's
+  // max timestamp is a real one (ListOffsets by time finds it).
   got.messages.clear();
   n = decode_message_set_into(one_message(0, 0, 0, "x"), "t", 0, append_time, got);
   ASSERT_TRUE(n) << n.error().message();
-  EXPECT_EQ(got.messages[0].timestamp_ms, no_timestamp);
-  EXPECT_EQ(no_timestamp, -1);
+  EXPECT_EQ(got.messages[0].timestamp_ms, append_time);
 }
 
 TEST(MessageSet, OffsetsAreWrittenFromTheBaseOffset) {
