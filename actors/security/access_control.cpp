@@ -49,10 +49,11 @@ std::string brake_key(const std::string& address) {
 
 constexpr std::chrono::minutes failure_window{1};
 
-// Denials are logged at most once a second per principal and resource: a client retrying a
-// refused request must not flood the log, nor (but for a pair sharing its limiter) hide
-// another client's refusal behind its own. The pairs share 16 limiters by hash, which bounds
-// the lines a second however many names a client tries.
+// A client retrying a refused request must not flood the log: each (principal, resource) pair
+// is logged at most once a second by one of 16 limiters, chosen by hash, which bounds the
+// lines a second however many names a client tries. The pairs sharing a limiter share its
+// second, so a client cycling names can hold back other principals' denials, and a line's
+// count of those held back is of any principal and resource (held_back).
 log_limiter& denial_limiter(std::string_view principal, sec::resource_type type, std::string_view name) {
   static std::array<log_limiter, 16> limiters;
   const std::size_t h = std::hash<std::string_view>{}(principal) * 31 + std::hash<std::string_view>{}(name) +
@@ -60,8 +61,17 @@ log_limiter& denial_limiter(std::string_view principal, sec::resource_type type,
   return limiters[h % limiters.size()];
 }
 
-// Kafka's authorizer line ("Principal = User:bob is Denied operation = READ from host =
-// 127.0.0.1 on resource = TOPIC:LITERAL:t"); `name` none: a check of some resource of the type.
+// The end of a line that stands for `events` denials: the ones its limiter held back since its
+// last line, whichever principal and resource they were of (the limiter is shared).
+std::string held_back(std::uint64_t events) {
+  if (events <= 1) return {};
+  return " (and " + std::to_string(events - 1) +
+         " more denials, of any principal or resource, held back by the once-a-second limit)";
+}
+
+// Portask's line, like Kafka's authorizer line but not its text (Kafka names the request too):
+// "Principal = User:bob is Denied operation = READ from host = 127.0.0.1 on resource =
+// TOPIC:LITERAL:t"; `name` none: a check of some resource of the type.
 // Names are the client's text, shown printable so that they cannot forge lines.
 void log_denial(denial_log log, std::string_view principal, const sec::client_host& host, sec::acl_operation op,
                 sec::resource_type type, std::optional<std::string_view> name) {
@@ -77,7 +87,7 @@ void log_denial(denial_log log, std::string_view principal, const sec::client_ho
                                     : "any " + std::string(sec::to_string(type));
   logger.log(level, "Principal = {} is Denied operation = {} from host = {} on resource = {}{}",
              printable(principal, 255), sec::to_string(op), printable(host.text()), resource,
-             more_since_last_line(events));
+             held_back(events));
 }
 
 }  // namespace

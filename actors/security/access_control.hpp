@@ -122,8 +122,8 @@ enum class denial_log : bool { quiet, logged };
 /// moved. Unauthenticated clients are User:ANONYMOUS, as in Kafka.
 ///
 /// Every decision passes here, so here each denial is logged, on portask.authorizer: at info
-/// (at most one line a second per principal and resource, docs/security.md) when `logged`,
-/// at debug when `quiet`.
+/// when `logged` (a principal and resource at most once a second; pairs share 16 limits, so
+/// at most 16 lines a second in all: docs/security.md), at debug when `quiet`.
 class authorization_cache {
  public:
   explicit authorization_cache(access_control& access) : access_(&access) {}
@@ -132,7 +132,9 @@ class authorization_cache {
   bool allowed(std::string_view principal, const protocol::security::client_host& host,
                protocol::security::acl_operation op, protocol::security::resource_type type, std::string_view name,
                denial_log log = denial_log::logged);
-  /// Kafka logs a denial of this check (authorizeByResourceType) as any other.
+  /// Its denial is logged as a refusal: Portask's choice, since it refuses the request
+  /// (InitProducerId without IDEMPOTENT_WRITE on the cluster). Kafka's authorizeByResourceType
+  /// logs none (logIfDenied = false).
   bool allowed_on_some(std::string_view principal, const protocol::security::client_host& host,
                        protocol::security::acl_operation op, protocol::security::resource_type type);
 

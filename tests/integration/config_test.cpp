@@ -384,15 +384,19 @@ TEST(ServerConfig, StartupLogsTheSettingsAndWarnsOfAnUnreachableStore) {
 }
 
 // Super users split alike at ';' and at a ',' before another User:, spaces after either
-// (as people write lists) or not, while a certificate subject keeps its own commas: from the
-// flag and from the file. The startup line quotes each, so that where one ends is plain.
+// (as people write lists) or not, while a certificate subject keeps its own commas, escaped
+// ones too (Java writes a value's comma as "\,"): from the flag and from the file. The startup
+// line quotes each, so that where one ends is plain.
 TEST(ServerConfig, SuperUsersSplitAtCommaOrSemicolonWithOrWithoutSpaces) {
   temp_dir dir;
-  const std::string expected = "super users 'User:alice', 'User:bob', 'User:CN=carol,O=Portask', 'User:dave'";
+  const std::string expected =
+      "super users 'User:alice', 'User:bob', 'User:CN=carol,O=Portask', 'User:dave', 'User:CN=Ops\\, User:svc'";
   const auto yaml = config_file(dir, "super.yaml",
-                                "security:\n  super_users: ['User:alice, User:bob', 'User:CN=carol,O=Portask ,User:dave']\n");
+                                "security:\n  super_users: ['User:alice, User:bob', 'User:CN=carol,O=Portask ,User:dave', "
+                                "'User:CN=Ops\\, User:svc']\n");
   for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--super-users", "User:alice, User:bob;  User:CN=carol,O=Portask ,User:dave"}, {"--config", yaml}}) {
+           {"--super-users", "User:alice, User:bob;  User:CN=carol,O=Portask ,User:dave, User:CN=Ops\\, User:svc"},
+           {"--config", yaml}}) {
     server_process server{"memory", dir.path() + "/broker" + args[0] + ".log"};
     auto with_authorization = args;
     with_authorization.insert(with_authorization.end(), {"--authorization", "on"});
@@ -400,6 +404,28 @@ TEST(ServerConfig, SuperUsersSplitAtCommaOrSemicolonWithOrWithoutSpaces) {
     const auto log = read_file(server.log_path());
     EXPECT_NE(log.find(expected), std::string::npos) << args[0] << "\n" << log;
   }
+}
+
+// A super user naming an attribute as OpenSSL writes it but Kafka's certificate principals
+// never do (emailAddress) would never match a certificate: one warning naming Java's form. An
+// escaped comma does not start an attribute, and STREET is Java's own keyword: no warning.
+TEST(ServerConfig, ASuperUserWithAnAttributeJavaNeverWritesIsWarnedAbout) {
+  temp_dir dir;
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--authorization", "on", "--super-users",
+                            "User:CN=frank,emailAddress=frank@example.com;User:CN=Ops\\,emailAddress=x;"
+                            "User:STREET=Main,CN=x"}));
+  const auto log = read_file(server.log_path());
+  const std::string warning =
+      "super user 'User:CN=frank,emailAddress=frank@example.com' names attribute emailAddress, which Kafka's "
+      "certificate principals never write: a client certificate's principal has "
+      "1.2.840.113549.1.9.1=#<hex of its DER value> in its place";
+  const auto at = log.find(warning);
+  ASSERT_NE(at, std::string::npos) << log;
+  const auto line_start = log.rfind('\n', at) + 1;  // npos + 1: the first line
+  EXPECT_NE(log.substr(line_start, at - line_start).find("[portask.security] [warning]"), std::string::npos) << log;
+  EXPECT_EQ(log.find("names attribute", at + warning.size()), std::string::npos) << log;
+  EXPECT_EQ(log.find("names attribute"), at + warning.find("names attribute")) << log;
 }
 
 // SIGHUP reads the file again: a new log_level applies to every module at once, a changed

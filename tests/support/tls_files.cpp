@@ -36,12 +36,14 @@ tls_files make_tls_files(const std::string& dir) {
       !issue(dir, "server", "/CN=localhost", "ca", server_ext) ||
       !issue(dir, "reloaded", "/CN=reloaded", "ca", server_ext) ||
       !issue(dir, "alice", "/O=Portask/CN=alice", "ca") || !issue(dir, "bob", "/O=Portask/CN=bob", "ca") ||
-      !issue(dir, "mallory", "/O=Portask/CN=mallory", "rogue-ca"))
+      !issue(dir, "mallory", "/O=Portask/CN=mallory", "rogue-ca") ||
+      !issue(dir, "nameless", "/", "ca", "subjectAltName=critical,DNS:nameless.example"))
     return {};
   auto f = [&](const char* n, const char* ext) { return dir + "/" + n + ext; };
   return {f("ca", ".pem"),      f("server", ".pem"),  f("server", ".key"),   f("alice", ".pem"),
           f("alice", ".key"),   f("bob", ".pem"),     f("bob", ".key"),      f("mallory", ".pem"),
-          f("mallory", ".key"), f("reloaded", ".pem"), f("reloaded", ".key")};
+          f("mallory", ".key"), f("reloaded", ".pem"), f("reloaded", ".key"), f("nameless", ".pem"),
+          f("nameless", ".key")};
 }
 
 }  // namespace portask::test

@@ -1,7 +1,8 @@
 #pragma once
 // Test support: a throw-away PKI made with the openssl command line in a directory: a CA, a
 // server certificate for 127.0.0.1 / localhost, client certificates issued by the CA
-// (alice, bob) and one from a CA nobody trusts (mallory). EC P-256 keys: quick to make.
+// (alice, bob, and one with an empty subject) and one from a CA nobody trusts (mallory). EC
+// P-256 keys: quick to make.
 
 #include <string>
 
@@ -19,6 +20,8 @@ struct tls_files {
   std::string mallory_key;
   std::string other_server_cert;  ///< a second server certificate (CN=reloaded), for reloads
   std::string other_server_key;
+  std::string nameless_cert;  ///< issued by the CA with an empty subject (a SAN only) -> "User:"
+  std::string nameless_key;
 };
 
 /// Makes every file in `dir`; empty paths (and a message on stderr) when openssl fails.

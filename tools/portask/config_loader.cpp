@@ -21,6 +21,7 @@
 
 #include "actors/connections/transport/tls_context.hpp"
 #include "actors/pipeline/topic_configs.hpp"
+#include "logging/loggers.hpp"
 #include "portask/version.hpp"
 #include "protocol/codec.hpp"
 #include "storage/redis_store.hpp"
@@ -300,19 +301,27 @@ std::optional<std::string> parse_kafka_listener(const std::string& spec, securit
 
 // "User:a;User:b", "User:a, User:b" and "User:CN=a,O=b" alike: entries are split at ';' and
 // at a ',' that starts another "User:", spaces after it allowed (a certificate subject holds
-// commas of its own); spaces around an entry are dropped, so both separators read alike.
+// commas of its own); spaces around an entry are dropped, so both separators read alike. A
+// ',' after an odd number of '\' is a value's own, escaped as Java writes it
+// ("User:CN=Ops\, User:svc" is one entry).
 std::vector<std::string> split_principals(const std::vector<std::string>& given) {
   static constexpr std::string_view blanks = " \t";
   auto starts_entry = [](std::string_view rest) {
     const auto first = rest.find_first_not_of(blanks);
     return first != std::string_view::npos && rest.substr(first).starts_with("User:");
   };
+  auto escaped = [](std::string_view text, std::size_t i) {
+    std::size_t backslashes = 0;
+    while (backslashes < i && text[i - 1 - backslashes] == '\\') ++backslashes;
+    return backslashes % 2 == 1;
+  };
   std::vector<std::string> out;
   for (const auto& g : given) {
     const std::string_view text(g);
     std::size_t start = 0;
     for (std::size_t i = 0; i <= text.size(); ++i) {
-      const bool end = i == text.size() || text[i] == ';' || (text[i] == ',' && starts_entry(text.substr(i + 1)));
+      const bool end = i == text.size() || text[i] == ';' ||
+                       (text[i] == ',' && !escaped(text, i) && starts_entry(text.substr(i + 1)));
       if (!end) continue;
       auto piece = text.substr(start, i - start);
       const auto first = piece.find_first_not_of(blanks);
@@ -322,6 +331,46 @@ std::vector<std::string> split_principals(const std::vector<std::string>& given)
     }
   }
   return out;
+}
+
+// An attribute Kafka's certificate principals (Java's X500Principal.getName()) never write by
+// name, as OpenSSL names it, and what Java writes instead: a super user copied from OpenSSL's
+// form of a subject never matches.
+struct foreign_keyword {
+  std::string_view openssl;
+  std::string_view java;
+};
+constexpr foreign_keyword foreign_keywords[] = {
+    {"emailAddress", "1.2.840.113549.1.9.1=#<hex of its DER value>"},
+    {"serialNumber", "2.5.4.5=#<hex of its DER value>"},
+    {"SN", "2.5.4.4=#<hex of its DER value>"},
+    {"GN", "2.5.4.42=#<hex of its DER value>"},
+    {"title", "2.5.4.12=#<hex of its DER value>"},
+    {"postalCode", "2.5.4.17=#<hex of its DER value>"},
+    {"street", "STREET=<value>"},
+};
+
+// The first attribute of `subject` (a principal's name) that Java never writes by name, or
+// none. An attribute starts the name or follows a ',' or '+' that no '\' escapes.
+const foreign_keyword* foreign_attribute(std::string_view subject) {
+  bool starts_attribute = true;
+  bool escaped = false;
+  for (std::size_t i = 0; i < subject.size(); ++i) {
+    const char ch = subject[i];
+    if (starts_attribute && ch != ' ') {
+      starts_attribute = false;
+      const auto rest = subject.substr(i);
+      for (const auto& k : foreign_keywords)
+        if (rest.starts_with(k.openssl) && rest.substr(k.openssl.size()).starts_with('=')) return &k;
+    }
+    if (escaped)
+      escaped = false;
+    else if (ch == '\\')
+      escaped = true;
+    else if (ch == ',' || ch == '+')
+      starts_attribute = true;
+  }
+  return nullptr;
 }
 
 // A listener's `tls:` section: cert_file, key_file, ca_file, client_auth.
@@ -557,6 +606,14 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
   c.security.super_users = split_principals(c.security.super_users);
   for (const auto& u : c.security.super_users)
     if (!u.starts_with("User:") || u.size() == 5) return "super user '" + u + "' is not of the form User:<name>";
+  // Allowed (a SASL user may be so named), but most likely a subject in OpenSSL's form.
+  for (const auto& u : c.security.super_users)
+    if (const auto* k = foreign_attribute(std::string_view(u).substr(5)))
+      logging::security().warn(
+          "super user '{}' names attribute {}, which Kafka's certificate principals never write: a client "
+          "certificate's principal has {} in its place (the exact text is on the client's denial lines; "
+          "docs/security.md, TLS)",
+          u, k->openssl, k->java);
   if (const char* pw = std::getenv("PORTASK_ADMIN_PASSWORD")) c.security.admin_password = pw;
   if (!c.security.admin_user.empty() && c.security.admin_password.empty())
     return "admin user '" + c.security.admin_user + "' needs its password in PORTASK_ADMIN_PASSWORD";

@@ -361,9 +361,14 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
   auto resolved = std::make_shared<std::vector<std::optional<storage::topic_info>>>(by_id->size());
   auto delete_all = [=] {
     std::unordered_map<std::string, std::size_t> named_by_id;  // topic name -> its id's place in by_id
+    // Decided once per id, here: its checks log their denials, which a second decision below
+    // would log again.
+    std::vector<bool> deletable(by_id->size());
     for (std::size_t k = 0; k < by_id->size(); ++k)
-      if (const auto& topic = (*resolved)[k]; topic && may_delete(topic->name))
+      if (const auto& topic = (*resolved)[k]; topic && may_delete(topic->name)) {
+        deletable[k] = true;
         named_by_id.emplace(topic->name, k);
+      }
     std::vector<bool> clashes(by_id->size());
     for (const auto i : *by_name) {
       const auto& name = *(*targets)[i].name;
@@ -397,7 +402,7 @@ void handle_delete_topics(self_ptr self, const request& r, protocol::byte_view b
       if (clashes[k]) {
         res->responses[i].name = topic->name;  // who may delete it may describe it
         fail(i, invalid, maps_to_an_id);
-      } else if (may_delete(topic->name)) {
+      } else if (deletable[k]) {
         remove(i, *topic);
       } else {
         // Kafka names the topic only to who may describe it; to others, the id only.

@@ -3,6 +3,7 @@
 #include "actors/connections/transport/peer_address.hpp"
 
 #include <caf/send.hpp>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include <array>
@@ -79,8 +80,18 @@ void tcp_session::handshake(std::function<void(bool)> done) {
     // OpenSSL keeps no peer certificate it refused: its subject is taken while it is checked.
     auto refused_subject = std::make_shared<std::string>();
     self->tls_->set_verify_callback([refused_subject](bool preverified, asio::ssl::verify_context& v) {
-      if (!preverified && refused_subject->empty())
-        *refused_subject = tls_subject(X509_STORE_CTX_get0_cert(v.native_handle()));
+      if (!preverified && refused_subject->empty()) {
+        // The certificate is the client's, unverified: formatting it must not throw through
+        // OpenSSL's C frames (the subject is only for the log line), nor leave errors in the
+        // thread's queue that Asio would report as the handshake's.
+        ERR_set_mark();
+        try {
+          *refused_subject = tls_subject(X509_STORE_CTX_get0_cert(v.native_handle()));
+        } catch (...) {
+          refused_subject->clear();
+        }
+        ERR_pop_to_mark();
+      }
       return preverified;  // OpenSSL's own verdict stands
     });
     self->tls_->async_handshake(

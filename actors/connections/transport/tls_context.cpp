@@ -74,6 +74,9 @@ std::string tls_peer_principal(SSL* ssl) {
   if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return {};
+  // An empty subject is valid (a certificate naming its holder in subjectAltName only): Kafka
+  // makes it "User:" with an empty name, not ANONYMOUS.
+  if (X509_NAME_entry_count(X509_get_subject_name(cert)) == 0) return "User:";
   const auto subject = tls_subject(cert);
   return subject.empty() ? std::string{} : "User:" + subject;
 }

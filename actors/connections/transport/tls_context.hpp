@@ -34,7 +34,8 @@ class tls_server_context {
 };
 
 /// "User:" + the subject of the peer's verified certificate as Kafka writes it (Java's
-/// X500Principal.getName(), see x500_principal_name); empty without one.
+/// X500Principal.getName(), see x500_principal_name), "User:" for an empty subject (as
+/// Kafka); empty without one, or for a subject that cannot be written.
 std::string tls_peer_principal(SSL* ssl);
 /// The subject of `cert` in RFC 2253 form, as Java's X500Principal.getName() writes it
 /// (Kafka's principal): "CN=alice,O=Portask"; empty if it cannot be printed.
