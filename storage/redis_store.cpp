@@ -66,11 +66,15 @@ class redis_store::command {
   }
   command& arg(protocol::byte_view b) { return arg(protocol::as_chars(b)); }
   /// A call of `s` (then numkeys, keys and arguments, as EVAL takes them), by its digest:
-  /// the server has it once any call sent its body (pipeline, on NOSCRIPT).
+  /// the server has it once any call sent its body (pipeline, on NOSCRIPT). Without a
+  /// digest (sha1_hex failed) by its body at once: NOSCRIPT would answer every call.
   command& script(const lua_script& s) {
     script_ = &s;
+    if (s.sha1().empty()) return arg("EVAL").arg(s.body());
     return arg("EVALSHA").arg(s.sha1());
   }
+  /// The script it calls (null: none).
+  const void* called() const noexcept { return script_; }
   /// The script call answered NOSCRIPT, made to send the script's body instead (EVAL): the
   /// same arguments after it, and the server that runs it keeps the script for later calls.
   void send_body() noexcept {
@@ -492,6 +496,7 @@ std::error_code redis_store::connect() {
     return errc::storage_unavailable;
   }
   client_id_ = -1;
+  scripts_sent_.clear();  // a new connection may reach another server
   std::vector<command> setup;
   if (!options_.username.empty())
     setup.emplace_back().arg("AUTH").arg(options_.username).arg(options_.password);
@@ -604,10 +609,34 @@ expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<comman
   }
   // Sent again by their bodies (EVAL), which caches them on the server that runs them: even
   // behind a proxy that routes each call by its keys, the next EVALSHA of it finds it there.
-  for (std::size_t i = 0; i < commands.size(); ++i)
-    if (noscript((*replies)[i])) commands[i].send_body();
-  logging::storage().debug("redis {}:{} answered NOSCRIPT: sent again with the script's body",
-                           options_.host, options_.port);
+  bool lost = false;  // a script this connection had sent by its body before this pipeline
+  const auto sent_before = scripts_sent_.size();
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (!noscript((*replies)[i])) continue;
+    commands[i].send_body();
+    const auto* s = commands[i].called();
+    const auto before_end = scripts_sent_.begin() + static_cast<std::ptrdiff_t>(sent_before);
+    if (std::find(scripts_sent_.begin(), before_end, s) != before_end)
+      lost = true;
+    else if (std::find(before_end, scripts_sent_.end(), s) == scripts_sent_.end())
+      scripts_sent_.push_back(s);
+  }
+  // Once per script and connection is the lazy load; again means the server drops them
+  // (SCRIPT FLUSH, or Redis 8 evicting EVAL-loaded scripts past 500 when another tenant
+  // uses many), which is worth knowing: every such call then costs two round trips.
+  const auto now = std::chrono::steady_clock::now();
+  if (lost && (noscript_warned_ == std::chrono::steady_clock::time_point{} ||
+               now - noscript_warned_ >= std::chrono::minutes(1))) {
+    noscript_warned_ = now;
+    logging::storage().warn("redis {}:{} answered NOSCRIPT for a script this connection had sent: the "
+                            "server evicts or loses the store's scripts (SCRIPT FLUSH, or Redis 8 "
+                            "evicting EVAL scripts another client crowds out), and such calls cost two "
+                            "round trips (said at most once a minute)",
+                            options_.host, options_.port);
+  } else {
+    logging::storage().debug("redis {}:{} answered NOSCRIPT: sent again with the script's body",
+                             options_.host, options_.port);
+  }
   replies = round_trip(commands);
   // Only a read sent again by its digest can be answered NOSCRIPT now (the server lost the
   // scripts once more meanwhile).

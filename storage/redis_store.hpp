@@ -207,6 +207,10 @@ class redis_store final : public log_store {
   long long client_id_ = -1;  ///< the server's CLIENT ID of conn_; -1 when unknown
   std::string local_addr_;    ///< conn_'s local ip:port, as CLIENT LIST names it
   bool no_fence_ = false;     ///< set while connecting or fencing (no recursion)
+  /// The scripts conn_ sent by their bodies (EVAL): one answered NOSCRIPT again was lost by
+  /// the server since (pipeline warns, at most once a minute).
+  std::vector<const void*> scripts_sent_;
+  std::chrono::steady_clock::time_point noscript_warned_{};
 };
 
 }  // namespace portask::storage

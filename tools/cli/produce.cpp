@@ -7,10 +7,16 @@
 // KIP-480), so every batch is for one partition, and each partition's batches leave in the
 // order they were begun: messages reach each partition in the order they were read, as a
 // Kafka producer keeps send order per partition (a batch the broker refuses retriably is sent
-// again behind later ones; client/cluster_client.hpp). Only for a topic whose partition count
-// cannot be learnt (not created yet) does the broker pick, one batch at a time. A batch is
-// bounded by --batch messages and by --max-batch-bytes as sent (the broker closes a
-// connection whose frame exceeds its max_frame_bytes). Up to 16 batches are in flight; in a
+// again behind later ones; client/cluster_client.hpp). In a cluster the client picks the
+// partition of each unkeyed batch as it sends it, one whose leader is known, and picks again
+// when it resends the batch: a dead node's partitions do not hold the unkeyed lines up
+// (there keyed and unkeyed lines keep each their own order in a partition, not the order
+// between them).
+// Where the topic's partition count cannot be learnt (not created yet) the broker picks, one
+// batch at a time, until the first batch is acknowledged; the count is read again then and
+// every 5 minutes, so partitions added meanwhile get messages too. A batch is bounded by
+// --batch messages and by --max-batch-bytes as sent (the broker closes a connection whose
+// frame exceeds its max_frame_bytes). Up to 16 batches are in flight; in a
 // cluster each goes to its partition's leader and follows it when it moves.
 // Reading stdin, it sends what it holds whenever no more input is ready, so a pipe that
 // trickles (`tail -f app.log | portask-cli produce logs`) is not held until a batch fills or
@@ -278,6 +284,9 @@ class producer {
     if (as_sent(batch_overhead_ + size) > p_.max_batch_bytes)
       too_large("its message takes up to " + std::to_string(as_sent(batch_overhead_ + size)) + " bytes as sent" +
                 (compressed_ ? " (with room for what compression adds to data it cannot shrink)" : ""));
+    // What holding it costs: its bytes and the objects around them (several times the bytes
+    // for a small message with headers).
+    const auto held = size + sizeof(protocol::message) + m.headers.size() * sizeof(protocol::message_header);
     auto at = held_.find(partition);
     // A batch this message would overfill leaves alone: it is its partition's only one.
     if (at != held_.end() && as_sent(at->second.bytes + size) > p_.max_batch_bytes) {
@@ -285,13 +294,14 @@ class producer {
       at = held_.end();
     }
     if (at == held_.end()) {
-      at = held_.emplace(partition, held_batch{{}, batch_overhead_, begun_++}).first;
+      at = held_.emplace(partition, held_batch{{}, batch_overhead_, batch_overhead_, begun_++}).first;
       held_bytes_ += batch_overhead_;
       if (unkeyed_sticky) sticky_ = partition;  // the batch begun for it takes the next unkeyed ones too
     }
     at->second.batch.messages.push_back(std::move(m));
     at->second.bytes += size;
-    held_bytes_ += size;
+    at->second.held += held;
+    held_bytes_ += held;
     if (at->second.batch.messages.size() >= p_.batch) send(at);
     // Keys spread over many partitions fill many batches slowly: memory stays bounded.
     while (held_.size() > max_held_batches || held_bytes_ > max_held_bytes_) send(oldest());
@@ -326,18 +336,24 @@ class producer {
   struct held_batch {
     protocol::message_batch batch;
     std::size_t bytes;   ///< encoded_bound of its messages, batch_overhead_ included
+    std::size_t held;    ///< bytes plus the message and header objects that hold them
     std::uint64_t begun;  ///< its place among the batches begun
   };
   /// By partition: one batch each (-1: the broker, or in a cluster the client, picks; held
-  /// only while the topic's partition count is not known, and then the only one).
+  /// for unkeyed messages in a cluster, otherwise only while the topic's partition count is
+  /// not known, and then the only one).
   using held_map = std::map<std::int32_t, held_batch>;
 
   // The partition of a message: -p's, its key's (Kafka's partitioner), or for an unkeyed one
   // the sticky partition, chosen when its first message comes and kept until its batch is
-  // sent. Batches of different partitions may then leave in any order.
+  // sent. Batches of different partitions may then leave in any order. In a cluster an
+  // unkeyed batch goes as -1: the client gives it a partition with a leader when it sends it
+  // and another when it resends it (a partition chosen here would hold the batch, and the
+  // whole command, until a dead leader's lease expired).
   std::int32_t partition_for(const std::optional<std::string>& key) {
     if (p_.partition >= 0) return p_.partition;
     if (key) return protocol::partition_for_key(*key, partitions());
+    if (c_.clustered()) return -1;
     if (sticky_ < 0) {
       if (known_partitions() == 0) return -1;
       sticky_ = static_cast<std::int32_t>(next_sticky_++ % static_cast<std::uint32_t>(partitions_));
@@ -345,12 +361,20 @@ class producer {
     return sticky_;
   }
 
-  // The topic's partition count, asked once; 0 when the broker cannot say (a topic not
-  // created yet, which the first publish may create): unkeyed batches then go to -1.
+  // The topic's partition count; 0 when the broker cannot say (a topic not created yet,
+  // which the first publish may create): unkeyed batches then go to -1. Asked again once
+  // the first such batch is answered (learn_partitions waits for it: the topic exists then),
+  // and every recount_every, as a Kafka producer reads its metadata again
+  // (metadata.max.age.ms): partitions added meanwhile get messages.
   std::int32_t known_partitions() {
-    if (!asked_) {
-      asked_ = true;
-      (void)learn_partitions();
+    const auto now = clock_type::now();
+    if (!asked_at_) {
+      asked_at_ = now;
+      (void)learn_partitions(false);
+    } else if ((partitions_ == 0 && batches_ > 0 && !asked_after_first_) || now - *asked_at_ > recount_every) {
+      asked_after_first_ = batches_ > 0;
+      asked_at_ = now;
+      (void)learn_partitions(true);
     }
     return partitions_;
   }
@@ -361,7 +385,7 @@ class producer {
   std::int32_t partitions() {
     if (known_partitions() > 0) return partitions_;
     send_all();
-    if (auto f = learn_partitions()) {
+    if (auto f = learn_partitions(true)) {
       if (f->code == errc::unknown_topic)
         throw runtime_error("topic '" + p_.topic +
                             "' does not exist; keyed messages need its partition count (create it "
@@ -371,9 +395,15 @@ class producer {
     return partitions_;
   }
 
-  // Reads the topic's partition count into partitions_; the broker's refusal otherwise.
-  std::optional<client::failure> learn_partitions() {
-    if ((partitions_ = c_.partitions_of(p_.topic)) > 0) return std::nullopt;
+  // Reads the topic's partition count into partitions_ (from the client's Metadata unless
+  // `fresh`); the broker's refusal otherwise, partitions_ then unchanged.
+  std::optional<client::failure> learn_partitions(bool fresh) {
+    if (!fresh) {
+      if (const auto n = c_.partitions_of(p_.topic); n > 0) {
+        partitions_ = n;
+        return std::nullopt;
+      }
+    }
     drain(0);  // a connection with publishes in flight takes no other request
     auto d = check(c_.any(), "connect")->describe_topic(p_.topic);
     if (!client::ok(d)) return client::error_of(d);
@@ -394,7 +424,7 @@ class producer {
   void send(held_map::iterator at) {
     const auto partition = at->first;
     auto batch = std::move(at->second.batch);
-    held_bytes_ -= at->second.bytes;
+    held_bytes_ -= at->second.held;
     held_.erase(at);
     if (partition == sticky_) sticky_ = -1;  // the next unkeyed message begins the next one
     sent_ += batch.messages.size();
@@ -435,8 +465,10 @@ class producer {
 
   static constexpr std::size_t max_in_flight = 16;
   // Keys spread over many partitions begin a batch for each: past this many held, or past
-  // max_held_bytes_ (64 MiB, or 4 batches of --max-batch-bytes if more), the oldest leaves.
+  // max_held_bytes_ (64 MiB, or 4 batches of --max-batch-bytes if more) of memory held
+  // (held_batch::held), the oldest leaves.
   static constexpr std::size_t max_held_batches = 1024;
+  static constexpr auto recount_every = std::chrono::minutes(5);
   client::cluster_client c_;
   const produce_options& p_;
   protocol::codec_id codec_;
@@ -446,10 +478,11 @@ class producer {
   std::size_t batch_overhead_;
   std::size_t max_held_bytes_;
   held_map held_;
-  std::size_t held_bytes_ = 0;  ///< the bytes of every held batch
+  std::size_t held_bytes_ = 0;  ///< the memory every held batch takes (held_batch::held)
   std::uint64_t begun_ = 0;
   std::int32_t partitions_ = 0;  ///< 0: not known
-  bool asked_ = false;           ///< whether the broker was asked for it
+  std::optional<clock_type::time_point> asked_at_;  ///< when it was last read (none: never)
+  bool asked_after_first_ = false;  ///< read again once the first batch was answered
   std::int32_t sticky_ = -1;     ///< unkeyed messages' partition (-1: none chosen yet)
   std::uint32_t next_sticky_;
   std::uint64_t added_ = 0, sent_ = 0, acknowledged_ = 0, bytes_ = 0, batches_ = 0;
