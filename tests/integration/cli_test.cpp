@@ -161,6 +161,21 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
   EXPECT_NE(help.find("earliest"), std::string::npos) << help;
 }
 
+// Kafka refuses an AlterConfigs naming a key twice; the CLI says so before sending anything.
+TEST_F(Cli, AlterConfigRefusesAKeyGivenTwice) {
+  auto [rc, out] = cli("topics create twice --config retention.ms=7000");
+  ASSERT_EQ(rc, 0) << out;
+  for (const auto* args : {"topics alter-config twice --set retention.ms=5000 --delete retention.ms",
+                           "topics alter-config twice --set retention.ms=5000 --set retention.ms=6000"}) {
+    std::tie(rc, out) = cli(args);
+    EXPECT_EQ(rc, 2) << args << "\n" << out;
+    EXPECT_NE(out.find("config 'retention.ms' given more than once"), std::string::npos) << args << "\n" << out;
+  }
+  std::tie(rc, out) = cli("topics describe twice");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("retention.ms = 7000"), std::string::npos) << "unchanged: " << out;
+}
+
 TEST_F(Cli, RuntimeErrorsExitOneNamingTheCause) {
   auto [rc, out] = cli("topics describe missing");
   EXPECT_EQ(rc, 1) << out;

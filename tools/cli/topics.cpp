@@ -1,5 +1,6 @@
 // portask-cli topics: list, describe, create, delete, alter-config, add-partitions,
 // delete-records.
+#include <algorithm>
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -97,6 +98,10 @@ void alter_config(const common_options& o, const topic_options& t) {
   auto changes = entries(t.configs, true);
   for (const auto& key : t.removed) changes.push_back({key, ""});
   if (changes.empty()) throw usage_error("nothing to change: give --set key=value or --delete key");
+  // Kafka refuses a request naming a key twice; the broker would too.
+  for (auto c = changes.begin(); c != changes.end(); ++c)
+    if (std::any_of(changes.begin(), c, [&](const auto& earlier) { return earlier.key == c->key; }))
+      throw usage_error("config '" + c->key + "' given more than once");
   auto c = open(o);
   check(c.alter_topic_config(t.name, changes), "alter config of " + t.name);
   std::cout << "altered " << t.name << '\n';

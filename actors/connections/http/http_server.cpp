@@ -19,6 +19,7 @@
 #include "console/console_assets.hpp"
 #include "actors/connections/transport/log_limiter.hpp"
 #include "actors/connections/transport/log_text.hpp"
+#include "actors/connections/transport/tls_context.hpp"
 #include "logging/loggers.hpp"
 
 namespace portask {
@@ -98,15 +99,19 @@ class http_session : public limited_connection,
     if (!tls_) return read();
     // The handshake is bounded like a request.
     if (const auto limit = time_limit_ms()) stream_.expires_after(std::chrono::milliseconds(limit));
+    // OpenSSL keeps no peer certificate it refused: its subject is taken while it is checked.
+    auto refused_subject = std::make_shared<std::string>();
+    tls_->set_verify_callback(remember_refused_subject(refused_subject));
     tls_->async_handshake(asio::ssl::stream_base::server,
-                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                          [self = shared_from_this(), refused_subject](const boost::system::error_code& ec) {
                             if (!ec) return self->read();
                             self->ctx_->metrics.connection_limited(listener_kind::http,
                                                                    connection_limit::tls_handshake);
                             static log_limiter failures;
                             if (const auto n = failures.count(); n > 0)
-                              logging::http().info("http: {} TLS handshake(s) failed; the last: {}", n,
-                                                   ec.message());
+                              logging::http().info("http: {} TLS handshake(s) failed; the last: {}{}", n,
+                                                   ec.message(),
+                                                   tls_refusal(self->tls_->native_handle(), *refused_subject));
                             self->close();
                           });
   }

@@ -865,9 +865,12 @@ std::vector<native::topic_summary> summaries(const std::vector<storage::topic_in
 // and AlterConfigs validate; the topic's other overrides stay.
 void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor registry,
                         const std::string& topic, const std::vector<native::config_entry>& changes) {
-  for (const auto& c : changes) {
-    if (c.value.empty() && find_topic_config(c.key)) continue;
-    if (auto problem = topic_config_problem(c.key, c.value))
+  for (auto c = changes.begin(); c != changes.end(); ++c) {
+    // As Kafka's AlterConfigs: a key given twice is no order to apply.
+    if (std::any_of(changes.begin(), c, [&](const auto& earlier) { return earlier.key == c->key; }))
+      return fail(self, r, errc::invalid_request, "config '" + c->key + "' given twice");
+    if (c->value.empty() && find_topic_config(c->key)) continue;
+    if (auto problem = topic_config_problem(c->key, c->value))
       return fail(self, r, errc::invalid_request, *problem);
   }
   // Computed from the overrides the topic holds, and again when another change came first.

@@ -3,14 +3,11 @@
 #include "actors/connections/transport/peer_address.hpp"
 
 #include <caf/send.hpp>
-#include <openssl/err.h>
-#include <openssl/x509.h>
 
 #include <array>
 
 #include "actors/interfaces.hpp"
 #include "actors/connections/transport/log_limiter.hpp"
-#include "actors/connections/transport/log_text.hpp"
 #include "actors/connections/transport/tls_context.hpp"
 #include "logging/loggers.hpp"
 
@@ -31,17 +28,6 @@ std::chrono::milliseconds tick_of(const session_limits& l) {
     if (t > 0ms && (shortest == 0ms || t < shortest)) shortest = t;
   if (shortest == 0ms) return 0ms;
   return std::clamp<std::chrono::milliseconds>(shortest / 8, 10ms, 5000ms);
-}
-
-// Why a client certificate was refused, for the handshake's log line: OpenSSL's reason and
-// the certificate's subject (" (unable to get local issuer certificate; client certificate
-// CN=mallory,O=Portask)"); empty when no certificate failed verification.
-std::string refusal_of(SSL* ssl, const std::string& subject) {
-  const long result = SSL_get_verify_result(ssl);
-  if (result == X509_V_OK) return {};
-  std::string why = std::string(" (") + X509_verify_cert_error_string(result);
-  if (!subject.empty()) why += "; client certificate " + printable(subject, 255);
-  return why + ")";
 }
 
 }  // namespace
@@ -79,21 +65,7 @@ void tcp_session::handshake(std::function<void(bool)> done) {
     self->arm_timer();
     // OpenSSL keeps no peer certificate it refused: its subject is taken while it is checked.
     auto refused_subject = std::make_shared<std::string>();
-    self->tls_->set_verify_callback([refused_subject](bool preverified, asio::ssl::verify_context& v) {
-      if (!preverified && refused_subject->empty()) {
-        // The certificate is the client's, unverified: formatting it must not throw through
-        // OpenSSL's C frames (the subject is only for the log line), nor leave errors in the
-        // thread's queue that Asio would report as the handshake's.
-        ERR_set_mark();
-        try {
-          *refused_subject = tls_subject(X509_STORE_CTX_get0_cert(v.native_handle()));
-        } catch (...) {
-          refused_subject->clear();
-        }
-        ERR_pop_to_mark();
-      }
-      return preverified;  // OpenSSL's own verdict stands
-    });
+    self->tls_->set_verify_callback(remember_refused_subject(refused_subject));
     self->tls_->async_handshake(
         asio::ssl::stream_base::server,
         asio::bind_executor(self->strand_, [self, done = std::move(done),
@@ -106,7 +78,7 @@ void tcp_session::handshake(std::function<void(bool)> done) {
               if (const auto n = limiters[static_cast<std::size_t>(self->kind_)].count(); n > 0)
                 logging::net().info("{} connection {}: TLS handshake failed: {}{}; closing{}",
                                     to_string(self->kind_), self->peer_, ec.message(),
-                                    refusal_of(self->tls_->native_handle(), *refused_subject),
+                                    tls_refusal(self->tls_->native_handle(), *refused_subject),
                                     n > 1 ? fmt::format(" (and {} more since the last such line)", n - 1) : "");
               self->metrics_.connection_limited(self->kind_, connection_limit::tls_handshake);
             }

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "actors/connections/transport/log_text.hpp"
 #include "actors/connections/transport/x500_principal_name.hpp"
 
 namespace portask {
@@ -84,6 +85,33 @@ std::string tls_peer_principal(SSL* ssl) {
 std::string tls_subject(X509* cert) {
   if (cert == nullptr) return {};
   return x500_principal_name(X509_get_subject_name(cert));
+}
+
+std::function<bool(bool, ssl::verify_context&)> remember_refused_subject(
+    std::shared_ptr<std::string> refused_subject) {
+  return [refused_subject = std::move(refused_subject)](bool preverified, ssl::verify_context& v) {
+    if (!preverified && refused_subject->empty()) {
+      // The certificate is the client's, unverified: formatting it must not throw through
+      // OpenSSL's C frames (the subject is only for the log line), nor leave errors in the
+      // thread's queue that Asio would report as the handshake's.
+      ERR_set_mark();
+      try {
+        *refused_subject = tls_subject(X509_STORE_CTX_get0_cert(v.native_handle()));
+      } catch (...) {
+        refused_subject->clear();
+      }
+      ERR_pop_to_mark();
+    }
+    return preverified;  // OpenSSL's own verdict stands
+  };
+}
+
+std::string tls_refusal(SSL* ssl, const std::string& refused_subject) {
+  const long result = SSL_get_verify_result(ssl);
+  if (result == X509_V_OK) return {};
+  std::string why = std::string(" (") + X509_verify_cert_error_string(result);
+  if (!refused_subject.empty()) why += "; client certificate " + printable(refused_subject, 255);
+  return why + ")";
 }
 
 }  // namespace portask

@@ -6,6 +6,7 @@
 /// mismatched file) keeps the context in use.
 
 #include <boost/asio/ssl.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,5 +41,14 @@ std::string tls_peer_principal(SSL* ssl);
 /// The subject of `cert` in RFC 2253 form, as Java's X500Principal.getName() writes it
 /// (Kafka's principal): "CN=alice,O=Portask"; empty if it cannot be printed.
 std::string tls_subject(X509* cert);
+
+/// A session's verify callback: it keeps OpenSSL's verdict and writes to *refused_subject the
+/// subject of the first certificate refused (OpenSSL keeps none it refused), for tls_refusal.
+std::function<bool(bool, boost::asio::ssl::verify_context&)> remember_refused_subject(
+    std::shared_ptr<std::string> refused_subject);
+/// Why a client certificate was refused, for a failed handshake's log line: OpenSSL's reason
+/// and the certificate's subject (" (unable to get local issuer certificate; client
+/// certificate CN=mallory,O=Portask)"); empty when no certificate failed verification.
+std::string tls_refusal(SSL* ssl, const std::string& refused_subject);
 
 }  // namespace portask
