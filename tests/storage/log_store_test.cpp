@@ -12,6 +12,7 @@
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame.hpp"
 #include "redis_server.hpp"
+#include "stored_frames.hpp"
 #include "tls_files.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/redis_store.hpp"
@@ -22,19 +23,7 @@ using portask::protocol::buffer;
 
 namespace {
 
-buffer make_frame(const std::string& value, int records = 1) {
-  protocol::message_batch b;
-  for (int i = 0; i < records; ++i) {
-    protocol::message m;
-    m.topic = "t";
-    m.value = value + "#" + std::to_string(i);
-    b.messages.push_back(m);
-  }
-  buffer out;
-  protocol::codec_manager codecs;
-  EXPECT_FALSE(codecs.append_batch_frame(b, {}, protocol::message_type::publish, out));
-  return out;
-}
+using storage_test::make_frame;
 
 }  // namespace
 

@@ -101,6 +101,15 @@ T decode_as(const protocol::buffer& b, std::int16_t version) {
   return out;
 }
 
+// One RecordBatch (v2, base offset 0) of `b`'s messages, compressed with `z`.
+inline std::string batch_bytes(const protocol::message_batch& b, kafka::compression_type z) {
+  auto rb = kafka::from_messages(b, 0);
+  rb.attributes = static_cast<std::int16_t>(z);
+  protocol::buffer out;
+  EXPECT_FALSE(kafka::encode_record_batch(rb, out));
+  return std::string(protocol::as_chars(out));
+}
+
 inline std::string record_batch_bytes(const std::string& prefix, int n, kafka::compression_type z) {
   protocol::message_batch b;
   for (int i = 0; i < n; ++i) {
@@ -111,11 +120,7 @@ inline std::string record_batch_bytes(const std::string& prefix, int n, kafka::c
     m.timestamp_ms = 1'700'000'000'000 + i;
     b.messages.push_back(m);
   }
-  auto rb = kafka::from_messages(b, 0);
-  rb.attributes = static_cast<std::int16_t>(z);
-  protocol::buffer out;
-  EXPECT_FALSE(kafka::encode_record_batch(rb, out));
-  return std::string(protocol::as_chars(out));
+  return batch_bytes(b, z);
 }
 
 inline msg::ProduceRequest produce_request(const std::string& topic, std::int32_t partition, std::string records) {

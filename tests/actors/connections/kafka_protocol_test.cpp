@@ -115,11 +115,7 @@ std::string stamped_batch_bytes(const std::vector<std::int64_t>& timestamps, kaf
     m.timestamp_ms = ts;
     b.messages.push_back(m);
   }
-  auto rb = kafka::from_messages(b, 0);
-  rb.attributes = static_cast<std::int16_t>(z);
-  protocol::buffer out;
-  EXPECT_FALSE(kafka::encode_record_batch(rb, out));
-  return std::string(protocol::as_chars(out));
+  return batch_bytes(b, z);
 }
 
 }  // namespace
