@@ -3,9 +3,6 @@
 // how the ones dropped are reported.
 #define CAF_SUITE dsl.hooks
 
-#include <spdlog/sinks/ringbuffer_sink.h>
-
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,6 +10,7 @@
 #include <vector>
 
 #include "actors/pipeline/hooks.hpp"
+#include "log_capture.hpp"
 #include "logging/loggers.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
 #include "tests/mocks/mock_hooks.hpp"
@@ -24,38 +22,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto limit = max_hook_events_in_flight;
-
-// The pipeline logger's warnings (the hooks actor logs there) while it lives.
-class log_capture {
- public:
-  log_capture() {
-    auto& l = logging::pipeline();
-    level_ = l.level();
-    if (level_ > spdlog::level::warn) l.set_level(spdlog::level::warn);
-    l.sinks().push_back(sink_);
-  }
-  ~log_capture() {
-    auto& l = logging::pipeline();
-    auto& sinks = l.sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    l.set_level(level_);
-  }
-  log_capture(const log_capture&) = delete;
-  log_capture& operator=(const log_capture&) = delete;
-
-  /// The lines that hold `text`.
-  std::vector<std::string> lines_with(const std::string& text) const {
-    std::vector<std::string> out;
-    for (auto& line : sink_->last_formatted())
-      if (line.find(text) != std::string::npos) out.push_back(std::move(line));
-    return out;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
-      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
-  spdlog::level::level_enum level_ = spdlog::level::info;
-};
 
 message_event event_at(std::size_t offset) {
   return {protocol_kind::portask, {"orders", 0}, static_cast<std::int64_t>(offset), nullptr};
@@ -160,7 +126,7 @@ CAF_TEST(a subscriber that ends is dropped with the events it held) {
 }
 
 CAF_TEST(drops held back are reported by a tick the hooks actor sends itself) {
-  log_capture log;
+  log_capture log(logging::pipeline(), spdlog::level::warn, 64);
   for (std::size_t i = 0; i < limit; ++i) publish(i);
   publish(limit);  // the first drop is reported at once
   CAF_CHECK_EQUAL(log.lines_with("hooks: 1 events dropped").size(), 1u);
@@ -185,7 +151,7 @@ CAF_TEST(drops held back are reported by a tick the hooks actor sends itself) {
 }
 
 CAF_TEST(a drop report tick that comes before the interval is over waits for the rest of it) {
-  log_capture log;
+  log_capture log(logging::pipeline(), spdlog::level::warn, 64);
   for (std::size_t i = 0; i < limit; ++i) publish(i);
   publish(limit);  // reported at once
   sched.clock().advance_time(1s);

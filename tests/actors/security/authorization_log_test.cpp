@@ -5,9 +5,7 @@
 // back may be of other principals too); a quiet denial (a filter, a broad check tried first) is a debug
 // line only; an allowed check logs nothing; client text cannot forge lines.
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "actors/security/access_control.hpp"
+#include "log_capture.hpp"
 #include "logging/loggers.hpp"
 
 using namespace portask;
@@ -23,40 +22,6 @@ using namespace std::chrono_literals;
 namespace sec = portask::protocol::security;
 
 namespace {
-
-// The authorizer logger's lines while it lives, at `level`.
-class authorizer_log {
- public:
-  explicit authorizer_log(spdlog::level::level_enum level) {
-    auto& l = logging::authorizer();
-    level_ = l.level();
-    l.set_level(level);
-    l.sinks().push_back(sink_);
-  }
-  ~authorizer_log() {
-    auto& l = logging::authorizer();
-    auto& sinks = l.sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    l.set_level(level_);
-  }
-  authorizer_log(const authorizer_log&) = delete;
-  authorizer_log& operator=(const authorizer_log&) = delete;
-
-  void set_level(spdlog::level::level_enum level) { logging::authorizer().set_level(level); }
-
-  /// The lines that hold `text`.
-  std::vector<std::string> lines_with(const std::string& text) const {
-    std::vector<std::string> out;
-    for (auto& line : sink_->last_formatted())
-      if (line.find(text) != std::string::npos) out.push_back(std::move(line));
-    return out;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
-      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
-  spdlog::level::level_enum level_ = spdlog::level::info;
-};
 
 // Authorization on, alice may READ topic orders, nothing else is allowed.
 struct acls {
@@ -81,7 +46,7 @@ struct acls {
 // Denies with `deny` until `line` is logged. Denials share a few limiters by hash, so one
 // logged by an earlier test in this process less than a second ago may hold this one back
 // until its second is over; false if it is not logged within 10 s.
-bool denied_until_logged(const authorizer_log& log, const std::string& line, const std::function<bool()>& deny) {
+bool denied_until_logged(const portask::testing::log_capture& log, const std::string& line, const std::function<bool()>& deny) {
   const auto give_up = std::chrono::steady_clock::now() + 10s;
   while (log.lines_with(line).empty()) {
     if (!deny()) return false;  // allowed: no denial to log
@@ -93,7 +58,7 @@ bool denied_until_logged(const authorizer_log& log, const std::string& line, con
 }  // namespace
 
 TEST(AuthorizationLog, ADenialIsOneInfoLineNamingPrincipalOperationHostAndResource) {
-  authorizer_log log(spdlog::level::info);
+  portask::testing::log_capture log(logging::authorizer(), spdlog::level::info);
   acls a;
   const std::string line =
       "Principal = User:bob is Denied operation = READ from host = 127.0.0.1 on resource = TOPIC:LITERAL:orders";
@@ -125,7 +90,7 @@ TEST(AuthorizationLog, ADenialIsOneInfoLineNamingPrincipalOperationHostAndResour
 // Kafka's logIfDenied = false: a filter (Metadata for all topics leaving out what the client
 // may not DESCRIBE) refuses nothing, and is logged at debug only, every time.
 TEST(AuthorizationLog, AQuietDenialIsADebugLineOnly) {
-  authorizer_log log(spdlog::level::info);
+  portask::testing::log_capture log(logging::authorizer(), spdlog::level::info);
   acls a;
   auto quiet = [&] {
     return a.cache.allowed("User:carol", a.host, sec::acl_operation::describe, sec::resource_type::topic, "hidden",
@@ -147,7 +112,7 @@ TEST(AuthorizationLog, AQuietDenialIsADebugLineOnly) {
 // choice: Kafka's authorizeByResourceType logs no denial), and names the client chose shown
 // printable, so that a newline in them cannot start a forged line.
 TEST(AuthorizationLog, ADenialOfSomeResourceOfATypeIsLoggedAndClientTextIsPrintable) {
-  authorizer_log log(spdlog::level::info);
+  portask::testing::log_capture log(logging::authorizer(), spdlog::level::info);
   acls a;
   ASSERT_TRUE(denied_until_logged(
       log, "Principal = User:dave is Denied operation = WRITE from host = 127.0.0.1 on resource = any TOPIC", [&] {
