@@ -182,10 +182,14 @@ TEST_F(Cli, RuntimeErrorsExitOneNamingTheCause) {
   EXPECT_NE(out.find("describe missing"), std::string::npos) << out;
   std::tie(rc, out) = cli("groups describe nobody");
   EXPECT_EQ(rc, 1) << out;
+  const auto closed = "127.0.0.1:" + std::to_string(free_port());
   std::tie(rc, out) = run_shell(std::string(PORTASK_CLI_BINARY) + " --port " +
-                                std::to_string(free_port()) + " topics list 2>&1");
+                                closed.substr(closed.find(':') + 1) + " topics list 2>&1");
   EXPECT_EQ(rc, 1) << out;
-  EXPECT_NE(out.find("cannot connect"), std::string::npos) << out;
+  // One line naming the address once, and why.
+  EXPECT_EQ(out.find("cannot connect to " + closed), out.rfind("cannot connect")) << out;
+  EXPECT_NE(out.find("cannot connect to " + closed), std::string::npos) << out;
+  EXPECT_NE(out.find("refused"), std::string::npos) << out;
   // stats asks the host it is given, not the local broker.
   std::tie(rc, out) = cli("--host no-such-host.invalid stats");
   EXPECT_EQ(rc, 1) << out;

@@ -96,14 +96,29 @@ client::options options_of(const common_options& o, protocol::encoding e) {
 
 }  // namespace
 
+namespace {
+
+// The opened connection, or a runtime_error saying why not. When no socket could be
+// connected the client's own message already names the address (and says why), so it is
+// not said twice; a handshake or authentication that failed is prefixed with the address.
+template <class T>
+T opened(client::result<T> r, const common_options& o) {
+  const std::string where = o.host + ":" + std::to_string(o.port);
+  if (client::ok(r)) return std::move(std::get<0>(r));
+  const auto& e = client::error_of(r);
+  if (e.message.find(where) != std::string::npos)
+    throw runtime_error(e.message + (e.retriable ? " (retriable)" : ""));
+  return check(std::move(r), "cannot connect to " + where);
+}
+
+}  // namespace
+
 client::connection open(const common_options& o, protocol::encoding e) {
-  return check(client::connection::open(options_of(o, e)),
-               "cannot connect to " + o.host + ":" + std::to_string(o.port));
+  return opened(client::connection::open(options_of(o, e)), o);
 }
 
 client::cluster_client open_cluster(const common_options& o, protocol::encoding e) {
-  return check(client::cluster_client::open(options_of(o, e)),
-               "cannot connect to " + o.host + ":" + std::to_string(o.port));
+  return opened(client::cluster_client::open(options_of(o, e)), o);
 }
 
 std::pair<std::string, std::string> split_pair(const std::string& s) {
