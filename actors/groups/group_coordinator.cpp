@@ -838,7 +838,8 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         auto d = self->state.group->describe();
         // A group this coordinator holds nothing of exists only through its committed
         // offsets: Empty with some (after a restart, or standalone commits), Dead with none,
-        // as in Kafka.
+        // as in Kafka, which describes a group it does not hold (deleted, or never there)
+        // with no protocol type or protocol.
         auto reader = reader_of(self);
         if (d.state != "Empty" || self->state.in_use || !reader) {
           settle(self);
@@ -848,7 +849,11 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         self->request(reader, store_call_timeout(self), offset_atom::value, self->state.group_id)
             .then(
                 [=](std::vector<storage::group_offset>& offsets) mutable {
-                  if (offsets.empty() && !self->state.in_use) d.state = "Dead";
+                  if (offsets.empty() && !self->state.in_use) {
+                    d.state = "Dead";
+                    d.protocol_type.clear();
+                    d.protocol_name.clear();
+                  }
                   rp.deliver(std::move(d));
                   settle(self);
                 },

@@ -1,5 +1,6 @@
 #include "actors/connections/native/native_group_member.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -21,6 +22,12 @@ struct member_state {
   group_coordinator_actor coordinator;
   std::string member_id;
   std::int32_t generation = -1;
+  /// As leader: the partition count of every subscribed topic the last assignment was
+  /// computed from (0: the topic did not exist), watched as a Kafka leader watches metadata.
+  std::map<std::string, std::int32_t> assigned_counts;
+  bool leading = false;
+  bool watching = false;  ///< a look at the counts is out
+  int ticks = 0;
   bool joining = false;
   bool left = false;
   static inline const char* name = "portask.native_group_member";
@@ -44,6 +51,7 @@ void rejoin(self_ptr self, errc why, std::chrono::milliseconds delay = 0ms) {
   auto& st = self->state;
   if (why == errc::unknown_member) st.member_id.clear();
   st.joining = false;
+  st.leading = false;
   if (delay.count() == 0) return join(self);
   st.joining = true;  // no heartbeats meanwhile
   self->delayed_send(self, delay, join_atom::value);
@@ -75,6 +83,29 @@ void sync(self_ptr self, std::vector<std::pair<std::string, std::string>> assign
       [=](caf::error& e) { rejoin(self, to_errc(e), 500ms); });
 }
 
+// The partition count of each of `topics` (0 for one that does not exist), then `done` with
+// them on `self`.
+template <class F>
+void count_partitions(self_ptr self, const std::set<std::string>& topics, F done) {
+  auto counts = std::make_shared<std::map<std::string, std::int32_t>>();
+  for (const auto& t : topics) (*counts)[t] = 0;
+  auto pending = std::make_shared<std::size_t>(topics.size() + 1);
+  auto one_done = [=]() mutable {
+    if (--*pending == 0) done(*counts);
+  };
+  auto registry = self->state.dir.registry;
+  for (const auto& t : topics) {
+    if (!registry) {
+      one_done();
+      continue;
+    }
+    self->request(registry, 10s, topic_atom::value, t, false)
+        .then([=](storage::topic_info& info) mutable { (*counts)[t] = info.partitions; one_done(); },
+              [=](caf::error&) mutable { one_done(); });  // unknown topic: nothing to assign
+  }
+  one_done();
+}
+
 // The leader's part: subscriptions of every member, partition counts from the registry,
 // then the strategy.
 void assign_as_leader(self_ptr self, const std::vector<group_member_info>& members) {
@@ -85,26 +116,34 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
     subscribers.push_back({m.member_id, t ? *t : std::vector<std::string>{}});
     if (t) topics.insert(t->begin(), t->end());
   }
-  auto counts = std::make_shared<std::map<std::string, std::int32_t>>();
-  auto pending = std::make_shared<std::size_t>(topics.size() + 1);
-  auto done = [=] {
-    if (--*pending > 0) return;
-    auto plan = protocol::assign_partitions(self->state.m.strategy, subscribers, *counts);
+  const auto generation = self->state.generation;
+  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts) {
+    if (self->state.left || self->state.generation != generation) return;
+    auto plan = protocol::assign_partitions(self->state.m.strategy, subscribers, counts);
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& [id, parts] : plan) out.emplace_back(id, protocol::encode_assignment(parts));
+    self->state.assigned_counts = std::move(counts);
+    self->state.leading = true;
     sync(self, std::move(out));
-  };
-  auto registry = self->state.dir.registry;
-  for (const auto& t : topics) {
-    if (!registry) {
-      done();
-      continue;
-    }
-    self->request(registry, 10s, topic_atom::value, t, false)
-        .then([=](storage::topic_info& info) { (*counts)[t] = info.partitions; done(); },
-              [=](caf::error&) { done(); });  // unknown topic: nothing to assign
-  }
-  done();
+  });
+}
+
+// As a Kafka consumer leader does on its metadata: when a subscribed topic appears or gains
+// partitions, the leader rejoins, so the group rebalances and the new partitions are read.
+void watch_partitions(self_ptr self) {
+  auto& st = self->state;
+  if (!st.leading || st.watching || st.joining) return;
+  st.watching = true;
+  std::set<std::string> topics;
+  for (const auto& [t, n] : st.assigned_counts) topics.insert(t);
+  const auto generation = st.generation;
+  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts) {
+    auto& s = self->state;
+    s.watching = false;
+    if (s.left || s.joining || !s.leading || s.generation != generation || counts == s.assigned_counts) return;
+    logging::native().info("group '{}': a subscribed topic appeared or gained partitions; rebalancing", s.m.group);
+    rejoin(self, errc::ok);
+  });
 }
 
 // The member cannot be in the group through this connection: the client hears why, and the
@@ -199,6 +238,8 @@ native_group_member_actor::behavior_type member_impl(self_ptr self, native_conne
   });
   // Heartbeats are how a member learns of a rebalance: often enough to react within a second.
   const auto beat = std::chrono::milliseconds(std::clamp(st.m.session_timeout_ms / 10, 100, 1000));
+  // The leader looks at its topics' partition counts about every 5 s.
+  const int watch_every = static_cast<int>(std::max<std::int64_t>(1, 5000 / beat.count()));
   // The first join waits for join_atom from the connection (its response goes out first).
   self->delayed_send(self, beat, tick_atom::value);
   return {
@@ -215,6 +256,7 @@ native_group_member_actor::behavior_type member_impl(self_ptr self, native_conne
         if (s.left) return;
         self->delayed_send(self, beat, tick_atom::value);
         if (s.joining || s.member_id.empty()) return;
+        if (++s.ticks % watch_every == 0) watch_partitions(self);
         self->request(s.coordinator, 10s, heartbeat_atom::value,
                       member_ref{s.member_id, std::nullopt, s.generation})
             .then([](bool) {},

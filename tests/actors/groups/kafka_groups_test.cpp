@@ -163,9 +163,21 @@ TEST(KafkaGroups, OneMemberJoinsSyncsHeartbeatsCommitsAndLeaves) {
   ASSERT_EQ(left.members.size(), 2u);
   EXPECT_EQ(left.members[0].errorCode, 0);
   EXPECT_EQ(left.members[1].errorCode, 25) << "UNKNOWN_MEMBER_ID";
+  described = call<msg::DescribeGroupsResponse>(c, 15, 5, msg::DescribeGroupsRequest{{"solo"}, false}, true);
+  EXPECT_EQ(described.groups.at(0).groupState, "Empty");
+  EXPECT_EQ(described.groups.at(0).protocolType, "consumer") << "an Empty group keeps its protocol type";
   del = call<msg::DeleteGroupsResponse>(c, 42, 2, msg::DeleteGroupsRequest{{"solo"}}, true);
   EXPECT_EQ(del.results.at(0).errorCode, 0);
   EXPECT_EQ(must(native.committed("solo", "orders", 0)).offset, -1) << "offsets went with the group";
+  // Deleted, it is described as one never used, as Kafka describes a group it does not hold.
+  described = call<msg::DescribeGroupsResponse>(c, 15, 5, msg::DescribeGroupsRequest{{"solo", "never-used"}, false}, true);
+  ASSERT_EQ(described.groups.size(), 2u);
+  for (const auto& g : described.groups) {
+    EXPECT_EQ(g.groupState, "Dead") << g.groupId;
+    EXPECT_EQ(g.protocolType, "") << g.groupId;
+    EXPECT_EQ(g.protocolData, "") << g.groupId;
+    EXPECT_TRUE(g.members.empty()) << g.groupId;
+  }
 }
 
 TEST(KafkaGroups, ConfusedClientsGetKafkaErrorsAndTheGroupSurvives) {

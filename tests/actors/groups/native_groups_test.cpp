@@ -153,6 +153,28 @@ TEST(NativeGroups, BadJoinsGetErrorsAndKafkaMembersCannotJoinANativeGroup) {
       << "INCONSISTENT_GROUP_PROTOCOL";
 }
 
+// As a Kafka leader watching its metadata: a subscribed topic created after the join, and one
+// that gains partitions, are assigned without any member joining or leaving.
+TEST(NativeGroups, ATopicCreatedOrGrownAfterTheJoinIsAssigned) {
+  broker_fixture f;
+  auto admin = f.connect();
+  must(admin.create_topic("grows", 1));
+  member m{f.connect(), 0, {}};
+  m.membership = must(m.conn.join_group("watchers", {"grows", "later"}));
+  auto count_is = [](std::size_t n) {
+    return [n](const std::vector<member*>& ms) { return ms[0]->current.partitions.size() == n; };
+  };
+  ASSERT_TRUE(await_assignments({&m}, count_is(1))) << "grows/0 alone";
+  const auto first_generation = m.current.generation;
+  must(admin.create_topic("later", 2));
+  must(admin.add_partitions("grows", 3));
+  ASSERT_TRUE(await_assignments({&m}, count_is(5))) << m.current.partitions.size();
+  EXPECT_GT(m.current.generation, first_generation);
+  std::set<std::pair<std::string, std::int32_t>> got(m.current.partitions.begin(), m.current.partitions.end());
+  EXPECT_EQ(got, (std::set<std::pair<std::string, std::int32_t>>{
+                     {"grows", 0}, {"grows", 1}, {"grows", 2}, {"later", 0}, {"later", 1}}));
+}
+
 TEST(NativeGroups, AMemberFollowsItsGroupToANewCoordinatorWhenTheOldOneFails) {
   broker_fixture f;
   auto admin = f.connect();
