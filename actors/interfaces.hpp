@@ -90,6 +90,8 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<snapshot_atom, topic_partition, storage::producer_snapshot, std::string>::with<bool>,
     // (count) -> the first of `count` producer ids reserved in the store
     caf::replies_to<producer_atom, std::int64_t>::with<std::int64_t>,
+    // (id, the epoch its client names) -> the id's next epoch (log_store::bump_producer_epoch)
+    caf::replies_to<producer_atom, std::int64_t, std::int16_t>::with<std::int16_t>,
     // a group's committed offsets: store some, read all, delete some (none: the group); the
     // store and the deletion are fenced by the group lease in a cluster (else "")
     caf::replies_to<commit_atom, std::string, std::vector<storage::group_offset>, std::string>::with<bool>,

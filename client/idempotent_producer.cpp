@@ -43,7 +43,15 @@ std::size_t idempotent_producer::reconnects() const noexcept {
 result<bool> idempotent_producer::bump_epoch() {
   auto any = conn_->any();
   if (!ok(any)) return error_of(any);
-  auto init = std::get<0>(any)->init_producer(id_, epoch_);
+  auto& c = *std::get<0>(any);
+  auto init = c.init_producer(id_, epoch_);
+  // Refused for good: the store holds a later epoch of the id (this producer's own earlier
+  // bump, whose answer was lost), does not know the id (a store emptied meanwhile), or the
+  // id's epochs ran out. A new id serves the same end as a new epoch: its sequences start
+  // at 0, and no batch of it can be taken for one sent under the old pair.
+  if (!ok(init) && (error_of(init).code == errc::invalid_producer_epoch ||
+                    error_of(init).code == errc::unknown_producer_id))
+    init = c.init_producer();
   if (!ok(init)) return error_of(init);
   id_ = std::get<0>(init).producer_id;
   epoch_ = std::get<0>(init).producer_epoch;

@@ -42,8 +42,10 @@ class idempotent_producer {
       : opts_(std::move(o)), retry_for_(retry_for) {}
   result<bool> reconnect();
   void forget_connections();
-  /// The state of the producer's id was lost on the broker (expired): the next epoch starts
-  /// every partition's sequences at 0 again (KIP-360).
+  /// The state of the producer's id was lost on the broker (expired), or a batch was given
+  /// up on: the next epoch starts every partition's sequences at 0 again (KIP-360). When the
+  /// broker refuses to bump the epoch (an earlier bump's answer was lost, the id is unknown,
+  /// its epochs are used up) a new id is taken instead, to the same effect.
   result<bool> bump_epoch();
 
   options opts_;

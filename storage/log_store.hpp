@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -223,6 +224,10 @@ struct producer_snapshot {
 /// only bites on a log written before snapshots existed), in offset order.
 inline constexpr std::size_t producer_history_scan_limit = 4096;
 
+/// The highest epoch log_store::bump_producer_epoch hands out (Kafka's bound too: one below
+/// INT16_MAX); past it the client asks for a new id.
+inline constexpr std::int16_t last_producer_epoch = std::numeric_limits<std::int16_t>::max() - 1;
+
 struct producer_history {
   std::int64_t covers = 0;
   std::vector<producer_batch> batches;
@@ -411,6 +416,17 @@ class log_store {
   /// Reserves `count` producer ids no other call (of any process on the same store) gets;
   /// returns the first.
   virtual expected<std::int64_t> allocate_producer_ids(std::int64_t count) = 0;
+  /// Starts the next epoch of producer `producer_id`, whose client names `epoch` as its
+  /// current one (the native InitProducer), in one atomic step, and returns it (epoch + 1).
+  /// Refused, with nothing changed: an id no allocate_producer_ids call has handed out yet
+  /// (errc::unknown_producer_id); an `epoch` other than the one the last bump of the id
+  /// returned (errc::invalid_producer_epoch: an older incarnation, or a second client
+  /// resuming the same pair, which so never share an epoch); an `epoch` at or past
+  /// last_producer_epoch (errc::invalid_producer_epoch: the id's epochs are used up); a
+  /// negative id or epoch (errc::invalid_request). An id never bumped (or whose record
+  /// expired: redis_store keeps it for producer_epoch_ttl) takes `epoch` as its current one,
+  /// so a new id's epoch 0 costs no write.
+  virtual expected<std::int16_t> bump_producer_epoch(std::int64_t producer_id, std::int16_t epoch) = 0;
 
   // -- cluster: membership and leases, timed by the store's clock ---------------------------
   /// Registers (or renews) node `r.node` for `ttl`. False, and nothing changed, when the id is

@@ -30,6 +30,9 @@ struct memory_store::state {
   std::map<topic_partition, partition_log> logs;
   std::map<topic_partition, producer_state> producers;
   std::int64_t next_producer_id = 0;
+  /// Each resumed producer's current epoch (log_store::bump_producer_epoch); an id never
+  /// resumed has none.
+  std::map<std::int64_t, std::int16_t> producer_epochs;
   std::map<std::string, topic_info> topics;
   std::map<std::string, std::map<topic_partition, committed_offset>> offsets;
   std::map<std::pair<std::string, protocol::security::scram_mechanism>, protocol::security::scram_credential>
@@ -433,6 +436,18 @@ expected<std::int64_t> memory_store::allocate_producer_ids(std::int64_t count) {
   const auto first = state_->next_producer_id;
   state_->next_producer_id += count;
   return first;
+}
+
+expected<std::int16_t> memory_store::bump_producer_epoch(std::int64_t producer_id, std::int16_t epoch) {
+  if (producer_id < 0 || epoch < 0) return errc::invalid_request;
+  std::lock_guard lock{state_->mutex};
+  if (producer_id >= state_->next_producer_id) return errc::unknown_producer_id;
+  auto current = state_->producer_epochs.find(producer_id);
+  if (current != state_->producer_epochs.end() && current->second != epoch) return errc::invalid_producer_epoch;
+  if (epoch >= last_producer_epoch) return errc::invalid_producer_epoch;
+  const auto next = static_cast<std::int16_t>(epoch + 1);
+  state_->producer_epochs[producer_id] = next;
+  return next;
 }
 
 expected<bool> memory_store::register_node(const node_registration& r,

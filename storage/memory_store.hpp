@@ -47,6 +47,7 @@ class memory_store final : public log_store {
                                         const producer_snapshot& snapshot,
                                         const std::string& fence) override;
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
+  expected<std::int16_t> bump_producer_epoch(std::int64_t producer_id, std::int16_t epoch) override;
   expected<bool> register_node(const node_registration& r, std::chrono::milliseconds ttl) override;
   std::error_code deregister_node(const node_registration& r) override;
   expected<std::vector<node_registration>> live_nodes() override;

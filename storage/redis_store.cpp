@@ -2092,6 +2092,47 @@ expected<std::int64_t> redis_store::allocate_producer_ids(std::int64_t count) {
   return rep->integer - count;
 }
 
+std::string redis_store::producer_epoch_key(std::int64_t producer_id) const {
+  return options_.key_prefix + ":producer_epoch:" + std::to_string(producer_id);
+}
+
+namespace {
+
+// log_store::bump_producer_epoch as one script, so that two clients resuming the same pair
+// (on any nodes) cannot both pass the check before either writes. KEYS: the producer id
+// counter, the producer's epoch record. ARGV: id, epoch, the last epoch handed out, the
+// record's time to live (s). Answers the new epoch, or UNKNOWN (an id not handed out yet)
+// or STALE (not the current epoch, or none left).
+const lua_script bump_producer_epoch_script{R"lua(
+local id, epoch = tonumber(ARGV[1]), tonumber(ARGV[2])
+if id >= tonumber(redis.call('GET', KEYS[1]) or '0') then return 'UNKNOWN' end
+local cur = redis.call('GET', KEYS[2])
+if (cur and tonumber(cur) ~= epoch) or epoch >= tonumber(ARGV[3]) then return 'STALE' end
+redis.call('SET', KEYS[2], tostring(epoch + 1), 'EX', ARGV[4])
+return epoch + 1
+)lua"};
+
+}  // namespace
+
+expected<std::int16_t> redis_store::bump_producer_epoch(std::int64_t producer_id, std::int16_t epoch) {
+  if (producer_id < 0 || epoch < 0) return errc::invalid_request;
+  command c;
+  c.script(bump_producer_epoch_script).arg("2");
+  c.own(options_.key_prefix + ":producer_ids").own(producer_epoch_key(producer_id));
+  c.own(std::to_string(producer_id)).own(std::to_string(epoch)).own(std::to_string(last_producer_epoch));
+  c.own(std::to_string(std::chrono::seconds(producer_epoch_ttl).count()));
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (!rep.is_error() && rep->type == REDIS_REPLY_INTEGER && rep->integer == epoch + 1)
+    return static_cast<std::int16_t>(epoch + 1);
+  if (!rep.is_error() && str(rep.get()) == "UNKNOWN") return errc::unknown_producer_id;
+  if (!rep.is_error() && str(rep.get()) == "STALE") return errc::invalid_producer_epoch;
+  logging::storage().warn("store refused bumping the epoch of producer {}: {}", producer_id,
+                          rep.is_error() ? str(rep.get()) : "no script result");
+  return errc::storage_unavailable;
+}
+
 // Credentials: one hash per mechanism (user -> encoded credential). ACLs: one hash whose
 // fields are the encoded bindings.
 std::string redis_store::credentials_key(protocol::security::scram_mechanism m) const {

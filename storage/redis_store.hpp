@@ -22,7 +22,11 @@
 ///   <prefix>:{<topic>:<partition>}:producers  Hash; the producer snapshot: "@" -> the
 ///                                         offset it covers, "<producer id>" -> epoch and
 ///                                         the producer's last batches
-///   <prefix>:producer_ids                String; the last producer id handed out (INCRBY)
+///   <prefix>:producer_ids                String; how many producer ids were handed out, the
+///                                         ids below it (INCRBY)
+///   <prefix>:producer_epoch:<id>         String with a TTL (producer_epoch_ttl); the current
+///                                         epoch of a producer resumed by id (native
+///                                         InitProducer; log_store::bump_producer_epoch)
 ///   <prefix>:topics                      Hash; topic name -> partitions and configs
 ///   <prefix>:offsets:{<group>}           Hash; "<topic>:<partition>" -> offset and metadata
 ///   <prefix>:nodes                       Set; ids of registered cluster nodes (an id leaves with
@@ -88,6 +92,11 @@ struct redis_options {
 std::vector<std::size_t> compaction_steps(const log_compaction& c, std::size_t max_entries,
                                           std::uint64_t max_bytes);
 
+/// How long a producer's epoch record (log_store::bump_producer_epoch) outlives its last
+/// bump: far longer than a partition keeps an idle producer's state (producer_id_expiration_ms,
+/// a day by default), so that records of producers long gone do not pile up for ever.
+inline constexpr std::chrono::hours producer_epoch_ttl{24 * 7};
+
 /// A store URL as logs and answers may show it: user and password left out.
 std::string url_without_credentials(std::string_view url);
 
@@ -133,6 +142,7 @@ class redis_store final : public log_store {
                                         const producer_snapshot& snapshot,
                                         const std::string& fence) override;
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override;
+  expected<std::int16_t> bump_producer_epoch(std::int64_t producer_id, std::int16_t epoch) override;
   expected<bool> register_node(const node_registration& r, std::chrono::milliseconds ttl) override;
   std::error_code deregister_node(const node_registration& r) override;
   expected<std::vector<node_registration>> live_nodes() override;
@@ -157,6 +167,7 @@ class redis_store final : public log_store {
   std::string compacting_key(const topic_partition& tp) const;
   std::string lease_key(const std::string& name) const;
   std::string node_key(std::int32_t node) const;
+  std::string producer_epoch_key(std::int64_t producer_id) const;
 
   class command;
   class reply;

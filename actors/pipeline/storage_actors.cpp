@@ -129,6 +129,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       [=](producer_atom, std::int64_t count) -> caf::result<std::int64_t> {
         return lift(self->state.store->allocate_producer_ids(count));
       },
+      [=](producer_atom, std::int64_t id, std::int16_t epoch) -> caf::result<std::int16_t> {
+        return lift(self->state.store->bump_producer_epoch(id, epoch));
+      },
       [=](commit_atom, const std::string& group, const std::vector<storage::group_offset>& offsets,
           const std::string& fence) -> caf::result<bool> {
         if (auto ec = self->state.store->commit_offsets(group, offsets, fence))

@@ -297,6 +297,42 @@ TEST_F(NativeServer, AnIdempotentPublishResentAcrossARestartIsStoredOnce) {
   EXPECT_EQ(stored, (std::vector<std::string>{"a-0", "a-1", "b-0"}));
 }
 
+// Two clients resuming one saved producer pair (InitProducer with its id and epoch): the
+// first gets the next epoch, the second is refused, so that its batches cannot be taken for
+// resends of the first's (acknowledged as duplicates and never stored); an id no broker
+// handed out is refused too.
+TEST_F(NativeServer, OnlyOneOfTwoClientsResumingOneProducerGetsItsNextEpoch) {
+  auto c = server_->connect();
+  must(c.create_topic("resumed", 1));
+  const auto saved = must(c.init_producer(), "init producer");
+  const auto first = must(c.init_producer(saved.producer_id, saved.producer_epoch), "first resume");
+  EXPECT_EQ(first.producer_id, saved.producer_id);
+  EXPECT_EQ(first.producer_epoch, saved.producer_epoch + 1);
+  auto d = server_->connect();
+  auto second = d.init_producer(saved.producer_id, saved.producer_epoch);
+  ASSERT_FALSE(client::ok(second)) << "both resumes got epoch " << std::get<0>(second).producer_epoch;
+  EXPECT_EQ(client::error_of(second).code, errc::invalid_producer_epoch);
+  EXPECT_NE(client::error_of(second).message.find("not current"), std::string::npos)
+      << client::error_of(second).message;
+  // The first resumer publishes on, from sequence 0 of its epoch.
+  must(c.send_publish("resumed", 0, batch_of({"a-0"}), true, {first.producer_id, first.producer_epoch, 0}));
+  const auto a0 = must(c.receive_publish());
+  must(c.send_publish("resumed", 0, batch_of({"a-1"}), true, {first.producer_id, first.producer_epoch, 1}));
+  const auto a1 = must(c.receive_publish());
+  EXPECT_EQ(a1.base_offset, a0.base_offset + 1);
+  // The refused client takes a new id, as told, and is stored beside it.
+  const auto fresh = must(d.init_producer(), "new id");
+  EXPECT_NE(fresh.producer_id, saved.producer_id);
+  must(d.send_publish("resumed", 0, batch_of({"b-0"}), true, {fresh.producer_id, fresh.producer_epoch, 0}));
+  must(d.receive_publish());
+  auto claimed = d.init_producer(1'000'000'000, 0);
+  ASSERT_FALSE(client::ok(claimed)) << "an id no broker handed out was resumed";
+  EXPECT_EQ(client::error_of(claimed).code, errc::unknown_producer_id);
+  std::vector<std::string> stored;
+  for (auto& m : read_all(d, "resumed", 0)) stored.push_back(*m.value);
+  EXPECT_EQ(stored, (std::vector<std::string>{"a-0", "a-1", "b-0"}));
+}
+
 // The client library's idempotent producer keeps publishing through broker restarts: every
 // publish it reports as done is stored exactly once, in order.
 TEST_F(NativeServer, TheIdempotentProducerRidesOutBrokerRestarts) {

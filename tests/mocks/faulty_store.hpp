@@ -182,6 +182,9 @@ class faulty_store : public storage::log_store {
   expected<std::int64_t> allocate_producer_ids(std::int64_t count) override {
     return inner_->allocate_producer_ids(count);
   }
+  expected<std::int16_t> bump_producer_epoch(std::int64_t producer_id, std::int16_t epoch) override {
+    return inner_->bump_producer_epoch(producer_id, epoch);
+  }
   expected<bool> register_node(const storage::node_registration& r,
                                std::chrono::milliseconds ttl) override {
     return inner_->register_node(r, ttl);

@@ -1,7 +1,7 @@
 #pragma once
 /// A scripted storage_reader_actor. Unscripted requests get what an empty, healthy store
-/// answers (no batches, empty bounds, writes succeed); producer-id blocks and record
-/// deletions have no default and must be scripted.
+/// answers (no batches, empty bounds, writes succeed); producer-id blocks, producer epoch
+/// bumps and record deletions have no default and must be scripted.
 
 #include <memory>
 
@@ -15,6 +15,7 @@ struct storage_reader_script {
   scripted<partition_recovery, topic_partition> recover;
   scripted<bool, topic_partition, storage::producer_snapshot, std::string> snapshot;
   scripted<std::int64_t, std::int64_t> producer_ids;
+  scripted<std::int16_t, std::int64_t, std::int16_t> producer_epochs;
   scripted<bool, std::string, std::vector<storage::group_offset>> commit;
   scripted<std::vector<storage::group_offset>, std::string> offsets;
   scripted<bool, std::string, std::vector<topic_partition>, std::string> delete_offsets;
@@ -70,6 +71,7 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
       [s](snapshot_atom, const topic_partition& tp, const storage::producer_snapshot& snap,
           const std::string& fence) { return s->snapshot(tp, snap, fence); },
       [s](producer_atom, std::int64_t count) { return s->producer_ids(count); },
+      [s](producer_atom, std::int64_t id, std::int16_t epoch) { return s->producer_epochs(id, epoch); },
       [s](commit_atom, const std::string& group, const std::vector<storage::group_offset>& offsets,
           const std::string&) { return s->commit(group, offsets); },
       [s](offset_atom, const std::string& group) { return s->offsets(group); },

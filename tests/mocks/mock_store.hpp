@@ -45,6 +45,7 @@ class mock_store : public storage::log_store {
                const std::string&),
               (override));
   MOCK_METHOD(expected<std::int64_t>, allocate_producer_ids, (std::int64_t), (override));
+  MOCK_METHOD(expected<std::int16_t>, bump_producer_epoch, (std::int64_t, std::int16_t), (override));
   MOCK_METHOD(expected<bool>, register_node,
               (const storage::node_registration&, std::chrono::milliseconds), (override));
   MOCK_METHOD(std::error_code, deregister_node, (const storage::node_registration&), (override));

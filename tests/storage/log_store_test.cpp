@@ -479,6 +479,72 @@ TEST_P(LogStore, ProducerIdBlocksNeverOverlapAcrossInstances) {
   EXPECT_EQ(*b - *a, 1000);
 }
 
+// Two clients resuming one saved (id, epoch), through any instances: one gets the next
+// epoch, the other is refused, and so are older incarnations.
+TEST_P(LogStore, AProducerEpochIsBumpedOnlyFromTheCurrentOne) {
+  auto other = factory_();
+  ASSERT_TRUE(other);
+  const auto first = store_->allocate_producer_ids(10);
+  ASSERT_TRUE(first);
+  const auto id = *first;
+  auto resumed = store_->bump_producer_epoch(id, 0);
+  ASSERT_TRUE(resumed) << resumed.error().message();
+  EXPECT_EQ(*resumed, 1) << "an id never bumped takes the epoch its client names";
+  auto again = (*other)->bump_producer_epoch(id, 0);
+  ASSERT_FALSE(again) << "a second resume of the same pair got epoch " << *again;
+  EXPECT_EQ(again.error(), errc::invalid_producer_epoch);
+  auto next = (*other)->bump_producer_epoch(id, 1);
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_EQ(*next, 2);
+  auto old = store_->bump_producer_epoch(id, 1);
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.error(), errc::invalid_producer_epoch) << "an older incarnation";
+  auto neighbour = store_->bump_producer_epoch(id + 1, 3);
+  ASSERT_TRUE(neighbour) << neighbour.error().message();
+  EXPECT_EQ(*neighbour, 4) << "each id keeps its own epoch";
+}
+
+TEST_P(LogStore, AProducerIdNotHandedOutCannotBeResumed) {
+  auto none = store_->bump_producer_epoch(0, 0);
+  ASSERT_FALSE(none) << "no id was handed out yet";
+  EXPECT_EQ(none.error(), errc::unknown_producer_id);
+  const auto first = store_->allocate_producer_ids(10);
+  ASSERT_TRUE(first);
+  auto past = store_->bump_producer_epoch(*first + 10, 0);
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error(), errc::unknown_producer_id);
+  auto last = store_->bump_producer_epoch(*first + 9, 0);
+  ASSERT_TRUE(last) << last.error().message();
+  EXPECT_EQ(*last, 1);
+  auto negative = store_->bump_producer_epoch(*first, -1);
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error(), errc::invalid_request);
+  // Handed out since (by any instance): resumable now.
+  auto other = factory_();
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->allocate_producer_ids(10));
+  auto later = store_->bump_producer_epoch(*first + 10, 0);
+  ASSERT_TRUE(later) << later.error().message();
+  EXPECT_EQ(*later, 1);
+}
+
+TEST_P(LogStore, AProducersEpochsRunOutAndARefusalRecordsNothing) {
+  const auto first = store_->allocate_producer_ids(2);
+  ASSERT_TRUE(first);
+  auto highest = store_->bump_producer_epoch(*first, last_producer_epoch - 1);
+  ASSERT_TRUE(highest) << highest.error().message();
+  EXPECT_EQ(*highest, last_producer_epoch);
+  auto past = store_->bump_producer_epoch(*first, last_producer_epoch);
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error(), errc::invalid_producer_epoch);
+  auto unrecorded = store_->bump_producer_epoch(*first + 1, last_producer_epoch);
+  ASSERT_FALSE(unrecorded);
+  EXPECT_EQ(unrecorded.error(), errc::invalid_producer_epoch);
+  auto fresh = store_->bump_producer_epoch(*first + 1, 0);
+  ASSERT_TRUE(fresh) << "the refusal left no epoch behind: " << fresh.error().message();
+  EXPECT_EQ(*fresh, 1);
+}
+
 TEST_P(LogStore, CredentialsAreKeptPerUserAndMechanismWithoutThePassword) {
   namespace sec = protocol::security;
   const auto a256 = sec::scram_credential_from_password(sec::scram_mechanism::sha256, "alice-pw");
@@ -1668,6 +1734,27 @@ struct raw_redis {
   }
   redisContext* c;
 };
+
+TEST(RedisStore, AProducersEpochRecordExpiresAWeekAfterItsLastBump) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store s{o};
+  const auto first = s.allocate_producer_ids(1);
+  ASSERT_TRUE(first);
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  const auto key = s.producer_epoch_key(*first);
+  EXPECT_EQ(raw.integer({"EXISTS", key}), 0) << "a new id's epoch 0 is not written";
+  ASSERT_TRUE(s.bump_producer_epoch(*first, 0));
+  const auto week = std::chrono::seconds(producer_epoch_ttl).count();
+  EXPECT_GT(raw.integer({"TTL", key}), week - 60);
+  EXPECT_LE(raw.integer({"TTL", key}), week);
+  ASSERT_EQ(raw.integer({"EXPIRE", key, "100"}), 1);
+  ASSERT_TRUE(s.bump_producer_epoch(*first, 1));
+  EXPECT_GT(raw.integer({"TTL", key}), week - 60) << "each bump gives the record a week again";
+}
 
 TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
   test::redis_server server;

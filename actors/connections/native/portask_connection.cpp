@@ -473,7 +473,10 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
 }
 
 // InitProducer: the same ids as Kafka's InitProducerId; an existing producer gets its next
-// epoch, which fences its older incarnations and restarts its sequences.
+// epoch, which fences its older incarnations and restarts its sequences. The store bumps it
+// (log_store::bump_producer_epoch), only from the epoch current there, in one atomic step:
+// two clients resuming one saved pair, on any nodes, never both get the next epoch (their
+// batches would share sequences, and the second's be taken for resends of the first's).
 void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_init_producer(payload);
   if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
@@ -490,9 +493,27 @@ void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload)
     });
   };
   if (req->producer_id >= 0) {
-    if (req->producer_epoch >= std::numeric_limits<std::int16_t>::max() - 1)
+    const auto id = req->producer_id;
+    const auto epoch = req->producer_epoch;
+    if (epoch >= storage::last_producer_epoch)
       return fail(self, r, errc::invalid_producer_epoch, "epochs exhausted; ask for a new id");
-    return answer(req->producer_id, static_cast<std::int16_t>(req->producer_epoch + 1));
+    auto reader = self->state.dir.any_reader();
+    if (!reader) return fail(self, r, errc::not_ready);
+    self->request(reader, 10s, producer_atom::value, id, epoch)
+        .then([=](std::int16_t next) { answer(id, next); },
+              [=](caf::error& e) {
+                const auto code = to_errc(e);
+                const auto producer = "producer " + std::to_string(id);
+                if (code == errc::invalid_producer_epoch)
+                  return fail(self, r, code,
+                              producer + " epoch " + std::to_string(epoch) +
+                                  " is not current (another client resumed it, or this is an old "
+                                  "incarnation): ask for a new id");
+                if (code == errc::unknown_producer_id)
+                  return fail(self, r, code, producer + " was never handed out: ask for a new id");
+                fail(self, r, code);
+              });
+    return;
   }
   with_new_producer_id(self, self->state.ctx, self->state.dir.any_reader(), [=](expected<std::int64_t> id) {
     if (!id) return fail(self, r, static_cast<errc>(id.error().value()));

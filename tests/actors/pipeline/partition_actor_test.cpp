@@ -98,6 +98,9 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer se
         return true;
       },
       [](producer_atom, std::int64_t) -> std::int64_t { return 0; },
+      [](producer_atom, std::int64_t, std::int16_t epoch) -> std::int16_t {
+        return static_cast<std::int16_t>(epoch + 1);
+      },
       [](commit_atom, const std::string&, const std::vector<storage::group_offset>&, const std::string&) -> bool {
         return true;
       },
