@@ -28,6 +28,11 @@ std::optional<std::int64_t> broker_context::producer_id_pool::take() {
   return next_++;
 }
 
+bool broker_context::producer_id_pool::reserved_here(std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  return id >= next_ && id < end_;
+}
+
 void broker_context::producer_id_pool::add_block(std::int64_t first, std::int64_t count) {
   std::lock_guard lock{mutex_};
   if (next_ < end_) return;  // another request refilled first; this block goes unused

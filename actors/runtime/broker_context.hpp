@@ -70,6 +70,9 @@ class broker_context {
     static constexpr std::int64_t block = 1000;
     std::optional<std::int64_t> take();
     void add_block(std::int64_t first, std::int64_t count);
+    /// Whether `id` is in this node's block and not handed out yet: the store counts it
+    /// allocated, but no producer has it, so no client may claim it.
+    bool reserved_here(std::int64_t id);
 
    private:
     std::mutex mutex_;

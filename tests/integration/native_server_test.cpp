@@ -328,6 +328,12 @@ TEST_F(NativeServer, OnlyOneOfTwoClientsResumingOneProducerGetsItsNextEpoch) {
   auto claimed = d.init_producer(1'000'000'000, 0);
   ASSERT_FALSE(client::ok(claimed)) << "an id no broker handed out was resumed";
   EXPECT_EQ(client::error_of(claimed).code, errc::unknown_producer_id);
+  // The next id of this broker's block is allocated in the store but no producer's yet:
+  // claimed, it would be refused to the producer later given it.
+  claimed = d.init_producer(fresh.producer_id + 1, 0);
+  ASSERT_FALSE(client::ok(claimed)) << "an id waiting in the broker's block was resumed";
+  EXPECT_EQ(client::error_of(claimed).code, errc::unknown_producer_id);
+  EXPECT_EQ(must(d.init_producer(), "the next new id").producer_id, fresh.producer_id + 1);
   std::vector<std::string> stored;
   for (auto& m : read_all(d, "resumed", 0)) stored.push_back(*m.value);
   EXPECT_EQ(stored, (std::vector<std::string>{"a-0", "a-1", "b-0"}));

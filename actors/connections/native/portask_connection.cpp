@@ -497,6 +497,12 @@ void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload)
     const auto epoch = req->producer_epoch;
     if (epoch >= storage::last_producer_epoch)
       return fail(self, r, errc::invalid_producer_epoch, "epochs exhausted; ask for a new id");
+    const auto never_handed_out = [=] {
+      fail(self, r, errc::unknown_producer_id, "producer " + std::to_string(id) + " was never handed out: ask for a new id");
+    };
+    // The store knows only which ids were allocated to some node: one still waiting in this
+    // node's block is refused here.
+    if (self->state.ctx->producer_ids.reserved_here(id)) return never_handed_out();
     auto reader = self->state.dir.any_reader();
     if (!reader) return fail(self, r, errc::not_ready);
     self->request(reader, 10s, producer_atom::value, id, epoch)
@@ -509,8 +515,7 @@ void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload)
                               producer + " epoch " + std::to_string(epoch) +
                                   " is not current (another client resumed it, or this is an old "
                                   "incarnation): ask for a new id");
-                if (code == errc::unknown_producer_id)
-                  return fail(self, r, code, producer + " was never handed out: ask for a new id");
+                if (code == errc::unknown_producer_id) return never_handed_out();
                 fail(self, r, code);
               });
     return;
