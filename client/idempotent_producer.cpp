@@ -109,9 +109,13 @@ result<native::publish_response> idempotent_producer::publish(
       if (f.code == errc::unknown_producer_id && !epoch_bumped) {
         // Our state on the partition expired: start a new epoch and send the batch as its
         // first. (Only a batch whose earlier sends all failed can be stored twice this way.)
-        epoch_bumped = true;
+        // Marked only once done: a bump that timed out (it may have been made) is tried
+        // again, and refused as stale then, takes a new id.
         auto b = bump_epoch();
-        if (ok(b)) continue;
+        if (ok(b)) {
+          epoch_bumped = true;
+          continue;
+        }
         f = error_of(b);
       }
       // The leader may have moved or gone: ask where the partition is now.

@@ -1,6 +1,9 @@
 // The log-store contract, run against both implementations: the embedded memory store and
 // redis_store against a real redis-server started for each test.
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -502,6 +505,33 @@ TEST_P(LogStore, AProducerEpochIsBumpedOnlyFromTheCurrentOne) {
   auto neighbour = store_->bump_producer_epoch(id + 1, 3);
   ASSERT_TRUE(neighbour) << neighbour.error().message();
   EXPECT_EQ(*neighbour, 4) << "each id keeps its own epoch";
+}
+
+// The check and the bump are one step: of many instances (connections) resuming one pair at
+// the same moment, exactly one gets the next epoch.
+TEST_P(LogStore, OfManyResumingOnePairAtOnceExactlyOneGetsTheNextEpoch) {
+  const auto first = store_->allocate_producer_ids(1);
+  ASSERT_TRUE(first);
+  constexpr int racers = 8;
+  std::vector<std::unique_ptr<storage::log_store>> stores;
+  for (int i = 0; i < racers; ++i) {
+    auto s = factory_();
+    ASSERT_TRUE(s);
+    stores.push_back(std::move(*s));
+  }
+  std::atomic<int> ready{0}, bumped{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (auto& s : stores)
+    threads.emplace_back([&, store = s.get()] {
+      ready.fetch_add(1);
+      while (ready.load() < racers) std::this_thread::yield();
+      auto r = store->bump_producer_epoch(*first, 0);
+      if (r) bumped.fetch_add(1);
+      else if (r.error() == errc::invalid_producer_epoch) refused.fetch_add(1);
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bumped.load(), 1);
+  EXPECT_EQ(refused.load(), racers - 1);
 }
 
 TEST_P(LogStore, AProducerIdNotHandedOutCannotBeResumed) {

@@ -84,14 +84,16 @@ void sync(self_ptr self, std::vector<std::pair<std::string, std::string>> assign
 }
 
 // The partition count of each of `topics` (0 for one that does not exist), then `done` with
-// them on `self`.
+// them on `self`, and whether every count is known: a lookup that failed otherwise (the
+// registry restarting, the store unreachable) says nothing of the topic.
 template <class F>
 void count_partitions(self_ptr self, const std::set<std::string>& topics, F done) {
   auto counts = std::make_shared<std::map<std::string, std::int32_t>>();
   for (const auto& t : topics) (*counts)[t] = 0;
   auto pending = std::make_shared<std::size_t>(topics.size() + 1);
+  auto known = std::make_shared<bool>(static_cast<bool>(self->state.dir.registry));
   auto one_done = [=]() mutable {
-    if (--*pending == 0) done(*counts);
+    if (--*pending == 0) done(*counts, *known);
   };
   auto registry = self->state.dir.registry;
   for (const auto& t : topics) {
@@ -101,7 +103,11 @@ void count_partitions(self_ptr self, const std::set<std::string>& topics, F done
     }
     self->request(registry, 10s, topic_atom::value, t, false)
         .then([=](storage::topic_info& info) mutable { (*counts)[t] = info.partitions; one_done(); },
-              [=](caf::error&) mutable { one_done(); });  // unknown topic: nothing to assign
+              [=](caf::error& e) mutable {
+                // An unknown topic has nothing to assign; any other failure leaves it unknown.
+                if (to_errc(e) != errc::unknown_topic) *known = false;
+                one_done();
+              });
   }
   one_done();
 }
@@ -117,8 +123,11 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
     if (t) topics.insert(t->begin(), t->end());
   }
   const auto generation = self->state.generation;
-  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts) {
+  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts, bool known) {
     if (self->state.left || self->state.generation != generation) return;
+    // A count the registry could not give would assign the topic to no one: the group waits
+    // for the leader's next try instead.
+    if (!known) return rejoin(self, errc::not_ready, 500ms);
     auto plan = protocol::assign_partitions(self->state.m.strategy, subscribers, counts);
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& [id, parts] : plan) out.emplace_back(id, protocol::encode_assignment(parts));
@@ -128,8 +137,9 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
   });
 }
 
-// As a Kafka consumer leader does on its metadata: when a subscribed topic appears or gains
-// partitions, the leader rejoins, so the group rebalances and the new partitions are read.
+// As a Kafka consumer leader does on its metadata: when a subscribed topic appears, gains
+// partitions or is deleted, the leader rejoins, so the group rebalances and every partition
+// there is is read (and none that is gone).
 void watch_partitions(self_ptr self) {
   auto& st = self->state;
   if (!st.leading || st.watching || st.joining) return;
@@ -137,11 +147,13 @@ void watch_partitions(self_ptr self) {
   std::set<std::string> topics;
   for (const auto& [t, n] : st.assigned_counts) topics.insert(t);
   const auto generation = st.generation;
-  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts) {
+  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts, bool known) {
     auto& s = self->state;
     s.watching = false;
-    if (s.left || s.joining || !s.leading || s.generation != generation || counts == s.assigned_counts) return;
-    logging::native().info("group '{}': a subscribed topic appeared or gained partitions; rebalancing", s.m.group);
+    if (!known || s.left || s.joining || !s.leading || s.generation != generation || counts == s.assigned_counts)
+      return;
+    logging::native().info("group '{}': a subscribed topic appeared, was deleted or changed its partitions; rebalancing",
+                           s.m.group);
     rejoin(self, errc::ok);
   });
 }

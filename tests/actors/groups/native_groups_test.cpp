@@ -173,6 +173,19 @@ TEST(NativeGroups, ATopicCreatedOrGrownAfterTheJoinIsAssigned) {
   std::set<std::pair<std::string, std::int32_t>> got(m.current.partitions.begin(), m.current.partitions.end());
   EXPECT_EQ(got, (std::set<std::pair<std::string, std::int32_t>>{
                      {"grows", 0}, {"grows", 1}, {"grows", 2}, {"later", 0}, {"later", 1}}));
+  // A deleted topic's partitions are taken away.
+  must(admin.delete_topic("later"));
+  ASSERT_TRUE(await_assignments({&m}, count_is(3))) << m.current.partitions.size();
+  // And then the group stays as it is: two more looks at the counts (one each 5 s) find
+  // nothing changed, so no assignment comes.
+  const auto settled = m.current.generation;
+  const auto quiet_until = std::chrono::steady_clock::now() + 11s;
+  while (std::chrono::steady_clock::now() < quiet_until) {
+    auto a = m.conn.next_assignment(500ms);
+    ASSERT_TRUE(client::ok(a));
+    if (std::get<0>(a)) FAIL() << "a rebalance with nothing changed: generation " << std::get<0>(a)->generation;
+  }
+  EXPECT_EQ(m.current.generation, settled);
 }
 
 TEST(NativeGroups, AMemberFollowsItsGroupToANewCoordinatorWhenTheOldOneFails) {
