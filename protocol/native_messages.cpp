@@ -45,4 +45,40 @@ bool valid(const group_join_request& g) noexcept {
   return g.strategy <= 1 && !g.group.empty() && !g.topics.empty();
 }
 
+namespace {
+
+// An admin request's operation follows its request id. Given only those two fields, its
+// decoder refuses an operation the schema does not define (invalid_request) and finds any
+// other one short of the fields it needs, so the schema's list of operations is not
+// repeated here.
+template <class Decode>
+std::string unknown_operation(Decode decode, byte_view payload) {
+  constexpr std::size_t op_end = 5;
+  if (payload.size() < op_end || decode(payload.first(op_end)).error() != errc::invalid_request) return {};
+  return "unknown operation " + std::to_string(payload[op_end - 1]);
+}
+
+}  // namespace
+
+std::string refusal_reason(message_type type, byte_view payload) {
+  // The rules of valid() above, as the sender is told them: each type's decoder refuses
+  // nothing else as invalid_request but what is named here.
+  switch (type) {
+    case message_type::topic_admin: return unknown_operation(decode_topic_admin, payload);
+    case message_type::group_admin: return unknown_operation(decode_group_admin, payload);
+    case message_type::user_admin: return unknown_operation(decode_user_admin, payload);
+    case message_type::acl_admin: return unknown_operation(decode_acl_admin, payload);
+    case message_type::init_producer:
+      return "producer_id and producer_epoch must both be -1 (a new producer) or both be set "
+             "(the next epoch of that producer)";
+    case message_type::group_join:
+      return "a GroupJoin names a group, strategy 0 (range) or 1 (round-robin) and at least one topic";
+    case message_type::publish:
+      return "acks bits other than 0 (respond) and 1 (idempotent) must be clear, and an idempotent "
+             "publish names its partition, asks for a response and has a producer id, epoch and "
+             "sequence of 0 or more";
+    default: return {};
+  }
+}
+
 }  // namespace portask::protocol::native

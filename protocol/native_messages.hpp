@@ -10,6 +10,7 @@
 /// header, and the rules beyond the layout (`valid()`, in native_messages.cpp).
 
 #include <cstdint>
+#include <string>
 
 #include "portask/native/native_messages.hpp"
 #include "protocol/bytes.hpp"
@@ -32,5 +33,10 @@ std::uint32_t peek_request_id(byte_view payload) noexcept;
 std::size_t begin_response(buffer& out, response_header h);
 /// Reads a Response payload's header; `body` is what follows it.
 expected<response_header> decode_response_header(byte_view payload, byte_view& body);
+
+/// Why the decoder of a request of `type` refused `payload` as invalid_request (a value the
+/// schema does not define, or a rule of valid() broken), for the Error's message: decoders
+/// return only the code. Empty when the payload does not say (it is not refused so).
+std::string refusal_reason(message_type type, byte_view payload);
 
 }  // namespace portask::protocol::native

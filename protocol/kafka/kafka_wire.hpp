@@ -5,11 +5,18 @@
 /// or INT32 (bytes, arrays) with -1 for null. The reader never reads past its input.
 /// Record fields (RecordBatches) are gather_bytes: a writer into a gather_bytes keeps their
 /// shared pieces shared; a writer into a plain buffer copies them.
+///
+/// Lengths are bounded as in Kafka: a string holds at most max_string_bytes (its INT16
+/// length; Kafka's generated code puts the same bound on compact strings), bytes, records
+/// and arrays at most max_int32_length. The reader refuses a longer one; the writer throws
+/// std::length_error before writing anything of it, since a length cut to its field would
+/// misalign everything after it (the caller that encodes a response catches it).
 
 #include <array>
 #include <bit>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "protocol/gather_bytes.hpp"
@@ -18,6 +25,11 @@
 namespace portask::protocol::kafka {
 
 using uuid = std::array<std::uint8_t, 16>;
+
+/// The longest string Kafka encodes or decodes (classic or compact).
+inline constexpr std::size_t max_string_bytes = 0x7FFF;
+/// The longest bytes, records or array (INT32 lengths).
+inline constexpr std::size_t max_int32_length = 0x7FFFFFFF;
 
 class writer {
  public:
@@ -35,6 +47,7 @@ class writer {
   void uuid_value(const uuid& u) { w_.raw(u.data(), u.size()); }
 
   void string(const std::string& s, bool flexible) {
+    check_length(s.size(), max_string_bytes, "string");
     if (flexible)
       w_.uvarint(s.size() + 1);
     else
@@ -48,6 +61,7 @@ class writer {
       i16(-1);
   }
   void bytes(const std::string& s, bool flexible) {
+    check_length(s.size(), max_int32_length, "bytes");
     if (flexible)
       w_.uvarint(s.size() + 1);
     else
@@ -61,6 +75,7 @@ class writer {
       i32(-1);
   }
   void records(const gather_bytes& r, bool flexible) {
+    check_length(r.size(), max_int32_length, "records");
     if (flexible)
       w_.uvarint(r.size() + 1);
     else
@@ -72,6 +87,7 @@ class writer {
     gather_->append_gathered(r);
   }
   void array_length(std::size_t n, bool flexible) {
+    check_length(n, max_int32_length, "array");
     if (flexible)
       w_.uvarint(n + 1);
     else
@@ -80,6 +96,11 @@ class writer {
   void null_array(bool flexible) { null_bytes(flexible); }
 
  private:
+  static void check_length(std::size_t n, std::size_t max, const char* what) {
+    if (n > max)
+      throw std::length_error("a Kafka " + std::string(what) + " of " + std::to_string(n) +
+                              " (at most " + std::to_string(max) + ")");
+  }
   wire_writer w_;
   gather_bytes* gather_ = nullptr;  ///< where shared pieces go; null: copy them
 };
@@ -186,6 +207,9 @@ class reader {
   bool nullable(std::optional<std::string>& s, bool flexible, bool wide) {
     std::int64_t n = 0;
     if (!length(n, flexible, wide)) return false;
+    // A compact string's varint could say more; Kafka refuses that, and so what is read
+    // here can always be written back.
+    if (!wide && n > static_cast<std::int64_t>(max_string_bytes)) return fail();
     if (n < 0) {
       s.reset();
       return true;

@@ -298,3 +298,30 @@ TEST(NativeMessages, AclAdminRoundTripsBindingsAndFilters) {
   encode_body(body, entries);
   EXPECT_EQ(decode_acl_list(body).value(), entries);
 }
+
+// The decoders return only invalid_request; refusal_reason tells the sender what it broke.
+TEST(NativeMessages, RefusalReasonsNameWhatTheRequestBroke) {
+  for (const int op : {0, 7}) {
+    buffer f;
+    encode(f, topic_admin_request{1, static_cast<admin_op>(op), "t", 1, {}});
+    ASSERT_EQ(decode_topic_admin(payload_of(f)).error(), errc::invalid_request) << op;
+    EXPECT_EQ(refusal_reason(message_type::topic_admin, payload_of(f)), "unknown operation " + std::to_string(op));
+  }
+  buffer group;
+  encode(group, group_admin_request{2, static_cast<group_op>(9), "g"});
+  EXPECT_EQ(refusal_reason(message_type::group_admin, payload_of(group)), "unknown operation 9");
+  // A known operation is no refusal of its own, whatever follows it (or does not).
+  buffer create;
+  encode(create, topic_admin_request{3, admin_op::create, "t", 1, {}});
+  const auto cut = payload_of(create).first(5);
+  EXPECT_EQ(refusal_reason(message_type::topic_admin, payload_of(create)), "");
+  EXPECT_EQ(refusal_reason(message_type::topic_admin, cut), "");
+  buffer half;
+  encode(half, init_producer_request{4, -1, 0});
+  ASSERT_EQ(decode_init_producer(payload_of(half)).error(), errc::invalid_request);
+  EXPECT_NE(refusal_reason(message_type::init_producer, payload_of(half)).find("both be -1"), std::string::npos);
+  buffer join;
+  encode(join, group_join_request{5, "", 0, 5000, {"t"}});
+  ASSERT_EQ(decode_group_join(payload_of(join)).error(), errc::invalid_request);
+  EXPECT_NE(refusal_reason(message_type::group_join, payload_of(join)).find("names a group"), std::string::npos);
+}

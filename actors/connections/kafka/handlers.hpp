@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "actors/runtime/broker_context.hpp"
@@ -111,6 +112,9 @@ inline void close_after_answers(self_ptr self) {
 /// `flexible_header`), then the body encoded at the request's version. Record fields that
 /// share stored bytes (Fetch) stay shared up to the socket. Counted as failed when `failed`
 /// or when the body answers some topic or partition with an error.
+/// A body holding a value longer than its Kafka length field (the writer throws
+/// std::length_error rather than cut the length) is not sent: the connection is closed once
+/// the answers before it are written, as Kafka closes one whose response it cannot serialize.
 template <class Body>
 void respond(self_ptr self, const request& r, const Body& body, bool flexible_header,
              bool failed = false) {
@@ -120,9 +124,19 @@ void respond(self_ptr self, const request& r, const Body& body, bool flexible_he
   protocol::kafka::writer w{out};
   w.i32(r.correlation_id);
   if (flexible_header) w.uvarint(0);
-  body.encode(w, r.api_version);
-  protocol::store_be32(out.owned().data(), static_cast<std::uint32_t>(out.size() - 4));
   auto& st = self->state;
+  try {
+    body.encode(w, r.api_version);
+  } catch (const std::length_error& e) {
+    logging::kafka().error("kafka {}: {} v{} response cannot be encoded ({}); closing", st.session->peer(),
+                           r.api_name, r.api_version, e.what());
+    const auto latency = std::chrono::steady_clock::now() - r.start;
+    st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, true);
+    st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, true);
+    st.responses->complete(r.seq, {});
+    return close_after_answers(self);
+  }
+  protocol::store_be32(out.owned().data(), static_cast<std::uint32_t>(out.size() - 4));
   const auto latency = std::chrono::steady_clock::now() - r.start;
   st.ctx->metrics.request(protocol_kind::kafka, r.kind, latency, failed);
   st.ctx->metrics.kafka_request(r.api_key, r.api_name, latency, failed);

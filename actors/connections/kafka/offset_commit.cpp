@@ -8,6 +8,7 @@
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/groups/commit_metadata.hpp"
 #include "actors/groups/group_waits.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 
@@ -18,20 +19,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Kafka's offset.metadata.max.bytes at its default: a commit's metadata is the client's free
-// text, kept with the offset in the store and in memory; longer is refused per partition.
-constexpr std::size_t max_commit_metadata_length = 4096;
-
-// Kafka compares Java's String.length(): UTF-16 units, one per character and two for a
-// character past U+FFFF (a 4-byte UTF-8 sequence), not bytes.
+// Refused per partition (commit_metadata.hpp); a null metadata is none.
 bool metadata_too_large(const std::optional<std::string>& metadata) {
-  if (!metadata || metadata->size() <= max_commit_metadata_length) return false;
-  std::size_t units = 0;
-  for (const char c : *metadata) {
-    const auto b = static_cast<unsigned char>(c);
-    if ((b & 0xc0) != 0x80) units += b >= 0xf0 ? 2 : 1;  // a continuation byte adds nothing
-  }
-  return units > max_commit_metadata_length;
+  return metadata && commit_metadata_too_large(*metadata);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "actors/connections/transport/long_polls.hpp"
 #include "actors/connections/transport/publish_bursts.hpp"
 #include "actors/connections/native/native_group_member.hpp"
+#include "actors/groups/commit_metadata.hpp"
 #include "actors/groups/group_waits.hpp"
 #include "actors/connections/transport/response_queue.hpp"
 #include "actors/pipeline/offset_for_time.hpp"
@@ -27,6 +28,7 @@
 #include "actors/security/sasl_session.hpp"
 #include "logging/loggers.hpp"
 #include "protocol/group_assignment.hpp"
+#include "protocol/kafka/kafka_wire.hpp"
 #include "protocol/native_messages.hpp"
 #include "protocol/topic_name.hpp"
 
@@ -197,6 +199,13 @@ void fail(self_ptr self, const request_ctx& r, errc e, std::string_view detail =
 
 void fail(self_ptr self, const request_ctx& r, const caf::error& e) { fail(self, r, to_errc(e)); }
 
+// A request its decoder refused: the decoders return only the code, so an invalid_request
+// is told what the request broke (native::refusal_reason).
+void fail_decode(self_ptr self, const request_ctx& r, std::error_code e, protocol::byte_view payload) {
+  const auto code = static_cast<errc>(e.value());
+  fail(self, r, code, code == errc::invalid_request ? native::refusal_reason(r.type, payload) : std::string{});
+}
+
 // -- authorization: the same ACLs, decisions and cache as Kafka's (security/access_control) --
 
 /// A denial is logged unless `log` is quiet (denial_log says when).
@@ -218,6 +227,24 @@ bool check_group(self_ptr self, const request_ctx& r, sec::acl_operation op, con
   fail(self, r, errc::authorization_failed, std::string(sec::to_string(op)) + " on group " + group);
   return false;
 }
+
+/// Whether `group` may name a group, checked by every request that names one, before its
+/// ACLs; if not, the request is answered invalid_request saying why and false returned. Not
+/// empty: the native protocol has no use for Kafka's empty group id of old standalone
+/// consumers. At most a Kafka string: Kafka's clients list the same groups and fetch their
+/// offsets, and one id longer than their answers can carry would break those answers.
+bool check_group_id(self_ptr self, const request_ctx& r, const std::string& group) {
+  if (group.empty()) {
+    fail(self, r, errc::invalid_request, "empty group id");
+    return false;
+  }
+  if (group.size() <= protocol::kafka::max_string_bytes) return true;
+  fail(self, r, errc::invalid_request,
+       "a group id of " + std::to_string(group.size()) + " bytes; at most " +
+           std::to_string(protocol::kafka::max_string_bytes) + " (the longest string Kafka carries)");
+  return false;
+}
+
 /// CREATE on the cluster is tried first, quietly: CREATE on the topic may do. `log`: quiet
 /// where it is asked before the topic is known to be missing (Publish's auto-creation).
 bool may_create_topic(self_ptr self, const std::string& topic, denial_log log) {
@@ -299,12 +326,23 @@ void serve_held_frames(self_ptr self) {
   end_after_framing_error(self);
 }
 
+// Which limit a publish answered frame_too_large passed (the frame read was within
+// max_frame_bytes): its partition compares the batch's stored frame with the topic's
+// max.message.bytes, whose value only the partition holds; a batch re-encoded for the store
+// can also outgrow max_frame_bytes.
+std::string publish_too_large(const broker_context& ctx) {
+  return "the batch's stored frame is larger than the topic's max.message.bytes (TopicAdmin describe "
+         "shows it) or than max_frame_bytes (" +
+         std::to_string(ctx.config.max_frame_bytes) + ")";
+}
+
 // Sends the gathered publishes: one message per bridge. The answers to one bridge's reply
 // leave in one write.
 void flush_publishes(self_ptr self) {
   auto answer = [self](const publish_slot& slot, errc e, const publish_result& res) {
     self->state.answers_held = true;
     const auto& [r, acks] = slot;
+    if (e == errc::frame_too_large) return fail(self, r, e, publish_too_large(*self->state.ctx));
     if (e != errc::ok) return fail(self, r, e);
     answer_publish(self, r, acks, res);
   };
@@ -406,7 +444,7 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
                 protocol::buffer& frame, protocol::byte_view payload) {
   const auto wire_bytes = frame.size();
   auto req = native::decode_publish(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   auto& ctx = *self->state.ctx;
   publish_batch pb{{req->topic, req->partition}, {}, protocol_kind::portask, false, wire_bytes};
   // A batch already in the store's encoding is checked and kept as it came (the bridge
@@ -542,7 +580,7 @@ void count_out(self_ptr self, const fetch_result& res) {
 // A fetch's answer stays within the connection's output budget (see response_queue).
 void on_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_fetch(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   if (!check_topic(self, r, sec::acl_operation::read, req->topic)) return;
   bool alone = false;
   // The answer is one frame, and a frame's payload is at most max_frame_bytes (the client
@@ -677,7 +715,7 @@ void pump(self_ptr self, std::uint32_t id) {
 
 void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_subscribe(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   if (!check_topic(self, r, sec::acl_operation::read, req->topic)) return;
   // Each subscription may have one push in flight: their number is capped like requests.
   // Subscribes still looking up their partition count too: pipelined ones would all pass
@@ -724,7 +762,7 @@ void on_subscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
 
 void on_credit(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_credit(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   auto it = self->state.subscriptions.find(req->subscription_id);
   if (it == self->state.subscriptions.end()) return fail(self, r, errc::invalid_request, "no such subscription");
   it->second.credit += req->credit_bytes;
@@ -734,7 +772,7 @@ void on_credit(self_ptr self, request_ctx r, protocol::byte_view payload) {
 
 void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_unsubscribe(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   auto& subs = self->state.subscriptions;
   auto it = subs.find(req->subscription_id);
   if (it == subs.end()) return fail(self, r, errc::invalid_request, "no such subscription");
@@ -750,11 +788,9 @@ void on_unsubscribe(self_ptr self, request_ctx r, protocol::byte_view payload) {
 // -- offsets, topics, metadata ---------------------------------------------------------------
 
 // Ack and OffsetFetch go to the group's coordinator, the one owner of a group's offsets
-// whichever protocol its consumers speak.
+// whichever protocol its consumers speak. The caller checked the group id (check_group_id).
 template <class F>
 void with_group(self_ptr self, request_ctx r, const std::string& group, F f) {
-  // The native protocol has no use for Kafka's empty group id of old standalone consumers.
-  if (group.empty()) return fail(self, r, errc::invalid_request);
   auto groups = self->state.dir.groups;
   if (!groups) return fail(self, r, errc::not_ready);
   self->request(groups, 10s, group_atom::value, group)
@@ -764,8 +800,16 @@ void with_group(self_ptr self, request_ctx r, const std::string& group, F f) {
 
 void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_ack(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
-  if (req->consumer.empty() || req->offset < 0) return fail(self, r, errc::invalid_request);
+  if (!req) return fail_decode(self, r, req.error(), payload);
+  if (!check_group_id(self, r, req->consumer)) return;
+  if (req->offset < 0)
+    return fail(self, r, errc::invalid_request,
+                "offset " + std::to_string(req->offset) + ": commit the next offset to read, 0 or more");
+  // As Kafka's OffsetCommit refuses it (there per partition, OFFSET_METADATA_TOO_LARGE).
+  if (commit_metadata_too_large(req->metadata))
+    return fail(self, r, errc::invalid_request,
+                "metadata longer than " + std::to_string(max_commit_metadata_length) +
+                    " characters (Kafka's offset.metadata.max.bytes)");
   if (!check_group(self, r, sec::acl_operation::read, req->consumer) ||
       !check_topic(self, r, sec::acl_operation::read, req->topic))
     return;
@@ -815,7 +859,8 @@ void on_ack(self_ptr self, request_ctx r, protocol::byte_view payload) {
 
 void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_offset_fetch(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
+  if (!check_group_id(self, r, req->consumer)) return;
   if (!check_group(self, r, sec::acl_operation::describe, req->consumer) ||
       !check_topic(self, r, sec::acl_operation::describe, req->topic))
     return;
@@ -837,7 +882,8 @@ void on_offset_fetch(self_ptr self, request_ctx r, protocol::byte_view payload) 
 
 void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_group_join(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
+  if (!check_group_id(self, r, req->group)) return;
   if (!check_group(self, r, sec::acl_operation::read, req->group)) return;
   // The assignments pushed tell which subscribed topics exist and their partition counts:
   // what Metadata shows only of topics the client may describe.
@@ -872,7 +918,7 @@ void on_group_join(self_ptr self, request_ctx r, protocol::byte_view payload) {
 
 void on_group_leave(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_group_leave(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   auto& all = self->state.memberships;
   auto it = all.find(req->membership_id);
   if (it == all.end()) return fail(self, r, errc::invalid_request, "no such membership");
@@ -926,7 +972,7 @@ void alter_topic_config(self_ptr self, request_ctx r, topic_registry_actor regis
 
 void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_topic_admin(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   auto registry = self->state.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   auto on_error = [=](caf::error& e) { fail(self, r, e); };
@@ -952,6 +998,17 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
       break;
     case native::admin_op::list:
       break;  // lists what the client may describe
+  }
+  // The broker's own topic, refused here with the reason as Kafka's DeleteTopics,
+  // CreatePartitions and AlterConfigs are (the registry refuses it too, saying no more).
+  if (protocol::is_internal_topic(req->topic)) {
+    const char* refused = req->op == native::admin_op::remove           ? "it cannot be deleted"
+                          : req->op == native::admin_op::add_partitions ? "it cannot grow"
+                          : req->op == native::admin_op::alter_config   ? "its configs cannot be changed"
+                                                                        : nullptr;
+    if (refused)
+      return fail(self, r, errc::invalid_request,
+                  "topic '" + req->topic + "' is internal: the broker keeps it, " + refused);
   }
   switch (req->op) {
     case native::admin_op::create: {
@@ -1044,6 +1101,8 @@ void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req->cluster && !req->groups.empty())
     return fail(self, r, errc::invalid_request,
                 "groups' coordinators are answered in the cluster fields: set cluster to name groups");
+  for (const auto& group : req->groups)
+    if (!check_group_id(self, r, group)) return;
   auto registry = self->state.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   self->request(registry, 10s, list_atom::value)
@@ -1065,7 +1124,7 @@ void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
 
 void on_list_offsets(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_list_offsets(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   if (!check_topic(self, r, sec::acl_operation::describe, req->topic)) return;
   const topic_partition tp{req->topic, req->partition};
   auto bridge = self->state.dir.bridge_for(tp);
@@ -1148,9 +1207,8 @@ void describe_group(self_ptr self, request_ctx r, const std::string& group) {
 
 void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_group_admin(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
-  if (req->op != native::group_op::list && req->group.empty())
-    return fail(self, r, errc::invalid_request, "empty group name");
+  if (!req) return fail_decode(self, r, req.error(), payload);
+  if (req->op != native::group_op::list && !check_group_id(self, r, req->group)) return;
   if (req->op == native::group_op::describe && !check_group(self, r, sec::acl_operation::describe, req->group))
     return;
   if (req->op == native::group_op::remove && !check_group(self, r, sec::acl_operation::remove, req->group))
@@ -1192,7 +1250,7 @@ void on_group_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
 
 void on_delete_records(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_delete_records(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   if (req->offset < -1) return fail(self, r, errc::offset_out_of_range);
   if (!check_topic(self, r, sec::acl_operation::remove, req->topic)) return;
   ask_partition(
@@ -1216,7 +1274,7 @@ bool check_cluster(self_ptr self, const request_ctx& r, sec::acl_operation op) {
 
 void on_user_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_user_admin(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   if (req->op == native::user_op::list) {
     if (!check_cluster(self, r, sec::acl_operation::describe)) return;
     std::vector<native::user_credential_info> out;
@@ -1279,7 +1337,7 @@ std::string invalid_filter(const sec::acl_filter& f) {
 
 void on_acl_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_acl_admin(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   const bool listing = req->op == native::acl_op::list;
   if (!check_cluster(self, r, listing ? sec::acl_operation::describe : sec::acl_operation::alter)) return;
   // As Kafka's ACL requests: a binding stored while nothing checks it would be listed and
@@ -1328,9 +1386,12 @@ void on_acl_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
           [=](caf::error& e) { fail(self, r, e); });
 }
 
+// The kinds Kafka's APIs count as (api_table.cpp): InitProducer as InitProducerId, users and
+// ACLs as their Kafka admin APIs (docs/operations.md).
 request_kind kind_of(message_type t) {
   switch (t) {
-    case message_type::publish: return request_kind::publish;
+    case message_type::publish:
+    case message_type::init_producer: return request_kind::publish;
     case message_type::fetch: return request_kind::fetch;
     case message_type::subscribe:
     case message_type::credit:
@@ -1341,9 +1402,9 @@ request_kind kind_of(message_type t) {
     case message_type::topic_admin:
     case message_type::delete_records: return request_kind::topic_admin;
     case message_type::group_admin: return request_kind::group;
-    case message_type::authenticate:
+    case message_type::authenticate: return request_kind::authenticate;
     case message_type::user_admin:
-    case message_type::acl_admin: return request_kind::authenticate;
+    case message_type::acl_admin: return request_kind::security_admin;
     case message_type::metadata: return request_kind::metadata;
     case message_type::heartbeat: return request_kind::heartbeat;
     case message_type::group_join:
@@ -1357,7 +1418,7 @@ request_kind kind_of(message_type t) {
 void on_authenticate(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto& st = self->state;
   auto req = native::decode_authenticate(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   if (!st.sasl) return fail(self, r, errc::invalid_request, "this listener does not authenticate");
   auto close_after = [&](std::string why) {
     // Both may quote what the client sent: printable, so no log line is forged.
@@ -1405,6 +1466,12 @@ void on_frame(self_ptr self, protocol::buffer& bytes) {
     start_closing(self);
     return fail(self, r, errc::authentication_required, "send Authenticate first");
   }
+  // The encrypted flag is refused on every frame (docs/protocol.md section 3), not only where
+  // a batch's flags are read: a frame is never served as if the flag were not set.
+  if (h->flags & protocol::frame_flags::encrypted)
+    return fail(self, r, errc::encrypted_unsupported,
+                "the encrypted flag (0x0002) is set on a " + std::string(protocol::to_string(h->type)) +
+                    " frame; this broker has no key");
   switch (h->type) {
     case message_type::publish: return on_publish(self, r, *h, bytes, payload);
     case message_type::fetch: return on_fetch(self, r, payload);
