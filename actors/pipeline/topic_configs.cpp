@@ -9,6 +9,26 @@
 namespace portask {
 namespace {
 
+// Java's String.trim: every character up to ' ' goes, at both ends. Kafka trims every value
+// before it parses it (ConfigDef.parseType).
+std::string_view java_trim(std::string_view value) {
+  while (!value.empty() && static_cast<unsigned char>(value.front()) <= ' ') value.remove_prefix(1);
+  while (!value.empty() && static_cast<unsigned char>(value.back()) <= ' ') value.remove_suffix(1);
+  return value;
+}
+
+// A number as Kafka reads one (Long.parseLong, Double.parseDouble): trimmed, a leading '+'
+// allowed; `whole` says whether all of it was the number.
+template <class T>
+std::from_chars_result parse_number(std::string_view text, T& n, bool& whole) {
+  text = java_trim(text);
+  if (text.size() > 1 && text.front() == '+' && text[1] >= '0' && text[1] <= '9') text.remove_prefix(1);
+  if (text.size() > 1 && text.front() == '+' && text[1] == '.') text.remove_prefix(1);
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+  whole = r.ptr == text.data() + text.size();
+  return r;
+}
+
 // Kafka's ThrottledReplicaListValidator: the literal '*', or [partitionId]:[brokerId] pairs
 // separated by commas (none: Kafka's default).
 std::optional<std::string> throttled_replicas_problem(std::string_view value) {
@@ -32,9 +52,7 @@ std::optional<std::string> throttled_replicas_problem(std::string_view value) {
 // ("2.8.1"; releases before 1.0 have three parts of their own). The value is trimmed first,
 // as Kafka trims every STRING config (" 3.0" is 3.0).
 std::optional<std::string> message_format_version_problem(std::string_view value) {
-  // Java's String.trim: every character up to ' ' goes, at both ends.
-  while (!value.empty() && static_cast<unsigned char>(value.front()) <= ' ') value.remove_prefix(1);
-  while (!value.empty() && static_cast<unsigned char>(value.back()) <= ' ') value.remove_suffix(1);
+  value = java_trim(value);
   struct release {
     std::string_view name;
     int internal_versions;  ///< IV0, IV1, ...; none before 0.10
@@ -127,12 +145,41 @@ namespace {
 
 std::optional<std::string> integer_problem(std::string_view v, long long min, long long max) {
   long long n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  bool whole = false;
+  const auto ec = parse_number(v, n, whole).ec;
   if (ec == std::errc::result_out_of_range || (ec == std::errc{} && n > max))
     return "out of range";
-  if (ec != std::errc{} || end != v.data() + v.size()) return "not a number";
+  if (ec != std::errc{} || !whole) return "not a number";
   if (n < min) return "must be at least " + std::to_string(min);
   return std::nullopt;
+}
+
+// The value as Kafka's ConfigDef.parseType reads it, written the one way Portask's checks
+// compare: trimmed; "true"/"false" in lower case; an integer without '+' or leading zeros.
+// Anything else is the trimmed text (the checks then say what is wrong with it).
+std::string canonical_config_value(const topic_config_spec& spec, std::string_view given) {
+  const auto value = java_trim(given);
+  auto lower_equals = [&](std::string_view word) {
+    return value.size() == word.size() &&
+           std::equal(value.begin(), value.end(), word.begin(), [](char a, char b) {
+             return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+           });
+  };
+  switch (spec.kind) {
+    case config_kind::boolean:
+      if (lower_equals("true")) return "true";
+      if (lower_equals("false")) return "false";
+      break;
+    case config_kind::integer:
+    case config_kind::long_integer: {
+      long long n = 0;
+      bool whole = false;
+      if (parse_number(value, n, whole).ec == std::errc{} && whole) return std::to_string(n);
+      break;
+    }
+    default: break;
+  }
+  return std::string(value);
 }
 
 std::string choices_of(const topic_config_spec& s) {
@@ -176,10 +223,7 @@ std::vector<std::string> config_list_items(std::string_view value) {
   while (pos <= value.size()) {
     auto comma = value.find(',', pos);
     if (comma == std::string_view::npos) comma = value.size();
-    auto item = value.substr(pos, comma - pos);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    items.emplace_back(item);
+    items.emplace_back(java_trim(value.substr(pos, comma - pos)));
     pos = comma + 1;
   }
   return items;
@@ -194,9 +238,10 @@ std::optional<T> config_as(const std::vector<std::pair<std::string, std::string>
   for (const auto& [key, value] : configs) {
     if (key != name) continue;
     T n{};
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    bool whole = false;
+    const auto ec = parse_number(value, n, whole).ec;
     out.reset();
-    if (ec == std::errc{} && end == value.data() + value.size()) out = n;
+    if (ec == std::errc{} && whole) out = n;
   }
   return out;
 }
@@ -224,22 +269,27 @@ bool cleanup_policy_includes(const std::vector<std::pair<std::string, std::strin
   return included;
 }
 
-std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value) {
+std::optional<std::string> topic_config_problem(std::string_view name, std::string_view given) {
   const auto* spec = find_topic_config(name);
   if (!spec) return "unknown config '" + std::string(name) + "'";
+  // Checked as Kafka's ConfigDef.parseType reads it: trimmed, a boolean in any case, a number
+  // with a leading '+' (config_integer and config_ratio read numbers the same way).
+  const auto canonical = canonical_config_value(*spec, given);
+  const std::string_view value = canonical;
   auto problem = [&]() -> std::optional<std::string> {
     if (spec->rule) return spec->rule(value);
     switch (spec->kind) {
       case config_kind::boolean:
-        if (value == "true" || value == "false") return std::nullopt;
+        if (value == "true" || value == "false") return std::nullopt;  // canonical: see below
         return "expected true or false";
       case config_kind::integer: return integer_problem(value, spec->min, 2147483647LL);
       case config_kind::long_integer:
         return integer_problem(value, spec->min, 9223372036854775807LL);
       case config_kind::ratio: {
         double d = 0;
-        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), d);
-        if (ec != std::errc{} || end != value.data() + value.size() || d < 0 || d > 1)
+        bool whole = false;
+        const auto ec = parse_number(value, d, whole).ec;
+        if (ec != std::errc{} || !whole || d < 0 || d > 1)
           return "expected a number from 0 to 1";
         return std::nullopt;
       }
@@ -261,7 +311,7 @@ std::optional<std::string> topic_config_problem(std::string_view name, std::stri
   }();
   if (!problem) problem = unhonourable(name, value);
   if (!problem) return std::nullopt;
-  return "invalid value '" + std::string(value) + "' for '" + std::string(name) + "': " + *problem;
+  return "invalid value '" + std::string(given) + "' for '" + std::string(name) + "': " + *problem;
 }
 
 std::optional<topic_name_problem> creatable_name_problem(std::string_view name) {

@@ -12,6 +12,7 @@
 #include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/kafka/topic_config_values.hpp"
+#include "protocol/topic_name.hpp"
 
 namespace portask::kafka {
 
@@ -168,6 +169,14 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
     if (rq.resourceType != resource_topic) {
       out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
       out.errorMessage = "unsupported resource type " + std::to_string(rq.resourceType);
+      continue;
+    }
+    // As Kafka's ConfigHelper: a name no topic could have is INVALID_TOPIC_EXCEPTION, not
+    // unknown.
+    if (!protocol::is_valid_topic_name(rq.resourceName)) {
+      out.errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
+      out.errorMessage = "Topic name '" + rq.resourceName + "' is illegal: 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-', "
+                         "and not '.' or '..'.";
       continue;
     }
     ++*pending;

@@ -81,9 +81,11 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   req.resources.push_back({2, "cfg", std::vector<std::string>{"max.message.bytes"}});
   req.resources.push_back({2, "missing", std::nullopt});
   req.resources.push_back({4, "0", std::vector<std::string>{"auto.create.topics.enable"}});
+  req.resources.push_back({2, "a b", std::nullopt});
   for (std::int16_t v : {1, 4}) {
     auto res = call<msg::DescribeConfigsResponse>(c, 32, v, req, v >= 4);
-    ASSERT_EQ(res.results.size(), 4u);
+    ASSERT_EQ(res.results.size(), 5u);
+    EXPECT_EQ(res.results[4].errorCode, 17) << "INVALID_TOPIC_EXCEPTION: no topic can have the name";
     const auto& all = res.results[0];
     EXPECT_EQ(all.errorCode, 0);
     std::map<std::string, std::string> values;

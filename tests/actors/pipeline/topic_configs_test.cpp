@@ -57,6 +57,32 @@ TEST(TopicConfigs, BadValuesAreRefusedNamingTheKeyAndTheReason) {
   EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "0.25"), std::nullopt);
 }
 
+// As Kafka's ConfigDef.parseType reads a value: trimmed, a boolean in any case, a number with a
+// leading '+'; the values Portask honours alone are compared in that reading too, and the
+// numbers its partitions use are read the same way.
+TEST(TopicConfigs, ValuesAreReadAsKafkaParsesThem) {
+  for (const auto* v : {"TRUE", "True", " false ", "FaLsE\t"})
+    EXPECT_EQ(topic_config_problem("preallocate", v), std::nullopt) << v;
+  EXPECT_NE(topic_config_problem("preallocate", "yes"), std::nullopt);
+  for (const auto* v : {" 100", "100 ", "+100", "\t+100\n"})
+    EXPECT_EQ(topic_config_problem("retention.ms", v), std::nullopt) << v;
+  for (const auto* v : {"+-100", "++1", "+", "1 0", "0x10"})
+    EXPECT_NE(topic_config_problem("retention.ms", v), std::nullopt) << v;
+  EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", " +0.5 "), std::nullopt);
+  EXPECT_EQ(topic_config_problem("message.downconversion.enable", "True"), std::nullopt);
+  EXPECT_NE(topic_config_problem("remote.storage.enable", "TRUE"), std::nullopt) << "still true";
+  EXPECT_EQ(topic_config_problem("min.insync.replicas", "+1"), std::nullopt);
+  EXPECT_EQ(topic_config_problem("flush.ms", " 9223372036854775807"), std::nullopt);
+  EXPECT_EQ(topic_config_problem("cleanup.policy", "\tcompact ,delete\n"), std::nullopt);
+  EXPECT_NE(topic_config_problem("retention.ms", " x").value_or("").find("' x'"), std::string::npos)
+      << "the refusal quotes the value as given";
+  const std::vector<std::pair<std::string, std::string>> configs = {
+      {"retention.ms", " +1500 "}, {"min.cleanable.dirty.ratio", "+0.25"}, {"cleanup.policy", " compact\t"}};
+  EXPECT_EQ(config_integer(configs, "retention.ms"), 1500);
+  EXPECT_EQ(config_ratio(configs, "min.cleanable.dirty.ratio"), 0.25);
+  EXPECT_TRUE(cleanup_policy_includes(configs, "compact"));
+}
+
 TEST(TopicConfigs, NumbersAndTheCompactPolicyAreReadFromTheLastValueGiven) {
   const std::vector<std::pair<std::string, std::string>> configs = {
       {"retention.ms", "1000"},           {"retention.ms", "2000"},
