@@ -517,7 +517,7 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
 // batches would share sequences, and the second's be taken for resends of the first's).
 void on_init_producer(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_init_producer(payload);
-  if (!req) return fail(self, r, static_cast<errc>(req.error().value()));
+  if (!req) return fail_decode(self, r, req.error(), payload);
   {  // as Kafka's InitProducerId: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic
     auto& st = self->state;
     if (!allowed(self, sec::acl_operation::idempotent_write, sec::resource_type::cluster, sec::cluster_resource_name,
