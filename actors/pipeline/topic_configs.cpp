@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <type_traits>
 #include <unordered_map>
 
 #include "protocol/topic_name.hpp"
@@ -26,6 +28,8 @@ std::from_chars_result parse_number(std::string_view text, T& n, bool& whole) {
   if (text.size() > 1 && text.front() == '+' && text[1] == '.') text.remove_prefix(1);
   const auto r = std::from_chars(text.data(), text.data() + text.size(), n);
   whole = r.ptr == text.data() + text.size();
+  // Java's parseDouble reads no "nan" or "inf"; a ratio of NaN would compare false with all.
+  if constexpr (std::is_floating_point_v<T>) whole = whole && std::isfinite(n);
   return r;
 }
 
@@ -177,6 +181,15 @@ std::string canonical_config_value(const topic_config_spec& spec, std::string_vi
       if (parse_number(value, n, whole).ec == std::errc{} && whole) return std::to_string(n);
       break;
     }
+    case config_kind::ratio:
+      if (value.size() > 1 && value.front() == '+') return std::string(value.substr(1));
+      break;
+    case config_kind::list: {
+      // As Kafka writes a list back: its items, trimmed, joined by commas.
+      std::string joined;
+      for (const auto& item : config_list_items(value)) joined += (joined.empty() ? "" : ",") + item;
+      return value.empty() ? std::string() : joined;
+    }
     default: break;
   }
   return std::string(value);
@@ -216,6 +229,11 @@ std::optional<std::string> unhonourable(std::string_view name, std::string_view 
 }
 
 }  // namespace
+
+std::string canonical_topic_config(std::string_view name, std::string_view value) {
+  const auto* spec = find_topic_config(name);
+  return spec ? canonical_config_value(*spec, value) : std::string(value);
+}
 
 std::vector<std::string> config_list_items(std::string_view value) {
   std::vector<std::string> items;

@@ -52,6 +52,10 @@ bool cleanup_policy_includes(const std::vector<std::pair<std::string, std::strin
 /// Why `value` is not acceptable for `name` ("unknown config", "not a number", ...), or
 /// nothing when it is.
 std::optional<std::string> topic_config_problem(std::string_view name, std::string_view value);
+/// `value` as Kafka's ConfigDef reads it and writes it back (trimmed; "true"/"false"; an
+/// integer without '+' or leading zeros; a list's items joined by commas): what a topic
+/// stores and DescribeConfigs reports. An unknown key's value is returned as given.
+std::string canonical_topic_config(std::string_view name, std::string_view value);
 
 /// The most partitions a topic may have, created or grown.
 inline constexpr std::int32_t max_topic_partitions = 10000;

@@ -348,8 +348,11 @@ void forget_topic(self_ptr self, const std::string& name, const storage::topic_i
 void create_topic(self_ptr self, storage::topic_info info, std::function<void(errc)> done) {
   if (!protocol::is_valid_topic_name(info.name)) return done(errc::invalid_request);
   if (info.partitions < 1 || info.partitions > max_topic_partitions) return done(errc::invalid_request);
-  for (const auto& [key, value] : info.configs)
+  // Stored as Kafka reads them (" +100" is 100), whichever protocol brought them.
+  for (auto& [key, value] : info.configs) {
     if (topic_config_problem(key, value)) return done(errc::invalid_request);
+    value = canonical_topic_config(key, value);
+  }
   with_topics(self, [=](errc e) {
     if (e != errc::ok) return done(e);
     auto& st = self->state;
@@ -1153,6 +1156,7 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
       [=](configure_atom, const std::string& name, storage::config_entries& read,
           storage::config_entries& configs) -> caf::result<storage::topic_info> {
         if (protocol::is_internal_topic(name)) return make_caf_error(errc::invalid_request);
+        for (auto& [key, value] : configs) value = canonical_topic_config(key, value);
         auto rp = self->make_response_promise<storage::topic_info>();
         change_topic<storage::topic_info>(
             self, name, rp,

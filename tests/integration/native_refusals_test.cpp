@@ -83,6 +83,16 @@ TEST_F(NativeRefusals, AckRefusesGroupIdsAndMetadataKafkaCouldNotCarry) {
   expect_refused(c.commit("meta", "acked", 0, -1), errc::invalid_request, "offset -1");
   expect_refused(c.commit("meta", "acked", 0, 1, std::string(4097, 'm')), errc::invalid_request,
                  "offset.metadata.max.bytes");
+  // Bytes that are not UTF-8 count one unit each, as Java reads them (one U+FFFD each): 40,000
+  // continuation bytes are not zero characters.
+  expect_refused(c.commit("meta", "acked", 0, 1, std::string(40000, '\x80')), errc::invalid_request,
+                 "offset.metadata.max.bytes");
+  expect_refused(c.commit("meta", "acked", 0, 1, std::string(4097, '\x80')), errc::invalid_request,
+                 "offset.metadata.max.bytes");
+  // 4096 characters of three bytes each are 4096 units.
+  std::string wide;
+  for (int i = 0; i < 4096; ++i) wide += "\xe2\x82\xac";
+  ASSERT_TRUE(client::ok(c.commit("meta", "acked", 0, 1, wide)));
   expect_refused(c.committed(std::string(32768, 'g'), "acked", 0), errc::invalid_request, "32768 bytes");
   // Every request that names a group refuses the same ids.
   expect_refused(c.join_group(std::string(32768, 'g'), {"acked"}), errc::invalid_request, "32768 bytes");

@@ -114,7 +114,7 @@ inline void close_after_answers(self_ptr self) {
 /// or when the body answers some topic or partition with an error.
 /// A body holding a value longer than its Kafka length field (the writer throws
 /// std::length_error rather than cut the length) is not sent: the connection is closed once
-/// the answers before it are written, as Kafka closes one whose response it cannot serialize.
+/// the answers before it are written (no answer is sent that the client would misread).
 template <class Body>
 void respond(self_ptr self, const request& r, const Body& body, bool flexible_header,
              bool failed = false) {

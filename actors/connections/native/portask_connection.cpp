@@ -1101,8 +1101,8 @@ void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
   if (!req->cluster && !req->groups.empty())
     return fail(self, r, errc::invalid_request,
                 "groups' coordinators are answered in the cluster fields: set cluster to name groups");
-  for (const auto& group : req->groups)
-    if (!check_group_id(self, r, group)) return;
+  // A group id no request could use still has a coordinator to name: a client refreshing
+  // what it cached (client::cluster_client) is not refused its partitions' leaders for it.
   auto registry = self->state.dir.registry;
   if (!registry) return fail(self, r, errc::not_ready);
   self->request(registry, 10s, list_atom::value)

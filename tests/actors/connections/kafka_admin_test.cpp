@@ -73,7 +73,8 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   broker_fixture f;
   raw_kafka c{f.server->kafka_port()};
   msg::CreateTopicsRequest create;
-  create.topics.push_back({"cfg", 2, 1, {}, {{"retention.ms", std::string("60000")}}});
+  // Read as Kafka reads it, and stored and described as Kafka writes it back.
+  create.topics.push_back({"cfg", 2, 1, {}, {{"retention.ms", std::string(" +60000 ")}}});
   ASSERT_EQ(call<msg::CreateTopicsResponse>(c, 19, 4, create, false).topics.at(0).errorCode, 0);
 
   msg::DescribeConfigsRequest req;

@@ -81,6 +81,18 @@ TEST(TopicConfigs, ValuesAreReadAsKafkaParsesThem) {
   EXPECT_EQ(config_integer(configs, "retention.ms"), 1500);
   EXPECT_EQ(config_ratio(configs, "min.cleanable.dirty.ratio"), 0.25);
   EXPECT_TRUE(cleanup_policy_includes(configs, "compact"));
+  // Java's parseDouble reads no NaN nor infinity (a NaN ratio would never be reached).
+  for (const auto* v : {"nan", "NaN", "-nan", "inf", "+inf"})
+    EXPECT_NE(topic_config_problem("min.cleanable.dirty.ratio", v), std::nullopt) << v;
+  EXPECT_FALSE(config_ratio({{"min.cleanable.dirty.ratio", "nan"}}, "min.cleanable.dirty.ratio"));
+  // Stored as Kafka writes a value back.
+  EXPECT_EQ(canonical_topic_config("preallocate", " TRUE "), "true");
+  EXPECT_EQ(canonical_topic_config("retention.ms", "\t+0100 "), "100");
+  EXPECT_EQ(canonical_topic_config("cleanup.policy", " compact , delete "), "compact,delete");
+  EXPECT_EQ(canonical_topic_config("min.cleanable.dirty.ratio", " +0.25"), "0.25");
+  EXPECT_EQ(canonical_topic_config("compression.type", " producer\n"), "producer");
+  EXPECT_EQ(canonical_topic_config("retention.ms", " abc"), "abc") << "left for the check to refuse";
+  EXPECT_EQ(canonical_topic_config("no.such.key", " x "), " x ");
 }
 
 TEST(TopicConfigs, NumbersAndTheCompactPolicyAreReadFromTheLastValueGiven) {
