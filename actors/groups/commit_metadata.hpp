@@ -13,9 +13,10 @@ namespace portask {
 inline constexpr std::size_t max_commit_metadata_length = 4096;
 
 /// Kafka compares Java's String.length(): UTF-16 units, one per character and two for a
-/// character past U+FFFF (a 4-byte UTF-8 sequence), not bytes. Text that is not UTF-8 Java
-/// would have read one character per bad byte (U+FFFD): it is counted a byte a unit, so no
-/// metadata passes that Kafka's format could not carry (at most 3 bytes a unit).
+/// character past U+FFFF (a 4-byte UTF-8 sequence), not bytes. Text that is not UTF-8 is
+/// counted a byte a unit: Java would read at least one U+FFFD for each bad sequence, so this
+/// may refuse a little more than Kafka, never less, and no metadata passes that Kafka's
+/// format could not carry (at most 3 bytes a unit).
 inline bool commit_metadata_too_large(std::string_view metadata) noexcept {
   if (metadata.size() <= max_commit_metadata_length) return false;
   if (metadata.size() > 3 * max_commit_metadata_length) return true;

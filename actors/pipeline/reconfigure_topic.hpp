@@ -28,7 +28,9 @@ void reconfigure_from(Self* self, const topic_registry_actor& registry, const st
                       Failed failed, int attempts_left = reconfigure_attempts) {
   auto next = compute(current);
   if (!next) return;
-  // As the registry stores it, to tell "mine" from "another change's" in its answer.
+  // As the registry stores it (each value as Kafka writes it back), to tell "mine" from
+  // "another change's" in its answer.
+  for (auto& [key, value] : *next) value = canonical_topic_config(key, value);
   auto wanted = last_value_of_each_key(*next);
   self->request(registry, std::chrono::seconds(10), configure_atom::value, name,
                 std::move(current), std::move(*next))

@@ -186,9 +186,15 @@ std::string canonical_config_value(const topic_config_spec& spec, std::string_vi
       break;
     case config_kind::list: {
       // As Kafka writes a list back: its items, trimmed, joined by commas.
+      if (value.empty()) return std::string();
       std::string joined;
-      for (const auto& item : config_list_items(value)) joined += (joined.empty() ? "" : ",") + item;
-      return value.empty() ? std::string() : joined;
+      bool first = true;
+      for (const auto& item : config_list_items(value)) {
+        if (!first) joined += ',';
+        joined += item;  // an empty item stays, for the check to refuse
+        first = false;
+      }
+      return joined;
     }
     default: break;
   }

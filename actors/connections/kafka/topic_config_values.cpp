@@ -46,7 +46,10 @@ std::optional<broker_decided> decided_by_broker(const broker_context& ctx, std::
 std::vector<config_value> topic_config_values(const broker_context& ctx,
                                               const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<config_value> out;
-  for (const auto& [key, value] : overrides) out.push_back({key, value, source_topic, topic_config_type(key)});
+  // As Kafka describes a value: as its ConfigDef writes it back (a topic stored before values
+  // were kept that way, or a create answering what it was given, shows the same).
+  for (const auto& [key, value] : overrides)
+    out.push_back({key, canonical_topic_config(key, value), source_topic, topic_config_type(key)});
   for (const auto& spec : topic_config_specs()) {
     const std::string name(spec.name);
     if (std::any_of(overrides.begin(), overrides.end(), [&](const auto& kv) { return kv.first == name; }))

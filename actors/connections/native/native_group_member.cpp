@@ -83,19 +83,25 @@ void sync(self_ptr self, std::vector<std::pair<std::string, std::string>> assign
       [=](caf::error& e) { rejoin(self, to_errc(e), 500ms); });
 }
 
-// The partition count of each of `topics` (0 for one that does not exist), then `done` with
-// them on `self`, and whether every count is known: a lookup that failed otherwise (the
-// registry restarting, the store unreachable) says nothing of the topic.
+// A count the registry could not give: a lookup that failed other than with unknown_topic
+// (the registry restarting, the store unreachable) says nothing of the topic.
+constexpr std::int32_t count_unknown = -1;
+
+bool all_known(const std::map<std::string, std::int32_t>& counts) {
+  return std::none_of(counts.begin(), counts.end(), [](const auto& c) { return c.second == count_unknown; });
+}
+
+// The partition count of each of `topics` (0 for one that does not exist, count_unknown for
+// one the registry could not answer), then `done` with them on `self`.
 template <class F>
 void count_partitions(self_ptr self, const std::set<std::string>& topics, F done) {
-  auto counts = std::make_shared<std::map<std::string, std::int32_t>>();
-  for (const auto& t : topics) (*counts)[t] = 0;
-  auto pending = std::make_shared<std::size_t>(topics.size() + 1);
-  auto known = std::make_shared<bool>(static_cast<bool>(self->state.dir.registry));
-  auto one_done = [=]() mutable {
-    if (--*pending == 0) done(*counts, *known);
-  };
   auto registry = self->state.dir.registry;
+  auto counts = std::make_shared<std::map<std::string, std::int32_t>>();
+  for (const auto& t : topics) (*counts)[t] = registry ? 0 : count_unknown;
+  auto pending = std::make_shared<std::size_t>(topics.size() + 1);
+  auto one_done = [=]() mutable {
+    if (--*pending == 0) done(*counts);
+  };
   for (const auto& t : topics) {
     if (!registry) {
       one_done();
@@ -104,8 +110,7 @@ void count_partitions(self_ptr self, const std::set<std::string>& topics, F done
     self->request(registry, 10s, topic_atom::value, t, false)
         .then([=](storage::topic_info& info) mutable { (*counts)[t] = info.partitions; one_done(); },
               [=](caf::error& e) mutable {
-                // An unknown topic has nothing to assign; any other failure leaves it unknown.
-                if (to_errc(e) != errc::unknown_topic) *known = false;
+                if (to_errc(e) != errc::unknown_topic) (*counts)[t] = count_unknown;
                 one_done();
               });
   }
@@ -123,12 +128,18 @@ void assign_as_leader(self_ptr self, const std::vector<group_member_info>& membe
     if (t) topics.insert(t->begin(), t->end());
   }
   const auto generation = self->state.generation;
-  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts, bool known) {
+  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts) {
     if (self->state.left || self->state.generation != generation) return;
-    // A count the registry could not give would assign the topic to no one: the group waits
-    // for the leader's next try instead.
-    if (!known) return rejoin(self, errc::not_ready, 500ms);
-    auto plan = protocol::assign_partitions(self->state.m.strategy, subscribers, counts);
+    // What is known is assigned now; a topic whose count the registry could not give is
+    // left out, and recorded as unknown, so the watch rebalances once it can be counted.
+    auto assignable = counts;
+    for (auto& [t, n] : assignable)
+      if (n == count_unknown) {
+        n = 0;
+        logging::native().warn("group '{}': partitions of topic '{}' could not be counted; assigned once they can",
+                               self->state.m.group, t);
+      }
+    auto plan = protocol::assign_partitions(self->state.m.strategy, subscribers, assignable);
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& [id, parts] : plan) out.emplace_back(id, protocol::encode_assignment(parts));
     self->state.assigned_counts = std::move(counts);
@@ -147,10 +158,11 @@ void watch_partitions(self_ptr self) {
   std::set<std::string> topics;
   for (const auto& [t, n] : st.assigned_counts) topics.insert(t);
   const auto generation = st.generation;
-  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts, bool known) {
+  count_partitions(self, topics, [=](std::map<std::string, std::int32_t>& counts) {
     auto& s = self->state;
     s.watching = false;
-    if (!known || s.left || s.joining || !s.leading || s.generation != generation || counts == s.assigned_counts)
+    // A count unknown now is no change: it is looked at again next time.
+    if (!all_known(counts) || s.left || s.joining || !s.leading || s.generation != generation || counts == s.assigned_counts)
       return;
     logging::native().info("group '{}': a subscribed topic appeared, was deleted or changed its partitions; rebalancing",
                            s.m.group);

@@ -148,6 +148,18 @@ TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
     return res.responses.at(0);
   };
 
+  // Values as Kafka reads them (Python's True, a '+', spaces): applied at the first try and
+  // described as Kafka writes them back.
+  auto spelled = alter({2, "alter", {{"unclean.leader.election.enable", 0, std::string("True")},
+                                     {"retention.bytes", 0, std::string(" +2097152 ")}}});
+  EXPECT_EQ(spelled.errorCode, 0) << spelled.errorMessage.value_or("");
+  now = topic_configs(c, "alter");
+  EXPECT_EQ(now["unclean.leader.election.enable"], "true");
+  EXPECT_EQ(now["retention.bytes"], "2097152");
+  EXPECT_EQ(alter({2, "alter", {{"cleanup.policy", 0, std::string(",compact")}}}).errorCode, 40)
+      << "an empty item is no policy";
+  EXPECT_EQ(alter({2, "alter", {{"retention.bytes", 0, std::string("1048576")}}}).errorCode, 0);
+
   // Refusals: a bad value, an unknown key, APPEND to a non-list, a broker config.
   EXPECT_EQ(alter({2, "alter", {{"retention.ms", 0, std::string("soon")}}}).errorCode, 40);
   EXPECT_EQ(alter({2, "alter", {{"no.such.config", 0, std::string("1")}}}).errorCode, 40);

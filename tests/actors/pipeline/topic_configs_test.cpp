@@ -93,6 +93,8 @@ TEST(TopicConfigs, ValuesAreReadAsKafkaParsesThem) {
   EXPECT_EQ(canonical_topic_config("compression.type", " producer\n"), "producer");
   EXPECT_EQ(canonical_topic_config("retention.ms", " abc"), "abc") << "left for the check to refuse";
   EXPECT_EQ(canonical_topic_config("no.such.key", " x "), " x ");
+  EXPECT_EQ(canonical_topic_config("cleanup.policy", ",compact"), ",compact") << "the empty item stays";
+  EXPECT_NE(topic_config_problem("cleanup.policy", " ,compact"), std::nullopt);
 }
 
 TEST(TopicConfigs, NumbersAndTheCompactPolicyAreReadFromTheLastValueGiven) {
