@@ -93,16 +93,24 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
         return refusal{error_code::invalid_replica_assignment,
                        "partitions must be numbered 0.." + std::to_string(seen.size() - 1)};
       seen[static_cast<std::size_t>(a.partitionIndex)] = true;
-      if (a.brokerIds.size() != 1)
-        return refusal{error_code::invalid_replication_factor,
-                       "replication factor " + std::to_string(a.brokerIds.size()) +
-                           " is larger than the 1 available broker"};
+      // Kafka's checks of a manual assignment, in its order, each INVALID_REPLICA_ASSIGNMENT:
+      // an empty list, a broker named twice, a broker that is not registered.
+      if (a.brokerIds.empty())
+        return refusal{error_code::invalid_replica_assignment,
+                       "The manual partition assignment includes an empty replica list."};
+      for (auto b = a.brokerIds.begin(); b != a.brokerIds.end(); ++b)
+        if (std::find(a.brokerIds.begin(), b, *b) != b)
+          return refusal{error_code::invalid_replica_assignment,
+                         "The manual partition assignment includes the broker " + std::to_string(*b) +
+                             " more than once."};
       if (cluster.clustered)
         return refusal{error_code::invalid_replica_assignment,
                        "in a Portask cluster partitions are placed by leases, not by assignment"};
-      if (a.brokerIds[0] != cluster.self)
-        return refusal{error_code::invalid_replica_assignment,
-                       "unknown broker id " + std::to_string(a.brokerIds[0])};
+      for (const auto b : a.brokerIds)
+        if (b != cluster.self)
+          return refusal{error_code::invalid_replica_assignment,
+                         "The manual partition assignment includes broker " + std::to_string(b) +
+                             ", but no such broker is registered."};
     }
     partitions = static_cast<std::int32_t>(t.assignments.size());
   }

@@ -107,7 +107,16 @@ TEST(KafkaConformance, CreateTopicsChecksReplicationAssignmentsAndConfigsAsKafka
   EXPECT_EQ(assigned.errorCode, 0);
   EXPECT_EQ(assigned.numPartitions, 3);
   EXPECT_NE(assigned.topicId, (kafka::uuid{})) << "v7 names the new topic's id";
-  EXPECT_EQ(create(c, {"two-replicas", -1, -1, {{0, {0, 1}}}, {}}).errorCode, 38);
+  // As Kafka checks a manual assignment: each of these is INVALID_REPLICA_ASSIGNMENT, saying why.
+  auto two = create(c, {"two-replicas", -1, -1, {{0, {0, 1}}}, {}});
+  EXPECT_EQ(two.errorCode, 39);
+  EXPECT_NE(two.errorMessage.value_or("").find("broker 1, but no such broker"), std::string::npos);
+  auto empty = create(c, {"no-replicas", -1, -1, {{0, {}}}, {}});
+  EXPECT_EQ(empty.errorCode, 39);
+  EXPECT_NE(empty.errorMessage.value_or("").find("empty replica list"), std::string::npos);
+  auto twice = create(c, {"broker-twice", -1, -1, {{0, {0, 0}}}, {}});
+  EXPECT_EQ(twice.errorCode, 39);
+  EXPECT_NE(twice.errorMessage.value_or("").find("broker 0 more than once"), std::string::npos);
   EXPECT_EQ(create(c, {"gap", -1, -1, {{0, {0}}, {2, {0}}}, {}}).errorCode, 39)
       << "INVALID_REPLICA_ASSIGNMENT";
   EXPECT_EQ(create(c, {"other-broker", -1, -1, {{0, {5}}}, {}}).errorCode, 39);
