@@ -42,14 +42,14 @@ void tcp_listener::stop_connections() {
 void tcp_listener::refuse(tcp::socket s, connection_limit why) {
   metrics_.connection_limited(opts_.kind, why);
   if (const auto n = refusals_.count(); n > 0) {
-    logging::net().warn("{} listener: refused {} client(s): {} (max {} per listener, {} per address), "
-                 "none idle to evict",
-                 opts_.name, n,
-                 why == connection_limit::address_full ? "address at its connection cap"
-                                                       : "connection cap reached",
-                 opts_.max_connections,
-                 opts_.max_connections_per_address ? opts_.max_connections_per_address
-                                                   : opts_.max_connections);
+    const auto per_address = opts_.max_connections_per_address
+                                 ? ", " + std::to_string(opts_.max_connections_per_address) + " per address"
+                                 : std::string(", no separate cap per address");
+    logging::net().warn("{} listener: refused {} client(s): {} (max {} per listener{}), none idle to evict",
+                        opts_.name, n,
+                        why == connection_limit::address_full ? "address at its connection cap"
+                                                              : "connection cap reached",
+                        opts_.max_connections, per_address);
   }
   auto sock = std::make_shared<tcp::socket>(std::move(s));
   // Over TLS the client could not read a plaintext rejection: it just sees the close.
