@@ -1,6 +1,7 @@
 #include "actors/pipeline/protocol_bridge.hpp"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <limits>
 #include <unordered_map>
@@ -20,6 +21,15 @@ using namespace std::chrono_literals;
 
 // A thread keeps a framing buffer up to this size between batches; larger ones are freed.
 constexpr std::size_t max_kept_scratch = std::size_t{32} << 20;
+
+// Partitions a bridge looks up at the registry one by one at a time. While that many lookups
+// are out, further ones wait for the registry's list of every topic, asked for once for all
+// of them (bridge_state::to_list): a request naming thousands of partitions of unknown topics
+// (a Produce of 50,000 made-up names) would otherwise flood the one registry every
+// connection waits on, and stall them all. A topic missing from the list is not read again
+// from the store as a lookup's miss is in a cluster: one another node created shows from the
+// registry's next read (the next lease round), and the client asks again meanwhile.
+constexpr std::size_t lookups_one_by_one = 16;
 
 // A request waiting for its partition's handle: called with it, or with the lookup's error
 // and whether that lookup would have created the topic.
@@ -45,6 +55,11 @@ struct bridge_state {
   std::unordered_map<topic_partition, std::vector<waiting_for_partition>,
                      storage::topic_partition_hash>
       resolving;
+  /// Lookups beyond lookups_one_by_one, each with whether it may create the topic: those
+  /// named while a topic list is out (`list_out`) wait for the next one, which may show what
+  /// the one out was read too early to show. Their requests wait in `resolving` meanwhile.
+  std::vector<std::pair<topic_partition, bool>> to_list;
+  bool list_out = false;
   /// Publishes sent to each partition's actor and not answered yet.
   std::unordered_map<topic_partition, std::size_t, storage::topic_partition_hash> appends_out;
   /// Partitions whose actor stopped while publishes were out to it. CAF bounces those one by
@@ -72,9 +87,89 @@ struct bridge_state {
 
 using self_ptr = protocol_bridge_actor::stateful_pointer<bridge_state>;
 
+// Hands the lookup's outcome for `tp` to every request waiting for it: the partition's actor,
+// or the error and whether the lookup would have created the topic.
+void release(self_ptr self, const topic_partition& tp, const partition_actor* p,
+             const caf::error* err, bool lookup_created) {
+  auto node = self->state.resolving.extract(tp);
+  if (node.empty()) return;
+  for (auto& w : node.mapped()) w(p, err, lookup_created);
+}
+
+// Asks the registry for the actor of `tp`, for the requests waiting in `resolving`.
+void look_up(self_ptr self, const topic_partition& tp, bool auto_create) {
+  auto& st = self->state;
+  auto registry = st.dir.registry;
+  if (!registry) {
+    const auto gone = make_caf_error(errc::not_ready);
+    return release(self, tp, nullptr, &gone, true);
+  }
+  self->request(registry, registry_wait(st.ctx->config), partition_atom::value, tp, auto_create)
+      .then(
+          [=](partition_actor& p) {
+            // Watched, so that a partition that stops (its topic deleted, or a failure) is
+            // forgotten at once instead of failing the next request sent to it.
+            self->monitor(p);
+            auto& known = self->state.partitions[tp];
+            if (known) self->state.partition_of.erase(known.address());
+            known = p;
+            self->state.partition_of[p.address()] = tp;
+            release(self, tp, &p, nullptr, auto_create);
+          },
+          [=](caf::error& err) { release(self, tp, nullptr, &err, auto_create); });
+}
+
+void ask_list(self_ptr self);
+
+// The registry's topic list has come back (or why not) for the partitions `listed` looked up
+// in it: a missing topic or partition is answered here, as the registry would answer it; an
+// existing partition (or a topic to create) is asked for one by one (the registry starts its
+// actor). Those named while the list was out are looked up in the next one.
+void take_list(self_ptr self, const std::vector<std::pair<topic_partition, bool>>& listed,
+               const std::vector<storage::topic_info>* topics, const caf::error* err) {
+  std::unordered_map<std::string, std::int32_t> partitions;  // of each topic
+  if (topics != nullptr)
+    for (const auto& t : *topics) partitions.emplace(t.name, t.partitions);
+  for (const auto& [tp, auto_create] : listed) {
+    if (err != nullptr) {
+      release(self, tp, nullptr, err, auto_create);
+      continue;
+    }
+    auto topic = partitions.find(tp.topic);
+    if (topic == partitions.end() && !auto_create) {
+      const auto unknown = make_caf_error(errc::unknown_topic);
+      release(self, tp, nullptr, &unknown, false);
+    } else if (topic != partitions.end() && (tp.partition < 0 || tp.partition >= topic->second)) {
+      const auto unknown = make_caf_error(errc::unknown_partition);
+      release(self, tp, nullptr, &unknown, true);
+    } else {
+      look_up(self, tp, auto_create);
+    }
+  }
+  self->state.list_out = false;
+  if (!self->state.to_list.empty()) ask_list(self);
+}
+
+void ask_list(self_ptr self) {
+  auto& st = self->state;
+  auto listed = std::make_shared<std::vector<std::pair<topic_partition, bool>>>(std::move(st.to_list));
+  st.to_list.clear();
+  auto registry = st.dir.registry;
+  if (!registry) {
+    const auto gone = make_caf_error(errc::not_ready);
+    for (const auto& entry : *listed) release(self, entry.first, nullptr, &gone, true);
+    return;
+  }
+  st.list_out = true;
+  self->request(registry, registry_wait(st.ctx->config), list_atom::value)
+      .then([=](std::vector<storage::topic_info>& topics) { take_list(self, *listed, &topics, nullptr); },
+            [=](caf::error& err) { take_list(self, *listed, nullptr, &err); });
+}
+
 // Runs `f` with the partition's actor, or `on_error`. On a cache miss the request waits for
-// the registry's answer together with any later ones for the same partition (so batches for
-// one partition reach it in the order they reached the bridge); nothing else waits.
+// the registry's answer (to a lookup of its own, or to the topic list: lookups_one_by_one)
+// together with any later ones for the same partition (so batches for one partition reach it
+// in the order they reached the bridge); nothing else waits.
 template <class F, class G>
 void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, F f, G on_error) {
   auto& st = self->state;
@@ -96,30 +191,14 @@ void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, 
     it->second.emplace_back(std::move(waiter));
     return;
   }
-  auto registry = st.dir.registry;
-  if (!registry) {
+  if (!st.dir.registry) {
     on_error(make_caf_error(errc::not_ready));
     return;
   }
   st.resolving[tp].emplace_back(std::move(waiter));
-  auto release = [self, tp, auto_create](const partition_actor* p, const caf::error* err) {
-    auto node = self->state.resolving.extract(tp);
-    if (node.empty()) return;
-    for (auto& w : node.mapped()) w(p, err, auto_create);
-  };
-  self->request(registry, registry_wait(st.ctx->config), partition_atom::value, tp, auto_create)
-      .then(
-          [=](partition_actor& p) {
-            // Watched, so that a partition that stops (its topic deleted, or a failure) is
-            // forgotten at once instead of failing the next request sent to it.
-            self->monitor(p);
-            auto& known = self->state.partitions[tp];
-            if (known) self->state.partition_of.erase(known.address());
-            known = p;
-            self->state.partition_of[p.address()] = tp;
-            release(&p, nullptr);
-          },
-          [=](caf::error& err) { release(nullptr, &err); });
+  if (st.resolving.size() <= lookups_one_by_one) return look_up(self, tp, auto_create);
+  st.to_list.emplace_back(tp, auto_create);
+  if (!st.list_out) ask_list(self);
 }
 
 // Drops the bridge's handle of `tp` if it is still `p` (not a successor's): the next request
@@ -514,8 +593,12 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         auto rp = self->make_response_promise<std::vector<publish_reply>>();
         auto answers = std::make_shared<group_answer>(rp, burst.size());
         const auto now = wall_clock_ms();
-        // One group per partition, in arrival order (bursts name few partitions).
+        // One group per partition (and auto_create), in arrival order. Found by hashing: a
+        // Produce may name tens of thousands of partitions, and a search of the groups so far
+        // for each would take time growing with their square.
         std::vector<std::pair<std::size_t, std::shared_ptr<std::vector<pending_append>>>> groups;
+        std::unordered_map<topic_partition, std::array<std::size_t, 2>, storage::topic_partition_hash>
+            group_of;  // by auto_create: its index in `groups` + 1, 0 for none yet
         for (std::size_t i = 0; i < burst.size(); ++i) {
           auto& pb = burst[i];
           auto item = prepare(self, pb, now, {answers, i});
@@ -523,14 +606,12 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
             answers->fill(i, {static_cast<errc>(item.error().value()), {}});
             continue;
           }
-          auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) {
-            const auto& first = burst[x.first];
-            return first.tp == pb.tp && first.auto_create == pb.auto_create;
-          });
-          if (g == groups.end())
-            g = groups.insert(groups.end(),
-                              {i, std::make_shared<std::vector<pending_append>>()});
-          g->second->push_back(std::move(*item));
+          auto& at = group_of[pb.tp][pb.auto_create ? 1 : 0];
+          if (at == 0) {
+            groups.emplace_back(i, std::make_shared<std::vector<pending_append>>());
+            at = groups.size();
+          }
+          groups[at - 1].second->push_back(std::move(*item));
         }
         for (auto& [first, items] : groups)
           append_to_partition(self, burst[first].tp, burst[first].auto_create, std::move(items),
