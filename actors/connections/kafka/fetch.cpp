@@ -14,14 +14,20 @@
 // shares of the answer fill it, at least 8), and once the reads hold all the answer can
 // carry, the partitions not read yet are only asked for their bounds (their high watermark
 // and log start, which the answer reports, and their errors), as Kafka answers the
-// partitions it has no room for. What the reads out meanwhile bring past that limit is given
-// back as it comes, and an answer that holds all it can carry goes without waiting for
-// minBytes: a request over many partitions holds about its limit, not a share of each
-// partition, also through a long poll. A long poll of no more partitions than the window
-// holds reads as it polls: each poll may bring its share, so a woken partition's data comes
-// in the poll's answer (one round trip); a wider one polls for word of data only and reads
-// its woken partitions through the window, in request order. A partition named twice is
-// served once, with the last mention's offset and limit (Kafka keeps one entry per
+// partitions it has no room for. A share only bounds the reads out together: once the reads
+// are back (at the end of the first pass, before minBytes is weighed, and when a long poll's
+// answer is being completed), the room partitions with less than their share left goes, in
+// request order, to the partitions their share cut short (records past what they brought,
+// and their own limit not reached): each is read again from where it stopped, one read at a
+// time, up to its own limit and what the answer has left (the refill), so a partition with
+// data among idle ones fills the answer as in Kafka. What the reads out meanwhile bring past
+// that limit is given back as it comes, and an answer that holds all it can carry goes
+// without waiting for minBytes: a request over many partitions holds about its limit, not a
+// share of each partition, also through a long poll. A long poll of no more partitions than
+// the window holds reads as it polls: each poll may bring its share, so a woken partition's
+// data comes in the poll's answer (one round trip); a wider one polls for word of data only
+// and reads its woken partitions through the window, in request order. A partition named
+// twice is served once, with the last mention's offset and limit (Kafka keeps one entry per
 // partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
 
 #include <chrono>
@@ -48,6 +54,12 @@ namespace {
 
 using partition_data = msg::FetchResponse::FetchableTopicResponse::PartitionData;
 using slot = fetch_read_window::slot;
+
+// The refill reads one partition at a time, a round trip each: a default consumer's answer
+// (50 MiB at 1 MiB a partition, cut to a connection's 16 MiB output budget) fills from 16
+// partitions, and twice that leaves room for refill reads that bring nothing (a next batch
+// larger than the room left) without a wide request making hundreds of round trips in a row.
+constexpr std::size_t max_refill_reads = 32;
 
 // The stored bytes a read brings, as the partition counts them against a read's limit.
 std::uint64_t stored_bytes(const fetch_result& res) {
@@ -111,6 +123,19 @@ struct fetch_state {
   std::set<slot> holding;
   /// Batches read were given back for want of room: the answer is as full as it can be.
   bool dropped = false;
+  /// The answer is being refilled (refill_next): the partitions their shares cut short are
+  /// read again, one at a time, once no read of the pass is out; meanwhile the reads and polls
+  /// of the pass start nothing (the polls have been cancelled).
+  bool refilling = false;
+  bool refill_out = false;           ///< a refill read is out
+  bool first_pass_refilled = false;  ///< the first pass's refill has been made
+  std::size_t refill_reads = 0;      ///< made so far, all refills together (max_refill_reads)
+  slot refill_at{0, 0};              ///< where the refill is, in request order
+
+  /// What the answer may still take: none once reads gave batches back for want of room.
+  std::uint64_t room() const noexcept {
+    return dropped || bytes >= promised ? 0 : promised - bytes;
+  }
 
   /// The reads hold all the answer can carry: waiting for minBytes would only hold reads
   /// that cannot be sent (nor read more that could not be).
@@ -396,12 +421,22 @@ struct fetch_op {
 // pass long-polls each from where its reads end (first_pass_done), takes a woken poll's
 // answer as its read when the polls are few (polls_read), else reads the partitions whose
 // polls find data through the same window, and polls again those that bring too little.
+// Either pass ends with a refill (refill_begin) of the partitions their shares cut short.
 void finish(const fetch_op& op);
+void complete(const fetch_op& op);
 void first_pass_done(const fetch_op& op);
+bool refill_begin(const fetch_op& op);
+void refill_when_idle(const fetch_op& op);
 void pump(const fetch_op& op);
 void read_partition(const fetch_op& op, slot s, bool exceed);
 void ask_bounds(const fetch_op& op, slot s);
 void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms);
+
+// Long polls of partitions that had nothing are not waited for any more.
+void cancel_polls(const fetch_op& op) {
+  for (auto id : op.st->polls) op.self->state.polls->cancel(id);
+  op.st->polls.clear();
+}
 
 // The answer, in request order, each partition within its own limit and what the request
 // has left; sent once.
@@ -429,9 +464,7 @@ void finish(const fetch_op& op) {
       result.reset();
     }
   self->state.responses->keep_promise(st.promised);
-  // Long polls of partitions that had nothing are not waited for any more.
-  for (auto id : st.polls) self->state.polls->cancel(id);
-  st.polls.clear();
+  cancel_polls(op);
   if (!self->state.peer_closed)  // messages_out counts what a client is sent
     self->state.ctx->metrics.messages_out(protocol_kind::kafka, served.messages, served.stored_bytes);
   respond(self, op.r, st.response, msg::FetchRequest_is_flexible(op.r.api_version));
@@ -443,7 +476,17 @@ void settled(const fetch_op& op) {
   auto& st = *op.st;
   if (--st.pending > 0) return pump(op);
   if (!st.polling) return first_pass_done(op);
-  finish(op);
+  complete(op);
+}
+
+// The long poll is over (minBytes came, the answer is full, a partition failed, or the wait
+// ran out): the polls still parked are cancelled, the answer is refilled if it has room for
+// what shares cut short, and sent.
+void complete(const fetch_op& op) {
+  auto& st = *op.st;
+  if (st.answered || st.refilling) return;
+  cancel_polls(op);
+  if (!refill_begin(op)) finish(op);
 }
 
 // KIP-74: only an answer made alone may bring a first batch past its limits, and one read at
@@ -465,7 +508,7 @@ bool may_exceed(const fetch_state& st, slot s) {
 // budget being spent, goes when the last of its polls has ended).
 void pump(const fetch_op& op) {
   auto& st = *op.st;
-  if (st.answered) return;
+  if (st.answered || st.refilling) return;
   if (!st.has_room()) {
     const auto rest = st.window.take_waiting();
     if (!st.polling) {
@@ -549,32 +592,41 @@ void read_failed(const fetch_op& op, slot s, errc why) {
   // client fetching a deleted topic with others would otherwise be answered in a tight loop).
   if (why != errc::unknown_topic && why != errc::unknown_partition) {
     st.any_error = true;
-    if (st.polling) return finish(op);
+    if (st.polling) return complete(op);
   }
   settled(op);
+}
+
+// What a read brought follows what the partition's reads brought before (append_read replaces
+// a result of no batches), counted, and what the answer cannot carry is given back; its
+// batches are served under the partition's current leader epoch.
+void keep_read(const fetch_op& op, slot s, fetch_result&& res) {
+  auto& st = *op.st;
+  st.bytes += read_bytes(res);
+  st.stored[s.first][s.second] += stored_bytes(res);
+  auto& kept = st.results[s.first][s.second];
+  append_read(kept, std::move(res));
+  if (!kept->batches.empty()) st.holding.insert(s);
+  trim_to_promise(st);
+  st.epochs[s.first][s.second] =
+      std::max(0, op.self->state.ctx->cluster()->leader_epoch(op.tp(s)));
 }
 
 // What a read brought (or a long poll that had room: that partition's read) follows what the
 // partition's reads brought before. In the long poll the answer goes once it holds minBytes
 // or all it can carry; a partition that brought too little waits again, for what follows, in
 // the time left.
-void add_read(const fetch_op& op, slot s, const fetch_request& f, fetch_result&& res) {
+void add_read(const fetch_op& op, slot s, fetch_result&& res) {
   auto& st = *op.st;
   auto self = op.self;
   if (!st.polling && refuse_epoch(op, s)) return settled(op);
   op.out(s).errorCode = 0;
   const bool got_any = !res.batches.empty();
-  st.bytes += read_bytes(res);
-  // What the partition held follows on, or was no batches (append_read replaces only those).
-  st.stored[s.first][s.second] += stored_bytes(res);
-  auto& kept = st.results[s.first][s.second];
-  append_read(kept, std::move(res));
-  if (!kept->batches.empty()) st.holding.insert(s);
-  trim_to_promise(st);
-  st.epochs[s.first][s.second] = std::max(0, self->state.ctx->cluster()->leader_epoch(f.tp));
+  keep_read(op, s, std::move(res));
   if (st.polling) {
-    if (st.bytes >= st.min_bytes || st.full()) return finish(op);
-    if (got_any && st.left_of(*op.rq, s) > 0 && !self->state.closing) {
+    if (st.bytes >= st.min_bytes || st.full()) return complete(op);
+    // Not once the answer is being refilled: it waits for the reads out, not for more data.
+    if (got_any && st.left_of(*op.rq, s) > 0 && !self->state.closing && !st.refilling) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(
           st.deadline - std::chrono::steady_clock::now());
       if (left.count() > 0) {
@@ -610,10 +662,12 @@ void read_partition(const fetch_op& op, slot s, bool exceed) {
   self->request(self->state.dir.bridge_for(f.tp), caf::infinite, fetch_atom::value, f)
       .then(
           [op, s, f](fetch_result& res) {
-            if (read_back(*op.st, f)) add_read(op, s, f, std::move(res));
+            if (read_back(*op.st, f)) add_read(op, s, std::move(res));
+            refill_when_idle(op);  // the last read out of a pass being completed
           },
           [op, s, f](caf::error& e) {
             if (read_back(*op.st, f)) read_failed(op, s, to_errc(e));
+            refill_when_idle(op);
           });
 }
 
@@ -678,8 +732,8 @@ void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
           [op, s, f](fetch_result& res) {
             op.self->state.polls->answered(f.poll_id);
             auto& state = *op.st;
-            if (state.answered) return;
-            if (!res.batches.empty()) return add_read(op, s, f, std::move(res));
+            if (state.answered || state.refilling) return;  // cancelled: not waited for
+            if (!res.batches.empty()) return add_read(op, s, std::move(res));
             if (res.high_watermark > f.offset) {  // records past its offset: read them
               state.window.queue(s);
               return pump(op);
@@ -688,9 +742,108 @@ void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
           },
           [op, s, f](caf::error& e) {
             op.self->state.polls->answered(f.poll_id);
-            if (op.st->answered) return;
+            if (op.st->answered || op.st->refilling) return;
             read_failed(op, s, to_errc(e));
           });
+}
+
+// A partition its share cut short: it answers no error, its own limit is larger than its share
+// (else that limit bound its reads, and a read would bring no more) and has room past what its
+// reads hold, and its log holds records past them (a next batch that did not fit the share).
+bool cut_short(const fetch_op& op, slot s) {
+  const auto& st = *op.st;
+  const auto& got = st.results[s.first][s.second];
+  if (!got || op.out(s).errorCode != 0) return false;
+  const auto own = static_cast<std::uint64_t>(std::max(0, op.asked(s).partitionMaxBytes));
+  if (own <= st.share || st.stored[s.first][s.second] >= own) return false;
+  const auto next = st.next_offset_of(*op.rq, s);
+  return next >= got->log_start && got->high_watermark > next;
+}
+
+// Moves the refill to the first partition cut short from where it is, in request order; false
+// when none is left.
+bool next_cut_short(const fetch_op& op) {
+  auto& st = *op.st;
+  const auto& q = *op.rq;
+  for (auto& at = st.refill_at; at.first < q.topics.size(); at = slot{at.first + 1, 0})
+    for (; at.second < q.topics[at.first].partitions.size(); ++at.second)
+      if (cut_short(op, at)) return true;
+  return false;
+}
+
+// The refill is over: the first pass goes on to weigh minBytes, a long poll's answer goes.
+void refill_end(const fetch_op& op) {
+  auto& st = *op.st;
+  st.refilling = false;
+  if (st.polling) return finish(op);
+  first_pass_done(op);
+}
+
+void refill_partition(const fetch_op& op, slot s);
+
+// The next refill read, if the answer has room, the refill reads are not spent, and a
+// partition cut short is left; else the refill is over.
+void refill_next(const fetch_op& op) {
+  auto& st = *op.st;
+  if (st.room() > 0 && st.refill_reads < max_refill_reads && !op.self->state.closing &&
+      next_cut_short(op))
+    return refill_partition(op, st.refill_at);
+  refill_end(op);
+}
+
+// Starts refilling the answer from its first partition, when it has room and a partition was
+// cut short; false (nothing started) when not. The refill reads go once no read of the pass is
+// out, so that they and the reads out do not hold more than the answer's limit together.
+bool refill_begin(const fetch_op& op) {
+  auto& st = *op.st;
+  st.refill_at = slot{0, 0};
+  if (st.room() == 0 || st.refill_reads >= max_refill_reads || op.self->state.closing ||
+      !next_cut_short(op))
+    return false;
+  st.refilling = true;
+  refill_when_idle(op);
+  return true;
+}
+
+// A refill waiting for the reads of its pass goes once the last of them is back.
+void refill_when_idle(const fetch_op& op) {
+  auto& st = *op.st;
+  if (st.refilling && !st.answered && !st.refill_out && st.window.idle()) refill_next(op);
+}
+
+// One refill read: a partition cut short, from where its reads end, for up to its own limit
+// less what they hold and what the answer has left (never a first batch past it). What it
+// brings follows the partition's batches; a partition that brings nothing (its next batch does
+// not fit) or cannot be read is left as its reads left it (a read error is heard at the next
+// fetch), and the refill moves on. One that brings some is read again while it is still cut
+// short: a read may bring less than it was allowed (records kept in the store, new records).
+void refill_partition(const fetch_op& op, slot s) {
+  auto& st = *op.st;
+  const auto own = static_cast<std::uint64_t>(std::max(0, op.asked(s).partitionMaxBytes));
+  fetch_request f;
+  f.tp = op.tp(s);
+  f.offset = st.next_offset_of(*op.rq, s);
+  f.max_bytes = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>({own - st.stored[s.first][s.second], st.room(), UINT32_MAX}));
+  f.max_wait_ms = 0;
+  f.source = protocol_kind::kafka;
+  f.at_least_one_batch = false;
+  ++st.refill_reads;
+  st.refill_out = true;
+  auto refilled = [op, s](std::optional<fetch_result> res) {
+    auto& state = *op.st;
+    state.refill_out = false;
+    if (state.answered) return;
+    if (res && !res->batches.empty())
+      keep_read(op, s, std::move(*res));
+    else
+      ++state.refill_at.second;
+    refill_next(op);
+  };
+  auto self = op.self;
+  self->request(self->state.dir.bridge_for(f.tp), caf::infinite, fetch_atom::value, f)
+      .then([refilled](fetch_result& res) { refilled(std::move(res)); },
+            [refilled](caf::error&) { refilled(std::nullopt); });
 }
 
 // Every partition is done with the first pass: answer (enough bytes, an error, no wait
@@ -726,6 +879,12 @@ void first_pass_done(const fetch_op& op) {
       st.window.queue(*at);
       if (const auto s = st.window.take()) return read_partition(op, *s, true);
     }
+  }
+  // What the shares left goes to the partitions they cut short, before minBytes is weighed:
+  // a request whose data is all in one partition is answered, or waits, as Kafka's would.
+  if (!st.first_pass_refilled) {
+    st.first_pass_refilled = true;
+    if (refill_begin(op)) return;  // back here when it is done
   }
   if (st.bytes >= st.min_bytes || st.full() || st.any_error || q.maxWaitMs <= 0 ||
       self->state.closing)

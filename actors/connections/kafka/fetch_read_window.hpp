@@ -66,6 +66,9 @@ class fetch_read_window {
     return s;
   }
 
+  /// No read taken is out (the refill of an answer waits for it: fetch.cpp).
+  bool idle() const noexcept { return out_ == 0; }
+
   /// A read taken has been answered: its place is free.
   void returned() noexcept {
     if (out_ > 0) --out_;

@@ -1,6 +1,7 @@
 // A Kafka Fetch over many partitions against a whole broker: partitions filled in request
 // order up to the request's maxBytes (the first batch whole even past it, KIP-74), those
-// after the limit answered with no records but with their bounds and their errors, and a
+// after the limit answered with no records but with their bounds and their errors, a
+// partition with data among idle ones filling the room they leave up to its own limit, and a
 // long poll over several partitions answered when data comes, within maxBytes. How many
 // reads a Fetch has out at once is checked message by message in dsl/kafka_fetch_test.cpp.
 #include <gtest/gtest.h>
@@ -29,16 +30,27 @@ void produce_large(raw_kafka& c, const std::string& topic, std::int32_t partitio
   ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
 }
 
-// Partitions 0 to count-1 of `topic`, each from offset 0 with a mebibyte's limit.
+// A batch of one record of 100,001 bytes.
+void produce_100k(raw_kafka& c, const std::string& topic, std::int32_t partition) {
+  auto res = call<msg::ProduceResponse>(
+      c, 0, 9,
+      produce_request(topic, partition,
+                      record_batch_bytes(std::string(100'000, 'h'), 1, kafka::compression_type::none)),
+      true);
+  ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
+}
+
+// Partitions 0 to count-1 of `topic`, each from offset 0 with a limit of `partition_max`.
 msg::FetchRequest fetch_of(const std::string& topic, std::int32_t count, std::int32_t max_bytes,
-                           std::int32_t min_bytes, std::int32_t max_wait_ms) {
+                           std::int32_t min_bytes, std::int32_t max_wait_ms,
+                           std::int32_t partition_max = 1 << 20) {
   msg::FetchRequest fetch;
   fetch.maxWaitMs = max_wait_ms;
   fetch.minBytes = min_bytes;
   fetch.maxBytes = max_bytes;
   fetch.topics.push_back({topic, {}, {}});
   for (std::int32_t p = 0; p < count; ++p)
-    fetch.topics[0].partitions.push_back({p, -1, 0, -1, -1, 1 << 20, {}});
+    fetch.topics[0].partitions.push_back({p, -1, 0, -1, -1, partition_max, {}});
   return fetch;
 }
 
@@ -50,6 +62,30 @@ std::size_t records_in(const partition_data& p) {
   std::size_t n = 0;
   for (const auto& b : *batches) n += b.records.size();
   return n;
+}
+
+// The bytes of records a partition brings, as sent.
+std::size_t bytes_in(const partition_data& p) { return p.records ? p.records->size() : 0; }
+
+// The bytes of records the whole answer brings.
+std::size_t answer_bytes(const msg::FetchResponse& res) {
+  std::size_t n = 0;
+  for (const auto& t : res.responses)
+    for (const auto& p : t.partitions) n += bytes_in(p);
+  return n;
+}
+
+// A partition's batches start at offset 0 and follow on with no gap: what a refill brought
+// continues what the partition's first read did.
+void expect_contiguous_from_0(const partition_data& p) {
+  if (!p.records || p.records->empty()) return;
+  auto batches = kafka::decode_record_batches(p.records->owned());
+  ASSERT_TRUE(batches);
+  std::int64_t next = 0;
+  for (const auto& b : *batches) {
+    EXPECT_EQ(b.base_offset, next);
+    next = b.base_offset + static_cast<std::int64_t>(b.records.size());
+  }
 }
 
 }  // namespace
@@ -142,5 +178,139 @@ TEST(KafkaFetchLimits, ALongPollOverSeveralPartitionsIsAnsweredWhenDataArrivesAn
     EXPECT_EQ(got.highWatermark, p < 4 ? 1 : 0) << "partition " << p;
   }
   // The polls left are cancelled with the answer, not held to their minute.
+  EXPECT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 0; }, 10s));
+}
+
+// KIP-74: partitions are filled in request order, each up to its own limit and what the
+// request has left. Each read brings at most its share of the answer (a quarter here), and
+// once the reads are back the partition they cut short is read again for the room the idle
+// ones left: 30 batches of about 100 KB in partition 0 alone, a maxBytes of 3,000,000 and a
+// partition limit of 10 MiB bring about 3 MB from it, not a quarter of that.
+TEST(KafkaFetchLimits, APartitionWithDataAmongIdleOnesFillsTheRoomTheyLeave) {
+  broker_fixture f;
+  must(f.connect().create_topic("lone", 4));
+  raw_kafka c{f.server->kafka_port()};
+  for (int i = 0; i < 30; ++i) produce_100k(c, "lone", 0);
+
+  auto res = call<msg::FetchResponse>(c, 1, 12, fetch_of("lone", 4, 3'000'000, 1, 0, 10 << 20), true);
+  ASSERT_EQ(res.responses.size(), 1u);
+  const auto& parts = res.responses[0].partitions;
+  ASSERT_EQ(parts.size(), 4u);
+  for (const auto& p : parts) EXPECT_EQ(p.errorCode, 0) << "partition " << p.partitionIndex;
+  EXPECT_EQ(parts[0].highWatermark, 30);
+  EXPECT_GE(bytes_in(parts[0]), 2'500'000u);
+  expect_contiguous_from_0(parts[0]);
+  for (std::size_t p = 1; p < 4; ++p) EXPECT_EQ(bytes_in(parts[p]), 0u) << "partition " << p;
+  EXPECT_LE(answer_bytes(res), 3'000'000u);
+}
+
+// Among 200 partitions a share is under 100 KB (the connection's 16 MiB output budget cut
+// 200 ways): the one partition with data still brings up to its own limit (1 MiB of its
+// 1.5 MB), as Kafka's answer would.
+TEST(KafkaFetchLimits, APartitionWithDataAmongManyIdleOnesBringsUpToItsOwnLimit) {
+  broker_fixture f;
+  must(f.connect().create_topic("hot", 200));
+  raw_kafka c{f.server->kafka_port()};
+  for (int i = 0; i < 15; ++i) produce_100k(c, "hot", 0);
+
+  constexpr std::int32_t partition_max = 1 << 20;
+  auto res = call<msg::FetchResponse>(c, 1, 12, fetch_of("hot", 200, 50 << 20, 1, 0, partition_max),
+                                      true);
+  ASSERT_EQ(res.responses.size(), 1u);
+  const auto& parts = res.responses[0].partitions;
+  ASSERT_EQ(parts.size(), 200u);
+  EXPECT_EQ(parts[0].errorCode, 0);
+  EXPECT_GE(bytes_in(parts[0]), 900'000u);
+  EXPECT_LE(bytes_in(parts[0]), static_cast<std::size_t>(partition_max));
+  expect_contiguous_from_0(parts[0]);
+  for (std::size_t p = 1; p < parts.size(); ++p) {
+    EXPECT_EQ(parts[p].errorCode, 0) << "partition " << p;
+    EXPECT_EQ(bytes_in(parts[p]), 0u) << "partition " << p;
+  }
+}
+
+// The refill happens before minBytes is weighed: a long poll whose one partition with data
+// holds minBytes past its share is answered with them, not held for its wait (the other
+// partitions never get data) and then answered with a share.
+TEST(KafkaFetchLimits, ALongPollWhosePartitionHoldsMinBytesPastItsShareIsAnsweredWithThem) {
+  broker_fixture f;
+  must(f.connect().create_topic("deep", 200));
+  raw_kafka c{f.server->kafka_port()};
+  for (int i = 0; i < 15; ++i) produce_100k(c, "deep", 0);
+
+  auto res = call<msg::FetchResponse>(c, 1, 12, fetch_of("deep", 200, 50 << 20, 500'000, 30'000), true);
+  ASSERT_EQ(res.responses.size(), 1u);
+  const auto& parts = res.responses[0].partitions;
+  ASSERT_EQ(parts.size(), 200u);
+  EXPECT_EQ(parts[0].errorCode, 0);
+  EXPECT_GE(bytes_in(parts[0]), 500'000u) << "minBytes";
+  expect_contiguous_from_0(parts[0]);
+}
+
+// Whatever maxBytes, the answer holds no more, but for its first batch: partitions 0 and 2
+// hold 20 batches of about 100 KB each. Below one batch, the first comes whole and alone;
+// above, refilled partitions still keep to it, and with room for 29 batches partition 0
+// brings all of its own before partition 2's (request order).
+TEST(KafkaFetchLimits, ARefilledAnswerKeepsToMaxBytesButForItsFirstBatch) {
+  broker_fixture f;
+  must(f.connect().create_topic("pair", 4));
+  raw_kafka c{f.server->kafka_port()};
+  for (int i = 0; i < 20; ++i) {
+    produce_100k(c, "pair", 0);
+    produce_100k(c, "pair", 2);
+  }
+
+  for (const std::int32_t max_bytes : {50'000, 150'000, 1'000'000, 3'000'000}) {
+    auto res = call<msg::FetchResponse>(c, 1, 12, fetch_of("pair", 4, max_bytes, 1, 0, 10 << 20), true);
+    ASSERT_EQ(res.responses.size(), 1u);
+    const auto& parts = res.responses[0].partitions;
+    ASSERT_EQ(parts.size(), 4u);
+    for (const auto& p : parts) {
+      EXPECT_EQ(p.errorCode, 0) << "maxBytes " << max_bytes << ", partition " << p.partitionIndex;
+      expect_contiguous_from_0(p);
+    }
+    if (max_bytes < 100'000) {
+      EXPECT_EQ(records_in(parts[0]), 1u) << "the first batch, whole";
+      EXPECT_EQ(records_in(parts[2]), 0u);
+      continue;
+    }
+    EXPECT_LE(answer_bytes(res), static_cast<std::size_t>(max_bytes)) << "maxBytes " << max_bytes;
+    EXPECT_GE(records_in(parts[0]), 1u) << "maxBytes " << max_bytes;
+    if (max_bytes == 3'000'000) {
+      EXPECT_EQ(records_in(parts[0]), 20u);
+      EXPECT_GE(records_in(parts[2]), 7u);
+    }
+  }
+}
+
+// A long poll answered when data comes is refilled too: four empty partitions each poll for
+// their share (a quarter of 3,000,000 bytes, seven batches), then 15 batches of about 100 KB
+// come to partition 0, 15 to partition 1, then 15 to partition 2. minBytes (1,500,000) is
+// reached once partition 2 brings a batch, when partition 0 holds all of its 15 but its
+// polls brought only its share: the answer carries the other 8 too, in order after them.
+TEST(KafkaFetchLimits, ALongPollAnsweredWhenDataComesIsRefilledFromThePartitionsItsSharesCut) {
+  broker_fixture f;
+  must(f.connect().create_topic("woken", 4));
+  raw_kafka consumer{f.server->kafka_port()};
+  raw_kafka producer{f.server->kafka_port()};
+  consumer.send(1, 12, 43, fetch_of("woken", 4, 3'000'000, 1'500'000, 60000, 10 << 20), true);
+  ASSERT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 4; }));
+  for (std::int32_t p = 0; p < 3; ++p)
+    for (int i = 0; i < 15; ++i) produce_100k(producer, "woken", p);
+  std::int32_t corr = 0;
+  auto bytes = consumer.receive(corr, true);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(corr, 43);
+  const auto res = decode_as<msg::FetchResponse>(*bytes, 12);
+  ASSERT_EQ(res.responses.size(), 1u);
+  const auto& parts = res.responses[0].partitions;
+  ASSERT_EQ(parts.size(), 4u);
+  for (const auto& p : parts) {
+    EXPECT_EQ(p.errorCode, 0) << "partition " << p.partitionIndex;
+    expect_contiguous_from_0(p);
+  }
+  EXPECT_EQ(records_in(parts[0]), 15u);
+  EXPECT_GE(answer_bytes(res), 1'500'000u) << "minBytes";
+  EXPECT_LE(answer_bytes(res), 3'000'000u);
   EXPECT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 0; }, 10s));
 }
