@@ -29,7 +29,7 @@ constexpr std::size_t max_kept_scratch = std::size_t{32} << 20;
 // connection waits on, and stall them all. A topic missing from the list is not read again
 // from the store as a lookup's miss is in a cluster: one another node created shows from the
 // registry's next read (the next lease round), and the client asks again meanwhile.
-constexpr std::size_t lookups_one_by_one = 16;
+constexpr std::size_t lookups_one_by_one = 256;
 
 // A request waiting for its partition's handle: called with it, or with the lookup's error
 // and whether that lookup would have created the topic.
@@ -169,7 +169,7 @@ void ask_list(self_ptr self) {
 // Runs `f` with the partition's actor, or `on_error`. On a cache miss the request waits for
 // the registry's answer (to a lookup of its own, or to the topic list: lookups_one_by_one)
 // together with any later ones for the same partition (so batches for one partition reach it
-// in the order they reached the bridge); nothing else waits.
+// in the order they reached the bridge); requests for partitions the bridge knows never wait.
 template <class F, class G>
 void with_partition(self_ptr self, const topic_partition& tp, bool auto_create, F f, G on_error) {
   auto& st = self->state;
@@ -593,12 +593,33 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
         auto rp = self->make_response_promise<std::vector<publish_reply>>();
         auto answers = std::make_shared<group_answer>(rp, burst.size());
         const auto now = wall_clock_ms();
-        // One group per partition (and auto_create), in arrival order. Found by hashing: a
-        // Produce may name tens of thousands of partitions, and a search of the groups so far
-        // for each would take time growing with their square.
+        // One group per partition (and auto_create), in arrival order. A burst mostly names
+        // one partition or a few: the last group is tried first, then the others while they
+        // are few; past that they are found through an index, built then, since a Produce may
+        // name tens of thousands of partitions and a search for each would grow with their
+        // square.
         std::vector<std::pair<std::size_t, std::shared_ptr<std::vector<pending_append>>>> groups;
+        constexpr std::size_t searched_groups = 8;
         std::unordered_map<topic_partition, std::array<std::size_t, 2>, storage::topic_partition_hash>
-            group_of;  // by auto_create: its index in `groups` + 1, 0 for none yet
+            index;  // by auto_create: its place in `groups` + 1, 0 for none yet
+        auto same = [&](std::size_t g, const publish_batch& pb) {
+          const auto& first = burst[groups[g].first];
+          return first.auto_create == pb.auto_create && first.tp == pb.tp;
+        };
+        auto group_of = [&](const publish_batch& pb) -> std::size_t {  // place + 1, or 0
+          if (!groups.empty() && same(groups.size() - 1, pb)) return groups.size();
+          if (groups.size() > searched_groups) {
+            const auto it = index.find(pb.tp);
+            return it == index.end() ? 0 : it->second[pb.auto_create ? 1 : 0];
+          }
+          for (std::size_t g = 0; g < groups.size(); ++g)
+            if (same(g, pb)) return g + 1;
+          return 0;
+        };
+        auto index_group = [&](std::size_t g) {
+          const auto& first = burst[groups[g].first];
+          index[first.tp][first.auto_create ? 1 : 0] = g + 1;
+        };
         for (std::size_t i = 0; i < burst.size(); ++i) {
           auto& pb = burst[i];
           auto item = prepare(self, pb, now, {answers, i});
@@ -606,10 +627,14 @@ protocol_bridge_actor::behavior_type bridge_impl(self_ptr self,
             answers->fill(i, {static_cast<errc>(item.error().value()), {}});
             continue;
           }
-          auto& at = group_of[pb.tp][pb.auto_create ? 1 : 0];
+          auto at = group_of(pb);
           if (at == 0) {
             groups.emplace_back(i, std::make_shared<std::vector<pending_append>>());
             at = groups.size();
+            if (groups.size() == searched_groups + 1)
+              for (std::size_t g = 0; g < groups.size(); ++g) index_group(g);
+            else if (groups.size() > searched_groups + 1)
+              index_group(groups.size() - 1);
           }
           groups[at - 1].second->push_back(std::move(*item));
         }

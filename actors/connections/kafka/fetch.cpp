@@ -60,6 +60,12 @@ using slot = fetch_read_window::slot;
 // partitions, and twice that leaves room for refill reads that bring nothing (a next batch
 // larger than the room left) without a wide request making hundreds of round trips in a row.
 constexpr std::size_t max_refill_reads = 32;
+// Room below this is not refilled: a read for less would mostly bring nothing (a next batch
+// that does not fit), a store round trip for no record.
+constexpr std::uint64_t min_refill_room = 64 * 1024;
+// A refill read slower than this ends the refill: the answer goes with what it has rather than
+// wait on a store that stalls (the client's own request timeout is near).
+constexpr auto refill_read_timeout = std::chrono::seconds(2);
 
 // The stored bytes a read brings, as the partition counts them against a read's limit.
 std::uint64_t stored_bytes(const fetch_result& res) {
@@ -131,6 +137,9 @@ struct fetch_state {
   bool first_pass_refilled = false;  ///< the first pass's refill has been made
   std::size_t refill_reads = 0;      ///< made so far, all refills together (max_refill_reads)
   slot refill_at{0, 0};              ///< where the refill is, in request order
+  /// Partitions a refill read brought nothing from (their next batch does not fit, or
+  /// nothing readable lies past their reads): not read again by a later refill.
+  std::set<slot> refill_spent;
 
   /// What the answer may still take: none once reads gave batches back for want of room.
   std::uint64_t room() const noexcept {
@@ -753,7 +762,7 @@ void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
 bool cut_short(const fetch_op& op, slot s) {
   const auto& st = *op.st;
   const auto& got = st.results[s.first][s.second];
-  if (!got || op.out(s).errorCode != 0) return false;
+  if (!got || op.out(s).errorCode != 0 || st.refill_spent.count(s) > 0) return false;
   const auto own = static_cast<std::uint64_t>(std::max(0, op.asked(s).partitionMaxBytes));
   if (own <= st.share || st.stored[s.first][s.second] >= own) return false;
   const auto next = st.next_offset_of(*op.rq, s);
@@ -785,7 +794,7 @@ void refill_partition(const fetch_op& op, slot s);
 // partition cut short is left; else the refill is over.
 void refill_next(const fetch_op& op) {
   auto& st = *op.st;
-  if (st.room() > 0 && st.refill_reads < max_refill_reads && !op.self->state.closing &&
+  if (st.room() >= min_refill_room && st.refill_reads < max_refill_reads && !op.self->state.closing &&
       next_cut_short(op))
     return refill_partition(op, st.refill_at);
   refill_end(op);
@@ -797,8 +806,10 @@ void refill_next(const fetch_op& op) {
 bool refill_begin(const fetch_op& op) {
   auto& st = *op.st;
   st.refill_at = slot{0, 0};
-  if (st.room() == 0 || st.refill_reads >= max_refill_reads || op.self->state.closing ||
-      !next_cut_short(op))
+  // Message sets (v0-3) are written larger than the stored batches they come from: the room
+  // counted in stored bytes would be overfilled and the refill's reads cut off again.
+  if (op.r.api_version < 4 || st.room() < min_refill_room || st.refill_reads >= max_refill_reads ||
+      op.self->state.closing || !next_cut_short(op))
     return false;
   st.refilling = true;
   refill_when_idle(op);
@@ -830,18 +841,25 @@ void refill_partition(const fetch_op& op, slot s) {
   f.at_least_one_batch = false;
   ++st.refill_reads;
   st.refill_out = true;
-  auto refilled = [op, s](std::optional<fetch_result> res) {
+  const bool room_bound = f.max_bytes == st.room();
+  auto refilled = [op, s, room_bound](std::optional<fetch_result> res) {
     auto& state = *op.st;
     state.refill_out = false;
     if (state.answered) return;
-    if (res && !res->batches.empty())
+    // A read that failed or was slow: the answer goes with what it has.
+    if (!res) return refill_end(op);
+    if (!res->batches.empty()) {
       keep_read(op, s, std::move(*res));
-    else
-      ++state.refill_at.second;
+      return refill_next(op);
+    }
+    state.refill_spent.insert(s);
+    // Nothing fitted what the answer has left: no other partition's next batch is likely to.
+    if (room_bound) return refill_end(op);
+    ++state.refill_at.second;
     refill_next(op);
   };
   auto self = op.self;
-  self->request(self->state.dir.bridge_for(f.tp), caf::infinite, fetch_atom::value, f)
+  self->request(self->state.dir.bridge_for(f.tp), refill_read_timeout, fetch_atom::value, f)
       .then([refilled](fetch_result& res) { refilled(std::move(res)); },
             [refilled](caf::error&) { refilled(std::nullopt); });
 }

@@ -30,7 +30,7 @@ namespace {
 // then read again from the store in a cluster); more are looked up in the registry's list of
 // every topic, asked for once. One request for each of thousands of names would flood the
 // one registry every connection waits on, and stall them all.
-constexpr std::size_t lookups_one_by_one = 16;
+constexpr std::size_t lookups_one_by_one = 256;
 
 using requested_topic = msg::MetadataRequest::MetadataRequestTopic;
 using topic_found = std::function<void(storage::topic_info&)>;

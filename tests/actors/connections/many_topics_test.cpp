@@ -14,6 +14,9 @@
 namespace portask::test {
 namespace {
 
+// More than the broker looks up one by one (metadata.cpp, protocol_bridge.cpp).
+constexpr std::size_t lookups_named_alone = 256;
+
 using requested_topic = msg::MetadataRequest::MetadataRequestTopic;
 
 msg::MetadataRequest metadata_for(std::vector<requested_topic> topics, bool auto_create) {
@@ -94,7 +97,7 @@ TEST(ManyTopics, AMetadataNamingManyTopicsAnswersEachAsRequestsNamingOneWould) {
   made_up_id[0] ^= 0xff;
   // Known and unknown names, an invalid one, known and unknown ids: more than a request
   // looks up one by one.
-  auto each = unknown_topics(20);
+  auto each = unknown_topics(static_cast<int>(lookups_named_alone) + 40);
   each.insert(each.begin() + 3, named("hot"));
   each.insert(each.begin() + 7, named("bad name"));
   each.insert(each.begin() + 11, with_id(hot_id));
