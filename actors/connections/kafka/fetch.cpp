@@ -63,9 +63,13 @@ constexpr std::size_t max_refill_reads = 32;
 // Room below this is not refilled: a read for less would mostly bring nothing (a next batch
 // that does not fit), a store round trip for no record.
 constexpr std::uint64_t min_refill_room = 64 * 1024;
-// A refill read slower than this ends the refill: the answer goes with what it has rather than
-// wait on a store that stalls (the client's own request timeout is near).
-constexpr auto refill_read_timeout = std::chrono::seconds(2);
+// A refill, all its reads together, takes at most this long: past it, or at a read that
+// fails, the request is refilled no more and goes on with what it has, rather than wait on a
+// store that stalls (the client's own request timeout is near).
+constexpr auto refill_time = std::chrono::seconds(5);
+// Refill reads in a row that bring nothing end the refill: the room left is likely too small
+// for any next batch.
+constexpr std::size_t max_empty_refill_reads = 2;
 
 // The stored bytes a read brings, as the partition counts them against a read's limit.
 std::uint64_t stored_bytes(const fetch_result& res) {
@@ -140,6 +144,9 @@ struct fetch_state {
   /// Partitions a refill read brought nothing from (their next batch does not fit, or
   /// nothing readable lies past their reads): not read again by a later refill.
   std::set<slot> refill_spent;
+  std::size_t empty_refill_reads = 0;  ///< in a row, this refill
+  bool refill_stopped = false;         ///< a refill read failed or the refill ran out of time
+  std::chrono::steady_clock::time_point refill_deadline{};
 
   /// What the answer may still take: none once reads gave batches back for want of room.
   std::uint64_t room() const noexcept {
@@ -795,7 +802,8 @@ void refill_partition(const fetch_op& op, slot s);
 void refill_next(const fetch_op& op) {
   auto& st = *op.st;
   if (st.room() >= min_refill_room && st.refill_reads < max_refill_reads && !op.self->state.closing &&
-      next_cut_short(op))
+      !st.refill_stopped && st.empty_refill_reads < max_empty_refill_reads &&
+      std::chrono::steady_clock::now() < st.refill_deadline && next_cut_short(op))
     return refill_partition(op, st.refill_at);
   refill_end(op);
 }
@@ -809,8 +817,10 @@ bool refill_begin(const fetch_op& op) {
   // Message sets (v0-3) are written larger than the stored batches they come from: the room
   // counted in stored bytes would be overfilled and the refill's reads cut off again.
   if (op.r.api_version < 4 || st.room() < min_refill_room || st.refill_reads >= max_refill_reads ||
-      op.self->state.closing || !next_cut_short(op))
+      st.refill_stopped || op.self->state.closing || !next_cut_short(op))
     return false;
+  st.refill_deadline = std::chrono::steady_clock::now() + refill_time;
+  st.empty_refill_reads = 0;
   st.refilling = true;
   refill_when_idle(op);
   return true;
@@ -841,25 +851,30 @@ void refill_partition(const fetch_op& op, slot s) {
   f.at_least_one_batch = false;
   ++st.refill_reads;
   st.refill_out = true;
-  const bool room_bound = f.max_bytes == st.room();
-  auto refilled = [op, s, room_bound](std::optional<fetch_result> res) {
+  auto refilled = [op, s](std::optional<fetch_result> res) {
     auto& state = *op.st;
     state.refill_out = false;
     if (state.answered) return;
-    // A read that failed or was slow: the answer goes with what it has.
-    if (!res) return refill_end(op);
+    // A read that failed or ran out of time: the request is refilled no more.
+    if (!res) {
+      state.refill_stopped = true;
+      return refill_end(op);
+    }
     if (!res->batches.empty()) {
+      state.empty_refill_reads = 0;
       keep_read(op, s, std::move(*res));
       return refill_next(op);
     }
     state.refill_spent.insert(s);
-    // Nothing fitted what the answer has left: no other partition's next batch is likely to.
-    if (room_bound) return refill_end(op);
+    ++state.empty_refill_reads;
     ++state.refill_at.second;
     refill_next(op);
   };
   auto self = op.self;
-  self->request(self->state.dir.bridge_for(f.tp), refill_read_timeout, fetch_atom::value, f)
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(st.refill_deadline -
+                                                                          std::chrono::steady_clock::now());
+  self->request(self->state.dir.bridge_for(f.tp), std::max(left, std::chrono::milliseconds(1)), fetch_atom::value,
+                f)
       .then([refilled](fetch_result& res) { refilled(std::move(res)); },
             [refilled](caf::error&) { refilled(std::nullopt); });
 }

@@ -248,9 +248,10 @@ TEST(KafkaFetchLimits, ALongPollWhosePartitionHoldsMinBytesPastItsShareIsAnswere
 }
 
 // Whatever maxBytes, the answer holds no more, but for its first batch: partitions 0 and 2
-// hold 20 batches of about 100 KB each. Below one batch, the first comes whole and alone;
-// above, refilled partitions still keep to it, and with room for 29 batches partition 0
-// brings all of its own before partition 2's (request order).
+// hold 20 batches of about 100 KB each. Below one batch, the first comes whole and alone; at
+// 150,000 the shares leave less room than a refill is made for; at 1,000,000 and 3,000,000
+// refilled partitions still keep to it, and with room for 29 batches partition 0 brings all of
+// its own before partition 2's (request order).
 TEST(KafkaFetchLimits, ARefilledAnswerKeepsToMaxBytesButForItsFirstBatch) {
   broker_fixture f;
   must(f.connect().create_topic("pair", 4));
