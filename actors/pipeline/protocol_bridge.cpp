@@ -11,6 +11,7 @@
 #include "actors/pipeline/owed_answer.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/publish_answer.hpp"
+#include "actors/pipeline/registry_lookups.hpp"
 #include "actors/pipeline/wall_clock.hpp"
 #include "logging/loggers.hpp"
 
@@ -29,7 +30,7 @@ constexpr std::size_t max_kept_scratch = std::size_t{32} << 20;
 // connection waits on, and stall them all. A topic missing from the list is not read again
 // from the store as a lookup's miss is in a cluster: one another node created shows from the
 // registry's next read (the next lease round), and the client asks again meanwhile.
-constexpr std::size_t lookups_one_by_one = 256;
+constexpr std::size_t lookups_one_by_one = registry_lookups_one_by_one;
 
 // A request waiting for its partition's handle: called with it, or with the lookup's error
 // and whether that lookup would have created the topic.

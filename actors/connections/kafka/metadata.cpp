@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "actors/connections/kafka/authorized_operations.hpp"
+#include "actors/pipeline/registry_lookups.hpp"
 #include "logging/loggers.hpp"
 #include "protocol/topic_name.hpp"
 
@@ -30,7 +31,7 @@ namespace {
 // then read again from the store in a cluster); more are looked up in the registry's list of
 // every topic, asked for once. One request for each of thousands of names would flood the
 // one registry every connection waits on, and stall them all.
-constexpr std::size_t lookups_one_by_one = 256;
+constexpr std::size_t lookups_one_by_one = registry_lookups_one_by_one;
 
 using requested_topic = msg::MetadataRequest::MetadataRequestTopic;
 using topic_found = std::function<void(storage::topic_info&)>;

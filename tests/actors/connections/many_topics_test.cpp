@@ -8,14 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "actors/pipeline/registry_lookups.hpp"
 #include "raw_kafka.hpp"
 #include "tests/actors/broker_fixture.hpp"
 
 namespace portask::test {
 namespace {
 
-// More than the broker looks up one by one (metadata.cpp, protocol_bridge.cpp).
-constexpr std::size_t lookups_named_alone = 256;
+// More than the broker looks up one by one.
+constexpr std::size_t lookups_named_alone = registry_lookups_one_by_one;
 
 using requested_topic = msg::MetadataRequest::MetadataRequestTopic;
 
