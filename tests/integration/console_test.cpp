@@ -185,6 +185,12 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
            {"GET", "/api/topics/orders/partitions", "", 404},
            {"GET", "/api/groups/billing/members", "", 404},
            {"GET", "/api/overview/x", "", 404},
+           // An empty segment is no other spelling of an endpoint; a parameter given twice
+           // does not say which to apply.
+           {"GET", "/api//topics", "", 404},
+           {"GET", "/api/topics/", "", 404},
+           {"DELETE", "/api/topics//", "", 404},
+           {"GET", "/api/topics?limit=5&limit=6", "", 400},
            // Names in the path that are not UTF-8 are answered (in JSON, the bad bytes
            // replaced), not dropped with the connection.
            {"GET", "/api/topics/%FF", "", 404},

@@ -59,8 +59,9 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
 using query_map = std::map<std::string, std::string>;
 
 struct api_target {
-  std::vector<std::string> path;  ///< the segments after /api/
+  std::vector<std::string> path;  ///< the segments after /api/ (an empty one kept: `//`, a trailing `/`)
   query_map query;
+  std::string repeated;  ///< a parameter given more than once (which one to apply is not said)
 };
 
 std::optional<api_target> parse_target(std::string_view target) {
@@ -69,13 +70,16 @@ std::optional<api_target> parse_target(std::string_view target) {
   if (!path.starts_with("/api/") && path != "/api") return std::nullopt;
   path.remove_prefix(std::min<std::size_t>(path.size(), 5));
   api_target out;
+  // Every segment, empty ones too: /api//topics and /api/topics/ are no endpoint (404), not
+  // another spelling of one.
   while (!path.empty()) {
     const auto slash = path.find('/');
     auto seg = percent_decode(path.substr(0, slash), false);
     if (!seg) return std::nullopt;
-    if (!seg->empty()) out.path.push_back(std::move(*seg));
+    out.path.push_back(std::move(*seg));
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
+    if (path.empty()) out.path.emplace_back();
   }
   if (q != std::string_view::npos) {
     std::string_view query = target.substr(q + 1);
@@ -86,7 +90,7 @@ std::optional<api_target> parse_target(std::string_view target) {
       auto key = percent_decode(pair.substr(0, eq), true);
       auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
       if (!key || !value) return std::nullopt;
-      out.query[*key] = *value;
+      if (!out.query.emplace(*key, *value).second && out.repeated.empty()) out.repeated = *key;
       if (amp == std::string_view::npos) break;
       query.remove_prefix(amp + 1);
     }
@@ -760,6 +764,9 @@ void set_logger_level(const exchange& x, const std::string& name, const std::str
 void route(const exchange& x, http::verb method, const api_target& t, const std::string& body) {
   const auto& p = t.path;
   const bool get = method == http::verb::get || method == http::verb::head;  // HEAD: no body sent
+  if (std::any_of(p.begin(), p.end(), [](const std::string& seg) { return seg.empty(); }))
+    return x.fail(404, "no such endpoint (an empty path segment)");
+  if (!t.repeated.empty()) return x.fail(400, "parameter '" + t.repeated + "' given more than once");
   // Only the message browser and the two lists take parameters: one given to another endpoint
   // ("?limit=5" on a topic) would be answered as if it had been applied. Likewise only
   // creating a topic and setting a log level read a body: a DELETE with {"if_empty": true}

@@ -207,6 +207,14 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
+      // A name no topic can have names no partition Kafka holds: UNKNOWN_TOPIC_OR_PARTITION,
+      // as Kafka answers it (not a refused creation).
+      if (!protocol::is_valid_topic_name(topic.name)) {
+        out.errorCode = static_cast<std::int16_t>(error_code::unknown_topic_or_partition);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
       if (protocol::is_internal_topic(topic.name)) {  // Kafka: only the broker appends to it
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_topic_exception);
         out.baseOffset = -1;

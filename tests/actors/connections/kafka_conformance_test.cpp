@@ -660,6 +660,12 @@ TEST(KafkaConformance, CreateTopicsRefusesTakenAndRepeatedNamesAndProduceItsAcks
   req.acks = 1;
   produced = call<msg::ProduceResponse>(c, 0, 9, req, true);
   EXPECT_EQ(produced.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  // A name no topic can have is a partition Kafka does not hold, not a refused creation.
+  for (const auto* name : {".", "a b"}) {
+    auto nowhere = produce_request(name, 0, record_batch_bytes("v", 1, kafka::compression_type::none));
+    EXPECT_EQ(call<msg::ProduceResponse>(c, 0, 9, nowhere, true).responses.at(0).partitionResponses.at(0).errorCode, 3)
+        << "UNKNOWN_TOPIC_OR_PARTITION for '" << name << "'";
+  }
 
   // acks=0: nothing is answered; a write that fails closes the connection, Kafka's only
   // way to tell such a producer.
