@@ -31,12 +31,7 @@ class KafkaClients : public ::testing::Test {
     ASSERT_TRUE(server_->start());
     bootstrap_ = "127.0.0.1:" + std::to_string(server_->kafka_port());
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::ifstream log(dir_.path() + "/portask.log");
-      std::cerr << "--- portask log ---\n" << log.rdbuf();
-    }
-  }
+  void TearDown() override { print_log_if_failed(dir_.path() + "/portask.log"); }
   temp_dir dir_;
   redis_server redis_;
   std::unique_ptr<server_process> server_;

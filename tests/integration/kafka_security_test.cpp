@@ -37,12 +37,7 @@ class KafkaSecurity : public ::testing::Test {
     unsetenv("PORTASK_ADMIN_PASSWORD");
     bootstrap_ = "127.0.0.1:" + std::to_string(server_->kafka_port());
   }
-  void TearDown() override {
-    if (HasFailure() && server_) {
-      std::ifstream log(dir_.path() + "/portask.log");
-      std::cerr << "--- portask log ---\n" << log.rdbuf();
-    }
-  }
+  void TearDown() override { print_log_if_failed(dir_.path() + "/portask.log"); }
   std::string kcat(const std::string& mechanism, const std::string& user, const std::string& password) const {
     return "kcat -b " + bootstrap_ + " -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=" + mechanism +
            " -X sasl.username=" + user + " -X sasl.password=" + password;

@@ -26,12 +26,7 @@ class NativeRefusals : public ::testing::Test {
     server_ = std::make_unique<server_process>("memory", dir_.path() + "/portask.log");
     ASSERT_TRUE(server_->start()) << "portask did not start";
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::ifstream log(dir_.path() + "/portask.log");
-      std::cerr << "--- portask log ---\n" << log.rdbuf();
-    }
-  }
+  void TearDown() override { print_log_if_failed(dir_.path() + "/portask.log"); }
   temp_dir dir_;
   std::unique_ptr<server_process> server_;
 };

@@ -35,12 +35,7 @@ class NativeSecurity : public ::testing::Test {
                                 "--admin-user", "admin"}));
     unsetenv("PORTASK_ADMIN_PASSWORD");
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::ifstream log(dir_.path() + "/portask.log");
-      std::cerr << "--- portask log ---\n" << log.rdbuf();
-    }
-  }
+  void TearDown() override { print_log_if_failed(dir_.path() + "/portask.log"); }
   client::result<client::connection> open(const std::string& user, const std::string& password,
                                           const std::string& mechanism = "SCRAM-SHA-512") const {
     client::options o;

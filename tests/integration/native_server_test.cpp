@@ -63,12 +63,7 @@ class NativeServer : public ::testing::Test {
     server_ = std::make_unique<server_process>(redis_.url(), dir_.path() + "/portask.log");
     ASSERT_TRUE(server_->start()) << "portask did not start";
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::ifstream log(dir_.path() + "/portask.log");
-      std::cerr << "--- portask log ---\n" << log.rdbuf();
-    }
-  }
+  void TearDown() override { print_log_if_failed(dir_.path() + "/portask.log"); }
   temp_dir dir_;
   redis_server redis_;
   std::unique_ptr<server_process> server_;

@@ -6,9 +6,19 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 namespace portask::test {
+
+void print_log_if_failed(const std::string& path) {
+  if (!::testing::Test::HasFailure()) return;
+  std::ifstream log(path);
+  if (!log || log.peek() == std::ifstream::traits_type::eof()) return;  // no broker started
+  std::cerr << "--- portask log ---\n" << log.rdbuf();
+}
 
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) {
   return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");

@@ -13,6 +13,10 @@
 
 namespace portask::test {
 
+/// After a test that failed, the broker's log at `path` on stderr (what it said is usually
+/// why); nothing after one that passed.
+void print_log_if_failed(const std::string& path);
+
 class server_process {
  public:
   server_process(std::string store_url, std::string log_path)
