@@ -191,6 +191,8 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
            {"GET", "/api/topics/", "", 404},
            {"DELETE", "/api/topics//", "", 404},
            {"GET", "/api/topics?limit=5&limit=6", "", 400},
+           {"GET", "/api/topics/orders/messages?limit=5&limit=6", "", 400},
+           {"GET", "/api/nope?a=1&a=2", "", 404},
            // Names in the path that are not UTF-8 are answered (in JSON, the bad bytes
            // replaced), not dropped with the connection.
            {"GET", "/api/topics/%FF", "", 404},

@@ -766,7 +766,6 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
   const bool get = method == http::verb::get || method == http::verb::head;  // HEAD: no body sent
   if (std::any_of(p.begin(), p.end(), [](const std::string& seg) { return seg.empty(); }))
     return x.fail(404, "no such endpoint (an empty path segment)");
-  if (!t.repeated.empty()) return x.fail(400, "parameter '" + t.repeated + "' given more than once");
   // Only the message browser and the two lists take parameters: one given to another endpoint
   // ("?limit=5" on a topic) would be answered as if it had been applied. Likewise only
   // creating a topic and setting a log level read a body: a DELETE with {"if_empty": true}
@@ -784,6 +783,7 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
   // The topic and group lists: a page at a time (limit, after), no body.
   auto paged = [&](auto&& serve) {
     if (!body.empty()) return x.fail(400, "this endpoint takes no request body (its parameters go in the query)");
+    if (!t.repeated.empty()) return x.fail(400, "parameter '" + t.repeated + "' given more than once");
     list_page asked;
     if (auto problem = page_problem(t.query, asked)) return x.fail(400, *problem);
     serve(asked);
@@ -798,6 +798,7 @@ void route(const exchange& x, http::verb method, const api_target& t, const std:
     return plain([&] { delete_topic(x, p[1]); });
   if (p.size() == 3 && p[0] == "topics" && p[2] == "messages" && get) {
     if (!body.empty()) return x.fail(400, "this endpoint takes no request body (its parameters go in the query)");
+    if (!t.repeated.empty()) return x.fail(400, "parameter '" + t.repeated + "' given more than once");
     return browse(x, p[1], t.query);
   }
   if (p.size() == 1 && p[0] == "groups" && get)

@@ -57,16 +57,18 @@ using slot = fetch_read_window::slot;
 
 // The refill reads one partition at a time, a round trip each: a default consumer's answer
 // (50 MiB at 1 MiB a partition, cut to a connection's 16 MiB output budget) fills from 16
-// partitions, and twice that leaves room for refill reads that bring nothing (a next batch
-// larger than the room left) without a wide request making hundreds of round trips in a row.
+// partitions; twice that bounds the round trips one request can make in its refills (the
+// first pass's and the long poll's) however wide it is.
 constexpr std::size_t max_refill_reads = 32;
 // Room below this is not refilled: a read for less would mostly bring nothing (a next batch
 // that does not fit), a store round trip for no record.
 constexpr std::uint64_t min_refill_room = 64 * 1024;
-// A refill, all its reads together, takes at most this long: past it, or at a read that
-// fails, the request is refilled no more and goes on with what it has, rather than wait on a
-// store that stalls (the client's own request timeout is near).
+// A refill's reads, all together from the first one out, take at most this long: past it, or
+// at a read that fails, the request is refilled no more and goes on with what it has, rather
+// than wait on a store that stalls (the client's own request timeout is near). No read goes
+// out with less than min_refill_read_time left (it would only time out).
 constexpr auto refill_time = std::chrono::seconds(5);
+constexpr auto min_refill_read_time = std::chrono::milliseconds(50);
 // Refill reads in a row that bring nothing end the refill: the room left is likely too small
 // for any next batch.
 constexpr std::size_t max_empty_refill_reads = 2;
@@ -801,9 +803,12 @@ void refill_partition(const fetch_op& op, slot s);
 // partition cut short is left; else the refill is over.
 void refill_next(const fetch_op& op) {
   auto& st = *op.st;
+  // Out of time: this request is refilled no more (nor after its long poll).
+  if (st.refill_deadline != std::chrono::steady_clock::time_point{} &&
+      std::chrono::steady_clock::now() + min_refill_read_time >= st.refill_deadline)
+    st.refill_stopped = true;
   if (st.room() >= min_refill_room && st.refill_reads < max_refill_reads && !op.self->state.closing &&
-      !st.refill_stopped && st.empty_refill_reads < max_empty_refill_reads &&
-      std::chrono::steady_clock::now() < st.refill_deadline && next_cut_short(op))
+      !st.refill_stopped && st.empty_refill_reads < max_empty_refill_reads && next_cut_short(op))
     return refill_partition(op, st.refill_at);
   refill_end(op);
 }
@@ -819,7 +824,7 @@ bool refill_begin(const fetch_op& op) {
   if (op.r.api_version < 4 || st.room() < min_refill_room || st.refill_reads >= max_refill_reads ||
       st.refill_stopped || op.self->state.closing || !next_cut_short(op))
     return false;
-  st.refill_deadline = std::chrono::steady_clock::now() + refill_time;
+  st.refill_deadline = {};  // set when its first read goes out (not while reads of the pass are)
   st.empty_refill_reads = 0;
   st.refilling = true;
   refill_when_idle(op);
@@ -871,10 +876,10 @@ void refill_partition(const fetch_op& op, slot s) {
     refill_next(op);
   };
   auto self = op.self;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(st.refill_deadline -
-                                                                          std::chrono::steady_clock::now());
-  self->request(self->state.dir.bridge_for(f.tp), std::max(left, std::chrono::milliseconds(1)), fetch_atom::value,
-                f)
+  const auto now = std::chrono::steady_clock::now();
+  if (st.refill_deadline == std::chrono::steady_clock::time_point{}) st.refill_deadline = now + refill_time;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(st.refill_deadline - now);
+  self->request(self->state.dir.bridge_for(f.tp), std::max(left, min_refill_read_time), fetch_atom::value, f)
       .then([refilled](fetch_result& res) { refilled(std::move(res)); },
             [refilled](caf::error&) { refilled(std::nullopt); });
 }

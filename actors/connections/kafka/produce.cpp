@@ -187,8 +187,9 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         ctx.config.auto_create_topics &&
         (allowed_on_cluster(self, sec::acl_operation::create, denial_log::quiet) ||
          allowed(self, sec::acl_operation::create, sec::resource_type::topic, topic.name, denial_log::quiet));
-    const bool may_create =
-        may_create_any && topics_named++ < ctx.config.auto_create_topics_max_per_request;
+    // A name no topic can have takes none of the request's creations (it is answered unknown).
+    const bool may_create = may_create_any && protocol::is_valid_topic_name(topic.name) &&
+                            topics_named++ < ctx.config.auto_create_topics_max_per_request;
     (*capped)[ti] = may_create_any && !may_create;
     res->responses[ti].partitionResponses.resize(topic.partitionData.size());
     for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
