@@ -67,14 +67,6 @@ void create_topic(std::uint16_t kafka_port, const std::string& name, std::int32_
   ASSERT_EQ(call<msg::CreateTopicsResponse>(c, 19, 4, create, false).topics.at(0).errorCode, 0);
 }
 
-protocol::message_batch one_message(const std::string& value) {
-  protocol::message_batch b;
-  protocol::message m;
-  m.value = value;
-  b.messages.push_back(std::move(m));
-  return b;
-}
-
 template <class T>
 T must(client::result<T> r, const std::string& what) {
   if (!client::ok(r)) ADD_FAILURE() << what << ": " << client::error_of(r).message;

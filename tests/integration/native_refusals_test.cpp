@@ -57,14 +57,6 @@ native::error_response error_answering(client::connection& c, const protocol::bu
   return *err;
 }
 
-protocol::message_batch one(const std::string& value) {
-  protocol::message_batch b;
-  protocol::message m;
-  m.value = value;
-  b.messages.push_back(std::move(m));
-  return b;
-}
-
 }  // namespace
 
 // Before, both were stored, and every Kafka client's ListGroups failed to decode (a group id
@@ -135,7 +127,7 @@ TEST_F(NativeRefusals, RefusalsSayWhatIsWrong) {
   }
   // max.message.bytes: the error names the limit it passed.
   ASSERT_TRUE(client::ok(c.create_topic("small", 1, {{"max.message.bytes", "100"}})));
-  expect_refused(c.publish("small", 0, one(std::string(500, 'v'))), errc::frame_too_large, "max.message.bytes");
+  expect_refused(c.publish("small", 0, one_message(std::string(500, 'v'))), errc::frame_too_large, "max.message.bytes");
   EXPECT_TRUE(client::ok(c.heartbeat())) << "the connection goes on";
 }
 

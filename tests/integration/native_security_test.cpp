@@ -63,14 +63,6 @@ class NativeSecurity : public ::testing::Test {
   std::unique_ptr<server_process> server_;
 };
 
-protocol::message_batch one(const std::string& value) {
-  protocol::message_batch b;
-  protocol::message m;
-  m.value = value;
-  b.messages.push_back(m);
-  return b;
-}
-
 }  // namespace
 
 TEST_F(NativeSecurity, EveryMechanismAuthenticatesAndNothingIsServedBefore) {
@@ -88,7 +80,7 @@ TEST_F(NativeSecurity, EveryMechanismAuthenticatesAndNothingIsServedBefore) {
     auto c = open("admin", admin_password, mechanism);
     ASSERT_TRUE(client::ok(c)) << mechanism << ": " << client::error_of(c).message;
     auto& conn = std::get<0>(c);
-    ASSERT_TRUE(client::ok(conn.publish("native-secured", 0, one(mechanism)))) << mechanism;
+    ASSERT_TRUE(client::ok(conn.publish("native-secured", 0, one_message(mechanism)))) << mechanism;
   }
   auto c = open("admin", admin_password);
   ASSERT_TRUE(client::ok(c));
@@ -118,7 +110,7 @@ TEST_F(NativeSecurity, KafkaAclsApplyToNativeRequests) {
     ASSERT_TRUE(client::ok(c));
     ASSERT_TRUE(client::ok(std::get<0>(c).create_topic("open", 1)));
     ASSERT_TRUE(client::ok(std::get<0>(c).create_topic("closed", 1)));
-    ASSERT_TRUE(client::ok(std::get<0>(c).publish("open", 0, one("hello"))));
+    ASSERT_TRUE(client::ok(std::get<0>(c).publish("open", 0, one_message("hello"))));
   }
   auto c = open("bob", "bob-pw");
   ASSERT_TRUE(client::ok(c)) << client::error_of(c).message;
@@ -126,7 +118,7 @@ TEST_F(NativeSecurity, KafkaAclsApplyToNativeRequests) {
   auto got = bob.fetch("open", 0, 0);
   ASSERT_TRUE(client::ok(got));
   EXPECT_EQ(std::get<0>(got).messages.at(0).value, "hello");
-  auto write = bob.publish("open", 0, one("nope"));
+  auto write = bob.publish("open", 0, one_message("nope"));
   ASSERT_FALSE(client::ok(write));
   EXPECT_EQ(client::error_of(write).code, errc::authorization_failed);
   EXPECT_NE(client::error_of(write).message.find("WRITE on topic open"), std::string::npos);

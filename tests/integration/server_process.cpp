@@ -20,6 +20,14 @@ void print_log_if_failed(const std::string& path) {
   std::cerr << "--- portask log ---\n" << log.rdbuf();
 }
 
+protocol::message_batch one_message(const std::string& value) {
+  protocol::message_batch b;
+  protocol::message m;
+  m.value = value;
+  b.messages.push_back(std::move(m));
+  return b;
+}
+
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) {
   return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 }

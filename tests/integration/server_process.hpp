@@ -17,6 +17,9 @@ namespace portask::test {
 /// why); nothing after one that passed.
 void print_log_if_failed(const std::string& path);
 
+/// A batch of one message: `value`, no key, no headers.
+protocol::message_batch one_message(const std::string& value);
+
 class server_process {
  public:
   server_process(std::string store_url, std::string log_path)

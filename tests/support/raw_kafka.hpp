@@ -133,17 +133,24 @@ inline msg::ProduceRequest produce_request(const std::string& topic, std::int32_
 
 
 /// Sends `body` and decodes the response at the same version.
+/// The next answer on `c`, which must be the one to the request sent with `correlation`
+/// (sent earlier, pipelined, while other connections were answered).
+template <class Res>
+Res answer_to(raw_kafka& c, std::int32_t correlation, std::int16_t version, bool flexible) {
+  std::int32_t got = 0;
+  auto bytes = c.receive(got, flexible);
+  EXPECT_TRUE(bytes);
+  EXPECT_EQ(got, correlation);
+  if (!bytes) return Res{};
+  return decode_as<Res>(*bytes, version);
+}
+
 template <class Res, class Req>
 Res call(raw_kafka& c, std::int16_t key, std::int16_t version, const Req& body, bool flexible) {
   static std::int32_t next_correlation = 1000;
   const auto corr = next_correlation++;
   c.send(key, version, corr, body, flexible);
-  std::int32_t got = 0;
-  auto bytes = c.receive(got, flexible);
-  EXPECT_TRUE(bytes);
-  EXPECT_EQ(got, corr);
-  if (!bytes) return Res{};
-  return decode_as<Res>(*bytes, version);
+  return answer_to<Res>(c, corr, version, flexible);
 }
 
 /// AlterUserScramCredentials as a Kafka admin client sends it: the salted password, not the
