@@ -95,6 +95,12 @@ TEST(TopicConfigs, ValuesAreReadAsKafkaParsesThem) {
   EXPECT_EQ(canonical_topic_config("no.such.key", " x "), " x ");
   EXPECT_EQ(canonical_topic_config("cleanup.policy", ",compact"), ",compact") << "the empty item stays";
   EXPECT_NE(topic_config_problem("cleanup.policy", " ,compact"), std::nullopt);
+  // An empty policy is accepted, as Kafka 3.x accepts it, and then neither deletes nor compacts.
+  EXPECT_EQ(topic_config_problem("cleanup.policy", ""), std::nullopt);
+  EXPECT_EQ(topic_config_problem("cleanup.policy", " \t"), std::nullopt);
+  EXPECT_EQ(canonical_topic_config("cleanup.policy", " \t"), "");
+  EXPECT_FALSE(cleanup_policy_includes({{"cleanup.policy", ""}}, "delete"));
+  EXPECT_FALSE(cleanup_policy_includes({{"cleanup.policy", " "}}, "compact"));
 }
 
 TEST(TopicConfigs, NumbersAndTheCompactPolicyAreReadFromTheLastValueGiven) {
