@@ -219,6 +219,10 @@ std::error_code broker::start() {
       logging::net().error("{} listener: TLS: {}", name, *why);
       return make_error_code(std::errc::invalid_argument);
     }
+    // A certificate outside its validity period starts the listener, as in Kafka; without
+    // this line the clients' refusals would be all the log shows.
+    if (auto why = c->out_of_date(); !why.empty())
+      logging::net().warn("{} listener: TLS {}; clients will refuse it (replace it, then SIGHUP)", name, why);
     io_->tls.push_back(c);
     return c;
   };

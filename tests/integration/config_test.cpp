@@ -429,8 +429,9 @@ TEST(ServerConfig, ASuperUserWithAnAttributeJavaNeverWritesIsWarnedAbout) {
 }
 
 // SIGHUP reads the file again: a new log_level applies to every module at once, a changed
-// setting that needs a restart is named as such, and a file that no longer reads (or names
-// an unknown level) keeps the settings in use.
+// setting that needs a restart is named as such (that one alone, not the settings the
+// startup line writes beside it), and a file that no longer reads (or names an unknown
+// level) keeps the settings in use.
 TEST(ServerConfig, SighupAppliesTheFilesLogLevelAndNamesWhatNeedsARestart) {
   temp_dir dir;
   const auto path = dir.path() + "/portask.yaml";
@@ -449,10 +450,11 @@ TEST(ServerConfig, SighupAppliesTheFilesLogLevelAndNamesWhatNeedsARestart) {
                       std::chrono::seconds(30));
   };
 
-  write("log_level: debug\ndefault_partitions: 5\n");
+  write("log_level: debug\ndefault_partitions: 5\ngroups:\n  max_size: 7\n");
   ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
   ASSERT_TRUE(logged("SIGHUP: log level info -> debug for every module")) << read_file(server.log_path());
-  ASSERT_TRUE(logged("take effect only when the broker restarts (not applied): topics: 5 partitions by default"))
+  ASSERT_TRUE(logged("take effect only when the broker restarts (not applied): topics: 5 partitions by default; "
+                     "groups: at most 7 members\n"))
       << read_file(server.log_path());
   for (const char* module : {"portask.kafka", "portask.storage", "portask.groups"})
     EXPECT_NE(levels().find("\"" + std::string(module) + "\":\"debug\""), std::string::npos)
@@ -472,6 +474,26 @@ TEST(ServerConfig, SighupAppliesTheFilesLogLevelAndNamesWhatNeedsARestart) {
   EXPECT_NE(read_file(server.log_path()).find("unknown log level 'loud'"), std::string::npos);
   EXPECT_NE(levels().find("\"portask.kafka\":\"debug\""), std::string::npos) << levels();
   EXPECT_TRUE(server.running());
+}
+
+// The startup line writes the super users beside the authorization setting: a SIGHUP that
+// changes only the super users names them alone (each quoted, an escaped comma kept inside).
+TEST(ServerConfig, SighupNamesChangedSuperUsersAloneNotTheAuthorizationBesideThem) {
+  temp_dir dir;
+  const auto path = dir.path() + "/portask.yaml";
+  auto write = [&](const std::string& super_users) {
+    std::ofstream yaml(path, std::ios::trunc);
+    yaml << "security:\n  authorization: 'on'\n  super_users: [" << super_users << "]\n";
+  };
+  write("'User:ops'");
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--config", path}));
+  write("'User:ops2', 'User:CN=Ops\\, User:svc'");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  const std::string warning = "(not applied): super users 'User:ops2', 'User:CN=Ops\\, User:svc'\n";
+  EXPECT_TRUE(wait_until([&] { return read_file(server.log_path()).find(warning) != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << read_file(server.log_path());
 }
 
 // The broker runs on the allocator its build chose, and says which (jemalloc unless built

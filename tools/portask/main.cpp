@@ -9,6 +9,7 @@
 #include <atomic>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <spdlog/spdlog.h>
 
@@ -43,14 +44,57 @@ std::string describe_allocator() {
 #endif
 }
 
-// Everything the startup lines describe, as "; "-separated pieces.
+// `text` split at each `separator` outside parentheses and quotes, and not before a quote: a
+// parenthesis qualifies the setting before it ("store ... (timeout 5000 ms, 2 writers, 2
+// readers)"), and the super users are one setting, each quoted, with commas of their own.
+std::vector<std::string> split_outside_brackets(std::string_view text, std::string_view separator) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  int depth = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\'') {
+      quoted = !quoted;
+    } else if (quoted) {
+      continue;
+    } else if (text[i] == '(') {
+      ++depth;
+    } else if (text[i] == ')') {
+      depth = std::max(depth - 1, 0);
+    } else if (depth == 0 && text.substr(i, separator.size()) == separator &&
+               text.substr(i + separator.size(), 1) != "'") {
+      out.emplace_back(text.substr(from, i - from));
+      from = i + separator.size();
+      i = from - 1;
+    }
+  }
+  out.emplace_back(text.substr(from));
+  return out;
+}
+
+// "groups: " of "groups: initial rebalance delay 300 ms": lower-case words before ": ";
+// empty when the setting opens with none.
+std::string heading_of(const std::string& setting) {
+  const auto colon = setting.find(": ");
+  if (colon == std::string::npos) return {};
+  for (std::size_t i = 0; i < colon; ++i)
+    if (setting[i] != ' ' && setting[i] != '-' && (setting[i] < 'a' || setting[i] > 'z')) return {};
+  return setting.substr(0, colon + 2);
+}
+
+// Everything the startup lines describe, one setting each: the lines split at "; ", each
+// part at ", " (so that a changed super user does not name the authorization setting beside
+// it). A part that opens with a heading ("groups: ") lends it to the settings after its first,
+// or "at most 7 members" would not say whose.
 std::vector<std::string> described_settings(const portask::broker_config& c) {
   std::vector<std::string> out;
   for (const auto& text : {portask::describe(c), portask::describe_limits(c),
                            portask::describe_lifecycle(c), portask::describe_security(c)}) {
     std::size_t from = 0;
     for (auto to = text.find("; "); ; to = text.find("; ", from)) {
-      out.push_back(text.substr(from, to - from));
+      const auto settings = split_outside_brackets(std::string_view(text).substr(from, to - from), ", ");
+      const auto heading = heading_of(settings.front());
+      for (std::size_t i = 0; i < settings.size(); ++i) out.push_back(i == 0 ? settings[i] : heading + settings[i]);
       if (to == std::string::npos) break;
       from = to + 2;
     }
@@ -59,9 +103,10 @@ std::vector<std::string> described_settings(const portask::broker_config& c) {
   // files are (SIGHUP reads the files again at the paths the broker started with) and the
   // hosts clients are told.
   auto files = [&](const std::string& name, const portask::tls_config& t) {
-    if (t.enabled)
-      out.push_back(name + " TLS files " + t.certificate_file + ", " + t.key_file + ", " +
-                    (t.ca_file.empty() ? "no CA file" : t.ca_file));
+    if (!t.enabled) return;
+    out.push_back(name + " TLS certificate file " + t.certificate_file);
+    out.push_back(name + " TLS key file " + t.key_file);
+    out.push_back(name + " TLS CA file " + (t.ca_file.empty() ? "none" : t.ca_file));
   };
   files("native", c.native.tls);
   files("http", c.http.tls);
