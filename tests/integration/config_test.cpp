@@ -9,12 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "server_process.hpp"
+#include "tls_files.hpp"
 
 namespace portask::test {
 namespace {
@@ -494,6 +496,50 @@ TEST(ServerConfig, SighupNamesChangedSuperUsersAloneNotTheAuthorizationBesideThe
   EXPECT_TRUE(wait_until([&] { return read_file(server.log_path()).find(warning) != std::string::npos; },
                          std::chrono::seconds(30)))
       << read_file(server.log_path());
+}
+
+// A SIGHUP after the file lost a listener and a setting names what is gone ("no longer:"),
+// each piece the startup lines wrote for it, though every remaining setting was there before;
+// a setting that changed beside them is named once, by its new value (listener INT's port
+// beside removed EXT, the partitions).
+TEST(ServerConfig, SighupNamesARemovedListenerAndSettingAsNoLonger) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty());
+  const auto ext = std::to_string(free_port()), int_before = std::to_string(free_port()),
+             int_after = std::to_string(free_port());
+  const auto path = dir.path() + "/portask.yaml";
+  auto write = [&](const std::string& text) {
+    std::ofstream yaml(path, std::ios::trunc);
+    yaml << text;
+  };
+  write("default_partitions: 2\nsecurity:\n  admin_user: admin\nnative:\n  security_protocol: SASL_PLAINTEXT\n"
+        "kafka:\n  listeners:\n"
+        "    - {name: EXT, host: 127.0.0.1, port: " + ext + ", security_protocol: SASL_SSL,\n"
+        "       advertised_host: kafka.example.invalid, advertised_port: 9999,\n"
+        "       tls: {cert_file: " + files.server_cert + ", key_file: " + files.server_key + "}}\n"
+        "    - {name: INT, host: 127.0.0.1, port: " + int_before + ", security_protocol: PLAINTEXT}\n");
+  setenv("PORTASK_ADMIN_PASSWORD", "admin-secret", 1);
+  server_process server{"memory", dir.path() + "/broker.log"};
+  const bool started = server.start({"--config", path});
+  unsetenv("PORTASK_ADMIN_PASSWORD");
+  ASSERT_TRUE(started) << read_file(server.log_path());
+  write("default_partitions: 5\nnative:\n  security_protocol: SASL_PLAINTEXT\n"
+        "kafka:\n  listeners:\n"
+        "    - {name: INT, host: 127.0.0.1, port: " + int_after + ", security_protocol: PLAINTEXT}\n");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  const std::string warning =
+      "(not applied): topics: 5 partitions by default; kafka listener INT PLAINTEXT on 127.0.0.1:" + int_after +
+      " (advertised 127.0.0.1:" + int_after + "); no longer: kafka listener EXT SASL_SSL on 127.0.0.1:" + ext +
+      " (advertised kafka.example.invalid:9999); no longer: Kafka session lifetime unlimited; no longer: admin user "
+      "admin; no longer: kafka listener EXT TLS certificate file " + files.server_cert +
+      "; no longer: kafka listener EXT TLS key file " + files.server_key +
+      "; no longer: kafka listener EXT TLS CA file none; no longer: kafka listener EXT advertised as "
+      "kafka.example.invalid:9999\n";
+  EXPECT_TRUE(wait_until([&] { return read_file(server.log_path()).find(warning) != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << warning << "\n" << read_file(server.log_path());
+  EXPECT_TRUE(server.running());
 }
 
 // The broker runs on the allocator its build chose, and says which (jemalloc unless built

@@ -31,17 +31,22 @@ std::string utc(const ASN1_TIME* t) {
   return out;
 }
 
-// Why `cert` is outside its validity period now, with its dates; empty when it is within it
-// (or OpenSSL cannot compare its dates).
-std::string validity_problem(X509* cert, const std::string& file) {
+// A certificate outside its validity period now.
+struct validity_problem {
+  std::string why;  ///< the file, its state and its dates; empty when it is within it
+  bool expired = false;  ///< rather than not valid yet
+};
+
+// Empty `why` when `cert` is within its validity period (or OpenSSL cannot compare its dates).
+validity_problem check_validity(X509* cert, const std::string& file) {
   if (cert == nullptr) return {};
   const ASN1_TIME* not_before = X509_get0_notBefore(cert);
   const ASN1_TIME* not_after = X509_get0_notAfter(cert);
-  std::string state;
-  if (X509_cmp_current_time(not_after) < 0) state = "has expired";
-  else if (X509_cmp_current_time(not_before) > 0) state = "is not valid yet";
-  else return {};
-  return "certificate '" + file + "' " + state + " (valid from " + utc(not_before) + " to " + utc(not_after) + ")";
+  const bool expired = X509_cmp_current_time(not_after) < 0;
+  if (!expired && X509_cmp_current_time(not_before) <= 0) return {};
+  return {"certificate '" + file + "' " + (expired ? "has expired" : "is not valid yet") + " (valid from " +
+              utc(not_before) + " to " + utc(not_after) + ")",
+          expired};
 }
 
 }  // namespace
@@ -83,7 +88,7 @@ std::optional<std::string> tls_server_context::reload() {
            config_.certificate_file + "'";
   // A certificate outside its validity period: every client refuses it, and the broker sees
   // only their alerts ("certificate expired"), which read like the clients' problem.
-  auto invalid = validity_problem(SSL_CTX_get0_certificate(native), config_.certificate_file);
+  auto invalid = check_validity(SSL_CTX_get0_certificate(native), config_.certificate_file);
   if (config_.client_auth != tls_client_auth::none) {
     if (config_.ca_file.empty()) return "client authentication needs a CA file (tls ca_file)";
     c->load_verify_file(config_.ca_file, ec);
@@ -102,9 +107,12 @@ std::optional<std::string> tls_server_context::reload() {
     return "a CA file is set but client authentication is none (set client_auth)";
   }
   std::lock_guard lock{mutex_};
-  if (current_ && !invalid.empty()) return invalid;  // the certificate in use may still be good
+  // An expired certificate will not get better, and the one in use may still be good. One not
+  // valid yet will (an issuer's clock a few seconds ahead), and refusing it would leave the
+  // old one in use, perhaps expired, for good: a rotation tool signals once.
+  if (current_ && invalid.expired) return invalid.why;
   current_ = std::move(c);
-  out_of_date_ = std::move(invalid);
+  out_of_date_ = std::move(invalid.why);
   return std::nullopt;
 }
 
