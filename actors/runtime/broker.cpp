@@ -219,6 +219,11 @@ std::error_code broker::start() {
       logging::net().error("{} listener: TLS: {}", name, *why);
       return make_error_code(std::errc::invalid_argument);
     }
+    // A certificate outside its validity period starts the listener (Kafka refuses one at
+    // startup on its inter-broker listener only); without this line the clients' refusals
+    // would be all the log shows.
+    if (auto why = c->out_of_date(); !why.empty())
+      logging::net().warn("{} listener: TLS {}; clients will refuse it (replace it, then SIGHUP)", name, why);
     io_->tls.push_back(c);
     return c;
   };
@@ -348,6 +353,11 @@ std::size_t broker::reload_tls() {
       ++failures;
       logging::net().error("{} listener: TLS reload failed, keeping the certificate in use: {}",
                            c->listener(), *why);
+    } else if (auto early = c->out_of_date(); !early.empty()) {
+      // Taken (it becomes valid by itself), but until then clients refuse it.
+      logging::net().warn("{} listener: TLS certificate, key and CA reloaded; new connections use them, but {}: "
+                          "clients refuse it until then",
+                          c->listener(), early);
     } else {
       logging::net().info("{} listener: TLS certificate, key and CA reloaded; new connections use them",
                           c->listener());

@@ -77,6 +77,9 @@ sasl_session::step sasl_session::respond(std::string_view token) {
     if (!plain) return fail("malformed PLAIN message");
     if (!snapshot_->password_matches(plain->username, plain->password))
       return fail("invalid credentials for user " + plain->username);
+    // Checked after the password, with Kafka's words (PlainSaslServer): no acting as another.
+    if (!plain->authzid.empty() && plain->authzid != plain->username)
+      return fail("Client requested an authorization id that is different from username");
     return succeed(plain->username, {});
   }
   if (first) {

@@ -14,8 +14,7 @@ expected<plain_credentials> parse_plain(std::string_view message) {
   if (password.find('\0') != std::string_view::npos || user.empty() || password.empty() ||
       user.size() > max_field || password.size() > max_field || authzid.size() > max_field)
     return errc::authentication_failed;
-  if (!authzid.empty() && authzid != user) return errc::authentication_failed;
-  return plain_credentials{std::string(user), std::string(password)};
+  return plain_credentials{std::string(user), std::string(password), std::string(authzid)};
 }
 
 }  // namespace portask::protocol::security

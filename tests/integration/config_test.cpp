@@ -9,12 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "server_process.hpp"
+#include "tls_files.hpp"
 
 namespace portask::test {
 namespace {
@@ -429,8 +431,9 @@ TEST(ServerConfig, ASuperUserWithAnAttributeJavaNeverWritesIsWarnedAbout) {
 }
 
 // SIGHUP reads the file again: a new log_level applies to every module at once, a changed
-// setting that needs a restart is named as such, and a file that no longer reads (or names
-// an unknown level) keeps the settings in use.
+// setting that needs a restart is named as such (that one alone, not the settings the
+// startup line writes beside it), and a file that no longer reads (or names an unknown
+// level) keeps the settings in use.
 TEST(ServerConfig, SighupAppliesTheFilesLogLevelAndNamesWhatNeedsARestart) {
   temp_dir dir;
   const auto path = dir.path() + "/portask.yaml";
@@ -449,10 +452,11 @@ TEST(ServerConfig, SighupAppliesTheFilesLogLevelAndNamesWhatNeedsARestart) {
                       std::chrono::seconds(30));
   };
 
-  write("log_level: debug\ndefault_partitions: 5\n");
+  write("log_level: debug\ndefault_partitions: 5\ngroups:\n  max_size: 7\n");
   ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
   ASSERT_TRUE(logged("SIGHUP: log level info -> debug for every module")) << read_file(server.log_path());
-  ASSERT_TRUE(logged("take effect only when the broker restarts (not applied): topics: 5 partitions by default"))
+  ASSERT_TRUE(logged("take effect only when the broker restarts (not applied): topics: 5 partitions by default; "
+                     "groups: at most 7 members\n"))
       << read_file(server.log_path());
   for (const char* module : {"portask.kafka", "portask.storage", "portask.groups"})
     EXPECT_NE(levels().find("\"" + std::string(module) + "\":\"debug\""), std::string::npos)
@@ -471,6 +475,70 @@ TEST(ServerConfig, SighupAppliesTheFilesLogLevelAndNamesWhatNeedsARestart) {
   }, std::chrono::seconds(30))) << read_file(server.log_path());
   EXPECT_NE(read_file(server.log_path()).find("unknown log level 'loud'"), std::string::npos);
   EXPECT_NE(levels().find("\"portask.kafka\":\"debug\""), std::string::npos) << levels();
+  EXPECT_TRUE(server.running());
+}
+
+// The startup line writes the super users beside the authorization setting: a SIGHUP that
+// changes only the super users names them alone (each quoted, an escaped comma kept inside).
+TEST(ServerConfig, SighupNamesChangedSuperUsersAloneNotTheAuthorizationBesideThem) {
+  temp_dir dir;
+  const auto path = dir.path() + "/portask.yaml";
+  auto write = [&](const std::string& super_users) {
+    std::ofstream yaml(path, std::ios::trunc);
+    yaml << "security:\n  authorization: 'on'\n  super_users: [" << super_users << "]\n";
+  };
+  write("'User:ops'");
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--config", path}));
+  write("'User:ops2', 'User:CN=Ops\\, User:svc'");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  const std::string warning = "(not applied): super users 'User:ops2', 'User:CN=Ops\\, User:svc'\n";
+  EXPECT_TRUE(wait_until([&] { return read_file(server.log_path()).find(warning) != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << read_file(server.log_path());
+}
+
+// A SIGHUP after the file lost a listener and a setting names what is gone ("no longer:"),
+// each piece the startup lines wrote for it, though every remaining setting was there before;
+// a setting that changed beside them is named once, by its new value (listener INT's port
+// beside removed EXT, the partitions).
+TEST(ServerConfig, SighupNamesARemovedListenerAndSettingAsNoLonger) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty());
+  const auto ext = std::to_string(free_port()), int_before = std::to_string(free_port()),
+             int_after = std::to_string(free_port());
+  const auto path = dir.path() + "/portask.yaml";
+  auto write = [&](const std::string& text) {
+    std::ofstream yaml(path, std::ios::trunc);
+    yaml << text;
+  };
+  write("default_partitions: 2\nsecurity:\n  admin_user: admin\nnative:\n  security_protocol: SASL_PLAINTEXT\n"
+        "kafka:\n  listeners:\n"
+        "    - {name: EXT, host: 127.0.0.1, port: " + ext + ", security_protocol: SASL_SSL,\n"
+        "       advertised_host: kafka.example.invalid, advertised_port: 9999,\n"
+        "       tls: {cert_file: " + files.server_cert + ", key_file: " + files.server_key + "}}\n"
+        "    - {name: INT, host: 127.0.0.1, port: " + int_before + ", security_protocol: PLAINTEXT}\n");
+  setenv("PORTASK_ADMIN_PASSWORD", "admin-secret", 1);
+  server_process server{"memory", dir.path() + "/broker.log"};
+  const bool started = server.start({"--config", path});
+  unsetenv("PORTASK_ADMIN_PASSWORD");
+  ASSERT_TRUE(started) << read_file(server.log_path());
+  write("default_partitions: 5\nnative:\n  security_protocol: SASL_PLAINTEXT\n"
+        "kafka:\n  listeners:\n"
+        "    - {name: INT, host: 127.0.0.1, port: " + int_after + ", security_protocol: PLAINTEXT}\n");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  const std::string warning =
+      "(not applied): topics: 5 partitions by default; kafka listener INT PLAINTEXT on 127.0.0.1:" + int_after +
+      " (advertised 127.0.0.1:" + int_after + "); no longer: kafka listener EXT SASL_SSL on 127.0.0.1:" + ext +
+      " (advertised kafka.example.invalid:9999); no longer: Kafka session lifetime unlimited; no longer: admin user "
+      "admin; no longer: kafka listener EXT TLS certificate file " + files.server_cert +
+      "; no longer: kafka listener EXT TLS key file " + files.server_key +
+      "; no longer: kafka listener EXT TLS CA file none; no longer: kafka listener EXT advertised as "
+      "kafka.example.invalid:9999\n";
+  EXPECT_TRUE(wait_until([&] { return read_file(server.log_path()).find(warning) != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << warning << "\n" << read_file(server.log_path());
   EXPECT_TRUE(server.running());
 }
 

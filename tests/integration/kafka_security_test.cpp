@@ -53,10 +53,10 @@ class KafkaSecurity : public ::testing::Test {
   std::string bootstrap_;
 };
 
-msg::SaslHandshakeResponse handshake(raw_kafka& c, const std::string& mechanism) {
+msg::SaslHandshakeResponse handshake(raw_kafka& c, const std::string& mechanism, std::int16_t version = 1) {
   msg::SaslHandshakeRequest req;
   req.mechanism = mechanism;
-  return call<msg::SaslHandshakeResponse>(c, 17, 1, req, false);
+  return call<msg::SaslHandshakeResponse>(c, 17, version, req, false);
 }
 
 msg::SaslAuthenticateResponse authenticate(raw_kafka& c, const std::string& token) {
@@ -291,9 +291,33 @@ TEST_F(KafkaSecurity, WithoutASessionLifetimeAHandshakeAfterTheLoginIsOutOfTurnA
   start();
   raw_kafka c(server_->kafka_port());
   ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
-  EXPECT_EQ(handshake(c, "PLAIN").errorCode, 34);  // ILLEGAL_SASL_STATE
+  const auto res = handshake(c, "PLAIN");
+  EXPECT_EQ(res.errorCode, 34);  // ILLEGAL_SASL_STATE
+  EXPECT_TRUE(res.mechanisms.empty());
   msg::MetadataRequest md;
   EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 1, md, false).brokers.size(), 1u);
+}
+
+// A handshake out of turn: a second one before the tokens, or a v0 one to re-authenticate
+// (Kafka would take it, but only SaslAuthenticate v1 tells a client its session's lifetime,
+// so no client sends one). ILLEGAL_SASL_STATE with no mechanism list, as Kafka's error
+// answers to a handshake have none, and the connection closes.
+TEST_F(KafkaSecurity, AHandshakeOutOfTurnListsNoMechanismAndCloses) {
+  start({"--sasl-session-lifetime-ms", "60000"});
+  {
+    raw_kafka c(server_->kafka_port());
+    ASSERT_EQ(handshake(c, "PLAIN").errorCode, 0);
+    const auto again = handshake(c, "PLAIN");
+    EXPECT_EQ(again.errorCode, 34);  // ILLEGAL_SASL_STATE
+    EXPECT_TRUE(again.mechanisms.empty());
+    EXPECT_TRUE(c.closed());
+  }
+  raw_kafka c(server_->kafka_port());
+  ASSERT_TRUE(scram_login(c, sec::scram_mechanism::sha512, "admin", admin_password));
+  const auto v0 = handshake(c, "SCRAM-SHA-512", 0);
+  EXPECT_EQ(v0.errorCode, 34);
+  EXPECT_TRUE(v0.mechanisms.empty());
+  EXPECT_TRUE(c.closed());
 }
 
 TEST_F(KafkaSecurity, AReauthenticationWithAnotherMechanismFails) {

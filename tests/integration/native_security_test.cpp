@@ -225,9 +225,9 @@ TEST_F(NativeSecurity, TheHttpApiAdmitsSuperUsersOnlyAndProbesStayOpen) {
   EXPECT_EQ(get("/", "").first, 401);  // the console too
   std::tie(status, body) = get("/api/topics", std::string("admin:") + admin_password);
   EXPECT_EQ(status, 200) << body;
-  // The scheme's name is case-insensitive.
+  // The scheme's name is case-insensitive, and more than one space may follow it.
   std::tie(status, body) = http_exchange(port, "GET /api/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                                               "Authorization: BASIC " + protocol::base64_encode(std::string("admin:") + admin_password) +
+                                               "Authorization: BASIC  " + protocol::base64_encode(std::string("admin:") + admin_password) +
                                                "\r\n\r\n");
   EXPECT_EQ(status, 200) << body;
   // An authenticated user who is not a super user: 403.

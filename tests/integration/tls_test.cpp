@@ -2,8 +2,9 @@
 // openssl command line for each test: kcat (librdkafka), kafka-python and kafkajs over
 // SASL_SSL (SCRAM) and SSL with client certificates (the certificate's subject is the
 // principal ACLs see); the native client and the CLI over SASL_SSL; HTTPS; SIGHUP reloading
-// the certificate; and what hostile clients send to a TLS port (garbage, a handshake cut
-// short, silence, a renegotiation).
+// the certificate (one out of date: a warning at start, refused by a reload); and what
+// hostile clients send to a TLS port (garbage, a handshake cut short, silence, a
+// renegotiation).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -431,6 +432,67 @@ TEST_F(Tls, SighupReloadsTheCertificateAndABrokenFileKeepsTheOldOne) {
   ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
   ASSERT_TRUE(wait_until([&] { return reloads("TLS reload failed, keeping the certificate in use") == 1; }));
   EXPECT_NE(served_subject(server_->port()).find("CN = reloaded"), std::string::npos);
+  EXPECT_TRUE(server_->running());
+}
+
+// A certificate outside its validity period: clients refuse it, and alone their alerts
+// would read like the clients' problem. At start the broker serves it with a warning. A
+// reload refuses an expired one and keeps the certificate in use (Portask's rule, on every
+// listener; Kafka checks a keystore update's dates on its inter-broker listener only), but
+// takes one not valid yet, with a warning naming its dates: it becomes valid by itself, and
+// refusing it would keep the old certificate, perhaps expired, after the one SIGHUP a rotation
+// tool sends.
+TEST_F(Tls, ACertificateOutOfDateIsWarnedAboutAndAReloadRefusesOnlyAnExpiredOne) {
+  const auto expired = issue_dated_server_cert(dir_.path(), "expired", "20200101000000Z", "20200201000000Z");
+  const auto future = issue_dated_server_cert(dir_.path(), "future", "20990101000000Z", "21000101000000Z");
+  ASSERT_FALSE(expired.empty() || future.empty()) << "openssl could not make the dated certificates";
+  const auto cert = dir_.path() + "/live.pem", key = dir_.path() + "/live.key";
+  auto install = [&](const std::string& name) {
+    for (const auto& [from, to] : {std::pair{dir_.path() + "/" + name + ".pem", cert},
+                                   std::pair{dir_.path() + "/" + name + ".key", key}}) {
+      std::ifstream in(from, std::ios::binary);
+      std::ofstream out(to, std::ios::binary | std::ios::trunc);
+      out << in.rdbuf();
+    }
+  };
+  install("expired");
+  auto args = listener_tls("native", cert, key);
+  args.insert(args.end(), {"--native-security-protocol", "SSL"});
+  start(args);
+  const std::string expired_dates = "(valid from 2020-01-01 00:00:00 UTC to 2020-02-01 00:00:00 UTC)";
+  EXPECT_NE(log().find("[warning] native listener: TLS certificate '" + cert + "' has expired " + expired_dates +
+                       "; clients will refuse it"),
+            std::string::npos);
+  EXPECT_NE(served_subject(server_->port()).find("CN = expired"), std::string::npos);
+  auto count = [&](const std::string& line) {
+    std::size_t n = 0;
+    for (auto l = log(); l.find(line) != std::string::npos; l = l.substr(l.find(line) + 1)) ++n;
+    return n;
+  };
+  // A valid certificate replaces the expired one.
+  install("server");
+  ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] { return count("TLS certificate, key and CA reloaded") == 1; }));
+  EXPECT_NE(served_subject(server_->port()).find("CN = localhost"), std::string::npos);
+  // An expired one does not replace it.
+  install("expired");
+  ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    return count("[error] native listener: TLS reload failed, keeping the certificate in use: certificate '" + cert +
+                 "' has expired " + expired_dates) == 1;
+  }));
+  EXPECT_NE(served_subject(server_->port()).find("CN = localhost"), std::string::npos);
+  // One not valid yet does, with a warning.
+  install("future");
+  ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    return count("[warning] native listener: TLS certificate, key and CA reloaded; new connections use them, but "
+                 "certificate '" + cert + "' is not valid yet (valid from 2099-01-01 00:00:00 UTC to 2100-01-01 "
+                 "00:00:00 UTC): clients refuse it until then") == 1;
+  }));
+  EXPECT_NE(served_subject(server_->port()).find("CN = future"), std::string::npos);
+  EXPECT_EQ(count("TLS reload failed"), 1u);
+  EXPECT_EQ(count("TLS certificate, key and CA reloaded"), 2u);
   EXPECT_TRUE(server_->running());
 }
 

@@ -27,4 +27,11 @@ struct tls_files {
 /// Makes every file in `dir`; empty paths (and a message on stderr) when openssl fails.
 tls_files make_tls_files(const std::string& dir);
 
+/// A server certificate like server_cert (CN=`name`, the same subjectAltName, issued by the CA
+/// make_tls_files made in `dir`) valid only from `not_before` to `not_after` (openssl ca's
+/// YYYYMMDDHHMMSSZ): one that has expired, or is not valid yet. Its key is <dir>/<name>.key.
+/// The certificate's path; empty (and a message on stderr) when openssl fails.
+std::string issue_dated_server_cert(const std::string& dir, const std::string& name, const std::string& not_before,
+                                    const std::string& not_after);
+
 }  // namespace portask::test

@@ -1184,18 +1184,18 @@ std::string describe(const broker_config& c) {
 std::string describe_limits(const broker_config& c) {
   std::ostringstream s;
   auto ms = [](std::uint32_t v) { return v == 0 ? std::string("off") : std::to_string(v) + " ms"; };
-  s << "max connections " << c.max_connections << " per listener, "
+  s << "max connections: " << c.max_connections << " per listener, "
     << (c.max_connections_per_address == 0 ? std::string("no separate cap")
                                            : std::to_string(c.max_connections_per_address))
     << " per address; request timeout " << ms(c.request_timeout_ms) << ", idle timeout "
-    << ms(c.connections_max_idle_ms) << "; per connection " << c.max_inflight_requests_per_connection
+    << ms(c.connections_max_idle_ms) << "; per connection: " << c.max_inflight_requests_per_connection
     << " requests / " << c.max_inflight_bytes_per_connection << " B in flight, "
     << c.max_queued_output_bytes_per_connection << " B queued output; all connections "
     << (c.max_inflight_bytes_per_broker < 0 ? std::string("unbounded")
                                             : std::to_string(c.max_inflight_bytes_per_broker) + " B")
     << " in flight; produce request "
     << c.max_decompressed_bytes_per_request << " B decompressed; http request "
-    << c.http_max_request_bytes << " B; auto-create " << c.auto_create_topics_max_per_request
+    << c.http_max_request_bytes << " B; auto-create: " << c.auto_create_topics_max_per_request
     << " topics per request, " << c.auto_create_topics_max_per_minute << " per minute";
   return s.str();
 }
@@ -1205,7 +1205,7 @@ std::string describe_lifecycle(const broker_config& c) {
   auto limit = [](std::int64_t v, const char* unit) {
     return v < 0 ? std::string("unlimited") : std::to_string(v) + unit;
   };
-  s << "retention " << limit(c.log_retention_ms, " ms") << " / "
+  s << "retention: " << limit(c.log_retention_ms, " ms") << " / "
     << limit(c.log_retention_bytes, " B per partition") << " by default, checked every "
     << c.log_retention_check_interval_ms << " ms; committed offsets of groups without members "
     << (c.offsets_retention_ms < 0 ? std::string("kept for ever")
@@ -1223,8 +1223,8 @@ std::string describe_lifecycle(const broker_config& c) {
 
 namespace {
 
-// Each quoted: a certificate subject holds commas of its own, and "; " separates the
-// startup line's settings (which SIGHUP compares piece by piece).
+// Each quoted: a certificate subject holds commas of its own, and "; " and ", " separate the
+// startup line's settings (which SIGHUP compares one by one).
 std::string quoted_list(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& x : v) out += (out.empty() ? "'" : ", '") + x + "'";

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <spdlog/spdlog.h>
 
@@ -43,14 +44,57 @@ std::string describe_allocator() {
 #endif
 }
 
-// Everything the startup lines describe, as "; "-separated pieces.
+// `text` split at each `separator` outside parentheses and quotes, and not before a quote: a
+// parenthesis qualifies the setting before it ("store ... (timeout 5000 ms, 2 writers, 2
+// readers)"), and the super users are one setting, each quoted, with commas of their own.
+std::vector<std::string> split_outside_brackets(std::string_view text, std::string_view separator) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  int depth = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\'') {
+      quoted = !quoted;
+    } else if (quoted) {
+      continue;
+    } else if (text[i] == '(') {
+      ++depth;
+    } else if (text[i] == ')') {
+      depth = std::max(depth - 1, 0);
+    } else if (depth == 0 && text.substr(i, separator.size()) == separator &&
+               text.substr(i + separator.size(), 1) != "'") {
+      out.emplace_back(text.substr(from, i - from));
+      from = i + separator.size();
+      i = from - 1;
+    }
+  }
+  out.emplace_back(text.substr(from));
+  return out;
+}
+
+// "groups: " of "groups: initial rebalance delay 300 ms": lower-case words before ": ";
+// empty when the setting opens with none.
+std::string heading_of(const std::string& setting) {
+  const auto colon = setting.find(": ");
+  if (colon == std::string::npos) return {};
+  for (std::size_t i = 0; i < colon; ++i)
+    if (setting[i] != ' ' && setting[i] != '-' && (setting[i] < 'a' || setting[i] > 'z')) return {};
+  return setting.substr(0, colon + 2);
+}
+
+// Everything the startup lines describe, one setting each: the lines split at "; ", each
+// part at ", " (so that a changed super user does not name the authorization setting beside
+// it). A part that opens with a heading ("groups: ") lends it to the settings after its first,
+// or "at most 7 members" would not say whose.
 std::vector<std::string> described_settings(const portask::broker_config& c) {
   std::vector<std::string> out;
   for (const auto& text : {portask::describe(c), portask::describe_limits(c),
                            portask::describe_lifecycle(c), portask::describe_security(c)}) {
     std::size_t from = 0;
     for (auto to = text.find("; "); ; to = text.find("; ", from)) {
-      out.push_back(text.substr(from, to - from));
+      const auto settings = split_outside_brackets(std::string_view(text).substr(from, to - from), ", ");
+      const auto heading = heading_of(settings.front());
+      for (std::size_t i = 0; i < settings.size(); ++i) out.push_back(i == 0 ? settings[i] : heading + settings[i]);
       if (to == std::string::npos) break;
       from = to + 2;
     }
@@ -59,9 +103,10 @@ std::vector<std::string> described_settings(const portask::broker_config& c) {
   // files are (SIGHUP reads the files again at the paths the broker started with) and the
   // hosts clients are told.
   auto files = [&](const std::string& name, const portask::tls_config& t) {
-    if (t.enabled)
-      out.push_back(name + " TLS files " + t.certificate_file + ", " + t.key_file + ", " +
-                    (t.ca_file.empty() ? "no CA file" : t.ca_file));
+    if (!t.enabled) return;
+    out.push_back(name + " TLS certificate file " + t.certificate_file);
+    out.push_back(name + " TLS key file " + t.key_file);
+    out.push_back(name + " TLS CA file " + (t.ca_file.empty() ? "none" : t.ca_file));
   };
   files("native", c.native.tls);
   files("http", c.http.tls);
@@ -79,11 +124,76 @@ std::vector<std::string> described_settings(const portask::broker_config& c) {
   return out;
 }
 
+// The Kafka listener a setting belongs to ("EXT" of "kafka listener EXT SSL on ..."); empty
+// for the others.
+std::string_view listener_of(std::string_view setting) {
+  static constexpr std::string_view prefix = "kafka listener ";
+  if (!setting.starts_with(prefix)) return {};
+  setting.remove_prefix(prefix.size());
+  return setting.substr(0, setting.find(' '));
+}
+
+// Whether `before` and `after` could be one setting with another value ("topics: 2 partitions
+// by default", "topics: 5 ..."): the same first word, and the same Kafka listener. Enough to
+// tell a changed setting from one removed beside it, not proof.
+bool same_setting(std::string_view before, std::string_view after) {
+  return before.substr(0, before.find(' ')) == after.substr(0, after.find(' ')) &&
+         listener_of(before) == listener_of(after);
+}
+
+// What SIGHUP finds changed, "; "-separated: the new settings the old list does not have, and
+// "no longer: " before each old setting that is gone without a new value in its place (a
+// listener removed, admin_user left out), which the new list alone would never show. The
+// lists are matched in order (their longest common subsequence); between two matched
+// settings, an old one and a new one that are the same setting (same_setting) are one change,
+// named by its new value.
+std::string changed_settings(const std::vector<std::string>& before, const std::vector<std::string>& after) {
+  const auto n = before.size(), m = after.size();
+  // common[i][j]: how long the longest common subsequence of before[i..] and after[j..] is.
+  std::vector<std::vector<std::size_t>> common(n + 1, std::vector<std::size_t>(m + 1, 0));
+  for (auto i = n; i-- > 0;)
+    for (auto j = m; j-- > 0;)
+      common[i][j] = before[i] == after[j] ? common[i + 1][j + 1] + 1 : std::max(common[i + 1][j], common[i][j + 1]);
+  std::string out;
+  auto name = [&](const std::string& piece) { out += (out.empty() ? "" : "; ") + piece; };
+  std::vector<std::string> removed, added;  // between the last matched setting and the next
+  auto report = [&] {
+    std::vector<bool> replaced(removed.size(), false);
+    for (const auto& a : added) {
+      name(a);
+      for (std::size_t k = 0; k < removed.size(); ++k)
+        if (!replaced[k] && same_setting(removed[k], a)) {
+          replaced[k] = true;
+          break;
+        }
+    }
+    for (std::size_t k = 0; k < removed.size(); ++k)
+      if (!replaced[k]) name("no longer: " + removed[k]);
+    removed.clear();
+    added.clear();
+  };
+  std::size_t i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && before[i] == after[j]) {
+      report();
+      ++i;
+      ++j;
+    } else if (j < m && (i == n || common[i][j + 1] >= common[i + 1][j])) {
+      added.push_back(after[j++]);
+    } else {
+      removed.push_back(before[i++]);
+    }
+  }
+  report();
+  return out;
+}
+
 // SIGHUP reads the configuration again (file, environment and flags, with the precedence
 // they had at start) and applies what can change while the broker runs: the log level, for
 // every module (a module set otherwise through PUT /api/loggers keeps its level unless
-// log_level itself changed). Other changed settings are named as needing a restart rather
-// than silently left unapplied; a file that no longer reads keeps the settings in use.
+// log_level itself changed). Other changed settings, and those the configuration no longer
+// has, are named as needing a restart rather than silently left unapplied; a file that no
+// longer reads keeps the settings in use.
 void reload_settings(int argc, char** argv, portask::broker_config& running) {
   auto& log = portask::logging::runtime();
   auto loaded = portask::load_config(argc, argv);
@@ -99,11 +209,7 @@ void reload_settings(int argc, char** argv, portask::broker_config& running) {
     spdlog::set_level(spdlog::level::from_str(fresh->log_level));
     running.log_level = fresh->log_level;
   }
-  const auto before = described_settings(running);
-  std::string changed;
-  for (const auto& piece : described_settings(*fresh))
-    if (std::find(before.begin(), before.end(), piece) == before.end())
-      changed += (changed.empty() ? "" : "; ") + piece;
+  const auto changed = changed_settings(described_settings(running), described_settings(*fresh));
   if (!changed.empty())
     log.warn("SIGHUP: these settings changed and take effect only when the broker restarts "
              "(not applied): {}", changed);

@@ -6,7 +6,10 @@
 // (sasl_session_lifetime_ms), an authenticated client may re-authenticate (KIP-368) with a v1
 // handshake, at most once a second, and its lifetime starts again. As in Kafka, a handshake
 // after authentication without a lifetime, or within a second of the last re-authentication,
-// is ILLEGAL_SASL_STATE and the connection goes on.
+// is ILLEGAL_SASL_STATE and the connection goes on. A handshake out of turn (a second one
+// before the tokens; a v0 one to re-authenticate, which Kafka would take but no client sends:
+// only SaslAuthenticate v1 tells a client its session's lifetime) is ILLEGAL_SASL_STATE with
+// no mechanism list, and the connection closes.
 // On a listener without SASL both APIs are ILLEGAL_SASL_STATE, as in Kafka.
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/transport/log_text.hpp"
@@ -60,14 +63,15 @@ void handle_sasl_handshake(self_ptr self, const request& r, protocol::byte_view 
     res.errorCode = static_cast<std::int16_t>(error_code::illegal_sasl_state);
     return respond(self, r, res, false, true);
   }
-  res.mechanisms = st.sasl->mechanisms();
   const bool may_start = st.phase == phase::handshake || (st.phase == phase::authenticated && r.api_version >= 1);
   if (!may_start) {
+    // No mechanism list, as in Kafka's error answer to a handshake (getErrorResponse).
     logging::kafka().warn("kafka {}: SaslHandshake v{} out of turn; closing", st.session->peer(), r.api_version);
     res.errorCode = static_cast<std::int16_t>(error_code::illegal_sasl_state);
     st.closing = true;
     return respond(self, r, res, false, true);
   }
+  res.mechanisms = st.sasl->mechanisms();
   if (!st.sasl->start(req.mechanism)) {
     logging::kafka().warn("kafka {}: SASL mechanism '{}' is not enabled; closing", st.session->peer(),
                           printable(req.mechanism));

@@ -1,8 +1,12 @@
 #include "actors/connections/transport/tls_context.hpp"
 
+#include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include <cstdio>
+#include <ctime>
 
 #include "actors/connections/transport/log_text.hpp"
 #include "actors/connections/transport/x500_principal_name.hpp"
@@ -17,6 +21,34 @@ std::string failed(const std::string& what, const std::string& file, const boost
   return what + " '" + file + "': " + ec.message();
 }
 
+// "2020-02-01 00:00:00 UTC"; "?" for a time OpenSSL cannot read.
+std::string utc(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return "?";
+  char out[96];
+  std::snprintf(out, sizeof out, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return out;
+}
+
+// A certificate outside its validity period now.
+struct validity_problem {
+  std::string why;  ///< the file, its state and its dates; empty when it is within it
+  bool expired = false;  ///< rather than not valid yet
+};
+
+// Empty `why` when `cert` is within its validity period (or OpenSSL cannot compare its dates).
+validity_problem check_validity(X509* cert, const std::string& file) {
+  if (cert == nullptr) return {};
+  const ASN1_TIME* not_before = X509_get0_notBefore(cert);
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+  const bool expired = X509_cmp_current_time(not_after) < 0;
+  if (!expired && X509_cmp_current_time(not_before) <= 0) return {};
+  return {"certificate '" + file + "' " + (expired ? "has expired" : "is not valid yet") + " (valid from " +
+              utc(not_before) + " to " + utc(not_after) + ")",
+          expired};
+}
+
 }  // namespace
 
 tls_server_context::tls_server_context(std::string listener, tls_config config)
@@ -25,6 +57,11 @@ tls_server_context::tls_server_context(std::string listener, tls_config config)
 std::shared_ptr<ssl::context> tls_server_context::current() const {
   std::lock_guard lock{mutex_};
   return current_;
+}
+
+std::string tls_server_context::out_of_date() const {
+  std::lock_guard lock{mutex_};
+  return out_of_date_;
 }
 
 std::optional<std::string> tls_server_context::reload() {
@@ -49,6 +86,9 @@ std::optional<std::string> tls_server_context::reload() {
   if (SSL_CTX_check_private_key(native) != 1)
     return "private key '" + config_.key_file + "' does not match certificate '" +
            config_.certificate_file + "'";
+  // A certificate outside its validity period: every client refuses it, and the broker sees
+  // only their alerts ("certificate expired"), which read like the clients' problem.
+  auto invalid = check_validity(SSL_CTX_get0_certificate(native), config_.certificate_file);
   if (config_.client_auth != tls_client_auth::none) {
     if (config_.ca_file.empty()) return "client authentication needs a CA file (tls ca_file)";
     c->load_verify_file(config_.ca_file, ec);
@@ -67,7 +107,12 @@ std::optional<std::string> tls_server_context::reload() {
     return "a CA file is set but client authentication is none (set client_auth)";
   }
   std::lock_guard lock{mutex_};
+  // An expired certificate will not get better, and the one in use may still be good. One not
+  // valid yet will (an issuer's clock a few seconds ahead), and refusing it would leave the
+  // old one in use, perhaps expired, for good: a rotation tool signals once.
+  if (current_ && invalid.expired) return invalid.why;
   current_ = std::move(c);
+  out_of_date_ = std::move(invalid.why);
   return std::nullopt;
 }
 

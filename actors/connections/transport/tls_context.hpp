@@ -3,7 +3,7 @@
 /// (certificate chain, key, CA, client authentication; TLS 1.2 at least, no renegotiation),
 /// replaced whole on reload. A session takes the context current when it is accepted, so a
 /// reload never touches a handshake in progress, and a reload that fails (a missing or
-/// mismatched file) keeps the context in use.
+/// mismatched file, an expired certificate) keeps the context in use.
 
 #include <boost/asio/ssl.hpp>
 #include <functional>
@@ -21,8 +21,17 @@ class tls_server_context {
   tls_server_context(std::string listener, tls_config config);
 
   /// Reads the files (again). On failure the reason, with the file and OpenSSL's words,
-  /// and the context in use (if any) stays.
+  /// and the context in use (if any) stays. A certificate that has expired fails a reload
+  /// but not the first load, which takes it (the broker starts): out_of_date() then says why.
+  /// That is Portask's rule, on every listener; Kafka checks a keystore's dates (by a
+  /// handshake against its truststore) on its inter-broker listener only, at startup and on
+  /// an update, and elsewhere checks an update only for the same subjects and subject
+  /// alternative names. A certificate not valid yet is taken by a reload too (it becomes
+  /// valid by itself; a rotation tool signals once), and out_of_date() says so.
   std::optional<std::string> reload();
+  /// Why the certificate in use was outside its validity period when it was loaded ("has
+  /// expired (valid from ... to ...)"); empty when it was within it, or before the first load.
+  std::string out_of_date() const;
   /// The context new connections use; null before the first successful load.
   std::shared_ptr<boost::asio::ssl::context> current() const;
   const std::string& listener() const noexcept { return listener_; }
@@ -32,6 +41,7 @@ class tls_server_context {
   tls_config config_;
   mutable std::mutex mutex_;
   std::shared_ptr<boost::asio::ssl::context> current_;
+  std::string out_of_date_;
 };
 
 /// "User:" + the subject of the peer's verified certificate as Kafka writes it (Java's

@@ -2,7 +2,8 @@
 // right password is derived once and then served from the cache; a wrong one never is, nor
 // displaces the right one; any change to the user's credentials, or the entry's age, makes it
 // stale; the cache holds at most its capacity; the snapshot it checks against is looked up
-// by a view of the user name. Then check_http_caller going through it.
+// by a view of the user name. Then check_http_caller going through it, and how it reads the
+// Authorization header.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -218,4 +219,28 @@ TEST(HttpAuth, BasicCredentialsAreDerivedOnceAndAChangedPasswordIsRefusedAtOnce)
       << "two failures: the brake holds the address back, cached password or not";
   EXPECT_EQ(check_http_caller(access, basic("carol:new"), "192.0.2.2").status, 200u);
   EXPECT_EQ(access.passwords().derivations(), 4u);
+}
+
+// RFC 9110: the scheme's name in any case, then one space or more before the credentials.
+// RFC 7617's base64 keeps its padding: without it the credentials do not decode.
+TEST(HttpAuth, TheSchemeIsCaseInsensitiveAndSeveralSpacesMayFollowIt) {
+  security_config sc;
+  sc.authorization = true;
+  access_control access{sc};
+  auto s = std::make_shared<security_snapshot>(snapshot_of({{"carol", sha256("pw")}}));
+  s->acls = sec::authorizer({}, {"User:carol"}, false);
+  access.publish(std::move(s));
+  const auto credentials = protocol::base64_encode("carol:pw");
+  ASSERT_EQ(credentials.back(), '=');
+  for (const std::string scheme : {"Basic ", "basic ", "BASIC  ", "bAsIc    "})
+    EXPECT_EQ(check_http_caller(access, scheme + credentials, "192.0.2.1").status, 200u) << "'" << scheme << "'";
+  for (const auto& header : {std::string("Basic"), std::string("Basic   "), "Basicx" + credentials,
+                             "Bearer " + credentials}) {
+    const auto verdict = check_http_caller(access, header, "192.0.2.1");
+    EXPECT_EQ(verdict.status, 401u) << header;
+    EXPECT_EQ(verdict.why, "only HTTP Basic credentials are accepted") << header;
+  }
+  const auto unpadded = check_http_caller(access, "Basic " + credentials.substr(0, credentials.find('=')), "192.0.2.1");
+  EXPECT_EQ(unpadded.status, 401u);
+  EXPECT_EQ(unpadded.why, "invalid credentials");
 }

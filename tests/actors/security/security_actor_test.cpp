@@ -293,6 +293,27 @@ TEST(SaslSession, ARefusalWhileCredentialsAreNotLoadedIsNotCountedAsAFailure) {
   EXPECT_EQ(later.respond(carol_plain_token).result, sasl_session::step::outcome::authenticated);
 }
 
+// PLAIN naming an authorization id other than its user (acting as another): refused after
+// the password check, with Kafka's words (PlainSaslServer), not as a malformed message; an
+// empty one, or the user's own name, is accepted.
+TEST(SaslSession, APlainAuthorizationIdOtherThanTheUserIsRefusedInKafkasWords) {
+  access_control gate{security_config{}};
+  publish_users(gate, {{"carol", sec::scram_credential_from_password(sec::scram_mechanism::sha256, "pw")}});
+  auto plain = [&](std::string_view token) {
+    sasl_session session{gate, {"PLAIN"}, "127.0.0.1"};
+    EXPECT_TRUE(session.start("PLAIN"));
+    return session.respond(token);
+  };
+  using outcome = sasl_session::step::outcome;
+  EXPECT_EQ(plain(carol_plain_token).result, outcome::authenticated);
+  EXPECT_EQ(plain(std::string_view("carol\0carol\0pw", 14)).result, outcome::authenticated);
+  const auto other = plain(std::string_view("admin\0carol\0pw", 14));
+  EXPECT_EQ(other.result, outcome::failed);
+  EXPECT_EQ(other.error, "Client requested an authorization id that is different from username");
+  // The password first, as in Kafka: a wrong one is refused as such, whatever the authzid.
+  EXPECT_EQ(plain(std::string_view("admin\0carol\0no", 14)).error, "invalid credentials for user carol");
+}
+
 // KIP-368 as Kafka has it: re-authentication only where sessions have a lifetime
 // (connections.max.reauth.ms), and at most once a second per connection, counted from the
 // last one admitted (the first may follow the authentication at once).
