@@ -69,6 +69,21 @@ TEST(KafkaAdmin, DescribeClusterNamesThisBrokerAsController) {
       << "UNSUPPORTED_ENDPOINT_TYPE";
 }
 
+// advertised.listeners as Kafka writes it: an IPv6 host in brackets, so the port stays apart.
+TEST(KafkaAdmin, AnIpv6AdvertisedHostIsBracketedInAdvertisedListeners) {
+  broker_config overrides;
+  overrides.kafka_advertised_host = "::1";
+  broker_fixture f{false, overrides};
+  raw_kafka c{f.server->kafka_port()};
+  msg::DescribeConfigsRequest req;
+  req.resources.push_back({4, "0", std::vector<std::string>{"advertised.listeners"}});
+  const auto res = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true);
+  ASSERT_EQ(res.results.size(), 1u);
+  ASSERT_EQ(res.results[0].configs.size(), 1u);
+  EXPECT_EQ(res.results[0].configs[0].value,
+            "PLAINTEXT://[::1]:" + std::to_string(f.server->kafka_port()));
+}
+
 TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   broker_fixture f;
   raw_kafka c{f.server->kafka_port()};
