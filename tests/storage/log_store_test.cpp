@@ -1573,6 +1573,9 @@ TEST(RedisUrl, ParsesHostPortDbAndPassword) {
   EXPECT_FALSE(parse_redis_url("http://x"));
   EXPECT_FALSE(parse_redis_url("redis://host:notaport"));
   EXPECT_FALSE(parse_redis_url("redis://"));
+  // No host at all, before a database or after credentials.
+  for (const char* url : {"redis:///0", "redis://user@", "redis://:pw@/1", "rediss://?tls_ca_file=ca.pem"})
+    EXPECT_FALSE(parse_redis_url(url)) << url;
   // A port or database no connection could use: refused here, so at the broker's startup.
   EXPECT_FALSE(parse_redis_url("redis://host:0"));
   EXPECT_FALSE(parse_redis_url("dragonfly://[::1]:0"));

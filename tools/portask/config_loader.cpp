@@ -23,6 +23,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "actors/cluster/node_info.hpp"
 #include "actors/connections/transport/accept_loop.hpp"
 #include "actors/connections/transport/tls_context.hpp"
 #include "actors/pipeline/topic_configs.hpp"
@@ -370,6 +371,16 @@ bool split_host_port(const std::string& s, std::string& host, std::uint16_t& por
   return !host.empty();
 }
 
+// The IPv6 address `host` holds in brackets ("[::1]": ::1), or nothing when it is not one.
+std::optional<std::string> unbracketed_ipv6(const std::string& host) {
+  if (host.size() < 2 || !host.starts_with('[') || !host.ends_with(']')) return std::nullopt;
+  auto inside = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  boost::asio::ip::make_address_v6(inside, ec);
+  if (ec) return std::nullopt;
+  return inside;
+}
+
 // Why an advertised host is not one, or nothing: clients are told it as a host, so
 // "host:port" ([v6]:port too) would reach them whole, with the listener's own port beside it.
 std::optional<std::string> advertised_host_problem(const std::string& what, const std::string& host) {
@@ -379,7 +390,36 @@ std::optional<std::string> advertised_host_problem(const std::string& what, cons
   if ((one_colon || host.starts_with('[')) && split_host_port(host, h, port))
     return what + " '" + host + "' names a port: give the host alone (a Kafka listener " +
            "advertised at another port is --kafka-listener NAME,PROTOCOL,HOST:PORT,ADVERTISED_HOST:PORT)";
+  if (host.starts_with('[') && !unbracketed_ipv6(host))
+    return what + " '" + host + "' is in brackets but no IPv6 address (brackets are for IPv6 addresses only)";
   return std::nullopt;
+}
+
+// Sets `host`, an advertised host that passed advertised_host_problem, to what clients are
+// told: an IPv6 address without brackets ("[::1]" is ::1), as Kafka's Metadata names it; where
+// a port follows it (advertised.listeners, /api/cluster) they are written again
+// (to_string(host_port)), and kept here they would be written twice.
+void unbracket_advertised_host(std::string& host) {
+  if (auto address = unbracketed_ipv6(host)) host = std::move(*address);
+}
+
+// Whether `host` is an address that stands for every address, however it is written: read as
+// getaddrinfo reads a numeric host, as the listener's bind (listen_address) and a client's
+// connect read it, "0", "0.0", "::0" and "0:0::0" are 0.0.0.0 or ::, and ::ffff:0.0.0.0 binds
+// every IPv4 address. A host name is no wildcard: it is told to clients as written, for them to
+// resolve, and it is not looked up here (a SIGHUP reload reads the settings through here, and
+// must not wait on, or fail with, a resolver).
+bool any_address(const std::string& host) {
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context io;
+  ip::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  const auto found =
+      resolver.resolve(host, "0", ip::resolver_base::numeric_host | ip::resolver_base::numeric_service, ec);
+  if (ec || found.empty()) return false;
+  const auto address = found.begin()->endpoint().address();
+  return address.is_unspecified() ||
+         (address.is_v6() && address.to_v6() == ip::make_address_v6(ip::v4_mapped, ip::address_v4::any()));
 }
 
 // --kafka-listener NAME,PROTOCOL,HOST:PORT[,ADVERTISED_HOST:PORT]
@@ -665,7 +705,11 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
     if (l.port == 0) return "Kafka listener " + l.name + " needs a port";
     if (auto why = advertised_host_problem("Kafka listener " + l.name + " advertised_host", l.advertised_host))
       return why;
-    if (l.advertised_host.empty() && (l.host == "0.0.0.0" || l.host == "::"))
+    unbracket_advertised_host(l.advertised_host);
+    if (any_address(l.advertised_host))
+      return "Kafka listener " + l.name + " advertised_host " + l.advertised_host +
+             " is no address a client can connect to";
+    if (l.advertised_host.empty() && any_address(l.host))
       return "Kafka listener " + l.name + " binds " + l.host + ": it needs an advertised host clients can reach";
     kafka_listener_config k;
     k.name = l.name;
@@ -773,25 +817,34 @@ CLI::Validator boolean_word() {
       "");
 }
 
-// Why a listener's host cannot be bound, or nothing. A host name is resolved now as the
-// listener resolves it when it starts (listen_address), so that one that does not resolve
-// stops the broker here, named. An empty host is none: every address is 0.0.0.0 or ::.
-std::optional<std::string> listener_host_problem(const broker_config& c) {
+// Every listener the broker binds, named as the settings that give its host.
+std::vector<std::pair<std::string, const listener_config*>> bound_listeners(const broker_config& c) {
   std::vector<std::pair<std::string, const listener_config*>> listeners{{"--host (native.host)", &c.native}};
   if (c.http.enabled) listeners.emplace_back("--http-host (http.host)", &c.http);
   if (c.kafka.enabled) listeners.emplace_back("--kafka-host (kafka.host)", &c.kafka);
   for (const auto& l : c.kafka_listeners) listeners.emplace_back("Kafka listener " + l.name + " host", &l.listener);
-  for (const auto& [what, listener] : listeners) {
+  return listeners;
+}
+
+// Why a listener's host is empty, or nothing. An empty host is none: every address is 0.0.0.0
+// or ::.
+std::optional<std::string> empty_listener_host(const broker_config& c) {
+  for (const auto& [what, listener] : bound_listeners(c))
     if (listener->host.empty())
       return what + " is empty: give an address (0.0.0.0 or :: for every address) or a host name";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> listener_host_problem(const broker_config& c) {
+  for (const auto& [what, listener] : bound_listeners(c)) {
     boost::system::error_code ec;
     listen_address(listener->host, ec);
     if (ec) return what + " '" + listener->host + "' does not resolve: " + ec.message();
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 std::variant<broker_config, config_request_exit> load_config(int argc, char** argv) {
   broker_config c;
@@ -1088,7 +1141,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     std::cerr << "portask: " << *why << "\n";
     return config_request_exit{2};
   }
-  if (auto why = listener_host_problem(c)) {
+  if (auto why = empty_listener_host(c)) {
     std::cerr << "portask: " << *why << "\n";
     return config_request_exit{2};
   }
@@ -1183,17 +1236,17 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
               << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
   }
-  for (const auto& [what, host] : {std::pair<std::string, const std::string&>{"kafka_advertised_host", c.kafka_advertised_host},
+  for (const auto& [what, host] : {std::pair<std::string, std::string&>{"kafka_advertised_host", c.kafka_advertised_host},
                                    {"advertised_host", c.cluster.advertised_host}}) {
     if (auto why = advertised_host_problem(what, host)) {
       std::cerr << "portask: " << *why << "\n";
       return config_request_exit{2};
     }
+    unbracket_advertised_host(host);
   }
   // Clients are told the advertised host and connect to it: a wildcard is no address to
   // connect to, and none given is the listener's host (as Kafka's advertised.listeners
   // defaults to its listeners), itself a wildcard here.
-  auto any_address = [](const std::string& h) { return h == "0.0.0.0" || h == "::" || h == "[::]"; };
   if (c.kafka.enabled && any_address(c.kafka_advertised_host)) {
     std::cerr << "portask: kafka_advertised_host " << c.kafka_advertised_host
               << " is no address a client can connect to\n";
@@ -1371,8 +1424,10 @@ std::string describe_security(const broker_config& c) {
   s << "kafka " << protocol(c.kafka);
   for (const auto& l : c.kafka_listeners)
     s << ", kafka listener " << l.name << " " << protocol(l.listener) << " on " << l.listener.host << ":"
-      << l.listener.port << " (advertised " << (l.advertised_host.empty() ? l.listener.host : l.advertised_host)
-      << ":" << (l.advertised_port ? l.advertised_port : l.listener.port) << ")";
+      << l.listener.port << " (advertised "
+      << to_string(host_port{l.advertised_host.empty() ? l.listener.host : l.advertised_host,
+                             l.advertised_port ? l.advertised_port : l.listener.port})
+      << ")";
   s << ", native " << protocol(c.native) << ", http " << (c.http.tls.enabled ? "HTTPS" : "HTTP");
   // Only what acts is reported: mechanisms and session lifetimes where SASL is spoken, the
   // ACL defaults and super users where ACLs are checked.

@@ -33,12 +33,9 @@ constexpr std::int8_t resource_broker_logger = 8;
 // brackets, as Kafka writes it, so that the port stays apart from it.
 std::string advertised_listeners(const broker_context& ctx) {
   std::string out;
-  for (const auto& e : ctx.kafka_endpoints) {
-    const auto& host = e->advertised_host;
-    const bool ipv6 = host.find(':') != std::string::npos;
-    out += (out.empty() ? "" : ",") + e->name + "://" + (ipv6 ? "[" + host + "]" : host) + ":" +
-           std::to_string(e->advertised_port.load());
-  }
+  for (const auto& e : ctx.kafka_endpoints)
+    out += (out.empty() ? "" : ",") + e->name + "://" +
+           to_string(host_port{e->advertised_host, e->advertised_port.load()});
   return out;
 }
 
