@@ -429,9 +429,10 @@ expected<redis_options> parse_redis_url(std::string_view url) {
   }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     auto db = rest.substr(slash + 1);
-    if (!db.empty() && !parse_int(db, o.db)) return errc::invalid_request;
+    if (!db.empty() && (!parse_int(db, o.db) || o.db < 0)) return errc::invalid_request;
     rest = rest.substr(0, slash);
   }
+  if (rest.empty()) return errc::invalid_request;  // no host: "redis:///0", "redis://user@"
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos && rest.front() != '[') {
     if (!parse_int(rest.substr(colon + 1), o.port)) return errc::invalid_request;
     rest = rest.substr(0, colon);
@@ -444,7 +445,10 @@ expected<redis_options> parse_redis_url(std::string_view url) {
     }
     rest = rest.substr(1, close - 1);
   }
-  if (rest.empty()) return errc::invalid_request;
+  // Port 0 (as a negative database above) would pass the parse and then fail every connection
+  // for ever: refused here, where the broker checks the URL at startup. (A host left empty
+  // here was ":6379" or "[]".)
+  if (rest.empty() || o.port == 0) return errc::invalid_request;
   o.host = std::string(rest);
   return o;
 }

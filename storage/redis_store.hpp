@@ -100,9 +100,10 @@ inline constexpr std::chrono::hours producer_epoch_ttl{24 * 7};
 /// A store URL as logs and answers may show it: user and password left out.
 std::string url_without_credentials(std::string_view url);
 
-/// Parses redis://[[user]:password@]host[:port][/db] (also dragonfly://), and rediss:// for
-/// TLS, which may end in ?tls_ca_file=F&tls_cert_file=F&tls_key_file=F&tls_server_name=N
-/// (any other parameter is an error).
+/// Parses redis://[[user]:password@]host[:port][/db] (also dragonfly://; port 1-65535, db
+/// 0 or more), and rediss:// for TLS, which may end in
+/// ?tls_ca_file=F&tls_cert_file=F&tls_key_file=F&tls_server_name=N (any other parameter is an
+/// error).
 expected<redis_options> parse_redis_url(std::string_view url);
 
 class redis_store final : public log_store {

@@ -93,8 +93,10 @@ struct broker_config {
   listener_config native{"127.0.0.1", 7070};
   listener_config http{"127.0.0.1", 8080};
   listener_config kafka{"127.0.0.1", 9092};
-  /// Host and port that Kafka Metadata names (clients connect there).
-  std::string kafka_advertised_host = "127.0.0.1";
+  /// Host that Kafka Metadata names for the first Kafka listener (clients connect there, at
+  /// its port); empty: the host it is bound to, as Kafka's advertised.listeners defaults to
+  /// its listeners.
+  std::string kafka_advertised_host;
   /// The first Kafka listener's name (Kafka's default: its security protocol's).
   std::string kafka_listener_name = "PLAINTEXT";
   /// More Kafka listeners; Metadata answers each client with the listener it came in on.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -96,11 +97,18 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       // Settings only a cluster node uses are refused on a single node, not left idle.
       {"--advertised-host 10.0.0.5", "apply to a cluster node only"},
       {"--cluster-lease-ms 9000", "apply to a cluster node only"},
+      // A cluster node's native and HTTP listeners advertise their hosts: a wildcard, however
+      // written, is none.
+      {"--node-id 1 --store redis://127.0.0.1:1 --host ::0", "a cluster node listening on a wildcard address"},
+      {"--node-id 1 --store redis://127.0.0.1:1 --host 0", "a cluster node listening on a wildcard address"},
       // An advertised host is told to clients as a host: a port in it would reach them whole.
       {"--kafka-advertised-host localhost:19092", "kafka_advertised_host 'localhost:19092' names a port"},
       {"--kafka-advertised-host [::1]:19092", "names a port"},
       // The flags' ranges hold for the file's values (renew_ms * 2 wrapped past lease_ms).
       {"--store redis://127.0.0.1:1 --config " + dir.path() + "/cluster.yaml", "renew_ms must be 20 to 300000"},
+      // A store URL that parses but could never be used: refused at startup, not retried for ever.
+      {"--store redis://127.0.0.1:0", "cannot parse the store URL 'redis://127.0.0.1:0'"},
+      {"--store redis://127.0.0.1:6379/-1", "cannot parse the store URL 'redis://127.0.0.1:6379/-1'"},
   };
   {
     std::ofstream yaml(dir.path() + "/cluster.yaml");
@@ -123,7 +131,8 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
   // loopback that advertises loopback is refused (start_with turns the Kafka listener off).
   auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) +
                              " --node-id 1 --store redis://127.0.0.1:1 --kafka-host 0.0.0.0 --kafka-port 19092"
-                             " --advertised-host 10.0.0.5 --port 0 --http-port 0 2>&1");
+                             " --kafka-advertised-host 127.0.0.1 --advertised-host 10.0.0.5 --port 0"
+                             " --http-port 0 2>&1");
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("would advertise 127.0.0.1 to clients"), std::string::npos) << out;
 }
@@ -275,21 +284,90 @@ TEST(ServerConfig, AValueOfTheWrongTypeIsRefusedNamingItsKey) {
   temp_dir dir;
   for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
            {"native:\n  port: abc\n",
-            "key 'native.port': expected an unsigned integer (0 to 65535), got 'abc' (line 2, column 9)"},
-           {"native:\n  port: 99999\n", "key 'native.port': expected an unsigned integer (0 to 65535), got '99999'"},
+            "key 'native.port': must be a whole number from 0 to 65535, got 'abc' (line 2, column 9)"},
+           {"native:\n  port: 99999\n", "key 'native.port': must be at most 65535, got 99999"},
            {"log_retention_ms: 1.5\n",
-            "key 'log_retention_ms': expected an integer (-9223372036854775808 to 9223372036854775807), got '1.5'"},
-           {"auto_create_topics: maybe\n", "key 'auto_create_topics': expected true or false, got 'maybe'"},
+            "key 'log_retention_ms': must be a whole number from -9223372036854775808 to "
+            "9223372036854775807, got '1.5'"},
+           {"max_connections: [1]\n",
+            "key 'max_connections': must be a whole number from 0 to 4294967295, got a sequence (line 1, column 18)"},
+           // Booleans as the flags take them: true or false, not yaml-cpp's yes / on / y.
+           {"auto_create_topics: maybe\n", "key 'auto_create_topics': must be true or false, got 'maybe'"},
+           {"auto_create_topics: yes\n", "key 'auto_create_topics': must be true or false, got 'yes'"},
+           // Nothing given is no value: yaml-cpp would read a string setting as "null".
+           {"log_level: ~\n", "key 'log_level' needs a value (line 1, column 12)"},
+           {"max_connections:\n", "key 'max_connections' needs a value"},
            {"security:\n  sasl_mechanisms: PLAIN\n",
             "key 'security.sasl_mechanisms': expected a list of strings, got 'PLAIN' (line 2, column 20)"},
            {"native: 7000\n", "key 'native': expected a mapping of keys, got '7000' (line 1, column 9)"},
            {"kafka:\n  listeners:\n    - {name: A, port: x}\n",
-            "key 'kafka.listeners.port': expected an unsigned integer (0 to 65535), got 'x' (line 3"}}) {
+            "key 'kafka.listeners.port': must be a whole number from 0 to 65535, got 'x' (line 3"}}) {
     const auto path = config_file(dir, "typed.yaml", text);
     auto [rc, out] = start_with("--config " + path);
     EXPECT_EQ(rc, 2) << text << ": " << out;
     EXPECT_NE(out.find("config file " + path + ": " + says), std::string::npos) << text << ": " << out;
   }
+}
+
+// The file's integers are read as the flags read theirs, in decimal, and refused in the same
+// words: yaml-cpp alone would read 010 as 8, 0x10 as 16 and +5 as 5. cluster.node_id has the
+// flag's range too.
+TEST(ServerConfig, IntegersInTheFileAreReadAsTheFlagsReadThem) {
+  temp_dir dir;
+  struct refusal {
+    std::string yaml;
+    std::string key;
+    std::string flag;  ///< the flag with the same value
+    std::string says;
+  };
+  const std::vector<refusal> cases = {
+      {"max_connections: 010\n", "max_connections", "--max-connections 010",
+       "must be a whole number from 0 to 4294967295 in decimal, without leading zeros, got '010'"},
+      {"max_connections: 0x10\n", "max_connections", "--max-connections 0x10",
+       "must be a whole number from 0 to 4294967295, got '0x10'"},
+      {"max_connections: +5\n", "max_connections", "--max-connections +5",
+       "must be a whole number from 0 to 4294967295, got '+5'"},
+      {"groups: {max_size: 09092}\n", "groups.max_size", "--group-max-size 09092",
+       "must be a whole number from 0 to 4294967295 in decimal, without leading zeros, got '09092'"},
+      {"cluster: {node_id: 2147483647}\n", "cluster.node_id", "--node-id 2147483647",
+       "must be at most 1073741824, got 2147483647"},
+  };
+  for (const auto& c : cases) {
+    const auto path = config_file(dir, "number.yaml", c.yaml);
+    auto [rc, out] = start_with("--config " + path);
+    EXPECT_EQ(rc, 2) << c.yaml << ": " << out;
+    EXPECT_NE(out.find("config file " + path + ": key '" + c.key + "': " + c.says), std::string::npos)
+        << c.yaml << ": " << out;
+    std::tie(rc, out) = start_with(c.flag);
+    EXPECT_EQ(rc, 2) << c.flag << ": " << out;
+    EXPECT_NE(out.find(c.flag.substr(0, c.flag.find(' ')) + ": " + c.says), std::string::npos) << c.flag << ": " << out;
+  }
+  // A port is read alike: 09092 is no port in octal nor in decimal.
+  const auto path = config_file(dir, "port.yaml", "native: {port: 09092}\n");
+  auto [rc, out] = start_with("--config " + path);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("key 'native.port': must be a whole number from 0 to 65535 in decimal, without leading zeros, "
+                     "got '09092' (line 1, column 16)"),
+            std::string::npos)
+      << out;
+}
+
+// A config file that cannot be read is refused with the system's reason, a directory as a
+// missing file (it used to end the broker with an uncaught std::ios_failure, status 134).
+TEST(ServerConfig, AConfigFileThatCannotBeReadIsRefusedWithItsReason) {
+  temp_dir dir;
+  auto [rc, out] = start_with("--config " + dir.path());
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("portask: cannot read config file " + dir.path() + ": Is a directory"), std::string::npos) << out;
+  std::tie(rc, out) = run_shell("env PORTASK_CONFIG=" + dir.path() + " timeout 20 " +
+                                std::string(PORTASK_SERVER_BINARY) + " --port 0 --kafka-port 0 --http-port 0 2>&1");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("portask: cannot read config file " + dir.path() + ": Is a directory"), std::string::npos) << out;
+  std::tie(rc, out) = start_with("--config " + dir.path() + "/missing.yaml");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("portask: cannot read config file " + dir.path() + "/missing.yaml: No such file or directory"),
+            std::string::npos)
+      << out;
 }
 
 // Flags and variables CLI11 refuses are configuration errors like the others (exit status
@@ -318,6 +396,10 @@ TEST(ServerConfig, FlagAndVariableErrorsExitWithStatusTwo) {
       {"--max-decompressed-bytes-per-request 0x10",
        "--max-decompressed-bytes-per-request: must be a whole number from 1 to 18446744073709551615, got '0x10'"},
       {"--cluster-renew-ms +50", "--cluster-renew-ms: must be a whole number from 20 to 300000, got '+50'"},
+      // CLI11 alone takes any integer as a boolean (2 as true) and yes / on / enable.
+      {"--auto-create-topics 2", "--auto-create-topics: must be true or false, got '2'"},
+      {"env PORTASK_HTTP_OPEN_PROBES=yes", "--http-open-probes: must be true or false, got 'yes'"},
+      {"--allow-everyone-if-no-acl 1", "--allow-everyone-if-no-acl: must be true or false, got '1'"},
   };
   for (const auto& c : cases) {
     const bool env = c.command.starts_with("env ");
@@ -349,11 +431,15 @@ TEST(ServerConfig, AKnownFileStartsTheBroker) {
   {
     std::ofstream yaml(path);
     yaml << "log_level: warn\nlog_retention_ms: 3600000\ngroups: {initial_rebalance_delay_ms: 100}\n"
-            "max_inflight_bytes_per_broker: -1\n";
+            "max_inflight_bytes_per_broker: -1\nmax_connections: 12\nauto_create_topics: false\n";
   }
   server_process server{"memory", dir.path() + "/broker.log"};
   ASSERT_TRUE(server.start({"--config", path}));
   EXPECT_TRUE(server.running());
+  std::ifstream in(server.log_path());
+  const std::string log{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_NE(log.find("max connections 12 per listener"), std::string::npos) << log;
+  EXPECT_NE(log.find("auto-create off"), std::string::npos) << log;
 }
 
 std::string read_file(const std::string& path) {
@@ -540,6 +626,117 @@ TEST(ServerConfig, SighupNamesARemovedListenerAndSettingAsNoLonger) {
                          std::chrono::seconds(30)))
       << warning << "\n" << read_file(server.log_path());
   EXPECT_TRUE(server.running());
+}
+
+// A file replaced by a directory before a SIGHUP keeps the settings in use, says why, and
+// leaves nothing behind: yaml-cpp leaked its read buffer when the stream it read failed
+// midway (LeakSanitizer then fails the exit status of a sanitizer build).
+TEST(ServerConfig, ASighupWithTheFileReplacedByADirectoryKeepsTheSettings) {
+  temp_dir dir;
+  const auto path = config_file(dir, "portask.yaml", "default_partitions: 2\n");
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--config", path}));
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::mkdir(path.c_str(), 0700), 0);
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    return read_file(server.log_path()).find("the configuration cannot be read again") != std::string::npos;
+  }, std::chrono::seconds(30))) << read_file(server.log_path());
+  EXPECT_NE(read_file(server.log_path()).find("cannot read config file " + path + ": Is a directory"),
+            std::string::npos)
+      << read_file(server.log_path());
+  EXPECT_TRUE(server.running());
+  EXPECT_EQ(server.stop(SIGTERM), 0) << read_file(server.log_path());
+}
+
+// A listener's host may be a host name, resolved at startup (its first address) and logged
+// with it. One that does not resolve, or an empty one (every address is 0.0.0.0 or ::),
+// stops the broker at startup naming the flag, as any value it cannot use.
+TEST(ServerConfig, ListenerHostsMayBeNamesAndOneThatCannotBeBoundIsRefused) {
+  temp_dir dir;
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--host", "localhost", "--http-host", "localhost", "--kafka-host", "localhost"}))
+      << read_file(server.log_path());
+  const auto log = read_file(server.log_path());
+  for (const char* listener : {"native", "kafka", "http"})
+    EXPECT_NE(log.find(std::string(listener) + " listener on localhost ("), std::string::npos)
+        << listener << "\n" << log;
+  EXPECT_NE(log.find("(advertised localhost)"), std::string::npos) << log;
+
+  struct refusal {
+    std::string args;
+    std::string says;
+  };
+  const std::vector<refusal> cases = {
+      {"--host '' --kafka-port 0 --http-port 0", "--host (native.host) is empty"},
+      {"--kafka-host '' --kafka-port 9 --http-port 0", "--kafka-host (kafka.host) is empty"},
+      {"--http-host '' --kafka-port 0 --http-port 9", "--http-host (http.host) is empty"},
+      {"--host nosuch.invalid --kafka-port 0 --http-port 0", "--host (native.host) 'nosuch.invalid' does not resolve"},
+      {"--kafka-port 0 --config " + config_file(dir, "http.yaml", "http: {host: nosuch.invalid, port: 9}\n"),
+       "--http-host (http.host) 'nosuch.invalid' does not resolve"},
+      {"--kafka-port 9 --http-port 0 --kafka-listener X,PLAINTEXT,nosuch.invalid:9",
+       "Kafka listener X host 'nosuch.invalid' does not resolve"},
+  };
+  for (const auto& c : cases) {
+    // nosuch.invalid is asked of the machine's resolver: one that drops packets would take
+    // 5 s per try, 2 tries, for each search domain. One try of 1 s each (glibc's RES_OPTIONS)
+    // keeps the refusal quick, and the bound leaves room for the search domains.
+    auto [rc, out] = run_shell("env RES_OPTIONS='timeout:1 attempts:1' timeout 60 " +
+                               std::string(PORTASK_SERVER_BINARY) + " --port 0 " + c.args + " 2>&1");
+    EXPECT_EQ(rc, 2) << c.args << ": " << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << c.args << ": " << out;
+  }
+}
+
+// A SIGHUP reads the settings again but binds nothing, so it looks no host name up: a
+// resolver that failed for a moment would otherwise refuse the whole reload (a changed
+// log_level with it), and a slow one hold up the signal loop, shutdown included. A listener
+// host that changed is named as needing a restart, resolvable or not.
+TEST(ServerConfig, ASighupLooksUpNoListenerHost) {
+  temp_dir dir;
+  const auto path = config_file(dir, "portask.yaml", "log_level: info\n");
+  server_process server{"memory", dir.path() + "/broker.log"};
+  server.log_level_flag = false;  // the file decides
+  ASSERT_TRUE(server.start({"--config", path}));
+  {
+    std::ofstream yaml(path, std::ios::trunc);
+    yaml << "log_level: debug\nnative: {host: nosuch.invalid}\n";
+  }
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    return read_file(server.log_path()).find("take effect only when the broker restarts") != std::string::npos;
+  }, std::chrono::seconds(30))) << read_file(server.log_path());
+  const auto log = read_file(server.log_path());
+  EXPECT_NE(log.find("SIGHUP: log level info -> debug for every module"), std::string::npos) << log;
+  EXPECT_NE(log.find("native nosuch.invalid:"), std::string::npos) << log;
+  EXPECT_EQ(log.find("the configuration cannot be read again"), std::string::npos) << log;
+  EXPECT_TRUE(server.running());
+}
+
+// An advertised host may be an IPv6 address in brackets, as in a URL: clients are told the
+// address alone, as Kafka's Metadata names it (and advertised.listeners brackets it once, before
+// its port), whichever setting gives it.
+TEST(ServerConfig, ABracketedIpv6AdvertisedHostIsToldWithoutItsBrackets) {
+  temp_dir dir;
+  // Quoted: unquoted, YAML reads [::1] as a list.
+  const auto path = config_file(dir, "portask.yaml",
+                                "kafka:\n  listeners:\n    - {name: V6, host: 127.0.0.1, port: " +
+                                    std::to_string(free_port()) + ", advertised_host: '[::1]', advertised_port: 9}\n");
+  server_process server{"memory", dir.path() + "/broker.log"};
+  ASSERT_TRUE(server.start({"--config", path, "--kafka-advertised-host", "[::1]"})) << read_file(server.log_path());
+  const auto log = read_file(server.log_path());
+  EXPECT_NE(log.find("kafka 127.0.0.1:" + std::to_string(server.kafka_port()) + " (advertised ::1)"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("kafka listener V6 PLAINTEXT on 127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("(advertised [::1]:9)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("[[::1]"), std::string::npos) << log;
+  // Brackets hold an IPv6 address, nothing else.
+  auto [rc, out] = start_with("--kafka-advertised-host '[kafka.example.com]'");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("kafka_advertised_host '[kafka.example.com]' is in brackets but no IPv6 address"),
+            std::string::npos)
+      << out;
 }
 
 // The broker runs on the allocator its build chose, and says which (jemalloc unless built

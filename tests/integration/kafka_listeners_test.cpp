@@ -64,6 +64,43 @@ TEST(KafkaListeners, EachListenerAdvertisesItselfAndKeepsItsOwnSecurity) {
       << text;
 }
 
+// Without --kafka-advertised-host the first listener advertises the host it is bound to, as
+// Kafka's advertised.listeners defaults to its listeners (it used to advertise 127.0.0.1
+// whatever the host, where nothing listened); a host name as written, for the client to
+// resolve. A wildcard is no host to connect to: bound to one, however it is written (glibc
+// reads "0" as 0.0.0.0), it needs an advertised host.
+TEST(KafkaListeners, TheFirstListenerAdvertisesTheHostItIsBoundTo) {
+  temp_dir dir;
+  for (const char* name : {"127.0.0.2", "localhost"}) {
+    const std::string host = name;
+    server_process server{"memory", dir.path() + "/portask-" + host + ".log"};
+    ASSERT_TRUE(server.start({"--kafka-host", host}));
+    const auto bound = host + ":" + std::to_string(server.kafka_port());
+    auto [rc, out] = run_shell("timeout 30 kcat -b " + bound + " -m 10 -L 2>&1");
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("broker 0 at " + bound), std::string::npos) << out;
+    std::tie(rc, out) = run_shell("printf 'k:v\\n' | timeout 60 kcat -b " + bound + " -P -t bound -p 0 -K: 2>&1");
+    EXPECT_EQ(rc, 0) << host << ": " << out;
+  }
+  for (const char* name : {"0.0.0.0", "::", "::0", "0:0::0", "0", "::ffff:0.0.0.0"}) {
+    const std::string host = name;
+    auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) +
+                               " --port 0 --kafka-port 9 --http-port 0 --kafka-host " + host + " 2>&1");
+    EXPECT_EQ(rc, 2) << host << ": " << out;
+    EXPECT_NE(out.find("the Kafka listener binds " + host + ": it needs an advertised host clients can reach"),
+              std::string::npos)
+        << host << ": " << out;
+  }
+  // Nor is a wildcard a host to advertise, however it is written.
+  for (const char* name : {"0.0.0.0", "::0", "0", "[::]"}) {
+    const std::string host = name;
+    auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) +
+                               " --port 0 --kafka-port 9 --http-port 0 --kafka-advertised-host '" + host + "' 2>&1");
+    EXPECT_EQ(rc, 2) << host << ": " << out;
+    EXPECT_NE(out.find(" is no address a client can connect to"), std::string::npos) << host << ": " << out;
+  }
+}
+
 TEST(KafkaListeners, ListenerSpecsTheBrokerCannotHonourAreRefused) {
   struct refusal {
     std::string args;
@@ -78,6 +115,10 @@ TEST(KafkaListeners, ListenerSpecsTheBrokerCannotHonourAreRefused) {
       {"--kafka-listener 'bad name,PLAINTEXT,127.0.0.1:1'", "must be letters, digits"},
       {"--kafka-listener TLS,SSL,127.0.0.1:1", "kafka listener TLS listener TLS: no certificate file"},
       {"--kafka-listener ALL,PLAINTEXT,0.0.0.0:1", "it needs an advertised host clients can reach"},
+      {"--kafka-listener 'ALL,PLAINTEXT,[::0]:1'", "Kafka listener ALL binds ::0: it needs an advertised host"},
+      {"--kafka-listener ALL,PLAINTEXT,0:1", "Kafka listener ALL binds 0: it needs an advertised host"},
+      {"--kafka-listener 'ALL,PLAINTEXT,127.0.0.1:1,[::]:9'",
+       "Kafka listener ALL advertised_host :: is no address a client can connect to"},
   };
   for (const auto& c : cases) {
     auto [rc, out] = run_shell("timeout 20 " + std::string(PORTASK_SERVER_BINARY) +

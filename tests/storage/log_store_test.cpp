@@ -1573,6 +1573,14 @@ TEST(RedisUrl, ParsesHostPortDbAndPassword) {
   EXPECT_FALSE(parse_redis_url("http://x"));
   EXPECT_FALSE(parse_redis_url("redis://host:notaport"));
   EXPECT_FALSE(parse_redis_url("redis://"));
+  // No host at all, before a database or after credentials.
+  for (const char* url : {"redis:///0", "redis://user@", "redis://:pw@/1", "rediss://?tls_ca_file=ca.pem"})
+    EXPECT_FALSE(parse_redis_url(url)) << url;
+  // A port or database no connection could use: refused here, so at the broker's startup.
+  EXPECT_FALSE(parse_redis_url("redis://host:0"));
+  EXPECT_FALSE(parse_redis_url("dragonfly://[::1]:0"));
+  EXPECT_FALSE(parse_redis_url("redis://host:6379/-1"));
+  EXPECT_EQ(parse_redis_url("redis://host:6379/0")->db, 0);
 }
 
 // What logs and DescribeLogDirs show: the URL without whatever parse_redis_url takes for

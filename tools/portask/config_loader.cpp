@@ -1,13 +1,17 @@
 #include "config_loader.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -19,6 +23,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "actors/cluster/node_info.hpp"
+#include "actors/connections/transport/accept_loop.hpp"
 #include "actors/connections/transport/tls_context.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "logging/loggers.hpp"
@@ -45,6 +51,15 @@ struct config_file_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A config file that cannot be read at all (missing, a directory, not readable); the message
+// is the system's reason.
+struct config_file_unreadable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The largest node id, for --node-id and the file's cluster.node_id alike.
+constexpr std::int32_t largest_node_id = 1 << 30;
+
 std::string position(const YAML::Mark& m) {
   return "line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1);
 }
@@ -68,22 +83,52 @@ std::string shown(const YAML::Node& n) {
   }
 }
 
-// What a setting of type T takes, in the words of a message.
+// What a setting of type T takes, in the words of a message (integers and booleans say it
+// as the flags do: whole_number_problem, boolean_problem).
 template <class T>
 std::string expected_type() {
-  if constexpr (std::is_same_v<T, bool>) {
-    return "true or false";
-  } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
-    return "an unsigned integer (0 to " + std::to_string(std::numeric_limits<T>::max()) + ")";
-  } else if constexpr (std::is_integral_v<T>) {
-    return "an integer (" + std::to_string(std::numeric_limits<T>::min()) + " to " +
-           std::to_string(std::numeric_limits<T>::max()) + ")";
-  } else if constexpr (std::is_same_v<T, std::string>) {
+  if constexpr (std::is_same_v<T, std::string>) {
     return "a string";
   } else {
     static_assert(std::is_same_v<T, std::vector<std::string>>);
     return "a list of strings";
   }
+}
+
+// Why `input` is no whole number from `least` to `most`, or nothing, with its value in
+// `out`: plain decimal digits (a '-' before them for a signed setting), no leading zero but
+// in "0". Flags, variables and the file read integers here alike: CLI11 converts with
+// strtoull / strtoll in base 0 and yaml-cpp's as<T>() guesses the base too, which would read
+// "010" as 8 and "0x10" as 16, and CLI11 would wrap "-1" round to 2^64-1 for a 64-bit unsigned.
+template <class T>
+std::string whole_number_problem(const std::string& input, T least, T most, T& out) {
+  const std::string range = " from " + std::to_string(least) + " to " + std::to_string(most);
+  const bool minus = !input.empty() && input[0] == '-';
+  const auto digits = std::string_view(input).substr(minus ? 1 : 0);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
+    return "must be a whole number" + range + ", got '" + input + "'";
+  if (digits.size() > 1 && digits[0] == '0')
+    return "must be a whole number" + range + " in decimal, without leading zeros, got '" + input + "'";
+  if (minus && std::is_unsigned_v<T>) return "must be at least " + std::to_string(least) + ", got " + input;
+  T value{};
+  const auto [stop, ec] = std::from_chars(input.data(), input.data() + input.size(), value);
+  if (ec == std::errc::result_out_of_range)
+    return (minus ? "must be at least " + std::to_string(least) : "must be at most " + std::to_string(most)) +
+           ", got " + input;
+  if (ec != std::errc{} || stop != input.data() + input.size())
+    return "must be a whole number" + range + ", got '" + input + "'";
+  if (value < least) return "must be at least " + std::to_string(least) + ", got " + input;
+  if (value > most) return "must be at most " + std::to_string(most) + ", got " + input;
+  out = value;
+  return std::string();
+}
+
+// Why `input` is no boolean, or nothing, with its value in `out`: "true" or "false" alone.
+// CLI11 would take any integer ("2" as true) and yes / on / enable, yaml-cpp y / yes / on.
+std::string boolean_problem(const std::string& input, bool& out) {
+  if (input != "true" && input != "false") return "must be true or false, got '" + input + "'";
+  out = input == "true";
+  return std::string();
 }
 
 // A mapping of the file with the dotted name of its place ("kafka"; "" for the top level),
@@ -105,17 +150,52 @@ struct yaml_section {
   }
 };
 
+// The value the section gives at `key` (false when absent). A key given nothing ("key:" or
+// "key: ~") is refused: yaml-cpp would read a string setting as the word "null".
+yaml_section given(const yaml_section& section, const char* key) {
+  auto value = section[key];
+  if (value && value.node.IsNull())
+    throw config_file_error("key '" + value.name + "' needs a value" + where_in_file(value.node));
+  return value;
+}
+
+// Sets `out`, an integer setting, when the section gives `key`, refused as the flags refuse
+// it (whole_number_problem) but named with its key and place.
+template <class T>
+void read_whole_number(const yaml_section& section, const char* key, T& out, std::type_identity_t<T> least,
+                       std::type_identity_t<T> most) {
+  const auto value = given(section, key);
+  if (!value) return;
+  const auto problem =
+      value.node.IsScalar()
+          ? whole_number_problem(value.node.Scalar(), least, most, out)
+          : "must be a whole number from " + std::to_string(least) + " to " + std::to_string(most) + ", got " +
+                shown(value.node);
+  if (!problem.empty()) throw config_file_error("key '" + value.name + "': " + problem + where_in_file(value.node));
+}
+
 // Sets `out` when the section gives `key`. Every setting of the file is converted here, so a
 // value of another type is refused naming its key and line.
 template <class T>
 void read(const yaml_section& section, const char* key, T& out) {
-  const auto value = section[key];
-  if (!value) return;
-  try {
-    out = value.node.as<T>();
-  } catch (const YAML::BadConversion&) {
-    throw config_file_error("key '" + value.name + "': expected " + expected_type<T>() + ", got " +
-                            shown(value.node) + where_in_file(value.node));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    read_whole_number(section, key, out, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+  } else {
+    const auto value = given(section, key);
+    if (!value) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      const auto problem = value.node.IsScalar() ? boolean_problem(value.node.Scalar(), out)
+                                                 : "must be true or false, got " + shown(value.node);
+      if (!problem.empty())
+        throw config_file_error("key '" + value.name + "': " + problem + where_in_file(value.node));
+    } else {
+      try {
+        out = value.node.as<T>();
+      } catch (const YAML::BadConversion&) {
+        throw config_file_error("key '" + value.name + "': expected " + expected_type<T>() + ", got " +
+                                shown(value.node) + where_in_file(value.node));
+      }
+    }
   }
 }
 
@@ -124,10 +204,33 @@ void read_listener(const yaml_section& listener, listener_config& l) {
   read(listener, "port", l.port);
 }
 
+// The file's text. Read here rather than by yaml-cpp from a stream: a read that fails midway
+// (a directory: "Is a directory") would throw std::ios_failure through yaml-cpp, which then
+// leaks its buffer, and out of the broker uncaught.
+std::string read_config_text(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw config_file_unreadable(std::strerror(errno));
+  std::string text;
+  char chunk[16384];
+  for (;;) {
+    const auto n = ::read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+      text.append(chunk, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      const int error = n < 0 ? errno : 0;
+      ::close(fd);
+      if (error != 0) throw config_file_unreadable(std::strerror(error));
+      return text;
+    }
+  }
+}
+
 // The file's one YAML document, a mapping of keys (null when the file holds no settings:
 // empty, or comments only).
 YAML::Node load_settings_document(const std::string& path) {
-  const auto documents = YAML::LoadAllFromFile(path);
+  const auto documents = YAML::LoadAll(read_config_text(path));
   if (documents.empty()) return YAML::Node();
   const auto& root = documents.front();
   // A list, or a TOML file ("[native]" reads as a sequence), would otherwise give no setting
@@ -268,6 +371,16 @@ bool split_host_port(const std::string& s, std::string& host, std::uint16_t& por
   return !host.empty();
 }
 
+// The IPv6 address `host` holds in brackets ("[::1]": ::1), or nothing when it is not one.
+std::optional<std::string> unbracketed_ipv6(const std::string& host) {
+  if (host.size() < 2 || !host.starts_with('[') || !host.ends_with(']')) return std::nullopt;
+  auto inside = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  boost::asio::ip::make_address_v6(inside, ec);
+  if (ec) return std::nullopt;
+  return inside;
+}
+
 // Why an advertised host is not one, or nothing: clients are told it as a host, so
 // "host:port" ([v6]:port too) would reach them whole, with the listener's own port beside it.
 std::optional<std::string> advertised_host_problem(const std::string& what, const std::string& host) {
@@ -277,7 +390,36 @@ std::optional<std::string> advertised_host_problem(const std::string& what, cons
   if ((one_colon || host.starts_with('[')) && split_host_port(host, h, port))
     return what + " '" + host + "' names a port: give the host alone (a Kafka listener " +
            "advertised at another port is --kafka-listener NAME,PROTOCOL,HOST:PORT,ADVERTISED_HOST:PORT)";
+  if (host.starts_with('[') && !unbracketed_ipv6(host))
+    return what + " '" + host + "' is in brackets but no IPv6 address (brackets are for IPv6 addresses only)";
   return std::nullopt;
+}
+
+// Sets `host`, an advertised host that passed advertised_host_problem, to what clients are
+// told: an IPv6 address without brackets ("[::1]" is ::1), as Kafka's Metadata names it; where
+// a port follows it (advertised.listeners, /api/cluster) they are written again
+// (to_string(host_port)), and kept here they would be written twice.
+void unbracket_advertised_host(std::string& host) {
+  if (auto address = unbracketed_ipv6(host)) host = std::move(*address);
+}
+
+// Whether `host` is an address that stands for every address, however it is written: read as
+// getaddrinfo reads a numeric host, as the listener's bind (listen_address) and a client's
+// connect read it, "0", "0.0", "::0" and "0:0::0" are 0.0.0.0 or ::, and ::ffff:0.0.0.0 binds
+// every IPv4 address. A host name is no wildcard: it is told to clients as written, for them to
+// resolve, and it is not looked up here (a SIGHUP reload reads the settings through here, and
+// must not wait on, or fail with, a resolver).
+bool any_address(const std::string& host) {
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context io;
+  ip::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  const auto found =
+      resolver.resolve(host, "0", ip::resolver_base::numeric_host | ip::resolver_base::numeric_service, ec);
+  if (ec || found.empty()) return false;
+  const auto address = found.begin()->endpoint().address();
+  return address.is_unspecified() ||
+         (address.is_v6() && address.to_v6() == ip::make_address_v6(ip::v4_mapped, ip::address_v4::any()));
 }
 
 // --kafka-listener NAME,PROTOCOL,HOST:PORT[,ADVERTISED_HOST:PORT]
@@ -475,7 +617,7 @@ bool apply_yaml(const std::string& path, broker_config& c, security_words& secur
   read(root, "metrics_max_topics", c.metrics_max_topics);
   read(root, "metrics_max_partitions", c.metrics_max_partitions);
   if (const auto k = root["cluster"]) {
-    read(k, "node_id", c.cluster.node_id);
+    read_whole_number(k, "node_id", c.cluster.node_id, -1, largest_node_id);
     read(k, "lease_ms", c.cluster.lease_ms);
     read(k, "renew_ms", c.cluster.renew_ms);
     read(k, "advertised_host", c.cluster.advertised_host);
@@ -563,9 +705,12 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
     if (l.port == 0) return "Kafka listener " + l.name + " needs a port";
     if (auto why = advertised_host_problem("Kafka listener " + l.name + " advertised_host", l.advertised_host))
       return why;
-    if (l.advertised_host.empty() && (l.host == "0.0.0.0" || l.host == "::" || l.host.empty()))
-      return "Kafka listener " + l.name + " binds " + (l.host.empty() ? "every address" : l.host) +
-             ": it needs an advertised host clients can reach";
+    unbracket_advertised_host(l.advertised_host);
+    if (any_address(l.advertised_host))
+      return "Kafka listener " + l.name + " advertised_host " + l.advertised_host +
+             " is no address a client can connect to";
+    if (l.advertised_host.empty() && any_address(l.host))
+      return "Kafka listener " + l.name + " binds " + l.host + ": it needs an advertised host clients can reach";
     kafka_listener_config k;
     k.name = l.name;
     k.listener.host = l.host;
@@ -649,38 +794,57 @@ std::optional<std::string> apply_security(broker_config& c, security_words& w) {
 
 namespace {
 
-// The check of every integer flag and variable bound to a `T`: plain decimal digits (a '-'
-// before them for a signed setting), no leading zero but in "0", from `least` to `most`,
-// refused in those words. CLI11 converts with strtoull / strtoll in base 0, which would read
-// "010" as 8 and "0x10" as 16, and wrap "-1" round to 2^64-1 for a 64-bit unsigned.
+// The check of every integer flag and variable bound to a `T`, from `least` to `most`, in the
+// words of whole_number_problem (which the file's integers are read with too).
 template <class T>
 CLI::Validator whole_number(const T&, std::type_identity_t<T> least = std::numeric_limits<T>::min(),
                             std::type_identity_t<T> most = std::numeric_limits<T>::max()) {
   return CLI::Validator(
       [least, most](std::string& input) -> std::string {
-        const std::string range = " from " + std::to_string(least) + " to " + std::to_string(most);
-        const bool minus = !input.empty() && input[0] == '-';
-        const auto digits = std::string_view(input).substr(minus ? 1 : 0);
-        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
-          return "must be a whole number" + range + ", got '" + input + "'";
-        if (digits.size() > 1 && digits[0] == '0')
-          return "must be a whole number" + range + " in decimal, without leading zeros, got '" + input + "'";
-        if (minus && std::is_unsigned_v<T>) return "must be at least " + std::to_string(least) + ", got " + input;
-        T value{};
-        const auto [stop, ec] = std::from_chars(input.data(), input.data() + input.size(), value);
-        if (ec == std::errc::result_out_of_range)
-          return (minus ? "must be at least " + std::to_string(least) : "must be at most " + std::to_string(most)) +
-                 ", got " + input;
-        if (ec != std::errc{} || stop != input.data() + input.size())
-          return "must be a whole number" + range + ", got '" + input + "'";
-        if (value < least) return "must be at least " + std::to_string(least) + ", got " + input;
-        if (value > most) return "must be at most " + std::to_string(most) + ", got " + input;
-        return std::string();
+        T ignored{};
+        return whole_number_problem(input, least, most, ignored);
       },
       least > 0 ? "POSITIVE" : "");
 }
 
+// The check of every boolean flag and variable: true or false (boolean_problem).
+CLI::Validator boolean_word() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        bool ignored = false;
+        return boolean_problem(input, ignored);
+      },
+      "");
+}
+
+// Every listener the broker binds, named as the settings that give its host.
+std::vector<std::pair<std::string, const listener_config*>> bound_listeners(const broker_config& c) {
+  std::vector<std::pair<std::string, const listener_config*>> listeners{{"--host (native.host)", &c.native}};
+  if (c.http.enabled) listeners.emplace_back("--http-host (http.host)", &c.http);
+  if (c.kafka.enabled) listeners.emplace_back("--kafka-host (kafka.host)", &c.kafka);
+  for (const auto& l : c.kafka_listeners) listeners.emplace_back("Kafka listener " + l.name + " host", &l.listener);
+  return listeners;
+}
+
+// Why a listener's host is empty, or nothing. An empty host is none: every address is 0.0.0.0
+// or ::.
+std::optional<std::string> empty_listener_host(const broker_config& c) {
+  for (const auto& [what, listener] : bound_listeners(c))
+    if (listener->host.empty())
+      return what + " is empty: give an address (0.0.0.0 or :: for every address) or a host name";
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> listener_host_problem(const broker_config& c) {
+  for (const auto& [what, listener] : bound_listeners(c)) {
+    boost::system::error_code ec;
+    listen_address(listener->host, ec);
+    if (ec) return what + " '" + listener->host + "' does not resolve: " + ec.message();
+  }
+  return std::nullopt;
+}
 
 std::variant<broker_config, config_request_exit> load_config(int argc, char** argv) {
   broker_config c;
@@ -692,6 +856,9 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       store_timeout_given = apply_yaml(path, c, security);
     } catch (const config_file_error& e) {
       std::cerr << "portask: config file " << path << ": " << e.what() << "\n";
+      return config_request_exit{2};
+    } catch (const config_file_unreadable& e) {
+      std::cerr << "portask: cannot read config file " << path << ": " << e.what() << "\n";
       return config_request_exit{2};
     } catch (const YAML::Exception& e) {
       std::cerr << "portask: cannot read config file " << path << ": " << e.what() << "\n";
@@ -720,28 +887,30 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                  "storage reader actors, each a thread with its own store connection (1-64)")
       ->envname("PORTASK_STORAGE_READERS")
       ->check(whole_number(c.storage_readers));
-  app.add_option("--host", c.native.host, "native listener address")->envname("PORTASK_HOST");
+  app.add_option("--host", c.native.host, "native listener address (an IP address, or a host name: its first address)")
+      ->envname("PORTASK_HOST");
   app.add_option("--port", c.native.port, "native protocol port")
       ->envname("PORTASK_PORT")
       ->check(whole_number(c.native.port));
-  app.add_option("--http-host", c.http.host, "HTTP (metrics, health) address")
+  app.add_option("--http-host", c.http.host, "HTTP (metrics, health) address or host name")
       ->envname("PORTASK_HTTP_HOST");
   app.add_option("--http-port", c.http.port, "HTTP port (0 disables)")
       ->envname("PORTASK_HTTP_PORT")
       ->check(whole_number(c.http.port));
-  app.add_option("--kafka-host", c.kafka.host, "Kafka listener address")
+  app.add_option("--kafka-host", c.kafka.host, "Kafka listener address or host name")
       ->envname("PORTASK_KAFKA_HOST");
   app.add_option("--kafka-port", c.kafka.port, "Kafka port (0 disables)")
       ->envname("PORTASK_KAFKA_PORT")
       ->check(whole_number(c.kafka.port));
   app.add_option("--kafka-advertised-host", c.kafka_advertised_host,
-                 "host Kafka clients are told to connect to")
+                 "host Kafka clients are told to connect to (default: --kafka-host; needed when "
+                 "that is 0.0.0.0 or ::)")
       ->envname("PORTASK_KAFKA_ADVERTISED_HOST");
   app.add_option("--node-id", c.cluster.node_id,
                  "join a cluster of nodes sharing the store as this node id (Kafka broker id; "
                  "-1: a single node, the default)")
       ->envname("PORTASK_NODE_ID")
-      ->check(whole_number(c.cluster.node_id, -1, 1 << 30));
+      ->check(whole_number(c.cluster.node_id, -1, largest_node_id));
   app.add_option("--cluster-lease-ms", c.cluster.lease_ms,
                  "how long a node's partitions stay its own after its last lease renewal")
       ->envname("PORTASK_CLUSTER_LEASE_MS")
@@ -817,7 +986,8 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->envname("PORTASK_DEFAULT_PARTITIONS")
       ->check(whole_number(c.default_partitions));
   app.add_option("--auto-create-topics", c.auto_create_topics, "create unknown topics on use")
-      ->envname("PORTASK_AUTO_CREATE_TOPICS");
+      ->envname("PORTASK_AUTO_CREATE_TOPICS")
+      ->check(boolean_word());
   app.add_option("--storage-codec", c.storage_codec, "binary, json, cbor or msgpack")
       ->envname("PORTASK_STORAGE_CODEC");
   app.add_option("--storage-compression", c.storage_compression,
@@ -933,14 +1103,16 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->envname("PORTASK_AUTHORIZATION");
   app.add_option("--allow-everyone-if-no-acl", c.security.allow_everyone_if_no_acl,
                  "a resource no ACL names is open to everyone")
-      ->envname("PORTASK_ALLOW_EVERYONE_IF_NO_ACL");
+      ->envname("PORTASK_ALLOW_EVERYONE_IF_NO_ACL")
+      ->check(boolean_word());
   app.add_option("--sasl-session-lifetime-ms", c.security.sasl_session_lifetime_ms,
                  "Kafka sessions must re-authenticate within this long (0: never)")
       ->envname("PORTASK_SASL_SESSION_LIFETIME_MS")
       ->check(whole_number(c.security.sasl_session_lifetime_ms));
   app.add_option("--http-open-probes", c.security.http_open_probes,
                  "/health and /metrics answer anyone (false: only super users, like the rest of HTTP)")
-      ->envname("PORTASK_HTTP_OPEN_PROBES");
+      ->envname("PORTASK_HTTP_OPEN_PROBES")
+      ->check(boolean_word());
   app.add_option("--max-failed-authentications-per-minute",
                  c.security.max_failed_authentications_per_minute,
                  "failed authentications per client address and minute before further attempts "
@@ -966,6 +1138,10 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
   c.kafka.enabled = c.kafka.port != 0;
   security.sasl_mechanisms_given = security.sasl_mechanisms_given || mechanisms->count() > 0;
   if (auto why = apply_security(c, security)) {
+    std::cerr << "portask: " << *why << "\n";
+    return config_request_exit{2};
+  }
+  if (auto why = empty_listener_host(c)) {
     std::cerr << "portask: " << *why << "\n";
     return config_request_exit{2};
   }
@@ -1060,23 +1236,24 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
               << storage::url_without_credentials(c.store) << ")\n";
     return config_request_exit{2};
   }
-  for (const auto& [what, host] : {std::pair<std::string, const std::string&>{"kafka_advertised_host", c.kafka_advertised_host},
+  for (const auto& [what, host] : {std::pair<std::string, std::string&>{"kafka_advertised_host", c.kafka_advertised_host},
                                    {"advertised_host", c.cluster.advertised_host}}) {
     if (auto why = advertised_host_problem(what, host)) {
       std::cerr << "portask: " << *why << "\n";
       return config_request_exit{2};
     }
+    unbracket_advertised_host(host);
   }
   // Clients are told the advertised host and connect to it: a wildcard is no address to
-  // connect to, and an empty one falls back to the listener's host, itself a wildcard here.
-  auto any_address = [](const std::string& h) { return h.empty() || h == "0.0.0.0" || h == "::" || h == "[::]"; };
-  if (c.kafka.enabled && !c.kafka_advertised_host.empty() && any_address(c.kafka_advertised_host)) {
+  // connect to, and none given is the listener's host (as Kafka's advertised.listeners
+  // defaults to its listeners), itself a wildcard here.
+  if (c.kafka.enabled && any_address(c.kafka_advertised_host)) {
     std::cerr << "portask: kafka_advertised_host " << c.kafka_advertised_host
               << " is no address a client can connect to\n";
     return config_request_exit{2};
   }
   if (c.kafka.enabled && c.kafka_advertised_host.empty() && any_address(c.kafka.host)) {
-    std::cerr << "portask: the Kafka listener binds " << (c.kafka.host.empty() ? "every address" : c.kafka.host)
+    std::cerr << "portask: the Kafka listener binds " << c.kafka.host
               << ": it needs an advertised host clients can reach (--kafka-advertised-host)\n";
     return config_request_exit{2};
   }
@@ -1094,18 +1271,17 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                    "store is this process's alone)\n";
       return config_request_exit{2};
     }
-    auto wildcard = [](const std::string& h) { return h.empty() || h == "0.0.0.0" || h == "::" || h == "[::]"; };
-    if (c.cluster.advertised_host.empty() && (wildcard(c.native.host) || (c.http.enabled && wildcard(c.http.host)))) {
+    if (c.cluster.advertised_host.empty() &&
+        (any_address(c.native.host) || (c.http.enabled && any_address(c.http.host)))) {
       std::cerr << "portask: a cluster node listening on a wildcard address needs --advertised-host "
                    "(the host other nodes' clients reach its native and HTTP listeners at)\n";
       return config_request_exit{2};
     }
     // Other nodes hand this node's Kafka address to clients on other hosts: a listener bound
-    // beyond loopback that still advertises loopback (the default) would send them to their
-    // own machine.
+    // beyond loopback that advertises loopback would send them to their own machine.
     auto loopback = [](const std::string& h) { return h == "localhost" || h == "::1" || h.starts_with("127."); };
     if (c.kafka.enabled && !loopback(c.kafka.host) && loopback(c.kafka_advertised_host)) {
-      std::cerr << "portask: a cluster node's Kafka listener on " << (c.kafka.host.empty() ? "*" : c.kafka.host)
+      std::cerr << "portask: a cluster node's Kafka listener on " << c.kafka.host
                 << " would advertise " << c.kafka_advertised_host
                 << " to clients: set --kafka-advertised-host (the host clients reach it at)\n";
       return config_request_exit{2};
@@ -1125,9 +1301,6 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
                 << "), or leases expire between renewals\n";
       return config_request_exit{2};
     }
-  } else if (c.cluster.node_id < -1) {
-    std::cerr << "portask: node_id must be -1 (no cluster) or at least 0\n";
-    return config_request_exit{2};
   } else if (const cluster_config defaults; c.cluster.lease_ms != defaults.lease_ms ||
                                             c.cluster.renew_ms != defaults.renew_ms ||
                                             !c.cluster.advertised_host.empty()) {
@@ -1161,7 +1334,8 @@ std::string describe(const broker_config& c) {
   std::ostringstream s;
   s << "native " << c.native.host << ":" << c.native.port << ", http " << c.http.host << ":"
     << c.http.port << ", kafka " << c.kafka.host << ":" << c.kafka.port << " (advertised "
-    << c.kafka_advertised_host << "), store " << storage::url_without_credentials(c.store) << " ("
+    << (c.kafka_advertised_host.empty() ? c.kafka.host : c.kafka_advertised_host) << "), store "
+    << storage::url_without_credentials(c.store) << " ("
     << (c.store == "memory" ? std::string() : "timeout " + std::to_string(c.store_timeout_ms) + " ms, ")
     << c.storage_writers << " writers, " << c.storage_readers
     << " readers), producer id expiration " << c.producer_id_expiration_ms
@@ -1250,8 +1424,10 @@ std::string describe_security(const broker_config& c) {
   s << "kafka " << protocol(c.kafka);
   for (const auto& l : c.kafka_listeners)
     s << ", kafka listener " << l.name << " " << protocol(l.listener) << " on " << l.listener.host << ":"
-      << l.listener.port << " (advertised " << (l.advertised_host.empty() ? l.listener.host : l.advertised_host)
-      << ":" << (l.advertised_port ? l.advertised_port : l.listener.port) << ")";
+      << l.listener.port << " (advertised "
+      << to_string(host_port{l.advertised_host.empty() ? l.listener.host : l.advertised_host,
+                             l.advertised_port ? l.advertised_port : l.listener.port})
+      << ")";
   s << ", native " << protocol(c.native) << ", http " << (c.http.tls.enabled ? "HTTPS" : "HTTP");
   // Only what acts is reported: mechanisms and session lifetimes where SASL is spoken, the
   // ACL defaults and super users where ACLs are checked.

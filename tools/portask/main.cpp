@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -230,6 +231,11 @@ int main(int argc, char** argv) {
   auto loaded = portask::load_config(argc, argv);
   if (auto* stop = std::get_if<portask::config_request_exit>(&loaded)) return stop->code;
   const auto& config = std::get<portask::broker_config>(loaded);
+  // Apart from load_config, which a SIGHUP calls again: host names are looked up at startup only.
+  if (auto why = portask::listener_host_problem(config)) {
+    std::cerr << "portask: " << *why << "\n";
+    return 2;
+  }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   portask::logging::runtime().info("portask {} starting: {}", portask::version_string, portask::describe(config));
   portask::logging::runtime().info("limits: {}", portask::describe_limits(config));

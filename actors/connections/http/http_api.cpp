@@ -344,7 +344,7 @@ void cluster_info(const exchange& x) {
               json self{{"id", view->self}, {"self", true}};
               json kafka = json::object();
               for (const auto& e : x.ctx->kafka_endpoints)
-                kafka[e->name] = e->advertised_host + ":" + std::to_string(e->advertised_port.load());
+                kafka[e->name] = to_string(host_port{e->advertised_host, e->advertised_port.load()});
               self["kafka"] = kafka;
               nodes.push_back(self);
             }

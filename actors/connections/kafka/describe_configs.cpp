@@ -29,12 +29,13 @@ constexpr std::int8_t resource_topic = 2;
 constexpr std::int8_t resource_broker = 4;
 constexpr std::int8_t resource_broker_logger = 8;
 
-// Kafka's form: NAME://host:port for each listener, comma-separated.
+// Kafka's form: NAME://host:port for each listener, comma-separated; an IPv6 address in
+// brackets, as Kafka writes it, so that the port stays apart from it.
 std::string advertised_listeners(const broker_context& ctx) {
   std::string out;
   for (const auto& e : ctx.kafka_endpoints)
-    out += (out.empty() ? "" : ",") + e->name + "://" + e->advertised_host + ":" +
-           std::to_string(e->advertised_port.load());
+    out += (out.empty() ? "" : ",") + e->name + "://" +
+           to_string(host_port{e->advertised_host, e->advertised_port.load()});
   return out;
 }
 

@@ -21,6 +21,22 @@ bool out_of_resources(const boost::system::error_code& ec) {
 
 }  // namespace
 
+asio::ip::address listen_address(const std::string& host, boost::system::error_code& ec) {
+  auto addr = asio::ip::make_address(host, ec);
+  if (!ec || host.empty()) return addr;
+  // No AI_ADDRCONFIG: it would hide a name's loopback addresses on a machine whose only
+  // interface is the loopback one.
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  const auto found = resolver.resolve(host, "0", asio::ip::resolver_base::numeric_service, ec);
+  if (ec) return {};
+  if (found.empty()) {
+    ec = asio::error::host_not_found;
+    return {};
+  }
+  return found.begin()->endpoint().address();
+}
+
 accept_loop::accept_loop(asio::io_context& io, std::string name, listener_kind kind,
                          metrics_registry& metrics, std::function<void(tcp::socket)> on_client)
     : io_(io), name_(std::move(name)), kind_(kind), metrics_(metrics),
@@ -28,23 +44,25 @@ accept_loop::accept_loop(asio::io_context& io, std::string name, listener_kind k
 
 expected<std::uint16_t> accept_loop::start(const listener_config& address) {
   boost::system::error_code ec;
-  auto addr = asio::ip::make_address(address.host, ec);
+  const auto addr = listen_address(address.host, ec);
   if (ec) {
     logging::net().error("{} listener: bad address '{}': {}", name_, address.host, ec.message());
     return std::error_code(ec);  // the cause itself, for the "cannot start" line
   }
+  // A host name is logged with the address it resolved to.
+  const auto shown = addr.to_string() == address.host ? address.host : address.host + " (" + addr.to_string() + ")";
   tcp::endpoint ep{addr, address.port};
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    logging::net().error("{} listener: cannot listen on {}:{}: {}", name_, address.host, address.port,
+    logging::net().error("{} listener: cannot listen on {}:{}: {}", name_, shown, address.port,
                   ec.message());
     return std::error_code(ec);  // e.g. "Address already in use", not "internal error"
   }
   const auto port = acceptor_.local_endpoint().port();
-  logging::net().info("{} listener on {}:{}", name_, address.host, port);
+  logging::net().info("{} listener on {}:{}", name_, shown, port);
   accept();
   return port;
 }

@@ -18,6 +18,12 @@
 
 namespace portask {
 
+/// The address a listener on `host` binds: an IP literal as written, or a host name's first
+/// address (getaddrinfo, either family: "localhost" may give 127.0.0.1 or ::1); `ec` says why
+/// there is none. The config loader resolves every listener's host this way at startup, so
+/// that a name that does not resolve is a configuration error.
+boost::asio::ip::address listen_address(const std::string& host, boost::system::error_code& ec);
+
 class accept_loop : public std::enable_shared_from_this<accept_loop> {
  public:
   using tcp = boost::asio::ip::tcp;

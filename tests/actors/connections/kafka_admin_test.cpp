@@ -69,6 +69,27 @@ TEST(KafkaAdmin, DescribeClusterNamesThisBrokerAsController) {
       << "UNSUPPORTED_ENDPOINT_TYPE";
 }
 
+// Wherever the broker writes its Kafka address with the port, an IPv6 host is in brackets, as
+// Kafka writes it, so the port stays apart: advertised.listeners, and a single node's
+// /api/cluster.
+TEST(KafkaAdmin, AnIpv6AdvertisedHostIsBracketedBeforeItsPort) {
+  broker_config overrides;
+  overrides.kafka_advertised_host = "::1";
+  broker_fixture f{false, overrides};
+  const auto port = std::to_string(f.server->kafka_port());
+  raw_kafka c{f.server->kafka_port()};
+  msg::DescribeConfigsRequest req;
+  req.resources.push_back({4, "0", std::vector<std::string>{"advertised.listeners"}});
+  const auto res = call<msg::DescribeConfigsResponse>(c, 32, 4, req, true);
+  ASSERT_EQ(res.results.size(), 1u);
+  ASSERT_EQ(res.results[0].configs.size(), 1u);
+  EXPECT_EQ(res.results[0].configs[0].value, "PLAINTEXT://[::1]:" + port);
+  const auto [status, body] = http_exchange(
+      f.server->http_port(), "GET /api/cluster HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_NE(body.find("\"PLAINTEXT\":\"[::1]:" + port + "\""), std::string::npos) << body;
+}
+
 TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
   broker_fixture f;
   raw_kafka c{f.server->kafka_port()};

@@ -201,6 +201,15 @@ TEST(StreamFramer, KafkaRequestsComeOutWholeAndBadSizesAreRefused) {
     header.resize(4);
     EXPECT_EQ(feed(framer, header, 64).error, make_error_code(errc::frame_too_large));
   }
+  {
+    // The size is an INT32: a negative one is malformed at once, even under a limit above 2^31
+    // (it used to wait for 4 GiB of body).
+    kafka_framer framer{0xffffffffu, false};
+    EXPECT_EQ(feed(framer, protocol::buffer{0xff, 0xff, 0xff, 0xf0}, 64).error,
+              make_error_code(errc::malformed_payload));
+    kafka_framer lowest{0xffffffffu, false};
+    EXPECT_EQ(feed(lowest, protocol::buffer{0x80, 0, 0, 0}, 64).error, make_error_code(errc::malformed_payload));
+  }
 }
 
 TEST(StreamFramer, KafkaFramesBeforeAuthenticationAreCappedAsInKafka) {
