@@ -58,10 +58,11 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
       if (auto ec = decompress(codec, as_bytes(*value), plain, budget)) return ec;
       const auto first = out.messages.size();
       if (auto ec = read_set(plain, budget, true, topic, partition, append_time_ms, out)) return ec;
-      // A wrapper stamped with the broker's time (log append time) stamps its inner messages.
+      // A wrapper marked with log append time gives its inner messages its own timestamp, as
+      // Kafka reads them (LegacyRecord.timestamp) and appends them to a CreateTime topic.
       if (magic == 1 && (attributes & log_append_time))
         for (auto i = first; i < out.messages.size(); ++i)
-          out.messages[i].timestamp_ms = append_time_ms;
+          out.messages[i].timestamp_ms = timestamp;
       continue;
     }
     if (!charge(budget, sizeof(message))) return errc::decompressed_too_large;
@@ -70,10 +71,11 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
     msg.partition = partition;
     msg.key = std::move(key);
     msg.value = std::move(value);
-    // The producer's own timestamp (magic 1, create time) is kept whatever it is. Magic 0
-    // has none: the broker's append time stands for it (Kafka stores -1), so the batch's max
+    // The producer's own timestamp (magic 1) is kept whatever it is, also under a log append
+    // time mark, which a CreateTime topic does not act on (Kafka appends it so). Magic 0 has
+    // none: the broker's append time stands for it (Kafka stores -1), so the batch's max
     // timestamp is a real one and ListOffsets by time finds these messages.
-    msg.timestamp_ms = magic == 1 && !(attributes & log_append_time) ? timestamp : append_time_ms;
+    msg.timestamp_ms = magic == 1 ? timestamp : append_time_ms;
     out.messages.push_back(std::move(msg));
   }
   return {};
@@ -97,6 +99,18 @@ expected<std::size_t> decode_message_set_into(byte_view in, const std::string& t
     return ec;
   }
   return out.messages.size() - before;
+}
+
+bool compressed_beside_others(byte_view in) noexcept {
+  constexpr std::size_t attributes_at = 17;  // offset 8, size 4, crc 4, magic 1
+  std::size_t messages = 0;
+  bool compressed = false;
+  for (std::size_t at = 0; at < in.size() && in.size() - at > attributes_at;
+       at += 12 + std::size_t{load_be32(in.data() + at + 8)}) {
+    ++messages;
+    compressed = compressed || (in[at + attributes_at] & compression_mask) != 0;
+  }
+  return compressed && messages > 1;
 }
 
 void encode_message_set(const message_batch& messages, std::int64_t base_offset, std::int8_t magic,

@@ -24,10 +24,11 @@ inline constexpr std::int8_t message_set_magic(std::int16_t v) noexcept { return
 
 /// Appends every message of the set `in` to `out` (topic on the first message only, as in
 /// message_batch), inner messages of compressed ones in order, decompressing at most
-/// `max_decompressed` bytes per wrapper. A magic-1 message keeps the producer's timestamp
-/// (create time), whatever it is, 0 and -1 included; one stamped with log append time (or in
-/// a wrapper that is) gets `append_time_ms`, the broker's clock, and so does magic 0, which
-/// has no timestamp (where Kafka stores -1, NO_TIMESTAMP). Every message must be whole
+/// `max_decompressed` bytes per wrapper. Timestamps as Kafka appends them to a CreateTime
+/// topic: a magic-1 message keeps the producer's timestamp, whatever it is, 0 and -1
+/// included, also when marked with log append time; the inner messages of a wrapper so
+/// marked take the wrapper's. Magic 0, which has no timestamp (where Kafka stores -1,
+/// NO_TIMESTAMP), gets `append_time_ms`, the broker's clock. Every message must be whole
 /// and pass its CRC: truncated / crc_mismatch / malformed_payload / unsupported_version
 /// (magic > 1), and `out` is left as it was. An lz4 wrapper of magic 0 is read whatever its
 /// frame's header checksum says, as Kafka reads it (KAFKA-3160: clients of that magic
@@ -40,6 +41,12 @@ expected<std::size_t> decode_message_set_into(byte_view in, const std::string& t
 expected<std::size_t> decode_message_set_into(byte_view in, const std::string& topic,
                                               std::int32_t partition, std::int64_t append_time_ms,
                                               message_batch& out, decompression_budget& budget);
+
+/// Whether the set holds a compressed wrapper beside other messages, which Kafka's broker
+/// refuses from a producer (LogValidator: "Compressed outer record has more than one
+/// batch"); uncompressed messages may be many. Reads the outer messages' headers only, of a
+/// set decode_message_set_into has read without error.
+bool compressed_beside_others(byte_view in) noexcept;
 
 /// Appends `messages` as uncompressed messages of `magic` at offsets base_offset + i:
 /// Fetch v0-3's down-conversion. Magic 0 has no timestamps, neither magic has headers.

@@ -283,6 +283,27 @@ expected<std::vector<record_batch>> decode_record_batches_into(byte_view in,
   });
 }
 
+void mark_create_time(std::span<std::uint8_t> batches) {
+  for (std::size_t at = 0; batches.size() - at >= record_batch_overhead;) {
+    auto* b = batches.data() + at;
+    const auto length = load_be32(b + 8);
+    if (length < record_batch_overhead - length_field_end ||
+        length > batches.size() - at - length_field_end || b[16] != magic_v2)
+      return;
+    const auto size = length_field_end + length;
+    const auto attributes = load_be16(b + attributes_offset);
+    if (attributes & batch_attributes::log_append_time) {
+      const byte_view covered{b + attributes_offset, size - attributes_offset};
+      if (crc32c(covered) == load_be32(b + crc_offset)) {
+        store_be16(b + attributes_offset,
+                   static_cast<std::uint16_t>(attributes & ~batch_attributes::log_append_time));
+        store_be32(b + crc_offset, crc32c(covered));
+      }
+    }
+    at += size;
+  }
+}
+
 bool append_rebased(const shared_bytes& batches, std::int64_t base_offset,
                     std::int32_t leader_epoch, gather_bytes& out) {
   constexpr std::size_t last_offset_delta_at = 23;  // attributes 21 + 2

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,15 @@ expected<std::vector<record_batch>> decode_record_batches_into(
 std::error_code read_batch_header(byte_view in, decompression_budget& budget,
                                   record_batch& header, byte_view& whole, buffer& plain,
                                   byte_view& records, std::uint32_t& count);
+
+/// A producer's batches (one partition's records of a Produce request) made, in place, what
+/// Kafka appends to a topic of `message.timestamp.type` CreateTime, Portask's only type: a
+/// batch marked with log append time (attributes bit 3, a broker's mark) is marked create
+/// time and its CRC-32C computed again, so that its records keep their own timestamps
+/// wherever they are read (Kafka's LogValidator, setMaxTimestamp(CREATE_TIME, ...); the max
+/// timestamp stays as sent). A batch whose CRC-32C does not match is left as it came, for
+/// the decode to refuse; the walk stops at the first one that is not a whole v2 batch.
+void mark_create_time(std::span<std::uint8_t> batches);
 
 /// Appends `batches` (v2 RecordBatches as a producer sent them, one after another) with
 /// their offsets starting at `base_offset` (each batch's baseOffset is the previous one's

@@ -1,4 +1,4 @@
-// Produce (key 0): every partition's record batches become one Portask publish_batch and go
+// Produce (key 0): every partition's record batch becomes one Portask publish_batch and goes
 // through the ProtocolBridge like a native publish (framing, CRC32, codec, metrics, hooks,
 // partition, writer), the request's batches as one group per bridge. acks=0 gets no
 // response. ACLs: WRITE on the topic; auto-creating it also needs CREATE (cluster or topic).
@@ -17,38 +17,40 @@ namespace portask::kafka {
 
 namespace {
 
-// The idempotent-producer claim of one partition's batches: one producer, one epoch,
-// consecutive sequences (a client sends one batch per partition, but the format allows
-// more). Transactional and control batches need a transaction coordinator Portask lacks.
-expected<producer_sequence> producer_claim(
-    const std::vector<protocol::kafka::record_batch>& batches) {
-  producer_sequence claim;
-  for (const auto& b : batches) {
-    if (b.is_transactional() || b.is_control()) return errc::invalid_request;
-    if (b.producer_id < 0) {
-      if (claim.present()) return errc::invalid_request;
-      continue;
-    }
-    const auto last = static_cast<std::int32_t>(
-        (static_cast<std::int64_t>(b.base_sequence) + b.last_offset_delta) % (std::int64_t{1} << 31));
-    if (!claim.present()) {
-      if (&b != &batches.front()) return errc::invalid_request;
-      claim = {b.producer_id, b.producer_epoch, b.base_sequence, last};
-      continue;
-    }
-    if (b.producer_id != claim.id || b.producer_epoch != claim.epoch ||
-        b.base_sequence != (claim.last_seq == INT32_MAX ? 0 : claim.last_seq + 1))
-      return errc::out_of_order_sequence;
-    claim.last_seq = last;
+// The idempotent-producer claim of a partition's batch (Kafka takes one per partition, see
+// more_than_one_batch). Transactional and control batches need a transaction coordinator
+// Portask lacks.
+expected<producer_sequence> producer_claim(const protocol::kafka::record_batch& b) {
+  if (b.is_transactional() || b.is_control()) return errc::invalid_request;
+  if (b.producer_id < 0) return producer_sequence{};
+  const auto last = static_cast<std::int32_t>(
+      (static_cast<std::int64_t>(b.base_sequence) + b.last_offset_delta) % (std::int64_t{1} << 31));
+  return producer_sequence{b.producer_id, b.producer_epoch, b.base_sequence, last};
+}
+
+// Why a partition's records are more batches than Kafka appends at once, or nothing when they
+// are not: Produce v3+ carries exactly one batch per partition (ProduceRequest.validateRecords),
+// and a message set holds a compressed wrapper only alone (LogValidator), though uncompressed
+// messages may be many. `batches` as read_records read `records`. Stored together, an
+// idempotent producer's second batch could not be recognised as a duplicate when it came
+// again alone.
+std::optional<std::string> more_than_one_batch(std::int16_t version, protocol::byte_view records,
+                                               const std::vector<protocol::kafka::record_batch>& batches) {
+  if (version >= 3) {
+    if (batches.size() <= 1) return std::nullopt;
+    return "Produce requests with version " + std::to_string(version) +
+           " are only allowed to contain exactly one record batch per partition";  // Kafka's
   }
-  return claim;
+  if (!protocol::kafka::compressed_beside_others(records)) return std::nullopt;
+  return "Compressed outer record has more than one batch";  // Kafka's
 }
 
 // A partition's records refused, as Kafka's broker answers them: damaged bytes (a CRC that
 // does not match, a truncated batch, a body that does not inflate) are CORRUPT_MESSAGE,
 // which producers retry; bytes intact but not what Kafka allows (a bad attribute or record,
-// an unknown codec, magic 0/1 in v3+, no batch at all, a control batch or a producer claim
-// that does not hold together) INVALID_RECORD, which they do not: retrying cannot help.
+// an unknown codec, magic 0/1 in v3+, no batch at all, a control or transactional batch; more
+// than one batch, see more_than_one_batch) INVALID_RECORD, which they do not: retrying
+// cannot help.
 std::int16_t produce_error(errc e) {
   switch (e) {
     case errc::malformed_payload:
@@ -92,8 +94,8 @@ bool stored_as_sent(protocol::byte_view records,
 
 // A message set of magic 0/1 read into `out`; stands in the batch list as one batch header
 // without a producer, so the rest of the produce path is the same for every version.
-// Messages stamped with log append time, and those of magic 0 (which have no timestamp),
-// get the broker's clock now.
+// Magic-1 timestamps are kept as Kafka appends them to a CreateTime topic, log append time
+// marks included (decode_message_set_into); magic 0 (no timestamp) gets the broker's clock now.
 expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
     protocol::byte_view records, const std::string& topic, std::int32_t partition,
     protocol::message_batch& out, protocol::kafka::decompression_budget& budget) {
@@ -228,7 +230,11 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
-      // As decoded: all owned, no shared pieces.
+      // As decoded: all owned, no shared pieces. A batch its producer marked with log append
+      // time is appended as create time, as Kafka appends it to a CreateTime topic: the mark
+      // is cleared in the producer's bytes, which the tail may serve as they are (Produce
+      // v0-2's message sets: see legacy_message_set).
+      if (part.records && r.api_version >= 3) protocol::kafka::mark_create_time(part.records->owned());
       const protocol::byte_view records =
           part.records ? protocol::byte_view{part.records->owned()} : protocol::byte_view{};
       publish_batch pb;
@@ -268,10 +274,18 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
+      if (auto why = more_than_one_batch(r.api_version, records, *batches)) {
+        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, *why);
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_record);
+        out.errorMessage = std::move(*why);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
       // zstd in Produce v3-6 is taken, though Kafka (KIP-110) answers it
       // UNSUPPORTED_COMPRESSION_TYPE: Sarama configured as Kafka 2.1 sends it so, and a
       // consumer too old for zstd is sent the batch re-encoded from the stored frame.
-      auto producer = producer_claim(*batches);
+      auto producer = producer_claim(batches->front());
       if (!producer) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
                      producer.error().message());

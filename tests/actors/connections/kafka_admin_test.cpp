@@ -610,6 +610,36 @@ TEST(KafkaAdmin, IdempotentProducerDuplicatesAndGaps) {
   EXPECT_EQ(tx.errorCode, 53);
 }
 
+// An idempotent producer's two batches for one partition in one request, which Kafka refuses
+// (one batch per partition), are INVALID_RECORD and neither is stored: stored together as one
+// frame, the second could not be recognised as a duplicate when sent again alone (the
+// producer would hear OUT_OF_ORDER_SEQUENCE_NUMBER, fatal for librdkafka). Each sent alone is
+// stored, and sent again is a duplicate.
+TEST(KafkaAdmin, AnIdempotentProducersTwoBatchesInOneRequestAreRefusedAndTakenOneByOne) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto init = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::nullopt, 60000, -1, -1}, true);
+  ASSERT_EQ(init.errorCode, 0);
+  const auto pid = init.producerId;
+  const auto first = idempotent_batch(pid, 0, 0, 2);
+  const auto second = idempotent_batch(pid, 0, 2, 2);
+  const auto both = produce(c, "idem-pair", first + second);
+  EXPECT_EQ(both.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(both.baseOffset, -1);
+  const auto alone = produce(c, "idem-pair", first);
+  EXPECT_EQ(alone.errorCode, 0);
+  EXPECT_EQ(alone.baseOffset, 0) << "nothing of the pair was stored";
+  const auto next = produce(c, "idem-pair", second);
+  EXPECT_EQ(next.errorCode, 0);
+  EXPECT_EQ(next.baseOffset, 2);
+  const auto again = produce(c, "idem-pair", second);
+  EXPECT_EQ(again.errorCode, 0) << "a duplicate, recognised";
+  EXPECT_EQ(again.baseOffset, 2);
+  EXPECT_EQ(produce(c, "idem-pair", idempotent_batch(pid, 0, 4, 1)).baseOffset, 4);
+  auto native = f.connect();
+  EXPECT_EQ(must(native.fetch("idem-pair", 0, 0)).messages.size(), 5u);
+}
+
 // Kafka clients always choose the partition: -1 (the native protocol's "broker chooses") or
 // any negative index is an unknown partition, and nothing is stored or created.
 TEST(KafkaAdmin, ProduceToANegativePartitionIsUnknownTopicOrPartition) {

@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "tests/actors/broker_fixture.hpp"
+#include "protocol/crc32.hpp"
+#include "protocol/kafka/message_set.hpp"
+#include "protocol/wire.hpp"
 #include "raw_kafka.hpp"
 
 using namespace portask;
@@ -318,6 +322,154 @@ TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {
   EXPECT_EQ(call<msg::ProduceResponse>(c, 0, 6, produce_request("crc", 0, zstd), false)
                 .responses.at(0).partitionResponses.at(0).errorCode, 0);
   EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 2u) << "only the zstd batch";
+}
+
+namespace {
+
+// A magic-1 message whose value is `inner` (a message set) compressed with gzip: how
+// producers of Produce v0-2 send compressed messages.
+std::string gzip_wrapper(const protocol::buffer& inner) {
+  protocol::buffer packed;
+  EXPECT_FALSE(kafka::compress(kafka::compression_type::gzip, inner, packed));
+  protocol::buffer body;
+  protocol::wire_writer w{body};
+  w.u8(1);                                                        // magic
+  w.u8(static_cast<std::uint8_t>(kafka::compression_type::gzip));  // attributes
+  w.u64(0);  // create time: the inner messages keep their own timestamps
+  w.u32(0xFFFFFFFFu);  // null key
+  w.u32(static_cast<std::uint32_t>(packed.size()));
+  w.raw(packed.data(), packed.size());
+  protocol::buffer out;
+  protocol::wire_writer o{out};
+  o.u64(0);
+  o.u32(static_cast<std::uint32_t>(body.size() + 4));
+  o.u32(protocol::crc32(body));
+  o.raw(body.data(), body.size());
+  return std::string(protocol::as_chars(out));
+}
+
+}  // namespace
+
+// Kafka appends one batch per partition and request: Produce v3+ carries exactly one
+// (ProduceRequest.validateRecords), and of the older message sets a compressed wrapper only
+// alone (LogValidator), though uncompressed messages may be many. More is INVALID_RECORD,
+// saying why from v8 on, and nothing of it is stored: stored together, an idempotent
+// producer's second batch could not be recognised as a duplicate when it came again alone.
+TEST(KafkaProtocol, MoreThanOneBatchForAPartitionIsInvalidRecordAndNothingOfItIsStored) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  const auto plain = record_batch_bytes("p", 2, kafka::compression_type::none);
+  const auto packed = record_batch_bytes("z", 2, kafka::compression_type::lz4);
+  for (const auto& records : {plain + plain, plain + packed, packed + plain}) {
+    const auto refused = call<msg::ProduceResponse>(c, 0, 9, produce_request("one-batch", 0, records), true)
+                             .responses.at(0).partitionResponses.at(0);
+    EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+    EXPECT_EQ(refused.baseOffset, -1);
+    EXPECT_NE(refused.errorMessage.value_or("").find("exactly one record batch per partition"),
+              std::string::npos)
+        << refused.errorMessage.value_or("");
+  }
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+  const auto one = call<msg::ProduceResponse>(c, 0, 9, produce_request("one-batch", 0, plain), true)
+                       .responses.at(0).partitionResponses.at(0);
+  EXPECT_EQ(one.errorCode, 0);
+  EXPECT_EQ(one.baseOffset, 0) << "nothing of the refused requests was stored";
+
+  // Produce v2: magic-1 message sets.
+  protocol::buffer inner, two;
+  kafka::encode_message_set(make_batch(3), 0, 1, inner);
+  kafka::encode_message_set(make_batch(2), 0, 1, two);
+  const auto wrapper = gzip_wrapper(inner);
+  const auto messages = std::string(protocol::as_chars(two));
+  auto produce_v2 = [&](const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, 2, produce_request("old-sets", 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  const auto many = produce_v2(messages);
+  EXPECT_EQ(many.errorCode, 0) << "uncompressed messages, many";
+  EXPECT_EQ(many.baseOffset, 0);
+  EXPECT_EQ(produce_v2(wrapper).baseOffset, 2) << "a compressed wrapper alone";
+  for (const auto& records : {wrapper + wrapper, messages + wrapper, wrapper + messages}) {
+    const auto refused = produce_v2(records);
+    EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+    EXPECT_EQ(refused.baseOffset, -1);
+  }
+  EXPECT_EQ(produce_v2(messages).baseOffset, 5) << "nothing of the refused sets was stored";
+}
+
+// A producer's batch marked with log append time (a broker's mark) is appended to a
+// CreateTime topic as Kafka 3.6+ appends it: marked create time (its CRC-32C computed again),
+// each record with its own timestamp, not the batch's max, wherever it is read from: the
+// partition's tail (the producer's bytes), the stored frame, ListOffsets by time.
+TEST(KafkaProtocol, ABatchMarkedWithLogAppendTimeIsAppendedAsCreateTime) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto native = f.connect();
+  // Stamped from now on: retention could take records stamped long ago.
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const std::vector<std::int64_t> stamps = {now + 1000, now + 2000, now + 3000};
+  for (auto z : {kafka::compression_type::none, kafka::compression_type::gzip}) {
+    const std::string topic = z == kafka::compression_type::none ? "appended-plain" : "appended-gzip";
+    const auto unmarked = stamped_batch_bytes(stamps, z);
+    auto sent = unmarked;
+    auto* bytes = reinterpret_cast<std::uint8_t*>(sent.data());
+    protocol::store_be16(bytes + 21, static_cast<std::uint16_t>(protocol::load_be16(bytes + 21) |
+                                                                kafka::batch_attributes::log_append_time));
+    protocol::store_be32(bytes + 17, kafka::crc32c(protocol::as_bytes(sent).subspan(21)));
+    std::size_t used = 0;
+    const auto as_marked = kafka::decode_record_batch(protocol::as_bytes(sent), used);
+    ASSERT_TRUE(as_marked) << as_marked.error().message();
+    ASSERT_EQ(kafka::to_messages(*as_marked, topic, 0).messages.front().timestamp_ms, now + 3000)
+        << "as sent, every record reads with the batch's max timestamp";
+    auto res = call<msg::ProduceResponse>(c, 0, 7, produce_request(topic, 0, sent), false);
+    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0) << topic;
+
+    // From the tail: the producer's bytes, unmarked, their CRC-32C right.
+    msg::FetchRequest fr;
+    fr.maxWaitMs = 0;
+    fr.minBytes = 1;
+    fr.topics.push_back({topic, {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
+    auto fres = call<msg::FetchResponse>(c, 1, 11, fr, false);
+    const auto& part = fres.responses.at(0).partitions.at(0);
+    ASSERT_EQ(part.errorCode, 0) << topic;
+    ASSERT_TRUE(part.records) << topic;
+    const protocol::byte_view served = part.records->owned();
+    ASSERT_EQ(served.size(), unmarked.size()) << topic;
+    EXPECT_TRUE(std::equal(served.begin() + 16, served.end(), protocol::as_bytes(unmarked).begin() + 16))
+        << topic << ": as if sent unmarked, from the magic byte on";
+    auto batches = kafka::decode_record_batches(served);
+    ASSERT_TRUE(batches) << batches.error().message();
+    ASSERT_EQ(batches->size(), 1u);
+    EXPECT_EQ(batches->front().attributes & kafka::batch_attributes::log_append_time, 0) << topic;
+    EXPECT_EQ(batches->front().compression(), z) << topic;
+    EXPECT_EQ(batches->front().max_timestamp, now + 3000) << topic;
+    std::vector<std::int64_t> fetched;
+    for (const auto& m : kafka::to_messages(batches->front(), topic, 0).messages) fetched.push_back(m.timestamp_ms);
+    EXPECT_EQ(fetched, stamps) << topic;
+
+    // What is stored (a native fetch reads the stored frame): the same timestamps.
+    auto stored = must(native.fetch(topic, 0, 0));
+    std::vector<std::int64_t> kept;
+    for (const auto& m : stored.messages) kept.push_back(m.timestamp_ms);
+    EXPECT_EQ(kept, stamps) << topic;
+
+    // ListOffsets by time: the first record stamped at or after each time.
+    auto lookup = [&](std::int64_t ts) {
+      msg::ListOffsetsRequest req;
+      req.replicaId = -1;
+      req.topics.push_back({topic, {{0, -1, ts, 1}}});
+      return call<msg::ListOffsetsResponse>(c, 2, 7, req, true).topics.at(0).partitions.at(0);
+    };
+    for (const auto& [ts, offset] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+             {now, 0}, {now + 1500, 1}, {now + 2500, 2}}) {
+      const auto found = lookup(ts);
+      EXPECT_EQ(found.errorCode, 0) << topic;
+      EXPECT_EQ(found.offset, offset) << topic << " at " << ts - now;
+      EXPECT_EQ(found.timestamp, stamps[static_cast<std::size_t>(offset)]) << topic << " at " << ts - now;
+    }
+  }
 }
 
 TEST(KafkaProtocol, UnknownApiKeyClosesTheConnectionAndOthersAreServed) {

@@ -76,8 +76,10 @@ TEST(MessageSet, EncodedMessagesOfBothMagicsReadBackWithKeysValuesAndNulls) {
 }
 
 // Under CreateTime a Kafka broker stores a magic-1 producer's timestamp as it came, 0 and -1
-// included; a message (or wrapper) stamped with log append time gets the broker's clock.
-TEST(MessageSet, AMagic1TimestampIsKeptWhateverItIsUnlessStampedWithLogAppendTime) {
+// included, also when the message is marked with log append time (Kafka 3.6+ converts it to a
+// create-time batch with the timestamp the message reads with); the inner messages of a
+// wrapper so marked read with, and keep, the wrapper's.
+TEST(MessageSet, AMagic1TimestampIsKeptWhateverItIsAndALogAppendTimeWrapperGivesItsOwn) {
   constexpr std::uint8_t log_append_time = 0x08;
   for (std::int64_t ts : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{5}}) {
     message_batch got;
@@ -88,28 +90,56 @@ TEST(MessageSet, AMagic1TimestampIsKeptWhateverItIsUnlessStampedWithLogAppendTim
     got.messages.clear();
     n = decode_message_set_into(one_message(1, log_append_time, ts, "x"), "t", 0, append_time, got);
     ASSERT_TRUE(n) << n.error().message();
-    EXPECT_EQ(got.messages[0].timestamp_ms, append_time) << ts;
+    EXPECT_EQ(got.messages[0].timestamp_ms, ts) << "marked with log append time";
   }
-  // A compressed wrapper stamped with log append time stamps its inner messages.
+  // A compressed wrapper marked with log append time gives its inner messages its timestamp.
   buffer inner;
   encode_message_set(sample(2), 0, 1, inner);
   buffer packed;
   ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
   const auto stamped_gzip =
       static_cast<std::uint8_t>(static_cast<std::uint8_t>(compression_type::gzip) | log_append_time);
-  const auto wrapper = one_message(1, stamped_gzip, 0, std::string(as_chars(packed)));
+  constexpr std::int64_t wrapper_time = 1'750'000'000'000;
+  const auto wrapper = one_message(1, stamped_gzip, wrapper_time, std::string(as_chars(packed)));
   message_batch got;
   auto n = decode_message_set_into(wrapper, "t", 0, append_time, got);
   ASSERT_TRUE(n) << n.error().message();
   ASSERT_EQ(*n, 2u);
-  EXPECT_EQ(got.messages[0].timestamp_ms, append_time);
-  EXPECT_EQ(got.messages[1].timestamp_ms, append_time);
+  EXPECT_EQ(got.messages[0].timestamp_ms, wrapper_time);
+  EXPECT_EQ(got.messages[1].timestamp_ms, wrapper_time);
   // Magic 0 has no timestamp: the broker's append time stands for it, so that its batch's
   // max timestamp is a real one (ListOffsets by time finds it).
   got.messages.clear();
   n = decode_message_set_into(one_message(0, 0, 0, "x"), "t", 0, append_time, got);
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(got.messages[0].timestamp_ms, append_time);
+}
+
+// Kafka's broker takes a compressed wrapper from a producer only alone (LogValidator:
+// "Compressed outer record has more than one batch"); uncompressed messages may be many.
+TEST(MessageSet, ACompressedWrapperBesideOtherMessagesIsFound) {
+  buffer inner;
+  encode_message_set(sample(3), 0, 1, inner);
+  buffer packed;
+  ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
+  const auto wrapper = one_message(1, static_cast<std::uint8_t>(compression_type::gzip), 0,
+                                   std::string(as_chars(packed)));
+  buffer plain;
+  encode_message_set(sample(2), 0, 1, plain);
+  auto joined = [](const buffer& a, const buffer& b) {
+    buffer out = a;
+    out.insert(out.end(), b.begin(), b.end());
+    return out;
+  };
+  EXPECT_FALSE(compressed_beside_others(plain)) << "uncompressed messages, many";
+  EXPECT_FALSE(compressed_beside_others(wrapper)) << "a wrapper alone";
+  EXPECT_FALSE(compressed_beside_others(buffer{}));
+  EXPECT_TRUE(compressed_beside_others(joined(wrapper, wrapper)));
+  EXPECT_TRUE(compressed_beside_others(joined(plain, wrapper)));
+  EXPECT_TRUE(compressed_beside_others(joined(wrapper, one_message(0, 0, 0, "x"))));
+  // Each of them reads as a set: the refusal is the produce path's, as Kafka's LogValidator's.
+  message_batch got;
+  EXPECT_TRUE(decode_message_set_into(joined(plain, wrapper), "t", 0, append_time, got));
 }
 
 TEST(MessageSet, OffsetsAreWrittenFromTheBaseOffset) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "protocol/compression/compressors.hpp"
@@ -389,4 +390,62 @@ TEST(RecordBatchRebase, RefusesWhatIsNotWholeV2Batches) {
   EXPECT_FALSE(append_rebased(shared_bytes::adopt(std::move(good_then_bad)), 0, 0, out));
   EXPECT_EQ(out, gather_bytes{buffer{std::uint8_t{7}}}) << "nothing is appended on refusal";
   EXPECT_TRUE(out.pieces().empty());
+}
+
+// A producer's batch marked with log append time, appended to a CreateTime topic, is marked
+// create time as Kafka marks it (setMaxTimestamp(CREATE_TIME, ...)): the CRC-32C computed
+// again, every other byte as sent, so each record reads back with its own timestamp and not
+// the batch's max. A batch whose CRC does not match is left for the decode to refuse.
+TEST(RecordBatch, ALogAppendTimeMarkIsClearedAndTheChecksumComputedAgain) {
+  for (auto c : {compression_type::none, compression_type::gzip}) {
+    buffer unmarked;
+    ASSERT_FALSE(encode_record_batch(sample(c, 3), unmarked));
+    auto marked = sample(c, 3);
+    marked.attributes = static_cast<std::int16_t>(marked.attributes | batch_attributes::log_append_time);
+    buffer bytes;
+    ASSERT_FALSE(encode_record_batch(marked, bytes));
+    ASSERT_FALSE(encode_record_batch(marked, bytes));  // a second batch, marked too
+    std::size_t used = 0;
+    auto as_sent = decode_record_batch(bytes, used);
+    ASSERT_TRUE(as_sent) << as_sent.error().message();
+    EXPECT_EQ(to_messages(*as_sent, "t", 0).messages.front().timestamp_ms, as_sent->max_timestamp)
+        << "as sent, every record reads with the max timestamp";
+
+    mark_create_time(bytes);
+    ASSERT_EQ(bytes.size(), 2 * unmarked.size());
+    EXPECT_TRUE(std::equal(unmarked.begin(), unmarked.end(), bytes.begin()))
+        << "the first batch: as if sent unmarked, CRC-32C included";
+    EXPECT_TRUE(std::equal(unmarked.begin(), unmarked.end(), bytes.begin() + static_cast<std::ptrdiff_t>(unmarked.size())))
+        << "the second too";
+    auto all = decode_record_batches(bytes);
+    ASSERT_TRUE(all) << all.error().message();
+    const auto msgs = to_messages(all->front(), "t", 0);
+    ASSERT_EQ(msgs.messages.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i)
+      EXPECT_EQ(msgs.messages[i].timestamp_ms, 1'700'000'000'000 + static_cast<std::int64_t>(i));
+    EXPECT_EQ(all->front().max_timestamp, 1'700'000'000'002) << "the max timestamp as sent";
+
+    // Damaged: left as it came, so the decode still finds the CRC-32C wrong.
+    buffer damaged;
+    ASSERT_FALSE(encode_record_batch(marked, damaged));
+    damaged.back() ^= 0x01;
+    const auto before = damaged;
+    mark_create_time(damaged);
+    EXPECT_EQ(damaged, before);
+    EXPECT_EQ(decode_record_batch(damaged, used).error(), errc::crc_mismatch);
+  }
+  // Not whole, or not v2: nothing is touched.
+  auto marked = sample(compression_type::none, 2);
+  marked.attributes = batch_attributes::log_append_time;
+  buffer whole;
+  ASSERT_FALSE(encode_record_batch(marked, whole));
+  buffer cut(whole.begin(), whole.end() - 1);
+  const auto cut_before = cut;
+  mark_create_time(cut);
+  EXPECT_EQ(cut, cut_before);
+  auto magic1 = whole;
+  magic1[16] = 1;
+  const auto magic1_before = magic1;
+  mark_create_time(magic1);
+  EXPECT_EQ(magic1, magic1_before);
 }
