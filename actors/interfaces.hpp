@@ -390,6 +390,9 @@ void configure_actor_system(caf::actor_system_config& cfg);
 
 /// Portask's errc as a caf::error (category "portask").
 caf::error make_caf_error(errc e);
+/// The same with what is known of its cause (a store's connect error), which rendering it
+/// shows after the code ("portask:storage_unavailable: Connection refused"); none if empty.
+caf::error make_caf_error(errc e, std::string detail);
 /// Any caf::error as a Portask errc: ours keep their code; CAF's own (a dead or restarting
 /// actor, a timeout) become retriable codes.
 errc to_errc(const caf::error& e) noexcept;

@@ -308,6 +308,10 @@ class log_store {
   virtual std::string_view kind() const noexcept = 0;
   /// Cheap liveness check (Redis: PING).
   virtual std::error_code ping() = 0;
+  /// What the store knows of why its last call failed beyond the error code, for logs
+  /// (Redis: the connect error, "Connection refused", or the server's refusal of AUTH);
+  /// empty when it knows no more.
+  virtual std::string failure_detail() const { return {}; }
 
   /// Appends many batches, of any partitions, in one round trip (Redis: one pipeline, one
   /// XADD per batch). `results[i]` is request i's outcome; a batch is durable in the store

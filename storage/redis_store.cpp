@@ -288,6 +288,21 @@ stale_connections& stale() {
   return s;
 }
 
+// A refusal of a connection's setup that retrying does not cure: the URL's credentials or
+// database do not suit the server (or its ACL user lacks a command the setup sends).
+bool configuration_refusal(std::string_view reply) {
+  for (std::string_view cause : {"WRONGPASS", "NOAUTH", "NOPERM", "ERR invalid password", "ERR AUTH",
+                                 "ERR Client sent AUTH", "ERR DB index", "ERR invalid DB index"})
+    if (reply.starts_with(cause)) return true;
+  return false;
+}
+
+// Set once a connection failed in a way that retrying does not cure (the setup's refusal, a
+// TLS failure) was logged at warn or above; cleared when any connection succeeds. Every
+// store instance of the process (each storage actor has one, and each tries again every
+// second or so) shares it, so such a failure is one line, not one per attempt.
+std::atomic<bool> configuration_problem_logged{false};
+
 // A topic's record: its partition count and configs, then its id (`with_id` false: without,
 // the part update_topic's script compares).
 std::string encode_topic(const topic_info& t, bool with_id = true) {
@@ -487,14 +502,29 @@ std::string redis_store::compacting_key(const topic_partition& tp) const {
 void redis_store::disconnect() noexcept { conn_.reset(); }
 
 std::error_code redis_store::connect() {
-  if (conn_) return {};
+  if (conn_) {
+    // A connection the server closed while it sat idle (a restart, CLIENT KILL, its idle
+    // timeout) is replaced before anything is sent on it, so the call goes through at once:
+    // nothing was sent since its last reply, so nothing is in doubt and nothing is fenced.
+    // Checked before every call, not only after some idle time: one non-blocking peek. While
+    // connecting or fencing (no_fence_) the connection was opened or checked just before.
+    if (no_fence_ || conn_->still_open()) return {};
+    logging::storage().debug("redis {}:{}: {} while idle: reconnecting", options_.host, options_.port,
+                             conn_->error());
+    disconnect();
+  }
   std::string why;
   conn_ = resp_connection::open(options_.host, options_.port, options_.tls, options_.timeout, why,
                                 options_.max_reply_bytes);
   if (!conn_) {
-    // A TLS failure (an untrusted certificate) does not go away by retrying: say so louder.
-    if (why.starts_with("TLS"))
-      logging::storage().warn("redis connect {}:{} failed: {}", options_.host, options_.port, why);
+    failure_ = why;
+    // A TLS failure (an untrusted certificate) does not go away by retrying: say so louder,
+    // once until a connection succeeds. Any other (refused, unreachable) is for the caller to
+    // report: the supervisor's "unreachable" line names it (failure_detail).
+    if (why.starts_with("TLS") && !configuration_problem_logged.exchange(true))
+      logging::storage().warn("redis connect {}:{} failed: {} (logged once until a connection "
+                              "succeeds, at debug meanwhile)",
+                              options_.host, options_.port, why);
     else
       logging::storage().debug("redis connect {}:{} failed: {}", options_.host, options_.port, why);
     return errc::storage_unavailable;
@@ -517,11 +547,24 @@ std::error_code redis_store::connect() {
   if (!replies) return replies.error();
   for (std::size_t i = 0; i + 1 < replies->size(); ++i)
     if ((*replies)[i].is_error()) {
-      logging::storage().warn("redis {}:{} not usable yet: {}", options_.host, options_.port,
-                   str((*replies)[i].get()));
+      failure_ = str((*replies)[i].get());
+      // Wrong credentials or database: every attempt is refused alike until the URL changes,
+      // one error line says so. Anything else (-LOADING while a restarted server reads its
+      // data) passes.
+      if (!configuration_refusal(failure_))
+        logging::storage().warn("redis {}:{} not usable yet: {}", options_.host, options_.port, failure_);
+      else if (!configuration_problem_logged.exchange(true))
+        logging::storage().error("redis {}:{} refused the store's connection: {} (a configuration "
+                                 "problem: check the store URL's user, password and database; logged "
+                                 "once until a connection succeeds, at debug meanwhile)",
+                                 options_.host, options_.port, failure_);
+      else
+        logging::storage().debug("redis {}:{} refused the store's connection: {}", options_.host,
+                                 options_.port, failure_);
       disconnect();
       return errc::storage_unavailable;
     }
+  configuration_problem_logged.store(false, std::memory_order_relaxed);
   // A server without CLIENT ID cannot be fenced; it still works, with that gap.
   if (const auto& id = replies->back(); id->type == REDIS_REPLY_INTEGER) client_id_ = id->integer;
   local_addr_ = local_address(conn_->fd());
@@ -653,6 +696,7 @@ expected<std::vector<redis_store::reply>> redis_store::pipeline(std::span<comman
 }
 
 expected<std::vector<redis_store::reply>> redis_store::round_trip(std::span<const command> commands) {
+  failure_.clear();
   if (auto ec = connect()) return ec;
   if (auto ec = fence_stale_connections()) return ec;
   for (const auto& c : commands) conn_->append(c.argc(), c.argv(), c.lens());
@@ -661,7 +705,8 @@ expected<std::vector<redis_store::reply>> redis_store::round_trip(std::span<cons
   for (std::size_t i = 0; i < commands.size(); ++i) {
     void* r = conn_->read_reply();
     if (r == nullptr) {
-      logging::storage().warn("redis {}:{}: {}", options_.host, options_.port, conn_->error());
+      failure_ = conn_->error();
+      logging::storage().warn("redis {}:{}: {}", options_.host, options_.port, failure_);
       // Some of the commands may have been sent and may yet run: fence this connection.
       if (client_id_ >= 0 && !local_addr_.empty()) {
         auto& s = stale();
@@ -684,7 +729,9 @@ std::error_code redis_store::ping() {
   c.arg("PING");
   auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  return (*r)[0].is_error() ? make_error_code(errc::storage_unavailable) : std::error_code{};
+  if (!(*r)[0].is_error()) return {};
+  failure_ = str((*r)[0].get());
+  return errc::storage_unavailable;
 }
 
 namespace {
@@ -1911,10 +1958,17 @@ std::error_code redis_store::put_producer_snapshot(const topic_partition& tp,
   const auto& out = (*r)[0];
   if (!out.is_error() && str(out.get()) == "FENCED") return make_error_code(errc::not_leader);
   if (out.is_error() || str(out.get()) != "OK") {
-    logging::storage().warn("store refused the producer snapshot of {}: {}", log_key(tp),
-                            out.is_error() ? str(out.get()) : "no script result");
+    // A server out of memory refuses every snapshot a partition tries after each failed
+    // write: one warning per partition until one is stored, the repeats at debug.
+    auto key = log_key(tp);
+    const bool first = snapshots_refused_.insert(key).second;
+    logging::storage().log(first ? spdlog::level::warn : spdlog::level::debug,
+                           "store refused the producer snapshot of {}: {}{}", key,
+                           out.is_error() ? str(out.get()) : "no script result",
+                           first ? " (further refusals of it at debug until one is stored)" : "");
     return make_error_code(errc::storage_unavailable);
   }
+  if (!snapshots_refused_.empty()) snapshots_refused_.erase(log_key(tp));
   return {};
 }
 

@@ -38,10 +38,12 @@
 ///   <prefix>:lease:{<lease name>}:epoch  String; the lease's last epoch (INCR)
 ///
 /// One instance owns one connection, connects lazily and reconnects on the next call after
-/// a failure (the owning actor paces retries). Every round trip is bounded by the timeout as
-/// a whole, and every reply in size (resp_connection): a dead, paused or trickling server
-/// yields an error (errc::storage_unavailable, errc::timeout), never a hang, and a call that
-/// fails so drops its connection (a reply read in part leaves the stream out of step).
+/// a failure (the owning actor paces retries), or before a call that finds the connection
+/// closed by the server since the last one (resp_connection::still_open). Every round trip
+/// is bounded by the timeout as a whole, and every reply in size (resp_connection): a dead,
+/// paused or trickling server yields an error (errc::storage_unavailable, errc::timeout),
+/// never a hang, and a call that fails so drops its connection (a reply read in part leaves
+/// the stream out of step).
 ///
 /// A call that timed out or lost its connection after sending may still be executed by the
 /// server later (a paused server reads its socket when it resumes). So the connection is
@@ -56,6 +58,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string_view>
 
 #include "storage/log_store.hpp"
@@ -117,6 +120,7 @@ class redis_store final : public log_store {
 
   std::string_view kind() const noexcept override { return "redis"; }
   std::error_code ping() override;
+  std::string failure_detail() const override { return failure_; }
   void append(std::span<const append_request> requests,
               std::vector<std::error_code>& results) override;
   expected<std::vector<stored_batch>> read(const topic_partition& tp, std::int64_t offset,
@@ -223,6 +227,11 @@ class redis_store final : public log_store {
   /// the server since (pipeline warns, at most once a minute).
   std::vector<const void*> scripts_sent_;
   std::chrono::steady_clock::time_point noscript_warned_{};
+  /// Why the last call failed, as the transport or the server said it (failure_detail).
+  std::string failure_;
+  /// The logs (log_key) whose last producer snapshot the server refused: a refusal of one
+  /// already here is logged at debug only.
+  std::set<std::string> snapshots_refused_;
 };
 
 }  // namespace portask::storage

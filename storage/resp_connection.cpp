@@ -346,6 +346,35 @@ void* resp_connection::read_reply() {
   return reply;
 }
 
+bool resp_connection::still_open() {
+  if (broken_) return false;  // error_ still says why
+  auto closed = [this](std::string why) {
+    error_ = std::move(why);
+    broken_ = true;
+    return false;
+  };
+  // A reply's bytes hiredis holds unparsed, beyond the replies taken: out of step.
+  static constexpr const char* unasked = "the server sent bytes no command asked for";
+  if (reader_->hiredis->pos < reader_->hiredis->len) return closed(unasked);
+  char byte = 0;
+  const long n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const bool quiet = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+  // The usual answer, in one system call: nothing has come, and OpenSSL holds nothing either.
+  if (quiet && (!tls_ || SSL_has_pending(tls_->ssl()) == 0)) return true;
+  if (n == 0) return closed("server closed the connection");
+  if (n < 0 && !quiet) return closed(std::string("connection failed: ") + std::strerror(errno));
+  if (!tls_) return closed(unasked);
+  // Over TLS the bytes may be records that carry no data (a TLS 1.3 session ticket, which
+  // OpenSSL takes in its stride) or the server's close_notify: OpenSSL reads them to tell.
+  const int r = tls_->peek(&byte, 1);
+  if (r > 0) return closed(unasked);
+  const int e = SSL_get_error(tls_->ssl(), r);
+  if (e == SSL_ERROR_WANT_READ) return true;
+  if (e == SSL_ERROR_ZERO_RETURN) return closed("server closed the connection");
+  const auto reasons = protocol::security::openssl_error_text();
+  return closed("connection failed: " + (reasons.empty() ? std::string(std::strerror(errno)) : reasons));
+}
+
 void* resp_connection::exchange(deadline& d) {
   if (format_failed_) {
     error_ = "cannot format a command (out of memory)";

@@ -68,6 +68,13 @@ class resp_connection {
   /// say). A null leaves the stream out of step (a reply partly read, commands partly sent):
   /// every later call fails the same way, and the owner drops the connection.
   void* read_reply();
+  /// Between calls (every reply read, nothing queued): whether the connection can take the
+  /// next command. False, with the reason in error(), when the server has closed or reset it
+  /// meanwhile (a restart, CLIENT KILL, its idle timeout) or sent bytes no command asked
+  /// for: nothing was sent on it since its last reply, so its owner can open another and
+  /// send there without doubting whether anything ran. One non-blocking peek at the socket
+  /// (over TLS also at OpenSSL's records, only when bytes are there).
+  bool still_open();
   int fd() const noexcept { return fd_; }
   const std::string& error() const noexcept { return error_; }
 

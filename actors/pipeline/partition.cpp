@@ -161,6 +161,9 @@ struct partition_state {
   std::unordered_map<std::uint64_t, std::function<void(errc)>> awaiting_store;
   std::uint64_t next_store_ticket = 1;
   std::chrono::milliseconds recovery_backoff{0};
+  /// Recovery attempts failed in a row: only the first is a warning (each partition retries
+  /// every 50 ms to 2 s while the store is down), and the recovery after them an info line.
+  std::uint32_t recovery_failures = 0;
   /// Poll ids cancelled lately, for a fetch whose cancel overtook it (it was still waiting
   /// for recovery when the cancel came): it is answered at once instead of parking. Bounded.
   std::array<std::uint64_t, 64> cancelled{};
@@ -536,6 +539,10 @@ void recover(self_ptr self) {
             s.recovering = false;
             s.store_down = false;
             s.recovery_backoff = 0ms;
+            if (s.recovery_failures > 0)
+              logging::pipeline().info("partition {}/{}: recovered after {} failed attempt(s)",
+                                       s.log->tp().topic, s.log->tp().partition, s.recovery_failures);
+            s.recovery_failures = 0;
             if (const auto lost = s.log->recovered(r.bounds); lost > 0)
               logging::pipeline().error(
                   "partition {}/{}: the store ends at offset {}, below the {} acknowledged offsets "
@@ -556,8 +563,15 @@ void recover(self_ptr self) {
             serve_parked(self);
           },
           [=](caf::error& err) {
-            logging::pipeline().warn("partition {}/{}: recovery failed: {}", self->state.log->tp().topic,
-                         self->state.log->tp().partition, self->system().render(err));
+            auto& s = self->state;
+            if (s.recovery_failures++ == 0)
+              logging::pipeline().warn("partition {}/{}: recovery failed: {} (retried every 50 ms to "
+                                       "2 s; further failures at debug until it recovers)",
+                                       s.log->tp().topic, s.log->tp().partition, self->system().render(err));
+            else
+              logging::pipeline().debug("partition {}/{}: recovery failed again ({} in a row): {}",
+                                        s.log->tp().topic, s.log->tp().partition, s.recovery_failures,
+                                        self->system().render(err));
             retry();
           });
 }

@@ -181,7 +181,9 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
         return rp;
       },
       [=](ping_atom) -> caf::result<bool> {
-        if (auto ec = self->state.store->ping()) return make_caf_error(static_cast<errc>(ec.value()));
+        // With the store's reason, for the supervisor's line saying the store is unreachable.
+        if (auto ec = self->state.store->ping())
+          return make_caf_error(static_cast<errc>(ec.value()), self->state.store->failure_detail());
         return true;
       },
   };

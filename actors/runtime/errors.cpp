@@ -119,6 +119,11 @@ caf::error make_caf_error(errc e) {
   return caf::error{static_cast<std::uint8_t>(e), caf::atom("portask")};
 }
 
+caf::error make_caf_error(errc e, std::string detail) {
+  if (detail.empty()) return make_caf_error(e);
+  return caf::error{static_cast<std::uint8_t>(e), caf::atom("portask"), caf::make_message(std::move(detail))};
+}
+
 void configure_actor_system(caf::actor_system_config& cfg) {
   // CAF 0.17 fills its defaults (scheduler, streaming intervals) only when parsing; an empty
   // argument list and an empty INI stream keep the process's own flags and files out of it.
@@ -147,9 +152,12 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   cfg.set("scheduler.max-threads",
           env_count("PORTASK_CAF_THREADS", std::max(2u, std::thread::hardware_concurrency())));
   cfg.add_error_category(caf::atom("portask"),
-                         [](std::uint8_t code, caf::atom_value, const caf::message&) {
-                           return std::string("portask:") +
-                                  std::string(to_string(static_cast<errc>(code)));
+                         [](std::uint8_t code, caf::atom_value, const caf::message& detail) {
+                           auto text = std::string("portask:") +
+                                       std::string(to_string(static_cast<errc>(code)));
+                           if (detail.match_elements<std::string>())
+                             text += ": " + detail.get_as<std::string>(0);
+                           return text;
                          });
   add_message_types(cfg);
 }

@@ -66,6 +66,12 @@ int tls_client::write(const void* data, int size) {
   return SSL_write(ssl_, data, size);
 }
 
+int tls_client::peek(void* data, int size) {
+  ERR_clear_error();
+  sigpipe_guard guard;
+  return SSL_peek(ssl_, data, size);
+}
+
 std::string openssl_error_text() {
   std::string text;
   while (const auto e = ERR_get_error()) {

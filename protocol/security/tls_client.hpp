@@ -36,6 +36,9 @@ class tls_client {
   int connect();
   int read(void* data, int size);
   int write(const void* data, int size);
+  /// SSL_peek, the same way: reads records as SSL_read does (a session ticket, the peer's
+  /// close_notify) but leaves the data they carry for the next read.
+  int peek(void* data, int size);
   /// Why the handshake failed: the refused certificate's reason, else OpenSSL's errors.
   std::string handshake_failure() const;
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "log_capture.hpp"
+#include "logging/loggers.hpp"
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame.hpp"
 #include "redis_server.hpp"
@@ -1260,6 +1262,8 @@ TEST(RedisStore, UnreachableServerIsStorageUnavailableNotAHang) {
   std::vector<std::error_code> results;
   s.append({&r, 1}, results);
   EXPECT_EQ(results.at(0), errc::storage_unavailable);
+  // The reason, for the broker's line that says the store is unreachable.
+  EXPECT_NE(s.failure_detail().find("Connection refused"), std::string::npos) << s.failure_detail();
 }
 
 TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
@@ -1282,6 +1286,53 @@ TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
   ASSERT_TRUE(got);
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ(got->front().frame.to_buffer(), f);
+}
+
+// A connection the server closed while the store sat idle (CLIENT KILL here; a restart or the
+// server's idle timeout alike) is replaced before the next call, which goes through at once:
+// nothing was sent on the old one, so nothing is in doubt. Over TLS the server's close_notify
+// comes first.
+TEST_P(LogStore, AConnectionTheServerClosedWhileIdleIsReplacedBeforeTheNextCall) {
+  if (!redis_) GTEST_SKIP() << "the memory store keeps no connection";
+  ASSERT_FALSE(append_running(tp_, 1, 1000));
+  // Every client but redis-cli's own connection, which is the store's: the server closes it
+  // before it answers (on the plaintext port, also when the store speaks TLS).
+  const auto kill_clients = "redis-cli -p " + std::to_string(redis_->port()) + " CLIENT KILL TYPE normal";
+  auto [status, out] = test::run_shell(kill_clients);
+  ASSERT_EQ(status, 0) << out;
+  ASSERT_EQ(out, "1\n") << "one connection closed, the store's";
+  const auto created = store_->create_topic({"after-the-kill", 1, {}});
+  EXPECT_FALSE(created) << created.message();
+  ASSERT_EQ(test::run_shell(kill_clients), std::make_pair(0, std::string("1\n")));
+  EXPECT_FALSE(append_running(tp_, 1, 1001));
+  auto got = store_->read(tp_, 0, 1 << 20);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size(), 2u);
+}
+
+// The same after the server was killed and started again while the store did nothing: the
+// first call after the restart succeeds.
+TEST(RedisStore, AConnectionFromBeforeARestartIsReplacedBeforeTheNextCall) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store s{o};
+  topic_partition tp{"t", 0};
+  const auto f = make_frame("kept");
+  append_request first{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
+  std::vector<std::error_code> results;
+  s.append({&first, 1}, results);
+  ASSERT_FALSE(results.at(0));
+  server.kill();
+  ASSERT_TRUE(server.start());
+  append_request second{&tp, 1, 1, 0, protocol::shared_bytes::copy_of(f)};
+  std::vector<std::error_code> after;
+  s.append({&second, 1}, after);
+  EXPECT_FALSE(after.at(0)) << after.at(0).message();
+  auto got = s.read(tp, 0, 1 << 20);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size(), 2u);
 }
 
 TEST(RedisStore, ProducerIdsSurviveARestart) {
@@ -1491,6 +1542,77 @@ TEST(RedisStore, AuthenticatesWithAPasswordOrAnAclUserAndIsRefusedWithoutOne) {
   EXPECT_EQ(put("redis://broker:wrong@" + where), errc::storage_unavailable);
   EXPECT_FALSE(put("redis://:topsecret@" + where));
   EXPECT_FALSE(put("redis://broker:broker-pw@" + where));
+}
+
+// Wrong credentials are refused at every attempt until the URL changes, and every storage
+// actor tries again about every second: one error line naming a configuration problem, the
+// repeats at debug, of every store of the process, until a connection succeeds.
+TEST(RedisStore, ARefusedPasswordIsOneErrorLineUntilAConnectionSucceeds) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start({"--requirepass", "topsecret"}));
+  const std::string where = "127.0.0.1:" + std::to_string(server.port());
+  auto store = [&](const std::string& url) {
+    auto o = parse_redis_url(url).value();
+    o.timeout = std::chrono::seconds(30);
+    return std::make_unique<redis_store>(o);
+  };
+  // A connection that succeeds first: a refusal another test logged is not held against this one.
+  ASSERT_FALSE(store("redis://:topsecret@" + where)->ping());
+  portask::testing::log_capture log(logging::storage(), spdlog::level::debug);
+  auto wrong = store("redis://:wrong@" + where);
+  auto other = store("redis://:wrong@" + where);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(wrong->ping(), errc::storage_unavailable);
+    EXPECT_EQ(other->ping(), errc::storage_unavailable);
+  }
+  EXPECT_TRUE(wrong->failure_detail().starts_with("WRONGPASS")) << wrong->failure_detail();
+  const std::string refusal = "refused the store's connection: WRONGPASS";
+  auto refused = log.lines_with(refusal);
+  ASSERT_EQ(refused.size(), 6u);
+  EXPECT_NE(refused[0].find("[error]"), std::string::npos) << refused[0];
+  EXPECT_NE(refused[0].find("a configuration problem"), std::string::npos) << refused[0];
+  for (std::size_t i = 1; i < refused.size(); ++i)
+    EXPECT_NE(refused[i].find("[debug]"), std::string::npos) << refused[i];
+  EXPECT_TRUE(log.lines_with("not usable yet").empty());
+  // Once a connection succeeded, the next refusal is an error line again.
+  ASSERT_FALSE(store("redis://:topsecret@" + where)->ping());
+  EXPECT_EQ(wrong->ping(), errc::storage_unavailable);
+  refused = log.lines_with(refusal);
+  ASSERT_EQ(refused.size(), 7u);
+  EXPECT_NE(refused[6].find("[error]"), std::string::npos) << refused[6];
+}
+
+// A server out of memory refuses the producer snapshot a partition writes after each failed
+// write: one warning per partition until a snapshot of it is stored, the repeats at debug.
+TEST(RedisStore, ARefusedProducerSnapshotIsOneWarningPerPartitionUntilOneIsStored) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  redis_store s{o};
+  const auto maxmemory = "redis-cli -p " + std::to_string(server.port()) + " CONFIG SET maxmemory ";
+  const topic_partition a{"a", 0};
+  const topic_partition b{"b", 0};
+  producer_snapshot snap;
+  snap.batches.push_back({7, 0, 0, 0, 0, 1, 1000});
+  portask::testing::log_capture log(logging::storage(), spdlog::level::debug);
+  ASSERT_EQ(test::run_shell(maxmemory + "1").first, 0);  // every write is refused: OOM
+  EXPECT_EQ(s.put_producer_snapshot(a, snap, ""), errc::storage_unavailable);
+  EXPECT_EQ(s.put_producer_snapshot(a, snap, ""), errc::storage_unavailable);
+  EXPECT_EQ(s.put_producer_snapshot(b, snap, ""), errc::storage_unavailable);
+  ASSERT_EQ(test::run_shell(maxmemory + "0").first, 0);
+  EXPECT_FALSE(s.put_producer_snapshot(a, snap, ""));
+  ASSERT_EQ(test::run_shell(maxmemory + "1").first, 0);
+  EXPECT_EQ(s.put_producer_snapshot(a, snap, ""), errc::storage_unavailable);
+  const auto of_a = log.lines_with("refused the producer snapshot of " + s.log_key(a));
+  ASSERT_EQ(of_a.size(), 3u);
+  EXPECT_NE(of_a[0].find("[warning]"), std::string::npos) << of_a[0];
+  EXPECT_NE(of_a[0].find("OOM"), std::string::npos) << of_a[0];
+  EXPECT_NE(of_a[1].find("[debug]"), std::string::npos) << of_a[1];
+  EXPECT_NE(of_a[2].find("[warning]"), std::string::npos) << "after one was stored: " << of_a[2];
+  const auto of_b = log.lines_with("refused the producer snapshot of " + s.log_key(b));
+  ASSERT_EQ(of_b.size(), 1u);
+  EXPECT_NE(of_b[0].find("[warning]"), std::string::npos) << of_b[0];
 }
 
 TEST(RedisStore, SpeaksTlsToARedissUrlAndRefusesServersItCannotTrust) {

@@ -127,6 +127,23 @@ inline std::int16_t to_kafka(errc e) noexcept {
   }
 }
 
+/// For Metadata's topics looked up by name: a topic whose lookup or auto-creation failed for
+/// a reason that passes (the store unreachable or slow; a creation whose outcome is being
+/// read back) is LEADER_NOT_AVAILABLE, as Kafka answers a topic whose creation is under way
+/// (in ZooKeeper mode also one whose creation timed out). librdkafka ignores a topic answered
+/// so without partitions and asks again, where any other topic error but
+/// UNKNOWN_TOPIC_OR_PARTITION (KAFKA_STORAGE_ERROR and REQUEST_TIMED_OUT among them) fails
+/// every message it holds for the topic at once. Refusals that stay (an invalid name, a
+/// collision, a denial) keep their codes.
+inline std::int16_t to_kafka_metadata(errc e) noexcept {
+  switch (e) {
+    case errc::storage_unavailable:
+    case errc::timeout:
+      return static_cast<std::int16_t>(error_code::leader_not_available);
+    default: return to_kafka(e);
+  }
+}
+
 /// For Fetch's partitions: only codes consumers take as a reason to retry or look up the
 /// leader again. The Java consumer throws IllegalStateException on any other
 /// (LEADER_NOT_AVAILABLE and REQUEST_TIMED_OUT among them), which ends its poll loop; Kafka

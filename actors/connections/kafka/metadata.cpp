@@ -242,7 +242,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
               res->topics[i].isInternal = protocol::is_internal_topic(name);
               return done();
             }
-            res->topics[i].errorCode = to_kafka(why);
+            res->topics[i].errorCode = to_kafka_metadata(why);
             with_bits(res->topics[i], name);
             if (!may_create || why != errc::unknown_topic) return done();
             if (*creations >= self->state.ctx->config.auto_create_topics_max_per_request) {
@@ -254,7 +254,7 @@ void handle_metadata(self_ptr self, const request& r, protocol::byte_view body) 
                 .then(
                     found,
                     [=](caf::error& again) {
-                      res->topics[i].errorCode = to_kafka(to_errc(again));
+                      res->topics[i].errorCode = to_kafka_metadata(to_errc(again));
                       done();
                     });
           });

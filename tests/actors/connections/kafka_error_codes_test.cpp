@@ -30,3 +30,17 @@ TEST(KafkaErrorCodes, FetchAnswersOnlyCodesConsumersRetryOrReport) {
         << "errc " << e << " -> " << got;
   }
 }
+
+// Metadata by name: a store that is down or slow (a topic's lookup or auto-creation failed, or
+// a creation is being read back) is LEADER_NOT_AVAILABLE, which librdkafka waits out; on
+// KAFKA_STORAGE_ERROR or REQUEST_TIMED_OUT it fails every message queued for the topic.
+TEST(KafkaErrorCodes, MetadataAnswersAStoreThatPassesAsLeaderNotAvailableAndKeepsRefusals) {
+  auto code = [](error_code c) { return static_cast<std::int16_t>(c); };
+  EXPECT_EQ(kafka::to_kafka_metadata(errc::storage_unavailable), code(error_code::leader_not_available));
+  EXPECT_EQ(kafka::to_kafka_metadata(errc::timeout), code(error_code::leader_not_available));
+  EXPECT_EQ(kafka::to_kafka_metadata(errc::not_ready), code(error_code::leader_not_available));
+  EXPECT_EQ(kafka::to_kafka_metadata(errc::unknown_topic), code(error_code::unknown_topic_or_partition));
+  EXPECT_EQ(kafka::to_kafka_metadata(errc::topic_name_collision), code(error_code::invalid_topic_exception));
+  EXPECT_EQ(kafka::to_kafka_metadata(errc::invalid_request), code(error_code::invalid_request));
+  EXPECT_EQ(kafka::to_kafka_metadata(errc::policy_violation), code(error_code::policy_violation));
+}

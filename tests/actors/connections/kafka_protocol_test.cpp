@@ -9,10 +9,12 @@
 #include <tuple>
 #include <vector>
 
+#include "logging/loggers.hpp"
 #include "tests/actors/broker_fixture.hpp"
 #include "protocol/crc32.hpp"
 #include "protocol/kafka/message_set.hpp"
 #include "protocol/wire.hpp"
+#include "log_capture.hpp"
 #include "raw_kafka.hpp"
 
 using namespace portask;
@@ -758,4 +760,43 @@ TEST(KafkaProtocol, AdminRequestsAnswerRequestTimedOutAfterTheirTimeoutAndTheCha
   ASSERT_TRUE(body);
   EXPECT_EQ(decode_as<msg::DeleteTopicsResponse>(*body, 4).responses.at(0).errorCode, 3)
       << "UNKNOWN_TOPIC_OR_PARTITION: the timed-out deletion was made";
+}
+
+// A topic whose auto-creation the store fails (it is down) is LEADER_NOT_AVAILABLE, as Kafka
+// answers a topic whose creation is under way: librdkafka waits that out, where the
+// KAFKA_STORAGE_ERROR answered before made it fail every message queued for the topic. Once
+// the store is back, the client's next Metadata creates the topic.
+TEST(KafkaProtocol, AnAutoCreationTheStoreFailsIsLeaderNotAvailableAndALaterOneCreatesTheTopic) {
+  using namespace std::chrono_literals;
+  // Before the broker: a sink is not added while its threads log.
+  portask::testing::log_capture log(logging::pipeline(), spdlog::level::warn);
+  broker_fixture f{true};
+  raw_kafka c{f.server->kafka_port()};
+  using wanted = msg::MetadataRequest::MetadataRequestTopic;
+  msg::MetadataRequest meta;
+  meta.allowAutoTopicCreation = true;
+  meta.topics = std::vector<wanted>{{{}, std::string("made-before")}};
+  // The registry has read the topics: the next creation goes to the store.
+  ASSERT_EQ(call<msg::MetadataResponse>(c, 3, 9, meta, true).topics.at(0).errorCode, 0);
+
+  f.redis->kill();
+  meta.topics = std::vector<wanted>{{{}, std::string("made-in-the-outage")}};
+  c.send(3, 9, 7, meta, true);
+  const auto failed = [&] { return !log.lines_with("creating topic 'made-in-the-outage' failed").empty(); };
+  ASSERT_TRUE(wait_until(failed, 30s));
+  // The registry learns from the store, back, that the creation did not land.
+  ASSERT_TRUE(f.redis->start());
+  auto m = answer_to<msg::MetadataResponse>(c, 7, 9, true);
+  ASSERT_EQ(m.topics.size(), 1u);
+  EXPECT_EQ(m.topics[0].errorCode, 5) << "LEADER_NOT_AVAILABLE, not KAFKA_STORAGE_ERROR (56)";
+  EXPECT_TRUE(m.topics[0].partitions.empty());
+  // As a client does, asked again while the outcome may still be read back (LEADER_NOT_AVAILABLE).
+  std::int16_t code = -2;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        code = call<msg::MetadataResponse>(c, 3, 9, meta, true).topics.at(0).errorCode;
+        return code != 5;
+      },
+      30s));
+  EXPECT_EQ(code, 0) << "created once the store is back";
 }

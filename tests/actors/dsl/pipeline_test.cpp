@@ -8,6 +8,8 @@
 #include "actors/pipeline/hooks.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/protocol_bridge.hpp"
+#include "log_capture.hpp"
+#include "logging/loggers.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
 #include "tests/mocks/mock_hooks.hpp"
 #include "tests/mocks/mock_partition.hpp"
@@ -170,6 +172,30 @@ CAF_TEST(a failed write is a retriable error and the partition recovers from the
          from(bridge).to(self).with(WHERE(publish_result, r, r.base_offset == 8 && r.count == 2)));
   CAF_CHECK(!sched.has_job());
   CAF_CHECK_EQUAL(reader_script->recover.count(), 2u);
+}
+
+CAF_TEST(a partition whose store stays down warns of its first failed recovery only and says when it recovers) {
+  // Each partition retries every 50 ms to 2 s while the store is down: one warning each, not
+  // one per attempt.
+  log_capture log(logging::pipeline(), spdlog::level::debug, 64);
+  for (int i = 0; i < 4; ++i) reader_script->recover.fail(errc::storage_unavailable);
+  reader_script->recover.reply({{0, 5}, {5, {}}});
+  auto p = spawn_partition(self.ptr(), ctx, dir, orders);
+  self->unlink_from(p);
+  track(p);
+  sched.run();
+  for (int i = 0; i < 4; ++i) {
+    sched.advance_time(std::chrono::seconds(2));  // past the retry's backoff, at most 2 s
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(reader_script->recover.count(), 5u);
+  const auto failed = log.lines_with("partition orders/0: recovery failed");
+  CAF_REQUIRE_EQUAL(failed.size(), 4u);
+  CAF_CHECK(failed[0].find("[warning]") != std::string::npos);
+  for (std::size_t i = 1; i < failed.size(); ++i) CAF_CHECK(failed[i].find("[debug]") != std::string::npos);
+  const auto recovered = log.lines_with("partition orders/0: recovered after 4 failed attempt(s)");
+  CAF_REQUIRE_EQUAL(recovered.size(), 1u);
+  CAF_CHECK(recovered[0].find("[info]") != std::string::npos);
 }
 
 CAF_TEST(a long poll parks in the partition until an append wakes it) {
