@@ -283,14 +283,19 @@ expected<std::vector<record_batch>> decode_record_batches_into(byte_view in,
   });
 }
 
-void mark_create_time(std::span<std::uint8_t> batches) {
-  for (std::size_t at = 0; batches.size() - at >= record_batch_overhead;) {
+std::size_t mark_create_time(std::span<std::uint8_t> batches) {
+  // Kafka's framing of a batch or message of any magic (ByteBufferLogInputStream): the length
+  // at 8, the magic at 16, the length at least a magic-0 message's overhead.
+  constexpr std::size_t up_to_magic = 17, least_length = 14;
+  std::size_t whole = 0;
+  for (std::size_t at = 0; batches.size() - at >= up_to_magic; ++whole) {
     auto* b = batches.data() + at;
     const auto length = load_be32(b + 8);
-    if (length < record_batch_overhead - length_field_end ||
-        length > batches.size() - at - length_field_end || b[16] != magic_v2)
-      return;
+    if (length < least_length || length > batches.size() - at - length_field_end || b[16] > magic_v2)
+      break;
     const auto size = length_field_end + length;
+    at += size;
+    if (b[16] != magic_v2 || size < record_batch_overhead) continue;
     const auto attributes = load_be16(b + attributes_offset);
     if (attributes & batch_attributes::log_append_time) {
       const byte_view covered{b + attributes_offset, size - attributes_offset};
@@ -300,8 +305,8 @@ void mark_create_time(std::span<std::uint8_t> batches) {
         store_be32(b + crc_offset, crc32c(covered));
       }
     }
-    at += size;
   }
+  return whole;
 }
 
 bool append_rebased(const shared_bytes& batches, std::int64_t base_offset,

@@ -123,8 +123,12 @@ std::error_code read_batch_header(byte_view in, decompression_budget& budget,
 /// time and its CRC-32C computed again, so that its records keep their own timestamps
 /// wherever they are read (Kafka's LogValidator, setMaxTimestamp(CREATE_TIME, ...); the max
 /// timestamp stays as sent). A batch whose CRC-32C does not match is left as it came, for
-/// the decode to refuse; the walk stops at the first one that is not a whole v2 batch.
-void mark_create_time(std::span<std::uint8_t> batches);
+/// the decode to refuse, and so is anything else that is not a whole v2 batch. Returns how
+/// many whole batches (of any magic) the bytes hold, counted from their lengths and magic
+/// bytes alone, as Kafka counts a Produce v3+ partition's batches before it checks a CRC or
+/// reads a record (ProduceRequest.validateRecords), up to the first that is not whole or
+/// whose length or magic no batch has: Produce refuses more than one unread.
+std::size_t mark_create_time(std::span<std::uint8_t> batches);
 
 /// Appends `batches` (v2 RecordBatches as a producer sent them, one after another) with
 /// their offsets starting at `base_offset` (each batch's baseOffset is the previous one's

@@ -28,29 +28,36 @@ expected<producer_sequence> producer_claim(const protocol::kafka::record_batch& 
   return producer_sequence{b.producer_id, b.producer_epoch, b.base_sequence, last};
 }
 
-// Why a partition's records are more batches than Kafka appends at once, or nothing when they
-// are not: Produce v3+ carries exactly one batch per partition (ProduceRequest.validateRecords),
-// and a message set holds a compressed wrapper only alone (LogValidator), though uncompressed
-// messages may be many. `batches` as read_records read `records`. Stored together, an
+// Why a partition's Produce v3+ records are more batches than Kafka appends at once (exactly
+// one: ProduceRequest.validateRecords), or nothing when they are not. Stored together, an
 // idempotent producer's second batch could not be recognised as a duplicate when it came
-// again alone.
-std::optional<std::string> more_than_one_batch(std::int16_t version, protocol::byte_view records,
-                                               const std::vector<protocol::kafka::record_batch>& batches) {
-  if (version >= 3) {
-    if (batches.size() <= 1) return std::nullopt;
-    return "Produce requests with version " + std::to_string(version) +
-           " are only allowed to contain exactly one record batch per partition";  // Kafka's
-  }
-  if (!protocol::kafka::compressed_beside_others(records)) return std::nullopt;
-  return "Compressed outer record has more than one batch";  // Kafka's
+// again alone. `whole_batches` as mark_create_time counted them, from their headers: as
+// Kafka counts them, before anything is read, so a damaged batch beside another is refused
+// for being there (INVALID_RECORD), not for its damage, and nothing of them is inflated. The
+// text is Kafka's exception's, but Kafka's broker sends no message with this refusal
+// (KafkaApis answers PartitionResponse(Errors.forException(e))): Portask's addition (v8+).
+std::optional<std::string> more_than_one_batch(std::int16_t version, std::size_t whole_batches) {
+  if (version < 3 || whole_batches <= 1) return std::nullopt;
+  return "Produce requests with version " + std::to_string(version) +
+         " are only allowed to contain exactly one record batch per partition";
+}
+
+// The same for a Produce v0-2 message set, which holds a compressed wrapper only alone
+// (LogValidator), though uncompressed messages may be many. Kafka checks every message's
+// CRC-32 before (UnifiedLog.analyzeAndValidateRecords): asked once `records` are read. The
+// text is Kafka's exception's, but Kafka's broker sends no message with this refusal either
+// (ReplicaManager keeps one only from a RecordValidationException): Portask's addition (v8+).
+std::optional<std::string> wrapper_beside_others(std::int16_t version, protocol::byte_view records) {
+  if (version >= 3 || !protocol::kafka::compressed_beside_others(records)) return std::nullopt;
+  return "Compressed outer record has more than one batch";
 }
 
 // A partition's records refused, as Kafka's broker answers them: damaged bytes (a CRC that
 // does not match, a truncated batch, a body that does not inflate) are CORRUPT_MESSAGE,
 // which producers retry; bytes intact but not what Kafka allows (a bad attribute or record,
 // an unknown codec, magic 0/1 in v3+, no batch at all, a control or transactional batch; more
-// than one batch, see more_than_one_batch) INVALID_RECORD, which they do not: retrying
-// cannot help.
+// than one batch, see more_than_one_batch and wrapper_beside_others) INVALID_RECORD, which
+// they do not: retrying cannot help.
 std::int16_t produce_error(errc e) {
   switch (e) {
     case errc::malformed_payload:
@@ -233,8 +240,10 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       // As decoded: all owned, no shared pieces. A batch its producer marked with log append
       // time is appended as create time, as Kafka appends it to a CreateTime topic: the mark
       // is cleared in the producer's bytes, which the tail may serve as they are (Produce
-      // v0-2's message sets: see legacy_message_set).
-      if (part.records && r.api_version >= 3) protocol::kafka::mark_create_time(part.records->owned());
+      // v0-2's message sets: see legacy_message_set). The same walk counts the batches.
+      std::size_t whole_batches = 0;
+      if (part.records && r.api_version >= 3)
+        whole_batches = protocol::kafka::mark_create_time(part.records->owned());
       const protocol::byte_view records =
           part.records ? protocol::byte_view{part.records->owned()} : protocol::byte_view{};
       publish_batch pb;
@@ -242,6 +251,14 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       pb.source = protocol_kind::kafka;
       pb.auto_create = may_create;
       pb.wire_bytes = records.size();
+      if (auto why = more_than_one_batch(r.api_version, whole_batches)) {
+        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, *why);
+        out.errorCode = static_cast<std::int16_t>(error_code::invalid_record);
+        out.errorMessage = std::move(*why);
+        out.baseOffset = -1;
+        done();
+        continue;
+      }
       if (over_budget) {
         out.errorCode = static_cast<std::int16_t>(error_code::message_too_large);
         out.baseOffset = -1;
@@ -274,7 +291,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
-      if (auto why = more_than_one_batch(r.api_version, records, *batches)) {
+      if (auto why = wrapper_beside_others(r.api_version, records)) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, *why);
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_record);
         out.errorMessage = std::move(*why);

@@ -371,6 +371,20 @@ TEST(KafkaProtocol, MoreThanOneBatchForAPartitionIsInvalidRecordAndNothingOfItIs
               std::string::npos)
         << refused.errorMessage.value_or("");
   }
+  // A damaged batch (its CRC-32C wrong) beside another, second or first, is refused for being
+  // there: Kafka counts a partition's batches from their headers before it checks one, so
+  // INVALID_RECORD, which producers do not retry, not CORRUPT_MESSAGE, which they do.
+  auto damaged = plain;
+  damaged.back() = static_cast<char>(damaged.back() ^ 0x01);
+  for (const auto& records : {plain + damaged, damaged + plain, packed + damaged}) {
+    const auto refused = call<msg::ProduceResponse>(c, 0, 9, produce_request("one-batch", 0, records), true)
+                             .responses.at(0).partitionResponses.at(0);
+    EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+    EXPECT_EQ(refused.baseOffset, -1);
+  }
+  EXPECT_EQ(call<msg::ProduceResponse>(c, 0, 9, produce_request("one-batch", 0, damaged), true)
+                .responses.at(0).partitionResponses.at(0).errorCode, 2)
+      << "alone, CORRUPT_MESSAGE: the damage is real";
   EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
   const auto one = call<msg::ProduceResponse>(c, 0, 9, produce_request("one-batch", 0, plain), true)
                        .responses.at(0).partitionResponses.at(0);
@@ -397,6 +411,34 @@ TEST(KafkaProtocol, MoreThanOneBatchForAPartitionIsInvalidRecordAndNothingOfItIs
     EXPECT_EQ(refused.baseOffset, -1);
   }
   EXPECT_EQ(produce_v2(messages).baseOffset, 5) << "nothing of the refused sets was stored";
+}
+
+// Batches refused for being more than one are refused unread: nothing of them is inflated,
+// so they take nothing of the request's decompression budget, which the partitions after
+// them still have whole. (Inflated, the pair would spend the budget: MESSAGE_TOO_LARGE for
+// itself and for the partition after it.)
+TEST(KafkaProtocol, MoreThanOneBatchIsRefusedBeforeAnythingIsInflated) {
+  broker_config cfg;
+  cfg.max_decompressed_bytes_per_request = 8u << 20;
+  broker_fixture f{false, cfg};
+  protocol::message_batch empty;
+  empty.messages.resize(30000);  // about 5.5 MiB decoded: two are more than the budget
+  auto rb = kafka::from_messages(empty, 0);
+  rb.attributes = static_cast<std::int16_t>(kafka::compression_type::zstd);
+  protocol::buffer encoded;
+  ASSERT_FALSE(kafka::encode_record_batch(rb, encoded));
+  const std::string big(protocol::as_chars(encoded));
+  auto req = produce_request("unread-pair", 0, big + big);
+  req.topicData.push_back({"after-the-pair", {{0, protocol::gather_bytes(big)}}});
+  raw_kafka c{f.server->kafka_port()};
+  const auto res = call<msg::ProduceResponse>(c, 0, 9, req, true);
+  const auto& pair = res.responses.at(0).partitionResponses.at(0);
+  EXPECT_EQ(pair.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(pair.baseOffset, -1);
+  const auto& after = res.responses.at(1).partitionResponses.at(0);
+  EXPECT_EQ(after.errorCode, 0) << "the budget was still whole";
+  EXPECT_EQ(after.baseOffset, 0);
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 30000u);
 }
 
 // A producer's batch marked with log append time (a broker's mark) is appended to a

@@ -411,7 +411,7 @@ TEST(RecordBatch, ALogAppendTimeMarkIsClearedAndTheChecksumComputedAgain) {
     EXPECT_EQ(to_messages(*as_sent, "t", 0).messages.front().timestamp_ms, as_sent->max_timestamp)
         << "as sent, every record reads with the max timestamp";
 
-    mark_create_time(bytes);
+    EXPECT_EQ(mark_create_time(bytes), 2u);
     ASSERT_EQ(bytes.size(), 2 * unmarked.size());
     EXPECT_TRUE(std::equal(unmarked.begin(), unmarked.end(), bytes.begin()))
         << "the first batch: as if sent unmarked, CRC-32C included";
@@ -448,4 +448,53 @@ TEST(RecordBatch, ALogAppendTimeMarkIsClearedAndTheChecksumComputedAgain) {
   const auto magic1_before = magic1;
   mark_create_time(magic1);
   EXPECT_EQ(magic1, magic1_before);
+}
+
+// Produce v3+ takes one batch per partition, and Kafka counts them before it checks one
+// (ProduceRequest.validateRecords): by the length and magic at their places alone, whatever
+// the CRC-32C or the records say, up to the first that is not whole. mark_create_time's
+// count is that one, so that Produce refuses more than one batch without reading any.
+TEST(RecordBatch, MarkCreateTimeCountsTheWholeBatchesFromTheirHeadersAlone) {
+  buffer one;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), one));
+  auto join = [](std::initializer_list<buffer> parts) {
+    buffer out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  buffer none;
+  EXPECT_EQ(mark_create_time(none), 0u);
+  auto single = one;
+  EXPECT_EQ(mark_create_time(single), 1u);
+  auto two = join({one, one});
+  EXPECT_EQ(mark_create_time(two), 2u);
+  auto damaged = one;
+  damaged.back() ^= 0x01;  // its CRC-32C no longer matches
+  auto first_damaged = join({damaged, one});
+  EXPECT_EQ(mark_create_time(first_damaged), 2u) << "a damaged batch counts";
+  auto second_damaged = join({one, damaged});
+  EXPECT_EQ(mark_create_time(second_damaged), 2u);
+  auto magic1 = one;
+  magic1[16] = 1;
+  auto with_magic1 = join({one, magic1});
+  EXPECT_EQ(mark_create_time(with_magic1), 2u) << "any magic Kafka knows counts";
+  // Not whole, or no batch Kafka frames (a magic it does not know, a length shorter than
+  // any message): the count stops there.
+  auto cut = join({one, one});
+  cut.pop_back();
+  EXPECT_EQ(mark_create_time(cut), 1u);
+  auto magic3 = one;
+  magic3[16] = 3;
+  auto with_magic3 = join({one, magic3, one});
+  EXPECT_EQ(mark_create_time(with_magic3), 1u);
+  auto too_short = one;
+  store_be32(too_short.data() + 8, 13);
+  auto with_too_short = join({one, too_short});
+  EXPECT_EQ(mark_create_time(with_too_short), 1u);
+  // A v2 batch shorter than a batch's header is framed, and counted, as Kafka frames it.
+  buffer stub(12 + 14, 0);
+  store_be32(stub.data() + 8, 14);
+  stub[16] = 2;
+  auto with_stub = join({one, stub});
+  EXPECT_EQ(mark_create_time(with_stub), 2u);
 }
