@@ -4,8 +4,10 @@
 /// group's to its coordinator, as the nodes' Metadata names them. When a node answers
 /// NOT_LEADER or NOT_COORDINATOR, a connection fails, or a partition has no leader for the
 /// moment, the client reads the Metadata again (from any node that answers) and retries,
-/// backing off, until options::timeout has passed since the call began. Against a single
-/// broker (a Metadata answer without nodes) everything goes to that broker, unchanged.
+/// backing off, until options::timeout has passed since the call began. A request over a
+/// broker's max_frame_bytes (frame_too_large: the broker refuses it and closes the connection)
+/// is not retried. Against a single broker (a Metadata answer without nodes) everything goes
+/// to that broker, unchanged.
 ///
 /// A publish resent after its connection failed may be stored twice (the first send may have
 /// been stored before the node died, its answer lost with it); one whose answer had arrived
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "client/client.hpp"
+#include "client/deadline.hpp"
 
 namespace portask::client {
 
@@ -137,19 +140,20 @@ class cluster_client {
   std::size_t connections_opened() const noexcept { return opened_; }
 
   /// Runs `call` on the connection `route` gives, following moves as described above:
-  /// retried while the failure is retriable or the connection failed.
+  /// retried while the failure is retriable or the connection failed (unless over a frame
+  /// too large).
   template <class T>
   result<T> follow(const std::function<result<connection*>()>& route,
                    const std::function<result<T>(connection&)>& call,
                    const std::vector<std::string>& groups = {}) {
-    const auto deadline = std::chrono::steady_clock::now() + opts_.timeout;
+    const auto deadline = deadline_after(opts_.timeout);
     auto pause = std::chrono::milliseconds(20);
     for (;;) {
       auto c = route();
       if (ok(c)) {
         auto r = call(*std::get<0>(c));
         if (ok(r)) return r;
-        const bool lost = !std::get<0>(c)->usable();
+        const bool lost = !std::get<0>(c)->usable() && !too_large(error_of(r));
         // A rebalance is the group member's to handle (rejoin), not a reason to wait here.
         if (!lost && (!error_of(r).retriable || error_of(r).code == errc::rebalance_in_progress)) return r;
         if (!back_off(pause, deadline, groups)) return r;
@@ -161,6 +165,9 @@ class cluster_client {
   }
 
  private:
+  /// A request over a frame limit: the broker's (it says so, an Error of request 0, and closes
+  /// the connection) or ours for its answer. Every connection would fail it again: not retried.
+  static bool too_large(const failure& f) noexcept { return f.code == errc::frame_too_large; }
   /// The node serving the partition now (-1 outside a cluster); not_leader while none does.
   result<std::int32_t> leader_id(const std::string& topic, std::int32_t partition);
   explicit cluster_client(options o) : opts_(std::move(o)) {}
@@ -182,7 +189,7 @@ class cluster_client {
     std::string topic;
     std::int32_t partition = 0;
     std::int64_t next_offset = -1;
-    std::uint32_t credit = 0;    ///< granted and not yet charged by a delivery
+    std::uint32_t credit = 0;    ///< granted and not yet charged by a delivery (saturating)
     std::int32_t node = -2;      ///< where it lives now (-2: nowhere; made again on next_delivery)
     std::uint32_t node_id = 0;   ///< its id on that node's connection
     /// Since when it could not be made anywhere (while node is -2 and tries fail).

@@ -63,7 +63,7 @@ result<native::publish_response> idempotent_producer::publish(
     const std::string& topic, std::int32_t partition, const protocol::message_batch& batch) {
   if (partition < 0 || batch.messages.empty())
     return failure{errc::invalid_request, "an idempotent publish names its partition", false};
-  const auto deadline = clock_type::now() + retry_for_;
+  const auto deadline = deadline_after(retry_for_);
   auto pause = std::chrono::milliseconds(20);
   bool epoch_bumped = false;
   // Some attempt left and its outcome is unknown (a retriable failure after the send): the

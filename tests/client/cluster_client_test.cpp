@@ -1,9 +1,10 @@
 // client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
-// while others are in flight, answers that arrived before a connection failed, each node's
-// certificate, credit and deliveries that fail, Metadata from a node that lags, and leader
-// epochs that went back.
+// while others are in flight, answers that arrived before a connection failed, a publish over
+// the broker's frame limit, each node's certificate, credit and deliveries that fail, waits
+// without bound, Metadata from a node that lags, and leader epochs that went back.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -96,6 +97,46 @@ TEST(ClusterClientPublish, AnAnswerThatArrivedBeforeItsConnectionFailedIsNotSent
   EXPECT_EQ(received[0], 1);
   EXPECT_EQ(received[1], 1);
   EXPECT_EQ(received[2], 2);  // unanswered on the first connection, sent again
+}
+
+namespace {
+
+// A single broker (as `answering`) whose frames may be at most `max_payload` bytes: a longer
+// one is refused as the broker refuses it, with an Error of request 0, and the connection is
+// closed, nothing more read.
+struct frame_limited {
+  std::uint32_t max_payload;
+  void operator()(stub_peer& p) const {
+    p.limit_frames(max_payload);
+    answering(p);
+    if (p.framing_error() == errc::frame_too_large) p.send(error_frame(0, errc::frame_too_large, "frame too large"));
+  }
+};
+
+}  // namespace
+
+// A publish over the broker's frame limit ends its connection, the broker saying why: the
+// refusal is returned at once, not retried on new connections until the timeout.
+TEST(ClusterClientPublish, APublishOverTheBrokersFrameLimitIsNotRetried) {
+  stub_broker stub(frame_limited{1u << 20});
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto r = c.publish("t", 0, batch_of("big", 1, 8u << 20));
+  ASSERT_FALSE(client::ok(r));
+  EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+  EXPECT_FALSE(client::error_of(r).retriable);
+  EXPECT_EQ(c.retries(), 0u);
+}
+
+// The same for a pipelined publish, refused as its answer is awaited: not sent again.
+TEST(ClusterClientPublish, APipelinedPublishOverTheBrokersFrameLimitIsNotSentAgain) {
+  stub_broker stub(frame_limited{32 * 1024});
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  must(c.send_publish("t", 0, batch_of("big", 1, 40 * 1024)), "send_publish");
+  const auto r = c.receive_publish();
+  ASSERT_FALSE(client::ok(r));
+  EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+  EXPECT_EQ(c.retries(), 0u);
+  EXPECT_EQ(c.connections_opened(), 1u);
 }
 
 // -- TLS ------------------------------------------------------------------------------------------
@@ -249,6 +290,60 @@ TEST(ClusterClientSubscriptions, ADeliveryThatDoesNotDecodeIsReported) {
   auto d = c.next_delivery(10s);
   ASSERT_FALSE(client::ok(d));
   EXPECT_EQ(client::error_of(d).code, errc::malformed_payload);
+}
+
+// Credit granted past what a uint32 counts stays at the most: the subscription, made again
+// after its connection failed, asks for all of it, not for what a wrapped sum left.
+TEST(ClusterClientSubscriptions, CreditGrantedPastTheMostStaysAtTheMost) {
+  std::mutex mutex;
+  std::vector<std::uint32_t> credits;  // each Subscribe's, in arrival order
+  stub_broker stub([&](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f);
+      if (type_of(*f) == protocol::message_type::credit) return;  // the connection ends unanswered
+      if (type_of(*f) != protocol::message_type::subscribe) continue;
+      {
+        std::lock_guard lock{mutex};
+        credits.push_back(native::decode_subscribe(payload_of(*f))->credit_bytes);
+      }
+      p.send(response_to(*f, [](protocol::buffer& out) { native::encode_subscribe_response(out, 7); }));
+      if (p.index() > 0) p.send(deliver_frame(7, 0, batch_of("d")));
+    }
+  });
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, UINT32_MAX), "subscribe");
+  must(c.grant_credit(sub, 4096), "grant_credit");  // cut off: carried to where it is made again
+  const auto d = must(c.next_delivery(10s), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  std::lock_guard lock{mutex};
+  ASSERT_EQ(credits.size(), 2u);
+  EXPECT_EQ(credits[1], UINT32_MAX);
+}
+
+// A wait without bound (milliseconds::max()) waits for what comes, sending what is held back
+// first: it does not overflow the clock into a deadline long passed.
+TEST(ClusterClientSubscriptions, AWaitWithoutBoundWaitsForWhatComes) {
+  stub_broker stub([](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      switch (type_of(*f)) {
+        case protocol::message_type::metadata: answer_metadata(p, *f); break;
+        case protocol::message_type::subscribe:
+          p.send(response_to(*f, [](protocol::buffer& out) { native::encode_subscribe_response(out, 7); }));
+          break;
+        case protocol::message_type::publish:  // the cue, which leaves as the wait begins
+          p.send(deliver_frame(7, 0, batch_of("d")));
+          p.send(publish_answer(*f, 0));
+          break;
+        default: break;
+      }
+    }
+  });
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, 1 << 20), "subscribe");
+  must(c.send_publish("t", 0, batch_of("go")), "send_publish");
+  const auto d = must(c.next_delivery(std::chrono::milliseconds::max()), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->subscription_id, sub);
 }
 
 // -- Metadata ------------------------------------------------------------------------------------

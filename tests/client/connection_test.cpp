@@ -1,7 +1,8 @@
 // client::connection against stand-in brokers (stub_broker) and the in-process broker: what a
-// failure to connect is reported as, frames nobody asked for, a publisher without acks that
-// never waits, a broker that writes to us while we write to it (and how much is read then),
-// calls that time out, and records below the log start.
+// failure to connect is reported as, frames nobody asked for or read by another call, a
+// publisher without acks that never waits, a broker that writes to us while we write to it
+// (and how much is read then), what had arrived when the connection failed, calls that time
+// out or wait without bound, and records below the log start.
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -44,6 +45,28 @@ void limit_buffers(int fd, int bytes) {
 bool readable(const client::connection& c) {
   pollfd p{c.native_handle(), POLLIN, 0};
   return ::poll(&p, 1, 10000) == 1;
+}
+
+// Room in the client's socket for all the stub sends before it closes (the system caps it at
+// net.core.rmem_max, 208 KiB by default, and doubles that): none of it waits on the stub's
+// side unread by us, where a reset would drop it.
+void room_to_receive(int fd, int bytes) { ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes); }
+
+// Waits until the broker's end of the stream has arrived: all it sent before is in our socket.
+bool closed_by_peer(const client::connection& c) {
+  pollfd p{c.native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 10000) == 1 && (p.revents & POLLRDHUP) != 0;
+}
+
+// Waits until the connection was reset (the stub's side, closed, refused what we wrote after):
+// our writes fail from then on.
+bool reset(const client::connection& c) {
+  pollfd p{c.native_handle(), 0, 0};  // POLLERR and POLLHUP are reported unasked
+  return ::poll(&p, 1, 10000) == 1;
+}
+
+protocol::buffer heartbeat_answer(const protocol::buffer& request) {
+  return response_to(request, [](protocol::buffer& out) { native::encode_heartbeat_response(out, 1); });
 }
 
 std::vector<std::int64_t> offsets_of(const std::vector<protocol::message>& messages) {
@@ -175,6 +198,86 @@ TEST(ClientFrames, AMalformedGroupAssignmentIsReported) {
   EXPECT_EQ(client::error_of(a).code, errc::malformed_payload);
 }
 
+// A Deliver frame larger than one read sits whole in the socket: a look without waiting
+// finds it.
+TEST(ClientFrames, ALookWithoutWaitingFindsAFrameLargerThanOneRead) {
+  stub_broker stub([](stub_peer& p) {
+    if (p.next_frame()) p.send(deliver_frame(1, 0, batch_of("d", 1, 200 * 1024)));
+  });  // then closed
+  auto c = connected(stub.port());
+  room_to_receive(c.native_handle(), 1 << 20);
+  protocol::buffer ping;
+  native::encode_heartbeat(ping, 1);
+  ASSERT_TRUE(c.send_raw(ping));  // the stub's cue
+  ASSERT_TRUE(closed_by_peer(c));
+  const auto d = must(c.next_delivery(0ms), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->data.messages.size(), 1u);
+}
+
+// The answer to a pipelined publish, and a membership's end, that another call read are here
+// to be taken: a caller that checks has_pending() before it polls native_handle() must not
+// sleep with them.
+TEST(ClientFrames, AnswersAndAMembershipsEndReadByAnotherCallArePending) {
+  stub_broker stub([](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      switch (type_of(*f)) {
+        case protocol::message_type::group_join:
+          p.send(response_to(*f, [](protocol::buffer& out) { native::encode_group_join_response(out, 1); }));
+          break;
+        case protocol::message_type::publish: p.send(publish_answer(*f, 5)); break;
+        case protocol::message_type::heartbeat:
+          p.send(error_frame(0, errc::unknown_member, "the member was removed"));
+          p.send(heartbeat_answer(*f));
+          break;
+        default: break;
+      }
+    }
+  });
+  auto c = connected(stub.port());
+  must(c.join_group("g", {"t"}), "join_group");
+  const auto publish = must(c.send_publish("t", 0, batch_of("a")), "send_publish");
+  must(c.heartbeat(), "heartbeat");  // reads the publish's answer and the membership's end first
+  EXPECT_TRUE(c.has_pending());
+  EXPECT_EQ(must(c.receive_publish(publish), "receive_publish").base_offset, 5);
+  EXPECT_TRUE(c.has_pending());
+  const auto ended = c.next_assignment(0ms);
+  ASSERT_FALSE(client::ok(ended));
+  EXPECT_EQ(client::error_of(ended).code, errc::unknown_member);
+  EXPECT_FALSE(c.has_pending());
+}
+
+// A subscription's end that arrived behind deliveries (both read by another call) comes after
+// them, and they are still filtered by where the subscription stood.
+TEST(ClientFrames, ASubscriptionsEndComesAfterTheDeliveriesBeforeIt) {
+  stub_broker stub([](stub_peer& p) {
+    std::uint32_t subscribe_request = 0;
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::subscribe) {
+        subscribe_request = request_id_of(*f);
+        p.send(response_to(*f, [](protocol::buffer& out) { native::encode_subscribe_response(out, 7); }));
+      } else if (type_of(*f) == protocol::message_type::heartbeat) {
+        p.send(deliver_frame(7, 0, batch_of("d", 3)));
+        p.send(error_frame(subscribe_request, errc::unknown_topic, "topic deleted"));
+        p.send(heartbeat_answer(*f));
+      }
+    }
+  });
+  auto c = connected(stub.port());
+  const auto sub = must(c.subscribe("t", 0, 1, 1 << 20), "subscribe");
+  must(c.heartbeat(), "heartbeat");  // reads the delivery and the end first
+  EXPECT_FALSE(c.subscribed(sub));
+  const auto d = must(c.next_delivery(0ms), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->subscription_id, sub);
+  EXPECT_EQ(offsets_of(d->data.messages), (std::vector<std::int64_t>{1, 2}));
+  const auto ended = c.next_delivery(0ms);
+  ASSERT_FALSE(client::ok(ended));
+  EXPECT_EQ(client::error_of(ended).code, errc::unknown_topic);
+  EXPECT_EQ(client::error_of(ended).subscription_id, sub);
+  EXPECT_TRUE(c.usable());
+}
+
 // -- publishing without acks ------------------------------------------------------------------
 
 // The broker answers a publish without acks only to refuse it: that refusal is found by
@@ -287,6 +390,62 @@ TEST(ClientBackpressure, WhatIsReadWhileASendWaitsIsBounded) {
   EXPECT_LT(pushed.load(), read_ahead + (2u << 20));
 }
 
+// -- after a failure ----------------------------------------------------------------------------
+
+// The broker pushes a delivery larger than one read, answers two pipelined publishes and
+// closes; our next write fails with all of it unread in the socket. The answers are still
+// found behind the delivery (a publish sent again though it was answered would be stored
+// twice), the delivery is kept, and a publish never answered says the connection was lost.
+TEST(ClientAfterAFailure, AnswersBehindAFrameLargerThanOneReadAreStillFound) {
+  stub_broker stub([](stub_peer& p) {
+    auto a = p.next_frame();
+    auto b = p.next_frame();
+    if (!a || !b) return;
+    p.send(deliver_frame(1, 0, batch_of("d", 1, 200 * 1024)));
+    p.send(publish_answer(*a, 10));
+    p.send(publish_answer(*b, 11));
+  });  // then closed: what we write next is answered with a reset
+  auto c = connected(stub.port());
+  room_to_receive(c.native_handle(), 1 << 20);
+  const auto a = must(c.send_publish("t", 0, batch_of("a")), "send_publish a");
+  const auto b = must(c.send_publish("t", 0, batch_of("b")), "send_publish b");
+  ASSERT_TRUE(c.flush());
+  ASSERT_TRUE(closed_by_peer(c));
+  const auto unanswered = must(c.send_publish("t", 0, batch_of("c")), "send_publish c");
+  ASSERT_TRUE(c.flush());  // taken by the socket; refused by the stub's closed side
+  ASSERT_TRUE(reset(c));
+  must(c.send_publish("t", 0, batch_of("d")), "send_publish d");
+  EXPECT_FALSE(c.flush());
+  EXPECT_FALSE(c.usable());
+  EXPECT_EQ(must(c.receive_publish(a), "receive a").base_offset, 10);
+  EXPECT_EQ(must(c.receive_publish(b), "receive b").base_offset, 11);
+  const auto lost = c.receive_publish(unanswered);
+  ASSERT_FALSE(client::ok(lost));
+  EXPECT_TRUE(client::error_of(lost).retriable) << client::error_of(lost).message;
+  const auto d = must(c.next_delivery(0ms), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->data.messages.size(), 1u);
+}
+
+// The broker refuses a frame over its max_frame_bytes with an Error of request 0 and closes,
+// reading no more, so our write fails. The publish hears the broker's reason (not retriable),
+// not that the connection was lost (which its callers would retry until their timeout).
+TEST(ClientAfterAFailure, APublishOverTheBrokersFrameLimitIsRefusedNotLost) {
+  stub_broker stub([](stub_peer& p) {
+    p.limit_frames(1u << 20);
+    while (p.next_frame()) {
+    }
+    if (p.framing_error() == errc::frame_too_large) p.send(error_frame(0, errc::frame_too_large, "frame too large"));
+  });
+  auto c = connected(stub.port());
+  limit_buffers(c.native_handle(), 64 * 1024);  // the publish cannot fit in the sockets
+  const auto r = c.publish("t", 0, batch_of("big", 1, 8u << 20));
+  ASSERT_FALSE(client::ok(r));
+  EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+  EXPECT_FALSE(client::error_of(r).retriable);
+  EXPECT_FALSE(c.usable());
+}
+
 // -- timeouts -----------------------------------------------------------------------------------
 
 // A call whose answer does not come in time leaves the connection unusable; later calls on it
@@ -306,6 +465,22 @@ TEST(ClientTimeouts, ACallThatTimedOutLeavesTheConnectionReportingATimeout) {
   EXPECT_EQ(client::error_of(later).code, errc::timeout) << client::error_of(later).message;
   EXPECT_EQ(client::error_of(later).network, std::errc::timed_out) << client::error_of(later).message;
   EXPECT_TRUE(client::error_of(later).retriable);
+}
+
+// A timeout or wait without bound (milliseconds::max()) waits for what comes: it does not
+// overflow the clock into a deadline long passed.
+TEST(ClientTimeouts, WaitsWithoutBoundWaitForWhatComes) {
+  stub_broker stub([](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::heartbeat) p.send(heartbeat_answer(*f));
+      if (type_of(*f) == protocol::message_type::publish) p.send(deliver_frame(1, 0, batch_of("d")));
+    }
+  });
+  auto c = connected(stub.port(), std::chrono::milliseconds::max());
+  must(c.heartbeat(), "heartbeat");
+  must(c.send_publish("t", 0, batch_of("go")), "send_publish");  // held: it leaves as the wait begins
+  const auto d = must(c.next_delivery(std::chrono::milliseconds::max()), "next_delivery");
+  EXPECT_TRUE(d.has_value());
 }
 
 // -- the log start ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // connections, each served on a thread of its own by the test's handler, which reads whole
 // native frames and sends what it likes (with TLS when given a certificate). What a real
 // broker does not do on cue (close a connection mid-pipeline, stop reading while it writes,
-// send an answer nobody asked for) is then easy to arrange.
+// send an answer nobody asked for, refuse a frame over its limit) is then easy to arrange.
 
 #include <openssl/types.h>
 
@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,12 @@ class stub_peer {
   /// Small fixed socket buffers on the stub's side (no autotuning): a peer that stops
   /// reading, or that the stub stops reading, fills them soon.
   void limit_buffers(int bytes);
+  /// Frames whose payload is over `max_payload` bytes stop the reading, as the broker's
+  /// max_frame_bytes does (before their payload is read): next_frame then returns nothing,
+  /// and framing_error() says why. Set before the first next_frame.
+  void limit_frames(std::uint32_t max_payload) { decoder_ = protocol::frame_decoder{protocol::frame_limits{max_payload}}; }
+  /// Why next_frame stopped reading the stream, if the bytes were at fault.
+  std::error_code framing_error() const noexcept { return decoder_.error(); }
 
  private:
   int fd_;
