@@ -50,6 +50,27 @@ std::error_code tls_loss(int e, int sys) {
   return e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
 }
 
+/// After an OpenSSL call failed with SSL_ERROR_SSL: the fatal alert the peer sent, when that
+/// was why, as OpenSSL names it ("tlsv13 alert certificate required", "sslv3 alert
+/// certificate expired", "tlsv1 alert unknown ca"); empty otherwise. The thread's error
+/// queue is left as it is.
+std::string alert_from_peer() {
+  for (const auto e : {ERR_peek_error(), ERR_peek_last_error()}) {
+    // OpenSSL reports an alert received as its reason SSL_AD_REASON_OFFSET + the alert's code.
+    const int reason = ERR_GET_REASON(e);
+    const int alert = reason - SSL_AD_REASON_OFFSET;
+    if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL || alert < 0 || alert > 255) continue;
+    const char* text = ERR_reason_error_string(e);
+    return text != nullptr ? text : "alert " + std::to_string(alert);
+  }
+  return {};
+}
+
+/// The broker's TLS refused this client (its certificate, typically): no retry changes it.
+failure refused_by_tls(const std::string& alert) {
+  return local(errc::authentication_failed, "TLS: the broker refused the connection: " + alert);
+}
+
 class resolver_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "resolver"; }
@@ -191,6 +212,12 @@ std::optional<failure> connection::start_tls(std::chrono::steady_clock::time_poi
       return local(errc::storage_unavailable, "TLS: the connection ended during the handshake: " + reason.message(),
                    reason);
     }
+    // Refused by the broker (with TLS 1.2 a client certificate is judged in the handshake),
+    // said as a refusal after the handshake is.
+    if (const auto alert = e == SSL_ERROR_SSL ? alert_from_peer() : std::string(); !alert.empty()) {
+      ERR_clear_error();
+      return refused_by_tls(alert);
+    }
     return local(errc::authentication_failed, tls_->handshake_failure());
   }
 }
@@ -217,6 +244,7 @@ connection::connection(connection&& other) noexcept
       broken_(other.broken_),
       lost_(other.lost_),
       tls_failed_(other.tls_failed_),
+      tls_alert_(std::move(other.tls_alert_)),
       unframed_(other.unframed_),
       subscribed_by_request_(std::move(other.subscribed_by_request_)),
       tls_(std::move(other.tls_)),
@@ -245,6 +273,7 @@ connection& connection::operator=(connection&& other) noexcept {
     broken_ = other.broken_;
     lost_ = other.lost_;
     tls_failed_ = other.tls_failed_;
+    tls_alert_ = std::move(other.tls_alert_);
     unframed_ = other.unframed_;
     subscribed_by_request_ = std::move(other.subscribed_by_request_);
     tls_ = std::move(other.tls_);
@@ -305,6 +334,7 @@ bool connection::write_all(protocol::byte_view bytes) {
 }
 
 failure connection::lost(const std::string& what) const {
+  if (!tls_alert_.empty()) return refused_by_tls(tls_alert_);
   const auto why = lost_ ? lost_ : system_error(ECONNABORTED);
   return local(why == std::errc::timed_out ? errc::timeout : errc::storage_unavailable, what + ": " + why.message(),
                why);
@@ -324,6 +354,7 @@ bool connection::send_bytes(protocol::byte_view bytes) {
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         if (wait_to_send(e == SSL_ERROR_WANT_WRITE)) continue;  // else lost_ says why not
       } else {
+        if (e == SSL_ERROR_SSL) tls_alert_ = alert_from_peer();
         lost_ = tls_loss(e, sys);
         tls_failed_ = true;
         ERR_clear_error();
@@ -391,6 +422,9 @@ std::optional<std::size_t> connection::read_available() {
     const int e = SSL_get_error(tls_->ssl(), n);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;  // e.g. a session ticket
     const int sys = errno;
+    // With TLS 1.3 a broker that refuses our certificate says so here, at the first read
+    // after the handshake: an alert, not a connection lost.
+    if (e == SSL_ERROR_SSL) tls_alert_ = alert_from_peer();
     ERR_clear_error();
     lost_ = tls_loss(e, n < 0 ? sys : 0);
     tls_failed_ = true;
@@ -439,7 +473,7 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
   const auto deadline = deadline_after(wait);
   for (;;) {
     auto f = decoder_.next();
-    if (!f) return local(static_cast<errc>(f.error().value()), "bad frame from broker");
+    if (!f) return bad_frame(f.error());
     if (*f) {
       unframed_ = 0;
       const auto& v = **f;
@@ -474,6 +508,17 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       return local(errc::timeout);
     }
   }
+}
+
+failure connection::bad_frame(std::error_code why) const {
+  // Larger than this client takes (a record stored under a broker's larger limit): every
+  // connection would refuse it again, so the caller is told which limit to raise.
+  if (why == errc::frame_too_large)
+    return local(errc::frame_too_large,
+                 "frame of " + std::to_string(decoder_.refused_length()) +
+                     " bytes from the broker exceeds the client's limit of " + std::to_string(opts_.max_frame_bytes),
+                 system_error(EMSGSIZE));
+  return local(static_cast<errc>(why.value()), "bad frame from broker: " + why.message());
 }
 
 result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {

@@ -46,10 +46,12 @@ struct options {
   /// progress (the broker reads nothing; what it sends meanwhile is read, up to 4 ×
   /// max_frame_bytes not yet taken: past that the broker is left to wait for us).
   std::chrono::milliseconds timeout{30000};
-  /// The largest frame payload accepted from the broker (a longer one breaks the connection)
-  /// and the bound on a batch decompressed here. A Fetch answer or Deliver frame
-  /// carries a stored batch plus its own header, so it can be a little longer than the
-  /// largest frame the broker accepts: set this above the broker's max_frame_bytes.
+  /// The largest frame payload accepted from the broker (a longer one breaks the connection:
+  /// the call fails with frame_too_large, not retriable, naming the frame's size and this
+  /// limit; cluster_client does not retry it) and the bound on a batch decompressed here. A
+  /// Fetch answer or Deliver frame carries a stored batch plus its own header, so it can be
+  /// a little longer than the largest frame the broker accepts: set this above the broker's
+  /// max_frame_bytes.
   std::uint32_t max_frame_bytes = default_max_frame_bytes;
   /// When set, open() authenticates as this user (docs/protocol.md, Authenticate) with
   /// `mechanism`: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.
@@ -60,7 +62,11 @@ struct options {
   /// certificate must chain to `tls_ca_file` (empty: the system's CAs) and name
   /// `tls_server_name` (empty: `host`; an IP address is matched as one). A cluster_client
   /// checks every node's certificate against `tls_server_name` when it is set (all nodes
-  /// share one certificate name), else against the host each node advertises.
+  /// share one certificate name), else against the host each node advertises. A broker
+  /// that refuses this client's certificate (expired, of a CA it does not trust, none where
+  /// one is required) sends a TLS alert, which fails the call that meets it (with TLS 1.3,
+  /// the first read after the handshake) as authentication_failed, not retriable, naming
+  /// the alert ("tlsv13 alert certificate required").
   bool tls = false;
   std::string tls_ca_file;
   std::string tls_cert_file;  ///< a client certificate (PEM), for listeners that ask for one
@@ -79,7 +85,8 @@ struct failure {
   /// wire protocol says: the system's reason (std::errc::connection_refused, timed_out,
   /// connection_reset, ...; resolver_category() for a host name that did not resolve).
   /// `code` is then timeout when time ran out, invalid_request for a host name that does
-  /// not exist, else storage_unavailable; a temporary failure is retriable.
+  /// not exist, frame_too_large (std::errc::message_size) for a frame from the broker over
+  /// options::max_frame_bytes, else storage_unavailable; a temporary failure is retriable.
   std::error_code network{};
 };
 
@@ -304,8 +311,12 @@ class connection {
   /// brought (0: none had arrived); nothing when the connection failed or the broker closed
   /// it (over TLS, also once a fatal error was seen: OpenSSL must not be called again then).
   std::optional<std::size_t> read_available();
-  /// Why the connection failed (`what`, with the system's reason), as a retriable failure.
+  /// Why the connection failed (`what`, with the system's reason), as a retriable failure;
+  /// or the broker's refusal of this client, when it sent a TLS alert (tls_alert_).
   failure lost(const std::string& what) const;
+  /// A frame from the broker that the decoder refused: one over options::max_frame_bytes
+  /// says its size and the limit (frame_too_large, network EMSGSIZE, not retriable).
+  failure bad_frame(std::error_code why) const;
   /// After a write failed: when the connection `was_usable` until then and the broker ended
   /// it (the write did not time out), what had arrived is read (salvage) and the broker's
   /// refusal of a frame over its max_frame_bytes returned when it sent one (which no retry
@@ -371,6 +382,11 @@ class connection {
   /// OpenSSL reported a fatal error (or the peer's close) on this connection: no TLS call
   /// may follow; only what the decoder holds can still be read.
   bool tls_failed_ = false;
+  /// The fatal alert the broker sent, as OpenSSL names it ("tlsv13 alert certificate
+  /// required"): with TLS 1.3 a client certificate refused (expired, of an unknown CA, none)
+  /// is learnt after the handshake, at the next read. Every failure says so from then on,
+  /// as authentication_failed: no retry changes it.
+  std::string tls_alert_;
   /// How many bytes the decoder held when it last found no whole frame in them (0: not
   /// looked at since the last frame taken): has_pending() is true only for more.
   std::size_t unframed_ = 0;

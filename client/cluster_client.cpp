@@ -345,10 +345,10 @@ result<native::publish_response> cluster_client::receive_publish() {
       f = error_of(r);
       note_refusal(p.node, f, p.topic, p.target);
       // A refusal from the broker is the answer; a connection that failed while this
-      // waited leaves the outcome unknown, unless it ended over a frame too large. (From one
-      // that had failed before, only an answer that had arrived comes, the broker's refusal
-      // of a frame too large, or a retriable failure.)
-      if (!f.retriable && (c->usable() || failed_before || too_large(f))) return r;
+      // waited leaves the outcome unknown, unless it ended over a frame too large or a
+      // refusal of this client. (From one that had failed before, only an answer that had
+      // arrived comes, the broker's refusal of a frame too large, or a retriable failure.)
+      if (!f.retriable && (c->usable() || failed_before || refused_for_good(f))) return r;
       answered = c->usable();
     }
     // Not stored there: sent again to where the partition is led now, behind the others. A
@@ -540,6 +540,10 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     // The node went away: its subscriptions are made again elsewhere.
     for (auto& [id, s] : subscriptions_)
       if (s.node == node_key) s.node = -2;
+    // Unless no connection would do better (a delivery over this client's frame limit, this
+    // client refused): made again, they would meet it again, without end. The caller hears
+    // of it.
+    if (refused_for_good(f)) return result<std::optional<delivery>>{f};
     return std::nullopt;
   };
   for (;;) {

@@ -5,9 +5,11 @@
 /// NOT_LEADER or NOT_COORDINATOR, a connection fails, or a partition has no leader for the
 /// moment, the client reads the Metadata again (from any node that answers) and retries,
 /// backing off, until options::timeout has passed since the call began. A request over a
-/// broker's max_frame_bytes (frame_too_large: the broker refuses it and closes the connection)
-/// is not retried. Against a single broker (a Metadata answer without nodes) everything goes
-/// to that broker, unchanged.
+/// broker's max_frame_bytes (frame_too_large: the broker refuses it and closes the connection),
+/// an answer or delivery over this client's (options::max_frame_bytes), and a TLS alert by
+/// which a node refuses this client's certificate (authentication_failed) are not retried:
+/// every connection would meet them again. Against a single broker (a Metadata answer
+/// without nodes) everything goes to that broker, unchanged.
 ///
 /// A publish resent after its connection failed may be stored twice (the first send may have
 /// been stored before the node died, its answer lost with it); one whose answer had arrived
@@ -140,8 +142,8 @@ class cluster_client {
   std::size_t connections_opened() const noexcept { return opened_; }
 
   /// Runs `call` on the connection `route` gives, following moves as described above:
-  /// retried while the failure is retriable or the connection failed (unless over a frame
-  /// too large).
+  /// retried while the failure is retriable or the connection failed (unless refused for
+  /// good).
   template <class T>
   result<T> follow(const std::function<result<connection*>()>& route,
                    const std::function<result<T>(connection&)>& call,
@@ -153,7 +155,7 @@ class cluster_client {
       if (ok(c)) {
         auto r = call(*std::get<0>(c));
         if (ok(r)) return r;
-        const bool lost = !std::get<0>(c)->usable() && !too_large(error_of(r));
+        const bool lost = !std::get<0>(c)->usable() && !refused_for_good(error_of(r));
         // A rebalance is the group member's to handle (rejoin), not a reason to wait here.
         if (!lost && (!error_of(r).retriable || error_of(r).code == errc::rebalance_in_progress)) return r;
         if (!back_off(pause, deadline, groups)) return r;
@@ -165,9 +167,13 @@ class cluster_client {
   }
 
  private:
-  /// A request over a frame limit: the broker's (it says so, an Error of request 0, and closes
-  /// the connection) or ours for its answer. Every connection would fail it again: not retried.
-  static bool too_large(const failure& f) noexcept { return f.code == errc::frame_too_large; }
+  /// A failure that ends the connection and that every connection would meet again, so not
+  /// retried: a frame over a limit (the broker's for a request: it says so, an Error of
+  /// request 0, and closes the connection; or ours for an answer or delivery), or this client
+  /// refused (a TLS alert against its certificate, credentials refused).
+  static bool refused_for_good(const failure& f) noexcept {
+    return f.code == errc::frame_too_large || f.code == errc::authentication_failed;
+  }
   /// The node serving the partition now (-1 outside a cluster); not_leader while none does.
   result<std::int32_t> leader_id(const std::string& topic, std::int32_t partition);
   explicit cluster_client(options o) : opts_(std::move(o)) {}

@@ -1,7 +1,8 @@
 // client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
 // while others are in flight, answers that arrived before a connection failed, a publish over
-// the broker's frame limit, each node's certificate, credit and deliveries that fail, waits
-// without bound, Metadata from a node that lags, and leader epochs that went back.
+// the broker's frame limit, each node's certificate (and a node refusing ours), credit and
+// deliveries that fail (one over our frame limit), waits without bound, Metadata from a node
+// that lags, and leader epochs that went back.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -215,6 +216,37 @@ TEST(ClusterClientTls, AServerNameSetInTheOptionsAppliesToEveryNode) {
   EXPECT_TRUE(client::ok(named)) << client::error_of(named).message;
 }
 
+// A node that requires a client certificate refuses ours with a TLS alert, which with TLS 1.3
+// comes after the handshake, at the first read: returned at once as the refusal it is, not
+// taken for a lost connection and retried until the timeout.
+TEST(ClusterClientTls, ANodeThatRefusesOurCertificateIsNotRetried) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  native::metadata_response m;
+  auto serve = [&m](stub_peer& p) {
+    while (auto f = p.next_frame())
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f, m);
+  };
+  stub_broker bootstrap(serve, {files.server_cert, files.server_key});
+  stub_broker strict(serve, {files.server_cert, files.server_key, files.ca});
+  m.node_id = 0;
+  m.topics = {{"t", 1}};
+  m.nodes = {{0, "127.0.0.1", bootstrap.port()}, {1, "127.0.0.1", strict.port()}};
+  m.owners = {{"t", 0, 1, 1}};
+  auto o = to(bootstrap.port());
+  o.tls = true;
+  o.tls_ca_file = files.ca;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto refused = c.list_offsets("t", 0);
+  ASSERT_FALSE(client::ok(refused));
+  const auto& f = client::error_of(refused);
+  EXPECT_EQ(f.code, errc::authentication_failed) << f.message;
+  EXPECT_FALSE(f.retriable);
+  EXPECT_NE(f.message.find("certificate required"), std::string::npos) << f.message;
+  EXPECT_EQ(c.retries(), 0u);
+}
+
 // -- subscriptions ------------------------------------------------------------------------------
 
 namespace {
@@ -290,6 +322,26 @@ TEST(ClusterClientSubscriptions, ADeliveryThatDoesNotDecodeIsReported) {
   auto d = c.next_delivery(10s);
   ASSERT_FALSE(client::ok(d));
   EXPECT_EQ(client::error_of(d).code, errc::malformed_payload);
+}
+
+// A delivery over this client's frame limit ends its connection. Made again elsewhere, the
+// subscription would meet it again, without end: the caller hears of it, naming the limit.
+TEST(ClusterClientSubscriptions, ADeliveryOverTheClientsFrameLimitIsReportedNotSubscribedAgainWithoutEnd) {
+  subscribing broker{[](stub_peer&, const protocol::buffer&, std::uint32_t) {}};
+  broker.after_subscribe = [](stub_peer& p, std::uint32_t id) {
+    p.send(deliver_frame(id, 0, batch_of("big", 1, 100 * 1024)));
+  };
+  stub_broker stub(broker);
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::cluster_client::open(o), "open");
+  must(c.subscribe("t", 0, 0, 1 << 20), "subscribe");
+  const auto d = c.next_delivery(10s);
+  ASSERT_FALSE(client::ok(d)) << "no delivery and no failure in 10 s: subscribed again and again";
+  const auto& f = client::error_of(d);
+  EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+  EXPECT_NE(f.message.find("exceeds the client's limit of 65536"), std::string::npos) << f.message;
+  EXPECT_LE(c.connections_opened(), 2u);
 }
 
 // Credit granted past what a uint32 counts stays at the most: the subscription, made again

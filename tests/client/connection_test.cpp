@@ -1,8 +1,9 @@
 // client::connection against stand-in brokers (stub_broker) and the in-process broker: what a
-// failure to connect is reported as, frames nobody asked for or read by another call, a
-// publisher without acks that never waits, a broker that writes to us while we write to it
-// (and how much is read then), what had arrived when the connection failed, calls that time
-// out or wait without bound, and records below the log start.
+// failure to connect is reported as (a certificate the broker refuses too), frames nobody
+// asked for, read by another call or over our frame limit, a publisher without acks that
+// never waits, a broker that writes to us while we write to it (and how much is read then),
+// what had arrived when the connection failed, calls that time out or wait without bound, and
+// records below the log start.
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 
 #include "process.hpp"
 #include "tests/actors/broker_fixture.hpp"
@@ -165,6 +167,51 @@ TEST(ClientConnect, ACertificateThatDoesNotVerifyIsNotRetriable) {
   // The name it does carry passes.
   o.tls_server_name = "localhost";
   EXPECT_TRUE(client::ok(client::connection::open(o)));
+}
+
+// A broker that requires a client certificate refuses a client with none, or with one of a CA
+// it does not trust, with a TLS alert. With TLS 1.3 the client's handshake is over by then:
+// the alert comes with the first read. It is a refusal naming the alert, not a connection
+// reset (which callers would retry, in vain, until their timeout).
+TEST(ClientConnect, ACertificateTheBrokerRefusesIsAnAuthenticationFailureNamingTheAlert) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  stub_broker strict(
+      [](stub_peer& p) {
+        while (auto f = p.next_frame())
+          if (!p.send(heartbeat_answer(*f))) return;
+      },
+      {files.server_cert, files.server_key, files.ca});
+  auto o = to(strict.port());
+  o.tls = true;
+  o.tls_ca_file = files.ca;
+  // The failure of opening, or else of the first call.
+  auto first_failure = [&o]() -> std::optional<client::failure> {
+    auto c = client::connection::open(o);
+    if (!client::ok(c)) return client::error_of(c);
+    auto h = std::get<0>(c).heartbeat();
+    if (!client::ok(h)) return client::error_of(h);
+    return std::nullopt;
+  };
+  struct refused {
+    std::string cert, key, alert;
+  };
+  for (const auto& r :
+       {refused{"", "", "certificate required"}, refused{files.mallory_cert, files.mallory_key, "unknown ca"}}) {
+    o.tls_cert_file = r.cert;
+    o.tls_key_file = r.key;
+    const auto f = first_failure();
+    ASSERT_TRUE(f.has_value()) << r.alert;
+    EXPECT_EQ(f->code, errc::authentication_failed) << f->message;
+    EXPECT_FALSE(f->retriable) << f->message;
+    EXPECT_NE(f->message.find(r.alert), std::string::npos) << f->message;
+  }
+  // A certificate of the CA it trusts passes.
+  o.tls_cert_file = files.alice_cert;
+  o.tls_key_file = files.alice_key;
+  const auto f = first_failure();
+  EXPECT_FALSE(f.has_value()) << f->message;
 }
 
 // -- frames nobody waits for --------------------------------------------------------------------
@@ -443,6 +490,33 @@ TEST(ClientAfterAFailure, APublishOverTheBrokersFrameLimitIsRefusedNotLost) {
   ASSERT_FALSE(client::ok(r));
   EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
   EXPECT_FALSE(client::error_of(r).retriable);
+  EXPECT_FALSE(c.usable());
+}
+
+// A frame from the broker over options::max_frame_bytes (a record stored under a broker's
+// larger limit) ends the connection: the failure says how large it was and the limit, and is
+// no retriable loss (every connection would meet it again).
+TEST(ClientFrames, AFrameOverTheClientsLimitIsRefusedNamingItsSizeAndTheLimit) {
+  const auto big = deliver_frame(1, 0, batch_of("big", 1, 100 * 1024));
+  stub_broker stub([&big](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      p.send(big);  // pushed ahead of the answer
+      p.send(heartbeat_answer(*f));
+    }
+  });
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::connection::open(o), "open");
+  const auto r = c.heartbeat();
+  ASSERT_FALSE(client::ok(r));
+  const auto& f = client::error_of(r);
+  EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+  EXPECT_FALSE(f.retriable);
+  EXPECT_EQ(f.network, std::errc::message_size) << f.message;
+  EXPECT_NE(f.message.find("frame of " + std::to_string(big.size() - protocol::frame_header_size) +
+                           " bytes from the broker exceeds the client's limit of 65536"),
+            std::string::npos)
+      << f.message;
   EXPECT_FALSE(c.usable());
 }
 

@@ -78,6 +78,13 @@ stub_broker::stub_broker(handler h, stub_tls tls, const std::string& address) : 
       if (ctx_ != nullptr) SSL_CTX_free(ctx_);
       throw std::runtime_error("stub_broker: cannot use the certificate " + tls.cert_file);
     }
+    if (!tls.client_ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx_, tls.client_ca_file.c_str(), nullptr) != 1) {
+        SSL_CTX_free(ctx_);
+        throw std::runtime_error("stub_broker: cannot use the CA file " + tls.client_ca_file);
+      }
+      SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    }
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -57,6 +57,10 @@ class stub_peer {
 struct stub_tls {
   std::string cert_file;
   std::string key_file;
+  /// When set, a client certificate chaining to these CAs is required, as a broker's
+  /// `client_auth: required` does: a client without one, or with another CA's, is refused
+  /// with a TLS alert (with TLS 1.3 after the client's handshake is done) and never served.
+  std::string client_ca_file{};
 };
 
 class stub_broker {

@@ -41,6 +41,7 @@
 #include "protocol/frame.hpp"
 #include "protocol/partitioner.hpp"
 #include "tools/cli/cli.hpp"
+#include "tools/cli/delimiter.hpp"
 
 namespace portask::cli {
 namespace {
@@ -217,7 +218,7 @@ struct produce_options {
   std::int32_t partition = -1;
   std::string key;
   bool key_given = false;  ///< -k was given: an empty key is a key, not null
-  std::string key_delimiter;
+  std::string key_delimiter;  ///< -K's bytes, its escapes read (empty: none given)
   std::vector<std::string> headers;
   std::vector<std::string> values;
   bool empty_as_null = false;  ///< an empty value is sent as null (a tombstone)
@@ -390,7 +391,7 @@ class producer {
         throw runtime_error("topic '" + p_.topic +
                             "' does not exist; keyed messages need its partition count (create it "
                             "with: portask-cli topics create " + p_.topic + ")");
-      throw runtime_error("describe " + p_.topic + ": " + f->message + (f->retriable ? " (retriable)" : ""));
+      throw runtime_error("describe " + p_.topic + ": " + failure_text(*f));
     }
     return partitions_;
   }
@@ -459,7 +460,7 @@ class producer {
   // What was acknowledged before a failure is stored for sure: a script that resends knows
   // how much it may skip (batches in flight with the failed one may be stored or not).
   [[noreturn]] void failed(const client::failure& f) const {
-    throw runtime_error("publish to " + p_.topic + ": " + f.message + (f.retriable ? " (retriable)" : "") + "; " +
+    throw runtime_error("publish to " + p_.topic + ": " + failure_text(f) + "; " +
                         std::to_string(acknowledged_) + " messages were acknowledged before this failure");
   }
 
@@ -559,8 +560,11 @@ void add_produce_command(CLI::App& app, const common_options& o) {
                   "partition (-1: by key with Kafka's partitioner, else spread over the partitions)")
       ->transform(decimal<std::int32_t>());
   auto* key = cmd->add_option("-k,--key", p->key, "key for every message (-k '': an empty key; without -k: null)");
-  cmd->add_option("-K,--key-delimiter", p->key_delimiter,
-                  "split each line at this delimiter into key and value (as kcat -K)");
+  auto* key_delimiter =
+      cmd->add_option("-K,--key-delimiter", p->key_delimiter,
+                      "split each line at this delimiter into key and value, the first time it occurs (as kcat -K: "
+                      "\\t a tab, \\r a carriage return, \\n a newline, \\\\ a backslash, \\xNN a byte in hex; "
+                      "not empty)");
   cmd->add_option("-H,--header", p->headers, "header name=value (repeatable; the value may be empty)")
       ->allow_extra_args(false);
   cmd->add_flag("-Z,--empty-as-null", p->empty_as_null,
@@ -569,14 +573,26 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   cmd->add_option("--codec", p->codec, "binary, json, cbor, msgpack");
   cmd->add_option("--compression", p->compression, "none, gzip, snappy, lz4, zstd");
   cmd->add_option("--batch", p->batch, "messages per batch (1 to 100000)")->transform(decimal(1, 100000));
-  // At most what this client encodes in one batch (client::options::max_frame_bytes).
-  cmd->add_option("--max-batch-bytes", p->max_batch_bytes,
-                  "bytes per batch as sent (with compression: with room for data it cannot shrink; 1024 to " +
-                      std::to_string(client::default_max_frame_bytes) +
-                      "; at most the broker's max_frame_bytes; a larger line is an error)")
-      ->transform(decimal(1024, client::default_max_frame_bytes));
-  cmd->callback([p, &o, key] {
+  auto* max_batch =
+      cmd->add_option("--max-batch-bytes", p->max_batch_bytes,
+                      "bytes per batch as sent (with compression: with room for data it cannot shrink; 1024 to "
+                      "--max-frame-bytes; default: the broker's default max_frame_bytes, or --max-frame-bytes if "
+                      "lower; at most the broker's max_frame_bytes; a larger line is an error)")
+          ->transform(decimal(1024, std::numeric_limits<std::uint32_t>::max()));
+  cmd->callback([p, &o, key, key_delimiter, max_batch] {
     p->key_given = key->count() > 0;
+    if (key_delimiter->count() > 0) {
+      std::string why;
+      auto bytes = parse_delimiter(p->key_delimiter, why);
+      if (!bytes) throw usage_error("-K '" + p->key_delimiter + "': " + why);
+      p->key_delimiter = std::move(*bytes);
+    }
+    // The client encodes no batch over its own frame limit (client::options::max_frame_bytes).
+    if (max_batch->count() == 0)
+      p->max_batch_bytes = std::min<std::size_t>(p->max_batch_bytes, o.max_frame_bytes);
+    else if (p->max_batch_bytes > o.max_frame_bytes)
+      throw usage_error("--max-batch-bytes " + std::to_string(p->max_batch_bytes) + " is over --max-frame-bytes " +
+                        std::to_string(o.max_frame_bytes) + ": the client encodes no batch over its frame limit");
     produce(o, *p);
   });
 }
