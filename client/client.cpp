@@ -401,6 +401,18 @@ bool connection::wait_to_send(bool for_write) {
       lost_ = system_error(ETIMEDOUT);  // the broker read nothing for a whole request timeout
       return false;
     }
+    // The broker ended the connection (its refusal of a frame over its limit is an Error,
+    // then the close): what it sent before is read now, while it can be. The write would fail
+    // first otherwise, and over TLS that failure is fatal: OpenSSL may not read after it, so
+    // salvage would not find the Error. Nothing arrives after the end: no more is read than
+    // the socket holds.
+    if ((p.revents & POLLIN) != 0 && (p.revents & (POLLERR | POLLHUP)) != 0) {
+      for (;;) {
+        const auto got = read_available();
+        if (!got) return false;      // lost_ says why
+        if (*got == 0) return true;  // all read: the next write reports the error
+      }
+    }
     // Room, or an error the next write reports.
     if (for_write && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0) return true;
     if ((p.revents & POLLIN) == 0) return true;
@@ -472,15 +484,9 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
   if (timed_out) *timed_out = false;
   const auto deadline = deadline_after(wait);
   for (;;) {
-    auto f = decoder_.next();
-    if (!f) return bad_frame(f.error());
-    if (*f) {
-      unframed_ = 0;
-      const auto& v = **f;
-      return buffer(v.payload.data() - protocol::frame_header_size,
-                    v.payload.data() + v.payload.size());
-    }
-    unframed_ = decoder_.buffered();
+    auto held = held_frame();
+    if (!ok(held)) return error_of(held);
+    if (auto& frame = std::get<0>(held)) return std::move(*frame);
     // Nothing here to read: what is held back goes out before waiting for an answer to it
     // (unless the connection failed: then only what arrived is read). What arrives while it
     // goes is read into the decoder, and looked at first.
@@ -508,6 +514,18 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       return local(errc::timeout);
     }
   }
+}
+
+result<std::optional<buffer>> connection::held_frame() {
+  auto f = decoder_.next();
+  if (!f) return bad_frame(f.error());
+  if (!*f) {
+    unframed_ = decoder_.buffered();
+    return std::optional<buffer>{};
+  }
+  unframed_ = 0;
+  const auto& v = **f;
+  return std::optional<buffer>{buffer(v.payload.data() - protocol::frame_header_size, v.payload.data() + v.payload.size())};
 }
 
 failure connection::bad_frame(std::error_code why) const {
@@ -602,11 +620,23 @@ std::optional<failure> connection::set_aside(buffer& bytes) {
 }
 
 std::optional<failure> connection::salvage(std::uint32_t request_id) {
+  // Ended by our own clock (a write or an answer that timed out), the connection may still
+  // be live: a broker we had stopped reading pushes again as soon as we read, and reading
+  // until a read finds nothing could then take its pushes without end. Only what the decoder
+  // holds is looked at then (at most wait_to_send's read-ahead and one read).
+  const bool read_socket = lost_ != std::errc::timed_out;
   std::optional<failure> refused;
   while (fd_ >= 0 && (request_id == 0 || !early_answers_.contains(request_id))) {
-    auto f = read_frame_once(std::chrono::milliseconds(0), nullptr);
-    if (!ok(f)) break;  // all that had arrived is read, or it cannot be read
-    auto bytes = std::move(std::get<0>(f));
+    buffer bytes;
+    if (read_socket) {
+      auto f = read_frame_once(std::chrono::milliseconds(0), nullptr);
+      if (!ok(f)) break;  // all that had arrived is read, or it cannot be read
+      bytes = std::move(std::get<0>(f));
+    } else {
+      auto f = held_frame();
+      if (!ok(f) || !std::get<0>(f)) break;  // all the decoder held is taken
+      bytes = std::move(*std::get<0>(f));
+    }
     if (request_id != 0 && answer_id(bytes) == request_id) {
       early_answers_[request_id] = std::move(bytes);
       continue;
@@ -622,10 +652,10 @@ std::optional<failure> connection::salvage(std::uint32_t request_id) {
 }
 
 failure connection::write_failed(bool was_usable) {
-  // The broker refuses a frame as it closes the connection. One that had failed before, or a
-  // write that timed out (the broker read nothing), is not read here: a broker still pushing
-  // would be read without end. (Answers to publishes are looked for by their reader.)
-  if (!was_usable || lost_ == std::errc::timed_out) return lost("write failed");
+  // The broker refuses a frame as it closes the connection. One that had failed before is not
+  // read here; after a write that timed out (the broker read nothing), salvage takes only what
+  // was read already. (Answers to publishes are looked for by their reader.)
+  if (!was_usable) return lost("write failed");
   if (auto why = salvage(0)) return *why;
   return lost("write failed");
 }

@@ -242,9 +242,11 @@ class connection {
   /// The response to the pipelined publish `request_id` (send_publish's), whichever are
   /// awaited before it (they keep theirs). After the connection failed, an answer that had
   /// already arrived is still returned (a publish resent though it was stored would be
-  /// stored twice), however much arrived before it; otherwise the broker's refusal of a frame
-  /// over its max_frame_bytes when it sent one (an Error of request 0, frame_too_large, not
-  /// retriable), else a retriable failure says the connection was lost.
+  /// stored twice), however much arrived before it (once a call or write timed out, only
+  /// one among what was read: the broker, still up, could push without end); otherwise the
+  /// broker's refusal of a frame over its max_frame_bytes when it sent one (an Error of
+  /// request 0, frame_too_large, not retriable), else a retriable failure says the
+  /// connection was lost.
   result<protocol::native::publish_response> receive_publish(std::uint32_t request_id);
   /// A publish sent without acks that the broker refused: it answers those with an Error
   /// only, which is kept here (in arrival order, the latest 65536) rather than taken for
@@ -304,8 +306,9 @@ class connection {
   bool send_bytes(protocol::byte_view bytes);
   /// Waits up to the request timeout for room to write (`for_write`; else for the socket to
   /// be readable, as TLS may need), reading what arrives meanwhile while the decoder holds
-  /// less than 4 × max_frame_bytes; false when the time ran out (lost_ is then ETIMEDOUT)
-  /// or the connection failed.
+  /// less than 4 × max_frame_bytes, and all that arrived before the broker ended the
+  /// connection when it did (the write that fails next could leave it unread: over TLS for
+  /// good); false when the time ran out (lost_ is then ETIMEDOUT) or the connection failed.
   bool wait_to_send(bool for_write);
   /// One read of what has arrived into the decoder, without waiting: how many bytes it
   /// brought (0: none had arrived); nothing when the connection failed or the broker closed
@@ -317,10 +320,10 @@ class connection {
   /// A frame from the broker that the decoder refused: one over options::max_frame_bytes
   /// says its size and the limit (frame_too_large, network EMSGSIZE, not retriable).
   failure bad_frame(std::error_code why) const;
-  /// After a write failed: when the connection `was_usable` until then and the broker ended
-  /// it (the write did not time out), what had arrived is read (salvage) and the broker's
-  /// refusal of a frame over its max_frame_bytes returned when it sent one (which no retry
-  /// would pass); else why the connection was lost.
+  /// After a write failed: when the connection `was_usable` until then, what had arrived is
+  /// read (salvage; after a write that timed out, only what was read already) and the
+  /// broker's refusal of a frame over its max_frame_bytes returned when it sent one (which no
+  /// retry would pass); else why the connection was lost.
   failure write_failed(bool was_usable);
   /// What flush() would send, without waiting for room in the socket (the connection ends).
   void send_held_before_closing();
@@ -341,12 +344,17 @@ class connection {
   /// After the connection failed: the frames that had already arrived (in the decoder, or
   /// the socket unless TLS failed), read without waiting for as long as reads bring some, up
   /// to the answer to `request_id` (0: all of them); that answer and pipelined publishes' go
-  /// into early_answers_, pushes to their queues; the rest is dropped. Returns the broker's
-  /// refusal of a frame over its max_frame_bytes among them (an Error of request 0).
+  /// into early_answers_, pushes to their queues; the rest is dropped. When our own clock
+  /// ended the connection (lost_ is ETIMEDOUT), only the frames the decoder holds: the
+  /// broker may still be up, pushing as fast as we read. Returns the broker's refusal of a
+  /// frame over its max_frame_bytes among them (an Error of request 0).
   std::optional<failure> salvage(std::uint32_t request_id);
   /// A failure other than a timeout leaves the connection unusable; on an unusable one it
   /// fails at once.
   result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);
+  /// The next whole frame the decoder holds, header included; nothing when it holds none (a
+  /// frame it refused is a failure: bad_frame). Reads nothing from the socket.
+  result<std::optional<protocol::buffer>> held_frame();
   /// The next frame within `wait`; once that is up (or when it is zero), what has already
   /// arrived is still read, without waiting, for as long as reads bring some: a frame larger
   /// than one read is not missed.

@@ -328,6 +328,13 @@ void cluster_client::flush() {
     if (c->usable()) c->flush();
 }
 
+failure cluster_client::outcome_unknown(failure f, const std::string& what, const std::string& maybe) {
+  f.message = "the connection broke on a frame from the broker over this client's limit before the " + what +
+              "'s answer was read, so its outcome is unknown" + (maybe.empty() ? "" : " (" + maybe + ")") + ": " +
+              f.message;
+  return f;
+}
+
 result<native::publish_response> cluster_client::receive_publish() {
   while (!in_flight_.empty()) {
     release_retired();
@@ -348,7 +355,12 @@ result<native::publish_response> cluster_client::receive_publish() {
       // waited leaves the outcome unknown, unless it ended over a frame too large or a
       // refusal of this client. (From one that had failed before, only an answer that had
       // arrived comes, the broker's refusal of a frame too large, or a retriable failure.)
-      if (!f.retriable && (c->usable() || failed_before || refused_for_good(f))) return r;
+      // A frame over our own limit is no answer: the outcome is unknown and said so, but the
+      // batch is not sent again, as that frame would come again.
+      if (!f.retriable && (c->usable() || failed_before || refused_for_good(f))) {
+        if (over_client_frame_limit(f)) return outcome_unknown(std::move(f), "publish", "it may have been stored");
+        return r;
+      }
       answered = c->usable();
     }
     // Not stored there: sent again to where the partition is led now, behind the others. A

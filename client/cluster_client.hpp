@@ -8,13 +8,22 @@
 /// broker's max_frame_bytes (frame_too_large: the broker refuses it and closes the connection),
 /// an answer or delivery over this client's (options::max_frame_bytes), and a TLS alert by
 /// which a node refuses this client's certificate (authentication_failed) are not retried:
-/// every connection would meet them again. Against a single broker (a Metadata answer
+/// every connection would meet them again. A frame over this client's limit that breaks
+/// the connection while a request awaits its answer (a delivery on the same connection,
+/// say) is no refusal of the request: its failure (frame_too_large, network message_size)
+/// says the connection broke on an oversized frame and that the request's outcome is
+/// unknown (a publish may have been stored). Against a single broker (a Metadata answer
 /// without nodes) everything goes to that broker, unchanged.
 ///
-/// A publish resent after its connection failed may be stored twice (the first send may have
-/// been stored before the node died, its answer lost with it); one whose answer had arrived
-/// before the connection failed is not resent. A batch with a producer claim is stored once
-/// (idempotent_producer sends through this class).
+/// A publish whose outcome is unknown is sent again, and may then be stored twice: one
+/// answered `timeout` (69, retriable: the store did not answer within the broker's
+/// store_timeout_ms, and the batch may be stored all the same), or one whose connection failed
+/// after it was sent (stored before the node died, its answer lost with it). One whose answer
+/// had arrived before the connection failed is not resent. A pipelined publish sent again
+/// goes behind those sent after it, which may then be stored before it. A batch with a
+/// producer claim is stored once, in sequence order: for exactly-once publishing use
+/// idempotent_producer (client/idempotent_producer.hpp), which sends through this class, or
+/// a Kafka client's idempotent producer.
 ///
 /// With TLS and options::tls_server_name set, every node's certificate must name it (set it
 /// when all nodes share one certificate name, e.g. a wildcard or service name, while they
@@ -57,8 +66,10 @@ class cluster_client {
   /// above) without waiting for its answer; receive_publish() returns the answers, one per
   /// send. A batch answered with a retriable error or cut off with its connection is sent
   /// again to where its partition is led then, behind the batches already in flight, so
-  /// batches of one partition may be reordered across a move (as a Kafka producer's without
-  /// idempotence). While publishes are in flight, make no other call on their connections.
+  /// batches of one partition may be reordered across a move, and one whose outcome was
+  /// unknown (answered `timeout`, cut off after the send) stored twice, as a Kafka producer's
+  /// without idempotence. While publishes are in flight, make no other call on their
+  /// connections.
   result<bool> send_publish(const std::string& topic, std::int32_t partition, protocol::message_batch batch,
                             const protocol::native::publish_producer& producer = {});
   result<protocol::native::publish_response> receive_publish();
@@ -143,7 +154,7 @@ class cluster_client {
 
   /// Runs `call` on the connection `route` gives, following moves as described above:
   /// retried while the failure is retriable or the connection failed (unless refused for
-  /// good).
+  /// good; a frame over this client's limit is returned as the call's outcome unknown).
   template <class T>
   result<T> follow(const std::function<result<connection*>()>& route,
                    const std::function<result<T>(connection&)>& call,
@@ -155,6 +166,9 @@ class cluster_client {
       if (ok(c)) {
         auto r = call(*std::get<0>(c));
         if (ok(r)) return r;
+        // Not retried (that frame would come again), yet no answer of the broker's: the
+        // call may have taken effect.
+        if (over_client_frame_limit(error_of(r))) return outcome_unknown(error_of(r), "request", "");
         const bool lost = !std::get<0>(c)->usable() && !refused_for_good(error_of(r));
         // A rebalance is the group member's to handle (rejoin), not a reason to wait here.
         if (!lost && (!error_of(r).retriable || error_of(r).code == errc::rebalance_in_progress)) return r;
@@ -174,6 +188,16 @@ class cluster_client {
   static bool refused_for_good(const failure& f) noexcept {
     return f.code == errc::frame_too_large || f.code == errc::authentication_failed;
   }
+  /// Of those, a frame from the broker over this client's options::max_frame_bytes (a
+  /// Deliver on the same connection, or the answer itself), said by the connection with
+  /// network message_size; the broker's refusal of a request over its own limit has none.
+  static bool over_client_frame_limit(const failure& f) noexcept {
+    return f.code == errc::frame_too_large && f.network == std::errc::message_size;
+  }
+  /// `f` (over_client_frame_limit), as the failure of the `what` whose answer was awaited
+  /// when the frame broke the connection: no refusal of it by the broker, which may have
+  /// carried it out (`maybe`, e.g. "it may have been stored"), so its outcome is unknown.
+  static failure outcome_unknown(failure f, const std::string& what, const std::string& maybe);
   /// The node serving the partition now (-1 outside a cluster); not_leader while none does.
   result<std::int32_t> leader_id(const std::string& topic, std::int32_t partition);
   explicit cluster_client(options o) : opts_(std::move(o)) {}

@@ -1,8 +1,8 @@
 // client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
 // while others are in flight, answers that arrived before a connection failed, a publish over
-// the broker's frame limit, each node's certificate (and a node refusing ours), credit and
-// deliveries that fail (one over our frame limit), waits without bound, Metadata from a node
-// that lags, and leader epochs that went back.
+// the broker's frame limit or cut off by a frame over ours, each node's certificate (and a
+// node refusing ours), credit and deliveries that fail (one over our frame limit), waits
+// without bound, Metadata from a node that lags, and leader epochs that went back.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -138,6 +138,41 @@ TEST(ClusterClientPublish, APipelinedPublishOverTheBrokersFrameLimitIsNotSentAga
   EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
   EXPECT_EQ(c.retries(), 0u);
   EXPECT_EQ(c.connections_opened(), 1u);
+}
+
+// A frame over this client's limit (a delivery pushed ahead of the answer) breaks the
+// connection while a publish awaits its answer: no refusal of the publish by the broker,
+// which may have stored it. Not sent again (that frame would come again), pipelined or not,
+// and its failure says so: the connection broke on an oversized frame, the outcome is unknown.
+TEST(ClusterClientPublish, APublishCutOffByAFrameOverTheClientsLimitHasAnUnknownOutcome) {
+  const auto big = deliver_frame(1, 0, batch_of("big", 1, 100 * 1024));
+  stub_broker stub([&big](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f);
+      if (type_of(*f) != protocol::message_type::publish) continue;
+      p.send(big);
+      p.send(publish_answer(*f, 0));
+    }
+  });
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto cut_off = [](const client::result<native::publish_response>& r) {
+    ASSERT_FALSE(client::ok(r));
+    const auto& f = client::error_of(r);
+    EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+    EXPECT_EQ(f.network, std::errc::message_size) << f.message;
+    EXPECT_FALSE(f.retriable) << f.message;
+    EXPECT_NE(f.message.find("the connection broke on a frame from the broker over this client's limit"),
+              std::string::npos)
+        << f.message;
+    EXPECT_NE(f.message.find("outcome is unknown"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("exceeds the client's limit of 65536"), std::string::npos) << f.message;
+  };
+  must(c.send_publish("t", 0, batch_of("a")), "send_publish");
+  cut_off(c.receive_publish());
+  cut_off(c.publish("t", 0, batch_of("b")));
+  EXPECT_EQ(c.retries(), 0u);
 }
 
 // -- TLS ------------------------------------------------------------------------------------------

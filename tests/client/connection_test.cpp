@@ -2,17 +2,23 @@
 // failure to connect is reported as (a certificate the broker refuses too), frames nobody
 // asked for, read by another call or over our frame limit, a publisher without acks that
 // never waits, a broker that writes to us while we write to it (and how much is read then),
-// what had arrived when the connection failed, calls that time out or wait without bound, and
-// records below the log start.
+// what had arrived when the connection failed (a refusal that comes with the reset, over TLS
+// too; after a write timed out, only what was read), calls that time out or wait without
+// bound, and records below the log start.
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <optional>
+#include <string>
+#include <thread>
 
 #include "process.hpp"
 #include "tests/actors/broker_fixture.hpp"
@@ -54,6 +60,10 @@ bool readable(const client::connection& c) {
 // side unread by us, where a reset would drop it.
 void room_to_receive(int fd, int bytes) { ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes); }
 
+// A value whose Deliver frame is larger than one read of the client's (64 KiB), yet well
+// within the room room_to_receive gets under the default rmem_max.
+constexpr std::size_t larger_than_one_read = 80 * 1024;
+
 // Waits until the broker's end of the stream has arrived: all it sent before is in our socket.
 bool closed_by_peer(const client::connection& c) {
   pollfd p{c.native_handle(), POLLRDHUP, 0};
@@ -65,6 +75,22 @@ bool closed_by_peer(const client::connection& c) {
 bool reset(const client::connection& c) {
   pollfd p{c.native_handle(), 0, 0};  // POLLERR and POLLHUP are reported unasked
   return ::poll(&p, 1, 10000) == 1;
+}
+
+// Whether thread `client`, writing on socket `fd`, waits in poll() for room that will not come
+// unless the broker acts: its socket holds bytes the broker's closed window keeps unsent, none
+// are in flight (whose acknowledgement would make room), and the thread is asleep (state S in
+// /proc: the client sleeps nowhere else while it writes).
+bool waiting_for_room(pid_t client, int fd) {
+  int queued = 0;
+  int unsent = 0;
+  if (fd < 0 || ::ioctl(fd, SIOCOUTQ, &queued) != 0 || ::ioctl(fd, SIOCOUTQNSD, &unsent) != 0) return false;
+  if (unsent == 0 || queued != unsent) return false;
+  std::ifstream stat("/proc/self/task/" + std::to_string(client) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto name_end = line.rfind(')');  // the state follows the name, which is in parentheses
+  return name_end != std::string::npos && name_end + 2 < line.size() && line[name_end + 2] == 'S';
 }
 
 protocol::buffer heartbeat_answer(const protocol::buffer& request) {
@@ -249,7 +275,7 @@ TEST(ClientFrames, AMalformedGroupAssignmentIsReported) {
 // finds it.
 TEST(ClientFrames, ALookWithoutWaitingFindsAFrameLargerThanOneRead) {
   stub_broker stub([](stub_peer& p) {
-    if (p.next_frame()) p.send(deliver_frame(1, 0, batch_of("d", 1, 200 * 1024)));
+    if (p.next_frame()) p.send(deliver_frame(1, 0, batch_of("d", 1, larger_than_one_read)));
   });  // then closed
   auto c = connected(stub.port());
   room_to_receive(c.native_handle(), 1 << 20);
@@ -448,7 +474,7 @@ TEST(ClientAfterAFailure, AnswersBehindAFrameLargerThanOneReadAreStillFound) {
     auto a = p.next_frame();
     auto b = p.next_frame();
     if (!a || !b) return;
-    p.send(deliver_frame(1, 0, batch_of("d", 1, 200 * 1024)));
+    p.send(deliver_frame(1, 0, batch_of("d", 1, larger_than_one_read)));
     p.send(publish_answer(*a, 10));
     p.send(publish_answer(*b, 11));
   });  // then closed: what we write next is answered with a reset
@@ -491,6 +517,85 @@ TEST(ClientAfterAFailure, APublishOverTheBrokersFrameLimitIsRefusedNotLost) {
   EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
   EXPECT_FALSE(client::error_of(r).retriable);
   EXPECT_FALSE(c.usable());
+}
+
+// The same when the Error and the reset that follows it (the broker closes with our publish
+// unread) reach us together, while our write waits for room: the poll that wakes sees both.
+// The Error is read before the write is tried again, which fails: over TLS for good, nothing
+// read after it, so the publish would hear of a lost connection (and be retried in vain).
+TEST(ClientAfterAFailure, TheBrokersRefusalThatComesWithTheResetIsFoundOverTlsToo) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  const pid_t client_thread = ::gettid();
+  for (const bool tls : {false, true}) {
+    SCOPED_TRACE(tls ? "over TLS" : "plain");
+    std::atomic<int> client_fd{-1};
+    stub_broker stub(
+        [&](stub_peer& p) {
+          p.limit_buffers(64 * 1024);
+          p.limit_frames(1u << 20);
+          while (p.next_frame()) {
+          }
+          if (p.framing_error() != errc::frame_too_large) return;
+          // Not while we write: a write that meets the reset fails, before any poll.
+          const auto deadline = std::chrono::steady_clock::now() + 10s;
+          while (!waiting_for_room(client_thread, client_fd.load())) {
+            if (std::chrono::steady_clock::now() > deadline) return;
+            std::this_thread::yield();
+          }
+          p.send(error_frame(0, errc::frame_too_large, "frame too large"));
+          p.reset();
+        },
+        tls ? stub_tls{files.server_cert, files.server_key} : stub_tls{});
+    auto o = to(stub.port());
+    o.tls = tls;
+    if (tls) o.tls_ca_file = files.ca;
+    auto c = must(client::connection::open(o), "open");
+    limit_buffers(c.native_handle(), 64 * 1024);  // the publish cannot fit in the sockets
+    // The Error alone is too little to wake our wait: the reset wakes it, the Error there.
+    const int wake_for = 64 * 1024;
+    ::setsockopt(c.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &wake_for, sizeof wake_for);
+    client_fd = c.native_handle();
+    const auto r = c.publish("t", 0, batch_of("big", 1, 8u << 20));
+    ASSERT_FALSE(client::ok(r));
+    EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+    EXPECT_FALSE(client::error_of(r).retriable);
+    EXPECT_FALSE(c.usable());
+  }
+}
+
+// A write that timed out (the broker read nothing, pushing all the while) ends the connection
+// by our clock, the broker still up. The answer to a publish held back before it is then
+// looked for only in what was read while the write waited: reading on, until a read finds
+// nothing, would take the broker's pushes as fast as it sends them, without end.
+TEST(ClientAfterAFailure, AfterAWriteTimedOutOnlyWhatWasReadIsLookedAt) {
+  static constexpr std::uint32_t max_frame = 256 * 1024;
+  static constexpr std::size_t read_ahead = 4 * max_frame;
+  static constexpr std::size_t push_bytes = 32 * 1024;
+  static constexpr std::size_t offered = 32u << 20;  // what the stub would push if we read it all
+  std::atomic<std::size_t> pushed{0};
+  {
+    stub_broker stub([&](stub_peer& p) {
+      p.limit_buffers(64 * 1024);
+      const auto push = deliver_frame(1, 0, batch_of("d", 1, push_bytes));
+      while (pushed.load() < offered && p.send(push)) pushed += push.size();
+    });
+    auto o = to(stub.port(), 1s);
+    o.max_frame_bytes = max_frame;
+    auto c = must(client::connection::open(o), "open");
+    limit_buffers(c.native_handle(), 64 * 1024);
+    const auto held = must(c.send_publish("t", 0, batch_of("a")), "send_publish");  // held back
+    // Far more than the sockets hold, never read: its write, the held publish's with it, times out.
+    const auto big = c.send_publish("t", 0, batch_of("big", 1, 8u << 20));
+    ASSERT_FALSE(client::ok(big));
+    EXPECT_EQ(client::error_of(big).code, errc::timeout) << client::error_of(big).message;
+    const auto r = c.receive_publish(held);
+    ASSERT_FALSE(client::ok(r));
+    EXPECT_EQ(client::error_of(r).code, errc::timeout) << client::error_of(r).message;
+  }  // our end closes first: the stub's blocked write fails
+  // What was read while the write waited (up to the bound), not everything offered.
+  EXPECT_LT(pushed.load(), read_ahead + (2u << 20));
 }
 
 // A frame from the broker over options::max_frame_bytes (a record stored under a broker's

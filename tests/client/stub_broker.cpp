@@ -65,6 +65,14 @@ bool stub_peer::send(protocol::byte_view bytes) {
 
 void stub_peer::close() { ::shutdown(fd_, SHUT_RDWR); }
 
+void stub_peer::reset() {
+  // Connecting a TCP socket to no address aborts its connection, with a reset, and keeps the
+  // descriptor (the stub_broker closes it at its end; another file must not get its number).
+  sockaddr unspecified{};
+  unspecified.sa_family = AF_UNSPEC;
+  (void)::connect(fd_, &unspecified, sizeof unspecified);
+}
+
 void stub_peer::limit_buffers(int bytes) {
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);

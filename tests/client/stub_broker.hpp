@@ -36,6 +36,9 @@ class stub_peer {
   bool send(protocol::byte_view bytes);
   /// Ends the connection at once: the client sees it closed, nothing said.
   void close();
+  /// Ends the connection with a reset, as a broker closing it with a request unread does:
+  /// what was sent before still reaches the client, the reset right behind it.
+  void reset();
   /// Small fixed socket buffers on the stub's side (no autotuning): a peer that stops
   /// reading, or that the stub stops reading, fills them soon.
   void limit_buffers(int bytes);

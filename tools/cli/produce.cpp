@@ -5,9 +5,12 @@
 // client and librdkafka put a key on the same partition. Unkeyed messages go to one partition
 // until its batch is sent, then to the next in turn (sticky, as Kafka's producer does since
 // KIP-480), so every batch is for one partition, and each partition's batches leave in the
-// order they were begun: messages reach each partition in the order they were read, as a
-// Kafka producer keeps send order per partition (a batch the broker refuses retriably is sent
-// again behind later ones; client/cluster_client.hpp). In a cluster the client picks the
+// order they were begun, as a Kafka producer keeps send order per partition. Like one without
+// idempotence, this is no exactly-once producer: a batch whose outcome is unknown (answered
+// `timeout` after a store stall, or cut off with its connection after the send) is sent
+// again, so it may be stored twice, and a resent batch (one refused retriably too) goes
+// behind later ones, which may land first (client/cluster_client.hpp; exactly once and in
+// order: client/idempotent_producer.hpp). In a cluster the client picks the
 // partition of each unkeyed batch as it sends it, one whose leader is known, and picks again
 // when it resends the batch: a dead node's partitions do not hold the unkeyed lines up
 // (there keyed and unkeyed lines keep each their own order in a partition, not the order
