@@ -1,6 +1,7 @@
 #include "client/client.hpp"
 #include "client/deadline.hpp"
 #include "client/socket_connect.hpp"
+#include "client/tls_alert.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -48,22 +49,6 @@ std::error_code system_error(int e) { return {e, std::generic_category()}; }
 /// was a system call's (and it gave one), else a reset.
 std::error_code tls_loss(int e, int sys) {
   return e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
-}
-
-/// After an OpenSSL call failed with SSL_ERROR_SSL: the fatal alert the peer sent, when that
-/// was why, as OpenSSL names it ("tlsv13 alert certificate required", "sslv3 alert
-/// certificate expired", "tlsv1 alert unknown ca"); empty otherwise. The thread's error
-/// queue is left as it is.
-std::string alert_from_peer() {
-  for (const auto e : {ERR_peek_error(), ERR_peek_last_error()}) {
-    // OpenSSL reports an alert received as its reason SSL_AD_REASON_OFFSET + the alert's code.
-    const int reason = ERR_GET_REASON(e);
-    const int alert = reason - SSL_AD_REASON_OFFSET;
-    if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL || alert < 0 || alert > 255) continue;
-    const char* text = ERR_reason_error_string(e);
-    return text != nullptr ? text : "alert " + std::to_string(alert);
-  }
-  return {};
 }
 
 /// The broker's TLS refused this client (its certificate, typically): no retry changes it.
@@ -213,10 +198,11 @@ std::optional<failure> connection::start_tls(std::chrono::steady_clock::time_poi
                    reason);
     }
     // Refused by the broker (with TLS 1.2 a client certificate is judged in the handshake),
-    // said as a refusal after the handshake is.
-    if (const auto alert = e == SSL_ERROR_SSL ? alert_from_peer() : std::string(); !alert.empty()) {
+    // said as a refusal after the handshake is. (Any other failure of the handshake, another
+    // alert too, is one as well: handshake_failure names it.)
+    if (const auto alert = e == SSL_ERROR_SSL ? alert_from_peer() : tls_alert{}; alert.refuses_client) {
       ERR_clear_error();
-      return refused_by_tls(alert);
+      return refused_by_tls(alert.name);
     }
     return local(errc::authentication_failed, tls_->handshake_failure());
   }
@@ -334,10 +320,12 @@ bool connection::write_all(protocol::byte_view bytes) {
 }
 
 failure connection::lost(const std::string& what) const {
-  if (!tls_alert_.empty()) return refused_by_tls(tls_alert_);
+  if (tls_alert_.refuses_client) return refused_by_tls(tls_alert_.name);
   const auto why = lost_ ? lost_ : system_error(ECONNABORTED);
-  return local(why == std::errc::timed_out ? errc::timeout : errc::storage_unavailable, what + ": " + why.message(),
-               why);
+  // Another alert (bad_record_mac, internal_error, ...) is a connection reset, named.
+  const auto alert = tls_alert_.name.empty() ? std::string() : " (TLS: " + tls_alert_.name + ")";
+  return local(why == std::errc::timed_out ? errc::timeout : errc::storage_unavailable,
+               what + ": " + why.message() + alert, why);
 }
 
 bool connection::send_bytes(protocol::byte_view bytes) {
@@ -435,7 +423,7 @@ std::optional<std::size_t> connection::read_available() {
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;  // e.g. a session ticket
     const int sys = errno;
     // With TLS 1.3 a broker that refuses our certificate says so here, at the first read
-    // after the handshake: an alert, not a connection lost.
+    // after the handshake: an alert refusing this client, not a connection lost.
     if (e == SSL_ERROR_SSL) tls_alert_ = alert_from_peer();
     ERR_clear_error();
     lost_ = tls_loss(e, n < 0 ? sys : 0);

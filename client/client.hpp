@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "client/tls_alert.hpp"
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame_decoder.hpp"
 #include "protocol/group_assignment.hpp"
@@ -66,7 +67,8 @@ struct options {
   /// that refuses this client's certificate (expired, of a CA it does not trust, none where
   /// one is required) sends a TLS alert, which fails the call that meets it (with TLS 1.3,
   /// the first read after the handshake) as authentication_failed, not retriable, naming
-  /// the alert ("tlsv13 alert certificate required").
+  /// the alert ("tlsv13 alert certificate required"). Other alerts (bad_record_mac,
+  /// internal_error, ...: client/tls_alert.hpp) are a connection lost, retriable.
   bool tls = false;
   std::string tls_ca_file;
   std::string tls_cert_file;  ///< a client certificate (PEM), for listeners that ask for one
@@ -315,7 +317,7 @@ class connection {
   /// it (over TLS, also once a fatal error was seen: OpenSSL must not be called again then).
   std::optional<std::size_t> read_available();
   /// Why the connection failed (`what`, with the system's reason), as a retriable failure;
-  /// or the broker's refusal of this client, when it sent a TLS alert (tls_alert_).
+  /// or the broker's refusal of this client, when it sent a TLS alert refusing it (tls_alert_).
   failure lost(const std::string& what) const;
   /// A frame from the broker that the decoder refused: one over options::max_frame_bytes
   /// says its size and the limit (frame_too_large, network EMSGSIZE, not retriable).
@@ -392,9 +394,10 @@ class connection {
   bool tls_failed_ = false;
   /// The fatal alert the broker sent, as OpenSSL names it ("tlsv13 alert certificate
   /// required"): with TLS 1.3 a client certificate refused (expired, of an unknown CA, none)
-  /// is learnt after the handshake, at the next read. Every failure says so from then on,
-  /// as authentication_failed: no retry changes it.
-  std::string tls_alert_;
+  /// is learnt after the handshake, at the next read. When it refuses this client, every
+  /// failure says so from then on, as authentication_failed: no retry changes it; any other
+  /// alert is named in the connection lost (a retriable reset).
+  tls_alert tls_alert_;
   /// How many bytes the decoder held when it last found no whole frame in them (0: not
   /// looked at since the last frame taken): has_pending() is true only for more.
   std::size_t unframed_ = 0;

@@ -488,6 +488,9 @@ result<bool> cluster_client::grant_credit(std::uint32_t subscription_id, std::ui
   }
   auto r = c->second->grant_credit(s.node_id, bytes);
   if (ok(r)) return true;
+  // Cut off by what every connection would meet again (a delivery over our frame limit
+  // ahead of the answer): made again, it would meet it again.
+  if (!c->second->usable() && refused_for_good(error_of(r))) return end_subscriptions_on(s.node, error_of(r));
   if (!c->second->usable()) {  // cut off: made again elsewhere, with this credit
     s.node = -2;
     return true;
@@ -510,6 +513,17 @@ result<bool> cluster_client::unsubscribe(std::uint32_t subscription_id) {
   auto r = c->second->unsubscribe(s.node_id);
   if (!ok(r) && !c->second->usable()) return true;  // gone with its connection
   return r;
+}
+
+failure cluster_client::end_subscriptions_on(std::int32_t node, failure f) {
+  std::string ended;
+  std::erase_if(subscriptions_, [&](const auto& e) {
+    if (e.second.node != node) return false;
+    ended += (ended.empty() ? "" : ", ") + std::to_string(e.first);
+    return true;
+  });
+  if (!ended.empty()) f.message = "subscriptions ended: " + ended + ": " + f.message;
+  return f;
 }
 
 result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milliseconds wait) {
@@ -549,13 +563,13 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
       return result<std::optional<delivery>>{f};
     }
     if (c.usable()) return result<std::optional<delivery>>{f};  // e.g. a delivery that does not decode
+    // No connection would do better (a delivery over this client's frame limit, this client
+    // refused): made again, its subscriptions would meet it again, without end. They end
+    // here, and the caller hears which (it subscribes again once it raised the limit, say).
+    if (refused_for_good(f)) return result<std::optional<delivery>>{end_subscriptions_on(node_key, std::move(f))};
     // The node went away: its subscriptions are made again elsewhere.
     for (auto& [id, s] : subscriptions_)
       if (s.node == node_key) s.node = -2;
-    // Unless no connection would do better (a delivery over this client's frame limit, this
-    // client refused): made again, they would meet it again, without end. The caller hears
-    // of it.
-    if (refused_for_good(f)) return result<std::optional<delivery>>{f};
     return std::nullopt;
   };
   for (;;) {

@@ -110,7 +110,8 @@ class cluster_client {
                                   std::uint32_t credit_bytes);
   /// Credit for a subscription whose connection failed, or that its node ended meanwhile
   /// (next_delivery makes it again or reports its end), goes with it; a refusal otherwise is
-  /// returned.
+  /// returned, as is a failure of the connection that no other would pass (see
+  /// next_delivery: that connection's subscriptions end).
   result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
   result<bool> unsubscribe(std::uint32_t subscription_id);
   /// The next delivery on any subscription, waiting up to `wait`; nullopt on timeout. A
@@ -118,7 +119,15 @@ class cluster_client {
   /// not be made again anywhere for options::timeout (no node reachable), is reported as a
   /// failure naming it (failure::subscription_id) and forgotten. Other failures on a
   /// connection that is still usable (a delivery that does not decode) are reported naming
-  /// no subscription; a failed connection's subscriptions are made again elsewhere.
+  /// no subscription; a failed connection's subscriptions are made again elsewhere, unless
+  /// it failed on what every connection would meet again: a delivery over this client's
+  /// options::max_frame_bytes (frame_too_large, network message_size) or a TLS alert
+  /// refusing this client (authentication_failed). Then every subscription on that
+  /// connection ends, forgotten (grant_credit and unsubscribe answer "no such
+  /// subscription"), and the failure's message lists them ("subscriptions ended: 3, 5: ...",
+  /// failure::subscription_id 0): the caller subscribes again, from the offset after its
+  /// last delivery, once it has raised the limit or mended the certificate. (grant_credit
+  /// ends them, and returns that failure, when its connection fails so.)
   result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
 
   // -- connections, for everything else ------------------------------------------------------
@@ -230,6 +239,10 @@ class cluster_client {
   /// Forgets node `node`'s connection (kept aside while publishes sent on it await their
   /// answers); its subscriptions are to be made again.
   void forget(std::int32_t node);
+  /// `f`, which broke node `node`'s connection and that every connection would meet again
+  /// (refused_for_good), naming the subscriptions that lived there: they end (forgotten), as
+  /// made again they would meet it again, without end.
+  failure end_subscriptions_on(std::int32_t node, failure f);
 
   struct pending_publish {
     std::string topic;

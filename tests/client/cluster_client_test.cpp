@@ -1,10 +1,12 @@
 // client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
 // while others are in flight, answers that arrived before a connection failed, a publish over
 // the broker's frame limit or cut off by a frame over ours, each node's certificate (and a
-// node refusing ours), credit and deliveries that fail (one over our frame limit), waits
-// without bound, Metadata from a node that lags, and leader epochs that went back.
+// node refusing ours), credit and deliveries that fail (one over our frame limit ends the
+// subscriptions on its connection), waits without bound, Metadata from a node that lags, and
+// leader epochs that went back.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -360,23 +362,59 @@ TEST(ClusterClientSubscriptions, ADeliveryThatDoesNotDecodeIsReported) {
 }
 
 // A delivery over this client's frame limit ends its connection. Made again elsewhere, the
-// subscription would meet it again, without end: the caller hears of it, naming the limit.
-TEST(ClusterClientSubscriptions, ADeliveryOverTheClientsFrameLimitIsReportedNotSubscribedAgainWithoutEnd) {
+// subscription would meet it again, without end: it ends, and the caller hears of it, naming
+// the limit and the subscription. A later wait finds nothing: it is not made again.
+TEST(ClusterClientSubscriptions, ADeliveryOverTheClientsFrameLimitEndsTheSubscriptionsOnItsConnection) {
+  auto subscribes = std::make_shared<std::atomic<int>>(0);
   subscribing broker{[](stub_peer&, const protocol::buffer&, std::uint32_t) {}};
-  broker.after_subscribe = [](stub_peer& p, std::uint32_t id) {
+  broker.after_subscribe = [subscribes](stub_peer& p, std::uint32_t id) {
+    ++*subscribes;
     p.send(deliver_frame(id, 0, batch_of("big", 1, 100 * 1024)));
   };
   stub_broker stub(broker);
   auto o = to(stub.port());
   o.max_frame_bytes = 64 * 1024;
   auto c = must(client::cluster_client::open(o), "open");
-  must(c.subscribe("t", 0, 0, 1 << 20), "subscribe");
+  const auto sub = must(c.subscribe("t", 0, 0, 1 << 20), "subscribe");
   const auto d = c.next_delivery(10s);
   ASSERT_FALSE(client::ok(d)) << "no delivery and no failure in 10 s: subscribed again and again";
   const auto& f = client::error_of(d);
   EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
   EXPECT_NE(f.message.find("exceeds the client's limit of 65536"), std::string::npos) << f.message;
-  EXPECT_LE(c.connections_opened(), 2u);
+  EXPECT_NE(f.message.find("subscriptions ended: " + std::to_string(sub) + ":"), std::string::npos) << f.message;
+  // Ended: forgotten, not made again by the next wait.
+  const auto again = c.next_delivery(200ms);
+  ASSERT_TRUE(client::ok(again)) << client::error_of(again).message;
+  EXPECT_FALSE(std::get<0>(again).has_value());
+  EXPECT_EQ(subscribes->load(), 1);
+  const auto credit = c.grant_credit(sub, 4096);
+  ASSERT_FALSE(client::ok(credit));
+  EXPECT_EQ(client::error_of(credit).code, errc::invalid_request);
+}
+
+// The same frame cut off a credit awaiting its answer (the delivery came first): the
+// subscription ends there too, reported by grant_credit, not made again by next_delivery.
+TEST(ClusterClientSubscriptions, ACreditCutOffByADeliveryOverTheClientsFrameLimitEndsTheSubscription) {
+  auto subscribes = std::make_shared<std::atomic<int>>(0);
+  subscribing broker{[](stub_peer& p, const protocol::buffer& credit, std::uint32_t) {
+    p.send(deliver_frame(7, 0, batch_of("big", 1, 100 * 1024)));
+    p.send(response_to(credit));
+  }};
+  broker.after_subscribe = [subscribes](stub_peer&, std::uint32_t) { ++*subscribes; };
+  stub_broker stub(broker);
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, 1024), "subscribe");
+  const auto r = c.grant_credit(sub, 1 << 20);
+  ASSERT_FALSE(client::ok(r)) << "taken for a connection lost: to be made again";
+  const auto& f = client::error_of(r);
+  EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+  EXPECT_NE(f.message.find("subscriptions ended: " + std::to_string(sub) + ":"), std::string::npos) << f.message;
+  const auto d = c.next_delivery(200ms);
+  ASSERT_TRUE(client::ok(d)) << client::error_of(d).message;
+  EXPECT_FALSE(std::get<0>(d).has_value());
+  EXPECT_EQ(subscribes->load(), 1);
 }
 
 // Credit granted past what a uint32 counts stays at the most: the subscription, made again

@@ -144,6 +144,9 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
                         bad{"produce t -K '' v", "-K '': an empty delimiter"},
                         bad{"produce t -K '\\q' v", "unknown escape \\q"},
                         bad{"produce t -K '\\x4' v", "two hex digits"},
+                        // --format reads the same escapes as -K: one the CLI does not take
+                        // is refused, not printed without its backslash.
+                        bad{"consume t --format '%s\\q'", "unknown escape \\q"},
                         bad{"consume t -n -1", "--max"},
                         bad{"consume t --follow --idle-timeout -5", "--idle-timeout"},
                         bad{"--timeout 0x10 topics list", "--timeout"},
@@ -637,7 +640,7 @@ TEST_F(Cli, AnEmptyKeyGivenWithDashKIsEmptyNotNull) {
 }
 
 // -K reads kcat's escapes: '\t' splits at a tab (it split at a backslash and a 't'), '\x1f'
-// at that byte, '\\' at a backslash.
+// at that byte, '\\' at a backslash. --format reads the same ('\x1f' printed "x1f").
 TEST_F(Cli, KeyDelimiterTakesKcatsEscapes) {
   ASSERT_EQ(cli("topics create delimited --partitions 1").first, 0);
   ASSERT_EQ(cli_stdin("k1\\tv1\\tx\\n", "produce delimited -K '\\t'").first, 0);
@@ -646,6 +649,9 @@ TEST_F(Cli, KeyDelimiterTakesKcatsEscapes) {
   auto r = cli_apart("consume delimited --format '%k=%s\\n'");
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "k1=v1\\tx\nk2=v2\nk3=v3\n") << "split at the first delimiter only";
+  r = cli_apart("consume delimited --format '%k\\x1f%s\\\\\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "k1\x1f" "v1\\tx\\\nk2\x1f" "v2\\\nk3\x1f" "v3\\\n");
 }
 
 // A record over the CLI's frame limit fails the read at once, saying how large its frame is

@@ -1,9 +1,7 @@
 #pragma once
 /// Delimiters as portask-cli reads them from its options (produce -K), with the escapes of
-/// kcat's -K and -D: \t a tab, \n a newline, \r a carriage return, \\ a backslash, \xNN the
-/// byte of two hex digits (\x00 included); any other character stands for itself. A
-/// backslash before anything else is refused rather than kept: '\T' for '\t' would split at
-/// a backslash and a T, never at a tab.
+/// tools/cli/escapes.hpp: kcat's \t \n \xNN, plus \r and \\; \x takes exactly two hex
+/// digits; an unknown escape is refused (kcat keeps it, splitting where nobody meant to).
 
 #include <optional>
 #include <string>
@@ -12,7 +10,7 @@
 namespace portask::cli {
 
 /// The bytes `text` stands for; nothing when it is empty (a delimiter that never splits) or
-/// holds a backslash that starts no escape above, with `why` saying what is wrong.
+/// holds a backslash that starts no escape, with `why` saying what is wrong.
 std::optional<std::string> parse_delimiter(std::string_view text, std::string& why);
 
 }  // namespace portask::cli

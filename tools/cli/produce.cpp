@@ -566,8 +566,8 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   auto* key_delimiter =
       cmd->add_option("-K,--key-delimiter", p->key_delimiter,
                       "split each line at this delimiter into key and value, the first time it occurs (as kcat -K: "
-                      "\\t a tab, \\r a carriage return, \\n a newline, \\\\ a backslash, \\xNN a byte in hex; "
-                      "not empty)");
+                      "\\t a tab, \\n a newline, \\xNN a byte in two hex digits; also \\r a carriage return, "
+                      "\\\\ a backslash; not empty, no other escape)");
   cmd->add_option("-H,--header", p->headers, "header name=value (repeatable; the value may be empty)")
       ->allow_extra_args(false);
   cmd->add_flag("-Z,--empty-as-null", p->empty_as_null,
