@@ -1,5 +1,7 @@
 #include "client/client.hpp"
+#include "client/deadline.hpp"
 #include "client/socket_connect.hpp"
+#include "client/tls_alert.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -41,19 +43,17 @@ failure local(errc e, std::string text = {}, std::error_code network = {}) {
   return failure{e, text.empty() ? make_error_code(e).message() : std::move(text), is_retriable(e), 0, network};
 }
 
-// What is left of a wait until `deadline`; zero once it passed (read_frame still looks once
-// at what has already arrived).
-std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
-  return std::max(std::chrono::milliseconds(0),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
-}
-
 std::error_code system_error(int e) { return {e, std::generic_category()}; }
 
 /// A TLS connection lost with OpenSSL's error `e`: the system's reason `sys` when the loss
 /// was a system call's (and it gave one), else a reset.
 std::error_code tls_loss(int e, int sys) {
   return e == SSL_ERROR_SYSCALL && sys != 0 ? system_error(sys) : system_error(ECONNRESET);
+}
+
+/// The broker's TLS refused this client (its certificate, typically): no retry changes it.
+failure refused_by_tls(const std::string& alert) {
+  return local(errc::authentication_failed, "TLS: the broker refused the connection: " + alert);
 }
 
 class resolver_error_category final : public std::error_category {
@@ -71,7 +71,7 @@ const std::error_category& resolver_category() noexcept {
 
 result<connection> connection::open(const options& o) {
   // One deadline for the whole: each address tried, the handshake, authentication.
-  const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+  const auto deadline = deadline_after(o.timeout);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -125,7 +125,7 @@ result<connection> connection::open(const options& o) {
 
 result<bool> connection::authenticate(const std::string& mechanism, const std::string& user,
                                       const std::string& password) {
-  return authenticate(mechanism, user, password, std::chrono::steady_clock::now() + opts_.timeout);
+  return authenticate(mechanism, user, password, deadline_after(opts_.timeout));
 }
 
 result<bool> connection::authenticate(const std::string& mechanism, const std::string& user,
@@ -197,6 +197,13 @@ std::optional<failure> connection::start_tls(std::chrono::steady_clock::time_poi
       return local(errc::storage_unavailable, "TLS: the connection ended during the handshake: " + reason.message(),
                    reason);
     }
+    // Refused by the broker (with TLS 1.2 a client certificate is judged in the handshake),
+    // said as a refusal after the handshake is. (Any other failure of the handshake, another
+    // alert too, is one as well: handshake_failure names it.)
+    if (const auto alert = e == SSL_ERROR_SSL ? alert_from_peer() : tls_alert{}; alert.refuses_client) {
+      ERR_clear_error();
+      return refused_by_tls(alert.name);
+    }
     return local(errc::authentication_failed, tls_->handshake_failure());
   }
 }
@@ -205,8 +212,9 @@ bool connection::wait_socket(bool for_write, std::chrono::steady_clock::time_poi
   pollfd p{fd_, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
   for (;;) {
     // What is left, recomputed: each of the handshake's waits does not get the whole again.
-    const int rc = ::poll(&p, 1, static_cast<int>(time_left(deadline).count()));
+    const int rc = ::poll(&p, 1, poll_timeout(time_left(deadline)));
     if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0 && time_left(deadline).count() > 0) continue;  // longer than one poll waits
     return rc > 0;
   }
 }
@@ -222,6 +230,7 @@ connection::connection(connection&& other) noexcept
       broken_(other.broken_),
       lost_(other.lost_),
       tls_failed_(other.tls_failed_),
+      tls_alert_(std::move(other.tls_alert_)),
       unframed_(other.unframed_),
       subscribed_by_request_(std::move(other.subscribed_by_request_)),
       tls_(std::move(other.tls_)),
@@ -231,7 +240,6 @@ connection::connection(connection&& other) noexcept
       codecs_(std::move(other.codecs_)),
       deliveries_(std::move(other.deliveries_)),
       assignments_(std::move(other.assignments_)),
-      ended_(std::move(other.ended_)),
       subscription_next_(std::move(other.subscription_next_)),
       ended_subscriptions_(std::move(other.ended_subscriptions_)),
       unacked_publishes_(std::move(other.unacked_publishes_)),
@@ -251,6 +259,7 @@ connection& connection::operator=(connection&& other) noexcept {
     broken_ = other.broken_;
     lost_ = other.lost_;
     tls_failed_ = other.tls_failed_;
+    tls_alert_ = std::move(other.tls_alert_);
     unframed_ = other.unframed_;
     subscribed_by_request_ = std::move(other.subscribed_by_request_);
     tls_ = std::move(other.tls_);
@@ -260,7 +269,6 @@ connection& connection::operator=(connection&& other) noexcept {
     codecs_ = std::move(other.codecs_);
     deliveries_ = std::move(other.deliveries_);
     assignments_ = std::move(other.assignments_);
-    ended_ = std::move(other.ended_);
     subscription_next_ = std::move(other.subscription_next_);
     ended_subscriptions_ = std::move(other.ended_subscriptions_);
     unacked_publishes_ = std::move(other.unacked_publishes_);
@@ -312,9 +320,12 @@ bool connection::write_all(protocol::byte_view bytes) {
 }
 
 failure connection::lost(const std::string& what) const {
+  if (tls_alert_.refuses_client) return refused_by_tls(tls_alert_.name);
   const auto why = lost_ ? lost_ : system_error(ECONNABORTED);
-  return local(why == std::errc::timed_out ? errc::timeout : errc::storage_unavailable, what + ": " + why.message(),
-               why);
+  // Another alert (bad_record_mac, internal_error, ...) is a connection reset, named.
+  const auto alert = tls_alert_.name.empty() ? std::string() : " (TLS: " + tls_alert_.name + ")";
+  return local(why == std::errc::timed_out ? errc::timeout : errc::storage_unavailable,
+               what + ": " + why.message() + alert, why);
 }
 
 bool connection::send_bytes(protocol::byte_view bytes) {
@@ -331,6 +342,7 @@ bool connection::send_bytes(protocol::byte_view bytes) {
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         if (wait_to_send(e == SSL_ERROR_WANT_WRITE)) continue;  // else lost_ says why not
       } else {
+        if (e == SSL_ERROR_SSL) tls_alert_ = alert_from_peer();
         lost_ = tls_loss(e, sys);
         tls_failed_ = true;
         ERR_clear_error();
@@ -357,7 +369,7 @@ bool connection::send_bytes(protocol::byte_view bytes) {
 
 bool connection::wait_to_send(bool for_write) {
   // The wait is for progress: reading meanwhile does not start it again.
-  const auto deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  const auto deadline = deadline_after(opts_.timeout);
   // What is read meanwhile stays unparsed in the decoder: past a few frames' worth the
   // broker is left to wait for us (its own backpressure: it stops reading), rather than our
   // memory growing with the wait. TLS that needs to read to write is always let read.
@@ -366,7 +378,7 @@ bool connection::wait_to_send(bool for_write) {
     const auto left = time_left(deadline);
     const bool take_input = !for_write || decoder_.buffered() < read_ahead;
     pollfd p{fd_, static_cast<short>((for_write ? POLLOUT : 0) | (take_input ? POLLIN : 0)), 0};
-    const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    const int rc = ::poll(&p, 1, poll_timeout(left));
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0) {
       lost_ = system_error(errno);
@@ -377,42 +389,57 @@ bool connection::wait_to_send(bool for_write) {
       lost_ = system_error(ETIMEDOUT);  // the broker read nothing for a whole request timeout
       return false;
     }
+    // The broker ended the connection (its refusal of a frame over its limit is an Error,
+    // then the close): what it sent before is read now, while it can be. The write would fail
+    // first otherwise, and over TLS that failure is fatal: OpenSSL may not read after it, so
+    // salvage would not find the Error. Nothing arrives after the end: no more is read than
+    // the socket holds.
+    if ((p.revents & POLLIN) != 0 && (p.revents & (POLLERR | POLLHUP)) != 0) {
+      for (;;) {
+        const auto got = read_available();
+        if (!got) return false;      // lost_ says why
+        if (*got == 0) return true;  // all read: the next write reports the error
+      }
+    }
     // Room, or an error the next write reports.
     if (for_write && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0) return true;
     if ((p.revents & POLLIN) == 0) return true;
-    if (!read_available()) return false;
+    if (!read_available().has_value()) return false;
     if (!for_write) return true;  // TLS wanted to read: the write is tried again
   }
 }
 
-bool connection::read_available() {
+std::optional<std::size_t> connection::read_available() {
   // After a fatal error OpenSSL must not be called again on the connection; lost_ says why.
-  if (tls_failed_) return false;
+  if (tls_failed_) return std::nullopt;
   auto space = decoder_.prepare(64 * 1024);
   if (tls_) {
     const int n = tls_->read(space.data(), static_cast<int>(space.size()));
     if (n > 0) {
       decoder_.commit(static_cast<std::size_t>(n));
-      return true;
+      return static_cast<std::size_t>(n);
     }
     const int e = SSL_get_error(tls_->ssl(), n);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;  // e.g. a session ticket
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;  // e.g. a session ticket
     const int sys = errno;
+    // With TLS 1.3 a broker that refuses our certificate says so here, at the first read
+    // after the handshake: an alert refusing this client, not a connection lost.
+    if (e == SSL_ERROR_SSL) tls_alert_ = alert_from_peer();
     ERR_clear_error();
     lost_ = tls_loss(e, n < 0 ? sys : 0);
     tls_failed_ = true;
-    return false;
+    return std::nullopt;
   }
   for (;;) {
     const auto n = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
     if (n > 0) {
       decoder_.commit(static_cast<std::size_t>(n));
-      return true;
+      return static_cast<std::size_t>(n);
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
     lost_ = n == 0 ? system_error(ECONNRESET) : system_error(errno);  // 0: the broker closed it
-    return false;
+    return std::nullopt;
   }
 }
 
@@ -429,36 +456,25 @@ result<buffer> connection::read_frame(std::chrono::milliseconds wait, bool* time
 }
 
 bool connection::has_pending() const {
-  return !deliveries_.empty() || !assignments_.empty() || !ended_.empty() || decoder_.buffered() > unframed_ ||
-         (tls_ && !tls_failed_ && SSL_pending(tls_->ssl()) > 0);
+  return has_pending_deliveries() || !assignments_.empty() || !group_errors_.empty() || !early_answers_.empty();
+}
+
+bool connection::has_pending_deliveries() const {
+  return !deliveries_.empty() || decoder_.buffered() > unframed_ || (tls_ && !tls_failed_ && SSL_pending(tls_->ssl()) > 0);
+}
+
+bool connection::subscribed(std::uint32_t subscription_id) const {
+  return std::any_of(subscribed_by_request_.begin(), subscribed_by_request_.end(),
+                     [&](const auto& e) { return e.second == subscription_id; });
 }
 
 result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool* timed_out) {
   if (timed_out) *timed_out = false;
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  bool looked_last = false;
+  const auto deadline = deadline_after(wait);
   for (;;) {
-    auto f = decoder_.next();
-    if (!f) return local(static_cast<errc>(f.error().value()), "bad frame from broker");
-    if (*f) {
-      unframed_ = 0;
-      const auto& v = **f;
-      return buffer(v.payload.data() - protocol::frame_header_size,
-                    v.payload.data() + v.payload.size());
-    }
-    unframed_ = decoder_.buffered();
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      // Time is up, but what has already arrived is still read (one look without waiting):
-      // a short or zero wait must not miss a frame sitting in the socket.
-      if (looked_last) {
-        if (timed_out) *timed_out = true;
-        return local(errc::timeout);
-      }
-      looked_last = true;
-      left = std::chrono::milliseconds(0);
-    }
+    auto held = held_frame();
+    if (!ok(held)) return error_of(held);
+    if (auto& frame = std::get<0>(held)) return std::move(*frame);
     // Nothing here to read: what is held back goes out before waiting for an answer to it
     // (unless the connection failed: then only what arrived is read). What arrives while it
     // goes is read into the decoder, and looked at first.
@@ -467,16 +483,48 @@ result<buffer> connection::read_frame_once(std::chrono::milliseconds wait, bool*
       if (!flush()) return lost("write failed");
       if (decoder_.buffered() != had) continue;
     }
-    // Decrypted bytes already buffered by OpenSSL do not show on the socket.
-    if (!tls_ || tls_failed_ || SSL_pending(tls_->ssl()) == 0) {
+    const auto left = time_left(deadline);
+    // Decrypted bytes already buffered by OpenSSL do not show on the socket. Once the time is
+    // up nothing is waited for: what has arrived is read below.
+    if (left.count() > 0 && (!tls_ || tls_failed_ || SSL_pending(tls_->ssl()) == 0)) {
       pollfd p{fd_, POLLIN, 0};
-      const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+      const int rc = ::poll(&p, 1, poll_timeout(left));
       if (rc < 0 && errno == EINTR) continue;
-      if (rc <= 0) continue;  // timeout is handled at the top
+      if (rc <= 0) continue;  // once the time is up, a last read below
     }
-    if (!read_available())
-      return lost(lost_ == std::errc::connection_reset ? "connection closed by broker" : "read failed");
+    const auto got = read_available();
+    if (!got) return lost(lost_ == std::errc::connection_reset ? "connection closed by broker" : "read failed");
+    // Time is up, but what has already arrived is still read, for as long as reads bring
+    // some: a short or zero wait must not miss a frame sitting in the socket, however large,
+    // nor the frames behind it (a reader after a failure looks for an answer there).
+    if (*got == 0 && left.count() <= 0) {
+      if (timed_out) *timed_out = true;
+      return local(errc::timeout);
+    }
   }
+}
+
+result<std::optional<buffer>> connection::held_frame() {
+  auto f = decoder_.next();
+  if (!f) return bad_frame(f.error());
+  if (!*f) {
+    unframed_ = decoder_.buffered();
+    return std::optional<buffer>{};
+  }
+  unframed_ = 0;
+  const auto& v = **f;
+  return std::optional<buffer>{buffer(v.payload.data() - protocol::frame_header_size, v.payload.data() + v.payload.size())};
+}
+
+failure connection::bad_frame(std::error_code why) const {
+  // Larger than this client takes (a record stored under a broker's larger limit): every
+  // connection would refuse it again, so the caller is told which limit to raise.
+  if (why == errc::frame_too_large)
+    return local(errc::frame_too_large,
+                 "frame of " + std::to_string(decoder_.refused_length()) +
+                     " bytes from the broker exceeds the client's limit of " + std::to_string(opts_.max_frame_bytes),
+                 system_error(EMSGSIZE));
+  return local(static_cast<errc>(why.value()), "bad frame from broker: " + why.message());
 }
 
 result<buffer> connection::receive_frame(std::chrono::milliseconds wait) {
@@ -516,12 +564,12 @@ void connection::answered_up_to(std::uint32_t answered) {
 }
 
 bool connection::keep_for_its_reader(std::uint32_t request_id, failure& f) {
-  // The end of a subscription (an Error naming its Subscribe): for next_delivery.
+  // The end of a subscription (an Error naming its Subscribe): for next_delivery, behind the
+  // deliveries that came before it (where the subscription stands still filters them).
   if (auto it = subscribed_by_request_.find(request_id); it != subscribed_by_request_.end()) {
     f.subscription_id = it->second;
-    subscription_next_.erase(it->second);
     subscribed_by_request_.erase(it);
-    ended_.push_back(std::move(f));
+    deliveries_.emplace_back(std::move(f));
     return true;
   }
   if (ended_subscriptions_.erase(request_id) > 0) return true;  // unsubscribed already
@@ -559,41 +607,79 @@ std::optional<failure> connection::set_aside(buffer& bytes) {
   return local(errc::malformed_payload, "an answer to request " + std::to_string(id) + ", which no call waits for");
 }
 
-void connection::salvage(std::uint32_t request_id) {
-  while (fd_ >= 0 && !early_answers_.contains(request_id)) {
-    auto f = read_frame_once(std::chrono::milliseconds(0), nullptr);
-    if (!ok(f)) return;  // nothing more has arrived, or it cannot be read
-    auto bytes = std::move(std::get<0>(f));
-    if (answer_id(bytes) == request_id)
+std::optional<failure> connection::salvage(std::uint32_t request_id) {
+  // Ended by our own clock (a write or an answer that timed out), the connection may still
+  // be live: a broker we had stopped reading pushes again as soon as we read, and reading
+  // until a read finds nothing could then take its pushes without end. Only what the decoder
+  // holds is looked at then (at most wait_to_send's read-ahead and one read).
+  const bool read_socket = lost_ != std::errc::timed_out;
+  std::optional<failure> refused;
+  while (fd_ >= 0 && (request_id == 0 || !early_answers_.contains(request_id))) {
+    buffer bytes;
+    if (read_socket) {
+      auto f = read_frame_once(std::chrono::milliseconds(0), nullptr);
+      if (!ok(f)) break;  // all that had arrived is read, or it cannot be read
+      bytes = std::move(std::get<0>(f));
+    } else {
+      auto f = held_frame();
+      if (!ok(f) || !std::get<0>(f)) break;  // all the decoder held is taken
+      bytes = std::move(*std::get<0>(f));
+    }
+    if (request_id != 0 && answer_id(bytes) == request_id) {
       early_answers_[request_id] = std::move(bytes);
-    else
-      (void)set_aside(bytes);  // the connection is over: what fits nowhere does not matter now
+      continue;
+    }
+    // The connection is over: what fits nowhere does not matter now, except the broker's
+    // refusal of a frame over its limit (set_aside returns an Error of request 0 as the
+    // broker sent it): the fate of the request it cut off, which no retry would change. Its
+    // other reasons (too many connections, a malformed stream) end the connection, not a
+    // request: that is lost, and worth another try.
+    if (auto why = set_aside(bytes); why && why->code == errc::frame_too_large && !refused) refused = std::move(why);
   }
+  return refused;
+}
+
+failure connection::write_failed(bool was_usable) {
+  // The broker refuses a frame as it closes the connection. One that had failed before is not
+  // read here; after a write that timed out (the broker read nothing), salvage takes only what
+  // was read already. (Answers to publishes are looked for by their reader.)
+  if (!was_usable) return lost("write failed");
+  if (auto why = salvage(0)) return *why;
+  return lost("write failed");
 }
 
 result<std::pair<native::response_header, buffer>> connection::wait_response(
     std::uint32_t request_id, std::chrono::milliseconds wait) {
-  if (wait.count() <= 0) wait = opts_.timeout;
   // One wait for the call: frames pushed meanwhile do not start it again.
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  // The connection failed: an answer that had arrived before is still this request's.
-  if (broken_) salvage(request_id);
+  const auto deadline = deadline_after(wait.count() > 0 ? wait : opts_.timeout);
+  // Once the connection failed: how (a read's failure), or the broker's refusal of a frame.
+  std::optional<failure> failed;
+  bool salvaged = false;
   for (;;) {
     buffer bytes;
     if (auto early = early_answers_.find(request_id); early != early_answers_.end()) {
       bytes = std::move(early->second);  // read meanwhile by another call
       early_answers_.erase(early);
+    } else if (broken_ && !salvaged) {
+      // The connection failed (before this call, or as it wrote what was held back): an
+      // answer that had arrived before is still this request's.
+      salvaged = true;
+      if (auto why = salvage(request_id)) failed = std::move(why);
+      continue;
     } else if (broken_) {
-      return lost("the connection failed before the answer came");
+      return failed ? *failed : lost("the connection failed before the answer came");
     } else {
       bool timed_out = false;
       auto f = read_frame(time_left(deadline), &timed_out);
-      if (!ok(f)) {
+      if (!ok(f) && timed_out) {
         broken_ = true;  // a late answer would be taken for the next request's
-        if (!timed_out) return error_of(f);
         // Ended by our own clock, not by the broker: later calls on it say so too.
         lost_ = system_error(ETIMEDOUT);
         return lost("no answer in time");
+      }
+      if (!ok(f)) {  // the connection is unusable now
+        failed = error_of(f);
+        continue;
       }
       bytes = std::move(std::get<0>(f));
     }
@@ -631,7 +717,8 @@ result<T> connection::call(buffer request, Decode decode) {
   std::uint32_t id = 0;
   if (request.size() >= protocol::frame_header_size + 4)
     id = protocol::load_be32(request.data() + protocol::frame_header_size);
-  if (!write_all(request)) return lost("write failed");
+  const bool was_usable = usable();
+  if (!write_all(request)) return write_failed(was_usable);
   auto r = wait_response(id);
   if (!ok(r)) return error_of(r);
   auto v = decode(protocol::byte_view{std::get<0>(r).second});
@@ -659,17 +746,21 @@ result<std::uint32_t> connection::send_publish(const std::string& topic, std::in
   req.partition = partition;
   req.producer = producer;
   req.batch = scratch_;
+  const bool was_usable = usable();
   if (acks) {
     // Held back with the others pipelined before it (flush()).
     native::encode(held_, req, *flags);
     awaited_publishes_.push_back(req.request_id);
-    if (held_.size() >= max_held_bytes && !flush()) return lost("write failed");
+    if (held_.size() >= max_held_bytes && !flush()) {
+      awaited_publishes_.pop_back();  // not sent whole (it went last): no answer comes
+      return write_failed(was_usable);
+    }
     return req.request_id;
   }
   buffer frame;
   frame.reserve(scratch_.size() + 64 + topic.size());
   native::encode(frame, req, *flags);
-  if (!write_all(frame)) return lost("write failed");
+  if (!write_all(frame)) return write_failed(was_usable);
   unacked_publishes_.insert(req.request_id);
   // A publisher that never waits for anything: the oldest are forgotten (an Error for one
   // of them then ends the connection as out of step, rather than memory growing).
@@ -774,11 +865,14 @@ result<fetched> connection::fetch(const std::string& topic, std::int32_t partiti
   native::fetch_request req{next_id(), topic, partition, offset, max_bytes, max_wait_ms};
   buffer frame;
   native::encode(frame, req);
-  if (!write_all(frame)) return lost("write failed");
+  const bool was_usable = usable();
+  if (!write_all(frame)) return write_failed(was_usable);
   // A long poll is answered after up to max_wait_ms (the broker caps it), then the answer
   // has the request timeout to arrive.
-  auto r = wait_response(req.request_id,
-                         opts_.timeout + std::chrono::milliseconds(std::min<std::uint32_t>(max_wait_ms, 60'000)));
+  const auto long_poll = std::chrono::milliseconds(std::min<std::uint32_t>(max_wait_ms, 60'000));
+  auto r = wait_response(req.request_id, opts_.timeout < std::chrono::milliseconds::max() - long_poll
+                                             ? opts_.timeout + long_poll
+                                             : std::chrono::milliseconds::max());
   if (!ok(r)) return error_of(r);
   auto f = native::decode_fetch_response(std::get<0>(r).second);
   if (!f) return local(errc::malformed_payload);
@@ -1000,14 +1094,8 @@ result<bool> connection::unsubscribe(std::uint32_t subscription_id) {
 
 result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseconds wait) {
   // One wait for the call: other frames arriving meanwhile do not start it again.
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  for (;;) {
-    if (!ended_.empty()) {  // a subscription's end is this reader's
-      auto f = std::move(ended_.front());
-      ended_.pop_front();
-      return f;
-    }
-    if (!deliveries_.empty()) break;
+  const auto deadline = deadline_after(wait);
+  while (deliveries_.empty()) {
     bool timed_out = false;
     auto f = read_frame(time_left(deadline), &timed_out);
     if (!ok(f)) {
@@ -1019,8 +1107,13 @@ result<std::optional<delivery>> connection::next_delivery(std::chrono::milliseco
     auto bytes = std::move(std::get<0>(f));
     if (auto why = set_aside(bytes)) return *why;
   }
-  auto bytes = std::move(deliveries_.front());
+  auto pushed = std::move(deliveries_.front());
   deliveries_.pop_front();
+  if (auto* end = std::get_if<failure>(&pushed)) {  // a subscription's end is this reader's
+    subscription_next_.erase(end->subscription_id);  // the deliveries before it are taken
+    return std::move(*end);
+  }
+  const auto& bytes = std::get<buffer>(pushed);
   auto d = native::decode_deliver(payload_of(bytes));
   if (!d) return local(errc::malformed_payload, "malformed deliver frame");
   // Records below where the subscription stands are not delivered again: its first
@@ -1070,7 +1163,7 @@ result<bool> connection::leave_group(std::uint32_t membership_id) {
 
 result<std::optional<native::group_assignment>> connection::next_assignment(
     std::chrono::milliseconds wait) {
-  const auto deadline = std::chrono::steady_clock::now() + wait;
+  const auto deadline = deadline_after(wait);
   for (;;) {
     if (!group_errors_.empty()) {  // a membership's end is this reader's
       auto f = std::move(group_errors_.front());
@@ -1078,7 +1171,7 @@ result<std::optional<native::group_assignment>> connection::next_assignment(
       return f;
     }
     if (!assignments_.empty()) break;
-    // With no time left, what has already arrived is still read (read_frame looks once).
+    // With no time left, what has already arrived is still read (read_frame reads it).
     bool timed_out = false;
     auto f = read_frame(time_left(deadline), &timed_out);
     if (!ok(f)) {

@@ -6,7 +6,9 @@
 /// fetch, ...) send and wait. Deliver frames of subscriptions that
 /// arrive while waiting for a response, or while a send waits for room in the socket (a
 /// broker may stop reading until we read; up to 4 × max_frame_bytes are read then), are kept
-/// for next_delivery().
+/// for next_delivery(). A request over the broker's max_frame_bytes ends the connection: the
+/// broker says why (an Error of request 0) and closes, and the call returns that failure
+/// (frame_too_large, not retriable) rather than a lost connection.
 ///
 /// Depends only on portask::protocol, POSIX sockets and OpenSSL (for TLS listeners).
 
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "client/tls_alert.hpp"
 #include "protocol/codec_manager.hpp"
 #include "protocol/frame_decoder.hpp"
 #include "protocol/group_assignment.hpp"
@@ -44,10 +47,12 @@ struct options {
   /// progress (the broker reads nothing; what it sends meanwhile is read, up to 4 ×
   /// max_frame_bytes not yet taken: past that the broker is left to wait for us).
   std::chrono::milliseconds timeout{30000};
-  /// The largest frame payload accepted from the broker (a longer one breaks the connection)
-  /// and the bound on a batch decompressed here. A Fetch answer or Deliver frame
-  /// carries a stored batch plus its own header, so it can be a little longer than the
-  /// largest frame the broker accepts: set this above the broker's max_frame_bytes.
+  /// The largest frame payload accepted from the broker (a longer one breaks the connection:
+  /// the call fails with frame_too_large, not retriable, naming the frame's size and this
+  /// limit; cluster_client does not retry it) and the bound on a batch decompressed here. A
+  /// Fetch answer or Deliver frame carries a stored batch plus its own header, so it can be
+  /// a little longer than the largest frame the broker accepts: set this above the broker's
+  /// max_frame_bytes.
   std::uint32_t max_frame_bytes = default_max_frame_bytes;
   /// When set, open() authenticates as this user (docs/protocol.md, Authenticate) with
   /// `mechanism`: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.
@@ -58,7 +63,12 @@ struct options {
   /// certificate must chain to `tls_ca_file` (empty: the system's CAs) and name
   /// `tls_server_name` (empty: `host`; an IP address is matched as one). A cluster_client
   /// checks every node's certificate against `tls_server_name` when it is set (all nodes
-  /// share one certificate name), else against the host each node advertises.
+  /// share one certificate name), else against the host each node advertises. A broker
+  /// that refuses this client's certificate (expired, of a CA it does not trust, none where
+  /// one is required) sends a TLS alert, which fails the call that meets it (with TLS 1.3,
+  /// the first read after the handshake) as authentication_failed, not retriable, naming
+  /// the alert ("tlsv13 alert certificate required"). Other alerts (bad_record_mac,
+  /// internal_error, ...: client/tls_alert.hpp) are a connection lost, retriable.
   bool tls = false;
   std::string tls_ca_file;
   std::string tls_cert_file;  ///< a client certificate (PEM), for listeners that ask for one
@@ -77,7 +87,8 @@ struct failure {
   /// wire protocol says: the system's reason (std::errc::connection_refused, timed_out,
   /// connection_reset, ...; resolver_category() for a host name that did not resolve).
   /// `code` is then timeout when time ran out, invalid_request for a host name that does
-  /// not exist, else storage_unavailable; a temporary failure is retriable.
+  /// not exist, frame_too_large (std::errc::message_size) for a frame from the broker over
+  /// options::max_frame_bytes, else storage_unavailable; a temporary failure is retriable.
   std::error_code network{};
 };
 
@@ -170,8 +181,6 @@ class connection {
   /// Deletes what the filters match; returns the bindings deleted.
   result<std::vector<protocol::native::acl_entry>> delete_acls(std::vector<protocol::native::acl_entry> filters);
 
-  /// Commits `offset` for group `consumer`. Members of a native group pass the member id
-  /// and generation of their latest assignment (a stale generation is refused).
   // -- consumer groups (the broker assigns partitions and pushes every change) -------------
   /// Joins `group` subscribed to `topics`; returns the membership id. Assignments follow as
   /// pushes: read them with next_assignment().
@@ -184,6 +193,8 @@ class connection {
   result<std::optional<protocol::native::group_assignment>> next_assignment(
       std::chrono::milliseconds wait);
 
+  /// Commits `offset` for group `consumer`. Members of a native group pass the member id
+  /// and generation of their latest assignment (a stale generation is refused).
   result<bool> commit(const std::string& consumer, const std::string& topic,
                       std::int32_t partition, std::int64_t offset, const std::string& metadata = {},
                       const std::string& member_id = {}, std::int32_t generation = -1);
@@ -213,11 +224,13 @@ class connection {
   result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
   result<bool> unsubscribe(std::uint32_t subscription_id);
   /// The next pushed delivery, waiting up to `wait`; nullopt on timeout. Records below the
-  /// log start the Deliver frame names are skipped, as fetch skips them.
+  /// log start the Deliver frame names are skipped, as fetch skips them. A subscription the
+  /// broker ended is reported as a failure naming it (failure::subscription_id), after the
+  /// deliveries that arrived before its end.
   result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
   /// Whether subscription `subscription_id` is live here as far as has been read: false once
   /// its end (or its Unsubscribe) was.
-  bool subscribed(std::uint32_t subscription_id) const { return subscription_next_.contains(subscription_id); }
+  bool subscribed(std::uint32_t subscription_id) const;
 
   // -- pipelining ----------------------------------------------------------------------------
   /// Sends a publish without waiting; returns its request id. acks=false: no response comes.
@@ -231,7 +244,11 @@ class connection {
   /// The response to the pipelined publish `request_id` (send_publish's), whichever are
   /// awaited before it (they keep theirs). After the connection failed, an answer that had
   /// already arrived is still returned (a publish resent though it was stored would be
-  /// stored twice); otherwise a retriable failure says the connection was lost.
+  /// stored twice), however much arrived before it (once a call or write timed out, only
+  /// one among what was read: the broker, still up, could push without end); otherwise the
+  /// broker's refusal of a frame over its max_frame_bytes when it sent one (an Error of
+  /// request 0, frame_too_large, not retriable), else a retriable failure says the
+  /// connection was lost.
   result<protocol::native::publish_response> receive_publish(std::uint32_t request_id);
   /// A publish sent without acks that the broker refused: it answers those with an Error
   /// only, which is kept here (in arrival order, the latest 65536) rather than taken for
@@ -246,6 +263,9 @@ class connection {
   /// in one write rather than one system call each; a publish without acks is sent at once.
   /// A caller that paces its publishes, or waits on native_handle() itself, calls flush(),
   /// then has_pending(): a flush that waits for room reads what arrives meanwhile.
+  /// Publishes still held when the connection closes (destroyed or assigned to) get one
+  /// attempt, as far as the socket takes them without waiting (over TLS, a flush): to be
+  /// sure they were sent and stored, call flush() and read their answers before closing.
   bool flush();
 
   /// Sends raw bytes (tests use this to send hostile input).
@@ -262,9 +282,16 @@ class connection {
   /// frames read while a flush waited for room, or decrypted bytes a TLS connection holds,
   /// do not show on the socket (a caller that waited would sleep with them here).
   int native_handle() const noexcept { return fd_; }
-  /// Whether frames, bytes not yet looked at, or decrypted bytes are already here to be read
-  /// without waiting (a partial frame already looked at is not: the rest shows on the socket).
+  /// Whether frames (deliveries, assignments, a membership's end, answers to pipelined
+  /// publishes that another call read), bytes not yet looked at, or decrypted bytes are
+  /// already here to be read without waiting (a partial frame already looked at is not: the
+  /// rest shows on the socket).
   bool has_pending() const;
+  /// has_pending() for a reader of deliveries only (cluster_client, waiting on several
+  /// connections): deliveries, subscriptions' ends, or bytes not yet looked at (which may hold
+  /// them). What is kept for other readers (answers, assignments) does not count: it would
+  /// keep such a reader from ever waiting.
+  bool has_pending_deliveries() const;
 
  private:
   connection(int fd, options o);
@@ -281,15 +308,25 @@ class connection {
   bool send_bytes(protocol::byte_view bytes);
   /// Waits up to the request timeout for room to write (`for_write`; else for the socket to
   /// be readable, as TLS may need), reading what arrives meanwhile while the decoder holds
-  /// less than 4 × max_frame_bytes; false when the time ran out (lost_ is then ETIMEDOUT)
-  /// or the connection failed.
+  /// less than 4 × max_frame_bytes, and all that arrived before the broker ended the
+  /// connection when it did (the write that fails next could leave it unread: over TLS for
+  /// good); false when the time ran out (lost_ is then ETIMEDOUT) or the connection failed.
   bool wait_to_send(bool for_write);
-  /// One read of what has arrived into the decoder, without waiting; false when the
-  /// connection failed or the broker closed it (over TLS, also once a fatal error was seen:
-  /// OpenSSL must not be called again then).
-  bool read_available();
-  /// Why the connection failed (`what`, with the system's reason), as a retriable failure.
+  /// One read of what has arrived into the decoder, without waiting: how many bytes it
+  /// brought (0: none had arrived); nothing when the connection failed or the broker closed
+  /// it (over TLS, also once a fatal error was seen: OpenSSL must not be called again then).
+  std::optional<std::size_t> read_available();
+  /// Why the connection failed (`what`, with the system's reason), as a retriable failure;
+  /// or the broker's refusal of this client, when it sent a TLS alert refusing it (tls_alert_).
   failure lost(const std::string& what) const;
+  /// A frame from the broker that the decoder refused: one over options::max_frame_bytes
+  /// says its size and the limit (frame_too_large, network EMSGSIZE, not retriable).
+  failure bad_frame(std::error_code why) const;
+  /// After a write failed: when the connection `was_usable` until then, what had arrived is
+  /// read (salvage; after a write that timed out, only what was read already) and the
+  /// broker's refusal of a frame over its max_frame_bytes returned when it sent one (which no
+  /// retry would pass); else why the connection was lost.
+  failure write_failed(bool was_usable);
   /// What flush() would send, without waiting for room in the socket (the connection ends).
   void send_held_before_closing();
   /// A UserAdmin request with the next id; upserts add their salted password.
@@ -302,16 +339,27 @@ class connection {
   /// unusable, and says it timed out); pushed frames are queued, and Errors
   /// for other requests that expect no Response (ended subscriptions, publishes without
   /// acks, a group membership) are kept for their readers. Any other answer means the
-  /// connection is out of step: it is then unusable.
+  /// connection is out of step: it is then unusable. Once the connection failed, what had
+  /// arrived is still looked at (salvage).
   result<std::pair<protocol::native::response_header, protocol::buffer>> wait_response(
       std::uint32_t request_id, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   /// After the connection failed: the frames that had already arrived (in the decoder, or
-  /// the socket unless TLS failed), read without waiting, the answer to `request_id` and pipelined publishes'
-  /// into early_answers_, pushes to their queues; the rest is dropped.
-  void salvage(std::uint32_t request_id);
+  /// the socket unless TLS failed), read without waiting for as long as reads bring some, up
+  /// to the answer to `request_id` (0: all of them); that answer and pipelined publishes' go
+  /// into early_answers_, pushes to their queues; the rest is dropped. When our own clock
+  /// ended the connection (lost_ is ETIMEDOUT), only the frames the decoder holds: the
+  /// broker may still be up, pushing as fast as we read. Returns the broker's refusal of a
+  /// frame over its max_frame_bytes among them (an Error of request 0).
+  std::optional<failure> salvage(std::uint32_t request_id);
   /// A failure other than a timeout leaves the connection unusable; on an unusable one it
   /// fails at once.
   result<protocol::buffer> read_frame(std::chrono::milliseconds wait, bool* timed_out);
+  /// The next whole frame the decoder holds, header included; nothing when it holds none (a
+  /// frame it refused is a failure: bad_frame). Reads nothing from the socket.
+  result<std::optional<protocol::buffer>> held_frame();
+  /// The next frame within `wait`; once that is up (or when it is zero), what has already
+  /// arrived is still read, without waiting, for as long as reads bring some: a frame larger
+  /// than one read is not missed.
   result<protocol::buffer> read_frame_once(std::chrono::milliseconds wait, bool* timed_out);
   /// Keeps a frame its reader does not want where its own reader looks (pushes, answers to
   /// pipelined publishes, Errors that answer no call waiting); nothing when it was kept or
@@ -344,6 +392,12 @@ class connection {
   /// OpenSSL reported a fatal error (or the peer's close) on this connection: no TLS call
   /// may follow; only what the decoder holds can still be read.
   bool tls_failed_ = false;
+  /// The fatal alert the broker sent, as OpenSSL names it ("tlsv13 alert certificate
+  /// required"): with TLS 1.3 a client certificate refused (expired, of an unknown CA, none)
+  /// is learnt after the handshake, at the next read. When it refuses this client, every
+  /// failure says so from then on, as authentication_failed: no retry changes it; any other
+  /// alert is named in the connection lost (a retriable reset).
+  tls_alert tls_alert_;
   /// How many bytes the decoder held when it last found no whole frame in them (0: not
   /// looked at since the last frame taken): has_pending() is true only for more.
   std::size_t unframed_ = 0;
@@ -356,13 +410,13 @@ class connection {
   /// Both bounded by options::max_frame_bytes (frames read, batches decompressed).
   protocol::frame_decoder decoder_;
   std::unique_ptr<const protocol::codec_manager> codecs_;
-  std::deque<protocol::buffer> deliveries_;
+  /// For next_delivery, in arrival order: Deliver frames, and the ends of subscriptions the
+  /// broker ended (failures naming them), each behind the deliveries that came before it.
+  std::deque<std::variant<protocol::buffer, failure>> deliveries_;
   std::deque<protocol::native::group_assignment> assignments_;
-  /// Subscriptions the broker ended while a call waited for its answer (next_delivery).
-  std::deque<failure> ended_;
   /// Subscription id -> the first offset its next delivery is to hold (-1: not known yet,
   /// for a subscription from the end): a delivery is a stored batch, whole, which may start
-  /// before it.
+  /// before it. Kept until an ended subscription's end is taken (its deliveries come first).
   std::map<std::uint32_t, std::int64_t> subscription_next_;
   /// Subscribe requests of subscriptions unsubscribed from: the Error ending one may cross
   /// the Unsubscribe, and is then dropped.

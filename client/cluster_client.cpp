@@ -310,7 +310,7 @@ result<bool> cluster_client::send_pending(pending_publish& p) {
 result<bool> cluster_client::send_publish(const std::string& topic, std::int32_t partition,
                                           protocol::message_batch batch,
                                           const native::publish_producer& producer) {
-  pending_publish p{topic, partition, std::move(batch), producer, clock_type::now() + opts_.timeout, -1, -1, 0, 0};
+  pending_publish p{topic, partition, std::move(batch), producer, deadline_after(opts_.timeout), -1, -1, 0, 0};
   auto pause = std::chrono::milliseconds(20);
   for (;;) {
     auto sent = send_pending(p);
@@ -326,6 +326,13 @@ result<bool> cluster_client::send_publish(const std::string& topic, std::int32_t
 void cluster_client::flush() {
   for (auto& [id, c] : nodes_)
     if (c->usable()) c->flush();
+}
+
+failure cluster_client::outcome_unknown(failure f, const std::string& what, const std::string& maybe) {
+  f.message = "the connection broke on a frame from the broker over this client's limit before the " + what +
+              "'s answer was read, so its outcome is unknown" + (maybe.empty() ? "" : " (" + maybe + ")") + ": " +
+              f.message;
+  return f;
 }
 
 result<native::publish_response> cluster_client::receive_publish() {
@@ -345,9 +352,15 @@ result<native::publish_response> cluster_client::receive_publish() {
       f = error_of(r);
       note_refusal(p.node, f, p.topic, p.target);
       // A refusal from the broker is the answer; a connection that failed while this
-      // waited leaves the outcome unknown. (From one that had failed before, only an answer
-      // that had arrived comes, or a retriable failure.)
-      if (!f.retriable && (c->usable() || failed_before)) return r;
+      // waited leaves the outcome unknown, unless it ended over a frame too large or a
+      // refusal of this client. (From one that had failed before, only an answer that had
+      // arrived comes, the broker's refusal of a frame too large, or a retriable failure.)
+      // A frame over our own limit is no answer: the outcome is unknown and said so, but the
+      // batch is not sent again, as that frame would come again.
+      if (!f.retriable && (c->usable() || failed_before || refused_for_good(f))) {
+        if (over_client_frame_limit(f)) return outcome_unknown(std::move(f), "publish", "it may have been stored");
+        return r;
+      }
       answered = c->usable();
     }
     // Not stored there: sent again to where the partition is led now, behind the others. A
@@ -464,7 +477,9 @@ result<bool> cluster_client::grant_credit(std::uint32_t subscription_id, std::ui
   auto it = subscriptions_.find(subscription_id);
   if (it == subscriptions_.end()) return failure{errc::invalid_request, "no such subscription", false};
   auto& s = it->second;
-  s.credit += bytes;
+  // Saturated: the sum of grants (after one of UINT32_MAX, say) must not wrap to a little,
+  // which a subscription made again elsewhere would then ask for.
+  s.credit = bytes > UINT32_MAX - s.credit ? UINT32_MAX : s.credit + bytes;
   if (s.node == -2) return true;  // carried to where it is made again
   auto c = nodes_.find(s.node);
   if (c == nodes_.end()) {
@@ -473,6 +488,9 @@ result<bool> cluster_client::grant_credit(std::uint32_t subscription_id, std::ui
   }
   auto r = c->second->grant_credit(s.node_id, bytes);
   if (ok(r)) return true;
+  // Cut off by what every connection would meet again (a delivery over our frame limit
+  // ahead of the answer): made again, it would meet it again.
+  if (!c->second->usable() && refused_for_good(error_of(r))) return end_subscriptions_on(s.node, error_of(r));
   if (!c->second->usable()) {  // cut off: made again elsewhere, with this credit
     s.node = -2;
     return true;
@@ -497,8 +515,19 @@ result<bool> cluster_client::unsubscribe(std::uint32_t subscription_id) {
   return r;
 }
 
+failure cluster_client::end_subscriptions_on(std::int32_t node, failure f) {
+  std::string ended;
+  std::erase_if(subscriptions_, [&](const auto& e) {
+    if (e.second.node != node) return false;
+    ended += (ended.empty() ? "" : ", ") + std::to_string(e.first);
+    return true;
+  });
+  if (!ended.empty()) f.message = "subscriptions ended: " + ended + ": " + f.message;
+  return f;
+}
+
 result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milliseconds wait) {
-  const auto deadline = clock_type::now() + wait;
+  const auto deadline = deadline_after(wait);
   auto last_refresh = clock_type::time_point{};
   // What one connection had for us: a delivery, nothing, or a subscription ended for good.
   auto read_one = [&](std::int32_t node_key, connection& c,
@@ -534,6 +563,10 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
       return result<std::optional<delivery>>{f};
     }
     if (c.usable()) return result<std::optional<delivery>>{f};  // e.g. a delivery that does not decode
+    // No connection would do better (a delivery over this client's frame limit, this client
+    // refused): made again, its subscriptions would meet it again, without end. They end
+    // here, and the caller hears which (it subscribes again once it raised the limit, say).
+    if (refused_for_good(f)) return result<std::optional<delivery>>{end_subscriptions_on(node_key, std::move(f))};
     // The node went away: its subscriptions are made again elsewhere.
     for (auto& [id, s] : subscriptions_)
       if (s.node == node_key) s.node = -2;
@@ -556,7 +589,8 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
       if (!s.homeless_since) s.homeless_since = now;
       // Retried for as long as a request is waited for; then the caller hears of it (a
       // broker gone for good would otherwise be waited for forever).
-      if (f.retriable && now - *s.homeless_since < opts_.timeout) {
+      // In milliseconds: the clock's nanoseconds cannot hold a timeout of milliseconds::max().
+      if (f.retriable && std::chrono::duration_cast<std::chrono::milliseconds>(now - *s.homeless_since) < opts_.timeout) {
         homeless = true;
         continue;
       }
@@ -577,11 +611,10 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     for (auto& [id, c] : nodes_)
       if (c->usable()) live.emplace_back(id, c.get());
     for (auto& [id, c] : live)
-      if (c->has_pending())
+      if (c->has_pending_deliveries())
         if (auto r = read_one(id, *c, std::chrono::milliseconds(1)); r && (!ok(*r) || std::get<0>(*r))) return *r;
-    const auto now = clock_type::now();
-    if (now >= deadline) return std::optional<delivery>{};
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (clock_type::now() >= deadline) return std::optional<delivery>{};
+    auto left = time_left(deadline);
     if (homeless) left = std::min(left, std::chrono::milliseconds(100));
     flush();
     // A flush that waited for room read what came meanwhile: deliveries may be here that
@@ -590,16 +623,16 @@ result<std::optional<delivery>> cluster_client::next_delivery(std::chrono::milli
     bool here = false;
     for (auto& [id, c] : live) {
       fds.push_back(pollfd{c->native_handle(), POLLIN, 0});
-      here = here || c->has_pending();
+      here = here || c->has_pending_deliveries();
     }
     if (fds.empty()) {
       std::this_thread::sleep_for(std::max(left, std::chrono::milliseconds(1)));
       continue;
     }
-    const int wait_ms = here ? 0 : static_cast<int>(std::max<std::int64_t>(left.count(), 1));
+    const int wait_ms = here ? 0 : std::max(poll_timeout(left), 1);
     if (::poll(fds.data(), fds.size(), wait_ms) < 0) continue;
     for (std::size_t i = 0; i < fds.size(); ++i)
-      if (fds[i].revents != 0 || live[i].second->has_pending())
+      if (fds[i].revents != 0 || live[i].second->has_pending_deliveries())
         if (auto r = read_one(live[i].first, *live[i].second, std::chrono::milliseconds(1));
             r && (!ok(*r) || std::get<0>(*r)))
           return *r;

@@ -4,13 +4,26 @@
 /// group's to its coordinator, as the nodes' Metadata names them. When a node answers
 /// NOT_LEADER or NOT_COORDINATOR, a connection fails, or a partition has no leader for the
 /// moment, the client reads the Metadata again (from any node that answers) and retries,
-/// backing off, until options::timeout has passed since the call began. Against a single
-/// broker (a Metadata answer without nodes) everything goes to that broker, unchanged.
+/// backing off, until options::timeout has passed since the call began. A request over a
+/// broker's max_frame_bytes (frame_too_large: the broker refuses it and closes the connection),
+/// an answer or delivery over this client's (options::max_frame_bytes), and a TLS alert by
+/// which a node refuses this client's certificate (authentication_failed) are not retried:
+/// every connection would meet them again. A frame over this client's limit that breaks
+/// the connection while a request awaits its answer (a delivery on the same connection,
+/// say) is no refusal of the request: its failure (frame_too_large, network message_size)
+/// says the connection broke on an oversized frame and that the request's outcome is
+/// unknown (a publish may have been stored). Against a single broker (a Metadata answer
+/// without nodes) everything goes to that broker, unchanged.
 ///
-/// A publish resent after its connection failed may be stored twice (the first send may have
-/// been stored before the node died, its answer lost with it); one whose answer had arrived
-/// before the connection failed is not resent. A batch with a producer claim is stored once
-/// (idempotent_producer sends through this class).
+/// A publish whose outcome is unknown is sent again, and may then be stored twice: one
+/// answered `timeout` (69, retriable: the store did not answer within the broker's
+/// store_timeout_ms, and the batch may be stored all the same), or one whose connection failed
+/// after it was sent (stored before the node died, its answer lost with it). One whose answer
+/// had arrived before the connection failed is not resent. A pipelined publish sent again
+/// goes behind those sent after it, which may then be stored before it. A batch with a
+/// producer claim is stored once, in sequence order: for exactly-once publishing use
+/// idempotent_producer (client/idempotent_producer.hpp), which sends through this class, or
+/// a Kafka client's idempotent producer.
 ///
 /// With TLS and options::tls_server_name set, every node's certificate must name it (set it
 /// when all nodes share one certificate name, e.g. a wildcard or service name, while they
@@ -33,6 +46,7 @@
 #include <vector>
 
 #include "client/client.hpp"
+#include "client/deadline.hpp"
 
 namespace portask::client {
 
@@ -52,8 +66,10 @@ class cluster_client {
   /// above) without waiting for its answer; receive_publish() returns the answers, one per
   /// send. A batch answered with a retriable error or cut off with its connection is sent
   /// again to where its partition is led then, behind the batches already in flight, so
-  /// batches of one partition may be reordered across a move (as a Kafka producer's without
-  /// idempotence). While publishes are in flight, make no other call on their connections.
+  /// batches of one partition may be reordered across a move, and one whose outcome was
+  /// unknown (answered `timeout`, cut off after the send) stored twice, as a Kafka producer's
+  /// without idempotence. While publishes are in flight, make no other call on their
+  /// connections.
   result<bool> send_publish(const std::string& topic, std::int32_t partition, protocol::message_batch batch,
                             const protocol::native::publish_producer& producer = {});
   result<protocol::native::publish_response> receive_publish();
@@ -94,7 +110,8 @@ class cluster_client {
                                   std::uint32_t credit_bytes);
   /// Credit for a subscription whose connection failed, or that its node ended meanwhile
   /// (next_delivery makes it again or reports its end), goes with it; a refusal otherwise is
-  /// returned.
+  /// returned, as is a failure of the connection that no other would pass (see
+  /// next_delivery: that connection's subscriptions end).
   result<bool> grant_credit(std::uint32_t subscription_id, std::uint32_t bytes);
   result<bool> unsubscribe(std::uint32_t subscription_id);
   /// The next delivery on any subscription, waiting up to `wait`; nullopt on timeout. A
@@ -102,7 +119,15 @@ class cluster_client {
   /// not be made again anywhere for options::timeout (no node reachable), is reported as a
   /// failure naming it (failure::subscription_id) and forgotten. Other failures on a
   /// connection that is still usable (a delivery that does not decode) are reported naming
-  /// no subscription; a failed connection's subscriptions are made again elsewhere.
+  /// no subscription; a failed connection's subscriptions are made again elsewhere, unless
+  /// it failed on what every connection would meet again: a delivery over this client's
+  /// options::max_frame_bytes (frame_too_large, network message_size) or a TLS alert
+  /// refusing this client (authentication_failed). Then every subscription on that
+  /// connection ends, forgotten (grant_credit and unsubscribe answer "no such
+  /// subscription"), and the failure's message lists them ("subscriptions ended: 3, 5: ...",
+  /// failure::subscription_id 0): the caller subscribes again, from the offset after its
+  /// last delivery, once it has raised the limit or mended the certificate. (grant_credit
+  /// ends them, and returns that failure, when its connection fails so.)
   result<std::optional<delivery>> next_delivery(std::chrono::milliseconds wait);
 
   // -- connections, for everything else ------------------------------------------------------
@@ -137,19 +162,23 @@ class cluster_client {
   std::size_t connections_opened() const noexcept { return opened_; }
 
   /// Runs `call` on the connection `route` gives, following moves as described above:
-  /// retried while the failure is retriable or the connection failed.
+  /// retried while the failure is retriable or the connection failed (unless refused for
+  /// good; a frame over this client's limit is returned as the call's outcome unknown).
   template <class T>
   result<T> follow(const std::function<result<connection*>()>& route,
                    const std::function<result<T>(connection&)>& call,
                    const std::vector<std::string>& groups = {}) {
-    const auto deadline = std::chrono::steady_clock::now() + opts_.timeout;
+    const auto deadline = deadline_after(opts_.timeout);
     auto pause = std::chrono::milliseconds(20);
     for (;;) {
       auto c = route();
       if (ok(c)) {
         auto r = call(*std::get<0>(c));
         if (ok(r)) return r;
-        const bool lost = !std::get<0>(c)->usable();
+        // Not retried (that frame would come again), yet no answer of the broker's: the
+        // call may have taken effect.
+        if (over_client_frame_limit(error_of(r))) return outcome_unknown(error_of(r), "request", "");
+        const bool lost = !std::get<0>(c)->usable() && !refused_for_good(error_of(r));
         // A rebalance is the group member's to handle (rejoin), not a reason to wait here.
         if (!lost && (!error_of(r).retriable || error_of(r).code == errc::rebalance_in_progress)) return r;
         if (!back_off(pause, deadline, groups)) return r;
@@ -161,6 +190,23 @@ class cluster_client {
   }
 
  private:
+  /// A failure that ends the connection and that every connection would meet again, so not
+  /// retried: a frame over a limit (the broker's for a request: it says so, an Error of
+  /// request 0, and closes the connection; or ours for an answer or delivery), or this client
+  /// refused (a TLS alert against its certificate, credentials refused).
+  static bool refused_for_good(const failure& f) noexcept {
+    return f.code == errc::frame_too_large || f.code == errc::authentication_failed;
+  }
+  /// Of those, a frame from the broker over this client's options::max_frame_bytes (a
+  /// Deliver on the same connection, or the answer itself), said by the connection with
+  /// network message_size; the broker's refusal of a request over its own limit has none.
+  static bool over_client_frame_limit(const failure& f) noexcept {
+    return f.code == errc::frame_too_large && f.network == std::errc::message_size;
+  }
+  /// `f` (over_client_frame_limit), as the failure of the `what` whose answer was awaited
+  /// when the frame broke the connection: no refusal of it by the broker, which may have
+  /// carried it out (`maybe`, e.g. "it may have been stored"), so its outcome is unknown.
+  static failure outcome_unknown(failure f, const std::string& what, const std::string& maybe);
   /// The node serving the partition now (-1 outside a cluster); not_leader while none does.
   result<std::int32_t> leader_id(const std::string& topic, std::int32_t partition);
   explicit cluster_client(options o) : opts_(std::move(o)) {}
@@ -182,7 +228,7 @@ class cluster_client {
     std::string topic;
     std::int32_t partition = 0;
     std::int64_t next_offset = -1;
-    std::uint32_t credit = 0;    ///< granted and not yet charged by a delivery
+    std::uint32_t credit = 0;    ///< granted and not yet charged by a delivery (saturating)
     std::int32_t node = -2;      ///< where it lives now (-2: nowhere; made again on next_delivery)
     std::uint32_t node_id = 0;   ///< its id on that node's connection
     /// Since when it could not be made anywhere (while node is -2 and tries fail).
@@ -193,6 +239,10 @@ class cluster_client {
   /// Forgets node `node`'s connection (kept aside while publishes sent on it await their
   /// answers); its subscriptions are to be made again.
   void forget(std::int32_t node);
+  /// `f`, which broke node `node`'s connection and that every connection would meet again
+  /// (refused_for_good), naming the subscriptions that lived there: they end (forgotten), as
+  /// made again they would meet it again, without end.
+  failure end_subscriptions_on(std::int32_t node, failure f);
 
   struct pending_publish {
     std::string topic;

@@ -8,6 +8,18 @@ namespace portask::client {
 namespace native = protocol::native;
 using clock_type = std::chrono::steady_clock;
 
+namespace {
+
+/// The connection broke on a frame from the broker over this client's max_frame_bytes (a
+/// delivery ahead of the answer, or the answer itself): the broker refused nothing, and may
+/// have stored the batch. (Its refusal of a request over its own limit has no network
+/// reason.)
+bool cut_off_by_oversized_frame(const failure& f) {
+  return f.code == errc::frame_too_large && f.network == std::errc::message_size;
+}
+
+}  // namespace
+
 result<idempotent_producer> idempotent_producer::open(const options& o,
                                                       std::chrono::milliseconds retry_for) {
   idempotent_producer p{o, retry_for};
@@ -63,11 +75,12 @@ result<native::publish_response> idempotent_producer::publish(
     const std::string& topic, std::int32_t partition, const protocol::message_batch& batch) {
   if (partition < 0 || batch.messages.empty())
     return failure{errc::invalid_request, "an idempotent publish names its partition", false};
-  const auto deadline = clock_type::now() + retry_for_;
+  const auto deadline = deadline_after(retry_for_);
   auto pause = std::chrono::milliseconds(20);
   bool epoch_bumped = false;
-  // Some attempt left and its outcome is unknown (a retriable failure after the send): the
-  // batch may be stored whatever a later attempt hears.
+  // Some attempt left and its outcome is unknown (a retriable failure after the send, or a
+  // frame over our limit that broke the connection before the answer): the batch may be
+  // stored whatever a later attempt hears.
   bool maybe_stored = false;
   for (;;) {
     failure f;
@@ -98,7 +111,15 @@ result<native::publish_response> idempotent_producer::publish(
         auto sent = c.send_publish(topic, partition, batch, true, claim);
         r = conn_->led_answer(c, topic, partition,
                               ok(sent) ? c.receive_publish() : result<native::publish_response>{error_of(sent)});
-        if (ok(sent) && !ok(r) && error_of(r).retriable) maybe_stored = true;
+        if (ok(sent) && !ok(r) && (error_of(r).retriable || cut_off_by_oversized_frame(error_of(r)))) {
+          maybe_stored = true;
+          // Not retried (that frame would come again), yet no refusal of the batch: said so.
+          if (!error_of(r).retriable) {
+            auto cut = error_of(r);
+            cut.message = "the publish's outcome is unknown (it may have been stored): " + cut.message;
+            r = std::move(cut);
+          }
+        }
       }
       if (ok(r)) {
         const auto n = static_cast<std::int64_t>(batch.messages.size());

@@ -27,7 +27,11 @@ class idempotent_producer {
                                           std::chrono::milliseconds retry_for =
                                               std::chrono::seconds(60));
 
-  /// Stores `batch` in topic/partition exactly once; the offsets it got.
+  /// Stores `batch` in topic/partition exactly once; the offsets it got. A failure that is
+  /// not retriable ends the attempts; when the batch may be stored all the same (a frame over
+  /// options::max_frame_bytes broke the connection after the send: frame_too_large, network
+  /// message_size, its message saying the outcome is unknown), the next publish starts a new
+  /// epoch first, so that no later batch is taken for its resend and dropped.
   result<protocol::native::publish_response> publish(const std::string& topic,
                                                      std::int32_t partition,
                                                      const protocol::message_batch& batch);

@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <climits>
+
+#include "client/deadline.hpp"
 
 namespace portask::client {
 
@@ -14,13 +14,13 @@ bool connect_within(int fd, const sockaddr* address, socklen_t length, std::chro
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return false;
   bool connected = ::connect(fd, address, length) == 0;
   if (!connected && errno == EINPROGRESS) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = deadline_after(timeout);
     pollfd p{fd, POLLOUT, 0};
     int ready = 0;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      ready = ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, INT_MAX)));
+      ready = ::poll(&p, 1, poll_timeout(time_left(deadline)));
       if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0 && time_left(deadline).count() > 0) continue;  // longer than one poll waits
       break;
     }
     int error = 0;

@@ -22,7 +22,10 @@ expected<std::optional<frame_view>> frame_decoder::next() {
     return std::optional<frame_view>{};
   }
   auto h = decode_header(data, limits_);
-  if (!h) return error_ = h.error();
+  if (!h) {
+    if (h.error() == errc::frame_too_large) refused_length_ = load_be32(data.data() + 8);
+    return error_ = h.error();
+  }
   if (data.size() - frame_header_size < h->length) return std::optional<frame_view>{};
   byte_view payload = data.subspan(frame_header_size, h->length);
   if (crc32(payload) != h->crc) return error_ = make_error_code(errc::crc_mismatch);
@@ -38,6 +41,7 @@ std::error_code frame_decoder::finish() const noexcept {
 void frame_decoder::reset() noexcept {
   in_.clear();
   error_.clear();
+  refused_length_ = 0;
 }
 
 }  // namespace portask::protocol

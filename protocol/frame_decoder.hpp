@@ -38,12 +38,16 @@ class frame_decoder {
 
   std::size_t buffered() const noexcept { return in_.size(); }
   std::error_code error() const noexcept { return error_; }
+  /// After frame_too_large: the payload length the refused frame's header gave (0 before),
+  /// so that the owner can say how far over the limit it was.
+  std::uint32_t refused_length() const noexcept { return refused_length_; }
   void reset() noexcept;
 
  private:
   frame_limits limits_;
   stream_buffer in_;
   std::error_code error_;
+  std::uint32_t refused_length_ = 0;
 };
 
 }  // namespace portask::protocol

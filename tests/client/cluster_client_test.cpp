@@ -1,9 +1,13 @@
 // client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
-// while others are in flight, answers that arrived before a connection failed, each node's
-// certificate, credit and deliveries that fail, Metadata from a node that lags, and leader
-// epochs that went back.
+// while others are in flight, answers that arrived before a connection failed, a publish over
+// the broker's frame limit or cut off by a frame over ours, each node's certificate (and a
+// node refusing ours), credit and deliveries that fail (one over our frame limit ends the
+// subscriptions on its connection), waits without bound, Metadata from a node that lags, and
+// leader epochs that went back.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -98,6 +102,81 @@ TEST(ClusterClientPublish, AnAnswerThatArrivedBeforeItsConnectionFailedIsNotSent
   EXPECT_EQ(received[2], 2);  // unanswered on the first connection, sent again
 }
 
+namespace {
+
+// A single broker (as `answering`) whose frames may be at most `max_payload` bytes: a longer
+// one is refused as the broker refuses it, with an Error of request 0, and the connection is
+// closed, nothing more read.
+struct frame_limited {
+  std::uint32_t max_payload;
+  void operator()(stub_peer& p) const {
+    p.limit_frames(max_payload);
+    answering(p);
+    if (p.framing_error() == errc::frame_too_large) p.send(error_frame(0, errc::frame_too_large, "frame too large"));
+  }
+};
+
+}  // namespace
+
+// A publish over the broker's frame limit ends its connection, the broker saying why: the
+// refusal is returned at once, not retried on new connections until the timeout.
+TEST(ClusterClientPublish, APublishOverTheBrokersFrameLimitIsNotRetried) {
+  stub_broker stub(frame_limited{1u << 20});
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto r = c.publish("t", 0, batch_of("big", 1, 8u << 20));
+  ASSERT_FALSE(client::ok(r));
+  EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+  EXPECT_FALSE(client::error_of(r).retriable);
+  EXPECT_EQ(c.retries(), 0u);
+}
+
+// The same for a pipelined publish, refused as its answer is awaited: not sent again.
+TEST(ClusterClientPublish, APipelinedPublishOverTheBrokersFrameLimitIsNotSentAgain) {
+  stub_broker stub(frame_limited{32 * 1024});
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  must(c.send_publish("t", 0, batch_of("big", 1, 40 * 1024)), "send_publish");
+  const auto r = c.receive_publish();
+  ASSERT_FALSE(client::ok(r));
+  EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+  EXPECT_EQ(c.retries(), 0u);
+  EXPECT_EQ(c.connections_opened(), 1u);
+}
+
+// A frame over this client's limit (a delivery pushed ahead of the answer) breaks the
+// connection while a publish awaits its answer: no refusal of the publish by the broker,
+// which may have stored it. Not sent again (that frame would come again), pipelined or not,
+// and its failure says so: the connection broke on an oversized frame, the outcome is unknown.
+TEST(ClusterClientPublish, APublishCutOffByAFrameOverTheClientsLimitHasAnUnknownOutcome) {
+  const auto big = deliver_frame(1, 0, batch_of("big", 1, 100 * 1024));
+  stub_broker stub([&big](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f);
+      if (type_of(*f) != protocol::message_type::publish) continue;
+      p.send(big);
+      p.send(publish_answer(*f, 0));
+    }
+  });
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto cut_off = [](const client::result<native::publish_response>& r) {
+    ASSERT_FALSE(client::ok(r));
+    const auto& f = client::error_of(r);
+    EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+    EXPECT_EQ(f.network, std::errc::message_size) << f.message;
+    EXPECT_FALSE(f.retriable) << f.message;
+    EXPECT_NE(f.message.find("the connection broke on a frame from the broker over this client's limit"),
+              std::string::npos)
+        << f.message;
+    EXPECT_NE(f.message.find("outcome is unknown"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("exceeds the client's limit of 65536"), std::string::npos) << f.message;
+  };
+  must(c.send_publish("t", 0, batch_of("a")), "send_publish");
+  cut_off(c.receive_publish());
+  cut_off(c.publish("t", 0, batch_of("b")));
+  EXPECT_EQ(c.retries(), 0u);
+}
+
 // -- TLS ------------------------------------------------------------------------------------------
 
 namespace {
@@ -172,6 +251,37 @@ TEST(ClusterClientTls, AServerNameSetInTheOptionsAppliesToEveryNode) {
   EXPECT_TRUE(client::ok(at_address)) << client::error_of(at_address).message;
   auto named = c.leader("t", 1);
   EXPECT_TRUE(client::ok(named)) << client::error_of(named).message;
+}
+
+// A node that requires a client certificate refuses ours with a TLS alert, which with TLS 1.3
+// comes after the handshake, at the first read: returned at once as the refusal it is, not
+// taken for a lost connection and retried until the timeout.
+TEST(ClusterClientTls, ANodeThatRefusesOurCertificateIsNotRetried) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  native::metadata_response m;
+  auto serve = [&m](stub_peer& p) {
+    while (auto f = p.next_frame())
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f, m);
+  };
+  stub_broker bootstrap(serve, {files.server_cert, files.server_key});
+  stub_broker strict(serve, {files.server_cert, files.server_key, files.ca});
+  m.node_id = 0;
+  m.topics = {{"t", 1}};
+  m.nodes = {{0, "127.0.0.1", bootstrap.port()}, {1, "127.0.0.1", strict.port()}};
+  m.owners = {{"t", 0, 1, 1}};
+  auto o = to(bootstrap.port());
+  o.tls = true;
+  o.tls_ca_file = files.ca;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto refused = c.list_offsets("t", 0);
+  ASSERT_FALSE(client::ok(refused));
+  const auto& f = client::error_of(refused);
+  EXPECT_EQ(f.code, errc::authentication_failed) << f.message;
+  EXPECT_FALSE(f.retriable);
+  EXPECT_NE(f.message.find("certificate required"), std::string::npos) << f.message;
+  EXPECT_EQ(c.retries(), 0u);
 }
 
 // -- subscriptions ------------------------------------------------------------------------------
@@ -249,6 +359,116 @@ TEST(ClusterClientSubscriptions, ADeliveryThatDoesNotDecodeIsReported) {
   auto d = c.next_delivery(10s);
   ASSERT_FALSE(client::ok(d));
   EXPECT_EQ(client::error_of(d).code, errc::malformed_payload);
+}
+
+// A delivery over this client's frame limit ends its connection. Made again elsewhere, the
+// subscription would meet it again, without end: it ends, and the caller hears of it, naming
+// the limit and the subscription. A later wait finds nothing: it is not made again.
+TEST(ClusterClientSubscriptions, ADeliveryOverTheClientsFrameLimitEndsTheSubscriptionsOnItsConnection) {
+  auto subscribes = std::make_shared<std::atomic<int>>(0);
+  subscribing broker{[](stub_peer&, const protocol::buffer&, std::uint32_t) {}};
+  broker.after_subscribe = [subscribes](stub_peer& p, std::uint32_t id) {
+    ++*subscribes;
+    p.send(deliver_frame(id, 0, batch_of("big", 1, 100 * 1024)));
+  };
+  stub_broker stub(broker);
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, 1 << 20), "subscribe");
+  const auto d = c.next_delivery(10s);
+  ASSERT_FALSE(client::ok(d)) << "no delivery and no failure in 10 s: subscribed again and again";
+  const auto& f = client::error_of(d);
+  EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+  EXPECT_NE(f.message.find("exceeds the client's limit of 65536"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("subscriptions ended: " + std::to_string(sub) + ":"), std::string::npos) << f.message;
+  // Ended: forgotten, not made again by the next wait.
+  const auto again = c.next_delivery(200ms);
+  ASSERT_TRUE(client::ok(again)) << client::error_of(again).message;
+  EXPECT_FALSE(std::get<0>(again).has_value());
+  EXPECT_EQ(subscribes->load(), 1);
+  const auto credit = c.grant_credit(sub, 4096);
+  ASSERT_FALSE(client::ok(credit));
+  EXPECT_EQ(client::error_of(credit).code, errc::invalid_request);
+}
+
+// The same frame cut off a credit awaiting its answer (the delivery came first): the
+// subscription ends there too, reported by grant_credit, not made again by next_delivery.
+TEST(ClusterClientSubscriptions, ACreditCutOffByADeliveryOverTheClientsFrameLimitEndsTheSubscription) {
+  auto subscribes = std::make_shared<std::atomic<int>>(0);
+  subscribing broker{[](stub_peer& p, const protocol::buffer& credit, std::uint32_t) {
+    p.send(deliver_frame(7, 0, batch_of("big", 1, 100 * 1024)));
+    p.send(response_to(credit));
+  }};
+  broker.after_subscribe = [subscribes](stub_peer&, std::uint32_t) { ++*subscribes; };
+  stub_broker stub(broker);
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, 1024), "subscribe");
+  const auto r = c.grant_credit(sub, 1 << 20);
+  ASSERT_FALSE(client::ok(r)) << "taken for a connection lost: to be made again";
+  const auto& f = client::error_of(r);
+  EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+  EXPECT_NE(f.message.find("subscriptions ended: " + std::to_string(sub) + ":"), std::string::npos) << f.message;
+  const auto d = c.next_delivery(200ms);
+  ASSERT_TRUE(client::ok(d)) << client::error_of(d).message;
+  EXPECT_FALSE(std::get<0>(d).has_value());
+  EXPECT_EQ(subscribes->load(), 1);
+}
+
+// Credit granted past what a uint32 counts stays at the most: the subscription, made again
+// after its connection failed, asks for all of it, not for what a wrapped sum left.
+TEST(ClusterClientSubscriptions, CreditGrantedPastTheMostStaysAtTheMost) {
+  std::mutex mutex;
+  std::vector<std::uint32_t> credits;  // each Subscribe's, in arrival order
+  stub_broker stub([&](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::metadata) answer_metadata(p, *f);
+      if (type_of(*f) == protocol::message_type::credit) return;  // the connection ends unanswered
+      if (type_of(*f) != protocol::message_type::subscribe) continue;
+      {
+        std::lock_guard lock{mutex};
+        credits.push_back(native::decode_subscribe(payload_of(*f))->credit_bytes);
+      }
+      p.send(response_to(*f, [](protocol::buffer& out) { native::encode_subscribe_response(out, 7); }));
+      if (p.index() > 0) p.send(deliver_frame(7, 0, batch_of("d")));
+    }
+  });
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, UINT32_MAX), "subscribe");
+  must(c.grant_credit(sub, 4096), "grant_credit");  // cut off: carried to where it is made again
+  const auto d = must(c.next_delivery(10s), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  std::lock_guard lock{mutex};
+  ASSERT_EQ(credits.size(), 2u);
+  EXPECT_EQ(credits[1], UINT32_MAX);
+}
+
+// A wait without bound (milliseconds::max()) waits for what comes, sending what is held back
+// first: it does not overflow the clock into a deadline long passed.
+TEST(ClusterClientSubscriptions, AWaitWithoutBoundWaitsForWhatComes) {
+  stub_broker stub([](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      switch (type_of(*f)) {
+        case protocol::message_type::metadata: answer_metadata(p, *f); break;
+        case protocol::message_type::subscribe:
+          p.send(response_to(*f, [](protocol::buffer& out) { native::encode_subscribe_response(out, 7); }));
+          break;
+        case protocol::message_type::publish:  // the cue, which leaves as the wait begins
+          p.send(deliver_frame(7, 0, batch_of("d")));
+          p.send(publish_answer(*f, 0));
+          break;
+        default: break;
+      }
+    }
+  });
+  auto c = must(client::cluster_client::open(to(stub.port())), "open");
+  const auto sub = must(c.subscribe("t", 0, 0, 1 << 20), "subscribe");
+  must(c.send_publish("t", 0, batch_of("go")), "send_publish");
+  const auto d = must(c.next_delivery(std::chrono::milliseconds::max()), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->subscription_id, sub);
 }
 
 // -- Metadata ------------------------------------------------------------------------------------

@@ -1,15 +1,24 @@
 // client::connection against stand-in brokers (stub_broker) and the in-process broker: what a
-// failure to connect is reported as, frames nobody asked for, a publisher without acks that
+// failure to connect is reported as (a certificate the broker refuses too), frames nobody
+// asked for, read by another call or over our frame limit, a publisher without acks that
 // never waits, a broker that writes to us while we write to it (and how much is read then),
-// calls that time out, and records below the log start.
+// what had arrived when the connection failed (a refusal that comes with the reset, over TLS
+// too; after a write timed out, only what was read), calls that time out or wait without
+// bound, and records below the log start.
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
 
 #include "process.hpp"
 #include "tests/actors/broker_fixture.hpp"
@@ -44,6 +53,48 @@ void limit_buffers(int fd, int bytes) {
 bool readable(const client::connection& c) {
   pollfd p{c.native_handle(), POLLIN, 0};
   return ::poll(&p, 1, 10000) == 1;
+}
+
+// Room in the client's socket for all the stub sends before it closes (the system caps it at
+// net.core.rmem_max, 208 KiB by default, and doubles that): none of it waits on the stub's
+// side unread by us, where a reset would drop it.
+void room_to_receive(int fd, int bytes) { ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes); }
+
+// A value whose Deliver frame is larger than one read of the client's (64 KiB), yet well
+// within the room room_to_receive gets under the default rmem_max.
+constexpr std::size_t larger_than_one_read = 80 * 1024;
+
+// Waits until the broker's end of the stream has arrived: all it sent before is in our socket.
+bool closed_by_peer(const client::connection& c) {
+  pollfd p{c.native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 10000) == 1 && (p.revents & POLLRDHUP) != 0;
+}
+
+// Waits until the connection was reset (the stub's side, closed, refused what we wrote after):
+// our writes fail from then on.
+bool reset(const client::connection& c) {
+  pollfd p{c.native_handle(), 0, 0};  // POLLERR and POLLHUP are reported unasked
+  return ::poll(&p, 1, 10000) == 1;
+}
+
+// Whether thread `client`, writing on socket `fd`, waits in poll() for room that will not come
+// unless the broker acts: its socket holds bytes the broker's closed window keeps unsent, none
+// are in flight (whose acknowledgement would make room), and the thread is asleep (state S in
+// /proc: the client sleeps nowhere else while it writes).
+bool waiting_for_room(pid_t client, int fd) {
+  int queued = 0;
+  int unsent = 0;
+  if (fd < 0 || ::ioctl(fd, SIOCOUTQ, &queued) != 0 || ::ioctl(fd, SIOCOUTQNSD, &unsent) != 0) return false;
+  if (unsent == 0 || queued != unsent) return false;
+  std::ifstream stat("/proc/self/task/" + std::to_string(client) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto name_end = line.rfind(')');  // the state follows the name, which is in parentheses
+  return name_end != std::string::npos && name_end + 2 < line.size() && line[name_end + 2] == 'S';
+}
+
+protocol::buffer heartbeat_answer(const protocol::buffer& request) {
+  return response_to(request, [](protocol::buffer& out) { native::encode_heartbeat_response(out, 1); });
 }
 
 std::vector<std::int64_t> offsets_of(const std::vector<protocol::message>& messages) {
@@ -144,6 +195,51 @@ TEST(ClientConnect, ACertificateThatDoesNotVerifyIsNotRetriable) {
   EXPECT_TRUE(client::ok(client::connection::open(o)));
 }
 
+// A broker that requires a client certificate refuses a client with none, or with one of a CA
+// it does not trust, with a TLS alert. With TLS 1.3 the client's handshake is over by then:
+// the alert comes with the first read. It is a refusal naming the alert, not a connection
+// reset (which callers would retry, in vain, until their timeout).
+TEST(ClientConnect, ACertificateTheBrokerRefusesIsAnAuthenticationFailureNamingTheAlert) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  stub_broker strict(
+      [](stub_peer& p) {
+        while (auto f = p.next_frame())
+          if (!p.send(heartbeat_answer(*f))) return;
+      },
+      {files.server_cert, files.server_key, files.ca});
+  auto o = to(strict.port());
+  o.tls = true;
+  o.tls_ca_file = files.ca;
+  // The failure of opening, or else of the first call.
+  auto first_failure = [&o]() -> std::optional<client::failure> {
+    auto c = client::connection::open(o);
+    if (!client::ok(c)) return client::error_of(c);
+    auto h = std::get<0>(c).heartbeat();
+    if (!client::ok(h)) return client::error_of(h);
+    return std::nullopt;
+  };
+  struct refused {
+    std::string cert, key, alert;
+  };
+  for (const auto& r :
+       {refused{"", "", "certificate required"}, refused{files.mallory_cert, files.mallory_key, "unknown ca"}}) {
+    o.tls_cert_file = r.cert;
+    o.tls_key_file = r.key;
+    const auto f = first_failure();
+    ASSERT_TRUE(f.has_value()) << r.alert;
+    EXPECT_EQ(f->code, errc::authentication_failed) << f->message;
+    EXPECT_FALSE(f->retriable) << f->message;
+    EXPECT_NE(f->message.find(r.alert), std::string::npos) << f->message;
+  }
+  // A certificate of the CA it trusts passes.
+  o.tls_cert_file = files.alice_cert;
+  o.tls_key_file = files.alice_key;
+  const auto f = first_failure();
+  EXPECT_FALSE(f.has_value()) << f->message;
+}
+
 // -- frames nobody waits for --------------------------------------------------------------------
 
 // An Error answering a request this connection never made: what it carries from then on
@@ -173,6 +269,86 @@ TEST(ClientFrames, AMalformedGroupAssignmentIsReported) {
   auto a = c.next_assignment(10s);
   ASSERT_FALSE(client::ok(a));
   EXPECT_EQ(client::error_of(a).code, errc::malformed_payload);
+}
+
+// A Deliver frame larger than one read sits whole in the socket: a look without waiting
+// finds it.
+TEST(ClientFrames, ALookWithoutWaitingFindsAFrameLargerThanOneRead) {
+  stub_broker stub([](stub_peer& p) {
+    if (p.next_frame()) p.send(deliver_frame(1, 0, batch_of("d", 1, larger_than_one_read)));
+  });  // then closed
+  auto c = connected(stub.port());
+  room_to_receive(c.native_handle(), 1 << 20);
+  protocol::buffer ping;
+  native::encode_heartbeat(ping, 1);
+  ASSERT_TRUE(c.send_raw(ping));  // the stub's cue
+  ASSERT_TRUE(closed_by_peer(c));
+  const auto d = must(c.next_delivery(0ms), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->data.messages.size(), 1u);
+}
+
+// The answer to a pipelined publish, and a membership's end, that another call read are here
+// to be taken: a caller that checks has_pending() before it polls native_handle() must not
+// sleep with them.
+TEST(ClientFrames, AnswersAndAMembershipsEndReadByAnotherCallArePending) {
+  stub_broker stub([](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      switch (type_of(*f)) {
+        case protocol::message_type::group_join:
+          p.send(response_to(*f, [](protocol::buffer& out) { native::encode_group_join_response(out, 1); }));
+          break;
+        case protocol::message_type::publish: p.send(publish_answer(*f, 5)); break;
+        case protocol::message_type::heartbeat:
+          p.send(error_frame(0, errc::unknown_member, "the member was removed"));
+          p.send(heartbeat_answer(*f));
+          break;
+        default: break;
+      }
+    }
+  });
+  auto c = connected(stub.port());
+  must(c.join_group("g", {"t"}), "join_group");
+  const auto publish = must(c.send_publish("t", 0, batch_of("a")), "send_publish");
+  must(c.heartbeat(), "heartbeat");  // reads the publish's answer and the membership's end first
+  EXPECT_TRUE(c.has_pending());
+  EXPECT_EQ(must(c.receive_publish(publish), "receive_publish").base_offset, 5);
+  EXPECT_TRUE(c.has_pending());
+  const auto ended = c.next_assignment(0ms);
+  ASSERT_FALSE(client::ok(ended));
+  EXPECT_EQ(client::error_of(ended).code, errc::unknown_member);
+  EXPECT_FALSE(c.has_pending());
+}
+
+// A subscription's end that arrived behind deliveries (both read by another call) comes after
+// them, and they are still filtered by where the subscription stood.
+TEST(ClientFrames, ASubscriptionsEndComesAfterTheDeliveriesBeforeIt) {
+  stub_broker stub([](stub_peer& p) {
+    std::uint32_t subscribe_request = 0;
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::subscribe) {
+        subscribe_request = request_id_of(*f);
+        p.send(response_to(*f, [](protocol::buffer& out) { native::encode_subscribe_response(out, 7); }));
+      } else if (type_of(*f) == protocol::message_type::heartbeat) {
+        p.send(deliver_frame(7, 0, batch_of("d", 3)));
+        p.send(error_frame(subscribe_request, errc::unknown_topic, "topic deleted"));
+        p.send(heartbeat_answer(*f));
+      }
+    }
+  });
+  auto c = connected(stub.port());
+  const auto sub = must(c.subscribe("t", 0, 1, 1 << 20), "subscribe");
+  must(c.heartbeat(), "heartbeat");  // reads the delivery and the end first
+  EXPECT_FALSE(c.subscribed(sub));
+  const auto d = must(c.next_delivery(0ms), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->subscription_id, sub);
+  EXPECT_EQ(offsets_of(d->data.messages), (std::vector<std::int64_t>{1, 2}));
+  const auto ended = c.next_delivery(0ms);
+  ASSERT_FALSE(client::ok(ended));
+  EXPECT_EQ(client::error_of(ended).code, errc::unknown_topic);
+  EXPECT_EQ(client::error_of(ended).subscription_id, sub);
+  EXPECT_TRUE(c.usable());
 }
 
 // -- publishing without acks ------------------------------------------------------------------
@@ -287,6 +463,168 @@ TEST(ClientBackpressure, WhatIsReadWhileASendWaitsIsBounded) {
   EXPECT_LT(pushed.load(), read_ahead + (2u << 20));
 }
 
+// -- after a failure ----------------------------------------------------------------------------
+
+// The broker pushes a delivery larger than one read, answers two pipelined publishes and
+// closes; our next write fails with all of it unread in the socket. The answers are still
+// found behind the delivery (a publish sent again though it was answered would be stored
+// twice), the delivery is kept, and a publish never answered says the connection was lost.
+TEST(ClientAfterAFailure, AnswersBehindAFrameLargerThanOneReadAreStillFound) {
+  stub_broker stub([](stub_peer& p) {
+    auto a = p.next_frame();
+    auto b = p.next_frame();
+    if (!a || !b) return;
+    p.send(deliver_frame(1, 0, batch_of("d", 1, larger_than_one_read)));
+    p.send(publish_answer(*a, 10));
+    p.send(publish_answer(*b, 11));
+  });  // then closed: what we write next is answered with a reset
+  auto c = connected(stub.port());
+  room_to_receive(c.native_handle(), 1 << 20);
+  const auto a = must(c.send_publish("t", 0, batch_of("a")), "send_publish a");
+  const auto b = must(c.send_publish("t", 0, batch_of("b")), "send_publish b");
+  ASSERT_TRUE(c.flush());
+  ASSERT_TRUE(closed_by_peer(c));
+  const auto unanswered = must(c.send_publish("t", 0, batch_of("c")), "send_publish c");
+  ASSERT_TRUE(c.flush());  // taken by the socket; refused by the stub's closed side
+  ASSERT_TRUE(reset(c));
+  must(c.send_publish("t", 0, batch_of("d")), "send_publish d");
+  EXPECT_FALSE(c.flush());
+  EXPECT_FALSE(c.usable());
+  EXPECT_EQ(must(c.receive_publish(a), "receive a").base_offset, 10);
+  EXPECT_EQ(must(c.receive_publish(b), "receive b").base_offset, 11);
+  const auto lost = c.receive_publish(unanswered);
+  ASSERT_FALSE(client::ok(lost));
+  EXPECT_TRUE(client::error_of(lost).retriable) << client::error_of(lost).message;
+  const auto d = must(c.next_delivery(0ms), "next_delivery");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->data.messages.size(), 1u);
+}
+
+// The broker refuses a frame over its max_frame_bytes with an Error of request 0 and closes,
+// reading no more, so our write fails. The publish hears the broker's reason (not retriable),
+// not that the connection was lost (which its callers would retry until their timeout).
+TEST(ClientAfterAFailure, APublishOverTheBrokersFrameLimitIsRefusedNotLost) {
+  stub_broker stub([](stub_peer& p) {
+    p.limit_frames(1u << 20);
+    while (p.next_frame()) {
+    }
+    if (p.framing_error() == errc::frame_too_large) p.send(error_frame(0, errc::frame_too_large, "frame too large"));
+  });
+  auto c = connected(stub.port());
+  limit_buffers(c.native_handle(), 64 * 1024);  // the publish cannot fit in the sockets
+  const auto r = c.publish("t", 0, batch_of("big", 1, 8u << 20));
+  ASSERT_FALSE(client::ok(r));
+  EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+  EXPECT_FALSE(client::error_of(r).retriable);
+  EXPECT_FALSE(c.usable());
+}
+
+// The same when the Error and the reset that follows it (the broker closes with our publish
+// unread) reach us together, while our write waits for room: the poll that wakes sees both.
+// The Error is read before the write is tried again, which fails: over TLS for good, nothing
+// read after it, so the publish would hear of a lost connection (and be retried in vain).
+TEST(ClientAfterAFailure, TheBrokersRefusalThatComesWithTheResetIsFoundOverTlsToo) {
+  temp_dir dir;
+  const auto files = make_tls_files(dir.path());
+  ASSERT_FALSE(files.ca.empty()) << "openssl could not make the test certificates";
+  const pid_t client_thread = ::gettid();
+  for (const bool tls : {false, true}) {
+    SCOPED_TRACE(tls ? "over TLS" : "plain");
+    std::atomic<int> client_fd{-1};
+    stub_broker stub(
+        [&](stub_peer& p) {
+          p.limit_buffers(64 * 1024);
+          p.limit_frames(1u << 20);
+          while (p.next_frame()) {
+          }
+          if (p.framing_error() != errc::frame_too_large) return;
+          // Not while we write: a write that meets the reset fails, before any poll.
+          const auto deadline = std::chrono::steady_clock::now() + 10s;
+          while (!waiting_for_room(client_thread, client_fd.load())) {
+            if (std::chrono::steady_clock::now() > deadline) return;
+            std::this_thread::yield();
+          }
+          p.send(error_frame(0, errc::frame_too_large, "frame too large"));
+          p.reset();
+        },
+        tls ? stub_tls{files.server_cert, files.server_key} : stub_tls{});
+    auto o = to(stub.port());
+    o.tls = tls;
+    if (tls) o.tls_ca_file = files.ca;
+    auto c = must(client::connection::open(o), "open");
+    limit_buffers(c.native_handle(), 64 * 1024);  // the publish cannot fit in the sockets
+    // The Error alone is too little to wake our wait: the reset wakes it, the Error there.
+    const int wake_for = 64 * 1024;
+    ::setsockopt(c.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &wake_for, sizeof wake_for);
+    client_fd = c.native_handle();
+    const auto r = c.publish("t", 0, batch_of("big", 1, 8u << 20));
+    ASSERT_FALSE(client::ok(r));
+    EXPECT_EQ(client::error_of(r).code, errc::frame_too_large) << client::error_of(r).message;
+    EXPECT_FALSE(client::error_of(r).retriable);
+    EXPECT_FALSE(c.usable());
+  }
+}
+
+// A write that timed out (the broker read nothing, pushing all the while) ends the connection
+// by our clock, the broker still up. The answer to a publish held back before it is then
+// looked for only in what was read while the write waited: reading on, until a read finds
+// nothing, would take the broker's pushes as fast as it sends them, without end.
+TEST(ClientAfterAFailure, AfterAWriteTimedOutOnlyWhatWasReadIsLookedAt) {
+  static constexpr std::uint32_t max_frame = 256 * 1024;
+  static constexpr std::size_t read_ahead = 4 * max_frame;
+  static constexpr std::size_t push_bytes = 32 * 1024;
+  static constexpr std::size_t offered = 32u << 20;  // what the stub would push if we read it all
+  std::atomic<std::size_t> pushed{0};
+  {
+    stub_broker stub([&](stub_peer& p) {
+      p.limit_buffers(64 * 1024);
+      const auto push = deliver_frame(1, 0, batch_of("d", 1, push_bytes));
+      while (pushed.load() < offered && p.send(push)) pushed += push.size();
+    });
+    auto o = to(stub.port(), 1s);
+    o.max_frame_bytes = max_frame;
+    auto c = must(client::connection::open(o), "open");
+    limit_buffers(c.native_handle(), 64 * 1024);
+    const auto held = must(c.send_publish("t", 0, batch_of("a")), "send_publish");  // held back
+    // Far more than the sockets hold, never read: its write, the held publish's with it, times out.
+    const auto big = c.send_publish("t", 0, batch_of("big", 1, 8u << 20));
+    ASSERT_FALSE(client::ok(big));
+    EXPECT_EQ(client::error_of(big).code, errc::timeout) << client::error_of(big).message;
+    const auto r = c.receive_publish(held);
+    ASSERT_FALSE(client::ok(r));
+    EXPECT_EQ(client::error_of(r).code, errc::timeout) << client::error_of(r).message;
+  }  // our end closes first: the stub's blocked write fails
+  // What was read while the write waited (up to the bound), not everything offered.
+  EXPECT_LT(pushed.load(), read_ahead + (2u << 20));
+}
+
+// A frame from the broker over options::max_frame_bytes (a record stored under a broker's
+// larger limit) ends the connection: the failure says how large it was and the limit, and is
+// no retriable loss (every connection would meet it again).
+TEST(ClientFrames, AFrameOverTheClientsLimitIsRefusedNamingItsSizeAndTheLimit) {
+  const auto big = deliver_frame(1, 0, batch_of("big", 1, 100 * 1024));
+  stub_broker stub([&big](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      p.send(big);  // pushed ahead of the answer
+      p.send(heartbeat_answer(*f));
+    }
+  });
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::connection::open(o), "open");
+  const auto r = c.heartbeat();
+  ASSERT_FALSE(client::ok(r));
+  const auto& f = client::error_of(r);
+  EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+  EXPECT_FALSE(f.retriable);
+  EXPECT_EQ(f.network, std::errc::message_size) << f.message;
+  EXPECT_NE(f.message.find("frame of " + std::to_string(big.size() - protocol::frame_header_size) +
+                           " bytes from the broker exceeds the client's limit of 65536"),
+            std::string::npos)
+      << f.message;
+  EXPECT_FALSE(c.usable());
+}
+
 // -- timeouts -----------------------------------------------------------------------------------
 
 // A call whose answer does not come in time leaves the connection unusable; later calls on it
@@ -306,6 +644,22 @@ TEST(ClientTimeouts, ACallThatTimedOutLeavesTheConnectionReportingATimeout) {
   EXPECT_EQ(client::error_of(later).code, errc::timeout) << client::error_of(later).message;
   EXPECT_EQ(client::error_of(later).network, std::errc::timed_out) << client::error_of(later).message;
   EXPECT_TRUE(client::error_of(later).retriable);
+}
+
+// A timeout or wait without bound (milliseconds::max()) waits for what comes: it does not
+// overflow the clock into a deadline long passed.
+TEST(ClientTimeouts, WaitsWithoutBoundWaitForWhatComes) {
+  stub_broker stub([](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::heartbeat) p.send(heartbeat_answer(*f));
+      if (type_of(*f) == protocol::message_type::publish) p.send(deliver_frame(1, 0, batch_of("d")));
+    }
+  });
+  auto c = connected(stub.port(), std::chrono::milliseconds::max());
+  must(c.heartbeat(), "heartbeat");
+  must(c.send_publish("t", 0, batch_of("go")), "send_publish");  // held: it leaves as the wait begins
+  const auto d = must(c.next_delivery(std::chrono::milliseconds::max()), "next_delivery");
+  EXPECT_TRUE(d.has_value());
 }
 
 // -- the log start ------------------------------------------------------------------------------

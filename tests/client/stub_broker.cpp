@@ -65,6 +65,14 @@ bool stub_peer::send(protocol::byte_view bytes) {
 
 void stub_peer::close() { ::shutdown(fd_, SHUT_RDWR); }
 
+void stub_peer::reset() {
+  // Connecting a TCP socket to no address aborts its connection, with a reset, and keeps the
+  // descriptor (the stub_broker closes it at its end; another file must not get its number).
+  sockaddr unspecified{};
+  unspecified.sa_family = AF_UNSPEC;
+  (void)::connect(fd_, &unspecified, sizeof unspecified);
+}
+
 void stub_peer::limit_buffers(int bytes) {
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
@@ -77,6 +85,13 @@ stub_broker::stub_broker(handler h, stub_tls tls, const std::string& address) : 
         SSL_CTX_use_PrivateKey_file(ctx_, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
       if (ctx_ != nullptr) SSL_CTX_free(ctx_);
       throw std::runtime_error("stub_broker: cannot use the certificate " + tls.cert_file);
+    }
+    if (!tls.client_ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx_, tls.client_ca_file.c_str(), nullptr) != 1) {
+        SSL_CTX_free(ctx_);
+        throw std::runtime_error("stub_broker: cannot use the CA file " + tls.client_ca_file);
+      }
+      SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     }
   }
   sockaddr_in addr{};

@@ -3,7 +3,7 @@
 // connections, each served on a thread of its own by the test's handler, which reads whole
 // native frames and sends what it likes (with TLS when given a certificate). What a real
 // broker does not do on cue (close a connection mid-pipeline, stop reading while it writes,
-// send an answer nobody asked for) is then easy to arrange.
+// send an answer nobody asked for, refuse a frame over its limit) is then easy to arrange.
 
 #include <openssl/types.h>
 
@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -35,9 +36,18 @@ class stub_peer {
   bool send(protocol::byte_view bytes);
   /// Ends the connection at once: the client sees it closed, nothing said.
   void close();
+  /// Ends the connection with a reset, as a broker closing it with a request unread does:
+  /// what was sent before still reaches the client, the reset right behind it.
+  void reset();
   /// Small fixed socket buffers on the stub's side (no autotuning): a peer that stops
   /// reading, or that the stub stops reading, fills them soon.
   void limit_buffers(int bytes);
+  /// Frames whose payload is over `max_payload` bytes stop the reading, as the broker's
+  /// max_frame_bytes does (before their payload is read): next_frame then returns nothing,
+  /// and framing_error() says why. Set before the first next_frame.
+  void limit_frames(std::uint32_t max_payload) { decoder_ = protocol::frame_decoder{protocol::frame_limits{max_payload}}; }
+  /// Why next_frame stopped reading the stream, if the bytes were at fault.
+  std::error_code framing_error() const noexcept { return decoder_.error(); }
 
  private:
   int fd_;
@@ -50,6 +60,10 @@ class stub_peer {
 struct stub_tls {
   std::string cert_file;
   std::string key_file;
+  /// When set, a client certificate chaining to these CAs is required, as a broker's
+  /// `client_auth: required` does: a client without one, or with another CA's, is refused
+  /// with a TLS alert (with TLS 1.3 after the client's handshake is done) and never served.
+  std::string client_ca_file{};
 };
 
 class stub_broker {

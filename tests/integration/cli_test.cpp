@@ -135,6 +135,18 @@ TEST_F(Cli, UsageErrorsExitTwoWithAMessageAndNeverCrash) {
                         // A batch carries at least one message; the client encodes no more.
                         bad{"produce t --max-batch-bytes 1023 v", "--max-batch-bytes"},
                         bad{"produce t --max-batch-bytes 17825793 v", "--max-batch-bytes"},
+                        // ... whatever the frame limit: up to it, not past it.
+                        bad{"--max-frame-bytes 100000 produce t --max-batch-bytes 100001 v", "--max-frame-bytes 100000"},
+                        bad{"--max-frame-bytes 1023 topics list", "--max-frame-bytes"},
+                        bad{"--max-frame-bytes 0x100000 topics list", "--max-frame-bytes"},
+                        bad{"--max-frame-bytes 4294967296 topics list", "--max-frame-bytes"},
+                        // -K takes kcat's escapes; an empty one never split anything.
+                        bad{"produce t -K '' v", "-K '': an empty delimiter"},
+                        bad{"produce t -K '\\q' v", "unknown escape \\q"},
+                        bad{"produce t -K '\\x4' v", "two hex digits"},
+                        // --format reads the same escapes as -K: one the CLI does not take
+                        // is refused, not printed without its backslash.
+                        bad{"consume t --format '%s\\q'", "unknown escape \\q"},
                         bad{"consume t -n -1", "--max"},
                         bad{"consume t --follow --idle-timeout -5", "--idle-timeout"},
                         bad{"--timeout 0x10 topics list", "--timeout"},
@@ -627,6 +639,46 @@ TEST_F(Cli, AnEmptyKeyGivenWithDashKIsEmptyNotNull) {
   EXPECT_EQ(r.out, "0:v1 -1:v2 0:v3 ") << "key lengths: 0 empty, -1 null";
 }
 
+// -K reads kcat's escapes: '\t' splits at a tab (it split at a backslash and a 't'), '\x1f'
+// at that byte, '\\' at a backslash. --format reads the same ('\x1f' printed "x1f").
+TEST_F(Cli, KeyDelimiterTakesKcatsEscapes) {
+  ASSERT_EQ(cli("topics create delimited --partitions 1").first, 0);
+  ASSERT_EQ(cli_stdin("k1\\tv1\\tx\\n", "produce delimited -K '\\t'").first, 0);
+  ASSERT_EQ(cli_stdin("k2\\037v2\\n", "produce delimited -K '\\x1f'").first, 0);
+  ASSERT_EQ(cli_stdin("k3\\\\v3\\n", "produce delimited -K '\\\\'").first, 0);
+  auto r = cli_apart("consume delimited --format '%k=%s\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "k1=v1\\tx\nk2=v2\nk3=v3\n") << "split at the first delimiter only";
+  r = cli_apart("consume delimited --format '%k\\x1f%s\\\\\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "k1\x1f" "v1\\tx\\\nk2\x1f" "v2\\\nk3\x1f" "v3\\\n");
+}
+
+// A record over the CLI's frame limit fails the read at once, saying how large its frame is
+// and which flag raises the limit (it was fetched again for the whole --timeout, then said
+// "bad frame from broker"); a follower hears the same rather than subscribing again without
+// end. With the limit raised the record is read.
+TEST_F(Cli, ARecordOverTheFrameLimitFailsAtOnceNamingTheFlagThatRaisesIt) {
+  ASSERT_EQ(cli("topics create bulky --partitions 1").first, 0);
+  auto [rc, out] = run_shell("head -c 200000 /dev/zero | tr '\\0' x | " + cli_command() + " produce bulky 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  const auto started = std::chrono::steady_clock::now();
+  auto r = cli_apart("--max-frame-bytes 100000 consume bulky");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.err.find("bytes from the broker exceeds the client's limit of 100000 (--max-frame-bytes)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("retriable"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20)) << "not fetched again until --timeout";
+  std::tie(rc, out) =
+      run_shell("timeout 60 " + cli_command() + " --max-frame-bytes 100000 consume bulky --follow 2>&1 </dev/null");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("exceeds the client's limit of 100000 (--max-frame-bytes)"), std::string::npos) << out;
+  r = cli_apart("--max-frame-bytes 1000000 consume bulky --format '%S\\n'");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "200000\n");
+}
+
 // Two lines of 9 MB each fit the broker's default max_frame_bytes (16 MiB) but not together:
 // they go as two batches, where one would have made the broker close the connection.
 TEST_F(Cli, TwoLinesThatFitAFrameOnlyAloneAreSentInTwoBatches) {
@@ -711,13 +763,18 @@ TEST_F(Cli, AGroupWhoseCommittedOffsetWasDeletedStartsAtTheLogStart) {
 TEST_F(Cli, OutputThatCannotBeWrittenFailsAndAReaderThatLeftEndsItQuietly) {
   auto r = cli_apart("topics list --format json > /dev/full");
   EXPECT_EQ(r.rc, 1);
-  EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot write to standard output: No space left on device"), std::string::npos) << r.err;
 
   // More than a pipe holds, so that the CLI is still writing when head has left.
   ASSERT_EQ(cli("topics create wide --partitions 1").first, 0);
   auto [rc, out] = run_shell("yes " + std::string(200, 'x') + " | head -n 4000 | " + cli_command() +
                              " produce wide -p 0 2>&1");
   ASSERT_EQ(rc, 0) << out;
+  // Output larger than a buffer: the write that failed was an earlier one than the last flush,
+  // and its reason is still said.
+  r = cli_apart("consume wide --format '%s\\n' > /dev/full");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("cannot write to standard output: No space left on device"), std::string::npos) << r.err;
   const std::string status = dir.path() + "/status", err = dir.path() + "/head.err";
   std::tie(rc, out) = run_shell("( timeout 60 " + cli_command() + " consume wide --format '%s\\n' 2>" + err +
                                 "; echo \"status $?\" > " + status + " ) | head -1; cat " + status + " " + err);

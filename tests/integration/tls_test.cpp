@@ -302,6 +302,35 @@ TEST_F(Tls, NativeClientAndCliOverSaslSsl) {
   EXPECT_NE(out.find("certificate"), std::string::npos) << out;
 }
 
+// A native listener that requires a client certificate refuses a CLI with none, or with one of
+// a CA it does not trust, with a TLS alert, which comes after the handshake with TLS 1.3. The
+// CLI says so, naming the alert, and does not retry (it said "connection closed by broker:
+// Connection reset by peer (retriable)").
+TEST_F(Tls, ACertificateTheNativeListenerRefusesIsSaidWithTheAlertAndNotRetried) {
+  auto args = listener_tls("native", files_.server_cert, files_.server_key);
+  args.insert(args.end(), {"--native-security-protocol", "SSL", "--native-tls-client-auth", "required",
+                           "--native-tls-ca-file", files_.ca, "--super-users", "User:CN=alice,O=Portask"});
+  start(args);
+  const std::string cli = "timeout 60 " + std::string(PORTASK_CLI_BINARY) + " --port " +
+                          std::to_string(server_->port()) + " --tls-ca-file " + files_.ca;
+  struct refused {
+    std::string flags;
+    std::string alert;
+  };
+  for (const auto& r : {refused{"", "certificate required"},
+                        refused{" --tls-cert-file " + files_.mallory_cert + " --tls-key-file " + files_.mallory_key,
+                                "unknown ca"}}) {
+    auto [rc, out] = run_shell(cli + r.flags + " topics list 2>&1");
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("TLS: the broker refused the connection"), std::string::npos) << out;
+    EXPECT_NE(out.find(r.alert), std::string::npos) << out;
+    EXPECT_EQ(out.find("retriable"), std::string::npos) << out;
+  }
+  auto [rc, out] = run_shell(cli + " --tls-cert-file " + files_.alice_cert + " --tls-key-file " + files_.alice_key +
+                             " topics list 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+}
+
 TEST_F(Tls, HostileClientsOfATlsPortAreClosedAndCounted) {
   auto args = listener_tls("native", files_.server_cert, files_.server_key);
   auto kafka = listener_tls("kafka", files_.server_cert, files_.server_key);

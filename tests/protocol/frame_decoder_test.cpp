@@ -102,8 +102,9 @@ TEST(FrameDecoder, ErrorsAreSticky) {
   EXPECT_EQ(d.next().error(), errc::crc_mismatch);
 }
 
-TEST(FrameDecoder, OversizeLengthIsRejectedBeforeThePayloadArrives) {
+TEST(FrameDecoder, OversizeLengthIsRejectedBeforeThePayloadArrivesAndKeptToBeSaid) {
   frame_decoder d{frame_limits{1024}};
+  EXPECT_EQ(d.refused_length(), 0u);
   buffer header(frame_header_size);
   frame_header h;
   h.length = 1025;
@@ -112,6 +113,9 @@ TEST(FrameDecoder, OversizeLengthIsRejectedBeforeThePayloadArrives) {
   std::error_code ec;
   drain(d, &ec);
   EXPECT_EQ(ec, errc::frame_too_large);
+  EXPECT_EQ(d.refused_length(), 1025u);  // the owner says how large it was
+  d.reset();
+  EXPECT_EQ(d.refused_length(), 0u);
 }
 
 TEST(FrameDecoder, EndOfStreamInsideAFrameIsTruncated) {

@@ -62,3 +62,28 @@ TEST(RecordFormat, TemplatesUseKcatTokens) {
   EXPECT_FALSE(record_format::parse("trailing %"));
 }
 
+
+// A template reads the escapes -K reads (escapes.hpp), in the text between its tokens: \x1f
+// was printed as "x1f", an unknown escape lost its backslash, and a byte spelt \x25 stays a
+// percent sign, not a token.
+TEST(RecordFormat, TemplatesTakeTheEscapesOfTheKeyDelimiter) {
+  auto m = sample();
+  m.key = "k";
+  m.value = "v";
+  const auto render = [&m](const char* spec) {
+    const auto f = record_format::parse(spec);
+    return f ? f->render("orders", m) : std::string("refused");
+  };
+  EXPECT_EQ(render("%k\\x1f%s\\n"), "k\x1f" "v\n");
+  EXPECT_EQ(render("%k\\t%s\\r\\n"), "k\tv\r\n");
+  EXPECT_EQ(render("\\\\%s\\\\"), "\\v\\");
+  EXPECT_EQ(render("%s\\x25s"), "v%s");
+  EXPECT_EQ(render("%s\\x00"), std::string("v\0", 2));
+  for (const auto& [spec, says] : {std::pair{"%s\\q", "unknown escape \\q"}, std::pair{"%s\\x1", "two hex digits"},
+                                   std::pair{"%s\\", "a backslash ends it"}, std::pair{"\\%s", "a backslash ends it"},
+                                   std::pair{"%q", "unknown token %q"}, std::pair{"%s %", "a % ends it"}}) {
+    std::string why;
+    EXPECT_FALSE(record_format::parse(spec, &why)) << spec;
+    EXPECT_NE(why.find(says), std::string::npos) << spec << ": " << why;
+  }
+}

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <streambuf>
 
 #include "tools/cli/numbers.hpp"
 #include "tools/cli/record_format.hpp"
@@ -80,6 +80,7 @@ client::options options_of(const common_options& o, protocol::encoding e) {
   opts.port = o.port;
   opts.encoding = e;
   opts.timeout = std::chrono::milliseconds(o.timeout_ms);
+  opts.max_frame_bytes = o.max_frame_bytes;
   if (!o.tls_key_file.empty() && o.tls_cert_file.empty())
     throw usage_error("--tls-key-file needs --tls-cert-file (the client certificate it belongs to)");
   opts.tls = o.tls || !o.tls_ca_file.empty() || !o.tls_cert_file.empty();
@@ -106,8 +107,7 @@ T opened(client::result<T> r, const common_options& o) {
   const std::string where = o.host + ":" + std::to_string(o.port);
   if (client::ok(r)) return std::move(std::get<0>(r));
   const auto& e = client::error_of(r);
-  if (e.message.find(where) != std::string::npos)
-    throw runtime_error(e.message + (e.retriable ? " (retriable)" : ""));
+  if (e.message.find(where) != std::string::npos) throw runtime_error(failure_text(e));
   return check(std::move(r), "cannot connect to " + where);
 }
 
@@ -119,6 +119,15 @@ client::connection open(const common_options& o, protocol::encoding e) {
 
 client::cluster_client open_cluster(const common_options& o, protocol::encoding e) {
   return opened(client::cluster_client::open(options_of(o, e)), o);
+}
+
+std::string failure_text(const client::failure& f) {
+  std::string text = f.message;
+  // A frame from the broker over this client's limit (message_size), not the broker's
+  // refusal of one of ours (over its own max_frame_bytes, which no flag here changes).
+  if (f.code == errc::frame_too_large && f.network == std::errc::message_size) text += " (--max-frame-bytes)";
+  if (f.retriable) text += " (retriable)";
+  return text;
 }
 
 std::pair<std::string, std::string> split_pair(const std::string& s) {
@@ -174,19 +183,78 @@ CLI::Validator decimal(std::int64_t min, std::int64_t max) {
       std::string(), "decimal");
 }
 
+namespace {
+
+// std::cout's buffer, written to standard output with write(2): it keeps the reason a write
+// failed. Through stdio that reason is lost: glibc drops its buffer when a write fails, and
+// the fflush() that check_output() makes later succeeds with nothing left to write, errno
+// untouched (`consume ... > /dev/full` said only "cannot write to standard output").
+class output_buffer final : public std::streambuf {
+ public:
+  output_buffer() { setp(space_, space_ + sizeof space_); }
+  /// The errno of the write that failed (0: none has).
+  int failed_with() const noexcept { return failed_with_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return drain() ? 0 : -1; }
+
+ private:
+  // Writes what is buffered; after a failure nothing more is written, so that the output
+  // never looks whole with a piece missing from its middle.
+  bool drain() {
+    if (failed_with_ != 0) return false;
+    for (const char* p = pbase(); p < pptr();) {
+      const auto n = ::write(STDOUT_FILENO, p, static_cast<std::size_t>(pptr() - p));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        failed_with_ = n < 0 ? errno : EIO;
+        return false;
+      }
+      p += n;
+    }
+    setp(space_, space_ + sizeof space_);
+    return true;
+  }
+
+  char space_[64 * 1024];
+  int failed_with_ = 0;
+};
+
+// Never destroyed: std::cout is flushed once more at exit, after every object of main and
+// every static of this file may be gone.
+output_buffer& standard_output() {
+  static auto* const buffer = [] {
+    auto* b = new output_buffer;
+    std::cout.rdbuf(b);
+    return b;
+  }();
+  return *buffer;
+}
+
+}  // namespace
+
+void take_over_output() { (void)standard_output(); }
+
 bool output_reader_gone() {
   pollfd p{STDOUT_FILENO, 0, 0};
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
 void check_output() {
-  errno = 0;
+  auto& out = standard_output();
   std::cout.flush();
-  const bool flushed = std::fflush(stdout) == 0;
-  const int failed_with = errno;
-  if (std::cout && flushed && !std::ferror(stdout)) return;
-  // SIGPIPE is ignored (main), so a reader that left shows as EPIPE, or, when the failed
-  // write was an earlier one, as a pipe that polls as an error.
+  const int failed_with = out.failed_with();
+  if (std::cout && failed_with == 0) return;
+  // SIGPIPE is ignored (main), so a reader that left shows as EPIPE (the failed write may
+  // have been an earlier one: the buffer keeps its reason), or as a pipe that polls as an error.
   if (failed_with == EPIPE || output_reader_gone()) throw exit_status{reader_gone_status};
   throw runtime_error(std::string("cannot write to standard output") +
                       (failed_with != 0 ? std::string(": ") + std::strerror(failed_with) : std::string()));

@@ -34,6 +34,9 @@ struct common_options {
   std::string tls_ca_file;
   std::string tls_cert_file;
   std::string tls_key_file;
+  /// The largest frame payload taken from the broker (client::options::max_frame_bytes):
+  /// raised with the broker's max_frame_bytes, to read records stored under that limit.
+  std::uint32_t max_frame_bytes = client::default_max_frame_bytes;
 };
 
 /// The request failed or the broker could not be reached: exit 1.
@@ -54,8 +57,12 @@ struct exit_status {
 /// ends with when its standard output's reader went away (`| head`), saying nothing.
 inline constexpr int reader_gone_status = 141;
 
+/// Makes std::cout write standard output through a buffer of the CLI's own, which keeps the
+/// reason a write failed (stdio's loses it) for check_output(). Called first in main.
+void take_over_output();
 /// Flushes standard output. When its reader went away, throws exit_status{141}; when it
-/// cannot be written otherwise (a full disk, /dev/full), a runtime_error.
+/// cannot be written otherwise (a full disk, /dev/full), a runtime_error saying why
+/// (strerror: "No space left on device").
 void check_output();
 /// Whether standard output is a pipe or socket whose reader went away (it polls as an error).
 bool output_reader_gone();
@@ -84,13 +91,14 @@ client::connection open(const common_options& o, protocol::encoding e = {});
 /// coordinator, following them when they move (the named broker is where it starts).
 client::cluster_client open_cluster(const common_options& o, protocol::encoding e = {});
 
+/// A failure as portask-cli reports it: the client's message, the flag that raises the
+/// limit a frame from the broker went over, and "(retriable)" when a retry may pass.
+std::string failure_text(const client::failure& f);
+
 /// The value of `r`, or a runtime_error naming `what` and the broker's answer.
 template <class T>
 T check(client::result<T> r, const std::string& what) {
-  if (!client::ok(r)) {
-    const auto& e = client::error_of(r);
-    throw runtime_error(what + ": " + e.message + (e.retriable ? " (retriable)" : ""));
-  }
+  if (!client::ok(r)) throw runtime_error(what + ": " + failure_text(client::error_of(r)));
   return std::move(std::get<0>(r));
 }
 

@@ -294,10 +294,11 @@ int consume(const common_options& o, const consume_options& q) {
                       "': expected earliest, latest, committed, an offset, -N or @timestamp_ms");
   if (from->what == start_position::kind::committed && q.group.empty())
     throw usage_error("--from committed needs --group");
-  auto format = record_format::parse(q.format);
+  std::string why;
+  auto format = record_format::parse(q.format, &why);
   if (!format)
-    throw usage_error("--format '" + q.format +
-                      "': expected text, json or a template with %t %p %o %T %k %K %s %S %h");
+    throw usage_error("--format '" + q.format + "': " + (why.empty() ? "" : why + ": ") +
+                      "expected text, json or a template with %t %p %o %T %k %K %s %S %h");
   consumer c(o, q, *from, std::move(*format));
   return c.run();
 }
@@ -330,7 +331,8 @@ void add_consume_command(CLI::App& app, const common_options& o) {
   group->excludes(cmd->get_option("--partition"));
   cmd->add_option("--format", q->format,
                   "text, json (JSON Lines) or a template: %t topic %p partition %o offset "
-                  "%T timestamp %k key %s value %h headers %K/%S lengths");
+                  "%T timestamp %k key %s value %h headers %K/%S lengths %% a percent sign; "
+                  "escapes as produce -K: \\n \\t \\r \\\\ \\xNN");
   cmd->callback([q, &o] { consume(o, *q); });
 }
 

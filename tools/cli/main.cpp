@@ -27,7 +27,8 @@ std::string_view command_word(int argc, char** argv) {
     if (!a.starts_with("-")) return a;
     if (a.find('=') == std::string_view::npos &&
         (a == "--host" || a == "--port" || a == "--http-port" || a == "--timeout" || a == "--user" ||
-         a == "--sasl-mechanism" || a == "--tls-ca-file" || a == "--tls-cert-file" || a == "--tls-key-file"))
+         a == "--sasl-mechanism" || a == "--tls-ca-file" || a == "--tls-cert-file" || a == "--tls-key-file" ||
+         a == "--max-frame-bytes"))
       ++i;
   }
   return {};
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   // reader of standard output that went away makes writes fail with EPIPE instead:
   // check_output() ends the command then, quietly, with the status a SIGPIPE death has.
   std::signal(SIGPIPE, SIG_IGN);
+  take_over_output();
   CLI::App app{"portask-cli: talk to a Portask broker over the native protocol"};
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
@@ -55,6 +57,13 @@ int main(int argc, char** argv) {
       ->transform(decimal<std::uint16_t>());
   app.add_option("--timeout", common.timeout_ms, "request timeout in ms")
       ->transform(decimal(1, std::numeric_limits<std::int32_t>::max()));  // the client's poll takes an int
+  // A record stored under a broker's larger max_frame_bytes comes back in a frame over the
+  // default: it cannot be read without this. Below 1024 not even an answer's header fits.
+  app.add_option("--max-frame-bytes", common.max_frame_bytes,
+                 "largest frame taken from the broker, in bytes (1024 or more; raise it with the broker's "
+                 "max_frame_bytes, to read records stored under a larger limit; also caps produce's "
+                 "--max-batch-bytes)")
+      ->transform(decimal(1024, std::numeric_limits<std::uint32_t>::max()));
   auto* user = app.add_option("--user", common.user,
                                "authenticate as this user; the password comes from PORTASK_PASSWORD or a prompt")
                    ->envname("PORTASK_USER")

@@ -5,9 +5,12 @@
 // client and librdkafka put a key on the same partition. Unkeyed messages go to one partition
 // until its batch is sent, then to the next in turn (sticky, as Kafka's producer does since
 // KIP-480), so every batch is for one partition, and each partition's batches leave in the
-// order they were begun: messages reach each partition in the order they were read, as a
-// Kafka producer keeps send order per partition (a batch the broker refuses retriably is sent
-// again behind later ones; client/cluster_client.hpp). In a cluster the client picks the
+// order they were begun, as a Kafka producer keeps send order per partition. Like one without
+// idempotence, this is no exactly-once producer: a batch whose outcome is unknown (answered
+// `timeout` after a store stall, or cut off with its connection after the send) is sent
+// again, so it may be stored twice, and a resent batch (one refused retriably too) goes
+// behind later ones, which may land first (client/cluster_client.hpp; exactly once and in
+// order: client/idempotent_producer.hpp). In a cluster the client picks the
 // partition of each unkeyed batch as it sends it, one whose leader is known, and picks again
 // when it resends the batch: a dead node's partitions do not hold the unkeyed lines up
 // (there keyed and unkeyed lines keep each their own order in a partition, not the order
@@ -41,6 +44,7 @@
 #include "protocol/frame.hpp"
 #include "protocol/partitioner.hpp"
 #include "tools/cli/cli.hpp"
+#include "tools/cli/delimiter.hpp"
 
 namespace portask::cli {
 namespace {
@@ -217,7 +221,7 @@ struct produce_options {
   std::int32_t partition = -1;
   std::string key;
   bool key_given = false;  ///< -k was given: an empty key is a key, not null
-  std::string key_delimiter;
+  std::string key_delimiter;  ///< -K's bytes, its escapes read (empty: none given)
   std::vector<std::string> headers;
   std::vector<std::string> values;
   bool empty_as_null = false;  ///< an empty value is sent as null (a tombstone)
@@ -390,7 +394,7 @@ class producer {
         throw runtime_error("topic '" + p_.topic +
                             "' does not exist; keyed messages need its partition count (create it "
                             "with: portask-cli topics create " + p_.topic + ")");
-      throw runtime_error("describe " + p_.topic + ": " + f->message + (f->retriable ? " (retriable)" : ""));
+      throw runtime_error("describe " + p_.topic + ": " + failure_text(*f));
     }
     return partitions_;
   }
@@ -459,7 +463,7 @@ class producer {
   // What was acknowledged before a failure is stored for sure: a script that resends knows
   // how much it may skip (batches in flight with the failed one may be stored or not).
   [[noreturn]] void failed(const client::failure& f) const {
-    throw runtime_error("publish to " + p_.topic + ": " + f.message + (f.retriable ? " (retriable)" : "") + "; " +
+    throw runtime_error("publish to " + p_.topic + ": " + failure_text(f) + "; " +
                         std::to_string(acknowledged_) + " messages were acknowledged before this failure");
   }
 
@@ -559,8 +563,11 @@ void add_produce_command(CLI::App& app, const common_options& o) {
                   "partition (-1: by key with Kafka's partitioner, else spread over the partitions)")
       ->transform(decimal<std::int32_t>());
   auto* key = cmd->add_option("-k,--key", p->key, "key for every message (-k '': an empty key; without -k: null)");
-  cmd->add_option("-K,--key-delimiter", p->key_delimiter,
-                  "split each line at this delimiter into key and value (as kcat -K)");
+  auto* key_delimiter =
+      cmd->add_option("-K,--key-delimiter", p->key_delimiter,
+                      "split each line at this delimiter into key and value, the first time it occurs (as kcat -K: "
+                      "\\t a tab, \\n a newline, \\xNN a byte in two hex digits; also \\r a carriage return, "
+                      "\\\\ a backslash; not empty, no other escape)");
   cmd->add_option("-H,--header", p->headers, "header name=value (repeatable; the value may be empty)")
       ->allow_extra_args(false);
   cmd->add_flag("-Z,--empty-as-null", p->empty_as_null,
@@ -569,14 +576,26 @@ void add_produce_command(CLI::App& app, const common_options& o) {
   cmd->add_option("--codec", p->codec, "binary, json, cbor, msgpack");
   cmd->add_option("--compression", p->compression, "none, gzip, snappy, lz4, zstd");
   cmd->add_option("--batch", p->batch, "messages per batch (1 to 100000)")->transform(decimal(1, 100000));
-  // At most what this client encodes in one batch (client::options::max_frame_bytes).
-  cmd->add_option("--max-batch-bytes", p->max_batch_bytes,
-                  "bytes per batch as sent (with compression: with room for data it cannot shrink; 1024 to " +
-                      std::to_string(client::default_max_frame_bytes) +
-                      "; at most the broker's max_frame_bytes; a larger line is an error)")
-      ->transform(decimal(1024, client::default_max_frame_bytes));
-  cmd->callback([p, &o, key] {
+  auto* max_batch =
+      cmd->add_option("--max-batch-bytes", p->max_batch_bytes,
+                      "bytes per batch as sent (with compression: with room for data it cannot shrink; 1024 to "
+                      "--max-frame-bytes; default: the broker's default max_frame_bytes, or --max-frame-bytes if "
+                      "lower; at most the broker's max_frame_bytes; a larger line is an error)")
+          ->transform(decimal(1024, std::numeric_limits<std::uint32_t>::max()));
+  cmd->callback([p, &o, key, key_delimiter, max_batch] {
     p->key_given = key->count() > 0;
+    if (key_delimiter->count() > 0) {
+      std::string why;
+      auto bytes = parse_delimiter(p->key_delimiter, why);
+      if (!bytes) throw usage_error("-K '" + p->key_delimiter + "': " + why);
+      p->key_delimiter = std::move(*bytes);
+    }
+    // The client encodes no batch over its own frame limit (client::options::max_frame_bytes).
+    if (max_batch->count() == 0)
+      p->max_batch_bytes = std::min<std::size_t>(p->max_batch_bytes, o.max_frame_bytes);
+    else if (p->max_batch_bytes > o.max_frame_bytes)
+      throw usage_error("--max-batch-bytes " + std::to_string(p->max_batch_bytes) + " is over --max-frame-bytes " +
+                        std::to_string(o.max_frame_bytes) + ": the client encodes no batch over its frame limit");
     produce(o, *p);
   });
 }

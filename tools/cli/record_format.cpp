@@ -4,6 +4,7 @@
 
 #include "protocol/base64.hpp"
 #include "protocol/utf8.hpp"
+#include "tools/cli/escapes.hpp"
 
 namespace portask::cli {
 namespace {
@@ -75,26 +76,35 @@ void put_bytes(nlohmann::json& obj, const char* name, const std::optional<std::s
   }
 }
 
-std::string unescape_template(std::string_view spec) {
+// The template `spec` with its escapes read (escapes.hpp) in the text between its tokens, so
+// that an escaped byte is text, never a token: a '%' it stands for (\x25) is kept as "%%".
+// Nothing when an escape or a token is not one, with `why` saying what is wrong.
+std::optional<std::string> read_template(std::string_view spec, std::string& why) {
   std::string out;
-  for (std::size_t i = 0; i < spec.size(); ++i) {
-    if (spec[i] == '\\' && i + 1 < spec.size()) {
-      const char n = spec[++i];
-      out += n == 'n' ? '\n' : n == 't' ? '\t' : n == 'r' ? '\r' : n;
-    } else {
-      out += spec[i];
+  std::size_t text_from = 0;
+  const auto take_text = [&](std::size_t end) {
+    auto text = unescape(spec.substr(text_from, end - text_from), why);
+    if (!text) return false;
+    for (const char c : *text) {
+      out += c;
+      if (c == '%') out += '%';
     }
+    return true;
+  };
+  for (std::size_t i = 0; i < spec.size(); ++i) {
+    if (spec[i] != '%') continue;
+    if (!take_text(i)) return std::nullopt;
+    if (++i == spec.size() || std::string_view("tpoTkKsSh%").find(spec[i]) == std::string_view::npos) {
+      why = i == spec.size() ? "a % ends it (%% for a percent sign)"
+                             : "unknown token %" + std::string(1, spec[i]);
+      return std::nullopt;
+    }
+    out += '%';
+    out += spec[i];
+    text_from = i + 1;
   }
+  if (!take_text(spec.size())) return std::nullopt;
   return out;
-}
-
-bool valid_template(std::string_view pattern) {
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] != '%') continue;
-    if (++i == pattern.size()) return false;
-    if (std::string_view("tpoTkKsSh%").find(pattern[i]) == std::string_view::npos) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -105,13 +115,17 @@ std::string escape_bytes(std::string_view bytes) {
   return out;
 }
 
-std::optional<record_format> record_format::parse(std::string_view spec) {
+std::optional<record_format> record_format::parse(std::string_view spec, std::string* why) {
   if (spec == "text") return record_format(kind::text);
   if (spec == "json") return record_format(kind::json);
   if (spec.find('%') == std::string_view::npos) return std::nullopt;
-  auto pattern = unescape_template(spec);
-  if (!valid_template(pattern)) return std::nullopt;
-  return record_format(kind::pattern, std::move(pattern));
+  std::string reason;
+  auto pattern = read_template(spec, reason);
+  if (!pattern) {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  }
+  return record_format(kind::pattern, std::move(*pattern));
 }
 
 std::string record_format::render(const std::string& topic, const protocol::message& m) const {

@@ -4,7 +4,9 @@
 ///   json      one JSON object per line (JSON Lines)
 ///   template  kcat's -f tokens: %t topic, %p partition, %o offset, %T timestamp (ms),
 ///             %k key, %K key length, %s value, %S value length, %h headers (k=v,k=v),
-///             %% a percent sign; \n, \t, \\ in the template are a newline, a tab, a backslash
+///             %% a percent sign; the text between takes the escapes of escapes.hpp (\n a
+///             newline, \t, \r, \\, \xNN; an unknown one is refused), each standing for
+///             text, never for a token (\x25 is a percent sign)
 /// In text and template output, bytes that are not printable (and the separators \t, \n,
 /// \\) are escaped as \t, \n, \\ or \xHH, so a record never spans lines and no escape code
 /// reaches the terminal: control bytes, the C1 controls U+0080..U+009F (each of their two
@@ -21,8 +23,10 @@ namespace portask::cli {
 
 class record_format {
  public:
-  /// "text", "json", or a template (anything containing '%'); nothing for other input.
-  static std::optional<record_format> parse(std::string_view spec);
+  /// "text", "json", or a template (anything containing '%'); nothing for other input, and
+  /// for a template that is not one (an unknown token or escape), with `why` (when given)
+  /// saying what is wrong.
+  static std::optional<record_format> parse(std::string_view spec, std::string* why = nullptr);
 
   /// The record as one output line, newline included (templates add their own).
   std::string render(const std::string& topic, const protocol::message& m) const;
