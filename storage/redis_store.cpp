@@ -297,11 +297,13 @@ bool configuration_refusal(std::string_view reply) {
   return false;
 }
 
-// Set once a connection failed in a way that retrying does not cure (the setup's refusal, a
-// TLS failure) was logged at warn or above; cleared when any connection succeeds. Every
-// store instance of the process (each storage actor has one, and each tries again every
-// second or so) shares it, so such a failure is one line, not one per attempt.
-std::atomic<bool> configuration_problem_logged{false};
+// Set once a connection failed in a way that retrying does not cure was logged at warn or
+// above, one for each cause (a TLS failure; the setup's refusal of the credentials or the
+// database), so that one logged does not silence the other; cleared when any connection
+// succeeds. Every store instance of the process (each storage actor has one, and each tries
+// again every second or so) shares them, so such a failure is one line, not one per attempt.
+std::atomic<bool> tls_problem_logged{false};
+std::atomic<bool> setup_refusal_logged{false};
 
 // A topic's record: its partition count and configs, then its id (`with_id` false: without,
 // the part update_topic's script compares).
@@ -521,7 +523,7 @@ std::error_code redis_store::connect() {
     // A TLS failure (an untrusted certificate) does not go away by retrying: say so louder,
     // once until a connection succeeds. Any other (refused, unreachable) is for the caller to
     // report: the supervisor's "unreachable" line names it (failure_detail).
-    if (why.starts_with("TLS") && !configuration_problem_logged.exchange(true))
+    if (why.starts_with("TLS") && !tls_problem_logged.exchange(true))
       logging::storage().warn("redis connect {}:{} failed: {} (logged once until a connection "
                               "succeeds, at debug meanwhile)",
                               options_.host, options_.port, why);
@@ -553,7 +555,7 @@ std::error_code redis_store::connect() {
       // data) passes.
       if (!configuration_refusal(failure_))
         logging::storage().warn("redis {}:{} not usable yet: {}", options_.host, options_.port, failure_);
-      else if (!configuration_problem_logged.exchange(true))
+      else if (!setup_refusal_logged.exchange(true))
         logging::storage().error("redis {}:{} refused the store's connection: {} (a configuration "
                                  "problem: check the store URL's user, password and database; logged "
                                  "once until a connection succeeds, at debug meanwhile)",
@@ -564,7 +566,8 @@ std::error_code redis_store::connect() {
       disconnect();
       return errc::storage_unavailable;
     }
-  configuration_problem_logged.store(false, std::memory_order_relaxed);
+  tls_problem_logged.store(false, std::memory_order_relaxed);
+  setup_refusal_logged.store(false, std::memory_order_relaxed);
   // A server without CLIENT ID cannot be fenced; it still works, with that gap.
   if (const auto& id = replies->back(); id->type == REDIS_REPLY_INTEGER) client_id_ = id->integer;
   local_addr_ = local_address(conn_->fd());
@@ -1960,6 +1963,8 @@ std::error_code redis_store::put_producer_snapshot(const topic_partition& tp,
   if (out.is_error() || str(out.get()) != "OK") {
     // A server out of memory refuses every snapshot a partition tries after each failed
     // write: one warning per partition until one is stored, the repeats at debug.
+    // Bounded: partitions deleted or moved away while refused would otherwise stay in it.
+    if (snapshots_refused_.size() >= 4096) snapshots_refused_.clear();
     auto key = log_key(tp);
     const bool first = snapshots_refused_.insert(key).second;
     logging::storage().log(first ? spdlog::level::warn : spdlog::level::debug,
