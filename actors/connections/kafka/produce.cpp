@@ -251,12 +251,16 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       pb.source = protocol_kind::kafka;
       pb.auto_create = may_create;
       pb.wire_bytes = records.size();
-      if (auto why = more_than_one_batch(r.api_version, whole_batches)) {
-        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, *why);
+      // A partition's records Kafka refuses whole, before anything of them is stored.
+      auto refuse_records = [&](std::string why) {
+        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, why);
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_record);
-        out.errorMessage = std::move(*why);
+        out.errorMessage = std::move(why);
         out.baseOffset = -1;
         done();
+      };
+      if (auto why = more_than_one_batch(r.api_version, whole_batches)) {
+        refuse_records(std::move(*why));
         continue;
       }
       if (over_budget) {
@@ -292,11 +296,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         continue;
       }
       if (auto why = wrapper_beside_others(r.api_version, records)) {
-        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, *why);
-        out.errorCode = static_cast<std::int16_t>(error_code::invalid_record);
-        out.errorMessage = std::move(*why);
-        out.baseOffset = -1;
-        done();
+        refuse_records(std::move(*why));
         continue;
       }
       // zstd in Produce v3-6 is taken, though Kafka (KIP-110) answers it
