@@ -64,6 +64,13 @@ class resolver_error_category final : public std::error_category {
 
 }  // namespace
 
+failure outcome_unknown(failure f, const std::string& what, const std::string& maybe) {
+  f.message = "the connection broke on a frame from the broker over this client's limit before the " + what +
+              "'s answer was read, so its outcome is unknown" + (maybe.empty() ? "" : " (" + maybe + ")") + ": " +
+              f.message;
+  return f;
+}
+
 const std::error_category& resolver_category() noexcept {
   static const resolver_error_category instance;
   return instance;
@@ -187,7 +194,7 @@ std::optional<failure> connection::start_tls(std::chrono::steady_clock::time_poi
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
       return local(errc::timeout, "TLS: handshake timed out", system_error(ETIMEDOUT));
     // Cut off before either side refused anything (a broker restarting, a reset): worth
-    // another try. A certificate refused, an alert, a peer that speaks no TLS are not.
+    // another try. A certificate refused, a peer that speaks no TLS are not.
     const int sys = errno;
     const bool cut_off = e == SSL_ERROR_SYSCALL ||
                          (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
@@ -197,13 +204,20 @@ std::optional<failure> connection::start_tls(std::chrono::steady_clock::time_poi
       return local(errc::storage_unavailable, "TLS: the connection ended during the handshake: " + reason.message(),
                    reason);
     }
-    // Refused by the broker (with TLS 1.2 a client certificate is judged in the handshake),
-    // said as a refusal after the handshake is. (Any other failure of the handshake, another
-    // alert too, is one as well: handshake_failure names it.)
-    if (const auto alert = e == SSL_ERROR_SSL ? alert_from_peer() : tls_alert{}; alert.refuses_client) {
+    // An alert from the broker: a refusal of this client (with TLS 1.2 its certificate is
+    // judged in the handshake; or the terms it offers), said as a refusal after the
+    // handshake is; any other (internal_error, bad_record_mac, decode_error, ...) says the
+    // connection broke, as after the handshake: a reset, the alert named, worth another try.
+    if (const auto alert = e == SSL_ERROR_SSL ? alert_from_peer() : tls_alert{}; !alert.name.empty()) {
       ERR_clear_error();
-      return refused_by_tls(alert.name);
+      if (alert.refuses_client) return refused_by_tls(alert.name);
+      const auto reset = system_error(ECONNRESET);
+      return local(errc::storage_unavailable,
+                   "TLS: the connection ended during the handshake: " + reset.message() + " (TLS: " + alert.name + ")",
+                   reset);
     }
+    // Failed here (the broker's certificate refused, a peer that speaks no TLS): final,
+    // handshake_failure names why.
     return local(errc::authentication_failed, tls_->handshake_failure());
   }
 }

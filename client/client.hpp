@@ -65,10 +65,13 @@ struct options {
   /// checks every node's certificate against `tls_server_name` when it is set (all nodes
   /// share one certificate name), else against the host each node advertises. A broker
   /// that refuses this client's certificate (expired, of a CA it does not trust, none where
-  /// one is required) sends a TLS alert, which fails the call that meets it (with TLS 1.3,
-  /// the first read after the handshake) as authentication_failed, not retriable, naming
-  /// the alert ("tlsv13 alert certificate required"). Other alerts (bad_record_mac,
-  /// internal_error, ...: client/tls_alert.hpp) are a connection lost, retriable.
+  /// one is required) or the terms it offers (handshake_failure, protocol_version,
+  /// insufficient_security) sends a TLS alert, which fails the call that meets it (opening;
+  /// with TLS 1.3 a certificate's refusal comes at the first read after the handshake) as
+  /// authentication_failed, not retriable, naming the alert ("tlsv13 alert certificate
+  /// required"). Other alerts, in the handshake or after it (bad_record_mac, internal_error,
+  /// decode_error, ...: client/tls_alert.hpp), are a connection lost (storage_unavailable,
+  /// network connection_reset), retriable, the alert named.
   bool tls = false;
   std::string tls_ca_file;
   std::string tls_cert_file;  ///< a client certificate (PEM), for listeners that ask for one
@@ -91,6 +94,20 @@ struct failure {
   /// options::max_frame_bytes, else storage_unavailable; a temporary failure is retriable.
   std::error_code network{};
 };
+
+/// Whether `f` is a frame from the broker over this client's options::max_frame_bytes (a
+/// delivery on the same connection, or the answer itself), which broke the connection: no
+/// answer of the broker's. (Its refusal of a request over its own limit, also
+/// frame_too_large, has no network reason.)
+inline bool over_client_frame_limit(const failure& f) noexcept {
+  return f.code == errc::frame_too_large && f.network == std::errc::message_size;
+}
+
+/// `f` (over_client_frame_limit), as the failure of a `what` ("publish", "request") that
+/// changes something and whose answer was awaited when the frame broke the connection: no
+/// refusal of it by the broker, which may have carried it out (`maybe`, e.g. "it may have
+/// been stored"), so its outcome is unknown, and the message says so before `f`'s own.
+failure outcome_unknown(failure f, const std::string& what, const std::string& maybe = {});
 
 /// getaddrinfo's failures (EAI_AGAIN, EAI_NONAME, ...), as failure::network carries them.
 const std::error_category& resolver_category() noexcept;

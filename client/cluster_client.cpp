@@ -278,7 +278,8 @@ result<native::publish_response> cluster_client::publish(const std::string& topi
   };
   // Its own answer: publishes pipelined to the same node (send_publish) keep theirs.
   return follow<native::publish_response>(
-      pick, [&](connection& c) { return led_answer(c, topic, chosen, c.publish(topic, chosen, batch, producer)); });
+      pick, [&](connection& c) { return led_answer(c, topic, chosen, c.publish(topic, chosen, batch, producer)); },
+      effect::changes);
 }
 
 std::int32_t cluster_client::pick_partition(const std::string& topic) {
@@ -326,13 +327,6 @@ result<bool> cluster_client::send_publish(const std::string& topic, std::int32_t
 void cluster_client::flush() {
   for (auto& [id, c] : nodes_)
     if (c->usable()) c->flush();
-}
-
-failure cluster_client::outcome_unknown(failure f, const std::string& what, const std::string& maybe) {
-  f.message = "the connection broke on a frame from the broker over this client's limit before the " + what +
-              "'s answer was read, so its outcome is unknown" + (maybe.empty() ? "" : " (" + maybe + ")") + ": " +
-              f.message;
-  return f;
 }
 
 result<native::publish_response> cluster_client::receive_publish() {
@@ -384,16 +378,19 @@ result<native::publish_response> cluster_client::receive_publish() {
 
 result<fetched> cluster_client::fetch(const std::string& topic, std::int32_t partition, std::int64_t offset,
                                       std::uint32_t max_bytes, std::uint32_t max_wait_ms) {
-  return follow<fetched>([&] { return leader(topic, partition); }, [&](connection& c) {
-    return led_answer(c, topic, partition, c.fetch(topic, partition, offset, max_bytes, max_wait_ms));
-  });
+  return follow<fetched>(
+      [&] { return leader(topic, partition); },
+      [&](connection& c) {
+        return led_answer(c, topic, partition, c.fetch(topic, partition, offset, max_bytes, max_wait_ms));
+      },
+      effect::reads);
 }
 
 result<native::list_offsets_response> cluster_client::list_offsets(const std::string& topic,
                                                                    std::int32_t partition) {
-  return follow<native::list_offsets_response>([&] { return leader(topic, partition); }, [&](connection& c) {
-    return led_answer(c, topic, partition, c.list_offsets(topic, partition));
-  });
+  return follow<native::list_offsets_response>(
+      [&] { return leader(topic, partition); },
+      [&](connection& c) { return led_answer(c, topic, partition, c.list_offsets(topic, partition)); }, effect::reads);
 }
 
 result<native::list_offsets_response> cluster_client::offset_for_time(const std::string& topic,
@@ -401,7 +398,8 @@ result<native::list_offsets_response> cluster_client::offset_for_time(const std:
                                                                       std::int64_t timestamp_ms) {
   return follow<native::list_offsets_response>(
       [&] { return leader(topic, partition); },
-      [&](connection& c) { return led_answer(c, topic, partition, c.offset_for_time(topic, partition, timestamp_ms)); });
+      [&](connection& c) { return led_answer(c, topic, partition, c.offset_for_time(topic, partition, timestamp_ms)); },
+      effect::reads);
 }
 
 result<native::list_offsets_response> cluster_client::delete_records(const std::string& topic,
@@ -409,7 +407,8 @@ result<native::list_offsets_response> cluster_client::delete_records(const std::
                                                                      std::int64_t offset) {
   return follow<native::list_offsets_response>(
       [&] { return leader(topic, partition); },
-      [&](connection& c) { return led_answer(c, topic, partition, c.delete_records(topic, partition, offset)); });
+      [&](connection& c) { return led_answer(c, topic, partition, c.delete_records(topic, partition, offset)); },
+      effect::changes);
 }
 
 // -- group calls ----------------------------------------------------------------------------
@@ -420,7 +419,7 @@ result<bool> cluster_client::commit(const std::string& group, const std::string&
   return follow<bool>(
       [&] { return coordinator(group); },
       [&](connection& c) { return c.commit(group, topic, partition, offset, metadata, member_id, generation); },
-      {group});
+      effect::changes, {group});
 }
 
 result<native::offset_fetch_response> cluster_client::committed(const std::string& group,
@@ -428,17 +427,18 @@ result<native::offset_fetch_response> cluster_client::committed(const std::strin
                                                                 std::int32_t partition) {
   return follow<native::offset_fetch_response>([&] { return coordinator(group); },
                                                [&](connection& c) { return c.committed(group, topic, partition); },
-                                               {group});
+                                               effect::reads, {group});
 }
 
 result<native::group_detail> cluster_client::describe_group(const std::string& group) {
   return follow<native::group_detail>([&] { return coordinator(group); },
-                                      [&](connection& c) { return c.describe_group(group); }, {group});
+                                      [&](connection& c) { return c.describe_group(group); }, effect::reads,
+                                      {group});
 }
 
 result<bool> cluster_client::delete_group(const std::string& group) {
   return follow<bool>([&] { return coordinator(group); }, [&](connection& c) { return c.delete_group(group); },
-                      {group});
+                      effect::changes, {group});
 }
 
 // -- subscriptions ----------------------------------------------------------------------------
@@ -467,7 +467,9 @@ result<bool> cluster_client::place(subscription& s) {
 result<std::uint32_t> cluster_client::subscribe(const std::string& topic, std::int32_t partition,
                                                 std::int64_t offset, std::uint32_t credit_bytes) {
   subscription s{topic, partition, offset, credit_bytes, -2, 0, std::nullopt};
-  auto made = follow<bool>([&] { return leader(topic, partition); }, [&](connection&) { return place(s); });
+  // A subscription made on a connection that then broke ended with it: nothing to be unsure of.
+  auto made =
+      follow<bool>([&] { return leader(topic, partition); }, [&](connection&) { return place(s); }, effect::reads);
   if (!ok(made)) return error_of(made);
   subscriptions_[++last_subscription_] = std::move(s);
   return last_subscription_;

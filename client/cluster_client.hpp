@@ -7,13 +7,15 @@
 /// backing off, until options::timeout has passed since the call began. A request over a
 /// broker's max_frame_bytes (frame_too_large: the broker refuses it and closes the connection),
 /// an answer or delivery over this client's (options::max_frame_bytes), and a TLS alert by
-/// which a node refuses this client's certificate (authentication_failed) are not retried:
-/// every connection would meet them again. A frame over this client's limit that breaks
-/// the connection while a request awaits its answer (a delivery on the same connection,
-/// say) is no refusal of the request: its failure (frame_too_large, network message_size)
-/// says the connection broke on an oversized frame and that the request's outcome is
-/// unknown (a publish may have been stored). Against a single broker (a Metadata answer
-/// without nodes) everything goes to that broker, unchanged.
+/// which a node refuses this client's certificate or the terms it offers
+/// (authentication_failed) are not retried: every connection would meet them again. A frame
+/// over this client's limit that breaks the connection while a request that changes
+/// something (a publish, a commit, a deletion) awaits its answer (a delivery on the same
+/// connection, say) is no refusal of the request: its failure (frame_too_large, network
+/// message_size) says the connection broke on an oversized frame and that the request's
+/// outcome is unknown (a publish may have been stored). A read cut off so fails naming the
+/// frame's size and the limit alone. Against a single broker (a Metadata answer without
+/// nodes) everything goes to that broker, unchanged.
 ///
 /// A publish whose outcome is unknown is sent again, and may then be stored twice: one
 /// answered `timeout` (69, retriable: the store did not answer within the broker's
@@ -161,12 +163,19 @@ class cluster_client {
   /// Connections opened so far, the bootstrap one included.
   std::size_t connections_opened() const noexcept { return opened_; }
 
+  /// What a call does at the broker. One that changes something (a publish, a commit, a
+  /// deletion) and is cut off before its answer may have taken effect; one that reads has
+  /// nothing to be unsure of.
+  enum class effect { reads, changes };
+
   /// Runs `call` on the connection `route` gives, following moves as described above:
   /// retried while the failure is retriable or the connection failed (unless refused for
-  /// good; a frame over this client's limit is returned as the call's outcome unknown).
+  /// good). A frame over this client's limit is returned at once: for a call that `changes`
+  /// something, as its outcome unknown (outcome_unknown); for a read, as it is ("frame of
+  /// N bytes from the broker exceeds the client's limit of M"), often its own answer.
   template <class T>
   result<T> follow(const std::function<result<connection*>()>& route,
-                   const std::function<result<T>(connection&)>& call,
+                   const std::function<result<T>(connection&)>& call, effect kind,
                    const std::vector<std::string>& groups = {}) {
     const auto deadline = deadline_after(opts_.timeout);
     auto pause = std::chrono::milliseconds(20);
@@ -175,9 +184,12 @@ class cluster_client {
       if (ok(c)) {
         auto r = call(*std::get<0>(c));
         if (ok(r)) return r;
-        // Not retried (that frame would come again), yet no answer of the broker's: the
-        // call may have taken effect.
-        if (over_client_frame_limit(error_of(r))) return outcome_unknown(error_of(r), "request", "");
+        // Not retried (that frame would come again), yet no answer of the broker's: a call
+        // that changes something may have taken effect.
+        if (over_client_frame_limit(error_of(r))) {
+          if (kind == effect::changes) return outcome_unknown(error_of(r), "request");
+          return r;
+        }
         const bool lost = !std::get<0>(c)->usable() && !refused_for_good(error_of(r));
         // A rebalance is the group member's to handle (rejoin), not a reason to wait here.
         if (!lost && (!error_of(r).retriable || error_of(r).code == errc::rebalance_in_progress)) return r;
@@ -197,16 +209,6 @@ class cluster_client {
   static bool refused_for_good(const failure& f) noexcept {
     return f.code == errc::frame_too_large || f.code == errc::authentication_failed;
   }
-  /// Of those, a frame from the broker over this client's options::max_frame_bytes (a
-  /// Deliver on the same connection, or the answer itself), said by the connection with
-  /// network message_size; the broker's refusal of a request over its own limit has none.
-  static bool over_client_frame_limit(const failure& f) noexcept {
-    return f.code == errc::frame_too_large && f.network == std::errc::message_size;
-  }
-  /// `f` (over_client_frame_limit), as the failure of the `what` whose answer was awaited
-  /// when the frame broke the connection: no refusal of it by the broker, which may have
-  /// carried it out (`maybe`, e.g. "it may have been stored"), so its outcome is unknown.
-  static failure outcome_unknown(failure f, const std::string& what, const std::string& maybe);
   /// The node serving the partition now (-1 outside a cluster); not_leader while none does.
   result<std::int32_t> leader_id(const std::string& topic, std::int32_t partition);
   explicit cluster_client(options o) : opts_(std::move(o)) {}

@@ -8,18 +8,6 @@ namespace portask::client {
 namespace native = protocol::native;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
-
-/// The connection broke on a frame from the broker over this client's max_frame_bytes (a
-/// delivery ahead of the answer, or the answer itself): the broker refused nothing, and may
-/// have stored the batch. (Its refusal of a request over its own limit has no network
-/// reason.)
-bool cut_off_by_oversized_frame(const failure& f) {
-  return f.code == errc::frame_too_large && f.network == std::errc::message_size;
-}
-
-}  // namespace
-
 result<idempotent_producer> idempotent_producer::open(const options& o,
                                                       std::chrono::milliseconds retry_for) {
   idempotent_producer p{o, retry_for};
@@ -111,14 +99,12 @@ result<native::publish_response> idempotent_producer::publish(
         auto sent = c.send_publish(topic, partition, batch, true, claim);
         r = conn_->led_answer(c, topic, partition,
                               ok(sent) ? c.receive_publish() : result<native::publish_response>{error_of(sent)});
-        if (ok(sent) && !ok(r) && (error_of(r).retriable || cut_off_by_oversized_frame(error_of(r)))) {
+        // A frame over our limit broke the connection (a delivery ahead of the answer, or the
+        // answer itself): the broker refused nothing, and may have stored the batch.
+        if (ok(sent) && !ok(r) && (error_of(r).retriable || over_client_frame_limit(error_of(r)))) {
           maybe_stored = true;
           // Not retried (that frame would come again), yet no refusal of the batch: said so.
-          if (!error_of(r).retriable) {
-            auto cut = error_of(r);
-            cut.message = "the publish's outcome is unknown (it may have been stored): " + cut.message;
-            r = std::move(cut);
-          }
+          if (!error_of(r).retriable) r = outcome_unknown(error_of(r), "publish", "it may have been stored");
         }
       }
       if (ok(r)) {

@@ -19,6 +19,10 @@ bool refuses_client(int reason) {
     case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
     case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    // The terms it offers, the same on every connection.
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+    case SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY:
       return true;
     default:
       return false;

@@ -1,9 +1,10 @@
 #pragma once
 /// The fatal TLS alerts a broker sends, as OpenSSL reports them once a call failed with
 /// SSL_ERROR_SSL, and which of them refuse this client. A refusal (its certificate, its
-/// access) is authentication_failed, not retried: every connection would meet it again. Any
-/// other alert (bad_record_mac, record_overflow, decode_error, internal_error, user_canceled,
-/// ...) says the connection broke, not that this client is unwelcome: a retriable reset.
+/// access, the terms it offers) is authentication_failed, not retried: every connection
+/// would meet it again. Any other alert (bad_record_mac, record_overflow, decode_error,
+/// internal_error, user_canceled, ...), in the handshake or after it, says the connection
+/// broke, not that this client is unwelcome: a retriable reset.
 
 #include <string>
 
@@ -15,7 +16,10 @@ struct tls_alert {
   std::string name;
   /// The broker refused this client: its certificate (bad, unsupported, revoked, expired,
   /// unknown, of a CA it does not trust, none where one is required), its access
-  /// (access_denied), or its proof of holding the certificate's key (decrypt_error).
+  /// (access_denied), its proof of holding the certificate's key (decrypt_error), or the
+  /// terms it offers: no protocol version or cipher the broker takes (protocol_version,
+  /// handshake_failure, which is also TLS 1.2's answer to a certificate missing), or none
+  /// strong enough for it (insufficient_security).
   bool refuses_client = false;
 };
 

@@ -1,9 +1,9 @@
 // client::cluster_client against stand-in brokers (stub_broker): whose answer a publish takes
 // while others are in flight, answers that arrived before a connection failed, a publish over
-// the broker's frame limit or cut off by a frame over ours, each node's certificate (and a
-// node refusing ours), credit and deliveries that fail (one over our frame limit ends the
-// subscriptions on its connection), waits without bound, Metadata from a node that lags, and
-// leader epochs that went back.
+// the broker's frame limit or cut off by a frame over ours (a read cut off so has no unknown
+// outcome), each node's certificate (and a node refusing ours), credit and deliveries that
+// fail (one over our frame limit ends the subscriptions on its connection), waits without
+// bound, Metadata from a node that lags, and leader epochs that went back.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -174,6 +174,51 @@ TEST(ClusterClientPublish, APublishCutOffByAFrameOverTheClientsLimitHasAnUnknown
   must(c.send_publish("t", 0, batch_of("a")), "send_publish");
   cut_off(c.receive_publish());
   cut_off(c.publish("t", 0, batch_of("b")));
+  EXPECT_EQ(c.retries(), 0u);
+}
+
+// The same frame cutting off a read (a fetch, the offsets) leaves nothing unknown, and is often
+// the read's own answer: its failure names the frame's size and the limit, no more (it said the
+// outcome was unknown, for a fetch). A call that changes something (a commit) says its outcome
+// is unknown, as a publish does. None is retried.
+TEST(ClusterClientCalls, OnlyACallThatChangesSomethingCutOffByAFrameOverTheClientsLimitHasAnUnknownOutcome) {
+  const auto big = deliver_frame(1, 0, batch_of("big", 1, 100 * 1024));
+  stub_broker stub([&big](stub_peer& p) {
+    while (auto f = p.next_frame()) {
+      if (type_of(*f) == protocol::message_type::metadata) {
+        answer_metadata(p, *f);
+        continue;
+      }
+      p.send(big);
+      p.send(response_to(*f));
+    }
+  });
+  auto o = to(stub.port());
+  o.max_frame_bytes = 64 * 1024;
+  auto c = must(client::cluster_client::open(o), "open");
+  const auto over_the_limit = [](const client::failure& f) {
+    EXPECT_EQ(f.code, errc::frame_too_large) << f.message;
+    EXPECT_EQ(f.network, std::errc::message_size) << f.message;
+    EXPECT_FALSE(f.retriable) << f.message;
+    EXPECT_NE(f.message.find("exceeds the client's limit of 65536"), std::string::npos) << f.message;
+  };
+  const auto read_cut_off = [&](const client::failure& f) {
+    over_the_limit(f);
+    EXPECT_EQ(f.message.find("outcome is unknown"), std::string::npos) << f.message;
+    EXPECT_EQ(f.message.find("the connection broke"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("frame of "), std::string::npos) << f.message;
+  };
+  const auto fetched = c.fetch("t", 0, 0);
+  ASSERT_FALSE(client::ok(fetched));
+  read_cut_off(client::error_of(fetched));
+  const auto offsets = c.list_offsets("t", 0);
+  ASSERT_FALSE(client::ok(offsets));
+  read_cut_off(client::error_of(offsets));
+  const auto committed = c.commit("g", "t", 0, 1);
+  ASSERT_FALSE(client::ok(committed));
+  over_the_limit(client::error_of(committed));
+  EXPECT_NE(client::error_of(committed).message.find("outcome is unknown"), std::string::npos)
+      << client::error_of(committed).message;
   EXPECT_EQ(c.retries(), 0u);
 }
 

@@ -1,5 +1,6 @@
-// Which TLS alerts from the broker refuse this client (authentication_failed, not retried) and
-// which are a connection broken (a retriable reset): OpenSSL's errors as the client meets them.
+// Which TLS alerts from the broker refuse this client (its certificate, its access, the terms it
+// offers: authentication_failed, not retried) and which are a connection broken (a retriable
+// reset): OpenSSL's errors as the client meets them.
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -31,6 +32,21 @@ TEST(TlsAlert, CertificateAndAccessAlertsRefuseTheClient) {
   EXPECT_EQ(alert_received(ssl_error(SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)).name,
             "tlsv13 alert certificate required");
   EXPECT_EQ(alert_received(ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA)).name, "tlsv1 alert unknown ca");
+}
+
+// Given the alerts by which the broker takes none of the terms this client offers (no protocol
+// version or cipher in common, none strong enough), when received, then each refuses the
+// client, named: every connection offers the same terms. (The handshake took them as final
+// already; after it they were taken for a broken connection, retried in vain.)
+TEST(TlsAlert, AlertsAgainstTheTermsOfferedRefuseTheClient) {
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);
+  for (const int reason : {SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE, SSL_R_TLSV1_ALERT_PROTOCOL_VERSION,
+                           SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY}) {
+    const auto a = alert_received(ssl_error(reason));
+    EXPECT_TRUE(a.refuses_client) << reason << " " << a.name;
+    EXPECT_FALSE(a.name.empty()) << reason;
+  }
+  EXPECT_EQ(alert_received(ssl_error(SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)).name, "tlsv1 alert protocol version");
 }
 
 // Given alerts that say the connection broke (a record corrupted or too long, a message out of

@@ -125,7 +125,7 @@ std::string failure_text(const client::failure& f) {
   std::string text = f.message;
   // A frame from the broker over this client's limit (message_size), not the broker's
   // refusal of one of ours (over its own max_frame_bytes, which no flag here changes).
-  if (f.code == errc::frame_too_large && f.network == std::errc::message_size) text += " (--max-frame-bytes)";
+  if (client::over_client_frame_limit(f)) text += " (--max-frame-bytes)";
   if (f.retriable) text += " (retriable)";
   return text;
 }
