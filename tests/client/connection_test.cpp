@@ -647,8 +647,10 @@ TEST(ClientAfterAFailure, AfterAWriteTimedOutOnlyWhatWasReadIsLookedAt) {
     auto c = must(client::connection::open(o), "open");
     limit_buffers(c.native_handle(), 64 * 1024);
     const auto held = must(c.send_publish("t", 0, batch_of("a")), "send_publish");  // held back
-    // Far more than the sockets hold, never read: its write, the held publish's with it, times out.
-    const auto big = c.send_publish("t", 0, batch_of("big", 1, 8u << 20));
+    // Far more than the sockets hold, never read, each publish within the frame limit: a write,
+    // the held publish's with it, times out.
+    auto big = c.send_publish("t", 0, batch_of("big", 1, 200 * 1024));
+    for (int i = 0; i < 64 && client::ok(big); ++i) big = c.send_publish("t", 0, batch_of("big", 1, 200 * 1024));
     ASSERT_FALSE(client::ok(big));
     EXPECT_EQ(client::error_of(big).code, errc::timeout) << client::error_of(big).message;
     const auto r = c.receive_publish(held);

@@ -438,7 +438,7 @@ TEST(ServerConfig, AKnownFileStartsTheBroker) {
   EXPECT_TRUE(server.running());
   std::ifstream in(server.log_path());
   const std::string log{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  EXPECT_NE(log.find("max connections 12 per listener"), std::string::npos) << log;
+  EXPECT_NE(log.find("max connections: 12 per listener"), std::string::npos) << log;
   EXPECT_NE(log.find("auto-create off"), std::string::npos) << log;
 }
 
