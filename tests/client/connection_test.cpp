@@ -492,25 +492,47 @@ TEST(ClientBackpressure, APublishGoesThroughWhileTheBrokerWaitsForUsToReadItsPus
   }
 }
 
+namespace {
+
+// A broker that pushes deliveries without end and reads nothing, and its client: small
+// sockets, a request timeout of 1 s, and a frame limit that bounds what it reads while a write
+// of its waits (read_ahead).
+namespace endless_pushes {
+
+constexpr std::uint32_t max_frame = 256 * 1024;
+constexpr std::size_t read_ahead = 4 * max_frame;
+constexpr std::size_t push_bytes = 32 * 1024;
+constexpr std::size_t offered = 32u << 20;  // what the stub would push if we read it all
+
+// Counts in `pushed` what it sent.
+stub_broker broker(std::atomic<std::size_t>& pushed) {
+  return stub_broker([&pushed](stub_peer& p) {
+    p.limit_buffers(64 * 1024);
+    const auto push = deliver_frame(1, 0, batch_of("d", 1, push_bytes));
+    while (pushed.load() < offered && p.send(push)) pushed += push.size();
+  });
+}
+
+client::connection client_of(std::uint16_t port) {
+  auto o = to(port, 1s);
+  o.max_frame_bytes = max_frame;
+  auto c = must(client::connection::open(o), "open");
+  limit_buffers(c.native_handle(), 64 * 1024);
+  return c;
+}
+
+}  // namespace endless_pushes
+
+}  // namespace
+
 // The broker pushes without end and reads nothing while we send: what we read meanwhile is
 // bounded (4 × max_frame_bytes), the broker's backpressure then applies, and the send ends
 // when the request timeout passes without progress, as a timeout.
 TEST(ClientBackpressure, WhatIsReadWhileASendWaitsIsBounded) {
-  static constexpr std::uint32_t max_frame = 256 * 1024;
-  static constexpr std::size_t read_ahead = 4 * max_frame;
-  static constexpr std::size_t push_bytes = 32 * 1024;
-  static constexpr std::size_t offered = 32u << 20;  // what the stub would push if we read it all
   std::atomic<std::size_t> pushed{0};
   {
-    stub_broker stub([&](stub_peer& p) {
-      p.limit_buffers(64 * 1024);
-      const auto push = deliver_frame(1, 0, batch_of("d", 1, push_bytes));
-      while (pushed.load() < offered && p.send(push)) pushed += push.size();
-    });
-    auto o = to(stub.port(), 1s);
-    o.max_frame_bytes = max_frame;
-    auto c = must(client::connection::open(o), "open");
-    limit_buffers(c.native_handle(), 64 * 1024);
+    const auto stub = endless_pushes::broker(pushed);
+    auto c = endless_pushes::client_of(stub.port());
     const protocol::buffer request(8u << 20, 0);  // far more than the sockets hold; never read
     EXPECT_FALSE(c.send_raw(request));
     EXPECT_FALSE(c.usable());
@@ -520,8 +542,8 @@ TEST(ClientBackpressure, WhatIsReadWhileASendWaitsIsBounded) {
     EXPECT_EQ(client::error_of(later).network, std::errc::timed_out) << client::error_of(later).message;
   }  // our end closes first: the stub's blocked write fails
   // We read while waiting (up to the bound), not everything offered.
-  EXPECT_GE(pushed.load(), read_ahead - 2 * push_bytes);
-  EXPECT_LT(pushed.load(), read_ahead + (2u << 20));
+  EXPECT_GE(pushed.load(), endless_pushes::read_ahead - 2 * endless_pushes::push_bytes);
+  EXPECT_LT(pushed.load(), endless_pushes::read_ahead + (2u << 20));
 }
 
 // -- after a failure ----------------------------------------------------------------------------
@@ -631,21 +653,10 @@ TEST(ClientAfterAFailure, TheBrokersRefusalThatComesWithTheResetIsFoundOverTlsTo
 // looked for only in what was read while the write waited: reading on, until a read finds
 // nothing, would take the broker's pushes as fast as it sends them, without end.
 TEST(ClientAfterAFailure, AfterAWriteTimedOutOnlyWhatWasReadIsLookedAt) {
-  static constexpr std::uint32_t max_frame = 256 * 1024;
-  static constexpr std::size_t read_ahead = 4 * max_frame;
-  static constexpr std::size_t push_bytes = 32 * 1024;
-  static constexpr std::size_t offered = 32u << 20;  // what the stub would push if we read it all
   std::atomic<std::size_t> pushed{0};
   {
-    stub_broker stub([&](stub_peer& p) {
-      p.limit_buffers(64 * 1024);
-      const auto push = deliver_frame(1, 0, batch_of("d", 1, push_bytes));
-      while (pushed.load() < offered && p.send(push)) pushed += push.size();
-    });
-    auto o = to(stub.port(), 1s);
-    o.max_frame_bytes = max_frame;
-    auto c = must(client::connection::open(o), "open");
-    limit_buffers(c.native_handle(), 64 * 1024);
+    const auto stub = endless_pushes::broker(pushed);
+    auto c = endless_pushes::client_of(stub.port());
     const auto held = must(c.send_publish("t", 0, batch_of("a")), "send_publish");  // held back
     // Far more than the sockets hold, never read, each publish within the frame limit: a write,
     // the held publish's with it, times out.
@@ -658,7 +669,7 @@ TEST(ClientAfterAFailure, AfterAWriteTimedOutOnlyWhatWasReadIsLookedAt) {
     EXPECT_EQ(client::error_of(r).code, errc::timeout) << client::error_of(r).message;
   }  // our end closes first: the stub's blocked write fails
   // What was read while the write waited (up to the bound), not everything offered.
-  EXPECT_LT(pushed.load(), read_ahead + (2u << 20));
+  EXPECT_LT(pushed.load(), endless_pushes::read_ahead + (2u << 20));
 }
 
 // A frame from the broker over options::max_frame_bytes (a record stored under a broker's

@@ -30,6 +30,24 @@ namespace {
 
 using storage_test::make_frame;
 
+// Appends one batch, alone in its call, and answers its result.
+std::error_code append_alone(log_store& store, const topic_partition& tp, std::int64_t base,
+                             const buffer& frame, std::uint32_t count = 1, std::int64_t timestamp = 0) {
+  append_request r{&tp, base, count, timestamp, protocol::shared_bytes::copy_of(frame)};
+  std::vector<std::error_code> results;
+  store.append({&r, 1}, results);
+  return results.at(0);
+}
+
+// The options of a store on the test's own server. The timeout is generous: these tests check
+// what the store does, not how fast a loaded machine's fsync answers (and a killed server is
+// an error at once, not a timeout).
+redis_options options_for(const test::redis_server& server) {
+  auto o = parse_redis_url(server.url()).value();
+  o.timeout = std::chrono::seconds(30);
+  return o;
+}
+
 }  // namespace
 
 class LogStore : public ::testing::TestWithParam<std::string> {
@@ -72,10 +90,7 @@ class LogStore : public ::testing::TestWithParam<std::string> {
 
   std::error_code append_one(const topic_partition& tp, std::int64_t base, const buffer& frame,
                              std::uint32_t count = 1) {
-    append_request r{&tp, base, count, 1234, protocol::shared_bytes::copy_of(frame)};
-    std::vector<std::error_code> results;
-    store_->append({&r, 1}, results);
-    return results.at(0);
+    return append_alone(*store_, tp, base, frame, count, 1234);
   }
 
   // Appends one batch of `count` records with the running totals a partition gives it.
@@ -1258,10 +1273,7 @@ TEST(RedisStore, UnreachableServerIsStorageUnavailableNotAHang) {
   EXPECT_EQ(s.ping(), errc::storage_unavailable);
   topic_partition tp{"t", 0};
   const auto f = make_frame("x");
-  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
-  std::vector<std::error_code> results;
-  s.append({&r, 1}, results);
-  EXPECT_EQ(results.at(0), errc::storage_unavailable);
+  EXPECT_EQ(append_alone(s, tp, 0, f), errc::storage_unavailable);
   // The reason, for the broker's line that says the store is unreachable.
   EXPECT_NE(s.failure_detail().find("Connection refused"), std::string::npos) << s.failure_detail();
 }
@@ -1269,15 +1281,10 @@ TEST(RedisStore, UnreachableServerIsStorageUnavailableNotAHang) {
 TEST(RedisStore, ReconnectsAfterTheServerRestartsAndKeepsAcknowledgedData) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);  // a killed server is an error at once, not a timeout
-  redis_store s{o};
+  redis_store s{options_for(server)};
   topic_partition tp{"t", 0};
   const auto f = make_frame("durable");
-  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
-  std::vector<std::error_code> results;
-  s.append({&r, 1}, results);
-  ASSERT_FALSE(results.at(0));
+  ASSERT_FALSE(append_alone(s, tp, 0, f));
   server.kill();
   EXPECT_TRUE(s.ping()) << "a dead server is an error (storage_unavailable or timeout)";
   ASSERT_TRUE(server.start());
@@ -1315,21 +1322,14 @@ TEST_P(LogStore, AConnectionTheServerClosedWhileIdleIsReplacedBeforeTheNextCall)
 TEST(RedisStore, AConnectionFromBeforeARestartIsReplacedBeforeTheNextCall) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
-  redis_store s{o};
+  redis_store s{options_for(server)};
   topic_partition tp{"t", 0};
   const auto f = make_frame("kept");
-  append_request first{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
-  std::vector<std::error_code> results;
-  s.append({&first, 1}, results);
-  ASSERT_FALSE(results.at(0));
+  ASSERT_FALSE(append_alone(s, tp, 0, f));
   server.kill();
   ASSERT_TRUE(server.start());
-  append_request second{&tp, 1, 1, 0, protocol::shared_bytes::copy_of(f)};
-  std::vector<std::error_code> after;
-  s.append({&second, 1}, after);
-  EXPECT_FALSE(after.at(0)) << after.at(0).message();
+  const auto after = append_alone(s, tp, 1, f);
+  EXPECT_FALSE(after) << after.message();
   auto got = s.read(tp, 0, 1 << 20);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->size(), 2u);
@@ -1338,9 +1338,7 @@ TEST(RedisStore, AConnectionFromBeforeARestartIsReplacedBeforeTheNextCall) {
 TEST(RedisStore, ProducerIdsSurviveARestart) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);  // a killed server is an error at once, not a timeout
-  redis_store s{o};
+  redis_store s{options_for(server)};
   auto first = s.allocate_producer_ids(1000);
   ASSERT_TRUE(first);
   server.kill();
@@ -1356,8 +1354,7 @@ TEST(RedisStore, ProducerIdsSurviveARestart) {
 TEST(RedisStore, ARecordFromBeforeTopicIdsIsChangedUnderTheIdMadeFromItsName) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
+  auto o = options_for(server);
   redis_store s{o};
   // "old": 2 partitions (zigzag varint 4), one config, retention.ms=1000, and no id.
   const auto write_old = "printf '\\004\\001\\014retention.ms\\0041000' | redis-cli -p " +
@@ -1403,8 +1400,7 @@ TEST(RedisStore, ARecordFromBeforeTopicIdsIsChangedUnderTheIdMadeFromItsName) {
 TEST(RedisStore, AnOffsetCommittedBeforeCommitTimesWereKeptStillReads) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
+  auto o = options_for(server);
   redis_store s{o};
   // The first format: zigzag varint 300 (0xd8 0x04), then the metadata "m".
   const auto write_old = "printf '\\330\\004m' | redis-cli -p " + std::to_string(server.port()) +
@@ -1432,8 +1428,7 @@ TEST(RedisStore, AnOffsetCommittedBeforeCommitTimesWereKeptStillReads) {
 TEST(RedisStore, AnAmbiguousWriteIsFencedBeforeTheNextCall) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);  // the reader's calls must succeed, however slow the machine
+  auto o = options_for(server);  // the reader's calls must succeed, however slow the machine
   redis_store reader{o};
   o.timeout = std::chrono::seconds(2);  // the writer's append must time out on the paused server
   redis_store writer{o};
@@ -1441,10 +1436,7 @@ TEST(RedisStore, AnAmbiguousWriteIsFencedBeforeTheNextCall) {
   ASSERT_FALSE(writer.ping());
   server.pause();
   const auto f = make_frame("late");
-  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
-  std::vector<std::error_code> results;
-  writer.append({&r, 1}, results);
-  EXPECT_EQ(results.at(0), errc::timeout) << "sent, unanswered: the outcome is unknown";
+  EXPECT_EQ(append_alone(writer, tp, 0, f), errc::timeout) << "sent, unanswered: the outcome is unknown";
   server.resume();
   // The reader's first call fences the writer's old connection, then reads.
   auto before = reader.bounds(tp);
@@ -1464,15 +1456,10 @@ TEST(RedisStore, AnAmbiguousWriteIsFencedBeforeTheNextCall) {
 TEST(RedisStore, StoredValueIsAPortaskFrame) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
-  redis_store s{o};
+  redis_store s{options_for(server)};
   topic_partition tp{"raw", 2};
   const auto f = make_frame("inspect me");
-  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
-  std::vector<std::error_code> results;
-  s.append({&r, 1}, results);
-  ASSERT_FALSE(results.at(0));
+  ASSERT_FALSE(append_alone(s, tp, 0, f));
   EXPECT_EQ(s.log_key(tp), "portask:{raw:2}:log");
 }
 
@@ -1482,8 +1469,7 @@ TEST(RedisStore, StoredValueIsAPortaskFrame) {
 TEST(RedisStore, AReadFromSmallBatchesIntoLargeOnesStaysWithinTheReplyCap) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
+  auto o = options_for(server);
   o.max_reply_bytes = 4u << 20;
   redis_store s{o};
   topic_partition tp{"mixed", 0};
@@ -1491,10 +1477,8 @@ TEST(RedisStore, AReadFromSmallBatchesIntoLargeOnesStaysWithinTheReplyCap) {
   for (int i = 0; i < 200; ++i) frames.push_back(make_frame("s" + std::to_string(i)));
   for (int i = 0; i < 12; ++i) frames.push_back(make_frame(std::string(1u << 20, static_cast<char>('A' + i))));
   for (std::size_t i = 0; i < frames.size(); ++i) {
-    append_request r{&tp, static_cast<std::int64_t>(i), 1, 0, protocol::shared_bytes::copy_of(frames[i])};
-    std::vector<std::error_code> results;
-    s.append({&r, 1}, results);
-    ASSERT_FALSE(results.at(0)) << i << ": " << results.at(0).message();
+    const auto appended = append_alone(s, tp, static_cast<std::int64_t>(i), frames[i]);
+    ASSERT_FALSE(appended) << i << ": " << appended.message();
   }
   auto got = s.read(tp, 0, std::size_t{1} << 30);
   ASSERT_TRUE(got) << got.error().message();
@@ -1507,16 +1491,13 @@ TEST(RedisStore, AReadFromSmallBatchesIntoLargeOnesStaysWithinTheReplyCap) {
 TEST(RedisStore, AReplyOverTheCapFailsTheCallAndTheNextCallReconnects) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
+  auto o = options_for(server);
   o.max_reply_bytes = 64 * 1024;
   redis_store s{o};
   topic_partition tp{"big", 0};
   const auto f = make_frame(std::string(256 * 1024, 'z'));
-  append_request r{&tp, 0, 1, 0, protocol::shared_bytes::copy_of(f)};
-  std::vector<std::error_code> results;
-  s.append({&r, 1}, results);
-  ASSERT_FALSE(results.at(0)) << results.at(0).message();
+  const auto appended = append_alone(s, tp, 0, f);
+  ASSERT_FALSE(appended) << appended.message();
   auto got = s.read(tp, 0, 1 << 20);
   EXPECT_FALSE(got) << "a reply of a 256 KiB frame was taken under a 64 KiB cap";
   EXPECT_FALSE(s.ping()) << "the connection the reply broke is still in use";
@@ -1587,9 +1568,7 @@ TEST(RedisStore, ARefusedPasswordIsOneErrorLineUntilAConnectionSucceeds) {
 TEST(RedisStore, ARefusedProducerSnapshotIsOneWarningPerPartitionUntilOneIsStored) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
-  redis_store s{o};
+  redis_store s{options_for(server)};
   const auto maxmemory = "redis-cli -p " + std::to_string(server.port()) + " CONFIG SET maxmemory ";
   const topic_partition a{"a", 0};
   const topic_partition b{"b", 0};
@@ -1750,8 +1729,7 @@ TEST(RedisStore, CompactionStepsTakeAtLeastOneBatchAndStayWithinTheirBounds) {
 TEST(RedisStore, ACompactionInStepsLeavesTheLogOneStepLeavesAndLetsAppendsIn) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
+  auto o = options_for(server);
   redis_store other{o};  // another client of the same server, between two steps
   std::map<std::string, std::pair<std::int64_t, std::uint64_t>> running;  // next, end bytes
   auto append = [&](const topic_partition& tp, int records) {
@@ -1898,9 +1876,7 @@ struct raw_redis {
 TEST(RedisStore, AProducersEpochRecordExpiresAWeekAfterItsLastBump) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
-  redis_store s{o};
+  redis_store s{options_for(server)};
   const auto first = s.allocate_producer_ids(1);
   ASSERT_TRUE(first);
   raw_redis raw{server.port()};
@@ -1916,16 +1892,11 @@ TEST(RedisStore, AProducersEpochRecordExpiresAWeekAfterItsLastBump) {
   EXPECT_GT(raw.integer({"TTL", key}), week - 60) << "each bump gives the record a week again";
 }
 
-TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
-  test::redis_server server;
-  ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
-  raw_redis raw{server.port()};
-  ASSERT_NE(raw.c, nullptr);
-  ASSERT_EQ(raw.c->err, 0);
-  const topic_partition tp{"left", 0};
-  redis_store writer{o};
+namespace {
+
+// The log the compaction tests below start from: six batches of two records (0-1 to 10-11),
+// with the running bytes a partition gives them.
+std::error_code append_six_batches_of_two(redis_store& writer, const topic_partition& tp) {
   std::uint64_t end_bytes = 0;
   for (std::int64_t base = 0; base < 12; base += 2) {
     const auto frame = make_frame("x", 2);
@@ -1933,15 +1904,37 @@ TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
     r.end_bytes = end_bytes += frame.size();
     std::vector<std::error_code> results;
     writer.append({&r, 1}, results);
-    ASSERT_FALSE(results.at(0));
+    if (results.at(0)) return results.at(0);
   }
-  const auto all = writer.read(tp, 0, 1 << 20).value();
-  ASSERT_EQ(all.size(), 6u);
-  log_compaction c;  // drop 0-1, keep 2-9 as they are; 10-11 after the range
+  return {};
+}
+
+// Their plan for that log, read back as `all`: drop 0-1, keep 2-9 as they are; 10-11 after
+// the range.
+log_compaction plan_dropping_the_first_batch(const std::vector<stored_batch>& all) {
+  log_compaction c;
   c.first_base = 0;
   c.end = 10;
   c.end_bytes = all[4].end_bytes;
   for (std::size_t i = 1; i < 5; ++i) c.batches.push_back(compacted_batch{all[i], false});
+  return c;
+}
+
+}  // namespace
+
+TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  auto o = options_for(server);
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  ASSERT_EQ(raw.c->err, 0);
+  const topic_partition tp{"left", 0};
+  redis_store writer{o};
+  ASSERT_FALSE(append_six_batches_of_two(writer, tp));
+  const auto all = writer.read(tp, 0, 1 << 20).value();
+  ASSERT_EQ(all.size(), 6u);
+  auto c = plan_dropping_the_first_batch(all);
   const auto key = writer.compacting_key(tp);
   auto options = o;
   options.compaction_step_entries = 1;
@@ -1973,30 +1966,17 @@ TEST(RedisStore, ACompactionThatFailsMidwayLeavesNoNewLogBehind) {
 TEST(RedisStore, ACompactionStartedMeanwhileMakesTheOneBeforeItStopWithoutTouchingTheLog) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
+  auto o = options_for(server);
   o.compaction_step_entries = 1;
   raw_redis raw{server.port()};
   ASSERT_NE(raw.c, nullptr);
   ASSERT_EQ(raw.c->err, 0);
   const topic_partition tp{"twice", 0};
   redis_store writer{o};
-  std::uint64_t end_bytes = 0;
-  for (std::int64_t base = 0; base < 12; base += 2) {
-    const auto frame = make_frame("x", 2);
-    append_request r{&tp, base, 2, 100, protocol::shared_bytes::copy_of(frame)};
-    r.end_bytes = end_bytes += frame.size();
-    std::vector<std::error_code> results;
-    writer.append({&r, 1}, results);
-    ASSERT_FALSE(results.at(0));
-  }
+  ASSERT_FALSE(append_six_batches_of_two(writer, tp));
   const auto before = writer.read(tp, 0, 1 << 20).value();
   ASSERT_EQ(before.size(), 6u);
-  log_compaction first;  // drop 0-1, keep 2-9 as they are; 10-11 after the range
-  first.first_base = 0;
-  first.end = 10;
-  first.end_bytes = before[4].end_bytes;
-  for (std::size_t i = 1; i < 5; ++i) first.batches.push_back(compacted_batch{before[i], false});
+  auto first = plan_dropping_the_first_batch(before);
   // The second one writes 2-3 anew: a log mixed from the two would show it.
   auto second = first;
   second.batches[0].rewritten = true;
@@ -2037,22 +2017,13 @@ TEST(RedisStore, ACompactionStartedMeanwhileMakesTheOneBeforeItStopWithoutTouchi
 TEST(RedisStore, ANewLogLeftBehindGoesWithTheNextCompactionThoughItsFirstStepFails) {
   test::redis_server server;
   ASSERT_TRUE(server.start());
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
+  auto o = options_for(server);
   raw_redis raw{server.port()};
   ASSERT_NE(raw.c, nullptr);
   ASSERT_EQ(raw.c->err, 0);
   const topic_partition tp{"leftover", 0};
   redis_store writer{o};
-  std::uint64_t end_bytes = 0;
-  for (std::int64_t base = 0; base < 12; base += 2) {
-    const auto frame = make_frame("x", 2);
-    append_request r{&tp, base, 2, 100, protocol::shared_bytes::copy_of(frame)};
-    r.end_bytes = end_bytes += frame.size();
-    std::vector<std::error_code> results;
-    writer.append({&r, 1}, results);
-    ASSERT_FALSE(results.at(0));
-  }
+  ASSERT_FALSE(append_six_batches_of_two(writer, tp));
   const auto all = writer.read(tp, 0, 1 << 20).value();
   ASSERT_EQ(all.size(), 6u);
   const auto key = writer.compacting_key(tp);
@@ -2065,11 +2036,7 @@ TEST(RedisStore, ANewLogLeftBehindGoesWithTheNextCompactionThoughItsFirstStepFai
   };
 
   // Planned before a deletion moved the log's start: its first step answers CHANGED.
-  log_compaction stale;  // drop 0-1, keep 2-9 as they are; 10-11 after the range
-  stale.first_base = 0;
-  stale.end = 10;
-  stale.end_bytes = all[4].end_bytes;
-  for (std::size_t i = 1; i < 5; ++i) stale.batches.push_back(compacted_batch{all[i], false});
+  auto stale = plan_dropping_the_first_batch(all);
   ASSERT_TRUE(writer.delete_records(tp, 2, ""));
   const auto after_delete = writer.read(tp, 0, 1 << 20).value();
   ASSERT_EQ(after_delete.size(), 5u);
@@ -2102,16 +2069,12 @@ TEST(RedisStore, ANewLogLeftBehindGoesWithTheNextCompactionThoughItsFirstStepFai
 TEST(RedisStore, ADeletionWhoseTrimIsRefusedLeavesTheStartWhereItWas) {
   test::redis_server server;
   ASSERT_TRUE(server.start({"--rename-command", "XTRIM", "portask-test-no-xtrim"}));
-  auto o = parse_redis_url(server.url()).value();
-  o.timeout = std::chrono::seconds(30);
-  redis_store s{o};
+  redis_store s{options_for(server)};
   topic_partition tp{"trim", 0};
   const auto f = make_frame("x");
   for (std::int64_t base = 0; base < 3; ++base) {
-    append_request r{&tp, base, 1, 0, protocol::shared_bytes::copy_of(f)};
-    std::vector<std::error_code> results;
-    s.append({&r, 1}, results);
-    ASSERT_FALSE(results.at(0)) << results.at(0).message();
+    const auto appended = append_alone(s, tp, base, f);
+    ASSERT_FALSE(appended) << appended.message();
   }
   auto refused = s.delete_records(tp, 2, "");
   ASSERT_FALSE(refused);

@@ -124,6 +124,16 @@ std::string stamped_batch_bytes(const std::vector<std::int64_t>& timestamps, kaf
   return batch_bytes(b, z);
 }
 
+// Fetch v11 of `topic`'s partition 0 from offset 0 (up to 1 MiB), answered once one byte is
+// there or after `max_wait_ms`.
+msg::FetchResponse fetch_from_the_start(raw_kafka& c, const std::string& topic, std::int32_t max_wait_ms) {
+  msg::FetchRequest fr;
+  fr.maxWaitMs = max_wait_ms;
+  fr.minBytes = 1;
+  fr.topics.push_back({topic, {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
+  return call<msg::FetchResponse>(c, 1, 11, fr, false);
+}
+
 }  // namespace
 
 // Under CreateTime a Kafka broker stores a producer's timestamp as it came, 0 included (only
@@ -141,11 +151,7 @@ TEST(KafkaProtocol, ARecordStampedZeroKeepsItsTimestamp) {
     ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0) << topic;
 
     // Fetched over Kafka: both timestamps as sent.
-    msg::FetchRequest fr;
-    fr.maxWaitMs = 0;
-    fr.minBytes = 1;
-    fr.topics.push_back({topic, {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
-    auto fres = call<msg::FetchResponse>(c, 1, 11, fr, false);
+    auto fres = fetch_from_the_start(c, topic, 0);
     const auto& part = fres.responses.at(0).partitions.at(0);
     ASSERT_EQ(part.errorCode, 0) << topic;
     ASSERT_TRUE(part.records) << topic;
@@ -202,11 +208,7 @@ TEST(KafkaProtocol, ATailBatchFromAKafkaProducerIsServedAsItCame) {
   auto native = f.connect();
   must(native.publish("as-sent", 0, make_batch(2)));
 
-  msg::FetchRequest fr;
-  fr.maxWaitMs = 100;
-  fr.minBytes = 1;
-  fr.topics.push_back({"as-sent", {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
-  auto fres = call<msg::FetchResponse>(c, 1, 11, fr, false);
+  auto fres = fetch_from_the_start(c, "as-sent", 100);
   const auto& part = fres.responses.at(0).partitions.at(0);
   ASSERT_EQ(part.errorCode, 0);
   ASSERT_TRUE(part.records);
@@ -471,11 +473,7 @@ TEST(KafkaProtocol, ABatchMarkedWithLogAppendTimeIsAppendedAsCreateTime) {
     ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0) << topic;
 
     // From the tail: the producer's bytes, unmarked, their CRC-32C right.
-    msg::FetchRequest fr;
-    fr.maxWaitMs = 0;
-    fr.minBytes = 1;
-    fr.topics.push_back({topic, {}, {{0, -1, 0, -1, -1, 1 << 20, {}}}});
-    auto fres = call<msg::FetchResponse>(c, 1, 11, fr, false);
+    auto fres = fetch_from_the_start(c, topic, 0);
     const auto& part = fres.responses.at(0).partitions.at(0);
     ASSERT_EQ(part.errorCode, 0) << topic;
     ASSERT_TRUE(part.records) << topic;

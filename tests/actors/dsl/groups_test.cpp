@@ -110,6 +110,37 @@ struct group_fixture : dsl_fixture {
   disallow((join_group_result), from(coord).to(member_b));
   }
 
+  // `member` commits `offset` as a standalone consumer (no member id, no generation), and
+  // `coord` takes the request.
+  void commit_standalone(caf::scoped_actor& member, const group_coordinator_actor& coord,
+                         storage::group_offset offset) {
+    member->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {offset}));
+    expect((commit_atom, commit_offsets_request), from(member).to(coord).with(_, _));
+  }
+
+  // The registry deleted "orders" at `deleted_ms`: the directory takes the cleanup on at once.
+  void delete_orders_at(std::int64_t deleted_ms) {
+    self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
+    expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
+    expect((bool), from(directory).to(self).with(true));
+  }
+
+  // After delete_orders_at(deleted_ms), with member A's commit to group "g" out at the store:
+  // the directory passes the deletion on to `coord` (g's coordinator), whose cleanup waits for
+  // that commit (the directory lists the stored groups meanwhile), answers A, then reads the
+  // group's offsets.
+  void expect_a_cleanup_after_the_commit_out(const group_coordinator_actor& coord, std::int64_t deleted_ms) {
+    expect((delete_atom, std::string, std::int64_t), from(directory).to(coord).with(_, "orders", deleted_ms));
+    expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+           from(coord).to(reader).with(_, "g", _, ""));
+    expect((list_atom), from(directory).to(reader));
+    expect((std::vector<std::string>), from(reader).to(directory));
+    expect((bool), from(reader).to(coord).with(true));
+    expect((bool), from(coord).to(member_a).with(true));
+    expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+    expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  }
+
   group_directory_actor directory;
   std::shared_ptr<cluster_script> node_script = std::make_shared<cluster_script>();
   // The two consumers' connections.
@@ -418,8 +449,7 @@ CAF_TEST(offsets past retention expire while a commit waits and the rest stay) {
   // A standalone commit arrives while the coordinator reads the offsets. It waits until the
   // deletion is done: stored between the read and the deletion, it would be deleted with
   // the expired offset of its partition (and the store would see it before the deletion).
-  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 50)}));
-  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  commit_standalone(member_a, coord, at(0, 50));
   expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
   expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
   // The nine-day-old offset and the one past its own expiry time go; the recent one stays.
@@ -595,8 +625,7 @@ CAF_TEST(a coordinator holding nothing of its group retires five seconds after t
 CAF_TEST(listing groups does not keep a coordinator from going idle) {
   auto coord = coordinator_of("standalone");
   // A standalone consumer's commit: the group is in use (it will commit again).
-  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 5)}));
-  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  commit_standalone(member_a, coord, at(0, 5));
   expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
          from(coord).to(reader).with(_, "standalone", _, ""));
   expect((bool), from(reader).to(coord).with(true));
@@ -733,9 +762,7 @@ CAF_TEST(a deleted topic loses its offsets in every group with a coordinator or 
   reader_script->offsets.reply({stored_at(0, 50, 1), {{"other", 0}, {7, "", -1, 1, -1}}});  // live's
   reader_script->offsets.reply({stored_at(0, 3, 1), stored_at(1, 4, 1)});                   // stored's
   // The registry deleted "orders": the directory takes the cleanup on at once.
-  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
-  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
-  expect((bool), from(directory).to(self).with(true));
+  delete_orders_at(deleted_ms);
   expect((list_atom), from(directory).to(reader));
   // The running coordinator deletes its group's offsets of the topic, in turn with commits ...
   expect((delete_atom, std::string, std::int64_t), from(directory).to(live).with(_, "orders", deleted_ms));
@@ -760,28 +787,16 @@ CAF_TEST(offsets committed after a topic was deleted stay and a commit waiting t
   auto coord = coordinator_of("g");
   // A standalone consumer's commit is out at the store, another waits behind it: both came
   // after the topic was deleted, a second ago (they are of a topic created again since).
-  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
-  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
-  member_b->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(1, 9)}));
-  expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
+  commit_standalone(member_a, coord, at(0, 1));
+  commit_standalone(member_b, coord, at(1, 9));
   const auto deleted_ms = wall_clock_ms() - 1000;
   // The store holds an offset committed since, and one of the old topic.
   reader_script->list_groups.reply({"g"});
   reader_script->offsets.reply({stored_at(0, 1, deleted_ms + 500), stored_at(2, 7, deleted_ms - 5000)});
-  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
-  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
-  expect((bool), from(directory).to(self).with(true));
-  expect((delete_atom, std::string, std::int64_t), from(directory).to(coord).with(_, "orders", deleted_ms));
-  // The cleanup waits for the commit out at the store ...
-  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
-         from(coord).to(reader).with(_, "g", _, ""));
-  expect((list_atom), from(directory).to(reader));
-  expect((std::vector<std::string>), from(reader).to(directory));
-  expect((bool), from(reader).to(coord).with(true));
-  expect((bool), from(coord).to(member_a).with(true));
-  // ... then reads the offsets: only the one committed before the deletion goes ...
-  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
-  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  delete_orders_at(deleted_ms);
+  // The cleanup waits for the commit out at the store, then reads the offsets ...
+  expect_a_cleanup_after_the_commit_out(coord, deleted_ms);
+  // ... of which only the one committed before the deletion goes ...
   expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
          from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 2}}, ""));
   expect((bool), from(reader).to(coord).with(true));
@@ -799,27 +814,15 @@ CAF_TEST(offsets committed after a topic was deleted stay and a commit waiting t
 
 CAF_TEST(a commit of a topic waiting when the topic is deleted is answered and never stored) {
   auto coord = coordinator_of("g");
-  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
-  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
-  member_b->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(1, 9)}));
-  expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
+  commit_standalone(member_a, coord, at(0, 1));
+  commit_standalone(member_b, coord, at(1, 9));
   // The topic is deleted after both commits came.
   const auto deleted_ms = wall_clock_ms() + 1;
   reader_script->offsets.reply({stored_at(0, 1, deleted_ms - 1)});  // the first commit, stored
-  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
-  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
-  expect((bool), from(directory).to(self).with(true));
-  expect((delete_atom, std::string, std::int64_t), from(directory).to(coord).with(_, "orders", deleted_ms));
-  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
-         from(coord).to(reader).with(_, "g", _, ""));
-  expect((list_atom), from(directory).to(reader));
-  expect((std::vector<std::string>), from(reader).to(directory));
-  expect((bool), from(reader).to(coord).with(true));
-  expect((bool), from(coord).to(member_a).with(true));
+  delete_orders_at(deleted_ms);
+  expect_a_cleanup_after_the_commit_out(coord, deleted_ms);
   // The stored one is deleted with the topic; the waiting one, stored now, would outlive the
   // deletion: it is answered as stored and deleted, and never reaches the store.
-  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
-  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
   expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
          from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"orders", 0}}, ""));
   expect((bool), from(reader).to(coord).with(true));
@@ -835,9 +838,7 @@ CAF_TEST(a deleted topic is cleaned from eight groups at a time and a failed gro
   reader_script->list_groups.reply(ids);
   reader_script->offsets.fail(errc::storage_unavailable);
   const auto deleted_ms = wall_clock_ms();
-  self->request(directory, caf::infinite, delete_atom::value, std::string{"orders"}, deleted_ms);
-  expect((delete_atom, std::string, std::int64_t), from(self).to(directory).with(_, "orders", deleted_ms));
-  expect((bool), from(directory).to(self).with(true));
+  delete_orders_at(deleted_ms);
   expect((list_atom), from(directory).to(reader));
   expect((std::vector<std::string>), from(reader).to(directory));
   // Eight reads go out; the other two wait for answers.
@@ -865,11 +866,9 @@ CAF_TEST(a deleted topic is cleaned from eight groups at a time and a failed gro
 
 CAF_TEST(a commit that waits too long for the store is refused and never stored) {
   auto coord = coordinator_of("g");
-  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
-  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  commit_standalone(member_a, coord, at(0, 1));
   // The store is slow to answer that commit (the reader has not run); another waits behind it.
-  member_b->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 2)}));
-  expect((commit_atom, commit_offsets_request), from(member_b).to(coord).with(_, _));
+  commit_standalone(member_b, coord, at(0, 2));
   // Five seconds on, the waiting one is refused (retriable) without being stored: its
   // connection, waiting longer, answers an error that means "not applied".
   sched.advance_time(std::chrono::seconds(5));
@@ -900,8 +899,7 @@ CAF_TEST(a coordinator waits for a store call as long as the store timeout lets 
   group_coordinator_actor coord;
   expect((group_coordinator_actor), from(slow_directory).to(self).with(captured(coord)));
   CAF_REQUIRE(coord);
-  member_a->request(coord, caf::infinite, commit_atom::value, commit_as("", -1, {at(0, 1)}));
-  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  commit_standalone(member_a, coord, at(0, 1));
   // The store does not answer (the reader does not run). Forty seconds on the coordinator
   // still waits (only its idle check came, and a write is out) ...
   sched.advance_time(std::chrono::seconds(40));

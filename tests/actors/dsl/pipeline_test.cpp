@@ -67,6 +67,28 @@ struct pipeline_fixture : dsl_fixture {
     expect((fetch_atom, fetch_request), from(bridge).to(p).with(_, _));
   }
 
+  // Starts the partition of `orders` at offset 5 and publishes one record to it through the
+  // bridge, which looks the partition up (the first publish to it); the partition hands the
+  // write to the writer, whose job is not run, and is retired for `reason` meanwhile.
+  partition_actor retired_with_a_write_at_the_writer(errc reason) {
+    auto p = start_partition(orders, 5);
+    self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+    expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+    expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+    expect((partition_actor), from(registry).to(bridge).with(p));
+    expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+    caf::anon_send(p, retire_atom::value, reason);
+    expect((retire_atom, errc), from(_).to(p).with(_, reason));
+    return p;
+  }
+
+  // The partition `p` and the bridge handle what the clock sent them (ticks, stale request
+  // timeouts), up to 16 messages each; the writer's jobs are not run.
+  void run_partition_and_bridge(const partition_actor& p) {
+    for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
+    for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
+  }
+
   protocol_bridge_actor bridge;
 };
 
@@ -609,46 +631,25 @@ CAF_TEST(a compacted topic refuses a batch with a record without a key and takes
 }
 
 CAF_TEST(a retired partition whose store never answers stops when its wait runs out) {
-  auto p = start_partition(orders, 5);
-  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
-  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
-  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
-  expect((partition_actor), from(registry).to(bridge).with(p));
-  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
-  caf::anon_send(p, retire_atom::value, errc::not_leader);
-  expect((retire_atom, errc), from(_).to(p).with(_, errc::not_leader));
+  auto p = retired_with_a_write_at_the_writer(errc::not_leader);
   // The writer never gets to the set (its job is not run): 8 s later the partition stops,
   // and the write's producer hears "unknown whether stored".
-  // The partition and the bridge handle what the clock sends them (ticks, stale request
-  // timeouts); the writer's job is never run.
-  auto run_partition_and_bridge = [&] {
-    for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
-    for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
-  };
   sched.advance_time(std::chrono::seconds(7));
-  run_partition_and_bridge();
+  run_partition_and_bridge(p);
   CAF_CHECK(self->mailbox().empty());  // still waiting for the store
   sched.advance_time(std::chrono::seconds(2));
-  run_partition_and_bridge();
+  run_partition_and_bridge(p);
   expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
   CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
 }
 
 CAF_TEST(a partition retired because its topic is deleted stops only once the writer answered its write) {
-  auto p = start_partition(orders, 5);
-  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
-  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
-  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
-  expect((partition_actor), from(registry).to(bridge).with(p));
-  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
-  caf::anon_send(p, retire_atom::value, errc::unknown_topic);
-  expect((retire_atom, errc), from(_).to(p).with(_, errc::unknown_topic));
+  auto p = retired_with_a_write_at_the_writer(errc::unknown_topic);
   // The writer holds the set (its job is not run) far past the grace of a partition whose
   // lease moved: the partition goes on waiting, its producer hears nothing yet. (A write it
   // stopped without could land in the topic created again under the name.)
   sched.advance_time(retire_grace(ctx->config) + std::chrono::seconds(60));
-  for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
-  for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
+  run_partition_and_bridge(p);
   CAF_CHECK(self->mailbox().empty());
   CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
   // The writer answers: the write's producer hears it stored, then the partition stops.
@@ -662,24 +663,13 @@ CAF_TEST(a partition retired because its topic is deleted stops only once the wr
 }
 
 CAF_TEST(a partition retired because its topic is deleted whose store never answers stops at the last resort) {
-  auto p = start_partition(orders, 5);
-  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
-  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
-  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
-  expect((partition_actor), from(registry).to(bridge).with(p));
-  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
-  caf::anon_send(p, retire_atom::value, errc::unknown_topic);
-  expect((retire_atom, errc), from(_).to(p).with(_, errc::unknown_topic));
-  auto run_partition_and_bridge = [&] {
-    for (int i = 0; i < 16 && sched.prioritize(p); ++i) sched.run_once();
-    for (int i = 0; i < 16 && sched.prioritize(bridge); ++i) sched.run_once();
-  };
+  auto p = retired_with_a_write_at_the_writer(errc::unknown_topic);
   const auto last_resort = store_call_last_resort(ctx->config);
   sched.advance_time(last_resort - std::chrono::seconds(1));
-  run_partition_and_bridge();
+  run_partition_and_bridge(p);
   CAF_CHECK(self->mailbox().empty());  // still waiting for the writer
   sched.advance_time(std::chrono::seconds(2));
-  run_partition_and_bridge();
+  run_partition_and_bridge(p);
   expect((caf::error), from(bridge).to(self).with(make_caf_error(errc::timeout)));
   CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
 }

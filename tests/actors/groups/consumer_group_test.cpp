@@ -89,10 +89,7 @@ class ConsumerGroup : public ::testing::Test {
     static_join.client_id = "z";
     static_join.instance_id = "worker-1";
     consumer_group::deliveries out;
-    group_.join(leader_join, ticket_++, now_, out);
-    group_.join(static_join, ticket_++, now_, out);
-    now_ += 200ms;
-    group_.tick(now_, out);
+    join_an_empty_group_and_wait_out_the_initial_delay(leader_join, static_join, out);
     EXPECT_EQ(out.joins.size(), 2u);
     const auto lead = group_.leader();
     EXPECT_EQ(lead.substr(0, 2), "a-");
@@ -102,7 +99,45 @@ class ConsumerGroup : public ::testing::Test {
     return {lead, follower};
   }
 
+  // Two static members join an empty group, both supporting JoinGroup v9's SkipAssignment or
+  // neither: a leader (client "a", so it is elected; instance id "leader-1") and a follower
+  // (client "z", instance id "worker-1"). Once the first rebalance completes, the leader syncs
+  // keeping "p0" for itself: the group is stable. The requests are kept in
+  // `static_leader_join` and `static_follower_join` for the test to send again, the leader's
+  // member id in `static_leader`. Asserts: call it in ASSERT_NO_FATAL_FAILURE.
+  void stable_group_with_a_static_leader(bool supports_skip_assignment, consumer_group::deliveries& out) {
+    static_leader_join = request();
+    static_leader_join.require_known_member = false;
+    static_leader_join.supports_skip_assignment = supports_skip_assignment;
+    static_leader_join.client_id = "a";  // "a-..." sorts first and is elected leader
+    static_leader_join.instance_id = "leader-1";
+    static_follower_join = static_leader_join;
+    static_follower_join.client_id = "z";
+    static_follower_join.instance_id = "worker-1";
+    join_an_empty_group_and_wait_out_the_initial_delay(static_leader_join, static_follower_join, out);
+    ASSERT_EQ(out.joins.size(), 2u);
+    static_leader = group_.leader();
+    ASSERT_EQ(static_leader.rfind("a-", 0), 0u);
+    EXPECT_FALSE((group_.sync({static_leader, std::string("leader-1"), 1, std::nullopt, std::nullopt,
+                               {{static_leader, "p0"}}},
+                              ticket_++, now_, out)));
+    ASSERT_EQ(group_.current_state(), state::stable);
+  }
+
+  // `first` and `second` join, in that order, and the initial delay passes: the first
+  // rebalance completes with the members that joined.
+  void join_an_empty_group_and_wait_out_the_initial_delay(const join_group_request& first,
+                                                          const join_group_request& second,
+                                                          consumer_group::deliveries& out) {
+    group_.join(first, ticket_++, now_, out);
+    group_.join(second, ticket_++, now_, out);
+    now_ += 200ms;
+    group_.tick(now_, out);
+  }
+
   join_group_request leader_join, static_join;
+  join_group_request static_leader_join, static_follower_join;
+  std::string static_leader;
   consumer_group group_;
   consumer_group::time_point now_ = consumer_group::clock::now();
   std::uint64_t ticket_ = 1;
@@ -546,25 +581,9 @@ TEST_F(ConsumerGroup, ARebalanceWaitsForIdsHandedOutButNotYetUsed) {
 // JoinGroup v9's SkipAssignment).
 TEST_F(ConsumerGroup, AStaticLeaderComingBackKeepsItsAssignmentWithoutARebalance) {
   consumer_group::deliveries out;
-  auto lead_req = request();
-  lead_req.require_known_member = false;
-  lead_req.client_id = "a";  // "a-..." sorts first and is elected leader
-  lead_req.instance_id = "leader-1";
-  auto other = lead_req;
-  other.client_id = "z";
-  other.instance_id = "worker-1";
-  group_.join(lead_req, ticket_++, now_, out);
-  group_.join(other, ticket_++, now_, out);
-  now_ += 200ms;
-  group_.tick(now_, out);
-  ASSERT_EQ(out.joins.size(), 2u);
-  const auto old_leader = group_.leader();
-  ASSERT_EQ(old_leader.rfind("a-", 0), 0u);
-  EXPECT_FALSE((group_.sync({old_leader, std::string("leader-1"), 1, std::nullopt, std::nullopt,
-                             {{old_leader, "p0"}}},
-                            ticket_++, now_, out)));
-  ASSERT_EQ(group_.current_state(), state::stable);
-  auto r = group_.join(lead_req, ticket_++, now_, out);
+  ASSERT_NO_FATAL_FAILURE(stable_group_with_a_static_leader(false, out));
+  const auto old_leader = static_leader;
+  auto r = group_.join(static_leader_join, ticket_++, now_, out);
   ASSERT_TRUE(r) << "answered at once";
   EXPECT_EQ(r->error, errc::ok);
   EXPECT_EQ(r->generation, 1) << "no rebalance";
@@ -668,26 +687,9 @@ TEST_F(ConsumerGroup, DescribeKeepsMetadataAndAssignmentsDuringARebalance) {
 // its own share, and the group does not rebalance. A returning follower is told nothing new.
 TEST_F(ConsumerGroup, AStaticLeaderOnJoinGroupV9IsToldToLeadWithoutAssigning) {
   consumer_group::deliveries out;
-  auto lead_req = request();
-  lead_req.require_known_member = false;
-  lead_req.supports_skip_assignment = true;
-  lead_req.client_id = "a";  // "a-..." sorts first and is elected leader
-  lead_req.instance_id = "leader-1";
-  auto other = lead_req;
-  other.client_id = "z";
-  other.instance_id = "worker-1";
-  group_.join(lead_req, ticket_++, now_, out);
-  group_.join(other, ticket_++, now_, out);
-  now_ += 200ms;
-  group_.tick(now_, out);
-  ASSERT_EQ(out.joins.size(), 2u);
-  const auto old_leader = group_.leader();
-  ASSERT_EQ(old_leader.rfind("a-", 0), 0u);
-  EXPECT_FALSE((group_.sync({old_leader, std::string("leader-1"), 1, std::nullopt, std::nullopt,
-                             {{old_leader, "p0"}}},
-                            ticket_++, now_, out)));
-  ASSERT_EQ(group_.current_state(), state::stable);
-  auto r = group_.join(lead_req, ticket_++, now_, out);
+  ASSERT_NO_FATAL_FAILURE(stable_group_with_a_static_leader(true, out));
+  const auto old_leader = static_leader;
+  auto r = group_.join(static_leader_join, ticket_++, now_, out);
   ASSERT_TRUE(r) << "answered at once";
   EXPECT_EQ(r->error, errc::ok);
   EXPECT_EQ(r->generation, 1) << "no rebalance";
@@ -700,7 +702,7 @@ TEST_F(ConsumerGroup, AStaticLeaderOnJoinGroupV9IsToldToLeadWithoutAssigning) {
                         ticket_++, now_, out);
   ASSERT_TRUE(sr);
   EXPECT_EQ(sr->assignment, "p0");
-  auto follower = group_.join(other, ticket_++, now_, out);
+  auto follower = group_.join(static_follower_join, ticket_++, now_, out);
   ASSERT_TRUE(follower);
   EXPECT_EQ(follower->leader, r->member_id);
   EXPECT_TRUE(follower->members.empty());
