@@ -131,8 +131,11 @@ void consumer_group::add_member(const join_group_request& req, const std::string
   m.rebalance_timeout_ms = req.rebalance_timeout_ms;
   m.protocols = req.protocols;
   m.deadline = now + std::chrono::milliseconds(req.session_timeout_ms);
+  m.joined = ++members_added_;
   if (members_.empty()) protocol_type_ = req.protocol_type;
   if (req.instance_id) instances_[*req.instance_id] = id;
+  // As Kafka's add: a group without a leader (one without members) is led by its first.
+  if (leader_.empty()) leader_ = id;
   members_.emplace(id, std::move(m));
 }
 
@@ -178,6 +181,7 @@ std::optional<join_group_result> consumer_group::join(const join_group_request& 
         refuse_join(node.mapped(), errc::fenced_instance, out);
         refuse_sync(node.mapped(), errc::fenced_instance, out);
         if (pending_sync_.erase(old_id) > 0) pending_sync_.insert(id);
+        // The entry keeps its place in the join order (`joined`): a restart is no newcomer.
         node.key() = id;
         node.mapped().id = id;
         node.mapped().protocols = req.protocols;
@@ -420,7 +424,8 @@ void consumer_group::remove_member(const std::string& id, deliveries& out) {
   }
   members_.erase(it);
   pending_sync_.erase(id);
-  if (leader_ == id) leader_.clear();
+  // As Kafka's remove: the lead passes at once to a member that stays (none: nobody leads).
+  if (leader_ == id) leader_ = longest_standing(false);
   if (members_.empty() && state_ != state::preparing_rebalance) {
     // As Kafka's: the rebalance the last member's departure starts completes at once with
     // nobody, into the next generation, so that the old one's members are told it is over.
@@ -443,6 +448,19 @@ void consumer_group::prepare_rebalance(time_point now, deliveries& out) {
   if (initial_rebalance_)
     initial_join_until_ = std::min(now + limits_.initial_rebalance_delay, rebalance_deadline_);
   state_ = state::preparing_rebalance;
+}
+
+// The member to lead when a new leader must be chosen: the one that has been in the group
+// longest (of those whose JoinGroup is parked, if `rejoined_only`); empty if there is none.
+// Kafka takes any member (the first of a hash map); taking the longest-standing keeps a
+// newcomer from leading while an earlier member can, whatever their ids. A client that cannot
+// assign for the group (kafka-go reading librdkafka's subscriptions) leaves and joins again
+// under a new id, and that must not make it the leader of every generation.
+std::string consumer_group::longest_standing(bool rejoined_only) const {
+  const member* oldest = nullptr;
+  for (const auto& [id, m] : members_)
+    if ((!rejoined_only || m.join_ticket) && (oldest == nullptr || m.joined < oldest->joined)) oldest = &m;
+  return oldest != nullptr ? oldest->id : std::string();
 }
 
 // Answers `m`'s parked JoinGroup (or SyncGroup), if any, with `e`: every parked request is
@@ -511,14 +529,10 @@ void consumer_group::complete_join(time_point now, deliveries& out) {
     return;
   }
   protocol_name_ = select_protocol();
-  // The leader is a member that rejoined: it runs the assignment.
-  if (auto l = members_.find(leader_); l == members_.end() || !l->second.join_ticket) {
-    for (const auto& [id, m] : members_)
-      if (m.join_ticket) {
-        leader_ = id;
-        break;
-      }
-  }
+  // The leader is a member that rejoined: it runs the assignment. As Kafka's
+  // maybeElectNewJoinedLeader, one that did not (a static member away) hands the lead on.
+  if (auto l = members_.find(leader_); l == members_.end() || !l->second.join_ticket)
+    leader_ = longest_standing(true);
   state_ = state::completing_rebalance;
   logging::groups().info("group '{}': generation {} with {} members, protocol {}, leader {}", id_,
                generation_, members_.size(), protocol_name_, leader_);

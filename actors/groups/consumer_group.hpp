@@ -99,6 +99,7 @@ class consumer_group {
     std::vector<group_protocol> protocols;
     std::string assignment;
     time_point deadline;
+    std::uint64_t joined = 0;  ///< its place in the order members were added (1 = the first)
     std::optional<std::uint64_t> join_ticket;  ///< parked JoinGroup
     std::optional<std::uint64_t> sync_ticket;  ///< parked SyncGroup
   };
@@ -114,6 +115,7 @@ class consumer_group {
              time_point now, deliveries& out);
   void add_member(const join_group_request& req, const std::string& id, time_point now);
   void remove_member(const std::string& id, deliveries& out);
+  std::string longest_standing(bool rejoined_only) const;
   void prepare_rebalance(time_point now, deliveries& out);
   void try_complete_join(time_point now, deliveries& out);
   void complete_join(time_point now, deliveries& out);
@@ -143,6 +145,7 @@ class consumer_group {
   time_point initial_join_until_{};  ///< the first generation waits until then for more joins
   bool initial_rebalance_ = false;
   std::uint64_t member_counter_ = 0;
+  std::uint64_t members_added_ = 0;  ///< numbers members in the order they are added
 };
 
 }  // namespace portask

@@ -55,7 +55,18 @@ class ConsumerGroup : public ::testing::Test {
     now_ += 200ms;  // past the initial delay
     group_.tick(now_, out);
     EXPECT_EQ(out.joins.size(), static_cast<std::size_t>(n));
-    std::string leader = group_.leader();
+    const std::string leader = group_.leader();
+    everyone_syncs(ids);
+    std::erase(ids, leader);
+    ids.insert(ids.begin(), leader);
+    return ids;
+  }
+
+  // The leader of a generation whose joins are answered hands out "for-<id>" to each of `ids`
+  // and the followers ask for their share, as clients do (a member that never syncs is
+  // removed): the group is stable.
+  void everyone_syncs(const std::vector<std::string>& ids) {
+    const std::string leader = group_.leader();
     sync_group_request s;
     s.member_id = leader;
     s.generation = group_.generation();
@@ -64,7 +75,6 @@ class ConsumerGroup : public ::testing::Test {
     EXPECT_FALSE(group_.sync(s, ticket_++, now_, sout));
     EXPECT_EQ(sout.syncs.size(), 1u);
     EXPECT_EQ(group_.current_state(), state::stable);
-    // The followers ask for their share, as clients do (a member that never syncs is removed).
     for (const auto& id : ids) {
       if (id == leader) continue;
       sync_group_request f;
@@ -72,15 +82,42 @@ class ConsumerGroup : public ::testing::Test {
       f.generation = group_.generation();
       EXPECT_TRUE(group_.sync(f, ticket_++, now_, sout));
     }
-    std::erase(ids, leader);
-    ids.insert(ids.begin(), leader);
+  }
+
+  // A first join without KIP-394 from client `client` (member ids start with the client id,
+  // so the client ids set the order of the member ids), static with `instance` if given.
+  join_group_request join_from(const std::string& client, std::optional<std::string> instance = std::nullopt) {
+    auto r = request();
+    r.require_known_member = false;
+    r.client_id = client;
+    r.instance_id = std::move(instance);
+    return r;
+  }
+
+  // `joins` come to an empty group one after the other, the initial delay passes, and the
+  // group is made stable (everyone_syncs). Returns the member ids in the order they joined.
+  std::vector<std::string> stable_group_joined_in_order(const std::vector<join_group_request>& joins) {
+    consumer_group::deliveries out;
+    std::vector<std::uint64_t> tickets;
+    for (const auto& j : joins) {
+      tickets.push_back(ticket_);
+      EXPECT_FALSE(group_.join(j, ticket_++, now_, out));
+    }
+    now_ += 200ms;
+    group_.tick(now_, out);
+    std::vector<std::string> ids;
+    for (const auto t : tickets)
+      for (const auto& j : out.joins)
+        if (j.ticket == t) ids.push_back(j.result.member_id);
+    EXPECT_EQ(ids.size(), joins.size());
+    everyone_syncs(ids);
     return ids;
   }
 
-  // A leader (client "a": member ids start with the client id, so it is elected) and a
-  // follower with instance id "worker-1" join an empty group, which completes its first
-  // rebalance. Returns the leader's and the follower's member ids; the requests are kept in
-  // `leader_join` and `static_join` for the test to send again.
+  // A leader (client "a", which joins first, so it leads) and a follower with instance id
+  // "worker-1" join an empty group, which completes its first rebalance. Returns the leader's
+  // and the follower's member ids; the requests are kept in `leader_join` and `static_join`
+  // for the test to send again.
   std::pair<std::string, std::string> leader_and_static_follower() {
     leader_join = request();
     leader_join.require_known_member = false;
@@ -100,16 +137,16 @@ class ConsumerGroup : public ::testing::Test {
   }
 
   // Two static members join an empty group, both supporting JoinGroup v9's SkipAssignment or
-  // neither: a leader (client "a", so it is elected; instance id "leader-1") and a follower
-  // (client "z", instance id "worker-1"). Once the first rebalance completes, the leader syncs
-  // keeping "p0" for itself: the group is stable. The requests are kept in
+  // neither: a leader (client "a", which joins first, so it leads; instance id "leader-1") and
+  // a follower (client "z", instance id "worker-1"). Once the first rebalance completes, the
+  // leader syncs keeping "p0" for itself: the group is stable. The requests are kept in
   // `static_leader_join` and `static_follower_join` for the test to send again, the leader's
   // member id in `static_leader`. Asserts: call it in ASSERT_NO_FATAL_FAILURE.
   void stable_group_with_a_static_leader(bool supports_skip_assignment, consumer_group::deliveries& out) {
     static_leader_join = request();
     static_leader_join.require_known_member = false;
     static_leader_join.supports_skip_assignment = supports_skip_assignment;
-    static_leader_join.client_id = "a";  // "a-..." sorts first and is elected leader
+    static_leader_join.client_id = "a";  // joins first, so it leads
     static_leader_join.instance_id = "leader-1";
     static_follower_join = static_leader_join;
     static_follower_join.client_id = "z";
@@ -379,7 +416,7 @@ TEST_F(ConsumerGroup, ADuplicateStaticInstanceFencesWhatTheOldOneHasParked) {
   consumer_group::deliveries out;
   auto dynamic = request();
   dynamic.require_known_member = false;
-  dynamic.client_id = "b";  // "b-..." sorts before "c-...": the dynamic member leads
+  dynamic.client_id = "b";  // joins first: the dynamic member leads
   auto first = request();
   first.require_known_member = false;
   first.instance_id = "worker-1";
@@ -793,4 +830,73 @@ TEST_F(ConsumerGroup, IdsHandedOutToJoinWithAreBoundedByTheMaxSize) {
   join_parked(third, out);
   EXPECT_TRUE(group_.has_member(second));
   EXPECT_TRUE(group_.has_member(third));
+}
+
+// As Kafka's, a group is led by its first member, and a member that joins later leads only
+// once no earlier one can, whatever the member ids: here the later ones sort first (a client
+// whose id sorted first led every generation and, unable to assign for the others, left and
+// joined again in a loop).
+TEST_F(ConsumerGroup, AMemberJoiningLaterDoesNotTakeTheLeadWhateverItsId) {
+  const auto ids = stable_group_joined_in_order({join_from("z"), join_from("a")});
+  ASSERT_EQ(ids.size(), 2u);
+  ASSERT_LT(ids[1], ids[0]) << "the later member's id sorts first";
+  EXPECT_EQ(group_.leader(), ids[0]) << "the first generation's leader is the first member";
+  // A newcomer whose id sorts first too starts a rebalance, and everyone rejoins.
+  consumer_group::deliveries out;
+  EXPECT_FALSE(group_.join(join_from("0"), ticket_++, now_, out));
+  join_parked(ids[1], out);
+  join_parked(ids[0], out);
+  ASSERT_EQ(out.joins.size(), 3u);
+  EXPECT_EQ(group_.generation(), 2);
+  for (const auto& j : out.joins) EXPECT_EQ(j.result.leader, ids[0]);
+}
+
+// As Kafka's, the leader leaving passes the lead at once to a member that stays: here the one
+// that has been in the group longest. The leader coming back is a newcomer and follows, though
+// its new id sorts before the others'.
+TEST_F(ConsumerGroup, WhenTheLeaderLeavesTheLongestStandingMemberLeads) {
+  const auto ids = stable_group_joined_in_order({join_from("m"), join_from("z"), join_from("a")});
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_EQ(group_.leader(), ids[0]);
+  consumer_group::deliveries out;
+  EXPECT_EQ((group_.leave({{ids[0], std::nullopt, -1}}, now_, out)), (std::vector<errc>{errc::ok}));
+  EXPECT_EQ(group_.leader(), ids[1]) << "at once, not when the rebalance ends";
+  const auto back = ticket_++;
+  EXPECT_FALSE(group_.join(join_from("m"), back, now_, out));
+  join_parked(ids[2], out);
+  join_parked(ids[1], out);
+  ASSERT_EQ(out.joins.size(), 3u);
+  EXPECT_EQ(group_.generation(), 2);
+  for (const auto& j : out.joins) {
+    EXPECT_EQ(j.result.leader, ids[1]);
+    if (j.ticket == back) {
+      EXPECT_LT(j.result.member_id, ids[1]) << "the returning member's id sorts first";
+    }
+  }
+}
+
+// As Kafka's maybeElectNewJoinedLeader: a leader still in the group but not rejoined when the
+// rebalance ends (a static member away) hands the lead to a member that rejoined, here the one
+// that has been in the group longest, not a newcomer.
+TEST_F(ConsumerGroup, ALeaderThatDoesNotRejoinHandsTheLeadToTheLongestStandingMemberThatDid) {
+  const auto ids =
+      stable_group_joined_in_order({join_from("m", std::string("leader-1")), join_from("z"), join_from("a")});
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_EQ(group_.leader(), ids[0]);
+  consumer_group::deliveries out;
+  EXPECT_FALSE(group_.join(join_from("0"), ticket_++, now_, out));  // a newcomer: a rebalance
+  join_parked(ids[2], out);
+  join_parked(ids[1], out);
+  now_ += 5001ms;  // past the 5 s rebalance timeout; the static leader never rejoined
+  group_.tick(now_, out);
+  ASSERT_EQ(out.joins.size(), 3u);
+  EXPECT_TRUE(group_.has_member(ids[0])) << "a static member away keeps its place";
+  EXPECT_EQ(group_.generation(), 2);
+  EXPECT_EQ(group_.leader(), ids[1]);
+  for (const auto& j : out.joins) {
+    EXPECT_EQ(j.result.leader, ids[1]);
+    if (j.result.member_id == ids[1]) {
+      EXPECT_EQ(j.result.members.size(), 4u) << "the new leader assigns the away member too";
+    }
+  }
 }

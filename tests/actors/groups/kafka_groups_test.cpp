@@ -310,15 +310,53 @@ TEST(KafkaGroups, OffsetDeleteOnAnActiveGroupSparesTheSubscribedTopics) {
 
   msg::OffsetDeleteRequest del;
   del.groupId = "busy";
-  del.topics.push_back({"orders", {{0}}});
+  del.topics.push_back({"orders", {{0}, {2}}});
   del.topics.push_back({"old-topic", {{0}}});
   auto res = call<msg::OffsetDeleteResponse>(c, 47, 0, del, false);
   EXPECT_EQ(res.errorCode, 0);
   ASSERT_EQ(res.topics.size(), 2u);
   EXPECT_EQ(res.topics[0].partitions.at(0).errorCode, 86) << "GROUP_SUBSCRIBED_TO_TOPIC";
+  EXPECT_EQ(res.topics[0].partitions.at(1).errorCode, 3)
+      << "a partition that does not exist is UNKNOWN_TOPIC_OR_PARTITION, subscribed or not";
   EXPECT_EQ(res.topics[1].partitions.at(0).errorCode, 0);
   EXPECT_EQ(must(native.committed("busy", "orders", 0)).offset, 5) << "kept";
   EXPECT_EQ(must(native.committed("busy", "old-topic", 0)).offset, -1) << "deleted";
+}
+
+// OffsetDelete of a partition that does not exist, of a topic that does not or beyond its
+// topic's count, is UNKNOWN_TOPIC_OR_PARTITION, as Kafka answers what its metadata does not
+// hold; the partitions that exist are deleted. The group is asked all the same: a group that
+// does not exist is GROUP_ID_NOT_FOUND even when no partition named does.
+TEST(KafkaGroups, OffsetDeleteOfAPartitionThatDoesNotExistIsUnknownTopicOrPartition) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("orders", 2));
+  raw_kafka c{f.server->kafka_port()};
+  auto committed = call<msg::OffsetCommitResponse>(c, 8, 8, commit_request("tidy", -1, "", 10), true);
+  ASSERT_EQ(committed.topics.at(0).partitions.at(0).errorCode, 0);
+  ASSERT_EQ(committed.topics.at(0).partitions.at(1).errorCode, 0);
+
+  msg::OffsetDeleteRequest del;
+  del.groupId = "tidy";
+  del.topics.push_back({"orders", {{0}, {2}, {-1}}});
+  del.topics.push_back({"missing", {{0}}});
+  auto res = call<msg::OffsetDeleteResponse>(c, 47, 0, del, false);
+  EXPECT_EQ(res.errorCode, 0);
+  ASSERT_EQ(res.topics.size(), 2u);
+  ASSERT_EQ(res.topics[0].partitions.size(), 3u);
+  EXPECT_EQ(res.topics[0].partitions[0].errorCode, 0);
+  EXPECT_EQ(res.topics[0].partitions[1].errorCode, 3) << "beyond the topic's two partitions";
+  EXPECT_EQ(res.topics[0].partitions[2].errorCode, 3) << "a negative partition";
+  ASSERT_EQ(res.topics[1].partitions.size(), 1u);
+  EXPECT_EQ(res.topics[1].name, "missing");
+  EXPECT_EQ(res.topics[1].partitions[0].errorCode, 3) << "a topic that does not exist";
+  EXPECT_EQ(must(native.committed("tidy", "orders", 0)).offset, -1) << "deleted";
+  EXPECT_EQ(must(native.committed("tidy", "orders", 1)).offset, 11) << "not named: kept";
+
+  del.groupId = "never-used";
+  del.topics.clear();
+  del.topics.push_back({"missing", {{0}}});
+  EXPECT_EQ(call<msg::OffsetDeleteResponse>(c, 47, 0, del, false).errorCode, 69) << "GROUP_ID_NOT_FOUND";
 }
 
 // Committed offsets expire as in Kafka: OffsetCommit v2-4's retention time gives an offset
