@@ -563,7 +563,8 @@ void consumer_group::expire_pending_syncs(time_point now, deliveries& out) {
 }
 
 // Kafka's rule: among the protocols every member supports, each member votes for the one
-// it lists first; the most votes win (ties: the first candidate in the leader's order).
+// it lists first; the most votes win (ties, which Kafka breaks arbitrarily: the first
+// candidate in the order of the member whose id sorts first).
 std::string consumer_group::select_protocol() const {
   std::vector<std::string> candidates;
   const auto& first = members_.begin()->second;

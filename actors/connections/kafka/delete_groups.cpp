@@ -153,9 +153,7 @@ void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view b
               looked_up();
             },
             [=](caf::error& e) {
-              if (const auto why = to_errc(e); why == errc::not_ready || why == errc::timeout ||
-                                                 why == errc::storage_unavailable || why == errc::backpressure)
-                *unresolved = true;
+              if (lookup_may_pass(to_errc(e))) *unresolved = true;
               looked_up();
             });
   }

@@ -144,9 +144,7 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
             },
             [=](caf::error& e) {
               self->state.commit_partition_counts.erase(topic);
-              if (const auto why = to_errc(e); why == errc::not_ready || why == errc::timeout ||
-                                                 why == errc::storage_unavailable || why == errc::backpressure)
-                (*unresolved)[topic] = why;
+              if (const auto why = to_errc(e); lookup_may_pass(why)) (*unresolved)[topic] = why;
               looked_up();
             });
   }

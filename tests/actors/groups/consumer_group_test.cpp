@@ -862,7 +862,7 @@ TEST_F(ConsumerGroup, WhenTheLeaderLeavesTheLongestStandingMemberLeads) {
   EXPECT_EQ((group_.leave({{ids[0], std::nullopt, -1}}, now_, out)), (std::vector<errc>{errc::ok}));
   EXPECT_EQ(group_.leader(), ids[1]) << "at once, not when the rebalance ends";
   const auto back = ticket_++;
-  EXPECT_FALSE(group_.join(join_from("m"), back, now_, out));
+  EXPECT_FALSE(group_.join(join_from("0"), back, now_, out));
   join_parked(ids[2], out);
   join_parked(ids[1], out);
   ASSERT_EQ(out.joins.size(), 3u);
@@ -871,6 +871,7 @@ TEST_F(ConsumerGroup, WhenTheLeaderLeavesTheLongestStandingMemberLeads) {
     EXPECT_EQ(j.result.leader, ids[1]);
     if (j.ticket == back) {
       EXPECT_LT(j.result.member_id, ids[1]) << "the returning member's id sorts first";
+      EXPECT_LT(j.result.member_id, ids[2]) << "the returning member's id sorts first";
     }
   }
 }
