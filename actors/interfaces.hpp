@@ -310,7 +310,8 @@ using security_actor = caf::typed_actor<
 
 /// A cluster node's membership and leases (cluster/cluster_actor): registers the node,
 /// renews and takes partition leases on a timer (tick with the round's number, self-sent),
-/// publishes the cluster view; (topic) topics were created or grown here: a round soon;
+/// publishes the cluster view; (topic) topics were created or grown here, or the store
+/// refused a partition's change under this node's lease (the view is behind): a round soon;
 /// (group, id, true) a request found no group lease here: the group directory wants it (a
 /// round soon when it is new; let go a lease time after it was taken if no coordinator starts),
 /// (group, id, epoch) the directory started the group's coordinator under the lease of that

@@ -264,6 +264,11 @@ struct lease_holder {
   std::int32_t node = -1;
   std::int64_t epoch = 0;
   std::string token;
+  /// Set by lease_round only, in the round that took the lease: its holder before (another
+  /// node, or an earlier run of this node's id) let it run out (it died, or was paused or cut
+  /// off past its lease) rather than release it: a failover. Not set for a lease taken the
+  /// first time, after its holder released it, or after its topic was deleted.
+  bool taken_over = false;
   bool held() const noexcept { return node >= 0; }
   friend bool operator==(const lease_holder&, const lease_holder&) = default;
 };
@@ -382,7 +387,10 @@ class log_store {
   /// record stored under the name is `topic` (so the logs removed are all of them):
   /// `changed` when another version of it is stored (grown by another node: read it again),
   /// `gone` when the name holds a topic of another id (deleted and created again). Nothing is
-  /// removed then. A name that holds no topic has the logs of `topic` removed.
+  /// removed then. A name that holds no topic has the logs of `topic` removed. The
+  /// partitions' leases go with them (their holders can no longer write), as released ones:
+  /// the first holder of a partition of a topic created again under the name is no failover
+  /// (lease_holder::taken_over); their epochs keep growing.
   virtual expected<topic_write> delete_topic(const topic_info& topic) = 0;
   virtual expected<std::vector<topic_info>> list_topics() = 0;
 
@@ -443,7 +451,9 @@ class log_store {
   /// One atomic step over many leases for node `me`: each claim's intent is carried out
   /// (a wanted lease nobody holds is taken with the next epoch; one `me` holds is renewed for
   /// `ttl`; a dropped one `me` holds is released) and the holder after is returned, one per
-  /// claim (node -1: nobody).
+  /// claim (node -1: nobody), `taken_over` set for one taken from a holder that let it run
+  /// out: the store keeps a lease's last holder until that holder releases it (or its topic
+  /// is deleted), also once the lease has run out.
   virtual expected<std::vector<lease_holder>> lease_round(const lease_holder& me,
                                                           std::chrono::milliseconds ttl,
                                                           std::span<const lease_claim> claims) = 0;

@@ -47,6 +47,9 @@ struct memory_store::state {
   std::map<std::int32_t, std::pair<node_registration, clock::time_point>> nodes;
   std::map<std::string, timed_value> leases;
   std::map<std::string, std::int64_t> lease_epochs;
+  /// Each lease's last holder, until it releases the lease or the topic is deleted (as
+  /// redis_store's `:last` key): a lease taken while its entry is there is taken over.
+  std::map<std::string, lease_holder> lease_last;
   /// The lease's current value, forgetting it once expired.
   const std::string* live_lease(const std::string& name, clock::time_point now) {
     auto it = leases.find(name);
@@ -327,6 +330,7 @@ expected<topic_write> memory_store::delete_topic(const topic_info& topic) {
     }
     state_->producers.erase(topic_partition{topic.name, p});
     state_->leases.erase(partition_lease({topic.name, p}));
+    state_->lease_last.erase(partition_lease({topic.name, p}));
   }
   return topic_write::done;
 }
@@ -499,10 +503,16 @@ expected<std::vector<lease_holder>> memory_store::lease_round(const lease_holder
       state_->leases[c.name].expires = now + ttl;
     } else if (mine && c.intent == lease_intent::drop) {
       state_->leases.erase(c.name);
+      state_->lease_last.erase(c.name);
       holder = {};
     } else if (!holder.held() && c.intent == lease_intent::want) {
+      const auto last = state_->lease_last.find(c.name);
+      const bool taken_over = last != state_->lease_last.end() &&
+                              !(last->second.node == me.node && last->second.token == me.token);
       holder = {me.node, ++state_->lease_epochs[c.name], me.token};
       state_->leases[c.name] = {lease_value(holder), now + ttl};
+      state_->lease_last[c.name] = holder;
+      holder.taken_over = taken_over;
     }
     out.push_back(std::move(holder));
   }

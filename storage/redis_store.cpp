@@ -1699,13 +1699,16 @@ expected<topic_write> redis_store::update_topic(const topic_info& before, const 
 
 expected<topic_write> redis_store::delete_topic(const topic_info& topic) {
   command c;
-  c.script(delete_topic_script).own(std::to_string(1 + 5 * std::int64_t{topic.partitions}));
+  c.script(delete_topic_script).own(std::to_string(1 + 6 * std::int64_t{topic.partitions}));
   c.own(options_.key_prefix + ":topics");
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
     c.own(log_key({topic.name, p})).own(producers_key({topic.name, p})).own(start_key({topic.name, p}));
     // A cluster node that owned a partition may never append to it again (its epoch key
-    // stays: a topic created again under this name gets new, higher epochs).
-    c.own(lease_key(partition_lease({topic.name, p})));
+    // stays: a topic created again under this name gets new, higher epochs). Its last holder
+    // goes with it, as on a release: the first holder of a topic created again under the
+    // name takes nothing over (lease_round).
+    const auto lease = lease_key(partition_lease({topic.name, p}));
+    c.own(lease).own(lease + ":last");
     // What a compaction that did not finish (its connection lost between steps) left.
     c.own(compacting_key({topic.name, p}));
   }
@@ -2020,31 +2023,44 @@ end
 return 1
 )lua"};
 
-// KEYS: (lease, epoch counter) per claim. ARGV: node id, token, ttl ms, then one intent per
-// claim. Returns each lease's value after ('' for none).
+// KEYS: (lease, epoch counter, last holder) per claim. ARGV: node id, token, ttl ms, then one
+// intent per claim. Returns each lease's value after ('' for none), and the claims (1-based)
+// whose lease this round took from a holder that let it run out. The last holder's value is
+// kept without a time to live until that holder releases the lease (or the topic is
+// deleted): a lease found free while it is still there was not given up, and taken from
+// another holder (node or run) it is a failover, not a hand-over.
 const lua_script lease_round_script{R"lua(
 local node, token, ttl = ARGV[1], ARGV[2], ARGV[3]
-local out = {}
-for i = 1, #KEYS / 2 do
-  local lease, epoch, intent = KEYS[2 * i - 1], KEYS[2 * i], ARGV[3 + i]
+local function holder(value)
+  return string.match(value, '^(%d+):%d+:(.*)$')
+end
+local out, over = {}, {}
+for i = 1, #KEYS / 3 do
+  local lease, epoch, last, intent = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], ARGV[3 + i]
   local cur = redis.call('GET', lease)
   local mine = false
   if cur then
-    local n, t = string.match(cur, '^(%d+):%d+:(.*)$')
+    local n, t = holder(cur)
     mine = n == node and t == token
   end
   if mine and intent == 'w' then
     redis.call('PEXPIRE', lease, ttl)
   elseif mine and intent == 'd' then
-    redis.call('DEL', lease)
+    redis.call('DEL', lease, last)
     cur = false
   elseif not cur and intent == 'w' then
+    local before = redis.call('GET', last)
+    if before then
+      local n, t = holder(before)
+      if not (n == node and t == token) then over[#over + 1] = i end
+    end
     cur = node .. ':' .. redis.call('INCR', epoch) .. ':' .. token
     redis.call('SET', lease, cur, 'PX', ttl)
+    redis.call('SET', last, cur)
   end
   out[i] = cur or ''
 end
-return out
+return {out, over}
 )lua"};
 
 }  // namespace
@@ -2126,22 +2142,32 @@ expected<std::vector<lease_holder>> redis_store::lease_round(const lease_holder&
   std::vector<lease_holder> out;
   if (claims.empty()) return out;
   command c;
-  c.script(lease_round_script).own(std::to_string(claims.size() * 2));
+  c.script(lease_round_script).own(std::to_string(claims.size() * 3));
   for (const auto& claim : claims) {
     const auto key = lease_key(claim.name);
-    c.own(key).own(key + ":epoch");
+    c.own(key).own(key + ":epoch").own(key + ":last");
   }
   c.own(std::to_string(me.node)).arg(me.token).own(std::to_string(ttl.count()));
   for (const auto& claim : claims) c.own(std::string(1, static_cast<char>(claim.intent)));
   auto replies = pipeline({&c, 1});
   if (!replies) return replies.error();
   const auto& rep = (*replies)[0];
-  if (rep.is_error() || rep->type != REDIS_REPLY_ARRAY || rep->elements != claims.size()) {
+  if (rep.is_error() || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+      rep->element[0]->type != REDIS_REPLY_ARRAY || rep->element[0]->elements != claims.size() ||
+      rep->element[1]->type != REDIS_REPLY_ARRAY) {
     logging::storage().warn("lease round failed: {}", str(rep.get()));
     return errc::storage_unavailable;
   }
+  const auto* values = rep->element[0];
+  const auto* over = rep->element[1];
   out.reserve(claims.size());
-  for (std::size_t i = 0; i < claims.size(); ++i) out.push_back(parse_lease_value(str(rep->element[i])));
+  for (std::size_t i = 0; i < claims.size(); ++i) out.push_back(parse_lease_value(str(values->element[i])));
+  for (std::size_t j = 0; j < over->elements; ++j) {
+    const auto* claim = over->element[j];
+    if (claim->type == REDIS_REPLY_INTEGER && claim->integer >= 1 &&
+        static_cast<std::size_t>(claim->integer) <= out.size())
+      out[static_cast<std::size_t>(claim->integer) - 1].taken_over = true;
+  }
   return out;
 }
 

@@ -36,6 +36,11 @@
 ///   <prefix>:lease:{<lease name>}        String with a TTL; "<node>:<epoch>:<token>" of the
 ///                                         lease's holder (log_store.hpp, lease_holder)
 ///   <prefix>:lease:{<lease name>}:epoch  String; the lease's last epoch (INCR)
+///   <prefix>:lease:{<lease name>}:last   String; the value the lease was last taken with,
+///                                         until its holder releases it or the topic is
+///                                         deleted (also once the lease ran out: a lease
+///                                         taken while it names another holder is a
+///                                         failover, lease_holder::taken_over)
 ///
 /// One instance owns one connection, connects lazily and reconnects on the next call after
 /// a failure (the owning actor paces retries), or before a call that finds the connection

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <optional>
 #include <set>
+#include <string>
 
 #include "actors/cluster/group_wants.hpp"
 #include "actors/cluster/lease_wait.hpp"
@@ -94,8 +95,12 @@ void publish(self_ptr self, std::shared_ptr<cluster_view> next, metrics_registry
       continue;
     }
     ++counts.acquired;
-    if (h.epoch > 1) ++counts.takeovers;  // someone held it before this node
-    logging::cluster().info("took partition {}/{} (epoch {})", tp.topic, tp.partition, h.epoch);
+    // A failover: the holder before let the lease run out (it died, or was paused or cut off
+    // past it). A lease handed over (released on SIGTERM, or to a node that joined) or the
+    // first of a partition (also of a topic created again under its name) is none.
+    if (h.taken_over) ++counts.takeovers;
+    logging::cluster().info("took partition {}/{} (epoch {}{})", tp.topic, tp.partition, h.epoch,
+                            h.taken_over ? ", a failover: its holder before let the lease run out" : "");
   }
   for (const auto& [g, h] : next->group_holders) {
     if (!held_by(h, next->self, next->token)) continue;
@@ -379,6 +384,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
       [=](tick_atom, std::uint64_t round) {
         if (round == self->state.round) round_now();
       },
+      // Topics created or grown here, or a partition whose change the store refused under
+      // this node's lease (the view still names this node its leader).
       [=](topic_atom) { round_soon(); },
       [=](group_atom, const std::string& group, bool want) {
         auto& s = self->state;
@@ -447,20 +454,34 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, std::shared_ptr<broker_
   };
 }
 
+class join_error_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "cluster join"; }
+  std::string message(int code) const override {
+    if (static_cast<join_error>(code) == join_error::node_id_in_use) return "node id in use by a live node";
+    return "cannot join the cluster (" + std::to_string(code) + ")";
+  }
+};
+
 }  // namespace
 
-bool register_cluster_node(storage::log_store& store, const cluster_config& config,
-                           const storage::node_registration& self) {
+const std::error_category& join_error_category() noexcept {
+  static const join_error_category_impl instance;
+  return instance;
+}
+
+std::error_code register_cluster_node(storage::log_store& store, const cluster_config& config,
+                                      const storage::node_registration& self) {
   auto r = store.register_node(self, std::chrono::milliseconds(config.lease_ms));
   if (!r) {
     logging::cluster().error("cannot join the cluster: the store is unreachable ({})", r.error().message());
-    return false;
+    return r.error();
   }
   if (!*r) {
     log_node_id_taken(self.node, config);
-    return false;
+    return join_error::node_id_in_use;
   }
-  return true;
+  return {};
 }
 
 void log_node_id_taken(std::int32_t node, const cluster_config& config) {

@@ -17,14 +17,27 @@
 /// time) it stops renewing its registration, so that the others take over its share, until
 /// a lease round succeeds again; the round right after that registers it again.
 
+#include <system_error>
+
 #include "actors/runtime/broker_context.hpp"
 
 namespace portask {
 
-/// Registers this node once, synchronously: false (and a logged reason) when its id is in
-/// use by a live node or the store cannot be reached. `self` is what registered.
-bool register_cluster_node(storage::log_store& store, const cluster_config& config,
-                           const storage::node_registration& self);
+/// Why a node cannot join its cluster at start, as broker::start returns it (the store's
+/// own error when it cannot be reached): the process says it in words as it exits.
+enum class join_error {
+  node_id_in_use = 1,  ///< a live node (another process) is registered under this node's id
+};
+const std::error_category& join_error_category() noexcept;
+inline std::error_code make_error_code(join_error e) noexcept {
+  return {static_cast<int>(e), join_error_category()};
+}
+
+/// Registers this node once, synchronously, with a logged reason when it cannot:
+/// join_error::node_id_in_use when its id is in use by a live node, the store's error when
+/// the store cannot be reached. `self` is what registered.
+std::error_code register_cluster_node(storage::log_store& store, const cluster_config& config,
+                                      const storage::node_registration& self);
 /// The reason a node does not start when its id is taken.
 void log_node_id_taken(std::int32_t node, const cluster_config& config);
 
@@ -41,3 +54,6 @@ cluster_actor spawn_cluster_actor(caf::actor_system& sys, std::shared_ptr<broker
                                   storage::store_factory store);
 
 }  // namespace portask
+
+template <>
+struct std::is_error_code_enum<portask::join_error> : std::true_type {};

@@ -380,7 +380,8 @@ std::string metrics_registry::render_prometheus() const {
     one("portask_cluster_leases_acquired_total", "Partition leases this node took", k::counter,
         cluster_acquired_.load(relaxed));
     one("portask_cluster_failovers_total",
-        "Partition leases this node took over from another node (it died, stopped or moved them)",
+        "Partition leases this node took over from a holder that let them run out (it died, or was "
+        "paused or cut off past its lease), not ones released to it",
         k::counter, cluster_takeovers_.load(relaxed));
     one("portask_cluster_leases_lost_total",
         "Partition leases this node held and lost (another node holds them, or they could not be "

@@ -211,8 +211,8 @@ class metrics_registry {
   }
 
   /// A cluster node's view after a lease round (actors/cluster): its id, the live nodes and
-  /// the partitions it owns; leases renewed, taken (a `takeover` from a node that held it
-  /// before: a failover or a move) and lost.
+  /// the partitions it owns; leases renewed, taken (a `takeover`: a failover, taken from a
+  /// holder that let the lease run out rather than release it) and lost.
   struct cluster_round {
     std::int64_t node_id = -1;
     std::uint64_t live_nodes = 0, owned_partitions = 0;

@@ -500,12 +500,16 @@ void retire(self_ptr self, errc why) {
 // The store refused something (`refused`: a write, a deletion, a producer snapshot) under
 // this node's lease: another node holds the partition's lease now, and this one may never
 // change its log again. Everything waiting goes back to its producers and consumers (who ask
-// for metadata and find the new owner), and the partition stops.
+// for metadata and find the new owner), and the partition stops. The cluster actor runs a
+// lease round now: until one does, this node's view still names it the partition's leader
+// (its Metadata answers would send the clients back to it, to be refused again), for up to a
+// renewal interval.
 void lost_lease(self_ptr self, const char* refused) {
   if (self->state.retiring) return;  // its registry retired it first: nothing new to say
   logging::cluster().warn("partition {}/{}: the store refused {} under this node's lease; another "
                           "node owns the partition now",
                           self->state.log->tp().topic, self->state.log->tp().partition, refused);
+  if (auto node = self->state.dir.cluster) self->send(node, topic_atom::value);
   retire(self, errc::not_leader);
 }
 

@@ -178,7 +178,7 @@ std::error_code broker::start() {
       if (!taken) break;
       if (std::chrono::steady_clock::now() >= give_up_at) {
         log_node_id_taken(config_.cluster.node_id, config_.cluster);
-        return make_error_code(std::errc::device_or_resource_busy);  // the id is taken
+        return join_error::node_id_in_use;
       }
       if (!waited)
         logging::cluster().warn("node id {} is registered; waiting up to {} ms for that registration to "
@@ -323,8 +323,8 @@ std::error_code broker::start() {
     storage::node_registration me{config_.cluster.node_id, ctx_->cluster()->token,
                                   encode_endpoints(advertised_endpoints(*ctx_))};
     auto store = ctx_->store_factory();
-    if (!store || !register_cluster_node(**store, config_.cluster, me))
-      return make_error_code(std::errc::device_or_resource_busy);  // the id is taken
+    if (!store) return store.error();
+    if (auto refused = register_cluster_node(**store, config_.cluster, me)) return refused;
     logging::cluster().info("node {} joined the cluster (leases {} ms, renewed every {} ms)",
                             me.node, config_.cluster.lease_ms, config_.cluster.renew_ms);
     auto cluster_store = make_store_factory(config_.store, cluster_round_timeout(config_));

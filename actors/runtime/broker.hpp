@@ -28,7 +28,9 @@ class broker {
   /// is logged either way.
   void on_fatal(std::function<void(const std::string& reason)> f) { on_fatal_ = std::move(f); }
 
-  /// Binds the listeners and starts serving. Errors: invalid store URL, a port in use.
+  /// Binds the listeners and starts serving. Errors: invalid store URL, a port in use, in a
+  /// cluster the store unreachable or the node id in use by a live node
+  /// (join_error::node_id_in_use).
   std::error_code start();
   void stop();
   /// Reads every TLS listener's certificate, key and CA files again (SIGHUP); a listener

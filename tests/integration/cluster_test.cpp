@@ -319,6 +319,9 @@ TEST_F(Cluster, ASecondNodeWithALiveNodesIdDoesNotStart) {
   EXPECT_TRUE(wait_until([&] { return !twin.running(); }));
   EXPECT_NE(read_file(log_path(70)).find("node id 7 is in use by a live node"), std::string::npos)
       << read_file(log_path(70));
+  // The last line says why in words, not as an errno's text ("Device or resource busy").
+  EXPECT_NE(read_file(log_path(70)).find("cannot start: node id 7 is in use by a live node"), std::string::npos)
+      << read_file(log_path(70));
   // A cluster needs the shared store.
   auto [rc, out] = run_shell(std::string(PORTASK_SERVER_BINARY) + " --node-id 1 --store memory 2>&1");
   EXPECT_EQ(rc, 2);

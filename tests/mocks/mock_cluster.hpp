@@ -15,7 +15,7 @@ namespace portask::testing {
 struct cluster_script {
   heard<actor_directory> directory;  ///< the directory updates it was sent
   heard<std::uint64_t> ticks;
-  std::size_t topic_rounds = 0;  ///< (topic): topics were created or grown here
+  std::size_t topic_rounds = 0;  ///< (topic): topics were created or grown here, or a lease lost
   heard<std::string, bool> groups;  ///< (group, wanted)
   heard<std::string, std::int64_t> coordinated;  ///< (group, lease epoch): a coordinator started
   scripted<bool> leave;

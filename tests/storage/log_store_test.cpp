@@ -720,6 +720,43 @@ TEST_P(LogStore, ALeaseHasOneHolderAndANewEpochEachTimeItChangesHands) {
   EXPECT_EQ(store_->lease_round({2, 0, "t3"}, 10s, want)->at(0), (lease_holder{2, 2, "t2"}));
 }
 
+// A lease is taken over (a failover) only from a holder that let it run out: not the first
+// time it is taken, nor after its holder released it, nor after its topic was deleted (the
+// first holder of the topic created again takes nothing over), nor when the same run takes
+// back a lease of its own that ran out. An earlier run of a node id is another holder.
+TEST_P(LogStore, ALeaseIsTakenOverOnlyFromAHolderThatLetItRunOut) {
+  using namespace std::chrono_literals;
+  const lease_holder one{1, 0, "t1"}, two{2, 0, "t2"}, restarted{1, 0, "t1-restarted"};
+  const topic_info topic{"handed", 1, {}};
+  ASSERT_FALSE(store_->create_topic(topic));
+  const auto lease = partition_lease({"handed", 0});
+  const std::vector<lease_claim> want{{lease, lease_intent::want}};
+  const std::vector<lease_claim> drop{{lease, lease_intent::drop}};
+  const std::vector<lease_claim> look{{lease, lease_intent::look}};
+  auto take = [&](const lease_holder& who) { return store_->lease_round(who, 10s, want)->at(0); };
+  // Its holder renews it for 1 ms and no more (it died, or was cut off from the store); an
+  // onlooker waits until it has run out, without renewing it.
+  auto let_run_out = [&](const lease_holder& holder) {
+    ASSERT_TRUE(store_->lease_round(holder, 1ms, want)->at(0).held());
+    ASSERT_TRUE(test::wait_until(
+        [&] { return !store_->lease_round({9, 0, "onlooker"}, 10s, look)->at(0).held(); }, 60s));
+  };
+  EXPECT_FALSE(take(one).taken_over) << "the first holder";
+  EXPECT_FALSE(take(one).taken_over) << "a renewal";
+  ASSERT_FALSE(store_->lease_round(one, 10s, drop)->at(0).held());
+  EXPECT_EQ(take(two), (lease_holder{2, 2, "t2"})) << "released by its holder: handed over";
+  let_run_out(two);
+  EXPECT_EQ(take(one), (lease_holder{1, 3, "t1", true})) << "node 2 let it run out";
+  let_run_out(one);
+  EXPECT_EQ(take(one), (lease_holder{1, 4, "t1"})) << "its own lease, taken back by the same run";
+  let_run_out(one);
+  EXPECT_EQ(take(restarted), (lease_holder{1, 5, "t1-restarted", true})) << "an earlier run let it run out";
+  // The topic deleted under its holder and created again: the lease went with the topic.
+  ASSERT_EQ(store_->delete_topic(topic).value(), topic_write::done);
+  ASSERT_FALSE(store_->create_topic(topic));
+  EXPECT_EQ(take(two), (lease_holder{2, 6, "t2"})) << "the first holder of the topic created again";
+}
+
 TEST_P(LogStore, AGroupsOffsetsAreCommittedOnlyUnderItsCurrentLease) {
   using namespace std::chrono_literals;
   const std::vector<lease_claim> want{{group_lease("g"), lease_intent::want}};

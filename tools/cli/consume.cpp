@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "tools/cli/cli.hpp"
+#include "tools/cli/failed_commit.hpp"
 #include "tools/cli/record_format.hpp"
 #include "protocol/start_position.hpp"
 
@@ -216,7 +217,10 @@ class consumer {
       return;
     }
     uncommitted_.insert(partition);
-    std::cerr << "portask-cli: commit: " << client::error_of(r).message << "\n";
+    const auto& f = client::error_of(r);
+    std::cerr << failed_commit_line(q_.group, q_.topic + "/" + std::to_string(partition), f.code, f.message,
+                                    q_.follow)
+              << "\n";
   }
 
   // Consumes `partitions`; true when a new group assignment interrupted it.

@@ -14,6 +14,7 @@
 #include <vector>
 #include <spdlog/spdlog.h>
 
+#include "actors/cluster/cluster_actor.hpp"
 #include "actors/runtime/broker.hpp"
 #include "config_loader.hpp"
 #include "logging/loggers.hpp"
@@ -275,7 +276,12 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGTERM);
   });
   if (auto ec = broker.start()) {
-    portask::logging::runtime().critical("cannot start: {}", ec.message());
+    // The last line names the cause in words, not an errno's text ("Device or resource busy").
+    if (ec == portask::join_error::node_id_in_use)
+      portask::logging::runtime().critical("cannot start: node id {} is in use by a live node",
+                                           config.cluster.node_id);
+    else
+      portask::logging::runtime().critical("cannot start: {}", ec.message());
     return 1;
   }
   portask::logging::runtime().info("ready: native port {}, kafka port {}, http port {}", broker.native_port(),

@@ -305,11 +305,18 @@ inline std::vector<broker_address> brokers_of(self_ptr self, const cluster_view&
 
 /// KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and that
 /// node's endpoint (Fetch v16 and Produce v10 carry them; earlier versions leave them out),
-/// so the client can go there without asking Metadata first.
+/// so the client can go there without asking Metadata first. Never this node: its view may
+/// still show it as the leader for a moment after the store stopped taking its writes (the
+/// topic was deleted and created again through another node, or its lease was taken while
+/// it was paused) until its next lease round, and naming itself would send the client
+/// straight back to it. The hint is then left empty (-1), as Kafka leaves it when it knows
+/// no leader. (FENCED_LEADER_EPOCH on the leader names the leader, this node.)
 template <class Response, class Partition>
 void note_current_leader(self_ptr self, Response& res, Partition& o, const topic_partition& tp) {
   const auto view = self->state.ctx->cluster();
   const auto leader = view->leader(tp);
+  if (leader == view->self && o.errorCode == static_cast<std::int16_t>(error_code::not_leader_or_follower))
+    return;
   const auto address = leader >= 0 ? address_of(self, *view, leader) : std::nullopt;
   if (!address) return;
   o.currentLeader.leaderId = leader;

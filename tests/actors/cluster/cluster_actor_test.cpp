@@ -283,6 +283,48 @@ TEST_F(ClusterActor, ALeaseItHoldsButNoLongerGetsIsReleasedEvenWhenItsViewDoesNo
   }
 }
 
+// portask_cluster_failovers_total (and /api/cluster's "failovers") counts the partitions a
+// node took over from a holder that let the lease run out, nothing else: not those a node
+// stopped with SIGTERM released (one restarted under the same id, or a node that joined, is
+// handed its share the same way), nor the first lease of a topic deleted and created again
+// under its name (whose epoch counter carried on).
+TEST_F(ClusterActor, OnlyALeaseItsHolderLetRunOutCountsAsAFailover) {
+  ASSERT_TRUE(store_->register_node(a_, 60s).value());
+  // Node 2, no longer registered, held every partition of "t": it let those of node 1's own
+  // share run out (a lease of 0 ms: it died at once) and released node 2's (it left).
+  for (const auto& tp : as_) {
+    const lease_claim want[] = {{storage::partition_lease(tp), lease_intent::want}};
+    ASSERT_TRUE(store_->lease_round({b_.node, 0, b_.token}, 0ms, want)->at(0).held());
+  }
+  for (const auto& tp : bs_) {
+    const lease_claim want[] = {{storage::partition_lease(tp), lease_intent::want}};
+    const lease_claim drop[] = {{storage::partition_lease(tp), lease_intent::drop}};
+    ASSERT_TRUE(store_->lease_round({b_.node, 0, b_.token}, 60s, want)->at(0).held());
+    ASSERT_FALSE(store_->lease_round({b_.node, 0, b_.token}, 60s, drop)->at(0).held());
+  }
+  // Topic "again" was deleted under node 2, which held it, and created again.
+  const storage::topic_info again{"again", 2, {}};
+  ASSERT_FALSE(store_->create_topic(again));
+  std::vector<lease_claim> both_partitions;
+  for (std::int32_t p = 0; p < 2; ++p)
+    both_partitions.push_back({storage::partition_lease({"again", p}), lease_intent::want});
+  ASSERT_TRUE(store_->lease_round({b_.node, 0, b_.token}, 60s, both_partitions));
+  ASSERT_EQ(store_->delete_topic(again).value(), storage::topic_write::done);
+  ASSERT_FALSE(store_->create_topic(again));
+
+  watch_->set_hold_after(1);  // the first round's view and counts stay
+  start(a_, config(1, 60'000, 100));
+  ASSERT_TRUE(watch_->wait_held());
+  const auto view = ctx_->cluster();
+  for (std::int32_t p = 0; p < 16; ++p) EXPECT_TRUE(view->owns({"t", p})) << p;
+  for (std::int32_t p = 0; p < 2; ++p) {
+    EXPECT_TRUE(view->owns({"again", p})) << p;
+    EXPECT_EQ(view->leader_epoch({"again", p}), 2) << p;
+  }
+  EXPECT_EQ(ctx_->metrics.cluster_takeovers_total(), as_.size())
+      << "only the leases node 2 let run out are failovers";
+}
+
 // SIGTERM: the node releases its leases and its registration, and the view it publishes for
 // the connections that still drain lists only the others, names it leader of nothing and
 // coordinator of no group.

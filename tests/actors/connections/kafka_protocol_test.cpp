@@ -840,3 +840,33 @@ TEST(KafkaProtocol, AnAutoCreationTheStoreFailsIsLeaderNotAvailableAndALaterOneC
       30s));
   EXPECT_EQ(code, 0) << "created once the store is back";
 }
+
+// KIP-951: a NOT_LEADER_OR_FOLLOWER answer never names the answering node as the current
+// leader. A node's view can still show it as the leader after the store stopped taking its
+// writes under its lease (the topic was deleted and created again through another node, or
+// the lease was taken while the node was paused), until its next lease round: here a view
+// naming this node the holder of a lease the store does not have, which no lease round
+// replaces. Naming itself would send the producer straight back; the hint stays empty.
+TEST(KafkaProtocol, ANotLeaderAnswerNeverNamesTheAnsweringNodeAsTheLeader) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("stale-view", 1), "create");
+  auto view = std::make_shared<cluster_view>(*f.server->context()->cluster());
+  view->clustered = true;
+  view->token = "this-run";
+  view->live = {view->self};
+  view->tokens[view->self] = view->token;
+  view->holders[{"stale-view", 0}] = storage::lease_holder{view->self, 1, view->token};
+  f.server->context()->publish_cluster(view);
+  ASSERT_EQ(view->leader({"stale-view", 0}), view->self);
+
+  raw_kafka c{f.server->kafka_port()};
+  const auto produced = call<msg::ProduceResponse>(
+      c, 0, 10, produce_request("stale-view", 0, record_batch_bytes("x", 1, kafka::compression_type::none)), true);
+  ASSERT_EQ(produced.responses.size(), 1u);
+  const auto& p = produced.responses[0].partitionResponses.at(0);
+  EXPECT_EQ(p.errorCode, 6) << "the store refused the write: NOT_LEADER_OR_FOLLOWER";
+  EXPECT_EQ(p.currentLeader.leaderId, -1);
+  EXPECT_EQ(p.currentLeader.leaderEpoch, -1);
+  EXPECT_TRUE(produced.nodeEndpoints.empty());
+}

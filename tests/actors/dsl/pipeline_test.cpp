@@ -11,6 +11,7 @@
 #include "log_capture.hpp"
 #include "logging/loggers.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
+#include "tests/mocks/mock_cluster.hpp"
 #include "tests/mocks/mock_hooks.hpp"
 #include "tests/mocks/mock_partition.hpp"
 
@@ -837,6 +838,26 @@ CAF_TEST(a write the store fences retires the partition and its parked fetches h
   expect((caf::down_msg),
          from(_).to(bridge).with(WHERE(caf::down_msg, d, d.source == p.address())));
   CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a write the store fences has the cluster actor run a lease round at once) {
+  // Until a round, the node's view still names it the partition's leader (its Metadata would
+  // send the producer back): the partition asks for one as it retires.
+  auto cluster_mock_script = std::make_shared<cluster_script>();
+  dir.cluster = track(spawn_mock_cluster(sys, cluster_mock_script));
+  sched.run();
+  auto p = start_partition(orders, 5);
+  writer_script->append.reply(append_outcome{{errc::not_leader}});
+  self->request(bridge, caf::infinite, publish_atom::value, records(orders, 1));
+  expect((publish_atom, publish_batch), from(self).to(bridge).with(_, _));
+  expect((partition_atom, topic_partition, bool), from(bridge).to(registry).with(_, orders, true));
+  expect((partition_actor), from(registry).to(bridge).with(p));
+  expect((append_atom, framed_batch), from(bridge).to(p).with(_, _));
+  expect((append_atom, append_set), from(p).to(writer).with(_, _));
+  expect((append_outcome), from(writer).to(p).with(_));
+  expect((topic_atom), from(p).to(dir.cluster).with(_));
+  CAF_CHECK_EQUAL(cluster_mock_script->topic_rounds, 1u);
+  expect((caf::error), from(p).to(bridge).with(make_caf_error(errc::not_leader)));
 }
 
 CAF_TEST(an acknowledged publish reaches the OnMessage subscribers) {
