@@ -44,7 +44,9 @@ std::string_view request_defect(const http::request_header<>& request) {
 http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_bytes) {
   http_request_parser parser;
   limit_request_parser(parser, max_bytes);
-  parser.eager(true);
+  // The header on its own first, as the server reads it: its defect is the header's, before a
+  // chunked body's trailer fields join its fields.
+  parser.eager(false);
   http_parse_outcome out;
   boost::asio::const_buffer in{bytes.data(), bytes.size()};
   while (in.size() > 0 && !parser.is_done()) {
@@ -55,15 +57,19 @@ http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_
     if (out.error) return out;
     if (used == 0) break;
     in += used;
+    if (parser.is_header_done() && !parser.eager()) {
+      out.defect = request_defect(parser.get());
+      parser.eager(true);
+    }
   }
   if (!parser.is_done()) {
     out.error = http::error::need_more;
+    out.defect = {};
     return out;
   }
   const auto& req = parser.get();
   const auto target = req.target();
   out.route = route_of(req.method(), std::string_view(target.data(), target.size()));
-  out.defect = request_defect(req);
   return out;
 }
 

@@ -150,8 +150,10 @@ class http_session : public limited_connection,
     return c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
   }
 
-  // The header first, then the body (read_body): a client that expects 100 Continue is
-  // answered in between (on_header).
+  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
+
+  // The header first, then the body (read_body): what the header decides is decided in
+  // between (on_header), and a client that expects 100 Continue is answered there.
   void read() {
     parser_.emplace();
     limit_request_parser(*parser_, ctx_->config.http_max_request_bytes);
@@ -174,24 +176,42 @@ class http_session : public limited_connection,
       http::async_read_header(stream_, buffer_, *parser_, std::move(done));
   }
 
+  // What the request's header decides, taken as soon as it is read and before its body: Beast
+  // adds the fields of a chunked body's trailer section to the same fields once it reads the
+  // body, and trailer fields are no header fields (RFC 9110 6.5.1): a Host, credentials, a
+  // Connection or a Content-Type sent there must count for nothing. handle() reads the
+  // request's fields no more.
+  struct header_verdict {
+    response_ptr res;      ///< the answer, in the request's version, kept alive as its header asks
+    response_ptr refusal;  ///< header_refusal()'s, ready to write; null: the header passed
+    bool json_body = false;  ///< labelled Content-Type: application/json
+  };
+
   // RFC 9110 10.1.1: a client that sent `Expect: 100-continue` waits for an interim 100
   // before it sends the body (curl for a second, then sends it anyway). Only HTTP/1.1
   // clients may ask (an HTTP/1.0 one's expectation is ignored), and only a request with a
   // body to come needs one. What the header alone decides (its framing, Host, credentials;
   // a body over the limit was refused as the header was read) is answered first, as the
-  // final status and a close, the body unread.
+  // final status and a close, the body unread. Any other request refused so is told once
+  // its body has been read, as ever.
   void on_header() {
     const auto& request = parser_->get();
+    header_verdict header;
+    header.res = response_to(request);
+    const auto type = request[http::field::content_type];
+    header.json_body = beast::iequals(type.substr(0, type.find(';')), "application/json");
+    header.refusal = header_refusal(header.res);
     if (parser_->is_done() || request.version() < 11 ||
         !beast::iequals(request[http::field::expect], "100-continue"))
-      return read_body(false);
-    auto res = response_to(request);
-    res->keep_alive(false);  // the body the client may still send is not read
-    if (refused(res)) return;
+      return read_body(std::move(header));
+    if (header.refusal) {
+      header.refusal->keep_alive(false);  // the body the client may still send is not read
+      return write(header.refusal);
+    }
     auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-    auto sent = [self = shared_from_this(), interim](beast::error_code ec, std::size_t) {
+    auto sent = [self = shared_from_this(), interim, header](beast::error_code ec, std::size_t) {
       if (ec) return self->close();
-      self->read_body(true);
+      self->read_body(header);
     };
     // Within the request's deadline, still running: the 100 is part of reading the request.
     if (tls_)
@@ -200,22 +220,19 @@ class http_session : public limited_connection,
       http::async_write(stream_, *interim, std::move(sent));
   }
 
-  // `admitted`: the header passed the checks of refused() already (before a 100 Continue).
-  void read_body(bool admitted) {
+  void read_body(header_verdict header) {
     waiting_ = true;  // evictable as before: a request not read whole is not being served
-    auto done = [self = shared_from_this(), admitted](beast::error_code ec, std::size_t) {
+    auto done = [self = shared_from_this(), verdict = std::move(header)](beast::error_code ec, std::size_t) {
       self->waiting_ = false;
       self->touch();
       if (ec) return self->on_read_error(ec);
-      self->handle(admitted);
+      self->handle(verdict);
     };
     if (tls_)
       http::async_read(*tls_, buffer_, *parser_, std::move(done));
     else
       http::async_read(stream_, buffer_, *parser_, std::move(done));
   }
-
-  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
 
   void on_read_error(beast::error_code ec) {
     head_ = false;  // an answer to a request that fails to parse (413, 431) has its body
@@ -293,17 +310,17 @@ class http_session : public limited_connection,
 
   // What the request's header alone decides, whatever it asks for: a request framed so that
   // it cannot be read right, or without the one Host the Host check needs (request_defect),
-  // a Host that is not this broker's, a caller without the credentials its route needs. True
-  // when one refused it: the refusal (`res`, or a 400 that closes) is on its way.
-  bool refused(const response_ptr& res) {
+  // a Host that is not this broker's, a caller without the credentials its route needs. The
+  // refusal, ready to write (`res`, or a 400 that closes), or null. Only on_header() asks,
+  // before the body (and a trailer section's fields) is read.
+  response_ptr header_refusal(const response_ptr& res) {
     const auto& request = parser_->get();
     const auto target = request.target();
     if (const auto defect = request_defect(request); !defect.empty()) {
       static log_limiter defects;
       if (const auto n = defects.count(); n > 0)
         logging::http().info("http: {} request(s) answered 400 and closed; the last: {}", n, defect);
-      write(bad_request(std::string(defect)));
-      return true;
+      return bad_request(std::string(defect));
     }
     const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
     const bool probe = route == http_route::health || route == http_route::metrics;
@@ -316,10 +333,10 @@ class http_session : public limited_connection,
           logging::http().warn("http: {} request(s) naming another host refused; the last named '{}' "
                                "(a DNS-rebinding page, or a name to add to http.allowed_hosts)",
                                n, printable(std::string_view(host.data(), host.size()), 128));
-        respond(res, http::status::forbidden,
-                json_error("the Host this request names is not one of this broker's (add it to "
-                           "http.allowed_hosts / --http-allowed-hosts)"));
-        return true;
+        set_json(*res, http::status::forbidden,
+                 json_error("the Host this request names is not one of this broker's (add it to "
+                            "http.allowed_hosts / --http-allowed-hosts)"));
+        return res;
       }
     }
     if (guarded || (probe && !ctx_->config.security.http_open_probes)) {
@@ -337,18 +354,19 @@ class http_session : public limited_connection,
         if (verdict.status == 401) res->set(http::field::www_authenticate, "Basic realm=\"portask\"");
         if (verdict.status == 429) res->set(http::field::retry_after, "60");
         if (verdict.status == 503) res->set(http::field::retry_after, "1");
-        respond(res, static_cast<http::status>(verdict.status), json_error(verdict.why));
-        return true;
+        set_json(*res, static_cast<http::status>(verdict.status), json_error(verdict.why));
+        return res;
       }
     }
-    return false;
+    return nullptr;
   }
 
-  // `admitted`: refused() passed the request before its body was read (on_header).
-  void handle(bool admitted) {
+  // The request read whole; what its header decided came before its body (on_header). From
+  // the request it takes only its start line and its body.
+  void handle(const header_verdict& header) {
+    if (header.refusal) return write(header.refusal);
     const auto& request = parser_->get();
-    auto res = response_to(request);
-    if (!admitted && refused(res)) return;
+    const auto& res = header.res;
     const auto target = request.target();
     const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
     switch (route) {
@@ -389,8 +407,7 @@ class http_session : public limited_connection,
         // A body the API reads is JSON, and says so: a page on another site may send a POST
         // with a text/plain body without asking first (a "simple" request), while one
         // labelled JSON needs a preflight, which the API, allowing no other origin, fails.
-        const auto type = request[http::field::content_type];
-        if (!request.body().empty() && !beast::iequals(type.substr(0, type.find(';')), "application/json"))
+        if (!request.body().empty() && !header.json_body)
           return respond(res, http::status::unsupported_media_type,
                          "{\"error\":\"a request body must be JSON (Content-Type: application/json)\"}\n");
         auto reply = answer_later(res);
@@ -535,11 +552,16 @@ class http_session : public limited_connection,
   // On the Asio thread: a JSON answer (or an error) to the request in progress.
   void respond(const response_ptr& res, http::status status, std::string body,
                std::string allow = {}) {
-    res->result(status);
-    if (!allow.empty()) res->set(http::field::allow, allow);
-    res->set(http::field::content_type, "application/json");
-    res->body() = std::move(body);
+    set_json(*res, status, std::move(body), std::move(allow));
     write(res);
+  }
+
+  static void set_json(http::response<http::string_body>& res, http::status status, std::string body,
+                       std::string allow = {}) {
+    res.result(status);
+    if (!allow.empty()) res.set(http::field::allow, allow);
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(body);
   }
 
   void write(response_ptr res) {
