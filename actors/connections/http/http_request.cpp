@@ -48,6 +48,7 @@ http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_
   // chunked body's trailer fields join its fields.
   parser.eager(false);
   http_parse_outcome out;
+  std::string_view header_defect;  // told only once the whole request was read, as the server tells it
   boost::asio::const_buffer in{bytes.data(), bytes.size()};
   while (in.size() > 0 && !parser.is_done()) {
     const auto used = parser.put(in, out.error);
@@ -58,15 +59,15 @@ http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_
     if (used == 0) break;
     in += used;
     if (parser.is_header_done() && !parser.eager()) {
-      out.defect = request_defect(parser.get());
+      header_defect = request_defect(parser.get());
       parser.eager(true);
     }
   }
   if (!parser.is_done()) {
     out.error = http::error::need_more;
-    out.defect = {};
     return out;
   }
+  out.defect = header_defect;
   const auto& req = parser.get();
   const auto target = req.target();
   out.route = route_of(req.method(), std::string_view(target.data(), target.size()));
