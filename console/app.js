@@ -19,12 +19,15 @@ function h(tag, attrs = {}, ...children) {
 
 // A request and its JSON body ({} when the body is not JSON), given up after answer_within_ms:
 // a broker that stopped answering must not leave a page loading, or a refresh that schedules
-// the next one only once it has settled, waiting for ever.
+// the next one only once it has settled, waiting for ever. `url` is a path on this broker,
+// asked for at the page's origin: resolved against the page's address instead, it would keep
+// the user and password of a console opened as http://user:password@host:port/, and fetch
+// refuses a URL with credentials (the browser sends those it was given with the page anyway).
 async function request(url, options = {}) {
   const abort = new AbortController();
   const limit = setTimeout(() => abort.abort(), answer_within_ms);
   try {
-    const res = await fetch(url, { ...options, signal: abort.signal });
+    const res = await fetch(location.origin + url, { ...options, signal: abort.signal });
     const body = await res.json().catch(() => ({}));
     if (abort.signal.aborted) throw new Error("aborted");  // the body was cut short: said below
     return { res, body };
@@ -159,7 +162,7 @@ async function topics(mine, url = "/api/topics") {
   if (mine !== visit) return;
   const first = url === "/api/topics";
   const again = () => turn(m => topics(m, url));  // this page once more, after a change
-  const name = h("input", { name: "name", required: "", pattern: "[a-zA-Z0-9._-]+", "aria-label": "topic name" });
+  const name = h("input", { name: "name", required: "", pattern: "[a-zA-Z0-9._\\-]+", "aria-label": "topic name" });
   const parts = h("input", { name: "partitions", type: "number", min: "1", value: "1", "aria-label": "partitions" });
   const status = h("span", { class: "muted" });
   const form = h("form", {
@@ -173,10 +176,10 @@ async function topics(mine, url = "/api/topics") {
     }
   }, h("label", {}, "Name", name), h("label", {}, "Partitions", parts), h("button", {}, "Create topic"), status);
   const rows = list.map(t => [
-    link("#/topics/" + encodeURIComponent(t.name), t.name), fmt(t.partitions), fmt(t.messages), bytes(t.bytes),
+    link("#/topics/" + t.path, t.name), fmt(t.partitions), fmt(t.messages), bytes(t.bytes),
     h("td", {}, h("button", { class: "danger", onclick: async () => {
       if (!confirm(`Delete topic ${t.name} and all its messages?`)) return;
-      try { await api("/topics/" + encodeURIComponent(t.name), { method: "DELETE" }); again(); }
+      try { await api("/topics/" + t.path, { method: "DELETE" }); again(); }
       catch (e) { status.replaceChildren(failure(e)); }
     } }, "Delete")),
   ]);
@@ -210,8 +213,9 @@ function decode(field) {
   return { bytes, text: new TextDecoder("utf-8", { fatal: false }).decode(bytes) };
 }
 
-async function topic(name, mine) {
-  const t = await api("/topics/" + encodeURIComponent(name));
+// `path`: the topic's name as a path segment (segment()).
+async function topic(path, mine) {
+  const t = await api("/topics/" + path);
   if (mine !== visit) return;
   const partition = h("select", { name: "partition", "aria-label": "partition" },
                       t.partitions.map(p => h("option", { value: p.partition }, p.partition)));
@@ -224,7 +228,7 @@ async function topic(name, mine) {
     ev?.preventDefault();
     try {
       const q = new URLSearchParams({ partition: partition.value, from: from.value, limit: limit.value });
-      const r = await api(`/topics/${encodeURIComponent(name)}/messages?${q}`);
+      const r = await api(`/topics/${path}/messages?${q}`);
       out.replaceChildren(table(["Offset", "Timestamp", "Key", "Headers", "Value"],
         r.messages.map(m => [fmt(m.offset), when(m.timestamp),
           h("td", { class: "value" }, render_bytes(decode(m.key), as.value)),
@@ -253,13 +257,14 @@ async function groups(mine, url = "/api/groups") {
   const first = url === "/api/groups";
   show(h("section", {}, h("h2", {}, counted("Consumer groups", list, first, next)),
     table(["Group", "State", "Type", "Members", "Lag"],
-      list.map(g => [link("#/groups/" + encodeURIComponent(g.group), g.group), g.state, g.protocol_type || "–",
+      list.map(g => [link("#/groups/" + g.path, g.group), g.state, g.protocol_type || "–",
                      fmt(g.members), fmt(g.lag)]), [3, 4]),
     pager(first, next, groups)));
 }
 
-async function group(id, mine) {
-  const g = await api("/groups/" + encodeURIComponent(id));
+// `path`: the group id as a path segment (segment()).
+async function group(path, mine) {
+  const g = await api("/groups/" + path);
   if (mine !== visit) return;
   show(h("section", {}, h("h2", {}, `Group ${g.group}`),
          h("p", {}, `${g.state}, ${g.members.length} members, ${g.protocol_type || "no protocol"} ${g.protocol || ""}, generation ${g.generation}; total lag `,
@@ -302,21 +307,25 @@ function turn(open) {
   return draw(mine, () => open(mine));
 }
 
+// A topic or group name from the page's address as a path segment of the API. Kept encoded:
+// the lists link to each name by the bytes the broker gave as its `path`, and a group id
+// need not be UTF-8, which decoding would turn into U+FFFD (another group, or none). A `%`
+// that begins no `%XX`, and anything but RFC 3986's unreserved characters that the address
+// has as it is (typed in, or a space a browser left), are encoded here.
+function segment(s) {
+  return s.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~%]/gu, c => encodeURIComponent(c));
+}
+
 async function route() {
   const mine = new_visit();
-  let parts;
-  try {
-    parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  } catch (e) {
-    return show(failure(new Error("this address is not one of the console's pages")));
-  }
+  const parts = location.hash.replace(/^#\/?/, "").split("/");
   const page = parts[0] || "overview";
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.page === page);
   main.dataset.page = page;
   await draw(mine, async () => {
-    if (page === "topics" && parts[1]) await topic(parts[1], mine);
+    if (page === "topics" && parts[1]) await topic(segment(parts[1]), mine);
     else if (page === "topics") await topics(mine);
-    else if (page === "groups" && parts[1]) await group(parts[1], mine);
+    else if (page === "groups" && parts[1]) await group(segment(parts[1]), mine);
     else if (page === "groups") await groups(mine);
     else await overview(mine);
   });

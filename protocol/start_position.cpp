@@ -50,4 +50,14 @@ std::int64_t resolve_offset(const start_position& p, std::int64_t log_start,
   return log_start;
 }
 
+std::optional<std::string> outside_log(const start_position& p, std::string_view partition,
+                                       std::int64_t log_start, std::int64_t high_watermark) {
+  if (p.what != start_position::kind::absolute || (p.value >= log_start && p.value <= high_watermark))
+    return std::nullopt;
+  const auto start = std::to_string(log_start), end = std::to_string(high_watermark);
+  return std::to_string(p.value) + " is outside partition " + std::string(partition) + ": its log start is " +
+         start + " and its high watermark " + end + " (an offset from " + start + " to " + end +
+         " can be a start)";
+}
+
 }  // namespace portask::protocol

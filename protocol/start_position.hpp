@@ -29,4 +29,12 @@ std::optional<start_position> parse_start_position(std::string_view text);
 std::int64_t resolve_offset(const start_position& p, std::int64_t log_start,
                             std::int64_t high_watermark);
 
+/// Why `p` cannot start a read of the partition `partition` ("orders/0") whose log spans
+/// [log_start, high_watermark), or nothing: an absolute offset outside it, which a read would
+/// meet with offset_out_of_range, a code that says nothing of where the log is. Said as
+/// "5 is outside partition orders/0: its log start is ..." (the CLI puts "--from " before it,
+/// the API "from "). The other kinds stay inside the log by themselves.
+std::optional<std::string> outside_log(const start_position& p, std::string_view partition,
+                                       std::int64_t log_start, std::int64_t high_watermark);
+
 }  // namespace portask::protocol

@@ -110,6 +110,7 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
   for (const auto& t : topics)
     if (t["name"] == "orders") {
       found = true;
+      EXPECT_EQ(t["path"], "orders");
       EXPECT_EQ(t["messages"], 5);
       EXPECT_GT(t["bytes"].get<int>(), 0);
     }
@@ -140,6 +141,7 @@ TEST_F(Console, TheJsonApiAnswersEveryEndpoint) {
   ASSERT_EQ(gs, 200);
   ASSERT_EQ(groups.size(), 1u) << groups.dump();
   EXPECT_EQ(groups[0]["group"], "billing");
+  EXPECT_EQ(groups[0]["path"], "billing");
   EXPECT_EQ(groups[0]["lag"], 2);
   auto [g1, g] = api("GET", "/api/groups/billing");
   EXPECT_EQ(g1, 200);
@@ -370,6 +372,63 @@ TEST_F(Console, ABodyNotLabelledJsonIsRefused) {
   EXPECT_EQ(api("POST", "/api/topics", body).first, 201) << "labelled JSON, it is";
 }
 
+// The message browser refuses a start outside the partition's log as `portask-cli consume
+// --from` does, in the same words, rather than reading from the log start or answering an
+// error code; the API's refusals name what went wrong in words, not a code's name.
+TEST_F(Console, RefusalsSayWhyInWordsAndAStartOutsideTheLogAsTheCliSaysIt) {
+  auto c = server.connect();
+  ASSERT_TRUE(client::ok(c.delete_records("orders", 0, 2)));  // the log: offsets 2 to 5
+  for (const auto& [from, bounds] : std::vector<std::pair<std::string, std::string>>{
+           {"1", "from 1 is outside partition orders/0: its log start is 2 and its high watermark 5"},
+           {"999", "from 999 is outside partition orders/0: its log start is 2 and its high watermark 5"}}) {
+    auto [status, e] = api("GET", "/api/topics/orders/messages?from=" + from);
+    EXPECT_EQ(status, 400) << from << ": " << e.dump();
+    EXPECT_EQ(e.value("error", std::string{}).rfind(bounds, 0), 0u) << from << ": " << e.dump();
+  }
+  // Either end of the log is a start.
+  auto [first_status, first] = api("GET", "/api/topics/orders/messages?from=2");
+  ASSERT_EQ(first_status, 200) << first.dump();
+  EXPECT_EQ(first["messages"].size(), 3u);
+  EXPECT_EQ(first["messages"][0]["offset"], 2);
+  auto [end_status, end] = api("GET", "/api/topics/orders/messages?from=5");
+  ASSERT_EQ(end_status, 200) << end.dump();
+  EXPECT_EQ(end["messages"].size(), 0u);
+
+  for (const auto& [method, path, want, said] : std::vector<std::tuple<std::string, std::string, int, std::string>>{
+           {"GET", "/api/topics/orders/messages?partition=99", 404,
+            "orders/99: unknown partition: topic 'orders' has 1 partition (0)"},
+           {"DELETE", "/api/topics/__consumer_offsets", 400,
+            "delete '__consumer_offsets': an internal topic cannot be deleted"},
+           {"GET", "/api/topics/missing", 404, "topic 'missing': unknown topic"},
+           {"GET", "/api/groups/nobody", 404, "group 'nobody': unknown group"}}) {
+    auto [status, e] = api(method, path);
+    EXPECT_EQ(status, want) << method << " " << path << ": " << e.dump();
+    EXPECT_EQ(e.value("error", std::string{}).rfind(said, 0), 0u) << method << " " << path << ": " << e.dump();
+  }
+}
+
+// A group id that is not UTF-8 is listed with U+FFFD in place of its bad bytes, which name
+// another group (or none); each entry of the lists also gives the path that reaches it, its
+// bytes percent-encoded, which the console links to.
+TEST_F(Console, AGroupIdThatIsNotUtf8IsReachedByThePathItIsListedWith) {
+  auto c = server.connect();
+  ASSERT_TRUE(client::ok(c.commit("bad\xff\xfe" "utf8", "orders", 0, 1)));
+  auto [status, groups] = api("GET", "/api/groups");
+  ASSERT_EQ(status, 200) << groups.dump();
+  json listed;
+  for (const auto& g : groups) {
+    EXPECT_TRUE(g["path"].is_string()) << g.dump();
+    if (g["path"] == "bad%FF%FEutf8") listed = g;
+  }
+  ASSERT_TRUE(listed.is_object()) << groups.dump();
+  EXPECT_NE(listed["group"], "bad\xff\xfe" "utf8");  // JSON text is UTF-8
+  auto [by_path, g] = api("GET", "/api/groups/" + listed["path"].get<std::string>());
+  ASSERT_EQ(by_path, 200) << g.dump();
+  EXPECT_EQ(g["partitions"][0]["committed"], 1) << g.dump();
+  auto [by_name, none] = api("GET", "/api/groups/bad%EF%BF%BD%EF%BF%BDutf8");  // as the name reads
+  EXPECT_EQ(by_name, 404) << none.dump();
+}
+
 // A page whose own name was made to resolve to the broker (DNS rebinding) is the same origin
 // to the browser: its requests name that host, and the console and API refuse them. Probes
 // answer any name. Requests the server cannot read right are answered 400 and closed.
@@ -410,13 +469,21 @@ TEST_F(Console, ServesItsEmbeddedAssets) {
   EXPECT_EQ(http_get(server.http_port(), "/console/style.css").first, 200);
   EXPECT_EQ(http_get(server.http_port(), "/console/missing.js").first, 404);
   EXPECT_EQ(http_get(server.http_port(), "/console/../CMakeLists.txt").first, 404);
+  // No other site's page may frame the console (clickjacking), as browsers old and new read it.
+  for (const std::string path : {"/", "/console/app.js"}) {
+    auto [rc, headers] = run_shell("timeout 20 curl -s -D - -o /dev/null 'http://127.0.0.1:" +
+                                   std::to_string(server.http_port()) + path + "'");
+    ASSERT_EQ(rc, 0) << path;
+    EXPECT_NE(headers.find("\r\nX-Frame-Options: DENY\r\n"), std::string::npos) << path << ": " << headers;
+    EXPECT_NE(headers.find("frame-ancestors 'none'"), std::string::npos) << path << ": " << headers;
+  }
 }
 
 // The console's app.js as the broker serves it, run by node on a stand-in page: elements that
-// keep their children, text and click listeners, a fetch whose answers (and their headers) the
-// script hands out in the order it chooses, and timers that fire only when told, so every
-// ordering is chosen, none waited for. Runs the scenario its second argument names; prints
-// "ok", or names what broke.
+// keep their children, attributes, text and click listeners, a fetch whose answers (and their
+// headers) the script hands out in the order it chooses, and timers that fire only when told,
+// so every ordering is chosen, none waited for. Runs the scenario its second argument names;
+// prints "ok", or names what broke.
 constexpr const char* console_harness = R"js("use strict";
 const fs = require("fs"), vm = require("vm"), assert = require("assert");
 
@@ -440,12 +507,17 @@ const document = { getElementById: id => ({ main, health: badge })[id], createEl
                    querySelectorAll: () => [] };
 const hashchange = [];
 const window = { addEventListener: (type, f) => { if (type === "hashchange") hashchange.push(f); } };
-const location = { hash: "" };
+const location = { hash: "", origin: "http://127.0.0.1:9" };
 
-const asked = [];  // requests not answered yet (nor given up): { url, resolve }
+// Requests not answered yet (nor given up): { url, resolve }, `url` the path on the page's
+// origin. fetch refuses a URL that keeps the user and password a console was opened with
+// (http://user:password@host/), which a path resolved against the page's address would: a
+// URL not on the origin is kept as such, and no answer() matches it.
+const asked = [];
 function fetch(url, options = {}) {
   return new Promise((resolve, reject) => {
-    const call = { url, resolve };
+    const at_origin = url.startsWith(location.origin + "/");
+    const call = { url: at_origin ? url.slice(location.origin.length) : `${url} (not at the page's origin)`, resolve };
     asked.push(call);
     if (options.signal) options.signal.addEventListener("abort", () => {
       asked.splice(asked.indexOf(call), 1);
@@ -616,9 +688,42 @@ async function pages() {
   assert.ok(!button("Next page"), "a Link to another list is followed");
 }
 
+// The lists link to each name by the path the broker gives for it, the bytes of a group id
+// that is not UTF-8 included (decoded, they would be U+FFFD: another group), and the page a
+// link opens asks for that path; an address typed in is asked for encoded. The new-topic
+// form's pattern compiles as browsers compile it now (the v flag), or they skip the check.
+async function links() {
+  await open("#/groups");
+  answer("/api/groups", 200, [{ group: "bad\uFFFD\uFFFDutf8", path: "bad%FF%FEutf8", state: "Empty",
+                                protocol_type: "consumer", members: 0, lag: 0 }]);
+  await settled();
+  const to_group = find(main, el => el.tagName === "A");
+  assert.ok(to_group, "no link to the group");
+  assert.strictEqual(to_group.attributes.href, "#/groups/bad%FF%FEutf8");
+  await open(to_group.attributes.href);
+  answer("/api/groups/bad%FF%FEutf8", 200, { group: "bad\uFFFD\uFFFDutf8", state: "Empty", protocol_type: "consumer",
+                                             members: [], partitions: [], lag: 0, generation: 0 });
+  await settled();
+  assert.match(main.textContent, /Group bad\uFFFD\uFFFDutf8/);
+  await open("#/groups/audit & co?%");
+  answer("/api/groups/audit%20%26%20co%3F%25", 200, { group: "audit & co?%", state: "Empty", members: [],
+                                                     partitions: [], lag: 0, generation: 0 });
+  await settled();
+  assert.match(main.textContent, /Group audit & co\?%/);
+
+  await open("#/topics");
+  answer("/api/topics", 200, [{ name: "orders", path: "orders", partitions: 1, messages: 5, bytes: 10 }]);
+  await settled();
+  assert.strictEqual(find(main, el => el.tagName === "A").attributes.href, "#/topics/orders");
+  const name = find(main, el => el.tagName === "INPUT" && el.attributes.name === "name");
+  const pattern = new RegExp(`^(?:${name.attributes.pattern})$`, "v");  // as the HTML standard compiles it
+  assert.ok(pattern.test("orders-2.x_y"), "a valid name does not match");
+  assert.ok(!pattern.test("bad name"), "a name with a space matches");
+}
+
 (async () => {
   await settled();
-  await ({ visits, pages })[process.argv[3]]();
+  await ({ visits, pages, links })[process.argv[3]]();
   console.log("ok");
 })().catch(e => {
   console.log(e.stack || String(e));
@@ -651,6 +756,14 @@ TEST_F(Console, PagesKeepToTheirVisitAndRefreshOneRequestAtATime) {
 // offers none, and a Link to anywhere but the same list is not followed.
 TEST_F(Console, ListPagesFollowTheLinkHeaderToTheNextPage) {
   run_console_harness(server, dir, "pages");
+}
+
+// The lists link to each topic and group by the path the API gives for it, so a group id that
+// is not UTF-8 opens; every request goes to the page's origin, so a console opened with a
+// user and password in its address works; the new-topic form's pattern compiles with the v
+// flag.
+TEST_F(Console, LinksFollowTheListedPathsAndRequestsGoToThePagesOrigin) {
+  run_console_harness(server, dir, "links");
 }
 
 // The page as Chromium renders it after its scripts ran (virtual time lets the fetches

@@ -38,3 +38,15 @@ TEST(StartPosition, ResolvesWithinTheLog) {
   EXPECT_EQ(resolve_offset(*parse_start_position("-10"), 5, 50), 40);
   EXPECT_EQ(resolve_offset(*parse_start_position("-100"), 5, 50), 5);  // not before the start
 }
+
+// An offset outside the log is said with the log's bounds, which offset_out_of_range does not
+// give; either end of the log is a start, and the other kinds never fall outside it.
+TEST(StartPosition, AnOffsetOutsideTheLogIsSaidWithTheLogsBounds) {
+  EXPECT_EQ(outside_log(*parse_start_position("5"), "wl1/0", 40, 100),
+            "5 is outside partition wl1/0: its log start is 40 and its high watermark 100 (an offset "
+            "from 40 to 100 can be a start)");
+  EXPECT_EQ(outside_log(*parse_start_position("101"), "wl1/0", 40, 100)->substr(0, 36),
+            "101 is outside partition wl1/0: its ");
+  for (const char* inside : {"40", "100", "earliest", "latest", "-1000", "@0"})
+    EXPECT_FALSE(outside_log(*parse_start_position(inside), "wl1/0", 40, 100)) << inside;
+}

@@ -31,6 +31,7 @@ namespace portask::cli {
 namespace {
 
 namespace native = protocol::native;
+using protocol::outside_log;
 using protocol::parse_start_position;
 using protocol::resolve_offset;
 using protocol::start_position;
@@ -152,13 +153,9 @@ class consumer {
     }
     const auto name = q_.topic + "/" + std::to_string(partition);
     const auto b = check(c_.list_offsets(q_.topic, partition), "offsets of " + name);
-    // A fetch outside the log fails with offset_out_of_range, which says nothing of where the
-    // log is; -N and the named positions stay inside it by themselves.
-    if (from_.what == k::absolute && (from_.value < b.log_start || from_.value > b.high_watermark))
-      throw runtime_error("--from " + std::to_string(from_.value) + " is outside partition " + name +
-                          ": its log start is " + std::to_string(b.log_start) + " and its high watermark " +
-                          std::to_string(b.high_watermark) + " (an offset from " + std::to_string(b.log_start) +
-                          " to " + std::to_string(b.high_watermark) + " can be a start)");
+    // Said as the console's API says it (protocol/start_position.hpp).
+    if (auto why = outside_log(from_, name, b.log_start, b.high_watermark))
+      throw runtime_error("--from " + *why);
     return resolve_offset(from_, b.log_start, b.high_watermark);
   }
 

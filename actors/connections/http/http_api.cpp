@@ -18,6 +18,7 @@
 #include "protocol/base64.hpp"
 #include "protocol/group_assignment.hpp"
 #include "protocol/start_position.hpp"
+#include "protocol/topic_name.hpp"
 
 namespace portask {
 
@@ -118,9 +119,10 @@ bool query_number(const query_map& q, const char* key, Number& out) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
-// A name as a query value: every byte but RFC 3986's unreserved characters percent-encoded,
-// so that any group id (a space, '&', '>', bytes that are not UTF-8) stays one parameter and
-// a header that carries it stays plain ASCII.
+// A name as a query value or a path segment: every byte but RFC 3986's unreserved characters
+// percent-encoded, so that any group id (a space, '&', '/', '>', bytes that are not UTF-8)
+// stays one parameter or segment, a header that carries it stays plain ASCII, and a name
+// whose JSON text has U+FFFD in place of its bad bytes can still be asked for as it is.
 std::string percent_encode(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -254,8 +256,11 @@ struct exchange {
     reply(405, std::move(message), std::move(headers));
     self->quit();
   }
+  /// The code's sentence ("unknown partition"), as the native protocol and Kafka's
+  /// errorMessage say it, not its name: people read these in the console.
   void fail(errc e, std::string_view what = {}) const {
-    fail(status_of(e), what.empty() ? std::string(to_string(e)) : std::string(what) + ": " + std::string(to_string(e)));
+    const auto said = make_error_code(e).message();
+    fail(status_of(e), what.empty() ? said : std::string(what) + ": " + said);
   }
   void fail(const caf::error& e, std::string_view what = {}) const { fail(to_errc(e), what); }
 };
@@ -397,6 +402,7 @@ void list_topics(const exchange& x, const list_page& page) {
             };
             for (std::size_t i = 0; i < topics.size(); ++i) {
               out->push_back({{"name", topics[i].name},
+                              {"path", percent_encode(topics[i].name)},
                               {"partitions", topics[i].partitions},
                               {"messages", nullptr},
                               {"bytes", nullptr}});
@@ -469,6 +475,10 @@ void create_topic(const exchange& x, const std::string& body) {
 }
 
 void delete_topic(const exchange& x, const std::string& name) {
+  // The registry refuses it too, with a bare invalid_request.
+  if (protocol::is_internal_topic(name))
+    return x.fail(400, "delete '" + name + "': an internal topic cannot be deleted (the broker keeps "
+                       "the consumer groups' committed offsets in it)");
   auto registry = x.dir->registry;
   if (!registry) return x.fail(errc::not_ready);
   x.self->request(registry, registry_wait(x.ctx->config), delete_atom::value, name)
@@ -546,15 +556,29 @@ void browse(const exchange& x, const std::string& topic, const query_map& q) {
   const topic_partition tp{topic, partition};
   auto bridge = x.dir->bridge_for(tp);
   if (!bridge) return x.fail(errc::not_ready);
-  auto on_error = [=](caf::error& e) { x.fail(e, topic + "/" + std::to_string(partition)); };
+  const auto name = topic + "/" + std::to_string(partition);
+  auto on_error = [=](caf::error& e) {
+    if (to_errc(e) != errc::unknown_partition || !x.dir->registry) return x.fail(e, name);
+    // Which partitions there are, rather than the bare code.
+    x.self->request(x.dir->registry, 10s, describe_atom::value, topic)
+        .then(
+            [=](topic_description& d) {
+              const auto n = d.info.partitions;
+              x.fail(404, name + ": unknown partition: topic '" + topic + "' has " + std::to_string(n) +
+                              (n == 1 ? " partition (0)" : " partitions (0 to " + std::to_string(n - 1) + ")"));
+            },
+            [=](caf::error& gone) { x.fail(gone, "topic '" + topic + "'"); });
+  };
   ask_partition(
       x.self, *x.dir, tp, 10000ms,
       [=](storage::partition_bounds& b) {
+        // As portask-cli consume --from refuses it, in its words: a read there would fail
+        // with offset_out_of_range, which says nothing of where the log is.
+        if (auto why = protocol::outside_log(*from, name, b.log_start, b.next_offset))
+          return x.fail(400, "from " + *why);
         if (from->what != protocol::start_position::kind::timestamp)
-          return read_messages(
-              x, bridge, tp,
-              std::max(b.log_start, protocol::resolve_offset(*from, b.log_start, b.next_offset)),
-              limit);
+          return read_messages(x, bridge, tp, protocol::resolve_offset(*from, b.log_start, b.next_offset),
+                               limit);
         // Bounded: a browser's request must not hold its connection (and the store) for a
         // whole partition's worth of reads.
         constexpr std::uint32_t most_steps = 256;
@@ -563,8 +587,7 @@ void browse(const exchange& x, const std::string& topic, const query_map& q) {
                       [=](offset_found f) {
                         if (f.gave_up)
                           return x.fail(422, "the search for that time read " + std::to_string(most_steps) +
-                                                 " MiB of " + topic + "/" + std::to_string(partition) +
-                                                 " without reaching it: browse from an offset");
+                                                 " MiB of " + name + " without reaching it: browse from an offset");
                         read_messages(x, bridge, tp, f.offset >= 0 ? f.offset : b.next_offset,
                                       limit);
                       },
@@ -707,6 +730,7 @@ void list_groups(const exchange& x, const list_page& page) {
             };
             for (std::size_t i = 0; i < all.size(); ++i) {
               out->push_back({{"group", all[i].group_id},
+                              {"path", percent_encode(all[i].group_id)},
                               {"state", all[i].state},
                               {"protocol_type", all[i].protocol_type},
                               {"members", all[i].members.size()},

@@ -12,6 +12,10 @@ void limit_request_parser(http_request_parser& parser, std::uint32_t max_bytes) 
   parser.body_limit(max_bytes);
 }
 
+std::size_t read_buffer_limit(std::uint32_t max_bytes) noexcept {
+  return 2 * static_cast<std::size_t>(max_bytes) + 1024;
+}
+
 http_route route_of(http::verb method, std::string_view target) noexcept {
   // A query string does not change the route (Prometheus scrapers may add one).
   target = target.substr(0, target.find('?'));
@@ -40,23 +44,33 @@ std::string_view request_defect(const http::request_header<>& request) {
 http_parse_outcome parse_http_request(std::string_view bytes, std::uint32_t max_bytes) {
   http_request_parser parser;
   limit_request_parser(parser, max_bytes);
-  parser.eager(true);
+  // The header on its own first, as the server reads it: its defect is the header's, before a
+  // chunked body's trailer fields join its fields.
+  parser.eager(false);
   http_parse_outcome out;
+  std::string_view header_defect;  // told only once the whole request was read, as the server tells it
   boost::asio::const_buffer in{bytes.data(), bytes.size()};
   while (in.size() > 0 && !parser.is_done()) {
     const auto used = parser.put(in, out.error);
+    // As the server's read fails: its buffer is full of bytes the parser cannot take yet.
+    if (out.error == http::error::need_more && in.size() - used >= read_buffer_limit(max_bytes))
+      out.error = http::error::buffer_overflow;
     if (out.error) return out;
     if (used == 0) break;
     in += used;
+    if (parser.is_header_done() && !parser.eager()) {
+      header_defect = request_defect(parser.get());
+      parser.eager(true);
+    }
   }
   if (!parser.is_done()) {
     out.error = http::error::need_more;
     return out;
   }
+  out.defect = header_defect;
   const auto& req = parser.get();
   const auto target = req.target();
   out.route = route_of(req.method(), std::string_view(target.data(), target.size()));
-  out.defect = request_defect(req);
   return out;
 }
 

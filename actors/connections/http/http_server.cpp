@@ -84,6 +84,7 @@ class http_session : public limited_connection,
         table_(std::move(table)), host_names_(std::move(host_names)),
         tls_context_(std::move(tls)), sessions_(std::move(sessions)) {
     touch();
+    buffer_.max_size(read_buffer_limit(ctx_->config.http_max_request_bytes));
     if (tls_context_) tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream_, *tls_context_);
   }
   ~http_session() override {
@@ -149,8 +150,11 @@ class http_session : public limited_connection,
     return c.request_timeout_ms ? c.request_timeout_ms : c.connections_max_idle_ms;
   }
 
+  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
+
+  // The header first, then the body (read_body): what the header decides is decided in
+  // between (on_header), and a client that expects 100 Continue is answered there.
   void read() {
-    head_ = false;  // an answer to a request that fails to parse (413, 431) has its body
     parser_.emplace();
     limit_request_parser(*parser_, ctx_->config.http_max_request_bytes);
     // The request timeout bounds both a request in progress and the wait for the next one.
@@ -164,7 +168,65 @@ class http_session : public limited_connection,
       self->waiting_ = false;
       self->touch();
       if (ec) return self->on_read_error(ec);
-      self->handle();
+      self->on_header();
+    };
+    if (tls_)
+      http::async_read_header(*tls_, buffer_, *parser_, std::move(done));
+    else
+      http::async_read_header(stream_, buffer_, *parser_, std::move(done));
+  }
+
+  // What the request's header decides, taken as soon as it is read and before its body: Beast
+  // adds the fields of a chunked body's trailer section to the same fields once it reads the
+  // body, and trailer fields are no header fields (RFC 9110 6.5.1): a Host, credentials, a
+  // Connection or a Content-Type sent there must count for nothing. handle() reads the
+  // request's fields no more.
+  struct header_verdict {
+    response_ptr res;      ///< the answer, in the request's version, kept alive as its header asks
+    response_ptr refusal;  ///< header_refusal()'s, ready to write; null: the header passed
+    bool json_body = false;  ///< labelled Content-Type: application/json
+  };
+
+  // RFC 9110 10.1.1: a client that sent `Expect: 100-continue` waits for an interim 100
+  // before it sends the body (curl for a second, then sends it anyway). Only HTTP/1.1
+  // clients may ask (an HTTP/1.0 one's expectation is ignored), and only a request with a
+  // body to come needs one. What the header alone decides (its framing, Host, credentials;
+  // a body over the limit was refused as the header was read) is answered first, as the
+  // final status and a close, the body unread. Any other request refused so is told once
+  // its body has been read, as ever.
+  void on_header() {
+    const auto& request = parser_->get();
+    header_verdict header;
+    header.res = response_to(request);
+    const auto type = request[http::field::content_type];
+    header.json_body = beast::iequals(type.substr(0, type.find(';')), "application/json");
+    header.refusal = header_refusal(header.res);
+    if (parser_->is_done() || request.version() < 11 ||
+        !beast::iequals(request[http::field::expect], "100-continue"))
+      return read_body(std::move(header));
+    if (header.refusal) {
+      header.refusal->keep_alive(false);  // the body the client may still send is not read
+      return write(header.refusal);
+    }
+    auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    auto sent = [self = shared_from_this(), interim, header](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->read_body(header);
+    };
+    // Within the request's deadline, still running: the 100 is part of reading the request.
+    if (tls_)
+      http::async_write(*tls_, *interim, std::move(sent));
+    else
+      http::async_write(stream_, *interim, std::move(sent));
+  }
+
+  void read_body(header_verdict header) {
+    waiting_ = true;  // evictable as before: a request not read whole is not being served
+    auto done = [self = shared_from_this(), verdict = std::move(header)](beast::error_code ec, std::size_t) {
+      self->waiting_ = false;
+      self->touch();
+      if (ec) return self->on_read_error(ec);
+      self->handle(verdict);
     };
     if (tls_)
       http::async_read(*tls_, buffer_, *parser_, std::move(done));
@@ -172,9 +234,8 @@ class http_session : public limited_connection,
       http::async_read(stream_, buffer_, *parser_, std::move(done));
   }
 
-  using response_ptr = std::shared_ptr<http::response<http::string_body>>;
-
   void on_read_error(beast::error_code ec) {
+    head_ = false;  // an answer to a request that fails to parse (413, 431) has its body
     if (ec == beast::error::timeout) {
       ctx_->metrics.connection_limited(listener_kind::http, connection_limit::request_timeout);
       static log_limiter timeouts;
@@ -182,21 +243,31 @@ class http_session : public limited_connection,
         logging::http().info("http: {} connection(s) closed: no whole request within the request timeout", n);
       return close();
     }
+    const auto max_bytes = std::to_string(ctx_->config.http_max_request_bytes);
     if (ec == http::error::header_limit || ec == http::error::body_limit) {
       ctx_->metrics.request_limited(request_limit::http_request_size);
       static log_limiter oversize;
       if (const auto n = oversize.count(); n > 0)
-        logging::http().warn("http: {} request(s) over {} bytes answered 413/431 and closed", n,
-                     ctx_->config.http_max_request_bytes);
-      auto res = std::make_shared<http::response<http::string_body>>();
-      res->version(11);
-      res->keep_alive(false);
-      return respond(res,
+        logging::http().warn("http: {} request(s) over {} bytes answered 413/431 and closed", n, max_bytes);
+      return respond(closing_response(),
                      ec == http::error::header_limit ? http::status::request_header_fields_too_large
                                                      : http::status::payload_too_large,
-                     json_error("request too large: over " +
-                                std::to_string(ctx_->config.http_max_request_bytes) +
-                                " bytes (http_max_request_bytes)"));
+                     json_error("request too large: over " + max_bytes + " bytes (http_max_request_bytes)"));
+    }
+    // The read buffer is full of a chunked body's framing the parser cannot take yet: a
+    // chunk-size line, its extensions or the trailer section that does not end
+    // (read_buffer_limit). 413, as these belong to the body (RFC 9112 7.1); the header, over
+    // its limit, would have been refused before the buffer filled.
+    if (ec == http::error::buffer_overflow) {
+      ctx_->metrics.request_limited(request_limit::http_request_size);
+      static log_limiter runaway;
+      if (const auto n = runaway.count(); n > 0)
+        logging::http().warn("http: {} chunked request(s) whose chunk-size line, chunk extensions or trailer "
+                             "ran past {} bytes answered 413 and closed", n, buffer_.max_size());
+      return respond(closing_response(), http::status::payload_too_large,
+                     json_error("request too large: a chunk-size line, chunk extensions or trailer fields "
+                                "that run past " + std::to_string(buffer_.max_size()) +
+                                " bytes (twice http_max_request_bytes and 1 KiB)"));
     }
     // A client that closed between requests or in the middle of one has nothing to be told.
     if (ec.category() == beast::http::make_error_code(http::error::bad_method).category() &&
@@ -210,10 +281,16 @@ class http_session : public limited_connection,
     close();
   }
 
-  response_ptr bad_request(std::string why) {
+  // An answer to a request that could not be read whole: the connection closes after it.
+  static response_ptr closing_response() {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->keep_alive(false);
+    return res;
+  }
+
+  response_ptr bad_request(std::string why) {
+    auto res = closing_response();
     res->result(http::status::bad_request);
     res->set(http::field::content_type, "application/json");
     res->body() = json_error(why);
@@ -221,21 +298,29 @@ class http_session : public limited_connection,
     return res;
   }
 
-  void handle() {
-    const auto& request = parser_->get();
-    head_ = request.method() == http::verb::head;  // reset by read() for the next request
+  // The answer to the request whose header has been read, in its version, kept alive as it asks.
+  response_ptr response_to(const http::request<http::string_body>& request) {
+    head_ = request.method() == http::verb::head;  // set anew for each request
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(request.version());
     res->keep_alive(request.keep_alive());
     res->set(http::field::server, "portask");
+    return res;
+  }
+
+  // What the request's header alone decides, whatever it asks for: a request framed so that
+  // it cannot be read right, or without the one Host the Host check needs (request_defect),
+  // a Host that is not this broker's, a caller without the credentials its route needs. The
+  // refusal, ready to write (`res`, or a 400 that closes), or null. Only on_header() asks,
+  // before the body (and a trailer section's fields) is read.
+  response_ptr header_refusal(const response_ptr& res) {
+    const auto& request = parser_->get();
     const auto target = request.target();
-    // Whatever it asks for: a request framed so that it cannot be read right, or without the
-    // one Host the Host check below needs (request_defect).
     if (const auto defect = request_defect(request); !defect.empty()) {
       static log_limiter defects;
       if (const auto n = defects.count(); n > 0)
         logging::http().info("http: {} request(s) answered 400 and closed; the last: {}", n, defect);
-      return write(bad_request(std::string(defect)));
+      return bad_request(std::string(defect));
     }
     const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
     const bool probe = route == http_route::health || route == http_route::metrics;
@@ -248,9 +333,10 @@ class http_session : public limited_connection,
           logging::http().warn("http: {} request(s) naming another host refused; the last named '{}' "
                                "(a DNS-rebinding page, or a name to add to http.allowed_hosts)",
                                n, printable(std::string_view(host.data(), host.size()), 128));
-        return respond(res, http::status::forbidden,
-                       json_error("the Host this request names is not one of this broker's (add it to "
-                                  "http.allowed_hosts / --http-allowed-hosts)"));
+        set_json(*res, http::status::forbidden,
+                 json_error("the Host this request names is not one of this broker's (add it to "
+                            "http.allowed_hosts / --http-allowed-hosts)"));
+        return res;
       }
     }
     if (guarded || (probe && !ctx_->config.security.http_open_probes)) {
@@ -268,9 +354,21 @@ class http_session : public limited_connection,
         if (verdict.status == 401) res->set(http::field::www_authenticate, "Basic realm=\"portask\"");
         if (verdict.status == 429) res->set(http::field::retry_after, "60");
         if (verdict.status == 503) res->set(http::field::retry_after, "1");
-        return respond(res, static_cast<http::status>(verdict.status), json_error(verdict.why));
+        set_json(*res, static_cast<http::status>(verdict.status), json_error(verdict.why));
+        return res;
       }
     }
+    return nullptr;
+  }
+
+  // The request read whole; what its header decided came before its body (on_header). From
+  // the request it takes only its start line and its body.
+  void handle(const header_verdict& header) {
+    if (header.refusal) return write(header.refusal);
+    const auto& request = parser_->get();
+    const auto& res = header.res;
+    const auto target = request.target();
+    const auto route = route_of(request.method(), std::string_view(target.data(), target.size()));
     switch (route) {
       // Errors outside the API are JSON too (docs/operations.md): a script reads every
       // refusal of this port the same way.
@@ -309,8 +407,7 @@ class http_session : public limited_connection,
         // A body the API reads is JSON, and says so: a page on another site may send a POST
         // with a text/plain body without asking first (a "simple" request), while one
         // labelled JSON needs a preflight, which the API, allowing no other origin, fails.
-        const auto type = request[http::field::content_type];
-        if (!request.body().empty() && !beast::iequals(type.substr(0, type.find(';')), "application/json"))
+        if (!request.body().empty() && !header.json_body)
           return respond(res, http::status::unsupported_media_type,
                          "{\"error\":\"a request body must be JSON (Content-Type: application/json)\"}\n");
         auto reply = answer_later(res);
@@ -333,8 +430,13 @@ class http_session : public limited_connection,
       res->set(http::field::content_type, std::string(asset->content_type));
       res->set(http::field::cache_control, "no-cache");
       res->set("X-Content-Type-Options", "nosniff");
+      // No page may frame the console (clickjacking: another site's page showing it unseen
+      // over its own, so that clicks meant for that page land on the console's buttons);
+      // X-Frame-Options for browsers that do not know frame-ancestors.
       res->set("Content-Security-Policy",
-               "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'");
+               "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "frame-ancestors 'none'");
+      res->set("X-Frame-Options", "DENY");
       res->body() = std::string(asset->body);
       return write(res);
     }
@@ -450,11 +552,16 @@ class http_session : public limited_connection,
   // On the Asio thread: a JSON answer (or an error) to the request in progress.
   void respond(const response_ptr& res, http::status status, std::string body,
                std::string allow = {}) {
-    res->result(status);
-    if (!allow.empty()) res->set(http::field::allow, allow);
-    res->set(http::field::content_type, "application/json");
-    res->body() = std::move(body);
+    set_json(*res, status, std::move(body), std::move(allow));
     write(res);
+  }
+
+  static void set_json(http::response<http::string_body>& res, http::status status, std::string body,
+                       std::string allow = {}) {
+    res.result(status);
+    if (!allow.empty()) res.set(http::field::allow, allow);
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(body);
   }
 
   void write(response_ptr res) {

@@ -5,7 +5,9 @@
 ///                 of actor in a crash loop in "crash_loop" either way
 ///   GET /topics   the topic list as JSON (small admin API)
 /// Another method on these is 405, any other path 404; a request over the size limit gets
-/// 413 (431 for its header) and a close, a malformed one a close. Bounded like the other
+/// 413 (431 for its header; 413 also for a chunked body's framing past the read buffer's
+/// bound) and a close, a malformed one a close. A client expecting 100-continue gets it once
+/// the header passed the Host and credentials checks. Bounded like the other
 /// listeners: the same connection caps with idle eviction (connection_table), the same
 /// accept back-off (accept_loop), and a request (or the wait for the next one on a
 /// keep-alive connection) must complete within the request timeout. With a TLS context it

@@ -16,6 +16,7 @@
 #include "actors/connections/transport/connection_table.hpp"
 #include "actors/connections/http/http_request.hpp"
 #include "actors/runtime/supervisor.hpp"
+#include "protocol/base64.hpp"
 #include "tests/actors/broker_fixture.hpp"
 #include "raw_kafka.hpp"
 
@@ -148,6 +149,26 @@ TEST(HttpRequest, TheParserKeepsToTheSizeLimits) {
   EXPECT_EQ(parse_http_request("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", 1024).route, http_route::not_found);
 }
 
+// The parser takes a chunked body's framing (a chunk-size line with its extensions, the
+// trailer section) only once it is whole, so one that never ends would fill any buffer: the
+// parse fails as the server's read does once the bytes not taken reach the read buffer's
+// bound. Within it, a body of the limit parses in chunks with extensions and a trailer.
+TEST(HttpRequest, ChunkedFramingPastTheReadBufferIsAnOverflow) {
+  using error = boost::beast::http::error;
+  const std::string head = "POST /api/topics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  EXPECT_EQ(read_buffer_limit(1024), 3072u);
+  EXPECT_EQ(parse_http_request(head + "1;ext=" + std::string(2000, 'a'), 1024).error, error::need_more);
+  EXPECT_EQ(parse_http_request(head + "1;ext=" + std::string(4000, 'a'), 1024).error, error::buffer_overflow);
+  EXPECT_EQ(parse_http_request(head + "5\r\nhello\r\n0\r\nX-T: " + std::string(4000, 'a'), 1024).error,
+            error::buffer_overflow);
+  EXPECT_EQ(parse_http_request(head + std::string(4000, '0'), 1024).error, error::buffer_overflow);
+  std::string whole = head;
+  for (int i = 0; i < 16; ++i) whole += "40;x=y\r\n" + std::string(64, 'b') + "\r\n";
+  whole += "0\r\nX-T: t\r\n\r\n";
+  const auto r = parse_http_request(whole, 1024);
+  EXPECT_FALSE(r.error) << r.error.message();
+}
+
 // RFC 9112 3.2: exactly one Host in HTTP/1.1, none needed in HTTP/1.0. Beast parses either
 // without complaint, so this is the server's own check.
 TEST(HttpRequest, AnHttp11RequestNeedsExactlyOneHost) {
@@ -169,6 +190,12 @@ TEST(HttpRequest, AnHttp11RequestNeedsExactlyOneHost) {
   EXPECT_EQ(defect("POST /api/topics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), "");
   EXPECT_EQ(defect("POST /api/topics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"),
             "only the chunked transfer coding is accepted");
+  // A Host in a chunked body's trailer section is none (RFC 9110 6.5.1), though Beast adds it
+  // to the request's fields: the header is checked as it was before the body.
+  EXPECT_EQ(defect("POST /api/topics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: x\r\n\r\n"),
+            "an HTTP/1.1 request without a Host header");
+  EXPECT_EQ(defect("POST /api/topics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: y\r\n\r\n"),
+            "");
 }
 
 TEST(HttpLimits, AnOversizeRequestGets413Or431AndAClose) {
@@ -271,6 +298,220 @@ TEST(HttpLimits, AnHttp11RequestWithoutExactlyOneHostIs400) {
   EXPECT_EQ(status("GET /topics HTTP/1.1\r\nHost: evil.com\r\n" + close), "HTTP/1.1 403");
   const auto answer = whole_http_answer(port, "GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n" + close);
   EXPECT_NE(answer.find("{\"error\":\"more than one Host header\"}"), std::string::npos) << answer;
+}
+
+// A chunked body's framing that never ends (a chunk extension, a trailer field, a chunk-size
+// line of zeros) fills the connection's read buffer, bounded at twice the limit and 1 KiB:
+// 413 and a close, not the Host check's 403 (which waits for the body), where the broker
+// used to hold whatever the client sent (300 MiB in 6 s). It serves on.
+TEST(HttpLimits, ChunkedFramingThatNeverEndsIs413AndAClose) {
+  broker_config cfg;
+  cfg.http_max_request_bytes = 1024;
+  broker_fixture f{false, cfg};
+  const auto port = f.server->http_port();
+  const std::string head = "POST /api/topics HTTP/1.1\r\nHost: rebound.example\r\n"
+                           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // Past the 3 KiB the buffer holds, and within what the sockets take before the broker reads.
+  const std::string endless(16 * 1024, 'a');
+  for (const auto& [what, framing] : std::vector<std::pair<std::string, std::string>>{
+           {"a chunk extension", "1;ext=" + endless},
+           {"a trailer field", "5\r\nhello\r\n0\r\nX-Trailer: " + endless},
+           {"a chunk-size line", std::string(endless.size(), '0')}}) {
+    const auto answer = whole_http_answer(port, head + framing);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 413") << what << ": " << answer.substr(0, 300);
+    EXPECT_NE(answer.find("\r\nConnection: close\r\n"), std::string::npos) << what << ": " << answer.substr(0, 300);
+  }
+  EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 3u);
+  EXPECT_EQ(http_exchange(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").first, 200);
+}
+
+// The bound leaves room for every request within the limits, and is where it is said to be.
+// A header one byte under the limit with a body of the limit behind it, in one piece or in
+// chunks with extensions, all sent at once, is served. The parser takes the header, and then
+// each chunk, off the read buffer as soon as it is whole, so the header never shares the
+// buffer with the trailer section, which it takes only whole (from the CRLF ending the last
+// chunk's data): in a request that is served, that is what comes near the bound. A trailer
+// section that fills the buffer but for a few bytes is served; a few bytes more are 413.
+TEST(HttpLimits, ARequestWithinTheLimitsIsServedWhateverItsFraming) {
+  broker_config cfg;
+  cfg.http_max_request_bytes = 1024;
+  broker_fixture f{false, cfg};
+  const auto port = f.server->http_port();
+  // 1023 bytes, the blank line included.
+  auto header = [](const std::string& framing) {
+    std::string h = "POST /api/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    "Content-Type: application/json\r\n" + framing;
+    return h + "X-Pad: " + std::string(1023 - h.size() - 11, 'p') + "\r\n\r\n";
+  };
+  // {"name": ...} padded with spaces (JSON allows them) to 1024 bytes.
+  auto body = [](const std::string& name) {
+    std::string b = R"({"name":")" + name + R"("})";
+    return b + std::string(1024 - b.size(), ' ');
+  };
+  const auto whole = header("Content-Length: 1024\r\n");
+  ASSERT_EQ(whole.size(), 1023u);
+  EXPECT_EQ(whole_http_answer(port, whole + body("whole")).substr(0, 12), "HTTP/1.1 201");
+  // In chunks of 64 bytes with an extension each; `tail`: the bytes from the CRLF that ends
+  // the last chunk's data to the blank line that ends the trailer section.
+  auto in_chunks = [&](const std::string& name, std::size_t tail) {
+    std::string request = header("Transfer-Encoding: chunked\r\n");
+    const auto data = body(name);
+    for (std::size_t at = 0; at < data.size(); at += 64)
+      request += "40;part=" + std::to_string(at / 64) + "\r\n" + data.substr(at, 64) + "\r\n";
+    // 2 bytes of CRLF above, "0\r\n", "X-Trailer: ", the value, its CRLF and the blank line.
+    return request + "0\r\nX-Trailer: " + std::string(tail - 20, 't') + "\r\n\r\n";
+  };
+  const auto bound = read_buffer_limit(1024);
+  const auto served = whole_http_answer(port, in_chunks("in-chunks", bound - 16));
+  EXPECT_EQ(served.substr(0, 12), "HTTP/1.1 201") << served.substr(0, 300);
+  EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 0u);
+  const auto past = whole_http_answer(port, in_chunks("past-the-bound", bound + 16));
+  EXPECT_EQ(past.substr(0, 12), "HTTP/1.1 413") << past.substr(0, 300);
+  EXPECT_EQ(f.metrics().request_limited_total(request_limit::http_request_size), 1u);
+}
+
+bool send_all(int fd, const std::string& bytes) {
+  return send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// Reads from `fd` up to and including the first blank line (an answer's header), or what
+// came before the broker closed or the receive timeout passed.
+std::string read_header(int fd) {
+  std::string got;
+  char c = 0;
+  while (!got.ends_with("\r\n\r\n") && recv(fd, &c, 1, 0) == 1) got += c;
+  return got;
+}
+
+// Reads from `fd` until the broker closes it (true) or the receive timeout passes (false).
+std::pair<std::string, bool> read_to_close(int fd) {
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    const auto n = recv(fd, buf, sizeof buf, 0);
+    if (n == 0) return {got, true};
+    if (n < 0) return {got, false};
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// RFC 9110 10.1.1: a client that expects 100-continue is told to go on once its header has
+// passed what the header alone decides (framing, Host, credentials), and waits for that
+// before it sends the body (curl for a second); one refused gets the final status at once,
+// its body unread, and a close. A request with no body to come, or from an HTTP/1.0 client
+// (which may not ask), is answered as ever.
+TEST(HttpContinue, AClientExpecting100ContinueIsToldToGoOnOrRefusedAtOnce) {
+  broker_fixture f;
+  const auto port = f.server->http_port();
+  auto post = [](const std::string& version, const std::string& host, const std::string& body) {
+    return "POST /api/topics HTTP/" + version + "\r\nHost: " + host +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n";
+  };
+
+  const std::string body = R"({"name":"continued"})";
+  int fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, post("1.1", "127.0.0.1", body)));
+  const auto interim = read_header(fd);  // the body is not sent until it comes
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+  ASSERT_TRUE(send_all(fd, body));
+  auto [created, closed] = read_to_close(fd);
+  close(fd);
+  EXPECT_EQ(created.rfind("HTTP/1.1 201 ", 0), 0u) << created;
+  EXPECT_TRUE(closed);
+
+  fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, post("1.1", "rebound.example", R"({"name":"refused"})")));
+  auto [refused, refused_closed] = read_to_close(fd);  // the body never sent
+  close(fd);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 403 ", 0), 0u) << refused;
+  EXPECT_EQ(refused.find("100 Continue"), std::string::npos) << refused;
+  EXPECT_TRUE(refused_closed) << refused;
+
+  const std::string old_body = R"({"name":"continued-old"})";
+  const auto old = whole_http_answer(port, post("1.0", "127.0.0.1", old_body) + old_body);
+  EXPECT_EQ(old.rfind("HTTP/1.0 201 ", 0), 0u) << old;
+  const auto no_body = whole_http_answer(
+      port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(no_body.rfind("HTTP/1.1 200 ", 0), 0u) << no_body;
+}
+
+// A client expecting 100-continue on a keep-alive connection: once its request is answered,
+// the connection serves the next one (the answer to a request admitted before its body does
+// not close).
+TEST(HttpContinue, AContinuedRequestKeepsItsConnectionForTheNext) {
+  broker_fixture f;
+  const auto port = f.server->http_port();
+  const std::string body = R"({"name":"continued-kept"})";
+  const int fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "POST /api/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n"));
+  const auto interim = read_header(fd);
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+  ASSERT_TRUE(send_all(fd, body));
+  const auto created = read_header(fd);
+  EXPECT_EQ(created.rfind("HTTP/1.1 201 ", 0), 0u) << created;
+  EXPECT_EQ(created.find("\r\nConnection: close\r\n"), std::string::npos) << created;
+  ASSERT_TRUE(send_all(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  // The rest of the 201 (its body), then the answer to the second request.
+  auto [rest, closed] = read_to_close(fd);
+  close(fd);
+  const auto second = rest.find("HTTP/1.1 ");
+  ASSERT_NE(second, std::string::npos) << rest;
+  EXPECT_EQ(rest.substr(second, 13), "HTTP/1.1 200 ") << rest;
+  EXPECT_NE(rest.find("\"status\":\"ok\"", second), std::string::npos) << rest;
+  EXPECT_TRUE(closed);
+}
+
+// Requests are read header first, then body, from a buffer kept for the connection: a request
+// sent in the same write as another's body is read from what that read left over, and
+// answered after it on the same connection.
+TEST(HttpKeepAlive, ARequestPipelinedBehindABodyIsAnsweredNext) {
+  broker_fixture f;
+  const auto port = f.server->http_port();
+  const std::string body = R"({"name":"pipelined"})";
+  const auto answers = whole_http_answer(
+      port, "POST /api/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body +
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(answers.rfind("HTTP/1.1 201 ", 0), 0u) << answers;
+  const auto second = answers.find("HTTP/1.1 ", 1);
+  ASSERT_NE(second, std::string::npos) << answers;
+  EXPECT_EQ(answers.substr(second, 13), "HTTP/1.1 200 ") << answers;
+  EXPECT_NE(answers.find("\"status\":\"ok\"", second), std::string::npos) << answers;
+}
+
+// RFC 9110 6.5.1: the fields of a chunked body's trailer section are not header fields, though
+// Beast adds them to the request's fields as it reads the body. What the header decides is
+// decided before: credentials, or the one Host, sent only in the trailer count for nothing
+// (401; 400, as no Host is), where the same credentials in the header are admitted.
+TEST(HttpLimits, TrailerFieldsCountInNeitherTheCredentialsNorTheHostCheck) {
+  broker_config cfg;
+  cfg.security.authorization = true;
+  cfg.security.admin_user = "admin";  // a super user, created at start in the memory store
+  cfg.security.admin_password = "admin-pw";
+  broker_fixture f{false, cfg};
+  const auto port = f.server->http_port();
+  const std::string host = "Host: 127.0.0.1\r\n";
+  const std::string admin = "Authorization: Basic " + protocol::base64_encode("admin:admin-pw") + "\r\n";
+  // POST /api/topics creating `name`, its body one chunk of 32 bytes, then `trailer`.
+  auto create = [](const std::string& header_fields, const std::string& name, const std::string& trailer) {
+    std::string json = R"({"name":")" + name + R"("})";
+    json += std::string(32 - json.size(), ' ');
+    return "POST /api/topics HTTP/1.1\r\n" + header_fields +
+           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+           "20\r\n" + json + "\r\n0\r\n" + trailer + "\r\n";
+  };
+  const auto admitted = whole_http_answer(port, create(host + admin, "trailer-admitted", ""));
+  EXPECT_EQ(admitted.rfind("HTTP/1.1 201 ", 0), 0u) << admitted;
+  const auto unauthenticated = whole_http_answer(port, create(host, "trailer-credentials", admin));
+  EXPECT_EQ(unauthenticated.rfind("HTTP/1.1 401 ", 0), 0u) << unauthenticated;
+  const auto hostless = whole_http_answer(port, create(admin, "trailer-host", host));
+  EXPECT_EQ(hostless.rfind("HTTP/1.1 400 ", 0), 0u) << hostless;
+  EXPECT_NE(hostless.find("an HTTP/1.1 request without a Host header"), std::string::npos) << hostless;
 }
 
 bool closed_within(int fd, std::chrono::seconds limit) {
