@@ -1000,7 +1000,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
       break;  // lists what the client may describe
   }
   // The broker's own topic, refused here with the reason as Kafka's DeleteTopics,
-  // CreatePartitions and AlterConfigs are (the registry refuses it too, saying no more).
+  // CreatePartitions and AlterConfigs refuse it once it exists (the registry refuses it too,
+  // saying no more); the native protocol refuses it whether or not it exists yet.
   if (protocol::is_internal_topic(req->topic)) {
     const char* refused = req->op == native::admin_op::remove           ? "it cannot be deleted"
                           : req->op == native::admin_op::add_partitions ? "it cannot grow"
