@@ -301,8 +301,10 @@ void find_offset_for_time(Self* self, time_lookup look, const storage::partition
   look.log_start = bounds.log_start;
   const auto goal = look.target == max_timestamp_target ? bounds.end_timestamp : look.target;
   // An empty log, a target past every timestamp, or -3 in a log of records stamped -1
-  // (none: as the scan from the start would answer).
-  if (bounds.log_start >= bounds.next_offset || goal < 0 || goal > bounds.end_timestamp)
+  // (none: as the scan from the start would answer). A negative target otherwise (Kafka's
+  // ListOffsets takes one as a timestamp) is searched for as any other: the first record.
+  if (bounds.log_start >= bounds.next_offset || goal > bounds.end_timestamp ||
+      (look.target == max_timestamp_target && goal < 0))
     return done(offset_found{});
   offset_for_time_detail::time_search_step(
       self, look, time_search{bounds.log_start, bounds.next_offset, goal}, done, fail);

@@ -128,7 +128,8 @@ const std::vector<topic_config_spec>& topic_config_specs() {
       {"min.insync.replicas", k::integer, "1", 1},
       {"preallocate", k::boolean, "false"},
       {"remote.storage.enable", k::boolean, "false"},
-      {"retention.bytes", k::long_integer, "-1", -1},
+      // Any negative: no size limit (Kafka's LogConfig gives retention.bytes no lower bound).
+      {"retention.bytes", k::long_integer, "-1", INT64_MIN},
       {"retention.ms", k::long_integer, "604800000", -1},
       {"segment.bytes", k::integer, "1073741824", 14},
       {"segment.index.bytes", k::integer, "10485760", 4},
@@ -354,6 +355,15 @@ std::optional<std::string> partition_count_problem(std::int64_t partitions) {
   if (partitions < 1) return "number of partitions must be at least 1";
   if (partitions > max_topic_partitions)
     return "number of partitions must be at most " + std::to_string(max_topic_partitions);
+  return std::nullopt;
+}
+
+std::optional<std::string> partition_growth_problem(std::string_view topic, std::int32_t current,
+                                                    std::int64_t wanted) {
+  if (wanted == current) return "Topic already has " + std::to_string(current) + " partition(s).";
+  if (wanted < current)
+    return "The topic " + std::string(topic) + " currently has " + std::to_string(current) +
+           " partition(s); " + std::to_string(wanted) + " would not be an increase.";
   return std::nullopt;
 }
 

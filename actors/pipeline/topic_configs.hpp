@@ -71,6 +71,12 @@ std::optional<topic_name_problem> creatable_name_problem(std::string_view name);
 /// Why a topic may not have `partitions` partitions (outside 1..max_topic_partitions), or nothing.
 std::optional<std::string> partition_count_problem(std::int64_t partitions);
 
+/// Why `topic`, of `current` partitions, may not grow to `wanted` (a count not above its
+/// own), or nothing: Kafka's controller's sentences, word for word (only the smaller count's
+/// names the topic), so that Kafka's CreatePartitions and the native add partitions say alike.
+std::optional<std::string> partition_growth_problem(std::string_view topic, std::int32_t current,
+                                                    std::int64_t wanted);
+
 /// `configs` with each key once, at the value it was given last, in the order keys first
 /// came: a create naming a key twice gets the last value, as Kafka's does, and every part of
 /// the broker reads the same one.

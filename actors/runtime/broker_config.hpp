@@ -180,7 +180,7 @@ struct broker_config {
 
   // -- data lifecycle (docs/operations.md, "Retention and memory") ---------------------------
   /// Topics' default retention (Kafka's log.retention.ms and log.retention.bytes, the latter
-  /// per partition); a topic's retention.ms / retention.bytes override them. -1: unlimited.
+  /// per partition); a topic's retention.ms / .bytes override them. -1 (bytes: any negative): unlimited.
   std::int64_t log_retention_ms = 7LL * 24 * 3600 * 1000;
   std::int64_t log_retention_bytes = -1;
   /// How often the retention actor looks for batches to delete.

@@ -73,7 +73,6 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
   };
   const std::vector<refusal> cases = {
       {"--log-retention-ms -5", "log_retention_ms must be -1"},
-      {"--log-retention-bytes -2", "log_retention_bytes must be -1"},
       {"--store redis://127.0.0.1:1 --memory-store-max-bytes 1048576",
        "memory_store_max_bytes applies to the memory store only"},
       // Given at all, even at its default value, or through the file.
@@ -84,7 +83,7 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
       {"--partition-tail-budget-bytes 0", "partition-tail-budget-bytes"},
       {"--storage-writers 0", "storage_writers must be between 1 and 64"},
       {"--storage-readers 65", "storage_readers must be between 1 and 64"},
-      {"--config " + dir.path() + "/bad.yaml", "log_retention_bytes must be -1"},
+      {"--config " + dir.path() + "/bad.yaml", "log_retention_ms must be -1"},
       {"--default-partitions 0", "default_partitions: number of partitions must be at least 1"},
       {"--default-partitions 10001", "default_partitions: number of partitions must be at most 10000"},
       {"--offsets-retention-ms 0", "offsets_retention_ms must be -1 (kept for ever) or positive"},
@@ -116,7 +115,7 @@ TEST(ServerConfig, LifecycleSettingsTheBrokerCannotHonourAreRefused) {
   }
   {
     std::ofstream yaml(dir.path() + "/bad.yaml");
-    yaml << "log_retention_bytes: -3\n";
+    yaml << "log_retention_ms: -3\n";
   }
   {
     std::ofstream yaml(dir.path() + "/timeout.yaml");
@@ -430,7 +429,10 @@ TEST(ServerConfig, AKnownFileStartsTheBroker) {
   const auto path = dir.path() + "/portask.yaml";
   {
     std::ofstream yaml(path);
-    yaml << "log_level: warn\nlog_retention_ms: 3600000\ngroups: {initial_rebalance_delay_ms: 100}\n"
+    // A negative log_retention_bytes other than -1 is unlimited too, as Kafka's
+    // log.retention.bytes.
+    yaml << "log_level: warn\nlog_retention_ms: 3600000\nlog_retention_bytes: -2\n"
+            "groups: {initial_rebalance_delay_ms: 100}\n"
             "max_inflight_bytes_per_broker: -1\nmax_connections: 12\nauto_create_topics: false\n";
   }
   server_process server{"memory", dir.path() + "/broker.log"};
@@ -440,6 +442,7 @@ TEST(ServerConfig, AKnownFileStartsTheBroker) {
   const std::string log{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   EXPECT_NE(log.find("max connections: 12 per listener"), std::string::npos) << log;
   EXPECT_NE(log.find("auto-create off"), std::string::npos) << log;
+  EXPECT_NE(log.find("retention: 3600000 ms / unlimited by default"), std::string::npos) << log;
 }
 
 std::string read_file(const std::string& path) {

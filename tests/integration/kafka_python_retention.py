@@ -36,7 +36,7 @@ def bounds(consumer, tp):
 
 # -- configs are validated wherever they come in ---------------------------------------------
 for configs, reason in [({"retention.ms": "notanumber"}, "not a number"),
-                        ({"retention.bytes": "-5"}, "at least -1"),
+                        ({"retention.ms": "-5"}, "at least -1"),
                         ({"cleanup.policy": "shred"}, "expected one or more of"),
                         ({"no.such.config": "1"}, "unknown config")]:
     try:

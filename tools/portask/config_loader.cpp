@@ -1021,7 +1021,7 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
       ->check(whole_number(c.log_retention_ms));
   app.add_option("--log-retention-bytes", c.log_retention_bytes,
                  "default retention by size per partition for topics without retention.bytes "
-                 "(-1: unlimited)")
+                 "(negative: unlimited)")
       ->envname("PORTASK_LOG_RETENTION_BYTES")
       ->check(whole_number(c.log_retention_bytes));
   app.add_option("--log-retention-check-interval-ms", c.log_retention_check_interval_ms,
@@ -1219,12 +1219,11 @@ std::variant<broker_config, config_request_exit> load_config(int argc, char** ar
     std::cerr << "portask: producer_id_expiration_ms must be positive\n";
     return config_request_exit{2};
   }
-  for (const auto& [name, value] : {std::pair<const char*, std::int64_t>{"log_retention_ms", c.log_retention_ms},
-                                    {"log_retention_bytes", c.log_retention_bytes}}) {
-    if (value < -1) {
-      std::cerr << "portask: " << name << " must be -1 (unlimited) or at least 0\n";
-      return config_request_exit{2};
-    }
+  // Any negative log_retention_bytes is unlimited, as Kafka's log.retention.bytes (no lower
+  // bound there either).
+  if (c.log_retention_ms < -1) {
+    std::cerr << "portask: log_retention_ms must be -1 (unlimited) or at least 0\n";
+    return config_request_exit{2};
   }
   if (c.offsets_retention_ms == 0 || c.offsets_retention_ms < -1) {
     std::cerr << "portask: offsets_retention_ms must be -1 (kept for ever) or positive\n";

@@ -165,10 +165,10 @@ std::optional<refusal> alter_loggers(self_ptr self, const std::string& broker,
   return std::nullopt;
 }
 
-// Why a resource cannot be altered whatever its changes say (its type, or the broker's own
-// topic), or none. Checked before the changes are gathered: a resource refused anyway costs
-// nothing however many entries it carries.
-std::optional<refusal> unalterable(std::int8_t type, const std::string& name, bool replace) {
+// Why a resource cannot be altered whatever its changes say (its type), or none. Checked
+// before the changes are gathered: a resource refused anyway costs nothing however many
+// entries it carries. The broker's own topic is refuse_internal's.
+std::optional<refusal> unalterable(std::int8_t type, bool replace) {
   if (type == resource_broker) {
     return refusal{error_code::invalid_request,
                    "broker configs are set by Portask's config file and flags and cannot "
@@ -178,11 +178,25 @@ std::optional<refusal> unalterable(std::int8_t type, const std::string& name, bo
   if (type == resource_broker_logger && !replace) return std::nullopt;
   if (type != resource_topic)
     return refusal{error_code::invalid_request, "unsupported resource type " + std::to_string(type)};
-  // Refused here, not only by the registry: validateOnly must answer what the change would.
-  if (protocol::is_internal_topic(name))
-    return refusal{error_code::invalid_request,
-                   "topic '" + name + "' is internal: the broker keeps it, its configs cannot be changed"};
   return std::nullopt;
+}
+
+// The broker's own topic: `done(refusal)`. Once it exists its configs are the broker's, and
+// refused here, not only by the registry, so that validateOnly answers what the change
+// would. Until the first commit creates it, it is a topic that does not exist, as Kafka
+// (and DescribeConfigs and Metadata here) say of it then.
+template <class Done>
+void refuse_internal(self_ptr self, const std::string& name, Done done) {
+  self->request(self->state.dir.registry, 10s, topic_atom::value, name, false)
+      .then(
+          [=](storage::topic_info&) {
+            done(refusal{error_code::invalid_request,
+                         "topic '" + name + "' is internal: the broker keeps it, its configs cannot be changed"});
+          },
+          [=](const caf::error& e) {
+            const auto why = to_errc(e);
+            done(refusal{static_cast<error_code>(to_kafka(why)), topic_error_message(why, name)});
+          });
 }
 
 // Alters one resource that `unalterable` let through and calls `done(refusal or none)`.
@@ -263,20 +277,25 @@ void alter_all(self_ptr self, const request& r, const Req& req, bool replace, bo
       finish();
       continue;
     }
-    if (auto no = unalterable(rs.resourceType, rs.resourceName, replace)) {
+    if (auto no = unalterable(rs.resourceType, replace)) {
       res->responses[i].errorCode = static_cast<std::int16_t>(no->code);
       res->responses[i].errorMessage = no->message;
       finish();
       continue;
     }
+    auto answer = [=](std::optional<refusal> no) {
+      if (no) {
+        res->responses[i].errorCode = static_cast<std::int16_t>(no->code);
+        res->responses[i].errorMessage = no->message;
+      }
+      finish();
+    };
+    if (rs.resourceType == resource_topic && protocol::is_internal_topic(rs.resourceName)) {
+      refuse_internal(self, rs.resourceName, answer);
+      continue;
+    }
     alter_resource(self, rs.resourceType, rs.resourceName, changes_of(rs), replace,
-                   req.validateOnly, [=](std::optional<refusal> no) {
-                     if (no) {
-                       res->responses[i].errorCode = static_cast<std::int16_t>(no->code);
-                       res->responses[i].errorMessage = no->message;
-                     }
-                     finish();
-                   });
+                   req.validateOnly, answer);
   }
   finish();
 }

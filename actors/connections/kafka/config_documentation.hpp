@@ -90,7 +90,7 @@ inline std::optional<std::string> config_documentation(std::string_view name) {
        "is accepted."},
       {"retention.bytes",
        "Per partition: the oldest batches go while the batches after them still hold at least "
-       "this many bytes; -1 means no limit. Without an override, the broker's "
+       "this many bytes; a negative value means no limit. Without an override, the broker's "
        "log_retention_bytes."},
       {"retention.ms",
        "A batch goes once it and every batch before it are older than this, by their newest "

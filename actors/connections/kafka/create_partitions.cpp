@@ -1,6 +1,7 @@
 // CreatePartitions (key 37): grows a topic through the registry. Explicit assignments are
 // checked as Kafka checks them (one per new partition, each naming this broker once, as the
-// replication factor is 1) and refused in a cluster, where leases place partitions.
+// replication factor is 1; manual_assignment.hpp, as CreateTopics) and refused in a cluster,
+// where leases place partitions.
 // validateOnly checks without growing.
 // ACLs: ALTER on the topic, else TOPIC_AUTHORIZATION_FAILED for it.
 // timeoutMs bounds the wait (REQUEST_TIMED_OUT after it; the growth goes on).
@@ -10,6 +11,7 @@
 
 #include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/manual_assignment.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 #include "protocol/topic_name.hpp"
 
@@ -26,15 +28,9 @@ using partitions_topic = msg::CreatePartitionsRequest::CreatePartitionsTopic;
 std::optional<std::pair<error_code, std::string>> growth_problem(const partitions_topic& t,
                                                                  std::int32_t current,
                                                                  const cluster_view& cluster) {
-  // Kafka's (KRaft controller's) sentences, word for word: only the smaller count's names
-  // the topic.
-  if (t.count == current)
-    return std::pair{error_code::invalid_partitions,
-                     "Topic already has " + std::to_string(current) + " partition(s)."};
-  if (t.count < current)
-    return std::pair{error_code::invalid_partitions,
-                     "The topic " + t.name + " currently has " + std::to_string(current) + " partition(s); " +
-                         std::to_string(t.count) + " would not be an increase."};
+  // Kafka's (KRaft controller's) sentences, as the native add partitions says them.
+  if (auto problem = partition_growth_problem(t.name, current, t.count))
+    return std::pair{error_code::invalid_partitions, std::move(*problem)};
   // Null leaves the placement to the broker; a list, even an empty one, is the placement of
   // every new partition, as in Kafka (which refuses an empty one for a count that grows).
   if (!t.assignments) return std::nullopt;
@@ -43,18 +39,11 @@ std::optional<std::pair<error_code, std::string>> growth_problem(const partition
     return std::pair{error_code::invalid_replica_assignment,
                      "Attempted to add " + std::to_string(added) + " additional partition(s), but only " +
                          std::to_string(t.assignments->size()) + " assignment(s) were specified."};  // Kafka's
-  if (cluster.clustered)
-    return std::pair{error_code::invalid_replica_assignment,
-                     std::string("in a Portask cluster partitions are placed by leases, not by assignment")};
-  for (const auto& a : *t.assignments) {
-    if (a.brokerIds.size() != 1)
-      return std::pair{error_code::invalid_replica_assignment,
-                       "each new partition needs exactly one replica (the topic's replication "
-                       "factor is 1), got " + std::to_string(a.brokerIds.size())};
-    if (a.brokerIds[0] != cluster.self)
-      return std::pair{error_code::invalid_replica_assignment,
-                       "unknown broker id " + std::to_string(a.brokerIds[0])};
-  }
+  // Each as CreateTopics checks it, and with as many replicas as the topic's partitions
+  // have (one).
+  for (const auto& a : *t.assignments)
+    if (auto problem = manual_assignment_problem(a.brokerIds, cluster, std::size_t{1}))
+      return std::pair{error_code::invalid_replica_assignment, std::move(*problem)};
   return std::nullopt;
 }
 
@@ -97,11 +86,18 @@ void handle_create_partitions(self_ptr self, const request& r, protocol::byte_vi
       done();
       continue;
     }
-    // The broker's own topic: refused here, so that validateOnly answers as the growth would.
+    // The broker's own topic, once it exists: refused here, so that validateOnly answers as
+    // the growth would. Until the first commit creates it, it does not exist (as Metadata
+    // and DescribeConfigs say then).
     if (protocol::is_internal_topic(t.name)) {
-      res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_request);
-      res->results[i].errorMessage = "topic '" + t.name + "' is internal: the broker keeps it, it cannot grow";
-      done();
+      self->request(registry, deadline.left(), topic_atom::value, t.name, false)
+          .then(
+              [=](storage::topic_info&) {
+                res->results[i].errorCode = static_cast<std::int16_t>(error_code::invalid_request);
+                res->results[i].errorMessage = "topic '" + t.name + "' is internal: the broker keeps it, it cannot grow";
+                done();
+              },
+              fail);
       continue;
     }
     // Above the limit whatever the topic; the rest is checked against the topic.

@@ -17,6 +17,7 @@
 
 #include "actors/connections/kafka/error_messages.hpp"
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/manual_assignment.hpp"
 #include "actors/connections/kafka/topic_config_values.hpp"
 #include "actors/pipeline/topic_configs.hpp"
 
@@ -93,24 +94,8 @@ std::variant<std::int32_t, refusal> check(const creatable_topic& t, std::int32_t
         return refusal{error_code::invalid_replica_assignment,
                        "partitions must be numbered 0.." + std::to_string(seen.size() - 1)};
       seen[static_cast<std::size_t>(a.partitionIndex)] = true;
-      // Kafka's checks of a manual assignment, in its order, each INVALID_REPLICA_ASSIGNMENT:
-      // an empty list, a broker named twice, a broker that is not registered.
-      if (a.brokerIds.empty())
-        return refusal{error_code::invalid_replica_assignment,
-                       "The manual partition assignment includes an empty replica list."};
-      for (auto b = a.brokerIds.begin(); b != a.brokerIds.end(); ++b)
-        if (std::find(a.brokerIds.begin(), b, *b) != b)
-          return refusal{error_code::invalid_replica_assignment,
-                         "The manual partition assignment includes the broker " + std::to_string(*b) +
-                             " more than once."};
-      if (cluster.clustered)
-        return refusal{error_code::invalid_replica_assignment,
-                       "in a Portask cluster partitions are placed by leases, not by assignment"};
-      for (const auto b : a.brokerIds)
-        if (b != cluster.self)
-          return refusal{error_code::invalid_replica_assignment,
-                         "The manual partition assignment includes broker " + std::to_string(b) +
-                             ", but no such broker is registered."};
+      if (auto problem = manual_assignment_problem(a.brokerIds, cluster))
+        return refusal{error_code::invalid_replica_assignment, std::move(*problem)};
     }
     partitions = static_cast<std::int32_t>(t.assignments.size());
   }

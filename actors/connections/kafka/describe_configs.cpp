@@ -3,7 +3,9 @@
 // broker decides it (its log_retention_ms / log_retention_bytes, the frame limit as
 // max.message.bytes) and Kafka's otherwise, each with its source: the topic, the broker's
 // config, or the built-in default. Which overrides Portask acts on: docs/kafka.md. The
-// broker's loggers (BROKER_LOGGER) are listed with their levels (broker_loggers.hpp).
+// broker's loggers (BROKER_LOGGER) are listed with their levels (broker_loggers.hpp). The
+// broker named "" is Kafka's cluster-wide default broker, whose configs are the dynamic
+// defaults set for every broker: Portask has none, so it lists no config.
 // ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for the broker and its loggers.
 #include <spdlog/spdlog.h>
 
@@ -147,7 +149,10 @@ void handle_describe_configs(self_ptr self, const request& r, protocol::byte_vie
       continue;
     }
     if (rq.resourceType == resource_broker) {
-      if (!rq.resourceName.empty() && rq.resourceName != std::to_string(broker_id(self))) {
+      // As Kafka's ConfigHelper: "" answers the dynamic default configs only (none here),
+      // never this broker's static ones.
+      if (rq.resourceName.empty()) continue;
+      if (rq.resourceName != std::to_string(broker_id(self))) {
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
         out.errorMessage = "unknown broker id " + rq.resourceName;
       } else {

@@ -1,9 +1,13 @@
 // ListOffsets (key 2): earliest (-2) and latest (-1) from the partition's bounds; a
 // timestamp finds the first record stamped at or after it, and -3 (v7) the record with the
 // largest timestamp (actors/pipeline/offset_for_time.hpp), in a bounded number of reads: a
-// lookup that uses them up is REQUEST_TIMED_OUT, which clients retry. The client's current
-// leader epoch (v4+) is checked on the leader before anything else can fail
-// (leader_epochs.hpp), and an offset found comes with the partition's epoch.
+// lookup that uses them up is REQUEST_TIMED_OUT, which clients retry. Kafka's tiered-storage
+// sentinels (KIP-405's -4, v8; KIP-1005's -5, v9) are answered as Kafka's broker answers them
+// for a topic without remote storage, at any version (it does not check the version): the
+// earliest local offset is the log start, the latest tiered offset -1. Any other negative is
+// a timestamp like any other (the first record). The client's current leader epoch (v4+) is
+// checked on the leader before anything else can fail (leader_epochs.hpp), and an offset
+// found comes with the partition's epoch.
 // ACLs: DESCRIBE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include <map>
 #include <utility>
@@ -23,6 +27,8 @@ namespace {
 constexpr std::int64_t latest = -1;
 constexpr std::int64_t earliest = -2;
 constexpr std::int64_t max_timestamp = max_timestamp_target;
+constexpr std::int64_t earliest_local = -4;
+constexpr std::int64_t latest_tiered = -5;
 using found = offset_found;
 
 }  // namespace
@@ -89,7 +95,7 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         if (f.offset >= 0) o.oldStyleOffsets.push_back(f.offset);
         done();
       };
-      if (p.timestamp < max_timestamp || (p.timestamp == max_timestamp && r.api_version < 7)) {
+      if (p.timestamp == max_timestamp && r.api_version < 7) {
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
         done();
         continue;
@@ -102,8 +108,11 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
               res->topics[ti].partitions[pi].errorCode = err;
               return done();
             }
-            if (p.timestamp == earliest) return answer({b.log_start, -1});
+            // Without tiered storage the local log is the whole log, and nothing is tiered.
+            if (p.timestamp == earliest || p.timestamp == earliest_local)
+              return answer({b.log_start, -1});
             if (p.timestamp == latest) return answer({b.next_offset, -1});
+            if (p.timestamp == latest_tiered) return answer({-1, -1});
             if (b.log_start >= b.next_offset) return answer({-1, -1});
             auto bridge = self->state.dir.bridge_for(tp);
             if (!bridge) {

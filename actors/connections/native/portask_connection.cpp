@@ -1000,7 +1000,8 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
       break;  // lists what the client may describe
   }
   // The broker's own topic, refused here with the reason as Kafka's DeleteTopics,
-  // CreatePartitions and AlterConfigs are (the registry refuses it too, saying no more).
+  // CreatePartitions and AlterConfigs refuse it once it exists (the registry refuses it too,
+  // saying no more); the native protocol refuses it whether or not it exists yet.
   if (protocol::is_internal_topic(req->topic)) {
     const char* refused = req->op == native::admin_op::remove           ? "it cannot be deleted"
                           : req->op == native::admin_op::add_partitions ? "it cannot grow"
@@ -1063,13 +1064,27 @@ void on_topic_admin(self_ptr self, request_ctx r, protocol::byte_view payload) {
               },
               on_error);
       break;
-    case native::admin_op::add_partitions:
+    case native::admin_op::add_partitions: {
       // Above the limit whatever the topic; the registry checks the rest against the topic.
       if (req->partitions > max_topic_partitions)
         return fail(self, r, errc::invalid_partition_count, *partition_count_problem(req->partitions));
-      self->request(registry, 10s, grow_atom::value, req->topic, req->partitions)
-          .then(empty_ok, on_error);
+      const auto topic = req->topic;
+      const auto wanted = req->partitions;
+      self->request(registry, 10s, grow_atom::value, topic, wanted)
+          .then(empty_ok, [=](caf::error& e) {
+            // A count not above the topic's: the registry's refusal names neither count, so
+            // the topic's is looked up to say why, as Kafka's CreatePartitions says it.
+            if (to_errc(e) != errc::invalid_partition_count) return fail(self, r, e);
+            self->request(registry, 10s, topic_atom::value, topic, false)
+                .then(
+                    [=](storage::topic_info& info) {
+                      fail(self, r, errc::invalid_partition_count,
+                           partition_growth_problem(topic, info.partitions, wanted).value_or(""));
+                    },
+                    [=](caf::error&) { fail(self, r, errc::invalid_partition_count); });
+          });
       break;
+    }
     case native::admin_op::alter_config:
       alter_topic_config(self, r, registry, req->topic, req->configs);
       break;

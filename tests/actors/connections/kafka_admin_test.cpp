@@ -164,6 +164,16 @@ TEST(KafkaAdmin, DescribeConfigsOfATopicAndOfTheBroker) {
         }
       }
   }
+  // The default broker (""): Kafka answers the cluster-wide dynamic defaults only, never a
+  // broker's static configs; Portask has none, and lists nothing, without an error.
+  msg::DescribeConfigsRequest defaults;
+  defaults.resources.push_back({4, "", std::nullopt});
+  for (std::int16_t v : {0, 4}) {
+    const auto described = call<msg::DescribeConfigsResponse>(c, 32, v, defaults, v >= 4).results.at(0);
+    EXPECT_EQ(described.errorCode, 0) << "v" << v;
+    EXPECT_TRUE(described.configs.empty()) << "v" << v << ": " << described.configs.size() << " configs";
+  }
+
   // Asked for (v3+), every config reported, topic's and broker's, comes with what it means
   // and what Portask does with it.
   req.includeDocumentation = true;
@@ -412,11 +422,24 @@ TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
     EXPECT_EQ(result.errorMessage.value_or(""), "Duplicate topic in request.");
   }
   EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5);
+  // Before the first commit creates it, it does not exist, as Metadata says then.
+  for (bool validate_only : {true, false}) {
+    req.validateOnly = validate_only;
+    req.topics = {{"__consumer_offsets", 60, std::nullopt}};
+    res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
+    EXPECT_EQ(res.results.at(0).errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION, validateOnly " << validate_only;
+    EXPECT_EQ(res.results.at(0).errorMessage.value_or(""), "The topic '__consumer_offsets' does not exist.");
+  }
+  msg::MetadataRequest make_internal;  // v1 may auto-create it, as a group's first commit does
+  make_internal.topics =
+      std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("__consumer_offsets")}};
+  ASSERT_EQ(call<msg::MetadataResponse>(c, 3, 1, make_internal, false).topics.at(0).errorCode, 0);
   for (bool validate_only : {true, false}) {
     req.validateOnly = validate_only;
     req.topics = {{"__consumer_offsets", 60, std::nullopt}};
     res = call<msg::CreatePartitionsResponse>(c, 37, 1, req, false);
     EXPECT_EQ(res.results.at(0).errorCode, 42) << "validateOnly " << validate_only;
+    EXPECT_NE(res.results.at(0).errorMessage.value_or("").find("internal"), std::string::npos);
   }
 
   // Explicit assignments, checked as Kafka checks them: one per new partition, each on this
@@ -440,8 +463,17 @@ TEST(KafkaAdmin, CreatePartitionsGrowsATopicAndRefusesShrinking) {
     EXPECT_EQ(none.errorMessage.value_or(""),
               "Attempted to add 2 additional partition(s), but only 0 assignment(s) were specified.");
   }
-  EXPECT_EQ(grow_with({{{0}}, {{7}}}, false).errorCode, 39) << "an unknown broker";
-  EXPECT_EQ(grow_with({{{0}}, {{0, 0}}}, false).errorCode, 39) << "two replicas";
+  // Kafka's sentences, the ones CreateTopics gives for the same assignment.
+  const auto unknown_broker = grow_with({{{0}}, {{7}}}, false);
+  EXPECT_EQ(unknown_broker.errorCode, 39) << "an unknown broker";
+  EXPECT_EQ(unknown_broker.errorMessage.value_or(""),
+            "The manual partition assignment includes broker 7, but no such broker is registered.");
+  const auto twice = grow_with({{{0}}, {{0, 0}}}, false);
+  EXPECT_EQ(twice.errorCode, 39) << "two replicas";
+  EXPECT_EQ(twice.errorMessage.value_or(""),
+            "The manual partition assignment includes the broker 0 more than once.");
+  EXPECT_EQ(grow_with({{{0}}, {{}}}, false).errorMessage.value_or(""),
+            "The manual partition assignment includes an empty replica list.");
   EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5) << "nothing refused was applied";
   EXPECT_EQ(grow_with({{{0}}, {{0}}}, true).errorCode, 0);
   EXPECT_EQ(must(native.describe_topic("grow")).partitions, 5);
@@ -530,6 +562,19 @@ TEST(KafkaAdmin, ListOffsetsByTimestamp) {
   EXPECT_EQ(lookup(-1, 1).offset, 12);
   EXPECT_EQ(lookup(-2, 1).offset, 0);
   EXPECT_EQ(lookup(-3, 6).errorCode, 42) << "-3 needs v7";
+  // Kafka's tiered sentinels, as its broker answers them for a topic without remote storage
+  // and whatever the version: -4 the log start, -5 nothing tiered. Any other negative is a
+  // timestamp, which every record is stamped at or after.
+  for (std::int16_t version : {1, 7}) {
+    EXPECT_EQ(lookup(-4, version).errorCode, 0) << "v" << version;
+    EXPECT_EQ(lookup(-4, version).offset, 0) << "v" << version;
+    EXPECT_EQ(lookup(-5, version).errorCode, 0) << "v" << version;
+    EXPECT_EQ(lookup(-5, version).offset, -1) << "v" << version;
+  }
+  EXPECT_EQ(lookup(-5).leaderEpoch, -1);
+  EXPECT_EQ(lookup(-10).errorCode, 0);
+  EXPECT_EQ(lookup(-10).offset, 0);
+  EXPECT_EQ(lookup(-10).timestamp, 1000);
 
   // Records deleted up to the middle of the second batch: an answer is never below the log
   // start, although a read returns that batch whole.
@@ -543,6 +588,9 @@ TEST(KafkaAdmin, ListOffsetsByTimestamp) {
   EXPECT_EQ(lookup(2000).offset, 6) << "offset 4 is stamped 2000 but deleted";
   EXPECT_EQ(lookup(2025).offset, 7);
   EXPECT_EQ(lookup(-2, 1).offset, 6);
+  EXPECT_EQ(lookup(-4).offset, 6);
+  EXPECT_EQ(lookup(-10).offset, 6);
+  EXPECT_EQ(lookup(-10).timestamp, 2020);
 }
 
 TEST(KafkaAdmin, DeleteRecordsOfACompactOnlyTopicIsAPolicyViolation) {

@@ -117,6 +117,11 @@ TEST(KafkaConformance, CreateTopicsChecksReplicationAssignmentsAndConfigsAsKafka
   auto twice = create(c, {"broker-twice", -1, -1, {{0, {0, 0}}}, {}});
   EXPECT_EQ(twice.errorCode, 39);
   EXPECT_NE(twice.errorMessage.value_or("").find("broker 0 more than once"), std::string::npos);
+  // Kafka checks each broker, in ascending order, for being registered before being named twice.
+  auto other_twice = create(c, {"other-broker-twice", -1, -1, {{0, {5, 5}}}, {}});
+  EXPECT_EQ(other_twice.errorCode, 39);
+  EXPECT_EQ(other_twice.errorMessage.value_or(""),
+            "The manual partition assignment includes broker 5, but no such broker is registered.");
   EXPECT_EQ(create(c, {"gap", -1, -1, {{0, {0}}, {2, {0}}}, {}}).errorCode, 39)
       << "INVALID_REPLICA_ASSIGNMENT";
   EXPECT_EQ(create(c, {"other-broker", -1, -1, {{0, {5}}}, {}}).errorCode, 39);
@@ -176,6 +181,10 @@ TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
   auto broker = alter({4, "0", {{"num.partitions", 0, std::string("5")}}});
   EXPECT_EQ(broker.errorCode, 42) << "broker configs are static";
   EXPECT_TRUE(broker.errorMessage.has_value());
+  // The cluster-wide default broker (""), whose dynamic defaults Portask does not have, alike.
+  auto default_broker = alter({4, "", {{"num.partitions", 0, std::string("5")}}});
+  EXPECT_EQ(default_broker.errorCode, 42);
+  EXPECT_NE(default_broker.errorMessage.value_or("").find("cannot be changed at run time"), std::string::npos);
   EXPECT_EQ(alter({2, "missing", {{"retention.ms", 0, std::string("5")}}}).errorCode, 3);
   EXPECT_EQ(topic_configs(c, "alter")["retention.bytes"], "1048576") << "nothing changed";
   // Deleting a key no topic has leaves nothing to delete, as in Kafka; setting it is refused.
@@ -229,15 +238,37 @@ TEST(KafkaConformance, TopicConfigsAreAlteredAtRunTimeValidatedAndKept) {
   EXPECT_EQ(now["segment.ms"], "3600000");
   EXPECT_EQ(now["retention.bytes"], "-1") << "not named: back to the default";
 
-  // The broker's own topic is refused, and validateOnly says so too rather than yes.
+  // The broker's own topic, before the first commit creates it, does not exist, as
+  // DescribeConfigs and Metadata say then (and Kafka of any topic that does not).
   msg::AlterConfigsRequest internal;
   internal.resources.push_back({2, "__consumer_offsets", {{"retention.ms", std::string("1000")}}});
+  msg::IncrementalAlterConfigsRequest internal_inc;
+  internal_inc.resources.push_back({2, "__consumer_offsets", {{"retention.ms", 0, std::string("1000")}}});
+  for (bool validate_only : {true, false}) {
+    internal.validateOnly = validate_only;
+    auto answer = call<msg::AlterConfigsResponse>(c, 33, 2, internal, true).responses.at(0);
+    EXPECT_EQ(answer.errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION, validateOnly " << validate_only;
+    EXPECT_EQ(answer.errorMessage.value_or(""), "The topic '__consumer_offsets' does not exist.");
+    internal_inc.validateOnly = validate_only;
+    EXPECT_EQ(call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, internal_inc, true).responses.at(0).errorCode, 3)
+        << "validateOnly " << validate_only;
+  }
+  // Once it exists (a Metadata request that may auto-create it makes it), it is refused, and
+  // validateOnly says so too rather than yes.
+  msg::MetadataRequest make_internal;
+  make_internal.topics =
+      std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("__consumer_offsets")}};
+  ASSERT_EQ(call<msg::MetadataResponse>(c, 3, 1, make_internal, false).topics.at(0).errorCode, 0);
   for (bool validate_only : {true, false}) {
     internal.validateOnly = validate_only;
     auto answer = call<msg::AlterConfigsResponse>(c, 33, 2, internal, true).responses.at(0);
     EXPECT_EQ(answer.errorCode, 42) << "validateOnly " << validate_only;
     EXPECT_NE(answer.errorMessage.value_or("").find("internal"), std::string::npos);
+    internal_inc.validateOnly = validate_only;
+    EXPECT_EQ(call<msg::IncrementalAlterConfigsResponse>(c, 44, 1, internal_inc, true).responses.at(0).errorCode, 42)
+        << "validateOnly " << validate_only;
   }
+  EXPECT_NE(topic_configs(c, "__consumer_offsets")["retention.ms"], "1000") << "unchanged";
 }
 
 // max.message.bytes bounds a topic's batches (MESSAGE_TOO_LARGE above it), for Kafka and

@@ -262,6 +262,17 @@ TEST_F(OffsetForTime, TheScanStartsAtTheBatchThatHoldsTheAnswer) {
   EXPECT_EQ(first.found->offset, 0) << "a target before every record: the first";
 }
 
+// A negative target other than -3 (Kafka's ListOffsets takes -10 as a timestamp) is a target
+// every record reaches: the first record stored, none below the log start.
+TEST_F(OffsetForTime, ANegativeTargetFindsTheFirstRecordStored) {
+  lay_out(codecs_, *log_, 10, 4);
+  log_->start = 6;
+  const auto got = look_for(-10);
+  ASSERT_TRUE(got.found);
+  EXPECT_EQ(got.found->offset, 6);
+  EXPECT_EQ(got.found->timestamp, 1000 + 10 * 6);
+}
+
 // -3: the first record stamped with the log's largest timestamp, found as a target; when that
 // record is gone (its batch deleted, as the running maximum remembers), the largest timestamp
 // left is scanned for from the log start.

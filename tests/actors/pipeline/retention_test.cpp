@@ -27,6 +27,17 @@ TEST(RetentionOf, TopicOverridesWinAndMinusOneMeansUnlimited) {
   EXPECT_FALSE(none.any());
 }
 
+// Any negative retention.bytes is unlimited, as in Kafka (which gives it no lower bound), the
+// broker's default as much as a topic's own.
+TEST(RetentionOf, AnyNegativeRetentionBytesMeansUnlimited) {
+  broker_config config;
+  config.log_retention_ms = -1;
+  config.log_retention_bytes = 50;
+  EXPECT_FALSE(retention_of({{"retention.bytes", "-5"}}, config, 5000).any());
+  config.log_retention_bytes = -7;
+  EXPECT_FALSE(retention_of({}, config, 5000).any());
+}
+
 TEST(RetentionOf, ARetentionLongerThanTheClockDeletesNothingByTime) {
   broker_config config;
   const auto r = retention_of({{"retention.ms", "9223372036854775807"}}, config, 5000);

@@ -57,6 +57,15 @@ TEST(TopicConfigs, BadValuesAreRefusedNamingTheKeyAndTheReason) {
   EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "0.25"), std::nullopt);
 }
 
+// Kafka's LogConfig gives retention.bytes no lower bound (retention.ms has -1): any negative
+// value is no size limit.
+TEST(TopicConfigs, AnyNegativeRetentionBytesIsAccepted) {
+  for (const auto* value : {"-1", "-2", "-5", "-9223372036854775808"})
+    EXPECT_EQ(topic_config_problem("retention.bytes", value), std::nullopt) << value;
+  EXPECT_NE(topic_config_problem("retention.bytes", "-9223372036854775809").value_or("").find("out of range"),
+            std::string::npos);
+}
+
 // As Kafka's ConfigDef.parseType reads a value: trimmed, a boolean in any case, a number with a
 // leading '+'; the values Portask honours alone are compared in that reading too, and the
 // numbers its partitions use are read the same way.

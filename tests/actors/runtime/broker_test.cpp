@@ -112,6 +112,17 @@ TEST(Broker, TopicAdminAndMetadata) {
   ASSERT_FALSE(client::ok(grow));
   EXPECT_EQ(client::error_of(grow).code, errc::invalid_partition_count);
   EXPECT_NE(client::error_of(grow).message.find("at most 10000"), std::string::npos);
+  // A count not above the topic's says the count it has, in the words of Kafka's
+  // CreatePartitions.
+  for (const auto& [total, why] :
+       {std::pair<std::int32_t, std::string>{1, "The topic a currently has 2 partition(s); 1 would not be an increase."},
+        {2, "Topic already has 2 partition(s)."}}) {
+    auto not_more = c.add_partitions("a", total);
+    ASSERT_FALSE(client::ok(not_more)) << total;
+    EXPECT_EQ(client::error_of(not_more).code, errc::invalid_partition_count);
+    EXPECT_NE(client::error_of(not_more).message.find(why), std::string::npos)
+        << client::error_of(not_more).message;
+  }
   // Only the broker writes the internal topic, and a publish to it never creates it.
   auto internal = c.publish("__consumer_offsets", -1, make_batch(1));
   ASSERT_FALSE(client::ok(internal));
