@@ -77,6 +77,8 @@ std::string refusal_reason(message_type type, byte_view payload) {
       return "acks bits other than 0 (respond) and 1 (idempotent) must be clear, and an idempotent "
              "publish names its partition, asks for a response and has a producer id, epoch and "
              "sequence of 0 or more";
+    // Its one bool (every decoder refuses a bool other than 0 or 1).
+    case message_type::metadata: return "cluster is a bool: 0 or 1";
     default: return {};
   }
 }

@@ -1,7 +1,8 @@
 // Native requests the broker refuses, against the real `portask` executable on the memory
 // store: what Kafka clients could not read back (group ids and commit metadata past Kafka's
-// limits), refusals that say what is wrong, the encrypted flag on a frame without a batch, and
-// the request kinds the metrics count native admin requests as.
+// limits, or not UTF-8), refusals that say what is wrong (publishes' included), the encrypted
+// flag on a frame without a batch, and the request kinds the metrics count native admin
+// requests as.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -70,12 +71,9 @@ TEST_F(NativeRefusals, AckRefusesGroupIdsAndMetadataKafkaCouldNotCarry) {
   expect_refused(c.commit("meta", "acked", 0, -1), errc::invalid_request, "offset -1");
   expect_refused(c.commit("meta", "acked", 0, 1, std::string(4097, 'm')), errc::invalid_request,
                  "offset.metadata.max.bytes");
-  // Bytes that are not UTF-8 count one unit each, as Java reads them (one U+FFFD each): 40,000
-  // continuation bytes are not zero characters.
-  expect_refused(c.commit("meta", "acked", 0, 1, std::string(40000, '\x80')), errc::invalid_request,
-                 "offset.metadata.max.bytes");
-  expect_refused(c.commit("meta", "acked", 0, 1, std::string(4097, '\x80')), errc::invalid_request,
-                 "offset.metadata.max.bytes");
+  // Bytes that are not UTF-8 are no string at all (docs/protocol.md section 4), however many.
+  expect_refused(c.commit("meta", "acked", 0, 1, std::string(40000, '\x80')), errc::malformed_payload, "malformed");
+  expect_refused(c.commit("meta", "acked", 0, 1, std::string(10, '\x80')), errc::malformed_payload, "malformed");
   // 4096 characters of three bytes each are 4096 units.
   std::string wide;
   for (int i = 0; i < 4096; ++i) wide += "\xe2\x82\xac";
@@ -128,6 +126,18 @@ TEST_F(NativeRefusals, RefusalsSayWhatIsWrong) {
   // max.message.bytes: the error names the limit it passed.
   ASSERT_TRUE(client::ok(c.create_topic("small", 1, {{"max.message.bytes", "100"}})));
   expect_refused(c.publish("small", 0, one_message(std::string(500, 'v'))), errc::frame_too_large, "max.message.bytes");
+  // A publish to a name no topic may have says the naming rule, as TopicAdmin create does
+  // (before, the auto-creation's bare "invalid request"), whatever the partition.
+  for (const auto& name : {std::string(), std::string("."), std::string(250, 'n'), std::string("q1 bad")}) {
+    expect_refused(c.publish(name, 0, one_message("v")), errc::invalid_request, "1 to 249");
+    expect_refused(c.publish(name, -1, one_message("v")), errc::invalid_request, "1 to 249");
+  }
+  // A message without a key on a compacted topic: the error says a key is missing.
+  ASSERT_TRUE(client::ok(c.create_topic("compacted", 1, {{"cleanup.policy", "compact"}})));
+  expect_refused(c.publish("compacted", 0, one_message("keyless")), errc::invalid_record, "no key");
+  auto bounds = c.list_offsets("compacted", 0);
+  ASSERT_TRUE(client::ok(bounds));
+  EXPECT_EQ(std::get<0>(bounds).high_watermark, 0) << "nothing of the batch was stored";
   EXPECT_TRUE(client::ok(c.heartbeat())) << "the connection goes on";
 }
 

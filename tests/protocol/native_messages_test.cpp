@@ -325,3 +325,73 @@ TEST(NativeMessages, RefusalReasonsNameWhatTheRequestBroke) {
   ASSERT_EQ(decode_group_join(payload_of(join)).error(), errc::invalid_request);
   EXPECT_NE(refusal_reason(message_type::group_join, payload_of(join)).find("names a group"), std::string::npos);
 }
+
+// docs/protocol.md section 4: a string is UTF-8. A request's strings are checked (the broker
+// stores group ids, topics and metadata that Kafka clients read back, and cannot decode when
+// they are not); an answer's are taken as they come (a group id a Kafka client chose is listed
+// as given). Bytes fields (a Publish's batch, Authenticate's token) are not strings.
+TEST(NativeMessages, ARequestStringThatIsNotUtf8IsMalformed) {
+  // Cut short, not UTF-8 at all, overlong, a surrogate, past U+10FFFF.
+  const std::string not_utf8[] = {"meta\xc3", "grp\xff\xfe", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
+  const buffer not_text{0xff, 0xfe, 0xc3};
+  for (const auto& bad : not_utf8) {
+    for (const auto& ack : {ack_request{1, bad, "t", 0, 1, "", {}, -1}, ack_request{1, "g", bad, 0, 1, "", {}, -1},
+                            ack_request{1, "g", "t", 0, 1, bad, {}, -1}, ack_request{1, "g", "t", 0, 1, "", bad, 2}}) {
+      buffer f;
+      encode(f, ack);
+      EXPECT_EQ(decode_ack(payload_of(f)).error(), errc::malformed_payload);
+    }
+    for (const auto& join : {group_join_request{2, bad, 0, 5000, {"t"}}, group_join_request{2, "g", 0, 5000, {"t", bad}}}) {
+      buffer f;
+      encode(f, join);
+      EXPECT_EQ(decode_group_join(payload_of(f)).error(), errc::malformed_payload);
+    }
+    buffer meta;
+    encode_metadata_request(meta, metadata_request{3, true, {"g", bad}});
+    EXPECT_EQ(decode_metadata_request(payload_of(meta)).error(), errc::malformed_payload);
+    buffer publish;
+    encode(publish, publish_request{4, 1, bad, 0, {}, not_text}, 0);
+    EXPECT_EQ(decode_publish(payload_of(publish)).error(), errc::malformed_payload);
+  }
+  // Well-formed UTF-8 of every length, and bytes fields that are not UTF-8, decode.
+  buffer ok;
+  encode(ok, ack_request{5, "gr\xc3\xbcppe-\xe2\x82\xac-\xf0\x9f\x98\x80", "t", 0, 1, "m\xc3\xa9ta", {}, -1});
+  auto a = decode_ack(payload_of(ok));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->consumer, "gr\xc3\xbcppe-\xe2\x82\xac-\xf0\x9f\x98\x80");
+  buffer publish;
+  encode(publish, publish_request{6, 1, "t", 0, {}, not_text}, 0);
+  auto p = decode_publish(payload_of(publish));
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(same_bytes(p->batch, not_text));
+  // An answer's strings are not checked.
+  buffer body;
+  encode_body(body, offset_fetch_response{7, "meta\xc3"});
+  EXPECT_EQ(decode_offset_fetch_response(body).value().metadata, "meta\xc3");
+  std::vector<group_summary> groups{{"grp\xff\xfe", "Empty", "consumer", 0}};
+  buffer list;
+  encode_body(list, groups);
+  EXPECT_EQ(decode_group_list(list).value(), groups);
+}
+
+// docs/protocol.md section 4: a bool is 0 or 1; another value is one the protocol does not
+// define, refused as invalid_request saying so.
+TEST(NativeMessages, ABoolOtherThanZeroOrOneIsInvalid) {
+  for (const std::uint8_t cluster : {0, 1, 2, 255}) {
+    buffer f;
+    const std::uint8_t body[] = {0, 0, 0, 9, cluster, 0, 0};
+    append_frame(f, message_type::metadata, 0, body);
+    auto m = decode_metadata_request(payload_of(f));
+    if (cluster <= 1) {
+      ASSERT_TRUE(m) << int{cluster};
+      EXPECT_EQ(m->cluster, cluster == 1);
+      continue;
+    }
+    EXPECT_EQ(m.error(), errc::invalid_request) << int{cluster};
+    EXPECT_NE(refusal_reason(message_type::metadata, payload_of(f)).find("0 or 1"), std::string::npos);
+  }
+  buffer e;
+  encode(e, error_response{1, 39, false, "x"});
+  e[e.size() - 4] = 2;  // retriable: its u16 message length and "x" follow
+  EXPECT_FALSE(decode_error(payload_of(e)));
+}

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "actors/connections/transport/log_limiter.hpp"
 #include "actors/connections/transport/tcp_session.hpp"
 #include "logging/loggers.hpp"
 #include "protocol/native_messages.hpp"
@@ -174,7 +175,12 @@ void watch_partitions(self_ptr self) {
 // membership ends.
 void give_up(self_ptr self, errc why) {
   auto& s = self->state;
-  logging::native().warn("group '{}': native member cannot join: {}", s.m.group, make_error_code(why).message());
+  // A client can send such joins at will (a session timeout out of range, pipelined by the
+  // hundred): one line a second, as other refusals (docs/operations.md).
+  static log_limiter refusals;
+  if (const auto events = refusals.count(); events > 0)
+    logging::native().warn("group '{}': native member cannot join: {}{}", s.m.group,
+                           make_error_code(why).message(), more_since_last_line(events));
   native::error_response err{0, static_cast<std::uint16_t>(why), is_retriable(why),
                              "group " + s.m.group + ": " + make_error_code(why).message()};
   protocol::buffer out;

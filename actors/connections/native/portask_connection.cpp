@@ -343,6 +343,12 @@ void flush_publishes(self_ptr self) {
     self->state.answers_held = true;
     const auto& [r, acks] = slot;
     if (e == errc::frame_too_large) return fail(self, r, e, publish_too_large(*self->state.ctx));
+    // A partition's one reason for invalid_record (partition.cpp), which the code alone does
+    // not tell.
+    if (e == errc::invalid_record)
+      return fail(self, r, e,
+                  "a message has no key, and the topic is compacted (cleanup.policy compact): every "
+                  "message needs one; nothing of the batch was stored");
     if (e != errc::ok) return fail(self, r, e);
     answer_publish(self, r, acks, res);
   };
@@ -479,6 +485,10 @@ void on_publish(self_ptr self, request_ctx r, const protocol::frame_header& h,
   if (!check_topic(self, r, sec::acl_operation::write, req->topic)) return;
   if (protocol::is_internal_topic(req->topic))
     return fail(self, r, errc::invalid_request, "'" + req->topic + "' is internal: only the broker writes it");
+  // A topic of such a name cannot exist, and creating it would be refused saying no more
+  // (topic_registry): the rule is told here, in TopicAdmin create's words.
+  if (auto problem = creatable_name_problem(req->topic))
+    return fail(self, r, errc::invalid_request, problem->message);
   // Nothing would drop a message at its expiry (a partition's log keeps what its retention
   // keeps): refused rather than stored as if it would be honoured.
   const bool expiring = pb.kept_encoded() ? pb.encoded_scan.expiring
@@ -1110,7 +1120,7 @@ void describe_cluster(native::metadata_response& m, const cluster_view& view,
 
 void on_metadata(self_ptr self, request_ctx r, protocol::byte_view payload) {
   auto req = native::decode_metadata_request(payload);
-  if (!req) return fail(self, r, errc::malformed_payload);
+  if (!req) return fail_decode(self, r, req.error(), payload);
   // Coordinators are answered in the cluster fields, which only `cluster` asks for: groups
   // named without it would go unanswered.
   if (!req->cluster && !req->groups.empty())

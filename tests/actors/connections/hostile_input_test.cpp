@@ -5,6 +5,7 @@
 #include "tests/actors/broker_fixture.hpp"
 #include "protocol/codec_manager.hpp"
 #include "protocol/native_messages.hpp"
+#include "raw_kafka.hpp"
 
 #include <string>
 #include <utility>
@@ -138,6 +139,48 @@ TEST(HostileInput, MetadataNamingGroupsWithoutTheClusterFieldsIsRefused) {
   EXPECT_EQ(e.request_id, 99u);
   // The client asks for the cluster fields (absent outside a cluster, so no coordinator).
   EXPECT_TRUE(client::ok(c.metadata({"g"})));
+}
+
+// docs/protocol.md section 4: a bool is 0 or 1. Before, a `cluster` of 2 was taken for 1.
+TEST(HostileInput, AMetadataClusterFieldOtherThanZeroOrOneIsRefused) {
+  broker_fixture f;
+  auto c = f.connect();
+  protocol::buffer frame;
+  const std::uint8_t body[] = {0, 0, 0, 98, 2, 0, 0};
+  protocol::append_frame(frame, protocol::message_type::metadata, 0, body);
+  ASSERT_TRUE(c.send_raw(frame));
+  auto e = expect_error(c);
+  EXPECT_EQ(e.code, static_cast<std::uint16_t>(errc::invalid_request));
+  EXPECT_EQ(e.request_id, 98u);
+  EXPECT_NE(e.message.find("0 or 1"), std::string::npos) << e.message;
+  EXPECT_TRUE(client::ok(c.metadata()));
+}
+
+// docs/protocol.md section 4: a string is UTF-8. Before, an Ack's group id or metadata that
+// was not was stored, and Kafka clients listing the groups could not decode the answer
+// (kafka-python) or crashed (librdkafka).
+TEST(HostileInput, RequestStringsThatAreNotUtf8AreMalformedAndNothingIsStored) {
+  broker_fixture f;
+  auto c = f.connect();
+  must(c.create_topic("acked", 1));
+  auto malformed = [](const auto& r, const char* what) {
+    ASSERT_FALSE(client::ok(r)) << what << " accepted";
+    EXPECT_EQ(client::error_of(r).code, errc::malformed_payload) << what << ": " << client::error_of(r).message;
+  };
+  malformed(c.commit("grp\xff\xfe", "acked", 0, 1), "a group id");
+  malformed(c.commit("grp", "acked", 0, 1, "meta\xc3"), "metadata");
+  malformed(c.commit("grp", "acked\xff", 0, 1), "a topic");
+  malformed(c.join_group("grp\xff\xfe", {"acked"}), "a group to join");
+  malformed(c.join_group("grp", {"acked\xc0\xaf"}), "a topic to join with");
+  EXPECT_TRUE(must(c.list_groups(), "list_groups").empty()) << "nothing refused was stored";
+  raw_kafka k{f.server->kafka_port()};
+  auto groups = call<msg::ListGroupsResponse>(k, 16, 0, msg::ListGroupsRequest{}, false);
+  EXPECT_EQ(groups.errorCode, 0);
+  EXPECT_TRUE(groups.groups.empty());
+  // UTF-8 beyond ASCII is a string like any other.
+  const std::string group = "gr\xc3\xbcppe-\xe2\x82\xac";
+  must(c.commit(group, "acked", 0, 1, "m\xc3\xa9ta"), "commit");
+  EXPECT_EQ(must(c.committed(group, "acked", 0), "committed").metadata, "m\xc3\xa9ta");
 }
 
 TEST(HostileInput, CorruptBatchAndUnknownCompressionAreErrors) {

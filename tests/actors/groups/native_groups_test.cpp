@@ -8,7 +8,9 @@
 #include <map>
 #include <set>
 
+#include "logging/loggers.hpp"
 #include "tests/actors/broker_fixture.hpp"
+#include "log_capture.hpp"
 #include "raw_kafka.hpp"
 
 using namespace portask;
@@ -151,6 +153,30 @@ TEST(NativeGroups, BadJoinsGetErrorsAndKafkaMembersCannotJoinANativeGroup) {
   j.protocols.push_back({"range", "x"});
   EXPECT_EQ(call<msg::JoinGroupResponse>(k, 11, 2, j, false).errorCode, 23)
       << "INCONSISTENT_GROUP_PROTOCOL";
+}
+
+// A client makes the coordinator refuse its joins at will (a session timeout out of range,
+// pipelined by the hundred): the broker's warning is one line a second for all of them, with
+// their count, not one line each (docs/operations.md).
+TEST(NativeGroups, RefusedJoinsLogAtMostOneLineASecond) {
+  portask::testing::log_capture log(logging::native(), spdlog::level::warn);
+  broker_fixture f;
+  auto c = f.connect();
+  const std::string line = "native member cannot join";
+  const auto start = std::chrono::steady_clock::now();
+  int joins = 0;
+  // Until a line is written: another test's refusal in this process may have been logged
+  // less than a second ago.
+  while (joins < 20 || log.lines_with(line).empty()) {
+    ASSERT_LT(joins, 10000) << "no line was written";
+    must(c.join_group("flood", {"t"}, protocol::assignment_strategy::range, 1), "join");
+    auto a = c.next_assignment(30s);
+    ASSERT_FALSE(client::ok(a));
+    EXPECT_EQ(client::error_of(a).code, errc::invalid_session_timeout);
+    ++joins;
+  }
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+  EXPECT_LE(log.lines_with(line).size(), static_cast<std::size_t>(seconds.count()) + 1) << joins << " joins refused";
 }
 
 // As a Kafka leader watching its metadata: a subscribed topic created after the join, and one
