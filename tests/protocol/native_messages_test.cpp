@@ -393,5 +393,7 @@ TEST(NativeMessages, ABoolOtherThanZeroOrOneIsInvalid) {
   buffer e;
   encode(e, error_response{1, 39, false, "x"});
   e[e.size() - 4] = 2;  // retriable: its u16 message length and "x" follow
-  EXPECT_FALSE(decode_error(payload_of(e)));
+  const auto refused = decode_error(payload_of(e));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), errc::invalid_request);
 }
