@@ -519,7 +519,7 @@ TEST(KafkaGroups, CommitMetadataOverTheLimitIsRefusedForItsPartitionAlone) {
   EXPECT_EQ(fetched.topics[0].partitions[0].metadata, std::string(4096, 'm'));
   EXPECT_EQ(fetched.topics[0].partitions[1].committedOffset, -1) << "not stored";
   // Counted as Kafka counts (Java's String.length()): characters, not bytes. Bytes that are
-  // not UTF-8 count one unit each, as Java reads them (one U+FFFD each): 40,000 continuation
+  // not UTF-8 count one unit each, as Java reads them (one U+FFFD each): 30,000 continuation
   // bytes are not zero characters.
   auto repeated = [](const std::string& s, int n) {
     std::string out;
@@ -528,7 +528,7 @@ TEST(KafkaGroups, CommitMetadataOverTheLimitIsRefusedForItsPartitionAlone) {
   };
   for (const auto& [metadata, want] : std::vector<std::pair<std::string, std::int16_t>>{
            {repeated("\u00e9", 4096), 0}, {repeated("\u00e9", 4097), 12}, {std::string(4097, '\x80'), 12},
-           {std::string(40000, '\x80'), 12}}) {
+           {std::string(30000, '\x80'), 12}}) {
     msg::OffsetCommitRequest one;
     one.groupId = "bounded";
     one.generationIdOrMemberEpoch = -1;
