@@ -1,5 +1,6 @@
 #include "actors/connections/transport/response_queue.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace portask {
@@ -24,14 +25,28 @@ void response_queue::complete(std::uint64_t seq, protocol::gather_bytes bytes,
 std::uint64_t response_queue::promise_output(std::uint64_t wanted, bool& alone) {
   const auto cap = session_->limits().max_queued_output;
   const auto used = session_->queued_output() + held_ + promised_;
-  alone = used == 0;
-  const auto granted = used >= cap ? 0 : std::min(wanted, cap - used);
+  // Promises set aside have nothing to send yet: the answer may take its first batch whole
+  // beside them. What they may still bring stays counted (the room is what they leave), so
+  // the output stays within the cap and one batch per answer made alone.
+  alone = used == aside_;
+  auto granted = used >= cap ? 0 : std::min(wanted, cap - used);
+  // Made alone beside promises set aside, it holds at least a byte until it is sent, so the
+  // next answer is not made alone too (at most one first batch past the cap at a time).
+  if (alone && used > 0) granted = std::max<std::uint64_t>(granted, std::min<std::uint64_t>(wanted, 1));
   promised_ += granted;
   return granted;
 }
 
 void response_queue::keep_promise(std::uint64_t promised) noexcept {
   promised_ -= std::min(promised, promised_);
+  aside_ = std::min(aside_, promised_);
+}
+
+void response_queue::set_aside(std::uint64_t promised, bool aside) noexcept {
+  if (aside)
+    aside_ = std::min(aside_ + promised, promised_);
+  else
+    aside_ -= std::min(promised, aside_);
 }
 
 void response_queue::flush() {

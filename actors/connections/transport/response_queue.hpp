@@ -6,9 +6,10 @@
 ///
 /// It also keeps the connection's output budget (the session's queued-output cap): answers
 /// whose size the broker chooses (fetches) first promise themselves a share of what is not
-/// yet queued, held here, or promised to another answer, and stay within it. So a client that never reads, or pipelines many fetches, is bounded by the cap
-/// (plus, for the one answer made while nothing else is pending, one stored batch: Kafka's
-/// rule that a fetch returns at least one batch).
+/// yet queued, held here, or promised to another answer, and stay within it. So a client that
+/// never reads, or pipelines many fetches, is bounded by the cap (plus, for the one answer
+/// made while nothing else is pending but long polls that hold nothing yet, one stored batch:
+/// Kafka's rule that a fetch returns at least one batch).
 
 #include <deque>
 #include <functional>
@@ -39,10 +40,16 @@ class response_queue {
   std::size_t pending() const noexcept { return slots_.size(); }
 
   /// Up to `wanted` bytes of output room, held until keep_promise(). `alone` says nothing
-  /// else is queued, held or promised: the answer may then exceed the room by one batch.
+  /// else is queued, held or promised, promises set aside (set_aside) apart: the answer may
+  /// then exceed the room by one batch.
   std::uint64_t promise_output(std::uint64_t wanted, bool& alone);
   /// The promised bytes are being handed over (or not needed).
   void keep_promise(std::uint64_t promised) noexcept;
+  /// A promise held by an answer that has nothing to send yet (a parked long poll), `aside`,
+  /// or that has some again: while set aside it does not keep the next answer from being made
+  /// alone, so a request pipelined behind a long poll still gets its first batch (Kafka
+  /// answers a connection's requests one at a time, each with its data).
+  void set_aside(std::uint64_t promised, bool aside) noexcept;
   tcp_session& session() noexcept { return *session_; }
 
  private:
@@ -59,6 +66,7 @@ class response_queue {
   std::uint64_t first_seq_ = 0;
   std::uint64_t held_ = 0;      ///< bytes of answers ready behind an unfinished one
   std::uint64_t promised_ = 0;  ///< output room promised to answers being made
+  std::uint64_t aside_ = 0;     ///< the part of promised_ set aside (set_aside)
 };
 
 }  // namespace portask

@@ -328,6 +328,34 @@ TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {
   EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 2u) << "only the zstd batch";
 }
 
+// A batch whose record count is not positive or disagrees with its offset range is
+// INVALID_RECORD, and the answer (v8+) says why in the words of Kafka's broker
+// (LogValidator), not as a topic's rule.
+TEST(KafkaProtocol, ABatchWhoseCountDisagreesWithItsOffsetRangeSaysSoInKafkasWords) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  // Three records (offset range [0, 2]), their count said to be `count`; the CRC matches.
+  auto counted = [](std::uint32_t count) {
+    auto records = record_batch_bytes("n", 3, kafka::compression_type::none);
+    auto* bytes = reinterpret_cast<std::uint8_t*>(records.data());
+    protocol::store_be32(bytes + 57, count);
+    protocol::store_be32(bytes + 17, kafka::crc32c(protocol::as_bytes(records).subspan(21)));
+    return records;
+  };
+  auto refused = call<msg::ProduceResponse>(c, 0, 9, produce_request("counted", 0, counted(5)), true)
+                     .responses.at(0).partitionResponses.at(0);
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.baseOffset, -1);
+  EXPECT_EQ(refused.errorMessage.value_or(""),
+            "Inconsistent batch offset range [0, 2] and count of records 5 in topic partition counted-0.");
+  refused = call<msg::ProduceResponse>(c, 0, 9, produce_request("counted", 0, counted(0)), true)
+                .responses.at(0).partitionResponses.at(0);
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.errorMessage.value_or(""),
+            "Invalid reported count for record batch: 0 in topic partition counted-0.");
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+}
+
 namespace {
 
 // A magic-1 message whose value is `inner` (a message set) compressed with gzip: how
