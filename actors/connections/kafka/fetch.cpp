@@ -112,6 +112,9 @@ struct fetch_state {
   bool any_error = false;
   std::uint64_t promised = 0;  ///< output budget this answer may use
   bool alone = false;          ///< nothing else pending: the first batch may exceed it
+  /// Nothing at all was pending, not even a promise set aside: only then may the promise be
+  /// set aside (response_queue::promise_output).
+  bool idle = false;
   /// The promise is set aside (response_queue::set_aside): a long poll that holds nothing
   /// yet, which a request pipelined behind it should not find in its way.
   bool aside = false;
@@ -830,8 +833,9 @@ void refill_next(const fetch_op& op) {
 bool refill_begin(const fetch_op& op) {
   auto& st = *op.st;
   st.refill_at = slot{0, 0};
-  // Message sets (v0-3) are written larger than the stored batches they come from: the room
-  // counted in stored bytes would be overfilled and the refill's reads cut off again.
+  // Message sets (v0-3) are written larger than the reads count the batches they come from
+  // (read_bytes: the stored frame, or the producer's bytes, compressed or not, that only v4+
+  // is sent): the room would be overfilled and the refill's reads cut off again.
   if (op.r.api_version < 4 || st.room() < min_refill_room || st.refill_reads >= max_refill_reads ||
       st.refill_stopped || op.self->state.closing || !next_cut_short(op))
     return false;
@@ -956,8 +960,11 @@ void first_pass_done(const fetch_op& op) {
   // Parked with nothing to send, its promise does not keep a Fetch pipelined behind it from
   // its first batch: Kafka, which reads a connection's next request once this one is
   // answered, would answer that one with its data. A poll that brings some takes it back
-  // (keep_read), within the room it was promised.
-  if (st.bytes == 0) {
+  // (keep_read), within the room it was promised. Only an answer made on an idle connection
+  // sets its promise aside: one made beside it (alone or not) parks holding its own, so that
+  // the Fetches pipelined after it are not made alone in turn, each with a first batch past
+  // the budget.
+  if (st.bytes == 0 && st.idle) {
     st.aside = true;
     self->state.responses->set_aside(st.promised, true);
   }
@@ -974,7 +981,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   // The request's limit (v3+; older versions have none), cut to the connection's budget.
   const std::uint64_t wanted =
       r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, q.maxBytes)) : UINT32_MAX;
-  st.promised = self->state.responses->promise_output(wanted, st.alone);
+  st.promised = self->state.responses->promise_output(wanted, st.alone, st.idle);
   st.min_bytes = static_cast<std::uint64_t>(std::max(0, q.minBytes));
   st.response.responses.resize(q.topics.size());
   st.results.resize(q.topics.size());

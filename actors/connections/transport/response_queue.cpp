@@ -22,17 +22,20 @@ void response_queue::complete(std::uint64_t seq, protocol::gather_bytes bytes,
   if (write_now) flush();
 }
 
-std::uint64_t response_queue::promise_output(std::uint64_t wanted, bool& alone) {
+std::uint64_t response_queue::promise_output(std::uint64_t wanted, bool& alone, bool& idle) {
   const auto cap = session_->limits().max_queued_output;
   const auto used = session_->queued_output() + held_ + promised_;
-  // Promises set aside have nothing to send yet: the answer may take its first batch whole
-  // beside them. What they may still bring stays counted (the room is what they leave), so
-  // the output stays within the cap and one batch per answer made alone.
+  idle = used == 0;
+  // A promise set aside has nothing to send yet: the answer may take its first batch whole
+  // beside it. What it may still bring stays counted (the room is what it leaves), so the
+  // output stays within the cap and the two first batches of the answers made alone.
   alone = used == aside_;
   auto granted = used >= cap ? 0 : std::min(wanted, cap - used);
-  // Made alone beside promises set aside, it holds at least a byte until it is sent, so the
-  // next answer is not made alone too (at most one first batch past the cap at a time).
-  if (alone && used > 0) granted = std::max<std::uint64_t>(granted, std::min<std::uint64_t>(wanted, 1));
+  // Made alone, it holds at least a byte until it is kept (its answer is then held or queued
+  // until sent), even when it wanted none (a Kafka Fetch's maxBytes 0): so no answer made
+  // meanwhile is alone or idle. At most one promise is set aside (an idle answer's), and one
+  // answer at a time is made alone beside it: two first batches past the cap at most.
+  if (alone) granted = std::max<std::uint64_t>(granted, 1);
   promised_ += granted;
   return granted;
 }

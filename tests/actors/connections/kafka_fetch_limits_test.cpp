@@ -392,3 +392,65 @@ TEST(KafkaFetchLimits, AFetchPipelinedBehindAParkedLongPollStillGetsItsRecords) 
   EXPECT_GE(records_in(got), 1u);
   expect_contiguous_from_0(got);
 }
+
+// Only one Fetch at a time is made alone beside a parked long poll: a long poll made on an
+// idle connection sets its promise aside, a second pipelined behind it is made alone (it may
+// bring its first batch past the output budget) but parks holding its own promise, so a third
+// pipelined behind both is not alone and brings only what the budget leaves it: here nothing,
+// as the first poll holds the whole budget (1 MiB). Were each parked poll to set its promise
+// aside, every Fetch pipelined behind them would be made alone in turn, each with a batch past
+// the budget. So too with maxBytes 0, whose answers promise themselves nothing: one made alone
+// still holds a byte of the budget.
+TEST(KafkaFetchLimits, AFetchPipelinedBehindTwoParkedLongPollsIsNotMadeAlone) {
+  broker_config cfg;
+  cfg.max_queued_output_bytes_per_connection = 1 << 20;
+  broker_fixture f{false, cfg};
+  raw_kafka producer{f.server->kafka_port()};
+  for (const std::int32_t max_bytes : {50 << 20, 0}) {
+    SCOPED_TRACE("maxBytes " + std::to_string(max_bytes));
+    const auto topic = "chained-" + std::to_string(max_bytes);
+    must(f.connect().create_topic(topic, 3));
+    produce_large(producer, topic, 2);
+    raw_kafka consumer{f.server->kafka_port()};  // idle: nothing queued, held or promised
+    auto of_partition = [&](std::int32_t p, std::int32_t max_wait_ms) {
+      auto q = fetch_of(topic, 1, max_bytes, 1, max_wait_ms);
+      q.topics[0].partitions[0].partition = p;
+      return q;
+    };
+    const auto fetches = f.metrics().requests_total(protocol_kind::kafka, request_kind::fetch);
+    const auto out = f.metrics().messages_out_total(protocol_kind::kafka);
+
+    // Two long polls of empty partitions park, then a Fetch of partition 2 (one batch) is
+    // answered at once: with no records, its answer held behind theirs.
+    consumer.send(1, 12, 61, of_partition(0, 60000), true);
+    ASSERT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 1; }));
+    consumer.send(1, 12, 62, of_partition(1, 60000), true);
+    ASSERT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 2; }));
+    consumer.send(1, 12, 63, of_partition(2, 0), true);
+    ASSERT_TRUE(wait_until([&] {
+      return f.metrics().requests_total(protocol_kind::kafka, request_kind::fetch) == fetches + 1;
+    }));
+    EXPECT_EQ(f.metrics().messages_out_total(protocol_kind::kafka), out)
+        << "the third Fetch was made alone: it brought a batch past the budget";
+    EXPECT_EQ(f.metrics().fetches_waiting(), 2);
+
+    // Data wakes the polls, each made alone (the first on the idle connection, the second
+    // beside it): each brings its batch whole. The answers leave in request order.
+    produce_large(producer, topic, 0);
+    produce_large(producer, topic, 1);
+    for (const std::int32_t expected : {61, 62, 63}) {
+      std::int32_t corr = 0;
+      auto bytes = consumer.receive(corr, true);
+      ASSERT_TRUE(bytes);
+      ASSERT_EQ(corr, expected);
+      const auto res = decode_as<msg::FetchResponse>(*bytes, 12);
+      ASSERT_EQ(res.responses.size(), 1u);
+      ASSERT_EQ(res.responses[0].partitions.size(), 1u);
+      const auto& got = res.responses[0].partitions[0];
+      EXPECT_EQ(got.errorCode, 0) << "correlation " << expected;
+      EXPECT_EQ(got.highWatermark, 1) << "correlation " << expected;
+      EXPECT_EQ(records_in(got), expected == 63 ? 0u : 1u) << "correlation " << expected;
+    }
+    EXPECT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 0; }, 10s));
+  }
+}
