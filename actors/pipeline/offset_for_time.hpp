@@ -253,7 +253,11 @@ void time_search_step(Self* self, time_lookup look, time_search where, Done done
 }
 
 // One megabyte of the scan for `target`: the lookup's goal, or for -3 whose goal is gone,
-// max_timestamp_target itself (from the log start).
+// max_timestamp_target itself (from the log start). A Kafka lookup's megabyte counts a batch
+// the tail keeps as its producer sent it at that size, as a Kafka fetch does
+// (partition_log::read): compressed, such batches bring more stored bytes to a read, at most
+// the tail's (at most 8 MiB); their frames are shared, not copied, and the scan decodes the
+// same batches as when counted as stored (those that may hold its answer), in fewer reads.
 template <class Self, class Done, class Fail>
 void time_scan_step(Self* self, time_lookup look, std::int64_t target, std::int64_t cursor,
                     offset_found best, Done done, Fail fail) {

@@ -285,7 +285,8 @@ void serve_parked(self_ptr self) {
   for (auto id : st.parked.waiting_below(st.log->high_watermark())) {
     auto p = st.parked.take(id);
     fetch_result out;
-    const auto status = st.log->read(p->request.offset, p->request.max_bytes, out);
+    const auto status = st.log->read(p->request.offset, p->request.max_bytes, out,
+                                      p->request.source == protocol_kind::kafka);
     if (status == partition_log::read_status::out_of_range) {
       // Records deleted meanwhile: the fetch hears it, as a new one would.
       p->promise.deliver(make_caf_error(errc::offset_out_of_range));
@@ -593,7 +594,7 @@ void handle_fetch(self_ptr self, fetch_request req, caf::typed_response_promise<
   if (req.offset == -1) req.offset = st.log->high_watermark();
   if (req.offset == -2) req.offset = st.log->log_start();
   fetch_result out;
-  switch (st.log->read(req.offset, req.max_bytes, out)) {
+  switch (st.log->read(req.offset, req.max_bytes, out, req.source == protocol_kind::kafka)) {
     case partition_log::read_status::served:
       rp.deliver(std::move(out));
       return;

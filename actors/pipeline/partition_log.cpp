@@ -220,7 +220,7 @@ void partition_log::trim_tail() {
 }
 
 partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_t max_bytes,
-                                               fetch_result& out) const {
+                                               fetch_result& out, bool as_sent) const {
   out.partition = tp_.partition;
   out.high_watermark = high_watermark_;
   out.log_start = log_start_;
@@ -240,8 +240,10 @@ partition_log::read_status partition_log::read(std::int64_t offset, std::uint32_
   std::size_t bytes = 0;
   bool views = false;
   for (; it != tail_.end(); ++it) {
-    if (!out.batches.empty() && bytes + it->batch.frame.size() > max_bytes) break;
-    bytes += it->batch.frame.size();
+    const auto size =
+        as_sent && it->kafka_view ? it->kafka_view.size() : it->batch.frame.size();
+    if (!out.batches.empty() && bytes + size > max_bytes) break;
+    bytes += size;
     out.batches.push_back(it->batch);
     views = views || it->kafka_view;
     out.kafka_views.push_back(it->kafka_view);

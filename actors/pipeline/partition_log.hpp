@@ -92,7 +92,11 @@ class partition_log {
   enum class read_status { served, needs_store, wait, out_of_range };
   /// Serves `offset` from the tail when it can. `served` fills `out`; `needs_store` means the
   /// offset lies before the tail; `wait` means nothing at or after it yet (offset == HWM).
-  read_status read(std::int64_t offset, std::uint32_t max_bytes, fetch_result& out) const;
+  /// `max_bytes` counts each batch as it is stored, or, with `as_sent` (a Kafka reader, which
+  /// is sent the producer's bytes as they came), as its Kafka view when it has one: a
+  /// compressed batch takes what it is sent, not its stored size. The first batch comes whole.
+  read_status read(std::int64_t offset, std::uint32_t max_bytes, fetch_result& out,
+                   bool as_sent = false) const;
   std::size_t tail_bytes() const noexcept { return tail_bytes_; }
   /// Drops the tail's oldest batches until it fits its share of the budget as it is now
   /// (others may have warmed since it grew). The newest batch stays past the share only

@@ -515,13 +515,18 @@ void fetch_from_partition(self_ptr self, fetch_request req, owed_promise<fetch_r
             .then(
                 [=](fetch_result& r) mutable {
                   // What goes out is counted by the connection that sends it (messages_out):
-                  // a long poll answered after its request was, is never sent.
+                  // a long poll answered after its request was, is never sent. A Kafka
+                  // reader's batch with a view counts as it is sent, as the partition cut it.
+                  const bool as_sent = req.source == protocol_kind::kafka;
                   std::uint64_t bytes = 0;
                   std::size_t keep = 0;
                   for (; keep < r.batches.size(); ++keep) {
                     const auto& b = r.batches[keep];
-                    if (!req.at_least_one_batch && bytes + b.frame.size() > req.max_bytes) break;
-                    bytes += b.frame.size();
+                    const auto size = as_sent && keep < r.kafka_views.size() && r.kafka_views[keep]
+                                          ? r.kafka_views[keep].size()
+                                          : b.frame.size();
+                    if (!req.at_least_one_batch && bytes + size > req.max_bytes) break;
+                    bytes += size;
                   }
                   r.batches.resize(keep);
                   if (r.kafka_views.size() > keep) r.kafka_views.resize(keep);

@@ -73,14 +73,10 @@ constexpr auto min_refill_read_time = std::chrono::milliseconds(50);
 // for any next batch.
 constexpr std::size_t max_empty_refill_reads = 2;
 
-// The stored bytes a read brings, as the partition counts them against a read's limit.
-std::uint64_t stored_bytes(const fetch_result& res) {
-  std::uint64_t n = 0;
-  for (const auto& b : res.batches) n += b.frame.size();
-  return n;
-}
-
-// The bytes a read brings, as counted against minBytes (fetch_state::bytes).
+// The bytes a read brings, as counted against minBytes (fetch_state::bytes) and the limits
+// (the partition cuts a Kafka read so too): a batch served as its producer sent it counts
+// its Kafka size, a compressed one its compressed size as in Kafka's log, not the larger
+// stored frame; any other batch its stored frame.
 std::uint64_t read_bytes(const fetch_result& res) {
   std::uint64_t n = 0;
   for (std::size_t i = 0; i < res.batches.size(); ++i)
@@ -94,10 +90,10 @@ struct fetch_state {
   /// Each partition's reads, kept until the answer is built in request order (a partition
   /// past the answer's limit: its bounds, with no batches).
   std::vector<std::vector<std::optional<fetch_result>>> results;
-  /// What each partition's reads hold, as stored (stored_bytes of its result): counted as
-  /// batches come and go rather than summed again at each read of it, which after every wake
-  /// of a long poll would add up all the partition holds once more.
-  std::vector<std::vector<std::uint64_t>> stored;
+  /// What each partition's reads hold, as counted against its limits (read_bytes of its
+  /// result): counted as batches come and go rather than summed again at each read of it,
+  /// which after every wake of a long poll would add up all the partition holds once more.
+  std::vector<std::vector<std::uint64_t>> held;
   /// The leader epoch each partition's batches are served under (its lease's when it was read).
   std::vector<std::vector<std::int32_t>> epochs;
   /// The partitions not done with the pass they are in: being read, waiting to be, or (in
@@ -116,6 +112,12 @@ struct fetch_state {
   bool any_error = false;
   std::uint64_t promised = 0;  ///< output budget this answer may use
   bool alone = false;          ///< nothing else pending: the first batch may exceed it
+  /// Nothing at all was pending, not even a promise set aside: only then may the promise be
+  /// set aside (response_queue::promise_output).
+  bool idle = false;
+  /// The promise is set aside (response_queue::set_aside): a long poll that holds nothing
+  /// yet, which a request pipelined behind it should not find in its way.
+  bool aside = false;
   /// The first pass is over: the partitions long-poll, and bring data as their polls wake
   /// (polls_read) or are read again once their polls find some.
   bool polling = false;
@@ -169,14 +171,14 @@ struct fetch_state {
          share, UINT32_MAX});
   }
   /// What a partition may still read: its limit, less what its reads hold (limits count
-  /// stored bytes, as the partition reads them).
+  /// bytes as read_bytes does, as the partition cuts a Kafka read).
   std::uint64_t left_of(const msg::FetchRequest& q, slot s) const {
     const auto limit = limit_of(q, s);
     // The count follows every change of the partition's reads (add_read, trim_to_promise,
     // forget_reads, ask_bounds): checked against the reads themselves in debug builds.
-    assert(stored[s.first][s.second] ==
-           (results[s.first][s.second] ? stored_bytes(*results[s.first][s.second]) : 0));
-    return limit - std::min(limit, stored[s.first][s.second]);
+    assert(held[s.first][s.second] ==
+           (results[s.first][s.second] ? read_bytes(*results[s.first][s.second]) : 0));
+    return limit - std::min(limit, held[s.first][s.second]);
   }
   /// Where a partition's next read starts: after the batches its reads hold, else at the
   /// request's offset.
@@ -207,7 +209,7 @@ void trim_to_promise(fetch_state& st) {
     const auto size =
         viewed && res.kafka_views[i] ? res.kafka_views[i].size() : res.batches[i].frame.size();
     st.bytes -= std::min<std::uint64_t>(st.bytes, size);  // as read_bytes counted it
-    st.stored[last->first][last->second] -= res.batches[i].frame.size();  // as stored_bytes did
+    st.held[last->first][last->second] -= size;
     res.batches.pop_back();
     if (viewed) res.kafka_views.pop_back();
     st.dropped = true;
@@ -450,6 +452,14 @@ void read_partition(const fetch_op& op, slot s, bool exceed);
 void ask_bounds(const fetch_op& op, slot s);
 void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms);
 
+// The answer's promise counts against the answers made after it again (it was set aside while
+// its long poll held nothing).
+void promise_in_use(const fetch_op& op) {
+  if (!op.st->aside) return;
+  op.st->aside = false;
+  op.self->state.responses->set_aside(op.st->promised, false);
+}
+
 // Long polls of partitions that had nothing are not waited for any more.
 void cancel_polls(const fetch_op& op) {
   for (auto id : op.st->polls) op.self->state.polls->cancel(id);
@@ -481,6 +491,7 @@ void finish(const fetch_op& op) {
       left -= std::min<std::uint64_t>(left, used);
       result.reset();
     }
+  promise_in_use(op);
   self->state.responses->keep_promise(st.promised);
   cancel_polls(op);
   if (!self->state.peer_closed)  // messages_out counts what a client is sent
@@ -545,7 +556,7 @@ void forget_reads(fetch_state& st, slot s) {
   auto& kept = st.results[s.first][s.second];
   if (kept) st.bytes -= std::min(st.bytes, read_bytes(*kept));
   kept.reset();
-  st.stored[s.first][s.second] = 0;
+  st.held[s.first][s.second] = 0;
   st.holding.erase(s);
 }
 
@@ -620,8 +631,11 @@ void read_failed(const fetch_op& op, slot s, errc why) {
 // batches are served under the partition's current leader epoch.
 void keep_read(const fetch_op& op, slot s, fetch_result&& res) {
   auto& st = *op.st;
-  st.bytes += read_bytes(res);
-  st.stored[s.first][s.second] += stored_bytes(res);
+  // It holds something to send: its promise counts again.
+  if (!res.batches.empty()) promise_in_use(op);
+  const auto brought = read_bytes(res);
+  st.bytes += brought;
+  st.held[s.first][s.second] += brought;
   auto& kept = st.results[s.first][s.second];
   append_read(kept, std::move(res));
   if (!kept->batches.empty()) st.holding.insert(s);
@@ -714,7 +728,7 @@ void ask_bounds(const fetch_op& op, slot s) {
             none.high_watermark = b.next_offset;
             none.log_start = b.log_start;
             st.results[s.first][s.second] = std::move(none);
-            st.stored[s.first][s.second] = 0;
+            st.held[s.first][s.second] = 0;
             st.epochs[s.first][s.second] =
                 std::max(0, op.self->state.ctx->cluster()->leader_epoch(op.tp(s)));
             settled(op);
@@ -773,7 +787,7 @@ bool cut_short(const fetch_op& op, slot s) {
   const auto& got = st.results[s.first][s.second];
   if (!got || op.out(s).errorCode != 0 || st.refill_spent.count(s) > 0) return false;
   const auto own = static_cast<std::uint64_t>(std::max(0, op.asked(s).partitionMaxBytes));
-  if (own <= st.share || st.stored[s.first][s.second] >= own) return false;
+  if (own <= st.share || st.held[s.first][s.second] >= own) return false;
   const auto next = st.next_offset_of(*op.rq, s);
   return next >= got->log_start && got->high_watermark > next;
 }
@@ -819,8 +833,9 @@ void refill_next(const fetch_op& op) {
 bool refill_begin(const fetch_op& op) {
   auto& st = *op.st;
   st.refill_at = slot{0, 0};
-  // Message sets (v0-3) are written larger than the stored batches they come from: the room
-  // counted in stored bytes would be overfilled and the refill's reads cut off again.
+  // Message sets (v0-3) are written larger than the reads count the batches they come from
+  // (read_bytes: the stored frame, or the producer's bytes, compressed or not, that only v4+
+  // is sent): the room would be overfilled and the refill's reads cut off again.
   if (op.r.api_version < 4 || st.room() < min_refill_room || st.refill_reads >= max_refill_reads ||
       st.refill_stopped || op.self->state.closing || !next_cut_short(op))
     return false;
@@ -850,7 +865,7 @@ void refill_partition(const fetch_op& op, slot s) {
   f.tp = op.tp(s);
   f.offset = st.next_offset_of(*op.rq, s);
   f.max_bytes = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>({own - st.stored[s.first][s.second], st.room(), UINT32_MAX}));
+      std::min<std::uint64_t>({own - st.held[s.first][s.second], st.room(), UINT32_MAX}));
   f.max_wait_ms = 0;
   f.source = protocol_kind::kafka;
   f.at_least_one_batch = false;
@@ -942,6 +957,17 @@ void first_pass_done(const fetch_op& op) {
     }
   st.pending = polled.size();
   if (polled.empty()) return finish(op);
+  // Parked with nothing to send, its promise does not keep a Fetch pipelined behind it from
+  // its first batch: Kafka, which reads a connection's next request once this one is
+  // answered, would answer that one with its data. A poll that brings some takes it back
+  // (keep_read), within the room it was promised. Only an answer made on an idle connection
+  // sets its promise aside: one made beside it (alone or not) parks holding its own, so that
+  // the Fetches pipelined after it are not made alone in turn, each with a first batch past
+  // the budget.
+  if (st.bytes == 0 && st.idle) {
+    st.aside = true;
+    self->state.responses->set_aside(st.promised, true);
+  }
   // No more polls than the window's reads: each may bring its share, as a read would.
   st.polls_read = polled.size() <= st.window.width();
   for (const auto& s : polled) poll_partition(op, s, wait_ms);
@@ -955,11 +981,11 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   // The request's limit (v3+; older versions have none), cut to the connection's budget.
   const std::uint64_t wanted =
       r.api_version >= 3 ? static_cast<std::uint64_t>(std::max(0, q.maxBytes)) : UINT32_MAX;
-  st.promised = self->state.responses->promise_output(wanted, st.alone);
+  st.promised = self->state.responses->promise_output(wanted, st.alone, st.idle);
   st.min_bytes = static_cast<std::uint64_t>(std::max(0, q.minBytes));
   st.response.responses.resize(q.topics.size());
   st.results.resize(q.topics.size());
-  st.stored.resize(q.topics.size());
+  st.held.resize(q.topics.size());
   st.epochs.resize(q.topics.size());
   std::size_t partition_count = 0;
   for (std::size_t ti = 0; ti < q.topics.size(); ++ti) {
@@ -967,7 +993,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     st.response.responses[ti].topicId = q.topics[ti].topicId;
     st.response.responses[ti].partitions.resize(q.topics[ti].partitions.size());
     st.results[ti].resize(q.topics[ti].partitions.size());
-    st.stored[ti].resize(q.topics[ti].partitions.size(), 0);
+    st.held[ti].resize(q.topics[ti].partitions.size(), 0);
     st.epochs[ti].resize(q.topics[ti].partitions.size(), 0);
     partition_count += q.topics[ti].partitions.size();
   }

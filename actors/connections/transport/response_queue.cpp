@@ -1,5 +1,6 @@
 #include "actors/connections/transport/response_queue.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace portask {
@@ -21,17 +22,34 @@ void response_queue::complete(std::uint64_t seq, protocol::gather_bytes bytes,
   if (write_now) flush();
 }
 
-std::uint64_t response_queue::promise_output(std::uint64_t wanted, bool& alone) {
+std::uint64_t response_queue::promise_output(std::uint64_t wanted, bool& alone, bool& idle) {
   const auto cap = session_->limits().max_queued_output;
   const auto used = session_->queued_output() + held_ + promised_;
-  alone = used == 0;
-  const auto granted = used >= cap ? 0 : std::min(wanted, cap - used);
+  idle = used == 0;
+  // A promise set aside has nothing to send yet: the answer may take its first batch whole
+  // beside it. What it may still bring stays counted (the room is what it leaves), so the
+  // output stays within the cap and the two first batches of the answers made alone.
+  alone = used == aside_;
+  auto granted = used >= cap ? 0 : std::min(wanted, cap - used);
+  // Made alone, it holds at least a byte until it is kept (its answer is then held or queued
+  // until sent), even when it wanted none (a Kafka Fetch's maxBytes 0): so no answer made
+  // meanwhile is alone or idle. At most one promise is set aside (an idle answer's), and one
+  // answer at a time is made alone beside it: two first batches past the cap at most.
+  if (alone) granted = std::max<std::uint64_t>(granted, 1);
   promised_ += granted;
   return granted;
 }
 
 void response_queue::keep_promise(std::uint64_t promised) noexcept {
   promised_ -= std::min(promised, promised_);
+  aside_ = std::min(aside_, promised_);
+}
+
+void response_queue::set_aside(std::uint64_t promised, bool aside) noexcept {
+  if (aside)
+    aside_ = std::min(aside_ + promised, promised_);
+  else
+    aside_ -= std::min(promised, aside_);
 }
 
 void response_queue::flush() {

@@ -6,9 +6,12 @@
 ///
 /// It also keeps the connection's output budget (the session's queued-output cap): answers
 /// whose size the broker chooses (fetches) first promise themselves a share of what is not
-/// yet queued, held here, or promised to another answer, and stay within it. So a client that never reads, or pipelines many fetches, is bounded by the cap
-/// (plus, for the one answer made while nothing else is pending, one stored batch: Kafka's
-/// rule that a fetch returns at least one batch).
+/// yet queued, held here, or promised to another answer, and stay within it. So a client that
+/// never reads, or pipelines many fetches, is bounded by the cap plus two stored batches
+/// (Kafka's rule that a fetch returns at least one batch): one for the answer made while
+/// nothing at all is pending, which alone may set its promise aside while it long-polls with
+/// nothing to send (set_aside), and one for the answer made while nothing but that promise
+/// is, which sets none aside and holds some room, so that none made meanwhile is alone.
 
 #include <deque>
 #include <functional>
@@ -39,10 +42,25 @@ class response_queue {
   std::size_t pending() const noexcept { return slots_.size(); }
 
   /// Up to `wanted` bytes of output room, held until keep_promise(). `alone` says nothing
-  /// else is queued, held or promised: the answer may then exceed the room by one batch.
-  std::uint64_t promise_output(std::uint64_t wanted, bool& alone);
+  /// else is queued, held or promised, a promise set aside (set_aside) apart: the answer may
+  /// then exceed the room by one batch, and holds at least a byte of it (even wanting none),
+  /// so that the next answer is not made alone too. `idle` says nothing at all is, set aside
+  /// or not: only such an answer may set its promise aside. One made alone beside a promise
+  /// set aside may not, or each answer pipelined behind it would be made alone in turn.
+  std::uint64_t promise_output(std::uint64_t wanted, bool& alone, bool& idle);
+  /// The same, for an answer that never sets its promise aside.
+  std::uint64_t promise_output(std::uint64_t wanted, bool& alone) {
+    bool idle = false;
+    return promise_output(wanted, alone, idle);
+  }
   /// The promised bytes are being handed over (or not needed).
   void keep_promise(std::uint64_t promised) noexcept;
+  /// A promise held by an answer that has nothing to send yet (a parked long poll), `aside`,
+  /// or that has some again: while set aside it does not keep the next answer from being made
+  /// alone, so a request pipelined behind a long poll still gets its first batch (Kafka
+  /// answers a connection's requests one at a time, each with its data). Only for a promise
+  /// made `idle` (promise_output): at most one is set aside at a time.
+  void set_aside(std::uint64_t promised, bool aside) noexcept;
   tcp_session& session() noexcept { return *session_; }
 
  private:
@@ -59,6 +77,7 @@ class response_queue {
   std::uint64_t first_seq_ = 0;
   std::uint64_t held_ = 0;      ///< bytes of answers ready behind an unfinished one
   std::uint64_t promised_ = 0;  ///< output room promised to answers being made
+  std::uint64_t aside_ = 0;     ///< the part of promised_ set aside (set_aside)
 };
 
 }  // namespace portask

@@ -315,3 +315,142 @@ TEST(KafkaFetchLimits, ALongPollAnsweredWhenDataComesIsRefilledFromThePartitions
   EXPECT_LE(answer_bytes(res), 3'000'000u);
   EXPECT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 0; }, 10s));
 }
+
+// A compressed batch served as its producer sent it counts against the limits at the size it
+// is sent, as Kafka counts a batch at its size in the log: ten gzip batches of 500 KB of
+// records each, a few hundred bytes each as sent, all come within a partition limit of 1 MiB
+// (counted at their stored, uncompressed size two would). Below one batch, the first whole.
+TEST(KafkaFetchLimits, ACompressedBatchServedAsSentCountsItsSizeAsSentAgainstTheLimits) {
+  broker_fixture f;
+  must(f.connect().create_topic("packed", 1));
+  raw_kafka c{f.server->kafka_port()};
+  for (int i = 0; i < 10; ++i) {
+    auto res = call<msg::ProduceResponse>(
+        c, 0, 9,
+        produce_request("packed", 0,
+                        record_batch_bytes(std::string(100'000, 'z'), 5, kafka::compression_type::gzip)),
+        true);
+    ASSERT_EQ(res.responses.at(0).partitionResponses.at(0).errorCode, 0);
+  }
+
+  auto res = call<msg::FetchResponse>(c, 1, 12, fetch_of("packed", 1, 50 << 20, 1, 0, 1 << 20), true);
+  ASSERT_EQ(res.responses.size(), 1u);
+  ASSERT_EQ(res.responses[0].partitions.size(), 1u);
+  const auto& all = res.responses[0].partitions[0];
+  EXPECT_EQ(all.errorCode, 0);
+  EXPECT_EQ(all.highWatermark, 50);
+  EXPECT_EQ(records_in(all), 50u);
+  EXPECT_LE(bytes_in(all), static_cast<std::size_t>(1 << 20));
+  expect_contiguous_from_0(all);
+
+  res = call<msg::FetchResponse>(c, 1, 12, fetch_of("packed", 1, 50 << 20, 1, 0, 100), true);
+  ASSERT_EQ(res.responses.size(), 1u);
+  ASSERT_EQ(res.responses[0].partitions.size(), 1u);
+  EXPECT_EQ(records_in(res.responses[0].partitions[0]), 5u) << "the first batch, whole";
+}
+
+// Kafka answers a connection's requests one at a time, each with its data: a Fetch pipelined
+// behind a long poll parked on an empty partition (holding the whole output budget, as a
+// default consumer's 50 MiB asks) still brings its first batch, rather than nothing at the
+// poll's deadline. Its answer is made while the poll is still parked (messages_out counts
+// it then) and leaves after the poll's, in request order.
+TEST(KafkaFetchLimits, AFetchPipelinedBehindAParkedLongPollStillGetsItsRecords) {
+  broker_fixture f;
+  must(f.connect().create_topic("queued", 2));
+  raw_kafka consumer{f.server->kafka_port()};
+  raw_kafka producer{f.server->kafka_port()};
+  for (int i = 0; i < 7; ++i) produce_large(producer, "queued", 1);
+
+  consumer.send(1, 12, 51, fetch_of("queued", 1, 50 << 20, 1, 60000), true);
+  ASSERT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 1; }));
+  auto behind = fetch_of("queued", 1, 50 << 20, 1, 0);
+  behind.topics[0].partitions[0].partition = 1;
+  consumer.send(1, 12, 52, behind, true);
+  ASSERT_TRUE(wait_until([&] { return f.metrics().messages_out_total(protocol_kind::kafka) > 0; }))
+      << "the pipelined Fetch was answered with no records";
+  EXPECT_EQ(f.metrics().fetches_waiting(), 1) << "made while the long poll was parked";
+
+  // The long poll is answered when data comes, and the answers leave in request order.
+  produce_large(producer, "queued", 0);
+  std::int32_t corr = 0;
+  auto first = consumer.receive(corr, true);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(corr, 51);
+  auto second = consumer.receive(corr, true);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(corr, 52);
+  const auto polled = decode_as<msg::FetchResponse>(*first, 12);
+  ASSERT_EQ(polled.responses.size(), 1u);
+  ASSERT_EQ(polled.responses[0].partitions.size(), 1u);
+  EXPECT_EQ(records_in(polled.responses[0].partitions[0]), 1u);
+  const auto res = decode_as<msg::FetchResponse>(*second, 12);
+  ASSERT_EQ(res.responses.size(), 1u);
+  ASSERT_EQ(res.responses[0].partitions.size(), 1u);
+  const auto& got = res.responses[0].partitions[0];
+  EXPECT_EQ(got.errorCode, 0);
+  EXPECT_EQ(got.highWatermark, 7);
+  EXPECT_GE(records_in(got), 1u);
+  expect_contiguous_from_0(got);
+}
+
+// Only one Fetch at a time is made alone beside a parked long poll: a long poll made on an
+// idle connection sets its promise aside, a second pipelined behind it is made alone (it may
+// bring its first batch past the output budget) but parks holding its own promise, so a third
+// pipelined behind both is not alone and brings only what the budget leaves it: here nothing,
+// as the first poll holds the whole budget (1 MiB). Were each parked poll to set its promise
+// aside, every Fetch pipelined behind them would be made alone in turn, each with a batch past
+// the budget. So too with maxBytes 0, whose answers promise themselves nothing: one made alone
+// still holds a byte of the budget.
+TEST(KafkaFetchLimits, AFetchPipelinedBehindTwoParkedLongPollsIsNotMadeAlone) {
+  broker_config cfg;
+  cfg.max_queued_output_bytes_per_connection = 1 << 20;
+  broker_fixture f{false, cfg};
+  raw_kafka producer{f.server->kafka_port()};
+  for (const std::int32_t max_bytes : {50 << 20, 0}) {
+    SCOPED_TRACE("maxBytes " + std::to_string(max_bytes));
+    const auto topic = "chained-" + std::to_string(max_bytes);
+    must(f.connect().create_topic(topic, 3));
+    produce_large(producer, topic, 2);
+    raw_kafka consumer{f.server->kafka_port()};  // idle: nothing queued, held or promised
+    auto of_partition = [&](std::int32_t p, std::int32_t max_wait_ms) {
+      auto q = fetch_of(topic, 1, max_bytes, 1, max_wait_ms);
+      q.topics[0].partitions[0].partition = p;
+      return q;
+    };
+    const auto fetches = f.metrics().requests_total(protocol_kind::kafka, request_kind::fetch);
+    const auto out = f.metrics().messages_out_total(protocol_kind::kafka);
+
+    // Two long polls of empty partitions park, then a Fetch of partition 2 (one batch) is
+    // answered at once: with no records, its answer held behind theirs.
+    consumer.send(1, 12, 61, of_partition(0, 60000), true);
+    ASSERT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 1; }));
+    consumer.send(1, 12, 62, of_partition(1, 60000), true);
+    ASSERT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 2; }));
+    consumer.send(1, 12, 63, of_partition(2, 0), true);
+    ASSERT_TRUE(wait_until([&] {
+      return f.metrics().requests_total(protocol_kind::kafka, request_kind::fetch) == fetches + 1;
+    }));
+    EXPECT_EQ(f.metrics().messages_out_total(protocol_kind::kafka), out)
+        << "the third Fetch was made alone: it brought a batch past the budget";
+    EXPECT_EQ(f.metrics().fetches_waiting(), 2);
+
+    // Data wakes the polls, each made alone (the first on the idle connection, the second
+    // beside it): each brings its batch whole. The answers leave in request order.
+    produce_large(producer, topic, 0);
+    produce_large(producer, topic, 1);
+    for (const std::int32_t expected : {61, 62, 63}) {
+      std::int32_t corr = 0;
+      auto bytes = consumer.receive(corr, true);
+      ASSERT_TRUE(bytes);
+      ASSERT_EQ(corr, expected);
+      const auto res = decode_as<msg::FetchResponse>(*bytes, 12);
+      ASSERT_EQ(res.responses.size(), 1u);
+      ASSERT_EQ(res.responses[0].partitions.size(), 1u);
+      const auto& got = res.responses[0].partitions[0];
+      EXPECT_EQ(got.errorCode, 0) << "correlation " << expected;
+      EXPECT_EQ(got.highWatermark, 1) << "correlation " << expected;
+      EXPECT_EQ(records_in(got), expected == 63 ? 0u : 1u) << "correlation " << expected;
+    }
+    EXPECT_TRUE(wait_until([&] { return f.metrics().fetches_waiting() == 0; }, 10s));
+  }
+}

@@ -328,6 +328,51 @@ TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {
   EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 2u) << "only the zstd batch";
 }
 
+// A batch whose offset range is empty, or whose record count is not positive or disagrees
+// with its offset range, is INVALID_RECORD, and the answer (v8+) says why in the text of the
+// exception Kafka's broker throws (LogValidator, checked in its order), which Kafka does not
+// send: Portask's addition. Its last offset is Kafka's, a Java long, which wraps past the
+// largest offset a client may give as its base.
+TEST(KafkaProtocol, ABatchWhoseCountDisagreesWithItsOffsetRangeSaysSoInKafkasWords) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  // Three records (offset range [base, base + 2], or as `delta` says), their count said to
+  // be `count`; the CRC matches (the base offset is outside it).
+  auto counted = [](std::uint32_t count, std::int64_t base = 0, std::int32_t delta = 2) {
+    auto records = record_batch_bytes("n", 3, kafka::compression_type::none);
+    auto* bytes = reinterpret_cast<std::uint8_t*>(records.data());
+    protocol::store_be64(bytes, static_cast<std::uint64_t>(base));
+    protocol::store_be32(bytes + 23, static_cast<std::uint32_t>(delta));
+    protocol::store_be32(bytes + 57, count);
+    protocol::store_be32(bytes + 17, kafka::crc32c(protocol::as_bytes(records).subspan(21)));
+    return records;
+  };
+  auto refused_with = [&](const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, 9, produce_request("counted", 0, records), true)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  auto refused = refused_with(counted(5));
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.baseOffset, -1);
+  EXPECT_EQ(refused.errorMessage.value_or(""),
+            "Inconsistent batch offset range [0, 2] and count of records 5 in topic partition counted-0");
+  refused = refused_with(counted(0));
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.errorMessage.value_or(""),
+            "Invalid reported count for record batch: 0 in topic partition counted-0");
+  // A negative lastOffsetDelta is refused first, whatever the count says.
+  refused = refused_with(counted(0, 0, -1));
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.errorMessage.value_or(""),
+            "Batch has an invalid offset range: [0, -1] in topic partition counted-0");
+  refused = refused_with(counted(5, INT64_MAX));
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.errorMessage.value_or(""),
+            "Inconsistent batch offset range [9223372036854775807, -9223372036854775807] and "
+            "count of records 5 in topic partition counted-0");
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+}
+
 namespace {
 
 // A magic-1 message whose value is `inner` (a message set) compressed with gzip: how
