@@ -397,6 +397,47 @@ bool decode_committed(std::string_view value, committed_offset& o) {
   return true;
 }
 
+// A group's metadata record: a format version byte (1), the generation (zig-zag varint), then
+// the protocol type's bytes.
+constexpr std::uint8_t group_metadata_version = 1;
+
+std::string encode_group_metadata(const group_metadata& m) {
+  protocol::buffer value;
+  protocol::wire_writer w{value};
+  w.u8(group_metadata_version);
+  w.varint(m.generation);
+  w.raw(m.protocol_type);
+  return std::string(protocol::as_chars(value));
+}
+
+bool decode_group_metadata(std::string_view value, group_metadata& m) {
+  protocol::wire_reader rd{protocol::as_bytes(value)};
+  std::uint8_t version = 0;
+  std::int64_t generation = 0;
+  if (!rd.u8(version) || version != group_metadata_version || !rd.varint(generation) ||
+      generation < std::numeric_limits<std::int32_t>::min() ||
+      generation > std::numeric_limits<std::int32_t>::max())
+    return false;
+  m.generation = static_cast<std::int32_t>(generation);
+  protocol::byte_view type;
+  rd.raw(rd.remaining(), type);
+  m.protocol_type = std::string(protocol::as_chars(type));
+  return true;
+}
+
+// The metadata of `group` stored as `value` (a GET's reply): none ({"", 0}) when nothing is
+// stored, and, logged, for a record this broker cannot read (a later format): a group's
+// listing or description goes on without it.
+group_metadata group_metadata_of(const std::string& group, const redisReply* value) {
+  group_metadata m;
+  if (value == nullptr || value->type != REDIS_REPLY_STRING) return m;
+  if (!decode_group_metadata(str(value), m)) {
+    logging::storage().error("unreadable metadata of group '{}': read as none", group);
+    return {};
+  }
+  return m;
+}
+
 }  // namespace
 
 std::string url_without_credentials(std::string_view url) {
@@ -482,6 +523,10 @@ store_factory redis_store::factory(redis_options options) {
 
 std::string redis_store::offsets_key(const std::string& group) const {
   return options_.key_prefix + ":offsets:{" + group + "}";
+}
+
+std::string redis_store::group_metadata_key(const std::string& group) const {
+  return options_.key_prefix + ":group:{" + group + "}";
 }
 
 std::string redis_store::producers_key(const topic_partition& tp) const {
@@ -1802,8 +1847,9 @@ expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string
 }
 
 // A coordinator's deletion in a cluster: as the fenced commit, and the group leaves the set
-// in the same step when no offset is left. KEYS: offsets hash, groups set, lease; ARGV: the
-// fence, the group id, then the fields to delete (none: the whole group).
+// (its metadata removed) in the same step when no offset is left. KEYS: offsets hash, groups
+// set, lease, metadata; ARGV: the fence, the group id, then the fields to delete (none: the
+// whole group).
 const lua_script fenced_delete_script{R"lua(
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
 if #ARGV == 2 then
@@ -1813,7 +1859,10 @@ else
     redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
   end
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('DEL', KEYS[4])
+end
 return 'OK'
 )lua"};
 
@@ -1822,8 +1871,9 @@ std::error_code redis_store::delete_offsets(const std::string& group,
                                             const std::string& fence) {
   if (!fence.empty()) {
     command c;
-    c.script(fenced_delete_script).arg("3").own(offsets_key(group));
-    c.own(options_.key_prefix + ":groups").own(lease_key(group_lease(group))).own(fence).own(group);
+    c.script(fenced_delete_script).arg("4").own(offsets_key(group));
+    c.own(options_.key_prefix + ":groups").own(lease_key(group_lease(group))).own(group_metadata_key(group));
+    c.own(fence).own(group);
     for (const auto& tp : partitions) c.own(offset_field(tp));
     auto r = pipeline({&c, 1});
     if (!r) return r.error();
@@ -1833,7 +1883,7 @@ std::error_code redis_store::delete_offsets(const std::string& group,
   }
   std::vector<command> commands(1);
   if (partitions.empty()) {
-    commands[0].arg("DEL").own(offsets_key(group));
+    commands[0].arg("DEL").own(offsets_key(group)).own(group_metadata_key(group));
   } else {
     commands[0].arg("HDEL").own(offsets_key(group));
     for (const auto& tp : partitions) commands[0].own(offset_field(tp));
@@ -1841,7 +1891,8 @@ std::error_code redis_store::delete_offsets(const std::string& group,
   auto r = pipeline(commands);
   if (!r) return r.error();
   if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
-  // The group leaves the set once it has no offsets left (EXISTS after the delete).
+  // The group leaves the set, and its metadata goes, once it has no offsets left (EXISTS
+  // after the delete).
   commands.clear();
   commands.emplace_back();
   commands[0].arg("EXISTS").own(offsets_key(group));
@@ -1850,8 +1901,9 @@ std::error_code redis_store::delete_offsets(const std::string& group,
   if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
   if ((*r)[0]->integer == 0) {
     commands.clear();
-    commands.emplace_back();
+    commands.resize(2);
     commands[0].arg("SREM").own(options_.key_prefix + ":groups").arg(group);
+    commands[1].arg("DEL").own(group_metadata_key(group));
     r = pipeline(commands);
     if (!r) return r.error();
   }
@@ -1868,6 +1920,71 @@ expected<std::vector<std::string>> redis_store::list_groups() {
   if (rep->type != REDIS_REPLY_ARRAY) return errc::corrupt_stored_data;
   std::vector<std::string> out;
   for (std::size_t i = 0; i < rep->elements; ++i) out.emplace_back(str(rep->element[i]));
+  return out;
+}
+
+// log_store::commit_group_metadata: stored only while the group has offsets (else removed),
+// and in a cluster only under the group's lease, in one step. KEYS: offsets hash, metadata,
+// and in a cluster the lease; ARGV: the metadata, and in a cluster the fence.
+const lua_script commit_group_metadata_script{R"lua(
+if #KEYS == 3 and redis.call('GET', KEYS[3]) ~= ARGV[2] then return 'FENCED' end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  return 'NONE'
+end
+redis.call('SET', KEYS[2], ARGV[1])
+return 'OK'
+)lua"};
+
+expected<bool> redis_store::commit_group_metadata(const std::string& group, const group_metadata& metadata,
+                                                  const std::string& fence) {
+  command c;
+  c.script(commit_group_metadata_script).arg(fence.empty() ? "2" : "3");
+  c.own(offsets_key(group)).own(group_metadata_key(group));
+  if (!fence.empty()) c.own(lease_key(group_lease(group)));
+  c.own(encode_group_metadata(metadata));
+  if (!fence.empty()) c.own(fence);
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return errc::storage_unavailable;
+  const auto outcome = str(rep.get());
+  if (outcome == "FENCED") return errc::not_coordinator;
+  if (outcome == "NONE") return false;
+  if (outcome == "OK") return true;
+  return errc::storage_unavailable;
+}
+
+expected<group_metadata> redis_store::fetch_group_metadata(const std::string& group) {
+  command c;
+  c.arg("GET").own(group_metadata_key(group));
+  auto r = pipeline({&c, 1}, pipeline_effect::reads_only);
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return errc::storage_unavailable;
+  return group_metadata_of(group, rep.get());
+}
+
+expected<std::vector<group_listing>> redis_store::list_group_metadata() {
+  auto groups = list_groups();
+  if (!groups) return groups.error();
+  std::vector<group_listing> out;
+  out.reserve(groups->size());
+  // A GET per group, pipelined a thousand at a time: one reply holds little either way.
+  constexpr std::size_t per_round_trip = 1000;
+  for (std::size_t first = 0; first < groups->size(); first += per_round_trip) {
+    const auto last = std::min(groups->size(), first + per_round_trip);
+    std::vector<command> gets(last - first);
+    for (std::size_t i = first; i < last; ++i)
+      gets[i - first].arg("GET").own(group_metadata_key((*groups)[i]));
+    auto r = pipeline(gets, pipeline_effect::reads_only);
+    if (!r) return r.error();
+    for (std::size_t i = first; i < last; ++i) {
+      const auto& rep = (*r)[i - first];
+      if (rep.is_error()) return errc::storage_unavailable;
+      out.push_back({(*groups)[i], group_metadata_of((*groups)[i], rep.get())});
+    }
+  }
   return out;
 }
 

@@ -394,6 +394,47 @@ TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   EXPECT_EQ(store_->list_groups().value(), std::vector<std::string>{"g1"});
 }
 
+// A group's metadata (the protocol type and generation its coordinator last wrote) is kept
+// only beside its committed offsets: refused before the first, listed with them, gone with
+// the last. A group that only ever had offsets committed (or was stored before metadata was
+// kept) has none: no protocol type, generation 0.
+TEST_P(LogStore, AGroupsMetadataIsKeptOnlyBesideItsOffsets) {
+  const group_metadata connect{"connect", 2};
+  EXPECT_FALSE(store_->commit_group_metadata("g", connect, "").value()) << "no offsets yet";
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_TRUE(store_->list_group_metadata().value().empty());
+  const topic_partition other{"orders", 1};
+  const group_offset both[] = {{tp_, {5, ""}}, {other, {6, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("g", both, ""));
+  const group_offset plain[] = {{tp_, {7, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("plain", plain, ""));
+  EXPECT_TRUE(store_->commit_group_metadata("g", connect, "").value());
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), connect);
+  EXPECT_EQ(store_->fetch_group_metadata("plain").value(), group_metadata{});
+  auto listed = store_->list_group_metadata().value();
+  std::sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.group < b.group; });
+  EXPECT_EQ(listed, (std::vector<group_listing>{{"g", connect}, {"plain", {}}}));
+  // Written again (a later generation, another type): replaced; the offsets stay as they were.
+  const group_metadata next{"consumer", 3};
+  EXPECT_TRUE(store_->commit_group_metadata("g", next, "").value());
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), next);
+  EXPECT_EQ(store_->fetch_offsets("g").value().size(), 2u);
+  // One offset deleted: the metadata stays. The last one: it goes with it.
+  const topic_partition first[] = {tp_};
+  ASSERT_FALSE(store_->delete_offsets("g", first, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), next);
+  const topic_partition last[] = {other};
+  ASSERT_FALSE(store_->delete_offsets("g", last, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  // Committed to again, the group starts without; deleted whole, it loses it too.
+  ASSERT_FALSE(store_->commit_offsets("g", both, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_TRUE(store_->commit_group_metadata("g", connect, "").value());
+  ASSERT_FALSE(store_->delete_offsets("g", {}, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_EQ(store_->list_group_metadata().value(), (std::vector<group_listing>{{"plain", {}}}));
+}
+
 TEST_P(LogStore, InstancesFromOneFactoryShareData) {
   ASSERT_FALSE(append_one(tp_, 0, make_frame("shared")));
   auto other = factory_();
@@ -783,6 +824,23 @@ TEST_P(LogStore, AGroupsOffsetsAreDeletedOnlyUnderItsCurrentLease) {
   EXPECT_TRUE(store_->fetch_offsets("g").value().empty());
   const auto groups = store_->list_groups().value();
   EXPECT_EQ(std::find(groups.begin(), groups.end(), "g"), groups.end());
+}
+
+TEST_P(LogStore, AGroupsMetadataIsStoredOnlyUnderItsCurrentLease) {
+  using namespace std::chrono_literals;
+  const std::vector<lease_claim> want{{group_lease("g"), lease_intent::want}};
+  const auto mine = store_->lease_round({1, 0, "t1"}, 10s, want)->at(0);
+  const group_offset committed[] = {{tp_, {5, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("g", committed, lease_value(mine)));
+  EXPECT_TRUE(store_->commit_group_metadata("g", {"consumer", 1}, lease_value(mine)).value());
+  // Not the lease's value (an earlier epoch): refused, nothing changed.
+  const auto earlier = lease_value({1, mine.epoch - 1, "t1"});
+  EXPECT_EQ(store_->commit_group_metadata("g", {"consumer", 9}, earlier).error(), errc::not_coordinator);
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), (group_metadata{"consumer", 1}));
+  // The holder deletes the group's last offset: the metadata goes in the same step.
+  const topic_partition all[] = {tp_};
+  ASSERT_FALSE(store_->delete_offsets("g", all, lease_value(mine)));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
 }
 
 TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {
@@ -1890,6 +1948,36 @@ TEST(RedisStore, AProducersEpochRecordExpiresAWeekAfterItsLastBump) {
   ASSERT_EQ(raw.integer({"EXPIRE", key, "100"}), 1);
   ASSERT_TRUE(s.bump_producer_epoch(*first, 1));
   EXPECT_GT(raw.integer({"TTL", key}), week - 60) << "each bump gives the record a week again";
+}
+
+// A group's metadata record is a version byte (1), the generation (zig-zag varint) and the
+// protocol type, under its own key beside the group's offsets, which it leaves with. One this
+// broker cannot read (a later format) reads as none, and the group is still listed.
+TEST(RedisStore, AGroupsMetadataRecordIsItsOwnKeyAndAnUnreadableOneReadsAsNone) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{options_for(server)};
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  const group_offset committed[] = {{{"orders", 0}, {3, ""}}};
+  ASSERT_FALSE(s.commit_offsets("g", committed, ""));
+  ASSERT_TRUE(s.commit_group_metadata("g", {"connect", 2}, "").value());
+  const auto key = s.group_metadata_key("g");
+  auto* stored = static_cast<redisReply*>(redisCommand(raw.c, "GET %s", key.c_str()));
+  ASSERT_NE(stored, nullptr);
+  ASSERT_EQ(stored->type, REDIS_REPLY_STRING);
+  EXPECT_EQ(std::string(stored->str, stored->len), std::string("\x01\x04" "connect"));
+  freeReplyObject(stored);
+  const std::string later("\x02\x04" "connect");  // version 2
+  auto* overwritten =
+      static_cast<redisReply*>(redisCommand(raw.c, "SET %s %b", key.c_str(), later.data(), later.size()));
+  ASSERT_NE(overwritten, nullptr);
+  EXPECT_EQ(overwritten->type, REDIS_REPLY_STATUS);
+  freeReplyObject(overwritten);
+  EXPECT_EQ(s.fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_EQ(s.list_group_metadata().value(), (std::vector<group_listing>{{"g", {}}}));
+  ASSERT_FALSE(s.delete_offsets("g", {}, ""));
+  EXPECT_EQ(raw.integer({"EXISTS", key}), 0);
 }
 
 namespace {
