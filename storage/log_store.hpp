@@ -410,6 +410,8 @@ class log_store {
   /// cluster `fence` is the group's lease as its coordinator holds it (lease_value of
   /// group_lease): the offsets are stored only while the lease still has that value, checked
   /// in the same atomic step, else errc::not_coordinator. Empty: unfenced (a single node).
+  /// A commit to a group without offsets starts it without metadata, in the same step: none
+  /// left behind by an earlier deletion comes back with it.
   virtual std::error_code commit_offsets(const std::string& group, std::span<const group_offset> offsets,
                                          const std::string& fence) = 0;
   /// Every committed offset of `group` (empty for an unknown group).

@@ -425,17 +425,15 @@ bool decode_group_metadata(std::string_view value, group_metadata& m) {
   return true;
 }
 
-// The metadata of `group` stored as `value` (a GET's reply): none ({"", 0}) when nothing is
-// stored, and, logged, for a record this broker cannot read (a later format): a group's
-// listing or description goes on without it.
-group_metadata group_metadata_of(const std::string& group, const redisReply* value) {
+// The metadata stored as `value` (a GET's reply): none ({"", 0}) when nothing is stored, and
+// for a record this broker cannot read (a later format; `unreadable` is set, for the caller
+// to log): a group's listing or description goes on without it.
+group_metadata group_metadata_of(const redisReply* value, bool& unreadable) {
   group_metadata m;
   if (value == nullptr || value->type != REDIS_REPLY_STRING) return m;
-  if (!decode_group_metadata(str(value), m)) {
-    logging::storage().error("unreadable metadata of group '{}': read as none", group);
-    return {};
-  }
-  return m;
+  if (decode_group_metadata(str(value), m)) return m;
+  unreadable = true;
+  return {};
 }
 
 }  // namespace
@@ -1780,11 +1778,15 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
   return out;
 }
 
-// A coordinator's commit in a cluster: stored only while the group's lease is still the one
-// it acts under, in the same atomic step. KEYS: offsets hash, groups set, lease; ARGV: the
-// fence, the group id, then field/value pairs.
-const lua_script fenced_commit_script{R"lua(
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
+// A commit, in one atomic step: in a cluster only while the group's lease is still the one
+// its coordinator acts under. A commit that creates the group's offsets starts the group
+// without metadata: a record a deletion left behind (an older node's, whose script knows no
+// metadata, or one that ran in separate steps unfenced) is not the new group's. KEYS:
+// offsets hash, groups set, metadata, and in a cluster the lease; ARGV: the fence ("" on a
+// single node), the group id, then field/value pairs.
+const lua_script commit_script{R"lua(
+if #KEYS == 4 and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[3]) end
 for i = 3, #ARGV, 1000 do  -- field/value pairs, in chunks within Lua's unpack limit
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
@@ -1795,21 +1797,17 @@ return 'OK'
 std::error_code redis_store::commit_offsets(const std::string& group, std::span<const group_offset> offsets,
                                             const std::string& fence) {
   if (offsets.empty()) return {};
-  command commands[2];
-  const auto groups_key = options_.key_prefix + ":groups";
-  if (fence.empty()) {
-    commands[0].arg("HSET").own(offsets_key(group));
-  } else {
-    commands[0].script(fenced_commit_script).arg("3").own(offsets_key(group)).own(groups_key);
-    commands[0].own(lease_key(group_lease(group))).own(fence).own(group);
-  }
-  for (const auto& o : offsets) commands[0].own(offset_field(o.tp)).own(encode_committed(o.offset));
-  commands[1].arg("SADD").own(groups_key).arg(group);
-  auto r = pipeline({commands, fence.empty() ? 2u : 1u});
+  command c;
+  c.script(commit_script).arg(fence.empty() ? "3" : "4").own(offsets_key(group));
+  c.own(options_.key_prefix + ":groups").own(group_metadata_key(group));
+  if (!fence.empty()) c.own(lease_key(group_lease(group)));
+  c.own(fence).own(group);
+  for (const auto& o : offsets) c.own(offset_field(o.tp)).own(encode_committed(o.offset));
+  auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  for (const auto& rep : *r)
-    if (rep.is_error()) return make_error_code(errc::storage_unavailable);
-  if (!fence.empty() && str((*r)[0].get()) == "FENCED") return make_error_code(errc::not_coordinator);
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return make_error_code(errc::storage_unavailable);
+  if (str(rep.get()) == "FENCED") return make_error_code(errc::not_coordinator);
   return {};
 }
 
@@ -1962,7 +1960,10 @@ expected<group_metadata> redis_store::fetch_group_metadata(const std::string& gr
   if (!r) return r.error();
   const auto& rep = (*r)[0];
   if (rep.is_error()) return errc::storage_unavailable;
-  return group_metadata_of(group, rep.get());
+  bool unreadable = false;
+  auto m = group_metadata_of(rep.get(), unreadable);
+  if (unreadable) note_unreadable_metadata(1, group);
+  return m;
 }
 
 expected<std::vector<group_listing>> redis_store::list_group_metadata() {
@@ -1972,6 +1973,8 @@ expected<std::vector<group_listing>> redis_store::list_group_metadata() {
   out.reserve(groups->size());
   // A GET per group, pipelined a thousand at a time: one reply holds little either way.
   constexpr std::size_t per_round_trip = 1000;
+  std::size_t unreadable_count = 0;
+  const std::string* an_unreadable = nullptr;
   for (std::size_t first = 0; first < groups->size(); first += per_round_trip) {
     const auto last = std::min(groups->size(), first + per_round_trip);
     std::vector<command> gets(last - first);
@@ -1982,10 +1985,28 @@ expected<std::vector<group_listing>> redis_store::list_group_metadata() {
     for (std::size_t i = first; i < last; ++i) {
       const auto& rep = (*r)[i - first];
       if (rep.is_error()) return errc::storage_unavailable;
-      out.push_back({(*groups)[i], group_metadata_of((*groups)[i], rep.get())});
+      bool unreadable = false;
+      out.push_back({(*groups)[i], group_metadata_of(rep.get(), unreadable)});
+      if (!unreadable) continue;
+      ++unreadable_count;
+      an_unreadable = &(*groups)[i];
     }
   }
+  if (an_unreadable != nullptr) note_unreadable_metadata(unreadable_count, *an_unreadable);
   return out;
+}
+
+// A listing reads every group's record each time, and clients list groups often: one
+// warning a minute per store (with how many, and one of them), the rest at debug.
+void redis_store::note_unreadable_metadata(std::size_t count, const std::string& group) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool warn = unreadable_metadata_warned_ == std::chrono::steady_clock::time_point{} ||
+                    now - unreadable_metadata_warned_ >= std::chrono::minutes(1);
+  if (warn) unreadable_metadata_warned_ = now;
+  logging::storage().log(warn ? spdlog::level::warn : spdlog::level::debug,
+                         "{} group metadata record(s) in a format this broker cannot read (a later "
+                         "version) read as none (group '{}'{}){}",
+                         count, group, count > 1 ? " among them" : "", warn ? "; said at most once a minute" : "");
 }
 
 expected<producer_history> redis_store::read_producer_history(const topic_partition& tp) {

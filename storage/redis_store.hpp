@@ -238,6 +238,10 @@ class redis_store final : public log_store {
   /// The logs (log_key) whose last producer snapshot the server refused: a refusal of one
   /// already here is logged at debug only.
   std::set<std::string> snapshots_refused_;
+  /// Logs that `count` groups' metadata records (`group` one of them) could not be read (a
+  /// later format) and were read as none: a warning at most once a minute, else at debug.
+  void note_unreadable_metadata(std::size_t count, const std::string& group);
+  std::chrono::steady_clock::time_point unreadable_metadata_warned_{};
 };
 
 }  // namespace portask::storage

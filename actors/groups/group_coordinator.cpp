@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -94,8 +95,9 @@ struct coordinator_state {
   std::int32_t mirrored_generation = -1;
   bool mirrored_empty = true;
   // The group's metadata (protocol type, generation) in the store: the last this coordinator
-  // wrote or read (none: neither yet), whether the store holds it (it keeps a group's
-  // metadata only while the group has offsets), and writes of it not answered yet.
+  // wrote or read (none: neither yet, or that write failed), whether the store holds it (it
+  // keeps a group's metadata only while the group has offsets), and writes of it not
+  // answered yet.
   std::optional<storage::group_metadata> metadata_written;
   bool metadata_held = false;
   std::size_t metadata_writes = 0;
@@ -134,6 +136,14 @@ bool moved(coordinator_ptr self) {
 // (Epochs wrap after 32766, so that the last tenure's 65535 rebalances stay within int32.)
 std::int32_t first_generation(std::int64_t epoch) {
   return static_cast<std::int32_t>((epoch % 32767) << 16);
+}
+
+// The end (exclusive) of the generations the coordinator's group may reach: in a cluster its
+// lease's 65535 after the first, so that a generation stored under another lease (higher,
+// once the epochs wrapped) is not taken and carried past int32; on a single node, any.
+std::int32_t generations_end(const coordinator_state& s) {
+  if (s.fence.empty()) return std::numeric_limits<std::int32_t>::max();
+  return first_generation(s.epoch) + 0xFFFF;
 }
 
 // The coordinator's group as it starts: no members, no protocol type, and the generation
@@ -250,24 +260,29 @@ std::chrono::milliseconds store_call_timeout(coordinator_ptr self) {
 // Writes `m` as the group's metadata. Not queued with the offsets' writes: the store keeps it
 // only beside offsets, and a write that found none is made again once a commit stored some.
 // The reader answers in the order asked, so a commit's answer comes after every metadata
-// write sent before it.
+// write sent before it. A write that failed is made again at the next tick (an Empty group
+// may see no other change that would write it), unless the group moved to another node
+// (whose coordinator writes its own) or a later write went out meanwhile.
 void write_metadata(coordinator_ptr self, storage::group_metadata m) {
   auto& s = self->state;
   auto reader = reader_of(self);
   if (!reader || moved(self)) return;
   s.metadata_written = m;
   ++s.metadata_writes;
-  self->request(reader, store_call_timeout(self), commit_atom::value, s.group_id, std::move(m), s.fence)
+  self->request(reader, store_call_timeout(self), commit_atom::value, s.group_id, m, s.fence)
       .then(
           [=](bool stored) {
             --self->state.metadata_writes;
             self->state.metadata_held = stored;
           },
           [=](caf::error& e) {
-            --self->state.metadata_writes;
-            self->state.metadata_held = false;
-            logging::groups().debug("group '{}': metadata not stored: {}", self->state.group_id,
-                                    self->system().render(e));
+            auto& now = self->state;
+            --now.metadata_writes;
+            now.metadata_held = false;
+            logging::groups().debug("group '{}': metadata not stored: {}", now.group_id, self->system().render(e));
+            if (to_errc(e) == errc::not_coordinator || now.metadata_written != m) return;
+            now.metadata_written.reset();
+            ensure_ticking(self);
           });
 }
 
@@ -278,8 +293,17 @@ std::optional<storage::group_metadata> current_metadata(const consumer_group& g)
   return storage::group_metadata{g.protocol_type(), g.generation()};
 }
 
-// After any change of membership: a generation that became stable, or a group that emptied,
-// is written when its protocol type or generation is not the one last written.
+// Whether the group's metadata is still to be written (at the next tick): its last write
+// failed, or could not be sent (no reader).
+bool metadata_owed(coordinator_ptr self) {
+  const auto& s = self->state;
+  const auto now = current_metadata(*s.group);
+  return now && s.metadata_writes == 0 && s.metadata_written != now && !moved(self);
+}
+
+// After any change of membership, and at each tick: a generation that became stable, or a
+// group that emptied, is written when its protocol type or generation is not the one last
+// written.
 void store_membership(coordinator_ptr self) {
   const auto& g = *self->state.group;
   if (g.current_state() != consumer_group::state::stable && g.current_state() != consumer_group::state::empty)
@@ -303,7 +327,7 @@ void store_metadata_beside_offsets(coordinator_ptr self) {
 void restore_metadata(coordinator_state& s, const stored_group& stored) {
   s.metadata_known = true;
   if (stored.offsets.empty()) return;
-  s.group->restore(stored.metadata.protocol_type, stored.metadata.generation);
+  s.group->restore(stored.metadata.protocol_type, stored.metadata.generation, generations_end(s));
   s.metadata_written = stored.metadata;
   s.metadata_held = true;
 }
@@ -665,6 +689,7 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
               return done();
             }
             const bool whole_group = !members && gone.size() == all.size();
+            const auto left = all.size() - gone.size();
             self->request(reader, store_call_timeout(self), delete_atom::value, self->state.group_id, gone,
                           self->state.fence)
                 .then(
@@ -673,7 +698,9 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
                                              self->state.group_id, gone.size(),
                                              whole_group ? ", none left" : "");
                       mirror(self, tombstones(self->state.group_id, gone, whole_group, wall_clock_ms()));
-                      if (whole_group) forget_if_gone(self->state, 0);
+                      // With members too: the store removed the group's metadata with its
+                      // last offset, to be written again beside the next commit's.
+                      forget_if_gone(self->state, left);
                       done();
                     },
                     failed);
@@ -1032,7 +1059,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         refuse_stale_waits(self);
         if (s.group->current_state() != consumer_group::state::empty || holds_members(s) ||
             !s.joins.empty() || !s.queued_commits.empty() ||
-            !s.store_waiting.empty())
+            !s.store_waiting.empty() || metadata_owed(self))
           ensure_ticking(self);
         settle(self);
       },

@@ -1980,6 +1980,79 @@ TEST(RedisStore, AGroupsMetadataRecordIsItsOwnKeyAndAnUnreadableOneReadsAsNone) 
   EXPECT_EQ(raw.integer({"EXISTS", key}), 0);
 }
 
+// A metadata record a deletion left behind without the group's offsets (a broker's from
+// before the record, whose deletion script does not know it; an unfenced deletion, which runs
+// in steps) is not the group's that commits under the name next: the commit that creates the
+// group's offsets removes it in the same step, fenced or not. A commit to a group that has
+// offsets keeps the group's metadata, and a fenced-out one changes nothing.
+TEST(RedisStore, ACommitThatCreatesAGroupsOffsetsRemovesAMetadataRecordLeftBehind) {
+  using namespace std::chrono_literals;
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{options_for(server)};
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  const group_metadata left_behind{"connect", 2};
+  auto leave_behind = [&](const std::string& group) {
+    const std::string record("\x01\x04" "connect");  // version 1, generation 2
+    const auto key = s.group_metadata_key(group);
+    auto* set = static_cast<redisReply*>(redisCommand(raw.c, "SET %s %b", key.c_str(), record.data(), record.size()));
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->type, REDIS_REPLY_STATUS);
+    freeReplyObject(set);
+    EXPECT_EQ(s.fetch_group_metadata(group).value(), left_behind);
+  };
+  const group_offset committed[] = {{{"orders", 0}, {3, ""}}};
+  leave_behind("single");
+  ASSERT_FALSE(s.commit_offsets("single", committed, ""));
+  EXPECT_EQ(s.fetch_group_metadata("single").value(), group_metadata{});
+  ASSERT_TRUE(s.commit_group_metadata("single", {"consumer", 1}, "").value());
+  ASSERT_FALSE(s.commit_offsets("single", committed, ""));
+  EXPECT_EQ(s.fetch_group_metadata("single").value(), (group_metadata{"consumer", 1}));
+  // Under the group's lease, as a cluster's coordinator commits.
+  const std::vector<lease_claim> want{{group_lease("leased"), lease_intent::want}};
+  const auto mine = s.lease_round({1, 0, "t1"}, 10s, want)->at(0);
+  leave_behind("leased");
+  ASSERT_FALSE(s.commit_offsets("leased", committed, lease_value(mine)));
+  EXPECT_EQ(s.fetch_group_metadata("leased").value(), group_metadata{});
+  ASSERT_TRUE(s.commit_group_metadata("leased", {"consumer", 1}, lease_value(mine)).value());
+  ASSERT_FALSE(s.commit_offsets("leased", committed, lease_value(mine)));
+  EXPECT_EQ(s.fetch_group_metadata("leased").value(), (group_metadata{"consumer", 1}));
+  // Fenced out (no lease of that group here): nothing stored, nothing removed.
+  leave_behind("unleased");
+  EXPECT_EQ(s.commit_offsets("unleased", committed, lease_value(mine)), errc::not_coordinator);
+  EXPECT_TRUE(s.fetch_offsets("unleased").value().empty());
+  EXPECT_EQ(s.fetch_group_metadata("unleased").value(), left_behind);
+}
+
+// Records in a later format read as none at every listing, and clients list groups often:
+// one warning a minute per store, with how many there are and one of them, the rest at debug.
+TEST(RedisStore, UnreadableMetadataRecordsAreOneWarningAMinute) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{options_for(server)};
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  const group_offset committed[] = {{{"orders", 0}, {3, ""}}};
+  const std::string later("\x02\x04" "connect");  // version 2
+  for (const char* group : {"a", "b"}) {
+    ASSERT_FALSE(s.commit_offsets(group, committed, ""));
+    const auto key = s.group_metadata_key(group);
+    auto* set = static_cast<redisReply*>(redisCommand(raw.c, "SET %s %b", key.c_str(), later.data(), later.size()));
+    ASSERT_NE(set, nullptr);
+    freeReplyObject(set);
+  }
+  portask::testing::log_capture log(logging::storage(), spdlog::level::debug);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(s.list_group_metadata().value().size(), 2u);
+  EXPECT_EQ(s.fetch_group_metadata("a").value(), group_metadata{});
+  const auto lines = log.lines_with("group metadata record(s) in a format this broker cannot read");
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_NE(lines[0].find("[warning]"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("2 group metadata record(s)"), std::string::npos) << lines[0];
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    EXPECT_NE(lines[i].find("[debug]"), std::string::npos) << lines[i];
+}
+
 namespace {
 
 // The log the compaction tests below start from: six batches of two records (0-1 to 10-11),

@@ -1102,4 +1102,101 @@ CAF_TEST(groups without a coordinator are listed with the protocol type and gene
   CAF_CHECK_EQUAL(listed[1].protocol_type, std::string{});
 }
 
+// A metadata write the store failed is made again at the next tick: a group that emptied sees
+// no other change that would write it, and the store would keep the generation before.
+CAF_TEST(a groups metadata the store failed to write is written again at the next tick) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value, sync_as(a1.member_id, 1, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  expect_metadata_stored(coord, "g", {"consumer", 1});
+  sched.run();  // the mirror
+  // The member leaves: the group empties into generation 2, whose write the store fails.
+  reader_script->commit_metadata.fail(errc::storage_unavailable);
+  member_a->request(coord, caf::infinite, leave_atom::value,
+                    std::vector<member_ref>{{a1.member_id, std::nullopt, -1}});
+  expect((leave_atom, std::vector<member_ref>), from(member_a).to(coord).with(_, _));
+  expect((std::vector<std::int32_t>), from(coord).to(member_a).with(std::vector<std::int32_t>{0}));
+  expect((commit_atom, std::string, storage::group_metadata, std::string),
+         from(coord).to(reader).with(_, "g", storage::group_metadata{"consumer", 2}, ""));
+  expect((caf::error), from(reader).to(coord).with(make_caf_error(errc::storage_unavailable)));
+  sched.run();  // the mirror
+  // The tick armed by the join comes: the write goes out again, and is stored.
+  sched.advance_time(std::chrono::milliseconds(100));
+  expect((tick_atom), from(coord).to(coord));
+  expect_metadata_stored(coord, "g", {"consumer", 2});
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 3u);
+}
+
+// Expiry may take a group's last offsets while it has members (those of topics no member
+// subscribes to): the store removes the group's metadata with them, so the next commit's
+// offsets have it written again beside them.
+CAF_TEST(a groups metadata is written again after expiry took its last offsets while it had members) {
+  auto coord = coordinator_of("g");
+  auto join = join_as("consumer-a");
+  join.protocols = {{"range", orders_subscription()}};
+  member_a->request(coord, caf::infinite, join_atom::value, join);
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value,
+                    sync_as(a1.member_id, a1.generation, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  expect_metadata_stored(coord, "g", {"consumer", a1.generation});
+  sched.run();  // the mirror
+  // Retention's pass eight days on: the group's only offsets, of a topic no member subscribes
+  // to, are nine days old and go.
+  const auto now_ms = wall_clock_ms() + 8 * day_ms;
+  const storage::group_offset old_topic{{"old", 0}, {7, "", -1, now_ms - 9 * day_ms, -1}};
+  reader_script->offsets.reply({old_topic});
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{"g"},
+             std::vector<std::string>{});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"old", 0}}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  sched.run();  // the tombstone mirrored
+  // The member commits: its offset is stored, then the group's metadata beside it.
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as(a1.member_id, a1.generation, {at(0, 8)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  expect_metadata_stored(coord, "g", {"consumer", a1.generation});
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 2u);
+}
+
+// In a cluster a group's generations stay within its lease's 65535, and so within int32: once
+// the lease's epochs wrapped (epoch 32767: generations start at 0 again), a generation stored
+// under an earlier lease, higher, is not taken. The protocol type is.
+CAF_TEST(in a cluster a generation stored under another lease of the group is not taken) {
+  join_mock_cluster();
+  auto view = alone_view();
+  view->group_holders["wrapped"] = {1, 32767, "node-1"};
+  ctx->publish_cluster(view);
+  auto coord = coordinator_of("wrapped");
+  sched.run();
+  reader_script->stored.reply({{"connect", (32766 << 16) + 5}, {stored_at(0, 5, 1)}});
+  self->request(coord, caf::infinite, describe_atom::value);
+  expect((describe_atom), from(self).to(coord));
+  expect((describe_atom, std::string), from(coord).to(reader).with(_, "wrapped"));
+  expect((stored_group), from(reader).to(coord).with(_));
+  expect((group_description),
+         from(coord).to(self).with(WHERE(group_description, d,
+                                         d.state == "Empty" && d.protocol_type == "connect" &&
+                                             d.generation == 0)));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

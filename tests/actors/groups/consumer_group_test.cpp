@@ -289,6 +289,22 @@ TEST_F(ConsumerGroup, ARestoredGenerationNeverGoesBack) {
   EXPECT_EQ(group_.generation(), 5 << 16);
 }
 
+// In a cluster a group's generations stay within its lease's 65535 (so that they stay within
+// int32): once the lease's epochs wrapped, its first generation is 0 again, and one stored
+// under an earlier lease, higher, is not taken; one of its own lease's is.
+TEST_F(ConsumerGroup, ARestoredGenerationIsTakenOnlyWithinItsLeasesGenerations) {
+  group_ = consumer_group("g", limits(), 0);
+  group_.restore("consumer", (32766 << 16) + 5, 0xFFFF);
+  EXPECT_EQ(group_.protocol_type(), "consumer") << "its protocol type is still the group's";
+  EXPECT_EQ(group_.generation(), 0);
+  group_ = consumer_group("g", limits(), 0);
+  group_.restore("consumer", 0xFFFF, 0xFFFF);
+  EXPECT_EQ(group_.generation(), 0) << "the end is not the lease's";
+  group_ = consumer_group("g", limits(), 5 << 16);
+  group_.restore("consumer", (5 << 16) + 3, (5 << 16) + 0xFFFF);
+  EXPECT_EQ(group_.generation(), (5 << 16) + 3);
+}
+
 TEST_F(ConsumerGroup, JoinsWithNoCommonProtocolOrTypeAreRefused) {
   stable_group(1);
   consumer_group::deliveries out;
