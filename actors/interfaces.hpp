@@ -99,6 +99,12 @@ using storage_reader_actor = caf::typed_actor<
     caf::replies_to<delete_atom, std::string, std::vector<topic_partition>, std::string>::with<bool>,
     // groups with committed offsets
     caf::replies_to<list_atom>::with<std::vector<std::string>>,
+    // a group's metadata (protocol type, generation), kept beside its offsets: store it, only
+    // while the group has offsets -> whether it was stored (fenced as a commit, else ""); one
+    // group's with its offsets; every group with offsets, with its own
+    caf::replies_to<commit_atom, std::string, storage::group_metadata, std::string>::with<bool>,
+    caf::replies_to<describe_atom, std::string>::with<stored_group>,
+    caf::replies_to<describe_atom>::with<std::vector<storage::group_listing>>,
     // (partition, offset, fence): advance the log start there, removing the batches below it;
     // in a cluster only under the partition's lease (else not_leader; "" unfenced)
     caf::replies_to<delete_atom, topic_partition, std::int64_t, std::string>::with<

@@ -201,6 +201,16 @@ typename Inspector::result_type inspect(Inspector& f, group_offset& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_metadata& x) {
+  return f(caf::meta::type_name("portask.group_metadata"), x.protocol_type, x.generation);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_listing& x) {
+  return f(caf::meta::type_name("portask.group_listing"), x.group, x.metadata);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_credential& x) {
   return f(caf::meta::type_name("portask.user_credential"), x.user, x.credential);
 }
@@ -293,6 +303,11 @@ typename Inspector::result_type inspect(Inspector& f, append_outcome& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_recovery& x) {
   return f(caf::meta::type_name("portask.partition_recovery"), x.bounds, x.producers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_group& x) {
+  return f(caf::meta::type_name("portask.stored_group"), x.metadata, x.offsets);
 }
 
 template <class Inspector>

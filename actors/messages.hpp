@@ -136,6 +136,14 @@ struct partition_recovery {
   friend bool operator==(const partition_recovery&, const partition_recovery&) = default;
 };
 
+/// Reader -> group coordinator: a group as the store holds it, what a coordinator that holds
+/// nothing of its group describes it by (its metadata, and whether it has offsets at all).
+struct stored_group {
+  storage::group_metadata metadata;
+  std::vector<storage::group_offset> offsets;
+  friend bool operator==(const stored_group&, const stored_group&) = default;
+};
+
 struct fetch_request {
   topic_partition tp;
   std::int64_t offset = 0;

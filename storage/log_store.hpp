@@ -256,6 +256,25 @@ struct group_offset {
   friend bool operator==(const group_offset&, const group_offset&) = default;
 };
 
+/// What a group keeps of its membership beside its committed offsets, as Kafka's group
+/// metadata record does without the members: the protocol type its members joined with and
+/// the generation it was at, written by its coordinator when a generation becomes stable and
+/// when the group empties. A group with none stored (only ever committed to, or stored
+/// before metadata was kept) reads as {"", 0}: no protocol type, as Kafka describes a group
+/// that has only offsets.
+struct group_metadata {
+  std::string protocol_type;
+  std::int32_t generation = 0;
+  friend bool operator==(const group_metadata&, const group_metadata&) = default;
+};
+
+/// A group that has committed offsets, with its metadata (log_store::list_group_metadata).
+struct group_listing {
+  std::string group;
+  group_metadata metadata;
+  friend bool operator==(const group_listing&, const group_listing&) = default;
+};
+
 /// A lease on a resource that one node at a time may own (a partition, a group), kept in
 /// the store with a time to live measured by the store's clock. Its value names the holder:
 /// "<node id>:<epoch>:<token>"; the epoch grows by one each time the lease changes hands
@@ -394,17 +413,20 @@ class log_store {
   virtual expected<topic_write> delete_topic(const topic_info& topic) = 0;
   virtual expected<std::vector<topic_info>> list_topics() = 0;
 
-  // -- consumer groups: one hash of committed offsets per group, and the set of groups ----
+  // -- consumer groups: committed offsets per group, the set of groups, each one's metadata --
   /// Stores every offset of `offsets` for `group` in one round trip (all or nothing). In a
   /// cluster `fence` is the group's lease as its coordinator holds it (lease_value of
   /// group_lease): the offsets are stored only while the lease still has that value, checked
   /// in the same atomic step, else errc::not_coordinator. Empty: unfenced (a single node).
+  /// A commit to a group without offsets starts it without metadata, in the same step: none
+  /// left behind by an earlier deletion comes back with it.
   virtual std::error_code commit_offsets(const std::string& group, std::span<const group_offset> offsets,
                                          const std::string& fence) = 0;
   /// Every committed offset of `group` (empty for an unknown group).
   virtual expected<std::vector<group_offset>> fetch_offsets(const std::string& group) = 0;
   /// Removes the offsets of `partitions`, or the whole group when `partitions` is empty; a
-  /// group left without offsets leaves list_groups. `fence` as for commit_offsets: in a
+  /// group left without offsets leaves list_groups, and its metadata goes with them (see
+  /// commit_group_metadata). `fence` as for commit_offsets: in a
   /// cluster nothing is removed unless the group's lease still has that value, checked in the
   /// same atomic step (else errc::not_coordinator), so a coordinator that lost its group to
   /// another node never deletes what the new one committed.
@@ -413,6 +435,17 @@ class log_store {
                                          const std::string& fence) = 0;
   /// Groups that have committed offsets.
   virtual expected<std::vector<std::string>> list_groups() = 0;
+  /// Stores `metadata` as the group's, in one atomic step, only while the group has committed
+  /// offsets: true when stored; false, with any metadata of the group removed, when it has
+  /// none (a group that never commits leaves nothing behind, and one whose last offset went
+  /// keeps no metadata: it is gone, as Kafka's Empty group without offsets). `fence` as for
+  /// commit_offsets (errc::not_coordinator, nothing changed, under another lease).
+  virtual expected<bool> commit_group_metadata(const std::string& group, const group_metadata& metadata,
+                                               const std::string& fence) = 0;
+  /// The group's metadata ({"", 0} when none is stored).
+  virtual expected<group_metadata> fetch_group_metadata(const std::string& group) = 0;
+  /// list_groups with each group's metadata.
+  virtual expected<std::vector<group_listing>> list_group_metadata() = 0;
 
   // -- idempotent producers ------------------------------------------------------------------
   /// The partition's producer snapshot plus the producer batches logged after it.

@@ -35,6 +35,8 @@ struct memory_store::state {
   std::map<std::int64_t, std::int16_t> producer_epochs;
   std::map<std::string, topic_info> topics;
   std::map<std::string, std::map<topic_partition, committed_offset>> offsets;
+  /// Each group's metadata (commit_group_metadata), kept only while the group has offsets.
+  std::map<std::string, group_metadata> metadata;
   std::map<std::pair<std::string, protocol::security::scram_mechanism>, protocol::security::scram_credential>
       credentials;
   std::set<protocol::security::acl_binding> acls;
@@ -377,7 +379,10 @@ std::error_code memory_store::delete_offsets(const std::string& group,
   auto it = state_->offsets.find(group);
   if (it == state_->offsets.end()) return {};
   for (const auto& tp : partitions) it->second.erase(tp);
-  if (partitions.empty() || it->second.empty()) state_->offsets.erase(it);
+  if (partitions.empty() || it->second.empty()) {
+    state_->offsets.erase(it);
+    state_->metadata.erase(group);
+  }
   return {};
 }
 
@@ -385,6 +390,37 @@ expected<std::vector<std::string>> memory_store::list_groups() {
   std::lock_guard lock{state_->mutex};
   std::vector<std::string> out;
   for (const auto& [name, offsets] : state_->offsets) out.push_back(name);
+  return out;
+}
+
+expected<bool> memory_store::commit_group_metadata(const std::string& group, const group_metadata& metadata,
+                                                   const std::string& fence) {
+  std::lock_guard lock{state_->mutex};
+  if (!fence.empty()) {
+    const auto* lease = state_->live_lease(group_lease(group), state::clock::now());
+    if (lease == nullptr || *lease != fence) return make_error_code(errc::not_coordinator);
+  }
+  if (state_->offsets.count(group) == 0) {
+    state_->metadata.erase(group);
+    return false;
+  }
+  state_->metadata[group] = metadata;
+  return true;
+}
+
+expected<group_metadata> memory_store::fetch_group_metadata(const std::string& group) {
+  std::lock_guard lock{state_->mutex};
+  auto it = state_->metadata.find(group);
+  return it == state_->metadata.end() ? group_metadata{} : it->second;
+}
+
+expected<std::vector<group_listing>> memory_store::list_group_metadata() {
+  std::lock_guard lock{state_->mutex};
+  std::vector<group_listing> out;
+  for (const auto& [name, offsets] : state_->offsets) {
+    auto it = state_->metadata.find(name);
+    out.push_back({name, it == state_->metadata.end() ? group_metadata{} : it->second});
+  }
   return out;
 }
 

@@ -42,6 +42,10 @@ class memory_store final : public log_store {
                                  std::span<const topic_partition> partitions,
                                  const std::string& fence) override;
   expected<std::vector<std::string>> list_groups() override;
+  expected<bool> commit_group_metadata(const std::string& group, const group_metadata& metadata,
+                                       const std::string& fence) override;
+  expected<group_metadata> fetch_group_metadata(const std::string& group) override;
+  expected<std::vector<group_listing>> list_group_metadata() override;
   expected<producer_history> read_producer_history(const topic_partition& tp) override;
   std::error_code put_producer_snapshot(const topic_partition& tp,
                                         const producer_snapshot& snapshot,

@@ -397,6 +397,45 @@ bool decode_committed(std::string_view value, committed_offset& o) {
   return true;
 }
 
+// A group's metadata record: a format version byte (1), the generation (zig-zag varint), then
+// the protocol type's bytes.
+constexpr std::uint8_t group_metadata_version = 1;
+
+std::string encode_group_metadata(const group_metadata& m) {
+  protocol::buffer value;
+  protocol::wire_writer w{value};
+  w.u8(group_metadata_version);
+  w.varint(m.generation);
+  w.raw(m.protocol_type);
+  return std::string(protocol::as_chars(value));
+}
+
+bool decode_group_metadata(std::string_view value, group_metadata& m) {
+  protocol::wire_reader rd{protocol::as_bytes(value)};
+  std::uint8_t version = 0;
+  std::int64_t generation = 0;
+  if (!rd.u8(version) || version != group_metadata_version || !rd.varint(generation) ||
+      generation < std::numeric_limits<std::int32_t>::min() ||
+      generation > std::numeric_limits<std::int32_t>::max())
+    return false;
+  m.generation = static_cast<std::int32_t>(generation);
+  protocol::byte_view type;
+  rd.raw(rd.remaining(), type);
+  m.protocol_type = std::string(protocol::as_chars(type));
+  return true;
+}
+
+// The metadata stored as `value` (a GET's reply): none ({"", 0}) when nothing is stored, and
+// for a record this broker cannot read (a later format; `unreadable` is set, for the caller
+// to log): a group's listing or description goes on without it.
+group_metadata group_metadata_of(const redisReply* value, bool& unreadable) {
+  group_metadata m;
+  if (value == nullptr || value->type != REDIS_REPLY_STRING) return m;
+  if (decode_group_metadata(str(value), m)) return m;
+  unreadable = true;
+  return {};
+}
+
 }  // namespace
 
 std::string url_without_credentials(std::string_view url) {
@@ -482,6 +521,10 @@ store_factory redis_store::factory(redis_options options) {
 
 std::string redis_store::offsets_key(const std::string& group) const {
   return options_.key_prefix + ":offsets:{" + group + "}";
+}
+
+std::string redis_store::group_metadata_key(const std::string& group) const {
+  return options_.key_prefix + ":group:{" + group + "}";
 }
 
 std::string redis_store::producers_key(const topic_partition& tp) const {
@@ -1738,11 +1781,15 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
   return out;
 }
 
-// A coordinator's commit in a cluster: stored only while the group's lease is still the one
-// it acts under, in the same atomic step. KEYS: offsets hash, groups set, lease; ARGV: the
-// fence, the group id, then field/value pairs.
-const lua_script fenced_commit_script{R"lua(
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
+// A commit, in one atomic step: in a cluster only while the group's lease is still the one
+// its coordinator acts under. A commit that creates the group's offsets starts the group
+// without metadata: a record a deletion left behind (an older node's, whose script knows no
+// metadata, or one that ran in separate steps unfenced) is not the new group's. KEYS:
+// offsets hash, groups set, metadata, and in a cluster the lease; ARGV: the fence ("" on a
+// single node), the group id, then field/value pairs.
+const lua_script commit_script{R"lua(
+if #KEYS == 4 and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[3]) end
 for i = 3, #ARGV, 1000 do  -- field/value pairs, in chunks within Lua's unpack limit
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
@@ -1753,21 +1800,17 @@ return 'OK'
 std::error_code redis_store::commit_offsets(const std::string& group, std::span<const group_offset> offsets,
                                             const std::string& fence) {
   if (offsets.empty()) return {};
-  command commands[2];
-  const auto groups_key = options_.key_prefix + ":groups";
-  if (fence.empty()) {
-    commands[0].arg("HSET").own(offsets_key(group));
-  } else {
-    commands[0].script(fenced_commit_script).arg("3").own(offsets_key(group)).own(groups_key);
-    commands[0].own(lease_key(group_lease(group))).own(fence).own(group);
-  }
-  for (const auto& o : offsets) commands[0].own(offset_field(o.tp)).own(encode_committed(o.offset));
-  commands[1].arg("SADD").own(groups_key).arg(group);
-  auto r = pipeline({commands, fence.empty() ? 2u : 1u});
+  command c;
+  c.script(commit_script).arg(fence.empty() ? "3" : "4").own(offsets_key(group));
+  c.own(options_.key_prefix + ":groups").own(group_metadata_key(group));
+  if (!fence.empty()) c.own(lease_key(group_lease(group)));
+  c.own(fence).own(group);
+  for (const auto& o : offsets) c.own(offset_field(o.tp)).own(encode_committed(o.offset));
+  auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  for (const auto& rep : *r)
-    if (rep.is_error()) return make_error_code(errc::storage_unavailable);
-  if (!fence.empty() && str((*r)[0].get()) == "FENCED") return make_error_code(errc::not_coordinator);
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return make_error_code(errc::storage_unavailable);
+  if (str(rep.get()) == "FENCED") return make_error_code(errc::not_coordinator);
   return {};
 }
 
@@ -1805,8 +1848,9 @@ expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string
 }
 
 // A coordinator's deletion in a cluster: as the fenced commit, and the group leaves the set
-// in the same step when no offset is left. KEYS: offsets hash, groups set, lease; ARGV: the
-// fence, the group id, then the fields to delete (none: the whole group).
+// (its metadata removed) in the same step when no offset is left. KEYS: offsets hash, groups
+// set, lease, metadata; ARGV: the fence, the group id, then the fields to delete (none: the
+// whole group).
 const lua_script fenced_delete_script{R"lua(
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
 if #ARGV == 2 then
@@ -1816,7 +1860,10 @@ else
     redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
   end
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('DEL', KEYS[4])
+end
 return 'OK'
 )lua"};
 
@@ -1825,8 +1872,9 @@ std::error_code redis_store::delete_offsets(const std::string& group,
                                             const std::string& fence) {
   if (!fence.empty()) {
     command c;
-    c.script(fenced_delete_script).arg("3").own(offsets_key(group));
-    c.own(options_.key_prefix + ":groups").own(lease_key(group_lease(group))).own(fence).own(group);
+    c.script(fenced_delete_script).arg("4").own(offsets_key(group));
+    c.own(options_.key_prefix + ":groups").own(lease_key(group_lease(group))).own(group_metadata_key(group));
+    c.own(fence).own(group);
     for (const auto& tp : partitions) c.own(offset_field(tp));
     auto r = pipeline({&c, 1});
     if (!r) return r.error();
@@ -1836,7 +1884,7 @@ std::error_code redis_store::delete_offsets(const std::string& group,
   }
   std::vector<command> commands(1);
   if (partitions.empty()) {
-    commands[0].arg("DEL").own(offsets_key(group));
+    commands[0].arg("DEL").own(offsets_key(group)).own(group_metadata_key(group));
   } else {
     commands[0].arg("HDEL").own(offsets_key(group));
     for (const auto& tp : partitions) commands[0].own(offset_field(tp));
@@ -1844,7 +1892,8 @@ std::error_code redis_store::delete_offsets(const std::string& group,
   auto r = pipeline(commands);
   if (!r) return r.error();
   if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
-  // The group leaves the set once it has no offsets left (EXISTS after the delete).
+  // The group leaves the set, and its metadata goes, once it has no offsets left (EXISTS
+  // after the delete).
   commands.clear();
   commands.emplace_back();
   commands[0].arg("EXISTS").own(offsets_key(group));
@@ -1853,8 +1902,9 @@ std::error_code redis_store::delete_offsets(const std::string& group,
   if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
   if ((*r)[0]->integer == 0) {
     commands.clear();
-    commands.emplace_back();
+    commands.resize(2);
     commands[0].arg("SREM").own(options_.key_prefix + ":groups").arg(group);
+    commands[1].arg("DEL").own(group_metadata_key(group));
     r = pipeline(commands);
     if (!r) return r.error();
   }
@@ -1872,6 +1922,94 @@ expected<std::vector<std::string>> redis_store::list_groups() {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < rep->elements; ++i) out.emplace_back(str(rep->element[i]));
   return out;
+}
+
+// log_store::commit_group_metadata: stored only while the group has offsets (else removed),
+// and in a cluster only under the group's lease, in one step. KEYS: offsets hash, metadata,
+// and in a cluster the lease; ARGV: the metadata, and in a cluster the fence.
+const lua_script commit_group_metadata_script{R"lua(
+if #KEYS == 3 and redis.call('GET', KEYS[3]) ~= ARGV[2] then return 'FENCED' end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  return 'NONE'
+end
+redis.call('SET', KEYS[2], ARGV[1])
+return 'OK'
+)lua"};
+
+expected<bool> redis_store::commit_group_metadata(const std::string& group, const group_metadata& metadata,
+                                                  const std::string& fence) {
+  command c;
+  c.script(commit_group_metadata_script).arg(fence.empty() ? "2" : "3");
+  c.own(offsets_key(group)).own(group_metadata_key(group));
+  if (!fence.empty()) c.own(lease_key(group_lease(group)));
+  c.own(encode_group_metadata(metadata));
+  if (!fence.empty()) c.own(fence);
+  auto r = pipeline({&c, 1});
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return errc::storage_unavailable;
+  const auto outcome = str(rep.get());
+  if (outcome == "FENCED") return errc::not_coordinator;
+  if (outcome == "NONE") return false;
+  if (outcome == "OK") return true;
+  return errc::storage_unavailable;
+}
+
+expected<group_metadata> redis_store::fetch_group_metadata(const std::string& group) {
+  command c;
+  c.arg("GET").own(group_metadata_key(group));
+  auto r = pipeline({&c, 1}, pipeline_effect::reads_only);
+  if (!r) return r.error();
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return errc::storage_unavailable;
+  bool unreadable = false;
+  auto m = group_metadata_of(rep.get(), unreadable);
+  if (unreadable) note_unreadable_metadata(1, group);
+  return m;
+}
+
+expected<std::vector<group_listing>> redis_store::list_group_metadata() {
+  auto groups = list_groups();
+  if (!groups) return groups.error();
+  std::vector<group_listing> out;
+  out.reserve(groups->size());
+  // A GET per group, pipelined a thousand at a time: one reply holds little either way.
+  constexpr std::size_t per_round_trip = 1000;
+  std::size_t unreadable_count = 0;
+  const std::string* an_unreadable = nullptr;
+  for (std::size_t first = 0; first < groups->size(); first += per_round_trip) {
+    const auto last = std::min(groups->size(), first + per_round_trip);
+    std::vector<command> gets(last - first);
+    for (std::size_t i = first; i < last; ++i)
+      gets[i - first].arg("GET").own(group_metadata_key((*groups)[i]));
+    auto r = pipeline(gets, pipeline_effect::reads_only);
+    if (!r) return r.error();
+    for (std::size_t i = first; i < last; ++i) {
+      const auto& rep = (*r)[i - first];
+      if (rep.is_error()) return errc::storage_unavailable;
+      bool unreadable = false;
+      out.push_back({(*groups)[i], group_metadata_of(rep.get(), unreadable)});
+      if (!unreadable) continue;
+      ++unreadable_count;
+      an_unreadable = &(*groups)[i];
+    }
+  }
+  if (an_unreadable != nullptr) note_unreadable_metadata(unreadable_count, *an_unreadable);
+  return out;
+}
+
+// A listing reads every group's record each time, and clients list groups often: one
+// warning a minute per store (with how many, and one of them), the rest at debug.
+void redis_store::note_unreadable_metadata(std::size_t count, const std::string& group) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool warn = unreadable_metadata_warned_ == std::chrono::steady_clock::time_point{} ||
+                    now - unreadable_metadata_warned_ >= std::chrono::minutes(1);
+  if (warn) unreadable_metadata_warned_ = now;
+  logging::storage().log(warn ? spdlog::level::warn : spdlog::level::debug,
+                         "{} group metadata record(s) in a format this broker cannot read (a later "
+                         "version) read as none (group '{}'{}){}",
+                         count, group, count > 1 ? " among them" : "", warn ? "; said at most once a minute" : "");
 }
 
 expected<producer_history> redis_store::read_producer_history(const topic_partition& tp) {

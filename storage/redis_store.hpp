@@ -147,6 +147,10 @@ class redis_store final : public log_store {
                                  std::span<const topic_partition> partitions,
                                  const std::string& fence) override;
   expected<std::vector<std::string>> list_groups() override;
+  expected<bool> commit_group_metadata(const std::string& group, const group_metadata& metadata,
+                                       const std::string& fence) override;
+  expected<group_metadata> fetch_group_metadata(const std::string& group) override;
+  expected<std::vector<group_listing>> list_group_metadata() override;
   expected<producer_history> read_producer_history(const topic_partition& tp) override;
   std::error_code put_producer_snapshot(const topic_partition& tp,
                                         const producer_snapshot& snapshot,
@@ -170,6 +174,8 @@ class redis_store final : public log_store {
   /// Key of a partition's stream (exposed for tests that inspect the store directly).
   std::string log_key(const topic_partition& tp) const;
   std::string offsets_key(const std::string& group) const;
+  /// A group's metadata record (log_store::commit_group_metadata), beside its offsets.
+  std::string group_metadata_key(const std::string& group) const;
   std::string credentials_key(protocol::security::scram_mechanism m) const;
   std::string producers_key(const topic_partition& tp) const;
   std::string start_key(const topic_partition& tp) const;
@@ -237,6 +243,10 @@ class redis_store final : public log_store {
   /// The logs (log_key) whose last producer snapshot the server refused: a refusal of one
   /// already here is logged at debug only.
   std::set<std::string> snapshots_refused_;
+  /// Logs that `count` groups' metadata records (`group` one of them) could not be read (a
+  /// later format) and were read as none: a warning at most once a minute, else at debug.
+  void note_unreadable_metadata(std::size_t count, const std::string& group);
+  std::chrono::steady_clock::time_point unreadable_metadata_warned_{};
 };
 
 }  // namespace portask::storage

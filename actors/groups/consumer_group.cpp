@@ -604,6 +604,13 @@ join_group_result consumer_group::join_result_for(const member& m) const {
   return r;
 }
 
+void consumer_group::restore(const std::string& protocol_type, std::int32_t generation,
+                             std::int32_t generation_end) {
+  if (state_ != state::empty || !members_.empty() || !protocol_type_.empty()) return;
+  protocol_type_ = protocol_type;
+  if (generation > generation_ && generation < generation_end) generation_ = generation;
+}
+
 group_description consumer_group::describe() const {
   group_description d;
   d.group_id = id_;

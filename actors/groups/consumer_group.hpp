@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -72,6 +73,16 @@ class consumer_group {
   /// Whether `m` may commit offsets now (generation -1 and no member id: a consumer that
   /// assigns itself partitions, allowed while the group has no members).
   errc may_commit(const member_ref& m, time_point now);
+  /// Takes what the group kept from before this object (its coordinator retired or the broker
+  /// restarted): the protocol type and generation stored beside its offsets, as Kafka's new
+  /// coordinator loads them from the group's metadata record. Only into a group that never
+  /// had a member here (Empty, no protocol type); its generation never goes back (in a
+  /// cluster it starts at its lease's first), and one at or past `generation_end` is not
+  /// taken (in a cluster the end of its lease's generations: one stored under another lease,
+  /// higher once the lease's epochs wrapped, would carry its rebalances past int32). Its next
+  /// rebalance follows the generation it has then.
+  void restore(const std::string& protocol_type, std::int32_t generation,
+               std::int32_t generation_end = std::numeric_limits<std::int32_t>::max());
   /// Expires members and pending ids past their session, members that did not sync within
   /// the rebalance timeout after a generation began, and ends rebalances whose time is up.
   void tick(time_point now, deliveries& out);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -92,6 +94,16 @@ struct coordinator_state {
   bool offsets_topic_ready = false;
   std::int32_t mirrored_generation = -1;
   bool mirrored_empty = true;
+  // The group's metadata (protocol type, generation) in the store: the last this coordinator
+  // wrote or read (none: neither yet, or that write failed), whether the store holds it (it
+  // keeps a group's metadata only while the group has offsets), and writes of it not
+  // answered yet.
+  std::optional<storage::group_metadata> metadata_written;
+  bool metadata_held = false;
+  std::size_t metadata_writes = 0;
+  /// Whether the group's protocol type and generation are known here: a member joined under
+  /// this coordinator, or the store was read. Until then a describe reads them.
+  bool metadata_known = false;
   /// A coordinator that ends (it failed, or its directory stopped and took it along) answers
   /// what it holds: a parked join or sync has no deadline of its asker's (connections ask
   /// with none), and would otherwise hold a client's ordered answers until its own timeout.
@@ -124,6 +136,26 @@ bool moved(coordinator_ptr self) {
 // (Epochs wrap after 32766, so that the last tenure's 65535 rebalances stay within int32.)
 std::int32_t first_generation(std::int64_t epoch) {
   return static_cast<std::int32_t>((epoch % 32767) << 16);
+}
+
+// The end (exclusive) of the generations the coordinator's group may reach: in a cluster its
+// lease's 65535 after the first, so that a generation stored under another lease (higher,
+// once the epochs wrapped) is not taken and carried past int32; on a single node, any.
+std::int32_t generations_end(const coordinator_state& s) {
+  if (s.fence.empty()) return std::numeric_limits<std::int32_t>::max();
+  return first_generation(s.epoch) + 0xFFFF;
+}
+
+// The coordinator's group as it starts: no members, no protocol type, and the generation
+// before its first rebalance.
+std::unique_ptr<consumer_group> new_group(const coordinator_state& s) {
+  const auto& config = s.ctx->config;
+  group_limits limits;
+  limits.initial_rebalance_delay = std::chrono::milliseconds(config.group_initial_rebalance_delay_ms);
+  limits.min_session_timeout_ms = static_cast<std::int32_t>(config.group_min_session_timeout_ms);
+  limits.max_session_timeout_ms = static_cast<std::int32_t>(config.group_max_session_timeout_ms);
+  limits.max_size = config.group_max_size;
+  return std::make_unique<consumer_group>(s.group_id, limits, first_generation(s.epoch));
 }
 
 // Writes `pb` (about `group`) to the offsets topic through the bridge, creating the topic on
@@ -177,6 +209,8 @@ void mirror_membership(coordinator_ptr self) {
   mirror(self, group_record(g.describe(), wall_clock_ms()));
 }
 
+void store_membership(coordinator_ptr self);
+
 void deliver(coordinator_ptr self, consumer_group::deliveries& out) {
   auto& st = self->state;
   for (auto& j : out.joins) {
@@ -193,6 +227,7 @@ void deliver(coordinator_ptr self, consumer_group::deliveries& out) {
   }
   out = {};
   mirror_membership(self);
+  store_membership(self);
 }
 
 // Ticks while the group has anything with a deadline.
@@ -211,6 +246,90 @@ storage_reader_actor reader_of(coordinator_ptr self) {
 // an unknown outcome).
 std::chrono::milliseconds store_call_timeout(coordinator_ptr self) {
   return group_store_call_timeout(self->state.ctx->config);
+}
+
+// -- the group's metadata in the store -------------------------------------------------------
+// Kafka keeps a group's protocol type and generation in its metadata record, written when a
+// generation becomes stable and when the group empties, and a coordinator that loads the
+// group takes them back: an Empty group is listed and described with them. Here they are
+// stored beside the group's offsets, and kept only while it has some (a group that never
+// commits leaves nothing behind, one that lost its last offset is gone). A coordinator that
+// has seen no member of its group reads them when it describes it; the directory lists them
+// for groups without a coordinator.
+
+// Writes `m` as the group's metadata. Not queued with the offsets' writes: the store keeps it
+// only beside offsets, and a write that found none is made again once a commit stored some.
+// The reader answers in the order asked, so a commit's answer comes after every metadata
+// write sent before it. A write that failed is made again at the next tick (an Empty group
+// may see no other change that would write it), unless the group moved to another node
+// (whose coordinator writes its own) or a later write went out meanwhile.
+void write_metadata(coordinator_ptr self, storage::group_metadata m) {
+  auto& s = self->state;
+  auto reader = reader_of(self);
+  if (!reader || moved(self)) return;
+  s.metadata_written = m;
+  ++s.metadata_writes;
+  self->request(reader, store_call_timeout(self), commit_atom::value, s.group_id, m, s.fence)
+      .then(
+          [=](bool stored) {
+            --self->state.metadata_writes;
+            self->state.metadata_held = stored;
+          },
+          [=](caf::error& e) {
+            auto& now = self->state;
+            --now.metadata_writes;
+            now.metadata_held = false;
+            logging::groups().debug("group '{}': metadata not stored: {}", now.group_id, self->system().render(e));
+            if (to_errc(e) == errc::not_coordinator || now.metadata_written != m) return;
+            now.metadata_written.reset();
+            ensure_ticking(self);
+          });
+}
+
+// The group's protocol type and generation now (a group that has neither had a member here
+// nor had them read from the store has none to tell).
+std::optional<storage::group_metadata> current_metadata(const consumer_group& g) {
+  if (g.protocol_type().empty()) return std::nullopt;
+  return storage::group_metadata{g.protocol_type(), g.generation()};
+}
+
+// Whether the group's metadata is still to be written (at the next tick): its last write
+// failed, or could not be sent (no reader).
+bool metadata_owed(coordinator_ptr self) {
+  const auto& s = self->state;
+  const auto now = current_metadata(*s.group);
+  return now && s.metadata_writes == 0 && s.metadata_written != now && !moved(self);
+}
+
+// After any change of membership, and at each tick: a generation that became stable, or a
+// group that emptied, is written when its protocol type or generation is not the one last
+// written.
+void store_membership(coordinator_ptr self) {
+  const auto& g = *self->state.group;
+  if (g.current_state() != consumer_group::state::stable && g.current_state() != consumer_group::state::empty)
+    return;
+  auto now = current_metadata(g);
+  if (!now || self->state.metadata_written == now) return;
+  write_metadata(self, std::move(*now));
+}
+
+// Offsets were stored: a group whose metadata the store does not hold (written while the
+// group had no offsets, or the write failed) has it written now.
+void store_metadata_beside_offsets(coordinator_ptr self) {
+  auto& s = self->state;
+  if (s.metadata_held || s.metadata_writes > 0) return;
+  if (auto now = current_metadata(*s.group)) write_metadata(self, std::move(*now));
+}
+
+// A coordinator that has seen no member of its group takes the protocol type and generation
+// the store keeps (Kafka's coordinator loading the group), and knows the store holds them. A
+// group without offsets keeps nothing: it is gone, or was never there.
+void restore_metadata(coordinator_state& s, const stored_group& stored) {
+  s.metadata_known = true;
+  if (stored.offsets.empty()) return;
+  s.group->restore(stored.metadata.protocol_type, stored.metadata.generation, generations_end(s));
+  s.metadata_written = stored.metadata;
+  s.metadata_held = true;
 }
 
 // -- handover --------------------------------------------------------------------------------
@@ -332,16 +451,28 @@ void note_request(coordinator_ptr self) {
   self->state.last_request = self->clock().now();
 }
 
-// A join or a commit: the group holds something now.
+// A join: the group holds something now, and once a member joined, its protocol type and
+// generation are this coordinator's to tell.
 void note_use(coordinator_state& s) {
   if (holds_members(s)) s.in_use = true;
+  if (s.group->size() > 0) s.metadata_known = true;
 }
 
 // A group with neither members nor committed offsets left is gone, as Kafka's Empty group
 // without offsets becomes Dead: nothing keeps its coordinator once it is at rest, and until
-// it retires, describe reads the store to say so.
+// it retires, describe reads the store to say so. The store removed its metadata with its
+// last offset; a group that comes back under its name (a standalone consumer's commit, a
+// join) is a new one, without the protocol type or generation of the old, as in Kafka.
 void forget_if_gone(coordinator_state& s, std::size_t offsets_left) {
-  if (offsets_left == 0 && !holds_members(s)) s.in_use = false;
+  if (offsets_left > 0) return;
+  s.metadata_held = false;
+  if (holds_members(s)) return;
+  s.in_use = false;
+  s.group = new_group(s);  // nothing of it to keep: no member, no id handed out, no parked request
+  s.mirrored_generation = -1;
+  s.mirrored_empty = true;
+  s.metadata_written.reset();
+  s.metadata_known = true;
 }
 
 // While the group has members its offsets do not expire; the time it last had them is kept
@@ -422,6 +553,7 @@ void flush_commits(coordinator_ptr self) {
           [=](bool) mutable {
             mirror(self, std::move(stored));
             for (auto& c : *shared) c.rp.deliver(true);
+            store_metadata_beside_offsets(self);
             store_done(self);
           },
           [=](caf::error& e) {
@@ -557,6 +689,7 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
               return done();
             }
             const bool whole_group = !members && gone.size() == all.size();
+            const auto left = all.size() - gone.size();
             self->request(reader, store_call_timeout(self), delete_atom::value, self->state.group_id, gone,
                           self->state.fence)
                 .then(
@@ -565,7 +698,9 @@ void expire_offsets(coordinator_ptr self, std::int64_t now_ms, std::int64_t empt
                                              self->state.group_id, gone.size(),
                                              whole_group ? ", none left" : "");
                       mirror(self, tombstones(self->state.group_id, gone, whole_group, wall_clock_ms()));
-                      if (whole_group) forget_if_gone(self->state, 0);
+                      // With members too: the store removed the group's metadata with its
+                      // last offset, to be written again beside the next commit's.
+                      forget_if_gone(self->state, left);
                       done();
                     },
                     failed);
@@ -701,13 +836,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
   st.group_id = group_id;
   st.fence = std::move(fence);
   st.epoch = epoch;
-  group_limits limits;
-  limits.initial_rebalance_delay =
-      std::chrono::milliseconds(ctx->config.group_initial_rebalance_delay_ms);
-  limits.min_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_min_session_timeout_ms);
-  limits.max_session_timeout_ms = static_cast<std::int32_t>(ctx->config.group_max_session_timeout_ms);
-  limits.max_size = ctx->config.group_max_size;
-  st.group = std::make_unique<consumer_group>(group_id, limits, first_generation(epoch));
+  st.group = new_group(st);
   // Spawned for a request on its way (or for the directory's work): its grace runs from now.
   st.last_activity = self->clock().now();
   st.last_request = st.last_activity;
@@ -836,20 +965,28 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         if (!own_directory || caf::actor_cast<caf::actor_addr>(self->current_sender()) != own_directory.address())
           note_request(self);
         auto d = self->state.group->describe();
-        // A group this coordinator holds nothing of exists only through its committed
-        // offsets: Empty with some (after a restart, or standalone commits), Dead with none,
-        // as in Kafka, which describes a group it does not hold (deleted, or never there)
-        // with no protocol type or protocol.
+        // A group this coordinator holds nothing of exists only through what the store keeps:
+        // Empty with committed offsets (after a restart, or standalone commits), with the
+        // protocol type and generation it had (Kafka's Empty group keeps them), Dead with none,
+        // as in Kafka, which describes a group it does not hold (deleted, or never there) with
+        // no protocol type or protocol. The store is read while the group's protocol type and
+        // generation are not known here, and while the coordinator holds nothing of it.
         auto reader = reader_of(self);
-        if (d.state != "Empty" || self->state.in_use || !reader) {
+        if (d.state != "Empty" || (self->state.in_use && self->state.metadata_known) || !reader) {
           settle(self);
           return d;
         }
         auto rp = self->make_response_promise<group_description>();
-        self->request(reader, store_call_timeout(self), offset_atom::value, self->state.group_id)
+        self->request(reader, store_call_timeout(self), describe_atom::value, self->state.group_id)
             .then(
-                [=](std::vector<storage::group_offset>& offsets) mutable {
-                  if (offsets.empty() && !self->state.in_use) {
+                [=](stored_group& stored) mutable {
+                  auto& s = self->state;
+                  if (!s.metadata_known) {
+                    // No member joined meanwhile: the group is as it was asked about.
+                    restore_metadata(s, stored);
+                    d = s.group->describe();
+                  }
+                  if (stored.offsets.empty() && !s.in_use) {
                     d.state = "Dead";
                     d.protocol_type.clear();
                     d.protocol_name.clear();
@@ -922,7 +1059,7 @@ group_coordinator_actor::behavior_type coordinator_impl(coordinator_ptr self,
         refuse_stale_waits(self);
         if (s.group->current_state() != consumer_group::state::empty || holds_members(s) ||
             !s.joins.empty() || !s.queued_commits.empty() ||
-            !s.store_waiting.empty())
+            !s.store_waiting.empty() || metadata_owed(self))
           ensure_ticking(self);
         settle(self);
       },
@@ -1330,20 +1467,24 @@ group_directory_actor::behavior_type directory_impl(directory_ptr self,
         }
         if (auto reader = self->state.dir.any_reader()) {
           ++p->outstanding;
-          self->request(reader, 10s, list_atom::value)
+          self->request(reader, 10s, describe_atom::value)
               .then(
-                  [=](std::vector<std::string>& ids) {
+                  [=](std::vector<storage::group_listing>& stored) {
                     // In a cluster, only the groups this node coordinates, as each Kafka
                     // broker lists its own: another node's active group is not Empty here
                     // (clients merge the brokers' lists, the last answer winning).
                     const auto view = self->state.ctx->cluster();
-                    for (auto& id : ids)
-                      if (!p->found.count(id) && (!view->clustered || view->coordinator(id) == view->self)) {
+                    for (auto& g : stored)
+                      if (!p->found.count(g.group) &&
+                          (!view->clustered || view->coordinator(g.group) == view->self)) {
+                        // With the protocol type and generation its last coordinator stored
+                        // (none, "", for a group that only ever had offsets committed).
                         group_description d;
-                        d.group_id = id;
+                        d.group_id = g.group;
                         d.state = "Empty";
-                        d.protocol_type = "consumer";
-                        p->found.emplace(std::move(id), std::move(d));
+                        d.protocol_type = std::move(g.metadata.protocol_type);
+                        d.generation = g.metadata.generation;
+                        p->found.emplace(std::move(g.group), std::move(d));
                       }
                     done();
                   },

@@ -151,6 +151,21 @@ reader_impl(storage_reader_actor::stateful_pointer<reader_state> self,
       [=](list_atom) -> caf::result<std::vector<std::string>> {
         return lift(self->state.store->list_groups());
       },
+      [=](commit_atom, const std::string& group, const storage::group_metadata& metadata,
+          const std::string& fence) -> caf::result<bool> {
+        return lift(self->state.store->commit_group_metadata(group, metadata, fence));
+      },
+      [=](describe_atom, const std::string& group) -> caf::result<stored_group> {
+        auto& st = *self->state.store;
+        auto metadata = st.fetch_group_metadata(group);
+        if (!metadata) return make_caf_error(static_cast<errc>(metadata.error().value()));
+        auto offsets = st.fetch_offsets(group);
+        if (!offsets) return make_caf_error(static_cast<errc>(offsets.error().value()));
+        return stored_group{std::move(*metadata), std::move(*offsets)};
+      },
+      [=](describe_atom) -> caf::result<std::vector<storage::group_listing>> {
+        return lift(self->state.store->list_group_metadata());
+      },
       [=](delete_atom, const topic_partition& tp, std::int64_t offset,
           const std::string& fence) -> caf::result<storage::partition_bounds> {
         // Named so that /proc (and the soak benchmark) can count deletion's CPU time.

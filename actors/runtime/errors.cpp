@@ -34,6 +34,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fetch_request>("portask.fetch_request");
   cfg.add_message_type<fetch_result>("portask.fetch_result");
   cfg.add_message_type<partition_recovery>("portask.partition_recovery");
+  cfg.add_message_type<stored_group>("portask.stored_group");
   cfg.add_message_type<producer_summary>("portask.producer_summary");
   cfg.add_message_type<topic_description>("portask.topic_description");
   cfg.add_message_type<partition_actor>("portask.partition_actor");
@@ -49,6 +50,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<storage::log_compaction>("portask.log_compaction");
   cfg.add_message_type<storage::committed_offset>("portask.committed_offset");
   cfg.add_message_type<storage::group_offset>("portask.group_offset");
+  cfg.add_message_type<storage::group_metadata>("portask.group_metadata");
+  cfg.add_message_type<storage::group_listing>("portask.group_listing");
   // consumer groups
   cfg.add_message_type<join_group_request>("portask.join_group_request");
   cfg.add_message_type<join_group_result>("portask.join_group_result");

@@ -170,6 +170,16 @@ class faulty_store : public storage::log_store {
     return inner_->delete_offsets(g, p, fence);
   }
   expected<std::vector<std::string>> list_groups() override { return inner_->list_groups(); }
+  expected<bool> commit_group_metadata(const std::string& g, const storage::group_metadata& m,
+                                       const std::string& fence) override {
+    return inner_->commit_group_metadata(g, m, fence);
+  }
+  expected<storage::group_metadata> fetch_group_metadata(const std::string& g) override {
+    return inner_->fetch_group_metadata(g);
+  }
+  expected<std::vector<storage::group_listing>> list_group_metadata() override {
+    return inner_->list_group_metadata();
+  }
   expected<storage::producer_history> read_producer_history(
       const storage::topic_partition& tp) override {
     return inner_->read_producer_history(tp);

@@ -1,7 +1,8 @@
 #pragma once
 /// A scripted storage_reader_actor. Unscripted requests get what an empty, healthy store
-/// answers (no batches, empty bounds, writes succeed); producer-id blocks, producer epoch
-/// bumps and record deletions have no default and must be scripted.
+/// answers (no batches, empty bounds, no groups, writes succeed: a group's metadata is
+/// answered stored); producer-id blocks, producer epoch bumps and record deletions have no
+/// default and must be scripted.
 
 #include <memory>
 
@@ -20,6 +21,9 @@ struct storage_reader_script {
   scripted<std::vector<storage::group_offset>, std::string> offsets;
   scripted<bool, std::string, std::vector<topic_partition>, std::string> delete_offsets;
   scripted<std::vector<std::string>> list_groups;
+  scripted<bool, std::string, storage::group_metadata, std::string> commit_metadata;
+  scripted<stored_group, std::string> stored;
+  scripted<std::vector<storage::group_listing>> listings;
   scripted<storage::partition_bounds, topic_partition, std::int64_t, std::string> delete_records;
   scripted<storage::partition_bounds, topic_partition, storage::log_compaction> compact;
   scripted<bool> ping;
@@ -56,6 +60,12 @@ struct storage_reader_script {
     list_groups.otherwise = []() -> caf::expected<std::vector<std::string>> {
       return std::vector<std::string>{};
     };
+    commit_metadata.otherwise = [](const std::string&, const storage::group_metadata&,
+                                   const std::string&) -> caf::expected<bool> { return true; };
+    stored.otherwise = [](const std::string&) -> caf::expected<stored_group> { return stored_group{}; };
+    listings.otherwise = []() -> caf::expected<std::vector<storage::group_listing>> {
+      return std::vector<storage::group_listing>{};
+    };
     ping.otherwise = []() -> caf::expected<bool> { return true; };
   }
 };
@@ -79,6 +89,11 @@ inline storage_reader_actor::behavior_type mock_storage_reader(
           const std::string& fence) { return s->delete_offsets(group, tps, fence);
       },
       [s](list_atom) { return s->list_groups(); },
+      [s](commit_atom, const std::string& group, const storage::group_metadata& m, const std::string& fence) {
+        return s->commit_metadata(group, m, fence);
+      },
+      [s](describe_atom, const std::string& group) { return s->stored(group); },
+      [s](describe_atom) { return s->listings(); },
       [s](delete_atom, const topic_partition& tp, std::int64_t offset, const std::string& fence) {
         return s->delete_records(tp, offset, fence);
       },

@@ -38,6 +38,10 @@ class mock_store : public storage::log_store {
               (const std::string&, std::span<const storage::topic_partition>, const std::string&),
               (override));
   MOCK_METHOD(expected<std::vector<std::string>>, list_groups, (), (override));
+  MOCK_METHOD(expected<bool>, commit_group_metadata,
+              (const std::string&, const storage::group_metadata&, const std::string&), (override));
+  MOCK_METHOD(expected<storage::group_metadata>, fetch_group_metadata, (const std::string&), (override));
+  MOCK_METHOD(expected<std::vector<storage::group_listing>>, list_group_metadata, (), (override));
   MOCK_METHOD(expected<storage::producer_history>, read_producer_history,
               (const storage::topic_partition&), (override));
   MOCK_METHOD(std::error_code, put_producer_snapshot,

@@ -394,6 +394,47 @@ TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   EXPECT_EQ(store_->list_groups().value(), std::vector<std::string>{"g1"});
 }
 
+// A group's metadata (the protocol type and generation its coordinator last wrote) is kept
+// only beside its committed offsets: refused before the first, listed with them, gone with
+// the last. A group that only ever had offsets committed (or was stored before metadata was
+// kept) has none: no protocol type, generation 0.
+TEST_P(LogStore, AGroupsMetadataIsKeptOnlyBesideItsOffsets) {
+  const group_metadata connect{"connect", 2};
+  EXPECT_FALSE(store_->commit_group_metadata("g", connect, "").value()) << "no offsets yet";
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_TRUE(store_->list_group_metadata().value().empty());
+  const topic_partition other{"orders", 1};
+  const group_offset both[] = {{tp_, {5, ""}}, {other, {6, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("g", both, ""));
+  const group_offset plain[] = {{tp_, {7, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("plain", plain, ""));
+  EXPECT_TRUE(store_->commit_group_metadata("g", connect, "").value());
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), connect);
+  EXPECT_EQ(store_->fetch_group_metadata("plain").value(), group_metadata{});
+  auto listed = store_->list_group_metadata().value();
+  std::sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.group < b.group; });
+  EXPECT_EQ(listed, (std::vector<group_listing>{{"g", connect}, {"plain", {}}}));
+  // Written again (a later generation, another type): replaced; the offsets stay as they were.
+  const group_metadata next{"consumer", 3};
+  EXPECT_TRUE(store_->commit_group_metadata("g", next, "").value());
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), next);
+  EXPECT_EQ(store_->fetch_offsets("g").value().size(), 2u);
+  // One offset deleted: the metadata stays. The last one: it goes with it.
+  const topic_partition first[] = {tp_};
+  ASSERT_FALSE(store_->delete_offsets("g", first, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), next);
+  const topic_partition last[] = {other};
+  ASSERT_FALSE(store_->delete_offsets("g", last, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  // Committed to again, the group starts without; deleted whole, it loses it too.
+  ASSERT_FALSE(store_->commit_offsets("g", both, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_TRUE(store_->commit_group_metadata("g", connect, "").value());
+  ASSERT_FALSE(store_->delete_offsets("g", {}, ""));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_EQ(store_->list_group_metadata().value(), (std::vector<group_listing>{{"plain", {}}}));
+}
+
 TEST_P(LogStore, InstancesFromOneFactoryShareData) {
   ASSERT_FALSE(append_one(tp_, 0, make_frame("shared")));
   auto other = factory_();
@@ -820,6 +861,23 @@ TEST_P(LogStore, AGroupsOffsetsAreDeletedOnlyUnderItsCurrentLease) {
   EXPECT_TRUE(store_->fetch_offsets("g").value().empty());
   const auto groups = store_->list_groups().value();
   EXPECT_EQ(std::find(groups.begin(), groups.end(), "g"), groups.end());
+}
+
+TEST_P(LogStore, AGroupsMetadataIsStoredOnlyUnderItsCurrentLease) {
+  using namespace std::chrono_literals;
+  const std::vector<lease_claim> want{{group_lease("g"), lease_intent::want}};
+  const auto mine = store_->lease_round({1, 0, "t1"}, 10s, want)->at(0);
+  const group_offset committed[] = {{tp_, {5, ""}}};
+  ASSERT_FALSE(store_->commit_offsets("g", committed, lease_value(mine)));
+  EXPECT_TRUE(store_->commit_group_metadata("g", {"consumer", 1}, lease_value(mine)).value());
+  // Not the lease's value (an earlier epoch): refused, nothing changed.
+  const auto earlier = lease_value({1, mine.epoch - 1, "t1"});
+  EXPECT_EQ(store_->commit_group_metadata("g", {"consumer", 9}, earlier).error(), errc::not_coordinator);
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), (group_metadata{"consumer", 1}));
+  // The holder deletes the group's last offset: the metadata goes in the same step.
+  const topic_partition all[] = {tp_};
+  ASSERT_FALSE(store_->delete_offsets("g", all, lease_value(mine)));
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
 }
 
 TEST_P(LogStore, AnAppendIsStoredOnlyWhileItsWriterHoldsThePartitionsLease) {
@@ -1927,6 +1985,109 @@ TEST(RedisStore, AProducersEpochRecordExpiresAWeekAfterItsLastBump) {
   ASSERT_EQ(raw.integer({"EXPIRE", key, "100"}), 1);
   ASSERT_TRUE(s.bump_producer_epoch(*first, 1));
   EXPECT_GT(raw.integer({"TTL", key}), week - 60) << "each bump gives the record a week again";
+}
+
+// A group's metadata record is a version byte (1), the generation (zig-zag varint) and the
+// protocol type, under its own key beside the group's offsets, which it leaves with. One this
+// broker cannot read (a later format) reads as none, and the group is still listed.
+TEST(RedisStore, AGroupsMetadataRecordIsItsOwnKeyAndAnUnreadableOneReadsAsNone) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{options_for(server)};
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  const group_offset committed[] = {{{"orders", 0}, {3, ""}}};
+  ASSERT_FALSE(s.commit_offsets("g", committed, ""));
+  ASSERT_TRUE(s.commit_group_metadata("g", {"connect", 2}, "").value());
+  const auto key = s.group_metadata_key("g");
+  auto* stored = static_cast<redisReply*>(redisCommand(raw.c, "GET %s", key.c_str()));
+  ASSERT_NE(stored, nullptr);
+  ASSERT_EQ(stored->type, REDIS_REPLY_STRING);
+  EXPECT_EQ(std::string(stored->str, stored->len), std::string("\x01\x04" "connect"));
+  freeReplyObject(stored);
+  const std::string later("\x02\x04" "connect");  // version 2
+  auto* overwritten =
+      static_cast<redisReply*>(redisCommand(raw.c, "SET %s %b", key.c_str(), later.data(), later.size()));
+  ASSERT_NE(overwritten, nullptr);
+  EXPECT_EQ(overwritten->type, REDIS_REPLY_STATUS);
+  freeReplyObject(overwritten);
+  EXPECT_EQ(s.fetch_group_metadata("g").value(), group_metadata{});
+  EXPECT_EQ(s.list_group_metadata().value(), (std::vector<group_listing>{{"g", {}}}));
+  ASSERT_FALSE(s.delete_offsets("g", {}, ""));
+  EXPECT_EQ(raw.integer({"EXISTS", key}), 0);
+}
+
+// A metadata record a deletion left behind without the group's offsets (a broker's from
+// before the record, whose deletion script does not know it; an unfenced deletion, which runs
+// in steps) is not the group's that commits under the name next: the commit that creates the
+// group's offsets removes it in the same step, fenced or not. A commit to a group that has
+// offsets keeps the group's metadata, and a fenced-out one changes nothing.
+TEST(RedisStore, ACommitThatCreatesAGroupsOffsetsRemovesAMetadataRecordLeftBehind) {
+  using namespace std::chrono_literals;
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{options_for(server)};
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  const group_metadata left_behind{"connect", 2};
+  auto leave_behind = [&](const std::string& group) {
+    const std::string record("\x01\x04" "connect");  // version 1, generation 2
+    const auto key = s.group_metadata_key(group);
+    auto* set = static_cast<redisReply*>(redisCommand(raw.c, "SET %s %b", key.c_str(), record.data(), record.size()));
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->type, REDIS_REPLY_STATUS);
+    freeReplyObject(set);
+    EXPECT_EQ(s.fetch_group_metadata(group).value(), left_behind);
+  };
+  const group_offset committed[] = {{{"orders", 0}, {3, ""}}};
+  leave_behind("single");
+  ASSERT_FALSE(s.commit_offsets("single", committed, ""));
+  EXPECT_EQ(s.fetch_group_metadata("single").value(), group_metadata{});
+  ASSERT_TRUE(s.commit_group_metadata("single", {"consumer", 1}, "").value());
+  ASSERT_FALSE(s.commit_offsets("single", committed, ""));
+  EXPECT_EQ(s.fetch_group_metadata("single").value(), (group_metadata{"consumer", 1}));
+  // Under the group's lease, as a cluster's coordinator commits.
+  const std::vector<lease_claim> want{{group_lease("leased"), lease_intent::want}};
+  const auto mine = s.lease_round({1, 0, "t1"}, 10s, want)->at(0);
+  leave_behind("leased");
+  ASSERT_FALSE(s.commit_offsets("leased", committed, lease_value(mine)));
+  EXPECT_EQ(s.fetch_group_metadata("leased").value(), group_metadata{});
+  ASSERT_TRUE(s.commit_group_metadata("leased", {"consumer", 1}, lease_value(mine)).value());
+  ASSERT_FALSE(s.commit_offsets("leased", committed, lease_value(mine)));
+  EXPECT_EQ(s.fetch_group_metadata("leased").value(), (group_metadata{"consumer", 1}));
+  // Fenced out (no lease of that group here): nothing stored, nothing removed.
+  leave_behind("unleased");
+  EXPECT_EQ(s.commit_offsets("unleased", committed, lease_value(mine)), errc::not_coordinator);
+  EXPECT_TRUE(s.fetch_offsets("unleased").value().empty());
+  EXPECT_EQ(s.fetch_group_metadata("unleased").value(), left_behind);
+}
+
+// Records in a later format read as none at every listing, and clients list groups often:
+// one warning a minute per store, with how many there are and one of them, the rest at debug.
+TEST(RedisStore, UnreadableMetadataRecordsAreOneWarningAMinute) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{options_for(server)};
+  raw_redis raw{server.port()};
+  ASSERT_NE(raw.c, nullptr);
+  const group_offset committed[] = {{{"orders", 0}, {3, ""}}};
+  const std::string later("\x02\x04" "connect");  // version 2
+  for (const char* group : {"a", "b"}) {
+    ASSERT_FALSE(s.commit_offsets(group, committed, ""));
+    const auto key = s.group_metadata_key(group);
+    auto* set = static_cast<redisReply*>(redisCommand(raw.c, "SET %s %b", key.c_str(), later.data(), later.size()));
+    ASSERT_NE(set, nullptr);
+    freeReplyObject(set);
+  }
+  portask::testing::log_capture log(logging::storage(), spdlog::level::debug);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(s.list_group_metadata().value().size(), 2u);
+  EXPECT_EQ(s.fetch_group_metadata("a").value(), group_metadata{});
+  const auto lines = log.lines_with("group metadata record(s) in a format this broker cannot read");
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_NE(lines[0].find("[warning]"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("2 group metadata record(s)"), std::string::npos) << lines[0];
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    EXPECT_NE(lines[i].find("[debug]"), std::string::npos) << lines[i];
 }
 
 namespace {

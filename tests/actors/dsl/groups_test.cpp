@@ -141,6 +141,15 @@ struct group_fixture : dsl_fixture {
     expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
   }
 
+  // `coord` stores `metadata` as its group's (under `fence`), and the store answers `stored`.
+  void expect_metadata_stored(const group_coordinator_actor& coord, const std::string& group_id,
+                              const storage::group_metadata& metadata, const std::string& fence = "",
+                              bool stored = true) {
+    expect((commit_atom, std::string, storage::group_metadata, std::string),
+           from(coord).to(reader).with(_, group_id, metadata, fence));
+    expect((bool), from(reader).to(coord).with(stored));
+  }
+
   group_directory_actor directory;
   std::shared_ptr<cluster_script> node_script = std::make_shared<cluster_script>();
   // The two consumers' connections.
@@ -215,6 +224,8 @@ CAF_TEST(two members join and both get the leader assignment and commits are coa
                             pb.internal && pb.tp.topic == protocol::offsets_topic &&
                                 pb.batch.messages.size() == 1)));
   expect((publish_result), from(bridge_mock).to(coord).with(_));
+  // The group's protocol type and generation are stored beside its offsets.
+  expect_metadata_stored(coord, "g", {"consumer", 2});
   CAF_CHECK(!sched.has_job());
 
   // A commit of two partitions is one message to the store.
@@ -269,6 +280,7 @@ CAF_TEST(a commit from a stale generation never reaches the store) {
   allow((storage::topic_info), from(registry).to(coord));
   allow((publish_atom, publish_batch), from(coord).to(bridge_mock));
   allow((publish_result), from(bridge_mock).to(coord));
+  expect_metadata_stored(coord, "g", {"consumer", 1});
   member_a->request(coord, caf::infinite, commit_atom::value,
                     commit_as(a1.member_id, 0, {at(0, 1)}));
   expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
@@ -566,6 +578,7 @@ CAF_TEST(a stable consumer group loses only the old offsets of topics no member 
   allow((storage::topic_info), from(registry).to(coord));
   allow((publish_atom, publish_batch), from(coord).to(bridge_mock));
   allow((publish_result), from(bridge_mock).to(coord));
+  expect_metadata_stored(coord, "g", {"consumer", a1.generation});
   // Both offsets are nine days old: the subscribed topic's stays, the other one goes.
   const auto now_ms = wall_clock_ms() + 8 * day_ms;
   const storage::group_offset old_topic{{"old", 0}, {7, "", -1, now_ms - 9 * day_ms, -1}};
@@ -588,11 +601,11 @@ CAF_TEST(a coordinator holding nothing of its group retires five seconds after t
   // A lag exporter polls a group known only by its offsets: DescribeGroups reads the store
   // and answers Empty.
   auto coord = coordinator_of("polled");
-  reader_script->offsets.reply({stored_at(0, 42, 1)});
+  reader_script->stored.reply({{}, {stored_at(0, 42, 1)}});
   self->request(coord, caf::infinite, describe_atom::value);
   expect((describe_atom), from(self).to(coord));
-  expect((offset_atom, std::string), from(coord).to(reader).with(_, "polled"));
-  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((describe_atom, std::string), from(coord).to(reader).with(_, "polled"));
+  expect((stored_group), from(reader).to(coord).with(_));
   expect((group_description), from(coord).to(self).with(WHERE(group_description, d, d.state == "Empty")));
   // Four seconds on, its next poll (OffsetFetch) finds the same coordinator ...
   sched.advance_time(std::chrono::seconds(4));
@@ -641,12 +654,16 @@ CAF_TEST(listing groups does not keep a coordinator from going idle) {
   self->request(directory, caf::infinite, list_atom::value);
   expect((list_atom), from(self).to(directory));
   expect((describe_atom), from(directory).to(coord));
-  expect((group_description), from(coord).to(directory).with(WHERE(group_description, d, d.state == "Empty")));
+  // (It has seen no member of its group: it reads what the store keeps of it, and the store
+  // lists its groups meanwhile.)
   sched.run();
-  // The listing, taken out of the way of the lookups after it.
+  // The listing, taken out of the way of the lookups after it: the group is Empty, with no
+  // protocol type (only a standalone consumer ever committed to it).
   expect((std::vector<group_description>),
          from(directory).to(self).with(WHERE(std::vector<group_description>, groups,
-                                             groups.size() == 1 && groups.front().group_id == "standalone")));
+                                             groups.size() == 1 && groups.front().group_id == "standalone" &&
+                                                 groups.front().state == "Empty" &&
+                                                 groups.front().protocol_type.empty())));
   CAF_CHECK(coordinator_of("standalone").address() == coord.address());
   // ... which is no activity: a minute after the commit, the coordinator has retired.
   sched.advance_time(std::chrono::seconds(31));
@@ -686,8 +703,8 @@ CAF_TEST(a group that lost its members and then its last offsets is gone) {
   // ... ListGroups no longer shows it ...
   self->request(directory, caf::infinite, list_atom::value);
   expect((list_atom), from(self).to(directory));
-  expect((list_atom), from(directory).to(reader));
-  expect((std::vector<std::string>), from(reader).to(directory));
+  expect((describe_atom), from(directory).to(reader));
+  expect((std::vector<storage::group_listing>), from(reader).to(directory));
   expect((std::vector<group_description>),
          from(directory).to(self).with(WHERE(std::vector<group_description>, all, all.empty())));
   // ... and DeleteGroups does not find it (GROUP_ID_NOT_FOUND).
@@ -909,6 +926,277 @@ CAF_TEST(a coordinator waits for a store call as long as the store timeout lets 
   sched.advance_time(std::chrono::seconds(2));
   expect((caf::error), from(_).to(coord));
   expect((caf::error), from(coord).to(member_a));
+}
+
+// Kafka writes a group's metadata record when a generation becomes stable and when the group
+// empties; so does the coordinator, beside the group's offsets: a coordinator started later
+// and the directory's listing report the protocol type and generation the group was left with.
+CAF_TEST(a groups protocol type and generation are stored when a generation is stable and when it empties) {
+  auto coord = coordinator_of("g");
+  auto join = join_as("worker-a");
+  join.protocol_type = "connect";
+  member_a->request(coord, caf::infinite, join_atom::value, join);
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result),
+         from(coord).to(member_a).with(WHERE(join_group_result, r, r.error == errc::ok && r.generation == 1).into(a1)));
+  // Not before the generation is stable.
+  disallow((commit_atom, std::string, storage::group_metadata, std::string), from(coord).to(reader));
+  member_a->request(coord, caf::infinite, sync_atom::value, sync_as(a1.member_id, 1, {{a1.member_id, "tasks"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(WHERE(sync_group_result, r, r.error == errc::ok)));
+  expect_metadata_stored(coord, "g", {"connect", 1});
+  sched.run();  // the mirror to the offsets topic
+  // The member leaves: the group empties into the next generation, which is stored too.
+  member_a->request(coord, caf::infinite, leave_atom::value,
+                    std::vector<member_ref>{{a1.member_id, std::nullopt, -1}});
+  expect((leave_atom, std::vector<member_ref>), from(member_a).to(coord).with(_, _));
+  expect((std::vector<std::int32_t>), from(coord).to(member_a).with(std::vector<std::int32_t>{0}));
+  expect_metadata_stored(coord, "g", {"connect", 2});
+  // Empty, it is described with what it had (this coordinator knows it: no store read).
+  self->request(coord, caf::infinite, describe_atom::value);
+  expect((describe_atom), from(self).to(coord));
+  expect((group_description),
+         from(coord).to(self).with(WHERE(group_description, d,
+                                         d.state == "Empty" && d.protocol_type == "connect" &&
+                                             d.generation == 2 && d.members.empty())));
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 2u);
+  CAF_CHECK_EQUAL(reader_script->stored.count(), 0u);
+}
+
+// A coordinator started for a group that had emptied (its last one retired, or the broker
+// restarted) has seen no member of it: it describes the group as the store keeps it, as
+// Kafka's new coordinator loads the group, and the group's next generation follows on.
+CAF_TEST(a coordinator that has seen no member describes its group with the stored protocol type and generation) {
+  auto coord = coordinator_of("g");
+  reader_script->stored.reply({{"connect", 2}, {stored_at(0, 5, 1)}});
+  self->request(coord, caf::infinite, describe_atom::value);
+  expect((describe_atom), from(self).to(coord));
+  expect((describe_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((stored_group), from(reader).to(coord).with(_));
+  expect((group_description),
+         from(coord).to(self).with(WHERE(group_description, d,
+                                         d.state == "Empty" && d.protocol_type == "connect" &&
+                                             d.generation == 2 && d.protocol_name.empty())));
+  auto join = join_as("worker-a");
+  join.protocol_type = "connect";
+  member_a->request(coord, caf::infinite, join_atom::value, join);
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a3;
+  expect((join_group_result),
+         from(coord).to(member_a).with(WHERE(join_group_result, r, r.error == errc::ok && r.generation == 3).into(a3)));
+  member_a->request(coord, caf::infinite, sync_atom::value, sync_as(a3.member_id, 3, {{a3.member_id, "tasks"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(WHERE(sync_group_result, r, r.error == errc::ok)));
+  expect_metadata_stored(coord, "g", {"connect", 3});
+}
+
+// The store keeps a group's metadata only beside offsets: written when the group had none yet
+// (a consumer's first generation, before its first commit), it is written again once a commit
+// stored some, and only then.
+CAF_TEST(metadata the store did not keep is written again once a commit stored offsets) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value, sync_as(a1.member_id, 1, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  reader_script->commit_metadata.reply(false);  // no offsets yet
+  expect_metadata_stored(coord, "g", {"consumer", 1}, "", false);
+  sched.run();  // the mirror
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as(a1.member_id, 1, {at(0, 1)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  expect_metadata_stored(coord, "g", {"consumer", 1});
+  sched.run();
+  // The next commit finds it stored.
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as(a1.member_id, 1, {at(0, 2)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 2u);
+}
+
+// A deleted group is gone with its metadata, as Kafka's: a standalone consumer committing
+// under its name afterwards makes a new group, without the old one's protocol type.
+CAF_TEST(a deleted group comes back without the protocol type it had) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, leave_atom::value,
+                    std::vector<member_ref>{{a1.member_id, std::nullopt, -1}});
+  expect((leave_atom, std::vector<member_ref>), from(member_a).to(coord).with(_, _));
+  expect((std::vector<std::int32_t>), from(coord).to(member_a).with(std::vector<std::int32_t>{0}));
+  expect_metadata_stored(coord, "g", {"consumer", 2});
+  // DeleteGroups: the store deletes the offsets, and the metadata with them.
+  reader_script->offsets.reply({stored_at(0, 42, 1)});
+  member_a->request(coord, caf::infinite, delete_atom::value, std::vector<topic_partition>{}, true);
+  expect((delete_atom, std::vector<topic_partition>, bool), from(member_a).to(coord).with(_, _, true));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((std::vector<topic_partition>), from(coord).to(member_a).with(std::vector<topic_partition>{}));
+  sched.run();  // the tombstones mirrored
+  commit_standalone(member_b, coord, at(0, 7));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_b).with(true));
+  sched.run();
+  self->request(coord, caf::infinite, describe_atom::value);
+  expect((describe_atom), from(self).to(coord));
+  expect((group_description),
+         from(coord).to(self).with(WHERE(group_description, d,
+                                         d.state == "Empty" && d.protocol_type.empty() && d.generation == 0)));
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 1u);
+}
+
+CAF_TEST(in a cluster a groups metadata is stored under its lease) {
+  join_mock_cluster();
+  auto view = alone_view();
+  view->group_holders["leased"] = {1, 7, "node-1"};
+  ctx->publish_cluster(view);
+  auto coord = coordinator_of("leased");
+  sched.run();
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value,
+                    sync_as(a1.member_id, a1.generation, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  expect_metadata_stored(coord, "leased", {"consumer", a1.generation}, storage::lease_value({1, 7, "node-1"}));
+}
+
+// Groups without a coordinator are listed as the store keeps them, never with a protocol type
+// made up: Kafka lists a group that only has committed offsets with none.
+CAF_TEST(groups without a coordinator are listed with the protocol type and generation stored for them) {
+  reader_script->listings.reply({{"conn", {"connect", 2}}, {"plain", {}}});
+  self->request(directory, caf::infinite, list_atom::value);
+  expect((list_atom), from(self).to(directory));
+  expect((describe_atom), from(directory).to(reader));
+  expect((std::vector<storage::group_listing>), from(reader).to(directory));
+  std::vector<group_description> listed;
+  expect((std::vector<group_description>), from(directory).to(self).with(captured(listed)));
+  CAF_REQUIRE_EQUAL(listed.size(), 2u);
+  CAF_CHECK_EQUAL(listed[0].group_id, std::string{"conn"});
+  CAF_CHECK_EQUAL(listed[0].state, std::string{"Empty"});
+  CAF_CHECK_EQUAL(listed[0].protocol_type, std::string{"connect"});
+  CAF_CHECK_EQUAL(listed[0].generation, 2);
+  CAF_CHECK_EQUAL(listed[1].group_id, std::string{"plain"});
+  CAF_CHECK_EQUAL(listed[1].state, std::string{"Empty"});
+  CAF_CHECK_EQUAL(listed[1].protocol_type, std::string{});
+}
+
+// A metadata write the store failed is made again at the next tick: a group that emptied sees
+// no other change that would write it, and the store would keep the generation before.
+CAF_TEST(a groups metadata the store failed to write is written again at the next tick) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value, sync_as(a1.member_id, 1, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  expect_metadata_stored(coord, "g", {"consumer", 1});
+  sched.run();  // the mirror
+  // The member leaves: the group empties into generation 2, whose write the store fails.
+  reader_script->commit_metadata.fail(errc::storage_unavailable);
+  member_a->request(coord, caf::infinite, leave_atom::value,
+                    std::vector<member_ref>{{a1.member_id, std::nullopt, -1}});
+  expect((leave_atom, std::vector<member_ref>), from(member_a).to(coord).with(_, _));
+  expect((std::vector<std::int32_t>), from(coord).to(member_a).with(std::vector<std::int32_t>{0}));
+  expect((commit_atom, std::string, storage::group_metadata, std::string),
+         from(coord).to(reader).with(_, "g", storage::group_metadata{"consumer", 2}, ""));
+  expect((caf::error), from(reader).to(coord).with(make_caf_error(errc::storage_unavailable)));
+  sched.run();  // the mirror
+  // The tick armed by the join comes: the write goes out again, and is stored.
+  sched.advance_time(std::chrono::milliseconds(100));
+  expect((tick_atom), from(coord).to(coord));
+  expect_metadata_stored(coord, "g", {"consumer", 2});
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 3u);
+}
+
+// Expiry may take a group's last offsets while it has members (those of topics no member
+// subscribes to): the store removes the group's metadata with them, so the next commit's
+// offsets have it written again beside them.
+CAF_TEST(a groups metadata is written again after expiry took its last offsets while it had members) {
+  auto coord = coordinator_of("g");
+  auto join = join_as("consumer-a");
+  join.protocols = {{"range", orders_subscription()}};
+  member_a->request(coord, caf::infinite, join_atom::value, join);
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value,
+                    sync_as(a1.member_id, a1.generation, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  expect_metadata_stored(coord, "g", {"consumer", a1.generation});
+  sched.run();  // the mirror
+  // Retention's pass eight days on: the group's only offsets, of a topic no member subscribes
+  // to, are nine days old and go.
+  const auto now_ms = wall_clock_ms() + 8 * day_ms;
+  const storage::group_offset old_topic{{"old", 0}, {7, "", -1, now_ms - 9 * day_ms, -1}};
+  reader_script->offsets.reply({old_topic});
+  self->send(directory, expire_atom::value, now_ms, std::vector<std::string>{"g"},
+             std::vector<std::string>{});
+  expect((expire_atom, std::int64_t, std::vector<std::string>, std::vector<std::string>),
+         from(self).to(directory).with(_, now_ms, _, _));
+  expect((expire_atom, std::int64_t, std::int64_t), from(directory).to(coord).with(_, now_ms, _));
+  expect((offset_atom, std::string), from(coord).to(reader).with(_, "g"));
+  expect((std::vector<storage::group_offset>), from(reader).to(coord).with(_));
+  expect((delete_atom, std::string, std::vector<topic_partition>, std::string),
+         from(coord).to(reader).with(_, "g", std::vector<topic_partition>{{"old", 0}}, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  sched.run();  // the tombstone mirrored
+  // The member commits: its offset is stored, then the group's metadata beside it.
+  member_a->request(coord, caf::infinite, commit_atom::value, commit_as(a1.member_id, a1.generation, {at(0, 8)}));
+  expect((commit_atom, commit_offsets_request), from(member_a).to(coord).with(_, _));
+  expect((commit_atom, std::string, std::vector<storage::group_offset>, std::string),
+         from(coord).to(reader).with(_, "g", _, ""));
+  expect((bool), from(reader).to(coord).with(true));
+  expect((bool), from(coord).to(member_a).with(true));
+  expect_metadata_stored(coord, "g", {"consumer", a1.generation});
+  sched.run();
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 2u);
+}
+
+// In a cluster a group's generations stay within its lease's 65535, and so within int32: once
+// the lease's epochs wrapped (epoch 32767: generations start at 0 again), a generation stored
+// under an earlier lease, higher, is not taken. The protocol type is.
+CAF_TEST(in a cluster a generation stored under another lease of the group is not taken) {
+  join_mock_cluster();
+  auto view = alone_view();
+  view->group_holders["wrapped"] = {1, 32767, "node-1"};
+  ctx->publish_cluster(view);
+  auto coord = coordinator_of("wrapped");
+  sched.run();
+  reader_script->stored.reply({{"connect", (32766 << 16) + 5}, {stored_at(0, 5, 1)}});
+  self->request(coord, caf::infinite, describe_atom::value);
+  expect((describe_atom), from(self).to(coord));
+  expect((describe_atom, std::string), from(coord).to(reader).with(_, "wrapped"));
+  expect((stored_group), from(reader).to(coord).with(_));
+  expect((group_description),
+         from(coord).to(self).with(WHERE(group_description, d,
+                                         d.state == "Empty" && d.protocol_type == "connect" &&
+                                             d.generation == 0)));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -293,6 +293,55 @@ TEST_F(ConsumerGroup, LeaveRebalancesAndAnEmptyGroupIsEmpty) {
       << "an empty group takes commits from consumers that assign themselves";
 }
 
+// A group its coordinator found in the store (retired, or the broker restarted) keeps the
+// protocol type and generation stored beside its offsets, as Kafka's Empty group does, and
+// its next rebalance goes on from that generation; once a member joined here, the group's own
+// are the ones that count.
+TEST_F(ConsumerGroup, AGroupRestoredFromTheStoreKeepsItsProtocolTypeAndGoesOnFromItsGeneration) {
+  group_.restore("connect", 7);
+  EXPECT_EQ(group_.current_state(), state::empty);
+  const auto restored = group_.describe();
+  EXPECT_EQ(restored.state, "Empty");
+  EXPECT_EQ(restored.protocol_type, "connect");
+  EXPECT_EQ(restored.generation, 7);
+  EXPECT_TRUE(restored.members.empty());
+  auto ids = stable_group(1);
+  EXPECT_EQ(group_.protocol_type(), "consumer") << "an empty group takes its first member's type";
+  EXPECT_EQ(group_.generation(), 8);
+  consumer_group::deliveries out;
+  group_.leave({{ids[0], std::nullopt, -1}}, now_, out);
+  ASSERT_EQ(group_.current_state(), state::empty);
+  EXPECT_EQ(group_.generation(), 9);
+  group_.restore("connect", 20);
+  EXPECT_EQ(group_.protocol_type(), "consumer") << "a group that had a member here is not restored";
+  EXPECT_EQ(group_.generation(), 9);
+}
+
+// In a cluster a group's generations start at its lease's first: one stored under an earlier
+// lease never takes them back (a member of that tenure is never taken for a current one).
+TEST_F(ConsumerGroup, ARestoredGenerationNeverGoesBack) {
+  group_ = consumer_group("g", limits(), 5 << 16);
+  group_.restore("consumer", 3);
+  EXPECT_EQ(group_.protocol_type(), "consumer");
+  EXPECT_EQ(group_.generation(), 5 << 16);
+}
+
+// In a cluster a group's generations stay within its lease's 65535 (so that they stay within
+// int32): once the lease's epochs wrapped, its first generation is 0 again, and one stored
+// under an earlier lease, higher, is not taken; one of its own lease's is.
+TEST_F(ConsumerGroup, ARestoredGenerationIsTakenOnlyWithinItsLeasesGenerations) {
+  group_ = consumer_group("g", limits(), 0);
+  group_.restore("consumer", (32766 << 16) + 5, 0xFFFF);
+  EXPECT_EQ(group_.protocol_type(), "consumer") << "its protocol type is still the group's";
+  EXPECT_EQ(group_.generation(), 0);
+  group_ = consumer_group("g", limits(), 0);
+  group_.restore("consumer", 0xFFFF, 0xFFFF);
+  EXPECT_EQ(group_.generation(), 0) << "the end is not the lease's";
+  group_ = consumer_group("g", limits(), 5 << 16);
+  group_.restore("consumer", (5 << 16) + 3, (5 << 16) + 0xFFFF);
+  EXPECT_EQ(group_.generation(), (5 << 16) + 3);
+}
+
 TEST_F(ConsumerGroup, JoinsWithNoCommonProtocolOrTypeAreRefused) {
   stable_group(1);
   consumer_group::deliveries out;

@@ -663,3 +663,66 @@ TEST(KafkaGroups, AStaticLeaderRejoiningWithJoinGroupV9IsToldToSkipTheAssignment
   EXPECT_NE(old_way.memberId, back.memberId);
   EXPECT_TRUE(old_way.members.empty());
 }
+
+// An Empty group is listed and described with the protocol type it had (Kafka keeps it in the
+// group's metadata record), whether its coordinator still runs or a new one found the group
+// in the store: here the group directory restarts, taking every coordinator along, as a
+// broker restart does. A group only ever committed to has none ("", as Kafka lists it).
+TEST(KafkaGroups, AnEmptyGroupKeepsItsProtocolTypeWhenANewCoordinatorFindsItInTheStore) {
+  broker_fixture f{true};
+  must(f.connect().create_topic("orders", 2));
+  raw_kafka c{f.server->kafka_port()};
+  auto join = join_request("conn-like", "");
+  join.protocolType = "connect";
+  const auto first = call<msg::JoinGroupResponse>(c, 11, 5, join, false);
+  ASSERT_EQ(first.errorCode, 79) << "MEMBER_ID_REQUIRED";
+  join.memberId = first.memberId;
+  const auto joined = call<msg::JoinGroupResponse>(c, 11, 5, join, false);
+  ASSERT_EQ(joined.errorCode, 0);
+  msg::SyncGroupRequest sync;
+  sync.groupId = "conn-like";
+  sync.generationId = joined.generationId;
+  sync.memberId = joined.memberId;
+  sync.assignments.push_back({joined.memberId, "a"});
+  ASSERT_EQ(call<msg::SyncGroupResponse>(c, 14, 3, sync, false).errorCode, 0);
+  const auto commit = commit_request("conn-like", joined.generationId, joined.memberId, 5);
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 7, commit, false).topics.at(0).partitions.at(0).errorCode, 0);
+  msg::LeaveGroupRequest leave;
+  leave.groupId = "conn-like";
+  leave.members.push_back({joined.memberId, std::nullopt, std::nullopt});
+  ASSERT_EQ(call<msg::LeaveGroupResponse>(c, 13, 4, leave, true).errorCode, 0);
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit_request("g-plain", -1, "", 3), true)
+                .topics.at(0).partitions.at(0).errorCode, 0);
+  // Each listed group's protocol type and state (ListGroups v5).
+  auto listed = [&] {
+    std::map<std::string, std::pair<std::string, std::string>> out;
+    for (const auto& g : call<msg::ListGroupsResponse>(c, 16, 5, msg::ListGroupsRequest{}, true).groups)
+      out[g.groupId] = {g.protocolType, g.groupState};
+    return out;
+  };
+  using type_and_state = std::pair<std::string, std::string>;
+  auto live = listed();
+  EXPECT_EQ(live["conn-like"], (type_and_state{"connect", "Empty"}));
+  EXPECT_EQ(live["g-plain"], (type_and_state{"", "Empty"}));
+  const auto before = f.server->directory().groups;
+  caf::anon_send_exit(before, caf::exit_reason::kill);
+  ASSERT_TRUE(wait_until([&] {
+    auto now = f.server->directory().groups;
+    return now && now != before;
+  }));
+  // Listed from the store, no coordinator running ...
+  EXPECT_TRUE(wait_until([&] { return listed()["conn-like"] == type_and_state{"connect", "Empty"}; }));
+  EXPECT_EQ(listed()["g-plain"], (type_and_state{"", "Empty"}));
+  // ... described by new coordinators, which read it there ...
+  auto described =
+      call<msg::DescribeGroupsResponse>(c, 15, 5, msg::DescribeGroupsRequest{{"conn-like", "g-plain"}, false}, true);
+  ASSERT_EQ(described.groups.size(), 2u);
+  EXPECT_EQ(described.groups[0].groupState, "Empty");
+  EXPECT_EQ(described.groups[0].protocolType, "connect");
+  EXPECT_EQ(described.groups[1].groupState, "Empty");
+  EXPECT_EQ(described.groups[1].protocolType, "");
+  // ... and listed the same by them.
+  auto woken = listed();
+  EXPECT_EQ(woken["conn-like"], (type_and_state{"connect", "Empty"}));
+  EXPECT_EQ(woken["g-plain"], (type_and_state{"", "Empty"}));
+}

@@ -11,6 +11,7 @@
 #include "logging/loggers.hpp"
 #include "tests/actors/broker_fixture.hpp"
 #include "log_capture.hpp"
+#include "process.hpp"
 #include "raw_kafka.hpp"
 
 using namespace portask;
@@ -308,4 +309,34 @@ TEST(NativeGroups, AMemberWhoseConnectionClosesLeavesAtOnceWhileAnAnswerToItIsPe
   std::vector<member*> one{&staying};
   EXPECT_TRUE(await_assignments(one, [](const auto& ms) { return ms[0]->current.partitions.size() == 2; }))
       << "the departed member's partition was not reassigned while an answer to it was pending";
+}
+
+// A native group its members left is listed with its protocol type ("portask") whether its
+// coordinator still runs or is gone: here the group directory restarts, taking every
+// coordinator along, as a broker restart does, and the list comes from the store.
+TEST(NativeGroups, AnEmptyGroupIsListedWithItsProtocolTypeOnceItsCoordinatorIsGone) {
+  broker_fixture f;
+  auto admin = f.connect();
+  must(admin.create_topic("wl1", 1));
+  member m{f.connect(), 0, {}};
+  m.membership = must(m.conn.join_group("natgrp", {"wl1"}));
+  ASSERT_TRUE(await_assignments({&m}, [](const auto& ms) { return ms[0]->current.partitions.size() == 1; }));
+  must(m.conn.commit("natgrp", "wl1", 0, 1, "", m.current.member_id, m.current.generation));
+  must(m.conn.leave_group(m.membership));
+  // (Refused while the connection still knows only the directory that is gone.)
+  auto type_of = [&](const std::string& group) {
+    auto listed = admin.list_groups();
+    if (!client::ok(listed)) return std::string("(no list: ") + client::error_of(listed).message + ")";
+    for (const auto& g : std::get<0>(listed))
+      if (g.group == group) return g.protocol_type;
+    return std::string("(not listed)");
+  };
+  EXPECT_EQ(type_of("natgrp"), "portask");
+  const auto before = f.server->directory().groups;
+  caf::anon_send_exit(before, caf::exit_reason::kill);
+  ASSERT_TRUE(wait_until([&] {
+    auto now = f.server->directory().groups;
+    return now && now != before;
+  }));
+  EXPECT_TRUE(wait_until([&] { return type_of("natgrp") == "portask"; })) << type_of("natgrp");
 }

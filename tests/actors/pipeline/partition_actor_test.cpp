@@ -109,6 +109,11 @@ storage_reader_actor::behavior_type mock_reader(storage_reader_actor::pointer se
         return true;
       },
       [](list_atom) -> std::vector<std::string> { return {}; },
+      [](commit_atom, const std::string&, const storage::group_metadata&, const std::string&) -> bool {
+        return true;
+      },
+      [](describe_atom, const std::string&) -> stored_group { return {}; },
+      [](describe_atom) -> std::vector<storage::group_listing> { return {}; },
       [=](delete_atom, const topic_partition&, std::int64_t offset,
           const std::string& fence) -> caf::result<storage::partition_bounds> {
         std::lock_guard lock{log->mutex};

@@ -35,7 +35,7 @@ using message_types = caf::detail::type_list<
     publish_batch, std::vector<publish_batch>, publish_result, publish_reply,
     std::vector<publish_reply>, framed_batch, std::vector<framed_batch>, append_set,
     append_outcome, fetch_request,
-    fetch_result, partition_recovery, producer_summary, std::vector<producer_summary>,
+    fetch_result, partition_recovery, stored_group, producer_summary, std::vector<producer_summary>,
     topic_description, partition_actor,
     // the store's types
     topic_partition, std::vector<topic_partition>, storage::topic_info,
@@ -43,7 +43,8 @@ using message_types = caf::detail::type_list<
     storage::partition_bounds, storage::producer_snapshot, storage::stored_batch,
     std::vector<storage::stored_batch>, storage::compacted_batch,
     std::vector<storage::compacted_batch>, storage::log_compaction, storage::committed_offset, storage::group_offset,
-    std::vector<storage::group_offset>,
+    std::vector<storage::group_offset>, storage::group_metadata, storage::group_listing,
+    std::vector<storage::group_listing>,
     // consumer groups
     join_group_request, join_group_result, sync_group_request, sync_group_result, member_ref,
     std::vector<member_ref>, commit_offsets_request, group_description,
@@ -190,6 +191,9 @@ named<fetch_result> sample(tag<fetch_result>) {
 named<partition_recovery> sample(tag<partition_recovery>) {
   return {"portask.partition_recovery", {bounds(), {90, {producer_batch()}}}};
 }
+named<stored_group> sample(tag<stored_group>) {
+  return {"portask.stored_group", {{"connect", 7}, {group_offset()}}};
+}
 named<producer_summary> sample(tag<producer_summary>) {
   return {"portask.producer_summary", {7, 2, 44, 1'700'000'000'000}};
 }
@@ -241,6 +245,12 @@ named<storage::committed_offset> sample(tag<storage::committed_offset>) {
 }
 named<storage::group_offset> sample(tag<storage::group_offset>) {
   return {"portask.group_offset", group_offset()};
+}
+named<storage::group_metadata> sample(tag<storage::group_metadata>) {
+  return {"portask.group_metadata", {"connect", 7}};
+}
+named<storage::group_listing> sample(tag<storage::group_listing>) {
+  return {"portask.group_listing", {"group-1", {"connect", 7}}};
 }
 named<join_group_request> sample(tag<join_group_request>) {
   return {"portask.join_group_request",
