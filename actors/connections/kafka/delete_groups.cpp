@@ -9,6 +9,7 @@
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/partition_counts.hpp"
 #include "actors/groups/group_waits.hpp"
 
 namespace portask::kafka {
@@ -140,24 +141,13 @@ void handle_offset_delete(self_ptr self, const request& r, protocol::byte_view b
         },
         answer);
   };
-  auto pending = std::make_shared<std::size_t>(to_look_up.size() + 1);
-  auto looked_up = [=] {
-    if (--*pending == 0) delete_existing();
-  };
-  auto registry = self->state.dir.registry;
-  for (const auto& topic : to_look_up) {
-    self->request(registry, 10s, topic_atom::value, topic, false)
-        .then(
-            [=](storage::topic_info& info) {
-              (*partition_counts)[topic] = info.partitions;
-              looked_up();
-            },
-            [=](caf::error& e) {
-              if (lookup_may_pass(to_errc(e))) *unresolved = true;
-              looked_up();
-            });
-  }
-  looked_up();
+  look_up_partition_counts(
+      self, to_look_up,
+      [=](const std::string& topic, std::int32_t count) { (*partition_counts)[topic] = count; },
+      [=](const std::string&, errc why) {
+        if (lookup_may_pass(why)) *unresolved = true;
+      },
+      delete_existing);
 }
 
 }  // namespace portask::kafka

@@ -261,14 +261,6 @@ inline bool allowed_on_cluster(self_ptr self, protocol::security::acl_operation 
 }
 
 /// This node's broker id: its cluster node id, 0 outside a cluster.
-// Whether a topic lookup that failed for this reason may pass (the registry restarting or
-// busy, the store down or slow): the partitions it would have checked are answered with a
-// retriable error rather than as unknown.
-inline bool lookup_may_pass(errc why) {
-  return why == errc::not_ready || why == errc::timeout || why == errc::storage_unavailable ||
-         why == errc::backpressure;
-}
-
 inline std::int32_t broker_id(self_ptr self) { return self->state.ctx->cluster()->self; }
 
 /// A broker as the clients of this connection's listener reach it.

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "actors/connections/kafka/handlers.hpp"
+#include "actors/connections/kafka/partition_counts.hpp"
 #include "actors/groups/commit_metadata.hpp"
 #include "actors/groups/group_waits.hpp"
 #include "actors/pipeline/wall_clock.hpp"
@@ -129,26 +130,17 @@ void handle_offset_commit(self_ptr self, const request& r, protocol::byte_view b
         },
         answer);
   };
-  auto pending = std::make_shared<std::size_t>(to_look_up.size() + 1);
-  auto looked_up = [=] {
-    if (--*pending == 0) commit();
-  };
-  auto registry = self->state.dir.registry;
-  for (const auto& topic : to_look_up) {
-    self->request(registry, 10s, topic_atom::value, topic, false)
-        .then(
-            [=](storage::topic_info& info) {
-              (*partition_counts)[topic] = info.partitions;
-              self->state.commit_partition_counts[topic] = info.partitions;
-              looked_up();
-            },
-            [=](caf::error& e) {
-              self->state.commit_partition_counts.erase(topic);
-              if (const auto why = to_errc(e); lookup_may_pass(why)) (*unresolved)[topic] = why;
-              looked_up();
-            });
-  }
-  looked_up();
+  look_up_partition_counts(
+      self, to_look_up,
+      [=](const std::string& topic, std::int32_t count) {
+        (*partition_counts)[topic] = count;
+        self->state.commit_partition_counts[topic] = count;
+      },
+      [=](const std::string& topic, errc why) {
+        self->state.commit_partition_counts.erase(topic);
+        if (lookup_may_pass(why)) (*unresolved)[topic] = why;
+      },
+      commit);
 }
 
 }  // namespace portask::kafka
