@@ -610,6 +610,13 @@ TEST(KafkaGroups, AGroupIdThatReadsLongerThanAKafkaStringIsInvalid) {
   EXPECT_EQ(listed.errorCode, 0);
   ASSERT_EQ(listed.groups.size(), 1u) << "the answer is encoded";
   EXPECT_EQ(listed.groups[0].groupId, groups[0].group);
+  // A protocol type that reads longer than a string is refused too: ListGroups carries it.
+  auto join = join_request("typed", "");
+  join.protocolType = std::string(10923, '\xff');
+  EXPECT_EQ(call<msg::JoinGroupResponse>(c, 11, 5, join, false).errorCode, 23) << "INCONSISTENT_GROUP_PROTOCOL";
+  join.protocolType = std::string(10922, '\xff');
+  EXPECT_EQ(call<msg::JoinGroupResponse>(c, 11, 5, join, false).errorCode, 79) << "MEMBER_ID_REQUIRED: taken";
+  EXPECT_EQ(call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{}, true).errorCode, 0);
 }
 
 // Kafka removes a deleted topic's committed offsets from every group (onPartitionsDeleted):
