@@ -36,6 +36,33 @@ std::size_t sequence_length(std::string_view s) {
   return n + 1;
 }
 
+// How many bytes at the start of `s`, which begins no well-formed sequence, Java's UTF-8
+// decoder replaces with one U+FFFD: the lead byte with the continuation bytes after it that
+// could still have made a sequence (Unicode's "maximal subpart"), at least one byte. Java
+// bounds only E0's second byte, not ED's, so an encoded surrogate (ED A0..BF 80..BF) is one
+// unit too.
+std::size_t malformed_length(std::string_view s) {
+  const auto c = static_cast<unsigned char>(s[0]);
+  std::size_t n = 0;  // continuation bytes the lead byte asks for
+  unsigned char low = 0x80, high = 0xbf;  // the range of the byte after it
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 1;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 2;
+    if (c == 0xe0) low = 0xa0;  // else overlong
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 3;
+    if (c == 0xf0) low = 0x90;   // else overlong
+    if (c == 0xf4) high = 0x8f;  // else past U+10FFFF
+  }
+  std::size_t k = 1;
+  for (; k <= n && k < s.size(); ++k) {
+    const auto cc = static_cast<unsigned char>(s[k]);
+    if (cc < (k == 1 ? low : 0x80) || cc > (k == 1 ? high : 0xbf)) break;
+  }
+  return k;
+}
+
 }  // namespace
 
 bool is_utf8(std::string_view s) {
@@ -55,7 +82,7 @@ std::string valid_utf8(std::string_view s) {
     const auto n = sequence_length(s.substr(i));
     if (n == 0) {
       out += "\xef\xbf\xbd";  // U+FFFD
-      ++i;
+      i += malformed_length(s.substr(i));
       continue;
     }
     out.append(s.substr(i, n));

@@ -11,8 +11,10 @@ namespace portask::protocol {
 /// Whether every byte of `s` belongs to a well-formed UTF-8 sequence.
 bool is_utf8(std::string_view s);
 
-/// `s` with each byte that does not begin a well-formed sequence replaced by U+FFFD; `s`
-/// itself when it is UTF-8 already.
+/// `s` with each malformed sequence replaced by U+FFFD, as Java's `new String(bytes, UTF_8)`
+/// replaces it (Kafka reads every string so): one U+FFFD for a lead byte and the continuation
+/// bytes after it that could still have made a sequence (a cut-short one, an encoded
+/// surrogate), one for each other byte; `s` itself when it is UTF-8 already.
 std::string valid_utf8(std::string_view s);
 
 }  // namespace portask::protocol

@@ -11,6 +11,11 @@
 /// and arrays at most max_int32_length. The reader refuses a longer one; the writer throws
 /// std::length_error before writing anything of it, since a length cut to its field would
 /// misalign everything after it (the caller that encodes a response catches it).
+///
+/// A string is read as Kafka reads it, with Java's `new String(bytes, UTF_8)`: one that is
+/// not UTF-8 has each malformed sequence replaced by U+FFFD (utf8.hpp), so a name a client
+/// sends names what it would name on Kafka, and every client can decode it when it is listed
+/// back. Bytes and records are read as they came.
 
 #include <array>
 #include <bit>
@@ -20,6 +25,7 @@
 #include <string>
 
 #include "protocol/gather_bytes.hpp"
+#include "protocol/utf8.hpp"
 #include "protocol/wire.hpp"
 
 namespace portask::protocol::kafka {
@@ -207,8 +213,8 @@ class reader {
   bool nullable(std::optional<std::string>& s, bool flexible, bool wide) {
     std::int64_t n = 0;
     if (!length(n, flexible, wide)) return false;
-    // A compact string's varint could say more; Kafka refuses that, and so what is read
-    // here can always be written back.
+    // A compact string's varint could say more; Kafka refuses that, and so a UTF-8 string
+    // read here can always be written back.
     if (!wide && n > static_cast<std::int64_t>(max_string_bytes)) return fail();
     if (n < 0) {
       s.reset();
@@ -216,7 +222,15 @@ class reader {
     }
     byte_view b;
     if (!r_.raw(static_cast<std::size_t>(n), b)) return false;
-    s.emplace(as_chars(b));
+    const auto text = as_chars(b);
+    // The limit above is on the bytes sent, as Kafka's: a string that is not UTF-8 may read
+    // longer (three bytes for each U+FFFD). Echoed back past max_string_bytes, it makes the
+    // writer throw std::length_error, on which the broker closes the connection instead of
+    // answering, as Kafka's serializer fails on such a string.
+    if (wide || is_utf8(text))
+      s.emplace(text);
+    else
+      s.emplace(valid_utf8(text));
     return true;
   }
   bool fail() {

@@ -1,5 +1,7 @@
 #include "protocol/security/acl.hpp"
 
+#include "protocol/kafka/kafka_wire.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -128,6 +130,12 @@ std::string invalid_binding(const acl_binding& b) {
   if (!b.principal.starts_with("User:") || b.principal.size() == 5)
     return "principal must be User:<name> or User:*";
   if (b.name.empty()) return "resource name is empty";
+  // Each is listed back in a Kafka string (DescribeAcls); one read longer than a string holds
+  // (bytes that are not UTF-8 read as U+FFFD) would make every such answer impossible to send.
+  for (const auto* field : {&b.principal, &b.name, &b.host})
+    if (field->size() > kafka::max_string_bytes)
+      return "principal, resource name and host are each at most " +
+             std::to_string(kafka::max_string_bytes) + " bytes";
   if (b.host.empty()) return "host is empty (use * for any host)";
   if (b.resource == resource_type::cluster && b.name != cluster_resource_name)
     return "the cluster resource is named kafka-cluster";

@@ -23,8 +23,9 @@
 #include <sstream>
 #include <thread>
 
+#include "old_store.hpp"
 #include "protocol/partitioner.hpp"
-#include "raw_kafka.hpp"
+#include "redis_server.hpp"
 #include "server_process.hpp"
 
 namespace portask::test {
@@ -64,9 +65,10 @@ class Cli : public ::testing::Test {
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(server.kafka_port()); }
 
   // The CLI's command line up to the command: the binary and the broker's ports.
-  std::string cli_command() const {
-    return std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(server.port()) + " --http-port " +
-           std::to_string(server.http_port());
+  std::string cli_command() const { return cli_command(server); }
+  static std::string cli_command(const server_process& broker) {
+    return std::string(PORTASK_CLI_BINARY) + " --port " + std::to_string(broker.port()) + " --http-port " +
+           std::to_string(broker.http_port());
   }
   struct outputs {
     int rc;
@@ -75,9 +77,11 @@ class Cli : public ::testing::Test {
   };
   // Runs portask-cli with `args` (which may redirect its stdout); exit status, stdout and
   // stderr apart.
-  outputs cli_apart(const std::string& args) {
+  outputs cli_apart(const std::string& args) { return cli_apart(server, args); }
+  // The same against another broker.
+  outputs cli_apart(const server_process& broker, const std::string& args) {
     const std::string err_file = dir.path() + "/cli.err";
-    auto [rc, out] = run_shell(cli_command() + " " + args + " 2>" + err_file + " </dev/null");
+    auto [rc, out] = run_shell(cli_command(broker) + " " + args + " 2>" + err_file + " </dev/null");
     return {rc, out, file_text(err_file)};
   }
   // Runs portask-cli with `args` against the broker's native port and the HTTP server at
@@ -813,21 +817,28 @@ TEST_F(Cli, LeadingZerosAreDecimal) {
 }
 
 // Names from the broker are printed as text: a newline stays on its row and a terminal
-// escape code is shown, not obeyed; JSON output survives names that are not UTF-8.
+// escape code is shown, not obeyed; JSON output survives names that are not UTF-8. Such a
+// name is a group id a Kafka client chose, kept as it was sent by an older broker (today's
+// reads a Kafka string as Kafka does, with U+FFFD): the test runs a broker on such a store.
 TEST_F(Cli, NamesFromTheBrokerAreEscapedInTablesAndJson) {
-  ASSERT_EQ(cli("topics create names --partitions 1").first, 0);
-  auto c = server.connect();
+  redis_server redis;
+  ASSERT_TRUE(redis.start());
+  ASSERT_NO_FATAL_FAILURE(commit_as_an_old_broker(redis.port(), "not-utf8-\xff", "names", 0, 0));
+  server_process old{redis.url(), dir.path() + "/old-store.log"};
+  ASSERT_TRUE(old.start());
+  ASSERT_EQ(cli_apart(old, "topics create names --partitions 1").rc, 0);
+  auto c = old.connect();
   ASSERT_TRUE(client::ok(c.commit("two\nlines\x1b[31m", "names", 0, 0)));
-  ASSERT_NO_FATAL_FAILURE(kafka_commit(server.kafka_port(), "not-utf8-\xff", "names", 0));
-  auto r = cli_apart("groups list");
+  auto r = cli_apart(old, "groups list");
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("two\\nlines\\x1b[31m"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not-utf8-\\xff"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
   std::istringstream lines(r.out);
   int rows = 0;
   for (std::string line; std::getline(lines, line);) ++rows;
   EXPECT_EQ(rows, 3) << "a header and one row per group: " << r.out;
-  r = cli_apart("groups list --format json");
+  r = cli_apart(old, "groups list --format json");
   EXPECT_EQ(r.rc, 0) << r.err;
   const auto j = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(j.is_array()) << r.out;
@@ -835,6 +846,7 @@ TEST_F(Cli, NamesFromTheBrokerAreEscapedInTablesAndJson) {
   for (const auto& g : j) groups.insert(g.value("group", std::string("(none)")));
   EXPECT_TRUE(groups.contains("two\nlines\x1b[31m")) << r.out;
   EXPECT_TRUE(groups.contains("not-utf8-\xef\xbf\xbd")) << "replaced by U+FFFD: " << r.out;
+  print_log_if_failed(old.log_path());
 }
 
 // A consumed record's C1 controls (U+0080..U+009F: C2 9B is CSI, which a terminal obeys as it

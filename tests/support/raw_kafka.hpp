@@ -170,17 +170,4 @@ inline msg::AlterUserScramCredentialsResponse set_scram_password(raw_kafka& c, c
   return call<msg::AlterUserScramCredentialsResponse>(c, 51, 0, req, true);
 }
 
-// Commits `offset` for `group` on partition 0 of `topic` with Kafka's OffsetCommit, which
-// takes a group id that is not UTF-8, as a Kafka client may send one (the native Ack refuses
-// it: docs/protocol.md section 4).
-inline void kafka_commit(std::uint16_t kafka_port, const std::string& group, const std::string& topic,
-                  std::int64_t offset) {
-  raw_kafka k{kafka_port};
-  msg::OffsetCommitRequest commit;
-  commit.groupId = group;
-  commit.generationIdOrMemberEpoch = -1;
-  commit.topics.push_back({topic, {{0, offset, -1, -1, std::string()}}});
-  ASSERT_EQ(call<msg::OffsetCommitResponse>(k, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
-}
-
 }  // namespace portask::test

@@ -323,6 +323,11 @@ void note_current_leader(self_ptr self, Response& res, Partition& o, const topic
 template <class F, class Fail>
 void with_group(self_ptr self, const std::string& group, F f, Fail fail) {
   using namespace std::chrono_literals;
+  // A group id sent within a Kafka string may read longer than one (bytes that are not UTF-8
+  // read as U+FFFD, three bytes each). Such a group, stored, would make every ListGroups
+  // answer impossible to encode: it is INVALID_GROUP_ID, as the native protocol bounds group
+  // ids (Kafka fails later, where it serializes the id).
+  if (group.size() > protocol::kafka::max_string_bytes) return fail(errc::invalid_request);
   auto groups = self->state.dir.groups;
   if (!groups) return fail(errc::not_ready);
   self->request(groups, 10s, group_atom::value, group)

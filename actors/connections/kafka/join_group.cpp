@@ -43,6 +43,10 @@ void handle_join_group(self_ptr self, const request& r, protocol::byte_view body
   // Only the offset APIs and DescribeGroups/DeleteGroups take an empty group id (Kafka keeps
   // it for old standalone consumers); a group that coordinates members needs a name.
   if (req.groupId.empty()) return fail(errc::invalid_request);  // INVALID_GROUP_ID
+  // A protocol type that reads longer than a Kafka string (bytes that are not UTF-8 read as
+  // U+FFFD) could not be listed back: every ListGroups answer carries it.
+  if (req.protocolType.size() > protocol::kafka::max_string_bytes)
+    return fail(errc::inconsistent_protocol);
   // v8+ (KIP-800): why the client (re)joins, logged as Kafka's coordinator logs it.
   if (req.reason)
     logging::kafka().info("group {}: member '{}' joins; client reason: {}", printable(req.groupId),

@@ -96,6 +96,12 @@ void handle_alter_user_scram_credentials(self_ptr self, const request& r, protoc
     auto& out = slot(name);
     if (!authorized) return set_error(out, error_code::cluster_authorization_failed, "ALTER on the cluster is required"), std::nullopt;
     if (name.empty()) return set_error(out, error_code::unacceptable_credential, "user name is empty"), std::nullopt;
+    // Listed back in a Kafka string (DescribeUserScramCredentials): one that reads longer (bytes
+    // that are not UTF-8 read as U+FFFD) could never be answered.
+    if (name.size() > protocol::kafka::max_string_bytes)
+      return set_error(out, error_code::unacceptable_credential,
+                       "user name longer than " + std::to_string(protocol::kafka::max_string_bytes) + " bytes"),
+             std::nullopt;
     const auto m = sec::scram_mechanism_of(mechanism);
     if (!m) return set_error(out, error_code::unsupported_sasl_mechanism, "unknown SCRAM mechanism " + std::to_string(mechanism)), std::nullopt;
     if (times[{name, mechanism}] > 1)

@@ -519,8 +519,9 @@ TEST(KafkaGroups, CommitMetadataOverTheLimitIsRefusedForItsPartitionAlone) {
   EXPECT_EQ(fetched.topics[0].partitions[0].metadata, std::string(4096, 'm'));
   EXPECT_EQ(fetched.topics[0].partitions[1].committedOffset, -1) << "not stored";
   // Counted as Kafka counts (Java's String.length()): characters, not bytes. Bytes that are
-  // not UTF-8 count one unit each, as Java reads them (one U+FFFD each): 30,000 continuation
-  // bytes are not zero characters.
+  // not UTF-8 are read as Java reads them (one U+FFFD each): 30,000 continuation bytes are
+  // 30,000 characters, not zero, and their 90,000 bytes of UTF-8 are refused for their
+  // partition like any metadata too long, not as a request that cannot be read.
   auto repeated = [](const std::string& s, int n) {
     std::string out;
     for (int i = 0; i < n; ++i) out += s;
@@ -536,6 +537,86 @@ TEST(KafkaGroups, CommitMetadataOverTheLimitIsRefusedForItsPartitionAlone) {
     EXPECT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, one, true).topics.at(0).partitions.at(0).errorCode, want)
         << metadata.size() << " bytes";
   }
+}
+
+// Kafka reads a group id as Java's new String(bytes, UTF_8) does: a client's id that is not
+// UTF-8 names the group whose id is that one with its bad bytes replaced by U+FFFD, as on
+// Kafka; commit metadata is read the same way. When the bytes were kept, kafka-python could
+// not decode ListGroups and librdkafka's list_groups crashed. (This test's own Kafka reader
+// replaces bad bytes in the answers too, so the broker's bytes are checked raw: ListGroups'
+// answer undecoded, and the native client, which takes strings as they come.)
+TEST(KafkaGroups, AGroupIdThatIsNotUtf8NamesTheGroupKafkaWouldReadItAs) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("orders", 1));
+  raw_kafka c{f.server->kafka_port()};
+  const std::string sent = "bad\xff\xfe" "utf8";
+  const std::string read_as = "bad\xef\xbf\xbd\xef\xbf\xbd" "utf8";  // bad\uFFFD\uFFFDutf8
+  msg::OffsetCommitRequest commit;
+  commit.groupId = sent;
+  commit.generationIdOrMemberEpoch = -1;
+  commit.topics.push_back({"orders", {{0, 5, -1, -1, std::string("cut\xe2\x82")}}});
+  ASSERT_EQ(call<msg::OffsetCommitResponse>(c, 8, 8, commit, true).topics.at(0).partitions.at(0).errorCode, 0);
+
+  const auto groups = must(native.list_groups(), "list_groups");
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].group, read_as);
+  const auto committed = must(native.committed(read_as, "orders", 0), "committed");
+  EXPECT_EQ(committed.offset, 5);
+  EXPECT_EQ(committed.metadata, "cut\xef\xbf\xbd") << "one U+FFFD for the cut-short sequence, as Java";
+  c.send(16, 4, 7, msg::ListGroupsRequest{}, true);
+  std::int32_t correlation = 0;
+  const auto listed = c.receive(correlation, true);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(correlation, 7);
+  const auto listed_bytes = std::string(protocol::as_chars(*listed));
+  EXPECT_NE(listed_bytes.find(read_as), std::string::npos);
+  EXPECT_EQ(listed_bytes.find(sent), std::string::npos);
+  // Either spelling reaches it over Kafka: the id sent is read as it was the first time.
+  for (const auto& id : {sent, read_as}) {
+    msg::OffsetFetchRequest fetch;
+    fetch.groupId = id;
+    fetch.topics = std::nullopt;
+    auto res = call<msg::OffsetFetchResponse>(c, 9, 7, fetch, true);
+    ASSERT_EQ(res.topics.size(), 1u);
+    EXPECT_EQ(res.topics[0].partitions.at(0).committedOffset, 5);
+  }
+}
+
+// A group id sent within a Kafka string can read longer than one (each byte that is not
+// UTF-8 reads as U+FFFD, three bytes): such a group could never be listed back, and one stored
+// would make every ListGroups answer impossible to encode. It is INVALID_GROUP_ID; one byte
+// shorter reads within the limit and is a group like any other.
+TEST(KafkaGroups, AGroupIdThatReadsLongerThanAKafkaStringIsInvalid) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("orders", 1));
+  raw_kafka c{f.server->kafka_port()};
+  auto commit = [&](const std::string& group) {
+    msg::OffsetCommitRequest req;
+    req.groupId = group;
+    req.generationIdOrMemberEpoch = -1;
+    req.topics.push_back({"orders", {{0, 3, -1, -1, std::string()}}});
+    return call<msg::OffsetCommitResponse>(c, 8, 8, req, true).topics.at(0).partitions.at(0).errorCode;
+  };
+  static_assert(protocol::kafka::max_string_bytes / 3 == 10922);
+  EXPECT_EQ(commit(std::string(10923, '\xff')), 24) << "INVALID_GROUP_ID: 32,769 bytes read";
+  EXPECT_TRUE(must(native.list_groups(), "list_groups").empty());
+  EXPECT_EQ(commit(std::string(10922, '\xff')), 0) << "32,766 bytes read";
+  const auto groups = must(native.list_groups(), "list_groups");
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].group.size(), 3u * 10922);
+  auto listed = call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{}, true);
+  EXPECT_EQ(listed.errorCode, 0);
+  ASSERT_EQ(listed.groups.size(), 1u) << "the answer is encoded";
+  EXPECT_EQ(listed.groups[0].groupId, groups[0].group);
+  // A protocol type that reads longer than a string is refused too: ListGroups carries it.
+  auto join = join_request("typed", "");
+  join.protocolType = std::string(10923, '\xff');
+  EXPECT_EQ(call<msg::JoinGroupResponse>(c, 11, 5, join, false).errorCode, 23) << "INCONSISTENT_GROUP_PROTOCOL";
+  join.protocolType = std::string(10922, '\xff');
+  EXPECT_EQ(call<msg::JoinGroupResponse>(c, 11, 5, join, false).errorCode, 79) << "MEMBER_ID_REQUIRED: taken";
+  EXPECT_EQ(call<msg::ListGroupsResponse>(c, 16, 4, msg::ListGroupsRequest{}, true).errorCode, 0);
 }
 
 // Kafka removes a deleted topic's committed offsets from every group (onPartitionsDeleted):

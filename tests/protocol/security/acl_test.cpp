@@ -317,6 +317,18 @@ TEST(Acl, InvalidBindingsAreNamed) {
   b.pattern = prefixed;
   b.name = "*";
   EXPECT_NE(invalid_binding(b), "");
+  // Listed back in Kafka strings: each at most 32,767 bytes.
+  b = good;
+  b.name = std::string(32767, 'n');
+  EXPECT_EQ(invalid_binding(b), "");
+  b.name += 'n';
+  EXPECT_NE(invalid_binding(b), "");
+  b = good;
+  b.principal = "User:" + std::string(32763, 'p');
+  EXPECT_NE(invalid_binding(b), "");
+  b = good;
+  b.host = std::string(32768, 'h');
+  EXPECT_NE(invalid_binding(b), "");
 }
 
 TEST(Acl, FiltersSelectAsDescribeAclsDoes) {
