@@ -332,7 +332,8 @@ void store_metadata_beside_offsets(coordinator_ptr self) {
 // group without offsets keeps nothing: it is gone, or was never there. A stored generation
 // the group did not take (another lease's: generations_end) owes no write either: the group's
 // own is where its lease starts, handed out to nobody yet, and its next stable one is written.
-// (Owed, it would keep the coordinator from retiring, with no tick to write it: at_rest.)
+// (Owed, it would be written at the next tick, over the stored generation, and would hold the
+// coordinator until then: at_rest.)
 void restore_metadata(coordinator_state& s, const stored_group& stored) {
   s.metadata_known = true;
   if (stored.offsets.empty()) return;
