@@ -1784,7 +1784,7 @@ expected<std::vector<topic_info>> redis_store::list_topics() {
 // A commit, in one atomic step: in a cluster only while the group's lease is still the one
 // its coordinator acts under. A commit that creates the group's offsets starts the group
 // without metadata: a record a deletion left behind (an older node's, whose script knows no
-// metadata, or one that ran in separate steps unfenced) is not the new group's. KEYS:
+// metadata, or whose unfenced deletion ran in separate steps) is not the new group's. KEYS:
 // offsets hash, groups set, metadata, and in a cluster the lease; ARGV: the fence ("" on a
 // single node), the group id, then field/value pairs.
 const lua_script commit_script{R"lua(
@@ -1847,12 +1847,16 @@ expected<std::vector<group_offset>> redis_store::fetch_offsets(const std::string
   return out;
 }
 
-// A coordinator's deletion in a cluster: as the fenced commit, and the group leaves the set
-// (its metadata removed) in the same step when no offset is left. KEYS: offsets hash, groups
-// set, lease, metadata; ARGV: the fence, the group id, then the fields to delete (none: the
-// whole group).
-const lua_script fenced_delete_script{R"lua(
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'FENCED' end
+// A deletion of offsets, in one atomic step: in a cluster only while the group's lease is
+// still the one its coordinator acts under, as the commit; and the group leaves the set, its
+// metadata removed, in the same step when no offset is left. Unfenced too (a single node, or a
+// deleted topic's cleanup of a group another node coordinates): in steps, a commit landing
+// between the check for offsets left and the removal would have its group taken out of the
+// set and the metadata its coordinator writes after it deleted. KEYS: offsets hash, groups
+// set, metadata, and in a cluster the lease; ARGV: the fence ("" unfenced), the group id, then
+// the fields to delete (none: the whole group).
+const lua_script delete_offsets_script{R"lua(
+if #KEYS == 4 and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
 if #ARGV == 2 then
   redis.call('DEL', KEYS[1])
 else
@@ -1862,7 +1866,7 @@ else
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SREM', KEYS[2], ARGV[2])
-  redis.call('DEL', KEYS[4])
+  redis.call('DEL', KEYS[3])
 end
 return 'OK'
 )lua"};
@@ -1870,44 +1874,17 @@ return 'OK'
 std::error_code redis_store::delete_offsets(const std::string& group,
                                             std::span<const topic_partition> partitions,
                                             const std::string& fence) {
-  if (!fence.empty()) {
-    command c;
-    c.script(fenced_delete_script).arg("4").own(offsets_key(group));
-    c.own(options_.key_prefix + ":groups").own(lease_key(group_lease(group))).own(group_metadata_key(group));
-    c.own(fence).own(group);
-    for (const auto& tp : partitions) c.own(offset_field(tp));
-    auto r = pipeline({&c, 1});
-    if (!r) return r.error();
-    if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
-    if (str((*r)[0].get()) == "FENCED") return make_error_code(errc::not_coordinator);
-    return {};
-  }
-  std::vector<command> commands(1);
-  if (partitions.empty()) {
-    commands[0].arg("DEL").own(offsets_key(group)).own(group_metadata_key(group));
-  } else {
-    commands[0].arg("HDEL").own(offsets_key(group));
-    for (const auto& tp : partitions) commands[0].own(offset_field(tp));
-  }
-  auto r = pipeline(commands);
+  command c;
+  c.script(delete_offsets_script).arg(fence.empty() ? "3" : "4").own(offsets_key(group));
+  c.own(options_.key_prefix + ":groups").own(group_metadata_key(group));
+  if (!fence.empty()) c.own(lease_key(group_lease(group)));
+  c.own(fence).own(group);
+  for (const auto& tp : partitions) c.own(offset_field(tp));
+  auto r = pipeline({&c, 1});
   if (!r) return r.error();
-  if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
-  // The group leaves the set, and its metadata goes, once it has no offsets left (EXISTS
-  // after the delete).
-  commands.clear();
-  commands.emplace_back();
-  commands[0].arg("EXISTS").own(offsets_key(group));
-  r = pipeline(commands);
-  if (!r) return r.error();
-  if ((*r)[0].is_error()) return make_error_code(errc::storage_unavailable);
-  if ((*r)[0]->integer == 0) {
-    commands.clear();
-    commands.resize(2);
-    commands[0].arg("SREM").own(options_.key_prefix + ":groups").arg(group);
-    commands[1].arg("DEL").own(group_metadata_key(group));
-    r = pipeline(commands);
-    if (!r) return r.error();
-  }
+  const auto& rep = (*r)[0];
+  if (rep.is_error()) return make_error_code(errc::storage_unavailable);
+  if (str(rep.get()) == "FENCED") return make_error_code(errc::not_coordinator);
   return {};
 }
 

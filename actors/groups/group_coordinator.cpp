@@ -257,12 +257,15 @@ std::chrono::milliseconds store_call_timeout(coordinator_ptr self) {
 // has seen no member of its group reads them when it describes it; the directory lists them
 // for groups without a coordinator.
 
+void settle(coordinator_ptr self);
+
 // Writes `m` as the group's metadata. Not queued with the offsets' writes: the store keeps it
 // only beside offsets, and a write that found none is made again once a commit stored some.
 // The reader answers in the order asked, so a commit's answer comes after every metadata
 // write sent before it. A write that failed is made again at the next tick (an Empty group
 // may see no other change that would write it), unless the group moved to another node
-// (whose coordinator writes its own) or a later write went out meanwhile.
+// (whose coordinator writes its own) or a later write went out meanwhile; the coordinator
+// does not retire before (at_rest).
 void write_metadata(coordinator_ptr self, storage::group_metadata m) {
   auto& s = self->state;
   auto reader = reader_of(self);
@@ -274,15 +277,18 @@ void write_metadata(coordinator_ptr self, storage::group_metadata m) {
           [=](bool stored) {
             --self->state.metadata_writes;
             self->state.metadata_held = stored;
+            settle(self);  // a write out kept the coordinator from retiring (at_rest)
           },
           [=](caf::error& e) {
             auto& now = self->state;
             --now.metadata_writes;
             now.metadata_held = false;
             logging::groups().debug("group '{}': metadata not stored: {}", now.group_id, self->system().render(e));
-            if (to_errc(e) == errc::not_coordinator || now.metadata_written != m) return;
-            now.metadata_written.reset();
-            ensure_ticking(self);
+            if (to_errc(e) != errc::not_coordinator && now.metadata_written == m) {
+              now.metadata_written.reset();
+              ensure_ticking(self);
+            }
+            settle(self);
           });
 }
 
@@ -323,12 +329,16 @@ void store_metadata_beside_offsets(coordinator_ptr self) {
 
 // A coordinator that has seen no member of its group takes the protocol type and generation
 // the store keeps (Kafka's coordinator loading the group), and knows the store holds them. A
-// group without offsets keeps nothing: it is gone, or was never there.
+// group without offsets keeps nothing: it is gone, or was never there. A stored generation
+// the group did not take (another lease's: generations_end) owes no write either: the group's
+// own is where its lease starts, handed out to nobody yet, and its next stable one is written.
+// (Owed, it would be written at the next tick, over the stored generation, and would hold the
+// coordinator until then: at_rest.)
 void restore_metadata(coordinator_state& s, const stored_group& stored) {
   s.metadata_known = true;
   if (stored.offsets.empty()) return;
   s.group->restore(stored.metadata.protocol_type, stored.metadata.generation, generations_end(s));
-  s.metadata_written = stored.metadata;
+  s.metadata_written = current_metadata(*s.group).value_or(stored.metadata);
   s.metadata_held = true;
 }
 
@@ -404,10 +414,17 @@ void log_deleted_topic_offsets(const std::string& group, std::size_t removed, co
 bool holds_members(const coordinator_state& s) { return s.group->size() > 0 || s.group->has_pending_ids(); }
 
 // Nothing a successor would have to take over: no member or id handed out to join with, no
-// request or write in flight or waiting.
-bool at_rest(const coordinator_state& s) {
-  return !holds_members(s) && s.joins.empty() &&
-         s.syncs.empty() && !s.store_busy && s.queued_commits.empty() && s.store_waiting.empty();
+// request or write in flight or waiting, the group's metadata included: a write of it out or
+// owed after a failure would leave the store holding the generation before, which a successor
+// restores and could hand out again. A store that fails every write keeps such a coordinator,
+// writing again at each tick once the last write failed (one write out at a time); that costs
+// little and only while the store fails, and in a cluster a node that cannot reach the store
+// gives up its leases, so the group moves and nothing is owed here any more (metadata_owed).
+bool at_rest(coordinator_ptr self) {
+  const auto& s = self->state;
+  return !holds_members(s) && s.joins.empty() && s.syncs.empty() && !s.store_busy &&
+         s.queued_commits.empty() && s.store_waiting.empty() && s.metadata_writes == 0 &&
+         !metadata_owed(self);
 }
 
 void retire(coordinator_ptr self) {
@@ -439,7 +456,11 @@ void arm_idle_check(coordinator_ptr self, consumer_group::time_point at) {
 // rest is called again when it comes to rest.)
 void settle(coordinator_ptr self) {
   auto& s = self->state;
-  if (s.retired || !at_rest(s)) return;
+  if (s.retired) return;
+  // Metadata owed is written at a tick, so one is due whatever left it owed (a failed write,
+  // the group's lease back on this node): without one the coordinator would never come to rest.
+  if (metadata_owed(self)) ensure_ticking(self);
+  if (!at_rest(self)) return;
   const auto at = retire_at(s);
   if (self->clock().now() >= at) return retire(self);
   arm_idle_check(self, at);

@@ -394,6 +394,31 @@ TEST_P(LogStore, CommittedOffsetsAreKeptPerGroupAndPartition) {
   EXPECT_EQ(store_->list_groups().value(), std::vector<std::string>{"g1"});
 }
 
+// An unfenced deletion (a single node's, or in a cluster a deleted topic's cleanup) of more
+// partitions than one Lua unpack takes removes them all; the group stays listed, with its
+// metadata, until its last offset goes, and then leaves with it.
+TEST_P(LogStore, AnUnfencedDeletionOfManyPartitionsKeepsTheGroupUntilItsLastOffsetGoes) {
+  std::vector<group_offset> committed{{tp_, {5, ""}}};
+  std::vector<topic_partition> wide;
+  for (std::int32_t p = 0; p < 9000; ++p) {
+    committed.push_back({{"wide", p}, {p, ""}});
+    wide.push_back({"wide", p});
+  }
+  ASSERT_FALSE(store_->commit_offsets("g", committed, ""));
+  ASSERT_TRUE(store_->commit_group_metadata("g", {"consumer", 3}, "").value());
+  ASSERT_FALSE(store_->delete_offsets("g", wide, ""));
+  const auto left = store_->fetch_offsets("g").value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].tp, tp_);
+  EXPECT_EQ(store_->list_groups().value(), std::vector<std::string>{"g"});
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), (group_metadata{"consumer", 3}));
+  const topic_partition last[] = {tp_};
+  ASSERT_FALSE(store_->delete_offsets("g", last, ""));
+  EXPECT_TRUE(store_->fetch_offsets("g").value().empty());
+  EXPECT_TRUE(store_->list_groups().value().empty());
+  EXPECT_EQ(store_->fetch_group_metadata("g").value(), group_metadata{});
+}
+
 // A group's metadata (the protocol type and generation its coordinator last wrote) is kept
 // only beside its committed offsets: refused before the first, listed with them, gone with
 // the last. A group that only ever had offsets committed (or was stored before metadata was
@@ -2018,7 +2043,7 @@ TEST(RedisStore, AGroupsMetadataRecordIsItsOwnKeyAndAnUnreadableOneReadsAsNone) 
 }
 
 // A metadata record a deletion left behind without the group's offsets (a broker's from
-// before the record, whose deletion script does not know it; an unfenced deletion, which runs
+// before the record, whose deletion script does not know it, or whose unfenced deletion ran
 // in steps) is not the group's that commits under the name next: the commit that creates the
 // group's offsets removes it in the same step, fenced or not. A commit to a group that has
 // offsets keeps the group's metadata, and a fenced-out one changes nothing.
@@ -2060,6 +2085,53 @@ TEST(RedisStore, ACommitThatCreatesAGroupsOffsetsRemovesAMetadataRecordLeftBehin
   EXPECT_EQ(s.commit_offsets("unleased", committed, lease_value(mine)), errc::not_coordinator);
   EXPECT_TRUE(s.fetch_offsets("unleased").value().empty());
   EXPECT_EQ(s.fetch_group_metadata("unleased").value(), left_behind);
+}
+
+// An unfenced deletion (a single node's; in a cluster a deleted topic's cleanup of a group
+// coordinated on another node, whose commits may come at any moment) is one script call: no
+// commit lands between the check for offsets left and the group leaving the set with its
+// metadata, which would take a group with offsets out of the list and delete the metadata
+// its coordinator writes after that commit. The server's MONITOR shows every command a
+// client sends, and marks the calls a script makes "lua".
+TEST(RedisStore, AnUnfencedDeletionOfAGroupsOffsetsIsOneScriptCall) {
+  test::redis_server server;
+  ASSERT_TRUE(server.start());
+  redis_store s{options_for(server)};
+  const group_offset committed[] = {{{"orders", 0}, {3, ""}}, {{"orders", 1}, {4, ""}}};
+  ASSERT_FALSE(s.commit_offsets("g", committed, ""));  // (the store connects)
+  ASSERT_TRUE(s.commit_group_metadata("g", {"consumer", 2}, "").value());
+  ASSERT_FALSE(s.commit_offsets("whole", committed, ""));
+  raw_redis monitor{server.port()};
+  raw_redis marker{server.port()};
+  ASSERT_NE(monitor.c, nullptr);
+  ASSERT_NE(marker.c, nullptr);
+  ASSERT_EQ(redisSetTimeout(monitor.c, timeval{30, 0}), REDIS_OK);
+  auto* started = static_cast<redisReply*>(redisCommand(monitor.c, "MONITOR"));
+  ASSERT_NE(started, nullptr);
+  freeReplyObject(started);
+  const topic_partition first[] = {{"orders", 0}};
+  const topic_partition last[] = {{"orders", 1}};
+  ASSERT_FALSE(s.delete_offsets("g", first, ""));
+  ASSERT_FALSE(s.delete_offsets("g", last, ""));
+  ASSERT_FALSE(s.delete_offsets("whole", {}, ""));
+  ASSERT_EQ(marker.integer({"EXISTS", "end-of-deletions"}), 0);  // where the lines to read end
+  std::vector<std::string> sent;  // by clients, not by scripts
+  for (;;) {
+    void* r = nullptr;
+    ASSERT_EQ(redisGetReply(monitor.c, &r), REDIS_OK);
+    auto* shown = static_cast<redisReply*>(r);
+    ASSERT_EQ(shown->type, REDIS_REPLY_STATUS);
+    const std::string line(shown->str, shown->len);
+    freeReplyObject(shown);
+    if (line.find("\"end-of-deletions\"") != std::string::npos) break;
+    if (line.find(" lua]") == std::string::npos) sent.push_back(line);
+  }
+  EXPECT_GE(sent.size(), 3u);
+  for (const auto& line : sent)
+    EXPECT_TRUE(line.find("\"EVALSHA\"") != std::string::npos || line.find("\"EVAL\"") != std::string::npos)
+        << line;
+  EXPECT_TRUE(s.list_groups().value().empty());
+  EXPECT_EQ(s.fetch_group_metadata("g").value(), group_metadata{});
 }
 
 // Records in a later format read as none at every listing, and clients list groups often:

@@ -1199,4 +1199,84 @@ CAF_TEST(in a cluster a generation stored under another lease of the group is no
                                              d.generation == 0)));
 }
 
+// A coordinator does not retire while its group's metadata is being written, nor while a
+// write the store failed is still to be made: the store would keep the generation before,
+// which a successor restores and could hand out again. A store that stays down keeps it
+// writing again at each tick; once a write is stored it retires, its idle time long past.
+CAF_TEST(a coordinator does not retire while its groups metadata write is out or owed) {
+  auto coord = coordinator_of("g");
+  member_a->request(coord, caf::infinite, join_atom::value, join_as("consumer-a"));
+  expect((join_atom, join_group_request), from(member_a).to(coord).with(_, _));
+  join_group_result a1;
+  expect((join_group_result), from(coord).to(member_a).with(captured(a1)));
+  member_a->request(coord, caf::infinite, sync_atom::value, sync_as(a1.member_id, 1, {{a1.member_id, "orders-0"}}));
+  expect((sync_atom, sync_group_request), from(member_a).to(coord).with(_, _));
+  expect((sync_group_result), from(coord).to(member_a).with(_));
+  expect_metadata_stored(coord, "g", {"consumer", 1});
+  sched.run();  // the mirror
+  // The store goes down. The member leaves: the group empties into generation 2, whose write
+  // fails.
+  reader_script->commit_metadata.otherwise = [](const std::string&, const storage::group_metadata&,
+                                                const std::string&) -> caf::expected<bool> {
+    return make_caf_error(errc::storage_unavailable);
+  };
+  member_a->request(coord, caf::infinite, leave_atom::value,
+                    std::vector<member_ref>{{a1.member_id, std::nullopt, -1}});
+  expect((leave_atom, std::vector<member_ref>), from(member_a).to(coord).with(_, _));
+  expect((std::vector<std::int32_t>), from(coord).to(member_a).with(std::vector<std::int32_t>{0}));
+  expect((commit_atom, std::string, storage::group_metadata, std::string),
+         from(coord).to(reader).with(_, "g", storage::group_metadata{"consumer", 2}, ""));
+  expect((caf::error), from(reader).to(coord).with(make_caf_error(errc::storage_unavailable)));
+  sched.run();  // the mirror
+  // Just short of a minute on, the tick armed by the join makes the write again (the
+  // coordinator's own messages only: its idle check and the timers of requests long answered
+  // come too) ...
+  sched.advance_time(std::chrono::milliseconds(59900));
+  while (sched.prioritize(coord)) sched.run_once();
+  // ... and the minute since the leave passes while that write is out: the coordinator stays.
+  sched.advance_time(std::chrono::milliseconds(200));
+  while (sched.prioritize(coord)) sched.run_once();
+  CAF_CHECK(coordinator_of("g").address() == coord.address());
+  // The write fails: owed, the coordinator still stays.
+  expect((commit_atom, std::string, storage::group_metadata, std::string),
+         from(coord).to(reader).with(_, "g", storage::group_metadata{"consumer", 2}, ""));
+  expect((caf::error), from(reader).to(coord).with(make_caf_error(errc::storage_unavailable)));
+  CAF_CHECK(coordinator_of("g").address() == coord.address());
+  // The store is back: the next tick's write is stored, and the coordinator retires at once.
+  reader_script->commit_metadata.otherwise = [](const std::string&, const storage::group_metadata&,
+                                                const std::string&) -> caf::expected<bool> { return true; };
+  sched.advance_time(std::chrono::milliseconds(100));
+  expect((tick_atom), from(coord).to(coord));
+  expect_metadata_stored(coord, "g", {"consumer", 2});
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "g", _));
+  CAF_CHECK(coordinator_of("g").address() != coord.address());
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 4u);
+}
+
+// A group that moved here under a later lease has a first generation above the one stored
+// under the earlier lease, which is not taken; that owes no write (the group's generation is
+// where its lease starts, handed out to nobody), and the coordinator that only answered a
+// read retires five seconds on, as any does.
+CAF_TEST(in a cluster a coordinator that did not take the stored generation retires after a read) {
+  join_mock_cluster();
+  auto view = alone_view();
+  view->group_holders["moved"] = {1, 2, "node-1"};
+  ctx->publish_cluster(view);
+  auto coord = coordinator_of("moved");
+  sched.run();
+  reader_script->stored.reply({{"consumer", 5}, {stored_at(0, 5, 1)}});
+  self->request(coord, caf::infinite, describe_atom::value);
+  expect((describe_atom), from(self).to(coord));
+  expect((describe_atom, std::string), from(coord).to(reader).with(_, "moved"));
+  expect((stored_group), from(reader).to(coord).with(_));
+  expect((group_description),
+         from(coord).to(self).with(WHERE(group_description, d,
+                                         d.state == "Empty" && d.protocol_type == "consumer" &&
+                                             d.generation == (2 << 16))));
+  sched.advance_time(std::chrono::seconds(5));
+  expect((expire_atom), from(coord).to(coord));
+  expect((retire_atom, std::string, std::int64_t), from(coord).to(directory).with(_, "moved", 0));
+  CAF_CHECK_EQUAL(reader_script->commit_metadata.count(), 0u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
