@@ -883,9 +883,14 @@ void read_start_back(self_ptr self, std::multiset<std::int64_t>::iterator pendin
 // reads the snapshot and the log after it, so batches deleted before a snapshot held them
 // would take their producers' state along, and their next batch would be an unknown
 // producer's. Kafka keeps producer state past the log start until it expires (KIP-360).
-// Snapshot first, then the deletion: a crash in between loses nothing.
+// Snapshot first, then the deletion: a crash in between loses nothing. A store that refuses
+// the snapshot (a server out of memory refuses every write that frees nothing, while a
+// deletion frees first) gets the deletion all the same, `producers_kept` false: memory must
+// come free, and a producer whose state goes with its batches bumps its epoch (KIP-360), as
+// before snapshots were written first.
 void handle_delete(self_ptr self, std::int64_t offset,
-                   caf::typed_response_promise<storage::partition_bounds> rp) {
+                   caf::typed_response_promise<storage::partition_bounds> rp,
+                   bool producers_kept = true) {
   auto& st = self->state;
   auto& log = *st.log;
   if (offset == -1) offset = log.high_watermark();
@@ -904,14 +909,22 @@ void handle_delete(self_ptr self, std::int64_t offset,
   // until the reader answers, as a producer snapshot (maybe_snapshot): only the answer says
   // the deletion is no longer on its way to the store.
   const auto to = std::max(offset, log.log_start());
-  if (!producers_stored_below(st, to)) {
+  if (producers_kept && !producers_stored_below(st, to)) {
     // Asked again once the snapshot is in, with `to` (not -1: the high watermark may have
     // moved past what the snapshot covers); a snapshot taken now covers it.
     auto again = [=](errc e) mutable {
-      if (e == errc::ok)
+      if (e == errc::ok) {
         handle_delete(self, to, rp);
-      else
+      } else if (e == errc::not_leader || e == errc::not_ready) {
         rp.deliver(make_caf_error(e));
+      } else {
+        logging::pipeline().warn("partition {}/{}: the store refused the producer snapshot ({}); "
+                                 "deleting below {} all the same: producers whose batches go "
+                                 "are unknown after a restart",
+                                 self->state.log->tp().topic, self->state.log->tp().partition,
+                                 to_string(e), to);
+        handle_delete(self, to, rp, false);
+      }
     };
     when_snapshot_stored(self, [=](errc e) mutable {
       if (e != errc::ok || self->state.log->ready())

@@ -208,7 +208,9 @@ using answer_slot = std::pair<std::size_t, std::size_t>;
 
 // Kafka collects a request's partitions in maps keyed by topic and partition
 // (KafkaApis.handleProduceRequest): a partition named twice is appended once, as named last,
-// and answered once; a topic named twice has one entry in the answer. Fills `res` with the
+// and answered once (Kafka keeps copies its validateRecords refuses in a map of their own, so
+// when only one copy is refused it appends the other and may answer either; here the last
+// copy decides both); a topic named twice has one entry in the answer. Fills `res` with the
 // answer's entries (topics in the order first named, each one's partitions in the order of
 // the copies kept, each with its index) and returns, per partition named, its slot there:
 // none for a copy named again later in the request, which is neither stored nor answered.

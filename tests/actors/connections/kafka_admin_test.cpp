@@ -728,8 +728,9 @@ TEST(KafkaAdmin, AnIdempotentProducersTwoBatchesInOneRequestAreRefusedAndTakenOn
 // DeleteRecords removing every batch of an idempotent producer leaves its state (Kafka keeps
 // producer state past the log start until it expires, KIP-360): a resend of its last batch is
 // still a duplicate, answered with the log start as it is now, as Kafka answers it, and its
-// next batch is taken, after a restart too, while DescribeProducers still lists it. The
-// partition writes the producer snapshot before the store deletes.
+// next batch is taken, after a restart too, while DescribeProducers still lists it. (The
+// restart here is a clean stop, which writes the snapshot in any case; that the deletion
+// writes it first is Idempotence.AProducerWhoseBatchesWereAllDeletedGoesOnAfterARestart.)
 TEST(KafkaAdmin, AProducerWhoseBatchesDeleteRecordsRemovedGoesOnAfterARestart) {
   broker_fixture f{true};
   std::int64_t pid = -1;

@@ -844,23 +844,12 @@ CAF_TEST(a retiring partition whose producer snapshot is refused under the lease
   CAF_CHECK(!sched.has_job());
 }
 
-CAF_TEST(a deletion writes the producer snapshot first and removes nothing when the store refuses it) {
+CAF_TEST(a deletion writes the producer snapshot first and deletes all the same when the store refuses it) {
   auto p = empty_partition();
   append_to(p, idempotent(0));
   expect((publish_result), from(p).to(self).with(WHERE(publish_result, r, r.base_offset == 0)));
   // Deleting the producer's only batch before a snapshot holds its state would lose it (a
-  // rebuild reads the snapshot, then the log): the snapshot goes first, and refused, the
-  // deletion removes nothing.
-  reader_script->snapshot.fail(errc::storage_unavailable);
-  self->request(p, caf::infinite, delete_atom::value, std::int64_t{-1});
-  expect((delete_atom, std::int64_t), from(self).to(p).with(_, -1));
-  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
-         from(p).to(reader).with(_, orders, _, _));
-  const auto refused = make_caf_error(errc::storage_unavailable);
-  expect((caf::error), from(reader).to(p).with(refused));
-  expect((caf::error), from(p).to(self).with(refused));
-  CAF_CHECK_EQUAL(reader_script->delete_records.count(), 0u);
-  // Asked again: the snapshot, holding the producer's batch, then the deletion.
+  // rebuild reads the snapshot, then the log): the snapshot goes first.
   reader_script->delete_records.reply(storage::partition_bounds{1, 1, 0, 0, -1});
   self->request(p, caf::infinite, delete_atom::value, std::int64_t{-1});
   expect((delete_atom, std::int64_t), from(self).to(p).with(_, -1));
@@ -879,6 +868,22 @@ CAF_TEST(a deletion writes the producer snapshot first and removes nothing when 
   expect((storage::partition_bounds),
          from(p).to(self).with(WHERE(storage::partition_bounds, b, b.log_start == 1)));
   CAF_CHECK(!sched.has_job());
+  // A store that refuses the snapshot (out of memory, it refuses every write that frees
+  // nothing) gets the deletion all the same: it frees memory, and it is what a full store needs.
+  append_to(p, idempotent(1));
+  expect((publish_result), from(p).to(self).with(WHERE(publish_result, r, r.base_offset == 1)));
+  reader_script->snapshot.fail(errc::storage_unavailable);
+  reader_script->delete_records.reply(storage::partition_bounds{2, 2, 0, 0, -1});
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{-1});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, -1));
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(p).to(reader).with(_, orders, _, _));
+  expect((caf::error), from(reader).to(p).with(make_caf_error(errc::storage_unavailable)));
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 2, _));
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  expect((storage::partition_bounds),
+         from(p).to(self).with(WHERE(storage::partition_bounds, b, b.log_start == 2)));
   CAF_CHECK_EQUAL(reader_script->snapshot.count(), 2u);
 }
 
