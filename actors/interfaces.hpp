@@ -125,8 +125,12 @@ using partition_actor = caf::typed_actor<
     caf::replies_to<bounds_atom>::with<storage::partition_bounds>,
     // the idempotent producers with a stored batch here (DescribeProducers)
     caf::replies_to<producer_atom>::with<std::vector<producer_summary>>,
-    // (offset; -1: the high watermark) advance the log start (DeleteRecords, retention) ->
-    // the bounds after; offset_out_of_range past the high watermark
+    // from the registry, the broker stopping: write the producers' latest changes to the
+    // store (a producer snapshot) -> true once stored (false: the store refused it)
+    caf::replies_to<snapshot_atom>::with<bool>,
+    // (offset; -1: the high watermark) advance the log start (DeleteRecords, retention),
+    // the producers' state below it in the store's producer snapshot first -> the bounds
+    // after; offset_out_of_range past the high watermark
     caf::replies_to<delete_atom, std::int64_t>::with<storage::partition_bounds>,
     // (plan) compact the log as planned (pipeline/compaction.hpp) -> the bounds after;
     // offset_conflict when the log changed since the plan
@@ -169,6 +173,9 @@ using topic_registry_actor = caf::typed_actor<
                     storage::config_entries>::with<storage::topic_info>,
     caf::replies_to<list_atom>::with<std::vector<storage::topic_info>>,
     caf::replies_to<describe_atom, std::string>::with<topic_description>,
+    // the broker stops: every partition actor writes its producer snapshot -> true once all
+    // have (false: some could not)
+    caf::replies_to<snapshot_atom>::with<bool>,
     // (cluster) this node no longer owns these partitions: stop their actors
     caf::reacts_to<retire_atom, std::vector<topic_partition>>,
     // from a partition's actor: it is idle and would stop (answered by idle to it once

@@ -134,6 +134,18 @@ struct partition_state {
   producer_table producers;
   std::uint64_t stored_since_snapshot = 0;
   bool snapshot_in_flight = false;
+  /// The offset the store's producer snapshot covers: as the recovery read it, then as each
+  /// snapshot the store took moved it. The log below it may go (DeleteRecords, retention)
+  /// without taking a producer's state along: a rebuild reads the snapshot, then the log
+  /// from there.
+  std::int64_t snapshot_covers = 0;
+  /// What waits for the producer snapshot out at the store (a deletion, a stopping broker's
+  /// request): run with its outcome (errc::ok: stored), or with the reason the partition
+  /// retires or stops first.
+  std::vector<std::function<void(errc)>> snapshot_waiters;
+  /// A passivating partition has sent its last producer snapshot: it stops once that is
+  /// answered, whatever the answer.
+  bool last_snapshot_sent = false;
   std::unordered_map<std::uint64_t, publish_answer> pending;
   parked_fetches parked;
   /// The deadline the partition's one expiry timer is set for, if one is pending.
@@ -188,12 +200,19 @@ struct partition_state {
     for (auto& [ticket, answer] : pending) answer.deliver(errc::timeout);
     for (auto& [ticket, answer] : awaiting_store) answer(errc::not_ready);
     run_waiters(errc::not_ready);
+    run_snapshot_waiters(errc::not_ready);
   }
   /// Runs the requests waiting for recovery with `e` (ok: the partition is ready); they may
   /// queue new waiters, which wait for the next outcome.
   void run_waiters(errc e) {
     auto waiters = std::move(on_ready);
     on_ready.clear();
+    for (auto& w : waiters) w(e);
+  }
+  /// The same for what waits on the producer snapshot.
+  void run_snapshot_waiters(errc e) {
+    auto waiters = std::move(snapshot_waiters);
+    snapshot_waiters.clear();
     for (auto& w : waiters) w(e);
   }
   static inline const char* name = "portask.partition";
@@ -224,12 +243,16 @@ void maybe_snapshot(self_ptr self, bool now = false) {
                 snapshot, st.fence)
       .then(
           [=](bool) {
-            self->state.snapshot_in_flight = false;
+            auto& s = self->state;
+            s.snapshot_in_flight = false;
+            s.snapshot_covers = std::max(s.snapshot_covers, snapshot.covers);
+            s.run_snapshot_waiters(errc::ok);
             maybe_stop(self);
           },
           [=](caf::error& err) {
             self->state.snapshot_in_flight = false;
             self->state.producers.snapshot_failed(snapshot);
+            self->state.run_snapshot_waiters(to_errc(err));
             if (to_errc(err) == errc::not_leader)
               lost_lease(self, "a producer snapshot");
             else
@@ -240,6 +263,35 @@ void maybe_snapshot(self_ptr self, bool now = false) {
             // nothing) may have waited only for this answer.
             maybe_stop(self);
           });
+}
+
+// Runs `then` once a producer snapshot taken now, or the one out at the store already, is
+// answered: errc::ok when the store has it. With no reader, or before the window is rebuilt,
+// none can go out: not_ready at once.
+void when_snapshot_stored(self_ptr self, std::function<void(errc)> then) {
+  auto& st = self->state;
+  if (!st.snapshot_in_flight) maybe_snapshot(self, true);
+  if (!st.snapshot_in_flight) return then(errc::not_ready);
+  st.snapshot_waiters.push_back(std::move(then));
+}
+
+// Whether the store's producer snapshot holds every producer's state of the log below
+// `offset`: it covers the offset, or no producer changed since the last one the store took.
+bool producers_stored_below(const partition_state& st, std::int64_t offset) {
+  return st.snapshot_covers >= offset || (!st.snapshot_in_flight && !st.producers.unsaved());
+}
+
+// Runs `then` once every producer change the partition holds now is in the store: at once
+// when none is waiting (or the window is being rebuilt: from the store), else after a
+// snapshot. One already out holds only what changed before it was taken: another follows it.
+void store_producers(self_ptr self, std::function<void(errc)> then) {
+  auto& st = self->state;
+  if (!st.log->ready() || (!st.snapshot_in_flight && !st.producers.unsaved())) return then(errc::ok);
+  const bool taken_now = !st.snapshot_in_flight;
+  when_snapshot_stored(self, [=](errc e) {
+    if (e != errc::ok || taken_now) return then(e);
+    store_producers(self, then);
+  });
 }
 
 // The producer table learns each batch's outcome.
@@ -363,6 +415,21 @@ void stop_idle(self_ptr self) {
   self->quit();
 }
 
+// A passivating partition with nothing left in hand stops, its producers' latest changes
+// (the writes it took after it asked to stop) written to the store first, as Kafka writes
+// its producer snapshots when it stops cleanly: its successor then rebuilds them from the
+// snapshot, with their last write times (which their expiry counts from), not from the
+// log. Tried once: a failed snapshot does not hold the partition back (the log has it all).
+void stop_passivated(self_ptr self) {
+  auto& st = self->state;
+  if (!st.last_snapshot_sent && st.log->ready() && st.producers.unsaved()) {
+    st.last_snapshot_sent = true;
+    maybe_snapshot(self, true);
+    if (st.snapshot_in_flight) return;  // maybe_stop, once it is answered
+  }
+  stop_idle(self);
+}
+
 // Whether anything the partition asked of the store (a write, a read, a deletion, a
 // compaction, a producer snapshot) is still unanswered.
 bool store_calls_out(const partition_state& st) {
@@ -378,7 +445,7 @@ void maybe_stop(self_ptr self) {
   if (st.retiring && !store_calls_out(st))
     self->quit();
   else if (st.passivating && !busy(st))
-    stop_idle(self);
+    stop_passivated(self);
 }
 
 // What a passivating partition answers a request that reached it after its owner stopped
@@ -482,6 +549,7 @@ void retire(self_ptr self, errc why) {
                             to_string(why));
   deliver(self, st.log->fail_queued(why));
   st.run_waiters(why);
+  st.run_snapshot_waiters(why);  // a deletion waiting for its snapshot deletes nothing now
   st.parked.fail_all(why);
   // Its topic deleted, it waits for every answer: a write, deletion or snapshot it stopped
   // without could land in a topic created again under the name (single-node writes carry no
@@ -556,6 +624,7 @@ void recover(self_ptr self) {
                   s.log->tp().topic, s.log->tp().partition, r.bounds.next_offset, lost,
                   s.log->high_watermark(), s.log->high_watermark());
             s.producers.rebuild(r.producers, s.log->tp().partition, wall_clock_ms());
+            s.snapshot_covers = r.producers.covers;
             logging::pipeline().debug("partition {}/{}: offsets {}-{}, {} producer batches read back "
                           "(snapshot covers {})",
                           s.log->tp().topic, s.log->tp().partition, r.bounds.log_start,
@@ -676,6 +745,9 @@ void handle_append(self_ptr self, framed_batch b, publish_answer answer) {
     case producer_table::verdict::append: break;
     case producer_table::verdict::duplicate:
       c.stored.duplicate = true;
+      // The log start now, as Kafka answers a duplicate: the one saved with the first copy
+      // is from before any deletion since (0 when the window was rebuilt from the store).
+      c.stored.log_start = st.log->log_start();
       answer.deliver(c.stored);
       return;
     case producer_table::verdict::in_flight:
@@ -713,16 +785,16 @@ void accept_append(self_ptr self, framed_batch b, publish_answer answer) {
   if (st.rules) {
     const auto limit = st.rules->max_batch_bytes.load(std::memory_order_relaxed);
     const auto size = b.kafka_view ? b.kafka_view.size() : b.frame.size();
-    if (limit >= 0 && size > static_cast<std::uint64_t>(limit)) {
-      st.producers.refused(b.producer);
+    // Refused for good (its producer does not send it again): not producers.refused(), which
+    // would have the batches behind it wait for a resend that never comes (retry_later, for
+    // ever); they are a gap, OUT_OF_ORDER_SEQUENCE_NUMBER, as on Kafka.
+    if (limit >= 0 && size > static_cast<std::uint64_t>(limit))
       return answer.deliver(errc::frame_too_large);
-    }
     if (b.keyless && st.rules->keys_required.load(std::memory_order_relaxed)) {
       logging::pipeline().debug("partition {}/{}: a batch with a record without a key refused: "
                                "the topic is compacted",
                                st.log->tp().topic, st.log->tp().partition);
-      st.producers.refused(b.producer);
-      return answer.deliver(errc::invalid_record);
+      return answer.deliver(errc::invalid_record);  // for good too
     }
   }
   if (st.log->queued() + st.on_ready.size() >= st.ctx->partition_queue_limit) {
@@ -807,8 +879,18 @@ void read_start_back(self_ptr self, std::multiset<std::int64_t>::iterator pendin
 // served (unless the store has deleted what they ask for already), and a deletion the store
 // fails leaves the start where the store's is (read back: it may have run all the same).
 // Deletions out at once each move it only forward, to where the store's answer says it is.
+// The producers' state below `offset` is in the store's producer snapshot first: a rebuild
+// reads the snapshot and the log after it, so batches deleted before a snapshot held them
+// would take their producers' state along, and their next batch would be an unknown
+// producer's. Kafka keeps producer state past the log start until it expires (KIP-360).
+// Snapshot first, then the deletion: a crash in between loses nothing. A store that refuses
+// the snapshot (a server out of memory refuses every write that frees nothing, while a
+// deletion frees first) gets the deletion all the same, `producers_kept` false: memory must
+// come free, and a producer whose state goes with its batches bumps its epoch (KIP-360), as
+// before snapshots were written first.
 void handle_delete(self_ptr self, std::int64_t offset,
-                   caf::typed_response_promise<storage::partition_bounds> rp) {
+                   caf::typed_response_promise<storage::partition_bounds> rp,
+                   bool producers_kept = true) {
   auto& st = self->state;
   auto& log = *st.log;
   if (offset == -1) offset = log.high_watermark();
@@ -827,6 +909,31 @@ void handle_delete(self_ptr self, std::int64_t offset,
   // until the reader answers, as a producer snapshot (maybe_snapshot): only the answer says
   // the deletion is no longer on its way to the store.
   const auto to = std::max(offset, log.log_start());
+  if (producers_kept && !producers_stored_below(st, to)) {
+    // Asked again once the snapshot is in, with `to` (not -1: the high watermark may have
+    // moved past what the snapshot covers); a snapshot taken now covers it.
+    auto again = [=](errc e) mutable {
+      if (e == errc::ok) {
+        handle_delete(self, to, rp);
+      } else if (e == errc::not_leader || e == errc::not_ready) {
+        rp.deliver(make_caf_error(e));
+      } else {
+        logging::pipeline().warn("partition {}/{}: the store refused the producer snapshot ({}); "
+                                 "deleting below {} all the same: producers whose batches go "
+                                 "are unknown after a restart",
+                                 self->state.log->tp().topic, self->state.log->tp().partition,
+                                 to_string(e), to);
+        handle_delete(self, to, rp, false);
+      }
+    };
+    when_snapshot_stored(self, [=](errc e) mutable {
+      if (e != errc::ok || self->state.log->ready())
+        again(e);
+      else  // recovering meanwhile: once it has
+        self->state.on_ready.emplace_back(again);
+    });
+    return;
+  }
   const auto pending = st.deleting_to.insert(to);
   const auto ticket = await_store(self, [rp](errc e) mutable { rp.deliver(make_caf_error(e)); });
   self->request(reader, store_call_last_resort(st.ctx->config), delete_atom::value, log.tp(), to,
@@ -924,7 +1031,7 @@ void arm_tick(self_ptr self, std::chrono::steady_clock::duration after) {
 // every 100 ms: most of what it waits for (a write) ends in maybe_stop, but not all (a
 // recovery).
 void stop_when_done(self_ptr self) {
-  if (!busy(self->state)) return stop_idle(self);
+  if (!busy(self->state)) return stop_passivated(self);
   arm_tick(self, 100ms);
 }
 
@@ -1130,6 +1237,16 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         });
         return rp;
       },
+      [=](snapshot_atom) -> caf::result<bool> {
+        // The broker stops (its registry asks every partition): the producers' latest
+        // changes go to the store now, as Kafka writes its producer snapshots on a clean
+        // shutdown, so that the next start rebuilds them from the snapshot, with their last
+        // write times. A retiring partition has nothing of this node's to write.
+        if (self->state.retiring) return true;
+        auto rp = self->make_response_promise<bool>();
+        store_producers(self, [=](errc e) mutable { rp.deliver(e == errc::ok); });
+        return rp;
+      },
       [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {
         if (auto refused = log_change_refused(self)) return std::move(*refused);
         // Retention deletes only from topics whose policy includes delete; this refuses the
@@ -1185,6 +1302,10 @@ std::chrono::milliseconds retire_grace(const broker_config& config) {
 
 std::chrono::milliseconds store_call_last_resort(const broker_config& config) {
   return std::max<std::chrono::milliseconds>(5min, 30 * std::chrono::milliseconds(config.store_timeout_ms));
+}
+
+std::chrono::milliseconds shutdown_snapshot_wait(const broker_config& config) {
+  return std::max<std::chrono::milliseconds>(10s, 2 * std::chrono::milliseconds(config.store_timeout_ms));
 }
 
 std::chrono::milliseconds registry_wait(const broker_config& config) {

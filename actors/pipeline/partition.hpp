@@ -44,6 +44,13 @@ std::chrono::milliseconds retire_grace(const broker_config& config);
 /// under the name.
 std::chrono::milliseconds store_call_last_resort(const broker_config& config);
 
+/// How long a stopping broker waits for its partitions' producer snapshots (the registry's
+/// snapshot request): 10 s, or two store timeouts when that is longer. Each is one store call,
+/// the partitions sharing the storage readers; a store down takes a timeout, and the broker
+/// then stops without the snapshots, which costs nothing but a longer rebuild (the log has
+/// every batch).
+std::chrono::milliseconds shutdown_snapshot_wait(const broker_config& config);
+
 /// How long a partition lookup, or a topic's deletion, waits for the registry: the grace of a
 /// retiring predecessor, then one store call's timeout at the registry's topic store (the
 /// deletion itself, or a read of the topics the answer waits for), then 2 s (15 s by

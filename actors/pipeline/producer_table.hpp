@@ -68,6 +68,9 @@ class producer_table {
   storage::producer_snapshot take_snapshot(std::int64_t covers);
   /// The snapshot could not be written: its producers count as changed again.
   void snapshot_failed(const storage::producer_snapshot& s);
+  /// Whether some producer changed (a batch stored, a producer forgotten) since the last
+  /// snapshot was taken, or since the rebuild for what the log held after the store's one.
+  bool unsaved() const noexcept { return !changed_.empty() || !forgotten_.empty(); }
 
   std::size_t size() const noexcept { return producers_.size(); }
   /// The producers with at least one stored batch in their current epoch, by id: the last

@@ -1224,6 +1224,29 @@ topic_registry_actor::behavior_type registry_impl(self_ptr self,
         });
         return result;
       },
+      [=](snapshot_atom) -> caf::result<bool> {
+        // The broker stops: every partition actor here (those stopping too: one passivating
+        // may still have taken writes) writes its producer snapshot; answered once all have.
+        auto& st = self->state;
+        std::vector<partition_actor> running;
+        for (const auto& [tp, p] : st.partitions) running.push_back(p);
+        for (const auto& [tp, p] : st.retiring) running.push_back(p);
+        if (running.empty()) return true;
+        struct pending {
+          std::size_t outstanding;
+          bool all_stored = true;
+          caf::typed_response_promise<bool> rp;
+        };
+        auto p = std::make_shared<pending>(pending{running.size(), true, self->make_response_promise<bool>()});
+        auto answered = [p](bool stored) {
+          p->all_stored = p->all_stored && stored;
+          if (--p->outstanding == 0) p->rp.deliver(p->all_stored);
+        };
+        for (const auto& each : running)
+          self->request(each, shutdown_snapshot_wait(st.ctx->config), snapshot_atom::value)
+              .then([=](bool stored) { answered(stored); }, [=](caf::error&) { answered(false); });
+        return p->rp;
+      },
       [=](retire_atom, const std::vector<topic_partition>& lost) {
         // Stopped unless started again meanwhile under the lease this node holds now (outside
         // a cluster there is no lease: stopped).

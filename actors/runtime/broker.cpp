@@ -18,6 +18,7 @@
 #include "actors/connections/transport/kafka_framer.hpp"
 #include "actors/connections/native/portask_connection.hpp"
 #include "actors/connections/transport/tcp_listener.hpp"
+#include "actors/pipeline/partition.hpp"
 #include "actors/security/security_actor.hpp"
 #include "actors/runtime/supervisor.hpp"
 #include "logging/loggers.hpp"
@@ -105,6 +106,29 @@ void stop_node_if_it_fails(caf::actor_system& sys, const Handle& watched, std::s
           logging::runtime().error("stopping after the {} failed: {}", what, e.what());
         }
       });
+}
+
+// Has every partition write its producer snapshot and waits for it (bounded): a clean stop
+// leaves the idempotent producers' state in the store as Kafka leaves its producer snapshots
+// on shutdown, so that the next start rebuilds it from the snapshot, with each producer's
+// last write time (its expiry counts from there), not from the log. Under this node's
+// leases: in a cluster, before it gives them up.
+void save_producer_snapshots(caf::actor_system& sys, const actor_directory& dir,
+                             const broker_config& config) {
+  if (!dir.registry) return;
+  caf::scoped_actor self{sys};
+  self->request(dir.registry, shutdown_snapshot_wait(config) + std::chrono::seconds(1), snapshot_atom::value)
+      .receive(
+          [](bool all_stored) {
+            if (!all_stored)
+              logging::pipeline().warn("stopping: not every partition's producer snapshot was written; "
+                                       "the next start rebuilds those producers from the log");
+          },
+          [&](const caf::error& e) {
+            logging::pipeline().warn("stopping: the producer snapshots were not written ({}); the next "
+                                     "start rebuilds the producers from the log",
+                                     sys.render(e));
+          });
 }
 
 // This node's endpoints as other nodes advertise them to their clients.
@@ -367,7 +391,9 @@ std::size_t broker::reload_tls() {
 }
 
 void broker::stop() {
+  const bool clustered = static_cast<bool>(cluster_);
   if (cluster_) {
+    save_producer_snapshots(sys_, directory(), config_);  // while it holds the leases
     // Leaving first: the other nodes take this node's partitions at their next round while
     // its listeners still answer (NOT_LEADER_OR_FOLLOWER sends clients to the new owners).
     caf::scoped_actor self{sys_};
@@ -422,6 +448,9 @@ void broker::stop() {
     }
   }
   if (supervisor_) {
+    // With all the connections wrote. (A cluster node wrote them before leaving: the store
+    // now refuses its partitions' writes.)
+    if (!clustered) save_producer_snapshots(sys_, directory(), config_);
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
     supervisor_ = nullptr;
   }

@@ -1,7 +1,8 @@
 #pragma once
 /// A scripted partition_actor. Unscripted appends are stored at `next_offset` (which then
 /// moves on); a group of appends is answered batch by batch from the same script;
-/// unscripted fetches find nothing new; deletions must be scripted.
+/// unscripted fetches find nothing new; deletions must be scripted; a producer snapshot asked
+/// for is written.
 
 #include <memory>
 
@@ -15,6 +16,7 @@ struct partition_script {
   scripted<fetch_result, fetch_request> fetch;
   scripted<storage::partition_bounds> bounds;
   scripted<std::vector<producer_summary>> producers;
+  scripted<bool> snapshot;  ///< the broker stopping: write the producer snapshot
   scripted<storage::partition_bounds, std::int64_t> delete_records;
   scripted<storage::partition_bounds, storage::log_compaction> compact;
   heard<> recover;
@@ -42,6 +44,7 @@ struct partition_script {
     producers.otherwise = []() -> caf::expected<std::vector<producer_summary>> {
       return std::vector<producer_summary>{};
     };
+    snapshot.otherwise = []() -> caf::expected<bool> { return true; };
   }
   // The defaults point at this script: it stays where make_shared put it.
   partition_script(const partition_script&) = delete;
@@ -58,6 +61,7 @@ inline partition_actor::behavior_type mock_partition(partition_actor::pointer,
       [s](fetch_atom, const fetch_request& req) { return s->fetch(req); },
       [s](bounds_atom) { return s->bounds(); },
       [s](producer_atom) { return s->producers(); },
+      [s](snapshot_atom) { return s->snapshot(); },
       [s](delete_atom, std::int64_t offset) { return s->delete_records(offset); },
       [s](compact_atom, const storage::log_compaction& c) { return s->compact(c); },
       [s](recover_atom) { s->recover(); },

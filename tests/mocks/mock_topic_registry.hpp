@@ -1,7 +1,7 @@
 #pragma once
 /// A scripted topic_registry_actor. Unscripted partition lookups answer from `partitions`
-/// (unknown_topic when absent); creation echoes the topic; growing, deleting and listing
-/// succeed with nothing; the other requests must be scripted; retire and recover (cluster) are
+/// (unknown_topic when absent); creation echoes the topic; growing, deleting, listing and the
+/// partitions' producer snapshots succeed with nothing; the other requests must be scripted; retire and recover (cluster) are
 /// recorded.
 
 #include <map>
@@ -26,6 +26,7 @@ struct topic_registry_script {
   scripted<storage::topic_info, std::string, storage::config_entries, storage::config_entries> configure;
   scripted<std::vector<storage::topic_info>> list;
   scripted<topic_description, std::string> describe;
+  scripted<bool> snapshot;  ///< the broker stopping: every partition's producer snapshot
   /// (cluster) partitions the registry was told to stop, and how often to read topics again.
   std::vector<std::vector<topic_partition>> retired;
   /// Partitions whose actors said they are idle (never answered: they stay).
@@ -49,6 +50,7 @@ struct topic_registry_script {
     list.otherwise = []() -> caf::expected<std::vector<storage::topic_info>> {
       return std::vector<storage::topic_info>{};
     };
+    snapshot.otherwise = []() -> caf::expected<bool> { return true; };
   }
   // The lookup default points at this script: it stays where make_shared put it.
   topic_registry_script(const topic_registry_script&) = delete;
@@ -72,6 +74,7 @@ inline topic_registry_actor::behavior_type mock_topic_registry(
           const storage::config_entries& configs) { return s->configure(name, read, configs); },
       [s](list_atom) { return s->list(); },
       [s](describe_atom, const std::string& name) { return s->describe(name); },
+      [s](snapshot_atom) { return s->snapshot(); },
       [s](retire_atom, const std::vector<topic_partition>& tps) { s->retired.push_back(tps); },
       [s](recover_atom) { ++s->recovers; },
       [s](idle_atom, const topic_partition& tp) { s->idle(tp); },

@@ -3,6 +3,11 @@
 // partition, writer), the request's batches as one group per bridge. acks=0 gets no
 // response. ACLs: WRITE on the topic; auto-creating it also needs CREATE (cluster or topic).
 
+#include <map>
+#include <optional>
+#include <string_view>
+#include <utility>
+
 #include "actors/connections/kafka/handlers.hpp"
 #include "actors/connections/transport/publish_bursts.hpp"
 #include "actors/pipeline/wall_clock.hpp"
@@ -18,11 +23,26 @@ namespace portask::kafka {
 
 namespace {
 
+// Why a partition's batch is refused for what it is (INVALID_RECORD), or nothing when it is
+// taken: a control batch, which only a broker writes, in the words of Kafka's exception
+// (LogValidator.validateBatch, naming the partition as Kafka's TopicPartition does; Kafka's
+// broker sends no message with it, as for invalid_batch_header: Portask's addition, v8+); a
+// transactional batch, which needs the transaction coordinator Portask lacks (Portask's own
+// words: Kafka has one). A control batch is transactional too: it is named for the first.
+std::optional<std::string> refused_batch_kind(const protocol::kafka::record_batch& b,
+                                              const std::string& topic, std::int32_t partition) {
+  if (b.is_control())
+    return "Clients are not allowed to write control records in topic partition " + topic + "-" +
+           std::to_string(partition);
+  if (b.is_transactional())
+    return "transactional batches are not supported: Portask has no transaction coordinator; "
+           "unset transactional.id (an idempotent producer needs none)";
+  return std::nullopt;
+}
+
 // The idempotent-producer claim of a partition's batch (Kafka takes one per partition, see
-// more_than_one_batch). Transactional and control batches need a transaction coordinator
-// Portask lacks.
-expected<producer_sequence> producer_claim(const protocol::kafka::record_batch& b) {
-  if (b.is_transactional() || b.is_control()) return errc::invalid_request;
+// more_than_one_batch), one refused_batch_kind takes.
+producer_sequence producer_claim(const protocol::kafka::record_batch& b) {
   if (b.producer_id < 0) return producer_sequence{};
   const auto last = static_cast<std::int32_t>(
       (static_cast<std::int64_t>(b.base_sequence) + b.last_offset_delta) % (std::int64_t{1} << 31));
@@ -183,6 +203,41 @@ expected<std::vector<protocol::kafka::record_batch>> read_records(
   return batches;
 }
 
+// Where a partition's answer goes: (topic, partition) indexes into the response.
+using answer_slot = std::pair<std::size_t, std::size_t>;
+
+// Kafka collects a request's partitions in maps keyed by topic and partition
+// (KafkaApis.handleProduceRequest): a partition named twice is appended once, as named last,
+// and answered once (Kafka keeps copies its validateRecords refuses in a map of their own, so
+// when only one copy is refused it appends the other and may answer either; here the last
+// copy decides both); a topic named twice has one entry in the answer. Fills `res` with the
+// answer's entries (topics in the order first named, each one's partitions in the order of
+// the copies kept, each with its index) and returns, per partition named, its slot there:
+// none for a copy named again later in the request, which is neither stored nor answered.
+std::vector<std::vector<std::optional<answer_slot>>> answer_slots(const msg::ProduceRequest& req,
+                                                                  msg::ProduceResponse& res) {
+  std::map<std::pair<std::string_view, std::int32_t>, answer_slot> last_named;
+  for (std::size_t ti = 0; ti < req.topicData.size(); ++ti)
+    for (std::size_t pi = 0; pi < req.topicData[ti].partitionData.size(); ++pi)
+      last_named[{req.topicData[ti].name, req.topicData[ti].partitionData[pi].index}] = {ti, pi};
+  std::map<std::string_view, std::size_t> topic_at;
+  std::vector<std::vector<std::optional<answer_slot>>> slots(req.topicData.size());
+  for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
+    const auto& topic = req.topicData[ti];
+    slots[ti].resize(topic.partitionData.size());
+    for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
+      const auto index = topic.partitionData[pi].index;
+      if (last_named.at({topic.name, index}) != answer_slot{ti, pi}) continue;
+      const auto [at, first] = topic_at.try_emplace(topic.name, res.responses.size());
+      if (first) res.responses.emplace_back().name = topic.name;
+      auto& partitions = res.responses[at->second].partitionResponses;
+      partitions.emplace_back().index = index;
+      slots[ti][pi] = answer_slot{at->second, partitions.size() - 1};
+    }
+  }
+  return slots;
+}
+
 }  // namespace
 
 void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
@@ -193,8 +248,9 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   // Kafka takes -1 (all), 0 (none) and 1 (the leader); anything else is refused per partition.
   const bool valid_acks = req.acks == -1 || req.acks == 0 || req.acks == 1;
   auto res = std::make_shared<msg::ProduceResponse>();
+  const auto slots = answer_slots(req, *res);
   std::size_t parts = 0;
-  for (const auto& t : req.topicData) parts += t.partitionData.size();
+  for (const auto& t : res->responses) parts += t.partitionResponses.size();
   auto pending = std::make_shared<std::size_t>(parts);
   auto done = [=] {
     if (--*pending > 0) return;
@@ -216,7 +272,6 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     done();
     return;
   }
-  res->responses.resize(req.topicData.size());
   // What the whole request may inflate (every batch of every partition); once it is spent,
   // the rest of the request is refused without being inflated.
   protocol::kafka::decompression_budget budget{ctx.config.max_frame_bytes,
@@ -224,13 +279,13 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
   bool over_budget = false;
   // Only the first auto_create_topics_max_per_request topics named may be auto-created.
   std::uint32_t topics_named = 0;
-  // Topics only that cap kept from being created: counted in /metrics once found missing.
-  auto capped = std::make_shared<std::vector<bool>>(req.topicData.size(), false);
-  // The partitions' batches gathered per bridge, each with its (topic, partition) index.
-  publish_bursts<std::pair<std::size_t, std::size_t>> bursts;
+  // Topics (by answer slot) only that cap kept from being created: counted in /metrics once
+  // found missing.
+  auto capped = std::make_shared<std::vector<bool>>(res->responses.size(), false);
+  // The partitions' batches gathered per bridge, each with its answer slot.
+  publish_bursts<answer_slot> bursts;
   for (std::size_t ti = 0; ti < req.topicData.size(); ++ti) {
     auto& topic = req.topicData[ti];
-    res->responses[ti].name = topic.name;
     namespace sec = protocol::security;
     const bool may_write = allowed(self, sec::acl_operation::write, sec::resource_type::topic, topic.name);
     // Asked before it is known whether the topic exists: a denial refuses nothing yet.
@@ -241,12 +296,12 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
     // A name no topic can have takes none of the request's creations (it is answered unknown).
     const bool may_create = may_create_any && protocol::is_valid_topic_name(topic.name) &&
                             topics_named++ < ctx.config.auto_create_topics_max_per_request;
-    (*capped)[ti] = may_create_any && !may_create;
-    res->responses[ti].partitionResponses.resize(topic.partitionData.size());
     for (std::size_t pi = 0; pi < topic.partitionData.size(); ++pi) {
+      const auto& slot = slots[ti][pi];
+      if (!slot) continue;  // named again later in the request: that copy is the one
       auto& part = topic.partitionData[pi];
-      auto& out = res->responses[ti].partitionResponses[pi];
-      out.index = part.index;
+      auto& out = res->responses[slot->first].partitionResponses[slot->second];
+      if (may_create_any && !may_create) (*capped)[slot->first] = true;
       if (!may_write) {
         out.errorCode = static_cast<std::int16_t>(error_code::topic_authorization_failed);
         out.baseOffset = -1;
@@ -350,28 +405,21 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       // zstd in Produce v3-6 is taken, though Kafka (KIP-110) answers it
       // UNSUPPORTED_COMPRESSION_TYPE: Sarama configured as Kafka 2.1 sends it so, and a
       // consumer too old for zstd is sent the batch re-encoded from the stored frame.
-      auto producer = producer_claim(batches->front());
-      if (!producer) {
-        logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index,
-                     producer.error().message());
-        out.errorCode = produce_error(static_cast<errc>(producer.error().value()));
-        out.errorMessage = producer.error().message();
-        out.baseOffset = -1;
-        done();
+      if (auto why = refused_batch_kind(batches->front(), topic.name, part.index)) {
+        refuse_records(std::move(*why));
         continue;
       }
-      pb.producer = *producer;
+      pb.producer = producer_claim(batches->front());
       // The request's own buffer, taken over (nothing reads the records after this), not
       // slab memory (copy_of): a view leaves with the tail, and a slab lives as long as any
       // stored frame in it.
       if (as_sent)
         pb.kafka_view = protocol::shared_bytes::adopt(std::move(part.records->owned()));
-      bursts.add(self->state.dir.bridge_for(pb.tp), std::move(pb), {ti, pi});
+      bursts.add(self->state.dir.bridge_for(pb.tp), std::move(pb), *slot);
     }
   }
   // One message per bridge for the whole request.
-  using slot = std::pair<std::size_t, std::size_t>;
-  bursts.send(self, [=](slot where, errc e, const publish_result& pr) {
+  bursts.send(self, [=](answer_slot where, errc e, const publish_result& pr) {
     auto& o = res->responses[where.first].partitionResponses[where.second];
     if (e == errc::ok) {
       o.baseOffset = pr.base_offset;

@@ -27,26 +27,52 @@ std::int64_t now_ms() {
       .count();
 }
 
-// `n` records stamped ts0, ts0 + 10, ... from an idempotent producer. Stamped now unless
-// told: records stamped long ago are the broker's retention's to delete (broker_fixture.hpp,
-// make_batch) at its next check, every 30 s, which a slow run reaches.
-std::string idempotent_batch(std::int64_t producer, std::int16_t epoch, std::int32_t seq, int n,
-                             std::int64_t ts0 = now_ms()) {
-  protocol::message_batch b;
-  for (int i = 0; i < n; ++i) {
-    protocol::message m;
-    m.key = "k";
-    m.value = "s" + std::to_string(seq + i);
-    m.timestamp_ms = ts0 + 10 * i;
-    b.messages.push_back(m);
-  }
+// `b`'s records as a batch of an idempotent producer, with the attribute bits `marks` too
+// (transactional, control).
+std::string producer_batch(const protocol::message_batch& b, std::int64_t producer,
+                           std::int16_t epoch, std::int32_t seq, std::int16_t marks = 0) {
   auto rb = kafka::from_messages(b, 0);
   rb.producer_id = producer;
   rb.producer_epoch = epoch;
   rb.base_sequence = seq;
+  rb.attributes = static_cast<std::int16_t>(rb.attributes | marks);
   protocol::buffer out;
   EXPECT_FALSE(kafka::encode_record_batch(rb, out));
   return std::string(protocol::as_chars(out));
+}
+
+// `n` records (keyed, unless told) stamped ts0, ts0 + 10, ... from an idempotent producer.
+// Stamped now unless told: records stamped long ago are the broker's retention's to delete
+// (broker_fixture.hpp, make_batch) at its next check, every 30 s, which a slow run reaches.
+std::string idempotent_batch(std::int64_t producer, std::int16_t epoch, std::int32_t seq, int n,
+                             std::int64_t ts0 = now_ms(), bool keyed = true) {
+  protocol::message_batch b;
+  for (int i = 0; i < n; ++i) {
+    protocol::message m;
+    if (keyed) m.key = "k";
+    m.value = "s" + std::to_string(seq + i);
+    m.timestamp_ms = ts0 + 10 * i;
+    b.messages.push_back(m);
+  }
+  return producer_batch(b, producer, epoch, seq);
+}
+
+// A new producer id (InitProducerId v4, idempotent).
+std::int64_t new_producer(raw_kafka& c) {
+  auto init = call<msg::InitProducerIdResponse>(c, 22, 4, msg::InitProducerIdRequest{std::nullopt, 60000, -1, -1}, true);
+  EXPECT_EQ(init.errorCode, 0);
+  EXPECT_EQ(init.producerEpoch, 0);
+  return init.producerId;
+}
+
+// Every record of `topic`/0 below `offset` deleted (DeleteRecords v2): the new log start.
+std::int64_t delete_below(raw_kafka& c, const std::string& topic, std::int64_t offset) {
+  msg::DeleteRecordsRequest del;
+  del.topics.push_back({topic, {{0, offset}}});
+  del.timeoutMs = 30000;
+  const auto done = call<msg::DeleteRecordsResponse>(c, 21, 2, del, true).topics.at(0).partitions.at(0);
+  EXPECT_EQ(done.errorCode, 0);
+  return done.lowWatermark;
 }
 
 msg::ProduceResponse::TopicProduceResponse::PartitionProduceResponse produce(raw_kafka& c, const std::string& topic,
@@ -697,6 +723,158 @@ TEST(KafkaAdmin, AnIdempotentProducersTwoBatchesInOneRequestAreRefusedAndTakenOn
   EXPECT_EQ(produce(c, "idem-pair", idempotent_batch(pid, 0, 4, 1)).baseOffset, 4);
   auto native = f.connect();
   EXPECT_EQ(must(native.fetch("idem-pair", 0, 0)).messages.size(), 5u);
+}
+
+// DeleteRecords removing every batch of an idempotent producer leaves its state (Kafka keeps
+// producer state past the log start until it expires, KIP-360): a resend of its last batch is
+// still a duplicate, answered with the log start as it is now, as Kafka answers it, and its
+// next batch is taken, after a restart too, while DescribeProducers still lists it. (The
+// restart here is a clean stop, which writes the snapshot in any case; that the deletion
+// writes it first is Idempotence.AProducerWhoseBatchesWereAllDeletedGoesOnAfterARestart.)
+TEST(KafkaAdmin, AProducerWhoseBatchesDeleteRecordsRemovedGoesOnAfterARestart) {
+  broker_fixture f{true};
+  std::int64_t pid = -1;
+  {
+    raw_kafka c{f.server->kafka_port()};
+    pid = new_producer(c);
+    for (std::int32_t seq = 0; seq < 10; ++seq)
+      ASSERT_EQ(produce(c, "deleted-under", idempotent_batch(pid, 0, seq, 1)).errorCode, 0);
+    EXPECT_EQ(delete_below(c, "deleted-under", -1), 10);
+    const auto again = produce(c, "deleted-under", idempotent_batch(pid, 0, 9, 1));
+    EXPECT_EQ(again.errorCode, 0);
+    EXPECT_EQ(again.baseOffset, 9);
+    EXPECT_EQ(again.logStartOffset, 10) << "the log start now, not the one of its first write";
+    EXPECT_EQ(produce(c, "deleted-under", idempotent_batch(pid, 0, 10, 1)).baseOffset, 10);
+    EXPECT_EQ(delete_below(c, "deleted-under", -1), 11);
+  }
+  f.server->stop();
+  f.server = std::make_unique<portask::broker>(*f.system, f.config);
+  ASSERT_FALSE(f.server->start());
+  raw_kafka c{f.server->kafka_port()};
+  const auto next = produce(c, "deleted-under", idempotent_batch(pid, 0, 11, 1));
+  EXPECT_EQ(next.errorCode, 0) << "not UNKNOWN_PRODUCER_ID (59)";
+  EXPECT_EQ(next.baseOffset, 11);
+  msg::DescribeProducersRequest producers;
+  producers.topics.push_back({"deleted-under", {0}});
+  const auto described = call<msg::DescribeProducersResponse>(c, 61, 0, producers, true);
+  const auto& active = described.topics.at(0).partitions.at(0).activeProducers;
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].producerId, pid);
+  EXPECT_EQ(active[0].lastSequence, 11);
+}
+
+// A batch refused for good (MESSAGE_TOO_LARGE; INVALID_RECORD for a record without a key on a
+// compacted topic) is not one its producer sends again: its next batch is a gap,
+// OUT_OF_ORDER_SEQUENCE_NUMBER, as on Kafka, not LEADER_NOT_AVAILABLE for ever (what the
+// batches behind a retriable refusal hear until it is resent).
+TEST(KafkaAdmin, AfterABatchRefusedForGoodTheProducersNextBatchIsOutOfOrder) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("small", 1, {{"max.message.bytes", "300"}}));
+  must(native.create_topic("keyed", 1, {{"cleanup.policy", "compact"}}));
+  raw_kafka c{f.server->kafka_port()};
+  const auto pid = new_producer(c);
+  EXPECT_EQ(produce(c, "small", idempotent_batch(pid, 0, 0, 1)).errorCode, 0);
+  EXPECT_EQ(produce(c, "small", idempotent_batch(pid, 0, 1, 40)).errorCode, 10) << "MESSAGE_TOO_LARGE";
+  EXPECT_EQ(produce(c, "small", idempotent_batch(pid, 0, 2, 1)).errorCode, 45)
+      << "OUT_OF_ORDER_SEQUENCE_NUMBER, not LEADER_NOT_AVAILABLE (5)";
+  EXPECT_EQ(produce(c, "keyed", idempotent_batch(pid, 0, 0, 1)).errorCode, 0);
+  EXPECT_EQ(produce(c, "keyed", idempotent_batch(pid, 0, 1, 1, now_ms(), false)).errorCode, 87)
+      << "INVALID_RECORD: no key";
+  EXPECT_EQ(produce(c, "keyed", idempotent_batch(pid, 0, 2, 1)).errorCode, 45);
+}
+
+// A transactional or a control batch is INVALID_RECORD, and Produce v8+ says why: for a control
+// batch, which only a broker writes, in Kafka's words; for a transactional one, that Portask
+// has no transactions. Nothing of either is stored.
+TEST(KafkaAdmin, TransactionalAndControlBatchesAreRefusedSayingWhy) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  const auto pid = new_producer(c);
+  protocol::message_batch one;
+  one.messages.emplace_back().value = "v";
+  const auto txn = produce(c, "no-txn", producer_batch(one, pid, 0, 0, kafka::batch_attributes::transactional));
+  EXPECT_EQ(txn.errorCode, 87) << "INVALID_RECORD";
+  ASSERT_TRUE(txn.errorMessage);
+  EXPECT_NE(txn.errorMessage->find("transactional batches are not supported"), std::string::npos)
+      << *txn.errorMessage;
+  // A control batch (a transaction marker) is transactional too: named for what it is.
+  const auto marker = static_cast<std::int16_t>(kafka::batch_attributes::transactional |
+                                                kafka::batch_attributes::control);
+  const auto control = produce(c, "no-txn", producer_batch(one, pid, 0, 0, marker));
+  EXPECT_EQ(control.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(control.errorMessage.value_or(""),
+            "Clients are not allowed to write control records in topic partition no-txn-0");
+  EXPECT_EQ(produce(c, "no-txn", idempotent_batch(pid, 0, 0, 1)).baseOffset, 0) << "nothing stored before";
+}
+
+// A partition named twice in one Produce is appended once, as named last, and answered once,
+// as Kafka keys a request's partitions by topic and partition; the topic named twice has one
+// entry in the answer.
+TEST(KafkaAdmin, APartitionNamedTwiceInOneProduceIsStoredAndAnsweredOnceAsNamedLast) {
+  broker_fixture f;
+  auto native = f.connect();
+  must(native.create_topic("twice", 2));
+  raw_kafka c{f.server->kafka_port()};
+  msg::ProduceRequest req;
+  req.acks = -1;
+  req.timeoutMs = 30000;
+  const auto none = kafka::compression_type::none;
+  req.topicData.push_back({"twice",
+                           {{0, protocol::gather_bytes(record_batch_bytes("first", 1, none))},
+                            {1, protocol::gather_bytes(record_batch_bytes("one", 1, none))}}});
+  req.topicData.push_back({"twice", {{0, protocol::gather_bytes(record_batch_bytes("last", 2, none))}}});
+  const auto res = call<msg::ProduceResponse>(c, 0, 9, req, true);
+  ASSERT_EQ(res.responses.size(), 1u) << "one entry for the topic";
+  const auto& answered = res.responses[0].partitionResponses;
+  ASSERT_EQ(answered.size(), 2u) << "one for each partition";
+  for (const auto& p : answered) {
+    EXPECT_EQ(p.errorCode, 0) << "partition " << p.index;
+    EXPECT_EQ(p.baseOffset, 0) << "partition " << p.index;
+  }
+  EXPECT_NE(answered[0].index, answered[1].index);
+  const auto stored = must(native.fetch("twice", 0, 0)).messages;
+  ASSERT_EQ(stored.size(), 2u) << "the last copy alone";
+  EXPECT_EQ(stored[0].value, "last0");
+  EXPECT_EQ(stored[1].value, "last1");
+  EXPECT_EQ(must(native.fetch("twice", 1, 0)).messages.size(), 1u);
+}
+
+// InitProducerId is checked as Kafka checks it (KafkaApis, then its transaction coordinator),
+// after the authorization: an id named without an epoch or an epoch without an id (v3+), and
+// an empty transactional id, are INVALID_REQUEST. Every refusal names no producer: id -1 and
+// epoch -1 (NO_PRODUCER_EPOCH), a refused transactional id's too.
+TEST(KafkaAdmin, InitProducerIdRefusesWhatKafkaRefusesAndNamesNoProducerThen) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  const auto pid = new_producer(c);
+  struct asked {
+    std::optional<std::string> transactional_id;
+    std::int64_t id;
+    std::int16_t epoch;
+    std::int16_t error;
+  };
+  for (const auto& a : std::vector<asked>{{std::nullopt, pid, -1, 42},
+                                         {std::nullopt, -1, 0, 42},
+                                         {std::string(), -1, -1, 42},
+                                         {std::string("tx"), -1, -1, 53}}) {
+    const auto r = call<msg::InitProducerIdResponse>(
+        c, 22, 4, msg::InitProducerIdRequest{a.transactional_id, 60000, a.id, a.epoch}, true);
+    const auto what = "transactional id '" + a.transactional_id.value_or("(null)") + "', id " +
+                      std::to_string(a.id) + ", epoch " + std::to_string(a.epoch);
+    EXPECT_EQ(r.errorCode, a.error) << what;
+    EXPECT_EQ(r.producerId, -1) << what;
+    EXPECT_EQ(r.producerEpoch, -1) << what;
+  }
+  // v0-2 name no id and epoch: an empty transactional id is refused there too.
+  const auto v1 = call<msg::InitProducerIdResponse>(
+      c, 22, 1, msg::InitProducerIdRequest{std::string(), 60000, -1, -1}, false);
+  EXPECT_EQ(v1.errorCode, 42);
+  // Naming its id and epoch (KIP-360) still gets a new id.
+  const auto renewed = call<msg::InitProducerIdResponse>(
+      c, 22, 4, msg::InitProducerIdRequest{std::nullopt, 60000, pid, 0}, true);
+  EXPECT_EQ(renewed.errorCode, 0);
+  EXPECT_NE(renewed.producerId, pid);
 }
 
 // Kafka clients always choose the partition: -1 (the native protocol's "broker chooses") or

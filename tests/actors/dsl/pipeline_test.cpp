@@ -8,6 +8,7 @@
 #include "actors/pipeline/hooks.hpp"
 #include "actors/pipeline/partition.hpp"
 #include "actors/pipeline/protocol_bridge.hpp"
+#include "actors/pipeline/wall_clock.hpp"
 #include "log_capture.hpp"
 #include "logging/loggers.hpp"
 #include "tests/actors/dsl/dsl_fixture.hpp"
@@ -27,6 +28,12 @@ std::vector<std::int64_t> base_offsets(const append_set& set) {
   std::vector<std::int64_t> out;
   for (const auto& b : set.batches) out.push_back(b.base_offset);
   return out;
+}
+
+// One record of idempotent producer 7 (epoch 0) at sequence `seq`, in `bytes` bytes.
+framed_batch idempotent(std::int32_t seq, std::size_t bytes = 100) {
+  return {protocol::shared_bytes::copy_of(protocol::buffer(bytes, 0x42)), 1, 1000,
+          producer_sequence{7, 0, seq, seq}};
 }
 
 struct pipeline_fixture : dsl_fixture {
@@ -50,6 +57,23 @@ struct pipeline_fixture : dsl_fixture {
     expect((partition_recovery), from(reader).to(p).with(_));
     CAF_REQUIRE(!sched.has_job());
     return p;
+  }
+
+  // Spawns a partition of orders over an empty log, with the topic's `rules` and `owner`.
+  partition_actor empty_partition(std::shared_ptr<const topic_write_rules> rules = {},
+                                  topic_registry_actor owner = {}) {
+    reader_script->recover.reply({{0, 0}, {0, {}}});
+    auto p = spawn_partition(self.ptr(), ctx, dir, orders, {}, std::move(owner), std::move(rules));
+    self->unlink_from(p);
+    track(p);
+    sched.run();
+    return p;
+  }
+
+  // Appends `b` to `p` straight and lets everything run: the answer waits in self's mailbox.
+  void append_to(const partition_actor& p, framed_batch b) {
+    self->request(p, caf::infinite, append_atom::value, std::move(b));
+    sched.run();
   }
 
   // Sends a long poll of `tp` at `offset` through the bridge, which looks the partition `p`
@@ -818,6 +842,140 @@ CAF_TEST(a retiring partition whose producer snapshot is refused under the lease
   expect((caf::error), from(reader).to(p).with(make_caf_error(errc::not_leader)));
   expect((caf::down_msg), from(_).to(self).with(WHERE(caf::down_msg, d, d.source == p.address())));
   CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a deletion writes the producer snapshot first and deletes all the same when the store refuses it) {
+  auto p = empty_partition();
+  append_to(p, idempotent(0));
+  expect((publish_result), from(p).to(self).with(WHERE(publish_result, r, r.base_offset == 0)));
+  // Deleting the producer's only batch before a snapshot holds its state would lose it (a
+  // rebuild reads the snapshot, then the log): the snapshot goes first.
+  reader_script->delete_records.reply(storage::partition_bounds{1, 1, 0, 0, -1});
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{-1});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, -1));
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(p).to(reader).with(_, orders,
+                                 WHERE(storage::producer_snapshot, snap,
+                                       snap.covers == 1 && snap.batches.size() == 1u &&
+                                           snap.batches[0].producer_id == 7 &&
+                                           snap.batches[0].last_seq == 0),
+                                 _));
+  CAF_CHECK_EQUAL(reader_script->delete_records.count(), 0u);
+  expect((bool), from(reader).to(p).with(true));
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 1, _));
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  expect((storage::partition_bounds),
+         from(p).to(self).with(WHERE(storage::partition_bounds, b, b.log_start == 1)));
+  CAF_CHECK(!sched.has_job());
+  // A store that refuses the snapshot (out of memory, it refuses every write that frees
+  // nothing) gets the deletion all the same: it frees memory, and it is what a full store needs.
+  append_to(p, idempotent(1));
+  expect((publish_result), from(p).to(self).with(WHERE(publish_result, r, r.base_offset == 1)));
+  reader_script->snapshot.fail(errc::storage_unavailable);
+  reader_script->delete_records.reply(storage::partition_bounds{2, 2, 0, 0, -1});
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{-1});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, -1));
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(p).to(reader).with(_, orders, _, _));
+  expect((caf::error), from(reader).to(p).with(make_caf_error(errc::storage_unavailable)));
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 2, _));
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  expect((storage::partition_bounds),
+         from(p).to(self).with(WHERE(storage::partition_bounds, b, b.log_start == 2)));
+  CAF_CHECK_EQUAL(reader_script->snapshot.count(), 2u);
+}
+
+CAF_TEST(a deletion with no producer state to keep writes no producer snapshot) {
+  auto p = empty_partition();
+  // No producer: nothing for a snapshot to hold, and retention deletes without one.
+  append_to(p, framed_batch{protocol::shared_bytes::copy_of(protocol::buffer(100, 0x42)), 1, 1000});
+  expect((publish_result), from(p).to(self).with(_));
+  reader_script->delete_records.reply(storage::partition_bounds{1, 1, 0, 0, -1});
+  self->request(p, caf::infinite, delete_atom::value, std::int64_t{1});
+  expect((delete_atom, std::int64_t), from(self).to(p).with(_, 1));
+  expect((delete_atom, topic_partition, std::int64_t, std::string),
+         from(p).to(reader).with(_, orders, 1, _));
+  expect((storage::partition_bounds), from(reader).to(p).with(_));
+  expect((storage::partition_bounds), from(p).to(self).with(_));
+  CAF_CHECK_EQUAL(reader_script->snapshot.count(), 0u);
+}
+
+CAF_TEST(a resent batch is answered with the log start as it is now) {
+  // The store: offsets 3-5 (0-2 deleted), the producer's batch at 5 in the snapshot.
+  const storage::producer_batch stored{7, 0, 0, 0, 5, 1, wall_clock_ms()};
+  reader_script->recover.reply({storage::partition_bounds{3, 6, 0, 0, -1}, storage::producer_history{6, {stored}}});
+  auto p = spawn_partition(self.ptr(), ctx, dir, orders);
+  self->unlink_from(p);
+  track(p);
+  sched.run();
+  append_to(p, idempotent(0));
+  expect((publish_result),
+         from(p).to(self).with(WHERE(publish_result, r,
+                                     r.duplicate && r.base_offset == 5 && r.log_start == 3)));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 0u);
+}
+
+CAF_TEST(after a batch refused for good the next batch of its producer is out of order) {
+  auto rules = std::make_shared<topic_write_rules>();
+  rules->max_batch_bytes = 300;  // max.message.bytes
+  auto p = empty_partition(rules);
+  append_to(p, idempotent(0));
+  expect((publish_result), from(p).to(self).with(WHERE(publish_result, r, r.base_offset == 0)));
+  // Too large: its producer does not send it again, so the batch after it is a gap (Kafka:
+  // OUT_OF_ORDER_SEQUENCE_NUMBER), not one to retry until the refused one comes back.
+  append_to(p, idempotent(1, 1000));
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::frame_too_large)));
+  append_to(p, idempotent(2));
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::out_of_order_sequence)));
+  // The same after a record without a key on a compacted topic.
+  rules->max_batch_bytes = -1;
+  rules->keys_required = true;
+  auto keyless = idempotent(1);
+  keyless.keyless = true;
+  append_to(p, std::move(keyless));
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::invalid_record)));
+  append_to(p, idempotent(2));
+  expect((caf::error), from(p).to(self).with(make_caf_error(errc::out_of_order_sequence)));
+  CAF_CHECK_EQUAL(writer_script->append.count(), 1u);
+}
+
+CAF_TEST(a partition asked for its producer snapshot as the broker stops writes it and answers once the store has it) {
+  auto p = empty_partition();
+  append_to(p, idempotent(0));
+  expect((publish_result), from(p).to(self).with(_));
+  self->request(p, caf::infinite, snapshot_atom::value);
+  expect((snapshot_atom), from(self).to(p).with(_));
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(p).to(reader).with(_, orders,
+                                 WHERE(storage::producer_snapshot, snap,
+                                       snap.covers == 1 && snap.batches.size() == 1u),
+                                 _));
+  expect((bool), from(reader).to(p).with(true));
+  expect((bool), from(p).to(self).with(true));
+  // Nothing changed since: answered at once.
+  self->request(p, caf::infinite, snapshot_atom::value);
+  expect((snapshot_atom), from(self).to(p).with(_));
+  expect((bool), from(p).to(self).with(true));
+  CAF_CHECK_EQUAL(reader_script->snapshot.count(), 1u);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a partition told to stop when idle writes the latest changes of its producers first) {
+  auto p = empty_partition({}, registry);
+  self->monitor(p);
+  append_to(p, idempotent(0));
+  expect((publish_result), from(p).to(self).with(_));
+  // Its registry lets it stop (it asked, idle): the producer's batch goes to the snapshot
+  // first, so that its successor reads the producer back with its last write time.
+  caf::anon_send(p, idle_atom::value);
+  expect((idle_atom), from(_).to(p).with(_));
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(p).to(reader).with(_, orders,
+                                 WHERE(storage::producer_snapshot, snap, snap.batches.size() == 1u), _));
+  expect((bool), from(reader).to(p).with(true));
+  expect((caf::down_msg), from(_).to(self).with(WHERE(caf::down_msg, d, d.source == p.address())));
 }
 
 CAF_TEST(a write the store fences retires the partition and its parked fetches hear not_leader) {

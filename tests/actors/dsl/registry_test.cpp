@@ -769,6 +769,24 @@ CAF_TEST(a deletion waits until the partition has the answers to its write and i
   CAF_CHECK(!orders_stored());
 }
 
+CAF_TEST(a registry asked for the producer snapshots as the broker stops has each partition write its own) {
+  auto first = look_up(orders);
+  // An idempotent producer's batch, stored.
+  self->request(first, caf::infinite, append_atom::value,
+                framed_batch{protocol::shared_bytes::copy_of(protocol::buffer(10, 0x42)), 1, 1000,
+                             producer_sequence{7, 0, 0, 0}});
+  sched.run();
+  expect((publish_result), from(first).to(self).with(_));
+  self->request(topics, caf::infinite, snapshot_atom::value);
+  expect((snapshot_atom), from(self).to(topics).with(_));
+  expect((snapshot_atom), from(topics).to(first).with(_));
+  expect((snapshot_atom, topic_partition, storage::producer_snapshot, std::string),
+         from(first).to(reader).with(_, orders, WHERE(storage::producer_snapshot, snap, snap.covers == 1), _));
+  expect((bool), from(reader).to(first).with(true));
+  expect((bool), from(first).to(topics).with(true));
+  expect((bool), from(topics).to(self).with(true));
+}
+
 CAF_TEST(a deletion after the partition failed with a write at the writer waits for the writer) {
   auto first = look_up(orders);
   publish_to(first, 1);  // its write waits at the writer

@@ -1,6 +1,7 @@
 // Idempotent producers against the real partition, writer and reader actors over a store that
 // fails on command: a write the store executed but reported as failed, a write that never
-// reached it, batches pipelined behind a failure, and a partition restarted over its store.
+// reached it, batches pipelined behind a failure, and a partition restarted over its store
+// (also after its producer's batches were deleted).
 // The store is the truth: every batch must end up stored exactly once.
 #include <gtest/gtest.h>
 
@@ -186,5 +187,42 @@ TEST(Idempotence, ARestartedPartitionRebuildsTheWindowFromTheStore) {
   EXPECT_EQ(std::get<errc>(fresh), errc::unknown_producer_id)
       << "a producer the partition holds nothing of must start at sequence 0";
   EXPECT_EQ(f.stored().size(), static_cast<std::size_t>(n + 1));
+  f.stop(self, q);
+}
+
+// DeleteRecords (or retention) removing every batch of a producer leaves its state: the
+// partition writes the producer snapshot before the store deletes, so a partition stopped
+// without a word after it (as by a crash) rebuilds the producer, which goes on at its next
+// sequence (Kafka keeps producer state past the log start until it expires, KIP-360).
+TEST(Idempotence, AProducerWhoseBatchesWereAllDeletedGoesOnAfterARestart) {
+  fixture f;
+  caf::scoped_actor self{*f.sys};
+  auto p = spawn_partition(self.ptr(), f.ctx, f.dir, f.tp);
+  for (std::int32_t s = 0; s < 10; ++s) ok(f.publish(self, p, batch(s, 1)));
+  auto delete_all = [&](const partition_actor& q) {
+    std::int64_t log_start = -1;
+    self->request(q, 10s, delete_atom::value, std::int64_t{-1})
+        .receive([&](storage::partition_bounds& b) { log_start = b.log_start; },
+                 [&](caf::error& e) { ADD_FAILURE() << "deletion: " << to_string(to_errc(e)); });
+    return log_start;
+  };
+  EXPECT_EQ(delete_all(p), 10);
+  EXPECT_EQ(ok(f.publish(self, p, batch(10, 1))).base_offset, 10);
+  EXPECT_EQ(delete_all(p), 11);
+  f.stop(self, p);
+
+  auto q = spawn_partition(self.ptr(), f.ctx, f.dir, f.tp);
+  auto again = ok(f.publish(self, q, batch(10, 1)));
+  EXPECT_TRUE(again.duplicate) << "the resend of the last batch, deleted, is still recognised";
+  EXPECT_EQ(again.base_offset, 10);
+  EXPECT_EQ(again.log_start, 11) << "answered with the log start as it is now";
+  EXPECT_EQ(ok(f.publish(self, q, batch(11, 1))).base_offset, 11) << "not an unknown producer";
+  std::vector<producer_summary> producers;
+  self->request(q, 10s, producer_atom::value)
+      .receive([&](std::vector<producer_summary>& got) { producers = std::move(got); },
+               [&](caf::error& e) { ADD_FAILURE() << "producers: " << to_string(to_errc(e)); });
+  ASSERT_EQ(producers.size(), 1u);
+  EXPECT_EQ(producers[0].id, producer_id);
+  EXPECT_EQ(producers[0].last_sequence, 11);
   f.stop(self, q);
 }

@@ -563,6 +563,28 @@ TEST(Broker, WhenTheSupervisorFailsTheNodeSaysWhyAndStops) {
   b.stop();
 }
 
+// A clean stop leaves every idempotent producer in its partition's producer snapshot, as
+// Kafka writes its producer snapshots on shutdown: the next start reads the producers back
+// from it, each with its last write time (its expiry counts from there), not from the log.
+TEST(Broker, AStoppedBrokerLeavesItsIdempotentProducersInTheProducerSnapshot) {
+  broker_fixture f;
+  auto c = f.connect();
+  must(c.create_topic("kept", 1));
+  auto pid = must(c.init_producer());
+  const protocol::native::publish_producer first{pid.producer_id, pid.producer_epoch, 0};
+  must(c.send_publish("kept", 0, make_batch(3), true, first));
+  must(c.receive_publish());
+  f.server->stop();
+  auto store = f.server->context()->store_factory();
+  ASSERT_TRUE(store);
+  auto history = (*store)->read_producer_history({"kept", 0});
+  ASSERT_TRUE(history);
+  EXPECT_EQ(history->covers, 3) << "a snapshot covering the whole log";
+  ASSERT_EQ(history->batches.size(), 1u);
+  EXPECT_EQ(history->batches[0].producer_id, pid.producer_id);
+  EXPECT_GE(history->batches[0].last_use_ms, 0) << "read from the snapshot, not from the log";
+}
+
 TEST(Broker, AfterARegistryRestartPartitionsComeBackWithTheirIdempotentProducers) {
   broker_fixture f;
   auto c = f.connect();
