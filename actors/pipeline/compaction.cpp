@@ -82,8 +82,8 @@ compaction_progress::due_for compaction_progress::due(const compaction_policy& p
   if (now_ms < retry_at_ms && retry_at_ms - compaction_retry_ms <= now_ms) return due_for::nothing;
   const auto horizon = tombstones.next_due_ms(policy.delete_retention_ms);
   if (tombstones_waiting && horizon && now_ms >= *horizon) return due_for::tombstones;
-  return compaction_due(policy, bounds, clean_bytes, cleaned_at_ms, now_ms) ? due_for::dirt
-                                                                           : due_for::nothing;
+  if (compaction_due(policy, bounds, clean_bytes, cleaned_at_ms, now_ms)) return due_for::dirt;
+  return held_until > 0 && bounds.end_bytes == end_bytes_seen ? due_for::held : due_for::nothing;
 }
 
 void tombstone_horizon::cleaned(std::int64_t offset, std::int64_t now_ms,
@@ -183,8 +183,9 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
   c.first_base = -1;
   std::unordered_set<std::string> pinned;  // keys with a superseded record kept
   std::int64_t pinned_from = -1;           // the first batch kept whole with records to remove
+  std::int64_t held_from = -1;             // the first one kept whole for want of a snapshot
   std::int64_t last_end = -1;              // the last batch taken: where it ends, its bytes
-  std::uint64_t last_end_bytes = 0, rewritten_bytes = 0;
+  std::uint64_t last_end_bytes = 0, rewritten_bytes = 0, taken_bytes = 0;
   std::int64_t kept_tombstones = 0;
   bool partial = false;
   std::vector<std::size_t> sizes;  // of each batch's frame, kept ones included
@@ -222,12 +223,18 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
         auto taken = [&] {
           last_end = b.next_offset();
           last_end_bytes = b.end_bytes;
+          taken_bytes += b.frame.size();
           return step::go_on;
         };
         // An idempotent producer's batch the snapshot does not cover is kept whole: a
-        // rebuild of the producer's window reads its header.
-        if (staying == records.size() ||
-            (b.producer.present() && b.next_offset() > range.producers_covered)) {
+        // rebuild of the producer's window reads its header. Records of it that would have
+        // gone wait for a snapshot that covers it.
+        const bool uncovered = b.producer.present() && b.next_offset() > range.producers_covered;
+        if (staying == records.size() || uncovered) {
+          if (uncovered && staying < records.size() && held_from < 0) {
+            held_from = b.base_offset;
+            plan.held_until = b.next_offset();
+          }
           keep_whole();
           return taken();
         }
@@ -303,12 +310,18 @@ expected<compaction_plan> plan_compaction(const protocol::codec_manager& codecs,
     c.batches[i].batch.end_bytes = running;
     running -= std::min<std::uint64_t>(running, sizes[i]);
   }
+  plan.range_bytes = taken_bytes;
+  plan.range_bytes_left = c.end_bytes - running;
   // What the next pass reads as dirty: from the first batch kept whole with superseded
-  // records (they must meet their newer records again), else from the range's end; what
-  // makes it due is what was written after the range. A partial plan leaves both.
+  // records (they must meet their newer records again) or with records that wait for a
+  // producer snapshot, else from the range's end; what makes it due is what was written after
+  // the range (or, for the latter, a snapshot: compaction_progress::due). A partial plan
+  // leaves both.
   if (!partial) {
     plan.clean_moved = true;
-    plan.clean_offset = pinned_from >= 0 ? pinned_from : c.end;
+    plan.clean_offset = c.end;
+    if (pinned_from >= 0) plan.clean_offset = std::min(plan.clean_offset, pinned_from);
+    if (held_from >= 0) plan.clean_offset = std::min(plan.clean_offset, held_from);
     plan.clean_bytes = c.end_bytes;
     plan.tombstones_kept = kept_tombstones;
   }

@@ -94,11 +94,31 @@ struct compaction_progress {
   /// When its cleaned tombstones may go, and whether the last plan left any waiting.
   tombstone_horizon tombstones;
   bool tombstones_waiting = false;
+  /// Where the first batch ends that the last plan held back for want of a producer snapshot
+  /// (compaction_plan::held_until; 0: none). The clean part starts no later than that batch,
+  /// but its bytes count as clean: what makes the partition due for it is a snapshot (due).
+  std::int64_t held_until = 0;
+  /// The partition's appended bytes (bounds.end_bytes) as the last pass found them: one that
+  /// has not grown since is quiet.
+  std::uint64_t end_bytes_seen = 0;
 
-  enum class due_for { nothing, dirt, tombstones };
+  enum class due_for {
+    nothing,
+    dirt,
+    tombstones,
+    /// Batches held back for want of a producer snapshot (held_until), in a quiet partition:
+    /// due if the snapshot the store holds now covers held_until, which the caller reads.
+    held,
+  };
   /// Why the partition is to be planned at `now_ms`: not before retry_at_ms (unless that is
   /// more than compaction_retry_ms ahead), then for its waiting tombstones once they may go,
-  /// else as compaction_due decides.
+  /// then as compaction_due decides, else for batches held back for want of a producer
+  /// snapshot once nothing was appended since the last pass (`end_bytes_seen`), whatever
+  /// min.cleanable.dirty.ratio says: a partition whose writes stopped would otherwise keep
+  /// them, with the records in them that later ones superseded, for ever. Not while writes
+  /// go on: each plan then holds back what was written since the last snapshot, and every
+  /// snapshot (each 500 batches) would bring another plan, a read of the whole log; the next
+  /// plan the dirty share brings looks at them again.
   due_for due(const compaction_policy& policy, const storage::partition_bounds& bounds,
               std::int64_t now_ms) const;
   void retry_later(std::int64_t now_ms) {
@@ -124,6 +144,15 @@ struct compaction_plan {
   std::int64_t tombstones_kept = 0;
   std::int64_t clean_offset = 0;
   std::uint64_t clean_bytes = 0;
+  /// Where the first batch ends that the plan kept whole only because the producer snapshot
+  /// does not cover it (compaction_range::producers_covered), though records of it would have
+  /// gone (0: none): the clean part starts no later than that batch, and a plan made once a
+  /// snapshot covers this offset removes them (compaction_progress::held_until).
+  std::int64_t held_until = 0;
+  /// The stored bytes of the batches the plan covers, and what is left of them once it is
+  /// carried out (batches kept whole and written anew): what the compaction log line reports.
+  std::uint64_t range_bytes = 0;
+  std::uint64_t range_bytes_left = 0;
 };
 
 /// Where a plan may go in a partition's log.

@@ -158,6 +158,12 @@ void start_deletions(self_ptr self) {
   }
 }
 
+// Whether the producer snapshot the store holds for `tp` covers `offset` (unread: not yet).
+bool snapshot_covers(retention_state& st, const topic_partition& tp, std::int64_t offset) {
+  auto producers = st.store->read_producer_history(tp);
+  return producers && producers->covers >= offset;
+}
+
 // The compaction progress of the partition found `due`, while its topic is still the one
 // found due: marks belong to one topic of the name, and one deleted and made again starts
 // from none (a pass forgets the marks of topics gone).
@@ -229,9 +235,16 @@ void compaction_over(self_ptr self, const topic_partition& tp) {
 void mark_clean(compaction_state& c, const compaction_plan& plan, const compaction_policy& policy,
                 std::int64_t planned_ms) {
   c.cleaned_at_ms = planned_ms;
-  if (!plan.clean_moved) return;
+  if (!plan.clean_moved) {
+    // Stopped at its write budget, a plan leaves the batches held back for a snapshot to the
+    // next to go on with; one that found nothing old enough to compact found none of them
+    // either (the log start passed them): it would be due for them at every quiet pass.
+    if (plan.records_removed == 0) c.held_until = 0;
+    return;
+  }
   c.clean_offset = plan.clean_offset;
   c.clean_bytes = plan.clean_bytes;
+  c.held_until = plan.held_until;
   c.tombstones.cleaned(plan.clean_offset, wall_clock_ms(), policy.delete_retention_ms);
   c.tombstones_waiting = plan.tombstones_kept > 0;
 }
@@ -288,9 +301,12 @@ void planned(self_ptr self, const compaction_due& due, std::int64_t now,
   ask_partition(
       self, st.dir, tp, 60s,
       [=](storage::partition_bounds& after) {
-        logging::retention().info("compaction: {}/{}: {} records removed, {} of {} bytes left",
+        // The bytes stored now include what was appended since the plan was made.
+        logging::retention().info("compaction: {}/{}: {} records removed, {} of the {} bytes "
+                                  "compacted left ({} bytes stored when planned, {} now)",
                                   tp.topic, tp.partition, plan.records_removed,
-                                  after.stored_bytes(), stored_before);
+                                  plan.range_bytes_left, plan.range_bytes, stored_before,
+                                  after.stored_bytes());
         self->state.ctx->metrics.records_compacted(static_cast<std::uint64_t>(plan.records_removed));
         if (auto* done = progress_of(self->state, due)) mark_clean(*done, plan, due.policy, now);
         compaction_over(self, tp);
@@ -463,8 +479,12 @@ void run_pass(self_ptr self) {
         // One being planned or compacted is not found due again: its progress is out of date
         // until that is over. The first pass after finds it due or not.
         using due_for = compaction_progress::due_for;
-        const auto why =
-            st.compacting.contains(tp) ? due_for::nothing : c.due(*compaction, *b, now);
+        auto why = st.compacting.contains(tp) ? due_for::nothing : c.due(*compaction, *b, now);
+        // Batches held back for want of a producer snapshot: due once one covers them (the
+        // partition writes one when it goes idle). Read only then, as it reads every
+        // producer's window too.
+        if (why == due_for::held && !snapshot_covers(st, tp, c.held_until)) why = due_for::nothing;
+        c.end_bytes_seen = b->end_bytes;
         if (why != due_for::nothing)
           due.push_back({tp, topic.id, *compaction, *b});
       }

@@ -28,7 +28,11 @@
 // data comes in the poll's answer (one round trip); a wider one polls for word of data only
 // and reads its woken partitions through the window, in request order. A partition named
 // twice is served once, with the last mention's offset and limit (Kafka keeps one entry per
-// partition). ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
+// partition). A long poll's answer is made as Kafka's DelayedFetch makes it when its wait
+// ends (it reads the partitions again): a partition whose log start has passed its fetch
+// offset meanwhile (DeleteRecords, retention) answers OFFSET_OUT_OF_RANGE, not the records
+// read before they were deleted. ACLs: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for
+// its partitions.
 
 #include <chrono>
 #include <functional>
@@ -96,6 +100,16 @@ struct fetch_state {
   std::vector<std::vector<std::uint64_t>> held;
   /// The leader epoch each partition's batches are served under (its lease's when it was read).
   std::vector<std::vector<std::int32_t>> epochs;
+  /// The read and poll answers taken so far, and for each partition the count when its
+  /// bounds (its log start) were last learned from one of them (keep_read): a long poll's
+  /// answer asks again for the bounds of the partitions holding records whose bounds an
+  /// earlier answer brought (recheck_begin), as the request waited since.
+  std::uint64_t answers = 0;
+  std::vector<std::vector<std::uint64_t>> learned_at;
+  /// The long poll's answer waits for those bounds: how many are still out. Meanwhile the
+  /// reads and polls of the pass start nothing, as while refilling.
+  bool rechecking = false;
+  std::size_t rechecks = 0;
   /// The partitions not done with the pass they are in: being read, waiting to be, or (in
   /// the long poll) waiting for data.
   std::size_t pending = 0;
@@ -444,6 +458,7 @@ struct fetch_op {
 // Either pass ends with a refill (refill_begin) of the partitions their shares cut short.
 void finish(const fetch_op& op);
 void complete(const fetch_op& op);
+bool recheck_begin(const fetch_op& op);
 void first_pass_done(const fetch_op& op);
 bool refill_begin(const fetch_op& op);
 void refill_when_idle(const fetch_op& op);
@@ -451,6 +466,7 @@ void pump(const fetch_op& op);
 void read_partition(const fetch_op& op, slot s, bool exceed);
 void ask_bounds(const fetch_op& op, slot s);
 void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms);
+void answer_error(fetch_state& st, slot s, std::int16_t code);
 
 // The answer's promise counts against the answers made after it again (it was set aside while
 // its long poll held nothing).
@@ -483,6 +499,14 @@ void finish(const fetch_op& op) {
     for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
       auto& result = st.results[ti][pi];
       if (!result) continue;
+      // Its log start passed its fetch offset after its first read (DeleteRecords, retention,
+      // as a later read or the long poll's recheck found it): it answers as a read at that
+      // offset now would, as Kafka's long poll reads its partitions again when its wait ends,
+      // and none of the records read before they were deleted goes out.
+      if (q.topics[ti].partitions[pi].fetchOffset < result->log_start) {
+        answer_error(st, {ti, pi}, to_kafka_fetch(errc::offset_out_of_range, op.r.api_version));
+        continue;
+      }
       const auto limit = std::min<std::uint64_t>(
           left, static_cast<std::uint64_t>(std::max(0, q.topics[ti].partitions[pi].partitionMaxBytes)));
       const auto used = fill(*self->state.ctx, op.out({ti, pi}), *result, limit, first,
@@ -509,13 +533,58 @@ void settled(const fetch_op& op) {
 }
 
 // The long poll is over (minBytes came, the answer is full, a partition failed, or the wait
-// ran out): the polls still parked are cancelled, the answer is refilled if it has room for
-// what shares cut short, and sent.
+// ran out): the polls still parked are cancelled, the log starts of the partitions holding
+// records read before are checked again, the answer is refilled if it has room for what
+// shares cut short, and sent.
 void complete(const fetch_op& op) {
   auto& st = *op.st;
-  if (st.answered || st.refilling) return;
+  if (st.answered || st.refilling || st.rechecking) return;
   cancel_polls(op);
+  if (recheck_begin(op)) return;  // recheck_end goes on
   if (!refill_begin(op)) finish(op);
+}
+
+// The bounds asked again are all back: the answer is refilled, or sent.
+void recheck_end(const fetch_op& op) {
+  op.st->rechecking = false;
+  if (!refill_begin(op)) finish(op);
+}
+
+// One partition's bounds asked again (kept by its actor: no read). A log start past the fetch
+// offset makes finish() answer OFFSET_OUT_OF_RANGE; one that could not be asked leaves the
+// partition as its reads left it.
+void recheck_partition(const fetch_op& op, slot s) {
+  auto self = op.self;
+  const auto tp = op.tp(s);
+  auto back = [op, s](std::optional<storage::partition_bounds> b) {
+    auto& st = *op.st;
+    if (st.answered) return;
+    if (auto& got = st.results[s.first][s.second]; got && b) {
+      got->log_start = std::max(got->log_start, b->log_start);
+      got->high_watermark = std::max(got->high_watermark, b->next_offset);
+    }
+    if (--st.rechecks == 0) recheck_end(op);
+  };
+  self->request(self->state.dir.bridge_for(tp), caf::infinite, bounds_atom::value, tp)
+      .then([back](storage::partition_bounds& b) { back(b); },
+            [back](caf::error&) { back(std::nullopt); });
+}
+
+// Kafka reads a long poll's partitions again when its wait ends (DelayedFetch.onComplete), so
+// records deleted while it waited (DeleteRecords, retention) are not served: here the
+// partitions holding records are asked for their bounds again, but for one whose bounds came
+// with the answer that ended the wait (they are those of now: a consumer woken by its
+// partition's data pays no round trip more). False when none is to be asked (nothing started).
+bool recheck_begin(const fetch_op& op) {
+  auto& st = *op.st;
+  std::vector<slot> asked;
+  for (const auto& s : st.holding)
+    if (st.learned_at[s.first][s.second] != st.answers) asked.push_back(s);
+  if (asked.empty()) return false;
+  st.rechecking = true;
+  st.rechecks = asked.size();
+  for (const auto& s : asked) recheck_partition(op, s);
+  return true;
 }
 
 // KIP-74: only an answer made alone may bring a first batch past its limits, and one read at
@@ -537,7 +606,7 @@ bool may_exceed(const fetch_state& st, slot s) {
 // budget being spent, goes when the last of its polls has ended).
 void pump(const fetch_op& op) {
   auto& st = *op.st;
-  if (st.answered || st.refilling) return;
+  if (st.answered || st.refilling || st.rechecking) return;
   if (!st.has_room()) {
     const auto rest = st.window.take_waiting();
     if (!st.polling) {
@@ -639,6 +708,7 @@ void keep_read(const fetch_op& op, slot s, fetch_result&& res) {
   auto& kept = st.results[s.first][s.second];
   append_read(kept, std::move(res));
   if (!kept->batches.empty()) st.holding.insert(s);
+  st.learned_at[s.first][s.second] = st.answers;  // append_read took the read's bounds
   trim_to_promise(st);
   st.epochs[s.first][s.second] =
       std::max(0, op.self->state.ctx->cluster()->leader_epoch(op.tp(s)));
@@ -658,7 +728,8 @@ void add_read(const fetch_op& op, slot s, fetch_result&& res) {
   if (st.polling) {
     if (st.bytes >= st.min_bytes || st.full()) return complete(op);
     // Not once the answer is being refilled: it waits for the reads out, not for more data.
-    if (got_any && st.left_of(*op.rq, s) > 0 && !self->state.closing && !st.refilling) {
+    if (got_any && st.left_of(*op.rq, s) > 0 && !self->state.closing && !st.refilling &&
+        !st.rechecking) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(
           st.deadline - std::chrono::steady_clock::now());
       if (left.count() > 0) {
@@ -673,6 +744,7 @@ void add_read(const fetch_op& op, slot s, fetch_result&& res) {
 // A read answered, with data or an error: its place in the window is free, and so is the
 // allowance past max_bytes if it had it. Whether the request still wants what it brought.
 bool read_back(fetch_state& st, const fetch_request& f) {
+  ++st.answers;
   st.window.returned();
   if (f.at_least_one_batch) st.exceeding = false;
   return !st.answered;
@@ -764,7 +836,9 @@ void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
           [op, s, f](fetch_result& res) {
             op.self->state.polls->answered(f.poll_id);
             auto& state = *op.st;
-            if (state.answered || state.refilling) return;  // cancelled: not waited for
+            ++state.answers;
+            // Cancelled: not waited for.
+            if (state.answered || state.refilling || state.rechecking) return;
             if (!res.batches.empty()) return add_read(op, s, std::move(res));
             if (res.high_watermark > f.offset) {  // records past its offset: read them
               state.window.queue(s);
@@ -774,7 +848,8 @@ void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms) {
           },
           [op, s, f](caf::error& e) {
             op.self->state.polls->answered(f.poll_id);
-            if (op.st->answered || op.st->refilling) return;
+            ++op.st->answers;
+            if (op.st->answered || op.st->refilling || op.st->rechecking) return;
             read_failed(op, s, to_errc(e));
           });
 }
@@ -987,6 +1062,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
   st.results.resize(q.topics.size());
   st.held.resize(q.topics.size());
   st.epochs.resize(q.topics.size());
+  st.learned_at.resize(q.topics.size());
   std::size_t partition_count = 0;
   for (std::size_t ti = 0; ti < q.topics.size(); ++ti) {
     st.response.responses[ti].topic = q.topics[ti].topic;
@@ -995,6 +1071,7 @@ void fetch_topics(self_ptr self, const request& r, std::shared_ptr<msg::FetchReq
     st.results[ti].resize(q.topics[ti].partitions.size());
     st.held[ti].resize(q.topics[ti].partitions.size(), 0);
     st.epochs[ti].resize(q.topics[ti].partitions.size(), 0);
+    st.learned_at[ti].resize(q.topics[ti].partitions.size(), 0);
     partition_count += q.topics[ti].partitions.size();
   }
   // Each read brings at most its share of what the answer may hold, so the reads out

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "process.hpp"
 #include "tests/actors/broker_fixture.hpp"
 #include "raw_kafka.hpp"
 
@@ -960,6 +961,83 @@ TEST(KafkaConformance, AFetchAtTheLogEndWaitsWhateverItsLimitsAndWhicheverPartit
     ASSERT_EQ(batches->size(), 1u);
     EXPECT_EQ(std::string(*batches->front().records.at(0).value), "r" + std::to_string(round) + "-0");
   }
+}
+
+// Kafka reads a long poll's partitions again when its wait ends (DelayedFetch.onComplete): a
+// partition whose records DeleteRecords removed while the Fetch waited answers
+// OFFSET_OUT_OF_RANGE, as a Fetch made then would, not the records its first pass read before
+// they went. Whether another partition's data ends the wait, or the partition's own.
+TEST(KafkaConformance, ALongPollWhoseRecordsWereDeletedWhileItWaitedAnswersOffsetOutOfRange) {
+  gather g;
+  auto& consumer = g.consumer;
+  auto delete_below = [&](std::int64_t offset) {
+    msg::DeleteRecordsRequest del;
+    del.topics.push_back({"gather", {{0, offset}}});
+    del.timeoutMs = 30000;
+    const auto done = call<msg::DeleteRecordsResponse>(g.producer, 21, 2, del, true);
+    ASSERT_EQ(done.topics.at(0).partitions.at(0).errorCode, 0);
+    ASSERT_EQ(done.topics.at(0).partitions.at(0).lowWatermark, offset);
+  };
+  auto answer_of = [&](std::int32_t correlation) {
+    std::int32_t corr = 0;
+    auto bytes = consumer.receive(corr, true);
+    EXPECT_TRUE(bytes);
+    EXPECT_EQ(corr, correlation);
+    return bytes ? decode_as<msg::FetchResponse>(*bytes, 12) : msg::FetchResponse{};
+  };
+  auto records_in = [](const msg::FetchResponse::FetchableTopicResponse::PartitionData& p) {
+    if (!p.records || p.records->empty()) return std::size_t{0};
+    auto batches = kafka::decode_record_batches(p.records->owned());
+    EXPECT_TRUE(batches);
+    std::size_t n = 0;
+    if (batches)
+      for (const auto& b : *batches) n += b.records.size();
+    return n;
+  };
+  const std::string big(2500, 'b');  // minBytes (2000) with it
+
+  // The first pass reads partition 0's records 0-4, too few bytes: both partitions wait.
+  // Their records deleted, partition 1's data ends the wait.
+  for (int i = 0; i < 5; ++i) g.produce(0, "old");
+  consumer.send(1, 12, 81, fetch_of_pair(2000, 60000, 0, 0), true);
+  ASSERT_TRUE(wait_until([&] { return g.f.metrics().fetches_waiting() == 2; }));
+  delete_below(5);
+  g.produce(1, big);
+  auto res = answer_of(81);
+  ASSERT_EQ(res.responses.size(), 1u);
+  ASSERT_EQ(res.responses[0].partitions.size(), 2u);
+  const auto& deleted = res.responses[0].partitions[0];
+  EXPECT_EQ(deleted.errorCode, 1) << "OFFSET_OUT_OF_RANGE";
+  EXPECT_EQ(records_in(deleted), 0u);
+  EXPECT_EQ(deleted.logStartOffset, -1) << "as Kafka 3.x answers an error";
+  EXPECT_EQ(res.responses[0].partitions[1].errorCode, 0);
+  EXPECT_EQ(records_in(res.responses[0].partitions[1]), 1u);
+  ASSERT_TRUE(wait_until([&] { return g.f.metrics().fetches_waiting() == 0; }));
+
+  // Partition 0 alone, from 5: its first pass reads 5-9, its records are deleted, and its own
+  // next record ends the wait.
+  for (int i = 0; i < 5; ++i) g.produce(0, "later");
+  auto alone = fetch_of_pair(2000, 60000, 5, 0);
+  alone.topics[0].partitions.pop_back();
+  consumer.send(1, 12, 82, alone, true);
+  ASSERT_TRUE(wait_until([&] { return g.f.metrics().fetches_waiting() == 1; }));
+  delete_below(10);
+  g.produce(0, big);
+  res = answer_of(82);
+  ASSERT_EQ(res.responses.size(), 1u);
+  ASSERT_EQ(res.responses[0].partitions.size(), 1u);
+  EXPECT_EQ(res.responses[0].partitions[0].errorCode, 1) << "OFFSET_OUT_OF_RANGE";
+  EXPECT_EQ(records_in(res.responses[0].partitions[0]), 0u);
+
+  // A Fetch from the new log start is served as ever.
+  alone.topics[0].partitions[0].fetchOffset = 10;
+  alone.maxWaitMs = 0;
+  res = call<msg::FetchResponse>(consumer, 1, 12, alone, true);
+  ASSERT_EQ(res.responses.size(), 1u);
+  ASSERT_EQ(res.responses[0].partitions.size(), 1u);
+  EXPECT_EQ(res.responses[0].partitions[0].errorCode, 0);
+  EXPECT_EQ(res.responses[0].partitions[0].logStartOffset, 10);
+  EXPECT_EQ(records_in(res.responses[0].partitions[0]), 1u);
 }
 
 // An answer that holds all its maxBytes allows is sent at once, however large its minBytes:

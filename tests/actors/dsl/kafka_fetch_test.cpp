@@ -255,6 +255,40 @@ CAF_TEST(a narrow long poll woken by data delivers it in the poll answer without
   CAF_CHECK(!sched.has_job());
 }
 
+CAF_TEST(the answer of a long poll asks again for the log start of the partitions it holds records of from before) {
+  // Partition 0 brings a small batch at the first pass, too little for minBytes, and its poll
+  // finds nothing more; partition 1's poll brings a large batch, which ends the wait. Partition
+  // 0's records were deleted meanwhile (its log start is 1 now): asked for its bounds, it
+  // answers OFFSET_OUT_OF_RANGE, and only partition 1's record is sent. Partition 1, whose
+  // answer ended the wait, is not asked.
+  bridge_script->fetch.otherwise = [this](const fetch_request& f) -> caf::expected<fetch_result> {
+    const bool poll = f.max_wait_ms > 0;
+    requests.push_back({poll ? 'p' : 'r', f.tp.partition});
+    fetch_result r;
+    r.partition = f.tp.partition;
+    if (f.tp.partition == 0) {
+      r.high_watermark = 1;
+      if (!poll) r.batches = {batch_of(100, 0)};
+    } else if (poll) {
+      r.high_watermark = 1;
+      r.batches = {large_batch()};
+    }
+    return r;
+  };
+  bridge_script->bounds.otherwise =
+      [this](const topic_partition& tp) -> caf::expected<storage::partition_bounds> {
+    requests.push_back({'b', tp.partition});
+    return storage::partition_bounds{1, 1};
+  };
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
+  receive_frame(fetch_frame(60000, 2000, 2));
+  run_counting_reads_out();
+  const std::vector<asked> want{{'r', 0}, {'r', 1}, {'p', 0}, {'p', 1}, {'b', 0}};
+  CAF_CHECK(requests == want);
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 1);
+  CAF_CHECK(!sched.has_job());
+}
+
 CAF_TEST(a partition woken again and again in a narrow long poll reads no more than its limit in all) {
   // Two partitions, each limited to three and a half of the small batches below, nothing at
   // the first pass; then every poll of partition 0 wakes with one batch, too little for

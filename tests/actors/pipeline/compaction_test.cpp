@@ -189,6 +189,29 @@ TEST(CompactionProgress, AClockSteppedBackDoesNotMakeAPartitionWaitLongerThanIts
   EXPECT_EQ(c.due(p, b, failed_at - 3'600'000 + compaction_retry_ms), due_for::dirt);
 }
 
+// A plan that held back batches for want of a producer snapshot counted them as clean, so no
+// write makes the partition due for them once writes stop: a quiet partition is due for them
+// (whatever min.cleanable.dirty.ratio says) and the pass reads whether the snapshot covers them
+// now. Not one still written to, nor once the next plan has found none held back.
+TEST(CompactionProgress, BatchesHeldBackForASnapshotMakeAQuietPartitionDueWhateverItsDirtyShare) {
+  using due_for = compaction_progress::due_for;
+  const compaction_policy p{};
+  const storage::partition_bounds b{0, 100, 1000, 2000, 5};  // 1000 bytes stored
+  compaction_progress c;
+  c.clean_offset = 10;   // the first batch held back
+  c.clean_bytes = 2000;  // nothing written since the plan: no dirt
+  c.held_until = 11;
+  c.end_bytes_seen = 1900;  // written to since the last pass
+  EXPECT_EQ(c.due(p, b, 10), due_for::nothing);
+  c.end_bytes_seen = 2000;
+  EXPECT_EQ(c.due(p, b, 10), due_for::held);
+  c.retry_later(10);
+  EXPECT_EQ(c.due(p, b, 20), due_for::nothing) << "a failed plan waits its retry time first";
+  EXPECT_EQ(c.due(p, b, 10 + compaction_retry_ms), due_for::held);
+  c.held_until = 0;
+  EXPECT_EQ(c.due(p, b, 10 + compaction_retry_ms), due_for::nothing);
+}
+
 TEST_F(Compaction, TheNewestRecordOfEachKeyStaysAndWhatIsLeftOfABatchIsWrittenAnew) {
   append({{"k1", "a1"}, {"k2", "b1"}, {"k1", "a2"}, {std::nullopt, "no key"}});  // 0-3
   append({{"k3", "c1"}, {"k2", std::nullopt}, {"k4", "d1"}, {"k6", std::nullopt, now_ms}});  // 4-7
@@ -431,6 +454,36 @@ TEST_F(Compaction, ATombstoneStaysWhileAnOlderRecordOfItsKeyHadToStay) {
   ASSERT_TRUE(p->compaction);
   ASSERT_TRUE(store_->compact(tp_, *p->compaction));
   EXPECT_EQ(records(), (rows{{3, "x", "2"}, {4, "z", "newest"}}));
+}
+
+// A batch of an idempotent producer kept whole for want of a snapshot, with a record that
+// would have gone, is where the next plan's dirty part starts and what a snapshot must cover
+// (held_until); one kept whole with nothing to remove is neither.
+TEST_F(Compaction, APlanSaysWhereTheBatchItHeldBackForASnapshotEnds) {
+  append({{"a", "1"}});                                           // 0
+  append({{"k", "1"}, {"x", "1"}}, storage::batch_producer{7, 0, 0});  // 1-2: k goes, once covered
+  append({{"k", "2"}}, storage::batch_producer{7, 0, 2});         // 3: nothing to remove
+  append({{"a", "2"}});                                           // 4
+  append({{"z", "newest"}});                                      // 5
+  auto p = plan(compaction_policy{}, /*producers_covered=*/0);
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction) << "a at 0 goes";
+  EXPECT_EQ(p->records_removed, 1);
+  EXPECT_TRUE(p->clean_moved);
+  EXPECT_EQ(p->held_until, 3);
+  EXPECT_EQ(p->clean_offset, 1);
+  EXPECT_GT(p->range_bytes, p->range_bytes_left);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+
+  // The snapshot covers 1-2 now (not 3): k at 1 goes, and nothing is held back.
+  p = plan(compaction_policy{}, /*producers_covered=*/3, p->clean_offset);
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->compaction);
+  EXPECT_EQ(p->records_removed, 1);
+  EXPECT_EQ(p->held_until, 0);
+  EXPECT_EQ(p->clean_offset, 5);
+  ASSERT_TRUE(store_->compact(tp_, *p->compaction));
+  EXPECT_EQ(records(), (rows{{2, "x", "1"}, {3, "k", "2"}, {4, "a", "2"}, {5, "z", "newest"}}));
 }
 
 TEST_F(Compaction, AFutureTimestampHoldsNothingBackWithoutALag) {
