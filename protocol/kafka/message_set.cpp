@@ -23,9 +23,10 @@ void write_bytes(writer& w, const std::optional<std::string>& s) {
     w.null_bytes(classic);
 }
 
-// Reads the messages of one set into `out`. `nested`: inside a compressed wrapper, where a
-// second level of compression is not allowed (as in Kafka).
-std::error_code read_set(byte_view in, decompression_budget& budget, bool nested,
+// Reads the messages of one set into `out`. `wrapper`: the magic of the compressed wrapper
+// the set is inside, if it is, where a second level of compression is not allowed and every
+// message has the wrapper's magic (as in Kafka).
+std::error_code read_set(byte_view in, decompression_budget& budget, std::optional<std::int8_t> wrapper,
                          const std::string& topic, std::int32_t partition,
                          std::int64_t append_time_ms, message_batch& out) {
   wire_reader r{in};
@@ -41,6 +42,9 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
     if (!m.i32(crc) || !m.i8(magic) || !m.i8(attributes_byte)) return errc::truncated;  // damaged
     const auto attributes = static_cast<std::uint8_t>(attributes_byte);
     if (magic < 0 || magic > 1) return errc::unsupported_version;
+    // Kafka's LogValidator refuses an inner message whose magic is not its wrapper's
+    // (INVALID_RECORD), before it checks the message's CRC.
+    if (wrapper && magic != *wrapper) return errc::malformed_payload;
     if (protocol::crc32(body.subspan(4)) != static_cast<std::uint32_t>(crc)) return errc::crc_mismatch;
     std::int64_t timestamp = 0;
     if (magic == 1 && !m.i64(timestamp)) return errc::malformed_payload;
@@ -49,7 +53,7 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
       return errc::malformed_payload;
     const auto codec = static_cast<compression_type>(attributes & compression_mask);
     if (codec != compression_type::none) {
-      if (nested || codec == compression_type::zstd || !value) return errc::malformed_payload;
+      if (wrapper || codec == compression_type::zstd || !value) return errc::malformed_payload;
       // Clients of magic 0 wrote lz4's header checksum over the wrong bytes (KAFKA-3160),
       // which Kafka does not check at magic 0; liblz4 does, so it is set right first.
       if (magic == 0 && codec == compression_type::lz4)
@@ -57,7 +61,7 @@ std::error_code read_set(byte_view in, decompression_budget& budget, bool nested
       buffer plain;
       if (auto ec = decompress(codec, as_bytes(*value), plain, budget)) return ec;
       const auto first = out.messages.size();
-      if (auto ec = read_set(plain, budget, true, topic, partition, append_time_ms, out)) return ec;
+      if (auto ec = read_set(plain, budget, magic, topic, partition, append_time_ms, out)) return ec;
       // A wrapper marked with log append time gives its inner messages its own timestamp, as
       // Kafka reads them (LegacyRecord.timestamp) and appends them to a CreateTime topic.
       if (magic == 1 && (attributes & log_append_time))
@@ -94,7 +98,7 @@ expected<std::size_t> decode_message_set_into(byte_view in, const std::string& t
                                               std::int32_t partition, std::int64_t append_time_ms,
                                               message_batch& out, decompression_budget& budget) {
   const auto before = out.messages.size();
-  if (auto ec = read_set(in, budget, false, topic, partition, append_time_ms, out)) {
+  if (auto ec = read_set(in, budget, std::nullopt, topic, partition, append_time_ms, out)) {
     out.messages.resize(before);
     return ec;
   }
@@ -111,6 +115,22 @@ bool compressed_beside_others(byte_view in) noexcept {
     compressed = compressed || (in[at + attributes_at] & compression_mask) != 0;
   }
   return compressed && messages > 1;
+}
+
+std::optional<magic_mix> mixed_magics(byte_view in) noexcept {
+  constexpr std::size_t magic_at = 16;  // offset 8, size 4, crc 4
+  std::optional<std::int8_t> first;
+  for (std::size_t at = 0; at < in.size() && in.size() - at > magic_at;) {
+    const std::size_t size = 12 + std::size_t{load_be32(in.data() + at + 8)};
+    if (size > in.size() - at) break;  // not whole: Kafka reads no batch there
+    const auto magic = static_cast<std::int8_t>(in[at + magic_at]);
+    if (!first)
+      first = magic;
+    else if (magic != *first)
+      return magic_mix{*first, magic};
+    at += size;
+  }
+  return std::nullopt;
 }
 
 void encode_message_set(const message_batch& messages, std::int64_t base_offset, std::int8_t magic,

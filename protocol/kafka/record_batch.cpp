@@ -14,6 +14,7 @@ namespace portask::protocol::kafka {
 namespace {
 
 constexpr std::uint8_t magic_v2 = 2;
+constexpr std::size_t magic_offset = 16;       // offset 8 + length 4 + epoch (magic 0/1: CRC) 4
 constexpr std::size_t crc_offset = 17;         // baseOffset 8 + length 4 + epoch 4 + magic 1
 constexpr std::size_t attributes_offset = 21;  // crc covers from here to the end
 constexpr std::size_t length_field_end = 12;   // batchLength counts from here
@@ -109,6 +110,10 @@ void write_record(buffer& out, buffer& scratch, const record& rec) {
 std::error_code read_batch_header(byte_view in, decompression_budget& budget, record_batch& b,
                                   byte_view& whole, buffer& plain, byte_view& records_bytes,
                                   std::uint32_t& count) {
+  // The magic first, where every format has it: a magic-0/1 message, which can be shorter
+  // than a v2 batch's header, is a message Kafka does not allow here (Produce v3+:
+  // INVALID_RECORD, which producers do not retry), not a damaged batch.
+  if (in.size() > magic_offset && in[magic_offset] != magic_v2) return errc::unsupported_version;
   if (in.size() < record_batch_overhead) return errc::truncated;
   wire_reader r{in};
   std::uint64_t base = 0;

@@ -71,7 +71,8 @@ struct record_batch {
 };
 
 /// Decodes the batch at the start of `in`; `consumed` is set to its size. Checks the magic
-/// (unsupported_version), the length (truncated / malformed_payload), the CRC-32C
+/// (unsupported_version, once `in` reaches it, however short: a message of magic 0/1 can be
+/// shorter than a v2 batch's header), the length (truncated / malformed_payload), the CRC-32C
 /// (crc_mismatch), the header as Kafka checks a client's (invalid_record: see
 /// read_batch_header), decompresses with at most `max_decompressed` bytes of output, and
 /// parses every record (malformed_payload on any inconsistency, including a record count

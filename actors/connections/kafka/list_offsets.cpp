@@ -90,9 +90,10 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         o.timestamp = f.timestamp;
         // The epoch Metadata reports: the lease's in a cluster, 0 on a single node.
         o.leaderEpoch = f.offset >= 0 ? self->state.ctx->cluster()->leader_epoch(tp) : -1;
-        // v0 answers a list (Kafka's segment starts); empty when no offset qualifies.
+        // v0 answers a list (Kafka's segment starts), of at most maxNumOffsets offsets
+        // (legacyFetchOffsetsBefore); empty when no offset qualifies or none is asked for.
         o.oldStyleOffsets.clear();
-        if (f.offset >= 0) o.oldStyleOffsets.push_back(f.offset);
+        if (f.offset >= 0 && p.maxNumOffsets > 0) o.oldStyleOffsets.push_back(f.offset);
         done();
       };
       if (p.timestamp == max_timestamp && r.api_version < 7) {
@@ -106,6 +107,13 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
             const auto current = self->state.ctx->cluster()->leader_epoch(tp);
             if (auto err = check_current_epoch(p.currentLeaderEpoch, current); err != 0) {
               res->topics[ti].partitions[pi].errorCode = err;
+              return done();
+            }
+            // A negative maxNumOffsets (v0) sizes Kafka's list below zero: its broker fails
+            // the partition with UNKNOWN_SERVER_ERROR once the partition is found, whatever
+            // the timestamp (legacyFetchOffsetsBefore's NegativeArraySizeException).
+            if (r.api_version == 0 && p.maxNumOffsets < 0) {
+              res->topics[ti].partitions[pi].errorCode = static_cast<std::int16_t>(error_code::unknown_server_error);
               return done();
             }
             // Without tiered storage the local log is the whole log, and nothing is tiered.

@@ -488,6 +488,183 @@ TEST(KafkaProtocol, MoreThanOneBatchIsRefusedBeforeAnythingIsInflated) {
   EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 30000u);
 }
 
+// Kafka reads a Produce v3+ partition's magic first (ProduceRequest.validateRecords) and
+// refuses magic 0/1 with INVALID_RECORD, which producers do not retry, however short the
+// message: not CORRUPT_MESSAGE (as a message shorter than a v2 batch's header was answered),
+// which they would retry until their delivery timeout.
+TEST(KafkaProtocol, OlderMagicsInProduceV3AreInvalidRecordHoweverShort) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  for (const std::int16_t version : {3, 8}) {
+    for (const std::int8_t magic : {0, 1}) {
+      for (const std::size_t size : {1, 40}) {
+        protocol::message_batch one;
+        one.messages.emplace_back().value = std::string(size, 'x');
+        protocol::buffer set;
+        kafka::encode_message_set(one, 0, magic, set);
+        const auto refused =
+            call<msg::ProduceResponse>(c, 0, version, produce_request("old-magic", 0, std::string(protocol::as_chars(set))), false)
+                .responses.at(0).partitionResponses.at(0);
+        EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD: v" << version << ", magic " << int{magic} << ", " << size;
+        EXPECT_EQ(refused.baseOffset, -1);
+        if (version >= 8) {
+          EXPECT_EQ(refused.errorMessage.value_or(""),
+                    "Produce requests with version 8 are only allowed to contain record batches with magic version 2");
+        }
+      }
+    }
+  }
+  // Kafka looks at the first one's magic before it counts them: two messages are refused for
+  // their magic, not for being two.
+  protocol::buffer two;
+  kafka::encode_message_set(make_batch(2), 0, 1, two);
+  EXPECT_EQ(call<msg::ProduceResponse>(c, 0, 8, produce_request("old-magic", 0, std::string(protocol::as_chars(two))), false)
+                .responses.at(0).partitionResponses.at(0).errorMessage.value_or(""),
+            "Produce requests with version 8 are only allowed to contain record batches with magic version 2");
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+}
+
+// Below v3 Kafka checks no magic (ProduceRequest.validateRecords, for "compatibility with
+// clients which send the wrong magic version") and appends a v2 batch as at v3+, alone
+// (LogValidator). A set mixing magics is refused whole (LogValidator.validateBatch), saying
+// why in the log (Produce v0-2 carry no error message).
+TEST(KafkaProtocol, AV2BatchInProduceV0To2IsAppendedAsAtV3) {
+  portask::testing::log_capture log(logging::kafka(), spdlog::level::warn);
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  const auto batch = batch_bytes(make_batch(2, "b"), kafka::compression_type::none);
+  const auto packed = batch_bytes(make_batch(2, "z"), kafka::compression_type::gzip);
+  auto produce = [&](std::int16_t version, const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, version, produce_request("v2-in-old", 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  std::int64_t next = 0;
+  for (const std::int16_t version : {0, 1, 2}) {
+    for (const auto& records : {batch, packed}) {
+      const auto taken = produce(version, records);
+      EXPECT_EQ(taken.errorCode, 0) << "v" << version;
+      EXPECT_EQ(taken.baseOffset, next) << "v" << version;
+      next += 2;
+    }
+  }
+  // The records as the batches carried them: keys, values, headers.
+  auto native = f.connect();
+  auto got = must(native.fetch("v2-in-old", 0, 0));
+  ASSERT_EQ(got.messages.size(), 12u);
+  EXPECT_EQ(got.messages[0].value, "b0");
+  EXPECT_EQ(got.messages[3].value, "z1");
+  EXPECT_EQ(got.messages[3].key, "k1");
+  EXPECT_EQ(got.messages[3].headers.at(0).value, "x");
+
+  // Refused whole: two batches; messages of magic 1 and a batch, either way round; magic 0
+  // and 1 mixed.
+  protocol::buffer one, zero;
+  kafka::encode_message_set(make_batch(2), 0, 1, one);
+  kafka::encode_message_set(make_batch(2), 0, 0, zero);
+  const std::string ones(protocol::as_chars(one));
+  const std::string zeros(protocol::as_chars(zero));
+  for (const auto& records : {batch + batch, batch + ones, ones + batch, zeros + ones}) {
+    const auto refused = produce(2, records);
+    EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+    EXPECT_EQ(refused.baseOffset, -1);
+  }
+  EXPECT_EQ(log.lines_with("Compressed outer record has more than one batch").size(), 2u);
+  EXPECT_EQ(log.lines_with("Batch magic 2 is not the same as the first batch's magic byte 1 in topic partition v2-in-old-0")
+                .size(),
+            1u);
+  EXPECT_EQ(log.lines_with("Batch magic 1 is not the same as the first batch's magic byte 0 in topic partition v2-in-old-0")
+                .size(),
+            1u);
+  EXPECT_EQ(produce(2, ones).baseOffset, next) << "nothing of the refused sets was stored";
+}
+
+// Kafka's LogValidator refuses a compressed wrapper's inner message whose magic is not the
+// wrapper's (INVALID_RECORD), and nothing of the set is stored.
+TEST(KafkaProtocol, AWrapperHoldingMessagesOfAnotherMagicIsInvalidRecord) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto produce_v2 = [&](const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, 2, produce_request("wrapped", 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  protocol::buffer zeros, ones;
+  kafka::encode_message_set(make_batch(3), 0, 0, zeros);
+  kafka::encode_message_set(make_batch(3), 0, 1, ones);
+  const auto refused = produce_v2(gzip_wrapper(zeros));  // a magic-1 wrapper
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.baseOffset, -1);
+  const auto taken = produce_v2(gzip_wrapper(ones));
+  EXPECT_EQ(taken.errorCode, 0);
+  EXPECT_EQ(taken.baseOffset, 0) << "nothing of the refused wrapper was stored";
+}
+
+// An empty message set (Produce v0-2) appends nothing, and Kafka answers it so: no error and
+// no base offset (UnifiedLog.append returns before anything is validated), or
+// UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist, which it does not create.
+// From v3 a partition's records must hold a batch (INVALID_RECORD).
+TEST(KafkaProtocol, AnEmptyMessageSetIsAnsweredWithoutAnErrorOrABaseOffset) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  protocol::buffer set;
+  kafka::encode_message_set(make_batch(2), 0, 1, set);
+  const std::string two(protocol::as_chars(set));
+  auto produce = [&](std::int16_t version, const std::string& topic, const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, version, produce_request(topic, 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  ASSERT_EQ(produce(2, "empty-set", two).errorCode, 0);
+  for (const std::int16_t version : {0, 1, 2}) {
+    const auto answered = produce(version, "empty-set", "");
+    EXPECT_EQ(answered.errorCode, 0) << "v" << version;
+    EXPECT_EQ(answered.baseOffset, -1) << "v" << version;
+  }
+  const auto missing = produce(2, "empty-nowhere", "");
+  EXPECT_EQ(missing.errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(missing.baseOffset, -1);
+  EXPECT_EQ(produce(3, "empty-set", "").errorCode, 87) << "v3+: INVALID_RECORD";
+  EXPECT_EQ(produce(2, "empty-set", two).baseOffset, 2) << "nothing was appended";
+  msg::MetadataRequest meta;
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("empty-nowhere")}};
+  meta.allowAutoTopicCreation = false;
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 12, meta, true).topics.at(0).errorCode, 3)
+      << "the empty set created no topic";
+}
+
+// ListOffsets v0 answers at most maxNumOffsets offsets (Kafka's legacyFetchOffsetsBefore):
+// none for 0, Portask's one (the offset the timestamp finds) for 1 or more. A negative count
+// sizes Kafka's list below zero, which its broker fails with UNKNOWN_SERVER_ERROR once the
+// partition is found.
+TEST(KafkaProtocol, ListOffsetsV0AnswersAtMostMaxNumOffsets) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  ASSERT_EQ(call<msg::ProduceResponse>(c, 0, 7,
+                                       produce_request("lo-v0", 0, batch_bytes(make_batch(3), kafka::compression_type::none)),
+                                       false)
+                .responses.at(0).partitionResponses.at(0).errorCode,
+            0);
+  auto ask = [&](const std::string& topic, std::int64_t timestamp, std::int32_t max) {
+    msg::ListOffsetsRequest req;
+    req.replicaId = -1;
+    req.topics.push_back({topic, {{0, -1, timestamp, max}}});
+    return call<msg::ListOffsetsResponse>(c, 2, 0, req, false).topics.at(0).partitions.at(0);
+  };
+  for (const std::int64_t timestamp : {-1, -2}) {  // latest, earliest
+    const std::vector<std::int64_t> found{timestamp == -1 ? 3 : 0};
+    for (const std::int32_t max : {1, 5}) {
+      const auto got = ask("lo-v0", timestamp, max);
+      EXPECT_EQ(got.errorCode, 0);
+      EXPECT_EQ(got.oldStyleOffsets, found) << timestamp << " " << max;
+    }
+    const auto none = ask("lo-v0", timestamp, 0);
+    EXPECT_EQ(none.errorCode, 0);
+    EXPECT_TRUE(none.oldStyleOffsets.empty()) << timestamp;
+    const auto negative = ask("lo-v0", timestamp, -1);
+    EXPECT_EQ(negative.errorCode, -1) << "UNKNOWN_SERVER_ERROR";
+    EXPECT_TRUE(negative.oldStyleOffsets.empty()) << timestamp;
+  }
+  EXPECT_EQ(ask("lo-v0-nowhere", -1, -1).errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION: looked for first";
+}
+
 // A producer's batch marked with log append time (a broker's mark) is appended to a
 // CreateTime topic as Kafka 3.6+ appends it: marked create time (its CRC-32C computed again),
 // each record with its own timestamp, not the batch's max, wherever it is read from: the

@@ -142,6 +142,67 @@ TEST(MessageSet, ACompressedWrapperBesideOtherMessagesIsFound) {
   EXPECT_TRUE(decode_message_set_into(joined(plain, wrapper), "t", 0, append_time, got));
 }
 
+// Kafka's broker takes a producer's set only when all its messages have the first one's magic
+// (LogValidator.validateBatch): a set mixing 0 and 1, or a RecordBatch (2) after them, is
+// found from the headers; it reads, the refusal being the produce path's.
+TEST(MessageSet, MixedMagicsAreFound) {
+  buffer zero, one, both;
+  encode_message_set(sample(2), 0, 0, zero);
+  encode_message_set(sample(2), 0, 1, one);
+  EXPECT_FALSE(mixed_magics(zero));
+  EXPECT_FALSE(mixed_magics(one));
+  EXPECT_FALSE(mixed_magics(buffer{}));
+  both = zero;
+  both.insert(both.end(), one.begin(), one.end());
+  auto mix = mixed_magics(both);
+  ASSERT_TRUE(mix);
+  EXPECT_EQ(mix->first, 0);
+  EXPECT_EQ(mix->other, 1);
+  message_batch got;
+  EXPECT_TRUE(decode_message_set_into(both, "t", 0, append_time, got));
+  // A message whose magic byte says 2, after magic-1 ones: a RecordBatch's, framed alike.
+  auto with_batch = one;
+  auto batch = one_message(1, 0, 0, "x");
+  batch[16] = 2;
+  with_batch.insert(with_batch.end(), batch.begin(), batch.end());
+  mix = mixed_magics(with_batch);
+  ASSERT_TRUE(mix);
+  EXPECT_EQ(mix->first, 1);
+  EXPECT_EQ(mix->other, 2);
+  // One not whole is no message: Kafka's reading stops there.
+  auto cut = one;
+  const auto other = one_message(0, 0, 0, "x");
+  cut.insert(cut.end(), other.begin(), other.end() - 1);
+  EXPECT_FALSE(mixed_magics(cut));
+}
+
+// Kafka's LogValidator refuses an inner message whose magic is not its wrapper's
+// (INVALID_RECORD): a magic-1 wrapper holding magic-0 messages, or the other way round.
+TEST(MessageSet, AWrapperHoldingMessagesOfTheOtherMagicIsRefused) {
+  for (std::int8_t wrapper_magic : {0, 1}) {
+    const std::int8_t inner_magic = wrapper_magic == 0 ? 1 : 0;
+    buffer inner, packed;
+    encode_message_set(sample(2), 0, inner_magic, inner);
+    ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
+    const auto gzip = static_cast<std::uint8_t>(compression_type::gzip);
+    message_batch out;
+    auto r = decode_message_set_into(one_message(wrapper_magic, gzip, 0, std::string(as_chars(packed))), "t",
+                                     0, append_time, out);
+    ASSERT_FALSE(r) << static_cast<int>(wrapper_magic);
+    EXPECT_EQ(r.error(), make_error_code(errc::malformed_payload));
+    EXPECT_TRUE(out.messages.empty());
+    // Its own magic inside reads.
+    inner.clear();
+    packed.clear();
+    encode_message_set(sample(2), 0, wrapper_magic, inner);
+    ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
+    r = decode_message_set_into(one_message(wrapper_magic, gzip, 0, std::string(as_chars(packed))), "t", 0,
+                                append_time, out);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, 2u);
+  }
+}
+
 TEST(MessageSet, OffsetsAreWrittenFromTheBaseOffset) {
   buffer bytes;
   encode_message_set(sample(3), 41, 1, bytes);

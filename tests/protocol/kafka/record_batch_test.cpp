@@ -7,6 +7,7 @@
 
 #include "protocol/compression/compressors.hpp"
 #include "protocol/kafka/crc32c.hpp"
+#include "protocol/kafka/message_set.hpp"
 
 using namespace portask;
 using namespace portask::protocol;
@@ -150,6 +151,28 @@ TEST(RecordBatch, OlderMagicIsUnsupported) {
   bytes[16] = 1;
   std::size_t used = 0;
   EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::unsupported_version);
+}
+
+// Kafka reads a message's magic at byte 16 whatever its format (ByteBufferLogInputStream), and
+// Produce v3+ refuses magic 0/1 as not allowed (INVALID_RECORD), not as damage: a message of
+// an older magic shorter than a v2 batch's header is unsupported, not truncated (which the
+// produce path answers CORRUPT_MESSAGE, retried by producers until their delivery timeout).
+TEST(RecordBatch, AShortMessageOfAnOlderMagicIsUnsupportedNotTruncated) {
+  message_batch one;
+  one.messages.emplace_back().value = "x";
+  for (std::int8_t magic : {0, 1}) {
+    buffer bytes;
+    encode_message_set(one, 0, magic, bytes);
+    ASSERT_LT(bytes.size(), record_batch_overhead) << static_cast<int>(magic);
+    std::size_t used = 0;
+    EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::unsupported_version) << static_cast<int>(magic);
+    EXPECT_EQ(decode_record_batches(bytes).error(), errc::unsupported_version) << static_cast<int>(magic);
+  }
+  // A v2 batch cut short after its magic is still truncated.
+  buffer batch;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none), batch));
+  std::size_t used = 0;
+  EXPECT_EQ(decode_record_batch(byte_view{batch}.first(40), used).error(), errc::truncated);
 }
 
 TEST(RecordBatch, EveryTruncationIsAnError) {
