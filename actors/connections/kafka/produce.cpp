@@ -43,6 +43,62 @@ bool record_batches(std::int16_t version, protocol::byte_view records) {
   return version >= 3 || starts_with_v2_batch(records);
 }
 
+// How many of a partition's frames Kafka's broker reads before it takes or refuses them for
+// their framing: from v3 on the first and, when that one is a RecordBatch, the next, to see
+// whether there is one (ProduceRequest.validateRecords); below v3 every one
+// (UnifiedLog.analyzeAndValidateRecords).
+std::size_t frames_kafka_reads(std::int16_t version, protocol::byte_view records) {
+  if (version < 3) return SIZE_MAX;
+  return starts_with_v2_batch(records) ? 2 : 1;
+}
+
+// Why Kafka's broker finds a partition's records corrupt as it reads their frames, in its
+// exception's words (ByteBufferLogInputStream.nextBatchSize, a CorruptRecordException:
+// CORRUPT_MESSAGE): a length under a magic-0 message's overhead, or a magic no format has,
+// each as soon as the bytes reach it, however little of the frame follows; nothing when the
+// first `frames` frames are sound (Kafka's reading stops at one that is not whole). Checked
+// before anything else of the records, as Kafka reads the frames first. Kafka's broker sends
+// no message with this refusal (KafkaApis answers PartitionResponse(Errors.forException(e))
+// at v3+, ReplicaManager keeps none from a CorruptRecordException below): Portask's addition
+// (v8+), as for more_than_one_batch.
+std::optional<std::string> corrupt_framing(protocol::byte_view records, std::size_t frames) {
+  constexpr std::size_t length_end = 12, magic_at = 16;
+  constexpr std::int32_t least_length = 14;  // LegacyRecord.RECORD_OVERHEAD_V0
+  for (std::size_t at = 0; frames > 0 && records.size() - at >= length_end; --frames) {
+    const auto length = static_cast<std::int32_t>(protocol::load_be32(records.data() + at + 8));
+    if (length < least_length)
+      return "Record size " + std::to_string(length) +
+             " is less than the minimum record overhead (" + std::to_string(least_length) + ")";
+    if (records.size() - at <= magic_at) break;
+    const auto magic = static_cast<std::int8_t>(records[at + magic_at]);
+    if (magic < 0 || magic > 2) return "Invalid magic found in record: " + std::to_string(magic);
+    if (static_cast<std::size_t>(length) > records.size() - at - length_end) break;
+    at += length_end + static_cast<std::size_t>(length);
+  }
+  return std::nullopt;
+}
+
+// Why Kafka refuses a producer's RecordBatch for its base offset, which must be 0: the broker
+// assigns offsets (UnifiedLog.analyzeAndValidateRecords, INVALID_RECORD, before it checks the
+// batch's CRC), in its exception's words, naming the partition as Kafka's TopicPartition
+// does. Kafka's broker sends no message with this refusal (ReplicaManager keeps one only from
+// a RecordValidationException): Portask's addition (v8+), as for more_than_one_batch. Walked
+// from the headers of the whole frames, as Kafka reads them.
+std::optional<std::string> nonzero_base_offset(protocol::byte_view records, const std::string& topic,
+                                               std::int32_t partition) {
+  constexpr std::size_t magic_at = 16;
+  for (std::size_t at = 0; records.size() - at > magic_at;) {
+    const std::size_t size = 12 + std::size_t{protocol::load_be32(records.data() + at + 8)};
+    if (size > records.size() - at) break;  // not whole: Kafka reads no batch there
+    const auto base = static_cast<std::int64_t>(protocol::load_be64(records.data() + at));
+    if (records[at + magic_at] == 2 && base != 0)
+      return "The baseOffset of the record batch in the append to " + topic + "-" +
+             std::to_string(partition) + " should be 0, but it is " + std::to_string(base);
+    at += size;
+  }
+  return std::nullopt;
+}
+
 // Why a partition's records, the first a RecordBatch (`first_v2`), are more batches than
 // Kafka appends at once (exactly one: ProduceRequest.validateRecords from v3 on, once the
 // first's magic is 2; below, LogValidator's rule for a v2 batch), or nothing when they are
@@ -121,7 +177,8 @@ std::optional<std::string> invalid_batch_header(protocol::byte_view records, con
     const auto base = static_cast<std::int64_t>(protocol::load_be64(b));
     const auto delta = static_cast<std::int32_t>(protocol::load_be32(b + last_offset_delta_at));
     // Kafka's lastOffset, a Java long: base + delta wraps past the largest offset as it does
-    // there (the client chooses the base: a signed sum could overflow).
+    // there (the client chooses the base, 0 once nonzero_base_offset has passed it: a signed
+    // sum of another could overflow).
     const auto range = "[" + std::to_string(base) + ", " +
                        std::to_string(protocol::wrapping_add(base, delta)) + "]";
     // Kafka's count from offsets (lastOffset - baseOffset + 1) is not positive.
@@ -164,7 +221,9 @@ bool stored_as_sent(protocol::byte_view records,
     for (std::int64_t k = 0; k < n; ++k, ++i) {
       if (i >= msgs.messages.size()) return false;
       const auto& m = msgs.messages[i];
-      if (m.offset != b.base_offset + k) return false;
+      // The client's base offset, though 0 once Kafka's rule is checked (nonzero_base_offset),
+      // added as Kafka's Java long would be: a signed sum could overflow.
+      if (m.offset != protocol::wrapping_add(b.base_offset, k)) return false;
     }
   }
   return i == msgs.messages.size();
@@ -324,9 +383,9 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       pb.auto_create = may_create;
       pb.wire_bytes = records.size();
       // A partition's records Kafka refuses whole, before anything of them is stored.
-      auto refuse_records = [&](std::string why) {
+      auto refuse_records = [&](std::string why, error_code code = error_code::invalid_record) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, why);
-        out.errorCode = static_cast<std::int16_t>(error_code::invalid_record);
+        out.errorCode = static_cast<std::int16_t>(code);
         out.errorMessage = std::move(why);
         out.baseOffset = -1;
         done();
@@ -351,7 +410,15 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
             bounds_atom::value);
         continue;
       }
+      if (auto why = corrupt_framing(records, frames_kafka_reads(r.api_version, records))) {
+        refuse_records(std::move(*why), error_code::corrupt_message);
+        continue;
+      }
       if (auto why = more_than_one_batch(r.api_version, starts_with_v2_batch(records), whole_batches)) {
+        refuse_records(std::move(*why));
+        continue;
+      }
+      if (auto why = v2 ? nonzero_base_offset(records, topic.name, part.index) : std::nullopt) {
         refuse_records(std::move(*why));
         continue;
       }
@@ -380,8 +447,8 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       if (!batches || batches->empty()) {
         const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
         // INVALID_RECORD for a batch's header or a magic: why, in the words of Kafka's
-        // exception, which its broker does not send (invalid_batch_header; a magic other than 2
-        // at v3+, ProduceRequest.validateRecords; a magic-2 batch after messages of magic 0/1,
+        // exception, which its broker does not send (invalid_batch_header; magic 0 or 1 at
+        // v3+, ProduceRequest.validateRecords; an intact magic-2 batch after messages of magic 0/1,
         // mixed_magic); the errc's message is about the topic's rules, or the native frame's
         // version, which this is not.
         std::optional<std::string> header_why;

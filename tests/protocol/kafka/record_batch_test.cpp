@@ -175,6 +175,41 @@ TEST(RecordBatch, AShortMessageOfAnOlderMagicIsUnsupportedNotTruncated) {
   EXPECT_EQ(decode_record_batch(byte_view{batch}.first(40), used).error(), errc::truncated);
 }
 
+// Kafka frames every format alike before it asks which one a frame is
+// (ByteBufferLogInputStream.nextBatchSize): a length under a magic-0 message's overhead (14)
+// or a magic no format has (outside 0-2) is a corrupt record (CORRUPT_MESSAGE), as soon as
+// the bytes reach it, however short they are: damage (truncated), not a magic Kafka does not
+// allow here (unsupported_version, which the produce path answers INVALID_RECORD).
+TEST(RecordBatch, AMagicNoFormatHasOrALengthUnderAnyMessagesIsDamage) {
+  message_batch one;
+  one.messages.emplace_back().value = "x";
+  buffer message;
+  encode_message_set(one, 0, 1, message);
+  ASSERT_LT(message.size(), record_batch_overhead);
+  std::size_t used = 0;
+  for (const int magic : {3, 0x7F, 0x80, 0xFF}) {
+    auto odd = message;
+    odd[16] = static_cast<std::uint8_t>(magic);
+    EXPECT_EQ(decode_record_batch(odd, used).error(), errc::truncated) << magic;
+    EXPECT_EQ(decode_record_batch(byte_view{odd}.first(17), used).error(), errc::truncated) << magic;
+    EXPECT_EQ(decode_record_batches(odd).error(), errc::truncated) << magic;
+  }
+  buffer batch;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none), batch));
+  batch[16] = 3;
+  EXPECT_EQ(decode_record_batch(batch, used).error(), errc::truncated) << "a whole batch's header too";
+  for (const std::uint32_t length : {0u, 13u, 0xFFFFFFFFu}) {
+    auto short_one = message;
+    store_be32(short_one.data() + 8, length);
+    EXPECT_EQ(decode_record_batch(short_one, used).error(), errc::truncated) << length;
+    EXPECT_EQ(decode_record_batch(byte_view{short_one}.first(12), used).error(), errc::truncated) << length;
+  }
+  // From 14 on, magic 0 or 1 is a message Kafka does not allow here.
+  auto least = message;
+  store_be32(least.data() + 8, 14);
+  EXPECT_EQ(decode_record_batch(least, used).error(), errc::unsupported_version);
+}
+
 TEST(RecordBatch, EveryTruncationIsAnError) {
   buffer bytes;
   ASSERT_FALSE(encode_record_batch(sample(compression_type::none, 2), bytes));
