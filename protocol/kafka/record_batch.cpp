@@ -14,9 +14,11 @@ namespace portask::protocol::kafka {
 namespace {
 
 constexpr std::uint8_t magic_v2 = 2;
+constexpr std::size_t magic_offset = 16;       // offset 8 + length 4 + epoch (magic 0/1: CRC) 4
 constexpr std::size_t crc_offset = 17;         // baseOffset 8 + length 4 + epoch 4 + magic 1
 constexpr std::size_t attributes_offset = 21;  // crc covers from here to the end
 constexpr std::size_t length_field_end = 12;   // batchLength counts from here
+constexpr std::int32_t least_frame_length = 14;  // a magic-0 message's overhead, Kafka's least
 
 bool fits_i32(std::int64_t v) {
   return v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max();
@@ -109,6 +111,20 @@ void write_record(buffer& out, buffer& scratch, const record& rec) {
 std::error_code read_batch_header(byte_view in, decompression_budget& budget, record_batch& b,
                                   byte_view& whole, buffer& plain, byte_view& records_bytes,
                                   std::uint32_t& count) {
+  // Kafka's framing first, which every format shares (ByteBufferLogInputStream.nextBatchSize):
+  // a length under a magic-0 message's overhead or a magic no format has is a corrupt
+  // record (CorruptRecordException: CORRUPT_MESSAGE), as far as `in` reaches. Then the magic:
+  // a magic-0/1 message, which can be shorter than a v2 batch's header, is one Kafka does not
+  // allow here (Produce v3+: INVALID_RECORD, which producers do not retry), not a damaged
+  // batch.
+  if (in.size() >= length_field_end &&
+      static_cast<std::int32_t>(load_be32(in.data() + 8)) < least_frame_length)
+    return errc::truncated;
+  if (in.size() > magic_offset) {
+    const auto found = static_cast<std::int8_t>(in[magic_offset]);
+    if (found < 0 || found > magic_v2) return errc::truncated;
+    if (found != magic_v2) return errc::unsupported_version;
+  }
   if (in.size() < record_batch_overhead) return errc::truncated;
   wire_reader r{in};
   std::uint64_t base = 0;

@@ -70,8 +70,11 @@ struct record_batch {
   friend bool operator==(const record_batch&, const record_batch&) = default;
 };
 
-/// Decodes the batch at the start of `in`; `consumed` is set to its size. Checks the magic
-/// (unsupported_version), the length (truncated / malformed_payload), the CRC-32C
+/// Decodes the batch at the start of `in`; `consumed` is set to its size. Checks Kafka's
+/// framing of every format first, as far as `in` reaches (truncated: a length under 14 or a
+/// magic outside 0-2, damaged bytes, Kafka's CORRUPT_MESSAGE), then the magic
+/// (unsupported_version for 0 and 1, however short `in` is: a message of magic 0/1 can be
+/// shorter than a v2 batch's header), the length (truncated / malformed_payload), the CRC-32C
 /// (crc_mismatch), the header as Kafka checks a client's (invalid_record: see
 /// read_batch_header), decompresses with at most `max_decompressed` bytes of output, and
 /// parses every record (malformed_payload on any inconsistency, including a record count

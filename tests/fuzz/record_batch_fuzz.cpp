@@ -28,6 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   message_batch legacy;
   (void)kafka::decode_message_set_into(byte_view{data, size}, "t", 0, 1, legacy, 1u << 20);
   (void)kafka::compressed_beside_others(byte_view{data, size});
+  (void)kafka::mixed_magics(byte_view{data, size});
   // Produce's clearing of a log append time mark, in place: whatever the bytes, no over-read;
   // and the batches it counts are the same after it (a mark cleared moves no boundary).
   buffer marked(data, data + size);

@@ -5,9 +5,10 @@
 // sentinels (KIP-405's -4, v8; KIP-1005's -5, v9) are answered as Kafka's broker answers them
 // for a topic without remote storage, at any version (it does not check the version): the
 // earliest local offset is the log start, the latest tiered offset -1. Any other negative is
-// a timestamp like any other (the first record). The client's current leader epoch (v4+) is
-// checked on the leader before anything else can fail (leader_epochs.hpp), and an offset
-// found comes with the partition's epoch.
+// a timestamp like any other (the first record), but at v0, which lists offsets before a
+// time and finds none before a negative one (-3 included). The client's current leader epoch
+// (v4+) is checked on the leader before anything else can fail (leader_epochs.hpp), and an
+// offset found comes with the partition's epoch.
 // ACLs: DESCRIBE on the topic, else each of its partitions is TOPIC_AUTHORIZATION_FAILED.
 #include <map>
 #include <utility>
@@ -90,12 +91,16 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
         o.timestamp = f.timestamp;
         // The epoch Metadata reports: the lease's in a cluster, 0 on a single node.
         o.leaderEpoch = f.offset >= 0 ? self->state.ctx->cluster()->leader_epoch(tp) : -1;
-        // v0 answers a list (Kafka's segment starts); empty when no offset qualifies.
+        // v0 answers a list (Kafka's segment starts), of at most maxNumOffsets offsets
+        // (legacyFetchOffsetsBefore); empty when no offset qualifies or none is asked for.
         o.oldStyleOffsets.clear();
-        if (f.offset >= 0) o.oldStyleOffsets.push_back(f.offset);
+        if (f.offset >= 0 && p.maxNumOffsets > 0) o.oldStyleOffsets.push_back(f.offset);
         done();
       };
-      if (p.timestamp == max_timestamp && r.api_version < 7) {
+      // -3 (max timestamp) needs v7 from v1 on (INVALID_REQUEST); v0, which Kafka answers
+      // with a handler of its own that checks no version (handleListOffsetRequestV0), takes
+      // it as a time (below).
+      if (p.timestamp == max_timestamp && r.api_version >= 1 && r.api_version < 7) {
         out.errorCode = static_cast<std::int16_t>(error_code::invalid_request);
         done();
         continue;
@@ -108,11 +113,22 @@ void handle_list_offsets(self_ptr self, const request& r, protocol::byte_view bo
               res->topics[ti].partitions[pi].errorCode = err;
               return done();
             }
+            // A negative maxNumOffsets (v0) sizes Kafka's list below zero: its broker fails
+            // the partition with UNKNOWN_SERVER_ERROR once the partition is found, whatever
+            // the timestamp (legacyFetchOffsetsBefore's NegativeArraySizeException).
+            if (r.api_version == 0 && p.maxNumOffsets < 0) {
+              res->topics[ti].partitions[pi].errorCode = static_cast<std::int16_t>(error_code::unknown_server_error);
+              return done();
+            }
             // Without tiered storage the local log is the whole log, and nothing is tiered.
             if (p.timestamp == earliest || p.timestamp == earliest_local)
               return answer({b.log_start, -1});
             if (p.timestamp == latest) return answer({b.next_offset, -1});
             if (p.timestamp == latest_tiered) return answer({-1, -1});
+            // v0 lists the starts of the segments last modified at or before the time
+            // (legacyFetchOffsetsBefore), and none was before a negative one: the sentinels
+            // above aside, -3 and every other negative time list nothing.
+            if (r.api_version == 0 && p.timestamp < 0) return answer({-1, -1});
             if (b.log_start >= b.next_offset) return answer({-1, -1});
             auto bridge = self->state.dir.bridge_for(tp);
             if (!bridge) {

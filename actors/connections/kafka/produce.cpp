@@ -49,35 +49,120 @@ producer_sequence producer_claim(const protocol::kafka::record_batch& b) {
   return producer_sequence{b.producer_id, b.producer_epoch, b.base_sequence, last};
 }
 
-// Why a partition's Produce v3+ records are more batches than Kafka appends at once (exactly
-// one: ProduceRequest.validateRecords), or nothing when they are not. Stored together, an
-// idempotent producer's second batch could not be recognised as a duplicate when it came
-// again alone. `whole_batches` as mark_create_time counted them, from their headers: as
-// Kafka counts them, before anything is read, so a damaged batch beside another is refused
-// for being there (INVALID_RECORD), not for its damage, and nothing of them is inflated. The
+// Whether a partition's records start with a RecordBatch (magic 2), by its magic byte.
+bool starts_with_v2_batch(protocol::byte_view records) {
+  constexpr std::size_t magic_at = 16;
+  return records.size() > magic_at && records[magic_at] == 2;
+}
+
+// Whether a partition's records are RecordBatches rather than a message set of magic 0/1:
+// always from Produce v3 on; below, when the first is one. Kafka appends a v2 batch a Produce
+// v0-2 brings as it appends one of v3+ (ProduceRequest checks no magic below v3, for
+// "compatibility with clients which send the wrong magic version").
+bool record_batches(std::int16_t version, protocol::byte_view records) {
+  return version >= 3 || starts_with_v2_batch(records);
+}
+
+// How many of a partition's frames Kafka's broker reads before it takes or refuses them for
+// their framing: from v3 on the first and, when that one is a RecordBatch, the next, to see
+// whether there is one (ProduceRequest.validateRecords); below v3 every one
+// (UnifiedLog.analyzeAndValidateRecords).
+std::size_t frames_kafka_reads(std::int16_t version, protocol::byte_view records) {
+  if (version < 3) return SIZE_MAX;
+  return starts_with_v2_batch(records) ? 2 : 1;
+}
+
+// Why Kafka's broker finds a partition's records corrupt as it reads their frames, in its
+// exception's words (ByteBufferLogInputStream.nextBatchSize, a CorruptRecordException:
+// CORRUPT_MESSAGE): a length under a magic-0 message's overhead, or a magic no format has,
+// each as soon as the bytes reach it, however little of the frame follows; nothing when the
+// first `frames` frames are sound (Kafka's reading stops at one that is not whole). Checked
+// before anything else of the records, as Kafka reads the frames first. Kafka's broker sends
+// no message with this refusal (KafkaApis answers PartitionResponse(Errors.forException(e))
+// at v3+, ReplicaManager keeps none from a CorruptRecordException below): Portask's addition
+// (v8+), as for more_than_one_batch.
+std::optional<std::string> corrupt_framing(protocol::byte_view records, std::size_t frames) {
+  constexpr std::size_t length_end = 12, magic_at = 16;
+  constexpr std::int32_t least_length = 14;  // LegacyRecord.RECORD_OVERHEAD_V0
+  for (std::size_t at = 0; frames > 0 && records.size() - at >= length_end; --frames) {
+    const auto length = static_cast<std::int32_t>(protocol::load_be32(records.data() + at + 8));
+    if (length < least_length)
+      return "Record size " + std::to_string(length) +
+             " is less than the minimum record overhead (" + std::to_string(least_length) + ")";
+    if (records.size() - at <= magic_at) break;
+    const auto magic = static_cast<std::int8_t>(records[at + magic_at]);
+    if (magic < 0 || magic > 2) return "Invalid magic found in record: " + std::to_string(magic);
+    if (static_cast<std::size_t>(length) > records.size() - at - length_end) break;
+    at += length_end + static_cast<std::size_t>(length);
+  }
+  return std::nullopt;
+}
+
+// Why Kafka refuses a producer's RecordBatch for its base offset, which must be 0: the broker
+// assigns offsets (UnifiedLog.analyzeAndValidateRecords, INVALID_RECORD, before it checks the
+// batch's CRC), in its exception's words, naming the partition as Kafka's TopicPartition
+// does. Kafka's broker sends no message with this refusal (ReplicaManager keeps one only from
+// a RecordValidationException): Portask's addition (v8+), as for more_than_one_batch. Walked
+// from the headers of the whole frames, as Kafka reads them.
+std::optional<std::string> nonzero_base_offset(protocol::byte_view records, const std::string& topic,
+                                               std::int32_t partition) {
+  constexpr std::size_t magic_at = 16;
+  for (std::size_t at = 0; records.size() - at > magic_at;) {
+    const std::size_t size = 12 + std::size_t{protocol::load_be32(records.data() + at + 8)};
+    if (size > records.size() - at) break;  // not whole: Kafka reads no batch there
+    const auto base = static_cast<std::int64_t>(protocol::load_be64(records.data() + at));
+    if (records[at + magic_at] == 2 && base != 0)
+      return "The baseOffset of the record batch in the append to " + topic + "-" +
+             std::to_string(partition) + " should be 0, but it is " + std::to_string(base);
+    at += size;
+  }
+  return std::nullopt;
+}
+
+// Why a partition's records, the first a RecordBatch (`first_v2`), are more batches than
+// Kafka appends at once (exactly one: ProduceRequest.validateRecords from v3 on, once the
+// first's magic is 2; below, LogValidator's rule for a v2 batch), or nothing when they are
+// not. Stored together, an idempotent producer's second batch could not be recognised as a
+// duplicate when it came again alone. `whole_batches` as mark_create_time counted them, from
+// their headers: as Kafka counts them at v3+, before anything is read, so a damaged batch
+// beside another is refused for being there (INVALID_RECORD), not for its damage, and
+// nothing of them is inflated (below v3 Kafka checks their CRCs first: refused so too). The
 // text is Kafka's exception's, but Kafka's broker sends no message with this refusal
 // (KafkaApis answers PartitionResponse(Errors.forException(e))): Portask's addition (v8+).
-std::optional<std::string> more_than_one_batch(std::int16_t version, std::size_t whole_batches) {
-  if (version < 3 || whole_batches <= 1) return std::nullopt;
+std::optional<std::string> more_than_one_batch(std::int16_t version, bool first_v2, std::size_t whole_batches) {
+  if (!first_v2 || whole_batches <= 1) return std::nullopt;
+  if (version < 3) return "Compressed outer record has more than one batch";
   return "Produce requests with version " + std::to_string(version) +
          " are only allowed to contain exactly one record batch per partition";
 }
 
-// The same for a Produce v0-2 message set, which holds a compressed wrapper only alone
-// (LogValidator), though uncompressed messages may be many. Kafka checks every message's
-// CRC-32 before (UnifiedLog.analyzeAndValidateRecords): asked once `records` are read. The
-// text is Kafka's exception's, but Kafka's broker sends no message with this refusal either
-// (ReplicaManager keeps one only from a RecordValidationException): Portask's addition (v8+).
-std::optional<std::string> wrapper_beside_others(std::int16_t version, protocol::byte_view records) {
-  if (version >= 3 || !protocol::kafka::compressed_beside_others(records)) return std::nullopt;
-  return "Compressed outer record has more than one batch";
+// Why Kafka refuses a message set mixing magics (LogValidator.validateBatch), in its
+// exception's words, naming the partition as Kafka's TopicPartition does: for the log, since
+// Produce v0-2 answers carry no message.
+std::optional<std::string> mixed_magic(protocol::byte_view records, const std::string& topic,
+                                       std::int32_t partition) {
+  const auto mix = protocol::kafka::mixed_magics(records);
+  if (!mix) return std::nullopt;
+  return "Batch magic " + std::to_string(mix->other) + " is not the same as the first batch's magic byte " +
+         std::to_string(mix->first) + " in topic partition " + topic + "-" + std::to_string(partition);
+}
+
+// The same for a Produce v0-2 message set, in LogValidator's order: it holds a compressed
+// wrapper only alone, though uncompressed messages may be many, and all of one magic. Kafka
+// checks every message's CRC-32 before (UnifiedLog.analyzeAndValidateRecords): asked once
+// `records` are read. The texts are Kafka's exceptions', for the log (Produce v0-2 answers
+// carry no message).
+std::optional<std::string> message_set_refused(protocol::byte_view records, const std::string& topic,
+                                               std::int32_t partition) {
+  if (protocol::kafka::compressed_beside_others(records)) return "Compressed outer record has more than one batch";
+  return mixed_magic(records, topic, partition);
 }
 
 // A partition's records refused, as Kafka's broker answers them: damaged bytes (a CRC that
 // does not match, a truncated batch, a body that does not inflate) are CORRUPT_MESSAGE,
 // which producers retry; bytes intact but not what Kafka allows (a bad attribute or record,
 // an unknown codec, magic 0/1 in v3+, no batch at all, a control or transactional batch; more
-// than one batch, see more_than_one_batch and wrapper_beside_others) INVALID_RECORD, which
+// than one batch, or mixed magics, see more_than_one_batch and message_set_refused) INVALID_RECORD, which
 // they do not: retrying cannot help.
 std::int16_t produce_error(errc e) {
   switch (e) {
@@ -112,7 +197,8 @@ std::optional<std::string> invalid_batch_header(protocol::byte_view records, con
     const auto base = static_cast<std::int64_t>(protocol::load_be64(b));
     const auto delta = static_cast<std::int32_t>(protocol::load_be32(b + last_offset_delta_at));
     // Kafka's lastOffset, a Java long: base + delta wraps past the largest offset as it does
-    // there (the client chooses the base: a signed sum could overflow).
+    // there (the client chooses the base, 0 once nonzero_base_offset has passed it: a signed
+    // sum of another could overflow).
     const auto range = "[" + std::to_string(base) + ", " +
                        std::to_string(protocol::wrapping_add(base, delta)) + "]";
     // Kafka's count from offsets (lastOffset - baseOffset + 1) is not positive.
@@ -155,7 +241,9 @@ bool stored_as_sent(protocol::byte_view records,
     for (std::int64_t k = 0; k < n; ++k, ++i) {
       if (i >= msgs.messages.size()) return false;
       const auto& m = msgs.messages[i];
-      if (m.offset != b.base_offset + k) return false;
+      // The client's base offset, though 0 once Kafka's rule is checked (nonzero_base_offset),
+      // added as Kafka's Java long would be: a signed sum could overflow.
+      if (m.offset != protocol::wrapping_add(b.base_offset, k)) return false;
     }
   }
   return i == msgs.messages.size();
@@ -178,13 +266,14 @@ expected<std::vector<protocol::kafka::record_batch>> legacy_message_set(
 // One partition's records read into `pb`, and their batches' headers (the idempotence
 // claim) returned. Written straight in the binary encoding (no message built per record)
 // when the store keeps that encoding and the batches allow it; parsed into messages
-// otherwise, and always for Produce v0-2 (the older message sets, no producer claim).
+// otherwise, and always for the message sets of magic 0/1 (Produce v0-2, no producer claim).
 // `as_sent`: the tail may serve the producer's bytes as they came (publish_batch::kafka_view).
 expected<std::vector<protocol::kafka::record_batch>> read_records(
     const broker_context& ctx, std::int16_t version, protocol::byte_view records,
     publish_batch& pb, protocol::kafka::decompression_budget& budget, bool& as_sent) {
   as_sent = false;
-  if (version < 3) return legacy_message_set(records, pb.tp.topic, pb.tp.partition, pb.batch, budget);
+  if (!record_batches(version, records))
+    return legacy_message_set(records, pb.tp.topic, pb.tp.partition, pb.batch, budget);
   if (ctx.storage_encoding == protocol::encoding{}) {
     // Room for the stored frame's headers, written in place by the bridge for a remote store.
     const std::size_t room = protocol::frame_header_size + 32 + pb.tp.topic.size();
@@ -336,27 +425,55 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       }
       // As decoded: all owned, no shared pieces. A batch its producer marked with log append
       // time is appended as create time, as Kafka appends it to a CreateTime topic: the mark
-      // is cleared in the producer's bytes, which the tail may serve as they are (Produce
-      // v0-2's message sets: see legacy_message_set). The same walk counts the batches.
-      std::size_t whole_batches = 0;
-      if (part.records && r.api_version >= 3)
-        whole_batches = protocol::kafka::mark_create_time(part.records->owned());
+      // is cleared in the producer's bytes, which the tail may serve as they are (message
+      // sets of magic 0/1: see legacy_message_set). The same walk counts the batches.
       const protocol::byte_view records =
           part.records ? protocol::byte_view{part.records->owned()} : protocol::byte_view{};
+      const bool v2 = record_batches(r.api_version, records);
+      std::size_t whole_batches = 0;
+      if (part.records && v2) whole_batches = protocol::kafka::mark_create_time(part.records->owned());
       publish_batch pb;
       pb.tp = {topic.name, part.index};
       pb.source = protocol_kind::kafka;
       pb.auto_create = may_create;
       pb.wire_bytes = records.size();
       // A partition's records Kafka refuses whole, before anything of them is stored.
-      auto refuse_records = [&](std::string why) {
+      auto refuse_records = [&](std::string why, error_code code = error_code::invalid_record) {
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, why);
-        out.errorCode = static_cast<std::int16_t>(error_code::invalid_record);
+        out.errorCode = static_cast<std::int16_t>(code);
         out.errorMessage = std::move(why);
         out.baseOffset = -1;
         done();
       };
-      if (auto why = more_than_one_batch(r.api_version, whole_batches)) {
+      // An empty message set (v0-2; v3+ must hold a batch) appends nothing, and Kafka answers
+      // it as such: no error, no base offset (UnifiedLog.append returns before anything is
+      // validated), once the partition is known to be there.
+      if (r.api_version < 3 && part.records && records.empty()) {
+        using namespace std::chrono_literals;
+        ask_partition(
+            self, self->state.dir, pb.tp, 10s,
+            [=](storage::partition_bounds&) {
+              res->responses[ti].partitionResponses[pi].baseOffset = -1;
+              done();
+            },
+            [=](caf::error& e) {
+              auto& o = res->responses[ti].partitionResponses[pi];
+              o.errorCode = to_kafka(to_errc(e));
+              o.baseOffset = -1;
+              done();
+            },
+            bounds_atom::value);
+        continue;
+      }
+      if (auto why = corrupt_framing(records, frames_kafka_reads(r.api_version, records))) {
+        refuse_records(std::move(*why), error_code::corrupt_message);
+        continue;
+      }
+      if (auto why = more_than_one_batch(r.api_version, starts_with_v2_batch(records), whole_batches)) {
+        refuse_records(std::move(*why));
+        continue;
+      }
+      if (auto why = v2 ? nonzero_base_offset(records, topic.name, part.index) : std::nullopt) {
         refuse_records(std::move(*why));
         continue;
       }
@@ -384,12 +501,19 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       }
       if (!batches || batches->empty()) {
         const auto e = batches ? errc::invalid_request : static_cast<errc>(batches.error().value());
-        // INVALID_RECORD for a batch's header: why, in the words of Kafka's exception, which
-        // its broker does not send (invalid_batch_header); the errc's message is about the
-        // topic's rules, which this is not.
+        // INVALID_RECORD for a batch's header or a magic: why, in the words of Kafka's
+        // exception, which its broker does not send (invalid_batch_header; magic 0 or 1 at
+        // v3+, ProduceRequest.validateRecords; an intact magic-2 batch after messages of magic 0/1,
+        // mixed_magic); the errc's message is about the topic's rules, or the native frame's
+        // version, which this is not.
         std::optional<std::string> header_why;
-        if (e == errc::invalid_record && r.api_version >= 3)
+        if (e == errc::invalid_record && v2)
           header_why = invalid_batch_header(records, topic.name, part.index);
+        else if (e == errc::unsupported_version && r.api_version >= 3)
+          header_why = "Produce requests with version " + std::to_string(r.api_version) +
+                       " are only allowed to contain record batches with magic version 2";
+        else if (e == errc::unsupported_version && !v2)
+          header_why = mixed_magic(records, topic.name, part.index);
         auto why = header_why ? std::move(*header_why) : make_error_code(e).message();
         logging::kafka().warn("kafka produce to {}/{}: {}", topic.name, part.index, why);
         out.errorCode = produce_error(e);
@@ -398,7 +522,7 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         done();
         continue;
       }
-      if (auto why = wrapper_beside_others(r.api_version, records)) {
+      if (auto why = v2 ? std::optional<std::string>{} : message_set_refused(records, topic.name, part.index)) {
         refuse_records(std::move(*why));
         continue;
       }

@@ -331,8 +331,7 @@ TEST(KafkaProtocol, ABatchWithABadCrc32cIsCorruptMessageAndNotStored) {
 // A batch whose offset range is empty, or whose record count is not positive or disagrees
 // with its offset range, is INVALID_RECORD, and the answer (v8+) says why in the text of the
 // exception Kafka's broker throws (LogValidator, checked in its order), which Kafka does not
-// send: Portask's addition. Its last offset is Kafka's, a Java long, which wraps past the
-// largest offset a client may give as its base.
+// send: Portask's addition.
 TEST(KafkaProtocol, ABatchWhoseCountDisagreesWithItsOffsetRangeSaysSoInKafkasWords) {
   broker_fixture f;
   raw_kafka c{f.server->kafka_port()};
@@ -365,11 +364,107 @@ TEST(KafkaProtocol, ABatchWhoseCountDisagreesWithItsOffsetRangeSaysSoInKafkasWor
   EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
   EXPECT_EQ(refused.errorMessage.value_or(""),
             "Batch has an invalid offset range: [0, -1] in topic partition counted-0");
-  refused = refused_with(counted(5, INT64_MAX));
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+}
+
+// Kafka's broker assigns the offsets and refuses a producer's batch whose base offset is not
+// 0 (UnifiedLog.analyzeAndValidateRecords: INVALID_RECORD, before the batch's CRC and header
+// are checked), at every version that carries a v2 batch; from v8 the answer says why in the
+// text of Kafka's exception (Portask's addition: Kafka's broker sends no message with it).
+// The largest base, in a compressed batch of two records, was taken before, its offsets
+// added up past the largest (undefined behaviour).
+TEST(KafkaProtocol, ABatchWhoseBaseOffsetIsNotZeroIsInvalidRecordInKafkasWords) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto based = [](std::int64_t base, kafka::compression_type z) {
+    auto records = record_batch_bytes("b", 2, z);
+    protocol::store_be64(reinterpret_cast<std::uint8_t*>(records.data()), static_cast<std::uint64_t>(base));
+    return records;  // the CRC-32C still matches: the base offset is outside it
+  };
+  auto produce = [&](std::int16_t version, const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, version, produce_request("based", 0, records), version >= 9)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  auto refused = produce(9, based(INT64_MAX, kafka::compression_type::gzip));
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.baseOffset, -1);
+  EXPECT_EQ(refused.errorMessage.value_or(""),
+            "The baseOffset of the record batch in the append to based-0 should be 0, but it is "
+            "9223372036854775807");
+  refused = produce(8, based(-1, kafka::compression_type::none));
   EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
   EXPECT_EQ(refused.errorMessage.value_or(""),
-            "Inconsistent batch offset range [9223372036854775807, -9223372036854775807] and "
-            "count of records 5 in topic partition counted-0");
+            "The baseOffset of the record batch in the append to based-0 should be 0, but it is -1");
+  // Checked before the CRC: a damaged batch with a base offset is INVALID_RECORD too.
+  auto damaged = based(5, kafka::compression_type::none);
+  damaged.back() = static_cast<char>(damaged.back() ^ 0x01);
+  EXPECT_EQ(produce(3, damaged).errorCode, 87) << "INVALID_RECORD";
+  // A v2 batch in Produce v0-2 is held to the same rule.
+  for (const std::int16_t version : {0, 2})
+    EXPECT_EQ(produce(version, based(5, kafka::compression_type::lz4)).errorCode, 87) << "v" << version;
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+  const auto taken = produce(9, based(0, kafka::compression_type::gzip));
+  EXPECT_EQ(taken.errorCode, 0);
+  EXPECT_EQ(taken.baseOffset, 0) << "nothing of the refused batches was stored";
+}
+
+// Kafka reads every frame of a partition's records (ByteBufferLogInputStream) before it looks
+// at anything else of them, and a length under a magic-0 message's overhead (14) or a magic
+// no format has (outside 0-2) is a corrupt record there: CORRUPT_MESSAGE, however short the
+// field, at every version (from v8 saying why in the words of Kafka's exception, which its
+// broker does not send). They were INVALID_RECORD (an unsupported magic), which a producer
+// does not retry.
+TEST(KafkaProtocol, AMagicNoFormatHasOrAFrameShorterThanAnyMessageIsCorruptMessage) {
+  portask::testing::log_capture log(logging::kafka(), spdlog::level::warn);
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto produce = [&](std::int16_t version, const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, version, produce_request("odd-magic", 0, records), version >= 9)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  protocol::message_batch one;
+  one.messages.emplace_back().value = "x";
+  protocol::buffer set;
+  kafka::encode_message_set(one, 0, 1, set);
+  const std::string message(protocol::as_chars(set));
+  ASSERT_LT(message.size(), kafka::record_batch_overhead);
+  for (const std::int16_t version : {3, 8}) {
+    for (const int magic : {3, 0xFF}) {
+      const auto said = std::to_string(static_cast<std::int8_t>(magic));  // as Kafka's Java byte
+      auto odd = message;
+      odd[16] = static_cast<char>(magic);
+      // Whole, or cut right after the magic: Kafka reads the magic before it asks for the rest.
+      for (const auto& records : {odd, odd.substr(0, 17)}) {
+        const auto refused = produce(version, records);
+        EXPECT_EQ(refused.errorCode, 2) << "CORRUPT_MESSAGE: v" << version << ", magic " << said << ", "
+                                        << records.size();
+        EXPECT_EQ(refused.baseOffset, -1);
+        if (version >= 8) {
+          EXPECT_EQ(refused.errorMessage.value_or(""), "Invalid magic found in record: " + said);
+        }
+      }
+    }
+    auto short_length = message;
+    protocol::store_be32(reinterpret_cast<std::uint8_t*>(short_length.data()) + 8, 13);
+    const auto refused = produce(version, short_length);
+    EXPECT_EQ(refused.errorCode, 2) << "CORRUPT_MESSAGE: v" << version;
+    if (version >= 8) {
+      EXPECT_EQ(refused.errorMessage.value_or(""),
+                "Record size 13 is less than the minimum record overhead (14)");
+    }
+  }
+  // v0-2: a message of magic 7, alone or after others, is damage too (the answer carries no
+  // message: the log says why).
+  auto seventh = message;
+  seventh[16] = 7;
+  for (const std::int16_t version : {0, 2}) {
+    for (const auto& records : {seventh, message + seventh}) {
+      const auto refused = produce(version, records);
+      EXPECT_EQ(refused.errorCode, 2) << "CORRUPT_MESSAGE: v" << version << ", " << records.size();
+      EXPECT_EQ(refused.baseOffset, -1);
+    }
+  }
+  EXPECT_EQ(log.lines_with("Invalid magic found in record: 7").size(), 4u);
   EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
 }
 
@@ -486,6 +581,243 @@ TEST(KafkaProtocol, MoreThanOneBatchIsRefusedBeforeAnythingIsInflated) {
   EXPECT_EQ(after.errorCode, 0) << "the budget was still whole";
   EXPECT_EQ(after.baseOffset, 0);
   EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 30000u);
+}
+
+// Kafka reads a Produce v3+ partition's magic first (ProduceRequest.validateRecords) and
+// refuses magic 0/1 with INVALID_RECORD, which producers do not retry, however short the
+// message: not CORRUPT_MESSAGE (as a message shorter than a v2 batch's header was answered),
+// which they would retry until their delivery timeout.
+TEST(KafkaProtocol, OlderMagicsInProduceV3AreInvalidRecordHoweverShort) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  for (const std::int16_t version : {3, 8}) {
+    for (const std::int8_t magic : {0, 1}) {
+      for (const std::size_t size : {1, 40}) {
+        protocol::message_batch one;
+        one.messages.emplace_back().value = std::string(size, 'x');
+        protocol::buffer set;
+        kafka::encode_message_set(one, 0, magic, set);
+        const auto refused =
+            call<msg::ProduceResponse>(c, 0, version, produce_request("old-magic", 0, std::string(protocol::as_chars(set))), false)
+                .responses.at(0).partitionResponses.at(0);
+        EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD: v" << version << ", magic " << int{magic} << ", " << size;
+        EXPECT_EQ(refused.baseOffset, -1);
+        if (version >= 8) {
+          EXPECT_EQ(refused.errorMessage.value_or(""),
+                    "Produce requests with version 8 are only allowed to contain record batches with magic version 2");
+        }
+      }
+    }
+  }
+  // Kafka looks at the first one's magic before it counts them: two messages are refused for
+  // their magic, not for being two.
+  protocol::buffer two;
+  kafka::encode_message_set(make_batch(2), 0, 1, two);
+  EXPECT_EQ(call<msg::ProduceResponse>(c, 0, 8, produce_request("old-magic", 0, std::string(protocol::as_chars(two))), false)
+                .responses.at(0).partitionResponses.at(0).errorMessage.value_or(""),
+            "Produce requests with version 8 are only allowed to contain record batches with magic version 2");
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+}
+
+// Below v3 Kafka checks no magic (ProduceRequest.validateRecords, for "compatibility with
+// clients which send the wrong magic version") and appends a v2 batch as at v3+, alone
+// (LogValidator). A set mixing magics is refused whole (LogValidator.validateBatch), saying
+// why in the log (Produce v0-2 carry no error message).
+TEST(KafkaProtocol, AV2BatchInProduceV0To2IsAppendedAsAtV3) {
+  portask::testing::log_capture log(logging::kafka(), spdlog::level::warn);
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  const auto batch = batch_bytes(make_batch(2, "b"), kafka::compression_type::none);
+  const auto packed = batch_bytes(make_batch(2, "z"), kafka::compression_type::gzip);
+  auto produce = [&](std::int16_t version, const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, version, produce_request("v2-in-old", 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  std::int64_t next = 0;
+  for (const std::int16_t version : {0, 1, 2}) {
+    for (const auto& records : {batch, packed}) {
+      const auto taken = produce(version, records);
+      EXPECT_EQ(taken.errorCode, 0) << "v" << version;
+      EXPECT_EQ(taken.baseOffset, next) << "v" << version;
+      next += 2;
+    }
+  }
+  // The records as the batches carried them: keys, values, headers.
+  auto native = f.connect();
+  auto got = must(native.fetch("v2-in-old", 0, 0));
+  ASSERT_EQ(got.messages.size(), 12u);
+  EXPECT_EQ(got.messages[0].value, "b0");
+  EXPECT_EQ(got.messages[3].value, "z1");
+  EXPECT_EQ(got.messages[3].key, "k1");
+  EXPECT_EQ(got.messages[3].headers.at(0).value, "x");
+
+  // Refused whole: two batches; messages of magic 1 and a batch, either way round; magic 0
+  // and 1 mixed.
+  protocol::buffer one, zero;
+  kafka::encode_message_set(make_batch(2), 0, 1, one);
+  kafka::encode_message_set(make_batch(2), 0, 0, zero);
+  const std::string ones(protocol::as_chars(one));
+  const std::string zeros(protocol::as_chars(zero));
+  for (const auto& records : {batch + batch, batch + ones, ones + batch, zeros + ones}) {
+    const auto refused = produce(2, records);
+    EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+    EXPECT_EQ(refused.baseOffset, -1);
+  }
+  EXPECT_EQ(log.lines_with("Compressed outer record has more than one batch").size(), 2u);
+  EXPECT_EQ(log.lines_with("Batch magic 2 is not the same as the first batch's magic byte 1 in topic partition v2-in-old-0")
+                .size(),
+            1u);
+  EXPECT_EQ(log.lines_with("Batch magic 1 is not the same as the first batch's magic byte 0 in topic partition v2-in-old-0")
+                .size(),
+            1u);
+  EXPECT_EQ(produce(2, ones).baseOffset, next) << "nothing of the refused sets was stored";
+}
+
+// Kafka checks the checksum of every message and batch of a set
+// (UnifiedLog.analyzeAndValidateRecords) before it refuses the set for mixing magics
+// (LogValidator): a damaged v2 batch after messages of magic 1, or a damaged message after
+// such a batch, is CORRUPT_MESSAGE, which producers retry; the mix of intact ones is
+// INVALID_RECORD.
+TEST(KafkaProtocol, DamageAmongMixedMagicsIsCorruptMessage) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto produce_v2 = [&](const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, 2, produce_request("mixed-damage", 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  const auto batch = batch_bytes(make_batch(2, "b"), kafka::compression_type::none);
+  auto damaged_batch = batch;
+  damaged_batch.back() = static_cast<char>(damaged_batch.back() ^ 0x01);  // its CRC-32C fails
+  protocol::buffer one;
+  kafka::encode_message_set(make_batch(2), 0, 1, one);
+  const std::string ones(protocol::as_chars(one));
+  auto damaged_ones = ones;
+  damaged_ones.back() = static_cast<char>(damaged_ones.back() ^ 0x01);  // the last one's CRC-32 fails
+  for (const auto& records : {ones + damaged_batch, ones + batch + damaged_ones}) {
+    const auto refused = produce_v2(records);
+    EXPECT_EQ(refused.errorCode, 2) << "CORRUPT_MESSAGE";
+    EXPECT_EQ(refused.baseOffset, -1);
+  }
+  EXPECT_EQ(produce_v2(ones + batch).errorCode, 87) << "intact: INVALID_RECORD, for the mix";
+  EXPECT_EQ(f.metrics().messages_in_total(protocol_kind::kafka), 0u);
+}
+
+// Kafka's LogValidator refuses a compressed wrapper's inner message whose magic is not the
+// wrapper's (INVALID_RECORD), and nothing of the set is stored.
+TEST(KafkaProtocol, AWrapperHoldingMessagesOfAnotherMagicIsInvalidRecord) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  auto produce_v2 = [&](const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, 2, produce_request("wrapped", 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  protocol::buffer zeros, ones;
+  kafka::encode_message_set(make_batch(3), 0, 0, zeros);
+  kafka::encode_message_set(make_batch(3), 0, 1, ones);
+  const auto refused = produce_v2(gzip_wrapper(zeros));  // a magic-1 wrapper
+  EXPECT_EQ(refused.errorCode, 87) << "INVALID_RECORD";
+  EXPECT_EQ(refused.baseOffset, -1);
+  const auto taken = produce_v2(gzip_wrapper(ones));
+  EXPECT_EQ(taken.errorCode, 0);
+  EXPECT_EQ(taken.baseOffset, 0) << "nothing of the refused wrapper was stored";
+}
+
+// An empty message set (Produce v0-2) appends nothing, and Kafka answers it so: no error and
+// no base offset (UnifiedLog.append returns before anything is validated), or
+// UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist, which it does not create.
+// From v3 a partition's records must hold a batch (INVALID_RECORD).
+TEST(KafkaProtocol, AnEmptyMessageSetIsAnsweredWithoutAnErrorOrABaseOffset) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  protocol::buffer set;
+  kafka::encode_message_set(make_batch(2), 0, 1, set);
+  const std::string two(protocol::as_chars(set));
+  auto produce = [&](std::int16_t version, const std::string& topic, const std::string& records) {
+    return call<msg::ProduceResponse>(c, 0, version, produce_request(topic, 0, records), false)
+        .responses.at(0).partitionResponses.at(0);
+  };
+  ASSERT_EQ(produce(2, "empty-set", two).errorCode, 0);
+  for (const std::int16_t version : {0, 1, 2}) {
+    const auto answered = produce(version, "empty-set", "");
+    EXPECT_EQ(answered.errorCode, 0) << "v" << version;
+    EXPECT_EQ(answered.baseOffset, -1) << "v" << version;
+  }
+  const auto missing = produce(2, "empty-nowhere", "");
+  EXPECT_EQ(missing.errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(missing.baseOffset, -1);
+  EXPECT_EQ(produce(3, "empty-set", "").errorCode, 87) << "v3+: INVALID_RECORD";
+  EXPECT_EQ(produce(2, "empty-set", two).baseOffset, 2) << "nothing was appended";
+  msg::MetadataRequest meta;
+  meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("empty-nowhere")}};
+  meta.allowAutoTopicCreation = false;
+  EXPECT_EQ(call<msg::MetadataResponse>(c, 3, 12, meta, true).topics.at(0).errorCode, 3)
+      << "the empty set created no topic";
+}
+
+// ListOffsets v0 answers at most maxNumOffsets offsets (Kafka's legacyFetchOffsetsBefore):
+// none for 0, Portask's one (the offset the timestamp finds) for 1 or more. A negative count
+// sizes Kafka's list below zero, which its broker fails with UNKNOWN_SERVER_ERROR once the
+// partition is found.
+TEST(KafkaProtocol, ListOffsetsV0AnswersAtMostMaxNumOffsets) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  ASSERT_EQ(call<msg::ProduceResponse>(c, 0, 7,
+                                       produce_request("lo-v0", 0, batch_bytes(make_batch(3), kafka::compression_type::none)),
+                                       false)
+                .responses.at(0).partitionResponses.at(0).errorCode,
+            0);
+  auto ask = [&](const std::string& topic, std::int64_t timestamp, std::int32_t max) {
+    msg::ListOffsetsRequest req;
+    req.replicaId = -1;
+    req.topics.push_back({topic, {{0, -1, timestamp, max}}});
+    return call<msg::ListOffsetsResponse>(c, 2, 0, req, false).topics.at(0).partitions.at(0);
+  };
+  for (const std::int64_t timestamp : {-1, -2}) {  // latest, earliest
+    const std::vector<std::int64_t> found{timestamp == -1 ? 3 : 0};
+    for (const std::int32_t max : {1, 5}) {
+      const auto got = ask("lo-v0", timestamp, max);
+      EXPECT_EQ(got.errorCode, 0);
+      EXPECT_EQ(got.oldStyleOffsets, found) << timestamp << " " << max;
+    }
+    const auto none = ask("lo-v0", timestamp, 0);
+    EXPECT_EQ(none.errorCode, 0);
+    EXPECT_TRUE(none.oldStyleOffsets.empty()) << timestamp;
+    const auto negative = ask("lo-v0", timestamp, -1);
+    EXPECT_EQ(negative.errorCode, -1) << "UNKNOWN_SERVER_ERROR";
+    EXPECT_TRUE(negative.oldStyleOffsets.empty()) << timestamp;
+  }
+  EXPECT_EQ(ask("lo-v0-nowhere", -1, -1).errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION: looked for first";
+}
+
+// Kafka answers ListOffsets v0 with a handler of its own (handleListOffsetRequestV0), which
+// checks no version: -3 (max timestamp, v7 from v1 on) is a time there, and v0 lists the
+// segments last modified at or before a time, of which there is none before a negative one.
+// So -3, and any other negative but the sentinels -1, -2 and -4, lists nothing, without an
+// error (UNKNOWN_SERVER_ERROR for a negative maxNumOffsets, UNKNOWN_TOPIC_OR_PARTITION where
+// there is no partition, as for any time). It was INVALID_REQUEST.
+TEST(KafkaProtocol, ListOffsetsV0ListsNothingBeforeANegativeTimeMinusThreeIncluded) {
+  broker_fixture f;
+  raw_kafka c{f.server->kafka_port()};
+  ASSERT_EQ(call<msg::ProduceResponse>(c, 0, 7,
+                                       produce_request("lo-v0-neg", 0, batch_bytes(make_batch(3), kafka::compression_type::none)),
+                                       false)
+                .responses.at(0).partitionResponses.at(0).errorCode,
+            0);
+  auto ask = [&](const std::string& topic, std::int64_t timestamp, std::int32_t max) {
+    msg::ListOffsetsRequest req;
+    req.replicaId = -1;
+    req.topics.push_back({topic, {{0, -1, timestamp, max}}});
+    return call<msg::ListOffsetsResponse>(c, 2, 0, req, false).topics.at(0).partitions.at(0);
+  };
+  for (const std::int64_t timestamp : {-3, -5, -10}) {
+    const auto got = ask("lo-v0-neg", timestamp, 5);
+    EXPECT_EQ(got.errorCode, 0) << timestamp;
+    EXPECT_TRUE(got.oldStyleOffsets.empty()) << timestamp;
+  }
+  EXPECT_EQ(ask("lo-v0-neg", -3, -1).errorCode, -1) << "UNKNOWN_SERVER_ERROR";
+  EXPECT_EQ(ask("lo-v0-neg-nowhere", -3, 1).errorCode, 3) << "UNKNOWN_TOPIC_OR_PARTITION";
+  EXPECT_EQ(ask("lo-v0-neg", -4, 1).oldStyleOffsets, std::vector<std::int64_t>{0}) << "-4: the log start";
+  EXPECT_EQ(ask("lo-v0-neg", 0, 1).oldStyleOffsets, std::vector<std::int64_t>{0}) << "a time: Portask's one";
 }
 
 // A producer's batch marked with log append time (a broker's mark) is appended to a

@@ -8,6 +8,7 @@
 #include "protocol/crc32.hpp"
 #include "protocol/error.hpp"
 #include "protocol/kafka/batch_compression.hpp"
+#include "protocol/kafka/record_batch.hpp"
 #include "protocol/wire.hpp"
 
 using namespace portask;
@@ -140,6 +141,147 @@ TEST(MessageSet, ACompressedWrapperBesideOtherMessagesIsFound) {
   // Each of them reads as a set: the refusal is the produce path's, as Kafka's LogValidator's.
   message_batch got;
   EXPECT_TRUE(decode_message_set_into(joined(plain, wrapper), "t", 0, append_time, got));
+}
+
+// Kafka's broker takes a producer's set only when all its messages have the first one's magic
+// (LogValidator.validateBatch): a set mixing 0 and 1, or a RecordBatch (2) after them, is
+// found from the headers; it reads, the refusal being the produce path's.
+TEST(MessageSet, MixedMagicsAreFound) {
+  buffer zero, one, both;
+  encode_message_set(sample(2), 0, 0, zero);
+  encode_message_set(sample(2), 0, 1, one);
+  EXPECT_FALSE(mixed_magics(zero));
+  EXPECT_FALSE(mixed_magics(one));
+  EXPECT_FALSE(mixed_magics(buffer{}));
+  both = zero;
+  both.insert(both.end(), one.begin(), one.end());
+  auto mix = mixed_magics(both);
+  ASSERT_TRUE(mix);
+  EXPECT_EQ(mix->first, 0);
+  EXPECT_EQ(mix->other, 1);
+  message_batch got;
+  EXPECT_TRUE(decode_message_set_into(both, "t", 0, append_time, got));
+  // A message whose magic byte says 2, after magic-1 ones: a RecordBatch's, framed alike.
+  auto with_batch = one;
+  auto batch = one_message(1, 0, 0, "x");
+  batch[16] = 2;
+  with_batch.insert(with_batch.end(), batch.begin(), batch.end());
+  mix = mixed_magics(with_batch);
+  ASSERT_TRUE(mix);
+  EXPECT_EQ(mix->first, 1);
+  EXPECT_EQ(mix->other, 2);
+  // One not whole is no message: Kafka's reading stops there.
+  auto cut = one;
+  const auto other = one_message(0, 0, 0, "x");
+  cut.insert(cut.end(), other.begin(), other.end() - 1);
+  EXPECT_FALSE(mixed_magics(cut));
+}
+
+// Kafka's reading of a set finds a message of a magic no format has, or one shorter than any
+// message, corrupt (CorruptRecordException: CORRUPT_MESSAGE): damage (truncated), alone or
+// after others, not an unsupported version (which the produce path answers INVALID_RECORD);
+// mixed_magics reports no mix with it. Inside a wrapper any magic but the wrapper's is
+// refused as LogValidator refuses it (malformed_payload: INVALID_RECORD).
+TEST(MessageSet, AMagicNoFormatHasOrASizeUnderAnyMessagesIsDamage) {
+  buffer ones;
+  encode_message_set(sample(2), 0, 1, ones);
+  for (const int magic : {3, 7, 0xFF}) {
+    auto odd = one_message(1, 0, 0, "x");
+    odd[16] = static_cast<std::uint8_t>(magic);
+    auto after = ones;
+    after.insert(after.end(), odd.begin(), odd.end());
+    for (const auto& set : {odd, after}) {
+      message_batch out;
+      auto r = decode_message_set_into(set, "t", 0, append_time, out);
+      ASSERT_FALSE(r) << magic;
+      EXPECT_EQ(r.error(), make_error_code(errc::truncated)) << magic;
+      EXPECT_TRUE(out.messages.empty());
+    }
+    EXPECT_FALSE(mixed_magics(after)) << magic;
+  }
+  auto short_one = one_message(1, 0, 0, "x");
+  store_be32(short_one.data() + 8, 13);
+  message_batch out;
+  auto r = decode_message_set_into(short_one, "t", 0, append_time, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::truncated));
+
+  auto inner = one_message(1, 0, 0, "x");
+  inner[16] = 7;
+  buffer packed;
+  ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
+  const auto gzip = static_cast<std::uint8_t>(compression_type::gzip);
+  r = decode_message_set_into(one_message(1, gzip, 0, std::string(as_chars(packed))), "t", 0, append_time, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::malformed_payload));
+}
+
+// A RecordBatch after messages (framed alike) makes a set Kafka refuses for mixing magics,
+// but only once every message and batch in it has passed its checksum, as Kafka checks them
+// all first (UnifiedLog.analyzeAndValidateRecords, then LogValidator): a damaged batch, or a
+// damaged message after an intact one, is crc_mismatch (CORRUPT_MESSAGE); all intact,
+// unsupported_version (the produce path's INVALID_RECORD, for the mix).
+TEST(MessageSet, ARecordBatchAmongMessagesIsCheckedForDamageBeforeTheMix) {
+  buffer ones, batch;
+  encode_message_set(sample(2), 0, 1, ones);
+  ASSERT_FALSE(encode_record_batch(from_messages(sample(2), 0), batch));
+  auto damaged_batch = batch;
+  damaged_batch.back() ^= 0x01;  // its CRC-32C no longer matches
+  auto damaged_ones = ones;
+  damaged_ones.back() ^= 0x01;  // the last message's CRC-32 no longer matches
+  auto join = [](std::initializer_list<buffer> parts) {
+    buffer out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  for (const auto& set : {join({ones, damaged_batch}), join({ones, batch, damaged_ones}), join({batch, damaged_ones})}) {
+    message_batch out;
+    auto r = decode_message_set_into(set, "t", 0, append_time, out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(errc::crc_mismatch));
+    EXPECT_TRUE(out.messages.empty());
+  }
+  // A batch header cut short (under a batch's header) is damage too.
+  buffer stub(12 + 14, 0);
+  store_be32(stub.data() + 8, 14);
+  stub[16] = 2;
+  message_batch out;
+  auto r = decode_message_set_into(join({ones, stub}), "t", 0, append_time, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::crc_mismatch));
+  for (const auto& set : {join({ones, batch}), join({ones, batch, ones}), join({batch, ones})}) {
+    r = decode_message_set_into(set, "t", 0, append_time, out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(errc::unsupported_version));
+    EXPECT_TRUE(out.messages.empty());
+  }
+}
+
+// Kafka's LogValidator refuses an inner message whose magic is not its wrapper's
+// (INVALID_RECORD): a magic-1 wrapper holding magic-0 messages, or the other way round.
+TEST(MessageSet, AWrapperHoldingMessagesOfTheOtherMagicIsRefused) {
+  for (std::int8_t wrapper_magic : {0, 1}) {
+    const std::int8_t inner_magic = wrapper_magic == 0 ? 1 : 0;
+    buffer inner, packed;
+    encode_message_set(sample(2), 0, inner_magic, inner);
+    ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
+    const auto gzip = static_cast<std::uint8_t>(compression_type::gzip);
+    message_batch out;
+    auto r = decode_message_set_into(one_message(wrapper_magic, gzip, 0, std::string(as_chars(packed))), "t",
+                                     0, append_time, out);
+    ASSERT_FALSE(r) << static_cast<int>(wrapper_magic);
+    EXPECT_EQ(r.error(), make_error_code(errc::malformed_payload));
+    EXPECT_TRUE(out.messages.empty());
+    // Its own magic inside reads.
+    inner.clear();
+    packed.clear();
+    encode_message_set(sample(2), 0, wrapper_magic, inner);
+    ASSERT_FALSE(compress(compression_type::gzip, inner, packed));
+    r = decode_message_set_into(one_message(wrapper_magic, gzip, 0, std::string(as_chars(packed))), "t", 0,
+                                append_time, out);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, 2u);
+  }
 }
 
 TEST(MessageSet, OffsetsAreWrittenFromTheBaseOffset) {

@@ -7,6 +7,7 @@
 
 #include "protocol/compression/compressors.hpp"
 #include "protocol/kafka/crc32c.hpp"
+#include "protocol/kafka/message_set.hpp"
 
 using namespace portask;
 using namespace portask::protocol;
@@ -150,6 +151,63 @@ TEST(RecordBatch, OlderMagicIsUnsupported) {
   bytes[16] = 1;
   std::size_t used = 0;
   EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::unsupported_version);
+}
+
+// Kafka reads a message's magic at byte 16 whatever its format (ByteBufferLogInputStream), and
+// Produce v3+ refuses magic 0/1 as not allowed (INVALID_RECORD), not as damage: a message of
+// an older magic shorter than a v2 batch's header is unsupported, not truncated (which the
+// produce path answers CORRUPT_MESSAGE, retried by producers until their delivery timeout).
+TEST(RecordBatch, AShortMessageOfAnOlderMagicIsUnsupportedNotTruncated) {
+  message_batch one;
+  one.messages.emplace_back().value = "x";
+  for (std::int8_t magic : {0, 1}) {
+    buffer bytes;
+    encode_message_set(one, 0, magic, bytes);
+    ASSERT_LT(bytes.size(), record_batch_overhead) << static_cast<int>(magic);
+    std::size_t used = 0;
+    EXPECT_EQ(decode_record_batch(bytes, used).error(), errc::unsupported_version) << static_cast<int>(magic);
+    EXPECT_EQ(decode_record_batches(bytes).error(), errc::unsupported_version) << static_cast<int>(magic);
+  }
+  // A v2 batch cut short after its magic is still truncated.
+  buffer batch;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none), batch));
+  std::size_t used = 0;
+  EXPECT_EQ(decode_record_batch(byte_view{batch}.first(40), used).error(), errc::truncated);
+}
+
+// Kafka frames every format alike before it asks which one a frame is
+// (ByteBufferLogInputStream.nextBatchSize): a length under a magic-0 message's overhead (14)
+// or a magic no format has (outside 0-2) is a corrupt record (CORRUPT_MESSAGE), as soon as
+// the bytes reach it, however short they are: damage (truncated), not a magic Kafka does not
+// allow here (unsupported_version, which the produce path answers INVALID_RECORD).
+TEST(RecordBatch, AMagicNoFormatHasOrALengthUnderAnyMessagesIsDamage) {
+  message_batch one;
+  one.messages.emplace_back().value = "x";
+  buffer message;
+  encode_message_set(one, 0, 1, message);
+  ASSERT_LT(message.size(), record_batch_overhead);
+  std::size_t used = 0;
+  for (const int magic : {3, 0x7F, 0x80, 0xFF}) {
+    auto odd = message;
+    odd[16] = static_cast<std::uint8_t>(magic);
+    EXPECT_EQ(decode_record_batch(odd, used).error(), errc::truncated) << magic;
+    EXPECT_EQ(decode_record_batch(byte_view{odd}.first(17), used).error(), errc::truncated) << magic;
+    EXPECT_EQ(decode_record_batches(odd).error(), errc::truncated) << magic;
+  }
+  buffer batch;
+  ASSERT_FALSE(encode_record_batch(sample(compression_type::none), batch));
+  batch[16] = 3;
+  EXPECT_EQ(decode_record_batch(batch, used).error(), errc::truncated) << "a whole batch's header too";
+  for (const std::uint32_t length : {0u, 13u, 0xFFFFFFFFu}) {
+    auto short_one = message;
+    store_be32(short_one.data() + 8, length);
+    EXPECT_EQ(decode_record_batch(short_one, used).error(), errc::truncated) << length;
+    EXPECT_EQ(decode_record_batch(byte_view{short_one}.first(12), used).error(), errc::truncated) << length;
+  }
+  // From 14 on, magic 0 or 1 is a message Kafka does not allow here.
+  auto least = message;
+  store_be32(least.data() + 8, 14);
+  EXPECT_EQ(decode_record_batch(least, used).error(), errc::unsupported_version);
 }
 
 TEST(RecordBatch, EveryTruncationIsAnError) {
