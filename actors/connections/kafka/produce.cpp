@@ -450,14 +450,15 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
       // validated), once the partition is known to be there.
       if (r.api_version < 3 && part.records && records.empty()) {
         using namespace std::chrono_literals;
+        const answer_slot where = *slot;  // the answer's place, not the request's
         ask_partition(
             self, self->state.dir, pb.tp, 10s,
             [=](storage::partition_bounds&) {
-              res->responses[ti].partitionResponses[pi].baseOffset = -1;
+              res->responses[where.first].partitionResponses[where.second].baseOffset = -1;
               done();
             },
             [=](caf::error& e) {
-              auto& o = res->responses[ti].partitionResponses[pi];
+              auto& o = res->responses[where.first].partitionResponses[where.second];
               o.errorCode = to_kafka(to_errc(e));
               o.baseOffset = -1;
               done();
@@ -473,7 +474,9 @@ void handle_produce(self_ptr self, const request& r, protocol::byte_view body) {
         refuse_records(std::move(*why));
         continue;
       }
-      if (auto why = v2 ? nonzero_base_offset(records, topic.name, part.index) : std::nullopt) {
+      // Past the first frame only when it is a batch (Kafka stops at an older first frame).
+      if (auto why = v2 && starts_with_v2_batch(records) ? nonzero_base_offset(records, topic.name, part.index)
+                                                          : std::nullopt) {
         refuse_records(std::move(*why));
         continue;
       }

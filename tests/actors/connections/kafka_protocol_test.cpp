@@ -747,6 +747,19 @@ TEST(KafkaProtocol, AnEmptyMessageSetIsAnsweredWithoutAnErrorOrABaseOffset) {
   EXPECT_EQ(missing.baseOffset, -1);
   EXPECT_EQ(produce(3, "empty-set", "").errorCode, 87) << "v3+: INVALID_RECORD";
   EXPECT_EQ(produce(2, "empty-set", two).baseOffset, 2) << "nothing was appended";
+  // Answered in the answer's place, not the request's: a partition named twice (the empty
+  // copy last) and a topic named twice have one entry each.
+  auto twice = produce_request("empty-set", 0, two);
+  twice.topicData[0].partitionData.push_back({0, protocol::gather_bytes(std::string())});
+  twice.topicData.push_back({"empty-set", {{99, protocol::gather_bytes(std::string())}}});
+  const auto both = call<msg::ProduceResponse>(c, 0, 2, twice, false);
+  ASSERT_EQ(both.responses.size(), 1u);
+  ASSERT_EQ(both.responses[0].partitionResponses.size(), 2u);
+  for (const auto& p : both.responses[0].partitionResponses) {
+    EXPECT_EQ(p.errorCode, p.index == 0 ? 0 : 3) << "partition " << p.index << " (99 does not exist)";
+    EXPECT_EQ(p.baseOffset, -1) << "partition " << p.index;
+  }
+  EXPECT_EQ(produce(2, "empty-set", two).baseOffset, 4) << "the copy named first was not appended";
   msg::MetadataRequest meta;
   meta.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{{{}, std::string("empty-nowhere")}};
   meta.allowAutoTopicCreation = false;
