@@ -107,7 +107,8 @@ struct compaction_progress {
     dirt,
     tombstones,
     /// Batches held back for want of a producer snapshot (held_until), in a quiet partition:
-    /// due if the snapshot the store holds now covers held_until, which the caller reads.
+    /// due if the snapshot the store holds now covers held_until, which the caller finds out
+    /// (having the partition write one if need be).
     held,
   };
   /// Why the partition is to be planned at `now_ms`: not before retry_at_ms (unless that is

@@ -1241,7 +1241,8 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         // The broker stops (its registry asks every partition): the producers' latest
         // changes go to the store now, as Kafka writes its producer snapshots on a clean
         // shutdown, so that the next start rebuilds them from the snapshot, with their last
-        // write times. A retiring partition has nothing of this node's to write.
+        // write times. Retention asks too, for the batches a compaction kept whole until a
+        // snapshot covers them. A retiring partition has nothing of this node's to write.
         if (self->state.retiring) return true;
         auto rp = self->make_response_promise<bool>();
         store_producers(self, [=](errc e) mutable { rp.deliver(e == errc::ok); });

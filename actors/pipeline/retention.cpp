@@ -45,6 +45,14 @@ struct compaction_state : compaction_progress {
   storage::topic_id topic;  ///< a topic deleted and made again starts with none of this
   /// Its log could not be read for a plan, and this was logged: once until a plan is made.
   bool unreadable_logged = false;
+  /// What the store's producer snapshot was last found to cover (it only grows), for the
+  /// batches the last plan held back for want of one (held_until): read once after that plan
+  /// (a partition that went idle since wrote one), then only once the partition, asked
+  /// (`snapshot_asked` while it is), has stored its producers; not at every pass, as the
+  /// read takes every producer's window (on Redis the whole producers hash and log headers).
+  std::int64_t covers_seen = 0;
+  bool covers_read = false;
+  bool snapshot_asked = false;
 };
 
 /// A partition a pass found due for compaction.
@@ -158,10 +166,10 @@ void start_deletions(self_ptr self) {
   }
 }
 
-// Whether the producer snapshot the store holds for `tp` covers `offset` (unread: not yet).
-bool snapshot_covers(retention_state& st, const topic_partition& tp, std::int64_t offset) {
-  auto producers = st.store->read_producer_history(tp);
-  return producers && producers->covers >= offset;
+// Reads what the producer snapshot the store holds for `tp` covers now (unread: as before).
+void read_covers(retention_state& st, const topic_partition& tp, compaction_state& c) {
+  if (auto producers = st.store->read_producer_history(tp))
+    c.covers_seen = std::max(c.covers_seen, producers->covers);
 }
 
 // The compaction progress of the partition found `due`, while its topic is still the one
@@ -170,6 +178,58 @@ bool snapshot_covers(retention_state& st, const topic_partition& tp, std::int64_
 compaction_state* progress_of(retention_state& st, const compaction_due& due) {
   auto it = st.clean.find(due.tp);
   return it != st.clean.end() && it->second.topic == due.topic ? &it->second : nullptr;
+}
+
+// Has the partition of `due` store its producers (everything unsaved: the request a stopping
+// broker makes), then reads what the store's snapshot covers, and plans the partition at once
+// if it covers the batches held back. Its actor comes from the registry (which starts it if it
+// had stopped): the bridges route no such request. Not stored (the store refused it, or the
+// partition could not be asked): asked again at the next pass that finds the partition quiet.
+void ask_snapshot(self_ptr self, const compaction_due& due) {
+  auto& st = self->state;
+  auto* asking = progress_of(st, due);
+  auto registry = st.dir.registry;
+  if (asking == nullptr || !registry) return;
+  asking->snapshot_asked = true;
+  auto answered = [self, due](bool stored) {
+    auto* c = progress_of(self->state, due);
+    if (c == nullptr) return;  // a pass since found the topic gone, or made again
+    c->snapshot_asked = false;
+    if (!stored) return;
+    read_covers(self->state, due.tp, *c);
+    if (c->covers_seen < c->held_until) return;
+    self->state.compactions.push_back(due);
+    compact_next(self);
+  };
+  auto failed = [self, due, answered](caf::error& e) {
+    logging::retention().debug("compaction: {}/{}: producer snapshot not stored: {}",
+                               due.tp.topic, due.tp.partition, self->system().render(e));
+    answered(false);
+  };
+  self->request(registry, registry_wait(st.ctx->config), partition_atom::value, due.tp, false)
+      .then(
+          [self, answered, failed](partition_actor& p) {
+            self->request(p, 60s, snapshot_atom::value).then(answered, failed);
+          },
+          failed);
+}
+
+// Whether the batches the last plan of the quiet partition `due` held back for want of a
+// producer snapshot (held_until) are covered by one now: as last read, else as read once
+// after that plan (a partition idle since wrote one as it stopped), else not yet, and the
+// partition is asked to store one (ask_snapshot), which plans it once stored. A partition
+// that never stops writes none of its own accord: one kept busy by consumers' reads (each
+// request keeps it from idling), or any with partition_idle_ms 0.
+bool held_covered(self_ptr self, compaction_state& c, const compaction_due& due) {
+  if (c.covers_seen >= c.held_until) return true;
+  if (c.snapshot_asked) return false;
+  if (!c.covers_read) {
+    c.covers_read = true;
+    read_covers(self->state, due.tp, c);
+    if (c.covers_seen >= c.held_until) return true;
+  }
+  ask_snapshot(self, due);
+  return false;
 }
 
 // Plans a compaction of the partition from the store, on a one-shot worker (blocking reads
@@ -245,6 +305,10 @@ void mark_clean(compaction_state& c, const compaction_plan& plan, const compacti
   c.clean_offset = plan.clean_offset;
   c.clean_bytes = plan.clean_bytes;
   c.held_until = plan.held_until;
+  // The plan read a snapshot short of what it held back: the next quiet pass reads it again
+  // (what was read before is below that, unless the store lost a snapshot since).
+  c.covers_seen = 0;
+  c.covers_read = false;
   c.tombstones.cleaned(plan.clean_offset, wall_clock_ms(), policy.delete_retention_ms);
   c.tombstones_waiting = plan.tombstones_kept > 0;
 }
@@ -480,13 +544,11 @@ void run_pass(self_ptr self) {
         // until that is over. The first pass after finds it due or not.
         using due_for = compaction_progress::due_for;
         auto why = st.compacting.contains(tp) ? due_for::nothing : c.due(*compaction, *b, now);
-        // Batches held back for want of a producer snapshot: due once one covers them (the
-        // partition writes one when it goes idle). Read only then, as it reads every
-        // producer's window too.
-        if (why == due_for::held && !snapshot_covers(st, tp, c.held_until)) why = due_for::nothing;
+        const compaction_due found{tp, topic.id, *compaction, *b};
+        // Batches held back for want of a producer snapshot: due once one covers them.
+        if (why == due_for::held && !held_covered(self, c, found)) why = due_for::nothing;
         c.end_bytes_seen = b->end_bytes;
-        if (why != due_for::nothing)
-          due.push_back({tp, topic.id, *compaction, *b});
+        if (why != due_for::nothing) due.push_back(found);
       }
       if (!limits.any()) continue;
       // Deleting from a log being planned would have the store refuse the plan (the log

@@ -467,6 +467,7 @@ void read_partition(const fetch_op& op, slot s, bool exceed);
 void ask_bounds(const fetch_op& op, slot s);
 void poll_partition(const fetch_op& op, slot s, std::uint32_t wait_ms);
 void answer_error(fetch_state& st, slot s, std::int16_t code);
+void deleted_under(const fetch_op& op, slot s);
 
 // The answer's promise counts against the answers made after it again (it was set aside while
 // its long poll held nothing).
@@ -499,10 +500,9 @@ void finish(const fetch_op& op) {
     for (std::size_t pi = 0; pi < q.topics[ti].partitions.size(); ++pi) {
       auto& result = st.results[ti][pi];
       if (!result) continue;
-      // Its log start passed its fetch offset after its first read (DeleteRecords, retention,
-      // as a later read or the long poll's recheck found it): it answers as a read at that
-      // offset now would, as Kafka's long poll reads its partitions again when its wait ends,
-      // and none of the records read before they were deleted goes out.
+      // Its log start passed its fetch offset after its first read: answered so where that
+      // was found (deleted_under); a backstop here, so that none of the records read before
+      // they were deleted goes out.
       if (q.topics[ti].partitions[pi].fetchOffset < result->log_start) {
         answer_error(st, {ti, pi}, to_kafka_fetch(errc::offset_out_of_range, op.r.api_version));
         continue;
@@ -551,8 +551,8 @@ void recheck_end(const fetch_op& op) {
 }
 
 // One partition's bounds asked again (kept by its actor: no read). A log start past the fetch
-// offset makes finish() answer OFFSET_OUT_OF_RANGE; one that could not be asked leaves the
-// partition as its reads left it.
+// offset answers OFFSET_OUT_OF_RANGE at once (deleted_under), before the refill; one that
+// could not be asked leaves the partition as its reads left it.
 void recheck_partition(const fetch_op& op, slot s) {
   auto self = op.self;
   const auto tp = op.tp(s);
@@ -560,8 +560,12 @@ void recheck_partition(const fetch_op& op, slot s) {
     auto& st = *op.st;
     if (st.answered) return;
     if (auto& got = st.results[s.first][s.second]; got && b) {
-      got->log_start = std::max(got->log_start, b->log_start);
-      got->high_watermark = std::max(got->high_watermark, b->next_offset);
+      if (op.asked(s).fetchOffset < b->log_start) {
+        deleted_under(op, s);
+      } else {
+        got->log_start = std::max(got->log_start, b->log_start);
+        got->high_watermark = std::max(got->high_watermark, b->next_offset);
+      }
     }
     if (--st.rechecks == 0) recheck_end(op);
   };
@@ -641,6 +645,17 @@ void answer_error(fetch_state& st, slot s, std::int16_t code) {
   forget_reads(st, s);
 }
 
+// A partition whose log start passed its fetch offset after its first read (DeleteRecords,
+// retention), as a later read of it or the long poll's recheck found: it answers as a read
+// at that offset now would, OFFSET_OUT_OF_RANGE, as Kafka's long poll reads its partitions
+// again when its wait ends. At once, not when the answer is built: what its reads hold then
+// takes no room from the other partitions (the refill's), and it is neither polled nor
+// refilled again. An error ends the wait, as a read's does (read_failed).
+void deleted_under(const fetch_op& op, slot s) {
+  answer_error(*op.st, s, to_kafka_fetch(errc::offset_out_of_range, op.r.api_version));
+  op.st->any_error = true;
+}
+
 // KIP-951: a partition that answers FENCED_LEADER_EPOCH (the client is behind the leader's
 // epoch), or NOT_LEADER_OR_FOLLOWER because another node leads it, names the current leader
 // (v12+ carry it, v16 that node's endpoint too), so the client goes there without asking
@@ -697,9 +712,14 @@ void read_failed(const fetch_op& op, slot s, errc why) {
 
 // What a read brought follows what the partition's reads brought before (append_read replaces
 // a result of no batches), counted, and what the answer cannot carry is given back; its
-// batches are served under the partition's current leader epoch.
-void keep_read(const fetch_op& op, slot s, fetch_result&& res) {
+// batches are served under the partition's current leader epoch. False when the read found
+// the log start past the fetch offset: the partition answers OFFSET_OUT_OF_RANGE instead.
+bool keep_read(const fetch_op& op, slot s, fetch_result&& res) {
   auto& st = *op.st;
+  if (op.asked(s).fetchOffset < res.log_start) {
+    deleted_under(op, s);
+    return false;
+  }
   // It holds something to send: its promise counts again.
   if (!res.batches.empty()) promise_in_use(op);
   const auto brought = read_bytes(res);
@@ -712,6 +732,7 @@ void keep_read(const fetch_op& op, slot s, fetch_result&& res) {
   trim_to_promise(st);
   st.epochs[s.first][s.second] =
       std::max(0, op.self->state.ctx->cluster()->leader_epoch(op.tp(s)));
+  return true;
 }
 
 // What a read brought (or a long poll that had room: that partition's read) follows what the
@@ -724,7 +745,10 @@ void add_read(const fetch_op& op, slot s, fetch_result&& res) {
   if (!st.polling && refuse_epoch(op, s)) return settled(op);
   op.out(s).errorCode = 0;
   const bool got_any = !res.batches.empty();
-  keep_read(op, s, std::move(res));
+  if (!keep_read(op, s, std::move(res))) {
+    if (st.polling) return complete(op);  // as a read error ends the wait (read_failed)
+    return settled(op);
+  }
   if (st.polling) {
     if (st.bytes >= st.min_bytes || st.full()) return complete(op);
     // Not once the answer is being refilled: it waits for the reads out, not for more data.
@@ -955,9 +979,12 @@ void refill_partition(const fetch_op& op, slot s) {
       state.refill_stopped = true;
       return refill_end(op);
     }
-    if (!res->batches.empty()) {
+    const bool brought = !res->batches.empty();
+    // One whose log start passed its fetch offset answers OFFSET_OUT_OF_RANGE, and leaves
+    // its room to the next partition cut short.
+    if (!keep_read(op, s, std::move(*res))) return refill_next(op);
+    if (brought) {
       state.empty_refill_reads = 0;
-      keep_read(op, s, std::move(*res));
       return refill_next(op);
     }
     state.refill_spent.insert(s);

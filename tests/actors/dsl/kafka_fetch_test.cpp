@@ -289,6 +289,98 @@ CAF_TEST(the answer of a long poll asks again for the log start of the partition
   CAF_CHECK(!sched.has_job());
 }
 
+CAF_TEST(a partition found past its log start as a long poll ends is not refilled and leaves its room to the others) {
+  // Partition 0 brings a large batch at the first pass, all it has then, too little for
+  // minBytes; partition 1 brings nothing, then its poll a smaller batch that reaches minBytes,
+  // with a record after it that did not come with it. Partition 0's log start has moved past
+  // its fetch offset meanwhile, to 1: asked for its bounds again, it answers
+  // OFFSET_OUT_OF_RANGE at once, so the refill neither reads it again from after its batch
+  // (for records thrown away) nor counts that batch against the room: partition 1's refill
+  // read may take all the room but its own first batch.
+  constexpr std::int32_t limit = 256 * 1024;
+  const std::uint64_t polled_size = batch_of(60 * 1024, 0).frame.size();
+  const std::uint64_t refill_size = batch_of(100 * 1024, 1).frame.size();
+  std::uint32_t refill_limit = 0;  // what partition 1's refill read was allowed
+  bridge_script->fetch.otherwise = [this, &refill_limit, refill_size](
+                                       const fetch_request& f) -> caf::expected<fetch_result> {
+    const bool poll = f.max_wait_ms > 0;
+    requests.push_back({poll ? 'p' : 'r', f.tp.partition});
+    fetch_result r;
+    r.partition = f.tp.partition;
+    if (f.tp.partition == 0) {
+      r.high_watermark = 1;
+      if (f.offset == 0) r.batches = {batch_of(100 * 1024, 0)};
+    } else if (poll) {
+      r.high_watermark = 2;
+      r.batches = {batch_of(60 * 1024, 0)};
+    } else if (f.offset == 1) {  // the refill
+      refill_limit = f.max_bytes;
+      r.high_watermark = 2;
+      if (refill_size <= f.max_bytes) r.batches = {batch_of(100 * 1024, 1)};
+    }
+    return r;
+  };
+  bridge_script->bounds.otherwise =
+      [this](const topic_partition& tp) -> caf::expected<storage::partition_bounds> {
+    requests.push_back({'b', tp.partition});
+    return storage::partition_bounds{1, 2};
+  };
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
+  receive_frame(fetch_frame(60000, 150 * 1024, 2, limit));
+  run_counting_reads_out();
+  const std::vector<asked> want{{'r', 0}, {'r', 1}, {'p', 0}, {'p', 1}, {'b', 0}, {'r', 1}};
+  CAF_CHECK(requests == want);
+  CAF_CHECK_EQUAL(static_cast<std::uint64_t>(refill_limit),
+                  static_cast<std::uint64_t>(limit) - polled_size);
+  // Partition 1's two records; none of partition 0's.
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 2);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a partition a refill read finds past its log start answers at once and leaves its room to the others) {
+  // No wait. Partition 0 brings a large batch, partition 1 a smaller one, each with records
+  // after it that its share left out. Refilled first (request order), partition 0's read
+  // from after its batch finds its log start at 1 (its first record was deleted since its
+  // first read): it answers OFFSET_OUT_OF_RANGE at once and is read no more, and partition 1
+  // is refilled with all the room but its own first batch.
+  constexpr std::int32_t limit = 256 * 1024;
+  const std::uint64_t first_size = batch_of(60 * 1024, 0).frame.size();
+  const std::uint64_t refill_size = batch_of(100 * 1024, 1).frame.size();
+  std::uint32_t refill_limit = 0;  // what partition 1's refill read was allowed
+  bridge_script->fetch.otherwise = [this, &refill_limit, refill_size](
+                                       const fetch_request& f) -> caf::expected<fetch_result> {
+    requests.push_back({f.max_wait_ms > 0 ? 'p' : 'r', f.tp.partition});
+    fetch_result r;
+    r.partition = f.tp.partition;
+    if (f.tp.partition == 0) {
+      r.high_watermark = 5;
+      if (f.offset == 0) {
+        r.batches = {batch_of(100 * 1024, 0)};
+      } else {  // after the first record was deleted
+        r.log_start = 1;
+        r.batches = {batch_of(10 * 1024, f.offset)};
+      }
+    } else if (f.offset == 0) {
+      r.high_watermark = 2;
+      r.batches = {batch_of(60 * 1024, 0)};
+    } else {  // the refill
+      refill_limit = f.max_bytes;
+      r.high_watermark = 2;
+      if (refill_size <= f.max_bytes) r.batches = {batch_of(100 * 1024, 1)};
+    }
+    return r;
+  };
+  const auto out_before = ctx->metrics.messages_out_total(protocol_kind::kafka);
+  receive_frame(fetch_frame(0, 1, 2, limit));
+  run_counting_reads_out();
+  const std::vector<asked> want{{'r', 0}, {'r', 1}, {'r', 0}, {'r', 1}};
+  CAF_CHECK(requests == want);
+  CAF_CHECK_EQUAL(static_cast<std::uint64_t>(refill_limit),
+                  static_cast<std::uint64_t>(limit) - first_size);
+  CAF_CHECK_EQUAL(ctx->metrics.messages_out_total(protocol_kind::kafka), out_before + 2);
+  CAF_CHECK(!sched.has_job());
+}
+
 CAF_TEST(a partition woken again and again in a narrow long poll reads no more than its limit in all) {
   // Two partitions, each limited to three and a half of the small batches below, nothing at
   // the first pass; then every poll of partition 0 wakes with one batch, too little for
