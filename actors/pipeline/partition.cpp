@@ -1244,8 +1244,21 @@ partition_actor::behavior_type partition_impl(self_ptr self, std::shared_ptr<bro
         // write times. Retention asks too, for the batches a compaction kept whole until a
         // snapshot covers them. A retiring partition has nothing of this node's to write.
         if (self->state.retiring) return true;
+        if (!self->state.log->ready() && self->state.store_down) return false;
         auto rp = self->make_response_promise<bool>();
-        store_producers(self, [=](errc e) mutable { rp.deliver(e == errc::ok); });
+        // A partition still recovering is asked once it has recovered: the snapshot its
+        // recovery starts is then waited for, and "stored" is never said of a window not yet
+        // rebuilt.
+        auto store = [=]() mutable { store_producers(self, [=](errc e) mutable { rp.deliver(e == errc::ok); }); };
+        if (self->state.log->ready())
+          store();
+        else
+          self->state.on_ready.emplace_back([=](errc e) mutable {
+            if (e == errc::ok)
+              store();
+            else
+              rp.deliver(false);
+          });
         return rp;
       },
       [=](delete_atom, std::int64_t offset) -> caf::result<storage::partition_bounds> {

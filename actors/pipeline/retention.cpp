@@ -25,6 +25,9 @@ using namespace std::chrono_literals;
 /// Partitions asked to delete at once: a pass over thousands of partitions must not start
 /// thousands of partition actors together.
 constexpr std::size_t deletions_in_flight = 16;
+/// Partitions asked for a producer snapshot at once (ask_snapshot), for the same reason: the
+/// registry starts a partition that had stopped to answer.
+constexpr std::size_t snapshot_asks_in_flight = 4;
 
 /// Partitions planned or compacted at once, each plan on a worker of its own. Kafka's
 /// cleaner runs one thread by default (log.cleaner.threads); two here, so that one large
@@ -109,6 +112,10 @@ struct retention_state {
   /// Partitions due for compaction, in the order found, waiting for one of the
   /// compactions_in_flight.
   std::deque<compaction_due> compactions;
+  /// Partitions waiting to be asked for a producer snapshot (ask_snapshot), and how many are
+  /// being asked.
+  std::deque<compaction_due> snapshot_asks;
+  std::size_t snapshot_asks_out = 0;
   /// Partitions being planned (on a worker) or compacted (by their partition): one at a
   /// time each.
   std::set<topic_partition> compacting;
@@ -185,19 +192,36 @@ compaction_state* progress_of(retention_state& st, const compaction_due& due) {
 // if it covers the batches held back. Its actor comes from the registry (which starts it if it
 // had stopped): the bridges route no such request. Not stored (the store refused it, or the
 // partition could not be asked): asked again at the next pass that finds the partition quiet.
+void ask_next_snapshots(self_ptr self);
+
 void ask_snapshot(self_ptr self, const compaction_due& due) {
-  auto& st = self->state;
-  auto* asking = progress_of(st, due);
-  auto registry = st.dir.registry;
-  if (asking == nullptr || !registry) return;
+  auto* asking = progress_of(self->state, due);
+  if (asking == nullptr || !self->state.dir.registry) return;
   asking->snapshot_asked = true;
+  self->state.snapshot_asks.push_back(due);
+  ask_next_snapshots(self);
+}
+
+// Asks the partition of `due` (queued by ask_snapshot), one of snapshot_asks_in_flight.
+void send_snapshot_ask(self_ptr self, const compaction_due& due) {
+  auto& st = self->state;
+  auto registry = st.dir.registry;
+  ++st.snapshot_asks_out;
   auto answered = [self, due](bool stored) {
+    --self->state.snapshot_asks_out;
+    ask_next_snapshots(self);
     auto* c = progress_of(self->state, due);
     if (c == nullptr) return;  // a pass since found the topic gone, or made again
     c->snapshot_asked = false;
-    if (!stored) return;
+    if (!stored) {
+      c->covers_read = false;  // read again before asking again: it may have stored one since
+      return;
+    }
     read_covers(self->state, due.tp, *c);
-    if (c->covers_seen < c->held_until) return;
+    if (c->covers_seen < c->held_until) {
+      c->covers_read = false;
+      return;
+    }
     self->state.compactions.push_back(due);
     compact_next(self);
   };
@@ -212,6 +236,17 @@ void ask_snapshot(self_ptr self, const compaction_due& due) {
             self->request(p, 60s, snapshot_atom::value).then(answered, failed);
           },
           failed);
+}
+
+void ask_next_snapshots(self_ptr self) {
+  auto& st = self->state;
+  while (st.snapshot_asks_out < snapshot_asks_in_flight && !st.snapshot_asks.empty()) {
+    auto due = st.snapshot_asks.front();
+    st.snapshot_asks.pop_front();
+    // Gone since it was queued (a pass found the topic deleted or made again): not asked.
+    if (auto* c = progress_of(st, due); c == nullptr || !c->snapshot_asked) continue;
+    send_snapshot_ask(self, due);
+  }
 }
 
 // Whether the batches the last plan of the quiet partition `due` held back for want of a
