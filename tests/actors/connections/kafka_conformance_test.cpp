@@ -485,6 +485,7 @@ TEST(KafkaConformance, LeaderEpochsElectionsLogDirsAndProducersAnswerForOneNode)
   raw_kafka c{f.server->kafka_port()};
   // Three records from an idempotent producer on partition 0.
   msg::InitProducerIdRequest init;
+  init.transactionalId = std::nullopt;  // an idempotent producer's: no transactional id
   init.transactionTimeoutMs = 60000;
   init.producerId = -1;
   init.producerEpoch = -1;
